@@ -1,0 +1,32 @@
+# interlock_module(NAME SOURCES ... DEPS ...): one static library per module,
+# aliased interlock::NAME, with include/ and src/ on its include path.
+function(interlock_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(interlock_${name} STATIC ${ARG_SOURCES})
+  add_library(interlock::${name} ALIAS interlock_${name})
+  target_include_directories(interlock_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include
+                                                      ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(interlock_${name} PUBLIC ${ARG_DEPS} PRIVATE interlock_options)
+endfunction()
+
+# interlock_test(NAME SOURCES ... DEPS ...): a GoogleTest executable registered with CTest.
+function(interlock_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main
+                                        interlock_options)
+  target_compile_definitions(${name} PRIVATE
+    INTERLOCK_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    INTERLOCK_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+                       PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+endfunction()
+
+# interlock_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target (clang only).
+function(interlock_fuzzer name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} interlock_options)
+endfunction()

@@ -1,0 +1,89 @@
+// Decision: what Interlock answers for one tool call, identical at every front door.
+//
+// Codes are a stable, documented contract (docs/policy.md#decision-codes): clients,
+// dashboards and replays branch on them. Add codes at the end; never renumber or rename.
+// Thread-safety: plain value types.
+#ifndef INTERLOCK_DECISION_H_
+#define INTERLOCK_DECISION_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+namespace interlock {
+
+enum class Verdict { kAllow, kDeny, kApprovalRequired };
+
+enum class Code {
+  kAllowed,
+  kApprovalRequired,
+  kToolBlocked,
+  kToolNotAllowed,
+  kConstraintViolated,
+  kScopeViolated,
+  kRecordLimitExceeded,
+  kBudgetExceeded,
+  kRunHalted,
+  kFrozen,
+  kKillSwitch,
+  kUnknownAgent,
+  kInvalidRequest,
+  kApprovalDenied,
+  kApprovalTimeout,
+  kUnauthenticated,
+  kStoreUnavailable,
+  kAuditUnavailable,
+};
+inline constexpr int kCodeCount = static_cast<int>(Code::kAuditUnavailable) + 1;
+
+// "allow" | "deny" | "approval_required".
+std::string_view VerdictName(Verdict v);
+// "ALLOWED", "TOOL_BLOCKED", ...
+std::string_view CodeName(Code c);
+std::optional<Code> ParseCode(std::string_view name);
+std::optional<Verdict> ParseVerdict(std::string_view name);
+
+// A message for people outside the decision path (on-call channel, escalation contacts).
+struct Notification {
+  enum class Kind { kEscalation, kFlagged };
+  Kind kind = Kind::kEscalation;
+  std::string channel;                // the policy's `notify` target, e.g. "#oncall-agents"
+  std::vector<std::string> contacts;  // escalation.contacts, in order
+  std::string text;                   // one human sentence
+};
+
+struct Decision {
+  Verdict verdict = Verdict::kDeny;
+  Code code = Code::kInvalidRequest;
+  std::string reason;  // one human sentence: what was decided and why
+  std::string rule;    // stable id of the deciding rule, e.g. `tools.blocked["x"]`
+  std::string at;      // where that rule is written: "file.yaml:12:7" (empty if none)
+  std::string agent_id;
+  std::string tool;
+  // Shadow mode: the verdict and code enforce mode would have given. When set, the
+  // decision itself is an allow and these say what was not enforced.
+  std::optional<Verdict> shadow_verdict;
+  std::optional<Code> shadow_code;
+  std::vector<Notification> notifications;
+  // Approval requirements, meaningful when verdict == kApprovalRequired.
+  int approval_timeout_seconds = 0;  // 0: the deployment's default
+  bool auto_deny_on_timeout = true;
+  int approvals_required = 1;
+
+  bool allowed() const { return verdict == Verdict::kAllow; }
+};
+
+// The decision object as JSON: {"decision","code","reason","rule","at",...}. The shape
+// is shared by `interlock decide`, the HTTP API and the MCP gateway.
+boost::json::object DecisionToJson(const Decision& d);
+
+// A deny with the given code and reason, for errors outside the engine (bad request,
+// store unavailable). Fail closed: every caller that cannot decide uses this.
+Decision DenyDecision(Code code, std::string reason, std::string rule = {});
+
+}  // namespace interlock
+
+#endif  // INTERLOCK_DECISION_H_

@@ -1,0 +1,48 @@
+// ToolCall and RunState: the inputs of a decision besides the policy.
+//
+// A ToolCall is what an agent proposes; a RunState is what the run has consumed so
+// far, as the enforcement point (never the agent) has counted it.
+// Thread-safety: plain value types.
+#ifndef INTERLOCK_TOOL_CALL_H_
+#define INTERLOCK_TOOL_CALL_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <boost/json/object.hpp>
+
+namespace interlock {
+
+// Model or tool consumption reported by the caller. Cost is kept in integer
+// micro-dollars so that totals never drift and comparisons are exact.
+struct Usage {
+  uint64_t tokens = 0;
+  int64_t cost_micros = 0;  // USD * 1e6, >= 0
+};
+
+struct ToolCall {
+  std::string tool;                 // byte-exact; never case-folded or normalised
+  boost::json::object args;         // validated: an object without duplicate keys
+  Usage usage;                      // consumed since the previous call of the run
+  std::optional<double> elapsed_s;  // client-reported run age (CLI replay only)
+};
+
+struct RunState {
+  uint64_t steps = 0;  // calls evaluated so far in this run, denied ones included
+  uint64_t tokens = 0;
+  int64_t cost_micros = 0;
+  int64_t elapsed_ms = 0;  // run age at the moment of this decision
+  bool halted = false;
+  std::string halt_reason;
+  std::map<std::string, uint64_t, std::less<>> records;  // records touched, per tool
+};
+
+// Adds reported usage to the run, saturating instead of wrapping.
+void AddUsage(const Usage& usage, RunState* state);
+
+}  // namespace interlock
+
+#endif  // INTERLOCK_TOOL_CALL_H_

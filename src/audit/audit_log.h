@@ -1,0 +1,82 @@
+// The audit log: append-only, hash-chained records in the store's SQLite database.
+//
+// Record n carries hash_n = SHA-256("interlock.audit.v1" 0x00 prev_hash 0x00 body_n), where
+// body_n is the canonical JSON of the record (seq, time, type, ids, data, prev) and
+// prev_hash is hash_{n-1} (64 '0' for the first record ever written). Changing, deleting,
+// inserting or reordering any record breaks the chain from that point; signed checkpoints
+// (checkpoint.h) make truncation of the tail detectable too.
+//
+// AppendAuditEvents() must run inside the caller's open transaction, so a state change
+// and its audit record commit together or not at all ("no audit, no action").
+// Thread-safety: functions take the connection explicitly; a connection is used by one
+// thread at a time (SQLite's rule).
+#ifndef INTERLOCK_AUDIT_AUDIT_LOG_H_
+#define INTERLOCK_AUDIT_AUDIT_LOG_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "common/time.h"
+#include "interlock/result.h"
+
+struct sqlite3;
+
+namespace interlock::audit {
+
+inline constexpr std::string_view kGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+// Record types (stable strings; docs/audit.md lists their data fields).
+inline constexpr std::string_view kDecision = "decision";
+inline constexpr std::string_view kResult = "result";
+inline constexpr std::string_view kUsage = "usage";
+inline constexpr std::string_view kRunStarted = "run_started";
+inline constexpr std::string_view kRunEnded = "run_ended";
+inline constexpr std::string_view kRunHalted = "run_halted";
+inline constexpr std::string_view kEscalation = "escalation";
+inline constexpr std::string_view kApproval = "approval";
+inline constexpr std::string_view kKillSwitch = "kill_switch";
+inline constexpr std::string_view kPolicyLoaded = "policy_loaded";
+inline constexpr std::string_view kPolicyRejected = "policy_rejected";
+inline constexpr std::string_view kTokenCreated = "token_created";
+inline constexpr std::string_view kTokenRevoked = "token_revoked";
+inline constexpr std::string_view kAuthFailed = "auth_failed";
+inline constexpr std::string_view kFailOpen = "fail_open";
+inline constexpr std::string_view kIncident = "incident";
+inline constexpr std::string_view kTrustChanged = "trust_changed";
+
+struct AuditEvent {
+  std::string_view type;
+  TimePoint time;
+  std::string run_id;
+  std::string call_id;
+  std::string agent_id;
+  std::string principal;
+  boost::json::object data;  // already redacted: no secret may be in here
+};
+
+struct AuditHead {
+  int64_t seq = 0;  // last sequence number written (0: empty log)
+  std::string hash = std::string(kGenesisHash);
+};
+
+// Creates the audit tables if missing. Idempotent.
+Status EnsureAuditSchema(sqlite3* db);
+
+// Appends events in order within the caller's transaction; returns the new head.
+Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events);
+
+// The current head (last seq and hash).
+Result<AuditHead> ReadAuditHead(sqlite3* db);
+
+// Canonical body of a record and its chain hash (exposed for verifiers and tests).
+std::string AuditRecordBody(int64_t seq, const AuditEvent& e, std::string_view prev_hash);
+std::string AuditRecordHash(std::string_view prev_hash, std::string_view body);
+
+}  // namespace interlock::audit
+
+#endif  // INTERLOCK_AUDIT_AUDIT_LOG_H_

@@ -1,0 +1,140 @@
+// Signed checkpoints of the audit chain's head, written to a file outside the store.
+//
+// A checkpoint {seq, hash, time} states "record `seq` existed with chain hash `hash` at
+// `time`". It is signed with the deployment's Ed25519 key over
+//   "interlock.checkpoint.v1" 0x00 canonical-JSON({"hash":..,"seq":..,"time":..})
+// and appended as one JSON line to the checkpoint file (fsync'd), for example
+//   {"hash":"ab..","key_id":"1f..","seq":1200,"sig":"<128 hex>","time":"2026-..Z"}
+// Deleting the tail of the log is detectable because a checkpoint names a record that
+// no longer exists; pruning (retention.h) writes an anchor checkpoint for the record
+// before the first one it keeps. key_id is informational (not signed): it lets a
+// verifier say "this file was signed with another key".
+//
+// Thread-safety: free functions are safe from any thread on different files;
+// Checkpointer is not thread-safe (one owner; CheckpointThread owns one on its thread).
+#ifndef INTERLOCK_AUDIT_CHECKPOINT_H_
+#define INTERLOCK_AUDIT_CHECKPOINT_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "audit/keys.h"
+#include "common/time.h"
+#include "interlock/result.h"
+
+struct sqlite3;
+
+namespace interlock::audit {
+
+struct Checkpoint {
+  int64_t seq = 0;
+  std::string hash;       // 64 hex: the chain hash of record `seq`
+  std::string time;       // RFC 3339, as signed
+  std::string signature;  // 64 raw bytes (hex in the file)
+  std::string key_id;     // PublicKey::KeyId() of the signer (unsigned, informational)
+  int line = 0;           // 1-based line in the file it was read from (0 if not read)
+};
+
+// The exact bytes a checkpoint signature covers.
+std::string CheckpointMessage(int64_t seq, std::string_view hash, std::string_view time);
+
+Result<Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std::string_view hash,
+                                  TimePoint time);
+bool VerifyCheckpoint(const PublicKey& key, const Checkpoint& cp);
+
+// One JSON line (no trailing newline).
+std::string CheckpointToJsonLine(const Checkpoint& cp);
+
+// Appends one line to `path` (created 0644 if missing) and fsyncs it.
+Status AppendCheckpoint(const std::string& path, const Checkpoint& cp);
+
+// Reads every checkpoint of `path` in file order. A malformed line is an Error naming
+// the line. A missing file is NotFound.
+Result<std::vector<Checkpoint>> ReadCheckpoints(const std::string& path);
+
+// Writes a checkpoint of the current head of `db` now, unless the log is empty.
+// Returns the checkpoint written (seq 0 when the log was empty and nothing was written).
+Result<Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key, const std::string& path,
+                                      TimePoint now);
+
+struct CheckpointerOptions {
+  std::string path;                            // checkpoint file
+  std::chrono::milliseconds interval{60'000};  // at most this long between checkpoints
+  int64_t every_records = 10'000;              // or after this many new records
+};
+
+// Decides when to checkpoint. Remembers the last checkpointed seq (read from the
+// file's last line at creation, so a restart does not repeat it) and writes a new one
+// when records were appended since and either `interval` passed or `every_records`
+// records accumulated.
+class Checkpointer {
+ public:
+  // `key` and `clock` must outlive the Checkpointer.
+  static Result<std::unique_ptr<Checkpointer>> Create(const SigningKey* key,
+                                                      CheckpointerOptions options,
+                                                      const Clock* clock);
+
+  // Reads the committed head of `db` (which must not be inside a transaction) and
+  // writes a checkpoint if due. Cheap when nothing is due: one indexed read.
+  Status MaybeCheckpoint(sqlite3* db);
+  // Writes a checkpoint if any record was appended since the last one.
+  Status CheckpointIfChanged(sqlite3* db);
+
+  int64_t last_seq() const { return last_seq_; }
+
+ private:
+  Checkpointer(const SigningKey* key, CheckpointerOptions options, const Clock* clock)
+      : key_(key), options_(std::move(options)), clock_(clock) {}
+  Status Check(sqlite3* db, bool force);
+
+  const SigningKey* key_;
+  CheckpointerOptions options_;
+  const Clock* clock_;
+  int64_t last_seq_ = 0;
+  TimePoint last_time_{};
+};
+
+// Runs a Checkpointer on its own thread with its own read-only connection to the store
+// file, polling every `poll`. Stop() (or the destructor) wakes the thread, writes a
+// final checkpoint of the head and joins. Errors go to `on_error` on that thread (log
+// them and count them; the daemon keeps deciding: checkpoints protect the tail, the
+// chain itself is already durable).
+class CheckpointThread {
+ public:
+  static Result<std::unique_ptr<CheckpointThread>> Start(
+      const std::string& store_path, std::unique_ptr<Checkpointer> checkpointer,
+      std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
+  ~CheckpointThread();
+  CheckpointThread(const CheckpointThread&) = delete;
+  CheckpointThread& operator=(const CheckpointThread&) = delete;
+
+  void Stop();
+
+ private:
+  CheckpointThread() = default;
+  void Run();
+
+  struct DbCloser {
+    void operator()(sqlite3* db) const;
+  };
+  std::unique_ptr<sqlite3, DbCloser> db_;
+  std::unique_ptr<Checkpointer> checkpointer_;
+  std::chrono::milliseconds poll_{1000};
+  std::function<void(const Error&)> on_error_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace interlock::audit
+
+#endif  // INTERLOCK_AUDIT_CHECKPOINT_H_

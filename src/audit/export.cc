@@ -1,0 +1,90 @@
+#include "audit/export.h"
+
+#include <ostream>
+
+#include <sqlite3.h>
+
+#include <boost/json/object.hpp>
+
+#include "audit/export_internal.h"
+#include "audit/record_scan.h"
+#include "audit/sqlite_util.h"
+#include "common/json.h"
+
+namespace interlock::audit {
+
+Status PrepareFilteredSelect(sqlite3* db, const AuditFilter& f, int64_t limit, Statement* st) {
+  std::string sql = "SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq > ?1";
+  if (f.since) sql += " AND time_ms >= ?2";
+  if (f.until) sql += " AND time_ms < ?3";
+  if (!f.agent_id.empty()) sql += " AND agent_id = ?4";
+  if (!f.run_id.empty()) sql += " AND run_id = ?5";
+  sql += " ORDER BY seq";
+  if (limit > 0) sql += " LIMIT ?6";
+  if (Status s = st->Prepare(db, sql); !s.ok()) return s;
+  st->BindInt64(1, f.after_seq);
+  if (f.since) st->BindInt64(2, ToUnixMillis(*f.since));
+  if (f.until) st->BindInt64(3, ToUnixMillis(*f.until));
+  if (!f.agent_id.empty()) st->BindText(4, f.agent_id);
+  if (!f.run_id.empty()) st->BindText(5, f.run_id);
+  if (limit > 0) st->BindInt64(6, limit);
+  return Status::Ok();
+}
+
+Result<ExportStats> ExportJsonl(sqlite3* db, const AuditFilter& filter, std::ostream& out) {
+  Statement st;
+  if (Status s = PrepareFilteredSelect(db, filter, 0, &st); !s.ok()) return s.error();
+  ExportStats stats;
+  ScannedBody b;
+  std::string problem;
+  std::string line;
+  for (;;) {
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
+    const int64_t seq = st.Int64(0);
+    const std::string_view body = st.Text(1);
+    const std::string_view hash = st.Text(2);
+    line.clear();
+    if (ScanRecordBody(body, &b, &problem) && b.seq_value == seq) {
+      line.append(body.substr(0, b.prev_key_offset));
+      line.append("\"hash\":");
+      line.append(CanonicalJson(boost::json::string(hash)));
+      line.push_back(',');
+      line.append(body.substr(b.prev_key_offset));
+    } else {
+      if (problem.empty()) problem = "body seq differs from the seq column";
+      boost::json::object o;
+      o["seq"] = seq;
+      o["hash"] = hash;
+      o["prev"] = st.Text(3);
+      o["corrupt_body"] = body;
+      o["error"] = problem;
+      line = CanonicalJson(o);
+    }
+    line.push_back('\n');
+    out.write(line.data(), static_cast<std::streamsize>(line.size()));
+    if (!out) return Error::Unavailable("export output failed (disk full or pipe closed)");
+    if (stats.records == 0) stats.first_seq = seq;
+    stats.last_seq = seq;
+    ++stats.records;
+  }
+  out.flush();
+  return stats;
+}
+
+Result<TimePoint> ParseDateArg(std::string_view text, bool end_of_day) {
+  if (text.size() == 10 && text[4] == '-' && text[7] == '-') {
+    Result<TimePoint> t = ParseRfc3339(std::string(text) + "T00:00:00Z");
+    if (!t.ok()) return Error::Invalid("invalid date \"" + std::string(text) + "\"");
+    return end_of_day ? *t + std::chrono::hours(24) : *t;
+  }
+  Result<TimePoint> t = ParseRfc3339(text);
+  if (!t.ok()) {
+    return Error::Invalid("invalid time \"" + std::string(text) +
+                          "\": use YYYY-MM-DD or RFC 3339 (2026-11-22T10:00:00Z)");
+  }
+  return t;
+}
+
+}  // namespace interlock::audit

@@ -1,0 +1,319 @@
+#include "audit/keys.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "common/crypto.h"
+
+namespace interlock::audit {
+namespace {
+
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
+
+std::string OpensslError() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof(buf));
+  return buf;
+}
+
+std::string Join(const std::string& dir, std::string_view file) {
+  if (dir.empty()) return std::string(file);
+  return dir.back() == '/' ? dir + std::string(file) : dir + "/" + std::string(file);
+}
+
+bool Exists(const std::string& path) {
+  struct stat sb;
+  return ::lstat(path.c_str(), &sb) == 0;
+}
+
+std::string Errno() { return std::strerror(errno); }
+
+Result<std::string> ReadSmallFile(const std::string& path, size_t max) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error::Unavailable("cannot read key file " + path + ": " + Errno());
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string e = Errno();
+      ::close(fd);
+      return Error::Unavailable("cannot read key file " + path + ": " + e);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max) {
+      ::close(fd);
+      return Error::Corrupt("key file " + path + " is larger than " + std::to_string(max) +
+                            " bytes; it is not an Interlock key");
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// Creates `path` exclusively with `mode`, writes `data` and fsyncs it and its directory.
+Status WriteNewFile(const std::string& dir, const std::string& path, std::string_view data,
+                    mode_t mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Error::Unavailable("cannot create key file " + path + ": " + Errno());
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string e = Errno();
+      ::close(fd);
+      ::unlink(path.c_str());
+      return Error::Unavailable("cannot write key file " + path + ": " + e);
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
+    const std::string e = Errno();
+    ::close(fd);
+    ::unlink(path.c_str());
+    return Error::Unavailable("cannot sync key file " + path + ": " + e);
+  }
+  ::close(fd);
+  if (const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+Result<EvpPkeyPtr> ReadPem(std::string_view pem, bool is_private, std::string_view what) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return Error::Internal("out of memory");
+  EVP_PKEY* raw = is_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
+                             : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
+  EvpPkeyPtr key(raw);
+  if (!key) {
+    return Error::Corrupt(std::string(what) + " is not a PEM " +
+                          (is_private ? "private" : "public") + " key (" + OpensslError() + ")");
+  }
+  if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) {
+    return Error::Corrupt(std::string(what) + " holds a key that is not Ed25519");
+  }
+  return key;
+}
+
+std::string WritePem(evp_pkey_st* key, bool is_private) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio) return {};
+  const int ok =
+      is_private ? PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
+                 : PEM_write_bio_PUBKEY(bio.get(), key);
+  if (ok != 1) return {};
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+std::string RawPublic(evp_pkey_st* key) {
+  unsigned char raw[64];
+  size_t len = sizeof(raw);
+  if (EVP_PKEY_get_raw_public_key(key, raw, &len) != 1) return {};
+  return std::string(reinterpret_cast<char*>(raw), len);
+}
+
+Result<std::string> LoadHmacFile(const std::string& path) {
+  Result<std::string> data = ReadSmallFile(path, 4096);
+  if (!data.ok()) return data.error();
+  if (data->size() != kHmacKeyBytes) {
+    return Error::Corrupt("HMAC key file " + path + " holds " + std::to_string(data->size()) +
+                          " bytes; expected " + std::to_string(kHmacKeyBytes) +
+                          " (restore it from backup: redactions made with another key "
+                          "cannot be matched)");
+  }
+  return data;
+}
+
+Status EnsureDir(const std::string& dir) {
+  if (dir.empty()) return Status::Ok();
+  struct stat sb;
+  if (::stat(dir.c_str(), &sb) == 0) {
+    if (!S_ISDIR(sb.st_mode)) return Error::Invalid("key directory " + dir + " is not a directory");
+    return Status::Ok();
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error::Unavailable("cannot create key directory " + dir + ": " + Errno());
+  }
+  return Status::Ok();
+}
+
+Result<AuditKeys> Load(const std::string& dir, bool create) {
+  const std::string hmac_path = Join(dir, kHmacKeyFile);
+  const std::string priv_path = Join(dir, kSigningKeyFile);
+  const std::string pub_path = Join(dir, kPublicKeyFile);
+  if (create) {
+    if (Status s = EnsureDir(dir); !s.ok()) return s.error();
+  }
+
+  std::string hmac;
+  if (Exists(hmac_path)) {
+    Result<std::string> k = LoadHmacFile(hmac_path);
+    if (!k.ok()) return k.error();
+    hmac = std::move(k).value();
+  } else if (create) {
+    hmac = RandomBytes(kHmacKeyBytes);
+    if (Status s = WriteNewFile(dir, hmac_path, hmac, 0600); !s.ok()) return s.error();
+  } else {
+    return Error::NotFound("HMAC key file " + hmac_path + " does not exist");
+  }
+
+  const bool have_priv = Exists(priv_path);
+  const bool have_pub = Exists(pub_path);
+  if (!have_priv) {
+    if (!create) return Error::NotFound("signing key file " + priv_path + " does not exist");
+    if (have_pub) {
+      return Error::NotFound("signing key file " + priv_path + " is missing but its public key " +
+                             pub_path +
+                             " exists; restore the private key from backup (a new key would "
+                             "not match the checkpoints already written), or move both away "
+                             "to start a new key");
+    }
+    Result<SigningKey> gen = SigningKey::Generate();
+    if (!gen.ok()) return gen.error();
+    Result<PublicKey> pub = gen->Public();
+    if (!pub.ok()) return pub.error();
+    if (Status s = WriteNewFile(dir, priv_path, gen->ToPem(), 0600); !s.ok()) return s.error();
+    if (Status s = WriteNewFile(dir, pub_path, pub->ToPem(), 0644); !s.ok()) return s.error();
+    return AuditKeys{std::move(hmac), std::move(gen).value(), std::move(pub).value()};
+  }
+
+  Result<SigningKey> priv = SigningKey::LoadFile(priv_path);
+  if (!priv.ok()) return priv.error();
+  Result<PublicKey> derived = priv->Public();
+  if (!derived.ok()) return derived.error();
+  if (!have_pub) {
+    if (!create) return Error::NotFound("public key file " + pub_path + " does not exist");
+    if (Status s = WriteNewFile(dir, pub_path, derived->ToPem(), 0644); !s.ok()) return s.error();
+    return AuditKeys{std::move(hmac), std::move(priv).value(), std::move(derived).value()};
+  }
+  Result<PublicKey> pub = PublicKey::LoadFile(pub_path);
+  if (!pub.ok()) return pub.error();
+  if (pub->KeyId() != derived->KeyId()) {
+    return Error::Corrupt("public key " + pub_path + " (key id " + pub->KeyId() +
+                          ") does not belong to the signing key " + priv_path + " (key id " +
+                          derived->KeyId() + ")");
+  }
+  return AuditKeys{std::move(hmac), std::move(priv).value(), std::move(pub).value()};
+}
+
+}  // namespace
+
+void EvpPkeyDeleter::operator()(evp_pkey_st* k) const { EVP_PKEY_free(k); }
+
+Result<PublicKey> PublicKey::FromPem(std::string_view pem) {
+  Result<EvpPkeyPtr> k = ReadPem(pem, false, "public key");
+  if (!k.ok()) return k.error();
+  return PublicKey(std::move(k).value());
+}
+
+Result<PublicKey> PublicKey::LoadFile(const std::string& path) {
+  Result<std::string> data = ReadSmallFile(path, 64 * 1024);
+  if (!data.ok()) return data.error();
+  Result<EvpPkeyPtr> k = ReadPem(*data, false, "public key file " + path);
+  if (!k.ok()) return k.error();
+  return PublicKey(std::move(k).value());
+}
+
+bool PublicKey::Verify(std::string_view message, std::string_view signature) const {
+  if (signature.size() != 64) return false;
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  const int rc = EVP_DigestVerify(
+      ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+      reinterpret_cast<const unsigned char*>(message.data()), message.size());
+  ERR_clear_error();
+  return rc == 1;
+}
+
+std::string PublicKey::ToPem() const { return WritePem(key_.get(), false); }
+
+std::string PublicKey::KeyId() const { return Sha256Hex(RawPublic(key_.get())).substr(0, 16); }
+
+Result<SigningKey> SigningKey::Generate() {
+  EVP_PKEY* raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  if (raw == nullptr) return Error::Internal("Ed25519 key generation failed: " + OpensslError());
+  return SigningKey(EvpPkeyPtr(raw));
+}
+
+Result<SigningKey> SigningKey::FromPem(std::string_view pem) {
+  Result<EvpPkeyPtr> k = ReadPem(pem, true, "signing key");
+  if (!k.ok()) return k.error();
+  return SigningKey(std::move(k).value());
+}
+
+Result<SigningKey> SigningKey::LoadFile(const std::string& path) {
+  Result<std::string> data = ReadSmallFile(path, 64 * 1024);
+  if (!data.ok()) return data.error();
+  Result<EvpPkeyPtr> k = ReadPem(*data, true, "signing key file " + path);
+  if (!k.ok()) return k.error();
+  return SigningKey(std::move(k).value());
+}
+
+Result<std::string> SigningKey::Sign(std::string_view message) const {
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1) {
+    return Error::Internal("Ed25519 sign init failed: " + OpensslError());
+  }
+  std::string sig(64, '\0');
+  size_t len = sig.size();
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1) {
+    return Error::Internal("Ed25519 sign failed: " + OpensslError());
+  }
+  sig.resize(len);
+  return sig;
+}
+
+Result<PublicKey> SigningKey::Public() const {
+  const std::string raw = RawPublic(key_.get());
+  if (raw.empty()) return Error::Internal("cannot extract the Ed25519 public key");
+  EVP_PKEY* pub = EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+  if (pub == nullptr) return Error::Internal("cannot build the Ed25519 public key");
+  return PublicKey(EvpPkeyPtr(pub));
+}
+
+std::string SigningKey::ToPem() const { return WritePem(key_.get(), true); }
+
+Result<AuditKeys> LoadOrCreateAuditKeys(const std::string& dir) { return Load(dir, true); }
+
+Result<AuditKeys> LoadAuditKeys(const std::string& dir) { return Load(dir, false); }
+
+Result<std::string> LoadHmacKey(const std::string& dir) {
+  const std::string path = Join(dir, kHmacKeyFile);
+  if (!Exists(path)) return Error::NotFound("HMAC key file " + path + " does not exist");
+  return LoadHmacFile(path);
+}
+
+}  // namespace interlock::audit

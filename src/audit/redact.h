@@ -1,0 +1,39 @@
+// Redaction: secret values are never stored in plaintext, anywhere.
+//
+// A redacted value becomes "hmac-sha256:<hex>" keyed with the deployment's audit key, so
+// an investigator holding the key can still ask "was this value used?" (`interlock audit
+// hash VALUE`) while the store, logs and exports never hold the value itself.
+// The value hashed is the canonical JSON of the argument (a string "abc" hashes the
+// bytes "\"abc\""), so numbers and objects are covered too.
+// Thread-safety: Redactor is immutable after construction.
+#ifndef INTERLOCK_AUDIT_REDACT_H_
+#define INTERLOCK_AUDIT_REDACT_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+namespace interlock::audit {
+
+class Redactor {
+ public:
+  explicit Redactor(std::string key) : key_(std::move(key)) {}
+
+  // "hmac-sha256:<hex>" of the canonical JSON of v.
+  std::string Hash(const boost::json::value& v) const;
+  // A copy of args with every top-level key named in `fields` replaced by its Hash().
+  boost::json::object RedactArgs(const boost::json::object& args,
+                                 const std::vector<std::string>& fields) const;
+  // Replaces every occurrence of each secret in `text` with "[REDACTED]".
+  static std::string MaskSecrets(std::string text, const std::vector<std::string>& secrets);
+
+ private:
+  std::string key_;
+};
+
+}  // namespace interlock::audit
+
+#endif  // INTERLOCK_AUDIT_REDACT_H_

@@ -1,0 +1,324 @@
+#include "audit/replay.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include <sqlite3.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "audit/audit_log.h"
+#include "audit/sqlite_util.h"
+#include "common/json.h"
+
+namespace interlock::audit {
+namespace {
+
+namespace json = boost::json;
+
+std::string Str(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr) return {};
+  if (v->is_string()) return std::string(v->get_string());
+  if (v->is_null()) return {};
+  return json::serialize(*v);
+}
+
+json::object Obj(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_object() ? v->get_object() : json::object{};
+}
+
+Status ReadEvents(sqlite3* db, std::string_view sql, std::string_view text_arg, int64_t lo,
+                  int64_t hi, std::vector<ReplayEvent>* out) {
+  Statement st;
+  if (Status s = st.Prepare(db, sql); !s.ok()) return s;
+  if (!text_arg.empty()) st.BindText(1, text_arg);
+  if (hi > 0) {
+    st.BindInt64(1, lo);
+    st.BindInt64(2, hi);
+  }
+  for (;;) {
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
+    const int64_t seq = st.Int64(0);
+    const std::string_view body = st.Text(1);
+    Result<json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
+    if (!v.ok() || !v->is_object()) {
+      return Error::Corrupt("audit record " + std::to_string(seq) +
+                            " has a corrupt body; run `interlock audit verify`");
+    }
+    json::object& o = v->get_object();
+    ReplayEvent e;
+    e.seq = seq;
+    e.time = Str(o, "time");
+    e.type = Str(o, "type");
+    e.call_id = Str(o, "call_id");
+    e.principal = Str(o, "principal");
+    e.data = Obj(o, "data");
+    e.hash_ok = AuditRecordHash(st.Text(3), body) == st.Text(2);
+    if (Str(o, "run_id").empty() && e.type == kKillSwitch) {
+      // Only kill switch records that applied to this run are merged in below.
+    }
+    out->push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+std::string Clip(std::string s, size_t n) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (s.size() <= n) return s;
+  return s.substr(0, n - 3) + "...";
+}
+
+std::string Money(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_number()) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "$%.4f", v->to_number<double>());
+  return buf;
+}
+
+std::string Budget(const json::object& s) {
+  if (s.empty()) return "";
+  return "steps=" + Str(s, "steps") + " tok=" + Str(s, "tokens") + " " + Money(s, "cost_usd") +
+         (s.contains("elapsed_s") ? " t=" + Str(s, "elapsed_s") + "s" : "") +
+         (s.contains("halted") && s.at("halted").is_bool() && s.at("halted").get_bool() ? " HALTED"
+                                                                                        : "");
+}
+
+std::string Pad(std::string s, size_t n) {
+  if (s.size() < n) s.append(n - s.size(), ' ');
+  return s;
+}
+
+}  // namespace
+
+Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
+  if (run_id.empty()) return Error::Invalid("run id is empty");
+  RunReplay r;
+  r.run_id = std::string(run_id);
+  if (Status s = ReadEvents(db,
+                            "SELECT seq, body, hash, prev_hash FROM audit_log WHERE run_id = ?1 "
+                            "ORDER BY seq",
+                            run_id, 0, 0, &r.timeline);
+      !s.ok()) {
+    return s.error();
+  }
+  if (r.timeline.empty()) return Error::NotFound("no audit records for run " + r.run_id);
+  r.first_seq = r.timeline.front().seq;
+  r.last_seq = r.timeline.back().seq;
+  for (const ReplayEvent& e : r.timeline) {
+    if (r.agent_id.empty()) {
+      if (const json::value* a = e.data.if_contains("agent"); a && a->is_string()) {
+        r.agent_id = std::string(a->get_string());
+      }
+    }
+  }
+
+  // Kill switch records are not tied to a run; merge those that applied to this one.
+  std::vector<ReplayEvent> kills;
+  if (Status s = ReadEvents(db,
+                            "SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq BETWEEN "
+                            "?1 AND ?2 AND type = 'kill_switch' AND run_id = '' ORDER BY seq",
+                            {}, r.first_seq, r.last_seq, &kills);
+      !s.ok()) {
+    return s.error();
+  }
+
+  // The agent id from the records' own column is the authority.
+  {
+    Statement st;
+    if (Status s = st.Prepare(db, "SELECT agent_id FROM audit_log WHERE seq = ?1"); !s.ok()) {
+      return s.error();
+    }
+    st.BindInt64(1, r.first_seq);
+    if (sqlite3_step(st.get()) == SQLITE_ROW && !st.Text(0).empty()) {
+      r.agent_id = std::string(st.Text(0));
+    }
+  }
+  for (ReplayEvent& k : kills) {
+    const std::string scope = Str(k.data, "scope");
+    const std::string target = Str(k.data, "target");
+    if (scope == "global" || (scope == "agent" && target == r.agent_id) ||
+        (scope == "run" && target == r.run_id)) {
+      r.timeline.push_back(std::move(k));
+    }
+  }
+  std::stable_sort(r.timeline.begin(), r.timeline.end(),
+                   [](const ReplayEvent& a, const ReplayEvent& b) { return a.seq < b.seq; });
+
+  std::map<std::string, size_t> by_call;
+  for (const ReplayEvent& e : r.timeline) {
+    if (!e.hash_ok) ++r.tampered;
+    json::object tagged = e.data;
+    tagged["seq"] = e.seq;
+    tagged["time"] = e.time;
+    if (e.type == kRunStarted) {
+      r.started = e.time;
+    } else if (e.type == kRunEnded) {
+      r.ended = e.time;
+      if (r.status != "halted") r.status = "ended";
+    } else if (e.type == kRunHalted) {
+      r.status = "halted";
+    } else if (e.type == kDecision) {
+      ReplayCall c;
+      c.seq = e.seq;
+      c.time = e.time;
+      c.call_id = e.call_id;
+      c.tool = Str(e.data, "tool");
+      if (const json::value* a = e.data.if_contains("args")) c.args = *a;
+      c.decision_json = Obj(e.data, "decision");
+      c.decision = Str(c.decision_json, "decision");
+      c.code = Str(c.decision_json, "code");
+      c.reason = Str(c.decision_json, "reason");
+      c.rule = Str(c.decision_json, "rule");
+      if (const json::value* sh = c.decision_json.if_contains("shadow"); sh && sh->is_bool()) {
+        c.shadow = sh->get_bool();
+      }
+      c.policy_sha256 = Str(e.data, "policy_sha256");
+      c.traceparent = Str(e.data, "traceparent");
+      c.usage = Obj(e.data, "usage");
+      c.state_after = Obj(e.data, "state_after");
+      if (!c.state_after.empty()) r.totals = c.state_after;
+      if (!c.call_id.empty()) by_call[c.call_id] = r.calls.size();
+      r.calls.push_back(std::move(c));
+    } else if (e.type == kResult || e.type == kApproval) {
+      auto it = by_call.find(e.call_id);
+      if (it == by_call.end()) continue;  // shown in the timeline only
+      ReplayCall& c = r.calls[it->second];
+      if (e.type == kResult) {
+        c.result = tagged;
+      } else {
+        c.approvals.push_back(tagged);
+      }
+    }
+    if (e.type != kDecision) {
+      if (const json::value* s = e.data.if_contains("state_after"); s && s->is_object()) {
+        r.totals = s->get_object();
+      }
+    }
+  }
+  return r;
+}
+
+json::object ReplayToJson(const RunReplay& r) {
+  json::object o;
+  o["run_id"] = r.run_id;
+  o["agent_id"] = r.agent_id;
+  o["status"] = r.status;
+  o["started"] = r.started;
+  o["ended"] = r.ended;
+  o["first_seq"] = r.first_seq;
+  o["last_seq"] = r.last_seq;
+  o["records"] = r.timeline.size();
+  o["tampered_records"] = r.tampered;
+  o["totals"] = r.totals;
+  json::array calls;
+  for (const ReplayCall& c : r.calls) {
+    json::object j;
+    j["seq"] = c.seq;
+    j["time"] = c.time;
+    j["call_id"] = c.call_id;
+    j["tool"] = c.tool;
+    j["args"] = c.args;
+    j["decision"] = c.decision;
+    j["code"] = c.code;
+    j["reason"] = c.reason;
+    j["rule"] = c.rule;
+    j["shadow"] = c.shadow;
+    j["decision_detail"] = c.decision_json;
+    j["policy_sha256"] = c.policy_sha256;
+    if (!c.traceparent.empty()) j["traceparent"] = c.traceparent;
+    j["usage"] = c.usage;
+    j["state_after"] = c.state_after;
+    j["result"] = c.result ? json::value(*c.result) : json::value(nullptr);
+    json::array ap;
+    for (const json::object& a : c.approvals) ap.push_back(a);
+    j["approvals"] = std::move(ap);
+    calls.push_back(std::move(j));
+  }
+  o["calls"] = std::move(calls);
+  json::array tl;
+  for (const ReplayEvent& e : r.timeline) {
+    json::object j;
+    j["seq"] = e.seq;
+    j["time"] = e.time;
+    j["type"] = e.type;
+    j["call_id"] = e.call_id;
+    j["principal"] = e.principal;
+    j["data"] = e.data;
+    if (!e.hash_ok) j["hash_ok"] = false;
+    tl.push_back(std::move(j));
+  }
+  o["timeline"] = std::move(tl);
+  return o;
+}
+
+std::string ReplayToText(const RunReplay& r) {
+  std::string out;
+  out += "run " + r.run_id + "  agent " + r.agent_id + "  status " + r.status + "\n";
+  out += "started " + (r.started.empty() ? "-" : r.started) + "  ended " +
+         (r.ended.empty() ? "-" : r.ended) + "  records " + std::to_string(r.timeline.size()) +
+         " (seq " + std::to_string(r.first_seq) + ".." + std::to_string(r.last_seq) + ")\n";
+  if (r.tampered > 0) {
+    out += "WARNING: " + std::to_string(r.tampered) +
+           " record(s) do not match their hash (marked !); run `interlock audit verify`\n";
+  }
+  out += "\n";
+  out += Pad("SEQ", 8) + Pad("TIME", 25) + Pad("EVENT", 13) + Pad("CALL", 14) + Pad("TOOL", 18) +
+         Pad("OUTCOME", 30) + Pad("RULE", 20) + Pad("BUDGET AFTER", 34) + "DETAIL\n";
+  for (const ReplayEvent& e : r.timeline) {
+    std::string tool, outcome, rule, budget, detail;
+    const json::object& d = e.data;
+    if (e.type == kDecision) {
+      tool = Str(d, "tool");
+      const json::object dec = Obj(d, "decision");
+      // The code names the verdict (ALLOWED, APPROVAL_REQUIRED, TOOL_BLOCKED, ...).
+      outcome = Str(dec, "code").empty() ? Str(dec, "decision") : Str(dec, "code");
+      if (dec.contains("shadow")) outcome += " (shadow)";
+      rule = Str(dec, "rule");
+      budget = Budget(Obj(d, "state_after"));
+      detail = "args " + (d.contains("args") ? CanonicalJson(d.at("args")) : "{}");
+      if (const std::string reason = Str(dec, "reason"); !reason.empty()) {
+        detail += "; " + reason;
+      }
+    } else if (e.type == kResult) {
+      const json::value* ok = d.if_contains("ok");
+      outcome = ok && ok->is_bool() && ok->get_bool() ? "ok" : "error";
+      budget = Budget(Obj(d, "state_after"));
+      const std::string err = Str(d, "error");
+      detail = err.empty() ? "output " + (d.contains("output") ? CanonicalJson(d.at("output"))
+                                                               : std::string("null"))
+                           : "error " + err;
+      if (d.contains("usage")) detail += "; usage " + CanonicalJson(d.at("usage"));
+    } else if (e.type == kApproval) {
+      outcome = Str(d, "event");
+      detail = "reviewer " + (Str(d, "reviewer").empty() ? "-" : Str(d, "reviewer"));
+      if (const std::string c = Str(d, "comment"); !c.empty()) detail += ": " + c;
+      if (const std::string a = Str(d, "approval_id"); !a.empty()) detail += " [" + a + "]";
+    } else if (e.type == kKillSwitch) {
+      const json::value* eng = d.if_contains("engaged");
+      outcome = eng && eng->is_bool() && eng->get_bool() ? "ENGAGED" : "released";
+      detail =
+          Str(d, "scope") + " " + Str(d, "target") + " by " + e.principal + ": " + Str(d, "reason");
+    } else {
+      budget = Budget(Obj(d, "state_after"));
+      detail = CanonicalJson(d);
+    }
+    std::string seq = std::to_string(e.seq);
+    if (!e.hash_ok) seq += "!";
+    out += Pad(seq, 8) + Pad(e.time, 25) + Pad(e.type, 13) + Pad(Clip(e.call_id, 13), 14) +
+           Pad(Clip(tool, 17), 18) + Pad(Clip(outcome, 29), 30) + Pad(Clip(rule, 19), 20) +
+           Pad(budget, 34) + Clip(detail, 160) + "\n";
+  }
+  out += "\ntotals: " + (r.totals.empty() ? std::string("-") : Budget(r.totals)) + "  calls " +
+         std::to_string(r.calls.size()) + "\n";
+  return out;
+}
+
+}  // namespace interlock::audit

@@ -1,0 +1,46 @@
+// Retention: delete audit records older than N days while keeping the remaining chain
+// verifiable.
+//
+// PruneAuditLog() first verifies the whole log (so a tampered record is never anchored
+// or silently destroyed), then writes and fsyncs a signed anchor checkpoint for the
+// last record it deletes (seq S-1; its hash is the prev of the first record kept, S),
+// and only then deletes records 1..S-1 in one transaction. `interlock audit verify`
+// with that checkpoint file accepts the log starting at S; without it, verify fails.
+// The newest record is always kept, so the chain's head (and the next seq) survives.
+// Thread-safety: one thread at a time on `db`; safe alongside a running daemon (WAL):
+// the write transaction only deletes old records and is short.
+#ifndef INTERLOCK_AUDIT_RETENTION_H_
+#define INTERLOCK_AUDIT_RETENTION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "audit/checkpoint.h"
+#include "audit/keys.h"
+#include "common/time.h"
+#include "interlock/result.h"
+
+struct sqlite3;
+
+namespace interlock::audit {
+
+inline constexpr int kDefaultRetentionDays = 90;
+
+struct PruneOptions {
+  int days = kDefaultRetentionDays;  // keep records whose time is within this many days
+  TimePoint now;                     // the clock's now
+  std::string checkpoint_file;       // read for verification, anchor appended here
+};
+
+struct PruneReport {
+  int64_t deleted = 0;
+  int64_t first_kept_seq = 0;
+  Checkpoint anchor;  // seq 0 when nothing was pruned
+};
+
+// `key` signs the anchor; the public key derived from it checks existing checkpoints.
+Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const PruneOptions& options);
+
+}  // namespace interlock::audit
+
+#endif  // INTERLOCK_AUDIT_RETENTION_H_

@@ -1,0 +1,72 @@
+// Internal helpers for the audit readers: RAII for SQLite connections and statements,
+// and opening a store file so that a missing, foreign or corrupt file is a clear Error.
+// Not part of the audit module's public API (used by verify, export, replay, query,
+// retention and the CLI).
+// Thread-safety: a connection is used by one thread at a time (SQLite's rule).
+#ifndef INTERLOCK_AUDIT_SQLITE_UTIL_H_
+#define INTERLOCK_AUDIT_SQLITE_UTIL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "interlock/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace interlock::audit {
+
+struct SqliteCloser {
+  void operator()(sqlite3* db) const;
+};
+using SqliteDb = std::unique_ptr<sqlite3, SqliteCloser>;
+
+// Opens the store at `path` and checks that it is an Interlock store (an SQLite
+// database with an audit_log table). Never creates a file when read_only.
+Result<SqliteDb> OpenAuditStore(const std::string& path, bool read_only);
+
+// Whether `db` holds an audit_log table; an Error when the file is not a database.
+Result<bool> HasAuditTable(sqlite3* db);
+
+// A prepared statement, finalized on every path.
+class Statement {
+ public:
+  Statement() = default;
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Status Prepare(sqlite3* db, std::string_view sql);
+  sqlite3_stmt* get() const { return stmt_; }
+  void BindText(int i, std::string_view v);
+  void BindInt64(int i, int64_t v);
+  // Column text as a view valid until the next Step()/Reset(); "" for NULL.
+  std::string_view Text(int col) const;
+  int64_t Int64(int col) const;
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Error SqliteError(sqlite3* db, std::string_view what);
+
+// RAII transaction: BEGIN IMMEDIATE on Begin(), ROLLBACK unless Commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  Status Begin(std::string_view mode = "IMMEDIATE");
+  Status Commit();
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+};
+
+}  // namespace interlock::audit
+
+#endif  // INTERLOCK_AUDIT_SQLITE_UTIL_H_

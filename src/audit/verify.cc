@@ -1,0 +1,310 @@
+#include "audit/verify.h"
+
+#include <algorithm>
+#include <vector>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "audit/audit_log.h"
+#include "audit/record_scan.h"
+#include "audit/sqlite_util.h"
+#include "common/crypto.h"
+#include "common/json.h"
+#include "common/time.h"
+
+namespace interlock::audit {
+namespace {
+
+constexpr std::string_view kDomain = "interlock.audit.v1";
+
+// SHA-256 with one reused context: a fresh EVP fetch per record would dominate.
+class ChainHasher {
+ public:
+  ChainHasher() : ctx_(EVP_MD_CTX_new()), md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {}
+  ~ChainHasher() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
+  }
+  ChainHasher(const ChainHasher&) = delete;
+  ChainHasher& operator=(const ChainHasher&) = delete;
+
+  bool ok() const { return ctx_ != nullptr && md_ != nullptr; }
+
+  // Hex of SHA-256(domain 0 prev 0 body) into out (64 chars).
+  bool Hash(std::string_view prev, std::string_view body, char out[64]) {
+    static constexpr char kZero = '\0';
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx_, kDomain.data(), kDomain.size()) != 1 ||
+        EVP_DigestUpdate(ctx_, &kZero, 1) != 1 ||
+        EVP_DigestUpdate(ctx_, prev.data(), prev.size()) != 1 ||
+        EVP_DigestUpdate(ctx_, &kZero, 1) != 1 ||
+        EVP_DigestUpdate(ctx_, body.data(), body.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx_, d, &n) != 1 || n != 32) {
+      return false;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < 32; ++i) {
+      out[2 * i] = kHex[d[i] >> 4];
+      out[2 * i + 1] = kHex[d[i] & 0xf];
+    }
+    return true;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+  EVP_MD* md_;
+};
+
+std::string Clip(std::string_view s) {
+  return s.size() <= 80 ? std::string(s) : std::string(s.substr(0, 77)) + "...";
+}
+
+std::string CpName(const Checkpoint& cp) {
+  std::string s = "checkpoint for seq " + std::to_string(cp.seq);
+  if (cp.line > 0) s += " (line " + std::to_string(cp.line) + ")";
+  return s;
+}
+
+VerifyReport Fail(VerifyReport r, int64_t seq, std::string problem) {
+  r.ok = false;
+  r.bad_seq = seq;
+  r.problem = std::move(problem);
+  return r;
+}
+
+// Checks the columns that are not part of the chain against the hashed body.
+bool ColumnsMatch(const Statement& st, const ScannedBody& b, std::string* problem) {
+  struct Pair {
+    const char* name;
+    int col;
+    std::string_view token;
+  };
+  const Pair pairs[] = {{"type", 2, b.type},
+                        {"run_id", 3, b.run_id},
+                        {"call_id", 4, b.call_id},
+                        {"agent_id", 5, b.agent_id},
+                        {"principal", 6, b.principal}};
+  for (const Pair& p : pairs) {
+    if (!JsonStringEquals(p.token, st.Text(p.col))) {
+      *problem = std::string("column ") + p.name + " (\"" + Clip(st.Text(p.col)) +
+                 "\") differs from the hashed body (" + Clip(p.token) + ")";
+      return false;
+    }
+  }
+  std::string time_text;
+  if (!DecodeJsonString(b.time, &time_text)) {
+    *problem = "body time is not a string";
+    return false;
+  }
+  Result<TimePoint> t = ParseRfc3339(time_text);
+  if (!t.ok()) {
+    *problem = "body time is not RFC 3339: " + t.error().message;
+    return false;
+  }
+  if (ToUnixMillis(*t) != st.Int64(1)) {
+    *problem = "column time_ms (" + std::to_string(st.Int64(1)) +
+               ") differs from the hashed body time (" + time_text + ")";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
+  if (!options.checkpoints.empty() && options.public_key == nullptr) {
+    return Error::Invalid(
+        "checkpoints were given without the public key needed to check their signatures");
+  }
+  Result<bool> has = HasAuditTable(db);
+  if (!has.ok()) return has.error();
+  if (!*has) return Error::Corrupt("not an Interlock store (it has no audit_log table)");
+
+  VerifyReport r;
+  std::vector<const Checkpoint*> cps;
+  cps.reserve(options.checkpoints.size());
+  for (const Checkpoint& cp : options.checkpoints) {
+    if (!VerifyCheckpoint(*options.public_key, cp)) {
+      std::string why = CpName(cp) + " has a bad signature";
+      const std::string key_id = options.public_key->KeyId();
+      if (!cp.key_id.empty() && cp.key_id != key_id) {
+        why += " (it names key " + cp.key_id + "; the public key given is " + key_id + ")";
+      } else {
+        why += " (forged or altered checkpoint, or a different key)";
+      }
+      return Fail(std::move(r), cp.seq, std::move(why));
+    }
+    cps.push_back(&cp);
+  }
+  std::stable_sort(cps.begin(), cps.end(),
+                   [](const Checkpoint* a, const Checkpoint* b) { return a->seq < b->seq; });
+  if (!cps.empty()) r.last_checkpoint_seq = cps.back()->seq;
+
+  ChainHasher hasher;
+  if (!hasher.ok()) return Error::Internal("SHA-256 is unavailable in OpenSSL");
+
+  Statement st;
+  if (Status s = st.Prepare(db,
+                            "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, "
+                            "body, prev_hash, hash FROM audit_log ORDER BY seq");
+      !s.ok()) {
+    return s.error();
+  }
+
+  size_t next_cp = 0;
+  std::string prev_hash;
+  int64_t expected = 0;
+  ScannedBody b;
+  std::string problem;
+  char computed[64];
+  for (;;) {
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
+    const int64_t seq = st.Int64(0);
+    const std::string_view body = st.Text(7);
+    const std::string_view prev_col = st.Text(8);
+    const std::string_view hash_col = st.Text(9);
+    const std::string seq_s = std::to_string(seq);
+
+    if (r.records == 0) {
+      r.first_seq = seq;
+      if (seq < 1) return Fail(std::move(r), seq, "record " + seq_s + " has an invalid seq");
+      if (seq == 1) {
+        prev_hash = std::string(kGenesisHash);
+      } else {
+        // Pruned (or head-deleted) log: the first prev must be a signed anchor.
+        const Checkpoint* anchor = nullptr;
+        for (; next_cp < cps.size() && cps[next_cp]->seq < seq; ++next_cp) {
+          if (cps[next_cp]->seq == seq - 1) {
+            if (anchor != nullptr && anchor->hash != cps[next_cp]->hash) {
+              return Fail(std::move(r), seq - 1,
+                          "two signed checkpoints for seq " + std::to_string(seq - 1) +
+                              " disagree on its hash (lines " + std::to_string(anchor->line) +
+                              " and " + std::to_string(cps[next_cp]->line) + ")");
+            }
+            anchor = cps[next_cp];
+          } else {
+            ++r.checkpoints_pruned;
+          }
+        }
+        if (anchor == nullptr) {
+          return Fail(std::move(r), seq,
+                      "the log starts at seq " + seq_s + ": records 1.." + std::to_string(seq - 1) +
+                          " were pruned or deleted and no signed checkpoint for seq " +
+                          std::to_string(seq - 1) +
+                          " anchors it (pass --checkpoints and --pubkey with the anchor "
+                          "written by `interlock audit prune`)");
+        }
+        if (prev_col != anchor->hash) {
+          return Fail(std::move(r), seq,
+                      "record " + seq_s + "'s prev hash does not match the anchor " +
+                          CpName(*anchor) +
+                          ": records before it were altered or the log was replaced");
+        }
+        r.anchored = true;
+        ++r.checkpoints_verified;
+        prev_hash = anchor->hash;
+      }
+      expected = seq;
+    }
+
+    if (seq != expected) {
+      return Fail(std::move(r), expected,
+                  "record" +
+                      (seq - 1 == expected ? " " + std::to_string(expected) + " is"
+                                           : "s " + std::to_string(expected) + ".." +
+                                                 std::to_string(seq - 1) + " are") +
+                      " missing (deleted from the middle of the log)");
+    }
+    if (!ScanRecordBody(body, &b, &problem)) {
+      return Fail(std::move(r), seq, "record " + seq_s + ": " + problem);
+    }
+    if (b.seq_value != seq) {
+      return Fail(std::move(r), seq,
+                  "record " + seq_s + ": its hashed body says seq " + std::string(b.seq) +
+                      " (rows renumbered, swapped or moved)");
+    }
+    if (!JsonStringEquals(b.prev, prev_col)) {
+      return Fail(std::move(r), seq,
+                  "record " + seq_s + ": column prev_hash differs from the prev in its body");
+    }
+    if (prev_col != prev_hash) {
+      return Fail(std::move(r), seq,
+                  "record " + seq_s + ": prev hash does not match the hash of record " +
+                      std::to_string(seq - 1) + " (a record was inserted, replaced or reordered)");
+    }
+    if (!hasher.Hash(prev_col, body, computed)) {
+      return Error::Internal("SHA-256 failed");
+    }
+    if (hash_col != std::string_view(computed, 64)) {
+      return Fail(std::move(r), seq,
+                  "record " + seq_s + ": hash mismatch (its body or hash was modified)");
+    }
+    if (!ColumnsMatch(st, b, &problem)) {
+      return Fail(std::move(r), seq, "record " + seq_s + ": " + problem);
+    }
+    if (options.deep) {
+      Result<boost::json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
+      if (!v.ok()) {
+        return Fail(std::move(r), seq, "record " + seq_s + ": " + v.error().message);
+      }
+      if (CanonicalJson(*v) != body) {
+        return Fail(std::move(r), seq, "record " + seq_s + ": body is not canonical JSON");
+      }
+    }
+    for (; next_cp < cps.size() && cps[next_cp]->seq <= seq; ++next_cp) {
+      const Checkpoint& cp = *cps[next_cp];
+      if (cp.seq < seq) continue;  // only reachable for duplicates already handled
+      if (cp.hash != hash_col) {
+        return Fail(std::move(r), seq,
+                    "record " + seq_s + "'s hash differs from the signed " + CpName(cp) + " of " +
+                        cp.time + ": the log up to this record was rewritten after the checkpoint");
+      }
+      ++r.checkpoints_verified;
+    }
+    prev_hash.assign(hash_col);
+    ++r.records;
+    ++expected;
+  }
+  r.head_seq = r.records == 0 ? 0 : expected - 1;
+  r.head_hash = r.records == 0 ? std::string(kGenesisHash) : prev_hash;
+  if (next_cp < cps.size()) {
+    const Checkpoint& cp = *cps.back();
+    if (r.records == 0) {
+      return Fail(std::move(r), 1,
+                  "the log is empty but a signed " + CpName(cp) + " of " + cp.time +
+                      " exists: the log was truncated or replaced");
+    }
+    return Fail(std::move(r), r.head_seq + 1,
+                "the log ends at seq " + std::to_string(r.head_seq) + " but a signed " +
+                    CpName(cp) + " of " + cp.time + " exists: records " +
+                    std::to_string(r.head_seq + 1) + ".." + std::to_string(cp.seq) +
+                    " were truncated from the tail");
+  }
+  r.ok = true;
+  return r;
+}
+
+std::string VerifySummary(const VerifyReport& r) {
+  if (!r.ok) return "FAILED at seq " + std::to_string(r.bad_seq) + ": " + r.problem;
+  std::string s = "ok: " + std::to_string(r.records) + " records, head " +
+                  std::to_string(r.head_seq) + " " + r.head_hash + ", " +
+                  std::to_string(r.checkpoints_verified) + " checkpoints verified";
+  if (r.anchored) s += " (starts at seq " + std::to_string(r.first_seq) + ", anchored)";
+  if (r.checkpoints_pruned > 0) {
+    s += ", " + std::to_string(r.checkpoints_pruned) + " older checkpoints cover pruned records";
+  }
+  if (r.last_checkpoint_seq == 0 && r.records > 0) {
+    s += "; no checkpoints given, so truncation of the tail cannot be detected";
+  } else if (r.last_checkpoint_seq < r.head_seq) {
+    s += "; records after seq " + std::to_string(r.last_checkpoint_seq) +
+         " are not yet covered by a checkpoint";
+  }
+  return s;
+}
+
+}  // namespace interlock::audit

@@ -1,0 +1,217 @@
+// `interlock audit`: verify, export, hash, checkpoint and prune the audit log.
+//
+// Every subcommand works on the store file directly with its own connection (read-only
+// where it only reads), so it runs beside a live daemon and when the daemon is down.
+// Exit codes: 0 ok; 1 the log failed verification (or an operation refused); 2 bad
+// flags or input that cannot be read (missing/foreign store, bad key or checkpoint file).
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "audit/checkpoint.h"
+#include "audit/export.h"
+#include "audit/keys.h"
+#include "audit/redact.h"
+#include "audit/retention.h"
+#include "audit/sqlite_util.h"
+#include "audit/verify.h"
+#include "cli/command.h"
+#include "common/json.h"
+#include "common/time.h"
+
+namespace interlock::cli {
+namespace {
+
+int Fail(std::string_view cmd, const Error& e, int code = kExitUsage) {
+  std::cerr << "interlock audit " << cmd << ": " << e.message << '\n';
+  return code;
+}
+
+struct VerifyArgs {
+  std::string store, checkpoints, pubkey;
+  bool deep = false;
+};
+
+int RunVerify(const VerifyArgs& a) {
+  if (a.checkpoints.empty() != a.pubkey.empty()) {
+    return Fail("verify", Error::Invalid("--checkpoints and --pubkey go together: the public key "
+                                         "checks the checkpoints' signatures"));
+  }
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+  if (!db.ok()) return Fail("verify", db.error());
+  std::vector<audit::Checkpoint> cps;
+  std::unique_ptr<audit::PublicKey> pub;
+  if (!a.checkpoints.empty()) {
+    Result<std::vector<audit::Checkpoint>> read = audit::ReadCheckpoints(a.checkpoints);
+    if (!read.ok()) return Fail("verify", read.error());
+    cps = std::move(read).value();
+    Result<audit::PublicKey> k = audit::PublicKey::LoadFile(a.pubkey);
+    if (!k.ok()) return Fail("verify", k.error());
+    pub = std::make_unique<audit::PublicKey>(std::move(k).value());
+  }
+  audit::VerifyOptions opt;
+  opt.checkpoints = cps;
+  opt.public_key = pub.get();
+  opt.deep = a.deep;
+  Result<audit::VerifyReport> r = audit::VerifyAuditLog(db->get(), opt);
+  if (!r.ok()) return Fail("verify", r.error());
+  if (!r->ok) {
+    std::cout << audit::VerifySummary(*r) << '\n';
+    return kExitFailure;
+  }
+  std::cout << audit::VerifySummary(*r) << '\n';
+  return kExitOk;
+}
+
+struct ExportArgs {
+  std::string store, since, until, agent, run, format = "jsonl";
+};
+
+int RunExport(const ExportArgs& a) {
+  if (a.format != "jsonl") {
+    return Fail("export", Error::Invalid("--format " + a.format + " is not supported; use jsonl"));
+  }
+  audit::AuditFilter f;
+  Result<TimePoint> since = audit::ParseDateArg(a.since, false);
+  if (!since.ok()) return Fail("export", Error::Invalid("--since: " + since.error().message));
+  f.since = *since;
+  if (!a.until.empty()) {
+    Result<TimePoint> until = audit::ParseDateArg(a.until, true);
+    if (!until.ok()) return Fail("export", Error::Invalid("--until: " + until.error().message));
+    f.until = *until;
+  }
+  f.agent_id = a.agent;
+  f.run_id = a.run;
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+  if (!db.ok()) return Fail("export", db.error());
+  Result<audit::ExportStats> st = audit::ExportJsonl(db->get(), f, std::cout);
+  if (!st.ok()) return Fail("export", st.error(), kExitFailure);
+  std::cerr << "exported " << st->records << " records";
+  if (st->records > 0) std::cerr << " (seq " << st->first_seq << ".." << st->last_seq << ")";
+  std::cerr << '\n';
+  return kExitOk;
+}
+
+struct HashArgs {
+  std::string value, keys;
+  bool json = false;
+};
+
+int RunHash(const HashArgs& a) {
+  boost::json::value v;
+  if (a.json) {
+    Result<boost::json::value> parsed = ParseJsonStrict(a.value);
+    if (!parsed.ok()) return Fail("hash", Error::Invalid("--json: " + parsed.error().message));
+    v = std::move(parsed).value();
+  } else {
+    v = boost::json::string(a.value);
+  }
+  Result<std::string> key = audit::LoadHmacKey(a.keys);
+  if (!key.ok()) return Fail("hash", key.error());
+  std::cout << audit::Redactor(std::move(key).value()).Hash(v) << '\n';
+  return kExitOk;
+}
+
+struct CheckpointArgs {
+  std::string store, keys, checkpoints;
+  int days = audit::kDefaultRetentionDays;
+};
+
+int RunCheckpoint(const CheckpointArgs& a) {
+  Result<audit::AuditKeys> keys = audit::LoadAuditKeys(a.keys);
+  if (!keys.ok()) return Fail("checkpoint", keys.error());
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+  if (!db.ok()) return Fail("checkpoint", db.error());
+  Result<audit::Checkpoint> cp =
+      audit::WriteCheckpointNow(db->get(), keys->signing_key, a.checkpoints, SystemClock().Now());
+  if (!cp.ok()) return Fail("checkpoint", cp.error(), kExitFailure);
+  if (cp->seq == 0) {
+    std::cout << "the audit log is empty; no checkpoint written\n";
+  } else {
+    std::cout << "checkpoint: seq " << cp->seq << " " << cp->hash << " at " << cp->time << " -> "
+              << a.checkpoints << '\n';
+  }
+  return kExitOk;
+}
+
+int RunPrune(const CheckpointArgs& a) {
+  Result<audit::AuditKeys> keys = audit::LoadAuditKeys(a.keys);
+  if (!keys.ok()) return Fail("prune", keys.error());
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
+  if (!db.ok()) return Fail("prune", db.error());
+  audit::PruneOptions opt;
+  opt.days = a.days;
+  opt.now = SystemClock().Now();
+  opt.checkpoint_file = a.checkpoints;
+  Result<audit::PruneReport> r = audit::PruneAuditLog(db->get(), keys->signing_key, opt);
+  if (!r.ok()) return Fail("prune", r.error(), kExitFailure);
+  if (r->deleted == 0) {
+    std::cout << "nothing older than " << a.days << " days to prune\n";
+  } else {
+    std::cout << "pruned " << r->deleted << " records; the log now starts at seq "
+              << r->first_kept_seq << ", anchored by the checkpoint for seq " << r->anchor.seq
+              << " in " << a.checkpoints << '\n';
+  }
+  return kExitOk;
+}
+
+void AddAudit(CLI::App& app, int* exit_code) {
+  CLI::App* audit = app.add_subcommand(
+      "audit", "Verify, export, hash, checkpoint and prune the tamper-evident audit log");
+  audit->require_subcommand(1);
+
+  auto v = std::make_shared<VerifyArgs>();
+  CLI::App* verify = audit->add_subcommand(
+      "verify", "Check the hash chain (and signed checkpoints); exit 0 only when intact");
+  verify->add_option("--store", v->store, "Store database file")->required();
+  verify->add_option("--checkpoints", v->checkpoints, "Checkpoint file (JSON lines)");
+  verify->add_option("--pubkey", v->pubkey, "Checkpoint public key (checkpoint-ed25519.pub.pem)");
+  verify->add_flag("--deep", v->deep, "Also parse every body strictly (slower)");
+  verify->callback([v, exit_code] { *exit_code = RunVerify(*v); });
+
+  auto e = std::make_shared<ExportArgs>();
+  CLI::App* exp = audit->add_subcommand(
+      "export", "Stream records as JSON lines, each with its hash and prev (for a SIEM)");
+  exp->add_option("--store", e->store, "Store database file")->required();
+  exp->add_option("--since", e->since, "From this time (YYYY-MM-DD or RFC 3339), inclusive")
+      ->required();
+  exp->add_option("--until", e->until,
+                  "Until this time, exclusive (a date YYYY-MM-DD includes that whole day)");
+  exp->add_option("--agent", e->agent, "Only this agent's records");
+  exp->add_option("--run", e->run, "Only this run's records");
+  exp->add_option("--format", e->format, "Output format (jsonl)");
+  exp->callback([e, exit_code] { *exit_code = RunExport(*e); });
+
+  auto h = std::make_shared<HashArgs>();
+  CLI::App* hash = audit->add_subcommand(
+      "hash", "Print the redaction hash of VALUE, to ask \"was this secret used?\"");
+  hash->add_option("VALUE", h->value, "The value (a string, or JSON with --json)")->required();
+  hash->add_option("--keys", h->keys, "Key directory holding audit-hmac.key")->required();
+  hash->add_flag("--json", h->json, "VALUE is a JSON value, not a string");
+  hash->callback([h, exit_code] { *exit_code = RunHash(*h); });
+
+  auto c = std::make_shared<CheckpointArgs>();
+  CLI::App* cp = audit->add_subcommand("checkpoint", "Sign and append a checkpoint of the head");
+  cp->add_option("--store", c->store, "Store database file")->required();
+  cp->add_option("--keys", c->keys, "Key directory")->required();
+  cp->add_option("--checkpoints", c->checkpoints, "Checkpoint file to append to")->required();
+  cp->callback([c, exit_code] { *exit_code = RunCheckpoint(*c); });
+
+  auto p = std::make_shared<CheckpointArgs>();
+  CLI::App* prune = audit->add_subcommand(
+      "prune", "Delete records older than --days after writing a signed anchor checkpoint");
+  prune->add_option("--store", p->store, "Store database file")->required();
+  prune->add_option("--keys", p->keys, "Key directory")->required();
+  prune->add_option("--checkpoints", p->checkpoints, "Checkpoint file (anchor appended)")
+      ->required();
+  prune->add_option("--days", p->days, "Retention in days (default 90)")
+      ->check(CLI::Range(1, 36500));
+  prune->callback([p, exit_code] { *exit_code = RunPrune(*p); });
+}
+
+const CommandRegistration kRegistration("audit", &AddAudit);
+
+}  // namespace
+}  // namespace interlock::cli

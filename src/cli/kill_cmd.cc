@@ -1,0 +1,133 @@
+// `interlock kill engage|release|status`: the kill switch, written to the store directly.
+//
+// Works when the daemon's HTTP port is unreachable: the daemon reads kill switches inside
+// every decision transaction, so an engaged switch applies to the very next decision
+// after this command returns. The store must already exist (a typo in --store must not
+// create an empty database and report success).
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "cli/cli_util.h"
+#include "cli/command.h"
+#include "common/time.h"
+#include "store/sqlite_store.h"
+
+namespace interlock::cli {
+namespace {
+
+struct KillOptions {
+  std::string store;
+  std::string agent;
+  std::string run;
+  std::string reason;
+  std::string actor;
+  std::string format = "table";
+};
+
+Result<std::unique_ptr<store::SqliteStore>> OpenExisting(const std::string& path) {
+  store::StoreOptions o;
+  o.path = path;
+  o.create_if_missing = false;
+  return store::SqliteStore::Open(o);
+}
+
+int RunSet(const KillOptions& opt, bool engaged) {
+  const char* verb = engaged ? "engage" : "release";
+  if (!opt.agent.empty() && !opt.run.empty()) {
+    std::cerr << "interlock kill " << verb << ": give at most one of --agent and --run\n";
+    return kExitUsage;
+  }
+  auto st = OpenExisting(opt.store);
+  if (!st.ok()) {
+    std::cerr << "interlock kill " << verb << ": " << st.error().message << '\n';
+    return kExitFailure;
+  }
+  store::KillEntry e;
+  e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
+  e.target = !opt.agent.empty() ? opt.agent : opt.run;
+  e.engaged = engaged;
+  e.reason = opt.reason;
+  if (opt.actor.empty()) {
+    const char* user = std::getenv("USER");
+    e.actor = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
+  } else {
+    e.actor = opt.actor;
+  }
+  e.at = SystemClock().Now();
+  if (Status s = (*st)->SetKill(e); !s.ok()) {
+    std::cerr << "interlock kill " << verb << ": " << s.error().message
+              << " (the kill switch was NOT " << (engaged ? "engaged" : "released") << ")\n";
+    return kExitFailure;
+  }
+  std::cout << "kill switch " << (engaged ? "ENGAGED" : "released") << ": " << e.scope
+            << (e.target.empty() ? "" : " " + e.target) << " (by " << e.actor << ")\n";
+  return kExitOk;
+}
+
+int RunStatus(const KillOptions& opt) {
+  auto st = OpenExisting(opt.store);
+  if (!st.ok()) {
+    std::cerr << "interlock kill status: " << st.error().message << '\n';
+    return kExitFailure;
+  }
+  auto kills = (*st)->ListKills();
+  if (!kills.ok()) {
+    std::cerr << "interlock kill status: " << kills.error().message << '\n';
+    return kExitFailure;
+  }
+  if (opt.format == "json") {
+    boost::json::array arr;
+    for (const store::KillEntry& k : *kills) {
+      arr.push_back(boost::json::object{{"scope", k.scope},
+                                        {"target", k.target},
+                                        {"engaged", k.engaged},
+                                        {"reason", k.reason},
+                                        {"actor", k.actor},
+                                        {"time", FormatRfc3339(k.at)}});
+    }
+    WriteJsonLine(std::cout, arr);
+    return kExitOk;
+  }
+  int engaged = 0;
+  for (const store::KillEntry& k : *kills) {
+    if (!k.engaged) continue;
+    ++engaged;
+    std::cout << "ENGAGED  " << k.scope << (k.target.empty() ? "" : " " + k.target) << "  since "
+              << FormatRfc3339(k.at) << " by " << k.actor << ": " << k.reason << '\n';
+  }
+  if (engaged == 0) std::cout << "no kill switch engaged\n";
+  return kExitOk;
+}
+
+void AddKill(CLI::App& app, int* exit_code) {
+  auto opt = std::make_shared<KillOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "kill", "Engage, release or show kill switches (global, per agent, per run)");
+  cmd->require_subcommand(1);
+  for (bool engaged : {true, false}) {
+    CLI::App* sub = cmd->add_subcommand(
+        engaged ? "engage" : "release",
+        engaged ? "Deny every call in scope from the next decision on (global by default)"
+                : "Release a kill switch");
+    sub->add_option("--store", opt->store, "SQLite store file of the daemon")->required();
+    sub->add_option("--agent", opt->agent, "Scope: this agent id");
+    sub->add_option("--run", opt->run, "Scope: this run id");
+    sub->add_option("--reason", opt->reason, "Why (recorded in the audit log)")->required();
+    sub->add_option("--actor", opt->actor, "Who (default: $USER)");
+    sub->callback([opt, exit_code, engaged] { *exit_code = RunSet(*opt, engaged); });
+  }
+  CLI::App* status = cmd->add_subcommand("status", "Show engaged kill switches");
+  status->add_option("--store", opt->store, "SQLite store file of the daemon")->required();
+  status->add_option("--format", opt->format, "table or json (json lists released ones too)")
+      ->check(CLI::IsMember({"table", "json"}));
+  status->callback([opt, exit_code] { *exit_code = RunStatus(*opt); });
+}
+
+const CommandRegistration kRegistration("kill", &AddKill);
+
+}  // namespace
+}  // namespace interlock::cli

@@ -1,0 +1,253 @@
+// `interlock serve`: the HTTP daemon (docs/operations.md#running-the-daemon).
+//
+// Composition root: config -> policy set -> store -> notifier -> Guard -> Api -> server,
+// plus the policy watcher and signal handling. Shutdown runs in reverse: stop accepting,
+// answer long polls, finish in-flight requests (bounded), then close the store cleanly.
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/json.hpp>
+
+#include "cli/cli_util.h"
+#include "cli/command.h"
+#include "common/crypto.h"
+#include "common/time.h"
+#include "core/guard.h"
+#include "core/policy_source.h"
+#include "policy/loader.h"
+#include "server/api.h"
+#include "server/config.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/notifier.h"
+#include "server/policy_watcher.h"
+#include "store/sqlite_store.h"
+
+namespace interlock::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ServeFlags {
+  std::string config;
+  std::string listen;
+  std::vector<std::string> policies;
+  std::string store;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string ready_file;
+  std::string audit_key_file;
+  int threads = -1;
+};
+
+// The HMAC key for redacted audit values: read from `path`, or created there (0600) on
+// first start so hashes stay comparable across restarts.
+Result<std::string> LoadOrCreateAuditKey(const std::string& path) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) return ReadFileToString(path);
+  const std::string key = RandomBytes(32);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Error::Unavailable("cannot create audit key file " + path);
+    ::chmod(tmp.c_str(), 0600);
+    out << key;
+    if (!out.flush()) return Error::Unavailable("cannot write audit key file " + path);
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return Error::Unavailable("cannot create audit key file " + path + ": " + ec.message());
+  return key;
+}
+
+Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << boost::json::serialize(boost::json::object{{"address", host}, {"port", port}}) << '\n';
+    if (!out.flush()) return Error::Unavailable("cannot write ready file " + path);
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);  // atomic: readers never see a half-written file
+  if (ec) return Error::Unavailable("cannot write ready file " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
+int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
+  server::ServerConfig cfg;
+  if (!flags.config.empty()) {
+    if (Status st = server::LoadServerConfig(flags.config, &cfg); !st.ok()) {
+      std::cerr << "interlock serve: " << st.error().message << '\n';
+      return kExitUsage;
+    }
+  }
+  if (cmd.count("--listen") > 0) {
+    if (Status st = server::ParseListen(flags.listen, &cfg); !st.ok()) {
+      std::cerr << "interlock serve: --listen: " << st.error().message << '\n';
+      return kExitUsage;
+    }
+  }
+  if (!flags.policies.empty()) cfg.policies = flags.policies;
+  if (cmd.count("--store") > 0) cfg.store = flags.store;
+  if (cmd.count("--tls-cert") > 0) cfg.tls_cert = flags.tls_cert;
+  if (cmd.count("--tls-key") > 0) cfg.tls_key = flags.tls_key;
+  if (flags.threads >= 0) cfg.threads = flags.threads;
+  if (cfg.policies.empty()) {
+    std::cerr << "interlock serve: no policies; pass --policies DIR or set `policies:` in "
+                 "the config file\n";
+    return kExitUsage;
+  }
+  if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
+    std::cerr << "interlock serve: TLS needs both --tls-cert and --tls-key\n";
+    return kExitUsage;
+  }
+
+  // Fail closed at startup: no valid policy set, no daemon.
+  std::vector<policy::Diagnostic> diags;
+  auto set = policy::LoadPolicySet(cfg.policies, &diags);
+  if (!set.ok()) {
+    std::cerr << "interlock serve: the policy set is invalid; fix it (run `interlock check`):\n"
+              << set.error().message << '\n';
+    return kExitUsage;
+  }
+  core::PolicySource policies(*set);
+
+  if (cfg.store != ":memory:") {
+    std::error_code ec;
+    const fs::path parent = fs::path(cfg.store).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+  }
+  store::StoreOptions sopt;
+  sopt.path = cfg.store;
+  sopt.durable_full = cfg.durable_full;
+  if (cfg.store != ":memory:") {
+    auto key = LoadOrCreateAuditKey(flags.audit_key_file.empty() ? cfg.store + ".key"
+                                                                 : flags.audit_key_file);
+    if (!key.ok()) {
+      std::cerr << "interlock serve: " << key.error().message << '\n';
+      return kExitFailure;
+    }
+    sopt.audit_key = std::move(*key);
+  } else {
+    sopt.audit_key = RandomBytes(32);
+  }
+  auto opened = store::SqliteStore::Open(sopt);
+  if (!opened.ok()) {
+    std::cerr << "interlock serve: " << opened.error().message << '\n';
+    return kExitFailure;
+  }
+  std::unique_ptr<store::SqliteStore> store = std::move(*opened);
+
+  server::NotifierOptions nopt;
+  nopt.webhooks = cfg.webhooks;
+  nopt.max_attempts = cfg.webhook_attempts;
+  nopt.initial_backoff = cfg.webhook_backoff;
+  nopt.max_queue = cfg.notifier_queue;
+  auto notifier = server::WebhookNotifier::Create(nopt);
+  if (!notifier.ok()) {
+    std::cerr << "interlock serve: " << notifier.error().message << '\n';
+    return kExitUsage;
+  }
+
+  SystemClock clock;
+  server::Metrics metrics;
+  core::Guard guard(&policies, store.get(), &clock, notifier->get());
+  server::ApiOptions aopt;
+  aopt.max_body_bytes = cfg.limits.max_body_bytes;
+  aopt.max_wait_seconds = cfg.max_wait_seconds;
+  aopt.max_output_bytes = cfg.max_output_bytes;
+  aopt.auth_cache_ttl = cfg.auth_cache_ttl;
+  server::Api api(aopt, &guard, store.get(), &policies, &clock, &metrics);
+
+  server::HttpServerOptions hopt;
+  hopt.host = cfg.host;
+  hopt.port = cfg.port;
+  hopt.threads = cfg.threads;
+  hopt.limits = cfg.limits;
+  hopt.tls_cert_file = cfg.tls_cert;
+  hopt.tls_key_file = cfg.tls_key;
+  server::HttpServer http(hopt, &api, &metrics);
+
+  server::PolicyWatcher watcher(cfg.policies, &policies, &metrics, cfg.policy_poll);
+
+  // Signals are handled on the io_context; the main thread only waits for the verdict.
+  std::mutex mu;
+  std::condition_variable cv;
+  int stop_signal = 0;
+  boost::asio::signal_set signals(http.io_context(), SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          watcher.RequestReload();
+          signals.async_wait(on_signal);
+          return;
+        }
+        std::lock_guard lock(mu);
+        stop_signal = sig;
+        cv.notify_all();
+      };
+  signals.async_wait(on_signal);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  if (Status st = http.Start(); !st.ok()) {
+    std::cerr << "interlock serve: " << st.error().message << '\n';
+    return kExitFailure;
+  }
+  watcher.Start();
+  const auto ep = http.local_endpoint();
+  const std::string host = ep.address().to_string();
+  std::cout << "interlock: listening on " << (http.tls() ? "https" : "http") << "://"
+            << (ep.address().is_v6() ? "[" + host + "]" : host) << ':' << ep.port() << '\n'
+            << "interlock: " << (*set)->agents.size() << " agent policies, store " << cfg.store
+            << std::endl;
+  if (!flags.ready_file.empty()) {
+    if (Status st = WriteReadyFile(flags.ready_file, host, ep.port()); !st.ok()) {
+      std::cerr << "interlock serve: " << st.error().message << '\n';
+    }
+  }
+
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return stop_signal != 0; });
+  }
+  std::cerr << "interlock: " << (stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
+            << ": draining in-flight requests\n";
+  // Post the signal_set cancel onto the io threads' world before they stop.
+  boost::system::error_code ignored;
+  signals.cancel(ignored);
+  api.Shutdown();  // long polls answer now; the blocking pool drains
+  http.Shutdown();
+  store.reset();  // drains the writer, checkpoints the WAL, closes
+  std::cerr << "interlock: stopped\n";
+  return kExitOk;
+}
+
+void AddServe(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Run the HTTP decision service (docs/api.md). Flags override the config file.");
+  cmd->add_option("--config", flags->config, "YAML config file (docs/operations.md)");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8181)");
+  cmd->add_option("--policies", flags->policies, "Policy directory or file (repeatable)");
+  cmd->add_option("--store", flags->store, "SQLite store path (default var/interlock.db)");
+  cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain: serve HTTPS");
+  cmd->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
+  cmd->add_option("--ready-file", flags->ready_file,
+                  "Write {\"address\":...,\"port\":N} here once listening");
+  cmd->add_option("--audit-key-file", flags->audit_key_file,
+                  "HMAC key for redacted audit values (default STORE.key, created 0600)");
+  cmd->add_option("--threads", flags->threads, "io threads (default: hardware concurrency)");
+  cmd->callback([flags, exit_code, cmd] { *exit_code = RunServe(*flags, *cmd); });
+}
+
+const CommandRegistration kRegistration("serve", &AddServe);
+
+}  // namespace
+}  // namespace interlock::cli

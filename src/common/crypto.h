@@ -1,0 +1,26 @@
+// Hashing helpers over OpenSSL. Thread-safe; no shared state.
+#ifndef INTERLOCK_COMMON_CRYPTO_H_
+#define INTERLOCK_COMMON_CRYPTO_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace interlock {
+
+using Sha256Digest = std::array<uint8_t, 32>;
+
+Sha256Digest Sha256(std::string_view data);
+std::string Sha256Hex(std::string_view data);
+std::string HexEncode(const uint8_t* data, size_t size);
+// HMAC-SHA256(key, data) as lowercase hex.
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+// `n` bytes from the OS CSPRNG; aborts if the CSPRNG fails (a bug-level condition).
+std::string RandomBytes(size_t n);
+// Constant-time equality for secrets of equal length.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace interlock
+
+#endif  // INTERLOCK_COMMON_CRYPTO_H_

@@ -1,0 +1,112 @@
+#include "interlock/decision.h"
+
+#include <array>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+namespace interlock {
+namespace {
+
+constexpr std::array<std::string_view, kCodeCount> kCodeNames = {
+    "ALLOWED",
+    "APPROVAL_REQUIRED",
+    "TOOL_BLOCKED",
+    "TOOL_NOT_ALLOWED",
+    "CONSTRAINT_VIOLATED",
+    "SCOPE_VIOLATED",
+    "RECORD_LIMIT_EXCEEDED",
+    "BUDGET_EXCEEDED",
+    "RUN_HALTED",
+    "FROZEN",
+    "KILL_SWITCH",
+    "UNKNOWN_AGENT",
+    "INVALID_REQUEST",
+    "APPROVAL_DENIED",
+    "APPROVAL_TIMEOUT",
+    "UNAUTHENTICATED",
+    "STORE_UNAVAILABLE",
+    "AUDIT_UNAVAILABLE",
+};
+
+}  // namespace
+
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kAllow:
+      return "allow";
+    case Verdict::kDeny:
+      return "deny";
+    case Verdict::kApprovalRequired:
+      return "approval_required";
+  }
+  return "deny";
+}
+
+std::string_view CodeName(Code c) {
+  const auto i = static_cast<size_t>(c);
+  return i < kCodeNames.size() ? kCodeNames[i] : "INVALID_REQUEST";
+}
+
+std::optional<Code> ParseCode(std::string_view name) {
+  for (size_t i = 0; i < kCodeNames.size(); ++i) {
+    if (kCodeNames[i] == name) return static_cast<Code>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<Verdict> ParseVerdict(std::string_view name) {
+  if (name == "allow") return Verdict::kAllow;
+  if (name == "deny") return Verdict::kDeny;
+  if (name == "approval_required") return Verdict::kApprovalRequired;
+  return std::nullopt;
+}
+
+boost::json::object DecisionToJson(const Decision& d) {
+  boost::json::object o;
+  o["decision"] = VerdictName(d.verdict);
+  o["code"] = CodeName(d.code);
+  o["reason"] = d.reason;
+  o["rule"] = d.rule;
+  if (!d.at.empty()) o["at"] = d.at;
+  if (!d.agent_id.empty()) o["agent"] = d.agent_id;
+  if (!d.tool.empty()) o["tool"] = d.tool;
+  if (d.shadow_verdict) {
+    o["shadow"] = true;
+    o["shadow_decision"] = VerdictName(*d.shadow_verdict);
+    if (d.shadow_code) o["shadow_code"] = CodeName(*d.shadow_code);
+  }
+  if (d.verdict == Verdict::kApprovalRequired) {
+    boost::json::object a;
+    a["timeout_seconds"] = d.approval_timeout_seconds;
+    a["auto_deny_on_timeout"] = d.auto_deny_on_timeout;
+    a["approvals_required"] = d.approvals_required;
+    o["approval"] = std::move(a);
+  }
+  if (!d.notifications.empty()) {
+    boost::json::array arr;
+    for (const auto& n : d.notifications) {
+      boost::json::object no;
+      no["kind"] = n.kind == Notification::Kind::kEscalation ? "escalation" : "flagged";
+      no["channel"] = n.channel;
+      boost::json::array contacts;
+      for (const auto& c : n.contacts) contacts.emplace_back(c);
+      no["contacts"] = std::move(contacts);
+      no["text"] = n.text;
+      arr.emplace_back(std::move(no));
+    }
+    o["notify"] = std::move(arr);
+  }
+  return o;
+}
+
+Decision DenyDecision(Code code, std::string reason, std::string rule) {
+  Decision d;
+  d.verdict = Verdict::kDeny;
+  d.code = code;
+  d.reason = std::move(reason);
+  d.rule = std::move(rule);
+  return d;
+}
+
+}  // namespace interlock

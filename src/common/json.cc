@@ -1,0 +1,303 @@
+#include "common/json.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/container/small_vector.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_stack.hpp>
+
+namespace interlock {
+namespace {
+
+namespace json = boost::json;
+
+// A basic_parser handler that builds a value like boost::json::parser does, and in
+// addition rejects duplicate keys in every object (Boost 1.81 silently keeps the last)
+// and numbers that overflowed to infinity.
+//
+// Keys of every open object are kept in one flat buffer so that nesting costs no
+// allocation per object; a frame records where each open object's keys begin.
+class StrictHandler {
+ public:
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  // `temp` (owned by the caller, outliving the handler) spares the value stack a heap
+  // allocation for typical documents.
+  StrictHandler(unsigned char* temp, size_t temp_size) : st({}, temp, temp_size) {}
+
+  json::value_stack st;
+  std::string problem;  // set when a check of ours (not Boost's) failed
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+
+  bool on_object_begin(json::error_code&) {
+    frames_.push_back(static_cast<uint32_t>(keys_.size()));
+    return true;
+  }
+
+  bool on_object_end(std::size_t n, json::error_code& ec) {
+    const size_t first = frames_.back();
+    frames_.pop_back();
+    if (HasDuplicate(first)) return Fail(ec);
+    keys_.resize(first);
+    key_bytes_.resize(keys_.empty() ? 0 : keys_.back().first + keys_.back().second);
+    st.push_object(n);
+    return true;
+  }
+
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t n, json::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    key_bytes_.insert(key_bytes_.end(), s.data(), s.data() + s.size());
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t n, json::error_code&) {
+    key_bytes_.insert(key_bytes_.end(), s.data(), s.data() + s.size());
+    keys_.emplace_back(static_cast<uint32_t>(key_bytes_.size() - n), static_cast<uint32_t>(n));
+    st.push_key(s);
+    return true;
+  }
+
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    st.push_string(s);
+    return true;
+  }
+
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    number_.clear();
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    number_.clear();
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view tail, json::error_code& ec) {
+    // Boost 1.81 converts decimals to double with up to one ulp of error, so the value
+    // would differ from what a correctly rounding executor sees (and would not round-trip
+    // through serialize). Re-convert the exact text with from_chars, which rounds
+    // correctly; keep Boost's value only for underflow to zero or a subnormal.
+    std::string_view text(tail.data(), tail.size());
+    if (!number_.empty()) {
+      number_.append(tail.data(), tail.size());
+      text = number_;
+    }
+    double precise = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), precise);
+    if (r.ec == std::errc() && r.ptr == text.data() + text.size()) d = precise;
+    if (!std::isfinite(d)) {
+      problem = "number " + std::string(text.substr(0, 40)) + " does not fit a double";
+      return Fail(ec);
+    }
+    number_.clear();
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  std::string_view Key(size_t i) const {
+    return std::string_view(key_bytes_.data() + keys_[i].first, keys_[i].second);
+  }
+
+  bool HasDuplicate(size_t first) {
+    const size_t count = keys_.size() - first;
+    if (count < 2) return false;
+    if (count <= 16) {
+      for (size_t i = first; i < keys_.size(); ++i) {
+        for (size_t j = i + 1; j < keys_.size(); ++j) {
+          if (Key(i) == Key(j)) return Duplicate(Key(i));
+        }
+      }
+      return false;
+    }
+    std::vector<std::string_view> sorted;
+    sorted.reserve(count);
+    for (size_t i = first; i < keys_.size(); ++i) sorted.push_back(Key(i));
+    std::sort(sorted.begin(), sorted.end());
+    auto it = std::adjacent_find(sorted.begin(), sorted.end());
+    return it != sorted.end() && Duplicate(*it);
+  }
+
+  bool Duplicate(std::string_view key) {
+    problem = "duplicate object key " + json::serialize(json::string_view(key.substr(0, 80)));
+    return true;
+  }
+
+  static bool Fail(json::error_code& ec) {
+    // Any error code stops the parser; `problem` carries the message.
+    ec = json::error::syntax;
+    return false;
+  }
+
+  std::string number_;                           // a number split across parts
+  std::string key_bytes_;                        // keys of all open objects
+  std::vector<std::pair<size_t, size_t>> keys_;  // (offset, size) into key_bytes_
+  std::vector<size_t> frames_;                   // first key index of each open object
+};
+
+void AppendCanonical(const json::value& v, std::string* out) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      const json::object& o = v.get_object();
+      std::vector<const json::key_value_pair*> members;
+      members.reserve(o.size());
+      for (const auto& kv : o) members.push_back(&kv);
+      // std::string_view compares with char_traits<char>, i.e. as unsigned bytes.
+      std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+        return std::string_view(a->key()) < std::string_view(b->key());
+      });
+      out->push_back('{');
+      bool first = true;
+      for (const auto* kv : members) {
+        if (!first) out->push_back(',');
+        first = false;
+        out->append(json::serialize(kv->key()));
+        out->push_back(':');
+        AppendCanonical(kv->value(), out);
+      }
+      out->push_back('}');
+      return;
+    }
+    case json::kind::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendCanonical(item, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    default:
+      out->append(json::serialize(v));
+      return;
+  }
+}
+
+// Key order as stored; doubles in the shortest form that reads back to the same value
+// ("0.02", not Boost's "2E-2"), for output people read.
+void AppendReadable(const json::value& v, std::string* out) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out->push_back(',');
+        first = false;
+        out->append(json::serialize(kv.key()));
+        out->push_back(':');
+        AppendReadable(kv.value(), out);
+      }
+      out->push_back('}');
+      return;
+    }
+    case json::kind::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendReadable(item, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case json::kind::double_: {
+      const double d = v.get_double();
+      char buf[64];
+      auto r = std::to_chars(buf, buf + sizeof buf, d);
+      if (r.ec != std::errc() || !std::isfinite(d)) {
+        out->append(json::serialize(v));
+        return;
+      }
+      out->append(buf, r.ptr);
+      return;
+    }
+    default:
+      out->append(json::serialize(v));
+      return;
+  }
+}
+
+}  // namespace
+
+Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits) {
+  // Key offsets are 32-bit; no sane limit comes near, but never let them wrap.
+  if (text.size() > limits.max_bytes || text.size() > UINT32_MAX) {
+    return Error::Invalid("JSON document is " + std::to_string(text.size()) +
+                          " bytes; the limit is " + std::to_string(limits.max_bytes));
+  }
+  json::parse_options opt;
+  opt.max_depth = limits.max_depth;
+  opt.allow_comments = false;
+  opt.allow_trailing_commas = false;
+  opt.allow_invalid_utf8 = false;
+  unsigned char temp[2048];
+  json::basic_parser<StrictHandler> p(opt, temp, sizeof(temp));
+  p.handler().st.reset();
+  json::error_code ec;
+  const size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (ec) {
+    if (!p.handler().problem.empty()) return Error::Invalid("invalid JSON: " + p.handler().problem);
+    if (ec == json::error::too_deep) {
+      return Error::Invalid("invalid JSON: nesting is deeper than " +
+                            std::to_string(limits.max_depth) + " levels");
+    }
+    return Error::Invalid("invalid JSON: " + ec.message());
+  }
+  if (n != text.size()) {
+    return Error::Invalid("invalid JSON: trailing content after the document at byte " +
+                          std::to_string(n));
+  }
+  return p.handler().st.release();
+}
+
+std::string CanonicalJson(const boost::json::value& v) {
+  std::string out;
+  AppendCanonical(v, &out);
+  return out;
+}
+
+std::string ToJsonText(const boost::json::value& v) {
+  std::string out;
+  AppendReadable(v, &out);
+  return out;
+}
+
+}  // namespace interlock

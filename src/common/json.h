@@ -1,0 +1,40 @@
+// Strict JSON parsing for everything that arrives from outside.
+//
+// Stricter than RFC 8259 allows a parser to be, because an enforcement point must see
+// exactly what the executor will see: duplicate object keys are an error (two parsers
+// keeping different copies is a bypass), as are invalid UTF-8, nesting deeper than
+// max_depth, documents larger than max_bytes, and trailing content. Numbers that do not
+// fit a double (1e400) are errors, never infinities.
+// Thread-safety: free functions; safe from any thread.
+#ifndef INTERLOCK_COMMON_JSON_H_
+#define INTERLOCK_COMMON_JSON_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+#include "interlock/result.h"
+
+namespace interlock {
+
+struct JsonLimits {
+  size_t max_bytes = 1 << 20;  // 1 MiB
+  size_t max_depth = 64;
+};
+
+Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits = {});
+
+// Canonical serialisation: object keys sorted by bytes, no whitespace, numbers as
+// Boost.JSON prints them. Used for argument hashes (approvals bind to it) and the
+// audit chain, so it must never change for a given value.
+std::string CanonicalJson(const boost::json::value& v);
+
+// Compact JSON for people and clients: key order as built, doubles in their shortest
+// round-trip form ("0.02"). Use for every response and output line.
+std::string ToJsonText(const boost::json::value& v);
+
+}  // namespace interlock
+
+#endif  // INTERLOCK_COMMON_JSON_H_

@@ -1,0 +1,51 @@
+#include "common/path.h"
+
+#include <vector>
+
+namespace interlock {
+
+Result<std::string> NormalizePath(std::string_view path) {
+  if (path.empty()) return Error::Invalid("path is empty");
+  for (char c : path) {
+    if (c == '\0') return Error::Invalid("path contains a NUL byte");
+    if (c == '\\') return Error::Invalid("path contains a backslash");
+    if (c == '%') return Error::Invalid("path contains percent-encoding");
+  }
+  const bool absolute = path.front() == '/';
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view seg = path.substr(i, j - i);
+    i = j + 1;
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") {
+      if (parts.empty()) {
+        if (!absolute) return Error::Invalid("relative path climbs above its start");
+        continue;  // "/.." is "/"
+      }
+      parts.pop_back();
+      continue;
+    }
+    parts.push_back(seg);
+  }
+  // Built with push_back/append: g++ 12 reports a false -Wrestrict for operator+= here.
+  std::string out;
+  out.reserve(path.size() + 1);
+  if (absolute) out.push_back('/');
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k > 0) out.push_back('/');
+    out.append(parts[k].data(), parts[k].size());
+  }
+  if (out.empty()) out.push_back('.');
+  return out;
+}
+
+bool PathHasPrefix(std::string_view path, std::string_view prefix) {
+  if (prefix == "/") return !path.empty() && path.front() == '/';
+  if (path.size() < prefix.size() || path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/';
+}
+
+}  // namespace interlock

@@ -1,0 +1,75 @@
+#include "core/guard.h"
+
+#include <future>
+
+namespace interlock::core {
+
+void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
+                        std::string_view run_id, ToolCall call, DoneFn done) {
+  // One snapshot for the whole decision: a concurrent reload cannot split it. The
+  // snapshot is owned by the closure, so it outlives an asynchronous store.
+  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+  const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
+
+  DecideRequest request;
+  request.run_id = std::string(run_id);
+  request.agent_id = std::string(agent_id);
+  request.principal = std::string(principal);
+  request.policy_sha256 = set ? set->sha256 : std::string();
+  request.now = clock_->Now();
+  request.call = std::move(call);
+  if (agent != nullptr) {
+    if (auto it = agent->allowed.find(request.call.tool); it != agent->allowed.end()) {
+      request.redact_fields = it->second.redact;
+    }
+  }
+
+  auto call_ptr = std::make_shared<const ToolCall>(request.call);
+  const TimePoint now = request.now;
+  DecideFn decide = [set, agent, call_ptr, now](const RunState& state,
+                                                const std::optional<engine::KillSwitch>& kill) {
+    return engine::Evaluate(agent, state, *call_ptr, engine::EvalContext{now, kill});
+  };
+  store_->DecideAsync(
+      std::move(request), std::move(decide),
+      [this, agent_id = std::string(agent_id), call_ptr, done = std::move(done)](
+          Result<CallRecord> rec) { done(Finish(std::move(rec), agent_id, call_ptr->tool)); });
+}
+
+GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,
+                            std::string_view run_id, ToolCall call) {
+  std::promise<GuardResponse> promise;
+  std::future<GuardResponse> future = promise.get_future();
+  DecideAsync(agent_id, principal, run_id, std::move(call),
+              [&promise](GuardResponse r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+GuardResponse Guard::Finish(Result<CallRecord> rec, std::string_view agent_id,
+                            std::string_view tool) {
+  GuardResponse out;
+  if (!rec.ok()) {
+    // Fail closed: without recorded state there is no decision but deny.
+    const Error& e = rec.error();
+    Code code = Code::kStoreUnavailable;
+    if (e.kind == ErrorKind::kNotFound || e.kind == ErrorKind::kPermissionDenied ||
+        e.kind == ErrorKind::kInvalidArgument) {
+      code = Code::kInvalidRequest;
+    }
+    out.decision = DenyDecision(code, e.message, "store");
+    out.decision.agent_id = std::string(agent_id);
+    out.decision.tool = std::string(tool);
+    out.error = e.kind;
+    return out;
+  }
+  if (notifier_ != nullptr) {
+    for (const Notification& n : rec->decision.notifications) notifier_->Notify(n, *rec);
+  }
+  if (rec->decision.agent_id.empty()) rec->decision.agent_id = std::string(agent_id);
+  out.call_id = rec->call_id;
+  out.state = rec->state_after;
+  out.decision = std::move(rec->decision);
+  return out;
+}
+
+}  // namespace interlock::core

@@ -1,0 +1,69 @@
+// Guard: the one decision path every front door calls (HTTP, MCP, hook, CLI).
+//
+//   policy snapshot -> RunStore::Decide { kill switch -> run state -> engine } -> notify
+//
+// Front doors authenticate, parse and translate; they never re-implement a check.
+// Decide() never fails open: an unavailable store or audit sink becomes a deny with
+// STORE_UNAVAILABLE / AUDIT_UNAVAILABLE.
+// Thread-safety: Decide() may be called from any thread concurrently. The Guard does
+// not own its collaborators; they must outlive it.
+#ifndef INTERLOCK_CORE_GUARD_H_
+#define INTERLOCK_CORE_GUARD_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/time.h"
+#include "core/policy_source.h"
+#include "core/run_store.h"
+#include "interlock/decision.h"
+
+namespace interlock::core {
+
+// Receives notifications (escalations, flagged calls). Must not block: implementations
+// queue and deliver on their own thread.
+class Notifier {
+ public:
+  virtual ~Notifier() = default;
+  virtual void Notify(const Notification& n, const CallRecord& context) = 0;
+};
+
+struct GuardResponse {
+  Decision decision;
+  std::string call_id;  // empty when the call could not be recorded
+  RunState state;       // run state after this call (for replay and clients)
+  // Set when the request itself could not be evaluated (unknown run: kNotFound; run of
+  // another agent: kPermissionDenied; store down: kUnavailable). The decision is then a
+  // deny; HTTP maps these to 404 / 403 / 200-with-STORE_UNAVAILABLE.
+  std::optional<ErrorKind> error;
+};
+
+class Guard {
+ public:
+  Guard(const PolicySource* policies, RunStore* store, const Clock* clock,
+        Notifier* notifier /* may be null */)
+      : policies_(policies), store_(store), clock_(clock), notifier_(notifier) {}
+
+  // Decides one call for `agent_id` (taken from the authenticated principal) in run_id.
+  GuardResponse Decide(std::string_view agent_id, std::string_view principal,
+                       std::string_view run_id, ToolCall call);
+
+  // The same, asynchronously (see RunStore::DecideAsync); `done` runs exactly once.
+  using DoneFn = std::function<void(GuardResponse)>;
+  void DecideAsync(std::string_view agent_id, std::string_view principal, std::string_view run_id,
+                   ToolCall call, DoneFn done);
+
+ private:
+  GuardResponse Finish(Result<CallRecord> rec, std::string_view agent_id, std::string_view tool);
+
+  const PolicySource* policies_;
+  RunStore* store_;
+  const Clock* clock_;
+  Notifier* notifier_;
+};
+
+}  // namespace interlock::core
+
+#endif  // INTERLOCK_CORE_GUARD_H_

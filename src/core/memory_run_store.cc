@@ -1,0 +1,90 @@
+#include <algorithm>
+
+#include "core/run_store.h"
+
+namespace interlock::core {
+
+Result<RunInfo> MemoryRunStore::CreateRun(std::string_view agent_id, std::string_view run_id,
+                                          TimePoint now) {
+  std::lock_guard lock(mu_);
+  std::string id = run_id.empty() ? "run-" + std::to_string(next_run_++) : std::string(run_id);
+  if (runs_.contains(id)) return Error{ErrorKind::kAlreadyExists, "run " + id + " exists"};
+  RunInfo info;
+  info.run_id = id;
+  info.agent_id = std::string(agent_id);
+  info.started = now;
+  runs_.emplace(id, info);
+  return info;
+}
+
+Result<RunInfo> MemoryRunStore::GetRun(std::string_view run_id) {
+  std::lock_guard lock(mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return Error::NotFound("no run " + std::string(run_id));
+  return it->second;
+}
+
+Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const DecideFn& decide) {
+  std::lock_guard lock(mu_);
+  auto it = runs_.find(request.run_id);
+  if (it == runs_.end()) return Error::NotFound("no run " + request.run_id);
+  RunInfo& run = it->second;
+  if (run.agent_id != request.agent_id) {
+    return Error::Denied("run " + request.run_id + " belongs to another agent");
+  }
+  RunState state = run.state;
+  interlock::AddUsage(request.call.usage, &state);
+  state.elapsed_ms = std::max<int64_t>(
+      0, std::chrono::duration_cast<std::chrono::milliseconds>(request.now - run.started).count());
+  engine::Evaluation eval = decide(state, KillFor(request.agent_id, request.run_id));
+  engine::ApplyEffects(eval.effects, request.call.tool, &state);
+  run.state = state;
+
+  CallRecord rec;
+  rec.call_id = "call-" + std::to_string(next_call_++);
+  rec.run_id = request.run_id;
+  rec.agent_id = request.agent_id;
+  rec.principal = request.principal;
+  rec.policy_sha256 = request.policy_sha256;
+  rec.at = request.now;
+  rec.call = request.call;
+  rec.decision = std::move(eval.decision);
+  rec.state_after = std::move(state);
+  return rec;
+}
+
+Status MemoryRunStore::AddUsage(std::string_view run_id, std::string_view agent_id,
+                                const Usage& usage) {
+  std::lock_guard lock(mu_);
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) return Error::NotFound("no run " + std::string(run_id));
+  if (it->second.agent_id != agent_id) return Error::Denied("run belongs to another agent");
+  interlock::AddUsage(usage, &it->second.state);
+  return Status::Ok();
+}
+
+void MemoryRunStore::SetKill(std::string_view scope, std::string_view target, bool engaged,
+                             std::string reason) {
+  std::lock_guard lock(mu_);
+  std::string key = std::string(scope) + ":" + (scope == "global" ? "" : std::string(target));
+  if (engaged) {
+    kills_[key] = std::move(reason);
+  } else {
+    kills_.erase(key);
+  }
+}
+
+std::optional<engine::KillSwitch> MemoryRunStore::KillFor(std::string_view agent_id,
+                                                          std::string_view run_id) const {
+  auto find = [&](std::string_view scope,
+                  std::string_view target) -> std::optional<engine::KillSwitch> {
+    auto it = kills_.find(std::string(scope) + ":" + std::string(target));
+    if (it == kills_.end()) return std::nullopt;
+    return engine::KillSwitch{std::string(scope), it->second};
+  };
+  if (auto k = find("global", "")) return k;
+  if (auto k = find("agent", agent_id)) return k;
+  return find("run", run_id);
+}
+
+}  // namespace interlock::core

@@ -1,0 +1,122 @@
+// RunStore: the state a decision needs, read and written atomically.
+//
+// The Guard never reads run state, decides, and writes it back in separate steps: it
+// hands the store a pure function and the store runs it inside one atomic unit (a
+// mutex for MemoryRunStore, a transaction for SQL stores), then makes the outcome
+// durable before returning. So two concurrent calls can never both spend the last step
+// of a budget, and a decision is never returned that the store has not recorded.
+//
+// Implementations: MemoryRunStore (below; `interlock decide`, tests) and the SQLite
+// store in src/store (the daemon). Thread-safety: every method may be called from any
+// thread concurrently.
+#ifndef INTERLOCK_CORE_RUN_STORE_H_
+#define INTERLOCK_CORE_RUN_STORE_H_
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+#include "engine/engine.h"
+#include "interlock/decision.h"
+#include "interlock/result.h"
+#include "interlock/tool_call.h"
+
+namespace interlock::core {
+
+struct RunInfo {
+  std::string run_id;
+  std::string agent_id;
+  TimePoint started;
+  RunState state;  // as of the last decision (elapsed_ms not maintained here)
+  bool ended = false;
+};
+
+// Everything the store records about one evaluated call.
+struct CallRecord {
+  std::string call_id;
+  std::string run_id;
+  std::string agent_id;
+  std::string principal;  // authenticated name the call arrived under
+  std::string policy_sha256;
+  TimePoint at;
+  ToolCall call;
+  Decision decision;
+  RunState state_after;
+};
+
+// The engine step a store runs inside its atomic unit: given the run's state (with the
+// call's reported usage added and elapsed_ms set) and the kill switch covering the call,
+// return the evaluation. Must be pure: a store may run it again after a retry.
+using DecideFn = std::function<engine::Evaluation(const RunState& state,
+                                                  const std::optional<engine::KillSwitch>& kill)>;
+
+struct DecideRequest {
+  std::string run_id;
+  std::string agent_id;   // from the authenticated principal, never from the body
+  std::string principal;  // for the record
+  std::string policy_sha256;
+  TimePoint now;
+  ToolCall call;
+  std::vector<std::string> redact_fields;  // the tool's `redact:` list, for the audit record
+  std::string traceparent;                 // W3C trace context, when the caller sent one
+};
+
+class RunStore {
+ public:
+  virtual ~RunStore() = default;
+
+  // Creates a run for `agent_id` starting at `now`. run_id empty: the store picks one.
+  virtual Result<RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
+                                    TimePoint now) = 0;
+  virtual Result<RunInfo> GetRun(std::string_view run_id) = 0;
+
+  // Atomically: load the run (NotFound if absent; PermissionDenied if it belongs to
+  // another agent), add the call's usage, set elapsed from `now`, find the kill switch
+  // covering (agent, run), call `decide`, apply its effects, record the call, and make
+  // all of it durable. Returns the record as stored. Any failure leaves no trace.
+  virtual Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) = 0;
+
+  // The same, asynchronously: `done` runs exactly once, on a store thread or inline, and
+  // must not block. Stores with a writer thread (group commit) override this so that
+  // front doors never hold a thread while a batch commits.
+  using DecideCallback = std::function<void(Result<CallRecord>)>;
+  virtual void DecideAsync(DecideRequest request, DecideFn decide, DecideCallback done) {
+    done(Decide(request, decide));
+  }
+
+  // Adds usage not tied to a call (model tokens between tool calls).
+  virtual Status AddUsage(std::string_view run_id, std::string_view agent_id,
+                          const Usage& usage) = 0;
+};
+
+// In-process store for `interlock decide` and tests. Not durable.
+class MemoryRunStore final : public RunStore {
+ public:
+  Result<RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
+                            TimePoint now) override;
+  Result<RunInfo> GetRun(std::string_view run_id) override;
+  Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) override;
+  Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+
+  // Kill switches: scope "global" (target ignored), "agent" (target agent id), "run".
+  void SetKill(std::string_view scope, std::string_view target, bool engaged, std::string reason);
+
+ private:
+  std::optional<engine::KillSwitch> KillFor(std::string_view agent_id,
+                                            std::string_view run_id) const;
+
+  mutable std::mutex mu_;
+  std::map<std::string, RunInfo, std::less<>> runs_;
+  std::map<std::string, std::string, std::less<>> kills_;  // "scope:target" -> reason
+  uint64_t next_run_ = 1;
+  uint64_t next_call_ = 1;
+};
+
+}  // namespace interlock::core
+
+#endif  // INTERLOCK_CORE_RUN_STORE_H_

@@ -1,0 +1,166 @@
+#include "engine/call_parser.h"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <boost/json/serialize.hpp>
+
+namespace interlock::engine {
+namespace {
+
+namespace json = boost::json;
+
+// Cost ceiling for one report: anything above is a client bug or an attack, and keeps
+// usd * 1e6 far inside int64.
+constexpr double kMaxCostUsd = 1e9;
+
+const char* KindName(json::kind k) {
+  switch (k) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "a value";
+}
+
+// A finite number as double, or nullopt when `v` is not a number.
+std::optional<double> AsDouble(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::int64:
+      return static_cast<double>(v.get_int64());
+    case json::kind::uint64:
+      return static_cast<double>(v.get_uint64());
+    case json::kind::double_:
+      return v.get_double();
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+Result<Usage> UsageFromJson(const json::value& v) {
+  const json::object* o = v.if_object();
+  if (o == nullptr)
+    return Error::Invalid(std::string("usage must be an object, got ") + KindName(v.kind()));
+  Usage usage;
+  for (const auto& kv : *o) {
+    const std::string_view key = kv.key();
+    const json::value& val = kv.value();
+    if (key == "tokens") {
+      if (const int64_t* i = val.if_int64()) {
+        if (*i < 0) return Error::Invalid("usage.tokens must not be negative");
+        usage.tokens = static_cast<uint64_t>(*i);
+      } else if (const uint64_t* u = val.if_uint64()) {
+        usage.tokens = *u;
+      } else {
+        return Error::Invalid(std::string("usage.tokens must be a non-negative integer, got ") +
+                              (val.is_double() ? "a fractional number" : KindName(val.kind())));
+      }
+    } else if (key == "cost_usd") {
+      const std::optional<double> usd = AsDouble(val);
+      if (!usd) {
+        return Error::Invalid(std::string("usage.cost_usd must be a number, got ") +
+                              KindName(val.kind()));
+      }
+      if (!std::isfinite(*usd)) return Error::Invalid("usage.cost_usd must be finite");
+      if (*usd < 0) return Error::Invalid("usage.cost_usd must not be negative");
+      if (*usd > kMaxCostUsd) return Error::Invalid("usage.cost_usd exceeds 1e9 USD");
+      usage.cost_micros = std::llround(*usd * 1e6);
+    } else {
+      // Unlike the top level, usage keys are closed: a misspelt "cost" silently read as
+      // zero would under-count the run's budget.
+      return Error::Invalid("usage has an unknown key " + json::serialize(kv.key()) +
+                            " (expected tokens, cost_usd)");
+    }
+  }
+  return usage;
+}
+
+namespace {
+
+// `owned` is `doc` itself when the caller gives up the document, so the arguments can
+// be moved out instead of copied (the hot path); nullptr otherwise.
+Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
+  const json::object* o = doc.if_object();
+  if (o == nullptr) {
+    return Error::Invalid(std::string("a tool call must be a JSON object, got ") +
+                          KindName(doc.kind()));
+  }
+  ToolCall call;
+  const json::value* tool = o->if_contains("tool");
+  if (tool == nullptr) return Error::Invalid("the tool call has no \"tool\" name");
+  const json::string* name = tool->if_string();
+  if (name == nullptr) {
+    return Error::Invalid(std::string("\"tool\" must be a string, got ") + KindName(tool->kind()));
+  }
+  if (name->empty()) return Error::Invalid("\"tool\" must not be empty");
+  if (name->size() > kMaxToolNameBytes) {
+    return Error::Invalid("\"tool\" is " + std::to_string(name->size()) +
+                          " bytes long; the limit is " + std::to_string(kMaxToolNameBytes));
+  }
+  for (char c : *name) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      return Error::Invalid("\"tool\" contains a control character");
+    }
+  }
+  call.tool.assign(name->data(), name->size());
+
+  if (const json::value* args = o->if_contains("args")) {
+    const json::object* a = args->if_object();
+    if (a == nullptr) {
+      return Error::Invalid(std::string("\"args\" must be an object, got ") +
+                            KindName(args->kind()));
+    }
+    if (owned != nullptr) {
+      call.args = std::move(owned->get_object().find("args")->value().get_object());
+    } else {
+      call.args = *a;
+    }
+  }
+  if (const json::value* usage = o->if_contains("usage")) {
+    Result<Usage> u = UsageFromJson(*usage);
+    if (!u.ok()) return u.error();
+    call.usage = *u;
+  }
+  if (const json::value* elapsed = o->if_contains("elapsed_s")) {
+    const std::optional<double> s = AsDouble(*elapsed);
+    if (!s) {
+      return Error::Invalid(std::string("\"elapsed_s\" must be a number, got ") +
+                            KindName(elapsed->kind()));
+    }
+    if (!std::isfinite(*s) || *s < 0) {
+      return Error::Invalid("\"elapsed_s\" must be a finite number >= 0");
+    }
+    call.elapsed_s = *s;
+  }
+  return call;
+}
+
+}  // namespace
+
+Result<ToolCall> ToolCallFromJson(const json::value& doc) { return BuildToolCall(doc, nullptr); }
+
+Result<ToolCall> ParseToolCall(std::string_view text, const JsonLimits& limits) {
+  Result<json::value> doc = ParseJsonStrict(text, limits);
+  if (!doc.ok()) return doc.error();
+  return BuildToolCall(*doc, &*doc);
+}
+
+}  // namespace interlock::engine

@@ -1,0 +1,35 @@
+// Parsing a proposed tool call from JSON.
+//
+// Accepts {"tool": str, "args": object, "usage": {"tokens": int, "cost_usd": number},
+// "elapsed_s": number}. `args` may be absent (empty object). Unknown top-level keys are
+// ignored (forward compatibility) but still subject to the strict parser. Everything else
+// wrong is an error whose message becomes the reason of an INVALID_REQUEST decision:
+// non-object documents, duplicate keys anywhere, a missing or non-string or empty tool,
+// args that are not an object, negative / non-integer / overflowing tokens, negative or
+// non-finite cost, negative elapsed_s. A tool name longer than kMaxToolNameBytes or with
+// control characters is an error too.
+// Thread-safety: free functions; safe from any thread.
+#ifndef INTERLOCK_ENGINE_CALL_PARSER_H_
+#define INTERLOCK_ENGINE_CALL_PARSER_H_
+
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+#include "common/json.h"
+#include "interlock/result.h"
+#include "interlock/tool_call.h"
+
+namespace interlock::engine {
+
+inline constexpr size_t kMaxToolNameBytes = 256;
+
+Result<ToolCall> ParseToolCall(std::string_view text, const JsonLimits& limits = {});
+// The same checks on an already strictly-parsed document (HTTP bodies).
+Result<ToolCall> ToolCallFromJson(const boost::json::value& doc);
+// Parses a usage object {"tokens": int, "cost_usd": number}, both optional.
+Result<Usage> UsageFromJson(const boost::json::value& v);
+
+}  // namespace interlock::engine
+
+#endif  // INTERLOCK_ENGINE_CALL_PARSER_H_

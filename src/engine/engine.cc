@@ -1,0 +1,565 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <boost/json/serialize.hpp>
+
+#include "common/json.h"
+#include "common/path.h"
+#include "common/time.h"
+
+namespace interlock::engine {
+namespace {
+
+namespace json = boost::json;
+using policy::AgentPolicy;
+using policy::ArgConstraint;
+using policy::Autonomy;
+using policy::BudgetAction;
+using policy::ToolRule;
+
+// Appends `s` as a JSON string literal, so names with quotes, control bytes or trailing
+// spaces are unambiguous in reasons and rule ids.
+void AppendQuoted(std::string* out, std::string_view s) {
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == '"' || b == '\\' || b == 0x7f) {
+      out->append(json::serialize(json::string_view(s.data(), s.size())));
+      return;
+    }
+  }
+  out->push_back('"');
+  out->append(s);
+  out->push_back('"');
+}
+
+std::string Quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  AppendQuoted(&out, s);
+  return out;
+}
+
+// `prefix["name"]suffix`, e.g. tools.allowed["x"].scope.
+std::string RuleId(std::string_view prefix, std::string_view name, std::string_view suffix = {}) {
+  std::string out;
+  out.reserve(prefix.size() + name.size() + suffix.size() + 4);
+  out.append(prefix);
+  out.push_back('[');
+  AppendQuoted(&out, name);
+  out.push_back(']');
+  out.append(suffix);
+  return out;
+}
+
+// A JSON value for a reason: canonical (so reasons never depend on key order), cut
+// short on a UTF-8 boundary when long, and summarised when it is a large container.
+std::string Show(const json::value& v) {
+  constexpr size_t kMax = 80;
+  constexpr size_t kMaxMembers = 16;
+  if (const json::array* a = v.if_array(); a != nullptr && a->size() > kMaxMembers) {
+    return "an array of " + std::to_string(a->size()) + " items";
+  }
+  if (const json::object* o = v.if_object(); o != nullptr && o->size() > kMaxMembers) {
+    return "an object with " + std::to_string(o->size()) + " keys";
+  }
+  std::string s = CanonicalJson(v);
+  if (s.size() <= kMax) return s;
+  size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  s += "...";
+  return s;
+}
+
+std::string FormatDouble(double d) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), d);
+  return std::string(buf, r.ptr);
+}
+
+// "$2.00", "$2.000001".
+std::string FormatUsd(int64_t micros) {
+  const bool neg = micros < 0;
+  const uint64_t m = neg ? 0 - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  std::string frac = std::to_string(m % 1000000);
+  frac.insert(0, 6 - frac.size(), '0');
+  while (frac.size() > 2 && frac.back() == '0') frac.pop_back();
+  return std::string(neg ? "-$" : "$") + std::to_string(m / 1000000) + "." + frac;
+}
+
+// "120 s", "120.5 s".
+std::string FormatSeconds(int64_t ms) {
+  std::string out = std::to_string(ms / 1000);
+  if (int64_t rem = std::abs(ms % 1000); rem != 0) {
+    std::string frac = std::to_string(rem);
+    frac.insert(0, 3 - frac.size(), '0');
+    while (frac.back() == '0') frac.pop_back();
+    out += "." + frac;
+  }
+  return out + " s";
+}
+
+const char* KindName(json::kind k) {
+  switch (k) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "a value";
+}
+
+// Exact comparisons of JSON numbers with a double bound: 64-bit integers are never
+// rounded through double (2^53 + 1 > 2^53 holds; uint64 max > 10 holds).
+int CompareInt(int64_t i, double d) {
+  if (std::isnan(d)) return 1;
+  if (d >= 9223372036854775808.0) return -1;
+  if (d < -9223372036854775808.0) return 1;
+  const double t = std::trunc(d);
+  const auto ti = static_cast<int64_t>(t);
+  if (i != ti) return i < ti ? -1 : 1;
+  const double frac = d - t;
+  return frac > 0 ? -1 : (frac < 0 ? 1 : 0);
+}
+
+int CompareUint(uint64_t u, double d) {
+  if (std::isnan(d)) return 1;
+  if (d < 0) return 1;
+  if (d >= 18446744073709551616.0) return -1;
+  const double t = std::trunc(d);
+  const auto tu = static_cast<uint64_t>(t);
+  if (u != tu) return u < tu ? -1 : 1;
+  return d - t > 0 ? -1 : 0;
+}
+
+// <0, 0, >0 as the number `v` is below, equal to or above `d`. `v` must be a number.
+int CompareNumber(const json::value& v, double d) {
+  switch (v.kind()) {
+    case json::kind::int64:
+      return CompareInt(v.get_int64(), d);
+    case json::kind::uint64:
+      return CompareUint(v.get_uint64(), d);
+    default: {
+      const double x = v.get_double();
+      return x < d ? -1 : (x > d ? 1 : 0);
+    }
+  }
+}
+
+// JSON equality for one_of. Types never mix: the string "10" is not the number 10, true
+// is not 1. Numbers compare by mathematical value across int64, uint64 and double, so
+// 10 == 10.0 and uint64 10 == int64 10 (a policy cannot know which representation a
+// client's encoder picks). Strings compare byte for byte; arrays and objects deeply.
+bool JsonEqual(const json::value& a, const json::value& b) {
+  if (a.is_number() && b.is_number()) {
+    if (b.is_double()) return CompareNumber(a, b.get_double()) == 0;
+    if (a.is_double()) return CompareNumber(b, a.get_double()) == 0;
+    if (a.is_int64() && b.is_int64()) return a.get_int64() == b.get_int64();
+    if (a.is_uint64() && b.is_uint64()) return a.get_uint64() == b.get_uint64();
+    const int64_t i = a.is_int64() ? a.get_int64() : b.get_int64();
+    const uint64_t u = a.is_uint64() ? a.get_uint64() : b.get_uint64();
+    return i >= 0 && static_cast<uint64_t>(i) == u;
+  }
+  if (a.kind() != b.kind()) return false;
+  switch (a.kind()) {
+    case json::kind::null:
+      return true;
+    case json::kind::bool_:
+      return a.get_bool() == b.get_bool();
+    case json::kind::string:
+      return std::string_view(a.get_string()) == b.get_string();
+    case json::kind::array: {
+      const auto& x = a.get_array();
+      const auto& y = b.get_array();
+      if (x.size() != y.size()) return false;
+      for (size_t i = 0; i < x.size(); ++i) {
+        if (!JsonEqual(x[i], y[i])) return false;
+      }
+      return true;
+    }
+    case json::kind::object: {
+      const auto& x = a.get_object();
+      const auto& y = b.get_object();
+      if (x.size() != y.size()) return false;
+      for (const auto& kv : x) {
+        const json::value* other = y.if_contains(kv.key());
+        if (other == nullptr || !JsonEqual(kv.value(), *other)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// Checks one constraint; on violation fills `why` with a sentence and returns false.
+bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::string* why) {
+  const json::value* v = args.if_contains(c.argument);
+  // Built only on violation: the passing path allocates nothing.
+  auto arg = [&] { return "argument " + Quote(c.argument); };
+  if (v == nullptr || v->is_null()) {
+    if (c.optional) return true;
+    *why = arg() + (v == nullptr ? " is missing" : " is null") + " but the policy constrains it";
+    return false;
+  }
+  auto wrong_type = [&](const char* wanted) {
+    *why = arg() + " must be " + wanted + ", got " + KindName(v->kind()) + " " + Show(*v);
+    return false;
+  };
+  if (!c.one_of.empty()) {
+    const bool found = std::any_of(c.one_of.begin(), c.one_of.end(),
+                                   [&](const json::value& a) { return JsonEqual(*v, a); });
+    if (!found) {
+      *why = arg() + " is " + Show(*v) + "; allowed: ";
+      for (size_t i = 0; i < c.one_of.size(); ++i) {
+        if (i > 0) *why += ", ";
+        *why += Show(c.one_of[i]);
+      }
+      return false;
+    }
+  }
+  if (c.min || c.max) {
+    if (!v->is_number()) return wrong_type("a number");
+    if (c.min && CompareNumber(*v, *c.min) < 0) {
+      *why = arg() + " is " + Show(*v) + "; the minimum is " + FormatDouble(*c.min);
+      return false;
+    }
+    if (c.max && CompareNumber(*v, *c.max) > 0) {
+      *why = arg() + " is " + Show(*v) + "; the maximum is " + FormatDouble(*c.max);
+      return false;
+    }
+  }
+  if (c.max_length || c.pattern || !c.path_prefixes.empty()) {
+    const json::string* s = v->if_string();
+    if (s == nullptr) return wrong_type("a string");
+    const std::string_view sv(s->data(), s->size());
+    if (c.max_length && sv.size() > *c.max_length) {
+      *why = arg() + " is " + std::to_string(sv.size()) + " bytes long; the maximum is " +
+             std::to_string(*c.max_length);
+      return false;
+    }
+    if (c.pattern && !re2::RE2::FullMatch(sv, *c.pattern)) {
+      *why = arg() + " is " + Show(*v) + ", which does not match the pattern " +
+             Quote(c.pattern->pattern());
+      return false;
+    }
+    if (!c.path_prefixes.empty()) {
+      Result<std::string> norm = NormalizePath(sv);
+      if (!norm.ok()) {
+        *why = arg() + " is not an acceptable path: " + norm.error().message;
+        return false;
+      }
+      const bool under = std::any_of(c.path_prefixes.begin(), c.path_prefixes.end(),
+                                     [&](const std::string& p) { return PathHasPrefix(*norm, p); });
+      if (!under) {
+        *why = arg() + " resolves to " + Quote(*norm) + ", which is outside the allowed prefixes ";
+        for (size_t i = 0; i < c.path_prefixes.size(); ++i) {
+          if (i > 0) *why += ", ";
+          *why += Quote(c.path_prefixes[i]);
+        }
+        return false;
+      }
+    }
+  }
+  if (c.max_items) {
+    const json::array* a = v->if_array();
+    if (a == nullptr) return wrong_type("an array");
+    if (a->size() > *c.max_items) {
+      *why = arg() + " has " + std::to_string(a->size()) + " items; the maximum is " +
+             std::to_string(*c.max_items);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Checks the tool's data scope; on violation fills `why` and returns false.
+bool CheckScope(const ToolRule& rule, const json::object& args, std::string* why) {
+  if (!rule.scope) return true;
+  const json::value* v = args.if_contains(rule.scope_argument);
+  if (v == nullptr) return true;
+  auto arg = [&] { return "argument " + Quote(rule.scope_argument); };
+  const json::array* fields = v->if_array();
+  if (fields == nullptr) {
+    *why = arg() + " must be an array of field names, got " + KindName(v->kind());
+    return false;
+  }
+  for (size_t i = 0; i < fields->size(); ++i) {
+    const json::string* f = (*fields)[i].if_string();
+    if (f == nullptr) {
+      *why = arg() + " item " + std::to_string(i) + " must be a field name, got " +
+             KindName((*fields)[i].kind());
+      return false;
+    }
+    const std::string_view name(f->data(), f->size());
+    if (std::find(rule.scope->begin(), rule.scope->end(), name) == rule.scope->end()) {
+      *why = "field " + Quote(name) + " is outside the scope of tool " + Quote(rule.name) +
+             " (allowed: ";
+      for (size_t k = 0; k < rule.scope->size(); ++k) {
+        if (k > 0) *why += ", ";
+        *why += Quote((*rule.scope)[k]);
+      }
+      *why += ")";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Records a call touches: the item count of its longest top-level array argument (the
+// scope field list excluded), at least 1. An empty array still counts as one record so
+// that a call is never free.
+uint64_t CountRecords(const json::object& args, const ToolRule* rule) {
+  uint64_t longest = 1;
+  for (const auto& kv : args) {
+    const json::array* a = kv.value().if_array();
+    if (a == nullptr) continue;
+    if (rule != nullptr && rule->scope && std::string_view(kv.key()) == rule->scope_argument) {
+      continue;
+    }
+    longest = std::max<uint64_t>(longest, a->size());
+  }
+  return longest;
+}
+
+void Set(Decision* d, Verdict verdict, Code code, std::string reason, std::string rule,
+         std::string at) {
+  d->verdict = verdict;
+  d->code = code;
+  d->reason = std::move(reason);
+  d->rule = std::move(rule);
+  d->at = std::move(at);
+}
+
+void Deny(Decision* d, Code code, std::string reason, std::string rule, std::string at = {}) {
+  Set(d, Verdict::kDeny, code, std::move(reason), std::move(rule), std::move(at));
+}
+
+// Budget check: fills the decision and effects and returns true when a budget is spent.
+bool CheckBudgets(const AgentPolicy& p, const RunState& state, Evaluation* ev) {
+  const policy::Execution& ex = p.execution;
+  std::string reason;
+  const char* rule = nullptr;
+  if (ex.max_steps && state.steps >= *ex.max_steps) {
+    rule = "execution.max_steps";
+    reason = "step budget exhausted: the run has made " + std::to_string(state.steps) +
+             " calls and execution.max_steps is " + std::to_string(*ex.max_steps);
+  } else if (ex.max_tokens_per_run && state.tokens >= *ex.max_tokens_per_run) {
+    rule = "execution.max_tokens_per_run";
+    reason = "token budget exhausted: the run has used " + std::to_string(state.tokens) +
+             " tokens and execution.max_tokens_per_run is " +
+             std::to_string(*ex.max_tokens_per_run);
+  } else if (ex.max_cost_micros && state.cost_micros >= *ex.max_cost_micros) {
+    rule = "execution.max_cost_usd";
+    reason = "cost budget exhausted: the run has cost " + FormatUsd(state.cost_micros) +
+             " and execution.max_cost_usd is " + FormatUsd(*ex.max_cost_micros);
+  } else if (ex.max_wall_clock_ms && state.elapsed_ms >= *ex.max_wall_clock_ms) {
+    rule = "execution.max_wall_clock_seconds";
+    reason = "wall-clock budget exhausted: the run has been going for " +
+             FormatSeconds(state.elapsed_ms) + " and execution.max_wall_clock_seconds is " +
+             FormatSeconds(*ex.max_wall_clock_ms);
+  } else {
+    return false;
+  }
+  if (ex.on_budget_exceeded != BudgetAction::kDeny) {
+    ev->effects.halt = true;
+    ev->effects.halt_reason = reason;
+  }
+  if (ex.on_budget_exceeded == BudgetAction::kHaltAndEscalate) {
+    Notification n;
+    n.kind = Notification::Kind::kEscalation;
+    n.channel = ex.notify;
+    n.contacts = p.escalation_contacts;
+    n.text = "agent " + Quote(p.id) + " was halted: " + reason;
+    ev->decision.notifications.push_back(std::move(n));
+  }
+  Deny(&ev->decision, Code::kBudgetExceeded, std::move(reason), rule, ex.at.ToString());
+  return true;
+}
+
+// Everything after the run-level checks, for a known agent.
+void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& call,
+                  const EvalContext& ctx, const ToolRule* rule, Evaluation* ev) {
+  Decision& d = ev->decision;
+  if (auto b = p.blocked.find(call.tool); b != p.blocked.end()) {
+    Deny(&d, Code::kToolBlocked,
+         "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id),
+         RuleId("tools.blocked", call.tool), b->second.ToString());
+    return;
+  }
+  if (rule == nullptr) {
+    Deny(&d, Code::kToolNotAllowed,
+         "tool " + Quote(call.tool) + " is not in the allowed list of agent " + Quote(p.id) +
+             " (default deny)",
+         "default_deny");
+    return;
+  }
+  for (const policy::FreezeWindow& w : p.freezes) {
+    if (ctx.now < w.start || ctx.now >= w.end) continue;
+    const bool covers = std::any_of(w.tools.begin(), w.tools.end(), [&](const std::string& t) {
+      return t == "*" || t == call.tool;
+    });
+    if (!covers) continue;
+    std::string reason = "tool " + Quote(call.tool) + " is frozen by " + Quote(w.name) + " until " +
+                         FormatRfc3339(w.end);
+    if (!w.reason.empty()) reason += ": " + w.reason;
+    Deny(&d, Code::kFrozen, std::move(reason), RuleId("freeze", w.name), w.at.ToString());
+    return;
+  }
+
+  d.approval_timeout_seconds = rule->approval_timeout_seconds;
+  d.auto_deny_on_timeout = rule->auto_deny_on_timeout;
+  d.approvals_required = rule->approvals_required;
+
+  std::string why;
+  for (const ArgConstraint& c : rule->constraints) {
+    if (!CheckConstraint(c, call.args, &why)) {
+      Deny(&d, Code::kConstraintViolated, std::move(why), c.rule, c.at.ToString());
+      return;
+    }
+  }
+  if (!CheckScope(*rule, call.args, &why)) {
+    Deny(&d, Code::kScopeViolated, std::move(why), RuleId("tools.allowed", call.tool, ".scope"),
+         rule->at.ToString());
+    return;
+  }
+  if (rule->max_records_per_run) {
+    const uint64_t max = *rule->max_records_per_run;
+    const uint64_t n = ev->effects.records;
+    auto used_it = state.records.find(call.tool);
+    const uint64_t used = used_it == state.records.end() ? 0 : used_it->second;
+    if (n > max || used > max - n) {
+      Deny(&d, Code::kRecordLimitExceeded,
+           "call touches " + std::to_string(n) + " records and the run has already touched " +
+               std::to_string(used) + "; max_records_per_run for tool " + Quote(call.tool) +
+               " is " + std::to_string(max),
+           RuleId("tools.allowed", call.tool, ".constraints.max_records_per_run"),
+           rule->max_records_at.ToString());
+      return;
+    }
+  }
+
+  const Autonomy autonomy = rule->autonomy.value_or(p.autonomy);
+  if (autonomy == Autonomy::kGateAll) {
+    Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
+        "autonomy is gate_all, so every call of tool " + Quote(call.tool) + " needs human approval",
+        rule->autonomy ? RuleId("tools.allowed", call.tool, ".autonomy")
+                       : std::string("agent.autonomy"),
+        rule->at.ToString());
+    return;
+  }
+  if (rule->requires_approval) {
+    if (*rule->requires_approval) {
+      Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
+          "tool " + Quote(call.tool) + " requires human approval",
+          RuleId("tools.allowed", call.tool, ".requires_approval"), rule->at.ToString());
+      return;
+    }
+  } else if (rule->reversible == false) {
+    Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
+        "tool " + Quote(call.tool) + " is irreversible, so it needs human approval",
+        RuleId("tools.allowed", call.tool, ".reversible"), rule->at.ToString());
+    return;
+  }
+
+  std::string reason;
+  reason.reserve(call.tool.size() + 18);
+  reason.append("tool ");
+  AppendQuoted(&reason, call.tool);
+  reason.append(" is allowed");
+  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), RuleId("tools.allowed", call.tool),
+      rule->at.ToString());
+  if (rule->reversible != false && rule->blast_radius == policy::BlastRadius::kLarge &&
+      autonomy != Autonomy::kAuditBased) {
+    Notification n;
+    n.kind = Notification::Kind::kFlagged;
+    n.channel = p.execution.notify;
+    n.contacts = p.escalation_contacts;
+    n.text = "agent " + Quote(p.id) + " called large-blast-radius tool " + Quote(call.tool) +
+             " without approval";
+    d.notifications.push_back(std::move(n));
+  }
+}
+
+}  // namespace
+
+Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, const ToolCall& call,
+                    const EvalContext& ctx) {
+  Evaluation ev;
+  Decision& d = ev.decision;
+  d.tool = call.tool;
+  const ToolRule* rule = nullptr;
+  if (policy != nullptr) {
+    d.agent_id = policy->id;
+    if (auto it = policy->allowed.find(call.tool); it != policy->allowed.end()) {
+      rule = &it->second;
+    }
+  }
+  ev.effects.steps = 1;
+  ev.effects.records = CountRecords(call.args, rule);
+
+  if (ctx.kill) {
+    std::string reason = "kill switch (" + ctx.kill->scope + ") is engaged";
+    if (!ctx.kill->reason.empty()) reason += ": " + ctx.kill->reason;
+    Deny(&d, Code::kKillSwitch, std::move(reason), "kill_switch." + ctx.kill->scope);
+    return ev;
+  }
+  if (policy == nullptr) {
+    Deny(&d, Code::kUnknownAgent, "the agent is not defined in any loaded policy", "agents");
+    return ev;
+  }
+  if (state.halted) {
+    Deny(&d, Code::kRunHalted,
+         "the run is halted" + (state.halt_reason.empty() ? "" : ": " + state.halt_reason),
+         "run.halted");
+  } else if (!CheckBudgets(*policy, state, &ev)) {
+    EvaluateTool(*policy, state, call, ctx, rule, &ev);
+  }
+
+  if (d.verdict != Verdict::kAllow && policy->mode == policy::Mode::kShadow) {
+    // Kill switch, unknown agent and invalid requests returned above: never shadowed.
+    d.shadow_verdict = d.verdict;
+    d.shadow_code = d.code;
+    d.reason = std::string("shadow mode: would have ") +
+               (d.verdict == Verdict::kDeny ? "denied" : "required approval") + " (" +
+               std::string(CodeName(d.code)) + "): " + d.reason;
+    d.verdict = Verdict::kAllow;
+    d.code = Code::kAllowed;
+  }
+  ev.effects.consume_records = d.verdict == Verdict::kAllow;
+  return ev;
+}
+
+void ApplyEffects(const Effects& effects, std::string_view tool, RunState* state) {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  state->steps = effects.steps > kMax - state->steps ? kMax : state->steps + effects.steps;
+  if (effects.consume_records) {
+    auto it = state->records.find(tool);
+    if (it == state->records.end()) it = state->records.emplace(std::string(tool), 0).first;
+    it->second = effects.records > kMax - it->second ? kMax : it->second + effects.records;
+  }
+  if (effects.halt && !state->halted) {
+    state->halted = true;
+    state->halt_reason = effects.halt_reason;
+  }
+}
+
+}  // namespace interlock::engine

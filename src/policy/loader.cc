@@ -1,0 +1,1361 @@
+// YAML -> AgentPolicy. yaml-cpp is used only in this file; every yaml-cpp exception is
+// caught here and turned into a located diagnostic.
+//
+// yaml-cpp 0.7 resolves nothing for us that we trust: it accepts "yes" as a bool and
+// silently keeps one of two duplicate keys. So scalars are resolved here by the YAML 1.2
+// core schema (plain scalars) or as strings (quoted scalars, tag "!"), and every mapping
+// is walked entry by entry to catch duplicate and unknown keys.
+#include "policy/loader.h"
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <re2/re2.h>
+#include <boost/json/value.hpp>
+
+#include "common/crypto.h"
+#include "common/path.h"
+#include "common/time.h"
+
+namespace interlock::policy {
+
+std::string Diagnostic::ToString() const {
+  const char* sev = severity == Severity::kError     ? "error"
+                    : severity == Severity::kWarning ? "warning"
+                                                     : "info";
+  std::string where = at.ToString();
+  std::string out = where.empty() ? std::string() : where + ": ";
+  out += sev;
+  out += ": ";
+  out += message;
+  out += " [" + id + "]";
+  return out;
+}
+
+namespace {
+
+// Larger files are refused before parsing: a policy is a page of YAML, not megabytes.
+constexpr size_t kMaxPolicyBytes = 1 << 20;
+constexpr size_t kMaxAgentIdLength = 128;
+// One billion dollars per run, in micro-dollars: far above any sane budget, far below int64.
+constexpr int64_t kMaxCostMicros = 1'000'000'000LL * 1'000'000LL;
+// About 31 years in milliseconds; keeps deadline arithmetic far from int64 overflow.
+constexpr int64_t kMaxWallClockMs = 1'000'000'000LL * 1'000LL;
+
+constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
+
+enum class Kind { kNull, kBool, kInt, kFloat, kString, kList, kMap };
+
+const char* KindName(Kind k) {
+  switch (k) {
+    case Kind::kNull:
+      return "null";
+    case Kind::kBool:
+      return "a boolean";
+    case Kind::kInt:
+      return "an integer";
+    case Kind::kFloat:
+      return "a number";
+    case Kind::kString:
+      return "a string";
+    case Kind::kList:
+      return "a list";
+    case Kind::kMap:
+      return "a mapping";
+  }
+  return "a value";
+}
+
+bool AllDigits(std::string_view s, int base) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool ok = base == 8    ? (c >= '0' && c <= '7')
+                    : base == 16 ? std::isxdigit(static_cast<unsigned char>(c)) != 0
+                                 : (c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// YAML 1.2 core schema: [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+
+bool IsCoreInt(std::string_view s) {
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'o') return AllDigits(s.substr(2), 8);
+  if (s.size() > 2 && s[0] == '0' && s[1] == 'x') return AllDigits(s.substr(2), 16);
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  return AllDigits(s, 10);
+}
+
+bool IsCoreSpecialFloat(std::string_view s) {
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return true;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  return s == ".inf" || s == ".Inf" || s == ".INF";
+}
+
+// YAML 1.2 core schema: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? or inf/nan.
+bool IsCoreFloat(std::string_view s) {
+  if (IsCoreSpecialFloat(s)) return true;
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  size_t int_digits = 0, frac_digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++int_digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    size_t exp_digits = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++exp_digits;
+    if (exp_digits == 0) return false;
+  }
+  return i == s.size();
+}
+
+bool IsCoreBool(std::string_view s, bool* value) {
+  if (s == "true" || s == "True" || s == "TRUE") return *value = true, true;
+  if (s == "false" || s == "False" || s == "FALSE") return *value = false, true;
+  return false;
+}
+
+// Parses a core-schema integer. Returns false on overflow of uint64 magnitude.
+bool ParseCoreInt(std::string_view s, bool* negative, uint64_t* magnitude) {
+  int base = 10;
+  *negative = false;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
+    base = s[1] == 'o' ? 8 : 16;
+    s.remove_prefix(2);
+  } else if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    *negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  uint64_t v = 0;
+  for (char c : s) {
+    uint64_t d =
+        std::isdigit(static_cast<unsigned char>(c))
+            ? static_cast<uint64_t>(c - '0')
+            : static_cast<uint64_t>(std::tolower(static_cast<unsigned char>(c)) - 'a' + 10);
+    if (v > (std::numeric_limits<uint64_t>::max() - d) / static_cast<uint64_t>(base)) return false;
+    v = v * static_cast<uint64_t>(base) + d;
+  }
+  *magnitude = v;
+  return true;
+}
+
+// Exact decimal -> fixed point: "2.00" at scale 6 is 2000000. Returns an error phrase or "".
+std::string ParseFixed(std::string_view s, int scale, int64_t max, int64_t* out) {
+  bool negative = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  std::string digits;
+  int64_t exponent = 0;
+  size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) digits += s[i++];
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      digits += s[i++];
+      --exponent;
+    }
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    bool exp_negative = false;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) exp_negative = s[i++] == '-';
+    int64_t e = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      e = std::min<int64_t>(e * 10 + (s[i++] - '0'), 100000);
+    }
+    exponent += exp_negative ? -e : e;
+  }
+  size_t first = digits.find_first_not_of('0');
+  if (first == std::string::npos) {
+    *out = 0;
+    return {};
+  }
+  digits.erase(0, first);
+  if (negative) return "must be >= 0";
+  int64_t shift = exponent + scale;
+  if (shift < 0) {
+    const size_t drop = static_cast<size_t>(-shift);
+    if (drop >= digits.size() ||
+        digits.find_first_not_of('0', digits.size() - drop) != std::string::npos) {
+      return "has more decimal places than supported (" + std::to_string(scale) + ")";
+    }
+    digits.resize(digits.size() - drop);
+    shift = 0;
+  }
+  if (static_cast<int64_t>(digits.size()) + shift > 19) return "is too large";
+  int64_t v = 0;
+  for (char c : digits) v = v * 10 + (c - '0');
+  for (int64_t k = 0; k < shift; ++k) {
+    if (v > std::numeric_limits<int64_t>::max() / 10) return "is too large";
+    v *= 10;
+  }
+  if (v > max) return "is too large";
+  *out = v;
+  return {};
+}
+
+// "allowed_statuses" -> "status"; nullopt when no rule applies.
+std::optional<std::string> Singularize(std::string_view plural) {
+  auto ends = [&](std::string_view suffix) {
+    return plural.size() > suffix.size() && plural.substr(plural.size() - suffix.size()) == suffix;
+  };
+  if (ends("ies")) return std::string(plural.substr(0, plural.size() - 3)) + "y";
+  for (std::string_view suffix : {"sses", "shes", "ches", "xes", "zes", "ses"}) {
+    if (ends(suffix)) return std::string(plural.substr(0, plural.size() - 2));
+  }
+  if (ends("s")) return std::string(plural.substr(0, plural.size() - 1));
+  return std::nullopt;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string Closest(std::string_view key, std::initializer_list<std::string_view> known) {
+  std::string best;
+  size_t best_d = std::numeric_limits<size_t>::max();
+  for (std::string_view k : known) {
+    size_t d = EditDistance(key, k);
+    if (d < best_d) best_d = d, best = std::string(k);
+  }
+  if (best_d <= std::max<size_t>(2, key.size() / 3)) return best;
+  return {};
+}
+
+// A display/rule form of a name: "name" with quotes and backslashes escaped.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+bool HasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+bool ValidAgentId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxAgentIdLength) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+// A key (or list item) and the value it introduces.
+struct Field {
+  std::string key;
+  std::string path;  // canonical path for messages, e.g. tools.allowed["x"].scope
+  YAML::Mark key_mark;
+  YAML::Node value;
+};
+
+// The entries of one mapping, in document order (duplicates already rejected).
+struct Fields {
+  std::vector<Field> items;
+  const Field* Get(std::string_view key) const {
+    for (const Field& f : items) {
+      if (f.key == key) return &f;
+    }
+    return nullptr;
+  }
+};
+
+std::string LineCol(const Location& at) {
+  return "line " + std::to_string(at.line) + ", column " + std::to_string(at.column);
+}
+
+std::string Describe(const std::string& path) { return path.empty() ? "the document" : path; }
+
+// Counts documents and remembers where the second one starts; ignores everything else.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  const YAML::Mark& second_document() const { return second_; }
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++count_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  int count_ = 0;
+  YAML::Mark second_ = YAML::Mark::null_mark();
+};
+
+class Parser {
+ public:
+  Parser(std::string_view file, std::vector<Diagnostic>* out) : file_(file), out_(out) {}
+
+  int errors() const { return errors_; }
+
+  Location Loc(const YAML::Mark& m) const {
+    if (m.is_null() || m.line < 0) return {file_, 0, 0};
+    return {file_, m.line + 1, m.column + 1};
+  }
+
+  void Error(const YAML::Mark& m, std::string id, std::string message) {
+    ++errors_;
+    out_->push_back({Diagnostic::Severity::kError, Loc(m), std::move(id), std::move(message)});
+  }
+
+  std::shared_ptr<AgentPolicy> Parse(std::string_view text);
+
+ private:
+  // Null values have no useful mark of their own: point at their key.
+  YAML::Mark Mark(const Field& f) const {
+    if (!f.value.IsDefined() || f.value.IsNull() || f.value.Mark().is_null()) return f.key_mark;
+    return f.value.Mark();
+  }
+
+  std::optional<Kind> KindOf(const Field& f) {
+    const YAML::Node& n = f.value;
+    if (!n.IsDefined() || n.IsNull()) return Kind::kNull;
+    if (n.IsSequence()) return Kind::kList;
+    if (n.IsMap()) return Kind::kMap;
+    const std::string& tag = n.Tag();
+    if (tag == "!" || tag == kStrTag) return Kind::kString;
+    if (tag != "?") {
+      Error(Mark(f), "unsupported-tag",
+            Describe(f.path) + ": unsupported YAML tag '" + tag + "'; remove the tag");
+      return std::nullopt;
+    }
+    const std::string& s = n.Scalar();
+    bool b;
+    if (IsCoreBool(s, &b)) return Kind::kBool;
+    if (IsCoreInt(s)) return Kind::kInt;
+    if (IsCoreFloat(s)) return Kind::kFloat;
+    return Kind::kString;
+  }
+
+  void WrongType(const Field& f, Kind got, std::string_view expected, std::string_view hint = {}) {
+    std::string msg =
+        Describe(f.path) + ": expected " + std::string(expected) + ", got " + KindName(got);
+    if (f.value.IsScalar()) msg += " '" + f.value.Scalar() + "'";
+    if (!hint.empty()) msg += " (" + std::string(hint) + ")";
+    Error(Mark(f), "wrong-type", std::move(msg));
+  }
+
+  // Checks f is a mapping with string keys, no duplicates and (unless `any_key`) only
+  // `known` keys, or keys starting with `prefix` when that is non-empty.
+  std::optional<Fields> Map(const Field& f, std::initializer_list<std::string_view> known,
+                            bool any_key = false, std::string_view prefix = {}) {
+    auto kind = KindOf(f);
+    if (!kind) return std::nullopt;
+    if (*kind != Kind::kMap) {
+      WrongType(f, *kind, "a mapping");
+      return std::nullopt;
+    }
+    Fields fields;
+    std::map<std::string, int> seen;  // key -> 1-based line
+    for (auto it = f.value.begin(); it != f.value.end(); ++it) {
+      // Copies, not references: the iterator's pair is a temporary proxy.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      const YAML::Mark km = key.Mark();
+      if (!key.IsScalar()) {
+        Error(km.is_null() ? Mark(f) : km, "wrong-type",
+              Describe(f.path) + ": mapping keys must be strings");
+        continue;
+      }
+      const std::string name = key.Scalar();
+      std::string path = f.path.empty() ? name : f.path + "." + name;
+      if (auto [pos, inserted] = seen.emplace(name, km.line + 1); !inserted) {
+        Error(km, "duplicate-key",
+              "duplicate key '" + name + "' in " + Describe(f.path) + " (first written at line " +
+                  std::to_string(pos->second) + "); YAML would silently keep only one");
+        continue;
+      }
+      const bool is_known =
+          any_key || std::find(known.begin(), known.end(), name) != known.end() ||
+          (!prefix.empty() && name.size() > prefix.size() && name.rfind(prefix, 0) == 0);
+      if (!is_known) {
+        std::string msg = "unknown key '" + name + "' in " + Describe(f.path);
+        if (std::string best = Closest(name, known); !best.empty()) {
+          msg += "; did you mean " + best + "?";
+        } else {
+          msg += "; known keys:";
+          for (std::string_view k : known) {
+            msg += (k == *known.begin() ? " " : ", ") + std::string(k);
+          }
+        }
+        // An error, never a skip: a typo must not silently weaken a policy. The known
+        // keys are still checked so every error in the file is reported at once.
+        Error(km, "unknown-key", std::move(msg));
+        continue;
+      }
+      fields.items.push_back({name, std::move(path), km, value});
+    }
+    return fields;
+  }
+
+  std::optional<std::vector<Field>> List(const Field& f) {
+    auto kind = KindOf(f);
+    if (!kind) return std::nullopt;
+    if (*kind != Kind::kList) {
+      WrongType(f, *kind, "a list");
+      return std::nullopt;
+    }
+    std::vector<Field> items;
+    size_t i = 0;
+    for (const YAML::Node& e : f.value) {
+      items.push_back({f.key, f.path + "[" + std::to_string(i++) + "]",
+                       e.Mark().is_null() ? Mark(f) : e.Mark(), e});
+    }
+    return items;
+  }
+
+  std::optional<std::string> String(const Field& f) {
+    auto kind = KindOf(f);
+    if (!kind) return std::nullopt;
+    if (*kind != Kind::kString) {
+      WrongType(f, *kind, "a string", *kind == Kind::kNull ? "" : "quote it to make it a string");
+      return std::nullopt;
+    }
+    return f.value.Scalar();
+  }
+
+  // A non-empty string without control characters (tool, argument and contact names).
+  std::optional<std::string> Name(const Field& f) {
+    auto s = String(f);
+    if (!s) return std::nullopt;
+    if (s->empty()) {
+      Error(Mark(f), "invalid-value", Describe(f.path) + ": must not be empty");
+      return std::nullopt;
+    }
+    if (HasControl(*s)) {
+      Error(Mark(f), "invalid-value", Describe(f.path) + ": must not contain control characters");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<bool> Bool(const Field& f) {
+    auto kind = KindOf(f);
+    if (!kind) return std::nullopt;
+    bool b = false;
+    if (*kind != Kind::kBool || !IsCoreBool(f.value.Scalar(), &b)) {
+      WrongType(f, *kind, "true or false", "YAML 1.2 booleans are only true and false");
+      return std::nullopt;
+    }
+    return b;
+  }
+
+  // An integer in [lo, hi] (both within int64, or hi up to uint64 via Unsigned()).
+  std::optional<uint64_t> IntegerMagnitude(const Field& f, bool* negative) {
+    auto kind = KindOf(f);
+    if (!kind) return std::nullopt;
+    if (*kind != Kind::kInt) {
+      WrongType(f, *kind, "an integer");
+      return std::nullopt;
+    }
+    uint64_t magnitude = 0;
+    if (!ParseCoreInt(f.value.Scalar(), negative, &magnitude)) {
+      Error(Mark(f), "invalid-value",
+            Describe(f.path) + ": integer '" + f.value.Scalar() + "' is out of range");
+      return std::nullopt;
+    }
+    return magnitude;
+  }
+
+  std::optional<uint64_t> Unsigned(const Field& f, uint64_t lo,
+                                   uint64_t hi = std::numeric_limits<uint64_t>::max()) {
+    bool negative = false;
+    auto m = IntegerMagnitude(f, &negative);
+    if (!m) return std::nullopt;
+    if ((negative && *m != 0) || *m < lo || *m > hi) {
+      std::string range =
+          hi == std::numeric_limits<uint64_t>::max()
+              ? "must be >= " + std::to_string(lo)
+              : "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+      Error(Mark(f), "invalid-value",
+            Describe(f.path) + ": " + range + ", got " + f.value.Scalar());
+      return std::nullopt;
+    }
+    return *m;
+  }
+
+  // An int or float, finite.
+  std::optional<double> Number(const Field& f) {
+    auto kind = KindOf(f);
+    if (!kind) return std::nullopt;
+    if (*kind != Kind::kInt && *kind != Kind::kFloat) {
+      WrongType(f, *kind, "a number");
+      return std::nullopt;
+    }
+    const std::string& s = f.value.Scalar();
+    double d;
+    if (*kind == Kind::kInt) {
+      bool negative = false;
+      uint64_t m = 0;
+      if (!ParseCoreInt(s, &negative, &m)) {
+        Error(Mark(f), "invalid-value", Describe(f.path) + ": number '" + s + "' is out of range");
+        return std::nullopt;
+      }
+      d = negative ? -static_cast<double>(m) : static_cast<double>(m);
+    } else {
+      if (IsCoreSpecialFloat(s)) {
+        Error(Mark(f), "invalid-value", Describe(f.path) + ": must be a finite number");
+        return std::nullopt;
+      }
+      d = std::strtod(s.c_str(), nullptr);
+      if (!std::isfinite(d)) {
+        Error(Mark(f), "invalid-value", Describe(f.path) + ": number '" + s + "' is out of range");
+        return std::nullopt;
+      }
+    }
+    return d;
+  }
+
+  // A non-negative decimal, exactly, in units of 10^-scale.
+  std::optional<int64_t> Fixed(const Field& f, int scale, int64_t max) {
+    auto kind = KindOf(f);
+    if (!kind) return std::nullopt;
+    if (*kind != Kind::kInt && *kind != Kind::kFloat) {
+      WrongType(f, *kind, "a number");
+      return std::nullopt;
+    }
+    const std::string& s = f.value.Scalar();
+    if (IsCoreSpecialFloat(s) || s.rfind("0x", 0) == 0 || s.rfind("0o", 0) == 0) {
+      Error(Mark(f), "invalid-value",
+            Describe(f.path) + ": must be a finite decimal number, got " + s);
+      return std::nullopt;
+    }
+    int64_t v = 0;
+    if (std::string why = ParseFixed(s, scale, max, &v); !why.empty()) {
+      Error(Mark(f), "invalid-value", Describe(f.path) + ": " + s + " " + why);
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  template <typename E>
+  std::optional<E> Enum(const Field& f, std::initializer_list<std::string_view> names,
+                        std::initializer_list<E> values) {
+    auto s = String(f);
+    if (!s) return std::nullopt;
+    auto n = names.begin();
+    auto v = values.begin();
+    for (; n != names.end(); ++n, ++v) {
+      if (*n == *s) return *v;
+    }
+    std::string msg = Describe(f.path) + ": '" + *s + "' is not one of:";
+    for (std::string_view k : names) msg += (k == *names.begin() ? " " : ", ") + std::string(k);
+    if (std::string best = Closest(*s, names); !best.empty()) msg += "; did you mean " + best + "?";
+    Error(Mark(f), "invalid-value", std::move(msg));
+    return std::nullopt;
+  }
+
+  std::optional<std::vector<std::string>> NameList(const Field& f) {
+    auto items = List(f);
+    if (!items) return std::nullopt;
+    std::vector<std::string> out;
+    bool ok = true;
+    for (const Field& e : *items) {
+      if (auto s = Name(e)) {
+        out.push_back(std::move(*s));
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  std::optional<boost::json::value> JsonScalar(const Field& f) {
+    auto kind = KindOf(f);
+    if (!kind) return std::nullopt;
+    const std::string& s = f.value.IsScalar() ? f.value.Scalar() : std::string();
+    switch (*kind) {
+      case Kind::kString:
+        return boost::json::value(boost::json::string(s));
+      case Kind::kBool: {
+        bool b = false;
+        IsCoreBool(s, &b);
+        return boost::json::value(b);
+      }
+      case Kind::kInt: {
+        bool negative = false;
+        uint64_t m = 0;
+        if (!ParseCoreInt(s, &negative, &m) ||
+            (negative && m > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1)) {
+          Error(Mark(f), "invalid-value",
+                Describe(f.path) + ": integer '" + s + "' is out of range");
+          return std::nullopt;
+        }
+        if (!negative) {
+          if (m <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+            return boost::json::value(static_cast<int64_t>(m));
+          }
+          return boost::json::value(m);
+        }
+        return boost::json::value(static_cast<int64_t>(0 - m));
+      }
+      case Kind::kFloat: {
+        auto d = Number(f);
+        if (!d) return std::nullopt;
+        return boost::json::value(*d);
+      }
+      default:
+        WrongType(f, *kind, "a string, number or boolean");
+        return std::nullopt;
+    }
+  }
+
+  void ParseAgent(const Field& f, AgentPolicy* p, std::optional<Field>* tools,
+                  std::optional<Field>* execution);
+  void ParseTools(const Field& f, AgentPolicy* p);
+  std::optional<ToolRule> ParseToolRule(const Field& f);
+  void ParseConstraints(const Field& f, const std::string& tool_path, ToolRule* rule);
+  std::optional<ArgConstraint> ParseArgument(const Field& f, const std::string& rule_id);
+  void ParseExecution(const Field& f, Execution* e);
+  void ParseEscalation(const Field& f, AgentPolicy* p);
+  void ParseFreezes(const Field& f, AgentPolicy* p);
+  void ParseTrust(const Field& f, AgentPolicy* p);
+
+  std::string file_;
+  std::vector<Diagnostic>* out_;
+  int errors_ = 0;
+};
+
+std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
+  auto p = std::make_shared<AgentPolicy>();
+  if (text.size() > kMaxPolicyBytes) {
+    Error(YAML::Mark::null_mark(), "file-too-large",
+          "policy file is " + std::to_string(text.size()) + " bytes; the limit is " +
+              std::to_string(kMaxPolicyBytes));
+    return p;
+  }
+  // Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating, on inputs such as
+  // "\n,\n" (fixed upstream in yaml-cpp PR #1319). Count documents with a bounded loop
+  // over the event parser instead, then build the first one with YAML::Load.
+  int documents = 0;
+  YAML::Node root;
+  DocumentCounter counter;
+  try {
+    std::istringstream in{std::string(text)};
+    YAML::Parser events(in);
+    while (documents < 2 && events.HandleNextDocument(counter)) ++documents;
+    if (documents == 1) root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    Error(e.mark, "yaml-syntax", "invalid YAML: " + e.msg);
+    return p;
+  } catch (const std::exception& e) {
+    Error(YAML::Mark::null_mark(), "yaml-syntax", std::string("invalid YAML: ") + e.what());
+    return p;
+  }
+  if (documents == 0 || (documents == 1 && root.IsNull())) {
+    Error(documents == 0 ? YAML::Mark() : root.Mark(), "empty-policy",
+          "the policy file is empty; it needs at least agent.id and tools");
+    return p;
+  }
+  if (documents > 1) {
+    Error(counter.second_document(), "multiple-documents",
+          "the file holds more than one YAML document; put one agent policy per file");
+    return p;
+  }
+  try {
+    Field rootf{"", "", root.Mark(), root};
+    auto top = Map(rootf, {"agent", "tools", "execution", "escalation", "freeze", "trust"});
+    if (!top) return p;
+    std::optional<Field> nested_tools, nested_execution;
+    if (const Field* agent = top->Get("agent")) {
+      ParseAgent(*agent, p.get(), &nested_tools, &nested_execution);
+    } else {
+      Error(root.Mark(), "missing-key", "missing required key 'agent' (with agent.id)");
+    }
+    const Field* tools = top->Get("tools");
+    if (tools && nested_tools) {
+      Error(nested_tools->key_mark, "conflicting-layout",
+            "'tools' is written both at the top level (line " +
+                std::to_string(tools->key_mark.line + 1) + ") and under 'agent'; keep only one");
+    } else if (tools || nested_tools) {
+      ParseTools(tools ? *tools : *nested_tools, p.get());
+    } else {
+      Error(root.Mark(), "missing-key",
+            "missing required key 'tools' (tools.allowed and tools.blocked)");
+    }
+    const Field* execution = top->Get("execution");
+    if (execution && nested_execution) {
+      Error(nested_execution->key_mark, "conflicting-layout",
+            "'execution' is written both at the top level (line " +
+                std::to_string(execution->key_mark.line + 1) +
+                ") and under 'agent'; keep only one");
+    } else if (execution || nested_execution) {
+      ParseExecution(execution ? *execution : *nested_execution, &p->execution);
+    }
+    if (const Field* f = top->Get("escalation")) ParseEscalation(*f, p.get());
+    if (const Field* f = top->Get("freeze")) ParseFreezes(*f, p.get());
+    if (const Field* f = top->Get("trust")) ParseTrust(*f, p.get());
+  } catch (const YAML::Exception& e) {
+    Error(e.mark, "yaml-syntax", "invalid YAML: " + e.msg);
+  }
+  return p;
+}
+
+void Parser::ParseAgent(const Field& f, AgentPolicy* p, std::optional<Field>* tools,
+                        std::optional<Field>* execution) {
+  p->at = Loc(f.key_mark);
+  auto m = Map(f, {"id", "identity", "mode", "autonomy", "tools", "execution"});
+  if (!m) return;
+  if (const Field* id = m->Get("id")) {
+    p->id_at = Loc(id->key_mark);
+    if (auto s = String(*id)) {
+      if (!ValidAgentId(*s)) {
+        Error(Mark(*id), "invalid-value",
+              "agent.id '" + *s + "' must be 1 to " + std::to_string(kMaxAgentIdLength) +
+                  " characters of A-Z a-z 0-9 . _ -");
+      } else {
+        p->id = *s;
+      }
+    }
+  } else {
+    Error(f.key_mark, "missing-key", "missing required key agent.id");
+  }
+  if (const Field* identity = m->Get("identity")) {
+    p->identity_at = Loc(identity->key_mark);
+    if (auto s = String(*identity)) {
+      if (HasControl(*s)) {
+        Error(Mark(*identity), "invalid-value",
+              "agent.identity must not contain control characters");
+      } else {
+        p->identity = *s;
+      }
+    }
+  }
+  if (const Field* mode = m->Get("mode")) {
+    if (auto v = Enum(*mode, {"enforce", "shadow"}, {Mode::kEnforce, Mode::kShadow})) p->mode = *v;
+  }
+  if (const Field* a = m->Get("autonomy")) {
+    if (auto v = Enum(*a, {"gate_all", "exception_based", "audit_based"},
+                      {Autonomy::kGateAll, Autonomy::kExceptionBased, Autonomy::kAuditBased})) {
+      p->autonomy = *v;
+    }
+  }
+  // The seed flattens tools/execution under agent; accept it with canonical paths.
+  if (const Field* t = m->Get("tools")) *tools = Field{t->key, "tools", t->key_mark, t->value};
+  if (const Field* e = m->Get("execution")) {
+    *execution = Field{e->key, "execution", e->key_mark, e->value};
+  }
+}
+
+void Parser::ParseTools(const Field& f, AgentPolicy* p) {
+  p->tools_at = Loc(f.key_mark);
+  auto m = Map(f, {"allowed", "blocked"});
+  if (!m) return;
+  if (const Field* allowed = m->Get("allowed")) {
+    if (auto items = List(*allowed)) {
+      for (const Field& item : *items) {
+        auto rule = ParseToolRule(item);
+        if (!rule) continue;
+        if (auto it = p->allowed.find(rule->name); it != p->allowed.end()) {
+          Error(item.key_mark, "duplicate-tool",
+                "tool " + Quote(rule->name) + " is listed twice in tools.allowed (first at " +
+                    LineCol(it->second.at) + "); merge the entries");
+          continue;
+        }
+        std::string name = rule->name;
+        p->allowed.emplace(std::move(name), std::move(*rule));
+      }
+    }
+  }
+  if (const Field* blocked = m->Get("blocked")) {
+    if (auto items = List(*blocked)) {
+      for (const Field& item : *items) {
+        auto name = Name(item);
+        if (!name) continue;
+        Location at = Loc(item.key_mark);
+        if (auto it = p->blocked.find(*name); it != p->blocked.end()) {
+          Error(item.key_mark, "duplicate-tool",
+                "tool " + Quote(*name) + " is listed twice in tools.blocked (first at " +
+                    LineCol(it->second) + ")");
+          continue;
+        }
+        if (auto it = p->allowed.find(*name); it != p->allowed.end()) {
+          Error(item.key_mark, "allowed-and-blocked",
+                "tool " + Quote(*name) + " is both allowed (at " + LineCol(it->second.at) +
+                    ") and blocked; remove it from one of the lists");
+          continue;
+        }
+        p->blocked.emplace(std::move(*name), std::move(at));
+      }
+    }
+  }
+}
+
+std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
+  auto kind = KindOf(f);
+  if (!kind) return std::nullopt;
+  ToolRule rule;
+  rule.at = Loc(f.key_mark);
+  if (*kind == Kind::kString) {  // `- search_docs`: a tool with no extras
+    auto name = Name(f);
+    if (!name) return std::nullopt;
+    rule.name = std::move(*name);
+    return rule;
+  }
+  if (*kind != Kind::kMap) {
+    WrongType(f, *kind, "a tool name or a mapping with 'name'");
+    return std::nullopt;
+  }
+  // Name the entry in messages by its tool name when it has one, even if other keys are bad.
+  Field named = f;
+  for (auto it = f.value.begin(); it != f.value.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == "name" && it->second.IsScalar()) {
+      named.path = "tools.allowed[" + Quote(it->second.Scalar()) + "]";
+    }
+  }
+  auto m = Map(named, {"name", "scope", "scope_argument", "constraints", "requires_approval",
+                       "approval_timeout_seconds", "auto_deny_on_timeout", "approvals_required",
+                       "reversible", "blast_radius", "autonomy", "redact"});
+  if (!m) return std::nullopt;
+  const Field* name_field = m->Get("name");
+  if (!name_field) {
+    Error(f.key_mark, "missing-key", Describe(f.path) + ": missing required key 'name'");
+    return std::nullopt;
+  }
+  auto name = Name(*name_field);
+  if (!name) return std::nullopt;
+  rule.name = *name;
+  const std::string path = "tools.allowed[" + Quote(rule.name) + "]";
+  const int before = errors_;
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = path + "." + item.key;
+    const std::string& k = item.key;
+    if (k == "name") continue;
+    if (k == "scope") {
+      if (auto v = NameList(g)) rule.scope = std::move(*v);
+    } else if (k == "scope_argument") {
+      if (auto v = Name(g)) rule.scope_argument = std::move(*v);
+    } else if (k == "constraints") {
+      ParseConstraints(g, path, &rule);
+    } else if (k == "requires_approval") {
+      if (auto v = Bool(g)) rule.requires_approval = *v;
+    } else if (k == "approval_timeout_seconds") {
+      if (auto v = Unsigned(g, 1, std::numeric_limits<int>::max())) {
+        rule.approval_timeout_seconds = static_cast<int>(*v);
+      }
+    } else if (k == "auto_deny_on_timeout") {
+      if (auto v = Bool(g)) rule.auto_deny_on_timeout = *v;
+    } else if (k == "approvals_required") {
+      if (auto v = Unsigned(g, 1, 5)) rule.approvals_required = static_cast<int>(*v);
+    } else if (k == "reversible") {
+      if (auto v = Bool(g)) rule.reversible = *v;
+    } else if (k == "blast_radius") {
+      if (auto v = Enum(g, {"small", "large"}, {BlastRadius::kSmall, BlastRadius::kLarge})) {
+        rule.blast_radius = *v;
+      }
+    } else if (k == "autonomy") {
+      if (auto v = Enum(g, {"gate_all", "exception_based", "audit_based"},
+                        {Autonomy::kGateAll, Autonomy::kExceptionBased, Autonomy::kAuditBased})) {
+        rule.autonomy = *v;
+      }
+    } else if (k == "redact") {
+      if (auto v = NameList(g)) rule.redact = std::move(*v);
+    }
+  }
+  if (errors_ != before) return std::nullopt;
+  return rule;
+}
+
+void Parser::ParseConstraints(const Field& f, const std::string& tool_path, ToolRule* rule) {
+  auto m = Map(f, {"max_records_per_run", "arguments"}, false, "allowed_");
+  if (!m) return;
+  const std::string base = tool_path + ".constraints";
+  std::map<std::string, std::string> claimed;  // argument -> rule id constraining it
+  auto add = [&](ArgConstraint c, const YAML::Mark& mark) {
+    if (auto it = claimed.find(c.argument); it != claimed.end()) {
+      Error(mark, "ambiguous-constraint",
+            "argument '" + c.argument + "' is constrained both by " + it->second + " and by " +
+                c.rule + "; put all its checks under constraints.arguments");
+      return;
+    }
+    claimed.emplace(c.argument, c.rule);
+    rule->constraints.push_back(std::move(c));
+  };
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = base + "." + item.key;
+    if (item.key == "max_records_per_run") {
+      rule->max_records_at = Loc(item.key_mark);
+      if (auto v = Unsigned(g, 1)) rule->max_records_per_run = *v;
+    } else if (item.key == "arguments") {
+      auto args = Map(g, {}, /*any_key=*/true);
+      if (!args) continue;
+      for (const Field& arg : args->items) {
+        const std::string rule_id = base + ".arguments[" + Quote(arg.key) + "]";
+        Field a = arg;
+        a.path = rule_id;
+        if (arg.key.empty() || HasControl(arg.key)) {
+          Error(arg.key_mark, "invalid-value",
+                rule_id + ": argument names must be non-empty without control characters");
+          continue;
+        }
+        if (auto c = ParseArgument(a, rule_id)) add(std::move(*c), arg.key_mark);
+      }
+    } else {  // allowed_<plural>
+      const std::string plural = item.key.substr(std::string_view("allowed_").size());
+      auto singular = Singularize(plural);
+      if (!singular || singular->empty()) {
+        Error(item.key_mark, "uninferable-argument",
+              item.key + ": cannot infer argument; use constraints.arguments");
+        continue;
+      }
+      auto items = List(g);
+      if (!items) continue;
+      ArgConstraint c;
+      c.argument = *singular;
+      c.rule = g.path;
+      c.at = Loc(item.key_mark);
+      bool ok = true;
+      for (const Field& e : *items) {
+        if (auto v = JsonScalar(e)) {
+          c.one_of.push_back(std::move(*v));
+        } else {
+          ok = false;
+        }
+      }
+      if (!ok) continue;
+      if (c.one_of.empty()) {
+        Error(item.key_mark, "empty-constraint",
+              g.path +
+                  ": the list is empty, so every call would be refused; block the tool "
+                  "instead");
+        continue;
+      }
+      add(std::move(c), item.key_mark);
+    }
+  }
+}
+
+std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::string& rule_id) {
+  auto m = Map(
+      f, {"one_of", "min", "max", "max_length", "max_items", "pattern", "path_prefix", "optional"});
+  if (!m) return std::nullopt;
+  ArgConstraint c;
+  c.argument = f.key;
+  c.rule = rule_id;
+  c.at = Loc(f.key_mark);
+  const int before = errors_;
+  bool has_check = false;
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = rule_id + "." + item.key;
+    const std::string& k = item.key;
+    if (k == "optional") {
+      if (auto v = Bool(g)) c.optional = *v;
+      continue;
+    }
+    has_check = true;
+    if (k == "one_of") {
+      auto items = List(g);
+      if (!items) continue;
+      for (const Field& e : *items) {
+        if (auto v = JsonScalar(e)) c.one_of.push_back(std::move(*v));
+      }
+      if (items->empty()) {
+        Error(Mark(g), "empty-constraint",
+              g.path + ": the list is empty, so every call would be refused");
+      }
+    } else if (k == "min") {
+      c.min = Number(g);
+    } else if (k == "max") {
+      c.max = Number(g);
+    } else if (k == "max_length") {
+      c.max_length = Unsigned(g, 0);
+    } else if (k == "max_items") {
+      c.max_items = Unsigned(g, 0);
+    } else if (k == "pattern") {
+      auto s = String(g);
+      if (!s) continue;
+      RE2::Options options;
+      options.set_log_errors(false);
+      auto re = std::make_shared<const re2::RE2>(*s, options);
+      if (!re->ok()) {
+        Error(Mark(g), "invalid-regex",
+              g.path + ": invalid regular expression '" + *s + "': " + re->error());
+        continue;
+      }
+      c.pattern = std::move(re);
+    } else if (k == "path_prefix") {
+      std::vector<Field> prefixes;
+      auto kind = KindOf(g);
+      if (!kind) continue;
+      if (*kind == Kind::kList) {
+        auto items = List(g);
+        if (!items) continue;
+        prefixes = std::move(*items);
+        if (prefixes.empty()) {
+          Error(Mark(g), "empty-constraint", g.path + ": the list is empty");
+        }
+      } else {
+        prefixes.push_back(g);
+      }
+      for (const Field& e : prefixes) {
+        auto s = String(e);
+        if (!s) continue;
+        if (s->empty() || (*s)[0] != '/') {
+          Error(Mark(e), "invalid-path",
+                e.path + ": path_prefix '" + *s + "' must be an absolute path (start with /)");
+          continue;
+        }
+        bool climbs = false;
+        for (size_t i = 0; i < s->size();) {
+          size_t j = s->find('/', i);
+          if (j == std::string::npos) j = s->size();
+          if (s->compare(i, j - i, "..") == 0) climbs = true;
+          i = j + 1;
+        }
+        if (climbs) {
+          Error(Mark(e), "invalid-path",
+                e.path + ": path_prefix '" + *s +
+                    "' contains a '..' segment; write the resolved path");
+          continue;
+        }
+        auto norm = NormalizePath(*s);
+        if (!norm.ok()) {
+          Error(Mark(e), "invalid-path",
+                e.path + ": invalid path_prefix '" + *s + "': " + norm.error().message);
+          continue;
+        }
+        c.path_prefixes.push_back(std::move(norm.value()));
+      }
+    }
+  }
+  if (errors_ != before) return std::nullopt;
+  if (!has_check) {
+    Error(f.key_mark, "empty-constraint",
+          rule_id +
+              ": no checks; add one_of, min, max, max_length, max_items, pattern or "
+              "path_prefix");
+    return std::nullopt;
+  }
+  if (c.min && c.max && *c.min > *c.max) {
+    Error(f.key_mark, "invalid-value", rule_id + ": min is greater than max");
+    return std::nullopt;
+  }
+  return c;
+}
+
+void Parser::ParseExecution(const Field& f, Execution* e) {
+  e->at = Loc(f.key_mark);
+  auto m = Map(f, {"max_steps", "max_tokens_per_run", "max_wall_clock_seconds", "max_cost_usd",
+                   "on_budget_exceeded"});
+  if (!m) return;
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = "execution." + item.key;
+    const std::string& k = item.key;
+    if (k == "max_steps") {
+      e->max_steps = Unsigned(g, 0);
+    } else if (k == "max_tokens_per_run") {
+      e->max_tokens_per_run = Unsigned(g, 0);
+    } else if (k == "max_wall_clock_seconds") {
+      e->max_wall_clock_ms = Fixed(g, 3, kMaxWallClockMs);
+    } else if (k == "max_cost_usd") {
+      e->max_cost_micros = Fixed(g, 6, kMaxCostMicros);
+    } else if (k == "on_budget_exceeded") {
+      auto ob = Map(g, {"action", "notify"});
+      if (!ob) continue;
+      for (const Field& o : ob->items) {
+        Field h = o;
+        h.path = g.path + "." + o.key;
+        if (o.key == "action") {
+          if (auto v = Enum(
+                  h, {"deny", "halt", "halt_and_escalate"},
+                  {BudgetAction::kDeny, BudgetAction::kHalt, BudgetAction::kHaltAndEscalate})) {
+            e->on_budget_exceeded = *v;
+          }
+        } else if (auto v = Name(h)) {
+          e->notify = std::move(*v);
+        }
+      }
+    }
+  }
+}
+
+void Parser::ParseEscalation(const Field& f, AgentPolicy* p) {
+  auto m = Map(f, {"contacts"});
+  if (!m) return;
+  if (const Field* c = m->Get("contacts")) {
+    if (auto v = NameList(*c)) p->escalation_contacts = std::move(*v);
+  }
+}
+
+void Parser::ParseFreezes(const Field& f, AgentPolicy* p) {
+  auto items = List(f);
+  if (!items) return;
+  std::map<std::string, int> names;
+  for (const Field& item : *items) {
+    auto m = Map(item, {"name", "start", "end", "tools", "reason"});
+    if (!m) continue;
+    FreezeWindow w;
+    w.at = Loc(item.key_mark);
+    const int before = errors_;
+    const Field* name = m->Get("name");
+    if (!name) {
+      Error(item.key_mark, "missing-key", item.path + ": missing required key 'name'");
+    } else if (auto v = Name(*name)) {
+      w.name = *v;
+      if (auto [it, inserted] = names.emplace(w.name, w.at.line); !inserted) {
+        Error(item.key_mark, "duplicate-key",
+              "freeze window " + Quote(w.name) + " is defined twice (first at line " +
+                  std::to_string(it->second) + ")");
+      }
+    }
+    std::optional<TimePoint> start, end;
+    for (const char* key : {"start", "end"}) {
+      const Field* t = m->Get(key);
+      if (!t) {
+        Error(item.key_mark, "missing-key", item.path + ": missing required key '" + key + "'");
+        continue;
+      }
+      auto s = String(*t);
+      if (!s) continue;
+      auto tp = ParseRfc3339(*s);
+      if (!tp.ok()) {
+        Error(Mark(*t), "invalid-time", t->path + ": " + tp.error().message);
+        continue;
+      }
+      (std::string_view(key) == "start" ? start : end) = tp.value();
+    }
+    if (start && end && *start >= *end) {
+      Error(m->Get("end")->key_mark, "invalid-time", item.path + ": start must be before end");
+    }
+    if (const Field* t = m->Get("tools")) {
+      if (auto v = NameList(*t)) {
+        if (v->empty()) {
+          Error(Mark(*t), "invalid-value",
+                t->path + ": the list is empty; list tool names or \"*\" for every tool");
+        }
+        w.tools = std::move(*v);
+      }
+    } else {
+      w.tools = {"*"};
+    }
+    if (const Field* r = m->Get("reason")) {
+      if (auto v = String(*r)) w.reason = std::move(*v);
+    }
+    if (errors_ != before) continue;
+    w.start = *start;
+    w.end = *end;
+    p->freezes.push_back(std::move(w));
+  }
+}
+
+void Parser::ParseTrust(const Field& f, AgentPolicy* p) {
+  auto m = Map(f, {"graduation_threshold"});
+  if (!m) return;
+  if (const Field* g = m->Get("graduation_threshold")) {
+    if (auto v = Unsigned(*g, 1)) p->trust_threshold = *v;
+  }
+}
+
+std::string JoinErrors(const std::vector<Diagnostic>& diags) {
+  std::string out;
+  for (const Diagnostic& d : diags) {
+    if (d.severity != Diagnostic::Severity::kError) continue;
+    if (!out.empty()) out += '\n';
+    out += d.ToString();
+  }
+  return out;
+}
+
+void FileError(std::vector<Diagnostic>* out, Location at, std::string id, std::string message) {
+  out->push_back({Diagnostic::Severity::kError, std::move(at), std::move(id), std::move(message)});
+}
+
+bool ReadFile(const std::string& path, std::string* out, std::string* why) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxPolicyBytes) {
+    *why = "policy file is " + std::to_string(size) + " bytes; the limit is " +
+           std::to_string(kMaxPolicyBytes);
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *why = "cannot open policy file";
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) {
+    *why = "cannot read policy file";
+    return false;
+  }
+  *out = std::move(ss).str();
+  return true;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view text,
+                                                            std::string_view file,
+                                                            std::vector<Diagnostic>* diagnostics) {
+  std::vector<Diagnostic> local;
+  Parser parser(file, &local);
+  std::shared_ptr<AgentPolicy> policy = parser.Parse(text);
+  // Report in reading order, whatever order the sections were checked in.
+  std::stable_sort(local.begin(), local.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.at.line, a.at.column) < std::pair(b.at.line, b.at.column);
+  });
+  if (parser.errors() > 0) {
+    std::string message = JoinErrors(local);
+    if (diagnostics) {
+      diagnostics->insert(diagnostics->end(), std::make_move_iterator(local.begin()),
+                          std::make_move_iterator(local.end()));
+    }
+    return Error::Invalid(std::move(message));
+  }
+  policy->file = std::string(file);
+  policy->sha256 = Sha256Hex(text);
+  // Lint() is not run here: callers (interlock check) run it once per loaded agent.
+  if (diagnostics) {
+    diagnostics->insert(diagnostics->end(), std::make_move_iterator(local.begin()),
+                        std::make_move_iterator(local.end()));
+  }
+  return std::shared_ptr<const AgentPolicy>(std::move(policy));
+}
+
+Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,
+                                                       std::vector<Diagnostic>* diagnostics) {
+  namespace fs = std::filesystem;
+  std::vector<Diagnostic> local;
+  std::vector<std::string> files;
+  if (paths.empty())
+    FileError(&local, {}, "no-policy-files", "no policy files or directories given");
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) {
+      FileError(&local, {path, 0, 0}, "io-error", "no such file or directory");
+      continue;
+    }
+    if (!fs::is_directory(st)) {
+      files.push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    fs::directory_iterator it(path, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      const std::string ext = it->path().extension().string();
+      if (ext != ".yaml" && ext != ".yml") continue;
+      std::error_code fec;
+      if (!fs::is_regular_file(it->status(fec)) || fec) continue;
+      found.push_back((fs::path(path) / it->path().filename()).string());
+    }
+    if (ec) {
+      FileError(&local, {path, 0, 0}, "io-error", "cannot list directory: " + ec.message());
+      continue;
+    }
+    if (found.empty()) {
+      FileError(&local, {path, 0, 0}, "no-policy-files",
+                "directory holds no *.yaml or *.yml policy files");
+      continue;
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  // A file named twice (a directory and one of its files) is loaded once.
+  std::set<std::string> seen_files;
+  auto set = std::make_shared<PolicySet>();
+  std::map<std::string, const AgentPolicy*> identities;
+  for (const std::string& file : files) {
+    std::error_code ec;
+    std::string canonical = fs::weakly_canonical(file, ec).string();
+    if (ec) canonical = file;
+    if (!seen_files.insert(canonical).second) continue;
+    std::string text, why;
+    if (!ReadFile(file, &text, &why)) {
+      FileError(&local, {file, 0, 0}, "io-error", why);
+      continue;
+    }
+    auto parsed = ParseAgentPolicy(text, file, &local);
+    if (!parsed.ok()) continue;
+    std::shared_ptr<const AgentPolicy> policy = std::move(parsed.value());
+    if (auto it = set->agents.find(policy->id); it != set->agents.end()) {
+      FileError(&local, policy->id_at, "duplicate-agent-id",
+                "agent.id '" + policy->id + "' is already defined at " +
+                    it->second->id_at.ToString() + "; every agent needs its own id");
+      continue;
+    }
+    if (!policy->identity.empty()) {
+      if (auto it = identities.find(policy->identity); it != identities.end()) {
+        FileError(&local, policy->identity_at, "duplicate-identity",
+                  "agent.identity '" + policy->identity + "' is already used by agent '" +
+                      it->second->id + "' at " + it->second->identity_at.ToString() +
+                      "; give each agent its own service account");
+        continue;
+      }
+      identities.emplace(policy->identity, policy.get());
+    }
+    set->agents.emplace(policy->id, std::move(policy));
+  }
+  const bool failed = std::any_of(local.begin(), local.end(), [](const Diagnostic& d) {
+    return d.severity == Diagnostic::Severity::kError;
+  });
+  std::string message = failed ? JoinErrors(local) : std::string();
+  if (diagnostics) {
+    diagnostics->insert(diagnostics->end(), std::make_move_iterator(local.begin()),
+                        std::make_move_iterator(local.end()));
+  }
+  if (failed) return Error::Invalid(std::move(message));
+  std::string record;
+  for (const auto& [id, agent] : set->agents) {
+    record += id;
+    record += '\0';
+    record += agent->sha256;
+    record += '\n';
+  }
+  set->sha256 = Sha256Hex(record);
+  return std::shared_ptr<const PolicySet>(std::move(set));
+}
+
+}  // namespace interlock::policy

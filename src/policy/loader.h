@@ -1,0 +1,47 @@
+// Loading and validating policy files into an immutable PolicySet.
+//
+// Strict: an unknown key, a wrong type, a negative bound, a tool both allowed and
+// blocked, a duplicate tool, an invalid regex or a duplicate agent id across files is an
+// error carrying file:line:column. A typo must never silently weaken a policy.
+// Lint() adds the seed's pre-production checklist as warnings.
+// Thread-safety: free functions without shared state; safe from any thread.
+#ifndef INTERLOCK_POLICY_LOADER_H_
+#define INTERLOCK_POLICY_LOADER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "interlock/result.h"
+#include "policy/policy.h"
+
+namespace interlock::policy {
+
+struct Diagnostic {
+  enum class Severity { kError, kWarning, kInfo };
+  Severity severity = Severity::kError;
+  Location at;
+  std::string id;                // stable machine id, e.g. "unknown-key", "no-execution-bounds"
+  std::string message;           // human sentence saying what is wrong and what to do
+  std::string ToString() const;  // "file:line:col: error: message [id]"
+};
+
+// Parses one policy document. `file` is used for locations and the digest record only.
+// Errors and warnings are appended to `diagnostics`; returns nullptr-free error on any error.
+Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view text,
+                                                            std::string_view file,
+                                                            std::vector<Diagnostic>* diagnostics);
+
+// Loads files and directories (every *.yaml / *.yml directly inside, sorted by name).
+// On any error returns an Error whose message lists every error, one per line; all
+// diagnostics (errors and warnings) are also appended to `diagnostics` when given.
+Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,
+                                                       std::vector<Diagnostic>* diagnostics);
+
+// The seed's pre-production checklist items a policy can show, as warnings.
+std::vector<Diagnostic> Lint(const AgentPolicy& policy);
+
+}  // namespace interlock::policy
+
+#endif  // INTERLOCK_POLICY_LOADER_H_

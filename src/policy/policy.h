@@ -1,0 +1,132 @@
+// PolicySet: the validated, immutable form of a directory of agent policy files.
+//
+// Built once by LoadPolicy*() (loader.h) and never mutated; shared between threads as
+// std::shared_ptr<const PolicySet> and replaced whole on reload. Request time never
+// re-validates: every regex is compiled, every path normalised, every sugar expanded
+// here. yaml-cpp is confined to this module; nothing here exposes a YAML type.
+#ifndef INTERLOCK_POLICY_POLICY_H_
+#define INTERLOCK_POLICY_POLICY_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <re2/re2.h>
+#include <boost/json/value.hpp>
+
+namespace interlock::policy {
+
+// Where something is written: "file.yaml:12:7". Line and column are 1-based.
+struct Location {
+  std::string file;  // as given to the loader (relative paths stay relative)
+  int line = 0;
+  int column = 0;
+  std::string ToString() const;  // "file:line:col", or "" when unknown
+};
+
+enum class Mode { kEnforce, kShadow };
+enum class Autonomy { kGateAll, kExceptionBased, kAuditBased };
+enum class BlastRadius { kSmall, kLarge };
+enum class BudgetAction { kDeny, kHalt, kHaltAndEscalate };
+
+const char* ModeName(Mode m);
+const char* AutonomyName(Autonomy a);
+const char* BlastRadiusName(BlastRadius b);
+const char* BudgetActionName(BudgetAction a);
+
+// One constraint on one top-level argument. Every set check must pass. A constrained
+// argument that is missing, null or of the wrong type violates the constraint unless
+// `optional` is true (then only a present, non-null value is checked).
+struct ArgConstraint {
+  std::string argument;  // top-level key in the call's args
+  std::string rule;      // stable id, e.g. tools.allowed["x"].constraints.allowed_statuses
+  Location at;
+  bool optional = false;
+  // Allowed values; compared as JSON values of the same type (never "10" == 10).
+  std::vector<boost::json::value> one_of;
+  std::optional<double> min;  // numbers only
+  std::optional<double> max;
+  std::optional<uint64_t> max_length;       // strings, in bytes
+  std::optional<uint64_t> max_items;        // arrays
+  std::shared_ptr<const re2::RE2> pattern;  // strings, full match, RE2 (linear time)
+  // Strings that are paths: normalised ('.', '..', '//' resolved lexically; '\\' and
+  // percent-encoding rejected) and required to lie under one of these prefixes.
+  std::vector<std::string> path_prefixes;
+};
+
+struct ToolRule {
+  std::string name;  // byte-exact
+  Location at;
+  // Data fields the tool may touch. When set, the argument named scope_argument (if
+  // present) must be an array of strings, each one in `scope`.
+  std::optional<std::vector<std::string>> scope;
+  std::string scope_argument = "fields";
+  std::optional<uint64_t> max_records_per_run;
+  Location max_records_at;
+  std::vector<ArgConstraint> constraints;
+  std::optional<bool> requires_approval;  // unset: derived from reversible/autonomy
+  int approval_timeout_seconds = 0;       // 0: unset
+  bool auto_deny_on_timeout = true;
+  int approvals_required = 1;
+  std::optional<bool> reversible;  // unset: treated as reversible
+  BlastRadius blast_radius = BlastRadius::kSmall;
+  std::optional<Autonomy> autonomy;  // unset: the agent's autonomy
+  std::vector<std::string> redact;   // argument names whose values are never stored
+};
+
+struct Execution {
+  std::optional<uint64_t> max_steps;
+  std::optional<uint64_t> max_tokens_per_run;
+  std::optional<int64_t> max_wall_clock_ms;
+  std::optional<int64_t> max_cost_micros;
+  BudgetAction on_budget_exceeded = BudgetAction::kHalt;
+  std::string notify;  // channel for escalations, e.g. "#oncall-agents"
+  Location at;         // of the `execution` key
+};
+
+struct FreezeWindow {
+  std::string name;
+  Location at;
+  std::chrono::system_clock::time_point start;  // inclusive
+  std::chrono::system_clock::time_point end;    // exclusive
+  std::vector<std::string> tools;               // "*" freezes every tool
+  std::string reason;
+};
+
+struct AgentPolicy {
+  std::string id;        // agent.id
+  std::string identity;  // agent.identity: the service account the agent authenticates as
+  std::string file;      // source file path
+  std::string sha256;    // hex digest of the file bytes
+  // Where the agent's keys are written, for lint and cross-file diagnostics (duplicate
+  // agent.id or agent.identity across files). Unset (line 0) when the key is absent.
+  Location at;           // the `agent` key
+  Location id_at;        // agent.id
+  Location identity_at;  // agent.identity
+  Location tools_at;     // the `tools` key
+  Mode mode = Mode::kEnforce;
+  Autonomy autonomy = Autonomy::kExceptionBased;
+  std::map<std::string, ToolRule, std::less<>> allowed;
+  std::map<std::string, Location, std::less<>> blocked;
+  Execution execution;
+  std::vector<std::string> escalation_contacts;
+  std::vector<FreezeWindow> freezes;
+  uint64_t trust_threshold = 200;  // clean completions before graduation (issue 7)
+};
+
+struct PolicySet {
+  std::map<std::string, std::shared_ptr<const AgentPolicy>, std::less<>> agents;  // by id
+  std::string sha256;  // digest over the sorted (id, file digest) pairs
+
+  // nullptr when no agent has that id.
+  const AgentPolicy* Find(std::string_view agent_id) const;
+};
+
+}  // namespace interlock::policy
+
+#endif  // INTERLOCK_POLICY_POLICY_H_

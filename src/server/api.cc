@@ -1,0 +1,675 @@
+#include "server/api.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "engine/call_parser.h"
+
+namespace interlock::server {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxTokenBytes = 512;
+constexpr size_t kMaxIdBytes = 128;
+constexpr size_t kMaxReasonBytes = 1024;
+
+HttpResponse JsonResponse(unsigned status, const json::value& body) {
+  HttpResponse res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = json::serialize(body);
+  return res;
+}
+
+HttpResponse NoContent() { return HttpResponse{http::status::no_content, 11}; }
+
+HttpResponse InvalidRequest(std::string reason) {
+  // The same object a deny decision has, so clients can treat a 400 like a decision.
+  Decision d = DenyDecision(Code::kInvalidRequest, std::move(reason), "request");
+  return JsonResponse(400, DecisionToJson(d));
+}
+
+HttpResponse Forbidden(std::string_view reason) {
+  return JsonError(403, "PERMISSION_DENIED", reason);
+}
+
+// Opaque ids (runs, calls) are short printable ASCII; anything else cannot exist.
+bool ValidId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdBytes) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+           c == ':';
+  });
+}
+
+// Parses a request body that must be a JSON object; an empty body is `{}` when allowed.
+Result<json::object> ParseObjectBody(const HttpRequest& req, size_t max_bytes, bool allow_empty) {
+  if (req.body().empty()) {
+    if (allow_empty) return json::object{};
+    return Error::Invalid("request body is empty; a JSON object is required");
+  }
+  JsonLimits limits;
+  limits.max_bytes = max_bytes;
+  auto doc = ParseJsonStrict(req.body(), limits);
+  if (!doc.ok()) return Error::Invalid("request body is not valid JSON: " + doc.error().message);
+  if (!doc->is_object()) return Error::Invalid("request body must be a JSON object");
+  return std::move(doc->as_object());
+}
+
+json::object RunStateJson(const RunState& s) {
+  json::object records;
+  for (const auto& [tool, n] : s.records) records[tool] = n;
+  return {{"steps", s.steps},
+          {"tokens", s.tokens},
+          {"cost_usd", static_cast<double>(s.cost_micros) / 1e6},
+          {"elapsed_s", static_cast<double>(s.elapsed_ms) / 1e3},
+          {"halted", s.halted},
+          {"halt_reason", s.halt_reason},
+          {"records", std::move(records)}};
+}
+
+json::object KillJson(const store::KillEntry& k) {
+  return {{"scope", k.scope},   {"target", k.target}, {"engaged", k.engaged},
+          {"reason", k.reason}, {"actor", k.actor},   {"at", FormatRfc3339(k.at)}};
+}
+
+struct Route {
+  enum Kind {
+    kNone,
+    kHealth,
+    kReady,
+    kMetrics,
+    kRuns,
+    kRun,
+    kRunCalls,
+    kRunUsage,
+    kRunEnd,
+    kCall,
+    kCallResult,
+    kKill,
+  } kind = kNone;
+  std::string id;
+  std::vector<http::verb> methods;  // allowed
+  const char* allow = "";
+  int wait_seconds = 0;
+  bool bad_id = false;
+  std::string bad_query;
+};
+
+Route Match(std::string_view target) {
+  Route r;
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return r;
+  std::vector<std::string> seg;
+  for (auto s : url->segments()) seg.push_back(std::string(s));
+  auto set = [&r](Route::Kind k, std::vector<http::verb> m, const char* allow) {
+    r.kind = k;
+    r.methods = std::move(m);
+    r.allow = allow;
+  };
+  const size_t n = seg.size();
+  if (n == 1 && seg[0] == "healthz") {
+    set(Route::kHealth, {http::verb::get}, "GET");
+  } else if (n == 1 && seg[0] == "readyz") {
+    set(Route::kReady, {http::verb::get}, "GET");
+  } else if (n == 1 && seg[0] == "metrics") {
+    set(Route::kMetrics, {http::verb::get}, "GET");
+  } else if (n >= 2 && seg[0] == "v1") {
+    if (seg[1] == "runs") {
+      if (n == 2) {
+        set(Route::kRuns, {http::verb::post}, "POST");
+      } else if (n == 3) {
+        set(Route::kRun, {http::verb::get}, "GET");
+      } else if (n == 4 && seg[3] == "calls") {
+        set(Route::kRunCalls, {http::verb::post}, "POST");
+      } else if (n == 4 && seg[3] == "usage") {
+        set(Route::kRunUsage, {http::verb::post}, "POST");
+      } else if (n == 4 && seg[3] == "end") {
+        set(Route::kRunEnd, {http::verb::post}, "POST");
+      }
+      if (r.kind != Route::kNone && n >= 3) r.id = seg[2];
+    } else if (seg[1] == "calls") {
+      if (n == 3) {
+        set(Route::kCall, {http::verb::get}, "GET");
+      } else if (n == 4 && seg[3] == "result") {
+        set(Route::kCallResult, {http::verb::post}, "POST");
+      }
+      if (r.kind != Route::kNone) r.id = seg[2];
+    } else if (seg[1] == "kill" && n == 2) {
+      set(Route::kKill, {http::verb::get, http::verb::post}, "GET, POST");
+    }
+  }
+  if (r.kind != Route::kNone &&
+      (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
+       r.kind == Route::kRunEnd || r.kind == Route::kCall || r.kind == Route::kCallResult)) {
+    r.bad_id = !ValidId(r.id);
+  }
+  if (r.kind == Route::kCall) {
+    auto params = url->params();
+    if (auto it = params.find("wait"); it != params.end()) {
+      const std::string v = std::string((*it).value);
+      char* end = nullptr;
+      const double w = std::strtod(v.c_str(), &end);
+      if (v.empty() || end != v.c_str() + v.size() || !std::isfinite(w) || w < 0) {
+        r.bad_query = "wait must be a non-negative number of seconds";
+      } else {
+        r.wait_seconds = static_cast<int>(std::min(w, 3600.0));
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+// Positive authentication results for a short TTL, keyed by the token's SHA-256, so the
+// hot path does not ask the store on every request. Sharded to avoid one global lock.
+class Api::AuthCache {
+ public:
+  explicit AuthCache(std::chrono::milliseconds ttl) : ttl_(ttl) {}
+
+  std::optional<store::Principal> Get(const std::string& key) {
+    if (ttl_.count() <= 0) return std::nullopt;
+    Shard& s = ShardFor(key);
+    std::lock_guard lock(s.mu);
+    auto it = s.map.find(key);
+    if (it == s.map.end()) return std::nullopt;
+    if (std::chrono::steady_clock::now() >= it->second.expires) {
+      s.map.erase(it);
+      return std::nullopt;
+    }
+    return it->second.principal;
+  }
+
+  void Put(const std::string& key, const store::Principal& p) {
+    if (ttl_.count() <= 0) return;
+    Shard& s = ShardFor(key);
+    std::lock_guard lock(s.mu);
+    if (s.map.size() >= kMaxPerShard) s.map.clear();
+    s.map[key] = Entry{p, std::chrono::steady_clock::now() + ttl_};
+  }
+
+ private:
+  static constexpr size_t kMaxPerShard = 4096;
+  struct Entry {
+    store::Principal principal;
+    std::chrono::steady_clock::time_point expires;
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Entry> map;
+  };
+  Shard& ShardFor(const std::string& key) {
+    return shards_[static_cast<unsigned char>(key[0]) % shards_.size()];
+  }
+  std::chrono::milliseconds ttl_;
+  std::array<Shard, 16> shards_;
+};
+
+Api::Api(ApiOptions options, core::Guard* guard, store::Store* store,
+         const core::PolicySource* policies, const Clock* clock, Metrics* metrics)
+    : options_(options),
+      guard_(guard),
+      store_(store),
+      policies_(policies),
+      clock_(clock),
+      metrics_(metrics),
+      auth_cache_(std::make_unique<AuthCache>(options.auth_cache_ttl)),
+      pool_(static_cast<size_t>(std::max(1, options.blocking_threads))) {}
+
+Api::~Api() { Shutdown(); }
+
+void Api::Shutdown() {
+  if (shut_down_.exchange(true)) return;
+  waiters_.ShutDown();
+  pool_.join();
+}
+
+template <class Fn>
+void Api::Blocking(Fn&& fn) {
+  net::post(pool_, std::forward<Fn>(fn));
+}
+
+std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* caller) {
+  auto it = req.find(http::field::authorization);
+  std::string_view header;
+  if (it != req.end()) header = std::string_view(it->value().data(), it->value().size());
+  constexpr std::string_view kBearer = "bearer ";
+  if (header.size() <= kBearer.size() || header.size() > kBearer.size() + kMaxTokenBytes ||
+      !std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    metrics_->RecordAuthFailure();
+    HttpResponse res = JsonError(
+        401, "UNAUTHENTICATED",
+        header.empty() ? "missing bearer token" : "Authorization must be 'Bearer <token>'");
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
+  }
+  const std::string_view token = header.substr(kBearer.size());
+  const Sha256Digest digest = Sha256(token);
+  const std::string key(reinterpret_cast<const char*>(digest.data()), digest.size());
+  if (auto p = auth_cache_->Get(key)) {
+    caller->principal = std::move(*p);
+    return std::nullopt;
+  }
+  auto p = store_->Authenticate(token);
+  if (!p.ok()) {
+    if (p.error().kind == ErrorKind::kUnavailable || p.error().kind == ErrorKind::kTimeout) {
+      metrics_->RecordStoreError();
+      Decision d = DenyDecision(
+          Code::kStoreUnavailable,
+          "the store is unavailable, so the token cannot be checked: " + p.error().message,
+          "store");
+      return JsonResponse(503, DecisionToJson(d));
+    }
+    metrics_->RecordAuthFailure();
+    HttpResponse res = JsonError(401, "UNAUTHENTICATED", "invalid or revoked token");
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
+  }
+  auth_cache_->Put(key, *p);
+  caller->principal = std::move(*p);
+  return std::nullopt;
+}
+
+HttpResponse Api::StoreError(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::kNotFound:
+      return JsonError(404, "NOT_FOUND", e.message);
+    case ErrorKind::kPermissionDenied:
+      return Forbidden(e.message);
+    case ErrorKind::kInvalidArgument:
+      return InvalidRequest(e.message);
+    case ErrorKind::kAlreadyExists:
+      return JsonError(409, "CONFLICT", e.message);
+    case ErrorKind::kUnavailable:
+    case ErrorKind::kTimeout:
+      metrics_->RecordStoreError();
+      return JsonError(503, "STORE_UNAVAILABLE", e.message);
+    default:
+      metrics_->RecordStoreError();
+      return JsonError(500, "INTERNAL", e.message);
+  }
+}
+
+void Api::Handle(HttpRequest req, Responder r) {
+  Route route = Match(req.target());
+  if (route.kind == Route::kNone) {
+    return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
+  }
+  if (std::find(route.methods.begin(), route.methods.end(), req.method()) == route.methods.end()) {
+    HttpResponse res = JsonError(405, "METHOD_NOT_ALLOWED",
+                                 std::string(req.method_string()) + " is not allowed here");
+    res.set(http::field::allow, route.allow);
+    return r.Send(std::move(res));
+  }
+  switch (route.kind) {
+    case Route::kHealth:
+      return r.Send(JsonResponse(200, json::object{{"status", "ok"}}));
+    case Route::kReady:
+      return HandleReady(std::move(r));
+    case Route::kMetrics:
+      return HandleMetrics(std::move(r));
+    default:
+      break;
+  }
+  Caller caller;
+  if (auto fail = Authenticate(req, &caller)) return r.Send(std::move(*fail));
+  if (route.bad_id) return r.Send(JsonError(404, "NOT_FOUND", "no such run or call"));
+  const store::Principal& p = caller.principal;
+  const bool agent = p.role == store::Role::kAgent;
+  switch (route.kind) {
+    case Route::kRunCalls:
+      if (!agent) return r.Send(Forbidden("only agent tokens may propose tool calls"));
+      return HandleDecide(caller, std::move(req), std::move(r), std::move(route.id));
+    case Route::kRuns:
+      if (!agent) return r.Send(Forbidden("only agent tokens may start runs"));
+      return HandleCreateRun(caller, std::move(r));
+    case Route::kRun:
+      return HandleGetRun(caller, std::move(route.id), std::move(r));
+    case Route::kRunUsage:
+      if (!agent) return r.Send(Forbidden("only agent tokens may report usage"));
+      return HandleUsage(caller, req, std::move(route.id), std::move(r));
+    case Route::kRunEnd:
+      if (!agent) return r.Send(Forbidden("only agent tokens may end runs"));
+      return HandleEndRun(caller, std::move(route.id), std::move(r));
+    case Route::kCall:
+      if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
+      return HandleGetCall(caller, std::move(route.id), route.wait_seconds, std::move(r));
+    case Route::kCallResult:
+      if (!agent) return r.Send(Forbidden("only agent tokens may report results"));
+      return HandleResult(caller, req, std::move(route.id), std::move(r));
+    case Route::kKill:
+      if (req.method() == http::verb::post) {
+        if (p.role != store::Role::kAdmin) {
+          return r.Send(Forbidden("only admin tokens may set kill switches"));
+        }
+        return HandleSetKill(caller, req, std::move(r));
+      }
+      if (agent) return r.Send(Forbidden("agent tokens cannot read kill switches"));
+      return HandleListKill(caller, std::move(r));
+    default:
+      return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
+  }
+}
+
+void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string& agent_id = c.principal.agent_id;
+  auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/false);
+  Result<ToolCall> call =
+      body.ok() ? engine::ToolCallFromJson(json::value(std::move(*body))) : body.error();
+  if (!call.ok()) {
+    metrics_->RecordDecision(agent_id, Code::kInvalidRequest,
+                             std::chrono::steady_clock::now() - start);
+    return r.Send(InvalidRequest(call.error().message));
+  }
+  call->elapsed_s.reset();  // run age comes from the server's clock only
+  // The W3C trace context is validated here and handed to the Guard once its
+  // DecideAsync takes it (DecideRequest::traceparent exists already).
+  std::string traceparent;
+  if (auto it = req.find("traceparent"); it != req.end() && it->value().size() <= 128) {
+    traceparent = std::string(it->value());
+  }
+  guard_->DecideAsync(
+      agent_id, c.principal.name, run_id, std::move(call).value(),
+      [this, r, start, agent_id](core::GuardResponse g) {
+        // Runs on the store's writer thread: hand the work to the connection strand.
+        net::post(r.executor(), [this, r, start, agent_id, g = std::move(g)]() mutable {
+          if (g.error) {
+            switch (*g.error) {
+              case ErrorKind::kNotFound:
+                return r.Send(JsonError(404, "NOT_FOUND", "unknown run"));
+              case ErrorKind::kPermissionDenied:
+                return r.Send(Forbidden("the run belongs to another agent"));
+              case ErrorKind::kInvalidArgument:
+                metrics_->RecordDecision(agent_id, Code::kInvalidRequest,
+                                         std::chrono::steady_clock::now() - start);
+                return r.Send(InvalidRequest(g.decision.reason));
+              default:
+                metrics_->RecordStoreError();
+                break;  // a STORE_UNAVAILABLE deny: still a decision, still 200
+            }
+          }
+          metrics_->RecordDecision(agent_id, g.decision.code,
+                                   std::chrono::steady_clock::now() - start);
+          if (g.state.halted && g.decision.code != Code::kRunHalted &&
+              g.decision.code != Code::kKillSwitch) {
+            metrics_->RunHalted();
+          }
+          json::object out = DecisionToJson(g.decision);
+          if (!g.call_id.empty()) out["call_id"] = g.call_id;
+          if (!g.error) out["run"] = RunStateJson(g.state);
+          r.Send(JsonResponse(200, out));
+        });
+      });
+}
+
+void Api::HandleCreateRun(const Caller& c, Responder r) {
+  Blocking([this, c, r] {
+    auto run = store_->CreateRun(c.principal.agent_id, "", clock_->Now());
+    if (!run.ok()) return r.Send(StoreError(run.error()));
+    metrics_->RunStarted();
+    r.Send(JsonResponse(201, json::object{{"run_id", run->run_id},
+                                          {"agent_id", run->agent_id},
+                                          {"started", FormatRfc3339(run->started)}}));
+  });
+}
+
+void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
+  Blocking([this, c, r, run_id] {
+    auto run = store_->GetRun(run_id);
+    if (!run.ok()) return r.Send(StoreError(run.error()));
+    if (c.principal.role == store::Role::kAgent && run->agent_id != c.principal.agent_id) {
+      return r.Send(Forbidden("the run belongs to another agent"));
+    }
+    RunState state = run->state;
+    if (!run->ended) {
+      state.elapsed_ms =
+          std::max<int64_t>(0, ToUnixMillis(clock_->Now()) - ToUnixMillis(run->started));
+    }
+    json::object out = RunStateJson(state);
+    out["run_id"] = run->run_id;
+    out["agent_id"] = run->agent_id;
+    out["started"] = FormatRfc3339(run->started);
+    out["ended"] = run->ended;
+    r.Send(JsonResponse(200, out));
+  });
+}
+
+void Api::HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  auto usage = engine::UsageFromJson(json::value(std::move(*body)));
+  if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
+  Blocking([this, c, r, run_id, u = *usage] {
+    Status s = store_->AddUsage(run_id, c.principal.agent_id, u);
+    r.Send(s.ok() ? NoContent() : StoreError(s.error()));
+  });
+}
+
+void Api::HandleEndRun(const Caller& c, std::string run_id, Responder r) {
+  Blocking([this, c, r, run_id] {
+    Status s = store_->EndRun(run_id, c.principal.agent_id, clock_->Now());
+    if (s.ok()) metrics_->RunEnded();
+    r.Send(s.ok() ? NoContent() : StoreError(s.error()));
+  });
+}
+
+HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool* pending) {
+  *pending = false;
+  auto call = store_->GetCall(call_id);
+  if (!call.ok()) return StoreError(call.error());
+  const core::CallRecord& rec = call->record;
+  if (c.principal.role == store::Role::kAgent && rec.agent_id != c.principal.agent_id) {
+    return Forbidden("the call belongs to another agent");
+  }
+  *pending = rec.decision.verdict == Verdict::kApprovalRequired;
+  json::object out = DecisionToJson(rec.decision);
+  out["call_id"] = rec.call_id;
+  out["run_id"] = rec.run_id;
+  out["at"] = FormatRfc3339(rec.at);
+  out["pending"] = *pending;
+  if (call->result) {
+    json::object res{{"ok", call->result->ok},
+                     {"error", call->result->error},
+                     {"tokens", call->result->usage.tokens},
+                     {"cost_usd", static_cast<double>(call->result->usage.cost_micros) / 1e6}};
+    out["result"] = std::move(res);
+  }
+  return JsonResponse(200, out);
+}
+
+namespace {
+
+// One long poll: a timer on the connection strand, woken by CallWaiters or expiry.
+struct LongPoll {
+  LongPoll(net::any_io_executor ex, Responder resp, std::string id)
+      : timer(std::move(ex)), responder(std::move(resp)), call_id(std::move(id)) {}
+  net::steady_timer timer;
+  Responder responder;
+  std::string call_id;
+  uint64_t waiter_id = 0;
+  std::atomic<bool> woken{false};
+  std::atomic<bool> answered{false};
+};
+
+}  // namespace
+
+void Api::HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, Responder r) {
+  const int wait = std::min(wait_seconds, options_.max_wait_seconds);
+  Blocking([this, c, r, call_id, wait] {
+    if (wait <= 0) {
+      bool pending = false;
+      return r.Send(CallResponse(c, call_id, &pending));
+    }
+    // Register before reading, so a verdict landing in between still wakes us.
+    auto poll = std::make_shared<LongPoll>(r.executor(), r, call_id);
+    poll->waiter_id = waiters_.Add(call_id, [poll] {
+      poll->woken.store(true);
+      net::post(poll->timer.get_executor(), [poll] { poll->timer.cancel(); });
+    });
+    bool pending = false;
+    HttpResponse first = CallResponse(c, call_id, &pending);
+    if (!pending || poll->woken.load()) {
+      waiters_.Remove(call_id, poll->waiter_id);
+      poll->answered.store(true);
+      return r.Send(std::move(first));
+    }
+    net::post(poll->timer.get_executor(), [this, c, poll, wait] {
+      poll->timer.expires_after(std::chrono::seconds(wait));
+      poll->timer.async_wait([this, c, poll](boost::system::error_code) {
+        waiters_.Remove(poll->call_id, poll->waiter_id);
+        if (poll->answered.exchange(true)) return;
+        Blocking([this, c, poll] {
+          bool still_pending = false;
+          poll->responder.Send(CallResponse(c, poll->call_id, &still_pending));
+        });
+      });
+      if (poll->woken.load()) poll->timer.cancel();
+    });
+  });
+}
+
+void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call_id, Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  store::CallResult result;
+  const json::object& o = *body;
+  if (auto* ok = o.if_contains("ok")) {
+    if (!ok->is_bool()) return r.Send(InvalidRequest("ok must be a boolean"));
+    result.ok = ok->as_bool();
+  } else {
+    return r.Send(InvalidRequest("ok is required"));
+  }
+  if (auto* err = o.if_contains("error"); err && !err->is_null()) {
+    if (!err->is_string()) return r.Send(InvalidRequest("error must be a string"));
+    result.error = std::string(err->as_string().subview(
+        0, std::min<size_t>(err->as_string().size(), kMaxReasonBytes * 4)));
+  }
+  if (auto* out = o.if_contains("output"); out && !out->is_null()) {
+    std::string canonical = CanonicalJson(*out);
+    if (canonical.size() > options_.max_output_bytes) {
+      // Truncated JSON is not JSON: keep a marker with the size and digest instead.
+      canonical = json::serialize(json::object{
+          {"truncated", true}, {"bytes", canonical.size()}, {"sha256", Sha256Hex(canonical)}});
+    }
+    result.output_json = std::move(canonical);
+  }
+  if (auto* u = o.if_contains("usage"); u && !u->is_null()) {
+    auto usage = engine::UsageFromJson(*u);
+    if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
+    result.usage = *usage;
+  }
+  Blocking([this, c, r, call_id, result = std::move(result)] {
+    Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
+    r.Send(s.ok() ? NoContent() : StoreError(s.error()));
+  });
+}
+
+void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  const json::object& o = *body;
+  for (const auto& kv : o) {
+    const std::string_view k = kv.key();
+    if (k != "scope" && k != "target" && k != "engaged" && k != "reason") {
+      return r.Send(InvalidRequest("unknown field '" + std::string(k) + "'"));
+    }
+  }
+  store::KillEntry e;
+  const json::value* scope = o.if_contains("scope");
+  if (scope == nullptr || !scope->is_string() ||
+      (scope->as_string() != "global" && scope->as_string() != "agent" &&
+       scope->as_string() != "run")) {
+    return r.Send(InvalidRequest("scope must be \"global\", \"agent\" or \"run\""));
+  }
+  e.scope = std::string(scope->as_string());
+  if (const json::value* t = o.if_contains("target"); t && !t->is_null()) {
+    if (!t->is_string()) return r.Send(InvalidRequest("target must be a string"));
+    e.target = std::string(t->as_string());
+  }
+  if (e.scope == "global" && !e.target.empty()) {
+    return r.Send(InvalidRequest("a global kill switch has no target"));
+  }
+  if (e.scope != "global" && !ValidId(e.target)) {
+    return r.Send(InvalidRequest("target must be the agent id or run id the switch covers"));
+  }
+  const json::value* engaged = o.if_contains("engaged");
+  if (engaged == nullptr || !engaged->is_bool()) {
+    return r.Send(InvalidRequest("engaged must be a boolean"));
+  }
+  e.engaged = engaged->as_bool();
+  if (const json::value* reason = o.if_contains("reason"); reason && !reason->is_null()) {
+    if (!reason->is_string() || reason->as_string().size() > kMaxReasonBytes) {
+      return r.Send(InvalidRequest("reason must be a string of at most 1024 bytes"));
+    }
+    e.reason = std::string(reason->as_string());
+  }
+  e.actor = c.principal.name;
+  e.at = clock_->Now();
+  Blocking([this, r, e = std::move(e)] {
+    Status s = store_->SetKill(e);
+    if (!s.ok()) return r.Send(StoreError(s.error()));
+    r.Send(JsonResponse(200, KillJson(e)));
+  });
+}
+
+void Api::HandleListKill(const Caller&, Responder r) {
+  Blocking([this, r] {
+    auto kills = store_->ListKills();
+    if (!kills.ok()) return r.Send(StoreError(kills.error()));
+    json::array arr;
+    for (const store::KillEntry& k : *kills) arr.push_back(KillJson(k));
+    r.Send(JsonResponse(200, json::object{{"kill_switches", std::move(arr)}}));
+  });
+}
+
+void Api::HandleReady(Responder r) {
+  Blocking([this, r] {
+    auto set = policies_->Current();
+    if (!set) return r.Send(JsonError(503, "NOT_READY", "no policy set loaded"));
+    auto kills = store_->ListKills();
+    if (!kills.ok()) {
+      metrics_->RecordStoreError();
+      return r.Send(JsonError(503, "NOT_READY", "store unreachable: " + kills.error().message));
+    }
+    r.Send(JsonResponse(200, json::object{{"status", "ready"},
+                                          {"policy_sha256", set->sha256},
+                                          {"agents", set->agents.size()}}));
+  });
+}
+
+void Api::HandleMetrics(Responder r) {
+  Blocking([this, r] {
+    std::vector<Metrics::KillGauge> gauges = {{"global", 0}, {"agent", 0}, {"run", 0}};
+    if (auto kills = store_->ListKills(); kills.ok()) {
+      for (const store::KillEntry& k : *kills) {
+        if (!k.engaged) continue;
+        for (auto& g : gauges) {
+          if (g.scope == k.scope) ++g.engaged;
+        }
+      }
+    } else {
+      metrics_->RecordStoreError();
+    }
+    HttpResponse res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    res.body() = metrics_->Render(gauges);
+    r.Send(std::move(res));
+  });
+}
+
+}  // namespace interlock::server

@@ -1,0 +1,103 @@
+// Api: the daemon's HTTP routes (docs/api.md), a thin front door over core::Guard.
+//
+// Authenticates the bearer token (the agent a request acts for comes only from its
+// token), parses every body with ParseJsonStrict, and translates: decisions come from
+// Guard::DecideAsync and nothing here re-implements a check. A decision is always 200,
+// deny included; only requests that cannot be evaluated get 4xx.
+//
+// Threading: Handle() runs on a connection strand and never blocks it on a commit. The
+// decision path answers from the store's callback by posting to the strand; other store
+// operations run on a small blocking pool owned by the Api. Long polls park timers on
+// the connection strand (CallWaiters). Every collaborator must outlive the Api.
+#ifndef INTERLOCK_SERVER_API_H_
+#define INTERLOCK_SERVER_API_H_
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "common/time.h"
+#include "core/guard.h"
+#include "core/policy_source.h"
+#include "server/call_waiters.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "store/store.h"
+
+namespace interlock::server {
+
+struct ApiOptions {
+  size_t max_body_bytes = 1 << 20;
+  int max_wait_seconds = 60;            // cap of ?wait= on GET /v1/calls/{id}
+  size_t max_output_bytes = 64 * 1024;  // result output kept, canonical JSON
+  // Extra positive-auth cache in front of the store (which caches for 500 ms itself).
+  std::chrono::milliseconds auth_cache_ttl{0};  // 0: off
+  int blocking_threads = 4;
+};
+
+class Api final : public RequestHandler {
+ public:
+  Api(ApiOptions options, core::Guard* guard, store::Store* store,
+      const core::PolicySource* policies, const Clock* clock, Metrics* metrics);
+  ~Api() override;
+
+  void Handle(HttpRequest request, Responder responder) override;
+
+  // Wakes long polls on call_id; the approvals feature calls this when a verdict lands.
+  void NotifyCall(std::string_view call_id) { waiters_.Notify(call_id); }
+
+  // Answers every long poll now and drains the blocking pool. Call after the HTTP
+  // server stopped accepting; idempotent.
+  void Shutdown();
+
+  // A request-scoped view of who is calling (from the token only).
+  struct Caller {
+    store::Principal principal;
+  };
+
+ private:
+  class AuthCache;
+
+  // On failure returns the response to send (401, or 503 when the store is down).
+  std::optional<HttpResponse> Authenticate(const HttpRequest& req, Caller* caller);
+
+  void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
+  void HandleCreateRun(const Caller& c, Responder r);
+  void HandleGetRun(const Caller& c, std::string run_id, Responder r);
+  void HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r);
+  void HandleEndRun(const Caller& c, std::string run_id, Responder r);
+  void HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, Responder r);
+  void HandleResult(const Caller& c, const HttpRequest& req, std::string call_id, Responder r);
+  void HandleSetKill(const Caller& c, const HttpRequest& req, Responder r);
+  void HandleListKill(const Caller& c, Responder r);
+  void HandleReady(Responder r);
+  void HandleMetrics(Responder r);
+
+  // Answers GET /v1/calls/{id} from the store (blocking pool only).
+  HttpResponse CallResponse(const Caller& c, const std::string& call_id, bool* pending);
+  HttpResponse StoreError(const Error& e);
+
+  template <class Fn>
+  void Blocking(Fn&& fn);
+
+  ApiOptions options_;
+  core::Guard* guard_;
+  store::Store* store_;
+  const core::PolicySource* policies_;
+  const Clock* clock_;
+  Metrics* metrics_;
+  std::unique_ptr<AuthCache> auth_cache_;
+  CallWaiters waiters_;
+  boost::asio::thread_pool pool_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace interlock::server
+
+#endif  // INTERLOCK_SERVER_API_H_

@@ -1,0 +1,233 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace interlock::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Where(const std::string& file, const YAML::Node& n) {
+  const YAML::Mark m = n.Mark();
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
+}
+
+class Reader {
+ public:
+  Reader(std::string file, fs::path base) : file_(std::move(file)), base_(std::move(base)) {}
+
+  Status Fail(const YAML::Node& n, const std::string& what) {
+    return Error::Invalid(Where(file_, n) + what);
+  }
+
+  Status String(const YAML::Node& n, const std::string& key, std::string* out) {
+    if (!n.IsScalar()) return Fail(n, key + " must be a string");
+    *out = n.Scalar();
+    return Status::Ok();
+  }
+
+  Status Path(const YAML::Node& n, const std::string& key, std::string* out) {
+    std::string s;
+    if (Status st = String(n, key, &s); !st.ok()) return st;
+    if (s.empty()) return Fail(n, key + " must not be empty");
+    fs::path p(s);
+    *out = p.is_absolute() ? s : (base_ / p).lexically_normal().string();
+    return Status::Ok();
+  }
+
+  template <class Int>
+  Status Integer(const YAML::Node& n, const std::string& key, int64_t min, int64_t max, Int* out) {
+    if (!n.IsScalar()) return Fail(n, key + " must be an integer");
+    const std::string& s = n.Scalar();
+    int64_t v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || ptr != s.data() + s.size()) {
+      return Fail(n, key + " must be an integer, not '" + s + "'");
+    }
+    if (v < min || v > max) {
+      return Fail(n,
+                  key + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    *out = static_cast<Int>(v);
+    return Status::Ok();
+  }
+
+  Status Millis(const YAML::Node& n, const std::string& key, int64_t scale, int64_t min,
+                int64_t max, std::chrono::milliseconds* out) {
+    int64_t v = 0;
+    if (Status st = Integer(n, key, min, max, &v); !st.ok()) return st;
+    *out = std::chrono::milliseconds(v * scale);
+    return Status::Ok();
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  fs::path base_;
+};
+
+Status ReadLimits(Reader& r, const YAML::Node& node, ServerConfig* c) {
+  if (!node.IsMap()) return r.Fail(node, "limits must be a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    Status st;
+    if (key == "max_body_bytes") {
+      st = r.Integer(v, key, 1024, 64 << 20, &c->limits.max_body_bytes);
+    } else if (key == "max_header_bytes") {
+      st = r.Integer(v, key, 1024, 1 << 20, &c->limits.max_header_bytes);
+    } else if (key == "read_timeout_seconds") {
+      st = r.Millis(v, key, 1000, 1, 3600, &c->limits.read_timeout);
+    } else if (key == "read_timeout_ms") {
+      st = r.Millis(v, key, 1, 50, 3600000, &c->limits.read_timeout);
+    } else if (key == "idle_timeout_seconds") {
+      st = r.Millis(v, key, 1000, 1, 86400, &c->limits.idle_timeout);
+    } else if (key == "write_timeout_seconds") {
+      st = r.Millis(v, key, 1000, 1, 3600, &c->limits.write_timeout);
+    } else if (key == "shutdown_grace_seconds") {
+      st = r.Millis(v, key, 1000, 0, 3600, &c->limits.shutdown_grace);
+    } else if (key == "max_connections") {
+      st = r.Integer(v, key, 1, 1 << 20, &c->limits.max_connections);
+    } else if (key == "max_wait_seconds") {
+      st = r.Integer(v, key, 0, 3600, &c->max_wait_seconds);
+    } else if (key == "max_output_bytes") {
+      st = r.Integer(v, key, 0, 64 << 20, &c->max_output_bytes);
+    } else {
+      st = r.Fail(kv.first, "unknown key 'limits." + key + "'");
+    }
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseListen(std::string_view listen, ServerConfig* config) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) {
+    return Error::Invalid("listen address '" + std::string(listen) + "' must be HOST:PORT");
+  }
+  std::string_view host = listen.substr(0, colon);
+  std::string_view port = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "127.0.0.1";
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p > 65535) {
+    return Error::Invalid("listen port '" + std::string(port) + "' must be 0..65535");
+  }
+  config->host = std::string(host == "localhost" ? "127.0.0.1" : host);
+  config->port = static_cast<uint16_t>(p);
+  return Status::Ok();
+}
+
+Status LoadServerConfig(const std::string& path, ServerConfig* c) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::NotFound("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(ss.str());
+  } catch (const YAML::Exception& e) {
+    return Error::Invalid(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                          std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  Reader r(path, fs::path(path).parent_path());
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) return r.Fail(root, "the config file must be a mapping");
+  try {
+    for (const auto& kv : root) {
+      const std::string key = kv.first.Scalar();
+      const YAML::Node& v = kv.second;
+      Status st;
+      if (key == "listen") {
+        std::string s;
+        st = r.String(v, key, &s);
+        if (st.ok()) {
+          st = ParseListen(s, c);
+          if (!st.ok()) st = r.Fail(v, st.error().message);
+        }
+      } else if (key == "threads") {
+        st = r.Integer(v, key, 0, 1024, &c->threads);
+      } else if (key == "policies") {
+        c->policies.clear();
+        if (v.IsSequence()) {
+          for (const auto& item : v) {
+            std::string p;
+            if (st = r.Path(item, key, &p); !st.ok()) break;
+            c->policies.push_back(p);
+          }
+        } else {
+          std::string p;
+          st = r.Path(v, key, &p);
+          if (st.ok()) c->policies.push_back(p);
+        }
+      } else if (key == "store") {
+        st = r.Path(v, key, &c->store);
+      } else if (key == "durability") {
+        std::string s;
+        st = r.String(v, key, &s);
+        if (st.ok() && s != "full" && s != "normal") {
+          st = r.Fail(v, "durability must be 'full' or 'normal'");
+        }
+        c->durable_full = s != "normal";
+      } else if (key == "tls_cert") {
+        st = r.Path(v, key, &c->tls_cert);
+      } else if (key == "tls_key") {
+        st = r.Path(v, key, &c->tls_key);
+      } else if (key == "limits") {
+        st = ReadLimits(r, v, c);
+      } else if (key == "auth_cache_ms") {
+        st = r.Millis(v, key, 1, 0, 60000, &c->auth_cache_ttl);
+      } else if (key == "policy_poll_ms") {
+        st = r.Millis(v, key, 1, 100, 3600000, &c->policy_poll);
+      } else if (key == "webhooks") {
+        if (!v.IsMap()) {
+          st = r.Fail(v, "webhooks must map channel names to http:// URLs");
+        } else {
+          for (const auto& w : v) {
+            std::string url;
+            if (st = r.String(w.second, "webhooks." + w.first.Scalar(), &url); !st.ok()) break;
+            c->webhooks[w.first.Scalar()] = url;
+          }
+        }
+      } else if (key == "notifier") {
+        if (!v.IsMap()) {
+          st = r.Fail(v, "notifier must be a mapping");
+        } else {
+          for (const auto& w : v) {
+            const std::string k = w.first.Scalar();
+            if (k == "max_attempts") {
+              st = r.Integer(w.second, k, 1, 100, &c->webhook_attempts);
+            } else if (k == "initial_backoff_ms") {
+              st = r.Millis(w.second, k, 1, 1, 600000, &c->webhook_backoff);
+            } else if (k == "queue") {
+              st = r.Integer(w.second, k, 1, 1 << 20, &c->notifier_queue);
+            } else {
+              st = r.Fail(w.first, "unknown key 'notifier." + k + "'");
+            }
+            if (!st.ok()) break;
+          }
+        }
+      } else {
+        st = r.Fail(kv.first, "unknown key '" + key + "'");
+      }
+      if (!st.ok()) return st;
+    }
+  } catch (const YAML::Exception& e) {
+    return Error::Invalid(path + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+}  // namespace interlock::server

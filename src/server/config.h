@@ -1,0 +1,49 @@
+// ServerConfig: the daemon's YAML configuration file (docs/operations.md#configuration),
+// validated once at startup into a plain struct. Unknown keys and wrong types are
+// errors with file:line, like policy files: a typo must not silently change a limit.
+// Relative paths in the file are resolved against the file's directory.
+// Thread-safety: free functions; the result is a value.
+#ifndef INTERLOCK_SERVER_CONFIG_H_
+#define INTERLOCK_SERVER_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "interlock/result.h"
+#include "server/http_server.h"
+
+namespace interlock::server {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8181;
+  int threads = 0;
+  std::vector<std::string> policies;  // files or directories
+  std::string store = "var/interlock.db";
+  bool durable_full = true;  // durability: full | normal
+  std::string tls_cert;
+  std::string tls_key;
+  ServerLimits limits;
+  int max_wait_seconds = 60;
+  size_t max_output_bytes = 64 * 1024;
+  std::chrono::milliseconds auth_cache_ttl{0};
+  std::chrono::milliseconds policy_poll{1000};
+  std::map<std::string, std::string> webhooks;  // channel -> http:// URL
+  int webhook_attempts = 5;
+  std::chrono::milliseconds webhook_backoff{250};
+  size_t notifier_queue = 1024;
+};
+
+// "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.
+Status ParseListen(std::string_view listen, ServerConfig* config);
+
+// Reads `path` over the defaults in `config`.
+Status LoadServerConfig(const std::string& path, ServerConfig* config);
+
+}  // namespace interlock::server
+
+#endif  // INTERLOCK_SERVER_CONFIG_H_

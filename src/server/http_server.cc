@@ -1,0 +1,387 @@
+#include "server/http_server.h"
+
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace interlock::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+HttpResponse JsonError(unsigned status, std::string_view code, std::string_view reason,
+                       unsigned version) {
+  HttpResponse res{static_cast<http::status>(status), version};
+  res.set(http::field::content_type, "application/json");
+  res.body() = boost::json::serialize(boost::json::object{{"code", code}, {"reason", reason}});
+  return res;
+}
+
+namespace {
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Closes the connection unless a request is being handled (posted to its strand).
+  virtual void RequestStop() = 0;
+};
+
+}  // namespace
+
+struct HttpServer::Shared {
+  explicit Shared(net::io_context& io) : ioc(io) {}
+  net::io_context& ioc;
+  ServerLimits limits;
+  RequestHandler* handler = nullptr;
+  Metrics* metrics = nullptr;
+  std::atomic<int> connections{0};
+  std::atomic<bool> stopping{false};
+  std::mutex mu;  // guards sessions (taken per connection, never per request)
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
+  std::optional<ssl::context> tls;
+  std::unique_ptr<tcp::acceptor> acceptor;
+};
+
+namespace {
+
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+ public:
+  template <class... Args>
+  Session(std::shared_ptr<HttpServer::Shared> shared, bool reject, Args&&... args)
+      : shared_(std::move(shared)),
+        reject_(reject),
+        stream_(std::forward<Args>(args)...),
+        idle_timer_(stream_.get_executor()),
+        read_timer_(stream_.get_executor()) {}
+
+  ~Session() override {
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->sessions.erase(this);
+    }
+    shared_->connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void Start() {
+    {
+      std::lock_guard lock(shared_->mu);
+      shared_->sessions.emplace(this, this->weak_from_this());
+    }
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->OnStart(); });
+  }
+
+  void RequestStop() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->in_flight_) self->Close();
+    });
+  }
+
+ private:
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+
+  void OnStart() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(shared_->limits.read_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                beast::get_lowest_layer(self->stream_).expires_never();
+                                if (ec) return self->Close();
+                                self->AfterHandshake();
+                              });
+    } else {
+      AfterHandshake();
+    }
+  }
+
+  void AfterHandshake() {
+    if (reject_) {
+      WriteResponse(JsonError(503, "UNAVAILABLE", "too many connections; retry later"),
+                    /*force_close=*/true);
+      return;
+    }
+    ReadRequest(shared_->limits.read_timeout);
+  }
+
+  // Between keep-alive requests: wait for the first byte under the idle timeout, then
+  // read the whole request under the (shorter) read timeout.
+  void WaitForNextRequest() {
+    if (shared_->stopping.load()) return Close();
+    if constexpr (kTls) {
+      // Decrypted bytes may already sit inside the TLS layer; a socket wait cannot see
+      // them, so TLS connections read directly under the longer of both timeouts.
+      ReadRequest(std::max(shared_->limits.idle_timeout, shared_->limits.read_timeout));
+    } else {
+      if (buffer_.size() > 0) return ReadRequest(shared_->limits.read_timeout);
+      idle_timer_.expires_after(shared_->limits.idle_timeout);
+      idle_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+        if (!ec) self->Close();
+      });
+      socket().async_wait(tcp::socket::wait_read,
+                          [self = this->shared_from_this()](beast::error_code ec) {
+                            self->idle_timer_.cancel();
+                            if (ec || self->closed_) return self->Close();
+                            self->ReadRequest(self->shared_->limits.read_timeout);
+                          });
+    }
+  }
+
+  void ReadRequest(std::chrono::milliseconds timeout) {
+    if (shared_->stopping.load() || closed_) return Close();
+    parser_.emplace();
+    parser_->body_limit(shared_->limits.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->limits.max_header_bytes));
+    timed_out_ = false;
+    read_timer_.expires_after(timeout);
+    read_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->socket().cancel(ignored);
+    });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    read_timer_.cancel();
+    if (ec) {
+      if (timed_out_) {
+        // Slowloris: a request started but not finished in time gets 408; a silent
+        // connection is just closed.
+        if (!kTls && parser_->got_some()) {
+          return WriteResponse(
+              JsonError(408, "REQUEST_TIMEOUT", "request not received within the read timeout"),
+              true);
+        }
+        return Close();
+      }
+      if (ec == http::error::body_limit) {
+        return WriteResponse(
+            JsonError(413, "PAYLOAD_TOO_LARGE",
+                      "request body exceeds " + std::to_string(shared_->limits.max_body_bytes) +
+                          " bytes"),
+            true);
+      }
+      if (ec == http::error::header_limit) {
+        return WriteResponse(
+            JsonError(431, "HEADERS_TOO_LARGE",
+                      "request headers exceed " + std::to_string(shared_->limits.max_header_bytes) +
+                          " bytes"),
+            true);
+      }
+      if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
+          ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        return WriteResponse(
+            JsonError(400, "INVALID_REQUEST", "malformed HTTP request: " + ec.message()), true);
+      }
+      return Close();
+    }
+    in_flight_ = true;
+    HttpRequest request = parser_->release();
+    keep_alive_ = request.keep_alive();
+    version_ = request.version();
+    auto sent = std::make_shared<std::atomic<bool>>(false);
+    Responder responder(
+        stream_.get_executor(), [self = this->shared_from_this(), sent](HttpResponse res) {
+          if (sent->exchange(true)) return;
+          net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
+            self->WriteResponse(std::move(res), false);
+          });
+        });
+    shared_->handler->Handle(std::move(request), std::move(responder));
+  }
+
+  void WriteResponse(HttpResponse res, bool force_close) {
+    if (closed_) return;
+    in_flight_ = true;
+    const bool keep = !force_close && keep_alive_ && !shared_->stopping.load();
+    response_ = std::move(res);
+    response_.version(version_);
+    response_.keep_alive(keep);
+    response_.prepare_payload();
+    shared_->metrics->RecordHttpStatus(response_.result_int());
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.write_timeout);
+    http::async_write(stream_, response_,
+                      [self = this->shared_from_this(), keep](beast::error_code ec, std::size_t) {
+                        self->in_flight_ = false;
+                        beast::get_lowest_layer(self->stream_).expires_never();
+                        if (ec || !keep) return self->Close();
+                        self->WaitForNextRequest();
+                      });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    idle_timer_.cancel();
+    read_timer_.cancel();
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::get_lowest_layer(self->stream_).close();
+      });
+    } else {
+      beast::error_code ignored;
+      socket().shutdown(tcp::socket::shutdown_send, ignored);
+      beast::get_lowest_layer(stream_).close();
+    }
+  }
+
+  std::shared_ptr<HttpServer::Shared> shared_;
+  const bool reject_;
+  Stream stream_;
+  net::steady_timer idle_timer_;
+  net::steady_timer read_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpResponse response_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool in_flight_ = false;
+  bool timed_out_ = false;
+  bool closed_ = false;
+};
+
+void DoAccept(std::shared_ptr<HttpServer::Shared> shared) {
+  tcp::acceptor* acceptor = shared->acceptor.get();
+  acceptor->async_accept(net::make_strand(shared->ioc), [shared](beast::error_code ec,
+                                                                 tcp::socket socket) {
+    if (ec == net::error::operation_aborted || shared->stopping.load()) return;
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      const bool reject = shared->connections.fetch_add(1, std::memory_order_relaxed) >=
+                          shared->limits.max_connections;
+      if (shared->tls) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            shared, reject, std::move(socket), *shared->tls)
+            ->Start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(shared, reject, std::move(socket))->Start();
+      }
+    }
+    DoAccept(shared);
+  });
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler* handler, Metrics* metrics)
+    : options_(std::move(options)), shared_(std::make_shared<Shared>(ioc_)) {
+  shared_->limits = options_.limits;
+  shared_->handler = handler;
+  shared_->metrics = metrics;
+}
+
+HttpServer::~HttpServer() {
+  Shutdown();
+  // The acceptor is bound to ioc_ and must go before it; connections still queued in
+  // ioc_ keep `shared_` alive until ioc_ destroys them.
+  shared_->acceptor.reset();
+}
+
+Status HttpServer::Start() {
+  if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+      return Error::Invalid("TLS needs both a certificate and a key file");
+    }
+    try {
+      ssl::context ctx(ssl::context::tls_server);
+      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use);
+      ctx.use_certificate_chain_file(options_.tls_cert_file);
+      ctx.use_private_key_file(options_.tls_key_file, ssl::context::pem);
+      shared_->tls.emplace(std::move(ctx));
+    } catch (const boost::system::system_error& e) {
+      return Error::Invalid("cannot load TLS certificate or key: " + std::string(e.what()));
+    }
+  }
+  beast::error_code ec;
+  const net::ip::address address = net::ip::make_address(options_.host, ec);
+  if (ec) return Error::Invalid("listen address '" + options_.host + "' is not an IP address");
+  auto acceptor = std::make_unique<tcp::acceptor>(net::make_strand(ioc_));
+  const tcp::endpoint ep(address, options_.port);
+  acceptor->open(ep.protocol(), ec);
+  if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(ep, ec);
+  if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error::Unavailable("cannot listen on " + options_.host + ":" +
+                              std::to_string(options_.port) + ": " + ec.message());
+  }
+  endpoint_ = acceptor->local_endpoint();
+  shared_->acceptor = std::move(acceptor);
+  DoAccept(shared_);
+  int n = options_.threads > 0 ? options_.threads
+                               : static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  threads_.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    threads_.emplace_back([this] {
+      auto guard = net::make_work_guard(ioc_);
+      for (;;) {
+        try {
+          ioc_.run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler threw: a bug. Log it and keep serving other connections.
+          std::cerr << "interlock: error in request handler: " << e.what() << '\n';
+        }
+      }
+    });
+  }
+  return Status::Ok();
+}
+
+void HttpServer::Shutdown() {
+  if (threads_.empty() || shut_down_.exchange(true)) return;
+  shared_->stopping.store(true);
+  if (shared_->acceptor) {
+    std::promise<void> closed;
+    net::post(shared_->acceptor->get_executor(), [this, &closed] {
+      beast::error_code ignored;
+      shared_->acceptor->close(ignored);
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
+  std::vector<std::shared_ptr<SessionBase>> live;
+  {
+    std::lock_guard lock(shared_->mu);
+    for (auto& [ptr, weak] : shared_->sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->RequestStop();
+  live.clear();
+  const auto deadline = std::chrono::steady_clock::now() + options_.limits.shutdown_grace;
+  while (shared_->connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ioc_.stop();
+  for (auto& t : threads_) t.join();
+}
+
+}  // namespace interlock::server

@@ -1,0 +1,72 @@
+// Metrics: the daemon's counters, rendered in the Prometheus text exposition format.
+//
+// Every Record*() is on a hot path and costs a few relaxed atomic increments; per-agent
+// decision counters are found under a shared (reader) lock and created once per agent.
+// Gauges that the store knows better than this process (kill switches) are passed in at
+// scrape time. Thread-safety: every method may be called from any thread concurrently.
+#ifndef INTERLOCK_SERVER_METRICS_H_
+#define INTERLOCK_SERVER_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "interlock/decision.h"
+
+namespace interlock::server {
+
+class Metrics {
+ public:
+  // Upper bounds (seconds) of the decision latency histogram buckets; +Inf is implied.
+  static constexpr std::array<double, 14> kLatencyBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
+
+  void RecordDecision(std::string_view agent_id, Code code, std::chrono::nanoseconds latency);
+  void RecordHttpStatus(unsigned status);
+  void RecordStoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
+  void RecordReload(bool ok) {
+    (ok ? reloads_ok_ : reloads_error_).fetch_add(1, std::memory_order_relaxed);
+  }
+  void RecordAuthFailure() { auth_failures_.fetch_add(1, std::memory_order_relaxed); }
+  void RunStarted() { runs_active_.fetch_add(1, std::memory_order_relaxed); }
+  void RunEnded() { runs_active_.fetch_sub(1, std::memory_order_relaxed); }
+  void RunHalted() { runs_halted_.fetch_add(1, std::memory_order_relaxed); }
+
+  struct KillGauge {
+    std::string scope;
+    int64_t engaged = 0;
+  };
+  // The exposition text. `kills` holds the number of engaged switches per scope.
+  std::string Render(const std::vector<KillGauge>& kills) const;
+
+ private:
+  struct AgentCounters {
+    std::array<std::atomic<uint64_t>, kCodeCount> by_code{};
+  };
+  AgentCounters* CountersFor(std::string_view agent_id);
+
+  mutable std::shared_mutex agents_mu_;
+  std::map<std::string, std::unique_ptr<AgentCounters>, std::less<>> agents_;
+
+  std::array<std::atomic<uint64_t>, kLatencyBuckets.size() + 1> latency_buckets_{};
+  std::atomic<uint64_t> latency_sum_ns_{0};
+  std::atomic<uint64_t> latency_count_{0};
+  std::array<std::atomic<uint64_t>, 600> http_status_{};
+  std::atomic<uint64_t> store_errors_{0};
+  std::atomic<uint64_t> reloads_ok_{0};
+  std::atomic<uint64_t> reloads_error_{0};
+  std::atomic<uint64_t> auth_failures_{0};
+  std::atomic<int64_t> runs_active_{0};
+  std::atomic<int64_t> runs_halted_{0};
+};
+
+}  // namespace interlock::server
+
+#endif  // INTERLOCK_SERVER_METRICS_H_

@@ -1,0 +1,1384 @@
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include <boost/json.hpp>
+
+#include "audit/audit_log.h"
+#include "common/crypto.h"
+#include "common/json.h"
+
+namespace interlock::store {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
+// kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
+constexpr int kSchemaVersion = 1;
+constexpr const char* kMigrations[] = {
+    // 1: initial schema.
+    "CREATE TABLE runs ("
+    "  run_id TEXT PRIMARY KEY,"
+    "  agent_id TEXT NOT NULL,"
+    "  started_ms BIGINT NOT NULL,"
+    "  steps BIGINT NOT NULL DEFAULT 0,"
+    "  tokens BIGINT NOT NULL DEFAULT 0,"
+    "  cost_micros BIGINT NOT NULL DEFAULT 0,"
+    "  halted INTEGER NOT NULL DEFAULT 0,"
+    "  halt_reason TEXT NOT NULL DEFAULT '',"
+    "  ended INTEGER NOT NULL DEFAULT 0,"
+    "  ended_ms BIGINT NULL,"
+    "  records_json TEXT NOT NULL DEFAULT '{}');"
+    "CREATE INDEX runs_agent ON runs(agent_id);"
+    "CREATE TABLE calls ("
+    "  call_id TEXT PRIMARY KEY,"
+    "  run_id TEXT NOT NULL REFERENCES runs(run_id),"
+    "  agent_id TEXT NOT NULL,"
+    "  principal TEXT NOT NULL,"
+    "  time_ms BIGINT NOT NULL,"
+    "  tool TEXT NOT NULL,"
+    "  args_json TEXT NOT NULL,"
+    "  usage_tokens BIGINT NOT NULL DEFAULT 0,"
+    "  usage_cost_micros BIGINT NOT NULL DEFAULT 0,"
+    "  decision_json TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL,"
+    "  code TEXT NOT NULL,"
+    "  state_after_json TEXT NOT NULL,"
+    "  result_json TEXT NULL,"
+    "  result_ms BIGINT NULL,"
+    "  policy_sha256 TEXT NOT NULL);"
+    "CREATE INDEX calls_run ON calls(run_id, time_ms);"
+    "CREATE TABLE tokens ("
+    "  token_id TEXT PRIMARY KEY,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  agent_id TEXT NOT NULL DEFAULT '',"
+    "  created_ms BIGINT NOT NULL,"
+    "  revoked_ms BIGINT NULL);"
+    "CREATE TABLE kill_switches ("
+    "  scope TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  engaged INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  time_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (scope, target));",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+// Statements, prepared once per connection (keyed by these pointers) and reused.
+constexpr const char* kBegin = "BEGIN IMMEDIATE";
+constexpr const char* kCommit = "COMMIT";
+constexpr const char* kRollback = "ROLLBACK";
+constexpr const char* kSavepoint = "SAVEPOINT op";
+constexpr const char* kRollbackTo = "ROLLBACK TO op";
+constexpr const char* kRelease = "RELEASE op";
+constexpr const char* kSelectKills =
+    "SELECT scope, target, engaged, reason, actor, time_ms FROM kill_switches"
+    " ORDER BY scope, target";
+constexpr const char* kSelectEngagedKills =
+    "SELECT scope, target, reason FROM kill_switches WHERE engaged = 1";
+constexpr const char* kUpsertKill =
+    "INSERT INTO kill_switches(scope, target, engaged, reason, actor, time_ms)"
+    " VALUES (?,?,?,?,?,?) ON CONFLICT(scope, target) DO UPDATE SET"
+    " engaged = excluded.engaged, reason = excluded.reason, actor = excluded.actor,"
+    " time_ms = excluded.time_ms";
+constexpr const char* kSelectRun =
+    "SELECT agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
+    " records_json FROM runs WHERE run_id = ?";
+constexpr const char* kInsertRun = "INSERT INTO runs(run_id, agent_id, started_ms) VALUES (?,?,?)";
+constexpr const char* kUpdateRun =
+    "UPDATE runs SET steps = ?, tokens = ?, cost_micros = ?, halted = ?, halt_reason = ?,"
+    " records_json = ? WHERE run_id = ?";
+constexpr const char* kUpdateRunUsage =
+    "UPDATE runs SET tokens = ?, cost_micros = ? WHERE run_id = ?";
+constexpr const char* kEndRun = "UPDATE runs SET ended = 1, ended_ms = ? WHERE run_id = ?";
+constexpr const char* kInsertCall =
+    "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
+    " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
+    " policy_sha256) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kSelectCallForResult =
+    "SELECT run_id, agent_id, verdict, result_json FROM calls WHERE call_id = ?";
+constexpr const char* kSelectCall =
+    "SELECT run_id, agent_id, principal, time_ms, tool, args_json, usage_tokens,"
+    " usage_cost_micros, decision_json, state_after_json, result_json, policy_sha256"
+    " FROM calls WHERE call_id = ?";
+constexpr const char* kSetResult =
+    "UPDATE calls SET result_json = ?, result_ms = ? WHERE call_id = ?";
+constexpr const char* kInsertToken =
+    "INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms)"
+    " VALUES (?,?,?,?,?,?)";
+constexpr const char* kSelectTokenById =
+    "SELECT role, name, agent_id, revoked_ms FROM tokens WHERE token_id = ?";
+constexpr const char* kRevokeToken = "UPDATE tokens SET revoked_ms = ? WHERE token_id = ?";
+constexpr const char* kSelectTokenByHash =
+    "SELECT token_id, sha256, role, name, agent_id, revoked_ms FROM tokens WHERE sha256 = ?";
+constexpr const char* kSelectTokens =
+    "SELECT token_id, role, name, agent_id, created_ms, revoked_ms FROM tokens"
+    " ORDER BY created_ms, token_id";
+
+constexpr auto kAuthCacheTtl = std::chrono::milliseconds(500);
+// WAL pages after which the checkpointer thread runs (SQLite's own default is 1000; we
+// move the work off the writer thread so a checkpoint never delays a group commit).
+constexpr int kCheckpointPages = 1000;
+constexpr auto kCheckpointInterval = std::chrono::seconds(1);
+constexpr size_t kAuthCacheMax = 10000;
+
+Error SqlError(sqlite3* db, std::string_view what) {
+  return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+// A database connection with its prepared statements. Used by one thread at a time.
+class Conn {
+ public:
+  Conn() = default;
+  ~Conn() {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  Status Open(const std::string& path, bool create, int busy_timeout_ms) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (create) flags |= SQLITE_OPEN_CREATE;
+    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      return Error::Unavailable("cannot open store " + path + ": " + msg);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    return Status::Ok();
+  }
+
+  sqlite3* db() const { return db_; }
+
+  Result<sqlite3_stmt*> Get(const char* sql) {
+    if (auto it = stmts_.find(sql); it != stmts_.end()) return it->second;
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+      return SqlError(db_, "prepare");
+    }
+    stmts_.emplace(sql, s);
+    return s;
+  }
+
+  // Runs a statement that returns no rows.
+  Status Exec(const char* sql, std::string_view what) {
+    Result<sqlite3_stmt*> s = Get(sql);
+    if (!s.ok()) return s.error();
+    const int rc = sqlite3_step(*s);
+    sqlite3_reset(*s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqlError(db_, what);
+    return Status::Ok();
+  }
+
+  // Runs SQL text that may hold several statements (schema, pragmas).
+  Status ExecScript(const std::string& sql, std::string_view what) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err != nullptr ? err : sqlite3_errmsg(db_);
+      sqlite3_free(err);
+      return Error::Unavailable("store: " + std::string(what) + ": " + msg);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, sqlite3_stmt*> stmts_;
+};
+
+// Binds, steps and reads one prepared statement; resets it on destruction.
+class Query {
+ public:
+  explicit Query(sqlite3_stmt* s) : s_(s) {}
+  ~Query() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  Query& Text(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& Int(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Query& Null(int i) {
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  int Step() { return sqlite3_step(s_); }
+
+  std::string ColText(int i) const {
+    const unsigned char* t = sqlite3_column_text(s_, i);
+    return t == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(t),
+                                      static_cast<size_t>(sqlite3_column_bytes(s_, i)));
+  }
+  int64_t ColInt(int i) const { return sqlite3_column_int64(s_, i); }
+  bool ColNull(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+std::string NewId(std::string_view prefix) {
+  const std::string r = RandomBytes(8);
+  return std::string(prefix) + HexEncode(reinterpret_cast<const uint8_t*>(r.data()), r.size());
+}
+
+std::string Base64Url(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  size_t i = 0;
+  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[k])); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (bytes.size() - i == 1) {
+    const uint32_t v = byte(i) << 16;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+  } else if (bytes.size() - i == 2) {
+    const uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+  }
+  return out;
+}
+
+int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
+
+double Usd(int64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+boost::json::object UsageJson(const Usage& u) {
+  return {{"tokens", u.tokens}, {"cost_usd", Usd(u.cost_micros)}};
+}
+
+boost::json::object RecordsJson(const RunState& s) {
+  boost::json::object o;
+  for (const auto& [tool, n] : s.records) o[tool] = n;
+  return o;
+}
+
+// The run state as the audit log reports it (dollars and seconds).
+boost::json::object StateAuditJson(const RunState& s) {
+  return {{"steps", s.steps},
+          {"tokens", s.tokens},
+          {"cost_usd", Usd(s.cost_micros)},
+          {"elapsed_s", static_cast<double>(s.elapsed_ms) / 1e3},
+          {"halted", s.halted},
+          {"records", RecordsJson(s)}};
+}
+
+// The run state as calls.state_after_json stores it (exact integers).
+std::string StateStoreJson(const RunState& s) {
+  boost::json::object o = {
+      {"steps", s.steps},           {"tokens", s.tokens}, {"cost_micros", s.cost_micros},
+      {"elapsed_ms", s.elapsed_ms}, {"halted", s.halted}, {"halt_reason", s.halt_reason},
+      {"records", RecordsJson(s)}};
+  return boost::json::serialize(o);
+}
+
+// Parses JSON written by this store; a failure means the row was tampered with.
+Result<boost::json::value> ParseStored(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec) return Error::Corrupt("store: " + std::string(what) + " is not valid JSON");
+  return v;
+}
+
+uint64_t GetU64(const boost::json::object& o, std::string_view key) {
+  const boost::json::value* v = o.if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64()) return static_cast<uint64_t>(std::max<int64_t>(0, v->get_int64()));
+  return 0;
+}
+int64_t GetI64(const boost::json::object& o, std::string_view key) {
+  const boost::json::value* v = o.if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+  return 0;
+}
+std::string GetStr(const boost::json::object& o, std::string_view key) {
+  const boost::json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+bool GetBool(const boost::json::object& o, std::string_view key, bool dflt = false) {
+  const boost::json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() ? v->get_bool() : dflt;
+}
+
+Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text) {
+  Result<boost::json::value> v = ParseStored(text, "runs.records_json");
+  if (!v.ok()) return v.error();
+  if (!v->is_object()) return Error::Corrupt("store: runs.records_json is not an object");
+  std::map<std::string, uint64_t, std::less<>> out;
+  for (const auto& kv : v->get_object())
+    out[std::string(kv.key())] = GetU64(v->get_object(), kv.key());
+  return out;
+}
+
+RunState StateFromJson(const boost::json::object& o) {
+  RunState s;
+  s.steps = GetU64(o, "steps");
+  s.tokens = GetU64(o, "tokens");
+  s.cost_micros = GetI64(o, "cost_micros");
+  s.elapsed_ms = GetI64(o, "elapsed_ms");
+  s.halted = GetBool(o, "halted");
+  s.halt_reason = GetStr(o, "halt_reason");
+  if (const boost::json::value* r = o.if_contains("records"); r != nullptr && r->is_object()) {
+    for (const auto& kv : r->get_object())
+      s.records[std::string(kv.key())] = GetU64(r->get_object(), kv.key());
+  }
+  return s;
+}
+
+// The inverse of DecisionToJson, for calls read back from the store.
+Decision DecisionFromJson(const boost::json::object& o) {
+  Decision d;
+  d.verdict = ParseVerdict(GetStr(o, "decision")).value_or(Verdict::kDeny);
+  d.code = ParseCode(GetStr(o, "code")).value_or(Code::kInvalidRequest);
+  d.reason = GetStr(o, "reason");
+  d.rule = GetStr(o, "rule");
+  d.at = GetStr(o, "at");
+  d.agent_id = GetStr(o, "agent");
+  d.tool = GetStr(o, "tool");
+  if (GetBool(o, "shadow")) {
+    d.shadow_verdict = ParseVerdict(GetStr(o, "shadow_decision"));
+    d.shadow_code = ParseCode(GetStr(o, "shadow_code"));
+  }
+  if (const boost::json::value* a = o.if_contains("approval"); a != nullptr && a->is_object()) {
+    const boost::json::object& ao = a->get_object();
+    d.approval_timeout_seconds = static_cast<int>(GetI64(ao, "timeout_seconds"));
+    d.auto_deny_on_timeout = GetBool(ao, "auto_deny_on_timeout", true);
+    d.approvals_required = static_cast<int>(GetI64(ao, "approvals_required"));
+  }
+  if (const boost::json::value* n = o.if_contains("notify"); n != nullptr && n->is_array()) {
+    for (const boost::json::value& item : n->get_array()) {
+      if (!item.is_object()) continue;
+      const boost::json::object& no = item.get_object();
+      Notification note;
+      note.kind = GetStr(no, "kind") == "flagged" ? Notification::Kind::kFlagged
+                                                  : Notification::Kind::kEscalation;
+      note.channel = GetStr(no, "channel");
+      note.text = GetStr(no, "text");
+      if (const boost::json::value* c = no.if_contains("contacts"); c != nullptr && c->is_array()) {
+        for (const boost::json::value& x : c->get_array()) {
+          if (x.is_string()) note.contacts.emplace_back(x.get_string());
+        }
+      }
+      d.notifications.push_back(std::move(note));
+    }
+  }
+  return d;
+}
+
+// Truncates `s` to at most `max` bytes on a UTF-8 boundary.
+std::string TruncateUtf8(std::string_view s, size_t max) {
+  size_t n = std::min(s.size(), max);
+  while (n > 0 && n < s.size() && (static_cast<uint8_t>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n));
+}
+
+// The result as stored and audited: output capped at kMaxResultOutputBytes.
+boost::json::object ResultJson(const CallResult& r) {
+  boost::json::object o;
+  o["ok"] = r.ok;
+  if (r.output_json.size() > kMaxResultOutputBytes) {
+    o["output"] = TruncateUtf8(r.output_json, kMaxResultOutputBytes) + "...[truncated " +
+                  std::to_string(r.output_json.size()) + " bytes]";
+    o["output_truncated"] = true;
+  } else if (!r.output_json.empty()) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.output_json, ec);
+    if (ec) {
+      o["output"] = r.output_json;
+    } else {
+      o["output"] = std::move(v);
+    }
+  }
+  if (!r.error.empty()) {
+    o["error"] = r.error.size() > kMaxResultOutputBytes
+                     ? TruncateUtf8(r.error, kMaxResultOutputBytes) + "...[truncated]"
+                     : r.error;
+  }
+  o["usage"] = UsageJson(r.usage);
+  return o;
+}
+
+CallResult ResultFromJson(const boost::json::object& o) {
+  CallResult r;
+  r.ok = GetBool(o, "ok", true);
+  if (const boost::json::value* v = o.if_contains("output")) r.output_json = CanonicalJson(*v);
+  r.error = GetStr(o, "error");
+  if (const boost::json::value* u = o.if_contains("usage"); u != nullptr && u->is_object()) {
+    r.usage.tokens = GetU64(u->get_object(), "tokens");
+    const boost::json::value* c = u->get_object().if_contains("cost_usd");
+    if (c != nullptr && c->is_number()) {
+      r.usage.cost_micros = static_cast<int64_t>(c->to_number<double>() * 1e6 + 0.5);
+    }
+  }
+  return r;
+}
+
+// Engaged kill switches as read inside one batch transaction.
+struct KillSet {
+  std::map<std::pair<std::string, std::string>, std::string> engaged;  // (scope, target)
+
+  // Global covers everything, then the agent, then the run.
+  std::optional<engine::KillSwitch> For(std::string_view agent_id, std::string_view run_id) const {
+    auto find = [&](const char* scope,
+                    std::string_view target) -> std::optional<engine::KillSwitch> {
+      auto it = engaged.find({scope, std::string(target)});
+      if (it == engaged.end()) return std::nullopt;
+      return engine::KillSwitch{scope, it->second};
+    };
+    if (auto k = find("global", "")) return k;
+    if (auto k = find("agent", agent_id)) return k;
+    return find("run", run_id);
+  }
+};
+
+struct RunRow {
+  std::string agent_id;
+  int64_t started_ms = 0;
+  RunState state;
+  bool ended = false;
+};
+
+// Loads a run on `c`; NotFound when absent.
+Result<RunRow> LoadRun(Conn& c, std::string_view run_id) {
+  Result<sqlite3_stmt*> s = c.Get(kSelectRun);
+  if (!s.ok()) return s.error();
+  Query q(*s);
+  q.Text(1, run_id);
+  const int rc = q.Step();
+  if (rc == SQLITE_DONE) return Error::NotFound("no run " + std::string(run_id));
+  if (rc != SQLITE_ROW) return SqlError(c.db(), "read run");
+  RunRow row;
+  row.agent_id = q.ColText(0);
+  row.started_ms = q.ColInt(1);
+  row.state.steps = static_cast<uint64_t>(q.ColInt(2));
+  row.state.tokens = static_cast<uint64_t>(q.ColInt(3));
+  row.state.cost_micros = q.ColInt(4);
+  row.state.halted = q.ColInt(5) != 0;
+  row.state.halt_reason = q.ColText(6);
+  row.ended = q.ColInt(7) != 0;
+  auto records = ParseRecords(q.ColText(8));
+  if (!records.ok()) return records.error();
+  row.state.records = std::move(records).value();
+  return row;
+}
+
+core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
+  core::RunInfo info;
+  info.run_id = std::string(run_id);
+  info.agent_id = std::move(row.agent_id);
+  info.started = FromUnixMillis(row.started_ms);
+  info.state = std::move(row.state);
+  info.ended = row.ended;
+  return info;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+
+class SqliteStore::Impl {
+ public:
+  // Context of one operation inside a batch transaction.
+  struct Batch {
+    KillSet kills;
+    bool kills_stale = true;  // reload before the next decision
+    std::vector<audit::AuditEvent>* events = nullptr;
+  };
+
+  // One queued write: `apply` runs on the writer thread inside the batch transaction and
+  // its own savepoint; `finish` runs after commit (or failure) with the outcome.
+  struct Op {
+    std::function<Status(Batch&)> apply;
+    std::function<void(Status)> finish;
+  };
+
+  explicit Impl(const StoreOptions& o) : options_(o), redactor_(o.audit_key) {}
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (writer_thread_.joinable()) writer_thread_.join();
+    {
+      std::lock_guard lock(ckpt_mu_);
+      ckpt_stop_ = true;
+    }
+    ckpt_cv_.notify_all();
+    if (ckpt_thread_.joinable()) ckpt_thread_.join();
+    if (writer_.db() != nullptr && !memory_) {
+      sqlite3_wal_checkpoint_v2(writer_.db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                                nullptr);
+    }
+  }
+
+  Status Open() {
+    const std::string& path = options_.path;
+    memory_ = path == ":memory:";
+    if (!memory_ && !options_.create_if_missing) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) != 0) {
+        return Error::NotFound("store " + path + " does not exist");
+      }
+    }
+    if (Status s = writer_.Open(path, options_.create_if_missing, options_.busy_timeout_ms);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = CheckAndMigrate(); !s.ok()) return s;
+    if (!memory_) {
+      if (Status s = reader_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
+      if (Status s = ckpt_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
+      // Replaces SQLite's automatic checkpoint, which would run inside a commit.
+      sqlite3_wal_hook(writer_.db(), &Impl::WalHook, this);
+      ckpt_thread_ = std::thread([this] { CheckpointLoop(); });
+    }
+    writer_thread_ = std::thread([this] { WriterLoop(); });
+    return Status::Ok();
+  }
+
+  TimePoint Now() const {
+    return options_.clock != nullptr ? options_.clock->Now() : std::chrono::system_clock::now();
+  }
+
+  // Queues a write. Fails it at once when the store is closing.
+  void Submit(Op op) {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(op));
+        cv_.notify_one();
+        return;
+      }
+    }
+    op.finish(Error::Unavailable("store: closing"));
+  }
+
+  // Queues a write and waits for its outcome.
+  Status SubmitAndWait(std::function<Status(Batch&)> apply) {
+    std::promise<Status> p;
+    std::future<Status> f = p.get_future();
+    Submit(Op{std::move(apply), [&p](Status s) { p.set_value(std::move(s)); }});
+    return f.get();
+  }
+
+  // Runs a read on the reader connection (or, in memory, on the writer thread).
+  template <typename T>
+  Result<T> Read(const std::function<Result<T>(Conn&)>& fn) {
+    if (!memory_) {
+      std::lock_guard lock(reader_mu_);
+      return fn(reader_);
+    }
+    std::optional<Result<T>> out;
+    Status s = SubmitAndWait([&](Batch&) -> Status {
+      out.emplace(fn(writer_));
+      return Status::Ok();
+    });
+    if (!s.ok()) return s.error();
+    return std::move(*out);
+  }
+
+  // --- operations, all on the writer thread -------------------------------------------
+
+  Status ApplyCreateRun(Batch& b, std::string_view agent_id, std::string run_id, TimePoint now,
+                        core::RunInfo* out) {
+    if (run_id.empty()) {
+      run_id = NewId("run_");
+    } else {
+      Result<RunRow> existing = LoadRun(writer_, run_id);
+      if (existing.ok()) return Error{ErrorKind::kAlreadyExists, "run " + run_id + " exists"};
+      if (existing.error().kind != ErrorKind::kNotFound) return existing.error();
+    }
+    Result<sqlite3_stmt*> s = writer_.Get(kInsertRun);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    q.Text(1, run_id).Text(2, agent_id).Int(3, Millis(now));
+    if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "create run");
+    out->run_id = run_id;
+    out->agent_id = std::string(agent_id);
+    out->started = FromUnixMillis(Millis(now));
+    b.events->push_back(audit::AuditEvent{audit::kRunStarted, now, run_id, "",
+                                          std::string(agent_id), std::string(agent_id),
+                                          boost::json::object{}});
+    return Status::Ok();
+  }
+
+  Status ApplyDecide(Batch& b, const core::DecideRequest& rq, const core::DecideFn& decide,
+                     core::CallRecord* rec) {
+    Result<RunRow> row = LoadRun(writer_, rq.run_id);
+    if (!row.ok()) return row.error();
+    if (row->agent_id != rq.agent_id) {
+      return Error::Denied("run " + rq.run_id + " belongs to another agent");
+    }
+    if (row->ended) return Error::Invalid("run " + rq.run_id + " has ended");
+    if (b.kills_stale) {
+      if (Status s = LoadKills(&b.kills); !s.ok()) return s;
+      b.kills_stale = false;
+    }
+    RunState state = std::move(row->state);
+    const bool was_halted = state.halted;
+    interlock::AddUsage(rq.call.usage, &state);
+    state.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row->started_ms);
+    engine::Evaluation ev = decide(state, b.kills.For(rq.agent_id, rq.run_id));
+    engine::ApplyEffects(ev.effects, rq.call.tool, &state);
+
+    const std::string records_json = boost::json::serialize(RecordsJson(state));
+    {
+      Result<sqlite3_stmt*> s = writer_.Get(kUpdateRun);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Int(1, static_cast<int64_t>(state.steps))
+          .Int(2, static_cast<int64_t>(state.tokens))
+          .Int(3, state.cost_micros)
+          .Int(4, state.halted ? 1 : 0)
+          .Text(5, state.halt_reason)
+          .Text(6, records_json)
+          .Text(7, rq.run_id);
+      if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "update run");
+    }
+
+    boost::json::object args = redactor_.RedactArgs(rq.call.args, rq.redact_fields);
+    boost::json::object decision_json = DecisionToJson(ev.decision);
+    const std::string call_id = NewId("call_");
+    {
+      Result<sqlite3_stmt*> s = writer_.Get(kInsertCall);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, call_id)
+          .Text(2, rq.run_id)
+          .Text(3, rq.agent_id)
+          .Text(4, rq.principal)
+          .Int(5, Millis(rq.now))
+          .Text(6, rq.call.tool)
+          .Text(7, boost::json::serialize(args))
+          .Int(8, static_cast<int64_t>(rq.call.usage.tokens))
+          .Int(9, rq.call.usage.cost_micros)
+          .Text(10, boost::json::serialize(decision_json))
+          .Text(11, VerdictName(ev.decision.verdict))
+          .Text(12, CodeName(ev.decision.code))
+          .Text(13, StateStoreJson(state))
+          .Text(14, rq.policy_sha256);
+      if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "insert call");
+    }
+
+    boost::json::object data;
+    data["tool"] = rq.call.tool;
+    data["args"] = args;
+    data["decision"] = std::move(decision_json);
+    data["policy_sha256"] = rq.policy_sha256;
+    if (!rq.traceparent.empty()) data["traceparent"] = rq.traceparent;
+    data["usage"] = UsageJson(rq.call.usage);
+    data["state_after"] = StateAuditJson(state);
+    b.events->push_back(audit::AuditEvent{audit::kDecision, rq.now, rq.run_id, call_id, rq.agent_id,
+                                          rq.principal, std::move(data)});
+    if (state.halted && !was_halted) {
+      b.events->push_back(audit::AuditEvent{audit::kRunHalted, rq.now, rq.run_id, call_id,
+                                            rq.agent_id, rq.principal,
+                                            boost::json::object{{"reason", state.halt_reason}}});
+    }
+    for (const Notification& n : ev.decision.notifications) {
+      if (n.kind != Notification::Kind::kEscalation) continue;
+      boost::json::array contacts;
+      for (const std::string& c : n.contacts) contacts.emplace_back(c);
+      b.events->push_back(audit::AuditEvent{
+          audit::kEscalation, rq.now, rq.run_id, call_id, rq.agent_id, rq.principal,
+          boost::json::object{
+              {"channel", n.channel}, {"contacts", std::move(contacts)}, {"text", n.text}}});
+    }
+
+    rec->call_id = call_id;
+    rec->run_id = rq.run_id;
+    rec->agent_id = rq.agent_id;
+    rec->principal = rq.principal;
+    rec->policy_sha256 = rq.policy_sha256;
+    rec->at = rq.now;
+    rec->call.tool = rq.call.tool;
+    rec->call.args = std::move(args);
+    rec->call.usage = rq.call.usage;
+    rec->call.elapsed_s = rq.call.elapsed_s;
+    rec->decision = std::move(ev.decision);
+    rec->state_after = std::move(state);
+    return Status::Ok();
+  }
+
+  Status ApplyAddUsage(Batch& b, std::string_view run_id, std::string_view agent_id,
+                       const Usage& usage, TimePoint now, std::string_view call_id,
+                       std::string_view type, boost::json::object data) {
+    Result<RunRow> row = LoadRun(writer_, run_id);
+    if (!row.ok()) return row.error();
+    if (row->agent_id != agent_id) {
+      return Error::Denied("run " + std::string(run_id) + " belongs to another agent");
+    }
+    RunState state = std::move(row->state);
+    interlock::AddUsage(usage, &state);
+    Result<sqlite3_stmt*> s = writer_.Get(kUpdateRunUsage);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    q.Int(1, static_cast<int64_t>(state.tokens)).Int(2, state.cost_micros).Text(3, run_id);
+    if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "add usage");
+    data["run_tokens"] = state.tokens;
+    data["run_cost_usd"] = Usd(state.cost_micros);
+    b.events->push_back(audit::AuditEvent{type, now, std::string(run_id), std::string(call_id),
+                                          std::string(agent_id), std::string(agent_id),
+                                          std::move(data)});
+    return Status::Ok();
+  }
+
+  Status ApplyRecordResult(Batch& b, std::string_view call_id, std::string_view agent_id,
+                           const CallResult& result, TimePoint now) {
+    std::string run_id;
+    {
+      Result<sqlite3_stmt*> s = writer_.Get(kSelectCallForResult);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, call_id);
+      const int rc = q.Step();
+      if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
+      if (rc != SQLITE_ROW) return SqlError(writer_.db(), "read call");
+      if (q.ColText(1) != agent_id) {
+        return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
+      }
+      if (q.ColText(2) != VerdictName(Verdict::kAllow)) {
+        return Error::Invalid("call " + std::string(call_id) +
+                              " was not allowed, so it has no result");
+      }
+      if (!q.ColNull(3)) {
+        return Error{ErrorKind::kAlreadyExists,
+                     "call " + std::string(call_id) + " already has a result"};
+      }
+      run_id = q.ColText(0);
+    }
+    boost::json::object data = ResultJson(result);
+    {
+      Result<sqlite3_stmt*> s = writer_.Get(kSetResult);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, boost::json::serialize(data)).Int(2, Millis(now)).Text(3, call_id);
+      if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "record result");
+    }
+    return ApplyAddUsage(b, run_id, agent_id, result.usage, now, call_id, audit::kResult,
+                         std::move(data));
+  }
+
+  Status ApplyEndRun(Batch& b, std::string_view run_id, std::string_view agent_id, TimePoint now) {
+    Result<RunRow> row = LoadRun(writer_, run_id);
+    if (!row.ok()) return row.error();
+    if (row->agent_id != agent_id) {
+      return Error::Denied("run " + std::string(run_id) + " belongs to another agent");
+    }
+    if (row->ended) return Status::Ok();
+    Result<sqlite3_stmt*> s = writer_.Get(kEndRun);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    q.Int(1, Millis(now)).Text(2, run_id);
+    if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "end run");
+    b.events->push_back(audit::AuditEvent{
+        audit::kRunEnded, now, std::string(run_id), "", std::string(agent_id),
+        std::string(agent_id), boost::json::object{{"state", StateAuditJson(row->state)}}});
+    return Status::Ok();
+  }
+
+  Status ApplySetKill(Batch& b, const KillEntry& e) {
+    Result<sqlite3_stmt*> s = writer_.Get(kUpsertKill);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    q.Text(1, e.scope)
+        .Text(2, e.target)
+        .Int(3, e.engaged ? 1 : 0)
+        .Text(4, e.reason)
+        .Text(5, e.actor)
+        .Int(6, Millis(e.at));
+    if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "set kill switch");
+    b.kills_stale = true;
+    audit::AuditEvent ev{audit::kKillSwitch,
+                         e.at,
+                         "",
+                         "",
+                         "",
+                         e.actor,
+                         boost::json::object{{"scope", e.scope},
+                                             {"target", e.target},
+                                             {"engaged", e.engaged},
+                                             {"reason", e.reason}}};
+    if (e.scope == "run") ev.run_id = e.target;
+    if (e.scope == "agent") ev.agent_id = e.target;
+    b.events->push_back(std::move(ev));
+    return Status::Ok();
+  }
+
+  Status ApplyCreateToken(Batch& b, Role role, std::string_view name, std::string_view agent_id,
+                          TimePoint now, std::string* token) {
+    const std::string plaintext = "ilk_" + Base64Url(RandomBytes(32));
+    const std::string token_id = NewId("tok_");
+    Result<sqlite3_stmt*> s = writer_.Get(kInsertToken);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    q.Text(1, token_id)
+        .Text(2, Sha256Hex(plaintext))
+        .Text(3, RoleName(role))
+        .Text(4, name)
+        .Text(5, agent_id)
+        .Int(6, Millis(now));
+    if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "create token");
+    b.events->push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", std::string(agent_id),
+                                          "",
+                                          boost::json::object{{"token_id", token_id},
+                                                              {"role", RoleName(role)},
+                                                              {"name", name},
+                                                              {"agent_id", agent_id}}});
+    *token = plaintext;
+    return Status::Ok();
+  }
+
+  Status ApplyRevokeToken(Batch& b, std::string_view token_id, std::string_view actor,
+                          TimePoint now) {
+    std::string role, name, agent_id;
+    {
+      Result<sqlite3_stmt*> s = writer_.Get(kSelectTokenById);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, token_id);
+      const int rc = q.Step();
+      if (rc == SQLITE_DONE) return Error::NotFound("no token " + std::string(token_id));
+      if (rc != SQLITE_ROW) return SqlError(writer_.db(), "read token");
+      if (!q.ColNull(3)) return Status::Ok();  // already revoked
+      role = q.ColText(0);
+      name = q.ColText(1);
+      agent_id = q.ColText(2);
+    }
+    Result<sqlite3_stmt*> s = writer_.Get(kRevokeToken);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    q.Int(1, Millis(now)).Text(2, token_id);
+    if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "revoke token");
+    b.events->push_back(audit::AuditEvent{
+        audit::kTokenRevoked, now, "", "", agent_id, std::string(actor),
+        boost::json::object{
+            {"token_id", token_id}, {"role", role}, {"name", name}, {"agent_id", agent_id}}});
+    return Status::Ok();
+  }
+
+  void ClearAuthCache() {
+    std::lock_guard lock(auth_mu_);
+    auth_cache_.clear();
+  }
+
+  Result<Principal> Authenticate(std::string_view bearer) {
+    const std::string hash = Sha256Hex(bearer);
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(auth_mu_);
+      if (auto it = auth_cache_.find(hash);
+          it != auth_cache_.end() && now - it->second.second < kAuthCacheTtl) {
+        return it->second.first;
+      }
+    }
+    Result<Principal> p = Read<Principal>([&](Conn& c) -> Result<Principal> {
+      Result<sqlite3_stmt*> s = c.Get(kSelectTokenByHash);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, hash);
+      const int rc = q.Step();
+      if (rc == SQLITE_DONE) return Error::NotFound("unknown token");
+      if (rc != SQLITE_ROW) return SqlError(c.db(), "authenticate");
+      if (!ConstantTimeEquals(q.ColText(1), hash)) return Error::NotFound("unknown token");
+      if (!q.ColNull(5)) return Error::Denied("token has been revoked");
+      Principal out;
+      out.token_id = q.ColText(0);
+      std::optional<Role> role = ParseRole(q.ColText(2));
+      if (!role) return Error::Corrupt("store: token with unknown role");
+      out.role = *role;
+      out.name = q.ColText(3);
+      out.agent_id = q.ColText(4);
+      return out;
+    });
+    if (p.ok()) {
+      std::lock_guard lock(auth_mu_);
+      if (auth_cache_.size() >= kAuthCacheMax) auth_cache_.clear();
+      auth_cache_[hash] = {*p, now};
+    }
+    return p;
+  }
+
+  const StoreOptions& options() const { return options_; }
+  Conn& writer() { return writer_; }
+
+ private:
+  Status CheckAndMigrate() {
+    Conn& c = writer_;
+    // A foreign or corrupt file fails here, on the first read.
+    bool has_tables = false;
+    bool has_version = false;
+    {
+      sqlite3_stmt* s = nullptr;
+      if (sqlite3_prepare_v2(c.db(), "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &s,
+                             nullptr) != SQLITE_OK) {
+        return Error::Corrupt("store " + options_.path +
+                              " is not an Interlock database: " + sqlite3_errmsg(c.db()));
+      }
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        has_tables = true;
+        const unsigned char* n = sqlite3_column_text(s, 0);
+        if (n != nullptr &&
+            std::string_view(reinterpret_cast<const char*>(n)) == "schema_version") {
+          has_version = true;
+        }
+      }
+      const std::string msg = sqlite3_errmsg(c.db());
+      sqlite3_finalize(s);
+      if (rc != SQLITE_DONE) {
+        return Error::Corrupt("store " + options_.path + " is not an Interlock database: " + msg);
+      }
+    }
+    if (has_tables && !has_version) {
+      return Error::Corrupt("store " + options_.path +
+                            " is not an Interlock database (it has no schema_version table)");
+    }
+    if (!memory_) {
+      // WAL is a property of the file; a read-only file may already be in WAL mode.
+      Status s = c.ExecScript("PRAGMA journal_mode=WAL", "enable WAL");
+      if (!s.ok()) return s;
+    }
+    std::string pragmas = std::string("PRAGMA synchronous=") +
+                          (options_.durable_full ? "FULL" : "NORMAL") + "; PRAGMA foreign_keys=ON;";
+    if (Status s = c.ExecScript(pragmas, "pragmas"); !s.ok()) return s;
+
+    int version = 0;
+    if (has_version) {
+      Result<int> v = ReadVersion();
+      if (!v.ok()) return v.error();
+      version = *v;
+    }
+    if (version > kSchemaVersion) {
+      return Error::Invalid("store " + options_.path + " has schema version " +
+                            std::to_string(version) + "; this build knows up to " +
+                            std::to_string(kSchemaVersion) + " (upgrade interlock)");
+    }
+    if (version == kSchemaVersion) {
+      // The audit module may add tables in later releases; its schema is idempotent. A
+      // read-only file with a current schema still opens (reads work, writes fail closed),
+      // so a failure here is not fatal: the next write reports it.
+      audit::EnsureAuditSchema(c.db()).ok();
+      return Status::Ok();
+    }
+    if (Status s = c.ExecScript("BEGIN IMMEDIATE", "begin migration"); !s.ok()) return s;
+    auto fail = [&](Status s) {
+      c.ExecScript("ROLLBACK", "rollback migration").ok();
+      return s;
+    };
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    if (has_version) {
+      Result<int> v = ReadVersion();
+      if (!v.ok()) return fail(v.error());
+      version = *v;
+    } else {
+      Status s = c.ExecScript(
+          "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", "schema");
+      if (!s.ok()) return fail(s);
+      Result<int> v = ReadVersion();
+      if (!v.ok()) return fail(v.error());
+      version = *v;
+    }
+    for (int i = version; i < kSchemaVersion; ++i) {
+      if (Status s = c.ExecScript(kMigrations[i], "migrate to " + std::to_string(i + 1)); !s.ok()) {
+        return fail(s);
+      }
+    }
+    if (Status s = audit::EnsureAuditSchema(c.db()); !s.ok()) return fail(s);
+    Status s = c.ExecScript(
+        "DELETE FROM schema_version; INSERT INTO schema_version(version) "
+        "VALUES (" +
+            std::to_string(kSchemaVersion) + ");",
+        "schema version");
+    if (!s.ok()) return fail(s);
+    if (Status cs = c.ExecScript("COMMIT", "commit migration"); !cs.ok()) return fail(cs);
+    return Status::Ok();
+  }
+
+  Result<int> ReadVersion() {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(writer_.db(), "SELECT MAX(version) FROM schema_version", -1, &s,
+                           nullptr) != SQLITE_OK) {
+      return SqlError(writer_.db(), "read schema version");
+    }
+    const int rc = sqlite3_step(s);
+    int v = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW) return SqlError(writer_.db(), "read schema version");
+    return v;
+  }
+
+  static int WalHook(void* self, sqlite3*, const char*, int pages) {
+    if (pages >= kCheckpointPages) {
+      Impl* impl = static_cast<Impl*>(self);
+      {
+        std::lock_guard lock(impl->ckpt_mu_);
+        impl->ckpt_wanted_ = true;
+      }
+      impl->ckpt_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // PASSIVE checkpoints on their own connection: they never block the writer, and a
+  // failed one is retried at the next signal or interval.
+  void CheckpointLoop() {
+    std::unique_lock lock(ckpt_mu_);
+    while (!ckpt_stop_) {
+      ckpt_cv_.wait_for(lock, kCheckpointInterval, [&] { return ckpt_stop_ || ckpt_wanted_; });
+      if (ckpt_stop_) return;
+      ckpt_wanted_ = false;
+      lock.unlock();
+      sqlite3_wal_checkpoint_v2(ckpt_.db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+    }
+  }
+
+  Status LoadKills(KillSet* out) {
+    out->engaged.clear();
+    Result<sqlite3_stmt*> s = writer_.Get(kSelectEngagedKills);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      out->engaged[{q.ColText(0), q.ColText(1)}] = q.ColText(2);
+    }
+    if (rc != SQLITE_DONE) return SqlError(writer_.db(), "read kill switches");
+    return Status::Ok();
+  }
+
+  void WriterLoop() {
+    std::vector<Op> batch;
+    for (;;) {
+      batch.clear();
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        const size_t n =
+            std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
+        for (size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      RunBatch(batch);
+    }
+  }
+
+  // One group commit. Every op gets exactly one finish(), after COMMIT.
+  void RunBatch(std::vector<Op>& batch) {
+    std::vector<Status> status(batch.size());
+    auto fail_all = [&](const Error& e) {
+      if (sqlite3_get_autocommit(writer_.db()) == 0) {
+        writer_.Exec(kRollback, "rollback").ok();
+      }
+      for (Op& op : batch) op.finish(e);
+    };
+    if (Status s = writer_.Exec(kBegin, "begin"); !s.ok()) return fail_all(s.error());
+
+    std::vector<audit::AuditEvent> events;
+    Batch b;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (Status s = writer_.Exec(kSavepoint, "savepoint"); !s.ok()) return fail_all(s.error());
+      std::vector<audit::AuditEvent> op_events;
+      b.events = &op_events;
+      status[i] = batch[i].apply(b);
+      if (sqlite3_get_autocommit(writer_.db()) != 0) {
+        // SQLite rolled the whole transaction back (I/O error, disk full): nothing of the
+        // batch is written, so nothing may be reported as done.
+        return fail_all(status[i].ok() ? Error::Unavailable("store: transaction aborted")
+                                       : status[i].error());
+      }
+      if (status[i].ok()) {
+        if (Status s = writer_.Exec(kRelease, "release"); !s.ok()) return fail_all(s.error());
+        for (audit::AuditEvent& e : op_events) events.push_back(std::move(e));
+      } else {
+        b.kills_stale = true;  // the op may have changed and then rolled back a switch
+        if (Status s = writer_.Exec(kRollbackTo, "rollback to savepoint"); !s.ok()) {
+          return fail_all(s.error());
+        }
+        if (Status s = writer_.Exec(kRelease, "release"); !s.ok()) return fail_all(s.error());
+      }
+    }
+    if (!events.empty()) {
+      Result<audit::AuditHead> head = audit::AppendAuditEvents(writer_.db(), events);
+      if (!head.ok()) return fail_all(head.error());
+    }
+    if (Status s = writer_.Exec(kCommit, "commit"); !s.ok()) return fail_all(s.error());
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].finish(std::move(status[i]));
+  }
+
+  StoreOptions options_;
+  audit::Redactor redactor_;
+  bool memory_ = false;
+  Conn writer_;  // used only by the writer thread (and Open before it starts)
+  std::mutex reader_mu_;
+  Conn reader_;  // guarded by reader_mu_; unused in memory
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> queue_;
+  bool stopping_ = false;
+  std::thread writer_thread_;
+
+  Conn ckpt_;  // used only by the checkpointer thread
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_wanted_ = false;
+  bool ckpt_stop_ = false;
+  std::thread ckpt_thread_;
+
+  std::mutex auth_mu_;
+  std::unordered_map<std::string, std::pair<Principal, std::chrono::steady_clock::time_point>>
+      auth_cache_;
+};
+
+// ---------------------------------------------------------------------------------------
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& options) {
+  if (options.path.empty()) return Error::Invalid("store: no path given");
+  auto impl = std::make_unique<Impl>(options);
+  if (Status s = impl->Open(); !s.ok()) return s.error();
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<core::RunInfo> SqliteStore::CreateRun(std::string_view agent_id, std::string_view run_id,
+                                             TimePoint now) {
+  if (agent_id.empty()) return Error::Invalid("a run needs an agent id");
+  core::RunInfo info;
+  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyCreateRun(b, agent_id, std::string(run_id), now, &info);
+  });
+  if (!s.ok()) return s.error();
+  return info;
+}
+
+Result<core::RunInfo> SqliteStore::GetRun(std::string_view run_id) {
+  return impl_->Read<core::RunInfo>([&](Conn& c) -> Result<core::RunInfo> {
+    Result<RunRow> row = LoadRun(c, run_id);
+    if (!row.ok()) return row.error();
+    return ToRunInfo(run_id, std::move(row).value());
+  });
+}
+
+Result<core::CallRecord> SqliteStore::Decide(const core::DecideRequest& request,
+                                             const core::DecideFn& decide) {
+  std::promise<Result<core::CallRecord>> p;
+  auto f = p.get_future();
+  DecideAsync(request, decide, [&p](Result<core::CallRecord> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+void SqliteStore::DecideAsync(core::DecideRequest request, core::DecideFn decide,
+                              DecideCallback done) {
+  struct State {
+    core::DecideRequest request;
+    core::DecideFn decide;
+    DecideCallback done;
+    core::CallRecord record;
+  };
+  auto st = std::make_shared<State>(
+      State{std::move(request), std::move(decide), std::move(done), core::CallRecord{}});
+  Impl* impl = impl_.get();
+  impl_->Submit(Impl::Op{[impl, st](Impl::Batch& b) {
+                           return impl->ApplyDecide(b, st->request, st->decide, &st->record);
+                         },
+                         [st](Status s) {
+                           if (s.ok()) {
+                             st->done(std::move(st->record));
+                           } else {
+                             st->done(s.error());
+                           }
+                         }});
+}
+
+Status SqliteStore::AddUsage(std::string_view run_id, std::string_view agent_id,
+                             const Usage& usage) {
+  const TimePoint now = impl_->Now();
+  return impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyAddUsage(b, run_id, agent_id, usage, now, "", audit::kUsage,
+                                boost::json::object{{"usage", UsageJson(usage)}});
+  });
+}
+
+Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,
+                                             std::string_view agent_id, TimePoint now) {
+  if (role == Role::kAgent) {
+    if (agent_id.empty()) return Error::Invalid("an agent token needs an agent id");
+    if (name.empty()) name = agent_id;
+  } else {
+    if (name.empty())
+      return Error::Invalid(std::string("a ") + RoleName(role) + " token needs a name");
+    if (!agent_id.empty()) return Error::Invalid("only agent tokens carry an agent id");
+  }
+  std::string token;
+  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyCreateToken(b, role, name, agent_id, now, &token);
+  });
+  if (!s.ok()) return s.error();
+  return token;
+}
+
+Result<Principal> SqliteStore::Authenticate(std::string_view bearer_token) {
+  if (bearer_token.empty()) return Error::NotFound("no token");
+  return impl_->Authenticate(bearer_token);
+}
+
+Result<std::vector<TokenInfo>> SqliteStore::ListTokens() {
+  return impl_->Read<std::vector<TokenInfo>>([](Conn& c) -> Result<std::vector<TokenInfo>> {
+    Result<sqlite3_stmt*> s = c.Get(kSelectTokens);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    std::vector<TokenInfo> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      TokenInfo t;
+      t.token_id = q.ColText(0);
+      t.role = ParseRole(q.ColText(1)).value_or(Role::kAgent);
+      t.name = q.ColText(2);
+      t.agent_id = q.ColText(3);
+      t.created = FromUnixMillis(q.ColInt(4));
+      t.revoked = !q.ColNull(5);
+      out.push_back(std::move(t));
+    }
+    if (rc != SQLITE_DONE) return SqlError(c.db(), "list tokens");
+    return out;
+  });
+}
+
+Status SqliteStore::RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) {
+  Status s = impl_->SubmitAndWait(
+      [&](Impl::Batch& b) { return impl_->ApplyRevokeToken(b, token_id, actor, now); });
+  // After the commit, so a concurrent lookup cannot re-cache the old row.
+  if (s.ok()) impl_->ClearAuthCache();
+  return s;
+}
+
+Status SqliteStore::SetKill(const KillEntry& entry) {
+  KillEntry e = entry;
+  if (e.scope == "global") {
+    e.target.clear();
+  } else if (e.scope == "agent" || e.scope == "run") {
+    if (e.target.empty()) return Error::Invalid("kill switch scope " + e.scope + " needs a target");
+  } else {
+    return Error::Invalid("unknown kill switch scope \"" + e.scope +
+                          "\" (expected global, agent or run)");
+  }
+  return impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplySetKill(b, e); });
+}
+
+Result<std::vector<KillEntry>> SqliteStore::ListKills() {
+  return impl_->Read<std::vector<KillEntry>>([](Conn& c) -> Result<std::vector<KillEntry>> {
+    Result<sqlite3_stmt*> s = c.Get(kSelectKills);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    std::vector<KillEntry> out;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      KillEntry k;
+      k.scope = q.ColText(0);
+      k.target = q.ColText(1);
+      k.engaged = q.ColInt(2) != 0;
+      k.reason = q.ColText(3);
+      k.actor = q.ColText(4);
+      k.at = FromUnixMillis(q.ColInt(5));
+      out.push_back(std::move(k));
+    }
+    if (rc != SQLITE_DONE) return SqlError(c.db(), "list kill switches");
+    return out;
+  });
+}
+
+Result<StoredCall> SqliteStore::GetCall(std::string_view call_id) {
+  return impl_->Read<StoredCall>([&](Conn& c) -> Result<StoredCall> {
+    Result<sqlite3_stmt*> s = c.Get(kSelectCall);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    q.Text(1, call_id);
+    const int rc = q.Step();
+    if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
+    if (rc != SQLITE_ROW) return SqlError(c.db(), "read call");
+    StoredCall out;
+    core::CallRecord& r = out.record;
+    r.call_id = std::string(call_id);
+    r.run_id = q.ColText(0);
+    r.agent_id = q.ColText(1);
+    r.principal = q.ColText(2);
+    r.at = FromUnixMillis(q.ColInt(3));
+    r.call.tool = q.ColText(4);
+    Result<boost::json::value> args = ParseStored(q.ColText(5), "calls.args_json");
+    if (!args.ok() || !args->is_object()) return Error::Corrupt("store: calls.args_json is bad");
+    r.call.args = std::move(args->get_object());
+    r.call.usage.tokens = static_cast<uint64_t>(q.ColInt(6));
+    r.call.usage.cost_micros = q.ColInt(7);
+    Result<boost::json::value> d = ParseStored(q.ColText(8), "calls.decision_json");
+    if (!d.ok() || !d->is_object()) return Error::Corrupt("store: calls.decision_json is bad");
+    r.decision = DecisionFromJson(d->get_object());
+    Result<boost::json::value> st = ParseStored(q.ColText(9), "calls.state_after_json");
+    if (!st.ok() || !st->is_object()) return Error::Corrupt("store: calls.state_after_json is bad");
+    r.state_after = StateFromJson(st->get_object());
+    if (!q.ColNull(10)) {
+      Result<boost::json::value> res = ParseStored(q.ColText(10), "calls.result_json");
+      if (!res.ok() || !res->is_object()) return Error::Corrupt("store: calls.result_json is bad");
+      out.result = ResultFromJson(res->get_object());
+    }
+    r.policy_sha256 = q.ColText(11);
+    return out;
+  });
+}
+
+Status SqliteStore::RecordResult(std::string_view call_id, std::string_view agent_id,
+                                 const CallResult& result, TimePoint now) {
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) { return impl_->ApplyRecordResult(b, call_id, agent_id, result, now); });
+}
+
+Status SqliteStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) { return impl_->ApplyEndRun(b, run_id, agent_id, now); });
+}
+
+}  // namespace interlock::store

@@ -1,0 +1,69 @@
+// SqliteStore: the embedded backend of store::Store, one SQLite database in WAL mode.
+//
+// Connections: one writer connection owned by the writer thread (every write, in group
+// commits of up to max_batch operations, each in its own SAVEPOINT so a failing one does
+// not poison the batch), and one reader connection behind a mutex for GetRun, GetCall,
+// ListTokens, ListKills and Authenticate. A ":memory:" store routes reads through the
+// writer thread instead (separate connections would see separate databases).
+//
+// The schema is created or migrated on Open (table schema_version); a file that is not an
+// Interlock database gives ErrorKind::kCorrupt and a newer schema kInvalidArgument.
+// Kill switches are read inside every batch transaction, never cached, so a switch set by
+// another process (`interlock kill engage --store`) applies to the next batch.
+// Authenticate caches successful lookups for at most 500 ms; a revoke through this store
+// clears the cache at once, a revoke by another process takes effect within 500 ms.
+//
+// The destructor stops accepting work (later calls fail with kUnavailable), drains the
+// queue, joins the writer, checkpoints the WAL and closes. Thread-safety: every method
+// may be called from any thread; DecideAsync callbacks run on the writer thread and must
+// not call this store synchronously (that would wait on the thread running them).
+#ifndef INTERLOCK_STORE_SQLITE_STORE_H_
+#define INTERLOCK_STORE_SQLITE_STORE_H_
+
+#include <memory>
+
+#include "store/store.h"
+
+namespace interlock::store {
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> Open(const StoreOptions& options);
+  ~SqliteStore() override;
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // core::RunStore
+  Result<core::RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
+                                  TimePoint now) override;
+  Result<core::RunInfo> GetRun(std::string_view run_id) override;
+  Result<core::CallRecord> Decide(const core::DecideRequest& request,
+                                  const core::DecideFn& decide) override;
+  void DecideAsync(core::DecideRequest request, core::DecideFn decide,
+                   DecideCallback done) override;
+  Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+
+  // Store
+  Result<std::string> CreateToken(Role role, std::string_view name, std::string_view agent_id,
+                                  TimePoint now) override;
+  Result<Principal> Authenticate(std::string_view bearer_token) override;
+  Result<std::vector<TokenInfo>> ListTokens() override;
+  Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;
+  Status SetKill(const KillEntry& entry) override;
+  Result<std::vector<KillEntry>> ListKills() override;
+  Result<StoredCall> GetCall(std::string_view call_id) override;
+  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
+                      TimePoint now) override;
+  Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
+
+  class Impl;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace interlock::store
+
+#endif  // INTERLOCK_STORE_SQLITE_STORE_H_

@@ -1,0 +1,196 @@
+// End-to-end tests of `interlock check` and `interlock decide`, run as a user would.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "subprocess.h"
+
+namespace interlock {
+namespace {
+
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kBin = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+const std::string kExamples = std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies";
+const std::string kSeed = kExamples + "/support-agent-v2.yaml";
+const std::string kDemo = std::string(INTERLOCK_SOURCE_DIR) + "/examples/demo/support-run.jsonl";
+
+std::vector<boost::json::object> ParseLines(const std::string& out) {
+  std::vector<boost::json::object> lines;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(boost::json::parse(line).as_object());
+  return lines;
+}
+
+std::string Code(const boost::json::object& o) { return std::string(o.at("code").as_string()); }
+
+std::string Decide(const std::string& policy, const std::string& input,
+                   std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv = {kBin, "decide", "--policy", policy};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto r = RunProcess(argv, input);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+// Tests that every shipped example policy, the seed's among them, passes `check`.
+TEST(CheckCommand, ExamplePoliciesAreValid) {
+  auto r = RunProcess({kBin, "check", kExamples});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("support-agent-v2"), std::string::npos) << r.out;
+}
+
+// Tests that a typo in a key fails `check` with file:line:column and a non-zero exit.
+TEST(CheckCommand, TypoIsAnErrorWithLocation) {
+  TempDir dir;
+  const std::string p = dir.Write("typo.yaml",
+                                  "agent:\n  id: a\n  identity: a@x\n"
+                                  "tools:\n  allowed:\n    - name: t\n"
+                                  "      requires_aproval: true\n");
+  auto r = RunProcess({kBin, "check", p});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("typo.yaml:7:7"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("requires_aproval"), std::string::npos) << r.err;
+}
+
+// Tests that --format json reports diagnostics as data and --strict fails on warnings.
+TEST(CheckCommand, JsonFormatAndStrict) {
+  auto r = RunProcess({kBin, "check", "--format", "json", kSeed});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto o = boost::json::parse(r.out).as_object();
+  EXPECT_TRUE(o.at("ok").as_bool());
+  EXPECT_GT(o.at("warnings").as_int64(), 0);  // the seed has no escalation contacts
+  auto strict = RunProcess({kBin, "check", "--strict", kSeed});
+  EXPECT_EQ(strict.exit_code, 1);
+}
+
+// Tests that a missing path is a clear error, not a crash.
+TEST(CheckCommand, MissingPath) {
+  auto r = RunProcess({kBin, "check", "/nonexistent/policy.yaml"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/nonexistent/policy.yaml"), std::string::npos) << r.err;
+}
+
+// Tests that the scripted demo run shows each outcome the seed describes, in order.
+TEST(DecideCommand, DemoRunShowsEveryOutcome) {
+  auto r = RunProcess({kBin, "decide", "--policy", kExamples, "--agent", "support-agent-v2",
+                       "--now", "2026-11-22T09:00:00Z"},
+                      testing::RunProcess({"/bin/cat", kDemo}).out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = ParseLines(r.out);
+  const std::vector<std::string> want = {
+      "ALLOWED",         "SCOPE_VIOLATED",   "ALLOWED",           "CONSTRAINT_VIOLATED",
+      "TOOL_BLOCKED",    "TOOL_NOT_ALLOWED", "APPROVAL_REQUIRED", "RECORD_LIMIT_EXCEEDED",
+      "INVALID_REQUEST", "ALLOWED",          "BUDGET_EXCEEDED",   "RUN_HALTED"};
+  ASSERT_EQ(lines.size(), want.size()) << r.out;
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(Code(lines[i]), want[i]) << "line " << i + 1;
+  EXPECT_EQ(lines[6].at("decision").as_string(), "approval_required");
+  EXPECT_EQ(lines[6].at("approval").at("timeout_seconds").as_int64(), 300);
+  // The budget halt escalates to the seed's channel.
+  ASSERT_TRUE(lines[10].contains("notify")) << boost::json::serialize(lines[10]);
+  EXPECT_EQ(lines[10].at("notify").at(0).at("channel").as_string(), "#oncall-agents");
+}
+
+// Tests that with max_steps 25 the 26th call is denied, denied calls counting as steps.
+TEST(DecideCommand, TwentySixthStepIsDenied) {
+  std::string input;
+  for (int i = 0; i < 30; ++i)
+    input += R"({"tool":"delete_customer_record","args":{}})"
+             "\n";
+  auto lines = ParseLines(Decide(kSeed, input));
+  ASSERT_EQ(lines.size(), 30u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(Code(lines[i]), "TOOL_BLOCKED") << i;
+  EXPECT_EQ(Code(lines[25]), "BUDGET_EXCEEDED");
+  for (int i = 26; i < 30; ++i) EXPECT_EQ(Code(lines[i]), "RUN_HALTED") << i;
+}
+
+// Tests that the wall-clock budget (120 s in the seed) denies once reached.
+TEST(DecideCommand, WallClockBudget) {
+  const std::string call = R"({"tool":"read_customer_record","args":{"customer_id":"c"},)";
+  auto lines = ParseLines(Decide(kSeed, call +
+                                            R"("elapsed_s":119.9})"
+                                            "\n" +
+                                            call +
+                                            R"("elapsed_s":120})"
+                                            "\n"));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(Code(lines[0]), "ALLOWED");
+  EXPECT_EQ(Code(lines[1]), "BUDGET_EXCEEDED");
+}
+
+// Tests that malformed, duplicate-key and non-object lines get INVALID_REQUEST and the
+// run goes on.
+TEST(DecideCommand, MalformedLinesAreDeniedAndEvaluationGoesOn) {
+  auto lines = ParseLines(Decide(kSeed,
+                                 "not json\n"
+                                 R"({"tool":"read_customer_record","tool":"x"})"
+                                 "\n"
+                                 R"({"tool":"read_customer_record","args":[1]})"
+                                 "\n"
+                                 R"([1,2])"
+                                 "\n"
+                                 R"({"tool":"read_customer_record","args":{"a":1,"a":2}})"
+                                 "\n"
+                                 R"({"tool":"read_customer_record","args":{"customer_id":"c"}})"
+                                 "\n"));
+  ASSERT_EQ(lines.size(), 6u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Code(lines[i]), "INVALID_REQUEST") << i;
+    EXPECT_EQ(lines[i].at("decision").as_string(), "deny");
+  }
+  EXPECT_EQ(Code(lines[5]), "ALLOWED");
+}
+
+// Tests that an oversized line is one INVALID_REQUEST, not a crash or a desync.
+TEST(DecideCommand, OversizedLine) {
+  std::string big =
+      R"({"tool":"read_customer_record","args":{"x":")" + std::string(2 << 20, 'a') + "\"}}\n";
+  auto lines = ParseLines(Decide(kSeed, big + R"({"tool":"read_customer_record"})"
+                                              "\n"));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(Code(lines[0]), "INVALID_REQUEST");
+  EXPECT_EQ(Code(lines[1]), "ALLOWED");
+}
+
+// Tests that an agent id with no policy gives UNKNOWN_AGENT for every call.
+TEST(DecideCommand, UnknownAgent) {
+  auto lines = ParseLines(Decide(kExamples,
+                                 R"({"tool":"read_customer_record"})"
+                                 "\n",
+                                 {"--agent", "nobody"}));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(Code(lines[0]), "UNKNOWN_AGENT");
+}
+
+// Tests that a directory of several agents without --agent, an invalid policy, and a bad
+// --now are usage errors with a message, never a decision.
+TEST(DecideCommand, UsageErrors) {
+  auto many = RunProcess({kBin, "decide", "--policy", kExamples}, "");
+  EXPECT_EQ(many.exit_code, 2);
+  EXPECT_NE(many.err.find("--agent"), std::string::npos);
+  TempDir dir;
+  auto bad = RunProcess({kBin, "decide", "--policy", dir.Write("bad.yaml", "agent: [")}, "");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bad.yaml"), std::string::npos) << bad.err;
+  auto now = RunProcess({kBin, "decide", "--policy", kSeed, "--now", "yesterday"}, "");
+  EXPECT_EQ(now.exit_code, 2);
+}
+
+// Tests that every command has --help.
+TEST(Cli, HelpEverywhere) {
+  for (const char* cmd : {"check", "decide"}) {
+    auto r = RunProcess({kBin, cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
+  }
+}
+
+}  // namespace
+}  // namespace interlock

@@ -1,0 +1,96 @@
+// Test harness for the daemon: a child `interlock serve` process and a small HTTP client.
+// Every wait is bounded; the child is killed (SIGKILL) when the harness is destroyed.
+#ifndef INTERLOCK_TESTS_INTEGRATION_DAEMON_DAEMON_HARNESS_H_
+#define INTERLOCK_TESTS_INTEGRATION_DAEMON_DAEMON_HARNESS_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+namespace interlock::testing {
+
+struct HttpResult {
+  int status = 0;  // 0: connection failed or timed out
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  boost::json::value json;                     // null unless the body is JSON
+};
+
+// One keep-alive connection to 127.0.0.1:port. Not thread-safe; one per thread.
+class HttpClient {
+ public:
+  explicit HttpClient(int port);
+  ~HttpClient();
+  HttpResult Request(const std::string& method, const std::string& target,
+                     const std::string& body = "", const std::string& token = "",
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                     const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Sends raw bytes on a fresh connection and returns whatever arrives until close or
+// timeout (for malformed and slow requests).
+std::string RawExchange(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                        std::chrono::milliseconds* elapsed = nullptr);
+
+// A tiny HTTP server on 127.0.0.1:0 recording POST bodies (the webhook receiver).
+class WebhookReceiver {
+ public:
+  WebhookReceiver();
+  ~WebhookReceiver();
+  int port() const { return port_; }
+  // Waits until at least n bodies arrived; returns them.
+  std::vector<std::string> WaitFor(size_t n, std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
+// `interlock serve` as a child process.
+class Daemon {
+ public:
+  // dir: a temp directory for the store, ready file and logs.
+  Daemon(std::string dir, std::string policies, std::string config = "");
+  ~Daemon();
+
+  // Starts and waits (bounded) for the ready file. False on failure (see log()).
+  bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // SIGTERM and wait; returns the exit code (-1 on timeout -> killed).
+  int Stop(std::chrono::milliseconds timeout = std::chrono::seconds(15));
+  void Kill9();
+  void Signal(int sig);
+  bool Running();
+
+  int port() const { return port_; }
+  const std::string& store() const { return store_; }
+  std::string log() const;
+
+ private:
+  std::string dir_, policies_, config_, store_, ready_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int starts_ = 0;
+};
+
+// `interlock ARGS...` to completion; returns stdout (trimmed) and sets *exit_code.
+std::string RunInterlock(const std::vector<std::string>& args, int* exit_code = nullptr);
+
+// A token for the store at `store` ("--agent ID" | "--reviewer N" | "--admin N").
+std::string CreateToken(const std::string& store, const std::string& role_flag,
+                        const std::string& name);
+
+}  // namespace interlock::testing
+
+#endif  // INTERLOCK_TESTS_INTEGRATION_DAEMON_DAEMON_HARNESS_H_

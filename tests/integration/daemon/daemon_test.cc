@@ -1,0 +1,604 @@
+// Integration tests: the real `interlock serve` on 127.0.0.1 port 0 with a temporary
+// store and policy directory, driven over HTTP.
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr char kTestAgent[] = R"(agent:
+  id: "test-agent"
+  identity: "test-agent@example.iam"
+tools:
+  allowed:
+    - name: "read_record"
+      scope: ["name", "email"]
+    - name: "update_status"
+      constraints:
+        max_records_per_run: 2
+        allowed_statuses: ["open", "closed"]
+    - name: "send_email"
+      requires_approval: true
+      approval_timeout_seconds: 300
+    - name: "frozen_tool"
+  blocked:
+    - "delete_record"
+freeze:
+  - name: "always"
+    start: "2000-01-01T00:00:00Z"
+    end: "2199-01-01T00:00:00Z"
+    tools: ["frozen_tool"]
+    reason: "frozen for the test"
+execution:
+  max_steps: 10000
+  max_tokens_per_run: 1000
+  max_cost_usd: 100.00
+  on_budget_exceeded:
+    action: "halt_and_escalate"
+    notify: "#oncall-agents"
+)";
+
+constexpr char kStepAgent[] = R"(agent:
+  id: "step-agent"
+  identity: "step-agent@example.iam"
+tools:
+  allowed:
+    - name: "ping"
+execution:
+  max_steps: 20
+  on_budget_exceeded:
+    action: "deny"
+)";
+
+constexpr char kReloadAgent[] = R"(agent:
+  id: "reload-agent"
+  identity: "reload-agent@example.iam"
+tools:
+  allowed:
+    - name: "ping"
+execution:
+  max_steps: 10000
+)";
+
+constexpr char kReloadAgentBlocked[] = R"(agent:
+  id: "reload-agent"
+  identity: "reload-agent@example.iam"
+tools:
+  allowed:
+    - name: "pong"
+  blocked:
+    - "ping"
+execution:
+  max_steps: 10000
+)";
+
+std::string Code(const HttpResult& r) {
+  if (!r.json.is_object()) return "<no json: " + std::to_string(r.status) + " " + r.body + ">";
+  const json::value* c = r.json.as_object().if_contains("code");
+  return c && c->is_string() ? std::string(c->as_string()) : "<no code>";
+}
+
+std::string Str(const json::value& v, const char* key) {
+  if (!v.is_object()) return "";
+  const json::value* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : "";
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policies_ = dir_.path() + "/policies";
+    std::filesystem::create_directories(policies_);
+    WritePolicy("test-agent.yaml", kTestAgent);
+    WritePolicy("step-agent.yaml", kStepAgent);
+    WritePolicy("reload-agent.yaml", kReloadAgent);
+    config_ = dir_.Write(
+        "interlock.yaml",
+        "webhooks:\n  \"#oncall-agents\": \"http://127.0.0.1:" + std::to_string(receiver_.port()) +
+            "/hook\"\nnotifier:\n  initial_backoff_ms: 50\n"
+            "limits:\n  read_timeout_ms: 1500\n  max_wait_seconds: 5\n");
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config_);
+    // Tokens first: the CLI creates the store like an operator's first step would.
+    agent_ = CreateToken(daemon_->store(), "--agent", "test-agent");
+    ASSERT_FALSE(agent_.empty());
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+
+  void TearDown() override {
+    client_.reset();
+    if (daemon_) daemon_->Stop();
+  }
+
+  void WritePolicy(const std::string& name, const std::string& text) {
+    const std::string tmp = policies_ + "/." + name + ".tmp";
+    std::ofstream(tmp) << text;
+    std::filesystem::rename(tmp, policies_ + "/" + name);
+  }
+
+  std::string NewRun(const std::string& token) {
+    HttpResult r = client_->Request("POST", "/v1/runs", "", token);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Str(r.json, "run_id");
+  }
+
+  HttpResult Call(const std::string& token, const std::string& run, const std::string& body) {
+    return client_->Request("POST", "/v1/runs/" + run + "/calls", body, token);
+  }
+
+  TempDir dir_;
+  WebhookReceiver receiver_;
+  std::string policies_;
+  std::string config_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string agent_;
+};
+
+// Tests that health, readiness and metrics answer, and metrics count decisions.
+TEST_F(DaemonTest, HealthReadyMetrics) {
+  EXPECT_EQ(client_->Request("GET", "/healthz").status, 200);
+  HttpResult ready = client_->Request("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  const std::string run = NewRun(agent_);
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
+            "ALLOWED");
+  HttpResult m = client_->Request("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("interlock_decisions_total{agent=\"test-agent\",code=\"ALLOWED\"} 1"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("interlock_decision_latency_seconds_count 1"), std::string::npos);
+  EXPECT_NE(m.body.find("interlock_kill_switch_engaged{scope=\"global\"} 0"), std::string::npos);
+  EXPECT_NE(m.body.find("interlock_http_requests_total{status=\"201\"} 1"), std::string::npos);
+}
+
+// Tests that missing, bad and revoked tokens get 401 and a reviewer token cannot propose calls.
+TEST_F(DaemonTest, Authentication) {
+  HttpResult none = client_->Request("POST", "/v1/runs");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(Code(none), "UNAUTHENTICATED");
+  EXPECT_EQ(client_->Request("POST", "/v1/runs", "", "not-a-token").status, 401);
+  EXPECT_EQ(
+      client_->Request("POST", "/v1/runs", "", "", 5s, {{"Authorization", "Basic eA=="}}).status,
+      401);
+
+  const std::string doomed = CreateToken(daemon_->store(), "--agent", "doomed-agent");
+  int rc = -1;
+  const std::string list =
+      RunInterlock({"token", "list", "--store", daemon_->store(), "--format", "json"}, &rc);
+  ASSERT_EQ(rc, 0);
+  std::string id;
+  const json::value tokens = json::parse(list);
+  for (const auto& t : tokens.as_array()) {
+    if (Str(t, "name") == "doomed-agent") id = Str(t, "token_id");
+  }
+  ASSERT_FALSE(id.empty()) << list;
+  RunInterlock({"token", "revoke", "--store", daemon_->store(), id}, &rc);
+  ASSERT_EQ(rc, 0);
+  // Another process revoked it: the store's auth cache forgets it within 500 ms.
+  std::this_thread::sleep_for(700ms);
+  HttpResult revoked = client_->Request("POST", "/v1/runs", "", doomed);
+  EXPECT_EQ(revoked.status, 401) << revoked.body;
+
+  const std::string run = NewRun(agent_);
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  HttpResult r = Call(reviewer, run, R"({"tool":"read_record"})");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(client_->Request("POST", "/v1/runs", "", reviewer).status, 403);
+  // Reviewers may read runs, not kill switches' writes.
+  EXPECT_EQ(client_->Request("GET", "/v1/runs/" + run, "", reviewer).status, 200);
+  EXPECT_EQ(
+      client_->Request("POST", "/v1/kill", R"({"scope":"global","engaged":true})", reviewer).status,
+      403);
+}
+
+// Tests that agent B can neither see nor act on agent A's run or calls.
+TEST_F(DaemonTest, CrossAgentIsolation) {
+  const std::string b = CreateToken(daemon_->store(), "--agent", "step-agent");
+  const std::string run = NewRun(agent_);
+  HttpResult a = Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})");
+  ASSERT_EQ(Code(a), "ALLOWED");
+  const std::string call_id = Str(a.json, "call_id");
+  ASSERT_FALSE(call_id.empty());
+
+  HttpResult r = Call(b, run, R"({"tool":"ping"})");
+  EXPECT_TRUE(r.status == 403 || r.status == 404) << r.status << r.body;
+  EXPECT_NE(Str(r.json, "decision"), "allow");
+  EXPECT_EQ(client_->Request("GET", "/v1/runs/" + run, "", b).status, 403);
+  EXPECT_EQ(client_->Request("GET", "/v1/calls/" + call_id, "", b).status, 403);
+  EXPECT_NE(
+      client_->Request("POST", "/v1/calls/" + call_id + "/result", R"({"ok":true})", b).status,
+      204);
+  EXPECT_NE(client_->Request("POST", "/v1/runs/" + run + "/end", "", b).status, 204);
+  EXPECT_NE(client_->Request("POST", "/v1/runs/" + run + "/usage", R"({"tokens":5})", b).status,
+            204);
+  // The body can never pick the agent.
+  HttpResult own = client_->Request("POST", "/v1/runs", R"({"agent_id":"test-agent"})", b);
+  ASSERT_EQ(own.status, 201);
+  EXPECT_EQ(Str(own.json, "agent_id"), "step-agent");
+  // The run is intact for its owner.
+  HttpResult get = client_->Request("GET", "/v1/runs/" + run, "", agent_);
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.json.at("steps").to_number<int64_t>(), 1);
+}
+
+// Tests that every decision code of the daemon is reachable over HTTP (STORE_UNAVAILABLE
+// has its own test).
+TEST_F(DaemonTest, EveryDecisionCode) {
+  const std::string run = NewRun(agent_);
+  auto code = [&](const std::string& body) { return Code(Call(agent_, run, body)); };
+  EXPECT_EQ(code(R"({"tool":"read_record","args":{"fields":["name"]}})"), "ALLOWED");
+  HttpResult approval = Call(agent_, run, R"({"tool":"send_email","args":{"to":"x"}})");
+  EXPECT_EQ(Code(approval), "APPROVAL_REQUIRED");
+  EXPECT_EQ(Str(approval.json, "decision"), "approval_required");
+  EXPECT_EQ(code(R"({"tool":"delete_record"})"), "TOOL_BLOCKED");
+  EXPECT_EQ(code(R"({"tool":"format_disk"})"), "TOOL_NOT_ALLOWED");
+  EXPECT_EQ(code(R"({"tool":"update_status","args":{"status":"deleted"}})"), "CONSTRAINT_VIOLATED");
+  EXPECT_EQ(code(R"({"tool":"read_record","args":{"fields":["ssn"]}})"), "SCOPE_VIOLATED");
+  EXPECT_EQ(code(R"({"tool":"frozen_tool"})"), "FROZEN");
+  EXPECT_EQ(code(R"({"tool":"update_status","args":{"status":"open"}})"), "ALLOWED");
+  EXPECT_EQ(code(R"({"tool":"update_status","args":{"status":"open"}})"), "ALLOWED");
+  EXPECT_EQ(code(R"({"tool":"update_status","args":{"status":"open"}})"), "RECORD_LIMIT_EXCEEDED");
+  HttpResult bad = Call(agent_, run, R"({"args":{}})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(Code(bad), "INVALID_REQUEST");
+
+  // Kill switch on this run only.
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "ada");
+  HttpResult k = client_->Request(
+      "POST", "/v1/kill",
+      R"({"scope":"run","target":")" + run + R"(","engaged":true,"reason":"test"})", admin);
+  ASSERT_EQ(k.status, 200) << k.body;
+  EXPECT_EQ(code(R"({"tool":"read_record","args":{"fields":["name"]}})"), "KILL_SWITCH");
+  k = client_->Request("POST", "/v1/kill",
+                       R"({"scope":"run","target":")" + run + R"(","engaged":false})", admin);
+  ASSERT_EQ(k.status, 200) << k.body;
+
+  EXPECT_EQ(code(R"({"tool":"read_record","usage":{"tokens":2000}})"), "BUDGET_EXCEEDED");
+  EXPECT_EQ(code(R"({"tool":"read_record","args":{"fields":["name"]}})"), "RUN_HALTED");
+
+  const std::string ghost = CreateToken(daemon_->store(), "--agent", "ghost-agent");
+  const std::string ghost_run = NewRun(ghost);
+  EXPECT_EQ(Code(Call(ghost, ghost_run, R"({"tool":"read_record"})")), "UNKNOWN_AGENT");
+  HttpResult missing = Call(agent_, "no-such-run", R"({"tool":"read_record"})");
+  EXPECT_EQ(missing.status, 404);
+}
+
+// Tests that a step budget holds across many calls on keep-alive connections.
+TEST_F(DaemonTest, BudgetsAcrossManyCalls) {
+  const std::string token = CreateToken(daemon_->store(), "--agent", "step-agent");
+  const std::string run = NewRun(token);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Code(Call(token, run, R"({"tool":"ping","usage":{"tokens":3,"cost_usd":0.01}})")),
+              "ALLOWED")
+        << i;
+  }
+  EXPECT_EQ(Code(Call(token, run, R"({"tool":"ping"})")), "BUDGET_EXCEEDED");
+  HttpResult get = client_->Request("GET", "/v1/runs/" + run, "", token);
+  ASSERT_EQ(get.status, 200);
+  EXPECT_EQ(get.json.at("steps").to_number<int64_t>(), 21);
+  EXPECT_EQ(get.json.at("tokens").to_number<int64_t>(), 60);
+  // Usage and results feed the run too.
+  EXPECT_EQ(
+      client_->Request("POST", "/v1/runs/" + run + "/usage", R"({"tokens":40})", token).status,
+      204);
+  get = client_->Request("GET", "/v1/runs/" + run, "", token);
+  EXPECT_EQ(get.json.at("tokens").to_number<int64_t>(), 100);
+  EXPECT_EQ(client_->Request("POST", "/v1/runs/" + run + "/end", "", token).status, 204);
+}
+
+// Tests that halt_and_escalate reaches the channel's webhook with a Slack-compatible body.
+TEST_F(DaemonTest, HaltAndEscalateDeliveredToWebhook) {
+  const std::string run = NewRun(agent_);
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","usage":{"tokens":600}})")), "ALLOWED");
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","usage":{"tokens":600}})")),
+            "BUDGET_EXCEEDED");
+  auto bodies = receiver_.WaitFor(1, 10s);
+  ASSERT_GE(bodies.size(), 1u) << daemon_->log();
+  json::value b = json::parse(bodies[0]);
+  EXPECT_FALSE(Str(b, "text").empty());
+  EXPECT_EQ(Str(b, "channel"), "#oncall-agents");
+  EXPECT_EQ(Str(b, "run_id"), run);
+  EXPECT_EQ(Str(b, "agent_id"), "test-agent");
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record"})")), "RUN_HALTED");
+}
+
+// Tests the global kill switch over HTTP: admin only, applies to the next call, listed.
+TEST_F(DaemonTest, KillSwitchOverHttp) {
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "ada");
+  const std::string run = NewRun(agent_);
+  EXPECT_EQ(
+      client_->Request("POST", "/v1/kill", R"({"scope":"global","engaged":true})", agent_).status,
+      403);
+  HttpResult k = client_->Request(
+      "POST", "/v1/kill", R"({"scope":"global","engaged":true,"reason":"incident 7"})", admin);
+  ASSERT_EQ(k.status, 200) << k.body;
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record"})")), "KILL_SWITCH");
+  HttpResult list = client_->Request("GET", "/v1/kill", "", admin);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find("incident 7"), std::string::npos);
+  EXPECT_EQ(client_->Request("GET", "/v1/kill", "", agent_).status, 403);
+  HttpResult bad =
+      client_->Request("POST", "/v1/kill", R"({"scope":"planet","engaged":true})", admin);
+  EXPECT_EQ(bad.status, 400);
+  k = client_->Request("POST", "/v1/kill", R"({"scope":"global","engaged":false})", admin);
+  ASSERT_EQ(k.status, 200);
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
+            "ALLOWED");
+}
+
+// Tests that `interlock kill engage --store` applies to the daemon within one second.
+TEST_F(DaemonTest, KillSwitchFromCliSeenWithinOneSecond) {
+  const std::string run = NewRun(agent_);
+  int rc = -1;
+  RunInterlock({"kill", "engage", "--store", daemon_->store(), "--agent", "test-agent", "--reason",
+                "cli test"},
+               &rc);
+  ASSERT_EQ(rc, 0);
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  std::string code;
+  do {
+    code = Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})"));
+  } while (code != "KILL_SWITCH" && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(code, "KILL_SWITCH");
+  RunInterlock(
+      {"kill", "release", "--store", daemon_->store(), "--agent", "test-agent", "--reason", "done"},
+      &rc);
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
+            "ALLOWED");
+}
+
+// Tests that under concurrent load no call sent after `kill engage` returns is allowed.
+TEST_F(DaemonTest, KillSwitchUnderLoadAllowsNothingAfterEngage) {
+  const std::string token = CreateToken(daemon_->store(), "--agent", "reload-agent");
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> engaged_at{0};  // steady ns when engage returned; 0 before
+  std::atomic<int> allowed_after{0}, denied_after{0}, total{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      HttpClient c(daemon_->port());
+      HttpResult run = c.Request("POST", "/v1/runs", "", token);
+      const std::string id = Str(run.json, "run_id");
+      while (!stop.load()) {
+        const int64_t sent = std::chrono::steady_clock::now().time_since_epoch().count();
+        HttpResult r = c.Request("POST", "/v1/runs/" + id + "/calls", R"({"tool":"ping"})", token);
+        total.fetch_add(1);
+        const int64_t e = engaged_at.load();
+        if (e != 0 && sent > e) {
+          (Code(r) == "ALLOWED" ? allowed_after : denied_after).fetch_add(1);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(500ms);
+  ProcessResult engage = RunProcess({std::string(INTERLOCK_BINARY_DIR) + "/interlock", "kill",
+                                     "engage", "--store", daemon_->store(), "--reason", "load"},
+                                    "", 30s);
+  engaged_at.store(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::this_thread::sleep_for(1s);
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(engage.exit_code, 0) << engage.err;
+  EXPECT_GT(total.load(), 20);
+  EXPECT_GT(denied_after.load(), 0);
+  EXPECT_EQ(allowed_after.load(), 0);
+}
+
+// Tests reload on file change and on SIGHUP, and that an invalid set is refused while the
+// last good one stays in force.
+TEST_F(DaemonTest, ReloadGoodAndBad) {
+  const std::string token = CreateToken(daemon_->store(), "--agent", "reload-agent");
+  const std::string run = NewRun(token);
+  EXPECT_EQ(Code(Call(token, run, R"({"tool":"ping"})")), "ALLOWED");
+
+  WritePolicy("reload-agent.yaml", kReloadAgentBlocked);  // picked up by the 1 s poll
+  auto wait_for = [&](const std::string& want) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    std::string got;
+    while (std::chrono::steady_clock::now() < deadline) {
+      got = Code(Call(token, run, R"({"tool":"ping"})"));
+      if (got == want) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    return got;
+  };
+  EXPECT_EQ(wait_for("TOOL_BLOCKED"), "TOOL_BLOCKED");
+
+  WritePolicy("reload-agent.yaml", "agent: {id: \"reload-agent\"\n  this is not yaml: [");
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(Code(Call(token, run, R"({"tool":"ping"})")), "TOOL_BLOCKED");
+  daemon_->Signal(SIGHUP);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(Code(Call(token, run, R"({"tool":"ping"})")), "TOOL_BLOCKED");
+  EXPECT_NE(daemon_->log().find("refused"), std::string::npos) << daemon_->log();
+
+  // Back to the good original, signalled with SIGHUP.
+  WritePolicy("reload-agent.yaml", kReloadAgent);
+  daemon_->Signal(SIGHUP);
+  EXPECT_EQ(wait_for("ALLOWED"), "ALLOWED");
+  HttpResult m = client_->Request("GET", "/metrics");
+  EXPECT_NE(m.body.find("interlock_policy_reloads_total{result=\"error\"}"), std::string::npos);
+  EXPECT_EQ(m.body.find("interlock_policy_reloads_total{result=\"error\"} 0"), std::string::npos)
+      << m.body;
+}
+
+// Tests that a clean restart keeps a run's budget (a restart must not reset a run).
+TEST_F(DaemonTest, RestartMidRunKeepsBudgets) {
+  const std::string run = NewRun(agent_);
+  const std::string body = R"({"tool":"read_record","usage":{"tokens":400}})";
+  EXPECT_EQ(Code(Call(agent_, run, body)), "ALLOWED");
+  EXPECT_EQ(Code(Call(agent_, run, body)), "ALLOWED");
+  EXPECT_EQ(daemon_->Stop(), 0) << daemon_->log();
+  ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+  client_ = std::make_unique<HttpClient>(daemon_->port());
+  HttpResult get = client_->Request("GET", "/v1/runs/" + run, "", agent_);
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_EQ(get.json.at("tokens").to_number<int64_t>(), 800);
+  EXPECT_EQ(Code(Call(agent_, run, body)), "BUDGET_EXCEEDED");
+}
+
+// Tests that kill -9 mid-run loses no acknowledged decision.
+TEST_F(DaemonTest, Kill9MidRunKeepsState) {
+  const std::string run = NewRun(agent_);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","usage":{"tokens":100}})")),
+              "ALLOWED");
+  }
+  daemon_->Kill9();
+  ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+  client_ = std::make_unique<HttpClient>(daemon_->port());
+  HttpResult get = client_->Request("GET", "/v1/runs/" + run, "", agent_);
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_EQ(get.json.at("steps").to_number<int64_t>(), 5);
+  EXPECT_EQ(get.json.at("tokens").to_number<int64_t>(), 500);
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","usage":{"tokens":600}})")),
+            "BUDGET_EXCEEDED");
+}
+
+// Tests that a store locked by another connection gives STORE_UNAVAILABLE, never allow.
+TEST_F(DaemonTest, StoreLockedFailsClosed) {
+  const std::string run = NewRun(agent_);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(daemon_->store().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  HttpResult r = Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})");
+  EXPECT_EQ(Code(r), "STORE_UNAVAILABLE") << r.body;
+  EXPECT_EQ(Str(r.json, "decision"), "deny");
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
+            "ALLOWED");
+  HttpResult m = client_->Request("GET", "/metrics");
+  EXPECT_EQ(m.body.find("interlock_store_errors_total 0"), std::string::npos);
+}
+
+// Tests malformed JSON, duplicate keys, non-object bodies, oversized bodies and headers,
+// unknown routes and wrong methods.
+TEST_F(DaemonTest, MalformedAndOversizedRequests) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(agent_, run, R"({"tool":"read_record",)");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Code(r), "INVALID_REQUEST");
+  r = Call(agent_, run, R"({"tool":"read_record","tool":"delete_record"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(Str(r.json, "reason").find("uplicate"), std::string::npos) << r.body;
+  EXPECT_EQ(Call(agent_, run, R"(["tool"])").status, 400);
+  EXPECT_EQ(Call(agent_, run, "").status, 400);
+  // Declared too large: refused from the headers, before the body is read.
+  const std::string big =
+      RawExchange(daemon_->port(),
+                  "POST /v1/runs/" + run + "/calls HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                      agent_ + "\r\nContent-Length: 2097152\r\n\r\n{\"tool\":",
+                  2s);
+  EXPECT_NE(big.find("413"), std::string::npos) << big;
+  // Chunked bodies are counted as they arrive.
+  const std::string chunked = RawExchange(
+      daemon_->port(),
+      "POST /v1/runs/" + run + "/calls HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + agent_ +
+          "\r\nTransfer-Encoding: chunked\r\n\r\n200000\r\n" + std::string(2 << 20, 'a'),
+      2s);
+  EXPECT_NE(chunked.find("413"), std::string::npos) << chunked.substr(0, 200);
+  r = client_->Request("GET", "/healthz", "", "", 5s, {{"X-Big", std::string(16 << 10, 'b')}});
+  EXPECT_EQ(r.status, 431);
+  r = client_->Request("GET", "/v1/nothing");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(Code(r), "NOT_FOUND");
+  r = client_->Request("DELETE", "/v1/runs");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(Code(r), "METHOD_NOT_ALLOWED");
+  EXPECT_EQ(client_->Request("GET", "/v1/calls/x?wait=abc", "", agent_).status, 400);
+  const std::string raw = RawExchange(daemon_->port(), "NOT HTTP AT ALL\r\n\r\n", 2s);
+  EXPECT_NE(raw.find("400"), std::string::npos) << raw;
+  // The daemon still serves.
+  EXPECT_EQ(client_->Request("GET", "/healthz").status, 200);
+}
+
+// Tests that a client stalling half-way through its headers is cut off within the read
+// timeout while other clients are served.
+TEST_F(DaemonTest, SlowClientIsCutOff) {
+  std::chrono::milliseconds elapsed{0};
+  std::string raw;
+  std::thread slow([&] {
+    raw =
+        RawExchange(daemon_->port(), "POST /v1/runs HTTP/1.1\r\nHost: x\r\nX-Slow:", 6s, &elapsed);
+  });
+  std::this_thread::sleep_for(200ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(client_->Request("GET", "/healthz").status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  slow.join();
+  EXPECT_LT(elapsed, 4s);  // read timeout is 1.5 s in this test's config
+  EXPECT_TRUE(raw.empty() || raw.find("408") != std::string::npos) << raw;
+}
+
+// Tests long polling on a call pending approval: bounded by ?wait, immediate otherwise.
+TEST_F(DaemonTest, LongPollOnPendingCall) {
+  const std::string run = NewRun(agent_);
+  HttpResult a = Call(agent_, run, R"({"tool":"send_email","args":{"to":"x"}})");
+  const std::string id = Str(a.json, "call_id");
+  ASSERT_FALSE(id.empty()) << a.body;
+  auto t0 = std::chrono::steady_clock::now();
+  HttpResult r = client_->Request("GET", "/v1/calls/" + id + "?wait=1", "", agent_);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json.at("pending").as_bool(), true);
+  EXPECT_GE(took, 900ms);
+  EXPECT_LT(took, 3s);
+  // Many concurrent waiters do not block other requests.
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 32; ++i) {
+    waiters.emplace_back([&] {
+      HttpClient c(daemon_->port());
+      c.Request("GET", "/v1/calls/" + id + "?wait=2", "", agent_, 10s);
+    });
+  }
+  std::this_thread::sleep_for(200ms);
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
+            "ALLOWED");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  for (auto& w : waiters) w.join();
+  // A settled call answers at once, and results are recorded.
+  HttpResult ok = Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})");
+  const std::string done = Str(ok.json, "call_id");
+  t0 = std::chrono::steady_clock::now();
+  r = client_->Request("GET", "/v1/calls/" + done + "?wait=30", "", agent_);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(r.json.at("pending").as_bool(), false);
+  EXPECT_EQ(client_
+                ->Request("POST", "/v1/calls/" + done + "/result",
+                          R"({"ok":true,"output":{"name":"A"},"usage":{"tokens":7}})", agent_)
+                .status,
+            204);
+  r = client_->Request("GET", "/v1/calls/" + done, "", agent_);
+  EXPECT_TRUE(r.json.as_object().contains("result")) << r.body;
+}
+
+// Tests that SIGTERM stops the daemon cleanly with exit code 0.
+TEST_F(DaemonTest, SigtermStopsCleanly) {
+  const std::string run = NewRun(agent_);
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
+            "ALLOWED");
+  EXPECT_EQ(daemon_->Stop(), 0) << daemon_->log();
+  EXPECT_NE(daemon_->log().find("stopped"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace interlock::testing

@@ -1,0 +1,38 @@
+// Runs a program to completion with given stdin, capturing stdout, stderr and exit code.
+// For tests only: bounded by a timeout after which the child is killed.
+#ifndef INTERLOCK_TESTS_SUPPORT_SUBPROCESS_H_
+#define INTERLOCK_TESTS_SUPPORT_SUBPROCESS_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace interlock::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal or the timeout
+  std::string out;
+  std::string err;
+  bool timed_out = false;
+};
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& stdin_data = "",
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// A fresh temporary directory removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+}  // namespace interlock::testing
+
+#endif  // INTERLOCK_TESTS_SUPPORT_SUBPROCESS_H_

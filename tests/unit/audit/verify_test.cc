@@ -1,0 +1,302 @@
+// Tamper-detection tests: build a log with AppendAuditEvents, alter it with raw SQL,
+// and check that verify names the first bad seq and never says ok.
+#include "audit/verify.h"
+
+#include <gtest/gtest.h>
+
+#include "audit/checkpoint.h"
+#include "audit/keys.h"
+#include "audit_test_util.h"
+
+namespace interlock::audit {
+namespace {
+
+using testing::Append;
+using testing::AppendDecisions;
+using testing::Exec;
+using testing::TempDir;
+
+class VerifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = testing::OpenRw(dir_.File("store.db"));
+    AppendDecisions(db_.get(), 20);
+    auto keys = LoadOrCreateAuditKeys(dir_.File("keys"));
+    ASSERT_TRUE(keys.ok()) << keys.error().message;
+    keys_ = std::make_unique<AuditKeys>(std::move(keys).value());
+  }
+
+  VerifyReport Verify(const std::vector<Checkpoint>& cps = {}) {
+    VerifyOptions opt;
+    opt.checkpoints = cps;
+    opt.public_key = &keys_->public_key;
+    Result<VerifyReport> r = VerifyAuditLog(db_.get(), opt);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : VerifyReport{};
+  }
+
+  Checkpoint CheckpointAt(int64_t seq) {
+    Statement st;
+    EXPECT_TRUE(st.Prepare(db_.get(), "SELECT hash FROM audit_log WHERE seq = ?1").ok());
+    st.BindInt64(1, seq);
+    EXPECT_EQ(sqlite3_step(st.get()), SQLITE_ROW);
+    auto cp = MakeCheckpoint(keys_->signing_key, seq, st.Text(0), testing::T0());
+    EXPECT_TRUE(cp.ok());
+    return *cp;
+  }
+
+  TempDir dir_;
+  SqliteDb db_;
+  std::unique_ptr<AuditKeys> keys_;
+};
+
+// Tests that an untouched log verifies with the documented one-line summary.
+TEST_F(VerifyTest, IntactLogIsOk) {
+  VerifyReport r = Verify({CheckpointAt(10), CheckpointAt(20)});
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.records, 20);
+  EXPECT_EQ(r.checkpoints_verified, 2);
+  EXPECT_EQ(VerifySummary(r).rfind(
+                "ok: 20 records, head 20 " + r.head_hash + ", 2 checkpoints verified", 0),
+            0u)
+      << VerifySummary(r);
+}
+
+// Tests that the verifier's hash equals AuditRecordHash (the writer's definition).
+TEST_F(VerifyTest, DeepModeAcceptsWriterOutput) {
+  VerifyOptions opt;
+  opt.deep = true;
+  auto r = VerifyAuditLog(db_.get(), opt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->ok) << r->problem;
+}
+
+// Tests that a modified body is a hash mismatch at its seq.
+TEST_F(VerifyTest, ModifiedBodyIsDetected) {
+  Exec(db_.get(),
+       "UPDATE audit_log SET body = replace(body, 'example.com/6', 'evil.com/6') "
+       "WHERE seq = 7");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 7);
+  EXPECT_NE(r.problem.find("hash mismatch"), std::string::npos) << r.problem;
+}
+
+// Tests that changing an indexed column (not hashed directly) is still detected.
+TEST_F(VerifyTest, ModifiedColumnIsDetected) {
+  Exec(db_.get(), "UPDATE audit_log SET agent_id = 'other-agent' WHERE seq = 5");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 5);
+  EXPECT_NE(r.problem.find("agent_id"), std::string::npos) << r.problem;
+}
+
+// Tests that a changed time column is detected.
+TEST_F(VerifyTest, ModifiedTimeColumnIsDetected) {
+  Exec(db_.get(), "UPDATE audit_log SET time_ms = time_ms + 1 WHERE seq = 3");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 3);
+}
+
+// Tests that a row deleted from the middle is a gap at its seq.
+TEST_F(VerifyTest, DeletedMiddleRowIsDetected) {
+  Exec(db_.get(), "DELETE FROM audit_log WHERE seq = 10");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 10);
+  EXPECT_NE(r.problem.find("missing"), std::string::npos) << r.problem;
+}
+
+// Tests that deleting the tail is invisible to the chain alone but caught by a checkpoint.
+TEST_F(VerifyTest, DeletedTailNeedsCheckpoint) {
+  const Checkpoint cp = CheckpointAt(20);
+  Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 18");
+  EXPECT_TRUE(Verify().ok);  // the chain alone cannot see it
+  VerifyReport r = Verify({cp});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 18);
+  EXPECT_NE(r.problem.find("truncated"), std::string::npos) << r.problem;
+}
+
+// Tests that a whole-log truncation (empty table) is caught by a checkpoint.
+TEST_F(VerifyTest, EmptiedLogNeedsCheckpoint) {
+  const Checkpoint cp = CheckpointAt(5);
+  Exec(db_.get(), "DELETE FROM audit_log");
+  VerifyReport r = Verify({cp});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 1);
+}
+
+// Tests that a row inserted in the middle (later rows renumbered) is detected.
+TEST_F(VerifyTest, InsertedRowIsDetected) {
+  Exec(db_.get(), "UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 11");
+  Exec(db_.get(), "UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1011");
+  Exec(db_.get(),
+       "INSERT INTO audit_log SELECT 11, time_ms, type, run_id, call_id, agent_id, principal, "
+       "body, prev_hash, hash FROM audit_log WHERE seq = 10");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 11);
+}
+
+// Tests that a well-formed forged record spliced into the chain breaks the next link.
+TEST_F(VerifyTest, ForgedChainedInsertIsDetectedAtNextRecord) {
+  Statement st;
+  ASSERT_TRUE(st.Prepare(db_.get(), "SELECT hash FROM audit_log WHERE seq = 10").ok());
+  ASSERT_EQ(sqlite3_step(st.get()), SQLITE_ROW);
+  const std::string h10(st.Text(0));
+  Exec(db_.get(), "UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 11");
+  Exec(db_.get(), "UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1011");
+  AuditEvent e = testing::Event(kDecision, testing::T0(), "run-1", "forged");
+  const std::string body = AuditRecordBody(11, e, h10);
+  Exec(db_.get(), "INSERT INTO audit_log VALUES (11, " +
+                      std::to_string(ToUnixMillis(testing::T0())) +
+                      ", 'decision', 'run-1', 'forged', 'billing-agent', 'billing-agent', '" +
+                      body + "', '" + h10 + "', '" + AuditRecordHash(h10, body) + "')");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 12);
+}
+
+// Tests that swapping two rows' seq numbers is detected at the first of them.
+TEST_F(VerifyTest, SwappedRowsAreDetected) {
+  Exec(db_.get(), "UPDATE audit_log SET seq = -5 WHERE seq = 5");
+  Exec(db_.get(), "UPDATE audit_log SET seq = 5 WHERE seq = 6");
+  Exec(db_.get(), "UPDATE audit_log SET seq = 6 WHERE seq = -5");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 5);
+}
+
+// Tests that truncation after a checkpoint names the first missing record.
+TEST_F(VerifyTest, TruncatedAfterCheckpointIsDetected) {
+  const Checkpoint cp = CheckpointAt(15);
+  Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 13");
+  VerifyReport r = Verify({cp});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 13);
+}
+
+// Tests that a consistently rewritten chain passes alone but fails against a checkpoint.
+TEST_F(VerifyTest, RewrittenChainFailsAgainstCheckpoint) {
+  const Checkpoint cp = CheckpointAt(15);
+  Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 8");
+  std::vector<AuditEvent> ev;
+  for (int i = 0; i < 13; ++i) {
+    ev.push_back(testing::Event(kDecision, testing::T0(), "run-1", "rewritten"));
+  }
+  Append(db_.get(), ev);
+  EXPECT_TRUE(Verify().ok);
+  VerifyReport r = Verify({cp});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 15);
+  EXPECT_NE(r.problem.find("rewritten"), std::string::npos) << r.problem;
+}
+
+// Tests that a checkpoint with an altered signature or hash fails signature checking.
+TEST_F(VerifyTest, BadCheckpointSignatureFails) {
+  Checkpoint cp = CheckpointAt(10);
+  cp.signature[3] ^= 1;
+  VerifyReport r = Verify({cp});
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("bad signature"), std::string::npos);
+  Checkpoint cp2 = CheckpointAt(10);
+  cp2.seq = 11;
+  EXPECT_FALSE(Verify({cp2}).ok);
+}
+
+// Tests that a checkpoint signed by another key names both keys.
+TEST_F(VerifyTest, CheckpointFromAnotherKeyFails) {
+  auto other = SigningKey::Generate();
+  ASSERT_TRUE(other.ok());
+  auto cp = MakeCheckpoint(*other, 10, CheckpointAt(10).hash, testing::T0());
+  ASSERT_TRUE(cp.ok());
+  VerifyReport r = Verify({*cp});
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("names key"), std::string::npos) << r.problem;
+}
+
+// Tests that checkpoints of another log (same key) do not match this one.
+TEST_F(VerifyTest, CheckpointOfAnotherLogFails) {
+  TempDir other_dir;
+  SqliteDb other = testing::OpenRw(other_dir.File("other.db"));
+  AppendDecisions(other.get(), 20, testing::T0() + std::chrono::hours(1));
+  auto cp = WriteCheckpointNow(other.get(), keys_->signing_key, other_dir.File("cp.jsonl"),
+                               testing::T0());
+  ASSERT_TRUE(cp.ok());
+  VerifyReport r = Verify({*cp});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 20);
+}
+
+// Tests that checkpoints without a public key are refused, not skipped.
+TEST_F(VerifyTest, CheckpointsWithoutKeyIsAnError) {
+  const Checkpoint cp = CheckpointAt(10);
+  VerifyOptions opt;
+  opt.checkpoints = std::span<const Checkpoint>(&cp, 1);
+  EXPECT_FALSE(VerifyAuditLog(db_.get(), opt).ok());
+}
+
+// Tests that deleting the first records (not a prune) fails: nothing anchors the log.
+TEST_F(VerifyTest, DeletedHeadIsDetected) {
+  Exec(db_.get(), "DELETE FROM audit_log WHERE seq <= 3");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 4);
+  EXPECT_NE(r.problem.find("anchors"), std::string::npos) << r.problem;
+}
+
+// Tests that bodies holding tricky strings and a nested "prev" key verify (scanner).
+TEST_F(VerifyTest, TrickyBodiesVerify) {
+  boost::json::object data{
+      {"prev", "x"},
+      {"args", {{"q", "a \"quoted\" ,\"prev\":\"0\" } ] \\ \n \u00e9 \xf0\x9f\x94\x91"}}},
+      {"nested", boost::json::array{1, 2.5, nullptr, true, {{"seq", 99}}}}};
+  AuditEvent e = testing::Event(kDecision, testing::T0(), "run \"x\"", "c\\1", data);
+  e.principal = "ünïcode";
+  Append(db_.get(), {e});
+  VerifyOptions opt;
+  opt.deep = true;
+  auto r = VerifyAuditLog(db_.get(), opt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->ok) << r->problem;
+  Exec(db_.get(), "UPDATE audit_log SET run_id = 'run x' WHERE seq = 21");
+  EXPECT_EQ(Verify().bad_seq, 21);
+}
+
+// Tests that a database without the audit table is an error, not an empty ok.
+TEST(VerifyInputTest, ForeignDatabaseIsAnError) {
+  TempDir dir;
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.File("foreign.db").c_str(), &raw), SQLITE_OK);
+  SqliteDb db(raw);
+  Exec(db.get(), "CREATE TABLE t(x)");
+  EXPECT_FALSE(VerifyAuditLog(db.get(), {}).ok());
+  EXPECT_FALSE(OpenAuditStore(dir.File("foreign.db"), true).ok());
+}
+
+// Tests that garbage, truncated and missing store files are clear errors.
+TEST(VerifyInputTest, CorruptStoreFileIsAnError) {
+  TempDir dir;
+  { std::ofstream(dir.File("garbage.db")) << std::string(8192, 'x'); }
+  auto g = OpenAuditStore(dir.File("garbage.db"), true);
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.error().message.find("garbage.db"), std::string::npos) << g.error().message;
+  EXPECT_FALSE(OpenAuditStore(dir.File("missing.db"), true).ok());
+
+  {
+    SqliteDb db = testing::OpenRw(dir.File("s.db"));
+    AppendDecisions(db.get(), 500);
+  }
+  const std::string bytes = testing::ReadAll(dir.File("s.db"));
+  std::ofstream(dir.File("half.db"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  auto half = OpenAuditStore(dir.File("half.db"), true);
+  if (half.ok()) {
+    auto r = VerifyAuditLog(half->get(), {});
+    EXPECT_TRUE(!r.ok() || !r->ok);  // never a silent ok on a damaged file
+  }
+}
+
+}  // namespace
+}  // namespace interlock::audit

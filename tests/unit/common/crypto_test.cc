@@ -1,0 +1,52 @@
+// Tests of the hashing helpers (common/crypto.h) against published vectors.
+#include "common/crypto.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace interlock {
+namespace {
+
+// Tests SHA-256 against FIPS 180-2 vectors.
+TEST(CryptoTest, Sha256KnownAnswers) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256(std::string_view("abc"))[0], 0xba);
+}
+
+// Tests HMAC-SHA256 against RFC 4231 test case 2.
+TEST(CryptoTest, HmacKnownAnswer) {
+  EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+// Tests hex encoding of every nibble.
+TEST(CryptoTest, HexEncode) {
+  const uint8_t bytes[] = {0x00, 0x01, 0xab, 0xff, 0x10};
+  EXPECT_EQ(HexEncode(bytes, sizeof(bytes)), "0001abff10");
+  EXPECT_EQ(HexEncode(bytes, 0), "");
+}
+
+// Tests that random bytes have the requested size and do not repeat.
+TEST(CryptoTest, RandomBytes) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    const std::string r = RandomBytes(16);
+    ASSERT_EQ(r.size(), 16u);
+    ASSERT_TRUE(seen.insert(r).second);
+  }
+  EXPECT_EQ(RandomBytes(0).size(), 0u);
+}
+
+// Tests constant-time equality semantics.
+TEST(CryptoTest, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("secret", "secret"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secreT"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secret2"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+}  // namespace
+}  // namespace interlock

@@ -1,0 +1,186 @@
+// Tests of the strict JSON parser and canonical serialisation (common/json.h).
+#include "common/json.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/json/serialize.hpp>
+
+namespace interlock {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Bad {
+  const char* name;
+  std::string text;
+  const char* message;
+};
+
+// Tests that every class of hostile or malformed document is an error, not a guess.
+TEST(JsonTest, RejectsHostileDocuments) {
+  const std::vector<Bad> rows = {
+      {"dup_top", R"({"a":1,"a":2})", "duplicate object key \"a\""},
+      {"dup_top_same_value", R"({"a":1,"a":1})", "duplicate"},
+      {"dup_nested", R"({"a":{"b":1,"c":{"d":1,"d":2}}})", "duplicate object key \"d\""},
+      {"dup_in_array", R"([{"x":1},{"x":1,"y":2,"x":3}])", "duplicate object key \"x\""},
+      {"dup_escaped", R"({"ab":1,"a\u0062":2})", "duplicate object key \"ab\""},
+      {"dup_many_keys",
+       [] {
+         std::string s = "{";
+         for (int i = 0; i < 100; ++i) s += "\"k" + std::to_string(i) + "\":1,";
+         return s + "\"k57\":2}";
+       }(),
+       "duplicate object key \"k57\""},
+      {"trailing_garbage", R"({"a":1}x)", "trailing content"},
+      {"two_documents", R"({"a":1}{"a":2})", "trailing content"},
+      {"empty", "", "invalid JSON"},
+      {"whitespace_only", "  \n", "invalid JSON"},
+      {"invalid_utf8_byte", "\"\xff\"", "invalid JSON"},
+      {"truncated_utf8", "\"\xc3\"", "invalid JSON"},
+      {"overlong_utf8", "\"\xc0\xaf\"", "invalid JSON"},
+      {"surrogate_utf8", "\"\xed\xa0\x80\"", "invalid JSON"},
+      {"lone_surrogate_escape", R"("\ud800")", "invalid JSON"},
+      {"number_overflow", "1e400", "does not fit a double"},
+      {"negative_overflow", "[-1e400]", "does not fit a double"},
+      {"long_mantissa_overflow", std::string(400, '9') + ".0", "does not fit a double"},
+      {"nan", "NaN", "invalid JSON"},
+      {"infinity", "[Infinity]", "invalid JSON"},
+      {"comment", "[1 /* c */]", "invalid JSON"},
+      {"trailing_comma", "[1,]", "invalid JSON"},
+      {"single_quotes", "{'a':1}", "invalid JSON"},
+      {"control_in_string", "\"a\nb\"", "invalid JSON"},
+      {"deep_arrays", std::string(100000, '['), "deeper than 64"},
+      {"deep_objects",
+       [] {
+         std::string s;
+         for (int i = 0; i < 100000; ++i) s += "{\"a\":";
+         return s;
+       }(),
+       "deeper than 64"},
+  };
+  for (const Bad& b : rows) {
+    SCOPED_TRACE(b.name);
+    Result<boost::json::value> v = ParseJsonStrict(b.text);
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.error().kind, ErrorKind::kInvalidArgument);
+    EXPECT_THAT(v.error().message, HasSubstr(b.message));
+  }
+}
+
+// Tests that the limits are exact: max_depth levels parse, one more does not; max_bytes
+// bytes parse, one more does not.
+TEST(JsonTest, LimitsAreExact) {
+  const JsonLimits limits{100, 4};
+  EXPECT_TRUE(ParseJsonStrict("[[[[1]]]]", limits).ok());
+  EXPECT_FALSE(ParseJsonStrict("[[[[[1]]]]]", limits).ok());
+  std::string doc = "\"" + std::string(98, 'a') + "\"";
+  EXPECT_TRUE(ParseJsonStrict(doc, limits).ok());
+  doc.insert(1, "a");
+  Result<boost::json::value> v = ParseJsonStrict(doc, limits);
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.error().message, HasSubstr("101 bytes; the limit is 100"));
+}
+
+// Tests that values parse to the expected kinds, including 64-bit integer edges and
+// surrounding whitespace.
+TEST(JsonTest, ParsesValues) {
+  Result<boost::json::value> v = ParseJsonStrict(
+      R"( {"i":-9223372036854775808,"u":18446744073709551615,"d":1e308,"s":"\u00e9",
+           "b":true,"n":null,"a":[],"o":{},"tiny":1e-400} )");
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  const auto& o = v->get_object();
+  EXPECT_EQ(o.at("i").get_int64(), INT64_MIN);
+  EXPECT_EQ(o.at("u").get_uint64(), UINT64_MAX);
+  EXPECT_EQ(o.at("d").get_double(), 1e308);
+  EXPECT_EQ(o.at("s").get_string(), "\xc3\xa9");
+  EXPECT_EQ(o.at("tiny").get_double(), 0.0);
+  // Above uint64: a double, not an error and not a wrapped integer.
+  v = ParseJsonStrict("18446744073709551616");
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->is_double());
+}
+
+// Tests that decimals are converted with correct rounding, so they round-trip through
+// serialisation (Boost 1.81's own conversion can be one ulp off).
+TEST(JsonTest, DoublesRoundTrip) {
+  std::mt19937_64 rng(1);
+  for (int i = 0; i < 20000; ++i) {
+    const double d = static_cast<double>(static_cast<int64_t>(rng() % 2000001) - 1000000) /
+                     static_cast<double>(rng() % 997 + 1);
+    const std::string text = boost::json::serialize(boost::json::value(d));
+    Result<boost::json::value> v = ParseJsonStrict(text);
+    ASSERT_TRUE(v.ok());
+    ASSERT_EQ(v->as_double(), d) << text;
+  }
+  EXPECT_EQ(ParseJsonStrict("-111.42857142857143")->as_double(), -111.42857142857143);
+}
+
+// Tests canonical serialisation: keys sorted by bytes at every level, compact, arrays in
+// order, strings escaped.
+TEST(JsonTest, CanonicalJson) {
+  Result<boost::json::value> v = ParseJsonStrict(
+      R"({"b":1,"a":{"z":[3,{"y":1,"x":2}],"\u00e9":1,"Z":2,"a":"q\"\n"},"A":null,"":true})");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(CanonicalJson(*v),
+            "{\"\":true,\"A\":null,\"a\":{\"Z\":2,\"a\":\"q\\\"\\n\",\"z\":[3,{\"x\":2,\"y\":1}],"
+            "\"\xc3\xa9\":1},\"b\":1}");
+  EXPECT_EQ(CanonicalJson(boost::json::value(1.5)), "1.5E0");
+  EXPECT_EQ(CanonicalJson(boost::json::value(uint64_t{18446744073709551615u})),
+            "18446744073709551615");
+  EXPECT_EQ(CanonicalJson(boost::json::object{}), "{}");
+}
+
+// Tests that CanonicalJson does not depend on key insertion order (random permutations).
+TEST(JsonTest, CanonicalJsonIsKeyOrderIndependent) {
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 500; ++i) {
+    std::vector<std::pair<std::string, int>> members;
+    const int n = static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) members.emplace_back("k" + std::to_string(rng() % 1000), k);
+    std::sort(members.begin(), members.end());
+    members.erase(std::unique(members.begin(), members.end(),
+                              [](const auto& a, const auto& b) { return a.first == b.first; }),
+                  members.end());
+    auto build = [&] {
+      boost::json::object inner;
+      for (const auto& [k, val] : members) inner[k] = val;
+      boost::json::object outer;
+      for (const auto& [k, val] : members) outer[k] = inner;
+      return boost::json::value(std::move(outer));
+    };
+    const std::string first = CanonicalJson(build());
+    std::shuffle(members.begin(), members.end(), rng);
+    const boost::json::value shuffled = build();
+    ASSERT_EQ(CanonicalJson(shuffled), first);
+    Result<boost::json::value> reparsed = ParseJsonStrict(boost::json::serialize(shuffled));
+    ASSERT_TRUE(reparsed.ok());
+    ASSERT_EQ(CanonicalJson(*reparsed), first);
+  }
+}
+
+}  // namespace
+}  // namespace interlock
+
+namespace interlock {
+namespace {
+
+// Tests that readable output keeps key order and prints doubles in shortest round-trip
+// form, so CLI and API output read "0.02" rather than "2E-2".
+TEST(ToJsonText, ShortestDoublesAndKeyOrder) {
+  boost::json::object o;
+  o["z"] = 0.02;
+  o["a"] = 2.0;
+  o["n"] = -7;
+  o["s"] = "q\"";
+  EXPECT_EQ(ToJsonText(o), R"({"z":0.02,"a":2,"n":-7,"s":"q\""})");
+  EXPECT_EQ(ParseJsonStrict(ToJsonText(0.1 + 0.2))->as_double(), 0.1 + 0.2);
+}
+
+}  // namespace
+}  // namespace interlock

@@ -1,0 +1,92 @@
+// Tests of RFC 3339 parsing and formatting (common/time.h).
+#include "common/time.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace interlock {
+namespace {
+
+struct Row {
+  const char* in;
+  int64_t unix_ms;
+};
+
+// Tests accepted timestamps: Z, offsets, fractions, leap day, lower-case t/z.
+TEST(TimeTest, ParsesValidTimestamps) {
+  const std::vector<Row> rows = {
+      {"1970-01-01T00:00:00Z", 0},
+      {"2026-11-22T10:00:00Z", 1795341600000},
+      {"2026-11-22T10:00:00.123Z", 1795341600123},
+      {"2026-11-22T10:00:00.1239Z", 1795341600123},
+      {"2026-11-22T12:30:00+02:30", 1795341600000},
+      {"2026-11-22T05:00:00-05:00", 1795341600000},
+      {"2024-02-29T00:00:00Z", 1709164800000},
+      {"2026-11-22t10:00:00z", 1795341600000},
+      {"1969-12-31T23:59:59Z", -1000},
+  };
+  for (const Row& r : rows) {
+    SCOPED_TRACE(r.in);
+    Result<TimePoint> t = ParseRfc3339(r.in);
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    EXPECT_EQ(ToUnixMillis(*t), r.unix_ms);
+  }
+}
+
+// Tests rejected timestamps: missing zone, bad fields, non-leap Feb 29, trailing bytes.
+TEST(TimeTest, RejectsInvalidTimestamps) {
+  for (const char* s :
+       {"", "2026-11-22", "2026-11-22T10:00:00", "2026-11-22 10:00:00Z", "2026-13-01T00:00:00Z",
+        "2026-00-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+        "2026-11-22T24:00:00Z", "2026-11-22T10:60:00Z", "2026-11-22T10:00:00.Z",
+        "2026-11-22T10:00:00+2:00", "2026-11-22T10:00:00+24:00", "2026-11-22T10:00:00Zx",
+        "2026-11-22T10:00:00+02:00x", "2026-11-22T10:00:00+02", "+026-11-22T10:00:00Z",
+        "2026-11-22T10:00:00.12a"}) {
+    EXPECT_FALSE(ParseRfc3339(s).ok()) << s;
+  }
+}
+
+// Tests formatting in UTC with milliseconds, including before the epoch, and round trip.
+TEST(TimeTest, FormatsAndRoundTrips) {
+  EXPECT_EQ(FormatRfc3339(FromUnixMillis(0)), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixMillis(1795341600123)), "2026-11-22T10:00:00.123Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixMillis(-1)), "1969-12-31T23:59:59.999Z");
+  for (int64_t ms : {int64_t{0}, int64_t{1709164800999}, int64_t{-86400001},
+                     int64_t{9214646400000} /* 2262-01-01 */}) {
+    Result<TimePoint> t = ParseRfc3339(FormatRfc3339(FromUnixMillis(ms)));
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(ToUnixMillis(*t), ms);
+  }
+}
+
+// Tests that timestamps outside what TimePoint (int64 nanoseconds, 1677..2262) can hold
+// are rejected rather than wrapped (regression: they wrapped into the 18th century, so
+// a far-future freeze window end could land in the past).
+TEST(TimeTest, OutOfRangeYearsAreRejected) {
+  EXPECT_TRUE(ParseRfc3339("2262-04-10T23:59:59Z").ok());
+  EXPECT_FALSE(ParseRfc3339("2262-04-12T00:00:00Z").ok());
+  EXPECT_FALSE(ParseRfc3339("2300-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseRfc3339("9999-12-31T23:59:59.999Z").ok());
+  EXPECT_FALSE(ParseRfc3339("0000-01-01T00:00:00Z").ok());
+}
+
+// Tests that a leap second is accepted and clamped to :59.
+TEST(TimeTest, LeapSecondClamps) {
+  Result<TimePoint> t = ParseRfc3339("2016-12-31T23:59:60Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(FormatRfc3339(*t), "2016-12-31T23:59:59.000Z");
+}
+
+// Tests the manual clock used by every time-dependent test.
+TEST(TimeTest, ManualClock) {
+  ManualClock c(FromUnixMillis(1000));
+  c.Advance(std::chrono::milliseconds(500));
+  EXPECT_EQ(ToUnixMillis(c.Now()), 1500);
+  c.Set(FromUnixMillis(7));
+  EXPECT_EQ(ToUnixMillis(c.Now()), 7);
+}
+
+}  // namespace
+}  // namespace interlock

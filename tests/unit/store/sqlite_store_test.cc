@@ -1,0 +1,638 @@
+// SqliteStore through a real core::Guard: lifecycle, budgets, restart, isolation,
+// concurrency, kill switches from another connection, fail closed, tokens, redaction and
+// the audit chain. Every test uses its own temporary directory and an injected clock.
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "audit/audit_log.h"
+#include "core/guard.h"
+#include "core/policy_source.h"
+
+namespace interlock::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kAgentA[] = "agent-a";
+constexpr char kAgentB[] = "agent-b";
+constexpr char kSecret[] = "hunter2-do-not-store-me";
+
+// A fixed instant: 2026-11-22T10:00:00Z.
+TimePoint T0() { return TimePoint(std::chrono::seconds(1795341600)); }
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "interlock-store-XXXXXX").string();
+    char* p = mkdtemp(tmpl.data());
+    EXPECT_NE(p, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::shared_ptr<policy::AgentPolicy> MakeAgent(const std::string& id, uint64_t max_steps,
+                                               policy::BudgetAction action) {
+  auto p = std::make_shared<policy::AgentPolicy>();
+  p->id = id;
+  p->identity = id + "@test";
+  p->file = id + ".yaml";
+  p->sha256 = std::string(64, 'a');
+  policy::ToolRule read;
+  read.name = "read";
+  read.redact = {"password"};
+  p->allowed.emplace(read.name, read);
+  policy::ToolRule write;
+  write.name = "write";
+  p->allowed.emplace(write.name, write);
+  p->blocked.emplace("drop", policy::Location{p->file, 3, 5});
+  p->execution.max_steps = max_steps;
+  p->execution.on_budget_exceeded = action;
+  p->execution.notify = "#oncall";
+  p->escalation_contacts = {"oncall@example.com"};
+  return p;
+}
+
+std::shared_ptr<const policy::PolicySet> MakePolicies(
+    uint64_t max_steps = 25, policy::BudgetAction action = policy::BudgetAction::kHalt) {
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents[kAgentA] = MakeAgent(kAgentA, max_steps, action);
+  set->agents[kAgentB] = MakeAgent(kAgentB, max_steps, action);
+  set->sha256 = std::string(64, 'b');
+  return set;
+}
+
+ToolCall Call(const std::string& tool, boost::json::object args = {}, Usage usage = {}) {
+  ToolCall c;
+  c.tool = tool;
+  c.args = std::move(args);
+  c.usage = usage;
+  return c;
+}
+
+StoreOptions Options(const std::string& path) {
+  StoreOptions o;
+  o.path = path;
+  o.durable_full = true;
+  o.busy_timeout_ms = 2000;
+  o.audit_key = "test-audit-key";
+  return o;
+}
+
+std::unique_ptr<SqliteStore> MustOpen(const StoreOptions& o) {
+  auto s = SqliteStore::Open(o);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+// A store, a policy source and a Guard over them, at a manual clock.
+struct Fixture {
+  explicit Fixture(const std::string& path,
+                   std::shared_ptr<const policy::PolicySet> set = MakePolicies())
+      : source(std::move(set)), clock(T0()) {
+    StoreOptions o = Options(path);
+    o.clock = &clock;
+    store = MustOpen(o);
+    guard = std::make_unique<core::Guard>(&source, store.get(), &clock, nullptr);
+  }
+  core::PolicySource source;
+  ManualClock clock;
+  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<core::Guard> guard;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The database file and its WAL, as bytes.
+std::string DbBytes(const std::string& path) { return ReadAll(path) + ReadAll(path + "-wal"); }
+
+struct AuditRow {
+  int64_t seq;
+  std::string type;
+  std::string principal;
+  std::string body;
+  std::string prev_hash;
+  std::string hash;
+};
+
+std::vector<AuditRow> ReadAudit(const std::string& path) {
+  std::vector<AuditRow> rows;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT seq, type, principal, body, prev_hash, hash FROM "
+                               "audit_log ORDER BY seq",
+                               -1, &s, nullptr),
+            SQLITE_OK);
+  auto text = [&](int i) {
+    const unsigned char* t = sqlite3_column_text(s, i);
+    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+  };
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    rows.push_back({sqlite3_column_int64(s, 0), text(1), text(2), text(3), text(4), text(5)});
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return rows;
+}
+
+// Tests that a run is created, decided, given results and usage, read back and ended,
+// and that results are refused for denied, foreign and already-reported calls.
+TEST(SqliteStoreTest, RunLifecycle) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->run_id.rfind("run_", 0), 0u);
+  EXPECT_EQ(run->run_id.size(), 4u + 16u);
+  EXPECT_EQ(f.store->CreateRun(kAgentA, run->run_id, T0()).error().kind, ErrorKind::kAlreadyExists);
+
+  f.clock.Advance(std::chrono::seconds(3));
+  core::GuardResponse r =
+      f.guard->Decide(kAgentA, "alice", run->run_id, Call("read", {{"q", 1}}, {100, 2500}));
+  ASSERT_FALSE(r.error.has_value());
+  EXPECT_EQ(r.decision.code, Code::kAllowed);
+  EXPECT_EQ(r.call_id.rfind("call_", 0), 0u);
+  EXPECT_EQ(r.state.steps, 1u);
+  EXPECT_EQ(r.state.tokens, 100u);
+  EXPECT_EQ(r.state.elapsed_ms, 3000);
+  EXPECT_EQ(r.state.records.at("read"), 1u);
+
+  core::GuardResponse denied = f.guard->Decide(kAgentA, "alice", run->run_id, Call("drop"));
+  EXPECT_EQ(denied.decision.code, Code::kToolBlocked);
+  EXPECT_FALSE(denied.call_id.empty());
+
+  CallResult res;
+  res.ok = true;
+  res.output_json = R"({"rows":[1,2]})";
+  res.usage = {50, 1000};
+  EXPECT_TRUE(f.store->RecordResult(r.call_id, kAgentA, res, f.clock.Now()).ok());
+  EXPECT_EQ(f.store->RecordResult(r.call_id, kAgentA, res, f.clock.Now()).error().kind,
+            ErrorKind::kAlreadyExists);
+  EXPECT_EQ(f.store->RecordResult(denied.call_id, kAgentA, res, f.clock.Now()).error().kind,
+            ErrorKind::kInvalidArgument);
+  EXPECT_EQ(f.store->RecordResult(r.call_id, kAgentB, res, f.clock.Now()).error().kind,
+            ErrorKind::kPermissionDenied);
+  EXPECT_EQ(f.store->RecordResult("call_nope", kAgentA, res, f.clock.Now()).error().kind,
+            ErrorKind::kNotFound);
+  EXPECT_TRUE(f.store->AddUsage(run->run_id, kAgentA, {7, 3}).ok());
+  EXPECT_EQ(f.store->AddUsage(run->run_id, kAgentB, {7, 3}).error().kind,
+            ErrorKind::kPermissionDenied);
+
+  auto call = f.store->GetCall(r.call_id);
+  ASSERT_TRUE(call.ok()) << call.error().message;
+  EXPECT_EQ(call->record.run_id, run->run_id);
+  EXPECT_EQ(call->record.principal, "alice");
+  EXPECT_EQ(call->record.decision.code, Code::kAllowed);
+  EXPECT_EQ(call->record.call.usage.tokens, 100u);
+  ASSERT_TRUE(call->result.has_value());
+  EXPECT_EQ(call->result->output_json, R"({"rows":[1,2]})");
+  EXPECT_EQ(call->result->usage.tokens, 50u);
+
+  auto info = f.store->GetRun(run->run_id);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->state.steps, 2u);
+  EXPECT_EQ(info->state.tokens, 157u);
+  EXPECT_EQ(info->state.cost_micros, 3503);
+  EXPECT_FALSE(info->ended);
+
+  EXPECT_TRUE(f.store->EndRun(run->run_id, kAgentA, f.clock.Now()).ok());
+  EXPECT_TRUE(f.store->EndRun(run->run_id, kAgentA, f.clock.Now()).ok());
+  EXPECT_TRUE(f.store->GetRun(run->run_id)->ended);
+  core::GuardResponse after = f.guard->Decide(kAgentA, "alice", run->run_id, Call("read"));
+  EXPECT_EQ(after.error, ErrorKind::kInvalidArgument);
+  EXPECT_EQ(f.store->GetRun(run->run_id)->state.steps, 2u);
+}
+
+// Tests that a result's output over 64 KiB is stored truncated with a marker.
+TEST(SqliteStoreTest, ResultOutputIsCapped) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  auto run = f.store->CreateRun(kAgentA, "r1", T0());
+  ASSERT_TRUE(run.ok());
+  auto r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+  CallResult res;
+  res.output_json = "\"" + std::string(200 * 1024, 'x') + "\"";
+  ASSERT_TRUE(f.store->RecordResult(r.call_id, kAgentA, res, T0()).ok());
+  auto call = f.store->GetCall(r.call_id);
+  ASSERT_TRUE(call.ok());
+  ASSERT_TRUE(call->result.has_value());
+  EXPECT_LT(call->result->output_json.size(), kMaxResultOutputBytes + 100);
+  EXPECT_NE(call->result->output_json.find("[truncated"), std::string::npos);
+}
+
+// Tests that with max_steps 25 the first 25 of 30 calls are allowed, the 26th is
+// BUDGET_EXCEEDED and halts the run, and the halt persists for the rest.
+TEST(SqliteStoreTest, BudgetsAcrossThirtyCalls) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+  for (int i = 1; i <= 30; ++i) {
+    f.clock.Advance(std::chrono::milliseconds(10));
+    core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+    ASSERT_FALSE(r.error.has_value()) << i;
+    if (i <= 25) {
+      EXPECT_EQ(r.decision.code, Code::kAllowed) << i;
+    } else if (i == 26) {
+      EXPECT_EQ(r.decision.code, Code::kBudgetExceeded);
+      EXPECT_TRUE(r.state.halted);
+    } else {
+      EXPECT_EQ(r.decision.code, Code::kRunHalted) << i;
+    }
+    EXPECT_EQ(r.state.steps, static_cast<uint64_t>(i));
+  }
+  auto info = f.store->GetRun("r1");
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->state.halted);
+  EXPECT_EQ(info->state.steps, 30u);
+  EXPECT_EQ(info->state.records.at("read"), 25u);
+}
+
+// Tests that closing and reopening the store mid-run keeps steps, tokens, records and the
+// start time, so the budget is enforced across the restart.
+TEST(SqliteStoreTest, RestartMidRunKeepsState) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  {
+    Fixture f(path);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    for (int i = 0; i < 20; ++i) {
+      f.clock.Advance(std::chrono::seconds(1));
+      ASSERT_EQ(f.guard->Decide(kAgentA, kAgentA, "r1", Call("write", {}, {10, 5})).decision.code,
+                Code::kAllowed);
+    }
+  }
+  Fixture f(path);
+  auto info = f.store->GetRun("r1");
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->state.steps, 20u);
+  EXPECT_EQ(info->state.tokens, 200u);
+  EXPECT_EQ(info->state.cost_micros, 100);
+  EXPECT_EQ(info->state.records.at("write"), 20u);
+  EXPECT_EQ(info->started, T0());
+  f.clock.Set(T0() + std::chrono::seconds(60));
+  for (int i = 21; i <= 26; ++i) {
+    core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("write"));
+    EXPECT_EQ(r.decision.code, i <= 25 ? Code::kAllowed : Code::kBudgetExceeded) << i;
+    EXPECT_EQ(r.state.elapsed_ms, 60000);
+  }
+}
+
+// Tests that an agent cannot decide in, add usage to or end another agent's run, that an
+// unknown run is NotFound, and that neither leaves any trace.
+TEST(SqliteStoreTest, CrossAgentRunAccessRefused) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "ra", T0()).ok());
+  core::GuardResponse r = f.guard->Decide(kAgentB, kAgentB, "ra", Call("read"));
+  EXPECT_EQ(r.error, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
+  EXPECT_TRUE(r.call_id.empty());
+  core::GuardResponse missing = f.guard->Decide(kAgentA, kAgentA, "nope", Call("read"));
+  EXPECT_EQ(missing.error, ErrorKind::kNotFound);
+  EXPECT_EQ(f.store->EndRun("ra", kAgentB, T0()).error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(f.store->GetRun("ra")->state.steps, 0u);
+  for (const AuditRow& row : ReadAudit(dir.File("s.db"))) EXPECT_NE(row.type, "decision");
+}
+
+// Tests that 8 threads x 200 concurrent DecideAsync calls on one run with max_steps 100
+// give exactly 100 allowed decisions and 1500 budget denials (no double spend).
+TEST(SqliteStoreTest, ConcurrentDecisionsNeverOverspend) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"), MakePolicies(100, policy::BudgetAction::kDeny));
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+  std::atomic<int> allowed{0}, budget{0}, other{0}, done{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        f.guard->DecideAsync(kAgentA, kAgentA, "r1", Call("read"), [&](core::GuardResponse r) {
+          if (r.decision.code == Code::kAllowed) {
+            ++allowed;
+          } else if (r.decision.code == Code::kBudgetExceeded) {
+            ++budget;
+          } else {
+            ++other;
+          }
+          std::lock_guard lock(mu);
+          ++done;
+          cv.notify_all();
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done.load() == 1600; }));
+  EXPECT_EQ(allowed.load(), 100);
+  EXPECT_EQ(budget.load(), 1500);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(f.store->GetRun("r1")->state.steps, 1600u);
+}
+
+// Tests that a kill switch written by a second store instance on the same file (as the
+// CLI does) applies to the very next decision, and that release lifts it.
+TEST(SqliteStoreTest, KillSwitchFromAnotherInstanceAppliesToNextDecision) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  Fixture f(path);
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+  ASSERT_TRUE(f.store->CreateRun(kAgentB, "r2", T0()).ok());
+  ASSERT_EQ(f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).decision.code, Code::kAllowed);
+
+  auto cli = MustOpen(Options(path));
+  KillEntry k{"agent", kAgentA, true, "runaway loop", "ops-alice", T0()};
+  ASSERT_TRUE(cli->SetKill(k).ok());
+  core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+  EXPECT_EQ(r.decision.code, Code::kKillSwitch);
+  EXPECT_NE(r.decision.reason.find("runaway loop"), std::string::npos);
+  EXPECT_EQ(f.guard->Decide(kAgentB, kAgentB, "r2", Call("read")).decision.code, Code::kAllowed);
+
+  ASSERT_TRUE(cli->SetKill({"global", "ignored", true, "incident", "ops-bob", T0()}).ok());
+  EXPECT_EQ(f.guard->Decide(kAgentB, kAgentB, "r2", Call("read")).decision.rule,
+            "kill_switch.global");
+
+  ASSERT_TRUE(cli->SetKill({"global", "", false, "over", "ops-bob", T0()}).ok());
+  k.engaged = false;
+  ASSERT_TRUE(cli->SetKill(k).ok());
+  EXPECT_EQ(f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).decision.code, Code::kAllowed);
+
+  auto kills = f.store->ListKills();
+  ASSERT_TRUE(kills.ok());
+  ASSERT_EQ(kills->size(), 2u);
+  EXPECT_EQ((*kills)[0].scope, "agent");  // ordered by (scope, target)
+  EXPECT_EQ((*kills)[0].actor, "ops-alice");
+  EXPECT_FALSE((*kills)[0].engaged);
+  EXPECT_EQ((*kills)[1].scope, "global");
+  EXPECT_FALSE((*kills)[1].engaged);
+  EXPECT_EQ(cli->SetKill({"planet", "x", true, "", "", T0()}).error().kind,
+            ErrorKind::kInvalidArgument);
+  EXPECT_EQ(cli->SetKill({"run", "", true, "", "", T0()}).error().kind,
+            ErrorKind::kInvalidArgument);
+}
+
+// Tests that when another connection holds the write lock past busy_timeout, Decide
+// returns kUnavailable, the Guard denies with STORE_UNAVAILABLE, and nothing is written.
+TEST(SqliteStoreTest, LockedStoreFailsClosed) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  core::PolicySource source(MakePolicies());
+  ManualClock clock(T0());
+  StoreOptions o = Options(path);
+  o.busy_timeout_ms = 100;
+  auto store = MustOpen(o);
+  core::Guard guard(&source, store.get(), &clock, nullptr);
+  ASSERT_TRUE(store->CreateRun(kAgentA, "r1", T0()).ok());
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  core::GuardResponse r = guard.Decide(kAgentA, kAgentA, "r1", Call("read"));
+  EXPECT_EQ(r.error, ErrorKind::kUnavailable);
+  EXPECT_EQ(r.decision.code, Code::kStoreUnavailable);
+  EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(store->AddUsage("r1", kAgentA, {1, 1}).error().kind, ErrorKind::kUnavailable);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+
+  EXPECT_EQ(store->GetRun("r1")->state.steps, 0u);
+  core::GuardResponse ok = guard.Decide(kAgentA, kAgentA, "r1", Call("read"));
+  EXPECT_EQ(ok.decision.code, Code::kAllowed);
+  EXPECT_EQ(ok.state.steps, 1u);
+}
+
+// Tests that a file that is not a database, a foreign SQLite database and a missing file
+// (with create_if_missing off) fail Open with a clear error instead of crashing.
+TEST(SqliteStoreTest, OpenRejectsForeignFiles) {
+  TempDir dir;
+  const std::string junk = dir.File("junk.db");
+  std::ofstream(junk) << std::string(4096, 'z') << "this is not a database\n";
+  auto bad = SqliteStore::Open(Options(junk));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::kCorrupt);
+  EXPECT_NE(bad.error().message.find("not an Interlock database"), std::string::npos)
+      << bad.error().message;
+
+  const std::string foreign = dir.File("foreign.db");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(foreign.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto f = SqliteStore::Open(Options(foreign));
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().kind, ErrorKind::kCorrupt);
+
+  StoreOptions o = Options(dir.File("missing.db"));
+  o.create_if_missing = false;
+  auto m = SqliteStore::Open(o);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().kind, ErrorKind::kNotFound);
+  EXPECT_FALSE(fs::exists(dir.File("missing.db")));
+}
+
+// Tests that a store with a newer schema version than this build is refused.
+TEST(SqliteStoreTest, OpenRejectsNewerSchema) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  { MustOpen(Options(path)); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 999", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = SqliteStore::Open(Options(path));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("999"), std::string::npos);
+}
+
+// Tests token create/authenticate/list/revoke, role binding, and that the plaintext token
+// never reaches the database file.
+TEST(SqliteStoreTest, TokensCreateAuthenticateRevoke) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto store = MustOpen(Options(path));
+  auto agent = store->CreateToken(Role::kAgent, "", kAgentA, T0());
+  auto admin = store->CreateToken(Role::kAdmin, "root", "", T0());
+  ASSERT_TRUE(agent.ok() && admin.ok());
+  const std::regex format("ilk_[A-Za-z0-9_-]{43}");
+  EXPECT_TRUE(std::regex_match(*agent, format)) << *agent;
+  EXPECT_TRUE(std::regex_match(*admin, format)) << *admin;
+  EXPECT_NE(*agent, *admin);
+  EXPECT_EQ(store->CreateToken(Role::kAgent, "x", "", T0()).error().kind,
+            ErrorKind::kInvalidArgument);
+  EXPECT_EQ(store->CreateToken(Role::kReviewer, "", "", T0()).error().kind,
+            ErrorKind::kInvalidArgument);
+
+  auto p = store->Authenticate(*agent);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->role, Role::kAgent);
+  EXPECT_EQ(p->agent_id, kAgentA);
+  EXPECT_EQ(p->token_id.rfind("tok_", 0), 0u);
+  auto a = store->Authenticate(*admin);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->role, Role::kAdmin);
+  EXPECT_EQ(a->name, "root");
+  EXPECT_TRUE(a->agent_id.empty());
+  EXPECT_EQ(store->Authenticate("ilk_nope").error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(store->Authenticate("").error().kind, ErrorKind::kNotFound);
+
+  auto list = store->ListTokens();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+
+  ASSERT_TRUE(store->RevokeToken(p->token_id, "root", T0()).ok());
+  EXPECT_EQ(store->Authenticate(*agent).error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_TRUE(store->RevokeToken(p->token_id, "root", T0()).ok());
+  EXPECT_EQ(store->RevokeToken("tok_nope", "root", T0()).error().kind, ErrorKind::kNotFound);
+  list = store->ListTokens();
+  int revoked = 0;
+  for (const TokenInfo& t : *list) revoked += t.revoked ? 1 : 0;
+  EXPECT_EQ(revoked, 1);
+
+  // A revoke by another process takes effect within one second.
+  auto other = MustOpen(Options(path));
+  ASSERT_TRUE(store->Authenticate(*admin).ok());
+  ASSERT_TRUE(other->RevokeToken(a->token_id, "cli", T0()).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(store->Authenticate(*admin).error().kind, ErrorKind::kPermissionDenied);
+
+  const std::string bytes = DbBytes(path);
+  EXPECT_EQ(bytes.find(*agent), std::string::npos);
+  EXPECT_EQ(bytes.find(*admin), std::string::npos);
+  EXPECT_EQ(bytes.find(agent->substr(4)), std::string::npos);
+  other.reset();
+  store.reset();
+  EXPECT_EQ(ReadAll(path).find(agent->substr(4)), std::string::npos);
+}
+
+// Tests that arguments listed under `redact:` never reach the database file in plaintext,
+// while their HMAC does.
+TEST(SqliteStoreTest, RedactedArgumentsNeverStored) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  {
+    Fixture f(path);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    auto r = f.guard->Decide(kAgentA, kAgentA, "r1",
+                             Call("read", {{"user", "bob"}, {"password", kSecret}}));
+    ASSERT_EQ(r.decision.code, Code::kAllowed);
+    auto call = f.store->GetCall(r.call_id);
+    ASSERT_TRUE(call.ok());
+    const std::string stored = boost::json::serialize(call->record.call.args);
+    EXPECT_EQ(stored.find(kSecret), std::string::npos);
+    EXPECT_NE(stored.find("hmac-sha256:"), std::string::npos);
+    EXPECT_NE(stored.find("bob"), std::string::npos);
+    EXPECT_EQ(DbBytes(path).find(kSecret), std::string::npos);
+  }
+  EXPECT_EQ(ReadAll(path).find(kSecret), std::string::npos);
+}
+
+// Tests that every write produced its audit record and the hash chain verifies when
+// recomputed with AuditRecordHash over the rows in order.
+TEST(SqliteStoreTest, EveryWriteIsAuditedAndChainVerifies) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  {
+    Fixture f(path, MakePolicies(2, policy::BudgetAction::kHaltAndEscalate));
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());    // run_started
+    auto d1 = f.guard->Decide(kAgentA, "p", "r1", Call("read"));  // decision
+    ASSERT_TRUE(f.store->RecordResult(d1.call_id, kAgentA, CallResult{}, T0()).ok());  // result
+    ASSERT_TRUE(f.store->AddUsage("r1", kAgentA, {5, 0}).ok());                        // usage
+    f.guard->Decide(kAgentA, "p", "r1", Call("read"));                                 // decision
+    auto d3 = f.guard->Decide(kAgentA, "p", "r1", Call("read"));  // decision, halted, escalation
+    ASSERT_EQ(d3.decision.code, Code::kBudgetExceeded);
+    ASSERT_TRUE(f.store->EndRun("r1", kAgentA, T0()).ok());                      // run_ended
+    ASSERT_TRUE(f.store->SetKill({"global", "", true, "x", "ops", T0()}).ok());  // kill_switch
+    auto tok = f.store->CreateToken(Role::kReviewer, "rev", "", T0());           // token_created
+    ASSERT_TRUE(tok.ok());
+    auto p = f.store->Authenticate(*tok);
+    ASSERT_TRUE(f.store->RevokeToken(p->token_id, "ops", T0()).ok());  // token_revoked
+    // Failed writes leave no record.
+    EXPECT_FALSE(f.store->AddUsage("nope", kAgentA, {1, 0}).ok());
+  }
+  std::vector<AuditRow> rows = ReadAudit(path);
+  std::vector<std::string> types;
+  for (const AuditRow& r : rows) types.push_back(r.type);
+  const std::vector<std::string> want = {
+      "run_started", "decision",   "result",    "usage",       "decision",      "decision",
+      "run_halted",  "escalation", "run_ended", "kill_switch", "token_created", "token_revoked"};
+  EXPECT_EQ(types, want);
+  std::string prev(audit::kGenesisHash);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(rows[i].prev_hash, prev) << i;
+    EXPECT_EQ(audit::AuditRecordHash(prev, rows[i].body), rows[i].hash) << i;
+    prev = rows[i].hash;
+  }
+  ASSERT_GE(rows.size(), 2u);
+  boost::json::object decision = boost::json::parse(rows[1].body).as_object();
+  const boost::json::object& data = decision["data"].as_object();
+  EXPECT_EQ(data.at("tool"), "read");
+  EXPECT_EQ(data.at("decision").as_object().at("code"), "ALLOWED");
+  EXPECT_EQ(data.at("state_after").as_object().at("steps"), 1);
+  EXPECT_EQ(data.at("policy_sha256").as_string(), std::string(64, 'b'));
+  EXPECT_EQ(rows[9].principal, "ops");  // kill_switch by its actor
+}
+
+// Tests (and reports) audited decision throughput with durable_full and many concurrent
+// requests; the figure is printed, not asserted (a unit test is not a benchmark).
+TEST(SqliteStoreTest, GroupCommitThroughput) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"), MakePolicies(1000000, policy::BudgetAction::kDeny));
+  constexpr int kRuns = 64;
+  constexpr int kCalls = 20000;
+  for (int i = 0; i < kRuns; ++i) {
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r" + std::to_string(i), T0()).ok());
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, allowed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kCalls; ++i) {
+    f.guard->DecideAsync(kAgentA, kAgentA, "r" + std::to_string(i % kRuns),
+                         Call("read", {{"id", i}, {"password", "pw"}}), [&](core::GuardResponse r) {
+                           std::lock_guard lock(mu);
+                           allowed += r.decision.code == Code::kAllowed;
+                           if (++done == kCalls) cv.notify_all();
+                         });
+  }
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(120), [&] { return done == kCalls; }));
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(allowed, kCalls);
+  std::cout << "[ throughput ] " << kCalls << " audited decisions (durable_full) in " << secs
+            << " s = " << static_cast<int>(kCalls / secs) << "/s\n";
+}
+
+}  // namespace
+}  // namespace interlock::store
