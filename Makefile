@@ -30,7 +30,8 @@ test: build
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (no benches).
 test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
-	  -DINTERLOCK_SANITIZE=address,undefined -DINTERLOCK_BUILD_BENCH=OFF
+	  -DINTERLOCK_SANITIZE=address,undefined -DINTERLOCK_BUILD_BENCH=OFF \
+	  -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS) -L unit --timeout 600
 

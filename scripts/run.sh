@@ -13,3 +13,23 @@ echo "== interlock decide: the seed's support agent, one scripted run"
 echo "   (examples/demo/support-run.jsonl; one decision per call)"
 "$bin" decide --policy examples/policies --agent support-agent-v2 \
   --now 2026-11-22T09:00:00Z < examples/demo/support-run.jsonl
+
+echo
+echo "== interlock serve: the daemon on 127.0.0.1:8181 (examples/policies, var/interlock.db)"
+store=var/interlock.db
+mkdir -p var
+agent_token=$("$bin" token create --store "$store" --agent support-agent-v2 2>/dev/null)
+admin_token=$("$bin" token create --store "$store" --admin operator 2>/dev/null)
+cat <<EOT
+   Tokens (shown once; only their hashes are stored):
+     agent support-agent-v2: $agent_token
+     admin operator:         $admin_token
+   In another terminal:
+     export TOKEN=$agent_token
+     RUN=\$(curl -s -X POST -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8181/v1/runs | sed -E 's/.*"run_id":"([^"]+)".*/\1/')
+     curl -s -H "Authorization: Bearer \$TOKEN" -d '{"tool":"read_customer_record","args":{"fields":["customer_id"]}}' http://127.0.0.1:8181/v1/runs/\$RUN/calls
+     curl -s -H "Authorization: Bearer \$TOKEN" -d '{"tool":"delete_customer_record"}' http://127.0.0.1:8181/v1/runs/\$RUN/calls
+     curl -s http://127.0.0.1:8181/metrics
+   Stop with Ctrl-C (SIGINT: in-flight requests finish, the store closes cleanly).
+EOT
+exec "$bin" serve --listen 127.0.0.1:8181 --policies examples/policies --store "$store"
