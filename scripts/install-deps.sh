@@ -7,9 +7,9 @@ PACKAGES=(
   build-essential cmake g++ make pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libyaml-cpp-dev libre2-dev libsqlite3-dev sqlite3 libssl-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   clang-14 libclang-rt-14-dev clang-format
-  curl wrk python3 ninja-build
+  curl wrk python3 ninja-build chromium
 )
 
 missing=()

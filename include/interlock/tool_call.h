@@ -28,6 +28,9 @@ struct ToolCall {
   boost::json::object args;         // validated: an object without duplicate keys
   Usage usage;                      // consumed since the previous call of the run
   std::optional<double> elapsed_s;  // client-reported run age (CLI replay only)
+  // A granted approval re-submitted with the identical call (docs/approvals.md); the
+  // store accepts it only when bound to this agent, run, tool and arguments, and once.
+  std::string approval_id;
 };
 
 struct RunState {

@@ -53,17 +53,33 @@ Status EnsureAuditSchema(sqlite3* db) {
 }
 
 std::string AuditRecordBody(int64_t seq, const AuditEvent& e, std::string_view prev_hash) {
-  boost::json::object o;
-  o["seq"] = seq;
-  o["time"] = FormatRfc3339(e.time);
-  o["type"] = e.type;
-  o["run_id"] = e.run_id;
-  o["call_id"] = e.call_id;
-  o["agent_id"] = e.agent_id;
-  o["principal"] = e.principal;
-  o["data"] = e.data;
-  o["prev"] = prev_hash;
-  return CanonicalJson(o);
+  // Written key by key in sorted order: byte-identical to CanonicalJson() of the record
+  // object (the unit test pins that), without deep-copying `data` into a temporary.
+  auto str = [](std::string* out, std::string_view v) {
+    out->append(boost::json::serialize(boost::json::string_view(v.data(), v.size())));
+  };
+  std::string out;
+  out.reserve(256);
+  out.append("{\"agent_id\":");
+  str(&out, e.agent_id);
+  out.append(",\"call_id\":");
+  str(&out, e.call_id);
+  out.append(",\"data\":");
+  out.append(CanonicalJson(e.data));
+  out.append(",\"prev\":");
+  str(&out, prev_hash);
+  out.append(",\"principal\":");
+  str(&out, e.principal);
+  out.append(",\"run_id\":");
+  str(&out, e.run_id);
+  out.append(",\"seq\":");
+  out.append(std::to_string(seq));
+  out.append(",\"time\":");
+  str(&out, FormatRfc3339(e.time));
+  out.append(",\"type\":");
+  str(&out, e.type);
+  out.push_back('}');
+  return out;
 }
 
 std::string AuditRecordHash(std::string_view prev_hash, std::string_view body) {

@@ -1,5 +1,7 @@
 #include "audit/checkpoint.h"
 
+#include "common/file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -140,29 +142,9 @@ Status AppendCheckpoint(const std::string& path, const Checkpoint& cp) {
 }
 
 Result<std::vector<Checkpoint>> ReadCheckpoints(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Error::NotFound("checkpoint file " + path + " does not exist");
-    return Error::Unavailable("cannot read checkpoint file " + path + ": " + Errno());
-  }
-  std::string data;
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string e = Errno();
-      ::close(fd);
-      return Error::Unavailable("cannot read checkpoint file " + path + ": " + e);
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kMaxCheckpointFileBytes) {
-      ::close(fd);
-      return Error::Corrupt("checkpoint file " + path + " is larger than 1 GiB");
-    }
-  }
-  ::close(fd);
+  Result<std::string> read = ReadFileBounded(path, kMaxCheckpointFileBytes, "checkpoint file");
+  if (!read.ok()) return read.error();
+  const std::string& data = *read;
   std::vector<Checkpoint> out;
   int line_no = 0;
   size_t pos = 0;

@@ -1,5 +1,7 @@
 #include "audit/keys.h"
 
+#include "common/file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,28 +51,14 @@ bool Exists(const std::string& path) {
 std::string Errno() { return std::strerror(errno); }
 
 Result<std::string> ReadSmallFile(const std::string& path, size_t max) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Error::Unavailable("cannot read key file " + path + ": " + Errno());
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string e = Errno();
-      ::close(fd);
-      return Error::Unavailable("cannot read key file " + path + ": " + e);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > max) {
-      ::close(fd);
-      return Error::Corrupt("key file " + path + " is larger than " + std::to_string(max) +
-                            " bytes; it is not an Interlock key");
-    }
+  Result<std::string> r = ReadFileBounded(path, max, "key file");
+  if (!r.ok() && r.error().kind == ErrorKind::kNotFound) {
+    return Error::Unavailable("cannot read key file " + path + ": " + r.error().message);
   }
-  ::close(fd);
-  return out;
+  if (!r.ok() && r.error().kind == ErrorKind::kCorrupt) {
+    return Error::Corrupt(r.error().message + "; it is not an Interlock key");
+  }
+  return r;
 }
 
 // Creates `path` exclusively with `mode`, writes `data` and fsyncs it and its directory.

@@ -32,6 +32,9 @@ Result<std::unique_ptr<store::SqliteStore>> OpenExisting(const std::string& path
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = false;
+  // An emergency switch waits for the lock rather than give up while a busy daemon is
+  // writing; the store's busy handler polls often enough to get in between commits.
+  o.busy_timeout_ms = 30000;
   return store::SqliteStore::Open(o);
 }
 

@@ -2,7 +2,7 @@
 //
 // The plain replay (this file's RunReplayCommand) only reads history. The what-if mode
 // (`--what-if --policy DIR`: re-decide the recorded calls under another policy) is a
-// separate code path to be added beside it, consuming the same audit::RunReplay.
+// separate code path (RunWhatIfCommand) over src/governance/what_if.h.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -12,6 +12,10 @@
 #include "audit/replay.h"
 #include "audit/sqlite_util.h"
 #include "cli/command.h"
+#include "common/time.h"
+#include "governance/history.h"
+#include "governance/what_if.h"
+#include "policy/loader.h"
 
 namespace interlock::cli {
 namespace {
@@ -20,7 +24,44 @@ struct ReplayArgs {
   std::string run_id;
   std::string store;
   std::string format = "text";
+  // --what-if (issue 7): re-decide recorded calls under another policy.
+  bool what_if = false;
+  std::string policy;
+  std::string since;
+  std::string agent;
+  size_t max_listed = 1000;
 };
+
+// --- what-if: a separate code path; exit 0 = no change, 1 = changes, 2 = error ---
+int RunWhatIfCommand(const ReplayArgs& a) {
+  auto fail = [](const std::string& m) {
+    std::cerr << "interlock replay --what-if: " << m << '\n';
+    return kExitUsage;
+  };
+  if (!a.run_id.empty()) return fail("takes no RUN_ID; filter with --since and --agent");
+  if (a.policy.empty()) return fail("--policy NEW_PATH is required");
+  if (a.format != "text" && a.format != "json") return fail("--format must be text or json");
+  governance::WhatIfOptions opt;
+  opt.agent_id = a.agent;
+  opt.max_listed = a.max_listed;
+  if (!a.since.empty()) {
+    Result<int64_t> since = governance::ParseSince(a.since, ToUnixMillis(SystemClock().Now()));
+    if (!since.ok()) return fail(since.error().message);
+    opt.since_ms = *since;
+  }
+  Result<std::shared_ptr<const policy::PolicySet>> set = policy::LoadPolicySet({a.policy}, nullptr);
+  if (!set.ok()) return fail("the new policy does not load:\n" + set.error().message);
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+  if (!db.ok()) return fail(db.error().message);
+  Result<governance::WhatIfReport> r = governance::RunWhatIf(db->get(), **set, opt);
+  if (!r.ok()) return fail(r.error().message);
+  if (a.format == "json") {
+    std::cout << boost::json::serialize(governance::WhatIfToJson(*r)) << '\n';
+  } else {
+    std::cout << governance::WhatIfToText(*r);
+  }
+  return r->changed > 0 ? kExitFailure : kExitOk;
+}
 
 int RunReplayCommand(const ReplayArgs& a) {
   if (a.format != "text" && a.format != "json") {
@@ -51,10 +92,28 @@ void AddReplay(CLI::App& app, int* exit_code) {
       "replay",
       "Reconstruct a run from the audit log: calls, arguments (as redacted), decisions, "
       "results, approvals, budget after each step, halts");
-  cmd->add_option("RUN_ID", a->run_id, "The run to replay")->required();
+  cmd->add_option("RUN_ID", a->run_id, "The run to replay (not with --what-if)");
   cmd->add_option("--store", a->store, "Store database file")->required();
   cmd->add_option("--format", a->format, "text (a table) or json");
-  cmd->callback([a, exit_code] { *exit_code = RunReplayCommand(*a); });
+  cmd->add_flag("--what-if", a->what_if,
+                "Re-decide every recorded call under --policy and report the calls whose "
+                "decision would change (exit 1 when any would)");
+  cmd->add_option("--policy", a->policy, "With --what-if: the new policy file or directory");
+  cmd->add_option("--since", a->since, "With --what-if: 30d, 12h, YYYY-MM-DD or RFC 3339");
+  cmd->add_option("--agent", a->agent, "With --what-if: only this agent's calls");
+  cmd->add_option("--max-listed", a->max_listed, "With --what-if: changes listed (default 1000)");
+  cmd->callback([a, exit_code] {
+    if (a->what_if) {
+      *exit_code = RunWhatIfCommand(*a);
+      return;
+    }
+    if (a->run_id.empty()) {
+      std::cerr << "interlock replay: RUN_ID is required (or --what-if --policy PATH)\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    *exit_code = RunReplayCommand(*a);
+  });
 }
 
 const CommandRegistration kRegistration("replay", &AddReplay);

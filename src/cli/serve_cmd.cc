@@ -15,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
+#include "approval/sweeper.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/crypto.h"
@@ -126,6 +127,8 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   store::StoreOptions sopt;
   sopt.path = cfg.store;
   sopt.durable_full = cfg.durable_full;
+  sopt.approval_default_timeout_seconds = cfg.approval_timeout_seconds;
+  sopt.approval_max_wait_seconds = cfg.approval_max_wait_seconds;
   if (cfg.store != ":memory:") {
     auto key = LoadOrCreateAuditKey(flags.audit_key_file.empty() ? cfg.store + ".key"
                                                                  : flags.audit_key_file);
@@ -203,6 +206,17 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   watcher.Start();
   const auto ep = http.local_endpoint();
   const std::string host = ep.address().to_string();
+  approval::SweeperOptions swopt;
+  swopt.interval = cfg.approval_sweep;
+  swopt.channel = cfg.approval_channel;
+  swopt.public_url = !cfg.public_url.empty()
+                         ? cfg.public_url
+                         : std::string(http.tls() ? "https" : "http") + "://" +
+                               (ep.address().is_v6() ? "[" + host + "]" : host) + ":" +
+                               std::to_string(ep.port());
+  approval::Sweeper sweeper(store.get(), &policies, &clock, notifier->get(), swopt,
+                            [&api](const std::string& call_id) { api.NotifyCall(call_id); });
+  sweeper.Start();
   std::cout << "interlock: listening on " << (http.tls() ? "https" : "http") << "://"
             << (ep.address().is_v6() ? "[" + host + "]" : host) << ':' << ep.port() << '\n'
             << "interlock: " << (*set)->agents.size() << " agent policies, store " << cfg.store
@@ -222,6 +236,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // Post the signal_set cancel onto the io threads' world before they stop.
   boost::system::error_code ignored;
   signals.cancel(ignored);
+  sweeper.Stop();
   api.Shutdown();  // long polls answer now; the blocking pool drains
   http.Shutdown();
   store.reset();  // drains the writer, checkpoints the WAL, closes

@@ -294,6 +294,26 @@ std::string CanonicalJson(const boost::json::value& v) {
   return out;
 }
 
+const char* JsonKindName(boost::json::kind k) {
+  switch (k) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "a value";
+}
+
 std::string ToJsonText(const boost::json::value& v) {
   std::string out;
   AppendReadable(v, &out);

@@ -35,6 +35,10 @@ std::string CanonicalJson(const boost::json::value& v);
 // round-trip form ("0.02"). Use for every response and output line.
 std::string ToJsonText(const boost::json::value& v);
 
+// "null", "a boolean", "a number", "a string", "an array", "an object": for messages
+// such as `argument "n" must be a number, got a string`.
+const char* JsonKindName(boost::json::kind k);
+
 }  // namespace interlock
 
 #endif  // INTERLOCK_COMMON_JSON_H_

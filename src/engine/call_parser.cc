@@ -1,5 +1,7 @@
 #include "engine/call_parser.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -17,26 +19,6 @@ namespace json = boost::json;
 // Cost ceiling for one report: anything above is a client bug or an attack, and keeps
 // usd * 1e6 far inside int64.
 constexpr double kMaxCostUsd = 1e9;
-
-const char* KindName(json::kind k) {
-  switch (k) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "a value";
-}
 
 // A finite number as double, or nullopt when `v` is not a number.
 std::optional<double> AsDouble(const json::value& v) {
@@ -57,7 +39,7 @@ std::optional<double> AsDouble(const json::value& v) {
 Result<Usage> UsageFromJson(const json::value& v) {
   const json::object* o = v.if_object();
   if (o == nullptr)
-    return Error::Invalid(std::string("usage must be an object, got ") + KindName(v.kind()));
+    return Error::Invalid(std::string("usage must be an object, got ") + JsonKindName(v.kind()));
   Usage usage;
   for (const auto& kv : *o) {
     const std::string_view key = kv.key();
@@ -70,13 +52,13 @@ Result<Usage> UsageFromJson(const json::value& v) {
         usage.tokens = *u;
       } else {
         return Error::Invalid(std::string("usage.tokens must be a non-negative integer, got ") +
-                              (val.is_double() ? "a fractional number" : KindName(val.kind())));
+                              (val.is_double() ? "a fractional number" : JsonKindName(val.kind())));
       }
     } else if (key == "cost_usd") {
       const std::optional<double> usd = AsDouble(val);
       if (!usd) {
         return Error::Invalid(std::string("usage.cost_usd must be a number, got ") +
-                              KindName(val.kind()));
+                              JsonKindName(val.kind()));
       }
       if (!std::isfinite(*usd)) return Error::Invalid("usage.cost_usd must be finite");
       if (*usd < 0) return Error::Invalid("usage.cost_usd must not be negative");
@@ -94,20 +76,23 @@ Result<Usage> UsageFromJson(const json::value& v) {
 
 namespace {
 
+constexpr size_t kMaxApprovalIdBytes = 128;
+
 // `owned` is `doc` itself when the caller gives up the document, so the arguments can
 // be moved out instead of copied (the hot path); nullptr otherwise.
 Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
   const json::object* o = doc.if_object();
   if (o == nullptr) {
     return Error::Invalid(std::string("a tool call must be a JSON object, got ") +
-                          KindName(doc.kind()));
+                          JsonKindName(doc.kind()));
   }
   ToolCall call;
   const json::value* tool = o->if_contains("tool");
   if (tool == nullptr) return Error::Invalid("the tool call has no \"tool\" name");
   const json::string* name = tool->if_string();
   if (name == nullptr) {
-    return Error::Invalid(std::string("\"tool\" must be a string, got ") + KindName(tool->kind()));
+    return Error::Invalid(std::string("\"tool\" must be a string, got ") +
+                          JsonKindName(tool->kind()));
   }
   if (name->empty()) return Error::Invalid("\"tool\" must not be empty");
   if (name->size() > kMaxToolNameBytes) {
@@ -126,7 +111,7 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
     const json::object* a = args->if_object();
     if (a == nullptr) {
       return Error::Invalid(std::string("\"args\" must be an object, got ") +
-                            KindName(args->kind()));
+                            JsonKindName(args->kind()));
     }
     if (owned != nullptr) {
       call.args = std::move(owned->get_object().find("args")->value().get_object());
@@ -143,12 +128,26 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
     const std::optional<double> s = AsDouble(*elapsed);
     if (!s) {
       return Error::Invalid(std::string("\"elapsed_s\" must be a number, got ") +
-                            KindName(elapsed->kind()));
+                            JsonKindName(elapsed->kind()));
     }
     if (!std::isfinite(*s) || *s < 0) {
       return Error::Invalid("\"elapsed_s\" must be a finite number >= 0");
     }
     call.elapsed_s = *s;
+  }
+  if (const json::value* approval = o->if_contains("approval_id")) {
+    const json::string* id = approval->if_string();
+    if (id == nullptr) {
+      return Error::Invalid(std::string("\"approval_id\" must be a string, got ") +
+                            JsonKindName(approval->kind()));
+    }
+    if (id->empty() || id->size() > kMaxApprovalIdBytes ||
+        !std::all_of(id->begin(), id->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        })) {
+      return Error::Invalid("\"approval_id\" is not a valid approval id");
+    }
+    call.approval_id.assign(id->data(), id->size());
   }
   return call;
 }

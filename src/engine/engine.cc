@@ -107,26 +107,6 @@ std::string FormatSeconds(int64_t ms) {
   return out + " s";
 }
 
-const char* KindName(json::kind k) {
-  switch (k) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "a value";
-}
-
 // Exact comparisons of JSON numbers with a double bound: 64-bit integers are never
 // rounded through double (2^53 + 1 > 2^53 holds; uint64 max > 10 holds).
 int CompareInt(int64_t i, double d) {
@@ -221,7 +201,7 @@ bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::stri
     return false;
   }
   auto wrong_type = [&](const char* wanted) {
-    *why = arg() + " must be " + wanted + ", got " + KindName(v->kind()) + " " + Show(*v);
+    *why = arg() + " must be " + wanted + ", got " + JsonKindName(v->kind()) + " " + Show(*v);
     return false;
   };
   if (!c.one_of.empty()) {
@@ -299,14 +279,14 @@ bool CheckScope(const ToolRule& rule, const json::object& args, std::string* why
   auto arg = [&] { return "argument " + Quote(rule.scope_argument); };
   const json::array* fields = v->if_array();
   if (fields == nullptr) {
-    *why = arg() + " must be an array of field names, got " + KindName(v->kind());
+    *why = arg() + " must be an array of field names, got " + JsonKindName(v->kind());
     return false;
   }
   for (size_t i = 0; i < fields->size(); ++i) {
     const json::string* f = (*fields)[i].if_string();
     if (f == nullptr) {
       *why = arg() + " item " + std::to_string(i) + " must be a field name, got " +
-             KindName((*fields)[i].kind());
+             JsonKindName((*fields)[i].kind());
       return false;
     }
     const std::string_view name(f->data(), f->size());
@@ -322,22 +302,6 @@ bool CheckScope(const ToolRule& rule, const json::object& args, std::string* why
     }
   }
   return true;
-}
-
-// Records a call touches: the item count of its longest top-level array argument (the
-// scope field list excluded), at least 1. An empty array still counts as one record so
-// that a call is never free.
-uint64_t CountRecords(const json::object& args, const ToolRule* rule) {
-  uint64_t longest = 1;
-  for (const auto& kv : args) {
-    const json::array* a = kv.value().if_array();
-    if (a == nullptr) continue;
-    if (rule != nullptr && rule->scope && std::string_view(kv.key()) == rule->scope_argument) {
-      continue;
-    }
-    longest = std::max<uint64_t>(longest, a->size());
-  }
-  return longest;
 }
 
 void Set(Decision* d, Verdict verdict, Code code, std::string reason, std::string rule,
@@ -546,6 +510,19 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
   }
   ev.effects.consume_records = d.verdict == Verdict::kAllow;
   return ev;
+}
+
+uint64_t CountRecords(const boost::json::object& args, const policy::ToolRule* rule) {
+  uint64_t longest = 1;
+  for (const auto& kv : args) {
+    const boost::json::array* a = kv.value().if_array();
+    if (a == nullptr) continue;
+    if (rule != nullptr && rule->scope && std::string_view(kv.key()) == rule->scope_argument) {
+      continue;
+    }
+    longest = std::max<uint64_t>(longest, a->size());
+  }
+  return longest;
 }
 
 void ApplyEffects(const Effects& effects, std::string_view tool, RunState* state) {

@@ -53,6 +53,12 @@ struct Evaluation {
 Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, const ToolCall& call,
                     const EvalContext& ctx);
 
+// Records a call touches: the item count of its longest top-level array argument (the
+// tool's scope field list excluded), at least 1, so that a call is never free. `rule`
+// may be null (a tool the policy does not allow). Exposed so that what-if replay counts
+// exactly as the engine does.
+uint64_t CountRecords(const boost::json::object& args, const policy::ToolRule* rule);
+
 // Applies effects to a run state (used by in-memory runs and tests).
 void ApplyEffects(const Effects& effects, std::string_view tool, RunState* state);
 

@@ -12,6 +12,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "engine/call_parser.h"
+#include "server/ui_assets.h"
 
 namespace interlock::server {
 
@@ -98,11 +99,16 @@ struct Route {
     kCall,
     kCallResult,
     kKill,
+    kApprovals,
+    kApproval,
+    kUi,
   } kind = kNone;
   std::string id;
   std::vector<http::verb> methods;  // allowed
   const char* allow = "";
   int wait_seconds = 0;
+  std::string state;  // GET /v1/approvals?state=
+  size_t limit = 100;
   bool bad_id = false;
   std::string bad_query;
 };
@@ -125,6 +131,10 @@ Route Match(std::string_view target) {
     set(Route::kReady, {http::verb::get}, "GET");
   } else if (n == 1 && seg[0] == "metrics") {
     set(Route::kMetrics, {http::verb::get}, "GET");
+  } else if (n >= 1 && seg[0] == "ui") {
+    set(Route::kUi, {http::verb::get}, "GET");
+    r.id = n >= 2 ? seg[1] : "";
+    if (n > 2) r.kind = Route::kNone;
   } else if (n >= 2 && seg[0] == "v1") {
     if (seg[1] == "runs") {
       if (n == 2) {
@@ -146,14 +156,40 @@ Route Match(std::string_view target) {
         set(Route::kCallResult, {http::verb::post}, "POST");
       }
       if (r.kind != Route::kNone) r.id = seg[2];
+    } else if (seg[1] == "approvals") {
+      if (n == 2) {
+        set(Route::kApprovals, {http::verb::get}, "GET");
+      } else if (n == 3) {
+        set(Route::kApproval, {http::verb::get, http::verb::post}, "GET, POST");
+        r.id = seg[2];
+      }
     } else if (seg[1] == "kill" && n == 2) {
       set(Route::kKill, {http::verb::get, http::verb::post}, "GET, POST");
     }
   }
   if (r.kind != Route::kNone &&
       (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
-       r.kind == Route::kRunEnd || r.kind == Route::kCall || r.kind == Route::kCallResult)) {
+       r.kind == Route::kRunEnd || r.kind == Route::kCall || r.kind == Route::kCallResult ||
+       r.kind == Route::kApproval)) {
     r.bad_id = !ValidId(r.id);
+  }
+  if (r.kind == Route::kApprovals) {
+    auto params = url->params();
+    r.state = "pending";
+    if (auto it = params.find("state"); it != params.end()) r.state = std::string((*it).value);
+    if (r.state != "pending" && r.state != "decided" && r.state != "all") {
+      r.bad_query = "state must be pending, decided or all";
+    }
+    if (auto it = params.find("limit"); it != params.end()) {
+      const std::string v = std::string((*it).value);
+      char* end = nullptr;
+      const long l = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || end != v.c_str() + v.size() || l < 1 || l > 1000) {
+        r.bad_query = "limit must be 1..1000";
+      } else {
+        r.limit = static_cast<size_t>(l);
+      }
+    }
   }
   if (r.kind == Route::kCall) {
     auto params = url->params();
@@ -322,12 +358,14 @@ void Api::Handle(HttpRequest req, Responder r) {
       return HandleReady(std::move(r));
     case Route::kMetrics:
       return HandleMetrics(std::move(r));
+    case Route::kUi:
+      return HandleUi(route.id, std::move(r));
     default:
       break;
   }
   Caller caller;
   if (auto fail = Authenticate(req, &caller)) return r.Send(std::move(*fail));
-  if (route.bad_id) return r.Send(JsonError(404, "NOT_FOUND", "no such run or call"));
+  if (route.bad_id) return r.Send(JsonError(404, "NOT_FOUND", "no such run, call or approval"));
   const store::Principal& p = caller.principal;
   const bool agent = p.role == store::Role::kAgent;
   switch (route.kind) {
@@ -360,6 +398,16 @@ void Api::Handle(HttpRequest req, Responder r) {
       }
       if (agent) return r.Send(Forbidden("agent tokens cannot read kill switches"));
       return HandleListKill(caller, std::move(r));
+    case Route::kApprovals:
+      if (agent) return r.Send(Forbidden("agent tokens cannot review approvals"));
+      if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
+      return HandleListApprovals(caller, std::move(route.state), route.limit, std::move(r));
+    case Route::kApproval:
+      if (agent) return r.Send(Forbidden("agent tokens can never approve or deny"));
+      if (req.method() == http::verb::post) {
+        return HandleVote(caller, req, std::move(route.id), std::move(r));
+      }
+      return HandleGetApproval(caller, std::move(route.id), std::move(r));
     default:
       return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
   }
@@ -411,6 +459,9 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
           }
           json::object out = DecisionToJson(g.decision);
           if (!g.call_id.empty()) out["call_id"] = g.call_id;
+          if (!g.call_id.empty() && g.decision.verdict == Verdict::kApprovalRequired) {
+            out["approval_id"] = store::ApprovalIdForCall(g.call_id);
+          }
           if (!g.error) out["run"] = RunStateJson(g.state);
           r.Send(JsonResponse(200, out));
         });
@@ -479,6 +530,10 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   *pending = rec.decision.verdict == Verdict::kApprovalRequired;
   json::object out = DecisionToJson(rec.decision);
   out["call_id"] = rec.call_id;
+  if (*pending || rec.decision.rule == "approval") {
+    const std::string approval_id = store::ApprovalIdForCall(rec.call_id);
+    if (*pending || store_->GetApproval(approval_id).ok()) out["approval_id"] = approval_id;
+  }
   out["run_id"] = rec.run_id;
   out["at"] = FormatRfc3339(rec.at);
   out["pending"] = *pending;
@@ -670,6 +725,172 @@ void Api::HandleMetrics(Responder r) {
     res.body() = metrics_->Render(gauges);
     r.Send(std::move(res));
   });
+}
+
+namespace {
+
+json::object ApprovalJson(const store::Approval& a, TimePoint now) {
+  json::array votes;
+  int approvals = 0;
+  for (const store::ApprovalVote& v : a.votes) {
+    if (v.verdict == "approve") ++approvals;
+    votes.push_back(json::object{{"reviewer", v.reviewer},
+                                 {"verdict", v.verdict},
+                                 {"comment", v.comment},
+                                 {"at", FormatRfc3339(v.at)}});
+  }
+  json::object o{{"approval_id", a.approval_id},
+                 {"call_id", a.call_id},
+                 {"run_id", a.run_id},
+                 {"agent_id", a.agent_id},
+                 {"principal", a.principal},
+                 {"tool", a.tool},
+                 {"args_sha256", a.args_sha256},
+                 {"state", store::ApprovalStateName(a.state)},
+                 {"required", a.required},
+                 {"approvals", approvals},
+                 {"votes", std::move(votes)},
+                 {"created", FormatRfc3339(a.created)},
+                 {"deadline", FormatRfc3339(a.deadline)},
+                 {"hard_deadline", FormatRfc3339(a.hard_deadline)},
+                 {"timeout_seconds", a.timeout_seconds},
+                 {"auto_deny_on_timeout", a.auto_deny_on_timeout},
+                 {"escalation_level", a.escalation_level},
+                 {"outcome_reason", a.outcome_reason}};
+  if (a.state == store::ApprovalState::kPending) {
+    const int64_t left = ToUnixMillis(a.deadline) - ToUnixMillis(now);
+    o["time_left_s"] = std::max<int64_t>(0, (left + 999) / 1000);
+  }
+  if (a.decided) o["decided"] = FormatRfc3339(*a.decided);
+  if (a.used) {
+    o["used"] = FormatRfc3339(*a.used);
+    o["used_call_id"] = a.used_call_id;
+  }
+  return o;
+}
+
+}  // namespace
+
+void Api::HandleListApprovals(const Caller&, std::string state, size_t limit, Responder r) {
+  Blocking([this, r, state, limit] {
+    store::ApprovalFilter f;
+    f.which = state == "pending"   ? store::ApprovalFilter::Which::kPending
+              : state == "decided" ? store::ApprovalFilter::Which::kDecided
+                                   : store::ApprovalFilter::Which::kAll;
+    f.limit = limit;
+    auto list = store_->ListApprovals(f);
+    if (!list.ok()) return r.Send(StoreError(list.error()));
+    const TimePoint now = clock_->Now();
+    json::array arr;
+    for (const store::Approval& a : *list) arr.push_back(ApprovalJson(a, now));
+    r.Send(JsonResponse(200, json::object{{"approvals", std::move(arr)}}));
+  });
+}
+
+void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r) {
+  Blocking([this, r, approval_id] {
+    auto a = store_->GetApproval(approval_id);
+    if (!a.ok()) return r.Send(StoreError(a.error()));
+    json::object out = ApprovalJson(*a, clock_->Now());
+    // The call as stored: arguments redacted (hmac-sha256:...), why approval is needed.
+    if (auto call = store_->GetCall(a->call_id); call.ok()) {
+      out["args"] = call->record.call.args;
+      out["decision"] = DecisionToJson(call->record.decision);
+    }
+    std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+    const policy::AgentPolicy* agent = set ? set->Find(a->agent_id) : nullptr;
+    if (agent != nullptr) {
+      out["identity"] = agent->identity;
+      if (auto it = agent->allowed.find(a->tool); it != agent->allowed.end()) {
+        const policy::ToolRule& rule = it->second;
+        json::object cls{{"reversible", rule.reversible.value_or(true)},
+                         {"blast_radius", policy::BlastRadiusName(rule.blast_radius)}};
+        if (rule.requires_approval) cls["requires_approval"] = *rule.requires_approval;
+        out["classification"] = std::move(cls);
+        json::array redact;
+        for (const std::string& f : rule.redact) redact.emplace_back(f);
+        out["redacted_fields"] = std::move(redact);
+      }
+    }
+    json::array calls;
+    if (auto run = store_->ListRunCalls(a->run_id, 100); run.ok()) {
+      for (const store::CallSummary& c : *run) {
+        calls.push_back(json::object{{"call_id", c.call_id},
+                                     {"at", FormatRfc3339(c.at)},
+                                     {"tool", c.tool},
+                                     {"decision", c.verdict},
+                                     {"code", c.code},
+                                     {"reason", c.reason},
+                                     {"this", c.call_id == a->call_id}});
+      }
+    }
+    out["run_calls"] = std::move(calls);
+    r.Send(JsonResponse(200, out));
+  });
+}
+
+void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approval_id,
+                     Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  const json::object& o = *body;
+  for (const auto& kv : o) {
+    if (kv.key() != "verdict" && kv.key() != "comment") {
+      return r.Send(InvalidRequest("unknown field '" + std::string(kv.key()) + "'"));
+    }
+  }
+  const json::value* verdict = o.if_contains("verdict");
+  if (verdict == nullptr || !verdict->is_string() ||
+      (verdict->as_string() != "approve" && verdict->as_string() != "deny")) {
+    return r.Send(InvalidRequest("verdict must be \"approve\" or \"deny\""));
+  }
+  store::VoteRequest vote;
+  vote.approval_id = std::move(approval_id);
+  vote.reviewer = c.principal;
+  vote.approve = verdict->as_string() == "approve";
+  if (const json::value* comment = o.if_contains("comment"); comment && !comment->is_null()) {
+    if (!comment->is_string() || comment->as_string().size() > kMaxReasonBytes) {
+      return r.Send(InvalidRequest("comment must be a string of at most 1024 bytes"));
+    }
+    vote.comment = std::string(comment->as_string());
+  }
+  vote.now = clock_->Now();
+  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+  vote.policy = [set](std::string_view agent_id, std::string_view tool) {
+    store::ApprovalPolicyFacts facts;
+    const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
+    if (agent == nullptr) return facts;
+    facts.identity = agent->identity;
+    if (auto it = agent->allowed.find(tool); it != agent->allowed.end()) {
+      facts.max_records_per_run = it->second.max_records_per_run;
+    }
+    return facts;
+  };
+  Blocking([this, r, vote = std::move(vote)] {
+    auto out = store_->Vote(vote);
+    if (!out.ok()) return r.Send(StoreError(out.error()));
+    if (out->settled) NotifyCall(out->approval.call_id);
+    json::object body = ApprovalJson(out->approval, clock_->Now());
+    body["settled"] = out->settled;
+    r.Send(JsonResponse(200, body));
+  });
+}
+
+void Api::HandleUi(const std::string& path, Responder r) {
+  const UiAsset* asset = FindUiAsset(path);
+  if (asset == nullptr) return r.Send(JsonError(404, "NOT_FOUND", "no such page"));
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, asset->content_type);
+  // The page runs only its own script and style, cannot be framed, and leaks no referrer.
+  res.set("Content-Security-Policy",
+          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+          "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  res.set(http::field::x_frame_options, "DENY");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::string(asset->body);
+  r.Send(std::move(res));
 }
 
 }  // namespace interlock::server

@@ -77,6 +77,12 @@ class Api final : public RequestHandler {
   void HandleSetKill(const Caller& c, const HttpRequest& req, Responder r);
   void HandleListKill(const Caller& c, Responder r);
   void HandleReady(Responder r);
+  // Approvals (docs/approvals.md): reviewer and admin tokens only.
+  void HandleListApprovals(const Caller& c, std::string state, size_t limit, Responder r);
+  void HandleGetApproval(const Caller& c, std::string approval_id, Responder r);
+  void HandleVote(const Caller& c, const HttpRequest& req, std::string approval_id, Responder r);
+  // The reviewer page's static assets (no token: the page signs in itself).
+  void HandleUi(const std::string& path, Responder r);
   void HandleMetrics(Responder r);
 
   // Answers GET /v1/calls/{id} from the store (blocking pool only).

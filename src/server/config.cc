@@ -201,6 +201,32 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
             c->webhooks[w.first.Scalar()] = url;
           }
         }
+      } else if (key == "approvals") {
+        if (!v.IsMap()) {
+          st = r.Fail(v, "approvals must be a mapping");
+        } else {
+          for (const auto& w : v) {
+            const std::string k = w.first.Scalar();
+            if (k == "default_timeout_seconds") {
+              st = r.Integer(w.second, k, 1, 7 * 86400, &c->approval_timeout_seconds);
+            } else if (k == "max_wait_seconds") {
+              st = r.Integer(w.second, k, 1, 30 * 86400, &c->approval_max_wait_seconds);
+            } else if (k == "public_url") {
+              st = r.String(w.second, k, &c->public_url);
+              if (st.ok() && c->public_url.rfind("http://", 0) != 0 &&
+                  c->public_url.rfind("https://", 0) != 0) {
+                st = r.Fail(w.second, "approvals.public_url must start with http:// or https://");
+              }
+            } else if (k == "channel") {
+              st = r.String(w.second, k, &c->approval_channel);
+            } else if (k == "sweep_ms") {
+              st = r.Millis(w.second, k, 1, 10, 60000, &c->approval_sweep);
+            } else {
+              st = r.Fail(w.first, "unknown key 'approvals." + k + "'");
+            }
+            if (!st.ok()) break;
+          }
+        }
       } else if (key == "notifier") {
         if (!v.IsMap()) {
           st = r.Fail(v, "notifier must be a mapping");

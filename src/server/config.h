@@ -36,6 +36,12 @@ struct ServerConfig {
   int webhook_attempts = 5;
   std::chrono::milliseconds webhook_backoff{250};
   size_t notifier_queue = 1024;
+  // approvals: (docs/approvals.md)
+  int approval_timeout_seconds = 300;          // default when a tool sets none
+  int approval_max_wait_seconds = 3600;        // hard maximum with escalation
+  std::string public_url;                      // base of links in notifications; "" = listener
+  std::string approval_channel = "approvals";  // webhook channel when the policy has none
+  std::chrono::milliseconds approval_sweep{250};
 };
 
 // "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.

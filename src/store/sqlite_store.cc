@@ -19,6 +19,7 @@
 #include "audit/audit_log.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "store/sqlite_approvals.h"
 
 namespace interlock::store {
 namespace {
@@ -26,7 +27,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -76,6 +77,8 @@ constexpr const char* kMigrations[] = {
     "  actor TEXT NOT NULL,"
     "  time_ms BIGINT NOT NULL,"
     "  PRIMARY KEY (scope, target));",
+    // 2: approvals (sqlite_approvals.h).
+    internal::kApprovalsSchema,
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -161,11 +164,24 @@ class Conn {
       return Error::Unavailable("cannot open store " + path + ": " + msg);
     }
     sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    busy_deadline_ms_ = busy_timeout_ms;
+    sqlite3_busy_handler(db_, &Conn::OnBusy, this);
     return Status::Ok();
   }
 
   sqlite3* db() const { return db_; }
+
+  // Retries a locked database every 200 us until busy_timeout. SQLite's own handler backs
+  // off to 100 ms sleeps, which never lands in the few microseconds a busy daemon's
+  // writer leaves between group commits: `interlock kill engage --store` would starve.
+  static int OnBusy(void* self, int attempt) {
+    auto* c = static_cast<Conn*>(self);
+    const auto now = std::chrono::steady_clock::now();
+    if (attempt == 0) c->busy_since_ = now;
+    if (now - c->busy_since_ >= std::chrono::milliseconds(c->busy_deadline_ms_)) return 0;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    return 1;
+  }
 
   Result<sqlite3_stmt*> Get(const char* sql) {
     if (auto it = stmts_.find(sql); it != stmts_.end()) return it->second;
@@ -200,6 +216,8 @@ class Conn {
 
  private:
   sqlite3* db_ = nullptr;
+  int busy_deadline_ms_ = 0;
+  std::chrono::steady_clock::time_point busy_since_;
   std::unordered_map<const char*, sqlite3_stmt*> stmts_;
 };
 
@@ -241,9 +259,23 @@ class Query {
   sqlite3_stmt* s_;
 };
 
+// Ids are unguessable (a caller must not enumerate other agents' calls). Random bytes
+// come from the CSPRNG in 4 KiB refills per thread: one RAND_bytes per 512 ids instead
+// of one per id (OpenSSL checks getpid() on every call).
 std::string NewId(std::string_view prefix) {
-  const std::string r = RandomBytes(8);
-  return std::string(prefix) + HexEncode(reinterpret_cast<const uint8_t*>(r.data()), r.size());
+  constexpr size_t kRefill = 4096;
+  constexpr size_t kIdBytes = 8;
+  thread_local std::string pool;
+  thread_local size_t used = kRefill;
+  if (used + kIdBytes > pool.size()) {
+    pool = RandomBytes(kRefill);
+    used = 0;
+  }
+  const auto* p = reinterpret_cast<const uint8_t*>(pool.data() + used);
+  used += kIdBytes;
+  std::string id(prefix);
+  id += HexEncode(p, kIdBytes);
+  return id;
 }
 
 std::string Base64Url(std::string_view bytes) {
@@ -658,6 +690,7 @@ class SqliteStore::Impl {
     interlock::AddUsage(rq.call.usage, &state);
     state.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row->started_ms);
     engine::Evaluation ev = decide(state, b.kills.For(rq.agent_id, rq.run_id));
+    if (Status s = internal::ApprovalCheckRedeem(writer_.db(), rq, &ev); !s.ok()) return s;
     engine::ApplyEffects(ev.effects, rq.call.tool, &state);
 
     const std::string records_json = boost::json::serialize(RecordsJson(state));
@@ -722,6 +755,10 @@ class SqliteStore::Impl {
           audit::kEscalation, rq.now, rq.run_id, call_id, rq.agent_id, rq.principal,
           boost::json::object{
               {"channel", n.channel}, {"contacts", std::move(contacts)}, {"text", n.text}}});
+    }
+    if (Status s = internal::ApprovalAfterDecide(writer_.db(), options_, rq, call_id, ev, b.events);
+        !s.ok()) {
+      return s;
     }
 
     rec->call_id = call_id;
@@ -841,6 +878,7 @@ class SqliteStore::Impl {
     if (e.scope == "run") ev.run_id = e.target;
     if (e.scope == "agent") ev.agent_id = e.target;
     b.events->push_back(std::move(ev));
+    if (Status as = internal::ApprovalOnKill(writer_.db(), e, b.events); !as.ok()) return as;
     return Status::Ok();
   }
 
@@ -1379,6 +1417,10 @@ Status SqliteStore::RecordResult(std::string_view call_id, std::string_view agen
 Status SqliteStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) { return impl_->ApplyEndRun(b, run_id, agent_id, now); });
+}
+
+Status SqliteStore::RunOnWriter(const WriterFn& fn) {
+  return impl_->SubmitAndWait([&](Impl::Batch& b) { return fn(impl_->writer().db(), b.events); });
 }
 
 }  // namespace interlock::store

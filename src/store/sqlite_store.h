@@ -20,8 +20,11 @@
 #ifndef INTERLOCK_STORE_SQLITE_STORE_H_
 #define INTERLOCK_STORE_SQLITE_STORE_H_
 
+#include <functional>
 #include <memory>
+#include <vector>
 
+#include "audit/audit_log.h"
 #include "store/store.h"
 
 namespace interlock::store {
@@ -56,11 +59,21 @@ class SqliteStore final : public Store {
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
+  // Approvals: implemented in sqlite_approvals.cc, run on the writer thread.
+  Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;
+  Result<Approval> GetApproval(std::string_view approval_id) override;
+  Result<VoteOutcome> Vote(const VoteRequest& request) override;
+  Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
+  Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
 
   class Impl;
 
  private:
   explicit SqliteStore(std::unique_ptr<Impl> impl);
+  // For sqlite_approvals.cc: runs `fn` on the writer thread inside a batch transaction
+  // (its own savepoint); audit events it appends commit with it.
+  using WriterFn = std::function<Status(sqlite3* db, std::vector<audit::AuditEvent>* events)>;
+  Status RunOnWriter(const WriterFn& fn);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -16,6 +16,7 @@
 #ifndef INTERLOCK_STORE_STORE_H_
 #define INTERLOCK_STORE_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +87,103 @@ struct StoreOptions {
   bool create_if_missing = true;
   // Time for writes that carry no `now` (AddUsage). nullptr: the system clock. Not owned.
   const Clock* clock = nullptr;
+  // Approvals (docs/approvals.md): the timeout of a tool without approval_timeout_seconds,
+  // and the hard maximum an escalating approval may stay pending.
+  int approval_default_timeout_seconds = 300;
+  int approval_max_wait_seconds = 3600;
+};
+
+// --- Approvals (docs/approvals.md) ------------------------------------------------------
+// A call decided APPROVAL_REQUIRED creates a pending approval in the same transaction.
+// The approval is bound to the call (agent, run, tool, SHA-256 of the canonical args)
+// and settles it exactly once: granted -> the call's decision becomes allow/ALLOWED
+// (rule "approval"); denied, cancelled (kill switch) -> deny/APPROVAL_DENIED; timed out
+// -> deny/APPROVAL_TIMEOUT. A granted approval may also be redeemed once by re-submitting
+// the identical call with "approval_id" (ToolCall::approval_id).
+
+enum class ApprovalState { kPending, kGranted, kDenied, kTimedOut, kCancelled };
+// "pending" | "granted" | "denied" | "timed_out" | "cancelled".
+const char* ApprovalStateName(ApprovalState s);
+std::optional<ApprovalState> ParseApprovalState(std::string_view name);
+
+// The approval id of the approval created for call_id ("call_X" -> "apr_X").
+std::string ApprovalIdForCall(std::string_view call_id);
+
+struct ApprovalVote {
+  std::string reviewer;
+  std::string verdict;  // "approve" | "deny"
+  std::string comment;
+  TimePoint at;
+};
+
+struct Approval {
+  std::string approval_id;
+  std::string call_id;
+  std::string run_id;
+  std::string agent_id;
+  std::string principal;  // the name the call arrived under
+  std::string tool;
+  std::string args_sha256;  // SHA-256 of CanonicalJson(args) as the agent sent them
+  int required = 1;
+  ApprovalState state = ApprovalState::kPending;
+  TimePoint created;
+  TimePoint deadline;       // next timeout (escalation or deny)
+  TimePoint hard_deadline;  // never pending past this
+  int escalation_level = 0;
+  bool auto_deny_on_timeout = true;
+  int timeout_seconds = 0;  // effective (the deployment default applied)
+  uint64_t records = 0;     // records the call touches, consumed on grant
+  std::optional<TimePoint> decided;
+  std::string outcome_reason;     // why it was decided (empty while pending)
+  std::optional<TimePoint> used;  // redeemed by a re-submitted call
+  std::string used_call_id;
+  std::vector<ApprovalVote> votes;
+};
+
+struct ApprovalFilter {
+  enum class Which { kPending, kDecided, kAll } which = Which::kPending;
+  size_t limit = 100;
+  std::optional<TimePoint> decided_since;  // decided approvals only: decided at or after
+  std::optional<TimePoint> created_since;  // pending approvals only: created after
+  bool with_votes = true;
+};
+
+// One call of a run, for the reviewer's "run so far".
+struct CallSummary {
+  std::string call_id;
+  TimePoint at;
+  std::string tool;
+  std::string verdict;
+  std::string code;
+  std::string reason;
+};
+
+// Policy facts a verdict needs, looked up by the caller from the current policy set.
+struct ApprovalPolicyFacts {
+  std::string identity;                         // agent.identity (self-approval check)
+  std::optional<uint64_t> max_records_per_run;  // re-checked on grant
+};
+using ApprovalPolicyLookup =
+    std::function<ApprovalPolicyFacts(std::string_view agent_id, std::string_view tool)>;
+
+struct VoteRequest {
+  std::string approval_id;
+  Principal reviewer;
+  bool approve = false;
+  std::string comment;
+  TimePoint now;
+  ApprovalPolicyLookup policy;  // may be empty: no identity check beyond principal/agent
+};
+
+struct VoteOutcome {
+  Approval approval;     // after the vote
+  bool settled = false;  // this vote decided the approval (the call's decision changed)
+};
+
+// What ExpireApprovals changed, for notifications and waking long polls.
+struct ApprovalChange {
+  enum class Kind { kEscalated, kTimedOut, kCancelled } kind = Kind::kTimedOut;
+  Approval approval;
 };
 
 // The daemon's store interface. SqliteStore (sqlite_store.h) is the first backend; a
@@ -119,6 +217,19 @@ class Store : public core::RunStore {
   virtual Status RecordResult(std::string_view call_id, std::string_view agent_id,
                               const CallResult& result, TimePoint now) = 0;
   virtual Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) = 0;
+
+  // Approvals. Errors: kNotFound (no such approval), kPermissionDenied (an agent token;
+  // a reviewer voting on a call made under its own identity), kAlreadyExists (the
+  // approval is already decided, or this reviewer already voted).
+  virtual Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) = 0;
+  virtual Result<Approval> GetApproval(std::string_view approval_id) = 0;
+  virtual Result<VoteOutcome> Vote(const VoteRequest& request) = 0;
+  // Escalates or times out pending approvals whose deadline is at or before `now`, and
+  // cancels pending approvals covered by an engaged kill switch (one set by another
+  // process included). Returns what changed.
+  virtual Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) = 0;
+  // The run's calls in order (at most `limit`, the latest), for the reviewer page.
+  virtual Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) = 0;
 };
 
 }  // namespace interlock::store

@@ -74,6 +74,7 @@ class Daemon {
   bool Running();
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& store() const { return store_; }
   std::string log() const;
 

@@ -7,6 +7,7 @@
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
 #include "audit_test_util.h"
+#include "common/json.h"
 
 namespace interlock::audit {
 namespace {
@@ -296,6 +297,30 @@ TEST(VerifyInputTest, CorruptStoreFileIsAnError) {
     auto r = VerifyAuditLog(half->get(), {});
     EXPECT_TRUE(!r.ok() || !r->ok);  // never a silent ok on a damaged file
   }
+}
+
+// Tests that the hand-written record body is byte-identical to CanonicalJson() of the
+// record as an object, for awkward strings too: the chain's hash depends on it.
+TEST(AuditRecordBodyTest, MatchesCanonicalJson) {
+  AuditEvent e;
+  e.type = kDecision;
+  e.time = FromUnixMillis(1795341600123);
+  e.run_id = "run_\"q\"";
+  e.call_id = "call_\\x";
+  e.agent_id = "agent\u00e9\n";
+  e.principal = "p\x01";
+  e.data = {{"z", 1}, {"a", {{"y", "\t"}, {"b", 0.5}}}, {"m", boost::json::array{1, "x"}}};
+  boost::json::object o;
+  o["seq"] = 42;
+  o["time"] = FormatRfc3339(e.time);
+  o["type"] = e.type;
+  o["run_id"] = e.run_id;
+  o["call_id"] = e.call_id;
+  o["agent_id"] = e.agent_id;
+  o["principal"] = e.principal;
+  o["data"] = e.data;
+  o["prev"] = kGenesisHash;
+  EXPECT_EQ(AuditRecordBody(42, e, kGenesisHash), CanonicalJson(o));
 }
 
 }  // namespace

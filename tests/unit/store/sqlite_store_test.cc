@@ -603,36 +603,5 @@ TEST(SqliteStoreTest, EveryWriteIsAuditedAndChainVerifies) {
   EXPECT_EQ(rows[9].principal, "ops");  // kill_switch by its actor
 }
 
-// Tests (and reports) audited decision throughput with durable_full and many concurrent
-// requests; the figure is printed, not asserted (a unit test is not a benchmark).
-TEST(SqliteStoreTest, GroupCommitThroughput) {
-  TempDir dir;
-  Fixture f(dir.File("s.db"), MakePolicies(1000000, policy::BudgetAction::kDeny));
-  constexpr int kRuns = 64;
-  constexpr int kCalls = 20000;
-  for (int i = 0; i < kRuns; ++i) {
-    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r" + std::to_string(i), T0()).ok());
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  int done = 0, allowed = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kCalls; ++i) {
-    f.guard->DecideAsync(kAgentA, kAgentA, "r" + std::to_string(i % kRuns),
-                         Call("read", {{"id", i}, {"password", "pw"}}), [&](core::GuardResponse r) {
-                           std::lock_guard lock(mu);
-                           allowed += r.decision.code == Code::kAllowed;
-                           if (++done == kCalls) cv.notify_all();
-                         });
-  }
-  std::unique_lock lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(120), [&] { return done == kCalls; }));
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_EQ(allowed, kCalls);
-  std::cout << "[ throughput ] " << kCalls << " audited decisions (durable_full) in " << secs
-            << " s = " << static_cast<int>(kCalls / secs) << "/s\n";
-}
-
 }  // namespace
 }  // namespace interlock::store

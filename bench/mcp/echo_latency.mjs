@@ -1,0 +1,38 @@
+// Added latency of the stdio MCP gateway: N sequential `echo` calls to server-everything,
+// directly and through `interlock mcp`, with the official SDK client; prints p50/p99 (us).
+// Usage: node echo_latency.mjs INTERLOCK_BINARY POLICY STORE [N]
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const [interlock, policy, store, nArg] = process.argv.slice(2);
+const N = Number(nArg ?? 2000);
+const require = createRequire(import.meta.url);
+const server = join(dirname(require.resolve("@modelcontextprotocol/server-everything/package.json")), "dist/index.js");
+
+async function measure(command, args) {
+  const transport = new StdioClientTransport({ command, args, env: process.env, stderr: "ignore" });
+  const client = new Client({ name: "interlock-bench", version: "1.0.0" });
+  await client.connect(transport);
+  await client.listTools();
+  for (let i = 0; i < 200; i++) await client.callTool({ name: "echo", arguments: { message: "warm" } });
+  const us = [];
+  for (let i = 0; i < N; i++) {
+    const t0 = process.hrtime.bigint();
+    await client.callTool({ name: "echo", arguments: { message: `m${i}` } });
+    us.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  await client.close();
+  us.sort((a, b) => a - b);
+  const q = (p) => us[Math.min(us.length - 1, Math.floor(p * us.length))];
+  return { p50: q(0.5), p99: q(0.99) };
+}
+
+const direct = await measure("node", [server, "stdio"]);
+const gated = await measure(interlock, ["mcp", "--policy", policy, "--store", store, "--", "node", server, "stdio"]);
+const f = (x) => x.toFixed(0);
+console.log(`calls each way: ${N}`);
+console.log(`direct        p50 ${f(direct.p50)} us  p99 ${f(direct.p99)} us`);
+console.log(`via interlock p50 ${f(gated.p50)} us  p99 ${f(gated.p99)} us`);
+console.log(`added         p50 ${f(gated.p50 - direct.p50)} us  p99 ${f(gated.p99 - direct.p99)} us`);

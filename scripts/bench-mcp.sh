@@ -1,0 +1,15 @@
+#!/bin/sh
+# Added latency of the stdio MCP gateway over calling server-everything's echo directly.
+# Usage: scripts/bench-mcp.sh [BUILD_DIR] [N]   (default build, 2000 calls each way)
+set -eu
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build}"
+n="${2:-2000}"
+"$root/scripts/setup-node-tests.sh"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+# The benchmark script resolves the SDK from the test package's node_modules.
+cp "$root/bench/mcp/echo_latency.mjs" "$root/tests/integration/mcp/node/.bench-echo-latency.mjs"
+trap 'rm -rf "$tmp" "$root/tests/integration/mcp/node/.bench-echo-latency.mjs"' EXIT
+node "$root/tests/integration/mcp/node/.bench-echo-latency.mjs" "$build/interlock" \
+  "$root/bench/mcp/policy.yaml" "$tmp/interlock.db" "$n"

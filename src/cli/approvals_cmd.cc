@@ -1,0 +1,196 @@
+// `interlock approvals list | show ID | approve ID | deny ID` against a running daemon
+// (docs/approvals.md#the-cli). The token comes from INTERLOCK_TOKEN only (never a flag,
+// so it stays out of shell history and `ps`).
+//
+// Exit codes: 0 ok; 1 the daemon refused (401 bad token, 403 not allowed, 404 unknown
+// approval, 409 already decided) or is unreachable; 2 bad usage (no token, bad --url).
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include "cli/command.h"
+
+namespace interlock::cli {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = boost::asio::ip::tcp;
+
+struct ApprovalsFlags {
+  std::string url = "http://127.0.0.1:8181";
+  std::string id;
+  std::string comment;
+  std::string state = "pending";
+  bool json_out = false;
+};
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::string error;  // transport failure
+};
+
+Reply Send(const std::string& url, http::verb method, const std::string& target,
+           const std::string& token, const std::string& body) {
+  Reply out;
+  constexpr std::string_view kHttp = "http://";
+  if (url.rfind(kHttp, 0) != 0) {
+    out.error = "--url must be http://HOST:PORT";
+    return out;
+  }
+  std::string hostport = url.substr(kHttp.size());
+  if (auto slash = hostport.find('/'); slash != std::string::npos) hostport.resize(slash);
+  std::string host = hostport, port = "80";
+  if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+    host = hostport.substr(0, colon);
+    port = hostport.substr(colon + 1);
+  }
+  try {
+    boost::asio::io_context ioc;
+    tcp::resolver resolver(ioc);
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, hostport);
+    req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(stream, buf, res);
+    out.status = static_cast<int>(res.result_int());
+    out.body = res.body();
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  } catch (const std::exception& e) {
+    out.error = std::string("cannot reach the daemon at ") + url + ": " + e.what();
+  }
+  return out;
+}
+
+// Prints the daemon's refusal in words and returns the exit code.
+int Refused(const Reply& r) {
+  if (!r.error.empty()) {
+    std::cerr << "interlock approvals: " << r.error << '\n';
+    return kExitFailure;
+  }
+  std::string reason;
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (!ec && v.is_object()) {
+    if (auto* x = v.as_object().if_contains("reason"); x && x->is_string()) {
+      reason = std::string(x->as_string());
+    }
+  }
+  const char* what = r.status == 401   ? "the token is missing, invalid or revoked"
+                     : r.status == 403 ? "not allowed"
+                     : r.status == 404 ? "no such approval"
+                     : r.status == 409 ? "already decided"
+                                       : "request failed";
+  std::cerr << "interlock approvals: " << what << " (HTTP " << r.status << ")"
+            << (reason.empty() ? "" : ": " + reason) << '\n';
+  return kExitFailure;
+}
+
+std::string S(const json::object& o, const char* k) {
+  auto* v = o.if_contains(k);
+  if (v == nullptr) return "";
+  return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
+}
+
+int Run(const ApprovalsFlags& f, const std::string& action) {
+  const char* env = std::getenv("INTERLOCK_TOKEN");
+  if (env == nullptr || *env == '\0') {
+    std::cerr << "interlock approvals: set INTERLOCK_TOKEN to a reviewer or admin token\n";
+    return kExitUsage;
+  }
+  const std::string token = env;
+  Reply r;
+  if (action == "list") {
+    r = Send(f.url, http::verb::get, "/v1/approvals?state=" + f.state, token, "");
+  } else if (action == "show") {
+    r = Send(f.url, http::verb::get, "/v1/approvals/" + f.id, token, "");
+  } else {
+    const json::object body{{"verdict", action == "approve" ? "approve" : "deny"},
+                            {"comment", f.comment}};
+    r = Send(f.url, http::verb::post, "/v1/approvals/" + f.id, token, json::serialize(body));
+  }
+  if (!r.error.empty() || r.status != 200) return Refused(r);
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (f.json_out || ec || !v.is_object()) {
+    std::cout << r.body << '\n';
+    return kExitOk;
+  }
+  const json::object& o = v.as_object();
+  if (action == "list") {
+    const json::value* arr = o.if_contains("approvals");
+    if (arr == nullptr || !arr->is_array() || arr->as_array().empty()) {
+      std::cout << "no " << f.state << " approvals\n";
+      return kExitOk;
+    }
+    for (const json::value& a : arr->as_array()) {
+      const json::object& x = a.as_object();
+      std::cout << S(x, "approval_id") << "  " << S(x, "state") << "  " << S(x, "agent_id") << "  "
+                << S(x, "tool") << "  run " << S(x, "run_id") << "  " << S(x, "approvals") << "/"
+                << S(x, "required");
+      if (x.contains("time_left_s")) std::cout << "  " << S(x, "time_left_s") << " s left";
+      std::cout << '\n';
+    }
+    return kExitOk;
+  }
+  for (const char* k : {"approval_id", "state", "agent_id", "identity", "run_id", "tool",
+                        "required", "approvals", "time_left_s", "outcome_reason"}) {
+    if (o.contains(k)) std::cout << k << ": " << S(o, k) << '\n';
+  }
+  if (o.contains("args")) std::cout << "args: " << S(o, "args") << '\n';
+  if (o.contains("classification"))
+    std::cout << "classification: " << S(o, "classification") << '\n';
+  if (auto* d = o.if_contains("decision"); d && d->is_object()) {
+    std::cout << "why: " << S(d->as_object(), "reason") << '\n';
+  }
+  return kExitOk;
+}
+
+void AddApprovals(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<ApprovalsFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "approvals", "Review pending approvals on a running daemon (token from INTERLOCK_TOKEN)");
+  cmd->require_subcommand(1);
+  cmd->add_option("--url", f->url, "daemon base URL (default http://127.0.0.1:8181)");
+  cmd->add_flag("--json", f->json_out, "print the daemon's JSON");
+  CLI::App* list = cmd->add_subcommand("list", "List approvals");
+  list->add_option("--state", f->state, "pending | decided | all")
+      ->check(CLI::IsMember({"pending", "decided", "all"}));
+  list->callback([f, exit_code] { *exit_code = Run(*f, "list"); });
+  CLI::App* show = cmd->add_subcommand("show", "Show one approval in full");
+  show->add_option("ID", f->id, "approval id")->required();
+  show->callback([f, exit_code] { *exit_code = Run(*f, "show"); });
+  for (const char* verb : {"approve", "deny"}) {
+    CLI::App* sub = cmd->add_subcommand(
+        verb, std::string(verb == std::string("approve") ? "Approve" : "Deny") + " an approval");
+    sub->add_option("ID", f->id, "approval id")->required();
+    sub->add_option("--comment", f->comment, "why (recorded in the audit log)");
+    const std::string action = verb;
+    sub->callback([f, exit_code, action] { *exit_code = Run(*f, action); });
+  }
+}
+
+const CommandRegistration kRegistration("approvals", &AddApprovals);
+
+}  // namespace
+}  // namespace interlock::cli

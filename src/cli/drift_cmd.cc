@@ -1,0 +1,95 @@
+// `interlock drift`: permission drift audit from the audit log (src/governance/drift.h).
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <boost/json/serialize.hpp>
+
+#include "audit/sqlite_util.h"
+#include "cli/cli_util.h"
+#include "cli/command.h"
+#include "common/time.h"
+#include "governance/drift.h"
+#include "governance/history.h"
+#include "policy/loader.h"
+#include "policy/writer.h"
+
+namespace interlock::cli {
+namespace {
+
+struct DriftArgs {
+  int days = 30;
+  std::string agent, policy, store, format = "text", suggest;
+};
+
+int Fail(const std::string& m) {
+  std::cerr << "interlock drift: " << m << '\n';
+  return kExitUsage;
+}
+
+int RunDrift(const DriftArgs& a) {
+  if (a.format != "text" && a.format != "json") return Fail("--format must be text or json");
+  if (a.days < 1) return Fail("--days must be at least 1");
+  if (a.policy.empty()) {
+    return Fail("--policy PATH is required: the audit log records policy hashes, not policy text");
+  }
+  std::vector<policy::Diagnostic> diags;
+  auto set = policy::LoadPolicySet({a.policy}, &diags);
+  if (!set.ok()) return Fail("the policy does not load:\n" + set.error().message);
+  if (!a.agent.empty() && (*set)->Find(a.agent) == nullptr) {
+    return Fail("no agent " + a.agent + " in " + a.policy);
+  }
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+  if (!db.ok()) return Fail(db.error().message);
+  governance::DriftOptions opt;
+  opt.agent_id = a.agent;
+  opt.since_ms = ToUnixMillis(SystemClock().Now()) - int64_t{a.days} * 86400000;
+  Result<governance::DriftReport> r = governance::RunDrift(db->get(), **set, opt);
+  if (!r.ok()) return Fail(r.error().message);
+  if (a.format == "json") {
+    std::cout << boost::json::serialize(governance::DriftToJson(*r)) << '\n';
+  } else {
+    std::cout << governance::DriftToText(*r);
+  }
+  if (a.suggest.empty()) return kExitOk;
+  if (r->agents.size() != 1) {
+    return Fail("--suggest writes one agent's policy; pass --agent (the policy has " +
+                std::to_string(r->agents.size()) + " agents)");
+  }
+  const governance::AgentDrift& d = r->agents.front();
+  Result<std::string> text = ReadFileToString(d.file);
+  if (!text.ok()) return Fail(text.error().message);
+  Result<std::string> out = policy::ApplyPolicyEdits(*text, governance::Suggest(d));
+  if (!out.ok()) return Fail(out.error().message);
+  std::vector<policy::Diagnostic> d2;
+  if (auto check = policy::ParseAgentPolicy(*out, a.suggest, &d2); !check.ok()) {
+    return Fail("the suggested policy would not load (nothing written):\n" + check.error().message);
+  }
+  std::ofstream f(a.suggest, std::ios::binary | std::ios::trunc);
+  f << *out;
+  if (!f.flush()) return Fail("cannot write " + a.suggest);
+  std::cerr << "suggested policy written to " << a.suggest
+            << "; check it with `interlock replay --what-if --policy " << a.suggest << "`\n";
+  return kExitOk;
+}
+
+void AddDrift(CLI::App& app, int* exit_code) {
+  auto a = std::make_shared<DriftArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "drift",
+      "Permission drift: granted tools, values, scope fields and budget headroom not "
+      "exercised in the last --days, as candidates for removal");
+  cmd->add_option("--days", a->days, "Window in days (default 30)");
+  cmd->add_option("--agent", a->agent, "Only this agent");
+  cmd->add_option("--policy", a->policy, "The policy file or directory in force")->required();
+  cmd->add_option("--store", a->store, "Store database file")->required();
+  cmd->add_option("--format", a->format, "text or json");
+  cmd->add_option("--suggest", a->suggest, "Write a tightened policy for review to this file");
+  cmd->callback([a, exit_code] { *exit_code = RunDrift(*a); });
+}
+
+const CommandRegistration kRegistration("drift", &AddDrift);
+
+}  // namespace
+}  // namespace interlock::cli

@@ -1,0 +1,50 @@
+// `interlock incident mark CALL_ID --reason TEXT --by NAME --store PATH`: records an
+// incident against the call's action type (resets its trust eligibility).
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "audit/sqlite_util.h"
+#include "cli/command.h"
+#include "common/time.h"
+#include "governance/trust.h"
+
+namespace interlock::cli {
+namespace {
+
+struct IncidentArgs {
+  std::string call_id, reason, by, store;
+};
+
+int RunMark(const IncidentArgs& a) {
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
+  if (!db.ok()) {
+    std::cerr << "interlock incident mark: " << db.error().message << '\n';
+    return kExitUsage;
+  }
+  governance::IncidentMark m{a.call_id, a.reason, a.by, SystemClock().Now()};
+  Result<int64_t> seq = governance::MarkIncident(db->get(), m);
+  if (!seq.ok()) {
+    std::cerr << "interlock incident mark: " << seq.error().message << '\n';
+    return seq.error().kind == ErrorKind::kNotFound ? kExitFailure : kExitUsage;
+  }
+  std::cout << "incident recorded for call " << a.call_id << " (audit seq " << *seq << ")\n";
+  return kExitOk;
+}
+
+void AddIncident(CLI::App& app, int* exit_code) {
+  CLI::App* cmd = app.add_subcommand("incident", "Record incidents against action types");
+  cmd->require_subcommand(1);
+  auto a = std::make_shared<IncidentArgs>();
+  CLI::App* mark = cmd->add_subcommand("mark", "Mark a recorded call as an incident");
+  mark->add_option("CALL_ID", a->call_id, "The call")->required();
+  mark->add_option("--reason", a->reason, "What went wrong")->required();
+  mark->add_option("--by", a->by, "Who marks it (reviewer or admin)")->required();
+  mark->add_option("--store", a->store, "Store database file")->required();
+  mark->callback([a, exit_code] { *exit_code = RunMark(*a); });
+}
+
+const CommandRegistration kRegistration("incident", &AddIncident);
+
+}  // namespace
+}  // namespace interlock::cli

@@ -1,0 +1,101 @@
+// `interlock trust report | promote`: graduated trust from the audit trail
+// (src/governance/trust.h).
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <boost/json/serialize.hpp>
+
+#include "audit/sqlite_util.h"
+#include "cli/command.h"
+#include "common/time.h"
+#include "governance/trust.h"
+#include "policy/loader.h"
+
+namespace interlock::cli {
+namespace {
+
+struct ReportArgs {
+  std::string agent, store, policy, format = "text";
+  double floor_s = 2.0;
+};
+
+struct PromoteArgs {
+  std::string agent, tool, to, reviewer, policy, store;
+};
+
+int Fail(const std::string& what, const std::string& m) {
+  std::cerr << "interlock trust " << what << ": " << m << '\n';
+  return kExitUsage;
+}
+
+int RunReport(const ReportArgs& a) {
+  if (a.format != "text" && a.format != "json")
+    return Fail("report", "--format must be text or json");
+  auto set = policy::LoadPolicySet({a.policy}, nullptr);
+  if (!set.ok()) return Fail("report", "the policy does not load:\n" + set.error().message);
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+  if (!db.ok()) return Fail("report", db.error().message);
+  governance::TrustOptions opt;
+  opt.agent_id = a.agent;
+  opt.fatigue_floor_s = a.floor_s;
+  Result<governance::TrustEvidence> ev = governance::CollectTrustEvidence(db->get(), opt);
+  if (!ev.ok()) return Fail("report", ev.error().message);
+  const auto rows = governance::TrustRows(*ev, **set, a.agent);
+  if (a.format == "json") {
+    std::cout << boost::json::serialize(governance::TrustReportToJson(rows, *ev, a.floor_s))
+              << '\n';
+  } else {
+    std::cout << governance::TrustReportToText(rows, *ev, a.floor_s);
+  }
+  return kExitOk;
+}
+
+int RunPromote(const PromoteArgs& a) {
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
+  if (!db.ok()) return Fail("promote", db.error().message);
+  governance::PromoteRequest rq{a.agent, a.tool, a.to, a.reviewer, a.policy, SystemClock().Now()};
+  Result<governance::PromoteOutcome> out = governance::PromoteTool(db->get(), rq);
+  if (!out.ok()) return Fail("promote", out.error().message);
+  if (out->refused) {
+    std::cerr << "interlock trust promote: " << out->message << '\n';
+    return kExitFailure;
+  }
+  std::cout << out->message << '\n';
+  return kExitOk;
+}
+
+void AddTrust(CLI::App& app, int* exit_code) {
+  CLI::App* cmd = app.add_subcommand("trust", "Graduated trust per agent and action type");
+  cmd->require_subcommand(1);
+  auto r = std::make_shared<ReportArgs>();
+  CLI::App* report = cmd->add_subcommand(
+      "report", "Each action type's stage, evidence, eligibility, and approval fatigue");
+  report->add_option("--agent", r->agent, "Only this agent");
+  report->add_option("--store", r->store, "Store database file")->required();
+  report->add_option("--policy", r->policy, "The policy file or directory in force")->required();
+  report->add_option("--format", r->format, "text or json");
+  report->add_option("--fatigue-floor", r->floor_s,
+                     "Seconds; reviewers whose median time to approve is lower are flagged "
+                     "(default 2)");
+  report->callback([r, exit_code] { *exit_code = RunReport(*r); });
+
+  auto p = std::make_shared<PromoteArgs>();
+  CLI::App* promote = cmd->add_subcommand(
+      "promote",
+      "Set a tool's autonomy stage in the policy file (promotion needs the evidence; "
+      "demotion does not) and record it in the audit trail");
+  promote->add_option("--agent", p->agent, "Agent id")->required();
+  promote->add_option("--tool", p->tool, "Tool (action type)")->required();
+  promote->add_option("--to", p->to, "gate_all, exception_based or audit_based")->required();
+  promote->add_option("--reviewer", p->reviewer, "Who reviewed the change")->required();
+  promote->add_option("--policy", p->policy, "The agent's policy file (or its directory)")
+      ->required();
+  promote->add_option("--store", p->store, "Store database file")->required();
+  promote->callback([p, exit_code] { *exit_code = RunPromote(*p); });
+}
+
+const CommandRegistration kRegistration("trust", &AddTrust);
+
+}  // namespace
+}  // namespace interlock::cli

@@ -1,0 +1,22 @@
+// Reading whole files from outside with a size bound, errors as values.
+// Thread-safety: free functions; safe from any thread.
+#ifndef INTERLOCK_COMMON_FILE_H_
+#define INTERLOCK_COMMON_FILE_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "interlock/result.h"
+
+namespace interlock {
+
+// Reads `path` whole. `what` names the file in messages ("key file", "checkpoint file").
+// A missing file is kNotFound, an unreadable one kUnavailable, one larger than
+// `max_bytes` kCorrupt (it cannot be what we expect; nothing is read past the bound).
+Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes,
+                                    std::string_view what);
+
+}  // namespace interlock
+
+#endif  // INTERLOCK_COMMON_FILE_H_

@@ -1,0 +1,280 @@
+#include "governance/history.h"
+
+#include <sqlite3.h>
+
+#include <charconv>
+#include <cmath>
+
+#include "audit/export.h"
+#include "audit/record_scan.h"
+#include "audit/sqlite_util.h"
+
+namespace interlock::governance {
+namespace {
+
+void SkipWs(std::string_view s, size_t* i) {
+  while (*i < s.size() && (s[*i] == ' ' || s[*i] == '\n' || s[*i] == '\t' || s[*i] == '\r')) {
+    ++*i;
+  }
+}
+
+bool SkipString(std::string_view s, size_t* i) {
+  if (*i >= s.size() || s[*i] != '"') return false;
+  for (size_t p = *i + 1; p < s.size(); ++p) {
+    if (s[p] == '\\') {
+      ++p;
+    } else if (s[p] == '"') {
+      *i = p + 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SkipValue(std::string_view s, size_t* i) {
+  SkipWs(s, i);
+  if (*i >= s.size()) return false;
+  const char c = s[*i];
+  if (c == '"') return SkipString(s, i);
+  if (c == '{' || c == '[') {
+    int depth = 0;
+    while (*i < s.size()) {
+      const char d = s[*i];
+      if (d == '"') {
+        if (!SkipString(s, i)) return false;
+        continue;
+      }
+      if (d == '{' || d == '[') ++depth;
+      if (d == '}' || d == ']') {
+        if (--depth == 0) {
+          ++*i;
+          return true;
+        }
+      }
+      ++*i;
+    }
+    return false;
+  }
+  const size_t start = *i;
+  while (*i < s.size() && s[*i] != ',' && s[*i] != '}' && s[*i] != ']' && s[*i] != ' ' &&
+         s[*i] != '\n') {
+    ++*i;
+  }
+  return *i > start;
+}
+
+// Walks `object`'s members; fn returns false to stop early.
+template <typename Fn>
+bool WalkMembers(std::string_view s, Fn&& fn) {
+  size_t i = 0;
+  SkipWs(s, &i);
+  if (i >= s.size() || s[i] != '{') return false;
+  ++i;
+  SkipWs(s, &i);
+  if (i < s.size() && s[i] == '}') return true;
+  while (i < s.size()) {
+    SkipWs(s, &i);
+    const size_t k = i;
+    if (!SkipString(s, &i)) return false;
+    const std::string_view key = s.substr(k, i - k);
+    SkipWs(s, &i);
+    if (i >= s.size() || s[i] != ':') return false;
+    ++i;
+    SkipWs(s, &i);
+    const size_t v = i;
+    if (!SkipValue(s, &i)) return false;
+    if (!fn(key, s.substr(v, i - v))) return true;
+    SkipWs(s, &i);
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    return i < s.size() && s[i] == '}';
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<int64_t> ParseSince(std::string_view text, int64_t now_ms) {
+  if (text.size() >= 2) {
+    int64_t unit = 0;
+    switch (text.back()) {
+      case 'd':
+        unit = 86400000;
+        break;
+      case 'h':
+        unit = 3600000;
+        break;
+      case 'm':
+        unit = 60000;
+        break;
+      default:
+        break;
+    }
+    uint64_t n = 0;
+    const std::string_view num = text.substr(0, text.size() - 1);
+    auto r = std::from_chars(num.data(), num.data() + num.size(), n);
+    if (unit != 0 && r.ec == std::errc() && r.ptr == num.data() + num.size() && n < 100000) {
+      return now_ms - static_cast<int64_t>(n) * unit;
+    }
+  }
+  Result<TimePoint> t = audit::ParseDateArg(text, false);
+  if (!t.ok()) {
+    return Error::Invalid("--since: expected 30d, 12h, 45m, YYYY-MM-DD or RFC 3339, got " +
+                          std::string(text));
+  }
+  return ToUnixMillis(*t);
+}
+
+bool FindMember(std::string_view object, std::string_view key, std::string_view* out) {
+  bool found = false;
+  const bool ok = WalkMembers(object, [&](std::string_view k, std::string_view v) {
+    // Keys written by Interlock need no unescaping for the names governance asks for.
+    if (k.size() == key.size() + 2 && k.substr(1, key.size()) == key) {
+      *out = v;
+      found = true;
+      return false;
+    }
+    return true;
+  });
+  return ok && found;
+}
+
+bool ForEachMember(std::string_view object,
+                   const std::function<void(std::string_view, std::string_view)>& fn) {
+  return WalkMembers(object, [&](std::string_view k, std::string_view v) {
+    std::string key;
+    if (!audit::DecodeJsonString(k, &key)) return true;
+    fn(key, v);
+    return true;
+  });
+}
+
+bool ForEachElement(std::string_view s, const std::function<void(std::string_view)>& fn) {
+  size_t i = 0;
+  SkipWs(s, &i);
+  if (i >= s.size() || s[i] != '[') return false;
+  ++i;
+  SkipWs(s, &i);
+  if (i < s.size() && s[i] == ']') return true;
+  while (i < s.size()) {
+    SkipWs(s, &i);
+    const size_t v = i;
+    if (!SkipValue(s, &i)) return false;
+    fn(s.substr(v, i - v));
+    SkipWs(s, &i);
+    if (i < s.size() && s[i] == ',') {
+      ++i;
+      continue;
+    }
+    return i < s.size() && s[i] == ']';
+  }
+  return false;
+}
+
+bool TokenToU64(std::string_view t, uint64_t* out) {
+  auto r = std::from_chars(t.data(), t.data() + t.size(), *out);
+  if (r.ec == std::errc() && r.ptr == t.data() + t.size()) return true;
+  double d = 0;
+  if (!TokenToDouble(t, &d) || d < 0) return false;
+  *out = static_cast<uint64_t>(std::llround(d));
+  return true;
+}
+
+bool TokenToDouble(std::string_view t, double* out) {
+  auto r = std::from_chars(t.data(), t.data() + t.size(), *out);
+  return r.ec == std::errc() && r.ptr == t.data() + t.size();
+}
+
+std::string TokenToString(std::string_view token) {
+  std::string out;
+  if (!audit::DecodeJsonString(token, &out)) out.clear();
+  return out;
+}
+
+bool ParseDecisionFields(std::string_view data, DecisionFields* out) {
+  std::string_view decision, state;
+  bool ok = WalkMembers(data, [&](std::string_view k, std::string_view v) {
+    if (k == "\"tool\"") out->tool = v;
+    if (k == "\"args\"") out->args = v;
+    if (k == "\"decision\"") decision = v;
+    if (k == "\"state_after\"") state = v;
+    return true;
+  });
+  if (!ok || out->tool.empty() || decision.empty() || state.empty()) return false;
+  ok = WalkMembers(decision, [&](std::string_view k, std::string_view v) {
+    if (k == "\"decision\"") out->verdict = v;
+    if (k == "\"code\"") out->code = v;
+    if (k == "\"shadow_code\"") out->shadow_code = v;
+    if (k == "\"rule\"") out->rule = v;
+    return true;
+  });
+  if (!ok || out->code.empty() || out->verdict.empty()) return false;
+  bool bad = false;
+  ok = WalkMembers(state, [&](std::string_view k, std::string_view v) {
+    double d = 0;
+    if (k == "\"steps\"") {
+      bad |= !TokenToU64(v, &out->steps_after);
+    } else if (k == "\"tokens\"") {
+      bad |= !TokenToU64(v, &out->tokens);
+    } else if (k == "\"cost_usd\"") {
+      bad |= !TokenToDouble(v, &d);
+      out->cost_micros = std::llround(d * 1e6);
+    } else if (k == "\"elapsed_s\"") {
+      bad |= !TokenToDouble(v, &d);
+      out->elapsed_ms = std::llround(d * 1e3);
+    } else if (k == "\"halted\"") {
+      out->halted_after = v == "true";
+    } else if (k == "\"records\"") {
+      out->records_after = v;
+    }
+    return true;
+  });
+  return ok && !bad;
+}
+
+Status ForEachRecord(sqlite3* db, const HistoryFilter& filter,
+                     const std::function<void(const RecordView&)>& fn) {
+  std::string sql =
+      "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, body FROM audit_log "
+      "WHERE 1=1";
+  if (!filter.types.empty()) {
+    sql += " AND type IN (";
+    for (size_t i = 0; i < filter.types.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")";
+  }
+  if (filter.since_ms) sql += " AND time_ms >= ?";
+  if (!filter.agent_id.empty()) sql += " AND agent_id = ?";
+  sql += " ORDER BY seq";
+  audit::Statement st;
+  if (Status s = st.Prepare(db, sql); !s.ok()) return s;
+  int n = 1;
+  for (std::string_view t : filter.types) st.BindText(n++, t);
+  if (filter.since_ms) st.BindInt64(n++, *filter.since_ms);
+  if (!filter.agent_id.empty()) st.BindText(n++, filter.agent_id);
+  audit::ScannedBody body;
+  std::string problem;
+  RecordView r;
+  for (;;) {
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return audit::SqliteError(db, "read audit log");
+    r.seq = st.Int64(0);
+    r.time_ms = st.Int64(1);
+    r.type = st.Text(2);
+    r.run_id = st.Text(3);
+    r.call_id = st.Text(4);
+    r.agent_id = st.Text(5);
+    r.principal = st.Text(6);
+    if (!audit::ScanRecordBody(st.Text(7), &body, &problem)) {
+      return Error::Corrupt("audit record " + std::to_string(r.seq) + " is damaged (" + problem +
+                            "); run `interlock audit verify`");
+    }
+    r.data = body.data;
+    fn(r);
+  }
+  return Status::Ok();
+}
+
+}  // namespace interlock::governance

@@ -1,0 +1,80 @@
+// Reading history back for governance: a streaming cursor over audit records and a
+// targeted parser for the fields governance needs from a "decision" record.
+//
+// Records are read in seq order with one prepared statement; a record body is scanned
+// with audit::ScanRecordBody and only the members asked for are decoded, so a million
+// records are read without building a JSON tree for each (the call's arguments are
+// parsed only by callers that need them).
+// Internal to src/governance. Thread-safety: one thread per connection (SQLite's rule).
+#ifndef INTERLOCK_GOVERNANCE_HISTORY_H_
+#define INTERLOCK_GOVERNANCE_HISTORY_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "interlock/result.h"
+
+struct sqlite3;
+
+namespace interlock::governance {
+
+// One audit record as stored. Views are valid only during the callback.
+struct RecordView {
+  int64_t seq = 0;
+  int64_t time_ms = 0;
+  std::string_view type, run_id, call_id, agent_id, principal;
+  std::string_view data;  // raw JSON of the body's `data` member
+};
+
+struct HistoryFilter {
+  std::vector<std::string_view> types;  // empty: every type
+  std::optional<int64_t> since_ms;      // inclusive
+  std::string agent_id;                 // empty: every agent
+};
+
+// Calls `fn` for each matching record in seq order. A body that cannot be scanned is an
+// Error (kCorrupt) naming its seq: governance never silently skips history.
+Status ForEachRecord(sqlite3* db, const HistoryFilter& filter,
+                     const std::function<void(const RecordView&)>& fn);
+
+// "30d", "12h", "45m" (before `now_ms`), a date "YYYY-MM-DD" or RFC 3339: the start of a
+// window in Unix milliseconds.
+Result<int64_t> ParseSince(std::string_view text, int64_t now_ms);
+
+// --- targeted JSON access (for canonical JSON written by Interlock) ---
+
+// The raw token of member `key` of JSON object `object`; false when absent or malformed.
+bool FindMember(std::string_view object, std::string_view key, std::string_view* out);
+// Iterates members of an object: fn(decoded key, raw value token). False when malformed.
+bool ForEachMember(std::string_view object,
+                   const std::function<void(std::string_view key, std::string_view value)>& fn);
+// Iterates the elements of a JSON array token. False when malformed.
+bool ForEachElement(std::string_view array, const std::function<void(std::string_view)>& fn);
+bool TokenToU64(std::string_view token, uint64_t* out);
+bool TokenToDouble(std::string_view token, double* out);
+// A JSON string token decoded; "" when the token is not a string.
+std::string TokenToString(std::string_view token);
+
+// The fields of a "decision" record's data that governance uses.
+struct DecisionFields {
+  std::string_view tool;                              // raw string token
+  std::string_view args;                              // raw object token
+  std::string_view verdict, code, shadow_code, rule;  // raw tokens ("" when absent)
+  uint64_t steps_after = 0;
+  uint64_t tokens = 0;
+  int64_t cost_micros = 0;
+  int64_t elapsed_ms = 0;
+  bool halted_after = false;
+  std::string_view records_after;  // raw object token
+};
+
+// Parses a decision record's data; false when a required field is missing.
+bool ParseDecisionFields(std::string_view data, DecisionFields* out);
+
+}  // namespace interlock::governance
+
+#endif  // INTERLOCK_GOVERNANCE_HISTORY_H_

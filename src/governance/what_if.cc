@@ -1,0 +1,175 @@
+#include "governance/what_if.h"
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+
+#include "audit/audit_log.h"
+#include "engine/engine.h"
+#include "governance/history.h"
+
+namespace interlock::governance {
+namespace {
+
+namespace json = boost::json;
+
+std::string_view Unquote(std::string_view token) {
+  if (token.size() >= 2 && token.front() == '"' && token.back() == '"') {
+    return token.substr(1, token.size() - 2);
+  }
+  return token;
+}
+
+bool HasRedacted(std::string_view args) {
+  return args.find("\"hmac-sha256:") != std::string_view::npos;
+}
+
+}  // namespace
+
+Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
+                               const WhatIfOptions& options) {
+  WhatIfReport report;
+  // Per run: whether the run was halted after its latest decision seen so far.
+  std::unordered_map<std::string, bool> halted_after;
+  HistoryFilter filter;
+  filter.types = {audit::kDecision};
+  filter.since_ms = options.since_ms;
+  filter.agent_id = options.agent_id;
+  std::optional<Error> error;
+  DecisionFields f;
+  Status st = ForEachRecord(db, filter, [&](const RecordView& r) {
+    if (error) return;
+    f = DecisionFields{};
+    if (!ParseDecisionFields(r.data, &f)) {
+      error = Error::Corrupt("decision record " + std::to_string(r.seq) +
+                             " lacks tool, decision or state_after");
+      return;
+    }
+    const std::string_view old_code = Unquote(f.code);
+    const std::string_view old_verdict = Unquote(f.verdict);
+    ToolCall call;
+    call.tool = TokenToString(f.tool);
+
+    RunState state;
+    state.steps = f.steps_after > 0 ? f.steps_after - 1 : 0;
+    state.tokens = f.tokens;
+    state.cost_micros = f.cost_micros;
+    state.elapsed_ms = f.elapsed_ms;
+    auto [prev, first] = halted_after.try_emplace(std::string(r.run_id), false);
+    state.halted =
+        first ? (old_code == "RUN_HALTED" || Unquote(f.shadow_code) == "RUN_HALTED") : prev->second;
+    prev->second = f.halted_after;
+
+    engine::EvalContext ctx;
+    ctx.now = FromUnixMillis(r.time_ms);
+    if (old_code == "KILL_SWITCH") {
+      std::string_view scope = Unquote(f.rule);
+      if (scope.starts_with("kill_switch.")) scope.remove_prefix(12);
+      ctx.kill = engine::KillSwitch{std::string(scope), "as recorded"};
+    }
+
+    const policy::AgentPolicy* agent = policies.Find(r.agent_id);
+    const policy::ToolRule* rule = nullptr;
+    if (agent != nullptr) {
+      if (auto it = agent->allowed.find(call.tool); it != agent->allowed.end()) rule = &it->second;
+    }
+    // Arguments matter only when the new policy has a rule for the tool; parse them into
+    // a per-record arena then.
+    unsigned char buf[4096];
+    json::monotonic_resource arena(buf, sizeof(buf));
+    if (rule != nullptr && !ctx.kill) {
+      boost::system::error_code ec;
+      json::value v = json::parse(f.args, ec, json::storage_ptr(&arena));
+      if (ec || !v.is_object()) {
+        error = Error::Corrupt("decision record " + std::to_string(r.seq) + " has bad args");
+        return;
+      }
+      call.args = std::move(v.get_object());
+      if (rule->max_records_per_run) {
+        std::string_view used_token;
+        uint64_t used = 0;
+        if (FindMember(f.records_after, call.tool, &used_token)) TokenToU64(used_token, &used);
+        if (old_verdict == "allow") {
+          const uint64_t n = engine::CountRecords(call.args, rule);
+          used = used > n ? used - n : 0;
+        }
+        if (used > 0) state.records.emplace(call.tool, used);
+      }
+    }
+    engine::Evaluation ev = engine::Evaluate(agent, state, call, ctx);
+    ++report.evaluated;
+    const std::string_view new_code = CodeName(ev.decision.code);
+    const std::string_view new_verdict = VerdictName(ev.decision.verdict);
+    if (new_code == old_code && new_verdict == old_verdict) return;
+    ++report.changed;
+    ++report.transitions[{std::string(old_code), std::string(new_code)}];
+    if (report.changes.size() >= options.max_listed) return;
+    WhatIfChange c;
+    c.seq = r.seq;
+    c.run_id = std::string(r.run_id);
+    c.call_id = std::string(r.call_id);
+    c.agent_id = std::string(r.agent_id);
+    c.tool = call.tool;
+    c.old_decision = std::string(old_verdict);
+    c.old_code = std::string(old_code);
+    c.new_decision = std::string(new_verdict);
+    c.new_code = std::string(new_code);
+    c.new_rule = ev.decision.rule;
+    c.new_reason = ev.decision.reason;
+    c.redacted_args = HasRedacted(f.args);
+    report.changes.push_back(std::move(c));
+  });
+  if (!st.ok()) return st.error();
+  if (error) return *error;
+  return report;
+}
+
+json::object WhatIfToJson(const WhatIfReport& r) {
+  json::array changes;
+  for (const WhatIfChange& c : r.changes) {
+    changes.push_back(json::object{{"seq", c.seq},
+                                   {"run_id", c.run_id},
+                                   {"call_id", c.call_id},
+                                   {"agent_id", c.agent_id},
+                                   {"tool", c.tool},
+                                   {"old", {{"decision", c.old_decision}, {"code", c.old_code}}},
+                                   {"new",
+                                    {{"decision", c.new_decision},
+                                     {"code", c.new_code},
+                                     {"rule", c.new_rule},
+                                     {"reason", c.new_reason}}},
+                                   {"redacted_args", c.redacted_args}});
+  }
+  json::array totals;
+  for (const auto& [k, n] : r.transitions) {
+    totals.push_back(json::object{{"from", k.first}, {"to", k.second}, {"count", n}});
+  }
+  return json::object{{"evaluated", r.evaluated},
+                      {"changed", r.changed},
+                      {"changes", std::move(changes)},
+                      {"listed", r.changes.size()},
+                      {"totals", std::move(totals)}};
+}
+
+std::string WhatIfToText(const WhatIfReport& r) {
+  std::string out;
+  for (const WhatIfChange& c : r.changes) {
+    out += "changed  run " + c.run_id + "  call " + c.call_id + "  agent " + c.agent_id +
+           "  tool " + c.tool + ": " + c.old_code + " -> " + c.new_code + "  (" + c.new_rule +
+           (c.redacted_args ? "; arguments were redacted" : "") + ")\n";
+  }
+  if (r.changes.size() < r.changed) {
+    out += "... " + std::to_string(r.changed - r.changes.size()) + " more not listed\n";
+  }
+  for (const auto& [k, n] : r.transitions) {
+    out += "total    " + k.first + " -> " + k.second + ": " + std::to_string(n) + "\n";
+  }
+  out += std::to_string(r.evaluated) + " calls re-evaluated, " + std::to_string(r.changed) +
+         " would change\n";
+  return out;
+}
+
+}  // namespace interlock::governance

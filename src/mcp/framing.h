@@ -1,0 +1,88 @@
+// JSON-RPC 2.0 framing for MCP's stdio transport: one message per line, UTF-8, no
+// embedded newlines (MCP 2025-06-18 and 2025-11-25, "Transports / stdio").
+//
+// Every message is parsed strictly (common/json.h: duplicate keys, depth, size, invalid
+// UTF-8 are errors) before the gateway looks at it, so the gateway and the upstream can
+// never read two different messages out of one line. Batches (top-level arrays) were
+// removed from MCP in 2025-06-18; both versions Interlock speaks reject them, so a batch
+// is classified kBatch and answered with an Invalid Request error by the gateway.
+// Thread-safety: free functions are safe anywhere; a LineReader belongs to one thread.
+#ifndef INTERLOCK_MCP_FRAMING_H_
+#define INTERLOCK_MCP_FRAMING_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "interlock/result.h"
+
+namespace interlock::mcp {
+
+// JSON-RPC error codes used by the gateway.
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+
+// Lines longer than these are rejected (consumed whole, never half-forwarded).
+inline constexpr size_t kMaxClientMessageBytes = 4 << 20;   // 4 MiB
+inline constexpr size_t kMaxServerMessageBytes = 32 << 20;  // 32 MiB (file contents)
+inline constexpr size_t kMaxMessageDepth = 128;
+
+enum class MessageKind { kRequest, kNotification, kResponse, kBatch };
+
+struct Message {
+  MessageKind kind = MessageKind::kRequest;
+  boost::json::value doc;  // the whole parsed message
+  // For requests and notifications: doc["method"]. For requests and responses: doc["id"]
+  // (a string or a number; null only for error responses to unparseable requests).
+  std::string method;
+  boost::json::value id;
+};
+
+// Parses and classifies one line (without its '\n'). Errors are kInvalidArgument whose
+// message says why; the caller answers kParseError / kInvalidRequest as appropriate.
+// A message that is valid JSON but not a JSON-RPC 2.0 message is an error too.
+Result<Message> ParseMessage(std::string_view line, size_t max_bytes);
+
+// Map key for a JSON-RPC id: its canonical JSON ("7", "\"a\"").
+std::string IdKey(const boost::json::value& id);
+
+// {"jsonrpc":"2.0","id":id,"error":{"code":code,"message":message}}
+boost::json::object ErrorResponse(const boost::json::value& id, int code, std::string_view message);
+// {"jsonrpc":"2.0","id":id,"result":result}
+boost::json::object ResultResponse(const boost::json::value& id, boost::json::value result);
+
+// Reads newline-delimited lines from a file descriptor, bounded in size. Blocks in
+// poll(2) on `fd` and on `wake_fd` (when >= 0): readable wake_fd makes Next() return
+// kClosed, so another thread can stop the reader.
+class LineReader {
+ public:
+  enum class Status { kLine, kOversized, kClosed };
+  LineReader(int fd, size_t max_bytes, int wake_fd = -1)
+      : fd_(fd), max_(max_bytes), wake_fd_(wake_fd) {}
+  // kLine: *line holds the next line (without '\n'; a trailing '\r' removed).
+  // kOversized: a line longer than max_bytes was consumed and dropped.
+  // kClosed: end of input, a read error or a wake-up.
+  Status Next(std::string* line);
+
+ private:
+  int fd_;
+  size_t max_;
+  int wake_fd_;
+  std::string buf_;
+  size_t pos_ = 0;
+  bool eof_ = false;
+  bool dropping_ = false;
+};
+
+// Writes all of `data` to fd (retrying on EINTR / short writes). False on error (EPIPE).
+bool WriteAll(int fd, std::string_view data);
+
+}  // namespace interlock::mcp
+
+#endif  // INTERLOCK_MCP_FRAMING_H_

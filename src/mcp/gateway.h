@@ -1,0 +1,177 @@
+// Gateway: the MCP policy enforcement point, independent of the transport.
+//
+// A transport (stdio today; Streamable HTTP in the daemon later) feeds it each message
+// line from the client (OnClientLine) and from the upstream server (OnServerLine), and
+// gives it two SendFn to deliver messages the other way. The gateway changes only:
+//   - tools/list results: tools the agent may not call (not in `allowed`, in `blocked`,
+//     or whose pinned definition changed) are removed; notifications/tools/list_changed
+//     is passed on and marks the catalog stale;
+//   - tools/call: decided through the Enforcer (which calls the shared Guard) before
+//     anything is forwarded. A call the Guard allows is then checked against the tool's
+//     pinned definition and its declared inputSchema; a call failing those is not
+//     forwarded either (its call record gets a failed result "not forwarded: ..."), so
+//     every tools/call is decided, counted and audited by the core exactly once;
+//   - tools/call results: recorded (Enforcer::RecordResult), credentials masked, and
+//     structuredContent reduced to the tool's `scope`.
+// Every other message passes through untouched. Batches (JSON arrays) are rejected
+// (MCP 2025-06-18 and later have none).
+//
+// A denied call gets a JSON-RPC *result*, not an error:
+//   {"content":[{"type":"text","text":"Interlock denied <tool> (<CODE>): <reason>"}],
+//    "isError":true,"structuredContent":{<decision object>}}
+// MCP clients hand tool results (isError included) to the model, which can read the
+// reason and adapt; a JSON-RPC error is usually shown to the user or aborts the turn.
+//
+// Threading: OnClientLine runs on the transport's client thread and may block (the
+// decision, loading the tool catalog from the upstream for at most kCatalogTimeout);
+// OnServerLine and OnUpstreamClosed run on the transport's server thread and never wait
+// for the client thread. Calls held for approval wait on their own thread so the client
+// thread keeps reading (notifications/cancelled). SendFn must be thread-safe and may be
+// called from any of these threads. The destructor joins approval threads (cancelling
+// them first). The Gateway does not own the Enforcer, PolicySource or PinStore.
+#ifndef INTERLOCK_MCP_GATEWAY_H_
+#define INTERLOCK_MCP_GATEWAY_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "core/policy_source.h"
+#include "interlock/decision.h"
+#include "interlock/result.h"
+#include "interlock/tool_call.h"
+#include "mcp/json_schema.h"
+#include "mcp/pins.h"
+
+namespace interlock::mcp {
+
+// What the gateway reports after an allowed call ran (mirrors store::CallResult).
+struct ToolResult {
+  bool ok = true;
+  std::string output_json;  // canonical JSON, capped, secrets masked
+  std::string error;
+};
+
+// How the gateway reaches the shared core. Implementations: GuardEnforcer (standalone,
+// the local Guard on the embedded store; below) and the daemon client (HTTP, later).
+// Every method fails closed: an Enforcer that cannot decide returns a deny decision
+// (STORE_UNAVAILABLE and the like), never an allow. Thread-safety: any thread.
+class Enforcer {
+ public:
+  struct Outcome {
+    Decision decision;
+    std::string call_id;  // empty when nothing was recorded
+  };
+  virtual ~Enforcer() = default;
+  virtual Outcome Decide(ToolCall call) = 0;
+  // Blocks until the approval of a call decided APPROVAL_REQUIRED is resolved, or until
+  // cancelled() returns true (then returns anything; the gateway drops it). Calls
+  // progress() about once a second while waiting.
+  virtual Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
+                                const std::function<void()>& progress) = 0;
+  virtual Status RecordResult(std::string_view call_id, const ToolResult& result) = 0;
+};
+
+struct GatewayOptions {
+  std::string agent_id;
+  const core::PolicySource* policies = nullptr;  // required
+  Enforcer* enforcer = nullptr;                  // required
+  PinStore* pins = nullptr;                      // required
+  std::vector<std::string> secrets;              // values masked in tool results
+  std::chrono::milliseconds catalog_timeout{10000};
+};
+
+class Gateway {
+ public:
+  using SendFn = std::function<void(const boost::json::value&)>;
+  Gateway(GatewayOptions options, SendFn to_client, SendFn to_server);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  void OnClientLine(std::string_view line);
+  void OnClientOversized();
+  void OnServerLine(std::string_view line);
+  void OnServerOversized();
+  // The upstream is gone: every pending request gets an error (tools/call: an isError
+  // result saying the call may or may not have run); later requests are refused.
+  void OnUpstreamClosed(std::string_view why);
+
+  // The protocol version the server answered to initialize ("" before that).
+  std::string negotiated_version() const;
+
+  // The denial result for `d` (see the header comment).
+  static boost::json::object DenialResult(const Decision& d);
+
+ private:
+  struct CatalogEntry {
+    boost::json::value definition;
+    std::optional<JsonSchema> schema;  // unset when inputSchema is absent or unusable
+    bool pin_ok = false;               // false: changed definition or pin store error
+  };
+  struct Pending {
+    std::string method;
+    std::string tool;     // tools/call
+    std::string call_id;  // tools/call that was forwarded
+    bool internal = false;
+    bool list_first_page = false;  // tools/list without a cursor
+  };
+  struct Held {
+    std::atomic<bool> cancelled{false};
+    std::thread thread;
+  };
+
+  void HandleClientRequest(boost::json::value doc, const boost::json::value& id,
+                           const std::string& method);
+  void HandleToolsCall(boost::json::value doc, const boost::json::value& id);
+  void ContinueAllowed(boost::json::value doc, const boost::json::value& id,
+                       const std::string& tool, const boost::json::object& args,
+                       const Enforcer::Outcome& outcome);
+  void FinishHeld(boost::json::value doc, boost::json::value id, std::string tool,
+                  boost::json::object args, Enforcer::Outcome pending,
+                  std::optional<boost::json::value> progress_token, std::shared_ptr<Held> held);
+  void RefuseCall(const boost::json::value& id, const std::string& tool, const std::string& call_id,
+                  Code code, const std::string& reason);
+  // Filters a tools/list result in place and updates the catalog.
+  void FilterToolList(boost::json::object& result, bool first_page);
+  bool ToolVisible(std::string_view name) const;
+  // Makes sure the catalog is complete, asking the upstream itself when needed.
+  bool EnsureCatalog();
+  void HandleToolResult(boost::json::object& msg, const Pending& p);
+  void SendToClient(const boost::json::value& v) { to_client_(v); }
+
+  GatewayOptions options_;
+  SendFn to_client_;
+  SendFn to_server_;
+  const std::string internal_prefix_;
+
+  mutable std::mutex mu_;
+  std::condition_variable catalog_cv_;
+  std::map<std::string, Pending, std::less<>> pending_;  // by IdKey
+  std::map<std::string, CatalogEntry, std::less<>> catalog_;
+  std::map<std::string, CatalogEntry, std::less<>> catalog_next_;  // being listed
+  bool catalog_complete_ = false;
+  bool catalog_loading_ = false;
+  uint64_t next_internal_ = 1;
+  bool upstream_closed_ = false;
+  std::string upstream_closed_why_;
+  std::string negotiated_version_;
+  std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
+  std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
+};
+
+}  // namespace interlock::mcp
+
+#endif  // INTERLOCK_MCP_GATEWAY_H_

@@ -1,0 +1,39 @@
+#include "mcp/guard_enforcer.h"
+
+namespace interlock::mcp {
+
+Enforcer::Outcome GuardEnforcer::Decide(ToolCall call) {
+  const std::string tool = call.tool;
+  core::GuardResponse r = guard_->Decide(agent_id_, agent_id_, run_id_, std::move(call));
+  Outcome out{std::move(r.decision), std::move(r.call_id)};
+  if (out.decision.verdict == Verdict::kApprovalRequired) {
+    // Recorded as APPROVAL_REQUIRED by the store; without an approval service it can
+    // never be approved, so the gateway answers with a deny at once.
+    Decision d = DenyDecision(Code::kApprovalRequired, kNoApprovalServiceReason, out.decision.rule);
+    d.at = out.decision.at;
+    d.agent_id = agent_id_;
+    d.tool = tool;
+    out.decision = std::move(d);
+  }
+  return out;
+}
+
+Enforcer::Outcome GuardEnforcer::AwaitApproval(const Outcome& pending,
+                                               const std::function<bool()>& /*cancelled*/,
+                                               const std::function<void()>& /*progress*/) {
+  Outcome out = pending;
+  out.decision =
+      DenyDecision(Code::kApprovalRequired, kNoApprovalServiceReason, pending.decision.rule);
+  out.decision.agent_id = agent_id_;
+  return out;
+}
+
+Status GuardEnforcer::RecordResult(std::string_view call_id, const ToolResult& result) {
+  store::CallResult r;
+  r.ok = result.ok;
+  r.output_json = result.output_json;
+  r.error = result.error;
+  return store_->RecordResult(call_id, agent_id_, r, clock_->Now());
+}
+
+}  // namespace interlock::mcp

@@ -1,0 +1,26 @@
+// The embedded store the standalone front doors (`interlock mcp`, `interlock hook`) use:
+// default location and opening with the deployment's audit HMAC key, which lives next to
+// the database as PATH.key (the convention of `interlock serve`), created 0600 on first
+// use so redacted hashes stay comparable across sessions.
+// Thread-safety: free functions.
+#ifndef INTERLOCK_MCP_LOCAL_STORE_H_
+#define INTERLOCK_MCP_LOCAL_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "interlock/result.h"
+#include "store/sqlite_store.h"
+
+namespace interlock::mcp {
+
+// $XDG_STATE_HOME/interlock/interlock.db, else $HOME/.local/state/interlock/interlock.db.
+// An error when neither variable is set.
+Result<std::string> DefaultStorePath();
+
+// Opens (creating the parent directory, the database and the key when missing).
+Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& path);
+
+}  // namespace interlock::mcp
+
+#endif  // INTERLOCK_MCP_LOCAL_STORE_H_

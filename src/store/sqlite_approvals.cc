@@ -1,0 +1,697 @@
+// Approvals in the SQLite store (see sqlite_approvals.h and store.h). All SQL of the
+// approval queue lives here; every write runs on the writer thread in the batch
+// transaction, together with its audit records.
+#include "store/sqlite_approvals.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include <boost/json.hpp>
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "store/sqlite_store.h"
+
+namespace interlock::store {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kApprovalColumns =
+    "approval_id, call_id, run_id, agent_id, principal, tool, args_sha256, required, state,"
+    " created_ms, deadline_ms, hard_deadline_ms, escalation_level, decided_ms, timeout_s,"
+    " auto_deny, records, reason, used_ms, used_call_id";
+
+Error SqlErr(sqlite3* db, std::string_view what) {
+  return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+// A prepared statement, finalized on destruction. Approvals are rare next to decisions,
+// so statements are prepared per use instead of cached.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool ok() const { return s_ != nullptr; }
+  Stmt& Text(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Int(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  int Step() { return sqlite3_step(s_); }
+  std::string ColText(int i) const {
+    const unsigned char* t = sqlite3_column_text(s_, i);
+    return t == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(t),
+                                      static_cast<size_t>(sqlite3_column_bytes(s_, i)));
+  }
+  int64_t ColInt(int i) const { return sqlite3_column_int64(s_, i); }
+  bool ColNull(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+  sqlite3* db() const { return db_; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+// Runs a statement that returns no rows.
+Status Exec(Stmt& s, std::string_view what) {
+  if (!s.ok()) return SqlErr(s.db(), what);
+  const int rc = s.Step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqlErr(s.db(), what);
+  return Status::Ok();
+}
+
+Approval ApprovalFromRow(const Stmt& q) {
+  Approval a;
+  a.approval_id = q.ColText(0);
+  a.call_id = q.ColText(1);
+  a.run_id = q.ColText(2);
+  a.agent_id = q.ColText(3);
+  a.principal = q.ColText(4);
+  a.tool = q.ColText(5);
+  a.args_sha256 = q.ColText(6);
+  a.required = static_cast<int>(q.ColInt(7));
+  a.state = ParseApprovalState(q.ColText(8)).value_or(ApprovalState::kDenied);
+  a.created = FromUnixMillis(q.ColInt(9));
+  a.deadline = FromUnixMillis(q.ColInt(10));
+  a.hard_deadline = FromUnixMillis(q.ColInt(11));
+  a.escalation_level = static_cast<int>(q.ColInt(12));
+  if (!q.ColNull(13)) a.decided = FromUnixMillis(q.ColInt(13));
+  a.timeout_seconds = static_cast<int>(q.ColInt(14));
+  a.auto_deny_on_timeout = q.ColInt(15) != 0;
+  a.records = static_cast<uint64_t>(std::max<int64_t>(0, q.ColInt(16)));
+  a.outcome_reason = q.ColText(17);
+  if (!q.ColNull(18)) a.used = FromUnixMillis(q.ColInt(18));
+  a.used_call_id = q.ColText(19);
+  return a;
+}
+
+Status LoadVotes(sqlite3* db, Approval* a) {
+  Stmt q(db,
+         "SELECT reviewer, verdict, comment, time_ms FROM approval_votes WHERE approval_id = ?"
+         " ORDER BY time_ms, reviewer");
+  if (!q.ok()) return SqlErr(db, "read approval votes");
+  q.Text(1, a->approval_id);
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    a->votes.push_back(
+        ApprovalVote{q.ColText(0), q.ColText(1), q.ColText(2), FromUnixMillis(q.ColInt(3))});
+  }
+  if (rc != SQLITE_DONE) return SqlErr(db, "read approval votes");
+  return Status::Ok();
+}
+
+// Loads one approval with its votes; NotFound when absent.
+Result<Approval> LoadApproval(sqlite3* db, std::string_view approval_id) {
+  Stmt q(db, std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE approval_id = ?");
+  if (!q.ok()) return SqlErr(db, "read approval");
+  q.Text(1, approval_id);
+  const int rc = q.Step();
+  if (rc == SQLITE_DONE) return Error::NotFound("no approval " + std::string(approval_id));
+  if (rc != SQLITE_ROW) return SqlErr(db, "read approval");
+  Approval a = ApprovalFromRow(q);
+  if (Status s = LoadVotes(db, &a); !s.ok()) return s.error();
+  return a;
+}
+
+// Rewrites the settled call's decision (the one GET /v1/calls/{id} answers with).
+Status SetCallDecision(sqlite3* db, const std::string& call_id, Verdict verdict, Code code,
+                       const std::string& reason, const std::string& rule) {
+  json::object d;
+  {
+    Stmt q(db, "SELECT decision_json FROM calls WHERE call_id = ?");
+    if (!q.ok()) return SqlErr(db, "read call");
+    q.Text(1, call_id);
+    const int rc = q.Step();
+    if (rc == SQLITE_DONE) return Error::NotFound("no call " + call_id);
+    if (rc != SQLITE_ROW) return SqlErr(db, "read call");
+    boost::system::error_code ec;
+    json::value v = json::parse(q.ColText(0), ec);
+    if (ec || !v.is_object()) return Error::Corrupt("store: calls.decision_json is bad");
+    d = std::move(v.get_object());
+  }
+  d["decision"] = VerdictName(verdict);
+  d["code"] = CodeName(code);
+  d["reason"] = reason;
+  d["rule"] = rule;
+  d["at"] = "";
+  Stmt u(db, "UPDATE calls SET decision_json = ?, verdict = ?, code = ? WHERE call_id = ?");
+  if (!u.ok()) return SqlErr(db, "update call decision");
+  u.Text(1, json::serialize(d)).Text(2, VerdictName(verdict)).Text(3, CodeName(code));
+  u.Text(4, call_id);
+  return Exec(u, "update call decision");
+}
+
+Status SetState(sqlite3* db, const Approval& a, ApprovalState state, TimePoint now,
+                const std::string& reason) {
+  Stmt u(db,
+         "UPDATE approvals SET state = ?, decided_ms = ?, reason = ? WHERE approval_id = ?"
+         " AND state = 'pending'");
+  if (!u.ok()) return SqlErr(db, "update approval");
+  u.Text(1, ApprovalStateName(state)).Int(2, ToUnixMillis(now)).Text(3, reason);
+  u.Text(4, a.approval_id);
+  if (Status s = Exec(u, "update approval"); !s.ok()) return s;
+  if (sqlite3_changes(db) != 1) {
+    return Error{ErrorKind::kAlreadyExists, "approval " + a.approval_id + " is already decided"};
+  }
+  return Status::Ok();
+}
+
+// The "approval" audit record (docs/audit.md): event, approval_id, reviewer, comment.
+audit::AuditEvent ApprovalEvent(const Approval& a, std::string_view event, TimePoint now,
+                                std::string_view reviewer, std::string_view comment,
+                                json::object extra = {}) {
+  json::object data = std::move(extra);
+  data["event"] = event;
+  data["approval_id"] = a.approval_id;
+  data["reviewer"] = reviewer;
+  data["comment"] = comment;
+  data["tool"] = a.tool;
+  return audit::AuditEvent{
+      audit::kApproval, now,
+      a.run_id,         a.call_id,
+      a.agent_id,       reviewer.empty() ? std::string("interlock") : std::string(reviewer),
+      std::move(data)};
+}
+
+// Settles `a` as a deny: state, the call's decision and the audit event.
+Status SettleDeny(sqlite3* db, Approval* a, ApprovalState state, Code code,
+                  const std::string& reason, std::string_view event, TimePoint now,
+                  std::string_view reviewer, std::string_view comment,
+                  std::vector<audit::AuditEvent>* events) {
+  if (Status s = SetState(db, *a, state, now, reason); !s.ok()) return s;
+  if (Status s = SetCallDecision(db, a->call_id, Verdict::kDeny, code, reason, "approval");
+      !s.ok()) {
+    return s;
+  }
+  a->state = state;
+  a->decided = now;
+  a->outcome_reason = reason;
+  events->push_back(ApprovalEvent(*a, event, now, reviewer, comment,
+                                  json::object{{"code", CodeName(code)}, {"reason", reason}}));
+  return Status::Ok();
+}
+
+// Pending approvals whose run is in the kill switch's scope.
+Result<std::vector<Approval>> PendingInScope(sqlite3* db, std::string_view scope,
+                                             std::string_view target) {
+  std::string sql =
+      std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE state = 'pending'";
+  if (scope == "agent") sql += " AND agent_id = ?";
+  if (scope == "run") sql += " AND run_id = ?";
+  sql += " ORDER BY created_ms";
+  Stmt q(db, sql);
+  if (!q.ok()) return SqlErr(db, "read pending approvals");
+  if (scope == "agent" || scope == "run") q.Text(1, target);
+  std::vector<Approval> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ApprovalFromRow(q));
+  if (rc != SQLITE_DONE) return SqlErr(db, "read pending approvals");
+  return out;
+}
+
+Status CancelForKill(sqlite3* db, std::string_view scope, std::string_view target,
+                     std::string_view kill_reason, std::string_view actor, TimePoint now,
+                     std::vector<audit::AuditEvent>* events, std::vector<ApprovalChange>* out) {
+  Result<std::vector<Approval>> pending = PendingInScope(db, scope, target);
+  if (!pending.ok()) return pending.error();
+  for (Approval& a : *pending) {
+    std::string reason = "kill switch (" + std::string(scope) + ") engaged";
+    if (!kill_reason.empty()) reason += ": " + std::string(kill_reason);
+    Status s = SettleDeny(db, &a, ApprovalState::kCancelled, Code::kApprovalDenied, reason,
+                          "cancelled", now, actor, "", events);
+    if (!s.ok()) return s;
+    if (out != nullptr) out->push_back(ApprovalChange{ApprovalChange::Kind::kCancelled, a});
+  }
+  return Status::Ok();
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+// --- free functions of store.h ----------------------------------------------------------
+
+const char* ApprovalStateName(ApprovalState s) {
+  switch (s) {
+    case ApprovalState::kPending:
+      return "pending";
+    case ApprovalState::kGranted:
+      return "granted";
+    case ApprovalState::kDenied:
+      return "denied";
+    case ApprovalState::kTimedOut:
+      return "timed_out";
+    case ApprovalState::kCancelled:
+      return "cancelled";
+  }
+  return "denied";
+}
+
+std::optional<ApprovalState> ParseApprovalState(std::string_view name) {
+  if (name == "pending") return ApprovalState::kPending;
+  if (name == "granted") return ApprovalState::kGranted;
+  if (name == "denied") return ApprovalState::kDenied;
+  if (name == "timed_out") return ApprovalState::kTimedOut;
+  if (name == "cancelled") return ApprovalState::kCancelled;
+  return std::nullopt;
+}
+
+std::string ApprovalIdForCall(std::string_view call_id) {
+  constexpr std::string_view kCallPrefix = "call_";
+  if (call_id.substr(0, kCallPrefix.size()) == kCallPrefix) call_id.remove_prefix(5);
+  return "apr_" + std::string(call_id);
+}
+
+// --- hooks (sqlite_approvals.h) ---------------------------------------------------------
+
+namespace internal {
+
+Status ApprovalCheckRedeem(sqlite3* db, const core::DecideRequest& rq, engine::Evaluation* ev) {
+  const std::string& id = rq.call.approval_id;
+  if (id.empty()) return Status::Ok();
+  Decision& d = ev->decision;
+  // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.
+  if (d.verdict == Verdict::kDeny) return Status::Ok();
+  auto refuse = [&](std::string why) {
+    Decision deny = DenyDecision(
+        Code::kApprovalDenied, "approval " + id + " cannot be used: " + std::move(why), "approval");
+    deny.agent_id = d.agent_id;
+    deny.tool = d.tool;
+    d = std::move(deny);
+    ev->effects.consume_records = false;
+    return Status::Ok();
+  };
+  Result<Approval> a = LoadApproval(db, id);
+  if (!a.ok()) {
+    if (a.error().kind == ErrorKind::kNotFound) return refuse("no such approval");
+    return a.error();
+  }
+  // Binding: the agent, run, tool and exact arguments the reviewer saw.
+  if (a->agent_id != rq.agent_id) return refuse("it was granted to another agent");
+  if (a->run_id != rq.run_id) return refuse("it was granted for another run");
+  if (a->tool != rq.call.tool) return refuse("it was granted for another tool");
+  if (!ConstantTimeEquals(a->args_sha256, Sha256Hex(CanonicalJson(json::value(rq.call.args))))) {
+    return refuse("the arguments differ from the ones that were approved");
+  }
+  if (a->state != ApprovalState::kGranted) {
+    return refuse(std::string("it is ") + ApprovalStateName(a->state) + ", not granted");
+  }
+  if (a->used) return refuse("it was already used by call " + a->used_call_id + " (replay)");
+  if (d.verdict == Verdict::kApprovalRequired) {
+    std::string reviewers;
+    for (const ApprovalVote& v : a->votes) {
+      if (v.verdict != "approve") continue;
+      if (!reviewers.empty()) reviewers += ", ";
+      reviewers += v.reviewer;
+    }
+    d.verdict = Verdict::kAllow;
+    d.code = Code::kAllowed;
+    d.reason = "approved by " + reviewers + " (approval " + id + ")";
+    d.rule = "approval";
+    d.at.clear();
+    // The records were consumed when the approval was granted.
+    ev->effects.consume_records = false;
+  }
+  return Status::Ok();
+}
+
+Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core::DecideRequest& rq,
+                           const std::string& call_id, const engine::Evaluation& ev,
+                           std::vector<audit::AuditEvent>* events) {
+  const Decision& d = ev.decision;
+  if (!rq.call.approval_id.empty() && d.verdict == Verdict::kAllow) {
+    Stmt u(db,
+           "UPDATE approvals SET used_ms = ?, used_call_id = ? WHERE approval_id = ?"
+           " AND state = 'granted' AND used_ms IS NULL");
+    if (!u.ok()) return SqlErr(db, "use approval");
+    u.Int(1, ToUnixMillis(rq.now)).Text(2, call_id).Text(3, rq.call.approval_id);
+    if (Status s = Exec(u, "use approval"); !s.ok()) return s;
+    if (sqlite3_changes(db) == 1) {
+      Result<Approval> a = LoadApproval(db, rq.call.approval_id);
+      if (!a.ok()) return a.error();
+      events->push_back(
+          ApprovalEvent(*a, "used", rq.now, "", "", json::object{{"used_by_call_id", call_id}}));
+    }
+    return Status::Ok();
+  }
+  if (d.verdict != Verdict::kApprovalRequired) return Status::Ok();
+
+  Approval a;
+  a.approval_id = ApprovalIdForCall(call_id);
+  a.call_id = call_id;
+  a.run_id = rq.run_id;
+  a.agent_id = rq.agent_id;
+  a.principal = rq.principal;
+  a.tool = rq.call.tool;
+  a.args_sha256 = Sha256Hex(CanonicalJson(json::value(rq.call.args)));
+  a.required = std::max(1, d.approvals_required);
+  a.timeout_seconds = d.approval_timeout_seconds > 0
+                          ? d.approval_timeout_seconds
+                          : std::max(1, options.approval_default_timeout_seconds);
+  a.auto_deny_on_timeout = d.auto_deny_on_timeout;
+  a.records = ev.effects.records;
+  const int64_t now_ms = ToUnixMillis(rq.now);
+  const int64_t deadline = now_ms + int64_t{a.timeout_seconds} * 1000;
+  const int64_t hard =
+      a.auto_deny_on_timeout
+          ? deadline
+          : std::max(deadline,
+                     now_ms + int64_t{std::max(1, options.approval_max_wait_seconds)} * 1000);
+  Stmt q(db,
+         "INSERT INTO approvals(approval_id, call_id, run_id, agent_id, principal, tool,"
+         " args_sha256, required, state, created_ms, deadline_ms, hard_deadline_ms, timeout_s,"
+         " auto_deny, records) VALUES (?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?)");
+  if (!q.ok()) return SqlErr(db, "create approval");
+  q.Text(1, a.approval_id).Text(2, a.call_id).Text(3, a.run_id).Text(4, a.agent_id);
+  q.Text(5, a.principal).Text(6, a.tool).Text(7, a.args_sha256).Int(8, a.required);
+  q.Int(9, now_ms).Int(10, deadline).Int(11, hard).Int(12, a.timeout_seconds);
+  q.Int(13, a.auto_deny_on_timeout ? 1 : 0).Int(14, static_cast<int64_t>(a.records));
+  if (Status s = Exec(q, "create approval"); !s.ok()) return s;
+  events->push_back(
+      ApprovalEvent(a, "requested", rq.now, "", "",
+                    json::object{{"required", a.required},
+                                 {"timeout_seconds", a.timeout_seconds},
+                                 {"auto_deny_on_timeout", a.auto_deny_on_timeout},
+                                 {"deadline", FormatRfc3339(FromUnixMillis(deadline))},
+                                 {"args_sha256", a.args_sha256}}));
+  return Status::Ok();
+}
+
+Status ApprovalOnKill(sqlite3* db, const KillEntry& entry, std::vector<audit::AuditEvent>* events) {
+  if (!entry.engaged) return Status::Ok();
+  return CancelForKill(db, entry.scope, entry.target, entry.reason, entry.actor, entry.at, events,
+                       nullptr);
+}
+
+}  // namespace internal
+
+// --- SqliteStore methods ----------------------------------------------------------------
+
+Result<std::vector<Approval>> SqliteStore::ListApprovals(const ApprovalFilter& filter) {
+  std::vector<Approval> out;
+  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
+    std::string sql = std::string("SELECT ") + kApprovalColumns + " FROM approvals";
+    switch (filter.which) {
+      case ApprovalFilter::Which::kPending:
+        sql += " WHERE state = 'pending' AND created_ms > ? ORDER BY created_ms, approval_id";
+        break;
+      case ApprovalFilter::Which::kDecided:
+        sql += " WHERE state <> 'pending' AND decided_ms >= ? ORDER BY decided_ms DESC";
+        break;
+      case ApprovalFilter::Which::kAll:
+        sql += " ORDER BY created_ms DESC";
+        break;
+    }
+    sql += " LIMIT ?";
+    Stmt q(db, sql);
+    if (!q.ok()) return SqlErr(db, "list approvals");
+    int i = 1;
+    if (filter.which == ApprovalFilter::Which::kDecided) {
+      q.Int(i++, filter.decided_since ? ToUnixMillis(*filter.decided_since) : 0);
+    } else if (filter.which == ApprovalFilter::Which::kPending) {
+      q.Int(i++, filter.created_since ? ToUnixMillis(*filter.created_since)
+                                      : std::numeric_limits<int64_t>::min());
+    }
+    q.Int(i, static_cast<int64_t>(std::clamp<size_t>(filter.limit, 1, 1000)));
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ApprovalFromRow(q));
+    if (rc != SQLITE_DONE) return SqlErr(db, "list approvals");
+    for (Approval& a : out) {
+      if (!filter.with_votes) break;
+      if (Status vs = LoadVotes(db, &a); !vs.ok()) return vs;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
+Result<Approval> SqliteStore::GetApproval(std::string_view approval_id) {
+  std::optional<Result<Approval>> out;
+  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
+    out.emplace(LoadApproval(db, approval_id));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return std::move(*out);
+}
+
+Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
+  if (rq.reviewer.role == Role::kAgent) {
+    return Error::Denied("agent tokens can never approve or deny");
+  }
+  VoteOutcome out;
+  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
+    Result<Approval> loaded = LoadApproval(db, rq.approval_id);
+    if (!loaded.ok()) return loaded.error();
+    Approval& a = *loaded;
+    if (a.state != ApprovalState::kPending) {
+      return Error{ErrorKind::kAlreadyExists,
+                   "approval " + a.approval_id + " is already " + ApprovalStateName(a.state)};
+    }
+    // Nobody approves a call made under their own identity.
+    const ApprovalPolicyFacts facts =
+        rq.policy ? rq.policy(a.agent_id, a.tool) : ApprovalPolicyFacts{};
+    const std::string me = Lower(rq.reviewer.name);
+    if (me == Lower(a.principal) || me == Lower(a.agent_id) ||
+        (!facts.identity.empty() && me == Lower(facts.identity))) {
+      return Error::Denied("reviewer " + rq.reviewer.name +
+                           " cannot decide a call made under its own identity");
+    }
+    for (const ApprovalVote& v : a.votes) {
+      if (v.reviewer == rq.reviewer.name) {
+        return Error{ErrorKind::kAlreadyExists,
+                     "reviewer " + rq.reviewer.name + " has already voted on approval " +
+                         a.approval_id + "; another reviewer must decide"};
+      }
+    }
+    const char* verdict = rq.approve ? "approve" : "deny";
+    {
+      Stmt q(db,
+             "INSERT INTO approval_votes(approval_id, reviewer, verdict, comment, time_ms)"
+             " VALUES (?,?,?,?,?)");
+      if (!q.ok()) return SqlErr(db, "record vote");
+      q.Text(1, a.approval_id).Text(2, rq.reviewer.name).Text(3, verdict).Text(4, rq.comment);
+      q.Int(5, ToUnixMillis(rq.now));
+      if (Status es = Exec(q, "record vote"); !es.ok()) return es;
+    }
+    a.votes.push_back(ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
+    if (!rq.approve) {
+      std::string reason = "denied by " + rq.reviewer.name;
+      if (!rq.comment.empty()) reason += ": " + rq.comment;
+      out.settled = true;
+      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kApprovalDenied, reason,
+                             "denied", rq.now, rq.reviewer.name, rq.comment, events);
+      out.approval = a;
+      return ds;
+    }
+    int approvals = 0;
+    std::string reviewers;
+    for (const ApprovalVote& v : a.votes) {
+      if (v.verdict != "approve") continue;
+      ++approvals;
+      if (!reviewers.empty()) reviewers += ", ";
+      reviewers += v.reviewer;
+    }
+    if (approvals < a.required) {
+      events->push_back(ApprovalEvent(
+          a, "voted", rq.now, rq.reviewer.name, rq.comment,
+          json::object{
+              {"verdict", "approve"}, {"approvals", approvals}, {"required", a.required}}));
+      out.approval = a;
+      return Status::Ok();
+    }
+    // Grant: the records the call touches are consumed now, re-checked against the limit.
+    out.settled = true;
+    json::object records;
+    bool halted = false;
+    {
+      Stmt q(db, "SELECT records_json, halted, ended FROM runs WHERE run_id = ?");
+      if (!q.ok()) return SqlErr(db, "read run");
+      q.Text(1, a.run_id);
+      const int rc = q.Step();
+      if (rc != SQLITE_ROW) return SqlErr(db, "read run");
+      boost::system::error_code ec;
+      json::value v = json::parse(q.ColText(0), ec);
+      if (ec || !v.is_object()) return Error::Corrupt("store: runs.records_json is bad");
+      records = std::move(v.get_object());
+      halted = q.ColInt(1) != 0 || q.ColInt(2) != 0;
+    }
+    if (halted) {
+      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kApprovalDenied,
+                             "the run was halted or ended while the approval was pending", "denied",
+                             rq.now, rq.reviewer.name, rq.comment, events);
+      out.approval = a;
+      return ds;
+    }
+    uint64_t used = 0;
+    if (const json::value* u = records.if_contains(a.tool); u != nullptr) {
+      if (u->is_uint64()) used = u->get_uint64();
+      if (u->is_int64()) used = static_cast<uint64_t>(std::max<int64_t>(0, u->get_int64()));
+    }
+    if (facts.max_records_per_run &&
+        (a.records > *facts.max_records_per_run || used > *facts.max_records_per_run - a.records)) {
+      const std::string reason = "approved by " + reviewers + ", but the call touches " +
+                                 std::to_string(a.records) +
+                                 " records and the run has now touched " + std::to_string(used) +
+                                 "; max_records_per_run for tool \"" + a.tool + "\" is " +
+                                 std::to_string(*facts.max_records_per_run);
+      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kRecordLimitExceeded, reason,
+                             "denied", rq.now, rq.reviewer.name, rq.comment, events);
+      out.approval = a;
+      return ds;
+    }
+    if (a.records > 0) {
+      records[a.tool] = used + a.records;
+      Stmt u(db, "UPDATE runs SET records_json = ? WHERE run_id = ?");
+      if (!u.ok()) return SqlErr(db, "update run records");
+      u.Text(1, json::serialize(records)).Text(2, a.run_id);
+      if (Status es = Exec(u, "update run records"); !es.ok()) return es;
+    }
+    const std::string reason = "approved by " + reviewers;
+    if (Status es = SetState(db, a, ApprovalState::kGranted, rq.now, reason); !es.ok()) return es;
+    if (Status es =
+            SetCallDecision(db, a.call_id, Verdict::kAllow, Code::kAllowed, reason, "approval");
+        !es.ok()) {
+      return es;
+    }
+    a.state = ApprovalState::kGranted;
+    a.decided = rq.now;
+    a.outcome_reason = reason;
+    json::array all;
+    for (const ApprovalVote& v : a.votes) {
+      if (v.verdict == "approve") all.emplace_back(v.reviewer);
+    }
+    events->push_back(ApprovalEvent(
+        a, "granted", rq.now, rq.reviewer.name, rq.comment,
+        json::object{{"reviewers", std::move(all)}, {"records_consumed", a.records}}));
+    out.approval = a;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
+Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) {
+  std::vector<ApprovalChange> out;
+  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
+    out.clear();
+    // Kill switches engaged by another process (`interlock kill engage --store`).
+    std::vector<std::pair<std::string, std::string>> kills;
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> why;
+    {
+      Stmt q(db, "SELECT scope, target, reason, actor FROM kill_switches WHERE engaged = 1");
+      if (!q.ok()) return SqlErr(db, "read kill switches");
+      int rc;
+      while ((rc = q.Step()) == SQLITE_ROW) {
+        kills.emplace_back(q.ColText(0), q.ColText(1));
+        why[kills.back()] = {q.ColText(2), q.ColText(3)};
+      }
+      if (rc != SQLITE_DONE) return SqlErr(db, "read kill switches");
+    }
+    for (const auto& k : kills) {
+      Status ks =
+          CancelForKill(db, k.first, k.second, why[k].first, why[k].second, now, events, &out);
+      if (!ks.ok()) return ks;
+    }
+    std::vector<Approval> due;
+    {
+      Stmt q(db, std::string("SELECT ") + kApprovalColumns +
+                     " FROM approvals WHERE state = 'pending' AND deadline_ms <= ?"
+                     " ORDER BY deadline_ms LIMIT 500");
+      if (!q.ok()) return SqlErr(db, "read due approvals");
+      q.Int(1, ToUnixMillis(now));
+      int rc;
+      while ((rc = q.Step()) == SQLITE_ROW) due.push_back(ApprovalFromRow(q));
+      if (rc != SQLITE_DONE) return SqlErr(db, "read due approvals");
+    }
+    const int64_t now_ms = ToUnixMillis(now);
+    for (Approval& a : due) {
+      const int64_t hard_ms = ToUnixMillis(a.hard_deadline);
+      if (a.auto_deny_on_timeout || now_ms >= hard_ms) {
+        const std::string reason =
+            a.auto_deny_on_timeout
+                ? "no reviewer decided within " + std::to_string(a.timeout_seconds) + " s"
+                : "no reviewer decided before the hard maximum wait (escalated " +
+                      std::to_string(a.escalation_level) + " times)";
+        Status ts = SettleDeny(db, &a, ApprovalState::kTimedOut, Code::kApprovalTimeout, reason,
+                               "timed_out", now, "", "", events);
+        if (!ts.ok()) return ts;
+        out.push_back(ApprovalChange{ApprovalChange::Kind::kTimedOut, a});
+        continue;
+      }
+      // Escalate: the next contact gets the same timeout again, up to the hard maximum.
+      const int64_t next = std::min(
+          hard_ms, std::max(now_ms, ToUnixMillis(a.deadline)) + int64_t{a.timeout_seconds} * 1000);
+      Stmt u(db,
+             "UPDATE approvals SET escalation_level = escalation_level + 1, deadline_ms = ?"
+             " WHERE approval_id = ? AND state = 'pending'");
+      if (!u.ok()) return SqlErr(db, "escalate approval");
+      u.Int(1, next).Text(2, a.approval_id);
+      if (Status es = Exec(u, "escalate approval"); !es.ok()) return es;
+      a.escalation_level += 1;
+      a.deadline = FromUnixMillis(next);
+      events->push_back(ApprovalEvent(
+          a, "escalated", now, "", "",
+          json::object{{"level", a.escalation_level}, {"deadline", FormatRfc3339(a.deadline)}}));
+      out.push_back(ApprovalChange{ApprovalChange::Kind::kEscalated, a});
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
+Result<std::vector<CallSummary>> SqliteStore::ListRunCalls(std::string_view run_id, size_t limit) {
+  std::vector<CallSummary> out;
+  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
+    Stmt q(db,
+           "SELECT call_id, time_ms, tool, verdict, code, decision_json FROM calls"
+           " WHERE run_id = ? ORDER BY time_ms DESC, rowid DESC LIMIT ?");
+    if (!q.ok()) return SqlErr(db, "list run calls");
+    q.Text(1, run_id).Int(2, static_cast<int64_t>(std::clamp<size_t>(limit, 1, 1000)));
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      CallSummary c;
+      c.call_id = q.ColText(0);
+      c.at = FromUnixMillis(q.ColInt(1));
+      c.tool = q.ColText(2);
+      c.verdict = q.ColText(3);
+      c.code = q.ColText(4);
+      boost::system::error_code ec;
+      json::value d = json::parse(q.ColText(5), ec);
+      if (!ec && d.is_object()) {
+        if (const json::value* r = d.get_object().if_contains("reason"); r && r->is_string()) {
+          c.reason = std::string(r->get_string());
+        }
+      }
+      out.push_back(std::move(c));
+    }
+    if (rc != SQLITE_DONE) return SqlErr(db, "list run calls");
+    std::reverse(out.begin(), out.end());
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
+}  // namespace interlock::store

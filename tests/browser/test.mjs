@@ -1,0 +1,115 @@
+// End-to-end test of the reviewer page (/ui/) in headless Chromium.
+//   node test.mjs URL REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR
+// Test 1: sign in, see a pending call appear, approve it, the waiting agent gets allow.
+// Test 2: the same, denied: the waiting agent gets deny/APPROVAL_DENIED.
+// Loopback only; a fresh profile; screenshots (desktop and phone) in ARTIFACT_DIR.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url, reviewer, agent, artifacts] = process.argv.slice(2);
+if (!url || !reviewer || !agent || !artifacts) {
+  console.error('usage: node test.mjs URL REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR');
+  process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+
+function fail(msg) { throw new Error(msg); }
+
+async function agentApi(method, path, body) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'Authorization': 'Bearer ' + agent, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json().catch(() => null) };
+}
+
+// Proposes a call needing approval; returns its ids and the agent's pending long poll.
+async function proposeAndWait(args) {
+  const run = await agentApi('POST', '/v1/runs');
+  if (run.status !== 201) fail('create run: ' + run.status);
+  const call = await agentApi('POST', `/v1/runs/${run.json.run_id}/calls`,
+                              { tool: 'send_email', args });
+  if (call.json?.decision !== 'approval_required') fail('expected approval_required');
+  const waiting = agentApi('GET', `/v1/calls/${call.json.call_id}?wait=30`);
+  return { approvalId: call.json.approval_id, waiting };
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'interlock-chromium-'));
+// A fresh profile directory (--user-data-dir) per run.
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let ok = false;
+try {
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // Loopback only: anything else is refused.
+  await page.route('**/*', (route) => {
+    const u = new URL(route.request().url());
+    if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return route.continue();
+    return route.abort();
+  });
+
+  await page.goto(url + '/ui/');
+  await page.fill('#token', reviewer);
+  await page.click('#signin');
+  await page.waitForSelector('#app-view:not([hidden])', { timeout: 10000 });
+  const stored = await page.evaluate(() => sessionStorage.getItem('interlock_token'));
+  if (stored !== reviewer) fail('token not kept in sessionStorage');
+
+  // Test 1: approve.
+  const one = await proposeAndWait({ to: 'ops@example.com', api_key: 'sk-secret-1' });
+  const item1 = `#pending li[data-id="${one.approvalId}"]`;
+  await page.waitForSelector(item1, { timeout: 10000 });
+  await page.click(item1);
+  await page.waitForSelector(`#detail[data-id="${one.approvalId}"]`, { timeout: 10000 });
+  await page.waitForSelector('#vote-form:not([hidden])');
+  const text = await page.textContent('#detail');
+  if (text.includes('sk-secret-1')) fail('a redacted value is visible on the page');
+  if (!text.includes('(redacted)')) fail('the redacted argument is not masked');
+  if (!text.includes('send_email')) fail('the tool is not shown');
+  await page.screenshot({ path: join(artifacts, 'approvals.png'), fullPage: true });
+  await page.fill('#comment', 'checked the recipient');
+  await page.click('#approve');
+  const r1 = await one.waiting;
+  if (r1.json?.decision !== 'allow' || r1.json?.code !== 'ALLOWED') {
+    fail('agent did not get allow: ' + JSON.stringify(r1.json));
+  }
+  await page.waitForSelector(`#history li[data-id="${one.approvalId}"]`, { timeout: 10000 });
+  console.log('test 1 (approve): ok');
+
+  // Test 2: deny, on a phone-sized screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const two = await proposeAndWait({ to: 'everyone@example.com' });
+  const item2 = `#pending li[data-id="${two.approvalId}"]`;
+  await page.waitForSelector(item2, { timeout: 10000 });
+  await page.click(item2);
+  await page.waitForSelector(`#detail[data-id="${two.approvalId}"] #vote-form:not([hidden])`,
+                             { timeout: 10000 });
+  await page.screenshot({ path: join(artifacts, 'approvals-phone.png'), fullPage: true });
+  await page.fill('#comment', 'too broad');
+  await page.click('#deny');
+  const r2 = await two.waiting;
+  if (r2.json?.decision !== 'deny' || r2.json?.code !== 'APPROVAL_DENIED') {
+    fail('agent did not get deny: ' + JSON.stringify(r2.json));
+  }
+  await page.waitForSelector(`#history li[data-id="${two.approvalId}"]`, { timeout: 10000 });
+  console.log('test 2 (deny): ok');
+  if (errors.length) fail('page errors: ' + errors.join('; '));
+  ok = true;
+} catch (e) {
+  console.error('FAIL: ' + (e && e.stack || e));
+} finally {
+  await context.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,458 @@
+// Integration tests of human approval gates: the real `interlock serve` on 127.0.0.1
+// port 0 with a temporary store, reviewers and agents over HTTP (docs/approvals.md).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr char kAgent[] = R"(agent:
+  id: "appr-agent"
+  identity: "appr-agent@example.iam"
+tools:
+  allowed:
+    - name: "send_email"
+      requires_approval: true
+      approval_timeout_seconds: 300
+      redact: ["api_key"]
+    - name: "drop_table"
+      reversible: false
+      blast_radius: large
+      approvals_required: 2
+      approval_timeout_seconds: 300
+    - name: "quick"
+      requires_approval: true
+      approval_timeout_seconds: 1
+    - name: "escalating"
+      requires_approval: true
+      approval_timeout_seconds: 1
+      auto_deny_on_timeout: false
+    - name: "bulk_update"
+      requires_approval: true
+      approval_timeout_seconds: 300
+      constraints:
+        max_records_per_run: 3
+escalation:
+  contacts: ["alice@example.com", "bob@example.com"]
+execution:
+  max_steps: 100000
+  on_budget_exceeded:
+    action: "deny"
+    notify: "#approvals"
+)";
+
+constexpr char kOtherAgent[] = R"(agent:
+  id: "other-agent"
+  identity: "other-agent@example.iam"
+tools:
+  allowed:
+    - name: "send_email"
+      requires_approval: true
+      approval_timeout_seconds: 300
+execution:
+  max_steps: 100000
+)";
+
+std::string Str(const json::value& v, const char* key) {
+  if (!v.is_object()) return "";
+  const json::value* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : "";
+}
+
+class ApprovalsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policies_ = dir_.path() + "/policies";
+    std::filesystem::create_directories(policies_);
+    std::ofstream(policies_ + "/appr.yaml") << kAgent;
+    std::ofstream(policies_ + "/other.yaml") << kOtherAgent;
+    config_ = dir_.Write(
+        "interlock.yaml",
+        "webhooks:\n  \"#approvals\": \"http://127.0.0.1:" + std::to_string(receiver_.port()) +
+            "/hook\"\nnotifier:\n  initial_backoff_ms: 50\n"
+            "durability: normal\n"
+            "limits:\n  max_wait_seconds: 60\n  max_connections: 4000\n"
+            "approvals:\n  max_wait_seconds: 3\n  sweep_ms: 100\n"
+            "  public_url: \"http://reviews.example\"\n");
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config_);
+    agent_ = CreateToken(daemon_->store(), "--agent", "appr-agent");
+    other_agent_ = CreateToken(daemon_->store(), "--agent", "other-agent");
+    alice_ = CreateToken(daemon_->store(), "--reviewer", "alice");
+    bob_ = CreateToken(daemon_->store(), "--reviewer", "bob");
+    admin_ = CreateToken(daemon_->store(), "--admin", "root");
+    ASSERT_FALSE(bob_.empty());
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+
+  std::string NewRun(const std::string& token) {
+    HttpResult r = client_->Request("POST", "/v1/runs", "", token);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Str(r.json, "run_id");
+  }
+
+  HttpResult Call(const std::string& run, const std::string& body, const std::string& token = "") {
+    return client_->Request("POST", "/v1/runs/" + run + "/calls", body,
+                            token.empty() ? agent_ : token);
+  }
+
+  HttpResult Vote(const std::string& id, const std::string& token, const std::string& verdict,
+                  const std::string& comment = "looks fine") {
+    return client_->Request(
+        "POST", "/v1/approvals/" + id,
+        json::serialize(json::object{{"verdict", verdict}, {"comment", comment}}), token);
+  }
+
+  // Long-polls the call on its own connection.
+  std::future<HttpResult> Wait(const std::string& call_id, int seconds = 30) {
+    const int port = daemon_->port();
+    const std::string token = agent_;
+    return std::async(std::launch::async, [port, call_id, seconds, token] {
+      HttpClient c(port);
+      return c.Request("GET", "/v1/calls/" + call_id + "?wait=" + std::to_string(seconds), "",
+                       token, std::chrono::seconds(seconds + 10));
+    });
+  }
+
+  TempDir dir_;
+  WebhookReceiver receiver_;
+  std::string policies_, config_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string agent_, other_agent_, alice_, bob_, admin_;
+};
+
+// Tests that an approved call reaches the waiting agent as allow/ALLOWED, that the
+// reviewer page data masks redacted arguments, and that a second verdict gets 409.
+TEST_F(ApprovalsTest, ApproveAllowsWaitingAgent) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"x@y.z","api_key":"sk-123"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Str(r.json, "decision"), "approval_required");
+  const std::string call = Str(r.json, "call_id");
+  const std::string id = Str(r.json, "approval_id");
+  ASSERT_FALSE(id.empty()) << r.body;
+  auto waiting = Wait(call);
+
+  HttpResult list = client_->Request("GET", "/v1/approvals?state=pending", "", alice_);
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_NE(list.body.find(id), std::string::npos);
+  HttpResult detail = client_->Request("GET", "/v1/approvals/" + id, "", alice_);
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  EXPECT_EQ(detail.body.find("sk-123"), std::string::npos) << detail.body;
+  EXPECT_NE(detail.body.find("hmac-sha256:"), std::string::npos);
+  EXPECT_EQ(Str(detail.json, "identity"), "appr-agent@example.iam");
+  EXPECT_TRUE(detail.json.as_object().contains("run_calls"));
+  EXPECT_TRUE(detail.json.as_object().contains("time_left_s"));
+
+  std::this_thread::sleep_for(200ms);  // the poll is parked
+  HttpResult v = Vote(id, alice_, "approve");
+  ASSERT_EQ(v.status, 200) << v.body;
+  EXPECT_EQ(Str(v.json, "state"), "granted");
+  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  HttpResult got = waiting.get();
+  EXPECT_EQ(Str(got.json, "decision"), "allow") << got.body;
+  EXPECT_EQ(Str(got.json, "code"), "ALLOWED");
+  EXPECT_EQ(Str(got.json, "approval_id"), id);
+
+  EXPECT_EQ(Vote(id, bob_, "deny").status, 409);
+  // The webhook saw the new approval with a link to the page.
+  auto bodies = receiver_.WaitFor(1, 5s);
+  ASSERT_FALSE(bodies.empty());
+  EXPECT_NE(bodies[0].find("http://reviews.example/ui/#/approvals/" + id), std::string::npos)
+      << bodies[0];
+}
+
+// Tests that a deny verdict reaches the waiting agent as deny/APPROVAL_DENIED.
+TEST_F(ApprovalsTest, DenyDeniesWaitingAgent) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"x@y.z"}})");
+  const std::string id = Str(r.json, "approval_id");
+  auto waiting = Wait(Str(r.json, "call_id"));
+  std::this_thread::sleep_for(200ms);
+  HttpResult v = Vote(id, bob_, "deny", "not this one");
+  ASSERT_EQ(v.status, 200) << v.body;
+  HttpResult got = waiting.get();
+  EXPECT_EQ(Str(got.json, "decision"), "deny") << got.body;
+  EXPECT_EQ(Str(got.json, "code"), "APPROVAL_DENIED");
+  EXPECT_NE(Str(got.json, "reason").find("not this one"), std::string::npos);
+  EXPECT_EQ(Vote(id, alice_, "approve").status, 409);
+  HttpResult decided = client_->Request("GET", "/v1/approvals?state=decided", "", alice_);
+  EXPECT_NE(decided.body.find(id), std::string::npos);
+}
+
+// Tests that auto_deny_on_timeout denies the call with APPROVAL_TIMEOUT at the deadline.
+TEST_F(ApprovalsTest, TimeoutAutoDenies) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"quick","args":{}})");
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required");
+  const auto start = std::chrono::steady_clock::now();
+  HttpResult got = Wait(Str(r.json, "call_id"), 20).get();
+  EXPECT_EQ(Str(got.json, "decision"), "deny") << got.body;
+  EXPECT_EQ(Str(got.json, "code"), "APPROVAL_TIMEOUT");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(Vote(Str(r.json, "approval_id"), alice_, "approve").status, 409);
+}
+
+// Tests that auto_deny_on_timeout: false escalates (webhook to the next contact) and is
+// denied APPROVAL_TIMEOUT at the hard maximum, never allowed by itself.
+TEST_F(ApprovalsTest, TimeoutEscalatesThenDeniesAtHardMaximum) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"escalating","args":{}})");
+  const std::string id = Str(r.json, "approval_id");
+  HttpResult got = Wait(Str(r.json, "call_id"), 20).get();
+  EXPECT_EQ(Str(got.json, "code"), "APPROVAL_TIMEOUT") << got.body;
+  auto bodies = receiver_.WaitFor(3, 5s);
+  bool escalated = false;
+  for (const std::string& b : bodies) {
+    if (b.find("escalated") != std::string::npos && b.find(id) != std::string::npos &&
+        b.find("bob@example.com") != std::string::npos) {
+      escalated = true;
+    }
+  }
+  EXPECT_TRUE(escalated) << bodies.size();
+}
+
+// Tests that a pending approval survives a restart with its deadline and still works.
+TEST_F(ApprovalsTest, RestartKeepsPendingApproval) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"a@b.c"}})");
+  const std::string id = Str(r.json, "approval_id");
+  HttpResult before = client_->Request("GET", "/v1/approvals/" + id, "", alice_);
+  ASSERT_EQ(daemon_->Stop(), 0);
+  ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+  client_ = std::make_unique<HttpClient>(daemon_->port());
+  HttpResult after = client_->Request("GET", "/v1/approvals/" + id, "", alice_);
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(Str(after.json, "state"), "pending");
+  EXPECT_EQ(Str(after.json, "deadline"), Str(before.json, "deadline"));
+  auto waiting = Wait(Str(r.json, "call_id"));
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(Vote(id, alice_, "approve").status, 200);
+  EXPECT_EQ(Str(waiting.get().json, "code"), "ALLOWED");
+}
+
+// Tests the two-person rule: the same reviewer twice does not count; two distinct allow.
+TEST_F(ApprovalsTest, TwoPersonRule) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"drop_table","args":{"table":"t"}})");
+  const std::string id = Str(r.json, "approval_id");
+  HttpResult a1 = Vote(id, alice_, "approve");
+  ASSERT_EQ(a1.status, 200) << a1.body;
+  EXPECT_EQ(Str(a1.json, "state"), "pending");
+  EXPECT_EQ(Vote(id, alice_, "approve").status, 409);
+  HttpResult call = client_->Request("GET", "/v1/calls/" + Str(r.json, "call_id"), "", agent_);
+  EXPECT_EQ(Str(call.json, "decision"), "approval_required");
+  HttpResult a2 = Vote(id, bob_, "approve");
+  ASSERT_EQ(a2.status, 200) << a2.body;
+  EXPECT_EQ(Str(a2.json, "state"), "granted");
+  call = client_->Request("GET", "/v1/calls/" + Str(r.json, "call_id"), "", agent_);
+  EXPECT_EQ(Str(call.json, "code"), "ALLOWED");
+}
+
+// Tests that agents never vote and a principal cannot approve its own call.
+TEST_F(ApprovalsTest, AgentAndSelfApprovalRefused) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{}})");
+  const std::string id = Str(r.json, "approval_id");
+  EXPECT_EQ(Vote(id, agent_, "approve").status, 403);
+  EXPECT_EQ(Vote(id, other_agent_, "approve").status, 403);
+  EXPECT_EQ(client_->Request("GET", "/v1/approvals", "", agent_).status, 403);
+  const std::string self = CreateToken(daemon_->store(), "--reviewer", "appr-agent@example.iam");
+  const std::string self2 = CreateToken(daemon_->store(), "--admin", "appr-agent");
+  HttpResult s1 = Vote(id, self, "approve");
+  EXPECT_EQ(s1.status, 403) << s1.body;
+  EXPECT_EQ(Vote(id, self2, "approve").status, 403);
+  EXPECT_EQ(client_->Request("GET", "/v1/approvals/" + id, "", alice_).json.at("state"), "pending");
+}
+
+// Tests that a granted approval is bound to agent, run, tool and arguments, and used once.
+TEST_F(ApprovalsTest, ApprovalBindingAndReplay) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"a@b.c","n":1}})");
+  const std::string id = Str(r.json, "approval_id");
+  ASSERT_EQ(Vote(id, alice_, "approve").status, 200);
+  auto with = [&](const std::string& args) {
+    return R"({"tool":"send_email","approval_id":")" + id + R"(","args":)" + args + "}";
+  };
+  HttpResult changed = Call(run, with(R"({"to":"evil@b.c","n":1})"));
+  EXPECT_EQ(Str(changed.json, "code"), "APPROVAL_DENIED") << changed.body;
+  const std::string run2 = NewRun(agent_);
+  HttpResult other_run = Call(run2, with(R"({"to":"a@b.c","n":1})"));
+  EXPECT_EQ(Str(other_run.json, "code"), "APPROVAL_DENIED") << other_run.body;
+  const std::string orun = NewRun(other_agent_);
+  HttpResult other_agent = Call(orun, with(R"({"to":"a@b.c","n":1})"), other_agent_);
+  EXPECT_EQ(Str(other_agent.json, "code"), "APPROVAL_DENIED") << other_agent.body;
+  // Key order does not matter (canonical JSON); the first use is allowed...
+  HttpResult ok = Call(run, with(R"({"n":1,"to":"a@b.c"})"));
+  EXPECT_EQ(Str(ok.json, "code"), "ALLOWED") << ok.body;
+  EXPECT_EQ(Str(ok.json, "rule"), "approval");
+  // ...and the second is a replay.
+  HttpResult replay = Call(run, with(R"({"to":"a@b.c","n":1})"));
+  EXPECT_EQ(Str(replay.json, "code"), "APPROVAL_DENIED") << replay.body;
+  EXPECT_NE(Str(replay.json, "reason").find("already used"), std::string::npos);
+}
+
+// Tests that records are consumed on grant and re-checked against max_records_per_run.
+TEST_F(ApprovalsTest, RecordsRecheckedOnGrant) {
+  const std::string run = NewRun(agent_);
+  HttpResult a = Call(run, R"({"tool":"bulk_update","args":{"ids":[1,2]}})");
+  HttpResult b = Call(run, R"({"tool":"bulk_update","args":{"ids":[3,4]}})");
+  ASSERT_EQ(Vote(Str(a.json, "approval_id"), alice_, "approve").status, 200);
+  HttpResult vb = Vote(Str(b.json, "approval_id"), alice_, "approve");
+  ASSERT_EQ(vb.status, 200) << vb.body;
+  HttpResult call = client_->Request("GET", "/v1/calls/" + Str(b.json, "call_id"), "", agent_);
+  EXPECT_EQ(Str(call.json, "code"), "RECORD_LIMIT_EXCEEDED") << call.body;
+}
+
+// Tests that engaging the kill switch denies every pending approval in its scope at once.
+TEST_F(ApprovalsTest, KillSwitchDeniesPendingApprovals) {
+  const std::string run = NewRun(agent_);
+  HttpResult r1 = Call(run, R"({"tool":"send_email","args":{"i":1}})");
+  HttpResult r2 = Call(run, R"({"tool":"send_email","args":{"i":2}})");
+  const std::string orun = NewRun(other_agent_);
+  HttpResult o = Call(orun, R"({"tool":"send_email","args":{}})", other_agent_);
+  auto waiting = Wait(Str(r1.json, "call_id"));
+  std::this_thread::sleep_for(200ms);
+  HttpResult k = client_->Request(
+      "POST", "/v1/kill", R"({"scope":"agent","target":"appr-agent","engaged":true,"reason":"x"})",
+      admin_);
+  ASSERT_EQ(k.status, 200) << k.body;
+  HttpResult got = waiting.get();
+  EXPECT_EQ(Str(got.json, "code"), "APPROVAL_DENIED") << got.body;
+  EXPECT_NE(Str(got.json, "reason").find("kill switch"), std::string::npos);
+  HttpResult c2 = client_->Request("GET", "/v1/calls/" + Str(r2.json, "call_id"), "", agent_);
+  EXPECT_EQ(Str(c2.json, "code"), "APPROVAL_DENIED");
+  HttpResult oa = client_->Request("GET", "/v1/approvals/" + Str(o.json, "approval_id"), "", bob_);
+  EXPECT_EQ(Str(oa.json, "state"), "pending");  // other agent: out of scope
+}
+
+// Tests the CLI: list, approve, a second verdict (409 -> exit 1), an agent token (403),
+// and an unreachable daemon (exit 1).
+TEST_F(ApprovalsTest, Cli) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{}})");
+  const std::string id = Str(r.json, "approval_id");
+  const std::string url = "--url=http://127.0.0.1:" + std::to_string(daemon_->port());
+  int code = -1;
+  ::setenv("INTERLOCK_TOKEN", alice_.c_str(), 1);
+  std::string out = RunInterlock({"approvals", url, "list"}, &code);
+  EXPECT_EQ(code, 0);
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  RunInterlock({"approvals", url, "approve", id, "--comment", "ok"}, &code);
+  EXPECT_EQ(code, 0);
+  RunInterlock({"approvals", url, "deny", id}, &code);
+  EXPECT_EQ(code, 1);
+  ::setenv("INTERLOCK_TOKEN", agent_.c_str(), 1);
+  RunInterlock({"approvals", url, "show", id}, &code);
+  EXPECT_EQ(code, 1);
+  RunInterlock({"approvals", "--url=http://127.0.0.1:1", "list"}, &code);
+  EXPECT_EQ(code, 1);
+  ::unsetenv("INTERLOCK_TOKEN");
+  RunInterlock({"approvals", url, "list"}, &code);
+  EXPECT_EQ(code, 2);
+  HttpResult call = client_->Request("GET", "/v1/calls/" + Str(r.json, "call_id"), "", agent_);
+  EXPECT_EQ(Str(call.json, "code"), "ALLOWED");
+}
+
+long StatusField(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+// Tests that a thousand agents long-polling at once hold no thread each and little
+// memory, and that every one of them gets its final decision.
+TEST_F(ApprovalsTest, ThousandWaitingAgents) {
+  constexpr int kAgents = 1000;
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < 4096 && lim.rlim_max >= 4096) {
+    lim.rlim_cur = 4096;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    // The daemon inherits the limit only when started after this point.
+    daemon_->Stop();
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+  if (lim.rlim_cur < 2200) GTEST_SKIP() << "RLIMIT_NOFILE too small for 1000 connections";
+  const pid_t pid = daemon_->pid();
+  const long threads_before = StatusField(pid, "Threads");
+  std::vector<std::string> calls;
+  std::string run;
+  for (int i = 0; i < kAgents; ++i) {
+    if (i % 100 == 0) run = NewRun(agent_);
+    HttpResult r = Call(run, R"({"tool":"send_email","args":{"i":)" + std::to_string(i) + "}}");
+    ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+    calls.push_back(Str(r.json, "call_id"));
+  }
+  std::vector<int> fds;
+  for (const std::string& call : calls) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(daemon_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string req = "GET /v1/calls/" + call +
+                            "?wait=60 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                            agent_ + "\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(1500ms);  // every poll is parked
+  const long threads_waiting = StatusField(pid, "Threads");
+  const long rss_kb = StatusField(pid, "VmRSS");
+  EXPECT_LE(threads_waiting, threads_before + 4) << threads_before;
+  EXPECT_LT(threads_waiting, 64);
+  EXPECT_LT(rss_kb, 256 * 1024) << "RSS " << rss_kb << " kB";
+  // Nobody has an answer yet.
+  std::vector<pollfd> pfds;
+  for (int fd : fds) pfds.push_back(pollfd{fd, POLLIN, 0});
+  EXPECT_EQ(::poll(pfds.data(), pfds.size(), 0), 0);
+  // One kill switch settles all of them; every poll answers with the final decision.
+  HttpResult k = client_->Request(
+      "POST", "/v1/kill", R"({"scope":"agent","target":"appr-agent","engaged":true})", admin_);
+  ASSERT_EQ(k.status, 200);
+  int denied = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (int fd : fds) {
+    std::string got;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 1000) <= 0) continue;
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    if (got.find("APPROVAL_DENIED") != std::string::npos) ++denied;
+    ::close(fd);
+  }
+  EXPECT_EQ(denied, kAgents);
+}
+
+}  // namespace
+}  // namespace interlock::testing

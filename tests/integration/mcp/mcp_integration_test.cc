@@ -1,0 +1,365 @@
+// The stdio MCP gateway in front of real MCP servers from npm, driven by a raw JSON-RPC
+// client and by the official SDK client, and the Claude Code hook contract. Everything
+// runs on pipes (no network) in temporary directories; every child is bounded by a
+// timeout and reaped by RunProcess.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "subprocess.h"
+
+namespace interlock {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+const std::string kModules = kNodeDir + "/node_modules/@modelcontextprotocol";
+
+class McpIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ProcessResult r =
+        RunProcess({"/bin/sh", std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"},
+                   "", std::chrono::minutes(5));
+    setup_ok_ = r.exit_code == 0;
+    if (!setup_ok_) setup_error_ = r.err;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(setup_ok_) << "scripts/setup-node-tests.sh failed: " << setup_error_;
+  }
+  static inline bool setup_ok_ = false;
+  static inline std::string setup_error_;
+};
+
+json::value ParseLastLine(const std::string& out) {
+  std::string s = out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  const size_t nl = s.rfind('\n');
+  return json::parse(nl == std::string::npos ? s : s.substr(nl + 1));
+}
+
+const json::object* ById(const json::array& msgs, int id) {
+  for (const json::value& m : msgs) {
+    const json::object& o = m.as_object();
+    if (o.contains("id") && !o.contains("method") && o.at("id") == json::value(id)) return &o;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> ToolNames(const json::object& response) {
+  std::vector<std::string> names;
+  for (const json::value& t : response.at("result").at("tools").as_array()) {
+    names.emplace_back(t.at("name").as_string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string FsPolicy(const std::string& data) {
+  return "agent:\n  id: \"fs-agent\"\n  identity: \"fs-agent@test\"\n  autonomy: audit_based\n"
+         "tools:\n  allowed:\n"
+         "    - name: \"read_text_file\"\n      constraints:\n        arguments:\n"
+         "          path:\n            path_prefix: \"" +
+         data +
+         "\"\n"
+         "    - name: \"read_file\"\n      constraints:\n        arguments:\n"
+         "          path:\n            path_prefix: \"" +
+         data +
+         "\"\n"
+         "    - name: \"list_directory\"\n      constraints:\n        arguments:\n"
+         "          path:\n            path_prefix: \"" +
+         data +
+         "\"\n"
+         "  blocked:\n    - \"write_file\"\n";
+}
+
+std::string Call(int id, const std::string& tool, const json::object& args) {
+  return json::serialize(
+      json::object{{"jsonrpc", "2.0"},
+                   {"id", id},
+                   {"method", "tools/call"},
+                   {"params", json::object{{"name", tool}, {"arguments", args}}}});
+}
+
+const char kInit[] =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
+    "\n"
+    R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+    "\n";
+
+// Tests that server-filesystem behind the gateway serves allowed reads, never sees a
+// blocked write, a path outside the prefix or a schema-invalid call, and that tools/list
+// shows only the allowed tools.
+TEST_F(McpIntegrationTest, FilesystemReadsWorkWritesAndOutsidePathsAreDenied) {
+  TempDir tmp;
+  const std::string data = fs::canonical(tmp.path()).string() + "/data";
+  fs::create_directories(data);
+  tmp.Write("data/a.txt", "hello from interlock\n");
+  tmp.Write("outside.txt", "secret outside\n");
+  const std::string policy = tmp.Write("policy.yaml", FsPolicy(data));
+  std::string msgs = kInit;
+  msgs += R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})"
+          "\n";
+  msgs += Call(3, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
+  msgs += Call(4, "write_file", {{"path", data + "/b.txt"}, {"content", "pwned"}}) + "\n";
+  msgs += Call(5, "read_text_file", {{"path", data + "/../outside.txt"}}) + "\n";
+  msgs += Call(6, "read_text_file", {{"path", data + "/a.txt"}, {"head", "1; rm -rf"}}) + "\n";
+  msgs += Call(7, "list_directory", {{"path", data}}) + "\n";
+  const std::string file = tmp.Write("msgs.jsonl", msgs);
+
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--", kInterlock,
+                  "mcp", "--policy", policy, "--store", tmp.path() + "/state/interlock.db", "--",
+                  "node", kModules + "/server-filesystem/dist/index.js", data},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  EXPECT_EQ(out.at("exit"), json::value(0));
+  const json::array& m = out.at("messages").as_array();
+
+  const json::object* list = ById(m, 2);
+  ASSERT_NE(list, nullptr);
+  EXPECT_EQ(ToolNames(*list),
+            (std::vector<std::string>{"list_directory", "read_file", "read_text_file"}));
+
+  const json::object* read = ById(m, 3);
+  ASSERT_NE(read, nullptr);
+  EXPECT_FALSE(read->at("result").as_object().contains("isError"));
+  EXPECT_EQ(read->at("result").at("content").at(0).at("text"), "hello from interlock\n");
+
+  const json::object* write = ById(m, 4);
+  ASSERT_NE(write, nullptr);
+  EXPECT_EQ(write->at("result").at("isError"), true);
+  EXPECT_EQ(write->at("result").at("structuredContent").at("code"), "TOOL_BLOCKED");
+  EXPECT_EQ(std::string(write->at("result").at("content").at(0).at("text").as_string())
+                .rfind("Interlock denied write_file (TOOL_BLOCKED): ", 0),
+            0u);
+  EXPECT_FALSE(fs::exists(data + "/b.txt"));
+
+  const json::object* outside = ById(m, 5);
+  ASSERT_NE(outside, nullptr);
+  EXPECT_EQ(outside->at("result").at("structuredContent").at("code"), "CONSTRAINT_VIOLATED");
+
+  const json::object* bad = ById(m, 6);
+  ASSERT_NE(bad, nullptr);
+  EXPECT_EQ(bad->at("result").at("structuredContent").at("code"), "INVALID_REQUEST");
+  EXPECT_NE(
+      std::string(bad->at("result").at("content").at(0).at("text").as_string()).find("inputSchema"),
+      std::string::npos);
+
+  const json::object* ls = ById(m, 7);
+  ASSERT_NE(ls, nullptr);
+  EXPECT_NE(json::serialize(ls->at("result")).find("a.txt"), std::string::npos);
+
+  // The pins were recorded on first sight.
+  ProcessResult pins = RunProcess(
+      {kInterlock, "mcp", "pins", "list", "--store", tmp.path() + "/state/interlock.db"});
+  ASSERT_EQ(pins.exit_code, 0) << pins.err;
+  EXPECT_NE(pins.out.find("\"tool\":\"read_text_file\",\"state\":\"pinned\""), std::string::npos)
+      << pins.out;
+}
+
+// Tests that the official SDK client sees a filtered tool list through the gateway and
+// that allowed calls of server-everything return exactly what the server returns directly;
+// a secret injected by Interlock is masked in results.
+TEST_F(McpIntegrationTest, EverythingThroughSdkMatchesDirect) {
+  TempDir tmp;
+  const std::string policy =
+      tmp.Write("policy.yaml",
+                "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
+                "tools:\n  allowed:\n    - name: \"echo\"\n    - name: \"get-sum\"\n"
+                "    - name: \"get-env\"\n  blocked:\n    - \"trigger-sampling-request\"\n");
+  const std::string calls =
+      tmp.Write("calls.json", R"([{"name":"echo","arguments":{"message":"hi there"}},)"
+                              R"({"name":"get-sum","arguments":{"a":2,"b":40}}])");
+  const std::string server = kModules + "/server-everything/dist/index.js";
+  ProcessResult direct = RunProcess(
+      {"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", "node", server, "stdio"},
+      "", std::chrono::seconds(90));
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  ProcessResult via = RunProcess(
+      {"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", kInterlock, "mcp",
+       "--policy", policy, "--store", tmp.path() + "/s.db", "--", "node", server, "stdio"},
+      "", std::chrono::seconds(90));
+  ASSERT_EQ(via.exit_code, 0) << via.err;
+  const json::value d = ParseLastLine(direct.out), v = ParseLastLine(via.out);
+  EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
+  EXPECT_GT(d.at("tools").as_array().size(), 5u);
+  EXPECT_EQ(d.at("results"), v.at("results"));
+
+  // Secrets: the child gets IL_IT_SECRET from Interlock; get-env would print it.
+  const std::string env_call = tmp.Write("env.json", R"([{"name":"get-env","arguments":{}}])");
+  ProcessResult secret = RunProcess(
+      {"/usr/bin/env", "IL_IT_SECRET=s3cr3t-value-123", "node", kNodeDir + "/sdk_client.mjs",
+       env_call, "--", kInterlock, "mcp", "--policy", policy, "--store", tmp.path() + "/s.db",
+       "--secret-env", "IL_IT_SECRET", "--", "node", server, "stdio"},
+      "", std::chrono::seconds(90));
+  ASSERT_EQ(secret.exit_code, 0) << secret.err;
+  EXPECT_EQ(secret.out.find("s3cr3t-value-123"), std::string::npos);
+  EXPECT_NE(secret.out.find("IL_IT_SECRET"), std::string::npos);
+  EXPECT_NE(secret.out.find("[REDACTED]"), std::string::npos);
+}
+
+// Tests that server-memory through the gateway gives the same results as directly and
+// that a blocked tool is hidden and denied.
+TEST_F(McpIntegrationTest, MemoryThroughSdkMatchesDirect) {
+  TempDir tmp;
+  const std::string policy =
+      tmp.Write("policy.yaml",
+                "agent:\n  id: \"mem\"\n  identity: \"mem@test\"\n  autonomy: audit_based\n"
+                "tools:\n  allowed:\n    - name: \"create_entities\"\n    - name: \"read_graph\"\n"
+                "    - name: \"search_nodes\"\n  blocked:\n    - \"delete_entities\"\n");
+  const std::string calls = tmp.Write(
+      "calls.json",
+      R"([{"name":"create_entities","arguments":{"entities":[{"name":"Ada","entityType":"person","observations":["wrote notes"]}]}},)"
+      R"({"name":"read_graph","arguments":{}},)"
+      R"({"name":"search_nodes","arguments":{"query":"Ada"}}])");
+  const std::string server = kModules + "/server-memory/dist/index.js";
+  auto run = [&](const std::string& mem, std::vector<std::string> cmd) {
+    std::vector<std::string> argv = {"/usr/bin/env", "MEMORY_FILE_PATH=" + mem,
+                                     "node",         kNodeDir + "/sdk_client.mjs",
+                                     calls,          "--"};
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    return RunProcess(argv, "", std::chrono::seconds(90));
+  };
+  ProcessResult direct = run(tmp.path() + "/m1.jsonl", {"node", server});
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  ProcessResult via =
+      run(tmp.path() + "/m2.jsonl", {kInterlock, "mcp", "--policy", policy, "--store",
+                                     tmp.path() + "/s.db", "--", "node", server});
+  ASSERT_EQ(via.exit_code, 0) << via.err;
+  const json::value d = ParseLastLine(direct.out), v = ParseLastLine(via.out);
+  EXPECT_EQ(v.at("tools"), (json::array{"create_entities", "read_graph", "search_nodes"}));
+  EXPECT_EQ(d.at("results"), v.at("results"));
+
+  const std::string del =
+      tmp.Write("del.json", R"([{"name":"delete_entities","arguments":{"entityNames":["Ada"]}}])");
+  ProcessResult denied =
+      RunProcess({"/usr/bin/env", "MEMORY_FILE_PATH=" + tmp.path() + "/m2.jsonl", "node",
+                  kNodeDir + "/sdk_client.mjs", del, "--", kInterlock, "mcp", "--policy", policy,
+                  "--store", tmp.path() + "/s.db", "--", "node", server},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(denied.exit_code, 0) << denied.err;
+  const json::value r = ParseLastLine(denied.out).at("results").at(0);
+  EXPECT_EQ(r.at("isError"), true);
+  EXPECT_EQ(r.at("structuredContent").at("code"), "TOOL_BLOCKED");
+}
+
+// ---- Claude Code hook ----
+
+const char kHookPolicy[] =
+    "agent:\n  id: \"claude\"\n  identity: \"claude@test\"\n  autonomy: audit_based\n"
+    "tools:\n  allowed:\n    - name: \"Read\"\n"
+    "    - name: \"Bash\"\n      requires_approval: true\n"
+    "  blocked:\n    - \"Write\"\n";
+
+std::string HookInput(const std::string& tool, const std::string& session = "sess-1") {
+  return json::serialize(json::object{{"session_id", session},
+                                      {"hook_event_name", "PreToolUse"},
+                                      {"tool_name", tool},
+                                      {"tool_input", json::object{{"file_path", "/tmp/x"}}},
+                                      {"cwd", "/tmp"}});
+}
+
+struct HookOut {
+  int exit_code;
+  std::string decision;
+  std::string reason;
+};
+
+HookOut Hook(const std::vector<std::string>& args, const std::string& input) {
+  std::vector<std::string> argv = {kInterlock, "hook", "claude-code"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessResult r = RunProcess(argv, input, std::chrono::seconds(30));
+  HookOut h{r.exit_code, "", ""};
+  if (r.exit_code == 0) {
+    json::value v = json::parse(r.out);
+    const json::value& o = v.at("hookSpecificOutput");
+    EXPECT_EQ(o.at("hookEventName"), "PreToolUse");
+    h.decision = std::string(o.at("permissionDecision").as_string());
+    h.reason = std::string(o.at("permissionDecisionReason").as_string());
+  }
+  return h;
+}
+
+// Tests that the hook maps allow, deny and approval_required to allow, deny and ask.
+TEST(ClaudeCodeHookTest, AllowDenyAsk) {
+  TempDir tmp;
+  const std::string policy = tmp.Write("p.yaml", kHookPolicy);
+  const std::vector<std::string> args = {"--policy", policy, "--store", tmp.path() + "/s.db"};
+  EXPECT_EQ(Hook(args, HookInput("Read")).decision, "allow");
+  HookOut deny = Hook(args, HookInput("Write"));
+  EXPECT_EQ(deny.decision, "deny");
+  EXPECT_NE(deny.reason.find("TOOL_BLOCKED"), std::string::npos);
+  EXPECT_EQ(Hook(args, HookInput("Bash")).decision, "ask");
+  EXPECT_EQ(Hook(args, HookInput("WebFetch")).decision, "deny");  // default deny
+  // A second session gets its own run; the first one is reused.
+  EXPECT_EQ(Hook(args, HookInput("Read", "sess-2")).decision, "allow");
+  EXPECT_EQ(Hook(args, HookInput("Read")).decision, "allow");
+}
+
+// Tests that every failure of Interlock itself ends in a deny with exit 0 (Claude Code
+// would proceed on other non-zero exits), or exit 2 for a bad command line.
+TEST(ClaudeCodeHookTest, InterlockFailuresDeny) {
+  TempDir tmp;
+  const std::string policy = tmp.Write("p.yaml", kHookPolicy);
+  const std::string store = tmp.path() + "/s.db";
+  const std::vector<std::string> ok_args = {"--policy", policy, "--store", store};
+  struct Case {
+    const char* name;
+    std::vector<std::string> args;
+    std::string input;
+  };
+  const std::string bad_policy = tmp.Write("bad.yaml", "agent: [unclosed\n");
+  const std::string not_a_db = tmp.Write("not.db", std::string(4096, 'x'));
+  const std::vector<Case> cases = {
+      {"empty stdin", ok_args, ""},
+      {"not json", ok_args, "{tool_name: Read"},
+      {"duplicate keys", ok_args, R"({"session_id":"s","tool_name":"Read","tool_name":"Write"})"},
+      {"not an object", ok_args, "[1,2]"},
+      {"no tool_name", ok_args, R"({"session_id":"s","tool_input":{}})"},
+      {"no session_id", ok_args, R"({"tool_name":"Read","tool_input":{}})"},
+      {"tool_input not object", ok_args, R"({"session_id":"s","tool_name":"Read","tool_input":3})"},
+      {"wrong event", ok_args,
+       R"({"session_id":"s","hook_event_name":"PostToolUse","tool_name":"Read"})"},
+      {"missing policy",
+       {"--policy", tmp.path() + "/nope.yaml", "--store", store},
+       HookInput("Read")},
+      {"invalid policy", {"--policy", bad_policy, "--store", store}, HookInput("Read")},
+      {"no policy flag", {"--store", store}, HookInput("Read")},
+      {"store not a database", {"--policy", policy, "--store", not_a_db}, HookInput("Read")},
+      {"store unwritable",
+       {"--policy", policy, "--store", "/proc/interlock/s.db"},
+       HookInput("Read")},
+      {"unknown agent",
+       {"--policy", policy, "--agent", "other", "--store", store},
+       HookInput("Read")},
+      {"daemon mode", {"--daemon", "http://127.0.0.1:9", "--token-env", "X"}, HookInput("Read")},
+      {"oversized", ok_args, std::string(5 << 20, ' ')},
+  };
+  for (const Case& c : cases) {
+    HookOut h = Hook(c.args, c.input);
+    EXPECT_EQ(h.exit_code, 0) << c.name;
+    EXPECT_EQ(h.decision, "deny") << c.name;
+    EXPECT_EQ(h.reason.rfind("Interlock", 0), 0u) << c.name << ": " << h.reason;
+  }
+  // Bad flags: CLI11 fails before the hook runs, with exit 2 (Claude Code blocks).
+  ProcessResult r =
+      RunProcess({kInterlock, "hook", "claude-code", "--no-such-flag"}, HookInput("Read"));
+  EXPECT_EQ(r.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace interlock

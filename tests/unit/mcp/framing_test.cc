@@ -1,0 +1,63 @@
+// JSON-RPC framing: classification, strictness and the bounded line reader.
+#include "mcp/framing.h"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace interlock::mcp {
+namespace {
+
+// Tests that messages are classified and malformed ones rejected.
+TEST(FramingTest, ParseAndClassify) {
+  auto req = ParseMessage(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})", 1024);
+  ASSERT_TRUE(req.ok());
+  EXPECT_EQ(req->kind, MessageKind::kRequest);
+  EXPECT_EQ(req->method, "tools/list");
+  auto note = ParseMessage(R"({"jsonrpc":"2.0","method":"notifications/initialized"})", 1024);
+  ASSERT_TRUE(note.ok());
+  EXPECT_EQ(note->kind, MessageKind::kNotification);
+  auto resp = ParseMessage(R"({"jsonrpc":"2.0","id":"a","result":{}})", 1024);
+  ASSERT_TRUE(resp.ok());
+  EXPECT_EQ(resp->kind, MessageKind::kResponse);
+  auto batch = ParseMessage(R"([{"jsonrpc":"2.0","id":1,"method":"x"}])", 1024);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->kind, MessageKind::kBatch);
+
+  for (const char* bad : {
+           R"({"jsonrpc":"2.0","id":1,"method":"a","method":"b"})",  // duplicate key
+           R"({"id":1,"method":"a"})",                               // no jsonrpc
+           R"({"jsonrpc":"1.0","id":1,"method":"a"})",
+           R"({"jsonrpc":"2.0","id":1.5,"method":"a"})",
+           R"({"jsonrpc":"2.0","id":1,"result":{},"error":{}})",
+           R"({"jsonrpc":"2.0","id":1,"method":"a","params":3})",
+           R"("str")",
+           "{",
+       }) {
+    EXPECT_FALSE(ParseMessage(bad, 1024).ok()) << bad;
+  }
+  EXPECT_FALSE(ParseMessage(R"({"jsonrpc":"2.0","id":1,"method":"aaaaaaaa"})", 10).ok());
+}
+
+// Tests that the reader splits lines, drops oversized ones whole and stays in sync.
+TEST(FramingTest, LineReaderBounded) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  const std::string data = "one\r\n" + std::string(100, 'x') + "\ntwo\nlast";
+  ASSERT_TRUE(WriteAll(p[1], data));
+  close(p[1]);
+  LineReader r(p[0], 50);
+  std::string line;
+  ASSERT_EQ(r.Next(&line), LineReader::Status::kLine);
+  EXPECT_EQ(line, "one");
+  EXPECT_EQ(r.Next(&line), LineReader::Status::kOversized);
+  ASSERT_EQ(r.Next(&line), LineReader::Status::kLine);
+  EXPECT_EQ(line, "two");
+  ASSERT_EQ(r.Next(&line), LineReader::Status::kLine);
+  EXPECT_EQ(line, "last");
+  EXPECT_EQ(r.Next(&line), LineReader::Status::kClosed);
+  close(p[0]);
+}
+
+}  // namespace
+}  // namespace interlock::mcp
