@@ -61,10 +61,17 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t max) {
   return r;
 }
 
-// Creates `path` exclusively with `mode`, writes `data` and fsyncs it and its directory.
+// Publishes `data` at `path` atomically and only if `path` does not exist: written and
+// fsynced under a private temporary name, then link()ed into place (which fails with
+// EEXIST rather than overwrite). Several processes starting at once (hooks, gateways)
+// therefore never see a half-written key, and exactly one key wins: the losers get
+// kAlreadyExists and load the winner's.
 Status WriteNewFile(const std::string& dir, const std::string& path, std::string_view data,
                     mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  const std::string nonce = RandomBytes(6);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                          HexEncode(reinterpret_cast<const uint8_t*>(nonce.data()), nonce.size());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Error::Unavailable("cannot create key file " + path + ": " + Errno());
   size_t off = 0;
   while (off < data.size()) {
@@ -73,7 +80,7 @@ Status WriteNewFile(const std::string& dir, const std::string& path, std::string
       if (errno == EINTR) continue;
       const std::string e = Errno();
       ::close(fd);
-      ::unlink(path.c_str());
+      ::unlink(tmp.c_str());
       return Error::Unavailable("cannot write key file " + path + ": " + e);
     }
     off += static_cast<size_t>(n);
@@ -81,10 +88,19 @@ Status WriteNewFile(const std::string& dir, const std::string& path, std::string
   if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
     const std::string e = Errno();
     ::close(fd);
-    ::unlink(path.c_str());
+    ::unlink(tmp.c_str());
     return Error::Unavailable("cannot sync key file " + path + ": " + e);
   }
   ::close(fd);
+  const int linked = ::link(tmp.c_str(), path.c_str());
+  const int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (linked != 0) {
+    if (link_errno == EEXIST) {
+      return Error{ErrorKind::kAlreadyExists, "key file " + path + " was created concurrently"};
+    }
+    return Error::Unavailable("cannot create key file " + path + ": " + std::strerror(link_errno));
+  }
   if (const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       dfd >= 0) {
     ::fsync(dfd);
@@ -153,10 +169,15 @@ Status EnsureDir(const std::string& dir) {
   return Status::Ok();
 }
 
-Result<AuditKeys> Load(const std::string& dir, bool create) {
+Result<AuditKeys> Load(const std::string& dir, bool create, int attempt = 0) {
   const std::string hmac_path = Join(dir, kHmacKeyFile);
   const std::string priv_path = Join(dir, kSigningKeyFile);
   const std::string pub_path = Join(dir, kPublicKeyFile);
+  // Another process published a key first: start over and load what it wrote.
+  auto retry = [&](const Error& e) -> Result<AuditKeys> {
+    if (e.kind == ErrorKind::kAlreadyExists && attempt < 3) return Load(dir, create, attempt + 1);
+    return e;
+  };
   if (create) {
     if (Status s = EnsureDir(dir); !s.ok()) return s.error();
   }
@@ -168,7 +189,7 @@ Result<AuditKeys> Load(const std::string& dir, bool create) {
     hmac = std::move(k).value();
   } else if (create) {
     hmac = RandomBytes(kHmacKeyBytes);
-    if (Status s = WriteNewFile(dir, hmac_path, hmac, 0600); !s.ok()) return s.error();
+    if (Status s = WriteNewFile(dir, hmac_path, hmac, 0600); !s.ok()) return retry(s.error());
   } else {
     return Error::NotFound("HMAC key file " + hmac_path + " does not exist");
   }
@@ -188,8 +209,10 @@ Result<AuditKeys> Load(const std::string& dir, bool create) {
     if (!gen.ok()) return gen.error();
     Result<PublicKey> pub = gen->Public();
     if (!pub.ok()) return pub.error();
-    if (Status s = WriteNewFile(dir, priv_path, gen->ToPem(), 0600); !s.ok()) return s.error();
-    if (Status s = WriteNewFile(dir, pub_path, pub->ToPem(), 0644); !s.ok()) return s.error();
+    if (Status s = WriteNewFile(dir, priv_path, gen->ToPem(), 0600); !s.ok())
+      return retry(s.error());
+    if (Status s = WriteNewFile(dir, pub_path, pub->ToPem(), 0644); !s.ok())
+      return retry(s.error());
     return AuditKeys{std::move(hmac), std::move(gen).value(), std::move(pub).value()};
   }
 
@@ -199,7 +222,8 @@ Result<AuditKeys> Load(const std::string& dir, bool create) {
   if (!derived.ok()) return derived.error();
   if (!have_pub) {
     if (!create) return Error::NotFound("public key file " + pub_path + " does not exist");
-    if (Status s = WriteNewFile(dir, pub_path, derived->ToPem(), 0644); !s.ok()) return s.error();
+    if (Status s = WriteNewFile(dir, pub_path, derived->ToPem(), 0644); !s.ok())
+      return retry(s.error());
     return AuditKeys{std::move(hmac), std::move(priv).value(), std::move(derived).value()};
   }
   Result<PublicKey> pub = PublicKey::LoadFile(pub_path);
@@ -297,6 +321,12 @@ std::string SigningKey::ToPem() const { return WritePem(key_.get(), true); }
 Result<AuditKeys> LoadOrCreateAuditKeys(const std::string& dir) { return Load(dir, true); }
 
 Result<AuditKeys> LoadAuditKeys(const std::string& dir) { return Load(dir, false); }
+
+std::string DefaultKeysDir(const std::string& store_path) { return store_path + ".keys"; }
+
+std::string DefaultCheckpointsFile(const std::string& keys_dir) {
+  return Join(keys_dir, "checkpoints.jsonl");
+}
 
 Result<std::string> LoadHmacKey(const std::string& dir) {
   const std::string path = Join(dir, kHmacKeyFile);

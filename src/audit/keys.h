@@ -78,6 +78,11 @@ struct AuditKeys {
 // Loads the three key files from `dir`, creating the directory and any missing key
 // (never one that exists). A public key without its private key is an Error.
 Result<AuditKeys> LoadOrCreateAuditKeys(const std::string& dir);
+// Where a store's keys live unless configured otherwise: "<store>.keys" (a directory),
+// and its signed checkpoints: "<store>.keys/checkpoints.jsonl".
+std::string DefaultKeysDir(const std::string& store_path);
+std::string DefaultCheckpointsFile(const std::string& keys_dir);
+
 // Loads the existing keys; any missing file is an Error.
 Result<AuditKeys> LoadAuditKeys(const std::string& dir);
 // Loads only the HMAC key (for `interlock audit hash`).

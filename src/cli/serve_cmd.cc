@@ -11,11 +11,14 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
 #include "approval/sweeper.h"
+#include "audit/checkpoint.h"
+#include "audit/keys.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/crypto.h"
@@ -44,28 +47,10 @@ struct ServeFlags {
   std::string tls_cert;
   std::string tls_key;
   std::string ready_file;
-  std::string audit_key_file;
+  std::string keys_dir;
+  std::string checkpoints;
   int threads = -1;
 };
-
-// The HMAC key for redacted audit values: read from `path`, or created there (0600) on
-// first start so hashes stay comparable across restarts.
-Result<std::string> LoadOrCreateAuditKey(const std::string& path) {
-  std::error_code ec;
-  if (fs::exists(path, ec)) return ReadFileToString(path);
-  const std::string key = RandomBytes(32);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Error::Unavailable("cannot create audit key file " + path);
-    ::chmod(tmp.c_str(), 0600);
-    out << key;
-    if (!out.flush()) return Error::Unavailable("cannot write audit key file " + path);
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return Error::Unavailable("cannot create audit key file " + path + ": " + ec.message());
-  return key;
-}
 
 Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t port) {
   const std::string tmp = path + ".tmp";
@@ -129,14 +114,23 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   sopt.durable_full = cfg.durable_full;
   sopt.approval_default_timeout_seconds = cfg.approval_timeout_seconds;
   sopt.approval_max_wait_seconds = cfg.approval_max_wait_seconds;
+  SystemClock clock;
+  // Audit keys: the HMAC key for redacted values and the Ed25519 key that signs
+  // checkpoints, created on first start (docs/audit.md#keys).
+  std::optional<audit::AuditKeys> keys;
+  std::string checkpoints;
   if (cfg.store != ":memory:") {
-    auto key = LoadOrCreateAuditKey(flags.audit_key_file.empty() ? cfg.store + ".key"
-                                                                 : flags.audit_key_file);
-    if (!key.ok()) {
-      std::cerr << "interlock serve: " << key.error().message << '\n';
+    const std::string dir =
+        flags.keys_dir.empty() ? audit::DefaultKeysDir(cfg.store) : flags.keys_dir;
+    auto loaded = audit::LoadOrCreateAuditKeys(dir);
+    if (!loaded.ok()) {
+      std::cerr << "interlock serve: audit keys: " << loaded.error().message << '\n';
       return kExitFailure;
     }
-    sopt.audit_key = std::move(*key);
+    keys.emplace(std::move(loaded).value());
+    sopt.audit_key = keys->hmac_key;
+    checkpoints =
+        flags.checkpoints.empty() ? audit::DefaultCheckpointsFile(dir) : flags.checkpoints;
   } else {
     sopt.audit_key = RandomBytes(32);
   }
@@ -146,6 +140,28 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     return kExitFailure;
   }
   std::unique_ptr<store::SqliteStore> store = std::move(*opened);
+
+  // Signed checkpoints of the chain head, so that deleting the log's tail is detectable.
+  // A checkpoint failure is logged, never a deny: the chain itself is already durable.
+  std::unique_ptr<audit::CheckpointThread> checkpointer;
+  if (keys) {
+    audit::CheckpointerOptions copt;
+    copt.path = checkpoints;
+    auto cp = audit::Checkpointer::Create(&keys->signing_key, copt, &clock);
+    if (!cp.ok()) {
+      std::cerr << "interlock serve: checkpoints: " << cp.error().message << '\n';
+      return kExitFailure;
+    }
+    auto started = audit::CheckpointThread::Start(
+        cfg.store, std::move(cp).value(), std::chrono::seconds(1), [](const Error& e) {
+          std::cerr << "interlock: audit checkpoint failed: " << e.message << '\n';
+        });
+    if (!started.ok()) {
+      std::cerr << "interlock serve: checkpoints: " << started.error().message << '\n';
+      return kExitFailure;
+    }
+    checkpointer = std::move(started).value();
+  }
 
   server::NotifierOptions nopt;
   nopt.webhooks = cfg.webhooks;
@@ -158,7 +174,6 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     return kExitUsage;
   }
 
-  SystemClock clock;
   server::Metrics metrics;
   core::Guard guard(&policies, store.get(), &clock, notifier->get());
   server::ApiOptions aopt;
@@ -239,7 +254,8 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   sweeper.Stop();
   api.Shutdown();  // long polls answer now; the blocking pool drains
   http.Shutdown();
-  store.reset();  // drains the writer, checkpoints the WAL, closes
+  store.reset();                           // drains the writer, checkpoints the WAL, closes
+  if (checkpointer) checkpointer->Stop();  // a final signed checkpoint of the head
   std::cerr << "interlock: stopped\n";
   return kExitOk;
 }
@@ -256,8 +272,11 @@ void AddServe(CLI::App& app, int* exit_code) {
   cmd->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
   cmd->add_option("--ready-file", flags->ready_file,
                   "Write {\"address\":...,\"port\":N} here once listening");
-  cmd->add_option("--audit-key-file", flags->audit_key_file,
-                  "HMAC key for redacted audit values (default STORE.key, created 0600)");
+  cmd->add_option("--keys", flags->keys_dir,
+                  "Audit key directory: HMAC and checkpoint signing keys, created on first "
+                  "start (default STORE.keys)");
+  cmd->add_option("--checkpoints", flags->checkpoints,
+                  "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
   cmd->add_option("--threads", flags->threads, "io threads (default: hardware concurrency)");
   cmd->callback([flags, exit_code, cmd] { *exit_code = RunServe(*flags, *cmd); });
 }

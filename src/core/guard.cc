@@ -4,8 +4,23 @@
 
 namespace interlock::core {
 
+bool ValidTraceparent(std::string_view v) {
+  if (v.size() != 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return false;
+  auto hex = [&](size_t from, size_t n, bool must_be_nonzero) {
+    bool nonzero = false;
+    for (size_t i = from; i < from + n; ++i) {
+      const char c = v[i];
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+      nonzero |= c != '0';
+    }
+    return nonzero || !must_be_nonzero;
+  };
+  return v.substr(0, 2) == "00" && hex(3, 32, true) && hex(36, 16, true) && hex(53, 2, false);
+}
+
 void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
-                        std::string_view run_id, ToolCall call, DoneFn done) {
+                        std::string_view run_id, ToolCall call, DoneFn done,
+                        std::string_view traceparent) {
   // One snapshot for the whole decision: a concurrent reload cannot split it. The
   // snapshot is owned by the closure, so it outlives an asynchronous store.
   std::shared_ptr<const policy::PolicySet> set = policies_->Current();
@@ -18,6 +33,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.policy_sha256 = set ? set->sha256 : std::string();
   request.now = clock_->Now();
   request.call = std::move(call);
+  if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
   if (agent != nullptr) {
     if (auto it = agent->allowed.find(request.call.tool); it != agent->allowed.end()) {
       request.redact_fields = it->second.redact;

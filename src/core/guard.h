@@ -40,6 +40,9 @@ struct GuardResponse {
   std::optional<ErrorKind> error;
 };
 
+// True for a well-formed W3C traceparent of version 00 with non-zero ids.
+bool ValidTraceparent(std::string_view v);
+
 class Guard {
  public:
   Guard(const PolicySource* policies, RunStore* store, const Clock* clock,
@@ -52,8 +55,10 @@ class Guard {
 
   // The same, asynchronously (see RunStore::DecideAsync); `done` runs exactly once.
   using DoneFn = std::function<void(GuardResponse)>;
+  // `traceparent` is the caller's W3C trace context; recorded in the audit trail when it
+  // is well formed ("00-<32 hex>-<16 hex>-<2 hex>"), dropped otherwise.
   void DecideAsync(std::string_view agent_id, std::string_view principal, std::string_view run_id,
-                   ToolCall call, DoneFn done);
+                   ToolCall call, DoneFn done, std::string_view traceparent = {});
 
  private:
   GuardResponse Finish(Result<CallRecord> rec, std::string_view agent_id, std::string_view tool);

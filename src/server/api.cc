@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -99,6 +100,7 @@ struct Route {
     kCall,
     kCallResult,
     kKill,
+    kAudit,
     kApprovals,
     kApproval,
     kUi,
@@ -107,7 +109,8 @@ struct Route {
   std::vector<http::verb> methods;  // allowed
   const char* allow = "";
   int wait_seconds = 0;
-  std::string state;  // GET /v1/approvals?state=
+  audit::AuditQuery audit;  // GET /v1/audit?run_id=&agent=&since=&until=&after_seq=&limit=
+  std::string state;        // GET /v1/approvals?state=
   size_t limit = 100;
   bool bad_id = false;
   std::string bad_query;
@@ -165,6 +168,8 @@ Route Match(std::string_view target) {
       }
     } else if (seg[1] == "kill" && n == 2) {
       set(Route::kKill, {http::verb::get, http::verb::post}, "GET, POST");
+    } else if (seg[1] == "audit" && n == 2) {
+      set(Route::kAudit, {http::verb::get}, "GET");
     }
   }
   if (r.kind != Route::kNone &&
@@ -190,6 +195,42 @@ Route Match(std::string_view target) {
         r.limit = static_cast<size_t>(l);
       }
     }
+  }
+  if (r.kind == Route::kAudit) {
+    auto params = url->params();
+    auto get = [&](const char* k) -> std::optional<std::string> {
+      auto it = params.find(k);
+      if (it == params.end()) return std::nullopt;
+      return std::string((*it).value);
+    };
+    auto integer = [&](const char* k, int64_t lo, int64_t hi, int64_t* out) {
+      const auto v = get(k);
+      if (!v) return;
+      char* end = nullptr;
+      const long long x = std::strtoll(v->c_str(), &end, 10);
+      if (v->empty() || end != v->c_str() + v->size() || x < lo || x > hi) {
+        r.bad_query = std::string(k) + " must be an integer from " + std::to_string(lo) + " to " +
+                      std::to_string(hi);
+      } else {
+        *out = x;
+      }
+    };
+    auto time = [&](const char* k, std::optional<TimePoint>* out) {
+      const auto v = get(k);
+      if (!v) return;
+      auto t = ParseRfc3339(*v);
+      if (!t.ok()) {
+        r.bad_query = std::string(k) + ": " + t.error().message;
+      } else {
+        *out = *t;
+      }
+    };
+    r.audit.filter.run_id = get("run_id").value_or("");
+    r.audit.filter.agent_id = get("agent").value_or("");
+    time("since", &r.audit.filter.since);
+    time("until", &r.audit.filter.until);
+    integer("after_seq", 0, std::numeric_limits<int64_t>::max(), &r.audit.filter.after_seq);
+    integer("limit", 1, audit::kMaxAuditQueryLimit, &r.audit.limit);
   }
   if (r.kind == Route::kCall) {
     auto params = url->params();
@@ -398,6 +439,10 @@ void Api::Handle(HttpRequest req, Responder r) {
       }
       if (agent) return r.Send(Forbidden("agent tokens cannot read kill switches"));
       return HandleListKill(caller, std::move(r));
+    case Route::kAudit:
+      if (agent) return r.Send(Forbidden("agent tokens cannot read the audit log"));
+      if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
+      return HandleAudit(std::move(route.audit), std::move(r));
     case Route::kApprovals:
       if (agent) return r.Send(Forbidden("agent tokens cannot review approvals"));
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
@@ -425,8 +470,7 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
     return r.Send(InvalidRequest(call.error().message));
   }
   call->elapsed_s.reset();  // run age comes from the server's clock only
-  // The W3C trace context is validated here and handed to the Guard once its
-  // DecideAsync takes it (DecideRequest::traceparent exists already).
+  // The W3C trace context goes to the Guard, which validates and records it.
   std::string traceparent;
   if (auto it = req.find("traceparent"); it != req.end() && it->value().size() <= 128) {
     traceparent = std::string(it->value());
@@ -465,7 +509,8 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
           if (!g.error) out["run"] = RunStateJson(g.state);
           r.Send(JsonResponse(200, out));
         });
-      });
+      },
+      traceparent);
 }
 
 void Api::HandleCreateRun(const Caller& c, Responder r) {
@@ -679,6 +724,19 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
     Status s = store_->SetKill(e);
     if (!s.ok()) return r.Send(StoreError(s.error()));
     r.Send(JsonResponse(200, KillJson(e)));
+  });
+}
+
+void Api::HandleAudit(audit::AuditQuery query, Responder r) {
+  Blocking([this, query = std::move(query), r] {
+    auto records = store_->QueryAudit(query);
+    if (!records.ok()) return r.Send(StoreError(records.error()));
+    json::object out;
+    if (!records->empty()) {
+      out["next_after_seq"] = records->back().as_object().at("seq");
+    }
+    out["records"] = std::move(*records);
+    r.Send(JsonResponse(200, out));
   });
 }
 

@@ -75,6 +75,7 @@ class Api final : public RequestHandler {
   void HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, Responder r);
   void HandleResult(const Caller& c, const HttpRequest& req, std::string call_id, Responder r);
   void HandleSetKill(const Caller& c, const HttpRequest& req, Responder r);
+  void HandleAudit(audit::AuditQuery query, Responder r);
   void HandleListKill(const Caller& c, Responder r);
   void HandleReady(Responder r);
   // Approvals (docs/approvals.md): reviewer and admin tokens only.

@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_log.h"
+#include "audit/query.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "store/sqlite_approvals.h"
@@ -1346,6 +1347,11 @@ Status SqliteStore::SetKill(const KillEntry& entry) {
                           "\" (expected global, agent or run)");
   }
   return impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplySetKill(b, e); });
+}
+
+Result<boost::json::array> SqliteStore::QueryAudit(const audit::AuditQuery& query) {
+  return impl_->Read<boost::json::array>(
+      [&query](Conn& c) { return audit::QueryAudit(c.db(), query); });
 }
 
 Result<std::vector<KillEntry>> SqliteStore::ListKills() {

@@ -55,6 +55,7 @@ class SqliteStore final : public Store {
   Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;
   Status SetKill(const KillEntry& entry) override;
   Result<std::vector<KillEntry>> ListKills() override;
+  Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/query.h"
 #include "audit/redact.h"
 #include "common/time.h"
 #include "core/run_store.h"
@@ -209,6 +210,9 @@ class Store : public core::RunStore {
   // ignores target; "agent" and "run" need one. ListKills returns released rows too.
   virtual Status SetKill(const KillEntry& entry) = 0;
   virtual Result<std::vector<KillEntry>> ListKills() = 0;
+
+  // Audit records for GET /v1/audit (the caller authorises: admin or reviewer only).
+  virtual Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) = 0;
 
   // Calls and results. GetCall's args are as stored (redacted). RecordResult caps output
   // and error at kMaxResultOutputBytes and adds the result's usage to the run. EndRun of

@@ -118,8 +118,15 @@ TEST(AuditCrashTest, KillNineUnderLoadLosesNoAnsweredDecision) {
   HttpResult r = c.Request("POST", "/v1/runs/" + runs[0] + "/calls", R"({"tool":"ping"})", token);
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(daemon.Stop(), 0);
-  const std::string again = RunInterlock({"audit", "verify", "--store", daemon.store()}, &rc);
+  // A clean stop writes a signed checkpoint of the head: verify against it and the key.
+  const std::string keys = daemon.store() + ".keys";
+  const std::string again =
+      RunInterlock({"audit", "verify", "--store", daemon.store(), "--checkpoints",
+                    keys + "/checkpoints.jsonl", "--pubkey", keys + "/checkpoint-ed25519.pub.pem"},
+                   &rc);
   EXPECT_EQ(rc, 0) << again;
+  EXPECT_NE(again.find("checkpoints verified"), std::string::npos) << again;
+  EXPECT_EQ(again.find(" 0 checkpoints verified"), std::string::npos) << again;
 }
 
 }  // namespace

@@ -209,6 +209,39 @@ TEST_F(DaemonTest, Authentication) {
 }
 
 // Tests that agent B can neither see nor act on agent A's run or calls.
+// Tests GET /v1/audit: reviewers and admins read a run's records in order with their
+// hashes (agents may not), with pagination and a 400 for a bad filter.
+TEST_F(DaemonTest, AuditQuery) {
+  const std::string agent = CreateToken(daemon_->store(), "--agent", "reload-agent");
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  const std::string run = NewRun(agent);
+  const std::string tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  for (int i = 0; i < 3; ++i) {
+    HttpResult c = client_->Request("POST", "/v1/runs/" + run + "/calls", R"({"tool":"ping"})",
+                                    agent, std::chrono::seconds(10), {{"traceparent", tp}});
+    EXPECT_EQ(Code(c), "ALLOWED");
+  }
+
+  HttpResult r = client_->Request("GET", "/v1/audit?run_id=" + run + "&limit=2", "", reviewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::array& page = r.json.at("records").as_array();
+  ASSERT_EQ(page.size(), 2u) << r.body;
+  EXPECT_EQ(page[0].at("type").as_string(), "run_started");
+  EXPECT_EQ(page[1].at("type").as_string(), "decision");
+  EXPECT_EQ(page[1].at("hash").as_string().size(), 64u);
+  EXPECT_EQ(page[1].at("data").at("traceparent").as_string(), tp);  // trace context recorded
+  const int64_t cursor = r.json.at("next_after_seq").to_number<int64_t>();
+  HttpResult next = client_->Request(
+      "GET", "/v1/audit?run_id=" + run + "&after_seq=" + std::to_string(cursor), "", reviewer);
+  ASSERT_EQ(next.status, 200) << next.body;
+  EXPECT_EQ(next.json.at("records").as_array().size(), 2u) << next.body;
+
+  EXPECT_EQ(client_->Request("GET", "/v1/audit?run_id=" + run, "", agent).status, 403);
+  EXPECT_EQ(client_->Request("GET", "/v1/audit?since=yesterday", "", reviewer).status, 400);
+  EXPECT_EQ(client_->Request("GET", "/v1/audit?limit=0", "", reviewer).status, 400);
+  EXPECT_EQ(client_->Request("GET", "/v1/audit", "", "").status, 401);
+}
+
 TEST_F(DaemonTest, CrossAgentIsolation) {
   const std::string b = CreateToken(daemon_->store(), "--agent", "step-agent");
   const std::string run = NewRun(agent_);

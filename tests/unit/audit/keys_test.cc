@@ -3,7 +3,12 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -204,6 +209,38 @@ TEST(CheckpointerTest, ThreadWritesFinalCheckpointOnStop) {
   ASSERT_TRUE(read.ok());
   ASSERT_FALSE(read->empty());
   EXPECT_EQ(read->back().seq, 10);
+}
+
+}  // namespace
+}  // namespace interlock::audit
+
+namespace interlock::audit {
+namespace {
+
+// Tests that processes creating the keys at the same moment (hooks, gateways starting
+// together) all end up with the one key that was published, never a torn or a second one.
+TEST(AuditKeysConcurrency, ConcurrentCreatorsAgreeOnOneKey) {
+  for (int round = 0; round < 5; ++round) {
+    const std::string dir = ::testing::TempDir() + "keys-race-" + std::to_string(::getpid()) + "-" +
+                            std::to_string(round);
+    std::vector<std::string> hmacs(8);
+    std::vector<std::string> pubs(8);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([&, i] {
+        Result<AuditKeys> k = LoadOrCreateAuditKeys(dir);
+        ASSERT_TRUE(k.ok()) << k.error().message;
+        hmacs[i] = k->hmac_key;
+        pubs[i] = k->public_key.ToPem();
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (int i = 1; i < 8; ++i) {
+      EXPECT_EQ(hmacs[i], hmacs[0]);
+      EXPECT_EQ(pubs[i], pubs[0]);
+    }
+    std::filesystem::remove_all(dir);
+  }
 }
 
 }  // namespace

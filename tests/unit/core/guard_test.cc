@@ -1,0 +1,142 @@
+// The Guard: one decision path, failing closed whatever its store does.
+#include "core/guard.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace interlock::core {
+namespace {
+
+std::shared_ptr<const policy::PolicySet> OnePolicy() {
+  auto agent = std::make_shared<policy::AgentPolicy>();
+  agent->id = "a";
+  policy::ToolRule ping;
+  ping.name = "ping";
+  agent->allowed.emplace("ping", ping);
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents["a"] = agent;
+  set->sha256 = std::string(64, 'a');
+  return set;
+}
+
+ToolCall Ping() {
+  ToolCall c;
+  c.tool = "ping";
+  return c;
+}
+
+// A store whose every decision fails with the given error, as a locked or full database
+// would.
+class FailingStore final : public RunStore {
+ public:
+  explicit FailingStore(Error e) : error_(std::move(e)) {}
+  Result<RunInfo> CreateRun(std::string_view, std::string_view, TimePoint) override {
+    return error_;
+  }
+  Result<RunInfo> GetRun(std::string_view) override { return error_; }
+  Result<CallRecord> Decide(const DecideRequest&, const DecideFn&) override { return error_; }
+  Status AddUsage(std::string_view, std::string_view, const Usage&) override { return error_; }
+
+ private:
+  Error error_;
+};
+
+// Tests that a store that cannot record gives a deny with STORE_UNAVAILABLE, never an
+// allow, and that unknown or foreign runs are refused as invalid requests.
+TEST(GuardTest, FailsClosedOnStoreErrors) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  struct Case {
+    Error error;
+    Code code;
+  };
+  for (const Case& c : {Case{Error::Unavailable("database is locked"), Code::kStoreUnavailable},
+                        Case{Error::Internal("disk I/O error"), Code::kStoreUnavailable},
+                        Case{Error::NotFound("no run"), Code::kInvalidRequest},
+                        Case{Error::Denied("another agent's run"), Code::kInvalidRequest}}) {
+    FailingStore store(c.error);
+    Guard guard(&source, &store, &clock, nullptr);
+    GuardResponse r = guard.Decide("a", "a", "run", Ping());
+    EXPECT_EQ(r.decision.verdict, Verdict::kDeny) << c.error.message;
+    EXPECT_EQ(r.decision.code, c.code) << c.error.message;
+    EXPECT_TRUE(r.call_id.empty());
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(*r.error, c.error.kind);
+  }
+}
+
+// Tests that the decision names the agent even when no policy knows it.
+TEST(GuardTest, UnknownAgentIsNamed) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  MemoryRunStore store;
+  ASSERT_TRUE(store.CreateRun("ghost", "r", clock.Now()).ok());
+  Guard guard(&source, &store, &clock, nullptr);
+  GuardResponse r = guard.Decide("ghost", "ghost", "r", Ping());
+  EXPECT_EQ(r.decision.code, Code::kUnknownAgent);
+  EXPECT_EQ(r.decision.agent_id, "ghost");
+}
+
+// Tests that a reload between two calls applies to the second call only, each decided on
+// one whole snapshot.
+TEST(GuardTest, ReloadSwapsSnapshotAtomically) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  MemoryRunStore store;
+  ASSERT_TRUE(store.CreateRun("a", "r", clock.Now()).ok());
+  Guard guard(&source, &store, &clock, nullptr);
+  EXPECT_EQ(guard.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed);
+  auto blocked = std::make_shared<policy::PolicySet>(*OnePolicy());
+  auto agent = std::make_shared<policy::AgentPolicy>(*blocked->agents["a"]);
+  agent->allowed.clear();
+  agent->blocked.emplace("ping", policy::Location{});
+  blocked->agents["a"] = agent;
+  source.Replace(blocked);
+  EXPECT_EQ(guard.Decide("a", "a", "r", Ping()).decision.code, Code::kToolBlocked);
+}
+
+// Tests W3C traceparent validation: only well-formed version-00 values with non-zero ids
+// are recorded.
+TEST(GuardTest, TraceparentValidation) {
+  EXPECT_TRUE(ValidTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+  EXPECT_FALSE(ValidTraceparent(""));
+  EXPECT_FALSE(ValidTraceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));
+  EXPECT_FALSE(ValidTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"));
+  EXPECT_FALSE(ValidTraceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
+  EXPECT_FALSE(ValidTraceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+  EXPECT_FALSE(ValidTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n"));
+  EXPECT_FALSE(ValidTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736x00f067aa0ba902b7-01"));
+}
+
+// Tests that a valid traceparent reaches the store's request and an invalid one does not.
+TEST(GuardTest, TraceparentReachesTheStore) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  class Capture final : public RunStore {
+   public:
+    std::string seen = "unset";
+    Result<RunInfo> CreateRun(std::string_view, std::string_view, TimePoint) override {
+      return Error::Internal("unused");
+    }
+    Result<RunInfo> GetRun(std::string_view) override { return Error::Internal("unused"); }
+    Result<CallRecord> Decide(const DecideRequest& r, const DecideFn&) override {
+      seen = r.traceparent;
+      return Error::Unavailable("stop here");
+    }
+    Status AddUsage(std::string_view, std::string_view, const Usage&) override {
+      return Error::Internal("unused");
+    }
+  } store;
+  Guard guard(&source, &store, &clock, nullptr);
+  const std::string tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  guard.DecideAsync(
+      "a", "a", "r", Ping(), [](GuardResponse) {}, tp);
+  EXPECT_EQ(store.seen, tp);
+  guard.DecideAsync(
+      "a", "a", "r", Ping(), [](GuardResponse) {}, "garbage");
+  EXPECT_EQ(store.seen, "");
+}
+
+}  // namespace
+}  // namespace interlock::core
