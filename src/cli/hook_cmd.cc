@@ -16,9 +16,18 @@
 // One Interlock run per Claude Code session: run id "cc-" + the first 32 hex digits of
 // SHA-256(session_id), created on the session's first call and reused after; the store
 // refuses the run to any other agent, and distinct sessions cannot share a run.
+//
+// With --daemon URL --token-env NAME the decision comes from `interlock serve` instead
+// (no --policy needed): the session's daemon run is started on its first call and its id
+// kept in $XDG_STATE_HOME/interlock/hook-runs/<first 32 hex of SHA-256(session_id)>, so
+// later calls of the session share its budgets. Daemon failures are denies too.
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -26,10 +35,12 @@
 
 #include "cli/command.h"
 #include "common/crypto.h"
+#include "common/file.h"
 #include "common/json.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "mcp/daemon_enforcer.h"
 #include "mcp/local_store.h"
 #include "policy/loader.h"
 
@@ -77,6 +88,83 @@ std::string RunIdForSession(std::string_view session_id) {
   return "cc-" + Sha256Hex(session_id).substr(0, 32);
 }
 
+int PrintDecision(const Decision& d) {
+  const std::string reason = std::string(CodeName(d.code)) + ": " + d.reason;
+  switch (d.verdict) {
+    case Verdict::kAllow:
+      return Print("allow", "Interlock: " + reason);
+    case Verdict::kApprovalRequired:
+      return Print("ask", "Interlock: " + reason);
+    case Verdict::kDeny:
+      break;
+  }
+  return Print("deny", "Interlock: " + reason);
+}
+
+// $XDG_STATE_HOME/interlock/hook-runs (else $HOME/.local/state/...): one file per Claude
+// Code session holding the daemon run id of that session.
+Result<std::string> HookRunsDir() {
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::string(xdg) + "/interlock/hook-runs";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::string(home) + "/.local/state/interlock/hook-runs";
+  }
+  return Error::Invalid("neither XDG_STATE_HOME nor HOME is set (needed for the session map)");
+}
+
+Result<std::string> ReadSessionRun(const std::string& path) {
+  auto text = ReadFileBounded(path, 256, "hook run file");
+  if (!text.ok()) return text.error();
+  std::string id = *text;
+  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
+  if (id.empty()) return Error::Corrupt("hook run file " + path + " is empty");
+  return id;
+}
+
+// The daemon run of a Claude Code session: read from the session's file, or started
+// (POST /v1/runs) and published atomically (temp file + link, so concurrent hooks of one
+// session agree on the run that got linked first).
+Result<std::string> SessionRun(mcp::DaemonEnforcer& daemon, std::string_view session_id) {
+  auto dir = HookRunsDir();
+  if (!dir.ok()) return dir.error();
+  const std::string path = *dir + "/" + Sha256Hex(session_id).substr(0, 32);
+  if (auto id = ReadSessionRun(path); id.ok() || id.error().kind != ErrorKind::kNotFound) {
+    return id;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(*dir, ec);
+  if (ec) return Error::Unavailable("cannot create " + *dir + ": " + ec.message());
+  auto run = daemon.StartRun();
+  if (!run.ok()) return Error::Unavailable("cannot start a run: " + run.error().message);
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(tmp.data());
+  if (fd < 0) return Error::Unavailable("cannot write " + path + ": " + std::strerror(errno));
+  const std::string line = run->run_id + "\n";
+  const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       fsync(fd) == 0;
+  close(fd);
+  const bool linked = written && link(tmp.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  unlink(tmp.c_str());
+  if (linked) return run->run_id;
+  if (written && link_errno == EEXIST) return ReadSessionRun(path);  // another hook won
+  return Error::Unavailable("cannot write " + path + ": " + std::strerror(link_errno));
+}
+
+// --daemon: the decision comes from `interlock serve`, in the session's run.
+int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall call) {
+  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env);
+  if (!daemon.ok()) return Deny(daemon.error().message);
+  auto run = SessionRun(**daemon, session_id);
+  if (!run.ok()) {
+    return Deny(std::string(CodeName(Code::kStoreUnavailable)) +
+                ": no daemon run for this session (" + run.error().message + "); call denied");
+  }
+  (*daemon)->UseRun(*run);
+  return PrintDecision((*daemon)->Decide(std::move(call)).decision);
+}
+
 int RunHook(const HookOptions& opt) {
   std::string input;
   if (!ReadStdin(&input)) {
@@ -103,9 +191,10 @@ int RunHook(const HookOptions& opt) {
   if (tool_input != nullptr && !tool_input->is_object()) {
     return Deny("tool_input is not a JSON object");
   }
-  if (!opt.daemon.empty()) {
-    return Deny("--daemon is not supported by this build of the hook yet; use --policy");
-  }
+  ToolCall call;
+  call.tool = std::string(tool->get_string());
+  if (tool_input != nullptr) call.args = tool_input->get_object();
+  if (!opt.daemon.empty()) return RunHookDaemon(opt, session->get_string(), std::move(call));
   if (opt.policy.empty()) return Deny("no --policy given");
 
   std::vector<policy::Diagnostic> diags;
@@ -136,21 +225,8 @@ int RunHook(const HookOptions& opt) {
   }
   core::PolicySource source(*set);
   core::Guard guard(&source, store->get(), &clock, nullptr);
-  ToolCall call;
-  call.tool = std::string(tool->get_string());
-  if (tool_input != nullptr) call.args = tool_input->get_object();
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
-  const Decision& d = r.decision;
-  const std::string reason = std::string(CodeName(d.code)) + ": " + d.reason;
-  switch (d.verdict) {
-    case Verdict::kAllow:
-      return Print("allow", "Interlock: " + reason);
-    case Verdict::kApprovalRequired:
-      return Print("ask", "Interlock: " + reason);
-    case Verdict::kDeny:
-      break;
-  }
-  return Print("deny", "Interlock: " + reason);
+  return PrintDecision(r.decision);
 }
 
 void AddHook(CLI::App& app, int* exit_code) {
@@ -165,8 +241,10 @@ void AddHook(CLI::App& app, int* exit_code) {
   cc->add_option("--agent", opt->agent, "Agent id (required when the policy holds several)");
   cc->add_option("--store", opt->store,
                  "SQLite store (default $XDG_STATE_HOME/interlock/interlock.db)");
-  cc->add_option("--daemon", opt->daemon, "Daemon URL (not supported yet: denies)");
-  cc->add_option("--token-env", opt->token_env, "Environment variable holding the bearer token");
+  cc->add_option("--daemon", opt->daemon,
+                 "Ask this `interlock serve` (http://HOST:PORT) instead of the local store");
+  cc->add_option("--token-env", opt->token_env,
+                 "With --daemon: environment variable holding the agent's bearer token");
   cc->callback([opt, exit_code] {
     try {
       *exit_code = RunHook(*opt);

@@ -36,6 +36,7 @@
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "mcp/child_process.h"
+#include "mcp/daemon_enforcer.h"
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/guard_enforcer.h"
@@ -103,9 +104,6 @@ int Fail(const std::string& what) {
 
 int RunMcp(const McpOptions& opt) {
   if (opt.server.empty()) return Fail("no server command; usage: interlock mcp --policy P -- CMD");
-  if (!opt.daemon.empty()) {
-    return Fail("--daemon is not supported by this build yet (standalone only); drop --daemon");
-  }
   ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
 
   std::vector<policy::Diagnostic> diags;
@@ -149,15 +147,41 @@ int RunMcp(const McpOptions& opt) {
   if (!pins.ok()) return Fail(pins.error().message);
 
   SystemClock clock;
-  auto run = (*store)->CreateRun(agent_id, "", clock.Now());
-  if (!run.ok()) return Fail("cannot create a run: " + run.error().message);
-  const std::string run_id = run->run_id;
-  std::cerr << "interlock mcp: agent " << agent_id << ", run " << run_id << ", store " << store_path
-            << '\n';
-
   core::PolicySource source(*set);
   core::Guard guard(&source, store->get(), &clock, nullptr);
-  mcp::GuardEnforcer enforcer(&guard, store->get(), &clock, agent_id, run_id);
+  std::unique_ptr<mcp::GuardEnforcer> local;
+  std::unique_ptr<mcp::DaemonEnforcer> daemon;
+  mcp::Enforcer* enforcer = nullptr;
+  std::string run_id;
+  if (!opt.daemon.empty()) {
+    // Daemon mode: decisions, approvals, budgets and audit live in `interlock serve`; the
+    // local store keeps only the tool pins. The policy still filters tools/list.
+    auto d = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env);
+    if (!d.ok()) return Fail(d.error().message);
+    daemon = std::move(*d);
+    if (auto run = daemon->StartRun(); run.ok()) {
+      if (run->agent_id != agent_id) {
+        return Fail("the token of --token-env " + opt.token_env + " is for agent " +
+                    run->agent_id + ", not " + agent_id);
+      }
+      run_id = run->run_id;
+    } else {
+      // Not fatal: every call is denied (STORE_UNAVAILABLE) until the daemon answers.
+      std::cerr << "interlock mcp: " << run.error().message
+                << "; calls are denied until the daemon answers\n";
+    }
+    enforcer = daemon.get();
+    std::cerr << "interlock mcp: agent " << agent_id << ", daemon " << opt.daemon << ", run "
+              << (run_id.empty() ? "(not started)" : run_id) << '\n';
+  } else {
+    auto run = (*store)->CreateRun(agent_id, "", clock.Now());
+    if (!run.ok()) return Fail("cannot create a run: " + run.error().message);
+    run_id = run->run_id;
+    local = std::make_unique<mcp::GuardEnforcer>(&guard, store->get(), &clock, agent_id, run_id);
+    enforcer = local.get();
+    std::cerr << "interlock mcp: agent " << agent_id << ", run " << run_id << ", store "
+              << store_path << '\n';
+  }
 
   auto child = mcp::ChildProcess::Spawn(opt.server, child_env);
   if (!child.ok()) return Fail(child.error().message);
@@ -180,7 +204,7 @@ int RunMcp(const McpOptions& opt) {
   mcp::GatewayOptions gopt;
   gopt.agent_id = agent_id;
   gopt.policies = &source;
-  gopt.enforcer = &enforcer;
+  gopt.enforcer = enforcer;
   gopt.pins = pins->get();
   gopt.secrets = secrets;
   int exit_code = kExitOk;
@@ -231,7 +255,11 @@ int RunMcp(const McpOptions& opt) {
     server_thread.join();
   }
   child->reset();  // terminates and reaps the process group if still running
-  (void)(*store)->EndRun(run_id, agent_id, clock.Now());
+  if (daemon != nullptr) {
+    (void)daemon->EndRun();
+  } else {
+    (void)(*store)->EndRun(run_id, agent_id, clock.Now());
+  }
   return exit_code;
 }
 
@@ -275,14 +303,17 @@ void AddMcp(CLI::App& app, int* exit_code) {
   auto opt = std::make_shared<McpOptions>();
   CLI::App* cmd = app.add_subcommand(
       "mcp",
-      "MCP gateway: interlock mcp --policy P [--agent ID] [--store PATH] -- SERVER [ARGS...]. "
+      "MCP gateway: interlock mcp --policy P [--agent ID] [--store PATH | --daemon URL "
+      "--token-env NAME] -- SERVER [ARGS...]. "
       "Every tools/call is decided by Interlock before the server sees it.");
   cmd->add_option("--policy", opt->policy, "Policy file or directory");
   cmd->add_option("--agent", opt->agent, "Agent id (required when the policy holds several)");
   cmd->add_option("--store", opt->store,
                   "SQLite store (default $XDG_STATE_HOME/interlock/interlock.db)");
-  cmd->add_option("--daemon", opt->daemon, "Daemon URL (not supported yet)");
-  cmd->add_option("--token-env", opt->token_env, "Environment variable holding the bearer token");
+  cmd->add_option("--daemon", opt->daemon,
+                  "Ask this `interlock serve` (http://HOST:PORT) instead of the local store");
+  cmd->add_option("--token-env", opt->token_env,
+                  "With --daemon: environment variable holding the agent's bearer token");
   cmd->add_option("--secret-env", opt->secret_env,
                   "Pass this environment variable to the server and mask its value in results")
       ->allow_extra_args(false);

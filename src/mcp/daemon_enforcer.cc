@@ -1,0 +1,356 @@
+#include "mcp/daemon_enforcer.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "common/json.h"
+
+namespace interlock::mcp {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+constexpr size_t kMaxReplyBytes = 8 << 20;
+
+// Ids go into request paths: accept the daemon's id alphabet only.
+bool SafeId(std::string_view id) {
+  return !id.empty() && id.size() <= 200 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+  });
+}
+
+std::string Str(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// "HTTP 503 (STORE_UNAVAILABLE: database is locked)" from an error reply.
+std::string DescribeStatus(const DaemonEnforcer::Reply& r) {
+  std::string s = "the daemon answered HTTP " + std::to_string(r.status);
+  auto doc = ParseJsonStrict(r.body);
+  if (doc.ok() && doc->is_object()) {
+    const std::string code = Str(doc->get_object(), "code");
+    const std::string reason = Str(doc->get_object(), "reason");
+    if (!code.empty() || !reason.empty()) s += " (" + code + ": " + reason + ")";
+  }
+  return s;
+}
+
+// The decision object of a daemon reply; nullopt when it is not one.
+std::optional<Decision> DecisionFromReply(const json::object& o) {
+  auto verdict = ParseVerdict(Str(o, "decision"));
+  auto code = ParseCode(Str(o, "code"));
+  if (!verdict || !code) return std::nullopt;
+  Decision d;
+  d.verdict = *verdict;
+  d.code = *code;
+  d.reason = Str(o, "reason");
+  d.rule = Str(o, "rule");
+  d.at = Str(o, "at");
+  d.agent_id = Str(o, "agent");
+  if (d.agent_id.empty()) d.agent_id = Str(o, "agent_id");
+  d.tool = Str(o, "tool");
+  if (const json::value* s = o.if_contains("shadow"); s != nullptr && s->is_bool() && s->get_bool()) {
+    d.shadow_verdict = ParseVerdict(Str(o, "shadow_decision"));
+    d.shadow_code = ParseCode(Str(o, "shadow_code"));
+  }
+  if (const json::value* a = o.if_contains("approval"); a != nullptr && a->is_object()) {
+    const json::object& ao = a->get_object();
+    if (const json::value* t = ao.if_contains("timeout_seconds"); t != nullptr && t->is_int64()) {
+      d.approval_timeout_seconds = static_cast<int>(t->get_int64());
+    }
+    if (const json::value* b = ao.if_contains("auto_deny_on_timeout"); b && b->is_bool()) {
+      d.auto_deny_on_timeout = b->get_bool();
+    }
+    if (const json::value* n = ao.if_contains("approvals_required"); n && n->is_int64()) {
+      d.approvals_required = static_cast<int>(n->get_int64());
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(DaemonOptions options) {
+  auto parsed = boost::urls::parse_absolute_uri(options.url);
+  if (!parsed) return Error::Invalid("--daemon " + options.url + ": not an absolute URL");
+  const boost::urls::url_view u = *parsed;
+  if (u.scheme() == "https") {
+    return Error::Invalid("--daemon " + options.url +
+                          ": https is not supported yet; use http:// on loopback");
+  }
+  if (u.scheme() != "http") return Error::Invalid("--daemon " + options.url + ": not http://");
+  if (u.has_userinfo() || u.has_query() || u.has_fragment()) {
+    return Error::Invalid("--daemon " + options.url +
+                          ": credentials, query and fragment are not allowed (the token comes "
+                          "from --token-env)");
+  }
+  std::string host(u.encoded_host());
+  if (host.empty()) return Error::Invalid("--daemon " + options.url + ": no host");
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string port = u.has_port() ? std::string(u.port()) : "80";
+  if (port.empty()) port = "80";
+  std::string prefix(u.encoded_path());
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  if (options.token.empty()) return Error::Invalid("the daemon token is empty");
+  if (options.wait_seconds < 1) options.wait_seconds = 1;
+  return std::unique_ptr<DaemonEnforcer>(
+      new DaemonEnforcer(std::move(options), std::move(host), std::move(port), std::move(prefix)));
+}
+
+Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
+    std::string_view method, std::string_view target, std::string body,
+    std::chrono::milliseconds timeout, const std::function<bool()>& keep_going) const {
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  http::request<http::string_body> req;
+  req.method_string(method);
+  req.target(prefix_ + std::string(target));
+  req.version(11);
+  req.set(http::field::host, host_ + ":" + port_);
+  req.set(http::field::authorization, "Bearer " + options_.token);
+  req.set(http::field::user_agent, "interlock-gateway");
+  req.set(http::field::connection, "close");
+  if (!body.empty() || method == "POST") {
+    req.set(http::field::content_type, "application/json");
+    req.body() = std::move(body);
+  }
+  req.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxReplyBytes);
+
+  std::string failure;  // set by the first failing step
+  bool done = false;
+  auto fail = [&](const char* step, const beast::error_code& ec) {
+    if (ec == beast::error::timeout) {
+      failure = std::string(step) + " timed out";
+    } else {
+      failure = std::string(step) + " failed: " + ec.message();
+    }
+  };
+  stream.expires_after(options_.connect_timeout);
+  resolver.async_resolve(host_, port_, [&](beast::error_code ec, tcp::resolver::results_type rs) {
+    if (ec) return fail("resolving the daemon host", ec);
+    stream.async_connect(rs, [&](beast::error_code ec, const tcp::endpoint&) {
+      if (ec) return fail("connecting to the daemon", ec);
+      stream.expires_after(timeout);
+      http::async_write(stream, req, [&](beast::error_code ec, size_t) {
+        if (ec) return fail("sending the request", ec);
+        http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
+          if (ec) return fail("reading the daemon's reply", ec);
+          done = true;
+        });
+      });
+    });
+  });
+  if (!keep_going) {
+    ioc.run();
+  } else {
+    for (;;) {
+      ioc.run_for(options_.progress_interval);
+      if (ioc.stopped()) break;
+      if (!keep_going()) {
+        resolver.cancel();
+        beast::error_code ignored;
+        stream.socket().close(ignored);
+        ioc.run();  // drain the cancelled handlers
+        return Error{ErrorKind::kTimeout, "cancelled"};
+      }
+    }
+  }
+  const std::string where = " (daemon " + options_.url + ")";
+  if (!done) {
+    ErrorKind kind = failure.find("timed out") != std::string::npos ? ErrorKind::kTimeout
+                                                                    : ErrorKind::kUnavailable;
+    return Error{kind, (failure.empty() ? std::string("no reply") : failure) + where};
+  }
+  Reply r;
+  r.status = static_cast<int>(parser.get().result_int());
+  r.body = std::move(parser.get().body());
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  return r;
+}
+
+Decision DaemonEnforcer::Unavailable(std::string_view tool, const std::string& what) const {
+  Decision d = DenyDecision(Code::kStoreUnavailable,
+                            "Interlock could not get a decision from the daemon: " + what +
+                                "; the call is denied (fail closed)",
+                            "daemon");
+  d.tool = std::string(tool);
+  return d;
+}
+
+Result<DaemonRun> DaemonEnforcer::StartRun() {
+  auto r = Exchange("POST", "/v1/runs", "{}", options_.request_timeout);
+  if (!r.ok()) return r.error();
+  if (r->status != 201 && r->status != 200) return Error::Unavailable(DescribeStatus(*r));
+  auto doc = ParseJsonStrict(r->body);
+  if (!doc.ok() || !doc->is_object()) {
+    return Error::Unavailable("the daemon's run reply is not a JSON object");
+  }
+  DaemonRun run{Str(doc->get_object(), "run_id"), Str(doc->get_object(), "agent_id")};
+  if (!SafeId(run.run_id)) return Error::Unavailable("the daemon's run reply has no valid run_id");
+  UseRun(run.run_id);
+  return run;
+}
+
+void DaemonEnforcer::UseRun(std::string run_id) {
+  std::lock_guard lock(mu_);
+  run_id_ = std::move(run_id);
+}
+
+std::string DaemonEnforcer::run_id() const {
+  std::lock_guard lock(mu_);
+  return run_id_;
+}
+
+Status DaemonEnforcer::EndRun() {
+  const std::string run = run_id();
+  if (!SafeId(run)) return Status::Ok();
+  auto r = Exchange("POST", "/v1/runs/" + run + "/end", "{}", options_.request_timeout);
+  if (!r.ok()) return r.error();
+  if (r->status / 100 != 2) return Error::Unavailable(DescribeStatus(*r));
+  return Status::Ok();
+}
+
+Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
+  std::string run = run_id();
+  if (run.empty()) {
+    auto started = StartRun();
+    if (!started.ok()) {
+      return {Unavailable(call.tool, "cannot start a run: " + started.error().message), ""};
+    }
+    run = started->run_id;
+  }
+  if (!SafeId(run)) return {Unavailable(call.tool, "the run id is not valid"), ""};
+  json::object body{{"tool", call.tool}, {"args", call.args}};
+  if (!call.approval_id.empty()) body["approval_id"] = call.approval_id;
+  auto r = Exchange("POST", "/v1/runs/" + run + "/calls", ToJsonText(body),
+                    options_.request_timeout);
+  if (!r.ok()) return {Unavailable(call.tool, r.error().message), ""};
+  auto doc = ParseJsonStrict(r->body);
+  if (r->status == 400 && doc.ok() && doc->is_object()) {
+    // A malformed request is answered with a deny decision object; keep it (a deny).
+    auto d = DecisionFromReply(doc->get_object());
+    if (d && d->verdict == Verdict::kDeny) return {std::move(*d), Str(doc->get_object(), "call_id")};
+  }
+  if (r->status != 200) return {Unavailable(call.tool, DescribeStatus(*r)), ""};
+  if (!doc.ok() || !doc->is_object()) {
+    return {Unavailable(call.tool, "the daemon's decision is not a JSON object"), ""};
+  }
+  const json::object& o = doc->get_object();
+  auto d = DecisionFromReply(o);
+  if (!d) return {Unavailable(call.tool, "the daemon's reply holds no decision"), ""};
+  Outcome out{std::move(*d), Str(o, "call_id")};
+  if (out.decision.verdict != Verdict::kDeny && !SafeId(out.call_id)) {
+    // Without a call id the result cannot be recorded nor the approval awaited.
+    return {Unavailable(call.tool, "the daemon's decision has no call_id"), ""};
+  }
+  if (out.decision.tool.empty()) out.decision.tool = call.tool;
+  return out;
+}
+
+Enforcer::Outcome DaemonEnforcer::AwaitApproval(const Outcome& pending,
+                                                const std::function<bool()>& cancelled,
+                                                const std::function<void()>& progress) {
+  const std::string& tool = pending.decision.tool;
+  if (!SafeId(pending.call_id)) return {Unavailable(tool, "no call to wait for"), pending.call_id};
+  const std::string target =
+      "/v1/calls/" + pending.call_id + "?wait=" + std::to_string(options_.wait_seconds);
+  const auto timeout = std::chrono::seconds(options_.wait_seconds) + options_.request_timeout;
+  auto keep_going = [&] {
+    if (cancelled && cancelled()) return false;
+    if (progress) progress();
+    return true;
+  };
+  for (;;) {
+    if (cancelled && cancelled()) return pending;
+    const auto started = std::chrono::steady_clock::now();
+    auto r = Exchange("GET", target, "", std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
+                      keep_going);
+    if (!r.ok()) {
+      if (cancelled && cancelled()) return pending;
+      return {Unavailable(tool, "while waiting for approval: " + r.error().message), pending.call_id};
+    }
+    if (r->status != 200) {
+      return {Unavailable(tool, "while waiting for approval: " + DescribeStatus(*r)),
+              pending.call_id};
+    }
+    auto doc = ParseJsonStrict(r->body);
+    if (!doc.ok() || !doc->is_object()) {
+      return {Unavailable(tool, "while waiting for approval: the reply is not a JSON object"),
+              pending.call_id};
+    }
+    auto d = DecisionFromReply(doc->get_object());
+    if (!d) {
+      return {Unavailable(tool, "while waiting for approval: the reply holds no decision"),
+              pending.call_id};
+    }
+    if (d->verdict != Verdict::kApprovalRequired) {
+      if (d->tool.empty()) d->tool = tool;
+      return {std::move(*d), pending.call_id};
+    }
+    // Still pending: poll again, never faster than once per progress interval (a daemon
+    // that answers a long poll at once must not make this a busy loop).
+    while (std::chrono::steady_clock::now() - started < options_.progress_interval) {
+      if (!keep_going()) return pending;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+Status DaemonEnforcer::RecordResult(std::string_view call_id, const ToolResult& result) {
+  if (!SafeId(call_id)) return Error::Invalid("no valid call id to record a result for");
+  json::object body;
+  body["ok"] = result.ok;
+  if (!result.output_json.empty()) {
+    auto out = ParseJsonStrict(result.output_json, JsonLimits{kMaxReplyBytes, 128});
+    body["output"] = out.ok() ? std::move(*out) : json::value(result.output_json);
+  }
+  if (!result.error.empty()) body["error"] = result.error;
+  auto r = Exchange("POST", "/v1/calls/" + std::string(call_id) + "/result", ToJsonText(body),
+                    options_.request_timeout);
+  if (!r.ok()) return r.error();
+  if (r->status / 100 != 2) return Error::Unavailable(DescribeStatus(*r));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string& url,
+                                                              const std::string& token_env) {
+  if (token_env.empty()) {
+    return Error::Invalid("--daemon needs --token-env NAME (the variable holding the token)");
+  }
+  const char* token = std::getenv(token_env.c_str());
+  if (token == nullptr || *token == '\0') {
+    return Error::Invalid("--token-env " + token_env + ": the variable is not set or empty");
+  }
+  DaemonOptions options;
+  options.url = url;
+  options.token = token;
+  return DaemonEnforcer::Create(std::move(options));
+}
+
+}  // namespace interlock::mcp

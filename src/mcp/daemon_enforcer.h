@@ -1,0 +1,106 @@
+// DaemonEnforcer: the Enforcer that asks a central `interlock serve` over HTTP/1.1
+// (docs/api.md), so approvals, budgets and the audit trail are shared by every front door.
+//
+//   run:      POST /v1/runs once per session (the agent comes from the token), or an
+//             existing run id given by the caller (the Claude Code hook reuses one run per
+//             Claude Code session);
+//   Decide:   POST /v1/runs/{run}/calls {"tool","args"} -> the decision object, call_id
+//             and, for approval_required, approval_id;
+//   AwaitApproval: GET /v1/calls/{call_id}?wait=N in a loop until the verdict is final
+//             (allow or deny) or the caller cancels;
+//   RecordResult: POST /v1/calls/{call_id}/result {"ok","output","error"}.
+//
+// Fail closed: every failure (daemon unreachable, connect/read timeout, a non-2xx status,
+// a body that is not the expected JSON) is a deny with code STORE_UNAVAILABLE and a reason
+// naming what went wrong, never an allow. The bearer token is held in memory only and is
+// never put into a reason, a log line or an error message.
+//
+// Transport: one short-lived connection per request (plain http:// only; https is not
+// supported yet), each with a connect timeout and a whole-exchange timeout, driven by a
+// private io_context on the calling thread.
+// Thread-safety: any thread; concurrent calls each use their own connection. The run id
+// is guarded by a mutex.
+#ifndef INTERLOCK_MCP_DAEMON_ENFORCER_H_
+#define INTERLOCK_MCP_DAEMON_ENFORCER_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "interlock/result.h"
+#include "mcp/gateway.h"
+
+namespace interlock::mcp {
+
+struct DaemonOptions {
+  std::string url;    // http://HOST[:PORT][/PREFIX]
+  std::string token;  // bearer token (agent role); never logged
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{15000};  // whole exchange, added to long polls
+  int wait_seconds = 30;                             // long-poll length per GET
+  std::chrono::milliseconds progress_interval{1000};
+};
+
+// The run the daemon started: ids as the daemon answered.
+struct DaemonRun {
+  std::string run_id;
+  std::string agent_id;
+};
+
+class DaemonEnforcer final : public Enforcer {
+ public:
+  // Validates the options (URL scheme and host, non-empty token); connects to nothing.
+  static Result<std::unique_ptr<DaemonEnforcer>> Create(DaemonOptions options);
+
+  // POST /v1/runs: starts a run for the token's agent and uses it from now on.
+  Result<DaemonRun> StartRun();
+  // Uses an existing run (the hook's run of a Claude Code session).
+  void UseRun(std::string run_id);
+  std::string run_id() const;
+  // POST /v1/runs/{run}/end (best effort at session end).
+  Status EndRun();
+
+  // Starts a run first when none is set yet (a failure is a STORE_UNAVAILABLE deny).
+  Outcome Decide(ToolCall call) override;
+  Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
+                        const std::function<void()>& progress) override;
+  Status RecordResult(std::string_view call_id, const ToolResult& result) override;
+
+  // One HTTP exchange, public for the hook and tests: status and body of the reply, or an
+  // error (unreachable, timeout, cancelled by keep_going() returning false).
+  struct Reply {
+    int status = 0;
+    std::string body;
+  };
+  Result<Reply> Exchange(std::string_view method, std::string_view target, std::string body,
+                         std::chrono::milliseconds timeout,
+                         const std::function<bool()>& keep_going = {}) const;
+
+ private:
+  DaemonEnforcer(DaemonOptions options, std::string host, std::string port, std::string prefix)
+      : options_(std::move(options)),
+        host_(std::move(host)),
+        port_(std::move(port)),
+        prefix_(std::move(prefix)) {}
+
+  Decision Unavailable(std::string_view tool, const std::string& what) const;
+
+  const DaemonOptions options_;
+  const std::string host_;
+  const std::string port_;
+  const std::string prefix_;  // path prefix without a trailing slash ("" for none)
+  mutable std::mutex mu_;
+  std::string run_id_;
+};
+
+// The enforcer of `--daemon URL --token-env NAME`: the token is read from the environment
+// variable NAME (never from argv). Errors name the flag or variable, never the token.
+Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string& url,
+                                                              const std::string& token_env);
+
+}  // namespace interlock::mcp
+
+#endif  // INTERLOCK_MCP_DAEMON_ENFORCER_H_

@@ -1,0 +1,434 @@
+// Integration tests of `--daemon URL --token-env NAME` for the Claude Code hook and the
+// stdio MCP gateway: the real `interlock serve` (daemon harness, 127.0.0.1 port 0, temp
+// store) decides, holds approvals and records results; a small fake MCP server (a node
+// script written into the temp directory) logs every call it receives.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+
+constexpr char kHookPolicy[] = R"(agent:
+  id: "cc-agent"
+  identity: "cc-agent@example.iam"
+tools:
+  allowed:
+    - name: "Read"
+    - name: "Edit"
+      requires_approval: true
+      approval_timeout_seconds: 300
+  blocked:
+    - "Bash"
+execution:
+  max_steps: 1000
+)";
+
+constexpr char kMcpPolicy[] = R"(agent:
+  id: "mcp-agent"
+  identity: "mcp-agent@example.iam"
+tools:
+  allowed:
+    - name: "echo"
+    - name: "send_email"
+      requires_approval: true
+      approval_timeout_seconds: 300
+  blocked:
+    - "write_file"
+execution:
+  max_steps: 1000
+)";
+
+// A minimal MCP server over stdio: initialize, tools/list, tools/call (echoes the
+// arguments and appends the call to the log file given as argv[2]).
+constexpr char kFakeServer[] = R"JS(
+const fs = require('fs');
+const log = process.argv[2];
+const readline = require('readline');
+const rl = readline.createInterface({ input: process.stdin });
+const schema = { type: 'object', properties: { text: { type: 'string' } } };
+const tools = ['echo', 'write_file', 'send_email'].map(
+  (name) => ({ name, description: name + ' tool', inputSchema: schema }));
+function send(m) { process.stdout.write(JSON.stringify(m) + '\n'); }
+rl.on('line', (line) => {
+  const m = JSON.parse(line);
+  if (m.id === undefined) return;
+  if (m.method === 'initialize') {
+    send({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params.protocolVersion,
+      capabilities: { tools: {} }, serverInfo: { name: 'fake', version: '1' } } });
+  } else if (m.method === 'tools/list') {
+    send({ jsonrpc: '2.0', id: m.id, result: { tools } });
+  } else if (m.method === 'tools/call') {
+    fs.appendFileSync(log, m.params.name + '\n');
+    send({ jsonrpc: '2.0', id: m.id, result: { content: [{ type: 'text',
+      text: m.params.name + ':' + JSON.stringify(m.params.arguments) }] } });
+  } else {
+    send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'no method' } });
+  }
+});
+)JS";
+
+std::string Str(const json::value& v, const char* key) {
+  if (!v.is_object()) return "";
+  const json::value* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : "";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A child process with pipes on stdin and stdout (stderr goes to a file), killed and
+// reaped on destruction.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::string& err_path) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (err >= 0) dup2(err, 2);
+      setpgid(0, 0);
+      std::vector<char*> args;
+      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    in_ = in[1];
+    out_ = out[0];
+  }
+  ~Child() {
+    CloseStdin();
+    if (out_ >= 0) close(out_);
+    if (pid_ > 0) {
+      // Give it a moment to end on its own (client EOF), then kill the group.
+      for (int i = 0; i < 50 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
+        std::this_thread::sleep_for(50ms);
+        if (i == 49) {
+          kill(-pid_, SIGKILL);
+          kill(pid_, SIGKILL);
+          waitpid(pid_, nullptr, 0);
+        }
+      }
+    }
+  }
+  void Send(const std::string& line) {
+    const std::string l = line + "\n";
+    ASSERT_EQ(write(in_, l.data(), l.size()), static_cast<ssize_t>(l.size()));
+  }
+  void CloseStdin() {
+    if (in_ >= 0) close(in_);
+    in_ = -1;
+  }
+  // The next line on stdout, or "" after the timeout or EOF.
+  std::string ReadLine(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (size_t nl = buf_.find('\n'); nl != std::string::npos) {
+        std::string line = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return line;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return "";
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+      char b[4096];
+      const ssize_t n = read(out_, b, sizeof b);
+      if (n <= 0) return "";
+      buf_.append(b, static_cast<size_t>(n));
+    }
+  }
+  // Reads lines until the response with this id arrives.
+  json::value Response(int id, std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string line = ReadLine(std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now()));
+      if (line.empty()) break;
+      json::value v = json::parse(line);
+      if (v.is_object() && v.as_object().contains("id") && v.at("id").is_int64() &&
+          v.at("id").as_int64() == id) {
+        return v;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1;
+  std::string buf_;
+};
+
+std::string CallLine(int id, const std::string& tool, const json::object& args) {
+  return json::serialize(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", id},
+      {"method", "tools/call"},
+      {"params", json::object{{"name", tool}, {"arguments", args}}}});
+}
+
+std::string ResultText(const json::value& response) {
+  const json::value* r = response.is_object() ? response.as_object().if_contains("result") : nullptr;
+  if (r == nullptr || !r->is_object()) return "";
+  const json::value* c = r->as_object().if_contains("content");
+  if (c == nullptr || !c->is_array() || c->as_array().empty()) return "";
+  return Str(c->as_array()[0], "text");
+}
+
+bool IsError(const json::value& response) {
+  const json::value* r = response.is_object() ? response.as_object().if_contains("result") : nullptr;
+  if (r == nullptr || !r->is_object()) return false;
+  const json::value* e = r->as_object().if_contains("isError");
+  return e != nullptr && e->is_bool() && e->as_bool();
+}
+
+class McpDaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policies_ = dir_.path() + "/policies";
+    std::filesystem::create_directories(policies_);
+    std::ofstream(policies_ + "/cc.yaml") << kHookPolicy;
+    std::ofstream(policies_ + "/mcp.yaml") << kMcpPolicy;
+    state_ = dir_.path() + "/state";
+    std::filesystem::create_directories(state_);
+    const std::string config = dir_.Write(
+        "interlock.yaml",
+        "durability: normal\nlimits:\n  max_wait_seconds: 60\n"
+        "approvals:\n  max_wait_seconds: 3\n  sweep_ms: 100\n");
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    cc_token_ = CreateToken(daemon_->store(), "--agent", "cc-agent");
+    mcp_token_ = CreateToken(daemon_->store(), "--agent", "mcp-agent");
+    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "alice");
+    ASSERT_FALSE(reviewer_.empty());
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+    url_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  }
+
+  // Runs the hook with --daemon; the token travels in IL_TOKEN only.
+  ProcessResult Hook(const std::string& session, const std::string& tool,
+                     const std::string& url = "") {
+    const std::string input = json::serialize(json::object{
+        {"session_id", session},
+        {"hook_event_name", "PreToolUse"},
+        {"tool_name", tool},
+        {"tool_input", json::object{{"file_path", "/tmp/x"}}}});
+    return RunProcess({"/usr/bin/env", "IL_TOKEN=" + cc_token_, "XDG_STATE_HOME=" + state_,
+                       kInterlock, "hook", "claude-code", "--daemon", url.empty() ? url_ : url,
+                       "--token-env", "IL_TOKEN"},
+                      input, 30s);
+  }
+
+  static std::string HookDecision(const ProcessResult& r) {
+    json::value v = json::parse(r.out);
+    return Str(v.at("hookSpecificOutput"), "permissionDecision");
+  }
+  static std::string HookReason(const ProcessResult& r) {
+    json::value v = json::parse(r.out);
+    return Str(v.at("hookSpecificOutput"), "permissionDecisionReason");
+  }
+
+  std::vector<std::string> HookRunFiles() {
+    std::vector<std::string> out;
+    const std::string d = state_ + "/interlock/hook-runs";
+    if (!std::filesystem::exists(d)) return out;
+    for (const auto& e : std::filesystem::directory_iterator(d)) out.push_back(e.path().string());
+    return out;
+  }
+
+  TempDir dir_;
+  std::string policies_, state_, url_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string cc_token_, mcp_token_, reviewer_;
+};
+
+// Tests that the hook with --daemon allows and denies as the daemon decides, that one
+// Claude Code session reuses one daemon run (its steps count both calls), and that a
+// second session gets a run of its own.
+TEST_F(McpDaemonTest, HookAllowsDeniesAndReusesTheSessionRun) {
+  ProcessResult allow = Hook("session-one", "Read");
+  ASSERT_EQ(allow.exit_code, 0) << allow.err;
+  EXPECT_EQ(HookDecision(allow), "allow") << allow.out;
+  EXPECT_EQ(allow.out.find(cc_token_), std::string::npos);
+  EXPECT_EQ(allow.err.find(cc_token_), std::string::npos);
+
+  ProcessResult deny = Hook("session-one", "Bash");
+  ASSERT_EQ(deny.exit_code, 0) << deny.err;
+  EXPECT_EQ(HookDecision(deny), "deny") << deny.out;
+  EXPECT_NE(HookReason(deny).find("TOOL_BLOCKED"), std::string::npos) << deny.out;
+
+  ProcessResult ask = Hook("session-one", "Edit");
+  ASSERT_EQ(ask.exit_code, 0) << ask.err;
+  EXPECT_EQ(HookDecision(ask), "ask") << ask.out;
+
+  std::vector<std::string> files = HookRunFiles();
+  ASSERT_EQ(files.size(), 1u);
+  std::string run = ReadAll(files[0]);
+  while (!run.empty() && run.back() == '\n') run.pop_back();
+  ASSERT_FALSE(run.empty());
+  HttpResult state = client_->Request("GET", "/v1/runs/" + run, "", reviewer_);
+  ASSERT_EQ(state.status, 200) << state.body;
+  EXPECT_EQ(Str(state.json, "agent_id"), "cc-agent");
+  EXPECT_EQ(state.json.at("steps").to_number<int64_t>(), 3) << state.body;
+
+  ProcessResult other = Hook("session-two", "Read");
+  EXPECT_EQ(HookDecision(other), "allow") << other.out;
+  EXPECT_EQ(HookRunFiles().size(), 2u);
+}
+
+// Tests that the hook denies (JSON on stdout, exit 0) when the daemon is unreachable,
+// when the token variable is missing, and for an https:// URL.
+TEST_F(McpDaemonTest, HookDeniesWhenTheDaemonCannotDecide) {
+  // Port 1 on loopback: nothing listens there (connection refused).
+  const std::string dead = "http://127.0.0.1:1";
+  ProcessResult down = Hook("session-down", "Read", dead);
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(HookDecision(down), "deny") << down.out;
+  EXPECT_NE(HookReason(down).find("STORE_UNAVAILABLE"), std::string::npos) << down.out;
+  EXPECT_TRUE(HookRunFiles().empty());
+
+  const std::string input =
+      R"({"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{}})";
+  ProcessResult no_token = RunProcess({"/usr/bin/env", "-u", "IL_TOKEN", "XDG_STATE_HOME=" + state_,
+                                       kInterlock, "hook", "claude-code", "--daemon", url_,
+                                       "--token-env", "IL_TOKEN"},
+                                      input, 30s);
+  ASSERT_EQ(no_token.exit_code, 0) << no_token.err;
+  EXPECT_EQ(HookDecision(no_token), "deny") << no_token.out;
+  EXPECT_NE(HookReason(no_token).find("IL_TOKEN"), std::string::npos) << no_token.out;
+
+  ProcessResult https = Hook("session-https", "Read",
+                             "https://127.0.0.1:" + std::to_string(daemon_->port()));
+  EXPECT_EQ(HookDecision(https), "deny") << https.out;
+
+  // A daemon that stops answering: denied, never allowed.
+  daemon_->Kill9();
+  ProcessResult killed = Hook("session-one", "Read");
+  ASSERT_EQ(killed.exit_code, 0) << killed.err;
+  EXPECT_EQ(HookDecision(killed), "deny") << killed.out;
+}
+
+// Tests the stdio gateway with --daemon: an allowed call is forwarded and its result
+// recorded on the daemon, a blocked call is denied and never reaches the server, and a
+// call needing approval waits until a reviewer approves it, then is forwarded.
+TEST_F(McpDaemonTest, GatewayForwardsDeniesAndWaitsForApproval) {
+  const std::string server = dir_.Write("fake_server.js", kFakeServer);
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock,
+            "mcp", "--policy", policies_ + "/mcp.yaml", "--daemon", url_, "--token-env",
+            "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
+           err);
+  gw.Send(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
+  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
+  gw.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  gw.Send(R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
+  json::value list = gw.Response(2);
+  ASSERT_FALSE(list.is_null()) << ReadAll(err);
+  EXPECT_EQ(json::serialize(list).find("write_file"), std::string::npos) << list;
+
+  // Allowed: forwarded, result recorded on the daemon.
+  gw.Send(CallLine(3, "echo", {{"text", "hi"}}));
+  json::value echo = gw.Response(3);
+  EXPECT_FALSE(IsError(echo)) << echo;
+  EXPECT_EQ(ResultText(echo), R"(echo:{"text":"hi"})") << echo;
+
+  // Blocked: denied by the daemon, never forwarded.
+  gw.Send(CallLine(4, "write_file", {{"text", "x"}}));
+  json::value blocked = gw.Response(4);
+  EXPECT_TRUE(IsError(blocked)) << blocked;
+  EXPECT_NE(ResultText(blocked).find("Interlock denied write_file"), std::string::npos) << blocked;
+
+  // Approval: held until the reviewer approves, then forwarded.
+  gw.Send(CallLine(5, "send_email", {{"text", "hello"}}));
+  std::string approval_id;
+  for (int i = 0; i < 100 && approval_id.empty(); ++i) {
+    HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+    if (pending.status == 200 && pending.json.is_object()) {
+      const json::value* a = pending.json.as_object().if_contains("approvals");
+      if (a != nullptr && a->is_array() && !a->as_array().empty()) {
+        approval_id = Str(a->as_array()[0], "approval_id");
+        if (approval_id.empty()) approval_id = Str(a->as_array()[0], "id");
+      }
+    }
+    if (approval_id.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(approval_id.empty()) << ReadAll(err);
+  EXPECT_EQ(gw.ReadLine(300ms), "");  // nothing answered while held
+  HttpResult vote = client_->Request(
+      "POST", "/v1/approvals/" + approval_id,
+      json::serialize(json::object{{"verdict", "approve"}, {"comment", "ok"}}), reviewer_);
+  ASSERT_EQ(vote.status, 200) << vote.body;
+  json::value approved = gw.Response(5, 20s);
+  EXPECT_FALSE(IsError(approved)) << approved << ReadAll(err);
+  EXPECT_EQ(ResultText(approved), R"(send_email:{"text":"hello"})") << approved;
+
+  EXPECT_EQ(ReadAll(calls_log), "echo\nsend_email\n");
+
+  // The daemon's audit holds the recorded results of both forwarded calls.
+  HttpResult audit = client_->Request("GET", "/v1/audit?agent=mcp-agent&limit=1000", "", reviewer_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_NE(audit.body.find(R"(echo:{\"text\":\"hi\"})"), std::string::npos) << audit.body;
+  EXPECT_EQ(gw.ReadLine(10ms), "");
+  gw.CloseStdin();
+  EXPECT_EQ(ReadAll(err).find(mcp_token_), std::string::npos);
+}
+
+// Tests that the gateway denies every call with STORE_UNAVAILABLE when the daemon is
+// unreachable, and never forwards it.
+TEST_F(McpDaemonTest, GatewayDeniesWhenTheDaemonIsUnreachable) {
+  const std::string server = dir_.Write("fake_server.js", kFakeServer);
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock,
+            "mcp", "--policy", policies_ + "/mcp.yaml", "--daemon", "http://127.0.0.1:1",
+            "--token-env", "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
+           err);
+  gw.Send(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
+  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
+  gw.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  gw.Send(CallLine(2, "echo", {{"text", "hi"}}));
+  json::value r = gw.Response(2);
+  EXPECT_TRUE(IsError(r)) << r << ReadAll(err);
+  EXPECT_NE(ResultText(r).find("STORE_UNAVAILABLE"), std::string::npos) << r;
+  EXPECT_FALSE(std::filesystem::exists(calls_log));
+}
+
+}  // namespace
+}  // namespace interlock::testing
