@@ -170,17 +170,25 @@ class StrictHandler {
   std::vector<size_t> frames_;                   // first key index of each open object
 };
 
-void AppendCanonical(const json::value& v, std::string* out) {
+// Two output styles over one traversal. kCanonical: object keys sorted by bytes,
+// numbers as Boost.JSON prints them; it hashes (audit chain, approval binding) and must
+// never change. kReadable: key order as built, doubles in the shortest form that reads
+// back to the same value ("0.02", not Boost's "2E-2"), for output people read.
+enum class Style { kCanonical, kReadable };
+
+void AppendJson(const json::value& v, Style style, std::string* out) {
   switch (v.kind()) {
     case json::kind::object: {
       const json::object& o = v.get_object();
       std::vector<const json::key_value_pair*> members;
       members.reserve(o.size());
       for (const auto& kv : o) members.push_back(&kv);
-      // std::string_view compares with char_traits<char>, i.e. as unsigned bytes.
-      std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
-        return std::string_view(a->key()) < std::string_view(b->key());
-      });
+      if (style == Style::kCanonical) {
+        // std::string_view compares with char_traits<char>, i.e. as unsigned bytes.
+        std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+          return std::string_view(a->key()) < std::string_view(b->key());
+        });
+      }
       out->push_back('{');
       bool first = true;
       for (const auto* kv : members) {
@@ -188,7 +196,7 @@ void AppendCanonical(const json::value& v, std::string* out) {
         first = false;
         out->append(json::serialize(kv->key()));
         out->push_back(':');
-        AppendCanonical(kv->value(), out);
+        AppendJson(kv->value(), style, out);
       }
       out->push_back('}');
       return;
@@ -199,41 +207,7 @@ void AppendCanonical(const json::value& v, std::string* out) {
       for (const auto& item : v.get_array()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendCanonical(item, out);
-      }
-      out->push_back(']');
-      return;
-    }
-    default:
-      out->append(json::serialize(v));
-      return;
-  }
-}
-
-// Key order as stored; doubles in the shortest form that reads back to the same value
-// ("0.02", not Boost's "2E-2"), for output people read.
-void AppendReadable(const json::value& v, std::string* out) {
-  switch (v.kind()) {
-    case json::kind::object: {
-      out->push_back('{');
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) out->push_back(',');
-        first = false;
-        out->append(json::serialize(kv.key()));
-        out->push_back(':');
-        AppendReadable(kv.value(), out);
-      }
-      out->push_back('}');
-      return;
-    }
-    case json::kind::array: {
-      out->push_back('[');
-      bool first = true;
-      for (const auto& item : v.get_array()) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendReadable(item, out);
+        AppendJson(item, style, out);
       }
       out->push_back(']');
       return;
@@ -241,12 +215,12 @@ void AppendReadable(const json::value& v, std::string* out) {
     case json::kind::double_: {
       const double d = v.get_double();
       char buf[64];
-      auto r = std::to_chars(buf, buf + sizeof buf, d);
-      if (r.ec != std::errc() || !std::isfinite(d)) {
-        out->append(json::serialize(v));
+      const auto r = std::to_chars(buf, buf + sizeof buf, d);
+      if (style == Style::kReadable && r.ec == std::errc() && std::isfinite(d)) {
+        out->append(buf, r.ptr);
         return;
       }
-      out->append(buf, r.ptr);
+      out->append(json::serialize(v));
       return;
     }
     default:
@@ -290,7 +264,7 @@ Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimi
 
 std::string CanonicalJson(const boost::json::value& v) {
   std::string out;
-  AppendCanonical(v, &out);
+  AppendJson(v, Style::kCanonical, &out);
   return out;
 }
 
@@ -316,7 +290,7 @@ const char* JsonKindName(boost::json::kind k) {
 
 std::string ToJsonText(const boost::json::value& v) {
   std::string out;
-  AppendReadable(v, &out);
+  AppendJson(v, Style::kReadable, &out);
   return out;
 }
 
