@@ -363,8 +363,8 @@ TEST(GovernanceTest, IncidentResetsEligibility) {
             1);
 }
 
-// Tests approval-fatigue figures. Issue 5's approval queue is not built yet, so its
-// records are appended in the documented format through AppendAuditEvents.
+// Tests approval-fatigue figures on exact, hand-timed approval records (sub-second
+// grants); governance_daemon_test.cc covers the same through real daemon approvals.
 TEST(GovernanceTest, ApprovalFatigueFlagsFastReviewers) {
   Env e;
   auto db = audit::OpenAuditStore(e.h.store, false);

@@ -1,0 +1,134 @@
+// Governance from a history made by the real daemon over HTTP: agent calls and results,
+// and human approvals through POST /v1/approvals — then drift, trust report (approval
+// fatigue included) and promotion, run as a user would.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kPolicy = R"(# Governance end to end.
+agent:
+  id: gov-agent
+  identity: gov-agent@test.iam
+tools:
+  allowed:
+    - name: read_record
+      constraints:
+        allowed_statuses: [open, closed]
+    - name: send_email
+      requires_approval: true
+      approval_timeout_seconds: 120
+    - name: never_called
+  blocked:
+    - drop_table
+execution:
+  max_steps: 50
+escalation:
+  contacts: ["alice@test"]
+trust:
+  graduation_threshold: 3
+)";
+
+json::value Json(const ProcessResult& r) {
+  boost::system::error_code ec;
+  json::value v = json::parse(r.out, ec);
+  EXPECT_FALSE(ec) << r.out << r.err;
+  return v;
+}
+
+// Tests drift, approval fatigue and promotion over a history recorded by the real
+// daemon, with approvals granted by real reviewers over HTTP (one fast, one careful).
+TEST(GovernanceDaemonTest, HistoryFromTheDaemon) {
+  TempDir dir;
+  const std::string policy = dir.Write("policies/gov.yaml", kPolicy);
+  Daemon daemon(dir.path(), dir.path() + "/policies");
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  const std::string agent = CreateToken(daemon.store(), "--agent", "gov-agent");
+  const std::string speedy = CreateToken(daemon.store(), "--reviewer", "speedy");
+  const std::string careful = CreateToken(daemon.store(), "--reviewer", "careful");
+
+  HttpClient c(daemon.port());
+  HttpResult run = c.Request("POST", "/v1/runs", "", agent);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string calls = "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls";
+  for (int i = 0; i < 4; ++i) {
+    HttpResult r =
+        c.Request("POST", calls, R"({"tool":"read_record","args":{"status":"open"}})", agent);
+    ASSERT_EQ(r.json.at("code").as_string(), "ALLOWED") << r.body;
+    const std::string id(r.json.at("call_id").as_string());
+    EXPECT_EQ(c.Request("POST", "/v1/calls/" + id + "/result", R"({"ok":true,"output":"x"})", agent)
+                  .status,
+              204);
+  }
+  EXPECT_EQ(c.Request("POST", calls, R"({"tool":"drop_table"})", agent).json.at("code"),
+            "TOOL_BLOCKED");
+  // Two approvals: one granted at once, one after a careful read.
+  for (const auto& [token, wait] : {std::pair{speedy, 0ms}, std::pair{careful, 2500ms}}) {
+    HttpResult r = c.Request("POST", calls, R"({"tool":"send_email","args":{"to":"a@b"}})", agent);
+    ASSERT_EQ(r.json.at("code").as_string(), "APPROVAL_REQUIRED") << r.body;
+    const std::string approval(r.json.at("approval_id").as_string());
+    std::this_thread::sleep_for(wait);
+    HttpResult v = c.Request("POST", "/v1/approvals/" + approval,
+                             R"({"verdict":"approve","comment":"ok"})", token);
+    EXPECT_EQ(v.status, 200) << v.body;
+  }
+  ASSERT_EQ(daemon.Stop(), 0) << daemon.log();
+  const std::string bin = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+
+  // Drift: the tool never called and the status never used.
+  json::value drift = Json(RunProcess({bin, "drift", "--days", "30", "--policy", policy, "--store",
+                                       daemon.store(), "--format", "json"}));
+  const json::object& a = drift.at("agents").as_array().at(0).as_object();
+  EXPECT_EQ(json::serialize(a.at("unused_tools")), R"(["never_called"])");
+  ASSERT_EQ(a.at("unused_values").as_array().size(), 1u);
+  EXPECT_EQ(json::serialize(a.at("unused_values").at(0).at("values")), R"(["\"closed\""])");
+
+  // Trust: read_record earned graduation; the fast reviewer is flagged, the careful not.
+  json::value report = Json(RunProcess(
+      {bin, "trust", "report", "--policy", policy, "--store", daemon.store(), "--format", "json"}));
+  std::map<std::string, bool> flagged;
+  for (const json::value& r : report.at("reviewers").as_array()) {
+    flagged[std::string(r.at("reviewer").as_string())] = r.at("flagged").as_bool();
+  }
+  EXPECT_TRUE(flagged.at("speedy"));
+  EXPECT_FALSE(flagged.at("careful"));
+  bool read_eligible = false;
+  for (const json::value& t : report.at("tools").as_array()) {
+    if (t.at("tool").as_string() == "read_record") read_eligible = t.at("eligible").as_bool();
+  }
+  EXPECT_TRUE(read_eligible) << json::serialize(report);
+
+  // Promotion: refused for send_email (no clean completions), accepted for read_record;
+  // the edited policy keeps its comment and passes check; the chain still verifies.
+  EXPECT_EQ(RunProcess({bin, "trust", "promote", "--agent", "gov-agent", "--tool", "send_email",
+                        "--to", "audit_based", "--reviewer", "rita", "--policy", policy, "--store",
+                        daemon.store()})
+                .exit_code,
+            1);
+  ProcessResult p = RunProcess({bin, "trust", "promote", "--agent", "gov-agent", "--tool",
+                                "read_record", "--to", "audit_based", "--reviewer", "rita",
+                                "--policy", policy, "--store", daemon.store()});
+  EXPECT_EQ(p.exit_code, 0) << p.out << p.err;
+  std::ifstream in(policy);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("# Governance end to end."), std::string::npos);
+  EXPECT_NE(text.find("autonomy: audit_based"), std::string::npos) << text;
+  EXPECT_EQ(RunProcess({bin, "check", policy}).exit_code, 0);
+  EXPECT_EQ(RunProcess({bin, "audit", "verify", "--store", daemon.store()}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace interlock::testing
