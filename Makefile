@@ -32,14 +32,14 @@ test-asan: deps
 	cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
 	  -DINTERLOCK_SANITIZE=address,undefined -DINTERLOCK_BUILD_BENCH=OFF \
 	  -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF
-	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests
 	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS) -L unit --timeout 600
 
 # Each libFuzzer target for FUZZ_SECONDS, starting from its checked-in corpus.
 fuzz: deps
 	CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
 	  -DINTERLOCK_BUILD_FUZZ=ON -DINTERLOCK_BUILD_TESTS=OFF -DINTERLOCK_BUILD_BENCH=OFF
-	cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzzers
 	@scripts/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 
 bench: build

@@ -20,6 +20,9 @@ function(interlock_test name)
     INTERLOCK_BINARY_DIR="${PROJECT_BINARY_DIR}")
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
                        PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+  if("unit" IN_LIST ARG_LABELS)
+    set_property(GLOBAL APPEND PROPERTY INTERLOCK_UNIT_TESTS ${name})
+  endif()
 endfunction()
 
 # interlock_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target (clang only).
@@ -29,4 +32,5 @@ function(interlock_fuzzer name)
   target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} interlock_options)
+  set_property(GLOBAL APPEND PROPERTY INTERLOCK_FUZZERS ${name})
 endfunction()
