@@ -141,8 +141,8 @@ Result<std::string> SessionRun(mcp::DaemonEnforcer& daemon, std::string_view ses
   const int fd = mkstemp(tmp.data());
   if (fd < 0) return Error::Unavailable("cannot write " + path + ": " + std::strerror(errno));
   const std::string line = run->run_id + "\n";
-  const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-                       fsync(fd) == 0;
+  const bool written =
+      write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && fsync(fd) == 0;
   close(fd);
   const bool linked = written && link(tmp.c_str(), path.c_str()) == 0;
   const int link_errno = errno;

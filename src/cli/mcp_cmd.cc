@@ -161,8 +161,8 @@ int RunMcp(const McpOptions& opt) {
     daemon = std::move(*d);
     if (auto run = daemon->StartRun(); run.ok()) {
       if (run->agent_id != agent_id) {
-        return Fail("the token of --token-env " + opt.token_env + " is for agent " +
-                    run->agent_id + ", not " + agent_id);
+        return Fail("the token of --token-env " + opt.token_env + " is for agent " + run->agent_id +
+                    ", not " + agent_id);
       }
       run_id = run->run_id;
     } else {

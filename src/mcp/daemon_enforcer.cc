@@ -32,8 +32,8 @@ constexpr size_t kMaxReplyBytes = 8 << 20;
 // Ids go into request paths: accept the daemon's id alphabet only.
 bool SafeId(std::string_view id) {
   return !id.empty() && id.size() <= 200 && std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -68,7 +68,8 @@ std::optional<Decision> DecisionFromReply(const json::object& o) {
   d.agent_id = Str(o, "agent");
   if (d.agent_id.empty()) d.agent_id = Str(o, "agent_id");
   d.tool = Str(o, "tool");
-  if (const json::value* s = o.if_contains("shadow"); s != nullptr && s->is_bool() && s->get_bool()) {
+  if (const json::value* s = o.if_contains("shadow");
+      s != nullptr && s->is_bool() && s->get_bool()) {
     d.shadow_verdict = ParseVerdict(Str(o, "shadow_decision"));
     d.shadow_code = ParseCode(Str(o, "shadow_code"));
   }
@@ -239,23 +240,28 @@ Status DaemonEnforcer::EndRun() {
 Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
   std::string run = run_id();
   if (run.empty()) {
-    auto started = StartRun();
-    if (!started.ok()) {
-      return {Unavailable(call.tool, "cannot start a run: " + started.error().message), ""};
+    std::lock_guard start_lock(start_mu_);
+    run = run_id();  // another thread may have started it meanwhile
+    if (run.empty()) {
+      auto started = StartRun();
+      if (!started.ok()) {
+        return {Unavailable(call.tool, "cannot start a run: " + started.error().message), ""};
+      }
+      run = started->run_id;
     }
-    run = started->run_id;
   }
   if (!SafeId(run)) return {Unavailable(call.tool, "the run id is not valid"), ""};
   json::object body{{"tool", call.tool}, {"args", call.args}};
   if (!call.approval_id.empty()) body["approval_id"] = call.approval_id;
-  auto r = Exchange("POST", "/v1/runs/" + run + "/calls", ToJsonText(body),
-                    options_.request_timeout);
+  auto r =
+      Exchange("POST", "/v1/runs/" + run + "/calls", ToJsonText(body), options_.request_timeout);
   if (!r.ok()) return {Unavailable(call.tool, r.error().message), ""};
   auto doc = ParseJsonStrict(r->body);
   if (r->status == 400 && doc.ok() && doc->is_object()) {
     // A malformed request is answered with a deny decision object; keep it (a deny).
     auto d = DecisionFromReply(doc->get_object());
-    if (d && d->verdict == Verdict::kDeny) return {std::move(*d), Str(doc->get_object(), "call_id")};
+    if (d && d->verdict == Verdict::kDeny)
+      return {std::move(*d), Str(doc->get_object(), "call_id")};
   }
   if (r->status != 200) return {Unavailable(call.tool, DescribeStatus(*r)), ""};
   if (!doc.ok() || !doc->is_object()) {
@@ -289,11 +295,12 @@ Enforcer::Outcome DaemonEnforcer::AwaitApproval(const Outcome& pending,
   for (;;) {
     if (cancelled && cancelled()) return pending;
     const auto started = std::chrono::steady_clock::now();
-    auto r = Exchange("GET", target, "", std::chrono::duration_cast<std::chrono::milliseconds>(timeout),
-                      keep_going);
+    auto r = Exchange("GET", target, "",
+                      std::chrono::duration_cast<std::chrono::milliseconds>(timeout), keep_going);
     if (!r.ok()) {
       if (cancelled && cancelled()) return pending;
-      return {Unavailable(tool, "while waiting for approval: " + r.error().message), pending.call_id};
+      return {Unavailable(tool, "while waiting for approval: " + r.error().message),
+              pending.call_id};
     }
     if (r->status != 200) {
       return {Unavailable(tool, "while waiting for approval: " + DescribeStatus(*r)),

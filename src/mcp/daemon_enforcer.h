@@ -92,6 +92,7 @@ class DaemonEnforcer final : public Enforcer {
   const std::string host_;
   const std::string port_;
   const std::string prefix_;  // path prefix without a trailing slash ("" for none)
+  std::mutex start_mu_;       // one lazy StartRun at a time
   mutable std::mutex mu_;
   std::string run_id_;
 };

@@ -2,12 +2,16 @@
 // stdio MCP gateway: the real `interlock serve` (daemon harness, 127.0.0.1 port 0, temp
 // store) decides, holds approvals and records results; a small fake MCP server (a node
 // script written into the temp directory) logs every call it receives.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +24,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "mcp/daemon_enforcer.h"
 #include "subprocess.h"
 
 namespace interlock::testing {
@@ -193,15 +198,16 @@ class Child {
 };
 
 std::string CallLine(int id, const std::string& tool, const json::object& args) {
-  return json::serialize(json::object{
-      {"jsonrpc", "2.0"},
-      {"id", id},
-      {"method", "tools/call"},
-      {"params", json::object{{"name", tool}, {"arguments", args}}}});
+  return json::serialize(
+      json::object{{"jsonrpc", "2.0"},
+                   {"id", id},
+                   {"method", "tools/call"},
+                   {"params", json::object{{"name", tool}, {"arguments", args}}}});
 }
 
 std::string ResultText(const json::value& response) {
-  const json::value* r = response.is_object() ? response.as_object().if_contains("result") : nullptr;
+  const json::value* r =
+      response.is_object() ? response.as_object().if_contains("result") : nullptr;
   if (r == nullptr || !r->is_object()) return "";
   const json::value* c = r->as_object().if_contains("content");
   if (c == nullptr || !c->is_array() || c->as_array().empty()) return "";
@@ -209,7 +215,8 @@ std::string ResultText(const json::value& response) {
 }
 
 bool IsError(const json::value& response) {
-  const json::value* r = response.is_object() ? response.as_object().if_contains("result") : nullptr;
+  const json::value* r =
+      response.is_object() ? response.as_object().if_contains("result") : nullptr;
   if (r == nullptr || !r->is_object()) return false;
   const json::value* e = r->as_object().if_contains("isError");
   return e != nullptr && e->is_bool() && e->as_bool();
@@ -224,10 +231,9 @@ class McpDaemonTest : public ::testing::Test {
     std::ofstream(policies_ + "/mcp.yaml") << kMcpPolicy;
     state_ = dir_.path() + "/state";
     std::filesystem::create_directories(state_);
-    const std::string config = dir_.Write(
-        "interlock.yaml",
-        "durability: normal\nlimits:\n  max_wait_seconds: 60\n"
-        "approvals:\n  max_wait_seconds: 3\n  sweep_ms: 100\n");
+    const std::string config = dir_.Write("interlock.yaml",
+                                          "durability: normal\nlimits:\n  max_wait_seconds: 60\n"
+                                          "approvals:\n  max_wait_seconds: 3\n  sweep_ms: 100\n");
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
     cc_token_ = CreateToken(daemon_->store(), "--agent", "cc-agent");
     mcp_token_ = CreateToken(daemon_->store(), "--agent", "mcp-agent");
@@ -241,15 +247,15 @@ class McpDaemonTest : public ::testing::Test {
   // Runs the hook with --daemon; the token travels in IL_TOKEN only.
   ProcessResult Hook(const std::string& session, const std::string& tool,
                      const std::string& url = "") {
-    const std::string input = json::serialize(json::object{
-        {"session_id", session},
-        {"hook_event_name", "PreToolUse"},
-        {"tool_name", tool},
-        {"tool_input", json::object{{"file_path", "/tmp/x"}}}});
-    return RunProcess({"/usr/bin/env", "IL_TOKEN=" + cc_token_, "XDG_STATE_HOME=" + state_,
-                       kInterlock, "hook", "claude-code", "--daemon", url.empty() ? url_ : url,
-                       "--token-env", "IL_TOKEN"},
-                      input, 30s);
+    const std::string input =
+        json::serialize(json::object{{"session_id", session},
+                                     {"hook_event_name", "PreToolUse"},
+                                     {"tool_name", tool},
+                                     {"tool_input", json::object{{"file_path", "/tmp/x"}}}});
+    return RunProcess(
+        {"/usr/bin/env", "IL_TOKEN=" + cc_token_, "XDG_STATE_HOME=" + state_, kInterlock, "hook",
+         "claude-code", "--daemon", url.empty() ? url_ : url, "--token-env", "IL_TOKEN"},
+        input, 30s);
   }
 
   static std::string HookDecision(const ProcessResult& r) {
@@ -323,16 +329,16 @@ TEST_F(McpDaemonTest, HookDeniesWhenTheDaemonCannotDecide) {
 
   const std::string input =
       R"({"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{}})";
-  ProcessResult no_token = RunProcess({"/usr/bin/env", "-u", "IL_TOKEN", "XDG_STATE_HOME=" + state_,
-                                       kInterlock, "hook", "claude-code", "--daemon", url_,
-                                       "--token-env", "IL_TOKEN"},
-                                      input, 30s);
+  ProcessResult no_token =
+      RunProcess({"/usr/bin/env", "-u", "IL_TOKEN", "XDG_STATE_HOME=" + state_, kInterlock, "hook",
+                  "claude-code", "--daemon", url_, "--token-env", "IL_TOKEN"},
+                 input, 30s);
   ASSERT_EQ(no_token.exit_code, 0) << no_token.err;
   EXPECT_EQ(HookDecision(no_token), "deny") << no_token.out;
   EXPECT_NE(HookReason(no_token).find("IL_TOKEN"), std::string::npos) << no_token.out;
 
-  ProcessResult https = Hook("session-https", "Read",
-                             "https://127.0.0.1:" + std::to_string(daemon_->port()));
+  ProcessResult https =
+      Hook("session-https", "Read", "https://127.0.0.1:" + std::to_string(daemon_->port()));
   EXPECT_EQ(HookDecision(https), "deny") << https.out;
 
   // A daemon that stops answering: denied, never allowed.
@@ -349,9 +355,9 @@ TEST_F(McpDaemonTest, GatewayForwardsDeniesAndWaitsForApproval) {
   const std::string server = dir_.Write("fake_server.js", kFakeServer);
   const std::string calls_log = dir_.path() + "/calls.log";
   const std::string err = dir_.path() + "/gateway.err";
-  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock,
-            "mcp", "--policy", policies_ + "/mcp.yaml", "--daemon", url_, "--token-env",
-            "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
+            "--policy", policies_ + "/mcp.yaml", "--daemon", url_, "--token-env", "IL_TOKEN", "--",
+            "/usr/bin/node", server, calls_log},
            err);
   gw.Send(
       R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
@@ -415,9 +421,9 @@ TEST_F(McpDaemonTest, GatewayDeniesWhenTheDaemonIsUnreachable) {
   const std::string server = dir_.Write("fake_server.js", kFakeServer);
   const std::string calls_log = dir_.path() + "/calls.log";
   const std::string err = dir_.path() + "/gateway.err";
-  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock,
-            "mcp", "--policy", policies_ + "/mcp.yaml", "--daemon", "http://127.0.0.1:1",
-            "--token-env", "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
+            "--policy", policies_ + "/mcp.yaml", "--daemon", "http://127.0.0.1:1", "--token-env",
+            "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
            err);
   gw.Send(
       R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
@@ -428,6 +434,117 @@ TEST_F(McpDaemonTest, GatewayDeniesWhenTheDaemonIsUnreachable) {
   EXPECT_TRUE(IsError(r)) << r << ReadAll(err);
   EXPECT_NE(ResultText(r).find("STORE_UNAVAILABLE"), std::string::npos) << r;
   EXPECT_FALSE(std::filesystem::exists(calls_log));
+}
+
+// A misbehaving daemon on 127.0.0.1:0: answers every connection with `reply` (after
+// reading the request head), or never answers when `reply` is empty.
+class CannedServer {
+ public:
+  explicit CannedServer(std::string reply) : reply_(std::move(reply)) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      return;
+    }
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        std::string head;
+        char b[4096];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+          pollfd q{c, POLLIN, 0};
+          if (poll(&q, 1, 2000) <= 0) break;
+          const ssize_t n = read(c, b, sizeof b);
+          if (n <= 0) break;
+          head.append(b, static_cast<size_t>(n));
+        }
+        if (!reply_.empty()) {
+          (void)!write(c, reply_.data(), reply_.size());
+        } else {
+          while (!stop_) std::this_thread::sleep_for(20ms);  // hang
+        }
+        close(c);
+      }
+    });
+  }
+  ~CannedServer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string reply_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::string Http(int status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" +
+         "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+// Tests that every daemon failure -- 5xx, a body that is not JSON, JSON without a
+// decision, an allow without a call id, a daemon that never answers -- is a deny with
+// STORE_UNAVAILABLE whose reason names the failure and never holds the token.
+TEST(DaemonEnforcerTest, EveryDaemonFailureIsAStoreUnavailableDeny) {
+  struct Case {
+    std::string reply;
+    std::string expect_in_reason;
+  };
+  const std::vector<Case> cases = {
+      {Http(500, R"({"code":"INTERNAL","reason":"boom"})"), "HTTP 500"},
+      {Http(503, "<html>down</html>"), "HTTP 503"},
+      {Http(200, "not json"), "not a JSON object"},
+      {Http(200, R"({"decision":"allow"})"), "no decision"},
+      {Http(200, R"({"decision":"allow","code":"ALLOWED","reason":"ok"})"), "no call_id"},
+      {Http(401, R"({"code":"UNAUTHENTICATED","reason":"unknown token"})"), "HTTP 401"},
+      {"", "timed out"},
+  };
+  for (const Case& c : cases) {
+    CannedServer server(c.reply);
+    ASSERT_NE(server.port(), 0);
+    mcp::DaemonOptions o;
+    o.url = "http://127.0.0.1:" + std::to_string(server.port());
+    o.token = "secret-token-value";
+    o.request_timeout = 500ms;
+    auto e = mcp::DaemonEnforcer::Create(o);
+    ASSERT_TRUE(e.ok()) << e.error().message;
+    (*e)->UseRun("r_test");
+    ToolCall call;
+    call.tool = "echo";
+    mcp::Enforcer::Outcome out = (*e)->Decide(call);
+    EXPECT_EQ(out.decision.verdict, Verdict::kDeny) << c.reply;
+    EXPECT_EQ(out.decision.code, Code::kStoreUnavailable) << c.reply;
+    EXPECT_NE(out.decision.reason.find(c.expect_in_reason), std::string::npos)
+        << out.decision.reason;
+    EXPECT_EQ(out.decision.reason.find("secret-token-value"), std::string::npos);
+  }
+}
+
+// Tests that URLs other than http://HOST[:PORT][/PREFIX] are refused up front.
+TEST(DaemonEnforcerTest, RejectsBadUrls) {
+  for (const char* url : {"https://127.0.0.1:1", "ftp://x", "127.0.0.1:8181", "http://",
+                          "http://u:p@127.0.0.1:1", "http://127.0.0.1:1/?q=1"}) {
+    mcp::DaemonOptions o;
+    o.url = url;
+    o.token = "t";
+    EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << url;
+  }
+  mcp::DaemonOptions o;
+  o.url = "http://127.0.0.1:8181";
+  EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << "empty token";
 }
 
 }  // namespace
