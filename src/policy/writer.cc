@@ -98,7 +98,10 @@ Result<std::string> ApplyPolicyEdits(std::string_view yaml, const PolicyEdits& e
         if (kept.size() == 0) continue;  // an empty list would not load; keep it
         list = kept;
       }
-      for (const auto& [tool, fields] : edits.remove_scope_fields) {
+      for (const auto& entry : edits.remove_scope_fields) {
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture those.
+        const std::string& tool = entry.first;
+        const auto& fields = entry.second;
         YAML::Node item = FindTool(allowed, tool);
         if (!item || !item["scope"] || !item["scope"].IsSequence()) continue;
         item["scope"] = Filter(item["scope"], [&](const YAML::Node& e, size_t) {
