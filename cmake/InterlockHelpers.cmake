@@ -34,3 +34,12 @@ function(interlock_fuzzer name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} interlock_options)
   set_property(GLOBAL APPEND PROPERTY INTERLOCK_FUZZERS ${name})
 endfunction()
+
+# interlock_use_allocator(TARGET): links the allocator the `interlock` program ships with
+# (INTERLOCK_MALLOC), so benchmarks measure what users run. No-op under sanitizers/fuzzing.
+function(interlock_use_allocator target)
+  if(INTERLOCK_MALLOC STREQUAL "jemalloc" AND NOT INTERLOCK_SANITIZE AND NOT INTERLOCK_BUILD_FUZZ)
+    find_library(INTERLOCK_JEMALLOC NAMES jemalloc REQUIRED)
+    target_link_libraries(${target} PRIVATE ${INTERLOCK_JEMALLOC})
+  endif()
+endfunction()
