@@ -20,16 +20,25 @@ store=var/interlock.db
 mkdir -p var
 agent_token=$("$bin" token create --store "$store" --agent support-agent-v2 2>/dev/null)
 admin_token=$("$bin" token create --store "$store" --admin operator 2>/dev/null)
+reviewer_token=$("$bin" token create --store "$store" --reviewer reviewer 2>/dev/null)
 cat <<EOT
    Tokens (shown once; only their hashes are stored):
      agent support-agent-v2: $agent_token
      admin operator:         $admin_token
+     reviewer reviewer:      $reviewer_token
    In another terminal:
      export TOKEN=$agent_token
      RUN=\$(curl -s -X POST -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:8181/v1/runs | sed -E 's/.*"run_id":"([^"]+)".*/\1/')
      curl -s -H "Authorization: Bearer \$TOKEN" -d '{"tool":"read_customer_record","args":{"fields":["customer_id"]}}' http://127.0.0.1:8181/v1/runs/\$RUN/calls
      curl -s -H "Authorization: Bearer \$TOKEN" -d '{"tool":"delete_customer_record"}' http://127.0.0.1:8181/v1/runs/\$RUN/calls
+     curl -s -H "Authorization: Bearer \$TOKEN" -d '{"tool":"send_customer_email","args":{"customer_id":"C-1","body":"hi"}}' http://127.0.0.1:8181/v1/runs/\$RUN/calls
+   That last call needs a human: it answers approval_required with a call_id. Wait on it with
+     curl -s -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:8181/v1/calls/<call_id>?wait=60"
+   while a reviewer opens http://127.0.0.1:8181/ui/ (sign in with the reviewer token) and
+   approves or denies it (or: INTERLOCK_TOKEN=<reviewer token> $bin approvals list).
      curl -s http://127.0.0.1:8181/metrics
+   Kill switch, straight into the store (works even when the port does not answer):
+     $bin kill engage --store $store --reason "stop everything"
    Stop with Ctrl-C (SIGINT: in-flight requests finish, the store closes cleanly).
 EOT
 exec "$bin" serve --listen 127.0.0.1:8181 --policies examples/policies --store "$store"
