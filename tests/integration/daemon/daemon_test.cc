@@ -637,5 +637,44 @@ TEST_F(DaemonTest, SigtermStopsCleanly) {
   EXPECT_NE(daemon_->log().find("stopped"), std::string::npos);
 }
 
+// Tests the optional TLS listener: with tls_cert/tls_key the daemon serves HTTPS with that
+// certificate (decisions included), and a plain-HTTP client gets nothing it can use.
+TEST(DaemonTlsTest, ServesHttpsWithTheConfiguredCertificate) {
+  TempDir dir;
+  const std::string cert = dir.path() + "/cert.pem";
+  const std::string key = dir.path() + "/key.pem";
+  ProcessResult gen =
+      RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
+                  "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  dir.Write("policies/test-agent.yaml", kTestAgent);
+  const std::string config =
+      dir.Write("interlock.yaml", "tls_cert: " + cert + "\ntls_key: " + key + "\n");
+  Daemon daemon(dir.path(), dir.path() + "/policies", config);
+  const std::string token = CreateToken(daemon.store(), "--agent", "test-agent");
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  const std::string base = "https://127.0.0.1:" + std::to_string(daemon.port());
+  auto curl = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--max-time", "10",
+                                     "--cacert",      cert,  "--noproxy",  "*"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv);
+  };
+  ProcessResult health = curl({base + "/healthz"});
+  EXPECT_EQ(health.exit_code, 0) << health.err;
+  ProcessResult run =
+      curl({"-X", "POST", "-H", "Authorization: Bearer " + token, base + "/v1/runs"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string run_id(json::parse(run.out).at("run_id").as_string());
+  ProcessResult call = curl({"-H", "Authorization: Bearer " + token, "-d",
+                             R"({"tool":"read_record"})", base + "/v1/runs/" + run_id + "/calls"});
+  ASSERT_EQ(call.exit_code, 0) << call.err;
+  EXPECT_EQ(json::parse(call.out).at("code").as_string(), "ALLOWED") << call.out;
+  // Plain HTTP on the TLS port is not served.
+  HttpClient plain(daemon.port());
+  EXPECT_NE(plain.Request("GET", "/healthz", "", "", 3s).status, 200);
+}
+
 }  // namespace
 }  // namespace interlock::testing
