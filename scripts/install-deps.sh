@@ -9,7 +9,7 @@ PACKAGES=(
   libyaml-cpp-dev libre2-dev libsqlite3-dev sqlite3 libssl-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   clang-14 libclang-rt-14-dev clang-format
-  curl wrk python3 ninja-build chromium
+  curl openssl wrk python3 ninja-build chromium
 )
 
 missing=()
