@@ -111,6 +111,18 @@ TEST(GovernanceDaemonTest, HistoryFromTheDaemon) {
   }
   EXPECT_TRUE(read_eligible) << json::serialize(report);
 
+  // What-if: with max_steps 3 the 4th to 7th recorded calls would have been denied.
+  std::string tighter = kPolicy;
+  tighter.replace(tighter.find("max_steps: 50"), 13, "max_steps: 3");
+  const std::string tighter_path = dir.Write("tighter/gov.yaml", tighter);
+  ProcessResult wi = RunProcess({bin, "replay", "--what-if", "--policy", tighter_path, "--store",
+                                 daemon.store(), "--format", "json"});
+  EXPECT_EQ(wi.exit_code, 1) << wi.out << wi.err;
+  EXPECT_EQ(Json(wi).at("changes").as_array().size(), 4u) << wi.out;
+  ProcessResult same =
+      RunProcess({bin, "replay", "--what-if", "--policy", policy, "--store", daemon.store()});
+  EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
+
   // Promotion: refused for send_email (no clean completions), accepted for read_record;
   // the edited policy keeps its comment and passes check; the chain still verifies.
   EXPECT_EQ(RunProcess({bin, "trust", "promote", "--agent", "gov-agent", "--tool", "send_email",
