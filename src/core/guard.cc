@@ -40,16 +40,18 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
     }
   }
 
-  auto call_ptr = std::make_shared<const ToolCall>(request.call);
+  // The store hands the call it holds back to the engine step: no second copy of the
+  // arguments on the hot path.
   const TimePoint now = request.now;
-  DecideFn decide = [set, agent, call_ptr, now](const RunState& state,
-                                                const std::optional<engine::KillSwitch>& kill) {
-    return engine::Evaluate(agent, state, *call_ptr, engine::EvalContext{now, kill});
+  DecideFn decide = [set, agent, now](const ToolCall& c, const RunState& state,
+                                      const std::optional<engine::KillSwitch>& kill) {
+    return engine::Evaluate(agent, state, c, engine::EvalContext{now, kill});
   };
+  std::string tool = request.call.tool;
   store_->DecideAsync(
       std::move(request), std::move(decide),
-      [this, agent_id = std::string(agent_id), call_ptr, done = std::move(done)](
-          Result<CallRecord> rec) { done(Finish(std::move(rec), agent_id, call_ptr->tool)); });
+      [this, agent_id = std::string(agent_id), tool = std::move(tool), done = std::move(done)](
+          Result<CallRecord> rec) { done(Finish(std::move(rec), agent_id, tool)); });
 }
 
 GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,

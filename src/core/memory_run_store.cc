@@ -36,7 +36,7 @@ Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const De
   interlock::AddUsage(request.call.usage, &state);
   state.elapsed_ms = std::max<int64_t>(
       0, std::chrono::duration_cast<std::chrono::milliseconds>(request.now - run.started).count());
-  engine::Evaluation eval = decide(state, KillFor(request.agent_id, request.run_id));
+  engine::Evaluation eval = decide(request.call, state, KillFor(request.agent_id, request.run_id));
   engine::ApplyEffects(eval.effects, request.call.tool, &state);
   run.state = state;
 

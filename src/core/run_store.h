@@ -49,10 +49,11 @@ struct CallRecord {
   RunState state_after;
 };
 
-// The engine step a store runs inside its atomic unit: given the run's state (with the
+// The engine step a store runs inside its atomic unit: given the request's call (passed
+// back so the Guard need not keep a copy of it), the run's state (with the
 // call's reported usage added and elapsed_ms set) and the kill switch covering the call,
 // return the evaluation. Must be pure: a store may run it again after a retry.
-using DecideFn = std::function<engine::Evaluation(const RunState& state,
+using DecideFn = std::function<engine::Evaluation(const ToolCall& call, const RunState& state,
                                                   const std::optional<engine::KillSwitch>& kill)>;
 
 struct DecideRequest {

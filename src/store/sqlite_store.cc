@@ -690,7 +690,7 @@ class SqliteStore::Impl {
     const bool was_halted = state.halted;
     interlock::AddUsage(rq.call.usage, &state);
     state.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row->started_ms);
-    engine::Evaluation ev = decide(state, b.kills.For(rq.agent_id, rq.run_id));
+    engine::Evaluation ev = decide(rq.call, state, b.kills.For(rq.agent_id, rq.run_id));
     if (Status s = internal::ApprovalCheckRedeem(writer_.db(), rq, &ev); !s.ok()) return s;
     engine::ApplyEffects(ev.effects, rq.call.tool, &state);
 
