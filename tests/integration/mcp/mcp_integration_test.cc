@@ -126,7 +126,7 @@ TEST_F(McpIntegrationTest, FilesystemReadsWorkWritesAndOutsidePathsAreDenied) {
                  "", std::chrono::seconds(90));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value out = ParseLastLine(r.out);
-  EXPECT_EQ(out.at("exit"), json::value(0));
+  EXPECT_EQ(out.at("exit"), json::value(0)) << r.err;
   const json::array& m = out.at("messages").as_array();
 
   const json::object* list = ById(m, 2);

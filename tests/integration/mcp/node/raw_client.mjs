@@ -26,9 +26,16 @@ for (const line of messages) {
     ? new Promise((resolve) => waiters.set(JSON.stringify(msg.id), resolve))
     : Promise.resolve();
   child.stdin.write(line + "\n");
-  await Promise.race([done, exited, new Promise((r) => setTimeout(r, 20000))]);
+  let timer;
+  await Promise.race([done, exited, new Promise((r) => (timer = setTimeout(r, 20000)))]);
+  clearTimeout(timer); // a pending timer would keep node alive for 20 s after the last reply
 }
 child.stdin.end();
-const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r("timeout"), 10000))]);
+let exitTimer;
+const code = await Promise.race([
+  exited,
+  new Promise((r) => (exitTimer = setTimeout(() => r("timeout"), 10000))),
+]);
+clearTimeout(exitTimer);
 if (code === "timeout") child.kill("SIGKILL");
 process.stdout.write(JSON.stringify({ exit: code, messages: received }) + "\n");
