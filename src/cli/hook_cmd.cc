@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -152,6 +153,13 @@ Result<std::string> SessionRun(mcp::DaemonEnforcer& daemon, std::string_view ses
   return Error::Unavailable("cannot write " + path + ": " + std::strerror(link_errno));
 }
 
+// True only when the daemon answers 404 for the run: any other failure (unreachable,
+// 5xx) leaves the run file alone and the call denied.
+bool SessionRunIsUnknown(mcp::DaemonEnforcer& daemon, const std::string& run) {
+  auto r = daemon.Exchange("GET", "/v1/runs/" + run, "", std::chrono::seconds(5));
+  return r.ok() && r->status == 404;
+}
+
 // --daemon: the decision comes from `interlock serve`, in the session's run.
 int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall call) {
   auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env);
@@ -162,7 +170,25 @@ int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall 
                 ": no daemon run for this session (" + run.error().message + "); call denied");
   }
   (*daemon)->UseRun(*run);
-  return PrintDecision((*daemon)->Decide(std::move(call)).decision);
+  ToolCall retry = call;
+  Decision d = (*daemon)->Decide(std::move(call)).decision;
+  if (d.code == Code::kStoreUnavailable && SessionRunIsUnknown(**daemon, *run)) {
+    // The session's run file names a run the daemon does not know (its store was reset,
+    // or the token now belongs to another agent): start a new run once and ask again.
+    // A run that exists but is halted or ended is kept, so its budgets keep holding.
+    if (auto dir = HookRunsDir(); dir.ok()) {
+      std::error_code ec;  // a file that cannot be removed makes SessionRun reuse it: deny
+      std::filesystem::remove(*dir + "/" + Sha256Hex(session_id).substr(0, 32), ec);
+    }
+    auto fresh = SessionRun(**daemon, session_id);
+    if (!fresh.ok()) {
+      return Deny(std::string(CodeName(Code::kStoreUnavailable)) +
+                  ": no daemon run for this session (" + fresh.error().message + "); call denied");
+    }
+    (*daemon)->UseRun(*fresh);
+    d = (*daemon)->Decide(std::move(retry)).decision;
+  }
+  return PrintDecision(d);
 }
 
 int RunHook(const HookOptions& opt) {

@@ -316,6 +316,35 @@ TEST_F(McpDaemonTest, HookAllowsDeniesAndReusesTheSessionRun) {
   EXPECT_EQ(HookRunFiles().size(), 2u);
 }
 
+// Tests that a session whose run file names a run the daemon does not know (a reset
+// store) gets a new run instead of being denied forever, while a session whose run exists
+// keeps it.
+TEST_F(McpDaemonTest, HookReplacesASessionRunTheDaemonDoesNotKnow) {
+  ProcessResult first = Hook("session-stale", "Read");
+  ASSERT_EQ(HookDecision(first), "allow") << first.out;
+  std::vector<std::string> files = HookRunFiles();
+  ASSERT_EQ(files.size(), 1u);
+  {
+    std::ofstream stale(files[0], std::ios::trunc);
+    stale << "run_0000000000000000\n";
+  }
+  ProcessResult again = Hook("session-stale", "Read");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(HookDecision(again), "allow") << again.out;
+  std::string run = ReadAll(files[0]);
+  while (!run.empty() && run.back() == '\n') run.pop_back();
+  EXPECT_NE(run, "run_0000000000000000");
+  HttpResult state = client_->Request("GET", "/v1/runs/" + run, "", reviewer_);
+  ASSERT_EQ(state.status, 200) << state.body;
+  EXPECT_EQ(state.json.at("steps").to_number<int64_t>(), 1) << state.body;
+
+  ProcessResult kept = Hook("session-stale", "Read");
+  EXPECT_EQ(HookDecision(kept), "allow") << kept.out;
+  std::string same = ReadAll(files[0]);
+  while (!same.empty() && same.back() == '\n') same.pop_back();
+  EXPECT_EQ(same, run);
+}
+
 // Tests that the hook denies (JSON on stdout, exit 0) when the daemon is unreachable,
 // when the token variable is missing, and for an https:// URL.
 TEST_F(McpDaemonTest, HookDeniesWhenTheDaemonCannotDecide) {
