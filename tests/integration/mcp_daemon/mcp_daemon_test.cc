@@ -267,6 +267,38 @@ class McpDaemonTest : public ::testing::Test {
     return Str(v.at("hookSpecificOutput"), "permissionDecisionReason");
   }
 
+  // The id of the first pending approval, polled for up to 10 s ("" if none appears).
+  std::string PendingApprovalId() {
+    for (int i = 0; i < 100; ++i) {
+      HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+      if (pending.status == 200 && pending.json.is_object()) {
+        const json::value* a = pending.json.as_object().if_contains("approvals");
+        if (a != nullptr && a->is_array() && !a->as_array().empty()) {
+          std::string id = Str(a->as_array()[0], "approval_id");
+          return id.empty() ? Str(a->as_array()[0], "id") : id;
+        }
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return "";
+  }
+
+  // The stdio gateway with --daemon in front of the fake server, initialized.
+  std::unique_ptr<Child> StartGateway(const std::string& calls_log, const std::string& err) {
+    const std::string server = dir_.Write("fake_server.js", kFakeServer);
+    auto gw = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/env", "IL_TOKEN=" + mcp_token_,
+                                 "XDG_STATE_HOME=" + state_, kInterlock, "mcp", "--policy",
+                                 policies_ + "/mcp.yaml", "--daemon", url_, "--token-env",
+                                 "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
+        err);
+    gw->Send(
+        R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
+    EXPECT_FALSE(gw->Response(1).is_null()) << ReadAll(err);
+    gw->Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+    return gw;
+  }
+
   std::vector<std::string> HookRunFiles() {
     std::vector<std::string> out;
     const std::string d = state_ + "/interlock/hook-runs";
@@ -411,18 +443,7 @@ TEST_F(McpDaemonTest, GatewayForwardsDeniesAndWaitsForApproval) {
 
   // Approval: held until the reviewer approves, then forwarded.
   gw.Send(CallLine(5, "send_email", {{"text", "hello"}}));
-  std::string approval_id;
-  for (int i = 0; i < 100 && approval_id.empty(); ++i) {
-    HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
-    if (pending.status == 200 && pending.json.is_object()) {
-      const json::value* a = pending.json.as_object().if_contains("approvals");
-      if (a != nullptr && a->is_array() && !a->as_array().empty()) {
-        approval_id = Str(a->as_array()[0], "approval_id");
-        if (approval_id.empty()) approval_id = Str(a->as_array()[0], "id");
-      }
-    }
-    if (approval_id.empty()) std::this_thread::sleep_for(100ms);
-  }
+  const std::string approval_id = PendingApprovalId();
   ASSERT_FALSE(approval_id.empty()) << ReadAll(err);
   EXPECT_EQ(gw.ReadLine(300ms), "");  // nothing answered while held
   HttpResult vote = client_->Request(
@@ -442,6 +463,57 @@ TEST_F(McpDaemonTest, GatewayForwardsDeniesAndWaitsForApproval) {
   EXPECT_EQ(gw.ReadLine(10ms), "");
   gw.CloseStdin();
   EXPECT_EQ(ReadAll(err).find(mcp_token_), std::string::npos);
+}
+
+// Tests that a call held for approval sends notifications/progress with the client's
+// progress token while it waits, and that a reviewer's deny reaches the client as an
+// isError result (APPROVAL_DENIED) without the call being forwarded.
+TEST_F(McpDaemonTest, GatewaySendsProgressWhileHeldAndForwardsNothingOnDeny) {
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  std::unique_ptr<Child> gw = StartGateway(calls_log, err);
+  gw->Send(
+      R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"send_email","arguments":{"text":"hi"},"_meta":{"progressToken":"tok-7"}}})");
+  const std::string progress = gw->ReadLine(2500ms);
+  ASSERT_FALSE(progress.empty()) << ReadAll(err);
+  json::value p = json::parse(progress);
+  EXPECT_EQ(Str(p, "method"), "notifications/progress") << p;
+  EXPECT_EQ(Str(p.at("params"), "progressToken"), "tok-7") << p;
+  EXPECT_NE(Str(p.at("params"), "message").find("approval"), std::string::npos) << p;
+
+  const std::string approval_id = PendingApprovalId();
+  ASSERT_FALSE(approval_id.empty());
+  HttpResult vote = client_->Request(
+      "POST", "/v1/approvals/" + approval_id,
+      json::serialize(json::object{{"verdict", "deny"}, {"comment", "no"}}), reviewer_);
+  ASSERT_EQ(vote.status, 200) << vote.body;
+  json::value denied = gw->Response(7, 10s);
+  EXPECT_TRUE(IsError(denied)) << denied;
+  EXPECT_NE(ResultText(denied).find("APPROVAL_DENIED"), std::string::npos) << denied;
+  EXPECT_FALSE(std::filesystem::exists(calls_log)) << ReadAll(calls_log);
+  gw->CloseStdin();
+}
+
+// Tests that notifications/cancelled for a call held for approval ends the wait: the
+// client gets no response for it, and the call is never forwarded, even once the approval
+// times out.
+TEST_F(McpDaemonTest, GatewayHonoursCancelWhileHeld) {
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  std::unique_ptr<Child> gw = StartGateway(calls_log, err);
+  gw->Send(CallLine(8, "send_email", {{"text", "hi"}}));
+  ASSERT_FALSE(PendingApprovalId().empty()) << ReadAll(err);
+  gw->Send(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":8,"reason":"user gave up"}})");
+  // The approval hard maximum is 3 s (config): wait past it; nothing may answer id 8.
+  json::value late = gw->Response(8, 4500ms);
+  EXPECT_TRUE(late.is_null()) << late;
+  // The gateway still serves: an allowed call goes through, the cancelled one never did.
+  gw->Send(CallLine(9, "echo", {{"text", "after"}}));
+  json::value echo = gw->Response(9);
+  EXPECT_FALSE(IsError(echo)) << echo << ReadAll(err);
+  EXPECT_EQ(ReadAll(calls_log), "echo\n");
+  gw->CloseStdin();
 }
 
 // Tests that the gateway denies every call with STORE_UNAVAILABLE when the daemon is
