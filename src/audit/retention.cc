@@ -2,10 +2,31 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "audit/sqlite_util.h"
 #include "audit/verify.h"
 
 namespace interlock::audit {
+namespace {
+
+// The chain hash of record `seq` (the anchor's subject).
+Result<std::string> AnchorHash(Statement* row, sqlite3* db, int64_t seq) {
+  row->BindInt64(1, seq);
+  const int rc = sqlite3_step(row->get());
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(row->get());
+    if (rc == SQLITE_DONE) {
+      return Error::Corrupt("record " + std::to_string(seq) + " vanished while pruning");
+    }
+    return SqliteError(db, "read the anchor record");
+  }
+  std::string hash(row->Text(0));
+  sqlite3_reset(row->get());
+  return hash;
+}
+
+}  // namespace
 
 Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const PruneOptions& options) {
   if (options.days < 1) return Error::Invalid("retention must be at least 1 day");
@@ -52,38 +73,41 @@ Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const Prun
   if (Status s = anchor_row.Prepare(db, "SELECT hash FROM audit_log WHERE seq = ?1"); !s.ok()) {
     return s.error();
   }
-  anchor_row.BindInt64(1, keep - 1);
-  if (sqlite3_step(anchor_row.get()) != SQLITE_ROW) {
-    return Error::Corrupt("record " + std::to_string(keep - 1) + " vanished while pruning");
-  }
-  const std::string anchor_hash(anchor_row.Text(0));
-  sqlite3_reset(anchor_row.get());
-
-  Result<Checkpoint> anchor = MakeCheckpoint(key, keep - 1, anchor_hash, options.now);
-  if (!anchor.ok()) return anchor.error();
-  // The anchor is durable before any record is deleted: a crash in between leaves a
-  // complete log plus one extra checkpoint, which verifies.
-  if (Status s = AppendCheckpoint(options.checkpoint_file, *anchor); !s.ok()) return s.error();
-
-  Transaction tx(db);
-  if (Status s = tx.Begin(); !s.ok()) return s.error();
-  // Re-check under the write lock that the anchored record is unchanged.
-  anchor_row.BindInt64(1, keep - 1);
-  if (sqlite3_step(anchor_row.get()) != SQLITE_ROW || anchor_row.Text(0) != anchor_hash) {
-    return Error::Corrupt("record " + std::to_string(keep - 1) +
-                          " changed while pruning; nothing was deleted");
-  }
-  sqlite3_reset(anchor_row.get());
   Statement del;
   if (Status s = del.Prepare(db, "DELETE FROM audit_log WHERE seq < ?1"); !s.ok()) {
     return s.error();
   }
-  del.BindInt64(1, keep);
-  if (sqlite3_step(del.get()) != SQLITE_DONE) return SqliteError(db, "delete old records");
-  report.deleted = sqlite3_changes(db);
-  if (Status s = tx.Commit(); !s.ok()) return s.error();
+  const int64_t chunk = std::max<int64_t>(1, options.chunk_records);
+  for (int64_t first = vr->first_seq; first < keep;) {
+    const int64_t upto = std::min(keep, first + chunk);  // delete seq < upto this round
+    Result<std::string> hash = AnchorHash(&anchor_row, db, upto - 1);
+    if (!hash.ok()) return hash.error();
+    Result<Checkpoint> anchor = MakeCheckpoint(key, upto - 1, *hash, options.now);
+    if (!anchor.ok()) return anchor.error();
+    // The anchor is durable before any record is deleted: a crash in between leaves a
+    // complete log plus one extra checkpoint, which verifies.
+    if (Status s = AppendCheckpoint(options.checkpoint_file, *anchor); !s.ok()) return s.error();
+
+    Transaction tx(db);
+    if (Status s = tx.Begin(); !s.ok()) return s.error();
+    // Re-check under the write lock that the anchored record is unchanged.
+    Result<std::string> again = AnchorHash(&anchor_row, db, upto - 1);
+    if (!again.ok() || *again != *hash) {
+      return Error::Corrupt("record " + std::to_string(upto - 1) +
+                            " changed while pruning; records from seq " + std::to_string(first) +
+                            " on were not deleted");
+    }
+    del.BindInt64(1, upto);
+    if (sqlite3_step(del.get()) != SQLITE_DONE) return SqliteError(db, "delete old records");
+    sqlite3_reset(del.get());
+    const int64_t deleted = sqlite3_changes(db);
+    if (Status s = tx.Commit(); !s.ok()) return s.error();
+    report.deleted += deleted;
+    report.anchor = std::move(anchor).value();
+    ++report.chunks;
+    first = upto;
+  }
   report.first_kept_seq = keep;
-  report.anchor = std::move(anchor).value();
   return report;
 }
 

@@ -4,11 +4,16 @@
 // PruneAuditLog() first verifies the whole log (so a tampered record is never anchored
 // or silently destroyed), then writes and fsyncs a signed anchor checkpoint for the
 // last record it deletes (seq S-1; its hash is the prev of the first record kept, S),
-// and only then deletes records 1..S-1 in one transaction. `interlock audit verify`
-// with that checkpoint file accepts the log starting at S; without it, verify fails.
-// The newest record is always kept, so the chain's head (and the next seq) survives.
-// Thread-safety: one thread at a time on `db`; safe alongside a running daemon (WAL):
-// the write transaction only deletes old records and is short.
+// and only then deletes records 1..S-1. `interlock audit verify` with that checkpoint
+// file accepts the log starting at S; without it, verify fails. The newest record is
+// always kept, so the chain's head (and the next seq) survives.
+//
+// Deletion goes in chunks of at most `chunk_records` records, each its own short write
+// transaction preceded by its own durable anchor, so a running daemon's writer is never
+// blocked for long (a single multi-million-row DELETE would hold the write lock for
+// seconds and turn decisions into STORE_UNAVAILABLE denies), and a crash between chunks
+// leaves a log that starts at an anchored seq, which verifies.
+// Thread-safety: one thread at a time on `db`; safe alongside a running daemon (WAL).
 #ifndef INTERLOCK_AUDIT_RETENTION_H_
 #define INTERLOCK_AUDIT_RETENTION_H_
 
@@ -30,12 +35,14 @@ struct PruneOptions {
   int days = kDefaultRetentionDays;  // keep records whose time is within this many days
   TimePoint now;                     // the clock's now
   std::string checkpoint_file;       // read for verification, anchor appended here
+  int64_t chunk_records = 20'000;    // records deleted per write transaction (>= 1)
 };
 
 struct PruneReport {
   int64_t deleted = 0;
   int64_t first_kept_seq = 0;
-  Checkpoint anchor;  // seq 0 when nothing was pruned
+  Checkpoint anchor;  // the last anchor written (seq first_kept_seq - 1); seq 0 if none
+  int chunks = 0;     // write transactions (and anchors) used
 };
 
 // `key` signs the anchor; the public key derived from it checks existing checkpoints.

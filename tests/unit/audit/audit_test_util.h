@@ -54,6 +54,19 @@ inline void Exec(sqlite3* db, const std::string& sql) {
   sqlite3_free(err);
 }
 
+// The first column of the first row of `sql` as text ("" when there is no row).
+inline std::string QueryText(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+  std::string out;
+  if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(st, 0);
+    if (t != nullptr) out = reinterpret_cast<const char*>(t);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
 inline TimePoint T0() { return ParseRfc3339("2026-11-22T10:00:00Z").value(); }
 
 // A generic event of `type` at `t`.

@@ -291,6 +291,46 @@ TEST_F(RetentionTest, PruneThenVerifyPasses) {
   EXPECT_GE(v2->checkpoints_pruned, 1);
 }
 
+// Tests that prune deletes in chunks, each anchored before its delete (anchors at 7, 14
+// and 20 for chunks of 7 over 20 old records), and that the log verifies after each
+// chunk: a crash between chunks leaves an anchored log.
+TEST_F(RetentionTest, PruneInChunksAnchorsEveryChunk) {
+  PruneOptions opt{.days = 90, .now = now_, .checkpoint_file = cp_file(), .chunk_records = 7};
+  auto r = PruneAuditLog(db_.get(), keys_->signing_key, opt);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->deleted, 20);
+  EXPECT_EQ(r->chunks, 3);
+  EXPECT_EQ(r->first_kept_seq, 21);
+  EXPECT_EQ(r->anchor.seq, 20);
+  auto cps = ReadCheckpoints(cp_file());
+  ASSERT_TRUE(cps.ok());
+  std::vector<int64_t> seqs;
+  for (const Checkpoint& c : *cps) seqs.push_back(c.seq);
+  EXPECT_EQ(seqs, (std::vector<int64_t>{7, 14, 20}));
+  auto v = Verify(true);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+}
+
+// Tests that the state a crash between two chunks leaves (records 8.. and the anchor for
+// 7) verifies, and that the next prune finishes the job.
+TEST_F(RetentionTest, PruneAfterACrashBetweenChunksFinishes) {
+  auto row = testing::QueryText(db_.get(), "SELECT hash FROM audit_log WHERE seq = 7");
+  auto anchor = MakeCheckpoint(keys_->signing_key, 7, row, now_);
+  ASSERT_TRUE(anchor.ok());
+  ASSERT_TRUE(AppendCheckpoint(cp_file(), *anchor).ok());
+  testing::Exec(db_.get(), "DELETE FROM audit_log WHERE seq < 8");
+  auto v = Verify(true);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  PruneOptions opt{.days = 90, .now = now_, .checkpoint_file = cp_file(), .chunk_records = 7};
+  auto r = PruneAuditLog(db_.get(), keys_->signing_key, opt);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->deleted, 13);
+  EXPECT_EQ(r->first_kept_seq, 21);
+  EXPECT_TRUE(Verify(true)->ok);
+}
+
 // Tests that a pruned log without its anchor checkpoint fails verification clearly.
 TEST_F(RetentionTest, VerifyWithoutAnchorFails) {
   PruneOptions opt{.days = 90, .now = now_, .checkpoint_file = cp_file()};
