@@ -1,0 +1,39 @@
+#include "common/periodic.h"
+
+#include <atomic>
+#include <chrono>
+
+#include <gtest/gtest.h>
+
+namespace interlock {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Tests that the task runs repeatedly at its interval and that Stop() runs on_stop once.
+TEST(PeriodicTaskTest, RunsRepeatedlyAndStopsOnce) {
+  std::atomic<int> runs{0}, stops{0};
+  {
+    PeriodicTask task(
+        0ms, 5ms, [&] { ++runs; }, [&] { ++stops; });
+    for (int i = 0; i < 400 && runs.load() < 3; ++i) std::this_thread::sleep_for(5ms);
+    task.Stop();
+    task.Stop();  // idempotent
+  }
+  EXPECT_GE(runs.load(), 3);
+  EXPECT_EQ(stops.load(), 1);
+}
+
+// Tests that Stop() wakes a task waiting out a long delay at once, without running it.
+TEST(PeriodicTaskTest, StopDoesNotWaitForTheInterval) {
+  std::atomic<int> runs{0};
+  const auto start = std::chrono::steady_clock::now();
+  {
+    PeriodicTask task(std::chrono::hours(24), std::chrono::hours(24), [&] { ++runs; });
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_EQ(runs.load(), 0);
+}
+
+}  // namespace
+}  // namespace interlock
