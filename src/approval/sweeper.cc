@@ -92,30 +92,12 @@ Sweeper::Sweeper(store::Store* store, const core::PolicySource* policies, const 
 Sweeper::~Sweeper() { Stop(); }
 
 void Sweeper::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stop_ = false;
-  thread_ = std::thread([this] { Run(); });
+  if (task_) return;
+  task_ = std::make_unique<PeriodicTask>(std::chrono::milliseconds(0), options_.interval,
+                                         [this] { SweepOnce(); });
 }
 
-void Sweeper::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Sweeper::Run() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    lock.unlock();
-    SweepOnce();
-    lock.lock();
-    cv_.wait_for(lock, options_.interval, [&] { return stop_; });
-  }
-}
+void Sweeper::Stop() { task_.reset(); }
 
 void Sweeper::Send(NoticeKind kind, const store::Approval& a) {
   if (notifier_ == nullptr) return;

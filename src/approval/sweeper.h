@@ -12,15 +12,14 @@
 #define INTERLOCK_APPROVAL_SWEEPER_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 
+#include "common/periodic.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -62,7 +61,6 @@ class Sweeper {
   void SweepOnce();
 
  private:
-  void Run();
   void Send(NoticeKind kind, const store::Approval& a);
 
   store::Store* store_;
@@ -74,10 +72,7 @@ class Sweeper {
   std::optional<TimePoint> last_created_;       // newest pending approval already announced
   std::map<std::string, TimePoint> announced_;  // recent announcements (same-ms dedupe)
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::unique_ptr<PeriodicTask> task_;  // last: stopped first on destruction
 };
 
 }  // namespace interlock::approval
