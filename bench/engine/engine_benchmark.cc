@@ -103,6 +103,49 @@ void BM_Decide_Seed(benchmark::State& st) {
 }
 BENCHMARK(BM_Decide_Seed);
 
+// The seed policy's deny paths, parse + decide like BM_ParseAndDecide_Seed. The Cedar peer
+// (bench/cedar/bench.mjs, run side by side by scripts/bench-engine-peers.sh) decides the
+// same call texts.
+void ParseAndDecideSeedCall(benchmark::State& st, std::string_view text, Code want) {
+  const policy::AgentPolicy p = SeedPolicy();
+  const RunState state = State();
+  const engine::EvalContext ctx = Ctx();
+  Result<ToolCall> first = engine::ParseToolCall(text);
+  Require(first.ok() && engine::Evaluate(&p, state, *first, ctx).decision.code == want);
+  for (auto _ : st) {
+    Result<ToolCall> call = engine::ParseToolCall(text);
+    engine::Evaluation ev = engine::Evaluate(&p, state, *call, ctx);
+    benchmark::DoNotOptimize(ev);
+  }
+}
+
+// allowed_statuses does not contain "shipped": CONSTRAINT_VIOLATED.
+void BM_ParseAndDecide_SeedConstraintDeny(benchmark::State& st) {
+  ParseAndDecideSeedCall(
+      st,
+      R"({"tool":"update_order_status","args":{"order_id":"ord-1042","status":"shipped"},)"
+      R"("usage":{"tokens":412,"cost_usd":0.0031}})",
+      Code::kConstraintViolated);
+}
+BENCHMARK(BM_ParseAndDecide_SeedConstraintDeny);
+
+void BM_ParseAndDecide_SeedBlocked(benchmark::State& st) {
+  ParseAndDecideSeedCall(st,
+                         R"({"tool":"delete_customer_record","args":{"customer_id":"C-1"},)"
+                         R"("usage":{"tokens":412,"cost_usd":0.0031}})",
+                         Code::kToolBlocked);
+}
+BENCHMARK(BM_ParseAndDecide_SeedBlocked);
+
+// Neither allowed nor blocked: default deny (TOOL_NOT_ALLOWED).
+void BM_ParseAndDecide_SeedUnknownTool(benchmark::State& st) {
+  ParseAndDecideSeedCall(st,
+                         R"({"tool":"export_customer_list","args":{"segment":"all"},)"
+                         R"("usage":{"tokens":412,"cost_usd":0.0031}})",
+                         Code::kToolNotAllowed);
+}
+BENCHMARK(BM_ParseAndDecide_SeedUnknownTool);
+
 // `agents` agents sharing `total_tools` tools between them (10 allowed : 1 blocked),
 // each tool with a one_of constraint like the seed's.
 std::shared_ptr<const policy::PolicySet> LargeSet(int agents, int total_tools) {
