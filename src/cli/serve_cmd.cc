@@ -1,8 +1,10 @@
 // `interlock serve`: the HTTP daemon (docs/operations.md#running-the-daemon).
 //
-// Composition root: config -> policy set -> store -> notifier -> Guard -> Api -> server,
-// plus the policy watcher and signal handling. Shutdown runs in reverse: stop accepting,
-// answer long polls, finish in-flight requests (bounded), then close the store cleanly.
+// Composition root: config -> policy set -> store -> notifier -> Guard -> Api (+ the MCP
+// Streamable HTTP endpoint when the config has mcp.upstreams) -> server, plus the policy
+// watcher and signal handling. Shutdown runs in reverse: end MCP sessions (children
+// stopped, streams ended), answer long polls, finish in-flight requests (bounded), then
+// close the store cleanly.
 #include <sys/stat.h>
 
 #include <condition_variable>
@@ -25,10 +27,12 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "mcp/pins.h"
 #include "policy/loader.h"
 #include "server/api.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/mcp_http.h"
 #include "server/metrics.h"
 #include "server/notifier.h"
 #include "server/policy_watcher.h"
@@ -183,6 +187,33 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   aopt.auth_cache_ttl = cfg.auth_cache_ttl;
   server::Api api(aopt, &guard, store.get(), &policies, &clock, &metrics);
 
+  // MCP Streamable HTTP (/mcp/{upstream}): sessions decide through this Guard and wait on
+  // this Api's approval queue; tool pins live in the same database.
+  std::unique_ptr<mcp::PinStore> pins;
+  std::unique_ptr<server::McpHttpService> mcp_http;
+  if (!cfg.mcp.upstreams.empty()) {
+    auto opened_pins = mcp::PinStore::Open(cfg.store);
+    if (!opened_pins.ok()) {
+      std::cerr << "interlock serve: mcp pins: " << opened_pins.error().message << '\n';
+      return kExitFailure;
+    }
+    pins = std::move(*opened_pins);
+    server::McpHttpDeps deps;
+    deps.guard = &guard;
+    deps.store = store.get();
+    deps.policies = &policies;
+    deps.clock = &clock;
+    deps.waiters = api.call_waiters();
+    deps.pins = pins.get();
+    auto service = server::McpHttpService::Create(cfg.mcp, deps);
+    if (!service.ok()) {
+      std::cerr << "interlock serve: " << service.error().message << '\n';
+      return kExitUsage;
+    }
+    mcp_http = std::move(*service);
+    api.SetMcpEndpoint(mcp_http.get());
+  }
+
   server::HttpServerOptions hopt;
   hopt.host = cfg.host;
   hopt.port = cfg.port;
@@ -232,6 +263,10 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   approval::Sweeper sweeper(store.get(), &policies, &clock, notifier->get(), swopt,
                             [&api](const std::string& call_id) { api.NotifyCall(call_id); });
   sweeper.Start();
+  for (const auto& [name, up] : cfg.mcp.upstreams) {
+    std::cout << "interlock: MCP upstream " << name << " at /mcp/" << name << " ("
+              << (up.url.empty() ? "stdio" : up.url) << ")\n";
+  }
   std::cout << "interlock: listening on " << (http.tls() ? "https" : "http") << "://"
             << (ep.address().is_v6() ? "[" + host + "]" : host) << ':' << ep.port() << '\n'
             << "interlock: " << (*set)->agents.size() << " agent policies, store " << cfg.store
@@ -252,7 +287,8 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   boost::system::error_code ignored;
   signals.cancel(ignored);
   sweeper.Stop();
-  api.Shutdown();  // long polls answer now; the blocking pool drains
+  if (mcp_http) mcp_http->Shutdown();  // MCP sessions end: children stopped, streams ended
+  api.Shutdown();                      // long polls answer now; the blocking pool drains
   http.Shutdown();
   store.reset();                           // drains the writer, checkpoints the WAL, closes
   if (checkpointer) checkpointer->Stop();  // a final signed checkpoint of the head

@@ -1,7 +1,7 @@
 // Gateway: the MCP policy enforcement point, independent of the transport.
 //
-// A transport (stdio today; Streamable HTTP in the daemon later) feeds it each message
-// line from the client (OnClientLine) and from the upstream server (OnServerLine), and
+// A transport (stdio: src/cli/mcp_cmd.cc; Streamable HTTP: src/server/mcp_http.cc) feeds each
+// message line from the client (OnClientLine) and from the upstream server (OnServerLine), and
 // gives it two SendFn to deliver messages the other way. The gateway changes only:
 //   - tools/list results: tools the agent may not call (not in `allowed`, in `blocked`,
 //     or whose pinned definition changed) are removed; notifications/tools/list_changed
@@ -65,7 +65,8 @@ struct ToolResult {
 };
 
 // How the gateway reaches the shared core. Implementations: GuardEnforcer (standalone,
-// the local Guard on the embedded store; below) and the daemon client (HTTP, later).
+// the local Guard on the embedded store), DaemonEnforcer (HTTP to a daemon) and, inside
+// the daemon, server::McpEnforcer.
 // Every method fails closed: an Enforcer that cannot decide returns a deny decision
 // (STORE_UNAVAILABLE and the like), never an allow. Thread-safety: any thread.
 class Enforcer {

@@ -104,6 +104,7 @@ struct Route {
     kApprovals,
     kApproval,
     kUi,
+    kMcp,
   } kind = kNone;
   std::string id;
   std::vector<http::verb> methods;  // allowed
@@ -138,6 +139,9 @@ Route Match(std::string_view target) {
     set(Route::kUi, {http::verb::get}, "GET");
     r.id = n >= 2 ? seg[1] : "";
     if (n > 2) r.kind = Route::kNone;
+  } else if (n == 2 && seg[0] == "mcp") {
+    set(Route::kMcp, {http::verb::post, http::verb::get, http::verb::delete_}, "POST, GET, DELETE");
+    r.id = seg[1];
   } else if (n >= 2 && seg[0] == "v1") {
     if (seg[1] == "runs") {
       if (n == 2) {
@@ -401,6 +405,16 @@ void Api::Handle(HttpRequest req, Responder r) {
       return HandleMetrics(std::move(r));
     case Route::kUi:
       return HandleUi(route.id, std::move(r));
+    case Route::kMcp: {
+      if (mcp_ == nullptr) return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
+      if (auto fail = mcp_->CheckOrigin(req)) return r.Send(std::move(*fail));
+      Caller caller;
+      if (auto fail = Authenticate(req, &caller)) return r.Send(std::move(*fail));
+      if (caller.principal.role != store::Role::kAgent) {
+        return r.Send(Forbidden("only agent tokens may use MCP endpoints"));
+      }
+      return mcp_->Handle(std::move(route.id), caller.principal, std::move(req), std::move(r));
+    }
     default:
       break;
   }

@@ -41,6 +41,19 @@ struct ApiOptions {
   int blocking_threads = 4;
 };
 
+// The MCP Streamable HTTP endpoint /mcp/{upstream} (src/server/mcp_http.h), behind the
+// same listener and token table as /v1. The Api checks the method, calls CheckOrigin,
+// authenticates (agent tokens only) and hands the request over; both run on the
+// connection strand and must not block.
+class McpEndpoint {
+ public:
+  virtual ~McpEndpoint() = default;
+  // nullopt when the request's Origin is acceptable, else the 403 to send.
+  virtual std::optional<HttpResponse> CheckOrigin(const HttpRequest& req) const = 0;
+  virtual void Handle(std::string upstream, const store::Principal& agent, HttpRequest req,
+                      Responder r) = 0;
+};
+
 class Api final : public RequestHandler {
  public:
   Api(ApiOptions options, core::Guard* guard, store::Store* store,
@@ -51,6 +64,11 @@ class Api final : public RequestHandler {
 
   // Wakes long polls on call_id; the approvals feature calls this when a verdict lands.
   void NotifyCall(std::string_view call_id) { waiters_.Notify(call_id); }
+  // The long-poll registry, shared with in-daemon waiters (MCP sessions awaiting approval).
+  CallWaiters* call_waiters() { return &waiters_; }
+  // Serves /mcp/{upstream} through `mcp` (not owned; outlives the Api). Call before the
+  // server starts; without it /mcp/* is 404.
+  void SetMcpEndpoint(McpEndpoint* mcp) { mcp_ = mcp; }
 
   // Answers every long poll now and drains the blocking pool. Call after the HTTP
   // server stopped accepting; idempotent.
@@ -103,6 +121,7 @@ class Api final : public RequestHandler {
   CallWaiters waiters_;
   boost::asio::thread_pool pool_;
   std::atomic<bool> shut_down_{false};
+  McpEndpoint* mcp_ = nullptr;
 };
 
 }  // namespace interlock::server

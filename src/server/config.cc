@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -67,6 +69,9 @@ class Reader {
   }
 
   const std::string& file() const { return file_; }
+  std::string Resolve(const std::string& p) const {
+    return (base_ / p).lexically_normal().string();
+  }
 
  private:
   std::string file_;
@@ -101,6 +106,183 @@ Status ReadLimits(Reader& r, const YAML::Node& node, ServerConfig* c) {
       st = r.Integer(v, key, 0, 64 << 20, &c->max_output_bytes);
     } else {
       st = r.Fail(kv.first, "unknown key 'limits." + key + "'");
+    }
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+bool ValidUpstreamName(std::string_view n) {
+  return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+bool ValidEnvName(std::string_view n) {
+  return !n.empty() && !(n[0] >= '0' && n[0] <= '9') && std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+bool ValidHeaderName(std::string_view n) {
+  return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+Status ReadStringMap(Reader& r, const YAML::Node& node, const std::string& key,
+                     bool (*valid_key)(std::string_view), std::map<std::string, std::string>* out) {
+  if (!node.IsMap()) return r.Fail(node, key + " must be a mapping");
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    if (!valid_key(k)) return r.Fail(kv.first, key + ": '" + k + "' is not a valid name");
+    std::string v;
+    if (Status st = r.String(kv.second, key + "." + k, &v); !st.ok()) return st;
+    if (v.find_first_of("\r\n") != std::string::npos || v.find('\0') != std::string::npos) {
+      return r.Fail(kv.second, key + "." + k + " must be one line");
+    }
+    (*out)[k] = v;
+  }
+  return Status::Ok();
+}
+
+Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
+                    McpUpstreamConfig* u) {
+  const std::string where = "mcp.upstreams." + name;
+  if (!node.IsMap()) return r.Fail(node, where + " must be a mapping");
+  u->name = name;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    Status st;
+    if (key == "command") {
+      if (!v.IsSequence() || v.size() == 0) {
+        st = r.Fail(v, where + ".command must be a non-empty list (argv)");
+      } else {
+        for (const auto& item : v) {
+          std::string a;
+          if (st = r.String(item, where + ".command", &a); !st.ok()) break;
+          u->command.push_back(a);
+        }
+        if (st.ok() && u->command[0].empty()) st = r.Fail(v, where + ".command[0] is empty");
+      }
+    } else if (key == "env") {
+      st = ReadStringMap(r, v, where + ".env", &ValidEnvName, &u->env);
+    } else if (key == "secret_env") {
+      if (!v.IsSequence()) {
+        st = r.Fail(v, where + ".secret_env must be a list of variable names");
+      } else {
+        for (const auto& item : v) {
+          std::string n;
+          if (st = r.String(item, where + ".secret_env", &n); !st.ok()) break;
+          if (!ValidEnvName(n)) {
+            st = r.Fail(item, where + ".secret_env: '" + n + "' is not a variable name");
+            break;
+          }
+          u->secret_env.push_back(n);
+        }
+      }
+    } else if (key == "secret_files") {
+      std::map<std::string, std::string> files;
+      st = ReadStringMap(r, v, where + ".secret_files", &ValidEnvName, &files);
+      for (const auto& [n, p] : files) {
+        if (!st.ok()) break;
+        if (p.empty()) {
+          st = r.Fail(v, where + ".secret_files." + n + " is empty");
+          break;
+        }
+        fs::path path(p);
+        u->secret_files[n] = path.is_absolute() ? p : r.Resolve(p);
+      }
+    } else if (key == "url") {
+      st = r.String(v, where + ".url", &u->url);
+      if (st.ok() && u->url.rfind("http://", 0) != 0) {
+        st = r.Fail(v, where +
+                           ".url must start with http:// (https upstreams are not supported "
+                           "yet)");
+      }
+    } else if (key == "headers") {
+      st = ReadStringMap(r, v, where + ".headers", &ValidHeaderName, &u->headers);
+    } else if (key == "secret_headers") {
+      st = ReadStringMap(r, v, where + ".secret_headers", &ValidHeaderName, &u->secret_headers);
+      for (const auto& [h, n] : u->secret_headers) {
+        if (st.ok() && !ValidEnvName(n)) {
+          st = r.Fail(v, where + ".secret_headers." + h + ": '" + n + "' is not a variable name");
+        }
+      }
+    } else {
+      st = r.Fail(kv.first, "unknown key '" + where + "." + key + "'");
+    }
+    if (!st.ok()) return st;
+  }
+  const bool stdio = !u->command.empty();
+  const bool http = !u->url.empty();
+  if (stdio == http) return r.Fail(node, where + " needs exactly one of command: and url:");
+  if (stdio && (!u->headers.empty() || !u->secret_headers.empty())) {
+    return r.Fail(node, where + ": headers apply to url: upstreams only");
+  }
+  if (http && (!u->env.empty() || !u->secret_env.empty() || !u->secret_files.empty())) {
+    return r.Fail(node, where + ": env, secret_env and secret_files apply to command: upstreams");
+  }
+  return Status::Ok();
+}
+
+Status ReadMcp(Reader& r, const YAML::Node& node, McpConfig* m) {
+  if (!node.IsMap()) return r.Fail(node, "mcp must be a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    Status st;
+    if (key == "upstreams") {
+      if (!v.IsMap()) {
+        st = r.Fail(v, "mcp.upstreams must map names to upstream servers");
+      } else {
+        m->upstreams.clear();
+        for (const auto& u : v) {
+          const std::string name = u.first.Scalar();
+          if (!ValidUpstreamName(name)) {
+            st = r.Fail(u.first, "mcp.upstreams: '" + name +
+                                     "' is not a valid name (lower-case letters, digits, '-')");
+            break;
+          }
+          McpUpstreamConfig up;
+          if (st = ReadUpstream(r, name, u.second, &up); !st.ok()) break;
+          m->upstreams[name] = std::move(up);
+        }
+      }
+    } else if (key == "allowed_origins") {
+      if (!v.IsSequence()) {
+        st = r.Fail(v, "mcp.allowed_origins must be a list");
+      } else {
+        m->allowed_origins.clear();
+        for (const auto& item : v) {
+          std::string o;
+          if (st = r.String(item, "mcp.allowed_origins", &o); !st.ok()) break;
+          if (o != "*" && o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0) {
+            st = r.Fail(item, "mcp.allowed_origins: '" + o +
+                                  "' must be \"*\" or an origin like http://localhost:3000");
+            break;
+          }
+          while (o.size() > 1 && o.back() == '/') o.pop_back();
+          m->allowed_origins.push_back(o);
+        }
+      }
+    } else if (key == "max_sessions") {
+      st = r.Integer(v, "mcp." + key, 1, 100000, &m->max_sessions);
+    } else if (key == "max_sessions_per_agent") {
+      st = r.Integer(v, "mcp." + key, 1, 100000, &m->max_sessions_per_agent);
+    } else if (key == "session_idle_timeout_seconds") {
+      st = r.Millis(v, "mcp." + key, 1000, 1, 7 * 86400, &m->session_idle_timeout);
+    } else if (key == "session_idle_timeout_ms") {
+      st = r.Millis(v, "mcp." + key, 1, 100, 7LL * 86400 * 1000, &m->session_idle_timeout);
+    } else if (key == "sse_after_ms") {
+      st = r.Millis(v, "mcp." + key, 1, 0, 600000, &m->sse_after);
+    } else if (key == "keepalive_seconds") {
+      st = r.Millis(v, "mcp." + key, 1000, 1, 3600, &m->keepalive);
+    } else if (key == "child_grace_ms") {
+      st = r.Millis(v, "mcp." + key, 1, 0, 60000, &m->child_grace);
+    } else {
+      st = r.Fail(kv.first, "unknown key 'mcp." + key + "'");
     }
     if (!st.ok()) return st;
   }
@@ -245,6 +427,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
             if (!st.ok()) break;
           }
         }
+      } else if (key == "mcp") {
+        st = ReadMcp(r, v, &c->mcp);
       } else {
         st = r.Fail(kv.first, "unknown key '" + key + "'");
       }

@@ -18,6 +18,33 @@
 
 namespace interlock::server {
 
+// One MCP server the daemon proxies at /mcp/{name} (docs/mcp.md#streamable-http).
+// Exactly one of `command` (a stdio child per session) and `url` (an HTTP server).
+struct McpUpstreamConfig {
+  std::string name;                                   // [a-z0-9-]+
+  std::vector<std::string> command;                   // argv; argv[0] looked up in PATH
+  std::map<std::string, std::string> env;             // extra environment, literal values
+  std::vector<std::string> secret_env;                // Interlock's own variables passed on
+  std::map<std::string, std::string> secret_files;    // NAME -> file whose content is NAME
+  std::string url;                                    // http://HOST:PORT/PATH
+  std::map<std::string, std::string> headers;         // literal header values
+  std::map<std::string, std::string> secret_headers;  // header -> Interlock's variable
+};
+
+struct McpConfig {
+  std::map<std::string, McpUpstreamConfig> upstreams;
+  // Origins allowed to call /mcp/* (browsers send Origin; agents usually do not). A
+  // request with an Origin not listed here is 403. Entries are exact
+  // ("http://localhost:3000") or "*" (any).
+  std::vector<std::string> allowed_origins;
+  int max_sessions = 64;
+  int max_sessions_per_agent = 8;
+  std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
+  std::chrono::milliseconds sse_after{5000};    // a held JSON answer switches to SSE
+  std::chrono::milliseconds keepalive{15000};   // SSE comment on quiet streams
+  std::chrono::milliseconds child_grace{1000};  // stdin closed -> terminate
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8181;
@@ -42,6 +69,7 @@ struct ServerConfig {
   std::string public_url;                      // base of links in notifications; "" = listener
   std::string approval_channel = "approvals";  // webhook channel when the policy has none
   std::chrono::milliseconds approval_sweep{250};
+  McpConfig mcp;  // mcp: (docs/operations.md#configuration)
 };
 
 // "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.

@@ -1,9 +1,14 @@
 #include "server/http_server.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <deque>
 #include <future>
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <unordered_map>
 
 #include <boost/asio/dispatch.hpp>
@@ -92,6 +97,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void RequestStop() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->live_) {
+        // A streamed response ends now: what is queued goes out, then the last chunk.
+        self->live_->handle->MarkClosed();
+        self->live_->end_requested = true;
+        self->live_->keep = false;
+        self->PumpStream();
+        return;
+      }
       if (!self->in_flight_) self->Close();
     });
   }
@@ -203,13 +216,164 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     version_ = request.version();
     auto sent = std::make_shared<std::atomic<bool>>(false);
     Responder responder(
-        stream_.get_executor(), [self = this->shared_from_this(), sent](HttpResponse res) {
+        stream_.get_executor(),
+        [self = this->shared_from_this(), sent](HttpResponse res) {
           if (sent->exchange(true)) return;
           net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
             self->WriteResponse(std::move(res), false);
           });
+        },
+        [self = this->shared_from_this(), sent](HttpResponse head, std::function<void()> on_close) {
+          return self->StartStream(std::move(head), std::move(on_close), sent);
         });
     shared_->handler->Handle(std::move(request), std::move(responder));
+  }
+
+  // --- streamed responses (any thread -> strand) ---
+
+  struct LiveStream {
+    std::shared_ptr<ResponseStream> handle;
+    std::function<void()> on_close;
+    std::deque<std::string> queue;  // framed chunks
+    bool header_written = false;
+    bool writing = false;
+    bool end_requested = false;
+    bool keep = false;
+    uint64_t gen = 0;
+  };
+
+  std::shared_ptr<ResponseStream> StartStream(HttpResponse head, std::function<void()> on_close,
+                                              const std::shared_ptr<std::atomic<bool>>& sent) {
+    std::weak_ptr<Session> weak = this->weak_from_this();
+    auto handle = std::make_shared<ResponseStream>(
+        [weak](std::string data) {
+          if (data.empty()) return;  // an empty chunk would end the body
+          if (auto self = weak.lock()) {
+            net::post(self->stream_.get_executor(), [self, data = std::move(data)]() mutable {
+              if (!self->live_) return;
+              std::ostringstream size;
+              size << std::hex << data.size();
+              self->live_->queue.push_back(size.str() + "\r\n" + data + "\r\n");
+              self->PumpStream();
+            });
+          }
+        },
+        [weak] {
+          if (auto self = weak.lock()) {
+            net::post(self->stream_.get_executor(), [self] {
+              if (!self->live_) return;
+              self->live_->end_requested = true;
+              self->PumpStream();
+            });
+          }
+        });
+    if (sent->exchange(true)) {
+      handle->MarkClosed();
+      if (on_close) on_close();
+      return handle;
+    }
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), head = std::move(head),
+                                       handle, on_close = std::move(on_close)]() mutable {
+      self->BeginStream(std::move(head), handle, std::move(on_close));
+    });
+    return handle;
+  }
+
+  void BeginStream(HttpResponse head, std::shared_ptr<ResponseStream> handle,
+                   std::function<void()> on_close) {
+    if (closed_) {
+      handle->MarkClosed();
+      if (on_close) on_close();
+      return;
+    }
+    live_ = std::make_unique<LiveStream>();
+    live_->handle = std::move(handle);
+    live_->on_close = std::move(on_close);
+    live_->keep = keep_alive_ && !shared_->stopping.load();
+    live_->gen = ++stream_gen_;
+    shared_->metrics->RecordHttpStatus(head.result_int());
+    // The header is framed by hand: the body that follows is written chunk by chunk.
+    std::ostringstream out;
+    out << "HTTP/" << version_ / 10 << '.' << version_ % 10 << ' ' << head.result_int() << ' '
+        << head.reason() << "\r\n";
+    for (const auto& f : head) {
+      if (f.name() == http::field::content_length || f.name() == http::field::connection ||
+          f.name() == http::field::transfer_encoding) {
+        continue;
+      }
+      out << f.name_string() << ": " << f.value() << "\r\n";
+    }
+    out << "Transfer-Encoding: chunked\r\n";
+    out << (live_->keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+    out << "\r\n";
+    auto bytes = std::make_shared<std::string>(out.str());
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.write_timeout);
+    net::async_write(stream_, net::buffer(*bytes),
+                     [self = this->shared_from_this(), bytes](beast::error_code ec, std::size_t) {
+                       beast::get_lowest_layer(self->stream_).expires_never();
+                       if (!self->live_) return;
+                       if (ec) return self->Close();
+                       self->live_->header_written = true;
+                       self->WatchPeer();
+                       self->PumpStream();
+                     });
+  }
+
+  void PumpStream() {
+    if (!live_ || live_->writing || !live_->header_written) return;
+    std::shared_ptr<std::string> bytes;
+    bool last = false;
+    if (!live_->queue.empty()) {
+      bytes = std::make_shared<std::string>(std::move(live_->queue.front()));
+      live_->queue.pop_front();
+    } else if (live_->end_requested) {
+      bytes = std::make_shared<std::string>("0\r\n\r\n");
+      last = true;
+    } else {
+      return;
+    }
+    live_->writing = true;
+    beast::get_lowest_layer(stream_).expires_after(shared_->limits.write_timeout);
+    net::async_write(
+        stream_, net::buffer(*bytes),
+        [self = this->shared_from_this(), bytes, last](beast::error_code ec, std::size_t) {
+          beast::get_lowest_layer(self->stream_).expires_never();
+          if (!self->live_) return;
+          self->live_->writing = false;
+          if (ec) return self->Close();
+          if (last) return self->FinishStream();
+          self->PumpStream();
+        });
+  }
+
+  void FinishStream() {
+    std::unique_ptr<LiveStream> done = std::move(live_);
+    done->handle->MarkClosed();
+    in_flight_ = false;
+    if (done->on_close) done->on_close();
+    if (!done->keep || shared_->stopping.load()) return Close();
+    WaitForNextRequest();
+  }
+
+  // Plain TCP: notices a client that went away while the stream is quiet. (On TLS the
+  // next write, at the latest the caller's keep-alive comment, notices it.)
+  void WatchPeer() {
+    if constexpr (!kTls) {
+      const uint64_t gen = live_->gen;
+      socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this(),
+                                                   gen](beast::error_code ec) {
+        if (!self->live_ || self->live_->gen != gen) return;
+        if (ec) return self->Close();
+        char c = 0;
+        const ssize_t n = ::recv(self->socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) return self->Close();  // orderly shutdown by the client
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return self->WatchPeer();
+          return self->Close();
+        }
+        // Bytes of a pipelined request: read after the stream ends.
+      });
+    }
   }
 
   void WriteResponse(HttpResponse res, bool force_close) {
@@ -232,6 +396,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void Close() {
+    if (live_) {
+      std::unique_ptr<LiveStream> gone = std::move(live_);
+      gone->handle->MarkClosed();
+      if (gone->on_close) gone->on_close();
+    }
     if (closed_) return;
     closed_ = true;
     idle_timer_.cancel();
@@ -261,6 +430,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool in_flight_ = false;
   bool timed_out_ = false;
   bool closed_ = false;
+  std::unique_ptr<LiveStream> live_;
+  uint64_t stream_gen_ = 0;
 };
 
 void DoAccept(std::shared_ptr<HttpServer::Shared> shared) {

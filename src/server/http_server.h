@@ -7,9 +7,19 @@
 // headers over max_header_bytes, 408 and close for a request not complete within
 // read_timeout (slowloris), 503 and close beyond max_connections.
 //
+// Streamed responses (Server-Sent Events for MCP): Responder::StartStream writes the
+// header at once and returns a ResponseStream; each Write() goes out as one chunk
+// (Transfer-Encoding: chunked) as soon as the connection can take it. A live stream has no
+// idle or overall timeout (each chunk write still has write_timeout); it ends with End(),
+// when the client disconnects (seen at once on plain TCP, at the next write on TLS), on a
+// write error or timeout, or at shutdown (Shutdown() ends every stream and lets the last
+// chunk out). The stream's on_close callback runs exactly once in every one of these cases.
+//
 // Threading: Handle() is called on the connection's strand and must not block; a
-// Responder may be used from any thread, exactly once, and posts the write back to the
-// strand. Start() and Shutdown() are called from a non-io thread (main).
+// Responder may be used from any thread, exactly once (Send or StartStream), and posts the
+// write back to the strand. ResponseStream methods are safe from any thread; on_close runs
+// on the strand and must not block. Start() and Shutdown() are called from a non-io thread
+// (main).
 #ifndef INTERLOCK_SERVER_HTTP_SERVER_H_
 #define INTERLOCK_SERVER_HTTP_SERVER_H_
 
@@ -55,19 +65,66 @@ struct HttpServerOptions {
   std::string tls_key_file;
 };
 
-// Sends the response to one request. Copyable; the first Send() wins, later ones are
-// ignored. Safe from any thread.
+// A streamed response body (see the header comment). Thread-safe handle; holding it does
+// not keep the connection open.
+class ResponseStream {
+ public:
+  using WriteFn = std::function<void(std::string)>;
+  using EndFn = std::function<void()>;
+  ResponseStream(WriteFn write, EndFn end) : write_(std::move(write)), end_(std::move(end)) {}
+
+  // Queues `data` as one chunk. False (and nothing queued) once the stream is over.
+  bool Write(std::string data) {
+    if (!open_.load()) return false;
+    write_(std::move(data));
+    return true;
+  }
+  // Sends the last chunk after everything queued; the connection then serves its next
+  // request (keep-alive). Idempotent.
+  void End() {
+    if (open_.exchange(false)) end_();
+  }
+  bool open() const { return open_.load(); }
+  // Called by the server when the stream is over for any reason.
+  void MarkClosed() { open_.store(false); }
+
+ private:
+  WriteFn write_;
+  EndFn end_;
+  std::atomic<bool> open_{true};
+};
+
+// Sends the response to one request. Copyable; the first Send() or StartStream() wins,
+// later ones are ignored. Safe from any thread.
 class Responder {
  public:
-  Responder(boost::asio::any_io_executor executor, std::function<void(HttpResponse)> send)
-      : executor_(std::move(executor)), send_(std::move(send)) {}
+  using StartStreamFn = std::function<std::shared_ptr<ResponseStream>(
+      HttpResponse head, std::function<void()> on_close)>;
+  Responder(boost::asio::any_io_executor executor, std::function<void(HttpResponse)> send,
+            StartStreamFn start_stream = {})
+      : executor_(std::move(executor)),
+        send_(std::move(send)),
+        start_stream_(std::move(start_stream)) {}
   void Send(HttpResponse res) const { send_(std::move(res)); }
+  // Starts a streamed response: `head` (status and headers; its body is ignored) is
+  // written at once with chunked encoding. `on_close` runs exactly once when the stream is
+  // over (see the header comment). Returns a closed stream when the responder was already
+  // used or the transport cannot stream; on_close then runs at once.
+  std::shared_ptr<ResponseStream> StartStream(HttpResponse head,
+                                              std::function<void()> on_close) const {
+    if (start_stream_) return start_stream_(std::move(head), std::move(on_close));
+    auto s = std::make_shared<ResponseStream>([](std::string) {}, [] {});
+    s->MarkClosed();
+    if (on_close) on_close();
+    return s;
+  }
   // The connection's strand: timers for long polls live here.
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
  private:
   boost::asio::any_io_executor executor_;
   std::function<void(HttpResponse)> send_;
+  StartStreamFn start_stream_;
 };
 
 class RequestHandler {

@@ -1,0 +1,337 @@
+#include "mcp/http_upstream.h"
+
+#include <future>
+#include <iostream>
+#include <optional>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "common/json.h"
+#include "mcp/framing.h"
+#include "mcp/sse.h"
+
+namespace interlock::mcp {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+namespace {
+
+void Log(std::string_view what) { std::cerr << "interlock mcp upstream: " << what << '\n'; }
+
+bool Contains(std::string_view haystack, std::string_view needle) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  return lower(haystack).find(lower(needle)) != std::string::npos;
+}
+
+}  // namespace
+
+struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
+  enum class Kind { kPost, kListen, kDelete };
+  Op(HttpUpstream* o, Kind k)
+      : owner(o), kind(k), resolver(o->ioc_), stream(o->ioc_), sse(kMaxServerMessageBytes) {}
+
+  HttpUpstream* owner;
+  Kind kind;
+  tcp::resolver resolver;
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  http::request<http::string_body> req;
+  std::optional<http::response_parser<http::buffer_body>> parser;
+  char chunk[16 * 1024];
+  bool is_sse = false;
+  std::string body;
+  SseParser sse;
+  // The request this POST carries (null for notifications and responses).
+  json::value id;
+  std::string method;
+  bool answered = false;
+  std::function<void()> done;  // kDelete: signals Close()
+
+  void Run() {
+    auto self = shared_from_this();
+    resolver.async_resolve(
+        owner->host_, owner->port_,
+        [self](beast::error_code ec, const tcp::resolver::results_type& results) {
+          if (ec) return self->Fail("cannot resolve the upstream host: " + ec.message());
+          self->stream.expires_after(self->owner->options_.connect_timeout);
+          self->stream.async_connect(results, [self](beast::error_code ec, const tcp::endpoint&) {
+            if (ec) return self->Fail("cannot connect to the upstream: " + ec.message());
+            self->stream.expires_after(self->owner->options_.header_timeout);
+            http::async_write(self->stream, self->req, [self](beast::error_code ec, size_t) {
+              if (ec) return self->Fail("sending to the upstream failed: " + ec.message());
+              self->parser.emplace();
+              self->parser->body_limit(boost::none);  // bounded by the message caps below
+              self->parser->header_limit(64 * 1024);
+              http::async_read_header(
+                  self->stream, self->buffer, *self->parser, [self](beast::error_code ec, size_t) {
+                    if (ec) {
+                      return self->Fail("no reply from the upstream: " + ec.message());
+                    }
+                    self->OnHeader();
+                  });
+            });
+          });
+        });
+  }
+
+  void OnHeader() {
+    auto& res = parser->get();
+    const unsigned status = res.result_int();
+    if (auto it = res.find("mcp-session-id");
+        it != res.end() && owner->session_id_.empty() && method == "initialize") {
+      owner->session_id_ = std::string(it->value());
+    }
+    if (kind == Kind::kDelete) return Finish();
+    if (status == 404 && !owner->session_id_.empty() && method != "initialize") {
+      owner->ReportClosed("the upstream MCP session ended (HTTP 404)");
+      return;
+    }
+    if (kind == Kind::kListen && status == 405) return;  // no server stream offered
+    if (status / 100 != 2) return Fail("the upstream answered HTTP " + std::to_string(status));
+    if (status == 202 || status == 204) {
+      if (kind == Kind::kPost && method == "notifications/initialized") owner->StartListening();
+      return Finish();
+    }
+    auto ct = res.find(http::field::content_type);
+    const std::string_view type =
+        ct == res.end() ? std::string_view() : std::string_view(ct->value());
+    is_sse = Contains(type, "text/event-stream");
+    if (!is_sse && !Contains(type, "application/json")) {
+      return Fail("the upstream's reply has content type '" + std::string(type) + "'");
+    }
+    if (is_sse) stream.expires_never();  // a live stream may be quiet for a long time
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser->is_done()) return Finish();
+    parser->get().body().data = chunk;
+    parser->get().body().size = sizeof(chunk);
+    auto self = shared_from_this();
+    http::async_read_some(stream, buffer, *parser, [self](beast::error_code ec, size_t) {
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return self->Fail("the upstream's reply broke off: " + ec.message());
+      const size_t n = sizeof(self->chunk) - self->parser->get().body().size;
+      if (!self->Consume(std::string_view(self->chunk, n))) return;
+      self->ReadBody();
+    });
+  }
+
+  bool Consume(std::string_view bytes) {
+    if (!is_sse) {
+      if (body.size() + bytes.size() > kMaxServerMessageBytes) {
+        if (owner->cb_.on_oversized) owner->cb_.on_oversized();
+        Fail("the upstream's reply exceeds " + std::to_string(kMaxServerMessageBytes) + " bytes");
+        return false;
+      }
+      body.append(bytes);
+      return true;
+    }
+    std::vector<SseEvent> events;
+    Status st = sse.Feed(bytes, &events);
+    for (const SseEvent& e : events) {
+      if (e.type == "message" && !e.data.empty()) Message(e.data);
+    }
+    if (!st.ok()) {
+      if (owner->cb_.on_oversized) owner->cb_.on_oversized();
+      Fail("the upstream's event stream is unusable: " + st.error().message);
+      return false;
+    }
+    return true;
+  }
+
+  // One message from the upstream: note what the transport needs, then deliver.
+  void Message(std::string_view text) {
+    if (!id.is_null() || method == "initialize") {
+      auto doc = ParseJsonStrict(text, JsonLimits{kMaxServerMessageBytes, kMaxMessageDepth});
+      if (doc.ok() && doc->is_object()) {
+        const json::object& o = doc->get_object();
+        const json::value* rid = o.if_contains("id");
+        if (rid != nullptr && !o.contains("method") && *rid == id) {
+          answered = true;
+          const json::value* result = o.if_contains("result");
+          const json::value* v = method == "initialize" && result != nullptr && result->is_object()
+                                     ? result->get_object().if_contains("protocolVersion")
+                                     : nullptr;
+          if (v != nullptr && v->is_string())
+            owner->protocol_version_ = std::string(v->get_string());
+        }
+      }
+    }
+    owner->Deliver(text);
+  }
+
+  void Finish() {
+    if (kind == Kind::kDelete) {
+      if (done) done();
+      return;
+    }
+    if (!is_sse && !body.empty()) Message(body);
+    if (!id.is_null() && !answered) {
+      Answer("the upstream's reply holds no response to the request");
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  void Fail(const std::string& why) {
+    if (kind == Kind::kDelete) {
+      if (done) done();
+      return;
+    }
+    if (kind == Kind::kListen) {
+      Log("the upstream's server stream ended: " + why);
+      return;
+    }
+    if (!id.is_null() && !answered) {
+      Answer(why);
+    } else if (id.is_null()) {
+      Log("a message to the upstream failed: " + why);
+    }
+  }
+
+  // The gateway must not wait forever for an answer that cannot come (fail closed).
+  void Answer(const std::string& why) {
+    answered = true;
+    owner->Deliver(ToJsonText(ErrorResponse(
+        id, kInternalError,
+        "Interlock: the upstream MCP server failed before answering (" + why +
+            "); a tool call may or may not have run and Interlock does not retry it")));
+  }
+};
+
+Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions options) {
+  auto url = boost::urls::parse_uri(options.url);
+  if (!url || url->scheme() != "http" || url->host().empty()) {
+    return Error::Invalid("upstream url must be http://HOST[:PORT][/PATH], not '" + options.url +
+                          "'");
+  }
+  std::string host = std::string(url->host_name().empty() ? url->host() : url->host_name());
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  std::string port = url->has_port() ? std::string(url->port()) : "80";
+  std::string target = std::string(url->encoded_path());
+  if (target.empty()) target = "/";
+  if (url->has_query()) target += "?" + std::string(url->encoded_query());
+  return std::unique_ptr<HttpUpstream>(
+      new HttpUpstream(std::move(options), std::move(host), std::move(port), std::move(target)));
+}
+
+HttpUpstream::HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port,
+                           std::string target)
+    : options_(std::move(options)),
+      host_(std::move(host)),
+      port_(std::move(port)),
+      target_(std::move(target)) {}
+
+HttpUpstream::~HttpUpstream() { Close(); }
+
+Status HttpUpstream::Start(UpstreamCallbacks callbacks) {
+  cb_ = std::move(callbacks);
+  work_ = std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
+      ioc_.get_executor());
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& e) {
+        Log(std::string("error in the upstream client: ") + e.what());
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+void HttpUpstream::Deliver(std::string_view message) {
+  if (closing_.load() || closed_reported_) return;
+  cb_.on_message(message);
+}
+
+void HttpUpstream::ReportClosed(std::string why) {
+  if (closing_.load() || closed_reported_) return;
+  closed_reported_ = true;
+  cb_.on_closed(std::move(why));
+}
+
+void HttpUpstream::Begin(std::shared_ptr<Op> op) {
+  auto& req = op->req;
+  req.version(11);
+  req.target(target_);
+  req.set(http::field::host, port_ == "80" ? host_ : host_ + ":" + port_);
+  req.set(http::field::user_agent, "interlock");
+  for (const auto& [name, value] : options_.headers) req.set(name, value);
+  if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
+  if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+  op->Run();
+}
+
+void HttpUpstream::StartListening() {
+  if (listening_ || !options_.listen || closed_reported_) return;
+  listening_ = true;
+  auto op = std::make_shared<Op>(this, Op::Kind::kListen);
+  op->req.method(http::verb::get);
+  op->req.set(http::field::accept, "text/event-stream");
+  Begin(op);
+}
+
+void HttpUpstream::Send(const json::value& message) {
+  if (closing_.load()) return;
+  auto op = std::make_shared<Op>(this, Op::Kind::kPost);
+  if (message.is_object()) {
+    const json::object& o = message.get_object();
+    if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
+      op->method = std::string(m->get_string());
+      if (const json::value* id = o.if_contains("id")) op->id = *id;
+    }
+  }
+  op->req.method(http::verb::post);
+  op->req.set(http::field::content_type, "application/json");
+  op->req.set(http::field::accept, "application/json, text/event-stream");
+  op->req.body() = ToJsonText(message);
+  op->req.prepare_payload();
+  net::post(ioc_, [this, op] {
+    if (closed_reported_) {
+      if (!op->id.is_null()) op->Answer("the upstream MCP session ended");
+      return;
+    }
+    Begin(op);
+  });
+}
+
+void HttpUpstream::Close() {
+  std::call_once(close_once_, [this] {
+    closing_.store(true);
+    if (thread_.joinable()) {
+      // End the upstream's session (best effort, bounded), then stop every exchange.
+      auto ended = std::make_shared<std::promise<void>>();
+      auto future = ended->get_future();
+      net::post(ioc_, [this, ended] {
+        if (session_id_.empty()) return ended->set_value();
+        auto op = std::make_shared<Op>(this, Op::Kind::kDelete);
+        op->done = [ended] { ended->set_value(); };
+        op->req.method(http::verb::delete_);
+        Begin(op);
+      });
+      (void)future.wait_for(options_.close_timeout);
+      work_.reset();
+      ioc_.stop();
+      thread_.join();
+    }
+  });
+}
+
+}  // namespace interlock::mcp

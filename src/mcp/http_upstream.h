@@ -1,0 +1,85 @@
+// HttpUpstream: an upstream MCP server spoken to over Streamable HTTP (MCP 2025-06-18 /
+// 2025-11-25), for `url:` upstreams of the daemon (docs/mcp.md#streamable-http).
+//
+// Each message from the gateway is one POST to the configured URL with
+// `Accept: application/json, text/event-stream`, the configured headers (credentials live
+// in the daemon's config, never come from the agent), the upstream's own `Mcp-Session-Id`
+// (taken from its initialize response) and `MCP-Protocol-Version` (from its
+// InitializeResult). A JSON reply is one message; an SSE reply is parsed incrementally
+// (SseParser) and every event's data is a message, delivered as it arrives. After the
+// `notifications/initialized` POST is accepted, one GET stream is opened for the server's
+// own messages (405 means it has none). Close() sends DELETE with the session id (bounded).
+//
+// Fail closed: a request whose POST fails (connect error, non-2xx, a reply cut short,
+// oversized) is answered with a JSON-RPC error for its id, saying the call may or may not
+// have run; a 404 once a session exists means the upstream session ended, reported as
+// on_closed. Plain http:// only (loopback or a trusted network; no TLS yet).
+// Threading: one io thread per upstream runs every exchange and every callback; Send() may
+// be called from any thread and only posts to it.
+#ifndef INTERLOCK_MCP_HTTP_UPSTREAM_H_
+#define INTERLOCK_MCP_HTTP_UPSTREAM_H_
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "mcp/upstream.h"
+
+namespace interlock::mcp {
+
+struct HttpUpstreamOptions {
+  std::string url;                             // http://HOST[:PORT][/PATH]
+  std::map<std::string, std::string> headers;  // sent with every request
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds header_timeout{300000};  // until the reply's headers arrive
+  std::chrono::milliseconds close_timeout{2000};     // the DELETE at Close()
+  bool listen = true;                                // open the GET stream
+};
+
+class HttpUpstream final : public Upstream {
+ public:
+  // Validates the URL (http:// with a host); connects to nothing yet.
+  static Result<std::unique_ptr<HttpUpstream>> Create(HttpUpstreamOptions options);
+  ~HttpUpstream() override;
+
+  Status Start(UpstreamCallbacks callbacks) override;
+  void Send(const boost::json::value& message) override;
+  void Close() override;
+
+  struct Op;  // one HTTP exchange (defined in the .cc)
+
+ private:
+  HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port, std::string target);
+  friend struct Op;
+
+  void Begin(std::shared_ptr<Op> op);  // io thread
+  void StartListening();               // io thread
+  void Deliver(std::string_view message);
+  void ReportClosed(std::string why);
+
+  const HttpUpstreamOptions options_;
+  const std::string host_;
+  const std::string port_;
+  const std::string target_;
+  boost::asio::io_context ioc_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  UpstreamCallbacks cb_;
+  std::atomic<bool> closing_{false};
+  bool closed_reported_ = false;  // io thread
+  bool listening_ = false;        // io thread
+  std::string session_id_;        // io thread
+  std::string protocol_version_;  // io thread
+  std::once_flag close_once_;
+};
+
+}  // namespace interlock::mcp
+
+#endif  // INTERLOCK_MCP_HTTP_UPSTREAM_H_

@@ -1,0 +1,74 @@
+#include "server/mcp_enforcer.h"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+namespace interlock::server {
+
+Decision McpEnforcer::Unavailable(const std::string& tool, const std::string& why) const {
+  Decision d = DenyDecision(
+      Code::kStoreUnavailable,
+      "Interlock could not settle the approval: " + why + "; the call is denied (fail closed)",
+      "store");
+  d.agent_id = agent_id_;
+  d.tool = tool;
+  return d;
+}
+
+mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
+  core::GuardResponse r = guard_->Decide(agent_id_, principal_, run_id_, std::move(call));
+  return {std::move(r.decision), std::move(r.call_id)};
+}
+
+mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
+                                                  const std::function<bool()>& cancelled,
+                                                  const std::function<void()>& progress) {
+  const std::string tool = pending.decision.tool;
+  if (pending.call_id.empty()) return {Unavailable(tool, "no call to wait for"), ""};
+  struct Wake {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool woken = false;
+  };
+  for (;;) {
+    if (cancelled && cancelled()) return pending;
+    auto wake = std::make_shared<Wake>();
+    // Register before reading, so a verdict landing in between still wakes us.
+    const uint64_t waiter = waiters_->Add(pending.call_id, [wake] {
+      std::lock_guard lock(wake->mu);
+      wake->woken = true;
+      wake->cv.notify_all();
+    });
+    if (waiter == 0) return {Unavailable(tool, "the daemon is shutting down"), pending.call_id};
+    auto call = store_->GetCall(pending.call_id);
+    if (!call.ok()) {
+      waiters_->Remove(pending.call_id, waiter);
+      return {Unavailable(tool, call.error().message), pending.call_id};
+    }
+    if (call->record.decision.verdict != Verdict::kApprovalRequired) {
+      waiters_->Remove(pending.call_id, waiter);
+      Decision d = call->record.decision;
+      d.tool = tool;
+      return {std::move(d), pending.call_id};
+    }
+    bool woken = false;
+    {
+      std::unique_lock lock(wake->mu);
+      woken = wake->cv.wait_for(lock, progress_interval_, [&] { return wake->woken; });
+    }
+    waiters_->Remove(pending.call_id, waiter);
+    if (cancelled && cancelled()) return pending;
+    if (!woken && progress) progress();
+  }
+}
+
+Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult& result) {
+  store::CallResult r;
+  r.ok = result.ok;
+  r.output_json = result.output_json;
+  r.error = result.error;
+  return store_->RecordResult(call_id, agent_id_, r, clock_->Now());
+}
+
+}  // namespace interlock::server

@@ -1,0 +1,63 @@
+// McpEnforcer: the Enforcer of the daemon's MCP sessions (src/server/mcp_http.h). It
+// decides through the daemon's own core::Guard on the daemon's store, in the run of its
+// session, so approvals, budgets, kill switches and the audit trail are the same for
+// /mcp/* as for /v1/* (no HTTP call to itself).
+//
+// APPROVAL_REQUIRED is awaited on the daemon's approval queue: the waiter registers with
+// the Api's CallWaiters (woken when a reviewer's vote settles the approval or the sweeper
+// times it out) and re-reads the call from the store; it also re-reads at least once per
+// progress interval, calling progress() each time. Fail closed: a store error while
+// deciding is the Guard's STORE_UNAVAILABLE deny; a store error or a shutdown while waiting
+// is a STORE_UNAVAILABLE deny, never an allow.
+// Thread-safety: any thread. Does not own its collaborators; they must outlive it.
+#ifndef INTERLOCK_SERVER_MCP_ENFORCER_H_
+#define INTERLOCK_SERVER_MCP_ENFORCER_H_
+
+#include <chrono>
+#include <string>
+
+#include "common/time.h"
+#include "core/guard.h"
+#include "mcp/gateway.h"
+#include "server/call_waiters.h"
+#include "store/store.h"
+
+namespace interlock::server {
+
+class McpEnforcer final : public mcp::Enforcer {
+ public:
+  McpEnforcer(core::Guard* guard, store::Store* store, const Clock* clock, CallWaiters* waiters,
+              std::string agent_id, std::string principal, std::string run_id,
+              std::chrono::milliseconds progress_interval = std::chrono::seconds(1))
+      : guard_(guard),
+        store_(store),
+        clock_(clock),
+        waiters_(waiters),
+        agent_id_(std::move(agent_id)),
+        principal_(std::move(principal)),
+        run_id_(std::move(run_id)),
+        progress_interval_(progress_interval) {}
+
+  Outcome Decide(ToolCall call) override;
+  Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
+                        const std::function<void()>& progress) override;
+  Status RecordResult(std::string_view call_id, const mcp::ToolResult& result) override;
+
+  const std::string& run_id() const { return run_id_; }
+
+ private:
+  Decision Unavailable(const std::string& tool, const std::string& why) const;
+
+  core::Guard* guard_;
+  store::Store* store_;
+  const Clock* clock_;
+  CallWaiters* waiters_;
+  const std::string agent_id_;
+  const std::string principal_;
+  const std::string run_id_;
+  const std::chrono::milliseconds progress_interval_;
+};
+
+}  // namespace interlock::server
+
+#endif  // INTERLOCK_SERVER_MCP_ENFORCER_H_

@@ -1,0 +1,764 @@
+#include "server/mcp_http.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "mcp/framing.h"
+#include "mcp/gateway.h"
+#include "mcp/http_upstream.h"
+#include "mcp/sse.h"
+#include "mcp/upstream.h"
+#include "server/mcp_enforcer.h"
+
+namespace interlock::server {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kMaxBacklog = 1000;  // server messages waiting for a GET stream
+constexpr size_t kMaxSessionIdBytes = 128;
+
+void Log(std::string_view what) { std::cerr << "interlock mcp-http: " << what << '\n'; }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Header(const HttpRequest& req, std::string_view name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+// A transport-level refusal: the status with a JSON-RPC error that has no id.
+HttpResponse RpcError(unsigned status, int code, std::string_view message) {
+  HttpResponse res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = ToJsonText(mcp::ErrorResponse(nullptr, code, message));
+  return res;
+}
+
+HttpResponse SseHead(const std::string& session_header) {
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::cache_control, "no-cache, no-transform");
+  res.set("X-Accel-Buffering", "no");
+  if (!session_header.empty()) res.set("Mcp-Session-Id", session_header);
+  return res;
+}
+
+// What an Accept header allows (media ranges; parameters and q=0 are ignored).
+struct Accepts {
+  bool json = false;
+  bool sse = false;
+};
+
+Accepts ParseAccept(std::string_view header) {
+  Accepts a;
+  if (header.empty()) {
+    a.json = a.sse = true;  // no Accept: anything goes (RFC 9110)
+    return a;
+  }
+  size_t start = 0;
+  while (start <= header.size()) {
+    size_t comma = header.find(',', start);
+    if (comma == std::string_view::npos) comma = header.size();
+    std::string item = Lower(header.substr(start, comma - start));
+    if (size_t semi = item.find(';'); semi != std::string::npos) item.resize(semi);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item == "application/json" || item == "application/*" || item == "*/*") a.json = true;
+    if (item == "text/event-stream" || item == "text/*" || item == "*/*") a.sse = true;
+    start = comma + 1;
+  }
+  return a;
+}
+
+bool ValidSessionId(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxSessionIdBytes &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+}  // namespace
+
+bool SupportedMcpProtocolVersion(std::string_view v) {
+  return v == "2025-11-25" || v == "2025-06-18" || v == "2025-03-26" || v == "2024-11-05";
+}
+
+Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
+  ResolvedUpstream r;
+  r.config = config;
+  const std::string where = "mcp.upstreams." + config.name;
+  for (const auto& [k, v] : config.env) r.child_env[k] = v;
+  for (const std::string& name : config.secret_env) {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr || *v == '\0') {
+      return Error::Invalid(where + ".secret_env: variable " + name + " is not set");
+    }
+    r.child_env[name] = v;
+    r.secrets.emplace_back(v);
+  }
+  for (const auto& [name, path] : config.secret_files) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error::Invalid(where + ".secret_files." + name + ": cannot read " + path);
+    std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+    if (v.empty())
+      return Error::Invalid(where + ".secret_files." + name + ": " + path + " is empty");
+    r.child_env[name] = v;
+    r.secrets.push_back(v);
+  }
+  for (const auto& [h, v] : config.headers) r.headers[h] = v;
+  for (const auto& [h, name] : config.secret_headers) {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr || *v == '\0') {
+      return Error::Invalid(where + ".secret_headers." + h + ": variable " + name + " is not set");
+    }
+    r.headers[h] = v;
+    r.secrets.emplace_back(v);
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
+// Session
+
+// One POST carrying a request, until its response is sent.
+struct Exchange {
+  explicit Exchange(Responder r) : responder(std::move(r)) {}
+  Responder responder;
+  bool accept_json = true;
+  bool accept_sse = true;
+  std::string session_header;  // set on the initialize exchange
+  std::string progress_key;    // IdKey of params._meta.progressToken, if any
+  std::shared_ptr<ResponseStream> stream;
+  Steady::time_point started = Steady::now();
+  Steady::time_point last_write = Steady::now();
+};
+
+class McpHttpService::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(McpHttpService* service, std::string id, store::Principal agent,
+          const ResolvedUpstream* upstream)
+      : service_(service), id_(std::move(id)), agent_(std::move(agent)), up_(upstream) {
+    Touch();
+  }
+  ~Session() { Teardown("destroyed"); }
+
+  const std::string& id() const { return id_; }
+  const std::string& agent_id() const { return agent_.agent_id; }
+  const std::string& upstream_name() const { return up_->config.name; }
+  bool closed() const { return closed_.load(); }
+  void Touch() {
+    last_active_ms_.store(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch())
+            .count());
+  }
+
+  void StartWorker() {
+    worker_ = std::thread([this] { WorkerLoop(); });
+  }
+
+  // Queues work for the worker thread (never blocks the caller).
+  void Post(std::function<void()> task) {
+    std::lock_guard lock(task_mu_);
+    if (stop_worker_) return;
+    tasks_.push_back(std::move(task));
+    task_cv_.notify_one();
+  }
+
+  // Worker: run id, enforcer, upstream, gateway. On failure answers `init_key` and closes.
+  void Setup(const std::string& init_key) {
+    std::lock_guard setup_lock(setup_mu_);  // Teardown reads what this builds
+    if (closed()) return;
+    const McpHttpDeps& d = service_->deps_;
+    auto run = d.store->CreateRun(agent_.agent_id, "", d.clock->Now());
+    if (!run.ok()) return SetupFailed(init_key, 503, "cannot start a run: " + run.error().message);
+    run_id_ = run->run_id;
+    enforcer_ = std::make_unique<McpEnforcer>(d.guard, d.store, d.clock, d.waiters, agent_.agent_id,
+                                              agent_.name, run_id_);
+    if (!up_->config.command.empty()) {
+      auto child = mcp::StdioUpstream::Spawn(up_->config.command, up_->child_env,
+                                             service_->config_.child_grace);
+      if (!child.ok()) return SetupFailed(init_key, 502, child.error().message);
+      upstream_ = std::move(*child);
+    } else {
+      mcp::HttpUpstreamOptions o;
+      o.url = up_->config.url;
+      o.headers = up_->headers;
+      auto client = mcp::HttpUpstream::Create(std::move(o));
+      if (!client.ok()) return SetupFailed(init_key, 502, client.error().message);
+      upstream_ = std::move(*client);
+    }
+    mcp::GatewayOptions g;
+    g.agent_id = agent_.agent_id;
+    g.policies = d.policies;
+    g.enforcer = enforcer_.get();
+    g.pins = d.pins;
+    g.secrets = up_->secrets;
+    gateway_ = std::make_unique<mcp::Gateway>(
+        std::move(g), [this](const json::value& v) { Deliver(v); },
+        [this](const json::value& v) { upstream_->Send(v); });
+    mcp::UpstreamCallbacks cb;
+    cb.on_message = [this](std::string_view line) { gateway_->OnServerLine(line); };
+    cb.on_oversized = [this] { gateway_->OnServerOversized(); };
+    cb.on_closed = [this](std::string why) {
+      Log("session " + id_.substr(0, 8) + ": upstream " + up_->config.name + ": " + why);
+      gateway_->OnUpstreamClosed(why);
+      service_->CloseSession(shared_from_this(), why);
+    };
+    if (Status st = upstream_->Start(std::move(cb)); !st.ok()) {
+      return SetupFailed(init_key, 502, st.error().message);
+    }
+    ready_ = true;
+  }
+
+  // Worker: one client message.
+  void ClientMessage(const std::string& body) {
+    if (!ready_ || closed()) return;
+    gateway_->OnClientLine(body);
+  }
+
+  // Registers a POSTed request before the gateway sees it. False: the id is in use.
+  bool AddExchange(const std::string& key, std::shared_ptr<Exchange> ex) {
+    std::lock_guard lock(mu_);
+    if (exchanges_.count(key) != 0) return false;
+    if (!ex->progress_key.empty()) progress_[ex->progress_key] = key;
+    exchanges_.emplace(key, std::move(ex));
+    return true;
+  }
+
+  // The client cancelled request `key`: its POST ends without a response.
+  void CancelExchange(const std::string& key) {
+    std::shared_ptr<Exchange> ex = TakeExchange(key);
+    if (ex == nullptr) return;
+    if (ex->stream) {
+      ex->stream->End();
+    } else if (ex->accept_sse) {
+      ex->responder.StartStream(SseHead(ex->session_header), {})->End();
+    } else {
+      ex->responder.Send(RpcError(200, mcp::kInternalError, "request cancelled by the client"));
+    }
+  }
+
+  // GET: the stream for server-initiated messages. False when one is open already.
+  bool OpenListen(Responder r) {
+    std::lock_guard lock(mu_);
+    if (listen_ && listen_->open()) return false;
+    listen_ = r.StartStream(SseHead(""), {});
+    listen_last_write_ = Steady::now();
+    while (!backlog_.empty()) {
+      listen_->Write(std::move(backlog_.front()));
+      backlog_.pop_front();
+    }
+    return true;
+  }
+
+  // Gateway -> client (any gateway thread).
+  void Deliver(const json::value& msg) {
+    if (closed()) return;
+    const std::string text = ToJsonText(msg);
+    const json::object* o = msg.is_object() ? &msg.get_object() : nullptr;
+    if (o == nullptr) return;
+    const json::value* method = o->if_contains("method");
+    const json::value* id = o->if_contains("id");
+    if (method == nullptr) {
+      if (id == nullptr) return;
+      std::shared_ptr<Exchange> ex = TakeExchange(mcp::IdKey(*id));
+      if (ex == nullptr) {
+        // A response must go on its request's stream; that stream is gone.
+        Log("session " + id_.substr(0, 8) + ": dropped a response with no open request");
+        return;
+      }
+      Finish(*ex, text, o->contains("error"));
+      return;
+    }
+    std::lock_guard lock(mu_);
+    if (method->is_string() && method->get_string() == "notifications/progress") {
+      const json::value* params = o->if_contains("params");
+      const json::value* token = params != nullptr && params->is_object()
+                                     ? params->get_object().if_contains("progressToken")
+                                     : nullptr;
+      if (token != nullptr) {
+        auto p = progress_.find(mcp::IdKey(*token));
+        if (p != progress_.end()) {
+          auto e = exchanges_.find(p->second);
+          if (e != exchanges_.end() && e->second->accept_sse) {
+            WriteLocked(*e->second, text);
+            return;
+          }
+        }
+      }
+    }
+    // Not tied to a request we can name: the GET stream, else an open request stream,
+    // else kept for the next GET stream.
+    if (listen_ && listen_->open()) {
+      listen_->Write(mcp::FormatSseEvent(text));
+      listen_last_write_ = Steady::now();
+      return;
+    }
+    for (auto& [key, ex] : exchanges_) {
+      if (ex->accept_sse && (!ex->stream || ex->stream->open())) {
+        WriteLocked(*ex, text);
+        return;
+      }
+    }
+    if (backlog_.size() >= kMaxBacklog) backlog_.pop_front();
+    backlog_.push_back(mcp::FormatSseEvent(text));
+  }
+
+  // Service thread: SSE upgrade of held answers, keep-alives. True when idle too long.
+  bool Tick(Steady::time_point now) {
+    const McpConfig& c = service_->config_;
+    std::lock_guard lock(mu_);
+    for (auto& [key, ex] : exchanges_) {
+      if (!ex->stream && ex->accept_sse && now - ex->started >= c.sse_after) {
+        ex->stream = ex->responder.StartStream(SseHead(ex->session_header), {});
+        ex->stream->Write(mcp::FormatSseComment("interlock: waiting"));
+        ex->last_write = now;
+      } else if (ex->stream && now - ex->last_write >= c.keepalive) {
+        ex->stream->Write(mcp::FormatSseComment("keep-alive"));
+        ex->last_write = now;
+      }
+    }
+    if (listen_ && listen_->open() && now - listen_last_write_ >= c.keepalive) {
+      listen_->Write(mcp::FormatSseComment("keep-alive"));
+      listen_last_write_ = now;
+    }
+    const auto idle = std::chrono::milliseconds(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() -
+        last_active_ms_.load());
+    return exchanges_.empty() && idle >= c.session_idle_timeout;
+  }
+
+  void MarkClosed() { closed_.store(true); }
+
+  // Service thread (or destructor): stops everything the session owns. Idempotent.
+  void Teardown(const std::string& why) {
+    std::call_once(teardown_once_, [&] {
+      closed_.store(true);
+      mcp::Upstream* up = nullptr;
+      mcp::Gateway* gw = nullptr;
+      {
+        std::lock_guard setup_lock(setup_mu_);
+        up = upstream_.get();
+        gw = ready_ ? gateway_.get() : nullptr;
+      }
+      if (up != nullptr) up->Close();                // no upstream callback runs after this
+      if (gw != nullptr) gw->OnUpstreamClosed(why);  // wakes a worker waiting on the catalog
+      {
+        std::lock_guard lock(task_mu_);
+        stop_worker_ = true;
+        task_cv_.notify_all();
+      }
+      if (worker_.joinable()) worker_.join();
+      gateway_.reset();  // cancels and joins calls held for approval
+      upstream_.reset();
+      if (!run_id_.empty()) {
+        const McpHttpDeps& d = service_->deps_;
+        (void)d.store->EndRun(run_id_, agent_.agent_id, d.clock->Now());
+      }
+      std::map<std::string, std::shared_ptr<Exchange>, std::less<>> left;
+      std::shared_ptr<ResponseStream> listen;
+      {
+        std::lock_guard lock(mu_);
+        left.swap(exchanges_);
+        progress_.clear();
+        listen.swap(listen_);
+      }
+      for (auto& [key, ex] : left) {
+        auto id = ParseJsonStrict(key);
+        const std::string text = ToJsonText(mcp::ErrorResponse(
+            id.ok() ? *id : json::value(nullptr), mcp::kInternalError,
+            "Interlock: the MCP session ended (" + why + ") before the server answered"));
+        Finish(*ex, text, true);
+      }
+      if (listen) listen->End();
+    });
+  }
+
+ private:
+  void WorkerLoop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(task_mu_);
+        task_cv_.wait(lock, [&] { return stop_worker_ || !tasks_.empty(); });
+        if (stop_worker_) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  void SetupFailed(const std::string& init_key, unsigned status, const std::string& why) {
+    Log("session for agent " + agent_.agent_id + ", upstream " + up_->config.name +
+        " could not start: " + why);
+    std::shared_ptr<Exchange> ex = TakeExchange(init_key);
+    if (ex != nullptr) {
+      ex->responder.Send(
+          RpcError(status, mcp::kInternalError,
+                   "Interlock could not start the MCP server " + up_->config.name + ": " + why));
+    }
+    service_->CloseSession(shared_from_this(), "setup failed");
+  }
+
+  std::shared_ptr<Exchange> TakeExchange(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = exchanges_.find(key);
+    if (it == exchanges_.end()) return nullptr;
+    std::shared_ptr<Exchange> ex = std::move(it->second);
+    exchanges_.erase(it);
+    if (!ex->progress_key.empty()) progress_.erase(ex->progress_key);
+    return ex;
+  }
+
+  // Sends the response of an exchange: on its stream if it has one, else as JSON (or a
+  // one-event stream for clients that accept only SSE).
+  void Finish(Exchange& ex, const std::string& text, bool is_error) {
+    if (!ex.session_header.empty() && is_error) {
+      // initialize failed: the session is of no use.
+      service_->CloseSession(shared_from_this(), "initialize failed");
+    }
+    if (ex.stream) {
+      ex.stream->Write(mcp::FormatSseEvent(text));
+      ex.stream->End();
+      return;
+    }
+    if (ex.accept_json) {
+      HttpResponse res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/json");
+      if (!ex.session_header.empty() && !is_error) res.set("Mcp-Session-Id", ex.session_header);
+      res.body() = text;
+      ex.responder.Send(std::move(res));
+      return;
+    }
+    auto stream = ex.responder.StartStream(SseHead(is_error ? "" : ex.session_header), {});
+    stream->Write(mcp::FormatSseEvent(text));
+    stream->End();
+  }
+
+  void WriteLocked(Exchange& ex, const std::string& text) {
+    if (!ex.stream) ex.stream = ex.responder.StartStream(SseHead(ex.session_header), {});
+    ex.stream->Write(mcp::FormatSseEvent(text));
+    ex.last_write = Steady::now();
+  }
+
+  McpHttpService* service_;
+  const std::string id_;
+  const store::Principal agent_;
+  const ResolvedUpstream* up_;
+  std::atomic<int64_t> last_active_ms_{0};
+  std::atomic<bool> closed_{false};
+  std::mutex setup_mu_;  // upstream_, gateway_, ready_ while Setup runs
+  bool ready_ = false;
+  std::string run_id_;
+  std::unique_ptr<McpEnforcer> enforcer_;
+  std::unique_ptr<mcp::Upstream> upstream_;
+  std::unique_ptr<mcp::Gateway> gateway_;
+
+  std::mutex task_mu_;
+  std::condition_variable task_cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stop_worker_ = false;
+  std::thread worker_;
+  std::once_flag teardown_once_;
+
+  std::mutex mu_;  // exchanges, progress, listen, backlog
+  std::map<std::string, std::shared_ptr<Exchange>, std::less<>> exchanges_;  // by IdKey
+  std::map<std::string, std::string, std::less<>> progress_;  // progress token -> exchange
+  std::shared_ptr<ResponseStream> listen_;
+  Steady::time_point listen_last_write_;
+  std::deque<std::string> backlog_;  // framed SSE events
+};
+
+// ---------------------------------------------------------------------------------------
+// Service
+
+Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpConfig config, McpHttpDeps deps) {
+  std::map<std::string, ResolvedUpstream> ups;
+  for (const auto& [name, u] : config.upstreams) {
+    auto r = ResolveUpstream(u);
+    if (!r.ok()) return r.error();
+    ups.emplace(name, std::move(*r));
+  }
+  return std::unique_ptr<McpHttpService>(
+      new McpHttpService(std::move(config), deps, std::move(ups)));
+}
+
+McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,
+                               std::map<std::string, ResolvedUpstream> ups)
+    : config_(std::move(config)), deps_(deps), upstreams_(std::move(ups)) {
+  service_thread_ = std::thread([this] { ServiceLoop(); });
+}
+
+McpHttpService::~McpHttpService() { Shutdown(); }
+
+size_t McpHttpService::session_count() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+std::optional<HttpResponse> McpHttpService::CheckOrigin(const HttpRequest& req) const {
+  auto it = req.find(http::field::origin);
+  if (it == req.end()) return std::nullopt;  // not a browser: nothing to rebind
+  std::string origin(it->value());
+  while (origin.size() > 1 && origin.back() == '/') origin.pop_back();
+  for (const std::string& allowed : config_.allowed_origins) {
+    if (allowed == "*" || Lower(allowed) == Lower(origin)) return std::nullopt;
+  }
+  return RpcError(403, -32000, "Origin " + origin + " is not allowed (mcp.allowed_origins)");
+}
+
+void McpHttpService::Handle(std::string upstream, const store::Principal& agent, HttpRequest req,
+                            Responder r) {
+  if (upstreams_.count(upstream) == 0) {
+    return r.Send(RpcError(404, -32000, "no MCP upstream named \"" + upstream + "\""));
+  }
+  const std::string version = Header(req, "mcp-protocol-version");
+  if (!version.empty() && !SupportedMcpProtocolVersion(version)) {
+    return r.Send(
+        RpcError(400, -32000, "unsupported MCP-Protocol-Version " + version.substr(0, 64)));
+  }
+  switch (req.method()) {
+    case http::verb::post:
+      return HandlePost(upstream, agent, std::move(req), std::move(r));
+    case http::verb::get:
+      return HandleGet(agent, upstream, std::move(req), std::move(r));
+    case http::verb::delete_:
+      return HandleDelete(agent, upstream, req, std::move(r));
+    default:
+      return r.Send(RpcError(405, -32000, "method not allowed"));
+  }
+}
+
+std::shared_ptr<McpHttpService::Session> McpHttpService::Find(const HttpRequest& req,
+                                                              const store::Principal& agent,
+                                                              const std::string& upstream,
+                                                              HttpResponse* error) {
+  const std::string id = Header(req, "mcp-session-id");
+  if (id.empty()) {
+    *error = RpcError(400, -32000, "Bad Request: MCP-Session-Id header is required");
+    return nullptr;
+  }
+  std::shared_ptr<Session> s;
+  if (ValidSessionId(id)) {
+    std::lock_guard lock(mu_);
+    if (auto it = sessions_.find(id); it != sessions_.end()) s = it->second;
+  }
+  // Another agent's session, or another upstream's, is indistinguishable from none.
+  if (s == nullptr || s->closed() || s->agent_id() != agent.agent_id ||
+      s->upstream_name() != upstream) {
+    *error = RpcError(404, -32001, "Session not found");
+    return nullptr;
+  }
+  s->Touch();
+  return s;
+}
+
+void McpHttpService::HandlePost(const std::string& upstream, const store::Principal& agent,
+                                HttpRequest req, Responder r) {
+  const Accepts accepts = ParseAccept(Header(req, "accept"));
+  if (!accepts.json && !accepts.sse) {
+    return r.Send(RpcError(406, -32000,
+                           "Not Acceptable: Accept must list application/json and "
+                           "text/event-stream"));
+  }
+  const std::string ctype = Lower(Header(req, "content-type"));
+  if (!ctype.empty() && ctype.rfind("application/json", 0) != 0) {
+    return r.Send(RpcError(415, -32000, "Unsupported Media Type: the body must be JSON"));
+  }
+  auto msg = mcp::ParseMessage(req.body(), mcp::kMaxClientMessageBytes);
+  if (!msg.ok()) {
+    return r.Send(RpcError(400, mcp::kParseError, "Parse error: " + msg.error().message));
+  }
+  if (msg->kind == mcp::MessageKind::kBatch) {
+    return r.Send(RpcError(400, mcp::kInvalidRequest,
+                           "JSON-RPC batches are not part of MCP 2025-06-18 and later"));
+  }
+  const bool initialize = msg->kind == mcp::MessageKind::kRequest && msg->method == "initialize";
+  std::shared_ptr<Session> session;
+  if (initialize && Header(req, "mcp-session-id").empty()) {
+    std::string id = HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(16).data()), 16);
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return r.Send(RpcError(503, -32000, "the daemon is shutting down"));
+      if (static_cast<int>(sessions_.size()) >= config_.max_sessions) {
+        HttpResponse res = RpcError(503, -32000, "too many MCP sessions; retry later");
+        res.set(http::field::retry_after, "5");
+        return r.Send(std::move(res));
+      }
+      int& mine = per_agent_[agent.agent_id];
+      if (mine >= config_.max_sessions_per_agent) {
+        HttpResponse res =
+            RpcError(429, -32000,
+                     "agent " + agent.agent_id + " has " + std::to_string(mine) +
+                         " MCP sessions (mcp.max_sessions_per_agent); end one with DELETE first");
+        res.set(http::field::retry_after, "5");
+        return r.Send(std::move(res));
+      }
+      ++mine;
+      session = std::make_shared<Session>(this, id, agent, &upstreams_.at(upstream));
+      sessions_.emplace(id, session);
+    }
+    session->StartWorker();
+    auto ex = std::make_shared<Exchange>(std::move(r));
+    ex->accept_json = accepts.json;
+    ex->accept_sse = accepts.sse;
+    ex->session_header = id;
+    const std::string key = mcp::IdKey(msg->id);
+    session->AddExchange(key, ex);
+    std::weak_ptr<Session> weak = session;
+    session->Post([weak, key, body = std::move(req.body())] {
+      auto s = weak.lock();
+      if (!s) return;
+      s->Setup(key);
+      s->ClientMessage(body);
+    });
+    return;
+  }
+  HttpResponse error;
+  session = Find(req, agent, upstream, &error);
+  if (session == nullptr) return r.Send(std::move(error));
+  if (initialize) {
+    return r.Send(RpcError(400, mcp::kInvalidRequest,
+                           "the session is initialized already; start a new one without "
+                           "MCP-Session-Id"));
+  }
+  std::weak_ptr<Session> weak = session;
+  if (msg->kind != mcp::MessageKind::kRequest) {
+    std::string cancelled;
+    if (msg->method == "notifications/cancelled") {
+      const json::value* params = msg->doc.get_object().if_contains("params");
+      const json::value* rid = params != nullptr && params->is_object()
+                                   ? params->get_object().if_contains("requestId")
+                                   : nullptr;
+      if (rid != nullptr) cancelled = mcp::IdKey(*rid);
+    }
+    session->Post([weak, body = std::move(req.body()), cancelled] {
+      auto s = weak.lock();
+      if (!s) return;
+      s->ClientMessage(body);
+      if (!cancelled.empty()) s->CancelExchange(cancelled);
+    });
+    HttpResponse res{http::status::accepted, 11};
+    return r.Send(std::move(res));
+  }
+  auto ex = std::make_shared<Exchange>(std::move(r));
+  ex->accept_json = accepts.json;
+  ex->accept_sse = accepts.sse;
+  const json::value* params = msg->doc.get_object().if_contains("params");
+  const json::value* meta = params != nullptr && params->is_object()
+                                ? params->get_object().if_contains("_meta")
+                                : nullptr;
+  if (meta != nullptr && meta->is_object()) {
+    if (const json::value* t = meta->get_object().if_contains("progressToken")) {
+      ex->progress_key = mcp::IdKey(*t);
+    }
+  }
+  if (!session->AddExchange(mcp::IdKey(msg->id), ex)) {
+    return ex->responder.Send(
+        RpcError(400, mcp::kInvalidRequest, "a request with this id is still in progress"));
+  }
+  session->Post([weak, body = std::move(req.body())] {
+    if (auto s = weak.lock()) s->ClientMessage(body);
+  });
+}
+
+void McpHttpService::HandleGet(const store::Principal& agent, const std::string& upstream,
+                               HttpRequest req, Responder r) {
+  if (!ParseAccept(Header(req, "accept")).sse || Header(req, "accept").empty()) {
+    return r.Send(RpcError(406, -32000, "Not Acceptable: GET needs Accept: text/event-stream"));
+  }
+  HttpResponse error;
+  auto session = Find(req, agent, upstream, &error);
+  if (session == nullptr) return r.Send(std::move(error));
+  Responder keep = r;
+  if (!session->OpenListen(std::move(r))) {
+    keep.Send(RpcError(409, -32000, "Conflict: this session has an open GET stream already"));
+  }
+}
+
+void McpHttpService::HandleDelete(const store::Principal& agent, const std::string& upstream,
+                                  const HttpRequest& req, Responder r) {
+  HttpResponse error;
+  auto session = Find(req, agent, upstream, &error);
+  if (session == nullptr) return r.Send(std::move(error));
+  CloseSession(session, "ended by the client (DELETE)");
+  r.Send(HttpResponse{http::status::no_content, 11});
+}
+
+void McpHttpService::CloseSession(const std::shared_ptr<Session>& s, const std::string& why) {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(s->id());
+  if (it == sessions_.end() || it->second != s) return;  // closed already
+  s->MarkClosed();
+  sessions_.erase(it);
+  if (auto a = per_agent_.find(s->agent_id()); a != per_agent_.end() && --a->second <= 0) {
+    per_agent_.erase(a);
+  }
+  Log("session " + s->id().substr(0, 8) + " of agent " + s->agent_id() + " ended: " + why);
+  teardown_.push_back(s);
+  cv_.notify_all();
+}
+
+void McpHttpService::ServiceLoop() {
+  for (;;) {
+    std::vector<std::shared_ptr<Session>> down;
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(250),
+                   [&] { return stopped_ || !teardown_.empty(); });
+      down.assign(teardown_.begin(), teardown_.end());
+      teardown_.clear();
+      for (auto& [id, s] : sessions_) live.push_back(s);
+      if (stopped_ && down.empty()) return;
+    }
+    for (auto& s : down) s->Teardown("the session ended");
+    down.clear();
+    const auto now = Steady::now();
+    for (auto& s : live) {
+      if (s->Tick(now)) CloseSession(s, "idle for longer than mcp.session_idle_timeout");
+    }
+  }
+}
+
+void McpHttpService::Shutdown() {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [id, s] : sessions_) all.push_back(s);
+  }
+  for (auto& s : all) CloseSession(s, "the daemon is shutting down");
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    cv_.notify_all();
+  }
+  if (service_thread_.joinable()) service_thread_.join();
+  // Sessions queued after the loop's last pass (none are accepted once stopping).
+  std::deque<std::shared_ptr<Session>> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(teardown_);
+  }
+  for (auto& s : left) s->Teardown("the daemon is shutting down");
+}
+
+}  // namespace interlock::server

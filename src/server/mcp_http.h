@@ -1,0 +1,138 @@
+// McpHttpService: MCP's Streamable HTTP transport in the daemon (MCP 2025-06-18 and
+// 2025-11-25, "Transports / Streamable HTTP"; docs/mcp.md#streamable-http).
+//
+// `interlock serve` serves /mcp/{upstream} for every upstream in the config's `mcp:`
+// section. Agents authenticate with their bearer token (the Api does that; the agent comes
+// from the token only). Each MCP session is one mcp::Gateway (the same enforcement as the
+// stdio gateway: tools/list filtered, tools/call decided by the shared core before it is
+// forwarded, schema and pin checks, results recorded and masked), one daemon run (budgets
+// per session), one McpEnforcer (the daemon's Guard and approval queue) and its own
+// upstream connection (a stdio child per session, or an upstream HTTP session).
+//
+// Transport rules (status codes carry a JSON-RPC error body with id null):
+//   POST   one JSON-RPC message. initialize without MCP-Session-Id creates a session (503
+//          over max_sessions, 429 over max_sessions_per_agent); the response to initialize
+//          carries MCP-Session-Id. Any other message needs the header (400 without, 404 for
+//          an unknown or ended session, or a session of another agent or upstream).
+//          Notifications and responses: 202. Requests: application/json with the one
+//          response, or text/event-stream when something must precede it (progress while
+//          an approval is held, server requests) or it is held longer than sse_after; the
+//          stream ends after the response. Malformed JSON: 400 with a parse error;
+//          batches: 400; Accept without application/json or text/event-stream: 406.
+//   GET    Accept: text/event-stream opens the session's stream for server-initiated
+//          messages not tied to a request (one per session: 409 for a second).
+//   DELETE ends the session: the upstream child is stopped, held approvals are
+//          cancelled, the run is ended; later requests get 404.
+//   MCP-Protocol-Version, when present, must be one Interlock speaks (400 otherwise);
+//   absent, 2025-03-26 is assumed (the transport rules above are the same for it).
+//   Origin, when present, must be in mcp.allowed_origins (403 otherwise).
+// Quiet SSE streams get a comment every `keepalive`; sessions without requests for
+// session_idle_timeout are ended. SSE event ids and resumption are not offered.
+//
+// Threading: CheckOrigin and Handle run on connection strands and never block: messages
+// go to a per-session worker thread that runs Gateway::OnClientLine (which may block on a
+// decision or a catalog load); upstream callbacks run on the upstream's thread; one
+// service thread runs timers (SSE upgrade, keep-alive, idle) and session teardown
+// (which joins threads and stops children). Shutdown() ends every session and stream; call
+// it before the Api and the HttpServer shut down.
+#ifndef INTERLOCK_SERVER_MCP_HTTP_H_
+#define INTERLOCK_SERVER_MCP_HTTP_H_
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/time.h"
+#include "core/guard.h"
+#include "core/policy_source.h"
+#include "mcp/pins.h"
+#include "server/api.h"
+#include "server/call_waiters.h"
+#include "server/config.h"
+#include "store/store.h"
+
+namespace interlock::server {
+
+// MCP protocol versions accepted in MCP-Protocol-Version.
+bool SupportedMcpProtocolVersion(std::string_view v);
+
+// An upstream with its credentials resolved (from Interlock's environment and files).
+struct ResolvedUpstream {
+  McpUpstreamConfig config;
+  std::map<std::string, std::string> child_env;  // env + secrets (stdio)
+  std::map<std::string, std::string> headers;    // headers + secret headers (http)
+  std::vector<std::string> secrets;              // values masked in tool results
+};
+
+// Reads secret_env / secret_files / secret_headers. Errors name the variable or file,
+// never a value.
+Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
+
+struct McpHttpDeps {
+  core::Guard* guard = nullptr;
+  store::Store* store = nullptr;
+  const core::PolicySource* policies = nullptr;
+  const Clock* clock = nullptr;
+  CallWaiters* waiters = nullptr;
+  mcp::PinStore* pins = nullptr;
+};
+
+class McpHttpService final : public McpEndpoint {
+ public:
+  // Resolves every upstream's secrets (an error names what is missing); starts the
+  // service thread. Collaborators in `deps` must outlive the service.
+  static Result<std::unique_ptr<McpHttpService>> Create(McpConfig config, McpHttpDeps deps);
+  ~McpHttpService() override;
+  McpHttpService(const McpHttpService&) = delete;
+  McpHttpService& operator=(const McpHttpService&) = delete;
+
+  std::optional<HttpResponse> CheckOrigin(const HttpRequest& req) const override;
+  void Handle(std::string upstream, const store::Principal& agent, HttpRequest req,
+              Responder r) override;
+
+  // Ends every session (bounded by the children's grace) and refuses new ones.
+  // Idempotent; never call from an io thread.
+  void Shutdown();
+
+  size_t session_count() const;
+
+  class Session;  // defined in the .cc
+
+ private:
+  McpHttpService(McpConfig config, McpHttpDeps deps, std::map<std::string, ResolvedUpstream> ups);
+
+  void HandlePost(const std::string& upstream, const store::Principal& agent, HttpRequest req,
+                  Responder r);
+  void HandleGet(const store::Principal& agent, const std::string& upstream, HttpRequest req,
+                 Responder r);
+  void HandleDelete(const store::Principal& agent, const std::string& upstream,
+                    const HttpRequest& req, Responder r);
+  // The session named by the request's MCP-Session-Id, if it belongs to agent/upstream.
+  std::shared_ptr<Session> Find(const HttpRequest& req, const store::Principal& agent,
+                                const std::string& upstream, HttpResponse* error);
+  // Removes the session from the table and queues its teardown.
+  void CloseSession(const std::shared_ptr<Session>& s, const std::string& why);
+  void ServiceLoop();
+
+  const McpConfig config_;
+  const McpHttpDeps deps_;
+  const std::map<std::string, ResolvedUpstream> upstreams_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<Session>, std::less<>> sessions_;  // by session id
+  std::map<std::string, int, std::less<>> per_agent_;
+  std::deque<std::shared_ptr<Session>> teardown_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  std::thread service_thread_;
+};
+
+}  // namespace interlock::server
+
+#endif  // INTERLOCK_SERVER_MCP_HTTP_H_

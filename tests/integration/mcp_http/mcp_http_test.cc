@@ -1,0 +1,659 @@
+// MCP Streamable HTTP in the daemon (`interlock serve` with an `mcp:` section): the
+// official SDK client (StreamableHTTPClientTransport) against real MCP servers from npm
+// behind /mcp/{upstream}, the transport's protocol edges with raw HTTP, approvals held over
+// HTTP, an upstream dying mid-session, and an HTTP (url:) upstream. Everything runs on
+// 127.0.0.1 with port 0 (or a port picked free) in temporary directories; every wait is
+// bounded and the daemon is stopped gracefully so it stops its children.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+namespace interlock {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::CreateToken;
+using testing::Daemon;
+using testing::HttpClient;
+using testing::HttpResult;
+using testing::ProcessResult;
+using testing::RawExchange;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+const std::string kModules = kNodeDir + "/node_modules/@modelcontextprotocol";
+
+// A stdio MCP server without the SDK: records every tools/call it receives in DIR/calls.log
+// and its pid in DIR/pid-<pid>. "hang" never answers.
+constexpr char kFakeServer[] = R"JS(
+import { appendFileSync, writeFileSync } from "node:fs";
+import readline from "node:readline";
+const dir = process.argv[2];
+writeFileSync(`${dir}/pid-${process.pid}`, String(process.pid));
+const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
+const tools = [
+  { name: "echo", description: "echo", inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] } },
+  { name: "hang", description: "never answers", inputSchema: { type: "object" } },
+  { name: "deploy", description: "needs approval", inputSchema: { type: "object", properties: { env: { type: "string" } } } },
+  { name: "wipe", description: "blocked", inputSchema: { type: "object" } },
+];
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  const m = JSON.parse(line);
+  if (m.method === "initialize") {
+    send({ jsonrpc: "2.0", id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "fake", version: "1" } } });
+  } else if (m.method === "tools/list") {
+    send({ jsonrpc: "2.0", id: m.id, result: { tools } });
+  } else if (m.method === "tools/call") {
+    appendFileSync(`${dir}/calls.log`, m.params.name + "\n");
+    if (m.params.name === "hang") return;
+    send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: m.params.name + ":" + JSON.stringify(m.params.arguments ?? {}) }] } });
+  } else if (m.id !== undefined) {
+    send({ jsonrpc: "2.0", id: m.id, result: {} });
+  }
+});
+)JS";
+
+constexpr char kFakePolicy[] = R"(agent:
+  id: "%ID%"
+  identity: "%ID%@example.iam"
+  autonomy: audit_based
+tools:
+  allowed:
+    - name: "echo"
+    - name: "hang"
+    - name: "deploy"
+      requires_approval: true
+      approval_timeout_seconds: 300
+  blocked:
+    - "wipe"
+execution:
+  max_steps: 1000
+)";
+
+constexpr char kEverythingPolicy[] = R"(agent:
+  id: "ev"
+  identity: "ev@example.iam"
+  autonomy: audit_based
+tools:
+  allowed:
+    - name: "echo"
+    - name: "get-sum"
+    - name: "get-env"
+  blocked:
+    - "trigger-sampling-request"
+)";
+
+constexpr char kMemoryPolicy[] = R"(agent:
+  id: "mem"
+  identity: "mem@example.iam"
+  autonomy: audit_based
+tools:
+  allowed:
+    - name: "create_entities"
+    - name: "read_graph"
+  blocked:
+    - "delete_entities"
+)";
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
+  return s;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+json::value ParseLastLine(const std::string& out) {
+  std::string s = out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  const size_t nl = s.rfind('\n');
+  boost::system::error_code ec;
+  json::value v = json::parse(nl == std::string::npos ? s : s.substr(nl + 1), ec);
+  return ec ? json::value() : v;
+}
+
+std::string Text(const json::value& result) {
+  const json::value& t = result.at("content").at(0).at("text");
+  return std::string(t.as_string());
+}
+
+bool Alive(int pid) { return ::kill(pid, 0) == 0; }
+
+// Polls until cond() holds or the timeout passes.
+template <class Cond>
+bool WaitFor(Cond cond, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return cond();
+}
+
+// A free loopback port (bound then released; the server started next takes it).
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof(a);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// A background process, SIGKILLed (process group) and reaped on destruction.
+class Background {
+ public:
+  Background(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+             const std::string& log) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setpgid(0, 0);
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      for (const std::string& e : env) ::putenv(const_cast<char*>(e.c_str()));
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      ::kill(-pid_, SIGKILL);
+      ::kill(pid_, SIGKILL);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class McpHttpTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ProcessResult r =
+        RunProcess({"/bin/sh", std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"},
+                   "", std::chrono::minutes(5));
+    setup_ok_ = r.exit_code == 0;
+    if (!setup_ok_) setup_error_ = r.err;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(setup_ok_) << "scripts/setup-node-tests.sh failed: " << setup_error_;
+    policies_ = dir_.path() + "/policies";
+    fs::create_directories(policies_);
+    std::ofstream(policies_ + "/ta.yaml") << Replace(kFakePolicy, "%ID%", "ta");
+    std::ofstream(policies_ + "/tb.yaml") << Replace(kFakePolicy, "%ID%", "tb");
+    std::ofstream(policies_ + "/ev.yaml") << kEverythingPolicy;
+    std::ofstream(policies_ + "/mem.yaml") << kMemoryPolicy;
+    fake_dir_ = dir_.path() + "/fake";
+    fs::create_directories(fake_dir_);
+    fake_server_ = dir_.Write("fake_server.mjs", kFakeServer);
+  }
+
+  void TearDown() override {
+    if (daemon_ && daemon_->Running()) {
+      EXPECT_EQ(daemon_->Stop(), 0) << daemon_->log();
+    }
+  }
+
+  // Starts the daemon with the upstreams and `extra_mcp` lines under `mcp:`.
+  void StartDaemon(const std::string& extra_mcp = "", const std::string& extra_upstreams = "") {
+    const std::string config = dir_.Write("interlock.yaml",
+                                          "durability: normal\n"
+                                          "limits:\n  max_body_bytes: 262144\n"
+                                          "approvals:\n  sweep_ms: 100\n"
+                                          "mcp:\n"
+                                          "  upstreams:\n"
+                                          "    fake:\n"
+                                          "      command: [\"node\", \"" +
+                                              fake_server_ + "\", \"" + fake_dir_ +
+                                              "\"]\n"
+                                              "    everything:\n"
+                                              "      command: [\"node\", \"" +
+                                              kModules +
+                                              "/server-everything/dist/index.js\", \"stdio\"]\n"
+                                              "    memory:\n"
+                                              "      command: [\"node\", \"" +
+                                              kModules +
+                                              "/server-memory/dist/index.js\"]\n"
+                                              "      env: {MEMORY_FILE_PATH: \"" +
+                                              dir_.path() + "/memory.jsonl\"}\n" + extra_upstreams +
+                                              "  allowed_origins: [\"http://localhost:6274\"]\n"
+                                              "  sse_after_ms: 400\n"
+                                              "  keepalive_seconds: 1\n"
+                                              "  child_grace_ms: 200\n" +
+                                              extra_mcp);
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    ta_ = CreateToken(daemon_->store(), "--agent", "ta");
+    tb_ = CreateToken(daemon_->store(), "--agent", "tb");
+    ev_ = CreateToken(daemon_->store(), "--agent", "ev");
+    mem_ = CreateToken(daemon_->store(), "--agent", "mem");
+    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "alice");
+    ASSERT_FALSE(reviewer_.empty());
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+
+  std::string Url(const std::string& upstream) const {
+    return "http://127.0.0.1:" + std::to_string(daemon_->port()) + "/mcp/" + upstream;
+  }
+
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  static Headers McpHeaders(const std::string& session = "", const std::string& version = "") {
+    Headers h = {{"Accept", "application/json, text/event-stream"},
+                 {"Content-Type", "application/json"}};
+    if (!session.empty()) h.emplace_back("Mcp-Session-Id", session);
+    if (!version.empty()) h.emplace_back("MCP-Protocol-Version", version);
+    return h;
+  }
+
+  static std::string Initialize(int id = 1) {
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+           R"(,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}})";
+  }
+  static std::string Call(int id, const std::string& tool, const std::string& args = "{}") {
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+           R"(,"method":"tools/call","params":{"name":")" + tool + R"(","arguments":)" + args +
+           "}}";
+  }
+
+  // initialize + notifications/initialized over raw HTTP; returns the session id.
+  std::string OpenSession(HttpClient& c, const std::string& token,
+                          const std::string& upstream = "fake") {
+    HttpResult init = c.Request("POST", "/mcp/" + upstream, Initialize(), token, 30s, McpHeaders());
+    EXPECT_EQ(init.status, 200) << init.body << daemon_->log();
+    const std::string session = init.headers["mcp-session-id"];
+    EXPECT_FALSE(session.empty());
+    HttpResult note = c.Request("POST", "/mcp/" + upstream,
+                                R"({"jsonrpc":"2.0","method":"notifications/initialized"})", token,
+                                10s, McpHeaders(session, "2025-06-18"));
+    EXPECT_EQ(note.status, 202) << note.body;
+    EXPECT_TRUE(note.body.empty());
+    return session;
+  }
+
+  std::vector<int> FakePids() const {
+    std::vector<int> pids;
+    for (const auto& e : fs::directory_iterator(fake_dir_)) {
+      const std::string n = e.path().filename().string();
+      if (n.rfind("pid-", 0) == 0) pids.push_back(std::stoi(n.substr(4)));
+    }
+    return pids;
+  }
+
+  // The ids of pending approvals other than `seen`, polled for up to 20 s.
+  std::string NextPendingApproval(const std::vector<std::string>& seen) {
+    HttpClient c(daemon_->port());
+    for (int i = 0; i < 200; ++i) {
+      HttpResult r = c.Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+      if (r.status == 200 && r.json.is_object()) {
+        for (const json::value& a : r.json.at("approvals").as_array()) {
+          const std::string id(a.at("approval_id").as_string());
+          if (std::find(seen.begin(), seen.end(), id) == seen.end()) return id;
+        }
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return "";
+  }
+
+  ProcessResult RunSdk(const std::string& upstream, const std::string& token,
+                       const std::string& calls_json, const std::string& extra = "") {
+    const std::string calls = dir_.Write("calls-" + upstream + ".json", calls_json);
+    std::vector<std::string> argv = {"/usr/bin/env", "INTERLOCK_TOKEN=" + token,
+                                     "node",         kNodeDir + "/sdk_http_client.mjs",
+                                     Url(upstream),  calls};
+    if (!extra.empty()) argv.push_back(extra);
+    return RunProcess(argv, "", 120s);
+  }
+
+  static inline bool setup_ok_ = false;
+  static inline std::string setup_error_;
+  TempDir dir_;
+  std::string policies_, fake_dir_, fake_server_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string ta_, tb_, ev_, mem_, reviewer_;
+};
+
+// Tests that the official SDK client over Streamable HTTP sees server-everything's tool
+// list filtered by the agent's policy, that allowed calls return exactly what the server
+// returns directly over stdio, and that a blocked call is denied without reaching it.
+TEST_F(McpHttpTest, EverythingThroughSdkMatchesDirect) {
+  StartDaemon();
+  const std::string calls_json = R"([{"name":"echo","arguments":{"message":"hi there"}},)"
+                                 R"({"name":"get-sum","arguments":{"a":2,"b":40}}])";
+  const std::string calls = dir_.Write("direct.json", calls_json);
+  ProcessResult direct =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", "node",
+                  kModules + "/server-everything/dist/index.js", "stdio"},
+                 "", 90s);
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  ProcessResult via =
+      RunSdk("everything", ev_,
+             R"([{"name":"echo","arguments":{"message":"hi there"}},)"
+             R"({"name":"get-sum","arguments":{"a":2,"b":40}},)"
+             R"({"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}}])",
+             "--terminate");
+  ASSERT_EQ(via.exit_code, 0) << via.err << daemon_->log();
+  const json::value d = ParseLastLine(direct.out), v = ParseLastLine(via.out);
+  ASSERT_TRUE(v.is_object()) << via.out;
+  EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
+  EXPECT_GT(d.at("tools").as_array().size(), 5u);
+  const json::array& vr = v.at("results").as_array();
+  ASSERT_EQ(vr.size(), 3u);
+  EXPECT_EQ(d.at("results").at(0), vr[0]);
+  EXPECT_EQ(d.at("results").at(1), vr[1]);
+  EXPECT_EQ(vr[2].at("isError"), true);
+  EXPECT_EQ(Text(vr[2]).rfind("Interlock denied trigger-sampling-request (TOOL_BLOCKED)", 0), 0u)
+      << Text(vr[2]);
+  EXPECT_FALSE(v.at("sessionId").is_null());
+  EXPECT_EQ(v.at("terminated"), true);
+  EXPECT_EQ(v.at("protocolVersion"), "2025-11-25");
+  // The calls are in the daemon's audit trail like any other front door's.
+  HttpClient c(daemon_->port());
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "root");
+  HttpResult audit = c.Request("GET", "/v1/audit?agent=ev", "", admin);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_NE(audit.body.find("trigger-sampling-request"), std::string::npos);
+  EXPECT_NE(audit.body.find("get-sum"), std::string::npos);
+}
+
+// Tests that server-memory works through /mcp/memory with the SDK client: tools filtered,
+// an entity created and read back, and a blocked delete never reaching the server.
+TEST_F(McpHttpTest, MemoryThroughSdk) {
+  StartDaemon();
+  ProcessResult via = RunSdk(
+      "memory", mem_,
+      R"([{"name":"create_entities","arguments":{"entities":[{"name":"Ada","entityType":"person","observations":["wrote notes"]}]}},)"
+      R"({"name":"delete_entities","arguments":{"entityNames":["Ada"]}},)"
+      R"({"name":"read_graph","arguments":{}}])");
+  ASSERT_EQ(via.exit_code, 0) << via.err << daemon_->log();
+  const json::value v = ParseLastLine(via.out);
+  ASSERT_TRUE(v.is_object()) << via.out;
+  EXPECT_EQ(v.at("tools"), (json::array{"create_entities", "read_graph"}));
+  const json::array& r = v.at("results").as_array();
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_FALSE(r[0].as_object().contains("isError")) << json::serialize(r[0]);
+  EXPECT_NE(Text(r[0]).find("Ada"), std::string::npos);
+  EXPECT_EQ(r[1].at("isError"), true);
+  EXPECT_EQ(Text(r[1]).rfind("Interlock denied delete_entities (TOOL_BLOCKED)", 0), 0u);
+  EXPECT_NE(Text(r[2]).find("wrote notes"), std::string::npos) << Text(r[2]);
+}
+
+// Tests the transport's refusals and session rules with raw HTTP: 401 without a token,
+// 403 for a reviewer or a foreign Origin, 404 for unknown upstreams and sessions and for
+// another agent's session, 400 for a missing session, a bad protocol version, malformed
+// JSON (with a JSON-RPC parse error) and batches, 413 for an oversized body, 202 for
+// notifications, a filtered tool list, a blocked call that never reaches the server, the
+// GET stream, and DELETE ending the session and its child.
+TEST_F(McpHttpTest, ProtocolEdges) {
+  StartDaemon();
+  HttpClient& c = *client_;
+  EXPECT_EQ(c.Request("POST", "/mcp/fake", Initialize(), "", 10s, McpHeaders()).status, 401);
+  HttpResult rev = c.Request("POST", "/mcp/fake", Initialize(), reviewer_, 10s, McpHeaders());
+  EXPECT_EQ(rev.status, 403) << rev.body;
+  Headers evil = McpHeaders();
+  evil.emplace_back("Origin", "http://evil.example");
+  EXPECT_EQ(c.Request("POST", "/mcp/fake", Initialize(), ta_, 10s, evil).status, 403);
+  Headers ok_origin = McpHeaders();
+  ok_origin.emplace_back("Origin", "http://localhost:6274");
+  EXPECT_EQ(c.Request("POST", "/mcp/nope", Initialize(), ta_, 10s, ok_origin).status, 404);
+  EXPECT_EQ(c.Request("PUT", "/mcp/fake", "", ta_, 10s).status, 405);
+  HttpResult not_acceptable =
+      c.Request("POST", "/mcp/fake", Initialize(), ta_, 10s,
+                {{"Accept", "text/html"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(not_acceptable.status, 406);
+
+  const std::string session = OpenSession(c, ta_);
+  ASSERT_FALSE(session.empty());
+  const std::string list = R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})";
+  HttpResult no_session = c.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders());
+  EXPECT_EQ(no_session.status, 400) << no_session.body;
+  HttpResult unknown =
+      c.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders("0123456789abcdef", "2025-06-18"));
+  EXPECT_EQ(unknown.status, 404);
+  HttpResult bad_version =
+      c.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders(session, "1999-01-01"));
+  EXPECT_EQ(bad_version.status, 400);
+  HttpResult other_agent =
+      c.Request("POST", "/mcp/fake", list, tb_, 10s, McpHeaders(session, "2025-06-18"));
+  EXPECT_EQ(other_agent.status, 404);
+  HttpResult other_upstream =
+      c.Request("POST", "/mcp/memory", list, ta_, 10s, McpHeaders(session, "2025-06-18"));
+  EXPECT_EQ(other_upstream.status, 404);
+  HttpResult malformed =
+      c.Request("POST", "/mcp/fake", "{\"jsonrpc\":", ta_, 10s, McpHeaders(session, "2025-06-18"));
+  EXPECT_EQ(malformed.status, 400);
+  ASSERT_TRUE(malformed.json.is_object()) << malformed.body;
+  EXPECT_EQ(malformed.json.at("error").at("code"), -32700);
+  HttpResult batch =
+      c.Request("POST", "/mcp/fake", "[" + list + "]", ta_, 10s, McpHeaders(session, "2025-06-18"));
+  EXPECT_EQ(batch.status, 400);
+  HttpResult big = c.Request("POST", "/mcp/fake",
+                             Call(3, "echo", "{\"text\":\"" + std::string(300 * 1024, 'x') + "\"}"),
+                             ta_, 10s, McpHeaders(session, "2025-06-18"));
+  EXPECT_EQ(big.status, 413);
+
+  HttpClient c2(daemon_->port());  // the 413 closed the first connection
+  HttpResult tools = c2.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders(session));
+  ASSERT_EQ(tools.status, 200) << tools.body;
+  EXPECT_EQ(tools.headers["content-type"], "application/json");
+  json::array names;
+  for (const json::value& t : tools.json.at("result").at("tools").as_array()) {
+    names.push_back(t.at("name"));
+  }
+  EXPECT_EQ(names, (json::array{"echo", "hang", "deploy"}));
+
+  HttpResult echo = c2.Request("POST", "/mcp/fake", Call(4, "echo", R"({"text":"hi"})"), ta_, 10s,
+                               McpHeaders(session, "2025-11-25"));
+  ASSERT_EQ(echo.status, 200) << echo.body;
+  EXPECT_EQ(Text(echo.json.at("result")), R"(echo:{"text":"hi"})");
+  HttpResult wipe =
+      c2.Request("POST", "/mcp/fake", Call(5, "wipe"), ta_, 10s, McpHeaders(session, "2025-06-18"));
+  ASSERT_EQ(wipe.status, 200) << wipe.body;
+  EXPECT_EQ(wipe.json.at("result").at("isError"), true);
+  EXPECT_EQ(Text(wipe.json.at("result")).rfind("Interlock denied wipe (TOOL_BLOCKED)", 0), 0u);
+  EXPECT_EQ(ReadFile(fake_dir_ + "/calls.log"), "echo\n");
+
+  // GET: the session's stream for server-initiated messages.
+  const std::string get = "GET /mcp/fake HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                          ta_ + "\r\nAccept: text/event-stream\r\nMcp-Session-Id: " + session +
+                          "\r\nMCP-Protocol-Version: 2025-06-18\r\n\r\n";
+  const std::string stream = RawExchange(daemon_->port(), get, 1500ms);
+  EXPECT_EQ(stream.rfind("HTTP/1.1 200", 0), 0u) << stream;
+  EXPECT_NE(stream.find("text/event-stream"), std::string::npos) << stream;
+  EXPECT_NE(stream.find(": keep-alive"), std::string::npos) << stream;  // keepalive 1 s
+  HttpResult get_json = c2.Request("GET", "/mcp/fake", "", ta_, 10s,
+                                   {{"Accept", "application/json"}, {"Mcp-Session-Id", session}});
+  EXPECT_EQ(get_json.status, 406);
+
+  // DELETE ends the session and stops its child.
+  const std::vector<int> pids = FakePids();
+  ASSERT_EQ(pids.size(), 1u);
+  EXPECT_TRUE(Alive(pids[0]));
+  HttpResult other_delete = c2.Request("DELETE", "/mcp/fake", "", tb_, 10s, McpHeaders(session));
+  EXPECT_EQ(other_delete.status, 404);
+  HttpResult del = c2.Request("DELETE", "/mcp/fake", "", ta_, 10s, McpHeaders(session));
+  EXPECT_EQ(del.status / 100, 2) << del.body;
+  EXPECT_EQ(c2.Request("POST", "/mcp/fake", list, ta_, 10s, McpHeaders(session)).status, 404);
+  EXPECT_TRUE(WaitFor([&] { return !Alive(pids[0]); }, 10s)) << "the child outlived DELETE";
+}
+
+// Tests that a call needing approval holds the POST (the SDK client gets progress over SSE),
+// is forwarded once a reviewer approves through /v1/approvals, and that a reviewer's deny
+// returns the isError denial without the call reaching the server.
+TEST_F(McpHttpTest, ApprovalHeldOverHttp) {
+  StartDaemon();
+  auto run = std::async(std::launch::async, [&] {
+    return RunSdk("fake", ta_,
+                  R"([{"name":"deploy","arguments":{"env":"prod"},"progress":true},)"
+                  R"({"name":"deploy","arguments":{"env":"staging"},"progress":true}])");
+  });
+  HttpClient c(daemon_->port());
+  const std::string first = NextPendingApproval({});
+  ASSERT_FALSE(first.empty()) << daemon_->log();
+  std::this_thread::sleep_for(1500ms);  // long enough for a progress notification
+  HttpResult approve =
+      c.Request("POST", "/v1/approvals/" + first, R"({"verdict":"approve"})", reviewer_);
+  ASSERT_EQ(approve.status, 200) << approve.body;
+  const std::string second = NextPendingApproval({first});
+  ASSERT_FALSE(second.empty()) << daemon_->log();
+  HttpResult deny = c.Request("POST", "/v1/approvals/" + second,
+                              R"({"verdict":"deny","comment":"no"})", reviewer_);
+  ASSERT_EQ(deny.status, 200) << deny.body;
+  ASSERT_EQ(run.wait_for(60s), std::future_status::ready);
+  ProcessResult r = run.get();
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+  const json::value v = ParseLastLine(r.out);
+  ASSERT_TRUE(v.is_object()) << r.out;
+  const json::array& results = v.at("results").as_array();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(Text(results[0]), R"(deploy:{"env":"prod"})") << json::serialize(results[0]);
+  EXPECT_EQ(results[1].at("isError"), true) << json::serialize(results[1]);
+  EXPECT_EQ(Text(results[1]).rfind("Interlock denied deploy", 0), 0u) << Text(results[1]);
+  EXPECT_GE(v.at("progress").at(0).to_number<int64_t>(), 1);
+  EXPECT_EQ(ReadFile(fake_dir_ + "/calls.log"), "deploy\n");
+}
+
+// Tests that when the upstream child dies with a call in flight the call gets an isError
+// result, the session ends (404 afterwards), and the daemon keeps serving new sessions.
+TEST_F(McpHttpTest, UpstreamDiesMidSession) {
+  StartDaemon();
+  const std::string session = OpenSession(*client_, ta_);
+  ASSERT_FALSE(session.empty());
+  auto pending = std::async(std::launch::async, [&] {
+    HttpClient c(daemon_->port());
+    return c.Request("POST", "/mcp/fake", Call(7, "hang"), ta_, 30s,
+                     McpHeaders(session, "2025-06-18"));
+  });
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(fake_dir_ + "/calls.log") == "hang\n"; }, 15s));
+  const std::vector<int> pids = FakePids();
+  ASSERT_EQ(pids.size(), 1u);
+  ::kill(pids[0], SIGKILL);
+  ASSERT_EQ(pending.wait_for(20s), std::future_status::ready);
+  HttpResult r = pending.get();
+  ASSERT_EQ(r.status, 200) << r.body;
+  // JSON, or an SSE event when the call was held longer than sse_after.
+  json::value msg = r.json;
+  if (r.headers["content-type"] == "text/event-stream") {
+    const size_t data = r.body.find("data: ");
+    ASSERT_NE(data, std::string::npos) << r.body;
+    msg = json::parse(r.body.substr(data + 6, r.body.find('\n', data) - data - 6));
+  }
+  ASSERT_TRUE(msg.is_object()) << r.body;
+  EXPECT_EQ(msg.at("id"), 7);
+  EXPECT_EQ(msg.at("result").at("isError"), true);
+  EXPECT_NE(Text(msg.at("result")).find("may or may not have run"), std::string::npos);
+  HttpClient c(daemon_->port());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return c.Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":8,"method":"ping"})", ta_,
+                         10s, McpHeaders(session))
+                   .status == 404;
+      },
+      10s));
+  const std::string again = OpenSession(c, ta_);
+  EXPECT_FALSE(again.empty());
+  EXPECT_EQ(c.Request("GET", "/healthz").status, 200);
+}
+
+// Tests the session caps and the idle timeout: a second session of the same agent is 429
+// while the first lives, the first ends after the idle timeout (404), and then a new one
+// can start.
+TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
+  StartDaemon("  max_sessions_per_agent: 1\n  session_idle_timeout_ms: 1500\n");
+  const std::string first = OpenSession(*client_, ta_);
+  ASSERT_FALSE(first.empty());
+  HttpResult second = client_->Request("POST", "/mcp/fake", Initialize(), ta_, 10s, McpHeaders());
+  EXPECT_EQ(second.status, 429) << second.body;
+  ASSERT_TRUE(second.json.is_object()) << second.body;
+  EXPECT_TRUE(second.json.as_object().contains("error"));
+  const std::string other = OpenSession(*client_, tb_);  // the cap is per agent
+  EXPECT_FALSE(other.empty());
+  // Any request would keep the session alive: wait past the timeout without one.
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(client_
+                ->Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":2,"method":"ping"})", ta_,
+                          10s, McpHeaders(first))
+                .status,
+            404);
+  EXPECT_FALSE(OpenSession(*client_, ta_).empty());
+}
+
+// Tests an HTTP (url:) upstream: server-everything in Streamable HTTP mode on a loopback
+// port, proxied by the daemon, gives the SDK client the same filtered list and results as
+// server-everything over stdio directly.
+TEST_F(McpHttpTest, HttpUpstreamEverything) {
+  const int port = FreePort();
+  Background server({"node", kModules + "/server-everything/dist/index.js", "streamableHttp"},
+                    {"PORT=" + std::to_string(port)}, dir_.path() + "/everything-http.log");
+  HttpClient probe(port);
+  ASSERT_TRUE(WaitFor([&] { return probe.Request("GET", "/", "", "", 1s).status != 0; }, 30s))
+      << ReadFile(dir_.path() + "/everything-http.log");
+  StartDaemon("", "    remote:\n      url: http://127.0.0.1:" + std::to_string(port) +
+                      "/mcp\n      headers: {X-Interlock-Test: \"1\"}\n");
+  const std::string calls_json = R"([{"name":"echo","arguments":{"message":"over http"}},)"
+                                 R"({"name":"get-sum","arguments":{"a":1,"b":2}}])";
+  const std::string calls = dir_.Write("direct.json", calls_json);
+  ProcessResult direct =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", "node",
+                  kModules + "/server-everything/dist/index.js", "stdio"},
+                 "", 90s);
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  ProcessResult via =
+      RunSdk("remote", ev_,
+             R"([{"name":"echo","arguments":{"message":"over http"}},)"
+             R"({"name":"get-sum","arguments":{"a":1,"b":2}},)"
+             R"({"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}}])",
+             "--terminate");
+  ASSERT_EQ(via.exit_code, 0) << via.err << daemon_->log();
+  const json::value d = ParseLastLine(direct.out), v = ParseLastLine(via.out);
+  ASSERT_TRUE(v.is_object()) << via.out;
+  EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
+  const json::array& vr = v.at("results").as_array();
+  ASSERT_EQ(vr.size(), 3u);
+  EXPECT_EQ(d.at("results").at(0), vr[0]);
+  EXPECT_EQ(d.at("results").at(1), vr[1]);
+  EXPECT_EQ(Text(vr[2]).rfind("Interlock denied trigger-sampling-request (TOOL_BLOCKED)", 0), 0u);
+}
+
+}  // namespace
+}  // namespace interlock

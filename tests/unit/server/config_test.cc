@@ -1,0 +1,93 @@
+// The daemon config's `mcp:` section (src/server/config.h).
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include "subprocess.h"
+
+namespace interlock::server {
+namespace {
+
+Status Load(const std::string& text, ServerConfig* c) {
+  static testing::TempDir dir;
+  const std::string path = dir.Write("interlock.yaml", text);
+  return LoadServerConfig(path, c);
+}
+
+// Tests that stdio and HTTP upstreams, origins, caps and timeouts load as written.
+TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
+  ServerConfig c;
+  Status st = Load(R"(mcp:
+  upstreams:
+    fs:
+      command: ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/data"]
+      env: {LOG_LEVEL: "debug"}
+      secret_env: [GITHUB_TOKEN]
+      secret_files: {API_KEY: secrets/api.key}
+    remote-1:
+      url: http://127.0.0.1:3001/mcp
+      headers: {X-Team: "blue"}
+      secret_headers: {Authorization: REMOTE_AUTH}
+  allowed_origins: ["http://localhost:3000/", "*"]
+  max_sessions: 10
+  max_sessions_per_agent: 2
+  session_idle_timeout_seconds: 60
+  sse_after_ms: 250
+  keepalive_seconds: 5
+  child_grace_ms: 100
+)",
+                   &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(c.mcp.upstreams.size(), 2u);
+  const McpUpstreamConfig& fs = c.mcp.upstreams.at("fs");
+  EXPECT_EQ(fs.command.size(), 4u);
+  EXPECT_EQ(fs.env.at("LOG_LEVEL"), "debug");
+  EXPECT_EQ(fs.secret_env, std::vector<std::string>{"GITHUB_TOKEN"});
+  EXPECT_EQ(fs.secret_files.at("API_KEY").back(), 'y');
+  EXPECT_EQ(fs.secret_files.at("API_KEY").front(), '/');  // resolved against the file's dir
+  const McpUpstreamConfig& remote = c.mcp.upstreams.at("remote-1");
+  EXPECT_EQ(remote.url, "http://127.0.0.1:3001/mcp");
+  EXPECT_EQ(remote.headers.at("X-Team"), "blue");
+  EXPECT_EQ(remote.secret_headers.at("Authorization"), "REMOTE_AUTH");
+  EXPECT_EQ(c.mcp.allowed_origins, (std::vector<std::string>{"http://localhost:3000", "*"}));
+  EXPECT_EQ(c.mcp.max_sessions, 10);
+  EXPECT_EQ(c.mcp.max_sessions_per_agent, 2);
+  EXPECT_EQ(c.mcp.session_idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(c.mcp.sse_after, std::chrono::milliseconds(250));
+  EXPECT_EQ(c.mcp.keepalive, std::chrono::seconds(5));
+  EXPECT_EQ(c.mcp.child_grace, std::chrono::milliseconds(100));
+}
+
+// Tests that every malformed mcp section is an error naming the place, never ignored.
+TEST(ServerConfigMcpTest, RejectsMistakes) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"mcp:\n  upstream: {}\n", "unknown key 'mcp.upstream'"},
+      {"mcp:\n  upstreams:\n    Bad_Name:\n      command: [x]\n", "not a valid name"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      url: http://127.0.0.1:1/\n",
+       "exactly one of command: and url:"},
+      {"mcp:\n  upstreams:\n    a: {}\n", "exactly one of command: and url:"},
+      {"mcp:\n  upstreams:\n    a:\n      command: []\n", "non-empty list"},
+      {"mcp:\n  upstreams:\n    a:\n      url: https://example.com/mcp\n", "http://"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      headers: {A: b}\n",
+       "url: upstreams only"},
+      {"mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/\n      env: {A: b}\n",
+       "apply to command: upstreams"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      secret_env: [\"1BAD\"]\n",
+       "not a variable name"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      cwd: /tmp\n",
+       "unknown key 'mcp.upstreams.a.cwd'"},
+      {"mcp:\n  allowed_origins: [\"evil.com\"]\n", "must be \"*\" or an origin"},
+      {"mcp:\n  max_sessions: 0\n", "between 1 and"},
+  };
+  for (const auto& [text, want] : cases) {
+    ServerConfig c;
+    Status st = Load(text, &c);
+    ASSERT_FALSE(st.ok()) << text;
+    EXPECT_NE(st.error().message.find(want), std::string::npos)
+        << text << " -> " << st.error().message;
+    EXPECT_NE(st.error().message.find("interlock.yaml:"), std::string::npos) << st.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace interlock::server
