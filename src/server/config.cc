@@ -267,6 +267,22 @@ Status ReadMcp(Reader& r, const YAML::Node& node, McpConfig* m) {
           m->allowed_origins.push_back(o);
         }
       }
+    } else if (key == "allowed_hosts") {
+      if (!v.IsSequence()) {
+        st = r.Fail(v, "mcp.allowed_hosts must be a list");
+      } else {
+        m->allowed_hosts.clear();
+        for (const auto& item : v) {
+          std::string h;
+          if (st = r.String(item, "mcp.allowed_hosts", &h); !st.ok()) break;
+          if (h.empty() || h.find_first_of("/ ") != std::string::npos) {
+            st = r.Fail(item, "mcp.allowed_hosts: '" + h +
+                                  "' must be \"*\", a host name or host:port (no scheme)");
+            break;
+          }
+          m->allowed_hosts.push_back(h);
+        }
+      }
     } else if (key == "max_sessions") {
       st = r.Integer(v, "mcp." + key, 1, 100000, &m->max_sessions);
     } else if (key == "max_sessions_per_agent") {

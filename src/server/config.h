@@ -37,6 +37,11 @@ struct McpConfig {
   // request with an Origin not listed here is 403. Entries are exact
   // ("http://localhost:3000") or "*" (any).
   std::vector<std::string> allowed_origins;
+  // Host names (or host:port) a request to /mcp/* may name in its Host header, besides the
+  // loopback names (localhost, 127.0.0.1, [::1]) which are always accepted: DNS-rebinding
+  // protection. A daemon reached by another name (behind a proxy, on a LAN) lists it here;
+  // "*" turns the check off.
+  std::vector<std::string> allowed_hosts;
   int max_sessions = 64;
   int max_sessions_per_agent = 8;
   std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};

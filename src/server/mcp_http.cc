@@ -512,13 +512,56 @@ size_t McpHttpService::session_count() const {
   return sessions_.size();
 }
 
+namespace {
+
+// "host" of "host:port" / "[v6]:port" / "host" (lower-cased).
+std::string HostOnly(std::string_view authority) {
+  std::string a = Lower(authority);
+  if (!a.empty() && a.front() == '[') {
+    const size_t close = a.find(']');
+    return close == std::string::npos ? a : a.substr(0, close + 1);
+  }
+  const size_t colon = a.rfind(':');
+  return colon == std::string::npos ? a : a.substr(0, colon);
+}
+
+bool LoopbackHost(std::string_view host) {
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
+
+}  // namespace
+
+bool McpHttpService::HostAllowed(std::string_view authority) const {
+  if (authority.empty()) return false;
+  const std::string host = HostOnly(authority);
+  if (LoopbackHost(host)) return true;
+  for (const std::string& allowed : config_.allowed_hosts) {
+    if (allowed == "*" || Lower(allowed) == Lower(authority) || Lower(allowed) == host) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::optional<HttpResponse> McpHttpService::CheckOrigin(const HttpRequest& req) const {
+  // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches
+  // the daemon with Host: evil.example (and Origin: http://evil.example). Both are
+  // checked before authentication.
+  const std::string host(req[http::field::host]);
+  if (!HostAllowed(host)) {
+    return RpcError(403, -32000,
+                    "Host " + host + " is not allowed (loopback names or mcp.allowed_hosts)");
+  }
   auto it = req.find(http::field::origin);
   if (it == req.end()) return std::nullopt;  // not a browser: nothing to rebind
   std::string origin(it->value());
   while (origin.size() > 1 && origin.back() == '/') origin.pop_back();
   for (const std::string& allowed : config_.allowed_origins) {
     if (allowed == "*" || Lower(allowed) == Lower(origin)) return std::nullopt;
+  }
+  // Same origin: a page served by this very host (already checked above) may call it.
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (Lower(origin) == std::string(scheme) + Lower(host)) return std::nullopt;
   }
   return RpcError(403, -32000, "Origin " + origin + " is not allowed (mcp.allowed_origins)");
 }

@@ -25,7 +25,8 @@
 //          cancelled, the run is ended; later requests get 404.
 //   MCP-Protocol-Version, when present, must be one Interlock speaks (400 otherwise);
 //   absent, 2025-03-26 is assumed (the transport rules above are the same for it).
-//   Origin, when present, must be in mcp.allowed_origins (403 otherwise).
+//   Host must be a loopback name or in mcp.allowed_hosts, and Origin, when present, must
+//   be the same origin or in mcp.allowed_origins (403 otherwise; DNS-rebinding defence).
 // Quiet SSE streams get a comment every `keepalive`; sessions without requests for
 // session_idle_timeout are ended. SSE event ids and resumption are not offered.
 //
@@ -112,6 +113,8 @@ class McpHttpService final : public McpEndpoint {
                  Responder r);
   void HandleDelete(const store::Principal& agent, const std::string& upstream,
                     const HttpRequest& req, Responder r);
+  // Host header check for DNS-rebinding protection (loopback names or mcp.allowed_hosts).
+  bool HostAllowed(std::string_view authority) const;
   // The session named by the request's MCP-Session-Id, if it belongs to agent/upstream.
   std::shared_ptr<Session> Find(const HttpRequest& req, const store::Principal& agent,
                                 const std::string& upstream, HttpResponse* error);

@@ -63,13 +63,17 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 // The header-injecting proxy (see the file comment). Resolves to the listening server.
 function startHeaderProxy(target, name, value) {
   const server = http.createServer((req, res) => {
-    const self = req.headers.host;
+    // The proxy's own authorities (what a client that meant the proxy puts in Host).
+    const port = req.socket.localPort;
+    const selves = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
     const headers = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (!HOP_BY_HOP.has(k)) headers[k] = v;
     }
-    if (headers.host === self) headers.host = target.host;
-    if (headers.origin === `http://${self}`) headers.origin = `http://${target.host}`;
+    if (selves.has(headers.host)) headers.host = target.host;
+    for (const self of selves) {
+      if (headers.origin === `http://${self}`) headers.origin = `http://${target.host}`;
+    }
     headers[name] = value;
     const up = http.request({ hostname: target.hostname, port: target.port, method: req.method,
                               path: req.url, headers, agent: false }, (upRes) => {

@@ -419,9 +419,9 @@ TEST_F(McpHttpTest, MemoryThroughSdk) {
 }
 
 // Tests the transport's refusals and session rules with raw HTTP: 401 without a token,
-// 403 for a reviewer or a foreign Origin, 404 for unknown upstreams and sessions and for
-// another agent's session, 400 for a missing session, a bad protocol version, malformed
-// JSON (with a JSON-RPC parse error) and batches, 413 for an oversized body, 202 for
+// 403 for a reviewer, a foreign Origin or a foreign Host (DNS rebinding), 404 for unknown upstreams
+// and sessions and for another agent's session, 400 for a missing session, a bad protocol version,
+// malformed JSON (with a JSON-RPC parse error) and batches, 413 for an oversized body, 202 for
 // notifications, a filtered tool list, a blocked call that never reaches the server, the
 // GET stream, and DELETE ending the session and its child.
 TEST_F(McpHttpTest, ProtocolEdges) {
@@ -436,6 +436,16 @@ TEST_F(McpHttpTest, ProtocolEdges) {
   Headers ok_origin = McpHeaders();
   ok_origin.emplace_back("Origin", "http://localhost:6274");
   EXPECT_EQ(c.Request("POST", "/mcp/nope", Initialize(), ta_, 10s, ok_origin).status, 404);
+  // DNS rebinding: a foreign Host is refused even without an Origin; the same origin as
+  // the (loopback) Host is accepted without being listed.
+  Headers rebound = McpHeaders();
+  rebound.emplace_back("Host", "evil.example:" + std::to_string(daemon_->port()));
+  EXPECT_EQ(c.Request("POST", "/mcp/nope", Initialize(), ta_, 10s, rebound).status, 403);
+  Headers same_origin = McpHeaders();
+  const std::string self = "127.0.0.1:" + std::to_string(daemon_->port());
+  same_origin.emplace_back("Host", self);
+  same_origin.emplace_back("Origin", "http://" + self);
+  EXPECT_EQ(c.Request("POST", "/mcp/nope", Initialize(), ta_, 10s, same_origin).status, 404);
   EXPECT_EQ(c.Request("PUT", "/mcp/fake", "", ta_, 10s).status, 405);
   HttpResult not_acceptable =
       c.Request("POST", "/mcp/fake", Initialize(), ta_, 10s,

@@ -29,6 +29,7 @@ TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
       headers: {X-Team: "blue"}
       secret_headers: {Authorization: REMOTE_AUTH}
   allowed_origins: ["http://localhost:3000/", "*"]
+  allowed_hosts: ["interlock.internal", "gw.example:8443"]
   max_sessions: 10
   max_sessions_per_agent: 2
   session_idle_timeout_seconds: 60
@@ -50,6 +51,8 @@ TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
   EXPECT_EQ(remote.headers.at("X-Team"), "blue");
   EXPECT_EQ(remote.secret_headers.at("Authorization"), "REMOTE_AUTH");
   EXPECT_EQ(c.mcp.allowed_origins, (std::vector<std::string>{"http://localhost:3000", "*"}));
+  EXPECT_EQ(c.mcp.allowed_hosts,
+            (std::vector<std::string>{"interlock.internal", "gw.example:8443"}));
   EXPECT_EQ(c.mcp.max_sessions, 10);
   EXPECT_EQ(c.mcp.max_sessions_per_agent, 2);
   EXPECT_EQ(c.mcp.session_idle_timeout, std::chrono::seconds(60));
@@ -77,6 +80,7 @@ TEST(ServerConfigMcpTest, RejectsMistakes) {
       {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      cwd: /tmp\n",
        "unknown key 'mcp.upstreams.a.cwd'"},
       {"mcp:\n  allowed_origins: [\"evil.com\"]\n", "must be \"*\" or an origin"},
+      {"mcp:\n  allowed_hosts: [\"http://gw.example\"]\n", "no scheme"},
       {"mcp:\n  max_sessions: 0\n", "between 1 and"},
   };
   for (const auto& [text, want] : cases) {
