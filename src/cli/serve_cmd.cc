@@ -21,9 +21,12 @@
 #include "approval/sweeper.h"
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
+#include "audit/retention.h"
+#include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/crypto.h"
+#include "common/periodic.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -167,6 +170,34 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     checkpointer = std::move(started).value();
   }
 
+  // Retention (docs/audit.md#retention): prune records older than audit.retention_days,
+  // daily, on a thread of its own (chunked deletes, each anchored first, so decisions
+  // are not held up). A failed prune is logged and retried at the next interval; the
+  // log only ever keeps more than asked, never less.
+  std::unique_ptr<PeriodicTask> pruner;
+  if (keys && cfg.audit_retention_days > 0) {
+    pruner = std::make_unique<PeriodicTask>(
+        cfg.audit_prune_first, cfg.audit_prune_interval, [&cfg, &keys, &clock, checkpoints] {
+          auto db = audit::OpenAuditStore(cfg.store, /*read_only=*/false);
+          if (!db.ok()) {
+            std::cerr << "interlock: audit prune: " << db.error().message << '\n';
+            return;
+          }
+          audit::PruneOptions popt;
+          popt.days = cfg.audit_retention_days;
+          popt.now = clock.Now();
+          popt.checkpoint_file = checkpoints;
+          auto r = audit::PruneAuditLog(db->get(), keys->signing_key, popt);
+          if (!r.ok()) {
+            std::cerr << "interlock: audit prune failed: " << r.error().message << '\n';
+          } else if (r->deleted > 0) {
+            std::cerr << "interlock: audit prune: deleted " << r->deleted << " records older than "
+                      << popt.days << " days; the log starts at seq " << r->first_kept_seq
+                      << " (anchor in " << checkpoints << ")\n";
+          }
+        });
+  }
+
   server::NotifierOptions nopt;
   nopt.webhooks = cfg.webhooks;
   nopt.max_attempts = cfg.webhook_attempts;
@@ -291,6 +322,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   api.Shutdown();                      // long polls answer now; the blocking pool drains
   http.Shutdown();
   store.reset();                           // drains the writer, checkpoints the WAL, closes
+  pruner.reset();                          // a prune in progress finishes its chunks
   if (checkpointer) checkpointer->Stop();  // a final signed checkpoint of the head
   std::cerr << "interlock: stopped\n";
   return kExitOk;

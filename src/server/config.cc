@@ -445,6 +445,29 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
         }
       } else if (key == "mcp") {
         st = ReadMcp(r, v, &c->mcp);
+      } else if (key == "audit") {
+        if (!v.IsMap()) {
+          st = r.Fail(v, "audit must be a mapping");
+        } else {
+          for (const auto& w : v) {
+            const std::string k = w.first.Scalar();
+            if (k == "retention_days") {
+              st = r.Integer(w.second, "audit." + k, 0, 100 * 365, &c->audit_retention_days);
+            } else if (k == "prune_interval_hours") {
+              st = r.Millis(w.second, "audit." + k, 3600 * 1000, 1, 24 * 366,
+                            &c->audit_prune_interval);
+            } else if (k == "prune_interval_ms") {  // tests
+              st = r.Millis(w.second, "audit." + k, 1, 10, 24LL * 366 * 3600 * 1000,
+                            &c->audit_prune_interval);
+            } else if (k == "first_prune_after_ms") {
+              st =
+                  r.Millis(w.second, "audit." + k, 1, 0, 24LL * 3600 * 1000, &c->audit_prune_first);
+            } else {
+              st = r.Fail(w.first, "unknown key 'audit." + k + "'");
+            }
+            if (!st.ok()) break;
+          }
+        }
       } else {
         st = r.Fail(kv.first, "unknown key '" + key + "'");
       }

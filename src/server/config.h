@@ -75,6 +75,10 @@ struct ServerConfig {
   std::string approval_channel = "approvals";  // webhook channel when the policy has none
   std::chrono::milliseconds approval_sweep{250};
   McpConfig mcp;  // mcp: (docs/operations.md#configuration)
+  // audit: retention (docs/audit.md#retention). 0 days: the daemon never prunes.
+  int audit_retention_days = 90;
+  std::chrono::milliseconds audit_prune_interval{24 * 3600 * 1000};
+  std::chrono::milliseconds audit_prune_first{10 * 60 * 1000};  // after start
 };
 
 // "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.
