@@ -58,6 +58,7 @@ struct HookOptions {
   std::string store;
   std::string daemon;
   std::string token_env;
+  std::string daemon_ca;
 };
 
 int Print(std::string_view decision, const std::string& reason) {
@@ -162,7 +163,7 @@ bool SessionRunIsUnknown(mcp::DaemonEnforcer& daemon, const std::string& run) {
 
 // --daemon: the decision comes from `interlock serve`, in the session's run.
 int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall call) {
-  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env);
+  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
   if (!daemon.ok()) return Deny(daemon.error().message);
   auto run = SessionRun(**daemon, session_id);
   if (!run.ok()) {
@@ -268,7 +269,9 @@ void AddHook(CLI::App& app, int* exit_code) {
   cc->add_option("--store", opt->store,
                  "SQLite store (default $XDG_STATE_HOME/interlock/interlock.db)");
   cc->add_option("--daemon", opt->daemon,
-                 "Ask this `interlock serve` (http://HOST:PORT) instead of the local store");
+                 "Ask this `interlock serve` (http(s)://HOST:PORT) instead of the local store");
+  cc->add_option("--daemon-ca", opt->daemon_ca,
+                 "With an https:// --daemon: PEM CA file to verify it with (default: system CAs)");
   cc->add_option("--token-env", opt->token_env,
                  "With --daemon: environment variable holding the agent's bearer token");
   cc->callback([opt, exit_code] {

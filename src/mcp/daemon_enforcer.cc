@@ -6,12 +6,18 @@
 #include <thread>
 #include <utility>
 
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
@@ -26,6 +32,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
+namespace ssl = net::ssl;
 
 constexpr size_t kMaxReplyBytes = 8 << 20;
 
@@ -94,11 +101,10 @@ Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(DaemonOptions opt
   auto parsed = boost::urls::parse_absolute_uri(options.url);
   if (!parsed) return Error::Invalid("--daemon " + options.url + ": not an absolute URL");
   const boost::urls::url_view u = *parsed;
-  if (u.scheme() == "https") {
-    return Error::Invalid("--daemon " + options.url +
-                          ": https is not supported yet; use http:// on loopback");
+  const bool tls = u.scheme() == "https";
+  if (!tls && u.scheme() != "http") {
+    return Error::Invalid("--daemon " + options.url + ": not http:// or https://");
   }
-  if (u.scheme() != "http") return Error::Invalid("--daemon " + options.url + ": not http://");
   if (u.has_userinfo() || u.has_query() || u.has_fragment()) {
     return Error::Invalid("--daemon " + options.url +
                           ": credentials, query and fragment are not allowed (the token comes "
@@ -109,22 +115,126 @@ Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(DaemonOptions opt
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  std::string port = u.has_port() ? std::string(u.port()) : "80";
-  if (port.empty()) port = "80";
+  const char* default_port = tls ? "443" : "80";
+  std::string port = u.has_port() ? std::string(u.port()) : default_port;
+  if (port.empty()) port = default_port;
   std::string prefix(u.encoded_path());
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   if (options.token.empty()) return Error::Invalid("the daemon token is empty");
   if (options.wait_seconds < 1) options.wait_seconds = 1;
-  return std::unique_ptr<DaemonEnforcer>(
-      new DaemonEnforcer(std::move(options), std::move(host), std::move(port), std::move(prefix)));
+  std::unique_ptr<ssl::context> tls_context;
+  if (tls) {
+    // Verify the daemon's certificate chain (the system's CAs, or --daemon-ca) and its
+    // name (host name or IP address in the certificate); TLS 1.2 at least.
+    tls_context = std::make_unique<ssl::context>(ssl::context::tls_client);
+    tls_context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                             ssl::context::no_tlsv1_1);
+    tls_context->set_verify_mode(ssl::verify_peer);
+    beast::error_code ec;
+    if (options.ca_file.empty()) {
+      tls_context->set_default_verify_paths(ec);
+    } else {
+      tls_context->load_verify_file(options.ca_file, ec);
+    }
+    if (ec) {
+      return Error::Invalid("--daemon " + options.url + ": cannot load CA certificates" +
+                            (options.ca_file.empty() ? std::string() : " from " + options.ca_file) +
+                            ": " + ec.message());
+    }
+  } else if (!options.ca_file.empty()) {
+    return Error::Invalid("--daemon-ca applies to https:// daemons only");
+  }
+  return std::unique_ptr<DaemonEnforcer>(new DaemonEnforcer(std::move(options), std::move(host),
+                                                            std::move(port), std::move(prefix),
+                                                            std::move(tls_context)));
 }
+
+namespace {
+
+// One request/reply on `stream` (a plain or TLS stream over `lowest`), driven by `ioc` on
+// the calling thread. `handshake` runs after connecting (a no-op for plain TCP).
+template <class Stream, class Handshake>
+Result<DaemonEnforcer::Reply> RunExchange(
+    net::io_context& ioc, Stream& stream, beast::tcp_stream& lowest, const std::string& host,
+    const std::string& port, http::request<http::string_body>& req, const DaemonOptions& options,
+    std::chrono::milliseconds timeout, const std::function<bool()>& keep_going,
+    Handshake handshake) {
+  tcp::resolver resolver(ioc);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(kMaxReplyBytes);
+  std::string failure;  // set by the first failing step
+  bool done = false;
+  auto fail = [&](const char* step, const beast::error_code& ec) {
+    if (ec == beast::error::timeout) {
+      failure = std::string(step) + " timed out";
+    } else {
+      failure = std::string(step) + " failed: " + ec.message();
+    }
+  };
+  lowest.expires_after(options.connect_timeout);
+  resolver.async_resolve(host, port, [&](beast::error_code ec, tcp::resolver::results_type rs) {
+    if (ec) return fail("resolving the daemon host", ec);
+    lowest.async_connect(rs, [&](beast::error_code ec, const tcp::endpoint&) {
+      if (ec) return fail("connecting to the daemon", ec);
+      handshake([&](beast::error_code ec) {
+        if (ec) return fail("the TLS handshake with the daemon", ec);
+        lowest.expires_after(timeout);
+        http::async_write(stream, req, [&](beast::error_code ec, size_t) {
+          if (ec) return fail("sending the request", ec);
+          http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
+            if (ec) return fail("reading the daemon's reply", ec);
+            done = true;
+          });
+        });
+      });
+    });
+  });
+  if (!keep_going) {
+    ioc.run();
+  } else {
+    for (;;) {
+      ioc.run_for(options.progress_interval);
+      if (ioc.stopped()) break;
+      if (!keep_going()) {
+        resolver.cancel();
+        beast::error_code ignored;
+        lowest.socket().close(ignored);
+        ioc.run();  // drain the cancelled handlers
+        return Error{ErrorKind::kTimeout, "cancelled"};
+      }
+    }
+  }
+  const std::string where = " (daemon " + options.url + ")";
+  if (!done) {
+    ErrorKind kind = failure.find("timed out") != std::string::npos ? ErrorKind::kTimeout
+                                                                    : ErrorKind::kUnavailable;
+    return Error{kind, (failure.empty() ? std::string("no reply") : failure) + where};
+  }
+  DaemonEnforcer::Reply r;
+  r.status = static_cast<int>(parser.get().result_int());
+  r.body = std::move(parser.get().body());
+  beast::error_code ignored;
+  lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  return r;
+}
+
+}  // namespace
+
+DaemonEnforcer::DaemonEnforcer(DaemonOptions options, std::string host, std::string port,
+                               std::string prefix, std::unique_ptr<net::ssl::context> tls)
+    : options_(std::move(options)),
+      host_(std::move(host)),
+      port_(std::move(port)),
+      prefix_(std::move(prefix)),
+      tls_(std::move(tls)) {}
+
+DaemonEnforcer::~DaemonEnforcer() = default;
 
 Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
     std::string_view method, std::string_view target, std::string body,
     std::chrono::milliseconds timeout, const std::function<bool()>& keep_going) const {
-  net::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
   http::request<http::string_body> req;
   req.method_string(method);
   req.target(prefix_ + std::string(target));
@@ -138,61 +248,32 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
     req.body() = std::move(body);
   }
   req.prepare_payload();
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxReplyBytes);
-
-  std::string failure;  // set by the first failing step
-  bool done = false;
-  auto fail = [&](const char* step, const beast::error_code& ec) {
-    if (ec == beast::error::timeout) {
-      failure = std::string(step) + " timed out";
-    } else {
-      failure = std::string(step) + " failed: " + ec.message();
-    }
-  };
-  stream.expires_after(options_.connect_timeout);
-  resolver.async_resolve(host_, port_, [&](beast::error_code ec, tcp::resolver::results_type rs) {
-    if (ec) return fail("resolving the daemon host", ec);
-    stream.async_connect(rs, [&](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return fail("connecting to the daemon", ec);
-      stream.expires_after(timeout);
-      http::async_write(stream, req, [&](beast::error_code ec, size_t) {
-        if (ec) return fail("sending the request", ec);
-        http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
-          if (ec) return fail("reading the daemon's reply", ec);
-          done = true;
-        });
-      });
-    });
-  });
-  if (!keep_going) {
-    ioc.run();
+  net::io_context ioc;
+  if (!tls_) {
+    beast::tcp_stream stream(ioc);
+    return RunExchange(ioc, stream, stream, host_, port_, req, options_, timeout, keep_going,
+                       [](auto&& next) { next(beast::error_code{}); });
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, *tls_);
+  SSL* ssl_handle = stream.native_handle();
+  // The name the certificate must carry: an IP address (SAN IP) or a host name (SAN DNS,
+  // also sent as SNI).
+  in6_addr addr6{};
+  in_addr addr4{};
+  const bool is_ip = inet_pton(AF_INET, host_.c_str(), &addr4) == 1 ||
+                     inet_pton(AF_INET6, host_.c_str(), &addr6) == 1;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+  if (is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str());
   } else {
-    for (;;) {
-      ioc.run_for(options_.progress_interval);
-      if (ioc.stopped()) break;
-      if (!keep_going()) {
-        resolver.cancel();
-        beast::error_code ignored;
-        stream.socket().close(ignored);
-        ioc.run();  // drain the cancelled handlers
-        return Error{ErrorKind::kTimeout, "cancelled"};
-      }
-    }
+    X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0);
+    SSL_set_tlsext_host_name(ssl_handle, host_.c_str());
   }
-  const std::string where = " (daemon " + options_.url + ")";
-  if (!done) {
-    ErrorKind kind = failure.find("timed out") != std::string::npos ? ErrorKind::kTimeout
-                                                                    : ErrorKind::kUnavailable;
-    return Error{kind, (failure.empty() ? std::string("no reply") : failure) + where};
-  }
-  Reply r;
-  r.status = static_cast<int>(parser.get().result_int());
-  r.body = std::move(parser.get().body());
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  return r;
+  return RunExchange(ioc, stream, beast::get_lowest_layer(stream), host_, port_, req, options_,
+                     timeout, keep_going, [&stream](auto&& next) {
+                       stream.async_handshake(ssl::stream_base::client,
+                                              [next](beast::error_code ec) { next(ec); });
+                     });
 }
 
 Decision DaemonEnforcer::Unavailable(std::string_view tool, const std::string& what) const {
@@ -346,7 +427,8 @@ Status DaemonEnforcer::RecordResult(std::string_view call_id, const ToolResult& 
 }
 
 Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string& url,
-                                                              const std::string& token_env) {
+                                                              const std::string& token_env,
+                                                              const std::string& ca_file) {
   if (token_env.empty()) {
     return Error::Invalid("--daemon needs --token-env NAME (the variable holding the token)");
   }
@@ -357,6 +439,7 @@ Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string&
   DaemonOptions options;
   options.url = url;
   options.token = token;
+  options.ca_file = ca_file;
   return DaemonEnforcer::Create(std::move(options));
 }
 

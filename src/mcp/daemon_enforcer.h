@@ -15,9 +15,10 @@
 // naming what went wrong, never an allow. The bearer token is held in memory only and is
 // never put into a reason, a log line or an error message.
 //
-// Transport: one short-lived connection per request (plain http:// only; https is not
-// supported yet), each with a connect timeout and a whole-exchange timeout, driven by a
-// private io_context on the calling thread.
+// Transport: one short-lived connection per request, http:// or https:// (TLS 1.2+, the
+// daemon's certificate verified against the system's CAs or DaemonOptions::ca_file, and
+// its name against the URL's host name or IP address), each with a connect timeout and a
+// whole-exchange timeout, driven by a private io_context on the calling thread.
 // Thread-safety: any thread; concurrent calls each use their own connection. The run id
 // is guarded by a mutex.
 #ifndef INTERLOCK_MCP_DAEMON_ENFORCER_H_
@@ -31,13 +32,18 @@
 #include <string_view>
 
 #include "interlock/result.h"
+
+namespace boost::asio::ssl {
+class context;
+}
 #include "mcp/gateway.h"
 
 namespace interlock::mcp {
 
 struct DaemonOptions {
-  std::string url;    // http://HOST[:PORT][/PREFIX]
-  std::string token;  // bearer token (agent role); never logged
+  std::string url;      // http(s)://HOST[:PORT][/PREFIX]
+  std::string ca_file;  // https: PEM CA bundle to verify the daemon with ("" = system CAs)
+  std::string token;    // bearer token (agent role); never logged
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{15000};  // whole exchange, added to long polls
   int wait_seconds = 30;                             // long-poll length per GET
@@ -54,6 +60,7 @@ class DaemonEnforcer final : public Enforcer {
  public:
   // Validates the options (URL scheme and host, non-empty token); connects to nothing.
   static Result<std::unique_ptr<DaemonEnforcer>> Create(DaemonOptions options);
+  ~DaemonEnforcer() override;
 
   // POST /v1/runs: starts a run for the token's agent and uses it from now on.
   Result<DaemonRun> StartRun();
@@ -80,11 +87,8 @@ class DaemonEnforcer final : public Enforcer {
                          const std::function<bool()>& keep_going = {}) const;
 
  private:
-  DaemonEnforcer(DaemonOptions options, std::string host, std::string port, std::string prefix)
-      : options_(std::move(options)),
-        host_(std::move(host)),
-        port_(std::move(port)),
-        prefix_(std::move(prefix)) {}
+  DaemonEnforcer(DaemonOptions options, std::string host, std::string port, std::string prefix,
+                 std::unique_ptr<boost::asio::ssl::context> tls);
 
   Decision Unavailable(std::string_view tool, const std::string& what) const;
 
@@ -92,7 +96,8 @@ class DaemonEnforcer final : public Enforcer {
   const std::string host_;
   const std::string port_;
   const std::string prefix_;  // path prefix without a trailing slash ("" for none)
-  std::mutex start_mu_;       // one lazy StartRun at a time
+  const std::unique_ptr<boost::asio::ssl::context> tls_;  // null for http://
+  std::mutex start_mu_;                                   // one lazy StartRun at a time
   mutable std::mutex mu_;
   std::string run_id_;
 };
@@ -100,7 +105,8 @@ class DaemonEnforcer final : public Enforcer {
 // The enforcer of `--daemon URL --token-env NAME`: the token is read from the environment
 // variable NAME (never from argv). Errors name the flag or variable, never the token.
 Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string& url,
-                                                              const std::string& token_env);
+                                                              const std::string& token_env,
+                                                              const std::string& ca_file = "");
 
 }  // namespace interlock::mcp
 

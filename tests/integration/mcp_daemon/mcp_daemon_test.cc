@@ -636,8 +636,8 @@ TEST(DaemonEnforcerTest, EveryDaemonFailureIsAStoreUnavailableDeny) {
 
 // Tests that URLs other than http://HOST[:PORT][/PREFIX] are refused up front.
 TEST(DaemonEnforcerTest, RejectsBadUrls) {
-  for (const char* url : {"https://127.0.0.1:1", "ftp://x", "127.0.0.1:8181", "http://",
-                          "http://u:p@127.0.0.1:1", "http://127.0.0.1:1/?q=1"}) {
+  for (const char* url : {"ftp://x", "127.0.0.1:8181", "http://", "http://u:p@127.0.0.1:1",
+                          "http://127.0.0.1:1/?q=1"}) {
     mcp::DaemonOptions o;
     o.url = url;
     o.token = "t";
@@ -646,6 +646,67 @@ TEST(DaemonEnforcerTest, RejectsBadUrls) {
   mcp::DaemonOptions o;
   o.url = "http://127.0.0.1:8181";
   EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << "empty token";
+  o.token = "t";
+  o.ca_file = "/nonexistent/ca.pem";
+  EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << "a CA file for http://";
+  o.url = "https://127.0.0.1:8181";
+  EXPECT_FALSE(mcp::DaemonEnforcer::Create(o).ok()) << "an unreadable CA file";
+}
+
+// Tests the hook against an HTTPS daemon: with --daemon-ca naming the daemon's
+// certificate the call is decided over TLS; with the system CAs only (which do not trust
+// the self-signed certificate), or when the certificate names another host, it is denied.
+TEST(HookTlsTest, DecidesOverHttpsOnlyWithAVerifiedCertificate) {
+  TempDir dir;
+  auto make_cert = [&](const std::string& name, const std::string& san) {
+    const std::string cert = dir.path() + "/" + name + ".pem";
+    const std::string key = dir.path() + "/" + name + ".key";
+    ProcessResult gen =
+        RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
+                    "1", "-subj", "/CN=interlock-test", "-addext", "subjectAltName=" + san});
+    EXPECT_EQ(gen.exit_code, 0) << gen.err;
+    return std::make_pair(cert, key);
+  };
+  const auto [cert, key] = make_cert("daemon", "IP:127.0.0.1");
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  std::ofstream(policies + "/cc.yaml") << kHookPolicy;
+  const std::string config =
+      dir.Write("interlock.yaml", "tls_cert: " + cert + "\ntls_key: " + key + "\n");
+  Daemon daemon(dir.path(), policies, config);
+  const std::string token = CreateToken(daemon.store(), "--agent", "cc-agent");
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  const std::string url = "https://127.0.0.1:" + std::to_string(daemon.port());
+  const std::string state = dir.path() + "/state";
+  auto hook = [&](std::vector<std::string> extra, const std::string& daemon_url) {
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "IL_TOKEN=" + token,
+                                     "XDG_STATE_HOME=" + state,
+                                     kInterlock,
+                                     "hook",
+                                     "claude-code",
+                                     "--daemon",
+                                     daemon_url,
+                                     "--token-env",
+                                     "IL_TOKEN"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    ProcessResult r = RunProcess(
+        argv, R"({"session_id":"tls","hook_event_name":"PreToolUse","tool_name":"Read"})", 30s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Str(json::parse(r.out).at("hookSpecificOutput"), "permissionDecision") + " " +
+           Str(json::parse(r.out).at("hookSpecificOutput"), "permissionDecisionReason");
+  };
+  const std::string ok = hook({"--daemon-ca", cert}, url);
+  EXPECT_EQ(ok.rfind("allow", 0), 0u) << ok;
+  const std::string untrusted = hook({}, url);
+  EXPECT_EQ(untrusted.rfind("deny", 0), 0u) << untrusted;
+  EXPECT_NE(untrusted.find("certificate"), std::string::npos) << untrusted;
+  // A trusted certificate that does not name the host asked for (localhost, not 127.0.0.1).
+  const std::string wrong_name =
+      hook({"--daemon-ca", cert}, "https://localhost:" + std::to_string(daemon.port()));
+  EXPECT_EQ(wrong_name.rfind("deny", 0), 0u) << wrong_name;
+  EXPECT_NE(wrong_name.find("TLS handshake"), std::string::npos) << wrong_name;
 }
 
 }  // namespace
