@@ -1,6 +1,8 @@
 #!/bin/sh
 # Added latency of the stdio MCP gateway over calling server-everything's echo directly.
-# Usage: scripts/bench-mcp.sh [BUILD_DIR] [N]   (default build, 2000 calls each way)
+# Usage: [DURABILITY=full,normal] scripts/bench-mcp.sh [BUILD_DIR] [N]
+#   (default build, 2000 calls each way; one gateway run per --durability value, each on
+#   a fresh store; DURABILITY=default runs a build that has no --durability flag)
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"

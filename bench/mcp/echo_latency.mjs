@@ -1,6 +1,6 @@
 // Added latency of the stdio MCP gateway: N sequential `echo` calls to server-everything,
 // directly and through `interlock mcp`, with the official SDK client; prints p50/p99 (us).
-// Usage: node echo_latency.mjs INTERLOCK_BINARY POLICY STORE [N]
+// Usage: [DURABILITY=full,normal] node echo_latency.mjs INTERLOCK_BINARY POLICY STORE [N]
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { createRequire } from "node:module";
@@ -29,10 +29,17 @@ async function measure(command, args) {
   return { p50: q(0.5), p99: q(0.99) };
 }
 
+// DURABILITY: comma-separated `--durability` values to measure through the gateway
+// ("default" passes no flag, for builds without it). Each gets its own fresh store.
+const modes = (process.env.DURABILITY ?? "full,normal").split(",").filter(Boolean);
 const direct = await measure("node", [server, "stdio"]);
-const gated = await measure(interlock, ["mcp", "--policy", policy, "--store", store, "--", "node", server, "stdio"]);
 const f = (x) => x.toFixed(0);
 console.log(`calls each way: ${N}`);
-console.log(`direct        p50 ${f(direct.p50)} us  p99 ${f(direct.p99)} us`);
-console.log(`via interlock p50 ${f(gated.p50)} us  p99 ${f(gated.p99)} us`);
-console.log(`added         p50 ${f(gated.p50 - direct.p50)} us  p99 ${f(gated.p99 - direct.p99)} us`);
+console.log(`direct                    p50 ${f(direct.p50)} us  p99 ${f(direct.p99)} us`);
+for (const mode of modes) {
+  const flag = mode === "default" ? [] : ["--durability", mode];
+  const gated = await measure(interlock, ["mcp", "--policy", policy, "--store", `${store}.${mode}`, ...flag, "--", "node", server, "stdio"]);
+  const label = `via interlock (${mode})`.padEnd(25);
+  console.log(`${label} p50 ${f(gated.p50)} us  p99 ${f(gated.p99)} us`);
+  console.log(`${"added".padEnd(25)} p50 ${f(gated.p50 - direct.p50)} us  p99 ${f(gated.p99 - direct.p99)} us`);
+}

@@ -1,6 +1,7 @@
 // Audited decisions per second through the Guard into the SQLite store: the daemon's
 // decision path without HTTP. Each iteration decides 1,000 calls spread over 64 runs,
-// all in flight at once, so group commit batches them as a loaded daemon would.
+// all in flight at once, so group commit batches them as a loaded daemon would; and the
+// latency of one decision at a time (BM_SequentialDecision, the stdio MCP gateway's case).
 //   build/bench/store/store_benchmark --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
 
@@ -79,6 +80,56 @@ BENCHMARK(BM_AuditedDecisions)
     ->ArgName("durable_full")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// Latency of one decision at a time (the stdio MCP gateway's case: nothing to batch
+// with), from Guard::Decide to the answer, the commit (and fsync with durable_full)
+// included. Reported per decision in microseconds.
+void BM_SequentialDecision(benchmark::State& st) {
+  const bool durable_full = st.range(0) != 0;
+  std::vector<policy::Diagnostic> diags;
+  auto set =
+      policy::LoadPolicySet({std::string(INTERLOCK_SOURCE_DIR) + "/bench/daemon/policies"}, &diags);
+  if (!set.ok()) {
+    st.SkipWithError(set.error().message.c_str());
+    return;
+  }
+  const std::string agent = (*set)->agents.begin()->first;
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("interlock-store-seq-bench-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    store::StoreOptions o;
+    o.path = (dir / "bench.db").string();
+    o.durable_full = durable_full;
+    o.audit_key = "bench-key";
+    auto opened = store::SqliteStore::Open(o);
+    if (!opened.ok()) {
+      st.SkipWithError(opened.error().message.c_str());
+      return;
+    }
+    std::unique_ptr<store::SqliteStore> s = std::move(opened).value();
+    core::PolicySource source(*set);
+    SystemClock clock;
+    core::Guard guard(&source, s.get(), &clock, nullptr);
+    const std::string run = s->CreateRun(agent, "", clock.Now())->run_id;
+    int i = 0;
+    for (auto _ : st) {
+      ToolCall call;
+      call.tool = "read_document";
+      call.args = {{"path", "/docs/report-" + std::to_string(i++) + ".md"}};
+      core::GuardResponse r = guard.Decide(agent, agent, run, std::move(call));
+      benchmark::DoNotOptimize(r);
+    }
+    st.SetItemsProcessed(st.iterations());
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_SequentialDecision)
+    ->Arg(1)
+    ->Arg(0)
+    ->ArgName("durable_full")
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace interlock

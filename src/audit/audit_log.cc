@@ -2,8 +2,11 @@
 
 #include <sqlite3.h>
 
-#include <boost/json/serialize.hpp>
+#include <openssl/evp.h>
 
+#include <memory>
+
+#include "audit/canonical.h"
 #include "common/crypto.h"
 #include "common/json.h"
 
@@ -22,8 +25,9 @@ struct Stmt {
   ~Stmt() { sqlite3_finalize(s); }
 };
 
-void BindText(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+// The caller keeps `v` alive until the statement is reset and its bindings cleared.
+void BindStatic(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
 
 }  // namespace
@@ -52,43 +56,68 @@ Status EnsureAuditSchema(sqlite3* db) {
   return Status::Ok();
 }
 
-std::string AuditRecordBody(int64_t seq, const AuditEvent& e, std::string_view prev_hash) {
+void AppendAuditRecordBody(std::string* out, int64_t seq, const AuditEvent& e,
+                           std::string_view prev_hash) {
   // Written key by key in sorted order: byte-identical to CanonicalJson() of the record
-  // object (the unit test pins that), without deep-copying `data` into a temporary.
-  auto str = [](std::string* out, std::string_view v) {
-    out->append(boost::json::serialize(boost::json::string_view(v.data(), v.size())));
-  };
+  // object (the unit tests pin that), without copying `data` into a temporary.
+  out->clear();
+  out->append("{\"agent_id\":");
+  AppendJsonString(out, e.agent_id);
+  out->append(",\"call_id\":");
+  AppendJsonString(out, e.call_id);
+  out->append(",\"data\":");
+  if (!e.data_json.empty()) {
+    out->append(e.data_json);
+  } else {
+    AppendCanonicalJson(out, e.data);
+  }
+  out->append(",\"prev\":");
+  AppendJsonString(out, prev_hash);
+  out->append(",\"principal\":");
+  AppendJsonString(out, e.principal);
+  out->append(",\"run_id\":");
+  AppendJsonString(out, e.run_id);
+  out->append(",\"seq\":");
+  AppendJsonInt(out, seq);
+  out->append(",\"time\":");
+  AppendJsonString(out, FormatRfc3339(e.time));
+  out->append(",\"type\":");
+  AppendJsonString(out, e.type);
+  out->push_back('}');
+}
+
+std::string AuditRecordBody(int64_t seq, const AuditEvent& e, std::string_view prev_hash) {
   std::string out;
-  out.reserve(256);
-  out.append("{\"agent_id\":");
-  str(&out, e.agent_id);
-  out.append(",\"call_id\":");
-  str(&out, e.call_id);
-  out.append(",\"data\":");
-  out.append(CanonicalJson(e.data));
-  out.append(",\"prev\":");
-  str(&out, prev_hash);
-  out.append(",\"principal\":");
-  str(&out, e.principal);
-  out.append(",\"run_id\":");
-  str(&out, e.run_id);
-  out.append(",\"seq\":");
-  out.append(std::to_string(seq));
-  out.append(",\"time\":");
-  str(&out, FormatRfc3339(e.time));
-  out.append(",\"type\":");
-  str(&out, e.type);
-  out.push_back('}');
+  out.reserve(256 + e.data_json.size());
+  AppendAuditRecordBody(&out, seq, e, prev_hash);
   return out;
 }
 
 std::string AuditRecordHash(std::string_view prev_hash, std::string_view body) {
-  std::string buf;
-  buf.reserve(kDomain.size() + prev_hash.size() + body.size() + 2);
-  buf.append(kDomain).push_back('\0');
-  buf.append(prev_hash).push_back('\0');
-  buf.append(body);
-  return Sha256Hex(buf);
+  // SHA-256 over the pieces, on a digest fetched once and a context reused per thread:
+  // OpenSSL 3's one-shot SHA256() fetches the algorithm and allocates a context per call.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
+                                                                      &EVP_MD_CTX_free);
+  static constexpr char kZero = '\0';
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), kDomain.data(), kDomain.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), &kZero, 1) != 1 ||
+      EVP_DigestUpdate(ctx.get(), prev_hash.data(), prev_hash.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), &kZero, 1) != 1 ||
+      EVP_DigestUpdate(ctx.get(), body.data(), body.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1 || len != 32) {
+    // Not expected with a working libcrypto; the portable path gives the same hash.
+    std::string buf;
+    buf.reserve(kDomain.size() + prev_hash.size() + body.size() + 2);
+    buf.append(kDomain).push_back('\0');
+    buf.append(prev_hash).push_back('\0');
+    buf.append(body);
+    return Sha256Hex(buf);
+  }
+  return HexEncode(digest, len);
 }
 
 Result<AuditHead> ReadAuditHead(sqlite3* db) {
@@ -110,34 +139,68 @@ Result<AuditHead> ReadAuditHead(sqlite3* db) {
 }
 
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events) {
-  Result<AuditHead> head = ReadAuditHead(db);
-  if (!head.ok() || events.empty()) return head;
-  Stmt st;
-  if (sqlite3_prepare_v2(db,
+  AuditAppender appender(db);
+  return appender.Append(events);
+}
+
+AuditAppender::~AuditAppender() {
+  sqlite3_finalize(head_);
+  sqlite3_finalize(insert_);
+}
+
+Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
+  if (head_ == nullptr &&
+      sqlite3_prepare_v3(db_, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", -1,
+                         SQLITE_PREPARE_PERSISTENT, &head_, nullptr) != SQLITE_OK) {
+    return SqlError(db_, "read head");
+  }
+  AuditHead h;
+  {
+    const int rc = sqlite3_step(head_);
+    if (rc == SQLITE_ROW) {
+      h.seq = sqlite3_column_int64(head_, 0);
+      const unsigned char* t = sqlite3_column_text(head_, 1);
+      h.hash = t ? reinterpret_cast<const char*>(t) : "";
+    }
+    sqlite3_reset(head_);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "read head");
+  }
+  if (events.empty()) return h;
+  if (insert_ == nullptr &&
+      sqlite3_prepare_v3(db_,
                          "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id,"
                          " principal, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         -1, &st.s, nullptr) != SQLITE_OK) {
-    return SqlError(db, "prepare append");
+                         -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr) != SQLITE_OK) {
+    return SqlError(db_, "prepare append");
   }
-  AuditHead h = std::move(head).value();
+  // Every text is bound SQLITE_STATIC: each outlives the step that reads it, and the
+  // bindings are cleared before this returns.
+  struct ClearBindings {
+    sqlite3_stmt* s;
+    ~ClearBindings() {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+    }
+  } clear{insert_};
+  std::string hash;
   for (const AuditEvent& e : events) {
     const int64_t seq = h.seq + 1;
-    const std::string body = AuditRecordBody(seq, e, h.hash);
-    std::string hash = AuditRecordHash(h.hash, body);
-    sqlite3_reset(st.s);
-    sqlite3_bind_int64(st.s, 1, seq);
-    sqlite3_bind_int64(st.s, 2, ToUnixMillis(e.time));
-    BindText(st.s, 3, e.type);
-    BindText(st.s, 4, e.run_id);
-    BindText(st.s, 5, e.call_id);
-    BindText(st.s, 6, e.agent_id);
-    BindText(st.s, 7, e.principal);
-    BindText(st.s, 8, body);
-    BindText(st.s, 9, h.hash);
-    BindText(st.s, 10, hash);
-    if (sqlite3_step(st.s) != SQLITE_DONE) return SqlError(db, "append");
+    AppendAuditRecordBody(&body_, seq, e, h.hash);
+    hash = AuditRecordHash(h.hash, body_);
+    sqlite3_reset(insert_);
+    sqlite3_bind_int64(insert_, 1, seq);
+    sqlite3_bind_int64(insert_, 2, ToUnixMillis(e.time));
+    BindStatic(insert_, 3, e.type);
+    BindStatic(insert_, 4, e.run_id);
+    BindStatic(insert_, 5, e.call_id);
+    BindStatic(insert_, 6, e.agent_id);
+    BindStatic(insert_, 7, e.principal);
+    BindStatic(insert_, 8, body_);
+    BindStatic(insert_, 9, h.hash);
+    BindStatic(insert_, 10, hash);
+    if (sqlite3_step(insert_) != SQLITE_DONE) return SqlError(db_, "append");
     h.seq = seq;
-    h.hash = std::move(hash);
+    std::swap(h.hash, hash);
   }
   return h;
 }

@@ -24,6 +24,7 @@
 #include "interlock/result.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace interlock::audit {
 
@@ -57,6 +58,10 @@ struct AuditEvent {
   std::string agent_id;
   std::string principal;
   boost::json::object data;  // already redacted: no secret may be in here
+  // When not empty: the canonical JSON of the data (audit/canonical.h), used instead of
+  // `data`, which is then ignored. The store's hot path writes it from pre-serialised
+  // pieces; the record (body and hash) is byte-identical either way.
+  std::string data_json = {};
 };
 
 struct AuditHead {
@@ -70,12 +75,36 @@ Status EnsureAuditSchema(sqlite3* db);
 // Appends events in order within the caller's transaction; returns the new head.
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events);
 
+// The same with statements prepared once, for a connection that appends often (the
+// store's writer). The head is read again on every Append (inside the caller's write
+// transaction), so records appended by another connection or process are chained onto,
+// never overwritten. Not thread-safe: one thread (the connection's) at a time. Must be
+// destroyed before its connection is closed.
+class AuditAppender {
+ public:
+  explicit AuditAppender(sqlite3* db) : db_(db) {}
+  ~AuditAppender();
+  AuditAppender(const AuditAppender&) = delete;
+  AuditAppender& operator=(const AuditAppender&) = delete;
+
+  Result<AuditHead> Append(std::span<const AuditEvent> events);
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* head_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  std::string body_;  // reused buffer
+};
+
 // The current head (last seq and hash).
 Result<AuditHead> ReadAuditHead(sqlite3* db);
 
 // Canonical body of a record and its chain hash (exposed for verifiers and tests).
 std::string AuditRecordBody(int64_t seq, const AuditEvent& e, std::string_view prev_hash);
 std::string AuditRecordHash(std::string_view prev_hash, std::string_view body);
+// AuditRecordBody into `out` (cleared first), reusing its capacity.
+void AppendAuditRecordBody(std::string* out, int64_t seq, const AuditEvent& e,
+                           std::string_view prev_hash);
 
 }  // namespace interlock::audit
 

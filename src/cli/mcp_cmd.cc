@@ -55,6 +55,7 @@ struct McpOptions {
   std::string store;
   std::string daemon;
   std::string token_env;
+  std::string durability = "full";
   std::vector<std::string> secret_env;
   std::vector<std::string> secret_file;
   std::vector<std::string> server;
@@ -141,7 +142,10 @@ int RunMcp(const McpOptions& opt) {
   std::string err;
   const std::string store_path = StorePathOrDefault(opt.store, &err);
   if (store_path.empty()) return Fail(err);
-  auto store = mcp::OpenLocalStore(store_path);
+  if (opt.durability != "full" && opt.durability != "normal") {
+    return Fail("--durability wants full or normal, not " + opt.durability);
+  }
+  auto store = mcp::OpenLocalStore(store_path, opt.durability == "full");
   if (!store.ok()) return Fail("store " + store_path + ": " + store.error().message);
   auto pins = mcp::PinStore::Open(store_path);
   if (!pins.ok()) return Fail(pins.error().message);
@@ -180,7 +184,7 @@ int RunMcp(const McpOptions& opt) {
     local = std::make_unique<mcp::GuardEnforcer>(&guard, store->get(), &clock, agent_id, run_id);
     enforcer = local.get();
     std::cerr << "interlock mcp: agent " << agent_id << ", run " << run_id << ", store "
-              << store_path << '\n';
+              << store_path << ", durability " << opt.durability << '\n';
   }
 
   auto child = mcp::ChildProcess::Spawn(opt.server, child_env);
@@ -314,6 +318,10 @@ void AddMcp(CLI::App& app, int* exit_code) {
                   "Ask this `interlock serve` (http://HOST:PORT) instead of the local store");
   cmd->add_option("--token-env", opt->token_env,
                   "With --daemon: environment variable holding the agent's bearer token");
+  cmd->add_option("--durability", opt->durability,
+                  "Standalone store: full (default; fsync before each decision is returned) or "
+                  "normal (WAL, no fsync: a decision's record survives a crash of this process, "
+                  "not of the machine)");
   cmd->add_option("--secret-env", opt->secret_env,
                   "Pass this environment variable to the server and mask its value in results")
       ->allow_extra_args(false);

@@ -1,5 +1,7 @@
 #include "mcp/guard_enforcer.h"
 
+#include <iostream>
+
 namespace interlock::mcp {
 
 Enforcer::Outcome GuardEnforcer::Decide(ToolCall call) {
@@ -33,7 +35,14 @@ Status GuardEnforcer::RecordResult(std::string_view call_id, const ToolResult& r
   r.ok = result.ok;
   r.output_json = result.output_json;
   r.error = result.error;
-  return store_->RecordResult(call_id, agent_id_, r, clock_->Now());
+  store_->RecordResultAsync(call_id, agent_id_, std::move(r), clock_->Now(),
+                            [failed = failed_results_, id = std::string(call_id)](Status s) {
+                              if (s.ok()) return;
+                              failed->fetch_add(1);
+                              std::cerr << "interlock mcp: could not record the result of " << id
+                                        << ": " << s.error().message << '\n';
+                            });
+  return Status::Ok();
 }
 
 }  // namespace interlock::mcp

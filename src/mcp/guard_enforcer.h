@@ -4,11 +4,24 @@
 // There is no approval service in standalone mode (the approval queue lives in the
 // daemon), so a call that needs approval is denied (fail closed) with a reason telling the
 // operator to run the gateway with --daemon.
+//
+// Decide waits for the decision's audit record to be durable (no audit, no action).
+// RecordResult does not wait for the result's record: it queues the write on the store's
+// writer (Store::RecordResultAsync), so it commits in order, before any later decision of
+// this session, and the gateway answers the client without a second commit (an fsync with
+// durability full) on its path; the writer holds it up to 5 ms so that it shares the next
+// decision's commit instead of delaying it. It returns Ok once queued. A write that then fails is
+// logged to stderr and counted (failed_results()); a process killed before the queued
+// write commits loses that result record (the decision record stays). Destroying the
+// store drains the queue, so a clean exit writes every result.
 // Thread-safety: any thread (the Guard and the store are thread-safe). Does not own the
 // Guard or the store; they must outlive it.
 #ifndef INTERLOCK_MCP_GUARD_ENFORCER_H_
 #define INTERLOCK_MCP_GUARD_ENFORCER_H_
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/guard.h"
@@ -35,12 +48,18 @@ class GuardEnforcer final : public Enforcer {
                         const std::function<void()>& progress) override;
   Status RecordResult(std::string_view call_id, const ToolResult& result) override;
 
+  // Results whose queued write failed after RecordResult returned.
+  uint64_t failed_results() const { return failed_results_->load(); }
+
  private:
   core::Guard* guard_;
   store::Store* store_;
   const Clock* clock_;
   std::string agent_id_;
   std::string run_id_;
+  // Shared with pending callbacks, which may run after this enforcer is gone.
+  std::shared_ptr<std::atomic<uint64_t>> failed_results_ =
+      std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 }  // namespace interlock::mcp

@@ -27,7 +27,8 @@ Result<std::string> DefaultStorePath() {
   return Error::Invalid("neither XDG_STATE_HOME nor HOME is set; pass --store PATH");
 }
 
-Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& path) {
+Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& path,
+                                                           bool durable_full) {
   std::error_code ec;
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
@@ -37,6 +38,7 @@ Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& pa
   if (!keys.ok()) return keys.error();
   store::StoreOptions o;
   o.path = path;
+  o.durable_full = durable_full;
   o.audit_key = std::move(keys->hmac_key);
   auto s = store::SqliteStore::Open(o);
   if (!s.ok()) return s.error();

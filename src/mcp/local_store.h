@@ -19,7 +19,11 @@ namespace interlock::mcp {
 Result<std::string> DefaultStorePath();
 
 // Opens (creating the parent directory, the database and the key when missing).
-Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& path);
+// durable_full: fsync every commit (the default); false: WAL with synchronous=NORMAL, a
+// committed record survives a crash of the process but not of the OS or the machine
+// (`interlock mcp --durability normal`, docs/mcp.md).
+Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& path,
+                                                           bool durable_full = true);
 
 }  // namespace interlock::mcp
 

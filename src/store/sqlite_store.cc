@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_log.h"
+#include "audit/canonical.h"
 #include "audit/query.h"
 #include "common/crypto.h"
 #include "common/json.h"
@@ -90,6 +91,7 @@ constexpr const char* kRollback = "ROLLBACK";
 constexpr const char* kSavepoint = "SAVEPOINT op";
 constexpr const char* kRollbackTo = "ROLLBACK TO op";
 constexpr const char* kRelease = "RELEASE op";
+constexpr const char* kDataVersion = "PRAGMA data_version";
 constexpr const char* kSelectKills =
     "SELECT scope, target, engaged, reason, actor, time_ms FROM kill_switches"
     " ORDER BY scope, target";
@@ -140,6 +142,16 @@ constexpr auto kAuthCacheTtl = std::chrono::milliseconds(500);
 constexpr int kCheckpointPages = 1000;
 constexpr auto kCheckpointInterval = std::chrono::seconds(1);
 constexpr size_t kAuthCacheMax = 10000;
+// How long the writer holds writes nobody waits for (Op::lazy) for a waited-for write to
+// share their commit.
+constexpr auto kLazyDelay = std::chrono::milliseconds(5);
+// Runs whose state the writer keeps in memory (see RunCache); past this the cache is
+// emptied and refills from the database.
+constexpr size_t kRunCacheMax = 100000;
+// Page cache of the writer connection (KiB, SQLite's negative cache_size): the call and
+// audit indexes are written at random keys, and SQLite's 2 MiB default made every commit
+// re-read index pages from the OS.
+constexpr int kWriterCacheKiB = 64 * 1024;
 
 Error SqlError(sqlite3* db, std::string_view what) {
   return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
@@ -237,6 +249,11 @@ class Query {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // The caller keeps `v` alive until this Query is destroyed (which clears the bindings).
+  Query& TextStatic(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   Query& Int(int i, int64_t v) {
     sqlite3_bind_int64(s_, i, v);
     return *this;
@@ -276,6 +293,21 @@ std::string NewId(std::string_view prefix) {
   used += kIdBytes;
   std::string id(prefix);
   id += HexEncode(p, kIdBytes);
+  return id;
+}
+
+// A call id that sorts by creation time: 12 hex digits of Unix milliseconds, then the
+// same 64 random bits as NewId. calls.call_id is the table's primary key, so random ids
+// dirtied a random index page per decision (one 4 KiB WAL frame each); time-ordered ids
+// append at the right edge of the index. Still unguessable; reveals only the call's time,
+// which anyone holding the id can read anyway.
+std::string NewCallId(TimePoint now) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, ToUnixMillis(now)));
+  std::string id = NewId("call_");
+  char t[12];
+  for (int i = 11; i >= 0; --i) t[11 - i] = kHex[(ms >> (4 * i)) & 15];
+  id.insert(5, t, sizeof t);
   return id;
 }
 
@@ -331,12 +363,22 @@ boost::json::object StateAuditJson(const RunState& s) {
 }
 
 // The run state as calls.state_after_json stores it (exact integers).
-std::string StateStoreJson(const RunState& s) {
-  boost::json::object o = {
-      {"steps", s.steps},           {"tokens", s.tokens}, {"cost_micros", s.cost_micros},
-      {"elapsed_ms", s.elapsed_ms}, {"halted", s.halted}, {"halt_reason", s.halt_reason},
-      {"records", RecordsJson(s)}};
-  return boost::json::serialize(o);
+void AppendStateStoreJson(std::string* out, const RunState& s) {
+  out->append("{\"steps\":");
+  audit::AppendJsonUint(out, s.steps);
+  out->append(",\"tokens\":");
+  audit::AppendJsonUint(out, s.tokens);
+  out->append(",\"cost_micros\":");
+  audit::AppendJsonInt(out, s.cost_micros);
+  out->append(",\"elapsed_ms\":");
+  audit::AppendJsonInt(out, s.elapsed_ms);
+  out->append(",\"halted\":");
+  audit::AppendJsonBool(out, s.halted);
+  out->append(",\"halt_reason\":");
+  audit::AppendJsonString(out, s.halt_reason);
+  out->append(",\"records\":");
+  audit::AppendCanonicalRecords(out, s);
+  out->push_back('}');
 }
 
 // Parses JSON written by this store; a failure means the row was tampered with.
@@ -506,6 +548,7 @@ struct RunRow {
   int64_t started_ms = 0;
   RunState state;
   bool ended = false;
+  bool dirty = false;  // cached only: decided in this batch, row not yet written
 };
 
 // Loads a run on `c`; NotFound when absent.
@@ -557,9 +600,17 @@ class SqliteStore::Impl {
 
   // One queued write: `apply` runs on the writer thread inside the batch transaction and
   // its own savepoint; `finish` runs after commit (or failure) with the outcome.
+  // `rerunnable`: apply may run again after a rollback (it only writes its outputs on
+  // success, from scratch) and updates the run cache only after its last write. A batch
+  // of such ops runs without per-op savepoints (RunBatch).
   struct Op {
     std::function<Status(Batch&)> apply;
     std::function<void(Status)> finish;
+    bool rerunnable = false;
+    // Nobody waits for this op (RecordResultAsync): the writer may hold it up to
+    // kLazyDelay for a waited-for op to commit with, saving a commit (an fsync with
+    // durability full). Order is unchanged.
+    bool lazy = false;
   };
 
   explicit Impl(const StoreOptions& o) : options_(o), redactor_(o.audit_key) {}
@@ -617,6 +668,7 @@ class SqliteStore::Impl {
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {
+        if (!op.lazy) ++eager_queued_;
         queue_.push_back(std::move(op));
         cv_.notify_one();
         return;
@@ -656,7 +708,7 @@ class SqliteStore::Impl {
     if (run_id.empty()) {
       run_id = NewId("run_");
     } else {
-      Result<RunRow> existing = LoadRun(writer_, run_id);
+      Result<RunRow*> existing = FindRun(run_id);
       if (existing.ok()) return Error{ErrorKind::kAlreadyExists, "run " + run_id + " exists"};
       if (existing.error().kind != ErrorKind::kNotFound) return existing.error();
     }
@@ -671,78 +723,91 @@ class SqliteStore::Impl {
     b.events->push_back(audit::AuditEvent{audit::kRunStarted, now, run_id, "",
                                           std::string(agent_id), std::string(agent_id),
                                           boost::json::object{}});
+    CacheRun(run_id, RunRow{std::string(agent_id), Millis(now), RunState{}, false});
     return Status::Ok();
   }
 
   Status ApplyDecide(Batch& b, const core::DecideRequest& rq, const core::DecideFn& decide,
                      core::CallRecord* rec) {
-    Result<RunRow> row = LoadRun(writer_, rq.run_id);
-    if (!row.ok()) return row.error();
-    if (row->agent_id != rq.agent_id) {
+    // Writes nothing before its checks pass, and touches the run cache only after its
+    // last write: see Op::rerunnable. The run row itself is written by FlushRuns.
+    Result<RunRow*> found = FindRun(rq.run_id);
+    if (!found.ok()) return found.error();
+    const RunRow& row = **found;
+    if (row.agent_id != rq.agent_id) {
       return Error::Denied("run " + rq.run_id + " belongs to another agent");
     }
-    if (row->ended) return Error::Invalid("run " + rq.run_id + " has ended");
+    if (row.ended) return Error::Invalid("run " + rq.run_id + " has ended");
     if (b.kills_stale) {
       if (Status s = LoadKills(&b.kills); !s.ok()) return s;
       b.kills_stale = false;
     }
-    RunState state = std::move(row->state);
+    RunState state = row.state;
     const bool was_halted = state.halted;
     interlock::AddUsage(rq.call.usage, &state);
-    state.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row->started_ms);
+    state.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row.started_ms);
     engine::Evaluation ev = decide(rq.call, state, b.kills.For(rq.agent_id, rq.run_id));
     if (Status s = internal::ApprovalCheckRedeem(writer_.db(), rq, &ev); !s.ok()) return s;
     engine::ApplyEffects(ev.effects, rq.call.tool, &state);
 
-    const std::string records_json = boost::json::serialize(RecordsJson(state));
-    {
-      Result<sqlite3_stmt*> s = writer_.Get(kUpdateRun);
-      if (!s.ok()) return s.error();
-      Query q(*s);
-      q.Int(1, static_cast<int64_t>(state.steps))
-          .Int(2, static_cast<int64_t>(state.tokens))
-          .Int(3, state.cost_micros)
-          .Int(4, state.halted ? 1 : 0)
-          .Text(5, state.halt_reason)
-          .Text(6, records_json)
-          .Text(7, rq.run_id);
-      if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "update run");
-    }
-
+    // Every JSON text is written once, canonically, and shared: the audit record's data
+    // holds the args and the decision, and the calls row binds the same bytes.
     boost::json::object args = redactor_.RedactArgs(rq.call.args, rq.redact_fields);
-    boost::json::object decision_json = DecisionToJson(ev.decision);
-    const std::string call_id = NewId("call_");
+    std::string data;
+    data.reserve(512);
+    data.append("{\"args\":");
+    const size_t args_at = data.size();
+    audit::AppendCanonicalJson(&data, args);
+    const size_t args_len = data.size() - args_at;
+    data.append(",\"decision\":");
+    const size_t decision_at = data.size();
+    audit::AppendCanonicalDecision(&data, ev.decision);
+    const size_t decision_len = data.size() - decision_at;
+    data.append(",\"policy_sha256\":");
+    audit::AppendJsonString(&data, rq.policy_sha256);
+    data.append(",\"state_after\":");
+    audit::AppendCanonicalAuditState(&data, state);
+    data.append(",\"tool\":");
+    audit::AppendJsonString(&data, rq.call.tool);
+    if (!rq.traceparent.empty()) {
+      data.append(",\"traceparent\":");
+      audit::AppendJsonString(&data, rq.traceparent);
+    }
+    data.append(",\"usage\":");
+    audit::AppendCanonicalUsage(&data, rq.call.usage);
+    data.push_back('}');
+    const std::string_view args_json(data.data() + args_at, args_len);
+    const std::string_view decision_json(data.data() + decision_at, decision_len);
+
+    std::string call_id = NewCallId(rq.now);
     {
+      std::string& state_json = scratch_state_;
+      state_json.clear();
+      AppendStateStoreJson(&state_json, state);
       Result<sqlite3_stmt*> s = writer_.Get(kInsertCall);
       if (!s.ok()) return s.error();
       Query q(*s);
-      q.Text(1, call_id)
-          .Text(2, rq.run_id)
-          .Text(3, rq.agent_id)
-          .Text(4, rq.principal)
+      q.TextStatic(1, call_id)
+          .TextStatic(2, rq.run_id)
+          .TextStatic(3, rq.agent_id)
+          .TextStatic(4, rq.principal)
           .Int(5, Millis(rq.now))
-          .Text(6, rq.call.tool)
-          .Text(7, boost::json::serialize(args))
+          .TextStatic(6, rq.call.tool)
+          .TextStatic(7, args_json)
           .Int(8, static_cast<int64_t>(rq.call.usage.tokens))
           .Int(9, rq.call.usage.cost_micros)
-          .Text(10, boost::json::serialize(decision_json))
+          .TextStatic(10, decision_json)
           .Text(11, VerdictName(ev.decision.verdict))
           .Text(12, CodeName(ev.decision.code))
-          .Text(13, StateStoreJson(state))
-          .Text(14, rq.policy_sha256);
+          .TextStatic(13, state_json)
+          .TextStatic(14, rq.policy_sha256);
       if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "insert call");
     }
 
-    boost::json::object data;
-    data["tool"] = rq.call.tool;
-    data["args"] = args;
-    data["decision"] = std::move(decision_json);
-    data["policy_sha256"] = rq.policy_sha256;
-    if (!rq.traceparent.empty()) data["traceparent"] = rq.traceparent;
-    data["usage"] = UsageJson(rq.call.usage);
-    data["state_after"] = StateAuditJson(state);
-    b.events->push_back(audit::AuditEvent{audit::kDecision, rq.now, rq.run_id, call_id, rq.agent_id,
-                                          rq.principal, std::move(data)});
+    audit::AuditEvent decision_event{audit::kDecision, rq.now,       rq.run_id, call_id,
+                                     rq.agent_id,      rq.principal, {}};
+    decision_event.data_json = std::move(data);
+    b.events->push_back(std::move(decision_event));
     if (state.halted && !was_halted) {
       b.events->push_back(audit::AuditEvent{audit::kRunHalted, rq.now, rq.run_id, call_id,
                                             rq.agent_id, rq.principal,
@@ -759,10 +824,19 @@ class SqliteStore::Impl {
     }
     if (Status s = internal::ApprovalAfterDecide(writer_.db(), options_, rq, call_id, ev, b.events);
         !s.ok()) {
-      return s;
+      return s;  // RunBatch drops the events this op appended
     }
 
-    rec->call_id = call_id;
+    // Last: the cached run takes the new state; its row is written once per batch, before
+    // the batch commits (FlushRuns), or the whole cache is dropped if the batch rolls back.
+    RunRow& cached = **found;
+    cached.state = state;
+    if (!cached.dirty) {
+      cached.dirty = true;
+      dirty_runs_.push_back(rq.run_id);
+    }
+
+    rec->call_id = std::move(call_id);
     rec->run_id = rq.run_id;
     rec->agent_id = rq.agent_id;
     rec->principal = rq.principal;
@@ -780,18 +854,20 @@ class SqliteStore::Impl {
   Status ApplyAddUsage(Batch& b, std::string_view run_id, std::string_view agent_id,
                        const Usage& usage, TimePoint now, std::string_view call_id,
                        std::string_view type, boost::json::object data) {
-    Result<RunRow> row = LoadRun(writer_, run_id);
+    Result<RunRow*> row = FindRun(run_id);
     if (!row.ok()) return row.error();
-    if (row->agent_id != agent_id) {
+    if ((*row)->agent_id != agent_id) {
       return Error::Denied("run " + std::string(run_id) + " belongs to another agent");
     }
-    RunState state = std::move(row->state);
+    RunState state = (*row)->state;
     interlock::AddUsage(usage, &state);
     Result<sqlite3_stmt*> s = writer_.Get(kUpdateRunUsage);
     if (!s.ok()) return s.error();
     Query q(*s);
     q.Int(1, static_cast<int64_t>(state.tokens)).Int(2, state.cost_micros).Text(3, run_id);
     if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "add usage");
+    (*row)->state.tokens = state.tokens;
+    (*row)->state.cost_micros = state.cost_micros;
     data["run_tokens"] = state.tokens;
     data["run_cost_usd"] = Usd(state.cost_micros);
     b.events->push_back(audit::AuditEvent{type, now, std::string(run_id), std::string(call_id),
@@ -837,12 +913,12 @@ class SqliteStore::Impl {
   }
 
   Status ApplyEndRun(Batch& b, std::string_view run_id, std::string_view agent_id, TimePoint now) {
-    Result<RunRow> row = LoadRun(writer_, run_id);
+    Result<RunRow*> row = FindRun(run_id);
     if (!row.ok()) return row.error();
-    if (row->agent_id != agent_id) {
+    if ((*row)->agent_id != agent_id) {
       return Error::Denied("run " + std::string(run_id) + " belongs to another agent");
     }
-    if (row->ended) return Status::Ok();
+    if ((*row)->ended) return Status::Ok();
     Result<sqlite3_stmt*> s = writer_.Get(kEndRun);
     if (!s.ok()) return s.error();
     Query q(*s);
@@ -850,7 +926,8 @@ class SqliteStore::Impl {
     if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "end run");
     b.events->push_back(audit::AuditEvent{
         audit::kRunEnded, now, std::string(run_id), "", std::string(agent_id),
-        std::string(agent_id), boost::json::object{{"state", StateAuditJson(row->state)}}});
+        std::string(agent_id), boost::json::object{{"state", StateAuditJson((*row)->state)}}});
+    (*row)->ended = true;
     return Status::Ok();
   }
 
@@ -932,6 +1009,80 @@ class SqliteStore::Impl {
         audit::kTokenRevoked, now, "", "", agent_id, std::string(actor),
         boost::json::object{
             {"token_id", token_id}, {"role", role}, {"name", name}, {"agent_id", agent_id}}});
+    return Status::Ok();
+  }
+
+  // --- run cache (writer thread only) -------------------------------------------------
+  // The writer keeps each run row it has read or written, so a decision does not re-read
+  // and re-parse it. The database stays authoritative: every change is still written in
+  // the op's transaction, the cache is updated only after the op's last write, and it is
+  // emptied whenever it may differ from the database: another connection committed
+  // (PRAGMA data_version, checked at the start of every batch, under the write lock), a
+  // batch rolled back, or an op wrote runs behind its back (RunOnWriter: approvals).
+
+  Result<RunRow*> FindRun(std::string_view run_id) {
+    if (auto it = run_cache_.find(run_id); it != run_cache_.end()) return &it->second;
+    Result<RunRow> row = LoadRun(writer_, run_id);
+    if (!row.ok()) return row.error();
+    return CacheRun(std::string(run_id), std::move(row).value());
+  }
+
+  RunRow* CacheRun(std::string run_id, RunRow row) {
+    if (run_cache_.size() >= kRunCacheMax) {
+      // Dirty rows (at most one batch's worth) are not yet written: keep them.
+      std::erase_if(run_cache_, [](const auto& kv) { return !kv.second.dirty; });
+    }
+    return &(run_cache_.insert_or_assign(std::move(run_id), std::move(row)).first->second);
+  }
+
+  void ForgetRuns() {
+    run_cache_.clear();
+    dirty_runs_.clear();
+  }
+
+  // Writes the rows of runs decided since the last flush. Runs before the batch commits
+  // and before any op that is not a decision (which may read run rows with SQL).
+  Status FlushRuns() {
+    for (const std::string& run_id : dirty_runs_) {
+      auto it = run_cache_.find(run_id);
+      if (it == run_cache_.end() || !it->second.dirty) continue;
+      const RunState& state = it->second.state;
+      std::string& records_json = scratch_records_;
+      records_json.clear();
+      audit::AppendCanonicalRecords(&records_json, state);
+      Result<sqlite3_stmt*> s = writer_.Get(kUpdateRun);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Int(1, static_cast<int64_t>(state.steps))
+          .Int(2, static_cast<int64_t>(state.tokens))
+          .Int(3, state.cost_micros)
+          .Int(4, state.halted ? 1 : 0)
+          .TextStatic(5, state.halt_reason)
+          .TextStatic(6, records_json)
+          .TextStatic(7, run_id);
+      if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "update run");
+      if (sqlite3_changes(writer_.db()) != 1) {
+        return Error::Unavailable("store: run " + run_id + " vanished during a batch");
+      }
+      it->second.dirty = false;
+    }
+    dirty_runs_.clear();
+    return Status::Ok();
+  }
+
+  // Empties the run cache when another connection has committed since this one last
+  // looked. Called inside the batch transaction, after BEGIN IMMEDIATE: no other writer
+  // can commit until this batch ends.
+  Status CheckDataVersion() {
+    Result<sqlite3_stmt*> s = writer_.Get(kDataVersion);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    if (q.Step() != SQLITE_ROW) return SqlError(writer_.db(), "read data_version");
+    const int64_t v = q.ColInt(0);
+    if (v != data_version_) {
+      run_cache_.clear();
+      data_version_ = v;
+    }
     return Status::Ok();
   }
 
@@ -1018,7 +1169,9 @@ class SqliteStore::Impl {
       if (!s.ok()) return s;
     }
     std::string pragmas = std::string("PRAGMA synchronous=") +
-                          (options_.durable_full ? "FULL" : "NORMAL") + "; PRAGMA foreign_keys=ON;";
+                          (options_.durable_full ? "FULL" : "NORMAL") +
+                          "; PRAGMA foreign_keys=ON;" + " PRAGMA cache_size=-" +
+                          std::to_string(kWriterCacheKiB) + ";";
     if (Status s = c.ExecScript(pragmas, "pragmas"); !s.ok()) return s;
 
     int version = 0;
@@ -1133,9 +1286,14 @@ class SqliteStore::Impl {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
+        if (eager_queued_ == 0) {
+          // Only lazy ops: give a waited-for op a moment to share their commit.
+          cv_.wait_for(lock, kLazyDelay, [&] { return stopping_ || eager_queued_ > 0; });
+        }
         const size_t n =
             std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
         for (size_t i = 0; i < n; ++i) {
+          if (!queue_.front().lazy) --eager_queued_;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -1145,58 +1303,106 @@ class SqliteStore::Impl {
   }
 
   // One group commit. Every op gets exactly one finish(), after COMMIT.
+  //
+  // A batch of rerunnable ops (decisions) first runs without per-op savepoints: an op
+  // that fails before writing anything (unknown run, another agent's run, ended run: the
+  // only expected failures) leaves nothing to undo, which sqlite3_total_changes64 proves.
+  // If an op fails after it wrote, the whole transaction is rolled back and the batch runs
+  // again with a savepoint per op, as every other batch does.
   void RunBatch(std::vector<Op>& batch) {
+    const bool rerunnable =
+        std::all_of(batch.begin(), batch.end(), [](const Op& op) { return op.rerunnable; });
+    if (rerunnable && RunBatchOnce(batch, /*savepoints=*/false)) return;
+    RunBatchOnce(batch, /*savepoints=*/true);
+  }
+
+  // False: nothing was finished and the transaction was rolled back; run the batch again
+  // with savepoints. Only returned when `savepoints` is false.
+  bool RunBatchOnce(std::vector<Op>& batch, bool savepoints) {
+    sqlite3* db = writer_.db();
     std::vector<Status> status(batch.size());
     auto fail_all = [&](const Error& e) {
-      if (sqlite3_get_autocommit(writer_.db()) == 0) {
-        writer_.Exec(kRollback, "rollback").ok();
-      }
+      if (sqlite3_get_autocommit(db) == 0) writer_.Exec(kRollback, "rollback").ok();
+      ForgetRuns();
       for (Op& op : batch) op.finish(e);
+      return true;
     };
     if (Status s = writer_.Exec(kBegin, "begin"); !s.ok()) return fail_all(s.error());
+    if (Status s = CheckDataVersion(); !s.ok()) return fail_all(s.error());
 
     std::vector<audit::AuditEvent> events;
+    events.reserve(batch.size() + 8);
     Batch b;
+    b.events = &events;
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (Status s = writer_.Exec(kSavepoint, "savepoint"); !s.ok()) return fail_all(s.error());
-      std::vector<audit::AuditEvent> op_events;
-      b.events = &op_events;
+      if (!batch[i].rerunnable) {
+        // Outside the op's savepoint: rolling the op back must not undo the flush.
+        if (Status s = FlushRuns(); !s.ok()) return fail_all(s.error());
+      }
+      if (savepoints) {
+        if (Status s = writer_.Exec(kSavepoint, "savepoint"); !s.ok()) return fail_all(s.error());
+      }
+      const size_t first_event = events.size();
+      const int64_t changes_before = sqlite3_total_changes64(db);
       status[i] = batch[i].apply(b);
-      if (sqlite3_get_autocommit(writer_.db()) != 0) {
+      if (sqlite3_get_autocommit(db) != 0) {
         // SQLite rolled the whole transaction back (I/O error, disk full): nothing of the
         // batch is written, so nothing may be reported as done.
         return fail_all(status[i].ok() ? Error::Unavailable("store: transaction aborted")
                                        : status[i].error());
       }
       if (status[i].ok()) {
-        if (Status s = writer_.Exec(kRelease, "release"); !s.ok()) return fail_all(s.error());
-        for (audit::AuditEvent& e : op_events) events.push_back(std::move(e));
-      } else {
-        b.kills_stale = true;  // the op may have changed and then rolled back a switch
+        if (savepoints) {
+          if (Status s = writer_.Exec(kRelease, "release"); !s.ok()) return fail_all(s.error());
+        }
+        continue;
+      }
+      events.erase(events.begin() + static_cast<std::ptrdiff_t>(first_event), events.end());
+      b.kills_stale = true;  // the op may have changed and then rolled back a switch
+      if (savepoints) {
         if (Status s = writer_.Exec(kRollbackTo, "rollback to savepoint"); !s.ok()) {
           return fail_all(s.error());
         }
         if (Status s = writer_.Exec(kRelease, "release"); !s.ok()) return fail_all(s.error());
+      } else if (sqlite3_total_changes64(db) != changes_before) {
+        writer_.Exec(kRollback, "rollback").ok();
+        ForgetRuns();
+        return false;
       }
     }
+    if (Status s = FlushRuns(); !s.ok()) return fail_all(s.error());
     if (!events.empty()) {
-      Result<audit::AuditHead> head = audit::AppendAuditEvents(writer_.db(), events);
+      if (appender_ == nullptr) appender_ = std::make_unique<audit::AuditAppender>(db);
+      Result<audit::AuditHead> head = appender_->Append(events);
       if (!head.ok()) return fail_all(head.error());
     }
     if (Status s = writer_.Exec(kCommit, "commit"); !s.ok()) return fail_all(s.error());
     for (size_t i = 0; i < batch.size(); ++i) batch[i].finish(std::move(status[i]));
+    return true;
   }
 
   StoreOptions options_;
   audit::Redactor redactor_;
   bool memory_ = false;
   Conn writer_;  // used only by the writer thread (and Open before it starts)
+  // Writer thread only (declared after writer_: destroyed before its connection).
+  std::unique_ptr<audit::AuditAppender> appender_;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+  };
+  std::unordered_map<std::string, RunRow, StringHash, std::equal_to<>> run_cache_;
+  int64_t data_version_ = -1;
+  std::vector<std::string> dirty_runs_;  // run ids with RunRow::dirty set
+  std::string scratch_records_;          // reused buffers of ApplyDecide
+  std::string scratch_state_;
   std::mutex reader_mu_;
   Conn reader_;  // guarded by reader_mu_; unused in memory
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Op> queue_;
+  size_t eager_queued_ = 0;  // ops in queue_ that are not lazy
   bool stopping_ = false;
   std::thread writer_thread_;
 
@@ -1271,7 +1477,8 @@ void SqliteStore::DecideAsync(core::DecideRequest request, core::DecideFn decide
                            } else {
                              st->done(s.error());
                            }
-                         }});
+                         },
+                         /*rerunnable=*/true});
 }
 
 Status SqliteStore::AddUsage(std::string_view run_id, std::string_view agent_id,
@@ -1420,13 +1627,38 @@ Status SqliteStore::RecordResult(std::string_view call_id, std::string_view agen
       [&](Impl::Batch& b) { return impl_->ApplyRecordResult(b, call_id, agent_id, result, now); });
 }
 
+void SqliteStore::RecordResultAsync(std::string_view call_id, std::string_view agent_id,
+                                    const CallResult& result, TimePoint now, StatusCallback done) {
+  struct Args {
+    std::string call_id;
+    std::string agent_id;
+    CallResult result;
+  };
+  auto args = std::make_shared<Args>(Args{std::string(call_id), std::string(agent_id), result});
+  Impl* impl = impl_.get();
+  impl_->Submit(Impl::Op{[impl, args, now](Impl::Batch& b) {
+                           return impl->ApplyRecordResult(b, args->call_id, args->agent_id,
+                                                          args->result, now);
+                         },
+                         [done = std::move(done)](Status s) {
+                           if (done) done(std::move(s));
+                         },
+                         /*rerunnable=*/false, /*lazy=*/true});
+}
+
 Status SqliteStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) { return impl_->ApplyEndRun(b, run_id, agent_id, now); });
 }
 
 Status SqliteStore::RunOnWriter(const WriterFn& fn) {
-  return impl_->SubmitAndWait([&](Impl::Batch& b) { return fn(impl_->writer().db(), b.events); });
+  return impl_->SubmitAndWait([&](Impl::Batch& b) {
+    // Approvals write run rows directly (records consumed on grant): the writer's run
+    // cache cannot follow, so it is dropped, whatever the outcome.
+    Status s = fn(impl_->writer().db(), b.events);
+    impl_->ForgetRuns();
+    return s;
+  });
 }
 
 }  // namespace interlock::store

@@ -1,10 +1,17 @@
 // SqliteStore: the embedded backend of store::Store, one SQLite database in WAL mode.
 //
 // Connections: one writer connection owned by the writer thread (every write, in group
-// commits of up to max_batch operations, each in its own SAVEPOINT so a failing one does
-// not poison the batch), and one reader connection behind a mutex for GetRun, GetCall,
-// ListTokens, ListKills and Authenticate. A ":memory:" store routes reads through the
-// writer thread instead (separate connections would see separate databases).
+// commits of up to max_batch operations; a failing one never poisons the batch: decisions
+// fail before their first write or the batch is re-run with a SAVEPOINT per operation,
+// every other operation always has its own), and one reader connection behind a mutex for
+// GetRun, GetCall, ListTokens, ListKills and Authenticate. A ":memory:" store routes reads
+// through the writer thread instead (separate connections would see separate databases).
+//
+// The writer keeps the run rows it has read or written in memory (the run cache) and
+// writes each decided run's row once per batch, inside the batch transaction. The cache
+// is dropped whenever another connection has committed (PRAGMA data_version, read at the
+// start of every batch under the write lock), a batch rolls back, or an approval
+// operation wrote runs; so several processes on one file stay exact (docs/design.md).
 //
 // The schema is created or migrated on Open (table schema_version); a file that is not an
 // Interlock database gives ErrorKind::kCorrupt and a newer schema kInvalidArgument.
@@ -59,6 +66,8 @@ class SqliteStore final : public Store {
   Result<StoredCall> GetCall(std::string_view call_id) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
+  void RecordResultAsync(std::string_view call_id, std::string_view agent_id,
+                         const CallResult& result, TimePoint now, StatusCallback done) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
   // Approvals: implemented in sqlite_approvals.cc, run on the writer thread.
   Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;

@@ -2,8 +2,9 @@
 // audit log, in one SQLite database in WAL mode.
 //
 // Writes go through one writer thread that batches concurrent decisions into one
-// transaction (group commit): each batch reads the kill switches and run rows, runs the
-// engine for each call, writes run state, call rows and audit records, and commits
+// transaction (group commit): each batch reads the kill switches and run rows (the
+// SQLite backend keeps the rows it wrote in memory while no other connection commits),
+// runs the engine for each call, writes run state, call rows and audit records, and commits
 // (fsync with durability=full) before any caller in the batch is answered. So a decision
 // is never returned that is not durable, two calls can never both spend the last step,
 // and a kill switch written by another process (`interlock kill engage --store`) is seen
@@ -220,6 +221,20 @@ class Store : public core::RunStore {
   virtual Result<StoredCall> GetCall(std::string_view call_id) = 0;
   virtual Status RecordResult(std::string_view call_id, std::string_view agent_id,
                               const CallResult& result, TimePoint now) = 0;
+  // RecordResult without waiting for the commit. The write is queued before this returns,
+  // so it lands before any write submitted afterwards, in submission order; `done` (may be
+  // empty) runs exactly once with the outcome, on a store thread, and must not block or
+  // call this store synchronously. For front doors that return the tool's result to the
+  // agent before its record is durable (the decision record, which is durable first, is
+  // what "no audit, no action" requires). A store may hold the write briefly (SqliteStore:
+  // up to 5 ms) so that it commits together with the next write someone waits for.
+  // Default: the synchronous call.
+  using StatusCallback = std::function<void(Status)>;
+  virtual void RecordResultAsync(std::string_view call_id, std::string_view agent_id,
+                                 const CallResult& result, TimePoint now, StatusCallback done) {
+    Status s = RecordResult(call_id, agent_id, result, now);
+    if (done) done(std::move(s));
+  }
   virtual Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) = 0;
 
   // Approvals. Errors: kNotFound (no such approval), kPermissionDenied (an agent token;

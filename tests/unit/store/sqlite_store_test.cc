@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -601,6 +602,170 @@ TEST(SqliteStoreTest, EveryWriteIsAuditedAndChainVerifies) {
   EXPECT_EQ(data.at("state_after").as_object().at("steps"), 1);
   EXPECT_EQ(data.at("policy_sha256").as_string(), std::string(64, 'b'));
   EXPECT_EQ(rows[9].principal, "ops");  // kill_switch by its actor
+}
+
+// Tests that two store instances deciding alternately in one run (two daemons, or the
+// daemon and a CLI on the same file) never both spend the last step: the writer's cached
+// run state is dropped when the other connection has committed (PRAGMA data_version).
+TEST(SqliteStoreTest, CachedRunStateFollowsAnotherStoreOnTheSameFile) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  Fixture a(path, MakePolicies(10, policy::BudgetAction::kDeny));
+  Fixture b(path, MakePolicies(10, policy::BudgetAction::kDeny));
+  ASSERT_TRUE(a.store->CreateRun(kAgentA, "r1", T0()).ok());
+  int allowed = 0;
+  for (int i = 1; i <= 20; ++i) {
+    Fixture& f = i % 2 == 0 ? a : b;
+    core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read", {}, {1, 0}));
+    ASSERT_FALSE(r.error.has_value()) << i;
+    EXPECT_EQ(r.state.steps, static_cast<uint64_t>(i)) << i;
+    EXPECT_EQ(r.state.tokens, static_cast<uint64_t>(i)) << i;
+    if (r.decision.code == Code::kAllowed) ++allowed;
+  }
+  EXPECT_EQ(allowed, 10);
+  // Usage added through one instance shows in the other's next decision.
+  ASSERT_TRUE(b.store->AddUsage("r1", kAgentA, {100, 0}).ok());
+  EXPECT_EQ(a.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).state.tokens, 120u);
+  // An ended run is refused by the instance that did not end it.
+  ASSERT_TRUE(b.store->EndRun("r1", kAgentA, T0()).ok());
+  EXPECT_EQ(a.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).error,
+            ErrorKind::kInvalidArgument);
+}
+
+// Tests that a decision failing at its first write, or after it (here triggers make the
+// calls insert fail for tool "write", and the approvals insert fail for tool "deploy",
+// after the decision's call row was written), leaves no trace, fails closed with
+// STORE_UNAVAILABLE, and does not fail or double-count the decisions batched with it (the
+// batch is rolled back and run again with a savepoint per decision).
+TEST(SqliteStoreTest, DecisionFailingAfterItsFirstWriteSparesItsBatch) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto set = std::make_shared<policy::PolicySet>(*MakePolicies(1000, policy::BudgetAction::kDeny));
+  auto agent = std::make_shared<policy::AgentPolicy>(*set->agents.at(kAgentA));
+  policy::ToolRule deploy;
+  deploy.name = "deploy";
+  deploy.requires_approval = true;
+  agent->allowed.emplace(deploy.name, deploy);
+  set->agents[kAgentA] = agent;
+  Fixture f(path, set);
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+  ASSERT_EQ(f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).decision.code, Code::kAllowed);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TRIGGER boom BEFORE INSERT ON calls WHEN NEW.tool = 'write'"
+                           " BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+                           "CREATE TRIGGER boom2 BEFORE INSERT ON approvals"
+                           " BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  constexpr int kCalls = 300;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, allowed = 0, unavailable = 0, other = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    const char* tool = i % 3 == 0 ? "write" : i % 5 == 0 ? "deploy" : "read";
+    f.guard->DecideAsync(kAgentA, kAgentA, "r1", Call(tool), [&](core::GuardResponse r) {
+      std::lock_guard lock(mu);
+      if (r.decision.code == Code::kAllowed && !r.call_id.empty()) {
+        ++allowed;
+      } else if (r.decision.code == Code::kStoreUnavailable && r.call_id.empty()) {
+        ++unavailable;
+      } else {
+        ++other;
+      }
+      if (++done == kCalls) cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done == kCalls; }));
+  }
+  // 100 "write" (i % 3 == 0), 40 "deploy" (i % 5 == 0 and not i % 3 == 0), 160 "read".
+  EXPECT_EQ(allowed, 160);
+  EXPECT_EQ(unavailable, 140);
+  EXPECT_EQ(other, 0);
+  auto info = f.store->GetRun("r1");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->state.steps, 161u);
+  EXPECT_EQ(info->state.records.at("read"), 161u);
+  EXPECT_EQ(info->state.records.count("write"), 0u);
+  // The next decision continues from the committed state.
+  EXPECT_EQ(f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).state.steps, 162u);
+  f.store.reset();
+  std::vector<AuditRow> rows = ReadAudit(path);
+  int decisions = 0;
+  std::string prev(audit::kGenesisHash);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(audit::AuditRecordHash(prev, rows[i].body), rows[i].hash) << i;
+    prev = rows[i].hash;
+    if (rows[i].type == "decision") ++decisions;
+    EXPECT_EQ(rows[i].body.find("\"deploy\""), std::string::npos) << i;
+  }
+  EXPECT_EQ(decisions, 162);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM calls", -1, &q, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 162);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+// Tests that call ids sort by creation time (so the calls primary key is appended to, not
+// written at random pages) and stay unguessable: 12 hex digits of milliseconds, then 16
+// random hex digits.
+TEST(SqliteStoreTest, CallIdsSortByTime) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+  std::string last;
+  for (int i = 0; i < 5; ++i) {
+    f.clock.Advance(std::chrono::milliseconds(1));
+    const std::string id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
+    ASSERT_TRUE(std::regex_match(id, std::regex("call_[0-9a-f]{28}"))) << id;
+    EXPECT_LT(last, id);
+    last = id;
+  }
+  EXPECT_EQ(last.substr(5, 12), "01a202b2c505");  // T0 + 5 ms
+}
+
+// Tests that RecordResultAsync returns before the commit yet records in submission order
+// (before a decision submitted after it), reports its outcome once, and that a failing
+// one (a second result for the call) is reported without affecting later writes.
+TEST(SqliteStoreTest, AsyncResultsCommitInOrder) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  Fixture f(path);
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+  const std::string id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
+  std::promise<Status> first, second;
+  CallResult res;
+  res.output_json = "{\"x\":1}";
+  res.usage = {7, 0};
+  f.store->RecordResultAsync(id, kAgentA, res, T0(),
+                             [&](Status s) { first.set_value(std::move(s)); });
+  f.store->RecordResultAsync(id, kAgentA, res, T0(),
+                             [&](Status s) { second.set_value(std::move(s)); });
+  core::GuardResponse next = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+  EXPECT_EQ(next.state.tokens, 7u);  // the result's usage was applied first
+  EXPECT_TRUE(first.get_future().get().ok());
+  Status dup = second.get_future().get();
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().kind, ErrorKind::kAlreadyExists);
+  auto call = f.store->GetCall(id);
+  ASSERT_TRUE(call.ok());
+  ASSERT_TRUE(call->result.has_value());
+  EXPECT_EQ(call->result->output_json, "{\"x\":1}");
+  f.store.reset();
+  std::vector<std::string> types;
+  for (const AuditRow& r : ReadAudit(path)) types.push_back(r.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"run_started", "decision", "result", "decision"}));
 }
 
 }  // namespace
