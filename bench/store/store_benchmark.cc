@@ -7,8 +7,10 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -24,55 +26,85 @@ namespace {
 constexpr int kRuns = 64;
 constexpr int kCallsPerIteration = 1000;
 
-void BM_AuditedDecisions(benchmark::State& st) {
-  const bool durable_full = st.range(0) != 0;
-  std::vector<policy::Diagnostic> diags;
-  auto set =
-      policy::LoadPolicySet({std::string(INTERLOCK_SOURCE_DIR) + "/bench/daemon/policies"}, &diags);
-  if (!set.ok()) {
-    st.SkipWithError(set.error().message.c_str());
-    return;
-  }
-  const std::string agent = (*set)->agents.begin()->first;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("interlock-store-bench-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  {
+// The benchmark policy, a fresh store in a temporary directory and a Guard over them.
+// Create() reports a setup failure on the benchmark state and returns null.
+class BenchStore {
+ public:
+  static std::unique_ptr<BenchStore> Create(benchmark::State& st, bool durable_full,
+                                            const std::string& tag) {
+    std::vector<policy::Diagnostic> diags;
+    auto set = policy::LoadPolicySet({std::string(INTERLOCK_SOURCE_DIR) + "/bench/daemon/policies"},
+                                     &diags);
+    if (!set.ok()) {
+      st.SkipWithError(set.error().message.c_str());
+      return nullptr;
+    }
+    std::unique_ptr<BenchStore> b(new BenchStore(*set));
+    b->dir_ = std::filesystem::temp_directory_path() /
+              ("interlock-" + tag + "-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(b->dir_);
     store::StoreOptions o;
-    o.path = (dir / "bench.db").string();
+    o.path = (b->dir_ / "bench.db").string();
     o.durable_full = durable_full;
     o.audit_key = "bench-key";
     auto opened = store::SqliteStore::Open(o);
     if (!opened.ok()) {
       st.SkipWithError(opened.error().message.c_str());
-      return;
+      return nullptr;
     }
-    std::unique_ptr<store::SqliteStore> s = std::move(opened).value();
-    core::PolicySource source(*set);
-    SystemClock clock;
-    core::Guard guard(&source, s.get(), &clock, nullptr);
-    std::vector<std::string> runs;
-    for (int i = 0; i < kRuns; ++i) runs.push_back(s->CreateRun(agent, "", clock.Now())->run_id);
-
-    std::mutex mu;
-    std::condition_variable cv;
-    for (auto _ : st) {
-      int done = 0;
-      for (int i = 0; i < kCallsPerIteration; ++i) {
-        ToolCall call;
-        call.tool = "read_document";
-        call.args = {{"path", "/docs/report-" + std::to_string(i) + ".md"}};
-        guard.DecideAsync(agent, agent, runs[i % kRuns], std::move(call), [&](core::GuardResponse) {
-          std::lock_guard lock(mu);
-          if (++done == kCallsPerIteration) cv.notify_all();
-        });
-      }
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return done == kCallsPerIteration; });
-    }
-    st.SetItemsProcessed(st.iterations() * kCallsPerIteration);
+    b->store_ = std::move(opened).value();
+    b->guard_ = std::make_unique<core::Guard>(&b->source_, b->store_.get(), &b->clock_, nullptr);
+    b->agent_ = (*set)->agents.begin()->first;
+    return b;
   }
-  std::filesystem::remove_all(dir);
+  ~BenchStore() {
+    guard_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string NewRun() { return store_->CreateRun(agent_, "", clock_.Now())->run_id; }
+  core::Guard& guard() { return *guard_; }
+  const std::string& agent() const { return agent_; }
+
+ private:
+  explicit BenchStore(std::shared_ptr<const policy::PolicySet> set) : source_(std::move(set)) {}
+
+  core::PolicySource source_;
+  SystemClock clock_;
+  std::filesystem::path dir_;
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<core::Guard> guard_;
+  std::string agent_;
+};
+
+ToolCall ReadDocument(int i) {
+  ToolCall call;
+  call.tool = "read_document";
+  call.args = {{"path", "/docs/report-" + std::to_string(i) + ".md"}};
+  return call;
+}
+
+void BM_AuditedDecisions(benchmark::State& st) {
+  auto b = BenchStore::Create(st, st.range(0) != 0, "store-bench");
+  if (!b) return;
+  std::vector<std::string> runs;
+  for (int i = 0; i < kRuns; ++i) runs.push_back(b->NewRun());
+  std::mutex mu;
+  std::condition_variable cv;
+  for (auto _ : st) {
+    int done = 0;
+    for (int i = 0; i < kCallsPerIteration; ++i) {
+      b->guard().DecideAsync(b->agent(), b->agent(), runs[i % kRuns], ReadDocument(i),
+                             [&](core::GuardResponse) {
+                               std::lock_guard lock(mu);
+                               if (++done == kCallsPerIteration) cv.notify_all();
+                             });
+    }
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done == kCallsPerIteration; });
+  }
+  st.SetItemsProcessed(st.iterations() * kCallsPerIteration);
 }
 BENCHMARK(BM_AuditedDecisions)
     ->Arg(1)
@@ -85,44 +117,15 @@ BENCHMARK(BM_AuditedDecisions)
 // with), from Guard::Decide to the answer, the commit (and fsync with durable_full)
 // included. Reported per decision in microseconds.
 void BM_SequentialDecision(benchmark::State& st) {
-  const bool durable_full = st.range(0) != 0;
-  std::vector<policy::Diagnostic> diags;
-  auto set =
-      policy::LoadPolicySet({std::string(INTERLOCK_SOURCE_DIR) + "/bench/daemon/policies"}, &diags);
-  if (!set.ok()) {
-    st.SkipWithError(set.error().message.c_str());
-    return;
+  auto b = BenchStore::Create(st, st.range(0) != 0, "store-seq-bench");
+  if (!b) return;
+  const std::string run = b->NewRun();
+  int i = 0;
+  for (auto _ : st) {
+    core::GuardResponse r = b->guard().Decide(b->agent(), b->agent(), run, ReadDocument(i++));
+    benchmark::DoNotOptimize(r);
   }
-  const std::string agent = (*set)->agents.begin()->first;
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("interlock-store-seq-bench-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  {
-    store::StoreOptions o;
-    o.path = (dir / "bench.db").string();
-    o.durable_full = durable_full;
-    o.audit_key = "bench-key";
-    auto opened = store::SqliteStore::Open(o);
-    if (!opened.ok()) {
-      st.SkipWithError(opened.error().message.c_str());
-      return;
-    }
-    std::unique_ptr<store::SqliteStore> s = std::move(opened).value();
-    core::PolicySource source(*set);
-    SystemClock clock;
-    core::Guard guard(&source, s.get(), &clock, nullptr);
-    const std::string run = s->CreateRun(agent, "", clock.Now())->run_id;
-    int i = 0;
-    for (auto _ : st) {
-      ToolCall call;
-      call.tool = "read_document";
-      call.args = {{"path", "/docs/report-" + std::to_string(i++) + ".md"}};
-      core::GuardResponse r = guard.Decide(agent, agent, run, std::move(call));
-      benchmark::DoNotOptimize(r);
-    }
-    st.SetItemsProcessed(st.iterations());
-  }
-  std::filesystem::remove_all(dir);
+  st.SetItemsProcessed(st.iterations());
 }
 BENCHMARK(BM_SequentialDecision)
     ->Arg(1)
