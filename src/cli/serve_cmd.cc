@@ -236,6 +236,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     deps.clock = &clock;
     deps.waiters = api.call_waiters();
     deps.pins = pins.get();
+    deps.metrics = &metrics;
     auto service = server::McpHttpService::Create(cfg.mcp, deps);
     if (!service.ok()) {
       std::cerr << "interlock serve: " << service.error().message << '\n';

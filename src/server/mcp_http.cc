@@ -640,12 +640,14 @@ void McpHttpService::HandlePost(const std::string& upstream, const store::Princi
       std::lock_guard lock(mu_);
       if (stopping_) return r.Send(RpcError(503, -32000, "the daemon is shutting down"));
       if (static_cast<int>(sessions_.size()) >= config_.max_sessions) {
+        if (deps_.metrics != nullptr) deps_.metrics->McpSessionRefused();
         HttpResponse res = RpcError(503, -32000, "too many MCP sessions; retry later");
         res.set(http::field::retry_after, "5");
         return r.Send(std::move(res));
       }
       int& mine = per_agent_[agent.agent_id];
       if (mine >= config_.max_sessions_per_agent) {
+        if (deps_.metrics != nullptr) deps_.metrics->McpSessionRefused();
         HttpResponse res =
             RpcError(429, -32000,
                      "agent " + agent.agent_id + " has " + std::to_string(mine) +
@@ -656,6 +658,7 @@ void McpHttpService::HandlePost(const std::string& upstream, const store::Princi
       ++mine;
       session = std::make_shared<Session>(this, id, agent, &upstreams_.at(upstream));
       sessions_.emplace(id, session);
+      if (deps_.metrics != nullptr) deps_.metrics->McpSessionOpened();
     }
     session->StartWorker();
     auto ex = std::make_shared<Exchange>(std::move(r));
@@ -750,6 +753,7 @@ void McpHttpService::CloseSession(const std::shared_ptr<Session>& s, const std::
   if (it == sessions_.end() || it->second != s) return;  // closed already
   s->MarkClosed();
   sessions_.erase(it);
+  if (deps_.metrics != nullptr) deps_.metrics->McpSessionClosed();
   if (auto a = per_agent_.find(s->agent_id()); a != per_agent_.end() && --a->second <= 0) {
     per_agent_.erase(a);
   }

@@ -55,6 +55,7 @@
 #include "server/api.h"
 #include "server/call_waiters.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "store/store.h"
 
 namespace interlock::server {
@@ -81,6 +82,7 @@ struct McpHttpDeps {
   const Clock* clock = nullptr;
   CallWaiters* waiters = nullptr;
   mcp::PinStore* pins = nullptr;
+  Metrics* metrics = nullptr;  // optional: session gauges and counters
 };
 
 class McpHttpService final : public McpEndpoint {

@@ -92,6 +92,18 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
          "# TYPE interlock_runs_halted gauge\n"
          "interlock_runs_halted "
       << runs_halted_.load(std::memory_order_relaxed) << '\n';
+  out << "# HELP interlock_mcp_sessions_active MCP Streamable HTTP sessions open now.\n"
+         "# TYPE interlock_mcp_sessions_active gauge\n"
+         "interlock_mcp_sessions_active "
+      << mcp_sessions_active_.load(std::memory_order_relaxed) << '\n'
+      << "# HELP interlock_mcp_sessions_opened_total MCP sessions opened since start.\n"
+         "# TYPE interlock_mcp_sessions_opened_total counter\n"
+         "interlock_mcp_sessions_opened_total "
+      << mcp_sessions_opened_.load(std::memory_order_relaxed) << '\n'
+      << "# HELP interlock_mcp_sessions_refused_total MCP sessions refused over a cap.\n"
+         "# TYPE interlock_mcp_sessions_refused_total counter\n"
+         "interlock_mcp_sessions_refused_total "
+      << mcp_sessions_refused_.load(std::memory_order_relaxed) << '\n';
   out << "# HELP interlock_kill_switch_engaged Engaged kill switches, by scope.\n"
          "# TYPE interlock_kill_switch_engaged gauge\n";
   for (const KillGauge& k : kills) {

@@ -38,6 +38,13 @@ class Metrics {
   void RunStarted() { runs_active_.fetch_add(1, std::memory_order_relaxed); }
   void RunEnded() { runs_active_.fetch_sub(1, std::memory_order_relaxed); }
   void RunHalted() { runs_halted_.fetch_add(1, std::memory_order_relaxed); }
+  // MCP Streamable HTTP sessions (/mcp/{upstream}).
+  void McpSessionOpened() {
+    mcp_sessions_active_.fetch_add(1, std::memory_order_relaxed);
+    mcp_sessions_opened_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void McpSessionClosed() { mcp_sessions_active_.fetch_sub(1, std::memory_order_relaxed); }
+  void McpSessionRefused() { mcp_sessions_refused_.fetch_add(1, std::memory_order_relaxed); }
 
   struct KillGauge {
     std::string scope;
@@ -65,6 +72,9 @@ class Metrics {
   std::atomic<uint64_t> auth_failures_{0};
   std::atomic<int64_t> runs_active_{0};
   std::atomic<int64_t> runs_halted_{0};
+  std::atomic<int64_t> mcp_sessions_active_{0};
+  std::atomic<uint64_t> mcp_sessions_opened_{0};
+  std::atomic<uint64_t> mcp_sessions_refused_{0};
 };
 
 }  // namespace interlock::server

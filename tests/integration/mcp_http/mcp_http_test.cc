@@ -607,7 +607,7 @@ TEST_F(McpHttpTest, UpstreamDiesMidSession) {
 
 // Tests the session caps and the idle timeout: a second session of the same agent is 429
 // while the first lives, the first ends after the idle timeout (404), and then a new one
-// can start.
+// can start; /metrics counts the sessions open, opened and refused.
 TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
   StartDaemon("  max_sessions_per_agent: 1\n  session_idle_timeout_ms: 1500\n");
   const std::string first = OpenSession(*client_, ta_);
@@ -618,6 +618,9 @@ TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
   EXPECT_TRUE(second.json.as_object().contains("error"));
   const std::string other = OpenSession(*client_, tb_);  // the cap is per agent
   EXPECT_FALSE(other.empty());
+  const std::string metrics = client_->Request("GET", "/metrics", "", "", 10s).body;
+  EXPECT_NE(metrics.find("interlock_mcp_sessions_active 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("interlock_mcp_sessions_refused_total 1\n"), std::string::npos);
   // Any request would keep the session alive: wait past the timeout without one.
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(client_
@@ -626,6 +629,9 @@ TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
                 .status,
             404);
   EXPECT_FALSE(OpenSession(*client_, ta_).empty());
+  EXPECT_NE(client_->Request("GET", "/metrics", "", "", 10s)
+                .body.find("interlock_mcp_sessions_opened_total 3\n"),
+            std::string::npos);
 }
 
 // Tests an HTTP (url:) upstream: server-everything in Streamable HTTP mode on a loopback
