@@ -34,6 +34,7 @@
 
 #include <boost/json.hpp>
 
+#include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/crypto.h"
 #include "common/file.h"
@@ -52,14 +53,7 @@ namespace json = boost::json;
 
 constexpr size_t kMaxHookInputBytes = 4 << 20;
 
-struct HookOptions {
-  std::string policy;
-  std::string agent;
-  std::string store;
-  std::string daemon;
-  std::string token_env;
-  std::string daemon_ca;
-};
+struct HookOptions : EnforcementFlags {};
 
 int Print(std::string_view decision, const std::string& reason) {
   json::object out{{"hookSpecificOutput", json::object{{"hookEventName", "PreToolUse"},
@@ -264,16 +258,7 @@ void AddHook(CLI::App& app, int* exit_code) {
       "claude-code",
       "Claude Code PreToolUse hook: reads the hook JSON on stdin, prints the permission "
       "decision. Every Interlock failure prints a deny.");
-  cc->add_option("--policy", opt->policy, "Policy file or directory");
-  cc->add_option("--agent", opt->agent, "Agent id (required when the policy holds several)");
-  cc->add_option("--store", opt->store,
-                 "SQLite store (default $XDG_STATE_HOME/interlock/interlock.db)");
-  cc->add_option("--daemon", opt->daemon,
-                 "Ask this `interlock serve` (http(s)://HOST:PORT) instead of the local store");
-  cc->add_option("--daemon-ca", opt->daemon_ca,
-                 "With an https:// --daemon: PEM CA file to verify it with (default: system CAs)");
-  cc->add_option("--token-env", opt->token_env,
-                 "With --daemon: environment variable holding the agent's bearer token");
+  AddEnforcementFlags(cc, opt.get());
   cc->callback([opt, exit_code] {
     try {
       *exit_code = RunHook(*opt);

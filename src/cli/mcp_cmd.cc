@@ -30,6 +30,7 @@
 
 #include <boost/json.hpp>
 
+#include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/time.h"
@@ -49,13 +50,7 @@ namespace {
 
 namespace json = boost::json;
 
-struct McpOptions {
-  std::string policy;
-  std::string agent;
-  std::string store;
-  std::string daemon;
-  std::string token_env;
-  std::string daemon_ca;
+struct McpOptions : EnforcementFlags {
   std::string durability = "full";
   std::vector<std::string> secret_env;
   std::vector<std::string> secret_file;
@@ -311,16 +306,7 @@ void AddMcp(CLI::App& app, int* exit_code) {
       "MCP gateway: interlock mcp --policy P [--agent ID] [--store PATH | --daemon URL "
       "--token-env NAME] -- SERVER [ARGS...]. "
       "Every tools/call is decided by Interlock before the server sees it.");
-  cmd->add_option("--policy", opt->policy, "Policy file or directory");
-  cmd->add_option("--agent", opt->agent, "Agent id (required when the policy holds several)");
-  cmd->add_option("--store", opt->store,
-                  "SQLite store (default $XDG_STATE_HOME/interlock/interlock.db)");
-  cmd->add_option("--daemon", opt->daemon,
-                  "Ask this `interlock serve` (http://HOST:PORT) instead of the local store");
-  cmd->add_option("--daemon-ca", opt->daemon_ca,
-                  "With an https:// --daemon: PEM CA file to verify it with (default: system CAs)");
-  cmd->add_option("--token-env", opt->token_env,
-                  "With --daemon: environment variable holding the agent's bearer token");
+  AddEnforcementFlags(cmd, opt.get());
   cmd->add_option("--durability", opt->durability,
                   "Standalone store: full (default; fsync before each decision is returned) or "
                   "normal (WAL, no fsync: a decision's record survives a crash of this process, "
