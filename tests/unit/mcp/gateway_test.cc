@@ -2,7 +2,10 @@
 // rug-pull pinning, schema refusal (recorded), upstream death, approval cancellation.
 #include "mcp/gateway.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -52,7 +55,10 @@ class FakeEnforcer : public Enforcer {
 
 struct Harness {
   Harness() {
-    const std::string path = ::testing::TempDir() + "/gw_policy.yaml";
+    // One file per process: ctest runs every test of this suite as its own process, in
+    // parallel, and a shared name let one truncate the file while another read it.
+    const std::string path =
+        ::testing::TempDir() + "/gw_policy_" + std::to_string(::getpid()) + ".yaml";
     FILE* f = fopen(path.c_str(), "w");
     fputs(
         "agent:\n  id: \"a\"\n  identity: \"a@t\"\n  autonomy: audit_based\n"
@@ -61,7 +67,10 @@ struct Harness {
         f);
     fclose(f);
     std::vector<policy::Diagnostic> d;
-    source = std::make_unique<core::PolicySource>(policy::LoadPolicySet({path}, &d).value());
+    auto set = policy::LoadPolicySet({path}, &d);
+    std::remove(path.c_str());
+    EXPECT_TRUE(set.ok()) << set.error().message;
+    source = std::make_unique<core::PolicySource>(std::move(set).value());
     pins = PinStore::Open(":memory:").value();
     GatewayOptions o;
     o.agent_id = "a";
