@@ -15,6 +15,7 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "store/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::store {
@@ -30,42 +31,6 @@ constexpr const char* kApprovalColumns =
 Error SqlErr(sqlite3* db, std::string_view what) {
   return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
 }
-
-// A prepared statement, finalized on destruction. Approvals are rare next to decisions,
-// so statements are prepared per use instead of cached.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  bool ok() const { return s_ != nullptr; }
-  Stmt& Text(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Int(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  int Step() { return sqlite3_step(s_); }
-  std::string ColText(int i) const {
-    const unsigned char* t = sqlite3_column_text(s_, i);
-    return t == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(t),
-                                      static_cast<size_t>(sqlite3_column_bytes(s_, i)));
-  }
-  int64_t ColInt(int i) const { return sqlite3_column_int64(s_, i); }
-  bool ColNull(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
-  sqlite3* db() const { return db_; }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-};
 
 // Runs a statement that returns no rows.
 Status Exec(Stmt& s, std::string_view what) {

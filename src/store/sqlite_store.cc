@@ -22,6 +22,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "store/sqlite_approvals.h"
+#include "store/sqlite_stmt.h"
 
 namespace interlock::store {
 namespace {
@@ -232,49 +233,6 @@ class Conn {
   int busy_deadline_ms_ = 0;
   std::chrono::steady_clock::time_point busy_since_;
   std::unordered_map<const char*, sqlite3_stmt*> stmts_;
-};
-
-// Binds, steps and reads one prepared statement; resets it on destruction.
-class Query {
- public:
-  explicit Query(sqlite3_stmt* s) : s_(s) {}
-  ~Query() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
-
-  Query& Text(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  // The caller keeps `v` alive until this Query is destroyed (which clears the bindings).
-  Query& TextStatic(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    return *this;
-  }
-  Query& Int(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Query& Null(int i) {
-    sqlite3_bind_null(s_, i);
-    return *this;
-  }
-  int Step() { return sqlite3_step(s_); }
-
-  std::string ColText(int i) const {
-    const unsigned char* t = sqlite3_column_text(s_, i);
-    return t == nullptr ? std::string()
-                        : std::string(reinterpret_cast<const char*>(t),
-                                      static_cast<size_t>(sqlite3_column_bytes(s_, i)));
-  }
-  int64_t ColInt(int i) const { return sqlite3_column_int64(s_, i); }
-  bool ColNull(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
-
- private:
-  sqlite3_stmt* s_;
 };
 
 // Ids are unguessable (a caller must not enumerate other agents' calls). Random bytes
