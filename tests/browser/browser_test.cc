@@ -34,9 +34,7 @@ TEST(BrowserTest, ReviewerPageApprovesAndDenies) {
     GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
   }
   const std::string src = INTERLOCK_SOURCE_DIR;
-  ProcessResult setup =
-      RunProcess({"/bin/sh", src + "/scripts/setup-browser-tests.sh"}, "", std::chrono::minutes(5));
-  ASSERT_EQ(setup.exit_code, 0) << setup.err;
+  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
 
   TempDir dir;
   const std::string policies = dir.path() + "/policies";

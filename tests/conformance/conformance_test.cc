@@ -48,6 +48,7 @@ using testing::CreateToken;
 using testing::Daemon;
 using testing::ProcessResult;
 using testing::RunProcess;
+using testing::RunSetupScriptOnce;
 using testing::TempDir;
 
 const std::string kSource = INTERLOCK_SOURCE_DIR;
@@ -305,15 +306,9 @@ std::string AllowEverythingPolicy(const json::object& direct_summary,
 class ConformanceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ProcessResult r = RunProcess({"/bin/sh", kSource + "/scripts/setup-conformance.sh"}, "",
-                                 std::chrono::minutes(5));
-    setup_ok_ = r.exit_code == 0;
-    if (!setup_ok_) setup_error_ = r.err;
+    setup_error_ = RunSetupScriptOnce(kSource + "/scripts/setup-conformance.sh");
   }
-  void SetUp() override {
-    ASSERT_TRUE(setup_ok_) << "scripts/setup-conformance.sh failed: " << setup_error_;
-  }
-  static inline bool setup_ok_ = false;
+  void SetUp() override { ASSERT_EQ(setup_error_, ""); }
   static inline std::string setup_error_;
 };
 

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 namespace interlock::testing {
@@ -105,6 +107,19 @@ std::string TempDir::Write(const std::string& name, const std::string& content) 
   std::filesystem::create_directories(std::filesystem::path(p).parent_path());
   std::ofstream(p, std::ios::binary) << content;
   return p;
+}
+
+std::string RunSetupScriptOnce(const std::string& script) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> done;  // script -> "" or its error
+  std::lock_guard lock(mu);
+  if (auto it = done.find(script); it != done.end()) return it->second;
+  ProcessResult r = RunProcess({"/bin/sh", script}, "", std::chrono::minutes(5));
+  std::string error;
+  if (r.exit_code != 0) {
+    error = script + " failed" + (r.timed_out ? " (timed out)" : "") + ": " + r.err;
+  }
+  return done[script] = error;
 }
 
 }  // namespace interlock::testing

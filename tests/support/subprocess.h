@@ -19,6 +19,12 @@ struct ProcessResult {
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& stdin_data = "",
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// Runs a setup script (`/bin/sh SCRIPT`, e.g. scripts/setup-node-tests.sh, which installs
+// pinned npm packages; the scripts are idempotent and lock-protected) at most once per
+// process, bounded by 5 minutes. Returns "" when it succeeded, else what it printed on
+// stderr. Test suites call it from SetUpTestSuite and assert on it in SetUp.
+std::string RunSetupScriptOnce(const std::string& script);
+
 // A fresh temporary directory removed (recursively) on destruction.
 class TempDir {
  public:

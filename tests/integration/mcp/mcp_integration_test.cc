@@ -30,16 +30,10 @@ const std::string kModules = kNodeDir + "/node_modules/@modelcontextprotocol";
 class McpIntegrationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ProcessResult r =
-        RunProcess({"/bin/sh", std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"},
-                   "", std::chrono::minutes(5));
-    setup_ok_ = r.exit_code == 0;
-    if (!setup_ok_) setup_error_ = r.err;
+    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
+                                               "/scripts/setup-node-tests.sh");
   }
-  void SetUp() override {
-    ASSERT_TRUE(setup_ok_) << "scripts/setup-node-tests.sh failed: " << setup_error_;
-  }
-  static inline bool setup_ok_ = false;
+  void SetUp() override { ASSERT_EQ(setup_error_, ""); }
   static inline std::string setup_error_;
 };
 

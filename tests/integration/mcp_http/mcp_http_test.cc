@@ -39,6 +39,7 @@ using testing::HttpResult;
 using testing::ProcessResult;
 using testing::RawExchange;
 using testing::RunProcess;
+using testing::RunSetupScriptOnce;
 using testing::TempDir;
 
 const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
@@ -207,15 +208,12 @@ class Background {
 class McpHttpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ProcessResult r =
-        RunProcess({"/bin/sh", std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"},
-                   "", std::chrono::minutes(5));
-    setup_ok_ = r.exit_code == 0;
-    if (!setup_ok_) setup_error_ = r.err;
+    setup_error_ =
+        RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh");
   }
 
   void SetUp() override {
-    ASSERT_TRUE(setup_ok_) << "scripts/setup-node-tests.sh failed: " << setup_error_;
+    ASSERT_EQ(setup_error_, "");
     policies_ = dir_.path() + "/policies";
     fs::create_directories(policies_);
     std::ofstream(policies_ + "/ta.yaml") << Replace(kFakePolicy, "%ID%", "ta");
@@ -344,7 +342,6 @@ class McpHttpTest : public ::testing::Test {
     return RunProcess(argv, "", 120s);
   }
 
-  static inline bool setup_ok_ = false;
   static inline std::string setup_error_;
   TempDir dir_;
   std::string policies_, fake_dir_, fake_server_;
