@@ -263,11 +263,13 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
   const bool is_ip = inet_pton(AF_INET, host_.c_str(), &addr4) == 1 ||
                      inet_pton(AF_INET6, host_.c_str(), &addr6) == 1;
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
-  if (is_ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str());
-  } else {
-    X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0);
-    SSL_set_tlsext_host_name(ssl_handle, host_.c_str());
+  // Without the expected name only the chain would be checked: refuse instead.
+  const bool name_set = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) == 1
+                              : X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0) == 1 &&
+                                    SSL_set_tlsext_host_name(ssl_handle, host_.c_str()) == 1;
+  if (!name_set) {
+    return Error::Unavailable("cannot set the TLS name to verify (" + host_ + ") (daemon " +
+                              options_.url + ")");
   }
   return RunExchange(ioc, stream, beast::get_lowest_layer(stream), host_, port_, req, options_,
                      timeout, keep_going, [&stream](auto&& next) {
