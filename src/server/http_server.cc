@@ -23,6 +23,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/thread_name.h"
+
 namespace interlock::server {
 
 namespace net = boost::asio;
@@ -510,7 +512,8 @@ Status HttpServer::Start() {
   if (n <= 0) n = 1;
   threads_.reserve(n);
   for (int i = 0; i < n; ++i) {
-    threads_.emplace_back([this] {
+    threads_.emplace_back([this, i] {
+      SetThreadName("il-http-" + std::to_string(i));
       auto guard = net::make_work_guard(ioc_);
       for (;;) {
         try {

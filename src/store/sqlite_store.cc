@@ -1,11 +1,16 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
@@ -21,6 +26,7 @@
 #include "audit/query.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/thread_name.h"
 #include "store/sqlite_approvals.h"
 #include "store/sqlite_stmt.h"
 
@@ -141,6 +147,13 @@ constexpr auto kAuthCacheTtl = std::chrono::milliseconds(500);
 // WAL pages after which the checkpointer thread runs (SQLite's own default is 1000; we
 // move the work off the writer thread so a checkpoint never delays a group commit).
 constexpr int kCheckpointPages = 1000;
+// WAL frames past which the writer itself finishes the checkpoint between two batches.
+// Under continuous writes the background checkpointer never catches up with the last
+// frame, and SQLite rewinds the WAL only when a write starts on a fully checkpointed log:
+// without this the WAL grows without bound. The writer's pass copies only what the
+// background one has not (plus the two syncs a checkpoint makes), then the next batch
+// writes from the start of the file again. Bounds the WAL to about this many pages.
+constexpr int kRestartPages = 4000;
 constexpr auto kCheckpointInterval = std::chrono::seconds(1);
 constexpr size_t kAuthCacheMax = 10000;
 // How long the writer holds writes nobody waits for (Op::lazy) for a waited-for write to
@@ -581,6 +594,13 @@ class SqliteStore::Impl {
     cv_.notify_all();
     if (writer_thread_.joinable()) writer_thread_.join();
     {
+      std::lock_guard lock(sync_mu_);
+      sync_stop_ = true;
+    }
+    sync_cv_.notify_all();
+    if (sync_thread_.joinable()) sync_thread_.join();
+    if (wal_fd_ >= 0) ::close(wal_fd_);
+    {
       std::lock_guard lock(ckpt_mu_);
       ckpt_stop_ = true;
     }
@@ -609,11 +629,30 @@ class SqliteStore::Impl {
     if (!memory_) {
       if (Status s = reader_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
       if (Status s = ckpt_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
+      // A connection learns that the database is in WAL mode only when it first reads it;
+      // until then sqlite3_wal_checkpoint_v2 returns OK and does nothing (the WAL then
+      // grew without bound: 1.2 GB after 91k decisions). Read once, now.
+      if (Status s = ckpt_.ExecScript("SELECT count(*) FROM sqlite_master", "checkpointer");
+          !s.ok()) {
+        return s;
+      }
       // Replaces SQLite's automatic checkpoint, which would run inside a commit.
       sqlite3_wal_hook(writer_.db(), &Impl::WalHook, this);
-      ckpt_thread_ = std::thread([this] { CheckpointLoop(); });
+      ckpt_thread_ = std::thread([this] {
+        SetThreadName("il-checkpoint");
+        CheckpointLoop();
+      });
+      if (options_.durable_full) {
+        sync_thread_ = std::thread([this] {
+          SetThreadName("il-store-sync");
+          SyncLoop();
+        });
+      }
     }
-    writer_thread_ = std::thread([this] { WriterLoop(); });
+    writer_thread_ = std::thread([this] {
+      SetThreadName("il-store-write");
+      WriterLoop();
+    });
     return Status::Ok();
   }
 
@@ -1126,8 +1165,11 @@ class SqliteStore::Impl {
       Status s = c.ExecScript("PRAGMA journal_mode=WAL", "enable WAL");
       if (!s.ok()) return s;
     }
+    // With durability full the writer still commits with NORMAL (no fsync in COMMIT): the
+    // syncer thread fsyncs the WAL before anyone is answered (see SyncLoop). In memory
+    // there is nothing to sync.
     std::string pragmas = std::string("PRAGMA synchronous=") +
-                          (options_.durable_full ? "FULL" : "NORMAL") +
+                          (options_.durable_full && memory_ ? "FULL" : "NORMAL") +
                           "; PRAGMA foreign_keys=ON;" + " PRAGMA cache_size=-" +
                           std::to_string(kWriterCacheKiB) + ";";
     if (Status s = c.ExecScript(pragmas, "pragmas"); !s.ok()) return s;
@@ -1198,8 +1240,9 @@ class SqliteStore::Impl {
   }
 
   static int WalHook(void* self, sqlite3*, const char*, int pages) {
+    Impl* impl = static_cast<Impl*>(self);
+    impl->wal_pages_ = pages;
     if (pages >= kCheckpointPages) {
-      Impl* impl = static_cast<Impl*>(self);
       {
         std::lock_guard lock(impl->ckpt_mu_);
         impl->ckpt_wanted_ = true;
@@ -1218,7 +1261,10 @@ class SqliteStore::Impl {
       if (ckpt_stop_) return;
       ckpt_wanted_ = false;
       lock.unlock();
-      sqlite3_wal_checkpoint_v2(ckpt_.db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      {
+        std::lock_guard pass(ckpt_pass_mu_);
+        sqlite3_wal_checkpoint_v2(ckpt_.db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      }
       lock.lock();
     }
   }
@@ -1285,6 +1331,7 @@ class SqliteStore::Impl {
       for (Op& op : batch) op.finish(e);
       return true;
     };
+    if (sync_failed_.load()) return fail_all(Error::Unavailable(SyncError()));
     if (Status s = writer_.Exec(kBegin, "begin"); !s.ok()) return fail_all(s.error());
     if (Status s = CheckDataVersion(); !s.ok()) return fail_all(s.error());
 
@@ -1335,8 +1382,95 @@ class SqliteStore::Impl {
       if (!head.ok()) return fail_all(head.error());
     }
     if (Status s = writer_.Exec(kCommit, "commit"); !s.ok()) return fail_all(s.error());
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].finish(std::move(status[i]));
+    if (sync_thread_.joinable()) {
+      Synced done;
+      done.finish.reserve(batch.size());
+      for (Op& op : batch) done.finish.push_back(std::move(op.finish));
+      done.status = std::move(status);
+      {
+        std::lock_guard lock(sync_mu_);
+        sync_queue_.push_back(std::move(done));
+      }
+      sync_cv_.notify_one();
+    } else {
+      for (size_t i = 0; i < batch.size(); ++i) batch[i].finish(std::move(status[i]));
+    }
+    if (wal_pages_ >= kRestartPages) RewindWal();
     return true;
+  }
+
+  // Group commit with the fsync off the writer thread (durability full). The writer
+  // commits with synchronous=NORMAL (the frames reach the OS, no fsync) and queues the
+  // batch's answers here; this thread fdatasyncs the WAL and only then answers them, all
+  // batches committed before the sync began at once. While one sync runs, the writer
+  // builds and commits the next batches, so the fsync no longer adds to the writer's
+  // time per batch. Durability is unchanged: nobody is answered before an fdatasync that
+  // began after their commit, and the WAL is one file written in order, so what is on
+  // disk is always a prefix of the commits. Other connections may read a commit before
+  // it is synced; its caller is not answered, so its action has not run.
+  //
+  // A failed fsync leaves the page cache in an unknown state (the kernel may drop the
+  // dirty pages): every answer of the batches is an error, and the store stays failed
+  // (every later write is refused) until restarted.
+  void SyncLoop() {
+    std::vector<Synced> work;
+    for (;;) {
+      {
+        std::unique_lock lock(sync_mu_);
+        sync_cv_.wait(lock, [&] { return sync_stop_ || !sync_queue_.empty(); });
+        if (sync_queue_.empty()) return;  // stopping and drained
+        work.swap(sync_queue_);
+      }
+      Status synced = SyncWal();
+      for (Synced& d : work) {
+        for (size_t i = 0; i < d.finish.size(); ++i) {
+          d.finish[i](synced.ok() ? std::move(d.status[i]) : synced);
+        }
+      }
+      work.clear();
+    }
+  }
+
+  Status SyncWal() {
+    if (Status s = sync_failed_.load() ? Status(Error::Unavailable(SyncError())) : Status::Ok();
+        !s.ok()) {
+      return s;
+    }
+    if (wal_fd_ < 0) {
+      wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
+      if (wal_fd_ < 0) return FailSync("open " + options_.path + "-wal");
+    }
+    if (::fdatasync(wal_fd_) != 0) return FailSync("fdatasync " + options_.path + "-wal");
+    return Status::Ok();
+  }
+
+  Status FailSync(const std::string& what) {
+    {
+      std::lock_guard lock(sync_error_mu_);
+      sync_error_ = "store: " + what + ": " + std::strerror(errno) +
+                    " (writes refused until the daemon restarts)";
+    }
+    sync_failed_.store(true);
+    return Error::Unavailable(SyncError());
+  }
+
+  std::string SyncError() {
+    std::lock_guard lock(sync_error_mu_);
+    return sync_error_;
+  }
+
+  // See kRestartPages. PASSIVE never waits: if the background checkpointer holds the
+  // checkpoint lock this is skipped and tried again after the next batch. Failing is
+  // harmless (the WAL only stays longer), so the result is not an error of any op.
+  void RewindWal() {
+    std::lock_guard pass(ckpt_pass_mu_);  // waits for a background pass to end
+    int log = 0;
+    int done = 0;
+    if (sqlite3_wal_checkpoint_v2(writer_.db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) ==
+            SQLITE_OK &&
+        log == done) {
+      wal_pages_ = 0;
+    }
   }
 
   StoreOptions options_;
@@ -1353,6 +1487,7 @@ class SqliteStore::Impl {
   int64_t data_version_ = -1;
   std::vector<std::string> dirty_runs_;  // run ids with RunRow::dirty set
   std::string scratch_records_;          // reused buffers of ApplyDecide
+  int wal_pages_ = 0;                    // frames in the WAL after the last commit
   std::string scratch_state_;
   std::mutex reader_mu_;
   Conn reader_;  // guarded by reader_mu_; unused in memory
@@ -1364,7 +1499,25 @@ class SqliteStore::Impl {
   bool stopping_ = false;
   std::thread writer_thread_;
 
+  // The syncer (durability full, file store): see SyncLoop.
+  struct Synced {
+    std::vector<std::function<void(Status)>> finish;
+    std::vector<Status> status;
+  };
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<Synced> sync_queue_;
+  bool sync_stop_ = false;
+  int wal_fd_ = -1;  // syncer thread only
+  std::atomic<bool> sync_failed_{false};
+  std::mutex sync_error_mu_;
+  std::string sync_error_;
+  std::thread sync_thread_;
+
   Conn ckpt_;  // used only by the checkpointer thread
+  // Held for one checkpoint pass (checkpointer or RewindWal): a pass that finds another
+  // one running would fail with SQLITE_BUSY instead of waiting.
+  std::mutex ckpt_pass_mu_;
   std::mutex ckpt_mu_;
   std::condition_variable ckpt_cv_;
   bool ckpt_wanted_ = false;
