@@ -1,5 +1,7 @@
 // Added latency of the stdio MCP gateway: N sequential `echo` calls to server-everything,
 // directly and through `interlock mcp`, with the official SDK client; prints p50/p99 (us).
+// Also N `ping`s each way: the gateway relays ping untouched, so its added latency is the
+// relay alone (two more pipe hops), and echo's minus ping's is the decision and its record.
 // Usage: [DURABILITY=full,normal] node echo_latency.mjs INTERLOCK_BINARY POLICY STORE [N]
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -17,16 +19,21 @@ async function measure(command, args) {
   await client.connect(transport);
   await client.listTools();
   for (let i = 0; i < 200; i++) await client.callTool({ name: "echo", arguments: { message: "warm" } });
-  const us = [];
-  for (let i = 0; i < N; i++) {
-    const t0 = process.hrtime.bigint();
-    await client.callTool({ name: "echo", arguments: { message: `m${i}` } });
-    us.push(Number(process.hrtime.bigint() - t0) / 1000);
-  }
+  const time = async (fn) => {
+    const us = [];
+    for (let i = 0; i < N; i++) {
+      const t0 = process.hrtime.bigint();
+      await fn(i);
+      us.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    us.sort((a, b) => a - b);
+    const q = (p) => us[Math.min(us.length - 1, Math.floor(p * us.length))];
+    return { p50: q(0.5), p99: q(0.99) };
+  };
+  const echo = await time((i) => client.callTool({ name: "echo", arguments: { message: `m${i}` } }));
+  const ping = await time(() => client.ping());
   await client.close();
-  us.sort((a, b) => a - b);
-  const q = (p) => us[Math.min(us.length - 1, Math.floor(p * us.length))];
-  return { p50: q(0.5), p99: q(0.99) };
+  return { ...echo, ping };
 }
 
 // DURABILITY: comma-separated `--durability` values to measure through the gateway
@@ -35,11 +42,11 @@ const modes = (process.env.DURABILITY ?? "full,normal").split(",").filter(Boolea
 const direct = await measure("node", [server, "stdio"]);
 const f = (x) => x.toFixed(0);
 console.log(`calls each way: ${N}`);
-console.log(`direct                    p50 ${f(direct.p50)} us  p99 ${f(direct.p99)} us`);
+console.log(`direct                    p50 ${f(direct.p50)} us  p99 ${f(direct.p99)} us  (ping p50 ${f(direct.ping.p50)} us)`);
 for (const mode of modes) {
   const flag = mode === "default" ? [] : ["--durability", mode];
   const gated = await measure(interlock, ["mcp", "--policy", policy, "--store", `${store}.${mode}`, ...flag, "--", "node", server, "stdio"]);
   const label = `via interlock (${mode})`.padEnd(25);
-  console.log(`${label} p50 ${f(gated.p50)} us  p99 ${f(gated.p99)} us`);
-  console.log(`${"added".padEnd(25)} p50 ${f(gated.p50 - direct.p50)} us  p99 ${f(gated.p99 - direct.p99)} us`);
+  console.log(`${label} p50 ${f(gated.p50)} us  p99 ${f(gated.p99)} us  (ping p50 ${f(gated.ping.p50)} us)`);
+  console.log(`${"added".padEnd(25)} p50 ${f(gated.p50 - direct.p50)} us  p99 ${f(gated.p99 - direct.p99)} us  (relay alone, ping: p50 ${f(gated.ping.p50 - direct.ping.p50)} us)`);
 }
