@@ -36,7 +36,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -88,6 +88,11 @@ constexpr const char* kMigrations[] = {
     "  PRIMARY KEY (scope, target));",
     // 2: approvals (sqlite_approvals.h).
     internal::kApprovalsSchema,
+    // 3: no run index on calls. Each decision inserted a key at its run's place in it, a
+    // random page per call per group commit (with 64 busy runs, 64 pages of WAL per
+    // batch for this index alone). A run's calls are read through the audit log's run
+    // index instead (ListRunCalls).
+    "DROP INDEX IF EXISTS calls_run;",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

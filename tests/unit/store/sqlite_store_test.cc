@@ -829,5 +829,82 @@ TEST(SqliteStoreTest, SyncedAnswersAreAllCommitted) {
   for (const std::string& id : call_ids) EXPECT_TRUE(recorded.count(id)) << id;
 }
 
+// Tests that a run's calls are listed newest-last, limited to the newest `limit`, with
+// denials, and never another run's (read through the audit log's run index since the
+// calls table lost its own).
+TEST(SqliteStoreTest, ListRunCallsReadsTheRunsCallsOnly) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"), MakePolicies(/*max_steps=*/1000));
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  auto other = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok() && other.ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    f.clock.Advance(std::chrono::seconds(1));
+    core::GuardResponse r =
+        f.guard->Decide(kAgentA, kAgentA, run->run_id, Call(i == 3 ? "drop" : "read"));
+    ids.push_back(r.call_id);
+    f.guard->Decide(kAgentA, kAgentA, other->run_id, Call("write"));
+  }
+  auto all = f.store->ListRunCalls(run->run_id, 100);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ((*all)[i].call_id, ids[i]);
+    EXPECT_EQ((*all)[i].tool, i == 3 ? "drop" : "read");
+    EXPECT_EQ((*all)[i].verdict, i == 3 ? "deny" : "allow");
+  }
+  EXPECT_EQ((*all)[3].code, "TOOL_BLOCKED");
+  EXPECT_FALSE((*all)[3].reason.empty());
+  auto newest = f.store->ListRunCalls(run->run_id, 2);
+  ASSERT_TRUE(newest.ok());
+  ASSERT_EQ(newest->size(), 2u);
+  EXPECT_EQ((*newest)[0].call_id, ids[3]);
+  EXPECT_EQ((*newest)[1].call_id, ids[4]);
+}
+
+// Tests that a version 2 store (with the calls run index) migrates to version 3: the
+// index is gone, its data intact, and a run's calls still list.
+TEST(SqliteStoreTest, MigratesVersion2Store) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  std::string run_id;
+  std::string call_id;
+  {
+    Fixture f(path);
+    auto run = f.store->CreateRun(kAgentA, "", T0());
+    ASSERT_TRUE(run.ok());
+    run_id = run->run_id;
+    call_id = f.guard->Decide(kAgentA, kAgentA, run_id, Call("read")).call_id;
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE INDEX calls_run ON calls(run_id, time_ms);"
+                         "UPDATE schema_version SET version = 2",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  {
+    Fixture f(path);
+    auto calls = f.store->ListRunCalls(run_id, 10);
+    ASSERT_TRUE(calls.ok()) << calls.error().message;
+    ASSERT_EQ(calls->size(), 1u);
+    EXPECT_EQ((*calls)[0].call_id, call_id);
+  }
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT (SELECT version FROM schema_version),"
+                               " (SELECT count(*) FROM sqlite_master WHERE name = 'calls_run')",
+                               -1, &q, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(q, 1), 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
 }  // namespace
 }  // namespace interlock::store
