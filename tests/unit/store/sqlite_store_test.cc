@@ -774,8 +774,8 @@ TEST(SqliteStoreTest, AsyncResultsCommitInOrder) {
 // Tests that the WAL stays bounded under a stream of writes: checkpoints copy it into the
 // database and the log is rewound. (The checkpointer's connection had never read the
 // file, so SQLite did not know it was in WAL mode and every checkpoint did nothing: the
-// WAL grew to 1.2 GB in a benchmark.) Unbounded, 6,000 sequential decisions write about
-// 200 MB of WAL; the bound is about 8,000 pages (32 MiB).
+// WAL grew to 1.2 GB in a benchmark.) Unbounded, 9,000 sequential decisions write about
+// 220 MB of WAL; the bound is about 16,000 pages (64 MiB).
 TEST(SqliteStoreTest, WalStaysBoundedUnderSustainedWrites) {
   TempDir dir;
   const std::string path = dir.File("s.db");
@@ -783,13 +783,13 @@ TEST(SqliteStoreTest, WalStaysBoundedUnderSustainedWrites) {
   auto run = f.store->CreateRun(kAgentA, "", T0());
   ASSERT_TRUE(run.ok());
   uintmax_t max_wal = 0;
-  for (int i = 0; i < 6000; ++i) {
+  for (int i = 0; i < 9000; ++i) {
     core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, run->run_id, Call("read"));
     ASSERT_EQ(r.decision.code, Code::kAllowed) << r.decision.reason;
     if (i % 100 == 0) max_wal = std::max(max_wal, fs::file_size(path + "-wal"));
   }
   max_wal = std::max(max_wal, fs::file_size(path + "-wal"));
-  EXPECT_LT(max_wal, 64u << 20) << "WAL not rewound";
+  EXPECT_LT(max_wal, 100u << 20) << "WAL not rewound";
   EXPECT_GT(fs::file_size(path), 4u << 20) << "nothing was checkpointed into the database";
 }
 
