@@ -159,8 +159,7 @@ constexpr int kCheckpointPages = 1000;
 // background one has not (plus the two syncs a checkpoint makes), then the next batch
 // writes from the start of the file again. Bounds the WAL to about this many pages
 // (64 MiB). Each rewind pauses the writer for 5-25 ms on the benchmark VM; fewer, larger
-// rewinds keep the pauses out of the p99 (daemon, 16 connections: p99 15 ms at 8,000,
-// 8-10 ms at 16,000 and 32,000).
+// rewinds keep more of the pauses out of the p99 (docs/performance.md, Store).
 constexpr int kRestartPages = 16000;
 constexpr auto kCheckpointInterval = std::chrono::seconds(1);
 constexpr size_t kAuthCacheMax = 10000;

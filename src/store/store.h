@@ -4,8 +4,9 @@
 // Writes go through one writer thread that batches concurrent decisions into one
 // transaction (group commit): each batch reads the kill switches and run rows (the
 // SQLite backend keeps the rows it wrote in memory while no other connection commits),
-// runs the engine for each call, writes run state, call rows and audit records, and commits
-// (fsync with durability=full) before any caller in the batch is answered. So a decision
+// runs the engine for each call, writes run state, call rows and audit records, and commits;
+// with durability=full a syncer thread fsyncs the WAL before any caller in the batch is
+// answered (the writer meanwhile builds the next batch). So a decision
 // is never returned that is not durable, two calls can never both spend the last step,
 // and a kill switch written by another process (`interlock kill engage --store`) is seen
 // by the very next batch after it commits.
@@ -13,7 +14,8 @@
 // Errors are values: an unavailable, locked (past busy_timeout), read-only or full
 // database gives ErrorKind::kUnavailable, which the Guard turns into STORE_UNAVAILABLE.
 // Thread-safety: every public method may be called from any thread. Callbacks of
-// DecideAsync run on the writer thread and must not block: post work elsewhere.
+// DecideAsync run on a store thread (the writer, or the syncer with durability=full) and
+// must not block: post work elsewhere.
 #ifndef INTERLOCK_STORE_STORE_H_
 #define INTERLOCK_STORE_STORE_H_
 
@@ -80,7 +82,7 @@ inline constexpr size_t kMaxResultOutputBytes = 64 * 1024;
 
 struct StoreOptions {
   std::string path;            // database file; ":memory:" for tests
-  bool durable_full = true;    // synchronous=FULL (fsync per group commit) or NORMAL
+  bool durable_full = true;    // fsync per group commit (syncer thread) or none (NORMAL)
   int busy_timeout_ms = 2000;  // waiting longer for a lock is STORE_UNAVAILABLE
   int max_batch = 512;         // decisions per group commit at most
   std::string audit_key;       // HMAC key for redaction (raw bytes)
