@@ -1450,17 +1450,23 @@ class SqliteStore::Impl {
     }
     if (wal_fd_ < 0) {
       wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
-      if (wal_fd_ < 0) return FailSync("open " + options_.path + "-wal");
+      if (wal_fd_ < 0) {
+        const int err = errno;  // before the message's allocations
+        return FailSync(err, "open " + options_.path + "-wal");
+      }
     }
-    if (::fdatasync(wal_fd_) != 0) return FailSync("fdatasync " + options_.path + "-wal");
+    if (::fdatasync(wal_fd_) != 0) {
+      const int err = errno;
+      return FailSync(err, "fdatasync " + options_.path + "-wal");
+    }
     return Status::Ok();
   }
 
-  Status FailSync(const std::string& what) {
+  Status FailSync(int err, const std::string& what) {
     {
       std::lock_guard lock(sync_error_mu_);
-      sync_error_ = "store: " + what + ": " + std::strerror(errno) +
-                    " (writes refused until the daemon restarts)";
+      sync_error_ = "store: " + what + ": " + std::strerror(err) +
+                    " (writes refused until the process restarts)";
     }
     sync_failed_.store(true);
     return Error::Unavailable(SyncError());

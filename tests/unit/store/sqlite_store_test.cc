@@ -906,5 +906,23 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
   sqlite3_close(db);
 }
 
+// Tests that when the WAL cannot be synced (here: its file was deleted under the store, so
+// the syncer cannot open it) the decision is denied STORE_UNAVAILABLE, not answered, and
+// every later write is refused too: after a failed sync nothing on disk can be trusted.
+TEST(SqliteStoreTest, FailedSyncDeniesAndStaysFailed) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  Fixture f(path);
+  ASSERT_TRUE(fs::remove(path + "-wal"));
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.error().kind, ErrorKind::kUnavailable);
+  EXPECT_NE(run.error().message.find("-wal"), std::string::npos) << run.error().message;
+  core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "run_x", Call("read"));
+  EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(r.decision.code, Code::kStoreUnavailable) << r.decision.reason;
+  EXPECT_NE(r.decision.reason.find("restarts"), std::string::npos) << r.decision.reason;
+}
+
 }  // namespace
 }  // namespace interlock::store
