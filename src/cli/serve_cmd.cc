@@ -44,6 +44,9 @@
 namespace interlock::cli {
 namespace {
 
+// Call and approval rows deleted per write when the daemon applies audit.retention_days.
+constexpr int64_t kPruneCallsChunk = 5000;
+
 namespace fs = std::filesystem;
 
 struct ServeFlags {
@@ -177,7 +180,8 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   std::unique_ptr<PeriodicTask> pruner;
   if (keys && cfg.audit_retention_days > 0) {
     pruner = std::make_unique<PeriodicTask>(
-        cfg.audit_prune_first, cfg.audit_prune_interval, [&cfg, &keys, &clock, checkpoints] {
+        cfg.audit_prune_first, cfg.audit_prune_interval,
+        [&cfg, &keys, &clock, &store, checkpoints] {
           auto db = audit::OpenAuditStore(cfg.store, /*read_only=*/false);
           if (!db.ok()) {
             std::cerr << "interlock: audit prune: " << db.error().message << '\n';
@@ -194,6 +198,23 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
             std::cerr << "interlock: audit prune: deleted " << r->deleted << " records older than "
                       << popt.days << " days; the log starts at seq " << r->first_kept_seq
                       << " (anchor in " << checkpoints << ")\n";
+          }
+          // The per-call rows (calls, decided approvals) follow the same retention, in
+          // short writes on the store's writer so decisions interleave with them.
+          const TimePoint cutoff = popt.now - std::chrono::hours(24) * popt.days;
+          int64_t rows = 0;
+          for (;;) {
+            Result<int64_t> n = store->PruneCalls(cutoff, kPruneCallsChunk);
+            if (!n.ok()) {
+              std::cerr << "interlock: call prune failed: " << n.error().message << '\n';
+              break;
+            }
+            if (*n == 0) break;
+            rows += *n;
+          }
+          if (rows > 0) {
+            std::cerr << "interlock: call prune: deleted " << rows
+                      << " call and approval rows older than " << popt.days << " days\n";
           }
         });
   }

@@ -27,6 +27,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/thread_name.h"
+#include "store/call_id.h"
 #include "store/sqlite_approvals.h"
 #include "store/sqlite_stmt.h"
 
@@ -281,12 +282,8 @@ std::string NewId(std::string_view prefix) {
 // append at the right edge of the index. Still unguessable; reveals only the call's time,
 // which anyone holding the id can read anyway.
 std::string NewCallId(TimePoint now) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, ToUnixMillis(now)));
-  std::string id = NewId("call_");
-  char t[12];
-  for (int i = 11; i >= 0; --i) t[11 - i] = kHex[(ms >> (4 * i)) & 15];
-  id.insert(5, t, sizeof t);
+  std::string id = internal::CallIdTimePrefix(now);
+  id += NewId("");
   return id;
 }
 
@@ -565,6 +562,18 @@ core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
 }
 
 }  // namespace
+
+namespace internal {
+
+std::string CallIdTimePrefix(TimePoint t) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, ToUnixMillis(t)));
+  std::string id = "call_";
+  for (int i = 11; i >= 0; --i) id.push_back(kHex[(ms >> (4 * i)) & 15]);
+  return id;
+}
+
+}  // namespace internal
 
 // ---------------------------------------------------------------------------------------
 

@@ -22,8 +22,9 @@
 //
 // The destructor stops accepting work (later calls fail with kUnavailable), drains the
 // queue, joins the writer, checkpoints the WAL and closes. Thread-safety: every method
-// may be called from any thread; DecideAsync callbacks run on the writer thread and must
-// not call this store synchronously (that would wait on the thread running them).
+// may be called from any thread; DecideAsync callbacks run on the writer thread (on the
+// syncer thread with durability full) and must not call this store synchronously (that
+// would wait on a thread the store needs).
 #ifndef INTERLOCK_STORE_SQLITE_STORE_H_
 #define INTERLOCK_STORE_SQLITE_STORE_H_
 
@@ -75,6 +76,8 @@ class SqliteStore final : public Store {
   Result<VoteOutcome> Vote(const VoteRequest& request) override;
   Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
+  // Implemented in sqlite_retention.cc.
+  Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
 
   class Impl;
 

@@ -251,6 +251,12 @@ class Store : public core::RunStore {
   virtual Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) = 0;
   // The run's calls in order (at most `limit`, the latest), for the reviewer page.
   virtual Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) = 0;
+
+  // Retention of the per-call state (the audit log has its own, audit::PruneAuditLog):
+  // deletes up to `limit` call rows made before `cutoff`, and up to `limit` approvals
+  // decided before it with their votes, in one short write. Calls with a pending approval
+  // and all runs (their budgets) stay. Returns the rows deleted; call until it returns 0.
+  virtual Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) = 0;
 };
 
 }  // namespace interlock::store

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cstdio>
+
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -32,6 +34,29 @@ tools:
     - name: ping
 )";
 
+int64_t Count(const std::string& store, const std::string& sql) {
+  sqlite3* db = nullptr;
+  int64_t n = -1;
+  if (sqlite3_open_v2(store.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+// A call row as the store writes it (the id's 12 hex digits are its time in ms).
+std::string InsertCallSql(const std::string& run_id, int64_t time_ms, int n) {
+  char id[64];
+  std::snprintf(id, sizeof id, "call_%012llx%016x", static_cast<unsigned long long>(time_ms), n);
+  return std::string("INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool,") +
+         " args_json, decision_json, verdict, code, state_after_json, policy_sha256) VALUES ('" +
+         id + "', '" + run_id + "', 'retention-agent', 'retention-agent', " +
+         std::to_string(time_ms) + ", 'ping', '{}', '{}', 'allow', 'ALLOWED', '{}', '');";
+}
+
 int64_t FirstSeq(const std::string& store) {
   sqlite3* db = nullptr;
   int64_t seq = -1;
@@ -47,7 +72,8 @@ int64_t FirstSeq(const std::string& store) {
 
 // Tests that the daemon prunes records older than audit.retention_days by itself, that the
 // newer records stay, and that `audit verify` with the checkpoint file and public key
-// passes afterwards (the prune wrote its anchor first).
+// passes afterwards (the prune wrote its anchor first). The call rows follow the same
+// retention.
 TEST(AuditRetentionTest, DaemonPrunesOldRecordsAndTheLogStillVerifies) {
   TempDir dir;
   const std::string policies = dir.path() + "/policies";
@@ -65,13 +91,23 @@ TEST(AuditRetentionTest, DaemonPrunesOldRecordsAndTheLogStillVerifies) {
     auto opened = store::SqliteStore::Open(opt);
     ASSERT_TRUE(opened.ok()) << opened.error().message;
     const TimePoint now = SystemClock().Now();
+    std::string sql;
     for (int i = 0; i < 35; ++i) {
       const TimePoint t = i < 30 ? now - std::chrono::hours(24 * 120) + std::chrono::seconds(i)
                                  : now - std::chrono::minutes(35 - i);
-      ASSERT_TRUE((*opened)->CreateRun("retention-agent", "", t).ok());
+      auto run = (*opened)->CreateRun("retention-agent", "", t);
+      ASSERT_TRUE(run.ok());
+      if (i == 0 || i == 34) sql += InsertCallSql(run->run_id, ToUnixMillis(t), i);
+      if (i == 0) sql += InsertCallSql(run->run_id, ToUnixMillis(t) + 1, 100);
     }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(store.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
   }
   ASSERT_EQ(FirstSeq(store), 1);
+  ASSERT_EQ(Count(store, "SELECT count(*) FROM calls"), 3);
 
   const std::string config = dir.Write(
       "interlock.yaml",
@@ -88,6 +124,10 @@ TEST(AuditRetentionTest, DaemonPrunesOldRecordsAndTheLogStillVerifies) {
   EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
   EXPECT_NE(daemon.log().find("audit prune: deleted 30 records"), std::string::npos)
       << daemon.log();
+  EXPECT_NE(daemon.log().find("call prune: deleted 2 call and approval rows"), std::string::npos)
+      << daemon.log();
+  EXPECT_EQ(Count(store, "SELECT count(*) FROM calls"), 1);
+  EXPECT_EQ(Count(store, "SELECT count(*) FROM runs"), 35);  // budgets stay
 
   int code = -1;
   const std::string out = RunInterlock({"audit", "verify", "--store", store, "--checkpoints",

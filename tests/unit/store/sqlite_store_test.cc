@@ -924,5 +924,69 @@ TEST(SqliteStoreTest, FailedSyncDeniesAndStaysFailed) {
   EXPECT_NE(r.decision.reason.find("restarts"), std::string::npos) << r.decision.reason;
 }
 
+// Tests the per-call retention: calls made before the cutoff are deleted oldest first in
+// chunks of `limit`, newer ones stay, a call whose approval is pending stays, a decided
+// approval older than the cutoff goes with its votes, and runs (budgets) stay.
+TEST(SqliteStoreTest, PruneCallsDeletesOldCallsAndDecidedApprovals) {
+  TempDir dir;
+  auto agent = MakeAgent(kAgentA, /*max_steps=*/1000, policy::BudgetAction::kHalt);
+  policy::ToolRule deploy;
+  deploy.name = "deploy";
+  deploy.requires_approval = true;
+  agent->allowed.emplace(deploy.name, deploy);
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents[kAgentA] = agent;
+  set->sha256 = std::string(64, 'b');
+  Fixture f(dir.File("s.db"), set);
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok());
+  auto decide = [&](const std::string& tool) {
+    return f.guard->Decide(kAgentA, kAgentA, run->run_id, Call(tool));
+  };
+  std::vector<std::string> old_calls;
+  for (int i = 0; i < 5; ++i) old_calls.push_back(decide("read").call_id);
+  core::GuardResponse pending = decide("deploy");  // stays pending
+  core::GuardResponse voted = decide("deploy");    // decided before the cutoff
+  ASSERT_EQ(pending.decision.code, Code::kApprovalRequired);
+  const std::string pending_approval = ApprovalIdForCall(pending.call_id);
+  const std::string voted_approval = ApprovalIdForCall(voted.call_id);
+  Principal reviewer{"tok", "rita", Role::kReviewer, ""};
+  VoteRequest no;
+  no.approval_id = voted_approval;
+  no.reviewer = reviewer;
+  no.approve = false;
+  no.comment = "no";
+  no.now = T0();
+  auto vote = f.store->Vote(no);
+  ASSERT_TRUE(vote.ok()) << vote.error().message;
+  f.clock.Advance(std::chrono::hours(24));
+  const TimePoint cutoff = f.clock.Now();
+  f.clock.Advance(std::chrono::hours(1));
+  const std::string recent = decide("read").call_id;
+
+  int64_t total = 0;
+  int chunks = 0;
+  for (;;) {
+    Result<int64_t> n = f.store->PruneCalls(cutoff, 2);
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    if (*n == 0) break;
+    EXPECT_LE(*n, 4);  // at most `limit` calls plus `limit` approvals
+    total += *n;
+    ASSERT_LT(++chunks, 20);
+  }
+  EXPECT_EQ(total, 5 + 1 + 1);  // 5 reads, the voted call, its approval
+  for (const std::string& id : old_calls) {
+    EXPECT_EQ(f.store->GetCall(id).error().kind, ErrorKind::kNotFound) << id;
+  }
+  EXPECT_EQ(f.store->GetCall(voted.call_id).error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(f.store->GetApproval(voted_approval).error().kind, ErrorKind::kNotFound);
+  EXPECT_TRUE(f.store->GetCall(pending.call_id).ok());
+  EXPECT_TRUE(f.store->GetApproval(pending_approval).ok());
+  EXPECT_TRUE(f.store->GetCall(recent).ok());
+  auto after = f.store->GetRun(run->run_id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state.steps, 8u);
+}
+
 }  // namespace
 }  // namespace interlock::store
