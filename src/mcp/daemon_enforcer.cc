@@ -6,10 +6,6 @@
 #include <thread>
 #include <utility>
 
-#include <arpa/inet.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -23,6 +19,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "common/json.h"
+#include "mcp/tls_client.h"
 
 namespace interlock::mcp {
 namespace {
@@ -125,23 +122,10 @@ Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(DaemonOptions opt
   std::unique_ptr<ssl::context> tls_context;
   if (tls) {
     // Verify the daemon's certificate chain (the system's CAs, or --daemon-ca) and its
-    // name (host name or IP address in the certificate); TLS 1.2 at least.
-    tls_context = std::make_unique<ssl::context>(ssl::context::tls_client);
-    tls_context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                             ssl::context::no_tlsv1_1);
-    tls_context->set_verify_mode(ssl::verify_peer);
-    beast::error_code ec;
-    if (options.ca_file.empty()) {
-      tls_context->set_default_verify_paths(ec);
-    } else {
-      tls_context->load_verify_file(options.ca_file, ec);
-    }
-    if (ec) {
-      return Error::Invalid("--daemon " + options.url + ": cannot load CA certificates" +
-                            (options.ca_file.empty() ? std::string() : " from " + options.ca_file) +
-                            ": " + ec.message());
-    }
+    // name (host name or IP address in the certificate, set per connection).
+    auto ctx = MakeTlsClientContext(options.ca_file);
+    if (!ctx.ok()) return Error::Invalid("--daemon " + options.url + ": " + ctx.error().message);
+    tls_context = std::move(ctx).value();
   } else if (!options.ca_file.empty()) {
     return Error::Invalid("--daemon-ca applies to https:// daemons only");
   }
@@ -255,21 +239,8 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
                        [](auto&& next) { next(beast::error_code{}); });
   }
   beast::ssl_stream<beast::tcp_stream> stream(ioc, *tls_);
-  SSL* ssl_handle = stream.native_handle();
-  // The name the certificate must carry: an IP address (SAN IP) or a host name (SAN DNS,
-  // also sent as SNI).
-  in6_addr addr6{};
-  in_addr addr4{};
-  const bool is_ip = inet_pton(AF_INET, host_.c_str(), &addr4) == 1 ||
-                     inet_pton(AF_INET6, host_.c_str(), &addr6) == 1;
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
-  // Without the expected name only the chain would be checked: refuse instead.
-  const bool name_set = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str()) == 1
-                              : X509_VERIFY_PARAM_set1_host(param, host_.c_str(), 0) == 1 &&
-                                    SSL_set_tlsext_host_name(ssl_handle, host_.c_str()) == 1;
-  if (!name_set) {
-    return Error::Unavailable("cannot set the TLS name to verify (" + host_ + ") (daemon " +
-                              options_.url + ")");
+  if (Status s = ExpectPeerName(stream.native_handle(), host_); !s.ok()) {
+    return Error::Unavailable(s.error().message + " (daemon " + options_.url + ")");
   }
   return RunExchange(ioc, stream, beast::get_lowest_layer(stream), host_, port_, req, options_,
                      timeout, keep_going, [&stream](auto&& next) {

@@ -7,14 +7,17 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
 #include "common/json.h"
 #include "mcp/framing.h"
 #include "mcp/sse.h"
+#include "mcp/tls_client.h"
 
 namespace interlock::mcp {
 
@@ -41,13 +44,20 @@ bool Contains(std::string_view haystack, std::string_view needle) {
 
 struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   enum class Kind { kPost, kListen, kDelete };
-  Op(HttpUpstream* o, Kind k)
-      : owner(o), kind(k), resolver(o->ioc_), stream(o->ioc_), sse(kMaxServerMessageBytes) {}
+  Op(HttpUpstream* o, Kind k) : owner(o), kind(k), resolver(o->ioc_), sse(kMaxServerMessageBytes) {
+    if (o->tls_) {
+      secure.emplace(o->ioc_, *o->tls_);
+    } else {
+      plain.emplace(o->ioc_);
+    }
+  }
 
   HttpUpstream* owner;
   Kind kind;
   tcp::resolver resolver;
-  beast::tcp_stream stream;
+  // Exactly one carries the exchange: plain TCP for http://, TLS over TCP for https://.
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
   http::request<http::string_body> req;
   std::optional<http::response_parser<http::buffer_body>> parser;
@@ -61,31 +71,60 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   bool answered = false;
   std::function<void()> done;  // kDelete: signals Close()
 
+  beast::tcp_stream& Lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  // Calls f with the stream the HTTP exchange runs on.
+  template <class F>
+  void With(F&& f) {
+    if (secure) {
+      f(*secure);
+    } else {
+      f(*plain);
+    }
+  }
+
   void Run() {
     auto self = shared_from_this();
     resolver.async_resolve(
         owner->host_, owner->port_,
         [self](beast::error_code ec, const tcp::resolver::results_type& results) {
           if (ec) return self->Fail("cannot resolve the upstream host: " + ec.message());
-          self->stream.expires_after(self->owner->options_.connect_timeout);
-          self->stream.async_connect(results, [self](beast::error_code ec, const tcp::endpoint&) {
+          self->Lowest().expires_after(self->owner->options_.connect_timeout);
+          self->Lowest().async_connect(results, [self](beast::error_code ec, const tcp::endpoint&) {
             if (ec) return self->Fail("cannot connect to the upstream: " + ec.message());
-            self->stream.expires_after(self->owner->options_.header_timeout);
-            http::async_write(self->stream, self->req, [self](beast::error_code ec, size_t) {
-              if (ec) return self->Fail("sending to the upstream failed: " + ec.message());
-              self->parser.emplace();
-              self->parser->body_limit(boost::none);  // bounded by the message caps below
-              self->parser->header_limit(64 * 1024);
-              http::async_read_header(
-                  self->stream, self->buffer, *self->parser, [self](beast::error_code ec, size_t) {
-                    if (ec) {
-                      return self->Fail("no reply from the upstream: " + ec.message());
-                    }
-                    self->OnHeader();
-                  });
+            if (!self->secure) return self->Exchange();
+            if (Status s = ExpectPeerName(self->secure->native_handle(), self->owner->host_);
+                !s.ok()) {
+              return self->Fail(s.error().message);
+            }
+            self->secure->async_handshake(net::ssl::stream_base::client, [self](
+                                                                             beast::error_code ec) {
+              if (ec) {
+                return self->Fail("the TLS handshake with the upstream failed: " + ec.message());
+              }
+              self->Exchange();
             });
           });
         });
+  }
+
+  void Exchange() {
+    auto self = shared_from_this();
+    Lowest().expires_after(owner->options_.header_timeout);
+    With([self](auto& stream) {
+      http::async_write(stream, self->req, [self, &stream](beast::error_code ec, size_t) {
+        if (ec) return self->Fail("sending to the upstream failed: " + ec.message());
+        self->parser.emplace();
+        self->parser->body_limit(boost::none);  // bounded by the message caps below
+        self->parser->header_limit(64 * 1024);
+        http::async_read_header(
+            stream, self->buffer, *self->parser, [self](beast::error_code ec, size_t) {
+              if (ec) {
+                return self->Fail("no reply from the upstream: " + ec.message());
+              }
+              self->OnHeader();
+            });
+      });
+    });
   }
 
   void OnHeader() {
@@ -113,7 +152,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
     if (!is_sse && !Contains(type, "application/json")) {
       return Fail("the upstream's reply has content type '" + std::string(type) + "'");
     }
-    if (is_sse) stream.expires_never();  // a live stream may be quiet for a long time
+    if (is_sse) Lowest().expires_never();  // a live stream may be quiet for a long time
     ReadBody();
   }
 
@@ -122,12 +161,17 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
     parser->get().body().data = chunk;
     parser->get().body().size = sizeof(chunk);
     auto self = shared_from_this();
-    http::async_read_some(stream, buffer, *parser, [self](beast::error_code ec, size_t) {
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) return self->Fail("the upstream's reply broke off: " + ec.message());
-      const size_t n = sizeof(self->chunk) - self->parser->get().body().size;
-      if (!self->Consume(std::string_view(self->chunk, n))) return;
-      self->ReadBody();
+    With([self](auto& stream) {
+      http::async_read_some(
+          stream, self->buffer, *self->parser, [self](beast::error_code ec, size_t) {
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) {
+              return self->Fail("the upstream's reply broke off: " + ec.message());
+            }
+            const size_t n = sizeof(self->chunk) - self->parser->get().body().size;
+            if (!self->Consume(std::string_view(self->chunk, n))) return;
+            self->ReadBody();
+          });
     });
   }
 
@@ -185,7 +229,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
       Answer("the upstream's reply holds no response to the request");
     }
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
   void Fail(const std::string& why) {
@@ -216,26 +260,36 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
 
 Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions options) {
   auto url = boost::urls::parse_uri(options.url);
-  if (!url || url->scheme() != "http" || url->host().empty()) {
-    return Error::Invalid("upstream url must be http://HOST[:PORT][/PATH], not '" + options.url +
+  const bool https = url && url->scheme() == "https";
+  if (!url || (url->scheme() != "http" && !https) || url->host().empty()) {
+    return Error::Invalid("upstream url must be http(s)://HOST[:PORT][/PATH], not '" + options.url +
                           "'");
+  }
+  std::unique_ptr<net::ssl::context> tls;
+  if (https) {
+    auto ctx = MakeTlsClientContext(options.ca_file);
+    if (!ctx.ok()) return Error::Invalid("upstream " + options.url + ": " + ctx.error().message);
+    tls = std::move(ctx).value();
+  } else if (!options.ca_file.empty()) {
+    return Error::Invalid("upstream " + options.url + ": ca_file applies to https:// only");
   }
   std::string host = std::string(url->host_name().empty() ? url->host() : url->host_name());
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  std::string port = url->has_port() ? std::string(url->port()) : "80";
+  std::string port = url->has_port() ? std::string(url->port()) : (https ? "443" : "80");
   std::string target = std::string(url->encoded_path());
   if (target.empty()) target = "/";
   if (url->has_query()) target += "?" + std::string(url->encoded_query());
-  return std::unique_ptr<HttpUpstream>(
-      new HttpUpstream(std::move(options), std::move(host), std::move(port), std::move(target)));
+  return std::unique_ptr<HttpUpstream>(new HttpUpstream(
+      std::move(options), std::move(host), std::move(port), std::move(target), std::move(tls)));
 }
 
 HttpUpstream::HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port,
-                           std::string target)
+                           std::string target, std::unique_ptr<net::ssl::context> tls)
     : options_(std::move(options)),
       host_(std::move(host)),
       port_(std::move(port)),
-      target_(std::move(target)) {}
+      target_(std::move(target)),
+      tls_(std::move(tls)) {}
 
 HttpUpstream::~HttpUpstream() { Close(); }
 
@@ -271,7 +325,8 @@ void HttpUpstream::Begin(std::shared_ptr<Op> op) {
   auto& req = op->req;
   req.version(11);
   req.target(target_);
-  req.set(http::field::host, port_ == "80" ? host_ : host_ + ":" + port_);
+  const bool default_port = port_ == (tls_ ? "443" : "80");
+  req.set(http::field::host, default_port ? host_ : host_ + ":" + port_);
   req.set(http::field::user_agent, "interlock");
   for (const auto& [name, value] : options_.headers) req.set(name, value);
   if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);

@@ -13,7 +13,9 @@
 // Fail closed: a request whose POST fails (connect error, non-2xx, a reply cut short,
 // oversized) is answered with a JSON-RPC error for its id, saying the call may or may not
 // have run; a 404 once a session exists means the upstream session ended, reported as
-// on_closed. Plain http:// only (loopback or a trusted network; no TLS yet).
+// on_closed. https:// verifies the upstream's certificate chain (system CAs, or only
+// `ca_file`) and its name (MakeTlsClientContext, ExpectPeerName); a failed handshake fails
+// the exchange like any other connection error.
 // Threading: one io thread per upstream runs every exchange and every callback; Send() may
 // be called from any thread and only posts to it.
 #ifndef INTERLOCK_MCP_HTTP_UPSTREAM_H_
@@ -29,13 +31,15 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "mcp/upstream.h"
 
 namespace interlock::mcp {
 
 struct HttpUpstreamOptions {
-  std::string url;                             // http://HOST[:PORT][/PATH]
+  std::string url;                             // http(s)://HOST[:PORT][/PATH]
+  std::string ca_file;                         // https: trust only these CAs (PEM)
   std::map<std::string, std::string> headers;  // sent with every request
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds header_timeout{300000};  // until the reply's headers arrive
@@ -45,7 +49,8 @@ struct HttpUpstreamOptions {
 
 class HttpUpstream final : public Upstream {
  public:
-  // Validates the URL (http:// with a host); connects to nothing yet.
+  // Validates the URL (http:// or https:// with a host) and loads the CAs for https;
+  // connects to nothing yet.
   static Result<std::unique_ptr<HttpUpstream>> Create(HttpUpstreamOptions options);
   ~HttpUpstream() override;
 
@@ -56,7 +61,8 @@ class HttpUpstream final : public Upstream {
   struct Op;  // one HTTP exchange (defined in the .cc)
 
  private:
-  HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port, std::string target);
+  HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port, std::string target,
+               std::unique_ptr<boost::asio::ssl::context> tls);
   friend struct Op;
 
   void Begin(std::shared_ptr<Op> op);  // io thread
@@ -68,6 +74,7 @@ class HttpUpstream final : public Upstream {
   const std::string host_;
   const std::string port_;
   const std::string target_;
+  const std::unique_ptr<boost::asio::ssl::context> tls_;  // null for http://
   boost::asio::io_context ioc_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;

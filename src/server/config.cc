@@ -196,11 +196,13 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
       }
     } else if (key == "url") {
       st = r.String(v, where + ".url", &u->url);
-      if (st.ok() && u->url.rfind("http://", 0) != 0) {
-        st = r.Fail(v, where +
-                           ".url must start with http:// (https upstreams are not supported "
-                           "yet)");
+      if (st.ok() && u->url.rfind("http://", 0) != 0 && u->url.rfind("https://", 0) != 0) {
+        st = r.Fail(v, where + ".url must start with http:// or https://");
       }
+    } else if (key == "ca_file") {
+      st = r.String(v, where + ".ca_file", &u->ca_file);
+      if (st.ok())
+        u->ca_file = fs::path(u->ca_file).is_absolute() ? u->ca_file : r.Resolve(u->ca_file);
     } else if (key == "headers") {
       st = ReadStringMap(r, v, where + ".headers", &ValidHeaderName, &u->headers);
     } else if (key == "secret_headers") {
@@ -220,6 +222,9 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
   if (stdio == http) return r.Fail(node, where + " needs exactly one of command: and url:");
   if (stdio && (!u->headers.empty() || !u->secret_headers.empty())) {
     return r.Fail(node, where + ": headers apply to url: upstreams only");
+  }
+  if (!u->ca_file.empty() && u->url.rfind("https://", 0) != 0) {
+    return r.Fail(node, where + ": ca_file applies to https:// upstreams only");
   }
   if (http && (!u->env.empty() || !u->secret_env.empty() || !u->secret_files.empty())) {
     return r.Fail(node, where + ": env, secret_env and secret_files apply to command: upstreams");

@@ -21,12 +21,13 @@ namespace interlock::server {
 // One MCP server the daemon proxies at /mcp/{name} (docs/mcp.md#streamable-http).
 // Exactly one of `command` (a stdio child per session) and `url` (an HTTP server).
 struct McpUpstreamConfig {
-  std::string name;                                   // [a-z0-9-]+
-  std::vector<std::string> command;                   // argv; argv[0] looked up in PATH
-  std::map<std::string, std::string> env;             // extra environment, literal values
-  std::vector<std::string> secret_env;                // Interlock's own variables passed on
-  std::map<std::string, std::string> secret_files;    // NAME -> file whose content is NAME
-  std::string url;                                    // http://HOST:PORT/PATH
+  std::string name;                                 // [a-z0-9-]+
+  std::vector<std::string> command;                 // argv; argv[0] looked up in PATH
+  std::map<std::string, std::string> env;           // extra environment, literal values
+  std::vector<std::string> secret_env;              // Interlock's own variables passed on
+  std::map<std::string, std::string> secret_files;  // NAME -> file whose content is NAME
+  std::string url;                                  // http(s)://HOST[:PORT]/PATH
+  std::string ca_file;  // https: trust only these CAs (PEM) instead of the system's
   std::map<std::string, std::string> headers;         // literal header values
   std::map<std::string, std::string> secret_headers;  // header -> Interlock's variable
 };

@@ -198,6 +198,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       mcp::HttpUpstreamOptions o;
       o.url = up_->config.url;
       o.headers = up_->headers;
+      o.ca_file = up_->config.ca_file;
       auto client = mcp::HttpUpstream::Create(std::move(o));
       if (!client.ok()) return SetupFailed(init_key, 502, client.error().message);
       upstream_ = std::move(*client);

@@ -668,5 +668,66 @@ TEST_F(McpHttpTest, HttpUpstreamEverything) {
   EXPECT_EQ(Text(vr[2]).rfind("Interlock denied trigger-sampling-request (TOOL_BLOCKED)", 0), 0u);
 }
 
+// A TLS front for a loopback HTTP server: node tls_proxy.mjs CERT KEY TARGET_PORT PORT_FILE.
+constexpr const char* kTlsProxy = R"(import https from "node:https";
+import http from "node:http";
+import fs from "node:fs";
+const [cert, key, target, portFile] = process.argv.slice(2);
+const server = https.createServer(
+  { cert: fs.readFileSync(cert), key: fs.readFileSync(key) },
+  (req, res) => {
+    const up = http.request(
+      { host: "127.0.0.1", port: Number(target), method: req.method, path: req.url, headers: req.headers },
+      (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
+    up.on("error", () => { res.writeHead(502); res.end(); });
+    req.pipe(up);
+  });
+server.listen(0, "127.0.0.1", () => fs.writeFileSync(portFile, String(server.address().port)));
+)";
+
+// Tests an https:// (url:) upstream: with ca_file naming the upstream's certificate the
+// SDK client's calls go through over TLS; the same upstream without ca_file (the system
+// CAs do not trust the self-signed certificate) fails the session instead of talking to
+// an unverified server.
+TEST_F(McpHttpTest, HttpsUpstreamOnlyWithAVerifiedCertificate) {
+  const std::string cert = dir_.path() + "/upstream.pem";
+  const std::string key = dir_.path() + "/upstream.key";
+  ProcessResult gen =
+      RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
+                  "1", "-subj", "/CN=interlock-test", "-addext", "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const int port = FreePort();
+  Background server({"node", kModules + "/server-everything/dist/index.js", "streamableHttp"},
+                    {"PORT=" + std::to_string(port)}, dir_.path() + "/everything-http.log");
+  HttpClient probe(port);
+  ASSERT_TRUE(WaitFor([&] { return probe.Request("GET", "/", "", "", 1s).status != 0; }, 30s))
+      << ReadFile(dir_.path() + "/everything-http.log");
+  const std::string port_file = dir_.path() + "/tls-port";
+  Background proxy(
+      {"node", dir_.Write("tls_proxy.mjs", kTlsProxy), cert, key, std::to_string(port), port_file},
+      {}, dir_.path() + "/tls-proxy.log");
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s))
+      << ReadFile(dir_.path() + "/tls-proxy.log");
+  const std::string url = "https://127.0.0.1:" + ReadFile(port_file) + "/mcp";
+  StartDaemon("", "    secure:\n      url: " + url + "\n      ca_file: " + cert +
+                      "\n    untrusted:\n      url: " + url + "\n");
+
+  ProcessResult via = RunSdk(
+      "secure", ev_, R"([{"name":"echo","arguments":{"message":"over https"}}])", "--terminate");
+  ASSERT_EQ(via.exit_code, 0) << via.err << daemon_->log();
+  const json::value v = ParseLastLine(via.out);
+  ASSERT_TRUE(v.is_object()) << via.out;
+  EXPECT_NE(Text(v.at("results").at(0)).find("over https"), std::string::npos) << via.out;
+
+  ProcessResult refused =
+      RunSdk("untrusted", ev_, R"([{"name":"echo","arguments":{"message":"unverified"}}])");
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_NE(refused.err.find("the TLS handshake with the upstream failed: certificate verify "
+                             "failed"),
+            std::string::npos)
+      << refused.err;
+}
+
 }  // namespace
 }  // namespace interlock

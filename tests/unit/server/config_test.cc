@@ -70,7 +70,9 @@ TEST(ServerConfigMcpTest, RejectsMistakes) {
        "exactly one of command: and url:"},
       {"mcp:\n  upstreams:\n    a: {}\n", "exactly one of command: and url:"},
       {"mcp:\n  upstreams:\n    a:\n      command: []\n", "non-empty list"},
-      {"mcp:\n  upstreams:\n    a:\n      url: https://example.com/mcp\n", "http://"},
+      {"mcp:\n  upstreams:\n    a:\n      url: ftp://example.com/mcp\n", "http:// or https://"},
+      {"mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/\n      ca_file: ca.pem\n",
+       "ca_file applies to https:// upstreams only"},
       {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      headers: {A: b}\n",
        "url: upstreams only"},
       {"mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/\n      env: {A: b}\n",
@@ -91,6 +93,22 @@ TEST(ServerConfigMcpTest, RejectsMistakes) {
         << text << " -> " << st.error().message;
     EXPECT_NE(st.error().message.find("interlock.yaml:"), std::string::npos) << st.error().message;
   }
+}
+
+// Tests that an https:// upstream is accepted with a ca_file, resolved against the config
+// file's directory like every other path.
+TEST(ServerConfigMcpTest, AcceptsHttpsUpstreamWithCaFile) {
+  ServerConfig c;
+  Status st = Load(
+      "mcp:\n  upstreams:\n    remote:\n      url: https://mcp.example/mcp\n"
+      "      ca_file: certs/ca.pem\n",
+      &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  const McpUpstreamConfig& u = c.mcp.upstreams.at("remote");
+  EXPECT_EQ(u.url, "https://mcp.example/mcp");
+  EXPECT_TRUE(u.ca_file.size() > std::string("certs/ca.pem").size() &&
+              u.ca_file.ends_with("/certs/ca.pem"))
+      << u.ca_file;
 }
 
 }  // namespace
