@@ -122,4 +122,15 @@ std::string RunSetupScriptOnce(const std::string& script) {
   return done[script] = error;
 }
 
+TestCert MakeSelfSignedCert(const std::string& dir, const std::string& name,
+                            const std::string& san) {
+  TestCert c{dir + "/" + name + ".pem", dir + "/" + name + ".key", ""};
+  ProcessResult gen =
+      RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", c.key, "-out", c.cert,
+                  "-days", "1", "-subj", "/CN=interlock-test", "-addext", "subjectAltName=" + san});
+  if (gen.exit_code != 0) c.error = "openssl req failed: " + gen.err;
+  return c;
+}
+
 }  // namespace interlock::testing

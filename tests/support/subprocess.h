@@ -25,6 +25,17 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
 // stderr. Test suites call it from SetUpTestSuite and assert on it in SetUp.
 std::string RunSetupScriptOnce(const std::string& script);
 
+// A self-signed P-256 certificate for loopback TLS tests, made with the openssl CLI:
+// DIR/NAME.pem and DIR/NAME.key; `san` is the subjectAltName, e.g. "IP:127.0.0.1".
+// `error` is empty when openssl succeeded, else what it printed.
+struct TestCert {
+  std::string cert;
+  std::string key;
+  std::string error;
+};
+TestCert MakeSelfSignedCert(const std::string& dir, const std::string& name,
+                            const std::string& san);
+
 // A fresh temporary directory removed (recursively) on destruction.
 class TempDir {
  public:

@@ -641,13 +641,10 @@ TEST_F(DaemonTest, SigtermStopsCleanly) {
 // certificate (decisions included), and a plain-HTTP client gets nothing it can use.
 TEST(DaemonTlsTest, ServesHttpsWithTheConfiguredCertificate) {
   TempDir dir;
-  const std::string cert = dir.path() + "/cert.pem";
-  const std::string key = dir.path() + "/key.pem";
-  ProcessResult gen =
-      RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
-                  "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const TestCert tc = MakeSelfSignedCert(dir.path(), "daemon", "IP:127.0.0.1");
+  ASSERT_EQ(tc.error, "");
+  const std::string& cert = tc.cert;
+  const std::string& key = tc.key;
   dir.Write("policies/test-agent.yaml", kTestAgent);
   const std::string config =
       dir.Write("interlock.yaml", "tls_cert: " + cert + "\ntls_key: " + key + "\n");

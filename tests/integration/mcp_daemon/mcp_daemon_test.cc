@@ -658,17 +658,10 @@ TEST(DaemonEnforcerTest, RejectsBadUrls) {
 // the self-signed certificate), or when the certificate names another host, it is denied.
 TEST(HookTlsTest, DecidesOverHttpsOnlyWithAVerifiedCertificate) {
   TempDir dir;
-  auto make_cert = [&](const std::string& name, const std::string& san) {
-    const std::string cert = dir.path() + "/" + name + ".pem";
-    const std::string key = dir.path() + "/" + name + ".key";
-    ProcessResult gen =
-        RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
-                    "1", "-subj", "/CN=interlock-test", "-addext", "subjectAltName=" + san});
-    EXPECT_EQ(gen.exit_code, 0) << gen.err;
-    return std::make_pair(cert, key);
-  };
-  const auto [cert, key] = make_cert("daemon", "IP:127.0.0.1");
+  const TestCert tc = MakeSelfSignedCert(dir.path(), "daemon", "IP:127.0.0.1");
+  ASSERT_EQ(tc.error, "");
+  const std::string& cert = tc.cert;
+  const std::string& key = tc.key;
   const std::string policies = dir.path() + "/policies";
   std::filesystem::create_directories(policies);
   std::ofstream(policies + "/cc.yaml") << kHookPolicy;

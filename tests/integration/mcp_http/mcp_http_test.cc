@@ -36,11 +36,13 @@ using testing::CreateToken;
 using testing::Daemon;
 using testing::HttpClient;
 using testing::HttpResult;
+using testing::MakeSelfSignedCert;
 using testing::ProcessResult;
 using testing::RawExchange;
 using testing::RunProcess;
 using testing::RunSetupScriptOnce;
 using testing::TempDir;
+using testing::TestCert;
 
 const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
 const std::string kModules = kNodeDir + "/node_modules/@modelcontextprotocol";
@@ -330,6 +332,17 @@ class McpHttpTest : public ::testing::Test {
       std::this_thread::sleep_for(100ms);
     }
     return "";
+  }
+
+  // server-everything in Streamable HTTP mode on `port` (FreePort()), once it answers.
+  bool StartEverythingHttp(int port, std::unique_ptr<Background>* server) {
+    *server = std::make_unique<Background>(
+        std::vector<std::string>{"node", kModules + "/server-everything/dist/index.js",
+                                 "streamableHttp"},
+        std::vector<std::string>{"PORT=" + std::to_string(port)},
+        dir_.path() + "/everything-http.log");
+    HttpClient probe(port);
+    return WaitFor([&] { return probe.Request("GET", "/", "", "", 1s).status != 0; }, 30s);
   }
 
   ProcessResult RunSdk(const std::string& upstream, const std::string& token,
@@ -636,11 +649,8 @@ TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
 // server-everything over stdio directly.
 TEST_F(McpHttpTest, HttpUpstreamEverything) {
   const int port = FreePort();
-  Background server({"node", kModules + "/server-everything/dist/index.js", "streamableHttp"},
-                    {"PORT=" + std::to_string(port)}, dir_.path() + "/everything-http.log");
-  HttpClient probe(port);
-  ASSERT_TRUE(WaitFor([&] { return probe.Request("GET", "/", "", "", 1s).status != 0; }, 30s))
-      << ReadFile(dir_.path() + "/everything-http.log");
+  std::unique_ptr<Background> server;
+  ASSERT_TRUE(StartEverythingHttp(port, &server)) << ReadFile(dir_.path() + "/everything-http.log");
   StartDaemon("", "    remote:\n      url: http://127.0.0.1:" + std::to_string(port) +
                       "/mcp\n      headers: {X-Interlock-Test: \"1\"}\n");
   const std::string calls_json = R"([{"name":"echo","arguments":{"message":"over http"}},)"
@@ -690,19 +700,13 @@ server.listen(0, "127.0.0.1", () => fs.writeFileSync(portFile, String(server.add
 // CAs do not trust the self-signed certificate) fails the session instead of talking to
 // an unverified server.
 TEST_F(McpHttpTest, HttpsUpstreamOnlyWithAVerifiedCertificate) {
-  const std::string cert = dir_.path() + "/upstream.pem";
-  const std::string key = dir_.path() + "/upstream.key";
-  ProcessResult gen =
-      RunProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
-                  "1", "-subj", "/CN=interlock-test", "-addext", "subjectAltName=IP:127.0.0.1"});
-  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const TestCert tc = MakeSelfSignedCert(dir_.path(), "upstream", "IP:127.0.0.1");
+  ASSERT_EQ(tc.error, "");
+  const std::string& cert = tc.cert;
+  const std::string& key = tc.key;
   const int port = FreePort();
-  Background server({"node", kModules + "/server-everything/dist/index.js", "streamableHttp"},
-                    {"PORT=" + std::to_string(port)}, dir_.path() + "/everything-http.log");
-  HttpClient probe(port);
-  ASSERT_TRUE(WaitFor([&] { return probe.Request("GET", "/", "", "", 1s).status != 0; }, 30s))
-      << ReadFile(dir_.path() + "/everything-http.log");
+  std::unique_ptr<Background> server;
+  ASSERT_TRUE(StartEverythingHttp(port, &server)) << ReadFile(dir_.path() + "/everything-http.log");
   const std::string port_file = dir_.path() + "/tls-port";
   Background proxy(
       {"node", dir_.Write("tls_proxy.mjs", kTlsProxy), cert, key, std::to_string(port), port_file},
