@@ -193,8 +193,11 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
           popt.checkpoint_file = checkpoints;
           auto r = audit::PruneAuditLog(db->get(), keys->signing_key, popt);
           if (!r.ok()) {
+            // The call rows stay too: if the log failed verification they are evidence.
             std::cerr << "interlock: audit prune failed: " << r.error().message << '\n';
-          } else if (r->deleted > 0) {
+            return;
+          }
+          if (r->deleted > 0) {
             std::cerr << "interlock: audit prune: deleted " << r->deleted << " records older than "
                       << popt.days << " days; the log starts at seq " << r->first_kept_seq
                       << " (anchor in " << checkpoints << ")\n";

@@ -211,7 +211,6 @@ class Conn {
   // writer leaves between group commits: `interlock kill engage --store` would starve.
   static int OnBusy(void* self, int attempt) {
     auto* c = static_cast<Conn*>(self);
-
     const auto now = std::chrono::steady_clock::now();
     if (attempt == 0) c->busy_since_ = now;
     if (now - c->busy_since_ >= std::chrono::milliseconds(c->busy_deadline_ms_)) return 0;
@@ -1453,10 +1452,7 @@ class SqliteStore::Impl {
   }
 
   Status SyncWal() {
-    if (Status s = sync_failed_.load() ? Status(Error::Unavailable(SyncError())) : Status::Ok();
-        !s.ok()) {
-      return s;
-    }
+    if (sync_failed_.load()) return Error::Unavailable(SyncError());
     if (wal_fd_ < 0) {
       wal_fd_ = ::open((options_.path + "-wal").c_str(), O_RDONLY | O_CLOEXEC);
       if (wal_fd_ < 0) {
