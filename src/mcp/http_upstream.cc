@@ -70,6 +70,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   std::string method;
   bool answered = false;
   std::function<void()> done;  // kDelete: signals Close()
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   beast::tcp_stream& Lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
   // Calls f with the stream the HTTP exchange runs on.
@@ -230,6 +231,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
     }
     beast::error_code ignored;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    if (kind == Kind::kListen) owner->ListenEnded(started);
   }
 
   void Fail(const std::string& why) {
@@ -239,6 +241,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
     }
     if (kind == Kind::kListen) {
       Log("the upstream's server stream ended: " + why);
+      owner->ListenEnded(started);
       return;
     }
     if (!id.is_null() && !answered) {
@@ -289,7 +292,8 @@ HttpUpstream::HttpUpstream(HttpUpstreamOptions options, std::string host, std::s
       host_(std::move(host)),
       port_(std::move(port)),
       target_(std::move(target)),
-      tls_(std::move(tls)) {}
+      tls_(std::move(tls)),
+      listen_retry_(ioc_) {}
 
 HttpUpstream::~HttpUpstream() { Close(); }
 
@@ -334,8 +338,24 @@ void HttpUpstream::Begin(std::shared_ptr<Op> op) {
   op->Run();
 }
 
+void HttpUpstream::ListenEnded(std::chrono::steady_clock::time_point started) {
+  listening_ = false;
+  if (closing_.load() || closed_reported_) return;
+  // A stream that stayed up a while was healthy: start over at the shortest delay.
+  if (std::chrono::steady_clock::now() - started >= kListenHealthy) {
+    listen_backoff_ = kListenRetryMin;
+  }
+  const std::chrono::milliseconds delay = listen_backoff_;
+  listen_backoff_ = std::min(listen_backoff_ * 2, kListenRetryMax);
+  Log("reopening the upstream's server stream in " + std::to_string(delay.count()) + " ms");
+  listen_retry_.expires_after(delay);
+  listen_retry_.async_wait([this](beast::error_code ec) {
+    if (!ec) StartListening();
+  });
+}
+
 void HttpUpstream::StartListening() {
-  if (listening_ || !options_.listen || closed_reported_) return;
+  if (listening_ || !options_.listen || closed_reported_ || closing_.load()) return;
   listening_ = true;
   auto op = std::make_shared<Op>(this, Op::Kind::kListen);
   op->req.method(http::verb::get);

@@ -8,7 +8,9 @@
 // InitializeResult). A JSON reply is one message; an SSE reply is parsed incrementally
 // (SseParser) and every event's data is a message, delivered as it arrives. After the
 // `notifications/initialized` POST is accepted, one GET stream is opened for the server's
-// own messages (405 means it has none). Close() sends DELETE with the session id (bounded).
+// own messages (405 means it has none); when it ends or fails it is opened again after 1 s,
+// doubling up to 30 s (back to 1 s after a stream that lasted 30 s), until the session
+// ends. Close() sends DELETE with the session id (bounded).
 //
 // Fail closed: a request whose POST fails (connect error, non-2xx, a reply cut short,
 // oversized) is answered with a JSON-RPC error for its id, saying the call may or may not
@@ -32,6 +34,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "mcp/upstream.h"
 
@@ -67,6 +70,8 @@ class HttpUpstream final : public Upstream {
 
   void Begin(std::shared_ptr<Op> op);  // io thread
   void StartListening();               // io thread
+  // The GET stream opened at `started` ended or failed: schedule the next one (io thread).
+  void ListenEnded(std::chrono::steady_clock::time_point started);
   void Deliver(std::string_view message);
   void ReportClosed(std::string why);
 
@@ -82,8 +87,13 @@ class HttpUpstream final : public Upstream {
   std::atomic<bool> closing_{false};
   bool closed_reported_ = false;  // io thread
   bool listening_ = false;        // io thread
-  std::string session_id_;        // io thread
-  std::string protocol_version_;  // io thread
+  static constexpr std::chrono::milliseconds kListenRetryMin{1000};
+  static constexpr std::chrono::milliseconds kListenRetryMax{30000};
+  static constexpr std::chrono::seconds kListenHealthy{30};
+  std::chrono::milliseconds listen_backoff_{kListenRetryMin};  // io thread
+  boost::asio::steady_timer listen_retry_;                     // io thread
+  std::string session_id_;                                     // io thread
+  std::string protocol_version_;                               // io thread
   std::once_flag close_once_;
 };
 

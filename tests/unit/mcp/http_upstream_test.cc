@@ -1,0 +1,149 @@
+// HttpUpstream against a minimal Streamable HTTP server on a loopback socket: the GET
+// stream for the server's own messages is opened again when the server ends it.
+#include "mcp/http_upstream.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+namespace interlock::mcp {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers one request per connection: initialize (JSON, with a session id), other POSTs
+// (202), GET (an SSE stream with one notification carrying the GET's number, then the
+// connection is closed: the stream ends), DELETE (200). Counts the GETs.
+class FakeServer {
+ public:
+  FakeServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~FakeServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int gets() const { return gets_.load(); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      const int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      timeval tv{5, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      std::string req;
+      char buf[4096];
+      size_t header_end = std::string::npos;
+      size_t want = 0;
+      for (;;) {
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        req.append(buf, static_cast<size_t>(n));
+        if (header_end == std::string::npos) {
+          header_end = req.find("\r\n\r\n");
+          if (header_end == std::string::npos) continue;
+          const size_t cl = req.find("Content-Length: ");
+          want = cl == std::string::npos || cl > header_end ? 0 : std::stoul(req.substr(cl + 16));
+        }
+        if (req.size() >= header_end + 4 + want) break;
+      }
+      std::string reply;
+      if (req.rfind("GET ", 0) == 0) {
+        const int n = ++gets_;
+        reply =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+            "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\","
+            "\"params\":{\"level\":\"info\",\"data\":" +
+            std::to_string(n) + "}}\n\n";
+      } else if (req.rfind("POST ", 0) == 0 && req.find("\"initialize\"") != std::string::npos) {
+        const std::string body =
+            R"({"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18",)"
+            R"("capabilities":{},"serverInfo":{"name":"fake","version":"1"}}})";
+        reply =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: s1\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+      } else if (req.rfind("POST ", 0) == 0) {
+        reply = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+      } else {
+        reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+      }
+      ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> gets_{0};
+  std::thread thread_;
+};
+
+// Tests that when the upstream ends its GET stream, the upstream client opens a new one
+// (after the 1 s back-off) and keeps delivering the server's messages.
+TEST(HttpUpstreamTest, ReopensTheServerStreamWhenItEnds) {
+  FakeServer server;
+  HttpUpstreamOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp";
+  auto up = HttpUpstream::Create(o);
+  ASSERT_TRUE(up.ok()) << up.error().message;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> messages;
+  UpstreamCallbacks cb;
+  cb.on_message = [&](std::string_view m) {
+    std::lock_guard lock(mu);
+    messages.emplace_back(m);
+    cv.notify_all();
+  };
+  cb.on_closed = [](std::string) {};
+  ASSERT_TRUE((*up)->Start(std::move(cb)).ok());
+  (*up)->Send(boost::json::parse(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"
+      R"("capabilities":{},"clientInfo":{"name":"t","version":"1"}}})"));
+  (*up)->Send(boost::json::parse(R"({"jsonrpc":"2.0","method":"notifications/initialized"})"));
+  auto has = [&](const std::string& needle) {
+    for (const std::string& m : messages) {
+      if (m.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  {
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, 15s, [&] { return has("\"data\":2}"); }))
+        << "messages: " << messages.size() << ", GETs: " << server.gets();
+    EXPECT_TRUE(has("\"protocolVersion\":\"2025-06-18\""));
+    EXPECT_TRUE(has("\"data\":1}"));
+  }
+  EXPECT_GE(server.gets(), 2);
+  (*up)->Close();
+}
+
+}  // namespace
+}  // namespace interlock::mcp
