@@ -19,6 +19,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "common/json.h"
+#include "mcp/host_header.h"
 #include "mcp/tls_client.h"
 
 namespace interlock::mcp {
@@ -223,7 +224,7 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
   req.method_string(method);
   req.target(prefix_ + std::string(target));
   req.version(11);
-  req.set(http::field::host, host_ + ":" + port_);
+  req.set(http::field::host, HostHeader(host_, port_, tls_ ? "443" : "80"));
   req.set(http::field::authorization, "Bearer " + options_.token);
   req.set(http::field::user_agent, "interlock-gateway");
   req.set(http::field::connection, "close");

@@ -16,6 +16,7 @@
 
 #include "common/json.h"
 #include "mcp/framing.h"
+#include "mcp/host_header.h"
 #include "mcp/sse.h"
 #include "mcp/tls_client.h"
 
@@ -329,8 +330,7 @@ void HttpUpstream::Begin(std::shared_ptr<Op> op) {
   auto& req = op->req;
   req.version(11);
   req.target(target_);
-  const bool default_port = port_ == (tls_ ? "443" : "80");
-  req.set(http::field::host, default_port ? host_ : host_ + ":" + port_);
+  req.set(http::field::host, HostHeader(host_, port_, tls_ ? "443" : "80"));
   req.set(http::field::user_agent, "interlock");
   for (const auto& [name, value] : options_.headers) req.set(name, value);
   if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);

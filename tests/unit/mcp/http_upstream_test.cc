@@ -1,5 +1,6 @@
 // HttpUpstream against a minimal Streamable HTTP server on a loopback socket: the GET
-// stream for the server's own messages is opened again when the server ends it.
+// stream for the server's own messages is opened again when the server ends it. And the
+// Host header of Interlock's HTTP clients.
 #include "mcp/http_upstream.h"
 
 #include <arpa/inet.h>
@@ -17,6 +18,8 @@
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
+
+#include "mcp/host_header.h"
 
 namespace interlock::mcp {
 namespace {
@@ -143,6 +146,15 @@ TEST(HttpUpstreamTest, ReopensTheServerStreamWhenItEnds) {
   }
   EXPECT_GE(server.gets(), 2);
   (*up)->Close();
+}
+
+// Tests the Host header: IPv6 literals in brackets, the scheme's default port left out.
+TEST(HostHeaderTest, BracketsIpv6AndOmitsTheDefaultPort) {
+  EXPECT_EQ(HostHeader("127.0.0.1", "8181", "80"), "127.0.0.1:8181");
+  EXPECT_EQ(HostHeader("mcp.example", "443", "443"), "mcp.example");
+  EXPECT_EQ(HostHeader("mcp.example", "80", "443"), "mcp.example:80");
+  EXPECT_EQ(HostHeader("::1", "8181", "80"), "[::1]:8181");
+  EXPECT_EQ(HostHeader("fe80::1", "443", "443"), "[fe80::1]");
 }
 
 }  // namespace
