@@ -218,7 +218,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
         }
       }
     }
-    owner->Deliver(text);
+    owner->Deliver(text, kind == Kind::kPost && !id.is_null() ? &id : nullptr);
   }
 
   void Finish() {
@@ -315,9 +315,9 @@ Status HttpUpstream::Start(UpstreamCallbacks callbacks) {
   return Status::Ok();
 }
 
-void HttpUpstream::Deliver(std::string_view message) {
+void HttpUpstream::Deliver(std::string_view message, const json::value* related) {
   if (closing_.load() || closed_reported_) return;
-  cb_.on_message(message);
+  cb_.on_message(message, related);
 }
 
 void HttpUpstream::ReportClosed(std::string why) {

@@ -72,7 +72,7 @@ class HttpUpstream final : public Upstream {
   void StartListening();               // io thread
   // The GET stream opened at `started` ended or failed: schedule the next one (io thread).
   void ListenEnded(std::chrono::steady_clock::time_point started);
-  void Deliver(std::string_view message);
+  void Deliver(std::string_view message, const boost::json::value* related = nullptr);
   void ReportClosed(std::string why);
 
   const HttpUpstreamOptions options_;

@@ -36,7 +36,7 @@ Status StdioUpstream::Start(UpstreamCallbacks cb) {
     for (;;) {
       auto s = reader.Next(&line);
       if (s == LineReader::Status::kLine) {
-        cb.on_message(line);
+        cb.on_message(line, nullptr);
       } else if (s == LineReader::Status::kOversized) {
         if (cb.on_oversized) cb.on_oversized();
       } else {

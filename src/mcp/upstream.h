@@ -31,9 +31,12 @@
 namespace interlock::mcp {
 
 struct UpstreamCallbacks {
-  std::function<void(std::string_view message)> on_message;  // one JSON-RPC message text
-  std::function<void()> on_oversized;                        // a message over the cap
-  std::function<void(std::string why)> on_closed;            // the upstream is gone
+  // One JSON-RPC message text. `related`: the id of the gateway's request whose reply
+  // stream carried it (HTTP upstreams: the POST's SSE stream), so the client transport can
+  // send it on that request's stream; null when unknown (stdio, the GET stream).
+  std::function<void(std::string_view message, const boost::json::value* related)> on_message;
+  std::function<void()> on_oversized;              // a message over the cap
+  std::function<void(std::string why)> on_closed;  // the upstream is gone
 };
 
 class Upstream {

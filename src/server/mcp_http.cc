@@ -29,6 +29,11 @@ namespace {
 constexpr size_t kMaxBacklog = 1000;  // server messages waiting for a GET stream
 constexpr size_t kMaxSessionIdBytes = 128;
 
+// While an upstream's callback thread runs Gateway::OnServerLine: the id of the request
+// whose upstream reply stream carried the message (UpstreamCallbacks::on_message), else
+// null. Per thread, so Deliver calls from other threads never see it.
+thread_local const boost::json::value* t_related = nullptr;
+
 void Log(std::string_view what) { std::cerr << "interlock mcp-http: " << what << '\n'; }
 
 std::string Lower(std::string_view s) {
@@ -213,7 +218,13 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         std::move(g), [this](const json::value& v) { Deliver(v); },
         [this](const json::value& v) { upstream_->Send(v); });
     mcp::UpstreamCallbacks cb;
-    cb.on_message = [this](std::string_view line) { gateway_->OnServerLine(line); };
+    cb.on_message = [this](std::string_view line, const json::value* related) {
+      // Gateway::OnServerLine passes server requests and notifications to Deliver on this
+      // thread, before it returns: the hint reaches Deliver through t_related.
+      t_related = related;
+      gateway_->OnServerLine(line);
+      t_related = nullptr;
+    };
     cb.on_oversized = [this] { gateway_->OnServerOversized(); };
     cb.on_closed = [this](std::string why) {
       Log("session " + id_.substr(0, 8) + ": upstream " + up_->config.name + ": " + why);
@@ -301,6 +312,16 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
             return;
           }
         }
+      }
+    }
+    // Came on the upstream's reply stream for one of this client's requests (HTTP
+    // upstreams): it relates to that request, so it goes on that request's stream (the
+    // spec's SHOULD), not the GET stream.
+    if (t_related != nullptr) {
+      auto e = exchanges_.find(mcp::IdKey(*t_related));
+      if (e != exchanges_.end() && e->second->accept_sse) {
+        WriteLocked(*e->second, text);
+        return;
       }
     }
     // Not tied to a request we can name: the GET stream, else an open request stream,

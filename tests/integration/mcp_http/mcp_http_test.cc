@@ -733,5 +733,81 @@ TEST_F(McpHttpTest, HttpsUpstreamOnlyWithAVerifiedCertificate) {
       << refused.err;
 }
 
+// A Streamable HTTP MCP server (node, no SDK): `echo` answers over SSE with a log
+// notification first, on that request's reply stream; the GET stream stays open and quiet.
+constexpr const char* kRelatingServer = R"(import http from "node:http";
+const port = Number(process.argv[2]);
+const reply = (res, m, result) => {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify({ jsonrpc: "2.0", id: m.id, result }));
+};
+http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (c) => (body += c));
+  req.on("end", () => {
+    if (req.method === "GET") {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(": open\n\n");
+      return;
+    }
+    if (req.method !== "POST") { res.writeHead(200); res.end(); return; }
+    const m = JSON.parse(body);
+    if (m.id === undefined) { res.writeHead(202); res.end(); return; }
+    if (m.method === "initialize") {
+      res.setHeader("mcp-session-id", "up-1");
+      return reply(res, m, { protocolVersion: "2025-06-18", capabilities: { tools: {} },
+                             serverInfo: { name: "relating", version: "1" } });
+    }
+    if (m.method === "tools/list") {
+      return reply(res, m, { tools: [{ name: "echo", inputSchema: { type: "object" } }] });
+    }
+    if (m.method === "tools/call") {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const log = { jsonrpc: "2.0", method: "notifications/message",
+                    params: { level: "info", data: "log-of-call-" + m.id } };
+      res.write("data: " + JSON.stringify(log) + "\n\n");
+      setTimeout(() => res.end("data: " + JSON.stringify({ jsonrpc: "2.0", id: m.id,
+        result: { content: [{ type: "text", text: "done" }] } }) + "\n\n"), 300);
+      return;
+    }
+    reply(res, m, {});
+  });
+}).listen(port, "127.0.0.1");
+)";
+
+// Tests that a server message that came on the upstream's reply stream of a request (an
+// http upstream) is sent on that request's stream to the client, as the spec asks, even
+// while the client has its GET stream open; and not on the GET stream.
+TEST_F(McpHttpTest, RelatedServerMessagesGoOnTheirRequestsStream) {
+  const int port = FreePort();
+  Background server({"node", dir_.Write("relating.mjs", kRelatingServer), std::to_string(port)}, {},
+                    dir_.path() + "/relating.log");
+  HttpClient probe(port);  // DELETE: its GET stream never ends
+  ASSERT_TRUE(WaitFor([&] { return probe.Request("DELETE", "/", "", "", 1s).status != 0; }, 30s))
+      << ReadFile(dir_.path() + "/relating.log");
+  StartDaemon("", "    relating:\n      url: http://127.0.0.1:" + std::to_string(port) + "/mcp\n");
+  HttpClient c(daemon_->port());
+  const std::string session = OpenSession(c, ta_, "relating");
+  std::string get_stream;
+  std::thread listener([&] {
+    get_stream =
+        RawExchange(daemon_->port(),
+                    "GET /mcp/relating HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+                    "Bearer " +
+                        ta_ + "\r\nAccept: text/event-stream\r\nMcp-Session-Id: " + session +
+                        "\r\nMCP-Protocol-Version: 2025-06-18\r\n\r\n",
+                    2500ms);
+  });
+  std::this_thread::sleep_for(500ms);  // the GET stream is open before the call
+  HttpResult call = c.Request("POST", "/mcp/relating", Call(7, "echo"), ta_, 10s,
+                              McpHeaders(session, "2025-06-18"));
+  listener.join();
+  ASSERT_EQ(call.status, 200) << call.body << daemon_->log();
+  EXPECT_NE(call.body.find("log-of-call-7"), std::string::npos) << call.body;
+  EXPECT_NE(call.body.find("done"), std::string::npos) << call.body;
+  EXPECT_EQ(get_stream.rfind("HTTP/1.1 200", 0), 0u) << get_stream;
+  EXPECT_EQ(get_stream.find("log-of-call-7"), std::string::npos) << get_stream;
+}
+
 }  // namespace
 }  // namespace interlock

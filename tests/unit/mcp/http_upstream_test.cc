@@ -120,7 +120,7 @@ TEST(HttpUpstreamTest, ReopensTheServerStreamWhenItEnds) {
   std::condition_variable cv;
   std::vector<std::string> messages;
   UpstreamCallbacks cb;
-  cb.on_message = [&](std::string_view m) {
+  cb.on_message = [&](std::string_view m, const boost::json::value*) {
     std::lock_guard lock(mu);
     messages.emplace_back(m);
     cv.notify_all();
