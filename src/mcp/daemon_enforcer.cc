@@ -15,11 +15,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
 
 #include "common/json.h"
-#include "mcp/host_header.h"
+#include "mcp/http_endpoint.h"
 #include "mcp/tls_client.h"
 
 namespace interlock::mcp {
@@ -96,27 +94,17 @@ std::optional<Decision> DecisionFromReply(const json::object& o) {
 }  // namespace
 
 Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(DaemonOptions options) {
-  auto parsed = boost::urls::parse_absolute_uri(options.url);
-  if (!parsed) return Error::Invalid("--daemon " + options.url + ": not an absolute URL");
-  const boost::urls::url_view u = *parsed;
-  const bool tls = u.scheme() == "https";
-  if (!tls && u.scheme() != "http") {
-    return Error::Invalid("--daemon " + options.url + ": not http:// or https://");
-  }
-  if (u.has_userinfo() || u.has_query() || u.has_fragment()) {
+  Result<HttpEndpoint> e = ParseHttpEndpoint(options.url);
+  if (!e.ok()) return Error::Invalid("--daemon " + options.url + ": " + e.error().message);
+  if (e->has_userinfo || e->has_query || e->has_fragment) {
     return Error::Invalid("--daemon " + options.url +
                           ": credentials, query and fragment are not allowed (the token comes "
                           "from --token-env)");
   }
-  std::string host(u.encoded_host());
-  if (host.empty()) return Error::Invalid("--daemon " + options.url + ": no host");
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const char* default_port = tls ? "443" : "80";
-  std::string port = u.has_port() ? std::string(u.port()) : default_port;
-  if (port.empty()) port = default_port;
-  std::string prefix(u.encoded_path());
+  const bool tls = e->tls;
+  std::string host = std::move(e->host);
+  std::string port = std::move(e->port);
+  std::string prefix = std::move(e->path);
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   if (options.token.empty()) return Error::Invalid("the daemon token is empty");
   if (options.wait_seconds < 1) options.wait_seconds = 1;

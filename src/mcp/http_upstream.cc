@@ -12,11 +12,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 
 #include "common/json.h"
 #include "mcp/framing.h"
-#include "mcp/host_header.h"
+#include "mcp/http_endpoint.h"
 #include "mcp/sse.h"
 #include "mcp/tls_client.h"
 
@@ -263,28 +262,29 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
 };
 
 Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions options) {
-  auto url = boost::urls::parse_uri(options.url);
-  const bool https = url && url->scheme() == "https";
-  if (!url || (url->scheme() != "http" && !https) || url->host().empty()) {
+  Result<HttpEndpoint> url = ParseHttpEndpoint(options.url);
+  if (!url.ok()) {
     return Error::Invalid("upstream url must be http(s)://HOST[:PORT][/PATH], not '" + options.url +
-                          "'");
+                          "': " + url.error().message);
+  }
+  if (url->has_userinfo) {
+    return Error::Invalid("upstream " + options.url +
+                          ": credentials in the URL are never sent; use headers: or "
+                          "secret_headers:");
   }
   std::unique_ptr<net::ssl::context> tls;
-  if (https) {
+  if (url->tls) {
     auto ctx = MakeTlsClientContext(options.ca_file);
     if (!ctx.ok()) return Error::Invalid("upstream " + options.url + ": " + ctx.error().message);
     tls = std::move(ctx).value();
   } else if (!options.ca_file.empty()) {
     return Error::Invalid("upstream " + options.url + ": ca_file applies to https:// only");
   }
-  std::string host = std::string(url->host_name().empty() ? url->host() : url->host_name());
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  std::string port = url->has_port() ? std::string(url->port()) : (https ? "443" : "80");
-  std::string target = std::string(url->encoded_path());
-  if (target.empty()) target = "/";
-  if (url->has_query()) target += "?" + std::string(url->encoded_query());
-  return std::unique_ptr<HttpUpstream>(new HttpUpstream(
-      std::move(options), std::move(host), std::move(port), std::move(target), std::move(tls)));
+  std::string target = url->path.empty() ? "/" : url->path;
+  if (url->has_query) target += "?" + url->query;
+  return std::unique_ptr<HttpUpstream>(new HttpUpstream(std::move(options), std::move(url->host),
+                                                        std::move(url->port), std::move(target),
+                                                        std::move(tls)));
 }
 
 HttpUpstream::HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port,

@@ -1,0 +1,36 @@
+// Where Interlock's HTTP clients connect (the daemon client of the gateway and hook, and
+// url: MCP upstreams): one parser for their http(s) URLs and one Host header, so the two
+// agree on defaults, IPv6 literals and errors.
+#ifndef INTERLOCK_MCP_HTTP_ENDPOINT_H_
+#define INTERLOCK_MCP_HTTP_ENDPOINT_H_
+
+#include <string>
+#include <string_view>
+
+#include "interlock/result.h"
+
+namespace interlock::mcp {
+
+struct HttpEndpoint {
+  bool tls = false;   // https://
+  std::string host;   // as written (percent-encoded), IPv6 literals without brackets
+  std::string port;   // as written, or the scheme's default (80, 443)
+  std::string path;   // encoded, possibly empty
+  std::string query;  // encoded, without '?'; empty when there is none
+  bool has_userinfo = false;
+  bool has_query = false;
+  bool has_fragment = false;
+};
+
+// An http:// or https:// URL with a host (userinfo, query and fragment are reported, not
+// refused); kInvalidArgument otherwise, with a message the caller prefixes with what the
+// URL is for.
+Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url);
+
+// The Host header: an IPv6 literal in brackets (RFC 7230 section 5.4, RFC 3986 section
+// 3.2.2), the port left out when it is the scheme's default.
+std::string HostHeader(std::string_view host, std::string_view port, std::string_view default_port);
+
+}  // namespace interlock::mcp
+
+#endif  // INTERLOCK_MCP_HTTP_ENDPOINT_H_
