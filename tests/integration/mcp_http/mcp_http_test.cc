@@ -345,6 +345,47 @@ class McpHttpTest : public ::testing::Test {
     return WaitFor([&] { return probe.Request("GET", "/", "", "", 1s).status != 0; }, 30s);
   }
 
+  // The official SDK client calls echo(message) and get-sum(a, b) on server-everything
+  // directly over stdio and through `upstream` as agent ev, plus the blocked
+  // trigger-sampling-request through `upstream`. Checks what both paths must share: the
+  // filtered list, identical results, the denial. Returns {direct, via} for more checks.
+  std::pair<json::value, json::value> EverythingMatchesDirect(const std::string& upstream,
+                                                              const std::string& message, int a,
+                                                              int b) {
+    const std::string allowed = R"({"name":"echo","arguments":{"message":")" + message +
+                                R"("}},{"name":"get-sum","arguments":{"a":)" + std::to_string(a) +
+                                R"(,"b":)" + std::to_string(b) + "}}";
+    const std::string calls = dir_.Write("direct.json", "[" + allowed + "]");
+    ProcessResult direct =
+        RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", "node",
+                    kModules + "/server-everything/dist/index.js", "stdio"},
+                   "", 90s);
+    EXPECT_EQ(direct.exit_code, 0) << direct.err;
+    ProcessResult via = RunSdk(
+        upstream, ev_,
+        "[" + allowed +
+            R"(,{"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}}])",
+        "--terminate");
+    EXPECT_EQ(via.exit_code, 0) << via.err << daemon_->log();
+    json::value d = ParseLastLine(direct.out), v = ParseLastLine(via.out);
+    if (!v.is_object() || !d.is_object()) {
+      ADD_FAILURE() << "direct: " << direct.out << "\nvia: " << via.out;
+      return {d, v};
+    }
+    EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
+    const json::array& vr = v.at("results").as_array();
+    EXPECT_EQ(vr.size(), 3u);
+    if (vr.size() == 3) {
+      EXPECT_EQ(d.at("results").at(0), vr[0]);
+      EXPECT_EQ(d.at("results").at(1), vr[1]);
+      EXPECT_EQ(vr[2].at("isError"), true);
+      EXPECT_EQ(Text(vr[2]).rfind("Interlock denied trigger-sampling-request (TOOL_BLOCKED)", 0),
+                0u)
+          << Text(vr[2]);
+    }
+    return {d, v};
+  }
+
   ProcessResult RunSdk(const std::string& upstream, const std::string& token,
                        const std::string& calls_json, const std::string& extra = "") {
     const std::string calls = dir_.Write("calls-" + upstream + ".json", calls_json);
@@ -368,32 +409,9 @@ class McpHttpTest : public ::testing::Test {
 // returns directly over stdio, and that a blocked call is denied without reaching it.
 TEST_F(McpHttpTest, EverythingThroughSdkMatchesDirect) {
   StartDaemon();
-  const std::string calls_json = R"([{"name":"echo","arguments":{"message":"hi there"}},)"
-                                 R"({"name":"get-sum","arguments":{"a":2,"b":40}}])";
-  const std::string calls = dir_.Write("direct.json", calls_json);
-  ProcessResult direct =
-      RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", "node",
-                  kModules + "/server-everything/dist/index.js", "stdio"},
-                 "", 90s);
-  ASSERT_EQ(direct.exit_code, 0) << direct.err;
-  ProcessResult via =
-      RunSdk("everything", ev_,
-             R"([{"name":"echo","arguments":{"message":"hi there"}},)"
-             R"({"name":"get-sum","arguments":{"a":2,"b":40}},)"
-             R"({"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}}])",
-             "--terminate");
-  ASSERT_EQ(via.exit_code, 0) << via.err << daemon_->log();
-  const json::value d = ParseLastLine(direct.out), v = ParseLastLine(via.out);
-  ASSERT_TRUE(v.is_object()) << via.out;
-  EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
+  const auto [d, v] = EverythingMatchesDirect("everything", "hi there", 2, 40);
+  ASSERT_FALSE(HasFailure());
   EXPECT_GT(d.at("tools").as_array().size(), 5u);
-  const json::array& vr = v.at("results").as_array();
-  ASSERT_EQ(vr.size(), 3u);
-  EXPECT_EQ(d.at("results").at(0), vr[0]);
-  EXPECT_EQ(d.at("results").at(1), vr[1]);
-  EXPECT_EQ(vr[2].at("isError"), true);
-  EXPECT_EQ(Text(vr[2]).rfind("Interlock denied trigger-sampling-request (TOOL_BLOCKED)", 0), 0u)
-      << Text(vr[2]);
   EXPECT_FALSE(v.at("sessionId").is_null());
   EXPECT_EQ(v.at("terminated"), true);
   EXPECT_EQ(v.at("protocolVersion"), "2025-11-25");
@@ -653,29 +671,7 @@ TEST_F(McpHttpTest, HttpUpstreamEverything) {
   ASSERT_TRUE(StartEverythingHttp(port, &server)) << ReadFile(dir_.path() + "/everything-http.log");
   StartDaemon("", "    remote:\n      url: http://127.0.0.1:" + std::to_string(port) +
                       "/mcp\n      headers: {X-Interlock-Test: \"1\"}\n");
-  const std::string calls_json = R"([{"name":"echo","arguments":{"message":"over http"}},)"
-                                 R"({"name":"get-sum","arguments":{"a":1,"b":2}}])";
-  const std::string calls = dir_.Write("direct.json", calls_json);
-  ProcessResult direct =
-      RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", "node",
-                  kModules + "/server-everything/dist/index.js", "stdio"},
-                 "", 90s);
-  ASSERT_EQ(direct.exit_code, 0) << direct.err;
-  ProcessResult via =
-      RunSdk("remote", ev_,
-             R"([{"name":"echo","arguments":{"message":"over http"}},)"
-             R"({"name":"get-sum","arguments":{"a":1,"b":2}},)"
-             R"({"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}}])",
-             "--terminate");
-  ASSERT_EQ(via.exit_code, 0) << via.err << daemon_->log();
-  const json::value d = ParseLastLine(direct.out), v = ParseLastLine(via.out);
-  ASSERT_TRUE(v.is_object()) << via.out;
-  EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
-  const json::array& vr = v.at("results").as_array();
-  ASSERT_EQ(vr.size(), 3u);
-  EXPECT_EQ(d.at("results").at(0), vr[0]);
-  EXPECT_EQ(d.at("results").at(1), vr[1]);
-  EXPECT_EQ(Text(vr[2]).rfind("Interlock denied trigger-sampling-request (TOOL_BLOCKED)", 0), 0u);
+  EverythingMatchesDirect("remote", "over http", 1, 2);
 }
 
 // A TLS front for a loopback HTTP server: node tls_proxy.mjs CERT KEY TARGET_PORT PORT_FILE.
