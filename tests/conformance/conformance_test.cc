@@ -309,6 +309,41 @@ class ConformanceTest : public ::testing::Test {
     setup_error_ = RunSetupScriptOnce(kSource + "/scripts/setup-conformance.sh");
   }
   void SetUp() override { ASSERT_EQ(setup_error_, ""); }
+
+  // Runs the suite through a daemon serving `server_url` at /mcp/{name}, as an agent whose
+  // policy allows every tool of the direct run plus `extra_tools`, and expects every
+  // scenario of the direct run to end the same way, except those in `gateway_passes`,
+  // which must pass through the gateway whatever they did directly.
+  void ExpectSameThroughGateway(TempDir& tmp, const std::string& name,
+                                const std::string& server_url, const ConformanceRun& direct,
+                                const std::vector<std::string>& extra_tools,
+                                const std::set<std::string>& gateway_passes = {}) {
+    const std::map<std::string, std::string> want = Results(direct.summary);
+    const std::string policies = tmp.path() + "/policies";
+    std::filesystem::create_directories(policies);
+    tmp.Write("policies/conformance.yaml", AllowEverythingPolicy(direct.summary, extra_tools));
+    const std::string config = tmp.Write("interlock.yaml", GatewayConfig(name, server_url));
+    Daemon daemon(tmp.path(), policies, config);
+    const std::string token = CreateToken(daemon.store(), "--agent", "conformance-agent");
+    ASSERT_FALSE(token.empty());
+    ASSERT_TRUE(daemon.Start()) << daemon.log();
+
+    const ConformanceRun gateway =
+        RunConformance(GatewayUrl(daemon.port(), name), tmp.path() + "/gateway.json", "",
+                       "Authorization: Bearer " + token);
+    const std::map<std::string, std::string> got = Results(gateway.summary);
+    ASSERT_FALSE(got.empty()) << Describe(gateway) << "\ndaemon log:\n" << daemon.log();
+    for (const auto& [scenario, result] : want) {
+      ASSERT_EQ(got.count(scenario), 1u) << scenario << " did not run through the gateway";
+      const std::string expected = gateway_passes.count(scenario) ? "pass" : result;
+      EXPECT_EQ(got.at(scenario), expected) << scenario << ": " << result << " directly, "
+                                            << got.at(scenario) << " through the gateway\n"
+                                            << Describe(gateway) << "\ndaemon log:\n"
+                                            << daemon.log();
+    }
+    EXPECT_EQ(got.size(), want.size());
+  }
+
   static inline std::string setup_error_;
 };
 
@@ -338,36 +373,10 @@ TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsDirect) {
   NodeMcpServer server(tmp.path() + "/everything.log", NodeMcpServer::Everything());
   ASSERT_TRUE(server.Start()) << server.log();
   const ConformanceRun direct = RunConformance(server.url(), tmp.path() + "/direct.json");
-  const std::map<std::string, std::string> want = Results(direct.summary);
-  ASSERT_GE(want.size(), 30u) << Describe(direct);
-
-  const std::string policies = tmp.path() + "/policies";
-  std::filesystem::create_directories(policies);
-  tmp.Write("policies/conformance.yaml",
-            AllowEverythingPolicy(direct.summary, kConformanceFixtureTools));
-  const std::string config = tmp.Write("interlock.yaml", GatewayConfig("everything", server.url()));
-  Daemon daemon(tmp.path(), policies, config);
-  const std::string token = CreateToken(daemon.store(), "--agent", "conformance-agent");
-  ASSERT_FALSE(token.empty());
-  ASSERT_TRUE(daemon.Start()) << daemon.log();
-
-  const ConformanceRun gateway =
-      RunConformance(GatewayUrl(daemon.port(), "everything"), tmp.path() + "/gateway.json", "",
-                     "Authorization: Bearer " + token);
-  const std::map<std::string, std::string> got = Results(gateway.summary);
-  ASSERT_FALSE(got.empty()) << Describe(gateway) << "\ndaemon log:\n" << daemon.log();
-  for (const auto& [scenario, result] : want) {
-    ASSERT_EQ(got.count(scenario), 1u) << scenario << " did not run through the gateway";
-    if (scenario == "dns-rebinding-protection") {
-      // server-everything accepts a forged Host; the gateway must not (mcp.allowed_hosts).
-      EXPECT_EQ(got.at(scenario), "pass") << Describe(gateway);
-      continue;
-    }
-    EXPECT_EQ(got.at(scenario), result) << scenario << ": " << result << " directly, "
-                                        << got.at(scenario) << " through the gateway\n"
-                                        << Describe(gateway);
-  }
-  EXPECT_EQ(got.size(), want.size());
+  ASSERT_GE(Results(direct.summary).size(), 30u) << Describe(direct);
+  // server-everything accepts a forged Host; the gateway must not (mcp.allowed_hosts).
+  ExpectSameThroughGateway(tmp, "everything", server.url(), direct, kConformanceFixtureTools,
+                           {"dns-rebinding-protection"});
 }
 
 // Tests that reference-server.mjs passes every active conformance scenario directly except
@@ -393,34 +402,11 @@ TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsReferenceDirect) {
   NodeMcpServer server(tmp.path() + "/reference.log", NodeMcpServer::Reference());
   ASSERT_TRUE(server.Start()) << server.log();
   const ConformanceRun direct = RunConformance(server.url(), tmp.path() + "/direct.json");
-  const std::map<std::string, std::string> want = Results(direct.summary);
-  ASSERT_GE(want.size(), 30u) << Describe(direct);
-
-  const std::string policies = tmp.path() + "/policies";
-  std::filesystem::create_directories(policies);
+  ASSERT_GE(Results(direct.summary).size(), 30u) << Describe(direct);
   const json::value* listed = direct.summary.if_contains("tools_listed");
   ASSERT_TRUE(listed != nullptr && listed->is_array() && !listed->as_array().empty())
       << Describe(direct);
-  tmp.Write("policies/conformance.yaml", AllowEverythingPolicy(direct.summary, {}));
-  const std::string config = tmp.Write("interlock.yaml", GatewayConfig("reference", server.url()));
-  Daemon daemon(tmp.path(), policies, config);
-  const std::string token = CreateToken(daemon.store(), "--agent", "conformance-agent");
-  ASSERT_FALSE(token.empty());
-  ASSERT_TRUE(daemon.Start()) << daemon.log();
-
-  const ConformanceRun gateway =
-      RunConformance(GatewayUrl(daemon.port(), "reference"), tmp.path() + "/gateway.json", "",
-                     "Authorization: Bearer " + token);
-  const std::map<std::string, std::string> got = Results(gateway.summary);
-  ASSERT_FALSE(got.empty()) << Describe(gateway) << "\ndaemon log:\n" << daemon.log();
-  for (const auto& [scenario, result] : want) {
-    ASSERT_EQ(got.count(scenario), 1u) << scenario << " did not run through the gateway";
-    EXPECT_EQ(got.at(scenario), result) << scenario << ": " << result << " directly, "
-                                        << got.at(scenario) << " through the gateway\n"
-                                        << Describe(gateway) << "\ndaemon log:\n"
-                                        << daemon.log();
-  }
-  EXPECT_EQ(got.size(), want.size());
+  ExpectSameThroughGateway(tmp, "reference", server.url(), direct, {});
 }
 
 }  // namespace
