@@ -53,8 +53,12 @@ class SessionBase {
 }  // namespace
 
 struct HttpServer::Shared {
-  explicit Shared(net::io_context& io) : ioc(io) {}
-  net::io_context& ioc;
+  // One io_context per io thread; connections are spread over them round-robin.
+  std::vector<net::io_context*> iocs;
+  std::atomic<size_t> next_ioc{0};
+  net::io_context& NextContext() {
+    return *iocs[next_ioc.fetch_add(1, std::memory_order_relaxed) % iocs.size()];
+  }
   ServerLimits limits;
   RequestHandler* handler = nullptr;
   Metrics* metrics = nullptr;
@@ -71,6 +75,7 @@ namespace {
 template <class Stream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr std::size_t kFirstReadBytes = 4096;
 
  public:
   template <class... Args>
@@ -151,12 +156,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       idle_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
         if (!ec) self->Close();
       });
-      socket().async_wait(tcp::socket::wait_read,
-                          [self = this->shared_from_this()](beast::error_code ec) {
-                            self->idle_timer_.cancel();
-                            if (ec || self->closed_) return self->Close();
-                            self->ReadRequest(self->shared_->limits.read_timeout);
-                          });
+      // Read the first bytes rather than wait for readability: a wait re-arms the socket
+      // in epoll (one epoll_ctl per request); a read is tried at once and otherwise waits
+      // on the registration the socket already has.
+      socket().async_read_some(
+          buffer_.prepare(kFirstReadBytes),
+          [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+            self->idle_timer_.cancel();
+            if (ec || self->closed_) return self->Close();
+            self->buffer_.commit(n);
+            self->ReadRequest(self->shared_->limits.read_timeout);
+          });
     }
   }
 
@@ -438,8 +448,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
 void DoAccept(std::shared_ptr<HttpServer::Shared> shared) {
   tcp::acceptor* acceptor = shared->acceptor.get();
-  acceptor->async_accept(net::make_strand(shared->ioc), [shared](beast::error_code ec,
-                                                                 tcp::socket socket) {
+  acceptor->async_accept(net::make_strand(shared->NextContext()), [shared](beast::error_code ec,
+                                                                           tcp::socket socket) {
     if (ec == net::error::operation_aborted || shared->stopping.load()) return;
     if (!ec) {
       beast::error_code ignored;
@@ -461,7 +471,14 @@ void DoAccept(std::shared_ptr<HttpServer::Shared> shared) {
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options, RequestHandler* handler, Metrics* metrics)
-    : options_(std::move(options)), shared_(std::make_shared<Shared>(ioc_)) {
+    : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  int n = options_.threads > 0 ? options_.threads
+                               : static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  for (int i = 0; i < n; ++i) {
+    iocs_.push_back(std::make_unique<net::io_context>(1));
+    shared_->iocs.push_back(iocs_.back().get());
+  }
   shared_->limits = options_.limits;
   shared_->handler = handler;
   shared_->metrics = metrics;
@@ -469,8 +486,8 @@ HttpServer::HttpServer(HttpServerOptions options, RequestHandler* handler, Metri
 
 HttpServer::~HttpServer() {
   Shutdown();
-  // The acceptor is bound to ioc_ and must go before it; connections still queued in
-  // ioc_ keep `shared_` alive until ioc_ destroys them.
+  // The acceptor is bound to the first io_context and must go before it; connections
+  // still queued in the io_contexts keep `shared_` alive until they are destroyed.
   shared_->acceptor.reset();
 }
 
@@ -494,7 +511,7 @@ Status HttpServer::Start() {
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(options_.host, ec);
   if (ec) return Error::Invalid("listen address '" + options_.host + "' is not an IP address");
-  auto acceptor = std::make_unique<tcp::acceptor>(net::make_strand(ioc_));
+  auto acceptor = std::make_unique<tcp::acceptor>(net::make_strand(*iocs_.front()));
   const tcp::endpoint ep(address, options_.port);
   acceptor->open(ep.protocol(), ec);
   if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
@@ -507,17 +524,15 @@ Status HttpServer::Start() {
   endpoint_ = acceptor->local_endpoint();
   shared_->acceptor = std::move(acceptor);
   DoAccept(shared_);
-  int n = options_.threads > 0 ? options_.threads
-                               : static_cast<int>(std::thread::hardware_concurrency());
-  if (n <= 0) n = 1;
-  threads_.reserve(n);
-  for (int i = 0; i < n; ++i) {
+  threads_.reserve(iocs_.size());
+  for (size_t i = 0; i < iocs_.size(); ++i) {
     threads_.emplace_back([this, i] {
       SetThreadName("il-http-" + std::to_string(i));
-      auto guard = net::make_work_guard(ioc_);
+      net::io_context& ioc = *iocs_[i];
+      auto guard = net::make_work_guard(ioc);
       for (;;) {
         try {
-          ioc_.run();
+          ioc.run();
           return;
         } catch (const std::exception& e) {
           // A handler threw: a bug. Log it and keep serving other connections.
@@ -554,7 +569,7 @@ void HttpServer::Shutdown() {
   while (shared_->connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ioc_.stop();
+  for (auto& ioc : iocs_) ioc->stop();
   for (auto& t : threads_) t.join();
 }
 

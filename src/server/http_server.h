@@ -1,6 +1,7 @@
 // HttpServer: the async HTTP/1.1 listener (Boost.Beast) the daemon's API is served on.
 //
-// One io_context run by N threads; each connection lives on its own strand. The server
+// N io threads, each running its own io_context (no cross-thread wakeups between them);
+// connections are spread round-robin and each lives on its own strand. The server
 // owns transport concerns only (keep-alive, TLS, limits, timeouts, connection cap,
 // graceful shutdown) and hands every complete request to a RequestHandler. Hostile
 // clients get answers instead of resources: 413 for a body over max_body_bytes, 431 for
@@ -148,7 +149,8 @@ class HttpServer {
   // Loads TLS material, binds, listens and starts the io threads.
   Status Start();
   boost::asio::ip::tcp::endpoint local_endpoint() const { return endpoint_; }
-  boost::asio::io_context& io_context() { return ioc_; }
+  // The first io thread's context (signals, the acceptor).
+  boost::asio::io_context& io_context() { return *iocs_.front(); }
   bool tls() const { return !options_.tls_cert_file.empty(); }
 
   // Stops accepting, closes idle connections, lets in-flight requests finish for up to
@@ -159,7 +161,7 @@ class HttpServer {
 
  private:
   HttpServerOptions options_;
-  boost::asio::io_context ioc_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> iocs_;  // one per io thread
   std::shared_ptr<Shared> shared_;
   boost::asio::ip::tcp::endpoint endpoint_;
   std::vector<std::thread> threads_;

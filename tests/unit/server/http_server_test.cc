@@ -1,0 +1,169 @@
+// HttpServer transport behaviour on loopback: keep-alive, requests split across reads,
+// pipelining, the idle timeout, and connections spread over the io threads.
+#include "server/http_server.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/field.hpp>
+
+namespace interlock::server {
+namespace {
+
+namespace net = boost::asio;
+using net::ip::tcp;
+using namespace std::chrono_literals;
+
+// Answers every request with its target and remembers which threads served.
+class EchoHandler final : public RequestHandler {
+ public:
+  void Handle(HttpRequest request, Responder responder) override {
+    {
+      std::lock_guard lock(mu_);
+      threads_.insert(std::this_thread::get_id());
+    }
+    HttpResponse res(boost::beast::http::status::ok, request.version());
+    res.keep_alive(request.keep_alive());
+    res.body() = std::string(request.target());
+    res.prepare_payload();
+    responder.Send(std::move(res));
+  }
+  size_t threads() {
+    std::lock_guard lock(mu_);
+    return threads_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::thread::id> threads_;
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void Start(std::chrono::milliseconds idle_timeout, int threads) {
+    HttpServerOptions o;
+    o.port = 0;
+    o.threads = threads;
+    o.limits.idle_timeout = idle_timeout;
+    o.limits.read_timeout = 2s;
+    server_ = std::make_unique<HttpServer>(o, &handler_, &metrics_);
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  tcp::socket Connect() {
+    tcp::socket s(ioc_);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->local_endpoint().port()));
+    timeval tv{5, 0};  // every blocking read in these tests is bounded
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return s;
+  }
+
+  // Reads until `count` complete responses (each ends with its body, the target) arrived or
+  // the peer closed. Bounded by the socket's receive timeout.
+  static std::string ReadResponses(tcp::socket& s, const std::vector<std::string>& bodies) {
+    std::string got;
+    char buf[4096];
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    auto complete = [&] {
+      size_t pos = 0;
+      for (const auto& b : bodies) {
+        pos = got.find("\r\n\r\n" + b, pos);
+        if (pos == std::string::npos) return false;
+        pos += b.size();
+      }
+      return true;
+    };
+    while (!complete() && std::chrono::steady_clock::now() < deadline) {
+      boost::system::error_code ec;
+      const size_t n = s.read_some(net::buffer(buf), ec);
+      if (ec) break;
+      got.append(buf, n);
+    }
+    return got;
+  }
+
+  static void Send(tcp::socket& s, const std::string& bytes) { net::write(s, net::buffer(bytes)); }
+
+  static std::string Get(const std::string& target) {
+    return "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  }
+
+  net::io_context ioc_;
+  EchoHandler handler_;
+  Metrics metrics_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+// Tests many requests on one keep-alive connection, a request whose bytes arrive in two
+// pieces (the first read takes only its start), and two pipelined requests in one write.
+TEST_F(HttpServerTest, KeepAliveSplitAndPipelinedRequests) {
+  Start(10s, 2);
+  tcp::socket s = Connect();
+  for (int i = 0; i < 50; ++i) {
+    const std::string target = "/r" + std::to_string(i);
+    Send(s, Get(target));
+    const std::string got = ReadResponses(s, {target});
+    ASSERT_NE(got.find("200 OK"), std::string::npos) << got;
+    ASSERT_NE(got.find("\r\n\r\n" + target), std::string::npos) << got;
+  }
+  const std::string split = Get("/split");
+  Send(s, split.substr(0, 5));
+  std::this_thread::sleep_for(100ms);
+  Send(s, split.substr(5));
+  EXPECT_NE(ReadResponses(s, {"/split"}).find("\r\n\r\n/split"), std::string::npos);
+  Send(s, Get("/p1") + Get("/p2"));
+  const std::string both = ReadResponses(s, {"/p1", "/p2"});
+  EXPECT_LT(both.find("\r\n\r\n/p1"), both.find("\r\n\r\n/p2")) << both;
+  EXPECT_NE(both.find("\r\n\r\n/p2"), std::string::npos) << both;
+}
+
+// Tests that a keep-alive connection with no next request is closed after the idle
+// timeout, and that one which sends in time is served.
+TEST_F(HttpServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  Start(400ms, 1);
+  tcp::socket s = Connect();
+  Send(s, Get("/a"));
+  ASSERT_NE(ReadResponses(s, {"/a"}).find("/a"), std::string::npos);
+  std::this_thread::sleep_for(100ms);
+  Send(s, Get("/b"));  // within the idle timeout
+  ASSERT_NE(ReadResponses(s, {"/b"}).find("/b"), std::string::npos);
+  const auto t0 = std::chrono::steady_clock::now();
+  char c;
+  boost::system::error_code ec;
+  s.read_some(net::buffer(&c, 1), ec);  // blocks until the server closes
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(ec, net::error::eof);
+  EXPECT_GE(waited, 300ms);
+  EXPECT_LT(waited, 3s);
+}
+
+// Tests that connections are spread over the io threads (one io_context per thread).
+TEST_F(HttpServerTest, ConnectionsAreSpreadOverTheIoThreads) {
+  Start(10s, 2);
+  std::vector<tcp::socket> conns;
+  for (int i = 0; i < 4; ++i) conns.push_back(Connect());
+  for (size_t i = 0; i < conns.size(); ++i) {
+    const std::string target = "/c" + std::to_string(i);
+    Send(conns[i], Get(target));
+    ASSERT_NE(ReadResponses(conns[i], {target}).find(target), std::string::npos);
+  }
+  EXPECT_EQ(handler_.threads(), 2u);
+}
+
+}  // namespace
+}  // namespace interlock::server
