@@ -32,6 +32,42 @@ void BindStatic(sqlite3_stmt* s, int i, std::string_view v) {
 
 }  // namespace
 
+namespace {
+
+// The runs' record lists (see audit_log.h, "Records of a run"). Migrates a log written
+// before them: links every record to its run's previous one, fills the heads, and drops
+// the (run_id, seq) index they replace. Runs in the caller's transaction, if any.
+constexpr const char* kAddRunLinks =
+    "ALTER TABLE audit_log ADD COLUMN run_prev INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE audit_log SET run_prev = COALESCE((SELECT MAX(b.seq) FROM audit_log b"
+    "  WHERE b.run_id = audit_log.run_id AND b.seq < audit_log.seq), 0) WHERE run_id != '';"
+    "INSERT INTO audit_runs(run_id, head_seq)"
+    "  SELECT run_id, MAX(seq) FROM audit_log WHERE run_id != '' GROUP BY run_id;"
+    "DROP INDEX IF EXISTS audit_log_run;";
+
+Status ExecAudit(sqlite3* db, const char* sql, std::string_view what) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Error::Unavailable("audit " + std::string(what) + ": " + msg);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<bool> HasRunLinks(sqlite3* db) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('audit_log') WHERE name='run_prev'",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return SqlError(db, "read schema");
+  }
+  const int rc = sqlite3_step(st.s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db, "read schema");
+  return rc == SQLITE_ROW;
+}
+
 Status EnsureAuditSchema(sqlite3* db) {
   static constexpr const char* kSchema =
       "CREATE TABLE IF NOT EXISTS audit_log ("
@@ -44,16 +80,38 @@ Status EnsureAuditSchema(sqlite3* db) {
       "  principal TEXT NOT NULL DEFAULT '',"
       "  body TEXT NOT NULL,"
       "  prev_hash TEXT NOT NULL,"
-      "  hash TEXT NOT NULL);"
-      "CREATE INDEX IF NOT EXISTS audit_log_run ON audit_log(run_id, seq);"
+      "  hash TEXT NOT NULL,"
+      "  run_prev INTEGER NOT NULL DEFAULT 0);"
+      "CREATE TABLE IF NOT EXISTS audit_runs ("
+      "  run_id TEXT PRIMARY KEY,"
+      "  head_seq INTEGER NOT NULL);"
       "CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);";
-  char* err = nullptr;
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Error::Unavailable("audit schema: " + msg);
+  if (Status s = ExecAudit(db, "SAVEPOINT audit_schema", "schema"); !s.ok()) return s;
+  Status s = ExecAudit(db, kSchema, "schema");
+  if (s.ok()) {
+    Result<bool> linked = HasRunLinks(db);
+    if (!linked.ok()) {
+      s = linked.error();
+    } else if (!*linked) {
+      s = ExecAudit(db, kAddRunLinks, "migration (run links)");
+    }
   }
-  return Status::Ok();
+  if (!s.ok()) {
+    ExecAudit(db, "ROLLBACK TO audit_schema; RELEASE audit_schema", "schema").ok();
+    return s;
+  }
+  return ExecAudit(db, "RELEASE audit_schema", "schema");
+}
+
+std::string RunRecordsCte(int run_param, int after_param) {
+  const std::string run = "?" + std::to_string(run_param);
+  std::string sql =
+      "WITH RECURSIVE run_records(seq) AS (SELECT head_seq FROM audit_runs WHERE run_id = " + run +
+      " UNION ALL SELECT a.run_prev FROM audit_log a JOIN run_records r ON a.seq = r.seq"
+      " WHERE a.run_prev > 0 AND a.run_prev < a.seq";
+  if (after_param > 0) sql += " AND a.run_prev > ?" + std::to_string(after_param);
+  sql += ") ";
+  return sql;
 }
 
 void AppendAuditRecordBody(std::string* out, int64_t seq, const AuditEvent& e,
@@ -146,6 +204,8 @@ Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> eve
 AuditAppender::~AuditAppender() {
   sqlite3_finalize(head_);
   sqlite3_finalize(insert_);
+  sqlite3_finalize(run_head_);
+  sqlite3_finalize(set_run_head_);
 }
 
 Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
@@ -169,10 +229,36 @@ Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
   if (insert_ == nullptr &&
       sqlite3_prepare_v3(db_,
                          "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id,"
-                         " principal, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                         " principal, body, prev_hash, hash, run_prev)"
+                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                          -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr) != SQLITE_OK) {
     return SqlError(db_, "prepare append");
   }
+  if (run_head_ == nullptr &&
+      sqlite3_prepare_v3(db_, "SELECT head_seq FROM audit_runs WHERE run_id = ?", -1,
+                         SQLITE_PREPARE_PERSISTENT, &run_head_, nullptr) != SQLITE_OK) {
+    return SqlError(db_, "prepare run head");
+  }
+  if (set_run_head_ == nullptr &&
+      sqlite3_prepare_v3(db_,
+                         "INSERT INTO audit_runs(run_id, head_seq) VALUES (?,?)"
+                         " ON CONFLICT(run_id) DO UPDATE SET head_seq = excluded.head_seq",
+                         -1, SQLITE_PREPARE_PERSISTENT, &set_run_head_, nullptr) != SQLITE_OK) {
+    return SqlError(db_, "prepare run head");
+  }
+  // Each run's last record before this batch, then after each of its records here.
+  runs_.clear();
+  auto run_head = [&](std::string_view run_id) -> Result<int64_t*> {
+    if (auto it = runs_.find(run_id); it != runs_.end()) return &it->second;
+    sqlite3_reset(run_head_);
+    BindStatic(run_head_, 1, run_id);
+    const int rc = sqlite3_step(run_head_);
+    const int64_t head = rc == SQLITE_ROW ? sqlite3_column_int64(run_head_, 0) : 0;
+    sqlite3_reset(run_head_);
+    sqlite3_clear_bindings(run_head_);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "read run head");
+    return &runs_.emplace(run_id, head).first->second;  // nodes are stable
+  };
   // Every text is bound SQLITE_STATIC: each outlives the step that reads it, and the
   // bindings are cleared before this returns.
   struct ClearBindings {
@@ -185,6 +271,12 @@ Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
   std::string hash;
   for (const AuditEvent& e : events) {
     const int64_t seq = h.seq + 1;
+    int64_t* run_last = nullptr;
+    if (!e.run_id.empty()) {
+      Result<int64_t*> r = run_head(e.run_id);
+      if (!r.ok()) return r.error();
+      run_last = *r;
+    }
     AppendAuditRecordBody(&body_, seq, e, h.hash);
     hash = AuditRecordHash(h.hash, body_);
     sqlite3_reset(insert_);
@@ -198,9 +290,20 @@ Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
     BindStatic(insert_, 8, body_);
     BindStatic(insert_, 9, h.hash);
     BindStatic(insert_, 10, hash);
+    sqlite3_bind_int64(insert_, 11, run_last ? *run_last : 0);
     if (sqlite3_step(insert_) != SQLITE_DONE) return SqlError(db_, "append");
+    if (run_last) *run_last = seq;
     h.seq = seq;
     std::swap(h.hash, hash);
+  }
+  for (const auto& [run_id, seq] : runs_) {
+    sqlite3_reset(set_run_head_);
+    BindStatic(set_run_head_, 1, run_id);
+    sqlite3_bind_int64(set_run_head_, 2, seq);
+    const int rc = sqlite3_step(set_run_head_);
+    sqlite3_reset(set_run_head_);
+    sqlite3_clear_bindings(set_run_head_);
+    if (rc != SQLITE_DONE) return SqlError(db_, "write run head");
   }
   return h;
 }

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <boost/json/object.hpp>
 
@@ -69,8 +70,26 @@ struct AuditHead {
   std::string hash = std::string(kGenesisHash);
 };
 
-// Creates the audit tables if missing. Idempotent.
+// Creates the audit tables if missing, and migrates a log written without run links.
+// Idempotent; atomic (a savepoint), inside the caller's transaction if one is open.
 Status EnsureAuditSchema(sqlite3* db);
+
+// Records of a run. Each record with a run id carries, outside its hashed body, the seq
+// of the same run's previous record (audit_log.run_prev, 0 for the first), and
+// audit_runs(run_id, head_seq) holds each run's last one. A run is read by walking these
+// links back from its head: a point lookup per record, where a (run_id, seq) index cost
+// every append a write at its run's place in the index (a random page per busy run per
+// group commit). `audit verify` checks every link and head, so an edited link is caught
+// like an edited record.
+//
+// False for a log written before the links existed (read-only until a writer opens it).
+Result<bool> HasRunLinks(sqlite3* db);
+// "WITH RECURSIVE run_records(seq) AS (...) ": the seqs of run ?run_param's records, newest
+// first; with after_param > 0 the walk stops at seq ?after_param. Select from
+// `run_records r JOIN audit_log a ON a.seq = r.seq`, keeping `a.run_id = ?run_param` (a
+// link is outside the hash; verify reports a wrong one). The walk only goes to lower
+// seqs, so it ends on any input.
+std::string RunRecordsCte(int run_param, int after_param = 0);
 
 // Appends events in order within the caller's transaction; returns the new head.
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events);
@@ -93,7 +112,10 @@ class AuditAppender {
   sqlite3* db_;
   sqlite3_stmt* head_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
-  std::string body_;  // reused buffer
+  sqlite3_stmt* run_head_ = nullptr;
+  sqlite3_stmt* set_run_head_ = nullptr;
+  std::unordered_map<std::string_view, int64_t> runs_;  // per Append: run -> its last seq
+  std::string body_;                                    // reused buffer
 };
 
 // The current head (last seq and hash).

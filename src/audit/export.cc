@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "audit/audit_log.h"
 #include "audit/export_internal.h"
 #include "audit/record_scan.h"
 #include "audit/sqlite_util.h"
@@ -14,12 +15,23 @@
 namespace interlock::audit {
 
 Status PrepareFilteredSelect(sqlite3* db, const AuditFilter& f, int64_t limit, Statement* st) {
-  std::string sql = "SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq > ?1";
-  if (f.since) sql += " AND time_ms >= ?2";
-  if (f.until) sql += " AND time_ms < ?3";
-  if (!f.agent_id.empty()) sql += " AND agent_id = ?4";
-  if (!f.run_id.empty()) sql += " AND run_id = ?5";
-  sql += " ORDER BY seq";
+  std::string sql;
+  if (f.run_id.empty()) {
+    sql = "SELECT a.seq, a.body, a.hash, a.prev_hash FROM audit_log a WHERE a.seq > ?1";
+  } else {
+    // A run's records through its links (audit_log.h), not a scan.
+    Result<bool> linked = HasRunLinks(db);
+    if (!linked.ok()) return linked.error();
+    sql = *linked ? RunRecordsCte(5, 1) +
+                        "SELECT a.seq, a.body, a.hash, a.prev_hash FROM run_records r"
+                        " JOIN audit_log a ON a.seq = r.seq WHERE a.seq > ?1"
+                  : "SELECT a.seq, a.body, a.hash, a.prev_hash FROM audit_log a WHERE a.seq > ?1";
+    sql += " AND a.run_id = ?5";
+  }
+  if (f.since) sql += " AND a.time_ms >= ?2";
+  if (f.until) sql += " AND a.time_ms < ?3";
+  if (!f.agent_id.empty()) sql += " AND a.agent_id = ?4";
+  sql += " ORDER BY a.seq";
   if (limit > 0) sql += " LIMIT ?6";
   if (Status s = st->Prepare(db, sql); !s.ok()) return s;
   st->BindInt64(1, f.after_seq);

@@ -102,13 +102,14 @@ Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
   if (run_id.empty()) return Error::Invalid("run id is empty");
   RunReplay r;
   r.run_id = std::string(run_id);
-  if (Status s = ReadEvents(db,
-                            "SELECT seq, body, hash, prev_hash FROM audit_log WHERE run_id = ?1 "
-                            "ORDER BY seq",
-                            run_id, 0, 0, &r.timeline);
-      !s.ok()) {
-    return s.error();
-  }
+  Result<bool> linked = HasRunLinks(db);
+  if (!linked.ok()) return linked.error();
+  const std::string sql =
+      *linked ? RunRecordsCte(1) +
+                    "SELECT a.seq, a.body, a.hash, a.prev_hash FROM run_records r JOIN audit_log a"
+                    " ON a.seq = r.seq WHERE a.run_id = ?1 ORDER BY a.seq"
+              : "SELECT seq, body, hash, prev_hash FROM audit_log WHERE run_id = ?1 ORDER BY seq";
+  if (Status s = ReadEvents(db, sql, run_id, 0, 0, &r.timeline); !s.ok()) return s.error();
   if (r.timeline.empty()) return Error::NotFound("no audit records for run " + r.run_id);
   r.first_seq = r.timeline.front().seq;
   r.last_seq = r.timeline.back().seq;

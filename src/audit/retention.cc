@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "audit/audit_log.h"
 #include "audit/sqlite_util.h"
 #include "audit/verify.h"
 
@@ -77,6 +78,15 @@ Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const Prun
   if (Status s = del.Prepare(db, "DELETE FROM audit_log WHERE seq < ?1"); !s.ok()) {
     return s.error();
   }
+  // Heads of runs whose records are all pruned go with them (audit_log.h).
+  Result<bool> linked = HasRunLinks(db);
+  if (!linked.ok()) return linked.error();
+  Statement del_heads;
+  if (*linked) {
+    if (Status s = del_heads.Prepare(db, "DELETE FROM audit_runs WHERE head_seq < ?1"); !s.ok()) {
+      return s.error();
+    }
+  }
   const int64_t chunk = std::max<int64_t>(1, options.chunk_records);
   for (int64_t first = vr->first_seq; first < keep;) {
     const int64_t upto = std::min(keep, first + chunk);  // delete seq < upto this round
@@ -101,6 +111,11 @@ Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const Prun
     if (sqlite3_step(del.get()) != SQLITE_DONE) return SqliteError(db, "delete old records");
     sqlite3_reset(del.get());
     const int64_t deleted = sqlite3_changes(db);
+    if (*linked) {
+      del_heads.BindInt64(1, upto);
+      if (sqlite3_step(del_heads.get()) != SQLITE_DONE) return SqliteError(db, "delete old heads");
+      sqlite3_reset(del_heads.get());
+    }
     if (Status s = tx.Commit(); !s.ok()) return s.error();
     report.deleted += deleted;
     report.anchor = std::move(anchor).value();

@@ -1,6 +1,7 @@
 #include "audit/verify.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 #include <openssl/evp.h>
@@ -112,6 +113,73 @@ bool ColumnsMatch(const Statement& st, const ScannedBody& b, std::string* proble
   return true;
 }
 
+// The record's run link (column 10) names its run's previous record: the one before it
+// in this scan, or, for the run's first record here, none (0) or one pruned before
+// `first_seq`.
+bool CheckRunLink(const Statement& st, int64_t seq, int64_t first_seq,
+                  std::unordered_map<std::string, int64_t>* run_last, std::string* problem) {
+  const int64_t link = st.Int64(10);
+  const std::string_view run_id = st.Text(3);
+  if (run_id.empty()) {
+    if (link == 0) return true;
+    *problem = "it has no run but a run link to seq " + std::to_string(link);
+    return false;
+  }
+  auto [it, first] = run_last->try_emplace(std::string(run_id), seq);
+  const int64_t want = first ? 0 : it->second;
+  it->second = seq;
+  if (link == want || (first && link > 0 && link < first_seq)) return true;
+  *problem = "its run link names seq " + std::to_string(link) + ", but run " + Clip(run_id) +
+             "'s previous record is " +
+             (want == 0 ? std::string("none") : "seq " + std::to_string(want)) +
+             " (the run's record list was edited)";
+  return false;
+}
+
+// Every run seen has its head row naming its last record; a head row of a run with no
+// record left names a pruned one. `problem` stays empty when all match; otherwise
+// `bad_seq` is the run's last record (or the head named).
+Status CheckRunHeads(sqlite3* db, const std::unordered_map<std::string, int64_t>& run_last,
+                     int64_t first_seq, std::string* problem, int64_t* bad_seq) {
+  Statement heads;
+  if (Status s = heads.Prepare(db, "SELECT run_id, head_seq FROM audit_runs"); !s.ok()) return s;
+  size_t matched = 0;
+  for (;;) {
+    const int rc = sqlite3_step(heads.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_runs");
+    const std::string run_id(heads.Text(0));
+    const int64_t head = heads.Int64(1);
+    auto it = run_last.find(run_id);
+    if (it == run_last.end() ? (first_seq > 0 && head >= first_seq) : head != it->second) {
+      *problem =
+          "run " + Clip(run_id) + "'s head names seq " + std::to_string(head) +
+          ", but its last record is " +
+          (it == run_last.end() ? std::string("none") : "seq " + std::to_string(it->second)) +
+          " (the run's record list was edited)";
+      *bad_seq = it == run_last.end() ? head : it->second;
+      return Status::Ok();
+    }
+    if (it != run_last.end()) ++matched;
+  }
+  if (matched != run_last.size()) {
+    for (const auto& [run_id, last] : run_last) {
+      Statement one;
+      if (Status s = one.Prepare(db, "SELECT 1 FROM audit_runs WHERE run_id = ?1"); !s.ok()) {
+        return s;
+      }
+      one.BindText(1, run_id);
+      if (sqlite3_step(one.get()) != SQLITE_ROW) {
+        *problem = "run " + Clip(run_id) + " (last record seq " + std::to_string(last) +
+                   ") has no head row (the run's record list was edited)";
+        *bad_seq = last;
+        return Status::Ok();
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
@@ -146,13 +214,17 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
   ChainHasher hasher;
   if (!hasher.ok()) return Error::Internal("SHA-256 is unavailable in OpenSSL");
 
+  Result<bool> linked = HasRunLinks(db);
+  if (!linked.ok()) return linked.error();
   Statement st;
-  if (Status s = st.Prepare(db,
-                            "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, "
-                            "body, prev_hash, hash FROM audit_log ORDER BY seq");
+  if (Status s = st.Prepare(db, std::string("SELECT seq, time_ms, type, run_id, call_id, agent_id, "
+                                            "principal, body, prev_hash, hash, ") +
+                                    (*linked ? "run_prev" : "0") + " FROM audit_log ORDER BY seq");
       !s.ok()) {
     return s.error();
   }
+  // Each run's last record so far: every run link must name it (audit_log.h).
+  std::unordered_map<std::string, int64_t> run_last;
 
   size_t next_cp = 0;
   std::string prev_hash;
@@ -247,6 +319,9 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
     if (!ColumnsMatch(st, b, &problem)) {
       return Fail(std::move(r), seq, "record " + seq_s + ": " + problem);
     }
+    if (!CheckRunLink(st, seq, r.first_seq, &run_last, &problem)) {
+      return Fail(std::move(r), seq, "record " + seq_s + ": " + problem);
+    }
     if (options.deep) {
       Result<boost::json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
       if (!v.ok()) {
@@ -284,6 +359,15 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
                     CpName(cp) + " of " + cp.time + " exists: records " +
                     std::to_string(r.head_seq + 1) + ".." + std::to_string(cp.seq) +
                     " were truncated from the tail");
+  }
+  // After the tail check: a truncation is reported as one, not as a stale head.
+  if (*linked) {
+    problem.clear();
+    int64_t bad = 0;
+    if (Status s = CheckRunHeads(db, run_last, r.first_seq, &problem, &bad); !s.ok()) {
+      return s.error();
+    }
+    if (!problem.empty()) return Fail(std::move(r), bad, std::move(problem));
   }
   r.ok = true;
   return r;

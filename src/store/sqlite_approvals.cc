@@ -13,6 +13,7 @@
 
 #include <boost/json.hpp>
 
+#include "audit/audit_log.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "store/sqlite_stmt.h"
@@ -629,12 +630,16 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
 Result<std::vector<CallSummary>> SqliteStore::ListRunCalls(std::string_view run_id, size_t limit) {
   std::vector<CallSummary> out;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
-    // Through the audit log's run index: every call has exactly one decision record,
-    // written in the same transaction (calls has no run index: see migration 3).
-    Stmt q(db,
-           "SELECT c.call_id, c.time_ms, c.tool, c.verdict, c.code, c.decision_json"
-           " FROM audit_log a JOIN calls c ON c.call_id = a.call_id"
-           " WHERE a.run_id = ? AND a.type = 'decision' ORDER BY a.seq DESC LIMIT ?");
+    // Through the run's audit records (audit_log.h, "Records of a run"): every call has
+    // exactly one decision record, written in the same transaction (calls has no run
+    // index: see migration 3).
+    static const std::string kSql =
+        audit::RunRecordsCte(1) +
+        "SELECT c.call_id, c.time_ms, c.tool, c.verdict, c.code, c.decision_json"
+        " FROM run_records r JOIN audit_log a ON a.seq = r.seq"
+        " JOIN calls c ON c.call_id = a.call_id"
+        " WHERE a.run_id = ?1 AND a.type = 'decision' ORDER BY a.seq DESC LIMIT ?2";
+    Stmt q(db, kSql);
     if (!q.ok()) return SqlErr(db, "list run calls");
     q.Text(1, run_id).Int(2, static_cast<int64_t>(std::clamp<size_t>(limit, 1, 1000)));
     int rc;

@@ -37,7 +37,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -94,6 +94,10 @@ constexpr const char* kMigrations[] = {
     // batch for this index alone). A run's calls are read through the audit log's run
     // index instead (ListRunCalls).
     "DROP INDEX IF EXISTS calls_run;",
+    // 4: the audit log's run links replace its (run_id, seq) index, for the same reason
+    // (audit_log.h, "Records of a run"). audit::EnsureAuditSchema migrates the log, in
+    // the same transaction, after these steps.
+    "SELECT 1;",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

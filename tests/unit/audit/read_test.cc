@@ -186,6 +186,15 @@ TEST_F(RunLogTest, QueryByRunWithPaging) {
   auto b = QueryAudit(db_.get(), q);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->size(), 6u);  // 11 run-1 records in all
+  // Exactly the run's records, in order, as a scan of the whole log finds them.
+  std::string pages;
+  for (const auto* page : {&*a, &*b}) {
+    for (const auto& rec : *page) pages += std::to_string(rec.at("seq").get_int64()) + ",";
+  }
+  EXPECT_EQ(pages, testing::QueryText(db_.get(),
+                                      "SELECT group_concat(seq, ',') || ',' FROM (SELECT seq FROM"
+                                      " audit_log WHERE run_id = 'run-1' ORDER BY seq)"));
+  EXPECT_NE(testing::QueryText(db_.get(), "SELECT count(DISTINCT run_id) FROM audit_log"), "1");
 }
 
 // Tests that replay reconstructs calls, decisions, results, approvals and budgets.
@@ -289,6 +298,34 @@ TEST_F(RetentionTest, PruneThenVerifyPasses) {
   ASSERT_TRUE(v2.ok());
   EXPECT_TRUE(v2->ok) << v2->problem;
   EXPECT_GE(v2->checkpoints_pruned, 1);
+}
+
+// Tests that pruning drops the run heads of runs with no record left, keeps a run whose
+// older records were pruned readable (its first kept record links to a pruned one), and
+// that the pruned log verifies.
+TEST_F(RetentionTest, PruneDropsTheHeadsOfFullyPrunedRuns) {
+  db_ = testing::OpenRw(dir_.File("runs.db"));
+  testing::AppendDecisions(db_.get(), 5, now_ - std::chrono::hours(24 * 120), "gone-run");
+  testing::AppendDecisions(db_.get(), 5, now_ - std::chrono::hours(24 * 110), "long-run");
+  testing::AppendDecisions(db_.get(), 5, now_ - std::chrono::hours(24), "long-run");
+  PruneOptions opt{.days = 90, .now = now_, .checkpoint_file = cp_file()};
+  auto r = PruneAuditLog(db_.get(), keys_->signing_key, opt);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->deleted, 10);
+  EXPECT_EQ(testing::QueryText(db_.get(),
+                               "SELECT group_concat(run_id || ':' || head_seq)"
+                               " FROM audit_runs"),
+            "long-run:15");
+  auto v = Verify(true);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << v->problem;
+  auto kept = ReplayRun(db_.get(), "long-run");
+  ASSERT_TRUE(kept.ok()) << kept.error().message;
+  EXPECT_EQ(kept->first_seq, 11);
+  EXPECT_EQ(kept->timeline.size(), 5u);
+  auto gone = ReplayRun(db_.get(), "gone-run");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().kind, ErrorKind::kNotFound);
 }
 
 // Tests that prune deletes in chunks, each anchored before its delete (anchors at 7, 14

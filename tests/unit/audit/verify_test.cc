@@ -6,6 +6,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
+#include "audit/replay.h"
 #include "audit_test_util.h"
 #include "common/json.h"
 
@@ -109,10 +110,18 @@ TEST_F(VerifyTest, DeletedMiddleRowIsDetected) {
   EXPECT_NE(r.problem.find("missing"), std::string::npos) << r.problem;
 }
 
-// Tests that deleting the tail is invisible to the chain alone but caught by a checkpoint.
+// Tests that deleting the tail is invisible to the chain alone: the run heads still name
+// the deleted records, and once those are rewritten too, only a checkpoint catches it.
 TEST_F(VerifyTest, DeletedTailNeedsCheckpoint) {
   const Checkpoint cp = CheckpointAt(20);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 18");
+  VerifyReport heads = Verify();
+  EXPECT_FALSE(heads.ok);
+  EXPECT_EQ(heads.bad_seq, 17);
+  EXPECT_NE(heads.problem.find("head names seq 20"), std::string::npos) << heads.problem;
+  Exec(db_.get(),
+       "UPDATE audit_runs SET head_seq = (SELECT MAX(seq) FROM audit_log a"
+       " WHERE a.run_id = audit_runs.run_id)");
   EXPECT_TRUE(Verify().ok);  // the chain alone cannot see it
   VerifyReport r = Verify({cp});
   EXPECT_FALSE(r.ok);
@@ -135,7 +144,7 @@ TEST_F(VerifyTest, InsertedRowIsDetected) {
   Exec(db_.get(), "UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1011");
   Exec(db_.get(),
        "INSERT INTO audit_log SELECT 11, time_ms, type, run_id, call_id, agent_id, principal, "
-       "body, prev_hash, hash FROM audit_log WHERE seq = 10");
+       "body, prev_hash, hash, run_prev FROM audit_log WHERE seq = 10");
   VerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 11);
@@ -154,7 +163,7 @@ TEST_F(VerifyTest, ForgedChainedInsertIsDetectedAtNextRecord) {
   Exec(db_.get(), "INSERT INTO audit_log VALUES (11, " +
                       std::to_string(ToUnixMillis(testing::T0())) +
                       ", 'decision', 'run-1', 'forged', 'billing-agent', 'billing-agent', '" +
-                      body + "', '" + h10 + "', '" + AuditRecordHash(h10, body) + "')");
+                      body + "', '" + h10 + "', '" + AuditRecordHash(h10, body) + "', 10)");
   VerifyReport r = Verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 12);
@@ -183,6 +192,8 @@ TEST_F(VerifyTest, TruncatedAfterCheckpointIsDetected) {
 TEST_F(VerifyTest, RewrittenChainFailsAgainstCheckpoint) {
   const Checkpoint cp = CheckpointAt(15);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 8");
+  // A careful forger also rewinds the run heads, or the new records link to deleted ones.
+  Exec(db_.get(), "UPDATE audit_runs SET head_seq = 7");
   std::vector<AuditEvent> ev;
   for (int i = 0; i < 13; ++i) {
     ev.push_back(testing::Event(kDecision, testing::T0(), "run-1", "rewritten"));
@@ -193,6 +204,48 @@ TEST_F(VerifyTest, RewrittenChainFailsAgainstCheckpoint) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 15);
   EXPECT_NE(r.problem.find("rewritten"), std::string::npos) << r.problem;
+}
+
+// Tests that the run links (outside the hashed bodies) are checked like the records: an
+// unlinked record, a link skipping one, a forward (cyclic) link and a moved head each fail
+// at the record they concern, and reading the run still ends.
+TEST_F(VerifyTest, EditedRunLinksAreDetected) {
+  struct Case {
+    const char* sql;
+    int64_t bad_seq;
+  };
+  const Case cases[] = {
+      {"UPDATE audit_log SET run_prev = 0 WHERE seq = 10", 10},
+      {"UPDATE audit_log SET run_prev = 8 WHERE seq = 10", 10},
+      {"UPDATE audit_log SET run_prev = 15 WHERE seq = 10", 10},
+      {"UPDATE audit_log SET run_prev = 10 WHERE seq = 10", 10},
+      {"UPDATE audit_runs SET head_seq = 19", 20},
+      {"DELETE FROM audit_runs", 20},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.sql);
+    Exec(db_.get(), "SAVEPOINT t");
+    Exec(db_.get(), c.sql);
+    VerifyReport r = Verify();
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.bad_seq, c.bad_seq) << r.problem;
+    EXPECT_NE(r.problem.find("record list was edited"), std::string::npos) << r.problem;
+    Result<RunReplay> replay = ReplayRun(db_.get(), "run-1");  // ends on any links
+    EXPECT_TRUE(replay.ok() || replay.error().kind == ErrorKind::kNotFound);
+    Exec(db_.get(), "ROLLBACK TO t; RELEASE t");
+  }
+  EXPECT_TRUE(Verify().ok);
+}
+
+// Tests that a record without a run that carries a run link is reported.
+TEST_F(VerifyTest, RunLinkOnARecordWithoutRunIsDetected) {
+  std::vector<AuditEvent> ev{testing::Event(kKillSwitch, testing::T0(), "", "")};
+  Append(db_.get(), ev);
+  Exec(db_.get(), "UPDATE audit_log SET run_prev = 20 WHERE seq = 21");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 21);
+  EXPECT_NE(r.problem.find("no run but a run link"), std::string::npos) << r.problem;
 }
 
 // Tests that a checkpoint with an altered signature or hash fails signature checking.

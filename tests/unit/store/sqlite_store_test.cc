@@ -23,6 +23,8 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_log.h"
+#include "audit/replay.h"
+#include "audit/verify.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 
@@ -863,45 +865,69 @@ TEST(SqliteStoreTest, ListRunCallsReadsTheRunsCallsOnly) {
   EXPECT_EQ((*newest)[1].call_id, ids[4]);
 }
 
-// Tests that a version 2 store (with the calls run index) migrates to version 3: the
-// index is gone, its data intact, and a run's calls still list.
+// Tests that a version 2 store (the calls run index, the audit log's run index and no run
+// links) migrates to version 4: the indexes are gone, every record is linked to its run's
+// previous one, the log verifies, and the runs' calls list, before and after new calls. A
+// reader that cannot migrate (read-only) still replays the old layout.
 TEST(SqliteStoreTest, MigratesVersion2Store) {
   TempDir dir;
   const std::string path = dir.File("s.db");
-  std::string run_id;
-  std::string call_id;
+  std::string runs[2];
+  std::vector<std::string> calls[2];
   {
     Fixture f(path);
-    auto run = f.store->CreateRun(kAgentA, "", T0());
-    ASSERT_TRUE(run.ok());
-    run_id = run->run_id;
-    call_id = f.guard->Decide(kAgentA, kAgentA, run_id, Call("read")).call_id;
+    for (auto& r : runs) {
+      auto run = f.store->CreateRun(kAgentA, "", T0());
+      ASSERT_TRUE(run.ok());
+      r = run->run_id;
+    }
+    for (int i = 0; i < 5; ++i) {
+      calls[i % 2].push_back(f.guard->Decide(kAgentA, kAgentA, runs[i % 2], Call("read")).call_id);
+    }
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
                          "CREATE INDEX calls_run ON calls(run_id, time_ms);"
+                         "CREATE INDEX audit_log_run ON audit_log(run_id, seq);"
+                         "ALTER TABLE audit_log DROP COLUMN run_prev; DROP TABLE audit_runs;"
                          "UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
+  Result<audit::RunReplay> old = audit::ReplayRun(db, runs[0]);
+  ASSERT_TRUE(old.ok()) << old.error().message;
   sqlite3_close(db);
   {
     Fixture f(path);
-    auto calls = f.store->ListRunCalls(run_id, 10);
-    ASSERT_TRUE(calls.ok()) << calls.error().message;
-    ASSERT_EQ(calls->size(), 1u);
-    EXPECT_EQ((*calls)[0].call_id, call_id);
+    calls[0].push_back(f.guard->Decide(kAgentA, kAgentA, runs[0], Call("read")).call_id);
+    for (int r = 0; r < 2; ++r) {
+      auto listed = f.store->ListRunCalls(runs[r], 10);
+      ASSERT_TRUE(listed.ok()) << listed.error().message;
+      std::vector<std::string> ids;
+      for (const auto& c : *listed) ids.push_back(c.call_id);
+      EXPECT_EQ(ids, calls[r]);
+    }
   }
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  Result<audit::VerifyReport> v = audit::VerifyAuditLog(db, {});
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_TRUE(v->ok) << v->problem;
+  Result<audit::RunReplay> replay = audit::ReplayRun(db, runs[0]);
+  ASSERT_TRUE(replay.ok()) << replay.error().message;
+  EXPECT_EQ(replay->timeline.size(), old->timeline.size() + 1);
   sqlite3_stmt* q = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db,
                                "SELECT (SELECT version FROM schema_version),"
-                               " (SELECT count(*) FROM sqlite_master WHERE name = 'calls_run')",
+                               " (SELECT count(*) FROM sqlite_master WHERE name = 'calls_run'),"
+                               " (SELECT count(*) FROM sqlite_master WHERE name = 'audit_log_run'),"
+                               " (SELECT count(*) FROM audit_runs)",
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 4);
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
+  EXPECT_EQ(sqlite3_column_int(q, 2), 0);
+  EXPECT_EQ(sqlite3_column_int(q, 3), 2);
   sqlite3_finalize(q);
   sqlite3_close(db);
 }
