@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Loopback load test: Interlock's daemon and Cerbos, same allow/deny checks, wrk at 1, 16
-# and 64 connections. Usage: scripts/bench-daemon.sh [BUILD_DIR] [DURATION]
+# Loopback load test: Interlock's daemon and Cerbos, same allow/deny checks, wrk at 1, 16,
+# 64 and 256 connections. Usage: scripts/bench-daemon.sh [BUILD_DIR] [DURATION]
 # Prints decisions/s and p50/p99 per case. Not a test: numbers depend on the machine.
 set -euo pipefail
 build=${1:-build}
@@ -43,7 +43,7 @@ fi
 echo "durability: ${DURABILITY:-full}"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; wrk -d $duration"
 printf '%-10s %-6s %6s %12s %9s %9s %s\n' target check conns "decisions/s" p50_ms p99_ms errors
-for conns in 1 16 64; do
+for conns in 1 16 64 256; do
   threads=$((conns < 2 ? 1 : 2))
   for kind in allow deny; do
     line=$(KIND=$kind INTERLOCK_TOKEN=$token RUNS_FILE="$work/runs.txt" \
