@@ -9,24 +9,19 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
 #include "cli/command.h"
+#include "mcp/daemon_enforcer.h"
 
 namespace interlock::cli {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace json = boost::json;
-using tcp = boost::asio::ip::tcp;
 
 struct ApprovalsFlags {
   std::string url = "http://127.0.0.1:8181";
+  std::string ca_file;
   std::string id;
   std::string comment;
   std::string state = "pending";
@@ -39,46 +34,18 @@ struct Reply {
   std::string error;  // transport failure
 };
 
-Reply Send(const std::string& url, http::verb method, const std::string& target,
-           const std::string& token, const std::string& body) {
+// One exchange with the daemon through the gateway's daemon client (http or https, the
+// same URL rules and certificate checks).
+Reply Exchange(const mcp::DaemonEnforcer& client, const std::string& url, std::string_view method,
+               const std::string& target, std::string body) {
   Reply out;
-  constexpr std::string_view kHttp = "http://";
-  if (url.rfind(kHttp, 0) != 0) {
-    out.error = "--url must be http://HOST:PORT";
+  auto r = client.Exchange(method, target, std::move(body), std::chrono::seconds(10));
+  if (!r.ok()) {
+    out.error = "cannot reach the daemon at " + url + ": " + r.error().message;
     return out;
   }
-  std::string hostport = url.substr(kHttp.size());
-  if (auto slash = hostport.find('/'); slash != std::string::npos) hostport.resize(slash);
-  std::string host = hostport, port = "80";
-  if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
-    host = hostport.substr(0, colon);
-    port = hostport.substr(colon + 1);
-  }
-  try {
-    boost::asio::io_context ioc;
-    tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(resolver.resolve(host, port));
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, hostport);
-    req.set(http::field::authorization, "Bearer " + token);
-    if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-    }
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res);
-    out.status = static_cast<int>(res.result_int());
-    out.body = res.body();
-    beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  } catch (const std::exception& e) {
-    out.error = std::string("cannot reach the daemon at ") + url + ": " + e.what();
-  }
+  out.status = r->status;
+  out.body = std::move(r->body);
   return out;
 }
 
@@ -118,16 +85,28 @@ int Run(const ApprovalsFlags& f, const std::string& action) {
     std::cerr << "interlock approvals: set INTERLOCK_TOKEN to a reviewer or admin token\n";
     return kExitUsage;
   }
-  const std::string token = env;
+  mcp::DaemonOptions opt;
+  opt.url = f.url;
+  opt.ca_file = f.ca_file;
+  opt.token = env;
+  opt.user_agent = "interlock-approvals";
+  auto client = mcp::DaemonEnforcer::Create(std::move(opt));
+  if (!client.ok()) {
+    std::cerr << "interlock approvals: --url: " << client.error().message << '\n';
+    return kExitUsage;
+  }
+  auto Send = [&](std::string_view method, const std::string& target, std::string body = "") {
+    return Exchange(**client, f.url, method, target, std::move(body));
+  };
   Reply r;
   if (action == "list") {
-    r = Send(f.url, http::verb::get, "/v1/approvals?state=" + f.state, token, "");
+    r = Send("GET", "/v1/approvals?state=" + f.state);
   } else if (action == "show") {
-    r = Send(f.url, http::verb::get, "/v1/approvals/" + f.id, token, "");
+    r = Send("GET", "/v1/approvals/" + f.id);
   } else {
     const json::object body{{"verdict", action == "approve" ? "approve" : "deny"},
                             {"comment", f.comment}};
-    r = Send(f.url, http::verb::post, "/v1/approvals/" + f.id, token, json::serialize(body));
+    r = Send("POST", "/v1/approvals/" + f.id, json::serialize(body));
   }
   if (!r.error.empty() || r.status != 200) return Refused(r);
   boost::system::error_code ec;
@@ -171,7 +150,9 @@ void AddApprovals(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "approvals", "Review pending approvals on a running daemon (token from INTERLOCK_TOKEN)");
   cmd->require_subcommand(1);
-  cmd->add_option("--url", f->url, "daemon base URL (default http://127.0.0.1:8181)");
+  cmd->add_option("--url", f->url, "daemon base URL, http(s):// (default http://127.0.0.1:8181)");
+  cmd->add_option("--ca", f->ca_file,
+                  "https: PEM CA bundle to verify the daemon with (default: system CAs)");
   cmd->add_flag("--json", f->json_out, "print the daemon's JSON");
   CLI::App* list = cmd->add_subcommand("list", "List approvals");
   list->add_option("--state", f->state, "pending | decided | all")

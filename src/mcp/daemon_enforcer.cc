@@ -214,7 +214,7 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
   req.version(11);
   req.set(http::field::host, HostHeader(host_, port_, tls_ ? "443" : "80"));
   req.set(http::field::authorization, "Bearer " + options_.token);
-  req.set(http::field::user_agent, "interlock-gateway");
+  req.set(http::field::user_agent, options_.user_agent);
   req.set(http::field::connection, "close");
   if (!body.empty() || method == "POST") {
     req.set(http::field::content_type, "application/json");

@@ -44,6 +44,7 @@ struct DaemonOptions {
   std::string url;      // http(s)://HOST[:PORT][/PREFIX]
   std::string ca_file;  // https: PEM CA bundle to verify the daemon with ("" = system CAs)
   std::string token;    // bearer token (agent role); never logged
+  std::string user_agent = "interlock-gateway";
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds request_timeout{15000};  // whole exchange, added to long polls
   int wait_seconds = 30;                             // long-poll length per GET

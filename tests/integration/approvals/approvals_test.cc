@@ -346,7 +346,7 @@ TEST_F(ApprovalsTest, KillSwitchDeniesPendingApprovals) {
 }
 
 // Tests the CLI: list, approve, a second verdict (409 -> exit 1), an agent token (403),
-// and an unreachable daemon (exit 1).
+// an unreachable daemon (exit 1) and a URL that is not http(s) (exit 2).
 TEST_F(ApprovalsTest, Cli) {
   const std::string run = NewRun(agent_);
   HttpResult r = Call(run, R"({"tool":"send_email","args":{}})");
@@ -366,6 +366,8 @@ TEST_F(ApprovalsTest, Cli) {
   EXPECT_EQ(code, 1);
   RunInterlock({"approvals", "--url=http://127.0.0.1:1", "list"}, &code);
   EXPECT_EQ(code, 1);
+  RunInterlock({"approvals", "--url=ftp://127.0.0.1:1", "list"}, &code);
+  EXPECT_EQ(code, 2);  // bad usage, not an unreachable daemon
   ::unsetenv("INTERLOCK_TOKEN");
   RunInterlock({"approvals", url, "list"}, &code);
   EXPECT_EQ(code, 2);

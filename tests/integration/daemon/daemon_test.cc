@@ -671,6 +671,18 @@ TEST(DaemonTlsTest, ServesHttpsWithTheConfiguredCertificate) {
   // Plain HTTP on the TLS port is not served.
   HttpClient plain(daemon.port());
   EXPECT_NE(plain.Request("GET", "/healthz", "", "", 3s).status, 200);
+  // The reviewers' CLI speaks https, verifying the daemon against --ca, and refuses a
+  // certificate it cannot verify.
+  const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
+  ::setenv("INTERLOCK_TOKEN", reviewer.c_str(), 1);
+  const std::string bin = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+  ProcessResult list = RunProcess({bin, "approvals", "--url", base, "--ca", cert, "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("no pending approvals"), std::string::npos) << list.out;
+  ProcessResult untrusted = RunProcess({bin, "approvals", "--url", base, "list"});
+  EXPECT_EQ(untrusted.exit_code, 1) << untrusted.out;
+  EXPECT_NE(untrusted.err.find("cannot reach the daemon"), std::string::npos) << untrusted.err;
+  ::unsetenv("INTERLOCK_TOKEN");
 }
 
 }  // namespace
