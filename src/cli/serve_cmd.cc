@@ -225,6 +225,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   server::NotifierOptions nopt;
   nopt.webhooks = cfg.webhooks;
   nopt.max_attempts = cfg.webhook_attempts;
+  nopt.ca_file = cfg.webhook_ca_file;
   nopt.initial_backoff = cfg.webhook_backoff;
   nopt.max_queue = cfg.notifier_queue;
   auto notifier = server::WebhookNotifier::Create(nopt);

@@ -17,8 +17,8 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
-#include "mcp/http_endpoint.h"
-#include "mcp/tls_client.h"
+#include "outbound/http_endpoint.h"
+#include "outbound/tls_client.h"
 
 namespace interlock::mcp {
 namespace {
@@ -29,6 +29,11 @@ namespace http = beast::http;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
 namespace ssl = net::ssl;
+using outbound::ExpectPeerName;
+using outbound::HostHeader;
+using outbound::HttpEndpoint;
+using outbound::MakeTlsClientContext;
+using outbound::ParseHttpEndpoint;
 
 constexpr size_t kMaxReplyBytes = 8 << 20;
 

@@ -15,9 +15,9 @@
 
 #include "common/json.h"
 #include "mcp/framing.h"
-#include "mcp/http_endpoint.h"
 #include "mcp/sse.h"
-#include "mcp/tls_client.h"
+#include "outbound/http_endpoint.h"
+#include "outbound/tls_client.h"
 
 namespace interlock::mcp {
 
@@ -26,6 +26,11 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
+using outbound::ExpectPeerName;
+using outbound::HostHeader;
+using outbound::HttpEndpoint;
+using outbound::MakeTlsClientContext;
+using outbound::ParseHttpEndpoint;
 
 namespace {
 

@@ -396,7 +396,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
         st = r.Millis(v, key, 1, 100, 3600000, &c->policy_poll);
       } else if (key == "webhooks") {
         if (!v.IsMap()) {
-          st = r.Fail(v, "webhooks must map channel names to http:// URLs");
+          st = r.Fail(v, "webhooks must map channel names to http(s):// URLs");
         } else {
           for (const auto& w : v) {
             std::string url;
@@ -442,6 +442,11 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
               st = r.Millis(w.second, k, 1, 1, 600000, &c->webhook_backoff);
             } else if (k == "queue") {
               st = r.Integer(w.second, k, 1, 1 << 20, &c->notifier_queue);
+            } else if (k == "ca_file") {
+              st = r.String(w.second, "notifier.ca_file", &c->webhook_ca_file);
+              if (st.ok() && !fs::path(c->webhook_ca_file).is_absolute()) {
+                c->webhook_ca_file = r.Resolve(c->webhook_ca_file);
+              }
             } else {
               st = r.Fail(w.first, "unknown key 'notifier." + k + "'");
             }

@@ -67,6 +67,7 @@ struct ServerConfig {
   std::chrono::milliseconds policy_poll{1000};
   std::map<std::string, std::string> webhooks;  // channel -> http:// URL
   int webhook_attempts = 5;
+  std::string webhook_ca_file;  // notifier.ca_file: CA bundle for https webhooks
   std::chrono::milliseconds webhook_backoff{250};
   size_t notifier_queue = 1024;
   // approvals: (docs/approvals.md)

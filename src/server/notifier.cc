@@ -7,10 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 
 #include "common/time.h"
+#include "outbound/http_endpoint.h"
+#include "outbound/tls_client.h"
 
 namespace interlock::server {
 
@@ -19,22 +21,22 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
+namespace ssl = net::ssl;
 
 Result<WebhookTarget> ParseWebhookUrl(std::string_view url) {
-  auto u = boost::urls::parse_absolute_uri(url);
-  if (!u) return Error::Invalid("webhook URL '" + std::string(url) + "' is not a URL");
-  if (u->scheme() != "http") {
-    return Error::Invalid("webhook URL '" + std::string(url) +
-                          "' must be http:// (put a relay in front of https targets)");
+  const std::string what = "webhook URL '" + std::string(url) + "'";
+  Result<outbound::HttpEndpoint> e = outbound::ParseHttpEndpoint(url);
+  if (!e.ok()) return Error::Invalid(what + ": " + e.error().message);
+  if (e->has_userinfo) {
+    return Error::Invalid(what + " has credentials in it; put a token in the path or query");
   }
-  if (u->host().empty())
-    return Error::Invalid("webhook URL '" + std::string(url) + "' has no host");
+  if (e->has_fragment) return Error::Invalid(what + " has a fragment");
   WebhookTarget t;
-  t.host = std::string(u->host());
-  t.port = u->has_port() ? std::string(u->port()) : "80";
-  t.target = std::string(u->encoded_path());
-  if (t.target.empty()) t.target = "/";
-  if (u->has_query()) t.target += "?" + std::string(u->encoded_query());
+  t.tls = e->tls;
+  t.host = e->host;
+  t.port = e->port;
+  t.target = e->path.empty() ? "/" : e->path;
+  if (e->has_query) t.target += "?" + e->query;
   return t;
 }
 
@@ -57,18 +59,30 @@ json::object WebhookNotifier::Body(const Notification& n, const core::CallRecord
 
 Result<std::unique_ptr<WebhookNotifier>> WebhookNotifier::Create(NotifierOptions options) {
   std::map<std::string, WebhookTarget> targets;
+  bool any_tls = false;
   for (const auto& [channel, url] : options.webhooks) {
     auto t = ParseWebhookUrl(url);
     if (!t.ok()) return Error::Invalid("webhooks[\"" + channel + "\"]: " + t.error().message);
+    any_tls = any_tls || t->tls;
     targets.emplace(channel, std::move(*t));
   }
+  std::unique_ptr<ssl::context> tls;
+  if (any_tls) {
+    auto ctx = outbound::MakeTlsClientContext(options.ca_file);
+    if (!ctx.ok()) return Error::Invalid("notifier.ca_file: " + ctx.error().message);
+    tls = std::move(*ctx);
+  }
   return std::unique_ptr<WebhookNotifier>(
-      new WebhookNotifier(std::move(options), std::move(targets)));
+      new WebhookNotifier(std::move(options), std::move(targets), std::move(tls)));
 }
 
 WebhookNotifier::WebhookNotifier(NotifierOptions options,
-                                 std::map<std::string, WebhookTarget> targets)
-    : options_(std::move(options)), targets_(std::move(targets)), thread_([this] { Run(); }) {}
+                                 std::map<std::string, WebhookTarget> targets,
+                                 std::unique_ptr<ssl::context> tls)
+    : options_(std::move(options)),
+      targets_(std::move(targets)),
+      tls_(std::move(tls)),
+      thread_([this] { Run(); }) {}
 
 WebhookNotifier::~WebhookNotifier() {
   {
@@ -133,12 +147,42 @@ void WebhookNotifier::Run() {
   }
 }
 
+namespace {
+
+// Connects, shakes hands (`handshake(next)`; a no-op for plain TCP), writes `req` and reads
+// the answer, all within the caller's io_context run. True for a 2xx answer.
+template <class Stream, class Handshake>
+void Exchange(tcp::resolver& resolver, Stream& stream, beast::tcp_stream& tcp_layer,
+              const WebhookTarget& t, http::request<http::string_body>& req,
+              beast::flat_buffer& buffer, http::response<http::string_body>& res, bool& ok,
+              Handshake handshake) {
+  resolver.async_resolve(
+      t.host, t.port, [&, handshake](beast::error_code ec, tcp::resolver::results_type results) {
+        if (ec) return;
+        tcp_layer.async_connect(
+            results, [&, handshake](beast::error_code ec2, const tcp::endpoint&) {
+              if (ec2) return;
+              handshake([&](beast::error_code ec3) {
+                if (ec3) return;
+                http::async_write(stream, req, [&](beast::error_code ec4, std::size_t) {
+                  if (ec4) return;
+                  http::async_read(stream, buffer, res, [&](beast::error_code ec5, std::size_t) {
+                    if (ec5) return;
+                    ok = res.result_int() >= 200 && res.result_int() < 300;
+                  });
+                });
+              });
+            });
+      });
+}
+
+}  // namespace
+
 bool WebhookNotifier::Post(const WebhookTarget& t, const std::string& body) {
   net::io_context ioc;
-  beast::tcp_stream stream(ioc);
   bool ok = false;
   http::request<http::string_body> req{http::verb::post, t.target, 11};
-  req.set(http::field::host, t.host);
+  req.set(http::field::host, outbound::HostHeader(t.host, t.port, t.tls ? "443" : "80"));
   req.set(http::field::content_type, "application/json");
   req.set(http::field::user_agent, "interlock-notifier");
   req.body() = body;
@@ -146,24 +190,28 @@ bool WebhookNotifier::Post(const WebhookTarget& t, const std::string& body) {
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   tcp::resolver resolver(ioc);
-  stream.expires_after(options_.request_timeout);
-  resolver.async_resolve(
-      t.host, t.port, [&](beast::error_code ec, tcp::resolver::results_type results) {
-        if (ec) return;
-        stream.async_connect(results, [&](beast::error_code ec2, const tcp::endpoint&) {
-          if (ec2) return;
-          http::async_write(stream, req, [&](beast::error_code ec3, std::size_t) {
-            if (ec3) return;
-            http::async_read(stream, buffer, res, [&](beast::error_code ec4, std::size_t) {
-              if (ec4) return;
-              ok = res.result_int() >= 200 && res.result_int() < 300;
-            });
-          });
-        });
-      });
-  ioc.run_for(options_.request_timeout + std::chrono::seconds(1));
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  const auto run = [&] { ioc.run_for(options_.request_timeout + std::chrono::seconds(1)); };
+  if (!t.tls) {
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(options_.request_timeout);
+    Exchange(resolver, stream, stream, t, req, buffer, res, ok,
+             [](auto&& next) { next(beast::error_code{}); });
+    run();
+    return ok;
+  }
+  if (tls_ == nullptr) return false;  // not reached: Create builds it for https targets
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, *tls_);
+  if (Status s = outbound::ExpectPeerName(stream.native_handle(), t.host); !s.ok()) {
+    std::cerr << "interlock: webhook " << t.host << ": " << s.error().message << '\n';
+    return false;
+  }
+  beast::get_lowest_layer(stream).expires_after(options_.request_timeout);
+  Exchange(resolver, stream, beast::get_lowest_layer(stream), t, req, buffer, res, ok,
+           [&stream](auto&& next) {
+             stream.async_handshake(ssl::stream_base::client,
+                                    [next](beast::error_code ec) { next(ec); });
+           });
+  run();
   return ok;
 }
 

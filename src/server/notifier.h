@@ -5,7 +5,8 @@
 // One delivery thread writes each notice to the log and, when its channel has a webhook
 // in the config, POSTs a Slack-compatible JSON body ({"text": ...} plus structured
 // fields) to it, retrying with exponential backoff on connection errors and non-2xx
-// answers. Only http:// targets are supported; put a local relay in front of https.
+// answers. Targets are http:// or https:// (the certificate and its name verified against
+// the system CAs or `ca_file`; never a fallback to plain HTTP).
 // Thread-safety: Notify() from any thread; the destructor drains for at most
 // `drain_timeout` and joins the delivery thread.
 #ifndef INTERLOCK_SERVER_NOTIFIER_H_
@@ -16,10 +17,12 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/json/object.hpp>
 
 #include "core/guard.h"
@@ -28,16 +31,19 @@
 namespace interlock::server {
 
 struct WebhookTarget {
+  bool tls = false;  // https://
   std::string host;
   std::string port;
   std::string target;  // path and query
 };
 
-// Parses "http://host[:port]/path". https and anything else is an error.
+// Parses "http(s)://host[:port]/path[?query]". Credentials in the URL, fragments and other
+// schemes are errors.
 Result<WebhookTarget> ParseWebhookUrl(std::string_view url);
 
 struct NotifierOptions {
-  std::map<std::string, std::string> webhooks;  // channel name -> http:// URL
+  std::map<std::string, std::string> webhooks;  // channel name -> http(s):// URL
+  std::string ca_file;  // https targets: PEM CA bundle ("" = the system CAs)
   size_t max_queue = 1024;
   int max_attempts = 5;
   std::chrono::milliseconds initial_backoff{250};
@@ -61,7 +67,8 @@ class WebhookNotifier final : public core::Notifier {
   static boost::json::object Body(const Notification& n, const core::CallRecord& context);
 
  private:
-  WebhookNotifier(NotifierOptions options, std::map<std::string, WebhookTarget> targets);
+  WebhookNotifier(NotifierOptions options, std::map<std::string, WebhookTarget> targets,
+                  std::unique_ptr<boost::asio::ssl::context> tls);
   void Run();
   bool Post(const WebhookTarget& t, const std::string& body);
 
@@ -72,6 +79,7 @@ class WebhookNotifier final : public core::Notifier {
 
   NotifierOptions options_;
   std::map<std::string, WebhookTarget> targets_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;  // null when no target is https
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;

@@ -19,12 +19,14 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
-#include "mcp/http_endpoint.h"
+#include "outbound/http_endpoint.h"
 
 namespace interlock::mcp {
 namespace {
 
 using namespace std::chrono_literals;
+using outbound::HostHeader;
+using outbound::ParseHttpEndpoint;
 
 // Answers one request per connection: initialize (JSON, with a session id), other POSTs
 // (202), GET (an SSE stream with one notification carrying the GET's number, then the

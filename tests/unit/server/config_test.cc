@@ -1,4 +1,4 @@
-// The daemon config's `mcp:` section (src/server/config.h).
+// The daemon config (src/server/config.h): the `mcp:` section and the notifier.
 #include "server/config.h"
 
 #include <gtest/gtest.h>
@@ -109,6 +109,20 @@ TEST(ServerConfigMcpTest, AcceptsHttpsUpstreamWithCaFile) {
   EXPECT_TRUE(u.ca_file.size() > std::string("certs/ca.pem").size() &&
               u.ca_file.ends_with("/certs/ca.pem"))
       << u.ca_file;
+}
+
+// Tests https webhooks and the notifier's CA file (relative to the config file).
+TEST(ServerConfigTest, HttpsWebhookWithCaFile) {
+  ServerConfig c;
+  Status st = Load(
+      "webhooks:\n  \"#oncall\": https://hooks.example/services/x\n"
+      "notifier:\n  ca_file: certs/ca.pem\n",
+      &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(c.webhooks.at("#oncall"), "https://hooks.example/services/x");
+  EXPECT_TRUE(c.webhook_ca_file.ends_with("/certs/ca.pem") &&
+              c.webhook_ca_file.size() > std::string("certs/ca.pem").size())
+      << c.webhook_ca_file;
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // TLS for Interlock's outgoing HTTPS connections (the gateway and hook to the daemon, the
 // daemon to url: MCP upstreams): one way to build a verifying client context and to pin
 // the name a peer's certificate must carry, so no caller can forget half of it.
-#ifndef INTERLOCK_MCP_TLS_CLIENT_H_
-#define INTERLOCK_MCP_TLS_CLIENT_H_
+#ifndef INTERLOCK_OUTBOUND_TLS_CLIENT_H_
+#define INTERLOCK_OUTBOUND_TLS_CLIENT_H_
 
 #include <memory>
 #include <string>
@@ -13,7 +13,7 @@
 
 typedef struct ssl_st SSL;
 
-namespace interlock::mcp {
+namespace interlock::outbound {
 
 // A client context that verifies the peer's chain against the system's CAs, or only the
 // certificates in `ca_file` when it is not empty; TLS 1.2 at least.
@@ -24,6 +24,6 @@ Result<std::unique_ptr<boost::asio::ssl::context>> MakeTlsClientContext(const st
 // cannot be set: without it only the chain would be checked, so the caller must refuse.
 Status ExpectPeerName(SSL* ssl, const std::string& host);
 
-}  // namespace interlock::mcp
+}  // namespace interlock::outbound
 
-#endif  // INTERLOCK_MCP_TLS_CLIENT_H_
+#endif  // INTERLOCK_OUTBOUND_TLS_CLIENT_H_

@@ -1,4 +1,4 @@
-#include "mcp/tls_client.h"
+#include "outbound/tls_client.h"
 
 #include <arpa/inet.h>
 #include <openssl/ssl.h>
@@ -6,7 +6,7 @@
 
 #include <boost/asio/ssl.hpp>
 
-namespace interlock::mcp {
+namespace interlock::outbound {
 
 namespace ssl = boost::asio::ssl;
 
@@ -42,4 +42,4 @@ Status ExpectPeerName(SSL* ssl, const std::string& host) {
   return Status::Ok();
 }
 
-}  // namespace interlock::mcp
+}  // namespace interlock::outbound

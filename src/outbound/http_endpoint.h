@@ -1,15 +1,15 @@
 // Where Interlock's HTTP clients connect (the daemon client of the gateway and hook, and
 // url: MCP upstreams): one parser for their http(s) URLs and one Host header, so the two
 // agree on defaults, IPv6 literals and errors.
-#ifndef INTERLOCK_MCP_HTTP_ENDPOINT_H_
-#define INTERLOCK_MCP_HTTP_ENDPOINT_H_
+#ifndef INTERLOCK_OUTBOUND_HTTP_ENDPOINT_H_
+#define INTERLOCK_OUTBOUND_HTTP_ENDPOINT_H_
 
 #include <string>
 #include <string_view>
 
 #include "interlock/result.h"
 
-namespace interlock::mcp {
+namespace interlock::outbound {
 
 struct HttpEndpoint {
   bool tls = false;   // https://
@@ -31,6 +31,6 @@ Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url);
 // 3.2.2), the port left out when it is the scheme's default.
 std::string HostHeader(std::string_view host, std::string_view port, std::string_view default_port);
 
-}  // namespace interlock::mcp
+}  // namespace interlock::outbound
 
-#endif  // INTERLOCK_MCP_HTTP_ENDPOINT_H_
+#endif  // INTERLOCK_OUTBOUND_HTTP_ENDPOINT_H_

@@ -1,9 +1,9 @@
-#include "mcp/http_endpoint.h"
+#include "outbound/http_endpoint.h"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
-namespace interlock::mcp {
+namespace interlock::outbound {
 
 Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url) {
   auto parsed = boost::urls::parse_uri(url);
@@ -39,4 +39,4 @@ std::string HostHeader(std::string_view host, std::string_view port,
   return out;
 }
 
-}  // namespace interlock::mcp
+}  // namespace interlock::outbound
