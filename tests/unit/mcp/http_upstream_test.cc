@@ -19,14 +19,10 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
-#include "outbound/http_endpoint.h"
-
 namespace interlock::mcp {
 namespace {
 
 using namespace std::chrono_literals;
-using outbound::HostHeader;
-using outbound::ParseHttpEndpoint;
 
 // Answers one request per connection: initialize (JSON, with a session id), other POSTs
 // (202), GET (an SSE stream with one notification carrying the GET's number, then the
@@ -148,43 +144,6 @@ TEST(HttpUpstreamTest, ReopensTheServerStreamWhenItEnds) {
   }
   EXPECT_GE(server.gets(), 2);
   (*up)->Close();
-}
-
-// Tests the Host header: IPv6 literals in brackets, the scheme's default port left out.
-TEST(HostHeaderTest, BracketsIpv6AndOmitsTheDefaultPort) {
-  EXPECT_EQ(HostHeader("127.0.0.1", "8181", "80"), "127.0.0.1:8181");
-  EXPECT_EQ(HostHeader("mcp.example", "443", "443"), "mcp.example");
-  EXPECT_EQ(HostHeader("mcp.example", "80", "443"), "mcp.example:80");
-  EXPECT_EQ(HostHeader("::1", "8181", "80"), "[::1]:8181");
-  EXPECT_EQ(HostHeader("fe80::1", "443", "443"), "[fe80::1]");
-}
-
-// Tests the URL parser both HTTP clients use: defaults, IPv6, what it refuses.
-TEST(HttpEndpointTest, ParsesHttpAndHttpsUrls) {
-  auto a = ParseHttpEndpoint("https://mcp.example/v1/mcp?x=1");
-  ASSERT_TRUE(a.ok()) << a.error().message;
-  EXPECT_TRUE(a->tls);
-  EXPECT_EQ(a->host, "mcp.example");
-  EXPECT_EQ(a->port, "443");
-  EXPECT_EQ(a->path, "/v1/mcp");
-  EXPECT_TRUE(a->has_query);
-  EXPECT_EQ(a->query, "x=1");
-  auto b = ParseHttpEndpoint("http://[::1]:8181");
-  ASSERT_TRUE(b.ok()) << b.error().message;
-  EXPECT_FALSE(b->tls);
-  EXPECT_EQ(b->host, "::1");
-  EXPECT_EQ(b->port, "8181");
-  EXPECT_EQ(b->path, "");
-  auto c = ParseHttpEndpoint("http://127.0.0.1:/");
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->port, "80");  // an empty port is the default
-  auto d = ParseHttpEndpoint("https://u:p@h/#f");
-  ASSERT_TRUE(d.ok());
-  EXPECT_TRUE(d->has_userinfo);
-  EXPECT_TRUE(d->has_fragment);
-  for (const char* bad : {"ftp://h/", "127.0.0.1:8181", "http:///x", "not a url"}) {
-    EXPECT_FALSE(ParseHttpEndpoint(bad).ok()) << bad;
-  }
 }
 
 }  // namespace

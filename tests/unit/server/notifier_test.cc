@@ -31,8 +31,8 @@ TEST(ParseWebhookUrlTest, HttpAndHttpsWithDefaultsAndQueries) {
   EXPECT_EQ(b->host, "::1");
   EXPECT_EQ(b->port, "9000");
   EXPECT_EQ(b->target, "/");
-  for (const char* bad : {"ftp://h/x", "hooks.example/x", "https://user:pw@h/x", "https://h/x#f",
-                          "https:///x", ""}) {
+  for (const char* bad :
+       {"ftp://h/x", "hooks.example/x", "https://user:pw@h/x", "https://h/x#f", "https:///x", ""}) {
     EXPECT_FALSE(ParseWebhookUrl(bad).ok()) << bad;
   }
 }
