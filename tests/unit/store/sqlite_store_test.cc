@@ -901,6 +901,9 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
             SQLITE_OK);
   Result<audit::RunReplay> old = audit::ReplayRun(db, runs[0]);
   ASSERT_TRUE(old.ok()) << old.error().message;
+  Result<audit::VerifyReport> old_verify = audit::VerifyAuditLog(db, {});
+  ASSERT_TRUE(old_verify.ok()) << old_verify.error().message;
+  EXPECT_TRUE(old_verify->ok) << old_verify->problem;  // nothing to link-check yet
   sqlite3_close(db);
   {
     Fixture f(path);
