@@ -30,10 +30,6 @@ void BindStatic(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
 
-}  // namespace
-
-namespace {
-
 // The runs' record lists (see audit_log.h, "Records of a run"). Migrates a log written
 // before them: links every record to its run's previous one, fills the heads, and drops
 // the (run_id, seq) index they replace. Runs in the caller's transaction, if any.
@@ -197,6 +193,9 @@ Result<AuditHead> ReadAuditHead(sqlite3* db) {
 }
 
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events) {
+  // The one-off writers (CLI, trust) may be the first of this version to open an older
+  // store: bring its schema up first (idempotent, within the caller's transaction).
+  if (Status s = EnsureAuditSchema(db); !s.ok()) return s.error();
   AuditAppender appender(db);
   return appender.Append(events);
 }

@@ -91,7 +91,8 @@ Result<bool> HasRunLinks(sqlite3* db);
 // seqs, so it ends on any input.
 std::string RunRecordsCte(int run_param, int after_param = 0);
 
-// Appends events in order within the caller's transaction; returns the new head.
+// Appends events in order within the caller's transaction (first bringing the audit
+// schema up to date, see EnsureAuditSchema); returns the new head.
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events);
 
 // The same with statements prepared once, for a connection that appends often (the

@@ -237,6 +237,23 @@ TEST_F(VerifyTest, EditedRunLinksAreDetected) {
   EXPECT_TRUE(Verify().ok);
 }
 
+// Tests that a one-off writer (the CLI, trust) appending to a log from before the run
+// links migrates it first: links back-filled, the new record linked, the log verifies.
+TEST_F(VerifyTest, AppendMigratesALogWithoutRunLinks) {
+  Exec(db_.get(),
+       "CREATE INDEX audit_log_run ON audit_log(run_id, seq);"
+       "ALTER TABLE audit_log DROP COLUMN run_prev; DROP TABLE audit_runs;");
+  ASSERT_TRUE(HasRunLinks(db_.get()).ok());
+  EXPECT_FALSE(*HasRunLinks(db_.get()));
+  EXPECT_TRUE(Verify().ok);  // nothing to link-check yet
+  Append(db_.get(), {testing::Event(kRunHalted, testing::T0(), "run-1", "")});
+  EXPECT_TRUE(*HasRunLinks(db_.get()));
+  EXPECT_EQ(testing::QueryText(db_.get(), "SELECT run_prev FROM audit_log WHERE seq = 21"), "20");
+  EXPECT_EQ(testing::QueryText(db_.get(), "SELECT head_seq FROM audit_runs"), "21");
+  VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+}
+
 // Tests that a record without a run that carries a run link is reported.
 TEST_F(VerifyTest, RunLinkOnARecordWithoutRunIsDetected) {
   std::vector<AuditEvent> ev{testing::Event(kKillSwitch, testing::T0(), "", "")};
