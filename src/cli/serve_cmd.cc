@@ -7,6 +7,7 @@
 // close the store cleanly.
 #include <sys/stat.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
@@ -26,6 +27,7 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/crypto.h"
+#include "common/file.h"
 #include "common/periodic.h"
 #include "common/time.h"
 #include "core/guard.h"
@@ -241,6 +243,23 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   aopt.max_wait_seconds = cfg.max_wait_seconds;
   aopt.max_output_bytes = cfg.max_output_bytes;
   aopt.auth_cache_ttl = cfg.auth_cache_ttl;
+  if (!cfg.metrics_token_file.empty()) {
+    // Asked for and unreadable: refuse to start rather than serve /metrics open.
+    Result<std::string> secret =
+        ReadFileBounded(cfg.metrics_token_file, 4096, "metrics_token_file");
+    if (!secret.ok()) {
+      std::cerr << "interlock serve: " << secret.error().message << '\n';
+      return kExitUsage;
+    }
+    std::string t = std::move(*secret);
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    if (t.size() < 16) {
+      std::cerr << "interlock serve: metrics_token_file " << cfg.metrics_token_file
+                << " must hold a secret of at least 16 characters\n";
+      return kExitUsage;
+    }
+    aopt.metrics_token = std::move(t);
+  }
   server::Api api(aopt, &guard, store.get(), &policies, &clock, &metrics);
 
   // MCP Streamable HTTP (/mcp/{upstream}): sessions decide through this Guard and wait on

@@ -322,6 +322,20 @@ void Api::Blocking(Fn&& fn) {
   net::post(pool_, std::forward<Fn>(fn));
 }
 
+bool Api::MetricsTokenMatches(const HttpRequest& req) const {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return false;
+  const std::string_view header(it->value().data(), it->value().size());
+  constexpr std::string_view kBearer = "bearer ";
+  if (header.size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    return false;
+  }
+  return ConstantTimeEquals(header.substr(kBearer.size()), options_.metrics_token);
+}
+
 std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* caller) {
   auto it = req.find(http::field::authorization);
   std::string_view header;
@@ -402,6 +416,12 @@ void Api::Handle(HttpRequest req, Responder r) {
     case Route::kReady:
       return HandleReady(std::move(r));
     case Route::kMetrics:
+      if (!options_.metrics_token.empty() && !MetricsTokenMatches(req)) {
+        metrics_->RecordAuthFailure();
+        HttpResponse res = JsonError(401, "UNAUTHENTICATED", "/metrics needs its bearer token");
+        res.set(http::field::www_authenticate, "Bearer");
+        return r.Send(std::move(res));
+      }
       return HandleMetrics(std::move(r));
     case Route::kUi:
       return HandleUi(route.id, std::move(r));

@@ -39,6 +39,9 @@ struct ApiOptions {
   // Extra positive-auth cache in front of the store (which caches for 500 ms itself).
   std::chrono::milliseconds auth_cache_ttl{0};  // 0: off
   int blocking_threads = 4;
+  // When set, GET /metrics needs "Authorization: Bearer <metrics_token>" (a scrape secret,
+  // not a store token: Prometheus' credentials_file). Empty: /metrics is open.
+  std::string metrics_token;
 };
 
 // The MCP Streamable HTTP endpoint /mcp/{upstream} (src/server/mcp_http.h), behind the
@@ -110,6 +113,8 @@ class Api final : public RequestHandler {
 
   template <class Fn>
   void Blocking(Fn&& fn);
+
+  bool MetricsTokenMatches(const HttpRequest& req) const;
 
   ApiOptions options_;
   core::Guard* guard_;

@@ -388,6 +388,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
         st = r.Path(v, key, &c->tls_cert);
       } else if (key == "tls_key") {
         st = r.Path(v, key, &c->tls_key);
+      } else if (key == "metrics_token_file") {
+        st = r.Path(v, key, &c->metrics_token_file);
       } else if (key == "limits") {
         st = ReadLimits(r, v, c);
       } else if (key == "auth_cache_ms") {
@@ -443,10 +445,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
             } else if (k == "queue") {
               st = r.Integer(w.second, k, 1, 1 << 20, &c->notifier_queue);
             } else if (k == "ca_file") {
-              st = r.String(w.second, "notifier.ca_file", &c->webhook_ca_file);
-              if (st.ok() && !fs::path(c->webhook_ca_file).is_absolute()) {
-                c->webhook_ca_file = r.Resolve(c->webhook_ca_file);
-              }
+              st = r.Path(w.second, "notifier.ca_file", &c->webhook_ca_file);
             } else {
               st = r.Fail(w.first, "unknown key 'notifier." + k + "'");
             }

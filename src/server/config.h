@@ -60,6 +60,7 @@ struct ServerConfig {
   bool durable_full = true;  // durability: full | normal
   std::string tls_cert;
   std::string tls_key;
+  std::string metrics_token_file;  // GET /metrics needs this file's secret as bearer token
   ServerLimits limits;
   int max_wait_seconds = 60;
   size_t max_output_bytes = 64 * 1024;

@@ -685,5 +685,38 @@ TEST(DaemonTlsTest, ServesHttpsWithTheConfiguredCertificate) {
   ::unsetenv("INTERLOCK_TOKEN");
 }
 
+// Tests metrics_token_file: /metrics answers 401 without the secret or with a wrong one
+// (a store token is not it either), 200 with it; other routes are unaffected. A daemon
+// whose secret file is missing or too short does not start.
+TEST(DaemonMetricsTokenTest, MetricsNeedTheScrapeSecret) {
+  TempDir dir;
+  dir.Write("policies/test-agent.yaml", kTestAgent);
+  dir.Write("metrics.secret", "s3cret-scrape-token-0123456789\n");
+  const std::string config = dir.Write("interlock.yaml", "metrics_token_file: metrics.secret\n");
+  Daemon daemon(dir.path(), dir.path() + "/policies", config);
+  const std::string admin = CreateToken(daemon.store(), "--admin", "ops");
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  HttpClient c(daemon.port());
+  EXPECT_EQ(c.Request("GET", "/metrics").status, 401);
+  EXPECT_EQ(c.Request("GET", "/metrics", "", "wrong-secret-wrong-secret").status, 401);
+  EXPECT_EQ(c.Request("GET", "/metrics", "", admin).status, 401);
+  HttpResult ok = c.Request("GET", "/metrics", "", "s3cret-scrape-token-0123456789");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.body.find("interlock_"), std::string::npos) << ok.body.substr(0, 200);
+  EXPECT_EQ(c.Request("GET", "/healthz").status, 200);
+  daemon.Stop();
+
+  dir.Write("short", "abc\n");
+  int i = 0;
+  for (const char* bad : {"metrics_token_file: missing.secret\n", "metrics_token_file: short\n"}) {
+    const std::string sub = dir.path() + "/refused" + std::to_string(++i);
+    std::filesystem::create_directories(sub);
+    Daemon refused(sub, dir.path() + "/policies",
+                   dir.Write("bad" + std::to_string(i) + ".yaml", bad));
+    EXPECT_FALSE(refused.Start()) << bad;
+    EXPECT_NE(refused.log().find("metrics_token_file"), std::string::npos) << refused.log();
+  }
+}
+
 }  // namespace
 }  // namespace interlock::testing
