@@ -290,14 +290,6 @@ std::string NewCallId(TimePoint now) {
   return id;
 }
 
-// A run id that sorts by creation time (call_id.h): the runs being decided on are the
-// newest, so their rows share the last pages of runs and audit_runs.
-std::string NewRunId(TimePoint now) {
-  std::string id = internal::IdTimePrefix("run_", now);
-  id += NewId("");
-  return id;
-}
-
 std::string Base64Url(std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -576,10 +568,10 @@ core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
 
 namespace internal {
 
-std::string IdTimePrefix(std::string_view prefix, TimePoint t) {
+std::string CallIdTimePrefix(TimePoint t) {
   static constexpr char kHex[] = "0123456789abcdef";
   const uint64_t ms = static_cast<uint64_t>(std::max<int64_t>(0, ToUnixMillis(t)));
-  std::string id(prefix);
+  std::string id = "call_";
   for (int i = 11; i >= 0; --i) id.push_back(kHex[(ms >> (4 * i)) & 15]);
   return id;
 }
@@ -731,7 +723,7 @@ class SqliteStore::Impl {
   Status ApplyCreateRun(Batch& b, std::string_view agent_id, std::string run_id, TimePoint now,
                         core::RunInfo* out) {
     if (run_id.empty()) {
-      run_id = NewRunId(now);
+      run_id = NewId("run_");
     } else {
       Result<RunRow*> existing = FindRun(run_id);
       if (existing.ok()) return Error{ErrorKind::kAlreadyExists, "run " + run_id + " exists"};
