@@ -322,37 +322,46 @@ void Api::Blocking(Fn&& fn) {
   net::post(pool_, std::forward<Fn>(fn));
 }
 
-bool Api::MetricsTokenMatches(const HttpRequest& req) const {
+namespace {
+
+// The request's Authorization header, and its token when it is "Bearer <token>" (scheme
+// case-insensitive, token 1..kMaxTokenBytes bytes).
+struct BearerHeader {
+  std::string_view header;
+  std::optional<std::string_view> token;
+};
+
+BearerHeader ReadBearer(const HttpRequest& req) {
+  BearerHeader b;
   auto it = req.find(http::field::authorization);
-  if (it == req.end()) return false;
-  const std::string_view header(it->value().data(), it->value().size());
+  if (it != req.end()) b.header = std::string_view(it->value().data(), it->value().size());
   constexpr std::string_view kBearer = "bearer ";
-  if (header.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
-        return a == std::tolower(static_cast<unsigned char>(b));
-      })) {
-    return false;
+  if (b.header.size() > kBearer.size() && b.header.size() <= kBearer.size() + kMaxTokenBytes &&
+      std::equal(kBearer.begin(), kBearer.end(), b.header.begin(),
+                 [](char a, char c) { return a == std::tolower(static_cast<unsigned char>(c)); })) {
+    b.token = b.header.substr(kBearer.size());
   }
-  return ConstantTimeEquals(header.substr(kBearer.size()), options_.metrics_token);
+  return b;
+}
+
+}  // namespace
+
+bool Api::MetricsTokenMatches(const HttpRequest& req) const {
+  const BearerHeader b = ReadBearer(req);
+  return b.token && ConstantTimeEquals(*b.token, options_.metrics_token);
 }
 
 std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* caller) {
-  auto it = req.find(http::field::authorization);
-  std::string_view header;
-  if (it != req.end()) header = std::string_view(it->value().data(), it->value().size());
-  constexpr std::string_view kBearer = "bearer ";
-  if (header.size() <= kBearer.size() || header.size() > kBearer.size() + kMaxTokenBytes ||
-      !std::equal(kBearer.begin(), kBearer.end(), header.begin(), [](char a, char b) {
-        return a == std::tolower(static_cast<unsigned char>(b));
-      })) {
+  const BearerHeader bearer = ReadBearer(req);
+  if (!bearer.token) {
     metrics_->RecordAuthFailure();
     HttpResponse res = JsonError(
         401, "UNAUTHENTICATED",
-        header.empty() ? "missing bearer token" : "Authorization must be 'Bearer <token>'");
+        bearer.header.empty() ? "missing bearer token" : "Authorization must be 'Bearer <token>'");
     res.set(http::field::www_authenticate, "Bearer");
     return res;
   }
-  const std::string_view token = header.substr(kBearer.size());
+  const std::string_view token = *bearer.token;
   const Sha256Digest digest = Sha256(token);
   const std::string key(reinterpret_cast<const char*>(digest.data()), digest.size());
   if (auto p = auth_cache_->Get(key)) {
