@@ -253,9 +253,9 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     }
     std::string t = std::move(*secret);
     while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
-    if (t.size() < 16) {
+    if (t.size() < 16 || t.size() > 512) {  // 512: the longest bearer token accepted
       std::cerr << "interlock serve: metrics_token_file " << cfg.metrics_token_file
-                << " must hold a secret of at least 16 characters\n";
+                << " must hold a secret of 16 to 512 characters\n";
       return kExitUsage;
     }
     aopt.metrics_token = std::move(t);
