@@ -6,30 +6,21 @@
 #include <thread>
 #include <utility>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
 #include "common/json.h"
 #include "outbound/http_endpoint.h"
+#include "outbound/http_exchange.h"
 #include "outbound/tls_client.h"
 
 namespace interlock::mcp {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+namespace http = boost::beast::http;
 namespace json = boost::json;
-using tcp = net::ip::tcp;
-namespace ssl = net::ssl;
-using outbound::ExpectPeerName;
+namespace ssl = boost::asio::ssl;
 using outbound::HostHeader;
 using outbound::HttpEndpoint;
 using outbound::MakeTlsClientContext;
@@ -128,80 +119,8 @@ Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcer::Create(DaemonOptions opt
                                                             std::move(tls_context)));
 }
 
-namespace {
-
-// One request/reply on `stream` (a plain or TLS stream over `lowest`), driven by `ioc` on
-// the calling thread. `handshake` runs after connecting (a no-op for plain TCP).
-template <class Stream, class Handshake>
-Result<DaemonEnforcer::Reply> RunExchange(
-    net::io_context& ioc, Stream& stream, beast::tcp_stream& lowest, const std::string& host,
-    const std::string& port, http::request<http::string_body>& req, const DaemonOptions& options,
-    std::chrono::milliseconds timeout, const std::function<bool()>& keep_going,
-    Handshake handshake) {
-  tcp::resolver resolver(ioc);
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxReplyBytes);
-  std::string failure;  // set by the first failing step
-  bool done = false;
-  auto fail = [&](const char* step, const beast::error_code& ec) {
-    if (ec == beast::error::timeout) {
-      failure = std::string(step) + " timed out";
-    } else {
-      failure = std::string(step) + " failed: " + ec.message();
-    }
-  };
-  lowest.expires_after(options.connect_timeout);
-  resolver.async_resolve(host, port, [&](beast::error_code ec, tcp::resolver::results_type rs) {
-    if (ec) return fail("resolving the daemon host", ec);
-    lowest.async_connect(rs, [&](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return fail("connecting to the daemon", ec);
-      handshake([&](beast::error_code ec) {
-        if (ec) return fail("the TLS handshake with the daemon", ec);
-        lowest.expires_after(timeout);
-        http::async_write(stream, req, [&](beast::error_code ec, size_t) {
-          if (ec) return fail("sending the request", ec);
-          http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
-            if (ec) return fail("reading the daemon's reply", ec);
-            done = true;
-          });
-        });
-      });
-    });
-  });
-  if (!keep_going) {
-    ioc.run();
-  } else {
-    for (;;) {
-      ioc.run_for(options.progress_interval);
-      if (ioc.stopped()) break;
-      if (!keep_going()) {
-        resolver.cancel();
-        beast::error_code ignored;
-        lowest.socket().close(ignored);
-        ioc.run();  // drain the cancelled handlers
-        return Error{ErrorKind::kTimeout, "cancelled"};
-      }
-    }
-  }
-  const std::string where = " (daemon " + options.url + ")";
-  if (!done) {
-    ErrorKind kind = failure.find("timed out") != std::string::npos ? ErrorKind::kTimeout
-                                                                    : ErrorKind::kUnavailable;
-    return Error{kind, (failure.empty() ? std::string("no reply") : failure) + where};
-  }
-  DaemonEnforcer::Reply r;
-  r.status = static_cast<int>(parser.get().result_int());
-  r.body = std::move(parser.get().body());
-  beast::error_code ignored;
-  lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  return r;
-}
-
-}  // namespace
-
 DaemonEnforcer::DaemonEnforcer(DaemonOptions options, std::string host, std::string port,
-                               std::string prefix, std::unique_ptr<net::ssl::context> tls)
+                               std::string prefix, std::unique_ptr<ssl::context> tls)
     : options_(std::move(options)),
       host_(std::move(host)),
       port_(std::move(port)),
@@ -226,21 +145,20 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
     req.body() = std::move(body);
   }
   req.prepare_payload();
-  net::io_context ioc;
-  if (!tls_) {
-    beast::tcp_stream stream(ioc);
-    return RunExchange(ioc, stream, stream, host_, port_, req, options_, timeout, keep_going,
-                       [](auto&& next) { next(beast::error_code{}); });
+  outbound::ExchangeOptions o;
+  o.peer = "the daemon";
+  o.connect_timeout = options_.connect_timeout;
+  o.timeout = timeout;
+  o.max_reply_bytes = kMaxReplyBytes;
+  o.keep_going = keep_going;
+  o.poll_interval = options_.progress_interval;
+  auto r = outbound::HttpExchange(host_, port_, tls_.get(), req, o);
+  if (!r.ok()) {
+    Error e = r.error();
+    if (e.message != "cancelled") e.message += " (daemon " + options_.url + ")";
+    return e;
   }
-  beast::ssl_stream<beast::tcp_stream> stream(ioc, *tls_);
-  if (Status s = ExpectPeerName(stream.native_handle(), host_); !s.ok()) {
-    return Error::Unavailable(s.error().message + " (daemon " + options_.url + ")");
-  }
-  return RunExchange(ioc, stream, beast::get_lowest_layer(stream), host_, port_, req, options_,
-                     timeout, keep_going, [&stream](auto&& next) {
-                       stream.async_handshake(ssl::stream_base::client,
-                                              [next](beast::error_code ec) { next(ec); });
-                     });
+  return Reply{r->status, std::move(r->body)};
 }
 
 Decision DaemonEnforcer::Unavailable(std::string_view tool, const std::string& what) const {

@@ -1,6 +1,6 @@
-// Where Interlock's HTTP clients connect (the daemon client of the gateway and hook, and
-// url: MCP upstreams): one parser for their http(s) URLs and one Host header, so the two
-// agree on defaults, IPv6 literals and errors.
+// Where Interlock's HTTP clients connect (the gateway's and hook's daemon client, the
+// reviewers' CLI, url: MCP upstreams, webhooks): one parser for their http(s) URLs and one
+// Host header, so they agree on defaults, IPv6 literals and errors.
 #ifndef INTERLOCK_OUTBOUND_HTTP_ENDPOINT_H_
 #define INTERLOCK_OUTBOUND_HTTP_ENDPOINT_H_
 

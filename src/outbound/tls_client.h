@@ -1,6 +1,6 @@
-// TLS for Interlock's outgoing HTTPS connections (the gateway and hook to the daemon, the
-// daemon to url: MCP upstreams): one way to build a verifying client context and to pin
-// the name a peer's certificate must carry, so no caller can forget half of it.
+// TLS for Interlock's outgoing HTTPS connections (the gateway, hook and reviewers' CLI to
+// the daemon, the daemon to url: MCP upstreams and webhooks): one way to build a verifying client
+// context and to pin the name a peer's certificate must carry, so no caller can forget half of it.
 #ifndef INTERLOCK_OUTBOUND_TLS_CLIENT_H_
 #define INTERLOCK_OUTBOUND_TLS_CLIENT_H_
 

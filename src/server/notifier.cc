@@ -2,26 +2,20 @@
 
 #include <iostream>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "common/time.h"
 #include "outbound/http_endpoint.h"
+#include "outbound/http_exchange.h"
 #include "outbound/tls_client.h"
 
 namespace interlock::server {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+namespace http = boost::beast::http;
 namespace json = boost::json;
-using tcp = net::ip::tcp;
-namespace ssl = net::ssl;
+namespace ssl = boost::asio::ssl;
 
 Result<WebhookTarget> ParseWebhookUrl(std::string_view url) {
   const std::string what = "webhook URL '" + std::string(url) + "'";
@@ -147,72 +141,26 @@ void WebhookNotifier::Run() {
   }
 }
 
-namespace {
-
-// Connects, shakes hands (`handshake(next)`; a no-op for plain TCP), writes `req` and reads
-// the answer, all within the caller's io_context run. True for a 2xx answer.
-template <class Stream, class Handshake>
-void Exchange(tcp::resolver& resolver, Stream& stream, beast::tcp_stream& tcp_layer,
-              const WebhookTarget& t, http::request<http::string_body>& req,
-              beast::flat_buffer& buffer, http::response<http::string_body>& res, bool& ok,
-              Handshake handshake) {
-  resolver.async_resolve(
-      t.host, t.port, [&, handshake](beast::error_code ec, tcp::resolver::results_type results) {
-        if (ec) return;
-        tcp_layer.async_connect(
-            results, [&, handshake](beast::error_code ec2, const tcp::endpoint&) {
-              if (ec2) return;
-              handshake([&](beast::error_code ec3) {
-                if (ec3) return;
-                http::async_write(stream, req, [&](beast::error_code ec4, std::size_t) {
-                  if (ec4) return;
-                  http::async_read(stream, buffer, res, [&](beast::error_code ec5, std::size_t) {
-                    if (ec5) return;
-                    ok = res.result_int() >= 200 && res.result_int() < 300;
-                  });
-                });
-              });
-            });
-      });
-}
-
-}  // namespace
-
 bool WebhookNotifier::Post(const WebhookTarget& t, const std::string& body) {
-  net::io_context ioc;
-  bool ok = false;
   http::request<http::string_body> req{http::verb::post, t.target, 11};
   req.set(http::field::host, outbound::HostHeader(t.host, t.port, t.tls ? "443" : "80"));
   req.set(http::field::content_type, "application/json");
   req.set(http::field::user_agent, "interlock-notifier");
+  req.set(http::field::connection, "close");
   req.body() = body;
   req.prepare_payload();
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  tcp::resolver resolver(ioc);
-  const auto run = [&] { ioc.run_for(options_.request_timeout + std::chrono::seconds(1)); };
-  if (!t.tls) {
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(options_.request_timeout);
-    Exchange(resolver, stream, stream, t, req, buffer, res, ok,
-             [](auto&& next) { next(beast::error_code{}); });
-    run();
-    return ok;
-  }
-  if (tls_ == nullptr) return false;  // not reached: Create builds it for https targets
-  beast::ssl_stream<beast::tcp_stream> stream(ioc, *tls_);
-  if (Status s = outbound::ExpectPeerName(stream.native_handle(), t.host); !s.ok()) {
-    std::cerr << "interlock: webhook " << t.host << ": " << s.error().message << '\n';
+  outbound::ExchangeOptions o;
+  o.peer = "the webhook";
+  o.connect_timeout = options_.request_timeout;
+  o.timeout = options_.request_timeout;
+  o.max_reply_bytes = 1 << 20;                 // only the status matters; any sane reply fits
+  if (t.tls && tls_ == nullptr) return false;  // not reached: Create builds it for https
+  auto r = outbound::HttpExchange(t.host, t.port, t.tls ? tls_.get() : nullptr, req, o);
+  if (!r.ok()) {
+    std::cerr << "interlock: webhook " << t.host << ": " << r.error().message << '\n';
     return false;
   }
-  beast::get_lowest_layer(stream).expires_after(options_.request_timeout);
-  Exchange(resolver, stream, beast::get_lowest_layer(stream), t, req, buffer, res, ok,
-           [&stream](auto&& next) {
-             stream.async_handshake(ssl::stream_base::client,
-                                    [next](beast::error_code ec) { next(ec); });
-           });
-  run();
-  return ok;
+  return r->status >= 200 && r->status < 300;
 }
 
 }  // namespace interlock::server
