@@ -2,17 +2,23 @@
 //
 // Writes the store directly (no daemon needed). `create` prints the new token once on
 // stdout; only its SHA-256 is stored, so a lost token is revoked and replaced, never
-// recovered.
+// recovered. An agent token is checked against the policies the daemon loads (--policy):
+// a token for an agent id no policy defines is refused unless --force. Names are people
+// (common/principal_name.h): invisible, control and surrounding-space characters are
+// refused with the reason.
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/principal_name.h"
 #include "common/time.h"
+#include "policy/loader.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::cli {
@@ -26,6 +32,8 @@ struct TokenOptions {
   std::string format = "table";
   std::string token_id;
   std::string actor;
+  std::vector<std::string> policies;  // create --agent: the agent id must be defined here
+  bool force = false;                 // create --agent without the policy check
 };
 
 std::string DefaultActor() {
@@ -45,12 +53,48 @@ int Fail(std::string_view what, const Error& e) {
   return kExitFailure;
 }
 
+// A token for an agent no policy defines is a typo waiting to happen (every call of it
+// is denied UNKNOWN_AGENT, or it starts working under whoever later takes that id).
+int CheckAgentDefined(const TokenOptions& opt) {
+  if (opt.policies.empty()) {
+    std::cerr << "interlock token create: --agent needs --policy PATH (the policies the daemon "
+                 "loads) to check that agent \""
+              << opt.agent << "\" is defined; pass --force to create it anyway\n";
+    return kExitUsage;
+  }
+  std::vector<policy::Diagnostic> diags;
+  auto set = policy::LoadPolicySet(opt.policies, &diags);
+  if (!set.ok()) {
+    std::cerr << "interlock token create: the policies are invalid (run `interlock check`):\n"
+              << set.error().message << '\n';
+    return kExitFailure;
+  }
+  if ((*set)->Find(opt.agent) == nullptr) {
+    std::cerr << "interlock token create: no policy defines agent \"" << opt.agent
+              << "\"; check the id, or pass --force to create the token anyway\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 int RunCreate(const TokenOptions& opt) {
   const int roles = !opt.agent.empty() + !opt.reviewer.empty() + !opt.admin.empty();
   if (roles != 1) {
     std::cerr << "interlock token create: give exactly one of --agent ID, --reviewer NAME, "
                  "--admin NAME\n";
     return kExitUsage;
+  }
+  const std::string& name = !opt.agent.empty()      ? opt.agent
+                            : !opt.reviewer.empty() ? opt.reviewer
+                                                    : opt.admin;
+  const char* what = !opt.agent.empty()      ? "agent id"
+                     : !opt.reviewer.empty() ? "reviewer name"
+                                             : "admin name";
+  if (Result<std::string> ok = ValidatePrincipalName(name, what); !ok.ok()) {
+    return Fail("create", ok.error());
+  }
+  if (!opt.agent.empty() && !opt.force) {
+    if (int rc = CheckAgentDefined(opt); rc != kExitOk) return rc;
   }
   // A new deployment creates its first token before the daemon has ever started.
   auto st = OpenStore(opt.store, /*create=*/true);
@@ -119,6 +163,10 @@ void AddToken(CLI::App& app, int* exit_code) {
   create->add_option("--agent", opt->agent, "Agent token bound to this agent id");
   create->add_option("--reviewer", opt->reviewer, "Reviewer token with this name");
   create->add_option("--admin", opt->admin, "Admin token with this name");
+  create->add_option("--policy,--policies", opt->policies,
+                     "Policy file or directory the daemon loads (repeatable): --agent must be "
+                     "defined there");
+  create->add_flag("--force", opt->force, "Create an agent token without the --policy check");
   create->callback([opt, exit_code] { *exit_code = RunCreate(*opt); });
 
   CLI::App* list = cmd->add_subcommand("list", "List tokens (never their values)");

@@ -85,6 +85,7 @@ GuardResponse Guard::Finish(Result<CallRecord> rec, std::string_view agent_id,
   }
   if (rec->decision.agent_id.empty()) rec->decision.agent_id = std::string(agent_id);
   out.call_id = rec->call_id;
+  out.existing_call = rec->existing;
   out.state = rec->state_after;
   out.decision = std::move(rec->decision);
   return out;

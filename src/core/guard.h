@@ -32,8 +32,9 @@ class Notifier {
 
 struct GuardResponse {
   Decision decision;
-  std::string call_id;  // empty when the call could not be recorded
-  RunState state;       // run state after this call (for replay and clients)
+  std::string call_id;         // empty when the call could not be recorded
+  RunState state;              // run state after this call (for replay and clients)
+  bool existing_call = false;  // an earlier call answered (CallRecord::existing)
   // Set when the request itself could not be evaluated (unknown run: kNotFound; run of
   // another agent: kPermissionDenied; store down: kUnavailable). The decision is then a
   // deny; HTTP maps these to 404 / 403 / 200-with-STORE_UNAVAILABLE.

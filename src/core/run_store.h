@@ -47,6 +47,11 @@ struct CallRecord {
   ToolCall call;
   Decision decision;
   RunState state_after;
+  // The store answered with a call it recorded earlier instead of a new one: a call
+  // re-submitted with its approval_id, or a retry attached to an identical call whose
+  // approval is pending (docs/approvals.md). Nothing was spent or recorded for the
+  // request; `decision` is that call's current one and state_after the run's current state.
+  bool existing = false;
 };
 
 // The engine step a store runs inside its atomic unit: given the request's call (passed

@@ -546,9 +546,11 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
           }
           json::object out = DecisionToJson(g.decision);
           if (!g.call_id.empty()) out["call_id"] = g.call_id;
-          if (!g.call_id.empty() && g.decision.verdict == Verdict::kApprovalRequired) {
+          if (!g.call_id.empty() && (g.decision.verdict == Verdict::kApprovalRequired ||
+                                     (g.existing_call && g.decision.rule == "approval"))) {
             out["approval_id"] = store::ApprovalIdForCall(g.call_id);
           }
+          if (g.existing_call) out["existing_call"] = true;
           if (!g.error) out["run"] = RunStateJson(g.state);
           r.Send(JsonResponse(200, out));
         });
@@ -609,12 +611,18 @@ void Api::HandleEndRun(const Caller& c, std::string run_id, Responder r) {
 
 HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool* pending) {
   *pending = false;
-  auto call = store_->GetCall(call_id);
-  if (!call.ok()) return StoreError(call.error());
-  const core::CallRecord& rec = call->record;
-  if (c.principal.role == store::Role::kAgent && rec.agent_id != c.principal.agent_id) {
-    return Forbidden("the call belongs to another agent");
+  // The agent's read delivers the outcome: the store releases an approved call then
+  // (or denies it if a kill switch or halt came first). Reviewers and admins only look.
+  const bool agent = c.principal.role == store::Role::kAgent;
+  auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, clock_->Now())
+                    : store_->GetCall(call_id);
+  if (!call.ok()) {
+    if (call.error().kind == ErrorKind::kPermissionDenied) {
+      return Forbidden("the call belongs to another agent");
+    }
+    return StoreError(call.error());
   }
+  const core::CallRecord& rec = call->record;
   *pending = rec.decision.verdict == Verdict::kApprovalRequired;
   json::object out = DecisionToJson(rec.decision);
   out["call_id"] = rec.call_id;

@@ -41,7 +41,8 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
       wake->cv.notify_all();
     });
     if (waiter == 0) return {Unavailable(tool, "the daemon is shutting down"), pending.call_id};
-    auto call = store_->GetCall(pending.call_id);
+    // Delivering the verdict releases an approved call (Store::ReleaseCall).
+    auto call = store_->ReleaseCall(pending.call_id, agent_id_, clock_->Now());
     if (!call.ok()) {
       waiters_->Remove(pending.call_id, waiter);
       return {Unavailable(tool, call.error().message), pending.call_id};

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -16,6 +17,7 @@
 #include "audit/audit_log.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/principal_name.h"
 #include "store/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 
@@ -206,12 +208,6 @@ Status CancelForKill(sqlite3* db, std::string_view scope, std::string_view targe
   return Status::Ok();
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 // --- free functions of store.h ----------------------------------------------------------
@@ -251,20 +247,13 @@ std::string ApprovalIdForCall(std::string_view call_id) {
 
 namespace internal {
 
-Status ApprovalCheckRedeem(sqlite3* db, const core::DecideRequest& rq, engine::Evaluation* ev) {
+Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest& rq) {
   const std::string& id = rq.call.approval_id;
-  if (id.empty()) return Status::Ok();
-  Decision& d = ev->decision;
-  // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.
-  if (d.verdict == Verdict::kDeny) return Status::Ok();
-  auto refuse = [&](std::string why) {
-    Decision deny = DenyDecision(
-        Code::kApprovalDenied, "approval " + id + " cannot be used: " + std::move(why), "approval");
-    deny.agent_id = d.agent_id;
-    deny.tool = d.tool;
-    d = std::move(deny);
-    ev->effects.consume_records = false;
-    return Status::Ok();
+  Resubmission out;
+  if (id.empty()) return out;
+  auto refuse = [&](std::string why) -> Result<Resubmission> {
+    out.refusal = "approval " + id + " cannot be used: " + std::move(why);
+    return out;
   };
   Result<Approval> a = LoadApproval(db, id);
   if (!a.ok()) {
@@ -278,25 +267,89 @@ Status ApprovalCheckRedeem(sqlite3* db, const core::DecideRequest& rq, engine::E
   if (!ConstantTimeEquals(a->args_sha256, Sha256Hex(CanonicalJson(json::value(rq.call.args))))) {
     return refuse("the arguments differ from the ones that were approved");
   }
-  if (a->state != ApprovalState::kGranted) {
-    return refuse(std::string("it is ") + ApprovalStateName(a->state) + ", not granted");
+  out.original_call_id = a->call_id;
+  return out;
+}
+
+void ApprovalRefuse(const std::string& refusal, engine::Evaluation* ev) {
+  Decision& d = ev->decision;
+  // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.
+  if (refusal.empty() || d.verdict == Verdict::kDeny) return;
+  Decision deny = DenyDecision(Code::kApprovalDenied, refusal, "approval");
+  deny.agent_id = d.agent_id;
+  deny.tool = d.tool;
+  d = std::move(deny);
+  ev->effects.consume_records = false;
+}
+
+Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& rq) {
+  Stmt q(db,
+         "SELECT call_id, principal FROM approvals WHERE state = 'pending' AND run_id = ?"
+         " AND agent_id = ? AND tool = ? AND args_sha256 = ? ORDER BY created_ms, approval_id");
+  if (!q.ok()) return SqlErr(db, "read pending approvals");
+  q.Text(1, rq.run_id).Text(2, rq.agent_id).Text(3, rq.call.tool);
+  q.Text(4, Sha256Hex(CanonicalJson(json::value(rq.call.args))));
+  const std::string me = PrincipalKey(rq.principal);
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    if (PrincipalKey(q.ColText(1)) == me) return q.ColText(0);
   }
-  if (a->used) return refuse("it was already used by call " + a->used_call_id + " (replay)");
-  if (d.verdict == Verdict::kApprovalRequired) {
-    std::string reviewers;
-    for (const ApprovalVote& v : a->votes) {
-      if (v.verdict != "approve") continue;
-      if (!reviewers.empty()) reviewers += ", ";
-      reviewers += v.reviewer;
-    }
-    d.verdict = Verdict::kAllow;
-    d.code = Code::kAllowed;
-    d.reason = "approved by " + reviewers + " (approval " + id + ")";
-    d.rule = "approval";
-    d.at.clear();
-    // The records were consumed when the approval was granted.
-    ev->effects.consume_records = false;
+  if (rc != SQLITE_DONE) return SqlErr(db, "read pending approvals");
+  return std::string();
+}
+
+Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseContext& ctx,
+                       std::vector<audit::AuditEvent>* events) {
+  Approval a;
+  {
+    Stmt q(db, std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE call_id = ?");
+    if (!q.ok()) return SqlErr(db, "read approval");
+    q.Text(1, call_id);
+    const int rc = q.Step();
+    if (rc == SQLITE_DONE) return Status::Ok();  // not a call that waited for approval
+    if (rc != SQLITE_ROW) return SqlErr(db, "read approval");
+    a = ApprovalFromRow(q);
   }
+  if (a.state != ApprovalState::kGranted || a.used) return Status::Ok();
+  Code code = Code::kAllowed;
+  std::string reason;
+  std::string rule;
+  if (ctx.kill) {
+    code = Code::kKillSwitch;
+    reason = "kill switch (" + ctx.kill->scope + ") engaged before the approved call was released";
+    if (!ctx.kill->reason.empty()) reason += ": " + ctx.kill->reason;
+    rule = "kill_switch." + ctx.kill->scope;
+  } else if (ctx.run_ended || ctx.run_halted) {
+    code = Code::kRunHalted;
+    reason = ctx.run_ended ? "the run ended before the approved call was released"
+                           : "the run was halted before the approved call was released";
+    if (!ctx.run_ended && !ctx.halt_reason.empty()) reason += ": " + ctx.halt_reason;
+    rule = "run.halted";
+  }
+  if (code == Code::kAllowed) {
+    Stmt u(db,
+           "UPDATE approvals SET used_ms = ?, used_call_id = ? WHERE approval_id = ?"
+           " AND state = 'granted' AND used_ms IS NULL");
+    if (!u.ok()) return SqlErr(db, "release approval");
+    u.Int(1, ToUnixMillis(ctx.now)).Text(2, call_id).Text(3, a.approval_id);
+    if (Status s = Exec(u, "release approval"); !s.ok()) return s;
+    events->push_back(ApprovalEvent(a, "released", ctx.now, "", "", json::object{}));
+    return Status::Ok();
+  }
+  // Granted but never delivered: the call does not run. The grant stays on record (votes,
+  // decided_ms); the approval ends cancelled with the reason.
+  Stmt u(db,
+         "UPDATE approvals SET state = 'cancelled', reason = ? WHERE approval_id = ?"
+         " AND state = 'granted' AND used_ms IS NULL");
+  if (!u.ok()) return SqlErr(db, "cancel approval");
+  u.Text(1, reason).Text(2, a.approval_id);
+  if (Status s = Exec(u, "cancel approval"); !s.ok()) return s;
+  if (Status s = SetCallDecision(db, call_id, Verdict::kDeny, code, reason, rule); !s.ok()) {
+    return s;
+  }
+  events->push_back(ApprovalEvent(
+      a, "cancelled", ctx.now, "", "",
+      json::object{{"code", CodeName(code)}, {"reason", reason}, {"after_grant", true}}));
   return Status::Ok();
 }
 
@@ -304,21 +357,6 @@ Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core:
                            const std::string& call_id, const engine::Evaluation& ev,
                            std::vector<audit::AuditEvent>* events) {
   const Decision& d = ev.decision;
-  if (!rq.call.approval_id.empty() && d.verdict == Verdict::kAllow) {
-    Stmt u(db,
-           "UPDATE approvals SET used_ms = ?, used_call_id = ? WHERE approval_id = ?"
-           " AND state = 'granted' AND used_ms IS NULL");
-    if (!u.ok()) return SqlErr(db, "use approval");
-    u.Int(1, ToUnixMillis(rq.now)).Text(2, call_id).Text(3, rq.call.approval_id);
-    if (Status s = Exec(u, "use approval"); !s.ok()) return s;
-    if (sqlite3_changes(db) == 1) {
-      Result<Approval> a = LoadApproval(db, rq.call.approval_id);
-      if (!a.ok()) return a.error();
-      events->push_back(
-          ApprovalEvent(*a, "used", rq.now, "", "", json::object{{"used_by_call_id", call_id}}));
-    }
-    return Status::Ok();
-  }
   if (d.verdict != Verdict::kApprovalRequired) return Status::Ok();
 
   Approval a;
@@ -437,14 +475,16 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
     // Nobody approves a call made under their own identity.
     const ApprovalPolicyFacts facts =
         rq.policy ? rq.policy(a.agent_id, a.tool) : ApprovalPolicyFacts{};
-    const std::string me = Lower(rq.reviewer.name);
-    if (me == Lower(a.principal) || me == Lower(a.agent_id) ||
-        (!facts.identity.empty() && me == Lower(facts.identity))) {
+    // People, not strings: names compare by PrincipalKey (case, width, invisible and
+    // surrounding characters ignored), rows stored before names were validated included.
+    const std::string me = PrincipalKey(rq.reviewer.name);
+    if (me == PrincipalKey(a.principal) || me == PrincipalKey(a.agent_id) ||
+        (!facts.identity.empty() && me == PrincipalKey(facts.identity))) {
       return Error::Denied("reviewer " + rq.reviewer.name +
                            " cannot decide a call made under its own identity");
     }
     for (const ApprovalVote& v : a.votes) {
-      if (v.reviewer == rq.reviewer.name) {
+      if (PrincipalKey(v.reviewer) == me) {
         return Error{ErrorKind::kAlreadyExists,
                      "reviewer " + rq.reviewer.name + " has already voted on approval " +
                          a.approval_id + "; another reviewer must decide"};
@@ -470,10 +510,12 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       out.approval = a;
       return ds;
     }
+    // Distinct people: two votes an older build stored under lookalike names count once.
     int approvals = 0;
     std::string reviewers;
+    std::set<std::string> people;
     for (const ApprovalVote& v : a.votes) {
-      if (v.verdict != "approve") continue;
+      if (v.verdict != "approve" || !people.insert(PrincipalKey(v.reviewer)).second) continue;
       ++approvals;
       if (!reviewers.empty()) reviewers += ", ";
       reviewers += v.reviewer;

@@ -6,6 +6,7 @@
 #ifndef INTERLOCK_STORE_SQLITE_APPROVALS_H_
 #define INTERLOCK_STORE_SQLITE_APPROVALS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,15 +52,45 @@ inline constexpr const char* kApprovalsSchema =
     "  time_ms BIGINT NOT NULL,"
     "  PRIMARY KEY (approval_id, reviewer));";
 
-// Right after the engine returned: when the call carries an approval_id, checks that
-// the approval is granted, unused and bound to this agent, run, tool and arguments.
-// Valid: an APPROVAL_REQUIRED evaluation becomes allow/ALLOWED (rule "approval").
-// Invalid: deny APPROVAL_DENIED with the reason. An engine deny (kill switch, budget)
-// stands either way. No-op for calls without approval_id.
-Status ApprovalCheckRedeem(sqlite3* db, const core::DecideRequest& rq, engine::Evaluation* ev);
+// One approval, one execution (docs/approvals.md). A call re-submitted with approval_id
+// that is bound to the approval (same agent, run, tool and canonical arguments) is no new
+// call: `original_call_id` is the approval's call, which the store answers with instead
+// of deciding. Otherwise `refusal` says why the approval does not fit (ApprovalRefuse).
+// Both empty for calls without approval_id.
+struct Resubmission {
+  std::string original_call_id;
+  std::string refusal;
+};
+Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest& rq);
+
+// Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with `refusal`
+// (no-op when it is empty).
+void ApprovalRefuse(const std::string& refusal, engine::Evaluation* ev);
+
+// For a call the engine decided APPROVAL_REQUIRED: the call id of an identical call (same
+// run, agent, principal as a person, tool and canonical arguments) whose approval is still
+// pending, or "" when there is none. The retry attaches to it instead of queueing another.
+Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& rq);
+
+// What the release of a granted call checks, read in the same transaction.
+struct ReleaseContext {
+  std::optional<engine::KillSwitch> kill;  // the switch covering the call's agent and run
+  bool run_halted = false;
+  bool run_ended = false;
+  std::string halt_reason;
+  TimePoint now;
+};
+
+// The first delivery of an approved call's allow (Store::ReleaseCall): when call_id's
+// approval is granted and not yet released, either marks it released (used_ms, an
+// approval "released" event) or, if a kill switch covers the call or its run is halted
+// or ended, cancels it: the call's decision becomes deny KILL_SWITCH / RUN_HALTED and an
+// approval "cancelled" event records why. No-op for any other call.
+Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseContext& ctx,
+                       std::vector<audit::AuditEvent>* events);
 
 // After the call row is written: creates the pending approval (and its "requested"
-// audit event) when the decision is APPROVAL_REQUIRED, or marks a redeemed approval used.
+// audit event) when the decision is APPROVAL_REQUIRED.
 Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core::DecideRequest& rq,
                            const std::string& call_id, const engine::Evaluation& ev,
                            std::vector<audit::AuditEvent>* events);

@@ -26,6 +26,7 @@
 #include "audit/query.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/principal_name.h"
 #include "common/thread_name.h"
 #include "store/call_id.h"
 #include "store/sqlite_approvals.h"
@@ -564,6 +565,43 @@ core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
   return info;
 }
 
+// Reads one call on `c`; NotFound when absent.
+Result<StoredCall> LoadCall(Conn& c, std::string_view call_id) {
+  Result<sqlite3_stmt*> s = c.Get(kSelectCall);
+  if (!s.ok()) return s.error();
+  Query q(*s);
+  q.Text(1, call_id);
+  const int rc = q.Step();
+  if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
+  if (rc != SQLITE_ROW) return SqlError(c.db(), "read call");
+  StoredCall out;
+  core::CallRecord& r = out.record;
+  r.call_id = std::string(call_id);
+  r.run_id = q.ColText(0);
+  r.agent_id = q.ColText(1);
+  r.principal = q.ColText(2);
+  r.at = FromUnixMillis(q.ColInt(3));
+  r.call.tool = q.ColText(4);
+  Result<boost::json::value> args = ParseStored(q.ColText(5), "calls.args_json");
+  if (!args.ok() || !args->is_object()) return Error::Corrupt("store: calls.args_json is bad");
+  r.call.args = std::move(args->get_object());
+  r.call.usage.tokens = static_cast<uint64_t>(q.ColInt(6));
+  r.call.usage.cost_micros = q.ColInt(7);
+  Result<boost::json::value> d = ParseStored(q.ColText(8), "calls.decision_json");
+  if (!d.ok() || !d->is_object()) return Error::Corrupt("store: calls.decision_json is bad");
+  r.decision = DecisionFromJson(d->get_object());
+  Result<boost::json::value> st = ParseStored(q.ColText(9), "calls.state_after_json");
+  if (!st.ok() || !st->is_object()) return Error::Corrupt("store: calls.state_after_json is bad");
+  r.state_after = StateFromJson(st->get_object());
+  if (!q.ColNull(10)) {
+    Result<boost::json::value> res = ParseStored(q.ColText(10), "calls.result_json");
+    if (!res.ok() || !res->is_object()) return Error::Corrupt("store: calls.result_json is bad");
+    out.result = ResultFromJson(res->get_object());
+  }
+  r.policy_sha256 = q.ColText(11);
+  return out;
+}
+
 }  // namespace
 
 namespace internal {
@@ -759,12 +797,27 @@ class SqliteStore::Impl {
       if (Status s = LoadKills(&b.kills); !s.ok()) return s;
       b.kills_stale = false;
     }
+    // One approval, one execution: a re-submission bound to its approval answers with the
+    // approved call (released now if it was not yet), never a second one.
+    Result<internal::Resubmission> resubmission = internal::ApprovalResubmission(writer_.db(), rq);
+    if (!resubmission.ok()) return resubmission.error();
+    if (!resubmission->original_call_id.empty()) {
+      return AnswerWithEarlierCall(b, resubmission->original_call_id, row, rq, /*release=*/true,
+                                   rec);
+    }
     RunState state = row.state;
     const bool was_halted = state.halted;
     interlock::AddUsage(rq.call.usage, &state);
     state.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row.started_ms);
     engine::Evaluation ev = decide(rq.call, state, b.kills.For(rq.agent_id, rq.run_id));
-    if (Status s = internal::ApprovalCheckRedeem(writer_.db(), rq, &ev); !s.ok()) return s;
+    internal::ApprovalRefuse(resubmission->refusal, &ev);
+    if (ev.decision.verdict == Verdict::kApprovalRequired) {
+      // A retry of a call still waiting for its approval attaches to it: no second
+      // approval, no step spent. (A retry the engine denies now is recorded as a deny.)
+      Result<std::string> twin = internal::ApprovalPendingTwin(writer_.db(), rq);
+      if (!twin.ok()) return twin.error();
+      if (!twin->empty()) return AnswerWithEarlierCall(b, *twin, row, rq, /*release=*/false, rec);
+    }
     engine::ApplyEffects(ev.effects, rq.call.tool, &state);
 
     // Every JSON text is written once, canonically, and shared: the audit record's data
@@ -865,6 +918,52 @@ class SqliteStore::Impl {
     rec->call.elapsed_s = rq.call.elapsed_s;
     rec->decision = std::move(ev.decision);
     rec->state_after = std::move(state);
+    return Status::Ok();
+  }
+
+  // Answers a decision with call_id, recorded earlier in the same run (CallRecord::existing):
+  // releases it first when `release` (ApprovalRelease), writes nothing else, and leaves
+  // the run untouched.
+  Status AnswerWithEarlierCall(Batch& b, const std::string& call_id, const RunRow& row,
+                               const core::DecideRequest& rq, bool release, core::CallRecord* rec) {
+    if (release) {
+      const internal::ReleaseContext ctx{b.kills.For(rq.agent_id, rq.run_id), row.state.halted,
+                                         row.ended, row.state.halt_reason, rq.now};
+      if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events); !s.ok()) {
+        return s;
+      }
+    }
+    Result<StoredCall> call = LoadCall(writer_, call_id);
+    if (!call.ok()) {
+      if (call.error().kind != ErrorKind::kNotFound) return call.error();
+      return Error::Invalid("call " + call_id + " of this approval is no longer stored");
+    }
+    *rec = std::move(call->record);
+    rec->decision.notifications.clear();  // notified when it was decided
+    rec->existing = true;
+    rec->state_after = row.state;
+    rec->state_after.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row.started_ms);
+    return Status::Ok();
+  }
+
+  // Store::ReleaseCall on the writer: the kill switches and the run as of this transaction.
+  Status ApplyRelease(Batch& b, const std::string& call_id, TimePoint now,
+                      std::optional<Result<StoredCall>>* out) {
+    Result<StoredCall> call = LoadCall(writer_, call_id);
+    if (!call.ok()) return call.error();
+    const core::CallRecord& r = call->record;
+    Result<RunRow*> run = FindRun(r.run_id);
+    if (!run.ok()) return run.error();
+    if (b.kills_stale) {
+      if (Status s = LoadKills(&b.kills); !s.ok()) return s;
+      b.kills_stale = false;
+    }
+    const internal::ReleaseContext ctx{b.kills.For(r.agent_id, r.run_id), (*run)->state.halted,
+                                       (*run)->ended, (*run)->state.halt_reason, now};
+    if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events); !s.ok()) {
+      return s;
+    }
+    out->emplace(LoadCall(writer_, call_id));
     return Status::Ok();
   }
 
@@ -1640,15 +1739,23 @@ Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,
                                              std::string_view agent_id, TimePoint now) {
   if (role == Role::kAgent) {
     if (agent_id.empty()) return Error::Invalid("an agent token needs an agent id");
+    // Policies match agent ids byte for byte: the id must already be in NFC.
+    Result<std::string> id = ValidatePrincipalName(agent_id, "agent id");
+    if (!id.ok()) return id.error();
+    if (*id != agent_id) return Error::Invalid("agent id is not in Unicode NFC");
     if (name.empty()) name = agent_id;
   } else {
     if (name.empty())
       return Error::Invalid(std::string("a ") + RoleName(role) + " token needs a name");
     if (!agent_id.empty()) return Error::Invalid("only agent tokens carry an agent id");
   }
+  // Names are people (common/principal_name.h): refused when a reader cannot tell them
+  // apart from another, stored in NFC.
+  Result<std::string> person = ValidatePrincipalName(name, std::string(RoleName(role)) + " name");
+  if (!person.ok()) return person.error();
   std::string token;
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
-    return impl_->ApplyCreateToken(b, role, name, agent_id, now, &token);
+    return impl_->ApplyCreateToken(b, role, *person, agent_id, now, &token);
   });
   if (!s.ok()) return s.error();
   return token;
@@ -1730,41 +1837,25 @@ Result<std::vector<KillEntry>> SqliteStore::ListKills() {
 }
 
 Result<StoredCall> SqliteStore::GetCall(std::string_view call_id) {
-  return impl_->Read<StoredCall>([&](Conn& c) -> Result<StoredCall> {
-    Result<sqlite3_stmt*> s = c.Get(kSelectCall);
-    if (!s.ok()) return s.error();
-    Query q(*s);
-    q.Text(1, call_id);
-    const int rc = q.Step();
-    if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
-    if (rc != SQLITE_ROW) return SqlError(c.db(), "read call");
-    StoredCall out;
-    core::CallRecord& r = out.record;
-    r.call_id = std::string(call_id);
-    r.run_id = q.ColText(0);
-    r.agent_id = q.ColText(1);
-    r.principal = q.ColText(2);
-    r.at = FromUnixMillis(q.ColInt(3));
-    r.call.tool = q.ColText(4);
-    Result<boost::json::value> args = ParseStored(q.ColText(5), "calls.args_json");
-    if (!args.ok() || !args->is_object()) return Error::Corrupt("store: calls.args_json is bad");
-    r.call.args = std::move(args->get_object());
-    r.call.usage.tokens = static_cast<uint64_t>(q.ColInt(6));
-    r.call.usage.cost_micros = q.ColInt(7);
-    Result<boost::json::value> d = ParseStored(q.ColText(8), "calls.decision_json");
-    if (!d.ok() || !d->is_object()) return Error::Corrupt("store: calls.decision_json is bad");
-    r.decision = DecisionFromJson(d->get_object());
-    Result<boost::json::value> st = ParseStored(q.ColText(9), "calls.state_after_json");
-    if (!st.ok() || !st->is_object()) return Error::Corrupt("store: calls.state_after_json is bad");
-    r.state_after = StateFromJson(st->get_object());
-    if (!q.ColNull(10)) {
-      Result<boost::json::value> res = ParseStored(q.ColText(10), "calls.result_json");
-      if (!res.ok() || !res->is_object()) return Error::Corrupt("store: calls.result_json is bad");
-      out.result = ResultFromJson(res->get_object());
-    }
-    r.policy_sha256 = q.ColText(11);
-    return out;
-  });
+  return impl_->Read<StoredCall>([&](Conn& c) { return LoadCall(c, call_id); });
+}
+
+Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::string_view agent_id,
+                                            TimePoint now) {
+  Result<StoredCall> call = GetCall(call_id);
+  if (!call.ok()) return call;
+  if (call->record.agent_id != agent_id) {
+    return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
+  }
+  // Only an approved call has a release; every other call is answered as stored. The
+  // writer re-reads everything inside its transaction.
+  const Decision& d = call->record.decision;
+  if (d.verdict != Verdict::kAllow || d.rule != "approval") return call;
+  std::optional<Result<StoredCall>> out;
+  Status s = impl_->SubmitAndWait(
+      [&](Impl::Batch& b) { return impl_->ApplyRelease(b, std::string(call_id), now, &out); });
+  if (!s.ok()) return s.error();
+  return std::move(*out);
 }
 
 Status SqliteStore::RecordResult(std::string_view call_id, std::string_view agent_id,

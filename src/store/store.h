@@ -102,8 +102,9 @@ struct StoreOptions {
 // The approval is bound to the call (agent, run, tool, SHA-256 of the canonical args)
 // and settles it exactly once: granted -> the call's decision becomes allow/ALLOWED
 // (rule "approval"); denied, cancelled (kill switch) -> deny/APPROVAL_DENIED; timed out
-// -> deny/APPROVAL_TIMEOUT. A granted approval may also be redeemed once by re-submitting
-// the identical call with "approval_id" (ToolCall::approval_id).
+// -> deny/APPROVAL_TIMEOUT. A granted call runs once: its first delivery releases it
+// (ReleaseCall), and re-submitting the identical call with "approval_id"
+// (ToolCall::approval_id) answers with that same call, never a new one.
 
 enum class ApprovalState { kPending, kGranted, kDenied, kTimedOut, kCancelled };
 // "pending" | "granted" | "denied" | "timed_out" | "cancelled".
@@ -139,8 +140,8 @@ struct Approval {
   uint64_t records = 0;     // records the call touches, consumed on grant
   std::optional<TimePoint> decided;
   std::string outcome_reason;     // why it was decided (empty while pending)
-  std::optional<TimePoint> used;  // redeemed by a re-submitted call
-  std::string used_call_id;
+  std::optional<TimePoint> used;  // released: first delivered to the agent (ReleaseCall)
+  std::string used_call_id;       // the call released (a call id of an older build's redemption)
   std::vector<ApprovalVote> votes;
 };
 
@@ -221,6 +222,14 @@ class Store : public core::RunStore {
   // and error at kMaxResultOutputBytes and adds the result's usage to the run. EndRun of
   // an ended run is Ok (no-op); later decisions in it fail with kInvalidArgument.
   virtual Result<StoredCall> GetCall(std::string_view call_id) = 0;
+  // GetCall for the agent's front doors, which deliver the outcome (docs/approvals.md,
+  // "Release"): the first delivery of an approved call releases it, atomically with a
+  // check of the kill switches and the run: a switch covering it, or a halted or ended
+  // run, turns it into deny KILL_SWITCH / RUN_HALTED (audited). Once released, every read
+  // answers the same allow. Any other call is answered as GetCall does. kPermissionDenied
+  // for another agent's call (nothing released).
+  virtual Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
+                                         TimePoint now) = 0;
   virtual Status RecordResult(std::string_view call_id, std::string_view agent_id,
                               const CallResult& result, TimePoint now) = 0;
   // RecordResult without waiting for the commit. The write is queued before this returns,

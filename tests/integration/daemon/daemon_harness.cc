@@ -310,7 +310,9 @@ std::string RunInterlock(const std::vector<std::string>& args, int* exit_code) {
 std::string CreateToken(const std::string& store, const std::string& role_flag,
                         const std::string& name) {
   int rc = -1;
-  std::string out = RunInterlock({"token", "create", "--store", store, role_flag, name}, &rc);
+  // --force: tests make tokens for agents whose policy comes later, or never (UNKNOWN_AGENT).
+  std::string out =
+      RunInterlock({"token", "create", "--store", store, role_flag, name, "--force"}, &rc);
   if (rc != 0) return "";
   // The token is printed alone on its line.
   const size_t nl = out.rfind('\n');

@@ -969,13 +969,14 @@ TEST(SqliteStoreTest, PruneCallsDeletesOldCallsAndDecidedApprovals) {
   Fixture f(dir.File("s.db"), set);
   auto run = f.store->CreateRun(kAgentA, "", T0());
   ASSERT_TRUE(run.ok());
-  auto decide = [&](const std::string& tool) {
-    return f.guard->Decide(kAgentA, kAgentA, run->run_id, Call(tool));
+  auto decide = [&](const std::string& tool, boost::json::object args = {}) {
+    return f.guard->Decide(kAgentA, kAgentA, run->run_id, Call(tool, std::move(args)));
   };
   std::vector<std::string> old_calls;
   for (int i = 0; i < 5; ++i) old_calls.push_back(decide("read").call_id);
   core::GuardResponse pending = decide("deploy");  // stays pending
-  core::GuardResponse voted = decide("deploy");    // decided before the cutoff
+  // Other arguments: an identical call would attach to the pending one.
+  core::GuardResponse voted = decide("deploy", {{"n", 2}});  // decided before the cutoff
   ASSERT_EQ(pending.decision.code, Code::kApprovalRequired);
   const std::string pending_approval = ApprovalIdForCall(pending.call_id);
   const std::string voted_approval = ApprovalIdForCall(voted.call_id);
@@ -1016,6 +1017,288 @@ TEST(SqliteStoreTest, PruneCallsDeletesOldCallsAndDecidedApprovals) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->state.steps, 8u);
 }
+
+// --- Approvals: one approval, one execution; release; people, not strings -----------------
+
+namespace approvals {
+
+// agent-a with "deploy" (one approval) and "drop_db" (two approvals), over a store.
+struct ApprovalFixture {
+  explicit ApprovalFixture(const std::string& path) : f(path, Policies()) {
+    auto r = f.store->CreateRun(kAgentA, "", T0());
+    EXPECT_TRUE(r.ok());
+    run = r.ok() ? r->run_id : "";
+  }
+  static std::shared_ptr<const policy::PolicySet> Policies() {
+    auto agent = MakeAgent(kAgentA, /*max_steps=*/100, policy::BudgetAction::kHalt);
+    policy::ToolRule deploy;
+    deploy.name = "deploy";
+    deploy.requires_approval = true;
+    agent->allowed.emplace(deploy.name, deploy);
+    policy::ToolRule drop;
+    drop.name = "drop_db";
+    drop.requires_approval = true;
+    drop.approvals_required = 2;
+    agent->allowed.emplace(drop.name, drop);
+    auto set = std::make_shared<policy::PolicySet>();
+    set->agents[kAgentA] = agent;
+    set->sha256 = std::string(64, 'b');
+    return set;
+  }
+  core::GuardResponse Decide(const std::string& tool, boost::json::object args,
+                             const std::string& approval_id = "") {
+    ToolCall c = Call(tool, std::move(args));
+    c.approval_id = approval_id;
+    return f.guard->Decide(kAgentA, kAgentA, run, std::move(c));
+  }
+  Result<VoteOutcome> Vote(const std::string& approval_id, const std::string& reviewer,
+                           bool approve = true) {
+    VoteRequest v;
+    v.approval_id = approval_id;
+    v.reviewer = Principal{"tok_" + reviewer, reviewer, Role::kReviewer, ""};
+    v.approve = approve;
+    v.now = f.clock.Now();
+    v.policy = [](std::string_view, std::string_view) {
+      return ApprovalPolicyFacts{std::string(kAgentA) + "@test", std::nullopt};
+    };
+    return f.store->Vote(v);
+  }
+  uint64_t Steps() {
+    auto r = f.store->GetRun(run);
+    return r.ok() ? r->state.steps : 0;
+  }
+  Fixture f;
+  std::string run;
+};
+
+// Audit records of `type` (and approval `event`, when given) for call_id.
+int CountAudit(const std::string& path, const std::string& type, const std::string& call_id,
+               const std::string& event = "") {
+  int n = 0;
+  for (const AuditRow& row : ReadAudit(path)) {
+    if (row.type != type || row.body.find("\"" + call_id + "\"") == std::string::npos) continue;
+    if (!event.empty() && row.body.find("\"event\":\"" + event + "\"") == std::string::npos) {
+      continue;
+    }
+    ++n;
+  }
+  return n;
+}
+
+// Tests that a granted approval authorizes one execution: re-submitting the identical
+// call with its approval_id answers with the original call id and decision, records no
+// new call, spends no step and writes no second decision record (it used to allow a
+// second, new call: an irreversible action twice on one human decision).
+TEST(SqliteStoreApprovalTest, ResubmittedApprovalDoesNotRunTheCallTwice) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::GuardResponse first = a.Decide("deploy", {{"env", "prod"}});
+  ASSERT_EQ(first.decision.code, Code::kApprovalRequired);
+  const std::string approval = ApprovalIdForCall(first.call_id);
+  ASSERT_TRUE(a.Vote(approval, "rita").ok());
+  const uint64_t steps = a.Steps();
+
+  core::GuardResponse again = a.Decide("deploy", {{"env", "prod"}}, approval);
+  EXPECT_EQ(again.call_id, first.call_id);
+  EXPECT_TRUE(again.existing_call);
+  EXPECT_EQ(again.decision.code, Code::kAllowed) << again.decision.reason;
+  EXPECT_EQ(again.decision.rule, "approval");
+  core::GuardResponse third = a.Decide("deploy", {{"env", "prod"}}, approval);
+  EXPECT_EQ(third.call_id, first.call_id);
+  EXPECT_EQ(a.Steps(), steps);
+  EXPECT_EQ(CountAudit(dir.File("s.db"), "decision", first.call_id), 1);
+  int decisions = 0;
+  for (const AuditRow& row : ReadAudit(dir.File("s.db"))) decisions += row.type == "decision";
+  EXPECT_EQ(decisions, 1);  // no record for any other call id either
+  // Released once, by the first delivery.
+  EXPECT_EQ(CountAudit(dir.File("s.db"), "approval", first.call_id, "released"), 1);
+  auto got = a.f.store->GetApproval(approval);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->used.has_value());
+  EXPECT_EQ(got->used_call_id, first.call_id);
+  // The original call's own read answers the same allow.
+  auto read = a.f.store->ReleaseCall(first.call_id, kAgentA, a.f.clock.Now());
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->record.decision.code, Code::kAllowed);
+  // Still bound: other arguments are refused as before, and recorded as a deny.
+  core::GuardResponse changed = a.Decide("deploy", {{"env", "dev"}}, approval);
+  EXPECT_EQ(changed.decision.code, Code::kApprovalDenied);
+  EXPECT_NE(changed.call_id, first.call_id);
+  EXPECT_FALSE(changed.existing_call);
+}
+
+// Tests that a re-submission while the approval is pending, or after it was denied,
+// answers with the original call and its current state.
+TEST(SqliteStoreApprovalTest, ResubmissionAnswersTheOriginalCallsState) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::GuardResponse first = a.Decide("deploy", {{"n", 1}});
+  const std::string approval = ApprovalIdForCall(first.call_id);
+  core::GuardResponse pending = a.Decide("deploy", {{"n", 1}}, approval);
+  EXPECT_EQ(pending.call_id, first.call_id);
+  EXPECT_EQ(pending.decision.code, Code::kApprovalRequired);
+  ASSERT_TRUE(a.Vote(approval, "rita", /*approve=*/false).ok());
+  core::GuardResponse denied = a.Decide("deploy", {{"n", 1}}, approval);
+  EXPECT_EQ(denied.call_id, first.call_id);
+  EXPECT_EQ(denied.decision.code, Code::kApprovalDenied);
+  EXPECT_EQ(CountAudit(dir.File("s.db"), "decision", first.call_id), 1);
+}
+
+// Tests that an identical retry while the approval is pending attaches to it (same call
+// id, one approval, no step spent), and that a different call or a different principal
+// does not.
+TEST(SqliteStoreApprovalTest, RetryWhilePendingAttachesInsteadOfQueueingAnother) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::GuardResponse first = a.Decide("deploy", {{"env", "prod"}, {"n", 1}});
+  ASSERT_EQ(first.decision.code, Code::kApprovalRequired);
+  const uint64_t steps = a.Steps();
+  core::GuardResponse retry = a.Decide("deploy", {{"n", 1}, {"env", "prod"}});
+  EXPECT_EQ(retry.call_id, first.call_id);
+  EXPECT_TRUE(retry.existing_call);
+  EXPECT_EQ(retry.decision.code, Code::kApprovalRequired);
+  EXPECT_EQ(a.Steps(), steps);
+  auto pending = a.f.store->ListApprovals(ApprovalFilter{});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->size(), 1u);
+
+  core::GuardResponse other = a.Decide("deploy", {{"env", "dev"}, {"n", 1}});
+  EXPECT_NE(other.call_id, first.call_id);
+  ToolCall c = Call("deploy", {{"env", "prod"}, {"n", 1}});
+  core::GuardResponse someone = a.f.guard->Decide(kAgentA, "other-name", a.run, c);
+  EXPECT_NE(someone.call_id, first.call_id);
+  // Once decided, a retry is a new call with a new approval.
+  ASSERT_TRUE(a.Vote(ApprovalIdForCall(first.call_id), "rita", false).ok());
+  core::GuardResponse later = a.Decide("deploy", {{"env", "prod"}, {"n", 1}});
+  EXPECT_NE(later.call_id, first.call_id);
+  EXPECT_EQ(later.decision.code, Code::kApprovalRequired);
+}
+
+// Tests that a kill switch engaged after the grant but before the call was delivered
+// denies it with KILL_SWITCH (audited, approval cancelled) through both delivery paths,
+// and that a call delivered before the switch keeps its allow.
+TEST(SqliteStoreApprovalTest, KillSwitchStopsGrantedCallNotYetReleased) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::GuardResponse delivered = a.Decide("deploy", {{"n", 1}});
+  core::GuardResponse undelivered = a.Decide("deploy", {{"n", 2}});
+  core::GuardResponse resubmitted = a.Decide("deploy", {{"n", 3}});
+  for (const auto* g : {&delivered, &undelivered, &resubmitted}) {
+    ASSERT_TRUE(a.Vote(ApprovalIdForCall(g->call_id), "rita").ok());
+  }
+  auto before = a.f.store->ReleaseCall(delivered.call_id, kAgentA, a.f.clock.Now());
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->record.decision.code, Code::kAllowed);
+
+  ASSERT_TRUE(
+      a.f.store->SetKill(KillEntry{"global", "", true, "incident", "root", a.f.clock.Now()}).ok());
+  auto late = a.f.store->ReleaseCall(undelivered.call_id, kAgentA, a.f.clock.Now());
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->record.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(late->record.decision.code, Code::kKillSwitch);
+  EXPECT_NE(late->record.decision.reason.find("incident"), std::string::npos);
+  auto approval = a.f.store->GetApproval(ApprovalIdForCall(undelivered.call_id));
+  ASSERT_TRUE(approval.ok());
+  EXPECT_EQ(approval->state, ApprovalState::kCancelled);
+  EXPECT_EQ(CountAudit(dir.File("s.db"), "approval", undelivered.call_id, "cancelled"), 1);
+
+  core::GuardResponse again =
+      a.Decide("deploy", {{"n", 3}}, ApprovalIdForCall(resubmitted.call_id));
+  EXPECT_EQ(again.call_id, resubmitted.call_id);
+  EXPECT_EQ(again.decision.code, Code::kKillSwitch);
+
+  // Released before the switch: later reads answer the same allow; released after: deny.
+  auto kept = a.f.store->ReleaseCall(delivered.call_id, kAgentA, a.f.clock.Now());
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->record.decision.code, Code::kAllowed);
+  ASSERT_TRUE(a.f.store->SetKill(KillEntry{"global", "", false, "", "root", a.f.clock.Now()}).ok());
+  auto after = a.f.store->ReleaseCall(undelivered.call_id, kAgentA, a.f.clock.Now());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->record.decision.code, Code::kKillSwitch);
+  EXPECT_EQ(a.f.store->ReleaseCall(delivered.call_id, kAgentB, a.f.clock.Now()).error().kind,
+            ErrorKind::kPermissionDenied);
+}
+
+// Tests that ending the run after the grant but before delivery denies the call with
+// RUN_HALTED, and that an agent or run kill switch does the same as a global one.
+TEST(SqliteStoreApprovalTest, HaltOrScopedKillStopsGrantedCallNotYetReleased) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::GuardResponse c1 = a.Decide("deploy", {{"n", 1}});
+  core::GuardResponse c2 = a.Decide("deploy", {{"n", 2}});
+  ASSERT_TRUE(a.Vote(ApprovalIdForCall(c1.call_id), "rita").ok());
+  ASSERT_TRUE(a.Vote(ApprovalIdForCall(c2.call_id), "rita").ok());
+  ASSERT_TRUE(a.f.store->SetKill(KillEntry{"run", a.run, true, "", "root", a.f.clock.Now()}).ok());
+  auto k = a.f.store->ReleaseCall(c1.call_id, kAgentA, a.f.clock.Now());
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->record.decision.code, Code::kKillSwitch);
+  ASSERT_TRUE(a.f.store->SetKill(KillEntry{"run", a.run, false, "", "root", a.f.clock.Now()}).ok());
+  ASSERT_TRUE(a.f.store->EndRun(a.run, kAgentA, a.f.clock.Now()).ok());
+  auto h = a.f.store->ReleaseCall(c2.call_id, kAgentA, a.f.clock.Now());
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->record.decision.code, Code::kRunHalted);
+  EXPECT_EQ(CountAudit(dir.File("s.db"), "approval", c2.call_id, "cancelled"), 1);
+}
+
+// Tests that reviewer names differing only by case, invisible characters or surrounding
+// whitespace are one person: the second vote is "already voted", and two lookalikes
+// never make the two approvals drop_db needs.
+TEST(SqliteStoreApprovalTest, LookalikeReviewerNamesAreOnePersonForTwoPersonRule) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::GuardResponse c = a.Decide("drop_db", {{"db", "main"}});
+  const std::string id = ApprovalIdForCall(c.call_id);
+  ASSERT_TRUE(a.Vote(id, "Alice").ok());
+  for (const char* twin :
+       {"alice", "alice ", "ALICE\t", "al\u200bice", "\u202ealice", "\uff21lice"}) {
+    auto v = a.Vote(id, twin);
+    ASSERT_FALSE(v.ok()) << twin;
+    EXPECT_EQ(v.error().kind, ErrorKind::kAlreadyExists) << twin;
+  }
+  EXPECT_EQ(a.f.store->GetApproval(id)->state, ApprovalState::kPending);
+  auto bob = a.Vote(id, "bob");
+  ASSERT_TRUE(bob.ok());
+  EXPECT_EQ(bob->approval.state, ApprovalState::kGranted);
+}
+
+// Tests that a reviewer named like the agent, its principal or its policy identity up to
+// case, a trailing space or an invisible character cannot approve the agent's own call.
+TEST(SqliteStoreApprovalTest, ReviewerNamedLikeTheAgentCannotSelfApprove) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::GuardResponse c = a.Decide("deploy", {{"n", 1}});
+  const std::string id = ApprovalIdForCall(c.call_id);
+  for (const std::string& self :
+       {std::string(kAgentA) + " ", std::string("AGENT-A"), std::string("agent\u200b-a"),
+        std::string(kAgentA) + "@TEST", std::string("\t") + kAgentA + "@test"}) {
+    auto v = a.Vote(id, self);
+    ASSERT_FALSE(v.ok()) << self;
+    EXPECT_EQ(v.error().kind, ErrorKind::kPermissionDenied) << self;
+  }
+  EXPECT_EQ(a.f.store->GetApproval(id)->state, ApprovalState::kPending);
+}
+
+// Tests that token names a reader cannot tell apart from another (control, invisible,
+// bidi, surrounding whitespace) are refused at creation, and good names are kept in NFC.
+TEST(SqliteStoreApprovalTest, TokenNamesWithInvisibleCharactersRefused) {
+  TempDir dir;
+  auto store = MustOpen(Options(dir.File("s.db")));
+  for (const char* bad : {"alice ", " alice", "ali\tce", "ali\u200bce", "\u202ealice", "a\nb"}) {
+    auto t = store->CreateToken(Role::kReviewer, bad, "", T0());
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_EQ(t.error().kind, ErrorKind::kInvalidArgument);
+    EXPECT_NE(t.error().message.find("reviewer name"), std::string::npos) << t.error().message;
+  }
+  EXPECT_FALSE(store->CreateToken(Role::kAgent, "", "agent-a\u200b", T0()).ok());
+  EXPECT_FALSE(store->CreateToken(Role::kAdmin, "root\u00a0", "", T0()).ok());
+  auto ok = store->CreateToken(Role::kAdmin, "Jos\u0065\u0301", "", T0());
+  ASSERT_TRUE(ok.ok());
+  auto p = store->Authenticate(*ok);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->name, "Jos\u00e9");
+}
+
+}  // namespace approvals
 
 }  // namespace
 }  // namespace interlock::store
