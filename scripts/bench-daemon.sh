@@ -14,7 +14,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 store="$work/bench.db"
-token=$("$bin" token create --store "$store" --agent bench-agent 2>/dev/null)
+token=$("$bin" token create --store "$store" --agent bench-agent --policy "$root/bench/daemon/policies" 2>/dev/null)
 # DURABILITY=normal skips the fsync per group commit (see docs/operations.md#store).
 echo "durability: ${DURABILITY:-full}" >"$work/interlock.yaml"
 "$bin" serve --config "$work/interlock.yaml" --listen 127.0.0.1:0 \

@@ -18,7 +18,7 @@ echo
 echo "== interlock serve: the daemon on 127.0.0.1:8181 (examples/policies, var/interlock.db)"
 store=var/interlock.db
 mkdir -p var
-agent_token=$("$bin" token create --store "$store" --agent support-agent-v2 2>/dev/null)
+agent_token=$("$bin" token create --store "$store" --agent support-agent-v2 --policy examples/policies 2>/dev/null)
 admin_token=$("$bin" token create --store "$store" --admin operator 2>/dev/null)
 reviewer_token=$("$bin" token create --store "$store" --reviewer reviewer 2>/dev/null)
 cat <<EOT

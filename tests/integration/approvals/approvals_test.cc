@@ -284,7 +284,8 @@ TEST_F(ApprovalsTest, AgentAndSelfApprovalRefused) {
   EXPECT_EQ(client_->Request("GET", "/v1/approvals/" + id, "", alice_).json.at("state"), "pending");
 }
 
-// Tests that a granted approval is bound to agent, run, tool and arguments, and used once.
+// Tests that a granted approval is bound to agent, run, tool and arguments, and that the
+// bound re-submission answers with the original call, however often it comes.
 TEST_F(ApprovalsTest, ApprovalBindingAndReplay) {
   const std::string run = NewRun(agent_);
   HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"a@b.c","n":1}})");
@@ -301,14 +302,123 @@ TEST_F(ApprovalsTest, ApprovalBindingAndReplay) {
   const std::string orun = NewRun(other_agent_);
   HttpResult other_agent = Call(orun, with(R"({"to":"a@b.c","n":1})"), other_agent_);
   EXPECT_EQ(Str(other_agent.json, "code"), "APPROVAL_DENIED") << other_agent.body;
-  // Key order does not matter (canonical JSON); the first use is allowed...
+  // Key order does not matter (canonical JSON): the answer is the original call, allowed...
   HttpResult ok = Call(run, with(R"({"n":1,"to":"a@b.c"})"));
   EXPECT_EQ(Str(ok.json, "code"), "ALLOWED") << ok.body;
   EXPECT_EQ(Str(ok.json, "rule"), "approval");
-  // ...and the second is a replay.
+  EXPECT_EQ(Str(ok.json, "call_id"), Str(r.json, "call_id"));
+  EXPECT_EQ(Str(ok.json, "approval_id"), id);
+  EXPECT_TRUE(ok.json.as_object().at("existing_call").as_bool());
+  // ...and so is every later one: still that one call, never a second.
   HttpResult replay = Call(run, with(R"({"to":"a@b.c","n":1})"));
-  EXPECT_EQ(Str(replay.json, "code"), "APPROVAL_DENIED") << replay.body;
-  EXPECT_NE(Str(replay.json, "reason").find("already used"), std::string::npos);
+  EXPECT_EQ(Str(replay.json, "call_id"), Str(r.json, "call_id")) << replay.body;
+}
+
+// Tests that the long poll answering allow and a re-submission with the approval_id do
+// not make two executions: the re-submission answers the same call id, spends no step,
+// and the audit trail holds one decision record for the run's one call.
+TEST_F(ApprovalsTest, GrantedCallDeliveredTwiceRunsOnce) {
+  const std::string run = NewRun(agent_);
+  const std::string body = R"({"tool":"send_email","args":{"to":"ceo@corp","wire":1000000}})";
+  HttpResult r = Call(run, body);
+  const std::string call = Str(r.json, "call_id");
+  const std::string id = Str(r.json, "approval_id");
+  auto waiting = Wait(call);
+  std::this_thread::sleep_for(200ms);
+  ASSERT_EQ(Vote(id, alice_, "approve").status, 200);
+  HttpResult got = waiting.get();
+  ASSERT_EQ(Str(got.json, "code"), "ALLOWED") << got.body;
+  const auto steps = [&] {
+    return client_->Request("GET", "/v1/runs/" + run, "", agent_).json.at("steps").as_int64();
+  };
+  const int64_t before = steps();
+  std::string again = body;
+  again.insert(1, R"("approval_id":")" + id + R"(",)");
+  HttpResult second = Call(run, again);
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(Str(second.json, "call_id"), call) << second.body;
+  EXPECT_EQ(Str(second.json, "decision"), "allow");
+  EXPECT_EQ(steps(), before);
+  HttpResult audit = client_->Request("GET", "/v1/audit?run_id=" + run, "", admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  int decisions = 0;
+  for (const json::value& rec : audit.json.at("records").as_array()) {
+    if (Str(rec, "type") == "decision") {
+      ++decisions;
+      EXPECT_EQ(Str(rec, "call_id"), call);
+    }
+  }
+  EXPECT_EQ(decisions, 1);
+}
+
+// Tests that an identical retry while the approval is pending (a hook re-posting the same
+// call) answers the existing call_id and approval_id instead of queueing another one.
+TEST_F(ApprovalsTest, IdenticalRetryWhilePendingAttachesToIt) {
+  const std::string run = NewRun(agent_);
+  HttpResult first = Call(run, R"({"tool":"send_email","args":{"to":"a@b.c","n":7}})");
+  HttpResult retry = Call(run, R"({"tool":"send_email","args":{"n":7,"to":"a@b.c"}})");
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(Str(retry.json, "decision"), "approval_required");
+  EXPECT_EQ(Str(retry.json, "call_id"), Str(first.json, "call_id"));
+  EXPECT_EQ(Str(retry.json, "approval_id"), Str(first.json, "approval_id"));
+  HttpResult list = client_->Request("GET", "/v1/approvals?state=pending", "", alice_);
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.json.at("approvals").as_array().size(), 1u) << list.body;
+}
+
+// Tests that a call granted but not yet delivered is denied KILL_SWITCH when the global
+// kill switch is engaged before the agent reads it, and stays denied after release.
+TEST_F(ApprovalsTest, KillSwitchStopsGrantedCallNotYetDelivered) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"all@corp"}})");
+  const std::string call = Str(r.json, "call_id");
+  ASSERT_EQ(Vote(Str(r.json, "approval_id"), alice_, "approve").status, 200);
+  HttpResult k = client_->Request("POST", "/v1/kill",
+                                  R"({"scope":"global","engaged":true,"reason":"incident"})",
+                                  admin_);
+  ASSERT_EQ(k.status, 200) << k.body;
+  HttpResult got = Wait(call, 5).get();
+  EXPECT_EQ(Str(got.json, "decision"), "deny") << got.body;
+  EXPECT_EQ(Str(got.json, "code"), "KILL_SWITCH");
+  ASSERT_EQ(client_
+                ->Request("POST", "/v1/kill", R"({"scope":"global","engaged":false})", admin_)
+                .status,
+            200);
+  HttpResult later = client_->Request("GET", "/v1/calls/" + call, "", agent_);
+  EXPECT_EQ(Str(later.json, "code"), "KILL_SWITCH") << later.body;
+  HttpResult a = client_->Request("GET", "/v1/approvals/" + Str(r.json, "approval_id"), "", bob_);
+  EXPECT_EQ(Str(a.json, "state"), "cancelled") << a.body;
+}
+
+// Tests that `token create` refuses names with invisible or control characters and agent
+// ids no policy defines (unless --force), each with a clear error.
+TEST_F(ApprovalsTest, TokenCreateRefusesLookalikeNamesAndUnknownAgents) {
+  int rc = 0;
+  auto create = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"token", "create", "--store", daemon_->store()});
+    ProcessResult p = RunProcess([&] {
+      std::vector<std::string> argv = {std::string(INTERLOCK_BINARY_DIR) + "/interlock"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return argv;
+    }());
+    rc = p.exit_code;
+    return p.err;
+  };
+  EXPECT_NE(create({"--reviewer", "alice	"}).find("U+0009"), std::string::npos);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(create({"--reviewer", "ali​ce"}).find("U+200B"), std::string::npos);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(create({"--admin", "appr-agent "}).find("ends with a space"), std::string::npos);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(create({"--agent", "appr-agnet", "--policy", policies_}).find("no policy defines"),
+            std::string::npos);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(create({"--agent", "appr-agent"}).find("--policy"), std::string::npos);
+  EXPECT_EQ(rc, 2);
+  create({"--agent", "appr-agent", "--policy", policies_});
+  EXPECT_EQ(rc, 0);
+  create({"--agent", "appr-agnet", "--force"});
+  EXPECT_EQ(rc, 0);
 }
 
 // Tests that records are consumed on grant and re-checked against max_records_per_run.
