@@ -373,17 +373,15 @@ TEST_F(ApprovalsTest, KillSwitchStopsGrantedCallNotYetDelivered) {
   HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"all@corp"}})");
   const std::string call = Str(r.json, "call_id");
   ASSERT_EQ(Vote(Str(r.json, "approval_id"), alice_, "approve").status, 200);
-  HttpResult k = client_->Request("POST", "/v1/kill",
-                                  R"({"scope":"global","engaged":true,"reason":"incident"})",
-                                  admin_);
+  HttpResult k = client_->Request(
+      "POST", "/v1/kill", R"({"scope":"global","engaged":true,"reason":"incident"})", admin_);
   ASSERT_EQ(k.status, 200) << k.body;
   HttpResult got = Wait(call, 5).get();
   EXPECT_EQ(Str(got.json, "decision"), "deny") << got.body;
   EXPECT_EQ(Str(got.json, "code"), "KILL_SWITCH");
-  ASSERT_EQ(client_
-                ->Request("POST", "/v1/kill", R"({"scope":"global","engaged":false})", admin_)
-                .status,
-            200);
+  ASSERT_EQ(
+      client_->Request("POST", "/v1/kill", R"({"scope":"global","engaged":false})", admin_).status,
+      200);
   HttpResult later = client_->Request("GET", "/v1/calls/" + call, "", agent_);
   EXPECT_EQ(Str(later.json, "code"), "KILL_SWITCH") << later.body;
   HttpResult a = client_->Request("GET", "/v1/approvals/" + Str(r.json, "approval_id"), "", bob_);
