@@ -179,12 +179,17 @@ Result<std::unique_ptr<PinStore>> PinStore::Open(const std::string& path) {
       " first_seen TEXT NOT NULL, changed_sha256 TEXT, changed_at TEXT,"
       " definition TEXT, changed_definition TEXT,"
       " PRIMARY KEY (agent_id, tool))";
+  // One writer at a time, so two gateways opening an old table at once do not both add
+  // the columns (the second ALTER would fail).
+  audit::Transaction tx(db);
+  if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) return s.error();
   if (sqlite3_exec(db, ddl, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return DbError(db, "create table");
   }
   for (std::string_view column : {"definition", "changed_definition"}) {
     if (Status s = AddColumnIfMissing(db, column); !s.ok()) return s.error();
   }
+  if (Status s = tx.Commit(); !s.ok()) return s.error();
   return store;
 }
 
