@@ -434,6 +434,32 @@ TEST_F(McpDaemonTest, DaemonHookTwoApproverToolNeverAsks) {
   EXPECT_NE(HookReason(r).find("APPROVAL_REQUIRED"), std::string::npos) << r.out;
 }
 
+// Tests that a two-approver tool under --daemon is allowed only after two distinct
+// reviewers approve during the hook's wait (one approval leaves it waiting).
+TEST_F(McpDaemonTest, DaemonHookTwoApproverToolWaitsForBothReviewers) {
+  const std::string bob = CreateToken(daemon_->store(), "--reviewer", "bob");
+  ASSERT_FALSE(bob.empty());
+  ProcessResult r;
+  std::thread hook([&] { r = Hook("session-both", "Deploy", "", {"--approval-wait", "25"}); });
+  const std::string approval_id = PendingApprovalId();
+  EXPECT_FALSE(approval_id.empty());
+  for (const std::string& reviewer : {reviewer_, bob}) {
+    if (approval_id.empty()) break;
+    HttpResult vote = client_->Request(
+        "POST", "/v1/approvals/" + approval_id,
+        json::serialize(json::object{{"verdict", "approve"}, {"comment", "ok"}}), reviewer);
+    EXPECT_EQ(vote.status, 200) << vote.body;
+    if (reviewer == reviewer_) {
+      std::this_thread::sleep_for(1500ms);
+      EXPECT_EQ(PendingApprovals(), 1);  // one of two: still held, the hook still waits
+    }
+  }
+  hook.join();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(HookDecision(r), "allow") << r.out;
+  EXPECT_NE(HookReason(r).find("bob"), std::string::npos) << r.out;
+}
+
 // Tests that a retried identical call (Claude Code retrying after the wait ran out)
 // attaches to its pending approval instead of queueing a second one for reviewers.
 // Needs the store change that answers an identical re-posted call with its pending
