@@ -1,11 +1,20 @@
 // `interlock hook claude-code`: the Claude Code PreToolUse hook.
 //
-// Reads the hook's JSON on stdin ({"session_id","tool_name","tool_input",
-// "hook_event_name",...}), decides the call through the shared Guard on the embedded
-// store, and prints
+// Reads the hook's JSON on stdin (cli/hook_input.h), decides the call through the shared
+// Guard on the embedded store, or through `interlock serve` with --daemon, and prints
 //   {"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":
 //    "allow"|"deny"|"ask","permissionDecisionReason":"..."}}
-// allow -> allow, deny -> deny, approval_required -> ask (Claude Code asks the human).
+// allow -> allow (or, with --allowed-as no-objection, `{}`: no decision, so Claude Code's
+// own permission rules and prompts still apply), deny -> deny, and approval_required:
+//   standalone: ask when one approver suffices (Claude Code asks the human; Interlock
+//     never learns the answer, docs/mcp.md says so), deny when the policy needs two or
+//     more approvers (one person at a local prompt must not stand in for them);
+//   --daemon: waits for the central verdict up to --approval-wait seconds (counted from
+//     the hook's start, to stay under Claude Code's hook timeout) and answers it (allow,
+//     or deny with the reviewer's reason); without a verdict in time, a deny naming the
+//     approval id and its link. A retry of the identical call re-posts the same
+//     {tool, args} (nothing per invocation is added), so the daemon attaches it to the
+//     pending approval and the hook waits on the call id it answers.
 //
 // Fail closed, the Claude Code way: Claude Code treats exit 2 as "block" but every other
 // non-zero exit as "proceed". So every failure of Interlock itself (bad stdin, bad
@@ -36,6 +45,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/hook_input.h"
 #include "common/crypto.h"
 #include "common/file.h"
 #include "common/json.h"
@@ -51,9 +61,16 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr size_t kMaxHookInputBytes = 4 << 20;
+// Claude Code cancels a command hook after its `timeout` (60 s in the hooks reference
+// this was written against; newer releases allow more): the default wait stays well under
+// it, so a slow reviewer ends in our deny, never in Claude Code's timeout.
+constexpr int kDefaultApprovalWaitSeconds = 40;
+constexpr int kMaxApprovalWaitSeconds = 3600;
 
-struct HookOptions : EnforcementFlags {};
+struct HookOptions : EnforcementFlags {
+  int approval_wait_seconds = kDefaultApprovalWaitSeconds;
+  std::string allowed_as = "allow";  // or "no-objection"
+};
 
 int Print(std::string_view decision, const std::string& reason) {
   json::object out{{"hookSpecificOutput", json::object{{"hookEventName", "PreToolUse"},
@@ -64,6 +81,17 @@ int Print(std::string_view decision, const std::string& reason) {
 }
 
 int Deny(const std::string& reason) { return Print("deny", "Interlock: " + reason); }
+
+// An allowed call: "allow" (skips Claude Code's permission prompt), or with
+// --allowed-as no-objection an empty object: no permissionDecision, so Claude Code's own
+// permission rules and prompts decide as if no hook had run.
+int Allow(const HookOptions& opt, const std::string& reason) {
+  if (opt.allowed_as == "no-objection") {
+    std::cout << "{}" << std::endl;
+    return kExitOk;
+  }
+  return Print("allow", "Interlock: " + reason);
+}
 
 // Reads stdin up to the cap; false when larger or unreadable.
 bool ReadStdin(std::string* out) {
@@ -84,17 +112,24 @@ std::string RunIdForSession(std::string_view session_id) {
   return "cc-" + Sha256Hex(session_id).substr(0, 32);
 }
 
-int PrintDecision(const Decision& d) {
-  const std::string reason = std::string(CodeName(d.code)) + ": " + d.reason;
-  switch (d.verdict) {
-    case Verdict::kAllow:
-      return Print("allow", "Interlock: " + reason);
-    case Verdict::kApprovalRequired:
-      return Print("ask", "Interlock: " + reason);
-    case Verdict::kDeny:
-      break;
+std::string Reason(const Decision& d) { return std::string(CodeName(d.code)) + ": " + d.reason; }
+
+// A final verdict (allow or deny); approval_required is the caller's to map.
+int PrintVerdict(const HookOptions& opt, const Decision& d) {
+  if (d.verdict == Verdict::kAllow) return Allow(opt, Reason(d));
+  return Deny(Reason(d));
+}
+
+// Standalone approval_required: the local prompt is one person, so it may stand in for
+// one approver only.
+int PrintStandaloneApproval(const Decision& d) {
+  if (d.approvals_required >= 2) {
+    return Deny(Reason(d) + " (the policy needs " + std::to_string(d.approvals_required) +
+                " approvers; Claude Code's prompt is one person, so the standalone hook "
+                "denies; run the hook with --daemon to have reviewers approve centrally)");
   }
-  return Print("deny", "Interlock: " + reason);
+  return Print("ask", "Interlock: " + Reason(d) +
+                          " (answered in Claude Code only: Interlock does not record your answer)");
 }
 
 // $XDG_STATE_HOME/interlock/hook-runs (else $HOME/.local/state/...): one file per Claude
@@ -155,8 +190,29 @@ bool SessionRunIsUnknown(mcp::DaemonEnforcer& daemon, const std::string& run) {
   return r.ok() && r->status == 404;
 }
 
+// --daemon approval_required: waits for the central verdict until `deadline`, then
+// answers it, or denies naming the approval so a reviewer can find it and the agent can
+// retry the identical call (which attaches to the same approval).
+int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
+                        const mcp::DaemonEnforcer::Outcome& pending,
+                        std::chrono::steady_clock::time_point deadline) {
+  auto past_deadline = [deadline] { return std::chrono::steady_clock::now() >= deadline; };
+  mcp::DaemonEnforcer::Outcome verdict = pending;
+  if (!past_deadline()) verdict = daemon.AwaitApproval(pending, past_deadline, nullptr);
+  if (verdict.decision.verdict != Verdict::kApprovalRequired) {
+    return PrintVerdict(opt, verdict.decision);
+  }
+  std::string where =
+      pending.approval_id.empty() ? "call " + pending.call_id : "approval " + pending.approval_id;
+  if (!pending.approval_url.empty()) where += " (" + pending.approval_url + ")";
+  return Deny(Reason(pending.decision) + "; no reviewer decided within " +
+              std::to_string(opt.approval_wait_seconds) + " s: " + where +
+              " is still pending; retry the same call after a reviewer decides");
+}
+
 // --daemon: the decision comes from `interlock serve`, in the session's run.
-int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall call) {
+int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall call,
+                  std::chrono::steady_clock::time_point deadline) {
   auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
   if (!daemon.ok()) return Deny(daemon.error().message);
   auto run = SessionRun(**daemon, session_id);
@@ -166,8 +222,8 @@ int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall 
   }
   (*daemon)->UseRun(*run);
   ToolCall retry = call;
-  Decision d = (*daemon)->Decide(std::move(call)).decision;
-  if (d.code == Code::kStoreUnavailable && SessionRunIsUnknown(**daemon, *run)) {
+  mcp::DaemonEnforcer::Outcome out = (*daemon)->Decide(std::move(call));
+  if (out.decision.code == Code::kStoreUnavailable && SessionRunIsUnknown(**daemon, *run)) {
     // The session's run file names a run the daemon does not know (its store was reset,
     // or the token now belongs to another agent): start a new run once and ask again.
     // A run that exists but is halted or ended is kept, so its budgets keep holding.
@@ -181,41 +237,30 @@ int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall 
                   ": no daemon run for this session (" + fresh.error().message + "); call denied");
     }
     (*daemon)->UseRun(*fresh);
-    d = (*daemon)->Decide(std::move(retry)).decision;
+    out = (*daemon)->Decide(std::move(retry));
   }
-  return PrintDecision(d);
+  if (out.decision.verdict == Verdict::kApprovalRequired) {
+    return AwaitDaemonApproval(opt, **daemon, out, deadline);
+  }
+  return PrintVerdict(opt, out.decision);
 }
 
 int RunHook(const HookOptions& opt) {
-  std::string input;
-  if (!ReadStdin(&input)) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(opt.approval_wait_seconds);
+  std::string raw;
+  if (!ReadStdin(&raw)) {
     return Deny("could not read the hook input (unreadable or over " +
                 std::to_string(kMaxHookInputBytes) + " bytes); call denied");
   }
-  auto doc = ParseJsonStrict(input, JsonLimits{kMaxHookInputBytes, 64});
-  if (!doc.ok()) return Deny("the hook input is not valid JSON (" + doc.error().message + ")");
-  if (!doc->is_object()) return Deny("the hook input is not a JSON object");
-  const json::object& in = doc->get_object();
-  const json::value* event = in.if_contains("hook_event_name");
-  if (event != nullptr && (!event->is_string() || event->get_string() != "PreToolUse")) {
-    return Deny("this hook handles PreToolUse events only; configure it under PreToolUse");
-  }
-  const json::value* tool = in.if_contains("tool_name");
-  if (tool == nullptr || !tool->is_string() || tool->get_string().empty()) {
-    return Deny("the hook input has no tool_name");
-  }
-  const json::value* session = in.if_contains("session_id");
-  if (session == nullptr || !session->is_string() || session->get_string().empty()) {
-    return Deny("the hook input has no session_id");
-  }
-  const json::value* tool_input = in.if_contains("tool_input");
-  if (tool_input != nullptr && !tool_input->is_object()) {
-    return Deny("tool_input is not a JSON object");
-  }
+  auto input = ParseHookInput(raw);
+  if (!input.ok()) return Deny(input.error().message);
   ToolCall call;
-  call.tool = std::string(tool->get_string());
-  if (tool_input != nullptr) call.args = tool_input->get_object();
-  if (!opt.daemon.empty()) return RunHookDaemon(opt, session->get_string(), std::move(call));
+  call.tool = input->tool_name;
+  call.args = std::move(input->tool_input);
+  if (!opt.daemon.empty()) {
+    return RunHookDaemon(opt, input->session_id, std::move(call), deadline);
+  }
   if (opt.policy.empty()) return Deny("no --policy given");
 
   std::vector<policy::Diagnostic> diags;
@@ -239,7 +284,7 @@ int RunHook(const HookOptions& opt) {
   if (!store.ok()) return Deny("store unavailable: " + store.error().message);
 
   SystemClock clock;
-  const std::string run_id = RunIdForSession(session->get_string());
+  const std::string run_id = RunIdForSession(input->session_id);
   if (auto run = (*store)->CreateRun(agent_id, run_id, clock.Now());
       !run.ok() && run.error().kind != ErrorKind::kAlreadyExists) {
     return Deny("cannot create the run for this session: " + run.error().message);
@@ -247,7 +292,8 @@ int RunHook(const HookOptions& opt) {
   core::PolicySource source(*set);
   core::Guard guard(&source, store->get(), &clock, nullptr);
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
-  return PrintDecision(r.decision);
+  if (r.decision.verdict == Verdict::kApprovalRequired) return PrintStandaloneApproval(r.decision);
+  return PrintVerdict(opt, r.decision);
 }
 
 void AddHook(CLI::App& app, int* exit_code) {
@@ -259,6 +305,17 @@ void AddHook(CLI::App& app, int* exit_code) {
       "Claude Code PreToolUse hook: reads the hook JSON on stdin, prints the permission "
       "decision. Every Interlock failure prints a deny.");
   AddEnforcementFlags(cc, opt.get());
+  cc->add_option("--approval-wait", opt->approval_wait_seconds,
+                 "With --daemon: seconds to wait for a reviewer's verdict on a call needing "
+                 "approval, counted from the hook's start (default 40; keep it under the "
+                 "hook's timeout in Claude Code's settings, 60 s unless configured); then "
+                 "the call is denied with the approval's id")
+      ->check(CLI::Range(0, kMaxApprovalWaitSeconds));
+  cc->add_option("--allowed-as", opt->allowed_as,
+                 "What an allowed call answers: allow (default; skips Claude Code's "
+                 "permission prompt) or no-objection (no decision: Claude Code's own "
+                 "permission rules and prompts still apply)")
+      ->check(CLI::IsMember({"allow", "no-objection"}));
   cc->callback([opt, exit_code] {
     try {
       *exit_code = RunHook(*opt);

@@ -1,4 +1,4 @@
-// `interlock mcp`: the MCP gateway over stdio, and `interlock mcp pins list|accept`.
+// `interlock mcp`: the MCP gateway over stdio, and `interlock mcp pins list|show|accept`.
 //
 // The MCP client launches `interlock mcp --policy P -- SERVER [ARGS...]` instead of the
 // server. Interlock spawns the server as a child (ChildProcess: RAII, process group,
@@ -60,6 +60,7 @@ struct McpOptions : EnforcementFlags {
 struct PinsOptions {
   std::string store;
   std::string tool;
+  std::string by;  // pins accept: who accepts (default cli:$USER)
 };
 
 // A pipe whose write end wakes a LineReader; closed on destruction.
@@ -263,26 +264,77 @@ int RunMcp(const McpOptions& opt) {
   return exit_code;
 }
 
-int RunPinsList(const PinsOptions& opt) {
+// The pins of opt.tool (every tool when empty), or an exit code after an error.
+Result<std::vector<mcp::PinRow>> LoadPins(const PinsOptions& opt) {
   std::string err;
   const std::string path = StorePathOrDefault(opt.store, &err);
-  if (path.empty()) return Fail(err);
+  if (path.empty()) return Error::Invalid(err);
   auto pins = mcp::PinStore::Open(path);
-  if (!pins.ok()) return Fail(pins.error().message);
+  if (!pins.ok()) return pins.error();
   auto rows = (*pins)->List();
+  if (!rows.ok()) return rows.error();
+  std::erase_if(*rows,
+                [&](const mcp::PinRow& r) { return !opt.tool.empty() && r.tool != opt.tool; });
+  return rows;
+}
+
+// A stored canonical definition as JSON (null when not recorded or unreadable).
+json::value DefinitionJson(const std::string& canonical) {
+  if (canonical.empty()) return nullptr;
+  auto v = ParseJsonStrict(canonical, JsonLimits{8 << 20, 256});
+  return v.ok() ? std::move(*v) : json::value(nullptr);
+}
+
+// One JSON line per pin: its state and hashes, the pinned definition and, for a changed
+// tool, the changed definition and the line diff between them.
+int RunPinsList(const PinsOptions& opt) {
+  auto rows = LoadPins(opt);
   if (!rows.ok()) return Fail(rows.error().message);
   for (const mcp::PinRow& r : *rows) {
-    if (!opt.tool.empty() && r.tool != opt.tool) continue;
     json::object o{{"agent_id", r.agent_id},
                    {"tool", r.tool},
                    {"state", r.changed_sha256.empty() ? "pinned" : "changed"},
                    {"sha256", r.sha256},
-                   {"first_seen", r.first_seen}};
+                   {"first_seen", r.first_seen},
+                   {"definition", DefinitionJson(r.definition)}};
     if (!r.changed_sha256.empty()) {
       o["changed_sha256"] = r.changed_sha256;
       o["changed_at"] = r.changed_at;
+      o["changed_definition"] = DefinitionJson(r.changed_definition);
+      o["diff"] = mcp::DefinitionDiff(r.definition, r.changed_definition);
     }
     std::cout << ToJsonText(o) << '\n';
+  }
+  return kExitOk;
+}
+
+// For people: each pin's definition and, for a changed tool, the pinned and the changed
+// definition pretty-printed and a line diff ("- " pinned, "+ " changed), so what a
+// server slipped into a description or schema is read before it is accepted.
+int RunPinsShow(const PinsOptions& opt) {
+  auto rows = LoadPins(opt);
+  if (!rows.ok()) return Fail(rows.error().message);
+  if (rows->empty()) {
+    return Fail(opt.tool.empty() ? "no pinned tools" : "no pin for tool " + opt.tool);
+  }
+  const std::string not_recorded = "(not recorded: pinned before definitions were kept)";
+  for (const mcp::PinRow& r : *rows) {
+    std::cout << "tool " << r.tool << " (agent " << r.agent_id << "): "
+              << (r.changed_sha256.empty()
+                      ? "pinned"
+                      : "CHANGED at " + r.changed_at + ", blocked until accepted")
+              << '\n';
+    std::cout << "pinned " << r.first_seen << " sha256 " << r.sha256 << ":\n"
+              << (r.definition.empty() ? not_recorded : mcp::PrettyJson(r.definition)) << '\n';
+    if (r.changed_sha256.empty()) {
+      std::cout << '\n';
+      continue;
+    }
+    std::cout << "changed sha256 " << r.changed_sha256 << ":\n"
+              << (r.changed_definition.empty() ? not_recorded
+                                               : mcp::PrettyJson(r.changed_definition))
+              << "\ndiff (- pinned, + changed):\n"
+              << mcp::DefinitionDiff(r.definition, r.changed_definition) << '\n';
   }
   return kExitOk;
 }
@@ -293,9 +345,14 @@ int RunPinsAccept(const PinsOptions& opt) {
   if (path.empty()) return Fail(err);
   auto pins = mcp::PinStore::Open(path);
   if (!pins.ok()) return Fail(pins.error().message);
-  auto n = (*pins)->Accept(opt.tool);
+  std::string by = opt.by;
+  if (by.empty()) {
+    const char* user = std::getenv("USER");
+    by = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
+  }
+  auto n = (*pins)->Accept(opt.tool, by);
   if (!n.ok()) return Fail(n.error().message);
-  std::cout << "accepted " << *n << " changed tool definition(s)\n";
+  std::cout << "accepted " << *n << " changed tool definition(s) (by " << by << ", audited)\n";
   return kExitOk;
 }
 
@@ -327,9 +384,15 @@ void AddMcp(CLI::App& app, int* exit_code) {
   list->add_option("--store", pins_opt->store, "SQLite store");
   list->add_option("tool", pins_opt->tool, "Only this tool");
   list->callback([pins_opt, exit_code] { *exit_code = RunPinsList(*pins_opt); });
+  CLI::App* show = pins->add_subcommand(
+      "show", "Show pinned and changed tool definitions with a line diff, to review them");
+  show->add_option("--store", pins_opt->store, "SQLite store");
+  show->add_option("tool", pins_opt->tool, "Only this tool");
+  show->callback([pins_opt, exit_code] { *exit_code = RunPinsShow(*pins_opt); });
   CLI::App* accept = pins->add_subcommand("accept", "Accept changed tool definitions");
   accept->add_option("--store", pins_opt->store, "SQLite store");
   accept->add_option("tool", pins_opt->tool, "Only this tool (default: every changed tool)");
+  accept->add_option("--by", pins_opt->by, "Who accepts, for the audit record (default cli:$USER)");
   accept->callback([pins_opt, exit_code] { *exit_code = RunPinsAccept(*pins_opt); });
 
   cmd->callback([cmd, opt, exit_code] {

@@ -276,8 +276,8 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       RefuseCall(id, tool, outcome.call_id, Code::kToolNotAllowed,
                  "the definition of " + tool +
                      " changed since it was pinned (possible rug pull); an operator must review "
-                     "it with `interlock mcp pins list` and `interlock mcp pins accept " +
-                     tool + "`");
+                     "it with `interlock mcp pins show " +
+                     tool + "` and `interlock mcp pins accept " + tool + "`");
       return;
     }
     schema = it->second.schema;
@@ -354,7 +354,7 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
         e.schema = JsonSchema::Compile(json::value(false)).value();
       }
     }
-    auto pin = options_.pins->Check(options_.agent_id, tool_name, ToolDefinitionHash(t));
+    auto pin = options_.pins->Check(options_.agent_id, tool_name, t);
     if (!pin.ok()) {
       Log(pin.error().message);
     } else if (*pin == PinState::kChanged) {

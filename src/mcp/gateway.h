@@ -74,6 +74,10 @@ class Enforcer {
   struct Outcome {
     Decision decision;
     std::string call_id;  // empty when nothing was recorded
+    // approval_required from a daemon: its approval's id and, when the daemon has a
+    // public URL, the reviewer's link to it ("" when not given).
+    std::string approval_id = {};
+    std::string approval_url = {};
   };
   virtual ~Enforcer() = default;
   virtual Outcome Decide(ToolCall call) = 0;

@@ -1,12 +1,23 @@
 // PinStore: tool pinning against "rug pulls" (an MCP server that changes a tool's
 // description or schema after the user approved it).
 //
-// The first time the gateway sees a tool (per agent id), it records the SHA-256 of the
-// canonical JSON {"name","description","inputSchema"} in table mcp_tool_pins of the
-// Interlock SQLite database, through its own connection (the store's schema is not
-// touched). A later definition with another hash is recorded as `changed_sha256` and
-// the tool is blocked (removed from tools/list, calls not forwarded) until an operator
-// runs `interlock mcp pins accept`, which makes the changed hash the pinned one.
+// The first time the gateway sees a tool (per agent id), it records the tool's pinned
+// definition, the canonical JSON {"name","description","inputSchema","outputSchema"}
+// (fields present only when the server sent them), and its SHA-256 in table
+// mcp_tool_pins of the Interlock SQLite database, through its own connection (the
+// store's schema is not touched). A later definition with another hash is recorded as
+// the changed definition (`changed_sha256`, `changed_definition`) and the tool is
+// blocked (removed from tools/list, calls not forwarded) until an operator reviews it
+// (`interlock mcp pins show`: both definitions and a line diff, so an instruction
+// injected into a description is visible) and runs `interlock mcp pins accept`, which
+// makes the changed definition the pinned one and appends a `pin_accepted` audit record
+// to the same database in the same transaction.
+//
+// Older pin tables held hashes only (of name, description and inputSchema): Open adds
+// the definition columns, and Check fills in a row's definition the next time the server
+// shows the same definition (re-hashing it when the server also sends an outputSchema),
+// so an upgrade neither blocks unchanged tools nor loses a pin.
+//
 // Errors are values; an unreadable pin table makes Check fail, and the gateway then
 // treats the tool as not pinned (fail closed: hidden and not callable).
 // Thread-safety: every method may be called from any thread (one connection, a mutex).
@@ -27,8 +38,21 @@ struct sqlite3;
 
 namespace interlock::mcp {
 
-// Hex SHA-256 of the canonical JSON of the tool's name, description and inputSchema.
+// The pinned part of a tools/list entry: {"name","description","inputSchema",
+// "outputSchema"}, each only when present in `tool`.
+boost::json::object PinnedDefinition(const boost::json::value& tool);
+// Hex SHA-256 of the canonical JSON of PinnedDefinition(tool).
 std::string ToolDefinitionHash(const boost::json::value& tool);
+
+// A line diff of the pretty-printed JSON texts `before` and `after` (canonical JSON, as
+// stored): unchanged lines start with "  ", removed ones with "- ", added ones with "+ ".
+// Either side may be empty (not recorded). Bounded: beyond a few thousand lines each
+// side is shown whole, removed then added.
+std::string DefinitionDiff(std::string_view before, std::string_view after);
+
+// The JSON text pretty-printed, two spaces per level, keys in their stored order; the
+// text itself when it is not JSON.
+std::string PrettyJson(std::string_view text);
 
 enum class PinState { kNew, kMatch, kChanged };
 
@@ -37,8 +61,10 @@ struct PinRow {
   std::string tool;
   std::string sha256;
   std::string first_seen;      // RFC 3339
+  std::string definition;      // canonical JSON; empty for a pin made before they were kept
   std::string changed_sha256;  // empty unless a different definition was seen
   std::string changed_at;
+  std::string changed_definition;  // canonical JSON of the newest changed definition
 };
 
 class PinStore {
@@ -48,12 +74,18 @@ class PinStore {
   PinStore(const PinStore&) = delete;
   PinStore& operator=(const PinStore&) = delete;
 
-  // Pins on first sight (kNew), else compares. A changed definition is recorded.
-  Result<PinState> Check(std::string_view agent_id, std::string_view tool, std::string_view sha256);
+  // Pins `tool` (a tools/list entry) on first sight (kNew), else compares it with the
+  // pin. A changed definition is recorded, the newest one kept.
+  Result<PinState> Check(std::string_view agent_id, std::string_view tool_name,
+                         const boost::json::value& tool);
+  // Pins are made of definitions now, not hashes: a caller passing a hash fails to build.
+  Result<PinState> Check(std::string_view, std::string_view, std::string_view) = delete;
   Result<std::vector<PinRow>> List();
-  // Accepts the changed definition of `tool` (every agent), or of every tool when empty.
+  // Accepts the changed definition of `tool` (every agent), or of every tool when empty,
+  // and appends one `pin_accepted` audit record per accepted pin (data: agent_id, tool,
+  // from_sha256, to_sha256, by) in the same transaction: no record, no acceptance.
   // Returns how many pins changed.
-  Result<int> Accept(std::string_view tool);
+  Result<int> Accept(std::string_view tool, std::string_view by = "interlock");
 
  private:
   explicit PinStore(sqlite3* db) : db_(db) {}

@@ -1,0 +1,46 @@
+#include "cli/hook_input.h"
+
+#include <boost/json.hpp>
+
+#include "common/json.h"
+
+namespace interlock::cli {
+
+namespace json = boost::json;
+
+Result<HookInput> ParseHookInput(std::string_view text) {
+  if (text.size() > kMaxHookInputBytes) {
+    return Error::Invalid("the hook input is over " + std::to_string(kMaxHookInputBytes) +
+                          " bytes");
+  }
+  auto doc = ParseJsonStrict(text, JsonLimits{kMaxHookInputBytes, kMaxHookInputDepth});
+  if (!doc.ok()) {
+    return Error::Invalid("the hook input is not valid JSON (" + doc.error().message + ")");
+  }
+  if (!doc->is_object()) return Error::Invalid("the hook input is not a JSON object");
+  const json::object& in = doc->get_object();
+  const json::value* event = in.if_contains("hook_event_name");
+  if (event != nullptr && (!event->is_string() || event->get_string() != "PreToolUse")) {
+    return Error::Invalid(
+        "this hook handles PreToolUse events only; configure it under PreToolUse");
+  }
+  const json::value* tool = in.if_contains("tool_name");
+  if (tool == nullptr || !tool->is_string() || tool->get_string().empty()) {
+    return Error::Invalid("the hook input has no tool_name");
+  }
+  const json::value* session = in.if_contains("session_id");
+  if (session == nullptr || !session->is_string() || session->get_string().empty()) {
+    return Error::Invalid("the hook input has no session_id");
+  }
+  const json::value* tool_input = in.if_contains("tool_input");
+  if (tool_input != nullptr && !tool_input->is_object()) {
+    return Error::Invalid("tool_input is not a JSON object");
+  }
+  HookInput out;
+  out.session_id = std::string(session->get_string());
+  out.tool_name = std::string(tool->get_string());
+  if (tool_input != nullptr) out.tool_input = tool_input->get_object();
+  return out;
+}
+
+}  // namespace interlock::cli

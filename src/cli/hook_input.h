@@ -1,0 +1,40 @@
+// The Claude Code PreToolUse hook input: the JSON object Claude Code writes to the hook's
+// stdin ({"session_id","transcript_path","cwd","permission_mode","hook_event_name",
+// "tool_name","tool_input","tool_use_id",...}; docs/mcp.md cites the contract).
+//
+// ParseHookInput is pure (no I/O) and total: any byte string yields either a HookInput
+// or an error naming what is wrong, never a crash. Fields Interlock does not use are
+// ignored; `tool_use_id` in particular is never copied into the call, so a retried
+// identical call posts identical {tool, args} and attaches to its pending approval.
+// Thread-safety: none needed (no shared state).
+#ifndef INTERLOCK_CLI_HOOK_INPUT_H_
+#define INTERLOCK_CLI_HOOK_INPUT_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "interlock/result.h"
+
+namespace interlock::cli {
+
+inline constexpr size_t kMaxHookInputBytes = 4 << 20;
+inline constexpr size_t kMaxHookInputDepth = 64;
+
+struct HookInput {
+  std::string session_id;          // non-empty
+  std::string tool_name;           // non-empty
+  boost::json::object tool_input;  // {} when absent
+};
+
+// Parses and validates the hook input: a JSON object (strict: no duplicate keys, at most
+// kMaxHookInputBytes and kMaxHookInputDepth) whose hook_event_name, when present, is
+// "PreToolUse", with non-empty string session_id and tool_name and, when present, an
+// object tool_input. Errors are kInvalidArgument with a sentence for the deny reason.
+Result<HookInput> ParseHookInput(std::string_view text);
+
+}  // namespace interlock::cli
+
+#endif  // INTERLOCK_CLI_HOOK_INPUT_H_
