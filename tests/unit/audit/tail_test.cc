@@ -40,9 +40,8 @@ class TailTest : public ::testing::Test {
   }
 
   Checkpoint CheckpointAt(int64_t seq) {
-    const std::string hash =
-        testing::QueryText(db_.get(), "SELECT hash FROM audit_log WHERE seq = " +
-                                          std::to_string(seq));
+    const std::string hash = testing::QueryText(
+        db_.get(), "SELECT hash FROM audit_log WHERE seq = " + std::to_string(seq));
     auto cp = MakeCheckpoint(keys_->signing_key, seq, hash, testing::T0());
     EXPECT_TRUE(cp.ok());
     return *cp;
@@ -169,7 +168,8 @@ TEST_F(TailTest, UnmigratedLogIsCheckedByCheckpoints) {
 // names what is missing and the verify command to investigate with.
 TEST_F(TailTest, StoreCheckNamesTheProblemAndTheInvestigation) {
   const std::string cps = dir_.File("cp.jsonl");
-  EXPECT_TRUE(CheckStoreTail(dir_.File("store.db"), cps, dir_.File("keys"), keys_->public_key).ok());
+  EXPECT_TRUE(
+      CheckStoreTail(dir_.File("store.db"), cps, dir_.File("keys"), keys_->public_key).ok());
   ASSERT_TRUE(AppendCheckpoint(cps, CheckpointAt(23)).ok());
   RewindHeadsTo(20);
   Status s = CheckStoreTail(dir_.File("store.db"), cps, dir_.File("keys"), keys_->public_key);
