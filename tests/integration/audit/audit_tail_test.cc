@@ -3,6 +3,11 @@
 // store-direct commands refuse to widen access when their record cannot be anchored.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstdio>
+#include <thread>
 
 #include <fstream>
 #include <string>
@@ -162,6 +167,77 @@ TEST_F(AuditTailTest, UnanchorableReleaseAndTokenAreRefused) {
   EXPECT_EQ(token.exit_code, 1) << token.err;
   EXPECT_TRUE(token.out.empty()) << token.out;
   EXPECT_EQ(Count(daemon_->store(), "SELECT count(*) FROM tokens WHERE name = 'eve'"), 0);
+}
+
+constexpr const char* kPolicyWithPong = R"(agent:
+  id: tail-agent
+  identity: tail-agent@test
+tools:
+  allowed:
+    - name: ping
+    - name: pong
+)";
+
+// The decision code of one call of `tool` in `run`.
+std::string CallCode(HttpClient& c, const std::string& token, const std::string& run,
+                     const std::string& tool) {
+  HttpResult r =
+      c.Request("POST", "/v1/runs/" + run + "/calls", R"({"tool":")" + tool + R"("})", token);
+  return r.json.is_object() && r.json.as_object().contains("code")
+             ? std::string(r.json.at("code").as_string())
+             : r.body;
+}
+
+// Tests that policy loads are recorded: at start and on reload (SIGHUP or the files
+// changing), each reload's policy_loaded record anchored by a signed checkpoint naming it.
+TEST_F(AuditTailTest, PolicyLoadsAreRecordedAndAnchored) {
+  dir_.Write("policies/tail.yaml", kPolicyWithPong);
+  daemon_->Signal(SIGHUP);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  const std::string reloads =
+      "FROM audit_log WHERE type = 'policy_loaded' AND json_extract(body, '$.data.why') != 'start'";
+  while (Count(daemon_->store(), "SELECT count(*) " + reloads) < 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const int64_t reload_seq = Count(daemon_->store(), "SELECT MIN(seq) " + reloads);
+  ASSERT_GT(reload_seq, 0);
+  EXPECT_EQ(Count(daemon_->store(),
+                  "SELECT count(*) FROM audit_log WHERE type = 'policy_loaded'"
+                  " AND json_extract(body, '$.data.why') = 'start'"),
+            1);
+  bool anchored = false;
+  std::ifstream in(daemon_->store() + ".keys/checkpoints.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    anchored = anchored || boost::json::parse(line).at("seq").to_number<int64_t>() == reload_seq;
+  }
+  EXPECT_TRUE(anchored) << "no checkpoint names the policy_loaded record " << reload_seq;
+}
+
+// Tests that a policy reload whose record cannot be anchored (the checkpoint file cannot
+// be written) is refused: the new set, which would allow `pong`, never takes effect.
+TEST_F(AuditTailTest, PolicyReloadWithoutAnchorIsRefused) {
+  const std::string agent = CreateToken(daemon_->store(), "--agent", "tail-agent");
+  HttpClient c(daemon_->port());
+  HttpResult run = c.Request("POST", "/v1/runs", "", agent);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string run_id(run.json.at("run_id").as_string());
+  EXPECT_EQ(CallCode(c, agent, run_id, "pong"), "TOOL_NOT_ALLOWED");
+  const std::string cps = daemon_->store() + ".keys/checkpoints.jsonl";
+  ASSERT_EQ(std::rename(cps.c_str(), (cps + ".saved").c_str()), 0);
+  ASSERT_EQ(::mkdir(cps.c_str(), 0700), 0);  // a directory: every append fails
+  dir_.Write("policies/tail.yaml", kPolicyWithPong);
+  daemon_->Signal(SIGHUP);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (daemon_->log().find("could not be written and anchored") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(daemon_->log().find("could not be written and anchored"), std::string::npos)
+      << daemon_->log();
+  EXPECT_EQ(CallCode(c, agent, run_id, "pong"), "TOOL_NOT_ALLOWED");
+  EXPECT_EQ(Count(daemon_->store(), "SELECT count(*) FROM audit_log WHERE type = 'policy_loaded'"),
+            1);
 }
 
 }  // namespace
