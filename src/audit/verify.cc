@@ -396,7 +396,10 @@ std::string VerifySummary(const VerifyReport& r) {
     s += ", " + std::to_string(r.checkpoints_pruned) + " older checkpoints cover pruned records";
   }
   if (r.last_checkpoint_seq == 0 && r.records > 0) {
-    s += "; no checkpoints given, so truncation of the tail cannot be detected";
+    s += r.head_row_checked
+             ? "; no checkpoints given, so a tail cut together with its head rows cannot be "
+               "detected"
+             : "; no checkpoints given, so truncation of the tail cannot be detected";
   } else if (r.last_checkpoint_seq < r.head_seq) {
     s += "; records after seq " + std::to_string(r.last_checkpoint_seq) +
          " are not yet covered by a checkpoint";
