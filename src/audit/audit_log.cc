@@ -4,7 +4,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "audit/canonical.h"
 #include "common/crypto.h"
@@ -41,6 +43,17 @@ constexpr const char* kAddRunLinks =
     "  SELECT run_id, MAX(seq) FROM audit_log WHERE run_id != '' GROUP BY run_id;"
     "DROP INDEX IF EXISTS audit_log_run;";
 
+// The log's head row (see audit_log.h, "The head row"). A log written before it gets
+// one naming its last record; a log whose tail was cut before this migration cannot be
+// told from an intact one (docs/audit.md, Limits).
+constexpr const char* kAddHeadRow =
+    "CREATE TABLE audit_head ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  seq INTEGER NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "INSERT INTO audit_head(id, seq, hash)"
+    "  SELECT 1, seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;";
+
 Status ExecAudit(sqlite3* db, const char* sql, std::string_view what) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -53,15 +66,72 @@ Status ExecAudit(sqlite3* db, const char* sql, std::string_view what) {
 
 }  // namespace
 
-Result<bool> HasRunLinks(sqlite3* db) {
+// True when `sql` returns a row.
+Result<bool> Exists(sqlite3* db, const char* sql) {
   Stmt st;
-  if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('audit_log') WHERE name='run_prev'",
-                         -1, &st.s, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, sql, -1, &st.s, nullptr) != SQLITE_OK) {
     return SqlError(db, "read schema");
   }
   const int rc = sqlite3_step(st.s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db, "read schema");
   return rc == SQLITE_ROW;
+}
+
+Result<bool> HasRunLinks(sqlite3* db) {
+  return Exists(db, "SELECT 1 FROM pragma_table_info('audit_log') WHERE name='run_prev'");
+}
+
+Result<bool> HasHeadRow(sqlite3* db) {
+  return Exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_head'");
+}
+
+Result<std::optional<AuditHead>> ReadHeadRow(sqlite3* db) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit_head WHERE id = 1", -1, &st.s, nullptr) !=
+      SQLITE_OK) {
+    return SqlError(db, "read head row");
+  }
+  const int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return std::optional<AuditHead>();
+  if (rc != SQLITE_ROW) return SqlError(db, "read head row");
+  AuditHead h;
+  h.seq = sqlite3_column_int64(st.s, 0);
+  const unsigned char* t = sqlite3_column_text(st.s, 1);
+  h.hash = t ? reinterpret_cast<const char*>(t) : "";
+  return std::optional<AuditHead>(std::move(h));
+}
+
+std::string HeadRowProblem(const AuditHead& last, const std::optional<AuditHead>& row,
+                           int64_t* bad_seq) {
+  if (bad_seq != nullptr) {
+    *bad_seq = !row || row->seq == last.seq ? last.seq : std::min(row->seq, last.seq) + 1;
+  }
+  const std::string last_s = std::to_string(last.seq);
+  if (!row) {
+    if (last.seq == 0) return "";
+    return "the log ends at seq " + last_s +
+           " but its head row (audit_head) is missing: it was deleted, so nothing shows "
+           "whether records after seq " +
+           last_s + " were deleted too";
+  }
+  if (row->seq > last.seq) {
+    const std::string from = std::to_string(last.seq + 1);
+    const std::string to = std::to_string(row->seq);
+    return (last.seq == 0 ? std::string("the log is empty") : "the log ends at seq " + last_s) +
+           " but its head row names seq " + to + ": record" +
+           (from == to ? " " + from + " was" : "s " + from + ".." + to + " were") +
+           " deleted from the tail";
+  }
+  if (row->seq < last.seq) {
+    return "the log ends at seq " + last_s + " but its head row names seq " +
+           std::to_string(row->seq) + ": the head row was rewound (records after seq " +
+           std::to_string(row->seq) + " were written or the row edited behind the writer)";
+  }
+  if (row->hash != last.hash) {
+    return "record " + last_s + "'s hash differs from the hash in the head row: the last record " +
+           "was replaced, or the tail deleted and re-written";
+  }
+  return "";
 }
 
 Status EnsureAuditSchema(sqlite3* db) {
@@ -90,6 +160,14 @@ Status EnsureAuditSchema(sqlite3* db) {
       s = linked.error();
     } else if (!*linked) {
       s = ExecAudit(db, kAddRunLinks, "migration (run links)");
+    }
+  }
+  if (s.ok()) {
+    Result<bool> head = HasHeadRow(db);
+    if (!head.ok()) {
+      s = head.error();
+    } else if (!*head) {
+      s = ExecAudit(db, kAddHeadRow, "migration (head row)");
     }
   }
   if (!s.ok()) {
@@ -174,7 +252,7 @@ std::string AuditRecordHash(std::string_view prev_hash, std::string_view body) {
   return HexEncode(digest, len);
 }
 
-Result<AuditHead> ReadAuditHead(sqlite3* db) {
+Result<AuditHead> ReadLastRecord(sqlite3* db) {
   Stmt st;
   if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", -1, &st.s,
                          nullptr) != SQLITE_OK) {
@@ -192,6 +270,20 @@ Result<AuditHead> ReadAuditHead(sqlite3* db) {
   return head;
 }
 
+Result<AuditHead> ReadAuditHead(sqlite3* db) {
+  Result<AuditHead> last = ReadLastRecord(db);
+  if (!last.ok()) return last;
+  Result<bool> has = HasHeadRow(db);
+  if (!has.ok()) return has.error();
+  if (!*has) return last;  // a log from before the head row (read-only, not yet migrated)
+  Result<std::optional<AuditHead>> row = ReadHeadRow(db);
+  if (!row.ok()) return row.error();
+  if (std::string problem = HeadRowProblem(*last, *row); !problem.empty()) {
+    return Error::Corrupt("audit log tail check failed: " + problem);
+  }
+  return last;
+}
+
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events) {
   // The one-off writers (CLI, trust) may be the first of this version to open an older
   // store: bring its schema up first (idempotent, within the caller's transaction).
@@ -202,28 +294,73 @@ Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> eve
 
 AuditAppender::~AuditAppender() {
   sqlite3_finalize(head_);
+  sqlite3_finalize(last_);
+  sqlite3_finalize(set_head_);
   sqlite3_finalize(insert_);
   sqlite3_finalize(run_head_);
   sqlite3_finalize(set_run_head_);
 }
 
-Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
+// One statement's first row as a head; `found` false when it returned none.
+Result<AuditHead> AuditAppender::StepHead(sqlite3_stmt* st, bool* found) {
+  AuditHead h;
+  const int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    h.seq = sqlite3_column_int64(st, 0);
+    const unsigned char* t = sqlite3_column_text(st, 1);
+    h.hash = t ? reinterpret_cast<const char*>(t) : "";
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "read head");
+  *found = rc == SQLITE_ROW;
+  return h;
+}
+
+Result<AuditHead> AuditAppender::ReadHead() {
   if (head_ == nullptr &&
-      sqlite3_prepare_v3(db_, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", -1,
+      sqlite3_prepare_v3(db_, "SELECT seq, hash FROM audit_head WHERE id = 1", -1,
                          SQLITE_PREPARE_PERSISTENT, &head_, nullptr) != SQLITE_OK) {
+    return SqlError(db_, "read head row");
+  }
+  bool found = false;
+  Result<AuditHead> row = StepHead(head_, &found);
+  if (!row.ok() || found) return row;
+  // No head row: only an empty log may lack one (its first append writes it).
+  if (last_ == nullptr &&
+      sqlite3_prepare_v3(db_, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", -1,
+                         SQLITE_PREPARE_PERSISTENT, &last_, nullptr) != SQLITE_OK) {
     return SqlError(db_, "read head");
   }
-  AuditHead h;
-  {
-    const int rc = sqlite3_step(head_);
-    if (rc == SQLITE_ROW) {
-      h.seq = sqlite3_column_int64(head_, 0);
-      const unsigned char* t = sqlite3_column_text(head_, 1);
-      h.hash = t ? reinterpret_cast<const char*>(t) : "";
-    }
-    sqlite3_reset(head_);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "read head");
+  Result<AuditHead> last = StepHead(last_, &found);
+  if (!last.ok()) return last;
+  if (found) {
+    return Error::Corrupt("audit log tail check failed: " + HeadRowProblem(*last, std::nullopt) +
+                          "; refusing to append (run `interlock audit verify`)");
   }
+  return last;
+}
+
+Status AuditAppender::WriteHead(const AuditHead& h) {
+  if (set_head_ == nullptr &&
+      sqlite3_prepare_v3(db_,
+                         "INSERT INTO audit_head(id, seq, hash) VALUES (1,?,?)"
+                         " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                         -1, SQLITE_PREPARE_PERSISTENT, &set_head_, nullptr) != SQLITE_OK) {
+    return SqlError(db_, "prepare head row");
+  }
+  sqlite3_bind_int64(set_head_, 1, h.seq);
+  BindStatic(set_head_, 2, h.hash);
+  const int rc = sqlite3_step(set_head_);
+  sqlite3_reset(set_head_);
+  sqlite3_clear_bindings(set_head_);
+  if (rc != SQLITE_DONE) return SqlError(db_, "write head row");
+  return Status::Ok();
+}
+
+Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
+  Result<AuditHead> head = ReadHead();
+  if (!head.ok()) return head;
+  AuditHead h = std::move(head).value();
   if (events.empty()) return h;
   if (insert_ == nullptr &&
       sqlite3_prepare_v3(db_,
@@ -295,6 +432,7 @@ Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
     h.seq = seq;
     std::swap(h.hash, hash);
   }
+  if (Status s = WriteHead(h); !s.ok()) return s.error();
   for (const auto& [run_id, seq] : runs_) {
     sqlite3_reset(set_run_head_);
     BindStatic(set_run_head_, 1, run_id);

@@ -3,8 +3,9 @@
 // Record n carries hash_n = SHA-256("interlock.audit.v1" 0x00 prev_hash 0x00 body_n), where
 // body_n is the canonical JSON of the record (seq, time, type, ids, data, prev) and
 // prev_hash is hash_{n-1} (64 '0' for the first record ever written). Changing, deleting,
-// inserting or reordering any record breaks the chain from that point; signed checkpoints
-// (checkpoint.h) make truncation of the tail detectable too.
+// inserting or reordering any record breaks the chain from that point. Deleting the
+// tail is caught by the head row (below) unless the deleter rewinds it too, and then by
+// signed checkpoints (checkpoint.h).
 //
 // AppendAuditEvents() must run inside the caller's open transaction, so a state change
 // and its audit record commit together or not at all ("no audit, no action").
@@ -14,6 +15,7 @@
 #define INTERLOCK_AUDIT_AUDIT_LOG_H_
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,7 +72,8 @@ struct AuditHead {
   std::string hash = std::string(kGenesisHash);
 };
 
-// Creates the audit tables if missing, and migrates a log written without run links.
+// Creates the audit tables if missing, and migrates a log written without run links or
+// without the head row.
 // Idempotent; atomic (a savepoint), inside the caller's transaction if one is open.
 Status EnsureAuditSchema(sqlite3* db);
 
@@ -96,9 +99,11 @@ std::string RunRecordsCte(int run_param, int after_param = 0);
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events);
 
 // The same with statements prepared once, for a connection that appends often (the
-// store's writer). The head is read again on every Append (inside the caller's write
-// transaction), so records appended by another connection or process are chained onto,
-// never overwritten. Not thread-safe: one thread (the connection's) at a time. Must be
+// store's writer). The head is read from the head row on every Append (inside the
+// caller's write transaction), so records appended by another connection or process are
+// chained onto, never overwritten, and a tail deleted behind the writer's back stays a
+// visible gap instead of being written over. A log with records but no head row is
+// refused (kCorrupt). Not thread-safe: one thread (the connection's) at a time. Must be
 // destroyed before its connection is closed.
 class AuditAppender {
  public:
@@ -110,8 +115,14 @@ class AuditAppender {
   Result<AuditHead> Append(std::span<const AuditEvent> events);
 
  private:
+  Result<AuditHead> StepHead(sqlite3_stmt* st, bool* found);
+  Result<AuditHead> ReadHead();
+  Status WriteHead(const AuditHead& h);
+
   sqlite3* db_;
   sqlite3_stmt* head_ = nullptr;
+  sqlite3_stmt* last_ = nullptr;
+  sqlite3_stmt* set_head_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* run_head_ = nullptr;
   sqlite3_stmt* set_run_head_ = nullptr;
@@ -119,7 +130,27 @@ class AuditAppender {
   std::string body_;                                    // reused buffer
 };
 
-// The current head (last seq and hash).
+// The head row. audit_head(id = 1, seq, hash) names the log's last record; every append
+// rewrites it in the same transaction (one row write per batch), so a record deleted
+// from the tail, whatever its type, leaves the row naming a record that no longer
+// exists. Like the run heads it is outside the chain: someone who can write the
+// database can rewind it, and only a signed checkpoint (checkpoint.h) beyond the new
+// end shows that. A log written before the row existed gets one on migration (naming
+// its last record then) and is read the old way until a writer opens it.
+Result<bool> HasHeadRow(sqlite3* db);
+// The head row; nullopt when the table has no row. The table must exist.
+Result<std::optional<AuditHead>> ReadHeadRow(sqlite3* db);
+// "" when the head row agrees with `last` (the last record, seq 0 for an empty log);
+// otherwise one sentence naming what is missing, and *bad_seq (if given) the first seq
+// missing or wrong.
+std::string HeadRowProblem(const AuditHead& last, const std::optional<AuditHead>& row,
+                           int64_t* bad_seq = nullptr);
+
+// The last record (seq and hash) as the table holds it, unchecked.
+Result<AuditHead> ReadLastRecord(sqlite3* db);
+// The current head (last seq and hash), checked against the head row when there is one:
+// a disagreement (the tail was deleted) is kCorrupt, so nothing signs or extends a
+// shortened log.
 Result<AuditHead> ReadAuditHead(sqlite3* db);
 
 // Canonical body of a record and its chain hash (exposed for verifiers and tests).

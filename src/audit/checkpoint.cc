@@ -162,6 +162,25 @@ Result<std::vector<Checkpoint>> ReadCheckpoints(const std::string& path) {
   return out;
 }
 
+Status AnchorCheckpoint(const SigningKey& key, const std::string& path, const AuditHead& head,
+                        TimePoint now) {
+  Result<Checkpoint> cp = MakeCheckpoint(key, head.seq, head.hash, now);
+  if (!cp.ok()) return cp.error();
+  return AppendCheckpoint(path, *cp);
+}
+
+Result<AnchorFn> LoadCheckpointAnchor(const std::string& keys_dir,
+                                      const std::string& checkpoint_file) {
+  Result<AuditKeys> keys = LoadOrCreateAuditKeys(keys_dir);
+  if (!keys.ok()) return keys.error();
+  auto key = std::make_shared<const SigningKey>(std::move(keys->signing_key));
+  const std::string path =
+      checkpoint_file.empty() ? DefaultCheckpointsFile(keys_dir) : checkpoint_file;
+  return AnchorFn([key, path](const AuditHead& head) {
+    return AnchorCheckpoint(*key, path, head, SystemClock().Now());
+  });
+}
+
 Result<Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key, const std::string& path,
                                       TimePoint now) {
   Result<AuditHead> head = ReadAuditHead(db);

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "audit/audit_log.h"
 #include "audit/keys.h"
 #include "common/time.h"
 #include "interlock/result.h"
@@ -59,6 +60,23 @@ Status AppendCheckpoint(const std::string& path, const Checkpoint& cp);
 // Reads every checkpoint of `path` in file order. A malformed line is an Error naming
 // the line. A missing file is NotFound.
 Result<std::vector<Checkpoint>> ReadCheckpoints(const std::string& path);
+
+// Signs a checkpoint of `head` at `now` and appends it (fsync'd) to `path`. This is the
+// anchor of a security-relevant record (store::StoreOptions::anchor): the daemon and the
+// CLI call it before the COMMIT of a kill switch, token or policy record, with the
+// record appended but not yet committed, so the checkpoint exists before the action
+// takes effect. Safe from several threads and processes on one file (O_APPEND, one
+// write per line).
+Status AnchorCheckpoint(const SigningKey& key, const std::string& path, const AuditHead& head,
+                        TimePoint now);
+
+// An anchor for a store opened by a command-line tool (store::StoreOptions::anchor):
+// loads the audit keys of `keys_dir` (creating missing ones, as the daemon does at first
+// start) and signs into `checkpoint_file` ("" = DefaultCheckpointsFile(keys_dir)) at the
+// system clock's time.
+using AnchorFn = std::function<Status(const AuditHead& head)>;
+Result<AnchorFn> LoadCheckpointAnchor(const std::string& keys_dir,
+                                      const std::string& checkpoint_file);
 
 // Writes a checkpoint of the current head of `db` now, unless the log is empty.
 // Returns the checkpoint written (seq 0 when the log was empty and nothing was written).

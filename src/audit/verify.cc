@@ -360,7 +360,20 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
                     std::to_string(r.head_seq + 1) + ".." + std::to_string(cp.seq) +
                     " were truncated from the tail");
   }
-  // After the tail check: a truncation is reported as one, not as a stale head.
+  // After the checkpoints: a truncation they prove is reported as one. The head row
+  // (a log from before it has none) catches a deleted tail of any record types.
+  Result<bool> has_row = HasHeadRow(db);
+  if (!has_row.ok()) return has_row.error();
+  if (*has_row) {
+    Result<std::optional<AuditHead>> row = ReadHeadRow(db);
+    if (!row.ok()) return row.error();
+    const AuditHead last{r.head_seq, r.head_hash};
+    int64_t bad = 0;
+    if (std::string p = HeadRowProblem(last, *row, &bad); !p.empty()) {
+      return Fail(std::move(r), bad, std::move(p));
+    }
+    r.head_row_checked = true;
+  }
   if (*linked) {
     problem.clear();
     int64_t bad = 0;
@@ -383,7 +396,10 @@ std::string VerifySummary(const VerifyReport& r) {
     s += ", " + std::to_string(r.checkpoints_pruned) + " older checkpoints cover pruned records";
   }
   if (r.last_checkpoint_seq == 0 && r.records > 0) {
-    s += "; no checkpoints given, so truncation of the tail cannot be detected";
+    s += r.head_row_checked
+             ? "; no checkpoints given, so a tail cut together with its head rows cannot be "
+               "detected"
+             : "; no checkpoints given, so truncation of the tail cannot be detected";
   } else if (r.last_checkpoint_seq < r.head_seq) {
     s += "; records after seq " + std::to_string(r.last_checkpoint_seq) +
          " are not yet covered by a checkpoint";

@@ -9,7 +9,8 @@
 // pruning, its prev must equal the hash of a signed anchor checkpoint at seq-1.
 // With checkpoints and the public key, every checkpoint's signature is checked, and
 // each must name an existing record with the same hash; one beyond the head means the
-// tail was truncated.
+// tail was truncated. The head row (audit_log.h) must name the last record: a tail
+// deleted without rewinding it is reported even without checkpoints.
 //
 // The outcome distinguishes "could not verify" (an Error: unreadable or foreign file,
 // bad options) from "verified and found a problem" (VerifyReport::ok == false naming
@@ -47,9 +48,10 @@ struct VerifyReport {
   int64_t checkpoints_verified = 0;  // signature good and matched a record (or the anchor)
   int64_t checkpoints_pruned = 0;    // signature good, record pruned away (not checkable)
   int64_t last_checkpoint_seq = 0;
-  bool anchored = false;  // the first record's prev matched a signed checkpoint
-  int64_t bad_seq = 0;    // first bad sequence number when !ok
-  std::string problem;    // one sentence when !ok
+  bool anchored = false;          // the first record's prev matched a signed checkpoint
+  bool head_row_checked = false;  // the head row named the last record (false: no row yet)
+  int64_t bad_seq = 0;            // first bad sequence number when !ok
+  std::string problem;            // one sentence when !ok
 };
 
 Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options);

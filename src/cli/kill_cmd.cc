@@ -5,12 +5,15 @@
 // after this command returns. The store must already exist (a typo in --store must not
 // create an empty database and report success).
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include <boost/json.hpp>
 
+#include "audit/checkpoint.h"
+#include "audit/keys.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/time.h"
@@ -26,10 +29,14 @@ struct KillOptions {
   std::string reason;
   std::string actor;
   std::string format = "table";
+  std::string keys_dir;
+  std::string checkpoints;
 };
 
-Result<std::unique_ptr<store::SqliteStore>> OpenExisting(const std::string& path) {
+Result<std::unique_ptr<store::SqliteStore>> OpenExisting(const std::string& path,
+                                                         audit::AnchorFn anchor = nullptr) {
   store::StoreOptions o;
+  o.anchor = std::move(anchor);
   o.path = path;
   o.create_if_missing = false;
   // An emergency switch waits for the lock rather than give up while a busy daemon is
@@ -44,7 +51,25 @@ int RunSet(const KillOptions& opt, bool engaged) {
     std::cerr << "interlock kill " << verb << ": give at most one of --agent and --run\n";
     return kExitUsage;
   }
-  auto st = OpenExisting(opt.store);
+  // The record is signed into the checkpoint file before the switch takes effect
+  // (docs/audit.md, "Anchors"): a release waits for that anchor, an engagement never does.
+  audit::AnchorFn anchor;
+  if (std::error_code ec; std::filesystem::exists(opt.store, ec)) {
+    auto loaded = audit::LoadCheckpointAnchor(
+        opt.keys_dir.empty() ? audit::DefaultKeysDir(opt.store) : opt.keys_dir, opt.checkpoints);
+    if (loaded.ok()) {
+      anchor = std::move(loaded).value();
+    } else if (!engaged) {
+      std::cerr << "interlock kill release: cannot anchor the record (" << loaded.error().message
+                << "); the kill switch was NOT released (pass the daemon's --keys)\n";
+      return kExitFailure;
+    } else {
+      std::cerr << "interlock kill engage: warning: the record will not be anchored by a "
+                   "signed checkpoint: "
+                << loaded.error().message << '\n';
+    }
+  }
+  auto st = OpenExisting(opt.store, std::move(anchor));
   if (!st.ok()) {
     std::cerr << "interlock kill " << verb << ": " << st.error().message << '\n';
     return kExitFailure;
@@ -121,6 +146,10 @@ void AddKill(CLI::App& app, int* exit_code) {
     sub->add_option("--run", opt->run, "Scope: this run id");
     sub->add_option("--reason", opt->reason, "Why (recorded in the audit log)")->required();
     sub->add_option("--actor", opt->actor, "Who (default: $USER)");
+    sub->add_option("--keys", opt->keys_dir,
+                    "Audit key directory that signs the record's checkpoint (default STORE.keys)");
+    sub->add_option("--checkpoints", opt->checkpoints,
+                    "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
     sub->callback([opt, exit_code, engaged] { *exit_code = RunSet(*opt, engaged); });
   }
   CLI::App* status = cmd->add_subcommand("status", "Show engaged kill switches");

@@ -24,6 +24,7 @@
 #include "audit/keys.h"
 #include "audit/retention.h"
 #include "audit/sqlite_util.h"
+#include "audit/tail.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/crypto.h"
@@ -75,6 +76,21 @@ Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t
   fs::rename(tmp, path, ec);  // atomic: readers never see a half-written file
   if (ec) return Error::Unavailable("cannot write ready file " + path + ": " + ec.message());
   return Status::Ok();
+}
+
+// The audit record of a policy set loaded (`set`) or refused (`error`).
+store::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std::string error,
+                               TimePoint at) {
+  store::PolicyLoad load;
+  if (set != nullptr) {
+    load.sha256 = set->sha256;
+    load.agents = set->agents.size();
+  }
+  load.why = std::move(why);
+  load.error = std::move(error);
+  load.principal = "daemon";
+  load.at = at;
+  return load;
 }
 
 int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
@@ -131,9 +147,9 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // checkpoints, created on first start (docs/audit.md#keys).
   std::optional<audit::AuditKeys> keys;
   std::string checkpoints;
+  std::string dir;
   if (cfg.store != ":memory:") {
-    const std::string dir =
-        flags.keys_dir.empty() ? audit::DefaultKeysDir(cfg.store) : flags.keys_dir;
+    dir = flags.keys_dir.empty() ? audit::DefaultKeysDir(cfg.store) : flags.keys_dir;
     auto loaded = audit::LoadOrCreateAuditKeys(dir);
     if (!loaded.ok()) {
       std::cerr << "interlock serve: audit keys: " << loaded.error().message << '\n';
@@ -143,6 +159,11 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     sopt.audit_key = keys->hmac_key;
     checkpoints =
         flags.checkpoints.empty() ? audit::DefaultCheckpointsFile(dir) : flags.checkpoints;
+    // Kill switch, token and policy records are signed into the checkpoint file before
+    // they take effect (docs/audit.md, "Anchors").
+    sopt.anchor = [&keys, checkpoints, &clock](const audit::AuditHead& head) {
+      return audit::AnchorCheckpoint(keys->signing_key, checkpoints, head, clock.Now());
+    };
   } else {
     sopt.audit_key = RandomBytes(32);
   }
@@ -152,6 +173,20 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     return kExitFailure;
   }
   std::unique_ptr<store::SqliteStore> store = std::move(*opened);
+  // No daemon on a log whose tail is missing (docs/audit.md, "Tail check"); then the
+  // policy set in force is recorded, anchored, before anything is decided under it.
+  if (keys) {
+    if (Status st = audit::CheckStoreTail(cfg.store, checkpoints, dir, keys->public_key);
+        !st.ok()) {
+      std::cerr << "interlock serve: " << st.error().message << '\n';
+      return kExitFailure;
+    }
+  }
+  if (Status st = store->RecordPolicyLoad(PolicyLoadOf(set->get(), "start", "", clock.Now()));
+      !st.ok()) {
+    std::cerr << "interlock serve: cannot record the policy load: " << st.error().message << '\n';
+    return kExitFailure;
+  }
 
   // Signed checkpoints of the chain head, so that deleting the log's tail is detectable.
   // A checkpoint failure is logged, never a deny: the chain itself is already durable.
@@ -300,6 +335,10 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   server::HttpServer http(hopt, &api, &metrics);
 
   server::PolicyWatcher watcher(cfg.policies, &policies, &metrics, cfg.policy_poll);
+  watcher.SetRecorder(
+      [&store, &clock](const policy::PolicySet* set, const char* why, const std::string& error) {
+        return store->RecordPolicyLoad(PolicyLoadOf(set, why, error, clock.Now()));
+      });
 
   // Signals are handled on the io_context; the main thread only waits for the verdict.
   std::mutex mu;

@@ -7,6 +7,7 @@
 // (common/principal_name.h): invisible, control and surrounding-space characters are
 // refused with the reason.
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -14,6 +15,8 @@
 
 #include <boost/json.hpp>
 
+#include "audit/checkpoint.h"
+#include "audit/keys.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/principal_name.h"
@@ -34,6 +37,8 @@ struct TokenOptions {
   std::string actor;
   std::vector<std::string> policies;  // create --agent: the agent id must be defined here
   bool force = false;                 // create --agent without the policy check
+  std::string keys_dir;
+  std::string checkpoints;
 };
 
 std::string DefaultActor() {
@@ -41,11 +46,20 @@ std::string DefaultActor() {
   return user != nullptr && *user != '\0' ? std::string("cli:") + user : std::string("cli");
 }
 
-Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, bool create) {
+Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, bool create,
+                                                      audit::AnchorFn anchor = nullptr) {
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = create;
+  o.anchor = std::move(anchor);
   return store::SqliteStore::Open(o);
+}
+
+// Token records are signed into the checkpoint file before the token is handed out or
+// stops working (docs/audit.md, "Anchors").
+Result<audit::AnchorFn> LoadAnchor(const TokenOptions& opt) {
+  return audit::LoadCheckpointAnchor(
+      opt.keys_dir.empty() ? audit::DefaultKeysDir(opt.store) : opt.keys_dir, opt.checkpoints);
 }
 
 int Fail(std::string_view what, const Error& e) {
@@ -96,8 +110,11 @@ int RunCreate(const TokenOptions& opt) {
   if (!opt.agent.empty() && !opt.force) {
     if (int rc = CheckAgentDefined(opt); rc != kExitOk) return rc;
   }
-  // A new deployment creates its first token before the daemon has ever started.
-  auto st = OpenStore(opt.store, /*create=*/true);
+  // A new deployment creates its first token before the daemon has ever started (and
+  // the audit keys with it). A token is never handed out without its anchor.
+  auto anchor = LoadAnchor(opt);
+  if (!anchor.ok()) return Fail("create", anchor.error());
+  auto st = OpenStore(opt.store, /*create=*/true, std::move(anchor).value());
   if (!st.ok()) return Fail("create", st.error());
   Result<std::string> token =
       !opt.agent.empty()
@@ -143,7 +160,18 @@ int RunList(const TokenOptions& opt) {
 }
 
 int RunRevoke(const TokenOptions& opt) {
-  auto st = OpenStore(opt.store, /*create=*/false);
+  // A revocation narrows access: it is never held up by a missing anchor.
+  audit::AnchorFn anchor;
+  if (std::error_code ec; std::filesystem::exists(opt.store, ec)) {
+    if (auto loaded = LoadAnchor(opt); loaded.ok()) {
+      anchor = std::move(loaded).value();
+    } else {
+      std::cerr << "interlock token revoke: warning: the record will not be anchored by a "
+                   "signed checkpoint: "
+                << loaded.error().message << '\n';
+    }
+  }
+  auto st = OpenStore(opt.store, /*create=*/false, std::move(anchor));
   if (!st.ok()) return Fail("revoke", st.error());
   Status s = (*st)->RevokeToken(opt.token_id, opt.actor.empty() ? DefaultActor() : opt.actor,
                                 SystemClock().Now());
@@ -167,6 +195,10 @@ void AddToken(CLI::App& app, int* exit_code) {
                      "Policy file or directory the daemon loads (repeatable): --agent must be "
                      "defined there");
   create->add_flag("--force", opt->force, "Create an agent token without the --policy check");
+  create->add_option("--keys", opt->keys_dir,
+                     "Audit key directory that signs the record's checkpoint (default STORE.keys)");
+  create->add_option("--checkpoints", opt->checkpoints,
+                     "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
   create->callback([opt, exit_code] { *exit_code = RunCreate(*opt); });
 
   CLI::App* list = cmd->add_subcommand("list", "List tokens (never their values)");
@@ -179,6 +211,10 @@ void AddToken(CLI::App& app, int* exit_code) {
   revoke->add_option("--store", opt->store, "SQLite store file")->required();
   revoke->add_option("TOKEN_ID", opt->token_id, "Token id from `interlock token list`")->required();
   revoke->add_option("--actor", opt->actor, "Who revokes it, for the audit log (default: $USER)");
+  revoke->add_option("--keys", opt->keys_dir,
+                     "Audit key directory that signs the record's checkpoint (default STORE.keys)");
+  revoke->add_option("--checkpoints", opt->checkpoints,
+                     "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
   revoke->callback([opt, exit_code] { *exit_code = RunRevoke(*opt); });
 }
 

@@ -77,7 +77,23 @@ Status PolicyWatcher::ReloadNow(const char* why) {
     std::cerr << "interlock: policy reload (" << why
               << ") refused; the last good policy set stays in force:\n"
               << set.error().message << '\n';
+    if (recorder_) {
+      if (Status r = recorder_(nullptr, why, set.error().message); !r.ok()) {
+        std::cerr << "interlock: cannot record the refused policy reload: " << r.error().message
+                  << '\n';
+      }
+    }
     return set.error();
+  }
+  if (recorder_) {
+    if (Status r = recorder_(set->get(), why, ""); !r.ok()) {
+      metrics_->RecordReload(false);
+      std::cerr << "interlock: policy reload (" << why
+                << ") refused: its audit record could not be written and anchored; the last "
+                   "good policy set stays in force: "
+                << r.error().message << '\n';
+      return r.error();
+    }
   }
   auto previous = source_->Current();
   source_->Replace(*set);

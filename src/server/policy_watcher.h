@@ -4,7 +4,9 @@
 // and reloads when they change or when RequestReload() was called (the SIGHUP
 // handler). A new set is fully loaded and validated before PolicySource::Replace swaps
 // it in atomically; an invalid set is refused with a logged error (every diagnostic) and
-// the last good set stays in force. Each attempt is counted in Metrics.
+// the last good set stays in force. Each attempt is counted in Metrics, and recorded by
+// the Recorder (the daemon's audit log): a set is swapped in only after its record was
+// written, so a reload whose record fails is refused like an invalid set.
 // Thread-safety: RequestReload() from any thread (it only sets a flag and wakes the
 // watcher); the destructor stops and joins the thread.
 #ifndef INTERLOCK_SERVER_POLICY_WATCHER_H_
@@ -12,6 +14,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,6 +34,13 @@ class PolicyWatcher {
   PolicyWatcher(const PolicyWatcher&) = delete;
   PolicyWatcher& operator=(const PolicyWatcher&) = delete;
 
+  // Records a load before its set is swapped in (`loaded`, error empty) or a refused one
+  // (`loaded` null, `error` the load error). An error refuses the load.
+  using Recorder = std::function<Status(const policy::PolicySet* loaded, const char* why,
+                                        const std::string& error)>;
+  // Call before Start().
+  void SetRecorder(Recorder recorder) { recorder_ = std::move(recorder); }
+
   void Start();
   void RequestReload();
 
@@ -44,6 +54,7 @@ class PolicyWatcher {
   const std::vector<std::string> paths_;
   core::PolicySource* source_;
   Metrics* metrics_;
+  Recorder recorder_;
   const std::chrono::milliseconds poll_;
   std::mutex mu_;
   std::condition_variable cv_;

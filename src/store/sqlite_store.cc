@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -38,7 +39,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -98,6 +99,9 @@ constexpr const char* kMigrations[] = {
     // 4: the audit log's run links replace its (run_id, seq) index, for the same reason
     // (audit_log.h, "Records of a run"). audit::EnsureAuditSchema migrates the log, in
     // the same transaction, after these steps.
+    "SELECT 1;",
+    // 5: the audit log's head row (audit_log.h, "The head row"), so that a deleted tail
+    // of any record types is visible. audit::EnsureAuditSchema adds it, as for 4.
     "SELECT 1;",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -640,6 +644,12 @@ class SqliteStore::Impl {
     // kLazyDelay for a waited-for op to commit with, saving a commit (an fsync with
     // durability full). Order is unchanged.
     bool lazy = false;
+    // A security-relevant op (kill switch, token, policy load): it runs in a batch of its
+    // own, and StoreOptions::anchor signs a checkpoint of its records before COMMIT, so
+    // the records are anchored before the action takes effect. kRequired: an anchoring
+    // failure fails the op (actions that widen access); kBestEffort: it is logged and
+    // the op commits anyway (engaging a kill switch must never be blocked).
+    enum class Anchor { kNone, kBestEffort, kRequired } anchor = Anchor::kNone;
   };
 
   explicit Impl(const StoreOptions& o) : options_(o), redactor_(o.audit_key) {}
@@ -733,10 +743,12 @@ class SqliteStore::Impl {
   }
 
   // Queues a write and waits for its outcome.
-  Status SubmitAndWait(std::function<Status(Batch&)> apply) {
+  Status SubmitAndWait(std::function<Status(Batch&)> apply, Op::Anchor anchor = Op::Anchor::kNone) {
     std::promise<Status> p;
     std::future<Status> f = p.get_future();
-    Submit(Op{std::move(apply), [&p](Status s) { p.set_value(std::move(s)); }});
+    Op op{std::move(apply), [&p](Status s) { p.set_value(std::move(s)); }};
+    op.anchor = anchor;
+    Submit(std::move(op));
     return f.get();
   }
 
@@ -1246,6 +1258,7 @@ class SqliteStore::Impl {
 
   const StoreOptions& options() const { return options_; }
   Conn& writer() { return writer_; }
+  uint64_t anchor_failures() const { return anchor_failures_.load(); }
 
  private:
   Status CheckAndMigrate() {
@@ -1420,9 +1433,13 @@ class SqliteStore::Impl {
         const size_t n =
             std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
         for (size_t i = 0; i < n; ++i) {
+          // An anchored op commits alone: its anchor covers its records only.
+          const bool anchored = queue_.front().anchor != Op::Anchor::kNone;
+          if (anchored && !batch.empty()) break;
           if (!queue_.front().lazy) --eager_queued_;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
+          if (anchored) break;
         }
       }
       RunBatch(batch);
@@ -1503,6 +1520,7 @@ class SqliteStore::Impl {
       if (appender_ == nullptr) appender_ = std::make_unique<audit::AuditAppender>(db);
       Result<audit::AuditHead> head = appender_->Append(events);
       if (!head.ok()) return fail_all(head.error());
+      if (Status s = AnchorBatch(batch, *head); !s.ok()) return fail_all(s.error());
     }
     if (Status s = writer_.Exec(kCommit, "commit"); !s.ok()) return fail_all(s.error());
     if (sync_thread_.joinable()) {
@@ -1520,6 +1538,30 @@ class SqliteStore::Impl {
     }
     if (wal_pages_ >= kRestartPages) RewindWal();
     return true;
+  }
+
+  // Anchors the records of a security-relevant op (Op::anchor, always alone in its
+  // batch) before COMMIT: StoreOptions::anchor signs and writes a checkpoint of `head`.
+  // An error only for a kRequired op; a kBestEffort failure is logged and counted.
+  Status AnchorBatch(const std::vector<Op>& batch, const audit::AuditHead& head) {
+    if (batch.size() != 1 || batch[0].anchor == Op::Anchor::kNone || !options_.anchor) {
+      return Status::Ok();
+    }
+    Status s = options_.anchor(head);
+    if (s.ok()) return s;
+    if (batch[0].anchor == Op::Anchor::kRequired) {
+      return Error::Unavailable(
+          "the audit record could not be anchored by a signed checkpoint, so the action was "
+          "refused (it would widen access with its record unanchored): " +
+          s.error().message);
+    }
+    const uint64_t n = anchor_failures_.fetch_add(1) + 1;
+    std::fprintf(stderr,
+                 "interlock: audit: record seq %lld committed WITHOUT its signed checkpoint "
+                 "(%llu anchoring failures so far): %s\n",
+                 static_cast<long long>(head.seq), static_cast<unsigned long long>(n),
+                 s.error().message.c_str());
+    return Status::Ok();
   }
 
   // Group commit with the fsync off the writer thread (durability full). The writer
@@ -1608,6 +1650,7 @@ class SqliteStore::Impl {
 
   StoreOptions options_;
   audit::Redactor redactor_;
+  std::atomic<uint64_t> anchor_failures_{0};  // best-effort anchors that failed
   bool memory_ = false;
   Conn writer_;  // used only by the writer thread (and Open before it starts)
   // Writer thread only (declared after writer_: destroyed before its connection).
@@ -1754,9 +1797,12 @@ Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,
   Result<std::string> person = ValidatePrincipalName(name, std::string(RoleName(role)) + " name");
   if (!person.ok()) return person.error();
   std::string token;
-  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
-    return impl_->ApplyCreateToken(b, role, *person, agent_id, now, &token);
-  });
+  // A new token widens access: its record is anchored before the token is handed out.
+  Status s = impl_->SubmitAndWait(
+      [&](Impl::Batch& b) {
+        return impl_->ApplyCreateToken(b, role, *person, agent_id, now, &token);
+      },
+      Impl::Op::Anchor::kRequired);
   if (!s.ok()) return s.error();
   return token;
 }
@@ -1790,7 +1836,8 @@ Result<std::vector<TokenInfo>> SqliteStore::ListTokens() {
 
 Status SqliteStore::RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) {
   Status s = impl_->SubmitAndWait(
-      [&](Impl::Batch& b) { return impl_->ApplyRevokeToken(b, token_id, actor, now); });
+      [&](Impl::Batch& b) { return impl_->ApplyRevokeToken(b, token_id, actor, now); },
+      Impl::Op::Anchor::kBestEffort);
   // After the commit, so a concurrent lookup cannot re-cache the old row.
   if (s.ok()) impl_->ClearAuthCache();
   return s;
@@ -1806,8 +1853,40 @@ Status SqliteStore::SetKill(const KillEntry& entry) {
     return Error::Invalid("unknown kill switch scope \"" + e.scope +
                           "\" (expected global, agent or run)");
   }
-  return impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplySetKill(b, e); });
+  // Releasing widens access and waits for its anchor; engaging is never held up by one.
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) { return impl_->ApplySetKill(b, e); },
+      e.engaged ? Impl::Op::Anchor::kBestEffort : Impl::Op::Anchor::kRequired);
 }
+
+Status SqliteStore::RecordPolicyLoad(const PolicyLoad& load) {
+  const bool loaded = load.error.empty();
+  boost::json::object data{{"why", load.why}};
+  if (loaded) {
+    data["sha256"] = load.sha256;
+    data["agents"] = load.agents;
+  } else {
+    data["error"] = load.error.size() > kMaxResultOutputBytes
+                        ? TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
+                        : load.error;
+  }
+  audit::AuditEvent ev{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,
+                       load.at,
+                       "",
+                       "",
+                       "",
+                       load.principal,
+                       std::move(data)};
+  // A loaded set may widen access: anchored before the caller swaps it in.
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) {
+        b.events->push_back(std::move(ev));
+        return Status::Ok();
+      },
+      loaded ? Impl::Op::Anchor::kRequired : Impl::Op::Anchor::kNone);
+}
+
+uint64_t SqliteStore::AnchorFailures() const { return impl_->anchor_failures(); }
 
 Result<boost::json::array> SqliteStore::QueryAudit(const audit::AuditQuery& query) {
   return impl_->Read<boost::json::array>(

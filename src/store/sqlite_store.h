@@ -63,6 +63,7 @@ class SqliteStore final : public Store {
   Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;
   Status SetKill(const KillEntry& entry) override;
   Result<std::vector<KillEntry>> ListKills() override;
+  Status RecordPolicyLoad(const PolicyLoad& load) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
   Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
@@ -80,6 +81,10 @@ class SqliteStore final : public Store {
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
   // Implemented in sqlite_retention.cc.
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
+
+  // Kill switch engagements and token revocations committed although their anchor
+  // (StoreOptions::anchor) failed; each is also logged.
+  uint64_t AnchorFailures() const;
 
   class Impl;
 

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/audit_log.h"
 #include "audit/query.h"
 #include "audit/redact.h"
 #include "common/time.h"
@@ -72,6 +73,16 @@ struct CallResult {
   Usage usage;
 };
 
+// A policy set a daemon loaded (or refused to load), for the audit log.
+struct PolicyLoad {
+  std::string sha256;  // of the set loaded
+  size_t agents = 0;
+  std::string why;        // "start", "SIGHUP", "files changed"
+  std::string error;      // non-empty: the set was refused (policy_rejected)
+  std::string principal;  // who loaded it ("daemon")
+  TimePoint at;
+};
+
 struct StoredCall {
   core::CallRecord record;
   std::optional<CallResult> result;
@@ -91,6 +102,14 @@ struct StoreOptions {
   bool create_if_missing = true;
   // Time for writes that carry no `now` (AddUsage). nullptr: the system clock. Not owned.
   const Clock* clock = nullptr;
+  // Anchors security-relevant records (docs/audit.md, "Anchors"): signs a checkpoint of
+  // `head` (the op's last record, appended but not yet committed) and writes it durably
+  // outside the store. Called on the writer thread before the COMMIT of a kill switch
+  // change, a token created or revoked, or a policy load, so the record is anchored
+  // before the action takes effect. A failure refuses a token creation, a kill switch
+  // release and a policy load; a kill switch engagement or a revocation commits anyway
+  // (logged, counted). Empty: nothing is anchored (in-memory stores, tests).
+  std::function<Status(const audit::AuditHead& head)> anchor;
   // Approvals (docs/approvals.md): the timeout of a tool without approval_timeout_seconds,
   // and the hard maximum an escalating approval may stay pending.
   int approval_default_timeout_seconds = 300;
@@ -214,6 +233,11 @@ class Store : public core::RunStore {
   // ignores target; "agent" and "run" need one. ListKills returns released rows too.
   virtual Status SetKill(const KillEntry& entry) = 0;
   virtual Result<std::vector<KillEntry>> ListKills() = 0;
+
+  // Records policy_loaded {sha256, agents, why} (anchored, see StoreOptions::anchor; the
+  // caller swaps the set in only after this succeeded) or, with `error`,
+  // policy_rejected {error, why}.
+  virtual Status RecordPolicyLoad(const PolicyLoad& load) = 0;
 
   // Audit records for GET /v1/audit (the caller authorises: admin or reviewer only).
   virtual Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) = 0;

@@ -110,32 +110,133 @@ TEST_F(VerifyTest, DeletedMiddleRowIsDetected) {
   EXPECT_NE(r.problem.find("missing"), std::string::npos) << r.problem;
 }
 
-// Tests that deleting the tail is invisible to the chain alone: the run heads still name
-// the deleted records, and once those are rewritten too, only a checkpoint catches it.
+// Tests that deleting the tail is invisible to the chain alone: the run heads and the
+// head row still name the deleted records, and once those are rewritten too, only a
+// checkpoint catches it.
 TEST_F(VerifyTest, DeletedTailNeedsCheckpoint) {
   const Checkpoint cp = CheckpointAt(20);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 18");
   VerifyReport heads = Verify();
   EXPECT_FALSE(heads.ok);
-  EXPECT_EQ(heads.bad_seq, 17);
-  EXPECT_NE(heads.problem.find("head names seq 20"), std::string::npos) << heads.problem;
+  EXPECT_EQ(heads.bad_seq, 18);
+  EXPECT_NE(heads.problem.find("head row names seq 20"), std::string::npos) << heads.problem;
   Exec(db_.get(),
        "UPDATE audit_runs SET head_seq = (SELECT MAX(seq) FROM audit_log a"
        " WHERE a.run_id = audit_runs.run_id)");
-  EXPECT_TRUE(Verify().ok);  // the chain alone cannot see it
+  EXPECT_FALSE(Verify().ok);  // the head row still names seq 20
+  Exec(db_.get(),
+       "UPDATE audit_head SET seq = 17, hash = (SELECT hash FROM audit_log WHERE seq = 17)");
+  EXPECT_TRUE(Verify().ok);  // every head rewound: the chain alone cannot see it
   VerifyReport r = Verify({cp});
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 18);
   EXPECT_NE(r.problem.find("truncated"), std::string::npos) << r.problem;
 }
 
-// Tests that a whole-log truncation (empty table) is caught by a checkpoint.
+// Tests that a whole-log truncation (empty table, head row deleted too) is caught by a
+// checkpoint.
 TEST_F(VerifyTest, EmptiedLogNeedsCheckpoint) {
   const Checkpoint cp = CheckpointAt(5);
-  Exec(db_.get(), "DELETE FROM audit_log");
+  Exec(db_.get(), "DELETE FROM audit_log; DELETE FROM audit_head");
   VerifyReport r = Verify({cp});
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.bad_seq, 1);
+}
+
+// Appends records that belong to no run: a kill switch, a token created, a policy load.
+void AppendNonRunRecords(sqlite3* db) {
+  Append(db, {testing::Event(kKillSwitch, testing::T0(), "", "",
+                             {{"scope", "global"}, {"engaged", true}, {"reason", "x"}})});
+  Append(db, {testing::Event(kTokenCreated, testing::T0(), "", "", {{"token_id", "tok_1"}}),
+              testing::Event(kPolicyLoaded, testing::T0(), "", "", {{"sha256", "ab"}})});
+}
+
+// Tests that deleting a tail made only of records without a run (kill switch, token,
+// policy), which no run head names, is reported without any checkpoint.
+TEST_F(VerifyTest, DeletedTailOfOnlyNonRunRecordsIsDetected) {
+  AppendNonRunRecords(db_.get());
+  ASSERT_TRUE(Verify().ok);
+  Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 21");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 21);
+  EXPECT_NE(r.problem.find("records 21..23 were deleted from the tail"), std::string::npos)
+      << r.problem;
+}
+
+// Tests that deleting a tail that mixes run records and non-run records is reported
+// even when the deleter rewinds every run head to the run's remaining last record.
+TEST_F(VerifyTest, DeletedMixedTailIsDetected) {
+  AppendNonRunRecords(db_.get());
+  AppendDecisions(db_.get(), 2, testing::T0(), "run-2");
+  Exec(db_.get(),
+       "DELETE FROM audit_log WHERE seq >= 19; DELETE FROM audit_runs WHERE run_id = 'run-2';"
+       "UPDATE audit_runs SET head_seq = (SELECT MAX(seq) FROM audit_log a"
+       " WHERE a.run_id = audit_runs.run_id)");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 19);
+  EXPECT_NE(r.problem.find("head row names seq 25"), std::string::npos) << r.problem;
+}
+
+// Tests that deleting every record (the whole log after any checkpoint) is reported by
+// the head row alone.
+TEST_F(VerifyTest, WholeLogDeletedIsDetectedWithoutCheckpoint) {
+  Exec(db_.get(), "DELETE FROM audit_log; DELETE FROM audit_runs");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 1);
+  EXPECT_NE(r.problem.find("the log is empty but its head row names seq 20"), std::string::npos)
+      << r.problem;
+}
+
+// Tests that deleting the head row itself (to hide a deleted tail) is reported.
+TEST_F(VerifyTest, DeletedHeadRowIsDetected) {
+  Exec(db_.get(), "DELETE FROM audit_log WHERE seq = 20; DELETE FROM audit_head");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.problem.find("head row (audit_head) is missing"), std::string::npos) << r.problem;
+}
+
+// Tests that a log written before the head row verifies read-only the old way, and that
+// the first append by a writer of this version adds the row naming the last record.
+TEST_F(VerifyTest, LogWithoutHeadRowVerifiesAndIsMigratedOnAppend) {
+  Exec(db_.get(), "DROP TABLE audit_head");
+  ASSERT_FALSE(*HasHeadRow(db_.get()));
+  VerifyReport old = Verify();
+  EXPECT_TRUE(old.ok) << old.problem;
+  EXPECT_FALSE(old.head_row_checked);
+  AppendNonRunRecords(db_.get());
+  EXPECT_TRUE(*HasHeadRow(db_.get()));
+  EXPECT_EQ(testing::QueryText(db_.get(), "SELECT seq FROM audit_head"), "23");
+  VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_TRUE(r.head_row_checked);
+}
+
+// Tests that the appender refuses to extend a log whose head row is gone, rather than
+// write over a tail it cannot see.
+TEST_F(VerifyTest, AppendRefusesALogWithoutItsHeadRow) {
+  Exec(db_.get(), "DELETE FROM audit_head");
+  const std::vector<AuditEvent> ev{testing::Event(kKillSwitch, testing::T0(), "", "")};
+  Exec(db_.get(), "BEGIN IMMEDIATE");
+  Result<AuditHead> h = AppendAuditEvents(db_.get(), ev);
+  Exec(db_.get(), "ROLLBACK");
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.error().kind, ErrorKind::kCorrupt);
+}
+
+// Tests that records appended after a tail was deleted behind the writer's back chain
+// onto the head row, so the deleted records stay a visible gap instead of being written
+// over.
+TEST_F(VerifyTest, AppendAfterDeletedTailLeavesAGap) {
+  Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 19");
+  Append(db_.get(), {testing::Event(kKillSwitch, testing::T0(), "", "")});
+  EXPECT_EQ(testing::QueryText(db_.get(), "SELECT MAX(seq) FROM audit_log"), "21");
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_seq, 19);
+  EXPECT_NE(r.problem.find("missing"), std::string::npos) << r.problem;
 }
 
 // Tests that a row inserted in the middle (later rows renumbered) is detected.
@@ -192,8 +293,11 @@ TEST_F(VerifyTest, TruncatedAfterCheckpointIsDetected) {
 TEST_F(VerifyTest, RewrittenChainFailsAgainstCheckpoint) {
   const Checkpoint cp = CheckpointAt(15);
   Exec(db_.get(), "DELETE FROM audit_log WHERE seq >= 8");
-  // A careful forger also rewinds the run heads, or the new records link to deleted ones.
-  Exec(db_.get(), "UPDATE audit_runs SET head_seq = 7");
+  // A careful forger also rewinds the run heads and the head row, or the new records
+  // link to deleted ones (and leave a gap).
+  Exec(db_.get(),
+       "UPDATE audit_runs SET head_seq = 7;"
+       "UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM audit_log WHERE seq = 7)");
   std::vector<AuditEvent> ev;
   for (int i = 0; i < 13; ++i) {
     ev.push_back(testing::Event(kDecision, testing::T0(), "run-1", "rewritten"));

@@ -23,6 +23,8 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_log.h"
+#include "audit/checkpoint.h"
+#include "audit/keys.h"
 #include "audit/replay.h"
 #include "audit/verify.h"
 #include "core/guard.h"
@@ -891,7 +893,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          "CREATE INDEX calls_run ON calls(run_id, time_ms);"
                          "CREATE INDEX audit_log_run ON audit_log(run_id, seq);"
                          "ALTER TABLE audit_log DROP COLUMN run_prev; DROP TABLE audit_runs;"
-                         "UPDATE schema_version SET version = 2",
+                         "DROP TABLE audit_head; UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   Result<audit::RunReplay> old = audit::ReplayRun(db, runs[0]);
@@ -927,7 +929,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 5);
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1299,6 +1301,144 @@ TEST(SqliteStoreApprovalTest, TokenNamesWithInvisibleCharactersRefused) {
 }
 
 }  // namespace approvals
+
+// The first column of `sql`'s first row, read on a connection of its own (what another
+// daemon or reader sees: committed data only).
+int64_t CountFrom(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  int64_t n = -1;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+    if (st != nullptr && sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+// Tests that a kill switch record is covered by a signed checkpoint before the switch
+// takes effect: the anchor runs while the record is appended but not committed (another
+// connection sees neither it nor the engaged switch), and the checkpoint it writes names
+// the record with its hash and a valid signature.
+TEST(SqliteStoreTest, KillSwitchRecordIsAnchoredBeforeTheSwitchTakesEffect) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  auto keys = audit::LoadOrCreateAuditKeys(dir.File("keys"));
+  ASSERT_TRUE(keys.ok()) << keys.error().message;
+  const std::string cps = dir.File("checkpoints.jsonl");
+  int64_t engaged_seen = -1;
+  int64_t record_seen = -1;
+  StoreOptions o = Options(path);
+  o.anchor = [&](const audit::AuditHead& h) {
+    engaged_seen = CountFrom(path, "SELECT count(*) FROM kill_switches WHERE engaged = 1");
+    record_seen =
+        CountFrom(path, "SELECT count(*) FROM audit_log WHERE seq = " + std::to_string(h.seq));
+    return audit::AnchorCheckpoint(keys->signing_key, cps, h, T0());
+  };
+  auto store = MustOpen(o);
+  ASSERT_TRUE(store->SetKill({"global", "", true, "incident", "ops-alice", T0()}).ok());
+  EXPECT_EQ(engaged_seen, 0);  // the anchor came first: the switch was not yet in effect
+  EXPECT_EQ(record_seen, 0);   // nor its record committed
+  std::vector<AuditRow> rows = ReadAudit(path);
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows.back().type, "kill_switch");
+  auto written = audit::ReadCheckpoints(cps);
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  ASSERT_EQ(written->size(), 1u);
+  EXPECT_EQ((*written)[0].seq, rows.back().seq);
+  EXPECT_EQ((*written)[0].hash, rows.back().hash);
+  EXPECT_TRUE(audit::VerifyCheckpoint(keys->public_key, (*written)[0]));
+  EXPECT_EQ(CountFrom(path, "SELECT count(*) FROM kill_switches WHERE engaged = 1"), 1);
+}
+
+// Tests the fail-closed direction of anchoring: when no checkpoint can be written, a
+// token creation, a kill switch release and a policy load are refused (nothing written),
+// while engaging the kill switch and revoking a token still take effect and are counted.
+TEST(SqliteStoreTest, FailedAnchorRefusesWideningButNeverBlocksEngagingTheKillSwitch) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  bool fail = false;
+  int anchors = 0;
+  StoreOptions o = Options(path);
+  o.anchor = [&](const audit::AuditHead&) -> Status {
+    ++anchors;
+    if (fail) return Error::Unavailable("checkpoint file: disk full");
+    return Status::Ok();
+  };
+  auto store = MustOpen(o);
+  auto before = store->CreateToken(Role::kAdmin, "root", "", T0());
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(anchors, 1);
+  fail = true;
+
+  EXPECT_TRUE(store->SetKill({"global", "", true, "incident", "ops", T0()}).ok());
+  EXPECT_EQ(store->AnchorFailures(), 1u);
+  Status release = store->SetKill({"global", "", false, "over", "ops", T0()});
+  ASSERT_FALSE(release.ok());
+  EXPECT_NE(release.error().message.find("anchored"), std::string::npos) << release.error().message;
+  auto kills = store->ListKills();
+  ASSERT_TRUE(kills.ok());
+  ASSERT_EQ(kills->size(), 1u);
+  EXPECT_TRUE((*kills)[0].engaged);  // still engaged
+
+  EXPECT_FALSE(store->CreateToken(Role::kAgent, "", kAgentA, T0()).ok());
+  auto tokens = store->ListTokens();
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 1u);
+  EXPECT_TRUE(store->RevokeToken((*tokens)[0].token_id, "ops", T0()).ok());
+  EXPECT_EQ(store->AnchorFailures(), 2u);
+  EXPECT_FALSE(store->Authenticate(*before).ok());
+
+  EXPECT_FALSE(store->RecordPolicyLoad({"ab", 1, "SIGHUP", "", "daemon", T0()}).ok());
+  const int anchors_before = anchors;
+  EXPECT_TRUE(store->RecordPolicyLoad({"", 0, "SIGHUP", "bad yaml", "daemon", T0()}).ok());
+  EXPECT_EQ(anchors, anchors_before);  // a refused load widens nothing: not anchored
+
+  std::vector<std::string> types;
+  for (const AuditRow& r : ReadAudit(path)) types.push_back(r.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"token_created", "kill_switch", "token_revoked",
+                                             "policy_rejected"}));
+}
+
+// Tests that a version 4 store (no head row) verifies read-only as it is, and is migrated
+// on open: schema 5, the head row naming the last record, later appends keeping it.
+TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  {
+    Fixture f(path);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+    ASSERT_TRUE(f.store->SetKill({"global", "", true, "x", "ops", T0()}).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE audit_head; UPDATE schema_version SET version = 4",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  Result<audit::VerifyReport> old = audit::VerifyAuditLog(db, {});
+  sqlite3_close(db);
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_TRUE(old->ok) << old->problem;
+  EXPECT_FALSE(old->head_row_checked);
+  {
+    Fixture f(path);
+    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 5);
+    EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), old->head_seq);
+    ASSERT_TRUE(f.store->SetKill({"global", "", false, "over", "ops", T0()}).ok());
+  }
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  Result<audit::VerifyReport> v = audit::VerifyAuditLog(db, {});
+  sqlite3_close(db);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_TRUE(v->head_row_checked);
+  EXPECT_EQ(v->head_seq, old->head_seq + 1);
+  EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), v->head_seq);
+}
 
 }  // namespace
 }  // namespace interlock::store

@@ -1,0 +1,53 @@
+// The tail check: is anything missing from the end of the audit log? Cheap enough for
+// every daemon start (it reads the last records, not the whole log; `audit verify`
+// checks everything).
+//
+// It checks, in order: the head row names the last record (a deleted tail of any record
+// types leaves it naming a record that is gone); no run head names a record past the
+// end; the latest signed checkpoint (signature checked) names a record that exists with
+// the signed hash, and every record after it chains onto it up to the last one. Someone
+// who can write the database can rewind the head rows; what they cannot do is remove
+// a record that a signed checkpoint covers (docs/audit.md, "Threat model").
+//
+// As for verify, an Error means "could not check" (unreadable store or key), and a
+// TailReport with ok == false means "checked and something is missing".
+// Thread-safety: uses `db` only for the duration of the call; one thread at a time.
+#ifndef INTERLOCK_AUDIT_TAIL_H_
+#define INTERLOCK_AUDIT_TAIL_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "audit/checkpoint.h"
+#include "audit/keys.h"
+#include "interlock/result.h"
+
+struct sqlite3;
+
+namespace interlock::audit {
+
+struct TailCheckOptions {
+  std::span<const Checkpoint> checkpoints;  // may be empty: then only the head rows count
+  const PublicKey* public_key = nullptr;    // required when checkpoints are given
+};
+
+struct TailReport {
+  bool ok = false;
+  int64_t head_seq = 0;        // the log's last record (0: empty)
+  int64_t checkpoint_seq = 0;  // the latest signed checkpoint, checked (0: none given)
+  int64_t bad_seq = 0;         // when !ok: the first seq missing or wrong
+  std::string problem;         // when !ok: one sentence
+};
+
+Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options);
+
+// The daemon's start check: opens `store_path` read-only, reads `checkpoint_file` (a
+// missing file is no checkpoints) and runs CheckAuditTail. Ok, or an Error whose message
+// names what is missing and how to investigate; the caller refuses to start on it.
+Status CheckStoreTail(const std::string& store_path, const std::string& checkpoint_file,
+                      const std::string& keys_dir, const PublicKey& key);
+
+}  // namespace interlock::audit
+
+#endif  // INTERLOCK_AUDIT_TAIL_H_
