@@ -139,6 +139,30 @@ TEST(CheckCommand, TypoIsAnErrorWithLocation) {
   EXPECT_NE(r.err.find("requires_aproval"), std::string::npos) << r.err;
 }
 
+// Tests that `check` reports every error of a file in one pass, in file order, the
+// cross-field one (a tool with a bad key that is also blocked) included.
+TEST(CheckCommand, EveryErrorOfAFileInOnePass) {
+  TempDir dir;
+  const std::string p = dir.Write("multi.yaml",
+                                  "agent:\n  id: a\n  mode: enforced\n"  // 3
+                                  "tools:\n  allowed:\n    - name: refund\n"
+                                  "      requires_approval: yes\n"   // 7
+                                  "  blocked:\n    - refund\n"       // 9
+                                  "execution:\n  max_steps: -1\n");  // 11
+  auto r = RunProcess({kBin, "check", p});
+  EXPECT_EQ(r.exit_code, 1);
+  size_t last = 0;
+  for (const char* at :
+       {"multi.yaml:3:9:", "multi.yaml:7:26:", "multi.yaml:9:7:", "multi.yaml:11:14:"}) {
+    const size_t pos = r.err.find(at);
+    ASSERT_NE(pos, std::string::npos) << at << " missing in\n" << r.err;
+    EXPECT_GT(pos, last) << at << " out of order in\n" << r.err;
+    last = pos;
+  }
+  EXPECT_NE(r.err.find("allowed-and-blocked"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("4 error(s)"), std::string::npos) << r.out;
+}
+
 // Tests that --format json reports diagnostics as data and --strict fails on warnings.
 TEST(CheckCommand, JsonFormatAndStrict) {
   auto r = RunProcess({kBin, "check", "--format", "json", kSeed});
