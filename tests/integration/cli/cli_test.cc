@@ -322,6 +322,19 @@ TEST(DecideCommand, WaitingBatchIsNotFlushedPerLine) {
   EXPECT_LT(writes, kLines / 10);
 }
 
+// Tests that `make run PORT=...` (scripts/run.sh BUILD PORT) refuses a port that is not
+// 1..65535 up front, with a message naming it, before checking, deciding or serving.
+TEST(RunScript, RefusesAnInvalidPort) {
+  const std::string script = std::string(INTERLOCK_SOURCE_DIR) + "/scripts/run.sh";
+  for (const char* port : {"99999", "0", "http"}) {
+    auto r =
+        RunProcess({"/bin/bash", script, INTERLOCK_BINARY_DIR, port}, "", std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 2) << port << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(std::string("got '") + port + "'"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("interlock check"), std::string::npos) << r.out;
+  }
+}
+
 // Tests that every command has --help.
 TEST(Cli, HelpEverywhere) {
   for (const char* cmd : {"check", "decide"}) {
