@@ -98,7 +98,9 @@ class LineFilter {
     if (ready == 0 && !Flush()) return false;
     char block[kInBlock];
     ssize_t n;
-    while ((n = read(in_fd_, block, sizeof block)) < 0 && errno == EINTR) {
+    // A non-blocking stdin (inherited O_NONBLOCK) is waited on, not taken for its end.
+    while ((n = read(in_fd_, block, sizeof block)) < 0 && (errno == EINTR || errno == EAGAIN)) {
+      if (errno == EAGAIN) poll(&p, 1, -1);
     }
     if (n <= 0) return false;
     in_.assign(block, static_cast<size_t>(n));

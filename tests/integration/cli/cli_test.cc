@@ -50,9 +50,11 @@ std::string Decide(const std::string& policy, const std::string& input,
 // `interlock decide` on pipes the test drives line by line; killed and reaped on exit.
 class DecideChild {
  public:
-  explicit DecideChild(const std::vector<std::string>& argv) {
+  explicit DecideChild(const std::vector<std::string>& argv, bool nonblocking_stdin = false) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
+    if (nonblocking_stdin) fcntl(in[0], F_SETFL, fcntl(in[0], F_GETFL) | O_NONBLOCK);
+    signal(SIGPIPE, SIG_IGN);  // a child that exited early fails Send(), not the test binary
     pid_ = fork();
     if (pid_ == 0) {
       dup2(in[0], 0);
@@ -300,6 +302,19 @@ TEST(DecideCommand, PipeDriverGetsEachAnswerBeforeSendingTheNext) {
     EXPECT_EQ(Code(o), "ALLOWED");
     EXPECT_EQ(o.at("step").as_int64(), i + 1);
   }
+}
+
+// Tests that a stdin left non-blocking by the parent (O_NONBLOCK) is waited on when empty,
+// not taken for end of input (which ended the run before its first line arrived).
+TEST(DecideCommand, NonBlockingStdinIsWaitedOn) {
+  DecideChild child({kBin, "decide", "--policy", kSeed}, /*nonblocking_stdin=*/true);
+  ASSERT_GT(child.pid(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // decide finds stdin empty
+  ASSERT_TRUE(child.Send(R"({"tool":"read_customer_record","args":{"customer_id":"c"}})"
+                         "\n"));
+  const std::string line = child.ReadLine(std::chrono::seconds(20));
+  ASSERT_FALSE(line.empty()) << "decide ended on an empty non-blocking stdin";
+  EXPECT_EQ(Code(boost::json::parse(line).as_object()), "ALLOWED");
 }
 
 // Tests that a batch already waiting on stdin is answered in a few large writes, not one
