@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -20,12 +21,27 @@ void Check(bool ok, const char* what) {
   }
 }
 
-const std::string& ScratchPath() {
-  static const std::string path = [] {
+// One scratch directory per fuzzing process, removed when it exits.
+class Scratch {
+ public:
+  Scratch() {
     char dir[] = "/tmp/fuzz_server_config.XXXXXX";
     Check(mkdtemp(dir) != nullptr, "scratch directory");
-    return std::string(dir) + "/interlock.yaml";
-  }();
+    dir_ = dir;
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string file() const { return dir_ + "/interlock.yaml"; }
+
+ private:
+  std::string dir_;
+};
+
+const std::string& ScratchPath() {
+  static const Scratch scratch;
+  static const std::string path = scratch.file();
   return path;
 }
 
