@@ -5,6 +5,7 @@ BUILD_FUZZ  ?= build-fuzz
 BUILD_TYPE  ?= RelWithDebInfo
 JOBS        ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
+PORT        ?= 8181
 CMAKE_GEN   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all deps build run demo test unit test-asan fuzz bench format check-format clean
@@ -20,9 +21,10 @@ $(BUILD)/build.ninja $(BUILD)/Makefile:
 build: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job on the embedded default: see scripts/run.sh.
+# The main job on the embedded default: see scripts/run.sh. `make run PORT=9090` serves on
+# another port.
 run: build
-	@scripts/run.sh $(BUILD)
+	@scripts/run.sh $(BUILD) $(PORT)
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600

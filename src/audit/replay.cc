@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -83,16 +86,54 @@ std::string Money(const json::object& o, std::string_view key) {
   return buf;
 }
 
+// Seconds with three decimals ("12.345s"), whatever form the number was stored in.
+std::string Seconds(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_number()) return "-";
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%.3fs", v->to_number<double>());
+  return buf;
+}
+
 std::string Budget(const json::object& s) {
   if (s.empty()) return "";
   return "steps=" + Str(s, "steps") + " tok=" + Str(s, "tokens") + " " + Money(s, "cost_usd") +
-         (s.contains("elapsed_s") ? " t=" + Str(s, "elapsed_s") + "s" : "") +
+         (s.contains("elapsed_s") ? " t=" + Seconds(s, "elapsed_s") : "") +
          (s.contains("halted") && s.at("halted").is_bool() && s.at("halted").get_bool() ? " HALTED"
                                                                                         : "");
 }
 
-std::string Pad(std::string s, size_t n) {
-  if (s.size() < n) s.append(n - s.size(), ' ');
+// Display width: UTF-8 code points (continuation bytes do not advance the cursor).
+size_t Width(std::string_view s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// Rows of cells printed as columns as wide as their widest cell, two spaces apart; the
+// last column is not padded. Cells hold no line breaks or tabs (see OneLine).
+std::string Columns(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], Width(row[i]));
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - Width(row[i]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
   return s;
 }
 
@@ -271,8 +312,9 @@ std::string ReplayToText(const RunReplay& r) {
            " record(s) do not match their hash (marked !); run `interlock audit verify`\n";
   }
   out += "\n";
-  out += Pad("SEQ", 8) + Pad("TIME", 25) + Pad("EVENT", 13) + Pad("CALL", 14) + Pad("TOOL", 18) +
-         Pad("OUTCOME", 30) + Pad("RULE", 20) + Pad("BUDGET AFTER", 34) + "DETAIL\n";
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back(
+      {"SEQ", "TIME", "EVENT", "CALL", "TOOL", "OUTCOME", "RULE", "BUDGET AFTER", "DETAIL"});
   for (const ReplayEvent& e : r.timeline) {
     std::string tool, outcome, rule, budget, detail;
     const json::object& d = e.data;
@@ -313,10 +355,13 @@ std::string ReplayToText(const RunReplay& r) {
     }
     std::string seq = std::to_string(e.seq);
     if (!e.hash_ok) seq += "!";
-    out += Pad(seq, 8) + Pad(e.time, 25) + Pad(e.type, 13) + Pad(Clip(e.call_id, 13), 14) +
-           Pad(Clip(tool, 17), 18) + Pad(Clip(outcome, 29), 30) + Pad(Clip(rule, 19), 20) +
-           Pad(budget, 34) + Clip(detail, 160) + "\n";
+    // Only the free-text detail is clipped; ids and names are shown whole.
+    rows.push_back(
+        {seq, OneLine(e.time), OneLine(e.type), OneLine(e.call_id.empty() ? "-" : e.call_id),
+         OneLine(tool.empty() ? "-" : tool), OneLine(outcome.empty() ? "-" : outcome),
+         OneLine(rule.empty() ? "-" : rule), budget.empty() ? "-" : budget, Clip(detail, 160)});
   }
+  out += Columns(rows);
   out += "\ntotals: " + (r.totals.empty() ? std::string("-") : Budget(r.totals)) + "  calls " +
          std::to_string(r.calls.size()) + "\n";
   return out;

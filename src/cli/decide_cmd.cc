@@ -2,21 +2,28 @@
 //
 // Each line is one call of the same run; each gets one decision line on stdout, in
 // order. It goes through the same Guard as the daemon, on an in-memory run store.
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <iostream>
-#include <istream>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/json.hpp>
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/run_store.h"
 #include "engine/call_parser.h"
+#include "mcp/framing.h"
 #include "policy/loader.h"
 
 namespace interlock::cli {
@@ -29,25 +36,84 @@ struct DecideOptions {
   std::string run_id = "cli-run";
 };
 
-// Reads one line of at most `max` bytes. A longer line is consumed whole and reported
-// as oversized, so one hostile line cannot exhaust memory or desynchronise the stream.
-bool ReadBoundedLine(std::istream& in, size_t max, std::string* line, bool* oversized) {
-  line->clear();
-  *oversized = false;
-  bool any = false;
-  std::streambuf* buf = in.rdbuf();
-  for (;;) {
-    const int c = buf->sbumpc();
-    if (c == std::char_traits<char>::eof()) return any;
-    any = true;
-    if (c == '\n') return true;
-    if (line->size() < max) {
-      line->push_back(static_cast<char>(c));
-    } else {
-      *oversized = true;
+// Line I/O on stdin/stdout for a JSON-lines filter, batched without hurting interactive
+// use. Input is read in blocks; output is buffered and written when the buffer is large,
+// at the end, and whenever the next read of stdin would block (nothing waiting). So a
+// batch (a file or a pipe fed faster than it is decided) costs a few writes per block,
+// while a line typed on a terminal or sent down a pipe by a driver that waits for the
+// answer is answered at once: stdin is empty then, so the answer is flushed before the
+// read that waits for the next line.
+class LineFilter {
+ public:
+  LineFilter(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {}
+
+  // Reads one line of at most `max` bytes (without its '\n'). A longer line is consumed
+  // whole and reported as oversized, so one hostile line cannot exhaust memory or
+  // desynchronise the stream. False at end of input (or a read error) with nothing read.
+  bool ReadLine(size_t max, std::string* line, bool* oversized) {
+    line->clear();
+    *oversized = false;
+    bool any = false;
+    for (;;) {
+      if (pos_ == in_.size() && !Fill()) return any;
+      any = true;
+      const size_t nl = in_.find('\n', pos_);
+      const size_t end = nl == std::string::npos ? in_.size() : nl;
+      const size_t take = std::min(end - pos_, max - std::min(max, line->size()));
+      line->append(in_, pos_, take);
+      if (end - pos_ > take) *oversized = true;
+      pos_ = end;
+      if (nl != std::string::npos) {
+        ++pos_;
+        return true;
+      }
     }
   }
-}
+
+  // Queues `text`; false once a write has failed (stdout closed).
+  bool Write(std::string_view text) {
+    out_.append(text);
+    return out_.size() < kOutBlock || Flush();
+  }
+
+  bool Flush() {
+    if (out_.empty() || failed_) return !failed_;
+    failed_ = !mcp::WriteAll(out_fd_, out_);
+    out_.clear();
+    return !failed_;
+  }
+
+ private:
+  static constexpr size_t kInBlock = 64 * 1024;
+  static constexpr size_t kOutBlock = 64 * 1024;
+
+  // Refills the input buffer, flushing pending output first when no input is waiting.
+  bool Fill() {
+    in_.clear();
+    pos_ = 0;
+    pollfd p{in_fd_, POLLIN, 0};
+    int ready;
+    while ((ready = poll(&p, 1, 0)) < 0 && errno == EINTR) {
+    }
+    if (ready == 0 && !Flush()) return false;
+    char block[kInBlock];
+    ssize_t n;
+    // A non-blocking stdin (inherited O_NONBLOCK) is waited on, not taken for its end.
+    while ((n = read(in_fd_, block, sizeof block)) < 0 && (errno == EINTR || errno == EAGAIN)) {
+      if (errno == EAGAIN) poll(&p, 1, -1);
+    }
+    if (n <= 0) return false;
+    in_.assign(block, static_cast<size_t>(n));
+    return true;
+  }
+
+  int in_fd_;
+  int out_fd_;
+  std::string in_;
+  size_t pos_ = 0;
+  std::string out_;
+  bool failed_ = false;
+};
 
 bool IsBlank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
@@ -94,7 +160,14 @@ int RunDecide(const DecideOptions& opt) {
   double elapsed_s = 0;
   std::string line;
   bool oversized = false;
-  while (ReadBoundedLine(std::cin, limits.max_bytes, &line, &oversized)) {
+  LineFilter io(STDIN_FILENO, STDOUT_FILENO);
+  std::string text;
+  auto write_line = [&io, &text](const boost::json::value& v) {
+    text = ToJsonText(v);
+    text += '\n';
+    return io.Write(text);
+  };
+  while (io.ReadLine(limits.max_bytes, &line, &oversized)) {
     if (!oversized && IsBlank(line)) continue;
     Result<ToolCall> call =
         oversized ? Result<ToolCall>(Error::Invalid("line exceeds " +
@@ -103,14 +176,25 @@ int RunDecide(const DecideOptions& opt) {
     if (!call.ok()) {
       Decision d = DenyDecision(Code::kInvalidRequest, call.error().message, "request");
       d.agent_id = agent_id;
-      WriteJsonLine(std::cout, DecisionToJson(d));
+      if (!write_line(DecisionToJson(d))) break;
       continue;
     }
     // Time never runs backwards: a smaller elapsed_s than before keeps the larger.
     if (call->elapsed_s) elapsed_s = std::max(elapsed_s, *call->elapsed_s);
     clock.Set(start + std::chrono::duration_cast<TimePoint::duration>(
                           std::chrono::duration<double>(elapsed_s)));
-    core::GuardResponse r = guard.Decide(agent_id, agent_id, opt.run_id, std::move(call).value());
+    // DecideAsync, not Decide: the memory store completes in-line, so this skips the
+    // promise and future (a futex wake per line) that Decide() needs for async stores.
+    std::optional<core::GuardResponse> answer;
+    guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call).value(),
+                      [&answer](core::GuardResponse r) { answer = std::move(r); });
+    if (!answer) {  // cannot happen with MemoryRunStore; fail closed if it ever does
+      Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");
+      d.agent_id = agent_id;
+      if (!write_line(DecisionToJson(d))) break;
+      continue;
+    }
+    const core::GuardResponse& r = *answer;
     boost::json::object out = DecisionToJson(r.decision);
     out["step"] = r.state.steps;
     out["run"] = {{"steps", r.state.steps},
@@ -118,7 +202,11 @@ int RunDecide(const DecideOptions& opt) {
                   {"cost_usd", static_cast<double>(r.state.cost_micros) / 1e6},
                   {"elapsed_s", static_cast<double>(r.state.elapsed_ms) / 1e3},
                   {"halted", r.state.halted}};
-    WriteJsonLine(std::cout, out);
+    if (!write_line(out)) break;
+  }
+  if (!io.Flush()) {
+    std::cerr << "interlock decide: cannot write to stdout\n";
+    return kExitFailure;
   }
   return kExitOk;
 }

@@ -20,6 +20,8 @@ namespace {
 
 struct DriftArgs {
   int days = 30;
+  uint64_t min_runs = governance::kDefaultMinRuns;
+  double min_days = governance::kDefaultMinDays;
   std::string agent, policy, store, format = "text", suggest;
 };
 
@@ -31,6 +33,7 @@ int Fail(const std::string& m) {
 int RunDrift(const DriftArgs& a) {
   if (a.format != "text" && a.format != "json") return Fail("--format must be text or json");
   if (a.days < 1) return Fail("--days must be at least 1");
+  if (!(a.min_days >= 0)) return Fail("--min-days must be 0 or more");
   if (a.policy.empty()) {
     return Fail("--policy PATH is required: the audit log records policy hashes, not policy text");
   }
@@ -44,6 +47,8 @@ int RunDrift(const DriftArgs& a) {
   if (!db.ok()) return Fail(db.error().message);
   governance::DriftOptions opt;
   opt.agent_id = a.agent;
+  opt.min_runs = a.min_runs;
+  opt.min_days = a.min_days;
   opt.since_ms = ToUnixMillis(SystemClock().Now()) - int64_t{a.days} * 86400000;
   Result<governance::DriftReport> r = governance::RunDrift(db->get(), **set, opt);
   if (!r.ok()) return Fail(r.error().message);
@@ -58,6 +63,13 @@ int RunDrift(const DriftArgs& a) {
                 std::to_string(r->agents.size()) + " agents)");
   }
   const governance::AgentDrift& d = r->agents.front();
+  if (!d.enough_evidence) {
+    std::cerr << "interlock drift: nothing written to " << a.suggest << ": " << d.runs
+              << " run(s) over " << d.days << " day(s) is too little evidence (need at least "
+              << d.min_runs << " runs over " << d.min_days
+              << " days; lower with --min-runs and --min-days)\n";
+    return kExitFailure;
+  }
   Result<std::string> text = ReadFileToString(d.file);
   if (!text.ok()) return Fail(text.error().message);
   Result<std::string> out = policy::ApplyPolicyEdits(*text, governance::Suggest(d));
@@ -86,6 +98,11 @@ void AddDrift(CLI::App& app, int* exit_code) {
   cmd->add_option("--store", a->store, "Store database file")->required();
   cmd->add_option("--format", a->format, "text or json");
   cmd->add_option("--suggest", a->suggest, "Write a tightened policy for review to this file");
+  cmd->add_option("--min-runs", a->min_runs,
+                  "Runs a suggestion needs in the window (default " +
+                      std::to_string(governance::kDefaultMinRuns) + ")");
+  cmd->add_option("--min-days", a->min_days,
+                  "Days from first to last call a suggestion needs (default 7)");
   cmd->callback([a, exit_code] { *exit_code = RunDrift(*a); });
 }
 

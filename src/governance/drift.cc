@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -17,14 +18,20 @@ namespace {
 
 namespace json = boost::json;
 
+// One run's largest values (state after each call only grows within a run).
+struct RunPeak {
+  uint64_t steps = 0, tokens = 0;
+  int64_t cost = 0, elapsed = 0;
+};
+
 struct Usage {
   uint64_t calls = 0, exercised = 0;
+  std::map<std::string, RunPeak, std::less<>> runs;
+  int64_t first_ms = 0, last_ms = 0;
   std::set<std::string> tools;                                        // exercised tools
   std::map<std::pair<std::string, size_t>, std::set<size_t>> values;  // (tool, constraint) -> idx
   std::map<std::pair<std::string, size_t>, bool> carried;             // argument present at all
   std::map<std::string, std::set<std::string>> fields;                // tool -> fields requested
-  uint64_t max_steps_after = 0, max_tokens = 0;
-  int64_t max_cost = 0, max_elapsed = 0;
 };
 
 bool SameValue(const json::value& a, const json::value& b) {
@@ -32,11 +39,46 @@ bool SameValue(const json::value& a, const json::value& b) {
   return a == b;
 }
 
-uint64_t CeilMargin(uint64_t used) {
-  return static_cast<uint64_t>(std::ceil(static_cast<double>(used) * kBudgetMargin));
+// Nearest-rank percentile `q` (0 < q <= 1) of `v`; 0 when empty.
+template <typename T>
+T Percentile(std::vector<T> v, double q) {
+  if (v.empty()) return T{};
+  std::sort(v.begin(), v.end());
+  size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
 }
 
-int64_t RoundUp(int64_t v, int64_t unit) { return (v + unit - 1) / unit * unit; }
+// The budget rule: max(largest x kHeadroomOverMax, p99 x kHeadroomOverP99), above the
+// largest value, rounded up to a multiple of `unit`.
+int64_t Headroom(int64_t largest, int64_t p99, int64_t unit) {
+  const double want = std::max(static_cast<double>(largest) * kHeadroomOverMax,
+                               static_cast<double>(p99) * kHeadroomOverP99);
+  const int64_t v = std::max(largest + 1, static_cast<int64_t>(std::ceil(want)));
+  return (v + unit - 1) / unit * unit;
+}
+
+// Fills `b` from the per-run peaks (in engine units; `scale` converts to the policy's
+// unit) and returns the suggestion when the evidence suffices and it lowers `limit`.
+std::optional<int64_t> Budget(const std::vector<int64_t>& peaks, std::optional<int64_t> limit,
+                              int64_t unit, double scale, bool enough, BudgetHeadroom* b) {
+  const int64_t largest = peaks.empty() ? 0 : *std::max_element(peaks.begin(), peaks.end());
+  const int64_t p99 = Percentile(peaks, 0.99);
+  b->used = static_cast<double>(largest) / scale;
+  b->p99 = static_cast<double>(p99) / scale;
+  if (!limit) return std::nullopt;
+  b->limit = static_cast<double>(*limit) / scale;
+  if (!enough || peaks.empty()) return std::nullopt;
+  const int64_t s = Headroom(largest, p99, unit);
+  if (s >= *limit) return std::nullopt;
+  b->suggested = static_cast<double>(s) / scale;
+  return s;
+}
+
+std::string Number(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
 
 }  // namespace
 
@@ -54,11 +96,17 @@ Result<DriftReport> RunDrift(sqlite3* db, const policy::PolicySet& policies,
     f = DecisionFields{};
     if (!ParseDecisionFields(r.data, &f)) return;
     Usage& u = usage[std::string(r.agent_id)];
+    if (u.calls == 0) u.first_ms = r.time_ms;
+    u.first_ms = std::min(u.first_ms, r.time_ms);
+    u.last_ms = std::max(u.last_ms, r.time_ms);
     ++u.calls;
-    u.max_steps_after = std::max(u.max_steps_after, f.steps_after);
-    u.max_tokens = std::max(u.max_tokens, f.tokens);
-    u.max_cost = std::max(u.max_cost, f.cost_micros);
-    u.max_elapsed = std::max(u.max_elapsed, f.elapsed_ms);
+    auto run = u.runs.find(r.run_id);
+    if (run == u.runs.end()) run = u.runs.emplace(std::string(r.run_id), RunPeak{}).first;
+    RunPeak& peak = run->second;
+    peak.steps = std::max(peak.steps, f.steps_after);
+    peak.tokens = std::max(peak.tokens, f.tokens);
+    peak.cost = std::max(peak.cost, f.cost_micros);
+    peak.elapsed = std::max(peak.elapsed, f.elapsed_ms);
     if (f.verdict == "\"deny\"") return;
     ++u.exercised;
     const std::string tool = TokenToString(f.tool);
@@ -136,66 +184,40 @@ Result<DriftReport> RunDrift(sqlite3* db, const policy::PolicySet& policies,
         if (!us.fields.empty()) d.unused_scope.push_back(std::move(us));
       }
     }
+    d.runs = u.runs.size();
+    d.days = u.calls > 0 ? static_cast<double>(u.last_ms - u.first_ms) / 86400000.0 : 0;
+    d.min_runs = options.min_runs;
+    d.min_days = options.min_days;
+    d.enough_evidence = u.calls > 0 && d.runs >= options.min_runs && d.days >= options.min_days;
+    std::vector<int64_t> steps, tokens, cost, wall;
+    for (const auto& [run_id, peak] : u.runs) {
+      steps.push_back(static_cast<int64_t>(peak.steps));
+      tokens.push_back(static_cast<int64_t>(peak.tokens));
+      cost.push_back(peak.cost);
+      wall.push_back(peak.elapsed);
+    }
     const policy::Execution& ex = agent->execution;
-    const bool any = u.calls > 0;
-    {
-      BudgetHeadroom b{"execution.max_steps", std::nullopt, static_cast<double>(u.max_steps_after),
-                       std::nullopt};
-      if (ex.max_steps) {
-        b.limit = static_cast<double>(*ex.max_steps);
-        const uint64_t s = std::max(u.max_steps_after, CeilMargin(u.max_steps_after));
-        if (any && s < *ex.max_steps) {
-          d.suggest_steps = s;
-          b.suggested = static_cast<double>(s);
-        }
-      }
-      d.budgets.push_back(b);
+    auto as_signed = [](std::optional<uint64_t> v) -> std::optional<int64_t> {
+      if (!v) return std::nullopt;
+      return static_cast<int64_t>(std::min<uint64_t>(*v, std::numeric_limits<int64_t>::max()));
+    };
+    const bool ok = d.enough_evidence;
+    BudgetHeadroom b{"execution.max_steps", std::nullopt, 0, 0, std::nullopt};
+    if (auto s = Budget(steps, as_signed(ex.max_steps), 1, 1, ok, &b)) {
+      d.suggest_steps = static_cast<uint64_t>(*s);
     }
-    {
-      BudgetHeadroom b{"execution.max_tokens_per_run", std::nullopt,
-                       static_cast<double>(u.max_tokens), std::nullopt};
-      if (ex.max_tokens_per_run) {
-        b.limit = static_cast<double>(*ex.max_tokens_per_run);
-        const uint64_t s = std::max(u.max_tokens + 1, CeilMargin(u.max_tokens));
-        if (any && s < *ex.max_tokens_per_run) {
-          d.suggest_tokens = s;
-          b.suggested = static_cast<double>(s);
-        }
-      }
-      d.budgets.push_back(b);
+    d.budgets.push_back(b);
+    b = {"execution.max_tokens_per_run", std::nullopt, 0, 0, std::nullopt};
+    if (auto s = Budget(tokens, as_signed(ex.max_tokens_per_run), 1, 1, ok, &b)) {
+      d.suggest_tokens = static_cast<uint64_t>(*s);
     }
-    {
-      BudgetHeadroom b{"execution.max_cost_usd", std::nullopt,
-                       static_cast<double>(u.max_cost) / 1e6, std::nullopt};
-      if (ex.max_cost_micros) {
-        b.limit = static_cast<double>(*ex.max_cost_micros) / 1e6;
-        const int64_t s =
-            RoundUp(std::max<int64_t>(u.max_cost + 1,
-                                      static_cast<int64_t>(std::ceil(u.max_cost * kBudgetMargin))),
-                    10000);
-        if (any && s < *ex.max_cost_micros) {
-          d.suggest_cost_micros = s;
-          b.suggested = static_cast<double>(s) / 1e6;
-        }
-      }
-      d.budgets.push_back(b);
-    }
-    {
-      BudgetHeadroom b{"execution.max_wall_clock_seconds", std::nullopt,
-                       static_cast<double>(u.max_elapsed) / 1e3, std::nullopt};
-      if (ex.max_wall_clock_ms) {
-        b.limit = static_cast<double>(*ex.max_wall_clock_ms) / 1e3;
-        const int64_t s = RoundUp(
-            std::max<int64_t>(u.max_elapsed + 1,
-                              static_cast<int64_t>(std::ceil(u.max_elapsed * kBudgetMargin))),
-            1000);
-        if (any && s < *ex.max_wall_clock_ms) {
-          d.suggest_wall_ms = s;
-          b.suggested = static_cast<double>(s) / 1e3;
-        }
-      }
-      d.budgets.push_back(b);
-    }
+    d.budgets.push_back(b);
+    b = {"execution.max_cost_usd", std::nullopt, 0, 0, std::nullopt};
+    d.suggest_cost_micros = Budget(cost, ex.max_cost_micros, 10000, 1e6, ok, &b);
+    d.budgets.push_back(b);
+    b = {"execution.max_wall_clock_seconds", std::nullopt, 0, 0, std::nullopt};
+    d.suggest_wall_ms = Budget(wall, ex.max_wall_clock_ms, 1000, 1e3, ok, &b);
+    d.budgets.push_back(b);
     report.agents.push_back(std::move(d));
   }
   return report;
@@ -203,6 +225,7 @@ Result<DriftReport> RunDrift(sqlite3* db, const policy::PolicySet& policies,
 
 policy::PolicyEdits Suggest(const AgentDrift& d) {
   policy::PolicyEdits e;
+  if (!d.enough_evidence) return e;  // too little history to tighten anything
   e.remove_tools = d.unused_tools;
   for (const UnusedValues& uv : d.unused_values) {
     if (uv.all_unused) continue;  // never carried: removing every value would not load
@@ -215,10 +238,11 @@ policy::PolicyEdits Suggest(const AgentDrift& d) {
   e.max_wall_clock_ms = d.suggest_wall_ms;
   e.header_comment =
       "Suggested by `interlock drift --suggest` for agent " + d.agent_id + " from " + d.file +
-      ".\nGrants not exercised in the window are removed and budgets lowered to the\n"
-      "highest use x " +
-      std::to_string(kBudgetMargin).substr(0, 4) +
-      " (rounded up). Review before use; comments of the original are not kept.";
+      ", from " + std::to_string(d.runs) + " runs over " + Number(std::floor(d.days * 10) / 10) +
+      " days.\nGrants not exercised in the window are removed and budgets lowered to\n"
+      "max(largest run x " +
+      Number(kHeadroomOverMax) + ", p99 of runs x " + Number(kHeadroomOverP99) +
+      ") rounded up. Review before use; comments of the original are not kept.";
   return e;
 }
 
@@ -241,7 +265,7 @@ json::object DriftToJson(const DriftReport& r) {
     }
     json::array budgets;
     for (const BudgetHeadroom& b : d.budgets) {
-      json::object o{{"budget", b.name}, {"used", b.used}};
+      json::object o{{"budget", b.name}, {"used", b.used}, {"p99", b.p99}};
       o["limit"] = b.limit ? json::value(*b.limit) : json::value(nullptr);
       o["suggested"] = b.suggested ? json::value(*b.suggested) : json::value(nullptr);
       budgets.push_back(std::move(o));
@@ -251,6 +275,11 @@ json::object DriftToJson(const DriftReport& r) {
                                   {"calls", d.calls},
                                   {"exercised", d.exercised},
                                   {"never_used", d.calls == 0},
+                                  {"evidence", json::object{{"runs", d.runs},
+                                                            {"days", d.days},
+                                                            {"min_runs", d.min_runs},
+                                                            {"min_days", d.min_days},
+                                                            {"enough", d.enough_evidence}}},
                                   {"unused_tools", std::move(tools)},
                                   {"unused_values", std::move(values)},
                                   {"unused_scope_fields", std::move(scope)},
@@ -269,6 +298,13 @@ std::string DriftToText(const DriftReport& r) {
       o << "  policy never used in the window: candidate for removal\n";
       continue;
     }
+    o << "  evidence: " << d.runs << " run(s) over " << std::floor(d.days * 10) / 10 << " day(s)";
+    if (d.enough_evidence) {
+      o << "\n";
+    } else {
+      o << "; too little to suggest anything (need at least " << d.min_runs << " runs over "
+        << d.min_days << " days; --min-runs, --min-days)\n";
+    }
     for (const std::string& t : d.unused_tools) o << "  tool never called:    " << t << "\n";
     for (const UnusedValues& uv : d.unused_values) {
       o << "  value never used:     " << uv.rule << ":";
@@ -286,7 +322,8 @@ std::string DriftToText(const DriftReport& r) {
         o << "  budget " << b.name << ": unset (highest use " << b.used << ")\n";
         continue;
       }
-      o << "  budget " << b.name << ": " << *b.limit << ", highest use " << b.used;
+      o << "  budget " << b.name << ": " << *b.limit << ", largest run " << b.used << ", p99 "
+        << b.p99;
       if (b.suggested) o << " -> suggest " << *b.suggested;
       o << "\n";
     }

@@ -7,9 +7,12 @@
 // requested; budget headroom (the largest run's steps, and the highest tokens, cost and
 // wall clock any call saw, against the limits); and whether the policy was used at all.
 // Suggest() turns a report into policy::PolicyEdits whose result keeps every exercised
-// call's decision: budgets become max(needed, used x kBudgetMargin) rounded up (steps and
-// tokens to integers, cost to cents, wall clock to seconds), never below what was used
-// and never above the current limit.
+// call's decision, and only when the report rests on enough evidence: at least
+// DriftOptions::min_runs runs spanning at least min_days days (one short run says
+// nothing about the next). Budgets keep headroom over what was observed per run:
+// max(largest x kHeadroomOverMax, p99 x kHeadroomOverP99) rounded up (steps and tokens
+// to integers, cost to cents, wall clock to seconds), always above the largest value
+// seen and never above the current limit.
 // Thread-safety: RunDrift uses `db` on the calling thread only.
 #ifndef INTERLOCK_GOVERNANCE_DRIFT_H_
 #define INTERLOCK_GOVERNANCE_DRIFT_H_
@@ -29,11 +32,17 @@ struct sqlite3;
 
 namespace interlock::governance {
 
-inline constexpr double kBudgetMargin = 1.25;
+inline constexpr double kHeadroomOverMax = 1.5;
+inline constexpr double kHeadroomOverP99 = 2.0;
+inline constexpr uint64_t kDefaultMinRuns = 20;
+inline constexpr double kDefaultMinDays = 7;
 
 struct DriftOptions {
   int64_t since_ms = 0;
   std::string agent_id;  // empty: every agent in the PolicySet
+  // The evidence a suggestion needs: runs seen, and days from the first to the last call.
+  uint64_t min_runs = kDefaultMinRuns;
+  double min_days = kDefaultMinDays;
 };
 
 struct UnusedValues {
@@ -51,14 +60,22 @@ struct UnusedScope {
 struct BudgetHeadroom {
   std::string name;                 // execution.max_steps, ...
   std::optional<double> limit;      // in the policy's unit (steps, tokens, USD, seconds)
-  double used = 0;                  // largest run steps / highest value a call saw
-  std::optional<double> suggested;  // set when it is lower than the limit
+  double used = 0;                  // the largest run's value (steps, tokens, ...)
+  double p99 = 0;                   // 99th percentile over runs (nearest rank)
+  std::optional<double> suggested;  // set when there is enough evidence and it is lower
 };
 
 struct AgentDrift {
   std::string agent_id, file;
   uint64_t calls = 0;      // decisions in the window
   uint64_t exercised = 0;  // of which not denied
+  // The evidence: runs with a decision in the window, the days from the first decision
+  // to the last, and whether that meets DriftOptions' minimum (else Suggest() is empty).
+  uint64_t runs = 0;
+  double days = 0;
+  uint64_t min_runs = kDefaultMinRuns;
+  double min_days = kDefaultMinDays;
+  bool enough_evidence = false;
   std::vector<std::string> unused_tools;
   std::vector<UnusedValues> unused_values;
   std::vector<UnusedScope> unused_scope;

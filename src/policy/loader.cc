@@ -863,7 +863,6 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   if (!name) return std::nullopt;
   rule.name = *name;
   const std::string path = "tools.allowed[" + Quote(rule.name) + "]";
-  const int before = errors_;
   for (const Field& item : m->items) {
     Field g = item;
     g.path = path + "." + item.key;
@@ -900,7 +899,8 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
       if (auto v = NameList(g)) rule.redact = std::move(*v);
     }
   }
-  if (errors_ != before) return std::nullopt;
+  // A rule with errors is still returned, so the checks across entries (listed twice,
+  // both allowed and blocked) report on it too; the errors already fail the policy.
   return rule;
 }
 
@@ -961,8 +961,7 @@ void Parser::ParseConstraints(const Field& f, const std::string& tool_path, Tool
           ok = false;
         }
       }
-      if (!ok) continue;
-      if (c.one_of.empty()) {
+      if (ok && c.one_of.empty()) {
         Error(item.key_mark, "empty-constraint",
               g.path +
                   ": the list is empty, so every call would be refused; block the tool "
@@ -982,7 +981,6 @@ std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::st
   c.argument = f.key;
   c.rule = rule_id;
   c.at = Loc(f.key_mark);
-  const int before = errors_;
   bool has_check = false;
   for (const Field& item : m->items) {
     Field g = item;
@@ -1068,7 +1066,6 @@ std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::st
       }
     }
   }
-  if (errors_ != before) return std::nullopt;
   if (!has_check) {
     Error(f.key_mark, "empty-constraint",
           rule_id +
@@ -1078,8 +1075,9 @@ std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::st
   }
   if (c.min && c.max && *c.min > *c.max) {
     Error(f.key_mark, "invalid-value", rule_id + ": min is greater than max");
-    return std::nullopt;
   }
+  // Returned even with errors, so the check across rules (an argument constrained
+  // twice) reports on it too; the errors already fail the policy.
   return c;
 }
 

@@ -1,8 +1,16 @@
 // End-to-end tests of `interlock check` and `interlock decide`, run as a user would.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -39,6 +47,79 @@ std::string Decide(const std::string& policy, const std::string& input,
   return r.out;
 }
 
+// `interlock decide` on pipes the test drives line by line; killed and reaped on exit.
+class DecideChild {
+ public:
+  explicit DecideChild(const std::vector<std::string>& argv, bool nonblocking_stdin = false) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
+    if (nonblocking_stdin) fcntl(in[0], F_SETFL, fcntl(in[0], F_GETFL) | O_NONBLOCK);
+    signal(SIGPIPE, SIG_IGN);  // a child that exited early fails Send(), not the test binary
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      std::vector<char*> args;
+      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    in_ = in[1];
+    out_ = out[0];
+  }
+  ~DecideChild() {
+    if (in_ >= 0) close(in_);
+    if (out_ >= 0) close(out_);
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  bool Send(const std::string& data) {
+    return write(in_, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  }
+  // The next line on stdout, or "" after the timeout or at EOF.
+  std::string ReadLine(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (size_t nl = buf_.find('\n'); nl != std::string::npos) {
+        std::string line = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return line;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return "";
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+      char b[65536];
+      const ssize_t n = read(out_, b, sizeof b);
+      if (n <= 0) return "";
+      buf_.append(b, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1;
+  std::string buf_;
+};
+
+// The number of write system calls process `pid` has made (/proc/PID/io), -1 if unknown.
+long WriteSyscalls(pid_t pid) {
+  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+  std::string key;
+  long value = -1;
+  while (io >> key >> value) {
+    if (key == "syscw:") return value;
+  }
+  return -1;
+}
+
 // Tests that every shipped example policy, the seed's among them, passes `check`.
 TEST(CheckCommand, ExamplePoliciesAreValid) {
   auto r = RunProcess({kBin, "check", kExamples});
@@ -58,6 +139,30 @@ TEST(CheckCommand, TypoIsAnErrorWithLocation) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("typo.yaml:7:7"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("requires_aproval"), std::string::npos) << r.err;
+}
+
+// Tests that `check` reports every error of a file in one pass, in file order, the
+// cross-field one (a tool with a bad key that is also blocked) included.
+TEST(CheckCommand, EveryErrorOfAFileInOnePass) {
+  TempDir dir;
+  const std::string p = dir.Write("multi.yaml",
+                                  "agent:\n  id: a\n  mode: enforced\n"  // 3
+                                  "tools:\n  allowed:\n    - name: refund\n"
+                                  "      requires_approval: yes\n"   // 7
+                                  "  blocked:\n    - refund\n"       // 9
+                                  "execution:\n  max_steps: -1\n");  // 11
+  auto r = RunProcess({kBin, "check", p});
+  EXPECT_EQ(r.exit_code, 1);
+  size_t last = 0;
+  for (const char* at :
+       {"multi.yaml:3:9:", "multi.yaml:7:26:", "multi.yaml:9:7:", "multi.yaml:11:14:"}) {
+    const size_t pos = r.err.find(at);
+    ASSERT_NE(pos, std::string::npos) << at << " missing in\n" << r.err;
+    EXPECT_GT(pos, last) << at << " out of order in\n" << r.err;
+    last = pos;
+  }
+  EXPECT_NE(r.err.find("allowed-and-blocked"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("4 error(s)"), std::string::npos) << r.out;
 }
 
 // Tests that --format json reports diagnostics as data and --strict fails on warnings.
@@ -181,6 +286,68 @@ TEST(DecideCommand, UsageErrors) {
   EXPECT_NE(bad.err.find("bad.yaml"), std::string::npos) << bad.err;
   auto now = RunProcess({kBin, "decide", "--policy", kSeed, "--now", "yesterday"}, "");
   EXPECT_EQ(now.exit_code, 2);
+}
+
+// Tests that a line sent down a pipe is answered before the next is sent (a driver that
+// waits for each answer, as on a terminal, never deadlocks on buffered output).
+TEST(DecideCommand, PipeDriverGetsEachAnswerBeforeSendingTheNext) {
+  DecideChild child({kBin, "decide", "--policy", kSeed});
+  ASSERT_GT(child.pid(), 0);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(child.Send(R"({"tool":"read_customer_record","args":{"customer_id":"c"}})"
+                           "\n"));
+    const std::string line = child.ReadLine(std::chrono::seconds(20));
+    ASSERT_FALSE(line.empty()) << "no answer to line " << i + 1;
+    auto o = boost::json::parse(line).as_object();
+    EXPECT_EQ(Code(o), "ALLOWED");
+    EXPECT_EQ(o.at("step").as_int64(), i + 1);
+  }
+}
+
+// Tests that a stdin left non-blocking by the parent (O_NONBLOCK) is waited on when empty,
+// not taken for end of input (which ended the run before its first line arrived).
+TEST(DecideCommand, NonBlockingStdinIsWaitedOn) {
+  DecideChild child({kBin, "decide", "--policy", kSeed}, /*nonblocking_stdin=*/true);
+  ASSERT_GT(child.pid(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // decide finds stdin empty
+  ASSERT_TRUE(child.Send(R"({"tool":"read_customer_record","args":{"customer_id":"c"}})"
+                         "\n"));
+  const std::string line = child.ReadLine(std::chrono::seconds(20));
+  ASSERT_FALSE(line.empty()) << "decide ended on an empty non-blocking stdin";
+  EXPECT_EQ(Code(boost::json::parse(line).as_object()), "ALLOWED");
+}
+
+// Tests that a batch already waiting on stdin is answered in a few large writes, not one
+// write (flush) per line, which made `decide` over 100,000 lines several times slower.
+TEST(DecideCommand, WaitingBatchIsNotFlushedPerLine) {
+  DecideChild child({kBin, "decide", "--policy", kSeed});
+  ASSERT_GT(child.pid(), 0);
+  constexpr int kLines = 400;  // ~30 KB: fits the pipe, so one write sends it all
+  std::string batch;
+  for (int i = 0; i < kLines; ++i)
+    batch += R"({"tool":"drop_table","args":{"n":)" + std::to_string(i) + "}}\n";
+  ASSERT_LT(batch.size(), 60000u);
+  ASSERT_TRUE(child.Send(batch));
+  for (int i = 0; i < kLines; ++i) {
+    ASSERT_FALSE(child.ReadLine(std::chrono::seconds(20)).empty()) << "line " << i + 1;
+  }
+  // Every answer is out and decide waits for more input: its write count is final.
+  const long writes = WriteSyscalls(child.pid());
+  if (writes < 0) GTEST_SKIP() << "cannot read /proc/" << child.pid() << "/io here";
+  EXPECT_LT(writes, kLines / 10);
+}
+
+// Tests that `make run PORT=...` (scripts/run.sh BUILD PORT) refuses a port that is not
+// 1..65535 up front, with a message naming it, before checking, deciding or serving.
+TEST(RunScript, RefusesAnInvalidPort) {
+  const std::string script = std::string(INTERLOCK_SOURCE_DIR) + "/scripts/run.sh";
+  for (const char* port : {"99999", "0", "http"}) {
+    auto r =
+        RunProcess({"/bin/bash", script, INTERLOCK_BINARY_DIR, port}, "", std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 2) << port << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(std::string("got '") + port + "'"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("interlock check"), std::string::npos) << r.out;
+  }
 }
 
 // Tests that every command has --help.

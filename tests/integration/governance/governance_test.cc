@@ -175,14 +175,16 @@ TEST(GovernanceTest, HistoryIsRecordedByTheRealGuard) {
 }
 
 // Tests that drift finds exactly the unused grants: one tool, two values, one scope
-// field, and step headroom 8 of 25.
+// field, and step headroom 8 of 25 (the evidence minimum lowered to these two runs).
 TEST(GovernanceTest, DriftFindsExactlyTheUnusedGrants) {
   Env e;
   json::value v = RunJson({Bin(), "drift", "--days", "30", "--policy", e.policy, "--store",
-                           e.h.store, "--format", "json"},
+                           e.h.store, "--format", "json", "--min-runs", "2", "--min-days", "0"},
                           0);
   const json::object& a = v.at("agents").as_array().at(0).as_object();
   EXPECT_EQ(a.at("calls").to_number<uint64_t>(), 11u);
+  EXPECT_EQ(a.at("evidence").at("runs").to_number<uint64_t>(), 2u);
+  EXPECT_TRUE(a.at("evidence").at("enough").as_bool());
   EXPECT_EQ(json::serialize(a.at("unused_tools")), R"(["export_data"])");
   const json::object& uv = a.at("unused_values").as_array().at(0).as_object();
   EXPECT_EQ(uv.at("tool").as_string(), "update_status");
@@ -194,7 +196,8 @@ TEST(GovernanceTest, DriftFindsExactlyTheUnusedGrants) {
   EXPECT_EQ(steps.at("budget").as_string(), "execution.max_steps");
   EXPECT_EQ(steps.at("used").to_number<double>(), 8.0);
   EXPECT_EQ(steps.at("limit").to_number<double>(), 25.0);
-  EXPECT_EQ(steps.at("suggested").to_number<double>(), 10.0);
+  // Runs of 8 and 3 steps: p99 8, so max(8 x 1.5, 8 x 2) = 16.
+  EXPECT_EQ(steps.at("suggested").to_number<double>(), 16.0);
   EXPECT_FALSE(a.at("never_used").as_bool());
 }
 
@@ -226,19 +229,92 @@ TEST(GovernanceTest, SuggestedPolicyReplaysClean) {
   Env e;
   const std::string out = e.dir.path() + "/suggested.yaml";
   ProcessResult d = RunProcess({Bin(), "drift", "--days", "30", "--policy", e.policy, "--store",
-                                e.h.store, "--suggest", out});
+                                e.h.store, "--suggest", out, "--min-runs", "2", "--min-days", "0"});
   ASSERT_EQ(d.exit_code, 0) << d.err;
   const std::string text = ReadFile(out);
   EXPECT_EQ(text.find("export_data"), std::string::npos) << text;
   EXPECT_EQ(text.find("archived"), std::string::npos) << text;
   EXPECT_EQ(text.find("email"), std::string::npos) << text;
-  EXPECT_NE(text.find("max_steps: 10"), std::string::npos) << text;
+  EXPECT_NE(text.find("max_steps: 16"), std::string::npos) << text;
+  EXPECT_NE(text.find("from 2 runs over 0 days"), std::string::npos) << text;
   EXPECT_EQ(RunProcess({Bin(), "check", out}).exit_code, 0);
   json::value v = RunJson({Bin(), "replay", "--what-if", "--policy", out, "--since", "30d",
                            "--store", e.h.store, "--format", "json"},
                           0);
   EXPECT_EQ(v.at("evaluated").to_number<uint64_t>(), 11u);
   EXPECT_EQ(v.at("changed").to_number<uint64_t>(), 0u);
+}
+
+// Tests that drift suggests nothing from too little history (here two short runs; the
+// bug: one 4-call run cut max_steps from 50 to 5): it states the evidence, says it is too
+// little, leaves every budget unsuggested, and --suggest writes no file (exit 1).
+TEST(GovernanceTest, DriftSuggestsNothingOnTooLittleEvidence) {
+  Env e;
+  json::value v = RunJson({Bin(), "drift", "--days", "30", "--policy", e.policy, "--store",
+                           e.h.store, "--format", "json"},
+                          0);
+  const json::object& a = v.at("agents").as_array().at(0).as_object();
+  EXPECT_EQ(a.at("evidence").at("runs").to_number<uint64_t>(), 2u);
+  EXPECT_LT(a.at("evidence").at("days").to_number<double>(), 1.0);
+  EXPECT_FALSE(a.at("evidence").at("enough").as_bool());
+  EXPECT_EQ(a.at("evidence").at("min_runs").to_number<uint64_t>(), 20u);
+  for (const json::value& b : a.at("budgets").as_array()) {
+    EXPECT_TRUE(b.at("suggested").is_null()) << json::serialize(b);
+  }
+  ProcessResult text =
+      RunProcess({Bin(), "drift", "--days", "30", "--policy", e.policy, "--store", e.h.store});
+  EXPECT_NE(text.out.find("evidence: 2 run(s)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("too little"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("-> suggest"), std::string::npos) << text.out;
+  const std::string out = e.dir.path() + "/suggested.yaml";
+  ProcessResult d = RunProcess({Bin(), "drift", "--days", "30", "--policy", e.policy, "--store",
+                                e.h.store, "--suggest", out});
+  EXPECT_EQ(d.exit_code, 1) << d.err;
+  EXPECT_NE(d.err.find("too little evidence"), std::string::npos) << d.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// Tests that with enough evidence (20 runs over 8 days, the largest 4 steps) max_steps
+// keeps headroom over the largest run: 50 becomes max(4 x 1.5, p99 4 x 2) = 8, not 5.
+TEST(GovernanceTest, DriftBudgetKeepsHeadroomOverTheLargestRun) {
+  TempDir dir;
+  const std::string policy =
+      dir.Write("ops-agent.yaml", Replace(kPolicy, "max_steps: 25", "max_steps: 50"));
+  auto set = policy::LoadPolicySet({policy}, nullptr);
+  ASSERT_TRUE(set.ok());
+  core::PolicySource source(*set);
+  ManualClock clock(SystemClock().Now() - std::chrono::hours(24 * 8));
+  store::StoreOptions o;
+  o.path = dir.path() + "/interlock.db";
+  o.durable_full = false;
+  o.audit_key = "test-audit-key";
+  o.clock = &clock;
+  auto st = store::SqliteStore::Open(o);
+  ASSERT_TRUE(st.ok());
+  core::Guard guard(&source, st->get(), &clock, nullptr);
+  for (int run = 0; run < 20; ++run) {
+    auto r = (*st)->CreateRun(kAgent, "", clock.Now());
+    ASSERT_TRUE(r.ok());
+    for (int i = 0; i < (run == 7 ? 4 : 2); ++i) {
+      ToolCall call;
+      call.tool = "list_items";
+      guard.Decide(kAgent, kAgent, r->run_id, std::move(call));
+      clock.Advance(std::chrono::seconds(1));
+    }
+    clock.Advance(std::chrono::hours(10));  // 20 runs x 10 h: 7.9 days first to last
+  }
+  st->reset();
+  json::value v = RunJson(
+      {Bin(), "drift", "--days", "30", "--policy", policy, "--store", o.path, "--format", "json"},
+      0);
+  const json::object& a = v.at("agents").as_array().at(0).as_object();
+  EXPECT_EQ(a.at("evidence").at("runs").to_number<uint64_t>(), 20u);
+  EXPECT_GE(a.at("evidence").at("days").to_number<double>(), 7.0);
+  EXPECT_TRUE(a.at("evidence").at("enough").as_bool());
+  const json::object& steps = a.at("budgets").as_array().at(0).as_object();
+  EXPECT_EQ(steps.at("used").to_number<double>(), 4.0);
+  EXPECT_EQ(steps.at("p99").to_number<double>(), 4.0);
+  EXPECT_EQ(steps.at("suggested").to_number<double>(), 8.0);
 }
 
 // Tests that what-if reports exactly the changed calls when an allowed tool is blocked,

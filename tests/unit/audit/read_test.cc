@@ -1,5 +1,7 @@
 // Tests for reading the log back: export, query, replay, redaction and retention.
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -238,6 +240,70 @@ TEST_F(RunLogTest, ReplayFlagsTamperedRecord) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->tampered, 1);
   EXPECT_NE(ReplayToText(*r).find("WARNING"), std::string::npos);
+}
+
+// The lines of the replay table: from the header (starting "SEQ") to the blank line.
+std::vector<std::string> TableLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  bool in_table = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("SEQ", 0) == 0) in_table = true;
+    if (in_table && line.empty()) break;
+    if (in_table) lines.push_back(line);
+  }
+  return lines;
+}
+
+// Tests that the replay table shows call ids whole (a 36-character UUID was cut to 13),
+// keeps every column aligned under its header whatever the cell widths, and prints
+// elapsed seconds with three fixed decimals.
+TEST(ReplayTextTest, FullCallIdsAlignedColumnsFixedSeconds) {
+  RunReplay r;
+  r.run_id = "run-1";
+  r.agent_id = "a";
+  const std::string long_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  const std::string long_tool = "warehouse.inventory.adjust_stock_levels_for_region";
+  ReplayEvent a;
+  a.seq = 9;
+  a.time = "2026-11-22T09:00:00.000Z";
+  a.type = "decision";
+  a.call_id = long_id;
+  a.data =
+      json::parse(R"({"tool":")" + long_tool +
+                  R"(","decision":{"code":"ALLOWED","rule":"r"},)"
+                  R"("state_after":{"steps":1,"tokens":5,"cost_usd":0.5,"elapsed_s":12.3456}})")
+          .as_object();
+  ReplayEvent b;
+  b.seq = 10;
+  b.time = "2026-11-22T09:00:01.000Z";
+  b.type = "result";
+  b.call_id = "c2";
+  b.data =
+      json::parse(R"({"ok":true,"state_after":{"steps":2,"tokens":9,"cost_usd":1,"elapsed_s":3}})")
+          .as_object();
+  r.timeline = {a, b};
+  const std::vector<std::string> lines = TableLines(ReplayToText(r));
+  ASSERT_EQ(lines.size(), 3u) << ReplayToText(r);
+  EXPECT_NE(lines[1].find(long_id), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find(long_tool), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("t=12.346s"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("t=3.000s"), std::string::npos) << lines[2];
+  // Each header starts its column: in every row the cell below it starts there too.
+  for (const char* header : {"TIME", "EVENT", "CALL", "TOOL", "OUTCOME", "RULE", "DETAIL"}) {
+    const size_t col = lines[0].find(header);
+    ASSERT_NE(col, std::string::npos) << header;
+    for (size_t i = 1; i < lines.size(); ++i) {
+      ASSERT_GT(lines[i].size(), col) << header << "\n" << lines[i];
+      EXPECT_EQ(lines[i][col - 1], ' ') << header << " in row " << i << "\n"
+                                        << lines[0] << "\n"
+                                        << lines[i];
+      EXPECT_NE(lines[i][col], ' ') << header << " in row " << i << "\n"
+                                    << lines[0] << "\n"
+                                    << lines[i];
+    }
+  }
 }
 
 class RetentionTest : public ::testing::Test {

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -359,6 +360,38 @@ TEST(PolicyLoaderTest, CollectsAllErrors) {
   EXPECT_THAT(r.error().message, HasSubstr("p.yaml:7:7"));
   EXPECT_THAT(r.error().message, HasSubstr("p.yaml:8:19"));
   EXPECT_THAT(r.error().message, HasSubstr("p.yaml:10:14"));
+}
+
+// Tests that the checks across fields still run when an entry has its own error: a tool
+// with a bad key that is also blocked, a constraint with a bad pattern whose min exceeds
+// its max, and an argument constrained twice; all reported in one pass, in file order.
+TEST(PolicyLoaderTest, CrossFieldErrorsReportedBesideFieldErrors) {
+  std::vector<Diagnostic> diags;
+  auto r = Parse(
+      "agent:\n  id: a\ntools:\n  allowed:\n"
+      "    - name: refund\n      requires_approval: yes\n"  // 6: wrong type
+      "    - name: lookup\n      constraints:\n"
+      "        allowed_statuses: [1, [2]]\n"  // 9: bad item
+      "        arguments:\n"
+      "          amount: {min: 10, max: 5, pattern: \"(\"}\n"  // 11: regex; min > max
+      "          status: {one_of: [a]}\n"                      // 12: constrained twice
+      "  blocked:\n    - refund\n",                            // 14: allowed + blocked
+      &diags);
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> ids;
+  std::vector<int> lines;
+  for (const Diagnostic& d : diags) {
+    if (d.severity != Diagnostic::Severity::kError) continue;
+    ids.push_back(d.id);
+    lines.push_back(d.at.line);
+  }
+  EXPECT_THAT(ids,
+              ::testing::ElementsAre("wrong-type", "wrong-type", "invalid-value", "invalid-regex",
+                                     "ambiguous-constraint", "allowed-and-blocked"))
+      << r.error().message;
+  EXPECT_TRUE(std::is_sorted(lines.begin(), lines.end())) << r.error().message;
+  EXPECT_THAT(r.error().message, HasSubstr("min is greater than max"));
+  EXPECT_THAT(r.error().message, HasSubstr("p.yaml:14:7"));
 }
 
 // Tests that a quoted "10" is a string constraint value and a plain 10 an integer one.
