@@ -661,6 +661,36 @@ TEST_F(McpHttpTest, DeleteWhileHeldWithdrawsTheApproval) {
   EXPECT_FALSE(fs::exists(fake_dir_ + "/calls.log")) << ReadFile(fake_dir_ + "/calls.log");
 }
 
+// Tests that a client closing the SSE stream of a held request (the connection goes away
+// before the answer) withdraws the approval instead of leaving it pending.
+TEST_F(McpHttpTest, ClosedRequestStreamWithdrawsTheApproval) {
+  StartDaemon();
+  const std::string session = OpenSession(*client_, ta_);
+  ASSERT_FALSE(session.empty());
+  const std::string body = Call(9, "deploy", R"({"env":"prod"})");
+  const std::string post =
+      "POST /mcp/fake HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + ta_ +
+      "\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\n"
+      "Mcp-Session-Id: " +
+      session +
+      "\r\nMCP-Protocol-Version: 2025-06-18\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  // Held past mcp.sse_after_ms (400 ms): the answer became a stream; then the connection
+  // closes.
+  const std::string got = RawExchange(daemon_->port(), post, 1500ms);
+  EXPECT_NE(got.find("text/event-stream"), std::string::npos) << got;
+  HttpResult pending = client_->Request("GET", "/v1/approvals?state=all", "", reviewer_);
+  ASSERT_EQ(pending.status, 200) << pending.body;
+  ASSERT_EQ(pending.json.at("approvals").as_array().size(), 1u) << pending.body;
+  const std::string id(pending.json.at("approvals").at(0).at("approval_id").as_string());
+  const json::value a = DecidedApproval(daemon_->port(), reviewer_, id);
+  ASSERT_TRUE(a.is_object()) << daemon_->log();
+  EXPECT_EQ(a.at("state"), "withdrawn") << a;
+  EXPECT_NE(std::string(a.at("outcome_reason").as_string()).find("closed the request"),
+            std::string::npos)
+      << a;
+}
+
 // Tests that when the upstream child dies with a call in flight the call gets an isError
 // result, the session ends (404 afterwards), and the daemon keeps serving new sessions.
 TEST_F(McpHttpTest, UpstreamDiesMidSession) {
