@@ -102,34 +102,45 @@ int Fail(const std::string& what) {
   return kExitUsage;
 }
 
-int RunMcp(const McpOptions& opt) {
-  if (opt.server.empty()) return Fail("no server command; usage: interlock mcp --policy P -- CMD");
-  ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
-
-  // Standalone: the local policy decides. --daemon: the daemon's policies do; a local
-  // copy would only drift from them, so none is read.
-  std::shared_ptr<const policy::PolicySet> set = std::make_shared<policy::PolicySet>();
-  std::string agent_id = opt.agent;
+// Standalone: the local policy decides; sets the policy and its agent. --daemon: the
+// daemon's policies do and a local copy would only drift from them, so none is read (an
+// empty set; --policy is ignored with a warning) and the agent is --agent, if given.
+Status LoadLocalPolicy(const McpOptions& opt, std::shared_ptr<const policy::PolicySet>* set,
+                       std::string* agent_id) {
+  *set = std::make_shared<policy::PolicySet>();
+  *agent_id = opt.agent;
   if (!opt.daemon.empty()) {
     if (!opt.policy.empty()) {
       std::cerr << "interlock mcp: --policy " << opt.policy
                 << " is ignored with --daemon: the daemon's policies decide every call and "
                    "which tools are listed\n";
     }
-  } else {
-    std::vector<policy::Diagnostic> diags;
-    auto loaded = policy::LoadPolicySet({opt.policy}, &diags);
-    if (!loaded.ok()) {
-      return Fail("policy " + opt.policy + " is invalid:\n" + loaded.error().message);
-    }
-    set = std::move(*loaded);
-    if (agent_id.empty()) {
-      if (set->agents.size() != 1) return Fail("the policy holds several agents; pass --agent ID");
-      agent_id = set->agents.begin()->first;
-    } else if (set->Find(agent_id) == nullptr) {
-      return Fail("no agent " + agent_id + " in " + opt.policy);
-    }
+    return Status::Ok();
   }
+  std::vector<policy::Diagnostic> diags;
+  auto loaded = policy::LoadPolicySet({opt.policy}, &diags);
+  if (!loaded.ok()) {
+    return Error::Invalid("policy " + opt.policy + " is invalid:\n" + loaded.error().message);
+  }
+  *set = std::move(*loaded);
+  if (agent_id->empty()) {
+    if ((*set)->agents.size() != 1) {
+      return Error::Invalid("the policy holds several agents; pass --agent ID");
+    }
+    *agent_id = (*set)->agents.begin()->first;
+  } else if ((*set)->Find(*agent_id) == nullptr) {
+    return Error::Invalid("no agent " + *agent_id + " in " + opt.policy);
+  }
+  return Status::Ok();
+}
+
+int RunMcp(const McpOptions& opt) {
+  if (opt.server.empty()) return Fail("no server command; usage: interlock mcp --policy P -- CMD");
+  ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
+
+  std::shared_ptr<const policy::PolicySet> set;
+  std::string agent_id;
+  if (Status s = LoadLocalPolicy(opt, &set, &agent_id); !s.ok()) return Fail(s.error().message);
 
   // Secrets: values come from Interlock's own environment or files, go to the child only.
   std::map<std::string, std::string> child_env;
@@ -193,7 +204,8 @@ int RunMcp(const McpOptions& opt) {
     }
     enforcer = daemon.get();
     tool_view = daemon.get();
-    std::cerr << "interlock mcp: agent " << agent_id << ", daemon " << opt.daemon << ", run "
+    std::cerr << "interlock mcp: agent " << (agent_id.empty() ? "(unknown)" : agent_id)
+              << ", daemon " << opt.daemon << ", run "
               << (run_id.empty() ? "(not started)" : run_id) << '\n';
   } else {
     auto run = (*store)->CreateRun(agent_id, "", clock.Now());
