@@ -219,9 +219,11 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
                          std::shared_ptr<Held> held) {
   int ticks = 0;
   std::string waiting = "Interlock: waiting for human approval of " + tool;
-  if (!pending.approval_id.empty()) waiting += " (approval " + pending.approval_id;
-  if (!pending.approval_url.empty()) waiting += ", review at " + pending.approval_url;
-  if (!pending.approval_id.empty()) waiting += ")";
+  if (!pending.approval_id.empty()) {
+    waiting += " (approval " + pending.approval_id;
+    if (!pending.approval_url.empty()) waiting += ", review at " + pending.approval_url;
+    waiting += ")";
+  }
   auto progress = [&] {
     if (!progress_token || held->cancelled) return;
     ++ticks;

@@ -243,12 +243,18 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     live_gateway_ = gateway_.get();
   }
 
-  // Worker: the stream of request `key` closed. While the request is unanswered the
+  // Worker: the stream of `exchange` closed. While the request is unanswered the
   // client stopped listening for it: a call held for approval is withdrawn.
-  void StreamClosed(const std::string& key) {
+  void StreamClosed(const std::weak_ptr<Exchange>& exchange) {
+    std::string key;
     {
+      std::shared_ptr<Exchange> ex = exchange.lock();
+      if (ex == nullptr) return;  // answered and gone
+      key = ex->key;
       std::lock_guard lock(mu_);
-      if (exchanges_.count(key) == 0) return;  // answered: the normal end of the stream
+      auto it = exchanges_.find(key);
+      // Answered (the normal end of the stream), or the id reused by a later request.
+      if (it == exchanges_.end() || it->second != ex) return;
     }
     auto id = ParseJsonStrict(key);
     if (!id.ok()) return;
@@ -330,7 +336,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         if (p != progress_.end()) {
           auto e = exchanges_.find(p->second);
           if (e != exchanges_.end() && e->second->accept_sse) {
-            WriteLocked(*e->second, text);
+            WriteLocked(e->second, text);
             return;
           }
         }
@@ -342,7 +348,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     if (t_related != nullptr) {
       auto e = exchanges_.find(mcp::IdKey(*t_related));
       if (e != exchanges_.end() && e->second->accept_sse) {
-        WriteLocked(*e->second, text);
+        WriteLocked(e->second, text);
         return;
       }
     }
@@ -355,7 +361,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     }
     for (auto& [key, ex] : exchanges_) {
       if (ex->accept_sse && (!ex->stream || ex->stream->open())) {
-        WriteLocked(*ex, text);
+        WriteLocked(ex, text);
         return;
       }
     }
@@ -369,7 +375,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     std::lock_guard lock(mu_);
     for (auto& [key, ex] : exchanges_) {
       if (!ex->stream && ex->accept_sse && now - ex->started >= c.sse_after) {
-        ex->stream = ex->responder.StartStream(SseHead(ex->session_header), OnStreamClose(key));
+        ex->stream = ex->responder.StartStream(SseHead(ex->session_header), OnStreamClose(ex));
         ex->stream->Write(mcp::FormatSseComment("interlock: waiting"));
         ex->last_write = now;
       } else if (ex->stream && now - ex->last_write >= c.keepalive) {
@@ -512,9 +518,10 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     stream->End();
   }
 
-  void WriteLocked(Exchange& ex, const std::string& text) {
+  void WriteLocked(const std::shared_ptr<Exchange>& exchange, const std::string& text) {
+    Exchange& ex = *exchange;
     if (!ex.stream) {
-      ex.stream = ex.responder.StartStream(SseHead(ex.session_header), OnStreamClose(ex.key));
+      ex.stream = ex.responder.StartStream(SseHead(ex.session_header), OnStreamClose(exchange));
     }
     ex.stream->Write(mcp::FormatSseEvent(text));
     ex.last_write = Steady::now();
@@ -522,11 +529,11 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
   // Runs StreamClosed(key) on the worker when a request's stream closes (on_close may
   // run at once, inside StartStream, with mu_ held).
-  std::function<void()> OnStreamClose(const std::string& key) {
-    return [weak = weak_from_this(), key] {
+  std::function<void()> OnStreamClose(const std::shared_ptr<Exchange>& ex) {
+    return [weak = weak_from_this(), exchange = std::weak_ptr<Exchange>(ex)] {
       if (auto s = weak.lock()) {
-        s->Post([weak, key] {
-          if (auto t = weak.lock()) t->StreamClosed(key);
+        s->Post([weak, exchange] {
+          if (auto t = weak.lock()) t->StreamClosed(exchange);
         });
       }
     };
