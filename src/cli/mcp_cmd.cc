@@ -10,9 +10,11 @@
 // Threads: the main thread reads the client (stdin) and runs Gateway::OnClientLine; one
 // thread reads the server (the child's stdout) and runs Gateway::OnServerLine. Writes to
 // stdout and to the child's stdin each go through a mutex, one whole line at a time.
-// Session end: client EOF closes the child's stdin and waits (bounded) for it to exit;
-// upstream exit answers every pending request with an error and ends the session with
-// exit code 1.
+// Session end: client EOF withdraws the approvals of calls still held, closes the
+// child's stdin and waits (bounded) for it to exit; upstream exit answers every pending
+// request with an error and ends the session with exit code 1.
+// With --daemon the daemon decides every call and answers the agent's view of the tools
+// (POST /v1/tools/view): no local policy is read, and --policy is ignored with a warning.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@
 #include "mcp/guard_enforcer.h"
 #include "mcp/local_store.h"
 #include "mcp/pins.h"
+#include "mcp/tool_view.h"
 #include "policy/loader.h"
 
 namespace interlock::cli {
@@ -100,20 +103,45 @@ int Fail(const std::string& what) {
   return kExitUsage;
 }
 
+// Standalone: the local policy decides; sets the policy and its agent. --daemon: the
+// daemon's policies do and a local copy would only drift from them, so none is read (an
+// empty set; --policy is ignored with a warning) and the agent is --agent, if given.
+Status LoadLocalPolicy(const McpOptions& opt, std::shared_ptr<const policy::PolicySet>* set,
+                       std::string* agent_id) {
+  *set = std::make_shared<policy::PolicySet>();
+  *agent_id = opt.agent;
+  if (!opt.daemon.empty()) {
+    if (!opt.policy.empty()) {
+      std::cerr << "interlock mcp: --policy " << opt.policy
+                << " is ignored with --daemon: the daemon's policies decide every call and "
+                   "which tools are listed\n";
+    }
+    return Status::Ok();
+  }
+  std::vector<policy::Diagnostic> diags;
+  auto loaded = policy::LoadPolicySet({opt.policy}, &diags);
+  if (!loaded.ok()) {
+    return Error::Invalid("policy " + opt.policy + " is invalid:\n" + loaded.error().message);
+  }
+  *set = std::move(*loaded);
+  if (agent_id->empty()) {
+    if ((*set)->agents.size() != 1) {
+      return Error::Invalid("the policy holds several agents; pass --agent ID");
+    }
+    *agent_id = (*set)->agents.begin()->first;
+  } else if ((*set)->Find(*agent_id) == nullptr) {
+    return Error::Invalid("no agent " + *agent_id + " in " + opt.policy);
+  }
+  return Status::Ok();
+}
+
 int RunMcp(const McpOptions& opt) {
   if (opt.server.empty()) return Fail("no server command; usage: interlock mcp --policy P -- CMD");
   ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
 
-  std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet({opt.policy}, &diags);
-  if (!set.ok()) return Fail("policy " + opt.policy + " is invalid:\n" + set.error().message);
-  std::string agent_id = opt.agent;
-  if (agent_id.empty()) {
-    if ((*set)->agents.size() != 1) return Fail("the policy holds several agents; pass --agent ID");
-    agent_id = (*set)->agents.begin()->first;
-  } else if ((*set)->Find(agent_id) == nullptr) {
-    return Fail("no agent " + agent_id + " in " + opt.policy);
-  }
+  std::shared_ptr<const policy::PolicySet> set;
+  std::string agent_id;
+  if (Status s = LoadLocalPolicy(opt, &set, &agent_id); !s.ok()) return Fail(s.error().message);
 
   // Secrets: values come from Interlock's own environment or files, go to the child only.
   std::map<std::string, std::string> child_env;
@@ -148,31 +176,37 @@ int RunMcp(const McpOptions& opt) {
   if (!pins.ok()) return Fail(pins.error().message);
 
   SystemClock clock;
-  core::PolicySource source(*set);
+  core::PolicySource source(set);
   core::Guard guard(&source, store->get(), &clock, nullptr);
   std::unique_ptr<mcp::GuardEnforcer> local;
   std::unique_ptr<mcp::DaemonEnforcer> daemon;
+  std::unique_ptr<mcp::PolicyToolView> local_view;
   mcp::Enforcer* enforcer = nullptr;
+  mcp::ToolViewSource* tool_view = nullptr;
   std::string run_id;
   if (!opt.daemon.empty()) {
-    // Daemon mode: decisions, approvals, budgets and audit live in `interlock serve`; the
-    // local store keeps only the tool pins. The policy still filters tools/list.
+    // Daemon mode: decisions, approvals, budgets, audit and the tool view live in
+    // `interlock serve`; the local store keeps only the tool pins.
     auto d = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
     if (!d.ok()) return Fail(d.error().message);
     daemon = std::move(*d);
     if (auto run = daemon->StartRun(); run.ok()) {
-      if (run->agent_id != agent_id) {
+      if (!agent_id.empty() && run->agent_id != agent_id) {
         return Fail("the token of --token-env " + opt.token_env + " is for agent " + run->agent_id +
                     ", not " + agent_id);
       }
       run_id = run->run_id;
+      agent_id = run->agent_id;
     } else {
-      // Not fatal: every call is denied (STORE_UNAVAILABLE) until the daemon answers.
+      // Not fatal: every call is denied (STORE_UNAVAILABLE) and no tool is listed until
+      // the daemon answers.
       std::cerr << "interlock mcp: " << run.error().message
-                << "; calls are denied until the daemon answers\n";
+                << "; calls are denied and no tool is listed until the daemon answers\n";
     }
     enforcer = daemon.get();
-    std::cerr << "interlock mcp: agent " << agent_id << ", daemon " << opt.daemon << ", run "
+    tool_view = daemon.get();
+    std::cerr << "interlock mcp: agent " << (agent_id.empty() ? "(unknown)" : agent_id)
+              << ", daemon " << opt.daemon << ", run "
               << (run_id.empty() ? "(not started)" : run_id) << '\n';
   } else {
     auto run = (*store)->CreateRun(agent_id, "", clock.Now());
@@ -180,6 +214,8 @@ int RunMcp(const McpOptions& opt) {
     run_id = run->run_id;
     local = std::make_unique<mcp::GuardEnforcer>(&guard, store->get(), &clock, agent_id, run_id);
     enforcer = local.get();
+    local_view = std::make_unique<mcp::PolicyToolView>(&source, agent_id);
+    tool_view = local_view.get();
     std::cerr << "interlock mcp: agent " << agent_id << ", run " << run_id << ", store "
               << store_path << ", durability " << opt.durability << '\n';
   }
@@ -204,7 +240,7 @@ int RunMcp(const McpOptions& opt) {
 
   mcp::GatewayOptions gopt;
   gopt.agent_id = agent_id;
-  gopt.policies = &source;
+  gopt.tools = tool_view;
   gopt.enforcer = enforcer;
   gopt.pins = pins->get();
   gopt.secrets = secrets;
@@ -244,6 +280,7 @@ int RunMcp(const McpOptions& opt) {
         break;
       }
     }
+    if (!upstream_gone) gateway.OnClientClosed("the MCP client closed its input (stdin EOF)");
     if (upstream_gone) {
       auto code = (*child)->Wait(std::chrono::seconds(2));
       std::cerr << "interlock mcp: the MCP server exited"
@@ -360,9 +397,10 @@ void AddMcp(CLI::App& app, int* exit_code) {
   auto opt = std::make_shared<McpOptions>();
   CLI::App* cmd = app.add_subcommand(
       "mcp",
-      "MCP gateway: interlock mcp --policy P [--agent ID] [--store PATH | --daemon URL "
-      "--token-env NAME] -- SERVER [ARGS...]. "
-      "Every tools/call is decided by Interlock before the server sees it.");
+      "MCP gateway: interlock mcp (--policy P [--agent ID] [--store PATH] | --daemon URL "
+      "--token-env NAME) -- SERVER [ARGS...]. "
+      "Every tools/call is decided by Interlock before the server sees it; with --daemon the "
+      "daemon's policies decide and --policy is ignored.");
   AddEnforcementFlags(cmd, opt.get());
   cmd->add_option("--durability", opt->durability,
                   "Standalone store: full (default; fsync before each decision is returned) or "
@@ -397,8 +435,8 @@ void AddMcp(CLI::App& app, int* exit_code) {
 
   cmd->callback([cmd, opt, exit_code] {
     if (cmd->got_subcommand("pins")) return;
-    if (opt->policy.empty()) {
-      *exit_code = Fail("--policy is required");
+    if (opt->policy.empty() && opt->daemon.empty()) {
+      *exit_code = Fail("--policy is required (or --daemon URL, whose policies then decide)");
       return;
     }
     *exit_code = RunMcp(*opt);

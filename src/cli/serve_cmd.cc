@@ -278,6 +278,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   aopt.max_wait_seconds = cfg.max_wait_seconds;
   aopt.max_output_bytes = cfg.max_output_bytes;
   aopt.auth_cache_ttl = cfg.auth_cache_ttl;
+  aopt.public_url = cfg.public_url;
   if (!cfg.metrics_token_file.empty()) {
     // Asked for and unreadable: refuse to start rather than serve /metrics open.
     Result<std::string> secret =
@@ -316,6 +317,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     deps.waiters = api.call_waiters();
     deps.pins = pins.get();
     deps.metrics = &metrics;
+    deps.approval_url = [&api](std::string_view id) { return api.ApprovalUrl(id); };
     auto service = server::McpHttpService::Create(cfg.mcp, deps);
     if (!service.ok()) {
       std::cerr << "interlock serve: " << service.error().message << '\n';
@@ -375,6 +377,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
                          : std::string(http.tls() ? "https" : "http") + "://" +
                                (ep.address().is_v6() ? "[" + host + "]" : host) + ":" +
                                std::to_string(ep.port());
+  api.SetPublicUrl(swopt.public_url);
   approval::Sweeper sweeper(store.get(), &policies, &clock, notifier->get(), swopt,
                             [&api](const std::string& call_id) { api.NotifyCall(call_id); });
   sweeper.Start();

@@ -512,6 +512,16 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
   return ev;
 }
 
+ToolView ViewTool(const policy::AgentPolicy* policy, std::string_view tool) {
+  ToolView v;
+  if (policy == nullptr) return v;
+  auto rule = policy->allowed.find(tool);
+  const bool allowed = rule != policy->allowed.end() && policy->blocked.count(tool) == 0;
+  v.visible = allowed || policy->mode == policy::Mode::kShadow;
+  if (v.visible && rule != policy->allowed.end()) v.scope = rule->second.scope;
+  return v;
+}
+
 uint64_t CountRecords(const boost::json::object& args, const policy::ToolRule* rule) {
   uint64_t longest = 1;
   for (const auto& kv : args) {

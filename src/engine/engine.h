@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "interlock/decision.h"
 #include "interlock/tool_call.h"
@@ -52,6 +54,21 @@ struct Evaluation {
 // it stands before this call, with this call's reported usage already added.
 Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, const ToolCall& call,
                     const EvalContext& ctx);
+
+// The agent's view of one tool, the same for every door (MCP tools/list over stdio and
+// Streamable HTTP, the daemon's POST /v1/tools/view): `visible` when the tool is allowed
+// and not blocked, or always in shadow mode (shadow records, never enforces); `scope`
+// (set only for a visible tool whose rule has one) is the top-level fields of a result's
+// structuredContent the agent may see. `policy` may be nullptr (an unknown agent: nothing
+// is visible).
+struct ToolView {
+  bool visible = false;
+  std::optional<std::vector<std::string>> scope;
+};
+ToolView ViewTool(const policy::AgentPolicy* policy, std::string_view tool);
+inline bool ToolVisible(const policy::AgentPolicy* policy, std::string_view tool) {
+  return ViewTool(policy, tool).visible;
+}
 
 // Records a call touches: the item count of its longest top-level array argument (the
 // tool's scope field list excluded), at least 1, so that a call is never free. `rule`

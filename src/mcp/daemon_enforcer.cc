@@ -53,6 +53,18 @@ std::string DescribeStatus(const DaemonEnforcer::Reply& r) {
   return s;
 }
 
+// The daemon's reviewer-page link, shown to the MCP client: an http(s) URL of printable
+// ASCII, else "" (never relayed as is).
+std::string SafeUrl(const std::string& url) {
+  if (url.size() > 2048 || (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)) {
+    return "";
+  }
+  for (char c : url) {
+    if (c <= 0x20 || c >= 0x7f) return "";
+  }
+  return url;
+}
+
 // The decision object of a daemon reply; nullopt when it is not one.
 std::optional<Decision> DecisionFromReply(const json::object& o) {
   auto verdict = ParseVerdict(Str(o, "decision"));
@@ -241,6 +253,11 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
     // Without a call id the result cannot be recorded nor the approval awaited.
     return {Unavailable(call.tool, "the daemon's decision has no call_id"), ""};
   }
+  if (out.decision.verdict == Verdict::kApprovalRequired) {
+    out.approval_id = Str(o, "approval_id");
+    if (!SafeId(out.approval_id)) out.approval_id.clear();
+    out.approval_url = SafeUrl(Str(o, "approval_url"));
+  }
   if (out.decision.tool.empty()) out.decision.tool = call.tool;
   return out;
 }
@@ -309,6 +326,51 @@ Status DaemonEnforcer::RecordResult(std::string_view call_id, const ToolResult& 
   if (!r.ok()) return r.error();
   if (r->status / 100 != 2) return Error::Unavailable(DescribeStatus(*r));
   return Status::Ok();
+}
+
+Status DaemonEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
+  if (!SafeId(pending.approval_id)) return Error::Invalid("no valid approval id to withdraw");
+  json::object body{{"reason", std::string(reason.substr(0, 1024))}};
+  auto r = Exchange("POST", "/v1/approvals/" + pending.approval_id + "/withdraw", ToJsonText(body),
+                    options_.request_timeout);
+  if (!r.ok()) return r.error();
+  if (r->status == 409) return Error{ErrorKind::kAlreadyExists, DescribeStatus(*r)};
+  if (r->status / 100 != 2) return Error::Unavailable(DescribeStatus(*r));
+  return Status::Ok();
+}
+
+Result<ToolViewSource::View> DaemonEnforcer::ViewTools(const std::vector<std::string>& tools) {
+  json::array names;
+  for (const std::string& t : tools) names.emplace_back(t);
+  auto r = Exchange("POST", "/v1/tools/view", ToJsonText(json::object{{"tools", std::move(names)}}),
+                    options_.request_timeout);
+  if (!r.ok()) return r.error();
+  if (r->status != 200) return Error::Unavailable(DescribeStatus(*r));
+  auto doc = ParseJsonStrict(r->body);
+  const json::value* listed =
+      doc.ok() && doc->is_object() ? doc->get_object().if_contains("tools") : nullptr;
+  if (listed == nullptr || !listed->is_object()) {
+    return Error::Unavailable("the daemon's tool view is not a JSON object with \"tools\"");
+  }
+  View view;
+  for (const auto& kv : listed->get_object()) {
+    if (!kv.value().is_object()) continue;
+    const json::object& e = kv.value().get_object();
+    const json::value* visible = e.if_contains("visible");
+    Entry entry;
+    entry.visible = visible != nullptr && visible->is_bool() && visible->get_bool();
+    if (const json::value* scope = e.if_contains("scope"); scope != nullptr) {
+      // A scope that cannot be read shows no field rather than every field.
+      entry.scope.emplace();
+      if (scope->is_array()) {
+        for (const json::value& f : scope->get_array()) {
+          if (f.is_string()) entry.scope->emplace_back(f.get_string());
+        }
+      }
+    }
+    view[std::string(kv.key())] = std::move(entry);
+  }
+  return view;
 }
 
 Result<std::unique_ptr<DaemonEnforcer>> DaemonEnforcerFromEnv(const std::string& url,

@@ -8,11 +8,16 @@
 //             and, for approval_required, approval_id;
 //   AwaitApproval: GET /v1/calls/{call_id}?wait=N in a loop until the verdict is final
 //             (allow or deny) or the caller cancels;
-//   RecordResult: POST /v1/calls/{call_id}/result {"ok","output","error"}.
+//   RecordResult: POST /v1/calls/{call_id}/result {"ok","output","error"};
+//   Withdraw: POST /v1/approvals/{approval_id}/withdraw {"reason"} (the approval id and
+//             its reviewer link come with the APPROVAL_REQUIRED decision);
+//   ViewTools (ToolViewSource): POST /v1/tools/view {"tools":[...]} -> the agent's view
+//             of each tool (visible, scope), so the gateway needs no local policy.
 //
 // Fail closed: every failure (daemon unreachable, connect/read timeout, a non-2xx status,
 // a body that is not the expected JSON) is a deny with code STORE_UNAVAILABLE and a reason
-// naming what went wrong, never an allow. The bearer token is held in memory only and is
+// naming what went wrong, never an allow; a tool view that cannot be had is an error,
+// so the gateway shows no tool. The bearer token is held in memory only and is
 // never put into a reason, a log line or an error message.
 //
 // Transport: one short-lived connection per request, http:// or https:// (TLS 1.2+, the
@@ -30,6 +35,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "interlock/result.h"
 
@@ -57,7 +63,7 @@ struct DaemonRun {
   std::string agent_id;
 };
 
-class DaemonEnforcer final : public Enforcer {
+class DaemonEnforcer final : public Enforcer, public ToolViewSource {
  public:
   // Validates the options (URL scheme and host, non-empty token); connects to nothing.
   static Result<std::unique_ptr<DaemonEnforcer>> Create(DaemonOptions options);
@@ -76,6 +82,8 @@ class DaemonEnforcer final : public Enforcer {
   Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                         const std::function<void()>& progress) override;
   Status RecordResult(std::string_view call_id, const ToolResult& result) override;
+  Status Withdraw(const Outcome& pending, std::string_view reason) override;
+  Result<View> ViewTools(const std::vector<std::string>& tools) override;
 
   // One HTTP exchange, public for the hook and tests: status and body of the reply, or an
   // error (unreachable, timeout, cancelled by keep_going() returning false).

@@ -51,17 +51,26 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
                        HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(8).data()), 8) +
                        "-") {}
 
-Gateway::~Gateway() {
+Gateway::~Gateway() { CancelAllHeld("the MCP gateway stopped"); }
+
+void Gateway::CancelAllHeld(std::string_view why) {
   std::vector<std::shared_ptr<Held>> all;
   {
     std::lock_guard lock(mu_);
     for (auto& [key, h] : held_) all.push_back(h);
     all.insert(all.end(), finished_held_.begin(), finished_held_.end());
   }
-  for (auto& h : all) h->cancelled = true;
+  for (auto& h : all) h->Cancel(why);
   for (auto& h : all) {
     if (h->thread.joinable()) h->thread.join();
   }
+}
+
+void Gateway::OnClientClosed(std::string_view why) { CancelAllHeld(why); }
+
+void Gateway::CancelHeld(const json::value& id, std::string_view why) {
+  std::lock_guard lock(mu_);
+  if (auto it = held_.find(IdKey(id)); it != held_.end()) it->second->Cancel(why);
 }
 
 std::string Gateway::negotiated_version() const {
@@ -104,9 +113,14 @@ void Gateway::OnClientLine(std::string_view line) {
                                      ? params->get_object().if_contains("requestId")
                                      : nullptr;
         if (rid != nullptr) {
+          std::string why = "the MCP client cancelled the request";
+          const json::value* r = params->get_object().if_contains("reason");
+          if (r != nullptr && r->is_string() && !r->get_string().empty()) {
+            why += ": " + std::string(r->get_string().subview(0, 200));
+          }
           std::lock_guard lock(mu_);
           if (auto it = held_.find(IdKey(*rid)); it != held_.end()) {
-            it->second->cancelled = true;
+            it->second->Cancel(why);
             return;  // the upstream never saw this request
           }
         }
@@ -204,21 +218,38 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
                          Enforcer::Outcome pending, std::optional<json::value> progress_token,
                          std::shared_ptr<Held> held) {
   int ticks = 0;
+  std::string waiting = "Interlock: waiting for human approval of " + tool;
+  if (!pending.approval_id.empty()) {
+    waiting += " (approval " + pending.approval_id;
+    if (!pending.approval_url.empty()) waiting += ", review at " + pending.approval_url;
+    waiting += ")";
+  }
   auto progress = [&] {
     if (!progress_token || held->cancelled) return;
     ++ticks;
-    SendToClient(json::object{
-        {"jsonrpc", "2.0"},
-        {"method", "notifications/progress"},
-        {"params", json::object{{"progressToken", *progress_token},
-                                {"progress", ticks},
-                                {"message", "Interlock: waiting for human approval of " + tool}}}});
+    SendToClient(json::object{{"jsonrpc", "2.0"},
+                              {"method", "notifications/progress"},
+                              {"params", json::object{{"progressToken", *progress_token},
+                                                      {"progress", ticks},
+                                                      {"message", waiting}}}});
   };
   Enforcer::Outcome final = options_.enforcer->AwaitApproval(
       pending, [&held] { return held->cancelled.load(); }, progress);
   final.decision.tool = tool;
   if (final.call_id.empty()) final.call_id = pending.call_id;
   const bool cancelled = held->cancelled.load();
+  // Stopped waiting without a verdict: withdraw, so no reviewer decides a call nobody
+  // waits for (an approval decided meanwhile answers kAlreadyExists and stays).
+  if (cancelled || final.decision.verdict == Verdict::kApprovalRequired ||
+      final.decision.code == Code::kStoreUnavailable) {
+    const std::string why =
+        cancelled ? held->Why()
+                  : "the MCP gateway could not wait for the verdict: " + final.decision.reason;
+    if (Status s = options_.enforcer->Withdraw(pending, why);
+        !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+      Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
+    }
+  }
   {
     // Keep the Held alive (the destructor joins it) but free the id for reuse.
     std::lock_guard lock(mu_);
@@ -327,17 +358,22 @@ bool Gateway::EnsureCatalog() {
   return catalog_complete_;
 }
 
-bool Gateway::ToolVisible(std::string_view name) const {
-  std::shared_ptr<const policy::PolicySet> set = options_.policies->Current();
-  const policy::AgentPolicy* agent = set ? set->Find(options_.agent_id) : nullptr;
-  if (agent == nullptr) return false;
-  if (agent->mode == policy::Mode::kShadow) return true;  // shadow: record, never enforce
-  return agent->allowed.count(name) != 0 && agent->blocked.count(name) == 0;
-}
-
 void Gateway::FilterToolList(json::object& result, bool first_page) {
   json::value* tools = result.if_contains("tools");
   if (tools == nullptr || !tools->is_array()) return;
+  std::vector<std::string> names;
+  for (const json::value& t : tools->get_array()) {
+    const json::value* name = t.is_object() ? t.get_object().if_contains("name") : nullptr;
+    if (name != nullptr && name->is_string()) names.emplace_back(name->get_string());
+  }
+  // Fail closed: without the agent's view no tool is shown.
+  Result<ToolViewSource::View> view = options_.tools->ViewTools(names);
+  if (!view.ok()) Log("no tool is shown: the agent's tool view failed: " + view.error().message);
+  auto visible = [&view](const std::string& n) {
+    if (!view.ok()) return false;
+    auto it = view->find(n);
+    return it != view->end() && it->second.visible;
+  };
   std::vector<std::pair<std::string, CatalogEntry>> seen;
   json::array kept;
   for (json::value& t : tools->get_array()) {
@@ -362,7 +398,7 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
           " changed since it was pinned; hidden and blocked until `interlock mcp pins accept`");
     }
     e.pin_ok = pin.ok() && *pin != PinState::kChanged;
-    if (e.pin_ok && ToolVisible(tool_name)) kept.push_back(t);
+    if (e.pin_ok && visible(tool_name)) kept.push_back(t);
     seen.emplace_back(tool_name, std::move(e));
   }
   *tools = std::move(kept);
@@ -387,21 +423,9 @@ void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
     r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
     r.output_json = CapOutput(*result);
     // scope: the client sees only the allowed top-level fields of structuredContent.
-    std::shared_ptr<const policy::PolicySet> set = options_.policies->Current();
-    const policy::AgentPolicy* agent = set ? set->Find(options_.agent_id) : nullptr;
-    if (agent != nullptr) {
-      auto rule = agent->allowed.find(p.tool);
-      json::value* sc = result->get_object().if_contains("structuredContent");
-      if (rule != agent->allowed.end() && rule->second.scope && sc != nullptr && sc->is_object()) {
-        const auto& scope = *rule->second.scope;
-        json::object reduced;
-        for (const auto& kv : sc->get_object()) {
-          if (std::find(scope.begin(), scope.end(), kv.key()) != scope.end()) {
-            reduced.emplace(kv.key(), kv.value());
-          }
-        }
-        *sc = std::move(reduced);
-      }
+    if (json::value* sc = result->get_object().if_contains("structuredContent");
+        sc != nullptr && sc->is_object()) {
+      ReduceToScope(p.tool, sc->get_object());
     }
   } else {
     r.ok = false;
@@ -418,6 +442,27 @@ void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
       Log("could not record the result of " + p.call_id + ": " + s.error().message);
     }
   }
+}
+
+void Gateway::ReduceToScope(const std::string& tool, json::object& structured) {
+  Result<ToolViewSource::View> view = options_.tools->ViewTools({tool});
+  if (!view.ok()) {
+    // Fail closed: without the scope the agent sees none of the structured content.
+    Log("structuredContent of " + tool +
+        " withheld: the agent's tool view failed: " + view.error().message);
+    structured.clear();
+    return;
+  }
+  auto it = view->find(tool);
+  if (it == view->end() || !it->second.scope) return;
+  const std::vector<std::string>& scope = *it->second.scope;
+  json::object reduced;
+  for (const auto& kv : structured) {
+    if (std::find(scope.begin(), scope.end(), kv.key()) != scope.end()) {
+      reduced.emplace(kv.key(), kv.value());
+    }
+  }
+  structured = std::move(reduced);
 }
 
 void Gateway::OnServerLine(std::string_view line) {

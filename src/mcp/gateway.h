@@ -3,16 +3,23 @@
 // A transport (stdio: src/cli/mcp_cmd.cc; Streamable HTTP: src/server/mcp_http.cc) feeds each
 // message line from the client (OnClientLine) and from the upstream server (OnServerLine), and
 // gives it two SendFn to deliver messages the other way. The gateway changes only:
-//   - tools/list results: tools the agent may not call (not in `allowed`, in `blocked`,
-//     or whose pinned definition changed) are removed; notifications/tools/list_changed
-//     is passed on and marks the catalog stale;
+//   - tools/list results: tools the agent's view (ToolViewSource: engine::ViewTool on
+//     the local policy, or the daemon's POST /v1/tools/view) does not show, and tools whose
+//     pinned definition changed, are removed; notifications/tools/list_changed is passed
+//     on and marks the catalog stale;
 //   - tools/call: decided through the Enforcer (which calls the shared Guard) before
 //     anything is forwarded. A call the Guard allows is then checked against the tool's
 //     pinned definition and its declared inputSchema; a call failing those is not
 //     forwarded either (its call record gets a failed result "not forwarded: ..."), so
 //     every tools/call is decided, counted and audited by the core exactly once;
 //   - tools/call results: recorded (Enforcer::RecordResult), credentials masked, and
-//     structuredContent reduced to the tool's `scope`.
+//     structuredContent reduced to the tool's `scope` (from the same view; no view, no
+//     structuredContent).
+// A call held for approval sends notifications/progress (when the client gave a progress
+// token) naming the approval id and the reviewer page's link from the Enforcer's answer.
+// When the gateway stops waiting without a verdict (notifications/cancelled for it, the
+// client gone: OnClientClosed or destruction, or the wait failed) it withdraws the
+// approval (Enforcer::Withdraw), so no approval is left in the queue for nobody.
 // Every other message passes through untouched. Batches (JSON arrays) are rejected
 // (MCP 2025-06-18 and later have none).
 //
@@ -28,7 +35,8 @@
 // for the client thread. Calls held for approval wait on their own thread so the client
 // thread keeps reading (notifications/cancelled). SendFn must be thread-safe and may be
 // called from any of these threads. The destructor joins approval threads (cancelling
-// them first). The Gateway does not own the Enforcer, PolicySource or PinStore.
+// and withdrawing them first). The Gateway does not own the Enforcer, ToolViewSource or
+// PinStore.
 #ifndef INTERLOCK_MCP_GATEWAY_H_
 #define INTERLOCK_MCP_GATEWAY_H_
 
@@ -48,7 +56,6 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
-#include "core/policy_source.h"
 #include "interlock/decision.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
@@ -72,12 +79,14 @@ struct ToolResult {
 class Enforcer {
  public:
   struct Outcome {
+    Outcome() = default;
+    Outcome(Decision d, std::string call) : decision(std::move(d)), call_id(std::move(call)) {}
     Decision decision;
     std::string call_id;  // empty when nothing was recorded
-    // approval_required from a daemon: its approval's id and, when the daemon has a
-    // public URL, the reviewer's link to it ("" when not given).
-    std::string approval_id = {};
-    std::string approval_url = {};
+    // APPROVAL_REQUIRED: the pending approval and its reviewer page (from the core's
+    // answer; approval_url is empty where there is no reviewer page).
+    std::string approval_id;
+    std::string approval_url;
   };
   virtual ~Enforcer() = default;
   virtual Outcome Decide(ToolCall call) = 0;
@@ -87,14 +96,37 @@ class Enforcer {
   virtual Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                                 const std::function<void()>& progress) = 0;
   virtual Status RecordResult(std::string_view call_id, const ToolResult& result) = 0;
+  // The caller stopped waiting for the approval of `pending` (`reason` says why: the
+  // client cancelled, timed out or disconnected): the approval is withdrawn so that no
+  // reviewer decides a call nobody waits for. An approval decided meanwhile stays
+  // decided (kAlreadyExists). Errors are values; the caller logs them.
+  virtual Status Withdraw(const Outcome& pending, std::string_view reason) = 0;
+};
+
+// What the agent may see of the MCP server's tools (engine::ViewTool): the gateway asks
+// for every tools/list page and for a result's structuredContent. Implementations:
+// PolicyToolView (a local PolicySource; standalone and in-daemon) and DaemonEnforcer (the
+// daemon's POST /v1/tools/view, so `interlock mcp --daemon` needs no policy file).
+// Thread-safety: any thread.
+class ToolViewSource {
+ public:
+  struct Entry {
+    bool visible = false;
+    std::optional<std::vector<std::string>> scope;
+  };
+  using View = std::map<std::string, Entry, std::less<>>;
+  virtual ~ToolViewSource() = default;
+  // The view of each of `tools`; a tool missing from the answer is not visible. An error
+  // (daemon unreachable, ...) means nothing is visible (the gateway fails closed).
+  virtual Result<View> ViewTools(const std::vector<std::string>& tools) = 0;
 };
 
 struct GatewayOptions {
   std::string agent_id;
-  const core::PolicySource* policies = nullptr;  // required
-  Enforcer* enforcer = nullptr;                  // required
-  PinStore* pins = nullptr;                      // required
-  std::vector<std::string> secrets;              // values masked in tool results
+  ToolViewSource* tools = nullptr;   // required
+  Enforcer* enforcer = nullptr;      // required
+  PinStore* pins = nullptr;          // required
+  std::vector<std::string> secrets;  // values masked in tool results
   std::chrono::milliseconds catalog_timeout{10000};
 };
 
@@ -113,6 +145,13 @@ class Gateway {
   // The upstream is gone: every pending request gets an error (tools/call: an isError
   // result saying the call may or may not have run); later requests are refused.
   void OnUpstreamClosed(std::string_view why);
+  // The client is gone (stdin EOF, the HTTP session ended): every call held for approval
+  // stops waiting and its approval is withdrawn with `why`. Returns after the
+  // withdrawals (bounded by the Enforcer's timeouts).
+  void OnClientClosed(std::string_view why);
+  // The client no longer waits for request `id` (its HTTP stream closed): like
+  // notifications/cancelled for it. No-op unless it is held for approval.
+  void CancelHeld(const boost::json::value& id, std::string_view why);
 
   // The protocol version the server answered to initialize ("" before that).
   std::string negotiated_version() const;
@@ -135,7 +174,19 @@ class Gateway {
   };
   struct Held {
     std::atomic<bool> cancelled{false};
+    std::mutex mu;
+    std::string why;  // why it was cancelled (guarded by mu)
     std::thread thread;
+    void Cancel(std::string_view reason) {
+      std::lock_guard lock(mu);
+      if (cancelled.load()) return;
+      why = std::string(reason);
+      cancelled = true;
+    }
+    std::string Why() {
+      std::lock_guard lock(mu);
+      return why;
+    }
   };
 
   void HandleClientRequest(boost::json::value doc, const boost::json::value& id,
@@ -151,10 +202,13 @@ class Gateway {
                   Code code, const std::string& reason);
   // Filters a tools/list result in place and updates the catalog.
   void FilterToolList(boost::json::object& result, bool first_page);
-  bool ToolVisible(std::string_view name) const;
+  // Cancels every held call with `why` and joins their threads.
+  void CancelAllHeld(std::string_view why);
   // Makes sure the catalog is complete, asking the upstream itself when needed.
   bool EnsureCatalog();
   void HandleToolResult(boost::json::object& msg, const Pending& p);
+  // Keeps the top-level fields of a result's structuredContent the tool's scope allows.
+  void ReduceToScope(const std::string& tool, boost::json::object& structured);
   void SendToClient(const boost::json::value& v) { to_client_(v); }
 
   GatewayOptions options_;

@@ -10,7 +10,15 @@ Enforcer::Outcome GuardEnforcer::Decide(ToolCall call) {
   Outcome out{std::move(r.decision), std::move(r.call_id)};
   if (out.decision.verdict == Verdict::kApprovalRequired) {
     // Recorded as APPROVAL_REQUIRED by the store; without an approval service it can
-    // never be approved, so the gateway answers with a deny at once.
+    // never be approved, so the gateway answers with a deny at once and the approval is
+    // withdrawn (never left pending for nobody).
+    if (!out.call_id.empty()) {
+      out.approval_id = store::ApprovalIdForCall(out.call_id);
+      if (Status s = Withdraw(out, "standalone interlock mcp has no approval service"); !s.ok()) {
+        std::cerr << "interlock mcp: could not withdraw approval " << out.approval_id << ": "
+                  << s.error().message << '\n';
+      }
+    }
     Decision d = DenyDecision(Code::kApprovalRequired, kNoApprovalServiceReason, out.decision.rule);
     d.at = out.decision.at;
     d.agent_id = agent_id_;
@@ -28,6 +36,13 @@ Enforcer::Outcome GuardEnforcer::AwaitApproval(const Outcome& pending,
       DenyDecision(Code::kApprovalRequired, kNoApprovalServiceReason, pending.decision.rule);
   out.decision.agent_id = agent_id_;
   return out;
+}
+
+Status GuardEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
+  if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
+  auto a = store_->WithdrawApproval(pending.approval_id, agent_id_, reason, clock_->Now());
+  if (!a.ok()) return a.error();
+  return Status::Ok();
 }
 
 Status GuardEnforcer::RecordResult(std::string_view call_id, const ToolResult& result) {

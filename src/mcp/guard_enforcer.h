@@ -1,9 +1,10 @@
 // GuardEnforcer: the standalone Enforcer. Decides through the local core::Guard on the
 // embedded store, in one run created for the gateway session.
 //
-// There is no approval service in standalone mode (the approval queue lives in the
-// daemon), so a call that needs approval is denied (fail closed) with a reason telling the
-// operator to run the gateway with --daemon.
+// There is no approval service and no reviewer page in standalone mode (the approval
+// queue lives in the daemon), so a call that needs approval is denied (fail closed) with a
+// reason saying so and telling the operator to run the gateway with --daemon; the pending
+// approval the store created for it is withdrawn at once, so none is left in the queue.
 //
 // Decide waits for the decision's audit record to be durable (no audit, no action).
 // RecordResult does not wait for the result's record: it queues the write on the store's
@@ -31,7 +32,8 @@
 namespace interlock::mcp {
 
 inline constexpr char kNoApprovalServiceReason[] =
-    "approval required; no approval service in standalone mode, run with --daemon";
+    "approval required; standalone interlock mcp has no approval service and no reviewer "
+    "page, so the call is denied (run with --daemon URL for human approval)";
 
 class GuardEnforcer final : public Enforcer {
  public:
@@ -47,6 +49,7 @@ class GuardEnforcer final : public Enforcer {
   Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                         const std::function<void()>& progress) override;
   Status RecordResult(std::string_view call_id, const ToolResult& result) override;
+  Status Withdraw(const Outcome& pending, std::string_view reason) override;
 
   // Results whose queued write failed after RecordResult returned.
   uint64_t failed_results() const { return failed_results_->load(); }

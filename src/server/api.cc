@@ -10,9 +10,11 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include "approval/sweeper.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "engine/call_parser.h"
+#include "engine/engine.h"
 #include "server/ui_assets.h"
 
 namespace interlock::server {
@@ -26,6 +28,8 @@ namespace {
 constexpr size_t kMaxTokenBytes = 512;
 constexpr size_t kMaxIdBytes = 128;
 constexpr size_t kMaxReasonBytes = 1024;
+constexpr size_t kMaxViewTools = 1000;
+constexpr size_t kMaxToolNameBytes = 256;
 
 HttpResponse JsonResponse(unsigned status, const json::value& body) {
   HttpResponse res{static_cast<http::status>(status), 11};
@@ -103,6 +107,8 @@ struct Route {
     kAudit,
     kApprovals,
     kApproval,
+    kApprovalWithdraw,
+    kToolView,
     kUi,
     kMcp,
   } kind = kNone;
@@ -169,7 +175,12 @@ Route Match(std::string_view target) {
       } else if (n == 3) {
         set(Route::kApproval, {http::verb::get, http::verb::post}, "GET, POST");
         r.id = seg[2];
+      } else if (n == 4 && seg[3] == "withdraw") {
+        set(Route::kApprovalWithdraw, {http::verb::post}, "POST");
+        r.id = seg[2];
       }
+    } else if (seg[1] == "tools" && n == 3 && seg[2] == "view") {
+      set(Route::kToolView, {http::verb::post}, "POST");
     } else if (seg[1] == "kill" && n == 2) {
       set(Route::kKill, {http::verb::get, http::verb::post}, "GET, POST");
     } else if (seg[1] == "audit" && n == 2) {
@@ -179,7 +190,7 @@ Route Match(std::string_view target) {
   if (r.kind != Route::kNone &&
       (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
        r.kind == Route::kRunEnd || r.kind == Route::kCall || r.kind == Route::kCallResult ||
-       r.kind == Route::kApproval)) {
+       r.kind == Route::kApproval || r.kind == Route::kApprovalWithdraw)) {
     r.bad_id = !ValidId(r.id);
   }
   if (r.kind == Route::kApprovals) {
@@ -307,9 +318,21 @@ Api::Api(ApiOptions options, core::Guard* guard, store::Store* store,
       clock_(clock),
       metrics_(metrics),
       auth_cache_(std::make_unique<AuthCache>(options.auth_cache_ttl)),
-      pool_(static_cast<size_t>(std::max(1, options.blocking_threads))) {}
+      pool_(static_cast<size_t>(std::max(1, options.blocking_threads))),
+      public_url_(options.public_url) {}
 
 Api::~Api() { Shutdown(); }
+
+std::string Api::ApprovalUrl(std::string_view approval_id) const {
+  std::lock_guard lock(url_mu_);
+  if (public_url_.empty()) return "";
+  return approval::ApprovalLink(public_url_, approval_id);
+}
+
+void Api::SetPublicUrl(std::string url) {
+  std::lock_guard lock(url_mu_);
+  public_url_ = std::move(url);
+}
 
 void Api::Shutdown() {
   if (shut_down_.exchange(true)) return;
@@ -496,6 +519,14 @@ void Api::Handle(HttpRequest req, Responder r) {
         return HandleVote(caller, req, std::move(route.id), std::move(r));
       }
       return HandleGetApproval(caller, std::move(route.id), std::move(r));
+    case Route::kApprovalWithdraw:
+      if (!agent) {
+        return r.Send(Forbidden("only the agent that made the call may withdraw its approval"));
+      }
+      return HandleWithdraw(caller, req, std::move(route.id), std::move(r));
+    case Route::kToolView:
+      if (!agent) return r.Send(Forbidden("only agent tokens have a tool view"));
+      return HandleToolView(caller, req, std::move(r));
     default:
       return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
   }
@@ -548,7 +579,11 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
           if (!g.call_id.empty()) out["call_id"] = g.call_id;
           if (!g.call_id.empty() && (g.decision.verdict == Verdict::kApprovalRequired ||
                                      (g.existing_call && g.decision.rule == "approval"))) {
-            out["approval_id"] = store::ApprovalIdForCall(g.call_id);
+            const std::string approval_id = store::ApprovalIdForCall(g.call_id);
+            out["approval_id"] = approval_id;
+            if (std::string url = ApprovalUrl(approval_id); !url.empty()) {
+              out["approval_url"] = std::move(url);
+            }
           }
           if (g.existing_call) out["existing_call"] = true;
           if (!g.error) out["run"] = RunStateJson(g.state);
@@ -628,7 +663,12 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   out["call_id"] = rec.call_id;
   if (*pending || rec.decision.rule == "approval") {
     const std::string approval_id = store::ApprovalIdForCall(rec.call_id);
-    if (*pending || store_->GetApproval(approval_id).ok()) out["approval_id"] = approval_id;
+    if (*pending || store_->GetApproval(approval_id).ok()) {
+      out["approval_id"] = approval_id;
+      if (std::string url = ApprovalUrl(approval_id); !url.empty()) {
+        out["approval_url"] = std::move(url);
+      }
+    }
   }
   out["run_id"] = rec.run_id;
   out["at"] = FormatRfc3339(rec.at);
@@ -983,6 +1023,63 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
     body["settled"] = out->settled;
     r.Send(JsonResponse(200, body));
   });
+}
+
+void Api::HandleWithdraw(const Caller& c, const HttpRequest& req, std::string approval_id,
+                         Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/true);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  std::string reason;
+  for (const auto& kv : *body) {
+    if (kv.key() != "reason") {
+      return r.Send(InvalidRequest("unknown field '" + std::string(kv.key()) + "'"));
+    }
+    if (!kv.value().is_null()) {
+      if (!kv.value().is_string() || kv.value().as_string().size() > kMaxReasonBytes) {
+        return r.Send(InvalidRequest("reason must be a string of at most 1024 bytes"));
+      }
+      reason = std::string(kv.value().as_string());
+    }
+  }
+  Blocking([this, c, r, approval_id, reason] {
+    auto a = store_->WithdrawApproval(approval_id, c.principal.agent_id, reason, clock_->Now());
+    if (!a.ok()) return r.Send(StoreError(a.error()));
+    NotifyCall(a->call_id);
+    r.Send(JsonResponse(200, ApprovalJson(*a, clock_->Now())));
+  });
+}
+
+void Api::HandleToolView(const Caller& c, const HttpRequest& req, Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  for (const auto& kv : *body) {
+    if (kv.key() != "tools") {
+      return r.Send(InvalidRequest("unknown field '" + std::string(kv.key()) + "'"));
+    }
+  }
+  const json::value* tools = body->if_contains("tools");
+  if (tools == nullptr || !tools->is_array() || tools->as_array().size() > kMaxViewTools) {
+    return r.Send(InvalidRequest("tools must be an array of at most 1000 tool names"));
+  }
+  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+  const policy::AgentPolicy* agent = set ? set->Find(c.principal.agent_id) : nullptr;
+  json::object view;
+  for (const json::value& t : tools->as_array()) {
+    if (!t.is_string() || t.as_string().empty() || t.as_string().size() > kMaxToolNameBytes) {
+      return r.Send(InvalidRequest("each tool name must be a string of 1 to 256 bytes"));
+    }
+    engine::ToolView v = engine::ViewTool(agent, t.as_string());
+    json::object entry{{"visible", v.visible}};
+    if (v.scope) {
+      json::array scope;
+      for (const std::string& f : *v.scope) scope.emplace_back(f);
+      entry["scope"] = std::move(scope);
+    }
+    view[t.as_string()] = std::move(entry);
+  }
+  json::object out{{"agent_id", c.principal.agent_id}, {"tools", std::move(view)}};
+  if (set) out["policy_sha256"] = set->sha256;
+  r.Send(JsonResponse(200, out));
 }
 
 void Api::HandleUi(const std::string& path, Responder r) {

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include <boost/asio/thread_pool.hpp>
@@ -42,6 +43,9 @@ struct ApiOptions {
   // When set, GET /metrics needs "Authorization: Bearer <metrics_token>" (a scrape secret,
   // not a store token: Prometheus' credentials_file). Empty: /metrics is open.
   std::string metrics_token;
+  // Base of the reviewer page's links (`approval_url` in call answers): the config's
+  // approvals.public_url, else set with Api::SetPublicUrl once the listener is bound.
+  std::string public_url;
 };
 
 // The MCP Streamable HTTP endpoint /mcp/{upstream} (src/server/mcp_http.h), behind the
@@ -67,6 +71,11 @@ class Api final : public RequestHandler {
 
   // Wakes long polls on call_id; the approvals feature calls this when a verdict lands.
   void NotifyCall(std::string_view call_id) { waiters_.Notify(call_id); }
+  // The reviewer page's link for one approval ("{public_url}/ui/#/approvals/{id}"), or ""
+  // while no public URL is known. Any thread.
+  std::string ApprovalUrl(std::string_view approval_id) const;
+  // Sets the base of ApprovalUrl when the config gave none (the listener's address).
+  void SetPublicUrl(std::string url);
   // The long-poll registry, shared with in-daemon waiters (MCP sessions awaiting approval).
   CallWaiters* call_waiters() { return &waiters_; }
   // Serves /mcp/{upstream} through `mcp` (not owned; outlives the Api). Call before the
@@ -103,6 +112,11 @@ class Api final : public RequestHandler {
   void HandleListApprovals(const Caller& c, std::string state, size_t limit, Responder r);
   void HandleGetApproval(const Caller& c, std::string approval_id, Responder r);
   void HandleVote(const Caller& c, const HttpRequest& req, std::string approval_id, Responder r);
+  // POST /v1/approvals/{id}/withdraw: the agent that made the call stops waiting.
+  void HandleWithdraw(const Caller& c, const HttpRequest& req, std::string approval_id,
+                      Responder r);
+  // POST /v1/tools/view: the agent's view of the tools (engine::ViewTool).
+  void HandleToolView(const Caller& c, const HttpRequest& req, Responder r);
   // The reviewer page's static assets (no token: the page signs in itself).
   void HandleUi(const std::string& path, Responder r);
   void HandleMetrics(Responder r);
@@ -127,6 +141,8 @@ class Api final : public RequestHandler {
   boost::asio::thread_pool pool_;
   std::atomic<bool> shut_down_{false};
   McpEndpoint* mcp_ = nullptr;
+  mutable std::mutex url_mu_;
+  std::string public_url_;  // guarded by url_mu_
 };
 
 }  // namespace interlock::server

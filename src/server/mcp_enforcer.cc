@@ -18,7 +18,20 @@ Decision McpEnforcer::Unavailable(const std::string& tool, const std::string& wh
 
 mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
   core::GuardResponse r = guard_->Decide(agent_id_, principal_, run_id_, std::move(call));
-  return {std::move(r.decision), std::move(r.call_id)};
+  Outcome out{std::move(r.decision), std::move(r.call_id)};
+  if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
+    out.approval_id = store::ApprovalIdForCall(out.call_id);
+    if (approval_url_) out.approval_url = approval_url_(out.approval_id);
+  }
+  return out;
+}
+
+Status McpEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
+  if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
+  auto a = store_->WithdrawApproval(pending.approval_id, agent_id_, reason, clock_->Now());
+  if (!a.ok()) return a.error();
+  waiters_->Notify(a->call_id);  // long polls on the call see the withdrawal at once
+  return Status::Ok();
 }
 
 mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,

@@ -8,13 +8,17 @@
 // times it out) and re-reads the call from the store; it also re-reads at least once per
 // progress interval, calling progress() each time. Fail closed: a store error while
 // deciding is the Guard's STORE_UNAVAILABLE deny; a store error or a shutdown while waiting
-// is a STORE_UNAVAILABLE deny, never an allow.
+// is a STORE_UNAVAILABLE deny, never an allow. A call needing approval carries the
+// approval id and its reviewer page's link (`approval_url`, the Api's ApprovalUrl);
+// Withdraw withdraws the approval on the store and wakes its long polls.
 // Thread-safety: any thread. Does not own its collaborators; they must outlive it.
 #ifndef INTERLOCK_SERVER_MCP_ENFORCER_H_
 #define INTERLOCK_SERVER_MCP_ENFORCER_H_
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/time.h"
 #include "core/guard.h"
@@ -26,9 +30,13 @@ namespace interlock::server {
 
 class McpEnforcer final : public mcp::Enforcer {
  public:
+  // The reviewer page's link for an approval id ("" when there is none).
+  using ApprovalUrlFn = std::function<std::string(std::string_view approval_id)>;
+
   McpEnforcer(core::Guard* guard, store::Store* store, const Clock* clock, CallWaiters* waiters,
               std::string agent_id, std::string principal, std::string run_id,
-              std::chrono::milliseconds progress_interval = std::chrono::seconds(1))
+              std::chrono::milliseconds progress_interval = std::chrono::seconds(1),
+              ApprovalUrlFn approval_url = {})
       : guard_(guard),
         store_(store),
         clock_(clock),
@@ -36,12 +44,14 @@ class McpEnforcer final : public mcp::Enforcer {
         agent_id_(std::move(agent_id)),
         principal_(std::move(principal)),
         run_id_(std::move(run_id)),
-        progress_interval_(progress_interval) {}
+        progress_interval_(progress_interval),
+        approval_url_(std::move(approval_url)) {}
 
   Outcome Decide(ToolCall call) override;
   Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                         const std::function<void()>& progress) override;
   Status RecordResult(std::string_view call_id, const mcp::ToolResult& result) override;
+  Status Withdraw(const Outcome& pending, std::string_view reason) override;
 
   const std::string& run_id() const { return run_id_; }
 
@@ -56,6 +66,7 @@ class McpEnforcer final : public mcp::Enforcer {
   const std::string principal_;
   const std::string run_id_;
   const std::chrono::milliseconds progress_interval_;
+  const ApprovalUrlFn approval_url_;
 };
 
 }  // namespace interlock::server

@@ -15,6 +15,7 @@
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
 #include "mcp/sse.h"
+#include "mcp/tool_view.h"
 #include "mcp/upstream.h"
 #include "server/mcp_enforcer.h"
 
@@ -148,6 +149,7 @@ struct Exchange {
   bool accept_sse = true;
   std::string session_header;  // set on the initialize exchange
   std::string progress_key;    // IdKey of params._meta.progressToken, if any
+  std::string key;             // IdKey of the request's id
   std::shared_ptr<ResponseStream> stream;
   Steady::time_point started = Steady::now();
   Steady::time_point last_write = Steady::now();
@@ -193,7 +195,9 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     if (!run.ok()) return SetupFailed(init_key, 503, "cannot start a run: " + run.error().message);
     run_id_ = run->run_id;
     enforcer_ = std::make_unique<McpEnforcer>(d.guard, d.store, d.clock, d.waiters, agent_.agent_id,
-                                              agent_.name, run_id_);
+                                              agent_.name, run_id_, std::chrono::seconds(1),
+                                              d.approval_url);
+    tool_view_ = std::make_unique<mcp::PolicyToolView>(d.policies, agent_.agent_id);
     if (!up_->config.command.empty()) {
       auto child = mcp::StdioUpstream::Spawn(up_->config.command, up_->child_env,
                                              service_->config_.child_grace);
@@ -210,7 +214,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     }
     mcp::GatewayOptions g;
     g.agent_id = agent_.agent_id;
-    g.policies = d.policies;
+    g.tools = tool_view_.get();
     g.enforcer = enforcer_.get();
     g.pins = d.pins;
     g.secrets = up_->secrets;
@@ -235,6 +239,29 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       return SetupFailed(init_key, 502, st.error().message);
     }
     ready_ = true;
+    std::lock_guard gw_lock(gw_mu_);
+    live_gateway_ = gateway_.get();
+  }
+
+  // Worker: the stream of `exchange` closed. While the request is unanswered the
+  // client stopped listening for it: a call held for approval is withdrawn.
+  void StreamClosed(const std::weak_ptr<Exchange>& exchange) {
+    std::string key;
+    {
+      std::shared_ptr<Exchange> ex = exchange.lock();
+      if (ex == nullptr) return;  // answered and gone
+      key = ex->key;
+      std::lock_guard lock(mu_);
+      auto it = exchanges_.find(key);
+      // Answered (the normal end of the stream), or the id reused by a later request.
+      if (it == exchanges_.end() || it->second != ex) return;
+    }
+    auto id = ParseJsonStrict(key);
+    if (!id.ok()) return;
+    std::lock_guard gw_lock(gw_mu_);
+    if (live_gateway_ != nullptr) {
+      live_gateway_->CancelHeld(*id, "the MCP client closed the request's HTTP stream");
+    }
   }
 
   // Worker: one client message.
@@ -248,6 +275,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     std::lock_guard lock(mu_);
     if (exchanges_.count(key) != 0) return false;
     if (!ex->progress_key.empty()) progress_[ex->progress_key] = key;
+    ex->key = key;
     exchanges_.emplace(key, std::move(ex));
     return true;
   }
@@ -308,7 +336,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         if (p != progress_.end()) {
           auto e = exchanges_.find(p->second);
           if (e != exchanges_.end() && e->second->accept_sse) {
-            WriteLocked(*e->second, text);
+            WriteLocked(e->second, text);
             return;
           }
         }
@@ -320,7 +348,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     if (t_related != nullptr) {
       auto e = exchanges_.find(mcp::IdKey(*t_related));
       if (e != exchanges_.end() && e->second->accept_sse) {
-        WriteLocked(*e->second, text);
+        WriteLocked(e->second, text);
         return;
       }
     }
@@ -333,7 +361,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     }
     for (auto& [key, ex] : exchanges_) {
       if (ex->accept_sse && (!ex->stream || ex->stream->open())) {
-        WriteLocked(*ex, text);
+        WriteLocked(ex, text);
         return;
       }
     }
@@ -347,7 +375,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     std::lock_guard lock(mu_);
     for (auto& [key, ex] : exchanges_) {
       if (!ex->stream && ex->accept_sse && now - ex->started >= c.sse_after) {
-        ex->stream = ex->responder.StartStream(SseHead(ex->session_header), {});
+        ex->stream = ex->responder.StartStream(SseHead(ex->session_header), OnStreamClose(ex));
         ex->stream->Write(mcp::FormatSseComment("interlock: waiting"));
         ex->last_write = now;
       } else if (ex->stream && now - ex->last_write >= c.keepalive) {
@@ -365,7 +393,11 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     return exchanges_.empty() && idle >= c.session_idle_timeout;
   }
 
-  void MarkClosed() { closed_.store(true); }
+  void MarkClosed(const std::string& why) {
+    std::lock_guard lock(why_mu_);
+    if (close_why_.empty()) close_why_ = why;
+    closed_.store(true);
+  }
 
   // Service thread (or destructor): stops everything the session owns. Idempotent.
   void Teardown(const std::string& why) {
@@ -386,7 +418,20 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         task_cv_.notify_all();
       }
       if (worker_.joinable()) worker_.join();
-      gateway_.reset();  // cancels and joins calls held for approval
+      {
+        std::lock_guard gw_lock(gw_mu_);
+        live_gateway_ = nullptr;
+      }
+      if (gw != nullptr) {
+        std::string ended;
+        {
+          std::lock_guard lock(why_mu_);
+          ended = close_why_.empty() ? why : close_why_;
+        }
+        // Withdraws the approvals of calls still held (the client will never hear back).
+        gw->OnClientClosed("the MCP session ended: " + ended);
+      }
+      gateway_.reset();
       upstream_.reset();
       if (!run_id_.empty()) {
         const McpHttpDeps& d = service_->deps_;
@@ -473,10 +518,25 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     stream->End();
   }
 
-  void WriteLocked(Exchange& ex, const std::string& text) {
-    if (!ex.stream) ex.stream = ex.responder.StartStream(SseHead(ex.session_header), {});
+  void WriteLocked(const std::shared_ptr<Exchange>& exchange, const std::string& text) {
+    Exchange& ex = *exchange;
+    if (!ex.stream) {
+      ex.stream = ex.responder.StartStream(SseHead(ex.session_header), OnStreamClose(exchange));
+    }
     ex.stream->Write(mcp::FormatSseEvent(text));
     ex.last_write = Steady::now();
+  }
+
+  // Runs StreamClosed(key) on the worker when a request's stream closes (on_close may
+  // run at once, inside StartStream, with mu_ held).
+  std::function<void()> OnStreamClose(const std::shared_ptr<Exchange>& ex) {
+    return [weak = weak_from_this(), exchange = std::weak_ptr<Exchange>(ex)] {
+      if (auto s = weak.lock()) {
+        s->Post([weak, exchange] {
+          if (auto t = weak.lock()) t->StreamClosed(exchange);
+        });
+      }
+    };
   }
 
   McpHttpService* service_;
@@ -489,6 +549,11 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   bool ready_ = false;
   std::string run_id_;
   std::unique_ptr<McpEnforcer> enforcer_;
+  std::unique_ptr<mcp::PolicyToolView> tool_view_;
+  std::mutex gw_mu_;                      // live_gateway_
+  mcp::Gateway* live_gateway_ = nullptr;  // set once ready, cleared before teardown
+  std::mutex why_mu_;
+  std::string close_why_;  // why CloseSession ended it (guarded by why_mu_)
   std::unique_ptr<mcp::Upstream> upstream_;
   std::unique_ptr<mcp::Gateway> gateway_;
 
@@ -773,7 +838,7 @@ void McpHttpService::CloseSession(const std::shared_ptr<Session>& s, const std::
   std::lock_guard lock(mu_);
   auto it = sessions_.find(s->id());
   if (it == sessions_.end() || it->second != s) return;  // closed already
-  s->MarkClosed();
+  s->MarkClosed(why);
   sessions_.erase(it);
   if (deps_.metrics != nullptr) deps_.metrics->McpSessionClosed();
   if (auto a = per_agent_.find(s->agent_id()); a != per_agent_.end() && --a->second <= 0) {

@@ -22,7 +22,9 @@
 //   GET    Accept: text/event-stream opens the session's stream for server-initiated
 //          messages not tied to a request (one per session: 409 for a second).
 //   DELETE ends the session: the upstream child is stopped, held approvals are
-//          cancelled, the run is ended; later requests get 404.
+//          withdrawn, the run is ended; later requests get 404. A session that expires
+//          (idle) or ends with the daemon withdraws its held approvals too, and so does a
+//          request whose stream the client closes before its answer.
 //   MCP-Protocol-Version, when present, must be one Interlock speaks (400 otherwise);
 //   absent, 2025-03-26 is assumed (the transport rules above are the same for it).
 //   Host must be a loopback name or in mcp.allowed_hosts, and Origin, when present, must
@@ -41,6 +43,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -83,6 +86,8 @@ struct McpHttpDeps {
   CallWaiters* waiters = nullptr;
   mcp::PinStore* pins = nullptr;
   Metrics* metrics = nullptr;  // optional: session gauges and counters
+  // The reviewer page's link for an approval id (Api::ApprovalUrl); optional.
+  std::function<std::string(std::string_view approval_id)> approval_url;
 };
 
 class McpHttpService final : public McpEndpoint {

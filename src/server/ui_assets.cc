@@ -108,7 +108,7 @@ tr.this td{background:#fff7d6}
 .masked{color:#888;font-style:italic}
 .state{font-weight:600}
 .state.pending{color:#b45309}.state.granted{color:#15803d}
-.state.denied,.state.timed_out,.state.cancelled{color:#b91c1c}
+.state.denied,.state.timed_out,.state.cancelled{color:#b91c1c}.state.withdrawn{color:#6b7280}
 .buttons{display:flex;gap:8px;margin-top:8px}
 .buttons button{flex:1;color:#fff;border:0}
 .approve{background:#15803d}.deny{background:#b91c1c}

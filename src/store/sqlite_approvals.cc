@@ -224,6 +224,8 @@ const char* ApprovalStateName(ApprovalState s) {
       return "timed_out";
     case ApprovalState::kCancelled:
       return "cancelled";
+    case ApprovalState::kWithdrawn:
+      return "withdrawn";
   }
   return "denied";
 }
@@ -234,6 +236,7 @@ std::optional<ApprovalState> ParseApprovalState(std::string_view name) {
   if (name == "denied") return ApprovalState::kDenied;
   if (name == "timed_out") return ApprovalState::kTimedOut;
   if (name == "cancelled") return ApprovalState::kCancelled;
+  if (name == "withdrawn") return ApprovalState::kWithdrawn;
   return std::nullopt;
 }
 
@@ -593,6 +596,37 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
         a, "granted", rq.now, rq.reviewer.name, rq.comment,
         json::object{{"reviewers", std::move(all)}, {"records_consumed", a.records}}));
     out.approval = a;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
+Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
+                                               std::string_view agent_id, std::string_view reason,
+                                               TimePoint now) {
+  Approval out;
+  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
+    Result<Approval> loaded = LoadApproval(db, approval_id);
+    if (!loaded.ok()) return loaded.error();
+    Approval& a = *loaded;
+    // Another agent's approval is indistinguishable from a foreign call: refused.
+    if (a.agent_id != agent_id) {
+      return Error::Denied("approval " + a.approval_id + " belongs to another agent");
+    }
+    if (a.state != ApprovalState::kPending) {
+      return Error{ErrorKind::kAlreadyExists,
+                   "approval " + a.approval_id + " is already " + ApprovalStateName(a.state)};
+    }
+    std::string why = "approval " + a.approval_id + " was withdrawn by agent " + a.agent_id;
+    if (!reason.empty()) why += ": " + std::string(reason);
+    const size_t before = events->size();
+    Status ds = SettleDeny(db, &a, ApprovalState::kWithdrawn, Code::kApprovalDenied, why,
+                           "withdrawn", now, "", reason, events);
+    if (!ds.ok()) return ds;
+    // The agent withdrew it, not a reviewer nor Interlock.
+    for (size_t i = before; i < events->size(); ++i) (*events)[i].principal = a.agent_id;
+    out = a;
     return Status::Ok();
   });
   if (!s.ok()) return s.error();

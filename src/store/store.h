@@ -121,12 +121,13 @@ struct StoreOptions {
 // The approval is bound to the call (agent, run, tool, SHA-256 of the canonical args)
 // and settles it exactly once: granted -> the call's decision becomes allow/ALLOWED
 // (rule "approval"); denied, cancelled (kill switch) -> deny/APPROVAL_DENIED; timed out
-// -> deny/APPROVAL_TIMEOUT. A granted call runs once: its first delivery releases it
-// (ReleaseCall), and re-submitting the identical call with "approval_id"
+// -> deny/APPROVAL_TIMEOUT; withdrawn (the agent stopped waiting: the MCP client cancelled
+// or went away) -> deny/APPROVAL_DENIED. A granted call runs once: its first delivery
+// releases it (ReleaseCall), and re-submitting the identical call with "approval_id"
 // (ToolCall::approval_id) answers with that same call, never a new one.
 
-enum class ApprovalState { kPending, kGranted, kDenied, kTimedOut, kCancelled };
-// "pending" | "granted" | "denied" | "timed_out" | "cancelled".
+enum class ApprovalState { kPending, kGranted, kDenied, kTimedOut, kCancelled, kWithdrawn };
+// "pending" | "granted" | "denied" | "timed_out" | "cancelled" | "withdrawn".
 const char* ApprovalStateName(ApprovalState s);
 std::optional<ApprovalState> ParseApprovalState(std::string_view name);
 
@@ -278,6 +279,14 @@ class Store : public core::RunStore {
   virtual Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) = 0;
   virtual Result<Approval> GetApproval(std::string_view approval_id) = 0;
   virtual Result<VoteOutcome> Vote(const VoteRequest& request) = 0;
+  // The agent that made the call no longer waits for its approval (the MCP client
+  // cancelled the request, timed out or disconnected): a pending approval becomes
+  // withdrawn, its call deny/APPROVAL_DENIED, and an "approval" audit record (event
+  // "withdrawn", principal agent_id, `reason`) is written in the same transaction. Later
+  // votes get kAlreadyExists. Errors: kNotFound, kPermissionDenied (another agent's
+  // approval), kAlreadyExists (not pending any more; the message names its state).
+  virtual Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
+                                            std::string_view reason, TimePoint now) = 0;
   // Escalates or times out pending approvals whose deadline is at or before `now`, and
   // cancels pending approvals covered by an engaged kill switch (one set by another
   // process included). Returns what changed.

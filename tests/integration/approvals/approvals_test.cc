@@ -564,5 +564,94 @@ TEST_F(ApprovalsTest, ThousandWaitingAgents) {
   EXPECT_EQ(denied, kAgents);
 }
 
+// Tests that the call answers (POST /v1/runs/{run}/calls and GET /v1/calls/{id}) carry
+// the reviewer page's deep link next to approval_id, built from approvals.public_url.
+TEST_F(ApprovalsTest, CallAnswersCarryTheApprovalUrl) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"x@y.z"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = Str(r.json, "approval_id");
+  ASSERT_FALSE(id.empty()) << r.body;
+  EXPECT_EQ(Str(r.json, "approval_url"), "http://reviews.example/ui/#/approvals/" + id);
+  HttpResult got = client_->Request("GET", "/v1/calls/" + Str(r.json, "call_id"), "", agent_);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(Str(got.json, "approval_url"), "http://reviews.example/ui/#/approvals/" + id);
+}
+
+// Tests POST /v1/approvals/{id}/withdraw: only the agent that made the call may withdraw
+// (reviewers, admins and other agents get 403), the waiting long poll ends with
+// deny/APPROVAL_DENIED, the approval reads withdrawn with its reason, a reviewer's later
+// vote is refused with 409, a second withdrawal is 409, and the audit trail names the
+// agent and the reason.
+TEST_F(ApprovalsTest, WithdrawnApprovalRefusesLaterVotes) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"x@y.z"}})");
+  const std::string id = Str(r.json, "approval_id");
+  const std::string call = Str(r.json, "call_id");
+  ASSERT_FALSE(id.empty()) << r.body;
+  auto waiting = Wait(call);
+  const std::string path = "/v1/approvals/" + id + "/withdraw";
+  const std::string body = R"({"reason":"the MCP client cancelled the request"})";
+  EXPECT_EQ(client_->Request("POST", path, body, alice_).status, 403);
+  EXPECT_EQ(client_->Request("POST", path, body, admin_).status, 403);
+  EXPECT_EQ(client_->Request("POST", path, body, other_agent_).status, 403);
+  EXPECT_EQ(client_->Request("POST", path, R"({"reason":7})", agent_).status, 400);
+  EXPECT_EQ(client_->Request("POST", path, R"({"why":"x"})", agent_).status, 400);
+  EXPECT_EQ(client_->Request("POST", "/v1/approvals/apr_nope/withdraw", body, agent_).status, 404);
+  std::this_thread::sleep_for(200ms);  // the poll is parked
+
+  HttpResult w = client_->Request("POST", path, body, agent_);
+  ASSERT_EQ(w.status, 200) << w.body;
+  EXPECT_EQ(Str(w.json, "state"), "withdrawn");
+  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  HttpResult got = waiting.get();
+  EXPECT_EQ(Str(got.json, "decision"), "deny") << got.body;
+  EXPECT_EQ(Str(got.json, "code"), "APPROVAL_DENIED");
+  EXPECT_NE(Str(got.json, "reason").find("was withdrawn"), std::string::npos) << got.body;
+
+  HttpResult v = Vote(id, alice_, "approve");
+  EXPECT_EQ(v.status, 409) << v.body;
+  EXPECT_NE(v.body.find("withdrawn"), std::string::npos) << v.body;
+  EXPECT_EQ(client_->Request("POST", path, body, agent_).status, 409);
+  HttpResult detail = client_->Request("GET", "/v1/approvals/" + id, "", alice_);
+  EXPECT_EQ(Str(detail.json, "state"), "withdrawn") << detail.body;
+  EXPECT_NE(Str(detail.json, "outcome_reason").find("the MCP client cancelled the request"),
+            std::string::npos)
+      << detail.body;
+  HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", alice_);
+  EXPECT_EQ(pending.body.find(id), std::string::npos) << pending.body;
+  HttpResult audit = client_->Request("GET", "/v1/audit?run_id=" + run, "", admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  bool found = false;
+  for (const json::value& rec : audit.json.at("records").as_array()) {
+    const std::string text = json::serialize(rec);
+    if (text.find("\"withdrawn\"") == std::string::npos) continue;
+    found = true;
+    EXPECT_NE(text.find("\"principal\":\"appr-agent\""), std::string::npos) << text;
+    EXPECT_NE(text.find("the MCP client cancelled the request"), std::string::npos) << text;
+  }
+  EXPECT_TRUE(found) << audit.body;
+}
+
+// Tests POST /v1/tools/view: an agent token gets its own view (allowed tools visible,
+// others not); reviewers cannot ask, and a malformed body is 400.
+TEST_F(ApprovalsTest, ToolViewAnswersTheAgentsOwnView) {
+  HttpResult v = client_->Request("POST", "/v1/tools/view",
+                                  R"({"tools":["send_email","drop_table","rm_rf"]})", agent_);
+  ASSERT_EQ(v.status, 200) << v.body;
+  EXPECT_EQ(Str(v.json, "agent_id"), "appr-agent");
+  const json::object& tools = v.json.at("tools").as_object();
+  EXPECT_EQ(tools.at("send_email").at("visible"), true);
+  EXPECT_EQ(tools.at("drop_table").at("visible"), true);
+  EXPECT_EQ(tools.at("rm_rf").at("visible"), false);
+  HttpResult other =
+      client_->Request("POST", "/v1/tools/view", R"({"tools":["drop_table"]})", other_agent_);
+  ASSERT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(other.json.at("tools").at("drop_table").at("visible"), false);
+  EXPECT_EQ(client_->Request("POST", "/v1/tools/view", R"({"tools":[]})", alice_).status, 403);
+  EXPECT_EQ(client_->Request("POST", "/v1/tools/view", R"({"tools":[1]})", agent_).status, 400);
+  EXPECT_EQ(client_->Request("POST", "/v1/tools/view", R"({})", agent_).status, 400);
+}
+
 }  // namespace
 }  // namespace interlock::testing

@@ -34,6 +34,7 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
 
 constexpr char kHookPolicy[] = R"(agent:
   id: "cc-agent"
@@ -335,6 +336,38 @@ class McpDaemonTest : public ::testing::Test {
     EXPECT_FALSE(gw->Response(1).is_null()) << ReadAll(err);
     gw->Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
     return gw;
+  }
+
+  // The official MCP SDK client (tests/integration/mcp/node) in front of
+  // `interlock mcp --daemon` with NO policy file, the fake server behind it.
+  ProcessResult SdkThroughGateway(const std::vector<std::string>& client_args,
+                                  const std::string& calls_log) {
+    const std::string setup =
+        RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh");
+    EXPECT_EQ(setup, "");
+    const std::string server = dir_.Write("fake_server.js", kFakeServer);
+    std::vector<std::string> argv = {"/usr/bin/env", "IL_TOKEN=" + mcp_token_,
+                                     "XDG_STATE_HOME=" + state_, "/usr/bin/node"};
+    argv.insert(argv.end(), client_args.begin(), client_args.end());
+    for (const std::string& a :
+         {std::string("--"), kInterlock, std::string("mcp"), std::string("--daemon"), url_,
+          std::string("--token-env"), std::string("IL_TOKEN"), std::string("--"),
+          std::string("/usr/bin/node"), server, calls_log}) {
+      argv.push_back(a);
+    }
+    return RunProcess(argv, "", 60s);
+  }
+
+  // The decided approvals of `tool`, newest first (reviewer view).
+  std::vector<json::value> DecidedApprovals(const std::string& tool) {
+    std::vector<json::value> out;
+    HttpResult decided = client_->Request("GET", "/v1/approvals?state=decided", "", reviewer_);
+    EXPECT_EQ(decided.status, 200) << decided.body;
+    if (!decided.json.is_object()) return out;
+    for (const json::value& a : decided.json.at("approvals").as_array()) {
+      if (Str(a, "tool") == tool) out.push_back(a);
+    }
+    return out;
   }
 
   std::vector<std::string> HookRunFiles() {
@@ -663,6 +696,123 @@ TEST_F(McpDaemonTest, GatewayDeniesWhenTheDaemonIsUnreachable) {
   EXPECT_TRUE(IsError(r)) << r << ReadAll(err);
   EXPECT_NE(ResultText(r).find("STORE_UNAVAILABLE"), std::string::npos) << r;
   EXPECT_FALSE(std::filesystem::exists(calls_log));
+}
+
+// Tests that `interlock mcp --daemon` runs without a policy file: the official SDK
+// client lists only the tools the daemon's policy allows (write_file is blocked there),
+// and an allowed call goes through.
+TEST_F(McpDaemonTest, GatewayWithoutPolicyListsOnlyTheDaemonsAllowedTools) {
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string calls = dir_.Write(
+      "calls.json",
+      R"([{"name":"echo","arguments":{"text":"hi"}},{"name":"write_file","arguments":{"text":"x"}}])");
+  ProcessResult r = SdkThroughGateway({kNodeDir + "/sdk_client.mjs", calls}, calls_log);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json::value out = json::parse(r.out);
+  EXPECT_EQ(json::serialize(out.at("tools")), R"(["echo","send_email"])") << r.out;
+  const json::array& results = out.at("results").as_array();
+  ASSERT_EQ(results.size(), 2u) << r.out;
+  EXPECT_EQ(json::serialize(results[0]).find("isError\":true"), std::string::npos) << r.out;
+  EXPECT_NE(json::serialize(results[1]).find("TOOL_BLOCKED"), std::string::npos) << r.out;
+  EXPECT_EQ(ReadAll(calls_log), "echo\n");
+  EXPECT_EQ(r.err.find(mcp_token_), std::string::npos);
+}
+
+// Tests that --policy next to --daemon is ignored with a warning (the daemon's policies
+// decide): a policy allowing write_file does not make it visible.
+TEST_F(McpDaemonTest, GatewayWarnsThatPolicyIsIgnoredWithDaemon) {
+  const std::string permissive =
+      dir_.Write("permissive.yaml",
+                 "agent:\n  id: \"mcp-agent\"\n  identity: \"x@t\"\ntools:\n  allowed:\n"
+                 "    - name: \"echo\"\n    - name: \"write_file\"\n");
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  const std::string server = dir_.Write("fake_server.js", kFakeServer);
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
+            "--policy", permissive, "--daemon", url_, "--token-env", "IL_TOKEN", "--",
+            "/usr/bin/node", server, calls_log},
+           err);
+  gw.Send(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
+  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
+  gw.Send(R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
+  json::value list = gw.Response(2);
+  EXPECT_EQ(json::serialize(list).find("write_file"), std::string::npos) << list;
+  EXPECT_NE(json::serialize(list).find("echo"), std::string::npos) << list;
+  gw.CloseStdin();
+  EXPECT_NE(ReadAll(err).find("is ignored with --daemon"), std::string::npos) << ReadAll(err);
+}
+
+// Tests that when the official MCP SDK client aborts a call held for approval (an
+// AbortSignal: notifications/cancelled), the gateway withdraws the approval: it ends
+// `withdrawn` with the client's reason, the progress named the approval and its reviewer
+// link, the call was never forwarded, and a reviewer's later vote is refused (409).
+TEST_F(McpDaemonTest, SdkAbortWithdrawsTheHeldApproval) {
+  const std::string calls_log = dir_.path() + "/calls.log";
+  ProcessResult r =
+      SdkThroughGateway({kNodeDir + "/sdk_cancel_client.mjs", "abort", "send_email"}, calls_log);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json::value out = json::parse(r.out);
+  EXPECT_EQ(json::serialize(out.at("tools")), R"(["echo","send_email"])") << r.out;
+  const std::string progress = Str(out, "progress");
+  EXPECT_NE(progress.find("approval apr_"), std::string::npos) << r.out;
+  EXPECT_NE(progress.find(url_ + "/ui/#/approvals/apr_"), std::string::npos) << r.out;
+  std::vector<json::value> decided;
+  for (int i = 0; i < 50 && decided.empty(); ++i) {
+    decided = DecidedApprovals("send_email");
+    if (decided.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(decided.size(), 1u) << r.err;
+  EXPECT_EQ(Str(decided[0], "state"), "withdrawn") << decided[0];
+  EXPECT_NE(Str(decided[0], "outcome_reason").find("cancelled the request"), std::string::npos)
+      << decided[0];
+  EXPECT_NE(Str(decided[0], "outcome_reason").find("the user gave up"), std::string::npos)
+      << decided[0];
+  const std::string id = Str(decided[0], "approval_id");
+  EXPECT_NE(progress.find(id), std::string::npos) << progress;
+  HttpResult vote = client_->Request(
+      "POST", "/v1/approvals/" + id,
+      json::serialize(json::object{{"verdict", "approve"}, {"comment", "late"}}), reviewer_);
+  EXPECT_EQ(vote.status, 409) << vote.body;
+  EXPECT_NE(vote.body.find("withdrawn"), std::string::npos) << vote.body;
+  EXPECT_FALSE(std::filesystem::exists(calls_log)) << ReadAll(calls_log);
+}
+
+// Tests that when the SDK client's request timeout expires on a held call, the approval
+// is withdrawn as well (none is left pending).
+TEST_F(McpDaemonTest, SdkTimeoutWithdrawsTheHeldApproval) {
+  const std::string calls_log = dir_.path() + "/calls.log";
+  ProcessResult r =
+      SdkThroughGateway({kNodeDir + "/sdk_cancel_client.mjs", "timeout", "send_email"}, calls_log);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<json::value> decided;
+  for (int i = 0; i < 50 && decided.empty(); ++i) {
+    decided = DecidedApprovals("send_email");
+    if (decided.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(decided.size(), 1u) << r.out << r.err;
+  EXPECT_EQ(Str(decided[0], "state"), "withdrawn") << decided[0];
+  HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+  EXPECT_EQ(pending.body.find("apr_"), std::string::npos) << pending.body;
+}
+
+// Tests that a client that goes away (stdin EOF) while a call is held withdraws the
+// approval instead of leaving it in the queue.
+TEST_F(McpDaemonTest, ClientEofWithdrawsTheHeldApproval) {
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  std::unique_ptr<Child> gw = StartGateway(calls_log, err);
+  gw->Send(CallLine(8, "send_email", {{"text", "hi"}}));
+  ASSERT_FALSE(PendingApprovalId().empty()) << ReadAll(err);
+  gw->CloseStdin();
+  std::vector<json::value> decided;
+  for (int i = 0; i < 100 && decided.empty(); ++i) {
+    decided = DecidedApprovals("send_email");
+    if (decided.empty()) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(decided.size(), 1u) << ReadAll(err);
+  EXPECT_EQ(Str(decided[0], "state"), "withdrawn") << decided[0];
+  EXPECT_NE(Str(decided[0], "outcome_reason").find("stdin EOF"), std::string::npos) << decided[0];
 }
 
 // A misbehaving daemon on 127.0.0.1:0: answers every connection with `reply` (after

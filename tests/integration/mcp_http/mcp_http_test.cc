@@ -591,6 +591,106 @@ TEST_F(McpHttpTest, ApprovalHeldOverHttp) {
   EXPECT_EQ(ReadFile(fake_dir_ + "/calls.log"), "deploy\n");
 }
 
+// Waits (bounded) for the approval `id` to leave `pending`; returns it as the reviewer sees it.
+json::value DecidedApproval(int port, const std::string& token, const std::string& id) {
+  HttpClient c(port);
+  for (int i = 0; i < 100; ++i) {
+    HttpResult r = c.Request("GET", "/v1/approvals/" + id, "", token);
+    if (r.status == 200 && r.json.is_object() && r.json.at("state") != "pending") return r.json;
+    std::this_thread::sleep_for(100ms);
+  }
+  return nullptr;
+}
+
+// Tests that when the official SDK client aborts a call held for approval over Streamable
+// HTTP (notifications/cancelled), the approval ends withdrawn with the client's reason,
+// the progress named its reviewer link, the call never reached the server, and a
+// reviewer's later vote is refused with 409.
+TEST_F(McpHttpTest, SdkAbortOverHttpWithdrawsTheApproval) {
+  StartDaemon();
+  auto run = std::async(std::launch::async, [&] {
+    return RunProcess(
+        {"/usr/bin/env", "INTERLOCK_TOKEN=" + ta_, "node", kNodeDir + "/sdk_cancel_client.mjs",
+         "abort", "deploy", "--url", Url("fake")},
+        "", 60s);
+  });
+  const std::string id = NextPendingApproval({});
+  ASSERT_FALSE(id.empty()) << daemon_->log();
+  ASSERT_EQ(run.wait_for(60s), std::future_status::ready);
+  ProcessResult r = run.get();
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+  const json::value v = ParseLastLine(r.out);
+  const std::string progress(v.at("progress").as_string());
+  EXPECT_NE(progress.find("http://127.0.0.1:" + std::to_string(daemon_->port()) +
+                          "/ui/#/approvals/" + id),
+            std::string::npos)
+      << progress;
+  const json::value a = DecidedApproval(daemon_->port(), reviewer_, id);
+  ASSERT_TRUE(a.is_object()) << daemon_->log();
+  EXPECT_EQ(a.at("state"), "withdrawn") << a;
+  EXPECT_NE(std::string(a.at("outcome_reason").as_string()).find("the user gave up"),
+            std::string::npos)
+      << a;
+  HttpResult vote =
+      client_->Request("POST", "/v1/approvals/" + id, R"({"verdict":"approve"})", reviewer_);
+  EXPECT_EQ(vote.status, 409) << vote.body;
+  EXPECT_FALSE(fs::exists(fake_dir_ + "/calls.log")) << ReadFile(fake_dir_ + "/calls.log");
+}
+
+// Tests that DELETE of a session while one of its calls is held withdraws the approval
+// (the session's end is the reason), so none is left in the queue.
+TEST_F(McpHttpTest, DeleteWhileHeldWithdrawsTheApproval) {
+  StartDaemon();
+  const std::string session = OpenSession(*client_, ta_);
+  ASSERT_FALSE(session.empty());
+  auto held = std::async(std::launch::async, [&] {
+    HttpClient c(daemon_->port());
+    return c.Request("POST", "/mcp/fake", Call(7, "deploy", R"({"env":"prod"})"), ta_, 30s,
+                     McpHeaders(session, "2025-06-18"));
+  });
+  const std::string id = NextPendingApproval({});
+  ASSERT_FALSE(id.empty()) << daemon_->log();
+  HttpClient c2(daemon_->port());
+  HttpResult del = c2.Request("DELETE", "/mcp/fake", "", ta_, 10s, McpHeaders(session));
+  EXPECT_EQ(del.status, 204) << del.body;
+  const json::value a = DecidedApproval(daemon_->port(), reviewer_, id);
+  ASSERT_TRUE(a.is_object()) << daemon_->log();
+  EXPECT_EQ(a.at("state"), "withdrawn") << a;
+  EXPECT_NE(std::string(a.at("outcome_reason").as_string()).find("DELETE"), std::string::npos) << a;
+  ASSERT_EQ(held.wait_for(30s), std::future_status::ready);
+  EXPECT_FALSE(fs::exists(fake_dir_ + "/calls.log")) << ReadFile(fake_dir_ + "/calls.log");
+}
+
+// Tests that a client closing the SSE stream of a held request (the connection goes away
+// before the answer) withdraws the approval instead of leaving it pending.
+TEST_F(McpHttpTest, ClosedRequestStreamWithdrawsTheApproval) {
+  StartDaemon();
+  const std::string session = OpenSession(*client_, ta_);
+  ASSERT_FALSE(session.empty());
+  const std::string body = Call(9, "deploy", R"({"env":"prod"})");
+  const std::string post =
+      "POST /mcp/fake HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + ta_ +
+      "\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\n"
+      "Mcp-Session-Id: " +
+      session +
+      "\r\nMCP-Protocol-Version: 2025-06-18\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  // Held past mcp.sse_after_ms (400 ms): the answer became a stream; then the connection
+  // closes.
+  const std::string got = RawExchange(daemon_->port(), post, 1500ms);
+  EXPECT_NE(got.find("text/event-stream"), std::string::npos) << got;
+  HttpResult pending = client_->Request("GET", "/v1/approvals?state=all", "", reviewer_);
+  ASSERT_EQ(pending.status, 200) << pending.body;
+  ASSERT_EQ(pending.json.at("approvals").as_array().size(), 1u) << pending.body;
+  const std::string id(pending.json.at("approvals").at(0).at("approval_id").as_string());
+  const json::value a = DecidedApproval(daemon_->port(), reviewer_, id);
+  ASSERT_TRUE(a.is_object()) << daemon_->log();
+  EXPECT_EQ(a.at("state"), "withdrawn") << a;
+  EXPECT_NE(std::string(a.at("outcome_reason").as_string()).find("closed the request"),
+            std::string::npos)
+      << a;
+}
+
 // Tests that when the upstream child dies with a call in flight the call gets an isError
 // result, the session ends (404 afterwards), and the daemon keeps serving new sessions.
 TEST_F(McpHttpTest, UpstreamDiesMidSession) {

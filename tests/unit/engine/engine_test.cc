@@ -837,5 +837,32 @@ TEST(EngineTest, ReportedUsageCountsTowardsBudgets) {
             "execution.max_cost_usd");
 }
 
+// Tests the one tool-visibility rule every door uses: allowed and not blocked, every tool
+// in shadow mode, nothing for an unknown agent; the scope comes only with a visible tool.
+TEST(ViewToolTest, AllowedUnblockedShadowAndUnknown) {
+  policy::AgentPolicy p;
+  p.id = "a";
+  policy::ToolRule read;
+  read.name = "read";
+  read.scope = std::vector<std::string>{"id"};
+  p.allowed.emplace(read.name, read);
+  policy::ToolRule both;
+  both.name = "both";
+  p.allowed.emplace(both.name, both);
+  p.blocked.emplace("both", policy::Location{});
+  p.blocked.emplace("drop", policy::Location{});
+  EXPECT_TRUE(ViewTool(&p, "read").visible);
+  EXPECT_EQ(ViewTool(&p, "read").scope, std::vector<std::string>{"id"});
+  EXPECT_FALSE(ToolVisible(&p, "both"));  // blocked wins over allowed
+  EXPECT_FALSE(ToolVisible(&p, "drop"));
+  EXPECT_FALSE(ToolVisible(&p, "unlisted"));
+  EXPECT_FALSE(ViewTool(&p, "unlisted").scope.has_value());
+  EXPECT_FALSE(ToolVisible(nullptr, "read"));
+  p.mode = policy::Mode::kShadow;  // shadow records, never enforces
+  EXPECT_TRUE(ToolVisible(&p, "drop"));
+  EXPECT_TRUE(ToolVisible(&p, "unlisted"));
+  EXPECT_EQ(ViewTool(&p, "read").scope, std::vector<std::string>{"id"});
+}
+
 }  // namespace
 }  // namespace interlock::engine

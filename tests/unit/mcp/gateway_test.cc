@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "mcp/tool_view.h"
 #include "policy/loader.h"
 
 namespace interlock::mcp {
@@ -28,6 +29,8 @@ class FakeEnforcer : public Enforcer {
     if (call.tool == "held") {
       o.decision.verdict = Verdict::kApprovalRequired;
       o.decision.code = Code::kApprovalRequired;
+      o.approval_id = "apr-held";
+      o.approval_url = "http://reviewer.test/ui/#/approvals/apr-held";
     } else if (call.tool == "denied") {
       o.decision = DenyDecision(Code::kToolBlocked, "blocked by test", "r");
     } else {
@@ -49,12 +52,30 @@ class FakeEnforcer : public Enforcer {
     recorded.emplace_back(std::string(call_id), r);
     return Status::Ok();
   }
+  Status Withdraw(const Outcome& p, std::string_view reason) override {
+    std::lock_guard l(mu);
+    withdrawn.emplace_back(p.approval_id, std::string(reason));
+    return Status::Ok();
+  }
+  std::vector<std::pair<std::string, std::string>> Withdrawn() {
+    std::lock_guard l(mu);
+    return withdrawn;
+  }
   std::mutex mu;
   std::vector<std::pair<std::string, ToolResult>> recorded;
+  std::vector<std::pair<std::string, std::string>> withdrawn;  // approval id, reason
+};
+
+// A tool view that cannot be had (the daemon is unreachable).
+class FailingToolView : public ToolViewSource {
+ public:
+  Result<View> ViewTools(const std::vector<std::string>&) override {
+    return Error::Unavailable("daemon unreachable (test)");
+  }
 };
 
 struct Harness {
-  Harness() {
+  explicit Harness(ToolViewSource* view = nullptr) {
     // One file per process: ctest runs every test of this suite as its own process, in
     // parallel, and a shared name let one truncate the file while another read it.
     const std::string path =
@@ -71,10 +92,11 @@ struct Harness {
     std::remove(path.c_str());
     EXPECT_TRUE(set.ok()) << set.error().message;
     source = std::make_unique<core::PolicySource>(std::move(set).value());
+    policy_view = std::make_unique<PolicyToolView>(source.get(), "a");
     pins = PinStore::Open(":memory:").value();
     GatewayOptions o;
     o.agent_id = "a";
-    o.policies = source.get();
+    o.tools = view != nullptr ? view : policy_view.get();
     o.enforcer = &enforcer;
     o.pins = pins.get();
     o.secrets = {"hunter2"};
@@ -111,6 +133,7 @@ struct Harness {
   }
   FakeEnforcer enforcer;
   std::unique_ptr<core::PolicySource> source;
+  std::unique_ptr<PolicyToolView> policy_view;
   std::unique_ptr<PinStore> pins;
   std::mutex mu;
   std::vector<json::value> to_client, to_server;
@@ -221,6 +244,81 @@ TEST(GatewayTest, HeldCallProgressAndCancel) {
   }
   EXPECT_TRUE(progress);
   EXPECT_FALSE(answered);
+}
+
+// Tests that the progress of a held call names the approval id and the reviewer page's
+// link the Enforcer answered with.
+TEST(GatewayTest, HeldCallProgressNamesTheApprovalAndItsLink) {
+  Harness h;
+  h.ListTools("v1");
+  h.gw->OnClientLine(CallLine(12, "held", "{}"));
+  std::string message;
+  for (int i = 0; i < 200 && message.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::lock_guard l(h.mu);
+    for (const json::value& v : h.to_client) {
+      const json::object& o = v.as_object();
+      if (o.contains("method") && o.at("method") == "notifications/progress") {
+        message = std::string(o.at("params").at("message").as_string());
+      }
+    }
+  }
+  EXPECT_NE(message.find("approval apr-held"), std::string::npos) << message;
+  EXPECT_NE(message.find("http://reviewer.test/ui/#/approvals/apr-held"), std::string::npos)
+      << message;
+}
+
+// Tests that notifications/cancelled for a held call withdraws its approval, with the
+// client's reason, so none is left pending for nobody.
+TEST(GatewayTest, CancelledHeldCallWithdrawsItsApproval) {
+  Harness h;
+  h.ListTools("v1");
+  h.gw->OnClientLine(CallLine(13, "held", "{}"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":13,"reason":"user gave up"}})");
+  for (int i = 0; i < 400 && h.enforcer.Withdrawn().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto withdrawn = h.enforcer.Withdrawn();
+  ASSERT_EQ(withdrawn.size(), 1u);
+  EXPECT_EQ(withdrawn[0].first, "apr-held");
+  EXPECT_NE(withdrawn[0].second.find("cancelled the request: user gave up"), std::string::npos)
+      << withdrawn[0].second;
+}
+
+// Tests that a client going away (stdin EOF, an ended HTTP session) withdraws the approval
+// of every held call before OnClientClosed returns, and answers none of them.
+TEST(GatewayTest, ClientGoneWithdrawsEveryHeldApproval) {
+  Harness h;
+  h.ListTools("v1");
+  h.gw->OnClientLine(CallLine(14, "held", "{}"));
+  h.gw->OnClientLine(CallLine(15, "held", "{}"));
+  h.gw->OnClientClosed("stdin EOF (test)");
+  const auto withdrawn = h.enforcer.Withdrawn();
+  ASSERT_EQ(withdrawn.size(), 2u);
+  EXPECT_EQ(withdrawn[0].second, "stdin EOF (test)");
+  EXPECT_EQ(withdrawn[1].second, "stdin EOF (test)");
+  std::lock_guard l(h.mu);
+  for (const json::value& v : h.to_client) {
+    const json::object& o = v.as_object();
+    if (!o.contains("id")) continue;
+    EXPECT_NE(o.at("id"), json::value(14)) << v;
+    EXPECT_NE(o.at("id"), json::value(15)) << v;
+  }
+}
+
+// Tests that without the agent's tool view (daemon unreachable) no tool is listed and a
+// result's structuredContent is withheld (fail closed).
+TEST(GatewayTest, UnavailableToolViewShowsNothing) {
+  FailingToolView failing;
+  Harness h(&failing);
+  h.ListTools("v1");
+  EXPECT_TRUE(h.LastClient().at("result").at("tools").as_array().empty());
+  h.gw->OnClientLine(CallLine(16, "ok", R"({"n":1})"));
+  h.gw->OnServerLine(
+      R"({"jsonrpc":"2.0","id":16,"result":{"content":[],"structuredContent":{"keep":1,"drop":2}}})");
+  EXPECT_EQ(h.LastClient().at("result").at("structuredContent"), json::object{});
 }
 
 }  // namespace

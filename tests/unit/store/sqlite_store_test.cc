@@ -1438,6 +1438,75 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_TRUE(v->head_row_checked);
   EXPECT_EQ(v->head_seq, old->head_seq + 1);
   EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), v->head_seq);
+// Tests that the agent that made a call can withdraw its pending approval: the approval
+// ends withdrawn, the call deny/APPROVAL_DENIED, the audit trail records who withdrew it
+// and why, and a reviewer's later vote is refused; another agent may not withdraw it, a
+// decided approval cannot be withdrawn, and an unknown one is not found.
+TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
+  TempDir dir;
+  auto agent = MakeAgent(kAgentA, /*max_steps=*/1000, policy::BudgetAction::kHalt);
+  policy::ToolRule deploy;
+  deploy.name = "deploy";
+  deploy.requires_approval = true;
+  agent->allowed.emplace(deploy.name, deploy);
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents[kAgentA] = agent;
+  set->agents[kAgentB] = MakeAgent(kAgentB, 1000, policy::BudgetAction::kHalt);
+  set->sha256 = std::string(64, 'b');
+  const std::string path = dir.File("s.db");
+  Fixture f(path, set);
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok());
+  core::GuardResponse held = f.guard->Decide(kAgentA, kAgentA, run->run_id, Call("deploy"));
+  ASSERT_EQ(held.decision.code, Code::kApprovalRequired);
+  const std::string id = ApprovalIdForCall(held.call_id);
+
+  auto foreign = f.store->WithdrawApproval(id, kAgentB, "not mine", T0());
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(f.store->WithdrawApproval("apr_nope", kAgentA, "", T0()).error().kind,
+            ErrorKind::kNotFound);
+
+  auto w = f.store->WithdrawApproval(id, kAgentA, "the MCP client cancelled the request", T0());
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->state, ApprovalState::kWithdrawn);
+  EXPECT_NE(w->outcome_reason.find("approval " + id + " was withdrawn"), std::string::npos)
+      << w->outcome_reason;
+  auto stored = f.store->GetApproval(id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state, ApprovalState::kWithdrawn);
+  EXPECT_STREQ(ApprovalStateName(stored->state), "withdrawn");
+  EXPECT_EQ(ParseApprovalState("withdrawn"), ApprovalState::kWithdrawn);
+  auto call = f.store->GetCall(held.call_id);
+  ASSERT_TRUE(call.ok());
+  EXPECT_EQ(call->record.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(call->record.decision.code, Code::kApprovalDenied);
+
+  VoteRequest yes;
+  yes.approval_id = id;
+  yes.reviewer = Principal{"tok", "rita", Role::kReviewer, ""};
+  yes.approve = true;
+  yes.now = T0();
+  auto vote = f.store->Vote(yes);
+  ASSERT_FALSE(vote.ok());
+  EXPECT_EQ(vote.error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_NE(vote.error().message.find("withdrawn"), std::string::npos) << vote.error().message;
+  auto again = f.store->WithdrawApproval(id, kAgentA, "twice", T0());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
+  auto pending = f.store->ListApprovals(ApprovalFilter{});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_TRUE(pending->empty());  // never orphaned in the queue
+
+  f.store.reset();
+  bool found = false;
+  for (const AuditRow& row : ReadAudit(path)) {
+    if (row.type != "approval" || row.body.find("\"withdrawn\"") == std::string::npos) continue;
+    found = true;
+    EXPECT_EQ(row.principal, kAgentA);
+    EXPECT_NE(row.body.find("the MCP client cancelled the request"), std::string::npos) << row.body;
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace
