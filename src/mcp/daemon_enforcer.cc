@@ -248,7 +248,7 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
   const json::object& o = doc->get_object();
   auto d = DecisionFromReply(o);
   if (!d) return {Unavailable(call.tool, "the daemon's reply holds no decision"), ""};
-  Outcome out{std::move(*d), Str(o, "call_id"), Str(o, "approval_id"), Str(o, "approval_url")};
+  Outcome out{std::move(*d), Str(o, "call_id")};
   if (out.decision.verdict != Verdict::kDeny && !SafeId(out.call_id)) {
     // Without a call id the result cannot be recorded nor the approval awaited.
     return {Unavailable(call.tool, "the daemon's decision has no call_id"), ""};

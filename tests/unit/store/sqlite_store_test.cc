@@ -1438,6 +1438,8 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_TRUE(v->head_row_checked);
   EXPECT_EQ(v->head_seq, old->head_seq + 1);
   EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), v->head_seq);
+}
+
 // Tests that the agent that made a call can withdraw its pending approval: the approval
 // ends withdrawn, the call deny/APPROVAL_DENIED, the audit trail records who withdrew it
 // and why, and a reviewer's later vote is refused; another agent may not withdraw it, a
