@@ -2,11 +2,14 @@
 //
 // Composition root: config -> policy set -> store -> notifier -> Guard -> Api (+ the MCP
 // Streamable HTTP endpoint when the config has mcp.upstreams) -> server, plus the policy
-// watcher and signal handling. Shutdown runs in reverse: end MCP sessions (children
-// stopped, streams ended), answer long polls, finish in-flight requests (bounded), then
-// close the store cleanly.
+// watcher and signal handling. Shutdown runs in reverse, so nothing uses a resource after
+// it is gone: stop the sweeper, end MCP sessions (children stopped, streams ended), answer
+// long polls, stop accepting and finish in-flight requests (bounded), stop the retention
+// pruner (a prune in progress stops after its current chunk), and only then close the
+// store cleanly.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cctype>
 #include <condition_variable>
 #include <csignal>
@@ -179,11 +182,13 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // daily, on a thread of its own (chunked deletes, each anchored first, so decisions
   // are not held up). A failed prune is logged and retried at the next interval; the
   // log only ever keeps more than asked, never less.
+  // `stopping` ends a prune in progress between chunks at shutdown.
+  std::atomic<bool> stopping{false};
   std::unique_ptr<PeriodicTask> pruner;
   if (keys && cfg.audit_retention_days > 0) {
     pruner = std::make_unique<PeriodicTask>(
         cfg.audit_prune_first, cfg.audit_prune_interval,
-        [&cfg, &keys, &clock, &store, checkpoints] {
+        [&cfg, &keys, &clock, &store, &stopping, checkpoints] {
           auto db = audit::OpenAuditStore(cfg.store, /*read_only=*/false);
           if (!db.ok()) {
             std::cerr << "interlock: audit prune: " << db.error().message << '\n';
@@ -208,7 +213,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
           // short writes on the store's writer so decisions interleave with them.
           const TimePoint cutoff = popt.now - std::chrono::hours(24) * popt.days;
           int64_t rows = 0;
-          for (;;) {
+          while (!stopping.load()) {
             Result<int64_t> n = store->PruneCalls(cutoff, kPruneCallsChunk);
             if (!n.ok()) {
               std::cerr << "interlock: call prune failed: " << n.error().message << '\n';
@@ -220,6 +225,10 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
           if (rows > 0) {
             std::cerr << "interlock: call prune: deleted " << rows
                       << " call and approval rows older than " << popt.days << " days\n";
+          }
+          if (stopping.load()) {
+            std::cerr << "interlock: call prune: stopped for shutdown; the rest follows at the "
+                         "next prune\n";
           }
         });
   }
@@ -362,12 +371,13 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // Post the signal_set cancel onto the io threads' world before they stop.
   boost::system::error_code ignored;
   signals.cancel(ignored);
+  stopping.store(true);  // a prune in progress ends at its next chunk
   sweeper.Stop();
   if (mcp_http) mcp_http->Shutdown();  // MCP sessions end: children stopped, streams ended
   api.Shutdown();                      // long polls answer now; the blocking pool drains
   http.Shutdown();
-  store.reset();                           // drains the writer, checkpoints the WAL, closes
-  pruner.reset();                          // a prune in progress finishes its chunks
+  pruner.reset();  // waits for a prune in progress: it stops after its current chunk
+  store.reset();   // nothing uses it now: drains the writer, checkpoints the WAL, closes
   if (checkpointer) checkpointer->Stop();  // a final signed checkpoint of the head
   std::cerr << "interlock: stopped\n";
   return kExitOk;
