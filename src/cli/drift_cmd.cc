@@ -83,7 +83,7 @@ void AddDrift(CLI::App& app, int* exit_code) {
   cmd->add_option("--days", a->days, "Window in days (default 30)");
   cmd->add_option("--agent", a->agent, "Only this agent");
   cmd->add_option("--policy", a->policy, "The policy file or directory in force")->required();
-  cmd->add_option("--store", a->store, "Store database file")->required();
+  AddStoreFlag(cmd, &a->store);
   cmd->add_option("--format", a->format, "text or json");
   cmd->add_option("--suggest", a->suggest, "Write a tightened policy for review to this file");
   cmd->callback([a, exit_code] { *exit_code = RunDrift(*a); });

@@ -11,6 +11,7 @@
 
 #include "audit/replay.h"
 #include "audit/sqlite_util.h"
+#include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/time.h"
 #include "governance/history.h"
@@ -93,7 +94,7 @@ void AddReplay(CLI::App& app, int* exit_code) {
       "Reconstruct a run from the audit log: calls, arguments (as redacted), decisions, "
       "results, approvals, budget after each step, halts");
   cmd->add_option("RUN_ID", a->run_id, "The run to replay (not with --what-if)");
-  cmd->add_option("--store", a->store, "Store database file")->required();
+  AddStoreFlag(cmd, &a->store);
   cmd->add_option("--format", a->format, "text (a table) or json");
   cmd->add_flag("--what-if", a->what_if,
                 "Re-decide every recorded call under --policy and report the calls whose "

@@ -35,6 +35,7 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "policy/loader.h"
 #include "server/api.h"
@@ -96,6 +97,14 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   }
   if (!flags.policies.empty()) cfg.policies = flags.policies;
   if (cmd.count("--store") > 0) cfg.store = flags.store;
+  if (cfg.store.empty()) {
+    Result<std::string> def = mcp::DefaultStorePath();  // the one default of every command
+    if (!def.ok()) {
+      std::cerr << "interlock serve: " << def.error().message << '\n';
+      return kExitUsage;
+    }
+    cfg.store = std::move(def).value();
+  }
   if (cmd.count("--tls-cert") > 0) cfg.tls_cert = flags.tls_cert;
   if (cmd.count("--tls-key") > 0) cfg.tls_key = flags.tls_key;
   if (flags.threads >= 0) cfg.threads = flags.threads;
@@ -390,7 +399,9 @@ void AddServe(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", flags->config, "YAML config file (docs/operations.md)");
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8181)");
   cmd->add_option("--policies", flags->policies, "Policy directory or file (repeatable)");
-  cmd->add_option("--store", flags->store, "SQLite store path (default var/interlock.db)");
+  cmd->add_option("--store", flags->store,
+                  "SQLite store file (default $INTERLOCK_STORE, else "
+                  "$XDG_STATE_HOME/interlock/interlock.db)");
   cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain: serve HTTPS");
   cmd->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
   cmd->add_option("--ready-file", flags->ready_file,

@@ -115,20 +115,20 @@ void AddToken(CLI::App& app, int* exit_code) {
 
   CLI::App* create = cmd->add_subcommand(
       "create", "Create a token and print it once on stdout (only its hash is stored)");
-  create->add_option("--store", opt->store, "SQLite store file")->required();
+  AddStoreFlag(create, &opt->store);
   create->add_option("--agent", opt->agent, "Agent token bound to this agent id");
   create->add_option("--reviewer", opt->reviewer, "Reviewer token with this name");
   create->add_option("--admin", opt->admin, "Admin token with this name");
   create->callback([opt, exit_code] { *exit_code = RunCreate(*opt); });
 
   CLI::App* list = cmd->add_subcommand("list", "List tokens (never their values)");
-  list->add_option("--store", opt->store, "SQLite store file")->required();
+  AddStoreFlag(list, &opt->store);
   list->add_option("--format", opt->format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
   list->callback([opt, exit_code] { *exit_code = RunList(*opt); });
 
   CLI::App* revoke = cmd->add_subcommand("revoke", "Revoke a token by its id (tok_...)");
-  revoke->add_option("--store", opt->store, "SQLite store file")->required();
+  AddStoreFlag(revoke, &opt->store);
   revoke->add_option("TOKEN_ID", opt->token_id, "Token id from `interlock token list`")->required();
   revoke->add_option("--actor", opt->actor, "Who revokes it, for the audit log (default: $USER)");
   revoke->callback([opt, exit_code] { *exit_code = RunRevoke(*opt); });

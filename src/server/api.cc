@@ -81,6 +81,21 @@ json::object RunStateJson(const RunState& s) {
           {"records", std::move(records)}};
 }
 
+// A run as GET /v1/runs/{id} and GET /v1/runs show it; an active run's age is from `now`.
+json::object RunJson(const core::RunInfo& run, TimePoint now) {
+  RunState state = run.state;
+  if (!run.ended) {
+    state.elapsed_ms = std::max<int64_t>(0, ToUnixMillis(now) - ToUnixMillis(run.started));
+  }
+  json::object out = RunStateJson(state);
+  out["run_id"] = run.run_id;
+  out["agent_id"] = run.agent_id;
+  out["started"] = FormatRfc3339(run.started);
+  out["ended"] = run.ended;
+  out["state"] = store::RunListStateName(run);
+  return out;
+}
+
 json::object KillJson(const store::KillEntry& k) {
   return {{"scope", k.scope},   {"target", k.target}, {"engaged", k.engaged},
           {"reason", k.reason}, {"actor", k.actor},   {"at", FormatRfc3339(k.at)}};
@@ -111,11 +126,52 @@ struct Route {
   const char* allow = "";
   int wait_seconds = 0;
   audit::AuditQuery audit;  // GET /v1/audit?run_id=&agent=&since=&until=&after_seq=&limit=
+  store::RunFilter runs;    // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
   std::string state;        // GET /v1/approvals?state=
   size_t limit = 100;
   bool bad_id = false;
   std::string bad_query;
 };
+
+// GET /v1/runs: agent, state (active|ended|halted), since/until (RFC 3339, on the start
+// time), cursor (next_cursor of the previous page), limit (1..1000, default 100).
+void ParseRunsQuery(boost::urls::params_view params, store::RunFilter* f, std::string* bad) {
+  for (const auto& p : params) {
+    const std::string v(p.value);
+    if (p.key == "agent") {
+      f->agent_id = v;
+    } else if (p.key == "state") {
+      if (v == "active") {
+        f->state = store::RunListState::kActive;
+      } else if (v == "ended") {
+        f->state = store::RunListState::kEnded;
+      } else if (v == "halted") {
+        f->state = store::RunListState::kHalted;
+      } else {
+        *bad = "state must be active, ended or halted";
+      }
+    } else if (p.key == "since" || p.key == "until") {
+      auto t = ParseRfc3339(v);
+      if (!t.ok()) {
+        *bad = p.key + ": " + t.error().message;
+      } else {
+        (p.key == "since" ? f->started_since : f->started_until) = *t;
+      }
+    } else if (p.key == "cursor") {
+      f->cursor = v;
+    } else if (p.key == "limit") {
+      char* end = nullptr;
+      const long l = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || end != v.c_str() + v.size() || l < 1 || l > 1000) {
+        *bad = "limit must be 1..1000";
+      } else {
+        f->limit = static_cast<size_t>(l);
+      }
+    } else {
+      *bad = "unknown query parameter '" + std::string(p.key) + "'";
+    }
+  }
+}
 
 Route Match(std::string_view target) {
   Route r;
@@ -145,7 +201,7 @@ Route Match(std::string_view target) {
   } else if (n >= 2 && seg[0] == "v1") {
     if (seg[1] == "runs") {
       if (n == 2) {
-        set(Route::kRuns, {http::verb::post}, "POST");
+        set(Route::kRuns, {http::verb::post, http::verb::get}, "POST, GET");
       } else if (n == 3) {
         set(Route::kRun, {http::verb::get}, "GET");
       } else if (n == 4 && seg[3] == "calls") {
@@ -236,6 +292,7 @@ Route Match(std::string_view target) {
     integer("after_seq", 0, std::numeric_limits<int64_t>::max(), &r.audit.filter.after_seq);
     integer("limit", 1, audit::kMaxAuditQueryLimit, &r.audit.limit);
   }
+  if (r.kind == Route::kRuns) ParseRunsQuery(url->params(), &r.runs, &r.bad_query);
   if (r.kind == Route::kCall) {
     auto params = url->params();
     if (auto it = params.find("wait"); it != params.end()) {
@@ -457,6 +514,11 @@ void Api::Handle(HttpRequest req, Responder r) {
       if (!agent) return r.Send(Forbidden("only agent tokens may propose tool calls"));
       return HandleDecide(caller, std::move(req), std::move(r), std::move(route.id));
     case Route::kRuns:
+      if (req.method() == http::verb::get) {
+        if (agent) return r.Send(Forbidden("agent tokens cannot list runs"));
+        if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
+        return HandleListRuns(std::move(route.runs), std::move(r));
+      }
       if (!agent) return r.Send(Forbidden("only agent tokens may start runs"));
       return HandleCreateRun(caller, std::move(r));
     case Route::kRun:
@@ -574,16 +636,19 @@ void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
     if (c.principal.role == store::Role::kAgent && run->agent_id != c.principal.agent_id) {
       return r.Send(Forbidden("the run belongs to another agent"));
     }
-    RunState state = run->state;
-    if (!run->ended) {
-      state.elapsed_ms =
-          std::max<int64_t>(0, ToUnixMillis(clock_->Now()) - ToUnixMillis(run->started));
-    }
-    json::object out = RunStateJson(state);
-    out["run_id"] = run->run_id;
-    out["agent_id"] = run->agent_id;
-    out["started"] = FormatRfc3339(run->started);
-    out["ended"] = run->ended;
+    r.Send(JsonResponse(200, RunJson(*run, clock_->Now())));
+  });
+}
+
+void Api::HandleListRuns(store::RunFilter filter, Responder r) {
+  Blocking([this, r, filter = std::move(filter)] {
+    auto page = store_->ListRuns(filter);
+    if (!page.ok()) return r.Send(StoreError(page.error()));
+    const TimePoint now = clock_->Now();
+    json::array runs;
+    for (const core::RunInfo& run : page->runs) runs.push_back(RunJson(run, now));
+    json::object out{{"runs", std::move(runs)}};
+    if (!page->next_cursor.empty()) out["next_cursor"] = page->next_cursor;
     r.Send(JsonResponse(200, out));
   });
 }

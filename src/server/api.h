@@ -91,6 +91,7 @@ class Api final : public RequestHandler {
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
   void HandleCreateRun(const Caller& c, Responder r);
   void HandleGetRun(const Caller& c, std::string run_id, Responder r);
+  void HandleListRuns(store::RunFilter filter, Responder r);
   void HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r);
   void HandleEndRun(const Caller& c, std::string run_id, Responder r);
   void HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, Responder r);
