@@ -32,7 +32,7 @@ struct ApprovalsFlags {
 std::string S(const json::object& o, const char* k) {
   auto* v = o.if_contains(k);
   if (v == nullptr) return "";
-  return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
+  return v->is_string() ? std::string(v->as_string()) : ToJsonText(*v);
 }
 
 int Run(const ApprovalsFlags& f, const std::string& action) {

@@ -9,6 +9,7 @@
 #include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "governance/drift.h"
 #include "governance/history.h"
@@ -48,7 +49,7 @@ int RunDrift(const DriftArgs& a) {
   Result<governance::DriftReport> r = governance::RunDrift(db->get(), **set, opt);
   if (!r.ok()) return Fail(r.error().message);
   if (a.format == "json") {
-    std::cout << boost::json::serialize(governance::DriftToJson(*r)) << '\n';
+    std::cout << ToJsonText(governance::DriftToJson(*r)) << '\n';
   } else {
     std::cout << governance::DriftToText(*r);
   }

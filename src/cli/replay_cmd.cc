@@ -13,6 +13,7 @@
 #include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "governance/history.h"
 #include "governance/what_if.h"
@@ -57,7 +58,7 @@ int RunWhatIfCommand(const ReplayArgs& a) {
   Result<governance::WhatIfReport> r = governance::RunWhatIf(db->get(), **set, opt);
   if (!r.ok()) return fail(r.error().message);
   if (a.format == "json") {
-    std::cout << boost::json::serialize(governance::WhatIfToJson(*r)) << '\n';
+    std::cout << ToJsonText(governance::WhatIfToJson(*r)) << '\n';
   } else {
     std::cout << governance::WhatIfToText(*r);
   }
@@ -80,7 +81,7 @@ int RunReplayCommand(const ReplayArgs& a) {
     return kExitFailure;
   }
   if (a.format == "json") {
-    std::cout << boost::json::serialize(audit::ReplayToJson(*r)) << '\n';
+    std::cout << ToJsonText(audit::ReplayToJson(*r)) << '\n';
   } else {
     std::cout << audit::ReplayToText(*r);
   }

@@ -31,6 +31,7 @@
 #include "cli/command.h"
 #include "common/crypto.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/periodic.h"
 #include "common/time.h"
 #include "core/guard.h"
@@ -72,7 +73,7 @@ Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << boost::json::serialize(boost::json::object{{"address", host}, {"port", port}}) << '\n';
+    out << ToJsonText(boost::json::object{{"address", host}, {"port", port}}) << '\n';
     if (!out.flush()) return Error::Unavailable("cannot write ready file " + path);
   }
   std::error_code ec;

@@ -9,6 +9,7 @@
 #include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "governance/trust.h"
 #include "policy/loader.h"
@@ -44,8 +45,7 @@ int RunReport(const ReportArgs& a) {
   if (!ev.ok()) return Fail("report", ev.error().message);
   const auto rows = governance::TrustRows(*ev, **set, a.agent);
   if (a.format == "json") {
-    std::cout << boost::json::serialize(governance::TrustReportToJson(rows, *ev, a.floor_s))
-              << '\n';
+    std::cout << ToJsonText(governance::TrustReportToJson(rows, *ev, a.floor_s)) << '\n';
   } else {
     std::cout << governance::TrustReportToText(rows, *ev, a.floor_s);
   }

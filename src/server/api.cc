@@ -30,16 +30,29 @@ constexpr size_t kMaxReasonBytes = 1024;
 HttpResponse JsonResponse(unsigned status, const json::value& body) {
   HttpResponse res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = json::serialize(body);
+  res.body() = ToJsonText(body);
   return res;
 }
 
 HttpResponse NoContent() { return HttpResponse{http::status::no_content, 11}; }
 
+// A decision as the API documents it (docs/api.md, openapi.yaml): DecisionToJson, whose
+// "agent" key is also the stored and hashed audit form (never renamed there), with the
+// agent under "agent_id" as in every other response.
+json::object DecisionJson(const Decision& d) {
+  json::object o = DecisionToJson(d);
+  if (auto it = o.find("agent"); it != o.end()) {
+    json::value agent = std::move(it->value());
+    o.erase(it);
+    o["agent_id"] = std::move(agent);
+  }
+  return o;
+}
+
 HttpResponse InvalidRequest(std::string reason) {
   // The same object a deny decision has, so clients can treat a 400 like a decision.
   Decision d = DenyDecision(Code::kInvalidRequest, std::move(reason), "request");
-  return JsonResponse(400, DecisionToJson(d));
+  return JsonResponse(400, DecisionJson(d));
 }
 
 HttpResponse Forbidden(std::string_view reason) {
@@ -433,7 +446,7 @@ std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* ca
           Code::kStoreUnavailable,
           "the store is unavailable, so the token cannot be checked: " + p.error().message,
           "store");
-      return JsonResponse(503, DecisionToJson(d));
+      return JsonResponse(503, DecisionJson(d));
     }
     metrics_->RecordAuthFailure();
     HttpResponse res = JsonError(401, "UNAUTHENTICATED", "invalid or revoked token");
@@ -606,7 +619,7 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
               g.decision.code != Code::kKillSwitch) {
             metrics_->RunHalted();
           }
-          json::object out = DecisionToJson(g.decision);
+          json::object out = DecisionJson(g.decision);
           if (!g.call_id.empty()) out["call_id"] = g.call_id;
           if (!g.call_id.empty() && g.decision.verdict == Verdict::kApprovalRequired) {
             out["approval_id"] = store::ApprovalIdForCall(g.call_id);
@@ -681,7 +694,7 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
     return Forbidden("the call belongs to another agent");
   }
   *pending = rec.decision.verdict == Verdict::kApprovalRequired;
-  json::object out = DecisionToJson(rec.decision);
+  json::object out = DecisionJson(rec.decision);
   out["call_id"] = rec.call_id;
   if (*pending || rec.decision.rule == "approval") {
     const std::string approval_id = store::ApprovalIdForCall(rec.call_id);
@@ -867,9 +880,16 @@ void Api::HandleReady(Responder r) {
       metrics_->RecordStoreError();
       return r.Send(JsonError(503, "NOT_READY", "store unreachable: " + kills.error().message));
     }
-    r.Send(JsonResponse(200, json::object{{"status", "ready"},
-                                          {"policy_sha256", set->sha256},
-                                          {"agents", set->agents.size()}}));
+    json::object out{{"status", "ready"},
+                     {"policy_sha256", set->sha256},
+                     {"agents", set->agents.size()},
+                     {"policy_reload_failed", false}};
+    if (std::optional<std::string> refused = metrics_->PolicyReloadError()) {
+      // Still ready: the older policy set decides. Say so, with the reason.
+      out["policy_reload_failed"] = true;
+      out["policy_reload_error"] = *refused;
+    }
+    r.Send(JsonResponse(200, out));
   });
 }
 
@@ -961,7 +981,7 @@ void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r)
     // The call as stored: arguments redacted (hmac-sha256:...), why approval is needed.
     if (auto call = store_->GetCall(a->call_id); call.ok()) {
       out["args"] = call->record.call.args;
-      out["decision"] = DecisionToJson(call->record.decision);
+      out["decision"] = DecisionJson(call->record.decision);
     }
     std::shared_ptr<const policy::PolicySet> set = policies_->Current();
     const policy::AgentPolicy* agent = set ? set->Find(a->agent_id) : nullptr;

@@ -23,6 +23,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/json.h"
 #include "common/thread_name.h"
 
 namespace interlock::server {
@@ -37,7 +38,7 @@ HttpResponse JsonError(unsigned status, std::string_view code, std::string_view 
                        unsigned version) {
   HttpResponse res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, "application/json");
-  res.body() = boost::json::serialize(boost::json::object{{"code", code}, {"reason", reason}});
+  res.body() = ToJsonText(boost::json::object{{"code", code}, {"reason", reason}});
   return res;
 }
 

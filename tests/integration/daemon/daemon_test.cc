@@ -825,5 +825,49 @@ TEST_F(DaemonTest, CliReachesTheDaemonAndTheStoreTheSameWay) {
             "ALLOWED");
 }
 
+// Tests that a refused policy reload is visible: /metrics has interlock_policy_reload_failed
+// 1 and /readyz (still 200: the older set serves) says why, until a good reload clears it.
+TEST_F(DaemonTest, RefusedPolicyReloadShowsInReadyzAndMetrics) {
+  HttpResult ready = client_->Request("GET", "/readyz");
+  EXPECT_EQ(ready.json.at("policy_reload_failed"), false) << ready.body;
+  WritePolicy("reload-agent.yaml", "agent: {id: \"reload-agent\"\n  this is not yaml: [");
+  daemon_->Signal(SIGHUP);
+  std::string metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics = client_->Request("GET", "/metrics").body;
+    if (metrics.find("interlock_policy_reload_failed 1") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(metrics.find("interlock_policy_reload_failed 1"), std::string::npos) << metrics;
+  ready = client_->Request("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(ready.json.at("policy_reload_failed"), true) << ready.body;
+  EXPECT_NE(Str(ready.json, "policy_reload_error").find("reload-agent.yaml"), std::string::npos)
+      << ready.body;
+  WritePolicy("reload-agent.yaml", kReloadAgent);
+  daemon_->Signal(SIGHUP);
+  for (int i = 0; i < 50; ++i) {
+    metrics = client_->Request("GET", "/metrics").body;
+    if (metrics.find("interlock_policy_reload_failed 0") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(metrics.find("interlock_policy_reload_failed 0"), std::string::npos) << metrics;
+  EXPECT_EQ(client_->Request("GET", "/readyz").json.at("policy_reload_failed"), false);
+}
+
+// Tests that API numbers are plain decimals (Boost.JSON wrote 0.5 as "5E-1") and the
+// decision names its agent "agent_id" as docs/api.md and openapi.yaml do.
+TEST_F(DaemonTest, ApiNumbersArePlainDecimalsAndAgentIdIsNamedSo) {
+  const std::string run = NewRun(agent_);
+  HttpResult d =
+      Call(agent_, run, R"({"tool":"read_record","usage":{"tokens":10,"cost_usd":0.5}})");
+  EXPECT_NE(d.body.find(R"("cost_usd":0.5)"), std::string::npos) << d.body;
+  EXPECT_NE(d.body.find(R"("agent_id":"test-agent")"), std::string::npos) << d.body;
+  EXPECT_EQ(d.body.find(R"("agent":)"), std::string::npos) << d.body;
+  HttpResult r = client_->Request("GET", "/v1/runs/" + run, "", agent_);
+  EXPECT_NE(r.body.find(R"("cost_usd":0.5)"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("E-"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace interlock::testing
