@@ -324,6 +324,11 @@ Route Match(std::string_view target) {
 
 }  // namespace
 
+RouteInfo DescribeRoute(std::string_view target) {
+  Route r = Match(target);
+  return {static_cast<int>(r.kind), std::move(r.id), r.bad_id, std::move(r.bad_query)};
+}
+
 // Positive authentication results for a short TTL, keyed by the token's SHA-256, so the
 // hot path does not ask the store on every request. Sharded to avoid one global lock.
 class Api::AuthCache {
