@@ -4,6 +4,7 @@
 // stdout; only its SHA-256 is stored, so a lost token is revoked and replaced, never
 // recovered.
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -37,6 +38,12 @@ Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, b
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = create;
+  if (create) {
+    // The default store (the XDG state directory) may not have its directory yet.
+    std::error_code ec;
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
   return store::SqliteStore::Open(o);
 }
 
