@@ -63,6 +63,7 @@ void ParseRequests(std::string_view bytes, size_t split) {
       buffer.consume(used);
       if (ec == http::error::need_more) {
         if (fed == bytes.size()) {
+          if (!parser.got_some()) return;  // the connection closed between requests
           parser.put_eof(ec);
           break;
         }
