@@ -53,6 +53,12 @@ struct Notification {
   std::string channel;                // the policy's `notify` target, e.g. "#oncall-agents"
   std::vector<std::string> contacts;  // escalation.contacts, in order
   std::string text;                   // one human sentence
+  // What happened, for the webhook's "event" (docs/operations.md#webhooks):
+  // "approval_requested" | "approval_escalated" | "approval_timed_out" |
+  // "approval_cancelled"; empty: "flagged" (kFlagged) or "escalation" (a policy
+  // escalation, such as on_budget_exceeded: halt_and_escalate). Not part of the decision's
+  // JSON or its audit record.
+  std::string event;
 };
 
 struct Decision {

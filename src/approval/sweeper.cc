@@ -35,20 +35,24 @@ Notification ApprovalNotice(NoticeKind kind, const store::Approval& a,
   const std::string link = ApprovalLink(options.public_url, a.approval_id);
   switch (kind) {
     case NoticeKind::kRequested:
+      n.event = "approval_requested";
       n.text = "Approval needed: " + what + " (" + std::to_string(a.required) + " reviewer(s), " +
                std::to_string(a.timeout_seconds) + " s). Review: <" + link + "|" + a.approval_id +
                ">";
       break;
     case NoticeKind::kEscalated:
+      n.event = "approval_escalated";
       n.text = "Approval escalated (level " + std::to_string(a.escalation_level) + "): " + what +
                " is still waiting" +
                (n.contacts.empty() ? std::string() : " for " + n.contacts.front()) + ". Review: <" +
                link + "|" + a.approval_id + ">";
       break;
     case NoticeKind::kTimedOut:
+      n.event = "approval_timed_out";
       n.text = "Approval timed out and was denied: " + what + " (" + a.approval_id + ")";
       break;
     case NoticeKind::kCancelled:
+      n.event = "approval_cancelled";
       n.text = "Approval cancelled: " + what + ": " + a.outcome_reason;
       break;
   }
@@ -105,6 +109,8 @@ void Sweeper::Send(NoticeKind kind, const store::Approval& a) {
   const policy::AgentPolicy* agent = set ? set->Find(a.agent_id) : nullptr;
   core::CallRecord context;
   Notification n = ApprovalNotice(kind, a, agent, options_, &context);
+  // The arguments as stored: redacted (hmac-sha256:...) where the policy says so.
+  if (auto call = store_->GetCall(a.call_id); call.ok()) context.call.args = call->record.call.args;
   notifier_->Notify(n, context);
 }
 

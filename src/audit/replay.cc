@@ -25,7 +25,7 @@ std::string Str(const json::object& o, std::string_view key) {
   if (v == nullptr) return {};
   if (v->is_string()) return std::string(v->get_string());
   if (v->is_null()) return {};
-  return json::serialize(*v);
+  return ToJsonText(*v);
 }
 
 json::object Obj(const json::object& o, std::string_view key) {

@@ -1,6 +1,7 @@
 // `interlock approvals list | show ID | approve ID | deny ID` against a running daemon
-// (docs/approvals.md#the-cli). The token comes from INTERLOCK_TOKEN only (never a flag,
-// so it stays out of shell history and `ps`).
+// (docs/approvals.md#the-cli). The daemon and token flags are the shared ones
+// (cli_util.h: --url / $INTERLOCK_URL, --ca, --token-env / $INTERLOCK_TOKEN); the token
+// itself is never a flag, so it stays out of shell history and `ps`.
 //
 // Exit codes: 0 ok; 1 the daemon refused (401 bad token, 403 not allowed, 404 unknown
 // approval, 409 already decided) or is unreachable; 2 bad usage (no token, bad --url).
@@ -11,8 +12,9 @@
 
 #include <boost/json.hpp>
 
+#include "cli/cli_util.h"
 #include "cli/command.h"
-#include "mcp/daemon_enforcer.h"
+#include "common/json.h"
 
 namespace interlock::cli {
 namespace {
@@ -20,95 +22,36 @@ namespace {
 namespace json = boost::json;
 
 struct ApprovalsFlags {
-  std::string url = "http://127.0.0.1:8181";
-  std::string ca_file;
+  DaemonFlags daemon;
   std::string id;
   std::string comment;
   std::string state = "pending";
   bool json_out = false;
 };
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  std::string error;  // transport failure
-};
-
-// One exchange with the daemon through the gateway's daemon client (http or https, the
-// same URL rules and certificate checks).
-Reply Exchange(const mcp::DaemonEnforcer& client, const std::string& url, std::string_view method,
-               const std::string& target, std::string body) {
-  Reply out;
-  auto r = client.Exchange(method, target, std::move(body), std::chrono::seconds(10));
-  if (!r.ok()) {
-    out.error = "cannot reach the daemon at " + url + ": " + r.error().message;
-    return out;
-  }
-  out.status = r->status;
-  out.body = std::move(r->body);
-  return out;
-}
-
-// Prints the daemon's refusal in words and returns the exit code.
-int Refused(const Reply& r) {
-  if (!r.error.empty()) {
-    std::cerr << "interlock approvals: " << r.error << '\n';
-    return kExitFailure;
-  }
-  std::string reason;
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (!ec && v.is_object()) {
-    if (auto* x = v.as_object().if_contains("reason"); x && x->is_string()) {
-      reason = std::string(x->as_string());
-    }
-  }
-  const char* what = r.status == 401   ? "the token is missing, invalid or revoked"
-                     : r.status == 403 ? "not allowed"
-                     : r.status == 404 ? "no such approval"
-                     : r.status == 409 ? "already decided"
-                                       : "request failed";
-  std::cerr << "interlock approvals: " << what << " (HTTP " << r.status << ")"
-            << (reason.empty() ? "" : ": " + reason) << '\n';
-  return kExitFailure;
-}
-
 std::string S(const json::object& o, const char* k) {
   auto* v = o.if_contains(k);
   if (v == nullptr) return "";
-  return v->is_string() ? std::string(v->as_string()) : json::serialize(*v);
+  return v->is_string() ? std::string(v->as_string()) : ToJsonText(*v);
 }
 
 int Run(const ApprovalsFlags& f, const std::string& action) {
-  const char* env = std::getenv("INTERLOCK_TOKEN");
-  if (env == nullptr || *env == '\0') {
-    std::cerr << "interlock approvals: set INTERLOCK_TOKEN to a reviewer or admin token\n";
+  auto daemon = DaemonConnection::Open(f.daemon, "interlock-approvals");
+  if (!daemon.ok()) {
+    std::cerr << "interlock approvals: " << daemon.error().message << '\n';
     return kExitUsage;
   }
-  mcp::DaemonOptions opt;
-  opt.url = f.url;
-  opt.ca_file = f.ca_file;
-  opt.token = env;
-  opt.user_agent = "interlock-approvals";
-  auto client = mcp::DaemonEnforcer::Create(std::move(opt));
-  if (!client.ok()) {
-    std::cerr << "interlock approvals: --url: " << client.error().message << '\n';
-    return kExitUsage;
-  }
-  auto Send = [&](std::string_view method, const std::string& target, std::string body = "") {
-    return Exchange(**client, f.url, method, target, std::move(body));
-  };
-  Reply r;
+  DaemonReply r;
   if (action == "list") {
-    r = Send("GET", "/v1/approvals?state=" + f.state);
+    r = daemon->Send("GET", "/v1/approvals?state=" + f.state);
   } else if (action == "show") {
-    r = Send("GET", "/v1/approvals/" + f.id);
+    r = daemon->Send("GET", "/v1/approvals/" + f.id);
   } else {
     const json::object body{{"verdict", action == "approve" ? "approve" : "deny"},
                             {"comment", f.comment}};
-    r = Send("POST", "/v1/approvals/" + f.id, json::serialize(body));
+    r = daemon->Send("POST", "/v1/approvals/" + f.id, ToJsonText(body));
   }
-  if (!r.error.empty() || r.status != 200) return Refused(r);
+  if (!r.error.empty() || r.status != 200) return PrintDaemonRefusal("approvals", r);
   boost::system::error_code ec;
   json::value v = json::parse(r.body, ec);
   if (f.json_out || ec || !v.is_object()) {
@@ -148,11 +91,9 @@ int Run(const ApprovalsFlags& f, const std::string& action) {
 void AddApprovals(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<ApprovalsFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "approvals", "Review pending approvals on a running daemon (token from INTERLOCK_TOKEN)");
+      "approvals", "Review pending approvals on a running daemon (token from $INTERLOCK_TOKEN)");
   cmd->require_subcommand(1);
-  cmd->add_option("--url", f->url, "daemon base URL, http(s):// (default http://127.0.0.1:8181)");
-  cmd->add_option("--ca", f->ca_file,
-                  "https: PEM CA bundle to verify the daemon with (default: system CAs)");
+  AddDaemonFlags(cmd, &f->daemon);
   cmd->add_flag("--json", f->json_out, "print the daemon's JSON");
   CLI::App* list = cmd->add_subcommand("list", "List approvals");
   list->add_option("--state", f->state, "pending | decided | all")

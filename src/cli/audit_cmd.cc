@@ -17,6 +17,7 @@
 #include "audit/retention.h"
 #include "audit/sqlite_util.h"
 #include "audit/verify.h"
+#include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/time.h"
@@ -165,7 +166,7 @@ void AddAudit(CLI::App& app, int* exit_code) {
   auto v = std::make_shared<VerifyArgs>();
   CLI::App* verify = audit->add_subcommand(
       "verify", "Check the hash chain (and signed checkpoints); exit 0 only when intact");
-  verify->add_option("--store", v->store, "Store database file")->required();
+  AddStoreFlag(verify, &v->store);
   verify->add_option("--checkpoints", v->checkpoints, "Checkpoint file (JSON lines)");
   verify->add_option("--pubkey", v->pubkey, "Checkpoint public key (checkpoint-ed25519.pub.pem)");
   verify->add_flag("--deep", v->deep, "Also parse every body strictly (slower)");
@@ -174,7 +175,7 @@ void AddAudit(CLI::App& app, int* exit_code) {
   auto e = std::make_shared<ExportArgs>();
   CLI::App* exp = audit->add_subcommand(
       "export", "Stream records as JSON lines, each with its hash and prev (for a SIEM)");
-  exp->add_option("--store", e->store, "Store database file")->required();
+  AddStoreFlag(exp, &e->store);
   exp->add_option("--since", e->since, "From this time (YYYY-MM-DD or RFC 3339), inclusive")
       ->required();
   exp->add_option("--until", e->until,
@@ -194,7 +195,7 @@ void AddAudit(CLI::App& app, int* exit_code) {
 
   auto c = std::make_shared<CheckpointArgs>();
   CLI::App* cp = audit->add_subcommand("checkpoint", "Sign and append a checkpoint of the head");
-  cp->add_option("--store", c->store, "Store database file")->required();
+  AddStoreFlag(cp, &c->store);
   cp->add_option("--keys", c->keys, "Key directory")->required();
   cp->add_option("--checkpoints", c->checkpoints, "Checkpoint file to append to")->required();
   cp->callback([c, exit_code] { *exit_code = RunCheckpoint(*c); });
@@ -202,7 +203,7 @@ void AddAudit(CLI::App& app, int* exit_code) {
   auto p = std::make_shared<CheckpointArgs>();
   CLI::App* prune = audit->add_subcommand(
       "prune", "Delete records older than --days after writing a signed anchor checkpoint");
-  prune->add_option("--store", p->store, "Store database file")->required();
+  AddStoreFlag(prune, &p->store);
   prune->add_option("--keys", p->keys, "Key directory")->required();
   prune->add_option("--checkpoints", p->checkpoints, "Checkpoint file (anchor appended)")
       ->required();

@@ -1,12 +1,19 @@
 #include "cli/cli_util.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <ostream>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 
+#include "cli/command.h"
 #include "common/json.h"
+#include "mcp/daemon_enforcer.h"
+#include "mcp/local_store.h"
 
 namespace interlock::cli {
 
@@ -14,13 +21,96 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* f) {
   cmd->add_option("--policy", f->policy, "Policy file or directory");
   cmd->add_option("--agent", f->agent, "Agent id (required when the policy holds several)");
   cmd->add_option("--store", f->store,
-                  "SQLite store (default $XDG_STATE_HOME/interlock/interlock.db)");
+                  "SQLite store (default $INTERLOCK_STORE, else "
+                  "$XDG_STATE_HOME/interlock/interlock.db)");
   cmd->add_option("--daemon", f->daemon,
                   "Ask this `interlock serve` (http(s)://HOST:PORT) instead of the local store");
   cmd->add_option("--daemon-ca", f->daemon_ca,
                   "With an https:// --daemon: PEM CA file to verify it with (default: system CAs)");
   cmd->add_option("--token-env", f->token_env,
                   "With --daemon: environment variable holding the agent's bearer token");
+}
+
+CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store) {
+  Result<std::string> def = mcp::DefaultStorePath();
+  CLI::Option* o = cmd->add_option(
+      "--store", *store,
+      "SQLite store file (default $INTERLOCK_STORE, else $XDG_STATE_HOME/interlock/interlock.db)");
+  if (def.ok()) {
+    *store = std::move(def).value();
+  } else {
+    o->required();
+  }
+  return o;
+}
+
+void AddDaemonFlags(CLI::App* cmd, DaemonFlags* f) {
+  const char* env = std::getenv("INTERLOCK_URL");
+  f->url = env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8181";
+  f->token_env = "INTERLOCK_TOKEN";
+  cmd->add_option("--url", f->url,
+                  "daemon base URL, http(s):// (default $INTERLOCK_URL, else "
+                  "http://127.0.0.1:8181)");
+  cmd->add_option("--ca", f->ca_file,
+                  "https: PEM CA bundle to verify the daemon with (default: system CAs)");
+  cmd->add_option("--token-env", f->token_env,
+                  "environment variable holding the bearer token (default INTERLOCK_TOKEN)");
+}
+
+Result<DaemonConnection> DaemonConnection::Open(const DaemonFlags& flags,
+                                                std::string_view user_agent) {
+  const char* token = std::getenv(flags.token_env.c_str());
+  if (token == nullptr || *token == '\0') {
+    return Error::Invalid("set " + flags.token_env + " to a reviewer or admin token");
+  }
+  mcp::DaemonOptions opt;
+  opt.url = flags.url;
+  opt.ca_file = flags.ca_file;
+  opt.token = token;
+  opt.user_agent = std::string(user_agent);
+  auto client = mcp::DaemonEnforcer::Create(std::move(opt));
+  if (!client.ok()) return Error::Invalid("--url: " + client.error().message);
+  DaemonConnection c;
+  c.url_ = flags.url;
+  c.client_ = std::move(client).value();
+  return c;
+}
+
+DaemonReply DaemonConnection::Send(std::string_view method, const std::string& target,
+                                   std::string body) {
+  DaemonReply out;
+  auto r = client_->Exchange(method, target, std::move(body), std::chrono::seconds(10));
+  if (!r.ok()) {
+    out.error = "cannot reach the daemon at " + url_ + ": " + r.error().message;
+    return out;
+  }
+  out.status = r->status;
+  out.body = std::move(r->body);
+  return out;
+}
+
+int PrintDaemonRefusal(std::string_view command, const DaemonReply& r) {
+  if (!r.error.empty()) {
+    std::cerr << "interlock " << command << ": " << r.error << '\n';
+    return kExitFailure;
+  }
+  std::string reason;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.body, ec);
+  if (!ec && v.is_object()) {
+    if (auto* x = v.as_object().if_contains("reason"); x && x->is_string()) {
+      reason = std::string(x->as_string());
+    }
+  }
+  const char* what = r.status == 401   ? "the token is missing, invalid or revoked"
+                     : r.status == 403 ? "not allowed"
+                     : r.status == 404 ? "not found"
+                     : r.status == 409 ? "already decided"
+                     : r.status == 400 ? "bad request"
+                                       : "request failed";
+  std::cerr << "interlock " << command << ": " << what << " (HTTP " << r.status << ")"
+            << (reason.empty() ? "" : ": " + reason) << '\n';
+  return kExitFailure;
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {

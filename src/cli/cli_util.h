@@ -1,9 +1,12 @@
-// Small helpers shared by subcommands: reading files, printing JSON lines.
+// Small helpers shared by subcommands: the store and daemon flags, reading files,
+// printing JSON lines.
 #ifndef INTERLOCK_CLI_CLI_UTIL_H_
 #define INTERLOCK_CLI_CLI_UTIL_H_
 
 #include <iosfwd>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/json/value.hpp>
 
@@ -11,7 +14,12 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
+
+namespace interlock::mcp {
+class DaemonEnforcer;
+}  // namespace interlock::mcp
 
 namespace interlock::cli {
 
@@ -27,6 +35,42 @@ struct EnforcementFlags {
 };
 // Adds --policy, --agent, --store, --daemon, --daemon-ca and --token-env to `cmd`.
 void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
+
+// Adds --store to `cmd`, defaulting to mcp::DefaultStorePath() ($INTERLOCK_STORE, else the
+// XDG state directory); required when no default can be worked out. Every command that
+// opens a store takes it through this, so they all open the same file by default.
+CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store);
+
+// How an operator command reaches a running daemon (`approvals`, `kill`, `runs`).
+struct DaemonFlags {
+  std::string url;        // --url, default $INTERLOCK_URL, else http://127.0.0.1:8181
+  std::string ca_file;    // --ca
+  std::string token_env;  // --token-env, default INTERLOCK_TOKEN
+};
+// Adds --url, --ca and --token-env to `cmd`.
+void AddDaemonFlags(CLI::App* cmd, DaemonFlags* flags);
+
+// One request to the daemon: the status and body, or a transport error.
+struct DaemonReply {
+  int status = 0;
+  std::string body;
+  std::string error;  // cannot reach the daemon (set instead of status)
+};
+// A connection to the daemon the flags name, with the token read from the environment
+// variable they name. Errors are usage errors (no token, a bad URL).
+class DaemonConnection {
+ public:
+  static Result<DaemonConnection> Open(const DaemonFlags& flags, std::string_view user_agent);
+  DaemonReply Send(std::string_view method, const std::string& target, std::string body = "");
+  const std::string& url() const { return url_; }
+
+ private:
+  std::string url_;
+  std::shared_ptr<mcp::DaemonEnforcer> client_;
+};
+// Prints the daemon's refusal (`reply` not 2xx, or unreachable) for `command` and returns
+// the exit code (kExitFailure).
+int PrintDaemonRefusal(std::string_view command, const DaemonReply& reply);
 
 Result<std::string> ReadFileToString(const std::string& path);
 // Writes `v` as one compact line and flushes (JSON-lines protocols).

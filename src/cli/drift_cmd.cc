@@ -9,6 +9,7 @@
 #include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "governance/drift.h"
 #include "governance/history.h"
@@ -53,7 +54,7 @@ int RunDrift(const DriftArgs& a) {
   Result<governance::DriftReport> r = governance::RunDrift(db->get(), **set, opt);
   if (!r.ok()) return Fail(r.error().message);
   if (a.format == "json") {
-    std::cout << boost::json::serialize(governance::DriftToJson(*r)) << '\n';
+    std::cout << ToJsonText(governance::DriftToJson(*r)) << '\n';
   } else {
     std::cout << governance::DriftToText(*r);
   }
@@ -95,7 +96,7 @@ void AddDrift(CLI::App& app, int* exit_code) {
   cmd->add_option("--days", a->days, "Window in days (default 30)");
   cmd->add_option("--agent", a->agent, "Only this agent");
   cmd->add_option("--policy", a->policy, "The policy file or directory in force")->required();
-  cmd->add_option("--store", a->store, "Store database file")->required();
+  AddStoreFlag(cmd, &a->store);
   cmd->add_option("--format", a->format, "text or json");
   cmd->add_option("--suggest", a->suggest, "Write a tightened policy for review to this file");
   cmd->add_option("--min-runs", a->min_runs,

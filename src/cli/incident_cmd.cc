@@ -5,6 +5,7 @@
 #include <string>
 
 #include "audit/sqlite_util.h"
+#include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/time.h"
 #include "governance/trust.h"
@@ -40,7 +41,7 @@ void AddIncident(CLI::App& app, int* exit_code) {
   mark->add_option("CALL_ID", a->call_id, "The call")->required();
   mark->add_option("--reason", a->reason, "What went wrong")->required();
   mark->add_option("--by", a->by, "Who marks it (reviewer or admin)")->required();
-  mark->add_option("--store", a->store, "Store database file")->required();
+  AddStoreFlag(mark, &a->store);
   mark->callback([a, exit_code] { *exit_code = RunMark(*a); });
 }
 

@@ -1,9 +1,11 @@
-// `interlock kill engage|release|status`: the kill switch, written to the store directly.
+// `interlock kill engage|release|status`: the kill switch, written to the store directly
+// or, with --url (or $INTERLOCK_URL and no --store), through the daemon's POST/GET /v1/kill
+// with an admin token (status: reviewer or admin).
 //
-// Works when the daemon's HTTP port is unreachable: the daemon reads kill switches inside
-// every decision transaction, so an engaged switch applies to the very next decision
-// after this command returns. The store must already exist (a typo in --store must not
-// create an empty database and report success).
+// The store path works when the daemon's HTTP port is unreachable: the daemon reads kill
+// switches inside every decision transaction, so an engaged switch applies to the very
+// next decision after this command returns. The store must already exist (a typo in
+// --store must not create an empty database and report success).
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -16,14 +18,19 @@
 #include "audit/keys.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::cli {
 namespace {
 
+namespace json = boost::json;
+
 struct KillOptions {
   std::string store;
+  DaemonFlags daemon;
+  bool over_http = false;  // decided after parsing (UseHttp)
   std::string agent;
   std::string run;
   std::string reason;
@@ -45,11 +52,59 @@ Result<std::unique_ptr<store::SqliteStore>> OpenExisting(const std::string& path
   return store::SqliteStore::Open(o);
 }
 
+// --url given, or $INTERLOCK_URL set and --store not given: through the daemon.
+bool UseHttp(const CLI::App& sub) {
+  if (sub.count("--url") > 0) return true;
+  const char* env = std::getenv("INTERLOCK_URL");
+  return env != nullptr && *env != '\0' && sub.count("--store") == 0;
+}
+
+int RunSetHttp(const KillOptions& opt, bool engaged, const store::KillEntry& e) {
+  const std::string cmd = std::string("kill ") + (engaged ? "engage" : "release");
+  auto daemon = DaemonConnection::Open(opt.daemon, "interlock-kill");
+  if (!daemon.ok()) {
+    std::cerr << "interlock " << cmd << ": " << daemon.error().message << '\n';
+    return kExitUsage;
+  }
+  json::object body{{"scope", e.scope}, {"engaged", engaged}, {"reason", e.reason}};
+  if (!e.target.empty()) body["target"] = e.target;
+  DaemonReply r = daemon->Send("POST", "/v1/kill", ToJsonText(body));
+  if (!r.error.empty() || r.status != 200) {
+    PrintDaemonRefusal(cmd, r);
+    std::cerr << "(the kill switch was NOT " << (engaged ? "engaged" : "released") << ")\n";
+    return kExitFailure;
+  }
+  std::string actor = "?";
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (!ec && v.is_object()) {
+    if (auto* a = v.as_object().if_contains("actor"); a && a->is_string()) {
+      actor = std::string(a->as_string());
+    }
+  }
+  std::cout << "kill switch " << (engaged ? "ENGAGED" : "released") << ": " << e.scope
+            << (e.target.empty() ? "" : " " + e.target) << " (by " << actor << ", via "
+            << daemon->url() << ")\n";
+  return kExitOk;
+}
+
 int RunSet(const KillOptions& opt, bool engaged) {
   const char* verb = engaged ? "engage" : "release";
   if (!opt.agent.empty() && !opt.run.empty()) {
     std::cerr << "interlock kill " << verb << ": give at most one of --agent and --run\n";
     return kExitUsage;
+  }
+  if (opt.over_http) {
+    if (!opt.actor.empty()) {
+      std::cerr << "interlock kill " << verb
+                << ": --actor is for the store; over HTTP the actor is the token's name\n";
+      return kExitUsage;
+    }
+    store::KillEntry e;
+    e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
+    e.target = !opt.agent.empty() ? opt.agent : opt.run;
+    e.reason = opt.reason;
+    return RunSetHttp(opt, engaged, e);
   }
   // The record is signed into the checkpoint file before the switch takes effect
   // (docs/audit.md, "Anchors"): a release waits for that anchor, an engagement never does.
@@ -96,7 +151,54 @@ int RunSet(const KillOptions& opt, bool engaged) {
   return kExitOk;
 }
 
+int PrintKills(const KillOptions& opt, const std::vector<store::KillEntry>& kills);
+
+// Kill switches from the daemon, as the store path's KillEntry list.
+Result<std::vector<store::KillEntry>> ListKillsHttp(const KillOptions& opt) {
+  auto daemon = DaemonConnection::Open(opt.daemon, "interlock-kill");
+  if (!daemon.ok()) return daemon.error();
+  DaemonReply r = daemon->Send("GET", "/v1/kill");
+  if (!r.error.empty()) return Error::Unavailable(r.error);
+  if (r.status != 200) {
+    PrintDaemonRefusal("kill status", r);
+    return Error::Unavailable("the daemon refused (HTTP " + std::to_string(r.status) + ")");
+  }
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  const json::value* arr =
+      !ec && v.is_object() ? v.as_object().if_contains("kill_switches") : nullptr;
+  if (arr == nullptr || !arr->is_array()) return Error::Unavailable("unexpected reply: " + r.body);
+  std::vector<store::KillEntry> out;
+  for (const json::value& x : arr->as_array()) {
+    if (!x.is_object()) continue;
+    const json::object& o = x.as_object();
+    auto str = [&o](const char* k) {
+      auto* f = o.if_contains(k);
+      return f && f->is_string() ? std::string(f->as_string()) : std::string();
+    };
+    store::KillEntry k;
+    k.scope = str("scope");
+    k.target = str("target");
+    auto* e = o.if_contains("engaged");
+    k.engaged = e && e->is_bool() && e->as_bool();
+    k.reason = str("reason");
+    k.actor = str("actor");
+    auto at = ParseRfc3339(str("at"));
+    if (at.ok()) k.at = *at;
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
 int RunStatus(const KillOptions& opt) {
+  if (opt.over_http) {
+    auto kills = ListKillsHttp(opt);
+    if (!kills.ok()) {
+      std::cerr << "interlock kill status: " << kills.error().message << '\n';
+      return kills.error().kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure;
+    }
+    return PrintKills(opt, *kills);
+  }
   auto st = OpenExisting(opt.store);
   if (!st.ok()) {
     std::cerr << "interlock kill status: " << st.error().message << '\n';
@@ -107,9 +209,13 @@ int RunStatus(const KillOptions& opt) {
     std::cerr << "interlock kill status: " << kills.error().message << '\n';
     return kExitFailure;
   }
+  return PrintKills(opt, *kills);
+}
+
+int PrintKills(const KillOptions& opt, const std::vector<store::KillEntry>& kills) {
   if (opt.format == "json") {
     boost::json::array arr;
-    for (const store::KillEntry& k : *kills) {
+    for (const store::KillEntry& k : kills) {
       arr.push_back(boost::json::object{{"scope", k.scope},
                                         {"target", k.target},
                                         {"engaged", k.engaged},
@@ -121,7 +227,7 @@ int RunStatus(const KillOptions& opt) {
     return kExitOk;
   }
   int engaged = 0;
-  for (const store::KillEntry& k : *kills) {
+  for (const store::KillEntry& k : kills) {
     if (!k.engaged) continue;
     ++engaged;
     std::cout << "ENGAGED  " << k.scope << (k.target.empty() ? "" : " " + k.target) << "  since "
@@ -141,7 +247,8 @@ void AddKill(CLI::App& app, int* exit_code) {
         engaged ? "engage" : "release",
         engaged ? "Deny every call in scope from the next decision on (global by default)"
                 : "Release a kill switch");
-    sub->add_option("--store", opt->store, "SQLite store file of the daemon")->required();
+    AddStoreFlag(sub, &opt->store);
+    AddDaemonFlags(sub, &opt->daemon);
     sub->add_option("--agent", opt->agent, "Scope: this agent id");
     sub->add_option("--run", opt->run, "Scope: this run id");
     sub->add_option("--reason", opt->reason, "Why (recorded in the audit log)")->required();
@@ -150,13 +257,20 @@ void AddKill(CLI::App& app, int* exit_code) {
                     "Audit key directory that signs the record's checkpoint (default STORE.keys)");
     sub->add_option("--checkpoints", opt->checkpoints,
                     "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
-    sub->callback([opt, exit_code, engaged] { *exit_code = RunSet(*opt, engaged); });
+    sub->callback([opt, exit_code, engaged, sub] {
+      opt->over_http = UseHttp(*sub);
+      *exit_code = RunSet(*opt, engaged);
+    });
   }
   CLI::App* status = cmd->add_subcommand("status", "Show engaged kill switches");
-  status->add_option("--store", opt->store, "SQLite store file of the daemon")->required();
+  AddStoreFlag(status, &opt->store);
+  AddDaemonFlags(status, &opt->daemon);
   status->add_option("--format", opt->format, "table or json (json lists released ones too)")
       ->check(CLI::IsMember({"table", "json"}));
-  status->callback([opt, exit_code] { *exit_code = RunStatus(*opt); });
+  status->callback([opt, exit_code, status] {
+    opt->over_http = UseHttp(*status);
+    *exit_code = RunStatus(*opt);
+  });
 }
 
 const CommandRegistration kRegistration("kill", &AddKill);

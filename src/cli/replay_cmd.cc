@@ -11,7 +11,9 @@
 
 #include "audit/replay.h"
 #include "audit/sqlite_util.h"
+#include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "governance/history.h"
 #include "governance/what_if.h"
@@ -56,7 +58,7 @@ int RunWhatIfCommand(const ReplayArgs& a) {
   Result<governance::WhatIfReport> r = governance::RunWhatIf(db->get(), **set, opt);
   if (!r.ok()) return fail(r.error().message);
   if (a.format == "json") {
-    std::cout << boost::json::serialize(governance::WhatIfToJson(*r)) << '\n';
+    std::cout << ToJsonText(governance::WhatIfToJson(*r)) << '\n';
   } else {
     std::cout << governance::WhatIfToText(*r);
   }
@@ -79,7 +81,7 @@ int RunReplayCommand(const ReplayArgs& a) {
     return kExitFailure;
   }
   if (a.format == "json") {
-    std::cout << boost::json::serialize(audit::ReplayToJson(*r)) << '\n';
+    std::cout << ToJsonText(audit::ReplayToJson(*r)) << '\n';
   } else {
     std::cout << audit::ReplayToText(*r);
   }
@@ -93,7 +95,7 @@ void AddReplay(CLI::App& app, int* exit_code) {
       "Reconstruct a run from the audit log: calls, arguments (as redacted), decisions, "
       "results, approvals, budget after each step, halts");
   cmd->add_option("RUN_ID", a->run_id, "The run to replay (not with --what-if)");
-  cmd->add_option("--store", a->store, "Store database file")->required();
+  AddStoreFlag(cmd, &a->store);
   cmd->add_option("--format", a->format, "text (a table) or json");
   cmd->add_flag("--what-if", a->what_if,
                 "Re-decide every recorded call under --policy and report the calls whose "

@@ -2,11 +2,14 @@
 //
 // Composition root: config -> policy set -> store -> notifier -> Guard -> Api (+ the MCP
 // Streamable HTTP endpoint when the config has mcp.upstreams) -> server, plus the policy
-// watcher and signal handling. Shutdown runs in reverse: end MCP sessions (children
-// stopped, streams ended), answer long polls, finish in-flight requests (bounded), then
-// close the store cleanly.
+// watcher and signal handling. Shutdown runs in reverse, so nothing uses a resource after
+// it is gone: stop the sweeper, end MCP sessions (children stopped, streams ended), answer
+// long polls, stop accepting and finish in-flight requests (bounded), stop the retention
+// pruner (a prune in progress stops after its current chunk), and only then close the
+// store cleanly.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cctype>
 #include <condition_variable>
 #include <csignal>
@@ -29,10 +32,12 @@
 #include "cli/command.h"
 #include "common/crypto.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/periodic.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "policy/loader.h"
 #include "server/api.h"
@@ -69,7 +74,7 @@ Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << boost::json::serialize(boost::json::object{{"address", host}, {"port", port}}) << '\n';
+    out << ToJsonText(boost::json::object{{"address", host}, {"port", port}}) << '\n';
     if (!out.flush()) return Error::Unavailable("cannot write ready file " + path);
   }
   std::error_code ec;
@@ -109,6 +114,14 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   }
   if (!flags.policies.empty()) cfg.policies = flags.policies;
   if (cmd.count("--store") > 0) cfg.store = flags.store;
+  if (cfg.store.empty()) {
+    Result<std::string> def = mcp::DefaultStorePath();  // the one default of every command
+    if (!def.ok()) {
+      std::cerr << "interlock serve: " << def.error().message << '\n';
+      return kExitUsage;
+    }
+    cfg.store = std::move(def).value();
+  }
   if (cmd.count("--tls-cert") > 0) cfg.tls_cert = flags.tls_cert;
   if (cmd.count("--tls-key") > 0) cfg.tls_key = flags.tls_key;
   if (flags.threads >= 0) cfg.threads = flags.threads;
@@ -214,11 +227,13 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // daily, on a thread of its own (chunked deletes, each anchored first, so decisions
   // are not held up). A failed prune is logged and retried at the next interval; the
   // log only ever keeps more than asked, never less.
+  // `stopping` ends a prune in progress between chunks at shutdown.
+  std::atomic<bool> stopping{false};
   std::unique_ptr<PeriodicTask> pruner;
   if (keys && cfg.audit_retention_days > 0) {
     pruner = std::make_unique<PeriodicTask>(
         cfg.audit_prune_first, cfg.audit_prune_interval,
-        [&cfg, &keys, &clock, &store, checkpoints] {
+        [&cfg, &keys, &clock, &store, &stopping, checkpoints] {
           auto db = audit::OpenAuditStore(cfg.store, /*read_only=*/false);
           if (!db.ok()) {
             std::cerr << "interlock: audit prune: " << db.error().message << '\n';
@@ -243,7 +258,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
           // short writes on the store's writer so decisions interleave with them.
           const TimePoint cutoff = popt.now - std::chrono::hours(24) * popt.days;
           int64_t rows = 0;
-          for (;;) {
+          while (!stopping.load()) {
             Result<int64_t> n = store->PruneCalls(cutoff, kPruneCallsChunk);
             if (!n.ok()) {
               std::cerr << "interlock: call prune failed: " << n.error().message << '\n';
@@ -255,6 +270,10 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
           if (rows > 0) {
             std::cerr << "interlock: call prune: deleted " << rows
                       << " call and approval rows older than " << popt.days << " days\n";
+          }
+          if (stopping.load()) {
+            std::cerr << "interlock: call prune: stopped for shutdown; the rest follows at the "
+                         "next prune\n";
           }
         });
   }
@@ -404,12 +423,13 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // Post the signal_set cancel onto the io threads' world before they stop.
   boost::system::error_code ignored;
   signals.cancel(ignored);
+  stopping.store(true);  // a prune in progress ends at its next chunk
   sweeper.Stop();
   if (mcp_http) mcp_http->Shutdown();  // MCP sessions end: children stopped, streams ended
   api.Shutdown();                      // long polls answer now; the blocking pool drains
   http.Shutdown();
-  store.reset();                           // drains the writer, checkpoints the WAL, closes
-  pruner.reset();                          // a prune in progress finishes its chunks
+  pruner.reset();  // waits for a prune in progress: it stops after its current chunk
+  store.reset();   // nothing uses it now: drains the writer, checkpoints the WAL, closes
   if (checkpointer) checkpointer->Stop();  // a final signed checkpoint of the head
   std::cerr << "interlock: stopped\n";
   return kExitOk;
@@ -422,7 +442,9 @@ void AddServe(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", flags->config, "YAML config file (docs/operations.md)");
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8181)");
   cmd->add_option("--policies", flags->policies, "Policy directory or file (repeatable)");
-  cmd->add_option("--store", flags->store, "SQLite store path (default var/interlock.db)");
+  cmd->add_option("--store", flags->store,
+                  "SQLite store file (default $INTERLOCK_STORE, else "
+                  "$XDG_STATE_HOME/interlock/interlock.db)");
   cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain: serve HTTPS");
   cmd->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
   cmd->add_option("--ready-file", flags->ready_file,

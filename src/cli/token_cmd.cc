@@ -52,6 +52,12 @@ Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, b
   o.path = path;
   o.create_if_missing = create;
   o.anchor = std::move(anchor);
+  if (create) {
+    // The default store (the XDG state directory) may not have its directory yet.
+    std::error_code ec;
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
   return store::SqliteStore::Open(o);
 }
 
@@ -187,7 +193,7 @@ void AddToken(CLI::App& app, int* exit_code) {
 
   CLI::App* create = cmd->add_subcommand(
       "create", "Create a token and print it once on stdout (only its hash is stored)");
-  create->add_option("--store", opt->store, "SQLite store file")->required();
+  AddStoreFlag(create, &opt->store);
   create->add_option("--agent", opt->agent, "Agent token bound to this agent id");
   create->add_option("--reviewer", opt->reviewer, "Reviewer token with this name");
   create->add_option("--admin", opt->admin, "Admin token with this name");
@@ -202,13 +208,13 @@ void AddToken(CLI::App& app, int* exit_code) {
   create->callback([opt, exit_code] { *exit_code = RunCreate(*opt); });
 
   CLI::App* list = cmd->add_subcommand("list", "List tokens (never their values)");
-  list->add_option("--store", opt->store, "SQLite store file")->required();
+  AddStoreFlag(list, &opt->store);
   list->add_option("--format", opt->format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
   list->callback([opt, exit_code] { *exit_code = RunList(*opt); });
 
   CLI::App* revoke = cmd->add_subcommand("revoke", "Revoke a token by its id (tok_...)");
-  revoke->add_option("--store", opt->store, "SQLite store file")->required();
+  AddStoreFlag(revoke, &opt->store);
   revoke->add_option("TOKEN_ID", opt->token_id, "Token id from `interlock token list`")->required();
   revoke->add_option("--actor", opt->actor, "Who revokes it, for the audit log (default: $USER)");
   revoke->add_option("--keys", opt->keys_dir,

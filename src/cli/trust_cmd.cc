@@ -7,7 +7,9 @@
 #include <boost/json/serialize.hpp>
 
 #include "audit/sqlite_util.h"
+#include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "governance/trust.h"
 #include "policy/loader.h"
@@ -43,8 +45,7 @@ int RunReport(const ReportArgs& a) {
   if (!ev.ok()) return Fail("report", ev.error().message);
   const auto rows = governance::TrustRows(*ev, **set, a.agent);
   if (a.format == "json") {
-    std::cout << boost::json::serialize(governance::TrustReportToJson(rows, *ev, a.floor_s))
-              << '\n';
+    std::cout << ToJsonText(governance::TrustReportToJson(rows, *ev, a.floor_s)) << '\n';
   } else {
     std::cout << governance::TrustReportToText(rows, *ev, a.floor_s);
   }
@@ -72,7 +73,7 @@ void AddTrust(CLI::App& app, int* exit_code) {
   CLI::App* report = cmd->add_subcommand(
       "report", "Each action type's stage, evidence, eligibility, and approval fatigue");
   report->add_option("--agent", r->agent, "Only this agent");
-  report->add_option("--store", r->store, "Store database file")->required();
+  AddStoreFlag(report, &r->store);
   report->add_option("--policy", r->policy, "The policy file or directory in force")->required();
   report->add_option("--format", r->format, "text or json");
   report->add_option("--fatigue-floor", r->floor_s,
@@ -91,7 +92,7 @@ void AddTrust(CLI::App& app, int* exit_code) {
   promote->add_option("--reviewer", p->reviewer, "Who reviewed the change")->required();
   promote->add_option("--policy", p->policy, "The agent's policy file (or its directory)")
       ->required();
-  promote->add_option("--store", p->store, "Store database file")->required();
+  AddStoreFlag(promote, &p->store);
   promote->callback([p, exit_code] { *exit_code = RunPromote(*p); });
 }
 

@@ -176,6 +176,19 @@ class StrictHandler {
 // back to the same value ("0.02", not Boost's "2E-2"), for output people read.
 enum class Style { kCanonical, kReadable };
 
+// A double as people read it: the shortest digits that round-trip, as a plain decimal
+// ("0.5", "2.25", "0.0000001", "100000"); exponent form ("1e-300") only when the plain
+// decimal would be longer than kMaxPlainDigits characters. Never Boost.JSON's "5E-1".
+void AppendReadableDouble(double d, std::string* out) {
+  constexpr std::ptrdiff_t kMaxPlainDigits = 24;
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+  if (r.ec != std::errc() || r.ptr - buf > kMaxPlainDigits) {
+    r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip, may be 1e-300
+  }
+  out->append(buf, r.ptr);
+}
+
 void AppendJson(const json::value& v, Style style, std::string* out) {
   switch (v.kind()) {
     case json::kind::object: {
@@ -214,10 +227,8 @@ void AppendJson(const json::value& v, Style style, std::string* out) {
     }
     case json::kind::double_: {
       const double d = v.get_double();
-      char buf[64];
-      const auto r = std::to_chars(buf, buf + sizeof buf, d);
-      if (style == Style::kReadable && r.ec == std::errc() && std::isfinite(d)) {
-        out->append(buf, r.ptr);
+      if (style == Style::kReadable && std::isfinite(d)) {
+        AppendReadableDouble(d, out);
         return;
       }
       out->append(json::serialize(v));

@@ -18,6 +18,9 @@ namespace interlock::mcp {
 namespace fs = std::filesystem;
 
 Result<std::string> DefaultStorePath() {
+  if (const char* env = std::getenv("INTERLOCK_STORE"); env != nullptr && *env != '\0') {
+    return std::string(env);
+  }
   if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
     return std::string(xdg) + "/interlock/interlock.db";
   }

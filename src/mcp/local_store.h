@@ -14,8 +14,9 @@
 
 namespace interlock::mcp {
 
-// $XDG_STATE_HOME/interlock/interlock.db, else $HOME/.local/state/interlock/interlock.db.
-// An error when neither variable is set.
+// The one default store of every command (docs/operations.md#the-store): $INTERLOCK_STORE,
+// else $XDG_STATE_HOME/interlock/interlock.db, else
+// $HOME/.local/state/interlock/interlock.db. An error when none of them is set.
 Result<std::string> DefaultStorePath();
 
 // Opens (creating the parent directory, the database and the key when missing).

@@ -34,16 +34,29 @@ constexpr size_t kMaxToolNameBytes = 256;
 HttpResponse JsonResponse(unsigned status, const json::value& body) {
   HttpResponse res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
-  res.body() = json::serialize(body);
+  res.body() = ToJsonText(body);
   return res;
 }
 
 HttpResponse NoContent() { return HttpResponse{http::status::no_content, 11}; }
 
+// A decision as the API documents it (docs/api.md, openapi.yaml): DecisionToJson, whose
+// "agent" key is also the stored and hashed audit form (never renamed there), with the
+// agent under "agent_id" as in every other response.
+json::object DecisionJson(const Decision& d) {
+  json::object o = DecisionToJson(d);
+  if (auto it = o.find("agent"); it != o.end()) {
+    json::value agent = std::move(it->value());
+    o.erase(it);
+    o["agent_id"] = std::move(agent);
+  }
+  return o;
+}
+
 HttpResponse InvalidRequest(std::string reason) {
   // The same object a deny decision has, so clients can treat a 400 like a decision.
   Decision d = DenyDecision(Code::kInvalidRequest, std::move(reason), "request");
-  return JsonResponse(400, DecisionToJson(d));
+  return JsonResponse(400, DecisionJson(d));
 }
 
 HttpResponse Forbidden(std::string_view reason) {
@@ -85,6 +98,21 @@ json::object RunStateJson(const RunState& s) {
           {"records", std::move(records)}};
 }
 
+// A run as GET /v1/runs/{id} and GET /v1/runs show it; an active run's age is from `now`.
+json::object RunJson(const core::RunInfo& run, TimePoint now) {
+  RunState state = run.state;
+  if (!run.ended) {
+    state.elapsed_ms = std::max<int64_t>(0, ToUnixMillis(now) - ToUnixMillis(run.started));
+  }
+  json::object out = RunStateJson(state);
+  out["run_id"] = run.run_id;
+  out["agent_id"] = run.agent_id;
+  out["started"] = FormatRfc3339(run.started);
+  out["ended"] = run.ended;
+  out["state"] = store::RunListStateName(run);
+  return out;
+}
+
 json::object KillJson(const store::KillEntry& k) {
   return {{"scope", k.scope},   {"target", k.target}, {"engaged", k.engaged},
           {"reason", k.reason}, {"actor", k.actor},   {"at", FormatRfc3339(k.at)}};
@@ -117,11 +145,52 @@ struct Route {
   const char* allow = "";
   int wait_seconds = 0;
   audit::AuditQuery audit;  // GET /v1/audit?run_id=&agent=&since=&until=&after_seq=&limit=
+  store::RunFilter runs;    // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
   std::string state;        // GET /v1/approvals?state=
   size_t limit = 100;
   bool bad_id = false;
   std::string bad_query;
 };
+
+// GET /v1/runs: agent, state (active|ended|halted), since/until (RFC 3339, on the start
+// time), cursor (next_cursor of the previous page), limit (1..1000, default 100).
+void ParseRunsQuery(boost::urls::params_view params, store::RunFilter* f, std::string* bad) {
+  for (const auto& p : params) {
+    const std::string v(p.value);
+    if (p.key == "agent") {
+      f->agent_id = v;
+    } else if (p.key == "state") {
+      if (v == "active") {
+        f->state = store::RunListState::kActive;
+      } else if (v == "ended") {
+        f->state = store::RunListState::kEnded;
+      } else if (v == "halted") {
+        f->state = store::RunListState::kHalted;
+      } else {
+        *bad = "state must be active, ended or halted";
+      }
+    } else if (p.key == "since" || p.key == "until") {
+      auto t = ParseRfc3339(v);
+      if (!t.ok()) {
+        *bad = p.key + ": " + t.error().message;
+      } else {
+        (p.key == "since" ? f->started_since : f->started_until) = *t;
+      }
+    } else if (p.key == "cursor") {
+      f->cursor = v;
+    } else if (p.key == "limit") {
+      char* end = nullptr;
+      const long l = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || end != v.c_str() + v.size() || l < 1 || l > 1000) {
+        *bad = "limit must be 1..1000";
+      } else {
+        f->limit = static_cast<size_t>(l);
+      }
+    } else {
+      *bad = "unknown query parameter '" + std::string(p.key) + "'";
+    }
+  }
+}
 
 Route Match(std::string_view target) {
   Route r;
@@ -151,7 +220,7 @@ Route Match(std::string_view target) {
   } else if (n >= 2 && seg[0] == "v1") {
     if (seg[1] == "runs") {
       if (n == 2) {
-        set(Route::kRuns, {http::verb::post}, "POST");
+        set(Route::kRuns, {http::verb::post, http::verb::get}, "POST, GET");
       } else if (n == 3) {
         set(Route::kRun, {http::verb::get}, "GET");
       } else if (n == 4 && seg[3] == "calls") {
@@ -247,6 +316,7 @@ Route Match(std::string_view target) {
     integer("after_seq", 0, std::numeric_limits<int64_t>::max(), &r.audit.filter.after_seq);
     integer("limit", 1, audit::kMaxAuditQueryLimit, &r.audit.limit);
   }
+  if (r.kind == Route::kRuns) ParseRunsQuery(url->params(), &r.runs, &r.bad_query);
   if (r.kind == Route::kCall) {
     auto params = url->params();
     if (auto it = params.find("wait"); it != params.end()) {
@@ -264,6 +334,11 @@ Route Match(std::string_view target) {
 }
 
 }  // namespace
+
+RouteInfo DescribeRoute(std::string_view target) {
+  Route r = Match(target);
+  return {static_cast<int>(r.kind), std::move(r.id), r.bad_id, std::move(r.bad_query)};
+}
 
 // Positive authentication results for a short TTL, keyed by the token's SHA-256, so the
 // hot path does not ask the store on every request. Sharded to avoid one global lock.
@@ -399,7 +474,7 @@ std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* ca
           Code::kStoreUnavailable,
           "the store is unavailable, so the token cannot be checked: " + p.error().message,
           "store");
-      return JsonResponse(503, DecisionToJson(d));
+      return JsonResponse(503, DecisionJson(d));
     }
     metrics_->RecordAuthFailure();
     HttpResponse res = JsonError(401, "UNAUTHENTICATED", "invalid or revoked token");
@@ -480,6 +555,11 @@ void Api::Handle(HttpRequest req, Responder r) {
       if (!agent) return r.Send(Forbidden("only agent tokens may propose tool calls"));
       return HandleDecide(caller, std::move(req), std::move(r), std::move(route.id));
     case Route::kRuns:
+      if (req.method() == http::verb::get) {
+        if (agent) return r.Send(Forbidden("agent tokens cannot list runs"));
+        if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
+        return HandleListRuns(std::move(route.runs), std::move(r));
+      }
       if (!agent) return r.Send(Forbidden("only agent tokens may start runs"));
       return HandleCreateRun(caller, std::move(r));
     case Route::kRun:
@@ -575,7 +655,7 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
               g.decision.code != Code::kKillSwitch) {
             metrics_->RunHalted();
           }
-          json::object out = DecisionToJson(g.decision);
+          json::object out = DecisionJson(g.decision);
           if (!g.call_id.empty()) out["call_id"] = g.call_id;
           if (!g.call_id.empty() && (g.decision.verdict == Verdict::kApprovalRequired ||
                                      (g.existing_call && g.decision.rule == "approval"))) {
@@ -611,16 +691,19 @@ void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
     if (c.principal.role == store::Role::kAgent && run->agent_id != c.principal.agent_id) {
       return r.Send(Forbidden("the run belongs to another agent"));
     }
-    RunState state = run->state;
-    if (!run->ended) {
-      state.elapsed_ms =
-          std::max<int64_t>(0, ToUnixMillis(clock_->Now()) - ToUnixMillis(run->started));
-    }
-    json::object out = RunStateJson(state);
-    out["run_id"] = run->run_id;
-    out["agent_id"] = run->agent_id;
-    out["started"] = FormatRfc3339(run->started);
-    out["ended"] = run->ended;
+    r.Send(JsonResponse(200, RunJson(*run, clock_->Now())));
+  });
+}
+
+void Api::HandleListRuns(store::RunFilter filter, Responder r) {
+  Blocking([this, r, filter = std::move(filter)] {
+    auto page = store_->ListRuns(filter);
+    if (!page.ok()) return r.Send(StoreError(page.error()));
+    const TimePoint now = clock_->Now();
+    json::array runs;
+    for (const core::RunInfo& run : page->runs) runs.push_back(RunJson(run, now));
+    json::object out{{"runs", std::move(runs)}};
+    if (!page->next_cursor.empty()) out["next_cursor"] = page->next_cursor;
     r.Send(JsonResponse(200, out));
   });
 }
@@ -659,7 +742,7 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   }
   const core::CallRecord& rec = call->record;
   *pending = rec.decision.verdict == Verdict::kApprovalRequired;
-  json::object out = DecisionToJson(rec.decision);
+  json::object out = DecisionJson(rec.decision);
   out["call_id"] = rec.call_id;
   if (*pending || rec.decision.rule == "approval") {
     const std::string approval_id = store::ApprovalIdForCall(rec.call_id);
@@ -850,9 +933,16 @@ void Api::HandleReady(Responder r) {
       metrics_->RecordStoreError();
       return r.Send(JsonError(503, "NOT_READY", "store unreachable: " + kills.error().message));
     }
-    r.Send(JsonResponse(200, json::object{{"status", "ready"},
-                                          {"policy_sha256", set->sha256},
-                                          {"agents", set->agents.size()}}));
+    json::object out{{"status", "ready"},
+                     {"policy_sha256", set->sha256},
+                     {"agents", set->agents.size()},
+                     {"policy_reload_failed", false}};
+    if (std::optional<std::string> refused = metrics_->PolicyReloadError()) {
+      // Still ready: the older policy set decides. Say so, with the reason.
+      out["policy_reload_failed"] = true;
+      out["policy_reload_error"] = *refused;
+    }
+    r.Send(JsonResponse(200, out));
   });
 }
 
@@ -944,7 +1034,7 @@ void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r)
     // The call as stored: arguments redacted (hmac-sha256:...), why approval is needed.
     if (auto call = store_->GetCall(a->call_id); call.ok()) {
       out["args"] = call->record.call.args;
-      out["decision"] = DecisionToJson(call->record.decision);
+      out["decision"] = DecisionJson(call->record.decision);
     }
     std::shared_ptr<const policy::PolicySet> set = policies_->Current();
     const policy::AgentPolicy* agent = set ? set->Find(a->agent_id) : nullptr;

@@ -61,6 +61,17 @@ class McpEndpoint {
                       Responder r) = 0;
 };
 
+// How Api routes a request target (path, ids and query filters), without serving it: the
+// pure part of request handling, for the fuzz target (fuzz/http_request). `route` is 0 for
+// "no such endpoint"; `bad_query` is the 400 reason a bad filter gets.
+struct RouteInfo {
+  int route = 0;
+  std::string id;
+  bool bad_id = false;
+  std::string bad_query;
+};
+RouteInfo DescribeRoute(std::string_view target);
+
 class Api final : public RequestHandler {
  public:
   Api(ApiOptions options, core::Guard* guard, store::Store* store,
@@ -100,6 +111,7 @@ class Api final : public RequestHandler {
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
   void HandleCreateRun(const Caller& c, Responder r);
   void HandleGetRun(const Caller& c, std::string run_id, Responder r);
+  void HandleListRuns(store::RunFilter filter, Responder r);
   void HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r);
   void HandleEndRun(const Caller& c, std::string run_id, Responder r);
   void HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, Responder r);

@@ -56,7 +56,7 @@ struct ServerConfig {
   uint16_t port = 8181;
   int threads = 0;
   std::vector<std::string> policies;  // files or directories
-  std::string store = "var/interlock.db";
+  std::string store;         // empty: mcp::DefaultStorePath() ($INTERLOCK_STORE, else XDG state)
   bool durable_full = true;  // durability: full | normal
   std::string tls_cert;
   std::string tls_key;

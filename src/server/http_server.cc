@@ -23,6 +23,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/json.h"
 #include "common/thread_name.h"
 
 namespace interlock::server {
@@ -37,8 +38,23 @@ HttpResponse JsonError(unsigned status, std::string_view code, std::string_view 
                        unsigned version) {
   HttpResponse res{static_cast<http::status>(status), version};
   res.set(http::field::content_type, "application/json");
-  res.body() = boost::json::serialize(boost::json::object{{"code", code}, {"reason", reason}});
+  res.body() = ToJsonText(boost::json::object{{"code", code}, {"reason", reason}});
   return res;
+}
+
+std::optional<std::string> RequestFramingError(const HttpRequest& request) {
+  auto [first, last] = request.equal_range(http::field::transfer_encoding);
+  if (first == last) return std::nullopt;
+  if (std::next(first) != last) return "more than one Transfer-Encoding header";
+  if (request.version() < 11) return "Transfer-Encoding is not allowed on an HTTP/1.0 request";
+  if (request.find(http::field::content_length) != request.end()) {
+    return "Transfer-Encoding and Content-Length together";
+  }
+  if (!beast::iequals(first->value(), "chunked")) {
+    return "Transfer-Encoding '" + std::string(first->value().substr(0, 64)) +
+           "' is not supported; only 'chunked' is";
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -221,6 +237,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
             JsonError(400, "INVALID_REQUEST", "malformed HTTP request: " + ec.message()), true);
       }
       return Close();
+    }
+    if (auto bad = RequestFramingError(parser_->get())) {
+      version_ = parser_->get().version();
+      return WriteResponse(JsonError(400, "INVALID_REQUEST", "malformed HTTP request: " + *bad),
+                           /*force_close=*/true);
     }
     in_flight_ = true;
     HttpRequest request = parser_->release();

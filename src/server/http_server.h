@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -133,6 +134,14 @@ class RequestHandler {
   virtual ~RequestHandler() = default;
   virtual void Handle(HttpRequest request, Responder responder) = 0;
 };
+
+// Request framing (RFC 9112 section 6): the only transfer coding a request may carry is
+// exactly "chunked" (one Transfer-Encoding field; the name compared case-insensitively, as
+// transfer-coding names are), never together with Content-Length and never on HTTP/1.0.
+// Anything else (`gzip, chunked`, `chunked, identity`, `identity`, a repeated field) leaves
+// the body's length to guesswork, the ground request smuggling grows on: the server answers
+// 400 with the returned reason and closes the connection (section 6.3). nullopt: framed.
+std::optional<std::string> RequestFramingError(const HttpRequest& request);
 
 // A JSON error body {"code": ..., "reason": ...} with the given status.
 HttpResponse JsonError(unsigned status, std::string_view code, std::string_view reason,

@@ -130,6 +130,11 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
       << reloads_ok_.load(std::memory_order_relaxed) << '\n'
       << "interlock_policy_reloads_total{result=\"error\"} "
       << reloads_error_.load(std::memory_order_relaxed) << '\n';
+  out << "# HELP interlock_policy_reload_failed Whether the policy on disk is refused and an "
+         "older set is in force.\n"
+         "# TYPE interlock_policy_reload_failed gauge\n"
+         "interlock_policy_reload_failed "
+      << (PolicyReloadError() ? 1 : 0) << '\n';
   return out.str();
 }
 

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -31,8 +33,20 @@ class Metrics {
   void RecordDecision(std::string_view agent_id, Code code, std::chrono::nanoseconds latency);
   void RecordHttpStatus(unsigned status);
   void RecordStoreError() { store_errors_.fetch_add(1, std::memory_order_relaxed); }
-  void RecordReload(bool ok) {
+  // A reload attempt. A refused one (`error` says why) leaves the older policy set in
+  // force until the next good reload: /metrics shows interlock_policy_reload_failed 1 and
+  // /readyz the error meanwhile.
+  void RecordReload(bool ok, std::string error = "") {
     (ok ? reloads_ok_ : reloads_error_).fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(reload_mu_);
+    reload_error_ = ok ? std::string() : std::move(error);
+    reload_failed_ = !ok;
+  }
+  // Why the policy on disk is refused (the older set serving), or nullopt.
+  std::optional<std::string> PolicyReloadError() const {
+    std::lock_guard lock(reload_mu_);
+    if (!reload_failed_) return std::nullopt;
+    return reload_error_;
   }
   void RecordAuthFailure() { auth_failures_.fetch_add(1, std::memory_order_relaxed); }
   void RunStarted() { runs_active_.fetch_add(1, std::memory_order_relaxed); }
@@ -69,6 +83,9 @@ class Metrics {
   std::atomic<uint64_t> store_errors_{0};
   std::atomic<uint64_t> reloads_ok_{0};
   std::atomic<uint64_t> reloads_error_{0};
+  mutable std::mutex reload_mu_;
+  bool reload_failed_ = false;  // guarded by reload_mu_
+  std::string reload_error_;    // guarded by reload_mu_
   std::atomic<uint64_t> auth_failures_{0};
   std::atomic<int64_t> runs_active_{0};
   std::atomic<int64_t> runs_halted_{0};

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/json.h"
 #include "common/time.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
@@ -37,14 +38,17 @@ Result<WebhookTarget> ParseWebhookUrl(std::string_view url) {
 json::object WebhookNotifier::Body(const Notification& n, const core::CallRecord& c) {
   json::array contacts;
   for (const std::string& s : n.contacts) contacts.push_back(json::string(s));
+  const char* kind = n.kind == Notification::Kind::kEscalation ? "escalation" : "flagged";
   return {{"text", n.text},
-          {"kind", n.kind == Notification::Kind::kEscalation ? "escalation" : "flagged"},
+          {"event", n.event.empty() ? kind : n.event},
+          {"kind", kind},
           {"channel", n.channel},
           {"contacts", std::move(contacts)},
           {"agent_id", c.agent_id},
           {"run_id", c.run_id},
           {"call_id", c.call_id},
           {"tool", c.call.tool},
+          {"args", c.call.args},  // as stored: redacted values are hmac-sha256:...
           {"code", CodeName(c.decision.code)},
           {"reason", c.decision.reason},
           {"rule", c.decision.rule},
@@ -89,7 +93,7 @@ WebhookNotifier::~WebhookNotifier() {
 }
 
 void WebhookNotifier::Notify(const Notification& n, const core::CallRecord& context) {
-  Item item{n.channel, json::serialize(Body(n, context))};
+  Item item{n.channel, ToJsonText(Body(n, context))};
   {
     std::lock_guard lock(mu_);
     if (queue_.size() >= options_.max_queue || stopping_) {

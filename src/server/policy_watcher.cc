@@ -73,7 +73,7 @@ Status PolicyWatcher::ReloadNow(const char* why) {
   std::vector<policy::Diagnostic> diags;
   auto set = policy::LoadPolicySet(paths_, &diags);
   if (!set.ok()) {
-    metrics_->RecordReload(false);
+    metrics_->RecordReload(false, set.error().message);
     std::cerr << "interlock: policy reload (" << why
               << ") refused; the last good policy set stays in force:\n"
               << set.error().message << '\n';

@@ -39,7 +39,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -103,6 +103,11 @@ constexpr const char* kMigrations[] = {
     // 5: the audit log's head row (audit_log.h, "The head row"), so that a deleted tail
     // of any record types is visible. audit::EnsureAuditSchema adds it, as for 4.
     "SELECT 1;",
+    // 6: runs listed newest first (ListRuns), for every agent or one. Runs are inserted
+    // once each, at the end of both indexes; the second replaces runs(agent_id).
+    "CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms, run_id);"
+    "CREATE INDEX IF NOT EXISTS runs_agent_started ON runs(agent_id, started_ms, run_id);"
+    "DROP INDEX IF EXISTS runs_agent;",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -535,6 +540,24 @@ struct RunRow {
   bool dirty = false;  // cached only: decided in this batch, row not yet written
 };
 
+// A run row from the columns of kSelectRun, starting at column `first`.
+template <class Q>
+Result<RunRow> ReadRunColumns(const Q& q, int first) {
+  RunRow row;
+  row.agent_id = q.ColText(first);
+  row.started_ms = q.ColInt(first + 1);
+  row.state.steps = static_cast<uint64_t>(q.ColInt(first + 2));
+  row.state.tokens = static_cast<uint64_t>(q.ColInt(first + 3));
+  row.state.cost_micros = q.ColInt(first + 4);
+  row.state.halted = q.ColInt(first + 5) != 0;
+  row.state.halt_reason = q.ColText(first + 6);
+  row.ended = q.ColInt(first + 7) != 0;
+  auto records = ParseRecords(q.ColText(first + 8));
+  if (!records.ok()) return records.error();
+  row.state.records = std::move(records).value();
+  return row;
+}
+
 // Loads a run on `c`; NotFound when absent.
 Result<RunRow> LoadRun(Conn& c, std::string_view run_id) {
   Result<sqlite3_stmt*> s = c.Get(kSelectRun);
@@ -544,19 +567,7 @@ Result<RunRow> LoadRun(Conn& c, std::string_view run_id) {
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return Error::NotFound("no run " + std::string(run_id));
   if (rc != SQLITE_ROW) return SqlError(c.db(), "read run");
-  RunRow row;
-  row.agent_id = q.ColText(0);
-  row.started_ms = q.ColInt(1);
-  row.state.steps = static_cast<uint64_t>(q.ColInt(2));
-  row.state.tokens = static_cast<uint64_t>(q.ColInt(3));
-  row.state.cost_micros = q.ColInt(4);
-  row.state.halted = q.ColInt(5) != 0;
-  row.state.halt_reason = q.ColText(6);
-  row.ended = q.ColInt(7) != 0;
-  auto records = ParseRecords(q.ColText(8));
-  if (!records.ok()) return records.error();
-  row.state.records = std::move(records).value();
-  return row;
+  return ReadRunColumns(q, 0);
 }
 
 core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
@@ -1734,6 +1745,93 @@ Result<core::RunInfo> SqliteStore::GetRun(std::string_view run_id) {
     Result<RunRow> row = LoadRun(c, run_id);
     if (!row.ok()) return row.error();
     return ToRunInfo(run_id, std::move(row).value());
+  });
+}
+
+namespace {
+
+// A ListRuns cursor: "<started_ms>:<run_id>" of the last run of the previous page.
+struct RunCursor {
+  int64_t started_ms = 0;
+  std::string run_id;
+};
+
+std::optional<RunCursor> ParseRunCursor(std::string_view cursor) {
+  const size_t colon = cursor.find(':');
+  if (colon == 0 || colon == std::string_view::npos || colon > 18 || colon + 1 >= cursor.size()) {
+    return std::nullopt;
+  }
+  RunCursor c;
+  for (char ch : cursor.substr(0, colon)) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    c.started_ms = c.started_ms * 10 + (ch - '0');
+  }
+  c.run_id = std::string(cursor.substr(colon + 1));
+  return c;
+}
+
+}  // namespace
+
+namespace internal {
+
+// Parameters: ?1 agent, ?2 since, ?3 until, ?4 cursor started_ms, ?5 cursor run_id, ?6
+// limit. Only the conditions the filter uses are in the text, so SQLite picks the index
+// that matches them (runs_agent_started with an agent, else runs_started).
+std::string ListRunsSql(const RunFilter& f) {
+  std::string sql =
+      "SELECT run_id, agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason,"
+      " ended, records_json FROM runs WHERE 1 = 1";
+  if (!f.agent_id.empty()) sql += " AND agent_id = ?1";
+  if (f.started_since) sql += " AND started_ms >= ?2";
+  if (f.started_until) sql += " AND started_ms < ?3";
+  if (!f.cursor.empty()) sql += " AND (started_ms < ?4 OR (started_ms = ?4 AND run_id < ?5))";
+  switch (f.state) {
+    case RunListState::kAny:
+      break;
+    case RunListState::kActive:
+      sql += " AND halted = 0 AND ended = 0";
+      break;
+    case RunListState::kEnded:
+      sql += " AND halted = 0 AND ended = 1";
+      break;
+    case RunListState::kHalted:
+      sql += " AND halted = 1";
+      break;
+  }
+  return sql + " ORDER BY started_ms DESC, run_id DESC LIMIT ?6";
+}
+
+}  // namespace internal
+
+Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
+  std::optional<RunCursor> cursor;
+  if (!filter.cursor.empty()) {
+    cursor = ParseRunCursor(filter.cursor);
+    if (!cursor) return Error::Invalid("cursor is not one this server handed out");
+  }
+  const size_t limit = std::clamp<size_t>(filter.limit, 1, 1000);
+  return impl_->Read<RunPage>([&](Conn& c) -> Result<RunPage> {
+    Stmt q(c.db(), internal::ListRunsSql(filter));
+    if (!q.ok()) return SqlError(c.db(), "list runs");
+    if (!filter.agent_id.empty()) q.Text(1, filter.agent_id);
+    if (filter.started_since) q.Int(2, ToUnixMillis(*filter.started_since));
+    if (filter.started_until) q.Int(3, ToUnixMillis(*filter.started_until));
+    if (cursor) q.Int(4, cursor->started_ms).Text(5, cursor->run_id);
+    q.Int(6, static_cast<int64_t>(limit) + 1);  // one more: is there a next page?
+    RunPage page;
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      if (page.runs.size() == limit) {
+        const core::RunInfo& last = page.runs.back();
+        page.next_cursor = std::to_string(ToUnixMillis(last.started)) + ":" + last.run_id;
+        break;
+      }
+      Result<RunRow> row = ReadRunColumns(q, 1);
+      if (!row.ok()) return row.error();
+      page.runs.push_back(ToRunInfo(q.ColText(0), std::move(row).value()));
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(c.db(), "list runs");
+    return page;
   });
 }
 

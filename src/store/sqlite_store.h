@@ -81,6 +81,7 @@ class SqliteStore final : public Store {
                                     std::string_view reason, TimePoint now) override;
   Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
+  Result<RunPage> ListRuns(const RunFilter& filter) override;
   // Implemented in sqlite_retention.cc.
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
 
@@ -98,6 +99,11 @@ class SqliteStore final : public Store {
   Status RunOnWriter(const WriterFn& fn);
   std::unique_ptr<Impl> impl_;
 };
+
+namespace internal {
+// The SELECT ListRuns prepares for `filter` (exposed for the query-plan test).
+std::string ListRunsSql(const RunFilter& filter);
+}  // namespace internal
 
 }  // namespace interlock::store
 

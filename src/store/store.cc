@@ -21,4 +21,9 @@ std::optional<Role> ParseRole(std::string_view name) {
   return std::nullopt;
 }
 
+const char* RunListStateName(const core::RunInfo& run) {
+  if (run.state.halted) return "halted";
+  return run.ended ? "ended" : "active";
+}
+
 }  // namespace interlock::store

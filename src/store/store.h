@@ -183,6 +183,26 @@ struct CallSummary {
   std::string reason;
 };
 
+// --- Runs list (GET /v1/runs, `interlock runs`) -------------------------------------------
+// A run's state for listing: "halted" (a budget or halt rule stopped it, ended or not),
+// else "ended", else "active".
+enum class RunListState { kAny, kActive, kEnded, kHalted };
+const char* RunListStateName(const core::RunInfo& run);
+
+struct RunFilter {
+  std::string agent_id;  // empty: every agent
+  RunListState state = RunListState::kAny;
+  std::optional<TimePoint> started_since;  // started at or after
+  std::optional<TimePoint> started_until;  // started before
+  std::string cursor;                      // RunPage::next_cursor of the previous page
+  size_t limit = 100;                      // clamped to 1..1000
+};
+
+struct RunPage {
+  std::vector<core::RunInfo> runs;  // newest first: (started, run_id) descending
+  std::string next_cursor;          // empty: this was the last page
+};
+
 // Policy facts a verdict needs, looked up by the caller from the current policy set.
 struct ApprovalPolicyFacts {
   std::string identity;                         // agent.identity (self-approval check)
@@ -291,6 +311,10 @@ class Store : public core::RunStore {
   // cancels pending approvals covered by an engaged kill switch (one set by another
   // process included). Returns what changed.
   virtual Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) = 0;
+  // Runs matching `filter`, newest first, a page at a time (kInvalidArgument for a cursor
+  // this store did not hand out). Served from an index on (agent, started), so a page costs
+  // the same with a million runs as with ten (the state is checked row by row on it).
+  virtual Result<RunPage> ListRuns(const RunFilter& filter) = 0;
   // The run's calls in order (at most `limit`, the latest), for the reviewer page.
   virtual Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) = 0;
 

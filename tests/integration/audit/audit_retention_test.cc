@@ -137,5 +137,65 @@ TEST(AuditRetentionTest, DaemonPrunesOldRecordsAndTheLogStillVerifies) {
   EXPECT_EQ(code, 0) << out;
 }
 
+// Tests that SIGTERM during a prune of many call rows is a clean shutdown: the store is
+// closed only after the pruner stopped (it used to be freed under a running prune), the
+// prune stops between chunks, and what it did not reach stays for the next one.
+TEST(AuditRetentionTest, ShutdownDuringACallPruneIsClean) {
+  TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  dir.Write("policies/retention-agent.yaml", kPolicy);
+  const std::string store = dir.path() + "/interlock.db";
+  auto keys = audit::LoadOrCreateAuditKeys(audit::DefaultKeysDir(store));
+  ASSERT_TRUE(keys.ok());
+  constexpr int kCalls = 400000;
+  {
+    store::StoreOptions opt;
+    opt.path = store;
+    opt.audit_key = keys->hmac_key;
+    auto opened = store::SqliteStore::Open(opt);
+    ASSERT_TRUE(opened.ok()) << opened.error().message;
+    const TimePoint old = SystemClock().Now() - std::chrono::hours(24 * 120);
+    auto run = (*opened)->CreateRun("retention-agent", "", old);
+    ASSERT_TRUE(run.ok());
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(store.c_str(), &db), SQLITE_OK);
+    // The rows InsertCallSql writes, generated inside SQLite (ids sort by time).
+    const std::string sql =
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+        std::to_string(kCalls - 1) +
+        ") INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
+        " decision_json, verdict, code, state_after_json, policy_sha256)"
+        " SELECT printf('call_%012x%016x', " +
+        std::to_string(ToUnixMillis(old)) + " + i / 100, i), '" + run->run_id +
+        "', 'retention-agent', 'retention-agent', " + std::to_string(ToUnixMillis(old)) +
+        " + i / 100, 'ping', '{}', '{}', 'allow', 'ALLOWED', '{}', '' FROM n";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  const std::string config = dir.Write(
+      "interlock.yaml",
+      "audit:\n  retention_days: 90\n  first_prune_after_ms: 0\n  prune_interval_ms: 60000\n");
+  Daemon daemon(dir.path(), policies, config);
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  // Wait until the call prune is under way (rows are going), then stop the daemon.
+  int64_t left = Count(store, "SELECT count(*) FROM calls");
+  for (int i = 0; i < 600 && left >= kCalls; ++i) {
+    std::this_thread::sleep_for(5ms);
+    left = Count(store, "SELECT count(*) FROM calls");
+  }
+  ASSERT_LT(left, kCalls) << daemon.log();
+  ASSERT_GT(left, 0) << "the prune finished before the test could stop the daemon";
+  EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
+  EXPECT_NE(daemon.log().find("interlock: stopped"), std::string::npos) << daemon.log();
+  EXPECT_NE(daemon.log().find("call prune: stopped for shutdown"), std::string::npos)
+      << daemon.log();
+  EXPECT_GT(Count(store, "SELECT count(*) FROM calls"), 0);
+  int code = -1;
+  RunInterlock({"audit", "verify", "--store", store}, &code);
+  EXPECT_EQ(code, 0);
+}
+
 }  // namespace
 }  // namespace interlock::testing

@@ -718,5 +718,156 @@ TEST(DaemonMetricsTokenTest, MetricsNeedTheScrapeSecret) {
   }
 }
 
+// Sets an environment variable for one scope (the CLI children inherit it).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+// Tests that GET /v1/runs lists runs newest first for reviewer and admin tokens (agents
+// get 403), filters by state and agent, pages with next_cursor, and refuses bad filters.
+TEST_F(DaemonTest, RunsListIsNewestFirstPagedAndForReviewersOnly) {
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  ASSERT_FALSE(reviewer.empty());
+  std::vector<std::string> runs;
+  for (int i = 0; i < 3; ++i) {
+    runs.push_back(NewRun(agent_));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // distinct start times
+  }
+  EXPECT_EQ(client_->Request("POST", "/v1/runs/" + runs[0] + "/end", "", agent_).status, 204);
+  EXPECT_EQ(client_->Request("GET", "/v1/runs", "", agent_).status, 403);
+  HttpResult page = client_->Request("GET", "/v1/runs?limit=2", "", reviewer);
+  ASSERT_EQ(page.status, 200) << page.body;
+  const json::array& first = page.json.at("runs").as_array();
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(Str(first[0], "run_id"), runs[2]);
+  EXPECT_EQ(Str(first[0], "agent_id"), "test-agent");
+  EXPECT_EQ(Str(first[0], "state"), "active");
+  const std::string cursor = Str(page.json, "next_cursor");
+  ASSERT_FALSE(cursor.empty());
+  page = client_->Request("GET", "/v1/runs?limit=2&cursor=" + cursor, "", reviewer);
+  ASSERT_EQ(page.status, 200) << page.body;
+  ASSERT_EQ(page.json.at("runs").as_array().size(), 1u);
+  EXPECT_EQ(Str(page.json.at("runs").as_array()[0], "run_id"), runs[0]);
+  EXPECT_EQ(Str(page.json.at("runs").as_array()[0], "state"), "ended");
+  EXPECT_FALSE(page.json.as_object().contains("next_cursor"));
+  page = client_->Request("GET", "/v1/runs?state=ended&agent=test-agent", "", reviewer);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(page.json.at("runs").as_array().size(), 1u);
+  EXPECT_EQ(client_->Request("GET", "/v1/runs?state=gone", "", reviewer).status, 400);
+  EXPECT_EQ(client_->Request("GET", "/v1/runs?since=yesterday", "", reviewer).status, 400);
+  EXPECT_EQ(client_->Request("GET", "/v1/runs?cursor=x", "", reviewer).status, 400);
+  EXPECT_EQ(client_->Request("GET", "/v1/runs?limit=0", "", reviewer).status, 400);
+}
+
+// Tests that `interlock runs`, `interlock kill` and the default store take the shared
+// flags: --url/--token-env reach the daemon (kill engage/status/release over HTTP with an
+// admin token; a reviewer token is refused), $INTERLOCK_URL stands in for --url, and
+// $INTERLOCK_STORE for --store.
+TEST_F(DaemonTest, CliReachesTheDaemonAndTheStoreTheSameWay) {
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "olga");
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  ASSERT_FALSE(admin.empty());
+  const std::string run = NewRun(agent_);
+  const std::string url = "http://127.0.0.1:" + std::to_string(daemon_->port());
+  ScopedEnv admin_env("IL_TEST_ADMIN_TOKEN", admin);
+  ScopedEnv reviewer_env("IL_TEST_REVIEWER_TOKEN", reviewer);
+  int code = -1;
+  std::string out =
+      RunInterlock({"runs", "--url", url, "--token-env", "IL_TEST_REVIEWER_TOKEN"}, &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find(run), std::string::npos) << out;
+  EXPECT_NE(out.find("active"), std::string::npos) << out;
+  out = RunInterlock(
+      {"runs", "--url", url, "--token-env", "IL_TEST_REVIEWER_TOKEN", "--json", "--state", "ended"},
+      &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out, R"({"runs":[]})");
+
+  out = RunInterlock({"kill", "engage", "--url", url, "--token-env", "IL_TEST_REVIEWER_TOKEN",
+                      "--agent", "test-agent", "--reason", "drill"},
+                     &code);
+  EXPECT_EQ(code, 1) << out;
+  out = RunInterlock({"kill", "engage", "--url", url, "--token-env", "IL_TEST_ADMIN_TOKEN",
+                      "--agent", "test-agent", "--reason", "drill"},
+                     &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("ENGAGED: agent test-agent (by olga"), std::string::npos) << out;
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
+            "KILL_SWITCH");
+  {
+    ScopedEnv url_env("INTERLOCK_URL", url);
+    ScopedEnv token_env("INTERLOCK_TOKEN", reviewer);
+    out = RunInterlock({"kill", "status"}, &code);
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("ENGAGED  agent test-agent"), std::string::npos) << out;
+  }
+  out = RunInterlock({"kill", "release", "--url", url, "--token-env", "IL_TEST_ADMIN_TOKEN",
+                      "--agent", "test-agent", "--reason", "drill over"},
+                     &code);
+  EXPECT_EQ(code, 0) << out;
+  {
+    ScopedEnv store_env("INTERLOCK_STORE", daemon_->store());
+    out = RunInterlock({"kill", "status"}, &code);  // no --store: $INTERLOCK_STORE
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("no kill switch engaged"), std::string::npos) << out;
+    out = RunInterlock({"token", "list"}, &code);
+    EXPECT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("olga"), std::string::npos) << out;
+  }
+  EXPECT_EQ(Code(Call(agent_, run, R"({"tool":"read_record","args":{"fields":["name"]}})")),
+            "ALLOWED");
+}
+
+// Tests that a refused policy reload is visible: /metrics has interlock_policy_reload_failed
+// 1 and /readyz (still 200: the older set serves) says why, until a good reload clears it.
+TEST_F(DaemonTest, RefusedPolicyReloadShowsInReadyzAndMetrics) {
+  HttpResult ready = client_->Request("GET", "/readyz");
+  EXPECT_EQ(ready.json.at("policy_reload_failed"), false) << ready.body;
+  WritePolicy("reload-agent.yaml", "agent: {id: \"reload-agent\"\n  this is not yaml: [");
+  daemon_->Signal(SIGHUP);
+  std::string metrics;
+  for (int i = 0; i < 50; ++i) {
+    metrics = client_->Request("GET", "/metrics").body;
+    if (metrics.find("interlock_policy_reload_failed 1") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(metrics.find("interlock_policy_reload_failed 1"), std::string::npos) << metrics;
+  ready = client_->Request("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_EQ(ready.json.at("policy_reload_failed"), true) << ready.body;
+  EXPECT_NE(Str(ready.json, "policy_reload_error").find("reload-agent.yaml"), std::string::npos)
+      << ready.body;
+  WritePolicy("reload-agent.yaml", kReloadAgent);
+  daemon_->Signal(SIGHUP);
+  for (int i = 0; i < 50; ++i) {
+    metrics = client_->Request("GET", "/metrics").body;
+    if (metrics.find("interlock_policy_reload_failed 0") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(metrics.find("interlock_policy_reload_failed 0"), std::string::npos) << metrics;
+  EXPECT_EQ(client_->Request("GET", "/readyz").json.at("policy_reload_failed"), false);
+}
+
+// Tests that API numbers are plain decimals (Boost.JSON wrote 0.5 as "5E-1") and the
+// decision names its agent "agent_id" as docs/api.md and openapi.yaml do.
+TEST_F(DaemonTest, ApiNumbersArePlainDecimalsAndAgentIdIsNamedSo) {
+  const std::string run = NewRun(agent_);
+  HttpResult d =
+      Call(agent_, run, R"({"tool":"read_record","usage":{"tokens":10,"cost_usd":0.5}})");
+  EXPECT_NE(d.body.find(R"("cost_usd":0.5)"), std::string::npos) << d.body;
+  EXPECT_NE(d.body.find(R"("agent_id":"test-agent")"), std::string::npos) << d.body;
+  EXPECT_EQ(d.body.find(R"("agent":)"), std::string::npos) << d.body;
+  HttpResult r = client_->Request("GET", "/v1/runs/" + run, "", agent_);
+  EXPECT_NE(r.body.find(R"("cost_usd":0.5)"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("E-"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace interlock::testing

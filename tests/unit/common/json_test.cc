@@ -182,5 +182,21 @@ TEST(ToJsonText, ShortestDoublesAndKeyOrder) {
   EXPECT_EQ(ParseJsonStrict(ToJsonText(0.1 + 0.2))->as_double(), 0.1 + 0.2);
 }
 
+// Tests that readable doubles are plain decimals whenever that is not absurdly long:
+// std::to_chars' shortest form wrote 100000.0 as "1e+05" and 1e-7 as "1e-07".
+TEST(ToJsonText, DoublesArePlainDecimals) {
+  EXPECT_EQ(ToJsonText(0.5), "0.5");
+  EXPECT_EQ(ToJsonText(2.25), "2.25");
+  EXPECT_EQ(ToJsonText(100000.0), "100000");
+  EXPECT_EQ(ToJsonText(1e-7), "0.0000001");
+  EXPECT_EQ(ToJsonText(-1234.5), "-1234.5");
+  EXPECT_EQ(ToJsonText(1e300), "1e+300");  // 301 digits as a decimal: the exponent is kinder
+  for (double d : {0.5, 1e-7, 123456.789, 1e-20, 5e22, 0.1 + 0.2}) {
+    const std::string t = ToJsonText(d);
+    EXPECT_EQ(t.find('E'), std::string::npos) << t;
+    EXPECT_EQ(ParseJsonStrict(t)->as_double(), d) << t;
+  }
+}
+
 }  // namespace
 }  // namespace interlock

@@ -165,5 +165,70 @@ TEST_F(HttpServerTest, ConnectionsAreSpreadOverTheIoThreads) {
   EXPECT_EQ(handler_.threads(), 2u);
 }
 
+// Reads until the server closes the connection (bounded by the receive timeout).
+std::string ReadUntilClose(tcp::socket& s) {
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    boost::system::error_code ec;
+    const size_t n = s.read_some(net::buffer(buf), ec);
+    if (ec) break;
+    got.append(buf, n);
+  }
+  return got;
+}
+
+// Tests that request smuggling through Transfer-Encoding fails: every framing other than
+// exactly one "chunked" (any case) is answered 400 with a reason and the connection
+// closed, so the bytes after the headers are never served as a pipelined request.
+TEST_F(HttpServerTest, TransferEncodingSmugglingIsRefusedAndTheConnectionClosed) {
+  Start(10s, 1);
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string chunked_body = "5\r\nhello\r\n0\r\n\r\n";
+  struct Case {
+    std::string headers;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"Transfer-Encoding: chunked, identity\r\n", smuggled},
+      {"Transfer-Encoding: identity\r\n", smuggled},
+      {"Transfer-Encoding: gzip\r\n", smuggled},
+      {"Transfer-Encoding: gzip, chunked\r\n", chunked_body + smuggled},
+      {"Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n", chunked_body + smuggled},
+      {"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", chunked_body + smuggled},
+      {"Transfer-Encoding: gzip\r\nContent-Length: 0\r\n", smuggled},
+      {"Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", smuggled},
+      {"Transfer-Encoding: chunked\r\nContent-Length: 38\r\n", chunked_body + smuggled},
+  };
+  for (const Case& c : cases) {
+    tcp::socket s = Connect();
+    Send(s, "POST /first HTTP/1.1\r\nHost: x\r\n" + c.headers + "\r\n" + c.body);
+    const std::string got = ReadUntilClose(s);
+    EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << c.headers << got;
+    EXPECT_NE(got.find("\"code\":\"INVALID_REQUEST\""), std::string::npos) << got;
+    EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
+    EXPECT_EQ(got.find("/smuggled"), std::string::npos) << c.headers << got;
+    EXPECT_EQ(got.find("/first"), std::string::npos) << c.headers << got;
+  }
+  // HTTP/1.0 has no chunked coding: a TE header there is faulty framing too.
+  tcp::socket old = Connect();
+  Send(old, "POST /first HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_body);
+  EXPECT_EQ(ReadUntilClose(old).rfind("HTTP/1.0 400", 0), 0u);
+}
+
+// Tests that "chunked" is matched case-insensitively (RFC 9112: transfer-coding names are
+// case-insensitive) and that the connection stays usable after a chunked request.
+TEST_F(HttpServerTest, ChunkedInAnyCaseIsServed) {
+  Start(10s, 1);
+  tcp::socket s = Connect();
+  Send(s,
+       "POST /chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+       "5\r\nhello\r\n0\r\n\r\n" +
+           Get("/next"));
+  const std::string got = ReadResponses(s, {"/chunked", "/next"});
+  EXPECT_NE(got.find("\r\n\r\n/chunked"), std::string::npos) << got;
+  EXPECT_NE(got.find("\r\n\r\n/next"), std::string::npos) << got;
+}
+
 }  // namespace
 }  // namespace interlock::server

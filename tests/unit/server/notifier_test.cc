@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "approval/sweeper.h"
+#include "common/json.h"
 #include "server/http_server.h"
 #include "subprocess.h"
 
@@ -147,6 +149,40 @@ TEST_F(NotifierDeliveryTest, BadCaFileIsAnError) {
   NotifierOptions o = Options("https://127.0.0.1:1");
   o.ca_file = dir_.path() + "/missing.pem";
   EXPECT_FALSE(WebhookNotifier::Create(o).ok());
+}
+
+// Tests that a webhook says which event it is (an approval request is not an
+// "escalation") and carries the call's tool and stored (redacted) arguments, and that
+// numbers in it are plain decimals.
+TEST(NotifierBodyTest, SaysWhichEventAndCarriesToolAndRedactedArgs) {
+  store::Approval a;
+  a.approval_id = "apr_1";
+  a.call_id = "call_1";
+  a.run_id = "run_1";
+  a.agent_id = "billing-agent";
+  a.tool = "refund";
+  a.required = 1;
+  a.timeout_seconds = 300;
+  approval::SweeperOptions opt;
+  opt.channel = "#approvals";
+  opt.public_url = "http://127.0.0.1:8181";
+  core::CallRecord context;
+  Notification n =
+      approval::ApprovalNotice(approval::NoticeKind::kRequested, a, nullptr, opt, &context);
+  context.call.args = boost::json::object{{"amount", 0.5}, {"card", "hmac-sha256:abc"}};
+  const std::string body = ToJsonText(WebhookNotifier::Body(n, context));
+  EXPECT_NE(body.find(R"("event":"approval_requested")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("tool":"refund")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("args":{"amount":0.5,"card":"hmac-sha256:abc"})"), std::string::npos)
+      << body;
+  for (auto [kind, event] : {std::pair{approval::NoticeKind::kEscalated, "approval_escalated"},
+                             std::pair{approval::NoticeKind::kTimedOut, "approval_timed_out"}}) {
+    Notification e = approval::ApprovalNotice(kind, a, nullptr, opt, &context);
+    EXPECT_EQ(WebhookNotifier::Body(e, context).at("event"), event);
+  }
+  Notification flagged;
+  flagged.kind = Notification::Kind::kFlagged;
+  EXPECT_EQ(WebhookNotifier::Body(flagged, context).at("event"), "flagged");
 }
 
 }  // namespace

@@ -1402,7 +1402,7 @@ TEST(SqliteStoreTest, FailedAnchorRefusesWideningButNeverBlocksEngagingTheKillSw
 }
 
 // Tests that a version 4 store (no head row) verifies read-only as it is, and is migrated
-// on open: schema 5, the head row naming the last record, later appends keeping it.
+// on open: schema 5 (6 with the run list's indexes), the head row naming the last record, later appends keeping it.
 TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   TempDir dir;
   const std::string path = dir.File("s.db");
@@ -1426,7 +1426,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_FALSE(old->head_row_checked);
   {
     Fixture f(path);
-    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 5);
+    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 6);
     EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), old->head_seq);
     ASSERT_TRUE(f.store->SetKill({"global", "", false, "over", "ops", T0()}).ok());
   }
@@ -1509,6 +1509,122 @@ TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
     EXPECT_NE(row.body.find("the MCP client cancelled the request"), std::string::npos) << row.body;
   }
   EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace interlock::store
+
+namespace interlock::store {
+namespace {
+
+// Tests that ListRuns lists runs newest first, filters by agent, state and start time,
+// pages with a cursor without losing or repeating a run, and refuses a forged cursor.
+TEST(SqliteStoreListRunsTest, FiltersAndPagesNewestFirst) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  std::vector<std::string> ids;  // oldest first
+  for (int i = 0; i < 7; ++i) {
+    auto run = f.store->CreateRun(i % 2 == 0 ? kAgentA : kAgentB, "",
+                                  T0() + std::chrono::seconds(i / 2));  // pairs share a start
+    ASSERT_TRUE(run.ok());
+    ids.push_back(run->run_id);
+  }
+  ASSERT_TRUE(f.store->EndRun(ids[0], kAgentA, T0()).ok());
+  ASSERT_TRUE(f.store->EndRun(ids[1], kAgentB, T0()).ok());
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.File("s.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db, ("UPDATE runs SET halted = 1 WHERE run_id = '" + ids[1] + "'").c_str(),
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto all = [&](RunFilter filter) {
+    std::vector<std::string> got;
+    for (int page = 0; page < 20; ++page) {
+      auto p = f.store->ListRuns(filter);
+      EXPECT_TRUE(p.ok()) << p.error().message;
+      if (!p.ok()) break;
+      EXPECT_LE(p->runs.size(), filter.limit);
+      for (const auto& r : p->runs) got.push_back(r.run_id);
+      if (p->next_cursor.empty()) break;
+      filter.cursor = p->next_cursor;
+    }
+    return got;
+  };
+  RunFilter every;
+  every.limit = 2;
+  std::vector<std::string> newest_first = all(every);
+  ASSERT_EQ(newest_first.size(), 7u);
+  for (size_t i = 1; i < newest_first.size(); ++i) {
+    auto a = f.store->GetRun(newest_first[i - 1]);
+    auto b = f.store->GetRun(newest_first[i]);
+    EXPECT_TRUE(a->started > b->started || (a->started == b->started && a->run_id > b->run_id));
+  }
+  EXPECT_EQ(std::set<std::string>(newest_first.begin(), newest_first.end()).size(), 7u);
+
+  RunFilter a;
+  a.agent_id = kAgentA;
+  EXPECT_EQ(all(a), (std::vector<std::string>{ids[6], ids[4], ids[2], ids[0]}));
+  RunFilter halted;
+  halted.state = RunListState::kHalted;
+  EXPECT_EQ(all(halted), std::vector<std::string>{ids[1]});
+  RunFilter ended;
+  ended.state = RunListState::kEnded;
+  EXPECT_EQ(all(ended), std::vector<std::string>{ids[0]});
+  RunFilter active;
+  active.state = RunListState::kActive;
+  active.limit = 1;
+  EXPECT_EQ(all(active).size(), 5u);
+  RunFilter window;
+  window.started_since = T0() + std::chrono::seconds(1);
+  window.started_until = T0() + std::chrono::seconds(3);
+  std::vector<std::string> w = all(window);
+  EXPECT_EQ(std::set<std::string>(w.begin(), w.end()),
+            (std::set<std::string>{ids[2], ids[3], ids[4], ids[5]}));
+  EXPECT_EQ(RunListStateName(*f.store->GetRun(ids[1])), std::string("halted"));
+  EXPECT_EQ(RunListStateName(*f.store->GetRun(ids[0])), std::string("ended"));
+  EXPECT_EQ(RunListStateName(*f.store->GetRun(ids[6])), std::string("active"));
+
+  RunFilter forged;
+  forged.cursor = "12x:run_1";
+  EXPECT_EQ(f.store->ListRuns(forged).error().kind, ErrorKind::kInvalidArgument);
+  forged.cursor = "99999999999999999999:run_1";
+  EXPECT_EQ(f.store->ListRuns(forged).error().kind, ErrorKind::kInvalidArgument);
+}
+
+// Tests that every ListRuns query is answered from an index in order (no table scan, no
+// sort), so listing stays fast with many runs.
+TEST(SqliteStoreListRunsTest, EveryFilterUsesAnIndexWithoutSorting) {
+  TempDir dir;
+  { Fixture f(dir.File("s.db")); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.File("s.db").c_str(), &db), SQLITE_OK);
+  for (bool agent : {false, true}) {
+    for (RunListState state :
+         {RunListState::kAny, RunListState::kActive, RunListState::kEnded, RunListState::kHalted}) {
+      RunFilter f;
+      if (agent) f.agent_id = "a";
+      f.state = state;
+      f.started_since = T0();
+      f.cursor = "1:run_x";
+      const std::string sql = "EXPLAIN QUERY PLAN " + internal::ListRunsSql(f);
+      sqlite3_stmt* st = nullptr;
+      ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK)
+          << sqlite3_errmsg(db);
+      std::string plan;
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        plan += reinterpret_cast<const char*>(sqlite3_column_text(st, 3));
+        plan += '\n';
+      }
+      sqlite3_finalize(st);
+      EXPECT_NE(plan.find(agent ? "runs_agent_started" : "runs_started"), std::string::npos)
+          << plan;
+      EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+    }
+  }
+  sqlite3_close(db);
 }
 
 }  // namespace
