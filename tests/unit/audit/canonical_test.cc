@@ -109,8 +109,8 @@ Decision Sample(int variant) {
     d.verdict = Verdict::kDeny;
     d.code = Code::kBudgetExceeded;
     d.notifications.push_back(
-        {Notification::Kind::kEscalation, "#oncall", {"a@example.com", "b\t"}, "halted"});
-    d.notifications.push_back({Notification::Kind::kFlagged, "", {}, ""});
+        {Notification::Kind::kEscalation, "#oncall", {"a@example.com", "b\t"}, "halted", ""});
+    d.notifications.push_back({Notification::Kind::kFlagged, "", {}, "", ""});
   }
   return d;
 }
