@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -199,4 +200,33 @@ TEST(ToJsonText, DoublesArePlainDecimals) {
 }
 
 }  // namespace
+// Tests that the canonical form writes strings, keys and integers byte for byte as
+// Boost.JSON's serializer does (audit records already hashed in that form must verify):
+// every single byte, control characters, quotes, backslashes, UTF-8 and invalid bytes,
+// and integers at their limits.
+TEST(JsonTest, CanonicalScalarsMatchBoostSerializerByteForByte) {
+  for (int b = 0; b < 256; ++b) {
+    const std::string s = std::string("a") + static_cast<char>(b) + "z";
+    const boost::json::value v = boost::json::string(s);
+    EXPECT_EQ(CanonicalJson(v), boost::json::serialize(v)) << "byte " << b;
+    const boost::json::value o = boost::json::object{{s, s}};
+    EXPECT_EQ(CanonicalJson(o), boost::json::serialize(o)) << "byte " << b;
+  }
+  const boost::json::value mixed =
+      boost::json::object{{"q", "\"\\/\b\f\n\r\t\x01\x1f\x7f caf\xc3\xa9 \xe2\x80\x8b"},
+                          {"i", INT64_MIN},
+                          {"j", INT64_MAX},
+                          {"u", UINT64_MAX},
+                          {"z", 0},
+                          {"b", true},
+                          {"c", false},
+                          {"n", nullptr},
+                          {"a", boost::json::array{1, -1, "x", nullptr}}};
+  boost::json::object sorted;
+  for (const char* k : {"a", "b", "c", "i", "j", "n", "q", "u", "z"}) {
+    sorted[k] = mixed.get_object().at(k);
+  }
+  EXPECT_EQ(CanonicalJson(mixed), boost::json::serialize(sorted));
+}
+
 }  // namespace interlock
