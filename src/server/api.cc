@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <limits>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -449,10 +451,34 @@ bool Api::MetricsTokenMatches(const HttpRequest& req) const {
   return b.token && ConstantTimeEquals(*b.token, options_.metrics_token);
 }
 
+void Api::NoteAuthFailure(std::string_view why) {
+  metrics_->RecordAuthFailure();
+  std::optional<store::AuthFailures> due;
+  {
+    std::lock_guard lock(auth_fail_mu_);
+    const TimePoint now = clock_->Now();
+    if (auth_fail_.count == 0) auth_fail_.first = now;
+    ++auth_fail_.count;
+    ++auth_fail_.reasons[std::string(why)];
+    auth_fail_.last = now;
+    if (now - auth_fail_written_ >= std::chrono::seconds(1)) {
+      due = std::exchange(auth_fail_, store::AuthFailures{});
+      auth_fail_written_ = now;
+    }
+  }
+  if (!due) return;  // counted into the next record
+  Blocking([this, f = std::move(*due)] {
+    if (Status s = store_->RecordAuthFailures(f); !s.ok()) {
+      std::cerr << "interlock serve: could not record " << f.count
+                << " authentication failure(s): " << s.error().message << '\n';
+    }
+  });
+}
+
 std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* caller) {
   const BearerHeader bearer = ReadBearer(req);
   if (!bearer.token) {
-    metrics_->RecordAuthFailure();
+    NoteAuthFailure(bearer.header.empty() ? "missing token" : "malformed Authorization header");
     HttpResponse res = JsonError(
         401, "UNAUTHENTICATED",
         bearer.header.empty() ? "missing bearer token" : "Authorization must be 'Bearer <token>'");
@@ -476,7 +502,7 @@ std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* ca
           "store");
       return JsonResponse(503, DecisionJson(d));
     }
-    metrics_->RecordAuthFailure();
+    NoteAuthFailure("invalid or revoked token");
     HttpResponse res = JsonError(401, "UNAUTHENTICATED", "invalid or revoked token");
     res.set(http::field::www_authenticate, "Bearer");
     return res;
@@ -524,7 +550,7 @@ void Api::Handle(HttpRequest req, Responder r) {
       return HandleReady(std::move(r));
     case Route::kMetrics:
       if (!options_.metrics_token.empty() && !MetricsTokenMatches(req)) {
-        metrics_->RecordAuthFailure();
+        NoteAuthFailure("bad metrics secret");
         HttpResponse res = JsonError(401, "UNAUTHENTICATED", "/metrics needs its bearer token");
         res.set(http::field::www_authenticate, "Bearer");
         return r.Send(std::move(res));

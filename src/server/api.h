@@ -141,6 +141,9 @@ class Api final : public RequestHandler {
   void Blocking(Fn&& fn);
 
   bool MetricsTokenMatches(const HttpRequest& req) const;
+  // Counts a request refused for authentication and writes the auth_failed audit record,
+  // coalesced to at most one a second (a flood of bad tokens cannot flood the log).
+  void NoteAuthFailure(std::string_view why);
 
   ApiOptions options_;
   core::Guard* guard_;
@@ -155,6 +158,9 @@ class Api final : public RequestHandler {
   McpEndpoint* mcp_ = nullptr;
   mutable std::mutex url_mu_;
   std::string public_url_;  // guarded by url_mu_
+  std::mutex auth_fail_mu_;
+  store::AuthFailures auth_fail_;  // not yet written; guarded by auth_fail_mu_
+  TimePoint auth_fail_written_;    // guarded by auth_fail_mu_
 };
 
 }  // namespace interlock::server

@@ -1984,6 +1984,27 @@ Status SqliteStore::RecordPolicyLoad(const PolicyLoad& load) {
       loaded ? Impl::Op::Anchor::kRequired : Impl::Op::Anchor::kNone);
 }
 
+Status SqliteStore::RecordAuthFailures(const AuthFailures& failures) {
+  boost::json::object reasons;
+  for (const auto& [why, n] : failures.reasons) reasons[why] = n;
+  audit::AuditEvent ev{audit::kAuthFailed,
+                       failures.last,
+                       "",
+                       "",
+                       "",
+                       "",
+                       boost::json::object{{"count", failures.count},
+                                           {"reasons", std::move(reasons)},
+                                           {"first", FormatRfc3339(failures.first)},
+                                           {"last", FormatRfc3339(failures.last)}}};
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) {
+        b.events->push_back(std::move(ev));
+        return Status::Ok();
+      },
+      Impl::Op::Anchor::kNone);
+}
+
 uint64_t SqliteStore::AnchorFailures() const { return impl_->anchor_failures(); }
 
 Result<boost::json::array> SqliteStore::QueryAudit(const audit::AuditQuery& query) {

@@ -64,6 +64,7 @@ class SqliteStore final : public Store {
   Status SetKill(const KillEntry& entry) override;
   Result<std::vector<KillEntry>> ListKills() override;
   Status RecordPolicyLoad(const PolicyLoad& load) override;
+  Status RecordAuthFailures(const AuthFailures& failures) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
   Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,

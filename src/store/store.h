@@ -20,6 +20,7 @@
 #define INTERLOCK_STORE_STORE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +82,16 @@ struct PolicyLoad {
   std::string error;      // non-empty: the set was refused (policy_rejected)
   std::string principal;  // who loaded it ("daemon")
   TimePoint at;
+};
+
+// Requests refused for authentication since the last such record, for the audit log.
+// Coalesced (the daemon writes at most one record a second), so a flood of bad tokens
+// cannot flood the log: `count` says how many, `reasons` how many of each kind.
+struct AuthFailures {
+  uint64_t count = 0;
+  std::map<std::string, uint64_t> reasons;  // "missing token", "invalid or revoked token", ...
+  TimePoint first;
+  TimePoint last;
 };
 
 struct StoredCall {
@@ -259,6 +270,8 @@ class Store : public core::RunStore {
   // caller swaps the set in only after this succeeded) or, with `error`,
   // policy_rejected {error, why}.
   virtual Status RecordPolicyLoad(const PolicyLoad& load) = 0;
+  // Records auth_failed {count, reasons, first, last} (not anchored: it widens nothing).
+  virtual Status RecordAuthFailures(const AuthFailures& failures) = 0;
 
   // Audit records for GET /v1/audit (the caller authorises: admin or reviewer only).
   virtual Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) = 0;

@@ -208,6 +208,42 @@ TEST_F(DaemonTest, Authentication) {
       403);
 }
 
+// Tests that authentication failures are in the audit trail (they were only counted in
+// /metrics, so a token-guessing attempt left no record), coalesced so that a flood of bad
+// tokens writes a handful of records whose counts add up to every refused request.
+TEST_F(DaemonTest, TokenGuessingFloodIsAuditedCoalesced) {
+  constexpr int kFlood = 50;
+  for (int i = 0; i < kFlood; ++i) {
+    EXPECT_EQ(client_->Request("POST", "/v1/runs", "", "ilk_guess" + std::to_string(i)).status,
+              401);
+  }
+  std::this_thread::sleep_for(1100ms);  // the next failure writes what is pending
+  EXPECT_EQ(client_->Request("POST", "/v1/runs").status, 401);
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  uint64_t counted = 0;
+  int records = 0;
+  json::object reasons;
+  for (int attempt = 0; attempt < 50 && counted < kFlood + 1; ++attempt) {
+    counted = 0;
+    records = 0;
+    HttpResult r = client_->Request("GET", "/v1/audit?limit=1000", "", reviewer);
+    ASSERT_EQ(r.status, 200) << r.body;
+    for (const auto& rec : r.json.at("records").as_array()) {
+      if (rec.at("type").as_string() != "auth_failed") continue;
+      ++records;
+      counted += rec.at("data").at("count").to_number<uint64_t>();
+      for (const auto& kv : rec.at("data").at("reasons").as_object())
+        reasons[kv.key()] = kv.value();
+    }
+    if (counted < kFlood + 1) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(counted, static_cast<uint64_t>(kFlood + 1));
+  EXPECT_GE(records, 2);
+  EXPECT_LE(records, 12);  // one a second at most, whatever the flood
+  EXPECT_TRUE(reasons.contains("invalid or revoked token"));
+  EXPECT_TRUE(reasons.contains("missing token"));
+}
+
 // Tests that agent B can neither see nor act on agent A's run or calls.
 // Tests GET /v1/audit: reviewers and admins read a run's records in order with their
 // hashes (agents may not), with pagination and a 400 for a bad filter.
