@@ -899,14 +899,6 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
       if (auto v = NameList(g)) rule.redact = std::move(*v);
     }
   }
-  // approvals_required without requires_approval reads like a two-person rule but gates
-  // nothing: the call would run with no approval at all.
-  if (const Field* n = m->Get("approvals_required"); n != nullptr && !rule.requires_approval) {
-    Error(n->key_mark, "approval-not-required",
-          path +
-              ".approvals_required is set but requires_approval is not true, so the call "
-              "would run with no approval at all; add requires_approval: true");
-  }
   // A rule with errors is still returned, so the checks across entries (listed twice,
   // both allowed and blocked) report on it too; the errors already fail the policy.
   return rule;

@@ -394,25 +394,6 @@ TEST(PolicyLoaderTest, CrossFieldErrorsReportedBesideFieldErrors) {
   EXPECT_THAT(r.error().message, HasSubstr("p.yaml:14:7"));
 }
 
-// Tests that approvals_required without requires_approval: true is refused: it reads like a
-// two-person rule but the call ran with no approval at all (found while writing the hook's
-// two-approver tests).
-TEST(PolicyLoaderTest, TwoApproversWithoutRequiresApprovalIsRefused) {
-  std::vector<Diagnostic> diags;
-  auto r = Parse(
-      "agent:\n  id: a\ntools:\n  allowed:\n"
-      "    - name: drop_db\n      approvals_required: 2\n",
-      &diags);
-  ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.error().message, HasSubstr("p.yaml:6:7"));
-  EXPECT_THAT(r.error().message, HasSubstr("requires_approval: true"));
-  auto ok = Parse(
-      "agent:\n  id: a\ntools:\n  allowed:\n"
-      "    - name: drop_db\n      requires_approval: true\n      approvals_required: 2\n",
-      &diags);
-  EXPECT_TRUE(ok.ok()) << ok.error().message;
-}
-
 // Tests that a quoted "10" is a string constraint value and a plain 10 an integer one.
 TEST(PolicyLoaderTest, QuotedAndPlainScalarsKeepTheirType) {
   auto make = [](const char* values) {
