@@ -87,6 +87,14 @@ std::vector<Diagnostic> Lint(const AgentPolicy& p) {
     }
     const bool can_require =
         tool.requires_approval.value_or(irreversible || autonomy == Autonomy::kGateAll);
+    if (!can_require && tool.approvals_required > 1) {
+      warn(tool.at, "approvers-without-approval",
+           "tool \"" + name +
+               "\" sets approvals_required: " + std::to_string(tool.approvals_required) +
+               " but never requires approval (requires_approval is not true, the tool is not "
+               "irreversible and autonomy is not gate_all), so its calls run with no approval "
+               "at all; add requires_approval: true");
+    }
     if (can_require && tool.approval_timeout_seconds == 0) {
       warn(tool.at, "approval-without-timeout",
            "tool \"" + name +

@@ -76,6 +76,9 @@ const LintCase kLintCases[] = {
      "escalation.contacts"},
     {"approval-without-timeout", "    - name: read\n",
      "    - name: read\n      requires_approval: true\n", "p.yaml:6:7", "approval_timeout_seconds"},
+    // A two-person rule on a tool that never asks: found writing the hook's tests.
+    {"approvers-without-approval", "    - name: read\n",
+     "    - name: read\n      approvals_required: 2\n", "p.yaml:6:7", "no approval at all"},
     {"shadow-mode", "  id: clean\n", "  id: clean\n  mode: shadow\n", "p.yaml:1:1", "shadow"},
     {"escalation-without-target", "escalation:\n  contacts: [alice@myco.com]\n",
      "  on_budget_exceeded: {action: halt_and_escalate}\n", "p.yaml:8:1", "nobody"},
