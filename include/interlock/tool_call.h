@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -31,6 +32,17 @@ struct ToolCall {
   // A granted approval re-submitted with the identical call (docs/approvals.md); the
   // store accepts it only when bound to this agent, run, tool and arguments, and once.
   std::string approval_id;
+  // Set by a front door that refuses the request it received but must have the refusal
+  // decided and recorded like any call (the MCP gateway: a tools/call sent as a
+  // notification, a method that could be taken for tools/call). The engine denies it
+  // first, with INVALID_REQUEST, this reason and rule (never shadowed, never allowed).
+  std::string refusal_reason;
+  std::string refusal_rule;
+  // Values that must never be recorded in plaintext (the MCP gateway's upstream
+  // credentials). The decision sees the real arguments; the store masks every occurrence
+  // (audit::Redactor::MaskSecrets, keys and string values) in what it records: the
+  // arguments, the decision reason and the record returned to the caller.
+  std::vector<std::string> mask_values;
 };
 
 struct RunState {

@@ -29,4 +29,40 @@ std::string Redactor::MaskSecrets(std::string text, const std::vector<std::strin
   return text;
 }
 
+bool Redactor::MaskSecretsInJson(boost::json::value* v, const std::vector<std::string>& secrets) {
+  if (secrets.empty()) return false;
+  if (boost::json::string* str = v->if_string()) {
+    std::string masked = MaskSecrets(std::string(*str), secrets);
+    if (masked == *str) return false;
+    *str = masked;
+    return true;
+  }
+  bool changed = false;
+  if (boost::json::array* a = v->if_array()) {
+    for (boost::json::value& e : *a) changed |= MaskSecretsInJson(&e, secrets);
+    return changed;
+  }
+  boost::json::object* o = v->if_object();
+  if (o == nullptr) return false;
+  bool key_changed = false;
+  for (auto& kv : *o) {
+    changed |= MaskSecretsInJson(&kv.value(), secrets);
+    key_changed = key_changed || MaskSecrets(std::string(kv.key()), secrets) != kv.key();
+  }
+  if (!key_changed) return changed;
+  boost::json::object out;
+  out.reserve(o->size());
+  for (auto& kv : *o) {
+    std::string key = MaskSecrets(std::string(kv.key()), secrets);
+    if (out.contains(key)) {
+      int n = 2;
+      while (out.contains(key + "#" + std::to_string(n))) ++n;
+      key += "#" + std::to_string(n);
+    }
+    out.emplace(key, std::move(kv.value()));
+  }
+  *o = std::move(out);
+  return true;
+}
+
 }  // namespace interlock::audit

@@ -29,6 +29,10 @@ class Redactor {
                                  const std::vector<std::string>& fields) const;
   // Replaces every occurrence of each secret in `text` with "[REDACTED]".
   static std::string MaskSecrets(std::string text, const std::vector<std::string>& secrets);
+  // MaskSecrets applied to every string in `v`: values and object keys, at any depth.
+  // Keys that become equal once masked are kept apart with a "#<n>" suffix, so nothing is
+  // dropped. Returns true when anything changed. A no-op when `secrets` is empty.
+  static bool MaskSecretsInJson(boost::json::value* v, const std::vector<std::string>& secrets);
 
  private:
   std::string key_;

@@ -57,6 +57,7 @@ struct McpOptions : EnforcementFlags {
   std::string durability = "full";
   std::vector<std::string> secret_env;
   std::vector<std::string> secret_file;
+  std::vector<std::string> forward_methods;
   std::vector<std::string> server;
 };
 
@@ -163,6 +164,11 @@ int RunMcp(const McpOptions& opt) {
     child_env[spec.substr(0, eq)] = v;
     secrets.push_back(v);
   }
+  for (const std::string& m : opt.forward_methods) {
+    if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
+      return Fail("--forward-method: " + s.error().message);
+    }
+  }
 
   std::string err;
   const std::string store_path = StorePathOrDefault(opt.store, &err);
@@ -244,6 +250,7 @@ int RunMcp(const McpOptions& opt) {
   gopt.enforcer = enforcer;
   gopt.pins = pins->get();
   gopt.secrets = secrets;
+  gopt.forward_methods = opt.forward_methods;
   int exit_code = kExitOk;
   {
     mcp::Gateway gateway(std::move(gopt), to_client, to_server);
@@ -412,6 +419,10 @@ void AddMcp(CLI::App& app, int* exit_code) {
   cmd->add_option("--secret-file", opt->secret_file,
                   "NAME=PATH: put the file's content into the server's environment as NAME "
                   "and mask it in results")
+      ->allow_extra_args(false);
+  cmd->add_option("--forward-method", opt->forward_methods,
+                  "Also forward this JSON-RPC method (either direction); by default only the "
+                  "MCP specification's methods pass and others are answered Method not found")
       ->allow_extra_args(false);
   cmd->add_option("server", opt->server, "The MCP server command, after --");
 

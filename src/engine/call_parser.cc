@@ -77,6 +77,33 @@ Result<Usage> UsageFromJson(const json::value& v) {
 namespace {
 
 constexpr size_t kMaxApprovalIdBytes = 128;
+constexpr size_t kMaxRefusalRuleBytes = 64;
+constexpr size_t kMaxRefusalReasonBytes = 2048;
+
+// {"rule": "mcp.gateway", "reason": "..."}: a front door's refusal (ToolCall::refusal_*).
+// It can only turn the call into a deny, so any caller may send it.
+Status ParseRefusal(const json::value& v, ToolCall* call) {
+  const json::object* o = v.if_object();
+  const json::value* rule = o != nullptr ? o->if_contains("rule") : nullptr;
+  const json::value* reason = o != nullptr ? o->if_contains("reason") : nullptr;
+  if (o == nullptr || o->size() != 2 || rule == nullptr || !rule->is_string() ||
+      reason == nullptr || !reason->is_string()) {
+    return Error::Invalid("\"refusal\" must be {\"rule\": string, \"reason\": string}");
+  }
+  const json::string& r = rule->get_string();
+  if (r.empty() || r.size() > kMaxRefusalRuleBytes || !std::all_of(r.begin(), r.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      })) {
+    return Error::Invalid("\"refusal.rule\" must be 1 to 64 of [A-Za-z0-9._-]");
+  }
+  const json::string& why = reason->get_string();
+  if (why.empty() || why.size() > kMaxRefusalReasonBytes) {
+    return Error::Invalid("\"refusal.reason\" must be 1 to 2048 bytes");
+  }
+  call->refusal_rule.assign(r.data(), r.size());
+  call->refusal_reason.assign(why.data(), why.size());
+  return Status::Ok();
+}
 
 // `owned` is `doc` itself when the caller gives up the document, so the arguments can
 // be moved out instead of copied (the hot path); nullptr otherwise.
@@ -148,6 +175,9 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
       return Error::Invalid("\"approval_id\" is not a valid approval id");
     }
     call.approval_id.assign(id->data(), id->size());
+  }
+  if (const json::value* refusal = o->if_contains("refusal")) {
+    if (Status s = ParseRefusal(*refusal, &call); !s.ok()) return s.error();
   }
   return call;
 }

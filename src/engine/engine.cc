@@ -480,6 +480,11 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
   ev.effects.steps = 1;
   ev.effects.records = CountRecords(call.args, rule);
 
+  if (!call.refusal_reason.empty()) {
+    Deny(&d, Code::kInvalidRequest, call.refusal_reason,
+         call.refusal_rule.empty() ? "request" : call.refusal_rule);
+    return ev;
+  }
   if (ctx.kill) {
     std::string reason = "kill switch (" + ctx.kill->scope + ") is engaged";
     if (!ctx.kill->reason.empty()) reason += ": " + ctx.kill->reason;

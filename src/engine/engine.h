@@ -6,8 +6,9 @@
 // atomically together with the decision.
 //
 // Order of checks (the first that applies gives the code):
-//   kill switch, unknown agent, halted run, budgets (steps, tokens, cost, wall clock),
-//   blocked, not allowed, freeze, arguments (constraints, scope, records), approval, allow.
+//   front-door refusal (ToolCall::refusal_reason), kill switch, unknown agent, halted run, budgets
+//   (steps, tokens, cost, wall clock), blocked, not allowed, freeze, arguments (constraints, scope,
+//   records), approval, allow.
 // Thread-safety: Evaluate() is reentrant; inputs are read-only.
 #ifndef INTERLOCK_ENGINE_ENGINE_H_
 #define INTERLOCK_ENGINE_ENGINE_H_

@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "audit/redact.h"
 #include "common/json.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
@@ -229,8 +230,15 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
     }
   }
   if (!SafeId(run)) return {Unavailable(call.tool, "the run id is not valid"), ""};
-  json::object body{{"tool", call.tool}, {"args", call.args}};
+  // The daemon does not know this gateway's upstream secrets: they are masked before the
+  // arguments leave (the daemon decides on, and records, the masked arguments).
+  json::value args(std::move(call.args));
+  audit::Redactor::MaskSecretsInJson(&args, call.mask_values);
+  json::object body{{"tool", call.tool}, {"args", std::move(args)}};
   if (!call.approval_id.empty()) body["approval_id"] = call.approval_id;
+  if (!call.refusal_reason.empty()) {
+    body["refusal"] = json::object{{"rule", call.refusal_rule}, {"reason", call.refusal_reason}};
+  }
   auto r =
       Exchange("POST", "/v1/runs/" + run + "/calls", ToJsonText(body), options_.request_timeout);
   if (!r.ok()) return {Unavailable(call.tool, r.error().message), ""};

@@ -58,6 +58,86 @@ Result<Message> ParseMessage(std::string_view line, size_t max_bytes) {
   return m;
 }
 
+namespace {
+
+bool OneOf(std::string_view m, std::initializer_list<std::string_view> names) {
+  for (std::string_view n : names) {
+    if (m == n) return true;
+  }
+  return false;
+}
+
+// The next code point of valid UTF-8 at s[*i], advancing *i.
+char32_t NextCodePoint(std::string_view s, size_t* i) {
+  const auto b = static_cast<unsigned char>(s[*i]);
+  const int len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+  char32_t cp = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
+  for (int k = 1; k < len && *i + k < s.size(); ++k) {
+    cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
+  }
+  *i += len;
+  return cp;
+}
+
+}  // namespace
+
+bool IsClientRequestMethod(std::string_view m) {
+  return OneOf(m, {"initialize", "ping", "tools/list", "tools/call", "resources/list",
+                   "resources/templates/list", "resources/read", "resources/subscribe",
+                   "resources/unsubscribe", "prompts/list", "prompts/get", "completion/complete",
+                   "logging/setLevel", "tasks/get", "tasks/result", "tasks/list", "tasks/cancel"});
+}
+
+bool IsClientNotificationMethod(std::string_view m) {
+  return OneOf(m, {"notifications/initialized", "notifications/cancelled", "notifications/progress",
+                   "notifications/roots/list_changed", "notifications/tasks/status"});
+}
+
+bool IsServerRequestMethod(std::string_view m) {
+  return OneOf(m, {"ping", "sampling/createMessage", "elicitation/create", "roots/list",
+                   "tasks/get", "tasks/result", "tasks/list", "tasks/cancel"});
+}
+
+bool IsServerNotificationMethod(std::string_view m) {
+  return OneOf(m, {"notifications/cancelled", "notifications/progress", "notifications/message",
+                   "notifications/resources/updated", "notifications/resources/list_changed",
+                   "notifications/tools/list_changed", "notifications/prompts/list_changed",
+                   "notifications/tasks/status", "notifications/elicitation/complete"});
+}
+
+bool LooksLikeToolsCall(std::string_view method) {
+  constexpr std::string_view kFolded = "toolscall";
+  std::string folded;
+  for (size_t i = 0; i < method.size();) {
+    char32_t cp = NextCodePoint(method, &i);
+    if (cp >= 0xFF01 && cp <= 0xFF5E) cp -= 0xFEE0;  // fullwidth ASCII forms
+    if (cp == 0x017F) cp = 's';                      // LATIN SMALL LETTER LONG S
+    if (cp >= 'A' && cp <= 'Z') cp += 'a' - 'A';
+    if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) {
+      folded.push_back(static_cast<char>(cp));
+      if (folded.size() > kFolded.size()) return false;
+    }
+  }
+  return folded == kFolded;
+}
+
+Status ValidForwardMethod(std::string_view method) {
+  if (method.empty() || method.size() > 128) {
+    return Error::Invalid("a forwarded method name must be 1 to 128 characters");
+  }
+  for (char c : method) {
+    if (c <= 0x20 || c >= 0x7f) {
+      return Error::Invalid("a forwarded method name must be printable ASCII without spaces");
+    }
+  }
+  if (LooksLikeToolsCall(method)) {
+    return Error::Invalid("\"" + std::string(method) +
+                          "\" could be taken for tools/call, which is always decided, never "
+                          "forwarded by configuration");
+  }
+  return Status::Ok();
+}
+
 std::string IdKey(const json::value& id) { return CanonicalJson(id); }
 
 json::object ErrorResponse(const json::value& id, int code, std::string_view message) {

@@ -49,6 +49,26 @@ struct Message {
 // A message that is valid JSON but not a JSON-RPC 2.0 message is an error too.
 Result<Message> ParseMessage(std::string_view line, size_t max_bytes);
 
+// The methods of the MCP specification (2025-06-18 and 2025-11-25, tasks/* included) by
+// direction: what a client may send a server and what a server may send a client. The
+// gateway forwards exactly these (plus GatewayOptions::forward_methods); see docs/mcp.md.
+bool IsClientRequestMethod(std::string_view method);
+bool IsClientNotificationMethod(std::string_view method);
+bool IsServerRequestMethod(std::string_view method);
+bool IsServerNotificationMethod(std::string_view method);
+
+// True when a lenient server could take `method` for tools/call: once ASCII letters are
+// lower-cased, fullwidth letters and digits mapped to ASCII and every other character
+// dropped (whitespace, invisible and format characters, separators), it reads
+// "toolscall". Holds for "tools/call" itself, "Tools/Call", " tools/call",
+// "tools/call\u200b", "tools.call". `method` must be valid UTF-8.
+bool LooksLikeToolsCall(std::string_view method);
+
+// A method name an operator may add to the forwarded ones (--forward-method,
+// forward_methods:): 1 to 128 printable ASCII characters without spaces, and never one
+// that LooksLikeToolsCall (tool calls are decided, never forwarded by configuration).
+Status ValidForwardMethod(std::string_view method);
+
 // Map key for a JSON-RPC id: its canonical JSON ("7", "\"a\"").
 std::string IdKey(const boost::json::value& id);
 

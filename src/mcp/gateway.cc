@@ -1,5 +1,6 @@
 #include "mcp/gateway.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include <boost/json.hpp>
@@ -7,6 +8,7 @@
 #include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "engine/call_parser.h"
 #include "mcp/framing.h"
 
 namespace interlock::mcp {
@@ -17,20 +19,29 @@ namespace {
 
 constexpr size_t kMaxRecordedOutputBytes = 64 * 1024;
 constexpr char kGatewayRule[] = "mcp.gateway";
+// The _meta key of the decision object in a denial (MCP _meta naming: a reverse-DNS-like
+// prefix the specification does not reserve, then a name).
+constexpr char kDecisionMetaKey[] = "interlock.dev/decision";
+constexpr char kUnnamedTool[] = "(invalid tool name)";
 
 void Log(std::string_view what) { std::cerr << "interlock mcp: " << what << '\n'; }
 
-void MaskStrings(json::value& v, const std::vector<std::string>& secrets) {
-  if (v.is_string()) {
-    std::string s(v.get_string());
-    std::string masked = audit::Redactor::MaskSecrets(s, secrets);
-    if (masked != s) v = masked;
-  } else if (v.is_array()) {
-    for (json::value& e : v.get_array()) MaskStrings(e, secrets);
-  } else if (v.is_object()) {
-    for (auto& kv : v.get_object()) MaskStrings(kv.value(), secrets);
+// The name a refused message is recorded under: params.name when the store and the
+// daemon accept it as a tool name (engine/call_parser.h), a placeholder otherwise.
+std::string RecordedToolName(const json::value* params) {
+  const json::value* name =
+      params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
+  if (name == nullptr || !name->is_string()) return kUnnamedTool;
+  const json::string& n = name->get_string();
+  if (n.empty() || n.size() > engine::kMaxToolNameBytes) return kUnnamedTool;
+  for (char c : n) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) return kUnnamedTool;
   }
+  return std::string(n);
 }
+
+std::string Quoted(std::string_view s) { return CanonicalJson(json::value(json::string(s))); }
 
 std::string CapOutput(const json::value& v) {
   std::string text = CanonicalJson(v);
@@ -48,8 +59,10 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
       to_client_(std::move(to_client)),
       to_server_(std::move(to_server)),
       internal_prefix_("interlock-" +
-                       HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(8).data()), 8) +
-                       "-") {}
+                       HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(8).data()), 8) + "-"),
+      forward_methods_(options_.forward_methods) {
+  std::sort(forward_methods_.begin(), forward_methods_.end());
+}
 
 Gateway::~Gateway() { CancelAllHeld("the MCP gateway stopped"); }
 
@@ -83,7 +96,58 @@ json::object Gateway::DenialResult(const Decision& d) {
       "Interlock denied " + d.tool + " (" + std::string(CodeName(d.code)) + "): " + d.reason;
   return json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
                       {"isError", true},
-                      {"structuredContent", DecisionToJson(d)}};
+                      {"_meta", json::object{{kDecisionMetaKey, DecisionToJson(d)}}}};
+}
+
+json::object Gateway::Denial(const Decision& d) const {
+  json::object out = DenialResult(d);
+  json::value decision = DecisionToJson(d);
+  {
+    // The client validates structuredContent against the outputSchema of the tools/list
+    // it saw, which is the catalog's; a tool the catalog does not hold was never listed.
+    std::lock_guard lock(mu_);
+    auto it = catalog_.find(d.tool);
+    if (it != catalog_.end() && it->second.has_output_schema &&
+        (!it->second.output_schema || !it->second.output_schema->Validate(decision).ok())) {
+      return out;
+    }
+  }
+  out["structuredContent"] = std::move(decision);
+  return out;
+}
+
+bool Gateway::Forwarded(MessageKind kind, std::string_view method, bool from_client) const {
+  if (LooksLikeToolsCall(method) && !(from_client && method == "tools/call")) return false;
+  const bool request = kind == MessageKind::kRequest;
+  const bool spec =
+      from_client ? (request ? IsClientRequestMethod(method) : IsClientNotificationMethod(method))
+                  : (request ? IsServerRequestMethod(method) : IsServerNotificationMethod(method));
+  return spec || std::binary_search(forward_methods_.begin(), forward_methods_.end(), method);
+}
+
+Enforcer::Outcome Gateway::DecideRefusal(const json::value* params, const std::string& reason) {
+  ToolCall call;
+  call.tool = RecordedToolName(params);
+  if (params != nullptr && params->is_object()) {
+    if (const json::value* a = params->get_object().if_contains("arguments");
+        a != nullptr && a->is_object()) {
+      call.args = a->get_object();
+    }
+  }
+  call.refusal_reason = reason;
+  call.refusal_rule = kGatewayRule;
+  call.mask_values = options_.secrets;
+  const std::string tool = call.tool;
+  Enforcer::Outcome out = options_.enforcer->Decide(std::move(call));
+  if (out.decision.verdict != Verdict::kDeny) {
+    // The engine refuses before any other check; an Enforcer answering otherwise is
+    // broken, and the refusal stands.
+    Log("the core did not refuse a refused call of " + tool + "; refused anyway");
+    out.decision = DenyDecision(Code::kInvalidRequest, reason, kGatewayRule);
+    out.decision.agent_id = options_.agent_id;
+  }
+  out.decision.tool = tool;
+  return out;
 }
 
 void Gateway::OnClientOversized() {
@@ -101,12 +165,34 @@ void Gateway::OnClientLine(std::string_view line) {
     SendToClient(ErrorResponse(nullptr, kParseError, "Interlock: " + msg.error().message));
     return;
   }
+  const json::object* o = msg->doc.if_object();
+  const json::value* params = o != nullptr ? o->if_contains("params") : nullptr;
   switch (msg->kind) {
     case MessageKind::kBatch:
+      for (const json::value& e : msg->doc.get_array()) {
+        const json::value* m = e.is_object() ? e.get_object().if_contains("method") : nullptr;
+        if (m != nullptr && m->is_string() && LooksLikeToolsCall(m->get_string())) {
+          (void)DecideRefusal(e.get_object().if_contains("params"),
+                              "a tools/call inside a JSON-RPC batch (batches are not part of "
+                              "MCP 2025-06-18 and later); not forwarded");
+        }
+      }
       SendToClient(ErrorResponse(nullptr, kInvalidRequest,
                                  "JSON-RPC batches are not part of MCP 2025-06-18 and later"));
       return;
     case MessageKind::kNotification:
+      if (LooksLikeToolsCall(msg->method)) {
+        // No id: no answer is possible, but the refusal is decided and recorded.
+        (void)DecideRefusal(params, "the tool call " + Quoted(msg->method) +
+                                        " was sent as a notification (without an id); "
+                                        "not forwarded");
+        return;
+      }
+      if (!Forwarded(msg->kind, msg->method, /*from_client=*/true)) {
+        Log("dropped the client notification " + Quoted(msg->method) +
+            " (not an MCP method; see --forward-method)");
+        return;
+      }
       if (msg->method == "notifications/cancelled") {
         const json::value* params = msg->doc.get_object().if_contains("params");
         const json::value* rid = params != nullptr && params->is_object()
@@ -131,6 +217,23 @@ void Gateway::OnClientLine(std::string_view line) {
       to_server_(msg->doc);
       return;
     case MessageKind::kRequest:
+      if (msg->method != "tools/call" && LooksLikeToolsCall(msg->method)) {
+        Enforcer::Outcome o = DecideRefusal(
+            params, "the method " + Quoted(msg->method) +
+                        " is not \"tools/call\" but could be taken for it; not forwarded");
+        SendToClient(ErrorResponse(msg->id, kMethodNotFound,
+                                   "Method not found: Interlock denied " + o.decision.tool + " (" +
+                                       std::string(CodeName(o.decision.code)) +
+                                       "): " + o.decision.reason));
+        return;
+      }
+      if (!Forwarded(msg->kind, msg->method, /*from_client=*/true)) {
+        SendToClient(ErrorResponse(msg->id, kMethodNotFound,
+                                   "Method not found: Interlock does not forward " +
+                                       Quoted(msg->method) +
+                                       " (not an MCP method; see --forward-method)"));
+        return;
+      }
       HandleClientRequest(std::move(msg->doc), msg->id, msg->method);
       return;
   }
@@ -139,17 +242,25 @@ void Gateway::OnClientLine(std::string_view line) {
 void Gateway::HandleClientRequest(json::value doc, const json::value& id,
                                   const std::string& method) {
   const std::string key = IdKey(id);
+  std::string closed_why;
+  bool in_use = false;
   {
     std::lock_guard lock(mu_);
-    if (upstream_closed_) {
-      SendToClient(ErrorResponse(
-          id, kInternalError, "Interlock: the MCP server is gone (" + upstream_closed_why_ + ")"));
-      return;
+    if (upstream_closed_) closed_why = "the MCP server is gone (" + upstream_closed_why_ + ")";
+    in_use = pending_.count(key) != 0 || held_.count(key) != 0;
+  }
+  if (!closed_why.empty() || in_use) {
+    const std::string why = in_use ? std::string("request id already in use") : closed_why;
+    if (method == "tools/call") {
+      const json::value* params = doc.get_object().if_contains("params");
+      Enforcer::Outcome o = DecideRefusal(params, why + "; not forwarded");
+      if (!in_use) {
+        SendToClient(ResultResponse(id, Denial(o.decision)));
+        return;
+      }
     }
-    if (pending_.count(key) != 0 || held_.count(key) != 0) {
-      SendToClient(ErrorResponse(id, kInvalidRequest, "Interlock: request id already in use"));
-      return;
-    }
+    SendToClient(ErrorResponse(id, in_use ? kInvalidRequest : kInternalError, "Interlock: " + why));
+    return;
   }
   if (method == "tools/call") {
     HandleToolsCall(std::move(doc), id);
@@ -173,19 +284,30 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   const json::value* params = doc.get_object().if_contains("params");
   const json::value* name =
       params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
+  const json::value* arguments =
+      name != nullptr ? params->get_object().if_contains("arguments") : nullptr;
+  std::string malformed;
   if (name == nullptr || !name->is_string()) {
-    SendToClient(ErrorResponse(id, kInvalidParams, "Interlock: tools/call needs params.name"));
-    return;
+    malformed = "tools/call needs params.name, a string";
+  } else if (RecordedToolName(params) == kUnnamedTool) {
+    malformed = "params.name is not a valid tool name (empty, over " +
+                std::to_string(engine::kMaxToolNameBytes) + " bytes or control characters)";
+  } else if (arguments != nullptr && !arguments->is_object()) {
+    malformed = "tools/call params.arguments must be an object";
+  } else if (params->get_object().contains("task")) {
+    malformed =
+        "task-augmented tools/call is not supported through Interlock (its result would "
+        "bypass the gateway's result handling)";
   }
-  const json::value* arguments = params->get_object().if_contains("arguments");
-  if (arguments != nullptr && !arguments->is_object()) {
-    SendToClient(ErrorResponse(id, kInvalidParams,
-                               "Interlock: tools/call params.arguments must be an object"));
+  if (!malformed.empty()) {
+    Enforcer::Outcome o = DecideRefusal(params, malformed + "; not forwarded");
+    SendToClient(ResultResponse(id, Denial(o.decision)));
     return;
   }
   ToolCall call;
   call.tool = std::string(name->get_string());
   if (arguments != nullptr) call.args = arguments->get_object();
+  call.mask_values = options_.secrets;
   const std::string tool = call.tool;
   const json::object args = call.args;
   std::optional<json::value> progress_token;
@@ -201,7 +323,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
       ContinueAllowed(std::move(doc), id, tool, args, outcome);
       return;
     case Verdict::kDeny:
-      SendToClient(ResultResponse(id, DenialResult(outcome.decision)));
+      SendToClient(ResultResponse(id, Denial(outcome.decision)));
       return;
     case Verdict::kApprovalRequired: {
       auto held = std::make_shared<Held>();
@@ -275,7 +397,8 @@ void Gateway::RefuseCall(const json::value& id, const std::string& tool, const s
     ToolResult r;
     r.ok = false;
     r.output_json = "null";
-    r.error = "not forwarded by the MCP gateway: " + reason;
+    r.error = audit::Redactor::MaskSecrets("not forwarded by the MCP gateway: " + reason,
+                                           options_.secrets);
     if (Status s = options_.enforcer->RecordResult(call_id, r); !s.ok()) {
       Log("could not record the refusal of " + call_id + ": " + s.error().message);
     }
@@ -283,7 +406,7 @@ void Gateway::RefuseCall(const json::value& id, const std::string& tool, const s
   Decision d = DenyDecision(code, reason, kGatewayRule);
   d.agent_id = options_.agent_id;
   d.tool = tool;
-  SendToClient(ResultResponse(id, DenialResult(d)));
+  SendToClient(ResultResponse(id, Denial(d)));
 }
 
 void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std::string& tool,
@@ -295,23 +418,25 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
     return;
   }
   std::optional<JsonSchema> schema;
+  Code refuse_code = Code::kToolNotAllowed;
+  std::string refuse_why;
   {
     std::lock_guard lock(mu_);
     auto it = catalog_.find(tool);
     if (it == catalog_.end()) {
-      RefuseCall(id, tool, outcome.call_id, Code::kToolNotAllowed,
-                 "the MCP server does not declare a tool named \"" + tool + "\"");
-      return;
+      refuse_why = "the MCP server does not declare a tool named \"" + tool + "\"";
+    } else if (!it->second.pin_ok) {
+      refuse_why = "the definition of " + tool +
+                   " changed since it was pinned (possible rug pull); an operator must review "
+                   "it with `interlock mcp pins show " +
+                   tool + "` and `interlock mcp pins accept " + tool + "`";
+    } else {
+      schema = it->second.schema;
     }
-    if (!it->second.pin_ok) {
-      RefuseCall(id, tool, outcome.call_id, Code::kToolNotAllowed,
-                 "the definition of " + tool +
-                     " changed since it was pinned (possible rug pull); an operator must review "
-                     "it with `interlock mcp pins show " +
-                     tool + "` and `interlock mcp pins accept " + tool + "`");
-      return;
-    }
-    schema = it->second.schema;
+  }
+  if (!refuse_why.empty()) {
+    RefuseCall(id, tool, outcome.call_id, refuse_code, refuse_why);
+    return;
   }
   if (schema) {
     if (Status s = schema->Validate(args); !s.ok()) {
@@ -320,18 +445,23 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       return;
     }
   }
+  std::optional<std::string> closed_why;
   {
     std::lock_guard lock(mu_);
     if (upstream_closed_) {
-      RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
-                 "the MCP server is gone (" + upstream_closed_why_ + ")");
-      return;
+      closed_why = upstream_closed_why_;
+    } else {
+      Pending p;
+      p.method = "tools/call";
+      p.tool = tool;
+      p.call_id = outcome.call_id;
+      pending_.emplace(IdKey(id), std::move(p));
     }
-    Pending p;
-    p.method = "tools/call";
-    p.tool = tool;
-    p.call_id = outcome.call_id;
-    pending_.emplace(IdKey(id), std::move(p));
+  }
+  if (closed_why) {
+    RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
+               "the MCP server is gone (" + *closed_why + ")");
+    return;
   }
   to_server_(doc);
 }
@@ -390,6 +520,12 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
         e.schema = JsonSchema::Compile(json::value(false)).value();
       }
     }
+    if (const json::value* s = t.get_object().if_contains("outputSchema")) {
+      e.has_output_schema = true;
+      if (auto compiled = JsonSchema::Compile(*s); compiled.ok()) {
+        e.output_schema = std::move(compiled).value();
+      }
+    }
     auto pin = options_.pins->Check(options_.agent_id, tool_name, t);
     if (!pin.ok()) {
       Log(pin.error().message);
@@ -418,7 +554,6 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
 void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
   ToolResult r;
   if (json::value* result = msg.if_contains("result"); result != nullptr && result->is_object()) {
-    if (!options_.secrets.empty()) MaskStrings(*result, options_.secrets);
     const json::value* is_error = result->get_object().if_contains("isError");
     r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
     r.output_json = CapOutput(*result);
@@ -430,8 +565,7 @@ void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
   } else {
     r.ok = false;
     r.output_json = "null";
-    json::value* error = msg.if_contains("error");
-    if (error != nullptr && !options_.secrets.empty()) MaskStrings(*error, options_.secrets);
+    const json::value* error = msg.if_contains("error");
     const json::value* m = error != nullptr && error->is_object()
                                ? error->get_object().if_contains("message")
                                : nullptr;
@@ -476,7 +610,28 @@ void Gateway::OnServerLine(std::string_view line) {
     Log("dropped a JSON-RPC batch from the server (not part of MCP 2025-06-18 and later)");
     return;
   }
+  {
+    // The one place every server message passes: credentials are masked before the
+    // gateway reads, records or relays anything. A response's id is the client's own.
+    json::object& o = msg->doc.get_object();
+    if (msg->kind == MessageKind::kResponse) {
+      json::value id = std::move(o["id"]);
+      audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
+      o["id"] = std::move(id);
+    } else {
+      audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
+      if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
+        msg->method = std::string(m->get_string());
+      }
+      if (const json::value* i = o.if_contains("id")) msg->id = *i;
+    }
+  }
   if (msg->kind == MessageKind::kNotification) {
+    if (!Forwarded(msg->kind, msg->method, /*from_client=*/false)) {
+      Log("dropped the server notification " + Quoted(msg->method) +
+          " (not an MCP method; see --forward-method)");
+      return;
+    }
     if (msg->method == "notifications/tools/list_changed") {
       std::lock_guard lock(mu_);
       catalog_complete_ = false;
@@ -485,6 +640,12 @@ void Gateway::OnServerLine(std::string_view line) {
     return;
   }
   if (msg->kind == MessageKind::kRequest) {  // sampling, elicitation, roots, ping
+    if (!Forwarded(msg->kind, msg->method, /*from_client=*/false)) {
+      to_server_(ErrorResponse(msg->id, kMethodNotFound,
+                               "Method not found: Interlock does not forward " +
+                                   Quoted(msg->method) + " to the client"));
+      return;
+    }
     SendToClient(msg->doc);
     return;
   }
@@ -498,7 +659,10 @@ void Gateway::OnServerLine(std::string_view line) {
   }
   json::object& o = msg->doc.get_object();
   if (!p) {
-    SendToClient(msg->doc);
+    // No request of the client is waiting for it (never sent, already answered, or held
+    // for approval, which the server never saw): relaying it would let the server answer
+    // a call the gateway has not forwarded.
+    Log("dropped a server response to no pending request: " + IdKey(msg->id));
     return;
   }
   if (p->method == "tools/list") {
@@ -541,6 +705,16 @@ void Gateway::OnServerLine(std::string_view line) {
       std::lock_guard lock(mu_);
       negotiated_version_ = std::string(v->get_string());
     }
+    // Task-augmented tools/call is refused (header comment): do not offer it.
+    json::value* caps = result != nullptr && result->is_object()
+                            ? o["result"].get_object().if_contains("capabilities")
+                            : nullptr;
+    json::value* tasks =
+        caps != nullptr && caps->is_object() ? caps->get_object().if_contains("tasks") : nullptr;
+    json::value* requests = tasks != nullptr && tasks->is_object()
+                                ? tasks->get_object().if_contains("requests")
+                                : nullptr;
+    if (requests != nullptr && requests->is_object()) requests->get_object().erase("tools");
   }
   SendToClient(msg->doc);
 }

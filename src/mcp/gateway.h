@@ -12,22 +12,42 @@
 //     pinned definition and its declared inputSchema; a call failing those is not
 //     forwarded either (its call record gets a failed result "not forwarded: ..."), so
 //     every tools/call is decided, counted and audited by the core exactly once;
-//   - tools/call results: recorded (Enforcer::RecordResult), credentials masked, and
-//     structuredContent reduced to the tool's `scope` (from the same view; no view, no
-//     structuredContent).
+//   - tools/call results: recorded (Enforcer::RecordResult) and structuredContent reduced
+//     to the tool's `scope` (from the same view; no view, no structuredContent);
+//   - every message from the server (responses, notifications, requests): the upstream's
+//     credentials (`secrets`) masked in every string, keys included, before anything
+//     else looks at it (so neither the client nor a record ever holds them);
+//   - which methods pass at all: exactly the MCP specification's methods for the direction
+//     (framing.h: IsClientRequestMethod, ...) plus `forward_methods`. A client request for
+//     any other method is answered -32601 and not forwarded; a client notification is
+//     dropped; a server request is answered -32601 to the server; a server notification
+//     and a server response to no pending request are dropped.
 // A call held for approval sends notifications/progress (when the client gave a progress
 // token) naming the approval id and the reviewer page's link from the Enforcer's answer.
 // When the gateway stops waiting without a verdict (notifications/cancelled for it, the
 // client gone: OnClientClosed or destruction, or the wait failed) it withdraws the
 // approval (Enforcer::Withdraw), so no approval is left in the queue for nobody.
-// Every other message passes through untouched. Batches (JSON arrays) are rejected
-// (MCP 2025-06-18 and later have none).
+// Anything that could be taken for a tool call and is not decided normally is refused
+// through the core (a ToolCall with refusal_reason, rule "mcp.gateway": decided
+// INVALID_REQUEST and recorded like any call): a tools/call without an id (a
+// notification), a method that LooksLikeToolsCall but is not exactly "tools/call", a
+// tools/call in a batch, a malformed tools/call (no name, arguments not an object), a
+// task-augmented tools/call (its result would come back through tasks/result, past the
+// result handling; the tools part of the server's tasks capability is removed from the
+// initialize result so spec-following clients never send one), and a tools/call after
+// the upstream is gone. Batches (JSON arrays) are rejected (MCP 2025-06-18 and later
+// have none). Arguments are decided as sent; the store records them with `secrets`
+// masked (ToolCall::mask_values).
 //
-// A denied call gets a JSON-RPC *result*, not an error:
+// A denied or refused call gets a JSON-RPC *result*, not an error:
 //   {"content":[{"type":"text","text":"Interlock denied <tool> (<CODE>): <reason>"}],
-//    "isError":true,"structuredContent":{<decision object>}}
+//    "isError":true,"_meta":{"interlock.dev/decision":{<decision object>}},
+//    "structuredContent":{<decision object>}}
 // MCP clients hand tool results (isError included) to the model, which can read the
 // reason and adapt; a JSON-RPC error is usually shown to the user or aborts the turn.
+// structuredContent is left out when the tool declares an outputSchema the decision
+// object does not satisfy (clients such as the TypeScript SDK validate structuredContent
+// against it even when isError is set, and would throw instead of showing the denial).
 //
 // Threading: OnClientLine runs on the transport's client thread and may block (the
 // decision, loading the tool catalog from the upstream for at most kCatalogTimeout);
@@ -59,6 +79,7 @@
 #include "interlock/decision.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
+#include "mcp/framing.h"
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
 
@@ -126,7 +147,10 @@ struct GatewayOptions {
   ToolViewSource* tools = nullptr;   // required
   Enforcer* enforcer = nullptr;      // required
   PinStore* pins = nullptr;          // required
-  std::vector<std::string> secrets;  // values masked in tool results
+  std::vector<std::string> secrets;  // values masked in everything from the server
+  // Methods forwarded beyond the MCP specification's (docs/mcp.md#forwarded-methods), in
+  // either direction. A name that LooksLikeToolsCall is never forwarded undecided.
+  std::vector<std::string> forward_methods;
   std::chrono::milliseconds catalog_timeout{10000};
 };
 
@@ -156,14 +180,17 @@ class Gateway {
   // The protocol version the server answered to initialize ("" before that).
   std::string negotiated_version() const;
 
-  // The denial result for `d` (see the header comment).
+  // The denial result for `d` without structuredContent (safe for any tool; see the
+  // header comment). `Denial` adds structuredContent where the tool's schema allows it.
   static boost::json::object DenialResult(const Decision& d);
 
  private:
   struct CatalogEntry {
     boost::json::value definition;
     std::optional<JsonSchema> schema;  // unset when inputSchema is absent or unusable
-    bool pin_ok = false;               // false: changed definition or pin store error
+    bool has_output_schema = false;
+    std::optional<JsonSchema> output_schema;  // unset when absent or unusable
+    bool pin_ok = false;                      // false: changed definition or pin store error
   };
   struct Pending {
     std::string method;
@@ -191,6 +218,13 @@ class Gateway {
 
   void HandleClientRequest(boost::json::value doc, const boost::json::value& id,
                            const std::string& method);
+  // A method this gateway forwards (the spec's for the direction, or configured).
+  bool Forwarded(MessageKind kind, std::string_view method, bool from_client) const;
+  // Decides a refusal through the core (see the header comment): always a deny, recorded
+  // under params.name (or a placeholder) with the message's arguments.
+  Enforcer::Outcome DecideRefusal(const boost::json::value* params, const std::string& reason);
+  // DenialResult plus structuredContent when the tool's outputSchema allows it.
+  boost::json::object Denial(const Decision& d) const;
   void HandleToolsCall(boost::json::value doc, const boost::json::value& id);
   void ContinueAllowed(boost::json::value doc, const boost::json::value& id,
                        const std::string& tool, const boost::json::object& args,
@@ -229,6 +263,7 @@ class Gateway {
   std::string negotiated_version_;
   std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
   std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
+  std::vector<std::string> forward_methods_;                        // sorted
 };
 
 }  // namespace interlock::mcp

@@ -194,6 +194,16 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
         fs::path path(p);
         u->secret_files[n] = path.is_absolute() ? p : r.Resolve(p);
       }
+    } else if (key == "forward_methods") {
+      if (!v.IsSequence()) {
+        st = r.Fail(v, where + ".forward_methods must be a list of method names");
+      } else {
+        for (const auto& item : v) {
+          std::string m;
+          if (st = r.String(item, where + ".forward_methods", &m); !st.ok()) break;
+          u->forward_methods.push_back(m);
+        }
+      }
     } else if (key == "url") {
       st = r.String(v, where + ".url", &u->url);
       if (st.ok() && u->url.rfind("http://", 0) != 0 && u->url.rfind("https://", 0) != 0) {

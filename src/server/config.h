@@ -30,6 +30,9 @@ struct McpUpstreamConfig {
   std::string ca_file;  // https: trust only these CAs (PEM) instead of the system's
   std::map<std::string, std::string> headers;         // literal header values
   std::map<std::string, std::string> secret_headers;  // header -> Interlock's variable
+  // Methods forwarded beyond the MCP specification's; McpHttpService::Create checks each
+  // with mcp::ValidForwardMethod.
+  std::vector<std::string> forward_methods;
 };
 
 struct McpConfig {

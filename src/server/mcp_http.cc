@@ -218,6 +218,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     g.enforcer = enforcer_.get();
     g.pins = d.pins;
     g.secrets = up_->secrets;
+    g.forward_methods = up_->config.forward_methods;
     gateway_ = std::make_unique<mcp::Gateway>(
         std::move(g), [this](const json::value& v) { Deliver(v); },
         [this](const json::value& v) { upstream_->Send(v); });
@@ -578,6 +579,11 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpConfig config, McpHttpDeps deps) {
   std::map<std::string, ResolvedUpstream> ups;
   for (const auto& [name, u] : config.upstreams) {
+    for (const std::string& m : u.forward_methods) {
+      if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
+        return Error::Invalid("mcp.upstreams." + name + ".forward_methods: " + s.error().message);
+      }
+    }
     auto r = ResolveUpstream(u);
     if (!r.ok()) return r.error();
     ups.emplace(name, std::move(*r));

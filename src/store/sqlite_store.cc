@@ -846,6 +846,14 @@ class SqliteStore::Impl {
     // Every JSON text is written once, canonically, and shared: the audit record's data
     // holds the args and the decision, and the calls row binds the same bytes.
     boost::json::object args = redactor_.RedactArgs(rq.call.args, rq.redact_fields);
+    if (!rq.call.mask_values.empty()) {
+      // Credentials of the caller (the MCP gateway's upstream secrets): decided on the real
+      // arguments above, never recorded. Keys too; the reason may quote an argument.
+      boost::json::value masked(std::move(args));
+      audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
+      args = std::move(masked.get_object());
+      ev.decision.reason = audit::Redactor::MaskSecrets(ev.decision.reason, rq.call.mask_values);
+    }
     std::string data;
     data.reserve(512);
     data.append("{\"args\":");

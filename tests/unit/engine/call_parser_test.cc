@@ -143,5 +143,21 @@ TEST(CallParserTest, FromJsonMatchesParse) {
   EXPECT_EQ(u->cost_micros, 500000);
 }
 
+// Tests that a front door's refusal travels in the HTTP body and that a malformed one is
+// rejected (the rule is a short identifier, the reason non-empty).
+TEST(CallParserTest, ParsesRefusal) {
+  auto ok = ParseToolCall(
+      R"({"tool":"t","refusal":{"rule":"mcp.gateway","reason":"sent as a notification"}})");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->refusal_rule, "mcp.gateway");
+  EXPECT_EQ(ok->refusal_reason, "sent as a notification");
+  for (const char* bad : {R"({"tool":"t","refusal":"x"})", R"({"tool":"t","refusal":{"rule":"r"}})",
+                          R"({"tool":"t","refusal":{"rule":"a b","reason":"x"}})",
+                          R"({"tool":"t","refusal":{"rule":"r","reason":""}})",
+                          R"({"tool":"t","refusal":{"rule":"r","reason":"x","extra":1}})"}) {
+    EXPECT_FALSE(ParseToolCall(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace interlock::engine

@@ -159,6 +159,29 @@ TEST(EngineTest, NulInNameIsNotAllowed) {
   }
 }
 
+// Tests that a front door's refusal (ToolCall::refusal_reason) is decided INVALID_REQUEST
+// with its rule before every other check, even a kill switch, an unknown agent or shadow
+// mode, so a refused MCP message can never turn into an allow.
+TEST(EngineTest, FrontDoorRefusalDecidesFirst) {
+  policy::AgentPolicy p = SeedPolicy();
+  ToolCall call;
+  call.tool = "read_customer_record";
+  call.refusal_reason = "a tools/call sent as a notification";
+  call.refusal_rule = "mcp.gateway";
+  EvalContext kill{TestNow(), KillSwitch{"global", "x"}};
+  for (const policy::AgentPolicy* policy : {static_cast<const policy::AgentPolicy*>(&p),
+                                            static_cast<const policy::AgentPolicy*>(nullptr)}) {
+    const Evaluation ev = Evaluate(policy, RunState{}, call, kill);
+    EXPECT_EQ(ev.decision.verdict, Verdict::kDeny);
+    EXPECT_EQ(ev.decision.code, Code::kInvalidRequest);
+    EXPECT_EQ(ev.decision.rule, "mcp.gateway");
+    EXPECT_EQ(ev.decision.reason, call.refusal_reason);
+  }
+  p.mode = policy::Mode::kShadow;
+  const Evaluation shadow = Evaluate(&p, RunState{}, call, EvalContext{TestNow(), {}});
+  EXPECT_EQ(shadow.decision.verdict, Verdict::kDeny);
+}
+
 // Tests the order of checks: each row sets up two or more failing checks and expects the
 // earlier one to decide.
 TEST(EngineTest, FirstApplicableCheckDecides) {

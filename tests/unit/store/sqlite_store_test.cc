@@ -564,6 +564,37 @@ TEST(SqliteStoreTest, RedactedArgumentsNeverStored) {
   EXPECT_EQ(ReadAll(path).find(kSecret), std::string::npos);
 }
 
+// Tests that a credential inside a longer argument string, or as an argument key, never
+// reaches the database in plaintext when the front door passes it in mask_values (the MCP
+// gateway's upstream secrets), while the decision was made on the real arguments.
+TEST(SqliteStoreTest, MaskValuesNeverStoredInArgsOrReason) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  {
+    Fixture f(path);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    ToolCall call = Call("read", {{"q", std::string("token=") + kSecret + ";"}, {kSecret, 1}});
+    call.mask_values = {kSecret};
+    auto r = f.guard->Decide(kAgentA, kAgentA, "r1", call);
+    ASSERT_EQ(r.decision.code, Code::kAllowed);
+    auto stored = f.store->GetCall(r.call_id);
+    ASSERT_TRUE(stored.ok());
+    const std::string args = boost::json::serialize(stored->record.call.args);
+    EXPECT_EQ(args.find(kSecret), std::string::npos) << args;
+    EXPECT_NE(args.find("token=[REDACTED];"), std::string::npos) << args;
+    ToolCall refused = Call("read", {{"q", kSecret}});
+    refused.mask_values = {kSecret};
+    refused.refusal_reason = std::string("refused ") + kSecret;
+    refused.refusal_rule = "mcp.gateway";
+    auto d = f.guard->Decide(kAgentA, kAgentA, "r1", refused);
+    EXPECT_EQ(d.decision.code, Code::kInvalidRequest);
+    EXPECT_EQ(d.decision.rule, "mcp.gateway");
+    EXPECT_EQ(d.decision.reason, "refused [REDACTED]");
+    EXPECT_EQ(DbBytes(path).find(kSecret), std::string::npos);
+  }
+  EXPECT_EQ(ReadAll(path).find(kSecret), std::string::npos);
+}
+
 // Tests that every write produced its audit record and the hash chain verifies when
 // recomputed with AuditRecordHash over the rows in order.
 TEST(SqliteStoreTest, EveryWriteIsAuditedAndChainVerifies) {
