@@ -103,11 +103,11 @@ json::object Gateway::Denial(const Decision& d) const {
   json::object out = DenialResult(d);
   json::value decision = DecisionToJson(d);
   {
-    // The client validates structuredContent against the outputSchema of the tools/list
-    // it saw, which is the catalog's; a tool the catalog does not hold was never listed.
+    // The client validates structuredContent against the outputSchema of the tools it
+    // was shown (the catalog's `shown`); it holds no schema for a tool it never saw.
     std::lock_guard lock(mu_);
     auto it = catalog_.find(d.tool);
-    if (it != catalog_.end() && it->second.has_output_schema &&
+    if (it != catalog_.end() && it->second.shown && it->second.has_output_schema &&
         (!it->second.output_schema || !it->second.output_schema->Validate(decision).ok())) {
       return out;
     }
@@ -534,7 +534,8 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
           " changed since it was pinned; hidden and blocked until `interlock mcp pins accept`");
     }
     e.pin_ok = pin.ok() && *pin != PinState::kChanged;
-    if (e.pin_ok && visible(tool_name)) kept.push_back(t);
+    e.shown = e.pin_ok && visible(tool_name);
+    if (e.shown) kept.push_back(t);
     seen.emplace_back(tool_name, std::move(e));
   }
   *tools = std::move(kept);

@@ -45,9 +45,10 @@
 //    "structuredContent":{<decision object>}}
 // MCP clients hand tool results (isError included) to the model, which can read the
 // reason and adapt; a JSON-RPC error is usually shown to the user or aborts the turn.
-// structuredContent is left out when the tool declares an outputSchema the decision
-// object does not satisfy (clients such as the TypeScript SDK validate structuredContent
-// against it even when isError is set, and would throw instead of showing the denial).
+// structuredContent is left out when the client was shown the tool (tools/list) with an
+// outputSchema the decision object does not satisfy (clients such as the TypeScript SDK validate
+// structuredContent against it even when isError is set, and would throw instead of showing the
+// denial).
 //
 // Threading: OnClientLine runs on the transport's client thread and may block (the
 // decision, loading the tool catalog from the upstream for at most kCatalogTimeout);
@@ -188,6 +189,7 @@ class Gateway {
   struct CatalogEntry {
     boost::json::value definition;
     std::optional<JsonSchema> schema;  // unset when inputSchema is absent or unusable
+    bool shown = false;                // in the tools/list the client received
     bool has_output_schema = false;
     std::optional<JsonSchema> output_schema;  // unset when absent or unusable
     bool pin_ok = false;                      // false: changed definition or pin store error

@@ -145,11 +145,13 @@ TEST_F(McpIntegrationTest, FilesystemReadsWorkWritesAndOutsidePathsAreDenied) {
 
   const json::object* outside = ById(m, 5);
   ASSERT_NE(outside, nullptr);
-  EXPECT_EQ(outside->at("result").at("structuredContent").at("code"), "CONSTRAINT_VIOLATED");
+  EXPECT_EQ(outside->at("result").at("_meta").at("interlock.dev/decision").at("code"),
+            "CONSTRAINT_VIOLATED");
 
   const json::object* bad = ById(m, 6);
   ASSERT_NE(bad, nullptr);
-  EXPECT_EQ(bad->at("result").at("structuredContent").at("code"), "INVALID_REQUEST");
+  EXPECT_EQ(bad->at("result").at("_meta").at("interlock.dev/decision").at("code"),
+            "INVALID_REQUEST");
   EXPECT_NE(
       std::string(bad->at("result").at("content").at(0).at("text").as_string()).find("inputSchema"),
       std::string::npos);
@@ -288,6 +290,160 @@ TEST_F(McpIntegrationTest, EverythingThroughSdkMatchesDirect) {
   EXPECT_EQ(secret.out.find("s3cr3t-value-123"), std::string::npos);
   EXPECT_NE(secret.out.find("IL_IT_SECRET"), std::string::npos);
   EXPECT_NE(secret.out.find("[REDACTED]"), std::string::npos);
+}
+
+// The audit trail of a store as JSON lines (interlock audit export).
+std::string AuditExport(const std::string& store) {
+  ProcessResult r =
+      RunProcess({kInterlock, "audit", "export", "--store", store, "--since", "2000-01-01"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+// Every byte of the files under `dir` (database, WAL), to search for plaintext.
+std::string AllBytes(const std::string& dir) {
+  std::string all;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
+
+// Tests that the official SDK client calling a denied server-filesystem tool (every one
+// declares an outputSchema) through the gateway gets an isError result it can hand to
+// the model, not a -32602 "Structured content does not match" exception.
+TEST_F(McpIntegrationTest, SdkClientReadsDenialOfToolWithOutputSchema) {
+  TempDir tmp;
+  const std::string data = fs::canonical(tmp.path()).string() + "/data";
+  fs::create_directories(data);
+  const std::string policy = tmp.Write("policy.yaml", FsPolicy(data));
+  const std::string calls = tmp.Write(
+      "calls.json",
+      json::serialize(json::array{
+          json::object{{"name", "write_file"},
+                       {"arguments", {{"path", data + "/x.txt"}, {"content", "x"}}}},
+          json::object{{"name", "read_text_file"}, {"arguments", {{"path", "/etc/passwd"}}}}}));
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", kInterlock,
+                  "mcp", "--policy", policy, "--store", tmp.path() + "/s.db", "--", "node",
+                  kModules + "/server-filesystem/dist/index.js", data},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  const json::array& results = out.at("results").as_array();
+  ASSERT_EQ(results.size(), 2u);
+  for (const json::value& res : results) {
+    ASSERT_FALSE(res.as_object().contains("thrown")) << json::serialize(res);
+    EXPECT_EQ(res.at("isError"), true);
+    EXPECT_EQ(
+        std::string(res.at("content").at(0).at("text").as_string()).rfind("Interlock denied ", 0),
+        0u);
+    EXPECT_TRUE(res.at("_meta").as_object().contains("interlock.dev/decision"));
+  }
+  EXPECT_EQ(results[0].at("_meta").at("interlock.dev/decision").at("code"), "TOOL_BLOCKED");
+  EXPECT_EQ(results[1].at("_meta").at("interlock.dev/decision").at("code"), "CONSTRAINT_VIOLATED");
+  EXPECT_FALSE(fs::exists(data + "/x.txt"));
+}
+
+// Tests that a tools/call sent as a notification, or under a method that only looks like
+// tools/call, never reaches server-filesystem (no file written) and that each refusal is
+// decided and recorded in the audit trail (INVALID_REQUEST, rule mcp.gateway); and that a
+// method outside the specification is answered -32601.
+TEST_F(McpIntegrationTest, ToolCallNotificationsAndLookalikesAreRefusedAndAudited) {
+  TempDir tmp;
+  const std::string data = fs::canonical(tmp.path()).string() + "/data";
+  fs::create_directories(data);
+  const std::string policy = tmp.Write(
+      "policy.yaml",
+      "agent:\n  id: \"fs-agent\"\n  identity: \"fs-agent@test\"\n  autonomy: audit_based\n"
+      "tools:\n  allowed:\n    - name: \"write_file\"\n");
+  auto write = [&](const std::string& file) {
+    return json::object{{"name", "write_file"},
+                        {"arguments", {{"path", data + "/" + file}, {"content", "pwned"}}}};
+  };
+  std::string msgs = kInit;
+  msgs += json::serialize(json::object{
+              {"jsonrpc", "2.0"}, {"method", "tools/call"}, {"params", write("n.txt")}}) +
+          "\n";
+  msgs +=
+      json::serialize(json::object{
+          {"jsonrpc", "2.0"}, {"id", 2}, {"method", "Tools/Call"}, {"params", write("c.txt")}}) +
+      "\n";
+  msgs += json::serialize(json::object{{"jsonrpc", "2.0"},
+                                       {"id", 3},
+                                       {"method", "tools/call\u200b"},
+                                       {"params", write("z.txt")}}) +
+          "\n";
+  msgs += R"({"jsonrpc":"2.0","id":4,"method":"debug/exec","params":{}})"
+          "\n";
+  msgs += R"({"jsonrpc":"2.0","id":5,"method":"ping"})"
+          "\n";
+  const std::string file = tmp.Write("msgs.jsonl", msgs);
+  const std::string store = tmp.path() + "/state/interlock.db";
+  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
+                                kInterlock, "mcp", "--policy", policy, "--store", store, "--",
+                                "node", kModules + "/server-filesystem/dist/index.js", data},
+                               "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  const json::array& m = out.at("messages").as_array();
+  for (int id : {2, 3, 4}) {
+    const json::object* e = ById(m, id);
+    ASSERT_NE(e, nullptr) << id;
+    EXPECT_EQ(e->at("error").at("code"), json::value(-32601)) << id;
+  }
+  ASSERT_NE(ById(m, 5), nullptr);
+  for (const char* f : {"n.txt", "c.txt", "z.txt"}) EXPECT_FALSE(fs::exists(data + "/" + f)) << f;
+  const std::string audit = AuditExport(store);
+  size_t refusals = 0;
+  for (size_t at = audit.find("\"rule\":\"mcp.gateway\""); at != std::string::npos;
+       at = audit.find("\"rule\":\"mcp.gateway\"", at + 1)) {
+    ++refusals;
+  }
+  EXPECT_EQ(refusals, 3u) << audit;
+  EXPECT_NE(audit.find("INVALID_REQUEST"), std::string::npos);
+  EXPECT_NE(audit.find("sent as a notification"), std::string::npos);
+}
+
+// Tests that upstream credentials are masked in every server message the client receives
+// (a tool result echoing it, a resource, a log notification) and that a credential the
+// agent sends inside a longer argument never lands in the store in plaintext.
+TEST_F(McpIntegrationTest, SecretsNeverReachTheAgentOrTheStore) {
+  TempDir tmp;
+  const std::string policy =
+      tmp.Write("policy.yaml",
+                "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
+                "tools:\n  allowed:\n    - name: \"echo\"\n    - name: \"get-env\"\n");
+  const std::string secret = "s3cr3t-value-123";
+  std::string msgs = kInit;
+  msgs += Call(2, "echo", {{"message", "pre-" + secret + "-post"}}) + "\n";
+  msgs += Call(3, "get-env", {}) + "\n";
+  msgs += R"({"jsonrpc":"2.0","id":4,"method":"logging/setLevel","params":{"level":"debug"}})"
+          "\n";
+  msgs += R"({"jsonrpc":"2.0","id":5,"method":"resources/list"})"
+          "\n";
+  msgs += R"({"jsonrpc":"2.0","id":6,"method":"prompts/list"})"
+          "\n";
+  const std::string file = tmp.Write("msgs.jsonl", msgs);
+  const std::string state = tmp.path() + "/state";
+  ProcessResult r = RunProcess(
+      {"/usr/bin/env", "IL_IT_SECRET=" + secret, "node", kNodeDir + "/raw_client.mjs", file, "--",
+       kInterlock, "mcp", "--policy", policy, "--store", state + "/interlock.db", "--secret-env",
+       "IL_IT_SECRET", "--", "node", kModules + "/server-everything/dist/index.js", "stdio"},
+      "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  const json::array& m = out.at("messages").as_array();
+  ASSERT_NE(ById(m, 2), nullptr);
+  ASSERT_NE(ById(m, 3), nullptr);
+  EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
+  EXPECT_NE(json::serialize(ById(m, 2)->at("result")).find("pre-[REDACTED]-post"),
+            std::string::npos);
+  EXPECT_NE(json::serialize(ById(m, 3)->at("result")).find("[REDACTED]"), std::string::npos);
+  EXPECT_EQ(AllBytes(state).find(secret), std::string::npos);
+  EXPECT_EQ(AuditExport(state + "/interlock.db").find(secret), std::string::npos);
 }
 
 // Tests that server-memory through the gateway gives the same results as directly and
