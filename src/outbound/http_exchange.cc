@@ -81,8 +81,8 @@ Result<HttpReply> Run(net::io_context& ioc, Stream& stream, beast::tcp_stream& l
 
 }  // namespace
 
-Result<HttpReply> HttpExchange(const std::string& host, const std::string& port,
-                               ssl::context* tls, const http::request<http::string_body>& req,
+Result<HttpReply> HttpExchange(const std::string& host, const std::string& port, ssl::context* tls,
+                               const http::request<http::string_body>& req,
                                const ExchangeOptions& options) {
   net::io_context ioc;
   if (tls == nullptr) {

@@ -39,10 +39,10 @@ struct ExchangeOptions {
 // the certificate must name `host` (outbound/tls_client.h); nothing falls back to HTTP.
 // Errors: kTimeout for a timed out or cancelled step, kUnavailable otherwise, with the step
 // that failed ("connecting to the daemon failed: ...").
-Result<HttpReply> HttpExchange(const std::string& host, const std::string& port,
-                               boost::asio::ssl::context* tls,
-                               const boost::beast::http::request<boost::beast::http::string_body>& req,
-                               const ExchangeOptions& options);
+Result<HttpReply> HttpExchange(
+    const std::string& host, const std::string& port, boost::asio::ssl::context* tls,
+    const boost::beast::http::request<boost::beast::http::string_body>& req,
+    const ExchangeOptions& options);
 
 }  // namespace interlock::outbound
 

@@ -1433,7 +1433,8 @@ TEST(SqliteStoreTest, FailedAnchorRefusesWideningButNeverBlocksEngagingTheKillSw
 }
 
 // Tests that a version 4 store (no head row) verifies read-only as it is, and is migrated
-// on open: schema 5 (6 with the run list's indexes), the head row naming the last record, later appends keeping it.
+// on open: schema 5 (6 with the run list's indexes), the head row naming the last record, later
+// appends keeping it.
 TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   TempDir dir;
   const std::string path = dir.File("s.db");
