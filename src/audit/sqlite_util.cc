@@ -59,6 +59,17 @@ Status Transaction::Commit() {
   return Status::Ok();
 }
 
+Status CheckAuditReadable(sqlite3* db, bool have_checkpoints, bool have_public_key) {
+  if (have_checkpoints && !have_public_key) {
+    return Error::Invalid(
+        "checkpoints were given without the public key needed to check their signatures");
+  }
+  Result<bool> has = HasAuditTable(db);
+  if (!has.ok()) return has.error();
+  if (!*has) return Error::Corrupt("not an Interlock store (it has no audit_log table)");
+  return Status::Ok();
+}
+
 Result<bool> HasAuditTable(sqlite3* db) {
   Statement st;
   if (Status s = st.Prepare(db,

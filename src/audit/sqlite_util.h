@@ -30,6 +30,10 @@ Result<SqliteDb> OpenAuditStore(const std::string& path, bool read_only);
 // Whether `db` holds an audit_log table; an Error when the file is not a database.
 Result<bool> HasAuditTable(sqlite3* db);
 
+// The checks every reader of a whole log starts with (verify, the daemon's tail check):
+// checkpoints need the key that signed them, and `db` must hold an audit_log table.
+Status CheckAuditReadable(sqlite3* db, bool have_checkpoints, bool have_public_key);
+
 // A prepared statement, finalized on every path.
 class Statement {
  public:

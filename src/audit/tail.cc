@@ -120,13 +120,11 @@ Status CheckFromCheckpoint(sqlite3* db, const Checkpoint& cp, std::string* probl
 }  // namespace
 
 Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options) {
-  if (!options.checkpoints.empty() && options.public_key == nullptr) {
-    return Error::Invalid(
-        "checkpoints were given without the public key needed to check their signatures");
+  if (Status s =
+          CheckAuditReadable(db, !options.checkpoints.empty(), options.public_key != nullptr);
+      !s.ok()) {
+    return s.error();
   }
-  Result<bool> has = HasAuditTable(db);
-  if (!has.ok()) return has.error();
-  if (!*has) return Error::Corrupt("not an Interlock store (it has no audit_log table)");
 
   TailReport r;
   Result<AuditHead> last = ReadLastRecord(db);

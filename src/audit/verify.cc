@@ -183,13 +183,11 @@ Status CheckRunHeads(sqlite3* db, const std::unordered_map<std::string, int64_t>
 }  // namespace
 
 Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
-  if (!options.checkpoints.empty() && options.public_key == nullptr) {
-    return Error::Invalid(
-        "checkpoints were given without the public key needed to check their signatures");
+  if (Status s =
+          CheckAuditReadable(db, !options.checkpoints.empty(), options.public_key != nullptr);
+      !s.ok()) {
+    return s.error();
   }
-  Result<bool> has = HasAuditTable(db);
-  if (!has.ok()) return has.error();
-  if (!*has) return Error::Corrupt("not an Interlock store (it has no audit_log table)");
 
   VerifyReport r;
   std::vector<const Checkpoint*> cps;
