@@ -1,0 +1,53 @@
+// Shell command-line constraints: "Bash, but never `rm -rf` or `curl ... | sh`".
+//
+// The command line is parsed (POSIX sh grammar subset: words, quoting and escapes,
+// pipelines, lists `;` `&&` `||` `|` `&` and newlines, subshells and groups, redirections,
+// here-documents, command and process substitution, parameter expansion), never matched as
+// text. Every simple command must match an allow pattern and none may match a deny
+// pattern; constructs whose effect cannot be known before running (substitution, `eval`,
+// re-entering a shell, here-documents, expansions, redirections outside allowed paths)
+// are violations unless the rules explicitly allow them. A line that cannot be parsed is
+// a violation. Pattern syntax and matching rules: docs/shell-commands.md.
+// Thread-safety: a compiled ShellMatcher is immutable and shared between threads.
+#ifndef INTERLOCK_POLICY_SHELL_COMMAND_H_
+#define INTERLOCK_POLICY_SHELL_COMMAND_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace interlock::policy {
+
+// The rules as written in a policy, with variables (${workspace}, ${env:NAME}) resolved.
+struct ShellRules {
+  std::vector<std::string> allow;    // command patterns, e.g. "git status", "npm run *"
+  std::vector<std::string> deny;     // command patterns, e.g. "rm -rf *", "git push --force*"
+  bool allow_substitution = false;   // $(...), `...`, <(...), >(...)
+  bool allow_heredoc = false;        // <<, <<-, <<<
+  bool allow_expansion = false;      // $NAME, ${NAME}, $1, ~ (values unknown before running)
+  bool allow_shell_reentry = false;  // eval, source, ., exec, sh/bash/... -c, xargs sh
+  // Absolute path prefixes that redirections (> >> < <> >| 2> ...) may name, after lexical
+  // normalisation against `cwd`; `/dev/null` is always allowed. Empty: only /dev/null.
+  std::vector<std::string> redirect_paths;
+  std::string cwd;  // absolute; the directory relative paths resolve against (${workspace})
+};
+
+class ShellMatcher;  // compiled rules; defined in shell_command.cc
+
+// Checks one pattern as written; nullopt when valid, else a sentence saying what is wrong
+// (the loader adds file:line:column).
+std::optional<std::string> ValidateShellPattern(std::string_view pattern);
+
+// Compiles validated rules. Returns nullptr and fills *why only when a pattern is invalid
+// (the loader validates each first, so this does not happen for a loaded policy).
+std::shared_ptr<const ShellMatcher> CompileShellRules(const ShellRules& rules, std::string* why);
+
+// True when `line` passes the rules; otherwise fills *why with a sentence naming the
+// offending simple command or construct.
+bool CheckShellCommand(const ShellMatcher& matcher, std::string_view line, std::string* why);
+
+}  // namespace interlock::policy
+
+#endif  // INTERLOCK_POLICY_SHELL_COMMAND_H_
