@@ -52,6 +52,27 @@ const char* BudgetActionName(BudgetAction a) {
   return "halt";
 }
 
+bool ToolPatternMatches(std::string_view pattern, std::string_view name) {
+  // Greedy glob with backtracking to the last star: O(|p| * |n|) worst case.
+  size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = n;
+    } else if (p < pattern.size() && pattern[p] == name[n]) {
+      ++p;
+      ++n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
 const AgentPolicy* PolicySet::Find(std::string_view agent_id) const {
   auto it = agents.find(agent_id);
   return it == agents.end() ? nullptr : it->second.get();

@@ -59,6 +59,11 @@ struct ArgConstraint {
   std::vector<std::string> path_prefixes;
 };
 
+// Tool-name patterns (`mcp__github__*`, `*_delete`): `*` matches any run of bytes, empty
+// included; every other byte matches itself (no case folding). A name without `*` matches
+// only itself. Linear in |pattern| * |name| at worst, allocation free.
+bool ToolPatternMatches(std::string_view pattern, std::string_view name);
+
 struct ToolRule {
   std::string name;  // byte-exact
   Location at;
