@@ -1236,7 +1236,9 @@ bool ReadFile(const std::string& path, std::string* out, std::string* why) {
 
 Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view text,
                                                             std::string_view file,
-                                                            std::vector<Diagnostic>* diagnostics) {
+                                                            std::vector<Diagnostic>* diagnostics,
+                                                            const LoadOptions& options) {
+  (void)options;  // variables: resolved by the parser (docs/policy.md, "Variables")
   std::vector<Diagnostic> local;
   Parser parser(file, &local);
   std::shared_ptr<AgentPolicy> policy = parser.Parse(text);
@@ -1263,7 +1265,8 @@ Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view tex
 }
 
 Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,
-                                                       std::vector<Diagnostic>* diagnostics) {
+                                                       std::vector<Diagnostic>* diagnostics,
+                                                       const LoadOptions& options) {
   namespace fs = std::filesystem;
   std::vector<Diagnostic> local;
   std::vector<std::string> files;
@@ -1315,7 +1318,7 @@ Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::st
       FileError(&local, {file, 0, 0}, "io-error", why);
       continue;
     }
-    auto parsed = ParseAgentPolicy(text, file, &local);
+    auto parsed = ParseAgentPolicy(text, file, &local, options);
     if (!parsed.ok()) continue;
     std::shared_ptr<const AgentPolicy> policy = std::move(parsed.value());
     if (auto it = set->agents.find(policy->id); it != set->agents.end()) {
