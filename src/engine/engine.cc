@@ -361,14 +361,18 @@ bool CheckBudgets(const AgentPolicy& p, const RunState& state, Evaluation* ev) {
 
 // Everything after the run-level checks, for a known agent.
 void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& call,
-                  const EvalContext& ctx, const ToolRule* rule, Evaluation* ev) {
+                  const EvalContext& ctx, const policy::ToolResolution& res, Evaluation* ev) {
   Decision& d = ev->decision;
-  if (auto b = p.blocked.find(call.tool); b != p.blocked.end()) {
-    Deny(&d, Code::kToolBlocked,
-         "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id),
-         RuleId("tools.blocked", call.tool), b->second.ToString());
+  const ToolRule* rule = res.rule;
+  if (res.kind == policy::ToolResolution::Kind::kBlocked) {
+    std::string reason = "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id);
+    if (res.pattern) reason += " (by pattern " + Quote(res.entry) + ")";
+    Deny(&d, Code::kToolBlocked, std::move(reason), RuleId("tools.blocked", res.entry),
+         res.at->ToString());
     return;
   }
+  // Rule ids name the entry as written: the tool's name, or the pattern that matched it.
+  const std::string_view entry = res.entry;
   if (rule == nullptr) {
     Deny(&d, Code::kToolNotAllowed,
          "tool " + Quote(call.tool) + " is not in the allowed list of agent " + Quote(p.id) +
@@ -401,7 +405,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     }
   }
   if (!CheckScope(*rule, call.args, &why)) {
-    Deny(&d, Code::kScopeViolated, std::move(why), RuleId("tools.allowed", call.tool, ".scope"),
+    Deny(&d, Code::kScopeViolated, std::move(why), RuleId("tools.allowed", entry, ".scope"),
          rule->at.ToString());
     return;
   }
@@ -415,7 +419,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
            "call touches " + std::to_string(n) + " records and the run has already touched " +
                std::to_string(used) + "; max_records_per_run for tool " + Quote(call.tool) +
                " is " + std::to_string(max),
-           RuleId("tools.allowed", call.tool, ".constraints.max_records_per_run"),
+           RuleId("tools.allowed", entry, ".constraints.max_records_per_run"),
            rule->max_records_at.ToString());
       return;
     }
@@ -425,7 +429,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   if (autonomy == Autonomy::kGateAll) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "autonomy is gate_all, so every call of tool " + Quote(call.tool) + " needs human approval",
-        rule->autonomy ? RuleId("tools.allowed", call.tool, ".autonomy")
+        rule->autonomy ? RuleId("tools.allowed", entry, ".autonomy")
                        : std::string("agent.autonomy"),
         rule->at.ToString());
     return;
@@ -434,13 +438,13 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     if (*rule->requires_approval) {
       Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
           "tool " + Quote(call.tool) + " requires human approval",
-          RuleId("tools.allowed", call.tool, ".requires_approval"), rule->at.ToString());
+          RuleId("tools.allowed", entry, ".requires_approval"), rule->at.ToString());
       return;
     }
   } else if (rule->reversible == false) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "tool " + Quote(call.tool) + " is irreversible, so it needs human approval",
-        RuleId("tools.allowed", call.tool, ".reversible"), rule->at.ToString());
+        RuleId("tools.allowed", entry, ".reversible"), rule->at.ToString());
     return;
   }
 
@@ -449,7 +453,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   reason.append("tool ");
   AppendQuoted(&reason, call.tool);
   reason.append(" is allowed");
-  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), RuleId("tools.allowed", call.tool),
+  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), RuleId("tools.allowed", entry),
       rule->at.ToString());
   if (rule->reversible != false && rule->blast_radius == policy::BlastRadius::kLarge &&
       autonomy != Autonomy::kAuditBased) {
@@ -470,13 +474,12 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
   Evaluation ev;
   Decision& d = ev.decision;
   d.tool = call.tool;
-  const ToolRule* rule = nullptr;
+  policy::ToolResolution res;
   if (policy != nullptr) {
     d.agent_id = policy->id;
-    if (auto it = policy->allowed.find(call.tool); it != policy->allowed.end()) {
-      rule = &it->second;
-    }
+    res = policy->Resolve(call.tool);
   }
+  const ToolRule* rule = res.rule;
   ev.effects.steps = 1;
   ev.effects.records = CountRecords(call.args, rule);
 
@@ -500,7 +503,7 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
          "the run is halted" + (state.halt_reason.empty() ? "" : ": " + state.halt_reason),
          "run.halted");
   } else if (!CheckBudgets(*policy, state, &ev)) {
-    EvaluateTool(*policy, state, call, ctx, rule, &ev);
+    EvaluateTool(*policy, state, call, ctx, res, &ev);
   }
 
   if (d.verdict != Verdict::kAllow && policy->mode == policy::Mode::kShadow) {
@@ -520,10 +523,10 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
 ToolView ViewTool(const policy::AgentPolicy* policy, std::string_view tool) {
   ToolView v;
   if (policy == nullptr) return v;
-  auto rule = policy->allowed.find(tool);
-  const bool allowed = rule != policy->allowed.end() && policy->blocked.count(tool) == 0;
+  const policy::ToolResolution res = policy->Resolve(tool);
+  const bool allowed = res.kind == policy::ToolResolution::Kind::kAllowed;
   v.visible = allowed || policy->mode == policy::Mode::kShadow;
-  if (v.visible && rule != policy->allowed.end()) v.scope = rule->second.scope;
+  if (v.visible && res.rule != nullptr) v.scope = res.rule->scope;
   return v;
 }
 

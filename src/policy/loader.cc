@@ -475,6 +475,19 @@ class Parser {
     return s;
   }
 
+  // A tool name or a tool-name pattern (`*` matches any run of bytes). `**` is refused:
+  // it means the same as `*`, and one spelling per pattern keeps duplicates detectable.
+  std::optional<std::string> ToolName(const Field& f) {
+    auto s = Name(f);
+    if (!s) return std::nullopt;
+    if (s->find("**") != std::string::npos) {
+      Error(Mark(f), "invalid-value",
+            Describe(f.path) + ": `**` in a tool-name pattern means the same as `*`; write one `*`");
+      return std::nullopt;
+    }
+    return s;
+  }
+
   std::optional<bool> Bool(const Field& f) {
     auto kind = KindOf(f);
     if (!kind) return std::nullopt;
@@ -807,7 +820,7 @@ void Parser::ParseTools(const Field& f, AgentPolicy* p) {
   if (const Field* blocked = m->Get("blocked")) {
     if (auto items = List(*blocked)) {
       for (const Field& item : *items) {
-        auto name = Name(item);
+        auto name = ToolName(item);
         if (!name) continue;
         Location at = Loc(item.key_mark);
         if (auto it = p->blocked.find(*name); it != p->blocked.end()) {
@@ -826,6 +839,7 @@ void Parser::ParseTools(const Field& f, AgentPolicy* p) {
       }
     }
   }
+  p->IndexToolPatterns();
 }
 
 std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
@@ -834,7 +848,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   ToolRule rule;
   rule.at = Loc(f.key_mark);
   if (*kind == Kind::kString) {  // `- search_docs`: a tool with no extras
-    auto name = Name(f);
+    auto name = ToolName(f);
     if (!name) return std::nullopt;
     rule.name = std::move(*name);
     return rule;
@@ -859,7 +873,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
     Error(f.key_mark, "missing-key", Describe(f.path) + ": missing required key 'name'");
     return std::nullopt;
   }
-  auto name = Name(*name_field);
+  auto name = ToolName(*name_field);
   if (!name) return std::nullopt;
   rule.name = *name;
   const std::string path = "tools.allowed[" + Quote(rule.name) + "]";

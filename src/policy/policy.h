@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <re2/re2.h>
@@ -64,6 +65,10 @@ struct ArgConstraint {
 // only itself. Linear in |pattern| * |name| at worst, allocation free.
 bool ToolPatternMatches(std::string_view pattern, std::string_view name);
 
+// Whether some tool name matches both patterns (either may be an exact name). Exact:
+// a reachability search over the pair of positions, O(|a| * |b|) time and memory.
+bool ToolPatternsOverlap(std::string_view a, std::string_view b);
+
 struct ToolRule {
   std::string name;  // byte-exact
   Location at;
@@ -103,6 +108,24 @@ struct FreezeWindow {
   std::string reason;
 };
 
+// How a tool name resolves against tools.allowed and tools.blocked (AgentPolicy::Resolve).
+struct ToolResolution {
+  enum class Kind { kNone, kAllowed, kBlocked };
+  Kind kind = Kind::kNone;         // kNone: no entry matches (default deny)
+  std::string_view entry;          // the deciding entry as written (a name or a pattern)
+  const ToolRule* rule = nullptr;  // kAllowed: the rule; else nullptr
+  const Location* at = nullptr;    // where the deciding entry is written; else nullptr
+  bool pattern = false;            // the deciding entry contains `*`
+};
+
+// One pattern entry (a name containing `*`) of tools.allowed or tools.blocked, for
+// AgentPolicy::Resolve. Held by name so that copies of an AgentPolicy stay valid.
+struct ToolPatternEntry {
+  std::string pattern;
+  bool blocked = false;
+  size_t literal_bytes = 0;  // specificity: bytes that are not `*`
+};
+
 struct AgentPolicy {
   std::string id;        // agent.id
   std::string identity;  // agent.identity: the service account the agent authenticates as
@@ -122,6 +145,20 @@ struct AgentPolicy {
   std::vector<std::string> escalation_contacts;
   std::vector<FreezeWindow> freezes;
   uint64_t trust_threshold = 200;  // clean completions before graduation (issue 7)
+  // The pattern entries of `allowed` and `blocked`, most specific first (ties: blocked
+  // before allowed, then in the order written). Built by IndexToolPatterns().
+  std::vector<ToolPatternEntry> tool_patterns;
+
+  // The one place a tool name is resolved (docs/policy.md, "Tool-name patterns"): an
+  // exact entry (blocked, then allowed) wins over any pattern; among patterns the more
+  // specific (more non-`*` bytes) wins; at equal specificity blocked beats allowed; among
+  // allowed patterns of equal specificity the one written first wins. The result points
+  // into this policy. Allocation free.
+  ToolResolution Resolve(std::string_view tool) const;
+
+  // Rebuilds tool_patterns from `allowed` and `blocked`. The loader calls it; code that
+  // builds an AgentPolicy by hand calls it after filling the maps.
+  void IndexToolPatterns();
 };
 
 struct PolicySet {
