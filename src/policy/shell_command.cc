@@ -200,6 +200,7 @@ class Parser {
       if (c == '\n' || c == ';' || c == '|' || c == ')' || (c == '&' && Peek(1) != '>')) break;
       if (c == '(') {
         if (cmd.words.empty() && cmd.assigns.empty()) break;  // a subshell: ParseList's
+        if (cmd.words.empty()) return Fail("array assignments `name=(...)` are not supported");
         return Fail("unexpected `(` after `" + cmd.words.back().text + "`");
       }
       if (c == '#') {  // a comment starts only at a word boundary, which this is

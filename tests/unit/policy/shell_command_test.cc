@@ -194,6 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"CarriageReturn", "git status\rrm -rf /", false, "control byte"},
         Case{"EmptyLine", "", false, "no command"},
         Case{"OnlyComment", "# nothing", false, "no command"},
+        Case{"ArrayAssignment", "e=(b", false, "array assignments"},
         Case{"DoubleSemicolon", "git status;; ls", false, "cannot be parsed"}));
 
 // The NulByte case above is built from a temporary; check it directly.
