@@ -304,8 +304,13 @@ bool NeedsIdna(std::string_view host) {
     if (static_cast<unsigned char>(c) >= 0x80) return true;
   }
   // Punycode labels are validated (and lower-cased) by ICU.
-  std::string lower = LowerCopy(host);
-  return lower.rfind("xn--", 0) == 0 || lower.find(".xn--") != std::string::npos;
+  for (size_t i = 0; i + 4 <= host.size(); ++i) {
+    if ((i == 0 || host[i - 1] == '.') && Lower(host[i]) == 'x' && Lower(host[i + 1]) == 'n' &&
+        host[i + 2] == '-' && host[i + 3] == '-') {
+      return true;
+    }
+  }
+  return false;
 }
 
 // Turns a percent-decoded host (no brackets) into its canonical form or fills *why.
@@ -443,7 +448,9 @@ std::optional<std::string> CanonicalHost(std::string_view raw, bool* is_ip, std:
 // resolved as WHATWG does; "..;" style segments are refused.
 std::optional<std::string> NormalisePath(std::string_view in, std::string* why) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::vector<std::string> out;
+  std::string path;  // "/seg1/seg2" so far
+  path.reserve(in.size() + 1);
+  std::string seg;
   if (in.empty()) in = "/";
   if (in.front() != '/') {
     *why = "the path does not start with '/'";
@@ -455,8 +462,7 @@ std::optional<std::string> NormalisePath(std::string_view in, std::string* why) 
     size_t slash = in.find('/', start);
     bool last = slash == std::string_view::npos;
     std::string_view raw = in.substr(start, last ? in.npos : slash - start);
-    std::string seg;
-    seg.reserve(raw.size());
+    seg.clear();
     for (size_t i = 0; i < raw.size(); ++i) {
       auto c = static_cast<unsigned char>(raw[i]);
       if (c == '%') {
@@ -490,23 +496,19 @@ std::optional<std::string> NormalisePath(std::string_view in, std::string* why) 
       }
     }
     if (seg == "..") {
-      if (!out.empty()) out.pop_back();
-      if (last) out.emplace_back();
+      if (!path.empty()) path.erase(path.rfind('/'));
+      if (last) path += '/';
     } else if (seg == ".") {
-      if (last) out.emplace_back();
+      if (last) path += '/';
     } else if (seg.rfind(".;", 0) == 0 || seg.rfind("..;", 0) == 0) {
       *why = "the path has a dot segment with parameters (" + Quote(seg) + ")";
       return std::nullopt;
     } else {
-      out.push_back(std::move(seg));
+      path += '/';
+      path += seg;
     }
     if (last) break;
     start = slash + 1;
-  }
-  std::string path;
-  for (const auto& s : out) {
-    path += '/';
-    path += s;
   }
   if (path.empty()) path = "/";
   return path;
@@ -738,6 +740,10 @@ struct CompiledRule {
   std::string hosts_text;  // for reasons
 };
 
+bool SchemeMatches(const CompiledRule& r, const ParsedUrl& u) {
+  return std::find(r.schemes.begin(), r.schemes.end(), u.scheme) != r.schemes.end();
+}
+
 bool HostMatches(const CompiledRule& r, const ParsedUrl& u) {
   if (r.any_host) return true;
   if (std::find(r.exact_hosts.begin(), r.exact_hosts.end(), u.host) != r.exact_hosts.end()) {
@@ -891,20 +897,34 @@ bool CheckUrl(const UrlMatcher& matcher, std::string_view url, std::string* why)
     *why = "URL " + Quote(url) + " cannot be parsed: " + reason;
     return false;
   }
-  // Narrow the rules part by part so that the reason names the first part that no rule
-  // allows (scheme, then host, then port, then path).
+  // Fast path: some valid rule allows every part.
+  for (const auto& r : matcher.rules) {
+    if (r.valid && SchemeMatches(r, *u) && HostMatches(r, *u) && PortMatches(r, *u) &&
+        PathMatches(r, *u)) {
+      return true;
+    }
+  }
+  // Violation: narrow the rules part by part so that the reason names the first part no
+  // rule allows (scheme, then host, then port, then path), listing what those rules allow.
   std::vector<const CompiledRule*> live;
   for (const auto& r : matcher.rules) {
     if (r.valid) live.push_back(&r);
   }
-  auto prefix = [&] { return "URL " + Quote(url) + " (normalised to " + u->Serialise() + "): "; };
+  *why = "URL " + Quote(url) + " (normalised to " + u->Serialise() + "): ";
   if (live.empty()) {
-    *why = prefix() + "no valid URL rule allows anything";
+    *why += "no valid URL rule allows anything";
     return false;
   }
-  std::vector<const CompiledRule*> next;
+  std::vector<std::string> seen;
+  auto allowed = [&](auto fn) {
+    seen.clear();
+    for (const auto* r : live) fn(*r);
+    std::sort(seen.begin(), seen.end());
+    seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+    return " (allowed: " + Join(seen) + ")";
+  };
   auto narrow = [&](auto pred) {
-    next.clear();
+    std::vector<const CompiledRule*> next;
     for (const auto* r : live) {
       if (pred(*r)) next.push_back(r);
     }
@@ -912,48 +932,32 @@ bool CheckUrl(const UrlMatcher& matcher, std::string_view url, std::string* why)
     live.swap(next);
     return true;
   };
-  std::vector<std::string> seen;
-  auto collect = [&](auto fn) {
-    seen.clear();
-    for (const auto* r : live) fn(*r);
-    std::sort(seen.begin(), seen.end());
-    seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
-    return Join(seen);
-  };
-  auto schemes_text = collect(
-      [&](const CompiledRule& r) { seen.insert(seen.end(), r.schemes.begin(), r.schemes.end()); });
-  if (!narrow([&](const CompiledRule& r) {
-        return std::find(r.schemes.begin(), r.schemes.end(), u->scheme) != r.schemes.end();
-      })) {
-    *why = prefix() + "scheme " + u->scheme + " is not allowed (allowed: " + schemes_text + ")";
+  if (!narrow([&](const CompiledRule& r) { return SchemeMatches(r, *u); })) {
+    *why += "scheme " + u->scheme + " is not allowed" + allowed([&](const CompiledRule& r) {
+              seen.insert(seen.end(), r.schemes.begin(), r.schemes.end());
+            });
     return false;
   }
-  auto hosts_text = collect([&](const CompiledRule& r) {
-    seen.push_back(r.any_host ? std::string("any host") : r.hosts_text);
-  });
   if (!narrow([&](const CompiledRule& r) { return HostMatches(r, *u); })) {
-    *why = prefix() + "host " + u->host + " is not allowed (allowed: " + hosts_text + ")";
+    *why += "host " + u->host + " is not allowed" + allowed([&](const CompiledRule& r) {
+              seen.push_back(r.any_host ? std::string("any host") : r.hosts_text);
+            });
     return false;
   }
-  auto ports_text = collect([&](const CompiledRule& r) {
-    if (r.ports.empty()) seen.push_back("the scheme's default");
-    for (auto p : r.ports) seen.push_back(std::to_string(p));
-  });
   if (!narrow([&](const CompiledRule& r) { return PortMatches(r, *u); })) {
     auto eff = u->EffectivePort();
-    *why = prefix() + "port " + (eff ? std::to_string(*eff) : std::string("(none)")) +
-           " is not allowed (allowed: " + ports_text + ")";
+    *why += "port " + (eff ? std::to_string(*eff) : std::string("(none)")) + " is not allowed" +
+            allowed([&](const CompiledRule& r) {
+              if (r.ports.empty()) seen.push_back("the scheme's default");
+              for (auto p : r.ports) seen.push_back(std::to_string(p));
+            });
     return false;
   }
-  auto paths_text = collect([&](const CompiledRule& r) {
-    seen.insert(seen.end(), r.path_prefixes.begin(), r.path_prefixes.end());
-  });
-  if (!narrow([&](const CompiledRule& r) { return PathMatches(r, *u); })) {
-    *why = prefix() + "path " + u->path +
-           " is not under an allowed prefix (allowed: " + paths_text + ")";
-    return false;
-  }
-  return true;
+  *why +=
+      "path " + u->path + " is not under an allowed prefix" + allowed([&](const CompiledRule& r) {
+        seen.insert(seen.end(), r.path_prefixes.begin(), r.path_prefixes.end());
+      });
+  return false;
 }
 
 }  // namespace interlock::policy
