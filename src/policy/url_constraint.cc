@@ -4,6 +4,8 @@
 #include "policy/url_constraint.h"
 
 #include <unicode/uidna.h>
+#include <unicode/uscript.h>
+#include <unicode/utf8.h>
 
 #include <algorithm>
 #include <array>
@@ -11,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace interlock::policy {
 namespace {
@@ -313,6 +316,63 @@ bool NeedsIdna(std::string_view host) {
   return false;
 }
 
+// UTS #39 "highly restrictive" in one label: one script, or Latin with Han and Japanese
+// kana, Han and Bopomofo, or Han and Hangul. Common and Inherited characters do not count.
+bool ScriptsAllowed(const std::vector<UScriptCode>& scripts) {
+  if (scripts.size() <= 1) return true;
+  static const std::vector<std::vector<UScriptCode>> kSets = {
+      {USCRIPT_LATIN, USCRIPT_HAN, USCRIPT_HIRAGANA, USCRIPT_KATAKANA},
+      {USCRIPT_LATIN, USCRIPT_HAN, USCRIPT_BOPOMOFO},
+      {USCRIPT_LATIN, USCRIPT_HAN, USCRIPT_HANGUL},
+  };
+  for (const auto& set : kSets) {
+    if (std::all_of(scripts.begin(), scripts.end(), [&](UScriptCode sc) {
+          return std::find(set.begin(), set.end(), sc) != set.end();
+        })) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// For an IDNA host (already ASCII): the Unicode label that mixes scripts and its scripts
+// ("d\u043Ecs: Latin, Cyrillic"), or nullopt. A host that cannot be mapped back mixes.
+std::optional<std::string> MixedScriptLabel(const UIDNA* idna, std::string_view ascii) {
+  UErrorCode status = U_ZERO_ERROR;
+  UIDNAInfo info = UIDNA_INFO_INITIALIZER;
+  char buf[1024];
+  int32_t n = uidna_nameToUnicodeUTF8(idna, ascii.data(), static_cast<int32_t>(ascii.size()), buf,
+                                      sizeof buf, &info, &status);
+  if (U_FAILURE(status) || n < 0 || n >= static_cast<int32_t>(sizeof buf)) {
+    return std::string("cannot be mapped back to Unicode");
+  }
+  std::vector<UScriptCode> scripts;
+  for (int32_t i = 0; i <= n;) {
+    if (i == n || buf[i] == '.') {
+      if (!ScriptsAllowed(scripts)) {
+        std::string names;
+        for (auto sc : scripts) {
+          if (!names.empty()) names += ", ";
+          names += uscript_getName(sc);
+        }
+        return names;
+      }
+      scripts.clear();
+      ++i;
+      continue;
+    }
+    UChar32 c;
+    U8_NEXT(buf, i, n, c);
+    if (c < 0) return std::string("invalid UTF-8");
+    UErrorCode err = U_ZERO_ERROR;
+    UScriptCode sc = uscript_getScript(c, &err);
+    if (U_FAILURE(err)) return std::string("unknown script");
+    if (sc == USCRIPT_COMMON || sc == USCRIPT_INHERITED) continue;
+    if (std::find(scripts.begin(), scripts.end(), sc) == scripts.end()) scripts.push_back(sc);
+  }
+  return std::nullopt;
+}
+
 // Turns a percent-decoded host (no brackets) into its canonical form or fills *why.
 std::optional<std::string> CanonicalDomain(std::string_view host, bool* is_ip, std::string* why) {
   *is_ip = false;
@@ -340,6 +400,11 @@ std::optional<std::string> CanonicalDomain(std::string_view host, bool* is_ip, s
       return std::nullopt;
     }
     ascii.assign(buf, static_cast<size_t>(n));
+    if (auto mixed = MixedScriptLabel(idna, ascii)) {
+      *why = "the host " + Quote(ascii) + " has a label that mixes scripts (" + *mixed +
+             "), a look-alike of another name";
+      return std::nullopt;
+    }
   } else {
     ascii = LowerCopy(host);
   }

@@ -84,8 +84,8 @@ INSTANTIATE_TEST_SUITE_P(
         // IDNA homographs: Cyrillic o (U+043E) and a in the host
         Case{"https://d\xD0\xBE"
              "cs.python.org/",
-             "host xn--"},
-        Case{"https://developer.mozill\xD0\xB0.org/", "host developer.xn--"},
+             "mixes scripts"},
+        Case{"https://developer.mozill\xD0\xB0.org/", "mixes scripts"},
         Case{"https://xn--zz.python.org/", "internationalised"},
         Case{"https://a\xE2\x80\x8D"
              "b.python.org/",
@@ -200,21 +200,54 @@ TEST(UrlConstraint, DocsPythonAndMozillaAreAllowed) {
   }
 }
 
-TEST(UrlConstraint, HomographHostNormalisesToPunycodeAndDoesNotMatch) {
-  std::string why;
-  auto n = NormaliseUrl(
-      "https://d\xD0\xBE"
-      "cs.python.org/3/",
-      &why);
-  ASSERT_TRUE(n.has_value()) << why;
-  EXPECT_EQ(n->rfind("https://xn--", 0), 0u) << *n;
-  EXPECT_EQ(n->find("docs.python.org"), std::string::npos) << *n;
+TEST(UrlConstraint, MixedScriptHomographIsRefusedNamingItsPunycodeForm) {
   auto m = DocsMatcher();
+  std::string why;
+  // Cyrillic o (U+043E) in "docs": Latin and Cyrillic in one label.
   EXPECT_FALSE(CheckUrl(*m,
                         "https://d\xD0\xBE"
                         "cs.python.org/3/",
                         &why));
+  EXPECT_NE(why.find("xn--dcs-sed.python.org"), std::string::npos) << why;
+  EXPECT_NE(why.find("mixes scripts (Latin, Cyrillic)"), std::string::npos) << why;
+  // The same host written in Punycode is refused too.
+  EXPECT_FALSE(CheckUrl(*m, "https://xn--dcs-sed.python.org/3/", &why));
+  EXPECT_NE(why.find("mixes scripts"), std::string::npos) << why;
+  // And a policy cannot name it.
+  EXPECT_NE(ValidateHostPattern("d\xD0\xBE"
+                                "cs.python.org"),
+            std::nullopt);
+}
+
+TEST(UrlConstraint, WholeScriptLookAlikeNormalisesToPunycodeAndDoesNotMatch) {
+  // "python" spelled in Cyrillic where it can be (р у т о п): one script, so not refused,
+  // but its ASCII form is Punycode and never equals the Latin name.
+  std::string why;
+  const char* url = "https://docs.\xD1\x80\xD1\x83\xD1\x82\xD0\xBE\xD0\xBF.org/3/";
+  auto n = NormaliseUrl(url, &why);
+  ASSERT_TRUE(n.has_value()) << why;
+  EXPECT_EQ(n->rfind("https://docs.xn--", 0), 0u) << *n;
+  auto m = DocsMatcher();
+  EXPECT_FALSE(CheckUrl(*m, url, &why));
   EXPECT_NE(why.find("normalised to " + *n), std::string::npos) << why;
+  EXPECT_NE(why.find("is not allowed"), std::string::npos) << why;
+}
+
+TEST(UrlConstraint, JapaneseAndKoreanHostsAreNotMixedScript) {
+  std::string why;
+  // Han + Hiragana + Katakana + Latin, and Hangul + Latin: allowed combinations.
+  EXPECT_TRUE(NormaliseUrl("https://\xE6\x97\xA5\xE6\x9C\xAC\xE3\x81\xAE\xE3\x82\xB5\xE3\x82"
+                           "\xA4\xE3\x83\x88"
+                           "abc.jp/",
+                           &why)
+                  .has_value())
+      << why;
+  EXPECT_TRUE(NormaliseUrl("https://\xED\x95\x9C\xEA\xB5\xAD"
+                           "abc.kr/",
+                           &why)
+                  .has_value())
+      << why;
+  EXPECT_TRUE(NormaliseUrl("https://m\xC3\xBCnchen.de/", &why).has_value()) << why;
 }
 
 TEST(UrlConstraint, UnicodeHostPatternMatchesItsPunycodeForm) {
