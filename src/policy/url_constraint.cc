@@ -36,14 +36,15 @@ std::string LowerCopy(std::string_view s) {
   return out;
 }
 
-// A short, printable rendering of untrusted input for a reason sentence.
+// A short, printable ASCII rendering of untrusted input for a reason sentence (bytes outside
+// printable ASCII as \xNN, so a reason is always valid UTF-8).
 std::string Quote(std::string_view s) {
   constexpr size_t kMax = 200;
   std::string out = "\"";
   static constexpr char kHex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < s.size() && i < kMax; ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7F || c == '"' || c == '\\') {
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
       out += "\\x";
       out += kHex[c >> 4];
       out += kHex[c & 15];

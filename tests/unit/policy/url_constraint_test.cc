@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -136,7 +137,15 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"https://docs.python.org/?%zz", "invalid percent-encoding"},
         Case{"https://docs.python.org/#%", "invalid percent-encoding"},
         // empty and over-long input
-        Case{"", "empty"}));
+        Case{"", "empty"}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      // "12_userinfo": the index and what the refusal is about.
+      std::string name = std::to_string(info.index) + "_";
+      for (const char* p = info.param.why_contains; *p != '\0'; ++p) {
+        name += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
+      }
+      return name;
+    });
 
 TEST(UrlConstraint, NulByteIsRefused) {
   auto m = DocsMatcher();
