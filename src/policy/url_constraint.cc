@@ -561,6 +561,14 @@ std::optional<std::string> NormalisePath(std::string_view in, std::string* why) 
         seg += static_cast<char>(c);
       }
     }
+    // Checked on the normal form so that "%25%32e" is caught like "%252e".
+    for (size_t k = seg.find("%25"); k != std::string::npos; k = seg.find("%25", k + 3)) {
+      std::string next = LowerCopy(std::string_view(seg).substr(k + 3, 2));
+      if (next == "2e" || next == "2f" || next == "5c") {
+        *why = "the path contains a double-encoded dot, slash or backslash (%252E, %252F, %255C)";
+        return std::nullopt;
+      }
+    }
     if (seg == "..") {
       if (!path.empty()) path.erase(path.rfind('/'));
       if (last) path += '/';

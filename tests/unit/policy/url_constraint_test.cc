@@ -134,6 +134,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"https://docs.python.org/3/%G0", "invalid percent-encoding"},
         Case{"https://docs.python.org/3/%00", "encoded control"},
         Case{"https://docs.python.org/3/..;/admin", "dot segment with parameters"},
+        Case{"https://docs.python.org/3/%252e%252e/x", "double-encoded"},
+        Case{"https://docs.python.org/3%252F..%252Fx", "double-encoded"},
+        Case{"https://docs.python.org/3/%25%32e%25%32e/x", "double-encoded"},
         Case{"https://docs.python.org/?%zz", "invalid percent-encoding"},
         Case{"https://docs.python.org/#%", "invalid percent-encoding"},
         // empty and over-long input
