@@ -146,7 +146,7 @@ Result<std::unique_ptr<Upstream>> Open(const ServerSpec& spec) {
     return std::unique_ptr<Upstream>(std::move(*up));
   }
   if (spec.command.empty()) return Error::Invalid("no server: give a command after -- or --url");
-  auto up = StdioUpstream::Spawn(spec.command, spec.env, std::chrono::milliseconds(2000));
+  auto up = StdioUpstream::Spawn(spec.command, spec.env, std::chrono::milliseconds(500));
   if (!up.ok()) return up.error();
   return std::unique_ptr<Upstream>(std::move(*up));
 }

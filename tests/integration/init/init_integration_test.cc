@@ -2,7 +2,12 @@
 // npm (server-filesystem, server-everything, server-github; pinned in
 // tests/integration/mcp/node) and against recording_server.mjs, a stdio server that logs
 // every method it receives. Pipes only (no network); every child is bounded and reaped.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -320,6 +325,45 @@ escalation:
   EXPECT_EQ(all_unlisted.find("\"read_text_file\""), std::string::npos);
   ASSERT_TRUE(check.contains("server"));
   EXPECT_EQ(check.at("server").at("name"), json::value("secure-filesystem-server"));
+}
+
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Tests --url: init and check --against-server read server-everything over Streamable
+// HTTP on loopback (with a --header sent along) the same way as over stdio.
+TEST_F(InitIntegrationTest, StreamableHttpServerViaUrl) {
+  const int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string out = tmp_.path() + "/ev.yaml";
+  // The server in the background of a shell that retries init until it answers (bounded),
+  // then checks the result against the same URL, and always ends the server.
+  const char script[] =
+      "PORT=$1 node \"$2\" streamableHttp >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; "
+      "url=http://127.0.0.1:$1/mcp; i=0; "
+      "until \"$3\" init --agent ev --out \"$4\" --url $url --header 'X-Test: 1' 2>/dev/null; do "
+      "i=$((i+1)); [ $i -lt 60 ] || exit 3; sleep 0.5; done; "
+      "\"$3\" check \"$4\" --against-server --url $url --format json";
+  ProcessResult r = RunProcess({"/bin/sh", "-c", script, "sh", std::to_string(port),
+                                kModules + "/server-everything/dist/index.js", kInterlock, out},
+                               "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(Entry(ReadFile(out), "echo"), "");
+  const json::value check = json::parse(r.out);
+  EXPECT_EQ(check.at("errors"), json::value(0));
+  EXPECT_EQ(check.at("server").at("tools").as_array().size(), 13u) << r.out;
 }
 
 // Tests that a server that cannot be started or listed is a usage failure, not a pass.
