@@ -173,13 +173,20 @@ std::string Generate(const InitOptions& opt, const mcp::ServerCatalog& cat) {
         break;
     }
   }
-  // Blocked: a name pattern per destructive word no tool of this server has, so a tool of
-  // that kind added later (or allowed by a pattern someone writes) is refused explicitly.
+  // Blocked: one name pattern for the first destructive word no tool of this server
+  // contains, so such a tool added later is refused even if someone writes an allow pattern
+  // that matches it. Only one, and one matching none of today's tools: it never overlaps
+  // another entry (which `check` would report).
   std::vector<std::string> blocked;
   for (std::string_view w : kDestructiveWords) {
     bool used = false;
-    for (const mcp::ServerTool& t : cat.tools) used = used || DestructiveWordIn(t.name) == w;
-    if (!used) blocked.push_back("*" + std::string(w) + "*");
+    for (const mcp::ServerTool& t : cat.tools) {
+      used = used || Lower(t.name).find(w) != std::string::npos;
+    }
+    if (!used) {
+      blocked.push_back("*" + std::string(w) + "*");
+      break;
+    }
   }
 
   std::ostringstream o;
@@ -232,8 +239,8 @@ std::string Generate(const InitOptions& opt, const mcp::ServerCatalog& cat) {
     DescribeTool(o, "    ", *t, why);
     o << "    # - name: " << Quote(t->name) << "\n\n";
   }
-  o << "  # Refused outright. Each pattern is a kind of destructive tool this server does not\n"
-    << "  # have today, so one it adds later is refused even if a pattern above would allow it.\n"
+  o << "  # Refused outright: a kind of destructive tool this server does not have today, so\n"
+    << "  # one it adds later is refused even if an allow pattern would match it.\n"
     << "  blocked:\n";
   if (blocked.empty()) o << "    []\n";
   for (const std::string& b : blocked) o << "    - " << Quote(b) << '\n';
@@ -296,8 +303,7 @@ int RunInit(const InitOptions& opt) {
   auto spec = MakeServerSpec(opt.server_flags, opt.server);
   if (!spec.ok()) return Fail(spec.error().message);
   auto cat = mcp::ListServerTools(*spec);
-  if (!cat.ok())
-    return Fail("cannot list the server's tools: " + cat.error().message, kExitFailure);
+  if (!cat.ok()) return Fail("cannot list the server's tools: " + cat.error().message);
 
   const std::string text = Generate(opt, *cat);
   // The starter must load: parse and lint it before anything is written.

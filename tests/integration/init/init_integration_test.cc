@@ -366,6 +366,21 @@ TEST_F(InitIntegrationTest, StreamableHttpServerViaUrl) {
   EXPECT_EQ(check.at("server").at("tools").as_array().size(), 13u) << r.out;
 }
 
+// Tests that a broken listing is an error, never a partial policy: a cursor loop, a tool
+// listed twice, a nameless tool, an error reply and a server that never answers.
+TEST_F(InitIntegrationTest, BrokenListingsFailClosed) {
+  const std::string log = tmp_.path() + "/calls.log";
+  for (const char* mode : {"repeat-cursor", "duplicate", "no-name", "error", "silent"}) {
+    ProcessResult r =
+        Interlock({"init", "--agent", "a", "--timeout", "3"}, {"node", kRecorder, log, mode});
+    EXPECT_EQ(r.exit_code, 2) << mode << ": " << r.err;
+    EXPECT_EQ(r.out, "") << mode;
+    EXPECT_NE(r.err.find("cannot list the server's tools"), std::string::npos) << r.err;
+  }
+  std::istringstream lines(ReadFile(log));
+  for (std::string line; std::getline(lines, line);) EXPECT_NE(line.rfind("CALLED", 0), 0u);
+}
+
 // Tests that a server that cannot be started or listed is a usage failure, not a pass.
 TEST_F(InitIntegrationTest, UnreachableServerFailsClosed) {
   ProcessResult r = Interlock({"init", "--agent", "a"}, {"/bin/false"});

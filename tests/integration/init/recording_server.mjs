@@ -1,4 +1,7 @@
-// A tiny MCP stdio server for the init/check tests. Usage: node recording_server.mjs LOG
+// A tiny MCP stdio server for the init/check tests. Usage: node recording_server.mjs LOG [MODE]
+// MODE breaks the listing: repeat-cursor (page 2 points to itself), duplicate (a name
+// listed twice), error (tools/list fails), silent (tools/list is never answered),
+// no-name (a tool without a name).
 // Appends every method it receives to LOG (one per line), so a test can prove that
 // `interlock init` and `check --against-server` never send tools/call. It lists its tools
 // over two pages (nextCursor), and some tools are hostile: a description that tries to
@@ -7,6 +10,7 @@ import { appendFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
 const log = process.argv[2];
+const mode = process.argv[3] ?? "";
 const page1 = [
   { name: "get_status", description: "Status of the service", inputSchema: { type: "object", properties: { verbose: { type: "boolean" } } } },
   {
@@ -32,7 +36,13 @@ createInterface({ input: process.stdin }).on("line", (line) => {
     send({ jsonrpc: "2.0", id: "srv-1", method: "ping" });
   } else if (m.method === "tools/list") {
     const second = m.params && m.params.cursor === "page-2";
-    send({ jsonrpc: "2.0", id: m.id, result: second ? { tools: page2 } : { tools: page1, nextCursor: "page-2" } });
+    if (mode === "silent") return;
+    if (mode === "error") return send({ jsonrpc: "2.0", id: m.id, error: { code: -32603, message: "broken" } });
+    let tools = second ? page2 : page1;
+    if (second && mode === "duplicate") tools = [...page2, page1[0]];
+    if (second && mode === "no-name") tools = [...page2, { description: "nameless" }];
+    const next = !second || mode === "repeat-cursor" ? { nextCursor: "page-2" } : {};
+    send({ jsonrpc: "2.0", id: m.id, result: { tools, ...next } });
   } else if (m.method === "tools/call") {
     appendFileSync(log, "CALLED " + JSON.stringify(m.params) + "\n");
     send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "done" }] } });
