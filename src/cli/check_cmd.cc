@@ -5,6 +5,7 @@
 // inputSchema does not declare (docs/mcp.md#from-a-server-to-a-policy).
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
