@@ -172,6 +172,11 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
     if (rule.scope && seen.insert(rule.scope_argument).second) {
       used.emplace_back(rule.scope_argument, rule.at);
     }
+    // A misspelt redact name is worse than a no-op: the value it meant is stored.
+    for (const std::string& r : rule.redact) {
+      std::string first = FirstSegment(r);
+      if (seen.insert(first).second) used.emplace_back(std::move(first), rule.at);
+    }
     if (used.empty()) continue;
     if (!declared) {
       add(Diagnostic::Severity::kInfo, rule.at, "undeclared-arguments",
@@ -185,7 +190,7 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
       std::string known;
       for (const std::string& d : *declared) known += (known.empty() ? "" : ", ") + d;
       add(Diagnostic::Severity::kError, at, "unknown-argument",
-          "tools.allowed " + Q(name) + ": a constraint names argument " + Q(arg) +
+          "tools.allowed " + Q(name) + ": a constraint, scope or redact names argument " + Q(arg) +
               " which the tool's inputSchema does not declare (it has: " +
               (known.empty() ? "none" : known) + ")" + DidYouMean(arg, *declared));
     }

@@ -277,6 +277,7 @@ tools:
           pathh:
             path_prefix: "/data"
     - name: "read_multiple_files"
+      redact: ["pathz"]
       constraints:
         arguments:
           files:
@@ -304,8 +305,10 @@ escalation:
   EXPECT_NE(all_unknown.find("did you mean \"write_file\"?"), std::string::npos);
 
   const auto args = Findings(check, "unknown-argument");
-  ASSERT_EQ(args.size(), 2u) << json::serialize(check);
-  const std::string all_args = args[0] + "\n" + args[1];
+  ASSERT_EQ(args.size(), 3u) << json::serialize(check);
+  const std::string all_args = args[0] + "\n" + args[1] + "\n" + args[2];
+  EXPECT_NE(all_args.find("\"pathz\""), std::string::npos);
+  EXPECT_NE(all_args.find("did you mean \"paths\"?"), std::string::npos);
   EXPECT_NE(all_args.find("\"pathh\""), std::string::npos);
   EXPECT_NE(all_args.find("did you mean \"path\"?"), std::string::npos);
   EXPECT_NE(all_args.find("\"files\""), std::string::npos);
