@@ -346,7 +346,8 @@ void AddInit(CLI::App& app, int* exit_code) {
                   "agent.identity: the service account the agent authenticates as (default "
                   "ID@change-me.invalid)");
   cmd->add_option("--contact", opt->contacts,
-                  "An escalation contact (repeatable; default a change-me placeholder)");
+                  "An escalation contact (repeatable; default a change-me placeholder)")
+      ->allow_extra_args(false);
   AddServerFlags(cmd, &opt->server_flags);
   cmd->add_option("server", opt->server, "The MCP server command, after --");
   cmd->callback([opt, exit_code] { *exit_code = RunInit(*opt); });

@@ -10,11 +10,13 @@ void AddServerFlags(CLI::App* cmd, ServerFlags* flags) {
   cmd->add_option("--url", flags->url,
                   "A Streamable HTTP MCP server (http:// or https://) instead of a command");
   cmd->add_option("--header", flags->headers,
-                  "With --url: a header sent with every request, \"Name: value\" (repeatable)");
+                  "With --url: a header sent with every request, \"Name: value\" (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--header-env", flags->header_env,
                   "With --url: a header whose value is read from an environment variable, "
                   "NAME=VARIABLE (e.g. Authorization=MCP_AUTH), so no secret is on the "
-                  "command line (repeatable)");
+                  "command line (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--ca", flags->ca_file, "With an https:// --url: trust only these CAs (PEM)");
   cmd->add_option("--timeout", flags->timeout_seconds,
                   "Seconds the whole exchange with the server may take (default 30)")
