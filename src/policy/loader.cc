@@ -1413,6 +1413,12 @@ std::optional<UrlRule> Parser::ParseUrlRule(const Field& f) {
     }
   }
   if (!ok) return std::nullopt;
+  // Path prefixes are refused here when they cannot be normalised (encoded dots or
+  // slashes): CompileUrlRules has no way to report it and would drop the rule.
+  if (auto why = ValidateUrlRule(rule)) {
+    Error(Mark(f), "invalid-url", f.path + ": " + *why);
+    return std::nullopt;
+  }
   return rule;
 }
 
