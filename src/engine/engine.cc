@@ -556,7 +556,8 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   for (const policy::FreezeWindow& w : p.freezes) {
     if (ctx.now < w.start || ctx.now >= w.end) continue;
     const bool covers = std::any_of(w.tools.begin(), w.tools.end(), [&](const std::string& t) {
-      return t == "*" || t == call.tool;
+      // A window may name the tool, or the pattern entry that decides it.
+      return t == "*" || t == call.tool || t == entry;
     });
     if (!covers) continue;
     std::string reason = "tool " + Quote(call.tool) + " is frozen by " + Quote(w.name) + " until " +
@@ -591,8 +592,18 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   if (rule->max_records_per_run) {
     const uint64_t max = *rule->max_records_per_run;
     const uint64_t n = ev->effects.records;
-    auto used_it = state.records.find(call.tool);
-    const uint64_t used = used_it == state.records.end() ? 0 : used_it->second;
+    uint64_t used = 0;
+    if (!res.pattern) {
+      auto used_it = state.records.find(call.tool);
+      used = used_it == state.records.end() ? 0 : used_it->second;
+    } else {
+      // A pattern entry's budget is shared by every tool it decides: the run's records
+      // are kept per tool, so add up those of the tools that resolve to this entry.
+      for (const auto& [tool, count] : state.records) {
+        if (p.Resolve(tool).rule != rule) continue;
+        used = count > UINT64_MAX - used ? UINT64_MAX : used + count;
+      }
+    }
     if (n > max || used > max - n) {
       Deny(&d, Code::kRecordLimitExceeded,
            "call touches " + std::to_string(n) + " records and the run has already touched " +

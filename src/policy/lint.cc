@@ -177,8 +177,9 @@ std::vector<Diagnostic> Lint(const AgentPolicy& p) {
     }
   }
 
-  if (auto all = p.allowed.find("*"); all != p.allowed.end()) {
-    warn(all->second.at, "allow-every-tool",
+  for (const auto& [name, rule] : p.allowed) {
+    if (name != "*") continue;
+    warn(rule.at, "allow-every-tool",
          "tools.allowed has the pattern \"*\": every tool the agent calls is allowed unless "
          "blocked, including tools added to the server later; list the tools or narrow the "
          "pattern (e.g. \"mcp__github__get_*\")");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -158,6 +159,52 @@ tools:
   EXPECT_EQ(d.rule.rfind(R"(tools.allowed["fs_read_*"])", 0), 0u) << d.rule;
 }
 
+// Tests that a pattern entry's max_records_per_run is one budget for every tool it
+// decides: spreading a bulk read over tools the pattern matches does not multiply it.
+TEST(ToolPatternTest, RecordBudgetOfAPatternIsSharedByItsTools) {
+  auto p = Load(R"(agent: {id: a}
+tools:
+  allowed:
+    - name: "db_read_*"
+      constraints: {max_records_per_run: 10}
+    - name: db_read_audit
+      constraints: {max_records_per_run: 10}
+)");
+  ASSERT_NE(p, nullptr);
+  RunState state;
+  state.records["db_read_users"] = 6;
+  state.records["db_read_orders"] = 4;
+  state.records["db_read_audit"] = 9;  // its own entry, its own budget
+  ToolCall call;
+  call.tool = "db_read_invoices";
+  Decision d = Evaluate(p.get(), state, call, EvalContext{TestNow(), {}}).decision;
+  EXPECT_EQ(d.code, Code::kRecordLimitExceeded) << d.reason;
+  EXPECT_EQ(d.rule, R"(tools.allowed["db_read_*"].constraints.max_records_per_run)");
+  EXPECT_NE(d.reason.find("already touched 10"), std::string::npos) << d.reason;
+  state.records["db_read_orders"] = 3;
+  d = Evaluate(p.get(), state, call, EvalContext{TestNow(), {}}).decision;
+  EXPECT_EQ(d.code, Code::kAllowed) << d.reason;
+}
+
+// Tests that a freeze window naming a pattern entry freezes every tool the entry decides.
+TEST(ToolPatternTest, FreezeWindowNamingAPatternFreezesItsTools) {
+  auto p = Load(R"(agent: {id: a}
+tools:
+  allowed:
+    - "deploy_*"
+)");
+  ASSERT_NE(p, nullptr);
+  AgentPolicy q = *p;
+  policy::FreezeWindow w;
+  w.name = "release";
+  w.start = TestNow() - std::chrono::hours(1);
+  w.end = TestNow() + std::chrono::hours(1);
+  w.tools = {"deploy_*"};
+  q.freezes.push_back(w);
+  EXPECT_EQ(Decide(q, "deploy_web").code, Code::kFrozen);
+  EXPECT_EQ(Decide(*p, "deploy_web").code, Code::kAllowed);
+}
+
 // A random tool-ish name over a small alphabet, so that random patterns match often.
 std::string RandomName(std::mt19937_64& rng, size_t max_len) {
   static constexpr char kAlphabet[] = "ab_";
@@ -248,6 +295,72 @@ TEST(ToolPatternPropertyTest, ResolutionFollowsTheDocumentedOrder) {
       ASSERT_TRUE(r.pattern);
     }
   }
+}
+
+// Tests, over random policies (fixed seed, bounded), that adding an allowed pattern,
+// however broad or specific, never turns a tool an exact blocked entry blocks into
+// anything but a TOOL_BLOCKED deny, decided by the engine itself.
+TEST(ToolPatternPropertyTest, AddedAllowedPatternNeverWidensABlockedExactName) {
+  std::mt19937_64 rng(1313);
+  for (int iter = 0; iter < 2000; ++iter) {
+    AgentPolicy p = RandomPolicy(rng);
+    const std::string tool = RandomName(rng, 5);
+    if (tool.empty() || p.allowed.count(tool)) continue;
+    p.blocked.emplace(tool, policy::Location{"p.yaml", 90, 7});
+    for (int k = 0; k < 4; ++k) {
+      std::string pattern = RandomPattern(rng);
+      if (k == 0) pattern = "*";
+      if (p.allowed.count(pattern) || p.blocked.count(pattern)) continue;
+      policy::ToolRule r;
+      r.name = pattern;
+      r.at = {"p.yaml", 100 + k, 7};
+      p.allowed.emplace(pattern, r);
+    }
+    p.IndexToolPatterns();
+    const Decision d = Decide(p, tool);
+    ASSERT_EQ(d.verdict, Verdict::kDeny) << tool << ": " << d.reason;
+    ASSERT_EQ(d.code, Code::kToolBlocked) << tool << ": " << d.reason;
+    ASSERT_EQ(d.rule, "tools.blocked[\"" + tool + "\"]");
+  }
+}
+
+// Tests, over random pattern pairs of equal specificity (fixed seed, bounded), that when a
+// blocked and an allowed pattern both match a tool and nothing more specific does, the
+// blocked one decides, whichever is written first.
+TEST(ToolPatternPropertyTest, BlockedPatternBeatsAllowedPatternOfEqualSpecificity) {
+  std::mt19937_64 rng(4242);
+  // Both patterns come from the tool: a run of `len` bytes replaced by `*` at two
+  // random places, so both match it with the same number of literal bytes.
+  auto star = [&](const std::string& tool, size_t len) {
+    const size_t at = rng() % (tool.size() - len + 1);
+    return tool.substr(0, at) + "*" + tool.substr(at + len);
+  };
+  int checked = 0;
+  for (int iter = 0; iter < 20000 && checked < 2000; ++iter) {
+    const std::string tool = RandomName(rng, 8);
+    if (tool.empty()) continue;
+    const size_t len = rng() % (tool.size() + 1);
+    const std::string allow = star(tool, len);
+    const std::string block = star(tool, len);
+    if (allow == block) continue;
+    ASSERT_EQ(Literal(allow), Literal(block));
+    ASSERT_TRUE(policy::ToolPatternMatches(allow, tool) && policy::ToolPatternMatches(block, tool));
+    for (bool allow_first : {true, false}) {
+      AgentPolicy p;
+      p.id = "prop";
+      policy::ToolRule r;
+      r.name = allow;
+      r.at = {"p.yaml", allow_first ? 1 : 2, 7};
+      p.allowed.emplace(allow, r);
+      p.blocked.emplace(block, policy::Location{"p.yaml", allow_first ? 2 : 1, 7});
+      p.IndexToolPatterns();
+      const Decision d = Decide(p, tool);
+      ASSERT_EQ(d.code, Code::kToolBlocked) << allow << " / " << block << " on " << tool;
+      ASSERT_EQ(d.rule, "tools.blocked[\"" + block + "\"]");
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 1000);
 }
 
 // Tests, over random pairs (fixed seed, bounded), that the exact overlap decision agrees
