@@ -263,9 +263,24 @@ int RunHook(const HookOptions& opt) {
   }
   if (opt.policy.empty()) return Deny("no --policy given");
 
+  // ${workspace} is the session's cwd from the hook input, never the hook's own current
+  // directory: a missing or relative cwd is passed on as not absolute, so a policy that
+  // uses ${workspace} fails to load and the call is denied; one that does not, loads.
+  policy::LoadOptions load;
+  load.workspace = input->cwd.empty() ? std::string("(no cwd in the hook input)") : input->cwd;
   std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet({opt.policy}, &diags);
-  if (!set.ok()) return Deny("policy " + opt.policy + " is invalid: " + set.error().message);
+  auto set = policy::LoadPolicySet({opt.policy}, &diags, load);
+  if (!set.ok()) {
+    for (const policy::Diagnostic& d : diags) {
+      if (d.id != "invalid-workspace") continue;
+      return Deny("policy " + opt.policy +
+                  " uses ${workspace}, which the hook takes from the hook input's cwd, and " +
+                  (input->cwd.empty() ? std::string("the hook input has no cwd")
+                                      : "the cwd '" + input->cwd + "' is not usable") +
+                  " (" + d.ToString() + "); call denied");
+    }
+    return Deny("policy " + opt.policy + " is invalid: " + set.error().message);
+  }
   std::string agent_id = opt.agent;
   if (agent_id.empty()) {
     if ((*set)->agents.size() != 1) {
@@ -274,6 +289,9 @@ int RunHook(const HookOptions& opt) {
     }
     agent_id = (*set)->agents.begin()->first;
   }
+  // On stderr, which Claude Code does not parse for an exit-0 hook: stdout stays the one
+  // JSON object of the hook contract.
+  WarnShadowMode(**set, agent_id, std::cerr);
   std::string store_path = opt.store;
   if (store_path.empty()) {
     auto p = mcp::DefaultStorePath();

@@ -600,8 +600,9 @@ class Parser {
     auto s = Name(f);
     if (!s) return std::nullopt;
     if (s->find("**") != std::string::npos) {
-      Error(Mark(f), "invalid-value",
-            Describe(f.path) + ": `**` in a tool-name pattern means the same as `*`; write one `*`");
+      Error(
+          Mark(f), "invalid-value",
+          Describe(f.path) + ": `**` in a tool-name pattern means the same as `*`; write one `*`");
       return std::nullopt;
     }
     return s;
@@ -916,7 +917,10 @@ void Parser::ParseAgent(const Field& f, AgentPolicy* p, std::optional<Field>* to
     }
   }
   if (const Field* mode = m->Get("mode")) {
-    if (auto v = Enum(*mode, {"enforce", "shadow"}, {Mode::kEnforce, Mode::kShadow})) p->mode = *v;
+    if (auto v = Enum(*mode, {"enforce", "shadow"}, {Mode::kEnforce, Mode::kShadow})) {
+      p->mode = *v;
+      p->mode_at = Loc(mode->key_mark);
+    }
   }
   if (const Field* a = m->Get("autonomy")) {
     if (auto v = Enum(*a, {"gate_all", "exception_based", "audit_based"},
@@ -940,14 +944,14 @@ void Parser::ParseTools(const Field& f, AgentPolicy* p) {
       for (const Field& item : *items) {
         auto rule = ParseToolRule(item);
         if (!rule) continue;
-        if (auto it = p->allowed.find(rule->name); it != p->allowed.end()) {
-          Error(item.key_mark, "duplicate-tool",
-                "tool " + Quote(rule->name) + " is listed twice in tools.allowed (first at " +
-                    LineCol(it->second.at) + "); merge the entries");
-          continue;
-        }
+        // Entries as written (names or patterns); AgentPolicy::Resolve decides calls.
         std::string name = rule->name;
-        p->allowed.emplace(std::move(name), std::move(*rule));
+        auto [it, fresh] = p->allowed.try_emplace(std::move(name), std::move(*rule));
+        if (!fresh) {
+          Error(item.key_mark, "duplicate-tool",
+                "tool " + Quote(it->first) + " is listed twice in tools.allowed (first at " +
+                    LineCol(it->second.at) + "); merge the entries");
+        }
       }
     }
   }
@@ -957,19 +961,21 @@ void Parser::ParseTools(const Field& f, AgentPolicy* p) {
         auto name = ToolName(item);
         if (!name) continue;
         Location at = Loc(item.key_mark);
-        if (auto it = p->blocked.find(*name); it != p->blocked.end()) {
-          Error(item.key_mark, "duplicate-tool",
-                "tool " + Quote(*name) + " is listed twice in tools.blocked (first at " +
-                    LineCol(it->second) + ")");
-          continue;
-        }
-        if (auto it = p->allowed.find(*name); it != p->allowed.end()) {
+        // The same entry (name or pattern) in both lists is an error; overlapping but
+        // different entries are resolved by AgentPolicy::Resolve and reported by Lint.
+        const auto same = p->allowed.lower_bound(*name);
+        if (same != p->allowed.end() && same->first == *name) {
           Error(item.key_mark, "allowed-and-blocked",
-                "tool " + Quote(*name) + " is both allowed (at " + LineCol(it->second.at) +
+                "tool " + Quote(*name) + " is both allowed (at " + LineCol(same->second.at) +
                     ") and blocked; remove it from one of the lists");
           continue;
         }
-        p->blocked.emplace(std::move(*name), std::move(at));
+        auto [it, fresh] = p->blocked.try_emplace(*name, at);
+        if (!fresh) {
+          Error(item.key_mark, "duplicate-tool",
+                "tool " + Quote(*name) + " is listed twice in tools.blocked (first at " +
+                    LineCol(it->second) + ")");
+        }
       }
     }
   }

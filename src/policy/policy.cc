@@ -174,6 +174,14 @@ void AgentPolicy::IndexToolPatterns() {
   for (Keyed& k : all) tool_patterns.push_back(std::move(k.e));
 }
 
+std::string ShadowWarning(const AgentPolicy& p) {
+  if (p.mode != Mode::kShadow) return {};
+  const std::string where =
+      p.mode_at.line > 0 ? p.mode_at.file + ":" + std::to_string(p.mode_at.line) : p.file;
+  return "warning: policy for agent " + p.id +
+         " is in shadow mode: calls are recorded, not enforced (" + where + ")";
+}
+
 const AgentPolicy* PolicySet::Find(std::string_view agent_id) const {
   auto it = agents.find(agent_id);
   return it == agents.end() ? nullptr : it->second.get();

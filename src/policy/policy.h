@@ -176,6 +176,7 @@ struct AgentPolicy {
   Location id_at;        // agent.id
   Location identity_at;  // agent.identity
   Location tools_at;     // the `tools` key
+  Location mode_at;      // agent.mode (the shadow warning names it)
   Mode mode = Mode::kEnforce;
   Autonomy autonomy = Autonomy::kExceptionBased;
   std::map<std::string, ToolRule, std::less<>> allowed;
@@ -199,6 +200,11 @@ struct AgentPolicy {
   // builds an AgentPolicy by hand calls it after filling the maps.
   void IndexToolPatterns();
 };
+
+// For an agent in shadow mode, the one-line warning every front door prints at start
+// (docs/policy.md, "Shadow mode"): "warning: policy for agent X is in shadow mode: calls
+// are recorded, not enforced (file:line)", no newline; empty in enforce mode.
+std::string ShadowWarning(const AgentPolicy& policy);
 
 struct PolicySet {
   std::map<std::string, std::shared_ptr<const AgentPolicy>, std::less<>> agents;  // by id
