@@ -118,6 +118,11 @@ Status LoadLocalPolicy(const McpOptions& opt, std::shared_ptr<const policy::Poli
                 << " is ignored with --daemon: the daemon's policies decide every call and "
                    "which tools are listed\n";
     }
+    if (!opt.workspace.empty()) {
+      std::cerr << "interlock mcp: --workspace " << opt.workspace
+                << " is ignored with --daemon: ${workspace} in the daemon's policies is the "
+                   "daemon's workspace\n";
+    }
     return Status::Ok();
   }
   auto workspace = WorkspaceDir(opt.workspace);
