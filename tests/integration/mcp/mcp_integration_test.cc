@@ -821,6 +821,18 @@ TEST(ClaudeCodeHookWorkspaceTest, WorkspaceIsTheHookInputsCwd) {
   EXPECT_EQ(Hook(args, ReadInput("/srv/other/a", json::value("/srv/other"))).decision, "allow");
 }
 
+// Tests that --workspace pins ${workspace}: a session whose cwd moved (a `cd` in Bash moves
+// Claude Code's cwd) does not move the workspace with it.
+TEST(ClaudeCodeHookWorkspaceTest, WorkspaceFlagPinsItAgainstAMovedCwd) {
+  TempDir tmp;
+  const std::string policy = tmp.Write("p.yaml", kWorkspaceHookPolicy);
+  const std::vector<std::string> args = {"--policy",           policy,        "--store",
+                                         tmp.path() + "/s.db", "--workspace", "/tmp/x"};
+  EXPECT_EQ(Hook(args, ReadInput("/etc/passwd", json::value("/etc"))).decision, "deny");
+  EXPECT_EQ(Hook(args, ReadInput("/tmp/x/a", json::value("/etc"))).decision, "allow");
+  EXPECT_EQ(Hook(args, ReadInput("/tmp/x/a", std::nullopt)).decision, "allow");
+}
+
 // Tests that a policy using ${workspace} denies, with a reason saying why, when the hook
 // input's cwd is missing, relative, `/` or not a string, and never falls back to the
 // hook's own current directory.
