@@ -2,6 +2,7 @@
 //
 // Every warning has a stable id (docs/policy.md#lint); `interlock check --strict` turns
 // warnings into errors. Infos (sugar-argument) only explain how a key was read.
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,8 +52,11 @@ void LintOverlaps(const AgentPolicy& p, Add add) {
   auto written_before = [](const Location& a, const Location& b) {
     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
   };
-  for (size_t i = 0; i < entries.size(); ++i) {
-    for (size_t k = i + 1; k < entries.size(); ++k) {
+  // In the order written, so that the diagnostics come out in reading order.
+  std::stable_sort(entries.begin(), entries.end(),
+                   [&](const Entry& a, const Entry& b) { return written_before(a.at, b.at); });
+  for (size_t k = 1; k < entries.size(); ++k) {
+    for (size_t i = 0; i < k; ++i) {
       const Entry* a = &entries[i];
       const Entry* b = &entries[k];
       if (!HasStar(a->name) && !HasStar(b->name)) continue;  // distinct names never overlap
