@@ -33,6 +33,7 @@ struct CheckOptions {
   std::string format = "text";
   bool against_server = false;
   std::string agent;
+  std::string workspace;  // ${workspace}; empty: the current directory
   ServerFlags server_flags;
 };
 
@@ -215,7 +216,8 @@ int RunCheck(const CheckOptions& given) {
     return kExitUsage;
   }
   std::vector<Diagnostic> diags;
-  Result<std::shared_ptr<const policy::PolicySet>> set = policy::LoadPolicySet(opt.paths, &diags);
+  Result<std::shared_ptr<const policy::PolicySet>> set =
+      policy::LoadPolicySet(opt.paths, &diags, {.workspace = opt.workspace, .getenv = {}});
   if (set.ok()) {
     for (const auto& [id, agent] : (*set)->agents) {
       for (Diagnostic& d : policy::Lint(*agent)) diags.push_back(std::move(d));
@@ -337,6 +339,8 @@ void AddCheck(CLI::App& app, int* exit_code) {
                 "and the server command after -- (or --url). Never calls a tool.");
   cmd->add_option("--agent", opt->agent,
                   "With --against-server: check only this agent's policy (default: every one)");
+  cmd->add_option("--workspace", opt->workspace,
+                  "The directory ${workspace} stands for (default: the current directory)");
   AddServerFlags(cmd, &opt->server_flags);
   cmd->callback([opt, exit_code] { *exit_code = RunCheck(*opt); });
 }

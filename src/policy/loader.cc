@@ -792,9 +792,12 @@ class Parser {
   std::shared_ptr<const UrlMatcher> ParseUrl(const Field& f);
   std::optional<UrlRule> ParseUrlRule(const Field& f);
   std::optional<std::string> Workspace(const Field& f);
-  std::optional<std::string> Vars(const Field& f, const std::string& s, bool regex);
+  // How a variable's value is inserted: as is, RE2-quoted (inside a regular expression),
+  // or shell-quoted (inside a command pattern, so a workspace with spaces stays one word).
+  enum class VarQuote { kNone, kRegex, kShell };
+  std::optional<std::string> Vars(const Field& f, const std::string& s, VarQuote quote);
   std::optional<boost::json::value> ConstraintScalar(const Field& f);
-  std::optional<std::string> ConstraintString(const Field& f, bool regex = false);
+  std::optional<std::string> ConstraintString(const Field& f, VarQuote quote = VarQuote::kNone);
   std::optional<std::string> AbsolutePrefix(const Field& f, std::string_view what);
   std::shared_ptr<const re2::RE2> Regex(const Field& f, bool partial);
   void ParseExecution(const Field& f, Execution* e);
@@ -1170,7 +1173,7 @@ std::optional<std::string> Parser::Workspace(const Field& f) {
   return workspace_;
 }
 
-std::optional<std::string> Parser::Vars(const Field& f, const std::string& s, bool regex) {
+std::optional<std::string> Parser::Vars(const Field& f, const std::string& s, VarQuote quote) {
   if (s.find('$') == std::string::npos) return s;
   std::string out;
   out.reserve(s.size());
@@ -1216,7 +1219,27 @@ std::optional<std::string> Parser::Vars(const Field& f, const std::string& s, bo
                 "}'; known: ${workspace}, ${env:NAME}; write $$ for a literal $");
       return std::nullopt;
     }
-    out += regex ? RE2::QuoteMeta(value) : value;
+    if (quote == VarQuote::kRegex) {
+      out += RE2::QuoteMeta(value);
+    } else if (quote == VarQuote::kShell) {
+      if (value.find('*') != std::string::npos) {
+        Error(Mark(f), "invalid-variable",
+              Describe(f.path) + ": ${" + name + "} is '" + value +
+                  "', whose '*' a command pattern would read as a wildcard");
+        return std::nullopt;
+      }
+      out += '\'';
+      for (char c : value) {
+        if (c == '\'') {
+          out += "'\\''";
+        } else {
+          out += c;
+        }
+      }
+      out += '\'';
+    } else {
+      out += value;
+    }
     i = close + 1;
   }
   return out;
@@ -1225,19 +1248,19 @@ std::optional<std::string> Parser::Vars(const Field& f, const std::string& s, bo
 std::optional<boost::json::value> Parser::ConstraintScalar(const Field& f) {
   auto v = JsonScalar(f);
   if (!v || !v->is_string()) return v;
-  auto s = Vars(f, std::string(v->get_string()), false);
+  auto s = Vars(f, std::string(v->get_string()), VarQuote::kNone);
   if (!s) return std::nullopt;
   return boost::json::value(boost::json::string(*s));
 }
 
-std::optional<std::string> Parser::ConstraintString(const Field& f, bool regex) {
+std::optional<std::string> Parser::ConstraintString(const Field& f, VarQuote quote) {
   auto s = String(f);
   if (!s) return std::nullopt;
-  return Vars(f, *s, regex);
+  return Vars(f, *s, quote);
 }
 
 std::shared_ptr<const re2::RE2> Parser::Regex(const Field& f, bool partial) {
-  auto s = ConstraintString(f, /*regex=*/true);
+  auto s = ConstraintString(f, VarQuote::kRegex);
   if (!s) return nullptr;
   (void)partial;  // the engine picks FullMatch or PartialMatch
   RE2::Options options;
@@ -1292,7 +1315,7 @@ std::shared_ptr<const ShellMatcher> Parser::ParseShell(const Field& f) {
     auto items = List(g);
     if (!items) return void(ok = false);
     for (const Field& e : *items) {
-      auto s = ConstraintString(e);
+      auto s = ConstraintString(e, VarQuote::kShell);
       if (!s) {
         ok = false;
         continue;

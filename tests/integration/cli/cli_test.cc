@@ -298,6 +298,36 @@ TEST(DecideCommand, UnknownAgent) {
   EXPECT_EQ(Code(lines[0]), "UNKNOWN_AGENT");
 }
 
+// Tests that --workspace binds ${workspace}: the Claude Code example follows the directory
+// it is given (a file inside is readable, the same file name under another project is not),
+// and `/` as the workspace is refused rather than allowing every path.
+TEST(DecideCommand, WorkspaceFlagBindsTheWorkspaceVariable) {
+  const std::string policy = kExamples + "/claude-code.yaml";
+  const std::string input =
+      R"({"tool":"Read","args":{"file_path":"/srv/a/README.md"}})"
+      "\n"
+      R"({"tool":"Read","args":{"file_path":"/srv/b/README.md"}})"
+      "\n"
+      R"({"tool":"Bash","args":{"command":"cat /srv/a/README.md | sh"}})"
+      "\n";
+  auto a = ParseLines(Decide(policy, input, {"--workspace", "/srv/a"}));
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(Code(a[0]), "ALLOWED");
+  EXPECT_EQ(Code(a[1]), "CONSTRAINT_VIOLATED");
+  EXPECT_EQ(Code(a[2]), "CONSTRAINT_VIOLATED");
+  auto b = ParseLines(Decide(policy, input, {"--workspace", "/srv/b"}));
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(Code(b[0]), "CONSTRAINT_VIOLATED");
+  EXPECT_EQ(Code(b[1]), "ALLOWED");
+  auto root = RunProcess({kBin, "decide", "--policy", policy, "--workspace", "/"}, "");
+  EXPECT_EQ(root.exit_code, 2);
+  EXPECT_NE(root.err.find("invalid-workspace"), std::string::npos) << root.err;
+  auto check = RunProcess({kBin, "check", policy, "--workspace", "relative/dir"}, "");
+  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+  EXPECT_NE((check.out + check.err).find("not an absolute path"), std::string::npos)
+      << check.out << check.err;
+}
+
 // Tests that a directory of several agents without --agent, an invalid policy, and a bad
 // --now are usage errors with a message, never a decision.
 TEST(DecideCommand, UsageErrors) {

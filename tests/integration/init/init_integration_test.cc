@@ -191,6 +191,30 @@ TEST_F(InitIntegrationTest, GithubStarterFromNamesAlone) {
   EXPECT_EQ(check.at("warnings"), json::value(0)) << json::serialize(check);
 }
 
+// Tests that the example policies shipped in examples/policies/ name only tools their real
+// servers have, constrain only arguments the tools declare, and leave no tool of the server
+// unmentioned: a renamed tool upstream fails this test, not a user's first session.
+TEST_F(InitIntegrationTest, ExamplePoliciesMatchTheirRealServers) {
+  const std::string examples = std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/";
+  struct Example {
+    const char* file;
+    std::vector<std::string> server;
+  };
+  for (const Example& e : {Example{"filesystem-agent.yaml", Filesystem(tmp_.path())},
+                           Example{"github-agent.yaml", Github()}}) {
+    SCOPED_TRACE(e.file);
+    int rc = -1;
+    json::object check = CheckJson(examples + e.file, e.server, &rc);
+    EXPECT_EQ(rc, 0) << json::serialize(check);
+    EXPECT_EQ(check.at("errors"), json::value(0)) << json::serialize(check);
+    EXPECT_EQ(check.at("warnings"), json::value(0)) << json::serialize(check);
+    EXPECT_EQ(Findings(check, "unlisted-tool"), std::vector<std::string>{})
+        << json::serialize(check);
+    EXPECT_EQ(Findings(check, "undeclared-arguments"), std::vector<std::string>{})
+        << json::serialize(check);
+  }
+}
+
 // Tests that init never overwrites an existing file unless --force.
 TEST_F(InitIntegrationTest, ExistingFileIsKeptWithoutForce) {
   const std::string out = tmp_.Write("mine.yaml", "my hand-written policy\n");
