@@ -18,6 +18,7 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"
+#include "common/json_write.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -115,6 +116,22 @@ class LineFilter {
   bool failed_ = false;
 };
 
+// The members `interlock decide` adds after the decision's: the step and the run's
+// totals after this call.
+void AppendDecideRunMembers(const RunState& state, std::string* out) {
+  *out += ",\"step\":";
+  AppendJsonUint(state.steps, out);
+  *out += ",\"run\":{\"steps\":";
+  AppendJsonUint(state.steps, out);
+  *out += ",\"tokens\":";
+  AppendJsonUint(state.tokens, out);
+  *out += ",\"cost_usd\":";
+  AppendJsonDouble(static_cast<double>(state.cost_micros) / 1e6, out);
+  *out += ",\"elapsed_s\":";
+  AppendJsonDouble(static_cast<double>(state.elapsed_ms) / 1e3, out);
+  *out += state.halted ? ",\"halted\":true}" : ",\"halted\":false}";
+}
+
 bool IsBlank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
@@ -161,10 +178,17 @@ int RunDecide(const DecideOptions& opt) {
   std::string line;
   bool oversized = false;
   LineFilter io(STDIN_FILENO, STDOUT_FILENO);
+  // Each answer is written straight into one reused buffer (no JSON object built per
+  // line): the decision's members, then "step" and "run", exactly as ToJsonText printed
+  // the object this used to build (DecisionTest.AppendedMembersMatchDecisionToJson
+  // tests the decision part; DecideCommand.OutputBytesAreExact the whole line).
   std::string text;
-  auto write_line = [&io, &text](const boost::json::value& v) {
-    text = ToJsonText(v);
-    text += '\n';
+  auto write_line = [&io, &text](const Decision& d, const RunState* state) {
+    text.clear();
+    text.push_back('{');
+    AppendDecisionJsonMembers(d, &text);
+    if (state != nullptr) AppendDecideRunMembers(*state, &text);
+    text += "}\n";
     return io.Write(text);
   };
   while (io.ReadLine(limits.max_bytes, &line, &oversized)) {
@@ -176,7 +200,7 @@ int RunDecide(const DecideOptions& opt) {
     if (!call.ok()) {
       Decision d = DenyDecision(Code::kInvalidRequest, call.error().message, "request");
       d.agent_id = agent_id;
-      if (!write_line(DecisionToJson(d))) break;
+      if (!write_line(d, nullptr)) break;
       continue;
     }
     // Time never runs backwards: a smaller elapsed_s than before keeps the larger.
@@ -191,18 +215,10 @@ int RunDecide(const DecideOptions& opt) {
     if (!answer) {  // cannot happen with MemoryRunStore; fail closed if it ever does
       Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");
       d.agent_id = agent_id;
-      if (!write_line(DecisionToJson(d))) break;
+      if (!write_line(d, nullptr)) break;
       continue;
     }
-    const core::GuardResponse& r = *answer;
-    boost::json::object out = DecisionToJson(r.decision);
-    out["step"] = r.state.steps;
-    out["run"] = {{"steps", r.state.steps},
-                  {"tokens", r.state.tokens},
-                  {"cost_usd", static_cast<double>(r.state.cost_micros) / 1e6},
-                  {"elapsed_s", static_cast<double>(r.state.elapsed_ms) / 1e3},
-                  {"halted", r.state.halted}};
-    if (!write_line(out)) break;
+    if (!write_line(answer->decision, &answer->state)) break;
   }
   if (!io.Flush()) {
     std::cerr << "interlock decide: cannot write to stdout\n";

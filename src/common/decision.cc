@@ -5,6 +5,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "common/json_write.h"
+
 namespace interlock {
 namespace {
 
@@ -98,6 +100,61 @@ boost::json::object DecisionToJson(const Decision& d) {
     o["notify"] = std::move(arr);
   }
   return o;
+}
+
+void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
+  // Same members, same order as DecisionToJson.
+  auto key = [out](std::string_view k) {
+    AppendJsonString(k, out);
+    out->push_back(':');
+  };
+  auto str = [&](std::string_view k, std::string_view v) {
+    out->push_back(',');
+    key(k);
+    AppendJsonString(v, out);
+  };
+  key("decision");
+  AppendJsonString(VerdictName(d.verdict), out);
+  str("code", CodeName(d.code));
+  str("reason", d.reason);
+  str("rule", d.rule);
+  if (!d.at.empty()) str("at", d.at);
+  if (!d.agent_id.empty()) str("agent", d.agent_id);
+  if (!d.tool.empty()) str("tool", d.tool);
+  if (d.shadow_verdict) {
+    out->append(",\"shadow\":true");
+    str("shadow_decision", VerdictName(*d.shadow_verdict));
+    if (d.shadow_code) str("shadow_code", CodeName(*d.shadow_code));
+  }
+  if (d.verdict == Verdict::kApprovalRequired) {
+    out->append(",\"approval\":{\"timeout_seconds\":");
+    AppendJsonInt(d.approval_timeout_seconds, out);
+    out->append(d.auto_deny_on_timeout ? ",\"auto_deny_on_timeout\":true"
+                                       : ",\"auto_deny_on_timeout\":false");
+    out->append(",\"approvals_required\":");
+    AppendJsonInt(d.approvals_required, out);
+    out->push_back('}');
+  }
+  if (!d.notifications.empty()) {
+    out->append(",\"notify\":[");
+    bool first = true;
+    for (const auto& n : d.notifications) {
+      if (!first) out->push_back(',');
+      first = false;
+      out->append(n.kind == Notification::Kind::kEscalation ? "{\"kind\":\"escalation\""
+                                                            : "{\"kind\":\"flagged\"");
+      str("channel", n.channel);
+      out->append(",\"contacts\":[");
+      for (size_t i = 0; i < n.contacts.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendJsonString(n.contacts[i], out);
+      }
+      out->push_back(']');
+      str("text", n.text);
+      out->push_back('}');
+    }
+    out->push_back(']');
+  }
 }
 
 Decision DenyDecision(Code code, std::string reason, std::string rule) {

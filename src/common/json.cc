@@ -1,4 +1,5 @@
 #include "common/json.h"
+#include "common/json_write.h"
 
 #include <algorithm>
 #include <charconv>
@@ -176,65 +177,6 @@ class StrictHandler {
 // back to the same value ("0.02", not Boost's "2E-2"), for output people read.
 enum class Style { kCanonical, kReadable };
 
-// A double as people read it: the shortest digits that round-trip, as a plain decimal
-// ("0.5", "2.25", "0.0000001", "100000"); exponent form ("1e-300") only when the plain
-// decimal would be longer than kMaxPlainDigits characters. Never Boost.JSON's "5E-1".
-void AppendReadableDouble(double d, std::string* out) {
-  constexpr std::ptrdiff_t kMaxPlainDigits = 24;
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
-  if (r.ec != std::errc() || r.ptr - buf > kMaxPlainDigits) {
-    r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip, may be 1e-300
-  }
-  out->append(buf, r.ptr);
-}
-
-// A string as Boost.JSON's serializer writes it, byte for byte (the canonical form hashes
-// it): '"' and '\\' escaped, control characters as \b \t \n \f \r or \u00xx (lower-case
-// hex), every other byte as is. Written here so that a key or a value costs no temporary
-// string (`interlock decide` prints 100,000 lines a second).
-void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
-    run = i + 1;
-    out->push_back('\\');
-    switch (c) {
-      case '"':
-        out->push_back('"');
-        break;
-      case '\\':
-        out->push_back('\\');
-        break;
-      case '\b':
-        out->push_back('b');
-        break;
-      case '\t':
-        out->push_back('t');
-        break;
-      case '\n':
-        out->push_back('n');
-        break;
-      case '\f':
-        out->push_back('f');
-        break;
-      case '\r':
-        out->push_back('r');
-        break;
-      default:
-        out->append("u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xf]);
-    }
-  }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
-}
-
 template <typename Int>
 void AppendInteger(Int n, std::string* out) {
   char buf[24];
@@ -298,8 +240,8 @@ void AppendJson(const json::value& v, Style style, std::string* out) {
       return;
     case json::kind::double_: {
       const double d = v.get_double();
-      if (style == Style::kReadable && std::isfinite(d)) {
-        AppendReadableDouble(d, out);
+      if (style == Style::kReadable) {
+        AppendJsonDouble(d, out);
         return;
       }
       out->append(json::serialize(v));
@@ -309,6 +251,80 @@ void AppendJson(const json::value& v, Style style, std::string* out) {
 }
 
 }  // namespace
+
+namespace {
+
+// A double as people read it: the shortest digits that round-trip, as a plain decimal
+// ("0.5", "2.25", "0.0000001", "100000"); exponent form ("1e-300") only when the plain
+// decimal would be longer than kMaxPlainDigits characters. Never Boost.JSON's "5E-1".
+void AppendReadableDouble(double d, std::string* out) {
+  constexpr std::ptrdiff_t kMaxPlainDigits = 24;
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+  if (r.ec != std::errc() || r.ptr - buf > kMaxPlainDigits) {
+    r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip, may be 1e-300
+  }
+  out->append(buf, r.ptr);
+}
+
+}  // namespace
+
+// A string as Boost.JSON's serializer writes it, byte for byte (the canonical form hashes
+// it): '"' and '\\' escaped, control characters as \b \t \n \f \r or \u00xx (lower-case
+// hex), every other byte as is. Written here so that a key or a value costs no temporary
+// string (`interlock decide` prints 100,000 lines a second).
+void AppendJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    out->push_back('\\');
+    switch (c) {
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '\b':
+        out->push_back('b');
+        break;
+      case '\t':
+        out->push_back('t');
+        break;
+      case '\n':
+        out->push_back('n');
+        break;
+      case '\f':
+        out->push_back('f');
+        break;
+      case '\r':
+        out->push_back('r');
+        break;
+      default:
+        out->append("u00");
+        out->push_back(kHex[c >> 4]);
+        out->push_back(kHex[c & 0xf]);
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+void AppendJsonDouble(double d, std::string* out) {
+  if (std::isfinite(d)) {
+    AppendReadableDouble(d, out);
+  } else {
+    out->append(json::serialize(json::value(d)));
+  }
+}
+
+void AppendJsonInt(int64_t n, std::string* out) { AppendInteger(n, out); }
+void AppendJsonUint(uint64_t n, std::string* out) { AppendInteger(n, out); }
 
 Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits) {
   // Key offsets are 32-bit; no sane limit comes near, but never let them wrap.
