@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -278,6 +279,21 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
   size_t run = 0;  // start of the bytes not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
+    // Eight bytes at a time while none needs escaping (most text): a word has a byte
+    // below 0x20, a '"' or a '\\' exactly when one of these tests is non-zero.
+    while (i + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      constexpr uint64_t k01 = 0x0101010101010101ULL;
+      constexpr uint64_t k80 = 0x8080808080808080ULL;
+      const uint64_t quote = w ^ (k01 * '"');
+      const uint64_t slash = w ^ (k01 * '\\');
+      if ((((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) | ((slash - k01) & ~slash)) & k80) {
+        break;
+      }
+      i += 8;
+    }
+    if (i >= s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.data() + run, i - run);

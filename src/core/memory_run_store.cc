@@ -82,6 +82,7 @@ std::optional<engine::KillSwitch> MemoryRunStore::KillFor(std::string_view agent
     if (it == kills_.end()) return std::nullopt;
     return engine::KillSwitch{std::string(scope), it->second};
   };
+  if (kills_.empty()) return std::nullopt;  // the usual case: no string built per call
   if (auto k = find("global", "")) return k;
   if (auto k = find("agent", agent_id)) return k;
   return find("run", run_id);

@@ -229,4 +229,24 @@ TEST(JsonTest, CanonicalScalarsMatchBoostSerializerByteForByte) {
   EXPECT_EQ(CanonicalJson(mixed), boost::json::serialize(sorted));
 }
 
+// Tests the eight-bytes-at-a-time scan of the string writer: every byte value, at every
+// position of strings long enough to take the word path, with clean text around it, and
+// two bytes needing escapes in one word, is written as Boost.JSON's serializer writes it.
+// A missed quote or control character would let a value break out of its JSON string.
+TEST(JsonTest, LongStringsEscapeEveryByteAtEveryPosition) {
+  for (size_t len = 1; len <= 24; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'x');
+        s[pos] = static_cast<char>(b);
+        const boost::json::value v = boost::json::string(s);
+        ASSERT_EQ(CanonicalJson(v), boost::json::serialize(v)) << len << " " << pos << " " << b;
+        s[len - 1 - pos] = '"';
+        const boost::json::value w = boost::json::string(s);
+        ASSERT_EQ(CanonicalJson(w), boost::json::serialize(w)) << len << " " << pos << " " << b;
+      }
+    }
+  }
+}
+
 }  // namespace interlock
