@@ -103,28 +103,28 @@ boost::json::object DecisionToJson(const Decision& d) {
 }
 
 void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
-  // Same members, same order as DecisionToJson.
-  auto key = [out](std::string_view k) {
-    AppendJsonString(k, out);
-    out->push_back(':');
+  // Same members, same order as DecisionToJson. Keys, verdict and code names are fixed
+  // ASCII words that need no escaping, so they are appended as they are printed.
+  auto name = [out](std::string_view member, std::string_view word) {
+    out->append(member);
+    out->append(word);
+    out->push_back('"');
   };
-  auto str = [&](std::string_view k, std::string_view v) {
-    out->push_back(',');
-    key(k);
+  auto str = [out](std::string_view member, std::string_view v) {
+    out->append(member);
     AppendJsonString(v, out);
   };
-  key("decision");
-  AppendJsonString(VerdictName(d.verdict), out);
-  str("code", CodeName(d.code));
-  str("reason", d.reason);
-  str("rule", d.rule);
-  if (!d.at.empty()) str("at", d.at);
-  if (!d.agent_id.empty()) str("agent", d.agent_id);
-  if (!d.tool.empty()) str("tool", d.tool);
+  name("\"decision\":\"", VerdictName(d.verdict));
+  name(",\"code\":\"", CodeName(d.code));
+  str(",\"reason\":", d.reason);
+  str(",\"rule\":", d.rule);
+  if (!d.at.empty()) str(",\"at\":", d.at);
+  if (!d.agent_id.empty()) str(",\"agent\":", d.agent_id);
+  if (!d.tool.empty()) str(",\"tool\":", d.tool);
   if (d.shadow_verdict) {
     out->append(",\"shadow\":true");
-    str("shadow_decision", VerdictName(*d.shadow_verdict));
-    if (d.shadow_code) str("shadow_code", CodeName(*d.shadow_code));
+    name(",\"shadow_decision\":\"", VerdictName(*d.shadow_verdict));
+    if (d.shadow_code) name(",\"shadow_code\":\"", CodeName(*d.shadow_code));
   }
   if (d.verdict == Verdict::kApprovalRequired) {
     out->append(",\"approval\":{\"timeout_seconds\":");
@@ -143,14 +143,14 @@ void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
       first = false;
       out->append(n.kind == Notification::Kind::kEscalation ? "{\"kind\":\"escalation\""
                                                             : "{\"kind\":\"flagged\"");
-      str("channel", n.channel);
+      str(",\"channel\":", n.channel);
       out->append(",\"contacts\":[");
       for (size_t i = 0; i < n.contacts.size(); ++i) {
         if (i > 0) out->push_back(',');
         AppendJsonString(n.contacts[i], out);
       }
       out->push_back(']');
-      str("text", n.text);
+      str(",\"text\":", n.text);
       out->push_back('}');
     }
     out->push_back(']');

@@ -2,6 +2,7 @@
 #include "common/json_write.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -277,57 +278,71 @@ void AppendReadableDouble(double d, std::string* out) {
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    // Eight bytes at a time while none needs escaping (most text): a word has a byte
-    // below 0x20, a '"' or a '\\' exactly when one of these tests is non-zero.
-    while (i + 8 <= s.size()) {
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  const char* run = p;  // start of the bytes not yet copied
+  while (p < end) {
+    // Eight bytes at a time while none needs escaping (most text). In each word, a byte
+    // below 0x20, a '"' or a '\\' sets the high bit of its lane in `hit`; the lowest set
+    // lane is exactly the first such byte (a borrow only starts at one), so the scan jumps
+    // straight to it. The byte test below decides in any case.
+    while (end - p >= 8) {
       uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
+      std::memcpy(&w, p, 8);
       constexpr uint64_t k01 = 0x0101010101010101ULL;
       constexpr uint64_t k80 = 0x8080808080808080ULL;
       const uint64_t quote = w ^ (k01 * '"');
       const uint64_t slash = w ^ (k01 * '\\');
-      if ((((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) | ((slash - k01) & ~slash)) & k80) {
+      const uint64_t hit =
+          (((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) | ((slash - k01) & ~slash)) & k80;
+      if (hit != 0) {
+        // Lanes are in memory order only on a little-endian machine; elsewhere the byte
+        // test below walks on one byte at a time.
+        if constexpr (std::endian::native == std::endian::little) p += std::countr_zero(hit) / 8;
         break;
       }
-      i += 8;
+      p += 8;
     }
-    if (i >= s.size()) break;
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
-    run = i + 1;
-    out->push_back('\\');
+    if (p == end) break;
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++p;
+      continue;
+    }
+    out->append(run, static_cast<size_t>(p - run));
+    run = ++p;
+    char esc[6] = {'\\', static_cast<char>(c)};  // '"' and '\\' as themselves
+    size_t n = 2;
     switch (c) {
       case '"':
-        out->push_back('"');
-        break;
       case '\\':
-        out->push_back('\\');
         break;
       case '\b':
-        out->push_back('b');
+        esc[1] = 'b';
         break;
       case '\t':
-        out->push_back('t');
+        esc[1] = 't';
         break;
       case '\n':
-        out->push_back('n');
+        esc[1] = 'n';
         break;
       case '\f':
-        out->push_back('f');
+        esc[1] = 'f';
         break;
       case '\r':
-        out->push_back('r');
+        esc[1] = 'r';
         break;
-      default:
-        out->append("u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xf]);
+      default:  // other control characters: \u00xx, lower-case hex
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
+        esc[4] = kHex[c >> 4];
+        esc[5] = kHex[c & 0xf];
+        n = 6;
     }
+    out->append(esc, n);
   }
-  out->append(s.data() + run, s.size() - run);
+  out->append(run, static_cast<size_t>(end - run));
   out->push_back('"');
 }
 

@@ -25,6 +25,17 @@ Result<RunInfo> MemoryRunStore::GetRun(std::string_view run_id) {
 }
 
 Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const DecideFn& decide) {
+  return DecideLocked(request, decide, nullptr);
+}
+
+void MemoryRunStore::DecideAsync(DecideRequest request, DecideFn decide, DecideCallback done) {
+  // The request is ours: its strings and call move into the record instead of being
+  // copied (`interlock decide` and the hook answer every call through here).
+  done(DecideLocked(request, decide, &request));
+}
+
+Result<CallRecord> MemoryRunStore::DecideLocked(const DecideRequest& request,
+                                                const DecideFn& decide, DecideRequest* owned) {
   std::lock_guard lock(mu_);
   auto it = runs_.find(request.run_id);
   if (it == runs_.end()) return Error::NotFound("no run " + request.run_id);
@@ -32,7 +43,9 @@ Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const De
   if (run.agent_id != request.agent_id) {
     return Error::Denied("run " + request.run_id + " belongs to another agent");
   }
-  RunState state = run.state;
+  CallRecord rec;
+  RunState& state = rec.state_after;
+  state = run.state;
   interlock::AddUsage(request.call.usage, &state);
   state.elapsed_ms = std::max<int64_t>(
       0, std::chrono::duration_cast<std::chrono::milliseconds>(request.now - run.started).count());
@@ -40,16 +53,22 @@ Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const De
   engine::ApplyEffects(eval.effects, request.call.tool, &state);
   run.state = state;
 
-  CallRecord rec;
   rec.call_id = "call-" + std::to_string(next_call_++);
-  rec.run_id = request.run_id;
-  rec.agent_id = request.agent_id;
-  rec.principal = request.principal;
-  rec.policy_sha256 = request.policy_sha256;
   rec.at = request.now;
-  rec.call = request.call;
+  if (owned != nullptr) {
+    rec.run_id = std::move(owned->run_id);
+    rec.agent_id = std::move(owned->agent_id);
+    rec.principal = std::move(owned->principal);
+    rec.policy_sha256 = std::move(owned->policy_sha256);
+    rec.call = std::move(owned->call);
+  } else {
+    rec.run_id = request.run_id;
+    rec.agent_id = request.agent_id;
+    rec.principal = request.principal;
+    rec.policy_sha256 = request.policy_sha256;
+    rec.call = request.call;
+  }
   rec.decision = std::move(eval.decision);
-  rec.state_after = std::move(state);
   return rec;
 }
 
