@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cmath>
 #include <iostream>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -126,9 +125,9 @@ void AppendDecideRunMembers(const RunState& state, std::string* out) {
   *out += ",\"tokens\":";
   AppendJsonUint(state.tokens, out);
   *out += ",\"cost_usd\":";
-  AppendJsonDouble(static_cast<double>(state.cost_micros) / 1e6, out);
+  AppendJsonScaled(state.cost_micros, 6, out);  // as AppendJsonDouble(cost_micros / 1e6)
   *out += ",\"elapsed_s\":";
-  AppendJsonDouble(static_cast<double>(state.elapsed_ms) / 1e3, out);
+  AppendJsonScaled(state.elapsed_ms, 3, out);  // as AppendJsonDouble(elapsed_ms / 1e3)
   *out += state.halted ? ",\"halted\":true}" : ",\"halted\":false}";
 }
 
@@ -208,17 +207,21 @@ int RunDecide(const DecideOptions& opt) {
     clock.Set(start + std::chrono::duration_cast<TimePoint::duration>(
                           std::chrono::duration<double>(elapsed_s)));
     // DecideAsync, not Decide: the memory store completes in-line, so this skips the
-    // promise and future (a futex wake per line) that Decide() needs for async stores.
-    std::optional<core::GuardResponse> answer;
+    // promise and future (a futex wake per line) that Decide() needs for async stores,
+    // and the answer is written from where the Guard hands it over (no copy or move).
+    // -1: no answer yet; 0: the write failed; 1: written. Two references: the callback
+    // fits in std::function's own storage (no allocation per line).
+    int outcome = -1;
     guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call).value(),
-                      [&answer](core::GuardResponse r) { answer = std::move(r); });
-    if (!answer) {  // cannot happen with MemoryRunStore; fail closed if it ever does
+                      [&outcome, &write_line](core::GuardResponse&& r) {
+                        outcome = write_line(r.decision, &r.state) ? 1 : 0;
+                      });
+    if (outcome < 0) {  // cannot happen with MemoryRunStore; fail closed if it ever does
       Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");
       d.agent_id = agent_id;
-      if (!write_line(d, nullptr)) break;
-      continue;
+      outcome = write_line(d, nullptr) ? 1 : 0;
     }
-    if (!write_line(answer->decision, &answer->state)) break;
+    if (outcome == 0) break;
   }
   if (!io.Flush()) {
     std::cerr << "interlock decide: cannot write to stdout\n";

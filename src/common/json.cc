@@ -167,10 +167,12 @@ class StrictHandler {
     return false;
   }
 
-  std::string number_;                           // a number split across parts
-  std::string key_bytes_;                        // keys of all open objects
-  std::vector<std::pair<size_t, size_t>> keys_;  // (offset, size) into key_bytes_
-  std::vector<size_t> frames_;                   // first key index of each open object
+  // Inline capacity for typical documents (a tool call's keys): no allocation per parse.
+  std::string number_;                                   // a number split across parts
+  boost::container::small_vector<char, 256> key_bytes_;  // keys of all open objects
+  boost::container::small_vector<std::pair<uint32_t, uint32_t>, 32>
+      keys_;                                             // (offset, size) into key_bytes_
+  boost::container::small_vector<uint32_t, 16> frames_;  // first key index of each open object
 };
 
 // Two output styles over one traversal. kCanonical: object keys sorted by bytes,
@@ -352,6 +354,36 @@ void AppendJsonDouble(double d, std::string* out) {
   } else {
     out->append(json::serialize(json::value(d)));
   }
+}
+
+void AppendJsonScaled(int64_t units, int scale, std::string* out) {
+  static constexpr int64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  static constexpr double kPow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+  // Below 10^15 the exact decimal units / 10^scale has at most 15 significant digits, so
+  // it is the only decimal of that length or shorter that reads back as the double
+  // nearest to it (DBL_DIG): exactly the shortest round-trip text that AppendJsonDouble
+  // prints. Anything else goes through AppendJsonDouble itself.
+  if (units < 0 || units >= 1'000'000'000'000'000 || scale < 0 || scale > 6) {
+    const int s = std::clamp(scale, 0, 6);
+    AppendJsonDouble(static_cast<double>(units) / kPow10d[s], out);
+    return;
+  }
+  const int64_t whole = units / kPow10[scale];
+  int64_t frac = units % kPow10[scale];
+  AppendInteger(whole, out);
+  if (frac == 0) return;
+  int digits = scale;
+  while (frac % 10 == 0) {
+    frac /= 10;
+    --digits;
+  }
+  char buf[8];
+  for (int i = digits - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  out->push_back('.');
+  out->append(buf, static_cast<size_t>(digits));
 }
 
 void AppendJsonInt(int64_t n, std::string* out) { AppendInteger(n, out); }

@@ -18,6 +18,11 @@ namespace interlock {
 // (non-finite ones as Boost.JSON prints them); an integer. Each appends to `out`.
 void AppendJsonString(std::string_view s, std::string* out);
 void AppendJsonDouble(double d, std::string* out);
+// units / 10^scale (scale 0 to 6) printed exactly as AppendJsonDouble prints the double
+// static_cast<double>(units) / 1e<scale>, without the double conversion for the usual
+// values (0 <= units < 10^15); others go through AppendJsonDouble. For micro-dollars
+// and milliseconds (JsonTest.ScaledMatchesDouble).
+void AppendJsonScaled(int64_t units, int scale, std::string* out);
 void AppendJsonInt(int64_t n, std::string* out);
 void AppendJsonUint(uint64_t n, std::string* out);
 

@@ -51,8 +51,8 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   std::string tool = request.call.tool;
   store_->DecideAsync(
       std::move(request), std::move(decide),
-      [this, agent_id = std::string(agent_id), tool = std::move(tool), done = std::move(done)](
-          Result<CallRecord> rec) { done(Finish(std::move(rec), agent_id, tool)); });
+      [this, agent_id = std::string(agent_id), tool = std::move(tool),
+       done = std::move(done)](Result<CallRecord>&& rec) { done(Finish(rec, agent_id, tool)); });
 }
 
 GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,
@@ -64,7 +64,7 @@ GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principa
   return future.get();
 }
 
-GuardResponse Guard::Finish(Result<CallRecord> rec, std::string_view agent_id,
+GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
                             std::string_view tool) {
   GuardResponse out;
   if (!rec.ok()) {

@@ -1,8 +1,19 @@
 #include <algorithm>
+#include <charconv>
 
 #include "core/run_store.h"
 
 namespace interlock::core {
+namespace {
+
+// `n` in decimal, as std::to_string prints it, without a temporary string.
+void AppendDecimal(uint64_t n, std::string* out) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out->append(buf, r.ptr);
+}
+
+}  // namespace
 
 Result<RunInfo> MemoryRunStore::CreateRun(std::string_view agent_id, std::string_view run_id,
                                           TimePoint now) {
@@ -25,17 +36,22 @@ Result<RunInfo> MemoryRunStore::GetRun(std::string_view run_id) {
 }
 
 Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const DecideFn& decide) {
-  return DecideLocked(request, decide, nullptr);
+  CallRecord rec;
+  if (Status s = DecideInto(request, decide, nullptr, &rec); !s.ok()) return s.error();
+  return rec;
 }
 
 void MemoryRunStore::DecideAsync(DecideRequest request, DecideFn decide, DecideCallback done) {
   // The request is ours: its strings and call move into the record instead of being
-  // copied (`interlock decide` and the hook answer every call through here).
-  done(DecideLocked(request, decide, &request));
+  // copied, and the record is built where it is handed over (`interlock decide` and the
+  // hook answer every call through here).
+  Result<CallRecord> rec{CallRecord{}};
+  if (Status s = DecideInto(request, decide, &request, &*rec); !s.ok()) rec = s.error();
+  done(std::move(rec));
 }
 
-Result<CallRecord> MemoryRunStore::DecideLocked(const DecideRequest& request,
-                                                const DecideFn& decide, DecideRequest* owned) {
+Status MemoryRunStore::DecideInto(const DecideRequest& request, const DecideFn& decide,
+                                  DecideRequest* owned, CallRecord* out) {
   std::lock_guard lock(mu_);
   auto it = runs_.find(request.run_id);
   if (it == runs_.end()) return Error::NotFound("no run " + request.run_id);
@@ -43,7 +59,7 @@ Result<CallRecord> MemoryRunStore::DecideLocked(const DecideRequest& request,
   if (run.agent_id != request.agent_id) {
     return Error::Denied("run " + request.run_id + " belongs to another agent");
   }
-  CallRecord rec;
+  CallRecord& rec = *out;
   RunState& state = rec.state_after;
   state = run.state;
   interlock::AddUsage(request.call.usage, &state);
@@ -53,7 +69,8 @@ Result<CallRecord> MemoryRunStore::DecideLocked(const DecideRequest& request,
   engine::ApplyEffects(eval.effects, request.call.tool, &state);
   run.state = state;
 
-  rec.call_id = "call-" + std::to_string(next_call_++);
+  rec.call_id = "call-";
+  AppendDecimal(next_call_++, &rec.call_id);
   rec.at = request.now;
   if (owned != nullptr) {
     rec.run_id = std::move(owned->run_id);
@@ -69,7 +86,7 @@ Result<CallRecord> MemoryRunStore::DecideLocked(const DecideRequest& request,
     rec.call = request.call;
   }
   rec.decision = std::move(eval.decision);
-  return rec;
+  return Status::Ok();
 }
 
 Status MemoryRunStore::AddUsage(std::string_view run_id, std::string_view agent_id,

@@ -115,9 +115,9 @@ class MemoryRunStore final : public RunStore {
   void SetKill(std::string_view scope, std::string_view target, bool engaged, std::string reason);
 
  private:
-  // Decide, with `owned` (the request itself, or null) given up to the record.
-  Result<CallRecord> DecideLocked(const DecideRequest& request, const DecideFn& decide,
-                                  DecideRequest* owned);
+  // Decide into `*out`, with `owned` (the request itself, or null) given up to the record.
+  Status DecideInto(const DecideRequest& request, const DecideFn& decide, DecideRequest* owned,
+                    CallRecord* out);
   std::optional<engine::KillSwitch> KillFor(std::string_view agent_id,
                                             std::string_view run_id) const;
 
