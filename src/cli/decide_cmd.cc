@@ -118,17 +118,18 @@ class LineFilter {
 // The members `interlock decide` adds after the decision's: the step and the run's
 // totals after this call.
 void AppendDecideRunMembers(const RunState& state, std::string* out) {
-  *out += ",\"step\":";
+  using namespace std::string_view_literals;  // sized literals: no strlen per member
+  out->append(",\"step\":"sv);
   AppendJsonUint(state.steps, out);
-  *out += ",\"run\":{\"steps\":";
+  out->append(",\"run\":{\"steps\":"sv);
   AppendJsonUint(state.steps, out);
-  *out += ",\"tokens\":";
+  out->append(",\"tokens\":"sv);
   AppendJsonUint(state.tokens, out);
-  *out += ",\"cost_usd\":";
+  out->append(",\"cost_usd\":"sv);
   AppendJsonScaled(state.cost_micros, 6, out);  // as AppendJsonDouble(cost_micros / 1e6)
-  *out += ",\"elapsed_s\":";
+  out->append(",\"elapsed_s\":"sv);
   AppendJsonScaled(state.elapsed_ms, 3, out);  // as AppendJsonDouble(elapsed_ms / 1e3)
-  *out += state.halted ? ",\"halted\":true}" : ",\"halted\":false}";
+  out->append(state.halted ? ",\"halted\":true}"sv : ",\"halted\":false}"sv);
 }
 
 bool IsBlank(const std::string& s) {
