@@ -1,5 +1,7 @@
 #include <algorithm>
 
+#include "core/decide_txn.h"
+#include "core/ports/state_txn.h"
 #include "core/run_store.h"
 
 namespace interlock::core {
@@ -13,7 +15,7 @@ Result<RunInfo> MemoryRunStore::CreateRun(std::string_view agent_id, std::string
   info.run_id = id;
   info.agent_id = std::string(agent_id);
   info.started = now;
-  runs_.emplace(id, info);
+  runs_.emplace(id, Stored{info, 0});
   return info;
 }
 
@@ -21,35 +23,76 @@ Result<RunInfo> MemoryRunStore::GetRun(std::string_view run_id) {
   std::lock_guard lock(mu_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return Error::NotFound("no run " + std::string(run_id));
-  return it->second;
+  return it->second.info;
 }
 
-Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const DecideFn& decide) {
-  std::lock_guard lock(mu_);
-  auto it = runs_.find(request.run_id);
-  if (it == runs_.end()) return Error::NotFound("no run " + request.run_id);
-  RunInfo& run = it->second;
-  if (run.agent_id != request.agent_id) {
-    return Error::Denied("run " + request.run_id + " belongs to another agent");
-  }
-  RunState state = run.state;
-  interlock::AddUsage(request.call.usage, &state);
-  state.elapsed_ms = std::max<int64_t>(
-      0, std::chrono::duration_cast<std::chrono::milliseconds>(request.now - run.started).count());
-  engine::Evaluation eval = decide(request.call, state, KillFor(request.agent_id, request.run_id));
-  engine::ApplyEffects(eval.effects, request.call.tool, &state);
-  run.state = state;
+namespace {
 
+// No approvals in memory: nothing to redeem, attach to or release.
+class NoApprovals final : public ApprovalRows {
+ public:
+  Result<Resubmission> FindResubmission(const DecideRequest&) override { return Resubmission{}; }
+  Result<std::string> PendingTwin(const DecideRequest&) override { return std::string(); }
+  Status Release(const std::string& call_id, const ReleaseContext&) override {
+    return Error::NotFound("no call " + call_id);
+  }
+  Status AfterDecide(const DecideRequest&, const std::string&, const engine::Evaluation&) override {
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+// The rows of a MemoryRunStore, under its mutex for the length of one transaction
+// function. A failed function leaves no trace: rows are written only by SaveRun, its last
+// write, and by InsertCall, which only takes an id.
+class MemoryRunStore::Txn final : public StateTxn {
+ public:
+  explicit Txn(MemoryRunStore& store) : store_(store) {}
+
+  Result<RunRow> LoadRunForUpdate(std::string_view run_id) override {
+    auto it = store_.runs_.find(run_id);
+    if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
+    const Stored& s = it->second;
+    return RunRow{s.info.agent_id, s.info.started, s.info.state, s.info.ended, s.version};
+  }
+  Status SaveRun(std::string_view run_id, RunRow row) override {
+    auto it = store_.runs_.find(run_id);
+    if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
+    Stored& s = it->second;
+    if (s.version != row.version) {
+      return Error::Unavailable("store: run " + std::string(run_id) + " changed (conflict)");
+    }
+    s.info.state = std::move(row.state);
+    s.info.ended = row.ended;
+    ++s.version;
+    return Status::Ok();
+  }
+  Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,
+                                                        std::string_view run_id) override {
+    return store_.KillFor(agent_id, run_id);
+  }
+  Result<std::string> InsertCall(const NewCall&) override {
+    return "call-" + std::to_string(store_.next_call_++);
+  }
+  Result<CallRecord> LoadCall(std::string_view call_id) override {
+    return Error::NotFound("no call " + std::string(call_id));  // calls are not kept
+  }
+  void AppendAudit(audit::AuditEvent) override {}
+  bool KeepsAudit() const override { return false; }
+  ApprovalRows& approvals() override { return approvals_; }
+
+ private:
+  MemoryRunStore& store_;
+  NoApprovals approvals_;
+};
+
+Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const DecideFn& decide) {
+  static const audit::Redactor kRedactor{std::string()};  // no audit key: nothing is recorded
+  std::lock_guard lock(mu_);
+  Txn txn(*this);
   CallRecord rec;
-  rec.call_id = "call-" + std::to_string(next_call_++);
-  rec.run_id = request.run_id;
-  rec.agent_id = request.agent_id;
-  rec.principal = request.principal;
-  rec.policy_sha256 = request.policy_sha256;
-  rec.at = request.now;
-  rec.call = request.call;
-  rec.decision = std::move(eval.decision);
-  rec.state_after = std::move(state);
+  if (Status s = DecideInTxn(txn, kRedactor, request, decide, &rec); !s.ok()) return s.error();
   return rec;
 }
 
@@ -58,8 +101,9 @@ Status MemoryRunStore::AddUsage(std::string_view run_id, std::string_view agent_
   std::lock_guard lock(mu_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return Error::NotFound("no run " + std::string(run_id));
-  if (it->second.agent_id != agent_id) return Error::Denied("run belongs to another agent");
-  interlock::AddUsage(usage, &it->second.state);
+  if (it->second.info.agent_id != agent_id) return Error::Denied("run belongs to another agent");
+  interlock::AddUsage(usage, &it->second.info.state);
+  ++it->second.version;
   return Status::Ok();
 }
 

@@ -113,11 +113,17 @@ class MemoryRunStore final : public RunStore {
   void SetKill(std::string_view scope, std::string_view target, bool engaged, std::string reason);
 
  private:
+  class Txn;  // its StateTxn (core/ports/state_txn.h)
+  struct Stored {
+    RunInfo info;
+    uint64_t version = 0;  // bumped by every write of the row
+  };
+
   std::optional<engine::KillSwitch> KillFor(std::string_view agent_id,
                                             std::string_view run_id) const;
 
   mutable std::mutex mu_;
-  std::map<std::string, RunInfo, std::less<>> runs_;
+  std::map<std::string, Stored, std::less<>> runs_;
   std::map<std::string, std::string, std::less<>> kills_;  // "scope:target" -> reason
   uint64_t next_run_ = 1;
   uint64_t next_call_ = 1;

@@ -274,17 +274,6 @@ Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest
   return out;
 }
 
-void ApprovalRefuse(const std::string& refusal, engine::Evaluation* ev) {
-  Decision& d = ev->decision;
-  // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.
-  if (refusal.empty() || d.verdict == Verdict::kDeny) return;
-  Decision deny = DenyDecision(Code::kApprovalDenied, refusal, "approval");
-  deny.agent_id = d.agent_id;
-  deny.tool = d.tool;
-  d = std::move(deny);
-  ev->effects.consume_records = false;
-}
-
 Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& rq) {
   Stmt q(db,
          "SELECT call_id, principal FROM approvals WHERE state = 'pending' AND run_id = ?"
