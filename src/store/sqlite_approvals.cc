@@ -18,6 +18,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"
+#include "core/approval_rules.h"
 #include "store/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 
@@ -192,6 +193,14 @@ Result<std::vector<Approval>> PendingInScope(sqlite3* db, std::string_view scope
   return out;
 }
 
+// The votes of `a` as the core's rules read them (views into a.votes).
+std::vector<core::VoteRow> VoteRows(const Approval& a) {
+  std::vector<core::VoteRow> out;
+  out.reserve(a.votes.size());
+  for (const ApprovalVote& v : a.votes) out.push_back(core::VoteRow{v.reviewer, v.verdict});
+  return out;
+}
+
 Status CancelForKill(sqlite3* db, std::string_view scope, std::string_view target,
                      std::string_view kill_reason, std::string_view actor, TimePoint now,
                      std::vector<audit::AuditEvent>* events, std::vector<ApprovalChange>* out) {
@@ -254,23 +263,14 @@ Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest
   const std::string& id = rq.call.approval_id;
   Resubmission out;
   if (id.empty()) return out;
-  auto refuse = [&](std::string why) -> Result<Resubmission> {
-    out.refusal = "approval " + id + " cannot be used: " + std::move(why);
-    return out;
-  };
   Result<Approval> a = LoadApproval(db, id);
   if (!a.ok()) {
-    if (a.error().kind == ErrorKind::kNotFound) return refuse("no such approval");
-    return a.error();
+    if (a.error().kind != ErrorKind::kNotFound) return a.error();
+    out.refusal = "approval " + id + " cannot be used: no such approval";
+    return out;
   }
-  // Binding: the agent, run, tool and exact arguments the reviewer saw.
-  if (a->agent_id != rq.agent_id) return refuse("it was granted to another agent");
-  if (a->run_id != rq.run_id) return refuse("it was granted for another run");
-  if (a->tool != rq.call.tool) return refuse("it was granted for another tool");
-  if (!ConstantTimeEquals(a->args_sha256, Sha256Hex(CanonicalJson(json::value(rq.call.args))))) {
-    return refuse("the arguments differ from the ones that were approved");
-  }
-  out.original_call_id = a->call_id;
+  out.refusal = core::RedemptionRefusal(id, a->agent_id, a->run_id, a->tool, a->args_sha256, rq);
+  if (out.refusal.empty()) out.original_call_id = a->call_id;
   return out;
 }
 
@@ -280,7 +280,7 @@ Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& 
          " AND agent_id = ? AND tool = ? AND args_sha256 = ? ORDER BY created_ms, approval_id");
   if (!q.ok()) return SqlErr(db, "read pending approvals");
   q.Text(1, rq.run_id).Text(2, rq.agent_id).Text(3, rq.call.tool);
-  q.Text(4, Sha256Hex(CanonicalJson(json::value(rq.call.args))));
+  q.Text(4, core::ArgsSha256(rq));
   const std::string me = PrincipalKey(rq.principal);
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
@@ -303,21 +303,10 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
     a = ApprovalFromRow(q);
   }
   if (a.state != ApprovalState::kGranted || a.used) return Status::Ok();
-  Code code = Code::kAllowed;
-  std::string reason;
-  std::string rule;
-  if (ctx.kill) {
-    code = Code::kKillSwitch;
-    reason = "kill switch (" + ctx.kill->scope + ") engaged before the approved call was released";
-    if (!ctx.kill->reason.empty()) reason += ": " + ctx.kill->reason;
-    rule = "kill_switch." + ctx.kill->scope;
-  } else if (ctx.run_ended || ctx.run_halted) {
-    code = Code::kRunHalted;
-    reason = ctx.run_ended ? "the run ended before the approved call was released"
-                           : "the run was halted before the approved call was released";
-    if (!ctx.run_ended && !ctx.halt_reason.empty()) reason += ": " + ctx.halt_reason;
-    rule = "run.halted";
-  }
+  const core::ReleaseOutcome release = core::DecideRelease(ctx);
+  const Code code = release.code;
+  const std::string& reason = release.reason;
+  const std::string& rule = release.rule;
   if (code == Code::kAllowed) {
     Stmt u(db,
            "UPDATE approvals SET used_ms = ?, used_call_id = ? WHERE approval_id = ?"
@@ -358,7 +347,7 @@ Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core:
   a.agent_id = rq.agent_id;
   a.principal = rq.principal;
   a.tool = rq.call.tool;
-  a.args_sha256 = Sha256Hex(CanonicalJson(json::value(rq.call.args)));
+  a.args_sha256 = core::ArgsSha256(rq);
   a.required = std::max(1, d.approvals_required);
   a.timeout_seconds = d.approval_timeout_seconds > 0
                           ? d.approval_timeout_seconds
@@ -464,23 +453,13 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       return Error{ErrorKind::kAlreadyExists,
                    "approval " + a.approval_id + " is already " + ApprovalStateName(a.state)};
     }
-    // Nobody approves a call made under their own identity.
+    // Self-approval and one vote per person (core/approval_rules.h).
     const ApprovalPolicyFacts facts =
         rq.policy ? rq.policy(a.agent_id, a.tool) : ApprovalPolicyFacts{};
-    // People, not strings: names compare by PrincipalKey (case, width, invisible and
-    // surrounding characters ignored), rows stored before names were validated included.
-    const std::string me = PrincipalKey(rq.reviewer.name);
-    if (me == PrincipalKey(a.principal) || me == PrincipalKey(a.agent_id) ||
-        (!facts.identity.empty() && me == PrincipalKey(facts.identity))) {
-      return Error::Denied("reviewer " + rq.reviewer.name +
-                           " cannot decide a call made under its own identity");
-    }
-    for (const ApprovalVote& v : a.votes) {
-      if (PrincipalKey(v.reviewer) == me) {
-        return Error{ErrorKind::kAlreadyExists,
-                     "reviewer " + rq.reviewer.name + " has already voted on approval " +
-                         a.approval_id + "; another reviewer must decide"};
-      }
+    if (Status rs = core::CheckReviewer(rq.reviewer.name, a.approval_id, a.principal, a.agent_id,
+                                        facts.identity, VoteRows(a));
+        !rs.ok()) {
+      return rs;
     }
     const char* verdict = rq.approve ? "approve" : "deny";
     {
@@ -502,16 +481,10 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       out.approval = a;
       return ds;
     }
-    // Distinct people: two votes an older build stored under lookalike names count once.
-    int approvals = 0;
-    std::string reviewers;
-    std::set<std::string> people;
-    for (const ApprovalVote& v : a.votes) {
-      if (v.verdict != "approve" || !people.insert(PrincipalKey(v.reviewer)).second) continue;
-      ++approvals;
-      if (!reviewers.empty()) reviewers += ", ";
-      reviewers += v.reviewer;
-    }
+    // The two-person rule: distinct people (core/approval_rules.h).
+    const core::ApprovalTally tally = core::TallyApprovals(VoteRows(a));
+    const int approvals = tally.approvals;
+    const std::string& reviewers = tally.reviewers;
     if (approvals < a.required) {
       events->push_back(ApprovalEvent(
           a, "voted", rq.now, rq.reviewer.name, rq.comment,
@@ -536,26 +509,15 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       records = std::move(v.get_object());
       halted = q.ColInt(1) != 0 || q.ColInt(2) != 0;
     }
-    if (halted) {
-      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kApprovalDenied,
-                             "the run was halted or ended while the approval was pending", "denied",
-                             rq.now, rq.reviewer.name, rq.comment, events);
-      out.approval = a;
-      return ds;
-    }
     uint64_t used = 0;
     if (const json::value* u = records.if_contains(a.tool); u != nullptr) {
       if (u->is_uint64()) used = u->get_uint64();
       if (u->is_int64()) used = static_cast<uint64_t>(std::max<int64_t>(0, u->get_int64()));
     }
-    if (facts.max_records_per_run &&
-        (a.records > *facts.max_records_per_run || used > *facts.max_records_per_run - a.records)) {
-      const std::string reason = "approved by " + reviewers + ", but the call touches " +
-                                 std::to_string(a.records) +
-                                 " records and the run has now touched " + std::to_string(used) +
-                                 "; max_records_per_run for tool \"" + a.tool + "\" is " +
-                                 std::to_string(*facts.max_records_per_run);
-      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kRecordLimitExceeded, reason,
+    // The re-check on grant (core/approval_rules.h): halted or ended runs, record limits.
+    if (std::optional<core::GrantRefusal> refusal = core::CheckGrant(
+            halted, a.tool, a.records, used, facts.max_records_per_run, reviewers)) {
+      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, refusal->code, refusal->reason,
                              "denied", rq.now, rq.reviewer.name, rq.comment, events);
       out.approval = a;
       return ds;
