@@ -19,6 +19,7 @@
 #include "common/json.h"
 #include "common/principal_name.h"
 #include "core/approval_rules.h"
+#include "core/roles.h"
 #include "store/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 
@@ -441,9 +442,7 @@ Result<Approval> SqliteStore::GetApproval(std::string_view approval_id) {
 }
 
 Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
-  if (rq.reviewer.role == Role::kAgent) {
-    return Error::Denied("agent tokens can never approve or deny");
-  }
+  if (Status rs = core::CheckMayVote(rq.reviewer.role); !rs.ok()) return rs.error();
   VoteOutcome out;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     Result<Approval> loaded = LoadApproval(db, rq.approval_id);

@@ -31,6 +31,7 @@
 #include "common/thread_name.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
+#include "core/roles.h"
 #include "store/call_id.h"
 #include "store/sqlite_approvals.h"
 #include "store/sqlite_stmt.h"
@@ -1822,21 +1823,8 @@ Status SqliteStore::AddUsage(std::string_view run_id, std::string_view agent_id,
 
 Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,
                                              std::string_view agent_id, TimePoint now) {
-  if (role == Role::kAgent) {
-    if (agent_id.empty()) return Error::Invalid("an agent token needs an agent id");
-    // Policies match agent ids byte for byte: the id must already be in NFC.
-    Result<std::string> id = ValidatePrincipalName(agent_id, "agent id");
-    if (!id.ok()) return id.error();
-    if (*id != agent_id) return Error::Invalid("agent id is not in Unicode NFC");
-    if (name.empty()) name = agent_id;
-  } else {
-    if (name.empty())
-      return Error::Invalid(std::string("a ") + RoleName(role) + " token needs a name");
-    if (!agent_id.empty()) return Error::Invalid("only agent tokens carry an agent id");
-  }
-  // Names are people (common/principal_name.h): refused when a reader cannot tell them
-  // apart from another, stored in NFC.
-  Result<std::string> person = ValidatePrincipalName(name, std::string(RoleName(role)) + " name");
+  // The token rules are the core's (core/roles.h).
+  Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
   if (!person.ok()) return person.error();
   std::string token;
   // A new token widens access: its record is anchored before the token is handed out.

@@ -31,14 +31,15 @@
 #include "audit/query.h"
 #include "audit/redact.h"
 #include "common/time.h"
+#include "core/roles.h"
 #include "core/run_store.h"
 
 namespace interlock::store {
 
-enum class Role { kAgent, kReviewer, kAdmin };
-// "agent" | "reviewer" | "admin".
-const char* RoleName(Role r);
-std::optional<Role> ParseRole(std::string_view name);
+// Roles and the token rules live in the core (core/roles.h).
+using core::ParseRole;
+using core::Role;
+using core::RoleName;
 
 // Who a request acts as, from its bearer token only.
 struct Principal {
