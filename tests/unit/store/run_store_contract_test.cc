@@ -1,6 +1,7 @@
 // One contract for every RunStore backend (docs/design.md#state-port): the rules run in
 // the core (core::DecideInTxn), so every backend must give the same answers. Typed over
-// MemoryRunStore and the SQLite store; a PostgreSQL backend adds one Backend type here.
+// MemoryRunStore, the SQLite store and the PostgreSQL store (a private cluster per test
+// binary, tests/support/pg_cluster.h; a fresh database per test).
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -13,6 +14,8 @@
 #include <gtest/gtest.h>
 
 #include "core/run_store.h"
+#include "pg_cluster.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace interlock {
@@ -81,6 +84,38 @@ struct SqliteBackend {
   std::unique_ptr<store::SqliteStore> store;
 };
 
+struct PostgresBackend {
+  static constexpr bool kDurable = true;
+  explicit PostgresBackend(const TempDir&) { Init(); }
+  void Init() {
+    std::string error;
+    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
+    ASSERT_NE(cluster, nullptr) << error;
+    uri = cluster->NewDatabase(&error);
+    ASSERT_FALSE(uri.empty()) << error;
+    Open();
+  }
+  void Open() {
+    store::PostgresOptions o;
+    o.uri = uri;
+    auto s = store::PostgresStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store = std::move(s).value();
+  }
+  RunStore& get() { return *store; }
+  void Kill(const std::string& scope, const std::string& target, std::string reason) {
+    store::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
+    ASSERT_TRUE(store->SetKill(e).ok());
+  }
+  bool Reopen() {
+    store.reset();
+    Open();
+    return true;
+  }
+  std::string uri;
+  std::unique_ptr<store::PostgresStore> store;
+};
+
 template <class B>
 class RunStoreContract : public ::testing::Test {
  protected:
@@ -119,7 +154,7 @@ class RunStoreContract : public ::testing::Test {
   B backend_;
 };
 
-using Backends = ::testing::Types<MemoryBackend, SqliteBackend>;
+using Backends = ::testing::Types<MemoryBackend, SqliteBackend, PostgresBackend>;
 TYPED_TEST_SUITE(RunStoreContract, Backends);
 
 TYPED_TEST(RunStoreContract, UnknownRunIsNotFoundAndDecidesNothing) {
@@ -244,6 +279,46 @@ TYPED_TEST(RunStoreContract, StateSurvivesReopen) {
   Result<CallRecord> r = this->store().Decide(this->Request("r1", "b"), this->Allow());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kPermissionDenied);
+}
+
+// Tests that many agents' threads racing for the last steps of a budget get exactly the
+// cap allowed: no two decisions both spend the last step (the row is locked or
+// version-checked inside the backend's transaction).
+TYPED_TEST(RunStoreContract, BudgetRaceAllowsExactlyTheCap) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  constexpr uint64_t kCap = 50;
+  constexpr int kThreads = 16;
+  constexpr int kEach = 10;
+  auto capped = [](const ToolCall& call, const RunState& state,
+                   const std::optional<engine::KillSwitch>&) {
+    engine::Evaluation ev;
+    if (state.steps >= kCap) {
+      ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");
+      return ev;
+    }
+    ev.decision.verdict = Verdict::kAllow;
+    ev.decision.code = Code::kAllowed;
+    ev.decision.tool = call.tool;
+    return ev;
+  };
+  std::atomic<int> allowed{0}, denied{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        Result<CallRecord> r = this->store().Decide(this->Request("r1", "a"), capped);
+        if (!r.ok()) continue;
+        if (r->decision.verdict == Verdict::kAllow) {
+          ++allowed;
+        } else {
+          ++denied;
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(allowed.load(), static_cast<int>(kCap));
+  EXPECT_EQ(denied.load(), kThreads * kEach - static_cast<int>(kCap));
 }
 
 }  // namespace
