@@ -9,7 +9,8 @@
 // postgresql-15; INTERLOCK_PG_BIN overrides the directory). Start is bounded (initdb 60 s,
 // the server 10 s): a failure returns the server log in the error.
 //
-// fsync is off unless Options::durable (only tests of durability need it).
+// fsync is off unless Options::durable (only tests of power-loss durability need it);
+// synchronous_commit stays on, so a server stopped immediately keeps every commit.
 //
 // The server is the test process's child, started through `setpriv --pdeathsig=SIGQUIT`:
 // when the test process dies (a crash, a timeout's SIGKILL) the server shuts down at once
@@ -36,7 +37,7 @@ namespace interlock::testing {
 class PgCluster {
  public:
   struct Options {
-    bool durable = false;  // fsync=on, synchronous_commit=on
+    bool durable = false;  // fsync=on, full_page_writes=on
     int start_timeout_ms = 10000;
   };
   // nullptr and *error set (with the server log) when the cluster could not start.
