@@ -59,6 +59,10 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri, const Pg
   pg_conn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (c == nullptr) return Error::Unavailable("store: postgresql: out of memory");
   std::unique_ptr<PgConn> conn(new PgConn(c));
+  // Server notices (a shutdown's "terminating connection") are not errors: the failure
+  // they announce reaches the caller as one.
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   if (PQstatus(c) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(c);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();

@@ -21,6 +21,7 @@
 #include "common/thread_name.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
+#include "core/roles.h"
 #include "store/call_id.h"
 
 namespace interlock::store {
@@ -167,6 +168,76 @@ Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_vi
   return out;
 }
 
+std::string Base64Url(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : bytes) {
+    acc = (acc << 8) | static_cast<uint8_t>(ch);
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
+double Usd(int64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+boost::json::object UsageJson(const Usage& u) {
+  return {{"tokens", u.tokens}, {"cost_usd", Usd(u.cost_micros)}};
+}
+
+std::string TruncateUtf8(std::string_view s, size_t max) {
+  size_t n = std::min(s.size(), max);
+  while (n > 0 && n < s.size() && (static_cast<uint8_t>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n));
+}
+
+// The result as stored and audited (the SQLite store's format): output capped at
+// kMaxResultOutputBytes.
+boost::json::object ResultJson(const CallResult& r) {
+  boost::json::object o;
+  o["ok"] = r.ok;
+  if (r.output_json.size() > kMaxResultOutputBytes) {
+    o["output"] = TruncateUtf8(r.output_json, kMaxResultOutputBytes) + "...[truncated " +
+                  std::to_string(r.output_json.size()) + " bytes]";
+    o["output_truncated"] = true;
+  } else if (!r.output_json.empty()) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.output_json, ec);
+    if (ec) {
+      o["output"] = r.output_json;
+    } else {
+      o["output"] = std::move(v);
+    }
+  }
+  if (!r.error.empty()) {
+    o["error"] = r.error.size() > kMaxResultOutputBytes
+                     ? TruncateUtf8(r.error, kMaxResultOutputBytes) + "...[truncated]"
+                     : r.error;
+  }
+  o["usage"] = UsageJson(r.usage);
+  return o;
+}
+
+Error NotYet(std::string_view what) {
+  return Error::Unavailable("store: " + std::string(what) +
+                            " is not supported on the PostgreSQL store yet");
+}
+
+// The run state in audit records (run_ended).
+boost::json::object StateAuditJson(const RunState& s) {
+  boost::json::object records;
+  for (const auto& [k, v] : s.records) records[k] = v;
+  return {{"steps", s.steps},   {"tokens", s.tokens},           {"cost_usd", Usd(s.cost_micros)},
+          {"halted", s.halted}, {"halt_reason", s.halt_reason}, {"records", std::move(records)}};
+}
+
 // A run row as the batch holds it.
 struct Row {
   std::string agent_id;
@@ -259,6 +330,7 @@ class PostgresStore::Impl {
     std::vector<PendingCall> calls;
     std::vector<KillEntry> kill_writes;
     std::vector<audit::AuditEvent> events;
+    std::string sql;  // other writes (tokens, results, ended runs), ';'-terminated
     audit::AuditHead head;
   };
 
@@ -269,6 +341,11 @@ class PostgresStore::Impl {
     std::function<Status(Batch&)> apply;
     std::function<void(Status)> done;
     Clock::time_point enqueued;
+    // Reads (and locks) rows the operation needs besides runs, in the batch transaction
+    // before the runs are locked; may add run ids to lock. A kUnavailable failure fails
+    // the batch (*sqlstate set); any other fails this operation only.
+    std::function<Status(PgConn&, std::vector<std::string>* run_ids, std::string* sqlstate)>
+        prefetch = {};
   };
 
   explicit Impl(PostgresOptions options)
@@ -309,11 +386,15 @@ class PostgresStore::Impl {
     op.done(Error::Unavailable("store: closing"));
   }
 
-  Status SubmitAndWait(std::vector<std::string> run_ids, std::function<Status(Batch&)> apply) {
+  Status SubmitAndWait(std::vector<std::string> run_ids, std::function<Status(Batch&)> apply,
+                       decltype(Op::prefetch) prefetch = {}) {
     std::promise<Status> p;
     std::future<Status> f = p.get_future();
-    Submit(Op{
-        std::move(run_ids), std::move(apply), [&p](Status s) { p.set_value(std::move(s)); }, {}});
+    Submit(Op{std::move(run_ids),
+              std::move(apply),
+              [&p](Status s) { p.set_value(std::move(s)); },
+              {},
+              std::move(prefetch)});
     return f.get();
   }
 
@@ -556,9 +637,20 @@ class PostgresStore::Impl {
       b.kills.push_back(KillRow{std::string(kills.Text(i, 0)), std::string(kills.Text(i, 1)),
                                 std::string(kills.Text(i, 2))});
     }
-    // Round trip 2: every run row the batch touches, locked.
+    // Rows other than runs (calls, tokens): one round trip per operation that needs them.
+    std::vector<std::optional<Status>> refused(ops.size());
     std::set<std::string> ids;
-    for (const Op* op : ops) ids.insert(op->run_ids.begin(), op->run_ids.end());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const Op* op = ops[i];
+      ids.insert(op->run_ids.begin(), op->run_ids.end());
+      if (!op->prefetch) continue;
+      std::vector<std::string> more;
+      Status s = op->prefetch(c, &more, sqlstate);
+      if (!s.ok() && s.error().kind == ErrorKind::kUnavailable) return s;
+      if (!s.ok()) refused[i] = std::move(s);
+      ids.insert(more.begin(), more.end());
+    }
+    // Round trip 2: every run row the batch touches, locked.
     if (!ids.empty()) {
       Result<PgResult> runs =
           c.Exec(std::string("SELECT run_id, ") + kSelectRunCols +
@@ -573,14 +665,19 @@ class PostgresStore::Impl {
     }
     // The operations, in memory. A failed one leaves nothing: what it appended is dropped
     // (rows change only as its last step).
-    for (const Op* op : ops) {
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (refused[i]) {
+        statuses->push_back(std::move(*refused[i]));
+        continue;
+      }
       const size_t calls = b.calls.size(), events = b.events.size(),
-                   kill_writes = b.kill_writes.size();
-      Status s = op->apply(b);
+                   kill_writes = b.kill_writes.size(), sql_size = b.sql.size();
+      Status s = ops[i]->apply(b);
       if (!s.ok()) {
         b.calls.resize(calls);
         b.events.resize(events);
         b.kill_writes.resize(kill_writes);
+        b.sql.resize(sql_size);
       }
       statuses->push_back(std::move(s));
     }
@@ -676,6 +773,7 @@ class PostgresStore::Impl {
           ") ON CONFLICT (scope, target) DO UPDATE SET engaged = excluded.engaged,"
           " reason = excluded.reason, actor = excluded.actor, time_ms = excluded.time_ms;");
     }
+    sql.append(b.sql);
     if (!b.events.empty()) {
       sql.append(
           "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
@@ -905,6 +1003,255 @@ Result<std::vector<KillEntry>> PostgresStore::ListKills() {
     }
     return out;
   });
+}
+
+Result<std::string> PostgresStore::CreateToken(Role role, std::string_view name,
+                                               std::string_view agent_id, TimePoint now) {
+  // The token rules are the core's (core/roles.h).
+  Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
+  if (!person.ok()) return person.error();
+  const std::string plaintext = "ilk_" + Base64Url(RandomBytes(32));
+  const std::string agent(agent_id);
+  Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
+    const std::string token_id = NewId("tok_");
+    b.sql.append("INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms) VALUES (");
+    for (const std::string& t :
+         {token_id, Sha256Hex(plaintext), std::string(RoleName(role)), *person, agent}) {
+      pg::AppendLiteral(&b.sql, t);
+      b.sql.push_back(',');
+    }
+    b.sql.append(std::to_string(Millis(now)) + ");");
+    b.events.push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", agent, "",
+                                         boost::json::object{{"token_id", token_id},
+                                                             {"role", RoleName(role)},
+                                                             {"name", *person},
+                                                             {"agent_id", agent}}});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return plaintext;
+}
+
+Result<Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
+  if (bearer_token.empty()) return Error::NotFound("no token");
+  const std::string hash = Sha256Hex(bearer_token);
+  return impl_->Read<Principal>([&](PgConn& c) -> Result<Principal> {
+    Result<PgResult> r = c.Exec(
+        "SELECT token_id, sha256, role, name, agent_id, revoked_ms FROM tokens WHERE sha256 = $1",
+        {hash});
+    if (!r.ok()) return r.error();
+    if (r->rows() == 0 || !ConstantTimeEquals(r->Text(0, 1), hash)) {
+      return Error::NotFound("unknown token");
+    }
+    if (!r->IsNull(0, 5)) return Error::Denied("token has been revoked");
+    Principal out;
+    out.token_id = std::string(r->Text(0, 0));
+    std::optional<Role> role = ParseRole(r->Text(0, 2));
+    if (!role) return Error::Corrupt("store: token with unknown role");
+    out.role = *role;
+    out.name = std::string(r->Text(0, 3));
+    out.agent_id = std::string(r->Text(0, 4));
+    return out;
+  });
+}
+
+Result<std::vector<TokenInfo>> PostgresStore::ListTokens() {
+  return impl_->Read<std::vector<TokenInfo>>([](PgConn& c) -> Result<std::vector<TokenInfo>> {
+    Result<PgResult> r = c.Exec(
+        "SELECT token_id, role, name, agent_id, created_ms, revoked_ms FROM tokens"
+        " ORDER BY created_ms, token_id",
+        {});
+    if (!r.ok()) return r.error();
+    std::vector<TokenInfo> out;
+    for (int i = 0; i < r->rows(); ++i) {
+      TokenInfo t;
+      t.token_id = std::string(r->Text(i, 0));
+      t.role = ParseRole(r->Text(i, 1)).value_or(Role::kAgent);
+      t.name = std::string(r->Text(i, 2));
+      t.agent_id = std::string(r->Text(i, 3));
+      t.created = FromUnixMillis(r->Int(i, 4));
+      t.revoked = !r->IsNull(i, 5);
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view actor,
+                                  TimePoint now) {
+  const std::string id(token_id), who(actor);
+  struct Found {
+    bool revoked = false;
+    std::string role, name, agent_id;
+  };
+  auto found = std::make_shared<Found>();
+  return impl_->SubmitAndWait(
+      {},
+      [&](Impl::Batch& b) -> Status {
+        if (found->revoked) return Status::Ok();  // already revoked: no-op
+        b.sql.append("UPDATE tokens SET revoked_ms = " + std::to_string(Millis(now)) +
+                     " WHERE token_id = ");
+        pg::AppendLiteral(&b.sql, id);
+        b.sql.append(";");
+        b.events.push_back(audit::AuditEvent{audit::kTokenRevoked, now, "", "", found->agent_id,
+                                             who,
+                                             boost::json::object{{"token_id", id},
+                                                                 {"role", found->role},
+                                                                 {"name", found->name},
+                                                                 {"agent_id", found->agent_id}}});
+        return Status::Ok();
+      },
+      [&, found](PgConn& c, std::vector<std::string>*, std::string* sqlstate) -> Status {
+        Result<PgResult> r = c.Exec(
+            "SELECT role, name, agent_id, revoked_ms FROM tokens WHERE token_id = $1 FOR UPDATE",
+            {id}, sqlstate);
+        if (!r.ok()) return r.error();
+        if (r->rows() == 0) return Error::NotFound("no token " + id);
+        *found = Found{!r->IsNull(0, 3), std::string(r->Text(0, 0)), std::string(r->Text(0, 1)),
+                       std::string(r->Text(0, 2))};
+        return Status::Ok();
+      });
+}
+
+Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
+  const bool loaded = load.error.empty();
+  boost::json::object data{{"why", load.why}};
+  if (loaded) {
+    data["sha256"] = load.sha256;
+    data["agents"] = load.agents;
+  } else {
+    data["error"] = load.error.size() > kMaxResultOutputBytes
+                        ? TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
+                        : load.error;
+  }
+  audit::AuditEvent ev{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,
+                       load.at,
+                       "",
+                       "",
+                       "",
+                       load.principal,
+                       std::move(data)};
+  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
+    b.events.push_back(ev);
+    return Status::Ok();
+  });
+}
+
+Status PostgresStore::RecordAuthFailures(const AuthFailures& failures) {
+  boost::json::object reasons;
+  for (const auto& [why, n] : failures.reasons) reasons[why] = n;
+  audit::AuditEvent ev{audit::kAuthFailed,
+                       failures.last,
+                       "",
+                       "",
+                       "",
+                       "",
+                       boost::json::object{{"count", failures.count},
+                                           {"reasons", std::move(reasons)},
+                                           {"first", FormatRfc3339(failures.first)},
+                                           {"last", FormatRfc3339(failures.last)}}};
+  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
+    b.events.push_back(ev);
+    return Status::Ok();
+  });
+}
+
+Status PostgresStore::RecordResult(std::string_view call_id, std::string_view agent_id,
+                                   const CallResult& result, TimePoint now) {
+  const std::string id(call_id), agent(agent_id);
+  auto run_id = std::make_shared<std::string>();
+  return impl_->SubmitAndWait(
+      {},
+      [&, run_id](Impl::Batch& b) -> Status {
+        auto it = b.runs.find(*run_id);
+        if (it == b.runs.end()) return Error::NotFound("no run " + *run_id);
+        Row& r = it->second;
+        boost::json::object data = ResultJson(result);
+        b.sql.append("UPDATE calls SET result_json = ");
+        pg::AppendLiteral(&b.sql, boost::json::serialize(data));
+        b.sql.append(", result_ms = " + std::to_string(Millis(now)) + " WHERE call_id = ");
+        pg::AppendLiteral(&b.sql, id);
+        b.sql.append(";");
+        interlock::AddUsage(result.usage, &r.state);
+        ++r.version;
+        r.dirty = true;
+        data["run_tokens"] = r.state.tokens;
+        data["run_cost_usd"] = Usd(r.state.cost_micros);
+        b.events.push_back(
+            audit::AuditEvent{audit::kResult, now, *run_id, id, agent, agent, std::move(data)});
+        return Status::Ok();
+      },
+      [&, run_id](PgConn& c, std::vector<std::string>* runs, std::string* sqlstate) -> Status {
+        Result<PgResult> r = c.Exec(
+            "SELECT run_id, agent_id, verdict, result_json IS NOT NULL FROM calls"
+            " WHERE call_id = $1 FOR UPDATE",
+            {id}, sqlstate);
+        if (!r.ok()) return r.error();
+        if (r->rows() == 0) return Error::NotFound("no call " + id);
+        if (r->Text(0, 1) != agent)
+          return Error::Denied("call " + id + " belongs to another agent");
+        if (r->Text(0, 2) != VerdictName(Verdict::kAllow)) {
+          return Error::Invalid("call " + id + " was not allowed, so it has no result");
+        }
+        if (r->Text(0, 3) == "t") {
+          return Error{ErrorKind::kAlreadyExists, "call " + id + " already has a result"};
+        }
+        *run_id = std::string(r->Text(0, 0));
+        runs->push_back(*run_id);
+        return Status::Ok();
+      });
+}
+
+Status PostgresStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
+  const std::string id(run_id), agent(agent_id);
+  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) -> Status {
+    auto it = b.runs.find(id);
+    if (it == b.runs.end()) return Error::NotFound("no run " + id);
+    Row& r = it->second;
+    if (r.agent_id != agent) return Error::Denied("run " + id + " belongs to another agent");
+    if (r.ended) return Status::Ok();
+    r.ended = true;
+    ++r.version;
+    r.dirty = true;
+    b.sql.append("UPDATE runs SET ended_ms = " + std::to_string(Millis(now)) + " WHERE run_id = ");
+    pg::AppendLiteral(&b.sql, id);
+    b.sql.append(";");
+    b.events.push_back(audit::AuditEvent{audit::kRunEnded, now, id, "", agent, agent,
+                                         boost::json::object{{"state", StateAuditJson(r.state)}}});
+    return Status::Ok();
+  });
+}
+
+Result<boost::json::array> PostgresStore::QueryAudit(const audit::AuditQuery&) {
+  return NotYet("reading the audit log (GET /v1/audit)");
+}
+Result<StoredCall> PostgresStore::GetCall(std::string_view) { return NotYet("reading a call"); }
+Result<StoredCall> PostgresStore::ReleaseCall(std::string_view, std::string_view, TimePoint) {
+  return NotYet("reading a call");
+}
+// No approvals on this store (see the header): none pending, none to find.
+Result<std::vector<Approval>> PostgresStore::ListApprovals(const ApprovalFilter&) {
+  return std::vector<Approval>{};
+}
+Result<Approval> PostgresStore::GetApproval(std::string_view approval_id) {
+  return Error::NotFound("no approval " + std::string(approval_id));
+}
+Result<VoteOutcome> PostgresStore::Vote(const VoteRequest& request) {
+  return Error::NotFound("no approval " + request.approval_id);
+}
+Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id, std::string_view,
+                                                 std::string_view, TimePoint) {
+  return Error::NotFound("no approval " + std::string(approval_id));
+}
+Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint) {
+  return std::vector<ApprovalChange>{};
+}
+Result<RunPage> PostgresStore::ListRuns(const RunFilter&) { return NotYet("listing runs"); }
+Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view, size_t) {
+  return NotYet("listing a run's calls");
+}
+Result<int64_t> PostgresStore::PruneCalls(TimePoint, int64_t) {
+  return NotYet("pruning call rows");
 }
 
 }  // namespace interlock::store

@@ -35,9 +35,14 @@
 // be called from any thread; DecideAsync callbacks run on the writer thread and must not
 // block or call this store synchronously.
 //
-// Not yet (docs/operations.md, "PostgreSQL"): approvals (ApprovalRows answers "none"),
-// tokens, audit verify/export over PostgreSQL; the store implements core::RunStore and
-// kill switches only.
+// Not yet (docs/operations.md, "PostgreSQL"): approvals (there are none: a call the
+// policy sends for approval fails with kUnavailable, so the Guard denies it
+// STORE_UNAVAILABLE; ListApprovals is empty, GetApproval/Vote/Withdraw are kNotFound),
+// GetCall/ReleaseCall, ListRuns, ListRunCalls, QueryAudit and PruneCalls (kUnavailable,
+// "not supported on the PostgreSQL store yet"), anchors of security records
+// (StoreOptions::anchor), and audit verify/export/checkpoints over PostgreSQL.
+// Authenticate reads the tokens table on every call (no cache): a revocation through any
+// daemon applies to the next request on every daemon.
 #ifndef INTERLOCK_STORE_POSTGRES_STORE_H_
 #define INTERLOCK_STORE_POSTGRES_STORE_H_
 
@@ -65,7 +70,7 @@ struct PostgresOptions {
 // True for "postgresql://..." and "postgres://..." (the store is PostgreSQL, not a file).
 bool IsPostgresUri(std::string_view s);
 
-class PostgresStore final : public core::RunStore {
+class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
   static constexpr int kSchemaVersion = 1;
@@ -87,9 +92,32 @@ class PostgresStore final : public core::RunStore {
                    DecideCallback done) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
 
-  // Kill switches, audited with principal = entry.actor (as store::Store::SetKill).
-  Status SetKill(const KillEntry& entry);
-  Result<std::vector<KillEntry>> ListKills();
+  // Store
+  Result<std::string> CreateToken(Role role, std::string_view name, std::string_view agent_id,
+                                  TimePoint now) override;
+  Result<Principal> Authenticate(std::string_view bearer_token) override;
+  Result<std::vector<TokenInfo>> ListTokens() override;
+  Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;
+  Status SetKill(const KillEntry& entry) override;
+  Result<std::vector<KillEntry>> ListKills() override;
+  Status RecordPolicyLoad(const PolicyLoad& load) override;
+  Status RecordAuthFailures(const AuthFailures& failures) override;
+  Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
+  Result<StoredCall> GetCall(std::string_view call_id) override;
+  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
+                                 TimePoint now) override;
+  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
+                      TimePoint now) override;
+  Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
+  Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;
+  Result<Approval> GetApproval(std::string_view approval_id) override;
+  Result<VoteOutcome> Vote(const VoteRequest& request) override;
+  Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
+                                    std::string_view reason, TimePoint now) override;
+  Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
+  Result<RunPage> ListRuns(const RunFilter& filter) override;
+  Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
+  Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
 
   class Impl;
 

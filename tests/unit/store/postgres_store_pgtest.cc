@@ -273,6 +273,78 @@ TEST_F(PostgresStoreTest, DatabaseDownIsUnavailableInBoundedTimeThenRecovers) {
   EXPECT_EQ(s->GetRun("r1")->state.steps, 2u);
 }
 
+// Tests that a token revoked through one daemon is refused by another on its very next
+// request (no token cache on PostgreSQL), and that revoking twice is a no-op.
+TEST_F(PostgresStoreTest, TokenRevokedOnOneDaemonIsRefusedByAnother) {
+  std::unique_ptr<PostgresStore> a = Open(), b = Open();
+  ASSERT_TRUE(a && b);
+  Result<std::string> token = a->CreateToken(Role::kAgent, "", "agent", T0());
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  Result<Principal> p = b->Authenticate(*token);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->agent_id, "agent");
+  EXPECT_EQ(b->Authenticate(*token + "x").error().kind, ErrorKind::kNotFound);
+  ASSERT_TRUE(a->RevokeToken(p->token_id, "admin", T0()).ok());
+  ASSERT_TRUE(a->RevokeToken(p->token_id, "admin", T0()).ok());
+  Result<Principal> again = b->Authenticate(*token);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(a->RevokeToken("tok_nope", "admin", T0()).error().kind, ErrorKind::kNotFound);
+  Result<std::vector<TokenInfo>> list = b->ListTokens();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_TRUE((*list)[0].revoked);
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE type = 'token_revoked'"), "1\n");
+}
+
+// Tests that a result is recorded once, only for an allowed call of the caller's own, and
+// adds its usage to the run; an ended run takes no more decisions.
+TEST_F(PostgresStoreTest, ResultsOnceForOwnAllowedCallsAndEndedRunsRefuse) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  Result<CallRecord> call = s->Decide(Request("r1", "agent"), Allow);
+  ASSERT_TRUE(call.ok());
+  CallResult res;
+  res.output_json = "{\"x\":1}";
+  res.usage = Usage{7, 9};
+  EXPECT_EQ(s->RecordResult(call->call_id, "other", res, T0()).error().kind,
+            ErrorKind::kPermissionDenied);
+  EXPECT_EQ(s->RecordResult("call_nope", "agent", res, T0()).error().kind, ErrorKind::kNotFound);
+  ASSERT_TRUE(s->RecordResult(call->call_id, "agent", res, T0()).ok());
+  EXPECT_EQ(s->RecordResult(call->call_id, "agent", res, T0()).error().kind,
+            ErrorKind::kAlreadyExists);
+  EXPECT_EQ(s->GetRun("r1")->state.tokens, 7u);
+  EXPECT_EQ(s->EndRun("r1", "other", T0()).error().kind, ErrorKind::kPermissionDenied);
+  ASSERT_TRUE(s->EndRun("r1", "agent", T0()).ok());
+  ASSERT_TRUE(s->EndRun("r1", "agent", T0()).ok());
+  EXPECT_TRUE(s->GetRun("r1")->ended);
+  Result<CallRecord> late = s->Decide(Request("r1", "agent"), Allow);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().kind, ErrorKind::kInvalidArgument);
+}
+
+// Tests that a call the policy sends for approval is not decided on a store that cannot
+// hold approvals yet: kUnavailable (deny STORE_UNAVAILABLE), nothing spent.
+TEST_F(PostgresStoreTest, ApprovalRequiredFailsClosedUntilApprovalsExist) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  Result<CallRecord> r = s->Decide(
+      Request("r1", "agent"),
+      [](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&) {
+        engine::Evaluation ev;
+        ev.decision.verdict = Verdict::kApprovalRequired;
+        ev.decision.code = Code::kApprovalRequired;
+        ev.decision.tool = call.tool;
+        return ev;
+      });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(s->GetRun("r1")->state.steps, 0u);
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls"), "0\n");
+}
+
 // Tests that a store pointed at a port nobody listens on fails to open with kUnavailable
 // within the connect timeout.
 TEST(PostgresStoreOpen, UnreachableDatabaseIsUnavailable) {
