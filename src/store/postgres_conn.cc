@@ -6,6 +6,24 @@
 
 namespace interlock::store::pg {
 
+namespace {
+
+// libpq's messages span several lines, indented with tabs: one line for logs and reasons.
+std::string OneLine(std::string_view raw) {
+  std::string msg;
+  for (char ch : raw) {
+    if (ch == '\n' || ch == '\t') {
+      if (!msg.empty() && msg.back() != ' ') msg.push_back(' ');
+    } else {
+      msg.push_back(ch);
+    }
+  }
+  while (!msg.empty() && msg.back() == ' ') msg.pop_back();
+  return msg;
+}
+
+}  // namespace
+
 PgResult::~PgResult() {
   if (r_ != nullptr) PQclear(r_);
 }
@@ -64,8 +82,7 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri, const Pg
   PQsetNoticeProcessor(
       c, [](void*, const char*) {}, nullptr);
   if (PQstatus(c) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(c);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    const std::string msg = OneLine(PQerrorMessage(c));
     return Error::Unavailable("store: cannot connect to postgresql: " + msg);
   }
   Result<std::vector<PgResult>> set =
@@ -85,9 +102,9 @@ PgConn::~PgConn() {
 bool PgConn::Broken() const { return PQstatus(c_) != CONNECTION_OK; }
 
 Error PgConn::FailureFrom(pg_result* r, std::string_view what, std::string* sqlstate) const {
-  std::string msg = r != nullptr ? PQresultErrorMessage(r) : "";
-  if (msg.empty()) msg = PQerrorMessage(c_);
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  std::string raw = r != nullptr ? PQresultErrorMessage(r) : "";
+  if (raw.empty()) raw = PQerrorMessage(c_);
+  const std::string msg = OneLine(raw);
   const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   if (sqlstate != nullptr) *sqlstate = state != nullptr ? state : "";
   return Error::Unavailable("store: postgresql " + std::string(what) + ": " + msg);

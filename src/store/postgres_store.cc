@@ -415,6 +415,18 @@ class PostgresStore::Impl {
       reader_ = std::move(c).value();
     }
     Result<T> r = fn(*reader_);
+    if (!r.ok() && r.error().kind == ErrorKind::kUnavailable && reader_->Broken()) {
+      // A connection the server closed (a restart, a failover) is found out by its next
+      // use: a read is safe to run once more on a fresh connection.
+      reader_.reset();
+      Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+      if (!c.ok()) {
+        reader_down_until_ = Clock::now() + kReconnectBackoff;
+        return c.error();
+      }
+      reader_ = std::move(c).value();
+      r = fn(*reader_);
+    }
     if (!r.ok() && r.error().kind == ErrorKind::kUnavailable) reader_.reset();
     return r;
   }
@@ -595,12 +607,23 @@ class PostgresStore::Impl {
   // data may have caused (not the connection, not a conflict).
   Status RunBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses, bool* op_fault) {
     Status last = Status::Ok();
+    bool reconnected = false;
     for (int attempt = 0; attempt < kMaxRetries; ++attempt) {
       if (Status s = EnsureWriter(); !s.ok()) return s;
       std::string sqlstate;
+      bool committing = false;
       statuses->clear();
-      last = TryBatch(ops, statuses, &sqlstate);
+      last = TryBatch(ops, statuses, &sqlstate, &committing);
       if (last.ok()) return last;
+      if (!committing && !reconnected && writer_->Broken()) {
+        // The server closed the connection since the last batch (a restart, a failover)
+        // and nothing of this batch was written: once more on a fresh connection. (A
+        // connection lost during the COMMIT is not retried: it may have committed.)
+        writer_.reset();
+        reconnected = true;
+        --attempt;
+        continue;
+      }
       if (writer_ != nullptr) Rollback(*writer_);
       if (sqlstate == pg::kSerializationFailure || sqlstate == pg::kDeadlockDetected) continue;
       // Anything else: drop the connection (a failover may have made it a standby; the
@@ -615,8 +638,9 @@ class PostgresStore::Impl {
                               std::to_string(kMaxRetries) + " times: " + last.error().message);
   }
 
-  Status TryBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses,
-                  std::string* sqlstate) {
+  // *committing: the failure came from the round trip that writes and commits.
+  Status TryBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses, std::string* sqlstate,
+                  bool* committing) {
     PgConn& c = *writer_;
     Batch b;
     // Round trip 1: the transaction, the chain head (the lock every writer takes first)
@@ -683,6 +707,7 @@ class PostgresStore::Impl {
     }
     // Round trip 3: every write and the COMMIT.
     std::string sql = Flush(b);
+    *committing = true;
     Result<std::vector<PgResult>> done = c.ExecScript(sql, sqlstate);
     if (!done.ok()) return done.error();
     return Status::Ok();
