@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -12,7 +14,14 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   std::vector<interlock::policy::Diagnostic> diags;
-  auto r = interlock::policy::ParseAgentPolicy(text, "fuzz.yaml", &diags);
+  // Variables resolve the same way on every run: a fixed workspace and one variable.
+  interlock::policy::LoadOptions options;
+  options.workspace = "/home/fuzz/ws";
+  options.getenv = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "X") return std::string("v");
+    return std::nullopt;
+  };
+  auto r = interlock::policy::ParseAgentPolicy(text, "fuzz.yaml", &diags, options);
   for (const auto& d : diags) (void)d.ToString();
   if (!r.ok()) {
     if (r.error().message.empty()) std::abort();  // an error always says what is wrong

@@ -1,5 +1,12 @@
 // `interlock check PATH...`: validate policy files and directories.
+// `interlock check POLICY --against-server -- SERVER...` (or --url): also lint the policy
+// against the tools the server lists (tools/list only, never a call): names it does not
+// have, tools it has that the policy does not mention, constraints on arguments a tool's
+// inputSchema does not declare (docs/mcp.md#from-a-server-to-a-policy).
+#include <algorithm>
 #include <iostream>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -7,17 +14,27 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/server_flags.h"
+#include "common/json.h"
+#include "mcp/tool_catalog.h"
 #include "policy/loader.h"
 
 namespace interlock::cli {
 namespace {
 
 using policy::Diagnostic;
+namespace json = boost::json;
 
 struct CheckOptions {
-  std::vector<std::string> paths;
+  std::string first;               // the first path
+  std::vector<std::string> paths;  // every path (RunCheck fills it)
+  std::vector<std::string> rest;   // more paths, or (--against-server) the server command
   bool strict = false;
   std::string format = "text";
+  bool against_server = false;
+  std::string agent;
+  std::string workspace;  // ${workspace}; empty: the current directory
+  ServerFlags server_flags;
 };
 
 const char* SeverityName(Diagnostic::Severity s) {
@@ -32,13 +49,205 @@ const char* SeverityName(Diagnostic::Severity s) {
   return "error";
 }
 
-int RunCheck(const CheckOptions& opt) {
+// ---- --against-server ----
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// "; did you mean "x"?" for the nearest candidate within a third of the name's length
+// (at least 2 edits, case differences counting as one), or "".
+std::string DidYouMean(std::string_view name, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::max<size_t>(2, name.size() / 3) + 1;
+  for (const std::string& c : candidates) {
+    const size_t d = EditDistance(name, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best.empty() ? "" : "; did you mean " + ToJsonText(json::string(best)) + "?";
+}
+
+std::string Q(std::string_view s) { return ToJsonText(json::string(s)); }
+
+bool IsPattern(std::string_view name) { return name.find('*') != std::string_view::npos; }
+
+// The top-level argument an argument path starts from: `paths` for `paths[*]`, `options`
+// for `options.recursive`, `a.b` for `["a.b"].c`; the whole string when it has no
+// separator.
+std::string FirstSegment(std::string_view path) {
+  if (path.size() >= 2 && path[0] == '[' && path[1] == '"') {
+    for (size_t i = 2; i < path.size(); ++i) {
+      if (path[i] == '\\') {
+        ++i;
+      } else if (path[i] == '"') {
+        auto v = ParseJsonStrict(path.substr(1, i));
+        if (v.ok() && v->is_string()) return std::string(v->as_string());
+        break;
+      }
+    }
+    return std::string(path);
+  }
+  const size_t end = path.find_first_of(".[");
+  return std::string(path.substr(0, end));
+}
+
+std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
+                                           const mcp::ServerCatalog& cat) {
+  std::vector<Diagnostic> out;
+  auto add = [&](Diagnostic::Severity sev, policy::Location at, std::string id, std::string msg) {
+    if (at.file.empty()) at.file = p.file;
+    out.push_back({sev, std::move(at), std::move(id), std::move(msg)});
+  };
+  std::vector<std::string> names;
+  for (const mcp::ServerTool& t : cat.tools) names.push_back(t.name);
+  const std::string server =
+      cat.server_name.empty() ? "the server" : "server " + Q(cat.server_name);
+
+  auto check_name = [&](std::string_view entry, const policy::Location& at, bool blocked) {
+    const std::string where = std::string(blocked ? "tools.blocked " : "tools.allowed ") + Q(entry);
+    if (!IsPattern(entry)) {
+      if (std::find(names.begin(), names.end(), entry) == names.end()) {
+        add(Diagnostic::Severity::kError, at, "unknown-tool",
+            where + ": " + server + " has no tool of that name" + DidYouMean(entry, names));
+      }
+      return;
+    }
+    for (const std::string& n : names) {
+      if (policy::ToolPatternMatches(entry, n)) return;
+    }
+    if (blocked) {
+      add(Diagnostic::Severity::kInfo, at, "pattern-matches-nothing",
+          where + ": the pattern matches none of the " + std::to_string(names.size()) +
+              " tools of " + server + " (it still refuses any such tool added later)");
+    } else {
+      add(Diagnostic::Severity::kWarning, at, "pattern-matches-nothing",
+          where + ": the pattern matches none of the " + std::to_string(names.size()) +
+              " tools of " + server + "; a typo?");
+    }
+  };
+  for (const auto& [name, rule] : p.allowed) check_name(name, rule.at, false);
+  for (const auto& [name, at] : p.blocked) check_name(name, at, true);
+
+  for (const mcp::ServerTool& t : cat.tools) {
+    // Mentioned: some entry, exact or pattern, decides it (the engine's own resolution).
+    if (p.Resolve(t.name).kind == policy::ToolResolution::Kind::kNone) {
+      add(Diagnostic::Severity::kInfo, p.tools_at, "unlisted-tool",
+          server + " has tool " + Q(t.name) +
+              " which this policy neither allows nor blocks: it is denied by default; allow or "
+              "block it to say so");
+    }
+  }
+
+  // Argument names, for the exact entries (a pattern's tools may differ in arguments).
+  for (const auto& [name, rule] : p.allowed) {
+    if (IsPattern(name)) continue;
+    auto it = std::find_if(cat.tools.begin(), cat.tools.end(),
+                           [&](const mcp::ServerTool& t) { return t.name == name; });
+    if (it == cat.tools.end()) continue;
+    const auto declared = mcp::DeclaredArguments(*it);
+    std::vector<std::pair<std::string, policy::Location>> used;
+    std::set<std::string> seen;
+    for (const policy::ArgConstraint& c : rule.constraints) {
+      std::string first = FirstSegment(c.argument);
+      if (seen.insert(first).second) used.emplace_back(std::move(first), c.at);
+    }
+    if (rule.scope && seen.insert(rule.scope_argument).second) {
+      used.emplace_back(rule.scope_argument, rule.at);
+    }
+    // A misspelt redact name is worse than a no-op: the value it meant is stored.
+    for (const std::string& r : rule.redact) {
+      std::string first = FirstSegment(r);
+      if (seen.insert(first).second) used.emplace_back(std::move(first), rule.at);
+    }
+    if (used.empty()) continue;
+    if (!declared) {
+      add(Diagnostic::Severity::kInfo, rule.at, "undeclared-arguments",
+          "tools.allowed " + Q(name) +
+              ": the tool's inputSchema declares no properties, so its constrained argument "
+              "names cannot be checked");
+      continue;
+    }
+    for (const auto& [arg, at] : used) {
+      if (std::find(declared->begin(), declared->end(), arg) != declared->end()) continue;
+      std::string known;
+      for (const std::string& d : *declared) known += (known.empty() ? "" : ", ") + d;
+      add(Diagnostic::Severity::kError, at, "unknown-argument",
+          "tools.allowed " + Q(name) + ": a constraint, scope or redact names argument " + Q(arg) +
+              " which the tool's inputSchema does not declare (it has: " +
+              (known.empty() ? "none" : known) + ")" + DidYouMean(arg, *declared));
+    }
+  }
+  return out;
+}
+
+int RunCheck(const CheckOptions& given) {
+  CheckOptions opt = given;
+  // With --against-server and a server command, `path` is the policy and `rest` the
+  // command; otherwise `rest` holds more policy paths.
+  std::vector<std::string> server_command;
+  opt.paths = {opt.first};
+  if (opt.against_server && opt.server_flags.url.empty()) {
+    if (opt.rest.empty()) {
+      std::cerr << "interlock check: --against-server wants one policy and the server: "
+                   "interlock check POLICY --against-server -- SERVER_COMMAND... (or --url)\n";
+      return kExitUsage;
+    }
+    server_command = opt.rest;
+  } else {
+    opt.paths.insert(opt.paths.end(), opt.rest.begin(), opt.rest.end());
+  }
+  if (!opt.against_server &&
+      (!opt.server_flags.url.empty() || !opt.server_flags.headers.empty() ||
+       !opt.server_flags.header_env.empty() || !opt.server_flags.ca_file.empty())) {
+    std::cerr << "interlock check: --url, --header, --header-env and --ca need --against-server\n";
+    return kExitUsage;
+  }
   std::vector<Diagnostic> diags;
-  Result<std::shared_ptr<const policy::PolicySet>> set = policy::LoadPolicySet(opt.paths, &diags);
+  Result<std::shared_ptr<const policy::PolicySet>> set =
+      policy::LoadPolicySet(opt.paths, &diags, {.workspace = opt.workspace, .getenv = {}});
   if (set.ok()) {
     for (const auto& [id, agent] : (*set)->agents) {
       for (Diagnostic& d : policy::Lint(*agent)) diags.push_back(std::move(d));
     }
+  }
+  std::optional<mcp::ServerCatalog> catalog;
+  if (opt.against_server && set.ok()) {
+    auto spec = MakeServerSpec(opt.server_flags, server_command);
+    if (!spec.ok()) {
+      std::cerr << "interlock check: " << spec.error().message << '\n';
+      return kExitUsage;
+    }
+    std::vector<const policy::AgentPolicy*> agents;
+    for (const auto& [id, agent] : (*set)->agents) {
+      if (opt.agent.empty() || id == opt.agent) agents.push_back(agent.get());
+    }
+    if (agents.empty()) {
+      std::cerr << "interlock check: no agent " << opt.agent << " in the policy\n";
+      return kExitUsage;
+    }
+    auto cat = mcp::ListServerTools(*spec);
+    if (!cat.ok()) {
+      std::cerr << "interlock check: cannot list the server's tools: " << cat.error().message
+                << '\n';
+      return kExitUsage;
+    }
+    for (const policy::AgentPolicy* a : agents) {
+      for (Diagnostic& d : CheckAgainstServer(*a, *cat)) diags.push_back(std::move(d));
+    }
+    catalog = std::move(*cat);
   }
   if (opt.strict) {
     for (Diagnostic& d : diags) {
@@ -86,6 +295,13 @@ int RunCheck(const CheckOptions& opt) {
                     {"message", d.message}});
     }
     out["diagnostics"] = std::move(ds);
+    if (catalog) {
+      json::array names;
+      for (const mcp::ServerTool& t : catalog->tools) names.emplace_back(t.name);
+      out["server"] = {{"name", catalog->server_name},
+                       {"version", catalog->server_version},
+                       {"tools", std::move(names)}};
+    }
     WriteJsonLine(std::cout, out);
   } else {
     for (const Diagnostic& d : diags) std::cerr << d.ToString() << '\n';
@@ -111,9 +327,21 @@ void AddCheck(CLI::App& app, int* exit_code) {
       "check",
       "Validate policy files or directories. Errors carry file:line:column; warnings list "
       "the pre-production checklist items a policy shows. Exit 0 when valid, 1 when not.");
-  cmd->add_option("paths", opt->paths, "Policy files or directories of *.yaml")->required();
+  // One positional for the first path and one for the rest: CLI11 2.1 then routes the words
+  // after `--` (the server command) to `rest` too; RunCheck tells them apart.
+  cmd->add_option("path", opt->first, "Policy files or directories of *.yaml")->required();
+  cmd->add_option("rest", opt->rest,
+                  "More policy paths; with --against-server: the server command, after --");
   cmd->add_flag("--strict", opt->strict, "Treat warnings as errors");
   cmd->add_option("--format", opt->format, "Output format")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_flag("--against-server", opt->against_server,
+                "Also lint the policy against the tools an MCP server lists: give one policy "
+                "and the server command after -- (or --url). Never calls a tool.");
+  cmd->add_option("--agent", opt->agent,
+                  "With --against-server: check only this agent's policy (default: every one)");
+  cmd->add_option("--workspace", opt->workspace,
+                  "The directory ${workspace} stands for (default: the current directory)");
+  AddServerFlags(cmd, &opt->server_flags);
   cmd->callback([opt, exit_code] { *exit_code = RunCheck(*opt); });
 }
 

@@ -34,6 +34,7 @@ struct DecideOptions {
   std::string agent;
   std::string now;
   std::string run_id = "cli-run";
+  std::string workspace;  // ${workspace}; empty: the current directory
 };
 
 // Line I/O on stdin/stdout for a JSON-lines filter, batched without hurting interactive
@@ -121,7 +122,8 @@ bool IsBlank(const std::string& s) {
 
 int RunDecide(const DecideOptions& opt) {
   std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet({opt.policy}, &diags);
+  auto set =
+      policy::LoadPolicySet({opt.policy}, &diags, {.workspace = opt.workspace, .getenv = {}});
   if (!set.ok()) {
     std::cerr << "interlock decide: policy " << opt.policy << " is invalid; fix it (run "
               << "`interlock check " << opt.policy << "` for details):\n"
@@ -222,6 +224,8 @@ void AddDecide(CLI::App& app, int* exit_code) {
   cmd->add_option("--agent", opt->agent, "Agent id (required when PATH holds several)");
   cmd->add_option("--now", opt->now, "Run start time, RFC 3339 (default: now)");
   cmd->add_option("--run", opt->run_id, "Run id to report (default: cli-run)");
+  cmd->add_option("--workspace", opt->workspace,
+                  "The directory ${workspace} stands for (default: the current directory)");
   cmd->callback([opt, exit_code] { *exit_code = RunDecide(*opt); });
 }
 

@@ -224,7 +224,7 @@ int PrintKills(const KillOptions& opt, const std::vector<store::KillEntry>& kill
                                         {"engaged", k.engaged},
                                         {"reason", k.reason},
                                         {"actor", k.actor},
-                                        {"time", FormatRfc3339(k.at)}});
+                                        {"at", FormatRfc3339(k.at)}});
     }
     WriteJsonLine(std::cout, arr);
     return kExitOk;

@@ -35,8 +35,8 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
   if (agent != nullptr) {
-    if (auto it = agent->allowed.find(request.call.tool); it != agent->allowed.end()) {
-      request.redact_fields = it->second.redact;
+    if (const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule) {
+      request.redact_fields = rule->redact;
     }
   }
 

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <boost/json/serialize.hpp>
 
@@ -190,16 +192,12 @@ bool JsonEqual(const json::value& a, const json::value& b) {
   }
 }
 
-// Checks one constraint; on violation fills `why` with a sentence and returns false.
-bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::string* why) {
-  const json::value* v = args.if_contains(c.argument);
-  // Built only on violation: the passing path allocates nothing.
-  auto arg = [&] { return "argument " + Quote(c.argument); };
-  if (v == nullptr || v->is_null()) {
-    if (c.optional) return true;
-    *why = arg() + (v == nullptr ? " is missing" : " is null") + " but the policy constrains it";
-    return false;
-  }
+// Checks one value the constraint's path reaches (never missing or null); on violation
+// fills `why` with a sentence starting with arg() and returns false.
+template <typename Label>
+bool CheckValue(const ArgConstraint& c, const json::value& value, const Label& arg,
+                std::string* why) {
+  const json::value* v = &value;
   auto wrong_type = [&](const char* wanted) {
     *why = arg() + " must be " + wanted + ", got " + JsonKindName(v->kind()) + " " + Show(*v);
     return false;
@@ -216,6 +214,12 @@ bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::stri
       return false;
     }
   }
+  for (const json::value& refused : c.not_one_of) {
+    if (JsonEqual(*v, refused)) {
+      *why = arg() + " is " + Show(*v) + ", which the policy refuses";
+      return false;
+    }
+  }
   if (c.min || c.max) {
     if (!v->is_number()) return wrong_type("a number");
     if (c.min && CompareNumber(*v, *c.min) < 0) {
@@ -227,7 +231,17 @@ bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::stri
       return false;
     }
   }
-  if (c.max_length || c.pattern || !c.path_prefixes.empty()) {
+  if (c.max_bytes) {
+    const json::string* s = v->if_string();
+    const size_t n = s != nullptr ? s->size() : json::serialize(*v).size();
+    if (n > *c.max_bytes) {
+      *why = arg() + " is " + std::to_string(n) + " bytes" +
+             (s != nullptr ? "" : " as compact JSON") + "; the maximum is " +
+             std::to_string(*c.max_bytes);
+      return false;
+    }
+  }
+  if (c.max_length || c.pattern || c.not_pattern || !c.path_prefixes.empty() || c.shell || c.url) {
     const json::string* s = v->if_string();
     if (s == nullptr) return wrong_type("a string");
     const std::string_view sv(s->data(), s->size());
@@ -239,6 +253,11 @@ bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::stri
     if (c.pattern && !re2::RE2::FullMatch(sv, *c.pattern)) {
       *why = arg() + " is " + Show(*v) + ", which does not match the pattern " +
              Quote(c.pattern->pattern());
+      return false;
+    }
+    if (c.not_pattern && re2::RE2::PartialMatch(sv, *c.not_pattern)) {
+      *why = arg() + " is " + Show(*v) + ", which contains a match of the refused pattern " +
+             Quote(c.not_pattern->pattern());
       return false;
     }
     if (!c.path_prefixes.empty()) {
@@ -258,17 +277,171 @@ bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::stri
         return false;
       }
     }
+    if (c.shell && !policy::CheckShellCommand(*c.shell, sv, why)) {
+      *why = arg() + " is refused as a shell command: " + *why;
+      return false;
+    }
+    if (c.url && !policy::CheckUrl(*c.url, sv, why)) {
+      *why = arg() + " is refused as a URL: " + *why;
+      return false;
+    }
   }
-  if (c.max_items) {
+  if (c.max_items || c.min_items) {
     const json::array* a = v->if_array();
     if (a == nullptr) return wrong_type("an array");
-    if (a->size() > *c.max_items) {
+    if (c.max_items && a->size() > *c.max_items) {
       *why = arg() + " has " + std::to_string(a->size()) + " items; the maximum is " +
              std::to_string(*c.max_items);
       return false;
     }
+    if (c.min_items && a->size() < *c.min_items) {
+      *why = arg() + " has " + std::to_string(a->size()) + " items; the minimum is " +
+             std::to_string(*c.min_items);
+      return false;
+    }
   }
   return true;
+}
+
+// The indices of the `[*]` steps taken so far, innermost first, on the stack.
+struct Trail {
+  const Trail* up;
+  size_t index;
+};
+
+// The path up to step `upto` with concrete indices: "paths[2]", "edits[0].oldText".
+std::string Concrete(const ArgConstraint& c, size_t upto, const Trail* t) {
+  std::vector<size_t> indices;
+  for (; t != nullptr; t = t->up) indices.push_back(t->index);
+  std::string out;
+  policy::AppendArgPathField(&out, c.argument, true);
+  for (size_t i = 0; i < upto; ++i) {
+    if (c.steps[i].kind == policy::ArgPathStep::Kind::kEach) {
+      out += "[" + std::to_string(indices.back()) + "]";
+      indices.pop_back();
+    } else {
+      policy::AppendArgPathField(&out, c.steps[i].field, false);
+    }
+  }
+  return out;
+}
+
+// Follows c.steps from step `i` on `v` (never missing or null), checking every value
+// reached. Depth is bounded by the policy's path, not by the call.
+bool Walk(const ArgConstraint& c, size_t i, const json::value& v, const Trail* t,
+          std::string* why) {
+  if (i == c.steps.size()) {
+    return CheckValue(
+        c, v, [&] { return "argument " + Concrete(c, i, t); }, why);
+  }
+  auto wrong_type = [&](const char* wanted) {
+    *why = "argument " + c.path + ": " + Concrete(c, i, t) + " must be " + wanted + ", got " +
+           JsonKindName(v.kind()) + " " + Show(v);
+    return false;
+  };
+  auto missing = [&](const Trail* at, bool is_missing) {
+    *why = "argument " + Concrete(c, i + 1, at) + (is_missing ? " is missing" : " is null") +
+           " but the policy constrains " + c.path;
+    return false;
+  };
+  if (c.steps[i].kind == policy::ArgPathStep::Kind::kEach) {
+    const json::array* a = v.if_array();
+    if (a == nullptr) return wrong_type("an array");
+    for (size_t k = 0; k < a->size(); ++k) {
+      const Trail next{t, k};
+      if ((*a)[k].is_null()) {
+        if (c.optional) continue;
+        return missing(&next, false);
+      }
+      if (!Walk(c, i + 1, (*a)[k], &next, why)) return false;
+    }
+    return true;
+  }
+  const json::object* o = v.if_object();
+  if (o == nullptr) return wrong_type("an object");
+  const json::value* f = o->if_contains(c.steps[i].field);
+  if (f == nullptr || f->is_null()) {
+    if (c.optional) return true;
+    return missing(t, f == nullptr);
+  }
+  return Walk(c, i + 1, *f, t, why);
+}
+
+// Checks one constraint; on violation fills `why` with a sentence and returns false.
+// A top-level argument (no steps) allocates nothing when it passes.
+bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::string* why) {
+  const json::value* v = args.if_contains(c.argument);
+  if (v == nullptr || v->is_null()) {
+    if (c.optional) return true;
+    if (c.steps.empty()) {
+      *why = "argument " + Quote(c.argument) + (v == nullptr ? " is missing" : " is null") +
+             " but the policy constrains it";
+    } else {
+      *why = "argument " + Concrete(c, 0, nullptr) + (v == nullptr ? " is missing" : " is null") +
+             " but the policy constrains " + c.path;
+    }
+    return false;
+  }
+  if (c.steps.empty()) {
+    // Built only on violation: the passing path allocates nothing.
+    return CheckValue(
+        c, *v, [&] { return "argument " + Quote(c.argument); }, why);
+  }
+  return Walk(c, 0, *v, nullptr, why);
+}
+
+// The value a combination argument's path (no [*]) names: nullptr when missing or null,
+// or when a value along the path has the wrong type (then *wrong is set).
+const json::value* Lookup(const ArgConstraint& p, const json::object& args, bool* wrong) {
+  const json::value* v = args.if_contains(p.argument);
+  for (const policy::ArgPathStep& s : p.steps) {
+    if (v == nullptr || v->is_null()) return nullptr;
+    const json::object* o = v->if_object();
+    if (o == nullptr) {
+      *wrong = true;
+      return nullptr;
+    }
+    v = o->if_contains(s.field);
+  }
+  return v == nullptr || v->is_null() ? nullptr : v;
+}
+
+bool CheckCombination(const policy::ArgCombination& k, const json::object& args, std::string* why) {
+  std::array<const json::value*, policy::kMaxCombinationArguments> values{};
+  const size_t n = std::min(k.arguments.size(), values.size());
+  auto name = [&](size_t i) {
+    const ArgConstraint& a = k.arguments[i];
+    return a.steps.empty() ? Quote(a.argument) : a.path;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    bool wrong = false;
+    values[i] = Lookup(k.arguments[i], args, &wrong);
+    if (values[i] == nullptr) {
+      *why = "argument " + name(i) +
+             (wrong ? " cannot be reached (a value along its path is not an object)"
+                    : " is missing or null") +
+             " but the policy constrains it in a combination";
+      return false;
+    }
+  }
+  for (const std::vector<json::value>& tuple : k.one_of) {
+    bool equal = tuple.size() == n;
+    for (size_t i = 0; equal && i < n; ++i) equal = JsonEqual(*values[i], tuple[i]);
+    if (equal) return true;
+  }
+  *why = "arguments (";
+  for (size_t i = 0; i < n; ++i) *why += (i > 0 ? ", " : "") + name(i);
+  *why += ") are (";
+  for (size_t i = 0; i < n; ++i) *why += (i > 0 ? ", " : "") + Show(*values[i]);
+  *why += "); allowed: ";
+  for (size_t t = 0; t < k.one_of.size(); ++t) {
+    *why += t > 0 ? ", (" : "(";
+    for (size_t i = 0; i < k.one_of[t].size(); ++i) {
+      *why += (i > 0 ? ", " : "") + Show(k.one_of[t][i]);
+    }
+    *why += ")";
+  }
+  return false;
 }
 
 // Checks the tool's data scope; on violation fills `why` and returns false.
@@ -361,14 +534,18 @@ bool CheckBudgets(const AgentPolicy& p, const RunState& state, Evaluation* ev) {
 
 // Everything after the run-level checks, for a known agent.
 void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& call,
-                  const EvalContext& ctx, const ToolRule* rule, Evaluation* ev) {
+                  const EvalContext& ctx, const policy::ToolResolution& res, Evaluation* ev) {
   Decision& d = ev->decision;
-  if (auto b = p.blocked.find(call.tool); b != p.blocked.end()) {
-    Deny(&d, Code::kToolBlocked,
-         "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id),
-         RuleId("tools.blocked", call.tool), b->second.ToString());
+  const ToolRule* rule = res.rule;
+  if (res.kind == policy::ToolResolution::Kind::kBlocked) {
+    std::string reason = "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id);
+    if (res.pattern) reason += " (by pattern " + Quote(res.entry) + ")";
+    Deny(&d, Code::kToolBlocked, std::move(reason), RuleId("tools.blocked", res.entry),
+         res.at->ToString());
     return;
   }
+  // Rule ids name the entry as written: the tool's name, or the pattern that matched it.
+  const std::string_view entry = res.entry;
   if (rule == nullptr) {
     Deny(&d, Code::kToolNotAllowed,
          "tool " + Quote(call.tool) + " is not in the allowed list of agent " + Quote(p.id) +
@@ -379,7 +556,8 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   for (const policy::FreezeWindow& w : p.freezes) {
     if (ctx.now < w.start || ctx.now >= w.end) continue;
     const bool covers = std::any_of(w.tools.begin(), w.tools.end(), [&](const std::string& t) {
-      return t == "*" || t == call.tool;
+      // A window may name the tool, or the pattern entry that decides it.
+      return t == "*" || t == call.tool || t == entry;
     });
     if (!covers) continue;
     std::string reason = "tool " + Quote(call.tool) + " is frozen by " + Quote(w.name) + " until " +
@@ -400,22 +578,38 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
       return;
     }
   }
+  for (const policy::ArgCombination& k : rule->combinations) {
+    if (!CheckCombination(k, call.args, &why)) {
+      Deny(&d, Code::kConstraintViolated, std::move(why), k.rule, k.at.ToString());
+      return;
+    }
+  }
   if (!CheckScope(*rule, call.args, &why)) {
-    Deny(&d, Code::kScopeViolated, std::move(why), RuleId("tools.allowed", call.tool, ".scope"),
+    Deny(&d, Code::kScopeViolated, std::move(why), RuleId("tools.allowed", entry, ".scope"),
          rule->at.ToString());
     return;
   }
   if (rule->max_records_per_run) {
     const uint64_t max = *rule->max_records_per_run;
     const uint64_t n = ev->effects.records;
-    auto used_it = state.records.find(call.tool);
-    const uint64_t used = used_it == state.records.end() ? 0 : used_it->second;
+    uint64_t used = 0;
+    if (!res.pattern) {
+      auto used_it = state.records.find(call.tool);
+      used = used_it == state.records.end() ? 0 : used_it->second;
+    } else {
+      // A pattern entry's budget is shared by every tool it decides: the run's records
+      // are kept per tool, so add up those of the tools that resolve to this entry.
+      for (const auto& [tool, count] : state.records) {
+        if (p.Resolve(tool).rule != rule) continue;
+        used = count > UINT64_MAX - used ? UINT64_MAX : used + count;
+      }
+    }
     if (n > max || used > max - n) {
       Deny(&d, Code::kRecordLimitExceeded,
            "call touches " + std::to_string(n) + " records and the run has already touched " +
                std::to_string(used) + "; max_records_per_run for tool " + Quote(call.tool) +
                " is " + std::to_string(max),
-           RuleId("tools.allowed", call.tool, ".constraints.max_records_per_run"),
+           RuleId("tools.allowed", entry, ".constraints.max_records_per_run"),
            rule->max_records_at.ToString());
       return;
     }
@@ -425,7 +619,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   if (autonomy == Autonomy::kGateAll) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "autonomy is gate_all, so every call of tool " + Quote(call.tool) + " needs human approval",
-        rule->autonomy ? RuleId("tools.allowed", call.tool, ".autonomy")
+        rule->autonomy ? RuleId("tools.allowed", entry, ".autonomy")
                        : std::string("agent.autonomy"),
         rule->at.ToString());
     return;
@@ -434,13 +628,13 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     if (*rule->requires_approval) {
       Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
           "tool " + Quote(call.tool) + " requires human approval",
-          RuleId("tools.allowed", call.tool, ".requires_approval"), rule->at.ToString());
+          RuleId("tools.allowed", entry, ".requires_approval"), rule->at.ToString());
       return;
     }
   } else if (rule->reversible == false) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "tool " + Quote(call.tool) + " is irreversible, so it needs human approval",
-        RuleId("tools.allowed", call.tool, ".reversible"), rule->at.ToString());
+        RuleId("tools.allowed", entry, ".reversible"), rule->at.ToString());
     return;
   }
 
@@ -449,7 +643,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   reason.append("tool ");
   AppendQuoted(&reason, call.tool);
   reason.append(" is allowed");
-  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), RuleId("tools.allowed", call.tool),
+  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), RuleId("tools.allowed", entry),
       rule->at.ToString());
   if (rule->reversible != false && rule->blast_radius == policy::BlastRadius::kLarge &&
       autonomy != Autonomy::kAuditBased) {
@@ -470,13 +664,12 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
   Evaluation ev;
   Decision& d = ev.decision;
   d.tool = call.tool;
-  const ToolRule* rule = nullptr;
+  policy::ToolResolution res;
   if (policy != nullptr) {
     d.agent_id = policy->id;
-    if (auto it = policy->allowed.find(call.tool); it != policy->allowed.end()) {
-      rule = &it->second;
-    }
+    res = policy->Resolve(call.tool);
   }
+  const ToolRule* rule = res.rule;
   ev.effects.steps = 1;
   ev.effects.records = CountRecords(call.args, rule);
 
@@ -500,7 +693,7 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
          "the run is halted" + (state.halt_reason.empty() ? "" : ": " + state.halt_reason),
          "run.halted");
   } else if (!CheckBudgets(*policy, state, &ev)) {
-    EvaluateTool(*policy, state, call, ctx, rule, &ev);
+    EvaluateTool(*policy, state, call, ctx, res, &ev);
   }
 
   if (d.verdict != Verdict::kAllow && policy->mode == policy::Mode::kShadow) {
@@ -520,10 +713,10 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
 ToolView ViewTool(const policy::AgentPolicy* policy, std::string_view tool) {
   ToolView v;
   if (policy == nullptr) return v;
-  auto rule = policy->allowed.find(tool);
-  const bool allowed = rule != policy->allowed.end() && policy->blocked.count(tool) == 0;
+  const policy::ToolResolution res = policy->Resolve(tool);
+  const bool allowed = res.kind == policy::ToolResolution::Kind::kAllowed;
   v.visible = allowed || policy->mode == policy::Mode::kShadow;
-  if (v.visible && rule != policy->allowed.end()) v.scope = rule->second.scope;
+  if (v.visible && res.rule != nullptr) v.scope = res.rule->scope;
   return v;
 }
 

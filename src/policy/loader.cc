@@ -27,6 +27,8 @@
 #include <vector>
 
 #include <re2/re2.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "common/crypto.h"
@@ -46,6 +48,22 @@ std::string Diagnostic::ToString() const {
   out += message;
   out += " [" + id + "]";
   return out;
+}
+
+void AppendArgPathField(std::string* out, std::string_view field, bool first) {
+  const bool plain = !field.empty() && std::none_of(field.begin(), field.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f || c == '.' || c == '[' || c == ']' || c == '*' || c == '"' ||
+           c == '\'' || c == ' ';
+  });
+  if (plain) {
+    if (!first) out->push_back('.');
+    out->append(field);
+    return;
+  }
+  out->push_back('[');
+  out->append(boost::json::serialize(boost::json::string_view(field.data(), field.size())));
+  out->push_back(']');
 }
 
 namespace {
@@ -272,6 +290,106 @@ bool HasControl(std::string_view s) {
   });
 }
 
+// An argument path parsed from a key under constraints.arguments (docs/policy.md,
+// "Argument paths"). `normalised` is the canonical spelling, used to find duplicates.
+struct ParsedArgPath {
+  std::string argument;
+  std::vector<ArgPathStep> steps;
+  std::string normalised;
+};
+
+std::string RenderArgPath(std::string_view argument, const std::vector<ArgPathStep>& steps) {
+  std::string out;
+  AppendArgPathField(&out, argument, true);
+  for (const ArgPathStep& st : steps) {
+    if (st.kind == ArgPathStep::Kind::kEach) {
+      out += "[*]";
+    } else {
+      AppendArgPathField(&out, st.field, false);
+    }
+  }
+  return out;
+}
+
+bool IsBracketOnly(char c) { return c == ']' || c == '*' || c == '"' || c == '\'' || c == ' '; }
+
+// A key without '.' or '[' is a top-level argument, whatever else it contains.
+std::optional<ParsedArgPath> ParseArgPath(std::string_view s, std::string* why) {
+  ParsedArgPath out;
+  if (s.find_first_of(".[") == std::string_view::npos) {
+    out.argument = std::string(s);
+    out.normalised = RenderArgPath(out.argument, out.steps);
+    return out;
+  }
+  auto fail = [&](size_t at, const std::string& msg) -> std::optional<ParsedArgPath> {
+    *why = "invalid argument path '" + std::string(s) + "' at character " + std::to_string(at + 1) +
+           ": " + msg;
+    return std::nullopt;
+  };
+  bool first = true;
+  auto add_field = [&](std::string key) {
+    if (first) {
+      out.argument = std::move(key);
+    } else {
+      out.steps.push_back({ArgPathStep::Kind::kField, std::move(key)});
+    }
+    first = false;
+  };
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] == '[') {
+      if (s.compare(i, 3, "[*]") == 0) {
+        if (first) return fail(i, "a path starts with an argument name, not [*]");
+        out.steps.push_back({ArgPathStep::Kind::kEach, {}});
+        i += 3;
+        continue;
+      }
+      if (i + 1 < s.size() && s[i + 1] == '"') {
+        size_t j = i + 2;
+        while (j < s.size() && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
+        if (j >= s.size()) return fail(i, "unterminated [\"key\"]");
+        boost::system::error_code ec;
+        boost::json::value v = boost::json::parse(s.substr(i + 1, j - i), ec);
+        if (ec || !v.is_string()) return fail(i + 1, "the key in [\"key\"] is not a JSON string");
+        if (j + 1 >= s.size() || s[j + 1] != ']') return fail(j + 1, "expected ] after the key");
+        if (v.get_string().empty()) return fail(i, "empty key");
+        add_field(std::string(v.get_string()));
+        i = j + 2;
+        continue;
+      }
+      if (i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '9') {
+        return fail(i, "array indexes are not supported; use [*] (every item)");
+      }
+      return fail(i, "expected [*] or [\"key\"]");
+    }
+    if (s[i] == '.') {
+      if (first) return fail(i, "a path starts with an argument name, not '.'");
+      ++i;
+    } else if (!first) {
+      return fail(i, "expected '.', [*] or [\"key\"]");
+    }
+    size_t j = i;
+    while (j < s.size() && s[j] != '.' && s[j] != '[') {
+      if (IsBracketOnly(s[j])) {
+        return fail(j, std::string("a key with '") + s[j] + "' must be written [\"key\"]");
+      }
+      ++j;
+    }
+    if (j == i) return fail(i, "empty key");
+    add_field(std::string(s.substr(i, j - i)));
+    i = j;
+  }
+  out.normalised = RenderArgPath(out.argument, out.steps);
+  return out;
+}
+
+bool ValidEnvName(std::string_view n) {
+  if (n.empty() || (n[0] >= '0' && n[0] <= '9')) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
 bool ValidAgentId(std::string_view id) {
   if (id.empty() || id.size() > kMaxAgentIdLength) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
@@ -330,7 +448,8 @@ class DocumentCounter final : public YAML::EventHandler {
 
 class Parser {
  public:
-  Parser(std::string_view file, std::vector<Diagnostic>* out) : file_(file), out_(out) {}
+  Parser(std::string_view file, std::vector<Diagnostic>* out, const LoadOptions& options)
+      : file_(file), out_(out), options_(options) {}
 
   int errors() const { return errors_; }
 
@@ -470,6 +589,20 @@ class Parser {
     }
     if (HasControl(*s)) {
       Error(Mark(f), "invalid-value", Describe(f.path) + ": must not contain control characters");
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  // A tool name or a tool-name pattern (`*` matches any run of bytes). `**` is refused:
+  // it means the same as `*`, and one spelling per pattern keeps duplicates detectable.
+  std::optional<std::string> ToolName(const Field& f) {
+    auto s = Name(f);
+    if (!s) return std::nullopt;
+    if (s->find("**") != std::string::npos) {
+      Error(
+          Mark(f), "invalid-value",
+          Describe(f.path) + ": `**` in a tool-name pattern means the same as `*`; write one `*`");
       return std::nullopt;
     }
     return s;
@@ -652,7 +785,21 @@ class Parser {
   void ParseTools(const Field& f, AgentPolicy* p);
   std::optional<ToolRule> ParseToolRule(const Field& f);
   void ParseConstraints(const Field& f, const std::string& tool_path, ToolRule* rule);
-  std::optional<ArgConstraint> ParseArgument(const Field& f, const std::string& rule_id);
+  std::optional<ArgConstraint> ParseArgument(const Field& f, const std::string& rule_id,
+                                             const ParsedArgPath& path);
+  void ParseCombinations(const Field& f, const std::string& base, ToolRule* rule);
+  std::shared_ptr<const ShellMatcher> ParseShell(const Field& f);
+  std::shared_ptr<const UrlMatcher> ParseUrl(const Field& f);
+  std::optional<UrlRule> ParseUrlRule(const Field& f);
+  std::optional<std::string> Workspace(const Field& f);
+  // How a variable's value is inserted: as is, RE2-quoted (inside a regular expression),
+  // or shell-quoted (inside a command pattern, so a workspace with spaces stays one word).
+  enum class VarQuote { kNone, kRegex, kShell };
+  std::optional<std::string> Vars(const Field& f, const std::string& s, VarQuote quote);
+  std::optional<boost::json::value> ConstraintScalar(const Field& f);
+  std::optional<std::string> ConstraintString(const Field& f, VarQuote quote = VarQuote::kNone);
+  std::optional<std::string> AbsolutePrefix(const Field& f, std::string_view what);
+  std::shared_ptr<const re2::RE2> Regex(const Field& f, bool partial);
   void ParseExecution(const Field& f, Execution* e);
   void ParseEscalation(const Field& f, AgentPolicy* p);
   void ParseFreezes(const Field& f, AgentPolicy* p);
@@ -660,7 +807,11 @@ class Parser {
 
   std::string file_;
   std::vector<Diagnostic>* out_;
+  const LoadOptions& options_;
   int errors_ = 0;
+  bool workspace_checked_ = false;
+  std::optional<std::string> workspace_;  // absolute, normalised, never "/"
+  std::string workspace_error_;
 };
 
 std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
@@ -769,7 +920,10 @@ void Parser::ParseAgent(const Field& f, AgentPolicy* p, std::optional<Field>* to
     }
   }
   if (const Field* mode = m->Get("mode")) {
-    if (auto v = Enum(*mode, {"enforce", "shadow"}, {Mode::kEnforce, Mode::kShadow})) p->mode = *v;
+    if (auto v = Enum(*mode, {"enforce", "shadow"}, {Mode::kEnforce, Mode::kShadow})) {
+      p->mode = *v;
+      p->mode_at = Loc(mode->key_mark);
+    }
   }
   if (const Field* a = m->Get("autonomy")) {
     if (auto v = Enum(*a, {"gate_all", "exception_based", "audit_based"},
@@ -793,39 +947,42 @@ void Parser::ParseTools(const Field& f, AgentPolicy* p) {
       for (const Field& item : *items) {
         auto rule = ParseToolRule(item);
         if (!rule) continue;
-        if (auto it = p->allowed.find(rule->name); it != p->allowed.end()) {
-          Error(item.key_mark, "duplicate-tool",
-                "tool " + Quote(rule->name) + " is listed twice in tools.allowed (first at " +
-                    LineCol(it->second.at) + "); merge the entries");
-          continue;
-        }
+        // Entries as written (names or patterns); AgentPolicy::Resolve decides calls.
         std::string name = rule->name;
-        p->allowed.emplace(std::move(name), std::move(*rule));
+        auto [it, fresh] = p->allowed.try_emplace(std::move(name), std::move(*rule));
+        if (!fresh) {
+          Error(item.key_mark, "duplicate-tool",
+                "tool " + Quote(it->first) + " is listed twice in tools.allowed (first at " +
+                    LineCol(it->second.at) + "); merge the entries");
+        }
       }
     }
   }
   if (const Field* blocked = m->Get("blocked")) {
     if (auto items = List(*blocked)) {
       for (const Field& item : *items) {
-        auto name = Name(item);
+        auto name = ToolName(item);
         if (!name) continue;
         Location at = Loc(item.key_mark);
-        if (auto it = p->blocked.find(*name); it != p->blocked.end()) {
-          Error(item.key_mark, "duplicate-tool",
-                "tool " + Quote(*name) + " is listed twice in tools.blocked (first at " +
-                    LineCol(it->second) + ")");
-          continue;
-        }
-        if (auto it = p->allowed.find(*name); it != p->allowed.end()) {
+        // The same entry (name or pattern) in both lists is an error; overlapping but
+        // different entries are resolved by AgentPolicy::Resolve and reported by Lint.
+        const auto same = p->allowed.lower_bound(*name);
+        if (same != p->allowed.end() && same->first == *name) {
           Error(item.key_mark, "allowed-and-blocked",
-                "tool " + Quote(*name) + " is both allowed (at " + LineCol(it->second.at) +
+                "tool " + Quote(*name) + " is both allowed (at " + LineCol(same->second.at) +
                     ") and blocked; remove it from one of the lists");
           continue;
         }
-        p->blocked.emplace(std::move(*name), std::move(at));
+        auto [it, fresh] = p->blocked.try_emplace(*name, at);
+        if (!fresh) {
+          Error(item.key_mark, "duplicate-tool",
+                "tool " + Quote(*name) + " is listed twice in tools.blocked (first at " +
+                    LineCol(it->second) + ")");
+        }
       }
     }
   }
+  p->IndexToolPatterns();
 }
 
 std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
@@ -834,7 +991,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   ToolRule rule;
   rule.at = Loc(f.key_mark);
   if (*kind == Kind::kString) {  // `- search_docs`: a tool with no extras
-    auto name = Name(f);
+    auto name = ToolName(f);
     if (!name) return std::nullopt;
     rule.name = std::move(*name);
     return rule;
@@ -859,7 +1016,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
     Error(f.key_mark, "missing-key", Describe(f.path) + ": missing required key 'name'");
     return std::nullopt;
   }
-  auto name = Name(*name_field);
+  auto name = ToolName(*name_field);
   if (!name) return std::nullopt;
   rule.name = *name;
   const std::string path = "tools.allowed[" + Quote(rule.name) + "]";
@@ -905,18 +1062,18 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
 }
 
 void Parser::ParseConstraints(const Field& f, const std::string& tool_path, ToolRule* rule) {
-  auto m = Map(f, {"max_records_per_run", "arguments"}, false, "allowed_");
+  auto m = Map(f, {"max_records_per_run", "arguments", "combinations"}, false, "allowed_");
   if (!m) return;
   const std::string base = tool_path + ".constraints";
-  std::map<std::string, std::string> claimed;  // argument -> rule id constraining it
-  auto add = [&](ArgConstraint c, const YAML::Mark& mark) {
-    if (auto it = claimed.find(c.argument); it != claimed.end()) {
+  std::map<std::string, std::string> claimed;  // normalised path -> rule id constraining it
+  auto add = [&](ArgConstraint c, const std::string& normalised, const YAML::Mark& mark) {
+    if (auto it = claimed.find(normalised); it != claimed.end()) {
       Error(mark, "ambiguous-constraint",
-            "argument '" + c.argument + "' is constrained both by " + it->second + " and by " +
-                c.rule + "; put all its checks under constraints.arguments");
+            "argument " + normalised + " is constrained both by " + it->second + " and by " +
+                c.rule + "; put all its checks under one entry of constraints.arguments");
       return;
     }
-    claimed.emplace(c.argument, c.rule);
+    claimed.emplace(normalised, c.rule);
     rule->constraints.push_back(std::move(c));
   };
   for (const Field& item : m->items) {
@@ -925,6 +1082,8 @@ void Parser::ParseConstraints(const Field& f, const std::string& tool_path, Tool
     if (item.key == "max_records_per_run") {
       rule->max_records_at = Loc(item.key_mark);
       if (auto v = Unsigned(g, 1)) rule->max_records_per_run = *v;
+    } else if (item.key == "combinations") {
+      ParseCombinations(g, base, rule);
     } else if (item.key == "arguments") {
       auto args = Map(g, {}, /*any_key=*/true);
       if (!args) continue;
@@ -937,7 +1096,15 @@ void Parser::ParseConstraints(const Field& f, const std::string& tool_path, Tool
                 rule_id + ": argument names must be non-empty without control characters");
           continue;
         }
-        if (auto c = ParseArgument(a, rule_id)) add(std::move(*c), arg.key_mark);
+        std::string why;
+        auto path = ParseArgPath(arg.key, &why);
+        if (!path) {
+          Error(arg.key_mark, "invalid-argument-path", rule_id + ": " + why);
+          continue;
+        }
+        if (auto c = ParseArgument(a, rule_id, *path)) {
+          add(std::move(*c), path->normalised, arg.key_mark);
+        }
       }
     } else {  // allowed_<plural>
       const std::string plural = item.key.substr(std::string_view("allowed_").size());
@@ -955,7 +1122,7 @@ void Parser::ParseConstraints(const Field& f, const std::string& tool_path, Tool
       c.at = Loc(item.key_mark);
       bool ok = true;
       for (const Field& e : *items) {
-        if (auto v = JsonScalar(e)) {
+        if (auto v = ConstraintScalar(e)) {
           c.one_of.push_back(std::move(*v));
         } else {
           ok = false;
@@ -968,17 +1135,376 @@ void Parser::ParseConstraints(const Field& f, const std::string& tool_path, Tool
                   "instead");
         continue;
       }
-      add(std::move(c), item.key_mark);
+      const std::string normalised = RenderArgPath(c.argument, {});
+      add(std::move(c), normalised, item.key_mark);
     }
   }
 }
 
-std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::string& rule_id) {
-  auto m = Map(
-      f, {"one_of", "min", "max", "max_length", "max_items", "pattern", "path_prefix", "optional"});
+std::optional<std::string> Parser::Workspace(const Field& f) {
+  if (!workspace_checked_) {
+    workspace_checked_ = true;
+    std::string w = options_.workspace;
+    if (w.empty()) {
+      std::error_code ec;
+      w = std::filesystem::current_path(ec).string();
+      if (ec) workspace_error_ = "cannot read the current directory: " + ec.message();
+    }
+    if (workspace_error_.empty() && (w.empty() || w[0] != '/')) {
+      workspace_error_ = "the workspace '" + w + "' is not an absolute path";
+    }
+    if (workspace_error_.empty()) {
+      auto norm = NormalizePath(w);
+      if (!norm.ok()) {
+        workspace_error_ = "the workspace '" + w + "' is not acceptable: " + norm.error().message;
+      } else if (norm.value() == "/") {
+        workspace_error_ =
+            "the workspace is '/', which would allow every path; give a project directory "
+            "(--workspace DIR, or run from it)";
+      } else {
+        workspace_ = std::move(norm.value());
+      }
+    }
+  }
+  if (!workspace_) {
+    Error(Mark(f), "invalid-workspace",
+          Describe(f.path) + ": ${workspace} cannot be resolved: " + workspace_error_);
+  }
+  return workspace_;
+}
+
+std::optional<std::string> Parser::Vars(const Field& f, const std::string& s, VarQuote quote) {
+  if (s.find('$') == std::string::npos) return s;
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] != '$' || i + 1 == s.size() || (s[i + 1] != '$' && s[i + 1] != '{')) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    if (s[i + 1] == '$') {
+      out.push_back('$');
+      i += 2;
+      continue;
+    }
+    const size_t close = s.find('}', i + 2);
+    if (close == std::string::npos) {
+      Error(Mark(f), "invalid-variable",
+            Describe(f.path) + ": unterminated '${' in '" + s + "'; write $$ for a literal $");
+      return std::nullopt;
+    }
+    const std::string name = s.substr(i + 2, close - i - 2);
+    std::string value;
+    if (name == "workspace") {
+      auto w = Workspace(f);
+      if (!w) return std::nullopt;
+      value = *w;
+    } else if (name.rfind("env:", 0) == 0 && ValidEnvName(std::string_view(name).substr(4))) {
+      const std::string env = name.substr(4);
+      std::optional<std::string> v;
+      if (options_.getenv) {
+        v = options_.getenv(env);
+      } else if (const char* e = std::getenv(env.c_str())) {
+        v = std::string(e);
+      }
+      if (!v) {
+        Error(Mark(f), "unset-variable",
+              Describe(f.path) + ": ${" + name + "}: environment variable " + env + " is not set");
+        return std::nullopt;
+      }
+      value = std::move(*v);
+    } else {
+      Error(Mark(f), "unknown-variable",
+            Describe(f.path) + ": unknown variable '${" + name +
+                "}'; known: ${workspace}, ${env:NAME}; write $$ for a literal $");
+      return std::nullopt;
+    }
+    if (quote == VarQuote::kRegex) {
+      out += RE2::QuoteMeta(value);
+    } else if (quote == VarQuote::kShell) {
+      if (value.find('*') != std::string::npos) {
+        Error(Mark(f), "invalid-variable",
+              Describe(f.path) + ": ${" + name + "} is '" + value +
+                  "', whose '*' a command pattern would read as a wildcard");
+        return std::nullopt;
+      }
+      out += '\'';
+      for (char c : value) {
+        if (c == '\'') {
+          out += "'\\''";
+        } else {
+          out += c;
+        }
+      }
+      out += '\'';
+    } else {
+      out += value;
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+std::optional<boost::json::value> Parser::ConstraintScalar(const Field& f) {
+  auto v = JsonScalar(f);
+  if (!v || !v->is_string()) return v;
+  auto s = Vars(f, std::string(v->get_string()), VarQuote::kNone);
+  if (!s) return std::nullopt;
+  return boost::json::value(boost::json::string(*s));
+}
+
+std::optional<std::string> Parser::ConstraintString(const Field& f, VarQuote quote) {
+  auto s = String(f);
+  if (!s) return std::nullopt;
+  return Vars(f, *s, quote);
+}
+
+std::shared_ptr<const re2::RE2> Parser::Regex(const Field& f, bool partial) {
+  auto s = ConstraintString(f, VarQuote::kRegex);
+  if (!s) return nullptr;
+  (void)partial;  // the engine picks FullMatch or PartialMatch
+  RE2::Options options;
+  options.set_log_errors(false);
+  auto re = std::make_shared<const re2::RE2>(*s, options);
+  if (!re->ok()) {
+    Error(Mark(f), "invalid-regex",
+          f.path + ": invalid regular expression '" + *s + "': " + re->error());
+    return nullptr;
+  }
+  return re;
+}
+
+// An absolute path prefix (path_prefix, shell redirect_paths), normalised.
+std::optional<std::string> Parser::AbsolutePrefix(const Field& e, std::string_view what) {
+  auto s = ConstraintString(e);
+  if (!s) return std::nullopt;
+  const std::string w(what);
+  if (s->empty() || (*s)[0] != '/') {
+    Error(Mark(e), "invalid-path",
+          e.path + ": " + w + " '" + *s + "' must be an absolute path (start with /)");
+    return std::nullopt;
+  }
+  bool climbs = false;
+  for (size_t i = 0; i < s->size();) {
+    size_t j = s->find('/', i);
+    if (j == std::string::npos) j = s->size();
+    if (s->compare(i, j - i, "..") == 0) climbs = true;
+    i = j + 1;
+  }
+  if (climbs) {
+    Error(Mark(e), "invalid-path",
+          e.path + ": " + w + " '" + *s + "' contains a '..' segment; write the resolved path");
+    return std::nullopt;
+  }
+  auto norm = NormalizePath(*s);
+  if (!norm.ok()) {
+    Error(Mark(e), "invalid-path",
+          e.path + ": invalid " + w + " '" + *s + "': " + norm.error().message);
+    return std::nullopt;
+  }
+  return std::move(norm.value());
+}
+
+std::shared_ptr<const ShellMatcher> Parser::ParseShell(const Field& f) {
+  auto m = Map(f, {"allow", "deny", "allow_substitution", "allow_heredoc", "allow_expansion",
+                   "allow_shell_reentry", "redirect_paths"});
+  if (!m) return nullptr;
+  ShellRules r;
+  bool ok = true;
+  auto patterns = [&](const Field& g, std::vector<std::string>* out) {
+    auto items = List(g);
+    if (!items) return void(ok = false);
+    for (const Field& e : *items) {
+      auto s = ConstraintString(e, VarQuote::kShell);
+      if (!s) {
+        ok = false;
+        continue;
+      }
+      if (auto why = ValidateShellPattern(*s)) {
+        Error(Mark(e), "invalid-shell-pattern", e.path + ": '" + *s + "': " + *why);
+        ok = false;
+        continue;
+      }
+      out->push_back(std::move(*s));
+    }
+  };
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = f.path + "." + item.key;
+    const std::string& k = item.key;
+    if (k == "allow") {
+      patterns(g, &r.allow);
+    } else if (k == "deny") {
+      patterns(g, &r.deny);
+    } else if (k == "redirect_paths") {
+      auto items = List(g);
+      if (!items) {
+        ok = false;
+        continue;
+      }
+      for (const Field& e : *items) {
+        if (auto p = AbsolutePrefix(e, "redirect path")) {
+          r.redirect_paths.push_back(std::move(*p));
+        } else {
+          ok = false;
+        }
+      }
+    } else {
+      auto v = Bool(g);
+      if (!v) {
+        ok = false;
+        continue;
+      }
+      if (k == "allow_substitution") r.allow_substitution = *v;
+      if (k == "allow_heredoc") r.allow_heredoc = *v;
+      if (k == "allow_expansion") r.allow_expansion = *v;
+      if (k == "allow_shell_reentry") r.allow_shell_reentry = *v;
+    }
+  }
+  if (ok && r.allow.empty()) {
+    Error(f.key_mark, "empty-constraint",
+          f.path +
+              ": no allow patterns, so every command would be refused; list the allowed "
+              "commands under allow, or block the tool");
+    return nullptr;
+  }
+  if (!ok) return nullptr;
+  auto w = Workspace(f);  // relative redirections resolve against it
+  if (!w) return nullptr;
+  r.cwd = *w;
+  std::string why;
+  auto matcher = CompileShellRules(r, &why);
+  if (!matcher) Error(f.key_mark, "invalid-shell-pattern", f.path + ": " + why);
+  return matcher;
+}
+
+std::optional<UrlRule> Parser::ParseUrlRule(const Field& f) {
+  auto kind = KindOf(f);
+  if (!kind) return std::nullopt;
+  if (*kind == Kind::kString) {
+    auto s = ConstraintString(f);
+    if (!s) return std::nullopt;
+    std::string why;
+    auto rule = ParseUrlPrefix(*s, &why);
+    if (!rule) Error(Mark(f), "invalid-url", f.path + ": URL prefix '" + *s + "': " + why);
+    return rule;
+  }
+  if (*kind != Kind::kMap) {
+    WrongType(f, *kind, "a URL prefix string or a mapping (schemes, hosts, ports, path_prefixes)");
+    return std::nullopt;
+  }
+  auto m = Map(f, {"schemes", "hosts", "ports", "path_prefixes"});
+  if (!m) return std::nullopt;
+  UrlRule rule;
+  bool ok = true;
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = f.path + "." + item.key;
+    auto items = List(g);
+    if (!items) {
+      ok = false;
+      continue;
+    }
+    if (items->empty()) {
+      Error(Mark(g), "empty-constraint", g.path + ": the list is empty; remove the key instead");
+      ok = false;
+      continue;
+    }
+    for (const Field& e : *items) {
+      if (item.key == "ports") {
+        if (auto p = Unsigned(e, 1, 65535)) {
+          rule.ports.push_back(static_cast<uint16_t>(*p));
+        } else {
+          ok = false;
+        }
+        continue;
+      }
+      auto s = ConstraintString(e);
+      if (!s) {
+        ok = false;
+        continue;
+      }
+      if (item.key == "schemes") {
+        const bool valid = !s->empty() && std::islower(static_cast<unsigned char>((*s)[0])) &&
+                           std::all_of(s->begin(), s->end(), [](char c) {
+                             return std::islower(static_cast<unsigned char>(c)) ||
+                                    std::isdigit(static_cast<unsigned char>(c)) || c == '+' ||
+                                    c == '-' || c == '.';
+                           });
+        if (!valid) {
+          Error(Mark(e), "invalid-url",
+                e.path + ": scheme '" + *s + "' must be lower-case letters, e.g. https");
+          ok = false;
+          continue;
+        }
+        rule.schemes.push_back(std::move(*s));
+      } else if (item.key == "hosts") {
+        if (auto why = ValidateHostPattern(*s)) {
+          Error(Mark(e), "invalid-host", e.path + ": host '" + *s + "': " + *why);
+          ok = false;
+          continue;
+        }
+        rule.hosts.push_back(std::move(*s));
+      } else {  // path_prefixes
+        if (s->empty() || (*s)[0] != '/') {
+          Error(Mark(e), "invalid-url", e.path + ": path prefix '" + *s + "' must start with /");
+          ok = false;
+          continue;
+        }
+        rule.path_prefixes.push_back(std::move(*s));
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  // Path prefixes are refused here when they cannot be normalised (encoded dots or
+  // slashes): CompileUrlRules has no way to report it and would drop the rule.
+  if (auto why = ValidateUrlRule(rule)) {
+    Error(Mark(f), "invalid-url", f.path + ": " + *why);
+    return std::nullopt;
+  }
+  return rule;
+}
+
+std::shared_ptr<const UrlMatcher> Parser::ParseUrl(const Field& f) {
+  auto m = Map(f, {"allow"});
+  if (!m) return nullptr;
+  UrlRules rules;
+  bool ok = true;
+  const Field* allow = m->Get("allow");
+  if (allow == nullptr) {
+    Error(f.key_mark, "missing-key", f.path + ": missing required key 'allow'");
+    return nullptr;
+  }
+  Field g = *allow;
+  g.path = f.path + ".allow";
+  auto items = List(g);
+  if (!items) return nullptr;
+  for (const Field& e : *items) {
+    if (auto r = ParseUrlRule(e)) {
+      rules.allow.push_back(std::move(*r));
+    } else {
+      ok = false;
+    }
+  }
+  if (ok && rules.allow.empty()) {
+    Error(Mark(g), "empty-constraint",
+          g.path + ": the list is empty, so every URL would be refused; block the tool instead");
+    return nullptr;
+  }
+  if (!ok) return nullptr;
+  return CompileUrlRules(rules);
+}
+
+std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::string& rule_id,
+                                                   const ParsedArgPath& path) {
+  auto m =
+      Map(f, {"one_of", "not_one_of", "min", "max", "max_length", "max_bytes", "min_items",
+              "max_items", "pattern", "not_pattern", "path_prefix", "shell", "url", "optional"});
   if (!m) return std::nullopt;
   ArgConstraint c;
-  c.argument = f.key;
+  c.argument = path.argument;
+  c.steps = path.steps;
+  if (!c.steps.empty()) c.path = path.normalised;
   c.rule = rule_id;
   c.at = Loc(f.key_mark);
   bool has_check = false;
@@ -991,15 +1517,17 @@ std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::st
       continue;
     }
     has_check = true;
-    if (k == "one_of") {
+    if (k == "one_of" || k == "not_one_of") {
       auto items = List(g);
       if (!items) continue;
+      auto* values = k == "one_of" ? &c.one_of : &c.not_one_of;
       for (const Field& e : *items) {
-        if (auto v = JsonScalar(e)) c.one_of.push_back(std::move(*v));
+        if (auto v = ConstraintScalar(e)) values->push_back(std::move(*v));
       }
       if (items->empty()) {
         Error(Mark(g), "empty-constraint",
-              g.path + ": the list is empty, so every call would be refused");
+              g.path + (k == "one_of" ? ": the list is empty, so every call would be refused"
+                                      : ": the list is empty, so it refuses nothing"));
       }
     } else if (k == "min") {
       c.min = Number(g);
@@ -1007,20 +1535,20 @@ std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::st
       c.max = Number(g);
     } else if (k == "max_length") {
       c.max_length = Unsigned(g, 0);
+    } else if (k == "max_bytes") {
+      c.max_bytes = Unsigned(g, 0);
+    } else if (k == "min_items") {
+      c.min_items = Unsigned(g, 0);
     } else if (k == "max_items") {
       c.max_items = Unsigned(g, 0);
     } else if (k == "pattern") {
-      auto s = String(g);
-      if (!s) continue;
-      RE2::Options options;
-      options.set_log_errors(false);
-      auto re = std::make_shared<const re2::RE2>(*s, options);
-      if (!re->ok()) {
-        Error(Mark(g), "invalid-regex",
-              g.path + ": invalid regular expression '" + *s + "': " + re->error());
-        continue;
-      }
-      c.pattern = std::move(re);
+      c.pattern = Regex(g, false);
+    } else if (k == "not_pattern") {
+      c.not_pattern = Regex(g, true);
+    } else if (k == "shell") {
+      c.shell = ParseShell(g);
+    } else if (k == "url") {
+      c.url = ParseUrl(g);
     } else if (k == "path_prefix") {
       std::vector<Field> prefixes;
       auto kind = KindOf(g);
@@ -1036,49 +1564,130 @@ std::optional<ArgConstraint> Parser::ParseArgument(const Field& f, const std::st
         prefixes.push_back(g);
       }
       for (const Field& e : prefixes) {
-        auto s = String(e);
-        if (!s) continue;
-        if (s->empty() || (*s)[0] != '/') {
-          Error(Mark(e), "invalid-path",
-                e.path + ": path_prefix '" + *s + "' must be an absolute path (start with /)");
-          continue;
-        }
-        bool climbs = false;
-        for (size_t i = 0; i < s->size();) {
-          size_t j = s->find('/', i);
-          if (j == std::string::npos) j = s->size();
-          if (s->compare(i, j - i, "..") == 0) climbs = true;
-          i = j + 1;
-        }
-        if (climbs) {
-          Error(Mark(e), "invalid-path",
-                e.path + ": path_prefix '" + *s +
-                    "' contains a '..' segment; write the resolved path");
-          continue;
-        }
-        auto norm = NormalizePath(*s);
-        if (!norm.ok()) {
-          Error(Mark(e), "invalid-path",
-                e.path + ": invalid path_prefix '" + *s + "': " + norm.error().message);
-          continue;
-        }
-        c.path_prefixes.push_back(std::move(norm.value()));
+        if (auto p = AbsolutePrefix(e, "path_prefix")) c.path_prefixes.push_back(std::move(*p));
       }
     }
   }
   if (!has_check) {
     Error(f.key_mark, "empty-constraint",
           rule_id +
-              ": no checks; add one_of, min, max, max_length, max_items, pattern or "
-              "path_prefix");
+              ": no checks; add one_of, not_one_of, min, max, max_length, max_bytes, "
+              "min_items, max_items, pattern, not_pattern, path_prefix, shell or url");
     return std::nullopt;
   }
   if (c.min && c.max && *c.min > *c.max) {
     Error(f.key_mark, "invalid-value", rule_id + ": min is greater than max");
   }
+  if (c.min_items && c.max_items && *c.min_items > *c.max_items) {
+    Error(f.key_mark, "invalid-value", rule_id + ": min_items is greater than max_items");
+  }
   // Returned even with errors, so the check across rules (an argument constrained
   // twice) reports on it too; the errors already fail the policy.
   return c;
+}
+
+void Parser::ParseCombinations(const Field& f, const std::string& base, ToolRule* rule) {
+  auto items = List(f);
+  if (!items) return;
+  if (items->empty()) {
+    Error(Mark(f), "empty-constraint", f.path + ": the list is empty; remove the key instead");
+    return;
+  }
+  for (size_t n = 0; n < items->size(); ++n) {
+    const Field& item = (*items)[n];
+    const std::string rule_id = base + ".combinations[" + std::to_string(n) + "]";
+    Field entry = item;
+    entry.path = rule_id;
+    auto m = Map(entry, {"arguments", "one_of"});
+    if (!m) continue;
+    ArgCombination k;
+    k.rule = rule_id;
+    k.at = Loc(item.key_mark);
+    bool ok = true;
+    for (const char* key : {"arguments", "one_of"}) {
+      if (m->Get(key) == nullptr) {
+        Error(item.key_mark, "missing-key", rule_id + ": missing required key '" + key + "'");
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    Field args = *m->Get("arguments");
+    args.path = rule_id + ".arguments";
+    auto names = List(args);
+    if (!names) continue;
+    if (names->size() < 2 || names->size() > kMaxCombinationArguments) {
+      Error(Mark(args), "invalid-value",
+            args.path + ": list 2 to " + std::to_string(kMaxCombinationArguments) +
+                " arguments (one argument: use one_of on it)");
+      continue;
+    }
+    std::set<std::string> seen;
+    for (const Field& e : *names) {
+      auto name = Name(e);
+      if (!name) {
+        ok = false;
+        continue;
+      }
+      std::string why;
+      auto path = ParseArgPath(*name, &why);
+      if (!path) {
+        Error(Mark(e), "invalid-argument-path", e.path + ": " + why);
+        ok = false;
+        continue;
+      }
+      if (std::any_of(path->steps.begin(), path->steps.end(),
+                      [](const ArgPathStep& s) { return s.kind == ArgPathStep::Kind::kEach; })) {
+        Error(Mark(e), "invalid-argument-path",
+              e.path + ": '" + *name + "' has [*]; a combination takes one value per argument");
+        ok = false;
+        continue;
+      }
+      if (!seen.insert(path->normalised).second) {
+        Error(Mark(e), "ambiguous-constraint",
+              e.path + ": argument " + path->normalised + " is listed twice in the combination");
+        ok = false;
+        continue;
+      }
+      ArgConstraint a;
+      a.argument = path->argument;
+      a.steps = path->steps;
+      if (!a.steps.empty()) a.path = path->normalised;
+      k.arguments.push_back(std::move(a));
+    }
+    Field tuples = *m->Get("one_of");
+    tuples.path = rule_id + ".one_of";
+    auto rows = List(tuples);
+    if (!rows) continue;
+    if (rows->empty()) {
+      Error(Mark(tuples), "empty-constraint",
+            tuples.path + ": the list is empty, so every call would be refused");
+      continue;
+    }
+    for (const Field& row : *rows) {
+      auto values = List(row);
+      if (!values) {
+        ok = false;
+        continue;
+      }
+      if (values->size() != names->size()) {
+        Error(Mark(row), "invalid-value",
+              row.path + ": has " + std::to_string(values->size()) + " values for " +
+                  std::to_string(names->size()) + " arguments");
+        ok = false;
+        continue;
+      }
+      std::vector<boost::json::value> tuple;
+      for (const Field& e : *values) {
+        if (auto v = ConstraintScalar(e)) {
+          tuple.push_back(std::move(*v));
+        } else {
+          ok = false;
+        }
+      }
+      k.one_of.push_back(std::move(tuple));
+    }
+    if (ok) rule->combinations.push_back(std::move(k));
+  }
 }
 
 void Parser::ParseExecution(const Field& f, Execution* e) {
@@ -1236,9 +1845,10 @@ bool ReadFile(const std::string& path, std::string* out, std::string* why) {
 
 Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view text,
                                                             std::string_view file,
-                                                            std::vector<Diagnostic>* diagnostics) {
+                                                            std::vector<Diagnostic>* diagnostics,
+                                                            const LoadOptions& options) {
   std::vector<Diagnostic> local;
-  Parser parser(file, &local);
+  Parser parser(file, &local, options);
   std::shared_ptr<AgentPolicy> policy = parser.Parse(text);
   // Report in reading order, whatever order the sections were checked in.
   std::stable_sort(local.begin(), local.end(), [](const Diagnostic& a, const Diagnostic& b) {
@@ -1263,7 +1873,8 @@ Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view tex
 }
 
 Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,
-                                                       std::vector<Diagnostic>* diagnostics) {
+                                                       std::vector<Diagnostic>* diagnostics,
+                                                       const LoadOptions& options) {
   namespace fs = std::filesystem;
   std::vector<Diagnostic> local;
   std::vector<std::string> files;
@@ -1315,7 +1926,7 @@ Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::st
       FileError(&local, {file, 0, 0}, "io-error", why);
       continue;
     }
-    auto parsed = ParseAgentPolicy(text, file, &local);
+    auto parsed = ParseAgentPolicy(text, file, &local, options);
     if (!parsed.ok()) continue;
     std::shared_ptr<const AgentPolicy> policy = std::move(parsed.value());
     if (auto it = set->agents.find(policy->id); it != set->agents.end()) {

@@ -8,7 +8,9 @@
 #ifndef INTERLOCK_POLICY_LOADER_H_
 #define INTERLOCK_POLICY_LOADER_H_
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,17 +29,28 @@ struct Diagnostic {
   std::string ToString() const;  // "file:line:col: error: message [id]"
 };
 
+// What variables in policy values resolve to (docs/policy.md, "Variables"). Resolved at
+// load, without any shell: `${workspace}` is `workspace` (absolute; empty: the current
+// directory), `${env:NAME}` is getenv(NAME) (unset: a load error). `getenv` may be empty
+// (then the process environment is read).
+struct LoadOptions {
+  std::string workspace;
+  std::function<std::optional<std::string>(std::string_view name)> getenv;
+};
+
 // Parses one policy document. `file` is used for locations and the digest record only.
 // Errors and warnings are appended to `diagnostics`; returns nullptr-free error on any error.
 Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view text,
                                                             std::string_view file,
-                                                            std::vector<Diagnostic>* diagnostics);
+                                                            std::vector<Diagnostic>* diagnostics,
+                                                            const LoadOptions& options = {});
 
 // Loads files and directories (every *.yaml / *.yml directly inside, sorted by name).
 // On any error returns an Error whose message lists every error, one per line; all
 // diagnostics (errors and warnings) are also appended to `diagnostics` when given.
 Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,
-                                                       std::vector<Diagnostic>* diagnostics);
+                                                       std::vector<Diagnostic>* diagnostics,
+                                                       const LoadOptions& options = {});
 
 // The seed's pre-production checklist items a policy can show, as warnings.
 std::vector<Diagnostic> Lint(const AgentPolicy& policy);

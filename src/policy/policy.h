@@ -14,10 +14,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <re2/re2.h>
 #include <boost/json/value.hpp>
+
+#include "policy/shell_command.h"
+#include "policy/url_constraint.h"
 
 namespace interlock::policy {
 
@@ -39,30 +43,69 @@ const char* AutonomyName(Autonomy a);
 const char* BlastRadiusName(BlastRadius b);
 const char* BudgetActionName(BudgetAction a);
 
-// One constraint on one top-level argument. Every set check must pass. A constrained
-// argument that is missing, null or of the wrong type violates the constraint unless
-// `optional` is true (then only a present, non-null value is checked).
+// One step of an argument path after its top-level key (docs/policy.md, "Argument paths").
+struct ArgPathStep {
+  enum class Kind { kField, kEach };
+  Kind kind = Kind::kField;
+  std::string field;  // kField: the object key, byte-exact
+};
+
+// One constraint on one argument: a top-level key, or a value reached from it through
+// object fields and array items (`paths[*]`, `options.recursive`, `edits[*].oldText`).
+// Every set check must pass, on every value the path reaches. A constrained value that
+// is missing or null anywhere along the path violates the constraint unless `optional`
+// is true (then a missing or null value skips the check); a value of the wrong type
+// along the path (`[*]` on a string, `.x` on an array) always violates it.
 struct ArgConstraint {
-  std::string argument;  // top-level key in the call's args
-  std::string rule;      // stable id, e.g. tools.allowed["x"].constraints.allowed_statuses
+  std::string argument;            // top-level key in the call's args (the path's first step)
+  std::vector<ArgPathStep> steps;  // the rest of the path; empty: the top-level value
+  std::string path;  // the normalised path, e.g. "edits[*].oldText"; empty when steps is
+  std::string rule;  // stable id, e.g. tools.allowed["x"].constraints.allowed_statuses
   Location at;
   bool optional = false;
   // Allowed values; compared as JSON values of the same type (never "10" == 10).
   std::vector<boost::json::value> one_of;
-  std::optional<double> min;  // numbers only
+  std::vector<boost::json::value> not_one_of;  // refused values, compared as one_of
+  std::optional<double> min;                   // numbers only
   std::optional<double> max;
-  std::optional<uint64_t> max_length;       // strings, in bytes
-  std::optional<uint64_t> max_items;        // arrays
-  std::shared_ptr<const re2::RE2> pattern;  // strings, full match, RE2 (linear time)
+  std::optional<uint64_t> max_length;           // strings, in bytes
+  std::optional<uint64_t> max_bytes;            // strings: UTF-8 bytes; others: compact JSON size
+  std::optional<uint64_t> min_items;            // arrays
+  std::optional<uint64_t> max_items;            // arrays
+  std::shared_ptr<const re2::RE2> pattern;      // strings, full match, RE2 (linear time)
+  std::shared_ptr<const re2::RE2> not_pattern;  // strings, refused when found anywhere
   // Strings that are paths: normalised ('.', '..', '//' resolved lexically; '\\' and
   // percent-encoding rejected) and required to lie under one of these prefixes.
   std::vector<std::string> path_prefixes;
+  // Strings that are shell command lines (shell_command.h) or URLs (url_constraint.h).
+  std::shared_ptr<const ShellMatcher> shell;
+  std::shared_ptr<const UrlMatcher> url;
 };
+
+// A constraint over several arguments at once: the tuple of their values must equal one
+// of the listed tuples (JSON equality as for one_of). Paths never contain `[*]`; a
+// missing or null value violates it.
+inline constexpr size_t kMaxCombinationArguments = 16;  // checked without allocating
+struct ArgCombination {
+  std::vector<ArgConstraint> arguments;  // only argument, steps and path are set
+  std::vector<std::vector<boost::json::value>> one_of;
+  std::string rule;  // tools.allowed["x"].constraints.combinations[0]
+  Location at;
+};
+
+// Appends one field step of an argument path as the path syntax writes it: `name` (first
+// step) or `.name`, or `["key"]` (a JSON string) when the key is empty or has `.`, `[`,
+// `]`, `*`, quotes, spaces or control bytes. Used for normalised paths and for reasons.
+void AppendArgPathField(std::string* out, std::string_view field, bool first);
 
 // Tool-name patterns (`mcp__github__*`, `*_delete`): `*` matches any run of bytes, empty
 // included; every other byte matches itself (no case folding). A name without `*` matches
 // only itself. Linear in |pattern| * |name| at worst, allocation free.
 bool ToolPatternMatches(std::string_view pattern, std::string_view name);
+
+// Whether some tool name matches both patterns (either may be an exact name). Exact:
+// a reachability search over the pair of positions, O(|a| * |b|) time and memory.
+bool ToolPatternsOverlap(std::string_view a, std::string_view b);
 
 struct ToolRule {
   std::string name;  // byte-exact
@@ -74,6 +117,7 @@ struct ToolRule {
   std::optional<uint64_t> max_records_per_run;
   Location max_records_at;
   std::vector<ArgConstraint> constraints;
+  std::vector<ArgCombination> combinations;
   std::optional<bool> requires_approval;  // unset: derived from reversible/autonomy
   int approval_timeout_seconds = 0;       // 0: unset
   bool auto_deny_on_timeout = true;
@@ -103,6 +147,24 @@ struct FreezeWindow {
   std::string reason;
 };
 
+// How a tool name resolves against tools.allowed and tools.blocked (AgentPolicy::Resolve).
+struct ToolResolution {
+  enum class Kind { kNone, kAllowed, kBlocked };
+  Kind kind = Kind::kNone;         // kNone: no entry matches (default deny)
+  std::string_view entry;          // the deciding entry as written (a name or a pattern)
+  const ToolRule* rule = nullptr;  // kAllowed: the rule; else nullptr
+  const Location* at = nullptr;    // where the deciding entry is written; else nullptr
+  bool pattern = false;            // the deciding entry contains `*`
+};
+
+// One pattern entry (a name containing `*`) of tools.allowed or tools.blocked, for
+// AgentPolicy::Resolve. Held by name so that copies of an AgentPolicy stay valid.
+struct ToolPatternEntry {
+  std::string pattern;
+  bool blocked = false;
+  size_t literal_bytes = 0;  // specificity: bytes that are not `*`
+};
+
 struct AgentPolicy {
   std::string id;        // agent.id
   std::string identity;  // agent.identity: the service account the agent authenticates as
@@ -114,6 +176,7 @@ struct AgentPolicy {
   Location id_at;        // agent.id
   Location identity_at;  // agent.identity
   Location tools_at;     // the `tools` key
+  Location mode_at;      // agent.mode (the shadow warning names it)
   Mode mode = Mode::kEnforce;
   Autonomy autonomy = Autonomy::kExceptionBased;
   std::map<std::string, ToolRule, std::less<>> allowed;
@@ -122,7 +185,26 @@ struct AgentPolicy {
   std::vector<std::string> escalation_contacts;
   std::vector<FreezeWindow> freezes;
   uint64_t trust_threshold = 200;  // clean completions before graduation (issue 7)
+  // The pattern entries of `allowed` and `blocked`, most specific first (ties: blocked
+  // before allowed, then in the order written). Built by IndexToolPatterns().
+  std::vector<ToolPatternEntry> tool_patterns;
+
+  // The one place a tool name is resolved (docs/policy.md, "Tool-name patterns"): an
+  // exact entry (blocked, then allowed) wins over any pattern; among patterns the more
+  // specific (more non-`*` bytes) wins; at equal specificity blocked beats allowed; among
+  // allowed patterns of equal specificity the one written first wins. The result points
+  // into this policy. Allocation free.
+  ToolResolution Resolve(std::string_view tool) const;
+
+  // Rebuilds tool_patterns from `allowed` and `blocked`. The loader calls it; code that
+  // builds an AgentPolicy by hand calls it after filling the maps.
+  void IndexToolPatterns();
 };
+
+// For an agent in shadow mode, the one-line warning every front door prints at start
+// (docs/policy.md, "Shadow mode"): "warning: policy for agent X is in shadow mode: calls
+// are recorded, not enforced (file:line)", no newline; empty in enforce mode.
+std::string ShadowWarning(const AgentPolicy& policy);
 
 struct PolicySet {
   std::map<std::string, std::shared_ptr<const AgentPolicy>, std::less<>> agents;  // by id

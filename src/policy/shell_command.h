@@ -22,12 +22,13 @@ namespace interlock::policy {
 
 // The rules as written in a policy, with variables (${workspace}, ${env:NAME}) resolved.
 struct ShellRules {
-  std::vector<std::string> allow;    // command patterns, e.g. "git status", "npm run *"
-  std::vector<std::string> deny;     // command patterns, e.g. "rm -rf *", "git push --force*"
-  bool allow_substitution = false;   // $(...), `...`, <(...), >(...)
-  bool allow_heredoc = false;        // <<, <<-, <<<
-  bool allow_expansion = false;      // $NAME, ${NAME}, $1, ~ (values unknown before running)
-  bool allow_shell_reentry = false;  // eval, source, ., exec, sh/bash/... -c, xargs sh
+  std::vector<std::string> allow;   // command patterns, e.g. "git status", "npm run *"
+  std::vector<std::string> deny;    // command patterns, e.g. "rm -rf *", "git push --force*"
+  bool allow_substitution = false;  // $(...), `...`, <(...), >(...)
+  bool allow_heredoc = false;       // <<, <<-, <<<
+  bool allow_expansion = false;     // $NAME, ${NAME}, $1, ~ (values unknown before running)
+  bool allow_shell_reentry =
+      false;  // eval, source, ., exec, sh/bash/..., alias, trap, env -S, sudo -s
   // Absolute path prefixes that redirections (> >> < <> >| 2> ...) may name, after lexical
   // normalisation against `cwd`; `/dev/null` is always allowed. Empty: only /dev/null.
   std::vector<std::string> redirect_paths;

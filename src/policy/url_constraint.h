@@ -36,6 +36,16 @@ std::optional<UrlRule> ParseUrlPrefix(std::string_view prefix, std::string* why)
 // Validates a host pattern ("example.com", "*.example.com", an IP literal); nullopt if valid.
 std::optional<std::string> ValidateHostPattern(std::string_view host);
 
+// Validates every part of a rule (schemes, host patterns, ports, path prefixes) the way
+// CompileUrlRules reads them; nullopt if valid, else a sentence. The loader should call it:
+// CompileUrlRules cannot report errors, so it compiles an invalid rule into one that never
+// matches (fail closed).
+std::optional<std::string> ValidateUrlRule(const UrlRule& rule);
+
+// The normalised form of `url` (scheme://host[:port]/path[?query], fragment dropped), or
+// nullopt and *why when it cannot be parsed. For diagnostics and tests.
+std::optional<std::string> NormaliseUrl(std::string_view url, std::string* why);
+
 class UrlMatcher;  // compiled rules; defined in url_constraint.cc
 std::shared_ptr<const UrlMatcher> CompileUrlRules(const UrlRules& rules);
 

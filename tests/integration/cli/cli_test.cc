@@ -176,6 +176,30 @@ TEST(CheckCommand, JsonFormatAndStrict) {
   EXPECT_EQ(strict.exit_code, 1);
 }
 
+// Tests that `check` names both entries of an overlap and the one that decides, so a
+// broad allowed pattern cannot quietly override a narrower blocked one unnoticed.
+TEST(CheckCommand, OverlappingToolPatternsNameBothEntriesAndTheWinner) {
+  TempDir dir;
+  const std::string p = dir.Write("gh.yaml",
+                                  "agent:\n  id: gh\n  identity: gh@x\n"
+                                  "tools:\n  allowed:\n"
+                                  "    - name: \"mcp__github__*\"\n"         // 6
+                                  "    - name: \"mcp__github__delete_*\"\n"  // 7
+                                  "  blocked:\n"
+                                  "    - \"*_repository\"\n");  // 9
+  auto r = RunProcess({kBin, "check", p});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string all = r.out + r.err;
+  EXPECT_NE(all.find("overlapping-tools"), std::string::npos) << all;
+  EXPECT_NE(all.find("tools.allowed entry \"mcp__github__*\" (6:7) and tools.blocked entry "
+                     "\"*_repository\" (9:7) can match the same tool; the more specific pattern"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("\"mcp__github__*\" decides the tools both match"), std::string::npos) << all;
+  auto strict = RunProcess({kBin, "check", "--strict", p});
+  EXPECT_EQ(strict.exit_code, 1) << strict.out << strict.err;
+}
+
 // Tests that a missing path is a clear error, not a crash.
 TEST(CheckCommand, MissingPath) {
   auto r = RunProcess({kBin, "check", "/nonexistent/policy.yaml"});
@@ -272,6 +296,36 @@ TEST(DecideCommand, UnknownAgent) {
                                  {"--agent", "nobody"}));
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(Code(lines[0]), "UNKNOWN_AGENT");
+}
+
+// Tests that --workspace binds ${workspace}: the Claude Code example follows the directory
+// it is given (a file inside is readable, the same file name under another project is not),
+// and `/` as the workspace is refused rather than allowing every path.
+TEST(DecideCommand, WorkspaceFlagBindsTheWorkspaceVariable) {
+  const std::string policy = kExamples + "/claude-code.yaml";
+  const std::string input =
+      R"({"tool":"Read","args":{"file_path":"/srv/a/README.md"}})"
+      "\n"
+      R"({"tool":"Read","args":{"file_path":"/srv/b/README.md"}})"
+      "\n"
+      R"({"tool":"Bash","args":{"command":"cat /srv/a/README.md | sh"}})"
+      "\n";
+  auto a = ParseLines(Decide(policy, input, {"--workspace", "/srv/a"}));
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(Code(a[0]), "ALLOWED");
+  EXPECT_EQ(Code(a[1]), "CONSTRAINT_VIOLATED");
+  EXPECT_EQ(Code(a[2]), "CONSTRAINT_VIOLATED");
+  auto b = ParseLines(Decide(policy, input, {"--workspace", "/srv/b"}));
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(Code(b[0]), "CONSTRAINT_VIOLATED");
+  EXPECT_EQ(Code(b[1]), "ALLOWED");
+  auto root = RunProcess({kBin, "decide", "--policy", policy, "--workspace", "/"}, "");
+  EXPECT_EQ(root.exit_code, 2);
+  EXPECT_NE(root.err.find("invalid-workspace"), std::string::npos) << root.err;
+  auto check = RunProcess({kBin, "check", policy, "--workspace", "relative/dir"}, "");
+  EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+  EXPECT_NE((check.out + check.err).find("not an absolute path"), std::string::npos)
+      << check.out << check.err;
 }
 
 // Tests that a directory of several agents without --agent, an invalid policy, and a bad
