@@ -120,6 +120,7 @@ constexpr int64_t kMigrationLockKey = 0x696c636b6d696772;
 constexpr int kMaxRetries = 3;
 constexpr auto kMaxQueueWait = std::chrono::seconds(5);
 constexpr auto kReconnectBackoff = std::chrono::seconds(1);
+constexpr size_t kAuthCacheMax = 10000;
 
 constexpr const char* kSelectRunCols =
     "agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
@@ -432,6 +433,27 @@ class PostgresStore::Impl {
   }
 
   const audit::Redactor& redactor() const { return redactor_; }
+
+  // The token cache (PostgresOptions::auth_cache_ttl), keyed by the token's SHA-256.
+  std::optional<Principal> CachedPrincipal(const std::string& hash) {
+    if (options_.auth_cache_ttl.count() <= 0) return std::nullopt;
+    std::lock_guard lock(auth_mu_);
+    auto it = auth_cache_.find(hash);
+    if (it == auth_cache_.end() || Clock::now() - it->second.second >= options_.auth_cache_ttl) {
+      return std::nullopt;
+    }
+    return it->second.first;
+  }
+  void CachePrincipal(const std::string& hash, const Principal& p) {
+    if (options_.auth_cache_ttl.count() <= 0) return;
+    std::lock_guard lock(auth_mu_);
+    if (auth_cache_.size() >= kAuthCacheMax) auth_cache_.clear();
+    auth_cache_[hash] = {p, Clock::now()};
+  }
+  void ClearAuthCache() {
+    std::lock_guard lock(auth_mu_);
+    auth_cache_.clear();
+  }
 
   // The StateTxn of one operation in a batch. Rows are the batch's; it writes only in
   // memory (the batch's flush writes them), so a failed operation is undone by dropping
@@ -862,6 +884,9 @@ class PostgresStore::Impl {
   std::unique_ptr<PgConn> writer_;  // the writer thread's (Start's before it runs)
   Clock::time_point writer_down_until_;
 
+  std::mutex auth_mu_;
+  std::map<std::string, std::pair<Principal, Clock::time_point>> auth_cache_;
+
   std::mutex reader_mu_;
   std::unique_ptr<PgConn> reader_;
   Clock::time_point reader_down_until_;
@@ -1060,7 +1085,8 @@ Result<std::string> PostgresStore::CreateToken(Role role, std::string_view name,
 Result<Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
   if (bearer_token.empty()) return Error::NotFound("no token");
   const std::string hash = Sha256Hex(bearer_token);
-  return impl_->Read<Principal>([&](PgConn& c) -> Result<Principal> {
+  if (std::optional<Principal> cached = impl_->CachedPrincipal(hash)) return *cached;
+  Result<Principal> p = impl_->Read<Principal>([&](PgConn& c) -> Result<Principal> {
     Result<PgResult> r = c.Exec(
         "SELECT token_id, sha256, role, name, agent_id, revoked_ms FROM tokens WHERE sha256 = $1",
         {hash});
@@ -1078,6 +1104,8 @@ Result<Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
     out.agent_id = std::string(r->Text(0, 4));
     return out;
   });
+  if (p.ok()) impl_->CachePrincipal(hash, *p);
+  return p;
 }
 
 Result<std::vector<TokenInfo>> PostgresStore::ListTokens() {
@@ -1110,7 +1138,7 @@ Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view ac
     std::string role, name, agent_id;
   };
   auto found = std::make_shared<Found>();
-  return impl_->SubmitAndWait(
+  Status s = impl_->SubmitAndWait(
       {},
       [&](Impl::Batch& b) -> Status {
         if (found->revoked) return Status::Ok();  // already revoked: no-op
@@ -1136,6 +1164,9 @@ Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view ac
                        std::string(r->Text(0, 2))};
         return Status::Ok();
       });
+  // After the commit, so a concurrent lookup cannot re-cache the old row.
+  if (s.ok()) impl_->ClearAuthCache();
+  return s;
 }
 
 Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {

@@ -41,11 +41,12 @@
 // GetCall/ReleaseCall, ListRuns, ListRunCalls, QueryAudit and PruneCalls (kUnavailable,
 // "not supported on the PostgreSQL store yet"), anchors of security records
 // (StoreOptions::anchor), and audit verify/export/checkpoints over PostgreSQL.
-// Authenticate reads the tokens table on every call (no cache): a revocation through any
-// daemon applies to the next request on every daemon.
+// Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
+// this store clears the cache at once; one through another daemon applies within 1 s.
 #ifndef INTERLOCK_STORE_POSTGRES_STORE_H_
 #define INTERLOCK_STORE_POSTGRES_STORE_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -65,6 +66,8 @@ struct PostgresOptions {
   std::string audit_key;         // HMAC key for redaction (raw bytes)
   const Clock* clock = nullptr;  // writes without a `now`; nullptr: the system clock
   pg::PgLimits limits;
+  // How long a successful token lookup is reused (0: every request reads the table).
+  std::chrono::milliseconds auth_cache_ttl{1000};
 };
 
 // True for "postgresql://..." and "postgres://..." (the store is PostgreSQL, not a file).

@@ -273,8 +273,8 @@ TEST_F(PostgresStoreTest, DatabaseDownIsUnavailableInBoundedTimeThenRecovers) {
   EXPECT_EQ(s->GetRun("r1")->state.steps, 2u);
 }
 
-// Tests that a token revoked through one daemon is refused by another on its very next
-// request (no token cache on PostgreSQL), and that revoking twice is a no-op.
+// Tests that a token revoked through one daemon is refused at once by that daemon and
+// within the token cache's lifetime (1 s) by another, and that revoking twice is a no-op.
 TEST_F(PostgresStoreTest, TokenRevokedOnOneDaemonIsRefusedByAnother) {
   std::unique_ptr<PostgresStore> a = Open(), b = Open();
   ASSERT_TRUE(a && b);
@@ -284,9 +284,19 @@ TEST_F(PostgresStoreTest, TokenRevokedOnOneDaemonIsRefusedByAnother) {
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->agent_id, "agent");
   EXPECT_EQ(b->Authenticate(*token + "x").error().kind, ErrorKind::kNotFound);
+  ASSERT_TRUE(a->Authenticate(*token).ok());  // cached by a too
+  const auto revoked_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(a->RevokeToken(p->token_id, "admin", T0()).ok());
   ASSERT_TRUE(a->RevokeToken(p->token_id, "admin", T0()).ok());
+  Result<Principal> here = a->Authenticate(*token);
+  ASSERT_FALSE(here.ok());
+  EXPECT_EQ(here.error().kind, ErrorKind::kPermissionDenied);
   Result<Principal> again = b->Authenticate(*token);
+  while (again.ok() && std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(3)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    again = b->Authenticate(*token);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - revoked_at, std::chrono::milliseconds(1500));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().kind, ErrorKind::kPermissionDenied);
   EXPECT_EQ(a->RevokeToken("tok_nope", "admin", T0()).error().kind, ErrorKind::kNotFound);
