@@ -155,19 +155,4 @@ void AppendLiteral(std::string* out, std::string_view s) {
   out->push_back('\'');
 }
 
-std::string ArrayText(const std::vector<std::string>& items) {
-  std::string arr = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) arr.push_back(',');
-    arr.push_back('"');
-    for (char ch : items[i]) {
-      if (ch == '"' || ch == '\\') arr.push_back('\\');
-      arr.push_back(ch);
-    }
-    arr.push_back('"');
-  }
-  arr.push_back('}');
-  return arr;
-}
-
 }  // namespace interlock::store::pg

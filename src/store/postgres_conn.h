@@ -86,8 +86,6 @@ class PgConn {
 // `s` as an SQL string literal ('...' with quotes doubled; standard_conforming_strings is
 // on for every connection). Strings with a NUL byte are refused by the server.
 void AppendLiteral(std::string* out, std::string_view s);
-// The text of a text[] value holding `items` ('{"a","b"}'), for a query parameter.
-std::string ArrayText(const std::vector<std::string>& items);
 
 }  // namespace interlock::store::pg
 

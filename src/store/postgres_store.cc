@@ -665,15 +665,23 @@ class PostgresStore::Impl {
                   bool* committing) {
     PgConn& c = *writer_;
     Batch b;
-    // Round trip 1: the transaction, the chain head (the lock every writer takes first)
-    // and the engaged kill switches.
-    Result<std::vector<PgResult>> start = c.ExecScript(
+    // Round trip 1: the transaction, the chain head (the lock every writer takes first),
+    // the engaged kill switches and, when no operation has rows to read first, every run
+    // row the batch touches, locked.
+    std::set<std::string> ids;
+    bool prefetching = false;
+    for (const Op* op : ops) {
+      ids.insert(op->run_ids.begin(), op->run_ids.end());
+      prefetching = prefetching || static_cast<bool>(op->prefetch);
+    }
+    std::string script =
         "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE;"
         " SELECT scope, target, reason FROM kill_switches WHERE engaged = 1"
-        " ORDER BY scope, target",
-        sqlstate);
+        " ORDER BY scope, target;";
+    if (!prefetching && !ids.empty()) AppendLockRuns(&script, ids);
+    Result<std::vector<PgResult>> start = c.ExecScript(script, sqlstate);
     if (!start.ok()) return start.error();
-    if (start->size() != 3 || (*start)[1].rows() != 1) {
+    if (start->size() < 3 || (*start)[1].rows() != 1) {
       return Error::Corrupt("store: the audit head row is missing from the PostgreSQL store");
     }
     b.head.seq = (*start)[1].Int(0, 0);
@@ -683,26 +691,30 @@ class PostgresStore::Impl {
       b.kills.push_back(KillRow{std::string(kills.Text(i, 0)), std::string(kills.Text(i, 1)),
                                 std::string(kills.Text(i, 2))});
     }
-    // Rows other than runs (calls, tokens): one round trip per operation that needs them.
+    const PgResult* runs = start->size() == 4 ? &(*start)[3] : nullptr;
+    // Rows other than runs (calls, tokens): one round trip per operation that needs them,
+    // then one for the runs.
     std::vector<std::optional<Status>> refused(ops.size());
-    std::set<std::string> ids;
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const Op* op = ops[i];
-      ids.insert(op->run_ids.begin(), op->run_ids.end());
-      if (!op->prefetch) continue;
-      std::vector<std::string> more;
-      Status s = op->prefetch(c, &more, sqlstate);
-      if (!s.ok() && s.error().kind == ErrorKind::kUnavailable) return s;
-      if (!s.ok()) refused[i] = std::move(s);
-      ids.insert(more.begin(), more.end());
+    std::optional<std::vector<PgResult>> later;
+    if (prefetching) {
+      for (size_t i = 0; i < ops.size(); ++i) {
+        if (!ops[i]->prefetch) continue;
+        std::vector<std::string> more;
+        Status s = ops[i]->prefetch(c, &more, sqlstate);
+        if (!s.ok() && s.error().kind == ErrorKind::kUnavailable) return s;
+        if (!s.ok()) refused[i] = std::move(s);
+        ids.insert(more.begin(), more.end());
+      }
+      if (!ids.empty()) {
+        std::string lock;
+        AppendLockRuns(&lock, ids);
+        Result<std::vector<PgResult>> r = c.ExecScript(lock, sqlstate);
+        if (!r.ok()) return r.error();
+        later = std::move(r).value();
+        runs = later->empty() ? nullptr : &later->front();
+      }
     }
-    // Round trip 2: every run row the batch touches, locked.
-    if (!ids.empty()) {
-      Result<PgResult> runs =
-          c.Exec(std::string("SELECT run_id, ") + kSelectRunCols +
-                     " FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR UPDATE",
-                 {pg::ArrayText(std::vector<std::string>(ids.begin(), ids.end()))}, sqlstate);
-      if (!runs.ok()) return runs.error();
+    if (runs != nullptr) {
       for (int i = 0; i < runs->rows(); ++i) {
         Result<Row> row = ReadRow(*runs, i, 1);
         if (!row.ok()) return row.error();
@@ -727,12 +739,26 @@ class PostgresStore::Impl {
       }
       statuses->push_back(std::move(s));
     }
-    // Round trip 3: every write and the COMMIT.
+    // The last round trip: every write and the COMMIT.
     std::string sql = Flush(b);
     *committing = true;
     Result<std::vector<PgResult>> done = c.ExecScript(sql, sqlstate);
     if (!done.ok()) return done.error();
     return Status::Ok();
+  }
+
+  // "SELECT <run columns> FROM runs WHERE run_id IN (...) FOR UPDATE;" (sorted ids).
+  static void AppendLockRuns(std::string* sql, const std::set<std::string>& ids) {
+    sql->append("SELECT run_id, ");
+    sql->append(kSelectRunCols);
+    sql->append(" FROM runs WHERE run_id IN (");
+    bool first = true;
+    for (const std::string& id : ids) {
+      if (!first) sql->push_back(',');
+      first = false;
+      pg::AppendLiteral(sql, id);
+    }
+    sql->append(") ORDER BY run_id FOR UPDATE;");
   }
 
   static void AppendInt(std::string* out, int64_t v) { out->append(std::to_string(v)); }

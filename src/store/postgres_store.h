@@ -3,14 +3,15 @@
 //
 // It holds no rule: decisions run core::DecideInTxn over a StateTxn whose rows live in
 // one PostgreSQL transaction. Writes go through one writer thread and one connection that
-// batches concurrent operations into one transaction (group commit) in three round trips:
+// batches concurrent operations into one transaction (group commit) in two round trips:
 //   1. BEGIN; lock the audit head row (SELECT ... FOR UPDATE); read the engaged kill
-//      switches.
-//   2. Lock every run row the batch touches (SELECT ... WHERE run_id = ANY(...) FOR UPDATE).
-//   3. The core's transaction functions run in memory against these rows; then the new
-//      run rows, the updated run rows (each with a version check), the call rows, the
+//      switches; lock every run row the batch touches (SELECT ... FOR UPDATE).
+//   2. The core's transaction functions have run in memory against these rows; then the
+//      new run rows, the updated run rows (each with a version check), the call rows, the
 //      audit records (one hash chain, serialized by the head row lock) and COMMIT go in
 //      one multi-statement round trip.
+// (An operation that must read other rows first, a result or a revocation, adds a round
+// trip for them and one for the runs.)
 // The head row lock serializes every writer of every daemon on the database, so a batch
 // sees the kill switches and runs as of its own transaction (a switch engaged by another
 // daemon applies to the next batch that starts after it commits) and two daemons never
