@@ -164,6 +164,11 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
       std::string first = FirstSegment(c.argument);
       if (seen.insert(first).second) used.emplace_back(std::move(first), c.at);
     }
+    for (const policy::ArgCombination& k : rule.combinations) {
+      for (const policy::ArgConstraint& a : k.arguments) {
+        if (seen.insert(a.argument).second) used.emplace_back(a.argument, k.at);
+      }
+    }
     if (rule.scope && seen.insert(rule.scope_argument).second) {
       used.emplace_back(rule.scope_argument, rule.at);
     }

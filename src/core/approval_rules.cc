@@ -1,6 +1,9 @@
 #include "core/approval_rules.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <set>
+#include <string>
 #include <utility>
 
 #include <boost/json/value.hpp>
@@ -100,6 +103,63 @@ std::string RedemptionRefusal(std::string_view approval_id, std::string_view age
     return refuse("the arguments differ from the ones that were approved");
   }
   return std::string();
+}
+
+ApprovalPlan PlanApproval(const Decision& d, TimePoint now, int default_timeout_seconds,
+                          int max_wait_seconds) {
+  ApprovalPlan p;
+  p.required = std::max(1, d.approvals_required);
+  p.timeout_seconds = d.approval_timeout_seconds > 0 ? d.approval_timeout_seconds
+                                                     : std::max(1, default_timeout_seconds);
+  // Whole milliseconds, as stored.
+  const int64_t now_ms = ToUnixMillis(now);
+  const int64_t deadline = now_ms + int64_t{p.timeout_seconds} * 1000;
+  const int64_t hard =
+      d.auto_deny_on_timeout
+          ? deadline
+          : std::max(deadline, now_ms + int64_t{std::max(1, max_wait_seconds)} * 1000);
+  p.deadline = FromUnixMillis(deadline);
+  p.hard_deadline = FromUnixMillis(hard);
+  return p;
+}
+
+DeadlineOutcome OnDeadline(bool auto_deny_on_timeout, int timeout_seconds, int escalation_level,
+                           TimePoint deadline, TimePoint hard_deadline, TimePoint now) {
+  DeadlineOutcome out;
+  const int64_t now_ms = ToUnixMillis(now);
+  const int64_t hard_ms = ToUnixMillis(hard_deadline);
+  if (auto_deny_on_timeout || now_ms >= hard_ms) {
+    out.time_out = true;
+    out.reason = auto_deny_on_timeout
+                     ? "no reviewer decided within " + std::to_string(timeout_seconds) + " s"
+                     : "no reviewer decided before the hard maximum wait (escalated " +
+                           std::to_string(escalation_level) + " times)";
+    return out;
+  }
+  out.time_out = false;
+  out.next_deadline = FromUnixMillis(std::min(
+      hard_ms, std::max(now_ms, ToUnixMillis(deadline)) + int64_t{timeout_seconds} * 1000));
+  return out;
+}
+
+std::string DeniedByReason(std::string_view reviewer, std::string_view comment) {
+  std::string reason = "denied by " + std::string(reviewer);
+  if (!comment.empty()) reason += ": " + std::string(comment);
+  return reason;
+}
+
+std::string KillCancelReason(std::string_view scope, std::string_view kill_reason) {
+  std::string reason = "kill switch (" + std::string(scope) + ") engaged";
+  if (!kill_reason.empty()) reason += ": " + std::string(kill_reason);
+  return reason;
+}
+
+std::string WithdrawnReason(std::string_view approval_id, std::string_view agent_id,
+                            std::string_view reason) {
+  std::string why =
+      "approval " + std::string(approval_id) + " was withdrawn by agent " + std::string(agent_id);
+  if (!reason.empty()) why += ": " + std::string(reason);
+  return why;
 }
 
 }  // namespace interlock::core

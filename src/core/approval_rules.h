@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/time.h"
 #include "core/ports/state_txn.h"
 #include "core/run_store.h"
 #include "interlock/decision.h"
@@ -69,6 +70,36 @@ ReleaseOutcome DecideRelease(const ReleaseContext& ctx);
 std::string RedemptionRefusal(std::string_view approval_id, std::string_view agent_id,
                               std::string_view run_id, std::string_view tool,
                               std::string_view args_sha256, const DecideRequest& rq);
+
+// The timing of a new pending approval for a call decided APPROVAL_REQUIRED: the
+// decision's timeout (or the deployment default), its first deadline, and the hard
+// maximum it may stay pending (the deadline itself when it auto-denies on timeout).
+struct ApprovalPlan {
+  int required = 1;
+  int timeout_seconds = 0;
+  TimePoint deadline;
+  TimePoint hard_deadline;
+};
+ApprovalPlan PlanApproval(const Decision& d, TimePoint now, int default_timeout_seconds,
+                          int max_wait_seconds);
+
+// What a pending approval whose deadline has passed becomes at `now`: timed out (with
+// the reason its call is denied for), or escalated to `next_deadline` (the same timeout
+// again, never past the hard deadline).
+struct DeadlineOutcome {
+  bool time_out = true;
+  std::string reason;       // when time_out
+  TimePoint next_deadline;  // when escalated
+};
+DeadlineOutcome OnDeadline(bool auto_deny_on_timeout, int timeout_seconds, int escalation_level,
+                           TimePoint deadline, TimePoint hard_deadline, TimePoint now);
+
+// The reasons a settled-as-deny call carries: a reviewer's deny, an engaged kill switch
+// (scope "global" | "agent" | "run"), the agent's withdrawal.
+std::string DeniedByReason(std::string_view reviewer, std::string_view comment);
+std::string KillCancelReason(std::string_view scope, std::string_view kill_reason);
+std::string WithdrawnReason(std::string_view approval_id, std::string_view agent_id,
+                            std::string_view reason);
 
 // The hash an approval binds the arguments by: SHA-256 of their canonical JSON.
 std::string ArgsSha256(const DecideRequest& rq);

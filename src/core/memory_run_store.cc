@@ -1,8 +1,10 @@
 #include <algorithm>
+#include <chrono>
 
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/run_store.h"
+#include "core/run_txn.h"
 
 namespace interlock::core {
 
@@ -63,6 +65,7 @@ class MemoryRunStore::Txn final : public StateTxn {
     if (s.version != row.version) {
       return Error::Unavailable("store: run " + std::string(run_id) + " changed (conflict)");
     }
+    if (s.info.ended && !row.ended) return Error::Internal("store: an ended run is never un-ended");
     s.info.state = std::move(row.state);
     s.info.ended = row.ended;
     ++s.version;
@@ -72,11 +75,26 @@ class MemoryRunStore::Txn final : public StateTxn {
                                                         std::string_view run_id) override {
     return store_.KillFor(agent_id, run_id);
   }
-  Result<std::string> InsertCall(const NewCall&) override {
-    return "call-" + std::to_string(store_.next_call_++);
+  Result<std::string> InsertCall(const NewCall& c) override {
+    std::string call_id = "call-" + std::to_string(store_.next_call_++);
+    store_.calls_.emplace(call_id,
+                          CallRow{c.request.run_id, c.request.agent_id, c.decision.verdict, false});
+    return call_id;
   }
   Result<CallRecord> LoadCall(std::string_view call_id) override {
-    return Error::NotFound("no call " + std::string(call_id));  // calls are not kept
+    return Error::NotFound("no call " + std::string(call_id));  // records are not kept
+  }
+  Result<CallResultRow> LoadCallForResult(std::string_view call_id) override {
+    auto it = store_.calls_.find(call_id);
+    if (it == store_.calls_.end()) return Error::NotFound("no call " + std::string(call_id));
+    const CallRow& c = it->second;
+    return CallResultRow{c.run_id, c.agent_id, c.verdict, c.has_result};
+  }
+  Status SaveCallResult(std::string_view call_id, std::string_view, TimePoint) override {
+    auto it = store_.calls_.find(call_id);
+    if (it == store_.calls_.end()) return Error::NotFound("no call " + std::string(call_id));
+    it->second.has_result = true;  // the result itself is not kept
+    return Status::Ok();
   }
   void AppendAudit(audit::AuditEvent) override {}
   bool KeepsAudit() const override { return false; }
@@ -99,12 +117,21 @@ Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const De
 Status MemoryRunStore::AddUsage(std::string_view run_id, std::string_view agent_id,
                                 const Usage& usage) {
   std::lock_guard lock(mu_);
-  auto it = runs_.find(run_id);
-  if (it == runs_.end()) return Error::NotFound("no run " + std::string(run_id));
-  if (it->second.info.agent_id != agent_id) return Error::Denied("run belongs to another agent");
-  interlock::AddUsage(usage, &it->second.info.state);
-  ++it->second.version;
-  return Status::Ok();
+  Txn txn(*this);
+  return AddUsageInTxn(txn, run_id, agent_id, usage, std::chrono::system_clock::now());
+}
+
+Status MemoryRunStore::RecordResult(std::string_view call_id, std::string_view agent_id,
+                                    const CallResult& result, TimePoint now) {
+  std::lock_guard lock(mu_);
+  Txn txn(*this);
+  return RecordResultInTxn(txn, call_id, agent_id, result, now);
+}
+
+Status MemoryRunStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
+  std::lock_guard lock(mu_);
+  Txn txn(*this);
+  return EndRunInTxn(txn, run_id, agent_id, now);
 }
 
 void MemoryRunStore::SetKill(std::string_view scope, std::string_view target, bool engaged,

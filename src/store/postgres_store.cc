@@ -22,6 +22,7 @@
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
+#include "core/run_txn.h"
 #include "store/call_id.h"
 
 namespace interlock::store {
@@ -187,56 +188,9 @@ std::string Base64Url(std::string_view bytes) {
   return out;
 }
 
-double Usd(int64_t micros) { return static_cast<double>(micros) / 1e6; }
-
-boost::json::object UsageJson(const Usage& u) {
-  return {{"tokens", u.tokens}, {"cost_usd", Usd(u.cost_micros)}};
-}
-
-std::string TruncateUtf8(std::string_view s, size_t max) {
-  size_t n = std::min(s.size(), max);
-  while (n > 0 && n < s.size() && (static_cast<uint8_t>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n));
-}
-
-// The result as stored and audited (the SQLite store's format): output capped at
-// kMaxResultOutputBytes.
-boost::json::object ResultJson(const CallResult& r) {
-  boost::json::object o;
-  o["ok"] = r.ok;
-  if (r.output_json.size() > kMaxResultOutputBytes) {
-    o["output"] = TruncateUtf8(r.output_json, kMaxResultOutputBytes) + "...[truncated " +
-                  std::to_string(r.output_json.size()) + " bytes]";
-    o["output_truncated"] = true;
-  } else if (!r.output_json.empty()) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r.output_json, ec);
-    if (ec) {
-      o["output"] = r.output_json;
-    } else {
-      o["output"] = std::move(v);
-    }
-  }
-  if (!r.error.empty()) {
-    o["error"] = r.error.size() > kMaxResultOutputBytes
-                     ? TruncateUtf8(r.error, kMaxResultOutputBytes) + "...[truncated]"
-                     : r.error;
-  }
-  o["usage"] = UsageJson(r.usage);
-  return o;
-}
-
 Error NotYet(std::string_view what) {
   return Error::Unavailable("store: " + std::string(what) +
                             " is not supported on the PostgreSQL store yet");
-}
-
-// The run state in audit records (run_ended).
-boost::json::object StateAuditJson(const RunState& s) {
-  boost::json::object records;
-  for (const auto& [k, v] : s.records) records[k] = v;
-  return {{"steps", s.steps},   {"tokens", s.tokens},           {"cost_usd", Usd(s.cost_micros)},
-          {"halted", s.halted}, {"halt_reason", s.halt_reason}, {"records", std::move(records)}};
 }
 
 // A run row as the batch holds it.
@@ -331,6 +285,7 @@ class PostgresStore::Impl {
     std::vector<PendingCall> calls;
     std::vector<KillEntry> kill_writes;
     std::vector<audit::AuditEvent> events;
+    std::map<std::string, core::CallResultRow, std::less<>> call_rows;  // read, locked
     std::string sql;  // other writes (tokens, results, ended runs), ';'-terminated
     audit::AuditHead head;
   };
@@ -345,7 +300,7 @@ class PostgresStore::Impl {
     // Reads (and locks) rows the operation needs besides runs, in the batch transaction
     // before the runs are locked; may add run ids to lock. A kUnavailable failure fails
     // the batch (*sqlstate set); any other fails this operation only.
-    std::function<Status(PgConn&, std::vector<std::string>* run_ids, std::string* sqlstate)>
+    std::function<Status(PgConn&, Batch&, std::vector<std::string>* run_ids, std::string* sqlstate)>
         prefetch = {};
   };
 
@@ -474,7 +429,14 @@ class PostgresStore::Impl {
       if (r.version != row.version) {
         return Error::Unavailable("store: run " + std::string(run_id) + " changed (conflict)");
       }
-      if (row.ended != r.ended) return Error::Internal("store: SaveRun does not end runs");
+      if (r.ended && !row.ended) return Error::Internal("store: an ended run is never un-ended");
+      if (row.ended && !r.ended) {
+        r.ended = true;
+        b_.sql.append("UPDATE runs SET ended_ms = " + std::to_string(Millis(row.ended_at)) +
+                      " WHERE run_id = ");
+        pg::AppendLiteral(&b_.sql, run_id);
+        b_.sql.append(";");
+      }
       r.state = std::move(row.state);
       ++r.version;
       r.dirty = true;
@@ -507,6 +469,20 @@ class PostgresStore::Impl {
     Result<core::CallRecord> LoadCall(std::string_view call_id) override {
       // Only approvals read calls back, and this store has none yet.
       return Error::NotFound("no call " + std::string(call_id));
+    }
+    Result<core::CallResultRow> LoadCallForResult(std::string_view call_id) override {
+      auto it = b_.call_rows.find(call_id);
+      if (it == b_.call_rows.end()) return Error::NotFound("no call " + std::string(call_id));
+      return it->second;
+    }
+    Status SaveCallResult(std::string_view call_id, std::string_view result_json,
+                          TimePoint at) override {
+      b_.sql.append("UPDATE calls SET result_json = ");
+      pg::AppendLiteral(&b_.sql, result_json);
+      b_.sql.append(", result_ms = " + std::to_string(Millis(at)) + " WHERE call_id = ");
+      pg::AppendLiteral(&b_.sql, call_id);
+      b_.sql.append(";");
+      return Status::Ok();
     }
     void AppendAudit(audit::AuditEvent event) override { b_.events.push_back(std::move(event)); }
     core::ApprovalRows& approvals() override { return approvals_; }
@@ -700,7 +676,7 @@ class PostgresStore::Impl {
       for (size_t i = 0; i < ops.size(); ++i) {
         if (!ops[i]->prefetch) continue;
         std::vector<std::string> more;
-        Status s = ops[i]->prefetch(c, &more, sqlstate);
+        Status s = ops[i]->prefetch(c, b, &more, sqlstate);
         if (!s.ok() && s.error().kind == ErrorKind::kUnavailable) return s;
         if (!s.ok()) refused[i] = std::move(s);
         ids.insert(more.begin(), more.end());
@@ -1012,22 +988,9 @@ Status PostgresStore::AddUsage(std::string_view run_id, std::string_view agent_i
                                const Usage& usage) {
   const std::string id(run_id), agent(agent_id);
   const TimePoint now = impl_->Now();
-  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) -> Status {
-    auto it = b.runs.find(id);
-    if (it == b.runs.end()) return Error::NotFound("no run " + id);
-    Row& r = it->second;
-    if (r.agent_id != agent) return Error::Denied("run " + id + " belongs to another agent");
-    interlock::AddUsage(usage, &r.state);
-    ++r.version;
-    r.dirty = true;
-    boost::json::object data{
-        {"usage",
-         {{"tokens", usage.tokens}, {"cost_usd", static_cast<double>(usage.cost_micros) / 1e6}}},
-        {"run_tokens", r.state.tokens},
-        {"run_cost_usd", static_cast<double>(r.state.cost_micros) / 1e6}};
-    b.events.push_back(
-        audit::AuditEvent{audit::kUsage, now, id, "", agent, agent, std::move(data)});
-    return Status::Ok();
+  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) {
+    Impl::Txn txn(b);
+    return core::AddUsageInTxn(txn, id, agent, usage, now);
   });
 }
 
@@ -1180,7 +1143,8 @@ Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view ac
                                                                  {"agent_id", found->agent_id}}});
         return Status::Ok();
       },
-      [&, found](PgConn& c, std::vector<std::string>*, std::string* sqlstate) -> Status {
+      [&, found](PgConn& c, Impl::Batch&, std::vector<std::string>*,
+                 std::string* sqlstate) -> Status {
         Result<PgResult> r = c.Exec(
             "SELECT role, name, agent_id, revoked_ms FROM tokens WHERE token_id = $1 FOR UPDATE",
             {id}, sqlstate);
@@ -1203,7 +1167,7 @@ Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
     data["agents"] = load.agents;
   } else {
     data["error"] = load.error.size() > kMaxResultOutputBytes
-                        ? TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
+                        ? core::TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
                         : load.error;
   }
   audit::AuditEvent ev{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,
@@ -1241,66 +1205,37 @@ Status PostgresStore::RecordAuthFailures(const AuthFailures& failures) {
 Status PostgresStore::RecordResult(std::string_view call_id, std::string_view agent_id,
                                    const CallResult& result, TimePoint now) {
   const std::string id(call_id), agent(agent_id);
-  auto run_id = std::make_shared<std::string>();
   return impl_->SubmitAndWait(
       {},
-      [&, run_id](Impl::Batch& b) -> Status {
-        auto it = b.runs.find(*run_id);
-        if (it == b.runs.end()) return Error::NotFound("no run " + *run_id);
-        Row& r = it->second;
-        boost::json::object data = ResultJson(result);
-        b.sql.append("UPDATE calls SET result_json = ");
-        pg::AppendLiteral(&b.sql, boost::json::serialize(data));
-        b.sql.append(", result_ms = " + std::to_string(Millis(now)) + " WHERE call_id = ");
-        pg::AppendLiteral(&b.sql, id);
-        b.sql.append(";");
-        interlock::AddUsage(result.usage, &r.state);
-        ++r.version;
-        r.dirty = true;
-        data["run_tokens"] = r.state.tokens;
-        data["run_cost_usd"] = Usd(r.state.cost_micros);
-        b.events.push_back(
-            audit::AuditEvent{audit::kResult, now, *run_id, id, agent, agent, std::move(data)});
-        return Status::Ok();
+      [&](Impl::Batch& b) {
+        Impl::Txn txn(b);
+        return core::RecordResultInTxn(txn, id, agent, result, now);
       },
-      [&, run_id](PgConn& c, std::vector<std::string>* runs, std::string* sqlstate) -> Status {
+      [&](PgConn& c, Impl::Batch& b, std::vector<std::string>* runs,
+          std::string* sqlstate) -> Status {
+        // The call row, locked; its run is locked with the batch's runs.
         Result<PgResult> r = c.Exec(
             "SELECT run_id, agent_id, verdict, result_json IS NOT NULL FROM calls"
             " WHERE call_id = $1 FOR UPDATE",
             {id}, sqlstate);
         if (!r.ok()) return r.error();
-        if (r->rows() == 0) return Error::NotFound("no call " + id);
-        if (r->Text(0, 1) != agent)
-          return Error::Denied("call " + id + " belongs to another agent");
-        if (r->Text(0, 2) != VerdictName(Verdict::kAllow)) {
-          return Error::Invalid("call " + id + " was not allowed, so it has no result");
-        }
-        if (r->Text(0, 3) == "t") {
-          return Error{ErrorKind::kAlreadyExists, "call " + id + " already has a result"};
-        }
-        *run_id = std::string(r->Text(0, 0));
-        runs->push_back(*run_id);
+        if (r->rows() == 0) return Status::Ok();  // the core answers NotFound
+        core::CallResultRow row;
+        row.run_id = std::string(r->Text(0, 0));
+        row.agent_id = std::string(r->Text(0, 1));
+        row.verdict = ParseVerdict(r->Text(0, 2)).value_or(Verdict::kDeny);
+        row.has_result = r->Text(0, 3) == "t";
+        runs->push_back(row.run_id);
+        b.call_rows[id] = std::move(row);
         return Status::Ok();
       });
 }
 
 Status PostgresStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
   const std::string id(run_id), agent(agent_id);
-  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) -> Status {
-    auto it = b.runs.find(id);
-    if (it == b.runs.end()) return Error::NotFound("no run " + id);
-    Row& r = it->second;
-    if (r.agent_id != agent) return Error::Denied("run " + id + " belongs to another agent");
-    if (r.ended) return Status::Ok();
-    r.ended = true;
-    ++r.version;
-    r.dirty = true;
-    b.sql.append("UPDATE runs SET ended_ms = " + std::to_string(Millis(now)) + " WHERE run_id = ");
-    pg::AppendLiteral(&b.sql, id);
-    b.sql.append(";");
-    b.events.push_back(audit::AuditEvent{audit::kRunEnded, now, id, "", agent, agent,
-                                         boost::json::object{{"state", StateAuditJson(r.state)}}});
-    return Status::Ok();
+  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) {
+    Impl::Txn txn(b);
+    return core::EndRunInTxn(txn, id, agent, now);
   });
 }
 

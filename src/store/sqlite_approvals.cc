@@ -208,8 +208,7 @@ Status CancelForKill(sqlite3* db, std::string_view scope, std::string_view targe
   Result<std::vector<Approval>> pending = PendingInScope(db, scope, target);
   if (!pending.ok()) return pending.error();
   for (Approval& a : *pending) {
-    std::string reason = "kill switch (" + std::string(scope) + ") engaged";
-    if (!kill_reason.empty()) reason += ": " + std::string(kill_reason);
+    const std::string reason = core::KillCancelReason(scope, kill_reason);
     Status s = SettleDeny(db, &a, ApprovalState::kCancelled, Code::kApprovalDenied, reason,
                           "cancelled", now, actor, "", events);
     if (!s.ok()) return s;
@@ -349,19 +348,15 @@ Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core:
   a.principal = rq.principal;
   a.tool = rq.call.tool;
   a.args_sha256 = core::ArgsSha256(rq);
-  a.required = std::max(1, d.approvals_required);
-  a.timeout_seconds = d.approval_timeout_seconds > 0
-                          ? d.approval_timeout_seconds
-                          : std::max(1, options.approval_default_timeout_seconds);
+  const core::ApprovalPlan plan = core::PlanApproval(
+      d, rq.now, options.approval_default_timeout_seconds, options.approval_max_wait_seconds);
+  a.required = plan.required;
+  a.timeout_seconds = plan.timeout_seconds;
   a.auto_deny_on_timeout = d.auto_deny_on_timeout;
   a.records = ev.effects.records;
   const int64_t now_ms = ToUnixMillis(rq.now);
-  const int64_t deadline = now_ms + int64_t{a.timeout_seconds} * 1000;
-  const int64_t hard =
-      a.auto_deny_on_timeout
-          ? deadline
-          : std::max(deadline,
-                     now_ms + int64_t{std::max(1, options.approval_max_wait_seconds)} * 1000);
+  const int64_t deadline = ToUnixMillis(plan.deadline);
+  const int64_t hard = ToUnixMillis(plan.hard_deadline);
   Stmt q(db,
          "INSERT INTO approvals(approval_id, call_id, run_id, agent_id, principal, tool,"
          " args_sha256, required, state, created_ms, deadline_ms, hard_deadline_ms, timeout_s,"
@@ -472,8 +467,7 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
     }
     a.votes.push_back(ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
     if (!rq.approve) {
-      std::string reason = "denied by " + rq.reviewer.name;
-      if (!rq.comment.empty()) reason += ": " + rq.comment;
+      const std::string reason = core::DeniedByReason(rq.reviewer.name, rq.comment);
       out.settled = true;
       Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kApprovalDenied, reason,
                              "denied", rq.now, rq.reviewer.name, rq.comment, events);
@@ -568,8 +562,7 @@ Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
       return Error{ErrorKind::kAlreadyExists,
                    "approval " + a.approval_id + " is already " + ApprovalStateName(a.state)};
     }
-    std::string why = "approval " + a.approval_id + " was withdrawn by agent " + a.agent_id;
-    if (!reason.empty()) why += ": " + std::string(reason);
+    const std::string why = core::WithdrawnReason(a.approval_id, a.agent_id, reason);
     const size_t before = events->size();
     Status ds = SettleDeny(db, &a, ApprovalState::kWithdrawn, Code::kApprovalDenied, why,
                            "withdrawn", now, "", reason, events);
@@ -616,32 +609,27 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
       while ((rc = q.Step()) == SQLITE_ROW) due.push_back(ApprovalFromRow(q));
       if (rc != SQLITE_DONE) return SqlErr(db, "read due approvals");
     }
-    const int64_t now_ms = ToUnixMillis(now);
     for (Approval& a : due) {
-      const int64_t hard_ms = ToUnixMillis(a.hard_deadline);
-      if (a.auto_deny_on_timeout || now_ms >= hard_ms) {
-        const std::string reason =
-            a.auto_deny_on_timeout
-                ? "no reviewer decided within " + std::to_string(a.timeout_seconds) + " s"
-                : "no reviewer decided before the hard maximum wait (escalated " +
-                      std::to_string(a.escalation_level) + " times)";
-        Status ts = SettleDeny(db, &a, ApprovalState::kTimedOut, Code::kApprovalTimeout, reason,
-                               "timed_out", now, "", "", events);
+      // Time out or escalate (core/approval_rules.h).
+      const core::DeadlineOutcome next =
+          core::OnDeadline(a.auto_deny_on_timeout, a.timeout_seconds, a.escalation_level,
+                           a.deadline, a.hard_deadline, now);
+      if (next.time_out) {
+        Status ts = SettleDeny(db, &a, ApprovalState::kTimedOut, Code::kApprovalTimeout,
+                               next.reason, "timed_out", now, "", "", events);
         if (!ts.ok()) return ts;
         out.push_back(ApprovalChange{ApprovalChange::Kind::kTimedOut, a});
         continue;
       }
-      // Escalate: the next contact gets the same timeout again, up to the hard maximum.
-      const int64_t next = std::min(
-          hard_ms, std::max(now_ms, ToUnixMillis(a.deadline)) + int64_t{a.timeout_seconds} * 1000);
+      const int64_t next_ms = ToUnixMillis(next.next_deadline);
       Stmt u(db,
              "UPDATE approvals SET escalation_level = escalation_level + 1, deadline_ms = ?"
              " WHERE approval_id = ? AND state = 'pending'");
       if (!u.ok()) return SqlErr(db, "escalate approval");
-      u.Int(1, next).Text(2, a.approval_id);
+      u.Int(1, next_ms).Text(2, a.approval_id);
       if (Status es = Exec(u, "escalate approval"); !es.ok()) return es;
       a.escalation_level += 1;
-      a.deadline = FromUnixMillis(next);
+      a.deadline = next.next_deadline;
       events->push_back(ApprovalEvent(
           a, "escalated", now, "", "",
           json::object{{"level", a.escalation_level}, {"deadline", FormatRfc3339(a.deadline)}}));

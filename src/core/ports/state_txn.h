@@ -37,6 +37,9 @@ struct RunRow {
   // The backend's version of the row when it was loaded. SaveRun writes only if the row
   // is still at this version (no other transaction changed it since).
   uint64_t version = 0;
+  // When the run ended: set by the transaction function that ends it (SaveRun stores it
+  // with ended); not read back by LoadRunForUpdate.
+  TimePoint ended_at{};
 };
 
 // A call row to insert. The JSON texts are the canonical forms the core composed for the
@@ -47,6 +50,15 @@ struct NewCall {
   const RunState& state_after;
   std::string_view args_json;      // redacted and masked arguments
   std::string_view decision_json;  // the decision (masked)
+};
+
+// What recording a call's result checks: the call's run and agent, its verdict, and
+// whether it has a result already.
+struct CallResultRow {
+  std::string run_id;
+  std::string agent_id;
+  Verdict verdict = Verdict::kDeny;
+  bool has_result = false;
 };
 
 // The first delivery of an approved call's allow: what the release checks, read in the
@@ -89,9 +101,10 @@ class StateTxn {
 
   // The run row, for update (NotFound when absent).
   virtual Result<RunRow> LoadRunForUpdate(std::string_view run_id) = 0;
-  // Writes the run's state and ended flag if the row is still at row.version; a changed
-  // row fails with kUnavailable ("conflict": the backend may retry the transaction).
-  // Must be the transaction function's last write (a backend may cache the row).
+  // Writes the run's state and ended flag (with ended_at when it turns true) if the row is
+  // still at row.version; a changed row fails with kUnavailable ("conflict": the backend
+  // may retry the transaction). Must be the transaction function's last write (a backend
+  // may cache the row). An ended run is never un-ended.
   virtual Status SaveRun(std::string_view run_id, RunRow row) = 0;
 
   // The engaged kill switch covering (agent, run), most general first: global, agent, run.
@@ -102,6 +115,12 @@ class StateTxn {
   virtual Result<std::string> InsertCall(const NewCall& call) = 0;
   // A call as recorded (NotFound when absent).
   virtual Result<CallRecord> LoadCall(std::string_view call_id) = 0;
+  // What recording a result checks about a call (NotFound when absent), for update.
+  virtual Result<CallResultRow> LoadCallForResult(std::string_view call_id) = 0;
+  // Stores the call's result: `result_json` is the canonical JSON the core composed
+  // (valid until the call returns), `at` when it was reported.
+  virtual Status SaveCallResult(std::string_view call_id, std::string_view result_json,
+                                TimePoint at) = 0;
 
   // Appends an audit event, committed with the transaction (dropped if it rolls back).
   virtual void AppendAudit(audit::AuditEvent event) = 0;

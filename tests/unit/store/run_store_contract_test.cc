@@ -56,6 +56,13 @@ struct MemoryBackend {
     store->SetKill(scope, target, true, std::move(reason));
   }
   bool Reopen() { return false; }
+  Status RecordResult(const std::string& call_id, const std::string& agent,
+                      const core::CallResult& r) {
+    return store->RecordResult(call_id, agent, r, T0());
+  }
+  Status EndRun(const std::string& run_id, const std::string& agent) {
+    return store->EndRun(run_id, agent, T0());
+  }
   std::unique_ptr<core::MemoryRunStore> store;
 };
 
@@ -79,6 +86,13 @@ struct SqliteBackend {
     store.reset();
     Open();
     return true;
+  }
+  Status RecordResult(const std::string& call_id, const std::string& agent,
+                      const core::CallResult& r) {
+    return store->RecordResult(call_id, agent, r, T0());
+  }
+  Status EndRun(const std::string& run_id, const std::string& agent) {
+    return store->EndRun(run_id, agent, T0());
   }
   std::string path;
   std::unique_ptr<store::SqliteStore> store;
@@ -111,6 +125,13 @@ struct PostgresBackend {
     store.reset();
     Open();
     return true;
+  }
+  Status RecordResult(const std::string& call_id, const std::string& agent,
+                      const core::CallResult& r) {
+    return store->RecordResult(call_id, agent, r, T0());
+  }
+  Status EndRun(const std::string& run_id, const std::string& agent) {
+    return store->EndRun(run_id, agent, T0());
   }
   std::string uri;
   std::unique_ptr<store::PostgresStore> store;
@@ -279,6 +300,78 @@ TYPED_TEST(RunStoreContract, StateSurvivesReopen) {
   Result<CallRecord> r = this->store().Decide(this->Request("r1", "b"), this->Allow());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kPermissionDenied);
+}
+
+TYPED_TEST(RunStoreContract, ResultAddsItsUsageToTheRunOnce) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), this->Allow());
+  ASSERT_TRUE(c.ok());
+  core::CallResult res;
+  res.output_json = "{\"x\":1}";
+  res.usage = Usage{7, 9};
+  ASSERT_TRUE(this->backend_.RecordResult(c->call_id, "a", res).ok());
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 7u);
+  EXPECT_EQ(this->store().GetRun("r1")->state.cost_micros, 9);
+  Status again = this->backend_.RecordResult(c->call_id, "a", res);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 7u);
+}
+
+TYPED_TEST(RunStoreContract, ForeignAgentCannotReportAResultForAnotherAgentsCall) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), this->Allow());
+  ASSERT_TRUE(c.ok());
+  core::CallResult res;
+  res.usage = Usage{100, 0};
+  Status s = this->backend_.RecordResult(c->call_id, "b", res);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 0u);
+  Status unknown = this->backend_.RecordResult("call_nope", "a", res);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind, ErrorKind::kNotFound);
+}
+
+TYPED_TEST(RunStoreContract, DeniedCallHasNoResultToReport) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  auto deny = [](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+    engine::Evaluation ev;
+    ev.decision = DenyDecision(Code::kToolNotAllowed, "no");
+    return ev;
+  };
+  Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), deny);
+  ASSERT_TRUE(c.ok());
+  Status s = this->backend_.RecordResult(c->call_id, "a", core::CallResult{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kInvalidArgument);
+}
+
+TYPED_TEST(RunStoreContract, EndedRunDecidesNothingMore) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Status foreign = this->backend_.EndRun("r1", "b");
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_FALSE(this->store().GetRun("r1")->ended);
+  ASSERT_TRUE(this->backend_.EndRun("r1", "a").ok());
+  ASSERT_TRUE(this->backend_.EndRun("r1", "a").ok());  // ending twice is a no-op
+  EXPECT_TRUE(this->store().GetRun("r1")->ended);
+  bool called = false;
+  Result<CallRecord> r = this->store().Decide(
+      this->Request("r1", "a"),
+      [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+        called = true;
+        return engine::Evaluation{};
+      });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_FALSE(called);
+  Status unknown = this->backend_.EndRun("nope", "a");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind, ErrorKind::kNotFound);
+  if (this->backend_.Reopen()) {
+    EXPECT_TRUE(this->store().GetRun("r1")->ended);
+  }
 }
 
 // Tests that many agents' threads racing for the last steps of a budget get exactly the
