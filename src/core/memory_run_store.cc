@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 #include "core/decide_txn.h"
@@ -78,23 +79,23 @@ class MemoryRunStore::Txn final : public StateTxn {
   Result<std::string> InsertCall(const NewCall& c) override {
     auto run = store_.runs_.find(c.request.run_id);
     if (run == store_.runs_.end()) return Error::NotFound("no run " + c.request.run_id);
-    std::string call_id = "call-" + std::to_string(store_.next_call_++);
-    store_.calls_.emplace(call_id, CallRow{&run->first, &run->second, c.decision.verdict, false});
+    store_.calls_.push_back(CallRow{&run->first, &run->second, c.decision.verdict, false});
+    std::string call_id = "call-" + std::to_string(store_.calls_.size());
     return call_id;
   }
   Result<CallRecord> LoadCall(std::string_view call_id) override {
     return Error::NotFound("no call " + std::string(call_id));  // records are not kept
   }
   Result<CallResultRow> LoadCallForResult(std::string_view call_id) override {
-    auto it = store_.calls_.find(call_id);
-    if (it == store_.calls_.end()) return Error::NotFound("no call " + std::string(call_id));
-    const CallRow& c = it->second;
+    const CallRow* row = store_.CallRowFor(call_id);
+    if (row == nullptr) return Error::NotFound("no call " + std::string(call_id));
+    const CallRow& c = *row;
     return CallResultRow{*c.run_id, c.run->info.agent_id, c.verdict, c.has_result};
   }
   Status SaveCallResult(std::string_view call_id, std::string_view, TimePoint) override {
-    auto it = store_.calls_.find(call_id);
-    if (it == store_.calls_.end()) return Error::NotFound("no call " + std::string(call_id));
-    it->second.has_result = true;  // the result itself is not kept
+    CallRow* row = store_.CallRowFor(call_id);
+    if (row == nullptr) return Error::NotFound("no call " + std::string(call_id));
+    row->has_result = true;  // the result itself is not kept
     return Status::Ok();
   }
   void AppendAudit(audit::AuditEvent) override {}
@@ -105,6 +106,19 @@ class MemoryRunStore::Txn final : public StateTxn {
   MemoryRunStore& store_;
   NoApprovals approvals_;
 };
+
+MemoryRunStore::CallRow* MemoryRunStore::CallRowFor(std::string_view call_id) {
+  constexpr std::string_view kPrefix = "call-";
+  if (call_id.substr(0, kPrefix.size()) != kPrefix) return nullptr;
+  const std::string_view digits = call_id.substr(kPrefix.size());
+  // One spelling per call: no sign, no leading zero ("call-01" is not "call-1").
+  if (digits.empty() || digits[0] == '0') return nullptr;
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return nullptr;
+  if (n == 0 || n > calls_.size()) return nullptr;
+  return &calls_[n - 1];
+}
 
 Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const DecideFn& decide) {
   static const audit::Redactor kRedactor{std::string()};  // no audit key: nothing is recorded

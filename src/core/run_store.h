@@ -150,9 +150,11 @@ class MemoryRunStore final : public RunStore {
     Verdict verdict = Verdict::kDeny;
     bool has_result = false;
   };
-  std::map<std::string, CallRow, std::less<>> calls_;
+  // Row k is call id "call-<k+1>": ids are handed out in order, so a row is found by
+  // its number, with no per-call key or tree node (CallRowFor).
+  std::vector<CallRow> calls_;
+  CallRow* CallRowFor(std::string_view call_id);
   uint64_t next_run_ = 1;
-  uint64_t next_call_ = 1;
 };
 
 }  // namespace interlock::core
