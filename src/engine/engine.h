@@ -79,9 +79,9 @@ struct Effects {
   // True when the call proceeds now (allow, shadow allow): then, and only then, records are
   // consumed and `sequence` applies. A denied call changes no label and no workflow state.
   bool consume_records = false;
-  SequenceEffects sequence;
   bool halt = false;  // halt the run from now on
   std::string halt_reason;
+  SequenceEffects sequence;  // last, so positional initialisers of the fields above still work
 };
 
 struct Evaluation {

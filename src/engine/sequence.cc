@@ -144,18 +144,23 @@ bool CheckWorkflow(const AgentPolicy& p, const RunState& state, const ToolCall& 
     return false;
   }
   if (Mentions(w.always_allowed, call.tool)) return true;
+  // The reason names the entry that came closest: one whose conditions held but whose
+  // requirement failed ("the version tested") says more than "environment is not staging".
   const WorkflowPermit* first = nullptr;
   std::string first_why;
+  bool first_conditions_held = false;
   for (const WorkflowPermit& a : st->allow) {
     if (!policy::ToolPatternMatches(a.tool, call.tool)) continue;
     std::string why;
-    if (ConditionsHold(a.when, call.args, &why) && RequirementsHold(a, state, call.args, &why)) {
+    const bool held = ConditionsHold(a.when, call.args, &why);
+    if (held && RequirementsHold(a, state, call.args, &why)) {
       *permit = &a;
       return true;
     }
-    if (first == nullptr) {
+    if (first == nullptr || (held && !first_conditions_held)) {
       first = &a;
       first_why = std::move(why);
+      first_conditions_held = held;
     }
   }
   const std::string where =

@@ -77,6 +77,12 @@ struct Workflow {
   }
 };
 
+// The workflow as a diagram for reviewers (`interlock check --graph`): states (with the
+// tools each permits), the initial state, final states, and transitions labelled
+// "tool on [conditions] / remember variables".
+enum class DiagramFormat { kMermaid, kDot };
+std::string WorkflowDiagram(const Workflow& w, DiagramFormat format);
+
 }  // namespace interlock::policy
 
 #endif  // INTERLOCK_POLICY_WORKFLOW_H_
