@@ -219,6 +219,39 @@ BENCHMARK(BM_ParseAndDecide_LargeSet)
     ->Args({100, 1000})
     ->Args({1000, 10000});
 
+// Tool-name patterns (docs/policy.md, "Tool-name patterns"): a GitHub-style policy with
+// 40 exact entries and 8 patterns; the call is decided by a pattern after every more
+// specific pattern was tried (the slow path of AgentPolicy::Resolve).
+void BM_Decide_ToolPattern(benchmark::State& st) {
+  policy::AgentPolicy p;
+  p.id = "gh";
+  int line = 1;
+  auto allow = [&](const std::string& name) {
+    policy::ToolRule r;
+    r.name = name;
+    r.at = {"gh.yaml", line++, 7};
+    p.allowed.emplace(name, std::move(r));
+  };
+  for (int i = 0; i < 40; ++i) allow("mcp__github__tool_" + std::to_string(i));
+  for (const char* pat : {"mcp__github__get_*", "mcp__github__list_*", "mcp__github__search_*",
+                          "mcp__github__*_issue", "mcp__github__*"}) {
+    allow(pat);
+  }
+  for (const char* pat : {"mcp__github__*_repository", "*_delete_*", "mcp__*"}) {
+    p.blocked.emplace(pat, policy::Location{"gh.yaml", line++, 7});
+  }
+  p.IndexToolPatterns();
+  ToolCall call;
+  call.tool = "mcp__github__create_pull_request";
+  const RunState state = State();
+  const engine::EvalContext ctx = Ctx();
+  for (auto _ : st) {
+    engine::Evaluation ev = engine::Evaluate(&p, state, call, ctx);
+    benchmark::DoNotOptimize(ev);
+  }
+}
+BENCHMARK(BM_Decide_ToolPattern);
+
 // The issue-13 language on the shipped examples (loaded from examples/policies/ with
 // ${workspace} = /home/dev/project): a parsed shell line, every item of an array, a URL.
 const policy::AgentPolicy& Example(const char* file, const char* agent) {

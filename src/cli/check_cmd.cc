@@ -145,14 +145,8 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
   for (const auto& [name, at] : p.blocked) check_name(name, at, true);
 
   for (const mcp::ServerTool& t : cat.tools) {
-    bool mentioned = p.allowed.count(t.name) > 0 || p.blocked.count(t.name) > 0;
-    for (const auto& [name, rule] : p.allowed) {
-      mentioned = mentioned || (IsPattern(name) && policy::ToolPatternMatches(name, t.name));
-    }
-    for (const auto& [name, at] : p.blocked) {
-      mentioned = mentioned || (IsPattern(name) && policy::ToolPatternMatches(name, t.name));
-    }
-    if (!mentioned) {
+    // Mentioned: some entry, exact or pattern, decides it (the engine's own resolution).
+    if (p.Resolve(t.name).kind == policy::ToolResolution::Kind::kNone) {
       add(Diagnostic::Severity::kInfo, p.tools_at, "unlisted-tool",
           server + " has tool " + Q(t.name) +
               " which this policy neither allows nor blocks: it is denied by default; allow or "
@@ -172,6 +166,11 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
     for (const policy::ArgConstraint& c : rule.constraints) {
       std::string first = FirstSegment(c.argument);
       if (seen.insert(first).second) used.emplace_back(std::move(first), c.at);
+    }
+    for (const policy::ArgCombination& k : rule.combinations) {
+      for (const policy::ArgConstraint& a : k.arguments) {
+        if (seen.insert(a.argument).second) used.emplace_back(a.argument, k.at);
+      }
     }
     if (rule.scope && seen.insert(rule.scope_argument).second) {
       used.emplace_back(rule.scope_argument, rule.at);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <ostream>
@@ -14,6 +15,7 @@
 #include "common/json.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/local_store.h"
+#include "policy/policy.h"
 
 namespace interlock::cli {
 
@@ -125,6 +127,31 @@ Result<std::string> ReadFileToString(const std::string& path) {
 void WriteJsonLine(std::ostream& out, const boost::json::value& v) {
   out << ToJsonText(v) << '\n';
   out.flush();
+}
+
+Result<std::string> WorkspaceDir(std::string_view dir) {
+  namespace fs = std::filesystem;
+  fs::path p(dir);
+  if (!p.is_absolute()) {
+    std::error_code ec;
+    const fs::path cwd = fs::current_path(ec);
+    if (ec) return Error::Unavailable("cannot read the current directory: " + ec.message());
+    p = cwd / p;
+  }
+  std::string out = p.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std::ostream& err) {
+  int lines = 0;
+  for (const auto& [id, p] : set.agents) {
+    if (p->mode != policy::Mode::kShadow || (!agent_id.empty() && id != agent_id)) continue;
+    err << policy::ShadowWarning(*p) << '\n';
+    ++lines;
+  }
+  err.flush();
+  return lines;
 }
 
 }  // namespace interlock::cli

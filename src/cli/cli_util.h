@@ -21,6 +21,10 @@ namespace interlock::mcp {
 class DaemonEnforcer;
 }  // namespace interlock::mcp
 
+namespace interlock::policy {
+struct PolicySet;
+}  // namespace interlock::policy
+
 namespace interlock::cli {
 
 // Where an agent-side front door (`hook claude-code`, `mcp`) gets its decisions: a local
@@ -71,6 +75,17 @@ class DaemonConnection {
 // Prints the daemon's refusal (`reply` not 2xx, or unreachable) for `command` and returns
 // the exit code (kExitFailure).
 int PrintDaemonRefusal(std::string_view command, const DaemonReply& reply);
+
+// The workspace `${workspace}` resolves to (docs/policy.md, "Variables"): `dir` made
+// absolute against the current directory (empty: the current directory itself) and
+// lexically normalised. The loader refuses it where a policy uses ${workspace} and it is
+// unacceptable (`/`, say); an error here means the current directory cannot be read.
+Result<std::string> WorkspaceDir(std::string_view dir);
+
+// One line on `err` per agent of `set` in shadow mode (only `agent_id` when not empty):
+// "warning: policy for agent X is in shadow mode: calls are recorded, not enforced
+// (file:line)". Returns how many lines were written.
+int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std::ostream& err);
 
 Result<std::string> ReadFileToString(const std::string& path);
 // Writes `v` as one compact line and flushes (JSON-lines protocols).

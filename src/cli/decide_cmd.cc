@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cmath>
 #include <iostream>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +17,7 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"
+#include "common/json_write.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -116,6 +116,23 @@ class LineFilter {
   bool failed_ = false;
 };
 
+// The members `interlock decide` adds after the decision's: the step and the run's
+// totals after this call.
+void AppendDecideRunMembers(const RunState& state, std::string* out) {
+  using namespace std::string_view_literals;  // sized literals: no strlen per member
+  out->append(",\"step\":"sv);
+  AppendJsonUint(state.steps, out);
+  out->append(",\"run\":{\"steps\":"sv);
+  AppendJsonUint(state.steps, out);
+  out->append(",\"tokens\":"sv);
+  AppendJsonUint(state.tokens, out);
+  out->append(",\"cost_usd\":"sv);
+  AppendJsonScaled(state.cost_micros, 6, out);  // as AppendJsonDouble(cost_micros / 1e6)
+  out->append(",\"elapsed_s\":"sv);
+  AppendJsonScaled(state.elapsed_ms, 3, out);  // as AppendJsonDouble(elapsed_ms / 1e3)
+  out->append(state.halted ? ",\"halted\":true}"sv : ",\"halted\":false}"sv);
+}
+
 bool IsBlank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
@@ -163,10 +180,17 @@ int RunDecide(const DecideOptions& opt) {
   std::string line;
   bool oversized = false;
   LineFilter io(STDIN_FILENO, STDOUT_FILENO);
+  // Each answer is written straight into one reused buffer (no JSON object built per
+  // line): the decision's members, then "step" and "run", exactly as ToJsonText printed
+  // the object this used to build (DecisionTest.AppendedMembersMatchDecisionToJson
+  // tests the decision part; DecideCommand.OutputBytesAreExact the whole line).
   std::string text;
-  auto write_line = [&io, &text](const boost::json::value& v) {
-    text = ToJsonText(v);
-    text += '\n';
+  auto write_line = [&io, &text](const Decision& d, const RunState* state) {
+    text.clear();
+    text.push_back('{');
+    AppendDecisionJsonMembers(d, &text);
+    if (state != nullptr) AppendDecideRunMembers(*state, &text);
+    text += "}\n";
     return io.Write(text);
   };
   while (io.ReadLine(limits.max_bytes, &line, &oversized)) {
@@ -178,7 +202,7 @@ int RunDecide(const DecideOptions& opt) {
     if (!call.ok()) {
       Decision d = DenyDecision(Code::kInvalidRequest, call.error().message, "request");
       d.agent_id = agent_id;
-      if (!write_line(DecisionToJson(d))) break;
+      if (!write_line(d, nullptr)) break;
       continue;
     }
     // Time never runs backwards: a smaller elapsed_s than before keeps the larger.
@@ -186,25 +210,21 @@ int RunDecide(const DecideOptions& opt) {
     clock.Set(start + std::chrono::duration_cast<TimePoint::duration>(
                           std::chrono::duration<double>(elapsed_s)));
     // DecideAsync, not Decide: the memory store completes in-line, so this skips the
-    // promise and future (a futex wake per line) that Decide() needs for async stores.
-    std::optional<core::GuardResponse> answer;
+    // promise and future (a futex wake per line) that Decide() needs for async stores,
+    // and the answer is written from where the Guard hands it over (no copy or move).
+    // -1: no answer yet; 0: the write failed; 1: written. Two references: the callback
+    // fits in std::function's own storage (no allocation per line).
+    int outcome = -1;
     guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call).value(),
-                      [&answer](core::GuardResponse r) { answer = std::move(r); });
-    if (!answer) {  // cannot happen with MemoryRunStore; fail closed if it ever does
+                      [&outcome, &write_line](core::GuardResponse&& r) {
+                        outcome = write_line(r.decision, &r.state) ? 1 : 0;
+                      });
+    if (outcome < 0) {  // cannot happen with MemoryRunStore; fail closed if it ever does
       Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");
       d.agent_id = agent_id;
-      if (!write_line(DecisionToJson(d))) break;
-      continue;
+      outcome = write_line(d, nullptr) ? 1 : 0;
     }
-    const core::GuardResponse& r = *answer;
-    boost::json::object out = DecisionToJson(r.decision);
-    out["step"] = r.state.steps;
-    out["run"] = {{"steps", r.state.steps},
-                  {"tokens", r.state.tokens},
-                  {"cost_usd", static_cast<double>(r.state.cost_micros) / 1e6},
-                  {"elapsed_s", static_cast<double>(r.state.elapsed_ms) / 1e3},
-                  {"halted", r.state.halted}};
-    if (!write_line(out)) break;
+    if (outcome == 0) break;
   }
   if (!io.Flush()) {
     std::cerr << "interlock decide: cannot write to stdout\n";

@@ -70,6 +70,7 @@ constexpr int kMaxApprovalWaitSeconds = 3600;
 struct HookOptions : EnforcementFlags {
   int approval_wait_seconds = kDefaultApprovalWaitSeconds;
   std::string allowed_as = "allow";  // or "no-objection"
+  std::string workspace;             // --workspace: pins ${workspace} instead of the input's cwd
 };
 
 int Print(std::string_view decision, const std::string& reason) {
@@ -263,9 +264,35 @@ int RunHook(const HookOptions& opt) {
   }
   if (opt.policy.empty()) return Deny("no --policy given");
 
+  // ${workspace} is the session's cwd from the hook input, never the hook's own current
+  // directory: a missing or relative cwd is passed on as not absolute, so a policy that
+  // uses ${workspace} fails to load and the call is denied; one that does not, loads.
+  // --workspace pins it instead: Claude Code's cwd follows a `cd` in the Bash tool.
+  policy::LoadOptions load;
+  if (!opt.workspace.empty()) {
+    auto pinned = WorkspaceDir(opt.workspace);
+    if (!pinned.ok()) return Deny("--workspace: " + pinned.error().message);
+    load.workspace = std::move(*pinned);
+  } else {
+    load.workspace = input->cwd.empty() ? std::string("(no cwd in the hook input)") : input->cwd;
+  }
   std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet({opt.policy}, &diags);
-  if (!set.ok()) return Deny("policy " + opt.policy + " is invalid: " + set.error().message);
+  auto set = policy::LoadPolicySet({opt.policy}, &diags, load);
+  if (!set.ok()) {
+    for (const policy::Diagnostic& d : diags) {
+      if (d.id != "invalid-workspace") continue;
+      if (!opt.workspace.empty()) {
+        return Deny("policy " + opt.policy + " uses ${workspace} and --workspace " + opt.workspace +
+                    " is not usable (" + d.ToString() + "); call denied");
+      }
+      return Deny("policy " + opt.policy +
+                  " uses ${workspace}, which the hook takes from the hook input's cwd, and " +
+                  (input->cwd.empty() ? std::string("the hook input has no cwd")
+                                      : "the cwd '" + input->cwd + "' is not usable") +
+                  " (" + d.ToString() + "); call denied");
+    }
+    return Deny("policy " + opt.policy + " is invalid: " + set.error().message);
+  }
   std::string agent_id = opt.agent;
   if (agent_id.empty()) {
     if ((*set)->agents.size() != 1) {
@@ -274,6 +301,9 @@ int RunHook(const HookOptions& opt) {
     }
     agent_id = (*set)->agents.begin()->first;
   }
+  // On stderr, which Claude Code does not parse for an exit-0 hook: stdout stays the one
+  // JSON object of the hook contract.
+  WarnShadowMode(**set, agent_id, std::cerr);
   std::string store_path = opt.store;
   if (store_path.empty()) {
     auto p = mcp::DefaultStorePath();
@@ -311,6 +341,9 @@ void AddHook(CLI::App& app, int* exit_code) {
                  "hook's timeout in Claude Code's settings, 60 s unless configured); then "
                  "the call is denied with the approval's id")
       ->check(CLI::Range(0, kMaxApprovalWaitSeconds));
+  cc->add_option("--workspace", opt->workspace,
+                 "Pin ${workspace} in the policy to this directory (made absolute) instead of "
+                 "the hook input's cwd, which follows a `cd` in Claude Code's Bash tool");
   cc->add_option("--allowed-as", opt->allowed_as,
                  "What an allowed call answers: allow (default; skips Claude Code's "
                  "permission prompt) or no-objection (no decision: Claude Code's own "

@@ -36,7 +36,10 @@ Result<HookInput> ParseHookInput(std::string_view text) {
   if (tool_input != nullptr && !tool_input->is_object()) {
     return Error::Invalid("tool_input is not a JSON object");
   }
+  const json::value* cwd = in.if_contains("cwd");
+  if (cwd != nullptr && !cwd->is_string()) return Error::Invalid("cwd is not a JSON string");
   HookInput out;
+  if (cwd != nullptr) out.cwd = std::string(cwd->get_string());
   out.session_id = std::string(session->get_string());
   out.tool_name = std::string(tool->get_string());
   if (tool_input != nullptr) out.tool_input = tool_input->get_object();

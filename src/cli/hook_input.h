@@ -27,12 +27,17 @@ struct HookInput {
   std::string session_id;          // non-empty
   std::string tool_name;           // non-empty
   boost::json::object tool_input;  // {} when absent
+  // The session's working directory as Claude Code sent it (what ${workspace} stands for
+  // in the policy); empty when absent. Not checked here: the hook refuses a relative one
+  // only when the policy uses ${workspace}.
+  std::string cwd;
 };
 
 // Parses and validates the hook input: a JSON object (strict: no duplicate keys, at most
 // kMaxHookInputBytes and kMaxHookInputDepth) whose hook_event_name, when present, is
 // "PreToolUse", with non-empty string session_id and tool_name and, when present, an
-// object tool_input. Errors are kInvalidArgument with a sentence for the deny reason.
+// object tool_input and a string cwd. Errors are kInvalidArgument with a sentence for the deny
+// reason.
 Result<HookInput> ParseHookInput(std::string_view text);
 
 }  // namespace interlock::cli

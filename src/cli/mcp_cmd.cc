@@ -59,6 +59,7 @@ struct McpOptions : EnforcementFlags {
   std::vector<std::string> secret_file;
   std::vector<std::string> forward_methods;
   std::vector<std::string> server;
+  std::string workspace;  // ${workspace} in the policy (default: the current directory)
 };
 
 struct PinsOptions {
@@ -117,10 +118,19 @@ Status LoadLocalPolicy(const McpOptions& opt, std::shared_ptr<const policy::Poli
                 << " is ignored with --daemon: the daemon's policies decide every call and "
                    "which tools are listed\n";
     }
+    if (!opt.workspace.empty()) {
+      std::cerr << "interlock mcp: --workspace " << opt.workspace
+                << " is ignored with --daemon: ${workspace} in the daemon's policies is the "
+                   "daemon's workspace\n";
+    }
     return Status::Ok();
   }
+  auto workspace = WorkspaceDir(opt.workspace);
+  if (!workspace.ok()) return Error::Invalid("--workspace: " + workspace.error().message);
+  policy::LoadOptions load;
+  load.workspace = std::move(*workspace);
   std::vector<policy::Diagnostic> diags;
-  auto loaded = policy::LoadPolicySet({opt.policy}, &diags);
+  auto loaded = policy::LoadPolicySet({opt.policy}, &diags, load);
   if (!loaded.ok()) {
     return Error::Invalid("policy " + opt.policy + " is invalid:\n" + loaded.error().message);
   }
@@ -133,6 +143,7 @@ Status LoadLocalPolicy(const McpOptions& opt, std::shared_ptr<const policy::Poli
   } else if ((*set)->Find(*agent_id) == nullptr) {
     return Error::Invalid("no agent " + *agent_id + " in " + opt.policy);
   }
+  WarnShadowMode(**set, *agent_id, std::cerr);
   return Status::Ok();
 }
 
@@ -424,6 +435,10 @@ void AddMcp(CLI::App& app, int* exit_code) {
                   "Also forward this JSON-RPC method (either direction); by default only the "
                   "MCP specification's methods pass and others are answered Method not found")
       ->allow_extra_args(false);
+  cmd->add_option("--workspace", opt->workspace,
+                  "The directory ${workspace} stands for in the policy (default: the current "
+                  "directory; made absolute). Ignored with --daemon: the daemon's own "
+                  "workspace applies");
   cmd->add_option("server", opt->server, "The MCP server command, after --");
 
   auto pins_opt = std::make_shared<PinsOptions>();

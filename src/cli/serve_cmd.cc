@@ -67,6 +67,7 @@ struct ServeFlags {
   std::string ready_file;
   std::string keys_dir;
   std::string checkpoints;
+  std::string workspace;
   int threads = -1;
 };
 
@@ -135,14 +136,25 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     return kExitUsage;
   }
 
+  if (cmd.count("--workspace") > 0) cfg.workspace = flags.workspace;
+  // ${workspace}: fixed at start (absolute), so a reload resolves it the same way.
+  policy::LoadOptions load;
+  if (auto w = WorkspaceDir(cfg.workspace); w.ok()) {
+    load.workspace = std::move(*w);
+  } else {
+    std::cerr << "interlock serve: workspace: " << w.error().message << '\n';
+    return kExitUsage;
+  }
+
   // Fail closed at startup: no valid policy set, no daemon.
   std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet(cfg.policies, &diags);
+  auto set = policy::LoadPolicySet(cfg.policies, &diags, load);
   if (!set.ok()) {
     std::cerr << "interlock serve: the policy set is invalid; fix it (run `interlock check`):\n"
               << set.error().message << '\n';
     return kExitUsage;
   }
+  WarnShadowMode(**set, "", std::cerr);
   core::PolicySource policies(*set);
 
   if (cfg.store != ":memory:") {
@@ -356,6 +368,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   server::HttpServer http(hopt, &api, &metrics);
 
   server::PolicyWatcher watcher(cfg.policies, &policies, &metrics, cfg.policy_poll);
+  watcher.SetLoadOptions(load);
   watcher.SetRecorder(
       [&store, &clock](const policy::PolicySet* set, const char* why, const std::string& error) {
         return store->RecordPolicyLoad(PolicyLoadOf(set, why, error, clock.Now()));
@@ -454,6 +467,10 @@ void AddServe(CLI::App& app, int* exit_code) {
                   "start (default STORE.keys)");
   cmd->add_option("--checkpoints", flags->checkpoints,
                   "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
+  cmd->add_option("--workspace", flags->workspace,
+                  "The directory ${workspace} stands for in policies, at start and on every "
+                  "reload (default: config key `workspace:`, else the daemon's current "
+                  "directory)");
   cmd->add_option("--threads", flags->threads, "io threads (default: hardware concurrency)");
   cmd->callback([flags, exit_code, cmd] { *exit_code = RunServe(*flags, *cmd); });
 }

@@ -5,6 +5,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "common/json_write.h"
+
 namespace interlock {
 namespace {
 
@@ -103,6 +105,61 @@ boost::json::object DecisionToJson(const Decision& d) {
     o["notify"] = std::move(arr);
   }
   return o;
+}
+
+void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
+  // Same members, same order as DecisionToJson. Keys, verdict and code names are fixed
+  // ASCII words that need no escaping, so they are appended as they are printed.
+  auto name = [out](std::string_view member, std::string_view word) {
+    out->append(member);
+    out->append(word);
+    out->push_back('"');
+  };
+  auto str = [out](std::string_view member, std::string_view v) {
+    out->append(member);
+    AppendJsonString(v, out);
+  };
+  name("\"decision\":\"", VerdictName(d.verdict));
+  name(",\"code\":\"", CodeName(d.code));
+  str(",\"reason\":", d.reason);
+  str(",\"rule\":", d.rule);
+  if (!d.at.empty()) str(",\"at\":", d.at);
+  if (!d.agent_id.empty()) str(",\"agent\":", d.agent_id);
+  if (!d.tool.empty()) str(",\"tool\":", d.tool);
+  if (d.shadow_verdict) {
+    out->append(",\"shadow\":true");
+    name(",\"shadow_decision\":\"", VerdictName(*d.shadow_verdict));
+    if (d.shadow_code) name(",\"shadow_code\":\"", CodeName(*d.shadow_code));
+  }
+  if (d.verdict == Verdict::kApprovalRequired) {
+    out->append(",\"approval\":{\"timeout_seconds\":");
+    AppendJsonInt(d.approval_timeout_seconds, out);
+    out->append(d.auto_deny_on_timeout ? ",\"auto_deny_on_timeout\":true"
+                                       : ",\"auto_deny_on_timeout\":false");
+    out->append(",\"approvals_required\":");
+    AppendJsonInt(d.approvals_required, out);
+    out->push_back('}');
+  }
+  if (!d.notifications.empty()) {
+    out->append(",\"notify\":[");
+    bool first = true;
+    for (const auto& n : d.notifications) {
+      if (!first) out->push_back(',');
+      first = false;
+      out->append(n.kind == Notification::Kind::kEscalation ? "{\"kind\":\"escalation\""
+                                                            : "{\"kind\":\"flagged\"");
+      str(",\"channel\":", n.channel);
+      out->append(",\"contacts\":[");
+      for (size_t i = 0; i < n.contacts.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendJsonString(n.contacts[i], out);
+      }
+      out->push_back(']');
+      str(",\"text\":", n.text);
+      out->push_back('}');
+    }
+    out->push_back(']');
+  }
 }
 
 Decision DenyDecision(Code code, std::string reason, std::string rule) {

@@ -1,9 +1,12 @@
 #include "common/json.h"
+#include "common/json_write.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -164,10 +167,12 @@ class StrictHandler {
     return false;
   }
 
-  std::string number_;                           // a number split across parts
-  std::string key_bytes_;                        // keys of all open objects
-  std::vector<std::pair<size_t, size_t>> keys_;  // (offset, size) into key_bytes_
-  std::vector<size_t> frames_;                   // first key index of each open object
+  // Inline capacity for typical documents (a tool call's keys): no allocation per parse.
+  std::string number_;                                   // a number split across parts
+  boost::container::small_vector<char, 256> key_bytes_;  // keys of all open objects
+  boost::container::small_vector<std::pair<uint32_t, uint32_t>, 32>
+      keys_;                                             // (offset, size) into key_bytes_
+  boost::container::small_vector<uint32_t, 16> frames_;  // first key index of each open object
 };
 
 // Two output styles over one traversal. kCanonical: object keys sorted by bytes,
@@ -175,65 +180,6 @@ class StrictHandler {
 // never change. kReadable: key order as built, doubles in the shortest form that reads
 // back to the same value ("0.02", not Boost's "2E-2"), for output people read.
 enum class Style { kCanonical, kReadable };
-
-// A double as people read it: the shortest digits that round-trip, as a plain decimal
-// ("0.5", "2.25", "0.0000001", "100000"); exponent form ("1e-300") only when the plain
-// decimal would be longer than kMaxPlainDigits characters. Never Boost.JSON's "5E-1".
-void AppendReadableDouble(double d, std::string* out) {
-  constexpr std::ptrdiff_t kMaxPlainDigits = 24;
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
-  if (r.ec != std::errc() || r.ptr - buf > kMaxPlainDigits) {
-    r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip, may be 1e-300
-  }
-  out->append(buf, r.ptr);
-}
-
-// A string as Boost.JSON's serializer writes it, byte for byte (the canonical form hashes
-// it): '"' and '\\' escaped, control characters as \b \t \n \f \r or \u00xx (lower-case
-// hex), every other byte as is. Written here so that a key or a value costs no temporary
-// string (`interlock decide` prints 100,000 lines a second).
-void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
-    run = i + 1;
-    out->push_back('\\');
-    switch (c) {
-      case '"':
-        out->push_back('"');
-        break;
-      case '\\':
-        out->push_back('\\');
-        break;
-      case '\b':
-        out->push_back('b');
-        break;
-      case '\t':
-        out->push_back('t');
-        break;
-      case '\n':
-        out->push_back('n');
-        break;
-      case '\f':
-        out->push_back('f');
-        break;
-      case '\r':
-        out->push_back('r');
-        break;
-      default:
-        out->append("u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xf]);
-    }
-  }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
-}
 
 template <typename Int>
 void AppendInteger(Int n, std::string* out) {
@@ -298,8 +244,8 @@ void AppendJson(const json::value& v, Style style, std::string* out) {
       return;
     case json::kind::double_: {
       const double d = v.get_double();
-      if (style == Style::kReadable && std::isfinite(d)) {
-        AppendReadableDouble(d, out);
+      if (style == Style::kReadable) {
+        AppendJsonDouble(d, out);
         return;
       }
       out->append(json::serialize(v));
@@ -309,6 +255,139 @@ void AppendJson(const json::value& v, Style style, std::string* out) {
 }
 
 }  // namespace
+
+namespace {
+
+// A double as people read it: the shortest digits that round-trip, as a plain decimal
+// ("0.5", "2.25", "0.0000001", "100000"); exponent form ("1e-300") only when the plain
+// decimal would be longer than kMaxPlainDigits characters. Never Boost.JSON's "5E-1".
+void AppendReadableDouble(double d, std::string* out) {
+  constexpr std::ptrdiff_t kMaxPlainDigits = 24;
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+  if (r.ec != std::errc() || r.ptr - buf > kMaxPlainDigits) {
+    r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip, may be 1e-300
+  }
+  out->append(buf, r.ptr);
+}
+
+}  // namespace
+
+// A string as Boost.JSON's serializer writes it, byte for byte (the canonical form hashes
+// it): '"' and '\\' escaped, control characters as \b \t \n \f \r or \u00xx (lower-case
+// hex), every other byte as is. Written here so that a key or a value costs no temporary
+// string (`interlock decide` prints 100,000 lines a second).
+void AppendJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  const char* run = p;  // start of the bytes not yet copied
+  while (p < end) {
+    // Eight bytes at a time while none needs escaping (most text). In each word, a byte
+    // below 0x20, a '"' or a '\\' sets the high bit of its lane in `hit`; the lowest set
+    // lane is exactly the first such byte (a borrow only starts at one), so the scan jumps
+    // straight to it. The byte test below decides in any case.
+    while (end - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      constexpr uint64_t k01 = 0x0101010101010101ULL;
+      constexpr uint64_t k80 = 0x8080808080808080ULL;
+      const uint64_t quote = w ^ (k01 * '"');
+      const uint64_t slash = w ^ (k01 * '\\');
+      const uint64_t hit =
+          (((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) | ((slash - k01) & ~slash)) & k80;
+      if (hit != 0) {
+        // Lanes are in memory order only on a little-endian machine; elsewhere the byte
+        // test below walks on one byte at a time.
+        if constexpr (std::endian::native == std::endian::little) p += std::countr_zero(hit) / 8;
+        break;
+      }
+      p += 8;
+    }
+    if (p == end) break;
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++p;
+      continue;
+    }
+    out->append(run, static_cast<size_t>(p - run));
+    run = ++p;
+    char esc[6] = {'\\', static_cast<char>(c)};  // '"' and '\\' as themselves
+    size_t n = 2;
+    switch (c) {
+      case '"':
+      case '\\':
+        break;
+      case '\b':
+        esc[1] = 'b';
+        break;
+      case '\t':
+        esc[1] = 't';
+        break;
+      case '\n':
+        esc[1] = 'n';
+        break;
+      case '\f':
+        esc[1] = 'f';
+        break;
+      case '\r':
+        esc[1] = 'r';
+        break;
+      default:  // other control characters: \u00xx, lower-case hex
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
+        esc[4] = kHex[c >> 4];
+        esc[5] = kHex[c & 0xf];
+        n = 6;
+    }
+    out->append(esc, n);
+  }
+  out->append(run, static_cast<size_t>(end - run));
+  out->push_back('"');
+}
+
+void AppendJsonDouble(double d, std::string* out) {
+  if (std::isfinite(d)) {
+    AppendReadableDouble(d, out);
+  } else {
+    out->append(json::serialize(json::value(d)));
+  }
+}
+
+void AppendJsonScaled(int64_t units, int scale, std::string* out) {
+  static constexpr int64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  static constexpr double kPow10d[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+  // Below 10^15 the exact decimal units / 10^scale has at most 15 significant digits, so
+  // it is the only decimal of that length or shorter that reads back as the double
+  // nearest to it (DBL_DIG): exactly the shortest round-trip text that AppendJsonDouble
+  // prints. Anything else goes through AppendJsonDouble itself.
+  if (units < 0 || units >= 1'000'000'000'000'000 || scale < 0 || scale > 6) {
+    const int s = std::clamp(scale, 0, 6);
+    AppendJsonDouble(static_cast<double>(units) / kPow10d[s], out);
+    return;
+  }
+  const int64_t whole = units / kPow10[scale];
+  int64_t frac = units % kPow10[scale];
+  AppendInteger(whole, out);
+  if (frac == 0) return;
+  int digits = scale;
+  while (frac % 10 == 0) {
+    frac /= 10;
+    --digits;
+  }
+  char buf[8];
+  for (int i = digits - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  out->push_back('.');
+  out->append(buf, static_cast<size_t>(digits));
+}
+
+void AppendJsonInt(int64_t n, std::string* out) { AppendInteger(n, out); }
+void AppendJsonUint(uint64_t n, std::string* out) { AppendInteger(n, out); }
 
 Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits) {
   // Key offsets are 32-bit; no sane limit comes near, but never let them wrap.

@@ -35,23 +35,24 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
   if (agent != nullptr) {
-    if (auto it = agent->allowed.find(request.call.tool); it != agent->allowed.end()) {
-      request.redact_fields = it->second.redact;
+    if (const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule) {
+      request.redact_fields = rule->redact;
     }
   }
 
   // The store hands the call it holds back to the engine step: no second copy of the
   // arguments on the hot path.
   const TimePoint now = request.now;
-  DecideFn decide = [set, agent, now](const ToolCall& c, const RunState& state,
-                                      const std::optional<engine::KillSwitch>& kill) {
+  DecideFn decide = [set = std::move(set), agent, now](
+                        const ToolCall& c, const RunState& state,
+                        const std::optional<engine::KillSwitch>& kill) {
     return engine::Evaluate(agent, state, c, engine::EvalContext{now, kill});
   };
   std::string tool = request.call.tool;
   store_->DecideAsync(
       std::move(request), std::move(decide),
-      [this, agent_id = std::string(agent_id), tool = std::move(tool), done = std::move(done)](
-          Result<CallRecord> rec) { done(Finish(std::move(rec), agent_id, tool)); });
+      [this, agent_id = std::string(agent_id), tool = std::move(tool),
+       done = std::move(done)](Result<CallRecord>&& rec) { done(Finish(rec, agent_id, tool)); });
 }
 
 GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,
@@ -63,7 +64,7 @@ GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principa
   return future.get();
 }
 
-GuardResponse Guard::Finish(Result<CallRecord> rec, std::string_view agent_id,
+GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
                             std::string_view tool) {
   GuardResponse out;
   if (!rec.ok()) {
@@ -84,9 +85,9 @@ GuardResponse Guard::Finish(Result<CallRecord> rec, std::string_view agent_id,
     for (const Notification& n : rec->decision.notifications) notifier_->Notify(n, *rec);
   }
   if (rec->decision.agent_id.empty()) rec->decision.agent_id = std::string(agent_id);
-  out.call_id = rec->call_id;
+  out.call_id = std::move(rec->call_id);
   out.existing_call = rec->existing;
-  out.state = rec->state_after;
+  out.state = std::move(rec->state_after);
   out.decision = std::move(rec->decision);
   return out;
 }

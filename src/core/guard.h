@@ -62,7 +62,8 @@ class Guard {
                    ToolCall call, DoneFn done, std::string_view traceparent = {});
 
  private:
-  GuardResponse Finish(Result<CallRecord> rec, std::string_view agent_id, std::string_view tool);
+  // Takes what it needs out of `rec` (moved from, not copied).
+  GuardResponse Finish(Result<CallRecord>& rec, std::string_view agent_id, std::string_view tool);
 
   const PolicySource* policies_;
   RunStore* store_;

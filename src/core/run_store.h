@@ -107,12 +107,17 @@ class MemoryRunStore final : public RunStore {
                             TimePoint now) override;
   Result<RunInfo> GetRun(std::string_view run_id) override;
   Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) override;
+  // Answers in line, moving the request into the record (no copy of the arguments).
+  void DecideAsync(DecideRequest request, DecideFn decide, DecideCallback done) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
 
   // Kill switches: scope "global" (target ignored), "agent" (target agent id), "run".
   void SetKill(std::string_view scope, std::string_view target, bool engaged, std::string reason);
 
  private:
+  // Decide into `*out`, with `owned` (the request itself, or null) given up to the record.
+  Status DecideInto(const DecideRequest& request, const DecideFn& decide, DecideRequest* owned,
+                    CallRecord* out);
   std::optional<engine::KillSwitch> KillFor(std::string_view agent_id,
                                             std::string_view run_id) const;
 

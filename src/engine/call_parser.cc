@@ -113,8 +113,31 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
     return Error::Invalid(std::string("a tool call must be a JSON object, got ") +
                           JsonKindName(doc.kind()));
   }
+  // One pass over the members (keys are unique: the strict parser refuses duplicates)
+  // instead of a lookup per known key; the checks below keep their order.
+  const json::value* tool = nullptr;
+  const json::value* args = nullptr;
+  const json::value* usage = nullptr;
+  const json::value* elapsed = nullptr;
+  const json::value* approval = nullptr;
+  const json::value* refusal = nullptr;
+  for (const json::key_value_pair& kv : *o) {
+    const std::string_view key = kv.key();
+    if (key == "tool") {
+      tool = &kv.value();
+    } else if (key == "args") {
+      args = &kv.value();
+    } else if (key == "usage") {
+      usage = &kv.value();
+    } else if (key == "elapsed_s") {
+      elapsed = &kv.value();
+    } else if (key == "approval_id") {
+      approval = &kv.value();
+    } else if (key == "refusal") {
+      refusal = &kv.value();
+    }
+  }
   ToolCall call;
-  const json::value* tool = o->if_contains("tool");
   if (tool == nullptr) return Error::Invalid("the tool call has no \"tool\" name");
   const json::string* name = tool->if_string();
   if (name == nullptr) {
@@ -134,7 +157,7 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
   }
   call.tool.assign(name->data(), name->size());
 
-  if (const json::value* args = o->if_contains("args")) {
+  if (args != nullptr) {
     const json::object* a = args->if_object();
     if (a == nullptr) {
       return Error::Invalid(std::string("\"args\" must be an object, got ") +
@@ -146,12 +169,12 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
       call.args = *a;
     }
   }
-  if (const json::value* usage = o->if_contains("usage")) {
+  if (usage != nullptr) {
     Result<Usage> u = UsageFromJson(*usage);
     if (!u.ok()) return u.error();
     call.usage = *u;
   }
-  if (const json::value* elapsed = o->if_contains("elapsed_s")) {
+  if (elapsed != nullptr) {
     const std::optional<double> s = AsDouble(*elapsed);
     if (!s) {
       return Error::Invalid(std::string("\"elapsed_s\" must be a number, got ") +
@@ -162,7 +185,7 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
     }
     call.elapsed_s = *s;
   }
-  if (const json::value* approval = o->if_contains("approval_id")) {
+  if (approval != nullptr) {
     const json::string* id = approval->if_string();
     if (id == nullptr) {
       return Error::Invalid(std::string("\"approval_id\" must be a string, got ") +
@@ -176,7 +199,7 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
     }
     call.approval_id.assign(id->data(), id->size());
   }
-  if (const json::value* refusal = o->if_contains("refusal")) {
+  if (refusal != nullptr) {
     if (Status s = ParseRefusal(*refusal, &call); !s.ok()) return s.error();
   }
   return call;

@@ -535,14 +535,18 @@ bool CheckBudgets(const AgentPolicy& p, const RunState& state, Evaluation* ev) {
 
 // Everything after the run-level checks, for a known agent.
 void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& call,
-                  const EvalContext& ctx, const ToolRule* rule, Evaluation* ev) {
+                  const EvalContext& ctx, const policy::ToolResolution& res, Evaluation* ev) {
   Decision& d = ev->decision;
-  if (auto b = p.blocked.find(call.tool); b != p.blocked.end()) {
-    Deny(&d, Code::kToolBlocked,
-         "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id),
-         RuleId("tools.blocked", call.tool), b->second.ToString());
+  const ToolRule* rule = res.rule;
+  if (res.kind == policy::ToolResolution::Kind::kBlocked) {
+    std::string reason = "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id);
+    if (res.pattern) reason += " (by pattern " + Quote(res.entry) + ")";
+    Deny(&d, Code::kToolBlocked, std::move(reason), RuleId("tools.blocked", res.entry),
+         res.at->ToString());
     return;
   }
+  // Rule ids name the entry as written: the tool's name, or the pattern that matched it.
+  const std::string_view entry = res.entry;
   if (rule == nullptr) {
     Deny(&d, Code::kToolNotAllowed,
          "tool " + Quote(call.tool) + " is not in the allowed list of agent " + Quote(p.id) +
@@ -553,7 +557,8 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   for (const policy::FreezeWindow& w : p.freezes) {
     if (ctx.now < w.start || ctx.now >= w.end) continue;
     const bool covers = std::any_of(w.tools.begin(), w.tools.end(), [&](const std::string& t) {
-      return t == "*" || t == call.tool;
+      // A window may name the tool, or the pattern entry that decides it.
+      return t == "*" || t == call.tool || t == entry;
     });
     if (!covers) continue;
     std::string reason = "tool " + Quote(call.tool) + " is frozen by " + Quote(w.name) + " until " +
@@ -583,21 +588,31 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     }
   }
   if (!CheckScope(*rule, call.args, &why)) {
-    Deny(&d, Code::kScopeViolated, std::move(why), RuleId("tools.allowed", call.tool, ".scope"),
+    Deny(&d, Code::kScopeViolated, std::move(why), RuleId("tools.allowed", entry, ".scope"),
          rule->at.ToString());
     return;
   }
   if (rule->max_records_per_run) {
     const uint64_t max = *rule->max_records_per_run;
     const uint64_t n = ev->effects.records;
-    auto used_it = state.records.find(call.tool);
-    const uint64_t used = used_it == state.records.end() ? 0 : used_it->second;
+    uint64_t used = 0;
+    if (!res.pattern) {
+      auto used_it = state.records.find(call.tool);
+      used = used_it == state.records.end() ? 0 : used_it->second;
+    } else {
+      // A pattern entry's budget is shared by every tool it decides: the run's records
+      // are kept per tool, so add up those of the tools that resolve to this entry.
+      for (const auto& [tool, count] : state.records) {
+        if (p.Resolve(tool).rule != rule) continue;
+        used = count > UINT64_MAX - used ? UINT64_MAX : used + count;
+      }
+    }
     if (n > max || used > max - n) {
       Deny(&d, Code::kRecordLimitExceeded,
            "call touches " + std::to_string(n) + " records and the run has already touched " +
                std::to_string(used) + "; max_records_per_run for tool " + Quote(call.tool) +
                " is " + std::to_string(max),
-           RuleId("tools.allowed", call.tool, ".constraints.max_records_per_run"),
+           RuleId("tools.allowed", entry, ".constraints.max_records_per_run"),
            rule->max_records_at.ToString());
       return;
     }
@@ -609,7 +624,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   if (autonomy == Autonomy::kGateAll) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "autonomy is gate_all, so every call of tool " + Quote(call.tool) + " needs human approval",
-        rule->autonomy ? RuleId("tools.allowed", call.tool, ".autonomy")
+        rule->autonomy ? RuleId("tools.allowed", entry, ".autonomy")
                        : std::string("agent.autonomy"),
         rule->at.ToString());
     return;
@@ -625,13 +640,13 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     if (*rule->requires_approval) {
       Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
           "tool " + Quote(call.tool) + " requires human approval",
-          RuleId("tools.allowed", call.tool, ".requires_approval"), rule->at.ToString());
+          RuleId("tools.allowed", entry, ".requires_approval"), rule->at.ToString());
       return;
     }
   } else if (rule->reversible == false) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "tool " + Quote(call.tool) + " is irreversible, so it needs human approval",
-        RuleId("tools.allowed", call.tool, ".reversible"), rule->at.ToString());
+        RuleId("tools.allowed", entry, ".reversible"), rule->at.ToString());
     return;
   }
 
@@ -640,7 +655,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   reason.append("tool ");
   AppendQuoted(&reason, call.tool);
   reason.append(" is allowed");
-  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), RuleId("tools.allowed", call.tool),
+  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), RuleId("tools.allowed", entry),
       rule->at.ToString());
   if (rule->reversible != false && rule->blast_radius == policy::BlastRadius::kLarge &&
       autonomy != Autonomy::kAuditBased) {
@@ -661,13 +676,12 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
   Evaluation ev;
   Decision& d = ev.decision;
   d.tool = call.tool;
-  const ToolRule* rule = nullptr;
+  policy::ToolResolution res;
   if (policy != nullptr) {
     d.agent_id = policy->id;
-    if (auto it = policy->allowed.find(call.tool); it != policy->allowed.end()) {
-      rule = &it->second;
-    }
+    res = policy->Resolve(call.tool);
   }
+  const ToolRule* rule = res.rule;
   ev.effects.steps = 1;
   ev.effects.records = CountRecords(call.args, rule);
 
@@ -691,7 +705,7 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
          "the run is halted" + (state.halt_reason.empty() ? "" : ": " + state.halt_reason),
          "run.halted");
   } else if (!CheckBudgets(*policy, state, &ev)) {
-    EvaluateTool(*policy, state, call, ctx, rule, &ev);
+    EvaluateTool(*policy, state, call, ctx, res, &ev);
   }
 
   if (d.verdict != Verdict::kAllow && policy->mode == policy::Mode::kShadow) {
@@ -712,10 +726,10 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
 ToolView ViewTool(const policy::AgentPolicy* policy, std::string_view tool) {
   ToolView v;
   if (policy == nullptr) return v;
-  auto rule = policy->allowed.find(tool);
-  const bool allowed = rule != policy->allowed.end() && policy->blocked.count(tool) == 0;
+  const policy::ToolResolution res = policy->Resolve(tool);
+  const bool allowed = res.kind == policy::ToolResolution::Kind::kAllowed;
   v.visible = allowed || policy->mode == policy::Mode::kShadow;
-  if (v.visible && rule != policy->allowed.end()) v.scope = rule->second.scope;
+  if (v.visible && res.rule != nullptr) v.scope = res.rule->scope;
   return v;
 }
 

@@ -284,8 +284,8 @@ SequenceEffects ProceedEffects(const AgentPolicy* policy, const RunState& state,
                                const ToolCall& call) {
   SequenceEffects e;
   if (policy == nullptr) return e;
-  if (auto it = policy->allowed.find(call.tool); it != policy->allowed.end()) {
-    e.add_labels = it->second.labels;
+  if (const policy::ToolRule* rule = policy->Resolve(call.tool).rule; rule != nullptr) {
+    e.add_labels = rule->labels;
   }
   if (const WorkflowTransition* t = FindTransition(policy, state, call, TransitionOn::kAllowed)) {
     e.move = MakeMove(*t, call);
@@ -322,10 +322,10 @@ void ApplyMove(const WorkflowMove& move, RunState* state) {
 const policy::RateLimit* RateLimitFor(const AgentPolicy* policy, std::string_view tool,
                                       std::string* key) {
   if (policy == nullptr) return nullptr;
-  auto it = policy->allowed.find(tool);
-  if (it == policy->allowed.end() || !it->second.rate_limit) return nullptr;
-  if (key != nullptr) *key = it->first;
-  return &*it->second.rate_limit;
+  const policy::ToolRule* rule = policy->Resolve(tool).rule;
+  if (rule == nullptr || !rule->rate_limit) return nullptr;
+  if (key != nullptr) *key = rule->name;
+  return &*rule->rate_limit;
 }
 
 }  // namespace interlock::engine

@@ -109,11 +109,15 @@ Result<DriftReport> RunDrift(sqlite3* db, const policy::PolicySet& policies,
     peak.elapsed = std::max(peak.elapsed, f.elapsed_ms);
     if (f.verdict == "\"deny\"") return;
     ++u.exercised;
-    const std::string tool = TokenToString(f.tool);
+    const std::string called = TokenToString(f.tool);
+    const policy::ToolResolution res = agent->Resolve(called);
+    // Usage is keyed by the entry that decided the call: a pattern entry is used when any
+    // tool it matches is.
+    const std::string tool = res.rule != nullptr ? std::string(res.entry) : called;
     u.tools.insert(tool);
-    auto rule = agent->allowed.find(tool);
-    if (rule == agent->allowed.end()) return;
-    const policy::ToolRule& tr = rule->second;
+    const policy::ToolRule* rule = res.rule;
+    if (rule == nullptr) return;
+    const policy::ToolRule& tr = *rule;
     bool needs_args = tr.scope.has_value();
     for (const auto& c : tr.constraints) needs_args |= !c.one_of.empty();
     if (!needs_args) return;

@@ -489,12 +489,19 @@ Result<PromoteOutcome> PromoteTool(sqlite3* db, const PromoteRequest& rq) {
   if (!set.ok()) return Error::Invalid("the policy does not load:\n" + set.error().message);
   const policy::AgentPolicy* agent = (*set)->Find(rq.agent_id);
   if (agent == nullptr) return Error::NotFound("no agent " + rq.agent_id + " in " + rq.policy_path);
-  auto rule = agent->allowed.find(rq.tool);
-  if (rule == agent->allowed.end()) {
+  const policy::ToolResolution res = agent->Resolve(rq.tool);
+  if (res.rule == nullptr) {
     return Error::NotFound("tool " + rq.tool + " is not allowed for agent " + rq.agent_id +
                            "; only allowed tools have a stage");
   }
-  const policy::Autonomy from = rule->second.autonomy.value_or(agent->autonomy);
+  if (res.entry != rq.tool) {
+    // The stage is written on the entry; promoting a pattern would promote every tool it
+    // matches, which is not what was asked.
+    return Error::Invalid("tool " + rq.tool + " is allowed by the pattern entry \"" +
+                          std::string(res.entry) + "\" of agent " + rq.agent_id +
+                          "; give it its own entry in tools.allowed to change its stage");
+  }
+  const policy::Autonomy from = res.rule->autonomy.value_or(agent->autonomy);
   PromoteOutcome out;
   out.from = policy::AutonomyName(from);
   out.to = policy::AutonomyName(*to);
@@ -544,7 +551,7 @@ Result<PromoteOutcome> PromoteTool(sqlite3* db, const PromoteRequest& rq) {
   const policy::AgentPolicy* changed = check.ok() ? (*check)->Find(rq.agent_id) : nullptr;
   const policy::ToolRule* crule = nullptr;
   if (changed != nullptr) {
-    if (auto it = changed->allowed.find(rq.tool); it != changed->allowed.end()) crule = &it->second;
+    crule = changed->Resolve(rq.tool).rule;
   }
   if (crule == nullptr || crule->autonomy.value_or(changed->autonomy) != *to) {
     std::remove(tmp.c_str());

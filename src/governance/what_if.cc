@@ -74,7 +74,7 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
     const policy::AgentPolicy* agent = policies.Find(r.agent_id);
     const policy::ToolRule* rule = nullptr;
     if (agent != nullptr) {
-      if (auto it = agent->allowed.find(call.tool); it != agent->allowed.end()) rule = &it->second;
+      rule = agent->Resolve(call.tool).rule;
     }
     // Arguments matter only when the new policy has a rule for the tool; parse them into
     // a per-record arena then.

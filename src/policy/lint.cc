@@ -2,7 +2,10 @@
 //
 // Every warning has a stable id (docs/policy.md#lint); `interlock check --strict` turns
 // warnings into errors. Infos (sugar-argument) only explain how a key was read.
+#include <algorithm>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "policy/loader.h"
@@ -19,6 +22,73 @@ Location Fallback(const AgentPolicy& p) {
 }
 
 Location Or(const Location& at, const AgentPolicy& p) { return at.line > 0 ? at : Fallback(p); }
+
+bool HasStar(std::string_view s) { return s.find('*') != std::string_view::npos; }
+
+// Two entries that can match the same tool (a pattern and a name, or two patterns),
+// naming both and which one decides the tools both match (AgentPolicy::Resolve's order).
+template <typename Add>
+void LintOverlaps(const AgentPolicy& p, Add add) {
+  struct Entry {
+    std::string_view name;
+    bool blocked;
+    Location at;
+  };
+  std::vector<Entry> entries;
+  for (const auto& [name, at] : p.blocked) entries.push_back({name, true, at});
+  for (const auto& [name, rule] : p.allowed) entries.push_back({name, false, rule.at});
+  auto list = [](const Entry& e) { return e.blocked ? "tools.blocked" : "tools.allowed"; };
+  auto show = [&](const Entry& e) {
+    return std::string(list(e)) + " entry \"" + std::string(e.name) + "\" (" +
+           (e.at.line > 0 ? std::to_string(e.at.line) + ":" + std::to_string(e.at.column)
+                          : std::string("?")) +
+           ")";
+  };
+  auto literal = [](std::string_view s) {
+    size_t n = 0;
+    for (char c : s) n += c != '*';
+    return n;
+  };
+  auto written_before = [](const Location& a, const Location& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  };
+  // In the order written, so that the diagnostics come out in reading order.
+  std::stable_sort(entries.begin(), entries.end(),
+                   [&](const Entry& a, const Entry& b) { return written_before(a.at, b.at); });
+  for (size_t k = 1; k < entries.size(); ++k) {
+    for (size_t i = 0; i < k; ++i) {
+      const Entry* a = &entries[i];
+      const Entry* b = &entries[k];
+      if (!HasStar(a->name) && !HasStar(b->name)) continue;  // distinct names never overlap
+      if (!ToolPatternsOverlap(a->name, b->name)) continue;
+      if (written_before(b->at, a->at)) std::swap(a, b);  // a is written first
+      std::string why;
+      const Entry* winner = nullptr;
+      if (!HasStar(a->name) || !HasStar(b->name)) {
+        winner = HasStar(a->name) ? b : a;
+        why = "an exact name beats any pattern, so \"" + std::string(winner->name) +
+              "\" is decided by its own entry";
+      } else if (literal(a->name) != literal(b->name)) {
+        winner = literal(a->name) > literal(b->name) ? a : b;
+        why = "the more specific pattern (more bytes that are not `*`) wins: \"" +
+              std::string(winner->name) + "\" decides the tools both match";
+      } else if (a->blocked != b->blocked) {
+        winner = a->blocked ? a : b;
+        why = "at equal specificity blocked beats allowed: \"" + std::string(winner->name) +
+              "\" decides the tools both match";
+      } else {
+        winner = a;
+        why = "at equal specificity the entry written first wins: \"" + std::string(winner->name) +
+              "\" decides the tools both match";
+      }
+      // Two blocked entries block either way: worth knowing, not worth a warning.
+      const auto severity =
+          a->blocked && b->blocked ? Diagnostic::Severity::kInfo : Diagnostic::Severity::kWarning;
+      add(severity, b->at, "overlapping-tools",
+          show(*a) + " and " + show(*b) + " can match the same tool; " + why);
+    }
+  }
+}
 
 }  // namespace
 
@@ -111,9 +181,18 @@ std::vector<Diagnostic> Lint(const AgentPolicy& p) {
     }
   }
 
+  for (const auto& [name, rule] : p.allowed) {
+    if (name != "*") continue;
+    warn(rule.at, "allow-every-tool",
+         "tools.allowed has the pattern \"*\": every tool the agent calls is allowed unless "
+         "blocked, including tools added to the server later; list the tools or narrow the "
+         "pattern (e.g. \"mcp__github__get_*\")");
+  }
+  LintOverlaps(p, add);
+
   for (const FreezeWindow& w : p.freezes) {
     for (const std::string& t : w.tools) {
-      if (t == "*" || p.allowed.count(t) > 0) continue;
+      if (t == "*" || p.Resolve(t).rule != nullptr) continue;
       warn(w.at, "freeze-unknown-tool",
            "freeze window \"" + w.name + "\" names tool \"" + t +
                "\", which is not in tools.allowed: the window has no effect on it; check the "

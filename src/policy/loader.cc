@@ -596,6 +596,20 @@ class Parser {
     return s;
   }
 
+  // A tool name or a tool-name pattern (`*` matches any run of bytes). `**` is refused:
+  // it means the same as `*`, and one spelling per pattern keeps duplicates detectable.
+  std::optional<std::string> ToolName(const Field& f) {
+    auto s = Name(f);
+    if (!s) return std::nullopt;
+    if (s->find("**") != std::string::npos) {
+      Error(
+          Mark(f), "invalid-value",
+          Describe(f.path) + ": `**` in a tool-name pattern means the same as `*`; write one `*`");
+      return std::nullopt;
+    }
+    return s;
+  }
+
   std::optional<bool> Bool(const Field& f) {
     auto kind = KindOf(f);
     if (!kind) return std::nullopt;
@@ -923,7 +937,10 @@ void Parser::ParseAgent(const Field& f, AgentPolicy* p, std::optional<Field>* to
     }
   }
   if (const Field* mode = m->Get("mode")) {
-    if (auto v = Enum(*mode, {"enforce", "shadow"}, {Mode::kEnforce, Mode::kShadow})) p->mode = *v;
+    if (auto v = Enum(*mode, {"enforce", "shadow"}, {Mode::kEnforce, Mode::kShadow})) {
+      p->mode = *v;
+      p->mode_at = Loc(mode->key_mark);
+    }
   }
   if (const Field* a = m->Get("autonomy")) {
     if (auto v = Enum(*a, {"gate_all", "exception_based", "audit_based"},
@@ -947,39 +964,42 @@ void Parser::ParseTools(const Field& f, AgentPolicy* p) {
       for (const Field& item : *items) {
         auto rule = ParseToolRule(item);
         if (!rule) continue;
-        if (auto it = p->allowed.find(rule->name); it != p->allowed.end()) {
-          Error(item.key_mark, "duplicate-tool",
-                "tool " + Quote(rule->name) + " is listed twice in tools.allowed (first at " +
-                    LineCol(it->second.at) + "); merge the entries");
-          continue;
-        }
+        // Entries as written (names or patterns); AgentPolicy::Resolve decides calls.
         std::string name = rule->name;
-        p->allowed.emplace(std::move(name), std::move(*rule));
+        auto [it, fresh] = p->allowed.try_emplace(std::move(name), std::move(*rule));
+        if (!fresh) {
+          Error(item.key_mark, "duplicate-tool",
+                "tool " + Quote(it->first) + " is listed twice in tools.allowed (first at " +
+                    LineCol(it->second.at) + "); merge the entries");
+        }
       }
     }
   }
   if (const Field* blocked = m->Get("blocked")) {
     if (auto items = List(*blocked)) {
       for (const Field& item : *items) {
-        auto name = Name(item);
+        auto name = ToolName(item);
         if (!name) continue;
         Location at = Loc(item.key_mark);
-        if (auto it = p->blocked.find(*name); it != p->blocked.end()) {
-          Error(item.key_mark, "duplicate-tool",
-                "tool " + Quote(*name) + " is listed twice in tools.blocked (first at " +
-                    LineCol(it->second) + ")");
-          continue;
-        }
-        if (auto it = p->allowed.find(*name); it != p->allowed.end()) {
+        // The same entry (name or pattern) in both lists is an error; overlapping but
+        // different entries are resolved by AgentPolicy::Resolve and reported by Lint.
+        const auto same = p->allowed.lower_bound(*name);
+        if (same != p->allowed.end() && same->first == *name) {
           Error(item.key_mark, "allowed-and-blocked",
-                "tool " + Quote(*name) + " is both allowed (at " + LineCol(it->second.at) +
+                "tool " + Quote(*name) + " is both allowed (at " + LineCol(same->second.at) +
                     ") and blocked; remove it from one of the lists");
           continue;
         }
-        p->blocked.emplace(std::move(*name), std::move(at));
+        auto [it, fresh] = p->blocked.try_emplace(*name, at);
+        if (!fresh) {
+          Error(item.key_mark, "duplicate-tool",
+                "tool " + Quote(*name) + " is listed twice in tools.blocked (first at " +
+                    LineCol(it->second) + ")");
+        }
       }
     }
   }
+  p->IndexToolPatterns();
 }
 
 std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
@@ -988,7 +1008,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   ToolRule rule;
   rule.at = Loc(f.key_mark);
   if (*kind == Kind::kString) {  // `- search_docs`: a tool with no extras
-    auto name = Name(f);
+    auto name = ToolName(f);
     if (!name) return std::nullopt;
     rule.name = std::move(*name);
     return rule;
@@ -1013,7 +1033,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
     Error(f.key_mark, "missing-key", Describe(f.path) + ": missing required key 'name'");
     return std::nullopt;
   }
-  auto name = Name(*name_field);
+  auto name = ToolName(*name_field);
   if (!name) return std::nullopt;
   rule.name = *name;
   const std::string path = "tools.allowed[" + Quote(rule.name) + "]";
@@ -2207,15 +2227,19 @@ void Parser::CheckWorkflow(const Workflow& w, const AgentPolicy& p) {
     return m;
   };
   auto check_tool = [&](const std::string& tool, const Location& l, const std::string& where) {
-    if (auto b = p.blocked.find(tool); b != p.blocked.end()) {
-      Error(at(l), "workflow-tool-blocked",
-            where + ": tool " + Quote(tool) + " is blocked (at " + LineCol(b->second) +
-                "); a workflow cannot permit it");
-      return;
-    }
-    if (p.allowed.count(tool) > 0) return;
-    for (const auto& [name, rule] : p.allowed) {
-      if (ToolPatternMatches(name, tool)) return;
+    if (tool.find('*') != std::string::npos) {  // a pattern: some allowed entry must overlap
+      for (const auto& [name, rule] : p.allowed) {
+        if (ToolPatternsOverlap(name, tool)) return;
+      }
+    } else {
+      const ToolResolution r = p.Resolve(tool);
+      if (r.kind == ToolResolution::Kind::kBlocked) {
+        Error(at(l), "workflow-tool-blocked",
+              where + ": tool " + Quote(tool) + " is blocked (at " + LineCol(*r.at) +
+                  "); a workflow cannot permit it");
+        return;
+      }
+      if (r.kind == ToolResolution::Kind::kAllowed) return;
     }
     Error(at(l), "workflow-unknown-tool",
           where + ": tool " + Quote(tool) +

@@ -1,5 +1,9 @@
 #include "policy/policy.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 namespace interlock::policy {
 
 std::string Location::ToString() const {
@@ -71,6 +75,111 @@ bool ToolPatternMatches(std::string_view pattern, std::string_view name) {
   }
   while (p < pattern.size() && pattern[p] == '*') ++p;
   return p == pattern.size();
+}
+
+bool ToolPatternsOverlap(std::string_view a, std::string_view b) {
+  // State (i, j): a[0, i) and b[0, j) have consumed the same string. Moves: a `*` matches
+  // the empty string (i + 1), a `*` consumes the other side's literal byte, two equal
+  // literals advance together. Two stars consuming together add nothing.
+  const size_t w = b.size() + 1;
+  std::vector<char> seen((a.size() + 1) * w, 0);
+  std::vector<std::pair<size_t, size_t>> todo{{0, 0}};
+  seen[0] = 1;
+  auto push = [&](size_t i, size_t j) {
+    if (seen[i * w + j]) return;
+    seen[i * w + j] = 1;
+    todo.emplace_back(i, j);
+  };
+  while (!todo.empty()) {
+    auto [i, j] = todo.back();
+    todo.pop_back();
+    if (i == a.size() && j == b.size()) return true;
+    const bool sa = i < a.size() && a[i] == '*';
+    const bool sb = j < b.size() && b[j] == '*';
+    if (sa) push(i + 1, j);
+    if (sb) push(i, j + 1);
+    if (sa && j < b.size() && !sb) push(i, j + 1);
+    if (sb && i < a.size() && !sa) push(i + 1, j);
+    if (!sa && !sb && i < a.size() && j < b.size() && a[i] == b[j]) push(i + 1, j + 1);
+  }
+  return false;
+}
+
+ToolResolution AgentPolicy::Resolve(std::string_view tool) const {
+  ToolResolution r;
+  if (auto b = blocked.find(tool); b != blocked.end()) {
+    r.kind = ToolResolution::Kind::kBlocked;
+    r.entry = b->first;
+    r.at = &b->second;
+  } else if (auto a = allowed.find(tool); a != allowed.end()) {
+    r.kind = ToolResolution::Kind::kAllowed;
+    r.entry = a->first;
+    r.rule = &a->second;
+    r.at = &a->second.at;
+  } else {
+    // Most specific first, so the first match decides.
+    for (const ToolPatternEntry& e : tool_patterns) {
+      if (!ToolPatternMatches(e.pattern, tool)) continue;
+      r.pattern = true;
+      if (e.blocked) {
+        auto it = blocked.find(e.pattern);
+        if (it == blocked.end()) continue;  // stale index: never resolve to a missing entry
+        r.kind = ToolResolution::Kind::kBlocked;
+        r.entry = it->first;
+        r.at = &it->second;
+      } else {
+        auto it = allowed.find(e.pattern);
+        if (it == allowed.end()) continue;
+        r.kind = ToolResolution::Kind::kAllowed;
+        r.entry = it->first;
+        r.rule = &it->second;
+        r.at = &it->second.at;
+      }
+      return r;
+    }
+  }
+  if (r.kind != ToolResolution::Kind::kNone) {
+    r.pattern = r.entry.find('*') != std::string_view::npos;
+  }
+  return r;
+}
+
+void AgentPolicy::IndexToolPatterns() {
+  struct Keyed {
+    ToolPatternEntry e;
+    int line = 0;
+    int column = 0;
+  };
+  std::vector<Keyed> all;
+  auto literal = [](std::string_view s) {
+    size_t n = 0;
+    for (char c : s) n += c != '*';
+    return n;
+  };
+  for (const auto& [name, at] : blocked) {
+    if (name.find('*') == std::string::npos) continue;
+    all.push_back({{name, true, literal(name)}, at.line, at.column});
+  }
+  for (const auto& [name, rule] : allowed) {
+    if (name.find('*') == std::string::npos) continue;
+    all.push_back({{name, false, literal(name)}, rule.at.line, rule.at.column});
+  }
+  std::stable_sort(all.begin(), all.end(), [](const Keyed& a, const Keyed& b) {
+    if (a.e.literal_bytes != b.e.literal_bytes) return a.e.literal_bytes > b.e.literal_bytes;
+    if (a.e.blocked != b.e.blocked) return a.e.blocked;
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  tool_patterns.clear();
+  tool_patterns.reserve(all.size());
+  for (Keyed& k : all) tool_patterns.push_back(std::move(k.e));
+}
+
+std::string ShadowWarning(const AgentPolicy& p) {
+  if (p.mode != Mode::kShadow) return {};
+  const std::string where =
+      p.mode_at.line > 0 ? p.mode_at.file + ":" + std::to_string(p.mode_at.line) : p.file;
+  return "warning: policy for agent " + p.id +
+         " is in shadow mode: calls are recorded, not enforced (" + where + ")";
 }
 
 const AgentPolicy* PolicySet::Find(std::string_view agent_id) const {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <re2/re2.h>
@@ -102,6 +103,10 @@ void AppendArgPathField(std::string* out, std::string_view field, bool first);
 // only itself. Linear in |pattern| * |name| at worst, allocation free.
 bool ToolPatternMatches(std::string_view pattern, std::string_view name);
 
+// Whether some tool name matches both patterns (either may be an exact name). Exact:
+// a reachability search over the pair of positions, O(|a| * |b|) time and memory.
+bool ToolPatternsOverlap(std::string_view a, std::string_view b);
+
 // At most `calls` counted calls of a tool per sliding window of `per_seconds`, across every
 // run of the agent (docs/policy.md, "rate limits and quotas").
 struct RateLimit {
@@ -177,6 +182,24 @@ struct FreezeWindow {
   std::string reason;
 };
 
+// How a tool name resolves against tools.allowed and tools.blocked (AgentPolicy::Resolve).
+struct ToolResolution {
+  enum class Kind { kNone, kAllowed, kBlocked };
+  Kind kind = Kind::kNone;         // kNone: no entry matches (default deny)
+  std::string_view entry;          // the deciding entry as written (a name or a pattern)
+  const ToolRule* rule = nullptr;  // kAllowed: the rule; else nullptr
+  const Location* at = nullptr;    // where the deciding entry is written; else nullptr
+  bool pattern = false;            // the deciding entry contains `*`
+};
+
+// One pattern entry (a name containing `*`) of tools.allowed or tools.blocked, for
+// AgentPolicy::Resolve. Held by name so that copies of an AgentPolicy stay valid.
+struct ToolPatternEntry {
+  std::string pattern;
+  bool blocked = false;
+  size_t literal_bytes = 0;  // specificity: bytes that are not `*`
+};
+
 struct AgentPolicy {
   std::string id;        // agent.id
   std::string identity;  // agent.identity: the service account the agent authenticates as
@@ -188,6 +211,7 @@ struct AgentPolicy {
   Location id_at;        // agent.id
   Location identity_at;  // agent.identity
   Location tools_at;     // the `tools` key
+  Location mode_at;      // agent.mode (the shadow warning names it)
   Mode mode = Mode::kEnforce;
   Autonomy autonomy = Autonomy::kExceptionBased;
   std::map<std::string, ToolRule, std::less<>> allowed;
@@ -196,11 +220,31 @@ struct AgentPolicy {
   std::vector<std::string> escalation_contacts;
   std::vector<FreezeWindow> freezes;
   uint64_t trust_threshold = 200;  // clean completions before graduation (issue 7)
+  // The pattern entries of `allowed` and `blocked`, most specific first (ties: blocked
+  // before allowed, then in the order written). Built by IndexToolPatterns().
+  std::vector<ToolPatternEntry> tool_patterns;
+
+  // The one place a tool name is resolved (docs/policy.md, "Tool-name patterns"): an
+  // exact entry (blocked, then allowed) wins over any pattern; among patterns the more
+  // specific (more non-`*` bytes) wins; at equal specificity blocked beats allowed; among
+  // allowed patterns of equal specificity the one written first wins. The result points
+  // into this policy. Allocation free.
+  ToolResolution Resolve(std::string_view tool) const;
+
+  // Rebuilds tool_patterns from `allowed` and `blocked`. The loader calls it; code that
+  // builds an AgentPolicy by hand calls it after filling the maps.
+  void IndexToolPatterns();
+
   // Sequences (issue 15): null when the policy has no `workflow`.
   std::shared_ptr<const Workflow> workflow;
   std::vector<FlowRule> flows;
   Quotas quotas;
 };
+
+// For an agent in shadow mode, the one-line warning every front door prints at start
+// (docs/policy.md, "Shadow mode"): "warning: policy for agent X is in shadow mode: calls
+// are recorded, not enforced (file:line)", no newline; empty in enforce mode.
+std::string ShadowWarning(const AgentPolicy& policy);
 
 struct PolicySet {
   std::map<std::string, std::shared_ptr<const AgentPolicy>, std::less<>> agents;  // by id

@@ -1066,8 +1066,8 @@ void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r)
     const policy::AgentPolicy* agent = set ? set->Find(a->agent_id) : nullptr;
     if (agent != nullptr) {
       out["identity"] = agent->identity;
-      if (auto it = agent->allowed.find(a->tool); it != agent->allowed.end()) {
-        const policy::ToolRule& rule = it->second;
+      if (const policy::ToolRule* found = agent->Resolve(a->tool).rule) {
+        const policy::ToolRule& rule = *found;
         json::object cls{{"reversible", rule.reversible.value_or(true)},
                          {"blast_radius", policy::BlastRadiusName(rule.blast_radius)}};
         if (rule.requires_approval) cls["requires_approval"] = *rule.requires_approval;
@@ -1126,8 +1126,8 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
     const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
     if (agent == nullptr) return facts;
     facts.identity = agent->identity;
-    if (auto it = agent->allowed.find(tool); it != agent->allowed.end()) {
-      facts.max_records_per_run = it->second.max_records_per_run;
+    if (const policy::ToolRule* rule = agent->Resolve(tool).rule) {
+      facts.max_records_per_run = rule->max_records_per_run;
     }
     return facts;
   };

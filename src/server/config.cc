@@ -385,6 +385,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
           st = r.Path(v, key, &p);
           if (st.ok()) c->policies.push_back(p);
         }
+      } else if (key == "workspace") {
+        st = r.Path(v, key, &c->workspace);
       } else if (key == "store") {
         st = r.Path(v, key, &c->store);
       } else if (key == "durability") {

@@ -59,6 +59,9 @@ struct ServerConfig {
   uint16_t port = 8181;
   int threads = 0;
   std::vector<std::string> policies;  // files or directories
+  // What ${workspace} in policies stands for (docs/policy.md, "Variables"); relative to
+  // the config file's directory. Empty: the daemon's current directory.
+  std::string workspace;
   std::string store;         // empty: mcp::DefaultStorePath() ($INTERLOCK_STORE, else XDG state)
   bool durable_full = true;  // durability: full | normal
   std::string tls_cert;

@@ -71,7 +71,7 @@ std::string PolicyWatcher::Fingerprint() const {
 
 Status PolicyWatcher::ReloadNow(const char* why) {
   std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet(paths_, &diags);
+  auto set = policy::LoadPolicySet(paths_, &diags, load_options_);
   if (!set.ok()) {
     metrics_->RecordReload(false, set.error().message);
     std::cerr << "interlock: policy reload (" << why
@@ -94,6 +94,9 @@ Status PolicyWatcher::ReloadNow(const char* why) {
                 << r.error().message << '\n';
       return r.error();
     }
+  }
+  for (const auto& [id, p] : (*set)->agents) {
+    if (std::string w = policy::ShadowWarning(*p); !w.empty()) std::cerr << w << '\n';
   }
   auto previous = source_->Current();
   source_->Replace(*set);

@@ -22,6 +22,7 @@
 
 #include "core/policy_source.h"
 #include "interlock/result.h"
+#include "policy/loader.h"
 #include "server/metrics.h"
 
 namespace interlock::server {
@@ -40,6 +41,8 @@ class PolicyWatcher {
                                         const std::string& error)>;
   // Call before Start().
   void SetRecorder(Recorder recorder) { recorder_ = std::move(recorder); }
+  // What every reload loads with (the daemon's workspace). Call before Start().
+  void SetLoadOptions(policy::LoadOptions options) { load_options_ = std::move(options); }
 
   void Start();
   void RequestReload();
@@ -55,6 +58,7 @@ class PolicyWatcher {
   core::PolicySource* source_;
   Metrics* metrics_;
   Recorder recorder_;
+  policy::LoadOptions load_options_;
   const std::chrono::milliseconds poll_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -176,6 +176,30 @@ TEST(CheckCommand, JsonFormatAndStrict) {
   EXPECT_EQ(strict.exit_code, 1);
 }
 
+// Tests that `check` names both entries of an overlap and the one that decides, so a
+// broad allowed pattern cannot quietly override a narrower blocked one unnoticed.
+TEST(CheckCommand, OverlappingToolPatternsNameBothEntriesAndTheWinner) {
+  TempDir dir;
+  const std::string p = dir.Write("gh.yaml",
+                                  "agent:\n  id: gh\n  identity: gh@x\n"
+                                  "tools:\n  allowed:\n"
+                                  "    - name: \"mcp__github__*\"\n"         // 6
+                                  "    - name: \"mcp__github__delete_*\"\n"  // 7
+                                  "  blocked:\n"
+                                  "    - \"*_repository\"\n");  // 9
+  auto r = RunProcess({kBin, "check", p});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string all = r.out + r.err;
+  EXPECT_NE(all.find("overlapping-tools"), std::string::npos) << all;
+  EXPECT_NE(all.find("tools.allowed entry \"mcp__github__*\" (6:7) and tools.blocked entry "
+                     "\"*_repository\" (9:7) can match the same tool; the more specific pattern"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("\"mcp__github__*\" decides the tools both match"), std::string::npos) << all;
+  auto strict = RunProcess({kBin, "check", "--strict", p});
+  EXPECT_EQ(strict.exit_code, 1) << strict.out << strict.err;
+}
+
 // Tests that a missing path is a clear error, not a crash.
 TEST(CheckCommand, MissingPath) {
   auto r = RunProcess({kBin, "check", "/nonexistent/policy.yaml"});

@@ -229,6 +229,7 @@ bool Daemon::Start(std::chrono::milliseconds timeout) {
     args.push_back("--config");
     args.push_back(config_);
   }
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = ::fork();
   if (pid_ == 0) {
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);

@@ -65,6 +65,9 @@ class Daemon {
   Daemon(std::string dir, std::string policies, std::string config = "");
   ~Daemon();
 
+  // More `serve` flags for every later Start() (e.g. {"--workspace", dir}).
+  void SetExtraArgs(std::vector<std::string> args) { extra_args_ = std::move(args); }
+
   // Starts and waits (bounded) for the ready file. False on failure (see log()).
   bool Start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // SIGTERM and wait; returns the exit code (-1 on timeout -> killed).
@@ -80,6 +83,7 @@ class Daemon {
 
  private:
   std::string dir_, policies_, config_, store_, ready_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int port_ = 0;
   int starts_ = 0;

@@ -362,6 +362,21 @@ TEST(GovernanceTest, WhatIfLoweringMaxStepsChangesLateCalls) {
   }
 }
 
+// Tests that promoting a tool allowed only by a pattern entry is refused and leaves the file
+// alone: changing the pattern's stage would promote every tool it matches.
+TEST(GovernanceTest, PromotionOfAToolAllowedByAPatternIsRefused) {
+  Env e;
+  const std::string policy = e.dir.Write(
+      "pattern.yaml", Replace(kPolicy, "- name: \"export_data\"", "- name: \"export_*\""));
+  const std::string before = ReadFile(policy);
+  ProcessResult r =
+      RunProcess({Bin(), "trust", "promote", "--agent", kAgent, "--tool", "export_data", "--to",
+                  "audit_based", "--reviewer", "rita", "--policy", policy, "--store", e.h.store});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("allowed by the pattern entry \"export_*\""), std::string::npos) << r.err;
+  EXPECT_EQ(ReadFile(policy), before);
+}
+
 // Tests that promotion is refused below the threshold and accepted above it, that the
 // promoted policy keeps its comments and passes `interlock check`, that demotion needs
 // no evidence (and converts a bare entry), and that the audit chain stays intact.

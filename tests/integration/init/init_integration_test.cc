@@ -215,6 +215,25 @@ TEST_F(InitIntegrationTest, ExamplePoliciesMatchTheirRealServers) {
   }
 }
 
+// Tests that an argument named only in a combination is checked against the inputSchema
+// too: `repository` for server-github's `repo` would make the combination refuse every
+// call (the value is always missing), so it is an error listing the declared names.
+TEST_F(InitIntegrationTest, CombinationArgumentsAreCheckedAgainstTheSchema) {
+  const std::string policy = tmp_.Write(
+      "gh.yaml",
+      "agent:\n  id: gh\ntools:\n  allowed:\n    - name: create_pull_request\n"
+      "      constraints:\n        combinations:\n          - arguments: [owner, repository]\n"
+      "            one_of: [[octo-org, docs]]\n"
+      "execution:\n  max_steps: 10\n  max_wall_clock_seconds: 60\n  max_cost_usd: 1\n");
+  int rc = -1;
+  json::object check = CheckJson(policy, Github(), &rc);
+  EXPECT_EQ(rc, 1) << json::serialize(check);
+  std::vector<std::string> found = Findings(check, "unknown-argument");
+  ASSERT_EQ(found.size(), 1u) << json::serialize(check);
+  EXPECT_NE(found[0].find("\"repository\""), std::string::npos) << found[0];
+  EXPECT_NE(found[0].find("it has: owner, repo,"), std::string::npos) << found[0];
+}
+
 // Tests that init never overwrites an existing file unless --force.
 TEST_F(InitIntegrationTest, ExistingFileIsKeptWithoutForce) {
   const std::string out = tmp_.Write("mine.yaml", "my hand-written policy\n");

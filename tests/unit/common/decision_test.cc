@@ -3,10 +3,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <boost/json/serialize.hpp>
+
+#include "common/json.h"
+#include "common/json_write.h"
 
 namespace interlock {
 namespace {
@@ -83,6 +89,82 @@ TEST(DecisionTest, DefaultIsDeny) {
   const Decision d;
   EXPECT_FALSE(d.allowed());
   EXPECT_EQ(d.code, Code::kInvalidRequest);
+}
+
+// Tests that the decision `interlock decide` writes straight into its output buffer is
+// byte for byte the object every other door prints (ToJsonText(DecisionToJson)), over a
+// corpus of every verdict and code, optional members on and off, and texts with quotes,
+// backslashes, control characters, non-ASCII and invalid UTF-8 a hostile call could put
+// into a reason. A drift would let `decide` show a different decision than the daemon.
+TEST(DecisionTest, AppendedMembersMatchDecisionToJson) {
+  const std::vector<std::string> texts = {"",
+                                          "plain",
+                                          "tool \"x\" is blocked",
+                                          "back\\slash",
+                                          "ctl\x01\x1f\b\f\n\r\t",
+                                          "caf\xc3\xa9 \xe2\x80\xa8",
+                                          "bad \xff\xfe utf8",
+                                          std::string("nul\0byte", 8),
+                                          std::string(300, 'z')};
+  size_t cases = 0;
+  for (int v = 0; v < 3; ++v) {
+    for (int c = 0; c < kCodeCount; ++c) {
+      for (size_t t = 0; t < texts.size(); ++t) {
+        Decision d;
+        d.verdict = static_cast<Verdict>(v);
+        d.code = static_cast<Code>(c);
+        d.reason = texts[t];
+        d.rule = texts[(t + 1) % texts.size()];
+        d.at = texts[(t + 2) % texts.size()];
+        d.agent_id = texts[(t + 3) % texts.size()];
+        d.tool = texts[(t + 4) % texts.size()];
+        if ((c + t) % 3 == 0) d.shadow_verdict = static_cast<Verdict>((v + 1) % 3);
+        if ((c + t) % 3 == 0 && t % 2 == 0) d.shadow_code = static_cast<Code>((c + 3) % kCodeCount);
+        d.approval_timeout_seconds = static_cast<int>(t) * 37 - 5;
+        d.auto_deny_on_timeout = t % 2 == 0;
+        d.approvals_required = static_cast<int>(t % 4);
+        for (size_t n = 0; n < (c + t) % 3; ++n) {
+          Notification no;
+          no.kind = n % 2 == 0 ? Notification::Kind::kEscalation : Notification::Kind::kFlagged;
+          no.channel = texts[(t + n) % texts.size()];
+          for (size_t k = 0; k < n + t % 3; ++k)
+            no.contacts.push_back(texts[(t + k) % texts.size()]);
+          no.text = texts[(t + 5) % texts.size()];
+          no.event = "approval_requested";
+          d.notifications.push_back(no);
+        }
+        std::string appended = "{";
+        AppendDecisionJsonMembers(d, &appended);
+        appended += "}";
+        ASSERT_EQ(appended, ToJsonText(DecisionToJson(d)))
+            << "verdict " << v << " code " << c << " text " << t;
+        ++cases;
+      }
+    }
+  }
+  EXPECT_EQ(cases, 3u * kCodeCount * texts.size());
+}
+
+// Tests the scalar writers against the value printer, doubles included (readable form,
+// non-finite as Boost prints them), so that `decide`'s run totals match too.
+TEST(DecisionTest, ScalarWritersMatchToJsonText) {
+  for (double d : {0.0, -0.0, 0.5, 0.02, 1e-7, 1e-300, 1e300, 123456789.125, 0.0001, 2.0,
+                   std::numeric_limits<double>::infinity(), std::nan("")}) {
+    std::string out;
+    AppendJsonDouble(d, &out);
+    EXPECT_EQ(out, ToJsonText(boost::json::value(d))) << d;
+  }
+  for (int64_t i : {int64_t{0}, int64_t{-1}, std::numeric_limits<int64_t>::min(),
+                    std::numeric_limits<int64_t>::max()}) {
+    std::string out;
+    AppendJsonInt(i, &out);
+    EXPECT_EQ(out, ToJsonText(boost::json::value(i)));
+  }
+  for (uint64_t u : {uint64_t{0}, std::numeric_limits<uint64_t>::max()}) {
+    std::string out;
+    AppendJsonUint(u, &out);
+    EXPECT_EQ(out, ToJsonText(boost::json::value(u)));
+  }
 }
 
 }  // namespace

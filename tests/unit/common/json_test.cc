@@ -1,5 +1,6 @@
 // Tests of the strict JSON parser and canonical serialisation (common/json.h).
 #include "common/json.h"
+#include "common/json_write.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -227,6 +228,69 @@ TEST(JsonTest, CanonicalScalarsMatchBoostSerializerByteForByte) {
     sorted[k] = mixed.get_object().at(k);
   }
   EXPECT_EQ(CanonicalJson(mixed), boost::json::serialize(sorted));
+}
+
+// Tests the eight-bytes-at-a-time scan of the string writer: every byte value, at every
+// position of strings long enough to take the word path, with clean text around it, and
+// two bytes needing escapes in one word, is written as Boost.JSON's serializer writes it.
+// A missed quote or control character would let a value break out of its JSON string.
+TEST(JsonTest, LongStringsEscapeEveryByteAtEveryPosition) {
+  for (size_t len = 1; len <= 24; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'x');
+        s[pos] = static_cast<char>(b);
+        const boost::json::value v = boost::json::string(s);
+        ASSERT_EQ(CanonicalJson(v), boost::json::serialize(v)) << len << " " << pos << " " << b;
+        s[len - 1 - pos] = '"';
+        const boost::json::value w = boost::json::string(s);
+        ASSERT_EQ(CanonicalJson(w), boost::json::serialize(w)) << len << " " << pos << " " << b;
+      }
+    }
+  }
+}
+
+// Tests that the string writer's jump to the first byte to escape in a word never skips
+// one: random strings dense in quotes, backslashes and control characters (several in one
+// word, next to each other, at word edges) are written as Boost.JSON's serializer does.
+TEST(JsonTest, DenseEscapesMatchBoostSerializer) {
+  std::mt19937 rng(12);
+  const std::string alphabet = std::string("\"\\\x01\x1f\x7f\n\t ax\xc3\xa9", 12) + '\0';
+  for (int n = 0; n < 20000; ++n) {
+    std::string s(rng() % 41, ' ');
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    const boost::json::value v = boost::json::string(s);
+    ASSERT_EQ(CanonicalJson(v), boost::json::serialize(v)) << n;
+  }
+}
+
+// Tests that a scaled integer (decide's run cost in micro-dollars, elapsed milliseconds)
+// prints exactly as the double it stands for: every value up to 200,000, the edges of the
+// fast path (10^15), random values below it, and values that take the double path.
+TEST(JsonTest, ScaledMatchesDouble) {
+  auto same = [](int64_t units, int scale) {
+    static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+    std::string fast;
+    std::string slow;
+    AppendJsonScaled(units, scale, &fast);
+    AppendJsonDouble(static_cast<double>(units) / kPow10[scale], &slow);
+    return fast == slow ? ::testing::AssertionSuccess()
+                        : ::testing::AssertionFailure()
+                              << units << "/1e" << scale << ": " << fast << " != " << slow;
+  };
+  for (int scale = 0; scale <= 6; ++scale) {
+    for (int64_t u = 0; u <= 200000; ++u) ASSERT_TRUE(same(u, scale));
+    std::mt19937_64 rng(static_cast<uint64_t>(scale));
+    for (int i = 0; i < 200000; ++i) {
+      ASSERT_TRUE(same(static_cast<int64_t>(rng() % 1'000'000'000'000'000), scale));
+      ASSERT_TRUE(same(static_cast<int64_t>(rng() % 100'000'000), scale));
+    }
+    for (int64_t u : {int64_t{999'999'999'999'999}, int64_t{1'000'000'000'000'000},
+                      int64_t{1'000'000'000'000'001}, int64_t{123'456'789'012'345'678}, INT64_MAX,
+                      int64_t{-1}, int64_t{-1'500'000}, INT64_MIN}) {
+      ASSERT_TRUE(same(u, scale));
+    }
+  }
 }
 
 }  // namespace interlock

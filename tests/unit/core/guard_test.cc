@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 
 namespace interlock::core {
 namespace {
@@ -136,6 +137,27 @@ TEST(GuardTest, TraceparentReachesTheStore) {
   guard.DecideAsync(
       "a", "a", "r", Ping(), [](GuardResponse) {}, "garbage");
   EXPECT_EQ(store.seen, "");
+}
+
+// Tests that the in-memory store (`interlock decide`, the hook) still finds every kill
+// switch scope now that it skips the lookup when none is engaged, and allows again once
+// each is released: a skipped lookup would let a killed agent's calls through.
+TEST(GuardTest, MemoryStoreKillSwitchesStillStopCalls) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  MemoryRunStore store;
+  ASSERT_TRUE(store.CreateRun("a", "r", clock.Now()).ok());
+  Guard guard(&source, &store, &clock, nullptr);
+  EXPECT_EQ(guard.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed);
+  for (const char* scope : {"global", "agent", "run"}) {
+    const std::string target = std::string(scope) == "agent" ? "a" : "r";
+    store.SetKill(scope, target, true, "incident");
+    GuardResponse r = guard.Decide("a", "a", "r", Ping());
+    EXPECT_EQ(r.decision.verdict, Verdict::kDeny) << scope;
+    EXPECT_EQ(r.decision.code, Code::kKillSwitch) << scope;
+    store.SetKill(scope, target, false, "");
+    EXPECT_EQ(guard.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed) << scope;
+  }
 }
 
 }  // namespace
