@@ -2,6 +2,7 @@
 // state permits, transitions that can never fire), the lethal trifecta without a flow
 // rule, flow labels no tool carries; and the workflow as a Mermaid or Graphviz diagram.
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <string>
 #include <vector>
@@ -138,8 +139,19 @@ void LintFlowLabels(const AgentPolicy& p, std::vector<Diagnostic>* out) {
   }
 }
 
-// Mermaid and DOT identifiers: state names may hold any byte but control characters.
+bool PlainName(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// Mermaid and DOT identifiers: the state names when every one is a plain identifier,
+// else s0, s1, ... in document order (a state name may hold any byte but control ones).
 std::string Id(const std::vector<std::string>& order, std::string_view name) {
+  if (std::all_of(order.begin(), order.end(), [](const std::string& n) { return PlainName(n); })) {
+    return std::string(name);
+  }
   auto it = std::find(order.begin(), order.end(), name);
   return "s" + std::to_string(it - order.begin());
 }
@@ -173,14 +185,14 @@ std::string EdgeLabel(const WorkflowTransition& t) {
   return s;
 }
 
-std::string StateLabel(const WorkflowState& st) {
+std::string StateLabel(const WorkflowState& st, bool with_name) {
   std::vector<std::string> tools;
   for (const WorkflowPermit& a : st.allow) {
     if (std::find(tools.begin(), tools.end(), a.tool) == tools.end()) tools.push_back(a.tool);
   }
-  std::string s = st.name;
+  std::string s = with_name ? st.name : "";
   if (!tools.empty()) {
-    s += ": ";
+    if (with_name) s += ": ";
     for (size_t i = 0; i < tools.size(); ++i) s += (i ? ", " : "") + tools[i];
   }
   return s;
@@ -212,10 +224,13 @@ std::string WorkflowDiagram(const Workflow& w, DiagramFormat format) {
     const WorkflowState& st = *w.Find(name);
     const std::string id = Id(w.order, name);
     if (dot) {
-      out += "  " + id + " [label=\"" + Escape(StateLabel(st), true) + "\"" +
+      out += "  " + id + " [label=\"" + Escape(StateLabel(st, true), true) + "\"" +
              (st.final ? ", peripheries=2" : "") + "];\n";
     } else {
-      out += "  " + id + " : " + Escape(StateLabel(st), false) + "\n";
+      // Mermaid shows the id as the state's title; the description lists what it permits.
+      const bool named = id == name;
+      const std::string label = StateLabel(st, !named);
+      if (!label.empty()) out += "  " + id + " : " + Escape(label, false) + "\n";
     }
   }
   if (dot) {
