@@ -337,6 +337,7 @@ tools:
   allowed:
     - {name: "read_inbox", labels: [untrusted_content]}
     - {name: "search_customers", labels: [private_data]}
+    - {name: "run_tests"}
     - name: "deploy_service"
       labels: [external_communication]
       rate_limit: {calls: 50, per_seconds: 3600}
@@ -349,9 +350,12 @@ flows:
   - {name: "no-code", from: [code_execution], to: [external_communication], action: deny}
 quotas: {calls_per_day: 10000, cost_usd_per_day: 50}
 workflow:
-  initial: tested
+  initial: untested
   always_allowed: ["read_inbox", "search_customers"]
   states:
+    untested:
+      allow: ["run_tests"]
+      transitions: [{tool: "run_tests", on: ok, to: tested, remember: {v: version}}]
     tested:
       allow:
         - {tool: "deploy_service", when: {environment: "staging"}, require: {version: v}}
