@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake g++ make pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libyaml-cpp-dev libre2-dev libsqlite3-dev sqlite3 libssl-dev libcli11-dev
+  libpq-dev postgresql-15
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libicu-dev
   clang-14 libclang-rt-14-dev clang-format
   curl openssl wrk python3 ninja-build chromium

@@ -107,9 +107,9 @@ BENCHMARK(BM_Decide_Seed);
 // The seed policy's deny paths, parse + decide like BM_ParseAndDecide_Seed. The Cedar peer
 // (bench/cedar/bench.mjs, run side by side by scripts/bench-engine-peers.sh) decides the
 // same call texts.
-void ParseAndDecideSeedCall(benchmark::State& st, std::string_view text, Code want) {
-  const policy::AgentPolicy p = SeedPolicy();
-  const RunState state = State();
+// Parses and decides `text` against `p` in the loop, after checking the answer once.
+void ParseAndDecideLoop(benchmark::State& st, const policy::AgentPolicy& p, const RunState& state,
+                        std::string_view text, Code want) {
   const engine::EvalContext ctx = Ctx();
   Result<ToolCall> first = engine::ParseToolCall(text);
   Require(first.ok() && engine::Evaluate(&p, state, *first, ctx).decision.code == want);
@@ -118,6 +118,10 @@ void ParseAndDecideSeedCall(benchmark::State& st, std::string_view text, Code wa
     engine::Evaluation ev = engine::Evaluate(&p, state, *call, ctx);
     benchmark::DoNotOptimize(ev);
   }
+}
+
+void ParseAndDecideSeedCall(benchmark::State& st, std::string_view text, Code want) {
+  ParseAndDecideLoop(st, SeedPolicy(), State(), text, want);
 }
 
 // allowed_statuses does not contain "shipped": CONSTRAINT_VIOLATED.
@@ -269,15 +273,7 @@ const policy::AgentPolicy& Example(const char* file, const char* agent) {
 
 void ParseAndDecideExample(benchmark::State& st, const policy::AgentPolicy& p,
                            std::string_view text, Code want) {
-  const RunState state;
-  const engine::EvalContext ctx = Ctx();
-  Result<ToolCall> first = engine::ParseToolCall(text);
-  Require(first.ok() && engine::Evaluate(&p, state, *first, ctx).decision.code == want);
-  for (auto _ : st) {
-    Result<ToolCall> call = engine::ParseToolCall(text);
-    engine::Evaluation ev = engine::Evaluate(&p, state, *call, ctx);
-    benchmark::DoNotOptimize(ev);
-  }
+  ParseAndDecideLoop(st, p, RunState{}, text, want);
 }
 
 void BM_ParseAndDecide_ClaudeCodeBashAllowed(benchmark::State& st) {

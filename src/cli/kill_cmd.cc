@@ -20,7 +20,8 @@
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/time.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
+#include "store/postgres_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -40,16 +41,18 @@ struct KillOptions {
   std::string checkpoints;
 };
 
-Result<std::unique_ptr<store::SqliteStore>> OpenExisting(const std::string& path,
-                                                         audit::AnchorFn anchor = nullptr) {
+// A file path is SQLite; a postgresql:// URI the shared PostgreSQL store (no anchors
+// there yet: docs/operations.md, "PostgreSQL").
+Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& path,
+                                                   audit::AnchorFn anchor = nullptr) {
   store::StoreOptions o;
-  o.anchor = std::move(anchor);
+  if (!store::IsPostgresUri(path)) o.anchor = std::move(anchor);
   o.path = path;
   o.create_if_missing = false;
   // An emergency switch waits for the lock rather than give up while a busy daemon is
   // writing; the store's busy handler polls often enough to get in between commits.
   o.busy_timeout_ms = 30000;
-  return store::SqliteStore::Open(o);
+  return store::OpenStore(o);
 }
 
 // --url given, or $INTERLOCK_URL set and --store not given: through the daemon.

@@ -47,7 +47,8 @@
 #include "server/metrics.h"
 #include "server/notifier.h"
 #include "server/policy_watcher.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
+#include "store/postgres_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -157,7 +158,21 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   WarnShadowMode(**set, "", std::cerr);
   core::PolicySource policies(*set);
 
-  if (cfg.store != ":memory:") {
+  // A PostgreSQL URI: a fleet member (docs/operations.md, "PostgreSQL"). Its audit keys
+  // are given (every daemon of the fleet must redact with the same HMAC key), and what is
+  // not implemented on PostgreSQL yet is refused at startup, not discovered under load.
+  const bool postgres = store::IsPostgresUri(cfg.store);
+  if (postgres && flags.keys_dir.empty()) {
+    std::cerr << "interlock serve: a PostgreSQL store needs --keys DIR (the same audit keys on "
+                 "every daemon that shares the database)\n";
+    return kExitUsage;
+  }
+  if (postgres && !cfg.mcp.upstreams.empty()) {
+    std::cerr << "interlock serve: MCP upstreams need a SQLite store for now (their tool pins "
+                 "are not stored in PostgreSQL yet)\n";
+    return kExitUsage;
+  }
+  if (cfg.store != ":memory:" && !postgres) {
     std::error_code ec;
     const fs::path parent = fs::path(cfg.store).parent_path();
     if (!parent.empty()) fs::create_directories(parent, ec);
@@ -182,6 +197,8 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     }
     keys.emplace(std::move(loaded).value());
     sopt.audit_key = keys->hmac_key;
+  }
+  if (keys && !postgres) {
     checkpoints =
         flags.checkpoints.empty() ? audit::DefaultCheckpointsFile(dir) : flags.checkpoints;
     // Kill switch, token and policy records are signed into the checkpoint file before
@@ -189,18 +206,18 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     sopt.anchor = [&keys, checkpoints, &clock](const audit::AuditHead& head) {
       return audit::AnchorCheckpoint(keys->signing_key, checkpoints, head, clock.Now());
     };
-  } else {
-    sopt.audit_key = RandomBytes(32);
   }
-  auto opened = store::SqliteStore::Open(sopt);
+  if (!keys) sopt.audit_key = RandomBytes(32);
+  auto opened = store::OpenStore(sopt);
   if (!opened.ok()) {
     std::cerr << "interlock serve: " << opened.error().message << '\n';
-    return kExitFailure;
+    return opened.error().kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure;
   }
-  std::unique_ptr<store::SqliteStore> store = std::move(*opened);
+  std::unique_ptr<store::Store> store = std::move(*opened);
   // No daemon on a log whose tail is missing (docs/audit.md, "Tail check"); then the
   // policy set in force is recorded, anchored, before anything is decided under it.
-  if (keys) {
+  // (PostgreSQL: no tail check, checkpoints or retention yet; docs/operations.md.)
+  if (keys && !postgres) {
     if (Status st = audit::CheckStoreTail(cfg.store, checkpoints, dir, keys->public_key);
         !st.ok()) {
       std::cerr << "interlock serve: " << st.error().message << '\n';
@@ -216,7 +233,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // Signed checkpoints of the chain head, so that deleting the log's tail is detectable.
   // A checkpoint failure is logged, never a deny: the chain itself is already durable.
   std::unique_ptr<audit::CheckpointThread> checkpointer;
-  if (keys) {
+  if (keys && !postgres) {
     audit::CheckpointerOptions copt;
     copt.path = checkpoints;
     auto cp = audit::Checkpointer::Create(&keys->signing_key, copt, &clock);
@@ -242,7 +259,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // `stopping` ends a prune in progress between chunks at shutdown.
   std::atomic<bool> stopping{false};
   std::unique_ptr<PeriodicTask> pruner;
-  if (keys && cfg.audit_retention_days > 0) {
+  if (keys && !postgres && cfg.audit_retention_days > 0) {
     pruner = std::make_unique<PeriodicTask>(
         cfg.audit_prune_first, cfg.audit_prune_interval,
         [&cfg, &keys, &clock, &store, &stopping, checkpoints] {
@@ -457,7 +474,8 @@ void AddServe(CLI::App& app, int* exit_code) {
   cmd->add_option("--policies", flags->policies, "Policy directory or file (repeatable)");
   cmd->add_option("--store", flags->store,
                   "SQLite store file (default $INTERLOCK_STORE, else "
-                  "$XDG_STATE_HOME/interlock/interlock.db)");
+                  "$XDG_STATE_HOME/interlock/interlock.db), or a PostgreSQL URI "
+                  "postgresql://user@host:5432/db (docs/operations.md, \"PostgreSQL\")");
   cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain: serve HTTPS");
   cmd->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
   cmd->add_option("--ready-file", flags->ready_file,

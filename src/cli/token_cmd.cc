@@ -22,7 +22,8 @@
 #include "common/principal_name.h"
 #include "common/time.h"
 #include "policy/loader.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
+#include "store/postgres_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -46,11 +47,14 @@ std::string DefaultActor() {
   return user != nullptr && *user != '\0' ? std::string("cli:") + user : std::string("cli");
 }
 
-Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, bool create,
-                                                      audit::AnchorFn anchor = nullptr) {
+// A file path is SQLite; a postgresql:// URI the shared PostgreSQL store (no anchors
+// there yet: docs/operations.md, "PostgreSQL").
+Result<std::unique_ptr<store::Store>> OpenStore(const std::string& path, bool create,
+                                                audit::AnchorFn anchor = nullptr) {
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = create;
+  if (store::IsPostgresUri(path)) return store::OpenStore(o);
   o.anchor = std::move(anchor);
   if (create) {
     // The default store (the XDG state directory) may not have its directory yet.
@@ -58,7 +62,7 @@ Result<std::unique_ptr<store::SqliteStore>> OpenStore(const std::string& path, b
     const std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   }
-  return store::SqliteStore::Open(o);
+  return store::OpenStore(o);
 }
 
 // Token records are signed into the checkpoint file before the token is handed out or
@@ -118,9 +122,13 @@ int RunCreate(const TokenOptions& opt) {
   }
   // A new deployment creates its first token before the daemon has ever started (and
   // the audit keys with it). A token is never handed out without its anchor.
-  auto anchor = LoadAnchor(opt);
-  if (!anchor.ok()) return Fail("create", anchor.error());
-  auto st = OpenStore(opt.store, /*create=*/true, std::move(anchor).value());
+  audit::AnchorFn anchor_fn;
+  if (!store::IsPostgresUri(opt.store)) {
+    auto anchor = LoadAnchor(opt);
+    if (!anchor.ok()) return Fail("create", anchor.error());
+    anchor_fn = std::move(anchor).value();
+  }
+  auto st = OpenStore(opt.store, /*create=*/true, std::move(anchor_fn));
   if (!st.ok()) return Fail("create", st.error());
   Result<std::string> token =
       !opt.agent.empty()

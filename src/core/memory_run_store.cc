@@ -1,19 +1,12 @@
 #include <algorithm>
-#include <charconv>
+#include <chrono>
 
+#include "core/decide_txn.h"
+#include "core/ports/state_txn.h"
 #include "core/run_store.h"
+#include "core/run_txn.h"
 
 namespace interlock::core {
-namespace {
-
-// `n` in decimal, as std::to_string prints it, without a temporary string.
-void AppendDecimal(uint64_t n, std::string* out) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out->append(buf, r.ptr);
-}
-
-}  // namespace
 
 Result<RunInfo> MemoryRunStore::CreateRun(std::string_view agent_id, std::string_view run_id,
                                           TimePoint now) {
@@ -24,7 +17,7 @@ Result<RunInfo> MemoryRunStore::CreateRun(std::string_view agent_id, std::string
   info.run_id = id;
   info.agent_id = std::string(agent_id);
   info.started = now;
-  runs_.emplace(id, info);
+  runs_.emplace(id, Stored{info, 0});
   return info;
 }
 
@@ -32,71 +25,114 @@ Result<RunInfo> MemoryRunStore::GetRun(std::string_view run_id) {
   std::lock_guard lock(mu_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return Error::NotFound("no run " + std::string(run_id));
-  return it->second;
+  return it->second.info;
 }
+
+namespace {
+
+// No approvals in memory: nothing to redeem, attach to or release.
+class NoApprovals final : public ApprovalRows {
+ public:
+  Result<Resubmission> FindResubmission(const DecideRequest&) override { return Resubmission{}; }
+  Result<std::string> PendingTwin(const DecideRequest&) override { return std::string(); }
+  Status Release(const std::string& call_id, const ReleaseContext&) override {
+    return Error::NotFound("no call " + call_id);
+  }
+  Status AfterDecide(const DecideRequest&, const std::string&, const engine::Evaluation&) override {
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+// The rows of a MemoryRunStore, under its mutex for the length of one transaction
+// function. A failed function leaves no trace: rows are written only by SaveRun, its last
+// write, and by InsertCall, which only takes an id.
+class MemoryRunStore::Txn final : public StateTxn {
+ public:
+  explicit Txn(MemoryRunStore& store) : store_(store) {}
+
+  Result<RunRow> LoadRunForUpdate(std::string_view run_id) override {
+    auto it = store_.runs_.find(run_id);
+    if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
+    const Stored& s = it->second;
+    return RunRow{s.info.agent_id, s.info.started, s.info.state, s.info.ended, s.version};
+  }
+  Status SaveRun(std::string_view run_id, RunRow row) override {
+    auto it = store_.runs_.find(run_id);
+    if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
+    Stored& s = it->second;
+    if (s.version != row.version) {
+      return Error::Unavailable("store: run " + std::string(run_id) + " changed (conflict)");
+    }
+    if (s.info.ended && !row.ended) return Error::Internal("store: an ended run is never un-ended");
+    s.info.state = std::move(row.state);
+    s.info.ended = row.ended;
+    ++s.version;
+    return Status::Ok();
+  }
+  Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,
+                                                        std::string_view run_id) override {
+    return store_.KillFor(agent_id, run_id);
+  }
+  Result<std::string> InsertCall(const NewCall& c) override {
+    auto run = store_.runs_.find(c.request.run_id);
+    if (run == store_.runs_.end()) return Error::NotFound("no run " + c.request.run_id);
+    std::string call_id = "call-" + std::to_string(store_.next_call_++);
+    store_.calls_.emplace(call_id, CallRow{&run->first, &run->second, c.decision.verdict, false});
+    return call_id;
+  }
+  Result<CallRecord> LoadCall(std::string_view call_id) override {
+    return Error::NotFound("no call " + std::string(call_id));  // records are not kept
+  }
+  Result<CallResultRow> LoadCallForResult(std::string_view call_id) override {
+    auto it = store_.calls_.find(call_id);
+    if (it == store_.calls_.end()) return Error::NotFound("no call " + std::string(call_id));
+    const CallRow& c = it->second;
+    return CallResultRow{*c.run_id, c.run->info.agent_id, c.verdict, c.has_result};
+  }
+  Status SaveCallResult(std::string_view call_id, std::string_view, TimePoint) override {
+    auto it = store_.calls_.find(call_id);
+    if (it == store_.calls_.end()) return Error::NotFound("no call " + std::string(call_id));
+    it->second.has_result = true;  // the result itself is not kept
+    return Status::Ok();
+  }
+  void AppendAudit(audit::AuditEvent) override {}
+  bool KeepsAudit() const override { return false; }
+  ApprovalRows& approvals() override { return approvals_; }
+
+ private:
+  MemoryRunStore& store_;
+  NoApprovals approvals_;
+};
 
 Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const DecideFn& decide) {
-  CallRecord rec;
-  if (Status s = DecideInto(request, decide, nullptr, &rec); !s.ok()) return s.error();
-  return rec;
-}
-
-void MemoryRunStore::DecideAsync(DecideRequest request, DecideFn decide, DecideCallback done) {
-  // The request is ours: its strings and call move into the record instead of being
-  // copied, and the record is built where it is handed over (`interlock decide` and the
-  // hook answer every call through here).
-  Result<CallRecord> rec{CallRecord{}};
-  if (Status s = DecideInto(request, decide, &request, &*rec); !s.ok()) rec = s.error();
-  done(std::move(rec));
-}
-
-Status MemoryRunStore::DecideInto(const DecideRequest& request, const DecideFn& decide,
-                                  DecideRequest* owned, CallRecord* out) {
+  static const audit::Redactor kRedactor{std::string()};  // no audit key: nothing is recorded
   std::lock_guard lock(mu_);
-  auto it = runs_.find(request.run_id);
-  if (it == runs_.end()) return Error::NotFound("no run " + request.run_id);
-  RunInfo& run = it->second;
-  if (run.agent_id != request.agent_id) {
-    return Error::Denied("run " + request.run_id + " belongs to another agent");
-  }
-  CallRecord& rec = *out;
-  RunState& state = rec.state_after;
-  state = run.state;
-  interlock::AddUsage(request.call.usage, &state);
-  state.elapsed_ms = std::max<int64_t>(
-      0, std::chrono::duration_cast<std::chrono::milliseconds>(request.now - run.started).count());
-  engine::Evaluation eval = decide(request.call, state, KillFor(request.agent_id, request.run_id));
-  engine::ApplyEffects(eval.effects, request.call.tool, &state);
-  run.state = state;
-
-  rec.call_id = "call-";
-  AppendDecimal(next_call_++, &rec.call_id);
-  rec.at = request.now;
-  if (owned != nullptr) {
-    rec.run_id = std::move(owned->run_id);
-    rec.agent_id = std::move(owned->agent_id);
-    rec.principal = std::move(owned->principal);
-    rec.policy_sha256 = std::move(owned->policy_sha256);
-    rec.call = std::move(owned->call);
-  } else {
-    rec.run_id = request.run_id;
-    rec.agent_id = request.agent_id;
-    rec.principal = request.principal;
-    rec.policy_sha256 = request.policy_sha256;
-    rec.call = request.call;
-  }
-  rec.decision = std::move(eval.decision);
-  return Status::Ok();
+  Txn txn(*this);
+  CallRecord rec;
+  if (Status s = DecideInTxn(txn, kRedactor, request, decide, &rec); !s.ok()) return s.error();
+  return rec;
 }
 
 Status MemoryRunStore::AddUsage(std::string_view run_id, std::string_view agent_id,
                                 const Usage& usage) {
   std::lock_guard lock(mu_);
-  auto it = runs_.find(run_id);
-  if (it == runs_.end()) return Error::NotFound("no run " + std::string(run_id));
-  if (it->second.agent_id != agent_id) return Error::Denied("run belongs to another agent");
-  interlock::AddUsage(usage, &it->second.state);
-  return Status::Ok();
+  Txn txn(*this);
+  return AddUsageInTxn(txn, run_id, agent_id, usage, std::chrono::system_clock::now());
+}
+
+Status MemoryRunStore::RecordResult(std::string_view call_id, std::string_view agent_id,
+                                    const CallResult& result, TimePoint now) {
+  std::lock_guard lock(mu_);
+  Txn txn(*this);
+  return RecordResultInTxn(txn, call_id, agent_id, result, now);
+}
+
+Status MemoryRunStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
+  std::lock_guard lock(mu_);
+  Txn txn(*this);
+  return EndRunInTxn(txn, run_id, agent_id, now);
 }
 
 void MemoryRunStore::SetKill(std::string_view scope, std::string_view target, bool engaged,

@@ -54,6 +54,17 @@ struct CallRecord {
   bool existing = false;
 };
 
+// What an agent reports after executing an allowed call.
+struct CallResult {
+  bool ok = true;
+  std::string output_json;  // canonical JSON of the output, already size-capped
+  std::string error;
+  Usage usage;
+};
+
+// Results larger than this (output or error, in bytes) are truncated with a marker.
+inline constexpr size_t kMaxResultOutputBytes = 64 * 1024;
+
 // The engine step a store runs inside its atomic unit: given the request's call (passed
 // back so the Guard need not keep a copy of it), the run's state (with the
 // call's reported usage added and elapsed_ms set) and the kill switch covering the call,
@@ -107,23 +118,39 @@ class MemoryRunStore final : public RunStore {
                             TimePoint now) override;
   Result<RunInfo> GetRun(std::string_view run_id) override;
   Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) override;
-  // Answers in line, moving the request into the record (no copy of the arguments).
-  void DecideAsync(DecideRequest request, DecideFn decide, DecideCallback done) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+  // As store::Store's (src/store/store.h); the result itself is not kept.
+  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
+                      TimePoint now);
+  Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now);
 
   // Kill switches: scope "global" (target ignored), "agent" (target agent id), "run".
   void SetKill(std::string_view scope, std::string_view target, bool engaged, std::string reason);
 
  private:
-  // Decide into `*out`, with `owned` (the request itself, or null) given up to the record.
-  Status DecideInto(const DecideRequest& request, const DecideFn& decide, DecideRequest* owned,
-                    CallRecord* out);
+  class Txn;  // its StateTxn (core/ports/state_txn.h)
+  struct Stored {
+    RunInfo info;
+    uint64_t version = 0;  // bumped by every write of the row
+  };
+
   std::optional<engine::KillSwitch> KillFor(std::string_view agent_id,
                                             std::string_view run_id) const;
 
   mutable std::mutex mu_;
-  std::map<std::string, RunInfo, std::less<>> runs_;
+  std::map<std::string, Stored, std::less<>> runs_;
   std::map<std::string, std::string, std::less<>> kills_;  // "scope:target" -> reason
+  // What RecordResult checks of each call (the decision records themselves are not kept).
+  // One per decided call, for RecordResult's checks. Points at its run's map entry (runs
+  // are never erased, and std::map nodes do not move), so a row allocates no strings:
+  // `interlock decide` keeps one per input line.
+  struct CallRow {
+    const std::string* run_id = nullptr;
+    const Stored* run = nullptr;
+    Verdict verdict = Verdict::kDeny;
+    bool has_result = false;
+  };
+  std::map<std::string, CallRow, std::less<>> calls_;
   uint64_t next_run_ = 1;
   uint64_t next_call_ = 1;
 };

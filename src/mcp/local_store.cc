@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "common/crypto.h"
+#include "store/sqlite_store.h"
 
 namespace interlock::mcp {
 
@@ -30,8 +31,7 @@ Result<std::string> DefaultStorePath() {
   return Error::Invalid("neither XDG_STATE_HOME nor HOME is set; pass --store PATH");
 }
 
-Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& path,
-                                                           bool durable_full) {
+Result<std::unique_ptr<store::Store>> OpenLocalStore(const std::string& path, bool durable_full) {
   std::error_code ec;
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
@@ -45,7 +45,7 @@ Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& pa
   o.audit_key = std::move(keys->hmac_key);
   auto s = store::SqliteStore::Open(o);
   if (!s.ok()) return s.error();
-  return std::move(s).value();
+  return std::unique_ptr<store::Store>(std::move(s).value());
 }
 
 }  // namespace interlock::mcp

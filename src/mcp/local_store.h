@@ -10,7 +10,7 @@
 #include <string>
 
 #include "interlock/result.h"
-#include "store/sqlite_store.h"
+#include "store/store.h"
 
 namespace interlock::mcp {
 
@@ -22,9 +22,10 @@ Result<std::string> DefaultStorePath();
 // Opens (creating the parent directory, the database and the key when missing).
 // durable_full: fsync every commit (the default); false: WAL with synchronous=NORMAL, a
 // committed record survives a crash of the process but not of the OS or the machine
-// (`interlock mcp --durability normal`, docs/mcp.md).
-Result<std::unique_ptr<store::SqliteStore>> OpenLocalStore(const std::string& path,
-                                                           bool durable_full = true);
+// (`interlock mcp --durability normal`, docs/mcp.md). The backend (SQLite) is this
+// function's business: callers see the store::Store interface only.
+Result<std::unique_ptr<store::Store>> OpenLocalStore(const std::string& path,
+                                                     bool durable_full = true);
 
 }  // namespace interlock::mcp
 

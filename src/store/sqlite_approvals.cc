@@ -18,6 +18,8 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"
+#include "core/approval_rules.h"
+#include "core/roles.h"
 #include "store/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 
@@ -192,14 +194,21 @@ Result<std::vector<Approval>> PendingInScope(sqlite3* db, std::string_view scope
   return out;
 }
 
+// The votes of `a` as the core's rules read them (views into a.votes).
+std::vector<core::VoteRow> VoteRows(const Approval& a) {
+  std::vector<core::VoteRow> out;
+  out.reserve(a.votes.size());
+  for (const ApprovalVote& v : a.votes) out.push_back(core::VoteRow{v.reviewer, v.verdict});
+  return out;
+}
+
 Status CancelForKill(sqlite3* db, std::string_view scope, std::string_view target,
                      std::string_view kill_reason, std::string_view actor, TimePoint now,
                      std::vector<audit::AuditEvent>* events, std::vector<ApprovalChange>* out) {
   Result<std::vector<Approval>> pending = PendingInScope(db, scope, target);
   if (!pending.ok()) return pending.error();
   for (Approval& a : *pending) {
-    std::string reason = "kill switch (" + std::string(scope) + ") engaged";
-    if (!kill_reason.empty()) reason += ": " + std::string(kill_reason);
+    const std::string reason = core::KillCancelReason(scope, kill_reason);
     Status s = SettleDeny(db, &a, ApprovalState::kCancelled, Code::kApprovalDenied, reason,
                           "cancelled", now, actor, "", events);
     if (!s.ok()) return s;
@@ -254,35 +263,15 @@ Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest
   const std::string& id = rq.call.approval_id;
   Resubmission out;
   if (id.empty()) return out;
-  auto refuse = [&](std::string why) -> Result<Resubmission> {
-    out.refusal = "approval " + id + " cannot be used: " + std::move(why);
-    return out;
-  };
   Result<Approval> a = LoadApproval(db, id);
   if (!a.ok()) {
-    if (a.error().kind == ErrorKind::kNotFound) return refuse("no such approval");
-    return a.error();
+    if (a.error().kind != ErrorKind::kNotFound) return a.error();
+    out.refusal = "approval " + id + " cannot be used: no such approval";
+    return out;
   }
-  // Binding: the agent, run, tool and exact arguments the reviewer saw.
-  if (a->agent_id != rq.agent_id) return refuse("it was granted to another agent");
-  if (a->run_id != rq.run_id) return refuse("it was granted for another run");
-  if (a->tool != rq.call.tool) return refuse("it was granted for another tool");
-  if (!ConstantTimeEquals(a->args_sha256, Sha256Hex(CanonicalJson(json::value(rq.call.args))))) {
-    return refuse("the arguments differ from the ones that were approved");
-  }
-  out.original_call_id = a->call_id;
+  out.refusal = core::RedemptionRefusal(id, a->agent_id, a->run_id, a->tool, a->args_sha256, rq);
+  if (out.refusal.empty()) out.original_call_id = a->call_id;
   return out;
-}
-
-void ApprovalRefuse(const std::string& refusal, engine::Evaluation* ev) {
-  Decision& d = ev->decision;
-  // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.
-  if (refusal.empty() || d.verdict == Verdict::kDeny) return;
-  Decision deny = DenyDecision(Code::kApprovalDenied, refusal, "approval");
-  deny.agent_id = d.agent_id;
-  deny.tool = d.tool;
-  d = std::move(deny);
-  ev->effects.consume_records = false;
 }
 
 Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& rq) {
@@ -291,7 +280,7 @@ Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& 
          " AND agent_id = ? AND tool = ? AND args_sha256 = ? ORDER BY created_ms, approval_id");
   if (!q.ok()) return SqlErr(db, "read pending approvals");
   q.Text(1, rq.run_id).Text(2, rq.agent_id).Text(3, rq.call.tool);
-  q.Text(4, Sha256Hex(CanonicalJson(json::value(rq.call.args))));
+  q.Text(4, core::ArgsSha256(rq));
   const std::string me = PrincipalKey(rq.principal);
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
@@ -314,21 +303,10 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
     a = ApprovalFromRow(q);
   }
   if (a.state != ApprovalState::kGranted || a.used) return Status::Ok();
-  Code code = Code::kAllowed;
-  std::string reason;
-  std::string rule;
-  if (ctx.kill) {
-    code = Code::kKillSwitch;
-    reason = "kill switch (" + ctx.kill->scope + ") engaged before the approved call was released";
-    if (!ctx.kill->reason.empty()) reason += ": " + ctx.kill->reason;
-    rule = "kill_switch." + ctx.kill->scope;
-  } else if (ctx.run_ended || ctx.run_halted) {
-    code = Code::kRunHalted;
-    reason = ctx.run_ended ? "the run ended before the approved call was released"
-                           : "the run was halted before the approved call was released";
-    if (!ctx.run_ended && !ctx.halt_reason.empty()) reason += ": " + ctx.halt_reason;
-    rule = "run.halted";
-  }
+  const core::ReleaseOutcome release = core::DecideRelease(ctx);
+  const Code code = release.code;
+  const std::string& reason = release.reason;
+  const std::string& rule = release.rule;
   if (code == Code::kAllowed) {
     Stmt u(db,
            "UPDATE approvals SET used_ms = ?, used_call_id = ? WHERE approval_id = ?"
@@ -369,20 +347,16 @@ Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core:
   a.agent_id = rq.agent_id;
   a.principal = rq.principal;
   a.tool = rq.call.tool;
-  a.args_sha256 = Sha256Hex(CanonicalJson(json::value(rq.call.args)));
-  a.required = std::max(1, d.approvals_required);
-  a.timeout_seconds = d.approval_timeout_seconds > 0
-                          ? d.approval_timeout_seconds
-                          : std::max(1, options.approval_default_timeout_seconds);
+  a.args_sha256 = core::ArgsSha256(rq);
+  const core::ApprovalPlan plan = core::PlanApproval(
+      d, rq.now, options.approval_default_timeout_seconds, options.approval_max_wait_seconds);
+  a.required = plan.required;
+  a.timeout_seconds = plan.timeout_seconds;
   a.auto_deny_on_timeout = d.auto_deny_on_timeout;
   a.records = ev.effects.records;
   const int64_t now_ms = ToUnixMillis(rq.now);
-  const int64_t deadline = now_ms + int64_t{a.timeout_seconds} * 1000;
-  const int64_t hard =
-      a.auto_deny_on_timeout
-          ? deadline
-          : std::max(deadline,
-                     now_ms + int64_t{std::max(1, options.approval_max_wait_seconds)} * 1000);
+  const int64_t deadline = ToUnixMillis(plan.deadline);
+  const int64_t hard = ToUnixMillis(plan.hard_deadline);
   Stmt q(db,
          "INSERT INTO approvals(approval_id, call_id, run_id, agent_id, principal, tool,"
          " args_sha256, required, state, created_ms, deadline_ms, hard_deadline_ms, timeout_s,"
@@ -463,9 +437,7 @@ Result<Approval> SqliteStore::GetApproval(std::string_view approval_id) {
 }
 
 Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
-  if (rq.reviewer.role == Role::kAgent) {
-    return Error::Denied("agent tokens can never approve or deny");
-  }
+  if (Status rs = core::CheckMayVote(rq.reviewer.role); !rs.ok()) return rs.error();
   VoteOutcome out;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     Result<Approval> loaded = LoadApproval(db, rq.approval_id);
@@ -475,23 +447,13 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       return Error{ErrorKind::kAlreadyExists,
                    "approval " + a.approval_id + " is already " + ApprovalStateName(a.state)};
     }
-    // Nobody approves a call made under their own identity.
+    // Self-approval and one vote per person (core/approval_rules.h).
     const ApprovalPolicyFacts facts =
         rq.policy ? rq.policy(a.agent_id, a.tool) : ApprovalPolicyFacts{};
-    // People, not strings: names compare by PrincipalKey (case, width, invisible and
-    // surrounding characters ignored), rows stored before names were validated included.
-    const std::string me = PrincipalKey(rq.reviewer.name);
-    if (me == PrincipalKey(a.principal) || me == PrincipalKey(a.agent_id) ||
-        (!facts.identity.empty() && me == PrincipalKey(facts.identity))) {
-      return Error::Denied("reviewer " + rq.reviewer.name +
-                           " cannot decide a call made under its own identity");
-    }
-    for (const ApprovalVote& v : a.votes) {
-      if (PrincipalKey(v.reviewer) == me) {
-        return Error{ErrorKind::kAlreadyExists,
-                     "reviewer " + rq.reviewer.name + " has already voted on approval " +
-                         a.approval_id + "; another reviewer must decide"};
-      }
+    if (Status rs = core::CheckReviewer(rq.reviewer.name, a.approval_id, a.principal, a.agent_id,
+                                        facts.identity, VoteRows(a));
+        !rs.ok()) {
+      return rs;
     }
     const char* verdict = rq.approve ? "approve" : "deny";
     {
@@ -505,24 +467,17 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
     }
     a.votes.push_back(ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
     if (!rq.approve) {
-      std::string reason = "denied by " + rq.reviewer.name;
-      if (!rq.comment.empty()) reason += ": " + rq.comment;
+      const std::string reason = core::DeniedByReason(rq.reviewer.name, rq.comment);
       out.settled = true;
       Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kApprovalDenied, reason,
                              "denied", rq.now, rq.reviewer.name, rq.comment, events);
       out.approval = a;
       return ds;
     }
-    // Distinct people: two votes an older build stored under lookalike names count once.
-    int approvals = 0;
-    std::string reviewers;
-    std::set<std::string> people;
-    for (const ApprovalVote& v : a.votes) {
-      if (v.verdict != "approve" || !people.insert(PrincipalKey(v.reviewer)).second) continue;
-      ++approvals;
-      if (!reviewers.empty()) reviewers += ", ";
-      reviewers += v.reviewer;
-    }
+    // The two-person rule: distinct people (core/approval_rules.h).
+    const core::ApprovalTally tally = core::TallyApprovals(VoteRows(a));
+    const int approvals = tally.approvals;
+    const std::string& reviewers = tally.reviewers;
     if (approvals < a.required) {
       events->push_back(ApprovalEvent(
           a, "voted", rq.now, rq.reviewer.name, rq.comment,
@@ -547,26 +502,15 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       records = std::move(v.get_object());
       halted = q.ColInt(1) != 0 || q.ColInt(2) != 0;
     }
-    if (halted) {
-      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kApprovalDenied,
-                             "the run was halted or ended while the approval was pending", "denied",
-                             rq.now, rq.reviewer.name, rq.comment, events);
-      out.approval = a;
-      return ds;
-    }
     uint64_t used = 0;
     if (const json::value* u = records.if_contains(a.tool); u != nullptr) {
       if (u->is_uint64()) used = u->get_uint64();
       if (u->is_int64()) used = static_cast<uint64_t>(std::max<int64_t>(0, u->get_int64()));
     }
-    if (facts.max_records_per_run &&
-        (a.records > *facts.max_records_per_run || used > *facts.max_records_per_run - a.records)) {
-      const std::string reason = "approved by " + reviewers + ", but the call touches " +
-                                 std::to_string(a.records) +
-                                 " records and the run has now touched " + std::to_string(used) +
-                                 "; max_records_per_run for tool \"" + a.tool + "\" is " +
-                                 std::to_string(*facts.max_records_per_run);
-      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kRecordLimitExceeded, reason,
+    // The re-check on grant (core/approval_rules.h): halted or ended runs, record limits.
+    if (std::optional<core::GrantRefusal> refusal = core::CheckGrant(
+            halted, a.tool, a.records, used, facts.max_records_per_run, reviewers)) {
+      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, refusal->code, refusal->reason,
                              "denied", rq.now, rq.reviewer.name, rq.comment, events);
       out.approval = a;
       return ds;
@@ -618,8 +562,7 @@ Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
       return Error{ErrorKind::kAlreadyExists,
                    "approval " + a.approval_id + " is already " + ApprovalStateName(a.state)};
     }
-    std::string why = "approval " + a.approval_id + " was withdrawn by agent " + a.agent_id;
-    if (!reason.empty()) why += ": " + std::string(reason);
+    const std::string why = core::WithdrawnReason(a.approval_id, a.agent_id, reason);
     const size_t before = events->size();
     Status ds = SettleDeny(db, &a, ApprovalState::kWithdrawn, Code::kApprovalDenied, why,
                            "withdrawn", now, "", reason, events);
@@ -666,32 +609,27 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
       while ((rc = q.Step()) == SQLITE_ROW) due.push_back(ApprovalFromRow(q));
       if (rc != SQLITE_DONE) return SqlErr(db, "read due approvals");
     }
-    const int64_t now_ms = ToUnixMillis(now);
     for (Approval& a : due) {
-      const int64_t hard_ms = ToUnixMillis(a.hard_deadline);
-      if (a.auto_deny_on_timeout || now_ms >= hard_ms) {
-        const std::string reason =
-            a.auto_deny_on_timeout
-                ? "no reviewer decided within " + std::to_string(a.timeout_seconds) + " s"
-                : "no reviewer decided before the hard maximum wait (escalated " +
-                      std::to_string(a.escalation_level) + " times)";
-        Status ts = SettleDeny(db, &a, ApprovalState::kTimedOut, Code::kApprovalTimeout, reason,
-                               "timed_out", now, "", "", events);
+      // Time out or escalate (core/approval_rules.h).
+      const core::DeadlineOutcome next =
+          core::OnDeadline(a.auto_deny_on_timeout, a.timeout_seconds, a.escalation_level,
+                           a.deadline, a.hard_deadline, now);
+      if (next.time_out) {
+        Status ts = SettleDeny(db, &a, ApprovalState::kTimedOut, Code::kApprovalTimeout,
+                               next.reason, "timed_out", now, "", "", events);
         if (!ts.ok()) return ts;
         out.push_back(ApprovalChange{ApprovalChange::Kind::kTimedOut, a});
         continue;
       }
-      // Escalate: the next contact gets the same timeout again, up to the hard maximum.
-      const int64_t next = std::min(
-          hard_ms, std::max(now_ms, ToUnixMillis(a.deadline)) + int64_t{a.timeout_seconds} * 1000);
+      const int64_t next_ms = ToUnixMillis(next.next_deadline);
       Stmt u(db,
              "UPDATE approvals SET escalation_level = escalation_level + 1, deadline_ms = ?"
              " WHERE approval_id = ? AND state = 'pending'");
       if (!u.ok()) return SqlErr(db, "escalate approval");
-      u.Int(1, next).Text(2, a.approval_id);
+      u.Int(1, next_ms).Text(2, a.approval_id);
       if (Status es = Exec(u, "escalate approval"); !es.ok()) return es;
       a.escalation_level += 1;
-      a.deadline = FromUnixMillis(next);
+      a.deadline = next.next_deadline;
       events->push_back(ApprovalEvent(
           a, "escalated", now, "", "",
           json::object{{"level", a.escalation_level}, {"deadline", FormatRfc3339(a.deadline)}}));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "core/ports/state_txn.h"
 #include "core/run_store.h"
 #include "engine/engine.h"
 #include "store/store.h"
@@ -52,20 +53,9 @@ inline constexpr const char* kApprovalsSchema =
     "  time_ms BIGINT NOT NULL,"
     "  PRIMARY KEY (approval_id, reviewer));";
 
-// One approval, one execution (docs/approvals.md). A call re-submitted with approval_id
-// that is bound to the approval (same agent, run, tool and canonical arguments) is no new
-// call: `original_call_id` is the approval's call, which the store answers with instead
-// of deciding. Otherwise `refusal` says why the approval does not fit (ApprovalRefuse).
-// Both empty for calls without approval_id.
-struct Resubmission {
-  std::string original_call_id;
-  std::string refusal;
-};
+// One approval, one execution (docs/approvals.md): see core::Resubmission.
+using Resubmission = core::Resubmission;
 Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest& rq);
-
-// Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with `refusal`
-// (no-op when it is empty).
-void ApprovalRefuse(const std::string& refusal, engine::Evaluation* ev);
 
 // For a call the engine decided APPROVAL_REQUIRED: the call id of an identical call (same
 // run, agent, principal as a person, tool and canonical arguments) whose approval is still
@@ -73,13 +63,7 @@ void ApprovalRefuse(const std::string& refusal, engine::Evaluation* ev);
 Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& rq);
 
 // What the release of a granted call checks, read in the same transaction.
-struct ReleaseContext {
-  std::optional<engine::KillSwitch> kill;  // the switch covering the call's agent and run
-  bool run_halted = false;
-  bool run_ended = false;
-  std::string halt_reason;
-  TimePoint now;
-};
+using ReleaseContext = core::ReleaseContext;
 
 // The first delivery of an approved call's allow (Store::ReleaseCall): when call_id's
 // approval is granted and not yet released, either marks it released (used_ms, an

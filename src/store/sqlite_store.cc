@@ -29,6 +29,10 @@
 #include "common/json.h"
 #include "common/principal_name.h"
 #include "common/thread_name.h"
+#include "core/decide_txn.h"
+#include "core/ports/state_txn.h"
+#include "core/roles.h"
+#include "core/run_txn.h"
 #include "store/call_id.h"
 #include "store/sqlite_approvals.h"
 #include "store/sqlite_stmt.h"
@@ -136,8 +140,6 @@ constexpr const char* kInsertRun = "INSERT INTO runs(run_id, agent_id, started_m
 constexpr const char* kUpdateRun =
     "UPDATE runs SET steps = ?, tokens = ?, cost_micros = ?, halted = ?, halt_reason = ?,"
     " records_json = ? WHERE run_id = ?";
-constexpr const char* kUpdateRunUsage =
-    "UPDATE runs SET tokens = ?, cost_micros = ? WHERE run_id = ?";
 constexpr const char* kEndRun = "UPDATE runs SET ended = 1, ended_ms = ? WHERE run_id = ?";
 constexpr const char* kInsertCall =
     "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
@@ -330,28 +332,6 @@ std::string Base64Url(std::string_view bytes) {
 
 int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
 
-double Usd(int64_t micros) { return static_cast<double>(micros) / 1e6; }
-
-boost::json::object UsageJson(const Usage& u) {
-  return {{"tokens", u.tokens}, {"cost_usd", Usd(u.cost_micros)}};
-}
-
-boost::json::object RecordsJson(const RunState& s) {
-  boost::json::object o;
-  for (const auto& [tool, n] : s.records) o[tool] = n;
-  return o;
-}
-
-// The run state as the audit log reports it (dollars and seconds).
-boost::json::object StateAuditJson(const RunState& s) {
-  return {{"steps", s.steps},
-          {"tokens", s.tokens},
-          {"cost_usd", Usd(s.cost_micros)},
-          {"elapsed_s", static_cast<double>(s.elapsed_ms) / 1e3},
-          {"halted", s.halted},
-          {"records", RecordsJson(s)}};
-}
-
 // The run state as calls.state_after_json stores it (exact integers).
 void AppendStateStoreJson(std::string* out, const RunState& s) {
   out->append("{\"steps\":");
@@ -467,39 +447,6 @@ Decision DecisionFromJson(const boost::json::object& o) {
   return d;
 }
 
-// Truncates `s` to at most `max` bytes on a UTF-8 boundary.
-std::string TruncateUtf8(std::string_view s, size_t max) {
-  size_t n = std::min(s.size(), max);
-  while (n > 0 && n < s.size() && (static_cast<uint8_t>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n));
-}
-
-// The result as stored and audited: output capped at kMaxResultOutputBytes.
-boost::json::object ResultJson(const CallResult& r) {
-  boost::json::object o;
-  o["ok"] = r.ok;
-  if (r.output_json.size() > kMaxResultOutputBytes) {
-    o["output"] = TruncateUtf8(r.output_json, kMaxResultOutputBytes) + "...[truncated " +
-                  std::to_string(r.output_json.size()) + " bytes]";
-    o["output_truncated"] = true;
-  } else if (!r.output_json.empty()) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r.output_json, ec);
-    if (ec) {
-      o["output"] = r.output_json;
-    } else {
-      o["output"] = std::move(v);
-    }
-  }
-  if (!r.error.empty()) {
-    o["error"] = r.error.size() > kMaxResultOutputBytes
-                     ? TruncateUtf8(r.error, kMaxResultOutputBytes) + "...[truncated]"
-                     : r.error;
-  }
-  o["usage"] = UsageJson(r.usage);
-  return o;
-}
-
 CallResult ResultFromJson(const boost::json::object& o) {
   CallResult r;
   r.ok = GetBool(o, "ok", true);
@@ -538,7 +485,8 @@ struct RunRow {
   int64_t started_ms = 0;
   RunState state;
   bool ended = false;
-  bool dirty = false;  // cached only: decided in this batch, row not yet written
+  bool dirty = false;    // cached only: decided in this batch, row not yet written
+  uint64_t version = 0;  // cached only: bumped by every SaveRun (core::RunRow::version)
 };
 
 // A run row from the columns of kSelectRun, starting at column `first`.
@@ -806,87 +754,62 @@ class SqliteStore::Impl {
     return Status::Ok();
   }
 
-  Status ApplyDecide(Batch& b, const core::DecideRequest& rq, const core::DecideFn& decide,
-                     core::CallRecord* rec) {
-    // Writes nothing before its checks pass, and touches the run cache only after its
-    // last write: see Op::rerunnable. The run row itself is written by FlushRuns.
-    Result<RunRow*> found = FindRun(rq.run_id);
-    if (!found.ok()) return found.error();
-    const RunRow& row = **found;
-    if (row.agent_id != rq.agent_id) {
-      return Error::Denied("run " + rq.run_id + " belongs to another agent");
-    }
-    if (row.ended) return Error::Invalid("run " + rq.run_id + " has ended");
-    if (b.kills_stale) {
-      if (Status s = LoadKills(&b.kills); !s.ok()) return s;
-      b.kills_stale = false;
-    }
-    // One approval, one execution: a re-submission bound to its approval answers with the
-    // approved call (released now if it was not yet), never a second one.
-    Result<internal::Resubmission> resubmission = internal::ApprovalResubmission(writer_.db(), rq);
-    if (!resubmission.ok()) return resubmission.error();
-    if (!resubmission->original_call_id.empty()) {
-      return AnswerWithEarlierCall(b, resubmission->original_call_id, row, rq, /*release=*/true,
-                                   rec);
-    }
-    RunState state = row.state;
-    const bool was_halted = state.halted;
-    interlock::AddUsage(rq.call.usage, &state);
-    state.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row.started_ms);
-    engine::Evaluation ev = decide(rq.call, state, b.kills.For(rq.agent_id, rq.run_id));
-    internal::ApprovalRefuse(resubmission->refusal, &ev);
-    if (ev.decision.verdict == Verdict::kApprovalRequired) {
-      // A retry of a call still waiting for its approval attaches to it: no second
-      // approval, no step spent. (A retry the engine denies now is recorded as a deny.)
-      Result<std::string> twin = internal::ApprovalPendingTwin(writer_.db(), rq);
-      if (!twin.ok()) return twin.error();
-      if (!twin->empty()) return AnswerWithEarlierCall(b, *twin, row, rq, /*release=*/false, rec);
-    }
-    engine::ApplyEffects(ev.effects, rq.call.tool, &state);
+  // The StateTxn of one operation inside a batch transaction: rows on the writer
+  // connection, decided runs in the run cache (written by FlushRuns before COMMIT),
+  // audit events into the batch. Holds no rule: core::DecideInTxn does.
+  class Txn final : public core::StateTxn, private core::ApprovalRows {
+   public:
+    Txn(Impl& impl, Batch& b) : impl_(impl), b_(b) {}
 
-    // Every JSON text is written once, canonically, and shared: the audit record's data
-    // holds the args and the decision, and the calls row binds the same bytes.
-    boost::json::object args = redactor_.RedactArgs(rq.call.args, rq.redact_fields);
-    if (!rq.call.mask_values.empty()) {
-      // Credentials of the caller (the MCP gateway's upstream secrets): decided on the real
-      // arguments above, never recorded. Keys too; the reason may quote an argument.
-      boost::json::value masked(std::move(args));
-      audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
-      args = std::move(masked.get_object());
-      ev.decision.reason = audit::Redactor::MaskSecrets(ev.decision.reason, rq.call.mask_values);
+    Result<core::RunRow> LoadRunForUpdate(std::string_view run_id) override {
+      // The batch holds the write lock (BEGIN IMMEDIATE): the row is ours until COMMIT.
+      Result<RunRow*> found = impl_.FindRun(run_id);
+      if (!found.ok()) return found.error();
+      const RunRow& row = **found;
+      return core::RunRow{row.agent_id, FromUnixMillis(row.started_ms), row.state, row.ended,
+                          row.version};
     }
-    std::string data;
-    data.reserve(512);
-    data.append("{\"args\":");
-    const size_t args_at = data.size();
-    audit::AppendCanonicalJson(&data, args);
-    const size_t args_len = data.size() - args_at;
-    data.append(",\"decision\":");
-    const size_t decision_at = data.size();
-    audit::AppendCanonicalDecision(&data, ev.decision);
-    const size_t decision_len = data.size() - decision_at;
-    data.append(",\"policy_sha256\":");
-    audit::AppendJsonString(&data, rq.policy_sha256);
-    data.append(",\"state_after\":");
-    audit::AppendCanonicalAuditState(&data, state);
-    data.append(",\"tool\":");
-    audit::AppendJsonString(&data, rq.call.tool);
-    if (!rq.traceparent.empty()) {
-      data.append(",\"traceparent\":");
-      audit::AppendJsonString(&data, rq.traceparent);
+    Status SaveRun(std::string_view run_id, core::RunRow row) override {
+      Result<RunRow*> found = impl_.FindRun(run_id);
+      if (!found.ok()) return found.error();
+      RunRow& cached = **found;
+      if (cached.version != row.version) {
+        return Error::Unavailable("store: run " + std::string(run_id) + " changed (conflict)");
+      }
+      if (row.ended != cached.ended) {
+        if (!row.ended) return Error::Internal("store: an ended run is never un-ended");
+        Result<sqlite3_stmt*> s = impl_.writer_.Get(kEndRun);
+        if (!s.ok()) return s.error();
+        Query q(*s);
+        q.Int(1, Millis(row.ended_at)).Text(2, run_id);
+        if (q.Step() != SQLITE_DONE) return SqlError(impl_.writer_.db(), "end run");
+        cached.ended = true;
+      }
+      // The cached run takes the new state; its row is written once per batch, before the
+      // batch commits (FlushRuns), or the whole cache is dropped if the batch rolls back.
+      cached.state = std::move(row.state);
+      ++cached.version;
+      if (!cached.dirty) {
+        cached.dirty = true;
+        impl_.dirty_runs_.emplace_back(run_id);
+      }
+      return Status::Ok();
     }
-    data.append(",\"usage\":");
-    audit::AppendCanonicalUsage(&data, rq.call.usage);
-    data.push_back('}');
-    const std::string_view args_json(data.data() + args_at, args_len);
-    const std::string_view decision_json(data.data() + decision_at, decision_len);
-
-    std::string call_id = NewCallId(rq.now);
-    {
-      std::string& state_json = scratch_state_;
+    Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,
+                                                          std::string_view run_id) override {
+      if (b_.kills_stale) {
+        if (Status s = impl_.LoadKills(&b_.kills); !s.ok()) return s.error();
+        b_.kills_stale = false;
+      }
+      return b_.kills.For(agent_id, run_id);
+    }
+    Result<std::string> InsertCall(const core::NewCall& c) override {
+      const core::DecideRequest& rq = c.request;
+      std::string call_id = NewCallId(rq.now);
+      std::string& state_json = impl_.scratch_state_;
       state_json.clear();
-      AppendStateStoreJson(&state_json, state);
-      Result<sqlite3_stmt*> s = writer_.Get(kInsertCall);
+      AppendStateStoreJson(&state_json, c.state_after);
+      Result<sqlite3_stmt*> s = impl_.writer_.Get(kInsertCall);
       if (!s.ok()) return s.error();
       Query q(*s);
       q.TextStatic(1, call_id)
@@ -895,87 +818,77 @@ class SqliteStore::Impl {
           .TextStatic(4, rq.principal)
           .Int(5, Millis(rq.now))
           .TextStatic(6, rq.call.tool)
-          .TextStatic(7, args_json)
+          .TextStatic(7, c.args_json)
           .Int(8, static_cast<int64_t>(rq.call.usage.tokens))
           .Int(9, rq.call.usage.cost_micros)
-          .TextStatic(10, decision_json)
-          .Text(11, VerdictName(ev.decision.verdict))
-          .Text(12, CodeName(ev.decision.code))
+          .TextStatic(10, c.decision_json)
+          .Text(11, VerdictName(c.decision.verdict))
+          .Text(12, CodeName(c.decision.code))
           .TextStatic(13, state_json)
           .TextStatic(14, rq.policy_sha256);
-      if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "insert call");
+      if (q.Step() != SQLITE_DONE) return SqlError(impl_.writer_.db(), "insert call");
+      return call_id;
+    }
+    Result<core::CallRecord> LoadCall(std::string_view call_id) override {
+      Result<StoredCall> call = store::LoadCall(impl_.writer_, call_id);
+      if (!call.ok()) return call.error();
+      return std::move(call->record);
+    }
+    Result<core::CallResultRow> LoadCallForResult(std::string_view call_id) override {
+      Result<sqlite3_stmt*> s = impl_.writer_.Get(kSelectCallForResult);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, call_id);
+      const int rc = q.Step();
+      if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
+      if (rc != SQLITE_ROW) return SqlError(impl_.writer_.db(), "read call");
+      core::CallResultRow row;
+      row.run_id = q.ColText(0);
+      row.agent_id = q.ColText(1);
+      row.verdict = ParseVerdict(q.ColText(2)).value_or(Verdict::kDeny);
+      row.has_result = !q.ColNull(3);
+      return row;
+    }
+    Status SaveCallResult(std::string_view call_id, std::string_view result_json,
+                          TimePoint at) override {
+      Result<sqlite3_stmt*> s = impl_.writer_.Get(kSetResult);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, result_json).Int(2, Millis(at)).Text(3, call_id);
+      if (q.Step() != SQLITE_DONE) return SqlError(impl_.writer_.db(), "record result");
+      return Status::Ok();
+    }
+    void AppendAudit(audit::AuditEvent event) override { b_.events->push_back(std::move(event)); }
+    core::ApprovalRows& approvals() override { return *this; }
+
+   private:
+    // core::ApprovalRows (approval rules still here until they move into the core).
+    Result<core::Resubmission> FindResubmission(const core::DecideRequest& rq) override {
+      return internal::ApprovalResubmission(impl_.writer_.db(), rq);
+    }
+    Result<std::string> PendingTwin(const core::DecideRequest& rq) override {
+      return internal::ApprovalPendingTwin(impl_.writer_.db(), rq);
+    }
+    Status Release(const std::string& call_id, const core::ReleaseContext& ctx) override {
+      return internal::ApprovalRelease(impl_.writer_.db(), call_id, ctx, b_.events);
+    }
+    Status AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
+                       const engine::Evaluation& ev) override {
+      // On failure RunBatch drops the events this op appended.
+      return internal::ApprovalAfterDecide(impl_.writer_.db(), impl_.options_, rq, call_id, ev,
+                                           b_.events);
     }
 
-    audit::AuditEvent decision_event{audit::kDecision, rq.now,       rq.run_id, call_id,
-                                     rq.agent_id,      rq.principal, {}};
-    decision_event.data_json = std::move(data);
-    b.events->push_back(std::move(decision_event));
-    if (state.halted && !was_halted) {
-      b.events->push_back(audit::AuditEvent{audit::kRunHalted, rq.now, rq.run_id, call_id,
-                                            rq.agent_id, rq.principal,
-                                            boost::json::object{{"reason", state.halt_reason}}});
-    }
-    for (const Notification& n : ev.decision.notifications) {
-      if (n.kind != Notification::Kind::kEscalation) continue;
-      boost::json::array contacts;
-      for (const std::string& c : n.contacts) contacts.emplace_back(c);
-      b.events->push_back(audit::AuditEvent{
-          audit::kEscalation, rq.now, rq.run_id, call_id, rq.agent_id, rq.principal,
-          boost::json::object{
-              {"channel", n.channel}, {"contacts", std::move(contacts)}, {"text", n.text}}});
-    }
-    if (Status s = internal::ApprovalAfterDecide(writer_.db(), options_, rq, call_id, ev, b.events);
-        !s.ok()) {
-      return s;  // RunBatch drops the events this op appended
-    }
+    Impl& impl_;
+    Batch& b_;
+  };
 
-    // Last: the cached run takes the new state; its row is written once per batch, before
-    // the batch commits (FlushRuns), or the whole cache is dropped if the batch rolls back.
-    RunRow& cached = **found;
-    cached.state = state;
-    if (!cached.dirty) {
-      cached.dirty = true;
-      dirty_runs_.push_back(rq.run_id);
-    }
-
-    rec->call_id = std::move(call_id);
-    rec->run_id = rq.run_id;
-    rec->agent_id = rq.agent_id;
-    rec->principal = rq.principal;
-    rec->policy_sha256 = rq.policy_sha256;
-    rec->at = rq.now;
-    rec->call.tool = rq.call.tool;
-    rec->call.args = std::move(args);
-    rec->call.usage = rq.call.usage;
-    rec->call.elapsed_s = rq.call.elapsed_s;
-    rec->decision = std::move(ev.decision);
-    rec->state_after = std::move(state);
-    return Status::Ok();
-  }
-
-  // Answers a decision with call_id, recorded earlier in the same run (CallRecord::existing):
-  // releases it first when `release` (ApprovalRelease), writes nothing else, and leaves
-  // the run untouched.
-  Status AnswerWithEarlierCall(Batch& b, const std::string& call_id, const RunRow& row,
-                               const core::DecideRequest& rq, bool release, core::CallRecord* rec) {
-    if (release) {
-      const internal::ReleaseContext ctx{b.kills.For(rq.agent_id, rq.run_id), row.state.halted,
-                                         row.ended, row.state.halt_reason, rq.now};
-      if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events); !s.ok()) {
-        return s;
-      }
-    }
-    Result<StoredCall> call = LoadCall(writer_, call_id);
-    if (!call.ok()) {
-      if (call.error().kind != ErrorKind::kNotFound) return call.error();
-      return Error::Invalid("call " + call_id + " of this approval is no longer stored");
-    }
-    *rec = std::move(call->record);
-    rec->decision.notifications.clear();  // notified when it was decided
-    rec->existing = true;
-    rec->state_after = row.state;
-    rec->state_after.elapsed_ms = std::max<int64_t>(0, Millis(rq.now) - row.started_ms);
-    return Status::Ok();
+  // A decision: core::DecideInTxn in this batch. It writes nothing before its checks pass
+  // and saves the run (into the cache) last: see Op::rerunnable.
+  Status ApplyDecide(Batch& b, const core::DecideRequest& rq, const core::DecideFn& decide,
+                     core::CallRecord* rec) {
+    Txn txn(*this, b);
+    return core::DecideInTxn(txn, redactor_, rq, decide, rec);
   }
 
   // Store::ReleaseCall on the writer: the kill switches and the run as of this transaction.
@@ -999,84 +912,23 @@ class SqliteStore::Impl {
     return Status::Ok();
   }
 
+  // Usage, results and the end of a run: the core's transaction functions
+  // (core/run_txn.h) in this batch. They save the run (into the cache) last.
   Status ApplyAddUsage(Batch& b, std::string_view run_id, std::string_view agent_id,
-                       const Usage& usage, TimePoint now, std::string_view call_id,
-                       std::string_view type, boost::json::object data) {
-    Result<RunRow*> row = FindRun(run_id);
-    if (!row.ok()) return row.error();
-    if ((*row)->agent_id != agent_id) {
-      return Error::Denied("run " + std::string(run_id) + " belongs to another agent");
-    }
-    RunState state = (*row)->state;
-    interlock::AddUsage(usage, &state);
-    Result<sqlite3_stmt*> s = writer_.Get(kUpdateRunUsage);
-    if (!s.ok()) return s.error();
-    Query q(*s);
-    q.Int(1, static_cast<int64_t>(state.tokens)).Int(2, state.cost_micros).Text(3, run_id);
-    if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "add usage");
-    (*row)->state.tokens = state.tokens;
-    (*row)->state.cost_micros = state.cost_micros;
-    data["run_tokens"] = state.tokens;
-    data["run_cost_usd"] = Usd(state.cost_micros);
-    b.events->push_back(audit::AuditEvent{type, now, std::string(run_id), std::string(call_id),
-                                          std::string(agent_id), std::string(agent_id),
-                                          std::move(data)});
-    return Status::Ok();
+                       const Usage& usage, TimePoint now) {
+    Txn txn(*this, b);
+    return core::AddUsageInTxn(txn, run_id, agent_id, usage, now);
   }
 
   Status ApplyRecordResult(Batch& b, std::string_view call_id, std::string_view agent_id,
                            const CallResult& result, TimePoint now) {
-    std::string run_id;
-    {
-      Result<sqlite3_stmt*> s = writer_.Get(kSelectCallForResult);
-      if (!s.ok()) return s.error();
-      Query q(*s);
-      q.Text(1, call_id);
-      const int rc = q.Step();
-      if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
-      if (rc != SQLITE_ROW) return SqlError(writer_.db(), "read call");
-      if (q.ColText(1) != agent_id) {
-        return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
-      }
-      if (q.ColText(2) != VerdictName(Verdict::kAllow)) {
-        return Error::Invalid("call " + std::string(call_id) +
-                              " was not allowed, so it has no result");
-      }
-      if (!q.ColNull(3)) {
-        return Error{ErrorKind::kAlreadyExists,
-                     "call " + std::string(call_id) + " already has a result"};
-      }
-      run_id = q.ColText(0);
-    }
-    boost::json::object data = ResultJson(result);
-    {
-      Result<sqlite3_stmt*> s = writer_.Get(kSetResult);
-      if (!s.ok()) return s.error();
-      Query q(*s);
-      q.Text(1, boost::json::serialize(data)).Int(2, Millis(now)).Text(3, call_id);
-      if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "record result");
-    }
-    return ApplyAddUsage(b, run_id, agent_id, result.usage, now, call_id, audit::kResult,
-                         std::move(data));
+    Txn txn(*this, b);
+    return core::RecordResultInTxn(txn, call_id, agent_id, result, now);
   }
 
   Status ApplyEndRun(Batch& b, std::string_view run_id, std::string_view agent_id, TimePoint now) {
-    Result<RunRow*> row = FindRun(run_id);
-    if (!row.ok()) return row.error();
-    if ((*row)->agent_id != agent_id) {
-      return Error::Denied("run " + std::string(run_id) + " belongs to another agent");
-    }
-    if ((*row)->ended) return Status::Ok();
-    Result<sqlite3_stmt*> s = writer_.Get(kEndRun);
-    if (!s.ok()) return s.error();
-    Query q(*s);
-    q.Int(1, Millis(now)).Text(2, run_id);
-    if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "end run");
-    b.events->push_back(audit::AuditEvent{
-        audit::kRunEnded, now, std::string(run_id), "", std::string(agent_id),
-        std::string(agent_id), boost::json::object{{"state", StateAuditJson((*row)->state)}}});
-    (*row)->ended = true;
-    return Status::Ok();
+    Txn txn(*this, b);
+    return core::EndRunInTxn(txn, run_id, agent_id, now);
   }
 
   Status ApplySetKill(Batch& b, const KillEntry& e) {
@@ -1882,29 +1734,14 @@ void SqliteStore::DecideAsync(core::DecideRequest request, core::DecideFn decide
 Status SqliteStore::AddUsage(std::string_view run_id, std::string_view agent_id,
                              const Usage& usage) {
   const TimePoint now = impl_->Now();
-  return impl_->SubmitAndWait([&](Impl::Batch& b) {
-    return impl_->ApplyAddUsage(b, run_id, agent_id, usage, now, "", audit::kUsage,
-                                boost::json::object{{"usage", UsageJson(usage)}});
-  });
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) { return impl_->ApplyAddUsage(b, run_id, agent_id, usage, now); });
 }
 
 Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,
                                              std::string_view agent_id, TimePoint now) {
-  if (role == Role::kAgent) {
-    if (agent_id.empty()) return Error::Invalid("an agent token needs an agent id");
-    // Policies match agent ids byte for byte: the id must already be in NFC.
-    Result<std::string> id = ValidatePrincipalName(agent_id, "agent id");
-    if (!id.ok()) return id.error();
-    if (*id != agent_id) return Error::Invalid("agent id is not in Unicode NFC");
-    if (name.empty()) name = agent_id;
-  } else {
-    if (name.empty())
-      return Error::Invalid(std::string("a ") + RoleName(role) + " token needs a name");
-    if (!agent_id.empty()) return Error::Invalid("only agent tokens carry an agent id");
-  }
-  // Names are people (common/principal_name.h): refused when a reader cannot tell them
-  // apart from another, stored in NFC.
-  Result<std::string> person = ValidatePrincipalName(name, std::string(RoleName(role)) + " name");
+  // The token rules are the core's (core/roles.h).
+  Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
   if (!person.ok()) return person.error();
   std::string token;
   // A new token widens access: its record is anchored before the token is handed out.
@@ -1977,7 +1814,7 @@ Status SqliteStore::RecordPolicyLoad(const PolicyLoad& load) {
     data["agents"] = load.agents;
   } else {
     data["error"] = load.error.size() > kMaxResultOutputBytes
-                        ? TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
+                        ? core::TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
                         : load.error;
   }
   audit::AuditEvent ev{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,

@@ -31,14 +31,15 @@
 #include "audit/query.h"
 #include "audit/redact.h"
 #include "common/time.h"
+#include "core/roles.h"
 #include "core/run_store.h"
 
 namespace interlock::store {
 
-enum class Role { kAgent, kReviewer, kAdmin };
-// "agent" | "reviewer" | "admin".
-const char* RoleName(Role r);
-std::optional<Role> ParseRole(std::string_view name);
+// Roles and the token rules live in the core (core/roles.h).
+using core::ParseRole;
+using core::Role;
+using core::RoleName;
 
 // Who a request acts as, from its bearer token only.
 struct Principal {
@@ -66,13 +67,8 @@ struct KillEntry {
   TimePoint at;
 };
 
-// What an agent reports after executing an allowed call.
-struct CallResult {
-  bool ok = true;
-  std::string output_json;  // canonical JSON of the output, already size-capped
-  std::string error;
-  Usage usage;
-};
+// What an agent reports after executing an allowed call (core/run_store.h).
+using core::CallResult;
 
 // A policy set a daemon loaded (or refused to load), for the audit log.
 struct PolicyLoad {
@@ -99,8 +95,7 @@ struct StoredCall {
   std::optional<CallResult> result;
 };
 
-// Results larger than this (output or error, in bytes) are truncated with a marker.
-inline constexpr size_t kMaxResultOutputBytes = 64 * 1024;
+using core::kMaxResultOutputBytes;
 
 struct StoreOptions {
   std::string path;            // database file; ":memory:" for tests

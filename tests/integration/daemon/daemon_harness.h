@@ -65,6 +65,9 @@ class Daemon {
   Daemon(std::string dir, std::string policies, std::string config = "");
   ~Daemon();
 
+  // The --store value for every later Start() (default DIR/interlock.db), e.g. a
+  // postgresql:// URI.
+  void SetStore(std::string store) { store_ = std::move(store); }
   // More `serve` flags for every later Start() (e.g. {"--workspace", dir}).
   void SetExtraArgs(std::vector<std::string> args) { extra_args_ = std::move(args); }
 

@@ -1,0 +1,165 @@
+#include "core/approval_rules.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
+
+#include <boost/json/value.hpp>
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "common/principal_name.h"
+
+namespace interlock::core {
+
+Status CheckReviewer(std::string_view reviewer, std::string_view approval_id,
+                     std::string_view call_principal, std::string_view agent_id,
+                     std::string_view agent_identity, const std::vector<VoteRow>& votes) {
+  // Nobody approves a call made under their own identity. People, not strings: names
+  // compare by PrincipalKey, rows stored before names were validated included.
+  const std::string me = PrincipalKey(reviewer);
+  if (me == PrincipalKey(call_principal) || me == PrincipalKey(agent_id) ||
+      (!agent_identity.empty() && me == PrincipalKey(agent_identity))) {
+    return Error::Denied("reviewer " + std::string(reviewer) +
+                         " cannot decide a call made under its own identity");
+  }
+  for (const VoteRow& v : votes) {
+    if (PrincipalKey(v.reviewer) == me) {
+      return Error{ErrorKind::kAlreadyExists,
+                   "reviewer " + std::string(reviewer) + " has already voted on approval " +
+                       std::string(approval_id) + "; another reviewer must decide"};
+    }
+  }
+  return Status::Ok();
+}
+
+ApprovalTally TallyApprovals(const std::vector<VoteRow>& votes) {
+  // Distinct people: two votes an older build stored under lookalike names count once.
+  ApprovalTally t;
+  std::set<std::string> people;
+  for (const VoteRow& v : votes) {
+    if (v.verdict != "approve" || !people.insert(PrincipalKey(v.reviewer)).second) continue;
+    ++t.approvals;
+    if (!t.reviewers.empty()) t.reviewers += ", ";
+    t.reviewers += v.reviewer;
+  }
+  return t;
+}
+
+std::optional<GrantRefusal> CheckGrant(bool run_halted_or_ended, std::string_view tool,
+                                       uint64_t call_records, uint64_t run_records_used,
+                                       std::optional<uint64_t> max_records_per_run,
+                                       std::string_view reviewers) {
+  if (run_halted_or_ended) {
+    return GrantRefusal{Code::kApprovalDenied,
+                        "the run was halted or ended while the approval was pending"};
+  }
+  if (max_records_per_run && (call_records > *max_records_per_run ||
+                              run_records_used > *max_records_per_run - call_records)) {
+    return GrantRefusal{Code::kRecordLimitExceeded,
+                        "approved by " + std::string(reviewers) + ", but the call touches " +
+                            std::to_string(call_records) + " records and the run has now touched " +
+                            std::to_string(run_records_used) + "; max_records_per_run for tool \"" +
+                            std::string(tool) + "\" is " + std::to_string(*max_records_per_run)};
+  }
+  return std::nullopt;
+}
+
+ReleaseOutcome DecideRelease(const ReleaseContext& ctx) {
+  ReleaseOutcome out;
+  if (ctx.kill) {
+    out.code = Code::kKillSwitch;
+    out.reason =
+        "kill switch (" + ctx.kill->scope + ") engaged before the approved call was released";
+    if (!ctx.kill->reason.empty()) out.reason += ": " + ctx.kill->reason;
+    out.rule = "kill_switch." + ctx.kill->scope;
+  } else if (ctx.run_ended || ctx.run_halted) {
+    out.code = Code::kRunHalted;
+    out.reason = ctx.run_ended ? "the run ended before the approved call was released"
+                               : "the run was halted before the approved call was released";
+    if (!ctx.run_ended && !ctx.halt_reason.empty()) out.reason += ": " + ctx.halt_reason;
+    out.rule = "run.halted";
+  }
+  return out;
+}
+
+std::string ArgsSha256(const DecideRequest& rq) {
+  return Sha256Hex(CanonicalJson(boost::json::value(rq.call.args)));
+}
+
+std::string RedemptionRefusal(std::string_view approval_id, std::string_view agent_id,
+                              std::string_view run_id, std::string_view tool,
+                              std::string_view args_sha256, const DecideRequest& rq) {
+  auto refuse = [&](std::string_view why) {
+    return "approval " + std::string(approval_id) + " cannot be used: " + std::string(why);
+  };
+  // Binding: the agent, run, tool and exact arguments the reviewer saw.
+  if (agent_id != rq.agent_id) return refuse("it was granted to another agent");
+  if (run_id != rq.run_id) return refuse("it was granted for another run");
+  if (tool != rq.call.tool) return refuse("it was granted for another tool");
+  if (!ConstantTimeEquals(args_sha256, ArgsSha256(rq))) {
+    return refuse("the arguments differ from the ones that were approved");
+  }
+  return std::string();
+}
+
+ApprovalPlan PlanApproval(const Decision& d, TimePoint now, int default_timeout_seconds,
+                          int max_wait_seconds) {
+  ApprovalPlan p;
+  p.required = std::max(1, d.approvals_required);
+  p.timeout_seconds = d.approval_timeout_seconds > 0 ? d.approval_timeout_seconds
+                                                     : std::max(1, default_timeout_seconds);
+  // Whole milliseconds, as stored.
+  const int64_t now_ms = ToUnixMillis(now);
+  const int64_t deadline = now_ms + int64_t{p.timeout_seconds} * 1000;
+  const int64_t hard =
+      d.auto_deny_on_timeout
+          ? deadline
+          : std::max(deadline, now_ms + int64_t{std::max(1, max_wait_seconds)} * 1000);
+  p.deadline = FromUnixMillis(deadline);
+  p.hard_deadline = FromUnixMillis(hard);
+  return p;
+}
+
+DeadlineOutcome OnDeadline(bool auto_deny_on_timeout, int timeout_seconds, int escalation_level,
+                           TimePoint deadline, TimePoint hard_deadline, TimePoint now) {
+  DeadlineOutcome out;
+  const int64_t now_ms = ToUnixMillis(now);
+  const int64_t hard_ms = ToUnixMillis(hard_deadline);
+  if (auto_deny_on_timeout || now_ms >= hard_ms) {
+    out.time_out = true;
+    out.reason = auto_deny_on_timeout
+                     ? "no reviewer decided within " + std::to_string(timeout_seconds) + " s"
+                     : "no reviewer decided before the hard maximum wait (escalated " +
+                           std::to_string(escalation_level) + " times)";
+    return out;
+  }
+  out.time_out = false;
+  out.next_deadline = FromUnixMillis(std::min(
+      hard_ms, std::max(now_ms, ToUnixMillis(deadline)) + int64_t{timeout_seconds} * 1000));
+  return out;
+}
+
+std::string DeniedByReason(std::string_view reviewer, std::string_view comment) {
+  std::string reason = "denied by " + std::string(reviewer);
+  if (!comment.empty()) reason += ": " + std::string(comment);
+  return reason;
+}
+
+std::string KillCancelReason(std::string_view scope, std::string_view kill_reason) {
+  std::string reason = "kill switch (" + std::string(scope) + ") engaged";
+  if (!kill_reason.empty()) reason += ": " + std::string(kill_reason);
+  return reason;
+}
+
+std::string WithdrawnReason(std::string_view approval_id, std::string_view agent_id,
+                            std::string_view reason) {
+  std::string why =
+      "approval " + std::string(approval_id) + " was withdrawn by agent " + std::string(agent_id);
+  if (!reason.empty()) why += ": " + std::string(reason);
+  return why;
+}
+
+}  // namespace interlock::core

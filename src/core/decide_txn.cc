@@ -1,0 +1,186 @@
+#include "core/decide_txn.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "audit/canonical.h"
+
+namespace interlock::core {
+
+namespace {
+
+int64_t ElapsedMs(TimePoint started, TimePoint now) {
+  using std::chrono::milliseconds;
+  // Both as stored: whole milliseconds since the epoch.
+  const int64_t from = std::chrono::duration_cast<milliseconds>(started.time_since_epoch()).count();
+  const int64_t to = std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
+  return std::max<int64_t>(0, to - from);
+}
+
+// Answers with call_id, recorded earlier in the same run (CallRecord::existing): releases
+// it first when `release`, writes nothing else, and leaves the run untouched.
+Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, const RunRow& row,
+                             const DecideRequest& rq, bool release, CallRecord* rec) {
+  if (release) {
+    Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
+    if (!kill.ok()) return kill.error();
+    const ReleaseContext ctx{std::move(kill).value(), row.state.halted, row.ended,
+                             row.state.halt_reason, rq.now};
+    if (Status s = txn.approvals().Release(call_id, ctx); !s.ok()) return s;
+  }
+  Result<CallRecord> call = txn.LoadCall(call_id);
+  if (!call.ok()) {
+    if (call.error().kind != ErrorKind::kNotFound) return call.error();
+    return Error::Invalid("call " + call_id + " of this approval is no longer stored");
+  }
+  *rec = std::move(call).value();
+  rec->decision.notifications.clear();  // notified when it was decided
+  rec->existing = true;
+  rec->state_after = row.state;
+  rec->state_after.elapsed_ms = ElapsedMs(row.started, rq.now);
+  return Status::Ok();
+}
+
+// The audit record's data: args, decision, policy, state after, tool, trace, usage, in
+// canonical key order. Sets the spans of the args and decision texts inside it.
+std::string DecisionData(const boost::json::object& args, const Decision& decision,
+                         const RunState& state, const DecideRequest& rq,
+                         std::string_view* args_json, std::string_view* decision_json) {
+  std::string data;
+  data.reserve(512);
+  data.append("{\"args\":");
+  const size_t args_at = data.size();
+  audit::AppendCanonicalJson(&data, args);
+  const size_t args_len = data.size() - args_at;
+  data.append(",\"decision\":");
+  const size_t decision_at = data.size();
+  audit::AppendCanonicalDecision(&data, decision);
+  const size_t decision_len = data.size() - decision_at;
+  data.append(",\"policy_sha256\":");
+  audit::AppendJsonString(&data, rq.policy_sha256);
+  data.append(",\"state_after\":");
+  audit::AppendCanonicalAuditState(&data, state);
+  data.append(",\"tool\":");
+  audit::AppendJsonString(&data, rq.call.tool);
+  if (!rq.traceparent.empty()) {
+    data.append(",\"traceparent\":");
+    audit::AppendJsonString(&data, rq.traceparent);
+  }
+  data.append(",\"usage\":");
+  audit::AppendCanonicalUsage(&data, rq.call.usage);
+  data.push_back('}');
+  *args_json = std::string_view(data.data() + args_at, args_len);
+  *decision_json = std::string_view(data.data() + decision_at, decision_len);
+  return data;
+}
+
+}  // namespace
+
+void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {
+  Decision& d = ev->decision;
+  // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.
+  if (refusal.empty() || d.verdict == Verdict::kDeny) return;
+  Decision deny = DenyDecision(Code::kApprovalDenied, refusal, "approval");
+  deny.agent_id = d.agent_id;
+  deny.tool = d.tool;
+  d = std::move(deny);
+  ev->effects.consume_records = false;
+}
+
+Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideRequest& rq,
+                   const DecideFn& decide, CallRecord* rec) {
+  Result<RunRow> loaded = txn.LoadRunForUpdate(rq.run_id);
+  if (!loaded.ok()) return loaded.error();
+  RunRow& row = *loaded;
+  if (row.agent_id != rq.agent_id) {
+    return Error::Denied("run " + rq.run_id + " belongs to another agent");
+  }
+  if (row.ended) return Error::Invalid("run " + rq.run_id + " has ended");
+  Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
+  if (!kill.ok()) return kill.error();
+  // One approval, one execution: a re-submission bound to its approval answers with the
+  // approved call (released now if it was not yet), never a second one.
+  Result<Resubmission> resubmission = txn.approvals().FindResubmission(rq);
+  if (!resubmission.ok()) return resubmission.error();
+  if (!resubmission->original_call_id.empty()) {
+    return AnswerWithEarlierCall(txn, resubmission->original_call_id, row, rq, /*release=*/true,
+                                 rec);
+  }
+  RunState state = row.state;
+  const bool was_halted = state.halted;
+  interlock::AddUsage(rq.call.usage, &state);
+  state.elapsed_ms = ElapsedMs(row.started, rq.now);
+  engine::Evaluation ev = decide(rq.call, state, *kill);
+  RefuseApproval(resubmission->refusal, &ev);
+  if (ev.decision.verdict == Verdict::kApprovalRequired) {
+    // A retry of a call still waiting for its approval attaches to it: no second
+    // approval, no step spent. (A retry the engine denies now is recorded as a deny.)
+    Result<std::string> twin = txn.approvals().PendingTwin(rq);
+    if (!twin.ok()) return twin.error();
+    if (!twin->empty()) return AnswerWithEarlierCall(txn, *twin, row, rq, /*release=*/false, rec);
+  }
+  engine::ApplyEffects(ev.effects, rq.call.tool, &state);
+
+  // Every JSON text is written once, canonically, and shared: the audit record's data
+  // holds the args and the decision, and the call row binds the same bytes.
+  boost::json::object args = redactor.RedactArgs(rq.call.args, rq.redact_fields);
+  if (!rq.call.mask_values.empty()) {
+    // Credentials of the caller (the MCP gateway's upstream secrets): decided on the real
+    // arguments above, never recorded. Keys too; the reason may quote an argument.
+    boost::json::value masked(std::move(args));
+    audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
+    args = std::move(masked.get_object());
+    ev.decision.reason = audit::Redactor::MaskSecrets(ev.decision.reason, rq.call.mask_values);
+  }
+  const bool keeps_audit = txn.KeepsAudit();
+  std::string_view args_json, decision_json;
+  std::string data;
+  if (keeps_audit) data = DecisionData(args, ev.decision, state, rq, &args_json, &decision_json);
+  Result<std::string> call_id =
+      txn.InsertCall(NewCall{rq, ev.decision, state, args_json, decision_json});
+  if (!call_id.ok()) return call_id.error();
+
+  if (keeps_audit) {
+    audit::AuditEvent decision_event{audit::kDecision, rq.now,       rq.run_id, *call_id,
+                                     rq.agent_id,      rq.principal, {}};
+    decision_event.data_json = std::move(data);
+    txn.AppendAudit(std::move(decision_event));
+    if (state.halted && !was_halted) {
+      txn.AppendAudit(audit::AuditEvent{audit::kRunHalted, rq.now, rq.run_id, *call_id, rq.agent_id,
+                                        rq.principal,
+                                        boost::json::object{{"reason", state.halt_reason}}});
+    }
+    for (const Notification& n : ev.decision.notifications) {
+      if (n.kind != Notification::Kind::kEscalation) continue;
+      boost::json::array contacts;
+      for (const std::string& c : n.contacts) contacts.emplace_back(c);
+      txn.AppendAudit(audit::AuditEvent{
+          audit::kEscalation, rq.now, rq.run_id, *call_id, rq.agent_id, rq.principal,
+          boost::json::object{
+              {"channel", n.channel}, {"contacts", std::move(contacts)}, {"text", n.text}}});
+    }
+  }
+  if (Status s = txn.approvals().AfterDecide(rq, *call_id, ev); !s.ok()) return s;
+
+  // Last: the run takes the new state (a backend may cache the row it saves).
+  RunState state_after = state;
+  row.state = std::move(state);
+  if (Status s = txn.SaveRun(rq.run_id, std::move(row)); !s.ok()) return s;
+
+  rec->call_id = std::move(call_id).value();
+  rec->run_id = rq.run_id;
+  rec->agent_id = rq.agent_id;
+  rec->principal = rq.principal;
+  rec->policy_sha256 = rq.policy_sha256;
+  rec->at = rq.now;
+  rec->call.tool = rq.call.tool;
+  rec->call.args = std::move(args);
+  rec->call.usage = rq.call.usage;
+  rec->call.elapsed_s = rq.call.elapsed_s;
+  rec->decision = std::move(ev.decision);
+  rec->state_after = std::move(state_after);
+  return Status::Ok();
+}
+
+}  // namespace interlock::core

@@ -1,0 +1,34 @@
+// The rules of a decision, as a transaction function over the StateTxn port.
+//
+// Every backend's RunStore::Decide runs DecideInTxn inside its atomic unit; the rules
+// live here once (docs/design.md#state-port): run ownership, ended runs, usage and
+// elapsed time, the kill switch, one approval one execution (a re-submission answers
+// with the approved call, a retry of a pending call attaches to it), the effects of the
+// evaluation, the call row, and the audit events the decision makes (decision, run
+// halted, escalations, approval requested).
+#ifndef INTERLOCK_CORE_DECIDE_TXN_H_
+#define INTERLOCK_CORE_DECIDE_TXN_H_
+
+#include <string>
+
+#include "audit/redact.h"
+#include "core/ports/state_txn.h"
+#include "core/run_store.h"
+#include "engine/engine.h"
+
+namespace interlock::core {
+
+// Runs one decision in `txn`. Writes nothing before its checks pass, and saves the run
+// row last (StateTxn::SaveRun), so a backend may run it again after a rollback. On
+// success *rec is the record as stored; on failure the backend rolls the transaction
+// back (nothing of it stays).
+Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideRequest& rq,
+                   const DecideFn& decide, CallRecord* rec);
+
+// Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with
+// `refusal` (no-op when it is empty): an approval that does not fit the call.
+void RefuseApproval(const std::string& refusal, engine::Evaluation* ev);
+
+}  // namespace interlock::core
+
+#endif  // INTERLOCK_CORE_DECIDE_TXN_H_

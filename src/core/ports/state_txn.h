@@ -1,0 +1,136 @@
+// StateTxn: the row-level port the core's rules run over (docs/design.md#state-port).
+//
+// A backend (MemoryRunStore, the SQLite store; PostgreSQL later) maps rows and runs a
+// core transaction function atomically: it opens a transaction, hands the function a
+// StateTxn, and commits what the function wrote (rows and audit events together) or
+// nothing. It may batch several functions into one commit and run a function again after
+// a rollback, so a transaction function must write its outputs from scratch each time.
+// The backend holds no rule: ownership, ended runs, usage and elapsed time, approval
+// redemption and which audit events a change makes are decided by the function (see
+// core/decide_txn.h).
+//
+// Every method runs inside the open transaction; none is thread-safe on its own (a
+// StateTxn belongs to the one thread running the transaction function).
+#ifndef INTERLOCK_CORE_PORTS_STATE_TXN_H_
+#define INTERLOCK_CORE_PORTS_STATE_TXN_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "audit/audit_log.h"
+#include "common/time.h"
+#include "core/run_store.h"
+#include "engine/engine.h"
+#include "interlock/decision.h"
+#include "interlock/result.h"
+
+namespace interlock::core {
+
+// A run row as the core reads and writes it.
+struct RunRow {
+  std::string agent_id;
+  TimePoint started;
+  RunState state;  // elapsed_ms is not stored
+  bool ended = false;
+  // The backend's version of the row when it was loaded. SaveRun writes only if the row
+  // is still at this version (no other transaction changed it since).
+  uint64_t version = 0;
+  // When the run ended: set by the transaction function that ends it (SaveRun stores it
+  // with ended); not read back by LoadRunForUpdate.
+  TimePoint ended_at{};
+};
+
+// A call row to insert. The JSON texts are the canonical forms the core composed for the
+// audit record (the backend stores the same bytes); valid until InsertCall returns.
+struct NewCall {
+  const DecideRequest& request;
+  const Decision& decision;
+  const RunState& state_after;
+  std::string_view args_json;      // redacted and masked arguments
+  std::string_view decision_json;  // the decision (masked)
+};
+
+// What recording a call's result checks: the call's run and agent, its verdict, and
+// whether it has a result already.
+struct CallResultRow {
+  std::string run_id;
+  std::string agent_id;
+  Verdict verdict = Verdict::kDeny;
+  bool has_result = false;
+};
+
+// The first delivery of an approved call's allow: what the release checks, read in the
+// same transaction.
+struct ReleaseContext {
+  std::optional<engine::KillSwitch> kill;  // the switch covering the call's agent and run
+  bool run_halted = false;
+  bool run_ended = false;
+  std::string halt_reason;
+  TimePoint now;
+};
+
+// One approval, one execution (docs/approvals.md): a call re-submitted with approval_id
+// that is bound to the approval is no new call: `original_call_id` is the approval's call.
+// Otherwise `refusal` says why the approval does not fit. Both empty without approval_id.
+struct Resubmission {
+  std::string original_call_id;
+  std::string refusal;
+};
+
+// The approval rows a decision touches. Transitional: until the approval rules move into
+// the core (issue 14, step 2) these operations still hold approval rules in the backend.
+// A backend without approvals (MemoryRunStore) answers "none" and writes nothing.
+class ApprovalRows {
+ public:
+  virtual ~ApprovalRows() = default;
+  virtual Result<Resubmission> FindResubmission(const DecideRequest& rq) = 0;
+  // The call id of an identical call whose approval is pending, or "".
+  virtual Result<std::string> PendingTwin(const DecideRequest& rq) = 0;
+  // Releases (or cancels) the granted approval of call_id; no-op for any other call.
+  virtual Status Release(const std::string& call_id, const ReleaseContext& ctx) = 0;
+  // After the call row is written: the pending approval of an APPROVAL_REQUIRED call.
+  virtual Status AfterDecide(const DecideRequest& rq, const std::string& call_id,
+                             const engine::Evaluation& ev) = 0;
+};
+
+class StateTxn {
+ public:
+  virtual ~StateTxn() = default;
+
+  // The run row, for update (NotFound when absent).
+  virtual Result<RunRow> LoadRunForUpdate(std::string_view run_id) = 0;
+  // Writes the run's state and ended flag (with ended_at when it turns true) if the row is
+  // still at row.version; a changed row fails with kUnavailable ("conflict": the backend
+  // may retry the transaction). Must be the transaction function's last write (a backend
+  // may cache the row). An ended run is never un-ended.
+  virtual Status SaveRun(std::string_view run_id, RunRow row) = 0;
+
+  // The engaged kill switch covering (agent, run), most general first: global, agent, run.
+  virtual Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,
+                                                                std::string_view run_id) = 0;
+
+  // Inserts a call row; returns the call id the backend gave it.
+  virtual Result<std::string> InsertCall(const NewCall& call) = 0;
+  // A call as recorded (NotFound when absent).
+  virtual Result<CallRecord> LoadCall(std::string_view call_id) = 0;
+  // What recording a result checks about a call (NotFound when absent), for update.
+  virtual Result<CallResultRow> LoadCallForResult(std::string_view call_id) = 0;
+  // Stores the call's result: `result_json` is the canonical JSON the core composed
+  // (valid until the call returns), `at` when it was reported.
+  virtual Status SaveCallResult(std::string_view call_id, std::string_view result_json,
+                                TimePoint at) = 0;
+
+  // Appends an audit event, committed with the transaction (dropped if it rolls back).
+  virtual void AppendAudit(audit::AuditEvent event) = 0;
+  // False for a backend that keeps no call rows' JSON and no audit trail (MemoryRunStore):
+  // the core then skips composing them. The decision and state are the same either way.
+  virtual bool KeepsAudit() const { return true; }
+
+  virtual ApprovalRows& approvals() = 0;
+};
+
+}  // namespace interlock::core
+
+#endif  // INTERLOCK_CORE_PORTS_STATE_TXN_H_

@@ -1,0 +1,55 @@
+// The rules of the writes an agent makes to its run outside a decision, as transaction
+// functions over the StateTxn port (docs/design.md#state-port): usage reported between
+// calls, a call's result, and the end of a run.
+//
+// Every backend runs these inside its atomic unit, as it runs DecideInTxn: they check
+// before they write, and save the run row last (StateTxn::SaveRun). The ownership checks
+// (a run or call of another agent is kPermissionDenied), the one-result-per-call and
+// allowed-calls-only rules, the result's size cap and the audit events (usage, result,
+// run_ended) live here once.
+#ifndef INTERLOCK_CORE_RUN_TXN_H_
+#define INTERLOCK_CORE_RUN_TXN_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "common/time.h"
+#include "core/ports/state_txn.h"
+#include "core/run_store.h"
+#include "interlock/result.h"
+#include "interlock/tool_call.h"
+
+namespace interlock::core {
+
+// Adds usage not tied to a call to the run (audit event "usage").
+Status AddUsageInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
+                     const Usage& usage, TimePoint now);
+
+// Records the result of an allowed call, without one yet, and adds its usage to the run
+// (audit event "result"). kNotFound, kPermissionDenied (another agent's call),
+// kInvalidArgument (not allowed), kAlreadyExists (a second result).
+Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
+                         const CallResult& result, TimePoint now);
+
+// Ends the run (audit event "run_ended"); a run already ended is left as it is (Ok).
+Status EndRunInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
+                   TimePoint now);
+
+// The run state as the audit log reports it (dollars and seconds).
+boost::json::object StateAuditJson(const RunState& s);
+
+// The result as stored and audited: output and error capped at kMaxResultOutputBytes.
+boost::json::object ResultJson(const CallResult& r);
+
+// Truncates `s` to at most `max` bytes on a UTF-8 boundary.
+std::string TruncateUtf8(std::string_view s, size_t max);
+
+// Usage as the audit log reports it: {"tokens", "cost_usd"}.
+boost::json::object UsageJson(const Usage& u);
+
+}  // namespace interlock::core
+
+#endif  // INTERLOCK_CORE_RUN_TXN_H_

@@ -1,0 +1,27 @@
+#include "store/open_store.h"
+
+#include "store/postgres_store.h"
+#include "store/sqlite_store.h"
+
+namespace interlock::store {
+
+Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
+  if (IsPostgresUri(options.path)) {
+    if (options.anchor) {
+      return Error::Invalid(
+          "store: anchoring security records is not supported on the PostgreSQL store yet");
+    }
+    PostgresOptions p;
+    p.uri = options.path;
+    p.audit_key = options.audit_key;
+    p.clock = options.clock;
+    Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(p);
+    if (!s.ok()) return s.error();
+    return std::unique_ptr<Store>(std::move(s).value());
+  }
+  Result<std::unique_ptr<SqliteStore>> s = SqliteStore::Open(options);
+  if (!s.ok()) return s.error();
+  return std::unique_ptr<Store>(std::move(s).value());
+}
+
+}  // namespace interlock::store

@@ -1,0 +1,22 @@
+// OpenStore: the one way to open the daemon's store from a `--store` / `store:` value.
+//
+// "postgresql://..." or "postgres://..." (a libpq URI, multi-host and
+// target_session_attrs=read-write included) opens a PostgresStore; anything else is a
+// SQLite file path (or ":memory:"). PostgreSQL ignores the SQLite-only options (path
+// creation, durability, batch size); it refuses `anchor` (signed anchors of security
+// records are not implemented on PostgreSQL yet, docs/operations.md "PostgreSQL").
+#ifndef INTERLOCK_STORE_OPEN_STORE_H_
+#define INTERLOCK_STORE_OPEN_STORE_H_
+
+#include <memory>
+
+#include "interlock/result.h"
+#include "store/store.h"
+
+namespace interlock::store {
+
+Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options);
+
+}  // namespace interlock::store
+
+#endif  // INTERLOCK_STORE_OPEN_STORE_H_

@@ -1,0 +1,158 @@
+#include "store/postgres_conn.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+
+namespace interlock::store::pg {
+
+namespace {
+
+// libpq's messages span several lines, indented with tabs: one line for logs and reasons.
+std::string OneLine(std::string_view raw) {
+  std::string msg;
+  for (char ch : raw) {
+    if (ch == '\n' || ch == '\t') {
+      if (!msg.empty() && msg.back() != ' ') msg.push_back(' ');
+    } else {
+      msg.push_back(ch);
+    }
+  }
+  while (!msg.empty() && msg.back() == ' ') msg.pop_back();
+  return msg;
+}
+
+}  // namespace
+
+PgResult::~PgResult() {
+  if (r_ != nullptr) PQclear(r_);
+}
+
+PgResult& PgResult::operator=(PgResult&& o) noexcept {
+  if (this != &o) {
+    if (r_ != nullptr) PQclear(r_);
+    r_ = o.r_;
+    o.r_ = nullptr;
+  }
+  return *this;
+}
+
+int PgResult::rows() const { return r_ == nullptr ? 0 : PQntuples(r_); }
+
+bool PgResult::IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+
+std::string_view PgResult::Text(int row, int col) const {
+  return std::string_view(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+}
+
+int64_t PgResult::Int(int row, int col) const {
+  const std::string_view t = Text(row, col);
+  int64_t v = 0;
+  std::from_chars(t.data(), t.data() + t.size(), v);
+  return v;
+}
+
+int64_t PgResult::Affected() const {
+  const char* n = r_ == nullptr ? "" : PQcmdTuples(r_);
+  int64_t v = 0;
+  std::from_chars(n, n + std::char_traits<char>::length(n), v);
+  return v;
+}
+
+Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri, const PgLimits& limits) {
+  const std::string connect_timeout = std::to_string(limits.connect_timeout_s);
+  const std::string tcp_user_timeout = std::to_string(limits.tcp_user_timeout_ms);
+  // Keywords before dbname are defaults the URI may override; those after it are ours.
+  const char* keys[] = {
+      "connect_timeout",  "tcp_user_timeout", "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "application_name", "dbname",          nullptr};
+  const char* values[] = {connect_timeout.c_str(),
+                          tcp_user_timeout.c_str(),
+                          "5",
+                          "2",
+                          "2",
+                          "interlock",
+                          uri.c_str(),
+                          nullptr};
+  pg_conn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (c == nullptr) return Error::Unavailable("store: postgresql: out of memory");
+  std::unique_ptr<PgConn> conn(new PgConn(c));
+  // Server notices (a shutdown's "terminating connection") are not errors: the failure
+  // they announce reaches the caller as one.
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
+  if (PQstatus(c) != CONNECTION_OK) {
+    const std::string msg = OneLine(PQerrorMessage(c));
+    return Error::Unavailable("store: cannot connect to postgresql: " + msg);
+  }
+  Result<std::vector<PgResult>> set =
+      conn->ExecScript("SET statement_timeout = " + std::to_string(limits.statement_timeout_ms) +
+                       "; SET lock_timeout = " + std::to_string(limits.lock_timeout_ms) +
+                       "; SET idle_in_transaction_session_timeout = 60000"
+                       "; SET standard_conforming_strings = on; SET client_encoding = 'UTF8'"
+                       "; SET client_min_messages = warning");
+  if (!set.ok()) return set.error();
+  return conn;
+}
+
+PgConn::~PgConn() {
+  if (c_ != nullptr) PQfinish(c_);
+}
+
+bool PgConn::Broken() const { return PQstatus(c_) != CONNECTION_OK; }
+
+Error PgConn::FailureFrom(pg_result* r, std::string_view what, std::string* sqlstate) const {
+  std::string raw = r != nullptr ? PQresultErrorMessage(r) : "";
+  if (raw.empty()) raw = PQerrorMessage(c_);
+  const std::string msg = OneLine(raw);
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  if (sqlstate != nullptr) *sqlstate = state != nullptr ? state : "";
+  return Error::Unavailable("store: postgresql " + std::string(what) + ": " + msg);
+}
+
+Result<PgResult> PgConn::Exec(const std::string& sql,
+                              const std::vector<std::optional<std::string>>& params,
+                              std::string* sqlstate) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  pg_result* r = PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                              values.data(), nullptr, nullptr, 0);
+  const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    Error e = FailureFrom(r, "query", sqlstate);
+    if (r != nullptr) PQclear(r);
+    return e;
+  }
+  return PgResult(r);
+}
+
+Result<std::vector<PgResult>> PgConn::ExecScript(const std::string& sql, std::string* sqlstate) {
+  if (PQsendQuery(c_, sql.c_str()) == 0) return FailureFrom(nullptr, "send", sqlstate);
+  std::vector<PgResult> out;
+  std::optional<Error> failure;
+  // Every result must be read, even after a failure, before the connection is usable.
+  while (pg_result* r = PQgetResult(c_)) {
+    const ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+      if (!failure) failure = FailureFrom(r, "query", sqlstate);
+      PQclear(r);
+      continue;
+    }
+    out.emplace_back(r);
+  }
+  if (failure) return *failure;
+  if (PQstatus(c_) != CONNECTION_OK) return FailureFrom(nullptr, "connection", sqlstate);
+  return out;
+}
+
+void AppendLiteral(std::string* out, std::string_view s) {
+  out->push_back('\'');
+  for (char ch : s) {
+    if (ch == '\'') out->push_back('\'');
+    out->push_back(ch);
+  }
+  out->push_back('\'');
+}
+
+}  // namespace interlock::store::pg

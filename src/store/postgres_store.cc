@@ -1,0 +1,1274 @@
+#include "store/postgres_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include <boost/json.hpp>
+
+#include "audit/audit_log.h"
+#include "audit/canonical.h"
+#include "audit/redact.h"
+#include "common/crypto.h"
+#include "common/thread_name.h"
+#include "core/decide_txn.h"
+#include "core/ports/state_txn.h"
+#include "core/roles.h"
+#include "core/run_txn.h"
+#include "store/call_id.h"
+
+namespace interlock::store {
+namespace {
+
+using pg::PgConn;
+using pg::PgResult;
+using Clock = std::chrono::steady_clock;
+
+// Schema. Migration i (0-based) moves the database from version i to i + 1; each runs in
+// the migrating transaction. The SQL is the SQLite store's (portable), plus a row version
+// on runs, the audit head row created with the schema, and one helper function.
+constexpr const char* kPgMigrations[] = {
+    // 1: initial schema.
+    "CREATE TABLE runs ("
+    "  run_id TEXT PRIMARY KEY,"
+    "  agent_id TEXT NOT NULL,"
+    "  started_ms BIGINT NOT NULL,"
+    "  steps BIGINT NOT NULL DEFAULT 0,"
+    "  tokens BIGINT NOT NULL DEFAULT 0,"
+    "  cost_micros BIGINT NOT NULL DEFAULT 0,"
+    "  halted INTEGER NOT NULL DEFAULT 0,"
+    "  halt_reason TEXT NOT NULL DEFAULT '',"
+    "  ended INTEGER NOT NULL DEFAULT 0,"
+    "  ended_ms BIGINT NULL,"
+    "  records_json TEXT NOT NULL DEFAULT '{}',"
+    "  version BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX runs_started ON runs(started_ms, run_id);"
+    "CREATE INDEX runs_agent_started ON runs(agent_id, started_ms, run_id);"
+    "CREATE TABLE calls ("
+    "  call_id TEXT PRIMARY KEY,"
+    "  run_id TEXT NOT NULL REFERENCES runs(run_id),"
+    "  agent_id TEXT NOT NULL,"
+    "  principal TEXT NOT NULL,"
+    "  time_ms BIGINT NOT NULL,"
+    "  tool TEXT NOT NULL,"
+    "  args_json TEXT NOT NULL,"
+    "  usage_tokens BIGINT NOT NULL DEFAULT 0,"
+    "  usage_cost_micros BIGINT NOT NULL DEFAULT 0,"
+    "  decision_json TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL,"
+    "  code TEXT NOT NULL,"
+    "  state_after_json TEXT NOT NULL,"
+    "  result_json TEXT NULL,"
+    "  result_ms BIGINT NULL,"
+    "  policy_sha256 TEXT NOT NULL);"
+    "CREATE TABLE tokens ("
+    "  token_id TEXT PRIMARY KEY,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  agent_id TEXT NOT NULL DEFAULT '',"
+    "  created_ms BIGINT NOT NULL,"
+    "  revoked_ms BIGINT NULL);"
+    "CREATE TABLE kill_switches ("
+    "  scope TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  engaged INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  time_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (scope, target));"
+    "CREATE TABLE audit_log ("
+    "  seq BIGINT PRIMARY KEY,"
+    "  time_ms BIGINT NOT NULL,"
+    "  type TEXT NOT NULL,"
+    "  run_id TEXT NOT NULL DEFAULT '',"
+    "  call_id TEXT NOT NULL DEFAULT '',"
+    "  agent_id TEXT NOT NULL DEFAULT '',"
+    "  principal TEXT NOT NULL DEFAULT '',"
+    "  body TEXT NOT NULL,"
+    "  prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "CREATE INDEX audit_log_time ON audit_log(time_ms);"
+    "CREATE INDEX audit_log_run ON audit_log(run_id, seq);"
+    // The chain's head, locked by every writing transaction: one chain, serialized by
+    // the database, whichever daemon writes.
+    "CREATE TABLE audit_head ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  seq BIGINT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "INSERT INTO audit_head(id, seq, hash) VALUES "
+    "(1, 0, '0000000000000000000000000000000000000000000000000000000000000000');"
+    // A version check that aborts the transaction (SQLSTATE 40001: the writer retries).
+    "CREATE FUNCTION interlock_expect_rows(got BIGINT, want BIGINT) RETURNS INTEGER AS $$"
+    " BEGIN IF got <> want THEN"
+    "  RAISE EXCEPTION 'interlock: a run row changed since it was read (conflict)'"
+    "  USING ERRCODE = '40001';"
+    " END IF; RETURN 1; END $$ LANGUAGE plpgsql;",
+};
+static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
+
+// pg_advisory_xact_lock key for migrations ("ilck" "migr").
+constexpr int64_t kMigrationLockKey = 0x696c636b6d696772;
+
+constexpr int kMaxRetries = 3;
+constexpr auto kMaxQueueWait = std::chrono::seconds(5);
+constexpr auto kReconnectBackoff = std::chrono::seconds(1);
+constexpr size_t kAuthCacheMax = 10000;
+
+constexpr const char* kSelectRunCols =
+    "agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
+    " records_json, version";
+
+std::string NewId(std::string_view prefix) {
+  const std::string bytes = RandomBytes(8);
+  return std::string(prefix) + HexEncode(reinterpret_cast<const uint8_t*>(bytes.data()), 8);
+}
+
+int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
+
+// The run state as calls.state_after_json stores it (the SQLite store's format).
+void AppendStateStoreJson(std::string* out, const RunState& s) {
+  out->append("{\"steps\":");
+  audit::AppendJsonUint(out, s.steps);
+  out->append(",\"tokens\":");
+  audit::AppendJsonUint(out, s.tokens);
+  out->append(",\"cost_micros\":");
+  audit::AppendJsonInt(out, s.cost_micros);
+  out->append(",\"elapsed_ms\":");
+  audit::AppendJsonInt(out, s.elapsed_ms);
+  out->append(",\"halted\":");
+  audit::AppendJsonBool(out, s.halted);
+  out->append(",\"halt_reason\":");
+  audit::AppendJsonString(out, s.halt_reason);
+  out->append(",\"records\":");
+  audit::AppendCanonicalRecords(out, s);
+  out->push_back('}');
+}
+
+Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return Error::Corrupt("store: runs.records_json is not an object");
+  std::map<std::string, uint64_t, std::less<>> out;
+  for (const auto& kv : v.get_object()) {
+    if (kv.value().is_uint64()) {
+      out[std::string(kv.key())] = kv.value().get_uint64();
+    } else if (kv.value().is_int64() && kv.value().get_int64() >= 0) {
+      out[std::string(kv.key())] = static_cast<uint64_t>(kv.value().get_int64());
+    } else {
+      return Error::Corrupt("store: runs.records_json holds a non-count");
+    }
+  }
+  return out;
+}
+
+std::string Base64Url(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : bytes) {
+    acc = (acc << 8) | static_cast<uint8_t>(ch);
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
+Error NotYet(std::string_view what) {
+  return Error::Unavailable("store: " + std::string(what) +
+                            " is not supported on the PostgreSQL store yet");
+}
+
+// A run row as the batch holds it.
+struct Row {
+  std::string agent_id;
+  int64_t started_ms = 0;
+  RunState state;
+  bool ended = false;
+  uint64_t version = 0;     // as core::RunRow::version: bumped by every SaveRun
+  uint64_t db_version = 0;  // as read (the UPDATE's version check)
+  bool is_new = false;      // created in this batch: INSERT
+  bool dirty = false;       // changed in this batch: UPDATE
+};
+
+// Reads a run row from columns kSelectRunCols starting at `first`.
+Result<Row> ReadRow(const PgResult& r, int i, int first) {
+  Row row;
+  row.agent_id = std::string(r.Text(i, first));
+  row.started_ms = r.Int(i, first + 1);
+  row.state.steps = static_cast<uint64_t>(r.Int(i, first + 2));
+  row.state.tokens = static_cast<uint64_t>(r.Int(i, first + 3));
+  row.state.cost_micros = r.Int(i, first + 4);
+  row.state.halted = r.Int(i, first + 5) != 0;
+  row.state.halt_reason = std::string(r.Text(i, first + 6));
+  row.ended = r.Int(i, first + 7) != 0;
+  auto records = ParseRecords(r.Text(i, first + 8));
+  if (!records.ok()) return records.error();
+  row.state.records = std::move(records).value();
+  row.version = row.db_version = static_cast<uint64_t>(r.Int(i, first + 9));
+  return row;
+}
+
+struct KillRow {
+  std::string scope, target, reason;
+};
+
+// The engaged switch covering (agent, run), most general first (as core::StateTxn says).
+std::optional<engine::KillSwitch> KillFor(const std::vector<KillRow>& kills,
+                                          std::string_view agent_id, std::string_view run_id) {
+  for (const char* scope : {"global", "agent", "run"}) {
+    const std::string_view target = std::string_view(scope) == "global"  ? std::string_view()
+                                    : std::string_view(scope) == "agent" ? agent_id
+                                                                         : run_id;
+    for (const KillRow& k : kills) {
+      if (k.scope == scope && (k.scope == "global" || k.target == target)) {
+        return engine::KillSwitch{k.scope, k.reason};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+struct PendingCall {
+  std::string call_id, run_id, agent_id, principal, tool, args_json, decision_json, verdict, code,
+      state_json, policy_sha256;
+  int64_t time_ms = 0;
+  uint64_t usage_tokens = 0;
+  int64_t usage_cost_micros = 0;
+};
+
+// No approvals on PostgreSQL yet: nothing to redeem, attach to or release.
+class NoApprovals final : public core::ApprovalRows {
+ public:
+  Result<core::Resubmission> FindResubmission(const core::DecideRequest& rq) override {
+    if (!rq.call.approval_id.empty()) {
+      return core::Resubmission{"", "approvals are not supported on the PostgreSQL store yet"};
+    }
+    return core::Resubmission{};
+  }
+  Result<std::string> PendingTwin(const core::DecideRequest&) override { return std::string(); }
+  Status Release(const std::string& call_id, const core::ReleaseContext&) override {
+    return Error::NotFound("no approval for call " + call_id);
+  }
+  Status AfterDecide(const core::DecideRequest&, const std::string&,
+                     const engine::Evaluation& ev) override {
+    if (ev.decision.verdict == Verdict::kApprovalRequired) {
+      // Fail closed: a call that needs an approval this store cannot hold is not decided.
+      return Error::Unavailable("store: approvals are not supported on the PostgreSQL store yet");
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+class PostgresStore::Impl {
+ public:
+  // Everything one batch transaction read and will write.
+  struct Batch {
+    std::map<std::string, Row, std::less<>> runs;  // locked (or created) in this batch
+    std::vector<KillRow> kills;                    // engaged, as of this transaction
+    std::vector<PendingCall> calls;
+    std::vector<KillEntry> kill_writes;
+    std::vector<audit::AuditEvent> events;
+    std::map<std::string, core::CallResultRow, std::less<>> call_rows;  // read, locked
+    std::string sql;  // other writes (tokens, results, ended runs), ';'-terminated
+    audit::AuditHead head;
+  };
+
+  // One queued operation. `apply` runs in memory on the batch (possibly several times:
+  // retries re-run it from scratch); `done` runs once, after the commit or the failure.
+  struct Op {
+    std::vector<std::string> run_ids;  // rows to lock before `apply`
+    std::function<Status(Batch&)> apply;
+    std::function<void(Status)> done;
+    Clock::time_point enqueued;
+    // Reads (and locks) rows the operation needs besides runs, in the batch transaction
+    // before the runs are locked; may add run ids to lock. A kUnavailable failure fails
+    // the batch (*sqlstate set); any other fails this operation only.
+    std::function<Status(PgConn&, Batch&, std::vector<std::string>* run_ids, std::string* sqlstate)>
+        prefetch = {};
+  };
+
+  explicit Impl(PostgresOptions options)
+      : options_(std::move(options)), redactor_(options_.audit_key) {}
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (writer_thread_.joinable()) writer_thread_.join();
+  }
+
+  Status Start() {
+    Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+    if (!c.ok()) return c.error();
+    writer_ = std::move(c).value();
+    if (Status s = Migrate(*writer_); !s.ok()) return s;
+    writer_thread_ = std::thread([this] { WriterLoop(); });
+    return Status::Ok();
+  }
+
+  TimePoint Now() const {
+    return options_.clock != nullptr ? options_.clock->Now() : std::chrono::system_clock::now();
+  }
+
+  void Submit(Op op) {
+    op.enqueued = Clock::now();
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(op));
+        cv_.notify_one();
+        return;
+      }
+    }
+    op.done(Error::Unavailable("store: closing"));
+  }
+
+  Status SubmitAndWait(std::vector<std::string> run_ids, std::function<Status(Batch&)> apply,
+                       decltype(Op::prefetch) prefetch = {}) {
+    std::promise<Status> p;
+    std::future<Status> f = p.get_future();
+    Submit(Op{std::move(run_ids),
+              std::move(apply),
+              [&p](Status s) { p.set_value(std::move(s)); },
+              {},
+              std::move(prefetch)});
+    return f.get();
+  }
+
+  // Reads on the reader connection (opened on first use, dropped on failure).
+  template <class T>
+  Result<T> Read(const std::function<Result<T>(PgConn&)>& fn) {
+    std::lock_guard lock(reader_mu_);
+    if (reader_ == nullptr || reader_->Broken()) {
+      reader_.reset();
+      if (Clock::now() < reader_down_until_) {
+        return Error::Unavailable("store: postgresql unreachable (retrying)");
+      }
+      Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+      if (!c.ok()) {
+        reader_down_until_ = Clock::now() + kReconnectBackoff;
+        return c.error();
+      }
+      reader_ = std::move(c).value();
+    }
+    Result<T> r = fn(*reader_);
+    if (!r.ok() && r.error().kind == ErrorKind::kUnavailable && reader_->Broken()) {
+      // A connection the server closed (a restart, a failover) is found out by its next
+      // use: a read is safe to run once more on a fresh connection.
+      reader_.reset();
+      Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+      if (!c.ok()) {
+        reader_down_until_ = Clock::now() + kReconnectBackoff;
+        return c.error();
+      }
+      reader_ = std::move(c).value();
+      r = fn(*reader_);
+    }
+    if (!r.ok() && r.error().kind == ErrorKind::kUnavailable) reader_.reset();
+    return r;
+  }
+
+  const audit::Redactor& redactor() const { return redactor_; }
+
+  // The token cache (PostgresOptions::auth_cache_ttl), keyed by the token's SHA-256.
+  std::optional<Principal> CachedPrincipal(const std::string& hash) {
+    if (options_.auth_cache_ttl.count() <= 0) return std::nullopt;
+    std::lock_guard lock(auth_mu_);
+    auto it = auth_cache_.find(hash);
+    if (it == auth_cache_.end() || Clock::now() - it->second.second >= options_.auth_cache_ttl) {
+      return std::nullopt;
+    }
+    return it->second.first;
+  }
+  void CachePrincipal(const std::string& hash, const Principal& p) {
+    if (options_.auth_cache_ttl.count() <= 0) return;
+    std::lock_guard lock(auth_mu_);
+    if (auth_cache_.size() >= kAuthCacheMax) auth_cache_.clear();
+    auth_cache_[hash] = {p, Clock::now()};
+  }
+  void ClearAuthCache() {
+    std::lock_guard lock(auth_mu_);
+    auth_cache_.clear();
+  }
+
+  // The StateTxn of one operation in a batch. Rows are the batch's; it writes only in
+  // memory (the batch's flush writes them), so a failed operation is undone by dropping
+  // what it appended.
+  class Txn final : public core::StateTxn {
+   public:
+    explicit Txn(Batch& b) : b_(b) {}
+    Result<core::RunRow> LoadRunForUpdate(std::string_view run_id) override {
+      auto it = b_.runs.find(run_id);
+      if (it == b_.runs.end()) return Error::NotFound("no run " + std::string(run_id));
+      const Row& r = it->second;
+      return core::RunRow{r.agent_id, FromUnixMillis(r.started_ms), r.state, r.ended, r.version};
+    }
+    Status SaveRun(std::string_view run_id, core::RunRow row) override {
+      auto it = b_.runs.find(run_id);
+      if (it == b_.runs.end()) return Error::NotFound("no run " + std::string(run_id));
+      Row& r = it->second;
+      if (r.version != row.version) {
+        return Error::Unavailable("store: run " + std::string(run_id) + " changed (conflict)");
+      }
+      if (r.ended && !row.ended) return Error::Internal("store: an ended run is never un-ended");
+      if (row.ended && !r.ended) {
+        r.ended = true;
+        b_.sql.append("UPDATE runs SET ended_ms = " + std::to_string(Millis(row.ended_at)) +
+                      " WHERE run_id = ");
+        pg::AppendLiteral(&b_.sql, run_id);
+        b_.sql.append(";");
+      }
+      r.state = std::move(row.state);
+      ++r.version;
+      r.dirty = true;
+      return Status::Ok();
+    }
+    Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,
+                                                          std::string_view run_id) override {
+      return KillFor(b_.kills, agent_id, run_id);
+    }
+    Result<std::string> InsertCall(const core::NewCall& c) override {
+      const core::DecideRequest& rq = c.request;
+      PendingCall p;
+      p.call_id = internal::CallIdTimePrefix(rq.now) + NewId("");
+      p.run_id = rq.run_id;
+      p.agent_id = rq.agent_id;
+      p.principal = rq.principal;
+      p.time_ms = Millis(rq.now);
+      p.tool = rq.call.tool;
+      p.args_json = std::string(c.args_json);
+      p.usage_tokens = rq.call.usage.tokens;
+      p.usage_cost_micros = rq.call.usage.cost_micros;
+      p.decision_json = std::string(c.decision_json);
+      p.verdict = VerdictName(c.decision.verdict);
+      p.code = CodeName(c.decision.code);
+      AppendStateStoreJson(&p.state_json, c.state_after);
+      p.policy_sha256 = rq.policy_sha256;
+      b_.calls.push_back(std::move(p));
+      return b_.calls.back().call_id;
+    }
+    Result<core::CallRecord> LoadCall(std::string_view call_id) override {
+      // Only approvals read calls back, and this store has none yet.
+      return Error::NotFound("no call " + std::string(call_id));
+    }
+    Result<core::CallResultRow> LoadCallForResult(std::string_view call_id) override {
+      auto it = b_.call_rows.find(call_id);
+      if (it == b_.call_rows.end()) return Error::NotFound("no call " + std::string(call_id));
+      return it->second;
+    }
+    Status SaveCallResult(std::string_view call_id, std::string_view result_json,
+                          TimePoint at) override {
+      b_.sql.append("UPDATE calls SET result_json = ");
+      pg::AppendLiteral(&b_.sql, result_json);
+      b_.sql.append(", result_ms = " + std::to_string(Millis(at)) + " WHERE call_id = ");
+      pg::AppendLiteral(&b_.sql, call_id);
+      b_.sql.append(";");
+      return Status::Ok();
+    }
+    void AppendAudit(audit::AuditEvent event) override { b_.events.push_back(std::move(event)); }
+    core::ApprovalRows& approvals() override { return approvals_; }
+
+   private:
+    Batch& b_;
+    NoApprovals approvals_;
+  };
+
+ private:
+  // --- schema ---------------------------------------------------------------------------
+
+  Status Migrate(PgConn& c) {
+    Result<std::vector<PgResult>> r = c.ExecScript(
+        "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLockKey) +
+        ");"
+        " CREATE TABLE IF NOT EXISTS interlock_schema_version (version INTEGER NOT NULL);"
+        " SELECT coalesce(max(version), 0) FROM interlock_schema_version;");
+    if (!r.ok()) {
+      Rollback(c);
+      return r.error();
+    }
+    const int64_t have = r->back().rows() > 0 ? r->back().Int(0, 0) : 0;
+    if (have > kSchemaVersion) {
+      Rollback(c);
+      return Error::Invalid("store: the PostgreSQL database has schema version " +
+                            std::to_string(have) + ", newer than this interlock knows (" +
+                            std::to_string(kSchemaVersion) +
+                            "): upgrade interlock before using this database");
+    }
+    for (int64_t v = have; v < kSchemaVersion; ++v) {
+      Result<std::vector<PgResult>> m = c.ExecScript(kPgMigrations[v]);
+      if (!m.ok()) {
+        Rollback(c);
+        return Error::Unavailable("store: postgresql migration to version " +
+                                  std::to_string(v + 1) + " failed: " + m.error().message);
+      }
+    }
+    Result<std::vector<PgResult>> done = c.ExecScript(
+        "DELETE FROM interlock_schema_version; INSERT INTO interlock_schema_version VALUES (" +
+        std::to_string(kSchemaVersion) + "); COMMIT");
+    if (!done.ok()) {
+      Rollback(c);
+      return done.error();
+    }
+    return Status::Ok();
+  }
+
+  static void Rollback(PgConn& c) {
+    if (!c.Broken()) c.ExecScript("ROLLBACK").ok();
+  }
+
+  // --- the writer -----------------------------------------------------------------------
+
+  void WriterLoop() {
+    SetThreadName("il-pg-writer");
+    std::vector<Op> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, drained
+        const size_t n = std::min(queue_.size(), static_cast<size_t>(options_.max_batch));
+        for (size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      RunOps(batch);
+      batch.clear();
+    }
+  }
+
+  // Runs the ops as one batch; on a failure that is not a conflict or the database's
+  // (a bad operation), runs each op in its own transaction so it fails alone.
+  void RunOps(std::vector<Op>& ops) {
+    const auto now = Clock::now();
+    std::vector<Op*> live;
+    for (Op& op : ops) {
+      if (now - op.enqueued > kMaxQueueWait) {
+        op.done(Error::Unavailable("store: postgresql did not answer in time (queued too long)"));
+      } else {
+        live.push_back(&op);
+      }
+    }
+    if (live.empty()) return;
+    std::vector<Status> statuses;
+    bool op_fault = false;
+    Status s = RunBatch(live, &statuses, &op_fault);
+    if (!s.ok() && op_fault && live.size() > 1) {
+      for (Op* op : live) {
+        std::vector<Op*> one{op};
+        std::vector<Status> st;
+        bool fault = false;
+        Status s1 = RunBatch(one, &st, &fault);
+        op->done(s1.ok() ? std::move(st[0]) : s1);
+      }
+      return;
+    }
+    for (size_t i = 0; i < live.size(); ++i) live[i]->done(s.ok() ? std::move(statuses[i]) : s);
+  }
+
+  Status EnsureWriter() {
+    if (writer_ != nullptr && !writer_->Broken()) return Status::Ok();
+    writer_.reset();
+    if (Clock::now() < writer_down_until_) {
+      return Error::Unavailable("store: postgresql unreachable (retrying)");
+    }
+    Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+    if (!c.ok()) {
+      writer_down_until_ = Clock::now() + kReconnectBackoff;
+      return c.error();
+    }
+    writer_ = std::move(c).value();
+    return Status::Ok();
+  }
+
+  // Up to kMaxRetries attempts of one transaction for `ops`. On success every op's own
+  // outcome is in *statuses. *op_fault: the failure was an SQL error that an operation's
+  // data may have caused (not the connection, not a conflict).
+  Status RunBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses, bool* op_fault) {
+    Status last = Status::Ok();
+    bool reconnected = false;
+    for (int attempt = 0; attempt < kMaxRetries; ++attempt) {
+      if (Status s = EnsureWriter(); !s.ok()) return s;
+      std::string sqlstate;
+      bool committing = false;
+      statuses->clear();
+      last = TryBatch(ops, statuses, &sqlstate, &committing);
+      if (last.ok()) return last;
+      if (!committing && !reconnected && writer_->Broken()) {
+        // The server closed the connection since the last batch (a restart, a failover)
+        // and nothing of this batch was written: once more on a fresh connection. (A
+        // connection lost during the COMMIT is not retried: it may have committed.)
+        writer_.reset();
+        reconnected = true;
+        --attempt;
+        continue;
+      }
+      if (writer_ != nullptr) Rollback(*writer_);
+      if (sqlstate == pg::kSerializationFailure || sqlstate == pg::kDeadlockDetected) continue;
+      // Anything else: drop the connection (a failover may have made it a standby; the
+      // next batch reconnects, to the new primary with target_session_attrs=read-write).
+      *op_fault = !sqlstate.empty() && sqlstate.rfind("08", 0) != 0 &&
+                  sqlstate.rfind("25", 0) != 0 && sqlstate.rfind("57", 0) != 0 &&
+                  sqlstate.rfind("53", 0) != 0 && sqlstate != "55P03";
+      writer_.reset();
+      return last;
+    }
+    return Error::Unavailable("store: postgresql transaction conflicted " +
+                              std::to_string(kMaxRetries) + " times: " + last.error().message);
+  }
+
+  // *committing: the failure came from the round trip that writes and commits.
+  Status TryBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses, std::string* sqlstate,
+                  bool* committing) {
+    PgConn& c = *writer_;
+    Batch b;
+    // Round trip 1: the transaction, the chain head (the lock every writer takes first),
+    // the engaged kill switches and, when no operation has rows to read first, every run
+    // row the batch touches, locked.
+    std::set<std::string> ids;
+    bool prefetching = false;
+    for (const Op* op : ops) {
+      ids.insert(op->run_ids.begin(), op->run_ids.end());
+      prefetching = prefetching || static_cast<bool>(op->prefetch);
+    }
+    std::string script =
+        "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE;"
+        " SELECT scope, target, reason FROM kill_switches WHERE engaged = 1"
+        " ORDER BY scope, target;";
+    if (!prefetching && !ids.empty()) AppendLockRuns(&script, ids);
+    Result<std::vector<PgResult>> start = c.ExecScript(script, sqlstate);
+    if (!start.ok()) return start.error();
+    if (start->size() < 3 || (*start)[1].rows() != 1) {
+      return Error::Corrupt("store: the audit head row is missing from the PostgreSQL store");
+    }
+    b.head.seq = (*start)[1].Int(0, 0);
+    b.head.hash = std::string((*start)[1].Text(0, 1));
+    const PgResult& kills = (*start)[2];
+    for (int i = 0; i < kills.rows(); ++i) {
+      b.kills.push_back(KillRow{std::string(kills.Text(i, 0)), std::string(kills.Text(i, 1)),
+                                std::string(kills.Text(i, 2))});
+    }
+    const PgResult* runs = start->size() == 4 ? &(*start)[3] : nullptr;
+    // Rows other than runs (calls, tokens): one round trip per operation that needs them,
+    // then one for the runs.
+    std::vector<std::optional<Status>> refused(ops.size());
+    std::optional<std::vector<PgResult>> later;
+    if (prefetching) {
+      for (size_t i = 0; i < ops.size(); ++i) {
+        if (!ops[i]->prefetch) continue;
+        std::vector<std::string> more;
+        Status s = ops[i]->prefetch(c, b, &more, sqlstate);
+        if (!s.ok() && s.error().kind == ErrorKind::kUnavailable) return s;
+        if (!s.ok()) refused[i] = std::move(s);
+        ids.insert(more.begin(), more.end());
+      }
+      if (!ids.empty()) {
+        std::string lock;
+        AppendLockRuns(&lock, ids);
+        Result<std::vector<PgResult>> r = c.ExecScript(lock, sqlstate);
+        if (!r.ok()) return r.error();
+        later = std::move(r).value();
+        runs = later->empty() ? nullptr : &later->front();
+      }
+    }
+    if (runs != nullptr) {
+      for (int i = 0; i < runs->rows(); ++i) {
+        Result<Row> row = ReadRow(*runs, i, 1);
+        if (!row.ok()) return row.error();
+        b.runs.emplace(std::string(runs->Text(i, 0)), std::move(row).value());
+      }
+    }
+    // The operations, in memory. A failed one leaves nothing: what it appended is dropped
+    // (rows change only as its last step).
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (refused[i]) {
+        statuses->push_back(std::move(*refused[i]));
+        continue;
+      }
+      const size_t calls = b.calls.size(), events = b.events.size(),
+                   kill_writes = b.kill_writes.size(), sql_size = b.sql.size();
+      Status s = ops[i]->apply(b);
+      if (!s.ok()) {
+        b.calls.resize(calls);
+        b.events.resize(events);
+        b.kill_writes.resize(kill_writes);
+        b.sql.resize(sql_size);
+      }
+      statuses->push_back(std::move(s));
+    }
+    // The last round trip: every write and the COMMIT.
+    std::string sql = Flush(b);
+    *committing = true;
+    Result<std::vector<PgResult>> done = c.ExecScript(sql, sqlstate);
+    if (!done.ok()) return done.error();
+    return Status::Ok();
+  }
+
+  // "SELECT <run columns> FROM runs WHERE run_id IN (...) FOR UPDATE;" (sorted ids).
+  static void AppendLockRuns(std::string* sql, const std::set<std::string>& ids) {
+    sql->append("SELECT run_id, ");
+    sql->append(kSelectRunCols);
+    sql->append(" FROM runs WHERE run_id IN (");
+    bool first = true;
+    for (const std::string& id : ids) {
+      if (!first) sql->push_back(',');
+      first = false;
+      pg::AppendLiteral(sql, id);
+    }
+    sql->append(") ORDER BY run_id FOR UPDATE;");
+  }
+
+  static void AppendInt(std::string* out, int64_t v) { out->append(std::to_string(v)); }
+  static void AppendUint(std::string* out, uint64_t v) { out->append(std::to_string(v)); }
+
+  std::string Flush(Batch& b) {
+    std::string sql;
+    sql.reserve(1024 + b.calls.size() * 600 + b.events.size() * 900);
+    bool first = true;
+    for (auto& [run_id, r] : b.runs) {
+      if (!r.is_new) continue;
+      sql.append(first ? "INSERT INTO runs(run_id, agent_id, started_ms, steps, tokens,"
+                         " cost_micros, halted, halt_reason, ended, records_json, version)"
+                         " VALUES "
+                       : ",");
+      first = false;
+      sql.push_back('(');
+      pg::AppendLiteral(&sql, run_id);
+      sql.push_back(',');
+      pg::AppendLiteral(&sql, r.agent_id);
+      sql.push_back(',');
+      AppendInt(&sql, r.started_ms);
+      AppendRunValues(&sql, r);
+      sql.append(",0)");
+    }
+    if (!first) sql.append(";");
+    for (auto& [run_id, r] : b.runs) {
+      if (r.is_new || !r.dirty) continue;
+      sql.append(
+          "WITH u AS (UPDATE runs SET (steps, tokens, cost_micros, halted, halt_reason,"
+          " ended, records_json, version) = (");
+      std::string values;
+      AppendRunValues(&values, r);
+      sql.append(values, 1);  // without the leading comma
+      sql.append(", version + 1) WHERE run_id = ");
+      pg::AppendLiteral(&sql, run_id);
+      sql.append(" AND version = ");
+      AppendUint(&sql, r.db_version);
+      sql.append(" RETURNING 1) SELECT interlock_expect_rows(count(*), 1) FROM u;");
+    }
+    if (!b.calls.empty()) {
+      sql.append(
+          "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
+          " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
+          " policy_sha256) VALUES ");
+      for (size_t i = 0; i < b.calls.size(); ++i) {
+        const PendingCall& p = b.calls[i];
+        if (i > 0) sql.push_back(',');
+        sql.push_back('(');
+        for (const std::string* t : {&p.call_id, &p.run_id, &p.agent_id, &p.principal}) {
+          pg::AppendLiteral(&sql, *t);
+          sql.push_back(',');
+        }
+        AppendInt(&sql, p.time_ms);
+        sql.push_back(',');
+        pg::AppendLiteral(&sql, p.tool);
+        sql.push_back(',');
+        pg::AppendLiteral(&sql, p.args_json);
+        sql.push_back(',');
+        AppendUint(&sql, p.usage_tokens);
+        sql.push_back(',');
+        AppendInt(&sql, p.usage_cost_micros);
+        for (const std::string* t :
+             {&p.decision_json, &p.verdict, &p.code, &p.state_json, &p.policy_sha256}) {
+          sql.push_back(',');
+          pg::AppendLiteral(&sql, *t);
+        }
+        sql.push_back(')');
+      }
+      sql.push_back(';');
+    }
+    for (const KillEntry& e : b.kill_writes) {
+      sql.append(
+          "INSERT INTO kill_switches(scope, target, engaged, reason, actor, time_ms) VALUES (");
+      pg::AppendLiteral(&sql, e.scope);
+      sql.push_back(',');
+      pg::AppendLiteral(&sql, e.target);
+      sql.append(e.engaged ? ",1," : ",0,");
+      pg::AppendLiteral(&sql, e.reason);
+      sql.push_back(',');
+      pg::AppendLiteral(&sql, e.actor);
+      sql.push_back(',');
+      AppendInt(&sql, Millis(e.at));
+      sql.append(
+          ") ON CONFLICT (scope, target) DO UPDATE SET engaged = excluded.engaged,"
+          " reason = excluded.reason, actor = excluded.actor, time_ms = excluded.time_ms;");
+    }
+    sql.append(b.sql);
+    if (!b.events.empty()) {
+      sql.append(
+          "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
+          " prev_hash, hash) VALUES ");
+      std::string body;
+      for (size_t i = 0; i < b.events.size(); ++i) {
+        const audit::AuditEvent& e = b.events[i];
+        const int64_t seq = b.head.seq + 1;
+        audit::AppendAuditRecordBody(&body, seq, e, b.head.hash);
+        std::string hash = audit::AuditRecordHash(b.head.hash, body);
+        if (i > 0) sql.push_back(',');
+        sql.push_back('(');
+        AppendInt(&sql, seq);
+        sql.push_back(',');
+        AppendInt(&sql, Millis(e.time));
+        for (std::string_view t :
+             {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
+              std::string_view(e.agent_id), std::string_view(e.principal), std::string_view(body),
+              std::string_view(b.head.hash), std::string_view(hash)}) {
+          sql.push_back(',');
+          pg::AppendLiteral(&sql, t);
+        }
+        sql.push_back(')');
+        b.head.seq = seq;
+        b.head.hash = std::move(hash);
+      }
+      sql.append(";UPDATE audit_head SET seq = ");
+      AppendInt(&sql, b.head.seq);
+      sql.append(", hash = ");
+      pg::AppendLiteral(&sql, b.head.hash);
+      sql.append(" WHERE id = 1;");
+    }
+    sql.append("COMMIT");
+    return sql;
+  }
+
+  // ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json"
+  static void AppendRunValues(std::string* sql, const Row& r) {
+    sql->push_back(',');
+    AppendUint(sql, r.state.steps);
+    sql->push_back(',');
+    AppendUint(sql, r.state.tokens);
+    sql->push_back(',');
+    AppendInt(sql, r.state.cost_micros);
+    sql->append(r.state.halted ? ",1," : ",0,");
+    pg::AppendLiteral(sql, r.state.halt_reason);
+    sql->append(r.ended ? ",1," : ",0,");
+    std::string records;
+    audit::AppendCanonicalRecords(&records, r.state);
+    pg::AppendLiteral(sql, records);
+  }
+
+  PostgresOptions options_;
+  audit::Redactor redactor_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Op> queue_;
+  bool stopping_ = false;
+  std::thread writer_thread_;
+  std::unique_ptr<PgConn> writer_;  // the writer thread's (Start's before it runs)
+  Clock::time_point writer_down_until_;
+
+  std::mutex auth_mu_;
+  std::map<std::string, std::pair<Principal, Clock::time_point>> auth_cache_;
+
+  std::mutex reader_mu_;
+  std::unique_ptr<PgConn> reader_;
+  Clock::time_point reader_down_until_;
+};
+
+bool IsPostgresUri(std::string_view s) {
+  return s.starts_with("postgresql://") || s.starts_with("postgres://");
+}
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  if (Status s = impl->Start(); !s.ok()) return s.error();
+  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(impl)));
+}
+
+PostgresStore::PostgresStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PostgresStore::~PostgresStore() = default;
+
+Result<core::RunInfo> PostgresStore::CreateRun(std::string_view agent_id, std::string_view run_id,
+                                               TimePoint now) {
+  const std::string agent(agent_id);
+  std::string id = run_id.empty() ? NewId("run_") : std::string(run_id);
+  core::RunInfo info;
+  Status s = impl_->SubmitAndWait({id}, [&](Impl::Batch& b) -> Status {
+    if (b.runs.contains(id)) return Error{ErrorKind::kAlreadyExists, "run " + id + " exists"};
+    Row row;
+    row.agent_id = agent;
+    row.started_ms = Millis(now);
+    row.is_new = true;
+    b.runs.emplace(id, row);
+    b.events.push_back(
+        audit::AuditEvent{audit::kRunStarted, now, id, "", agent, agent, boost::json::object{}});
+    info.run_id = id;
+    info.agent_id = agent;
+    info.started = FromUnixMillis(row.started_ms);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return info;
+}
+
+Result<core::RunInfo> PostgresStore::GetRun(std::string_view run_id) {
+  const std::string id(run_id);
+  return impl_->Read<core::RunInfo>([&](PgConn& c) -> Result<core::RunInfo> {
+    Result<PgResult> r =
+        c.Exec(std::string("SELECT ") + kSelectRunCols + " FROM runs WHERE run_id = $1", {id});
+    if (!r.ok()) return r.error();
+    if (r->rows() == 0) return Error::NotFound("no run " + id);
+    Result<Row> row = ReadRow(*r, 0, 0);
+    if (!row.ok()) return row.error();
+    core::RunInfo info;
+    info.run_id = id;
+    info.agent_id = std::move(row->agent_id);
+    info.started = FromUnixMillis(row->started_ms);
+    info.state = std::move(row->state);
+    info.ended = row->ended;
+    return info;
+  });
+}
+
+void PostgresStore::DecideAsync(core::DecideRequest request, core::DecideFn decide,
+                                DecideCallback done) {
+  struct State {
+    core::DecideRequest rq;
+    core::DecideFn decide;
+    core::CallRecord rec;
+  };
+  auto st = std::make_shared<State>(State{std::move(request), std::move(decide), {}});
+  Impl* impl = impl_.get();
+  std::vector<std::string> ids{st->rq.run_id};
+  impl_->Submit(Impl::Op{std::move(ids),
+                         [impl, st](Impl::Batch& b) {
+                           Impl::Txn txn(b);
+                           st->rec = core::CallRecord{};
+                           return core::DecideInTxn(txn, impl->redactor(), st->rq, st->decide,
+                                                    &st->rec);
+                         },
+                         [st, done = std::move(done)](Status s) {
+                           if (!s.ok()) {
+                             done(s.error());
+                           } else {
+                             done(std::move(st->rec));
+                           }
+                         },
+                         {}});
+}
+
+Result<core::CallRecord> PostgresStore::Decide(const core::DecideRequest& request,
+                                               const core::DecideFn& decide) {
+  std::promise<Result<core::CallRecord>> p;
+  auto f = p.get_future();
+  DecideAsync(request, decide, [&p](Result<core::CallRecord> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+Status PostgresStore::AddUsage(std::string_view run_id, std::string_view agent_id,
+                               const Usage& usage) {
+  const std::string id(run_id), agent(agent_id);
+  const TimePoint now = impl_->Now();
+  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) {
+    Impl::Txn txn(b);
+    return core::AddUsageInTxn(txn, id, agent, usage, now);
+  });
+}
+
+Status PostgresStore::SetKill(const KillEntry& entry) {
+  KillEntry e = entry;
+  if (e.scope == "global") {
+    e.target.clear();
+  } else if (e.scope == "agent" || e.scope == "run") {
+    if (e.target.empty()) return Error::Invalid("kill switch scope " + e.scope + " needs a target");
+  } else {
+    return Error::Invalid("unknown kill switch scope \"" + e.scope +
+                          "\" (expected global, agent or run)");
+  }
+  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
+    b.kill_writes.push_back(e);
+    // Later operations of the same batch see it.
+    std::erase_if(b.kills,
+                  [&](const KillRow& k) { return k.scope == e.scope && k.target == e.target; });
+    if (e.engaged) b.kills.push_back(KillRow{e.scope, e.target, e.reason});
+    audit::AuditEvent ev{audit::kKillSwitch,
+                         e.at,
+                         "",
+                         "",
+                         "",
+                         e.actor,
+                         boost::json::object{{"scope", e.scope},
+                                             {"target", e.target},
+                                             {"engaged", e.engaged},
+                                             {"reason", e.reason}}};
+    if (e.scope == "run") ev.run_id = e.target;
+    if (e.scope == "agent") ev.agent_id = e.target;
+    b.events.push_back(std::move(ev));
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<KillEntry>> PostgresStore::ListKills() {
+  return impl_->Read<std::vector<KillEntry>>([](PgConn& c) -> Result<std::vector<KillEntry>> {
+    Result<PgResult> r = c.Exec(
+        "SELECT scope, target, engaged, reason, actor, time_ms FROM kill_switches"
+        " ORDER BY scope, target",
+        {});
+    if (!r.ok()) return r.error();
+    std::vector<KillEntry> out;
+    for (int i = 0; i < r->rows(); ++i) {
+      out.push_back(KillEntry{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
+                              r->Int(i, 2) != 0, std::string(r->Text(i, 3)),
+                              std::string(r->Text(i, 4)), FromUnixMillis(r->Int(i, 5))});
+    }
+    return out;
+  });
+}
+
+Result<std::string> PostgresStore::CreateToken(Role role, std::string_view name,
+                                               std::string_view agent_id, TimePoint now) {
+  // The token rules are the core's (core/roles.h).
+  Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
+  if (!person.ok()) return person.error();
+  const std::string plaintext = "ilk_" + Base64Url(RandomBytes(32));
+  const std::string agent(agent_id);
+  Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
+    const std::string token_id = NewId("tok_");
+    b.sql.append("INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms) VALUES (");
+    for (const std::string& t :
+         {token_id, Sha256Hex(plaintext), std::string(RoleName(role)), *person, agent}) {
+      pg::AppendLiteral(&b.sql, t);
+      b.sql.push_back(',');
+    }
+    b.sql.append(std::to_string(Millis(now)) + ");");
+    b.events.push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", agent, "",
+                                         boost::json::object{{"token_id", token_id},
+                                                             {"role", RoleName(role)},
+                                                             {"name", *person},
+                                                             {"agent_id", agent}}});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
+  return plaintext;
+}
+
+Result<Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
+  if (bearer_token.empty()) return Error::NotFound("no token");
+  const std::string hash = Sha256Hex(bearer_token);
+  if (std::optional<Principal> cached = impl_->CachedPrincipal(hash)) return *cached;
+  Result<Principal> p = impl_->Read<Principal>([&](PgConn& c) -> Result<Principal> {
+    Result<PgResult> r = c.Exec(
+        "SELECT token_id, sha256, role, name, agent_id, revoked_ms FROM tokens WHERE sha256 = $1",
+        {hash});
+    if (!r.ok()) return r.error();
+    if (r->rows() == 0 || !ConstantTimeEquals(r->Text(0, 1), hash)) {
+      return Error::NotFound("unknown token");
+    }
+    if (!r->IsNull(0, 5)) return Error::Denied("token has been revoked");
+    Principal out;
+    out.token_id = std::string(r->Text(0, 0));
+    std::optional<Role> role = ParseRole(r->Text(0, 2));
+    if (!role) return Error::Corrupt("store: token with unknown role");
+    out.role = *role;
+    out.name = std::string(r->Text(0, 3));
+    out.agent_id = std::string(r->Text(0, 4));
+    return out;
+  });
+  if (p.ok()) impl_->CachePrincipal(hash, *p);
+  return p;
+}
+
+Result<std::vector<TokenInfo>> PostgresStore::ListTokens() {
+  return impl_->Read<std::vector<TokenInfo>>([](PgConn& c) -> Result<std::vector<TokenInfo>> {
+    Result<PgResult> r = c.Exec(
+        "SELECT token_id, role, name, agent_id, created_ms, revoked_ms FROM tokens"
+        " ORDER BY created_ms, token_id",
+        {});
+    if (!r.ok()) return r.error();
+    std::vector<TokenInfo> out;
+    for (int i = 0; i < r->rows(); ++i) {
+      TokenInfo t;
+      t.token_id = std::string(r->Text(i, 0));
+      t.role = ParseRole(r->Text(i, 1)).value_or(Role::kAgent);
+      t.name = std::string(r->Text(i, 2));
+      t.agent_id = std::string(r->Text(i, 3));
+      t.created = FromUnixMillis(r->Int(i, 4));
+      t.revoked = !r->IsNull(i, 5);
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view actor,
+                                  TimePoint now) {
+  const std::string id(token_id), who(actor);
+  struct Found {
+    bool revoked = false;
+    std::string role, name, agent_id;
+  };
+  auto found = std::make_shared<Found>();
+  Status s = impl_->SubmitAndWait(
+      {},
+      [&](Impl::Batch& b) -> Status {
+        if (found->revoked) return Status::Ok();  // already revoked: no-op
+        b.sql.append("UPDATE tokens SET revoked_ms = " + std::to_string(Millis(now)) +
+                     " WHERE token_id = ");
+        pg::AppendLiteral(&b.sql, id);
+        b.sql.append(";");
+        b.events.push_back(audit::AuditEvent{audit::kTokenRevoked, now, "", "", found->agent_id,
+                                             who,
+                                             boost::json::object{{"token_id", id},
+                                                                 {"role", found->role},
+                                                                 {"name", found->name},
+                                                                 {"agent_id", found->agent_id}}});
+        return Status::Ok();
+      },
+      [&, found](PgConn& c, Impl::Batch&, std::vector<std::string>*,
+                 std::string* sqlstate) -> Status {
+        Result<PgResult> r = c.Exec(
+            "SELECT role, name, agent_id, revoked_ms FROM tokens WHERE token_id = $1 FOR UPDATE",
+            {id}, sqlstate);
+        if (!r.ok()) return r.error();
+        if (r->rows() == 0) return Error::NotFound("no token " + id);
+        *found = Found{!r->IsNull(0, 3), std::string(r->Text(0, 0)), std::string(r->Text(0, 1)),
+                       std::string(r->Text(0, 2))};
+        return Status::Ok();
+      });
+  // After the commit, so a concurrent lookup cannot re-cache the old row.
+  if (s.ok()) impl_->ClearAuthCache();
+  return s;
+}
+
+Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
+  const bool loaded = load.error.empty();
+  boost::json::object data{{"why", load.why}};
+  if (loaded) {
+    data["sha256"] = load.sha256;
+    data["agents"] = load.agents;
+  } else {
+    data["error"] = load.error.size() > kMaxResultOutputBytes
+                        ? core::TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
+                        : load.error;
+  }
+  audit::AuditEvent ev{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,
+                       load.at,
+                       "",
+                       "",
+                       "",
+                       load.principal,
+                       std::move(data)};
+  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
+    b.events.push_back(ev);
+    return Status::Ok();
+  });
+}
+
+Status PostgresStore::RecordAuthFailures(const AuthFailures& failures) {
+  boost::json::object reasons;
+  for (const auto& [why, n] : failures.reasons) reasons[why] = n;
+  audit::AuditEvent ev{audit::kAuthFailed,
+                       failures.last,
+                       "",
+                       "",
+                       "",
+                       "",
+                       boost::json::object{{"count", failures.count},
+                                           {"reasons", std::move(reasons)},
+                                           {"first", FormatRfc3339(failures.first)},
+                                           {"last", FormatRfc3339(failures.last)}}};
+  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
+    b.events.push_back(ev);
+    return Status::Ok();
+  });
+}
+
+Status PostgresStore::RecordResult(std::string_view call_id, std::string_view agent_id,
+                                   const CallResult& result, TimePoint now) {
+  const std::string id(call_id), agent(agent_id);
+  return impl_->SubmitAndWait(
+      {},
+      [&](Impl::Batch& b) {
+        Impl::Txn txn(b);
+        return core::RecordResultInTxn(txn, id, agent, result, now);
+      },
+      [&](PgConn& c, Impl::Batch& b, std::vector<std::string>* runs,
+          std::string* sqlstate) -> Status {
+        // The call row, locked; its run is locked with the batch's runs.
+        Result<PgResult> r = c.Exec(
+            "SELECT run_id, agent_id, verdict, result_json IS NOT NULL FROM calls"
+            " WHERE call_id = $1 FOR UPDATE",
+            {id}, sqlstate);
+        if (!r.ok()) return r.error();
+        if (r->rows() == 0) return Status::Ok();  // the core answers NotFound
+        core::CallResultRow row;
+        row.run_id = std::string(r->Text(0, 0));
+        row.agent_id = std::string(r->Text(0, 1));
+        row.verdict = ParseVerdict(r->Text(0, 2)).value_or(Verdict::kDeny);
+        row.has_result = r->Text(0, 3) == "t";
+        runs->push_back(row.run_id);
+        b.call_rows[id] = std::move(row);
+        return Status::Ok();
+      });
+}
+
+Status PostgresStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
+  const std::string id(run_id), agent(agent_id);
+  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) {
+    Impl::Txn txn(b);
+    return core::EndRunInTxn(txn, id, agent, now);
+  });
+}
+
+Result<boost::json::array> PostgresStore::QueryAudit(const audit::AuditQuery&) {
+  return NotYet("reading the audit log (GET /v1/audit)");
+}
+Result<StoredCall> PostgresStore::GetCall(std::string_view) { return NotYet("reading a call"); }
+Result<StoredCall> PostgresStore::ReleaseCall(std::string_view, std::string_view, TimePoint) {
+  return NotYet("reading a call");
+}
+// No approvals on this store (see the header): none pending, none to find.
+Result<std::vector<Approval>> PostgresStore::ListApprovals(const ApprovalFilter&) {
+  return std::vector<Approval>{};
+}
+Result<Approval> PostgresStore::GetApproval(std::string_view approval_id) {
+  return Error::NotFound("no approval " + std::string(approval_id));
+}
+Result<VoteOutcome> PostgresStore::Vote(const VoteRequest& request) {
+  return Error::NotFound("no approval " + request.approval_id);
+}
+Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id, std::string_view,
+                                                 std::string_view, TimePoint) {
+  return Error::NotFound("no approval " + std::string(approval_id));
+}
+Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint) {
+  return std::vector<ApprovalChange>{};
+}
+Result<RunPage> PostgresStore::ListRuns(const RunFilter&) { return NotYet("listing runs"); }
+Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view, size_t) {
+  return NotYet("listing a run's calls");
+}
+Result<int64_t> PostgresStore::PruneCalls(TimePoint, int64_t) {
+  return NotYet("pruning call rows");
+}
+
+}  // namespace interlock::store

@@ -1,0 +1,135 @@
+// PostgresStore: the RunStore backend on PostgreSQL (issue 14, section 2), for several
+// daemons sharing one state.
+//
+// It holds no rule: decisions run core::DecideInTxn over a StateTxn whose rows live in
+// one PostgreSQL transaction. Writes go through one writer thread and one connection that
+// batches concurrent operations into one transaction (group commit) in two round trips:
+//   1. BEGIN; lock the audit head row (SELECT ... FOR UPDATE); read the engaged kill
+//      switches; lock every run row the batch touches (SELECT ... FOR UPDATE).
+//   2. The core's transaction functions have run in memory against these rows; then the
+//      new run rows, the updated run rows (each with a version check), the call rows, the
+//      audit records (one hash chain, serialized by the head row lock) and COMMIT go in
+//      one multi-statement round trip.
+// (An operation that must read other rows first, a result or a revocation, adds a round
+// trip for them and one for the runs.)
+// The head row lock serializes every writer of every daemon on the database, so a batch
+// sees the kill switches and runs as of its own transaction (a switch engaged by another
+// daemon applies to the next batch that starts after it commits) and two daemons never
+// both spend the last step. A serialization failure, deadlock or version conflict re-runs
+// the batch (at most 3 times); a batch that fails otherwise is re-run one operation per
+// transaction so a bad operation fails alone.
+//
+// Durability is the database's COMMIT (synchronous_commit as the server has it; on by
+// default). The schema is versioned (table interlock_schema_version); Open migrates under
+// pg_advisory_xact_lock, so two daemons starting together migrate once, and refuses a
+// database whose schema is newer than this binary knows (kInvalidArgument).
+//
+// Bounds: every wait on the database is bounded by PgLimits (connect 3 s per host,
+// statements 5 s, locks 3 s, a silent peer 5 s); an operation waits in the queue at most
+// kMaxQueueWait (5 s) before it fails; after a failed connect the store answers
+// kUnavailable at once for 1 s instead of reconnecting per batch. A request thread in
+// Decide() therefore waits at most about 10 s, typically one batch. Every database failure
+// is kUnavailable, which the Guard turns into deny STORE_UNAVAILABLE; the writer
+// reconnects on the next batch, so the store recovers without a restart.
+//
+// Reads (GetRun) use a second connection behind a mutex. Thread-safety: every method may
+// be called from any thread; DecideAsync callbacks run on the writer thread and must not
+// block or call this store synchronously.
+//
+// Not yet (docs/operations.md, "PostgreSQL"): approvals (there are none: a call the
+// policy sends for approval fails with kUnavailable, so the Guard denies it
+// STORE_UNAVAILABLE; ListApprovals is empty, GetApproval/Vote/Withdraw are kNotFound),
+// GetCall/ReleaseCall, ListRuns, ListRunCalls, QueryAudit and PruneCalls (kUnavailable,
+// "not supported on the PostgreSQL store yet"), anchors of security records
+// (StoreOptions::anchor), and audit verify/export/checkpoints over PostgreSQL.
+// Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
+// this store clears the cache at once; one through another daemon applies within 1 s.
+#ifndef INTERLOCK_STORE_POSTGRES_STORE_H_
+#define INTERLOCK_STORE_POSTGRES_STORE_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+#include "core/run_store.h"
+#include "interlock/result.h"
+#include "store/postgres_conn.h"
+#include "store/store.h"
+
+namespace interlock::store {
+
+struct PostgresOptions {
+  std::string uri;               // postgresql://user@host:5432/db?... (libpq URI or conninfo)
+  int max_batch = 256;           // operations per transaction at most
+  std::string audit_key;         // HMAC key for redaction (raw bytes)
+  const Clock* clock = nullptr;  // writes without a `now`; nullptr: the system clock
+  pg::PgLimits limits;
+  // How long a successful token lookup is reused (0: every request reads the table).
+  std::chrono::milliseconds auth_cache_ttl{1000};
+};
+
+// True for "postgresql://..." and "postgres://..." (the store is PostgreSQL, not a file).
+bool IsPostgresUri(std::string_view s);
+
+class PostgresStore final : public Store {
+ public:
+  // The schema version this binary writes.
+  static constexpr int kSchemaVersion = 1;
+
+  // Connects and migrates. kUnavailable when the database cannot be reached,
+  // kInvalidArgument for a schema newer than kSchemaVersion.
+  static Result<std::unique_ptr<PostgresStore>> Open(const PostgresOptions& options);
+  ~PostgresStore() override;  // drains the queue, joins the writer, closes
+  PostgresStore(const PostgresStore&) = delete;
+  PostgresStore& operator=(const PostgresStore&) = delete;
+
+  // core::RunStore
+  Result<core::RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
+                                  TimePoint now) override;
+  Result<core::RunInfo> GetRun(std::string_view run_id) override;
+  Result<core::CallRecord> Decide(const core::DecideRequest& request,
+                                  const core::DecideFn& decide) override;
+  void DecideAsync(core::DecideRequest request, core::DecideFn decide,
+                   DecideCallback done) override;
+  Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+
+  // Store
+  Result<std::string> CreateToken(Role role, std::string_view name, std::string_view agent_id,
+                                  TimePoint now) override;
+  Result<Principal> Authenticate(std::string_view bearer_token) override;
+  Result<std::vector<TokenInfo>> ListTokens() override;
+  Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;
+  Status SetKill(const KillEntry& entry) override;
+  Result<std::vector<KillEntry>> ListKills() override;
+  Status RecordPolicyLoad(const PolicyLoad& load) override;
+  Status RecordAuthFailures(const AuthFailures& failures) override;
+  Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
+  Result<StoredCall> GetCall(std::string_view call_id) override;
+  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
+                                 TimePoint now) override;
+  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
+                      TimePoint now) override;
+  Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
+  Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;
+  Result<Approval> GetApproval(std::string_view approval_id) override;
+  Result<VoteOutcome> Vote(const VoteRequest& request) override;
+  Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
+                                    std::string_view reason, TimePoint now) override;
+  Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
+  Result<RunPage> ListRuns(const RunFilter& filter) override;
+  Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
+  Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
+
+  class Impl;
+
+ private:
+  explicit PostgresStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace interlock::store
+
+#endif  // INTERLOCK_STORE_POSTGRES_STORE_H_

@@ -1,0 +1,139 @@
+// Two `interlock serve` daemons on one PostgreSQL database (issue 14, sections 3 and 4):
+// a run made through one is usable through the other, the budget holds exactly across
+// both, a kill switch engaged store-direct stops both, and the audit trail is one chain.
+// The database is a private cluster (tests/support/pg_cluster.h).
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "daemon_harness.h"
+#include "pg_cluster.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+constexpr int kCap = 30;
+
+const char* kPolicy = R"(agent:
+  id: "fleet-agent"
+  identity: "fleet-agent@test.local"
+tools:
+  allowed:
+    - name: "read_document"
+execution:
+  max_steps: 30
+)";
+
+class FleetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    cluster_ = PgTestEnvironment::Instance()->Cluster(&error);
+    ASSERT_NE(cluster_, nullptr) << error;
+    uri_ = cluster_->NewDatabase(&error);
+    ASSERT_FALSE(uri_.empty()) << error;
+    policies_ = dir_.Write("policies/fleet.yaml", kPolicy);
+    for (int i = 0; i < 2; ++i) {
+      daemons_.push_back(std::make_unique<Daemon>(dir_.path() + "/d" + std::to_string(i),
+                                                  dir_.path() + "/policies"));
+      std::filesystem::create_directories(dir_.path() + "/d" + std::to_string(i));
+      daemons_[i]->SetStore(uri_);
+      // One set of audit keys for the fleet (redaction is an HMAC).
+      daemons_[i]->SetExtraArgs({"--keys", dir_.path() + "/keys"});
+      ASSERT_TRUE(daemons_[i]->Start()) << daemons_[i]->log();
+    }
+    int rc = -1;
+    token_ = RunInterlock({"token", "create", "--store", uri_, "--agent", "fleet-agent", "--force"},
+                          &rc);
+    ASSERT_EQ(rc, 0) << token_;
+  }
+
+  std::string NewRun(int daemon) {
+    HttpClient c(daemons_[daemon]->port());
+    HttpResult r = c.Request("POST", "/v1/runs", "{}", token_);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json.is_object() ? std::string(r.json.at("run_id").as_string()) : "";
+  }
+
+  std::string Sql(const std::string& sql) {
+    std::string error;
+    std::string out = cluster_->Psql(uri_.substr(uri_.rfind('/') + 1), sql, &error);
+    EXPECT_EQ(error, "");
+    return out;
+  }
+
+  TempDir dir_;
+  PgCluster* cluster_ = nullptr;
+  std::string uri_, policies_, token_;
+  std::vector<std::unique_ptr<Daemon>> daemons_;
+};
+
+// Tests that many parallel calls through two daemons on one run get exactly max_steps
+// allowed: the daemons never both spend the last step.
+TEST_F(FleetTest, BudgetRaceAcrossTwoDaemonsAllowsExactlyTheCap) {
+  const std::string run = NewRun(0);
+  ASSERT_FALSE(run.empty());
+  std::atomic<int> allowed{0}, budget{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient c(daemons_[t % 2]->port());
+      for (int i = 0; i < 8; ++i) {
+        HttpResult r = c.Request("POST", "/v1/runs/" + run + "/calls",
+                                 R"({"tool":"read_document","args":{}})", token_);
+        const std::string code = r.json.is_object() && r.json.as_object().contains("code")
+                                     ? std::string(r.json.at("code").as_string())
+                                     : "";
+        if (code == "ALLOWED") {
+          ++allowed;
+        } else if (code == "BUDGET_EXCEEDED" || code == "RUN_HALTED") {
+          ++budget;  // the call past the cap, then the halted run
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), kCap);
+  EXPECT_EQ(budget.load(), 64 - kCap);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE verdict = 'allow'"), std::to_string(kCap) + "\n");
+}
+
+// Tests that a kill switch engaged store-direct (`interlock kill engage --store
+// postgresql://...`) denies the next call on both daemons, and the audit log is one chain
+// holding every daemon's records in order.
+TEST_F(FleetTest, StoreDirectKillSwitchStopsBothDaemons) {
+  const std::string run = NewRun(1);
+  ASSERT_FALSE(run.empty());
+  const std::string call = R"({"tool":"read_document","args":{}})";
+  for (int d = 0; d < 2; ++d) {
+    HttpClient c(daemons_[d]->port());
+    EXPECT_EQ(c.Request("POST", "/v1/runs/" + run + "/calls", call, token_).json.at("code"),
+              "ALLOWED");
+  }
+  int rc = -1;
+  const std::string out = RunInterlock(
+      {"kill", "engage", "--store", uri_, "--agent", "fleet-agent", "--reason", "fleet stop"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  for (int d = 0; d < 2; ++d) {
+    HttpClient c(daemons_[d]->port());
+    HttpResult r = c.Request("POST", "/v1/runs/" + run + "/calls", call, token_);
+    EXPECT_EQ(r.json.at("code"), "KILL_SWITCH") << r.body;
+  }
+  // One chain: consecutive seqs, each prev_hash the previous hash.
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log a JOIN audit_log p ON p.seq = a.seq - 1"
+                " WHERE a.prev_hash <> p.hash"),
+            "0\n");
+  EXPECT_EQ(Sql("SELECT max(seq) = count(*) FROM audit_log"), "t\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE type = 'policy_loaded'"), "2\n");
+}
+
+}  // namespace
+}  // namespace interlock::testing

@@ -1,0 +1,379 @@
+// PostgresStore beyond the RunStore contract (run_store_contract_test.cc): migrations,
+// several stores (daemons) on one database, the audit chain, and failing closed while the
+// database is away. A private cluster per test binary (tests/support/pg_cluster.h).
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "audit/audit_log.h"
+#include "pg_cluster.h"
+#include "store/postgres_store.h"
+
+namespace interlock::store {
+namespace {
+
+using core::CallRecord;
+using core::DecideRequest;
+
+TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    cluster_ = testing::PgTestEnvironment::Instance()->Cluster(&error);
+    ASSERT_NE(cluster_, nullptr) << error;
+    uri_ = cluster_->NewDatabase(&error);
+    ASSERT_FALSE(uri_.empty()) << error;
+    db_ = uri_.substr(uri_.rfind('/') + 1);
+  }
+
+  std::unique_ptr<PostgresStore> Open() {
+    PostgresOptions o;
+    o.uri = uri_;
+    Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(o);
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+
+  std::string Sql(const std::string& sql) {
+    std::string error;
+    std::string out = cluster_->Psql(db_, sql, &error);
+    EXPECT_EQ(error, "");
+    return out;
+  }
+
+  static DecideRequest Request(const std::string& run_id, const std::string& agent) {
+    DecideRequest rq;
+    rq.run_id = run_id;
+    rq.agent_id = agent;
+    rq.principal = agent;
+    rq.policy_sha256 = "sha";
+    rq.now = T0();
+    rq.call.tool = "read";
+    return rq;
+  }
+
+  static engine::Evaluation Allow(const ToolCall& call, const RunState&,
+                                  const std::optional<engine::KillSwitch>& kill) {
+    engine::Evaluation ev;
+    if (kill) {
+      ev.decision = DenyDecision(Code::kKillSwitch, kill->reason);
+      return ev;
+    }
+    ev.decision.verdict = Verdict::kAllow;
+    ev.decision.code = Code::kAllowed;
+    ev.decision.tool = call.tool;
+    return ev;
+  }
+
+  testing::PgCluster* cluster_ = nullptr;
+  std::string uri_;
+  std::string db_;
+};
+
+// Tests that daemons starting together on an empty database migrate it once: every one
+// opens, and the schema is at the binary's version exactly once.
+TEST_F(PostgresStoreTest, DaemonsStartingTogetherMigrateOnce) {
+  constexpr int kStores = 4;
+  std::vector<std::unique_ptr<PostgresStore>> stores(kStores);
+  std::vector<std::string> errors(kStores);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kStores; ++i) {
+    threads.emplace_back([&, i] {
+      PostgresOptions o;
+      o.uri = uri_;
+      Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(o);
+      if (s.ok()) {
+        stores[i] = std::move(s).value();
+      } else {
+        errors[i] = s.error().message;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kStores; ++i) EXPECT_NE(stores[i], nullptr) << errors[i];
+  EXPECT_EQ(Sql("SELECT version FROM interlock_schema_version"),
+            std::to_string(PostgresStore::kSchemaVersion) + "\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_head"), "1\n");
+}
+
+// Tests that an older binary refuses a database a newer one migrated, with a message
+// that says so, instead of writing rows it does not understand.
+TEST_F(PostgresStoreTest, NewerSchemaIsRefusedWithAClearMessage) {
+  ASSERT_NE(Open(), nullptr);
+  Sql("UPDATE interlock_schema_version SET version = 99");
+  PostgresOptions o;
+  o.uri = uri_;
+  Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_NE(s.error().message.find("schema version 99, newer than this interlock"),
+            std::string::npos)
+      << s.error().message;
+}
+
+// Tests that two daemons on one database never both spend the last step of a budget.
+TEST_F(PostgresStoreTest, TwoDaemonsNeverBothSpendTheLastStep) {
+  std::unique_ptr<PostgresStore> a = Open(), b = Open();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->CreateRun("agent", "r1", T0()).ok());
+  constexpr uint64_t kCap = 40;
+  auto capped = [](const ToolCall& call, const RunState& state,
+                   const std::optional<engine::KillSwitch>&) {
+    engine::Evaluation ev;
+    if (state.steps >= kCap) {
+      ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");
+      return ev;
+    }
+    ev.decision.verdict = Verdict::kAllow;
+    ev.decision.code = Code::kAllowed;
+    ev.decision.tool = call.tool;
+    return ev;
+  };
+  std::atomic<int> allowed{0}, answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    PostgresStore* s = t % 2 == 0 ? a.get() : b.get();
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < 10; ++i) {
+        Result<CallRecord> r = s->Decide(Request("r1", "agent"), capped);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        ++answered;
+        if (r->decision.verdict == Verdict::kAllow) ++allowed;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(answered.load(), 160);
+  EXPECT_EQ(allowed.load(), static_cast<int>(kCap));
+  EXPECT_EQ(b->GetRun("r1")->state.steps, 160u);
+}
+
+// Tests that a kill switch engaged through one daemon (or store-direct) denies the very
+// next decision on another: switches are read inside every batch transaction.
+TEST_F(PostgresStoreTest, KillSwitchFromAnotherDaemonAppliesToTheNextDecision) {
+  std::unique_ptr<PostgresStore> a = Open(), b = Open();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->CreateRun("agent", "r1", T0()).ok());
+  ASSERT_EQ(b->Decide(Request("r1", "agent"), Allow)->decision.verdict, Verdict::kAllow);
+  ASSERT_TRUE(a->SetKill(KillEntry{"agent", "agent", true, "stop now", "admin", T0()}).ok());
+  Result<CallRecord> r = b->Decide(Request("r1", "agent"), Allow);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->decision.code, Code::kKillSwitch);
+  EXPECT_EQ(r->decision.reason, "stop now");
+  ASSERT_TRUE(a->SetKill(KillEntry{"agent", "agent", false, "", "admin", T0()}).ok());
+  EXPECT_EQ(b->Decide(Request("r1", "agent"), Allow)->decision.verdict, Verdict::kAllow);
+  Result<std::vector<KillEntry>> kills = b->ListKills();
+  ASSERT_TRUE(kills.ok());
+  ASSERT_EQ(kills->size(), 1u);
+  EXPECT_FALSE((*kills)[0].engaged);
+}
+
+// Tests that the records two daemons write form one hash chain: consecutive seqs, each
+// record's prev_hash the previous record's hash, each hash recomputed from its body, and
+// the head row naming the last record. (The full verifier over PostgreSQL is issue 14,
+// section 3.)
+TEST_F(PostgresStoreTest, TwoDaemonsWriteOneAuditChain) {
+  std::unique_ptr<PostgresStore> a = Open(), b = Open();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->CreateRun("agent", "r1", T0()).ok());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    PostgresStore* s = t % 2 == 0 ? a.get() : b.get();
+    threads.emplace_back([s] {
+      for (int i = 0; i < 20; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const std::string rows = Sql("SELECT seq, prev_hash, hash, body FROM audit_log ORDER BY seq");
+  std::istringstream in(rows);
+  std::string line;
+  int64_t expect_seq = 1;
+  std::string prev(audit::kGenesisHash);
+  while (std::getline(in, line)) {
+    const size_t p1 = line.find('|'), p2 = line.find('|', p1 + 1), p3 = line.find('|', p2 + 1);
+    ASSERT_NE(p3, std::string::npos) << line;
+    EXPECT_EQ(std::stoll(line.substr(0, p1)), expect_seq);
+    EXPECT_EQ(line.substr(p1 + 1, p2 - p1 - 1), prev);
+    const std::string hash = line.substr(p2 + 1, p3 - p2 - 1);
+    EXPECT_EQ(audit::AuditRecordHash(prev, line.substr(p3 + 1)), hash) << "seq " << expect_seq;
+    prev = hash;
+    ++expect_seq;
+  }
+  EXPECT_EQ(expect_seq - 1, 1 + 80);  // run_started and 80 decisions
+  EXPECT_EQ(Sql("SELECT seq, hash FROM audit_head"),
+            std::to_string(expect_seq - 1) + "|" + prev + "\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls"), "80\n");
+}
+
+// Tests that an operation the database refuses (a tool name that is not UTF-8) fails
+// alone: the decisions batched with it are still recorded.
+TEST_F(PostgresStoreTest, AnOperationTheDatabaseRefusesFailsAlone) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  std::vector<std::promise<Result<CallRecord>>> done(9);
+  for (int i = 0; i < 9; ++i) {
+    DecideRequest rq = Request("r1", "agent");
+    if (i == 4) rq.call.tool = "bad\xff\xfe";
+    s->DecideAsync(rq, Allow,
+                   [&done, i](Result<CallRecord> r) { done[i].set_value(std::move(r)); });
+  }
+  for (int i = 0; i < 9; ++i) {
+    Result<CallRecord> r = done[i].get_future().get();
+    if (i == 4) {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+    } else {
+      EXPECT_TRUE(r.ok()) << i << ": " << r.error().message;
+    }
+  }
+  EXPECT_EQ(s->GetRun("r1")->state.steps, 8u);
+}
+
+// Tests that while the database is down decisions fail with kUnavailable (the Guard's
+// STORE_UNAVAILABLE deny) within a bounded time, never allow, and that the same store
+// serves again once the database is back, without a restart.
+TEST_F(PostgresStoreTest, DatabaseDownIsUnavailableInBoundedTimeThenRecovers) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
+  cluster_->Stop();
+  for (int i = 0; i < 3; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    Result<CallRecord> r = s->Decide(Request("r1", "agent"), Allow);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable) << r.error().message;
+    EXPECT_LT(took, std::chrono::seconds(5));
+    Result<core::RunInfo> g = s->GetRun("r1");
+    ASSERT_FALSE(g.ok());
+    EXPECT_EQ(g.error().kind, ErrorKind::kUnavailable);
+  }
+  std::string error;
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  Result<CallRecord> r = Error::Unavailable("not yet");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!r.ok() && std::chrono::steady_clock::now() < deadline) {
+    r = s->Decide(Request("r1", "agent"), Allow);
+    if (!r.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->decision.verdict, Verdict::kAllow);
+  EXPECT_EQ(s->GetRun("r1")->state.steps, 2u);
+}
+
+// Tests that a token revoked through one daemon is refused at once by that daemon and
+// within the token cache's lifetime (1 s) by another, and that revoking twice is a no-op.
+TEST_F(PostgresStoreTest, TokenRevokedOnOneDaemonIsRefusedByAnother) {
+  std::unique_ptr<PostgresStore> a = Open(), b = Open();
+  ASSERT_TRUE(a && b);
+  Result<std::string> token = a->CreateToken(Role::kAgent, "", "agent", T0());
+  ASSERT_TRUE(token.ok()) << token.error().message;
+  Result<Principal> p = b->Authenticate(*token);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->agent_id, "agent");
+  EXPECT_EQ(b->Authenticate(*token + "x").error().kind, ErrorKind::kNotFound);
+  ASSERT_TRUE(a->Authenticate(*token).ok());  // cached by a too
+  const auto revoked_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(a->RevokeToken(p->token_id, "admin", T0()).ok());
+  ASSERT_TRUE(a->RevokeToken(p->token_id, "admin", T0()).ok());
+  Result<Principal> here = a->Authenticate(*token);
+  ASSERT_FALSE(here.ok());
+  EXPECT_EQ(here.error().kind, ErrorKind::kPermissionDenied);
+  Result<Principal> again = b->Authenticate(*token);
+  while (again.ok() && std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(3)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    again = b->Authenticate(*token);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - revoked_at, std::chrono::milliseconds(1500));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(a->RevokeToken("tok_nope", "admin", T0()).error().kind, ErrorKind::kNotFound);
+  Result<std::vector<TokenInfo>> list = b->ListTokens();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_TRUE((*list)[0].revoked);
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE type = 'token_revoked'"), "1\n");
+}
+
+// Tests that a result is recorded once, only for an allowed call of the caller's own, and
+// adds its usage to the run; an ended run takes no more decisions.
+TEST_F(PostgresStoreTest, ResultsOnceForOwnAllowedCallsAndEndedRunsRefuse) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  Result<CallRecord> call = s->Decide(Request("r1", "agent"), Allow);
+  ASSERT_TRUE(call.ok());
+  CallResult res;
+  res.output_json = "{\"x\":1}";
+  res.usage = Usage{7, 9};
+  EXPECT_EQ(s->RecordResult(call->call_id, "other", res, T0()).error().kind,
+            ErrorKind::kPermissionDenied);
+  EXPECT_EQ(s->RecordResult("call_nope", "agent", res, T0()).error().kind, ErrorKind::kNotFound);
+  ASSERT_TRUE(s->RecordResult(call->call_id, "agent", res, T0()).ok());
+  EXPECT_EQ(s->RecordResult(call->call_id, "agent", res, T0()).error().kind,
+            ErrorKind::kAlreadyExists);
+  EXPECT_EQ(s->GetRun("r1")->state.tokens, 7u);
+  EXPECT_EQ(s->EndRun("r1", "other", T0()).error().kind, ErrorKind::kPermissionDenied);
+  ASSERT_TRUE(s->EndRun("r1", "agent", T0()).ok());
+  ASSERT_TRUE(s->EndRun("r1", "agent", T0()).ok());
+  EXPECT_TRUE(s->GetRun("r1")->ended);
+  Result<CallRecord> late = s->Decide(Request("r1", "agent"), Allow);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().kind, ErrorKind::kInvalidArgument);
+}
+
+// Tests that a call the policy sends for approval is not decided on a store that cannot
+// hold approvals yet: kUnavailable (deny STORE_UNAVAILABLE), nothing spent.
+TEST_F(PostgresStoreTest, ApprovalRequiredFailsClosedUntilApprovalsExist) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  Result<CallRecord> r = s->Decide(
+      Request("r1", "agent"),
+      [](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&) {
+        engine::Evaluation ev;
+        ev.decision.verdict = Verdict::kApprovalRequired;
+        ev.decision.code = Code::kApprovalRequired;
+        ev.decision.tool = call.tool;
+        return ev;
+      });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(s->GetRun("r1")->state.steps, 0u);
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls"), "0\n");
+}
+
+// Tests that a store pointed at a port nobody listens on fails to open with kUnavailable
+// within the connect timeout.
+TEST(PostgresStoreOpen, UnreachableDatabaseIsUnavailable) {
+  PostgresOptions o;
+  o.uri = "postgresql://postgres@127.0.0.1:1/none";
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+}
+
+// Tests that only postgres URIs select the PostgreSQL backend; paths stay SQLite.
+TEST(PostgresStoreOpen, OnlyPostgresUrisArePostgres) {
+  EXPECT_TRUE(IsPostgresUri("postgresql://u@h:5432/db?target_session_attrs=read-write"));
+  EXPECT_TRUE(IsPostgresUri("postgres://h/db"));
+  EXPECT_FALSE(IsPostgresUri("/var/lib/interlock/state.db"));
+  EXPECT_FALSE(IsPostgresUri("postgresql.db"));
+}
+
+}  // namespace
+}  // namespace interlock::store

@@ -1,0 +1,418 @@
+// One contract for every RunStore backend (docs/design.md#state-port): the rules run in
+// the core (core::DecideInTxn), so every backend must give the same answers. Typed over
+// MemoryRunStore, the SQLite store and the PostgreSQL store (a private cluster per test
+// binary, tests/support/pg_cluster.h; a fresh database per test).
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/run_store.h"
+#include "pg_cluster.h"
+#include "store/postgres_store.h"
+#include "store/sqlite_store.h"
+
+namespace interlock {
+namespace {
+
+namespace fs = std::filesystem;
+using core::CallRecord;
+using core::DecideRequest;
+using core::RunStore;
+
+TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("il-contract-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  static inline std::atomic<int> counter_{0};
+  fs::path path_;
+};
+
+// --- backends ---------------------------------------------------------------------------
+
+struct MemoryBackend {
+  static constexpr bool kDurable = false;
+  explicit MemoryBackend(const TempDir&) { store = std::make_unique<core::MemoryRunStore>(); }
+  RunStore& get() { return *store; }
+  void Kill(const std::string& scope, const std::string& target, std::string reason) {
+    store->SetKill(scope, target, true, std::move(reason));
+  }
+  bool Reopen() { return false; }
+  Status RecordResult(const std::string& call_id, const std::string& agent,
+                      const core::CallResult& r) {
+    return store->RecordResult(call_id, agent, r, T0());
+  }
+  Status EndRun(const std::string& run_id, const std::string& agent) {
+    return store->EndRun(run_id, agent, T0());
+  }
+  std::unique_ptr<core::MemoryRunStore> store;
+};
+
+struct SqliteBackend {
+  static constexpr bool kDurable = true;
+  explicit SqliteBackend(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
+  void Open() {
+    store::StoreOptions o;
+    o.path = path;
+    o.durable_full = false;
+    auto s = store::SqliteStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store = std::move(s).value();
+  }
+  RunStore& get() { return *store; }
+  void Kill(const std::string& scope, const std::string& target, std::string reason) {
+    store::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
+    ASSERT_TRUE(store->SetKill(e).ok());
+  }
+  bool Reopen() {
+    store.reset();
+    Open();
+    return true;
+  }
+  Status RecordResult(const std::string& call_id, const std::string& agent,
+                      const core::CallResult& r) {
+    return store->RecordResult(call_id, agent, r, T0());
+  }
+  Status EndRun(const std::string& run_id, const std::string& agent) {
+    return store->EndRun(run_id, agent, T0());
+  }
+  std::string path;
+  std::unique_ptr<store::SqliteStore> store;
+};
+
+struct PostgresBackend {
+  static constexpr bool kDurable = true;
+  explicit PostgresBackend(const TempDir&) { Init(); }
+  void Init() {
+    std::string error;
+    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
+    ASSERT_NE(cluster, nullptr) << error;
+    uri = cluster->NewDatabase(&error);
+    ASSERT_FALSE(uri.empty()) << error;
+    Open();
+  }
+  void Open() {
+    store::PostgresOptions o;
+    o.uri = uri;
+    auto s = store::PostgresStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store = std::move(s).value();
+  }
+  RunStore& get() { return *store; }
+  void Kill(const std::string& scope, const std::string& target, std::string reason) {
+    store::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
+    ASSERT_TRUE(store->SetKill(e).ok());
+  }
+  bool Reopen() {
+    store.reset();
+    Open();
+    return true;
+  }
+  Status RecordResult(const std::string& call_id, const std::string& agent,
+                      const core::CallResult& r) {
+    return store->RecordResult(call_id, agent, r, T0());
+  }
+  Status EndRun(const std::string& run_id, const std::string& agent) {
+    return store->EndRun(run_id, agent, T0());
+  }
+  std::string uri;
+  std::unique_ptr<store::PostgresStore> store;
+};
+
+template <class B>
+class RunStoreContract : public ::testing::Test {
+ protected:
+  RunStoreContract() : backend_(dir_) {}
+  RunStore& store() { return backend_.get(); }
+
+  DecideRequest Request(const std::string& run_id, const std::string& agent, int64_t at_ms = 0) {
+    DecideRequest rq;
+    rq.run_id = run_id;
+    rq.agent_id = agent;
+    rq.principal = agent;
+    rq.policy_sha256 = "sha";
+    rq.now = T0() + std::chrono::milliseconds(at_ms);
+    rq.call.tool = "read";
+    return rq;
+  }
+
+  // An engine step that allows and records what it saw.
+  core::DecideFn Allow(RunState* seen = nullptr,
+                       std::optional<engine::KillSwitch>* kill_seen = nullptr) {
+    return [seen, kill_seen](const ToolCall& call, const RunState& state,
+                             const std::optional<engine::KillSwitch>& kill) {
+      if (seen != nullptr) *seen = state;
+      if (kill_seen != nullptr) *kill_seen = kill;
+      engine::Evaluation ev;
+      ev.decision.verdict = Verdict::kAllow;
+      ev.decision.code = Code::kAllowed;
+      ev.decision.tool = call.tool;
+      ev.effects.records = 1;
+      ev.effects.consume_records = true;
+      return ev;
+    };
+  }
+
+  TempDir dir_;
+  B backend_;
+};
+
+using Backends = ::testing::Types<MemoryBackend, SqliteBackend, PostgresBackend>;
+TYPED_TEST_SUITE(RunStoreContract, Backends);
+
+TYPED_TEST(RunStoreContract, UnknownRunIsNotFoundAndDecidesNothing) {
+  bool called = false;
+  Result<CallRecord> r = this->store().Decide(
+      this->Request("nope", "a"),
+      [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+        called = true;
+        return engine::Evaluation{};
+      });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kNotFound);
+  EXPECT_FALSE(called);
+}
+
+TYPED_TEST(RunStoreContract, ReusedRunIdIsRefused) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<core::RunInfo> again = this->store().CreateRun("b", "r1", T0());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().GetRun("r1")->agent_id, "a");
+}
+
+TYPED_TEST(RunStoreContract, ForeignAgentCannotSpendAnotherAgentsRun) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<CallRecord> r = this->store().Decide(this->Request("r1", "b"), this->Allow());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(this->store().GetRun("r1")->state.steps, 0u);
+  Status u = this->store().AddUsage("r1", "b", Usage{10, 0});
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().kind, ErrorKind::kPermissionDenied);
+}
+
+TYPED_TEST(RunStoreContract, ReportedUsageAndElapsedReachTheEngineBeforeItDecides) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  ASSERT_TRUE(this->store().AddUsage("r1", "a", Usage{5, 7}).ok());
+  DecideRequest rq = this->Request("r1", "a", /*at_ms=*/1500);
+  rq.call.usage = Usage{10, 20};
+  RunState seen;
+  Result<CallRecord> r = this->store().Decide(rq, this->Allow(&seen));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(seen.tokens, 15u);
+  EXPECT_EQ(seen.cost_micros, 27);
+  EXPECT_EQ(seen.elapsed_ms, 1500);
+  EXPECT_EQ(seen.steps, 0u);
+  EXPECT_EQ(r->state_after.steps, 1u);
+  EXPECT_EQ(r->state_after.records.at("read"), 1u);
+  EXPECT_EQ(r->decision.code, Code::kAllowed);
+  EXPECT_FALSE(r->call_id.empty());
+  const core::RunInfo info = *this->store().GetRun("r1");
+  EXPECT_EQ(info.state.steps, 1u);
+  EXPECT_EQ(info.state.tokens, 15u);
+}
+
+TYPED_TEST(RunStoreContract, KillSwitchReachesTheEngineMostGeneralFirst) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  std::optional<engine::KillSwitch> kill;
+  ASSERT_TRUE(this->store().Decide(this->Request("r1", "a"), this->Allow(nullptr, &kill)).ok());
+  EXPECT_FALSE(kill.has_value());
+  this->backend_.Kill("run", "r1", "run stop");
+  ASSERT_TRUE(this->store().Decide(this->Request("r1", "a"), this->Allow(nullptr, &kill)).ok());
+  ASSERT_TRUE(kill.has_value());
+  EXPECT_EQ(kill->scope, "run");
+  this->backend_.Kill("agent", "a", "agent stop");
+  ASSERT_TRUE(this->store().Decide(this->Request("r1", "a"), this->Allow(nullptr, &kill)).ok());
+  EXPECT_EQ(kill->scope, "agent");
+  this->backend_.Kill("global", "", "all stop");
+  ASSERT_TRUE(this->store().Decide(this->Request("r1", "a"), this->Allow(nullptr, &kill)).ok());
+  EXPECT_EQ(kill->scope, "global");
+  EXPECT_EQ(kill->reason, "all stop");
+}
+
+TYPED_TEST(RunStoreContract, HaltStaysOnTheRun) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  auto halt = [](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+    engine::Evaluation ev;
+    ev.decision = DenyDecision(Code::kRunHalted, "halted");
+    ev.effects.halt = true;
+    ev.effects.halt_reason = "too much";
+    return ev;
+  };
+  ASSERT_TRUE(this->store().Decide(this->Request("r1", "a"), halt).ok());
+  RunState seen;
+  ASSERT_TRUE(this->store().Decide(this->Request("r1", "a"), this->Allow(&seen)).ok());
+  EXPECT_TRUE(seen.halted);
+  EXPECT_EQ(seen.halt_reason, "too much");
+}
+
+TYPED_TEST(RunStoreContract, ConcurrentDecisionsNeverLoseOrDoubleSpendAStep) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  constexpr int kThreads = 8;
+  constexpr int kEach = 40;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        if (this->store().Decide(this->Request("r1", "a"), this->Allow()).ok()) ++ok;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kThreads * kEach);
+  const core::RunInfo info = *this->store().GetRun("r1");
+  EXPECT_EQ(info.state.steps, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_EQ(info.state.records.at("read"), static_cast<uint64_t>(kThreads * kEach));
+}
+
+TYPED_TEST(RunStoreContract, StateSurvivesReopen) {
+  if (!TypeParam::kDurable) GTEST_SKIP() << "not a durable backend";
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  DecideRequest rq = this->Request("r1", "a");
+  rq.call.usage = Usage{3, 4};
+  ASSERT_TRUE(this->store().Decide(rq, this->Allow()).ok());
+  ASSERT_TRUE(this->backend_.Reopen());
+  const core::RunInfo info = *this->store().GetRun("r1");
+  EXPECT_EQ(info.agent_id, "a");
+  EXPECT_EQ(info.state.steps, 1u);
+  EXPECT_EQ(info.state.tokens, 3u);
+  EXPECT_EQ(info.state.records.at("read"), 1u);
+  Result<CallRecord> r = this->store().Decide(this->Request("r1", "b"), this->Allow());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kPermissionDenied);
+}
+
+TYPED_TEST(RunStoreContract, ResultAddsItsUsageToTheRunOnce) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), this->Allow());
+  ASSERT_TRUE(c.ok());
+  core::CallResult res;
+  res.output_json = "{\"x\":1}";
+  res.usage = Usage{7, 9};
+  ASSERT_TRUE(this->backend_.RecordResult(c->call_id, "a", res).ok());
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 7u);
+  EXPECT_EQ(this->store().GetRun("r1")->state.cost_micros, 9);
+  Status again = this->backend_.RecordResult(c->call_id, "a", res);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 7u);
+}
+
+TYPED_TEST(RunStoreContract, ForeignAgentCannotReportAResultForAnotherAgentsCall) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), this->Allow());
+  ASSERT_TRUE(c.ok());
+  core::CallResult res;
+  res.usage = Usage{100, 0};
+  Status s = this->backend_.RecordResult(c->call_id, "b", res);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 0u);
+  Status unknown = this->backend_.RecordResult("call_nope", "a", res);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind, ErrorKind::kNotFound);
+}
+
+TYPED_TEST(RunStoreContract, DeniedCallHasNoResultToReport) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  auto deny = [](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+    engine::Evaluation ev;
+    ev.decision = DenyDecision(Code::kToolNotAllowed, "no");
+    return ev;
+  };
+  Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), deny);
+  ASSERT_TRUE(c.ok());
+  Status s = this->backend_.RecordResult(c->call_id, "a", core::CallResult{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kInvalidArgument);
+}
+
+TYPED_TEST(RunStoreContract, EndedRunDecidesNothingMore) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Status foreign = this->backend_.EndRun("r1", "b");
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_FALSE(this->store().GetRun("r1")->ended);
+  ASSERT_TRUE(this->backend_.EndRun("r1", "a").ok());
+  ASSERT_TRUE(this->backend_.EndRun("r1", "a").ok());  // ending twice is a no-op
+  EXPECT_TRUE(this->store().GetRun("r1")->ended);
+  bool called = false;
+  Result<CallRecord> r = this->store().Decide(
+      this->Request("r1", "a"),
+      [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+        called = true;
+        return engine::Evaluation{};
+      });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_FALSE(called);
+  Status unknown = this->backend_.EndRun("nope", "a");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().kind, ErrorKind::kNotFound);
+  if (this->backend_.Reopen()) {
+    EXPECT_TRUE(this->store().GetRun("r1")->ended);
+  }
+}
+
+// Tests that many agents' threads racing for the last steps of a budget get exactly the
+// cap allowed: no two decisions both spend the last step (the row is locked or
+// version-checked inside the backend's transaction).
+TYPED_TEST(RunStoreContract, BudgetRaceAllowsExactlyTheCap) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  constexpr uint64_t kCap = 50;
+  constexpr int kThreads = 16;
+  constexpr int kEach = 10;
+  auto capped = [](const ToolCall& call, const RunState& state,
+                   const std::optional<engine::KillSwitch>&) {
+    engine::Evaluation ev;
+    if (state.steps >= kCap) {
+      ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");
+      return ev;
+    }
+    ev.decision.verdict = Verdict::kAllow;
+    ev.decision.code = Code::kAllowed;
+    ev.decision.tool = call.tool;
+    return ev;
+  };
+  std::atomic<int> allowed{0}, denied{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        Result<CallRecord> r = this->store().Decide(this->Request("r1", "a"), capped);
+        if (!r.ok()) continue;
+        if (r->decision.verdict == Verdict::kAllow) {
+          ++allowed;
+        } else {
+          ++denied;
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(allowed.load(), static_cast<int>(kCap));
+  EXPECT_EQ(denied.load(), kThreads * kEach - static_cast<int>(kCap));
+}
+
+}  // namespace
+}  // namespace interlock

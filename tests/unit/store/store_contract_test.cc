@@ -1,0 +1,429 @@
+// One contract for every store::Store backend (docs/design.md#state-port): the operations
+// beyond RunStore (tokens, kill switches, calls and results, approvals, the audit trail,
+// reopening), typed over the backends. SQLite today; a PostgreSQL backend adds one
+// Backend type to `Backends` and must pass every test unchanged. RunStore's own contract
+// (decisions, usage, ended runs) is run_store_contract_test.cc.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "audit/audit_log.h"
+#include "store/sqlite_store.h"
+#include "store/store.h"
+
+namespace interlock {
+namespace {
+
+namespace fs = std::filesystem;
+using core::CallRecord;
+using core::DecideRequest;
+using store::Approval;
+using store::ApprovalState;
+using store::Role;
+using store::Store;
+
+TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
+TimePoint At(int64_t s) { return T0() + std::chrono::seconds(s); }
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("il-store-contract-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  static inline std::atomic<int> counter_{0};
+  fs::path path_;
+};
+
+// --- backends ---------------------------------------------------------------------------
+
+struct SqliteBackend {
+  explicit SqliteBackend(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
+  void Open() {
+    store::StoreOptions o;
+    o.path = path;
+    o.durable_full = false;
+    o.approval_default_timeout_seconds = 60;
+    o.approval_max_wait_seconds = 600;
+    auto s = store::SqliteStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store = std::move(s).value();
+  }
+  Store& get() { return *store; }
+  // Drops the store without a clean close of anything it had not committed, and opens
+  // the same state again.
+  void Reopen() {
+    store.reset();
+    Open();
+  }
+  std::string path;
+  std::unique_ptr<store::SqliteStore> store;
+};
+
+template <class B>
+class StoreContract : public ::testing::Test {
+ protected:
+  StoreContract() : backend_(dir_) {}
+  Store& store() { return backend_.get(); }
+
+  std::string NewRun(const std::string& agent = "a") {
+    Result<core::RunInfo> r = store().CreateRun(agent, "", T0());
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->run_id : "";
+  }
+
+  // A call of `agent` in `run` decided `verdict` (APPROVAL_REQUIRED: `required` approvals,
+  // `timeout_s`, auto-deny unless `escalate`).
+  Result<CallRecord> Decide(const std::string& run, Verdict verdict, const std::string& agent = "a",
+                            int required = 1, int timeout_s = 0, bool escalate = false) {
+    DecideRequest rq;
+    rq.run_id = run;
+    rq.agent_id = agent;
+    rq.principal = agent;
+    rq.policy_sha256 = std::string(64, 'a');
+    rq.now = T0();
+    rq.call.tool = "deploy";
+    rq.call.args = boost::json::object{{"env", "prod"}};
+    return store().Decide(
+        rq, [=](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&) {
+          engine::Evaluation ev;
+          ev.decision.verdict = verdict;
+          ev.decision.tool = call.tool;
+          ev.decision.code = verdict == Verdict::kAllow              ? Code::kAllowed
+                             : verdict == Verdict::kApprovalRequired ? Code::kApprovalRequired
+                                                                     : Code::kToolNotAllowed;
+          ev.decision.approvals_required = required;
+          ev.decision.approval_timeout_seconds = timeout_s;
+          ev.decision.auto_deny_on_timeout = !escalate;
+          return ev;
+        });
+  }
+
+  Result<store::VoteOutcome> Vote(const std::string& approval_id, const std::string& reviewer,
+                                  bool approve, Role role = Role::kReviewer) {
+    store::VoteRequest v;
+    v.approval_id = approval_id;
+    v.reviewer = store::Principal{"tok_" + reviewer, reviewer, role, ""};
+    v.approve = approve;
+    v.now = At(1);
+    return store().Vote(v);
+  }
+
+  // Audit records of `type`, oldest first, as QueryAudit answers them.
+  std::vector<boost::json::object> Audit(std::string_view type) {
+    audit::AuditQuery q;
+    q.limit = audit::kMaxAuditQueryLimit;
+    Result<boost::json::array> all = store().QueryAudit(q);
+    EXPECT_TRUE(all.ok());
+    std::vector<boost::json::object> out;
+    if (!all.ok()) return out;
+    for (const boost::json::value& v : *all) {
+      const boost::json::object& o = v.as_object();
+      if (o.at("type").as_string() == type) out.push_back(o);
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  B backend_;
+};
+
+using Backends = ::testing::Types<SqliteBackend>;
+TYPED_TEST_SUITE(StoreContract, Backends);
+
+// --- tokens -----------------------------------------------------------------------------
+
+// Tests that a revoked token authenticates no one, and that the plaintext is never listed.
+TYPED_TEST(StoreContract, RevokedTokenAuthenticatesNoOne) {
+  Result<std::string> agent = this->store().CreateToken(Role::kAgent, "", "a", T0());
+  ASSERT_TRUE(agent.ok());
+  Result<store::Principal> p = this->store().Authenticate(*agent);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->role, Role::kAgent);
+  EXPECT_EQ(p->agent_id, "a");
+  EXPECT_EQ(this->store().Authenticate("ilk_nope").error().kind, ErrorKind::kNotFound);
+  ASSERT_TRUE(this->store().RevokeToken(p->token_id, "root", T0()).ok());
+  EXPECT_EQ(this->store().Authenticate(*agent).error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_TRUE(this->store().RevokeToken(p->token_id, "root", T0()).ok());  // no-op
+  EXPECT_EQ(this->store().RevokeToken("tok_nope", "root", T0()).error().kind, ErrorKind::kNotFound);
+  Result<std::vector<store::TokenInfo>> list = this->store().ListTokens();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_TRUE((*list)[0].revoked);
+  EXPECT_EQ((*list)[0].token_id.find(agent->substr(4)), std::string::npos);
+  EXPECT_EQ(this->Audit(audit::kTokenRevoked).size(), 1u);
+}
+
+// Tests that a token spec the role rules refuse (an agent token without an agent, a
+// reviewer without a name) is never created.
+TYPED_TEST(StoreContract, TokenWithoutItsIdentityIsRefused) {
+  EXPECT_EQ(this->store().CreateToken(Role::kAgent, "x", "", T0()).error().kind,
+            ErrorKind::kInvalidArgument);
+  EXPECT_EQ(this->store().CreateToken(Role::kReviewer, "", "", T0()).error().kind,
+            ErrorKind::kInvalidArgument);
+  EXPECT_TRUE(this->store().ListTokens()->empty());
+}
+
+// --- kill switches ----------------------------------------------------------------------
+
+// Tests that an engaged switch reaches the next decision and a released one stops doing
+// so; a switch without a target or with an unknown scope is refused, not ignored.
+TYPED_TEST(StoreContract, KillSwitchEngagesAndReleasesAndRefusesBadScopes) {
+  const std::string run = this->NewRun();
+  ASSERT_TRUE(this->store().SetKill({"agent", "a", true, "stop", "root", T0()}).ok());
+  std::optional<engine::KillSwitch> seen;
+  DecideRequest rq;
+  rq.run_id = run;
+  rq.agent_id = rq.principal = "a";
+  rq.now = T0();
+  rq.call.tool = "read";
+  auto probe = [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>& k) {
+    seen = k;
+    return engine::Evaluation{};
+  };
+  ASSERT_TRUE(this->store().Decide(rq, probe).ok());
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->reason, "stop");
+  ASSERT_TRUE(this->store().SetKill({"agent", "a", false, "", "root", T0()}).ok());
+  ASSERT_TRUE(this->store().Decide(rq, probe).ok());
+  EXPECT_FALSE(seen.has_value());
+  Result<std::vector<store::KillEntry>> kills = this->store().ListKills();
+  ASSERT_TRUE(kills.ok());
+  ASSERT_EQ(kills->size(), 1u);
+  EXPECT_FALSE((*kills)[0].engaged);
+  EXPECT_EQ(this->store().SetKill({"run", "", true, "x", "root", T0()}).error().kind,
+            ErrorKind::kInvalidArgument);
+  EXPECT_EQ(this->store().SetKill({"everything", "", true, "x", "root", T0()}).error().kind,
+            ErrorKind::kInvalidArgument);
+  EXPECT_EQ(this->Audit(audit::kKillSwitch).size(), 2u);
+}
+
+// --- calls and results ------------------------------------------------------------------
+
+// Tests that a call is read back as recorded, its result with it, and that another
+// agent's front door cannot release (read) it.
+TYPED_TEST(StoreContract, CallAndResultReadBackAndStayTheirAgents) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kAllow);
+  ASSERT_TRUE(c.ok());
+  store::CallResult res;
+  res.output_json = "{\"done\":true}";
+  res.usage = Usage{4, 0};
+  ASSERT_TRUE(this->store().RecordResult(c->call_id, "a", res, T0()).ok());
+  Result<store::StoredCall> got = this->store().GetCall(c->call_id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->record.call.tool, "deploy");
+  EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
+  ASSERT_TRUE(got->result.has_value());
+  EXPECT_EQ(got->result->usage.tokens, 4u);
+  EXPECT_EQ(this->store().ReleaseCall(c->call_id, "b", T0()).error().kind,
+            ErrorKind::kPermissionDenied);
+  EXPECT_EQ(this->store().GetCall("call_nope").error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(this->Audit(audit::kResult).size(), 1u);
+}
+
+// --- approvals --------------------------------------------------------------------------
+
+// Tests that an APPROVAL_REQUIRED call queues exactly one pending approval, and that the
+// agent's own token cannot vote on it.
+TYPED_TEST(StoreContract, ApprovalRequiredQueuesOnePendingApproval) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  const std::string id = store::ApprovalIdForCall(c->call_id);
+  Result<Approval> a = this->store().GetApproval(id);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->state, ApprovalState::kPending);
+  EXPECT_EQ(a->call_id, c->call_id);
+  EXPECT_EQ(a->deadline, At(60));  // the deployment default timeout
+  Result<std::vector<Approval>> pending = this->store().ListApprovals({});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->size(), 1u);
+  EXPECT_EQ(this->Vote(id, "a", true, Role::kAgent).error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(this->store().GetApproval("apr_nope").error().kind, ErrorKind::kNotFound);
+}
+
+// Tests that a grant allows the call once, settles the approval, and that a late vote
+// changes nothing.
+TYPED_TEST(StoreContract, GrantAllowsTheCallAndLaterVotesAreRefused) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  const std::string id = store::ApprovalIdForCall(c->call_id);
+  Result<store::VoteOutcome> v = this->Vote(id, "rita", true);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_TRUE(v->settled);
+  EXPECT_EQ(v->approval.state, ApprovalState::kGranted);
+  EXPECT_EQ(this->store().GetCall(c->call_id)->record.decision.verdict, Verdict::kAllow);
+  EXPECT_EQ(this->Vote(id, "bob", false).error().kind, ErrorKind::kAlreadyExists);
+  Result<store::StoredCall> released = this->store().ReleaseCall(c->call_id, "a", At(2));
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(released->record.decision.verdict, Verdict::kAllow);
+}
+
+// Tests the two-person rule: the same reviewer twice is one person, and only the second
+// person's vote settles the approval.
+TYPED_TEST(StoreContract, TwoPersonRuleNeedsTwoPeople) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired, "a", /*required=*/2);
+  ASSERT_TRUE(c.ok());
+  const std::string id = store::ApprovalIdForCall(c->call_id);
+  Result<store::VoteOutcome> first = this->Vote(id, "rita", true);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first->settled);
+  EXPECT_EQ(this->Vote(id, "rita", true).error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().GetApproval(id)->state, ApprovalState::kPending);
+  Result<store::VoteOutcome> second = this->Vote(id, "bob", true);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->settled);
+  EXPECT_EQ(second->approval.state, ApprovalState::kGranted);
+}
+
+// Tests that a withdrawn approval denies its call and refuses later verdicts, and that
+// another agent cannot withdraw it.
+TYPED_TEST(StoreContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  const std::string id = store::ApprovalIdForCall(c->call_id);
+  EXPECT_EQ(this->store().WithdrawApproval(id, "b", "gone", At(1)).error().kind,
+            ErrorKind::kPermissionDenied);
+  Result<Approval> w = this->store().WithdrawApproval(id, "a", "client went away", At(1));
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->state, ApprovalState::kWithdrawn);
+  EXPECT_EQ(this->store().GetCall(c->call_id)->record.decision.code, Code::kApprovalDenied);
+  EXPECT_EQ(this->Vote(id, "rita", true).error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().WithdrawApproval(id, "a", "again", At(2)).error().kind,
+            ErrorKind::kAlreadyExists);
+}
+
+// Tests that a pending approval times out into a deny at its deadline (not before), and
+// that an escalating one escalates instead.
+TYPED_TEST(StoreContract, DeadlineTimesOutOrEscalates) {
+  // Two runs: an identical call in one run would attach to the first's pending approval.
+  const std::string run = this->NewRun();
+  const std::string run2 = this->NewRun();
+  Result<CallRecord> deny = this->Decide(run, Verdict::kApprovalRequired, "a", 1, /*timeout=*/10);
+  Result<CallRecord> esc =
+      this->Decide(run2, Verdict::kApprovalRequired, "a", 1, /*timeout=*/10, /*escalate=*/true);
+  ASSERT_TRUE(deny.ok() && esc.ok());
+  ASSERT_TRUE(this->store().ExpireApprovals(At(9))->empty());
+  Result<std::vector<store::ApprovalChange>> changes = this->store().ExpireApprovals(At(10));
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ(this->store().GetApproval(store::ApprovalIdForCall(deny->call_id))->state,
+            ApprovalState::kTimedOut);
+  EXPECT_EQ(this->store().GetCall(deny->call_id)->record.decision.code, Code::kApprovalTimeout);
+  Result<Approval> e = this->store().GetApproval(store::ApprovalIdForCall(esc->call_id));
+  EXPECT_EQ(e->state, ApprovalState::kPending);
+  EXPECT_EQ(e->escalation_level, 1);
+  EXPECT_TRUE(this->store().ExpireApprovals(At(10))->empty());  // a timeout fires once
+}
+
+// Tests that engaging a kill switch cancels the pending approvals in its scope at once.
+TYPED_TEST(StoreContract, KillSwitchCancelsPendingApprovals) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(this->store().SetKill({"run", run, true, "stop", "root", At(1)}).ok());
+  EXPECT_EQ(this->store().GetApproval(store::ApprovalIdForCall(c->call_id))->state,
+            ApprovalState::kCancelled);
+  EXPECT_EQ(this->store().GetCall(c->call_id)->record.decision.verdict, Verdict::kDeny);
+}
+
+// --- the audit trail --------------------------------------------------------------------
+
+// Tests that every write is in the audit trail as a record (type, principal, data), in
+// order, including policy loads and coalesced authentication failures.
+TYPED_TEST(StoreContract, EveryWriteIsAnAuditRecordInOrder) {
+  const std::string run = this->NewRun();
+  ASSERT_TRUE(this->Decide(run, Verdict::kAllow).ok());
+  ASSERT_TRUE(this->store().EndRun(run, "a", At(1)).ok());
+  store::PolicyLoad load;
+  load.sha256 = std::string(64, 'c');
+  load.agents = 2;
+  load.why = "start";
+  load.principal = "daemon";
+  load.at = At(2);
+  ASSERT_TRUE(this->store().RecordPolicyLoad(load).ok());
+  store::AuthFailures fails;
+  fails.count = 3;
+  fails.reasons["missing token"] = 3;
+  fails.first = fails.last = At(3);
+  ASSERT_TRUE(this->store().RecordAuthFailures(fails).ok());
+
+  audit::AuditQuery q;
+  Result<boost::json::array> all = this->store().QueryAudit(q);
+  ASSERT_TRUE(all.ok());
+  std::vector<std::string> types;
+  int64_t last_seq = 0;
+  for (const boost::json::value& v : *all) {
+    const boost::json::object& o = v.as_object();
+    types.emplace_back(o.at("type").as_string());
+    EXPECT_GT(o.at("seq").as_int64(), last_seq);
+    last_seq = o.at("seq").as_int64();
+  }
+  const std::vector<std::string> want = {"run_started", "decision", "run_ended", "policy_loaded",
+                                         "auth_failed"};
+  EXPECT_EQ(types, want);
+  q.filter.after_seq = last_seq - 1;
+  Result<boost::json::array> page = this->store().QueryAudit(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ(page->at(0).as_object().at("type").as_string(), "auth_failed");
+}
+
+// --- reopening --------------------------------------------------------------------------
+
+// Tests that what a store answered survives closing and reopening it: tokens, switches,
+// calls with results, approvals and their votes, ended runs and the audit trail.
+TYPED_TEST(StoreContract, EverythingAnsweredSurvivesReopen) {
+  Result<std::string> token = this->store().CreateToken(Role::kAgent, "", "a", T0());
+  ASSERT_TRUE(token.ok());
+  const std::string run = this->NewRun();
+  Result<CallRecord> allowed = this->Decide(run, Verdict::kAllow);
+  ASSERT_TRUE(allowed.ok());
+  ASSERT_TRUE(this->store().RecordResult(allowed->call_id, "a", store::CallResult{}, T0()).ok());
+  Result<CallRecord> pending = this->Decide(run, Verdict::kApprovalRequired, "a", 2);
+  ASSERT_TRUE(pending.ok());
+  const std::string id = store::ApprovalIdForCall(pending->call_id);
+  ASSERT_TRUE(this->Vote(id, "rita", true).ok());
+  ASSERT_TRUE(this->store().SetKill({"agent", "z", true, "stop", "root", T0()}).ok());
+  const std::string ended = this->NewRun();
+  ASSERT_TRUE(this->store().EndRun(ended, "a", T0()).ok());
+  const size_t records = this->store().QueryAudit({})->size();
+
+  this->backend_.Reopen();
+
+  EXPECT_TRUE(this->store().Authenticate(*token).ok());
+  EXPECT_TRUE(this->store().GetCall(allowed->call_id)->result.has_value());
+  EXPECT_EQ(
+      this->store().RecordResult(allowed->call_id, "a", store::CallResult{}, T0()).error().kind,
+      ErrorKind::kAlreadyExists);
+  Result<Approval> a = this->store().GetApproval(id);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->state, ApprovalState::kPending);
+  ASSERT_EQ(a->votes.size(), 1u);
+  EXPECT_EQ(this->Vote(id, "rita", true).error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().ListKills()->size(), 1u);
+  EXPECT_TRUE(this->store().GetRun(ended)->ended);
+  EXPECT_EQ(this->store().GetRun(run)->state.steps, 2u);
+  EXPECT_EQ(this->store().QueryAudit({})->size(), records);
+}
+
+}  // namespace
+}  // namespace interlock
