@@ -322,6 +322,66 @@ void BM_ParseAndDecide_GithubCombination(benchmark::State& st) {
 }
 BENCHMARK(BM_ParseAndDecide_GithubCombination);
 
+// A workflow (state with a condition and a remembered-variable requirement), flow rules
+// over labels the run has seen, and a rate limit with counts passed in: the whole
+// sequence path of issue 15 on an allowed call. Target: median under 2 us.
+void BM_ParseAndDecide_SequenceRules(benchmark::State& st) {
+  static const std::shared_ptr<const policy::AgentPolicy> p = [] {
+    auto r = policy::ParseAgentPolicy(R"(
+agent: {id: "seq-bench"}
+tools:
+  allowed:
+    - {name: "read_inbox", labels: [untrusted_content]}
+    - {name: "search_customers", labels: [private_data]}
+    - {name: "run_tests"}
+    - name: "deploy_service"
+      labels: [external_communication]
+      rate_limit: {calls: 50, per_seconds: 3600}
+      constraints:
+        arguments:
+          environment: {one_of: ["staging", "production"]}
+          version: {pattern: "v[0-9]+\\.[0-9]+\\.[0-9]+"}
+flows:
+  - {name: "trifecta", from: [private_data, untrusted_content], to: [external_communication], action: require_approval}
+  - {name: "no-code", from: [code_execution], to: [external_communication], action: deny}
+quotas: {calls_per_day: 10000, cost_usd_per_day: 50}
+workflow:
+  initial: untested
+  always_allowed: ["read_inbox", "search_customers"]
+  states:
+    untested:
+      allow: ["run_tests"]
+      transitions: [{tool: "run_tests", on: ok, to: tested, remember: {v: version}}]
+    tested:
+      allow:
+        - {tool: "deploy_service", when: {environment: "staging"}, require: {version: v}}
+      transitions:
+        - {tool: "deploy_service", on: ok, when: {environment: "staging"}, to: staged}
+    staged: {final: true}
+)",
+                                      "bench.yaml", nullptr);
+    Require(r.ok());
+    return *r;
+  }();
+  RunState state;
+  state.workflow_state = "tested";
+  state.workflow_vars.emplace("v", "v1.2.3");
+  state.labels.insert("untrusted_content");
+  engine::EvalContext ctx = Ctx();
+  ctx.usage = engine::AgentUsage{.window_calls = 10, .window_oldest_ms = 1000, .day_calls = 100};
+  const std::string_view text =
+      R"({"tool":"deploy_service","args":{"environment":"staging","service":"api","version":"v1.2.3"}})";
+  Result<ToolCall> first = engine::ParseToolCall(text);
+  Require(first.ok() &&
+          engine::Evaluate(p.get(), state, *first, ctx).decision.code == Code::kAllowed);
+  for (auto _ : st) {
+    Result<ToolCall> call = engine::ParseToolCall(text);
+    engine::Evaluation ev = engine::Evaluate(p.get(), state, *call, ctx);
+    benchmark::DoNotOptimize(ev);
+  }
+}
+BENCHMARK(BM_ParseAndDecide_SequenceRules);
+
 }  // namespace
 }  // namespace interlock
 

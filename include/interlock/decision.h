@@ -6,6 +6,7 @@
 #ifndef INTERLOCK_DECISION_H_
 #define INTERLOCK_DECISION_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +37,12 @@ enum class Code {
   kUnauthenticated,
   kStoreUnavailable,
   kAuditUnavailable,
+  kWorkflowViolation,
+  kFlowViolation,
+  kRateLimited,
+  kQuotaExceeded,
 };
-inline constexpr int kCodeCount = static_cast<int>(Code::kAuditUnavailable) + 1;
+inline constexpr int kCodeCount = static_cast<int>(Code::kQuotaExceeded) + 1;
 
 // "allow" | "deny" | "approval_required".
 std::string_view VerdictName(Verdict v);
@@ -78,6 +83,8 @@ struct Decision {
   int approval_timeout_seconds = 0;  // 0: the deployment's default
   bool auto_deny_on_timeout = true;
   int approvals_required = 1;
+  // RATE_LIMITED: seconds until the tool's window has room again (>= 1); 0 otherwise.
+  int64_t retry_after_s = 0;
 
   bool allowed() const { return verdict == Verdict::kAllow; }
 };

@@ -10,10 +10,12 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 namespace interlock {
 
@@ -53,6 +55,11 @@ struct RunState {
   bool halted = false;
   std::string halt_reason;
   std::map<std::string, uint64_t, std::less<>> records;  // records touched, per tool
+  // Sequences (docs/policy.md, "workflow", "labels and flows"). Changed only by calls that
+  // proceed (engine::ApplyEffects) and by reported results (engine::ApplyResult).
+  std::string workflow_state;  // empty: the policy workflow's initial state
+  std::map<std::string, boost::json::value, std::less<>> workflow_vars;  // remembered values
+  std::set<std::string, std::less<>> labels;  // labels carried by calls that proceeded
 };
 
 // Adds reported usage to the run, saturating instead of wrapping.

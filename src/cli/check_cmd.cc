@@ -18,6 +18,7 @@
 #include "common/json.h"
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
+#include "policy/workflow.h"
 
 namespace interlock::cli {
 namespace {
@@ -35,6 +36,8 @@ struct CheckOptions {
   std::string agent;
   std::string workspace;  // ${workspace}; empty: the current directory
   ServerFlags server_flags;
+  std::string graph;                     // --graph FILE: print its workflow as a diagram
+  std::string graph_format = "mermaid";  // "mermaid" | "dot"
 };
 
 const char* SeverityName(Diagnostic::Severity s) {
@@ -198,7 +201,38 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
   return out;
 }
 
+// `interlock check --graph FILE`: the policy's workflow as a Mermaid or Graphviz diagram.
+int RunGraph(const CheckOptions& opt) {
+  std::vector<Diagnostic> diags;
+  auto set = policy::LoadPolicySet({opt.graph}, &diags, {.workspace = opt.workspace, .getenv = {}});
+  if (!set.ok()) {
+    for (const Diagnostic& d : diags) std::cerr << d.ToString() << '\n';
+    if (diags.empty()) std::cerr << "interlock check: " << set.error().message << '\n';
+    return kExitFailure;
+  }
+  const auto format =
+      opt.graph_format == "dot" ? policy::DiagramFormat::kDot : policy::DiagramFormat::kMermaid;
+  int drawn = 0;
+  for (const auto& [id, agent] : (*set)->agents) {
+    if (agent->workflow == nullptr) continue;
+    if ((*set)->agents.size() > 1)
+      std::cout << (format == policy::DiagramFormat::kDot ? "// " : "%% ") << id << '\n';
+    std::cout << policy::WorkflowDiagram(*agent->workflow, format);
+    ++drawn;
+  }
+  if (drawn == 0) {
+    std::cerr << "interlock check: " << opt.graph << " declares no workflow\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 int RunCheck(const CheckOptions& given) {
+  if (!given.graph.empty()) return RunGraph(given);
+  if (given.first.empty()) {
+    std::cerr << "interlock check: give policy files or directories (or --graph FILE)\n";
+    return kExitUsage;
+  }
   CheckOptions opt = given;
   // With --against-server and a server command, `path` is the policy and `rest` the
   // command; otherwise `rest` holds more policy paths.
@@ -334,7 +368,7 @@ void AddCheck(CLI::App& app, int* exit_code) {
       "the pre-production checklist items a policy shows. Exit 0 when valid, 1 when not.");
   // One positional for the first path and one for the rest: CLI11 2.1 then routes the words
   // after `--` (the server command) to `rest` too; RunCheck tells them apart.
-  cmd->add_option("path", opt->first, "Policy files or directories of *.yaml")->required();
+  cmd->add_option("path", opt->first, "Policy files or directories of *.yaml");
   cmd->add_option("rest", opt->rest,
                   "More policy paths; with --against-server: the server command, after --");
   cmd->add_flag("--strict", opt->strict, "Treat warnings as errors");
@@ -346,6 +380,11 @@ void AddCheck(CLI::App& app, int* exit_code) {
                   "With --against-server: check only this agent's policy (default: every one)");
   cmd->add_option("--workspace", opt->workspace,
                   "The directory ${workspace} stands for (default: the current directory)");
+  cmd->add_option("--graph", opt->graph,
+                  "Print the workflow of this policy file as a diagram (Mermaid by default) "
+                  "instead of checking");
+  cmd->add_option("--graph-format", opt->graph_format, "Diagram format for --graph")
+      ->check(CLI::IsMember({"mermaid", "dot"}));
   AddServerFlags(cmd, &opt->server_flags);
   cmd->callback([opt, exit_code] { *exit_code = RunCheck(*opt); });
 }

@@ -29,6 +29,10 @@ constexpr std::array<std::string_view, kCodeCount> kCodeNames = {
     "UNAUTHENTICATED",
     "STORE_UNAVAILABLE",
     "AUDIT_UNAVAILABLE",
+    "WORKFLOW_VIOLATION",
+    "FLOW_VIOLATION",
+    "RATE_LIMITED",
+    "QUOTA_EXCEEDED",
 };
 
 }  // namespace
@@ -85,6 +89,7 @@ boost::json::object DecisionToJson(const Decision& d) {
     a["approvals_required"] = d.approvals_required;
     o["approval"] = std::move(a);
   }
+  if (d.retry_after_s > 0) o["retry_after_s"] = d.retry_after_s;
   if (!d.notifications.empty()) {
     boost::json::array arr;
     for (const auto& n : d.notifications) {

@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "common/path.h"
 #include "common/time.h"
+#include "engine/sequence.h"
 
 namespace interlock::engine {
 namespace {
@@ -566,6 +567,8 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     Deny(&d, Code::kFrozen, std::move(reason), RuleId("freeze", w.name), w.at.ToString());
     return;
   }
+  const policy::WorkflowPermit* permit = nullptr;
+  if (!internal::CheckWorkflow(p, state, call, &permit, &d)) return;
 
   d.approval_timeout_seconds = rule->approval_timeout_seconds;
   d.auto_deny_on_timeout = rule->auto_deny_on_timeout;
@@ -614,6 +617,8 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
       return;
     }
   }
+  if (!internal::CheckRateAndQuotas(p, *rule, ctx, &d)) return;
+  if (!internal::CheckFlows(p, state, *rule, call, &d)) return;
 
   const Autonomy autonomy = rule->autonomy.value_or(p.autonomy);
   if (autonomy == Autonomy::kGateAll) {
@@ -622,6 +627,13 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
         rule->autonomy ? RuleId("tools.allowed", entry, ".autonomy")
                        : std::string("agent.autonomy"),
         rule->at.ToString());
+    return;
+  }
+  if (permit != nullptr && permit->requires_approval) {
+    Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
+        "tool " + Quote(call.tool) + " needs human approval in workflow state " +
+            Quote(state.workflow_state.empty() ? p.workflow->initial : state.workflow_state),
+        permit->rule, permit->at.ToString());
     return;
   }
   if (rule->requires_approval) {
@@ -707,6 +719,7 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
     d.code = Code::kAllowed;
   }
   ev.effects.consume_records = d.verdict == Verdict::kAllow;
+  if (ev.effects.consume_records) ev.effects.sequence = ProceedEffects(policy, state, call);
   return ev;
 }
 
@@ -745,6 +758,21 @@ void ApplyEffects(const Effects& effects, std::string_view tool, RunState* state
     state->halted = true;
     state->halt_reason = effects.halt_reason;
   }
+  if (effects.consume_records) {
+    for (const std::string& l : effects.sequence.add_labels) state->labels.insert(l);
+    if (effects.sequence.move) ApplyMove(*effects.sequence.move, state);
+  }
 }
+
+namespace internal {
+
+bool CheckArgument(const ArgConstraint& c, const json::object& args, std::string* why) {
+  return CheckConstraint(c, args, why);
+}
+bool JsonValuesEqual(const json::value& a, const json::value& b) { return JsonEqual(a, b); }
+std::string QuoteName(std::string_view s) { return Quote(s); }
+std::string ShowValue(const json::value& v) { return Show(v); }
+
+}  // namespace internal
 
 }  // namespace interlock::engine

@@ -7,8 +7,11 @@
 //
 // Order of checks (the first that applies gives the code):
 //   front-door refusal (ToolCall::refusal_reason), kill switch, unknown agent, halted run, budgets
-//   (steps, tokens, cost, wall clock), blocked, not allowed, freeze, arguments (constraints, scope,
-//   records), approval, allow.
+//   (steps, tokens, cost, wall clock), blocked, not allowed, freeze, workflow, arguments
+//   (constraints, scope, records), rate limits and quotas, flows, approval, allow.
+// Rules over sequences (workflow, flows, rate limits, quotas; sequence.h) read only what
+// they are given: the run's workflow position and labels in RunState, the agent's
+// cross-run counts in EvalContext::usage.
 // Thread-safety: Evaluate() is reentrant; inputs are read-only.
 #ifndef INTERLOCK_ENGINE_ENGINE_H_
 #define INTERLOCK_ENGINE_ENGINE_H_
@@ -18,7 +21,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <boost/json/value.hpp>
 
 #include "interlock/decision.h"
 #include "interlock/tool_call.h"
@@ -32,18 +38,50 @@ struct KillSwitch {
   std::string reason;
 };
 
+// What the store counted across every run of the agent, for rate limits and quotas.
+// Denied calls are never counted. The caller counts the window of the rule that applies
+// to the call (RateLimitFor()); day totals are over the current UTC day and include this
+// call's reported usage (as RunState does for budgets).
+struct AgentUsage {
+  uint64_t window_calls = 0;     // counted calls of the rate-limited tool in its window
+  int64_t window_oldest_ms = 0;  // age of the oldest of them (for retry_after_s)
+  uint64_t day_calls = 0;        // counted calls today, this one excluded
+  uint64_t day_tokens = 0;
+  int64_t day_cost_micros = 0;
+};
+
 struct EvalContext {
   std::chrono::system_clock::time_point now;  // wall-clock time, for freeze windows
   std::optional<KillSwitch> kill;             // set when a kill switch covers this call
+  // Unset: the caller does not count across runs. A call a rate limit or quota applies to
+  // is then denied (fail closed), never allowed unchecked.
+  std::optional<AgentUsage> usage;
+};
+
+// A move of the run's workflow: the new state and the variables to bind (a value) or
+// unbind (nullopt: the argument was absent).
+struct WorkflowMove {
+  std::string to;
+  std::vector<std::pair<std::string, std::optional<boost::json::value>>> bind;
+  std::string rule;  // the transition that fired
+};
+
+// What a call that proceeds adds to the run's sequence state.
+struct SequenceEffects {
+  std::vector<std::string> add_labels;  // the labels the tool carries
+  std::optional<WorkflowMove> move;     // a transition `on: allowed` that fired
 };
 
 // State changes the caller must persist with the decision, in one transaction.
 struct Effects {
-  uint64_t steps = 1;            // every evaluated call is a step, denied ones too
-  uint64_t records = 0;          // records this call touches (longest array arg, or 1)
-  bool consume_records = false;  // true when the call proceeds now (allow, shadow allow)
-  bool halt = false;             // halt the run from now on
+  uint64_t steps = 1;    // every evaluated call is a step, denied ones too
+  uint64_t records = 0;  // records this call touches (longest array arg, or 1)
+  // True when the call proceeds now (allow, shadow allow): then, and only then, records are
+  // consumed and `sequence` applies. A denied call changes no label and no workflow state.
+  bool consume_records = false;
+  bool halt = false;  // halt the run from now on
   std::string halt_reason;
+  SequenceEffects sequence;  // last, so positional initialisers of the fields above still work
 };
 
 struct Evaluation {
@@ -79,6 +117,33 @@ uint64_t CountRecords(const boost::json::object& args, const policy::ToolRule* r
 
 // Applies effects to a run state (used by in-memory runs and tests).
 void ApplyEffects(const Effects& effects, std::string_view tool, RunState* state);
+
+// What `call` adds to the run's sequence state when it proceeds: its tool's labels and
+// the first transition `on: allowed` of the current state that matches. Evaluate() fills
+// Effects::sequence with it for an allowed call; a store calls it again when it releases
+// a call a human approved. `policy` may be nullptr (nothing).
+SequenceEffects ProceedEffects(const policy::AgentPolicy* policy, const RunState& state,
+                               const ToolCall& call);
+
+// The workflow move a reported result of `call` makes from the run's current state: the
+// first transition `on: ok` (ok) or `on: error` (!ok) for the call's tool whose
+// conditions hold. nullopt: no transition fires and the run stays where it is. The result
+// is judged against the state the run is in when the result arrives.
+std::optional<WorkflowMove> ResultMove(const policy::AgentPolicy* policy, const RunState& state,
+                                       const ToolCall& call, bool ok);
+
+// `state` with ResultMove() applied: the run's new workflow state and variables.
+RunState ApplyResult(const policy::AgentPolicy* policy, const RunState& state, const ToolCall& call,
+                     bool ok);
+
+// Applies a workflow move to a run state.
+void ApplyMove(const WorkflowMove& move, RunState* state);
+
+// The rate limit that applies to calls of `tool`, and the key the caller counts its
+// window under (the tool rule's name: a pattern rule's limit is shared by the tools it
+// matches). nullptr: none.
+const policy::RateLimit* RateLimitFor(const policy::AgentPolicy* policy, std::string_view tool,
+                                      std::string* key = nullptr);
 
 }  // namespace interlock::engine
 

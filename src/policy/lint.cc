@@ -199,6 +199,7 @@ std::vector<Diagnostic> Lint(const AgentPolicy& p) {
                "spelling");
     }
   }
+  for (Diagnostic& d : LintSequences(p)) out.push_back(std::move(d));
   return out;
 }
 

@@ -34,6 +34,7 @@
 #include "common/crypto.h"
 #include "common/path.h"
 #include "common/time.h"
+#include "policy/workflow.h"
 
 namespace interlock::policy {
 
@@ -75,6 +76,7 @@ constexpr size_t kMaxAgentIdLength = 128;
 constexpr int64_t kMaxCostMicros = 1'000'000'000LL * 1'000'000LL;
 // About 31 years in milliseconds; keeps deadline arithmetic far from int64 overflow.
 constexpr int64_t kMaxWallClockMs = 1'000'000'000LL * 1'000LL;
+constexpr uint64_t kSecondsPerDay = 86400;
 
 constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
 
@@ -804,6 +806,17 @@ class Parser {
   void ParseEscalation(const Field& f, AgentPolicy* p);
   void ParseFreezes(const Field& f, AgentPolicy* p);
   void ParseTrust(const Field& f, AgentPolicy* p);
+  // Sequences (issue 15): workflow, labels and flows, rate limits and quotas.
+  std::optional<std::vector<std::string>> Labels(const Field& f);
+  std::optional<RateLimit> ParseRateLimit(const Field& f);
+  void ParseQuotas(const Field& f, AgentPolicy* p);
+  void ParseFlows(const Field& f, AgentPolicy* p);
+  void ParseWorkflow(const Field& f, AgentPolicy* p);
+  std::optional<WorkflowState> ParseWorkflowState(const Field& f, const std::string& name);
+  std::optional<WorkflowPermit> ParsePermit(const Field& f);
+  std::optional<WorkflowTransition> ParseTransition(const Field& f);
+  bool ParseConditions(const Field& f, const std::string& rule_id, std::vector<ArgConstraint>* out);
+  void CheckWorkflow(const Workflow& w, const AgentPolicy& p);
 
   std::string file_;
   std::vector<Diagnostic>* out_;
@@ -852,7 +865,8 @@ std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
   }
   try {
     Field rootf{"", "", root.Mark(), root};
-    auto top = Map(rootf, {"agent", "tools", "execution", "escalation", "freeze", "trust"});
+    auto top = Map(rootf, {"agent", "tools", "execution", "escalation", "freeze", "trust",
+                           "workflow", "flows", "quotas"});
     if (!top) return p;
     std::optional<Field> nested_tools, nested_execution;
     if (const Field* agent = top->Get("agent")) {
@@ -883,6 +897,9 @@ std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
     if (const Field* f = top->Get("escalation")) ParseEscalation(*f, p.get());
     if (const Field* f = top->Get("freeze")) ParseFreezes(*f, p.get());
     if (const Field* f = top->Get("trust")) ParseTrust(*f, p.get());
+    if (const Field* f = top->Get("quotas")) ParseQuotas(*f, p.get());
+    if (const Field* f = top->Get("flows")) ParseFlows(*f, p.get());
+    if (const Field* f = top->Get("workflow")) ParseWorkflow(*f, p.get());
   } catch (const YAML::Exception& e) {
     Error(e.mark, "yaml-syntax", "invalid YAML: " + e.msg);
   }
@@ -1009,7 +1026,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   }
   auto m = Map(named, {"name", "scope", "scope_argument", "constraints", "requires_approval",
                        "approval_timeout_seconds", "auto_deny_on_timeout", "approvals_required",
-                       "reversible", "blast_radius", "autonomy", "redact"});
+                       "reversible", "blast_radius", "autonomy", "redact", "labels", "rate_limit"});
   if (!m) return std::nullopt;
   const Field* name_field = m->Get("name");
   if (!name_field) {
@@ -1054,6 +1071,10 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
       }
     } else if (k == "redact") {
       if (auto v = NameList(g)) rule.redact = std::move(*v);
+    } else if (k == "labels") {
+      if (auto v = Labels(g)) rule.labels = std::move(*v);
+    } else if (k == "rate_limit") {
+      rule.rate_limit = ParseRateLimit(g);
     }
   }
   // A rule with errors is still returned, so the checks across entries (listed twice,
@@ -1801,6 +1822,458 @@ void Parser::ParseTrust(const Field& f, AgentPolicy* p) {
   if (!m) return;
   if (const Field* g = m->Get("graduation_threshold")) {
     if (auto v = Unsigned(*g, 1)) p->trust_threshold = *v;
+  }
+}
+
+// ---- Sequences (issue 15): labels, rate limits, quotas, flows, workflow ----
+
+std::optional<std::vector<std::string>> Parser::Labels(const Field& f) {
+  auto v = NameList(f);
+  if (!v) return std::nullopt;
+  std::set<std::string> seen;
+  for (const std::string& l : *v) {
+    if (!seen.insert(l).second) {
+      Error(Mark(f), "duplicate-label", f.path + ": label " + Quote(l) + " is listed twice");
+      return std::nullopt;
+    }
+  }
+  return v;
+}
+
+std::optional<RateLimit> Parser::ParseRateLimit(const Field& f) {
+  auto m = Map(f, {"calls", "per_seconds"});
+  if (!m) return std::nullopt;
+  RateLimit r;
+  r.at = Loc(f.key_mark);
+  bool ok = true;
+  for (const char* key : {"calls", "per_seconds"}) {
+    const Field* g = m->Get(key);
+    if (g == nullptr) {
+      Error(f.key_mark, "missing-key", f.path + ": missing required key '" + key + "'");
+      ok = false;
+      continue;
+    }
+    Field h = *g;
+    h.path = f.path + "." + key;
+    // A window longer than a day is a quota, not a rate limit.
+    auto v = std::string_view(key) == "calls" ? Unsigned(h, 1) : Unsigned(h, 1, kSecondsPerDay);
+    if (!v) {
+      ok = false;
+    } else if (std::string_view(key) == "calls") {
+      r.calls = *v;
+    } else {
+      r.per_seconds = static_cast<int64_t>(*v);
+    }
+  }
+  if (!ok) return std::nullopt;
+  return r;
+}
+
+void Parser::ParseQuotas(const Field& f, AgentPolicy* p) {
+  p->quotas.at = Loc(f.key_mark);
+  auto m = Map(f, {"calls_per_day", "tokens_per_day", "cost_usd_per_day"});
+  if (!m) return;
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = "quotas." + item.key;
+    if (item.key == "calls_per_day") {
+      p->quotas.calls_per_day = Unsigned(g, 1);
+    } else if (item.key == "tokens_per_day") {
+      p->quotas.tokens_per_day = Unsigned(g, 1);
+    } else {
+      p->quotas.cost_micros_per_day = Fixed(g, 6, kMaxCostMicros);
+    }
+  }
+}
+
+void Parser::ParseFlows(const Field& f, AgentPolicy* p) {
+  auto items = List(f);
+  if (!items) return;
+  std::map<std::string, int> names;  // name -> line
+  for (const Field& item : *items) {
+    auto m = Map(item, {"name", "from", "to", "action", "reason"});
+    if (!m) continue;
+    FlowRule r;
+    r.at = Loc(item.key_mark);
+    bool ok = true;
+    for (const char* key : {"name", "from", "to", "action"}) {
+      if (m->Get(key) == nullptr) {
+        Error(item.key_mark, "missing-key", item.path + ": missing required key '" + key + "'");
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    auto name = Name(*m->Get("name"));
+    if (!name) continue;
+    r.name = *name;
+    const std::string path = "flows[" + Quote(r.name) + "]";
+    if (auto [it, inserted] = names.emplace(r.name, item.key_mark.line + 1); !inserted) {
+      Error(m->Get("name")->key_mark, "duplicate-flow",
+            path + ": another flow has this name (line " + std::to_string(it->second) + ")");
+      continue;
+    }
+    for (const Field& g0 : m->items) {
+      Field g = g0;
+      g.path = path + "." + g0.key;
+      if (g0.key == "from" || g0.key == "to") {
+        auto v = Labels(g);
+        if (!v) {
+          ok = false;
+        } else if (v->empty()) {
+          Error(Mark(g), "invalid-value", g.path + ": name at least one label");
+          ok = false;
+        } else {
+          (g0.key == "from" ? r.from : r.to) = std::move(*v);
+        }
+      } else if (g0.key == "action") {
+        auto v = Enum(g, {"deny", "require_approval"},
+                      {FlowRule::Action::kDeny, FlowRule::Action::kRequireApproval});
+        if (v) r.action = *v;
+        ok = ok && v.has_value();
+      } else if (g0.key == "reason") {
+        auto v = String(g);
+        if (v && HasControl(*v)) {
+          Error(Mark(g), "invalid-value", g.path + ": must not contain control characters");
+          v.reset();
+        }
+        if (v) r.reason = std::move(*v);
+        ok = ok && v.has_value();
+      }
+    }
+    if (ok) p->flows.push_back(std::move(r));
+  }
+}
+
+// Argument conditions: `argument: value` (equals), `argument: [a, b]` (one of), or the
+// mapping of constraints.arguments (one_of, pattern, min, ...).
+bool Parser::ParseConditions(const Field& f, const std::string& rule_id,
+                             std::vector<ArgConstraint>* out) {
+  auto args = Map(f, {}, /*any_key=*/true);
+  if (!args) return false;
+  bool ok = true;
+  std::set<std::string> claimed;
+  for (const Field& arg : args->items) {
+    const std::string id = rule_id + ".when[" + Quote(arg.key) + "]";
+    Field a = arg;
+    a.path = id;
+    if (arg.key.empty() || HasControl(arg.key)) {
+      Error(arg.key_mark, "invalid-value",
+            id + ": argument names must be non-empty without control characters");
+      ok = false;
+      continue;
+    }
+    std::string why;
+    auto path = ParseArgPath(arg.key, &why);
+    if (!path) {
+      Error(arg.key_mark, "invalid-argument-path", id + ": " + why);
+      ok = false;
+      continue;
+    }
+    if (!claimed.insert(path->normalised).second) {
+      Error(arg.key_mark, "ambiguous-constraint",
+            id + ": the argument is named twice; put all its checks under one entry");
+      ok = false;
+      continue;
+    }
+    auto kind = KindOf(a);
+    if (!kind) {
+      ok = false;
+      continue;
+    }
+    std::optional<ArgConstraint> c;
+    if (*kind == Kind::kMap) {
+      c = ParseArgument(a, id, *path);
+    } else {
+      ArgConstraint k;
+      k.argument = path->argument;
+      k.steps = path->steps;
+      if (!k.steps.empty()) k.path = path->normalised;
+      k.rule = id;
+      k.at = Loc(arg.key_mark);
+      if (*kind == Kind::kList) {
+        if (auto items = List(a)) {
+          for (const Field& e : *items) {
+            if (auto v = ConstraintScalar(e)) k.one_of.push_back(std::move(*v));
+          }
+          if (k.one_of.size() != items->size()) {
+            ok = false;
+            continue;
+          }
+          if (k.one_of.empty()) {
+            Error(arg.key_mark, "empty-constraint", id + ": the list is empty");
+            ok = false;
+            continue;
+          }
+        }
+      } else if (auto v = ConstraintScalar(a)) {
+        k.one_of.push_back(std::move(*v));
+      } else {
+        ok = false;
+        continue;
+      }
+      c = std::move(k);
+    }
+    if (!c) {
+      ok = false;
+      continue;
+    }
+    out->push_back(std::move(*c));
+  }
+  return ok;
+}
+
+std::optional<WorkflowPermit> Parser::ParsePermit(const Field& f) {
+  auto kind = KindOf(f);
+  if (!kind) return std::nullopt;
+  WorkflowPermit w;
+  w.at = Loc(f.key_mark);
+  w.rule = f.path;
+  if (*kind == Kind::kString) {
+    auto name = Name(f);
+    if (!name) return std::nullopt;
+    w.tool = std::move(*name);
+    return w;
+  }
+  if (*kind != Kind::kMap) {
+    WrongType(f, *kind, "a tool name or a mapping with 'tool'");
+    return std::nullopt;
+  }
+  auto m = Map(f, {"tool", "when", "require", "requires_approval"});
+  if (!m) return std::nullopt;
+  const Field* tool = m->Get("tool");
+  if (tool == nullptr) {
+    Error(f.key_mark, "missing-key", f.path + ": missing required key 'tool'");
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const Field& g0 : m->items) {
+    Field g = g0;
+    g.path = f.path + "." + g0.key;
+    if (g0.key == "tool") {
+      auto v = Name(g);
+      if (v) w.tool = std::move(*v);
+      ok = ok && v.has_value();
+    } else if (g0.key == "when") {
+      ok = ParseConditions(g, f.path, &w.when) && ok;
+    } else if (g0.key == "requires_approval") {
+      auto v = Bool(g);
+      if (v) w.requires_approval = *v;
+      ok = ok && v.has_value();
+    } else if (g0.key == "require") {
+      auto r = Map(g, {}, /*any_key=*/true);
+      if (!r) {
+        ok = false;
+        continue;
+      }
+      for (const Field& e0 : r->items) {
+        Field e = e0;
+        e.path = g.path + "[" + Quote(e0.key) + "]";
+        auto var = Name(e);
+        if (e0.key.empty() || HasControl(e0.key) || !var) {
+          if (var) Error(e0.key_mark, "invalid-value", e.path + ": invalid argument name");
+          ok = false;
+          continue;
+        }
+        w.require.push_back({e0.key, std::move(*var)});
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return w;
+}
+
+std::optional<WorkflowTransition> Parser::ParseTransition(const Field& f) {
+  auto m = Map(f, {"tool", "on", "when", "to", "remember"});
+  if (!m) return std::nullopt;
+  bool ok = true;
+  for (const char* key : {"tool", "on", "to"}) {
+    if (m->Get(key) == nullptr) {
+      Error(f.key_mark, "missing-key", f.path + ": missing required key '" + key + "'");
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  WorkflowTransition t;
+  t.at = Loc(f.key_mark);
+  t.rule = f.path;
+  for (const Field& g0 : m->items) {
+    Field g = g0;
+    g.path = f.path + "." + g0.key;
+    if (g0.key == "tool" || g0.key == "to") {
+      auto v = Name(g);
+      if (v) (g0.key == "tool" ? t.tool : t.to) = std::move(*v);
+      ok = ok && v.has_value();
+    } else if (g0.key == "on") {
+      auto v = Enum(g, {"allowed", "ok", "error"},
+                    {TransitionOn::kAllowed, TransitionOn::kOk, TransitionOn::kError});
+      if (v) t.on = *v;
+      ok = ok && v.has_value();
+    } else if (g0.key == "when") {
+      ok = ParseConditions(g, f.path, &t.when) && ok;
+    } else if (g0.key == "remember") {
+      auto r = Map(g, {}, /*any_key=*/true);
+      if (!r) {
+        ok = false;
+        continue;
+      }
+      for (const Field& e0 : r->items) {
+        Field e = e0;
+        e.path = g.path + "[" + Quote(e0.key) + "]";
+        auto arg = Name(e);
+        if (e0.key.empty() || HasControl(e0.key) || !arg) {
+          if (arg) Error(e0.key_mark, "invalid-value", e.path + ": invalid variable name");
+          ok = false;
+          continue;
+        }
+        t.remember.push_back({e0.key, std::move(*arg)});
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return t;
+}
+
+std::optional<WorkflowState> Parser::ParseWorkflowState(const Field& f, const std::string& name) {
+  WorkflowState st;
+  st.name = name;
+  st.at = Loc(f.key_mark);
+  auto kind = KindOf(f);
+  if (!kind) return std::nullopt;
+  if (*kind == Kind::kNull) return st;  // `done:` a state that permits nothing extra
+  auto m = Map(f, {"allow", "transitions", "final"});
+  if (!m) return std::nullopt;
+  bool ok = true;
+  for (const Field& g0 : m->items) {
+    Field g = g0;
+    g.path = f.path + "." + g0.key;
+    if (g0.key == "final") {
+      auto v = Bool(g);
+      if (v) st.final = *v;
+      ok = ok && v.has_value();
+      continue;
+    }
+    auto items = List(g);
+    if (!items) {
+      ok = false;
+      continue;
+    }
+    for (const Field& e : *items) {
+      if (g0.key == "allow") {
+        if (auto w = ParsePermit(e)) {
+          st.allow.push_back(std::move(*w));
+        } else {
+          ok = false;
+        }
+      } else if (auto t = ParseTransition(e)) {
+        st.transitions.push_back(std::move(*t));
+      } else {
+        ok = false;
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return st;
+}
+
+void Parser::ParseWorkflow(const Field& f, AgentPolicy* p) {
+  auto m = Map(f, {"initial", "always_allowed", "states"});
+  if (!m) return;
+  auto w = std::make_shared<Workflow>();
+  w->at = Loc(f.key_mark);
+  const int before = errors_;
+  for (const char* key : {"initial", "states"}) {
+    if (m->Get(key) == nullptr) {
+      Error(f.key_mark, "missing-key", "workflow: missing required key '" + std::string(key) + "'");
+    }
+  }
+  if (const Field* g = m->Get("initial")) {
+    if (auto v = Name(*g)) w->initial = std::move(*v);
+  }
+  if (const Field* g = m->Get("always_allowed")) {
+    if (auto v = NameList(*g)) w->always_allowed = std::move(*v);
+  }
+  if (const Field* g = m->Get("states")) {
+    if (auto states = Map(*g, {}, /*any_key=*/true)) {
+      if (states->items.empty()) {
+        Error(g->key_mark, "invalid-value", "workflow.states: declare at least one state");
+      }
+      for (const Field& s0 : states->items) {
+        Field s = s0;
+        s.path = "workflow.states[" + Quote(s0.key) + "]";
+        if (s0.key.empty() || HasControl(s0.key)) {
+          Error(s0.key_mark, "invalid-value", s.path + ": invalid state name");
+          continue;
+        }
+        if (auto st = ParseWorkflowState(s, s0.key)) {
+          w->order.push_back(s0.key);
+          w->states.emplace(s0.key, std::move(*st));
+        }
+      }
+    }
+  }
+  if (errors_ != before) return;
+  CheckWorkflow(*w, *p);
+  if (errors_ != before) return;
+  p->workflow = std::move(w);
+}
+
+// References a workflow makes must resolve: states, tools (allowed, not blocked) and
+// variables. Reachability and dead ends are Lint() warnings (a drawing in progress).
+void Parser::CheckWorkflow(const Workflow& w, const AgentPolicy& p) {
+  auto at = [](const Location& l) {
+    YAML::Mark m;
+    m.line = l.line - 1;
+    m.column = l.column - 1;
+    return m;
+  };
+  auto check_tool = [&](const std::string& tool, const Location& l, const std::string& where) {
+    if (tool.find('*') != std::string::npos) {  // a pattern: some allowed entry must overlap
+      for (const auto& [name, rule] : p.allowed) {
+        if (ToolPatternsOverlap(name, tool)) return;
+      }
+    } else {
+      const ToolResolution r = p.Resolve(tool);
+      if (r.kind == ToolResolution::Kind::kBlocked) {
+        Error(at(l), "workflow-tool-blocked",
+              where + ": tool " + Quote(tool) + " is blocked (at " + LineCol(*r.at) +
+                  "); a workflow cannot permit it");
+        return;
+      }
+      if (r.kind == ToolResolution::Kind::kAllowed) return;
+    }
+    Error(at(l), "workflow-unknown-tool",
+          where + ": tool " + Quote(tool) +
+              " is not in tools.allowed; a workflow only orders tools the policy allows");
+  };
+  if (!w.initial.empty() && w.Find(w.initial) == nullptr) {
+    Error(at(w.at), "workflow-unknown-state",
+          "workflow.initial: no state named " + Quote(w.initial) + " in workflow.states");
+  }
+  for (const std::string& t : w.always_allowed) check_tool(t, w.at, "workflow.always_allowed");
+  std::set<std::string> remembered;
+  for (const auto& [name, st] : w.states) {
+    for (const WorkflowTransition& t : st.transitions) {
+      for (const WorkflowRemember& r : t.remember) remembered.insert(r.variable);
+    }
+  }
+  for (const auto& [name, st] : w.states) {
+    for (const WorkflowPermit& a : st.allow) {
+      check_tool(a.tool, a.at, a.rule);
+      for (const WorkflowRequire& r : a.require) {
+        if (remembered.count(r.variable) == 0) {
+          Error(at(a.at), "workflow-unknown-variable",
+                a.rule + ".require: variable " + Quote(r.variable) +
+                    " is never remembered by a transition; add remember: to one");
+        }
+      }
+    }
+    for (const WorkflowTransition& t : st.transitions) {
+      check_tool(t.tool, t.at, t.rule);
+      if (w.Find(t.to) == nullptr) {
+        Error(at(t.at), "workflow-unknown-state",
+              t.rule + ".to: no state named " + Quote(t.to) + " in workflow.states");
+      }
+    }
   }
 }
 

@@ -55,6 +55,11 @@ Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::st
 // The seed's pre-production checklist items a policy can show, as warnings.
 std::vector<Diagnostic> Lint(const AgentPolicy& policy);
 
+// Warnings about rules over sequences (part of Lint()): unreachable workflow states, dead
+// ends not marked final, tools no state permits, transitions that never fire, the lethal
+// trifecta with no flow rule covering it, flow labels no tool carries.
+std::vector<Diagnostic> LintSequences(const AgentPolicy& policy);
+
 }  // namespace interlock::policy
 
 #endif  // INTERLOCK_POLICY_LOADER_H_

@@ -107,6 +107,14 @@ bool ToolPatternMatches(std::string_view pattern, std::string_view name);
 // a reachability search over the pair of positions, O(|a| * |b|) time and memory.
 bool ToolPatternsOverlap(std::string_view a, std::string_view b);
 
+// At most `calls` counted calls of a tool per sliding window of `per_seconds`, across every
+// run of the agent (docs/policy.md, "rate limits and quotas").
+struct RateLimit {
+  uint64_t calls = 0;
+  int64_t per_seconds = 0;
+  Location at;
+};
+
 struct ToolRule {
   std::string name;  // byte-exact
   Location at;
@@ -126,6 +134,9 @@ struct ToolRule {
   BlastRadius blast_radius = BlastRadius::kSmall;
   std::optional<Autonomy> autonomy;  // unset: the agent's autonomy
   std::vector<std::string> redact;   // argument names whose values are never stored
+  // Sequences (docs/policy.md, "labels and flows", "rate limits and quotas").
+  std::vector<std::string> labels;  // what a call of the tool carries into the run
+  std::optional<RateLimit> rate_limit;
 };
 
 struct Execution {
@@ -137,6 +148,30 @@ struct Execution {
   std::string notify;  // channel for escalations, e.g. "#oncall-agents"
   Location at;         // of the `execution` key
 };
+
+// Per-agent totals over one UTC day, across every run of the agent.
+struct Quotas {
+  std::optional<uint64_t> calls_per_day;
+  std::optional<uint64_t> tokens_per_day;
+  std::optional<int64_t> cost_micros_per_day;
+  Location at;
+  bool any() const { return calls_per_day || tokens_per_day || cost_micros_per_day; }
+};
+
+// When a call carries every label in `to` and the run (its earlier calls that proceeded,
+// and this call itself) has seen every label in `from`: deny (FLOW_VIOLATION) or ask a
+// human (APPROVAL_REQUIRED). Labels are free names (docs/policy.md, "labels and flows").
+struct FlowRule {
+  enum class Action { kDeny, kRequireApproval };
+  std::string name;
+  std::vector<std::string> from;
+  std::vector<std::string> to;
+  Action action = Action::kDeny;
+  std::string reason;  // optional; appended to the decision's reason
+  Location at;
+};
+
+struct Workflow;  // workflow.h
 
 struct FreezeWindow {
   std::string name;
@@ -199,6 +234,11 @@ struct AgentPolicy {
   // Rebuilds tool_patterns from `allowed` and `blocked`. The loader calls it; code that
   // builds an AgentPolicy by hand calls it after filling the maps.
   void IndexToolPatterns();
+
+  // Sequences (issue 15): null when the policy has no `workflow`.
+  std::shared_ptr<const Workflow> workflow;
+  std::vector<FlowRule> flows;
+  Quotas quotas;
 };
 
 // For an agent in shadow mode, the one-line warning every front door prints at start

@@ -200,6 +200,62 @@ TEST(CheckCommand, OverlappingToolPatternsNameBothEntriesAndTheWinner) {
   EXPECT_EQ(strict.exit_code, 1) << strict.out << strict.err;
 }
 
+// Tests that `check --graph` draws the release workflow for a reviewer, as Mermaid by
+// default and as Graphviz with --graph-format dot.
+TEST(CheckCommand, GraphDrawsTheWorkflow) {
+  const std::string release = std::string(kExamples) + "/release-agent.yaml";
+  auto m = RunProcess({kBin, "check", "--graph", release});
+  EXPECT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_NE(m.out.find("stateDiagram-v2\n"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("[*] --> untested"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("untested --> tested : run_tests ok / remember tested_version"),
+            std::string::npos)
+      << m.out;
+  auto d = RunProcess({kBin, "check", "--graph", release, "--graph-format", "dot"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.out.find("digraph workflow {"), std::string::npos) << d.out;
+  auto none = RunProcess({kBin, "check", "--graph", std::string(kExamples) + "/inbox-agent.yaml"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("declares no workflow"), std::string::npos) << none.err;
+}
+
+// Tests that `check` warns when an agent could read private data, take in untrusted content
+// and talk outside with no flow rule in the way, and that --strict fails on it.
+TEST(CheckCommand, LethalTrifectaWithoutAFlowIsAWarning) {
+  TempDir dir;
+  const std::string p = dir.Write("trifecta.yaml", R"(agent: {id: "t", identity: "t@x"}
+tools:
+  allowed:
+    - {name: "read", labels: [untrusted_content]}
+    - {name: "db", labels: [private_data]}
+    - {name: "mail", labels: [external_communication]}
+  blocked: ["rm"]
+)");
+  auto r = RunProcess({kBin, "check", p});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("[lethal-trifecta]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("trifecta.yaml:6:7: warning:"), std::string::npos) << r.err;
+  EXPECT_EQ(RunProcess({kBin, "check", "--strict", p}).exit_code, 1);
+}
+
+// Tests that a workflow mistake fails `check` with file:line:column.
+TEST(CheckCommand, WorkflowUnknownStateIsALocatedError) {
+  TempDir dir;
+  const std::string p = dir.Write("wf.yaml", R"(agent: {id: "w"}
+tools: {allowed: ["a"]}
+workflow:
+  initial: s
+  states:
+    s:
+      allow: ["a"]
+      transitions: [{tool: "a", on: ok, to: "nowhere"}]
+)");
+  auto r = RunProcess({kBin, "check", p});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("wf.yaml:8:21: error:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[workflow-unknown-state]"), std::string::npos) << r.err;
+}
+
 // Tests that a missing path is a clear error, not a crash.
 TEST(CheckCommand, MissingPath) {
   auto r = RunProcess({kBin, "check", "/nonexistent/policy.yaml"});
@@ -303,13 +359,12 @@ TEST(DecideCommand, UnknownAgent) {
 // and `/` as the workspace is refused rather than allowing every path.
 TEST(DecideCommand, WorkspaceFlagBindsTheWorkspaceVariable) {
   const std::string policy = kExamples + "/claude-code.yaml";
-  const std::string input =
-      R"({"tool":"Read","args":{"file_path":"/srv/a/README.md"}})"
-      "\n"
-      R"({"tool":"Read","args":{"file_path":"/srv/b/README.md"}})"
-      "\n"
-      R"({"tool":"Bash","args":{"command":"cat /srv/a/README.md | sh"}})"
-      "\n";
+  const std::string input = R"({"tool":"Read","args":{"file_path":"/srv/a/README.md"}})"
+                            "\n"
+                            R"({"tool":"Read","args":{"file_path":"/srv/b/README.md"}})"
+                            "\n"
+                            R"({"tool":"Bash","args":{"command":"cat /srv/a/README.md | sh"}})"
+                            "\n";
   auto a = ParseLines(Decide(policy, input, {"--workspace", "/srv/a"}));
   ASSERT_EQ(a.size(), 3u);
   EXPECT_EQ(Code(a[0]), "ALLOWED");

@@ -30,6 +30,11 @@ TEST(DecisionTest, CodeNamesRoundTrip) {
   EXPECT_EQ(CodeName(Code::kAllowed), "ALLOWED");
   EXPECT_EQ(CodeName(Code::kRecordLimitExceeded), "RECORD_LIMIT_EXCEEDED");
   EXPECT_EQ(CodeName(Code::kAuditUnavailable), "AUDIT_UNAVAILABLE");
+  EXPECT_EQ(CodeName(Code::kWorkflowViolation), "WORKFLOW_VIOLATION");
+  EXPECT_EQ(CodeName(Code::kFlowViolation), "FLOW_VIOLATION");
+  EXPECT_EQ(CodeName(Code::kRateLimited), "RATE_LIMITED");
+  EXPECT_EQ(CodeName(Code::kQuotaExceeded), "QUOTA_EXCEEDED");
+  EXPECT_EQ(ParseCode("QUOTA_EXCEEDED"), Code::kQuotaExceeded);
   EXPECT_FALSE(ParseCode("allowed").has_value());
   EXPECT_FALSE(ParseCode("").has_value());
   for (Verdict v : {Verdict::kAllow, Verdict::kDeny, Verdict::kApprovalRequired}) {
