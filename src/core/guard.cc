@@ -43,10 +43,30 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   // The store hands the call it holds back to the engine step: no second copy of the
   // arguments on the hot path.
   const TimePoint now = request.now;
-  DecideFn decide = [set = std::move(set), agent, now](
+  // Workflows and flow rules judge a call by the run's history; a store that does not
+  // keep it would make every call look like the first. Denied (and recorded) instead.
+  const bool history_missing = agent != nullptr &&
+                               (agent->workflow != nullptr || !agent->flows.empty()) &&
+                               !store_->KeepsSequenceState();
+  DecideFn decide = [set = std::move(set), agent, now, history_missing](
                         const ToolCall& c, const RunState& state,
                         const std::optional<engine::KillSwitch>& kill) {
-    return engine::Evaluate(agent, state, c, engine::EvalContext{now, kill});
+    engine::Evaluation ev = engine::Evaluate(agent, state, c, engine::EvalContext{now, kill});
+    if (history_missing && ev.decision.verdict != Verdict::kDeny) {
+      Decision deny = DenyDecision(
+          Code::kStoreUnavailable,
+          "the policy of agent " + agent->id +
+              " has a workflow or flow rules, and this store does not yet keep a run's "
+              "workflow state and labels between calls (interlock decide does; the SQLite and "
+              "PostgreSQL stores do not yet): refused rather than decided without its history",
+          "store.sequence_state");
+      deny.agent_id = ev.decision.agent_id;
+      deny.tool = ev.decision.tool;
+      ev.decision = std::move(deny);
+      ev.effects.consume_records = false;
+      ev.effects.sequence = {};
+    }
+    return ev;
   };
   std::string tool = request.call.tool;
   store_->DecideAsync(

@@ -109,6 +109,12 @@ class RunStore {
   // Adds usage not tied to a call (model tokens between tool calls).
   virtual Status AddUsage(std::string_view run_id, std::string_view agent_id,
                           const Usage& usage) = 0;
+
+  // Whether the store keeps a run's sequence state (workflow state and variables, labels
+  // seen: RunState's issue-15 fields) from one call to the next. A store that does not is
+  // never asked to decide for a policy that needs them: the Guard denies instead
+  // (a workflow or flow rule judged without its history would be a bypass).
+  virtual bool KeepsSequenceState() const { return false; }
 };
 
 // In-process store for `interlock decide` and tests. Not durable.
@@ -118,6 +124,7 @@ class MemoryRunStore final : public RunStore {
                             TimePoint now) override;
   Result<RunInfo> GetRun(std::string_view run_id) override;
   Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) override;
+  bool KeepsSequenceState() const override { return true; }  // the whole RunState is kept
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
   // As store::Store's (src/store/store.h); the result itself is not kept.
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,

@@ -160,5 +160,54 @@ TEST(GuardTest, MemoryStoreKillSwitchesStillStopCalls) {
   }
 }
 
+// A MemoryRunStore seen through a store that, like SQLite and PostgreSQL today, does not
+// keep a run's workflow state and labels between calls.
+class ForgetfulStore final : public RunStore {
+ public:
+  Result<RunInfo> CreateRun(std::string_view a, std::string_view r, TimePoint t) override {
+    return inner_.CreateRun(a, r, t);
+  }
+  Result<RunInfo> GetRun(std::string_view r) override { return inner_.GetRun(r); }
+  Result<CallRecord> Decide(const DecideRequest& rq, const DecideFn& d) override {
+    return inner_.Decide(rq, d);
+  }
+  Status AddUsage(std::string_view r, std::string_view a, const Usage& u) override {
+    return inner_.AddUsage(r, a, u);
+  }
+
+ private:
+  MemoryRunStore inner_;
+};
+
+// Tests that a policy with flow rules is never decided by a store that forgets the labels
+// a run has seen: every call would look like the run's first, and a flow (private data,
+// then untrusted content, then send) would never fire. Denied STORE_UNAVAILABLE there,
+// decided normally by a store that keeps the state.
+TEST(GuardTest, SequenceRulesAreRefusedByAStoreThatForgetsHistory) {
+  auto set = std::make_shared<policy::PolicySet>(*OnePolicy());
+  auto agent = std::make_shared<policy::AgentPolicy>(*set->agents.at("a"));
+  policy::FlowRule flow;
+  flow.name = "no-exfiltration";
+  flow.from = {"private_data"};
+  flow.to = {"external_communication"};
+  agent->flows.push_back(flow);
+  set->agents["a"] = agent;
+  PolicySource source(set);
+  ManualClock clock;
+
+  ForgetfulStore forgetful;
+  ASSERT_TRUE(forgetful.CreateRun("a", "r", clock.Now()).ok());
+  Guard refusing(&source, &forgetful, &clock, nullptr);
+  GuardResponse r = refusing.Decide("a", "a", "r", Ping());
+  EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(r.decision.code, Code::kStoreUnavailable);
+  EXPECT_EQ(r.decision.rule, "store.sequence_state");
+
+  MemoryRunStore keeping;
+  ASSERT_TRUE(keeping.CreateRun("a", "r", clock.Now()).ok());
+  Guard deciding(&source, &keeping, &clock, nullptr);
+  EXPECT_EQ(deciding.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed);
+}
+
 }  // namespace
 }  // namespace interlock::core
