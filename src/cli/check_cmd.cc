@@ -158,7 +158,7 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
   for (const auto& [name, rule] : p.allowed) {
     if (IsPattern(name)) continue;
     auto it = std::find_if(cat.tools.begin(), cat.tools.end(),
-                           [&](const mcp::ServerTool& t) { return t.name == name; });
+                           [&name = name](const mcp::ServerTool& t) { return t.name == name; });
     if (it == cat.tools.end()) continue;
     const auto declared = mcp::DeclaredArguments(*it);
     std::vector<std::pair<std::string, policy::Location>> used;

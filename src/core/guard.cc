@@ -51,7 +51,8 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   DecideFn decide = [set = std::move(set), agent, now, history_missing](
                         const ToolCall& c, const RunState& state,
                         const std::optional<engine::KillSwitch>& kill) {
-    engine::Evaluation ev = engine::Evaluate(agent, state, c, engine::EvalContext{now, kill});
+    engine::Evaluation ev =
+        engine::Evaluate(agent, state, c, engine::EvalContext{now, kill, std::nullopt});
     if (history_missing && ev.decision.verdict != Verdict::kDeny) {
       Decision deny = DenyDecision(
           Code::kStoreUnavailable,

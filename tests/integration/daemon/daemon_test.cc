@@ -856,10 +856,9 @@ TEST_F(DaemonTest, CliReachesTheDaemonAndTheStoreTheSameWay) {
     // The store and the daemon describe a switch with the same keys (GET /v1/kill's).
     const std::string store_json = RunInterlock({"kill", "status", "--format", "json"}, &code);
     EXPECT_EQ(code, 0) << store_json;
-    const std::string http_json =
-        RunInterlock({"kill", "status", "--format", "json", "--url", url, "--token-env",
-                      "IL_TEST_REVIEWER_TOKEN"},
-                     &code);
+    const std::string http_json = RunInterlock({"kill", "status", "--format", "json", "--url", url,
+                                                "--token-env", "IL_TEST_REVIEWER_TOKEN"},
+                                               &code);
     EXPECT_EQ(code, 0) << http_json;
     EXPECT_NE(store_json.find(R"("at":")"), std::string::npos) << store_json;
     EXPECT_EQ(store_json.find(R"("time":)"), std::string::npos) << store_json;

@@ -69,10 +69,12 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"UnsetEnvironmentVariable",
             "        arguments:\n          o: {one_of: [\"${env:NOT_SET_ANYWHERE}\"]}\n",
             "unset-variable", "8:24", "NOT_SET_ANYWHERE is not set"},
-        Bad{"UnterminatedVariable", "        arguments:\n          o: {one_of: [\"${workspace\"]}\n",
-            "invalid-variable", "8:24", "unterminated"},
-        Bad{"UnbalancedBracketInPath", "        arguments:\n          \"paths[*\": {max_bytes: 1}\n",
-            "invalid-argument-path", "8:11", "paths[*"},
+        Bad{"UnterminatedVariable",
+            "        arguments:\n          o: {one_of: [\"${workspace\"]}\n", "invalid-variable",
+            "8:24", "unterminated"},
+        Bad{"UnbalancedBracketInPath",
+            "        arguments:\n          \"paths[*\": {max_bytes: 1}\n", "invalid-argument-path",
+            "8:11", "paths[*"},
         Bad{"EmptySegmentInPath", "        arguments:\n          \"options..x\": {max_bytes: 1}\n",
             "invalid-argument-path", "8:11", "options..x"},
         Bad{"SamePathWrittenTwoWays",
@@ -81,9 +83,11 @@ INSTANTIATE_TEST_SUITE_P(
             "ambiguous-constraint", "9:11", "options.x"},
         Bad{"NotPatternThatIsNotRe2", "        arguments:\n          t: {not_pattern: \"(a\"}\n",
             "invalid-regex", "8:28", "(a"},
-        Bad{"MinItemsAboveMaxItems", "        arguments:\n          l: {min_items: 3, max_items: 2}\n",
-            "invalid-value", "8:11", "min_items is greater than max_items"},
-        Bad{"ShellWithoutAllow", "        arguments:\n          c:\n            shell: {deny: [\"rm *\"]}\n",
+        Bad{"MinItemsAboveMaxItems",
+            "        arguments:\n          l: {min_items: 3, max_items: 2}\n", "invalid-value",
+            "8:11", "min_items is greater than max_items"},
+        Bad{"ShellWithoutAllow",
+            "        arguments:\n          c:\n            shell: {deny: [\"rm *\"]}\n",
             "empty-constraint", "9:13", "no allow patterns"},
         Bad{"ShellPatternWithGlobCommandName",
             "        arguments:\n          c:\n            shell: {allow: [\"*\"]}\n",
@@ -98,14 +102,16 @@ INSTANTIATE_TEST_SUITE_P(
             "        arguments:\n          u:\n            url: {allow: [\"docs.python.org/\"]}\n",
             "invalid-url", "9:27", "docs.python.org/"},
         Bad{"UrlHostWithWildcardInTheMiddle",
-            "        arguments:\n          u:\n            url: {allow: [{hosts: [\"a.*.org\"]}]}\n",
+            "        arguments:\n          u:\n            url: {allow: [{hosts: "
+            "[\"a.*.org\"]}]}\n",
             "invalid-host", "9:36", "a.*.org"},
         Bad{"UrlRelativePathPrefix",
             "        arguments:\n          u:\n            url: {allow: [{schemes: [https], "
             "path_prefixes: [\"docs/\"]}]}\n",
             "invalid-url", "9:62", "must start with /"},
         Bad{"CombinationTupleOfTheWrongLength",
-            "        combinations:\n          - arguments: [owner, repo]\n            one_of:\n     "
+            "        combinations:\n          - arguments: [owner, repo]\n            one_of:\n    "
+            " "
             "         - [octo-org]\n",
             "invalid-value", "10:17", "2"},
         Bad{"CombinationOverAnArrayItem",
@@ -119,9 +125,9 @@ INSTANTIATE_TEST_SUITE_P(
 // `path_prefix: ${workspace}` allow every path on the machine.
 TEST(ConstraintLoaderTest, RootWorkspaceIsRefused) {
   std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(
-      Policy("        arguments:\n          p: {path_prefix: \"${workspace}\"}\n"), "p.yaml",
-      &diags, Options("/"));
+  auto r =
+      ParseAgentPolicy(Policy("        arguments:\n          p: {path_prefix: \"${workspace}\"}\n"),
+                       "p.yaml", &diags, Options("/"));
   ASSERT_FALSE(r.ok());
   ASSERT_FALSE(diags.empty());
   EXPECT_EQ(diags[0].id, "invalid-workspace");
@@ -151,10 +157,10 @@ TEST(ConstraintLoaderTest, WorkspaceIsOnlyCheckedWhenUsed) {
 // space: unquoted, `cat /home/u/my proj/**` would allow `cat /home/u/my` (a file outside).
 TEST(ConstraintLoaderTest, WorkspaceWithSpaceStaysOneShellWord) {
   std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(
-      Policy("        arguments:\n          c:\n            shell: {allow: [\"cat "
-             "${workspace}/**\"]}\n"),
-      "p.yaml", &diags, Options("/home/u/my proj"));
+  auto r =
+      ParseAgentPolicy(Policy("        arguments:\n          c:\n            shell: {allow: [\"cat "
+                              "${workspace}/**\"]}\n"),
+                       "p.yaml", &diags, Options("/home/u/my proj"));
   ASSERT_TRUE(r.ok()) << r.error().message;
   const ToolRule& t = r.value()->allowed.at("t");
   ASSERT_EQ(t.constraints.size(), 1u);
@@ -162,18 +168,17 @@ TEST(ConstraintLoaderTest, WorkspaceWithSpaceStaysOneShellWord) {
   ASSERT_NE(c.shell, nullptr);
   std::string why;
   EXPECT_TRUE(CheckShellCommand(*c.shell, "cat '/home/u/my proj/a.txt'", &why)) << why;
-  EXPECT_FALSE(CheckShellCommand(*c.shell, "cat /home/u/my", &why))
-      << "cat /home/u/my was allowed";
+  EXPECT_FALSE(CheckShellCommand(*c.shell, "cat /home/u/my", &why)) << "cat /home/u/my was allowed";
 }
 
 // Tests that a workspace with a '*' is refused inside command patterns, where it would
 // be read as a wildcard.
 TEST(ConstraintLoaderTest, WorkspaceWithStarIsRefusedInCommandPatterns) {
   std::vector<Diagnostic> diags;
-  auto r = ParseAgentPolicy(
-      Policy("        arguments:\n          c:\n            shell: {allow: [\"cat "
-             "${workspace}/**\"]}\n"),
-      "p.yaml", &diags, Options("/home/u/p*"));
+  auto r =
+      ParseAgentPolicy(Policy("        arguments:\n          c:\n            shell: {allow: [\"cat "
+                              "${workspace}/**\"]}\n"),
+                       "p.yaml", &diags, Options("/home/u/p*"));
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(diags.at(0).message, HasSubstr("wildcard"));
 }
