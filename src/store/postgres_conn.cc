@@ -1,8 +1,8 @@
 #include "store/postgres_conn.h"
 
-#include <libpq-fe.h>
-
 #include <charconv>
+
+#include "store/libpq.h"
 
 namespace interlock::store::pg {
 
@@ -25,24 +25,25 @@ std::string OneLine(std::string_view raw) {
 }  // namespace
 
 PgResult::~PgResult() {
-  if (r_ != nullptr) PQclear(r_);
+  if (r_ != nullptr) pq_->clear(r_);
 }
 
 PgResult& PgResult::operator=(PgResult&& o) noexcept {
   if (this != &o) {
-    if (r_ != nullptr) PQclear(r_);
+    if (r_ != nullptr) pq_->clear(r_);
     r_ = o.r_;
     o.r_ = nullptr;
   }
   return *this;
 }
 
-int PgResult::rows() const { return r_ == nullptr ? 0 : PQntuples(r_); }
+int PgResult::rows() const { return r_ == nullptr ? 0 : pq_->ntuples(r_); }
 
-bool PgResult::IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
+bool PgResult::IsNull(int row, int col) const { return pq_->getisnull(r_, row, col) != 0; }
 
 std::string_view PgResult::Text(int row, int col) const {
-  return std::string_view(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+  return std::string_view(pq_->getvalue(r_, row, col),
+                          static_cast<size_t>(pq_->getlength(r_, row, col)));
 }
 
 int64_t PgResult::Int(int row, int col) const {
@@ -53,7 +54,7 @@ int64_t PgResult::Int(int row, int col) const {
 }
 
 int64_t PgResult::Affected() const {
-  const char* n = r_ == nullptr ? "" : PQcmdTuples(r_);
+  const char* n = r_ == nullptr ? "" : pq_->cmd_tuples(r_);
   int64_t v = 0;
   std::from_chars(n, n + std::char_traits<char>::length(n), v);
   return v;
@@ -74,15 +75,17 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri, const Pg
                           "interlock",
                           uri.c_str(),
                           nullptr};
-  pg_conn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  Result<const Libpq*> pq = LoadLibpq();
+  if (!pq.ok()) return pq.error();
+  pg_conn* c = (*pq)->connectdb_params(keys, values, /*expand_dbname=*/1);
   if (c == nullptr) return Error::Unavailable("store: postgresql: out of memory");
-  std::unique_ptr<PgConn> conn(new PgConn(c));
+  std::unique_ptr<PgConn> conn(new PgConn(*pq, c));
   // Server notices (a shutdown's "terminating connection") are not errors: the failure
   // they announce reaches the caller as one.
-  PQsetNoticeProcessor(
+  conn->pq_->set_notice_processor(
       c, [](void*, const char*) {}, nullptr);
-  if (PQstatus(c) != CONNECTION_OK) {
-    const std::string msg = OneLine(PQerrorMessage(c));
+  if (conn->pq_->status(c) != CONNECTION_OK) {
+    const std::string msg = OneLine(conn->pq_->error_message(c));
     return Error::Unavailable("store: cannot connect to postgresql: " + msg);
   }
   Result<std::vector<PgResult>> set =
@@ -96,16 +99,16 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri, const Pg
 }
 
 PgConn::~PgConn() {
-  if (c_ != nullptr) PQfinish(c_);
+  if (c_ != nullptr) pq_->finish(c_);
 }
 
-bool PgConn::Broken() const { return PQstatus(c_) != CONNECTION_OK; }
+bool PgConn::Broken() const { return pq_->status(c_) != CONNECTION_OK; }
 
 Error PgConn::FailureFrom(pg_result* r, std::string_view what, std::string* sqlstate) const {
-  std::string raw = r != nullptr ? PQresultErrorMessage(r) : "";
-  if (raw.empty()) raw = PQerrorMessage(c_);
+  std::string raw = r != nullptr ? pq_->result_error_message(r) : "";
+  if (raw.empty()) raw = pq_->error_message(c_);
   const std::string msg = OneLine(raw);
-  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const char* state = r != nullptr ? pq_->result_error_field(r, PG_DIAG_SQLSTATE) : nullptr;
   if (sqlstate != nullptr) *sqlstate = state != nullptr ? state : "";
   return Error::Unavailable("store: postgresql " + std::string(what) + ": " + msg);
 }
@@ -116,33 +119,33 @@ Result<PgResult> PgConn::Exec(const std::string& sql,
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  pg_result* r = PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                              values.data(), nullptr, nullptr, 0);
-  const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  pg_result* r = pq_->exec_params(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                  values.data(), nullptr, nullptr, 0);
+  const ExecStatusType st = r != nullptr ? pq_->result_status(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     Error e = FailureFrom(r, "query", sqlstate);
-    if (r != nullptr) PQclear(r);
+    if (r != nullptr) pq_->clear(r);
     return e;
   }
-  return PgResult(r);
+  return PgResult(pq_, r);
 }
 
 Result<std::vector<PgResult>> PgConn::ExecScript(const std::string& sql, std::string* sqlstate) {
-  if (PQsendQuery(c_, sql.c_str()) == 0) return FailureFrom(nullptr, "send", sqlstate);
+  if (pq_->send_query(c_, sql.c_str()) == 0) return FailureFrom(nullptr, "send", sqlstate);
   std::vector<PgResult> out;
   std::optional<Error> failure;
   // Every result must be read, even after a failure, before the connection is usable.
-  while (pg_result* r = PQgetResult(c_)) {
-    const ExecStatusType st = PQresultStatus(r);
+  while (pg_result* r = pq_->get_result(c_)) {
+    const ExecStatusType st = pq_->result_status(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
       if (!failure) failure = FailureFrom(r, "query", sqlstate);
-      PQclear(r);
+      pq_->clear(r);
       continue;
     }
-    out.emplace_back(r);
+    out.emplace_back(pq_, r);
   }
   if (failure) return *failure;
-  if (PQstatus(c_) != CONNECTION_OK) return FailureFrom(nullptr, "connection", sqlstate);
+  if (pq_->status(c_) != CONNECTION_OK) return FailureFrom(nullptr, "connection", sqlstate);
   return out;
 }
 

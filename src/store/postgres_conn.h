@@ -22,6 +22,8 @@ struct pg_result;
 
 namespace interlock::store::pg {
 
+struct Libpq;  // store/libpq.h
+
 // Bounds of every wait on the database (docs/operations.md, "PostgreSQL").
 struct PgLimits {
   int connect_timeout_s = 3;  // per host of a multi-host URI
@@ -34,9 +36,9 @@ struct PgLimits {
 class PgResult {
  public:
   PgResult() = default;
-  explicit PgResult(pg_result* r) : r_(r) {}
+  PgResult(const Libpq* pq, pg_result* r) : pq_(pq), r_(r) {}
   ~PgResult();
-  PgResult(PgResult&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  PgResult(PgResult&& o) noexcept : pq_(o.pq_), r_(o.r_) { o.r_ = nullptr; }
   PgResult& operator=(PgResult&& o) noexcept;
   PgResult(const PgResult&) = delete;
   PgResult& operator=(const PgResult&) = delete;
@@ -49,6 +51,7 @@ class PgResult {
   int64_t Affected() const;
 
  private:
+  const Libpq* pq_ = nullptr;  // set whenever r_ is
   pg_result* r_ = nullptr;
 };
 
@@ -78,8 +81,9 @@ class PgConn {
   bool Broken() const;
 
  private:
-  explicit PgConn(pg_conn* c) : c_(c) {}
+  PgConn(const Libpq* pq, pg_conn* c) : pq_(pq), c_(c) {}
   Error FailureFrom(pg_result* r, std::string_view what, std::string* sqlstate) const;
+  const Libpq* pq_;
   pg_conn* c_ = nullptr;
 };
 

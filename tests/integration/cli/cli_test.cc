@@ -264,6 +264,17 @@ TEST(CheckCommand, MissingPath) {
 }
 
 // Tests that the scripted demo run shows each outcome the seed describes, in order.
+// The embedded default never loads the PostgreSQL client (and the twenty libraries it
+// pulls in): every start of a command, `interlock hook` once per Claude Code tool call
+// included, would pay for them (src/store/libpq.h).
+TEST(StartUp, EmbeddedDefaultDoesNotLoadLibpq) {
+  auto r = RunProcess({"/usr/bin/env", "LD_DEBUG=files", kBin, "decide", "--policy", kSeed},
+                      "{\"tool\":\"read_customer_record\",\"args\":{}}\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("libsqlite3"), std::string::npos) << "LD_DEBUG shows no libraries";
+  EXPECT_EQ(r.err.find("libpq"), std::string::npos);
+}
+
 TEST(DecideCommand, DemoRunShowsEveryOutcome) {
   auto r = RunProcess({kBin, "decide", "--policy", kExamples, "--agent", "support-agent-v2",
                        "--now", "2026-11-22T09:00:00Z"},
