@@ -167,7 +167,8 @@ int RunDecide(const DecideOptions& opt) {
   }
 
   core::PolicySource source(*set);
-  core::MemoryRunStore store;
+  // Results refer to recent calls only: a stream of any length runs in bounded memory.
+  core::MemoryRunStore store(/*keep_calls=*/1024);
   ManualClock clock(start);
   core::Guard guard(&source, &store, &clock, nullptr);
   if (auto run = store.CreateRun(agent_id, opt.run_id, start); !run.ok()) {

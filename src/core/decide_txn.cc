@@ -107,8 +107,13 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     return AnswerWithEarlierCall(txn, resubmission->original_call_id, row, rq, /*release=*/true,
                                  rec);
   }
-  RunState state = row.state;
+  // The run's new state is built in the loaded row itself (no copy); what the usage and
+  // the clock change is kept to put back if the call attaches to an earlier one.
+  RunState& state = row.state;
   const bool was_halted = state.halted;
+  const uint64_t tokens_before = state.tokens;
+  const int64_t cost_before = state.cost_micros;
+  const int64_t elapsed_before = state.elapsed_ms;
   interlock::AddUsage(rq.call.usage, &state);
   state.elapsed_ms = ElapsedMs(row.started, rq.now);
   engine::Evaluation ev = decide(rq.call, state, *kill);
@@ -118,13 +123,25 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     // approval, no step spent. (A retry the engine denies now is recorded as a deny.)
     Result<std::string> twin = txn.approvals().PendingTwin(rq);
     if (!twin.ok()) return twin.error();
-    if (!twin->empty()) return AnswerWithEarlierCall(txn, *twin, row, rq, /*release=*/false, rec);
+    if (!twin->empty()) {
+      state.tokens = tokens_before;
+      state.cost_micros = cost_before;
+      state.elapsed_ms = elapsed_before;
+      return AnswerWithEarlierCall(txn, *twin, row, rq, /*release=*/false, rec);
+    }
   }
   engine::ApplyEffects(ev.effects, rq.call.tool, &state);
 
   // Every JSON text is written once, canonically, and shared: the audit record's data
-  // holds the args and the decision, and the call row binds the same bytes.
-  boost::json::object args = redactor.RedactArgs(rq.call.args, rq.redact_fields);
+  // holds the args and the decision, and the call row binds the same bytes. The recorded
+  // (redacted) args are built only for a reader: the audit record, or a notification
+  // (which quotes them). A store without audit answering a call nobody is told about
+  // (`interlock decide`) skips the copy.
+  const bool keeps_audit = txn.KeepsAudit();
+  boost::json::object args;
+  if (keeps_audit || !ev.decision.notifications.empty()) {
+    args = redactor.RedactArgs(rq.call.args, rq.redact_fields);
+  }
   if (!rq.call.mask_values.empty()) {
     // Credentials of the caller (the MCP gateway's upstream secrets): decided on the real
     // arguments above, never recorded. Keys too; the reason may quote an argument.
@@ -133,7 +150,6 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     args = std::move(masked.get_object());
     ev.decision.reason = audit::Redactor::MaskSecrets(ev.decision.reason, rq.call.mask_values);
   }
-  const bool keeps_audit = txn.KeepsAudit();
   std::string_view args_json, decision_json;
   std::string data;
   if (keeps_audit) data = DecisionData(args, ev.decision, state, rq, &args_json, &decision_json);
@@ -165,7 +181,6 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
 
   // Last: the run takes the new state (a backend may cache the row it saves).
   RunState state_after = state;
-  row.state = std::move(state);
   if (Status s = txn.SaveRun(rq.run_id, std::move(row)); !s.ok()) return s;
 
   rec->call_id = std::move(call_id).value();

@@ -79,9 +79,12 @@ class MemoryRunStore::Txn final : public StateTxn {
   Result<std::string> InsertCall(const NewCall& c) override {
     auto run = store_.runs_.find(c.request.run_id);
     if (run == store_.runs_.end()) return Error::NotFound("no run " + c.request.run_id);
+    if (store_.calls_.size() == store_.keep_calls_) {
+      store_.calls_.pop_front();
+      ++store_.first_call_;
+    }
     store_.calls_.push_back(CallRow{&run->first, &run->second, c.decision.verdict, false});
-    std::string call_id = "call-" + std::to_string(store_.calls_.size());
-    return call_id;
+    return "call-" + std::to_string(store_.first_call_ + store_.calls_.size() - 1);
   }
   Result<CallRecord> LoadCall(std::string_view call_id) override {
     return Error::NotFound("no call " + std::string(call_id));  // records are not kept
@@ -116,16 +119,16 @@ MemoryRunStore::CallRow* MemoryRunStore::CallRowFor(std::string_view call_id) {
   uint64_t n = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
   if (ec != std::errc() || end != digits.data() + digits.size()) return nullptr;
-  if (n == 0 || n > calls_.size()) return nullptr;
-  return &calls_[n - 1];
+  if (n < first_call_ || n - first_call_ >= calls_.size()) return nullptr;
+  return &calls_[n - first_call_];
 }
 
 Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const DecideFn& decide) {
   static const audit::Redactor kRedactor{std::string()};  // no audit key: nothing is recorded
   std::lock_guard lock(mu_);
   Txn txn(*this);
-  CallRecord rec;
-  if (Status s = DecideInTxn(txn, kRedactor, request, decide, &rec); !s.ok()) return s.error();
+  Result<CallRecord> rec = CallRecord{};  // filled in place: no move of the record per call
+  if (Status s = DecideInTxn(txn, kRedactor, request, decide, &*rec); !s.ok()) return s.error();
   return rec;
 }
 

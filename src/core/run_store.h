@@ -12,7 +12,10 @@
 #ifndef INTERLOCK_CORE_RUN_STORE_H_
 #define INTERLOCK_CORE_RUN_STORE_H_
 
+#include <algorithm>
+#include <deque>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -44,6 +47,9 @@ struct CallRecord {
   std::string principal;  // authenticated name the call arrived under
   std::string policy_sha256;
   TimePoint at;
+  // As recorded (redacted). From Decide, call.args is filled when the store keeps an
+  // audit trail or the decision carries notifications (their only readers); a store
+  // without audit (MemoryRunStore) leaves it empty otherwise.
   ToolCall call;
   Decision decision;
   RunState state_after;
@@ -120,6 +126,12 @@ class RunStore {
 // In-process store for `interlock decide` and tests. Not durable.
 class MemoryRunStore final : public RunStore {
  public:
+  // `keep_calls`: how many of the most recent calls RecordResult can still find. A call
+  // older than that answers kNotFound ("no longer kept"), so a long `interlock decide`
+  // stream runs in bounded memory. Default: every call.
+  explicit MemoryRunStore(size_t keep_calls = std::numeric_limits<size_t>::max())
+      : keep_calls_(std::max<size_t>(keep_calls, 1)) {}
+
   Result<RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
                             TimePoint now) override;
   Result<RunInfo> GetRun(std::string_view run_id) override;
@@ -157,9 +169,12 @@ class MemoryRunStore final : public RunStore {
     Verdict verdict = Verdict::kDeny;
     bool has_result = false;
   };
-  // Row k is call id "call-<k+1>": ids are handed out in order, so a row is found by
-  // its number, with no per-call key or tree node (CallRowFor).
-  std::vector<CallRow> calls_;
+  // Call id "call-<n>" is row n - first_call_: ids are handed out in order, so a row is
+  // found by its number, with no per-call key or tree node (CallRowFor). At most
+  // keep_calls_ rows, the newest.
+  std::deque<CallRow> calls_;
+  uint64_t first_call_ = 1;  // the number of calls_.front()
+  size_t keep_calls_;
   CallRow* CallRowFor(std::string_view call_id);
   uint64_t next_run_ = 1;
 };

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace interlock::core {
 namespace {
@@ -158,6 +159,26 @@ TEST(GuardTest, MemoryStoreKillSwitchesStillStopCalls) {
     store.SetKill(scope, target, false, "");
     EXPECT_EQ(guard.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed) << scope;
   }
+}
+
+// A stream of any length in bounded memory: the store keeps the newest calls only, and a
+// result for one it no longer keeps is refused (kNotFound), never applied to another.
+TEST(GuardTest, MemoryStoreKeepsOnlyTheNewestCallsAndRefusesResultsForOlderOnes) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  MemoryRunStore store(/*keep_calls=*/2);
+  ASSERT_TRUE(store.CreateRun("a", "r", clock.Now()).ok());
+  Guard guard(&source, &store, &clock, nullptr);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(guard.Decide("a", "a", "r", Ping()).call_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"call-1", "call-2", "call-3"}));
+  const CallResult ok;
+  EXPECT_EQ(store.RecordResult("call-1", "a", ok, clock.Now()).error().kind, ErrorKind::kNotFound);
+  EXPECT_TRUE(store.RecordResult("call-2", "a", ok, clock.Now()).ok());
+  EXPECT_TRUE(store.RecordResult("call-3", "a", ok, clock.Now()).ok());
+  EXPECT_EQ(store.RecordResult("call-4", "a", ok, clock.Now()).error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(store.RecordResult("call-3", "a", ok, clock.Now()).error().kind,
+            ErrorKind::kAlreadyExists);
 }
 
 // A MemoryRunStore seen through a store that, like SQLite and PostgreSQL today, does not
