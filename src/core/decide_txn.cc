@@ -111,7 +111,14 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   const bool was_halted = state.halted;
   interlock::AddUsage(rq.call.usage, &state);
   state.elapsed_ms = ElapsedMs(row.started, rq.now);
-  engine::Evaluation ev = decide(rq.call, state, *kill);
+  // Rate limits and quotas: counted here, in the decision's transaction (exact).
+  std::optional<engine::AgentUsage> usage;
+  if (rq.count) {
+    Result<engine::AgentUsage> counted = txn.CountAgentUsage(rq.agent_id, *rq.count, rq.now);
+    if (!counted.ok()) return counted.error();
+    usage = *counted;
+  }
+  engine::Evaluation ev = decide(rq.call, state, *kill, usage);
   RefuseApproval(resubmission->refusal, &ev);
   if (ev.decision.verdict == Verdict::kApprovalRequired) {
     // A retry of a call still waiting for its approval attaches to it: no second
@@ -162,6 +169,16 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     }
   }
   if (Status s = txn.approvals().AfterDecide(rq, *call_id, ev); !s.ok()) return s;
+  // The agent's cross-run counts: a call that proceeds counts (denied ones never do); the
+  // usage it reports counts towards the day either way, as it does towards the run.
+  const bool proceeds = ev.effects.consume_records;
+  if (proceeds || rq.call.usage.tokens != 0 || rq.call.usage.cost_micros != 0) {
+    if (Status s = txn.AddAgentUsage(rq.agent_id, proceeds ? rq.rate_key : std::string_view(),
+                                     proceeds, rq.call.usage, rq.now);
+        !s.ok()) {
+      return s;
+    }
+  }
 
   // Last: the run takes the new state (a backend may cache the row it saves).
   RunState state_after = state;

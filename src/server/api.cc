@@ -873,6 +873,7 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
     if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
     result.usage = *usage;
   }
+  result.policies = policies_->Current();  // a result may move the run's workflow
   Blocking([this, c, r, call_id, result = std::move(result)] {
     Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));

@@ -82,6 +82,7 @@ Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult
   r.ok = result.ok;
   r.output_json = result.output_json;
   r.error = result.error;
+  r.policies = guard_->Policies();
   return store_->RecordResult(call_id, agent_id_, r, clock_->Now());
 }
 

@@ -54,6 +54,7 @@ class SqliteStore final : public Store {
   void DecideAsync(core::DecideRequest request, core::DecideFn decide,
                    DecideCallback done) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+  bool KeepsSequenceState() const override { return true; }  // runs.sequence_json
 
   // Store
   Result<std::string> CreateToken(Role role, std::string_view name, std::string_view agent_id,
