@@ -117,6 +117,14 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     Result<engine::AgentUsage> counted = txn.CountAgentUsage(rq.agent_id, *rq.count, rq.now);
     if (!counted.ok()) return counted.error();
     usage = *counted;
+    // The day's totals include this call's reported usage (as the run's do); its call is
+    // not counted until it proceeds.
+    RunState day;
+    day.tokens = usage->day_tokens;
+    day.cost_micros = usage->day_cost_micros;
+    interlock::AddUsage(rq.call.usage, &day);
+    usage->day_tokens = day.tokens;
+    usage->day_cost_micros = day.cost_micros;
   }
   engine::Evaluation ev = decide(rq.call, state, *kill, usage);
   RefuseApproval(resubmission->refusal, &ev);
