@@ -19,20 +19,30 @@ int64_t ElapsedMs(TimePoint started, TimePoint now) {
 }
 
 // Answers with call_id, recorded earlier in the same run (CallRecord::existing): releases
-// it first when `release`, writes nothing else, and leaves the run untouched.
-Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, const RunRow& row,
+// it first when `release`. Writes nothing else and leaves the run untouched, except that
+// a release that delivers the allow applies what the call adds to the run's sequence
+// state (labels, a transition `on: allowed`) and counts it for rate limits and quotas.
+Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, RunRow& row,
                              const DecideRequest& rq, bool release, CallRecord* rec) {
+  bool released_now = false;
   if (release) {
     Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
     if (!kill.ok()) return kill.error();
     const ReleaseContext ctx{std::move(kill).value(), row.state.halted, row.ended,
                              row.state.halt_reason, rq.now};
-    if (Status s = txn.approvals().Release(call_id, ctx); !s.ok()) return s;
+    if (Status s = txn.approvals().Release(call_id, ctx, &released_now); !s.ok()) return s;
   }
   Result<CallRecord> call = txn.LoadCall(call_id);
   if (!call.ok()) {
     if (call.error().kind != ErrorKind::kNotFound) return call.error();
     return Error::Invalid("call " + call_id + " of this approval is no longer stored");
+  }
+  if (released_now && rq.policies != nullptr) {
+    const policy::AgentPolicy* agent = rq.policies->Find(rq.agent_id);
+    if (Status s = ApplyRelease(txn, agent, call->call, rq.agent_id, rq.now, &row.state); !s.ok()) {
+      return s;
+    }
+    if (Status s = txn.SaveRun(rq.run_id, row); !s.ok()) return s;  // the last write
   }
   *rec = std::move(call).value();
   rec->decision.notifications.clear();  // notified when it was decided
@@ -76,6 +86,17 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
 }
 
 }  // namespace
+
+Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const ToolCall& call,
+                    std::string_view agent_id, TimePoint now, RunState* state) {
+  if (agent == nullptr) return Status::Ok();
+  engine::SequenceEffects fx = engine::ProceedEffects(agent, *state, call);
+  for (std::string& l : fx.add_labels) state->labels.insert(std::move(l));
+  if (fx.move) engine::ApplyMove(*fx.move, state);
+  std::string key;
+  engine::RateLimitFor(agent, call.tool, &key);
+  return txn.AddAgentUsage(agent_id, key, true, Usage{}, now);
+}
 
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {
   Decision& d = ev->decision;

@@ -31,6 +31,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.agent_id = std::string(agent_id);
   request.principal = std::string(principal);
   request.policy_sha256 = set ? set->sha256 : std::string();
+  request.policies = set;
   request.now = clock_->Now();
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);

@@ -38,7 +38,7 @@ class NoApprovals final : public ApprovalRows {
  public:
   Result<Resubmission> FindResubmission(const DecideRequest&) override { return Resubmission{}; }
   Result<std::string> PendingTwin(const DecideRequest&) override { return std::string(); }
-  Status Release(const std::string& call_id, const ReleaseContext&) override {
+  Status Release(const std::string& call_id, const ReleaseContext&, bool*) override {
     return Error::NotFound("no call " + call_id);
   }
   Status AfterDecide(const DecideRequest&, const std::string&, const engine::Evaluation&) override {

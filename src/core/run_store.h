@@ -107,6 +107,10 @@ struct DecideRequest {
   // A reported result of this call may move the run's workflow (its agent has one): a
   // store that keeps no call rows (MemoryRunStore) keeps this call's tool and arguments.
   bool results_move_workflow = false;
+  // The policy snapshot the Guard decides under: the release of an approved call
+  // re-submitted with its approval_id applies what the call adds to the run's sequence
+  // state (engine::ProceedEffects). Null: nothing is applied.
+  std::shared_ptr<const policy::PolicySet> policies;
 };
 
 class RunStore {

@@ -778,7 +778,8 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   // The agent's read delivers the outcome: the store releases an approved call then
   // (or denies it if a kill switch or halt came first). Reviewers and admins only look.
   const bool agent = c.principal.role == store::Role::kAgent;
-  auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, clock_->Now())
+  auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, clock_->Now(),
+                                          policies_->Current())
                     : store_->GetCall(call_id);
   if (!call.ok()) {
     if (call.error().kind == ErrorKind::kPermissionDenied) {

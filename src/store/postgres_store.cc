@@ -284,7 +284,7 @@ class NoApprovals final : public core::ApprovalRows {
     return core::Resubmission{};
   }
   Result<std::string> PendingTwin(const core::DecideRequest&) override { return std::string(); }
-  Status Release(const std::string& call_id, const core::ReleaseContext&) override {
+  Status Release(const std::string& call_id, const core::ReleaseContext&, bool*) override {
     return Error::NotFound("no approval for call " + call_id);
   }
   Status AfterDecide(const core::DecideRequest&, const std::string&,
@@ -1414,7 +1414,8 @@ Result<boost::json::array> PostgresStore::QueryAudit(const audit::AuditQuery&) {
   return NotYet("reading the audit log (GET /v1/audit)");
 }
 Result<StoredCall> PostgresStore::GetCall(std::string_view) { return NotYet("reading a call"); }
-Result<StoredCall> PostgresStore::ReleaseCall(std::string_view, std::string_view, TimePoint) {
+Result<StoredCall> PostgresStore::ReleaseCall(std::string_view, std::string_view, TimePoint,
+                                              std::shared_ptr<const policy::PolicySet>) {
   return NotYet("reading a call");
 }
 // No approvals on this store (see the header): none pending, none to find.

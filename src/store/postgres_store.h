@@ -109,8 +109,8 @@ class PostgresStore final : public Store {
   Status RecordAuthFailures(const AuthFailures& failures) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
-  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                 TimePoint now) override;
+  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
+                                 std::shared_ptr<const policy::PolicySet> policies = {}) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;

@@ -449,6 +449,7 @@ Decision DecisionFromJson(const boost::json::object& o) {
   d.at = GetStr(o, "at");
   d.agent_id = GetStr(o, "agent");
   d.tool = GetStr(o, "tool");
+  d.retry_after_s = GetI64(o, "retry_after_s");  // RATE_LIMITED, QUOTA_EXCEEDED
   if (GetBool(o, "shadow")) {
     d.shadow_verdict = ParseVerdict(GetStr(o, "shadow_decision"));
     d.shadow_code = ParseCode(GetStr(o, "shadow_code"));
@@ -968,8 +969,9 @@ class SqliteStore::Impl {
     Result<std::string> PendingTwin(const core::DecideRequest& rq) override {
       return internal::ApprovalPendingTwin(impl_.writer_.db(), rq);
     }
-    Status Release(const std::string& call_id, const core::ReleaseContext& ctx) override {
-      return internal::ApprovalRelease(impl_.writer_.db(), call_id, ctx, b_.events);
+    Status Release(const std::string& call_id, const core::ReleaseContext& ctx,
+                   bool* released_now) override {
+      return internal::ApprovalRelease(impl_.writer_.db(), call_id, ctx, b_.events, released_now);
     }
     Status AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
                        const engine::Evaluation& ev) override {
@@ -992,7 +994,7 @@ class SqliteStore::Impl {
 
   // Store::ReleaseCall on the writer: the kill switches and the run as of this transaction.
   Status ApplyRelease(Batch& b, const std::string& call_id, TimePoint now,
-                      std::optional<Result<StoredCall>>* out) {
+                      const policy::PolicySet* policies, std::optional<Result<StoredCall>>* out) {
     Result<StoredCall> call = LoadCall(writer_, call_id);
     if (!call.ok()) return call.error();
     const core::CallRecord& r = call->record;
@@ -1004,8 +1006,22 @@ class SqliteStore::Impl {
     }
     const internal::ReleaseContext ctx{b.kills.For(r.agent_id, r.run_id), (*run)->state.halted,
                                        (*run)->ended, (*run)->state.halt_reason, now};
-    if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events); !s.ok()) {
+    bool released_now = false;
+    if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events, &released_now);
+        !s.ok()) {
       return s;
+    }
+    if (released_now && policies != nullptr) {
+      // The call proceeds now: what it adds to the run's sequence state, and its count.
+      Txn txn(*this, b);
+      Result<core::RunRow> row = txn.LoadRunForUpdate(r.run_id);
+      if (!row.ok()) return row.error();
+      if (Status s = core::ApplyRelease(txn, policies->Find(r.agent_id), r.call, r.agent_id, now,
+                                        &row->state);
+          !s.ok()) {
+        return s;
+      }
+      if (Status s = txn.SaveRun(r.run_id, std::move(row).value()); !s.ok()) return s;
     }
     out->emplace(LoadCall(writer_, call_id));
     return Status::Ok();
@@ -1989,7 +2005,8 @@ Result<StoredCall> SqliteStore::GetCall(std::string_view call_id) {
 }
 
 Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                            TimePoint now) {
+                                            TimePoint now,
+                                            std::shared_ptr<const policy::PolicySet> policies) {
   Result<StoredCall> call = GetCall(call_id);
   if (!call.ok()) return call;
   if (call->record.agent_id != agent_id) {
@@ -2000,8 +2017,9 @@ Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::strin
   const Decision& d = call->record.decision;
   if (d.verdict != Verdict::kAllow || d.rule != "approval") return call;
   std::optional<Result<StoredCall>> out;
-  Status s = impl_->SubmitAndWait(
-      [&](Impl::Batch& b) { return impl_->ApplyRelease(b, std::string(call_id), now, &out); });
+  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyRelease(b, std::string(call_id), now, policies.get(), &out);
+  });
   if (!s.ok()) return s.error();
   return std::move(*out);
 }

@@ -68,8 +68,8 @@ class SqliteStore final : public Store {
   Status RecordAuthFailures(const AuthFailures& failures) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
-  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                 TimePoint now) override;
+  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
+                                 std::shared_ptr<const policy::PolicySet> policies = {}) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
   void RecordResultAsync(std::string_view call_id, std::string_view agent_id,

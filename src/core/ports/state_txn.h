@@ -96,7 +96,9 @@ class ApprovalRows {
   // The call id of an identical call whose approval is pending, or "".
   virtual Result<std::string> PendingTwin(const DecideRequest& rq) = 0;
   // Releases (or cancels) the granted approval of call_id; no-op for any other call.
-  virtual Status Release(const std::string& call_id, const ReleaseContext& ctx) = 0;
+  // *released_now: this release delivered the allow (the call proceeds now).
+  virtual Status Release(const std::string& call_id, const ReleaseContext& ctx,
+                         bool* released_now) = 0;
   // After the call row is written: the pending approval of an APPROVAL_REQUIRED call.
   virtual Status AfterDecide(const DecideRequest& rq, const std::string& call_id,
                              const engine::Evaluation& ev) = 0;

@@ -13,7 +13,11 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 
+#include <sqlite3.h>
+
+#include "audit/replay.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/run_store.h"
@@ -241,6 +245,25 @@ TYPED_TEST(SequenceStore, FlowLabelsPersistAcrossCallsAndReopen) {
             Verdict::kAllow);
 }
 
+TYPED_TEST(SequenceStore, DeniedCallsChangeNoWorkflowStateOrLabel) {
+  const std::string a = "inbox-agent";
+  const std::string run = this->NewRun(a);
+  // Denied (an argument constraint; a blocked tool): no label, even across a reopen.
+  EXPECT_EQ(this->Call(a, run, "read_inbox", {{"folder", "spam"}}).decision.verdict,
+            Verdict::kDeny);
+  EXPECT_EQ(this->Call(a, run, "export_customers", {}).decision.verdict, Verdict::kDeny);
+  if (TypeParam::kDurable) this->Reopen();
+  Result<core::RunInfo> info = this->store().GetRun(run);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->state.labels.empty());
+  const std::string r = this->NewRun("release-agent");
+  EXPECT_EQ(
+      this->Call("release-agent", r, "run_tests", {{"version", "not-a-version"}}).decision.verdict,
+      Verdict::kDeny);
+  EXPECT_EQ(this->WorkflowState(r), "");
+  EXPECT_TRUE(this->store().GetRun(r)->state.workflow_vars.empty());
+}
+
 boost::json::object Note() { return {{"channel", "#ops"}, {"text", "hello"}}; }
 
 TYPED_TEST(SequenceStore, RateLimitIsExactUnderConcurrencyAcrossRuns) {
@@ -314,6 +337,106 @@ TYPED_TEST(SequenceStore, DailyCostQuotaCountsUsageReportedThroughEveryRun) {
   const std::string r4 = this->NewRun(a);
   EXPECT_EQ(this->Call(a, r4, "get_channel_info", {{"channel", "#a"}}).decision.verdict,
             Verdict::kAllow);
+}
+
+}  // namespace
+}  // namespace interlock
+
+namespace interlock {
+namespace {
+
+// The release of an approved call (SQLite: the store with approvals) applies what the
+// call adds to the run: the approved send_email of the inbox flow carries its label from
+// then on, whichever way it is delivered (re-submission with approval_id, or the agent's
+// read of the call).
+TEST(SequenceRelease, ApprovedCallAddsItsLabelsWhenReleased) {
+  for (const bool by_resubmission : {true, false}) {
+    TempDir dir;
+    SqliteBackend b(dir);
+    core::PolicySource policies(Examples());
+    ManualClock clock(T0());
+    core::Guard guard(&policies, b.store.get(), &clock, nullptr);
+    const std::string a = "inbox-agent";
+    Result<core::RunInfo> run = b.store->CreateRun(a, "", clock.Now());
+    ASSERT_TRUE(run.ok());
+    auto call = [&](const std::string& tool, boost::json::object args,
+                    const std::string& approval = "") {
+      ToolCall c;
+      c.tool = tool;
+      c.args = std::move(args);
+      c.approval_id = approval;
+      return guard.Decide(a, a, run->run_id, std::move(c));
+    };
+    ASSERT_EQ(call("read_inbox", {{"folder", "inbox"}}).decision.verdict, Verdict::kAllow);
+    ASSERT_EQ(call("search_customers", {{"query", "x"}}).decision.verdict, Verdict::kAllow);
+    const boost::json::object email{{"to", "a@example.com"}, {"subject", "s"}, {"body", "b"}};
+    GuardResponse gated = call("send_email", email);
+    ASSERT_EQ(gated.decision.code, Code::kApprovalRequired);
+    const std::string approval = store::ApprovalIdForCall(gated.call_id);
+    store::VoteRequest vote;
+    vote.approval_id = approval;
+    vote.reviewer = store::Principal{"t1", "rita", store::Role::kReviewer, ""};
+    vote.approve = true;
+    vote.now = clock.Now();
+    Result<store::VoteOutcome> voted = b.store->Vote(vote);
+    ASSERT_TRUE(voted.ok()) << voted.error().message;
+    Result<core::RunInfo> before = b.store->GetRun(run->run_id);
+    ASSERT_TRUE(before.ok());
+    EXPECT_FALSE(before->state.labels.contains("external_communication"));  // granted only
+    if (by_resubmission) {
+      EXPECT_EQ(call("send_email", email, approval).decision.verdict, Verdict::kAllow);
+    } else {
+      auto read = b.store->ReleaseCall(gated.call_id, a, clock.Now(), guard.Policies());
+      ASSERT_TRUE(read.ok()) << read.error().message;
+      EXPECT_EQ(read->record.decision.verdict, Verdict::kAllow);
+    }
+    Result<core::RunInfo> after = b.store->GetRun(run->run_id);
+    ASSERT_TRUE(after.ok());
+    EXPECT_TRUE(after->state.labels.contains("external_communication")) << by_resubmission;
+  }
+}
+
+}  // namespace
+}  // namespace interlock
+
+namespace interlock {
+namespace {
+
+// The audit trail shows a run's sequence state (replay reads it back): each decision's
+// state_after carries the workflow and labels, and a result's record the move it made.
+TEST(SequenceAudit, ReplayShowsWorkflowMovesAndState) {
+  TempDir dir;
+  SqliteBackend b(dir);
+  core::PolicySource policies(Examples());
+  ManualClock clock(T0());
+  core::Guard guard(&policies, b.store.get(), &clock, nullptr);
+  const std::string a = "release-agent";
+  Result<core::RunInfo> run = b.store->CreateRun(a, "", clock.Now());
+  ASSERT_TRUE(run.ok());
+  ToolCall tests;
+  tests.tool = "run_tests";
+  tests.args = {{"version", "v1.2.3"}};
+  GuardResponse r = guard.Decide(a, a, run->run_id, tests);
+  ASSERT_EQ(r.decision.verdict, Verdict::kAllow);
+  core::CallResult ok;
+  ok.policies = guard.Policies();
+  ASSERT_TRUE(b.store->RecordResult(r.call_id, a, ok, clock.Now()).ok());
+  ToolCall status;
+  status.tool = "get_deployment_status";
+  ASSERT_EQ(guard.Decide(a, a, run->run_id, status).decision.verdict, Verdict::kAllow);
+  b.store.reset();  // everything committed
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(b.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  Result<audit::RunReplay> replay = audit::ReplayRun(db, run->run_id);
+  sqlite3_close(db);
+  ASSERT_TRUE(replay.ok()) << replay.error().message;
+  ASSERT_EQ(replay->calls.size(), 2u);
+  EXPECT_EQ(boost::json::serialize(replay->calls[1].state_after.at("workflow")),
+            R"({"state":"tested","vars":{"tested_version":"v1.2.3"}})");
+  const std::string text = audit::ReplayToText(*replay);
+  EXPECT_NE(text.find("workflow (initial) -> tested"), std::string::npos) << text;
+  EXPECT_NE(text.find("workflow tested vars {\"tested_version\":\"v1.2.3\"}"), std::string::npos)
+      << text;
 }
 
 }  // namespace
