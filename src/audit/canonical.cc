@@ -137,9 +137,9 @@ void AppendCanonicalJson(std::string* out, const boost::json::value& v) {
 }
 
 void AppendCanonicalDecision(std::string* out, const Decision& d) {
-  // Keys in byte order: agent, approval, at, code, decision, notify, reason, rule,
-  // shadow, shadow_code, shadow_decision, tool (DecisionToJson's optional ones only when
-  // it writes them).
+  // Keys in byte order: agent, approval, at, code, decision, notify, reason,
+  // retry_after_s, rule, shadow, shadow_code, shadow_decision, tool (DecisionToJson's optional ones
+  // only when it writes them).
   char sep = '{';
   auto key = [&](std::string_view k) {
     out->push_back(sep);
@@ -194,6 +194,10 @@ void AppendCanonicalDecision(std::string* out, const Decision& d) {
   }
   key("reason");
   AppendJsonString(out, d.reason);
+  if (d.retry_after_s > 0) {  // RATE_LIMITED, QUOTA_EXCEEDED
+    key("retry_after_s");
+    AppendJsonInt(out, d.retry_after_s);
+  }
   key("rule");
   AppendJsonString(out, d.rule);
   if (d.shadow_verdict) {
@@ -243,12 +247,38 @@ void AppendCanonicalAuditState(std::string* out, const RunState& s) {
   AppendJsonDouble(out, static_cast<double>(s.elapsed_ms) / 1e3);
   out->append(",\"halted\":");
   AppendJsonBool(out, s.halted);
+  if (!s.labels.empty()) {
+    // Sequences (issue 15): only for a run that has any, so that the records of every
+    // other run stay as they were.
+    out->append(",\"labels\":[");
+    bool first = true;
+    for (const std::string& l : s.labels) {
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJsonString(out, l);
+    }
+    out->push_back(']');
+  }
   out->append(",\"records\":");
   AppendCanonicalRecords(out, s);
   out->append(",\"steps\":");
   AppendJsonUint(out, s.steps);
   out->append(",\"tokens\":");
   AppendJsonUint(out, s.tokens);
+  if (!s.workflow_state.empty() || !s.workflow_vars.empty()) {
+    out->append(",\"workflow\":{\"state\":");
+    AppendJsonString(out, s.workflow_state);
+    out->append(",\"vars\":{");
+    bool first = true;
+    for (const auto& [k, v] : s.workflow_vars) {  // std::map: sorted keys
+      if (!first) out->push_back(',');
+      first = false;
+      AppendJsonString(out, k);
+      out->push_back(':');
+      AppendCanonicalJson(out, v);
+    }
+    out->append("}}");
+  }
   out->push_back('}');
 }
 

@@ -70,6 +70,25 @@ Status ReadEvents(sqlite3* db, std::string_view sql, std::string_view text_arg, 
   return Status::Ok();
 }
 
+// "" is the workflow's initial state (before the run's first move).
+std::string StateName(const std::string& s) { return s.empty() ? "(initial)" : s; }
+
+// A run's sequence state after a call, as the decision's audit record has it: "; workflow
+// S vars {...}; labels [...]" (empty for a run without one).
+std::string Sequence(const json::object& state_after) {
+  std::string out;
+  if (const json::object wf = Obj(state_after, "workflow"); !wf.empty()) {
+    out += "; workflow " + StateName(Str(wf, "state"));
+    if (const json::object vars = Obj(wf, "vars"); !vars.empty()) {
+      out += " vars " + CanonicalJson(json::value(vars));
+    }
+  }
+  if (const json::value* l = state_after.if_contains("labels")) {
+    out += "; labels " + CanonicalJson(*l);
+  }
+  return out;
+}
+
 std::string Clip(std::string s, size_t n) {
   for (char& c : s) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
@@ -327,6 +346,7 @@ std::string ReplayToText(const RunReplay& r) {
       rule = Str(dec, "rule");
       budget = Budget(Obj(d, "state_after"));
       detail = "args " + (d.contains("args") ? CanonicalJson(d.at("args")) : "{}");
+      detail += Sequence(Obj(d, "state_after"));  // before the reason: not clipped away
       if (const std::string reason = Str(dec, "reason"); !reason.empty()) {
         detail += "; " + reason;
       }
@@ -339,6 +359,13 @@ std::string ReplayToText(const RunReplay& r) {
                                                                : std::string("null"))
                            : "error " + err;
       if (d.contains("usage")) detail += "; usage " + CanonicalJson(d.at("usage"));
+      if (const json::object wf = Obj(d, "workflow"); !wf.empty()) {
+        // The workflow move the result made (issue 15), or where the run stays.
+        detail += wf.contains("moved_by")
+                      ? "; workflow " + StateName(Str(wf, "from")) + " -> " +
+                            StateName(Str(wf, "state")) + " (" + Str(wf, "moved_by") + ")"
+                      : "; workflow stays " + StateName(Str(wf, "state"));
+      }
     } else if (e.type == kApproval) {
       outcome = Str(d, "event");
       detail = "reviewer " + (Str(d, "reviewer").empty() ? "-" : Str(d, "reviewer"));

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cmath>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,7 @@
 #include "engine/call_parser.h"
 #include "mcp/framing.h"
 #include "policy/loader.h"
+#include "policy/workflow.h"
 
 namespace interlock::cli {
 namespace {
@@ -133,6 +135,69 @@ void AppendDecideRunMembers(const RunState& state, std::string* out) {
   out->append(state.halted ? ",\"halted\":true}"sv : ",\"halted\":false}"sv);
 }
 
+// The run's sequence state, for an agent with a workflow or labels: ,"workflow":{"state":
+// S,"vars":{...}} (S the initial state until the first move) and ,"labels":[...].
+// Appended inside "run" by the caller; nothing for other agents (their lines stay as
+// they were).
+void AppendSequenceMembers(const policy::AgentPolicy* agent, const RunState& state,
+                           std::string* out) {
+  if (agent == nullptr) return;
+  if (agent->workflow != nullptr) {
+    boost::json::object vars;
+    for (const auto& [k, v] : state.workflow_vars) vars[k] = v;
+    out->append(",\"workflow\":");
+    out->append(boost::json::serialize(boost::json::object{
+        {"state", state.workflow_state.empty() ? agent->workflow->initial : state.workflow_state},
+        {"vars", std::move(vars)}}));
+  }
+  if (!state.labels.empty()) {
+    boost::json::array labels;
+    for (const std::string& l : state.labels) labels.emplace_back(l);
+    out->append(",\"labels\":");
+    out->append(boost::json::serialize(labels));
+  }
+}
+
+// A result line: {"result": {"ok": true|false, "error"?: "...", "usage"?: {...}}}. nullopt:
+// the line is not one (a call line). An error: a result line that is malformed.
+std::optional<Result<core::CallResult>> ParseResultLine(const std::string& line,
+                                                        const JsonLimits& limits) {
+  if (line.find("\"result\"") == std::string::npos) return std::nullopt;  // the usual case
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(line, ec);
+  if (ec || !v.is_object() || !v.get_object().contains("result")) return std::nullopt;
+  (void)limits;
+  const boost::json::object& o = v.get_object();
+  if (o.size() != 1) {
+    return Result<core::CallResult>(
+        Error::Invalid("a result line holds only \"result\" (it reports the result of the "
+                       "most recent allowed call)"));
+  }
+  const boost::json::value& r = o.at("result");
+  if (!r.is_object()) return Result<core::CallResult>(Error::Invalid("result must be an object"));
+  core::CallResult out;
+  bool have_ok = false;
+  for (const auto& kv : r.get_object()) {
+    if (kv.key() == "ok" && kv.value().is_bool()) {
+      out.ok = kv.value().get_bool();
+      have_ok = true;
+    } else if (kv.key() == "error" && kv.value().is_string()) {
+      out.error = std::string(kv.value().get_string());
+    } else if (kv.key() == "usage") {
+      auto usage = engine::UsageFromJson(kv.value());
+      if (!usage.ok()) return Result<core::CallResult>(usage.error());
+      out.usage = *usage;
+    } else {
+      return Result<core::CallResult>(
+          Error::Invalid("result." + std::string(kv.key()) +
+                         ": unknown or mistyped (result holds ok: bool, error: string, usage)"));
+    }
+  }
+  if (!have_ok)
+    return Result<core::CallResult>(Error::Invalid("result.ok (true|false) is required"));
+  return Result<core::CallResult>(std::move(out));
+}
+
 bool IsBlank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
@@ -167,7 +232,9 @@ int RunDecide(const DecideOptions& opt) {
   }
 
   core::PolicySource source(*set);
-  // Results refer to recent calls only: a stream of any length runs in bounded memory.
+  // Results refer to recent calls only: a stream of any length runs in bounded memory. A
+  // result line whose allowed call lies more than 1024 calls back is answered
+  // "recorded": false (and moves nothing), never applied to another call.
   core::MemoryRunStore store(/*keep_calls=*/1024);
   ManualClock clock(start);
   core::Guard guard(&source, &store, &clock, nullptr);
@@ -186,16 +253,71 @@ int RunDecide(const DecideOptions& opt) {
   // the object this used to build (DecisionTest.AppendedMembersMatchDecisionToJson
   // tests the decision part; DecideCommand.OutputBytesAreExact the whole line).
   std::string text;
-  auto write_line = [&io, &text](const Decision& d, const RunState* state) {
+  const policy::AgentPolicy* agent = (*set)->Find(agent_id);
+  const bool sequences = agent != nullptr && (agent->workflow != nullptr || !agent->flows.empty());
+  auto write_line = [&io, &text, agent, sequences](const Decision& d, const RunState* state) {
     text.clear();
     text.push_back('{');
     AppendDecisionJsonMembers(d, &text);
-    if (state != nullptr) AppendDecideRunMembers(*state, &text);
+    if (state != nullptr) {
+      AppendDecideRunMembers(*state, &text);
+      if (sequences) {
+        text.pop_back();  // the run object's '}'
+        AppendSequenceMembers(agent, *state, &text);
+        text.push_back('}');
+      }
+    }
+    text += "}\n";
+    return io.Write(text);
+  };
+  // Result lines report the result of the most recent allowed call, through the same
+  // core function as the daemon's POST /v1/calls/{id}/result; each is answered with one
+  // line: {"result":{"call_id","ok","recorded"[,"error"]},"run":{..., "workflow"}}.
+  std::string last_allowed;
+  auto answer_result = [&](const Result<core::CallResult>& res) {
+    boost::json::object r;
+    Status recorded = Status::Ok();
+    if (!res.ok()) {
+      recorded = res.error();
+    } else {
+      r["ok"] = res->ok;
+      if (last_allowed.empty()) {
+        recorded = Error::Invalid("no allowed call in this run has a result to report");
+      } else {
+        r["call_id"] = last_allowed;
+        core::CallResult result = *res;
+        result.policies = source.Current();
+        recorded = store.RecordResult(last_allowed, agent_id, result, clock.Now());
+      }
+    }
+    r["recorded"] = recorded.ok();
+    if (!recorded.ok()) r["error"] = recorded.error().message;
+    text.clear();
+    text.append("{\"result\":");
+    text.append(boost::json::serialize(r));
+    if (Result<core::RunInfo> run = store.GetRun(opt.run_id); run.ok()) {
+      RunState state = run->state;
+      state.elapsed_ms = static_cast<int64_t>(elapsed_s * 1000);
+      const size_t at = text.size();
+      AppendDecideRunMembers(state, &text);
+      // Only "run" (a result is no step): drop the leading ,"step":N.
+      const size_t run_at = text.find(",\"run\":", at);
+      text.erase(at, run_at - at);
+      text.pop_back();
+      AppendSequenceMembers(agent, state, &text);
+      text.push_back('}');
+    }
     text += "}\n";
     return io.Write(text);
   };
   while (io.ReadLine(limits.max_bytes, &line, &oversized)) {
     if (!oversized && IsBlank(line)) continue;
+    if (!oversized) {
+      if (std::optional<Result<core::CallResult>> res = ParseResultLine(line, limits)) {
+        if (!answer_result(*res)) break;
+        continue;
+      }
+    }
     Result<ToolCall> call =
         oversized ? Result<ToolCall>(Error::Invalid("line exceeds " +
                                                     std::to_string(limits.max_bytes) + " bytes"))
@@ -217,7 +339,10 @@ int RunDecide(const DecideOptions& opt) {
     // fits in std::function's own storage (no allocation per line).
     int outcome = -1;
     guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call).value(),
-                      [&outcome, &write_line](core::GuardResponse&& r) {
+                      [&outcome, &write_line, &last_allowed](core::GuardResponse&& r) {
+                        if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
+                          last_allowed = std::move(r.call_id);
+                        }
                         outcome = write_line(r.decision, &r.state) ? 1 : 0;
                       });
     if (outcome < 0) {  // cannot happen with MemoryRunStore; fail closed if it ever does

@@ -19,20 +19,30 @@ int64_t ElapsedMs(TimePoint started, TimePoint now) {
 }
 
 // Answers with call_id, recorded earlier in the same run (CallRecord::existing): releases
-// it first when `release`, writes nothing else, and leaves the run untouched.
-Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, const RunRow& row,
+// it first when `release`. Writes nothing else and leaves the run untouched, except that
+// a release that delivers the allow applies what the call adds to the run's sequence
+// state (labels, a transition `on: allowed`) and counts it for rate limits and quotas.
+Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, RunRow& row,
                              const DecideRequest& rq, bool release, CallRecord* rec) {
+  bool released_now = false;
   if (release) {
     Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
     if (!kill.ok()) return kill.error();
     const ReleaseContext ctx{std::move(kill).value(), row.state.halted, row.ended,
                              row.state.halt_reason, rq.now};
-    if (Status s = txn.approvals().Release(call_id, ctx); !s.ok()) return s;
+    if (Status s = txn.approvals().Release(call_id, ctx, &released_now); !s.ok()) return s;
   }
   Result<CallRecord> call = txn.LoadCall(call_id);
   if (!call.ok()) {
     if (call.error().kind != ErrorKind::kNotFound) return call.error();
     return Error::Invalid("call " + call_id + " of this approval is no longer stored");
+  }
+  if (released_now && rq.policies != nullptr) {
+    const policy::AgentPolicy* agent = rq.policies->Find(rq.agent_id);
+    if (Status s = ApplyRelease(txn, agent, call->call, rq.agent_id, rq.now, &row.state); !s.ok()) {
+      return s;
+    }
+    if (Status s = txn.SaveRun(rq.run_id, row); !s.ok()) return s;  // the last write
   }
   *rec = std::move(call).value();
   rec->decision.notifications.clear();  // notified when it was decided
@@ -77,6 +87,17 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
 
 }  // namespace
 
+Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const ToolCall& call,
+                    std::string_view agent_id, TimePoint now, RunState* state) {
+  if (agent == nullptr) return Status::Ok();
+  engine::SequenceEffects fx = engine::ProceedEffects(agent, *state, call);
+  for (std::string& l : fx.add_labels) state->labels.insert(std::move(l));
+  if (fx.move) engine::ApplyMove(*fx.move, state);
+  std::string key;
+  engine::RateLimitFor(agent, call.tool, &key);
+  return txn.AddAgentUsage(agent_id, key, true, Usage{}, now);
+}
+
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {
   Decision& d = ev->decision;
   // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.
@@ -116,7 +137,22 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   const int64_t elapsed_before = state.elapsed_ms;
   interlock::AddUsage(rq.call.usage, &state);
   state.elapsed_ms = ElapsedMs(row.started, rq.now);
-  engine::Evaluation ev = decide(rq.call, state, *kill);
+  // Rate limits and quotas: counted here, in the decision's transaction (exact).
+  std::optional<engine::AgentUsage> usage;
+  if (rq.count) {
+    Result<engine::AgentUsage> counted = txn.CountAgentUsage(rq.agent_id, *rq.count, rq.now);
+    if (!counted.ok()) return counted.error();
+    usage = *counted;
+    // The day's totals include this call's reported usage (as the run's do); its call is
+    // not counted until it proceeds.
+    RunState day;
+    day.tokens = usage->day_tokens;
+    day.cost_micros = usage->day_cost_micros;
+    interlock::AddUsage(rq.call.usage, &day);
+    usage->day_tokens = day.tokens;
+    usage->day_cost_micros = day.cost_micros;
+  }
+  engine::Evaluation ev = decide(rq.call, state, *kill, usage);
   RefuseApproval(resubmission->refusal, &ev);
   if (ev.decision.verdict == Verdict::kApprovalRequired) {
     // A retry of a call still waiting for its approval attaches to it: no second
@@ -178,6 +214,16 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     }
   }
   if (Status s = txn.approvals().AfterDecide(rq, *call_id, ev); !s.ok()) return s;
+  // The agent's cross-run counts: a call that proceeds counts (denied ones never do); the
+  // usage it reports counts towards the day either way, as it does towards the run.
+  const bool proceeds = ev.effects.consume_records;
+  if (proceeds || rq.call.usage.tokens != 0 || rq.call.usage.cost_micros != 0) {
+    if (Status s = txn.AddAgentUsage(rq.agent_id, proceeds ? rq.rate_key : std::string_view(),
+                                     proceeds, rq.call.usage, rq.now);
+        !s.ok()) {
+      return s;
+    }
+  }
 
   // Last: the run takes the new state (a backend may cache the row it saves).
   RunState state_after = state;

@@ -25,6 +25,13 @@ namespace interlock::core {
 Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideRequest& rq,
                    const DecideFn& decide, CallRecord* rec);
 
+// The release of an approved call (it proceeds now): applies what it adds to the run's
+// sequence state (engine::ProceedEffects: labels, a transition `on: allowed`) to *state
+// and counts it for the agent's rate limit and day quota. `agent` null: nothing. The
+// caller saves the run.
+Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const ToolCall& call,
+                    std::string_view agent_id, TimePoint now, RunState* state);
+
 // Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with
 // `refusal` (no-op when it is empty): an approval that does not fit the call.
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev);

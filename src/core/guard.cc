@@ -31,6 +31,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.agent_id = std::string(agent_id);
   request.principal = std::string(principal);
   request.policy_sha256 = set ? set->sha256 : std::string();
+  request.policies = set;
   request.now = clock_->Now();
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
@@ -38,6 +39,20 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
     if (const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule) {
       request.redact_fields = rule->redact;
     }
+    // What the store counts across the agent's runs, in the decision's transaction.
+    std::string key;
+    const policy::RateLimit* limit = engine::RateLimitFor(agent, request.call.tool, &key);
+    if (limit != nullptr || agent->quotas.any()) {
+      CountQuery q;
+      if (limit != nullptr) {
+        q.rate_key = key;
+        q.window_ms = limit->per_seconds * 1000;
+      }
+      q.day = agent->quotas.any();
+      request.count = std::move(q);
+      request.rate_key = std::move(key);
+    }
+    request.results_move_workflow = agent->workflow != nullptr;
   }
 
   // The store hands the call it holds back to the engine step: no second copy of the
@@ -50,16 +65,17 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
                                !store_->KeepsSequenceState();
   DecideFn decide = [set = std::move(set), agent, now, history_missing](
                         const ToolCall& c, const RunState& state,
-                        const std::optional<engine::KillSwitch>& kill) {
+                        const std::optional<engine::KillSwitch>& kill,
+                        const std::optional<engine::AgentUsage>& usage) {
     engine::Evaluation ev =
-        engine::Evaluate(agent, state, c, engine::EvalContext{now, kill, std::nullopt});
+        engine::Evaluate(agent, state, c, engine::EvalContext{now, kill, usage});
     if (history_missing && ev.decision.verdict != Verdict::kDeny) {
       Decision deny = DenyDecision(
           Code::kStoreUnavailable,
           "the policy of agent " + agent->id +
-              " has a workflow or flow rules, and this store does not yet keep a run's "
-              "workflow state and labels between calls (interlock decide does; the SQLite and "
-              "PostgreSQL stores do not yet): refused rather than decided without its history",
+              " has a workflow or flow rules, and this store does not keep a run's "
+              "workflow state and labels between calls: refused rather than decided without "
+              "its history",
           "store.sequence_state");
       deny.agent_id = ev.decision.agent_id;
       deny.tool = ev.decision.tool;

@@ -61,6 +61,11 @@ class Guard {
   void DecideAsync(std::string_view agent_id, std::string_view principal, std::string_view run_id,
                    ToolCall call, DoneFn done, std::string_view traceparent = {});
 
+  // The current policy snapshot, for a door that reports a call's result: a result is
+  // judged under it (CallResult::policies; a workflow transition `on: ok|error` moves the
+  // run), so that every door moves workflows the same way.
+  std::shared_ptr<const policy::PolicySet> Policies() const { return policies_->Current(); }
+
  private:
   // Takes what it needs out of `rec` (moved from, not copied).
   GuardResponse Finish(Result<CallRecord>& rec, std::string_view agent_id, std::string_view tool);

@@ -31,12 +31,14 @@ Result<RunInfo> MemoryRunStore::GetRun(std::string_view run_id) {
 
 namespace {
 
+int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000; }
+
 // No approvals in memory: nothing to redeem, attach to or release.
 class NoApprovals final : public ApprovalRows {
  public:
   Result<Resubmission> FindResubmission(const DecideRequest&) override { return Resubmission{}; }
   Result<std::string> PendingTwin(const DecideRequest&) override { return std::string(); }
-  Status Release(const std::string& call_id, const ReleaseContext&) override {
+  Status Release(const std::string& call_id, const ReleaseContext&, bool*) override {
     return Error::NotFound("no call " + call_id);
   }
   Status AfterDecide(const DecideRequest&, const std::string&, const engine::Evaluation&) override {
@@ -79,11 +81,17 @@ class MemoryRunStore::Txn final : public StateTxn {
   Result<std::string> InsertCall(const NewCall& c) override {
     auto run = store_.runs_.find(c.request.run_id);
     if (run == store_.runs_.end()) return Error::NotFound("no run " + c.request.run_id);
+    CallRow row{&run->first, &run->second, c.decision.verdict, false, nullptr};
+    if (c.request.results_move_workflow && c.decision.verdict == Verdict::kAllow) {
+      row.call = std::make_unique<ToolCall>();
+      row.call->tool = c.request.call.tool;
+      row.call->args = c.request.call.args;
+    }
     if (store_.calls_.size() == store_.keep_calls_) {
       store_.calls_.pop_front();
       ++store_.first_call_;
     }
-    store_.calls_.push_back(CallRow{&run->first, &run->second, c.decision.verdict, false});
+    store_.calls_.push_back(std::move(row));
     return "call-" + std::to_string(store_.first_call_ + store_.calls_.size() - 1);
   }
   Result<CallRecord> LoadCall(std::string_view call_id) override {
@@ -93,7 +101,57 @@ class MemoryRunStore::Txn final : public StateTxn {
     const CallRow* row = store_.CallRowFor(call_id);
     if (row == nullptr) return Error::NotFound("no call " + std::string(call_id));
     const CallRow& c = *row;
-    return CallResultRow{*c.run_id, c.run->info.agent_id, c.verdict, c.has_result};
+    CallResultRow out{*c.run_id, c.run->info.agent_id, c.verdict, c.has_result, {}, {}};
+    if (c.call != nullptr) {
+      out.tool = c.call->tool;
+      out.args = c.call->args;
+    }
+    return out;
+  }
+  Result<engine::AgentUsage> CountAgentUsage(std::string_view agent_id, const CountQuery& q,
+                                             TimePoint now) override {
+    engine::AgentUsage u;
+    const int64_t now_ms = ToUnixMillis(now);
+    if (!q.rate_key.empty()) {
+      auto it = store_.rate_hits_.find(std::make_pair(std::string(agent_id), q.rate_key));
+      if (it != store_.rate_hits_.end()) {
+        std::vector<int64_t>& hits = it->second;
+        // Older than the window: never counted again.
+        std::erase_if(hits, [&](int64_t t) { return t <= now_ms - q.window_ms; });
+        u.window_calls = hits.size();
+        if (!hits.empty()) u.window_oldest_ms = now_ms - hits.front();
+      }
+    }
+    if (q.day) {
+      auto it = store_.days_.find(agent_id);
+      if (it != store_.days_.end() && it->second.day == UtcDay(now_ms)) {
+        u.day_calls = it->second.calls;
+        u.day_tokens = it->second.tokens;
+        u.day_cost_micros = it->second.cost_micros;
+      }
+    }
+    return u;
+  }
+  Status AddAgentUsage(std::string_view agent_id, std::string_view rate_key, bool call,
+                       const Usage& usage, TimePoint now) override {
+    const int64_t now_ms = ToUnixMillis(now);
+    if (call && !rate_key.empty()) {
+      store_.rate_hits_[std::make_pair(std::string(agent_id), std::string(rate_key))].push_back(
+          now_ms);
+    }
+    auto it = store_.days_.find(agent_id);
+    if (it == store_.days_.end())
+      it = store_.days_.emplace(std::string(agent_id), DayTotals{}).first;
+    DayTotals& d = it->second;
+    if (d.day != UtcDay(now_ms)) d = DayTotals{UtcDay(now_ms), 0, 0, 0};
+    if (call) ++d.calls;
+    RunState sum;  // saturating addition, as for a run
+    sum.tokens = d.tokens;
+    sum.cost_micros = d.cost_micros;
+    interlock::AddUsage(usage, &sum);
+    d.tokens = sum.tokens;
+    d.cost_micros = sum.cost_micros;
+    return Status::Ok();
   }
   Status SaveCallResult(std::string_view call_id, std::string_view, TimePoint) override {
     CallRow* row = store_.CallRowFor(call_id);

@@ -17,6 +17,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -66,6 +67,10 @@ struct CallResult {
   std::string output_json;  // canonical JSON of the output, already size-capped
   std::string error;
   Usage usage;
+  // The policies the result is judged under (a workflow transition `on: ok|error` of the
+  // call's agent moves its run): the snapshot of the door that reports it, never looked up
+  // by a store. Null: the result moves no workflow.
+  std::shared_ptr<const policy::PolicySet> policies;
 };
 
 // Results larger than this (output or error, in bytes) are truncated with a marker.
@@ -73,10 +78,22 @@ inline constexpr size_t kMaxResultOutputBytes = 64 * 1024;
 
 // The engine step a store runs inside its atomic unit: given the request's call (passed
 // back so the Guard need not keep a copy of it), the run's state (with the
-// call's reported usage added and elapsed_ms set) and the kill switch covering the call,
+// call's reported usage added and elapsed_ms set), the kill switch covering the call and
+// the agent's cross-run counts (set when the request asked for them: DecideRequest::count),
 // return the evaluation. Must be pure: a store may run it again after a retry.
 using DecideFn = std::function<engine::Evaluation(const ToolCall& call, const RunState& state,
-                                                  const std::optional<engine::KillSwitch>& kill)>;
+                                                  const std::optional<engine::KillSwitch>& kill,
+                                                  const std::optional<engine::AgentUsage>& usage)>;
+
+// What a decision counts across every run of its agent (rate limits and quotas), in the
+// decision's transaction: the allowed calls under `rate_key` in the last `window_ms`
+// (rate_key empty: none) and, with `day`, the agent's calls, tokens and cost of the
+// current UTC day.
+struct CountQuery {
+  std::string rate_key;
+  int64_t window_ms = 0;
+  bool day = false;
+};
 
 struct DecideRequest {
   std::string run_id;
@@ -87,6 +104,19 @@ struct DecideRequest {
   ToolCall call;
   std::vector<std::string> redact_fields;  // the tool's `redact:` list, for the audit record
   std::string traceparent;                 // W3C trace context, when the caller sent one
+  // Set (by the Guard, from the policy) when a rate limit or quota applies to the call: the
+  // store counts inside the decision's transaction and passes the counts to `decide`.
+  std::optional<CountQuery> count;
+  // The rate-limit key a call that proceeds is counted under ("" none: the tool has no
+  // rate limit; it still counts towards the day's calls).
+  std::string rate_key;
+  // A reported result of this call may move the run's workflow (its agent has one): a
+  // store that keeps no call rows (MemoryRunStore) keeps this call's tool and arguments.
+  bool results_move_workflow = false;
+  // The policy snapshot the Guard decides under: the release of an approved call
+  // re-submitted with its approval_id applies what the call adds to the run's sequence
+  // state (engine::ProceedEffects). Null: nothing is applied.
+  std::shared_ptr<const policy::PolicySet> policies;
 };
 
 class RunStore {
@@ -116,6 +146,13 @@ class RunStore {
   virtual Status AddUsage(std::string_view run_id, std::string_view agent_id,
                           const Usage& usage) = 0;
 
+  // Records a reported result of an allowed call (see store::Store::RecordResult).
+  virtual Status RecordResult(std::string_view call_id, std::string_view agent_id,
+                              const CallResult& result, TimePoint now) {
+    (void)call_id, (void)agent_id, (void)result, (void)now;
+    return Error::Unavailable("store: this store records no results");
+  }
+
   // Whether the store keeps a run's sequence state (workflow state and variables, labels
   // seen: RunState's issue-15 fields) from one call to the next. A store that does not is
   // never asked to decide for a policy that needs them: the Guard denies instead
@@ -140,7 +177,7 @@ class MemoryRunStore final : public RunStore {
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
   // As store::Store's (src/store/store.h); the result itself is not kept.
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
-                      TimePoint now);
+                      TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now);
 
   // Kill switches: scope "global" (target ignored), "agent" (target agent id), "run".
@@ -168,7 +205,18 @@ class MemoryRunStore final : public RunStore {
     const Stored* run = nullptr;
     Verdict verdict = Verdict::kDeny;
     bool has_result = false;
+    // Kept only when a result may move the run's workflow (results_move_workflow).
+    std::unique_ptr<ToolCall> call;
   };
+  // Cross-run counts (rate limits and quotas): the times of counted calls per (agent,
+  // rate key), and the agent's totals per UTC day.
+  struct DayTotals {
+    int64_t day = 0;
+    uint64_t calls = 0, tokens = 0;
+    int64_t cost_micros = 0;
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<int64_t>, std::less<>> rate_hits_;
+  std::map<std::string, DayTotals, std::less<>> days_;
   // Call id "call-<n>" is row n - first_call_: ids are handed out in order, so a row is
   // found by its number, with no per-call key or tree node (CallRowFor). At most
   // keep_calls_ rows, the newest.

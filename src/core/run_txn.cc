@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "audit/audit_log.h"
+#include "audit/canonical.h"
 
 namespace interlock::core {
 
@@ -27,12 +28,35 @@ Result<RunRow> LoadOwnRun(StateTxn& txn, std::string_view run_id, std::string_vi
 
 // Adds `usage` to the agent's run and appends the `type` event with `data`, to which the
 // run's totals after it are added.
+// With `policy` and `result_call`: the result of that call (ok: `result_ok`) may move the
+// run's workflow.
 Status AddRunUsage(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
                    const Usage& usage, TimePoint now, std::string_view call_id,
-                   std::string_view type, boost::json::object data) {
+                   std::string_view type, boost::json::object data,
+                   const policy::AgentPolicy* policy = nullptr,
+                   const ToolCall* result_call = nullptr, bool result_ok = true) {
   Result<RunRow> row = LoadOwnRun(txn, run_id, agent_id);
   if (!row.ok()) return row.error();
   interlock::AddUsage(usage, &row->state);
+  if (usage.tokens != 0 || usage.cost_micros != 0) {
+    if (Status s = txn.AddAgentUsage(agent_id, "", false, usage, now); !s.ok()) return s;
+  }
+  if (policy != nullptr && policy->workflow != nullptr && result_call != nullptr) {
+    // A reported result may move the run's workflow (engine::ResultMove), judged against
+    // the state the run is in now; audited with the result.
+    const std::string before = row->state.workflow_state;
+    std::optional<engine::WorkflowMove> move =
+        engine::ResultMove(policy, row->state, *result_call, result_ok);
+    if (move) engine::ApplyMove(*move, &row->state);
+    if (txn.KeepsAudit()) {
+      boost::json::object wf = WorkflowAuditJson(row->state);
+      if (move) {
+        wf["moved_by"] = move->rule;
+        wf["from"] = before;
+      }
+      data["workflow"] = std::move(wf);
+    }
+  }
   if (txn.KeepsAudit()) {
     data["run_tokens"] = row->state.tokens;
     data["run_cost_usd"] = Usd(row->state.cost_micros);
@@ -59,12 +83,68 @@ boost::json::object UsageJson(const Usage& u) {
 boost::json::object StateAuditJson(const RunState& s) {
   boost::json::object records;
   for (const auto& [tool, n] : s.records) records[tool] = n;
-  return {{"steps", s.steps},
-          {"tokens", s.tokens},
-          {"cost_usd", Usd(s.cost_micros)},
-          {"elapsed_s", static_cast<double>(s.elapsed_ms) / 1e3},
-          {"halted", s.halted},
-          {"records", std::move(records)}};
+  boost::json::object o{{"steps", s.steps},
+                        {"tokens", s.tokens},
+                        {"cost_usd", Usd(s.cost_micros)},
+                        {"elapsed_s", static_cast<double>(s.elapsed_ms) / 1e3},
+                        {"halted", s.halted},
+                        {"records", std::move(records)}};
+  if (!s.labels.empty()) o["labels"] = LabelsJson(s);
+  if (!s.workflow_state.empty() || !s.workflow_vars.empty()) o["workflow"] = WorkflowAuditJson(s);
+  return o;
+}
+
+boost::json::array LabelsJson(const RunState& s) {
+  boost::json::array a;
+  for (const std::string& l : s.labels) a.emplace_back(l);
+  return a;
+}
+
+boost::json::object WorkflowAuditJson(const RunState& s) {
+  boost::json::object vars;
+  for (const auto& [k, v] : s.workflow_vars) vars[k] = v;
+  return {{"state", s.workflow_state}, {"vars", std::move(vars)}};
+}
+
+std::string SequenceStoreJson(const RunState& s) {
+  if (s.workflow_state.empty() && s.workflow_vars.empty() && s.labels.empty()) return "{}";
+  boost::json::object o;
+  o["labels"] = LabelsJson(s);
+  o["state"] = s.workflow_state;
+  boost::json::object vars;
+  for (const auto& [k, v] : s.workflow_vars) vars[k] = v;
+  o["vars"] = std::move(vars);
+  std::string out;
+  audit::AppendCanonicalJson(&out, o);
+  return out;
+}
+
+Status ParseSequenceStoreJson(std::string_view text, RunState* s) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return Error::Corrupt("store: runs.sequence_json is not an object");
+  const boost::json::object& o = v.get_object();
+  s->workflow_state.clear();
+  s->workflow_vars.clear();
+  s->labels.clear();
+  if (const boost::json::value* st = o.if_contains("state")) {
+    if (!st->is_string()) return Error::Corrupt("store: runs.sequence_json state is no string");
+    s->workflow_state = std::string(st->get_string());
+  }
+  if (const boost::json::value* vars = o.if_contains("vars")) {
+    if (!vars->is_object()) return Error::Corrupt("store: runs.sequence_json vars is no object");
+    for (const auto& kv : vars->get_object()) {
+      s->workflow_vars.emplace(std::string(kv.key()), kv.value());
+    }
+  }
+  if (const boost::json::value* labels = o.if_contains("labels")) {
+    if (!labels->is_array()) return Error::Corrupt("store: runs.sequence_json labels is no array");
+    for (const boost::json::value& l : labels->get_array()) {
+      if (!l.is_string()) return Error::Corrupt("store: runs.sequence_json holds a bad label");
+      s->labels.emplace(l.get_string());
+    }
+  }
+  return Status::Ok();
 }
 
 boost::json::object ResultJson(const CallResult& r) {
@@ -120,8 +200,13 @@ Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_vi
     stored = boost::json::serialize(data);
   }
   if (Status s = txn.SaveCallResult(call_id, stored, now); !s.ok()) return s;
+  const policy::AgentPolicy* policy =
+      result.policies != nullptr ? result.policies->Find(agent_id) : nullptr;
+  ToolCall done;
+  done.tool = std::move(call->tool);
+  done.args = std::move(call->args);
   return AddRunUsage(txn, call->run_id, agent_id, result.usage, now, call_id, audit::kResult,
-                     std::move(data));
+                     std::move(data), policy, &done, result.ok);
 }
 
 Status EndRunInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,

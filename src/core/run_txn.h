@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "common/time.h"
@@ -38,8 +39,17 @@ Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_vi
 Status EndRunInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
                    TimePoint now);
 
-// The run state as the audit log reports it (dollars and seconds).
+// The run state as the audit log reports it (dollars and seconds), with the run's labels
+// ("labels") and workflow position ("workflow": {"state", "vars"}) when it has any.
 boost::json::object StateAuditJson(const RunState& s);
+boost::json::array LabelsJson(const RunState& s);
+boost::json::object WorkflowAuditJson(const RunState& s);
+
+// RunState's sequence fields (workflow state and variables, labels) as a store keeps them
+// in the run row: canonical JSON {"labels":[...],"state":"...","vars":{...}}, "{}" when the
+// run has none. The parser fails (kCorrupt) on anything else.
+std::string SequenceStoreJson(const RunState& s);
+Status ParseSequenceStoreJson(std::string_view text, RunState* s);
 
 // The result as stored and audited: output and error capped at kMaxResultOutputBytes.
 boost::json::object ResultJson(const CallResult& r);

@@ -1,8 +1,11 @@
 #include "governance/what_if.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
@@ -27,6 +30,60 @@ bool HasRedacted(std::string_view args) {
   return args.find("\"hmac-sha256:") != std::string_view::npos;
 }
 
+int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000; }
+
+// Usage {"tokens", "cost_usd"} of a record's data member `key` (zero when absent).
+Usage RecordUsage(std::string_view data, std::string_view key) {
+  Usage u;
+  std::string_view token;
+  if (!FindMember(data, key, &token)) return u;
+  boost::system::error_code ec;
+  json::value v = json::parse(token, ec);
+  if (ec || !v.is_object()) return u;
+  if (const json::value* t = v.get_object().if_contains("tokens"); t && t->is_number()) {
+    u.tokens = static_cast<uint64_t>(std::max(0.0, t->to_number<double>()));
+  }
+  if (const json::value* c = v.get_object().if_contains("cost_usd"); c && c->is_number()) {
+    u.cost_micros = static_cast<int64_t>(c->to_number<double>() * 1e6 + 0.5);
+  }
+  return u;
+}
+
+// The sequences re-simulated under the new policies (issue 15): each run's workflow state,
+// variables and labels, and each agent's counted calls and daily totals, as the store
+// would have kept them had the new policies decided.
+struct Simulation {
+  struct Call {
+    std::string agent_id, run_id;
+    ToolCall call;
+  };
+  std::unordered_map<std::string, RunState> runs;   // sequence fields only
+  std::unordered_map<std::string, Call> proceeded;  // calls whose result may move a run
+  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> hits;  // (agent, key)
+  struct Day {
+    int64_t day = 0;
+    uint64_t calls = 0, tokens = 0;
+    int64_t cost_micros = 0;
+  };
+  std::unordered_map<std::string, Day> days;
+
+  Day& DayOf(const std::string& agent, int64_t time_ms) {
+    Day& d = days[agent];
+    if (d.day != UtcDay(time_ms)) d = Day{UtcDay(time_ms), 0, 0, 0};
+    return d;
+  }
+  void AddUsage(const std::string& agent, int64_t time_ms, const Usage& u, bool call) {
+    Day& d = DayOf(agent, time_ms);
+    RunState sum;
+    sum.tokens = d.tokens;
+    sum.cost_micros = d.cost_micros;
+    interlock::AddUsage(u, &sum);
+    d.tokens = sum.tokens;
+    d.cost_micros = sum.cost_micros;
+    if (call) ++d.calls;
+  }
+};
+
 }  // namespace
 
 Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
@@ -35,13 +92,32 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
   // Per run: whether the run was halted after its latest decision seen so far.
   std::unordered_map<std::string, bool> halted_after;
   HistoryFilter filter;
-  filter.types = {audit::kDecision};
+  // Results and usage too: they move workflows and count towards the day's quotas.
+  filter.types = {audit::kDecision, audit::kResult, audit::kUsage};
+  Simulation sim;
   filter.since_ms = options.since_ms;
   filter.agent_id = options.agent_id;
   std::optional<Error> error;
   DecisionFields f;
   Status st = ForEachRecord(db, filter, [&](const RecordView& r) {
     if (error) return;
+    const std::string agent_id(r.agent_id);
+    if (r.type == audit::kUsage) {
+      sim.AddUsage(agent_id, r.time_ms, RecordUsage(r.data, "usage"), false);
+      return;
+    }
+    if (r.type == audit::kResult) {
+      sim.AddUsage(agent_id, r.time_ms, RecordUsage(r.data, "usage"), false);
+      auto it = sim.proceeded.find(std::string(r.call_id));
+      if (it == sim.proceeded.end()) return;
+      std::string_view ok_token;
+      const bool ok = FindMember(r.data, "ok", &ok_token) && ok_token == "true";
+      const policy::AgentPolicy* agent = policies.Find(it->second.agent_id);
+      RunState& seq = sim.runs[it->second.run_id];
+      seq = engine::ApplyResult(agent, seq, it->second.call, ok);
+      sim.proceeded.erase(it);  // one result per call
+      return;
+    }
     f = DecisionFields{};
     if (!ParseDecisionFields(r.data, &f)) {
       error = Error::Corrupt("decision record " + std::to_string(r.seq) +
@@ -53,7 +129,11 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
     ToolCall call;
     call.tool = TokenToString(f.tool);
 
+    RunState& seq = sim.runs[std::string(r.run_id)];
     RunState state;
+    state.workflow_state = seq.workflow_state;
+    state.workflow_vars = seq.workflow_vars;
+    state.labels = seq.labels;
     state.steps = f.steps_after > 0 ? f.steps_after - 1 : 0;
     state.tokens = f.tokens;
     state.cost_micros = f.cost_micros;
@@ -99,8 +179,44 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
         if (used > 0) state.records.emplace(call.tool, used);
       }
     }
+    // Cross-run counts as the store would have kept them under the new policies.
+    std::string rate_key;
+    const policy::RateLimit* limit = engine::RateLimitFor(agent, call.tool, &rate_key);
+    const Usage call_usage = RecordUsage(r.data, "usage");
+    if (agent != nullptr && (limit != nullptr || agent->quotas.any())) {
+      engine::AgentUsage u;
+      if (limit != nullptr) {
+        std::vector<int64_t>& hits = sim.hits[{agent_id, rate_key}];
+        std::erase_if(hits, [&](int64_t t) { return t <= r.time_ms - limit->per_seconds * 1000; });
+        u.window_calls = hits.size();
+        if (!hits.empty()) u.window_oldest_ms = r.time_ms - hits.front();
+      }
+      Simulation::Day& d = sim.DayOf(agent_id, r.time_ms);
+      RunState day;  // this call's usage included, as the store does
+      day.tokens = d.tokens;
+      day.cost_micros = d.cost_micros;
+      interlock::AddUsage(call_usage, &day);
+      u.day_calls = d.calls;
+      u.day_tokens = day.tokens;
+      u.day_cost_micros = day.cost_micros;
+      ctx.usage = u;
+    }
     engine::Evaluation ev = engine::Evaluate(agent, state, call, ctx);
     ++report.evaluated;
+    const bool proceeds = ev.effects.consume_records;
+    sim.AddUsage(agent_id, r.time_ms, call_usage, proceeds);
+    if (proceeds) {
+      for (const std::string& l : ev.effects.sequence.add_labels) seq.labels.insert(l);
+      if (ev.effects.sequence.move) engine::ApplyMove(*ev.effects.sequence.move, &seq);
+      if (limit != nullptr) sim.hits[{agent_id, rate_key}].push_back(r.time_ms);
+      if (agent != nullptr && agent->workflow != nullptr && !r.call_id.empty()) {
+        ToolCall kept;
+        kept.tool = call.tool;
+        kept.args = json::object(call.args, json::storage_ptr());  // out of the arena
+        sim.proceeded[std::string(r.call_id)] =
+            Simulation::Call{agent_id, std::string(r.run_id), std::move(kept)};
+      }
+    }
     const std::string_view new_code = CodeName(ev.decision.code);
     const std::string_view new_verdict = VerdictName(ev.decision.verdict);
     if (new_code == old_code && new_verdict == old_verdict) return;

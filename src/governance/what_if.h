@@ -8,9 +8,12 @@
 // for the tool = state_after.records[tool] minus this call's consumption when it was
 // allowed. The kill switch is as recorded: a KILL_SWITCH decision stays KILL_SWITCH and
 // no other call sees an engaged switch. Freeze windows use the record's time.
-// A call "changes" when its (decision, code) pair differs. State is NOT re-simulated:
-// every call is judged against history as it happened, so a change is attributable to
-// exactly one call.
+// A call "changes" when its (decision, code) pair differs. Budgets are NOT re-simulated:
+// every call is judged against the run's totals as they happened, so a budget change is
+// attributable to exactly one call. Sequences (issue 15) are: a run's workflow state,
+// variables and labels, and each agent's rate-limit windows and daily quota totals,
+// follow the calls the new policies let proceed and the recorded results and usage
+// (docs/governance.md), so that a tightened workflow shows every call it would stop.
 // Thread-safety: RunWhatIf uses `db` on the calling thread only.
 #ifndef INTERLOCK_GOVERNANCE_WHAT_IF_H_
 #define INTERLOCK_GOVERNANCE_WHAT_IF_H_

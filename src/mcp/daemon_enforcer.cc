@@ -80,6 +80,9 @@ std::optional<Decision> DecisionFromReply(const json::object& o) {
   d.agent_id = Str(o, "agent");
   if (d.agent_id.empty()) d.agent_id = Str(o, "agent_id");
   d.tool = Str(o, "tool");
+  if (const json::value* r = o.if_contains("retry_after_s"); r != nullptr && r->is_int64()) {
+    d.retry_after_s = r->get_int64();  // RATE_LIMITED, QUOTA_EXCEEDED
+  }
   if (const json::value* s = o.if_contains("shadow");
       s != nullptr && s->is_bool() && s->get_bool()) {
     d.shadow_verdict = ParseVerdict(Str(o, "shadow_decision"));

@@ -17,6 +17,7 @@
 #include "common/json.h"
 #include "engine/call_parser.h"
 #include "engine/engine.h"
+#include "policy/workflow.h"
 #include "server/ui_assets.h"
 
 namespace interlock::server {
@@ -101,7 +102,11 @@ json::object RunStateJson(const RunState& s) {
 }
 
 // A run as GET /v1/runs/{id} and GET /v1/runs show it; an active run's age is from `now`.
-json::object RunJson(const core::RunInfo& run, TimePoint now) {
+// With the run's sequence state (issue 15): "labels" (the labels its allowed calls carried)
+// and, for an agent with a workflow (`policies` has it) or a run that moved, "workflow":
+// {"state", "vars"} (the initial state until the first move).
+json::object RunJson(const core::RunInfo& run, TimePoint now,
+                     const policy::PolicySet* policies = nullptr) {
   RunState state = run.state;
   if (!run.ended) {
     state.elapsed_ms = std::max<int64_t>(0, ToUnixMillis(now) - ToUnixMillis(run.started));
@@ -112,6 +117,20 @@ json::object RunJson(const core::RunInfo& run, TimePoint now) {
   out["started"] = FormatRfc3339(run.started);
   out["ended"] = run.ended;
   out["state"] = store::RunListStateName(run);
+  json::array labels;
+  for (const std::string& l : run.state.labels) labels.emplace_back(l);
+  out["labels"] = std::move(labels);
+  const policy::AgentPolicy* agent = policies != nullptr ? policies->Find(run.agent_id) : nullptr;
+  if ((agent != nullptr && agent->workflow != nullptr) || !run.state.workflow_state.empty() ||
+      !run.state.workflow_vars.empty()) {
+    json::object vars;
+    for (const auto& [k, v] : run.state.workflow_vars) vars[k] = v;
+    std::string name = run.state.workflow_state;
+    if (name.empty() && agent != nullptr && agent->workflow != nullptr) {
+      name = agent->workflow->initial;
+    }
+    out["workflow"] = json::object{{"state", std::move(name)}, {"vars", std::move(vars)}};
+  }
   return out;
 }
 
@@ -717,7 +736,7 @@ void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
     if (c.principal.role == store::Role::kAgent && run->agent_id != c.principal.agent_id) {
       return r.Send(Forbidden("the run belongs to another agent"));
     }
-    r.Send(JsonResponse(200, RunJson(*run, clock_->Now())));
+    r.Send(JsonResponse(200, RunJson(*run, clock_->Now(), policies_->Current().get())));
   });
 }
 
@@ -726,8 +745,9 @@ void Api::HandleListRuns(store::RunFilter filter, Responder r) {
     auto page = store_->ListRuns(filter);
     if (!page.ok()) return r.Send(StoreError(page.error()));
     const TimePoint now = clock_->Now();
+    const std::shared_ptr<const policy::PolicySet> set = policies_->Current();
     json::array runs;
-    for (const core::RunInfo& run : page->runs) runs.push_back(RunJson(run, now));
+    for (const core::RunInfo& run : page->runs) runs.push_back(RunJson(run, now, set.get()));
     json::object out{{"runs", std::move(runs)}};
     if (!page->next_cursor.empty()) out["next_cursor"] = page->next_cursor;
     r.Send(JsonResponse(200, out));
@@ -758,7 +778,8 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   // The agent's read delivers the outcome: the store releases an approved call then
   // (or denies it if a kill switch or halt came first). Reviewers and admins only look.
   const bool agent = c.principal.role == store::Role::kAgent;
-  auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, clock_->Now())
+  auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, clock_->Now(),
+                                          policies_->Current())
                     : store_->GetCall(call_id);
   if (!call.ok()) {
     if (call.error().kind == ErrorKind::kPermissionDenied) {
@@ -873,6 +894,7 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
     if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
     result.usage = *usage;
   }
+  result.policies = policies_->Current();  // a result may move the run's workflow
   Blocking([this, c, r, call_id, result = std::move(result)] {
     Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));

@@ -55,7 +55,7 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
     });
     if (waiter == 0) return {Unavailable(tool, "the daemon is shutting down"), pending.call_id};
     // Delivering the verdict releases an approved call (Store::ReleaseCall).
-    auto call = store_->ReleaseCall(pending.call_id, agent_id_, clock_->Now());
+    auto call = store_->ReleaseCall(pending.call_id, agent_id_, clock_->Now(), guard_->Policies());
     if (!call.ok()) {
       waiters_->Remove(pending.call_id, waiter);
       return {Unavailable(tool, call.error().message), pending.call_id};
@@ -82,6 +82,7 @@ Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult
   r.ok = result.ok;
   r.output_json = result.output_json;
   r.error = result.error;
+  r.policies = guard_->Policies();
   return store_->RecordResult(call_id, agent_id_, r, clock_->Now());
 }
 

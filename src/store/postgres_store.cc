@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -112,6 +113,22 @@ constexpr const char* kPgMigrations[] = {
     "  RAISE EXCEPTION 'interlock: a run row changed since it was read (conflict)'"
     "  USING ERRCODE = '40001';"
     " END IF; RETURN 1; END $$ LANGUAGE plpgsql;",
+    // 2: sequences (issue 15), as the SQLite store's migration 7: a run's workflow state,
+    // variables and labels; the agent's counted calls per rate-limit key and its totals
+    // per UTC day.
+    "ALTER TABLE runs ADD COLUMN sequence_json TEXT NOT NULL DEFAULT '{}';"
+    "CREATE TABLE rate_hits ("
+    "  agent_id TEXT NOT NULL,"
+    "  rate_key TEXT NOT NULL,"
+    "  at_ms BIGINT NOT NULL);"
+    "CREATE INDEX rate_hits_key ON rate_hits(agent_id, rate_key, at_ms);"
+    "CREATE TABLE agent_days ("
+    "  agent_id TEXT NOT NULL,"
+    "  day BIGINT NOT NULL,"
+    "  calls BIGINT NOT NULL DEFAULT 0,"
+    "  tokens BIGINT NOT NULL DEFAULT 0,"
+    "  cost_micros BIGINT NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (agent_id, day));",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -125,7 +142,7 @@ constexpr size_t kAuthCacheMax = 10000;
 
 constexpr const char* kSelectRunCols =
     "agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
-    " records_json, version";
+    " records_json, version, sequence_json";
 
 std::string NewId(std::string_view prefix) {
   const std::string bytes = RandomBytes(8);
@@ -133,6 +150,9 @@ std::string NewId(std::string_view prefix) {
 }
 
 int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
+
+// The UTC day of a time in milliseconds since the epoch (quotas count per day).
+int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000; }
 
 // The run state as calls.state_after_json stores it (the SQLite store's format).
 void AppendStateStoreJson(std::string* out, const RunState& s) {
@@ -220,6 +240,9 @@ Result<Row> ReadRow(const PgResult& r, int i, int first) {
   if (!records.ok()) return records.error();
   row.state.records = std::move(records).value();
   row.version = row.db_version = static_cast<uint64_t>(r.Int(i, first + 9));
+  if (Status s = core::ParseSequenceStoreJson(r.Text(i, first + 10), &row.state); !s.ok()) {
+    return s.error();
+  }
   return row;
 }
 
@@ -261,7 +284,7 @@ class NoApprovals final : public core::ApprovalRows {
     return core::Resubmission{};
   }
   Result<std::string> PendingTwin(const core::DecideRequest&) override { return std::string(); }
-  Status Release(const std::string& call_id, const core::ReleaseContext&) override {
+  Status Release(const std::string& call_id, const core::ReleaseContext&, bool*) override {
     return Error::NotFound("no approval for call " + call_id);
   }
   Status AfterDecide(const core::DecideRequest&, const std::string&,
@@ -288,6 +311,23 @@ class PostgresStore::Impl {
     std::map<std::string, core::CallResultRow, std::less<>> call_rows;  // read, locked
     std::string sql;  // other writes (tokens, results, ended runs), ';'-terminated
     audit::AuditHead head;
+    // Cross-run counts (rate limits, quotas), read by the prefetch of a decision that
+    // needs them after the batch took the audit head's lock (which every writing
+    // transaction of every daemon takes first: counting is serialised), plus what this
+    // batch's operations added so far.
+    struct Window {
+      int64_t since_ms = 0;  // counted: at_ms > since_ms
+      uint64_t calls = 0;
+      int64_t oldest_ms = 0;  // at_ms of the oldest counted call (when calls > 0)
+    };
+    std::map<std::pair<std::string, std::string>, Window> windows;  // (agent, rate key)
+    struct Day {
+      uint64_t calls = 0, tokens = 0;
+      int64_t cost_micros = 0;
+    };
+    std::map<std::pair<std::string, int64_t>, Day> days;              // (agent, day): as read
+    std::map<std::pair<std::string, int64_t>, Day> day_adds;          // (agent, day): to add
+    std::vector<std::tuple<std::string, std::string, int64_t>> hits;  // to insert
   };
 
   // One queued operation. `apply` runs in memory on the batch (possibly several times:
@@ -482,6 +522,53 @@ class PostgresStore::Impl {
       b_.sql.append(", result_ms = " + std::to_string(Millis(at)) + " WHERE call_id = ");
       pg::AppendLiteral(&b_.sql, call_id);
       b_.sql.append(";");
+      return Status::Ok();
+    }
+    Result<engine::AgentUsage> CountAgentUsage(std::string_view agent_id, const core::CountQuery& q,
+                                               TimePoint now) override {
+      engine::AgentUsage u;
+      const int64_t now_ms = Millis(now);
+      if (!q.rate_key.empty()) {
+        auto it = b_.windows.find({std::string(agent_id), q.rate_key});
+        if (it == b_.windows.end()) {
+          return Error::Internal("store: the rate-limit counts were not read for this call");
+        }
+        const Batch::Window& w = it->second;
+        u.window_calls = w.calls;
+        if (w.calls > 0) u.window_oldest_ms = now_ms - w.oldest_ms;
+        for (const auto& [agent, key, at] : b_.hits) {
+          if (agent != agent_id || key != q.rate_key || at <= now_ms - q.window_ms) continue;
+          if (u.window_calls == 0) u.window_oldest_ms = now_ms - at;
+          ++u.window_calls;
+        }
+      }
+      if (q.day) {
+        const std::pair<std::string, int64_t> key{std::string(agent_id), UtcDay(now_ms)};
+        auto it = b_.days.find(key);
+        if (it == b_.days.end()) {
+          return Error::Internal("store: the day's totals were not read for this call");
+        }
+        u.day_calls = it->second.calls;
+        u.day_tokens = it->second.tokens;
+        u.day_cost_micros = it->second.cost_micros;
+        if (auto add = b_.day_adds.find(key); add != b_.day_adds.end()) {
+          u.day_calls += add->second.calls;
+          u.day_tokens += add->second.tokens;
+          u.day_cost_micros += add->second.cost_micros;
+        }
+      }
+      return u;
+    }
+    Status AddAgentUsage(std::string_view agent_id, std::string_view rate_key, bool call,
+                         const Usage& usage, TimePoint now) override {
+      const int64_t now_ms = Millis(now);
+      if (call && !rate_key.empty()) {
+        b_.hits.emplace_back(std::string(agent_id), std::string(rate_key), now_ms);
+      }
+      Batch::Day& d = b_.day_adds[{std::string(agent_id), UtcDay(now_ms)}];
+      if (call) ++d.calls;
+      d.tokens += usage.tokens;
+      d.cost_micros += usage.cost_micros;
       return Status::Ok();
     }
     void AppendAudit(audit::AuditEvent event) override { b_.events.push_back(std::move(event)); }
@@ -705,13 +792,17 @@ class PostgresStore::Impl {
         continue;
       }
       const size_t calls = b.calls.size(), events = b.events.size(),
-                   kill_writes = b.kill_writes.size(), sql_size = b.sql.size();
+                   kill_writes = b.kill_writes.size(), sql_size = b.sql.size(),
+                   hits = b.hits.size();
+      const auto day_adds = b.day_adds;
       Status s = ops[i]->apply(b);
       if (!s.ok()) {
         b.calls.resize(calls);
         b.events.resize(events);
         b.kill_writes.resize(kill_writes);
         b.sql.resize(sql_size);
+        b.hits.resize(hits);
+        b.day_adds = day_adds;
       }
       statuses->push_back(std::move(s));
     }
@@ -747,7 +838,8 @@ class PostgresStore::Impl {
     for (auto& [run_id, r] : b.runs) {
       if (!r.is_new) continue;
       sql.append(first ? "INSERT INTO runs(run_id, agent_id, started_ms, steps, tokens,"
-                         " cost_micros, halted, halt_reason, ended, records_json, version)"
+                         " cost_micros, halted, halt_reason, ended, records_json, sequence_json,"
+                         " version)"
                          " VALUES "
                        : ",");
       first = false;
@@ -765,7 +857,7 @@ class PostgresStore::Impl {
       if (r.is_new || !r.dirty) continue;
       sql.append(
           "WITH u AS (UPDATE runs SET (steps, tokens, cost_micros, halted, halt_reason,"
-          " ended, records_json, version) = (");
+          " ended, records_json, sequence_json, version) = (");
       std::string values;
       AppendRunValues(&values, r);
       sql.append(values, 1);  // without the leading comma
@@ -823,6 +915,41 @@ class PostgresStore::Impl {
           " reason = excluded.reason, actor = excluded.actor, time_ms = excluded.time_ms;");
     }
     sql.append(b.sql);
+    for (const auto& [key, w] : b.windows) {
+      // Calls past their window are never counted again.
+      sql.append("DELETE FROM rate_hits WHERE agent_id = ");
+      pg::AppendLiteral(&sql, key.first);
+      sql.append(" AND rate_key = ");
+      pg::AppendLiteral(&sql, key.second);
+      sql.append(" AND at_ms <= ");
+      AppendInt(&sql, w.since_ms);
+      sql.append(";");
+    }
+    for (const auto& [agent, key, at] : b.hits) {
+      sql.append("INSERT INTO rate_hits(agent_id, rate_key, at_ms) VALUES (");
+      pg::AppendLiteral(&sql, agent);
+      sql.push_back(',');
+      pg::AppendLiteral(&sql, key);
+      sql.push_back(',');
+      AppendInt(&sql, at);
+      sql.append(");");
+    }
+    for (const auto& [key, d] : b.day_adds) {
+      sql.append("INSERT INTO agent_days(agent_id, day, calls, tokens, cost_micros) VALUES (");
+      pg::AppendLiteral(&sql, key.first);
+      sql.push_back(',');
+      AppendInt(&sql, key.second);
+      sql.push_back(',');
+      AppendUint(&sql, d.calls);
+      sql.push_back(',');
+      AppendUint(&sql, d.tokens);
+      sql.push_back(',');
+      AppendInt(&sql, d.cost_micros);
+      sql.append(
+          ") ON CONFLICT (agent_id, day) DO UPDATE SET calls = agent_days.calls + excluded.calls,"
+          " tokens = agent_days.tokens + excluded.tokens,"
+          " cost_micros = agent_days.cost_micros + excluded.cost_micros;");
+    }
     if (!b.events.empty()) {
       sql.append(
           "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
@@ -859,7 +986,7 @@ class PostgresStore::Impl {
     return sql;
   }
 
-  // ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json"
+  // ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json,sequence_json"
   static void AppendRunValues(std::string* sql, const Row& r) {
     sql->push_back(',');
     AppendUint(sql, r.state.steps);
@@ -873,6 +1000,8 @@ class PostgresStore::Impl {
     std::string records;
     audit::AppendCanonicalRecords(&records, r.state);
     pg::AppendLiteral(sql, records);
+    sql->push_back(',');
+    pg::AppendLiteral(sql, core::SequenceStoreJson(r.state));
   }
 
   PostgresOptions options_;
@@ -959,6 +1088,42 @@ void PostgresStore::DecideAsync(core::DecideRequest request, core::DecideFn deci
   auto st = std::make_shared<State>(State{std::move(request), std::move(decide), {}});
   Impl* impl = impl_.get();
   std::vector<std::string> ids{st->rq.run_id};
+  decltype(Impl::Op::prefetch) prefetch;
+  if (st->rq.count) {
+    // The agent's counts, read after the batch took the audit head's lock: exact.
+    prefetch = [st](PgConn& c, Impl::Batch& b, std::vector<std::string>*,
+                    std::string* sqlstate) -> Status {
+      const core::CountQuery& q = *st->rq.count;
+      const int64_t now_ms = Millis(st->rq.now);
+      if (!q.rate_key.empty()) {
+        const int64_t since = now_ms - q.window_ms;
+        Result<PgResult> r = c.Exec(
+            "SELECT count(*), coalesce(min(at_ms), 0) FROM rate_hits"
+            " WHERE agent_id = $1 AND rate_key = $2 AND at_ms > $3::bigint",
+            {st->rq.agent_id, q.rate_key, std::to_string(since)}, sqlstate);
+        if (!r.ok()) return r.error();
+        Impl::Batch::Window& w = b.windows[{st->rq.agent_id, q.rate_key}];
+        w.since_ms = since;
+        w.calls = static_cast<uint64_t>(r->Int(0, 0));
+        w.oldest_ms = r->Int(0, 1);
+      }
+      if (q.day) {
+        const int64_t day = UtcDay(now_ms);
+        Result<PgResult> r = c.Exec(
+            "SELECT calls, tokens, cost_micros FROM agent_days WHERE agent_id = $1"
+            " AND day = $2::bigint",
+            {st->rq.agent_id, std::to_string(day)}, sqlstate);
+        if (!r.ok()) return r.error();
+        Impl::Batch::Day& d = b.days[{st->rq.agent_id, day}];
+        if (r->rows() > 0) {
+          d.calls = static_cast<uint64_t>(r->Int(0, 0));
+          d.tokens = static_cast<uint64_t>(r->Int(0, 1));
+          d.cost_micros = r->Int(0, 2);
+        }
+      }
+      return Status::Ok();
+    };
+  }
   impl_->Submit(Impl::Op{std::move(ids),
                          [impl, st](Impl::Batch& b) {
                            Impl::Txn txn(b);
@@ -973,7 +1138,8 @@ void PostgresStore::DecideAsync(core::DecideRequest request, core::DecideFn deci
                              done(std::move(st->rec));
                            }
                          },
-                         {}});
+                         {},
+                         std::move(prefetch)});
 }
 
 Result<core::CallRecord> PostgresStore::Decide(const core::DecideRequest& request,
@@ -1215,7 +1381,7 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
           std::string* sqlstate) -> Status {
         // The call row, locked; its run is locked with the batch's runs.
         Result<PgResult> r = c.Exec(
-            "SELECT run_id, agent_id, verdict, result_json IS NOT NULL FROM calls"
+            "SELECT run_id, agent_id, verdict, result_json IS NOT NULL, tool, args_json FROM calls"
             " WHERE call_id = $1 FOR UPDATE",
             {id}, sqlstate);
         if (!r.ok()) return r.error();
@@ -1225,6 +1391,11 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
         row.agent_id = std::string(r->Text(0, 1));
         row.verdict = ParseVerdict(r->Text(0, 2)).value_or(Verdict::kDeny);
         row.has_result = r->Text(0, 3) == "t";
+        row.tool = std::string(r->Text(0, 4));
+        boost::system::error_code ec;
+        boost::json::value args = boost::json::parse(r->Text(0, 5), ec);
+        if (ec) return Error::Corrupt("store: calls.args_json is not valid JSON");
+        if (args.is_object()) row.args = std::move(args.get_object());
         runs->push_back(row.run_id);
         b.call_rows[id] = std::move(row);
         return Status::Ok();
@@ -1243,7 +1414,8 @@ Result<boost::json::array> PostgresStore::QueryAudit(const audit::AuditQuery&) {
   return NotYet("reading the audit log (GET /v1/audit)");
 }
 Result<StoredCall> PostgresStore::GetCall(std::string_view) { return NotYet("reading a call"); }
-Result<StoredCall> PostgresStore::ReleaseCall(std::string_view, std::string_view, TimePoint) {
+Result<StoredCall> PostgresStore::ReleaseCall(std::string_view, std::string_view, TimePoint,
+                                              std::shared_ptr<const policy::PolicySet>) {
   return NotYet("reading a call");
 }
 // No approvals on this store (see the header): none pending, none to find.

@@ -77,7 +77,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -95,6 +95,7 @@ class PostgresStore final : public Store {
   void DecideAsync(core::DecideRequest request, core::DecideFn decide,
                    DecideCallback done) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+  bool KeepsSequenceState() const override { return true; }  // runs.sequence_json
 
   // Store
   Result<std::string> CreateToken(Role role, std::string_view name, std::string_view agent_id,
@@ -108,8 +109,8 @@ class PostgresStore final : public Store {
   Status RecordAuthFailures(const AuthFailures& failures) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
-  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                 TimePoint now) override;
+  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
+                                 std::shared_ptr<const policy::PolicySet> policies = {}) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;

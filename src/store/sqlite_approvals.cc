@@ -291,7 +291,7 @@ Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& 
 }
 
 Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseContext& ctx,
-                       std::vector<audit::AuditEvent>* events) {
+                       std::vector<audit::AuditEvent>* events, bool* released_now) {
   Approval a;
   {
     Stmt q(db, std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE call_id = ?");
@@ -315,6 +315,7 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
     u.Int(1, ToUnixMillis(ctx.now)).Text(2, call_id).Text(3, a.approval_id);
     if (Status s = Exec(u, "release approval"); !s.ok()) return s;
     events->push_back(ApprovalEvent(a, "released", ctx.now, "", "", json::object{}));
+    if (released_now != nullptr) *released_now = true;
     return Status::Ok();
   }
   // Granted but never delivered: the call does not run. The grant stays on record (votes,

@@ -70,8 +70,9 @@ using ReleaseContext = core::ReleaseContext;
 // approval "released" event) or, if a kill switch covers the call or its run is halted
 // or ended, cancels it: the call's decision becomes deny KILL_SWITCH / RUN_HALTED and an
 // approval "cancelled" event records why. No-op for any other call.
+// *released_now (may be null): set when this call marked it released (the call proceeds).
 Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseContext& ctx,
-                       std::vector<audit::AuditEvent>* events);
+                       std::vector<audit::AuditEvent>* events, bool* released_now = nullptr);
 
 // After the call row is written: creates the pending approval (and its "requested"
 // audit event) when the decision is APPROVAL_REQUIRED.

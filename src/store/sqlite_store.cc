@@ -43,7 +43,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -112,6 +112,22 @@ constexpr const char* kMigrations[] = {
     "CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms, run_id);"
     "CREATE INDEX IF NOT EXISTS runs_agent_started ON runs(agent_id, started_ms, run_id);"
     "DROP INDEX IF EXISTS runs_agent;",
+    // 7: sequences (issue 15). A run's workflow state, variables and labels; the agent's
+    // counted calls per rate-limit key (pruned past their window as they are counted) and
+    // its totals per UTC day (docs/design.md, "Counting across runs").
+    "ALTER TABLE runs ADD COLUMN sequence_json TEXT NOT NULL DEFAULT '{}';"
+    "CREATE TABLE rate_hits ("
+    "  agent_id TEXT NOT NULL,"
+    "  rate_key TEXT NOT NULL,"
+    "  at_ms BIGINT NOT NULL);"
+    "CREATE INDEX rate_hits_key ON rate_hits(agent_id, rate_key, at_ms);"
+    "CREATE TABLE agent_days ("
+    "  agent_id TEXT NOT NULL,"
+    "  day BIGINT NOT NULL,"
+    "  calls BIGINT NOT NULL DEFAULT 0,"
+    "  tokens BIGINT NOT NULL DEFAULT 0,"
+    "  cost_micros BIGINT NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (agent_id, day));",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -135,18 +151,31 @@ constexpr const char* kUpsertKill =
     " time_ms = excluded.time_ms";
 constexpr const char* kSelectRun =
     "SELECT agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
-    " records_json FROM runs WHERE run_id = ?";
+    " records_json, sequence_json FROM runs WHERE run_id = ?";
 constexpr const char* kInsertRun = "INSERT INTO runs(run_id, agent_id, started_ms) VALUES (?,?,?)";
 constexpr const char* kUpdateRun =
     "UPDATE runs SET steps = ?, tokens = ?, cost_micros = ?, halted = ?, halt_reason = ?,"
-    " records_json = ? WHERE run_id = ?";
+    " records_json = ?, sequence_json = ? WHERE run_id = ?";
 constexpr const char* kEndRun = "UPDATE runs SET ended = 1, ended_ms = ? WHERE run_id = ?";
 constexpr const char* kInsertCall =
     "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
     " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
     " policy_sha256) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kSelectCallForResult =
-    "SELECT run_id, agent_id, verdict, result_json FROM calls WHERE call_id = ?";
+    "SELECT run_id, agent_id, verdict, result_json, tool, args_json FROM calls WHERE call_id = ?";
+constexpr const char* kCountRateHits =
+    "SELECT COUNT(*), MIN(at_ms) FROM rate_hits WHERE agent_id = ? AND rate_key = ? AND at_ms > ?";
+constexpr const char* kPruneRateHits =
+    "DELETE FROM rate_hits WHERE agent_id = ? AND rate_key = ? AND at_ms <= ?";
+constexpr const char* kInsertRateHit =
+    "INSERT INTO rate_hits(agent_id, rate_key, at_ms) VALUES (?,?,?)";
+constexpr const char* kSelectDay =
+    "SELECT calls, tokens, cost_micros FROM agent_days WHERE agent_id = ? AND day = ?";
+constexpr const char* kAddDay =
+    "INSERT INTO agent_days(agent_id, day, calls, tokens, cost_micros) VALUES (?,?,?,?,?)"
+    " ON CONFLICT(agent_id, day) DO UPDATE SET calls = calls + excluded.calls,"
+    " tokens = MIN(tokens + excluded.tokens, 9223372036854775807),"
+    " cost_micros = MIN(cost_micros + excluded.cost_micros, 9223372036854775807)";
 constexpr const char* kSelectCall =
     "SELECT run_id, agent_id, principal, time_ms, tool, args_json, usage_tokens,"
     " usage_cost_micros, decision_json, state_after_json, result_json, policy_sha256"
@@ -332,6 +361,9 @@ std::string Base64Url(std::string_view bytes) {
 
 int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
 
+// The UTC day of a time in milliseconds since the epoch (quotas count per day).
+int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000; }
+
 // The run state as calls.state_after_json stores it (exact integers).
 void AppendStateStoreJson(std::string* out, const RunState& s) {
   out->append("{\"steps\":");
@@ -417,6 +449,7 @@ Decision DecisionFromJson(const boost::json::object& o) {
   d.at = GetStr(o, "at");
   d.agent_id = GetStr(o, "agent");
   d.tool = GetStr(o, "tool");
+  d.retry_after_s = GetI64(o, "retry_after_s");  // RATE_LIMITED, QUOTA_EXCEEDED
   if (GetBool(o, "shadow")) {
     d.shadow_verdict = ParseVerdict(GetStr(o, "shadow_decision"));
     d.shadow_code = ParseCode(GetStr(o, "shadow_code"));
@@ -504,6 +537,9 @@ Result<RunRow> ReadRunColumns(const Q& q, int first) {
   auto records = ParseRecords(q.ColText(first + 8));
   if (!records.ok()) return records.error();
   row.state.records = std::move(records).value();
+  if (Status s = core::ParseSequenceStoreJson(q.ColText(first + 9), &row.state); !s.ok()) {
+    return s.error();
+  }
   return row;
 }
 
@@ -847,7 +883,71 @@ class SqliteStore::Impl {
       row.agent_id = q.ColText(1);
       row.verdict = ParseVerdict(q.ColText(2)).value_or(Verdict::kDeny);
       row.has_result = !q.ColNull(3);
+      row.tool = q.ColText(4);
+      Result<boost::json::value> args = ParseStored(q.ColText(5), "calls.args_json");
+      if (!args.ok()) return args.error();
+      if (args->is_object()) row.args = std::move(args->get_object());
       return row;
+    }
+    Result<engine::AgentUsage> CountAgentUsage(std::string_view agent_id,
+                                               const core::CountQuery& cq, TimePoint now) override {
+      // Inside the batch's write transaction (BEGIN IMMEDIATE): no other writer, in this
+      // process or another, can count or add until it commits.
+      engine::AgentUsage u;
+      const int64_t now_ms = Millis(now);
+      sqlite3* db = impl_.writer_.db();
+      if (!cq.rate_key.empty()) {
+        const int64_t since = now_ms - cq.window_ms;
+        Result<sqlite3_stmt*> p = impl_.writer_.Get(kPruneRateHits);
+        if (!p.ok()) return p.error();
+        Query prune(*p);
+        prune.Text(1, agent_id).Text(2, cq.rate_key).Int(3, since);
+        if (prune.Step() != SQLITE_DONE) return SqlError(db, "prune rate hits");
+        Result<sqlite3_stmt*> c = impl_.writer_.Get(kCountRateHits);
+        if (!c.ok()) return c.error();
+        Query q(*c);
+        q.Text(1, agent_id).Text(2, cq.rate_key).Int(3, since);
+        if (q.Step() != SQLITE_ROW) return SqlError(db, "count rate hits");
+        u.window_calls = static_cast<uint64_t>(q.ColInt(0));
+        if (!q.ColNull(1)) u.window_oldest_ms = now_ms - q.ColInt(1);
+      }
+      if (cq.day) {
+        Result<sqlite3_stmt*> d = impl_.writer_.Get(kSelectDay);
+        if (!d.ok()) return d.error();
+        Query q(*d);
+        q.Text(1, agent_id).Int(2, UtcDay(now_ms));
+        const int rc = q.Step();
+        if (rc == SQLITE_ROW) {
+          u.day_calls = static_cast<uint64_t>(q.ColInt(0));
+          u.day_tokens = static_cast<uint64_t>(q.ColInt(1));
+          u.day_cost_micros = q.ColInt(2);
+        } else if (rc != SQLITE_DONE) {
+          return SqlError(db, "read day totals");
+        }
+      }
+      return u;
+    }
+    Status AddAgentUsage(std::string_view agent_id, std::string_view rate_key, bool call,
+                         const Usage& usage, TimePoint now) override {
+      const int64_t now_ms = Millis(now);
+      sqlite3* db = impl_.writer_.db();
+      if (call && !rate_key.empty()) {
+        Result<sqlite3_stmt*> h = impl_.writer_.Get(kInsertRateHit);
+        if (!h.ok()) return h.error();
+        Query q(*h);
+        q.Text(1, agent_id).Text(2, rate_key).Int(3, now_ms);
+        if (q.Step() != SQLITE_DONE) return SqlError(db, "count call");
+      }
+      Result<sqlite3_stmt*> d = impl_.writer_.Get(kAddDay);
+      if (!d.ok()) return d.error();
+      Query q(*d);
+      q.Text(1, agent_id)
+          .Int(2, UtcDay(now_ms))
+          .Int(3, call ? 1 : 0)
+          .Int(4, static_cast<int64_t>(std::min<uint64_t>(usage.tokens, INT64_MAX)))
+          .Int(5, usage.cost_micros);
+      if (q.Step() != SQLITE_DONE) return SqlError(db, "count usage");
+      return Status::Ok();
     }
     Status SaveCallResult(std::string_view call_id, std::string_view result_json,
                           TimePoint at) override {
@@ -869,8 +969,9 @@ class SqliteStore::Impl {
     Result<std::string> PendingTwin(const core::DecideRequest& rq) override {
       return internal::ApprovalPendingTwin(impl_.writer_.db(), rq);
     }
-    Status Release(const std::string& call_id, const core::ReleaseContext& ctx) override {
-      return internal::ApprovalRelease(impl_.writer_.db(), call_id, ctx, b_.events);
+    Status Release(const std::string& call_id, const core::ReleaseContext& ctx,
+                   bool* released_now) override {
+      return internal::ApprovalRelease(impl_.writer_.db(), call_id, ctx, b_.events, released_now);
     }
     Status AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
                        const engine::Evaluation& ev) override {
@@ -893,7 +994,7 @@ class SqliteStore::Impl {
 
   // Store::ReleaseCall on the writer: the kill switches and the run as of this transaction.
   Status ApplyRelease(Batch& b, const std::string& call_id, TimePoint now,
-                      std::optional<Result<StoredCall>>* out) {
+                      const policy::PolicySet* policies, std::optional<Result<StoredCall>>* out) {
     Result<StoredCall> call = LoadCall(writer_, call_id);
     if (!call.ok()) return call.error();
     const core::CallRecord& r = call->record;
@@ -905,8 +1006,22 @@ class SqliteStore::Impl {
     }
     const internal::ReleaseContext ctx{b.kills.For(r.agent_id, r.run_id), (*run)->state.halted,
                                        (*run)->ended, (*run)->state.halt_reason, now};
-    if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events); !s.ok()) {
+    bool released_now = false;
+    if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events, &released_now);
+        !s.ok()) {
       return s;
+    }
+    if (released_now && policies != nullptr) {
+      // The call proceeds now: what it adds to the run's sequence state, and its count.
+      Txn txn(*this, b);
+      Result<core::RunRow> row = txn.LoadRunForUpdate(r.run_id);
+      if (!row.ok()) return row.error();
+      if (Status s = core::ApplyRelease(txn, policies->Find(r.agent_id), r.call, r.agent_id, now,
+                                        &row->state);
+          !s.ok()) {
+        return s;
+      }
+      if (Status s = txn.SaveRun(r.run_id, std::move(row).value()); !s.ok()) return s;
     }
     out->emplace(LoadCall(writer_, call_id));
     return Status::Ok();
@@ -1050,6 +1165,7 @@ class SqliteStore::Impl {
       std::string& records_json = scratch_records_;
       records_json.clear();
       audit::AppendCanonicalRecords(&records_json, state);
+      const std::string sequence_json = core::SequenceStoreJson(state);
       Result<sqlite3_stmt*> s = writer_.Get(kUpdateRun);
       if (!s.ok()) return s.error();
       Query q(*s);
@@ -1059,7 +1175,8 @@ class SqliteStore::Impl {
           .Int(4, state.halted ? 1 : 0)
           .TextStatic(5, state.halt_reason)
           .TextStatic(6, records_json)
-          .TextStatic(7, run_id);
+          .TextStatic(7, sequence_json)
+          .TextStatic(8, run_id);
       if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "update run");
       if (sqlite3_changes(writer_.db()) != 1) {
         return Error::Unavailable("store: run " + run_id + " vanished during a batch");
@@ -1644,7 +1761,7 @@ namespace internal {
 std::string ListRunsSql(const RunFilter& f) {
   std::string sql =
       "SELECT run_id, agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason,"
-      " ended, records_json FROM runs WHERE 1 = 1";
+      " ended, records_json, sequence_json FROM runs WHERE 1 = 1";
   if (!f.agent_id.empty()) sql += " AND agent_id = ?1";
   if (f.started_since) sql += " AND started_ms >= ?2";
   if (f.started_until) sql += " AND started_ms < ?3";
@@ -1888,7 +2005,8 @@ Result<StoredCall> SqliteStore::GetCall(std::string_view call_id) {
 }
 
 Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                            TimePoint now) {
+                                            TimePoint now,
+                                            std::shared_ptr<const policy::PolicySet> policies) {
   Result<StoredCall> call = GetCall(call_id);
   if (!call.ok()) return call;
   if (call->record.agent_id != agent_id) {
@@ -1899,8 +2017,9 @@ Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::strin
   const Decision& d = call->record.decision;
   if (d.verdict != Verdict::kAllow || d.rule != "approval") return call;
   std::optional<Result<StoredCall>> out;
-  Status s = impl_->SubmitAndWait(
-      [&](Impl::Batch& b) { return impl_->ApplyRelease(b, std::string(call_id), now, &out); });
+  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyRelease(b, std::string(call_id), now, policies.get(), &out);
+  });
   if (!s.ok()) return s.error();
   return std::move(*out);
 }

@@ -54,6 +54,7 @@ class SqliteStore final : public Store {
   void DecideAsync(core::DecideRequest request, core::DecideFn decide,
                    DecideCallback done) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+  bool KeepsSequenceState() const override { return true; }  // runs.sequence_json
 
   // Store
   Result<std::string> CreateToken(Role role, std::string_view name, std::string_view agent_id,
@@ -67,8 +68,8 @@ class SqliteStore final : public Store {
   Status RecordAuthFailures(const AuthFailures& failures) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
-  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                 TimePoint now) override;
+  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
+                                 std::shared_ptr<const policy::PolicySet> policies = {}) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
   void RecordResultAsync(std::string_view call_id, std::string_view agent_id,

@@ -280,9 +280,13 @@ class Store : public core::RunStore {
   // check of the kill switches and the run: a switch covering it, or a halted or ended
   // run, turns it into deny KILL_SWITCH / RUN_HALTED (audited). Once released, every read
   // answers the same allow. Any other call is answered as GetCall does. kPermissionDenied
-  // for another agent's call (nothing released).
-  virtual Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                         TimePoint now) = 0;
+  // for another agent's call (nothing released). With `policies` (the door's snapshot),
+  // the release applies what the call adds to its run's sequence state when it proceeds
+  // (engine::ProceedEffects: its labels, a transition `on: allowed`) and counts it for
+  // rate limits and quotas, in the same transaction.
+  virtual Result<StoredCall> ReleaseCall(
+      std::string_view call_id, std::string_view agent_id, TimePoint now,
+      std::shared_ptr<const policy::PolicySet> policies = {}) = 0;
   virtual Status RecordResult(std::string_view call_id, std::string_view agent_id,
                               const CallResult& result, TimePoint now) = 0;
   // RecordResult without waiting for the commit. The write is queued before this returns,

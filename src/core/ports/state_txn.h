@@ -16,6 +16,8 @@
 
 #include <cstdint>
 #include <optional>
+
+#include <boost/json/object.hpp>
 #include <string>
 #include <string_view>
 
@@ -59,6 +61,11 @@ struct CallResultRow {
   std::string agent_id;
   Verdict verdict = Verdict::kDeny;
   bool has_result = false;
+  // The call as recorded (arguments redacted as stored), for a result's workflow move.
+  // A backend may leave it empty when the request did not ask for it (a memory store
+  // keeps it only for DecideRequest::results_move_workflow).
+  std::string tool;
+  boost::json::object args;
 };
 
 // The first delivery of an approved call's allow: what the release checks, read in the
@@ -89,7 +96,9 @@ class ApprovalRows {
   // The call id of an identical call whose approval is pending, or "".
   virtual Result<std::string> PendingTwin(const DecideRequest& rq) = 0;
   // Releases (or cancels) the granted approval of call_id; no-op for any other call.
-  virtual Status Release(const std::string& call_id, const ReleaseContext& ctx) = 0;
+  // *released_now: this release delivered the allow (the call proceeds now).
+  virtual Status Release(const std::string& call_id, const ReleaseContext& ctx,
+                         bool* released_now) = 0;
   // After the call row is written: the pending approval of an APPROVAL_REQUIRED call.
   virtual Status AfterDecide(const DecideRequest& rq, const std::string& call_id,
                              const engine::Evaluation& ev) = 0;
@@ -121,6 +130,18 @@ class StateTxn {
   // (valid until the call returns), `at` when it was reported.
   virtual Status SaveCallResult(std::string_view call_id, std::string_view result_json,
                                 TimePoint at) = 0;
+
+  // Cross-run counts (rate limits and quotas; engine::AgentUsage), read inside the
+  // transaction so that they are exact under concurrency: the counted calls of agent_id
+  // under q.rate_key in (now - q.window_ms, now], and with q.day the agent's totals of the
+  // UTC day of `now`. The backend serialises counting transactions of one agent (SQLite:
+  // the write transaction; PostgreSQL: the lock every writing transaction takes).
+  virtual Result<engine::AgentUsage> CountAgentUsage(std::string_view agent_id, const CountQuery& q,
+                                                     TimePoint now) = 0;
+  // Adds to the agent's counts: one counted call (when `call`) under rate_key (empty:
+  // none), and `usage` to the totals of the UTC day of `now`.
+  virtual Status AddAgentUsage(std::string_view agent_id, std::string_view rate_key, bool call,
+                               const Usage& usage, TimePoint now) = 0;
 
   // Appends an audit event, committed with the transaction (dropped if it rolls back).
   virtual void AppendAudit(audit::AuditEvent event) = 0;

@@ -263,7 +263,6 @@ TEST(CheckCommand, MissingPath) {
   EXPECT_NE(r.err.find("/nonexistent/policy.yaml"), std::string::npos) << r.err;
 }
 
-// Tests that the scripted demo run shows each outcome the seed describes, in order.
 // The embedded default never loads the PostgreSQL client (and the twenty libraries it
 // pulls in): every start of a command, `interlock hook` once per Claude Code tool call
 // included, would pay for them (src/store/libpq.h).
@@ -275,6 +274,80 @@ TEST(StartUp, EmbeddedDefaultDoesNotLoadLibpq) {
   EXPECT_EQ(r.err.find("libpq"), std::string::npos);
 }
 
+std::string WorkflowState(const boost::json::object& line) {
+  return std::string(line.at("run").as_object().at("workflow").as_object().at("state").as_string());
+}
+
+// Tests the release workflow through `decide` result lines: each result line reports the
+// most recent allowed call and is answered with exactly one line carrying the workflow.
+TEST(DecideCommand, ResultLinesAdvanceTheReleaseWorkflow) {
+  const std::string deploy_staging =
+      R"({"tool":"deploy_service","args":{"environment":"staging","service":"api","version":"v1.2.3"}})";
+  const std::string deploy_prod =
+      R"({"tool":"deploy_service","args":{"environment":"production","service":"api","version":"v1.2.3"}})";
+  const std::string input =
+      deploy_staging + "\n" +  // 0 untested
+      R"({"tool":"run_tests","args":{"version":"v1.2.3"}})"
+      "\n"  // 1
+      R"({"result":{"ok":false}})"
+      "\n"  // 2 stays
+      R"({"tool":"run_tests","args":{"version":"v1.2.3"}})"
+      "\n"  // 3
+      R"({"result":{"ok":true}})"
+      "\n"  // 4 -> tested
+      R"({"result":{"ok":true}})"
+      "\n" +  // 5 second result
+      deploy_prod +
+      "\n" +  // 6 staging first
+      R"({"tool":"deploy_service","args":{"environment":"staging","service":"api","version":"v2.0.0"}})"
+      "\n" +
+      deploy_staging + "\n" +  // 7, 8
+      R"({"result":{"ok":true}})"
+      "\n" +  // 9 -> staged
+      deploy_prod +
+      "\n" +  // 10 approval
+      R"({"tool":"rollback_service","args":{"environment":"staging","service":"api"}})"
+      "\n"
+      R"({"result":"yes"})"
+      "\n";  // 12 malformed
+  const auto lines = ParseLines(Decide(kExamples + "/release-agent.yaml", input));
+  ASSERT_EQ(lines.size(), 13u);  // one line per input line, always
+  EXPECT_EQ(Code(lines[0]), "WORKFLOW_VIOLATION");
+  EXPECT_EQ(WorkflowState(lines[0]), "untested");
+  EXPECT_EQ(Code(lines[1]), "ALLOWED");
+  EXPECT_EQ(lines[2].at("result").as_object().at("recorded"), boost::json::value(true));
+  EXPECT_EQ(WorkflowState(lines[2]), "untested");
+  EXPECT_EQ(WorkflowState(lines[4]), "tested");
+  EXPECT_EQ(
+      boost::json::serialize(lines[4].at("run").as_object().at("workflow").as_object().at("vars")),
+      R"({"tested_version":"v1.2.3"})");
+  EXPECT_EQ(lines[5].at("result").as_object().at("recorded"), boost::json::value(false));
+  EXPECT_EQ(WorkflowState(lines[5]), "tested");
+  EXPECT_EQ(Code(lines[6]), "WORKFLOW_VIOLATION");
+  EXPECT_EQ(Code(lines[7]), "WORKFLOW_VIOLATION");
+  EXPECT_EQ(Code(lines[8]), "ALLOWED");
+  EXPECT_EQ(WorkflowState(lines[9]), "staged");
+  EXPECT_EQ(Code(lines[10]), "APPROVAL_REQUIRED");
+  EXPECT_EQ(Code(lines[11]), "ALLOWED");
+  EXPECT_EQ(lines[12].at("result").as_object().at("recorded"), boost::json::value(false));
+}
+
+// Tests that a result line before any allowed call is answered (not recorded), and that
+// agents without sequences get their lines as before (no "workflow" member).
+TEST(DecideCommand, ResultLineWithoutAnAllowedCallIsAnsweredNotRecorded) {
+  const auto lines =
+      ParseLines(Decide(kExamples + "/release-agent.yaml", R"({"result":{"ok":true}})"
+                                                           "\n"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].at("result").as_object().at("recorded"), boost::json::value(false));
+  EXPECT_EQ(WorkflowState(lines[0]), "untested");
+  const auto seed = ParseLines(Decide(kSeed, R"({"tool":"read_customer_record","args":{}})"
+                                             "\n"));
+  ASSERT_EQ(seed.size(), 1u);
+  EXPECT_FALSE(seed[0].at("run").as_object().contains("workflow"));
+}
+
+// Tests that the scripted demo run shows each outcome the seed describes, in order.
 TEST(DecideCommand, DemoRunShowsEveryOutcome) {
   auto r = RunProcess({kBin, "decide", "--policy", kExamples, "--agent", "support-agent-v2",
                        "--now", "2026-11-22T09:00:00Z"},

@@ -63,7 +63,8 @@ class PostgresStoreTest : public ::testing::Test {
   }
 
   static engine::Evaluation Allow(const ToolCall& call, const RunState&,
-                                  const std::optional<engine::KillSwitch>& kill) {
+                                  const std::optional<engine::KillSwitch>& kill,
+                                  const std::optional<engine::AgentUsage>&) {
     engine::Evaluation ev;
     if (kill) {
       ev.decision = DenyDecision(Code::kKillSwitch, kill->reason);
@@ -128,7 +129,8 @@ TEST_F(PostgresStoreTest, TwoDaemonsNeverBothSpendTheLastStep) {
   ASSERT_TRUE(a->CreateRun("agent", "r1", T0()).ok());
   constexpr uint64_t kCap = 40;
   auto capped = [](const ToolCall& call, const RunState& state,
-                   const std::optional<engine::KillSwitch>&) {
+                   const std::optional<engine::KillSwitch>&,
+                   const std::optional<engine::AgentUsage>&) {
     engine::Evaluation ev;
     if (state.steps >= kCap) {
       ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");
@@ -340,15 +342,16 @@ TEST_F(PostgresStoreTest, ApprovalRequiredFailsClosedUntilApprovalsExist) {
   std::unique_ptr<PostgresStore> s = Open();
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
-  Result<CallRecord> r = s->Decide(
-      Request("r1", "agent"),
-      [](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&) {
-        engine::Evaluation ev;
-        ev.decision.verdict = Verdict::kApprovalRequired;
-        ev.decision.code = Code::kApprovalRequired;
-        ev.decision.tool = call.tool;
-        return ev;
-      });
+  Result<CallRecord> r =
+      s->Decide(Request("r1", "agent"),
+                [](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&,
+                   const std::optional<engine::AgentUsage>&) {
+                  engine::Evaluation ev;
+                  ev.decision.verdict = Verdict::kApprovalRequired;
+                  ev.decision.code = Code::kApprovalRequired;
+                  ev.decision.tool = call.tool;
+                  return ev;
+                });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
   EXPECT_EQ(s->GetRun("r1")->state.steps, 0u);

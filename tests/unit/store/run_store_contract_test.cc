@@ -158,7 +158,8 @@ class RunStoreContract : public ::testing::Test {
   core::DecideFn Allow(RunState* seen = nullptr,
                        std::optional<engine::KillSwitch>* kill_seen = nullptr) {
     return [seen, kill_seen](const ToolCall& call, const RunState& state,
-                             const std::optional<engine::KillSwitch>& kill) {
+                             const std::optional<engine::KillSwitch>& kill,
+                             const std::optional<engine::AgentUsage>&) {
       if (seen != nullptr) *seen = state;
       if (kill_seen != nullptr) *kill_seen = kill;
       engine::Evaluation ev;
@@ -182,7 +183,8 @@ TYPED_TEST(RunStoreContract, UnknownRunIsNotFoundAndDecidesNothing) {
   bool called = false;
   Result<CallRecord> r = this->store().Decide(
       this->Request("nope", "a"),
-      [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+      [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&,
+          const std::optional<engine::AgentUsage>&) {
         called = true;
         return engine::Evaluation{};
       });
@@ -251,7 +253,8 @@ TYPED_TEST(RunStoreContract, KillSwitchReachesTheEngineMostGeneralFirst) {
 
 TYPED_TEST(RunStoreContract, HaltStaysOnTheRun) {
   ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
-  auto halt = [](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+  auto halt = [](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&,
+                 const std::optional<engine::AgentUsage>&) {
     engine::Evaluation ev;
     ev.decision = DenyDecision(Code::kRunHalted, "halted");
     ev.effects.halt = true;
@@ -335,7 +338,8 @@ TYPED_TEST(RunStoreContract, ForeignAgentCannotReportAResultForAnotherAgentsCall
 
 TYPED_TEST(RunStoreContract, DeniedCallHasNoResultToReport) {
   ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
-  auto deny = [](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+  auto deny = [](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&,
+                 const std::optional<engine::AgentUsage>&) {
     engine::Evaluation ev;
     ev.decision = DenyDecision(Code::kToolNotAllowed, "no");
     return ev;
@@ -357,9 +361,10 @@ TYPED_TEST(RunStoreContract, EndedRunDecidesNothingMore) {
   ASSERT_TRUE(this->backend_.EndRun("r1", "a").ok());  // ending twice is a no-op
   EXPECT_TRUE(this->store().GetRun("r1")->ended);
   bool called = false;
-  Result<CallRecord> r = this->store().Decide(
-      this->Request("r1", "a"),
-      [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&) {
+  Result<CallRecord> r =
+      this->store().Decide(this->Request("r1", "a"), [&](const ToolCall&, const RunState&,
+                                                         const std::optional<engine::KillSwitch>&,
+                                                         const std::optional<engine::AgentUsage>&) {
         called = true;
         return engine::Evaluation{};
       });
@@ -383,7 +388,8 @@ TYPED_TEST(RunStoreContract, BudgetRaceAllowsExactlyTheCap) {
   constexpr int kThreads = 16;
   constexpr int kEach = 10;
   auto capped = [](const ToolCall& call, const RunState& state,
-                   const std::optional<engine::KillSwitch>&) {
+                   const std::optional<engine::KillSwitch>&,
+                   const std::optional<engine::AgentUsage>&) {
     engine::Evaluation ev;
     if (state.steps >= kCap) {
       ev.decision = DenyDecision(Code::kBudgetExceeded, "steps");

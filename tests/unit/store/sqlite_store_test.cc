@@ -924,7 +924,10 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          "CREATE INDEX calls_run ON calls(run_id, time_ms);"
                          "CREATE INDEX audit_log_run ON audit_log(run_id, seq);"
                          "ALTER TABLE audit_log DROP COLUMN run_prev; DROP TABLE audit_runs;"
-                         "DROP TABLE audit_head; UPDATE schema_version SET version = 2",
+                         "DROP TABLE audit_head;"
+                         // Migration 7's tables and column (sequences) did not exist either.
+                         "ALTER TABLE runs DROP COLUMN sequence_json; DROP TABLE rate_hits;"
+                         "DROP TABLE agent_days; UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   Result<audit::RunReplay> old = audit::ReplayRun(db, runs[0]);
@@ -960,7 +963,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 6);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 7);
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1446,7 +1449,10 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE audit_head; UPDATE schema_version SET version = 4",
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE audit_head; ALTER TABLE runs DROP COLUMN sequence_json;"
+                         "DROP TABLE rate_hits; DROP TABLE agent_days;"
+                         "UPDATE schema_version SET version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -1458,7 +1464,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_FALSE(old->head_row_checked);
   {
     Fixture f(path);
-    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 6);
+    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 7);
     EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), old->head_seq);
     ASSERT_TRUE(f.store->SetKill({"global", "", false, "over", "ops", T0()}).ok());
   }

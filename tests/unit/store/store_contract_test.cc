@@ -99,7 +99,8 @@ class StoreContract : public ::testing::Test {
     rq.call.tool = "deploy";
     rq.call.args = boost::json::object{{"env", "prod"}};
     return store().Decide(
-        rq, [=](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&) {
+        rq, [=](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&,
+                const std::optional<engine::AgentUsage>&) {
           engine::Evaluation ev;
           ev.decision.verdict = verdict;
           ev.decision.tool = call.tool;
@@ -191,7 +192,8 @@ TYPED_TEST(StoreContract, KillSwitchEngagesAndReleasesAndRefusesBadScopes) {
   rq.agent_id = rq.principal = "a";
   rq.now = T0();
   rq.call.tool = "read";
-  auto probe = [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>& k) {
+  auto probe = [&](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>& k,
+                   const std::optional<engine::AgentUsage>&) {
     seen = k;
     return engine::Evaluation{};
   };

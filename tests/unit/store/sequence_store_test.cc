@@ -1,0 +1,443 @@
+// Sequences (issue 15) kept by every RunStore backend, through the real Guard and the
+// shipped example policies: a run's workflow state, variables and labels persist (across
+// a reopen for the durable stores), results reported through the store move workflows,
+// and rate limits and quotas are counted in the store, exactly under concurrency and
+// across the runs of one agent. Typed over MemoryRunStore, SQLite and PostgreSQL (a
+// private cluster per test binary, tests/support/pg_cluster.h).
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
+
+#include <sqlite3.h>
+
+#include "audit/replay.h"
+#include "core/guard.h"
+#include "core/policy_source.h"
+#include "core/run_store.h"
+#include "pg_cluster.h"
+#include "policy/loader.h"
+#include "store/postgres_store.h"
+#include "store/sqlite_store.h"
+
+namespace interlock {
+namespace {
+
+namespace fs = std::filesystem;
+using core::GuardResponse;
+using core::RunStore;
+
+TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("il-seqstore-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  static inline std::atomic<int> counter_{0};
+  fs::path path_;
+};
+
+struct MemoryBackend {
+  static constexpr bool kDurable = false;
+  static constexpr bool kApprovals = true;  // APPROVAL_REQUIRED is recorded as such
+  explicit MemoryBackend(const TempDir&) { store = std::make_unique<core::MemoryRunStore>(); }
+  RunStore& get() { return *store; }
+  bool Reopen() { return false; }
+  std::unique_ptr<core::MemoryRunStore> store;
+};
+
+struct SqliteBackend {
+  static constexpr bool kDurable = true;
+  static constexpr bool kApprovals = true;
+  explicit SqliteBackend(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
+  void Open() {
+    store::StoreOptions o;
+    o.path = path;
+    o.durable_full = false;
+    auto s = store::SqliteStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store = std::move(s).value();
+  }
+  RunStore& get() { return *store; }
+  bool Reopen() {
+    store.reset();
+    Open();
+    return true;
+  }
+  std::string path;
+  std::unique_ptr<store::SqliteStore> store;
+};
+
+struct PostgresBackend {
+  static constexpr bool kDurable = true;
+  static constexpr bool kApprovals = false;  // not on PostgreSQL yet: STORE_UNAVAILABLE
+  explicit PostgresBackend(const TempDir&) { Init(); }
+  void Init() {
+    std::string error;
+    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
+    ASSERT_NE(cluster, nullptr) << error;
+    uri = cluster->NewDatabase(&error);
+    ASSERT_FALSE(uri.empty()) << error;
+    Open();
+  }
+  void Open() {
+    store::PostgresOptions o;
+    o.uri = uri;
+    auto s = store::PostgresStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store = std::move(s).value();
+  }
+  RunStore& get() { return *store; }
+  bool Reopen() {
+    store.reset();
+    Open();
+    return true;
+  }
+  std::string uri;
+  std::unique_ptr<store::PostgresStore> store;
+};
+
+std::shared_ptr<const policy::PolicySet> Examples() {
+  const std::string dir = std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/";
+  std::vector<policy::Diagnostic> diags;
+  auto set = policy::LoadPolicySet(
+      {dir + "release-agent.yaml", dir + "inbox-agent.yaml", dir + "notifier-agent.yaml"}, &diags,
+      {});
+  EXPECT_TRUE(set.ok()) << (set.ok() ? "" : set.error().message);
+  return set.ok() ? *set : nullptr;
+}
+
+template <class B>
+class SequenceStore : public ::testing::Test {
+ protected:
+  SequenceStore() : backend_(dir_), policies_(Examples()), clock_(T0()) { MakeGuard(); }
+  void MakeGuard() {
+    guard_ = std::make_unique<core::Guard>(&policies_, &store(), &clock_, nullptr);
+  }
+  RunStore& store() { return backend_.get(); }
+  void Reopen() {
+    guard_.reset();
+    ASSERT_TRUE(backend_.Reopen());
+    MakeGuard();
+  }
+
+  std::string NewRun(const std::string& agent) {
+    Result<core::RunInfo> r = store().CreateRun(agent, "", clock_.Now());
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? r->run_id : std::string();
+  }
+  GuardResponse Call(const std::string& agent, const std::string& run, const std::string& tool,
+                     boost::json::object args, int64_t cost_micros = 0) {
+    ToolCall c;
+    c.tool = tool;
+    c.args = std::move(args);
+    c.usage.cost_micros = cost_micros;
+    return guard_->Decide(agent, agent, run, std::move(c));
+  }
+  Status Report(const std::string& agent, const std::string& call_id, bool ok,
+                int64_t cost_micros = 0) {
+    core::CallResult r;
+    r.ok = ok;
+    r.usage.cost_micros = cost_micros;
+    r.policies = guard_->Policies();
+    return store().RecordResult(call_id, agent, r, clock_.Now());
+  }
+  std::string WorkflowState(const std::string& run) {
+    Result<core::RunInfo> r = store().GetRun(run);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->state.workflow_state : "?";
+  }
+
+  TempDir dir_;
+  B backend_;
+  core::PolicySource policies_;
+  ManualClock clock_;
+  std::unique_ptr<core::Guard> guard_;
+};
+
+using Backends = ::testing::Types<MemoryBackend, SqliteBackend, PostgresBackend>;
+TYPED_TEST_SUITE(SequenceStore, Backends);
+
+boost::json::object Deploy(const std::string& env, const std::string& version) {
+  return {{"environment", env}, {"service", "api"}, {"version", version}};
+}
+
+TYPED_TEST(SequenceStore, ResultsAdvanceTheReleaseWorkflowAndItSurvivesReopen) {
+  const std::string run = this->NewRun("release-agent");
+  const std::string a = "release-agent";
+  EXPECT_EQ(this->Call(a, run, "deploy_service", Deploy("staging", "v1.2.3")).decision.code,
+            Code::kWorkflowViolation);
+  GuardResponse tests = this->Call(a, run, "run_tests", {{"version", "v1.2.3"}});
+  ASSERT_EQ(tests.decision.verdict, Verdict::kAllow);
+  // Reported as an error: the run stays where it was.
+  GuardResponse again = this->Call(a, run, "run_tests", {{"version", "v1.2.3"}});
+  ASSERT_TRUE(this->Report(a, again.call_id, false).ok());
+  EXPECT_EQ(this->WorkflowState(run), "");
+  ASSERT_TRUE(this->Report(a, tests.call_id, true).ok());
+  EXPECT_EQ(this->WorkflowState(run), "tested");
+  if (TypeParam::kDurable) this->Reopen();
+  Result<core::RunInfo> info = this->store().GetRun(run);
+  ASSERT_TRUE(info.ok());
+  ASSERT_TRUE(info->state.workflow_vars.contains("tested_version"));
+  EXPECT_EQ(info->state.workflow_vars.at("tested_version"), boost::json::value("v1.2.3"));
+  EXPECT_EQ(this->Call(a, run, "deploy_service", Deploy("production", "v1.2.3")).decision.code,
+            Code::kWorkflowViolation);
+  EXPECT_EQ(this->Call(a, run, "deploy_service", Deploy("staging", "v9.9.9")).decision.code,
+            Code::kWorkflowViolation);
+  EXPECT_EQ(this->Call(a, run, "rollback_service", {{"environment", "staging"}, {"service", "api"}})
+                .decision.code,
+            Code::kWorkflowViolation);
+  GuardResponse staging = this->Call(a, run, "deploy_service", Deploy("staging", "v1.2.3"));
+  ASSERT_EQ(staging.decision.verdict, Verdict::kAllow);
+  ASSERT_TRUE(this->Report(a, staging.call_id, true).ok());
+  EXPECT_EQ(this->WorkflowState(run), "staged");
+  if (TypeParam::kDurable) this->Reopen();
+  EXPECT_EQ(this->Call(a, run, "rollback_service", {{"environment", "staging"}, {"service", "api"}})
+                .decision.verdict,
+            Verdict::kAllow);
+  EXPECT_EQ(this->Call(a, run, "deploy_service", Deploy("production", "v9.9.9")).decision.code,
+            Code::kWorkflowViolation);
+}
+
+TYPED_TEST(SequenceStore, ResultOfAnotherAgentMovesNothing) {
+  const std::string run = this->NewRun("release-agent");
+  GuardResponse tests = this->Call("release-agent", run, "run_tests", {{"version", "v1.2.3"}});
+  ASSERT_EQ(tests.decision.verdict, Verdict::kAllow);
+  EXPECT_FALSE(this->Report("notifier-agent", tests.call_id, true).ok());
+  EXPECT_EQ(this->WorkflowState(run), "");
+}
+
+TYPED_TEST(SequenceStore, FlowLabelsPersistAcrossCallsAndReopen) {
+  const std::string a = "inbox-agent";
+  const std::string run = this->NewRun(a);
+  ASSERT_EQ(this->Call(a, run, "read_inbox", {{"folder", "inbox"}}).decision.verdict,
+            Verdict::kAllow);
+  if (TypeParam::kDurable) this->Reopen();
+  ASSERT_EQ(this->Call(a, run, "search_customers", {{"query", "acme"}}).decision.verdict,
+            Verdict::kAllow);
+  if (TypeParam::kDurable) this->Reopen();
+  Result<core::RunInfo> info = this->store().GetRun(run);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->state.labels.size(), 2u);
+  GuardResponse send = this->Call(a, run, "send_email",
+                                  {{"to", "x@example.com"}, {"subject", "hi"}, {"body", "data"}});
+  EXPECT_NE(send.decision.verdict, Verdict::kAllow);
+  if (TypeParam::kApprovals) {
+    EXPECT_EQ(send.decision.code, Code::kApprovalRequired);
+  }
+  EXPECT_EQ(this->Call(a, run, "add_internal_note", {{"text", "ok"}}).decision.verdict,
+            Verdict::kAllow);
+}
+
+TYPED_TEST(SequenceStore, DeniedCallsChangeNoWorkflowStateOrLabel) {
+  const std::string a = "inbox-agent";
+  const std::string run = this->NewRun(a);
+  // Denied (an argument constraint; a blocked tool): no label, even across a reopen.
+  EXPECT_EQ(this->Call(a, run, "read_inbox", {{"folder", "spam"}}).decision.verdict,
+            Verdict::kDeny);
+  EXPECT_EQ(this->Call(a, run, "export_customers", {}).decision.verdict, Verdict::kDeny);
+  if (TypeParam::kDurable) this->Reopen();
+  Result<core::RunInfo> info = this->store().GetRun(run);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->state.labels.empty());
+  const std::string r = this->NewRun("release-agent");
+  EXPECT_EQ(
+      this->Call("release-agent", r, "run_tests", {{"version", "not-a-version"}}).decision.verdict,
+      Verdict::kDeny);
+  EXPECT_EQ(this->WorkflowState(r), "");
+  EXPECT_TRUE(this->store().GetRun(r)->state.workflow_vars.empty());
+}
+
+boost::json::object Note() { return {{"channel", "#ops"}, {"text", "hello"}}; }
+
+TYPED_TEST(SequenceStore, RateLimitIsExactUnderConcurrencyAcrossRuns) {
+  const std::string a = "notifier-agent";
+  constexpr int kThreads = 8, kEach = 3;  // 24 attempts, limit 3 per 60 s
+  std::vector<std::string> runs;
+  for (int t = 0; t < kThreads; ++t) runs.push_back(this->NewRun(a));
+  std::atomic<int> allowed{0}, limited{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        GuardResponse r = this->Call(a, runs[t], "send_notification", Note());
+        if (r.decision.verdict == Verdict::kAllow) {
+          ++allowed;
+        } else if (r.decision.code == Code::kRateLimited && r.decision.retry_after_s > 0) {
+          ++limited;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(allowed.load(), 3);
+  EXPECT_EQ(limited.load(), kThreads * kEach - 3);
+  EXPECT_EQ(other.load(), 0);
+  // Other tools of the agent have no limit.
+  EXPECT_EQ(this->Call(a, runs[0], "get_channel_info", {{"channel", "#ops"}}).decision.verdict,
+            Verdict::kAllow);
+}
+
+TYPED_TEST(SequenceStore, DeniedCallsDoNotCountAndTheWindowSlides) {
+  const std::string a = "notifier-agent";
+  const std::string run = this->NewRun(a);
+  for (int i = 0; i < 5; ++i) {  // denied by an argument constraint: never counted
+    EXPECT_EQ(this->Call(a, run, "send_notification", {{"channel", "no-hash"}, {"text", "x"}})
+                  .decision.verdict,
+              Verdict::kDeny);
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(this->Call(a, run, "send_notification", Note()).decision.verdict, Verdict::kAllow);
+    this->clock_.Advance(std::chrono::seconds(10));
+  }
+  GuardResponse over = this->Call(a, run, "send_notification", Note());
+  EXPECT_EQ(over.decision.code, Code::kRateLimited);
+  EXPECT_EQ(over.decision.retry_after_s, 30);  // the first call leaves the window in 30 s
+  this->clock_.Advance(std::chrono::seconds(31));
+  EXPECT_EQ(this->Call(a, run, "send_notification", Note()).decision.verdict, Verdict::kAllow);
+}
+
+TYPED_TEST(SequenceStore, DailyCostQuotaCountsUsageReportedThroughEveryRun) {
+  // RunStore::AddUsage takes no time: the store's clock (the real one) dates it. Decide at
+  // the same time, so that all of it falls on one UTC day.
+  this->clock_.Set(std::chrono::system_clock::now());
+  const std::string a = "notifier-agent";
+  const std::string r1 = this->NewRun(a), r2 = this->NewRun(a), r3 = this->NewRun(a);
+  GuardResponse first = this->Call(a, r1, "get_channel_info", {{"channel", "#a"}}, 400'000);
+  ASSERT_EQ(first.decision.verdict, Verdict::kAllow);
+  ASSERT_TRUE(this->Report(a, first.call_id, true, 200'000).ok());     // a result's usage counts
+  ASSERT_TRUE(this->store().AddUsage(r2, a, Usage{0, 300'000}).ok());  // so does usage alone
+  if (TypeParam::kDurable) this->Reopen();
+  // 0.90 so far today: a call reporting 0.05 more is allowed, one reporting 0.10 is not.
+  EXPECT_EQ(this->Call(a, r3, "get_channel_info", {{"channel", "#a"}}, 50'000).decision.verdict,
+            Verdict::kAllow);
+  GuardResponse over = this->Call(a, r3, "get_channel_info", {{"channel", "#a"}}, 50'000);
+  EXPECT_EQ(over.decision.code, Code::kQuotaExceeded);
+  EXPECT_GT(over.decision.retry_after_s, 0);
+  // The next UTC day starts afresh.
+  this->clock_.Advance(std::chrono::hours(24));
+  const std::string r4 = this->NewRun(a);
+  EXPECT_EQ(this->Call(a, r4, "get_channel_info", {{"channel", "#a"}}).decision.verdict,
+            Verdict::kAllow);
+}
+
+}  // namespace
+}  // namespace interlock
+
+namespace interlock {
+namespace {
+
+// The release of an approved call (SQLite: the store with approvals) applies what the
+// call adds to the run: the approved send_email of the inbox flow carries its label from
+// then on, whichever way it is delivered (re-submission with approval_id, or the agent's
+// read of the call).
+TEST(SequenceRelease, ApprovedCallAddsItsLabelsWhenReleased) {
+  for (const bool by_resubmission : {true, false}) {
+    TempDir dir;
+    SqliteBackend b(dir);
+    core::PolicySource policies(Examples());
+    ManualClock clock(T0());
+    core::Guard guard(&policies, b.store.get(), &clock, nullptr);
+    const std::string a = "inbox-agent";
+    Result<core::RunInfo> run = b.store->CreateRun(a, "", clock.Now());
+    ASSERT_TRUE(run.ok());
+    auto call = [&](const std::string& tool, boost::json::object args,
+                    const std::string& approval = "") {
+      ToolCall c;
+      c.tool = tool;
+      c.args = std::move(args);
+      c.approval_id = approval;
+      return guard.Decide(a, a, run->run_id, std::move(c));
+    };
+    ASSERT_EQ(call("read_inbox", {{"folder", "inbox"}}).decision.verdict, Verdict::kAllow);
+    ASSERT_EQ(call("search_customers", {{"query", "x"}}).decision.verdict, Verdict::kAllow);
+    const boost::json::object email{{"to", "a@example.com"}, {"subject", "s"}, {"body", "b"}};
+    GuardResponse gated = call("send_email", email);
+    ASSERT_EQ(gated.decision.code, Code::kApprovalRequired);
+    const std::string approval = store::ApprovalIdForCall(gated.call_id);
+    store::VoteRequest vote;
+    vote.approval_id = approval;
+    vote.reviewer = store::Principal{"t1", "rita", store::Role::kReviewer, ""};
+    vote.approve = true;
+    vote.now = clock.Now();
+    Result<store::VoteOutcome> voted = b.store->Vote(vote);
+    ASSERT_TRUE(voted.ok()) << voted.error().message;
+    Result<core::RunInfo> before = b.store->GetRun(run->run_id);
+    ASSERT_TRUE(before.ok());
+    EXPECT_FALSE(before->state.labels.contains("external_communication"));  // granted only
+    if (by_resubmission) {
+      EXPECT_EQ(call("send_email", email, approval).decision.verdict, Verdict::kAllow);
+    } else {
+      auto read = b.store->ReleaseCall(gated.call_id, a, clock.Now(), guard.Policies());
+      ASSERT_TRUE(read.ok()) << read.error().message;
+      EXPECT_EQ(read->record.decision.verdict, Verdict::kAllow);
+    }
+    Result<core::RunInfo> after = b.store->GetRun(run->run_id);
+    ASSERT_TRUE(after.ok());
+    EXPECT_TRUE(after->state.labels.contains("external_communication")) << by_resubmission;
+  }
+}
+
+}  // namespace
+}  // namespace interlock
+
+namespace interlock {
+namespace {
+
+// The audit trail shows a run's sequence state (replay reads it back): each decision's
+// state_after carries the workflow and labels, and a result's record the move it made.
+TEST(SequenceAudit, ReplayShowsWorkflowMovesAndState) {
+  TempDir dir;
+  SqliteBackend b(dir);
+  core::PolicySource policies(Examples());
+  ManualClock clock(T0());
+  core::Guard guard(&policies, b.store.get(), &clock, nullptr);
+  const std::string a = "release-agent";
+  Result<core::RunInfo> run = b.store->CreateRun(a, "", clock.Now());
+  ASSERT_TRUE(run.ok());
+  ToolCall tests;
+  tests.tool = "run_tests";
+  tests.args = {{"version", "v1.2.3"}};
+  GuardResponse r = guard.Decide(a, a, run->run_id, tests);
+  ASSERT_EQ(r.decision.verdict, Verdict::kAllow);
+  core::CallResult ok;
+  ok.policies = guard.Policies();
+  ASSERT_TRUE(b.store->RecordResult(r.call_id, a, ok, clock.Now()).ok());
+  ToolCall status;
+  status.tool = "get_deployment_status";
+  ASSERT_EQ(guard.Decide(a, a, run->run_id, status).decision.verdict, Verdict::kAllow);
+  b.store.reset();  // everything committed
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(b.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  Result<audit::RunReplay> replay = audit::ReplayRun(db, run->run_id);
+  sqlite3_close(db);
+  ASSERT_TRUE(replay.ok()) << replay.error().message;
+  ASSERT_EQ(replay->calls.size(), 2u);
+  EXPECT_EQ(boost::json::serialize(replay->calls[1].state_after.at("workflow")),
+            R"({"state":"tested","vars":{"tested_version":"v1.2.3"}})");
+  const std::string text = audit::ReplayToText(*replay);
+  EXPECT_NE(text.find("workflow (initial) -> tested"), std::string::npos) << text;
+  EXPECT_NE(text.find("workflow tested vars {\"tested_version\":\"v1.2.3\"}"), std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace interlock
