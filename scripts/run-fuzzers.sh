@@ -11,9 +11,16 @@ for dir in "$root"/fuzz/*/; do
   bin="$build/fuzz/$name/fuzz_$name"
   [ -x "$bin" ] || { echo "fuzz: $bin missing" >&2; status=1; continue; }
   scratch=$(mktemp -d)
-  echo "fuzz: $name for ${seconds}s"
+  # fuzz/<name>/options: extra libFuzzer flags for that target, one per line ('#' comments).
+  extra=()
+  if [ -f "$dir/options" ]; then
+    while IFS= read -r line; do
+      case "$line" in ''|'#'*) ;; *) extra+=("$line") ;; esac
+    done < "$dir/options"
+  fi
+  echo "fuzz: $name for ${seconds}s ${extra[*]:-}"
   if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-       "$scratch" "$dir/corpus" > "$scratch.log" 2>&1; then
+       ${extra[@]+"${extra[@]}"} "$scratch" "$dir/corpus" > "$scratch.log" 2>&1; then
     tail -50 "$scratch.log" >&2
     status=1
   else

@@ -325,7 +325,7 @@ BENCHMARK(BM_ParseAndDecide_GithubCombination);
 // A workflow (state with a condition and a remembered-variable requirement), flow rules
 // over labels the run has seen, and a rate limit with counts passed in: the whole
 // sequence path of issue 15 on an allowed call. Target: median under 2 us.
-void BM_ParseAndDecide_SequenceRules(benchmark::State& st) {
+const std::shared_ptr<const policy::AgentPolicy>& SequencePolicy() {
   static const std::shared_ptr<const policy::AgentPolicy> p = [] {
     auto r = policy::ParseAgentPolicy(R"(
 agent: {id: "seq-bench"}
@@ -363,10 +363,20 @@ workflow:
     Require(r.ok());
     return *r;
   }();
+  return p;
+}
+
+RunState SequenceState() {
   RunState state;
   state.workflow_state = "tested";
   state.workflow_vars.emplace("v", "v1.2.3");
   state.labels.insert("untrusted_content");
+  return state;
+}
+
+void BM_ParseAndDecide_SequenceRules(benchmark::State& st) {
+  const std::shared_ptr<const policy::AgentPolicy>& p = SequencePolicy();
+  const RunState state = SequenceState();
   engine::EvalContext ctx = Ctx();
   ctx.usage = engine::AgentUsage{.window_calls = 10, .window_oldest_ms = 1000, .day_calls = 100};
   const std::string_view text =
@@ -381,6 +391,27 @@ workflow:
   }
 }
 BENCHMARK(BM_ParseAndDecide_SequenceRules);
+
+// The same decision without parsing, for a call whose tool has no labels in the policy and
+// declares some (MCP annotations through the gateway): workflow (run_tests permitted in
+// state untested), flows judged over the declared labels, a rate limit and quotas.
+void BM_Decide_SequenceRulesDeclaredLabels(benchmark::State& st) {
+  const std::shared_ptr<const policy::AgentPolicy>& p = SequencePolicy();
+  RunState state;
+  state.labels.insert("private_data");
+  state.labels.insert("untrusted_content");
+  engine::EvalContext ctx = Ctx();
+  ctx.usage = engine::AgentUsage{.window_calls = 10, .window_oldest_ms = 1000, .day_calls = 100};
+  Result<ToolCall> call = engine::ParseToolCall(
+      R"({"tool":"run_tests","args":{"version":"v1.2.3"},"declared_labels":["destructive"]})");
+  Require(call.ok() &&
+          engine::Evaluate(p.get(), state, *call, ctx).decision.code == Code::kAllowed);
+  for (auto _ : st) {
+    engine::Evaluation ev = engine::Evaluate(p.get(), state, *call, ctx);
+    benchmark::DoNotOptimize(ev);
+  }
+}
+BENCHMARK(BM_Decide_SequenceRulesDeclaredLabels);
 
 }  // namespace
 }  // namespace interlock

@@ -45,6 +45,11 @@ struct ToolCall {
   // (audit::Redactor::MaskSecrets, keys and string values) in what it records: the
   // arguments, the decision reason and the record returned to the caller.
   std::vector<std::string> mask_values;
+  // Labels the tool declares for itself, learned by a front door (the MCP gateway maps the
+  // tool's `annotations` from tools/list, mcp::AnnotationLabels). Untrusted input: the
+  // engine uses them only for a tool whose policy rule writes no `labels:` (the policy
+  // always wins), and labels can only make a decision stricter (flows), never looser.
+  std::vector<std::string> declared_labels;
 };
 
 struct RunState {

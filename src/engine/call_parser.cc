@@ -105,6 +105,30 @@ Status ParseRefusal(const json::value& v, ToolCall* call) {
   return Status::Ok();
 }
 
+constexpr size_t kMaxDeclaredLabels = 16;
+constexpr size_t kMaxLabelBytes = 64;
+
+// ["destructive", ...]: labels the tool declares for itself (ToolCall::declared_labels),
+// sent by a front door that learned them (interlock mcp --daemon). They can only make a
+// decision stricter, so any caller may send them.
+Status ParseDeclaredLabels(const json::value& v, ToolCall* call) {
+  const json::array* a = v.if_array();
+  if (a == nullptr || a->size() > kMaxDeclaredLabels) {
+    return Error::Invalid("\"declared_labels\" must be an array of at most 16 labels");
+  }
+  for (const json::value& l : *a) {
+    const json::string* s = l.if_string();
+    if (s == nullptr || s->empty() || s->size() > kMaxLabelBytes ||
+        !std::all_of(s->begin(), s->end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+        })) {
+      return Error::Invalid("\"declared_labels\" items must be 1 to 64 of [A-Za-z0-9._-]");
+    }
+    call->declared_labels.emplace_back(s->data(), s->size());
+  }
+  return Status::Ok();
+}
+
 // `owned` is `doc` itself when the caller gives up the document, so the arguments can
 // be moved out instead of copied (the hot path); nullptr otherwise.
 Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
@@ -121,6 +145,7 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
   const json::value* elapsed = nullptr;
   const json::value* approval = nullptr;
   const json::value* refusal = nullptr;
+  const json::value* declared = nullptr;
   for (const json::key_value_pair& kv : *o) {
     const std::string_view key = kv.key();
     if (key == "tool") {
@@ -135,6 +160,8 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
       approval = &kv.value();
     } else if (key == "refusal") {
       refusal = &kv.value();
+    } else if (key == "declared_labels") {
+      declared = &kv.value();
     }
   }
   ToolCall call;
@@ -201,6 +228,9 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
   }
   if (refusal != nullptr) {
     if (Status s = ParseRefusal(*refusal, &call); !s.ok()) return s.error();
+  }
+  if (declared != nullptr) {
+    if (Status s = ParseDeclaredLabels(*declared, &call); !s.ok()) return s.error();
   }
   return call;
 }

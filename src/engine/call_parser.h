@@ -1,14 +1,16 @@
 // Parsing a proposed tool call from JSON.
 //
 // Accepts {"tool": str, "args": object, "usage": {"tokens": int, "cost_usd": number},
-// "elapsed_s": number, "approval_id": str, "refusal": {"rule": str, "reason": str}}
-// (refusal: ToolCall::refusal_rule / refusal_reason, a front door's refusal). `args` may be absent
-// (empty object). Unknown top-level keys are ignored (forward compatibility) but still subject to
-// the strict parser. Everything else wrong is an error whose message becomes the reason of an
-// INVALID_REQUEST decision: non-object documents, duplicate keys anywhere, a missing or non-string
-// or empty tool, args that are not an object, negative / non-integer / overflowing tokens, negative
-// or non-finite cost, negative elapsed_s. A tool name longer than kMaxToolNameBytes or with control
-// characters is an error too. Thread-safety: free functions; safe from any thread.
+// "elapsed_s": number, "approval_id": str, "refusal": {"rule": str, "reason": str},
+// "declared_labels": [str]} (refusal: ToolCall::refusal_rule / refusal_reason, a front door's
+// refusal; declared_labels: ToolCall::declared_labels, at most 16 of [A-Za-z0-9._-]{1,64}). `args`
+// may be absent (empty object). Unknown top-level keys are ignored (forward compatibility) but
+// still subject to the strict parser. Everything else wrong is an error whose message becomes the
+// reason of an INVALID_REQUEST decision: non-object documents, duplicate keys anywhere, a missing
+// or non-string or empty tool, args that are not an object, negative / non-integer / overflowing
+// tokens, negative or non-finite cost, negative elapsed_s. A tool name longer than
+// kMaxToolNameBytes or with control characters is an error too. Thread-safety: free functions; safe
+// from any thread.
 #ifndef INTERLOCK_ENGINE_CALL_PARSER_H_
 #define INTERLOCK_ENGINE_CALL_PARSER_H_
 

@@ -118,6 +118,13 @@ uint64_t CountRecords(const boost::json::object& args, const policy::ToolRule* r
 // Applies effects to a run state (used by in-memory runs and tests).
 void ApplyEffects(const Effects& effects, std::string_view tool, RunState* state);
 
+// The labels a call carries into the run: the tool rule's `labels:` when the policy writes
+// them (policy::ToolRule::labels_written, or any label), else the labels the tool declares
+// for itself through its front door (ToolCall::declared_labels: MCP annotations). Untrusted
+// declarations can only add labels to a tool the policy says nothing about; they never
+// replace or remove the policy's. `rule` may be nullptr (no labels).
+const std::vector<std::string>& CallLabels(const policy::ToolRule* rule, const ToolCall& call);
+
 // What `call` adds to the run's sequence state when it proceeds: its tool's labels and
 // the first transition `on: allowed` of the current state that matches. Evaluate() fills
 // Effects::sequence with it for an allowed call; a store calls it again when it releases

@@ -242,8 +242,9 @@ bool CheckRateAndQuotas(const AgentPolicy& p, const policy::ToolRule& rule, cons
 bool CheckFlows(const AgentPolicy& p, const RunState& state, const policy::ToolRule& rule,
                 const ToolCall& call, Decision* d) {
   if (p.flows.empty()) return true;
+  const std::vector<std::string>& labels = CallLabels(&rule, call);
   auto carries = [&](const std::string& l) {
-    return std::find(rule.labels.begin(), rule.labels.end(), l) != rule.labels.end();
+    return std::find(labels.begin(), labels.end(), l) != labels.end();
   };
   auto seen = [&](const std::string& l) { return carries(l) || state.labels.count(l) > 0; };
   const policy::FlowRule* approval = nullptr;
@@ -280,12 +281,19 @@ bool CheckFlows(const AgentPolicy& p, const RunState& state, const policy::ToolR
 
 }  // namespace internal
 
+const std::vector<std::string>& CallLabels(const policy::ToolRule* rule, const ToolCall& call) {
+  static const std::vector<std::string> kNone;
+  if (rule == nullptr) return kNone;
+  if (rule->labels_written || !rule->labels.empty()) return rule->labels;
+  return call.declared_labels;
+}
+
 SequenceEffects ProceedEffects(const AgentPolicy* policy, const RunState& state,
                                const ToolCall& call) {
   SequenceEffects e;
   if (policy == nullptr) return e;
   if (const policy::ToolRule* rule = policy->Resolve(call.tool).rule; rule != nullptr) {
-    e.add_labels = rule->labels;
+    e.add_labels = CallLabels(rule, call);
   }
   if (const WorkflowTransition* t = FindTransition(policy, state, call, TransitionOn::kAllowed)) {
     e.move = MakeMove(*t, call);

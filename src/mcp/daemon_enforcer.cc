@@ -239,6 +239,11 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
   audit::Redactor::MaskSecretsInJson(&args, call.mask_values);
   json::object body{{"tool", call.tool}, {"args", std::move(args)}};
   if (!call.approval_id.empty()) body["approval_id"] = call.approval_id;
+  if (!call.declared_labels.empty()) {
+    json::array labels;
+    for (const std::string& l : call.declared_labels) labels.emplace_back(l);
+    body["declared_labels"] = std::move(labels);
+  }
   if (!call.refusal_reason.empty()) {
     body["refusal"] = json::object{{"rule", call.refusal_rule}, {"reason", call.refusal_reason}};
   }

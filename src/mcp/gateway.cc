@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "engine/call_parser.h"
 #include "mcp/framing.h"
+#include "mcp/tool_catalog.h"
 
 namespace interlock::mcp {
 
@@ -316,6 +317,14 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
     if (const json::value* t = meta->get_object().if_contains("progressToken")) progress_token = *t;
   }
 
+  // The labels the tool's annotations declare reach the engine with the call (it uses
+  // them only where the policy writes none). A catalog that cannot be loaded declares
+  // nothing; an allowed call is then refused by ContinueAllowed.
+  if (EnsureCatalog()) {
+    std::lock_guard lock(mu_);
+    if (auto it = catalog_.find(tool); it != catalog_.end())
+      call.declared_labels = it->second.labels;
+  }
   Enforcer::Outcome outcome = options_.enforcer->Decide(std::move(call));
   outcome.decision.tool = tool;
   switch (outcome.decision.verdict) {
@@ -534,6 +543,7 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
           " changed since it was pinned; hidden and blocked until `interlock mcp pins accept`");
     }
     e.pin_ok = pin.ok() && *pin != PinState::kChanged;
+    e.labels = AnnotationLabels(t);
     e.shown = e.pin_ok && visible(tool_name);
     if (e.shown) kept.push_back(t);
     seen.emplace_back(tool_name, std::move(e));

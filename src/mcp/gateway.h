@@ -8,7 +8,11 @@
 //     pinned definition changed, are removed; notifications/tools/list_changed is passed
 //     on and marks the catalog stale;
 //   - tools/call: decided through the Enforcer (which calls the shared Guard) before
-//     anything is forwarded. A call the Guard allows is then checked against the tool's
+//     anything is forwarded, with the labels the tool's annotations declare
+//     (AnnotationLabels, ToolCall::declared_labels: the engine uses them only for a tool
+//     whose policy rule writes no labels), so the catalog is loaded first (EnsureCatalog;
+//     a catalog that cannot be loaded declares no labels, and the call is refused after
+//     the decision anyway). A call the Guard allows is then checked against the tool's
 //     pinned definition and its declared inputSchema; a call failing those is not
 //     forwarded either (its call record gets a failed result "not forwarded: ..."), so
 //     every tools/call is decided, counted and audited by the core exactly once;
@@ -193,6 +197,7 @@ class Gateway {
     bool has_output_schema = false;
     std::optional<JsonSchema> output_schema;  // unset when absent or unusable
     bool pin_ok = false;                      // false: changed definition or pin store error
+    std::vector<std::string> labels;          // AnnotationLabels(definition)
   };
   struct Pending {
     std::string method;

@@ -223,6 +223,27 @@ std::optional<bool> ToolHint(const ServerTool& tool, std::string_view hint) {
   return v->as_bool();
 }
 
+std::vector<std::string> AnnotationLabels(const json::value& tool) {
+  const json::object* t = tool.if_object();
+  const json::value* a = t != nullptr ? t->if_contains("annotations") : nullptr;
+  const json::object* annotations = a != nullptr ? a->if_object() : nullptr;
+  auto hint = [&](std::string_view name) -> std::optional<bool> {
+    const json::value* v = annotations != nullptr ? annotations->if_contains(name) : nullptr;
+    if (v == nullptr || !v->is_bool()) return std::nullopt;
+    return v->get_bool();
+  };
+  const bool read_only = hint("readOnlyHint").value_or(false);
+  const bool destructive = hint("destructiveHint").value_or(!read_only);
+  const bool open_world = hint("openWorldHint").value_or(!read_only);
+  std::vector<std::string> out;  // sorted
+  if (destructive) out.emplace_back("destructive");
+  if (open_world) {
+    out.emplace_back("external_communication");
+    out.emplace_back("untrusted_content");
+  }
+  return out;
+}
+
 std::optional<std::vector<std::string>> DeclaredArguments(const ServerTool& tool) {
   if (!tool.input_schema.is_object()) return std::nullopt;
   const json::value* props = tool.input_schema.as_object().if_contains("properties");

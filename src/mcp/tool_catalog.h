@@ -60,6 +60,19 @@ Result<ServerCatalog> ListServerTools(const ServerSpec& spec);
 // An annotation hint: true/false when the server sent a boolean, unset otherwise.
 std::optional<bool> ToolHint(const ServerTool& tool, std::string_view hint);
 
+// The labels a tool declares for itself through its MCP `annotations` (a tools/list entry,
+// `tool`), which the engine uses for a tool whose policy rule writes no `labels:`
+// (ToolCall::declared_labels; docs/mcp.md, "Labels from annotations"). With the MCP
+// specification's defaults for absent hints (readOnlyHint false, destructiveHint true,
+// openWorldHint true), a hint that is not a boolean counting as absent:
+//   destructive             destructiveHint true, or absent and readOnlyHint not true
+//   external_communication  openWorldHint true, or absent and readOnlyHint not true
+//   untrusted_content       as external_communication (an open world answers too)
+// Annotations are untrusted server input, so contradictory hints read the strict way
+// (readOnlyHint true with destructiveHint true is destructive) and a tool without any
+// annotations gets every default label. Sorted, no duplicates.
+std::vector<std::string> AnnotationLabels(const boost::json::value& tool);
+
 // The names of inputSchema.properties, or unset when the schema declares no `properties`
 // object (then nothing can be said about argument names).
 std::optional<std::vector<std::string>> DeclaredArguments(const ServerTool& tool);

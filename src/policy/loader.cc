@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <iterator>
 #include <limits>
@@ -813,6 +814,11 @@ class Parser {
   void ParseFlows(const Field& f, AgentPolicy* p);
   void ParseWorkflow(const Field& f, AgentPolicy* p);
   std::optional<WorkflowState> ParseWorkflowState(const Field& f, const std::string& name);
+  // `require:` and `remember:`: a mapping of names to names (a key that is empty or has
+  // control bytes is an error naming `key_what`); `add` gets each (key, value) in order.
+  // False on any error (each reported with its file:line:column).
+  bool NamePairs(const Field& f, std::string_view key_what,
+                 const std::function<void(std::string, std::string)>& add);
   std::optional<WorkflowPermit> ParsePermit(const Field& f);
   std::optional<WorkflowTransition> ParseTransition(const Field& f);
   bool ParseConditions(const Field& f, const std::string& rule_id, std::vector<ArgConstraint>* out);
@@ -1072,6 +1078,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
     } else if (k == "redact") {
       if (auto v = NameList(g)) rule.redact = std::move(*v);
     } else if (k == "labels") {
+      rule.labels_written = true;
       if (auto v = Labels(g)) rule.labels = std::move(*v);
     } else if (k == "rate_limit") {
       rule.rate_limit = ParseRateLimit(g);
@@ -2022,6 +2029,28 @@ bool Parser::ParseConditions(const Field& f, const std::string& rule_id,
   return ok;
 }
 
+bool Parser::NamePairs(const Field& f, std::string_view key_what,
+                       const std::function<void(std::string, std::string)>& add) {
+  auto r = Map(f, {}, /*any_key=*/true);
+  if (!r) return false;
+  bool ok = true;
+  for (const Field& e0 : r->items) {
+    Field e = e0;
+    e.path = f.path + "[" + Quote(e0.key) + "]";
+    auto value = Name(e);
+    if (e0.key.empty() || HasControl(e0.key) || !value) {
+      if (value) {
+        Error(e0.key_mark, "invalid-value",
+              e.path + ": invalid " + std::string(key_what) + " name");
+      }
+      ok = false;
+      continue;
+    }
+    add(e0.key, std::move(*value));
+  }
+  return ok;
+}
+
 std::optional<WorkflowPermit> Parser::ParsePermit(const Field& f) {
   auto kind = KindOf(f);
   if (!kind) return std::nullopt;
@@ -2060,22 +2089,12 @@ std::optional<WorkflowPermit> Parser::ParsePermit(const Field& f) {
       if (v) w.requires_approval = *v;
       ok = ok && v.has_value();
     } else if (g0.key == "require") {
-      auto r = Map(g, {}, /*any_key=*/true);
-      if (!r) {
-        ok = false;
-        continue;
-      }
-      for (const Field& e0 : r->items) {
-        Field e = e0;
-        e.path = g.path + "[" + Quote(e0.key) + "]";
-        auto var = Name(e);
-        if (e0.key.empty() || HasControl(e0.key) || !var) {
-          if (var) Error(e0.key_mark, "invalid-value", e.path + ": invalid argument name");
-          ok = false;
-          continue;
-        }
-        w.require.push_back({e0.key, std::move(*var)});
-      }
+      // {argument: variable}
+      ok = NamePairs(g, "argument",
+                     [&](std::string arg, std::string var) {
+                       w.require.push_back({std::move(arg), std::move(var)});
+                     }) &&
+           ok;
     }
   }
   if (!ok) return std::nullopt;
@@ -2111,22 +2130,12 @@ std::optional<WorkflowTransition> Parser::ParseTransition(const Field& f) {
     } else if (g0.key == "when") {
       ok = ParseConditions(g, f.path, &t.when) && ok;
     } else if (g0.key == "remember") {
-      auto r = Map(g, {}, /*any_key=*/true);
-      if (!r) {
-        ok = false;
-        continue;
-      }
-      for (const Field& e0 : r->items) {
-        Field e = e0;
-        e.path = g.path + "[" + Quote(e0.key) + "]";
-        auto arg = Name(e);
-        if (e0.key.empty() || HasControl(e0.key) || !arg) {
-          if (arg) Error(e0.key_mark, "invalid-value", e.path + ": invalid variable name");
-          ok = false;
-          continue;
-        }
-        t.remember.push_back({e0.key, std::move(*arg)});
-      }
+      // {variable: argument}
+      ok = NamePairs(g, "variable",
+                     [&](std::string var, std::string arg) {
+                       t.remember.push_back({std::move(var), std::move(arg)});
+                     }) &&
+           ok;
     }
   }
   if (!ok) return std::nullopt;

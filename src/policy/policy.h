@@ -136,6 +136,9 @@ struct ToolRule {
   std::vector<std::string> redact;   // argument names whose values are never stored
   // Sequences (docs/policy.md, "labels and flows", "rate limits and quotas").
   std::vector<std::string> labels;  // what a call of the tool carries into the run
+  // `labels:` is written (even as []): the policy decides the tool's labels and the labels
+  // the tool declares for itself (ToolCall::declared_labels, MCP annotations) are ignored.
+  bool labels_written = false;
   std::optional<RateLimit> rate_limit;
 };
 

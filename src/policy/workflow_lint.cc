@@ -123,17 +123,30 @@ void LintTrifecta(const AgentPolicy& p, std::vector<Diagnostic>* out) {
 
 void LintFlowLabels(const AgentPolicy& p, std::vector<Diagnostic>* out) {
   std::set<std::string, std::less<>> carried;
-  for (const auto& [name, rule] : p.allowed) carried.insert(rule.labels.begin(), rule.labels.end());
+  // A tool that writes no `labels:` takes labels from its MCP annotations through the
+  // gateway (docs/mcp.md, "Labels from annotations"): only these three.
+  bool unlabelled = false;
+  for (const auto& [name, rule] : p.allowed) {
+    carried.insert(rule.labels.begin(), rule.labels.end());
+    unlabelled = unlabelled || (!rule.labels_written && rule.labels.empty());
+  }
   for (const FlowRule& f : p.flows) {
+    std::set<std::string_view> named;  // a label in both `from` and `to` is reported once
     for (const auto* list : {&f.from, &f.to}) {
       for (const std::string& l : *list) {
-        if (carried.count(l) > 0) continue;
+        if (carried.count(l) > 0 || !named.insert(l).second) continue;
+        const bool from_annotations =
+            unlabelled && (l == "destructive" || l == kExternal || l == kUntrusted);
         Location at = f.at;
         if (at.file.empty()) at.file = p.file;
-        out->push_back({Diagnostic::Severity::kWarning, at, "flow-label-unused",
-                        "flow " + Q(f.name) + " names label " + Q(l) +
-                            ", which no allowed tool carries: the flow never fires; check the "
-                            "spelling"});
+        out->push_back(
+            {Diagnostic::Severity::kWarning, at, "flow-label-unused",
+             "flow " + Q(f.name) + " names label " + Q(l) +
+                 ", which no allowed tool carries in the policy: " +
+                 (from_annotations ? "only tools without labels: that declare it in their MCP "
+                                     "annotations (through the MCP gateway) can fire it; give "
+                                     "the tools their labels in the policy to be sure"
+                                   : "the flow never fires; check the spelling")});
       }
     }
   }

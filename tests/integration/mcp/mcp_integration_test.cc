@@ -169,6 +169,128 @@ TEST_F(McpIntegrationTest, FilesystemReadsWorkWritesAndOutsidePathsAreDenied) {
       << pins.out;
 }
 
+// A policy for server-filesystem whose write_file has no labels (it takes `destructive`
+// from its annotations: readOnlyHint false, destructiveHint true), whose edit_file writes
+// `labels: []` (the policy wins over the same annotations) and whose create_directory
+// declares destructiveHint false. `flows` is appended.
+std::string AnnotatedFsPolicy(const std::string& data, const std::string& read_labels,
+                              const std::string& flows) {
+  std::string prefix =
+      "      constraints:\n        arguments:\n          path:\n"
+      "            path_prefix: \"" +
+      data + "\"\n";
+  return "agent:\n  id: \"fs-agent\"\n  identity: \"fs-agent@test\"\n  autonomy: audit_based\n"
+         "tools:\n  allowed:\n"
+         "    - name: \"read_text_file\"\n      labels: " +
+         read_labels + "\n" + prefix + "    - name: \"write_file\"\n" + prefix +
+         "    - name: \"edit_file\"\n      labels: []\n" + prefix +
+         "    - name: \"create_directory\"\n" + prefix + "flows:\n" + flows;
+}
+
+json::value DecisionOf(const json::array& m, int id) {
+  const json::object* r = ById(m, id);
+  if (r == nullptr) return nullptr;
+  const json::value* meta = r->at("result").as_object().if_contains("_meta");
+  return meta != nullptr ? meta->at("interlock.dev/decision") : json::value(nullptr);
+}
+
+// Tests that a tool without labels in the policy is judged by the labels its MCP
+// annotations declare (server-filesystem's write_file declares destructiveHint), that a
+// tool with `labels: []` in the policy ignores them, and that a tool declaring itself
+// harmless gets no label: a flow over `destructive` denies write_file and only it, and the
+// server never sees the write.
+TEST_F(McpIntegrationTest, FilesystemAnnotationsGiveUnlabelledToolsTheirLabels) {
+  TempDir tmp;
+  const std::string data = fs::canonical(tmp.path()).string() + "/data";
+  fs::create_directories(data);
+  tmp.Write("data/a.txt", "hello\n");
+  const std::string policy = tmp.Write(
+      "policy.yaml",
+      AnnotatedFsPolicy(data, "[]",
+                        "  - {name: \"no-destruction\", from: [destructive], to: [destructive],\n"
+                        "     action: deny, reason: \"this agent only reads\"}\n"));
+  std::string msgs = kInit;
+  msgs += R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})"
+          "\n";
+  msgs += Call(3, "write_file", {{"path", data + "/b.txt"}, {"content", "pwned"}}) + "\n";
+  msgs += Call(4, "edit_file",
+               {{"path", data + "/a.txt"},
+                {"edits", json::array{{{"oldText", "hello"}, {"newText", "bye"}}}}}) +
+          "\n";
+  msgs += Call(5, "create_directory", {{"path", data + "/sub"}}) + "\n";
+  const std::string file = tmp.Write("msgs.jsonl", msgs);
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--", kInterlock,
+                  "mcp", "--policy", policy, "--store", tmp.path() + "/state/interlock.db", "--",
+                  "node", kModules + "/server-filesystem/dist/index.js", data},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  const json::array& m = out.at("messages").as_array();
+
+  const json::value write = DecisionOf(m, 3);
+  ASSERT_TRUE(write.is_object()) << json::serialize(m);
+  EXPECT_EQ(write.at("code"), "FLOW_VIOLATION");
+  EXPECT_EQ(write.at("rule"), "flows[\"no-destruction\"]");
+  EXPECT_NE(std::string(write.at("reason").as_string()).find("carries destructive"),
+            std::string::npos)
+      << write;
+  EXPECT_FALSE(fs::exists(data + "/b.txt"));
+  // edit_file (policy: no labels) and create_directory (declares destructiveHint false)
+  // are not caught by the flow. Until the local store keeps a run's sequence state they are
+  // refused with STORE_UNAVAILABLE (store.sequence_state) instead of allowed.
+  for (int id : {4, 5}) {
+    const json::value d = DecisionOf(m, id);
+    if (d.is_object()) {
+      EXPECT_NE(d.at("code"), "FLOW_VIOLATION") << id << ": " << d;
+    }
+  }
+}
+
+// Tests a flow over labels the run remembered from annotations: after write_file
+// (destructive, from its annotations) proceeded, reading is denied. Needs a store that
+// keeps the run's labels between calls.
+TEST_F(McpIntegrationTest, FlowOverAnnotationLabelsRememberedByTheRun) {
+  TempDir tmp;
+  const std::string data = fs::canonical(tmp.path()).string() + "/data";
+  fs::create_directories(data);
+  tmp.Write("data/a.txt", "hello\n");
+  const std::string policy =
+      tmp.Write("policy.yaml",
+                AnnotatedFsPolicy(data, "[private_data]",
+                                  "  - {name: \"no-reads-after-writes\", from: [destructive],\n"
+                                  "     to: [private_data], action: deny}\n"));
+  std::string msgs = kInit;
+  msgs += Call(2, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
+  msgs += Call(3, "write_file", {{"path", data + "/b.txt"}, {"content", "new"}}) + "\n";
+  msgs += Call(4, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
+  const std::string file = tmp.Write("msgs.jsonl", msgs);
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--", kInterlock,
+                  "mcp", "--policy", policy, "--store", tmp.path() + "/state/interlock.db", "--",
+                  "node", kModules + "/server-filesystem/dist/index.js", data},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  const json::array& m = out.at("messages").as_array();
+  const json::value first = DecisionOf(m, 2);
+  if (first.is_object() && first.at("code") == "STORE_UNAVAILABLE" &&
+      first.at("rule") == "store.sequence_state") {
+    GTEST_SKIP() << "STORE_UNAVAILABLE store.sequence_state";
+  }
+  const json::object* read = ById(m, 2);
+  ASSERT_NE(read, nullptr);
+  EXPECT_FALSE(read->at("result").as_object().contains("isError")) << json::serialize(*read);
+  const json::object* write = ById(m, 3);
+  ASSERT_NE(write, nullptr);
+  EXPECT_FALSE(write->at("result").as_object().contains("isError")) << json::serialize(*write);
+  EXPECT_TRUE(fs::exists(data + "/b.txt"));
+  const json::value denied = DecisionOf(m, 4);
+  ASSERT_TRUE(denied.is_object()) << json::serialize(m);
+  EXPECT_EQ(denied.at("code"), "FLOW_VIOLATION");
+  EXPECT_EQ(denied.at("rule"), "flows[\"no-reads-after-writes\"]");
+}
+
 // A minimal MCP server whose one tool, "notes", takes its description from the file
 // given as argv[2] (so a test can change the definition between sessions).
 const char kDescribedServer[] = R"JS(

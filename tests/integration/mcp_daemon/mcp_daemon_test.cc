@@ -70,6 +70,23 @@ execution:
   max_steps: 1000
 )";
 
+// echo writes no labels: it takes them from its MCP annotations, and the fake server's tools
+// declare none, so they get every default (destructive among them). send_email writes
+// `labels: []`: the policy wins.
+constexpr char kAnnotationPolicy[] = R"(agent:
+  id: "ann-agent"
+  identity: "ann-agent@example.iam"
+tools:
+  allowed:
+    - name: "echo"
+    - name: "send_email"
+      labels: []
+flows:
+  - {name: "no-destruction", from: [destructive], to: [destructive], action: deny}
+execution:
+  max_steps: 1000
+)";
+
 // A minimal MCP server over stdio: initialize, tools/list, tools/call (echoes the
 // arguments and appends the call to the log file given as argv[2]).
 constexpr char kFakeServer[] = R"JS(
@@ -234,6 +251,7 @@ class McpDaemonTest : public ::testing::Test {
     std::filesystem::create_directories(policies_);
     std::ofstream(policies_ + "/cc.yaml") << kHookPolicy;
     std::ofstream(policies_ + "/mcp.yaml") << kMcpPolicy;
+    std::ofstream(policies_ + "/ann.yaml") << kAnnotationPolicy;
     state_ = dir_.path() + "/state";
     std::filesystem::create_directories(state_);
     const std::string config = dir_.Write("interlock.yaml",
@@ -242,6 +260,7 @@ class McpDaemonTest : public ::testing::Test {
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
     cc_token_ = CreateToken(daemon_->store(), "--agent", "cc-agent");
     mcp_token_ = CreateToken(daemon_->store(), "--agent", "mcp-agent");
+    ann_token_ = CreateToken(daemon_->store(), "--agent", "ann-agent");
     reviewer_ = CreateToken(daemon_->store(), "--reviewer", "alice");
     ASSERT_FALSE(reviewer_.empty());
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
@@ -382,7 +401,7 @@ class McpDaemonTest : public ::testing::Test {
   std::string policies_, state_, url_;
   std::unique_ptr<Daemon> daemon_;
   std::unique_ptr<HttpClient> client_;
-  std::string cc_token_, mcp_token_, reviewer_;
+  std::string cc_token_, mcp_token_, ann_token_, reviewer_;
 };
 
 // Tests that the hook with --daemon allows and denies as the daemon decides, that one
@@ -624,6 +643,35 @@ TEST_F(McpDaemonTest, GatewayForwardsDeniesAndWaitsForApproval) {
   EXPECT_EQ(gw.ReadLine(10ms), "");
   gw.CloseStdin();
   EXPECT_EQ(ReadAll(err).find(mcp_token_), std::string::npos);
+}
+
+// Tests that `interlock mcp --daemon` sends the labels a tool's MCP annotations declare
+// with the call, so the daemon's engine judges a tool the policy gives no labels by them
+// (a flow over `destructive` denies echo, never forwarded), while a tool with `labels: []`
+// in the policy ignores them.
+TEST_F(McpDaemonTest, GatewaySendsAnnotationLabelsTheDaemonJudges) {
+  const std::string server = dir_.Write("fake_server.js", kFakeServer);
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + ann_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
+            "--daemon", url_, "--token-env", "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
+           err);
+  gw.Send(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
+  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
+  gw.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  gw.Send(CallLine(2, "echo", {{"text", "hi"}}));
+  json::value echo = gw.Response(2);
+  EXPECT_TRUE(IsError(echo)) << echo;
+  EXPECT_NE(
+      ResultText(echo).find("Interlock denied echo (FLOW_VIOLATION): flow \"no-destruction\""),
+      std::string::npos)
+      << echo;
+  gw.Send(CallLine(3, "send_email", {{"text", "x"}}));
+  json::value mail = gw.Response(3);
+  EXPECT_EQ(ResultText(mail).find("FLOW_VIOLATION"), std::string::npos) << mail;
+  EXPECT_EQ(ReadAll(calls_log).find("echo"), std::string::npos);
+  gw.CloseStdin();
 }
 
 // Tests that a call held for approval sends notifications/progress with the client's

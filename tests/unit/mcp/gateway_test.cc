@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "mcp/tool_catalog.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
 
@@ -580,6 +581,107 @@ TEST(GatewayTest, DenialRespectsTheToolsOutputSchema) {
   EXPECT_EQ(r.at("_meta").at("interlock.dev/decision").at("code"), "TOOL_BLOCKED");
   h.gw->OnClientLine(CallLine(42, "ok", "{}"));  // not a listed tool: no schema to violate
   EXPECT_EQ(h.LastClient().at("result").at("structuredContent").at("code"), "TOOL_NOT_ALLOWED");
+}
+
+// Tests the mapping of MCP annotations to labels, with the specification's defaults for
+// absent hints and the strict reading of contradictory or malformed ones.
+TEST(AnnotationLabelsTest, SpecDefaultsAndStrictReading) {
+  using V = std::vector<std::string>;
+  auto labels = [](const char* tool) { return AnnotationLabels(json::parse(tool)); };
+  const V all{"destructive", "external_communication", "untrusted_content"};
+  EXPECT_EQ(labels(R"({"name":"t"})"), all);  // no annotations: every default
+  EXPECT_EQ(labels(R"({"name":"t","annotations":{}})"), all);
+  EXPECT_EQ(labels(R"({"name":"t","annotations":"x"})"), all);
+  EXPECT_EQ(labels(R"({"name":"t","annotations":{"readOnlyHint":true}})"), V{});
+  EXPECT_EQ(labels(R"({"name":"t","annotations":{"readOnlyHint":true,"openWorldHint":false}})"),
+            V{});
+  // server-filesystem's write_file and create_directory.
+  EXPECT_EQ(labels(R"({"name":"t","annotations":{"readOnlyHint":false,"idempotentHint":true,
+                       "destructiveHint":true,"openWorldHint":false}})"),
+            V{"destructive"});
+  EXPECT_EQ(labels(R"({"name":"t","annotations":{"readOnlyHint":false,"idempotentHint":true,
+                       "destructiveHint":false,"openWorldHint":false}})"),
+            V{});
+  // A read-only tool of the open world (a web fetch) can still carry data out in its request.
+  EXPECT_EQ(labels(R"({"name":"t","annotations":{"readOnlyHint":true,"openWorldHint":true}})"),
+            (V{"external_communication", "untrusted_content"}));
+  // Contradictory hints read the strict way; hints that are not booleans are absent.
+  EXPECT_EQ(labels(R"({"name":"t","annotations":{"readOnlyHint":true,"destructiveHint":true,
+                       "openWorldHint":false}})"),
+            V{"destructive"});
+  EXPECT_EQ(labels(R"({"name":"t","annotations":{"readOnlyHint":"true","destructiveHint":0,
+                       "openWorldHint":null}})"),
+            all);
+}
+
+// Tests that a tools/call reaches the core with the labels the tool's annotations declare
+// (the engine decides whether the policy's labels win), learned from tools/list.
+TEST(GatewayTest, CallCarriesTheLabelsItsAnnotationsDeclare) {
+  Harness h;
+  h.gw->OnClientLine(R"({"jsonrpc":"2.0","id":"L","method":"tools/list"})");
+  h.gw->OnServerLine(ToJsonText(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", "L"},
+      {"result",
+       {{"tools",
+         json::array{
+             {{"name", "ok"},
+              {"inputSchema", {{"type", "object"}}},
+              {"annotations",
+               {{"readOnlyHint", false}, {"destructiveHint", true}, {"openWorldHint", false}}}},
+             {{"name", "denied"},
+              {"inputSchema", {{"type", "object"}}},
+              {"annotations", {{"readOnlyHint", true}}}},
+             {{"name", "held"}, {"inputSchema", {{"type", "object"}}}},
+         }}}}}));
+  h.gw->OnClientLine(CallLine(5, "ok", "{}"));
+  h.gw->OnClientLine(CallLine(6, "denied", "{}"));
+  h.gw->OnClientLine(CallLine(7, "held", "{}"));
+  h.gw->OnClientClosed("test over");
+  std::lock_guard l(h.enforcer.mu);
+  ASSERT_EQ(h.enforcer.decided.size(), 3u);
+  EXPECT_EQ(h.enforcer.decided[0].declared_labels, std::vector<std::string>{"destructive"});
+  EXPECT_TRUE(h.enforcer.decided[1].declared_labels.empty());
+  EXPECT_EQ(
+      h.enforcer.decided[2].declared_labels,
+      (std::vector<std::string>{"destructive", "external_communication", "untrusted_content"}));
+}
+
+// Tests that a call made before any tools/list makes the gateway load the catalog first,
+// so its labels are known when it is decided.
+TEST(GatewayTest, CallBeforeToolsListLoadsTheCatalogFirst) {
+  Harness h;
+  std::thread client([&] { h.gw->OnClientLine(CallLine(5, "ok", "{}")); });
+  json::value list;
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard l(h.mu);
+      if (!h.to_server.empty()) {
+        list = h.to_server.front();
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(list.is_object());
+  ASSERT_EQ(list.at("method"), "tools/list");
+  {
+    std::lock_guard l(h.enforcer.mu);
+    EXPECT_TRUE(h.enforcer.decided.empty());  // not decided before the catalog is known
+  }
+  h.gw->OnServerLine(ToJsonText(
+      json::object{{"jsonrpc", "2.0"},
+                   {"id", list.at("id")},
+                   {"result",
+                    {{"tools", json::array{{{"name", "ok"},
+                                            {"inputSchema", {{"type", "object"}}},
+                                            {"annotations", {{"destructiveHint", true}}}}}}}}}));
+  client.join();
+  std::lock_guard l(h.enforcer.mu);
+  ASSERT_EQ(h.enforcer.decided.size(), 1u);
+  EXPECT_EQ(
+      h.enforcer.decided[0].declared_labels,
+      (std::vector<std::string>{"destructive", "external_communication", "untrusted_content"}));
 }
 
 }  // namespace

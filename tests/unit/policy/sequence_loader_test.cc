@@ -212,6 +212,37 @@ TEST(SequenceLint, LethalTrifectaWithoutAFlowIsAWarning) {
   EXPECT_THAT(LintText(*covered), Not(HasSubstr("[lethal-trifecta]")));
 }
 
+// Tests that a flow naming an unused label is reported once even when the label is in both
+// `from` and `to`, and that a label MCP annotations can give an unlabelled tool is worded as
+// such (the flow can fire through the gateway) rather than as a spelling mistake.
+TEST(SequenceLint, UnusedFlowLabelOnceAndAnnotationLabelsNamed) {
+  auto p = MustParse(R"(agent: {id: "a"}
+tools:
+  allowed:
+    - {name: "web"}
+    - {name: "db", labels: [private_data]}
+flows:
+  - {name: "d", from: [destructive], to: [destructive], action: deny}
+  - {name: "t", from: [typo_label], to: [typo_label], action: deny}
+)");
+  ASSERT_NE(p, nullptr);
+  const std::string text = LintText(*p);
+  const std::string once = "flow \"d\" names label \"destructive\"";
+  EXPECT_EQ(text.find(once), text.rfind(once)) << text;
+  EXPECT_THAT(text, HasSubstr("can fire it"));
+  EXPECT_THAT(text, HasSubstr("label \"typo_label\", which no allowed tool carries in the policy: "
+                              "the flow never fires"));
+  auto labelled = MustParse(R"(agent: {id: "a"}
+tools:
+  allowed:
+    - {name: "web", labels: []}
+flows:
+  - {name: "d", from: [destructive], to: [destructive], action: deny}
+)");
+  ASSERT_NE(labelled, nullptr);
+  EXPECT_THAT(LintText(*labelled), HasSubstr("the flow never fires"));
+}
+
 // Tests that the diagram shows states, the start, final states and labelled transitions.
 TEST(WorkflowDiagram, MermaidAndDot) {
   auto p = MustParse(std::string(kTools) + R"(workflow:
