@@ -295,7 +295,14 @@ int RunMcp(const McpOptions& opt) {
     const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0)
       return Fail("--sandbox: cannot find this program's path; the server is not started");
-    spec.interlock = std::string(exe, static_cast<size_t>(n));
+    const std::string self(exe, static_cast<size_t>(n));
+    const std::string bridge = self.substr(0, self.rfind('/') + 1) + "interlock-sandbox-bridge";
+    if (::access(bridge.c_str(), X_OK) == 0) {
+      spec.bridge = bridge;
+    } else {
+      spec.bridge = self;
+      spec.bridge_is_subcommand = true;
+    }
     for (const std::string& d : opt.sandbox_write) {
       std::error_code ec;
       auto canon = std::filesystem::canonical(d, ec);

@@ -239,9 +239,10 @@ std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
   for (const char* v : {"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}) {
     a.insert(a.end(), {"--unsetenv", v});
   }
-  a.insert(a.end(), {"--", spec.interlock, "sandbox-bridge", "--socket",
-                     std::string(kSandboxSocketDir) + "/" + kSandboxSocketName, "--port",
-                     std::to_string(kBridgePort), "--"});
+  a.insert(a.end(), {"--", spec.bridge});
+  if (spec.bridge_is_subcommand) a.push_back("sandbox-bridge");
+  a.insert(a.end(), {"--socket", std::string(kSandboxSocketDir) + "/" + kSandboxSocketName,
+                     "--port", std::to_string(kBridgePort), "--"});
   a.insert(a.end(), server.begin(), server.end());
   return a;
 }

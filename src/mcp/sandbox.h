@@ -27,8 +27,11 @@ inline constexpr char kSandboxSocketDir[] = "/tmp/.interlock-egress";
 inline constexpr char kSandboxSocketName[] = "egress.sock";
 
 struct SandboxSpec {
-  std::string bwrap;                    // path of the bwrap binary
-  std::string interlock;                // path of this interlock binary (for the bridge)
+  std::string bwrap;  // path of the bwrap binary
+  // The bridge: interlock-sandbox-bridge next to this program when present (it starts in
+  // ~1 ms), else this interlock program with its hidden `sandbox-bridge` subcommand.
+  std::string bridge;
+  bool bridge_is_subcommand = false;
   std::vector<std::string> read_paths;  // bound read-only (absolute, existing): paths under /tmp
   std::vector<std::string> write_dirs;  // bound read-write (absolute, existing)
   std::vector<std::string> hide;        // masked: directories by an empty tmpfs, files by /dev/null

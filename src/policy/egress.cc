@@ -295,11 +295,11 @@ EgressMatch MatchEgress(const EgressPolicy& policy, std::string_view host, uint1
                AddressClassName(m.address_class) + " address " + addr +
                ", reachable only through an allow entry naming " + addr + " literally";
   } else if (!is_public) {
-    m.reason = "egress to " + dest + " refused: " + addr + " is a " +
-               AddressClassName(m.address_class) +
-               " address and no egress.allow entry names it literally";
+    m.reason =
+        "egress to " + dest + " refused: " + addr + " is a " + AddressClassName(m.address_class) +
+        " address and no egress.allow entry names it literally with port " + std::to_string(port);
   } else {
-    m.reason = "egress to " + dest + " refused: no egress.allow entry matches";
+    m.reason = "egress to " + dest + " refused: no egress.allow entry matches this host and port";
   }
   return m;
 }

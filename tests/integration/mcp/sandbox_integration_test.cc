@@ -173,7 +173,8 @@ TEST_F(SandboxTest, ProbeServerReachesOnlyAllowedDestinationsThroughTheProxy) {
   EXPECT_EQ(allowed.connections(), 1);  // the proxied request only; the direct one failed
   EXPECT_EQ(other.connections(), 0);
 
-  ProcessResult audit = RunProcess({kInterlock, "audit", "export", "--store", store});
+  ProcessResult audit =
+      RunProcess({kInterlock, "audit", "export", "--store", store, "--since", "2000-01-01"});
   ASSERT_EQ(audit.exit_code, 0) << audit.err;
   int egress_allowed = 0, egress_denied = 0;
   std::istringstream lines(audit.out);
@@ -230,13 +231,14 @@ TEST_F(SandboxTest, FilesystemServerCannotWriteOutsideSandboxWriteNorReadTheStor
                                 root},
                                "", std::chrono::seconds(90));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json::array& m = ParseLastLine(r.out).at("messages").as_array();
+  const json::value out = ParseLastLine(r.out);
+  const json::array& m = out.at("messages").as_array();
   EXPECT_EQ(std::ifstream(root + "/data/ok.txt").good(), true) << TextOf(m, 2) << r.err;
   std::ifstream keep(root + "/keep.txt");
   std::string kept((std::istreambuf_iterator<char>(keep)), std::istreambuf_iterator<char>());
   EXPECT_EQ(kept, "outside\n") << TextOf(m, 3);
   EXPECT_EQ(TextOf(m, 4).find("SQLite"), std::string::npos) << TextOf(m, 4);
-  EXPECT_NE(TextOf(m, 5).find("rror"), std::string::npos) << TextOf(m, 5);
+  EXPECT_NE(TextOf(m, 5).find("ENOENT"), std::string::npos) << TextOf(m, 5);  // an empty tmpfs
 }
 
 }  // namespace
