@@ -7,7 +7,9 @@
 //        --benchmark_report_aggregates_only=true   (p50 = median of per-iteration times)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +25,26 @@
 namespace {
 
 namespace net = boost::asio;
+
+// Per-iteration wall times, reported as p50 and p99 counters (microseconds).
+class Latencies {
+ public:
+  void Start() { t0_ = std::chrono::steady_clock::now(); }
+  void Stop() {
+    us_.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0_).count());
+  }
+  void Report(benchmark::State& state) {
+    if (us_.empty()) return;
+    std::sort(us_.begin(), us_.end());
+    state.counters["p50_us"] = us_[us_.size() / 2];
+    state.counters["p99_us"] = us_[us_.size() * 99 / 100];
+  }
+
+ private:
+  std::chrono::steady_clock::time_point t0_;
+  std::vector<double> us_;
+};
 using tcp = net::ip::tcp;
 using namespace interlock;
 
@@ -61,23 +83,29 @@ void BM_DirectLoopbackConnect(benchmark::State& state) {
   EchoServer server;
   net::io_context io;
   const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), server.port());
+  Latencies lat;
   for (auto _ : state) {
+    lat.Start();
     tcp::socket s(io);
     s.connect(ep);
     s.set_option(tcp::no_delay(true));
     char c = 'x';
     net::write(s, net::buffer(&c, 1));
     net::read(s, net::buffer(&c, 1));
+    lat.Stop();
   }
+  lat.Report(state);
 }
 BENCHMARK(BM_DirectLoopbackConnect)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void BM_AllowedConnectThroughProxy(benchmark::State& state) {
   EchoServer server;
   std::vector<policy::Diagnostic> diags;
-  auto p = policy::ParseAgentPolicy("agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: "
-                                    "[\"127.0.0.1:" + std::to_string(server.port()) + "\"]}\n",
-                                    "bench.yaml", &diags);
+  auto p = policy::ParseAgentPolicy(
+      "agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: "
+      "[\"127.0.0.1:" +
+          std::to_string(server.port()) + "\"]}\n",
+      "bench.yaml", &diags);
   auto set = std::make_shared<policy::PolicySet>();
   set->agents["a"] = *p;
   core::PolicySource source(set);
@@ -94,7 +122,9 @@ void BM_AllowedConnectThroughProxy(benchmark::State& state) {
   const std::string connect =
       "CONNECT 127.0.0.1:" + std::to_string(server.port()) + " HTTP/1.1\r\n\r\n";
   constexpr size_t kEstablished = sizeof("HTTP/1.1 200 Connection Established\r\n\r\n") - 1;
+  Latencies lat;
   for (auto _ : state) {
+    lat.Start();
     tcp::socket s(io);
     s.connect(ep);
     s.set_option(tcp::no_delay(true));
@@ -104,7 +134,9 @@ void BM_AllowedConnectThroughProxy(benchmark::State& state) {
     char c = 'x';
     net::write(s, net::buffer(&c, 1));
     net::read(s, net::buffer(&c, 1));
+    lat.Stop();
   }
+  lat.Report(state);
   proxy.Stop();
 }
 BENCHMARK(BM_AllowedConnectThroughProxy)->Unit(benchmark::kMicrosecond)->UseRealTime();
