@@ -99,30 +99,6 @@ class WakePipe {
   int fds_[2];
 };
 
-// A private directory (0700) in /tmp for the egress proxy's socket; removed on destruction.
-class SocketDir {
- public:
-  SocketDir() = default;
-  ~SocketDir() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-  SocketDir(const SocketDir&) = delete;
-  SocketDir& operator=(const SocketDir&) = delete;
-  bool Create() {
-    char tmpl[] = "/tmp/interlock-egress-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return false;
-    path_ = tmpl;
-    return true;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 std::string StorePathOrDefault(const std::string& given, std::string* error) {
   if (!given.empty()) return given;
   auto p = mcp::DefaultStorePath();
@@ -276,7 +252,7 @@ int RunMcp(const McpOptions& opt) {
   std::atomic<mcp::Gateway*> gateway_ptr{nullptr};
   std::unique_ptr<egress::GuardEgressDecider> egress_decider;
   std::unique_ptr<egress::EgressProxy> egress_proxy;
-  SocketDir socket_dir;
+  mcp::SandboxSocketDir socket_dir;
   if (opt.sandbox) {
     if (!opt.daemon.empty()) {
       return Fail(
@@ -291,17 +267,8 @@ int RunMcp(const McpOptions& opt) {
     }
     mcp::SandboxSpec spec;
     spec.bwrap = *bwrap;
-    char exe[PATH_MAX] = {};
-    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    if (!mcp::FindBridge(&spec.bridge, &spec.bridge_is_subcommand)) {
       return Fail("--sandbox: cannot find this program's path; the server is not started");
-    const std::string self(exe, static_cast<size_t>(n));
-    const std::string bridge = self.substr(0, self.rfind('/') + 1) + "interlock-sandbox-bridge";
-    if (::access(bridge.c_str(), X_OK) == 0) {
-      spec.bridge = bridge;
-    } else {
-      spec.bridge = self;
-      spec.bridge_is_subcommand = true;
     }
     for (const std::string& d : opt.sandbox_write) {
       std::error_code ec;

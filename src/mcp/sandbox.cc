@@ -95,6 +95,36 @@ void Relay(int a, int b) {
 
 }  // namespace
 
+SandboxSocketDir::~SandboxSocketDir() {
+  if (!path_.empty()) {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+}
+
+bool SandboxSocketDir::Create() {
+  char tmpl[] = "/tmp/interlock-egress-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return false;
+  path_ = tmpl;
+  return true;
+}
+
+bool FindBridge(std::string* bridge, bool* is_subcommand) {
+  char exe[4096] = {};
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return false;
+  const std::string self(exe, static_cast<size_t>(n));
+  const std::string small = self.substr(0, self.rfind('/') + 1) + "interlock-sandbox-bridge";
+  if (IsExecutable(small)) {
+    *bridge = small;
+    *is_subcommand = false;
+  } else {
+    *bridge = self;
+    *is_subcommand = true;
+  }
+  return true;
+}
+
 Result<std::string> FindBwrap() {
   if (const char* env = std::getenv("INTERLOCK_BWRAP"); env != nullptr && *env != '\0') {
     if (IsExecutable(env)) return std::string(env);

@@ -38,6 +38,26 @@ struct SandboxSpec {
   std::string socket_dir;               // host directory holding the proxy's socket
 };
 
+// A private directory (0700, /tmp/interlock-egress-XXXXXX) for the egress proxy's socket;
+// removed with everything in it on destruction.
+class SandboxSocketDir {
+ public:
+  SandboxSocketDir() = default;
+  ~SandboxSocketDir();
+  SandboxSocketDir(const SandboxSocketDir&) = delete;
+  SandboxSocketDir& operator=(const SandboxSocketDir&) = delete;
+  bool Create();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The bridge program for SandboxSpec: interlock-sandbox-bridge next to the running
+// program when present, else the running program itself (`sandbox-bridge` subcommand).
+// False when the running program's path cannot be read.
+bool FindBridge(std::string* bridge, bool* is_subcommand);
+
 // The bwrap binary on PATH; kUnavailable with the reason when there is none.
 Result<std::string> FindBwrap();
 
