@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libicu-dev
   clang-14 libclang-rt-14-dev clang-format
   curl openssl wrk python3 ninja-build chromium
+  bubblewrap
 )
 
 missing=()

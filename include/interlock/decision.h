@@ -41,8 +41,9 @@ enum class Code {
   kFlowViolation,
   kRateLimited,
   kQuotaExceeded,
+  kEgressDenied,  // a connection of the egress proxy (src/egress) that egress.allow refuses
 };
-inline constexpr int kCodeCount = static_cast<int>(Code::kQuotaExceeded) + 1;
+inline constexpr int kCodeCount = static_cast<int>(Code::kEgressDenied) + 1;
 
 // "allow" | "deny" | "approval_required".
 std::string_view VerdictName(Verdict v);

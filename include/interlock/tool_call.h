@@ -26,7 +26,18 @@ struct Usage {
   int64_t cost_micros = 0;  // USD * 1e6, >= 0
 };
 
+// What a call is: a tool call, or a network connection that the egress proxy (src/egress)
+// asks about. Set by the front door that builds the call, never read from a request body,
+// so that no client can pass a tool call off as a connection or the reverse.
+enum class CallKind { kTool, kEgress };
+
+// The tool name an egress decision is recorded under; its arguments are
+// {"host": name or IP as asked for, "port": 1-65535, "address": the IP connected to,
+//  "call_id": the tool call in flight (optional)}.
+inline constexpr char kEgressToolName[] = "egress";
+
 struct ToolCall {
+  CallKind kind = CallKind::kTool;
   std::string tool;                 // byte-exact; never case-folded or normalised
   boost::json::object args;         // validated: an object without duplicate keys
   Usage usage;                      // consumed since the previous call of the run

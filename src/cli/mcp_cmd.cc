@@ -16,11 +16,14 @@
 // With --daemon the daemon decides every call and answers the agent's view of the tools
 // (POST /v1/tools/view): no local policy is read, and --policy is ignored with a warning.
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -38,6 +41,8 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "egress/decider.h"
+#include "egress/proxy.h"
 #include "mcp/child_process.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/framing.h"
@@ -45,6 +50,7 @@
 #include "mcp/guard_enforcer.h"
 #include "mcp/local_store.h"
 #include "mcp/pins.h"
+#include "mcp/sandbox.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
 
@@ -60,6 +66,9 @@ struct McpOptions : EnforcementFlags {
   std::vector<std::string> forward_methods;
   std::vector<std::string> server;
   std::string workspace;  // ${workspace} in the policy (default: the current directory)
+  bool sandbox = false;   // run the server under bubblewrap (mcp/sandbox.h)
+  std::vector<std::string> sandbox_write;
+  std::vector<std::string> sandbox_read;  // under the private /tmp, e.g.
 };
 
 struct PinsOptions {
@@ -237,7 +246,71 @@ int RunMcp(const McpOptions& opt) {
               << store_path << ", durability " << opt.durability << '\n';
   }
 
-  auto child = mcp::ChildProcess::Spawn(opt.server, child_env);
+  // --sandbox: the server runs under bubblewrap and reaches the network only through the
+  // egress proxy, whose every connection the core decides (agent and run of this session).
+  std::vector<std::string> server_argv = opt.server;
+  std::atomic<mcp::Gateway*> gateway_ptr{nullptr};
+  std::unique_ptr<egress::GuardEgressDecider> egress_decider;
+  std::unique_ptr<egress::EgressProxy> egress_proxy;
+  mcp::SandboxSocketDir socket_dir;
+  if (opt.sandbox) {
+    if (!opt.daemon.empty()) {
+      return Fail(
+          "--sandbox is not supported with --daemon yet (the daemon has no egress "
+          "decision endpoint): the server is not started");
+    }
+    auto bwrap = mcp::FindBwrap();
+    if (!bwrap.ok())
+      return Fail("--sandbox: " + bwrap.error().message + "; the server is not started");
+    if (Status s = mcp::ProbeSandbox(*bwrap); !s.ok()) {
+      return Fail("--sandbox: " + s.error().message + "; the server is not started");
+    }
+    mcp::SandboxSpec spec;
+    spec.bwrap = *bwrap;
+    if (!mcp::FindBridge(&spec.bridge, &spec.bridge_is_subcommand)) {
+      return Fail("--sandbox: cannot find this program's path; the server is not started");
+    }
+    for (const std::string& d : opt.sandbox_write) {
+      std::error_code ec;
+      auto canon = std::filesystem::canonical(d, ec);
+      if (ec || !std::filesystem::is_directory(canon)) {
+        return Fail("--sandbox-write " + d + ": not an existing directory");
+      }
+      spec.write_dirs.push_back(canon.string());
+    }
+    for (const std::string& d : opt.sandbox_read) {
+      std::error_code ec;
+      auto canon = std::filesystem::canonical(d, ec);
+      if (ec) return Fail("--sandbox-read " + d + ": does not exist");
+      spec.read_paths.push_back(canon.string());
+    }
+    spec.hide = mcp::DefaultHiddenPaths(store_path);
+    for (const std::string& f : opt.secret_file) {
+      if (size_t eq = f.find('='); eq != std::string::npos) spec.hide.push_back(f.substr(eq + 1));
+    }
+    if (!socket_dir.Create()) return Fail("--sandbox: cannot create a socket directory in /tmp");
+    spec.socket_dir = socket_dir.path();
+    egress_decider = std::make_unique<egress::GuardEgressDecider>(
+        &guard, store->get(), &clock, agent_id, run_id, [&gateway_ptr]() -> std::string {
+          mcp::Gateway* g = gateway_ptr.load();
+          if (g == nullptr) return {};
+          auto ids = g->InFlightCallIds();
+          return ids.size() == 1 ? ids.front() : std::string();
+        });
+    egress_proxy =
+        std::make_unique<egress::EgressProxy>(egress_decider.get(), egress::ProxyOptions{});
+    if (Status s = egress_proxy->ListenUnix(socket_dir.path() + "/" + mcp::kSandboxSocketName);
+        !s.ok()) {
+      return Fail("--sandbox: " + s.error().message);
+    }
+    egress_proxy->Start();
+    server_argv = mcp::SandboxArgv(spec, opt.server);
+    std::cerr << "interlock mcp: sandboxed with " << spec.bwrap << " (" << spec.write_dirs.size()
+              << " writable dir(s), " << spec.hide.size()
+              << " path(s) masked); egress only through Interlock's proxy\n";
+  }
+
+  auto child = mcp::ChildProcess::Spawn(server_argv, child_env);
   if (!child.ok()) return Fail(child.error().message);
   const int to_server_fd = (*child)->stdin_fd();
 
@@ -265,6 +338,7 @@ int RunMcp(const McpOptions& opt) {
   int exit_code = kExitOk;
   {
     mcp::Gateway gateway(std::move(gopt), to_client, to_server);
+    gateway_ptr = &gateway;
     WakePipe wake_client, stop_server;
     std::atomic<bool> upstream_gone{false};
     std::thread server_thread([&] {
@@ -309,8 +383,11 @@ int RunMcp(const McpOptions& opt) {
       if (!(*child)->Wait(std::chrono::seconds(3))) stop_server.Wake();
     }
     server_thread.join();
+    gateway_ptr = nullptr;
   }
-  child->reset();  // terminates and reaps the process group if still running
+  child->reset();
+  if (egress_proxy)
+    egress_proxy->Stop();  // terminates and reaps the process group if still running
   if (daemon != nullptr) {
     (void)daemon->EndRun();
   } else {
@@ -439,6 +516,17 @@ void AddMcp(CLI::App& app, int* exit_code) {
                   "The directory ${workspace} stands for in the policy (default: the current "
                   "directory; made absolute). Ignored with --daemon: the daemon's own "
                   "workspace applies");
+  cmd->add_flag("--sandbox", opt->sandbox,
+                "Run the server under bubblewrap: no network but Interlock's egress proxy "
+                "(the policy's egress.allow), read-only file system, private /tmp, Interlock's "
+                "store, keys and credential files hidden. Refuses to start without a sandbox");
+  cmd->add_option("--sandbox-write", opt->sandbox_write,
+                  "With --sandbox: a directory the server may write (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--sandbox-read", opt->sandbox_read,
+                  "With --sandbox: a path bound read-only over the sandbox's private /tmp or "
+                  "masks (repeatable; the rest of the file system is read-only already)")
+      ->allow_extra_args(false);
   cmd->add_option("server", opt->server, "The MCP server command, after --");
 
   auto pins_opt = std::make_shared<PinsOptions>();

@@ -39,6 +39,7 @@
 #include "core/policy_source.h"
 #include "mcp/local_store.h"
 #include "mcp/pins.h"
+#include "mcp/sandbox.h"
 #include "policy/loader.h"
 #include "server/api.h"
 #include "server/config.h"
@@ -366,7 +367,13 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     deps.pins = pins.get();
     deps.metrics = &metrics;
     deps.approval_url = [&api](std::string_view id) { return api.ApprovalUrl(id); };
-    auto service = server::McpHttpService::Create(cfg.mcp, deps);
+    server::McpConfig mcp_config = cfg.mcp;
+    mcp_config.sandbox_hide = mcp::DefaultHiddenPaths(cfg.store);
+    if (!flags.config.empty()) {
+      std::error_code abs_ec;
+      mcp_config.sandbox_hide.push_back(std::filesystem::absolute(flags.config, abs_ec).string());
+    }
+    auto service = server::McpHttpService::Create(mcp_config, deps);
     if (!service.ok()) {
       std::cerr << "interlock serve: " << service.error().message << '\n';
       return kExitUsage;

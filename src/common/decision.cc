@@ -33,6 +33,7 @@ constexpr std::array<std::string_view, kCodeCount> kCodeNames = {
     "FLOW_VIOLATION",
     "RATE_LIMITED",
     "QUOTA_EXCEEDED",
+    "EGRESS_DENIED",
 };
 
 }  // namespace

@@ -35,7 +35,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.now = clock_->Now();
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
-  if (agent != nullptr) {
+  if (agent != nullptr && request.call.kind == CallKind::kTool) {
     if (const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule) {
       request.redact_fields = rule->redact;
     }
@@ -60,7 +60,8 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   const TimePoint now = request.now;
   // Workflows and flow rules judge a call by the run's history; a store that does not
   // keep it would make every call look like the first. Denied (and recorded) instead.
-  const bool history_missing = agent != nullptr &&
+  // Egress decisions read no history.
+  const bool history_missing = agent != nullptr && request.call.kind == CallKind::kTool &&
                                (agent->workflow != nullptr || !agent->flows.empty()) &&
                                !store_->KeepsSequenceState();
   DecideFn decide = [set = std::move(set), agent, now, history_missing](

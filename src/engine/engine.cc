@@ -669,6 +669,32 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   }
 }
 
+// A connection of the egress proxy: egress.allow against the host asked for, the port and
+// the address actually connected to (policy/egress.h). Malformed arguments are a deny.
+void EvaluateEgress(const AgentPolicy& p, const ToolCall& call, Decision* d) {
+  const boost::json::value* host = call.args.if_contains("host");
+  const boost::json::value* port = call.args.if_contains("port");
+  const boost::json::value* address = call.args.if_contains("address");
+  std::optional<policy::IpAddress> ip;
+  if (address != nullptr && address->is_string()) {
+    ip = policy::ParseIpLiteral(std::string_view(address->get_string()));
+  }
+  if (host == nullptr || !host->is_string() || port == nullptr || !port->is_int64() ||
+      port->get_int64() < 1 || port->get_int64() > 65535 || !ip) {
+    Deny(d, Code::kInvalidRequest,
+         "an egress decision needs host (string), port (1-65535) and address (an IP)", "egress");
+    return;
+  }
+  const policy::EgressMatch m = policy::MatchEgress(p.egress, std::string_view(host->get_string()),
+                                                    static_cast<uint16_t>(port->get_int64()), *ip);
+  const std::string at = p.egress_at.ToString();
+  if (m.allowed) {
+    Set(d, Verdict::kAllow, Code::kAllowed, m.reason, "egress.allow[\"" + m.rule->text + "\"]", at);
+  } else {
+    Deny(d, Code::kEgressDenied, m.reason, "egress.allow", at);
+  }
+}
+
 }  // namespace
 
 Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, const ToolCall& call,
@@ -704,6 +730,12 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
     Deny(&d, Code::kRunHalted,
          "the run is halted" + (state.halt_reason.empty() ? "" : ": " + state.halt_reason),
          "run.halted");
+  } else if (call.kind == CallKind::kEgress) {
+    // A connection is not a step of the run and touches no records: budgets do not apply
+    // (a halted run, the kill switch and shadow mode do).
+    ev.effects.steps = 0;
+    ev.effects.records = 0;
+    EvaluateEgress(*policy, call, &d);
   } else if (!CheckBudgets(*policy, state, &ev)) {
     EvaluateTool(*policy, state, call, ctx, res, &ev);
   }
@@ -718,7 +750,7 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
     d.verdict = Verdict::kAllow;
     d.code = Code::kAllowed;
   }
-  ev.effects.consume_records = d.verdict == Verdict::kAllow;
+  ev.effects.consume_records = d.verdict == Verdict::kAllow && call.kind == CallKind::kTool;
   if (ev.effects.consume_records) ev.effects.sequence = ProceedEffects(policy, state, call);
   return ev;
 }

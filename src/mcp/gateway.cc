@@ -87,6 +87,15 @@ void Gateway::CancelHeld(const json::value& id, std::string_view why) {
   if (auto it = held_.find(IdKey(id)); it != held_.end()) it->second->Cancel(why);
 }
 
+std::vector<std::string> Gateway::InFlightCallIds() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [key, p] : pending_) {
+    if (!p.call_id.empty()) out.push_back(p.call_id);
+  }
+  return out;
+}
+
 std::string Gateway::negotiated_version() const {
   std::lock_guard lock(mu_);
   return negotiated_version_;

@@ -185,6 +185,10 @@ class Gateway {
   // The protocol version the server answered to initialize ("" before that).
   std::string negotiated_version() const;
 
+  // The call ids of the tools/call requests forwarded to the server and not yet answered
+  // (for the egress proxy's attribution of connections to calls). Any thread.
+  std::vector<std::string> InFlightCallIds() const;
+
   // The denial result for `d` without structuredContent (safe for any tool; see the
   // header comment). `Denial` adds structuredContent where the tool's schema allows it.
   static boost::json::object DenialResult(const Decision& d);

@@ -811,6 +811,7 @@ class Parser {
   std::optional<std::vector<std::string>> Labels(const Field& f);
   std::optional<RateLimit> ParseRateLimit(const Field& f);
   void ParseQuotas(const Field& f, AgentPolicy* p);
+  void ParseEgress(const Field& f, AgentPolicy* p);  // issue 16: egress.allow
   void ParseFlows(const Field& f, AgentPolicy* p);
   void ParseWorkflow(const Field& f, AgentPolicy* p);
   std::optional<WorkflowState> ParseWorkflowState(const Field& f, const std::string& name);
@@ -872,7 +873,7 @@ std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
   try {
     Field rootf{"", "", root.Mark(), root};
     auto top = Map(rootf, {"agent", "tools", "execution", "escalation", "freeze", "trust",
-                           "workflow", "flows", "quotas"});
+                           "workflow", "flows", "quotas", "egress"});
     if (!top) return p;
     std::optional<Field> nested_tools, nested_execution;
     if (const Field* agent = top->Get("agent")) {
@@ -906,6 +907,7 @@ std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
     if (const Field* f = top->Get("quotas")) ParseQuotas(*f, p.get());
     if (const Field* f = top->Get("flows")) ParseFlows(*f, p.get());
     if (const Field* f = top->Get("workflow")) ParseWorkflow(*f, p.get());
+    if (const Field* f = top->Get("egress")) ParseEgress(*f, p.get());
   } catch (const YAML::Exception& e) {
     Error(e.mark, "yaml-syntax", "invalid YAML: " + e.msg);
   }
@@ -1890,6 +1892,40 @@ void Parser::ParseQuotas(const Field& f, AgentPolicy* p) {
     } else {
       p->quotas.cost_micros_per_day = Fixed(g, 6, kMaxCostMicros);
     }
+  }
+}
+
+// ---- Egress (issue 16): where the agent's tools may connect ----
+
+void Parser::ParseEgress(const Field& f, AgentPolicy* p) {
+  p->egress_at = Loc(f.key_mark);
+  auto m = Map(f, {"allow"});
+  if (!m) return;
+  // Present, even when empty or invalid: an invalid file is refused as a whole anyway.
+  p->egress.present = true;
+  const Field* allow = m->Get("allow");
+  if (allow == nullptr) {
+    Error(f.key_mark, "missing-key",
+          "egress: missing required key 'allow' (a list of host:port entries; [] for none)");
+    return;
+  }
+  auto items = List(*allow);
+  if (!items) return;
+  std::set<std::string> seen;
+  for (const Field& item : *items) {
+    auto text = String(item);
+    if (!text) continue;
+    std::string why;
+    auto rule = ParseEgressRule(*text, &why);
+    if (!rule) {
+      Error(Mark(item), "invalid-egress", item.path + ": " + Quote(*text) + ": " + why);
+      continue;
+    }
+    if (!seen.insert(rule->text).second) {
+      Error(Mark(item), "duplicate-egress", item.path + ": " + Quote(*text) + " is listed twice");
+      continue;
+    }
+    p->egress.allow.push_back(std::move(*rule));
   }
 }
 

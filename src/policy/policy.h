@@ -20,6 +20,7 @@
 #include <re2/re2.h>
 #include <boost/json/value.hpp>
 
+#include "policy/egress.h"
 #include "policy/shell_command.h"
 #include "policy/url_constraint.h"
 
@@ -242,6 +243,11 @@ struct AgentPolicy {
   std::shared_ptr<const Workflow> workflow;
   std::vector<FlowRule> flows;
   Quotas quotas;
+
+  // Where the agent's tools may connect (docs/policy.md, "egress"); egress.present false:
+  // nowhere. Decided by the engine for calls of kind kEgress.
+  EgressPolicy egress;
+  Location egress_at;  // the `egress` key
 };
 
 // For an agent in shadow mode, the one-line warning every front door prints at start

@@ -204,6 +204,35 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
           u->forward_methods.push_back(m);
         }
       }
+    } else if (key == "sandbox") {
+      if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
+        u->sandbox = v.Scalar() == "true";
+      } else if (v.IsMap()) {
+        u->sandbox = true;
+        for (const auto& skv : v) {
+          const std::string sk = skv.first.Scalar();
+          if (sk != "write") {
+            st = r.Fail(skv.first, "unknown key '" + where + ".sandbox." + sk + "' (write)");
+            break;
+          }
+          if (!skv.second.IsSequence()) {
+            st = r.Fail(skv.second, where + ".sandbox.write must be a list of directories");
+            break;
+          }
+          for (const auto& item : skv.second) {
+            std::string d;
+            if (st = r.String(item, where + ".sandbox.write", &d); !st.ok()) break;
+            if (d.empty()) {
+              st = r.Fail(item, where + ".sandbox.write: an empty directory name");
+              break;
+            }
+            u->sandbox_write.push_back(fs::path(d).is_absolute() ? d : r.Resolve(d));
+          }
+          if (!st.ok()) break;
+        }
+      } else {
+        st = r.Fail(v, where + ".sandbox must be true, false or {write: [DIR, ...]}");
+      }
     } else if (key == "url") {
       st = r.String(v, where + ".url", &u->url);
       if (st.ok() && u->url.rfind("http://", 0) != 0 && u->url.rfind("https://", 0) != 0) {
@@ -230,6 +259,10 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
   const bool stdio = !u->command.empty();
   const bool http = !u->url.empty();
   if (stdio == http) return r.Fail(node, where + " needs exactly one of command: and url:");
+  if (http && u->sandbox) {
+    return r.Fail(node,
+                  where + ": sandbox applies to command: upstreams (a server Interlock starts)");
+  }
   if (stdio && (!u->headers.empty() || !u->secret_headers.empty())) {
     return r.Fail(node, where + ": headers apply to url: upstreams only");
   }

@@ -33,6 +33,11 @@ struct McpUpstreamConfig {
   // Methods forwarded beyond the MCP specification's; McpHttpService::Create checks each
   // with mcp::ValidForwardMethod.
   std::vector<std::string> forward_methods;
+  // `sandbox: true` or `sandbox: {write: [DIR, ...]}` (command: upstreams only): run the
+  // server under bubblewrap with the session's egress proxy as its only way out, exactly
+  // as `interlock mcp --sandbox` does (mcp/sandbox.h, docs/mcp.md#sandbox-and-egress).
+  bool sandbox = false;
+  std::vector<std::string> sandbox_write;  // absolute
 };
 
 struct McpConfig {
@@ -52,6 +57,9 @@ struct McpConfig {
   std::chrono::milliseconds sse_after{5000};    // a held JSON answer switches to SSE
   std::chrono::milliseconds keepalive{15000};   // SSE comment on quiet streams
   std::chrono::milliseconds child_grace{1000};  // stdin closed -> terminate
+  // Paths masked in every sandboxed upstream (set by `interlock serve`: the store, its
+  // keys, the config file; mcp::DefaultHiddenPaths adds the user's credential files).
+  std::vector<std::string> sandbox_hide;
 };
 
 struct ServerConfig {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -11,9 +12,12 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "egress/decider.h"
+#include "egress/proxy.h"
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
+#include "mcp/sandbox.h"
 #include "mcp/sse.h"
 #include "mcp/tool_view.h"
 #include "mcp/upstream.h"
@@ -199,8 +203,13 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
                                               d.approval_url);
     tool_view_ = std::make_unique<mcp::PolicyToolView>(d.policies, agent_.agent_id);
     if (!up_->config.command.empty()) {
-      auto child = mcp::StdioUpstream::Spawn(up_->config.command, up_->child_env,
-                                             service_->config_.child_grace);
+      std::vector<std::string> argv = up_->config.command;
+      if (up_->config.sandbox) {
+        auto sandboxed = SandboxArgv(d);
+        if (!sandboxed.ok()) return SetupFailed(init_key, 502, sandboxed.error().message);
+        argv = std::move(*sandboxed);
+      }
+      auto child = mcp::StdioUpstream::Spawn(argv, up_->child_env, service_->config_.child_grace);
       if (!child.ok()) return SetupFailed(init_key, 502, child.error().message);
       upstream_ = std::move(*child);
     } else {
@@ -540,6 +549,55 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     };
   }
 
+  // The sandbox of a `sandbox:` upstream (mcp/sandbox.h): this session's egress proxy on a
+  // Unix socket bound into it, deciding for this session's agent and run; the argv to run.
+  Result<std::vector<std::string>> SandboxArgv(const McpHttpDeps& d) {
+    const std::string& name = up_->config.name;
+    auto bwrap = mcp::FindBwrap();
+    if (!bwrap.ok()) {
+      return Error::Unavailable("upstream " + name + " is sandboxed and " + bwrap.error().message +
+                                "; the server is not started");
+    }
+    if (Status s = mcp::ProbeSandbox(*bwrap); !s.ok()) {
+      return Error::Unavailable("upstream " + name + ": " + s.error().message +
+                                "; the server is not started");
+    }
+    mcp::SandboxSpec spec;
+    spec.bwrap = *bwrap;
+    if (!mcp::FindBridge(&spec.bridge, &spec.bridge_is_subcommand)) {
+      return Error::Unavailable("cannot find this program's path for the sandbox bridge");
+    }
+    for (const std::string& w : up_->config.sandbox_write) {
+      std::error_code ec;
+      auto canon = std::filesystem::canonical(w, ec);
+      if (ec || !std::filesystem::is_directory(canon)) {
+        return Error::Unavailable("upstream " + name + ": sandbox.write " + w +
+                                  " is not an existing directory; the server is not started");
+      }
+      spec.write_dirs.push_back(canon.string());
+    }
+    spec.hide = service_->config_.sandbox_hide;
+    for (const auto& [var, file] : up_->config.secret_files) spec.hide.push_back(file);
+    socket_dir_ = std::make_unique<mcp::SandboxSocketDir>();
+    if (!socket_dir_->Create()) return Error::Unavailable("cannot create a socket directory");
+    spec.socket_dir = socket_dir_->path();
+    egress_decider_ = std::make_unique<egress::GuardEgressDecider>(
+        d.guard, d.store, d.clock, agent_.agent_id, run_id_, [this]() -> std::string {
+          std::lock_guard lock(gw_mu_);
+          if (live_gateway_ == nullptr) return {};
+          auto ids = live_gateway_->InFlightCallIds();
+          return ids.size() == 1 ? ids.front() : std::string();
+        });
+    egress_proxy_ =
+        std::make_unique<egress::EgressProxy>(egress_decider_.get(), egress::ProxyOptions{});
+    if (Status s = egress_proxy_->ListenUnix(socket_dir_->path() + "/" + mcp::kSandboxSocketName);
+        !s.ok()) {
+      return s.error();
+    }
+    egress_proxy_->Start();
+    return mcp::SandboxArgv(spec, up_->config.command);
+  }
+
   McpHttpService* service_;
   const std::string id_;
   const store::Principal agent_;
@@ -555,8 +613,12 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   mcp::Gateway* live_gateway_ = nullptr;  // set once ready, cleared before teardown
   std::mutex why_mu_;
   std::string close_why_;  // why CloseSession ended it (guarded by why_mu_)
+  std::unique_ptr<mcp::SandboxSocketDir> socket_dir_;           // sandbox: upstreams
+  std::unique_ptr<egress::GuardEgressDecider> egress_decider_;  // sandbox: upstreams
   std::unique_ptr<mcp::Upstream> upstream_;
   std::unique_ptr<mcp::Gateway> gateway_;
+  // Declared after the gateway: destroyed (stopped) before it and before what it decides with.
+  std::unique_ptr<egress::EgressProxy> egress_proxy_;
 
   std::mutex task_mu_;
   std::condition_variable task_cv_;

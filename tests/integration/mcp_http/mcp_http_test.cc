@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/asio.hpp>
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
@@ -265,6 +267,7 @@ class McpHttpTest : public ::testing::Test {
     tb_ = CreateToken(daemon_->store(), "--agent", "tb");
     ev_ = CreateToken(daemon_->store(), "--agent", "ev");
     mem_ = CreateToken(daemon_->store(), "--agent", "mem");
+    if (fs::exists(policies_ + "/pr.yaml")) pr_ = CreateToken(daemon_->store(), "--agent", "pr");
     reviewer_ = CreateToken(daemon_->store(), "--reviewer", "alice");
     ASSERT_FALSE(reviewer_.empty());
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
@@ -402,6 +405,7 @@ class McpHttpTest : public ::testing::Test {
   std::unique_ptr<Daemon> daemon_;
   std::unique_ptr<HttpClient> client_;
   std::string ta_, tb_, ev_, mem_, reviewer_;
+  std::string pr_;  // agent "pr" (the sandbox test's), when policies/pr.yaml exists
 };
 
 // Tests that the official SDK client over Streamable HTTP sees server-everything's tool
@@ -903,6 +907,99 @@ TEST_F(McpHttpTest, RelatedServerMessagesGoOnTheirRequestsStream) {
   EXPECT_NE(call.body.find("done"), std::string::npos) << call.body;
   EXPECT_EQ(get_stream.rfind("HTTP/1.1 200", 0), 0u) << get_stream;
   EXPECT_EQ(get_stream.find("log-of-call-7"), std::string::npos) << get_stream;
+}
+
+}  // namespace
+}  // namespace interlock
+
+namespace interlock {
+namespace {
+
+namespace net = boost::asio;
+
+// A local HTTP server on 127.0.0.1 answering "hello PORT"; counts its connections.
+class HelloServer {
+ public:
+  HelloServer() : acceptor_(io_, net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+    thread_ = std::thread([this] {
+      for (;;) {
+        net::ip::tcp::socket s(io_);
+        boost::system::error_code ec;
+        acceptor_.accept(s, ec);
+        if (ec || stop_) return;
+        ++connections_;
+        std::string head;
+        char buf[4096];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+          const size_t n = s.read_some(net::buffer(buf), ec);
+          if (ec) break;
+          head.append(buf, n);
+        }
+        const std::string body = "hello " + std::to_string(port());
+        const std::string resp =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\nConnection: close\r\n\r\n" + body;
+        net::write(s, net::buffer(resp), ec);
+      }
+    });
+  }
+  ~HelloServer() {
+    stop_ = true;
+    boost::system::error_code ec;
+    net::ip::tcp::socket poke(io_);
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int connections() const { return connections_; }
+
+ private:
+  net::io_context io_;
+  net::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+};
+
+// Tests that a `sandbox: true` upstream of the daemon runs its server with no network but
+// the session's egress proxy: a direct connect fails, an allowed local server answers, a
+// server not in the agent's egress.allow gets 403 EGRESS_DENIED and no connection.
+TEST_F(McpHttpTest, SandboxedUpstreamReachesOnlyAllowedDestinations) {
+  ProcessResult probe = RunProcess(
+      {"/bin/sh", "-c", "command -v bwrap >/dev/null && bwrap --unshare-all --ro-bind / / true"});
+  if (probe.exit_code != 0) GTEST_SKIP() << "bwrap cannot create a sandbox on this machine";
+  HelloServer allowed, other;
+  std::ofstream(policies_ + "/pr.yaml")
+      << "agent: {id: pr, identity: pr}\ntools: {allowed: [probe]}\negress: {allow: [\"127.0.0.1:"
+      << allowed.port() << "\"]}\n";
+  StartDaemon("", "    probe:\n      command: [\"node\", \"" + kNodeDir +
+                      "/egress_probe_server.cjs\"]\n      sandbox: true\n");
+  ASSERT_FALSE(pr_.empty());
+  HttpClient c(daemon_->port());
+  const std::string session = OpenSession(c, pr_, "probe");
+  auto text = [&](int id, const std::string& args) {
+    HttpResult r = c.Request("POST", "/mcp/probe", Call(id, "probe", args), pr_, 30s,
+                             McpHeaders(session, "2025-06-18"));
+    std::string body = r.body;
+    const size_t data = body.find("data: ");
+    if (data != std::string::npos) body = body.substr(data + 6);
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("result")) return r.body;
+    return std::string(v.at("result").at("content").at(0).at("text").as_string());
+  };
+  const std::string port_a = std::to_string(allowed.port());
+  const std::string port_b = std::to_string(other.port());
+  EXPECT_EQ(text(2, R"({"mode":"direct","port":)" + port_a + "}").rfind("error ", 0), 0u);
+  EXPECT_EQ(text(3, R"({"mode":"proxy","url":"http://127.0.0.1:)" + port_a + R"(/"})"),
+            "status 200 hello " + port_a)
+      << daemon_->log();
+  const std::string denied =
+      text(4, R"({"mode":"proxy","url":"http://127.0.0.1:)" + port_b + R"(/"})");
+  EXPECT_EQ(denied.rfind("status 403 ", 0), 0u) << denied;
+  EXPECT_NE(denied.find("EGRESS_DENIED"), std::string::npos) << denied;
+  EXPECT_EQ(allowed.connections(), 1);
+  EXPECT_EQ(other.connections(), 0);
 }
 
 }  // namespace

@@ -127,3 +127,45 @@ TEST(ServerConfigTest, HttpsWebhookWithCaFile) {
 
 }  // namespace
 }  // namespace interlock::server
+
+namespace interlock::server {
+namespace {
+
+// Tests that `sandbox:` loads as a flag or with writable directories (resolved against the
+// config file's directory), and that a sandbox on a url: upstream (a server Interlock does
+// not start, so cannot contain) or a malformed one is an error, never ignored.
+TEST(ServerConfigMcpTest, SandboxLoadsAndIsRefusedWhereItCannotApply) {
+  ServerConfig c;
+  Status st = Load(R"(mcp:
+  upstreams:
+    a:
+      command: [x]
+      sandbox: true
+    b:
+      command: [y]
+      sandbox: {write: [/srv/data, out]}
+    c:
+      command: [z]
+)",
+                   &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_TRUE(c.mcp.upstreams.at("a").sandbox);
+  EXPECT_TRUE(c.mcp.upstreams.at("a").sandbox_write.empty());
+  EXPECT_TRUE(c.mcp.upstreams.at("b").sandbox);
+  ASSERT_EQ(c.mcp.upstreams.at("b").sandbox_write.size(), 2u);
+  EXPECT_EQ(c.mcp.upstreams.at("b").sandbox_write[0], "/srv/data");
+  EXPECT_EQ(c.mcp.upstreams.at("b").sandbox_write[1].front(), '/');
+  EXPECT_FALSE(c.mcp.upstreams.at("c").sandbox);
+  for (const char* bad : {
+           "mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/mcp\n      sandbox: true\n",
+           "mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: yes please\n",
+           "mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: {read: [/]}\n",
+           "mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: {write: /tmp}\n",
+       }) {
+    ServerConfig bad_config;
+    EXPECT_FALSE(Load(bad, &bad_config).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace interlock::server

@@ -1,0 +1,36 @@
+// `interlock sandbox-bridge` (hidden): runs inside the sandbox of `interlock mcp
+// --sandbox`, before the MCP server. It listens on 127.0.0.1:PORT in the sandbox's own
+// network namespace, forwards each connection to the egress proxy's Unix socket bound
+// into the sandbox, and execs the server (mcp/sandbox.h).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "mcp/sandbox.h"
+
+namespace interlock::cli {
+namespace {
+
+struct BridgeOptions {
+  std::string socket;
+  uint16_t port = mcp::kBridgePort;
+  std::vector<std::string> command;
+};
+
+void AddSandboxBridge(CLI::App& app, int* exit_code) {
+  auto opt = std::make_shared<BridgeOptions>();
+  CLI::App* cmd = app.add_subcommand("sandbox-bridge", "");
+  cmd->group("");  // hidden: started by interlock mcp --sandbox inside the sandbox
+  cmd->add_option("--socket", opt->socket)->required();
+  cmd->add_option("--port", opt->port);
+  cmd->add_option("command", opt->command)->required();
+  cmd->callback([opt, exit_code] {
+    *exit_code = mcp::RunSandboxBridge(opt->socket, opt->port, opt->command);
+  });
+}
+
+const CommandRegistration kRegistration("sandbox-bridge", &AddSandboxBridge);
+
+}  // namespace
+}  // namespace interlock::cli

@@ -1,0 +1,90 @@
+// EgressDecider: how the egress proxy asks the core about one connection and reports what
+// passed through it. The proxy holds no policy and makes no check of its own: every
+// verdict comes from here.
+//
+// GuardEgressDecider, the implementation, decides through core::Guard (the one decision
+// path of tool calls: kill switch, run state, engine, durable audit) with a call of kind
+// CallKind::kEgress, and records the bytes each way as that call's result.
+// Thread-safety: Decide() and Report() may be called from any thread; `done` runs on a
+// store thread or inline and must not block.
+#ifndef INTERLOCK_EGRESS_DECIDER_H_
+#define INTERLOCK_EGRESS_DECIDER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/time.h"
+#include "core/guard.h"
+#include "interlock/decision.h"
+
+namespace interlock::store {
+class Store;
+}
+
+namespace interlock::egress {
+
+struct EgressAttempt {
+  std::string host;  // as asked for, normalised (a name, or an IP's canonical text)
+  uint16_t port = 0;
+  std::string address;  // the IP the proxy is about to connect to
+};
+
+struct EgressVerdict {
+  Decision decision;
+  std::string call_id;            // the audit record of this decision; empty when not recorded
+  std::string in_flight_call_id;  // the tool call in flight, when exactly one was
+};
+
+class EgressDecider {
+ public:
+  virtual ~EgressDecider() = default;
+  using DoneFn = std::function<void(EgressVerdict)>;
+  virtual void Decide(const EgressAttempt& attempt, DoneFn done) = 0;
+  // What an allowed connection carried; `ok` false when it failed (connect error, reset).
+  virtual void Report(const std::string& call_id, uint64_t bytes_up, uint64_t bytes_down, bool ok,
+                      const std::string& error) = 0;
+};
+
+// The tool call in flight, when exactly one is (empty otherwise). Called once per
+// connection, from the proxy's thread.
+using InFlightFn = std::function<std::string()>;
+
+// Observes each decided connection after it ended (for outcome receipts); may be empty.
+struct EgressOutcome {
+  EgressAttempt attempt;
+  Decision decision;
+  std::string call_id;
+  std::string in_flight_call_id;
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+};
+
+class GuardEgressDecider final : public EgressDecider {
+ public:
+  // None is owned; all must outlive this.
+  GuardEgressDecider(core::Guard* guard, store::Store* store, const Clock* clock,
+                     std::string agent_id, std::string run_id, InFlightFn in_flight = {})
+      : guard_(guard),
+        store_(store),
+        clock_(clock),
+        agent_id_(std::move(agent_id)),
+        run_id_(std::move(run_id)),
+        in_flight_(std::move(in_flight)) {}
+
+  void Decide(const EgressAttempt& attempt, DoneFn done) override;
+  void Report(const std::string& call_id, uint64_t bytes_up, uint64_t bytes_down, bool ok,
+              const std::string& error) override;
+
+ private:
+  core::Guard* guard_;
+  store::Store* store_;
+  const Clock* clock_;
+  std::string agent_id_;
+  std::string run_id_;
+  InFlightFn in_flight_;
+};
+
+}  // namespace interlock::egress
+
+#endif  // INTERLOCK_EGRESS_DECIDER_H_

@@ -1,0 +1,309 @@
+#include "mcp/sandbox.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+namespace interlock::mcp {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsExecutable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
+
+std::string Home() {
+  const char* h = std::getenv("HOME");
+  return h != nullptr ? std::string(h) : std::string();
+}
+
+// Relays bytes both ways between two sockets until both directions are done.
+void Relay(int a, int b) {
+  bool a_open = true, b_open = true;
+  char buf[16 * 1024];
+  while (a_open || b_open) {
+    pollfd fds[2] = {{a, static_cast<short>(a_open ? POLLIN : 0), 0},
+                     {b, static_cast<short>(b_open ? POLLIN : 0), 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      const int from = i == 0 ? a : b, to = i == 0 ? b : a;
+      bool& open = i == 0 ? a_open : b_open;
+      if (!open || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      const ssize_t n = ::read(from, buf, sizeof buf);
+      if (n <= 0) {
+        open = false;
+        ::shutdown(to, SHUT_WR);
+        continue;
+      }
+      for (ssize_t off = 0; off < n;) {
+        const ssize_t w = ::write(to, buf + off, static_cast<size_t>(n - off));
+        if (w <= 0) {
+          ::close(a);
+          ::close(b);
+          return;
+        }
+        off += w;
+      }
+    }
+  }
+  ::close(a);
+  ::close(b);
+}
+
+[[noreturn]] void Forward(int listener, const std::string& socket_path) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::signal(SIGPIPE, SIG_IGN);
+  for (;;) {
+    const int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      _exit(1);
+    }
+    std::thread([client, socket_path] {
+      const int up = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+      if (up < 0 || ::connect(up, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        static constexpr char kDown[] =
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)!::write(client, kDown, sizeof kDown - 1);
+        ::close(client);
+        if (up >= 0) ::close(up);
+        return;
+      }
+      Relay(client, up);
+    }).detach();
+  }
+}
+
+}  // namespace
+
+SandboxSocketDir::~SandboxSocketDir() {
+  if (!path_.empty()) {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+}
+
+bool SandboxSocketDir::Create() {
+  char tmpl[] = "/tmp/interlock-egress-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return false;
+  path_ = tmpl;
+  return true;
+}
+
+bool FindBridge(std::string* bridge, bool* is_subcommand) {
+  char exe[4096] = {};
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return false;
+  const std::string self(exe, static_cast<size_t>(n));
+  const std::string small = self.substr(0, self.rfind('/') + 1) + "interlock-sandbox-bridge";
+  if (IsExecutable(small)) {
+    *bridge = small;
+    *is_subcommand = false;
+  } else {
+    *bridge = self;
+    *is_subcommand = true;
+  }
+  return true;
+}
+
+Result<std::string> FindBwrap() {
+  if (const char* env = std::getenv("INTERLOCK_BWRAP"); env != nullptr && *env != '\0') {
+    if (IsExecutable(env)) return std::string(env);
+    return Error::Unavailable(std::string("INTERLOCK_BWRAP=") + env + " is not executable");
+  }
+  const char* path = std::getenv("PATH");
+  std::string p = path != nullptr ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    const size_t end = p.find(':', start);
+    const std::string dir = p.substr(start, end == std::string::npos ? end : end - start);
+    if (!dir.empty() && IsExecutable(dir + "/bwrap")) return dir + "/bwrap";
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return Error::Unavailable(
+      "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)");
+}
+
+Status ProbeSandbox(const std::string& bwrap) {
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return Error::Unavailable("pipe failed");
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    return Error::Unavailable("fork failed");
+  }
+  if (pid == 0) {
+    ::dup2(err_pipe[1], 2);
+    const int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+    }
+    const char* argv[] = {bwrap.c_str(),
+                          "--unshare-all",
+                          "--die-with-parent",
+                          "--new-session",
+                          "--ro-bind",
+                          "/",
+                          "/",
+                          "--proc",
+                          "/proc",
+                          "--dev",
+                          "/dev",
+                          "--tmpfs",
+                          "/tmp",
+                          "--",
+                          "true",
+                          nullptr};
+    ::execv(bwrap.c_str(), const_cast<char* const*>(argv));
+    _exit(127);
+  }
+  ::close(err_pipe[1]);
+  std::string err;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(err_pipe[0], buf, sizeof buf)) > 0 && err.size() < 4096) {
+    err.append(buf, static_cast<size_t>(n));
+  }
+  ::close(err_pipe[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
+  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+  return Error::Unavailable("cannot set up the sandbox with " + bwrap + ": " +
+                            (err.empty() ? "bwrap failed" : err) +
+                            " (user namespaces may be disabled)");
+}
+
+std::vector<std::string> DefaultHiddenPaths(const std::string& store_path) {
+  std::vector<std::string> candidates;
+  if (!store_path.empty()) {
+    std::error_code ec;
+    const std::string abs = fs::absolute(store_path, ec).string();
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", ".keys"}) {
+      candidates.push_back(abs + suffix);
+    }
+  }
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg != '\0') {
+    candidates.push_back(std::string(xdg) + "/interlock");
+  }
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
+    candidates.push_back(std::string(xdg) + "/interlock");
+  }
+  const std::string home = Home();
+  if (!home.empty()) {
+    for (const char* rel :
+         {"/.config/interlock", "/.local/state/interlock", "/.ssh", "/.aws", "/.azure",
+          "/.config/gcloud", "/.kube", "/.docker", "/.gnupg", "/.netrc", "/.git-credentials",
+          "/.npmrc", "/.pypirc", "/.config/gh", "/.claude", "/.claude.json"}) {
+      candidates.push_back(home + rel);
+    }
+  }
+  std::vector<std::string> out;
+  for (const std::string& c : candidates) {
+    struct stat st {};
+    if (::lstat(c.c_str(), &st) == 0) out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
+                                     const std::vector<std::string>& server) {
+  const std::string proxy = "http://127.0.0.1:" + std::to_string(kBridgePort);
+  std::vector<std::string> a = {spec.bwrap,
+                                "--unshare-all",  // user (when needed), ipc, pid, net, uts, cgroup
+                                "--die-with-parent",
+                                "--new-session",
+                                "--ro-bind",
+                                "/",
+                                "/",
+                                "--proc",
+                                "/proc",
+                                "--dev",
+                                "/dev",
+                                "--tmpfs",
+                                "/tmp"};
+  for (const std::string& d : spec.read_paths) {
+    a.insert(a.end(), {"--ro-bind", d, d});
+  }
+  for (const std::string& d : spec.write_dirs) {
+    a.insert(a.end(), {"--bind", d, d});
+  }
+  // Masks come after the writable binds, so they win over a --sandbox-write that holds
+  // the store or a credential directory.
+  for (const std::string& h : spec.hide) {
+    struct stat st {};
+    if (::stat(h.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      a.insert(a.end(), {"--tmpfs", h, "--remount-ro", h});
+    } else {
+      a.insert(a.end(), {"--ro-bind", "/dev/null", h});
+    }
+  }
+  a.insert(a.end(), {"--bind", spec.socket_dir, kSandboxSocketDir});
+  for (const char* v : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
+    a.insert(a.end(), {"--setenv", v, proxy});
+  }
+  for (const char* v : {"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}) {
+    a.insert(a.end(), {"--unsetenv", v});
+  }
+  a.insert(a.end(), {"--", spec.bridge});
+  if (spec.bridge_is_subcommand) a.push_back("sandbox-bridge");
+  a.insert(a.end(), {"--socket", std::string(kSandboxSocketDir) + "/" + kSandboxSocketName,
+                     "--port", std::to_string(kBridgePort), "--"});
+  a.insert(a.end(), server.begin(), server.end());
+  return a;
+}
+
+int RunSandboxBridge(const std::string& socket_path, uint16_t port,
+                     const std::vector<std::string>& command) {
+  if (command.empty()) return 127;
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const int one = 1;
+  if (listener < 0 || ::setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener, 128) != 0) {
+    std::fprintf(stderr, "interlock sandbox-bridge: cannot listen on 127.0.0.1:%u: %s\n",
+                 static_cast<unsigned>(port), std::strerror(errno));
+    return 127;
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) return 127;
+  if (pid == 0) Forward(listener, socket_path);
+  ::close(listener);
+  std::vector<char*> argv;
+  for (const std::string& s : command) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  ::execvp(argv[0], argv.data());
+  std::fprintf(stderr, "interlock sandbox-bridge: cannot run %s: %s\n", argv[0],
+               std::strerror(errno));
+  return 127;
+}
+
+}  // namespace interlock::mcp

@@ -1,0 +1,97 @@
+// Egress allowlists (docs/policy.md, "egress") and the classification of the addresses a
+// connection may reach.
+//
+// Pure: no I/O, no name resolution. The loader builds an EgressPolicy once per agent;
+// the engine matches a connection (the host name asked for, the port, and the address
+// the proxy actually connects to) against it. Thread-safety: plain value types;
+// functions are reentrant.
+#ifndef INTERLOCK_POLICY_EGRESS_H_
+#define INTERLOCK_POLICY_EGRESS_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace interlock::policy {
+
+// An IPv4 or IPv6 address in network byte order. IPv4 uses the first 4 bytes.
+struct IpAddress {
+  bool v6 = false;
+  std::array<uint8_t, 16> bytes{};
+
+  // The canonical text: dotted quad, or RFC 5952 IPv6 (no brackets).
+  std::string ToString() const;
+  bool operator==(const IpAddress&) const = default;
+};
+
+// Parses an IP literal: "1.2.3.4" (exactly four decimal parts, no leading zeros beyond a
+// lone "0") or an IPv6 literal without brackets (no zone id). nullopt otherwise.
+std::optional<IpAddress> ParseIpLiteral(std::string_view s);
+
+// What kind of destination an address is. Everything but kPublic is refused unless an
+// allow entry names that address literally.
+enum class AddressClass {
+  kPublic,
+  kLoopback,      // 127.0.0.0/8, ::1
+  kPrivate,       // 10/8, 172.16/12, 192.168/16, fc00::/7 (ULA), fec0::/10 (site-local)
+  kLinkLocal,     // 169.254/16, fe80::/10
+  kMetadata,      // 169.254.169.254, fd00:ec2::254 (cloud instance metadata)
+  kSharedCgnat,   // 100.64/10 (RFC 6598)
+  kUnspecified,   // 0.0.0.0/8, ::
+  kMulticast,     // 224/4, ff00::/8
+  kReserved,      // 240/4 and broadcast, 192.0.0/24, documentation, benchmarking,
+                  // 2001:db8::/32, ::/96 (IPv4-compatible)
+  kIpv4Mapped,    // ::ffff:0:0/96
+  kIpv4Embedded,  // 64:ff9b::/96 (NAT64), 2002::/16 (6to4), 2001::/32 (Teredo)
+};
+const char* AddressClassName(AddressClass c);  // "public", "loopback", "private", ...
+
+AddressClass ClassifyAddress(const IpAddress& a);
+
+// One entry of egress.allow: "api.github.com:443", "*.internal.myco.com:443",
+// "127.0.0.1:8080", "[::1]:*".
+struct EgressRule {
+  enum class Kind { kName, kSuffix, kAddress };
+  Kind kind = Kind::kName;
+  std::string host;                  // kName: the lower-case name; kSuffix: ".myco.com"
+  std::optional<IpAddress> address;  // kAddress
+  std::optional<uint16_t> port;      // nullopt: any port (`*`)
+  std::string text;                  // as written, for reasons and rule ids
+};
+
+// Parses one entry; on error returns nullopt and sets *why to one sentence.
+std::optional<EgressRule> ParseEgressRule(std::string_view text, std::string* why);
+
+// Normalises a host name as asked for by a client: lower case, one trailing dot removed.
+// nullopt when it is not a DNS name of letters, digits, '-' and '.' (labels of 1..63
+// bytes, at most 253 bytes in all) and not an IP literal either.
+std::optional<std::string> NormalizeHostName(std::string_view host);
+
+// The agent's egress policy. `present` false: the policy has no `egress` key, and no
+// connection is allowed.
+struct EgressPolicy {
+  bool present = false;
+  std::vector<EgressRule> allow;
+};
+
+// The outcome of matching one connection.
+struct EgressMatch {
+  bool allowed = false;
+  const EgressRule* rule = nullptr;  // the entry that allowed it; else nullptr
+  AddressClass address_class = AddressClass::kPublic;
+  std::string reason;  // one sentence, for allow and deny
+};
+
+// Matches a connection to `host` (as asked for: a normalised name or an IP literal's
+// canonical text) on `port`, connecting to `address`. Name and suffix entries match the
+// host name and allow only a public address; an address entry matches the connected
+// address whatever name was asked for, and is the only way to reach a non-public one.
+EgressMatch MatchEgress(const EgressPolicy& policy, std::string_view host, uint16_t port,
+                        const IpAddress& address);
+
+}  // namespace interlock::policy
+
+#endif  // INTERLOCK_POLICY_EGRESS_H_

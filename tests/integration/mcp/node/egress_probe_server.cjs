@@ -1,0 +1,50 @@
+// A minimal MCP stdio server for the sandbox tests. Tool "probe":
+//   {mode: "direct", port}      a direct TCP connect to 127.0.0.1:port (no proxy)
+//   {mode: "proxy", url}        an HTTP GET of url through $HTTP_PROXY (absolute form)
+//   {mode: "env"}               the proxy variables it was started with
+// Each answers one text line: "connected", "error CODE", "status N BODY", or the env.
+const net = require('net');
+const http = require('http');
+const rl = require('readline').createInterface({ input: process.stdin });
+function send(m) { process.stdout.write(JSON.stringify(m) + '\n'); }
+const tools = [{ name: 'probe', description: 'network probe',
+  inputSchema: { type: 'object', properties: { mode: { type: 'string' }, port: { type: 'number' },
+    url: { type: 'string' } } } }];
+function reply(id, text) { send({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } }); }
+function probe(id, a) {
+  if (a.mode === 'env') {
+    return reply(id, JSON.stringify({ HTTP_PROXY: process.env.HTTP_PROXY || null,
+      HTTPS_PROXY: process.env.HTTPS_PROXY || null, NO_PROXY: process.env.NO_PROXY || null }));
+  }
+  if (a.mode === 'direct') {
+    const s = net.connect({ host: '127.0.0.1', port: a.port });
+    s.setTimeout(3000, () => { s.destroy(); reply(id, 'error ETIMEDOUT'); });
+    s.on('connect', () => { s.destroy(); reply(id, 'connected'); });
+    s.on('error', (e) => reply(id, 'error ' + e.code));
+    return;
+  }
+  const proxy = new URL(process.env.HTTP_PROXY);
+  const req = http.request({ host: proxy.hostname, port: proxy.port, method: 'GET', path: a.url,
+    headers: { Host: new URL(a.url).host } }, (res) => {
+    let body = '';
+    res.on('data', (d) => { body += d; });
+    res.on('end', () => reply(id, 'status ' + res.statusCode + ' ' + body));
+  });
+  req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+  req.on('error', (e) => reply(id, 'error ' + (e.code || e.message)));
+  req.end();
+}
+rl.on('line', (line) => {
+  const m = JSON.parse(line);
+  if (m.id === undefined) return;
+  if (m.method === 'initialize') {
+    send({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params.protocolVersion,
+      capabilities: { tools: {} }, serverInfo: { name: 'egress-probe', version: '1' } } });
+  } else if (m.method === 'tools/list') {
+    send({ jsonrpc: '2.0', id: m.id, result: { tools } });
+  } else if (m.method === 'tools/call') {
+    probe(m.id, m.params.arguments || {});
+  } else {
+    send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'no method' } });
+  }
+});

@@ -1,0 +1,245 @@
+// `interlock mcp --sandbox`: real MCP servers under bubblewrap whose only way out is
+// Interlock's egress proxy. Every server the test starts listens on 127.0.0.1; the
+// sandbox's network namespace is made by the test's own interlock run. Nothing else is
+// contacted (the metadata and private-range refusals are unit-tested, never exercised
+// with traffic). Skipped when bwrap cannot make a sandbox here.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+
+#include "subprocess.h"
+
+namespace interlock {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+const std::string kModules = kNodeDir + "/node_modules/@modelcontextprotocol";
+
+bool SandboxWorks() {
+  ProcessResult r = RunProcess({"/bin/sh", "-c",
+                                "command -v bwrap >/dev/null && bwrap --unshare-all "
+                                "--die-with-parent --ro-bind / / true"});
+  return r.exit_code == 0;
+}
+
+// A local HTTP server on 127.0.0.1 that answers "hello PORT" and counts connections.
+class LocalServer {
+ public:
+  LocalServer() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+    thread_ = std::thread([this] {
+      for (;;) {
+        tcp::socket s(io_);
+        boost::system::error_code ec;
+        acceptor_.accept(s, ec);
+        if (ec || stop_) return;
+        ++connections_;
+        std::string head;
+        char buf[4096];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+          const size_t n = s.read_some(net::buffer(buf), ec);
+          if (ec) break;
+          head.append(buf, n);
+        }
+        const std::string body = "hello " + std::to_string(port());
+        const std::string resp =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\nConnection: close\r\n\r\n" + body;
+        net::write(s, net::buffer(resp), ec);
+      }
+    });
+  }
+  ~LocalServer() {
+    stop_ = true;
+    boost::system::error_code ec;
+    tcp::socket poke(io_);
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int connections() const { return connections_; }
+
+ private:
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+};
+
+class SandboxTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
+                                               "/scripts/setup-node-tests.sh");
+    works_ = SandboxWorks();
+  }
+  void SetUp() override {
+    ASSERT_EQ(setup_error_, "");
+    if (!works_) GTEST_SKIP() << "bwrap cannot create a sandbox on this machine";
+  }
+  static inline std::string setup_error_;
+  static inline bool works_ = false;
+};
+
+std::string Call(int id, const std::string& tool, const json::object& args) {
+  return json::serialize(
+      json::object{{"jsonrpc", "2.0"},
+                   {"id", id},
+                   {"method", "tools/call"},
+                   {"params", json::object{{"name", tool}, {"arguments", args}}}});
+}
+
+const char kInit[] =
+    R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
+    "\n"
+    R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+    "\n";
+
+json::value ParseLastLine(const std::string& out) {
+  std::string s = out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  const size_t nl = s.rfind('\n');
+  return json::parse(nl == std::string::npos ? s : s.substr(nl + 1));
+}
+
+std::string TextOf(const json::array& msgs, int id) {
+  for (const json::value& m : msgs) {
+    const json::object& o = m.as_object();
+    if (o.contains("id") && !o.contains("method") && o.at("id") == json::value(id)) {
+      if (!o.contains("result")) return json::serialize(o);
+      const json::value& r = o.at("result");
+      if (!r.as_object().contains("content")) return json::serialize(r);
+      return std::string(r.at("content").at(0).at("text").as_string());
+    }
+  }
+  return "(no response)";
+}
+
+// Tests that a sandboxed server cannot connect anywhere directly (its own network
+// namespace), reaches an allowed local server through the egress proxy, gets 403 from
+// the proxy for a server not in egress.allow (which never sees a connection), and that
+// both connections are in the audit trail with the tool call they happened in.
+TEST_F(SandboxTest, ProbeServerReachesOnlyAllowedDestinationsThroughTheProxy) {
+  LocalServer allowed, other;
+  TempDir tmp;
+  const std::string policy =
+      tmp.Write("policy.yaml",
+                "agent: {id: probe-agent}\ntools: {allowed: [probe]}\negress:\n  allow: "
+                "[\"127.0.0.1:" +
+                    std::to_string(allowed.port()) + "\"]\n");
+  const std::string a = "http://127.0.0.1:" + std::to_string(allowed.port()) + "/x";
+  const std::string b = "http://127.0.0.1:" + std::to_string(other.port()) + "/y";
+  std::string msgs = kInit;
+  msgs += Call(2, "probe", {{"mode", "direct"}, {"port", allowed.port()}}) + "\n";
+  msgs += Call(3, "probe", {{"mode", "proxy"}, {"url", a}}) + "\n";
+  msgs += Call(4, "probe", {{"mode", "proxy"}, {"url", b}}) + "\n";
+  msgs += Call(5, "probe", {{"mode", "env"}}) + "\n";
+  const std::string file = tmp.Write("msgs.jsonl", msgs);
+  const std::string store = tmp.path() + "/state/interlock.db";
+  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
+                                kInterlock, "mcp", "--sandbox", "--policy", policy, "--store",
+                                store, "--", "node", kNodeDir + "/egress_probe_server.cjs"},
+                               "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  const json::array& m = out.at("messages").as_array();
+  EXPECT_EQ(TextOf(m, 2).rfind("error ", 0), 0u) << TextOf(m, 2);  // ECONNREFUSED in its netns
+  EXPECT_EQ(TextOf(m, 3), "status 200 hello " + std::to_string(allowed.port())) << r.err;
+  EXPECT_EQ(TextOf(m, 4).rfind("status 403 ", 0), 0u) << TextOf(m, 4);
+  EXPECT_NE(TextOf(m, 4).find("EGRESS_DENIED"), std::string::npos);
+  EXPECT_NE(TextOf(m, 5).find("\"HTTP_PROXY\":\"http://127.0.0.1:3128\""), std::string::npos)
+      << TextOf(m, 5);
+  EXPECT_NE(TextOf(m, 5).find("\"NO_PROXY\":null"), std::string::npos);
+  EXPECT_EQ(allowed.connections(), 1);  // the proxied request only; the direct one failed
+  EXPECT_EQ(other.connections(), 0);
+
+  ProcessResult audit =
+      RunProcess({kInterlock, "audit", "export", "--store", store, "--since", "2000-01-01"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  int egress_allowed = 0, egress_denied = 0;
+  std::istringstream lines(audit.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("\"tool\":\"egress\"") == std::string::npos) continue;
+    if (line.find("\"EGRESS_DENIED\"") != std::string::npos) {
+      ++egress_denied;
+      EXPECT_NE(line.find(std::to_string(other.port())), std::string::npos) << line;
+    } else if (line.find("\"ALLOWED\"") != std::string::npos) {
+      ++egress_allowed;
+    }
+    EXPECT_NE(line.find("\"call_id\""), std::string::npos) << line;  // the probe call in flight
+  }
+  EXPECT_EQ(egress_allowed, 1) << audit.out;
+  EXPECT_EQ(egress_denied, 1) << audit.out;
+}
+
+// Tests that server-filesystem in the sandbox, given the whole temp dir as its root (a
+// permissive configuration and policy), can write only under --sandbox-write, and sees
+// neither the store nor its keys.
+TEST_F(SandboxTest, FilesystemServerCannotWriteOutsideSandboxWriteNorReadTheStore) {
+  TempDir tmp;
+  const std::string root = fs::canonical(tmp.path()).string();
+  fs::create_directories(root + "/data");
+  tmp.Write("keep.txt", "outside\n");
+  const std::string store = root + "/state/interlock.db";
+  const std::string policy = tmp.Write(
+      "policy.yaml", "agent: {id: fs-agent}\ntools: {allowed: [read_text_file, write_file]}\n");
+  std::string msgs = kInit;
+  msgs += Call(2, "write_file", {{"path", root + "/data/ok.txt"}, {"content", "in"}}) + "\n";
+  msgs += Call(3, "write_file", {{"path", root + "/keep.txt"}, {"content", "pwned"}}) + "\n";
+  msgs += Call(4, "read_text_file", {{"path", store}}) + "\n";
+  msgs += Call(5, "read_text_file", {{"path", store + ".keys/audit-hmac.key"}}) + "\n";
+  const std::string file = tmp.Write("msgs.jsonl", msgs);
+  ProcessResult r = RunProcess({"/usr/bin/env",
+                                "node",
+                                kNodeDir + "/raw_client.mjs",
+                                file,
+                                "--",
+                                kInterlock,
+                                "mcp",
+                                "--sandbox",
+                                "--sandbox-read",
+                                root,
+                                "--sandbox-write",
+                                root + "/data",
+                                "--policy",
+                                policy,
+                                "--store",
+                                store,
+                                "--",
+                                "node",
+                                kModules + "/server-filesystem/dist/index.js",
+                                root},
+                               "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  const json::array& m = out.at("messages").as_array();
+  EXPECT_EQ(std::ifstream(root + "/data/ok.txt").good(), true) << TextOf(m, 2) << r.err;
+  std::ifstream keep(root + "/keep.txt");
+  std::string kept((std::istreambuf_iterator<char>(keep)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(kept, "outside\n") << TextOf(m, 3);
+  EXPECT_EQ(TextOf(m, 4).find("SQLite"), std::string::npos) << TextOf(m, 4);
+  EXPECT_NE(TextOf(m, 5).find("ENOENT"), std::string::npos) << TextOf(m, 5);  // an empty tmpfs
+}
+
+}  // namespace
+}  // namespace interlock

@@ -1,0 +1,251 @@
+// Tests the egress proxy end to end on 127.0.0.1 (port 0 everywhere): an allowed
+// absolute-form request and CONNECT tunnel reach a local server, a refused one gets 403
+// with Interlock's decision and never reaches it, bad input gets 400, and the decision
+// goes through core::Guard. No address other than 127.0.0.1 is ever contacted.
+#include "egress/proxy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "core/guard.h"
+#include "core/policy_source.h"
+#include "policy/loader.h"
+
+namespace interlock::egress {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using ::testing::HasSubstr;
+
+// A local HTTP server: answers every connection with a fixed response, counts them.
+class LocalServer {
+ public:
+  LocalServer() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+    thread_ = std::thread([this] {
+      for (;;) {
+        tcp::socket s(io_);
+        boost::system::error_code ec;
+        acceptor_.accept(s, ec);
+        if (ec || stop_) return;
+        ++connections_;
+        std::string head;
+        char buf[4096];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+          size_t n = s.read_some(net::buffer(buf), ec);
+          if (ec) break;
+          head.append(buf, n);
+        }
+        {
+          std::lock_guard lock(mu_);
+          last_head_ = head;
+        }
+        const std::string body = "hello from " + std::to_string(port());
+        const std::string resp =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\nConnection: close\r\n\r\n" + body;
+        net::write(s, net::buffer(resp), ec);
+        s.shutdown(tcp::socket::shutdown_send, ec);
+      }
+    });
+  }
+  ~LocalServer() {
+    stop_ = true;
+    boost::system::error_code ec;
+    tcp::socket poke(io_);
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int connections() const { return connections_; }
+  std::string last_head() {
+    std::lock_guard lock(mu_);
+    return last_head_;
+  }
+
+ private:
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+  std::mutex mu_;
+  std::string last_head_;
+};
+
+// Sends `request` to the proxy and returns everything it answers until it closes.
+std::string Exchange(uint16_t proxy_port, const std::string& request,
+                     const std::string& after_200 = {}) {
+  net::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), proxy_port));
+  net::write(s, net::buffer(request));
+  std::string out;
+  char buf[4096];
+  boost::system::error_code ec;
+  if (!after_200.empty()) {
+    while (out.find("\r\n\r\n") == std::string::npos) {
+      size_t n = s.read_some(net::buffer(buf), ec);
+      if (ec) return out;
+      out.append(buf, n);
+    }
+    if (out.rfind("HTTP/1.1 200", 0) != 0) return out;
+    net::write(s, net::buffer(after_200));
+  }
+  for (;;) {
+    size_t n = s.read_some(net::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+class GuardedProxy {
+ public:
+  explicit GuardedProxy(const std::string& egress_yaml) {
+    std::vector<policy::Diagnostic> diags;
+    auto p = policy::ParseAgentPolicy("agent: {id: a}\ntools: {allowed: [x]}\n" + egress_yaml,
+                                      "p.yaml", &diags);
+    EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
+    auto set = std::make_shared<policy::PolicySet>();
+    set->agents["a"] = *p;
+    source_ = std::make_unique<core::PolicySource>(set);
+    guard_ = std::make_unique<core::Guard>(source_.get(), &store_, &clock_, nullptr);
+    auto run = store_.CreateRun("a", "run-1", clock_.Now());
+    EXPECT_TRUE(run.ok());
+    decider_ = std::make_unique<GuardEgressDecider>(guard_.get(), nullptr, &clock_, "a", "run-1");
+    proxy_ = std::make_unique<EgressProxy>(decider_.get(), ProxyOptions{},
+                                           [this](const EgressOutcome& o) {
+                                             std::lock_guard lock(mu_);
+                                             outcomes_.push_back(o);
+                                           });
+    auto port = proxy_->ListenTcp("127.0.0.1", 0);
+    EXPECT_TRUE(port.ok());
+    port_ = *port;
+    proxy_->Start();
+  }
+  // The proxy goes first: its sessions report outcomes into members declared after it.
+  ~GuardedProxy() { proxy_.reset(); }
+  uint16_t port() const { return port_; }
+  std::vector<EgressOutcome> outcomes() {
+    // The outcome is reported when the session ends, right after the client sees EOF.
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard lock(mu_);
+        if (!outcomes_.empty()) return outcomes_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return {};
+  }
+
+ private:
+  SystemClock clock_;
+  core::MemoryRunStore store_;
+  std::unique_ptr<core::PolicySource> source_;
+  std::unique_ptr<core::Guard> guard_;
+  std::unique_ptr<GuardEgressDecider> decider_;
+  std::unique_ptr<EgressProxy> proxy_;
+  uint16_t port_ = 0;
+  std::mutex mu_;
+  std::vector<EgressOutcome> outcomes_;
+};
+
+std::string Allow(uint16_t port) {
+  return "egress: {allow: [\"127.0.0.1:" + std::to_string(port) + "\"]}\n";
+}
+
+// Tests that an allowed absolute-form request reaches the server with the decided Host
+// and no proxy credentials, and that bytes each way are counted.
+TEST(EgressProxy, AllowedRequestReachesServer) {
+  LocalServer server;
+  GuardedProxy proxy(Allow(server.port()));
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/x";
+  std::string resp = Exchange(proxy.port(), "GET " + url +
+                                                " HTTP/1.1\r\nHost: other.example\r\n"
+                                                "Proxy-Authorization: secret\r\n\r\n");
+  EXPECT_THAT(resp, HasSubstr("hello from " + std::to_string(server.port())));
+  EXPECT_THAT(server.last_head(), HasSubstr("GET /x HTTP/1.1\r\n"));
+  EXPECT_THAT(server.last_head(), ::testing::Not(HasSubstr("secret")));
+  EXPECT_THAT(server.last_head(), ::testing::Not(HasSubstr("other.example")));
+  auto outcomes = proxy.outcomes();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_TRUE(outcomes[0].decision.allowed());
+  EXPECT_EQ(outcomes[0].attempt.address, "127.0.0.1");
+  EXPECT_GT(outcomes[0].bytes_up, 0u);
+  EXPECT_EQ(outcomes[0].bytes_down, resp.size());
+  EXPECT_FALSE(outcomes[0].call_id.empty());
+}
+
+// Tests that a server not in egress.allow is never contacted: 403 with the decision.
+TEST(EgressProxy, RefusedRequestGets403AndNeverReachesServer) {
+  LocalServer allowed, other;
+  GuardedProxy proxy(Allow(allowed.port()));
+  std::string resp = Exchange(
+      proxy.port(), "GET http://127.0.0.1:" + std::to_string(other.port()) + "/ HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(resp, HasSubstr("HTTP/1.1 403 Forbidden"));
+  EXPECT_THAT(resp, HasSubstr("X-Interlock-Code: EGRESS_DENIED"));
+  EXPECT_THAT(resp, HasSubstr("\"code\":\"EGRESS_DENIED\""));
+  EXPECT_EQ(other.connections(), 0);
+  auto outcomes = proxy.outcomes();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].decision.code, Code::kEgressDenied);
+}
+
+// Tests that CONNECT opens a tunnel to an allowed server and relays bytes untouched.
+TEST(EgressProxy, ConnectTunnelRelaysBytes) {
+  LocalServer server;
+  GuardedProxy proxy(Allow(server.port()));
+  const std::string target = "127.0.0.1:" + std::to_string(server.port());
+  std::string resp = Exchange(proxy.port(), "CONNECT " + target + " HTTP/1.1\r\n\r\n",
+                              "GET /inner HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(resp, HasSubstr("HTTP/1.1 200 Connection Established\r\n\r\n"));
+  EXPECT_THAT(resp, HasSubstr("hello from"));
+  EXPECT_THAT(server.last_head(), HasSubstr("GET /inner HTTP/1.1\r\nHost: x\r\n"));
+}
+
+// Tests that a CONNECT to a refused port is 403 and the server sees nothing.
+TEST(EgressProxy, RefusedConnectGets403) {
+  LocalServer allowed, other;
+  GuardedProxy proxy(Allow(allowed.port()));
+  std::string resp = Exchange(
+      proxy.port(), "CONNECT 127.0.0.1:" + std::to_string(other.port()) + " HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(resp, HasSubstr("403"));
+  EXPECT_EQ(other.connections(), 0);
+}
+
+// Tests that garbage, an oversized head and an origin-form request are answered 400/431
+// and the proxy keeps serving.
+TEST(EgressProxy, BadInputIs400AndProxySurvives) {
+  LocalServer server;
+  GuardedProxy proxy(Allow(server.port()));
+  EXPECT_THAT(Exchange(proxy.port(), "\x01\x02garbage\r\n\r\n"), HasSubstr("400 Bad Request"));
+  EXPECT_THAT(Exchange(proxy.port(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+              HasSubstr("400 Bad Request"));
+  EXPECT_THAT(Exchange(proxy.port(),
+                       "GET http://a.com/ HTTP/1.1\r\nA: " + std::string(20000, 'x') + "\r\n\r\n"),
+              HasSubstr("431"));
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  EXPECT_THAT(Exchange(proxy.port(), "GET " + url + " HTTP/1.1\r\n\r\n"), HasSubstr("hello"));
+}
+
+// Tests that a policy without egress refuses even loopback.
+TEST(EgressProxy, NoEgressKeyRefusesEverything) {
+  LocalServer server;
+  GuardedProxy proxy("");
+  std::string resp = Exchange(
+      proxy.port(), "GET http://127.0.0.1:" + std::to_string(server.port()) + "/ HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(resp, HasSubstr("403"));
+  EXPECT_THAT(resp, HasSubstr("no egress"));
+  EXPECT_EQ(server.connections(), 0);
+}
+
+}  // namespace
+}  // namespace interlock::egress
