@@ -45,6 +45,16 @@ struct ToolCall {
   // (audit::Redactor::MaskSecrets, keys and string values) in what it records: the
   // arguments, the decision reason and the record returned to the caller.
   std::vector<std::string> mask_values;
+  // The outcome of this call's rehearsal (docs/policy.md#rehearsal), set only by the core
+  // (Guard::CompleteRehearsal) after the rehearsal call `call_id` recorded it: never taken
+  // from a request body.
+  struct RehearsalOutcome {
+    std::string call_id;
+    bool ok = false;
+    std::string output;  // canonical JSON, capped
+    std::string error;
+  };
+  std::optional<RehearsalOutcome> rehearsal;
 };
 
 struct RunState {

@@ -137,7 +137,7 @@ void AppendCanonicalJson(std::string* out, const boost::json::value& v) {
 }
 
 void AppendCanonicalDecision(std::string* out, const Decision& d) {
-  // Keys in byte order: agent, approval, at, code, decision, notify, reason, rule,
+  // Keys in byte order: agent, approval, at, code, decision, notify, reason, rehearsal, rule,
   // shadow, shadow_code, shadow_decision, tool (DecisionToJson's optional ones only when
   // it writes them).
   char sep = '{';
@@ -194,6 +194,10 @@ void AppendCanonicalDecision(std::string* out, const Decision& d) {
   }
   key("reason");
   AppendJsonString(out, d.reason);
+  if (d.rehearsal) {
+    key("rehearsal");
+    AppendCanonicalJson(out, RehearsalToJson(*d.rehearsal));
+  }
   key("rule");
   AppendJsonString(out, d.rule);
   if (d.shadow_verdict) {

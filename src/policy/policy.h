@@ -137,6 +137,15 @@ struct ToolRule {
   // Sequences (docs/policy.md, "labels and flows", "rate limits and quotas").
   std::vector<std::string> labels;  // what a call of the tool carries into the run
   std::optional<RateLimit> rate_limit;
+  // rehearse: (docs/policy.md#rehearsal) an allowed call is first sent as a rehearsal:
+  // with `args` merged into its arguments (top-level keys replaced), to `upstream` when set
+  // (a staging server), else to the same server. At least one of the two is set.
+  struct Rehearse {
+    boost::json::object args;
+    std::string upstream;
+    Location at;
+  };
+  std::optional<Rehearse> rehearse;
 };
 
 struct Execution {

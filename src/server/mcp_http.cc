@@ -15,6 +15,7 @@
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
 #include "mcp/sse.h"
+#include "mcp/staging.h"
 #include "mcp/tool_view.h"
 #include "mcp/upstream.h"
 #include "server/mcp_enforcer.h"
@@ -213,6 +214,17 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       upstream_ = std::move(*client);
     }
     mcp::GatewayOptions g;
+    for (const auto& [name, other] : service_->upstreams_) {
+      mcp::ServerSpec spec;
+      spec.command = other.config.command;
+      spec.env = other.child_env;
+      spec.url = other.config.url;
+      spec.headers = other.headers;
+      spec.ca_file = other.config.ca_file;
+      auto& staging = staging_[name];
+      staging = mcp::MakeStagingUpstream(std::move(spec));
+      g.rehearsal_upstreams.emplace(name, staging.get());
+    }
     g.agent_id = agent_.agent_id;
     g.tools = tool_view_.get();
     g.enforcer = enforcer_.get();
@@ -556,6 +568,9 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   std::mutex why_mu_;
   std::string close_why_;  // why CloseSession ended it (guarded by why_mu_)
   std::unique_ptr<mcp::Upstream> upstream_;
+  // Staging servers for `rehearse: {upstream: NAME}`: every configured upstream, by name,
+  // opened on a session's first rehearsal to it. Declared before gateway_, which uses them.
+  std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging_;
   std::unique_ptr<mcp::Gateway> gateway_;
 
   std::mutex task_mu_;
