@@ -79,7 +79,7 @@ class RehearsalDaemonTest : public ::testing::Test {
   }
   int64_t Steps() {
     HttpResult r = client_->Request("GET", "/v1/runs/" + run_, "", agent_);
-    return r.json.at("state").at("steps").to_number<int64_t>();
+    return r.json.at("steps").to_number<int64_t>();
   }
   TempDir dir_;
   std::unique_ptr<Daemon> daemon_;

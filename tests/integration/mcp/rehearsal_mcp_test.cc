@@ -81,7 +81,9 @@ std::string Text(const json::object& answer) {
 std::string CodeOf(const json::object& answer) {
   const json::value* r = answer.if_contains("result");
   const json::value* sc = r != nullptr ? r->as_object().if_contains("structuredContent") : nullptr;
-  return sc != nullptr ? std::string(sc->at("code").as_string()) : "";
+  const json::value* code =
+      sc != nullptr && sc->is_object() ? sc->as_object().if_contains("code") : nullptr;
+  return code != nullptr && code->is_string() ? std::string(code->as_string()) : "";
 }
 
 const char kDeployPolicy[] =
