@@ -429,7 +429,7 @@ Result<json::object> Gateway::CallOwnUpstream(const std::string& tool, const jso
       pending_.erase(IdKey(json::value(id)));  // a late answer is dropped
     }
     if (!failed.empty()) return Error::Unavailable(failed);
-    if (held.cancelled.load()) return Error::Unavailable("the MCP client cancelled the call");
+    if (held.cancelled.load()) return Error::Unavailable("cancelled: " + held.Why());
     return Error{ErrorKind::kTimeout,
                  "no answer within " + std::to_string(options_.rehearsal_timeout.count()) + " ms"};
   }
@@ -483,9 +483,9 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
                                 {"message", "Interlock: rehearsing " + tool + " first"}}}});
   }
   ToolResult rehearsal = RunRehearsal(tool, *pending.decision.rehearsal, *held);
-  if (held->cancelled.load()) {
+  if (held->cancelled.load() && rehearsal.ok) {
     rehearsal.ok = false;
-    rehearsal.error = "the MCP client cancelled the call during its rehearsal: " + held->Why();
+    rehearsal.error = "the call was cancelled during its rehearsal: " + held->Why();
   }
   Enforcer::Outcome final = options_.enforcer->Rehearsed(pending, std::move(call), rehearsal);
   final.decision.tool = tool;
@@ -499,7 +499,14 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
     held_.erase(IdKey(id));
     finished_held_.push_back(held);
   }
-  if (held->cancelled.load()) {
+  bool upstream_closed = false;
+  {
+    std::lock_guard lock(mu_);
+    upstream_closed = upstream_closed_;
+  }
+  // A cancelled call gets no answer (MCP cancellation), except a deny after the server
+  // died during the rehearsal: the gateway then stops, and the client still learns why.
+  if (held->cancelled.load() && (final.decision.verdict != Verdict::kDeny || !upstream_closed)) {
     if (final.decision.verdict == Verdict::kApprovalRequired) {
       (void)options_.enforcer->Withdraw(final, held->Why());
     }

@@ -4,6 +4,7 @@
 // with a temporary store.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -190,6 +191,60 @@ TEST_F(RehearsalDaemonTest, ApprovalShowsTheRehearsalOutput) {
             std::string::npos)
       << shown.body;
   EXPECT_EQ(shown.json.at("rehearsal").at("ok"), true);
+}
+
+// Tests `interlock mcp --daemon` (the gateway reporting through POST /v1/calls/{id}/rehearsal):
+// a successful dry run lets the real call reach the server, a failed one denies it with
+// REHEARSAL_FAILED and the server never sees the real call.
+TEST_F(RehearsalDaemonTest, McpGatewayWithDaemonRehearsesThroughTheApi) {
+  const std::string setup =
+      RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh");
+  ASSERT_EQ(setup, "");
+  const std::string node = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+  const std::string log = dir_.path() + "/server.log";
+  auto call = [](int id, const std::string& target) {
+    return json::serialize(json::object{
+               {"jsonrpc", "2.0"},
+               {"id", id},
+               {"method", "tools/call"},
+               {"params", json::object{{"name", "deploy"},
+                                       {"arguments", json::object{{"target", target}}}}}}) +
+           "\n";
+  };
+  const std::string msgs = dir_.Write(
+      "msgs.jsonl",
+      std::string(
+          R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
+          "\n"
+          R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+          "\n") +
+          call(2, "web") + call(3, "fail-prod"));
+  ProcessResult run = RunProcess(
+      {"/usr/bin/env", "IL_TOKEN=" + agent_, "XDG_STATE_HOME=" + dir_.path() + "/state",
+       "REHEARSAL_LOG=" + log, "node", node + "/raw_client.mjs", msgs, "--",
+       std::string(INTERLOCK_BINARY_DIR) + "/interlock", "mcp", "--daemon",
+       "http://127.0.0.1:" + std::to_string(daemon_->port()), "--token-env", "IL_TOKEN", "--store",
+       dir_.path() + "/pins.db", "--", "node", node + "/rehearsal_server.mjs"},
+      "", std::chrono::seconds(90));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string out = run.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const json::value all = json::parse(out.substr(out.rfind('\n') + 1));
+  std::string deployed, denied;
+  for (const json::value& m : all.at("messages").as_array()) {
+    const json::object& o = m.as_object();
+    if (o.contains("method") || !o.contains("result")) continue;
+    const std::string text(o.at("result").at("content").at(0).at("text").as_string());
+    if (o.at("id") == json::value(2)) deployed = text;
+    if (o.at("id") == json::value(3)) denied = text;
+  }
+  EXPECT_EQ(deployed, "deployed web") << run.out << run.err;
+  EXPECT_NE(denied.find("REHEARSAL_FAILED"), std::string::npos) << denied;
+  EXPECT_NE(denied.find("would delete 14 resources"), std::string::npos) << denied;
+  std::ifstream in(log);
+  const std::string saw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(saw.find(R"({"target":"fail-prod"})"), std::string::npos) << saw;
+  EXPECT_NE(saw.find(R"({"target":"web"})"), std::string::npos) << saw;
 }
 
 }  // namespace
