@@ -233,7 +233,10 @@ TEST_F(RehearsalDaemonTest, McpGatewayWithDaemonRehearsesThroughTheApi) {
   std::string deployed, denied;
   for (const json::value& m : all.at("messages").as_array()) {
     const json::object& o = m.as_object();
-    if (o.contains("method") || !o.contains("result")) continue;
+    if (o.contains("method") || !o.contains("result") ||
+        !o.at("result").as_object().contains("content")) {
+      continue;
+    }
     const std::string text(o.at("result").at("content").at(0).at("text").as_string());
     if (o.at("id") == json::value(2)) deployed = text;
     if (o.at("id") == json::value(3)) denied = text;
