@@ -121,7 +121,15 @@ class Enforcer {
   // The rehearsal of `pending` (decided REHEARSAL_REQUIRED) ran with `result`: the core
   // records it and decides the real call `call` (core::Guard::CompleteRehearsal), answered
   // like Decide (allow, APPROVAL_REQUIRED, or a deny such as REHEARSAL_FAILED).
-  virtual Outcome Rehearsed(const Outcome& pending, ToolCall call, const ToolResult& result) = 0;
+  // The default fails closed: an Enforcer that cannot report rehearsals denies the call.
+  virtual Outcome Rehearsed(const Outcome& pending, ToolCall call, const ToolResult& result) {
+    (void)result;
+    Decision d = DenyDecision(Code::kRehearsalFailed,
+                              "this enforcer cannot report rehearsals, so the call is not run",
+                              "mcp.gateway");
+    d.tool = call.tool;
+    return {std::move(d), pending.call_id};
+  }
   // The caller stopped waiting for the approval of `pending` (`reason` says why: the
   // client cancelled, timed out or disconnected): the approval is withdrawn so that no
   // reviewer decides a call nobody waits for. An approval decided meanwhile stays
