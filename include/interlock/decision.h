@@ -16,7 +16,10 @@
 
 namespace interlock {
 
-enum class Verdict { kAllow, kDeny, kApprovalRequired };
+// kRehearsalRequired: the call may proceed only after a rehearsal of it succeeded
+// (docs/policy.md#rehearsal); the door sends the rehearsal and reports its outcome, the core
+// then decides the real call. Never an allow.
+enum class Verdict { kAllow, kDeny, kApprovalRequired, kRehearsalRequired };
 
 enum class Code {
   kAllowed,
@@ -42,10 +45,12 @@ enum class Code {
   kRateLimited,
   kQuotaExceeded,
   kEgressDenied,  // a connection of the egress proxy (src/egress) that egress.allow refuses
+  kRehearsalRequired,
+  kRehearsalFailed,
 };
-inline constexpr int kCodeCount = static_cast<int>(Code::kEgressDenied) + 1;
+inline constexpr int kCodeCount = static_cast<int>(Code::kRehearsalFailed) + 1;
 
-// "allow" | "deny" | "approval_required".
+// "allow" | "deny" | "approval_required" | "rehearsal_required".
 std::string_view VerdictName(Verdict v);
 // "ALLOWED", "TOOL_BLOCKED", ...
 std::string_view CodeName(Code c);
@@ -67,6 +72,22 @@ struct Notification {
   std::string event;
 };
 
+// A decision's rehearsal part (docs/policy.md#rehearsal). For REHEARSAL_REQUIRED: what to
+// rehearse (`args`, the call's arguments with the rule's merged in; `upstream`, the staging
+// upstream, empty for the same one). For the decision of a rehearsed call: the rehearsal's
+// call id and outcome (`output` capped to kMaxRehearsalOutputBytes, `error`).
+struct Rehearsal {
+  boost::json::object args;
+  std::string upstream;
+  std::string args_sha256;  // of the call's own arguments (ArgsSha256), to bind the report
+  std::string call_id;
+  bool reported = false;  // the outcome fields below are set
+  bool ok = false;
+  std::string output;  // canonical JSON text of the rehearsal's result, capped
+  std::string error;
+};
+inline constexpr size_t kMaxRehearsalOutputBytes = 4096;
+
 struct Decision {
   Verdict verdict = Verdict::kDeny;
   Code code = Code::kInvalidRequest;
@@ -86,6 +107,7 @@ struct Decision {
   int approvals_required = 1;
   // RATE_LIMITED: seconds until the tool's window has room again (>= 1); 0 otherwise.
   int64_t retry_after_s = 0;
+  std::optional<Rehearsal> rehearsal;
 
   bool allowed() const { return verdict == Verdict::kAllow; }
 };
@@ -93,6 +115,9 @@ struct Decision {
 // The decision object as JSON: {"decision","code","reason","rule","at",...}. The shape
 // is shared by `interlock decide`, the HTTP API and the MCP gateway.
 boost::json::object DecisionToJson(const Decision& d);
+// The "rehearsal" member of the decision object: {"args","upstream"} before the rehearsal,
+// {"call_id","ok","output"|"error"} after it.
+boost::json::object RehearsalToJson(const Rehearsal& r);
 
 // A deny with the given code and reason, for errors outside the engine (bad request,
 // store unavailable). Fail closed: every caller that cannot decide uses this.

@@ -61,6 +61,16 @@ struct ToolCall {
   // engine uses them only for a tool whose policy rule writes no `labels:` (the policy
   // always wins), and labels can only make a decision stricter (flows), never looser.
   std::vector<std::string> declared_labels;
+  // The outcome of this call's rehearsal (docs/policy.md#rehearsal), set only by the core
+  // (Guard::CompleteRehearsal) after the rehearsal call `call_id` recorded it: never taken
+  // from a request body.
+  struct RehearsalOutcome {
+    std::string call_id;
+    bool ok = false;
+    std::string output;  // canonical JSON, capped
+    std::string error;
+  };
+  std::optional<RehearsalOutcome> rehearsal;
 };
 
 struct RunState {

@@ -37,6 +37,9 @@ inline constexpr std::string_view kGenesisHash =
 // Record types (stable strings; docs/audit.md lists their data fields).
 inline constexpr std::string_view kDecision = "decision";
 inline constexpr std::string_view kResult = "result";
+// The outcome of a rehearsal (docs/policy.md#rehearsal), on the rehearsal's call; the real
+// call's decision names that call in decision.rehearsal.call_id.
+inline constexpr std::string_view kRehearsal = "rehearsal";
 inline constexpr std::string_view kUsage = "usage";
 inline constexpr std::string_view kRunStarted = "run_started";
 inline constexpr std::string_view kRunEnded = "run_ended";

@@ -137,9 +137,9 @@ void AppendCanonicalJson(std::string* out, const boost::json::value& v) {
 }
 
 void AppendCanonicalDecision(std::string* out, const Decision& d) {
-  // Keys in byte order: agent, approval, at, code, decision, notify, reason,
-  // retry_after_s, rule, shadow, shadow_code, shadow_decision, tool (DecisionToJson's optional ones
-  // only when it writes them).
+  // Keys in byte order: agent, approval, at, code, decision, notify, reason, rehearsal,
+  // retry_after_s, rule, shadow, shadow_code, shadow_decision, tool (DecisionToJson's
+  // optional ones only when it writes them).
   char sep = '{';
   auto key = [&](std::string_view k) {
     out->push_back(sep);
@@ -194,6 +194,10 @@ void AppendCanonicalDecision(std::string* out, const Decision& d) {
   }
   key("reason");
   AppendJsonString(out, d.reason);
+  if (d.rehearsal) {
+    key("rehearsal");
+    AppendCanonicalJson(out, RehearsalToJson(*d.rehearsal));
+  }
   if (d.retry_after_s > 0) {  // RATE_LIMITED, QUOTA_EXCEEDED
     key("retry_after_s");
     AppendJsonInt(out, d.retry_after_s);

@@ -28,7 +28,9 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +53,7 @@
 #include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
+#include "mcp/staging.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
 
@@ -64,6 +67,8 @@ struct McpOptions : EnforcementFlags {
   std::vector<std::string> secret_env;
   std::vector<std::string> secret_file;
   std::vector<std::string> forward_methods;
+  std::vector<std::string> rehearse_upstreams;  // NAME=COMMAND (split at spaces) or NAME=URL
+  int rehearsal_timeout_s = 30;
   std::vector<std::string> server;
   std::string workspace;  // ${workspace} in the policy (default: the current directory)
   bool sandbox = false;   // run the server under bubblewrap (mcp/sandbox.h)
@@ -328,8 +333,34 @@ int RunMcp(const McpOptions& opt) {
     (void)mcp::WriteAll(to_server_fd, line);  // a dead server is seen by its reader
   };
 
+  // Staging servers for `rehearse: {upstream: NAME}`; started on their first rehearsal.
+  std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging;
+  for (const std::string& spec : opt.rehearse_upstreams) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      return Fail("--rehearse-upstream wants NAME=COMMAND or NAME=URL: " + spec);
+    }
+    const std::string name = spec.substr(0, eq);
+    const std::string what = spec.substr(eq + 1);
+    mcp::ServerSpec server;
+    if (what.rfind("http://", 0) == 0 || what.rfind("https://", 0) == 0) {
+      server.url = what;
+    } else {
+      std::istringstream words(what);
+      for (std::string w; words >> w;) server.command.push_back(w);
+      server.env = child_env;
+    }
+    if (staging.count(name) != 0) return Fail("--rehearse-upstream " + name + " given twice");
+    staging.emplace(name, mcp::MakeStagingUpstream(std::move(server)));
+  }
+  if (opt.rehearsal_timeout_s < 1 || opt.rehearsal_timeout_s > 3600) {
+    return Fail("--rehearsal-timeout wants 1 to 3600 seconds");
+  }
+
   mcp::GatewayOptions gopt;
   gopt.agent_id = agent_id;
+  for (auto& [name, up] : staging) gopt.rehearsal_upstreams.emplace(name, up.get());
+  gopt.rehearsal_timeout = std::chrono::seconds(opt.rehearsal_timeout_s);
   gopt.tools = tool_view;
   gopt.enforcer = enforcer;
   gopt.pins = pins->get();
@@ -512,6 +543,12 @@ void AddMcp(CLI::App& app, int* exit_code) {
                   "Also forward this JSON-RPC method (either direction); by default only the "
                   "MCP specification's methods pass and others are answered Method not found")
       ->allow_extra_args(false);
+  cmd->add_option("--rehearse-upstream", opt->rehearse_upstreams,
+                  "NAME=COMMAND (split at spaces) or NAME=URL: the staging MCP server that "
+                  "rehearsals of `rehearse: {upstream: NAME}` are sent to (docs/mcp.md#rehearsal)")
+      ->allow_extra_args(false);
+  cmd->add_option("--rehearsal-timeout", opt->rehearsal_timeout_s,
+                  "Seconds a rehearsal may take before it counts as failed (default 30)");
   cmd->add_option("--workspace", opt->workspace,
                   "The directory ${workspace} stands for in the policy (default: the current "
                   "directory; made absolute). Ignored with --daemon: the daemon's own "

@@ -4,6 +4,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "common/json_write.h"
 
@@ -34,6 +35,8 @@ constexpr std::array<std::string_view, kCodeCount> kCodeNames = {
     "RATE_LIMITED",
     "QUOTA_EXCEEDED",
     "EGRESS_DENIED",
+    "REHEARSAL_REQUIRED",
+    "REHEARSAL_FAILED",
 };
 
 }  // namespace
@@ -46,6 +49,8 @@ std::string_view VerdictName(Verdict v) {
       return "deny";
     case Verdict::kApprovalRequired:
       return "approval_required";
+    case Verdict::kRehearsalRequired:
+      return "rehearsal_required";
   }
   return "deny";
 }
@@ -66,7 +71,23 @@ std::optional<Verdict> ParseVerdict(std::string_view name) {
   if (name == "allow") return Verdict::kAllow;
   if (name == "deny") return Verdict::kDeny;
   if (name == "approval_required") return Verdict::kApprovalRequired;
+  if (name == "rehearsal_required") return Verdict::kRehearsalRequired;
   return std::nullopt;
+}
+
+boost::json::object RehearsalToJson(const Rehearsal& r) {
+  boost::json::object o;
+  if (!r.reported) {
+    o["args"] = r.args;
+    if (!r.upstream.empty()) o["upstream"] = r.upstream;
+    if (!r.args_sha256.empty()) o["args_sha256"] = r.args_sha256;
+    return o;
+  }
+  o["call_id"] = r.call_id;
+  o["ok"] = r.ok;
+  if (!r.output.empty()) o["output"] = r.output;
+  if (!r.error.empty()) o["error"] = r.error;
+  return o;
 }
 
 boost::json::object DecisionToJson(const Decision& d) {
@@ -91,6 +112,7 @@ boost::json::object DecisionToJson(const Decision& d) {
     o["approval"] = std::move(a);
   }
   if (d.retry_after_s > 0) o["retry_after_s"] = d.retry_after_s;
+  if (d.rehearsal) o["rehearsal"] = RehearsalToJson(*d.rehearsal);
   if (!d.notifications.empty()) {
     boost::json::array arr;
     for (const auto& n : d.notifications) {
@@ -140,6 +162,10 @@ void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
     out->append(",\"approvals_required\":");
     AppendJsonInt(d.approvals_required, out);
     out->push_back('}');
+  }
+  if (d.rehearsal) {
+    out->append(",\"rehearsal\":");
+    out->append(boost::json::serialize(RehearsalToJson(*d.rehearsal)));
   }
   if (!d.notifications.empty()) {
     out->append(",\"notify\":[");

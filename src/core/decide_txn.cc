@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "audit/canonical.h"
+#include "core/approval_rules.h"
 
 namespace interlock::core {
 
@@ -186,11 +187,23 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     args = std::move(masked.get_object());
     ev.decision.reason = audit::Redactor::MaskSecrets(ev.decision.reason, rq.call.mask_values);
   }
+  // A rehearsal's arguments are the call's own with the rule's merged in: recorded redacted
+  // and masked like them; the caller gets them as they are (it sends the rehearsal).
+  std::optional<Decision> recorded_rehearsal;
+  if (ev.decision.rehearsal && !ev.decision.rehearsal->reported) {
+    ev.decision.rehearsal->args_sha256 = ArgsSha256(rq);
+    recorded_rehearsal = ev.decision;
+    boost::json::value masked(
+        redactor.RedactArgs(recorded_rehearsal->rehearsal->args, rq.redact_fields));
+    audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
+    recorded_rehearsal->rehearsal->args = std::move(masked.get_object());
+  }
+  const Decision& recorded = recorded_rehearsal ? *recorded_rehearsal : ev.decision;
   std::string_view args_json, decision_json;
   std::string data;
-  if (keeps_audit) data = DecisionData(args, ev.decision, state, rq, &args_json, &decision_json);
+  if (keeps_audit) data = DecisionData(args, recorded, state, rq, &args_json, &decision_json);
   Result<std::string> call_id =
-      txn.InsertCall(NewCall{rq, ev.decision, state, args_json, decision_json});
+      txn.InsertCall(NewCall{rq, recorded, state, args_json, decision_json});
   if (!call_id.ok()) return call_id.error();
 
   if (keeps_audit) {

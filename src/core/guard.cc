@@ -2,6 +2,9 @@
 
 #include <future>
 
+#include "core/approval_rules.h"
+#include "core/run_txn.h"
+
 namespace interlock::core {
 
 bool ValidTraceparent(std::string_view v) {
@@ -100,6 +103,53 @@ GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principa
   DecideAsync(agent_id, principal, run_id, std::move(call),
               [&promise](GuardResponse r) { promise.set_value(std::move(r)); });
   return future.get();
+}
+
+GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_view principal,
+                                       std::string_view call_id, const CallResult& rehearsal,
+                                       std::optional<boost::json::object> args,
+                                       std::vector<std::string> mask_values) {
+  auto refuse = [&](ErrorKind kind, std::string why, std::string tool) {
+    GuardResponse out;
+    const Code code = kind == ErrorKind::kUnavailable || kind == ErrorKind::kInternal ||
+                              kind == ErrorKind::kCorrupt
+                          ? Code::kStoreUnavailable
+                          : Code::kInvalidRequest;
+    out.decision = DenyDecision(code, std::move(why), "rehearsal");
+    out.decision.agent_id = std::string(agent_id);
+    out.decision.tool = std::move(tool);
+    out.error = kind;
+    return out;
+  };
+  Result<CallRecord> planned = store_->RecordRehearsal(call_id, agent_id, rehearsal, clock_->Now());
+  if (!planned.ok()) return refuse(planned.error().kind, planned.error().message, "");
+  const CallRecord& a = *planned;
+  if (!a.decision.rehearsal || a.decision.rehearsal->args_sha256.empty()) {
+    return refuse(ErrorKind::kInvalidArgument,
+                  "call " + std::string(call_id) + " has no recorded rehearsal plan", a.call.tool);
+  }
+  DecideRequest bound;
+  bound.call.tool = a.call.tool;
+  bound.call.args = args ? std::move(*args) : a.call.args;
+  if (ArgsSha256(bound) != a.decision.rehearsal->args_sha256) {
+    return refuse(ErrorKind::kInvalidArgument,
+                  std::string(args ? "the arguments are not those of call "
+                                   : "the recorded arguments of call ") +
+                      std::string(call_id) +
+                      (args ? " (its rehearsal was planned for others)"
+                            : " were redacted or masked: send the call's arguments with the "
+                              "rehearsal's outcome"),
+                  a.call.tool);
+  }
+  ToolCall call = std::move(bound.call);
+  call.mask_values = std::move(mask_values);
+  ToolCall::RehearsalOutcome outcome;
+  outcome.call_id = std::string(call_id);
+  outcome.ok = rehearsal.ok;
+  outcome.output = TruncateUtf8(rehearsal.output_json, kMaxRehearsalOutputBytes);
+  outcome.error = TruncateUtf8(rehearsal.error, kMaxRehearsalOutputBytes);
+  call.rehearsal = std::move(outcome);
+  return Decide(agent_id, principal, a.run_id, std::move(call));
 }
 
 GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,

@@ -19,6 +19,7 @@
 #include "core/policy_source.h"
 #include "core/run_store.h"
 #include "interlock/decision.h"
+#include "interlock/tool_call.h"
 
 namespace interlock::core {
 
@@ -65,6 +66,21 @@ class Guard {
   // judged under it (CallResult::policies; a workflow transition `on: ok|error` moves the
   // run), so that every door moves workflows the same way.
   std::shared_ptr<const policy::PolicySet> Policies() const { return policies_->Current(); }
+
+  // The second phase of a rehearsed call (docs/policy.md#rehearsal): records the outcome of
+  // the rehearsal of `call_id` (a call of `agent_id` decided REHEARSAL_REQUIRED, reported
+  // once), then decides the real call in the same run, as one step: its decision carries the
+  // outcome (allow, APPROVAL_REQUIRED with the output for the reviewer) or is
+  // REHEARSAL_FAILED. `args`: the call's arguments as first sent, needed when the recorded
+  // ones were redacted or masked; they must be those the rehearsal was planned for
+  // (args_sha256). nullopt: the recorded ones. `mask_values` as ToolCall::mask_values.
+  // Errors (response.error): kNotFound, kPermissionDenied (another agent's call),
+  // kInvalidArgument (no rehearsal awaited, or other arguments), kAlreadyExists (reported
+  // twice), kUnavailable; the decision is then a deny.
+  GuardResponse CompleteRehearsal(std::string_view agent_id, std::string_view principal,
+                                  std::string_view call_id, const CallResult& rehearsal,
+                                  std::optional<boost::json::object> args,
+                                  std::vector<std::string> mask_values = {});
 
  private:
   // Takes what it needs out of `rec` (moved from, not copied).

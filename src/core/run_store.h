@@ -153,6 +153,14 @@ class RunStore {
     return Error::Unavailable("store: this store records no results");
   }
 
+  // Records the outcome of the rehearsal of call_id (core::RecordRehearsalInTxn) and returns
+  // that call as recorded. A store that does not keep calls answers kUnavailable.
+  virtual Result<CallRecord> RecordRehearsal(std::string_view call_id, std::string_view agent_id,
+                                             const CallResult& result, TimePoint now) {
+    (void)call_id, (void)agent_id, (void)result, (void)now;
+    return Error{ErrorKind::kUnavailable, "this store does not support rehearsals"};
+  }
+
   // Whether the store keeps a run's sequence state (workflow state and variables, labels
   // seen: RunState's issue-15 fields) from one call to the next. A store that does not is
   // never asked to decide for a policy that needs them: the Guard denies instead

@@ -209,6 +209,35 @@ Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_vi
                      std::move(data), policy, &done, result.ok);
 }
 
+Status RecordRehearsalInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
+                            const CallResult& result, TimePoint now, CallRecord* rehearsal) {
+  Result<CallResultRow> call = txn.LoadCallForResult(call_id);
+  if (!call.ok()) return call.error();
+  if (call->agent_id != agent_id) {
+    return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
+  }
+  if (call->verdict != Verdict::kRehearsalRequired) {
+    return Error::Invalid("call " + std::string(call_id) +
+                          " was not decided rehearsal_required, so it awaits no rehearsal");
+  }
+  if (call->has_result) {
+    return Error{ErrorKind::kAlreadyExists,
+                 "the rehearsal of call " + std::string(call_id) + " was reported already"};
+  }
+  Result<CallRecord> rec = txn.LoadCall(call_id);
+  if (!rec.ok()) return rec.error();
+  boost::json::object data = ResultJson(result);
+  const std::string stored = boost::json::serialize(data);
+  if (Status s = txn.SaveCallResult(call_id, stored, now); !s.ok()) return s;
+  if (txn.KeepsAudit()) {
+    txn.AppendAudit(audit::AuditEvent{audit::kRehearsal, now, call->run_id, std::string(call_id),
+                                      std::string(agent_id), std::string(agent_id),
+                                      std::move(data)});
+  }
+  *rehearsal = std::move(rec).value();
+  return Status::Ok();
+}
+
 Status EndRunInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
                    TimePoint now) {
   Result<RunRow> row = LoadOwnRun(txn, run_id, agent_id);

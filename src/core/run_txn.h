@@ -35,6 +35,13 @@ Status AddUsageInTxn(StateTxn& txn, std::string_view run_id, std::string_view ag
 Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
                          const CallResult& result, TimePoint now);
 
+// Records the outcome of the rehearsal of call_id (decided REHEARSAL_REQUIRED, without an
+// outcome yet) as its result (audit event "rehearsal") and returns the call as recorded, so
+// the caller can decide the real call. kNotFound, kPermissionDenied (another agent's call),
+// kInvalidArgument (the call awaits no rehearsal), kAlreadyExists (reported already).
+Status RecordRehearsalInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
+                            const CallResult& result, TimePoint now, CallRecord* rehearsal);
+
 // Ends the run (audit event "run_ended"); a run already ended is left as it is (Ok).
 Status EndRunInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
                    TimePoint now);

@@ -695,6 +695,54 @@ void EvaluateEgress(const AgentPolicy& p, const ToolCall& call, Decision* d) {
   }
 }
 
+// rehearse: (docs/policy.md#rehearsal) a call the policy lets proceed (allow, or approval) is
+// first rehearsed. Without an outcome: REHEARSAL_REQUIRED with what to rehearse; no step is
+// spent and nothing consumed (the real call, decided once the rehearsal is reported, is the
+// step). A failed rehearsal: REHEARSAL_FAILED. A successful one: the decision stands and
+// carries the rehearsal's outcome (for the reviewer of an approval, and the audit trail).
+void ApplyRehearsal(const ToolRule& rule, const ToolCall& call, Evaluation* ev) {
+  Decision& d = ev->decision;
+  const std::string rule_id = "tools.allowed[" + Quote(rule.name) + "].rehearse";
+  if (!call.rehearsal) {
+    Rehearsal r;
+    r.args = call.args;
+    for (const auto& kv : rule.rehearse->args) r.args[kv.key()] = kv.value();
+    r.upstream = rule.rehearse->upstream;
+    const bool approval = d.verdict == Verdict::kApprovalRequired;
+    Set(&d, Verdict::kRehearsalRequired, Code::kRehearsalRequired,
+        "tool " + Quote(call.tool) + " must be rehearsed first" +
+            (r.upstream.empty() ? std::string(" with dry-run arguments")
+                                : " on the staging upstream " + Quote(r.upstream)) +
+            (approval ? "; after the rehearsal it needs human approval" : std::string()),
+        rule_id, rule.rehearse->at.ToString());
+    d.rehearsal = std::move(r);
+    d.notifications.clear();  // notified when the real call is decided
+    ev->effects.steps = 0;
+    ev->effects.records = 0;
+    return;
+  }
+  Rehearsal r;
+  r.reported = true;
+  r.call_id = call.rehearsal->call_id;
+  r.ok = call.rehearsal->ok;
+  r.output = call.rehearsal->output;
+  r.error = call.rehearsal->error;
+  if (!r.ok) {
+    std::string why = r.error.empty() ? std::string("the rehearsal reported an error") : r.error;
+    if (why.size() > kMaxRehearsalOutputBytes) {
+      why.resize(kMaxRehearsalOutputBytes);
+      why += "...";
+    }
+    Deny(&d, Code::kRehearsalFailed,
+         "the rehearsal of tool " + Quote(call.tool) + " (call " + r.call_id + ") failed: " + why,
+         rule_id, rule.rehearse->at.ToString());
+    d.notifications.clear();
+  } else {
+    d.reason += "; its rehearsal (call " + r.call_id + ") succeeded";
+  }
+  d.rehearsal = std::move(r);
+}
+
 }  // namespace
 
 Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, const ToolCall& call,
@@ -738,6 +786,10 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
     EvaluateEgress(*policy, call, &d);
   } else if (!CheckBudgets(*policy, state, &ev)) {
     EvaluateTool(*policy, state, call, ctx, res, &ev);
+    if (rule != nullptr && rule->rehearse && d.verdict != Verdict::kDeny &&
+        res.kind == policy::ToolResolution::Kind::kAllowed) {
+      ApplyRehearsal(*rule, call, &ev);
+    }
   }
 
   if (d.verdict != Verdict::kAllow && policy->mode == policy::Mode::kShadow) {
@@ -745,8 +797,10 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
     d.shadow_verdict = d.verdict;
     d.shadow_code = d.code;
     d.reason = std::string("shadow mode: would have ") +
-               (d.verdict == Verdict::kDeny ? "denied" : "required approval") + " (" +
-               std::string(CodeName(d.code)) + "): " + d.reason;
+               (d.verdict == Verdict::kDeny                ? "denied"
+                : d.verdict == Verdict::kRehearsalRequired ? "required a rehearsal"
+                                                           : "required approval") +
+               " (" + std::string(CodeName(d.code)) + "): " + d.reason;
     d.verdict = Verdict::kAllow;
     d.code = Code::kAllowed;
   }

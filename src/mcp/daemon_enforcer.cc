@@ -100,6 +100,26 @@ std::optional<Decision> DecisionFromReply(const json::object& o) {
       d.approvals_required = static_cast<int>(n->get_int64());
     }
   }
+  if (const json::value* r = o.if_contains("rehearsal"); r != nullptr && r->is_object()) {
+    const json::object& ro = r->get_object();
+    Rehearsal reh;
+    reh.reported = ro.contains("ok");
+    if (const json::value* a = ro.if_contains("args"); a != nullptr && a->is_object()) {
+      reh.args = a->get_object();
+    }
+    reh.upstream = Str(ro, "upstream");
+    reh.args_sha256 = Str(ro, "args_sha256");
+    reh.call_id = Str(ro, "call_id");
+    if (const json::value* ok = ro.if_contains("ok"); ok != nullptr && ok->is_bool()) {
+      reh.ok = ok->get_bool();
+    }
+    reh.output = Str(ro, "output");
+    reh.error = Str(ro, "error");
+    d.rehearsal = std::move(reh);
+  }
+  if (d.verdict == Verdict::kRehearsalRequired && (!d.rehearsal || d.rehearsal->reported)) {
+    return std::nullopt;  // nothing to rehearse: not a decision this gateway can follow
+  }
   return d;
 }
 
@@ -249,7 +269,27 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
   }
   auto r =
       Exchange("POST", "/v1/runs/" + run + "/calls", ToJsonText(body), options_.request_timeout);
-  if (!r.ok()) return {Unavailable(call.tool, r.error().message), ""};
+  return DecisionOutcome(call.tool, r);
+}
+
+Enforcer::Outcome DaemonEnforcer::Rehearsed(const Outcome& pending, ToolCall call,
+                                            const ToolResult& result) {
+  if (!SafeId(pending.call_id)) return {Unavailable(call.tool, "no call was rehearsed"), ""};
+  json::value args(std::move(call.args));
+  audit::Redactor::MaskSecretsInJson(&args, call.mask_values);  // as Decide sent them
+  json::object body{{"ok", result.ok}, {"args", std::move(args)}};
+  if (!result.output_json.empty()) {
+    auto out = ParseJsonStrict(result.output_json, JsonLimits{kMaxReplyBytes, 128});
+    body["output"] = out.ok() ? std::move(*out) : json::value(result.output_json);
+  }
+  if (!result.error.empty()) body["error"] = result.error;
+  auto r = Exchange("POST", "/v1/calls/" + pending.call_id + "/rehearsal", ToJsonText(body),
+                    options_.request_timeout);
+  return DecisionOutcome(call.tool, r);
+}
+
+Enforcer::Outcome DaemonEnforcer::DecisionOutcome(const std::string& tool, const Result<Reply>& r) {
+  if (!r.ok()) return {Unavailable(tool, r.error().message), ""};
   auto doc = ParseJsonStrict(r->body);
   if (r->status == 400 && doc.ok() && doc->is_object()) {
     // A malformed request is answered with a deny decision object; keep it (a deny).
@@ -257,24 +297,24 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
     if (d && d->verdict == Verdict::kDeny)
       return {std::move(*d), Str(doc->get_object(), "call_id")};
   }
-  if (r->status != 200) return {Unavailable(call.tool, DescribeStatus(*r)), ""};
+  if (r->status != 200) return {Unavailable(tool, DescribeStatus(*r)), ""};
   if (!doc.ok() || !doc->is_object()) {
-    return {Unavailable(call.tool, "the daemon's decision is not a JSON object"), ""};
+    return {Unavailable(tool, "the daemon's decision is not a JSON object"), ""};
   }
   const json::object& o = doc->get_object();
   auto d = DecisionFromReply(o);
-  if (!d) return {Unavailable(call.tool, "the daemon's reply holds no decision"), ""};
+  if (!d) return {Unavailable(tool, "the daemon's reply holds no decision"), ""};
   Outcome out{std::move(*d), Str(o, "call_id")};
   if (out.decision.verdict != Verdict::kDeny && !SafeId(out.call_id)) {
     // Without a call id the result cannot be recorded nor the approval awaited.
-    return {Unavailable(call.tool, "the daemon's decision has no call_id"), ""};
+    return {Unavailable(tool, "the daemon's decision has no call_id"), ""};
   }
   if (out.decision.verdict == Verdict::kApprovalRequired) {
     out.approval_id = Str(o, "approval_id");
     if (!SafeId(out.approval_id)) out.approval_id.clear();
     out.approval_url = SafeUrl(Str(o, "approval_url"));
   }
-  if (out.decision.tool.empty()) out.decision.tool = call.tool;
+  if (out.decision.tool.empty()) out.decision.tool = tool;
   return out;
 }
 

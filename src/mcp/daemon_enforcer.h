@@ -9,6 +9,8 @@
 //   AwaitApproval: GET /v1/calls/{call_id}?wait=N in a loop until the verdict is final
 //             (allow or deny) or the caller cancels;
 //   RecordResult: POST /v1/calls/{call_id}/result {"ok","output","error"};
+//   Rehearsed: POST /v1/calls/{call_id}/rehearsal {"ok","output","error","args"} -> the
+//             decision of the real call (docs/api.md#rehearsals);
 //   Withdraw: POST /v1/approvals/{approval_id}/withdraw {"reason"} (the approval id and
 //             its reviewer link come with the APPROVAL_REQUIRED decision);
 //   ViewTools (ToolViewSource): POST /v1/tools/view {"tools":[...]} -> the agent's view
@@ -82,6 +84,7 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
   Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                         const std::function<void()>& progress) override;
   Status RecordResult(std::string_view call_id, const ToolResult& result) override;
+  Outcome Rehearsed(const Outcome& pending, ToolCall call, const ToolResult& result) override;
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
   Result<View> ViewTools(const std::vector<std::string>& tools) override;
 
@@ -91,6 +94,8 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
     int status = 0;
     std::string body;
   };
+  // The Outcome of a reply that holds a decision (POST .../calls, POST .../rehearsal).
+  Outcome DecisionOutcome(const std::string& tool, const Result<Reply>& r);
   Result<Reply> Exchange(std::string_view method, std::string_view target, std::string body,
                          std::chrono::milliseconds timeout,
                          const std::function<bool()>& keep_going = {}) const;

@@ -122,6 +122,18 @@ class Enforcer {
   virtual Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                                 const std::function<void()>& progress) = 0;
   virtual Status RecordResult(std::string_view call_id, const ToolResult& result) = 0;
+  // The rehearsal of `pending` (decided REHEARSAL_REQUIRED) ran with `result`: the core
+  // records it and decides the real call `call` (core::Guard::CompleteRehearsal), answered
+  // like Decide (allow, APPROVAL_REQUIRED, or a deny such as REHEARSAL_FAILED).
+  // The default fails closed: an Enforcer that cannot report rehearsals denies the call.
+  virtual Outcome Rehearsed(const Outcome& pending, ToolCall call, const ToolResult& result) {
+    (void)result;
+    Decision d = DenyDecision(Code::kRehearsalFailed,
+                              "this enforcer cannot report rehearsals, so the call is not run",
+                              "mcp.gateway");
+    d.tool = call.tool;
+    return {std::move(d), pending.call_id};
+  }
   // The caller stopped waiting for the approval of `pending` (`reason` says why: the
   // client cancelled, timed out or disconnected): the approval is withdrawn so that no
   // reviewer decides a call nobody waits for. An approval decided meanwhile stays
@@ -147,6 +159,19 @@ class ToolViewSource {
   virtual Result<View> ViewTools(const std::vector<std::string>& tools) = 0;
 };
 
+// A staging MCP server that rehearsals of `rehearse: {upstream: NAME}` are sent to
+// (docs/mcp.md#rehearsal). Implementations: StdioRehearsalUpstream (a child process).
+// Thread-safety: any thread; calls may block up to `timeout`.
+class RehearsalUpstream {
+ public:
+  virtual ~RehearsalUpstream() = default;
+  // Sends tools/call {name: tool, arguments: args} and returns the server's JSON-RPC
+  // response (with "result" or "error"), or an error (timeout, the server died, ...).
+  virtual Result<boost::json::object> CallTool(const std::string& tool,
+                                               const boost::json::object& args,
+                                               std::chrono::milliseconds timeout) = 0;
+};
+
 struct GatewayOptions {
   std::string agent_id;
   ToolViewSource* tools = nullptr;   // required
@@ -157,6 +182,10 @@ struct GatewayOptions {
   // either direction. A name that LooksLikeToolsCall is never forwarded undecided.
   std::vector<std::string> forward_methods;
   std::chrono::milliseconds catalog_timeout{10000};
+  // Staging upstreams by name, for `rehearse: {upstream: NAME}` (not owned), and how long a
+  // rehearsal may take before it counts as failed.
+  std::map<std::string, RehearsalUpstream*, std::less<>> rehearsal_upstreams;
+  std::chrono::milliseconds rehearsal_timeout{30000};
 };
 
 class Gateway {
@@ -203,7 +232,15 @@ class Gateway {
     bool pin_ok = false;                      // false: changed definition or pin store error
     std::vector<std::string> labels;          // AnnotationLabels(definition)
   };
+  // A rehearsal sent to this gateway's own upstream, waiting for its response.
+  struct RehearsalWait {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<boost::json::object> response;  // the JSON-RPC response
+    std::string failed;                           // the upstream went away
+  };
   struct Pending {
+    std::shared_ptr<RehearsalWait> rehearsal;  // set: a rehearsal, never relayed
     std::string method;
     std::string tool;     // tools/call
     std::string call_id;  // tools/call that was forwarded
@@ -243,6 +280,18 @@ class Gateway {
   void FinishHeld(boost::json::value doc, boost::json::value id, std::string tool,
                   boost::json::object args, Enforcer::Outcome pending,
                   std::optional<boost::json::value> progress_token, std::shared_ptr<Held> held);
+  // REHEARSAL_REQUIRED (docs/mcp.md#rehearsal), on a held call's thread: sends the
+  // rehearsal, reports its outcome to the Enforcer and proceeds with the real call's
+  // decision.
+  void RehearseHeld(boost::json::value doc, boost::json::value id, std::string tool,
+                    boost::json::object args, ToolCall call, Enforcer::Outcome pending,
+                    std::optional<boost::json::value> progress_token, std::shared_ptr<Held> held);
+  // Runs the rehearsal `r` of `tool` and returns its outcome (never throws, never blocks
+  // longer than options_.rehearsal_timeout plus the catalog's).
+  ToolResult RunRehearsal(const std::string& tool, const Rehearsal& r, Held& held);
+  // Sends a rehearsal to this gateway's own upstream and waits for the response.
+  Result<boost::json::object> CallOwnUpstream(const std::string& tool,
+                                              const boost::json::object& args, Held& held);
   void RefuseCall(const boost::json::value& id, const std::string& tool, const std::string& call_id,
                   Code code, const std::string& reason);
   // Filters a tools/list result in place and updates the catalog.

@@ -6,7 +6,22 @@ namespace interlock::mcp {
 
 Enforcer::Outcome GuardEnforcer::Decide(ToolCall call) {
   const std::string tool = call.tool;
-  core::GuardResponse r = guard_->Decide(agent_id_, agent_id_, run_id_, std::move(call));
+  return Answer(guard_->Decide(agent_id_, agent_id_, run_id_, std::move(call)), tool);
+}
+
+Enforcer::Outcome GuardEnforcer::Rehearsed(const Outcome& pending, ToolCall call,
+                                           const ToolResult& result) {
+  store::CallResult r;
+  r.ok = result.ok;
+  r.output_json = result.output_json;
+  r.error = result.error;
+  const std::string tool = call.tool;
+  return Answer(guard_->CompleteRehearsal(agent_id_, agent_id_, pending.call_id, r,
+                                          std::move(call.args), std::move(call.mask_values)),
+                tool);
+}
+
+Enforcer::Outcome GuardEnforcer::Answer(core::GuardResponse r, const std::string& tool) {
   Outcome out{std::move(r.decision), std::move(r.call_id)};
   if (out.decision.verdict == Verdict::kApprovalRequired) {
     // Recorded as APPROVAL_REQUIRED by the store; without an approval service it can

@@ -49,12 +49,15 @@ class GuardEnforcer final : public Enforcer {
   Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                         const std::function<void()>& progress) override;
   Status RecordResult(std::string_view call_id, const ToolResult& result) override;
+  Outcome Rehearsed(const Outcome& pending, ToolCall call, const ToolResult& result) override;
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
 
   // Results whose queued write failed after RecordResult returned.
   uint64_t failed_results() const { return failed_results_->load(); }
 
  private:
+  // APPROVAL_REQUIRED becomes a deny here (no approval service); its approval is withdrawn.
+  Outcome Answer(core::GuardResponse r, const std::string& tool);
   core::Guard* guard_;
   store::Store* store_;
   const Clock* clock_;

@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "mcp/framing.h"
 #include "mcp/http_upstream.h"
+#include "mcp/staging.h"
 #include "mcp/upstream.h"
 
 namespace interlock::mcp {
@@ -151,7 +152,70 @@ Result<std::unique_ptr<Upstream>> Open(const ServerSpec& spec) {
   return std::unique_ptr<Upstream>(std::move(*up));
 }
 
+// A persistent client session to a staging server: opened and initialized on the first
+// rehearsal, reopened after it died. One rehearsal at a time.
+class StagingUpstream final : public RehearsalUpstream {
+ public:
+  explicit StagingUpstream(ServerSpec spec) : spec_(std::move(spec)) {}
+  ~StagingUpstream() override { CloseLocked(); }
+
+  Result<json::object> CallTool(const std::string& tool, const json::object& args,
+                                std::chrono::milliseconds timeout) override {
+    std::lock_guard lock(mu_);
+    const Clock::time_point deadline = Clock::now() + timeout;
+    if (up_ == nullptr) {
+      if (Status s = OpenLocked(deadline); !s.ok()) {
+        CloseLocked();
+        return s.error();
+      }
+    }
+    auto result = Exchange(
+        *up_, *inbox_,
+        Request(next_id_++, "tools/call", json::object{{"name", tool}, {"arguments", args}}),
+        deadline);
+    if (!result.ok()) {
+      CloseLocked();  // a timed-out or dead session is not reused
+      return result.error();
+    }
+    return json::object{{"jsonrpc", "2.0"}, {"result", std::move(*result)}};
+  }
+
+ private:
+  Status OpenLocked(Clock::time_point deadline) {
+    auto opened = Open(spec_);
+    if (!opened.ok()) return opened.error();
+    up_ = std::move(*opened);
+    inbox_ = std::make_unique<Inbox>();
+    if (Status s = up_->Start(inbox_->Callbacks()); !s.ok()) return s;
+    auto init = Exchange(
+        *up_, *inbox_,
+        Request(next_id_++, "initialize",
+                {{"protocolVersion", kProtocolVersion},
+                 {"capabilities", json::object()},
+                 {"clientInfo", json::object{{"name", "interlock"}, {"version", "rehearsal"}}}}),
+        deadline);
+    if (!init.ok()) return init.error();
+    up_->Send(json::object{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+    return Status::Ok();
+  }
+  void CloseLocked() {
+    if (up_ != nullptr) up_->Close();  // before the inbox goes: no callback after it
+    up_.reset();
+    inbox_.reset();
+  }
+
+  const ServerSpec spec_;
+  std::mutex mu_;
+  std::unique_ptr<Upstream> up_;
+  std::unique_ptr<Inbox> inbox_;
+  int64_t next_id_ = 1;
+};
+
 }  // namespace
+
+std::unique_ptr<RehearsalUpstream> MakeStagingUpstream(ServerSpec spec) {
+  return std::make_unique<StagingUpstream>(std::move(spec));
+}
 
 Result<ServerCatalog> ListServerTools(const ServerSpec& spec) {
   auto opened = Open(spec);

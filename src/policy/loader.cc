@@ -78,6 +78,7 @@ constexpr int64_t kMaxCostMicros = 1'000'000'000LL * 1'000'000LL;
 // About 31 years in milliseconds; keeps deadline arithmetic far from int64 overflow.
 constexpr int64_t kMaxWallClockMs = 1'000'000'000LL * 1'000LL;
 constexpr uint64_t kSecondsPerDay = 86400;
+constexpr int kMaxRehearseArgsDepth = 16;
 
 constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
 
@@ -810,6 +811,10 @@ class Parser {
   // Sequences (issue 15): workflow, labels and flows, rate limits and quotas.
   std::optional<std::vector<std::string>> Labels(const Field& f);
   std::optional<RateLimit> ParseRateLimit(const Field& f);
+  std::optional<ToolRule::Rehearse> ParseRehearse(const Field& f);
+  // Any YAML value as JSON (mappings, lists and scalars, to `depth` levels), for values
+  // the policy passes on verbatim (rehearse.args).
+  std::optional<boost::json::value> JsonValue(const Field& f, int depth);
   void ParseQuotas(const Field& f, AgentPolicy* p);
   void ParseEgress(const Field& f, AgentPolicy* p);  // issue 16: egress.allow
   void ParseFlows(const Field& f, AgentPolicy* p);
@@ -1034,7 +1039,8 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   }
   auto m = Map(named, {"name", "scope", "scope_argument", "constraints", "requires_approval",
                        "approval_timeout_seconds", "auto_deny_on_timeout", "approvals_required",
-                       "reversible", "blast_radius", "autonomy", "redact", "labels", "rate_limit"});
+                       "reversible", "blast_radius", "autonomy", "redact", "labels", "rate_limit",
+                       "rehearse"});
   if (!m) return std::nullopt;
   const Field* name_field = m->Get("name");
   if (!name_field) {
@@ -1084,6 +1090,8 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
       if (auto v = Labels(g)) rule.labels = std::move(*v);
     } else if (k == "rate_limit") {
       rule.rate_limit = ParseRateLimit(g);
+    } else if (k == "rehearse") {
+      rule.rehearse = ParseRehearse(g);
     }
   }
   // A rule with errors is still returned, so the checks across entries (listed twice,
@@ -1876,6 +1884,91 @@ std::optional<RateLimit> Parser::ParseRateLimit(const Field& f) {
   }
   if (!ok) return std::nullopt;
   return r;
+}
+
+std::optional<ToolRule::Rehearse> Parser::ParseRehearse(const Field& f) {
+  auto m = Map(f, {"args", "upstream"});
+  if (!m) return std::nullopt;
+  ToolRule::Rehearse r;
+  r.at = Loc(f.key_mark);
+  bool ok = true;
+  if (const Field* a = m->Get("args")) {
+    Field g = *a;
+    g.path = f.path + ".args";
+    auto kind = KindOf(g);
+    if (kind && *kind != Kind::kMap) {
+      WrongType(g, *kind, "a mapping of argument names to values");
+      ok = false;
+    } else if (auto v = JsonValue(g, kMaxRehearseArgsDepth)) {
+      r.args = std::move(v->as_object());
+      if (r.args.empty()) {
+        Error(Mark(g), "invalid-value", Describe(g.path) + ": must name at least one argument");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  }
+  if (const Field* u = m->Get("upstream")) {
+    Field g = *u;
+    g.path = f.path + ".upstream";
+    if (auto v = Name(g)) {
+      r.upstream = std::move(*v);
+    } else {
+      ok = false;
+    }
+  }
+  if (ok && r.args.empty() && r.upstream.empty()) {
+    Error(f.key_mark, "missing-key",
+          Describe(f.path) +
+              ": needs 'args' (merged into the rehearsal's arguments) or "
+              "'upstream' (the staging upstream it is sent to), or both");
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return r;
+}
+
+std::optional<boost::json::value> Parser::JsonValue(const Field& f, int depth) {
+  auto kind = KindOf(f);
+  if (!kind) return std::nullopt;
+  if (*kind != Kind::kMap && *kind != Kind::kList) {
+    if (*kind == Kind::kNull) return boost::json::value(nullptr);
+    return JsonScalar(f);
+  }
+  if (depth <= 0) {
+    Error(Mark(f), "invalid-value", Describe(f.path) + ": nested too deeply");
+    return std::nullopt;
+  }
+  bool ok = true;
+  if (*kind == Kind::kList) {
+    auto items = List(f);
+    if (!items) return std::nullopt;
+    boost::json::array out;
+    for (const Field& e : *items) {
+      if (auto v = JsonValue(e, depth - 1)) {
+        out.push_back(std::move(*v));
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return boost::json::value(std::move(out));
+  }
+  auto m = Map(f, {}, /*any_key=*/true);
+  if (!m) return std::nullopt;
+  boost::json::object out;
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = f.path + "." + item.key;
+    if (auto v = JsonValue(g, depth - 1)) {
+      out[item.key] = std::move(*v);
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return boost::json::value(std::move(out));
 }
 
 void Parser::ParseQuotas(const Field& f, AgentPolicy* p) {

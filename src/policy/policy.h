@@ -141,6 +141,15 @@ struct ToolRule {
   // the tool declares for itself (ToolCall::declared_labels, MCP annotations) are ignored.
   bool labels_written = false;
   std::optional<RateLimit> rate_limit;
+  // rehearse: (docs/policy.md#rehearsal) an allowed call is first sent as a rehearsal:
+  // with `args` merged into its arguments (top-level keys replaced), to `upstream` when set
+  // (a staging server), else to the same server. At least one of the two is set.
+  struct Rehearse {
+    boost::json::object args;
+    std::string upstream;
+    Location at;
+  };
+  std::optional<Rehearse> rehearse;
 };
 
 struct Execution {

@@ -152,6 +152,7 @@ struct Route {
     kRunEnd,
     kCall,
     kCallResult,
+    kCallRehearsal,
     kKill,
     kAudit,
     kApprovals,
@@ -257,6 +258,8 @@ Route Match(std::string_view target) {
         set(Route::kCall, {http::verb::get}, "GET");
       } else if (n == 4 && seg[3] == "result") {
         set(Route::kCallResult, {http::verb::post}, "POST");
+      } else if (n == 4 && seg[3] == "rehearsal") {
+        set(Route::kCallRehearsal, {http::verb::post}, "POST");
       }
       if (r.kind != Route::kNone) r.id = seg[2];
     } else if (seg[1] == "approvals") {
@@ -280,7 +283,8 @@ Route Match(std::string_view target) {
   if (r.kind != Route::kNone &&
       (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
        r.kind == Route::kRunEnd || r.kind == Route::kCall || r.kind == Route::kCallResult ||
-       r.kind == Route::kApproval || r.kind == Route::kApprovalWithdraw)) {
+       r.kind == Route::kCallRehearsal || r.kind == Route::kApproval ||
+       r.kind == Route::kApprovalWithdraw)) {
     r.bad_id = !ValidId(r.id);
   }
   if (r.kind == Route::kApprovals) {
@@ -621,6 +625,9 @@ void Api::Handle(HttpRequest req, Responder r) {
     case Route::kCallResult:
       if (!agent) return r.Send(Forbidden("only agent tokens may report results"));
       return HandleResult(caller, req, std::move(route.id), std::move(r));
+    case Route::kCallRehearsal:
+      if (!agent) return r.Send(Forbidden("only agent tokens may report rehearsals"));
+      return HandleRehearsal(caller, req, std::move(route.id), std::move(r));
     case Route::kKill:
       if (req.method() == http::verb::post) {
         if (p.role != store::Role::kAdmin) {
@@ -700,22 +707,26 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
               g.decision.code != Code::kKillSwitch) {
             metrics_->RunHalted();
           }
-          json::object out = DecisionJson(g.decision);
-          if (!g.call_id.empty()) out["call_id"] = g.call_id;
-          if (!g.call_id.empty() && (g.decision.verdict == Verdict::kApprovalRequired ||
-                                     (g.existing_call && g.decision.rule == "approval"))) {
-            const std::string approval_id = store::ApprovalIdForCall(g.call_id);
-            out["approval_id"] = approval_id;
-            if (std::string url = ApprovalUrl(approval_id); !url.empty()) {
-              out["approval_url"] = std::move(url);
-            }
-          }
-          if (g.existing_call) out["existing_call"] = true;
-          if (!g.error) out["run"] = RunStateJson(g.state);
-          r.Send(JsonResponse(200, out));
+          r.Send(JsonResponse(200, DecideReply(g)));
         });
       },
       traceparent);
+}
+
+json::object Api::DecideReply(const core::GuardResponse& g) const {
+  json::object out = DecisionJson(g.decision);
+  if (!g.call_id.empty()) out["call_id"] = g.call_id;
+  if (!g.call_id.empty() && (g.decision.verdict == Verdict::kApprovalRequired ||
+                             (g.existing_call && g.decision.rule == "approval"))) {
+    const std::string approval_id = store::ApprovalIdForCall(g.call_id);
+    out["approval_id"] = approval_id;
+    if (std::string url = ApprovalUrl(approval_id); !url.empty()) {
+      out["approval_url"] = std::move(url);
+    }
+  }
+  if (g.existing_call) out["existing_call"] = true;
+  if (!g.error) out["run"] = RunStateJson(g.state);
+  return out;
 }
 
 void Api::HandleCreateRun(const Caller& c, Responder r) {
@@ -864,19 +875,17 @@ void Api::HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, 
   });
 }
 
-void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call_id, Responder r) {
-  auto body = ParseObjectBody(req, options_.max_body_bytes, false);
-  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+Result<store::CallResult> Api::ParseResultBody(const json::object& o) const {
+  auto invalid = [](std::string m) { return Error::Invalid(std::move(m)); };
   store::CallResult result;
-  const json::object& o = *body;
   if (auto* ok = o.if_contains("ok")) {
-    if (!ok->is_bool()) return r.Send(InvalidRequest("ok must be a boolean"));
+    if (!ok->is_bool()) return invalid(("ok must be a boolean"));
     result.ok = ok->as_bool();
   } else {
-    return r.Send(InvalidRequest("ok is required"));
+    return invalid(("ok is required"));
   }
   if (auto* err = o.if_contains("error"); err && !err->is_null()) {
-    if (!err->is_string()) return r.Send(InvalidRequest("error must be a string"));
+    if (!err->is_string()) return invalid(("error must be a string"));
     result.error = std::string(err->as_string().subview(
         0, std::min<size_t>(err->as_string().size(), kMaxReasonBytes * 4)));
   }
@@ -891,13 +900,53 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
   }
   if (auto* u = o.if_contains("usage"); u && !u->is_null()) {
     auto usage = engine::UsageFromJson(*u);
-    if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
+    if (!usage.ok()) return usage.error();
     result.usage = *usage;
   }
+  return result;
+}
+
+void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call_id, Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  auto parsed = ParseResultBody(*body);
+  if (!parsed.ok()) return r.Send(InvalidRequest(parsed.error().message));
+  store::CallResult result = std::move(parsed).value();
   result.policies = policies_->Current();  // a result may move the run's workflow
   Blocking([this, c, r, call_id, result = std::move(result)] {
     Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
+  });
+}
+
+void Api::HandleRehearsal(const Caller& c, const HttpRequest& req, std::string call_id,
+                          Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  for (const auto& kv : *body) {
+    const std::string_view k = kv.key();
+    if (k != "ok" && k != "output" && k != "error" && k != "usage" && k != "args") {
+      return r.Send(InvalidRequest("unknown field '" + std::string(k) + "'"));
+    }
+  }
+  auto parsed = ParseResultBody(*body);
+  if (!parsed.ok()) return r.Send(InvalidRequest(parsed.error().message));
+  std::optional<json::object> args;
+  if (const json::value* a = body->if_contains("args"); a != nullptr && !a->is_null()) {
+    if (!a->is_object()) return r.Send(InvalidRequest("args must be an object"));
+    args = a->get_object();
+  }
+  Blocking([this, c, r, call_id, result = std::move(parsed).value(), args = std::move(args)] {
+    const auto start = std::chrono::steady_clock::now();
+    core::GuardResponse g =
+        guard_->CompleteRehearsal(c.principal.agent_id, c.principal.name, call_id, result, args);
+    if (g.error && *g.error != ErrorKind::kUnavailable && *g.error != ErrorKind::kInternal) {
+      return r.Send(StoreError(Error{*g.error, g.decision.reason}));
+    }
+    if (g.error) metrics_->RecordStoreError();
+    metrics_->RecordDecision(c.principal.agent_id, g.decision.code,
+                             std::chrono::steady_clock::now() - start);
+    r.Send(JsonResponse(200, DecideReply(g)));
   });
 }
 
@@ -1083,6 +1132,11 @@ void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r)
     if (auto call = store_->GetCall(a->call_id); call.ok()) {
       out["args"] = call->record.call.args;
       out["decision"] = DecisionJson(call->record.decision);
+      // What the call's rehearsal showed ("in staging this deletes 14 resources"), beside
+      // the arguments, for the reviewer.
+      if (call->record.decision.rehearsal) {
+        out["rehearsal"] = RehearsalToJson(*call->record.decision.rehearsal);
+      }
     }
     std::shared_ptr<const policy::PolicySet> set = policies_->Current();
     const policy::AgentPolicy* agent = set ? set->Find(a->agent_id) : nullptr;

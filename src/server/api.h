@@ -116,6 +116,12 @@ class Api final : public RequestHandler {
   void HandleEndRun(const Caller& c, std::string run_id, Responder r);
   void HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, Responder r);
   void HandleResult(const Caller& c, const HttpRequest& req, std::string call_id, Responder r);
+  // POST /v1/calls/{id}/rehearsal: Guard::CompleteRehearsal, answered like a decision.
+  void HandleRehearsal(const Caller& c, const HttpRequest& req, std::string call_id, Responder r);
+  // {"ok","output","error","usage"} of a result or a rehearsal's outcome.
+  Result<store::CallResult> ParseResultBody(const boost::json::object& o) const;
+  // The answer to a decision: the decision object, call_id, approval_id/url, run state.
+  boost::json::object DecideReply(const core::GuardResponse& g) const;
   void HandleSetKill(const Caller& c, const HttpRequest& req, Responder r);
   void HandleAudit(audit::AuditQuery query, Responder r);
   void HandleListKill(const Caller& c, Responder r);

@@ -16,6 +16,23 @@ Decision McpEnforcer::Unavailable(const std::string& tool, const std::string& wh
   return d;
 }
 
+mcp::Enforcer::Outcome McpEnforcer::Rehearsed(const Outcome& pending, ToolCall call,
+                                              const mcp::ToolResult& result) {
+  store::CallResult res;
+  res.ok = result.ok;
+  res.output_json = result.output_json;
+  res.error = result.error;
+  core::GuardResponse r =
+      guard_->CompleteRehearsal(agent_id_, principal_, pending.call_id, res, std::move(call.args),
+                                std::move(call.mask_values));
+  Outcome out{std::move(r.decision), std::move(r.call_id)};
+  if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
+    out.approval_id = store::ApprovalIdForCall(out.call_id);
+    if (approval_url_) out.approval_url = approval_url_(out.approval_id);
+  }
+  return out;
+}
+
 mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
   core::GuardResponse r = guard_->Decide(agent_id_, principal_, run_id_, std::move(call));
   Outcome out{std::move(r.decision), std::move(r.call_id)};

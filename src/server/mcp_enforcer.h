@@ -51,6 +51,7 @@ class McpEnforcer final : public mcp::Enforcer {
   Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                         const std::function<void()>& progress) override;
   Status RecordResult(std::string_view call_id, const mcp::ToolResult& result) override;
+  Outcome Rehearsed(const Outcome& pending, ToolCall call, const mcp::ToolResult& result) override;
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
 
   const std::string& run_id() const { return run_id_; }

@@ -19,6 +19,7 @@
 #include "mcp/http_upstream.h"
 #include "mcp/sandbox.h"
 #include "mcp/sse.h"
+#include "mcp/staging.h"
 #include "mcp/tool_view.h"
 #include "mcp/upstream.h"
 #include "server/mcp_enforcer.h"
@@ -222,6 +223,17 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       upstream_ = std::move(*client);
     }
     mcp::GatewayOptions g;
+    for (const auto& [name, other] : service_->upstreams_) {
+      mcp::ServerSpec spec;
+      spec.command = other.config.command;
+      spec.env = other.child_env;
+      spec.url = other.config.url;
+      spec.headers = other.headers;
+      spec.ca_file = other.config.ca_file;
+      auto& staging = staging_[name];
+      staging = mcp::MakeStagingUpstream(std::move(spec));
+      g.rehearsal_upstreams.emplace(name, staging.get());
+    }
     g.agent_id = agent_.agent_id;
     g.tools = tool_view_.get();
     g.enforcer = enforcer_.get();
@@ -616,6 +628,9 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<mcp::SandboxSocketDir> socket_dir_;           // sandbox: upstreams
   std::unique_ptr<egress::GuardEgressDecider> egress_decider_;  // sandbox: upstreams
   std::unique_ptr<mcp::Upstream> upstream_;
+  // Staging servers for `rehearse: {upstream: NAME}`: every configured upstream, by name,
+  // opened on a session's first rehearsal to it. Declared before gateway_, which uses them.
+  std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging_;
   std::unique_ptr<mcp::Gateway> gateway_;
   // Declared after the gateway: destroyed (stopped) before it and before what it decides with.
   std::unique_ptr<egress::EgressProxy> egress_proxy_;

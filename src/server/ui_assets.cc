@@ -54,6 +54,8 @@ constexpr std::string_view kIndexHtml = R"ui(<!doctype html>
         <p id="d-why"></p>
         <h3>Arguments</h3>
         <table id="d-args" class="kv"></table>
+        <h3 id="d-reh-h" hidden>Rehearsal</h3>
+        <pre id="d-reh" hidden></pre>
         <h3>Run so far</h3>
         <table id="d-run" class="run"></table>
         <h3>Votes</h3>
@@ -254,6 +256,13 @@ constexpr std::string_view kAppJs = R"ui('use strict';
     const args = $('d-args');
     args.replaceChildren();
     for (const [k, v] of Object.entries(a.args || {})) row(args, [k, valueNode(v)]);
+    // What the call's rehearsal showed (text only, never markup), beside the arguments.
+    const reh = a.rehearsal;
+    $('d-reh-h').hidden = $('d-reh').hidden = !reh;
+    $('d-reh').textContent = reh
+        ? (reh.ok ? 'succeeded' : 'failed') + ' (call ' + (reh.call_id || '?') + '): ' +
+          (reh.output || reh.error || '')
+        : '';
     const run = $('d-run');
     run.replaceChildren();
     for (const c of a.run_calls || []) {

@@ -454,6 +454,21 @@ Decision DecisionFromJson(const boost::json::object& o) {
     d.shadow_verdict = ParseVerdict(GetStr(o, "shadow_decision"));
     d.shadow_code = ParseCode(GetStr(o, "shadow_code"));
   }
+  if (const boost::json::value* r = o.if_contains("rehearsal"); r != nullptr && r->is_object()) {
+    const boost::json::object& ro = r->get_object();
+    Rehearsal reh;
+    reh.call_id = GetStr(ro, "call_id");
+    reh.reported = ro.contains("ok");
+    reh.ok = GetBool(ro, "ok");
+    reh.output = GetStr(ro, "output");
+    reh.error = GetStr(ro, "error");
+    reh.upstream = GetStr(ro, "upstream");
+    reh.args_sha256 = GetStr(ro, "args_sha256");
+    if (const boost::json::value* a = ro.if_contains("args"); a != nullptr && a->is_object()) {
+      reh.args = a->get_object();
+    }
+    d.rehearsal = std::move(reh);
+  }
   if (const boost::json::value* a = o.if_contains("approval"); a != nullptr && a->is_object()) {
     const boost::json::object& ao = a->get_object();
     d.approval_timeout_seconds = static_cast<int>(GetI64(ao, "timeout_seconds"));
@@ -1039,6 +1054,12 @@ class SqliteStore::Impl {
                            const CallResult& result, TimePoint now) {
     Txn txn(*this, b);
     return core::RecordResultInTxn(txn, call_id, agent_id, result, now);
+  }
+
+  Status ApplyRecordRehearsal(Batch& b, std::string_view call_id, std::string_view agent_id,
+                              const CallResult& result, TimePoint now, core::CallRecord* rec) {
+    Txn txn(*this, b);
+    return core::RecordRehearsalInTxn(txn, call_id, agent_id, result, now, rec);
   }
 
   Status ApplyEndRun(Batch& b, std::string_view run_id, std::string_view agent_id, TimePoint now) {
@@ -2028,6 +2049,17 @@ Status SqliteStore::RecordResult(std::string_view call_id, std::string_view agen
                                  const CallResult& result, TimePoint now) {
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) { return impl_->ApplyRecordResult(b, call_id, agent_id, result, now); });
+}
+
+Result<core::CallRecord> SqliteStore::RecordRehearsal(std::string_view call_id,
+                                                      std::string_view agent_id,
+                                                      const CallResult& result, TimePoint now) {
+  core::CallRecord rec;
+  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyRecordRehearsal(b, call_id, agent_id, result, now, &rec);
+  });
+  if (!s.ok()) return s.error();
+  return rec;
 }
 
 void SqliteStore::RecordResultAsync(std::string_view call_id, std::string_view agent_id,

@@ -70,6 +70,8 @@ class SqliteStore final : public Store {
   Result<StoredCall> GetCall(std::string_view call_id) override;
   Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
                                  std::shared_ptr<const policy::PolicySet> policies = {}) override;
+  Result<core::CallRecord> RecordRehearsal(std::string_view call_id, std::string_view agent_id,
+                                           const CallResult& result, TimePoint now) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
   void RecordResultAsync(std::string_view call_id, std::string_view agent_id,

@@ -1,0 +1,135 @@
+// Tests that `rehearse:` loads with file:line:column errors and that the engine asks for a
+// rehearsal only where the policy lets a call proceed, decides the real call on its outcome
+// (REHEARSAL_FAILED with the error text), and spends one step for both (docs/policy.md#rehearsal).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
+#include "policy/loader.h"
+
+namespace interlock::engine {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::shared_ptr<const policy::AgentPolicy> Load(const std::string& yaml,
+                                                std::string* errors = nullptr) {
+  std::vector<policy::Diagnostic> diags;
+  auto p = policy::ParseAgentPolicy(yaml, "t.yaml", &diags);
+  if (errors != nullptr) {
+    for (const auto& d : diags) *errors += d.ToString() + "\n";
+  }
+  return p.ok() ? *p : nullptr;
+}
+
+constexpr char kPolicy[] = R"(agent:
+  id: "ops"
+  identity: "ops@x"
+  autonomy: audit_based
+tools:
+  allowed:
+    - name: "deploy"
+      rehearse: {args: {dry_run: true, plan: {depth: 2, tags: ["a", 1]}}}
+    - name: "drop"
+      requires_approval: true
+      rehearse: {upstream: "staging"}
+  blocked:
+    - "rm"
+)";
+
+ToolCall Deploy() {
+  ToolCall c;
+  c.tool = "deploy";
+  c.args = boost::json::object{{"target", "web"}, {"dry_run", false}};
+  return c;
+}
+
+// Tests that an allowed call without a rehearsal outcome is REHEARSAL_REQUIRED with the
+// merged arguments (the rule's keys replace the call's), spending no step and no records.
+TEST(Rehearsal, AllowedCallFirstNeedsItsRehearsalAndSpendsNothing) {
+  auto p = Load(kPolicy);
+  ASSERT_NE(p, nullptr);
+  Evaluation ev = Evaluate(p.get(), RunState{}, Deploy(), EvalContext{});
+  EXPECT_EQ(ev.decision.verdict, Verdict::kRehearsalRequired);
+  EXPECT_EQ(ev.decision.code, Code::kRehearsalRequired);
+  ASSERT_TRUE(ev.decision.rehearsal.has_value());
+  EXPECT_EQ(ev.decision.rehearsal->args.at("dry_run"), true);
+  EXPECT_EQ(ev.decision.rehearsal->args.at("target"), "web");
+  EXPECT_EQ(ev.decision.rehearsal->args.at("plan").at("tags").at(1), 1);
+  EXPECT_EQ(ev.effects.steps, 0u);
+  EXPECT_FALSE(ev.effects.consume_records);
+  EXPECT_THAT(ev.decision.rule, HasSubstr(".rehearse"));
+}
+
+// Tests that a failed rehearsal denies with REHEARSAL_FAILED naming the rehearsal's call and
+// its error, and a successful one gives the policy's own verdict (approval stays approval).
+TEST(Rehearsal, OutcomeDecidesTheRealCall) {
+  auto p = Load(kPolicy);
+  ASSERT_NE(p, nullptr);
+  ToolCall failed = Deploy();
+  failed.rehearsal = ToolCall::RehearsalOutcome{"c-1", false, "", "would delete 14 resources"};
+  Evaluation f = Evaluate(p.get(), RunState{}, failed, EvalContext{});
+  EXPECT_EQ(f.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(f.decision.code, Code::kRehearsalFailed);
+  EXPECT_THAT(f.decision.reason, HasSubstr("c-1"));
+  EXPECT_THAT(f.decision.reason, HasSubstr("would delete 14 resources"));
+  EXPECT_EQ(f.effects.steps, 1u);
+
+  ToolCall ok = Deploy();
+  ok.rehearsal = ToolCall::RehearsalOutcome{"c-1", true, "\"fine\"", ""};
+  Evaluation a = Evaluate(p.get(), RunState{}, ok, EvalContext{});
+  EXPECT_EQ(a.decision.verdict, Verdict::kAllow);
+  ASSERT_TRUE(a.decision.rehearsal.has_value());
+  EXPECT_EQ(a.decision.rehearsal->call_id, "c-1");
+
+  ToolCall drop;
+  drop.tool = "drop";
+  Evaluation first = Evaluate(p.get(), RunState{}, drop, EvalContext{});
+  EXPECT_EQ(first.decision.verdict, Verdict::kRehearsalRequired);
+  EXPECT_EQ(first.decision.rehearsal->upstream, "staging");
+  drop.rehearsal = ToolCall::RehearsalOutcome{"c-2", true, "\"14 rows\"", ""};
+  EXPECT_EQ(Evaluate(p.get(), RunState{}, drop, EvalContext{}).decision.verdict,
+            Verdict::kApprovalRequired);
+}
+
+// Tests that a call the policy denies is denied without any rehearsal (nothing is sent for
+// a blocked tool or a halted run), and that a kill switch beats a successful rehearsal.
+TEST(Rehearsal, DeniedCallsAreNeverRehearsedAndKillSwitchWins) {
+  auto p = Load(kPolicy);
+  ASSERT_NE(p, nullptr);
+  RunState halted;
+  halted.halted = true;
+  EXPECT_EQ(Evaluate(p.get(), halted, Deploy(), EvalContext{}).decision.code, Code::kRunHalted);
+  ToolCall ok = Deploy();
+  ok.rehearsal = ToolCall::RehearsalOutcome{"c-1", true, "", ""};
+  EvalContext kill;
+  kill.kill = KillSwitch{"global", "incident"};
+  EXPECT_EQ(Evaluate(p.get(), RunState{}, ok, kill).decision.code, Code::kKillSwitch);
+}
+
+// Tests that the loader refuses a rehearse without args or upstream, a non-mapping args, an
+// empty args and unknown keys, each with its position.
+TEST(Rehearsal, LoaderErrorsHavePositions) {
+  auto with = [](const std::string& rehearse) {
+    return std::string(
+               "agent:\n  id: \"a\"\n  identity: \"a@x\"\ntools:\n  allowed:\n"
+               "    - name: \"t\"\n      rehearse: ") +
+           rehearse + "\n";
+  };
+  for (const std::string& bad :
+       {std::string("{}"), std::string("{args: [1]}"), std::string("{args: {}}"),
+        std::string("{upstream: \"\"}"), std::string("{args: {a: 1}, dryrun: true}"),
+        std::string("true")}) {
+    std::string errors;
+    EXPECT_EQ(Load(with(bad), &errors), nullptr) << bad;
+    EXPECT_THAT(errors, HasSubstr("t.yaml:7:")) << bad << "\n" << errors;
+  }
+  std::string errors;
+  EXPECT_NE(Load(with("{args: {a: 1}, upstream: \"s\"}"), &errors), nullptr) << errors;
+}
+
+}  // namespace
+}  // namespace interlock::engine
