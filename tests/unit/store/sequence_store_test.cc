@@ -441,3 +441,72 @@ TEST(SequenceAudit, ReplayShowsWorkflowMovesAndState) {
 
 }  // namespace
 }  // namespace interlock
+
+namespace interlock {
+namespace {
+
+// Two enforcement points on one store (two daemons on one PostgreSQL database, or two
+// processes on one SQLite file): the rate limit holds across them, exactly.
+template <class Open>
+void RateLimitAcrossTwoStores(Open open) {
+  std::unique_ptr<RunStore> s1 = open(), s2 = open();
+  ASSERT_NE(s1, nullptr);
+  ASSERT_NE(s2, nullptr);
+  core::PolicySource policies(Examples());
+  ManualClock clock(T0());
+  core::Guard g1(&policies, s1.get(), &clock, nullptr), g2(&policies, s2.get(), &clock, nullptr);
+  const std::string a = "notifier-agent";
+  std::atomic<int> allowed{0}, limited{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    core::Guard* g = t % 2 == 0 ? &g1 : &g2;
+    RunStore* s = t % 2 == 0 ? s1.get() : s2.get();
+    Result<core::RunInfo> run = s->CreateRun(a, "", clock.Now());
+    ASSERT_TRUE(run.ok());
+    threads.emplace_back([&, g, id = run->run_id] {
+      for (int i = 0; i < 4; ++i) {
+        ToolCall c;
+        c.tool = "send_notification";
+        c.args = {{"channel", "#ops"}, {"text", "hi"}};
+        GuardResponse r = g->Decide(a, a, id, std::move(c));
+        if (r.decision.verdict == Verdict::kAllow) ++allowed;
+        if (r.decision.code == Code::kRateLimited) ++limited;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(allowed.load(), 3);
+  EXPECT_EQ(limited.load(), 21);
+}
+
+TEST(SequenceFleet, RateLimitIsExactAcrossTwoSqliteStoresOnOneFile) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  RateLimitAcrossTwoStores([&]() -> std::unique_ptr<RunStore> {
+    store::StoreOptions o;
+    o.path = path;
+    o.durable_full = false;
+    o.busy_timeout_ms = 10000;
+    auto s = store::SqliteStore::Open(o);
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+    return s.ok() ? std::move(s).value() : nullptr;
+  });
+}
+
+TEST(SequenceFleet, RateLimitIsExactAcrossTwoPostgresStoresOnOneDatabase) {
+  std::string error;
+  testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
+  ASSERT_NE(cluster, nullptr) << error;
+  const std::string uri = cluster->NewDatabase(&error);
+  ASSERT_FALSE(uri.empty()) << error;
+  RateLimitAcrossTwoStores([&]() -> std::unique_ptr<RunStore> {
+    store::PostgresOptions o;
+    o.uri = uri;
+    auto s = store::PostgresStore::Open(o);
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
+    return s.ok() ? std::move(s).value() : nullptr;
+  });
+}
+
+}  // namespace
+}  // namespace interlock
