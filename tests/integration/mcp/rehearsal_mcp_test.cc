@@ -78,11 +78,20 @@ std::string Text(const json::object& answer) {
   return std::string(r->at("content").at(0).at("text").as_string());
 }
 
+// The decision's code: in structuredContent, or in _meta when the tool declares an
+// outputSchema the decision would violate (the gateway knows the catalog before it decides).
 std::string CodeOf(const json::object& answer) {
   const json::value* r = answer.if_contains("result");
-  const json::value* sc = r != nullptr ? r->as_object().if_contains("structuredContent") : nullptr;
+  if (r == nullptr || !r->is_object()) return "";
+  const json::value* d = r->as_object().if_contains("structuredContent");
+  if (d == nullptr || !d->is_object() || !d->as_object().contains("code")) {
+    const json::value* meta = r->as_object().if_contains("_meta");
+    d = meta != nullptr && meta->is_object()
+            ? meta->as_object().if_contains("interlock.dev/decision")
+            : nullptr;
+  }
   const json::value* code =
-      sc != nullptr && sc->is_object() ? sc->as_object().if_contains("code") : nullptr;
+      d != nullptr && d->is_object() ? d->as_object().if_contains("code") : nullptr;
   return code != nullptr && code->is_string() ? std::string(code->as_string()) : "";
 }
 

@@ -94,12 +94,13 @@ EvalContext Ctx() {
   return ctx;
 }
 
-// Allow < approval < deny.
+// Allow < approval (or a rehearsal first) < deny.
 int Strictness(const Decision& d) {
   switch (d.verdict) {
     case Verdict::kAllow:
       return 0;
     case Verdict::kApprovalRequired:
+    case Verdict::kRehearsalRequired:  // proceeds only after more than the agent's word
       return 1;
     case Verdict::kDeny:
       return 2;
