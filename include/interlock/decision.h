@@ -107,6 +107,10 @@ struct Decision {
   int approvals_required = 1;
   // RATE_LIMITED: seconds until the tool's window has room again (>= 1); 0 otherwise.
   int64_t retry_after_s = 0;
+  // APPROVAL_REQUIRED of a call whose labels came from the tool's own declaration (MCP
+  // annotations; the policy writes none for it): those labels, kept with the decision so
+  // that the call adds them to its run when a reviewer releases it (core::ApplyRelease).
+  std::vector<std::string> declared_labels;
   std::optional<Rehearsal> rehearsal;
 
   bool allowed() const { return verdict == Verdict::kAllow; }

@@ -137,7 +137,8 @@ void AppendCanonicalJson(std::string* out, const boost::json::value& v) {
 }
 
 void AppendCanonicalDecision(std::string* out, const Decision& d) {
-  // Keys in byte order: agent, approval, at, code, decision, notify, reason, rehearsal,
+  // Keys in byte order: agent, approval, at, code, decision, declared_labels, notify,
+  // reason, rehearsal,
   // retry_after_s, rule, shadow, shadow_code, shadow_decision, tool (DecisionToJson's
   // optional ones only when it writes them).
   char sep = '{';
@@ -170,6 +171,15 @@ void AppendCanonicalDecision(std::string* out, const Decision& d) {
   AppendJsonString(out, CodeName(d.code));
   key("decision");
   AppendJsonString(out, VerdictName(d.verdict));
+  if (!d.declared_labels.empty()) {
+    key("declared_labels");
+    out->push_back('[');
+    for (size_t i = 0; i < d.declared_labels.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJsonString(out, d.declared_labels[i]);
+    }
+    out->push_back(']');
+  }
   if (!d.notifications.empty()) {
     key("notify");
     out->push_back('[');

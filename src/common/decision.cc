@@ -112,6 +112,11 @@ boost::json::object DecisionToJson(const Decision& d) {
     o["approval"] = std::move(a);
   }
   if (d.retry_after_s > 0) o["retry_after_s"] = d.retry_after_s;
+  if (!d.declared_labels.empty()) {
+    boost::json::array labels;
+    for (const std::string& l : d.declared_labels) labels.emplace_back(l);
+    o["declared_labels"] = std::move(labels);
+  }
   if (d.rehearsal) o["rehearsal"] = RehearsalToJson(*d.rehearsal);
   if (!d.notifications.empty()) {
     boost::json::array arr;
@@ -162,6 +167,18 @@ void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
     out->append(",\"approvals_required\":");
     AppendJsonInt(d.approvals_required, out);
     out->push_back('}');
+  }
+  if (d.retry_after_s > 0) {
+    out->append(",\"retry_after_s\":");
+    AppendJsonInt(d.retry_after_s, out);
+  }
+  if (!d.declared_labels.empty()) {
+    out->append(",\"declared_labels\":[");
+    for (size_t i = 0; i < d.declared_labels.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      AppendJsonString(d.declared_labels[i], out);
+    }
+    out->push_back(']');
   }
   if (d.rehearsal) {
     out->append(",\"rehearsal\":");

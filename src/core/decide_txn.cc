@@ -40,7 +40,7 @@ Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, RunRow& 
   }
   if (released_now && rq.policies != nullptr) {
     const policy::AgentPolicy* agent = rq.policies->Find(rq.agent_id);
-    if (Status s = ApplyRelease(txn, agent, call->call, rq.agent_id, rq.now, &row.state); !s.ok()) {
+    if (Status s = ApplyRelease(txn, agent, *call, rq.agent_id, rq.now, &row.state); !s.ok()) {
       return s;
     }
     if (Status s = txn.SaveRun(rq.run_id, row); !s.ok()) return s;  // the last write
@@ -88,14 +88,22 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
 
 }  // namespace
 
-Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const ToolCall& call,
+Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const CallRecord& recorded,
                     std::string_view agent_id, TimePoint now, RunState* state) {
   if (agent == nullptr) return Status::Ok();
-  engine::SequenceEffects fx = engine::ProceedEffects(agent, *state, call);
+  const ToolCall* call = &recorded.call;
+  ToolCall with_labels;
+  if (call->declared_labels.empty() && !recorded.decision.declared_labels.empty()) {
+    with_labels.tool = recorded.call.tool;
+    with_labels.args = recorded.call.args;
+    with_labels.declared_labels = recorded.decision.declared_labels;
+    call = &with_labels;
+  }
+  engine::SequenceEffects fx = engine::ProceedEffects(agent, *state, *call);
   for (std::string& l : fx.add_labels) state->labels.insert(std::move(l));
   if (fx.move) engine::ApplyMove(*fx.move, state);
   std::string key;
-  engine::RateLimitFor(agent, call.tool, &key);
+  engine::RateLimitFor(agent, call->tool, &key);
   return txn.AddAgentUsage(agent_id, key, true, Usage{}, now);
 }
 

@@ -28,8 +28,9 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
 // The release of an approved call (it proceeds now): applies what it adds to the run's
 // sequence state (engine::ProceedEffects: labels, a transition `on: allowed`) to *state
 // and counts it for the agent's rate limit and day quota. `agent` null: nothing. The
-// caller saves the run.
-Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const ToolCall& call,
+// caller saves the run. `call` is the call as recorded: its labels declared by the tool
+// (MCP annotations) come back from its decision (Decision::declared_labels).
+Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const CallRecord& call,
                     std::string_view agent_id, TimePoint now, RunState* state);
 
 // Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with

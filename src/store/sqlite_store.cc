@@ -450,6 +450,12 @@ Decision DecisionFromJson(const boost::json::object& o) {
   d.agent_id = GetStr(o, "agent");
   d.tool = GetStr(o, "tool");
   d.retry_after_s = GetI64(o, "retry_after_s");  // RATE_LIMITED, QUOTA_EXCEEDED
+  if (const boost::json::value* l = o.if_contains("declared_labels");
+      l != nullptr && l->is_array()) {
+    for (const boost::json::value& v : l->get_array()) {
+      if (v.is_string()) d.declared_labels.emplace_back(v.get_string());
+    }
+  }
   if (GetBool(o, "shadow")) {
     d.shadow_verdict = ParseVerdict(GetStr(o, "shadow_decision"));
     d.shadow_code = ParseCode(GetStr(o, "shadow_code"));
@@ -1031,8 +1037,8 @@ class SqliteStore::Impl {
       Txn txn(*this, b);
       Result<core::RunRow> row = txn.LoadRunForUpdate(r.run_id);
       if (!row.ok()) return row.error();
-      if (Status s = core::ApplyRelease(txn, policies->Find(r.agent_id), r.call, r.agent_id, now,
-                                        &row->state);
+      if (Status s =
+              core::ApplyRelease(txn, policies->Find(r.agent_id), r, r.agent_id, now, &row->state);
           !s.ok()) {
         return s;
       }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -337,6 +338,65 @@ TYPED_TEST(SequenceStore, DailyCostQuotaCountsUsageReportedThroughEveryRun) {
   const std::string r4 = this->NewRun(a);
   EXPECT_EQ(this->Call(a, r4, "get_channel_info", {{"channel", "#a"}}).decision.verdict,
             Verdict::kAllow);
+}
+
+// A tool that declares its own labels (MCP annotations; the policy writes none) and needs
+// approval: released by a reviewer, it adds the labels it declared when it was decided, so
+// a flow over them still fires afterwards. Without them a human-approved fetch of
+// untrusted content would be forgotten by the run, and the send after it would pass.
+TEST(SequenceRelease, ApprovedCallKeepsTheLabelsItsToolDeclared) {
+  for (const bool by_resubmission : {true, false}) {
+    TempDir dir;
+    SqliteBackend b(dir);
+    const std::string yaml =
+        "agent:\n  id: \"web-agent\"\n  identity: \"web@test\"\n  autonomy: audit_based\n"
+        "tools:\n  allowed:\n"
+        "    - name: \"fetch_page\"\n      requires_approval: true\n"
+        "    - name: \"send\"\n      labels: [\"external_communication\"]\n"
+        "flows:\n  - name: \"no-exfiltration\"\n    from: [\"untrusted_content\"]\n"
+        "    to: [\"external_communication\"]\n    action: deny\n";
+    const std::string path = dir.File("web.yaml");
+    { std::ofstream(path) << yaml; }
+    std::vector<policy::Diagnostic> diags;
+    auto set = policy::LoadPolicySet({path}, &diags, {});
+    ASSERT_TRUE(set.ok()) << set.error().message;
+    core::PolicySource policies(*set);
+    ManualClock clock(T0());
+    core::Guard guard(&policies, b.store.get(), &clock, nullptr);
+    const std::string a = "web-agent";
+    Result<core::RunInfo> run = b.store->CreateRun(a, "", clock.Now());
+    ASSERT_TRUE(run.ok());
+    auto call = [&](const std::string& tool, std::vector<std::string> declared,
+                    const std::string& approval = "") {
+      ToolCall c;
+      c.tool = tool;
+      c.args = boost::json::object{{"url", "https://example.com/"}};
+      c.declared_labels = std::move(declared);
+      c.approval_id = approval;
+      return guard.Decide(a, a, run->run_id, std::move(c));
+    };
+    GuardResponse gated = call("fetch_page", {"untrusted_content"});
+    ASSERT_EQ(gated.decision.code, Code::kApprovalRequired) << gated.decision.reason;
+    EXPECT_EQ(gated.decision.declared_labels, std::vector<std::string>{"untrusted_content"});
+    const std::string approval = store::ApprovalIdForCall(gated.call_id);
+    store::VoteRequest vote;
+    vote.approval_id = approval;
+    vote.reviewer = store::Principal{"t1", "rita", store::Role::kReviewer, ""};
+    vote.approve = true;
+    vote.now = clock.Now();
+    ASSERT_TRUE(b.store->Vote(vote).ok());
+    if (by_resubmission) {
+      // Re-sent without its labels (a client that lost them): the decided ones count.
+      EXPECT_EQ(call("fetch_page", {}, approval).decision.verdict, Verdict::kAllow);
+    } else {
+      auto read = b.store->ReleaseCall(gated.call_id, a, clock.Now(), guard.Policies());
+      ASSERT_TRUE(read.ok()) << read.error().message;
+    }
+    Result<core::RunInfo> after = b.store->GetRun(run->run_id);
+    ASSERT_TRUE(after.ok());
+    EXPECT_TRUE(after->state.labels.contains("untrusted_content")) << by_resubmission;
+    EXPECT_EQ(call("send", {}).decision.code, Code::kFlowViolation) << by_resubmission;
+  }
 }
 
 }  // namespace
