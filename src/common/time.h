@@ -24,6 +24,13 @@ std::string FormatRfc3339(TimePoint t);
 inline int64_t ToUnixMillis(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+// The UTC day (days since the epoch) of a time in Unix milliseconds, rounding down for
+// times before 1970. Quotas count per UTC day.
+inline int64_t UtcDayOfMillis(int64_t ms) {
+  constexpr int64_t kDay = 86'400'000;
+  return ms >= 0 ? ms / kDay : (ms - (kDay - 1)) / kDay;
+}
+
 inline TimePoint FromUnixMillis(int64_t ms) {
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
 }

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "common/time.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/run_store.h"
@@ -30,8 +31,6 @@ Result<RunInfo> MemoryRunStore::GetRun(std::string_view run_id) {
 }
 
 namespace {
-
-int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000; }
 
 // No approvals in memory: nothing to redeem, attach to or release.
 class NoApprovals final : public ApprovalRows {
@@ -124,7 +123,7 @@ class MemoryRunStore::Txn final : public StateTxn {
     }
     if (q.day) {
       auto it = store_.days_.find(agent_id);
-      if (it != store_.days_.end() && it->second.day == UtcDay(now_ms)) {
+      if (it != store_.days_.end() && it->second.day == UtcDayOfMillis(now_ms)) {
         u.day_calls = it->second.calls;
         u.day_tokens = it->second.tokens;
         u.day_cost_micros = it->second.cost_micros;
@@ -143,7 +142,7 @@ class MemoryRunStore::Txn final : public StateTxn {
     if (it == store_.days_.end())
       it = store_.days_.emplace(std::string(agent_id), DayTotals{}).first;
     DayTotals& d = it->second;
-    if (d.day != UtcDay(now_ms)) d = DayTotals{UtcDay(now_ms), 0, 0, 0};
+    if (d.day != UtcDayOfMillis(now_ms)) d = DayTotals{UtcDayOfMillis(now_ms), 0, 0, 0};
     if (call) ++d.calls;
     RunState sum;  // saturating addition, as for a run
     sum.tokens = d.tokens;

@@ -11,6 +11,7 @@
 #include <boost/json/parse.hpp>
 
 #include "audit/audit_log.h"
+#include "common/time.h"
 #include "engine/engine.h"
 #include "governance/history.h"
 
@@ -29,8 +30,6 @@ std::string_view Unquote(std::string_view token) {
 bool HasRedacted(std::string_view args) {
   return args.find("\"hmac-sha256:") != std::string_view::npos;
 }
-
-int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000; }
 
 // Usage {"tokens", "cost_usd"} of a record's data member `key` (zero when absent).
 Usage RecordUsage(std::string_view data, std::string_view key) {
@@ -69,7 +68,7 @@ struct Simulation {
 
   Day& DayOf(const std::string& agent, int64_t time_ms) {
     Day& d = days[agent];
-    if (d.day != UtcDay(time_ms)) d = Day{UtcDay(time_ms), 0, 0, 0};
+    if (d.day != UtcDayOfMillis(time_ms)) d = Day{UtcDayOfMillis(time_ms), 0, 0, 0};
     return d;
   }
   void AddUsage(const std::string& agent, int64_t time_ms, const Usage& u, bool call) {

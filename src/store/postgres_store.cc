@@ -25,9 +25,15 @@
 #include "core/roles.h"
 #include "core/run_txn.h"
 #include "store/call_id.h"
+#include "store/row_codec.h"
 
 namespace interlock::store {
 namespace {
+
+using internal::AppendStateStoreJson;
+using internal::Base64Url;
+using internal::NewId;
+using internal::ParseRecords;
 
 using pg::PgConn;
 using pg::PgResult;
@@ -144,69 +150,7 @@ constexpr const char* kSelectRunCols =
     "agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
     " records_json, version, sequence_json";
 
-std::string NewId(std::string_view prefix) {
-  const std::string bytes = RandomBytes(8);
-  return std::string(prefix) + HexEncode(reinterpret_cast<const uint8_t*>(bytes.data()), 8);
-}
-
 int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
-
-// The UTC day of a time in milliseconds since the epoch (quotas count per day).
-int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000; }
-
-// The run state as calls.state_after_json stores it (the SQLite store's format).
-void AppendStateStoreJson(std::string* out, const RunState& s) {
-  out->append("{\"steps\":");
-  audit::AppendJsonUint(out, s.steps);
-  out->append(",\"tokens\":");
-  audit::AppendJsonUint(out, s.tokens);
-  out->append(",\"cost_micros\":");
-  audit::AppendJsonInt(out, s.cost_micros);
-  out->append(",\"elapsed_ms\":");
-  audit::AppendJsonInt(out, s.elapsed_ms);
-  out->append(",\"halted\":");
-  audit::AppendJsonBool(out, s.halted);
-  out->append(",\"halt_reason\":");
-  audit::AppendJsonString(out, s.halt_reason);
-  out->append(",\"records\":");
-  audit::AppendCanonicalRecords(out, s);
-  out->push_back('}');
-}
-
-Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) return Error::Corrupt("store: runs.records_json is not an object");
-  std::map<std::string, uint64_t, std::less<>> out;
-  for (const auto& kv : v.get_object()) {
-    if (kv.value().is_uint64()) {
-      out[std::string(kv.key())] = kv.value().get_uint64();
-    } else if (kv.value().is_int64() && kv.value().get_int64() >= 0) {
-      out[std::string(kv.key())] = static_cast<uint64_t>(kv.value().get_int64());
-    } else {
-      return Error::Corrupt("store: runs.records_json holds a non-count");
-    }
-  }
-  return out;
-}
-
-std::string Base64Url(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : bytes) {
-    acc = (acc << 8) | static_cast<uint8_t>(ch);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
 
 Error NotYet(std::string_view what) {
   return Error::Unavailable("store: " + std::string(what) +
@@ -543,7 +487,7 @@ class PostgresStore::Impl {
         }
       }
       if (q.day) {
-        const std::pair<std::string, int64_t> key{std::string(agent_id), UtcDay(now_ms)};
+        const std::pair<std::string, int64_t> key{std::string(agent_id), UtcDayOfMillis(now_ms)};
         auto it = b_.days.find(key);
         if (it == b_.days.end()) {
           return Error::Internal("store: the day's totals were not read for this call");
@@ -565,7 +509,7 @@ class PostgresStore::Impl {
       if (call && !rate_key.empty()) {
         b_.hits.emplace_back(std::string(agent_id), std::string(rate_key), now_ms);
       }
-      Batch::Day& d = b_.day_adds[{std::string(agent_id), UtcDay(now_ms)}];
+      Batch::Day& d = b_.day_adds[{std::string(agent_id), UtcDayOfMillis(now_ms)}];
       if (call) ++d.calls;
       d.tokens += usage.tokens;
       d.cost_micros += usage.cost_micros;
@@ -1108,7 +1052,7 @@ void PostgresStore::DecideAsync(core::DecideRequest request, core::DecideFn deci
         w.oldest_ms = r->Int(0, 1);
       }
       if (q.day) {
-        const int64_t day = UtcDay(now_ms);
+        const int64_t day = UtcDayOfMillis(now_ms);
         Result<PgResult> r = c.Exec(
             "SELECT calls, tokens, cost_micros FROM agent_days WHERE agent_id = $1"
             " AND day = $2::bigint",

@@ -34,11 +34,17 @@
 #include "core/roles.h"
 #include "core/run_txn.h"
 #include "store/call_id.h"
+#include "store/row_codec.h"
 #include "store/sqlite_approvals.h"
 #include "store/sqlite_stmt.h"
 
 namespace interlock::store {
 namespace {
+
+using internal::AppendStateStoreJson;
+using internal::Base64Url;
+using internal::NewId;
+using internal::ParseRecords;
 
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
@@ -302,25 +308,6 @@ class Conn {
   std::unordered_map<const char*, sqlite3_stmt*> stmts_;
 };
 
-// Ids are unguessable (a caller must not enumerate other agents' calls). Random bytes
-// come from the CSPRNG in 4 KiB refills per thread: one RAND_bytes per 512 ids instead
-// of one per id (OpenSSL checks getpid() on every call).
-std::string NewId(std::string_view prefix) {
-  constexpr size_t kRefill = 4096;
-  constexpr size_t kIdBytes = 8;
-  thread_local std::string pool;
-  thread_local size_t used = kRefill;
-  if (used + kIdBytes > pool.size()) {
-    pool = RandomBytes(kRefill);
-    used = 0;
-  }
-  const auto* p = reinterpret_cast<const uint8_t*>(pool.data() + used);
-  used += kIdBytes;
-  std::string id(prefix);
-  id += HexEncode(p, kIdBytes);
-  return id;
-}
-
 // A call id that sorts by creation time: 12 hex digits of Unix milliseconds, then the
 // same 64 random bits as NewId. calls.call_id is the table's primary key, so random ids
 // dirtied a random index page per decision (one 4 KiB WAL frame each); time-ordered ids
@@ -332,56 +319,7 @@ std::string NewCallId(TimePoint now) {
   return id;
 }
 
-std::string Base64Url(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (bytes.size() - i == 1) {
-    const uint32_t v = byte(i) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-  } else if (bytes.size() - i == 2) {
-    const uint32_t v = (byte(i) << 16) | (byte(i + 1) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
 int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
-
-// The UTC day of a time in milliseconds since the epoch (quotas count per day).
-int64_t UtcDay(int64_t ms) { return ms >= 0 ? ms / 86'400'000 : (ms - 86'399'999) / 86'400'000; }
-
-// The run state as calls.state_after_json stores it (exact integers).
-void AppendStateStoreJson(std::string* out, const RunState& s) {
-  out->append("{\"steps\":");
-  audit::AppendJsonUint(out, s.steps);
-  out->append(",\"tokens\":");
-  audit::AppendJsonUint(out, s.tokens);
-  out->append(",\"cost_micros\":");
-  audit::AppendJsonInt(out, s.cost_micros);
-  out->append(",\"elapsed_ms\":");
-  audit::AppendJsonInt(out, s.elapsed_ms);
-  out->append(",\"halted\":");
-  audit::AppendJsonBool(out, s.halted);
-  out->append(",\"halt_reason\":");
-  audit::AppendJsonString(out, s.halt_reason);
-  out->append(",\"records\":");
-  audit::AppendCanonicalRecords(out, s);
-  out->push_back('}');
-}
 
 // Parses JSON written by this store; a failure means the row was tampered with.
 Result<boost::json::value> ParseStored(std::string_view text, std::string_view what) {
@@ -412,16 +350,6 @@ std::string GetStr(const boost::json::object& o, std::string_view key) {
 bool GetBool(const boost::json::object& o, std::string_view key, bool dflt = false) {
   const boost::json::value* v = o.if_contains(key);
   return v != nullptr && v->is_bool() ? v->get_bool() : dflt;
-}
-
-Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text) {
-  Result<boost::json::value> v = ParseStored(text, "runs.records_json");
-  if (!v.ok()) return v.error();
-  if (!v->is_object()) return Error::Corrupt("store: runs.records_json is not an object");
-  std::map<std::string, uint64_t, std::less<>> out;
-  for (const auto& kv : v->get_object())
-    out[std::string(kv.key())] = GetU64(v->get_object(), kv.key());
-  return out;
 }
 
 RunState StateFromJson(const boost::json::object& o) {
@@ -936,7 +864,7 @@ class SqliteStore::Impl {
         Result<sqlite3_stmt*> d = impl_.writer_.Get(kSelectDay);
         if (!d.ok()) return d.error();
         Query q(*d);
-        q.Text(1, agent_id).Int(2, UtcDay(now_ms));
+        q.Text(1, agent_id).Int(2, UtcDayOfMillis(now_ms));
         const int rc = q.Step();
         if (rc == SQLITE_ROW) {
           u.day_calls = static_cast<uint64_t>(q.ColInt(0));
@@ -963,7 +891,7 @@ class SqliteStore::Impl {
       if (!d.ok()) return d.error();
       Query q(*d);
       q.Text(1, agent_id)
-          .Int(2, UtcDay(now_ms))
+          .Int(2, UtcDayOfMillis(now_ms))
           .Int(3, call ? 1 : 0)
           .Int(4, static_cast<int64_t>(std::min<uint64_t>(usage.tokens, INT64_MAX)))
           .Int(5, usage.cost_micros);

@@ -1,0 +1,81 @@
+#include "store/row_codec.h"
+
+#include <boost/json/parse.hpp>
+
+#include "audit/canonical.h"
+#include "common/crypto.h"
+
+namespace interlock::store::internal {
+
+std::string NewId(std::string_view prefix) {
+  // One RAND_bytes per 512 ids instead of one per id (OpenSSL checks getpid() each call).
+  constexpr size_t kRefill = 4096;
+  constexpr size_t kIdBytes = 8;
+  thread_local std::string pool;
+  thread_local size_t used = kRefill;
+  if (used + kIdBytes > pool.size()) {
+    pool = RandomBytes(kRefill);
+    used = 0;
+  }
+  const auto* p = reinterpret_cast<const uint8_t*>(pool.data() + used);
+  used += kIdBytes;
+  std::string id(prefix);
+  id += HexEncode(p, kIdBytes);
+  return id;
+}
+
+std::string Base64Url(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : bytes) {
+    acc = (acc << 8) | static_cast<uint8_t>(ch);
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  return out;
+}
+
+void AppendStateStoreJson(std::string* out, const RunState& s) {
+  out->append("{\"steps\":");
+  audit::AppendJsonUint(out, s.steps);
+  out->append(",\"tokens\":");
+  audit::AppendJsonUint(out, s.tokens);
+  out->append(",\"cost_micros\":");
+  audit::AppendJsonInt(out, s.cost_micros);
+  out->append(",\"elapsed_ms\":");
+  audit::AppendJsonInt(out, s.elapsed_ms);
+  out->append(",\"halted\":");
+  audit::AppendJsonBool(out, s.halted);
+  out->append(",\"halt_reason\":");
+  audit::AppendJsonString(out, s.halt_reason);
+  out->append(",\"records\":");
+  audit::AppendCanonicalRecords(out, s);
+  out->push_back('}');
+}
+
+Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return Error::Corrupt("store: runs.records_json is not an object");
+  std::map<std::string, uint64_t, std::less<>> out;
+  for (const auto& kv : v.get_object()) {
+    if (kv.value().is_uint64()) {
+      out[std::string(kv.key())] = kv.value().get_uint64();
+    } else if (kv.value().is_int64() && kv.value().get_int64() >= 0) {
+      out[std::string(kv.key())] = static_cast<uint64_t>(kv.value().get_int64());
+    } else {
+      return Error::Corrupt("store: runs.records_json holds a non-count");
+    }
+  }
+  return out;
+}
+
+}  // namespace interlock::store::internal
