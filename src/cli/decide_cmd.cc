@@ -163,11 +163,12 @@ void AppendSequenceMembers(const policy::AgentPolicy* agent, const RunState& sta
 std::optional<Result<core::CallResult>> ParseResultLine(const std::string& line,
                                                         const JsonLimits& limits) {
   if (line.find("\"result\"") == std::string::npos) return std::nullopt;  // the usual case
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(line, ec);
-  if (ec || !v.is_object() || !v.get_object().contains("result")) return std::nullopt;
-  (void)limits;
-  const boost::json::object& o = v.get_object();
+  // The strict parser, as for calls: a duplicate key or an over-deep line is no result
+  // line (ParseToolCall then refuses it with its reason), never read one way here and
+  // another way elsewhere.
+  Result<boost::json::value> v = ParseJsonStrict(line, limits);
+  if (!v.ok() || !v->is_object() || !v->get_object().contains("result")) return std::nullopt;
+  const boost::json::object& o = v->get_object();
   if (o.size() != 1) {
     return Result<core::CallResult>(
         Error::Invalid("a result line holds only \"result\" (it reports the result of the "

@@ -806,8 +806,8 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
   }
   ev.effects.consume_records = d.verdict == Verdict::kAllow && call.kind == CallKind::kTool;
   if (ev.effects.consume_records) ev.effects.sequence = ProceedEffects(policy, state, call);
-  if (d.verdict == Verdict::kApprovalRequired && !call.declared_labels.empty() && rule != nullptr &&
-      !rule->labels_written && rule->labels.empty()) {
+  if (d.verdict == Verdict::kApprovalRequired && !call.declared_labels.empty() &&
+      TakesDeclaredLabels(rule)) {
     d.declared_labels = call.declared_labels;  // added to the run when a reviewer releases it
   }
   return ev;

@@ -125,6 +125,12 @@ void ApplyEffects(const Effects& effects, std::string_view tool, RunState* state
 // replace or remove the policy's. `rule` may be nullptr (no labels).
 const std::vector<std::string>& CallLabels(const policy::ToolRule* rule, const ToolCall& call);
 
+// Whether calls of `rule` carry the labels their tool declares (the policy writes none):
+// the one test CallLabels and the engine's Decision::declared_labels share.
+inline bool TakesDeclaredLabels(const policy::ToolRule* rule) {
+  return rule != nullptr && !rule->labels_written && rule->labels.empty();
+}
+
 // What `call` adds to the run's sequence state when it proceeds: its tool's labels and
 // the first transition `on: allowed` of the current state that matches. Evaluate() fills
 // Effects::sequence with it for an allowed call; a store calls it again when it releases

@@ -284,8 +284,7 @@ bool CheckFlows(const AgentPolicy& p, const RunState& state, const policy::ToolR
 const std::vector<std::string>& CallLabels(const policy::ToolRule* rule, const ToolCall& call) {
   static const std::vector<std::string> kNone;
   if (rule == nullptr) return kNone;
-  if (rule->labels_written || !rule->labels.empty()) return rule->labels;
-  return call.declared_labels;
+  return TakesDeclaredLabels(rule) ? call.declared_labels : rule->labels;
 }
 
 SequenceEffects ProceedEffects(const AgentPolicy* policy, const RunState& state,

@@ -332,6 +332,21 @@ TEST(DecideCommand, ResultLinesAdvanceTheReleaseWorkflow) {
   EXPECT_EQ(lines[12].at("result").as_object().at("recorded"), boost::json::value(false));
 }
 
+// A result line with a duplicate key is ambiguous (which "ok" counts?): refused as an
+// invalid line, never recorded one way or the other.
+TEST(DecideCommand, ResultLineWithDuplicateKeysIsRefusedNotRecorded) {
+  const std::string input = std::string(R"({"tool":"run_tests","args":{"version":"v1.2.3"}})") +
+                            "\n" + R"({"result":{"ok":false,"ok":true}})" + "\n" +
+                            R"({"result":{"ok":true},"result":{"ok":false}})" + "\n";
+  const auto lines = ParseLines(Decide(kExamples + "/release-agent.yaml", input));
+  ASSERT_EQ(lines.size(), 3u);  // one line per input line
+  EXPECT_EQ(Code(lines[0]), "ALLOWED");
+  for (size_t i : {1u, 2u}) {
+    EXPECT_EQ(Code(lines[i]), "INVALID_REQUEST") << i;
+    EXPECT_FALSE(lines[i].contains("result")) << i;
+  }
+}
+
 // Tests that a result line before any allowed call is answered (not recorded), and that
 // agents without sequences get their lines as before (no "workflow" member).
 TEST(DecideCommand, ResultLineWithoutAnAllowedCallIsAnsweredNotRecorded) {
