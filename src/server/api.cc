@@ -17,6 +17,7 @@
 #include "common/json.h"
 #include "engine/call_parser.h"
 #include "engine/engine.h"
+#include "policy/egress.h"
 #include "policy/workflow.h"
 #include "server/ui_assets.h"
 
@@ -153,6 +154,8 @@ struct Route {
     kCall,
     kCallResult,
     kCallRehearsal,
+    kRunEgress,
+    kCallEgressResult,
     kKill,
     kAudit,
     kApprovals,
@@ -251,6 +254,8 @@ Route Match(std::string_view target) {
         set(Route::kRunUsage, {http::verb::post}, "POST");
       } else if (n == 4 && seg[3] == "end") {
         set(Route::kRunEnd, {http::verb::post}, "POST");
+      } else if (n == 4 && seg[3] == "egress") {
+        set(Route::kRunEgress, {http::verb::post}, "POST");
       }
       if (r.kind != Route::kNone && n >= 3) r.id = seg[2];
     } else if (seg[1] == "calls") {
@@ -260,6 +265,8 @@ Route Match(std::string_view target) {
         set(Route::kCallResult, {http::verb::post}, "POST");
       } else if (n == 4 && seg[3] == "rehearsal") {
         set(Route::kCallRehearsal, {http::verb::post}, "POST");
+      } else if (n == 4 && seg[3] == "egress-result") {
+        set(Route::kCallEgressResult, {http::verb::post}, "POST");
       }
       if (r.kind != Route::kNone) r.id = seg[2];
     } else if (seg[1] == "approvals") {
@@ -284,7 +291,8 @@ Route Match(std::string_view target) {
       (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
        r.kind == Route::kRunEnd || r.kind == Route::kCall || r.kind == Route::kCallResult ||
        r.kind == Route::kCallRehearsal || r.kind == Route::kApproval ||
-       r.kind == Route::kApprovalWithdraw)) {
+       r.kind == Route::kApprovalWithdraw || r.kind == Route::kRunEgress ||
+       r.kind == Route::kCallEgressResult)) {
     r.bad_id = !ValidId(r.id);
   }
   if (r.kind == Route::kApprovals) {
@@ -628,6 +636,12 @@ void Api::Handle(HttpRequest req, Responder r) {
     case Route::kCallRehearsal:
       if (!agent) return r.Send(Forbidden("only agent tokens may report rehearsals"));
       return HandleRehearsal(caller, req, std::move(route.id), std::move(r));
+    case Route::kRunEgress:
+      if (!agent) return r.Send(Forbidden("only agent tokens may ask for egress decisions"));
+      return HandleEgress(caller, req, std::move(r), std::move(route.id));
+    case Route::kCallEgressResult:
+      if (!agent) return r.Send(Forbidden("only agent tokens may report egress results"));
+      return HandleEgressResult(caller, req, std::move(route.id), std::move(r));
     case Route::kKill:
       if (req.method() == http::verb::post) {
         if (p.role != store::Role::kAdmin) {
@@ -681,8 +695,15 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
   if (auto it = req.find("traceparent"); it != req.end() && it->value().size() <= 128) {
     traceparent = std::string(it->value());
   }
+  DecideAndReply(c, std::move(run_id), std::move(call).value(), std::move(r), start,
+                 std::move(traceparent));
+}
+
+void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
+                         std::chrono::steady_clock::time_point start, std::string traceparent) {
+  const std::string& agent_id = c.principal.agent_id;
   guard_->DecideAsync(
-      agent_id, c.principal.name, run_id, std::move(call).value(),
+      agent_id, c.principal.name, run_id, std::move(call),
       [this, r, start, agent_id](core::GuardResponse g) {
         // Runs on the store's writer thread: hand the work to the connection strand.
         net::post(r.executor(), [this, r, start, agent_id, g = std::move(g)]() mutable {
@@ -711,6 +732,139 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
         });
       },
       traceparent);
+}
+
+namespace {
+
+// The egress request body: {"host","port","address"[,"in_flight_call_id"]}, strictly.
+struct EgressRequestBody {
+  std::string host;  // normalised (policy::NormalizeHostName)
+  int64_t port = 0;
+  std::string address;  // the IP literal's canonical text
+  std::string in_flight_call_id;
+};
+
+Result<EgressRequestBody> ParseEgressBody(const json::object& o) {
+  for (const auto& kv : o) {
+    const std::string_view k = kv.key();
+    if (k != "host" && k != "port" && k != "address" && k != "in_flight_call_id") {
+      return Error::Invalid("unknown field '" + std::string(k) +
+                            "' (an egress request has host, port, address and "
+                            "in_flight_call_id only; the agent comes from the token)");
+    }
+  }
+  EgressRequestBody b;
+  const json::value* host = o.if_contains("host");
+  if (host == nullptr || !host->is_string()) return Error::Invalid("host (a string) is required");
+  auto normal = policy::NormalizeHostName(std::string_view(host->get_string()));
+  if (!normal) return Error::Invalid("host is not a DNS name or an IP literal");
+  b.host = std::move(*normal);
+  const json::value* port = o.if_contains("port");
+  if (port == nullptr || !port->is_int64() || port->get_int64() < 1 || port->get_int64() > 65535) {
+    return Error::Invalid("port (an integer 1-65535) is required");
+  }
+  b.port = port->get_int64();
+  const json::value* address = o.if_contains("address");
+  if (address == nullptr || !address->is_string()) {
+    return Error::Invalid("address (the IP literal connected to) is required");
+  }
+  auto ip = policy::ParseIpLiteral(std::string_view(address->get_string()));
+  if (!ip) return Error::Invalid("address is not an IP literal");
+  b.address = ip->ToString();
+  if (const json::value* f = o.if_contains("in_flight_call_id"); f != nullptr && !f->is_null()) {
+    if (!f->is_string() || !ValidId(std::string_view(f->get_string()))) {
+      return Error::Invalid("in_flight_call_id must be a call id");
+    }
+    b.in_flight_call_id = std::string(f->get_string());
+  }
+  return b;
+}
+
+}  // namespace
+
+void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std::string run_id) {
+  const auto start = std::chrono::steady_clock::now();
+  auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/false);
+  Result<EgressRequestBody> parsed = body.ok() ? ParseEgressBody(*body) : body.error();
+  if (!parsed.ok()) {
+    metrics_->RecordDecision(c.principal.agent_id, Code::kInvalidRequest,
+                             std::chrono::steady_clock::now() - start);
+    return r.Send(InvalidRequest(parsed.error().message));
+  }
+  // The kind is set here, for this route only: a request body never sets it. The engine
+  // classifies the address itself (policy::MatchEgress): a private, loopback, link-local
+  // or metadata address is refused unless an entry names it literally, whatever the
+  // proxy claims the name resolved to.
+  ToolCall call;
+  call.kind = CallKind::kEgress;
+  call.tool = kEgressToolName;
+  call.args = {{"host", parsed->host}, {"port", parsed->port}, {"address", parsed->address}};
+  if (parsed->in_flight_call_id.empty()) {
+    return DecideAndReply(c, std::move(run_id), std::move(call), std::move(r), start, "");
+  }
+  Blocking([this, c, r, start, run_id = std::move(run_id), call = std::move(call),
+            in_flight = parsed->in_flight_call_id]() mutable {
+    // The call in flight must be one of this run's (and so this agent's) calls.
+    auto rec = store_->GetCall(in_flight);
+    if (!rec.ok() || rec->record.run_id != run_id || rec->record.agent_id != c.principal.agent_id) {
+      return r.Send(InvalidRequest("in_flight_call_id is not a call of run " + run_id));
+    }
+    call.args["call_id"] = in_flight;
+    DecideAndReply(c, std::move(run_id), std::move(call), r, start, "");
+  });
+}
+
+void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::string call_id,
+                             Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  store::CallResult result;
+  uint64_t up = 0, down = 0;
+  bool have_ok = false, have_up = false, have_down = false;
+  for (const auto& kv : *body) {
+    const std::string_view k = kv.key();
+    const json::value& v = kv.value();
+    if (k == "ok") {
+      if (!v.is_bool()) return r.Send(InvalidRequest("ok must be a boolean"));
+      result.ok = v.get_bool();
+      have_ok = true;
+    } else if (k == "bytes_up" || k == "bytes_down") {
+      if (!(v.is_int64() && v.get_int64() >= 0) && !v.is_uint64()) {
+        return r.Send(InvalidRequest(std::string(k) + " must be an integer >= 0"));
+      }
+      const uint64_t n = v.is_uint64() ? v.get_uint64() : static_cast<uint64_t>(v.get_int64());
+      (k == "bytes_up" ? up : down) = n;
+      (k == "bytes_up" ? have_up : have_down) = true;
+    } else if (k == "error") {
+      if (v.is_null()) continue;
+      if (!v.is_string()) return r.Send(InvalidRequest("error must be a string"));
+      result.error = std::string(
+          v.get_string().subview(0, std::min<size_t>(v.get_string().size(), kMaxReasonBytes)));
+    } else {
+      return r.Send(InvalidRequest("unknown field '" + std::string(k) +
+                                   "' (an egress result has ok, bytes_up, bytes_down and error)"));
+    }
+  }
+  if (!have_ok || !have_up || !have_down) {
+    return r.Send(InvalidRequest("ok, bytes_up and bytes_down are required"));
+  }
+  result.output_json = json::serialize(json::object{{"bytes_up", up}, {"bytes_down", down}});
+  Blocking([this, c, r, call_id, result = std::move(result)] {
+    // Only an egress decision (made by POST /v1/runs/{id}/egress or a proxy of the daemon's
+    // own) takes an egress result; another agent's call is refused before anything is read
+    // back to the caller.
+    auto call = store_->GetCall(call_id);
+    if (!call.ok()) return r.Send(StoreError(call.error()));
+    if (call->record.agent_id != c.principal.agent_id) {
+      return r.Send(Forbidden("the call belongs to another agent"));
+    }
+    if (call->record.call.tool != kEgressToolName ||
+        call->record.decision.rule.rfind("egress", 0) != 0) {
+      return r.Send(InvalidRequest("call " + call_id + " is not an egress decision"));
+    }
+    Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
+    r.Send(s.ok() ? NoContent() : StoreError(s.error()));
+  });
 }
 
 json::object Api::DecideReply(const core::GuardResponse& g) const {

@@ -109,6 +109,16 @@ class Api final : public RequestHandler {
   std::optional<HttpResponse> Authenticate(const HttpRequest& req, Caller* caller);
 
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
+  // Decides `call` in run_id through the Guard and answers with the decision (the tail of
+  // HandleDecide and HandleEgress).
+  void DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
+                      std::chrono::steady_clock::time_point start, std::string traceparent);
+  // POST /v1/runs/{id}/egress {"host","port","address"[,"in_flight_call_id"]}: one
+  // connection of an egress proxy, decided as a call of kind kEgress (set here only).
+  void HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std::string run_id);
+  // POST /v1/calls/{id}/egress-result {"ok","bytes_up","bytes_down"[,"error"]}.
+  void HandleEgressResult(const Caller& c, const HttpRequest& req, std::string call_id,
+                          Responder r);
   void HandleCreateRun(const Caller& c, Responder r);
   void HandleGetRun(const Caller& c, std::string run_id, Responder r);
   void HandleListRuns(store::RunFilter filter, Responder r);
