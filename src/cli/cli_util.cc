@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <ostream>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 
 #include "cli/command.h"
 #include "common/json.h"
+#include "egress/daemon_decider.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/local_store.h"
 #include "policy/policy.h"
@@ -76,6 +78,27 @@ Result<DaemonConnection> DaemonConnection::Open(const DaemonFlags& flags,
   c.url_ = flags.url;
   c.client_ = std::move(client).value();
   return c;
+}
+
+std::unique_ptr<egress::DaemonEgressDecider> MakeDaemonEgressDecider(
+    mcp::DaemonEnforcer* daemon, std::function<std::string()> in_flight) {
+  auto exchange = [daemon](std::string_view method, std::string_view target,
+                           std::string body) -> Result<egress::DaemonHttpReply> {
+    auto r = daemon->Exchange(method, target, std::move(body), std::chrono::seconds(10));
+    if (!r.ok()) return r.error();
+    return egress::DaemonHttpReply{r->status, std::move(r->body)};
+  };
+  auto start_mu = std::make_shared<std::mutex>();
+  auto run = [daemon, start_mu]() -> Result<std::string> {
+    if (std::string id = daemon->run_id(); !id.empty()) return id;
+    std::lock_guard lock(*start_mu);
+    if (std::string id = daemon->run_id(); !id.empty()) return id;
+    auto started = daemon->StartRun();
+    if (!started.ok()) return started.error();
+    return started->run_id;
+  };
+  return std::make_unique<egress::DaemonEgressDecider>(std::move(exchange), std::move(run),
+                                                       std::move(in_flight));
 }
 
 DaemonReply DaemonConnection::Send(std::string_view method, const std::string& target,

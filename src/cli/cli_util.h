@@ -3,6 +3,7 @@
 #ifndef INTERLOCK_CLI_CLI_UTIL_H_
 #define INTERLOCK_CLI_CLI_UTIL_H_
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -16,6 +17,10 @@ namespace CLI {
 class App;
 class Option;
 }  // namespace CLI
+
+namespace interlock::egress {
+class DaemonEgressDecider;
+}  // namespace interlock::egress
 
 namespace interlock::mcp {
 class DaemonEnforcer;
@@ -72,6 +77,13 @@ class DaemonConnection {
   std::string url_;
   std::shared_ptr<mcp::DaemonEnforcer> client_;
 };
+// The egress decider of `--daemon` (egress --daemon, mcp --sandbox --daemon): each
+// connection decided by POST /v1/runs/{run}/egress through `daemon` (not owned; must
+// outlive the decider), in the daemon's current run, started on first use when none is.
+// `in_flight` as egress::InFlightFn (may be empty).
+std::unique_ptr<egress::DaemonEgressDecider> MakeDaemonEgressDecider(
+    mcp::DaemonEnforcer* daemon, std::function<std::string()> in_flight = {});
+
 // Prints the daemon's refusal (`reply` not 2xx, or unreachable) for `command` and returns
 // the exit code (kExitFailure).
 int PrintDaemonRefusal(std::string_view command, const DaemonReply& reply);

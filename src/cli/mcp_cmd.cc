@@ -43,6 +43,7 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "egress/daemon_decider.h"
 #include "egress/decider.h"
 #include "egress/proxy.h"
 #include "mcp/child_process.h"
@@ -255,15 +256,10 @@ int RunMcp(const McpOptions& opt) {
   // egress proxy, whose every connection the core decides (agent and run of this session).
   std::vector<std::string> server_argv = opt.server;
   std::atomic<mcp::Gateway*> gateway_ptr{nullptr};
-  std::unique_ptr<egress::GuardEgressDecider> egress_decider;
+  std::unique_ptr<egress::EgressDecider> egress_decider;
   std::unique_ptr<egress::EgressProxy> egress_proxy;
   mcp::SandboxSocketDir socket_dir;
   if (opt.sandbox) {
-    if (!opt.daemon.empty()) {
-      return Fail(
-          "--sandbox is not supported with --daemon yet (the daemon has no egress "
-          "decision endpoint): the server is not started");
-    }
     auto bwrap = mcp::FindBwrap();
     if (!bwrap.ok())
       return Fail("--sandbox: " + bwrap.error().message + "; the server is not started");
@@ -295,13 +291,20 @@ int RunMcp(const McpOptions& opt) {
     }
     if (!socket_dir.Create()) return Fail("--sandbox: cannot create a socket directory in /tmp");
     spec.socket_dir = socket_dir.path();
-    egress_decider = std::make_unique<egress::GuardEgressDecider>(
-        &guard, store->get(), &clock, agent_id, run_id, [&gateway_ptr]() -> std::string {
-          mcp::Gateway* g = gateway_ptr.load();
-          if (g == nullptr) return {};
-          auto ids = g->InFlightCallIds();
-          return ids.size() == 1 ? ids.front() : std::string();
-        });
+    auto in_flight = [&gateway_ptr]() -> std::string {
+      mcp::Gateway* g = gateway_ptr.load();
+      if (g == nullptr) return {};
+      auto ids = g->InFlightCallIds();
+      return ids.size() == 1 ? ids.front() : std::string();
+    };
+    if (daemon != nullptr) {
+      // --daemon: the daemon decides and audits each connection in this session's run
+      // (POST /v1/runs/{run}/egress); fail closed when it cannot.
+      egress_decider = MakeDaemonEgressDecider(daemon.get(), in_flight);
+    } else {
+      egress_decider = std::make_unique<egress::GuardEgressDecider>(&guard, store->get(), &clock,
+                                                                    agent_id, run_id, in_flight);
+    }
     egress_proxy =
         std::make_unique<egress::EgressProxy>(egress_decider.get(), egress::ProxyOptions{});
     if (Status s = egress_proxy->ListenUnix(socket_dir.path() + "/" + mcp::kSandboxSocketName);
