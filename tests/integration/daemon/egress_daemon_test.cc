@@ -1,0 +1,388 @@
+// Egress decided by the daemon (issue 16): `interlock egress --daemon` against the real
+// `interlock serve`, and the daemon's egress routes (docs/api.md, "Egress"): strict
+// bodies, the kind set by the route only, the address classified by the daemon itself,
+// results once and by the same agent only. Every server is on 127.0.0.1 port 0; the
+// address classification is tested with literal addresses only (no traffic).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+std::string Str(const json::value& v, const char* key) {
+  if (!v.is_object()) return "";
+  const json::value* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : "";
+}
+
+// A local HTTP server on 127.0.0.1 that answers "hello PORT" and counts connections.
+class LocalServer {
+ public:
+  LocalServer() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+    thread_ = std::thread([this] {
+      for (;;) {
+        tcp::socket s(io_);
+        boost::system::error_code ec;
+        acceptor_.accept(s, ec);
+        if (ec || stop_) return;
+        ++connections_;
+        std::string head;
+        char buf[4096];
+        while (head.find("\r\n\r\n") == std::string::npos) {
+          const size_t n = s.read_some(net::buffer(buf), ec);
+          if (ec) break;
+          head.append(buf, n);
+        }
+        const std::string body = "hello " + std::to_string(port());
+        const std::string resp =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\nConnection: close\r\n\r\n" + body;
+        net::write(s, net::buffer(resp), ec);
+      }
+    });
+  }
+  ~LocalServer() {
+    stop_ = true;
+    boost::system::error_code ec;
+    tcp::socket poke(io_);
+    poke.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int connections() const { return connections_; }
+
+ private:
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> connections_{0};
+};
+
+// `interlock egress ARGS...` as a child with the token in EGRESS_TEST_TOKEN; waits for
+// its "listening on 127.0.0.1:PORT" line. SIGTERM (then SIGKILL) on destruction.
+class EgressProcess {
+ public:
+  EgressProcess(const std::vector<std::string>& args, const std::string& token) {
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      close(out[1]);
+      setenv("EGRESS_TEST_TOKEN", token.c_str(), 1);
+      std::vector<std::string> argv{std::string(INTERLOCK_BINARY_DIR) + "/interlock", "egress"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      std::vector<char*> cargv;
+      for (auto& a : argv) cargv.push_back(a.data());
+      cargv.push_back(nullptr);
+      execv(cargv[0], cargv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    fd_ = out[0];
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    fcntl(fd_, F_SETFL, O_NONBLOCK);
+    while (std::chrono::steady_clock::now() < deadline && line.find('\n') == std::string::npos) {
+      char buf[256];
+      const ssize_t n = read(fd_, buf, sizeof buf);
+      if (n > 0) {
+        line.append(buf, static_cast<size_t>(n));
+      } else if (n == 0) {
+        break;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    const size_t colon = line.rfind(':');
+    if (line.rfind("listening on ", 0) == 0 && colon != std::string::npos) {
+      port_ = std::atoi(line.c_str() + colon + 1);
+    }
+  }
+  ~EgressProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      for (int i = 0; i < 200; ++i) {
+        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+          pid_ = -1;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+      }
+    }
+    if (fd_ >= 0) close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// CONNECT 127.0.0.1:target through the proxy; on 200 sends a GET through the tunnel.
+// Returns everything the proxy sent back.
+std::string ConnectThrough(int proxy_port, int target) {
+  std::string req = "CONNECT 127.0.0.1:" + std::to_string(target) +
+                    " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(target) + "\r\n\r\n";
+  req += "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";  // relayed once the tunnel stands
+  return RawExchange(proxy_port, req, std::chrono::seconds(10));
+}
+
+class EgressDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string policies = dir_.path() + "/policies";
+    std::filesystem::create_directories(policies);
+    std::ofstream(policies + "/web.yaml")
+        << "agent:\n  id: \"web\"\n  identity: \"web@example.iam\"\ntools:\n  allowed: [fetch]\n"
+           "egress:\n  allow: [\"127.0.0.1:"
+        << allowed_.port() << "\", \"example.com:443\"]\n";
+    std::ofstream(policies + "/other.yaml")
+        << "agent:\n  id: \"other\"\n  identity: \"other@example.iam\"\ntools:\n  allowed: "
+           "[fetch]\negress:\n  allow: [\"127.0.0.1:"
+        << allowed_.port() << "\"]\n";
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
+    agent_ = CreateToken(daemon_->store(), "--agent", "web");
+    other_ = CreateToken(daemon_->store(), "--agent", "other");
+    admin_ = CreateToken(daemon_->store(), "--admin", "ada");
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+    HttpResult r = client_->Request("POST", "/v1/runs", "", agent_);
+    ASSERT_EQ(r.status, 201) << r.body;
+    run_ = Str(r.json, "run_id");
+  }
+  void TearDown() override {
+    client_.reset();
+    if (daemon_) daemon_->Stop();
+  }
+  HttpResult Egress(const std::string& body, const std::string& token = "",
+                    const std::string& run = "") {
+    return client_->Request("POST", "/v1/runs/" + (run.empty() ? run_ : run) + "/egress", body,
+                            token.empty() ? agent_ : token);
+  }
+  HttpResult Report(const std::string& call, const std::string& body,
+                    const std::string& token = "") {
+    return client_->Request("POST", "/v1/calls/" + call + "/egress-result", body,
+                            token.empty() ? agent_ : token);
+  }
+  std::string EgressJson(const std::string& host, int port, const std::string& address) {
+    return R"({"host":")" + host + R"(","port":)" + std::to_string(port) + R"(,"address":")" +
+           address + R"("})";
+  }
+  std::unique_ptr<EgressProcess> StartProxy() {
+    return std::make_unique<EgressProcess>(
+        std::vector<std::string>{"--daemon", "http://127.0.0.1:" + std::to_string(daemon_->port()),
+                                 "--token-env", "EGRESS_TEST_TOKEN", "--run", run_, "--listen",
+                                 "127.0.0.1:0"},
+        agent_);
+  }
+  // The run's audit records, serialised one per element.
+  std::vector<std::string> Audit(const std::string& type) {
+    HttpResult r = client_->Request("GET", "/v1/audit?run_id=" + run_, "", admin_);
+    std::vector<std::string> out;
+    if (r.status != 200) return out;
+    for (const json::value& rec : r.json.at("records").as_array()) {
+      if (Str(rec, "type") == type) out.push_back(json::serialize(rec));
+    }
+    return out;
+  }
+
+  LocalServer allowed_;
+  LocalServer denied_;
+  TempDir dir_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string agent_, other_, admin_, run_;
+};
+
+// The proxy of `interlock egress --daemon`: the allowed local server is reached through a
+// CONNECT tunnel, the other gets 403 EGRESS_DENIED and never sees a connection; both are in
+// the daemon's audit trail with host and port, the allowed one with its bytes.
+TEST_F(EgressDaemon, AllowedConnectRelaysDeniedConnectGets403BothAudited) {
+  auto proxy = StartProxy();
+  ASSERT_GT(proxy->port(), 0);
+  const std::string ok = ConnectThrough(proxy->port(), allowed_.port());
+  EXPECT_NE(ok.find("200 Connection Established"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("hello " + std::to_string(allowed_.port())), std::string::npos) << ok;
+  const std::string no = ConnectThrough(proxy->port(), denied_.port());
+  EXPECT_NE(no.find("403"), std::string::npos) << no;
+  EXPECT_NE(no.find("EGRESS_DENIED"), std::string::npos) << no;
+  EXPECT_EQ(denied_.connections(), 0);
+  EXPECT_EQ(allowed_.connections(), 1);
+
+  // The bytes are reported when the tunnel closed: wait (bounded) for the result record.
+  std::vector<std::string> results;
+  for (int i = 0; i < 100 && results.empty(); ++i) {
+    results = Audit("result");
+    if (results.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  int allowed = 0, denied = 0;
+  for (const std::string& d : Audit("decision")) {
+    if (d.find("\"tool\":\"egress\"") == std::string::npos) continue;
+    if (d.find("\"port\":" + std::to_string(allowed_.port())) != std::string::npos &&
+        d.find("\"decision\":\"allow\"") != std::string::npos) {
+      ++allowed;
+    }
+    if (d.find("\"port\":" + std::to_string(denied_.port())) != std::string::npos &&
+        d.find("EGRESS_DENIED") != std::string::npos) {
+      ++denied;
+    }
+    EXPECT_NE(d.find("\"host\":\"127.0.0.1\""), std::string::npos) << d;
+  }
+  EXPECT_EQ(allowed, 1);
+  EXPECT_EQ(denied, 1);
+  ASSERT_EQ(results.size(), 1u);
+  const json::value rec = json::parse(results[0]);
+  const json::object& out = rec.at("data").at("output").as_object();
+  EXPECT_GT(out.at("bytes_up").to_number<int64_t>(), 0) << results[0];  // the GET
+  // The 200 and "hello PORT" came back through the tunnel.
+  EXPECT_GT(out.at("bytes_down").to_number<int64_t>(), 40) << results[0];
+  EXPECT_TRUE(rec.at("data").at("ok").as_bool()) << results[0];
+}
+
+// Fail closed: with the daemon gone, the proxy refuses every connection with 403 and a
+// reason, and the allowed server never sees one.
+TEST_F(EgressDaemon, DaemonDownDeniesEveryConnection) {
+  auto proxy = StartProxy();
+  ASSERT_GT(proxy->port(), 0);
+  client_.reset();
+  daemon_->Stop();
+  const std::string no = ConnectThrough(proxy->port(), allowed_.port());
+  EXPECT_NE(no.find("403"), std::string::npos) << no;
+  EXPECT_NE(no.find("STORE_UNAVAILABLE"), std::string::npos) << no;
+  EXPECT_NE(no.find("fail closed"), std::string::npos) << no;
+  EXPECT_EQ(allowed_.connections(), 0);
+  daemon_.reset();
+}
+
+// A second agent's token can neither report the bytes of this agent's egress call nor ask
+// for egress decisions in its run; the agent itself reports once.
+TEST_F(EgressDaemon, OtherAgentCannotReportBytesOfThisAgentsEgressCall) {
+  HttpResult d = Egress(EgressJson("127.0.0.1", allowed_.port(), "127.0.0.1"));
+  ASSERT_EQ(d.status, 200) << d.body;
+  ASSERT_EQ(Str(d.json, "decision"), "allow") << d.body;
+  const std::string call = Str(d.json, "call_id");
+  ASSERT_FALSE(call.empty());
+  const std::string bytes = R"({"ok":true,"bytes_up":10,"bytes_down":20})";
+  EXPECT_EQ(Report(call, bytes, other_).status, 403);
+  EXPECT_EQ(Egress(EgressJson("127.0.0.1", allowed_.port(), "127.0.0.1"), other_).status, 403);
+  EXPECT_EQ(Report(call, bytes).status, 204);
+  EXPECT_EQ(Report(call, bytes).status, 409);  // once per call
+  EXPECT_EQ(Report(call, bytes, admin_).status, 403);
+}
+
+// The route sets the kind; a body cannot: no agent, kind or other field is accepted on
+// the egress route, and a tool call named "egress" that claims the kind on the calls route
+// is an ordinary tool call (here: not allowed), never an egress allow.
+TEST_F(EgressDaemon, BodyCannotSetKindOrAgent) {
+  const std::string base = R"("host":"127.0.0.1","port":)" + std::to_string(allowed_.port()) +
+                           R"(,"address":"127.0.0.1")";
+  for (const char* extra : {R"("agent":"other")", R"("agent_id":"other")", R"("kind":"egress")",
+                            R"("tool":"egress")"}) {
+    HttpResult r = Egress("{" + base + "," + std::string(extra) + "}");
+    EXPECT_EQ(r.status, 400) << extra << ": " << r.body;
+    EXPECT_EQ(Str(r.json, "code"), "INVALID_REQUEST") << r.body;
+  }
+  HttpResult dup = Egress("{" + base + R"(,"port":443})");
+  EXPECT_EQ(dup.status, 400) << dup.body;
+  HttpResult call =
+      client_->Request("POST", "/v1/runs/" + run_ + "/calls",
+                       R"({"tool":"egress","kind":"egress","args":{)" + base + "}}", agent_);
+  ASSERT_EQ(call.status, 200) << call.body;
+  EXPECT_EQ(Str(call.json, "decision"), "deny") << call.body;
+  EXPECT_NE(Str(call.json, "code"), "ALLOWED") << call.body;
+  // Nor does an egress result attach to a tool call.
+  HttpResult fetch = client_->Request("POST", "/v1/runs/" + run_ + "/calls",
+                                      R"({"tool":"fetch","args":{}})", agent_);
+  ASSERT_EQ(Str(fetch.json, "decision"), "allow") << fetch.body;
+  EXPECT_EQ(Report(Str(fetch.json, "call_id"), R"({"ok":true,"bytes_up":1,"bytes_down":1})").status,
+            400);
+}
+
+// A proxy that lies about the address gains nothing: the daemon classifies the address
+// itself, and a name entry reaches public addresses only (literal addresses, no traffic).
+TEST_F(EgressDaemon, ProxyClaimingPrivateAddressForPublicNameIsRefused) {
+  for (const char* address : {"10.0.0.5", "192.168.1.1", "127.0.0.1", "169.254.169.254",
+                              "fd00:ec2::254", "::ffff:10.0.0.5"}) {
+    HttpResult r = Egress(EgressJson("example.com", 443, address));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(Str(r.json, "decision"), "deny") << address << ": " << r.body;
+    EXPECT_EQ(Str(r.json, "code"), "EGRESS_DENIED") << r.body;
+  }
+  HttpResult pub = Egress(EgressJson("example.com", 443, "93.184.215.14"));
+  EXPECT_EQ(Str(pub.json, "decision"), "allow") << pub.body;
+  // The allowed loopback entry names 127.0.0.1:PORT: another name claiming it still
+  // matches that literal entry only on that port.
+  HttpResult other_port = Egress(EgressJson("127.0.0.1", allowed_.port() + 1, "127.0.0.1"));
+  EXPECT_EQ(Str(other_port.json, "decision"), "deny") << other_port.body;
+}
+
+// Malformed egress requests are 400 with a body: ports out of range or not integers, a
+// host that is not a name, an address that is not an IP literal, an in-flight call that is
+// not one of this run's.
+TEST_F(EgressDaemon, MalformedEgressRequestsAre400) {
+  for (const std::string& body :
+       {EgressJson("example.com", 0, "93.184.215.14"),
+        EgressJson("example.com", 65536, "93.184.215.14"),
+        std::string(R"({"host":"example.com","port":"443","address":"93.184.215.14"})"),
+        EgressJson("exa mple.com", 443, "93.184.215.14"),
+        EgressJson("example.com", 443, "example.com"), std::string(R"({"host":"example.com"})"),
+        std::string("[]"), std::string("not json")}) {
+    HttpResult r = Egress(body);
+    EXPECT_EQ(r.status, 400) << body << ": " << r.body;
+    EXPECT_FALSE(Str(r.json, "reason").empty()) << r.body;
+  }
+  // in_flight_call_id: a call of this run is accepted; one of another run is not.
+  HttpResult fetch = client_->Request("POST", "/v1/runs/" + run_ + "/calls",
+                                      R"({"tool":"fetch","args":{}})", agent_);
+  const std::string mine = Str(fetch.json, "call_id");
+  HttpResult other_run = client_->Request("POST", "/v1/runs", "", agent_);
+  HttpResult theirs =
+      client_->Request("POST", "/v1/runs/" + Str(other_run.json, "run_id") + "/calls",
+                       R"({"tool":"fetch","args":{}})", agent_);
+  const std::string with = R"({"host":"127.0.0.1","port":)" + std::to_string(allowed_.port()) +
+                           R"(,"address":"127.0.0.1","in_flight_call_id":")";
+  HttpResult ok = Egress(with + mine + "\"}");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(Str(ok.json, "decision"), "allow") << ok.body;
+  HttpResult bad = Egress(with + Str(theirs.json, "call_id") + "\"}");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(Egress(with + "no-such-call\"}").status, 400);
+  // Results: unknown fields and missing counts are refused.
+  const std::string call = Str(ok.json, "call_id");
+  EXPECT_EQ(Report(call, R"({"ok":true,"bytes_up":1})").status, 400);
+  EXPECT_EQ(Report(call, R"({"ok":true,"bytes_up":-1,"bytes_down":1})").status, 400);
+  EXPECT_EQ(Report(call, R"({"ok":true,"bytes_up":1,"bytes_down":1,"output":"x"})").status, 400);
+}
+
+}  // namespace
+}  // namespace interlock::testing
