@@ -163,7 +163,8 @@ class EgressDaemon : public ::testing::Test {
     const std::string policies = dir_.path() + "/policies";
     std::filesystem::create_directories(policies);
     std::ofstream(policies + "/web.yaml")
-        << "agent:\n  id: \"web\"\n  identity: \"web@example.iam\"\ntools:\n  allowed: [fetch]\n"
+        << "agent:\n  id: \"web\"\n  identity: \"web@example.iam\"\ntools:\n  allowed: [fetch, "
+           "probe]\n"
            "egress:\n  allow: [\"127.0.0.1:"
         << allowed_.port() << "\", \"example.com:443\"]\n";
     std::ofstream(policies + "/other.yaml")
@@ -382,6 +383,72 @@ TEST_F(EgressDaemon, MalformedEgressRequestsAre400) {
   EXPECT_EQ(Report(call, R"({"ok":true,"bytes_up":1})").status, 400);
   EXPECT_EQ(Report(call, R"({"ok":true,"bytes_up":-1,"bytes_down":1})").status, 400);
   EXPECT_EQ(Report(call, R"({"ok":true,"bytes_up":1,"bytes_down":1,"output":"x"})").status, 400);
+}
+
+bool SandboxWorks() {
+  ProcessResult r = RunProcess({"/bin/sh", "-c",
+                                "command -v node >/dev/null && command -v bwrap >/dev/null && "
+                                "bwrap --unshare-all --die-with-parent --ro-bind / / true"});
+  return r.exit_code == 0;
+}
+
+std::string ToolCallLine(int id, const json::object& args) {
+  return json::serialize(
+             json::object{{"jsonrpc", "2.0"},
+                          {"id", id},
+                          {"method", "tools/call"},
+                          {"params", json::object{{"name", "probe"}, {"arguments", args}}}}) +
+         "\n";
+}
+
+// `interlock mcp --sandbox --daemon`: the sandboxed probe server reaches the allowed local
+// server through the session's egress proxy and gets 403 for the other; the daemon decided
+// both, in the session's run, with the probe call in flight, and holds the bytes.
+TEST_F(EgressDaemon, SandboxedServerEgressIsDecidedByTheDaemon) {
+  if (!SandboxWorks()) GTEST_SKIP() << "node or bwrap cannot run a sandbox on this machine";
+  const std::string node = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+  std::string msgs =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
+      "\n"
+      R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+      "\n";
+  msgs += ToolCallLine(2, {{"mode", "proxy"},
+                           {"url", "http://127.0.0.1:" + std::to_string(allowed_.port()) + "/a"}});
+  msgs += ToolCallLine(
+      3, {{"mode", "proxy"}, {"url", "http://127.0.0.1:" + std::to_string(denied_.port()) + "/b"}});
+  const std::string file = dir_.Write("msgs.jsonl", msgs);
+  setenv("EGRESS_TEST_TOKEN", agent_.c_str(), 1);
+  ProcessResult r = RunProcess(
+      {"/usr/bin/env", "node", node + "/raw_client.mjs", file, "--",
+       std::string(INTERLOCK_BINARY_DIR) + "/interlock", "mcp", "--sandbox", "--daemon",
+       "http://127.0.0.1:" + std::to_string(daemon_->port()), "--token-env", "EGRESS_TEST_TOKEN",
+       "--store", dir_.path() + "/pins.db", "--", "node", node + "/egress_probe_server.cjs"},
+      "", std::chrono::seconds(90));
+  unsetenv("EGRESS_TEST_TOKEN");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("status 200 hello " + std::to_string(allowed_.port())), std::string::npos)
+      << r.out << r.err;
+  EXPECT_NE(r.out.find("status 403"), std::string::npos) << r.out;
+  EXPECT_EQ(allowed_.connections(), 1);
+  EXPECT_EQ(denied_.connections(), 0);
+
+  HttpResult a = client_->Request("GET", "/v1/audit?agent=web&limit=1000", "", admin_);
+  ASSERT_EQ(a.status, 200) << a.body;
+  int allowed = 0, denied = 0, results = 0;
+  for (const json::value& rec : a.json.at("records").as_array()) {
+    const std::string line = json::serialize(rec);
+    if (Str(rec, "run_id") == run_) continue;  // the fixture's own run
+    if (Str(rec, "type") == "result" && line.find("bytes_down") != std::string::npos) ++results;
+    if (Str(rec, "type") != "decision" || line.find("\"tool\":\"egress\"") == std::string::npos) {
+      continue;
+    }
+    EXPECT_NE(line.find("\"call_id\":\"call_"), std::string::npos) << line;  // in flight
+    if (line.find("EGRESS_DENIED") != std::string::npos) ++denied;
+    if (line.find("\"decision\":\"allow\"") != std::string::npos) ++allowed;
+  }
+  EXPECT_EQ(allowed, 1) << a.body;
+  EXPECT_EQ(denied, 1) << a.body;
+  EXPECT_EQ(results, 1) << a.body;
 }
 
 }  // namespace
