@@ -199,12 +199,17 @@ class EgressDaemon : public ::testing::Test {
     return R"({"host":")" + host + R"(","port":)" + std::to_string(port) + R"(,"address":")" +
            address + R"("})";
   }
-  std::unique_ptr<EgressProcess> StartProxy() {
-    return std::make_unique<EgressProcess>(
-        std::vector<std::string>{"--daemon", "http://127.0.0.1:" + std::to_string(daemon_->port()),
-                                 "--token-env", "EGRESS_TEST_TOKEN", "--run", run_, "--listen",
-                                 "127.0.0.1:0"},
-        agent_);
+  // `interlock egress --daemon` joining the fixture's run (join) or starting its own.
+  std::unique_ptr<EgressProcess> StartProxy(bool join = true) {
+    std::vector<std::string> args{
+        "--daemon",    "http://127.0.0.1:" + std::to_string(daemon_->port()),
+        "--token-env", "EGRESS_TEST_TOKEN",
+        "--listen",    "127.0.0.1:0"};
+    if (join) {
+      args.push_back("--run");
+      args.push_back(run_);
+    }
+    return std::make_unique<EgressProcess>(args, agent_);
   }
   // The run's audit records, serialised one per element.
   std::vector<std::string> Audit(const std::string& type) {
@@ -268,6 +273,17 @@ TEST_F(EgressDaemon, AllowedConnectRelaysDeniedConnectGets403BothAudited) {
   // The 200 and "hello PORT" came back through the tunnel.
   EXPECT_GT(out.at("bytes_down").to_number<int64_t>(), 40) << results[0];
   EXPECT_TRUE(rec.at("data").at("ok").as_bool()) << results[0];
+}
+
+// Without --run the proxy starts its own run for the token's agent and decides there.
+TEST_F(EgressDaemon, ProxyStartsItsOwnRunWithoutRunFlag) {
+  auto proxy = StartProxy(/*join=*/false);
+  ASSERT_GT(proxy->port(), 0);
+  const std::string ok = ConnectThrough(proxy->port(), allowed_.port());
+  EXPECT_NE(ok.find("hello " + std::to_string(allowed_.port())), std::string::npos) << ok;
+  EXPECT_TRUE(Audit("decision").empty());  // not in the fixture's run
+  HttpResult a = client_->Request("GET", "/v1/audit?agent=web&limit=1000", "", admin_);
+  EXPECT_NE(a.body.find("\"tool\":\"egress\""), std::string::npos) << a.body;
 }
 
 // Fail closed: with the daemon gone, the proxy refuses every connection with 403 and a
