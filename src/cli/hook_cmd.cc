@@ -1,4 +1,6 @@
-// `interlock hook claude-code`: the Claude Code PreToolUse hook.
+// `interlock hook claude-code`: the Claude Code PreToolUse hook, and with
+// --event post-tool-use the PostToolUse hook (RunPostToolUse below: records that a call the
+// PreToolUse hook allowed or answered `ask` ran, and its result; never blocks, exit 0).
 //
 // Reads the hook's JSON on stdin (cli/hook_input.h), decides the call through the shared
 // Guard on the embedded store, or through `interlock serve` with --daemon, and prints
@@ -7,7 +9,7 @@
 // allow -> allow (or, with --allowed-as no-objection, `{}`: no decision, so Claude Code's
 // own permission rules and prompts still apply), deny -> deny, and approval_required:
 //   standalone: ask when one approver suffices (Claude Code asks the human; Interlock
-//     never learns the answer, docs/mcp.md says so), deny when the policy needs two or
+//     learns the answer only from the PostToolUse hook, when the call ran), deny when the policy needs two or
 //     more approvers (one person at a local prompt must not stand in for them);
 //   --daemon: waits for the central verdict up to --approval-wait seconds (counted from
 //     the hook's start, to stay under Claude Code's hook timeout) and answers it (allow,
