@@ -9,8 +9,8 @@
 // allow -> allow (or, with --allowed-as no-objection, `{}`: no decision, so Claude Code's
 // own permission rules and prompts still apply), deny -> deny, and approval_required:
 //   standalone: ask when one approver suffices (Claude Code asks the human; Interlock
-//     learns the answer only from the PostToolUse hook, when the call ran), deny when the policy needs two or
-//     more approvers (one person at a local prompt must not stand in for them);
+//     learns the answer only from the PostToolUse hook, when the call ran), deny when the policy
+//     needs two or more approvers (one person at a local prompt must not stand in for them);
 //   --daemon: waits for the central verdict up to --approval-wait seconds (counted from
 //     the hook's start, to stay under Claude Code's hook timeout) and answers it (allow,
 //     or deny with the reviewer's reason); without a verdict in time, a deny naming the
