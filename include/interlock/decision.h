@@ -70,6 +70,10 @@ struct Notification {
   // escalation, such as on_budget_exceeded: halt_and_escalate). Not part of the decision's
   // JSON or its audit record.
   std::string event;
+  // Approval notices: the approval and its reviewer page ("{public_url}/ui/#/approvals/{id}";
+  // opening it needs a signed-in reviewer). Empty for other notices. Webhook fields only.
+  std::string approval_id;
+  std::string approval_url;
 };
 
 // A decision's rehearsal part (docs/policy.md#rehearsal). For REHEARSAL_REQUIRED: what to

@@ -33,6 +33,8 @@ Notification ApprovalNotice(NoticeKind kind, const store::Approval& a,
   }
   const std::string what = "agent \"" + a.agent_id + "\" wants to call \"" + a.tool + "\"";
   const std::string link = ApprovalLink(options.public_url, a.approval_id);
+  n.approval_id = a.approval_id;
+  n.approval_url = link;
   switch (kind) {
     case NoticeKind::kRequested:
       n.event = "approval_requested";

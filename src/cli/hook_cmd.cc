@@ -1,4 +1,6 @@
-// `interlock hook claude-code`: the Claude Code PreToolUse hook.
+// `interlock hook claude-code`: the Claude Code PreToolUse hook, and with
+// --event post-tool-use the PostToolUse hook (RunPostToolUse below: records that a call the
+// PreToolUse hook allowed or answered `ask` ran, and its result; never blocks, exit 0).
 //
 // Reads the hook's JSON on stdin (cli/hook_input.h), decides the call through the shared
 // Guard on the embedded store, or through `interlock serve` with --daemon, and prints
@@ -7,8 +9,8 @@
 // allow -> allow (or, with --allowed-as no-objection, `{}`: no decision, so Claude Code's
 // own permission rules and prompts still apply), deny -> deny, and approval_required:
 //   standalone: ask when one approver suffices (Claude Code asks the human; Interlock
-//     never learns the answer, docs/mcp.md says so), deny when the policy needs two or
-//     more approvers (one person at a local prompt must not stand in for them);
+//     learns the answer only from the PostToolUse hook, when the call ran), deny when the policy
+//     needs two or more approvers (one person at a local prompt must not stand in for them);
 //   --daemon: waits for the central verdict up to --approval-wait seconds (counted from
 //     the hook's start, to stay under Claude Code's hook timeout) and answers it (allow,
 //     or deny with the reviewer's reason); without a verdict in time, a deny naming the
@@ -43,6 +45,8 @@
 
 #include <boost/json.hpp>
 
+#include "audit/keys.h"
+#include "audit/redact.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/hook_input.h"
@@ -55,6 +59,7 @@
 #include "mcp/daemon_enforcer.h"
 #include "mcp/local_store.h"
 #include "policy/loader.h"
+#include "store/store.h"
 
 namespace interlock::cli {
 namespace {
@@ -69,8 +74,9 @@ constexpr int kMaxApprovalWaitSeconds = 3600;
 
 struct HookOptions : EnforcementFlags {
   int approval_wait_seconds = kDefaultApprovalWaitSeconds;
-  std::string allowed_as = "allow";  // or "no-objection"
-  std::string workspace;             // --workspace: pins ${workspace} instead of the input's cwd
+  std::string allowed_as = "allow";    // or "no-objection"
+  std::string workspace;               // --workspace: pins ${workspace} instead of the input's cwd
+  std::string event = "pre-tool-use";  // or "post-tool-use"
 };
 
 int Print(std::string_view decision, const std::string& reason) {
@@ -129,8 +135,11 @@ int PrintStandaloneApproval(const Decision& d) {
                 " approvers; Claude Code's prompt is one person, so the standalone hook "
                 "denies; run the hook with --daemon to have reviewers approve centrally)");
   }
-  return Print("ask", "Interlock: " + Reason(d) +
-                          " (answered in Claude Code only: Interlock does not record your answer)");
+  return Print(
+      "ask",
+      "Interlock: " + Reason(d) +
+          " (answered in Claude Code; Interlock records that it ran only when the PostToolUse "
+          "hook, --event post-tool-use, is registered too)");
 }
 
 // $XDG_STATE_HOME/interlock/hook-runs (else $HOME/.local/state/...): one file per Claude
@@ -246,14 +255,221 @@ int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall 
   return PrintVerdict(opt, out.decision);
 }
 
+// What the standalone hook decides with: the policy set, the agent and the embedded store.
+struct Standalone {
+  std::shared_ptr<const policy::PolicySet> set;
+  std::string agent_id;
+  std::unique_ptr<store::Store> store;
+  std::string store_path;
+};
+
+// Loads the policy (with ${workspace} from --workspace or the input's cwd) and opens the
+// store; an error is the sentence a deny (or a PostToolUse note) gives.
+Result<Standalone> OpenStandalone(const HookOptions& opt, const HookInput& input) {
+  if (opt.policy.empty()) return Error::Invalid("no --policy given");
+  // ${workspace} is the session's cwd from the hook input, never the hook's own current
+  // directory: a missing or relative cwd is passed on as not absolute, so a policy that
+  // uses ${workspace} fails to load and the call is denied; one that does not, loads.
+  // --workspace pins it instead: Claude Code's cwd follows a `cd` in the Bash tool.
+  policy::LoadOptions load;
+  if (!opt.workspace.empty()) {
+    auto pinned = WorkspaceDir(opt.workspace);
+    if (!pinned.ok()) return Error::Invalid("--workspace: " + pinned.error().message);
+    load.workspace = std::move(*pinned);
+  } else {
+    load.workspace = input.cwd.empty() ? std::string("(no cwd in the hook input)") : input.cwd;
+  }
+  std::vector<policy::Diagnostic> diags;
+  auto set = policy::LoadPolicySet({opt.policy}, &diags, load);
+  if (!set.ok()) {
+    for (const policy::Diagnostic& d : diags) {
+      if (d.id != "invalid-workspace") continue;
+      if (!opt.workspace.empty()) {
+        return Error::Invalid("policy " + opt.policy + " uses ${workspace} and --workspace " +
+                              opt.workspace + " is not usable (" + d.ToString() + "); call denied");
+      }
+      return Error::Invalid(
+          "policy " + opt.policy +
+          " uses ${workspace}, which the hook takes from the hook input's cwd, and " +
+          (input.cwd.empty() ? std::string("the hook input has no cwd")
+                             : "the cwd '" + input.cwd + "' is not usable") +
+          " (" + d.ToString() + "); call denied");
+    }
+    return Error::Invalid("policy " + opt.policy + " is invalid: " + set.error().message);
+  }
+  Standalone out;
+  out.agent_id = opt.agent;
+  if (out.agent_id.empty()) {
+    if ((*set)->agents.size() != 1) {
+      return Error::Invalid("policy " + opt.policy + " holds " +
+                            std::to_string((*set)->agents.size()) + " agents; pass --agent ID");
+    }
+    out.agent_id = (*set)->agents.begin()->first;
+  }
+  out.set = std::move(*set);
+  out.store_path = opt.store;
+  if (out.store_path.empty()) {
+    auto p = mcp::DefaultStorePath();
+    if (!p.ok()) return p.error();
+    out.store_path = *p;
+  }
+  auto store = mcp::OpenLocalStore(out.store_path);
+  if (!store.ok()) return Error::Unavailable("store unavailable: " + store.error().message);
+  out.store = std::move(*store);
+  return out;
+}
+
+// ---- PostToolUse ----------------------------------------------------------------------
+
+// The reviewer name an approval given at Claude Code's permission prompt is recorded under.
+constexpr char kClaudeCodeUser[] = "claude-code-user";
+// How many of the session's most recent calls a PostToolUse looks through.
+constexpr size_t kPostToolUseLookback = 1000;
+
+// A PostToolUse hook cannot block anything (the tool already ran): every outcome is a
+// line on stderr and exit 0; stdout stays empty.
+int PostNote(const std::string& message) {
+  std::cerr << "interlock hook (PostToolUse): " << message << std::endl;
+  return kExitOk;
+}
+
+// The call of the session's run that this PostToolUse reports on: the newest call of the
+// same tool with the same arguments that the PreToolUse hook allowed (and that has no
+// result yet) or answered `ask` (its approval still pending). Arguments compare as
+// recorded: an allowed call's stored arguments against the input's, redacted with the
+// store's key and the rule's redact fields; an asked call by its approval's SHA-256 of the
+// arguments as sent. Nothing else matches: never a call of another session (another run),
+// tool or argument.
+struct Match {
+  std::string call_id;
+  bool asked = false;  // decided approval_required; its approval is pending
+};
+
+Result<Match> FindDecidedCall(store::Store& store, const std::string& run_id,
+                              const HookInput& input, const audit::Redactor& redactor,
+                              const std::vector<std::string>& redact_fields) {
+  auto calls = store.ListRunCalls(run_id, kPostToolUseLookback);
+  if (!calls.ok()) return calls.error();
+  const json::object redacted = redactor.RedactArgs(input.tool_input, redact_fields);
+  const std::string args_sha256 = Sha256Hex(CanonicalJson(json::value(input.tool_input)));
+  for (const store::CallSummary& c : *calls) {  // newest first
+    if (c.tool != input.tool_name) continue;
+    if (c.verdict == VerdictName(Verdict::kAllow)) {
+      auto call = store.GetCall(c.call_id);
+      if (!call.ok() || call->result.has_value()) continue;
+      if (call->record.call.args == redacted) return Match{c.call_id, false};
+    } else if (c.verdict == VerdictName(Verdict::kApprovalRequired)) {
+      auto a = store.GetApproval(store::ApprovalIdForCall(c.call_id));
+      if (!a.ok() || a->state != store::ApprovalState::kPending) continue;
+      if (a->args_sha256 == args_sha256) return Match{c.call_id, true};
+    }
+  }
+  return Error{ErrorKind::kNotFound,
+               "no call of this session (run " + run_id + ") of tool " + input.tool_name +
+                   " with these arguments was allowed or answered `ask` by the PreToolUse hook "
+                   "and is still without a result; nothing recorded"};
+}
+
+// The string values of the redacted fields: masked out of the recorded output, so a secret
+// redacted from the call's arguments is not stored in its result either.
+std::vector<std::string> RedactedValues(const json::object& args,
+                                        const std::vector<std::string>& fields) {
+  std::vector<std::string> out;
+  for (const std::string& f : fields) {
+    const json::value* v = args.if_contains(f);
+    if (v == nullptr) continue;
+    std::string text = v->is_string() ? std::string(v->get_string()) : CanonicalJson(*v);
+    if (!text.empty()) out.push_back(std::move(text));
+  }
+  return out;
+}
+
+int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
+  auto input = ParseHookInput(raw, HookEvent::kPostToolUse);
+  if (!input.ok()) return PostNote(input.error().message + "; nothing recorded");
+  if (!opt.daemon.empty()) {
+    return PostNote(
+        "--event post-tool-use is not supported with --daemon yet (the daemon already "
+        "records the verdict it gave); nothing recorded");
+  }
+  auto env = OpenStandalone(opt, *input);
+  if (!env.ok()) return PostNote(env.error().message + "; nothing recorded");
+  std::vector<std::string> redact_fields;
+  if (const policy::AgentPolicy* agent = env->set->Find(env->agent_id); agent != nullptr) {
+    if (const policy::ToolRule* rule = agent->Resolve(input->tool_name).rule) {
+      redact_fields = rule->redact;
+    }
+  }
+  auto keys = audit::LoadOrCreateAuditKeys(audit::DefaultKeysDir(env->store_path));
+  if (!keys.ok()) return PostNote("audit key unavailable: " + keys.error().message);
+  const audit::Redactor redactor(keys->hmac_key);
+  const std::string run_id = RunIdForSession(input->session_id);
+  auto match = FindDecidedCall(*env->store, run_id, *input, redactor, redact_fields);
+  if (!match.ok()) return PostNote(match.error().message);
+
+  SystemClock clock;
+  if (match->asked) {
+    // The tool ran, so the person at Claude Code's prompt approved it: that is recorded as
+    // their vote through the same approval path as a reviewer's, then the call released.
+    store::VoteRequest vote;
+    vote.approval_id = store::ApprovalIdForCall(match->call_id);
+    vote.reviewer.name = kClaudeCodeUser;
+    vote.reviewer.role = store::Role::kReviewer;
+    vote.approve = true;
+    vote.comment = "approved at Claude Code's permission prompt (the PostToolUse hook saw it run)";
+    vote.now = clock.Now();
+    std::shared_ptr<const policy::PolicySet> set = env->set;
+    vote.policy = [set](std::string_view agent_id, std::string_view /*tool*/) {
+      store::ApprovalPolicyFacts facts;
+      if (const policy::AgentPolicy* a = set->Find(agent_id); a != nullptr) {
+        facts.identity = a->identity;
+      }
+      return facts;
+    };
+    auto voted = env->store->Vote(vote);
+    if (!voted.ok()) {
+      return PostNote("call " + match->call_id + " ran but its approval could not be recorded (" +
+                      voted.error().message + "); nothing recorded");
+    }
+    auto released = env->store->ReleaseCall(match->call_id, env->agent_id, clock.Now(), env->set);
+    if (!released.ok() || released->record.decision.verdict != Verdict::kAllow) {
+      return PostNote(
+          "call " + match->call_id + " ran but Interlock did not release it after the approval (" +
+          (released.ok() ? released->record.decision.reason : released.error().message) +
+          "); its result is not recorded");
+    }
+  }
+  store::CallResult result;
+  const json::value* is_error = input->tool_response.is_object()
+                                    ? input->tool_response.get_object().if_contains("is_error")
+                                    : nullptr;
+  result.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
+  json::value output = input->tool_response;
+  audit::Redactor::MaskSecretsInJson(&output, RedactedValues(input->tool_input, redact_fields));
+  result.output_json = CanonicalJson(output);
+  result.policies = env->set;
+  if (Status s = env->store->RecordResult(match->call_id, env->agent_id, result, clock.Now());
+      !s.ok()) {
+    return PostNote("could not record the result of call " + match->call_id + ": " +
+                    s.error().message);
+  }
+  return PostNote("recorded the result of call " + match->call_id +
+                  (match->asked ? " (approved at Claude Code's prompt)" : ""));
+}
+
 int RunHook(const HookOptions& opt) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(opt.approval_wait_seconds);
   std::string raw;
   if (!ReadStdin(&raw)) {
+    if (opt.event == "post-tool-use") {
+      return PostNote("could not read the hook input (unreadable or over " +
+                      std::to_string(kMaxHookInputBytes) + " bytes); nothing recorded");
+    }
     return Deny("could not read the hook input (unreadable or over " +
                 std::to_string(kMaxHookInputBytes) + " bytes); call denied");
   }
+  if (opt.event == "post-tool-use") return RunPostToolUse(opt, raw);
   auto input = ParseHookInput(raw);
   if (!input.ok()) return Deny(input.error().message);
   ToolCall call;
@@ -262,65 +478,21 @@ int RunHook(const HookOptions& opt) {
   if (!opt.daemon.empty()) {
     return RunHookDaemon(opt, input->session_id, std::move(call), deadline);
   }
-  if (opt.policy.empty()) return Deny("no --policy given");
-
-  // ${workspace} is the session's cwd from the hook input, never the hook's own current
-  // directory: a missing or relative cwd is passed on as not absolute, so a policy that
-  // uses ${workspace} fails to load and the call is denied; one that does not, loads.
-  // --workspace pins it instead: Claude Code's cwd follows a `cd` in the Bash tool.
-  policy::LoadOptions load;
-  if (!opt.workspace.empty()) {
-    auto pinned = WorkspaceDir(opt.workspace);
-    if (!pinned.ok()) return Deny("--workspace: " + pinned.error().message);
-    load.workspace = std::move(*pinned);
-  } else {
-    load.workspace = input->cwd.empty() ? std::string("(no cwd in the hook input)") : input->cwd;
-  }
-  std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet({opt.policy}, &diags, load);
-  if (!set.ok()) {
-    for (const policy::Diagnostic& d : diags) {
-      if (d.id != "invalid-workspace") continue;
-      if (!opt.workspace.empty()) {
-        return Deny("policy " + opt.policy + " uses ${workspace} and --workspace " + opt.workspace +
-                    " is not usable (" + d.ToString() + "); call denied");
-      }
-      return Deny("policy " + opt.policy +
-                  " uses ${workspace}, which the hook takes from the hook input's cwd, and " +
-                  (input->cwd.empty() ? std::string("the hook input has no cwd")
-                                      : "the cwd '" + input->cwd + "' is not usable") +
-                  " (" + d.ToString() + "); call denied");
-    }
-    return Deny("policy " + opt.policy + " is invalid: " + set.error().message);
-  }
-  std::string agent_id = opt.agent;
-  if (agent_id.empty()) {
-    if ((*set)->agents.size() != 1) {
-      return Deny("policy " + opt.policy + " holds " + std::to_string((*set)->agents.size()) +
-                  " agents; pass --agent ID");
-    }
-    agent_id = (*set)->agents.begin()->first;
-  }
+  auto env = OpenStandalone(opt, *input);
+  if (!env.ok()) return Deny(env.error().message);
   // On stderr, which Claude Code does not parse for an exit-0 hook: stdout stays the one
   // JSON object of the hook contract.
-  WarnShadowMode(**set, agent_id, std::cerr);
-  std::string store_path = opt.store;
-  if (store_path.empty()) {
-    auto p = mcp::DefaultStorePath();
-    if (!p.ok()) return Deny(p.error().message);
-    store_path = *p;
-  }
-  auto store = mcp::OpenLocalStore(store_path);
-  if (!store.ok()) return Deny("store unavailable: " + store.error().message);
+  WarnShadowMode(*env->set, env->agent_id, std::cerr);
+  const std::string& agent_id = env->agent_id;
 
   SystemClock clock;
   const std::string run_id = RunIdForSession(input->session_id);
-  if (auto run = (*store)->CreateRun(agent_id, run_id, clock.Now());
+  if (auto run = env->store->CreateRun(agent_id, run_id, clock.Now());
       !run.ok() && run.error().kind != ErrorKind::kAlreadyExists) {
     return Deny("cannot create the run for this session: " + run.error().message);
   }
-  core::PolicySource source(*set);
-  core::Guard guard(&source, store->get(), &clock, nullptr);
+  core::PolicySource source(env->set);
+  core::Guard guard(&source, env->store.get(), &clock, nullptr);
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
   if (r.decision.verdict == Verdict::kApprovalRequired) return PrintStandaloneApproval(r.decision);
   return PrintVerdict(opt, r.decision);
@@ -344,6 +516,11 @@ void AddHook(CLI::App& app, int* exit_code) {
   cc->add_option("--workspace", opt->workspace,
                  "Pin ${workspace} in the policy to this directory (made absolute) instead of "
                  "the hook input's cwd, which follows a `cd` in Claude Code's Bash tool");
+  cc->add_option("--event", opt->event,
+                 "Which Claude Code hook event this is: pre-tool-use (default; decides the "
+                 "call) or post-tool-use (records that the call the PreToolUse hook allowed "
+                 "or answered `ask` ran, and its result; never blocks, exits 0)")
+      ->check(CLI::IsMember({"pre-tool-use", "post-tool-use"}));
   cc->add_option("--allowed-as", opt->allowed_as,
                  "What an allowed call answers: allow (default; skips Claude Code's "
                  "permission prompt) or no-objection (no decision: Claude Code's own "

@@ -8,7 +8,11 @@ namespace interlock::cli {
 
 namespace json = boost::json;
 
-Result<HookInput> ParseHookInput(std::string_view text) {
+const char* HookEventName(HookEvent event) {
+  return event == HookEvent::kPostToolUse ? "PostToolUse" : "PreToolUse";
+}
+
+Result<HookInput> ParseHookInput(std::string_view text, HookEvent expected) {
   if (text.size() > kMaxHookInputBytes) {
     return Error::Invalid("the hook input is over " + std::to_string(kMaxHookInputBytes) +
                           " bytes");
@@ -20,9 +24,17 @@ Result<HookInput> ParseHookInput(std::string_view text) {
   if (!doc->is_object()) return Error::Invalid("the hook input is not a JSON object");
   const json::object& in = doc->get_object();
   const json::value* event = in.if_contains("hook_event_name");
-  if (event != nullptr && (!event->is_string() || event->get_string() != "PreToolUse")) {
-    return Error::Invalid(
-        "this hook handles PreToolUse events only; configure it under PreToolUse");
+  const std::string want = HookEventName(expected);
+  if (event == nullptr && expected == HookEvent::kPostToolUse) {
+    return Error::Invalid("the hook input has no hook_event_name (PostToolUse expected)");
+  }
+  if (event != nullptr && (!event->is_string() || event->get_string() != want)) {
+    return Error::Invalid(expected == HookEvent::kPostToolUse
+                              ? std::string("--event post-tool-use handles PostToolUse events "
+                                            "only; configure it under PostToolUse")
+                              : std::string("this hook handles PreToolUse events only; configure "
+                                            "it under PreToolUse (or pass --event "
+                                            "post-tool-use under PostToolUse)"));
   }
   const json::value* tool = in.if_contains("tool_name");
   if (tool == nullptr || !tool->is_string() || tool->get_string().empty()) {
@@ -43,6 +55,11 @@ Result<HookInput> ParseHookInput(std::string_view text) {
   out.session_id = std::string(session->get_string());
   out.tool_name = std::string(tool->get_string());
   if (tool_input != nullptr) out.tool_input = tool_input->get_object();
+  if (expected == HookEvent::kPostToolUse) {
+    if (const json::value* response = in.if_contains("tool_response"); response != nullptr) {
+      out.tool_response = *response;
+    }
+  }
   return out;
 }
 

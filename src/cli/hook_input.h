@@ -1,6 +1,7 @@
-// The Claude Code PreToolUse hook input: the JSON object Claude Code writes to the hook's
-// stdin ({"session_id","transcript_path","cwd","permission_mode","hook_event_name",
-// "tool_name","tool_input","tool_use_id",...}; docs/mcp.md cites the contract).
+// The Claude Code PreToolUse and PostToolUse hook inputs: the JSON object Claude Code
+// writes to the hook's stdin ({"session_id","transcript_path","cwd","permission_mode",
+// "hook_event_name","tool_name","tool_input","tool_use_id",...}, and for PostToolUse also
+// "tool_response"; docs/mcp.md cites the contract).
 //
 // ParseHookInput is pure (no I/O) and total: any byte string yields either a HookInput
 // or an error naming what is wrong, never a crash. Fields Interlock does not use are
@@ -15,6 +16,7 @@
 #include <string_view>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include "interlock/result.h"
 
@@ -22,6 +24,12 @@ namespace interlock::cli {
 
 inline constexpr size_t kMaxHookInputBytes = 4 << 20;
 inline constexpr size_t kMaxHookInputDepth = 64;
+
+// Which hook event the input must be: `interlock hook claude-code --event`.
+enum class HookEvent { kPreToolUse, kPostToolUse };
+
+// "PreToolUse" | "PostToolUse", as Claude Code names the event in hook_event_name.
+const char* HookEventName(HookEvent event);
 
 struct HookInput {
   std::string session_id;          // non-empty
@@ -31,14 +39,17 @@ struct HookInput {
   // in the policy); empty when absent. Not checked here: the hook refuses a relative one
   // only when the policy uses ${workspace}.
   std::string cwd;
+  // PostToolUse only: what the tool returned (any JSON; null when absent).
+  boost::json::value tool_response;
 };
 
 // Parses and validates the hook input: a JSON object (strict: no duplicate keys, at most
 // kMaxHookInputBytes and kMaxHookInputDepth) whose hook_event_name, when present, is
-// "PreToolUse", with non-empty string session_id and tool_name and, when present, an
+// `event`'s name (required for PostToolUse, so a PreToolUse input is never taken for a
+// report that the tool ran), with non-empty string session_id and tool_name and, when present, an
 // object tool_input and a string cwd. Errors are kInvalidArgument with a sentence for the deny
 // reason.
-Result<HookInput> ParseHookInput(std::string_view text);
+Result<HookInput> ParseHookInput(std::string_view text, HookEvent event = HookEvent::kPreToolUse);
 
 }  // namespace interlock::cli
 

@@ -39,20 +39,26 @@ json::object WebhookNotifier::Body(const Notification& n, const core::CallRecord
   json::array contacts;
   for (const std::string& s : n.contacts) contacts.push_back(json::string(s));
   const char* kind = n.kind == Notification::Kind::kEscalation ? "escalation" : "flagged";
-  return {{"text", n.text},
-          {"event", n.event.empty() ? kind : n.event},
-          {"kind", kind},
-          {"channel", n.channel},
-          {"contacts", std::move(contacts)},
-          {"agent_id", c.agent_id},
-          {"run_id", c.run_id},
-          {"call_id", c.call_id},
-          {"tool", c.call.tool},
-          {"args", c.call.args},  // as stored: redacted values are hmac-sha256:...
-          {"code", CodeName(c.decision.code)},
-          {"reason", c.decision.reason},
-          {"rule", c.decision.rule},
-          {"at", FormatRfc3339(c.at)}};
+  json::object body{{"text", n.text},
+                    {"event", n.event.empty() ? kind : n.event},
+                    {"kind", kind},
+                    {"channel", n.channel},
+                    {"contacts", std::move(contacts)},
+                    {"agent_id", c.agent_id},
+                    {"run_id", c.run_id},
+                    {"call_id", c.call_id},
+                    {"tool", c.call.tool},
+                    {"args", c.call.args},  // as stored: redacted values are hmac-sha256:...
+                    {"code", CodeName(c.decision.code)},
+                    {"reason", c.decision.reason},
+                    {"rule", c.decision.rule},
+                    {"at", FormatRfc3339(c.at)}};
+  // Approval notices carry the approval and its reviewer page as fields of their own (the
+  // text has the link too, for Slack); the page needs a signed-in reviewer, so a link
+  // forwarded to the wrong channel approves nothing.
+  if (!n.approval_id.empty()) body["approval_id"] = n.approval_id;
+  if (!n.approval_url.empty()) body["approval_url"] = n.approval_url;
+  return body;
 }
 
 Result<std::unique_ptr<WebhookNotifier>> WebhookNotifier::Create(NotifierOptions options) {

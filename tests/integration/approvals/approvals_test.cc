@@ -578,6 +578,50 @@ TEST_F(ApprovalsTest, CallAnswersCarryTheApprovalUrl) {
   EXPECT_EQ(Str(got.json, "approval_url"), "http://reviews.example/ui/#/approvals/" + id);
 }
 
+// Tests that the webhook of a new approval carries its reviewer page as a field of its own
+// (approval_url, with approval_id), and that the link alone opens nothing: the page's API
+// answers 401 without a signed-in reviewer and 403 to an agent's token, so a link forwarded
+// to the wrong channel approves nothing.
+TEST_F(ApprovalsTest, WebhookCarriesTheApprovalLinkWhichStillNeedsSignIn) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"x@y.z"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = Str(r.json, "approval_id");
+  ASSERT_FALSE(id.empty()) << r.body;
+  auto bodies = receiver_.WaitFor(1, 5s);
+  ASSERT_FALSE(bodies.empty());
+  json::value body = json::parse(bodies[0]);
+  EXPECT_EQ(Str(body, "event"), "approval_requested") << bodies[0];
+  EXPECT_EQ(Str(body, "approval_id"), id) << bodies[0];
+  EXPECT_EQ(Str(body, "approval_url"), "http://reviews.example/ui/#/approvals/" + id) << bodies[0];
+
+  EXPECT_EQ(client_->Request("GET", "/v1/approvals/" + id, "", "").status, 401);
+  EXPECT_EQ(client_
+                ->Request("POST", "/v1/approvals/" + id,
+                          R"({"verdict":"approve","comment":"from the link"})", "")
+                .status,
+            401);
+  EXPECT_EQ(client_->Request("GET", "/v1/approvals/" + id, "", agent_).status, 403);
+  HttpResult still = client_->Request("GET", "/v1/approvals/" + id, "", alice_);
+  ASSERT_EQ(still.status, 200) << still.body;
+  EXPECT_EQ(Str(still.json, "state"), "pending") << still.body;
+}
+
+// Tests that a reviewer's deny comment reaches the agent in the decision's reason, with
+// the reviewer's name, so the model can adapt ("denied by bob: wrong recipient").
+TEST_F(ApprovalsTest, DenyCommentReachesTheAgentInTheReason) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"send_email","args":{"to":"ceo@y.z"}})");
+  const std::string id = Str(r.json, "approval_id");
+  ASSERT_FALSE(id.empty()) << r.body;
+  ASSERT_EQ(Vote(id, bob_, "deny", "wrong recipient").status, 200);
+  HttpResult got = client_->Request("GET", "/v1/calls/" + Str(r.json, "call_id"), "", agent_);
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(Str(got.json, "code"), "APPROVAL_DENIED") << got.body;
+  EXPECT_NE(Str(got.json, "reason").find("denied by bob: wrong recipient"), std::string::npos)
+      << got.body;
+}
+
 // Tests POST /v1/approvals/{id}/withdraw: only the agent that made the call may withdraw
 // (reviewers, admins and other agents get 403), the waiting long poll ends with
 // deny/APPROVAL_DENIED, the approval reads withdrawn with its reason, a reviewer's later

@@ -703,6 +703,29 @@ TEST_F(McpDaemonTest, GatewaySendsProgressWhileHeldAndForwardsNothingOnDeny) {
   gw->CloseStdin();
 }
 
+// Tests that a reviewer's deny comment reaches the model through the gateway: the isError
+// result's text names the reviewer and the comment ("denied by alice: wrong recipient").
+TEST_F(McpDaemonTest, GatewayGivesTheModelTheReviewersDenyComment) {
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  std::unique_ptr<Child> gw = StartGateway(calls_log, err);
+  gw->Send(
+      R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"send_email","arguments":{"text":"to the ceo"}}})");
+  const std::string approval_id = PendingApprovalId();
+  ASSERT_FALSE(approval_id.empty()) << ReadAll(err);
+  HttpResult vote = client_->Request(
+      "POST", "/v1/approvals/" + approval_id,
+      json::serialize(json::object{{"verdict", "deny"}, {"comment", "wrong recipient"}}),
+      reviewer_);
+  ASSERT_EQ(vote.status, 200) << vote.body;
+  json::value denied = gw->Response(8, 10s);
+  EXPECT_TRUE(IsError(denied)) << denied;
+  EXPECT_NE(ResultText(denied).find("denied by alice: wrong recipient"), std::string::npos)
+      << denied;
+  EXPECT_FALSE(std::filesystem::exists(calls_log)) << ReadAll(calls_log);
+  gw->CloseStdin();
+}
+
 // Tests that notifications/cancelled for a call held for approval ends the wait: the
 // client gets no response for it, and the call is never forwarded, even once the approval
 // times out.

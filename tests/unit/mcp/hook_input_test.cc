@@ -64,5 +64,21 @@ TEST(HookInputTest, BadInputsAreErrors) {
   EXPECT_TRUE(ParseHookInput(R"({"session_id":"s","tool_name":"Read"})").ok());
 }
 
+// Tests that a recorded PostToolUse input yields the call and the tool's response, and
+// that a PreToolUse input (or one without an event name) is never read as a report that
+// the tool ran.
+TEST(HookInputTest, PostToolUseNeedsItsOwnEvent) {
+  auto in = ParseHookInput(Fixture("post_tool_use/bash.json"), HookEvent::kPostToolUse);
+  ASSERT_TRUE(in.ok()) << in.error().message;
+  EXPECT_EQ(in->tool_name, "Bash");
+  EXPECT_EQ(in->tool_input.at("command"), "npm test -- --watch=false");
+  EXPECT_EQ(in->tool_response.at("interrupted"), false);
+  EXPECT_FALSE(ParseHookInput(Fixture("bash.json"), HookEvent::kPostToolUse).ok());
+  EXPECT_FALSE(ParseHookInput(R"({"session_id":"s","tool_name":"Bash","tool_response":{}})",
+                              HookEvent::kPostToolUse)
+                   .ok());
+  EXPECT_FALSE(ParseHookInput(Fixture("post_tool_use/bash.json")).ok());
+}
+
 }  // namespace
 }  // namespace interlock::cli
