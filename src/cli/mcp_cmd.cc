@@ -45,6 +45,7 @@
 #include "core/policy_source.h"
 #include "egress/decider.h"
 #include "egress/proxy.h"
+#include "egress/receipts.h"
 #include "mcp/child_process.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/framing.h"
@@ -255,6 +256,7 @@ int RunMcp(const McpOptions& opt) {
   // egress proxy, whose every connection the core decides (agent and run of this session).
   std::vector<std::string> server_argv = opt.server;
   std::atomic<mcp::Gateway*> gateway_ptr{nullptr};
+  egress::ReceiptBook egress_receipts;  // outcome receipts; outlives the proxy and gateway
   std::unique_ptr<egress::GuardEgressDecider> egress_decider;
   std::unique_ptr<egress::EgressProxy> egress_proxy;
   mcp::SandboxSocketDir socket_dir;
@@ -302,8 +304,10 @@ int RunMcp(const McpOptions& opt) {
           auto ids = g->InFlightCallIds();
           return ids.size() == 1 ? ids.front() : std::string();
         });
-    egress_proxy =
-        std::make_unique<egress::EgressProxy>(egress_decider.get(), egress::ProxyOptions{});
+    egress_proxy = std::make_unique<egress::EgressProxy>(
+        egress_decider.get(), egress::ProxyOptions{},
+        [&egress_receipts](const egress::EgressOutcome& o) { egress_receipts.Observe(o); },
+        [&egress_receipts](const egress::EgressOutcome& o) { egress_receipts.Observe(o); });
     if (Status s = egress_proxy->ListenUnix(socket_dir.path() + "/" + mcp::kSandboxSocketName);
         !s.ok()) {
       return Fail("--sandbox: " + s.error().message);
@@ -366,6 +370,11 @@ int RunMcp(const McpOptions& opt) {
   gopt.pins = pins->get();
   gopt.secrets = secrets;
   gopt.forward_methods = opt.forward_methods;
+  if (opt.sandbox) {
+    gopt.egress_receipts = [&egress_receipts](const std::string& call_id) {
+      return egress_receipts.TakeJson(call_id);
+    };
+  }
   int exit_code = kExitOk;
   {
     mcp::Gateway gateway(std::move(gopt), to_client, to_server);
