@@ -1009,7 +1009,8 @@ TEST_F(McpHttpTest, SandboxedUpstreamReachesOnlyAllowedDestinations) {
   ASSERT_EQ(audit.status, 200) << audit.body;
   std::vector<json::array> receipts;  // of the probe results, in order
   std::set<std::string> probe_calls;
-  for (const json::value& rec : json::parse(audit.body).at("records").as_array()) {
+  const json::value records = json::parse(audit.body);
+  for (const json::value& rec : records.at("records").as_array()) {
     const json::object& data = rec.at("data").as_object();
     if (rec.at("type") == "decision" && data.contains("tool") && data.at("tool") == "probe") {
       probe_calls.insert(std::string(rec.at("call_id").as_string()));
