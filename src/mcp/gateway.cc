@@ -91,7 +91,13 @@ std::vector<std::string> Gateway::InFlightCallIds() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
   for (const auto& [key, p] : pending_) {
-    if (!p.call_id.empty()) out.push_back(p.call_id);
+    if (!p.call_id.empty()) {
+      out.push_back(p.call_id);
+    } else if (p.rehearsal) {
+      // A rehearsal sent to this server is in flight too: what connects meanwhile may be it,
+      // so it is counted (as "", attributable to no call).
+      out.emplace_back();
+    }
   }
   return out;
 }

@@ -222,7 +222,10 @@ class Gateway {
   std::string negotiated_version() const;
 
   // The call ids of the tools/call requests forwarded to the server and not yet answered
-  // (for the egress proxy's attribution of connections to calls). Any thread.
+  // (for the egress proxy's attribution of connections to calls), with "" for each
+  // rehearsal sent to the server and not yet answered (it has no call of its own to be
+  // attributed to, and makes the attribution of another call's connection ambiguous).
+  // Any thread.
   std::vector<std::string> InFlightCallIds() const;
 
   // The denial result for `d` without structuredContent (safe for any tool; see the
