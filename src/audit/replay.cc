@@ -267,6 +267,46 @@ Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
   return r;
 }
 
+namespace {
+
+// "egress api.github.com:443 ALLOWED up 517 down 4102, 10.0.0.1:80 EGRESS_DENIED" from a
+// result's outcome receipts (docs/mcp.md#outcome-receipts); "" when it has none.
+std::string EgressSummary(const json::object& result) {
+  const json::value* e = result.if_contains("egress");
+  if (e == nullptr) return {};
+  if (!e->is_array()) return "egress " + CanonicalJson(*e);
+  std::string out;
+  for (const json::value& v : e->get_array()) {
+    out += out.empty() ? "egress " : ", ";
+    if (!v.is_object()) {
+      out += CanonicalJson(v);
+      continue;
+    }
+    const json::object& o = v.get_object();
+    if (const json::value* n = o.if_contains("omitted")) {
+      out += CanonicalJson(*n) + " more";
+      continue;
+    }
+    const json::value* port = o.if_contains("port");
+    out += Str(o, "host") + ":" + (port != nullptr ? CanonicalJson(*port) : "?") + " " +
+           Str(o, "code");
+    const json::value* up = o.if_contains("bytes_up");
+    const json::value* down = o.if_contains("bytes_down");
+    if (up != nullptr && down != nullptr &&
+        (!up->is_number() || up->to_number<double>() != 0 || !down->is_number() ||
+         down->to_number<double>() != 0)) {
+      out += " up " + CanonicalJson(*up) + " down " + CanonicalJson(*down);
+    }
+    if (const json::value* open = o.if_contains("open");
+        open && open->is_bool() && open->get_bool()) {
+      out += " (open)";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 json::object ReplayToJson(const RunReplay& r) {
   json::object o;
   o["run_id"] = r.run_id;
@@ -298,6 +338,9 @@ json::object ReplayToJson(const RunReplay& r) {
     j["usage"] = c.usage;
     j["state_after"] = c.state_after;
     j["result"] = c.result ? json::value(*c.result) : json::value(nullptr);
+    // Outcome receipts: the destinations the call's sandboxed server contacted.
+    const json::value* egress = c.result ? c.result->if_contains("egress") : nullptr;
+    j["egress"] = egress != nullptr ? *egress : json::value(json::array());
     json::array ap;
     for (const json::object& a : c.approvals) ap.push_back(a);
     j["approvals"] = std::move(ap);
@@ -359,6 +402,7 @@ std::string ReplayToText(const RunReplay& r) {
                                                                : std::string("null"))
                            : "error " + err;
       if (d.contains("usage")) detail += "; usage " + CanonicalJson(d.at("usage"));
+      if (const std::string e = EgressSummary(d); !e.empty()) detail = e + "; " + detail;
       if (const json::object wf = Obj(d, "workflow"); !wf.empty()) {
         // The workflow move the result made (issue 15), or where the run stays.
         detail += wf.contains("moved_by")

@@ -46,6 +46,7 @@
 #include "egress/daemon_decider.h"
 #include "egress/decider.h"
 #include "egress/proxy.h"
+#include "egress/receipts.h"
 #include "mcp/child_process.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/framing.h"
@@ -256,6 +257,7 @@ int RunMcp(const McpOptions& opt) {
   // egress proxy, whose every connection the core decides (agent and run of this session).
   std::vector<std::string> server_argv = opt.server;
   std::atomic<mcp::Gateway*> gateway_ptr{nullptr};
+  egress::ReceiptBook egress_receipts;  // outcome receipts; outlives the proxy and gateway
   std::unique_ptr<egress::EgressDecider> egress_decider;
   std::unique_ptr<egress::EgressProxy> egress_proxy;
   mcp::SandboxSocketDir socket_dir;
@@ -305,8 +307,10 @@ int RunMcp(const McpOptions& opt) {
       egress_decider = std::make_unique<egress::GuardEgressDecider>(&guard, store->get(), &clock,
                                                                     agent_id, run_id, in_flight);
     }
-    egress_proxy =
-        std::make_unique<egress::EgressProxy>(egress_decider.get(), egress::ProxyOptions{});
+    egress_proxy = std::make_unique<egress::EgressProxy>(
+        egress_decider.get(), egress::ProxyOptions{},
+        [&egress_receipts](const egress::EgressOutcome& o) { egress_receipts.Observe(o); },
+        [&egress_receipts](const egress::EgressOutcome& o) { egress_receipts.Observe(o); });
     if (Status s = egress_proxy->ListenUnix(socket_dir.path() + "/" + mcp::kSandboxSocketName);
         !s.ok()) {
       return Fail("--sandbox: " + s.error().message);
@@ -369,6 +373,11 @@ int RunMcp(const McpOptions& opt) {
   gopt.pins = pins->get();
   gopt.secrets = secrets;
   gopt.forward_methods = opt.forward_methods;
+  if (opt.sandbox) {
+    gopt.egress_receipts = [&egress_receipts](const std::string& call_id) {
+      return egress_receipts.TakeJson(call_id);
+    };
+  }
   int exit_code = kExitOk;
   {
     mcp::Gateway gateway(std::move(gopt), to_client, to_server);

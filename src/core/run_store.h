@@ -67,6 +67,10 @@ struct CallResult {
   std::string output_json;  // canonical JSON of the output, already size-capped
   std::string error;
   Usage usage;
+  // Outcome receipts (docs/mcp.md#outcome-receipts): the canonical JSON array of the
+  // connections the call's sandboxed server made while it was in flight, recorded under
+  // "egress"; empty: none (the member is left out).
+  std::string egress_json;
   // The policies the result is judged under (a workflow transition `on: ok|error` of the
   // call's agent moves its run): the snapshot of the door that reports it, never looked up
   // by a store. Null: the result moves no workflow.

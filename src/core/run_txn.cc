@@ -169,6 +169,12 @@ boost::json::object ResultJson(const CallResult& r) {
                      : r.error;
   }
   o["usage"] = UsageJson(r.usage);
+  if (!r.egress_json.empty()) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.egress_json, ec);
+    // Built by egress::ReceiptBook; anything else is recorded as text, never dropped.
+    o["egress"] = ec ? boost::json::value(r.egress_json) : std::move(v);
+  }
   return o;
 }
 

@@ -15,7 +15,7 @@ void GuardEgressDecider::Decide(const EgressAttempt& attempt, DoneFn done) {
                {"address", attempt.address}};
   std::string in_flight = in_flight_ ? in_flight_() : std::string();
   if (!in_flight.empty()) call.args["call_id"] = in_flight;
-  guard_->DecideAsync(agent_id_, "egress-proxy", run_id_, std::move(call),
+  guard_->DecideAsync(agent_id_, kEgressPrincipal, run_id_, std::move(call),
                       [done = std::move(done), in_flight](core::GuardResponse r) {
                         EgressVerdict v;
                         v.decision = std::move(r.decision);

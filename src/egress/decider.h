@@ -10,12 +10,15 @@
 #ifndef INTERLOCK_EGRESS_DECIDER_H_
 #define INTERLOCK_EGRESS_DECIDER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "common/time.h"
 #include "core/guard.h"
+#include "egress/principal.h"
 #include "interlock/decision.h"
 
 namespace interlock::store {
@@ -50,7 +53,17 @@ class EgressDecider {
 // connection, from the proxy's thread.
 using InFlightFn = std::function<std::string()>;
 
-// Observes each decided connection after it ended (for outcome receipts); may be empty.
+// The bytes a connection has carried so far, updated by the proxy's thread while it is
+// open and readable from any thread.
+struct LiveBytes {
+  std::atomic<uint64_t> up{0};
+  std::atomic<uint64_t> down{0};
+};
+
+// One decided connection, reported by the proxy (proxy.h) when it ended (`open` false, the
+// final bytes) and, to an `on_decided` callback, when it was decided (`open` true when it
+// was allowed and is about to be connected; `live` then counts its bytes). `serial`
+// identifies the connection across the two reports.
 struct EgressOutcome {
   EgressAttempt attempt;
   Decision decision;
@@ -58,6 +71,9 @@ struct EgressOutcome {
   std::string in_flight_call_id;
   uint64_t bytes_up = 0;
   uint64_t bytes_down = 0;
+  uint64_t serial = 0;
+  bool open = false;
+  std::shared_ptr<const LiveBytes> live;  // set on the report made when decided
 };
 
 class GuardEgressDecider final : public EgressDecider {

@@ -43,8 +43,11 @@ std::string ErrorBody(std::string_view reason) {
 
 class EgressProxy::Impl {
  public:
-  Impl(EgressDecider* decider, ProxyOptions options, OutcomeFn on_outcome)
-      : decider_(decider), options_(options), on_outcome_(std::move(on_outcome)) {}
+  Impl(EgressDecider* decider, ProxyOptions options, OutcomeFn on_outcome, OutcomeFn on_decided)
+      : decider_(decider),
+        options_(options),
+        on_outcome_(std::move(on_outcome)),
+        on_decided_(std::move(on_decided)) {}
 
   class Session;
 
@@ -55,8 +58,10 @@ class EgressProxy::Impl {
   EgressDecider* decider_;
   ProxyOptions options_;
   OutcomeFn on_outcome_;
+  OutcomeFn on_decided_;
   std::atomic<size_t> sessions_{0};
   std::atomic<size_t> deciding_{0};  // decisions whose callback has not posted back yet
+  uint64_t serial_ = 0;              // of the last decided connection (I/O thread only)
   std::vector<std::string> unix_paths_;
   bool started_ = false;
   net::io_context io_{1};
@@ -82,6 +87,8 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
       }
       outcome_->bytes_up = up_;
       outcome_->bytes_down = down_;
+      outcome_->open = false;
+      outcome_->live = nullptr;
       if (proxy_->on_outcome_) proxy_->on_outcome_(*outcome_);
     }
     --proxy_->sessions_;
@@ -201,10 +208,26 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
     if (outcome_ && !verdict_.call_id.empty() && outcome_->decision.allowed()) {
       // A previous address was allowed but could not be connected to: its record ends here.
       proxy_->decider_->Report(verdict_.call_id, 0, 0, false, connect_error_);
+      outcome_->open = false;
+      outcome_->live = nullptr;
       if (proxy_->on_outcome_) proxy_->on_outcome_(*outcome_);
     }
     verdict_ = v;
-    outcome_ = EgressOutcome{attempt, v.decision, v.call_id, v.in_flight_call_id, 0, 0};
+    outcome_.emplace();
+    outcome_->attempt = attempt;
+    outcome_->decision = v.decision;
+    outcome_->call_id = v.call_id;
+    outcome_->in_flight_call_id = v.in_flight_call_id;
+    outcome_->serial = ++proxy_->serial_;
+    live_ = std::make_shared<LiveBytes>();
+    if (proxy_->on_decided_) {
+      // Before the client can see a byte of the answer: a receipt taken while the connection
+      // is still open lists it with the bytes so far.
+      EgressOutcome now = *outcome_;
+      now.open = v.decision.allowed();
+      if (now.open) now.live = live_;
+      proxy_->on_decided_(now);
+    }
     if (!client_.is_open()) return;  // timed out while deciding
     if (!v.decision.allowed()) {
       Reply(Response(403, "Forbidden", CodeName(v.decision.code),
@@ -245,7 +268,7 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
   // relays both ways.
   void SendEarlyBytes() {
     if (buffer_.empty()) return StartRelay();
-    up_ += buffer_.size();
+    AddUp(buffer_.size());
     net::async_write(upstream_, net::buffer(buffer_),
                      [self = shared_from_this()](error_code ec, size_t) {
                        if (ec) return self->CloseAll();
@@ -268,7 +291,7 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
                                 return;
                               }
                               self->Arm(self->proxy_->options_.idle_timeout);
-                              self->up_ += n;
+                              self->AddUp(n);
                               net::async_write(self->upstream_, net::buffer(self->up_buf_, n),
                                                [self](error_code ec, size_t) {
                                                  if (ec) return self->CloseAll();
@@ -289,13 +312,22 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
                                   return;
                                 }
                                 self->Arm(self->proxy_->options_.idle_timeout);
-                                self->down_ += n;
+                                self->AddDown(n);
                                 net::async_write(self->client_, net::buffer(self->down_buf_, n),
                                                  [self](error_code ec, size_t) {
                                                    if (ec) return self->CloseAll();
                                                    self->PumpDown();
                                                  });
                               });
+  }
+
+  void AddUp(uint64_t n) {
+    up_ += n;
+    live_->up.fetch_add(n, std::memory_order_relaxed);
+  }
+  void AddDown(uint64_t n) {
+    down_ += n;
+    live_->down.fetch_add(n, std::memory_order_relaxed);
   }
 
   Impl* proxy_;
@@ -313,6 +345,7 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
   bool connected_ = false;
   std::string connect_error_ = "no address";
   uint64_t up_ = 0, down_ = 0;
+  std::shared_ptr<LiveBytes> live_ = std::make_shared<LiveBytes>();  // of outcome_
   std::array<char, kRelayBuffer> up_buf_{};
   std::array<char, kRelayBuffer> down_buf_{};
 };
@@ -332,8 +365,10 @@ void EgressProxy::Impl::Accept(GenericAcceptor* acceptor) {
   });
 }
 
-EgressProxy::EgressProxy(EgressDecider* decider, ProxyOptions options, OutcomeFn on_outcome)
-    : impl_(std::make_unique<Impl>(decider, options, std::move(on_outcome))) {}
+EgressProxy::EgressProxy(EgressDecider* decider, ProxyOptions options, OutcomeFn on_outcome,
+                         OutcomeFn on_decided)
+    : impl_(
+          std::make_unique<Impl>(decider, options, std::move(on_outcome), std::move(on_decided))) {}
 
 EgressProxy::~EgressProxy() { Stop(); }
 

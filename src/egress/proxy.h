@@ -37,13 +37,18 @@ struct ProxyOptions {
   size_t max_addresses = 4;  // resolved addresses tried, in the resolver's order
 };
 
-// Called on the proxy's thread once per decided connection, after it ended.
+// Called on the proxy's thread once per decided connection, after it ended (open: false,
+// the final bytes). Must not block.
 using OutcomeFn = std::function<void(const EgressOutcome&)>;
 
 class EgressProxy {
  public:
+  // `on_decided`, when set, is also called on the proxy's thread once per decided
+  // connection, as soon as it is decided and before the client sees a byte of the answer:
+  // `open` true for an allowed one (about to be connected; `live` counts its bytes), false
+  // for a refused one (final). For outcome receipts (egress/receipts.h).
   EgressProxy(EgressDecider* decider /* not owned */, ProxyOptions options,
-              OutcomeFn on_outcome = {});
+              OutcomeFn on_outcome = {}, OutcomeFn on_decided = {});
   ~EgressProxy();
   EgressProxy(const EgressProxy&) = delete;
   EgressProxy& operator=(const EgressProxy&) = delete;

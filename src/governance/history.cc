@@ -208,6 +208,7 @@ bool ParseDecisionFields(std::string_view data, DecisionFields* out) {
     if (k == "\"code\"") out->code = v;
     if (k == "\"shadow_code\"") out->shadow_code = v;
     if (k == "\"rule\"") out->rule = v;
+    if (k == "\"rehearsal\"") out->rehearsal = v;
     return true;
   });
   if (!ok || out->code.empty() || out->verdict.empty()) return false;

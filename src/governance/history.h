@@ -70,6 +70,7 @@ struct DecisionFields {
   int64_t elapsed_ms = 0;
   bool halted_after = false;
   std::string_view records_after;  // raw object token
+  std::string_view rehearsal;      // raw object token of decision.rehearsal ("" when absent)
 };
 
 // Parses a decision record's data; false when a required field is missing.

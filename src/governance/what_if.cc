@@ -12,6 +12,7 @@
 
 #include "audit/audit_log.h"
 #include "common/time.h"
+#include "egress/principal.h"
 #include "engine/engine.h"
 #include "governance/history.h"
 
@@ -127,6 +128,36 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
     const std::string_view old_verdict = Unquote(f.verdict);
     ToolCall call;
     call.tool = TokenToString(f.tool);
+    // An egress proxy's connection (issue 16) is re-judged as one: egress.allow of the new
+    // policy against the host, port and address it recorded.
+    const bool egress = r.principal == egress::kEgressPrincipal && call.tool == kEgressToolName;
+    if (egress) call.kind = CallKind::kEgress;
+    // A call decided after its rehearsal is re-judged with the rehearsal's recorded outcome,
+    // as the core judged it (Guard::CompleteRehearsal); without it, the new policy would ask
+    // for the rehearsal again and show a change that is none.
+    if (!f.rehearsal.empty()) {
+      boost::system::error_code ec;
+      json::value v = json::parse(f.rehearsal, ec);
+      const json::object* o = !ec && v.is_object() ? &v.get_object() : nullptr;
+      const json::value* id = o != nullptr ? o->if_contains("call_id") : nullptr;
+      const json::value* ok = o != nullptr ? o->if_contains("ok") : nullptr;
+      if (id != nullptr && id->is_string() && ok != nullptr && ok->is_bool()) {
+        ToolCall::RehearsalOutcome out;
+        out.call_id = std::string(id->get_string());
+        out.ok = ok->get_bool();
+        if (const json::value* t = o->if_contains("output"); t != nullptr && t->is_string()) {
+          out.output = std::string(t->get_string());
+        }
+        if (const json::value* t = o->if_contains("error"); t != nullptr && t->is_string()) {
+          out.error = std::string(t->get_string());
+        }
+        call.rehearsal = std::move(out);
+      } else if (o == nullptr || !o->contains("args")) {
+        error = Error::Corrupt("decision record " + std::to_string(r.seq) +
+                               " has a malformed rehearsal");
+        return;
+      }
+    }
 
     RunState& seq = sim.runs[std::string(r.run_id)];
     RunState state;
@@ -159,7 +190,7 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
     // a per-record arena then.
     unsigned char buf[4096];
     json::monotonic_resource arena(buf, sizeof(buf));
-    if (rule != nullptr && !ctx.kill) {
+    if ((rule != nullptr || egress) && !ctx.kill) {
       boost::system::error_code ec;
       json::value v = json::parse(f.args, ec, json::storage_ptr(&arena));
       if (ec || !v.is_object()) {
@@ -167,7 +198,7 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
         return;
       }
       call.args = std::move(v.get_object());
-      if (rule->max_records_per_run) {
+      if (rule != nullptr && rule->max_records_per_run) {
         std::string_view used_token;
         uint64_t used = 0;
         if (FindMember(f.records_after, call.tool, &used_token)) TokenToU64(used_token, &used);
@@ -180,9 +211,10 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
     }
     // Cross-run counts as the store would have kept them under the new policies.
     std::string rate_key;
-    const policy::RateLimit* limit = engine::RateLimitFor(agent, call.tool, &rate_key);
+    const policy::RateLimit* limit =
+        egress ? nullptr : engine::RateLimitFor(agent, call.tool, &rate_key);
     const Usage call_usage = RecordUsage(r.data, "usage");
-    if (agent != nullptr && (limit != nullptr || agent->quotas.any())) {
+    if (agent != nullptr && !egress && (limit != nullptr || agent->quotas.any())) {
       engine::AgentUsage u;
       if (limit != nullptr) {
         std::vector<int64_t>& hits = sim.hits[{agent_id, rate_key}];
@@ -202,7 +234,8 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
     }
     engine::Evaluation ev = engine::Evaluate(agent, state, call, ctx);
     ++report.evaluated;
-    const bool proceeds = ev.effects.consume_records;
+    // A connection is not a step: it moves no sequence and counts towards no quota.
+    const bool proceeds = !egress && ev.effects.consume_records;
     sim.AddUsage(agent_id, r.time_ms, call_usage, proceeds);
     if (proceeds) {
       for (const std::string& l : ev.effects.sequence.add_labels) seq.labels.insert(l);

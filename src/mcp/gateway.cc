@@ -91,7 +91,13 @@ std::vector<std::string> Gateway::InFlightCallIds() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;
   for (const auto& [key, p] : pending_) {
-    if (!p.call_id.empty()) out.push_back(p.call_id);
+    if (!p.call_id.empty()) {
+      out.push_back(p.call_id);
+    } else if (p.rehearsal) {
+      // A rehearsal sent to this server is in flight too: what connects meanwhile may be it,
+      // so it is counted (as "", attributable to no call).
+      out.emplace_back();
+    }
   }
   return out;
 }
@@ -781,6 +787,7 @@ void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
     r.error = m != nullptr && m->is_string() ? std::string(m->get_string()) : "JSON-RPC error";
   }
   if (!p.call_id.empty()) {
+    if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
     if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
       Log("could not record the result of " + p.call_id + ": " + s.error().message);
     }
@@ -966,7 +973,10 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
       r.ok = false;
       r.output_json = "null";
       r.error = reason;
-      if (!p.call_id.empty()) (void)options_.enforcer->RecordResult(p.call_id, r);
+      if (!p.call_id.empty()) {
+        if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
+        (void)options_.enforcer->RecordResult(p.call_id, r);
+      }
       SendToClient(ResultResponse(
           *id, json::object{{"content", json::array{json::object{
                                             {"type", "text"}, {"text", "Interlock: " + reason}}}},

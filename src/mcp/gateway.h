@@ -95,6 +95,9 @@ struct ToolResult {
   bool ok = true;
   std::string output_json;  // canonical JSON, capped, secrets masked
   std::string error;
+  // Outcome receipts: the connections the server made during the call (canonical JSON
+  // array, GatewayOptions::egress_receipts); empty: none.
+  std::string egress_json;
 };
 
 // How the gateway reaches the shared core. Implementations: GuardEnforcer (standalone,
@@ -186,6 +189,10 @@ struct GatewayOptions {
   // rehearsal may take before it counts as failed.
   std::map<std::string, RehearsalUpstream*, std::less<>> rehearsal_upstreams;
   std::chrono::milliseconds rehearsal_timeout{30000};
+  // Outcome receipts (docs/mcp.md#outcome-receipts): when set, the gateway asks it for a
+  // forwarded call's receipts (egress::ReceiptBook::TakeJson) as it records the call's
+  // result, and the result carries them (ToolResult::egress_json). Any thread.
+  std::function<std::string(const std::string& call_id)> egress_receipts;
 };
 
 class Gateway {
@@ -215,7 +222,10 @@ class Gateway {
   std::string negotiated_version() const;
 
   // The call ids of the tools/call requests forwarded to the server and not yet answered
-  // (for the egress proxy's attribution of connections to calls). Any thread.
+  // (for the egress proxy's attribution of connections to calls), with "" for each
+  // rehearsal sent to the server and not yet answered (it has no call of its own to be
+  // attributed to, and makes the attribution of another call's connection ambiguous).
+  // Any thread.
   std::vector<std::string> InFlightCallIds() const;
 
   // The denial result for `d` without structuredContent (safe for any tool; see the

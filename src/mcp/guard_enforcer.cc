@@ -65,6 +65,7 @@ Status GuardEnforcer::RecordResult(std::string_view call_id, const ToolResult& r
   r.ok = result.ok;
   r.output_json = result.output_json;
   r.error = result.error;
+  r.egress_json = result.egress_json;
   r.policies = guard_->Policies();  // a result may move the run's workflow
   store_->RecordResultAsync(call_id, agent_id_, std::move(r), clock_->Now(),
                             [failed = failed_results_, id = std::string(call_id)](Status s) {

@@ -99,6 +99,7 @@ Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult
   r.ok = result.ok;
   r.output_json = result.output_json;
   r.error = result.error;
+  r.egress_json = result.egress_json;
   r.policies = guard_->Policies();
   return store_->RecordResult(call_id, agent_id_, r, clock_->Now());
 }

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "egress/decider.h"
 #include "egress/proxy.h"
+#include "egress/receipts.h"
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
@@ -240,6 +241,11 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     g.pins = d.pins;
     g.secrets = up_->secrets;
     g.forward_methods = up_->config.forward_methods;
+    if (egress_receipts_) {
+      g.egress_receipts = [book = egress_receipts_.get()](const std::string& call_id) {
+        return book->TakeJson(call_id);
+      };
+    }
     gateway_ = std::make_unique<mcp::Gateway>(
         std::move(g), [this](const json::value& v) { Deliver(v); },
         [this](const json::value& v) { upstream_->Send(v); });
@@ -600,8 +606,11 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
           auto ids = live_gateway_->InFlightCallIds();
           return ids.size() == 1 ? ids.front() : std::string();
         });
-    egress_proxy_ =
-        std::make_unique<egress::EgressProxy>(egress_decider_.get(), egress::ProxyOptions{});
+    egress_receipts_ = std::make_unique<egress::ReceiptBook>();
+    egress_proxy_ = std::make_unique<egress::EgressProxy>(
+        egress_decider_.get(), egress::ProxyOptions{},
+        [book = egress_receipts_.get()](const egress::EgressOutcome& o) { book->Observe(o); },
+        [book = egress_receipts_.get()](const egress::EgressOutcome& o) { book->Observe(o); });
     if (Status s = egress_proxy_->ListenUnix(socket_dir_->path() + "/" + mcp::kSandboxSocketName);
         !s.ok()) {
       return s.error();
@@ -627,6 +636,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   std::string close_why_;  // why CloseSession ended it (guarded by why_mu_)
   std::unique_ptr<mcp::SandboxSocketDir> socket_dir_;           // sandbox: upstreams
   std::unique_ptr<egress::GuardEgressDecider> egress_decider_;  // sandbox: upstreams
+  std::unique_ptr<egress::ReceiptBook> egress_receipts_;        // outlives proxy and gateway
   std::unique_ptr<mcp::Upstream> upstream_;
   // Staging servers for `rehearse: {upstream: NAME}`: every configured upstream, by name,
   // opened on a session's first rehearsal to it. Declared before gateway_, which uses them.

@@ -17,6 +17,7 @@
 #include "audit/sqlite_util.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "egress/principal.h"
 #include "governance/trust.h"
 #include "policy/loader.h"
 #include "store/sqlite_store.h"
@@ -360,6 +361,118 @@ TEST(GovernanceTest, WhatIfLoweringMaxStepsChangesLateCalls) {
   for (const json::value& c : v.at("changes").as_array()) {
     EXPECT_EQ(c.at("new").at("code").as_string(), "BUDGET_EXCEEDED");
   }
+}
+
+// A run with the egress proxy's connections (issue 16) and a rehearsed call, recorded by the
+// real Guard: egress decisions under the proxy's principal, a REHEARSAL_REQUIRED decision,
+// its rehearsal's outcome and the real call's decision.
+constexpr const char* kContainedPolicy = R"(agent: {id: "box-agent"}
+tools:
+  allowed:
+    - name: "deploy"
+      rehearse: {args: {dry_run: true}}
+    - "probe"
+egress:
+  allow: ["127.0.0.1:8080"]
+)";
+
+struct ContainedHistory {
+  std::string store;
+  std::string egress_allowed, egress_denied, deploy_pending, deploy_real;
+};
+
+ContainedHistory BuildContained(const TempDir& dir, const std::string& policy_path) {
+  ContainedHistory h;
+  h.store = dir.path() + "/contained.db";
+  auto set = policy::LoadPolicySet({policy_path}, nullptr);
+  EXPECT_TRUE(set.ok()) << (set.ok() ? "" : set.error().message);
+  core::PolicySource source(*set);
+  ManualClock clock(SystemClock().Now() - std::chrono::hours(1));
+  store::StoreOptions o;
+  o.path = h.store;
+  o.durable_full = false;
+  o.audit_key = "test-audit-key";
+  o.clock = &clock;
+  auto st = store::SqliteStore::Open(o);
+  EXPECT_TRUE(st.ok());
+  auto& s = *st;
+  core::Guard guard(&source, s.get(), &clock, nullptr);
+  auto run = s->CreateRun("box-agent", "", clock.Now());
+  EXPECT_TRUE(run.ok());
+  ToolCall probe;
+  probe.tool = "probe";
+  core::GuardResponse p = guard.Decide("box-agent", "box-agent", run->run_id, std::move(probe));
+  EXPECT_EQ(p.decision.code, Code::kAllowed);
+  auto egress = [&](uint16_t port) {
+    clock.Advance(std::chrono::seconds(1));
+    ToolCall c;
+    c.kind = CallKind::kEgress;
+    c.tool = kEgressToolName;
+    c.args = {{"host", "127.0.0.1"},
+              {"port", static_cast<int64_t>(port)},
+              {"address", "127.0.0.1"},
+              {"call_id", p.call_id}};
+    return guard.Decide("box-agent", egress::kEgressPrincipal, run->run_id, std::move(c));
+  };
+  core::GuardResponse a = egress(8080);
+  EXPECT_EQ(a.decision.code, Code::kAllowed) << a.decision.reason;
+  core::GuardResponse d = egress(9090);
+  EXPECT_EQ(d.decision.code, Code::kEgressDenied) << d.decision.reason;
+  h.egress_allowed = a.call_id;
+  h.egress_denied = d.call_id;
+  store::CallResult res;
+  res.ok = true;
+  res.output_json = "{}";
+  EXPECT_TRUE(s->RecordResult(p.call_id, "box-agent", res, clock.Now()).ok());
+
+  clock.Advance(std::chrono::seconds(1));
+  ToolCall deploy;
+  deploy.tool = "deploy";
+  deploy.args = {{"target", "prod"}};
+  core::GuardResponse pending =
+      guard.Decide("box-agent", "box-agent", run->run_id, std::move(deploy));
+  EXPECT_EQ(pending.decision.code, Code::kRehearsalRequired) << pending.decision.reason;
+  h.deploy_pending = pending.call_id;
+  clock.Advance(std::chrono::seconds(1));
+  store::CallResult rehearsal;
+  rehearsal.ok = true;
+  rehearsal.output_json = R"({"would_delete":0})";
+  core::GuardResponse real =
+      guard.CompleteRehearsal("box-agent", "box-agent", pending.call_id, rehearsal, std::nullopt);
+  EXPECT_EQ(real.decision.code, Code::kAllowed) << real.decision.reason;
+  h.deploy_real = real.call_id;
+  return h;
+}
+
+// Tests that what-if re-judges the egress proxy's connections against egress.allow (not as
+// a tool named "egress") and a rehearsed call with its recorded rehearsal outcome, so the
+// policy the run was recorded under shows no change at all.
+TEST(WhatIf, SamePolicyShowsNoChangeForEgressAndRehearsal) {
+  TempDir dir;
+  const std::string policy = dir.Write("box.yaml", kContainedPolicy);
+  ContainedHistory h = BuildContained(dir, policy);
+  json::value v = RunJson({Bin(), "replay", "--what-if", "--policy", policy, "--store", h.store,
+                           "--since", "30d", "--format", "json"},
+                          0);
+  EXPECT_EQ(v.at("changes").as_array().size(), 0u) << json::serialize(v);
+  EXPECT_EQ(v.at("evaluated").to_number<int64_t>(), 5) << json::serialize(v);
+}
+
+// Tests that removing the egress.allow entry a connection was allowed by shows exactly that
+// connection as a change (ALLOWED -> EGRESS_DENIED), and nothing else.
+TEST(WhatIf, RemovingTheEgressAllowEntryShowsTheConnectionAsAChange) {
+  TempDir dir;
+  const std::string policy = dir.Write("box.yaml", kContainedPolicy);
+  ContainedHistory h = BuildContained(dir, policy);
+  const std::string p = dir.Write(
+      "tight.yaml",
+      Replace(kContainedPolicy, "allow: [\"127.0.0.1:8080\"]", "allow: [\"127.0.0.1:7070\"]"));
+  json::value v = RunJson({Bin(), "replay", "--what-if", "--policy", p, "--store", h.store,
+                           "--since", "30d", "--format", "json"},
+                          1);
+  EXPECT_EQ(ChangedCalls(v), (std::set<std::string>{h.egress_allowed})) << json::serialize(v);
+  EXPECT_EQ(json::serialize(v.at("totals")),
+            R"([{"from":"ALLOWED","to":"EGRESS_DENIED","count":1}])");
 }
 
 // Tests that promoting a tool allowed only by a pattern entry is refused and leaves the file

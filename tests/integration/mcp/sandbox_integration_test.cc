@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -86,8 +88,11 @@ class LocalServer {
   std::atomic<int> connections_{0};
 };
 
+void ResetProbe();  // ends the suite's probe session (below)
+
 class SandboxTest : public ::testing::Test {
  protected:
+  static void TearDownTestSuite() { ResetProbe(); }
   static void SetUpTestSuite() {
     setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
                                                "/scripts/setup-node-tests.sh");
@@ -135,46 +140,79 @@ std::string TextOf(const json::array& msgs, int id) {
   return "(no response)";
 }
 
+// One sandboxed probe session for the suite (started by the first test that needs it): an
+// allowed and a not-allowed local server, the calls below, the store they were audited in.
+struct ProbeRun {
+  LocalServer allowed, other;
+  TempDir tmp;
+  std::string store;
+  ProcessResult result;
+  json::array messages;
+};
+
+std::unique_ptr<ProbeRun>& ProbeSlot() {
+  static std::unique_ptr<ProbeRun> run;
+  return run;
+}
+
+void ResetProbe() { ProbeSlot().reset(); }
+
+const ProbeRun& Probe() {
+  std::unique_ptr<ProbeRun>& run = ProbeSlot();
+  if (!run) {
+    run = std::make_unique<ProbeRun>();
+    ProbeRun* p = run.get();
+    const std::string policy =
+        p->tmp.Write("policy.yaml",
+                     "agent: {id: probe-agent}\ntools: {allowed: [probe]}\negress:\n  allow: "
+                     "[\"127.0.0.1:" +
+                         std::to_string(p->allowed.port()) + "\"]\n");
+    const std::string a = "http://127.0.0.1:" + std::to_string(p->allowed.port()) + "/x";
+    const std::string b = "http://127.0.0.1:" + std::to_string(p->other.port()) + "/y";
+    std::string msgs = kInit;
+    msgs += Call(2, "probe", {{"mode", "direct"}, {"port", p->allowed.port()}}) + "\n";
+    msgs += Call(3, "probe", {{"mode", "proxy"}, {"url", a}}) + "\n";
+    msgs += Call(4, "probe", {{"mode", "proxy"}, {"url", b}}) + "\n";
+    msgs += Call(5, "probe", {{"mode", "env"}}) + "\n";
+    msgs += Call(6, "probe", {{"mode", "proxy"}, {"urls", json::array{a, b}}}) + "\n";
+    const std::string file = p->tmp.Write("msgs.jsonl", msgs);
+    p->store = p->tmp.path() + "/state/interlock.db";
+    p->result = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
+                            kInterlock, "mcp", "--sandbox", "--policy", policy, "--store", p->store,
+                            "--", "node", kNodeDir + "/egress_probe_server.cjs"},
+                           "", std::chrono::seconds(90));
+    if (p->result.exit_code == 0) {
+      p->messages = ParseLastLine(p->result.out).at("messages").as_array();
+    }
+  }
+  return *run;
+}
+
 // Tests that a sandboxed server cannot connect anywhere directly (its own network
 // namespace), reaches an allowed local server through the egress proxy, gets 403 from
 // the proxy for a server not in egress.allow (which never sees a connection), and that
-// both connections are in the audit trail with the tool call they happened in.
+// every connection is in the audit trail with the tool call it happened in.
 TEST_F(SandboxTest, ProbeServerReachesOnlyAllowedDestinationsThroughTheProxy) {
-  LocalServer allowed, other;
-  TempDir tmp;
-  const std::string policy =
-      tmp.Write("policy.yaml",
-                "agent: {id: probe-agent}\ntools: {allowed: [probe]}\negress:\n  allow: "
-                "[\"127.0.0.1:" +
-                    std::to_string(allowed.port()) + "\"]\n");
-  const std::string a = "http://127.0.0.1:" + std::to_string(allowed.port()) + "/x";
-  const std::string b = "http://127.0.0.1:" + std::to_string(other.port()) + "/y";
-  std::string msgs = kInit;
-  msgs += Call(2, "probe", {{"mode", "direct"}, {"port", allowed.port()}}) + "\n";
-  msgs += Call(3, "probe", {{"mode", "proxy"}, {"url", a}}) + "\n";
-  msgs += Call(4, "probe", {{"mode", "proxy"}, {"url", b}}) + "\n";
-  msgs += Call(5, "probe", {{"mode", "env"}}) + "\n";
-  const std::string file = tmp.Write("msgs.jsonl", msgs);
-  const std::string store = tmp.path() + "/state/interlock.db";
-  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
-                                kInterlock, "mcp", "--sandbox", "--policy", policy, "--store",
-                                store, "--", "node", kNodeDir + "/egress_probe_server.cjs"},
-                               "", std::chrono::seconds(90));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json::value out = ParseLastLine(r.out);
-  const json::array& m = out.at("messages").as_array();
+  const ProbeRun& p = Probe();
+  ASSERT_EQ(p.result.exit_code, 0) << p.result.err;
+  const json::array& m = p.messages;
   EXPECT_EQ(TextOf(m, 2).rfind("error ", 0), 0u) << TextOf(m, 2);  // ECONNREFUSED in its netns
-  EXPECT_EQ(TextOf(m, 3), "status 200 hello " + std::to_string(allowed.port())) << r.err;
+  EXPECT_EQ(TextOf(m, 3), "status 200 hello " + std::to_string(p.allowed.port())) << p.result.err;
   EXPECT_EQ(TextOf(m, 4).rfind("status 403 ", 0), 0u) << TextOf(m, 4);
   EXPECT_NE(TextOf(m, 4).find("EGRESS_DENIED"), std::string::npos);
   EXPECT_NE(TextOf(m, 5).find("\"HTTP_PROXY\":\"http://127.0.0.1:3128\""), std::string::npos)
       << TextOf(m, 5);
   EXPECT_NE(TextOf(m, 5).find("\"NO_PROXY\":null"), std::string::npos);
-  EXPECT_EQ(allowed.connections(), 1);  // the proxied request only; the direct one failed
-  EXPECT_EQ(other.connections(), 0);
+  EXPECT_EQ(TextOf(m, 6).rfind(
+                "status 200 hello " + std::to_string(p.allowed.port()) + "; status 403 ", 0),
+            0u)
+      << TextOf(m, 6);
+  // The proxied requests of calls 3 and 6 only; the direct one failed.
+  EXPECT_EQ(p.allowed.connections(), 2);
+  EXPECT_EQ(p.other.connections(), 0);
 
   ProcessResult audit =
-      RunProcess({kInterlock, "audit", "export", "--store", store, "--since", "2000-01-01"});
+      RunProcess({kInterlock, "audit", "export", "--store", p.store, "--since", "2000-01-01"});
   ASSERT_EQ(audit.exit_code, 0) << audit.err;
   int egress_allowed = 0, egress_denied = 0;
   std::istringstream lines(audit.out);
@@ -182,14 +220,87 @@ TEST_F(SandboxTest, ProbeServerReachesOnlyAllowedDestinationsThroughTheProxy) {
     if (line.find("\"tool\":\"egress\"") == std::string::npos) continue;
     if (line.find("\"EGRESS_DENIED\"") != std::string::npos) {
       ++egress_denied;
-      EXPECT_NE(line.find(std::to_string(other.port())), std::string::npos) << line;
+      EXPECT_NE(line.find(std::to_string(p.other.port())), std::string::npos) << line;
     } else if (line.find("\"ALLOWED\"") != std::string::npos) {
       ++egress_allowed;
     }
     EXPECT_NE(line.find("\"call_id\""), std::string::npos) << line;  // the probe call in flight
   }
-  EXPECT_EQ(egress_allowed, 1) << audit.out;
-  EXPECT_EQ(egress_denied, 1) << audit.out;
+  EXPECT_EQ(egress_allowed, 2) << audit.out;
+  EXPECT_EQ(egress_denied, 2) << audit.out;
+}
+
+// Tests that the result record of each sandboxed call lists the destinations its server
+// contacted while the call was in flight (outcome receipts): the allowed one with the bytes
+// each way, the denied one with its code, nothing for calls that made no connection; that
+// `interlock replay` shows them in the call's entry, and that the trail still verifies.
+TEST_F(SandboxTest, CallRecordListsTheDestinationsItsServerContacted) {
+  const ProbeRun& p = Probe();
+  ASSERT_EQ(p.result.exit_code, 0) << p.result.err;
+  ProcessResult audit =
+      RunProcess({kInterlock, "audit", "export", "--store", p.store, "--since", "2000-01-01"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  std::string run_id;
+  std::set<std::string> egress_records;
+  std::istringstream lines(audit.out);
+  for (std::string line; std::getline(lines, line);) {
+    const json::value rec = json::parse(line);
+    if (rec.as_object().contains("run_id") && rec.at("run_id").is_string()) {
+      run_id = std::string(rec.at("run_id").as_string());
+    }
+    if (line.find("\"tool\":\"egress\"") != std::string::npos) {
+      egress_records.insert(std::string(rec.at("call_id").as_string()));
+    }
+  }
+  ASSERT_FALSE(run_id.empty()) << audit.out;
+  ProcessResult replay =
+      RunProcess({kInterlock, "replay", run_id, "--store", p.store, "--format", "json"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  const json::value r = json::parse(replay.out);
+  std::vector<json::array> receipts;  // of the probe calls, in order (ids 2..6)
+  for (const json::value& c : r.at("calls").as_array()) {
+    if (c.at("tool") != "probe") continue;
+    ASSERT_TRUE(c.at("result").is_object()) << json::serialize(c);
+    // The same list in the call's entry and in its result record (what GET /v1/audit shows).
+    const json::value* in_result = c.at("result").as_object().if_contains("egress");
+    EXPECT_EQ(json::serialize(in_result ? *in_result : json::value(json::array())),
+              json::serialize(c.at("egress")));
+    receipts.push_back(c.at("egress").as_array());
+  }
+  ASSERT_EQ(receipts.size(), 5u) << replay.out;
+  const std::string ap = std::to_string(p.allowed.port()), op = std::to_string(p.other.port());
+  auto check = [&](const json::value& e, const std::string& port, bool allowed) {
+    SCOPED_TRACE(json::serialize(e));
+    EXPECT_EQ(e.at("host"), "127.0.0.1");
+    EXPECT_EQ(std::to_string(e.at("port").to_number<int64_t>()), port);
+    EXPECT_EQ(e.at("address"), "127.0.0.1");
+    EXPECT_EQ(e.at("allowed").as_bool(), allowed);
+    EXPECT_EQ(e.at("code"), allowed ? "ALLOWED" : "EGRESS_DENIED");
+    EXPECT_EQ(egress_records.count(std::string(e.at("egress_call_id").as_string())), 1u);
+    if (allowed) {
+      EXPECT_GT(e.at("bytes_up").to_number<int64_t>(), 0);
+      EXPECT_GT(e.at("bytes_down").to_number<int64_t>(), 0);
+    } else {
+      EXPECT_EQ(e.at("bytes_up").to_number<int64_t>(), 0);
+      EXPECT_EQ(e.at("bytes_down").to_number<int64_t>(), 0);
+    }
+  };
+  EXPECT_TRUE(receipts[0].empty()) << json::serialize(receipts[0]);  // direct: no proxy
+  ASSERT_EQ(receipts[1].size(), 1u);
+  check(receipts[1][0], ap, true);
+  ASSERT_EQ(receipts[2].size(), 1u);
+  check(receipts[2][0], op, false);
+  EXPECT_TRUE(receipts[3].empty()) << json::serialize(receipts[3]);  // env
+  ASSERT_EQ(receipts[4].size(), 2u);
+  check(receipts[4][0], ap, true);
+  check(receipts[4][1], op, false);
+
+  ProcessResult text = RunProcess({kInterlock, "replay", run_id, "--store", p.store});
+  EXPECT_NE(text.out.find("egress 127.0.0.1:" + ap + " ALLOWED up "), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("127.0.0.1:" + op + " EGRESS_DENIED"), std::string::npos) << text.out;
+  ProcessResult verify = RunProcess({kInterlock, "audit", "verify", "--store", p.store});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
 
 // Tests that server-filesystem in the sandbox, given the whole temp dir as its root (a

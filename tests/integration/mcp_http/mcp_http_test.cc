@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -1000,6 +1001,36 @@ TEST_F(McpHttpTest, SandboxedUpstreamReachesOnlyAllowedDestinations) {
   EXPECT_NE(denied.find("EGRESS_DENIED"), std::string::npos) << denied;
   EXPECT_EQ(allowed.connections(), 1);
   EXPECT_EQ(other.connections(), 0);
+
+  // Outcome receipts: each call's result record in GET /v1/audit lists the destinations its
+  // server contacted while the call was in flight.
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "root");
+  HttpResult audit = c.Request("GET", "/v1/audit?agent=pr&limit=1000", "", admin);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  std::vector<json::array> receipts;  // of the probe results, in order
+  std::set<std::string> probe_calls;
+  const json::value records = json::parse(audit.body);
+  for (const json::value& rec : records.at("records").as_array()) {
+    const json::object& data = rec.at("data").as_object();
+    if (rec.at("type") == "decision" && data.contains("tool") && data.at("tool") == "probe") {
+      probe_calls.insert(std::string(rec.at("call_id").as_string()));
+    }
+    if (rec.at("type") != "result" ||
+        probe_calls.count(std::string(rec.at("call_id").as_string())) == 0) {
+      continue;
+    }
+    const json::value* e = data.if_contains("egress");
+    receipts.push_back(e != nullptr ? e->as_array() : json::array());
+  }
+  ASSERT_EQ(receipts.size(), 3u) << audit.body;
+  EXPECT_TRUE(receipts[0].empty()) << json::serialize(receipts[0]);
+  ASSERT_EQ(receipts[1].size(), 1u) << audit.body;
+  EXPECT_EQ(receipts[1][0].at("port").to_number<int64_t>(), allowed.port());
+  EXPECT_EQ(receipts[1][0].at("allowed"), true);
+  EXPECT_GT(receipts[1][0].at("bytes_down").to_number<int64_t>(), 0);
+  ASSERT_EQ(receipts[2].size(), 1u) << audit.body;
+  EXPECT_EQ(receipts[2][0].at("port").to_number<int64_t>(), other.port());
+  EXPECT_EQ(receipts[2][0].at("code"), "EGRESS_DENIED");
 }
 
 }  // namespace

@@ -121,11 +121,16 @@ class GuardedProxy {
     auto run = store_.CreateRun("a", "run-1", clock_.Now());
     EXPECT_TRUE(run.ok());
     decider_ = std::make_unique<GuardEgressDecider>(guard_.get(), nullptr, &clock_, "a", "run-1");
-    proxy_ = std::make_unique<EgressProxy>(decider_.get(), ProxyOptions{},
-                                           [this](const EgressOutcome& o) {
-                                             std::lock_guard lock(mu_);
-                                             outcomes_.push_back(o);
-                                           });
+    proxy_ = std::make_unique<EgressProxy>(
+        decider_.get(), ProxyOptions{},
+        [this](const EgressOutcome& o) {
+          std::lock_guard lock(mu_);
+          outcomes_.push_back(o);
+        },
+        [this](const EgressOutcome& o) {
+          std::lock_guard lock(mu_);
+          decided_.push_back(o);
+        });
     auto port = proxy_->ListenTcp("127.0.0.1", 0);
     EXPECT_TRUE(port.ok());
     port_ = *port;
@@ -145,6 +150,11 @@ class GuardedProxy {
     }
     return {};
   }
+  // The reports made when each connection was decided (on_decided).
+  std::vector<EgressOutcome> decided() {
+    std::lock_guard lock(mu_);
+    return decided_;
+  }
 
  private:
   SystemClock clock_;
@@ -156,6 +166,7 @@ class GuardedProxy {
   uint16_t port_ = 0;
   std::mutex mu_;
   std::vector<EgressOutcome> outcomes_;
+  std::vector<EgressOutcome> decided_;
 };
 
 std::string Allow(uint16_t port) {
@@ -182,6 +193,36 @@ TEST(EgressProxy, AllowedRequestReachesServer) {
   EXPECT_GT(outcomes[0].bytes_up, 0u);
   EXPECT_EQ(outcomes[0].bytes_down, resp.size());
   EXPECT_FALSE(outcomes[0].call_id.empty());
+}
+
+// Tests that each connection is also reported as soon as it is decided (for outcome
+// receipts): an allowed one open, with live counters that end equal to the final bytes,
+// a refused one closed; the two reports of a connection share its serial.
+TEST(EgressProxy, DecidedReportLetsAReceiptCountBytesOfAnOpenConnection) {
+  LocalServer allowed, other;
+  GuardedProxy proxy(Allow(allowed.port()));
+  const std::string url = "http://127.0.0.1:" + std::to_string(allowed.port()) + "/x";
+  std::string resp = Exchange(proxy.port(), "GET " + url + " HTTP/1.1\r\n\r\n");
+  auto outcomes = proxy.outcomes();
+  ASSERT_EQ(outcomes.size(), 1u);
+  auto decided = proxy.decided();
+  ASSERT_EQ(decided.size(), 1u);
+  EXPECT_TRUE(decided[0].open);
+  ASSERT_NE(decided[0].live, nullptr);
+  EXPECT_EQ(decided[0].serial, outcomes[0].serial);
+  EXPECT_NE(decided[0].serial, 0u);
+  EXPECT_FALSE(outcomes[0].open);
+  EXPECT_EQ(decided[0].live->up.load(), outcomes[0].bytes_up);
+  EXPECT_EQ(decided[0].live->down.load(), resp.size());
+
+  std::string refused = Exchange(
+      proxy.port(), "GET http://127.0.0.1:" + std::to_string(other.port()) + "/ HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(refused, HasSubstr("403"));
+  decided = proxy.decided();
+  ASSERT_EQ(decided.size(), 2u);
+  EXPECT_FALSE(decided[1].open);
+  EXPECT_EQ(decided[1].decision.code, Code::kEgressDenied);
+  EXPECT_NE(decided[1].serial, decided[0].serial);
 }
 
 // Tests that a server not in egress.allow is never contacted: 403 with the decision.

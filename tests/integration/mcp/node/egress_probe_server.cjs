@@ -1,6 +1,7 @@
 // A minimal MCP stdio server for the sandbox tests. Tool "probe":
 //   {mode: "direct", port}      a direct TCP connect to 127.0.0.1:port (no proxy)
 //   {mode: "proxy", url}        an HTTP GET of url through $HTTP_PROXY (absolute form)
+//   {mode: "proxy", urls: [..]} the same for each url in turn, one call; the lines joined by "; "
 //   {mode: "env"}               the proxy variables it was started with
 // Each answers one text line: "connected", "error CODE", "status N BODY", or the env.
 const net = require('net');
@@ -9,7 +10,7 @@ const rl = require('readline').createInterface({ input: process.stdin });
 function send(m) { process.stdout.write(JSON.stringify(m) + '\n'); }
 const tools = [{ name: 'probe', description: 'network probe',
   inputSchema: { type: 'object', properties: { mode: { type: 'string' }, port: { type: 'number' },
-    url: { type: 'string' } } } }];
+    url: { type: 'string' }, urls: { type: 'array', items: { type: 'string' } } } } }];
 function reply(id, text) { send({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } }); }
 function probe(id, a) {
   if (a.mode === 'env') {
@@ -23,15 +24,28 @@ function probe(id, a) {
     s.on('error', (e) => reply(id, 'error ' + e.code));
     return;
   }
+  if (Array.isArray(a.urls)) {
+    const lines = [];
+    const next = (i) => {
+      if (i >= a.urls.length) return reply(id, lines.join('; '));
+      get(a.urls[i], (line) => { lines.push(line); next(i + 1); });
+    };
+    return next(0);
+  }
+  get(a.url, (line) => reply(id, line));
+}
+function get(url, done) {
   const proxy = new URL(process.env.HTTP_PROXY);
-  const req = http.request({ host: proxy.hostname, port: proxy.port, method: 'GET', path: a.url,
-    headers: { Host: new URL(a.url).host } }, (res) => {
+  let answered = false;
+  const once = (line) => { if (!answered) { answered = true; done(line); } };
+  const req = http.request({ host: proxy.hostname, port: proxy.port, method: 'GET', path: url,
+    headers: { Host: new URL(url).host } }, (res) => {
     let body = '';
     res.on('data', (d) => { body += d; });
-    res.on('end', () => reply(id, 'status ' + res.statusCode + ' ' + body));
+    res.on('end', () => once('status ' + res.statusCode + ' ' + body));
   });
   req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-  req.on('error', (e) => reply(id, 'error ' + (e.code || e.message)));
+  req.on('error', (e) => once('error ' + (e.code || e.message)));
   req.end();
 }
 rl.on('line', (line) => {
