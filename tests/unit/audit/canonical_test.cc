@@ -108,9 +108,14 @@ Decision Sample(int variant) {
   if (variant == 5) {
     d.verdict = Verdict::kDeny;
     d.code = Code::kBudgetExceeded;
-    d.notifications.push_back(
-        {Notification::Kind::kEscalation, "#oncall", {"a@example.com", "b\t"}, "halted", ""});
-    d.notifications.push_back({Notification::Kind::kFlagged, "", {}, "", ""});
+    d.notifications.push_back({Notification::Kind::kEscalation,
+                               "#oncall",
+                               {"a@example.com", "b\t"},
+                               "halted",
+                               "",
+                               "",
+                               ""});
+    d.notifications.push_back({Notification::Kind::kFlagged, "", {}, "", "", "", ""});
   }
   return d;
 }

@@ -63,8 +63,9 @@ TEST(DecisionTest, FullJson) {
   d.agent_id = "a";
   d.tool = "t";
   d.approval_timeout_seconds = 300;
-  d.notifications.push_back({Notification::Kind::kEscalation, "#oncall", {"c1", "c2"}, "halt", ""});
-  d.notifications.push_back({Notification::Kind::kFlagged, "#ch", {}, "flag", ""});
+  d.notifications.push_back(
+      {Notification::Kind::kEscalation, "#oncall", {"c1", "c2"}, "halt", "", "", ""});
+  d.notifications.push_back({Notification::Kind::kFlagged, "#ch", {}, "flag", "", "", ""});
   const boost::json::object o = DecisionToJson(d);
   EXPECT_EQ(o.at("decision"), "approval_required");
   EXPECT_EQ(o.at("at"), "f.yaml:1:2");
