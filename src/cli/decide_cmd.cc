@@ -17,6 +17,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "common/crypto.h"
 #include "common/json.h"
 #include "common/json_write.h"
 #include "common/time.h"
@@ -199,6 +200,51 @@ std::optional<Result<core::CallResult>> ParseResultLine(const std::string& line,
   return Result<core::CallResult>(std::move(out));
 }
 
+// A rehearsal line: {"rehearsal": {"ok": true|false, "output"?: JSON, "error"?: "..."}}.
+// nullopt: the line is not one. An error: a rehearsal line that is malformed. Strict JSON
+// (a duplicate key is no rehearsal line, and the call parser refuses it), as for results.
+std::optional<Result<core::CallResult>> ParseRehearsalLine(const std::string& line,
+                                                           const JsonLimits& limits) {
+  if (line.find("\"rehearsal\"") == std::string::npos) return std::nullopt;
+  Result<boost::json::value> v = ParseJsonStrict(line, limits);
+  if (!v.ok() || !v->is_object() || !v->get_object().contains("rehearsal")) return std::nullopt;
+  const boost::json::object& o = v->get_object();
+  if (o.size() != 1) {
+    return Result<core::CallResult>(
+        Error::Invalid("a rehearsal line holds only \"rehearsal\" (it reports the outcome of "
+                       "the most recent rehearsal_required call)"));
+  }
+  const boost::json::value& r = o.at("rehearsal");
+  if (!r.is_object()) {
+    return Result<core::CallResult>(Error::Invalid("rehearsal must be an object"));
+  }
+  core::CallResult out;
+  bool have_ok = false;
+  for (const auto& kv : r.get_object()) {
+    if (kv.key() == "ok" && kv.value().is_bool()) {
+      out.ok = kv.value().get_bool();
+      have_ok = true;
+    } else if (kv.key() == "error" && kv.value().is_string()) {
+      out.error = std::string(kv.value().get_string());
+    } else if (kv.key() == "output") {
+      std::string canonical = CanonicalJson(kv.value());
+      if (canonical.size() > core::kMaxResultOutputBytes) {
+        canonical = boost::json::serialize(boost::json::object{
+            {"truncated", true}, {"bytes", canonical.size()}, {"sha256", Sha256Hex(canonical)}});
+      }
+      out.output_json = std::move(canonical);
+    } else {
+      return Result<core::CallResult>(Error::Invalid(
+          "rehearsal." + std::string(kv.key()) +
+          ": unknown or mistyped (rehearsal holds ok: bool, output: JSON, error: string)"));
+    }
+  }
+  if (!have_ok) {
+    return Result<core::CallResult>(Error::Invalid("rehearsal.ok (true|false) is required"));
+  }
+  return Result<core::CallResult>(std::move(out));
+}
+
 bool IsBlank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
@@ -274,7 +320,12 @@ int RunDecide(const DecideOptions& opt) {
   // Result lines report the result of the most recent allowed call, through the same
   // core function as the daemon's POST /v1/calls/{id}/result; each is answered with one
   // line: {"result":{"call_id","ok","recorded"[,"error"]},"run":{..., "workflow"}}.
-  std::string last_allowed;
+  // The most recent allowed call (result lines) and REHEARSAL_REQUIRED call (rehearsal
+  // lines); one object, so the per-line callback below captures as few references as before.
+  struct RecentCalls {
+    std::string allowed;
+    std::string awaiting_rehearsal;
+  } recent;
   auto answer_result = [&](const Result<core::CallResult>& res) {
     boost::json::object r;
     Status recorded = Status::Ok();
@@ -282,13 +333,13 @@ int RunDecide(const DecideOptions& opt) {
       recorded = res.error();
     } else {
       r["ok"] = res->ok;
-      if (last_allowed.empty()) {
+      if (recent.allowed.empty()) {
         recorded = Error::Invalid("no allowed call in this run has a result to report");
       } else {
-        r["call_id"] = last_allowed;
+        r["call_id"] = recent.allowed;
         core::CallResult result = *res;
         result.policies = source.Current();
-        recorded = store.RecordResult(last_allowed, agent_id, result, clock.Now());
+        recorded = store.RecordResult(recent.allowed, agent_id, result, clock.Now());
       }
     }
     r["recorded"] = recorded.ok();
@@ -311,11 +362,49 @@ int RunDecide(const DecideOptions& opt) {
     text += "}\n";
     return io.Write(text);
   };
+  // Rehearsal lines report the outcome of the most recent REHEARSAL_REQUIRED call and are
+  // answered with the real call's decision line, through Guard::CompleteRehearsal (as the
+  // daemon's POST /v1/calls/{id}/rehearsal). A malformed one, or one with no rehearsal
+  // awaited, is answered {"rehearsal":{"recorded":false,"error":...}} and recorded nowhere.
+  auto answer_rehearsal = [&](const Result<core::CallResult>& res) {
+    std::string call_id;
+    std::string error;
+    if (!res.ok()) {
+      error = res.error().message;
+    } else if (recent.awaiting_rehearsal.empty()) {
+      error = "no rehearsal_required call in this run awaits a rehearsal";
+    } else {
+      call_id = std::move(recent.awaiting_rehearsal);
+      recent.awaiting_rehearsal.clear();
+      core::GuardResponse g =
+          guard.CompleteRehearsal(agent_id, agent_id, call_id, *res, std::nullopt);
+      if (!g.error) {
+        if (g.decision.verdict == Verdict::kAllow && !g.call_id.empty()) recent.allowed = g.call_id;
+        if (g.decision.verdict == Verdict::kRehearsalRequired && !g.call_id.empty()) {
+          recent.awaiting_rehearsal = g.call_id;
+        }
+        g.state.elapsed_ms = static_cast<int64_t>(elapsed_s * 1000);
+        return write_line(g.decision, &g.state);
+      }
+      error = g.decision.reason;
+    }
+    boost::json::object r{{"recorded", false}, {"error", error}};
+    if (!call_id.empty()) r["call_id"] = call_id;
+    text.clear();
+    text.append("{\"rehearsal\":");
+    text.append(boost::json::serialize(r));
+    text += "}\n";
+    return io.Write(text);
+  };
   while (io.ReadLine(limits.max_bytes, &line, &oversized)) {
     if (!oversized && IsBlank(line)) continue;
     if (!oversized) {
       if (std::optional<Result<core::CallResult>> res = ParseResultLine(line, limits)) {
         if (!answer_result(*res)) break;
+        continue;
+      }
+      if (std::optional<Result<core::CallResult>> res = ParseRehearsalLine(line, limits)) {
+        if (!answer_rehearsal(*res)) break;
         continue;
       }
     }
@@ -339,13 +428,16 @@ int RunDecide(const DecideOptions& opt) {
     // -1: no answer yet; 0: the write failed; 1: written. Two references: the callback
     // fits in std::function's own storage (no allocation per line).
     int outcome = -1;
-    guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call).value(),
-                      [&outcome, &write_line, &last_allowed](core::GuardResponse&& r) {
-                        if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
-                          last_allowed = std::move(r.call_id);
-                        }
-                        outcome = write_line(r.decision, &r.state) ? 1 : 0;
-                      });
+    guard.DecideAsync(
+        agent_id, agent_id, opt.run_id, std::move(call).value(),
+        [&outcome, &write_line, &recent](core::GuardResponse&& r) {
+          if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
+            recent.allowed = std::move(r.call_id);
+          } else if (r.decision.verdict == Verdict::kRehearsalRequired && !r.call_id.empty()) {
+            recent.awaiting_rehearsal = std::move(r.call_id);
+          }
+          outcome = write_line(r.decision, &r.state) ? 1 : 0;
+        });
     if (outcome < 0) {  // cannot happen with MemoryRunStore; fail closed if it ever does
       Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");
       d.agent_id = agent_id;

@@ -33,6 +33,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -265,9 +266,6 @@ int RunMcp(const McpOptions& opt) {
     auto bwrap = mcp::FindBwrap();
     if (!bwrap.ok())
       return Fail("--sandbox: " + bwrap.error().message + "; the server is not started");
-    if (Status s = mcp::ProbeSandbox(*bwrap); !s.ok()) {
-      return Fail("--sandbox: " + s.error().message + "; the server is not started");
-    }
     mcp::SandboxSpec spec;
     spec.bwrap = *bwrap;
     if (!mcp::FindBridge(&spec.bridge, &spec.bridge_is_subcommand)) {
@@ -322,8 +320,25 @@ int RunMcp(const McpOptions& opt) {
               << " path(s) masked); egress only through Interlock's proxy\n";
   }
 
-  auto child = mcp::ChildProcess::Spawn(server_argv, child_env);
+  // A sandboxed start is checked on the real bwrap run (no separate probe): the server
+  // is not used unless the bridge reports the sandbox set up (mcp/sandbox.h).
+  mcp::SandboxLaunch launch;
+  if (opt.sandbox) {
+    if (Status s = launch.Prepare(); !s.ok()) {
+      return Fail("--sandbox: " + s.error().message + "; the server is not started");
+    }
+  }
+  auto child = mcp::ChildProcess::Spawn(
+      server_argv, child_env,
+      opt.sandbox ? launch.child_fds() : std::vector<std::pair<int, int>>{});
   if (!child.ok()) return Fail(child.error().message);
+  if (opt.sandbox) {
+    launch.AfterSpawn();
+    if (Status s = launch.AwaitReady(server_argv.front(), mcp::kSandboxSetupTimeout); !s.ok()) {
+      child->reset();  // kills what bwrap left, if anything
+      return Fail("--sandbox: " + s.error().message + "; the server is not started");
+    }
+  }
   const int to_server_fd = (*child)->stdin_fd();
 
   std::mutex out_mu, server_mu;

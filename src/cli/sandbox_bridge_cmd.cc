@@ -16,6 +16,7 @@ struct BridgeOptions {
   std::string socket;
   uint16_t port = mcp::kBridgePort;
   std::vector<std::string> command;
+  bool ready = false;
 };
 
 void AddSandboxBridge(CLI::App& app, int* exit_code) {
@@ -24,9 +25,10 @@ void AddSandboxBridge(CLI::App& app, int* exit_code) {
   cmd->group("");  // hidden: started by interlock mcp --sandbox inside the sandbox
   cmd->add_option("--socket", opt->socket)->required();
   cmd->add_option("--port", opt->port);
+  cmd->add_flag("--ready", opt->ready);
   cmd->add_option("command", opt->command)->required();
   cmd->callback([opt, exit_code] {
-    *exit_code = mcp::RunSandboxBridge(opt->socket, opt->port, opt->command);
+    *exit_code = mcp::RunSandboxBridge(opt->socket, opt->port, opt->command, opt->ready);
   });
 }
 

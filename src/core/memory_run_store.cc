@@ -80,11 +80,21 @@ class MemoryRunStore::Txn final : public StateTxn {
   Result<std::string> InsertCall(const NewCall& c) override {
     auto run = store_.runs_.find(c.request.run_id);
     if (run == store_.runs_.end()) return Error::NotFound("no run " + c.request.run_id);
-    CallRow row{&run->first, &run->second, c.decision.verdict, false, nullptr};
+    CallRow row{&run->first, &run->second, c.decision.verdict, false, nullptr, nullptr};
     if (c.request.results_move_workflow && c.decision.verdict == Verdict::kAllow) {
       row.call = std::make_unique<ToolCall>();
       row.call->tool = c.request.call.tool;
       row.call->args = c.request.call.args;
+    }
+    if (c.decision.verdict == Verdict::kRehearsalRequired) {
+      row.rehearsal = std::make_unique<CallRecord>();
+      row.rehearsal->run_id = c.request.run_id;
+      row.rehearsal->agent_id = c.request.agent_id;
+      row.rehearsal->principal = c.request.principal;
+      row.rehearsal->at = c.request.now;
+      row.rehearsal->call.tool = c.request.call.tool;
+      row.rehearsal->call.args = c.request.call.args;
+      row.rehearsal->decision = c.decision;
     }
     if (store_.calls_.size() == store_.keep_calls_) {
       store_.calls_.pop_front();
@@ -94,7 +104,14 @@ class MemoryRunStore::Txn final : public StateTxn {
     return "call-" + std::to_string(store_.first_call_ + store_.calls_.size() - 1);
   }
   Result<CallRecord> LoadCall(std::string_view call_id) override {
-    return Error::NotFound("no call " + std::string(call_id));  // records are not kept
+    // Records are not kept, but for the plan of a call awaiting its rehearsal.
+    const CallRow* row = store_.CallRowFor(call_id);
+    if (row == nullptr || row->rehearsal == nullptr) {
+      return Error::NotFound("no call " + std::string(call_id));
+    }
+    CallRecord rec = *row->rehearsal;
+    rec.call_id = std::string(call_id);
+    return rec;
   }
   Result<CallResultRow> LoadCallForResult(std::string_view call_id) override {
     const CallRow* row = store_.CallRowFor(call_id);
@@ -201,6 +218,18 @@ Status MemoryRunStore::RecordResult(std::string_view call_id, std::string_view a
   std::lock_guard lock(mu_);
   Txn txn(*this);
   return RecordResultInTxn(txn, call_id, agent_id, result, now);
+}
+
+Result<CallRecord> MemoryRunStore::RecordRehearsal(std::string_view call_id,
+                                                   std::string_view agent_id,
+                                                   const CallResult& result, TimePoint now) {
+  std::lock_guard lock(mu_);
+  Txn txn(*this);
+  CallRecord rec;
+  if (Status s = RecordRehearsalInTxn(txn, call_id, agent_id, result, now, &rec); !s.ok()) {
+    return s.error();
+  }
+  return rec;
 }
 
 Status MemoryRunStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {

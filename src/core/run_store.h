@@ -190,6 +190,9 @@ class MemoryRunStore final : public RunStore {
   // As store::Store's (src/store/store.h); the result itself is not kept.
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
+  // As store::Store's: the outcome itself is not kept; the call's plan is (CallRow).
+  Result<CallRecord> RecordRehearsal(std::string_view call_id, std::string_view agent_id,
+                                     const CallResult& result, TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now);
 
   // Kill switches: scope "global" (target ignored), "agent" (target agent id), "run".
@@ -219,6 +222,9 @@ class MemoryRunStore final : public RunStore {
     bool has_result = false;
     // Kept only when a result may move the run's workflow (results_move_workflow).
     std::unique_ptr<ToolCall> call;
+    // Kept only for a REHEARSAL_REQUIRED call: its run, tool, arguments and rehearsal plan,
+    // what Guard::CompleteRehearsal decides the real call on (RecordRehearsal).
+    std::unique_ptr<CallRecord> rehearsal;
   };
   // Cross-run counts (rate limits and quotas): the times of counted calls per (agent,
   // rate key), and the agent's totals per UTC day.

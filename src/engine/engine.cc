@@ -492,13 +492,16 @@ void Deny(Decision* d, Code code, std::string reason, std::string rule, std::str
 }
 
 // Budget check: fills the decision and effects and returns true when a budget is spent.
-bool CheckBudgets(const AgentPolicy& p, const RunState& state, Evaluation* ev) {
+// `step_spent`: the call's step was spent already (the real call of a rehearsal, whose
+// REHEARSAL_REQUIRED ask was its step), so the step budget is checked as it stood then.
+bool CheckBudgets(const AgentPolicy& p, const RunState& state, bool step_spent, Evaluation* ev) {
   const policy::Execution& ex = p.execution;
   std::string reason;
   const char* rule = nullptr;
-  if (ex.max_steps && state.steps >= *ex.max_steps) {
+  const uint64_t steps = step_spent && state.steps > 0 ? state.steps - 1 : state.steps;
+  if (ex.max_steps && steps >= *ex.max_steps) {
     rule = "execution.max_steps";
-    reason = "step budget exhausted: the run has made " + std::to_string(state.steps) +
+    reason = "step budget exhausted: the run has made " + std::to_string(steps) +
              " calls and execution.max_steps is " + std::to_string(*ex.max_steps);
   } else if (ex.max_tokens_per_run && state.tokens >= *ex.max_tokens_per_run) {
     rule = "execution.max_tokens_per_run";
@@ -696,10 +699,12 @@ void EvaluateEgress(const AgentPolicy& p, const ToolCall& call, Decision* d) {
 }
 
 // rehearse: (docs/policy.md#rehearsal) a call the policy lets proceed (allow, or approval) is
-// first rehearsed. Without an outcome: REHEARSAL_REQUIRED with what to rehearse; no step is
-// spent and nothing consumed (the real call, decided once the rehearsal is reported, is the
-// step). A failed rehearsal: REHEARSAL_FAILED. A successful one: the decision stands and
-// carries the rehearsal's outcome (for the reviewer of an approval, and the audit trail).
+// first rehearsed. Without an outcome: REHEARSAL_REQUIRED with what to rehearse; the ask is
+// the call's one step (so max_steps bounds how often an agent can ask) and nothing is
+// consumed. The real call, decided once the rehearsal is reported (Evaluate: its step was
+// spent by the ask), spends none. A failed rehearsal: REHEARSAL_FAILED. A successful one:
+// the decision stands and carries the rehearsal's outcome (for the reviewer of an
+// approval, and the audit trail).
 void ApplyRehearsal(const ToolRule& rule, const ToolCall& call, Evaluation* ev) {
   Decision& d = ev->decision;
   const std::string rule_id = "tools.allowed[" + Quote(rule.name) + "].rehearse";
@@ -717,7 +722,6 @@ void ApplyRehearsal(const ToolRule& rule, const ToolCall& call, Evaluation* ev) 
         rule_id, rule.rehearse->at.ToString());
     d.rehearsal = std::move(r);
     d.notifications.clear();  // notified when the real call is decided
-    ev->effects.steps = 0;
     ev->effects.records = 0;
     return;
   }
@@ -756,7 +760,10 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
     res = policy->Resolve(call.tool);
   }
   const ToolRule* rule = res.rule;
-  ev.effects.steps = 1;
+  // The real call of a rehearsal (its outcome reported, Guard::CompleteRehearsal) spent its
+  // one step when the rehearsal was asked for: still one step per call.
+  const bool step_spent = call.rehearsal.has_value();
+  ev.effects.steps = step_spent ? 0 : 1;
   ev.effects.records = CountRecords(call.args, rule);
 
   if (!call.refusal_reason.empty()) {
@@ -784,7 +791,7 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
     ev.effects.steps = 0;
     ev.effects.records = 0;
     EvaluateEgress(*policy, call, &d);
-  } else if (!CheckBudgets(*policy, state, &ev)) {
+  } else if (!CheckBudgets(*policy, state, step_spent, &ev)) {
     EvaluateTool(*policy, state, call, ctx, res, &ev);
     if (rule != nullptr && rule->rehearse && d.verdict != Verdict::kDeny &&
         res.kind == policy::ToolResolution::Kind::kAllowed) {
@@ -794,6 +801,9 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
 
   if (d.verdict != Verdict::kAllow && policy->mode == policy::Mode::kShadow) {
     // Kill switch, unknown agent and invalid requests returned above: never shadowed.
+    // A rehearsal ask proceeds as the call itself: its records count.
+    if (d.verdict == Verdict::kRehearsalRequired)
+      ev.effects.records = CountRecords(call.args, rule);
     d.shadow_verdict = d.verdict;
     d.shadow_code = d.code;
     d.reason = std::string("shadow mode: would have ") +

@@ -15,7 +15,8 @@ extern char** environ;
 namespace interlock::mcp {
 
 Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
-    const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env) {
+    const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+    const std::vector<std::pair<int, int>>& fds) {
   if (argv.empty()) return Error::Invalid("no server command given");
   int in[2], out[2];
   if (pipe2(in, O_CLOEXEC) != 0) return Error::Unavailable(std::string("pipe: ") + strerror(errno));
@@ -42,6 +43,7 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  for (const auto& [from, to] : fds) posix_spawn_file_actions_adddup2(&fa, from, to);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setpgroup(&attr, 0);

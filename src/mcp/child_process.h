@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "interlock/result.h"
@@ -23,9 +24,11 @@ namespace interlock::mcp {
 class ChildProcess {
  public:
   // argv[0] is looked up in PATH. `extra_env` is added to (and overrides) this process's
-  // environment for the child only: that is how secrets reach the upstream.
+  // environment for the child only: that is how secrets reach the upstream. `fds` maps
+  // parent descriptors onto child descriptor numbers (the sandbox's status pipe).
   static Result<std::unique_ptr<ChildProcess>> Spawn(
-      const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env);
+      const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+      const std::vector<std::pair<int, int>>& fds = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

@@ -144,56 +144,102 @@ Result<std::string> FindBwrap() {
       "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)");
 }
 
-Status ProbeSandbox(const std::string& bwrap) {
-  int err_pipe[2];
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return Error::Unavailable("pipe failed");
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(err_pipe[0]);
-    ::close(err_pipe[1]);
-    return Error::Unavailable("fork failed");
+namespace {
+
+// `fd` moved to a number >= 10 (close-on-exec), so that the child's dup2 onto 2, 3 and 4
+// never reads a descriptor an earlier dup2 has replaced.
+int HighFd(int fd) {
+  if (fd < 0) return -1;
+  const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  ::close(fd);
+  return high;
+}
+
+void CloseFd(int* fd) {
+  if (*fd >= 0) ::close(*fd);
+  *fd = -1;
+}
+
+}  // namespace
+
+SandboxLaunch::~SandboxLaunch() {
+  CloseFd(&ready_read_);
+  CloseFd(&ready_write_);
+  CloseFd(&err_file_);
+  CloseFd(&stderr_copy_);
+}
+
+Status SandboxLaunch::Prepare() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0)
+    return Error::Unavailable("cannot set up the sandbox: pipe failed");
+  ready_read_ = p[0];
+  ready_write_ = HighFd(p[1]);
+  int f = ::open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (f < 0) {
+    char tmpl[] = "/tmp/interlock-bwrap-XXXXXX";
+    f = ::mkostemp(tmpl, O_CLOEXEC);
+    if (f >= 0) ::unlink(tmpl);
   }
-  if (pid == 0) {
-    ::dup2(err_pipe[1], 2);
-    const int devnull = ::open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      ::dup2(devnull, 0);
-      ::dup2(devnull, 1);
+  err_file_ = HighFd(f);
+  stderr_copy_ = ::fcntl(2, F_DUPFD_CLOEXEC, 10);
+  if (ready_write_ < 0 || err_file_ < 0 || stderr_copy_ < 0) {
+    return Error::Unavailable("cannot set up the sandbox: no descriptor for its status");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::pair<int, int>> SandboxLaunch::child_fds() const {
+  return {{ready_write_, kSandboxReadyFd}, {stderr_copy_, kSandboxStderrFd}, {err_file_, 2}};
+}
+
+void SandboxLaunch::AfterSpawn() {
+  CloseFd(&ready_write_);
+  CloseFd(&stderr_copy_);
+}
+
+Status SandboxLaunch::AwaitReady(const std::string& bwrap, std::chrono::milliseconds timeout) {
+  CloseFd(&ready_write_);  // else EOF never comes
+  CloseFd(&stderr_copy_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string why;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      why = "bwrap did not set the sandbox up within " + std::to_string(timeout.count() / 1000) +
+            " s";
+      break;
     }
-    const char* argv[] = {bwrap.c_str(),
-                          "--unshare-all",
-                          "--die-with-parent",
-                          "--new-session",
-                          "--ro-bind",
-                          "/",
-                          "/",
-                          "--proc",
-                          "/proc",
-                          "--dev",
-                          "/dev",
-                          "--tmpfs",
-                          "/tmp",
-                          "--",
-                          "true",
-                          nullptr};
-    ::execv(bwrap.c_str(), const_cast<char* const*>(argv));
-    _exit(127);
+    pollfd pfd{ready_read_, POLLIN, 0};
+    const int r = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) continue;  // the deadline check above reports it
+    char byte = 0;
+    ssize_t n;
+    do {
+      n = ::read(ready_read_, &byte, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n == 1 && byte == 'R') {
+      CloseFd(&ready_read_);
+      CloseFd(&err_file_);
+      return Status::Ok();
+    }
+    break;  // EOF: bwrap (or the bridge) ended before the server's exec
   }
-  ::close(err_pipe[1]);
   std::string err;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(err_pipe[0], buf, sizeof buf)) > 0 && err.size() < 4096) {
+  char buf[1024];
+  for (off_t off = 0; err.size() < 4096;) {
+    const ssize_t n = ::pread(err_file_, buf, sizeof buf, off);
+    if (n <= 0) break;
     err.append(buf, static_cast<size_t>(n));
+    off += n;
   }
-  ::close(err_pipe[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
+  CloseFd(&ready_read_);
+  CloseFd(&err_file_);
   while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
-  return Error::Unavailable("cannot set up the sandbox with " + bwrap + ": " +
-                            (err.empty() ? "bwrap failed" : err) +
+  if (why.empty()) why = err.empty() ? "bwrap failed before running the server" : err;
+  return Error::Unavailable("cannot set up the sandbox with " + bwrap + ": " + why +
                             " (user namespaces may be disabled)");
 }
 
@@ -272,14 +318,22 @@ std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
   a.insert(a.end(), {"--", spec.bridge});
   if (spec.bridge_is_subcommand) a.push_back("sandbox-bridge");
   a.insert(a.end(), {"--socket", std::string(kSandboxSocketDir) + "/" + kSandboxSocketName,
-                     "--port", std::to_string(kBridgePort), "--"});
+                     "--port", std::to_string(kBridgePort)});
+  if (spec.report_ready) a.push_back("--ready");
+  a.push_back("--");
   a.insert(a.end(), server.begin(), server.end());
   return a;
 }
 
 int RunSandboxBridge(const std::string& socket_path, uint16_t port,
-                     const std::vector<std::string>& command) {
+                     const std::vector<std::string>& command, bool report_ready) {
   if (command.empty()) return 127;
+  if (report_ready && (::fcntl(kSandboxReadyFd, F_SETFD, FD_CLOEXEC) != 0 ||
+                       ::fcntl(kSandboxStderrFd, F_SETFD, FD_CLOEXEC) != 0)) {
+    std::fprintf(stderr, "interlock sandbox-bridge: no status descriptors (fd %d, %d)\n",
+                 kSandboxReadyFd, kSandboxStderrFd);
+    return 127;
+  }
   const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -295,8 +349,24 @@ int RunSandboxBridge(const std::string& socket_path, uint16_t port,
   }
   const pid_t pid = ::fork();
   if (pid < 0) return 127;
-  if (pid == 0) Forward(listener, socket_path);
+  if (pid == 0) {
+    if (report_ready) {
+      ::close(kSandboxReadyFd);
+      ::close(kSandboxStderrFd);
+    }
+    Forward(listener, socket_path);
+  }
   ::close(listener);
+  if (report_ready) {
+    // Set up: the server's stderr is Interlock's again, and SandboxLaunch is told.
+    ::dup2(kSandboxStderrFd, 2);
+    ::close(kSandboxStderrFd);
+    ssize_t w;
+    do {
+      w = ::write(kSandboxReadyFd, "R", 1);
+    } while (w < 0 && errno == EINTR);
+    ::close(kSandboxReadyFd);
+  }
   std::vector<char*> argv;
   for (const std::string& s : command) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);

@@ -55,9 +55,9 @@ class Upstream {
 // `grace` for it to exit, then ChildProcess terminates the whole process group.
 class StdioUpstream final : public Upstream {
  public:
-  static Result<std::unique_ptr<StdioUpstream>> Spawn(const std::vector<std::string>& argv,
-                                                      const std::map<std::string, std::string>& env,
-                                                      std::chrono::milliseconds grace);
+  static Result<std::unique_ptr<StdioUpstream>> Spawn(
+      const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+      std::chrono::milliseconds grace, const std::vector<std::pair<int, int>>& fds = {});
   ~StdioUpstream() override;
 
   Status Start(UpstreamCallbacks callbacks) override;

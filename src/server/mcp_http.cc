@@ -206,13 +206,31 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     tool_view_ = std::make_unique<mcp::PolicyToolView>(d.policies, agent_.agent_id);
     if (!up_->config.command.empty()) {
       std::vector<std::string> argv = up_->config.command;
+      mcp::SandboxLaunch launch;  // checks the real bwrap run (mcp/sandbox.h)
+      std::vector<std::pair<int, int>> fds;
       if (up_->config.sandbox) {
         auto sandboxed = SandboxArgv(d);
         if (!sandboxed.ok()) return SetupFailed(init_key, 502, sandboxed.error().message);
         argv = std::move(*sandboxed);
+        if (Status s = launch.Prepare(); !s.ok()) {
+          return SetupFailed(init_key, 502,
+                             "upstream " + up_->config.name + ": " + s.error().message +
+                                 "; the server is not started");
+        }
+        fds = launch.child_fds();
       }
-      auto child = mcp::StdioUpstream::Spawn(argv, up_->child_env, service_->config_.child_grace);
+      auto child =
+          mcp::StdioUpstream::Spawn(argv, up_->child_env, service_->config_.child_grace, fds);
       if (!child.ok()) return SetupFailed(init_key, 502, child.error().message);
+      if (up_->config.sandbox) {
+        launch.AfterSpawn();
+        if (Status s = launch.AwaitReady(argv.front(), mcp::kSandboxSetupTimeout); !s.ok()) {
+          child->reset();  // kills what bwrap left, if anything
+          return SetupFailed(init_key, 502,
+                             "upstream " + up_->config.name + ": " + s.error().message +
+                                 "; the server is not started");
+        }
+      }
       upstream_ = std::move(*child);
     } else {
       mcp::HttpUpstreamOptions o;
@@ -574,10 +592,6 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     auto bwrap = mcp::FindBwrap();
     if (!bwrap.ok()) {
       return Error::Unavailable("upstream " + name + " is sandboxed and " + bwrap.error().message +
-                                "; the server is not started");
-    }
-    if (Status s = mcp::ProbeSandbox(*bwrap); !s.ok()) {
-      return Error::Unavailable("upstream " + name + ": " + s.error().message +
                                 "; the server is not started");
     }
     mcp::SandboxSpec spec;

@@ -362,6 +362,69 @@ TEST(DecideCommand, ResultLineWithoutAnAllowedCallIsAnsweredNotRecorded) {
   EXPECT_FALSE(seed[0].at("run").as_object().contains("workflow"));
 }
 
+constexpr char kRehearsePolicy[] =
+    "agent: {id: ops, identity: ops}\nexecution: {max_steps: 4}\ntools:\n  allowed:\n"
+    "    - name: deploy\n      rehearse: {args: {dry_run: true}}\n";
+
+// Tests rehearsal lines: each reports the outcome of the most recent REHEARSAL_REQUIRED call
+// and is answered with the real call's decision (allowed after a successful rehearsal,
+// REHEARSAL_FAILED with its error after a failed one), one step per rehearsed call; a
+// rehearsal line with nothing awaiting is answered with an error and decides nothing.
+TEST(DecideCommand, RehearsalLinesDecideTheRealCall) {
+  TempDir dir;
+  const std::string policy = dir.Write("ops.yaml", kRehearsePolicy);
+  const std::string input = std::string(R"({"tool":"deploy","args":{"target":"web"}})") + "\n" +
+                            R"({"rehearsal":{"ok":true,"output":{"would_update":3}}})" + "\n" +
+                            R"({"tool":"deploy","args":{"target":"prod"}})" + "\n" +
+                            R"({"rehearsal":{"ok":false,"error":"would delete 14 resources"}})" +
+                            "\n" + R"({"rehearsal":{"ok":true}})" + "\n";
+  const auto lines = ParseLines(Decide(policy, input));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(Code(lines[0]), "REHEARSAL_REQUIRED");
+  EXPECT_EQ(lines[0].at("rehearsal").at("args").at("dry_run"), boost::json::value(true));
+  EXPECT_EQ(lines[0].at("step"), boost::json::value(1));
+  EXPECT_EQ(Code(lines[1]), "ALLOWED") << boost::json::serialize(lines[1]);
+  EXPECT_EQ(lines[1].at("rehearsal").at("ok"), boost::json::value(true));
+  EXPECT_EQ(lines[1].at("run").at("steps"), boost::json::value(1));  // still one step
+  EXPECT_EQ(Code(lines[2]), "REHEARSAL_REQUIRED");
+  EXPECT_EQ(Code(lines[3]), "REHEARSAL_FAILED");
+  EXPECT_NE(std::string(lines[3].at("reason").as_string()).find("would delete 14 resources"),
+            std::string::npos);
+  EXPECT_EQ(lines[3].at("run").at("steps"), boost::json::value(2));
+  // Nothing awaits a rehearsal any more: answered, recorded nowhere, no step.
+  ASSERT_TRUE(lines[4].contains("rehearsal")) << boost::json::serialize(lines[4]);
+  EXPECT_EQ(lines[4].at("rehearsal").at("recorded"), boost::json::value(false));
+  EXPECT_NE(std::string(lines[4].at("rehearsal").at("error").as_string()).find("awaits"),
+            std::string::npos);
+}
+
+// Tests that asking for rehearsals again and again in `decide` spends steps (max_steps 4:
+// the 5th ask is denied for the budget), and that malformed rehearsal lines (a duplicate
+// key, an unknown member) are refused without completing the awaited rehearsal.
+TEST(DecideCommand, RehearsalAsksAreBoundedAndMalformedLinesRefused) {
+  TempDir dir;
+  const std::string policy = dir.Write("ops.yaml", kRehearsePolicy);
+  std::string input;
+  for (int i = 0; i < 5; ++i)
+    input += R"({"tool":"deploy","args":{"target":"web"}})"
+             "\n";
+  auto lines = ParseLines(Decide(policy, input));
+  ASSERT_EQ(lines.size(), 5u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(Code(lines[i]), "REHEARSAL_REQUIRED") << i;
+  EXPECT_EQ(Code(lines[4]), "BUDGET_EXCEEDED");
+
+  const std::string bad = std::string(R"({"tool":"deploy","args":{"target":"web"}})") + "\n" +
+                          R"({"rehearsal":{"ok":false,"ok":true}})" + "\n" +
+                          R"({"rehearsal":{"ok":true,"verdict":"allow"}})" + "\n" +
+                          R"({"rehearsal":{"ok":true}})" + "\n";
+  lines = ParseLines(Decide(policy, bad));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(Code(lines[1]), "INVALID_REQUEST");  // duplicate key: no rehearsal line at all
+  ASSERT_TRUE(lines[2].contains("rehearsal"));
+  EXPECT_EQ(lines[2].at("rehearsal").at("recorded"), boost::json::value(false));
+  EXPECT_EQ(Code(lines[3]), "ALLOWED") << boost::json::serialize(lines[3]);  // still awaited
+}
+
 // Tests that the scripted demo run shows each outcome the seed describes, in order.
 TEST(DecideCommand, DemoRunShowsEveryOutcome) {
   auto r = RunProcess({kBin, "decide", "--policy", kExamples, "--agent", "support-agent-v2",

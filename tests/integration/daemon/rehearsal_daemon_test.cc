@@ -99,7 +99,7 @@ TEST_F(RehearsalDaemonTest, TwoPhaseAllowsAfterSuccessAndDeniesAfterFailure) {
             (json::object{{"target", "web"}, {"dry_run", true}}));
   const std::string call = Str(first.json, "call_id");
   ASSERT_FALSE(call.empty());
-  EXPECT_EQ(Steps(), 0);  // the rehearsal's decision spends no step
+  EXPECT_EQ(Steps(), 1);  // the ask is the call's one step (docs/policy.md#rehearsal)
 
   HttpResult second = Rehearsal(call, R"({"ok":true,"output":"would update 3 resources"})");
   ASSERT_EQ(second.status, 200) << second.body;
@@ -108,7 +108,7 @@ TEST_F(RehearsalDaemonTest, TwoPhaseAllowsAfterSuccessAndDeniesAfterFailure) {
   EXPECT_NE(Str(second.json.at("rehearsal"), "output").find("3 resources"), std::string::npos);
   const std::string real = Str(second.json, "call_id");
   EXPECT_NE(real, call);
-  EXPECT_EQ(Steps(), 1);
+  EXPECT_EQ(Steps(), 1);  // the real call spends none: still one step
   EXPECT_EQ(
       client_->Request("POST", "/v1/calls/" + real + "/result", R"({"ok":true})", agent_).status,
       204);

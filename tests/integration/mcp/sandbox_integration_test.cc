@@ -352,5 +352,51 @@ TEST_F(SandboxTest, FilesystemServerCannotWriteOutsideSandboxWriteNorReadTheStor
   EXPECT_NE(TextOf(m, 5).find("ENOENT"), std::string::npos) << TextOf(m, 5);  // an empty tmpfs
 }
 
+// A stand-in for bwrap, run through INTERLOCK_BWRAP: `script` is its body.
+std::string FakeBwrap(const TempDir& dir, const std::string& name, const std::string& script) {
+  const std::string path = dir.path() + "/" + name;
+  std::ofstream(path) << "#!/bin/sh\n" << script << "\n";
+  ::chmod(path.c_str(), 0755);
+  return path;
+}
+
+ProcessResult RunSandboxedWith(const TempDir& dir, const std::string& bwrap,
+                               const std::string& marker) {
+  std::ofstream(dir.path() + "/p.yaml") << "agent: {id: a, identity: a}\ntools: {allowed: [x]}\n";
+  return RunProcess(
+      {"/usr/bin/env", "INTERLOCK_BWRAP=" + bwrap, kInterlock, "mcp", "--sandbox", "--policy",
+       dir.path() + "/p.yaml", "--store", dir.path() + "/s.db", "--", "/usr/bin/touch", marker},
+      kInit, std::chrono::seconds(30));
+}
+
+// Tests that when bwrap cannot set the sandbox up (here it fails as it does without user
+// namespaces), there is no separate probe to rely on: the real bwrap run's failure is
+// seen, Interlock refuses with bwrap's own message and the server never runs.
+TEST(SandboxRefusal, BwrapThatCannotMakeNamespacesIsRefusedWithItsMessage) {
+  TempDir dir;
+  const std::string marker = dir.path() + "/server-ran";
+  ProcessResult r = RunSandboxedWith(
+      dir,
+      FakeBwrap(dir, "bwrap", "echo 'bwrap: No permissions to create new namespace' >&2; exit 1"),
+      marker);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("cannot set up the sandbox"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No permissions to create new namespace"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the server is not started"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  EXPECT_EQ(r.out.find("\"result\""), std::string::npos) << r.out;
+}
+
+// Tests that a "bwrap" that exits 0 without ever running the bridge (so no sandbox was
+// made) is refused too: success is the bridge's report from inside, not bwrap's status.
+TEST(SandboxRefusal, BwrapThatRunsNothingIsRefused) {
+  TempDir dir;
+  const std::string marker = dir.path() + "/server-ran";
+  ProcessResult r = RunSandboxedWith(dir, FakeBwrap(dir, "bwrap", "exit 0"), marker);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("cannot set up the sandbox"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(marker));
+}
+
 }  // namespace
 }  // namespace interlock

@@ -269,6 +269,7 @@ class McpHttpTest : public ::testing::Test {
     ev_ = CreateToken(daemon_->store(), "--agent", "ev");
     mem_ = CreateToken(daemon_->store(), "--agent", "mem");
     if (fs::exists(policies_ + "/pr.yaml")) pr_ = CreateToken(daemon_->store(), "--agent", "pr");
+    if (fs::exists(policies_ + "/rh.yaml")) rh_ = CreateToken(daemon_->store(), "--agent", "rh");
     reviewer_ = CreateToken(daemon_->store(), "--reviewer", "alice");
     ASSERT_FALSE(reviewer_.empty());
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
@@ -407,6 +408,7 @@ class McpHttpTest : public ::testing::Test {
   std::unique_ptr<HttpClient> client_;
   std::string ta_, tb_, ev_, mem_, reviewer_;
   std::string pr_;  // agent "pr" (the sandbox test's), when policies/pr.yaml exists
+  std::string rh_;  // agent "rh" (the rehearsal test's), when policies/rh.yaml exists
 };
 
 // Tests that the official SDK client over Streamable HTTP sees server-everything's tool
@@ -1031,6 +1033,63 @@ TEST_F(McpHttpTest, SandboxedUpstreamReachesOnlyAllowedDestinations) {
   ASSERT_EQ(receipts[2].size(), 1u) << audit.body;
   EXPECT_EQ(receipts[2][0].at("port").to_number<int64_t>(), other.port());
   EXPECT_EQ(receipts[2][0].at("code"), "EGRESS_DENIED");
+}
+
+// Tests rehearsal before production through the daemon's own MCP door, /mcp/{upstream}
+// (docs/mcp.md#rehearsal): a config upstream whose tool has `rehearse: {args: {dry_run:
+// true}}`. A dry run that succeeds lets the real call through to the server; one that fails
+// answers REHEARSAL_FAILED with its error text and the real call never reaches the server
+// (proved from the server's own log of every tools/call it received).
+TEST_F(McpHttpTest, RehearsalThroughTheDaemonForwardsOnlyAfterASuccessfulDryRun) {
+  std::ofstream(policies_ + "/rh.yaml")
+      << "agent: {id: rh, identity: rh}\ntools:\n  allowed:\n    - name: deploy\n"
+         "      rehearse: {args: {dry_run: true}}\n";
+  const std::string log = dir_.path() + "/rehearsal.log";
+  StartDaemon("", "    deploy:\n      command: [\"node\", \"" + kNodeDir +
+                      "/rehearsal_server.mjs\"]\n      env: {REHEARSAL_LOG: \"" + log + "\"}\n");
+  ASSERT_FALSE(rh_.empty());
+  HttpClient c(daemon_->port());
+  const std::string session = OpenSession(c, rh_, "deploy");
+  auto answer = [&](int id, const std::string& target) {
+    HttpResult r =
+        c.Request("POST", "/mcp/deploy", Call(id, "deploy", R"({"target":")" + target + "\"}"), rh_,
+                  60s, McpHeaders(session, "2025-06-18"));
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::string body = r.body;
+    const size_t data = body.find("data: ");
+    if (data != std::string::npos) body = body.substr(data + 6);
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("result")) return json::object{};
+    return v.at("result").as_object();
+  };
+  auto server_saw = [&] {
+    std::vector<json::object> out;
+    std::ifstream in(log);
+    for (std::string l; std::getline(in, l);) {
+      if (!l.empty()) out.push_back(json::parse(l).as_object());
+    }
+    return out;
+  };
+
+  const json::object ok = answer(2, "web");
+  ASSERT_TRUE(ok.contains("content")) << json::serialize(ok) << daemon_->log();
+  EXPECT_EQ(ok.at("content").at(0).at("text").as_string(), "deployed web") << json::serialize(ok);
+  std::vector<json::object> saw = server_saw();
+  ASSERT_EQ(saw.size(), 2u);  // the dry run, then the real call
+  EXPECT_EQ(saw[0].at("dry_run"), json::value(true));
+  EXPECT_FALSE(saw[1].contains("dry_run"));
+  EXPECT_EQ(saw[1].at("target"), "web");
+
+  const json::object failed = answer(3, "fail-prod");
+  const std::string text = json::serialize(failed);
+  EXPECT_NE(text.find("REHEARSAL_FAILED"), std::string::npos) << text;
+  EXPECT_NE(text.find("would delete 14 resources"), std::string::npos) << text;
+  EXPECT_EQ(failed.at("isError"), json::value(true)) << text;
+  saw = server_saw();
+  ASSERT_EQ(saw.size(), 3u);  // only the dry run of fail-prod reached the server
+  EXPECT_EQ(saw[2].at("dry_run"), json::value(true));
+  EXPECT_EQ(saw[2].at("target"), "fail-prod");
 }
 
 }  // namespace

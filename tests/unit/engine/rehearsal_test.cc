@@ -1,6 +1,7 @@
 // Tests that `rehearse:` loads with file:line:column errors and that the engine asks for a
 // rehearsal only where the policy lets a call proceed, decides the real call on its outcome
-// (REHEARSAL_FAILED with the error text), and spends one step for both (docs/policy.md#rehearsal).
+// (REHEARSAL_FAILED with the error text), and spends one step for both: the ask is the step
+// (docs/policy.md#rehearsal).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -48,8 +49,9 @@ ToolCall Deploy() {
 }
 
 // Tests that an allowed call without a rehearsal outcome is REHEARSAL_REQUIRED with the
-// merged arguments (the rule's keys replace the call's), spending no step and no records.
-TEST(Rehearsal, AllowedCallFirstNeedsItsRehearsalAndSpendsNothing) {
+// merged arguments (the rule's keys replace the call's), spending the call's one step and
+// no records.
+TEST(Rehearsal, AllowedCallFirstNeedsItsRehearsalAndSpendsItsStep) {
   auto p = Load(kPolicy);
   ASSERT_NE(p, nullptr);
   Evaluation ev = Evaluate(p.get(), RunState{}, Deploy(), EvalContext{});
@@ -59,7 +61,8 @@ TEST(Rehearsal, AllowedCallFirstNeedsItsRehearsalAndSpendsNothing) {
   EXPECT_EQ(ev.decision.rehearsal->args.at("dry_run"), true);
   EXPECT_EQ(ev.decision.rehearsal->args.at("target"), "web");
   EXPECT_EQ(ev.decision.rehearsal->args.at("plan").at("tags").at(1), 1);
-  EXPECT_EQ(ev.effects.steps, 0u);
+  EXPECT_EQ(ev.effects.steps, 1u);
+  EXPECT_EQ(ev.effects.records, 0u);
   EXPECT_FALSE(ev.effects.consume_records);
   EXPECT_THAT(ev.decision.rule, HasSubstr(".rehearse"));
 }
@@ -76,7 +79,7 @@ TEST(Rehearsal, OutcomeDecidesTheRealCall) {
   EXPECT_EQ(f.decision.code, Code::kRehearsalFailed);
   EXPECT_THAT(f.decision.reason, HasSubstr("c-1"));
   EXPECT_THAT(f.decision.reason, HasSubstr("would delete 14 resources"));
-  EXPECT_EQ(f.effects.steps, 1u);
+  EXPECT_EQ(f.effects.steps, 0u);  // the ask was its step
 
   ToolCall ok = Deploy();
   ok.rehearsal = ToolCall::RehearsalOutcome{"c-1", true, "\"fine\"", ""};
@@ -108,6 +111,58 @@ TEST(Rehearsal, DeniedCallsAreNeverRehearsedAndKillSwitchWins) {
   EvalContext kill;
   kill.kill = KillSwitch{"global", "incident"};
   EXPECT_EQ(Evaluate(p.get(), RunState{}, ok, kill).decision.code, Code::kKillSwitch);
+}
+
+constexpr char kBoundedPolicy[] = R"(agent:
+  id: "ops"
+  identity: "ops@x"
+  autonomy: audit_based
+execution:
+  max_steps: 3
+tools:
+  allowed:
+    - name: "deploy"
+      rehearse: {args: {dry_run: true}}
+)";
+
+// Tests that an agent cannot ask for rehearsals without limit: each REHEARSAL_REQUIRED
+// spends a step, so with max_steps 3 the 4th ask is a BUDGET_EXCEEDED denial.
+TEST(Rehearsal, AskingAgainAndAgainSpendsSteps) {
+  auto p = Load(kBoundedPolicy);
+  ASSERT_NE(p, nullptr);
+  RunState state;
+  for (int i = 0; i < 3; ++i) {
+    Evaluation ev = Evaluate(p.get(), state, Deploy(), EvalContext{});
+    ASSERT_EQ(ev.decision.verdict, Verdict::kRehearsalRequired) << i;
+    ApplyEffects(ev.effects, "deploy", &state);
+  }
+  EXPECT_EQ(state.steps, 3u);
+  Evaluation fourth = Evaluate(p.get(), state, Deploy(), EvalContext{});
+  EXPECT_EQ(fourth.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(fourth.decision.code, Code::kBudgetExceeded);
+  EXPECT_THAT(fourth.decision.rule, HasSubstr("max_steps"));
+}
+
+// Tests that a rehearsed call is exactly one step: the real call after the last step's
+// ask is not refused for the step the ask spent, and spends none of its own.
+TEST(Rehearsal, CompletedRehearsedCallIsStillOneStep) {
+  auto p = Load(kBoundedPolicy);
+  ASSERT_NE(p, nullptr);
+  RunState state;
+  state.steps = 2;
+  Evaluation ask = Evaluate(p.get(), state, Deploy(), EvalContext{});
+  ASSERT_EQ(ask.decision.verdict, Verdict::kRehearsalRequired);
+  ApplyEffects(ask.effects, "deploy", &state);
+  ASSERT_EQ(state.steps, 3u);
+  ToolCall real = Deploy();
+  real.rehearsal = ToolCall::RehearsalOutcome{"c-1", true, "\"plan ok\"", ""};
+  Evaluation done = Evaluate(p.get(), state, real, EvalContext{});
+  EXPECT_EQ(done.decision.verdict, Verdict::kAllow) << done.decision.reason;
+  ApplyEffects(done.effects, "deploy", &state);
+  EXPECT_EQ(state.steps, 3u);
+  // A plain call now: the budget is spent.
+  ToolCall plain = Deploy();
+  EXPECT_EQ(Evaluate(p.get(), state, plain, EvalContext{}).decision.code, Code::kBudgetExceeded);
 }
 
 // Tests that the loader refuses a rehearse without args or upstream, a non-mapping args, an
