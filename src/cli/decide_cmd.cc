@@ -336,16 +336,17 @@ int RunDecide(const DecideOptions& opt) {
     // DecideAsync, not Decide: the memory store completes in-line, so this skips the
     // promise and future (a futex wake per line) that Decide() needs for async stores,
     // and the answer is written from where the Guard hands it over (no copy or move).
-    // -1: no answer yet; 0: the write failed; 1: written. Two references: the callback
-    // fits in std::function's own storage (no allocation per line).
+    // -1: no answer yet; 0: the write failed; 1: written. The callback holds one
+    // reference: it fits in std::function's own storage (no allocation per line).
     int outcome = -1;
+    auto answer = [&outcome, &write_line, &last_allowed](core::GuardResponse&& r) {
+      if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
+        last_allowed = std::move(r.call_id);
+      }
+      outcome = write_line(r.decision, &r.state) ? 1 : 0;
+    };
     guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call).value(),
-                      [&outcome, &write_line, &last_allowed](core::GuardResponse&& r) {
-                        if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
-                          last_allowed = std::move(r.call_id);
-                        }
-                        outcome = write_line(r.decision, &r.state) ? 1 : 0;
-                      });
+                      [&answer](core::GuardResponse&& r) { answer(std::move(r)); });
     if (outcome < 0) {  // cannot happen with MemoryRunStore; fail closed if it ever does
       Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");
       d.agent_id = agent_id;
