@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <iostream>
 #include <optional>
@@ -122,13 +123,20 @@ class LineFilter {
 // totals after this call.
 void AppendDecideRunMembers(const RunState& state, std::string* out) {
   using namespace std::string_view_literals;  // sized literals: no strlen per member
-  out->append(",\"step\":"sv);
-  AppendJsonUint(state.steps, out);
-  out->append(",\"run\":{\"steps\":"sv);
-  AppendJsonUint(state.steps, out);
-  out->append(",\"tokens\":"sv);
-  AppendJsonUint(state.tokens, out);
-  out->append(",\"cost_usd\":"sv);
+  // The integers written into one stack buffer and appended at once (as AppendJsonUint
+  // prints them: std::to_chars, decimal).
+  char buf[128];
+  char* p = buf;
+  auto put = [&p](std::string_view s) { p = std::copy(s.begin(), s.end(), p); };
+  auto num = [&p](uint64_t n) { p = std::to_chars(p, p + 20, n).ptr; };
+  put(",\"step\":"sv);
+  num(state.steps);
+  put(",\"run\":{\"steps\":"sv);
+  num(state.steps);
+  put(",\"tokens\":"sv);
+  num(state.tokens);
+  put(",\"cost_usd\":"sv);
+  out->append(buf, static_cast<size_t>(p - buf));
   AppendJsonScaled(state.cost_micros, 6, out);  // as AppendJsonDouble(cost_micros / 1e6)
   out->append(",\"elapsed_s\":"sv);
   AppendJsonScaled(state.elapsed_ms, 3, out);  // as AppendJsonDouble(elapsed_ms / 1e3)

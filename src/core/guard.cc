@@ -39,12 +39,18 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
   if (agent != nullptr && request.call.kind == CallKind::kTool) {
+    // One resolution of the tool for the redaction and the rate limit (as RateLimitFor:
+    // the resolved rule's limit, counted under the rule's name).
+    std::string key;
+    const policy::RateLimit* limit = nullptr;
     if (const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule) {
       request.redact_fields = rule->redact;
+      if (rule->rate_limit) {
+        key = rule->name;
+        limit = &*rule->rate_limit;
+      }
     }
     // What the store counts across the agent's runs, in the decision's transaction.
-    std::string key;
-    const policy::RateLimit* limit = engine::RateLimitFor(agent, request.call.tool, &key);
     if (limit != nullptr || agent->quotas.any()) {
       CountQuery q;
       if (limit != nullptr) {
