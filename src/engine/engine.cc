@@ -565,7 +565,13 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   Decision& d = ev->decision;
   const ToolRule* rule = res.rule;
   if (res.kind == policy::ToolResolution::Kind::kBlocked) {
-    std::string reason = "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id);
+    // Built in one buffer (these reasons are written for every blocked call).
+    std::string reason;
+    reason.reserve(call.tool.size() + p.id.size() + 32);
+    reason.append("tool ");
+    AppendQuoted(&reason, call.tool);
+    reason.append(" is blocked for agent ");
+    AppendQuoted(&reason, p.id);
     if (res.pattern) reason += " (by pattern " + Quote(res.entry) + ")";
     Deny(&d, Code::kToolBlocked, std::move(reason), RuleId("tools.blocked", res.entry),
          res.at->ToString());
@@ -574,10 +580,14 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   // Rule ids name the entry as written: the tool's name, or the pattern that matched it.
   const std::string_view entry = res.entry;
   if (rule == nullptr) {
-    Deny(&d, Code::kToolNotAllowed,
-         "tool " + Quote(call.tool) + " is not in the allowed list of agent " + Quote(p.id) +
-             " (default deny)",
-         "default_deny");
+    std::string reason;
+    reason.reserve(call.tool.size() + p.id.size() + 64);
+    reason.append("tool ");
+    AppendQuoted(&reason, call.tool);
+    reason.append(" is not in the allowed list of agent ");
+    AppendQuoted(&reason, p.id);
+    reason.append(" (default deny)");
+    Deny(&d, Code::kToolNotAllowed, std::move(reason), "default_deny");
     return;
   }
   for (const policy::FreezeWindow& w : p.freezes) {
