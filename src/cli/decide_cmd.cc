@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <iostream>
 #include <optional>
@@ -123,13 +124,20 @@ class LineFilter {
 // totals after this call.
 void AppendDecideRunMembers(const RunState& state, std::string* out) {
   using namespace std::string_view_literals;  // sized literals: no strlen per member
-  out->append(",\"step\":"sv);
-  AppendJsonUint(state.steps, out);
-  out->append(",\"run\":{\"steps\":"sv);
-  AppendJsonUint(state.steps, out);
-  out->append(",\"tokens\":"sv);
-  AppendJsonUint(state.tokens, out);
-  out->append(",\"cost_usd\":"sv);
+  // The integers written into one stack buffer and appended at once (as AppendJsonUint
+  // prints them: std::to_chars, decimal).
+  char buf[128];
+  char* p = buf;
+  auto put = [&p](std::string_view s) { p = std::copy(s.begin(), s.end(), p); };
+  auto num = [&p](uint64_t n) { p = std::to_chars(p, p + 20, n).ptr; };
+  put(",\"step\":"sv);
+  num(state.steps);
+  put(",\"run\":{\"steps\":"sv);
+  num(state.steps);
+  put(",\"tokens\":"sv);
+  num(state.tokens);
+  put(",\"cost_usd\":"sv);
+  out->append(buf, static_cast<size_t>(p - buf));
   AppendJsonScaled(state.cost_micros, 6, out);  // as AppendJsonDouble(cost_micros / 1e6)
   out->append(",\"elapsed_s\":"sv);
   AppendJsonScaled(state.elapsed_ms, 3, out);  // as AppendJsonDouble(elapsed_ms / 1e3)
@@ -425,19 +433,19 @@ int RunDecide(const DecideOptions& opt) {
     // DecideAsync, not Decide: the memory store completes in-line, so this skips the
     // promise and future (a futex wake per line) that Decide() needs for async stores,
     // and the answer is written from where the Guard hands it over (no copy or move).
-    // -1: no answer yet; 0: the write failed; 1: written. Two references: the callback
-    // fits in std::function's own storage (no allocation per line).
+    // -1: no answer yet; 0: the write failed; 1: written. The callback holds one
+    // reference: it fits in std::function's own storage (no allocation per line).
     int outcome = -1;
-    guard.DecideAsync(
-        agent_id, agent_id, opt.run_id, std::move(call).value(),
-        [&outcome, &write_line, &recent](core::GuardResponse&& r) {
-          if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
-            recent.allowed = std::move(r.call_id);
-          } else if (r.decision.verdict == Verdict::kRehearsalRequired && !r.call_id.empty()) {
-            recent.awaiting_rehearsal = std::move(r.call_id);
-          }
-          outcome = write_line(r.decision, &r.state) ? 1 : 0;
-        });
+    auto answer = [&outcome, &write_line, &recent](core::GuardResponse&& r) {
+      if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
+        recent.allowed = std::move(r.call_id);
+      } else if (r.decision.verdict == Verdict::kRehearsalRequired && !r.call_id.empty()) {
+        recent.awaiting_rehearsal = std::move(r.call_id);
+      }
+      outcome = write_line(r.decision, &r.state) ? 1 : 0;
+    };
+    guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call).value(),
+                      [&answer](core::GuardResponse&& r) { answer(std::move(r)); });
     if (outcome < 0) {  // cannot happen with MemoryRunStore; fail closed if it ever does
       Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");
       d.agent_id = agent_id;

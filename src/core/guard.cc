@@ -39,12 +39,18 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
   if (agent != nullptr && request.call.kind == CallKind::kTool) {
+    // One resolution of the tool for the redaction and the rate limit (as RateLimitFor:
+    // the resolved rule's limit, counted under the rule's name).
+    std::string key;
+    const policy::RateLimit* limit = nullptr;
     if (const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule) {
       request.redact_fields = rule->redact;
+      if (rule->rate_limit) {
+        key = rule->name;
+        limit = &*rule->rate_limit;
+      }
     }
     // What the store counts across the agent's runs, in the decision's transaction.
-    std::string key;
-    const policy::RateLimit* limit = engine::RateLimitFor(agent, request.call.tool, &key);
     if (limit != nullptr || agent->quotas.any()) {
       CountQuery q;
       if (limit != nullptr) {
@@ -67,31 +73,51 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   const bool history_missing = agent != nullptr && request.call.kind == CallKind::kTool &&
                                (agent->workflow != nullptr || !agent->flows.empty()) &&
                                !store_->KeepsSequenceState();
-  DecideFn decide = [set = std::move(set), agent, now, history_missing](
-                        const ToolCall& c, const RunState& state,
-                        const std::optional<engine::KillSwitch>& kill,
-                        const std::optional<engine::AgentUsage>& usage) {
-    engine::Evaluation ev =
-        engine::Evaluate(agent, state, c, engine::EvalContext{now, kill, usage});
-    if (history_missing && ev.decision.verdict != Verdict::kDeny) {
-      Decision deny = DenyDecision(
-          Code::kStoreUnavailable,
-          "the policy of agent " + agent->id +
-              " has a workflow or flow rules, and this store does not keep a run's "
-              "workflow state and labels between calls: refused rather than decided without "
-              "its history",
-          "store.sequence_state");
-      deny.agent_id = ev.decision.agent_id;
-      deny.tool = ev.decision.tool;
-      ev.decision = std::move(deny);
-      ev.effects.consume_records = false;
-      ev.effects.sequence = {};
+  // What the engine step needs, in one place: the in-line path below hands the store a
+  // closure of one pointer (std::function keeps it without allocating).
+  struct Step {
+    std::shared_ptr<const policy::PolicySet> set;
+    const policy::AgentPolicy* agent;
+    TimePoint now;
+    bool history_missing;
+    engine::Evaluation operator()(const ToolCall& c, const RunState& state,
+                                  const std::optional<engine::KillSwitch>& kill,
+                                  const std::optional<engine::AgentUsage>& usage) const {
+      engine::Evaluation ev =
+          engine::Evaluate(agent, state, c, engine::EvalContext{now, kill, usage});
+      if (history_missing && ev.decision.verdict != Verdict::kDeny) {
+        Decision deny = DenyDecision(
+            Code::kStoreUnavailable,
+            "the policy of agent " + agent->id +
+                " has a workflow or flow rules, and this store does not keep a run's "
+                "workflow state and labels between calls: refused rather than decided without "
+                "its history",
+            "store.sequence_state");
+        deny.agent_id = ev.decision.agent_id;
+        deny.tool = ev.decision.tool;
+        ev.decision = std::move(deny);
+        ev.effects.consume_records = false;
+        ev.effects.sequence = {};
+      }
+      return ev;
     }
-    return ev;
   };
+  Step step{std::move(set), agent, now, history_missing};
+  if (store_->DecidesInline()) {
+    // The store answers before Decide returns: the request, the step and the caller's
+    // strings outlive the call, so nothing is copied for the answer.
+    Result<CallRecord> rec =
+        store_->Decide(request, [&step](const ToolCall& c, const RunState& state,
+                                        const std::optional<engine::KillSwitch>& kill,
+                                        const std::optional<engine::AgentUsage>& usage) {
+          return step(c, state, kill, usage);
+        });
+    done(Finish(rec, agent_id, request.call.tool));
+    return;
+  }
   std::string tool = request.call.tool;
   store_->DecideAsync(
-      std::move(request), std::move(decide),
+      std::move(request), DecideFn(std::move(step)),
       [this, agent_id = std::string(agent_id), tool = std::move(tool),
        done = std::move(done)](Result<CallRecord>&& rec) { done(Finish(rec, agent_id, tool)); });
 }

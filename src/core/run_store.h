@@ -145,6 +145,10 @@ class RunStore {
   virtual void DecideAsync(DecideRequest request, DecideFn decide, DecideCallback done) {
     done(Decide(request, decide));
   }
+  // True when DecideAsync is the default above (Decide, answered in line): the Guard then
+  // calls Decide itself, with no callback that must outlive the call (no closure holding
+  // copies of the request's strings). A store that overrides DecideAsync leaves it false.
+  virtual bool DecidesInline() const { return false; }
 
   // Adds usage not tied to a call (model tokens between tool calls).
   virtual Status AddUsage(std::string_view run_id, std::string_view agent_id,
@@ -186,6 +190,7 @@ class MemoryRunStore final : public RunStore {
   Result<RunInfo> GetRun(std::string_view run_id) override;
   Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) override;
   bool KeepsSequenceState() const override { return true; }  // the whole RunState is kept
+  bool DecidesInline() const override { return true; }       // DecideAsync is Decide
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
   // As store::Store's (src/store/store.h); the result itself is not kept.
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,

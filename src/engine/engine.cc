@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -30,13 +31,38 @@ using policy::ToolRule;
 
 // Appends `s` as a JSON string literal, so names with quotes, control bytes or trailing
 // spaces are unambiguous in reasons and rule ids.
+// True when `s` holds a byte AppendQuoted must escape: below 0x20, '"', '\\' or 0x7f.
+// Eight bytes at a time (names are tens of bytes, quoted several times per decision): a
+// lane of `hit` has its high bit set when its byte is one of those; a byte of 0x80 or
+// more never sets it (~w masks it), and a borrow out of a lower lane only runs on from a
+// lane that is itself a hit, so `hit` is zero exactly when no byte is.
+bool NeedsEscape(std::string_view s) {
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  for (; end - p >= 8; p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    constexpr uint64_t k01 = 0x0101010101010101ULL;
+    constexpr uint64_t k80 = 0x8080808080808080ULL;
+    const uint64_t quote = w ^ (k01 * '"');
+    const uint64_t slash = w ^ (k01 * '\\');
+    const uint64_t del = w ^ (k01 * 0x7f);
+    const uint64_t hit = (((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) |
+                          ((slash - k01) & ~slash) | ((del - k01) & ~del)) &
+                         k80;
+    if (hit != 0) return true;
+  }
+  for (; p < end; ++p) {
+    const auto b = static_cast<unsigned char>(*p);
+    if (b < 0x20 || b == '"' || b == '\\' || b == 0x7f) return true;
+  }
+  return false;
+}
+
 void AppendQuoted(std::string* out, std::string_view s) {
-  for (char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == '"' || b == '\\' || b == 0x7f) {
-      out->append(json::serialize(json::string_view(s.data(), s.size())));
-      return;
-    }
+  if (NeedsEscape(s)) {
+    out->append(json::serialize(json::string_view(s.data(), s.size())));
+    return;
   }
   out->push_back('"');
   out->append(s);
@@ -542,7 +568,13 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   Decision& d = ev->decision;
   const ToolRule* rule = res.rule;
   if (res.kind == policy::ToolResolution::Kind::kBlocked) {
-    std::string reason = "tool " + Quote(call.tool) + " is blocked for agent " + Quote(p.id);
+    // Built in one buffer (these reasons are written for every blocked call).
+    std::string reason;
+    reason.reserve(call.tool.size() + p.id.size() + 32);
+    reason.append("tool ");
+    AppendQuoted(&reason, call.tool);
+    reason.append(" is blocked for agent ");
+    AppendQuoted(&reason, p.id);
     if (res.pattern) reason += " (by pattern " + Quote(res.entry) + ")";
     Deny(&d, Code::kToolBlocked, std::move(reason), RuleId("tools.blocked", res.entry),
          res.at->ToString());
@@ -551,10 +583,14 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   // Rule ids name the entry as written: the tool's name, or the pattern that matched it.
   const std::string_view entry = res.entry;
   if (rule == nullptr) {
-    Deny(&d, Code::kToolNotAllowed,
-         "tool " + Quote(call.tool) + " is not in the allowed list of agent " + Quote(p.id) +
-             " (default deny)",
-         "default_deny");
+    std::string reason;
+    reason.reserve(call.tool.size() + p.id.size() + 64);
+    reason.append("tool ");
+    AppendQuoted(&reason, call.tool);
+    reason.append(" is not in the allowed list of agent ");
+    AppendQuoted(&reason, p.id);
+    reason.append(" (default deny)");
+    Deny(&d, Code::kToolNotAllowed, std::move(reason), "default_deny");
     return;
   }
   for (const policy::FreezeWindow& w : p.freezes) {

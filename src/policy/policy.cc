@@ -1,6 +1,7 @@
 #include "policy/policy.h"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 #include <vector>
 
@@ -9,7 +10,18 @@ namespace interlock::policy {
 std::string Location::ToString() const {
   if (file.empty()) return {};
   if (line <= 0) return file;
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+  // One allocation (a decision carries its rule's location: once per call).
+  char buf[32];  // ":" and two ints of at most 11 characters each
+  char* p = buf;
+  *p++ = ':';
+  p = std::to_chars(p, buf + 12, line).ptr;
+  *p++ = ':';
+  p = std::to_chars(p, buf + 25, column).ptr;
+  std::string out;
+  out.reserve(file.size() + static_cast<size_t>(p - buf));
+  out.append(file);
+  out.append(buf, p);
+  return out;
 }
 
 const char* ModeName(Mode m) {

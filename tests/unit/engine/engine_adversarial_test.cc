@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <boost/json.hpp>
+
 #include "engine/call_parser.h"
 #include "engine/engine.h"
 #include "seed_policy.h"
@@ -80,6 +82,28 @@ TEST(EngineAdversarialTest, CraftedInputs) {
 
 // Tests that a 100k-item array is counted as 100k records and denied by the record limit,
 // without crashing or being slow.
+// A name quoted in a reason is escaped whatever the position of its quote, backslash,
+// control byte or DEL (the scan reads eight bytes at a time), so a crafted tool name
+// cannot close the quote and forge the rest of the reason; bytes of 0x80 and up (UTF-8)
+// are written as they are.
+TEST(EngineAdversarialTest, QuoteInToolNameIsEscapedAtEveryPosition) {
+  const policy::AgentPolicy p = SeedPolicy();
+  const std::string base = "unknown_tool_name_of_24b";
+  for (const char special : {'"', '\\', '\x01', '\x1f', '\x7f', '\xc3', '\x80', '\xff'}) {
+    for (size_t at = 0; at <= base.size(); ++at) {
+      ToolCall call;
+      call.tool = base;
+      call.tool.insert(at, 1, special);
+      const Decision d = Evaluate(&p, RunState{}, call, EvalContext{TestNow(), {}}).decision;
+      ASSERT_EQ(d.code, Code::kToolNotAllowed);
+      const auto b = static_cast<unsigned char>(special);
+      const std::string quoted = b >= 0x80 ? "\"" + call.tool + "\""
+                                           : boost::json::serialize(boost::json::string(call.tool));
+      EXPECT_THAT(d.reason, HasSubstr("tool " + quoted + " is not in")) << int(b) << " at " << at;
+    }
+  }
+}
+
 TEST(EngineAdversarialTest, HugeArrayCountsRecords) {
   const policy::AgentPolicy p = SeedPolicy();
   std::string text = R"({"tool":"update_order_status","args":{"status":"refunded","ids":[)";
