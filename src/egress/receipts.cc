@@ -55,6 +55,21 @@ void ReceiptBook::Observe(const EgressOutcome& o) {
   call->second.serials.push_back(o.serial);
 }
 
+void ReceiptBook::Closed(uint64_t serial, uint64_t bytes_up, uint64_t bytes_down) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(serial);
+  if (it == entries_.end()) return;
+  it->second.receipt.bytes_up = bytes_up;
+  it->second.receipt.bytes_down = bytes_down;
+  it->second.receipt.open = false;
+  it->second.live = nullptr;
+}
+
+bool ReceiptBook::Has(const std::string& call_id) {
+  std::lock_guard lock(mu_);
+  return calls_.count(call_id) != 0;
+}
+
 CallReceipts ReceiptBook::Take(const std::string& call_id) {
   CallReceipts out;
   std::lock_guard lock(mu_);

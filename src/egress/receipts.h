@@ -51,6 +51,11 @@ class ReceiptBook {
 
   // Both of the proxy's callbacks (on_outcome and on_decided).
   void Observe(const EgressOutcome& outcome);
+  // A connection (the serial of its decided report) ended having carried these bytes: for
+  // reports that arrive without the proxy's live counters (a daemon's egress-result).
+  void Closed(uint64_t serial, uint64_t bytes_up, uint64_t bytes_down);
+  // Whether `call_id` has receipts waiting.
+  bool Has(const std::string& call_id);
   // Removes and returns the receipts of `call_id` (empty when none).
   CallReceipts Take(const std::string& call_id);
   // Take() as the canonical JSON the result record carries under "egress": an array of

@@ -700,11 +700,13 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
 }
 
 void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
-                         std::chrono::steady_clock::time_point start, std::string traceparent) {
+                         std::chrono::steady_clock::time_point start, std::string traceparent,
+                         std::function<void(const core::GuardResponse&)> observe) {
   const std::string& agent_id = c.principal.agent_id;
   guard_->DecideAsync(
       agent_id, c.principal.name, run_id, std::move(call),
-      [this, r, start, agent_id](core::GuardResponse g) {
+      [this, r, start, agent_id, observe = std::move(observe)](core::GuardResponse g) {
+        if (observe) observe(g);
         // Runs on the store's writer thread: hand the work to the connection strand.
         net::post(r.executor(), [this, r, start, agent_id, g = std::move(g)]() mutable {
           if (g.error) {
@@ -735,6 +737,13 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Res
 }
 
 namespace {
+
+// The ReceiptBook's key of an egress decision: its call id's hash (ids are random 128-bit
+// values, so two of the book's at most 1024 x 256 entries never share one in practice); 0 is
+// the book's "none".
+uint64_t EgressSerial(std::string_view egress_call_id) {
+  return std::hash<std::string_view>{}(egress_call_id) | 1u;
+}
 
 // The egress request body: {"host","port","address"[,"in_flight_call_id"]}, strictly.
 struct EgressRequestBody {
@@ -810,7 +819,22 @@ void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std
       return r.Send(InvalidRequest("in_flight_call_id is not a call of run " + run_id));
     }
     call.args["call_id"] = in_flight;
-    DecideAndReply(c, std::move(run_id), std::move(call), r, start, "");
+    egress::EgressAttempt attempt{std::string(call.args.at("host").as_string()),
+                                  static_cast<uint16_t>(call.args.at("port").as_int64()),
+                                  std::string(call.args.at("address").as_string())};
+    // Listed on the in-flight call's result record when its agent posts it.
+    auto observe = [this, attempt = std::move(attempt), in_flight](const core::GuardResponse& g) {
+      if (g.call_id.empty() || g.error) return;
+      egress::EgressOutcome o;
+      o.attempt = attempt;
+      o.decision = g.decision;
+      o.call_id = g.call_id;
+      o.in_flight_call_id = in_flight;
+      o.serial = EgressSerial(g.call_id);
+      o.open = g.decision.allowed();  // until its egress-result says what it carried
+      egress_receipts_.Observe(o);
+    };
+    DecideAndReply(c, std::move(run_id), std::move(call), r, start, "", std::move(observe));
   });
 }
 
@@ -849,7 +873,7 @@ void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::strin
     return r.Send(InvalidRequest("ok, bytes_up and bytes_down are required"));
   }
   result.output_json = json::serialize(json::object{{"bytes_up", up}, {"bytes_down", down}});
-  Blocking([this, c, r, call_id, result = std::move(result)] {
+  Blocking([this, c, r, call_id, up, down, result = std::move(result)] {
     // Only an egress decision (made by POST /v1/runs/{id}/egress or a proxy of the daemon's
     // own) takes an egress result; another agent's call is refused before anything is read
     // back to the caller.
@@ -863,6 +887,7 @@ void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::strin
       return r.Send(InvalidRequest("call " + call_id + " is not an egress decision"));
     }
     Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
+    if (s.ok()) egress_receipts_.Closed(EgressSerial(call_id), up, down);
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });
 }
@@ -1067,7 +1092,15 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
   if (!parsed.ok()) return r.Send(InvalidRequest(parsed.error().message));
   store::CallResult result = std::move(parsed).value();
   result.policies = policies_->Current();  // a result may move the run's workflow
-  Blocking([this, c, r, call_id, result = std::move(result)] {
+  Blocking([this, c, r, call_id, result = std::move(result)]() mutable {
+    // Receipts of this daemon's egress decisions made while the call was in flight: taken
+    // only for the call's own agent (another agent's token cannot make them vanish).
+    if (egress_receipts_.Has(call_id)) {
+      auto call = store_->GetCall(call_id);
+      if (call.ok() && call->record.agent_id == c.principal.agent_id) {
+        result.egress_json = egress_receipts_.TakeJson(call_id);
+      }
+    }
     Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });

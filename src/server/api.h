@@ -26,6 +26,7 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "egress/receipts.h"
 #include "server/call_waiters.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -111,8 +112,10 @@ class Api final : public RequestHandler {
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
   // Decides `call` in run_id through the Guard and answers with the decision (the tail of
   // HandleDecide and HandleEgress).
+  // `observe`, when set, sees the Guard's answer first (HandleEgress: outcome receipts).
   void DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
-                      std::chrono::steady_clock::time_point start, std::string traceparent);
+                      std::chrono::steady_clock::time_point start, std::string traceparent,
+                      std::function<void(const core::GuardResponse&)> observe = {});
   // POST /v1/runs/{id}/egress {"host","port","address"[,"in_flight_call_id"]}: one
   // connection of an egress proxy, decided as a call of kind kEgress (set here only).
   void HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std::string run_id);
@@ -172,6 +175,10 @@ class Api final : public RequestHandler {
   boost::asio::thread_pool pool_;
   std::atomic<bool> shut_down_{false};
   McpEndpoint* mcp_ = nullptr;
+  // Outcome receipts of proxies that ask this daemon (`interlock mcp --sandbox --daemon`):
+  // egress decisions made with an in_flight_call_id, listed on that call's result record
+  // when the agent posts it (docs/mcp.md#outcome-receipts).
+  egress::ReceiptBook egress_receipts_;
   mutable std::mutex url_mu_;
   std::string public_url_;  // guarded by url_mu_
   std::mutex auth_fail_mu_;

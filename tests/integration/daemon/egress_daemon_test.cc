@@ -451,10 +451,18 @@ TEST_F(EgressDaemon, SandboxedServerEgressIsDecidedByTheDaemon) {
   HttpResult a = client_->Request("GET", "/v1/audit?agent=web&limit=1000", "", admin_);
   ASSERT_EQ(a.status, 200) << a.body;
   int allowed = 0, denied = 0, results = 0;
+  std::vector<std::string> receipts;  // the tool calls' own result records' `egress` lists
   for (const json::value& rec : a.json.at("records").as_array()) {
     const std::string line = json::serialize(rec);
     if (Str(rec, "run_id") == run_) continue;  // the fixture's own run
-    if (Str(rec, "type") == "result" && line.find("bytes_down") != std::string::npos) ++results;
+    if (Str(rec, "type") == "result") {
+      const json::object& data = rec.at("data").as_object();
+      if (const json::value* e = data.if_contains("egress")) {
+        receipts.push_back(json::serialize(*e));
+      } else if (line.find("bytes_down") != std::string::npos) {
+        ++results;  // the allowed connection's own egress-result
+      }
+    }
     if (Str(rec, "type") != "decision" || line.find("\"tool\":\"egress\"") == std::string::npos) {
       continue;
     }
@@ -465,6 +473,46 @@ TEST_F(EgressDaemon, SandboxedServerEgressIsDecidedByTheDaemon) {
   EXPECT_EQ(allowed, 1) << a.body;
   EXPECT_EQ(denied, 1) << a.body;
   EXPECT_EQ(results, 1) << a.body;
+  // Outcome receipts on the calls' own result records, built by the daemon from its own
+  // egress decisions (not from anything the agent posts with the result).
+  ASSERT_EQ(receipts.size(), 2u) << a.body;
+  const std::string all = receipts[0] + receipts[1];
+  EXPECT_NE(all.find("\"port\":" + std::to_string(allowed_.port())), std::string::npos) << all;
+  EXPECT_NE(all.find("\"port\":" + std::to_string(denied_.port())), std::string::npos) << all;
+  EXPECT_NE(all.find("\"code\":\"EGRESS_DENIED\""), std::string::npos) << all;
+  EXPECT_NE(all.find("\"code\":\"ALLOWED\""), std::string::npos) << all;
+}
+
+// An agent's result posted for another agent's call cannot take that call's receipts away:
+// the daemon lists receipts only on the result of the call's own agent.
+TEST_F(EgressDaemon, ResultPostedByAnotherAgentDoesNotConsumeTheCallsReceipts) {
+  // The receipt book keys receipts by call id; a foreign agent's result for the call is
+  // refused (403) before the book is touched, and the owner's result then carries them.
+  const std::string run_id = run_;
+  HttpResult call = client_->Request("POST", "/v1/runs/" + run_id + "/calls",
+                                     R"({"tool":"fetch","args":{}})", agent_);
+  ASSERT_EQ(call.status, 200) << call.body;
+  const std::string call_id = Str(call.json, "call_id");
+  ASSERT_FALSE(call_id.empty()) << call.body;
+  const std::string body = R"({"host":"127.0.0.1","port":)" + std::to_string(denied_.port()) +
+                           R"(,"address":"127.0.0.1","in_flight_call_id":")" + call_id + R"("})";
+  HttpResult e = client_->Request("POST", "/v1/runs/" + run_id + "/egress", body, agent_);
+  ASSERT_EQ(e.status, 200) << e.body;
+  HttpResult foreign =
+      client_->Request("POST", "/v1/calls/" + call_id + "/result", R"({"ok":true})", other_);
+  EXPECT_EQ(foreign.status, 403) << foreign.body;
+  HttpResult own =
+      client_->Request("POST", "/v1/calls/" + call_id + "/result", R"({"ok":true})", agent_);
+  ASSERT_EQ(own.status, 204) << own.body;
+  HttpResult a = client_->Request("GET", "/v1/audit?agent=web&limit=1000", "", admin_);
+  ASSERT_EQ(a.status, 200) << a.body;
+  bool listed = false;
+  for (const json::value& rec : a.json.at("records").as_array()) {
+    if (Str(rec, "call_id") != call_id) continue;
+    const std::string line = json::serialize(rec);
+    listed = line.find("EGRESS_DENIED") != std::string::npos;
+  }
+  EXPECT_TRUE(listed) << a.body;
 }
 
 }  // namespace
