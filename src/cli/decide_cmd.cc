@@ -167,27 +167,48 @@ void AppendSequenceMembers(const policy::AgentPolicy* agent, const RunState& sta
   }
 }
 
-// A result line: {"result": {"ok": true|false, "error"?: "...", "usage"?: {...}}}. nullopt:
-// the line is not one (a call line). An error: a result line that is malformed.
+// A report line, {"<key>": {...}} and nothing else (result and rehearsal lines): the inner
+// object. nullopt: the line is not one (a call line). An error: a report line that is
+// malformed (`what` says what it reports). The strict parser, as for calls: a duplicate key
+// or an over-deep line is no report line (ParseToolCall then refuses it with its reason),
+// never read one way here and another way elsewhere.
+std::optional<Result<boost::json::object>> ParseReportLine(const std::string& line,
+                                                           std::string_view key,
+                                                           std::string_view what,
+                                                           const JsonLimits& limits) {
+  // The usual case, a call line that never says "<key>", costs a search and no allocation.
+  bool mentioned = false;
+  for (size_t p = line.find(key); p != std::string::npos && !mentioned; p = line.find(key, p + 1)) {
+    mentioned =
+        p > 0 && line[p - 1] == '"' && p + key.size() < line.size() && line[p + key.size()] == '"';
+  }
+  if (!mentioned) return std::nullopt;
+  Result<boost::json::value> v = ParseJsonStrict(line, limits);
+  if (!v.ok() || !v->is_object() || !v->get_object().contains(key)) return std::nullopt;
+  boost::json::object& o = v->get_object();
+  if (o.size() != 1) {
+    return Result<boost::json::object>(Error::Invalid("a " + std::string(key) +
+                                                      " line holds only \"" + std::string(key) +
+                                                      "\" (it reports " + std::string(what) + ")"));
+  }
+  boost::json::value& r = o.at(key);
+  if (!r.is_object()) {
+    return Result<boost::json::object>(Error::Invalid(std::string(key) + " must be an object"));
+  }
+  return Result<boost::json::object>(std::move(r.get_object()));
+}
+
+// A result line: {"result": {"ok": true|false, "error"?: "...", "usage"?: {...}}}.
 std::optional<Result<core::CallResult>> ParseResultLine(const std::string& line,
                                                         const JsonLimits& limits) {
-  if (line.find("\"result\"") == std::string::npos) return std::nullopt;  // the usual case
-  // The strict parser, as for calls: a duplicate key or an over-deep line is no result
-  // line (ParseToolCall then refuses it with its reason), never read one way here and
-  // another way elsewhere.
-  Result<boost::json::value> v = ParseJsonStrict(line, limits);
-  if (!v.ok() || !v->is_object() || !v->get_object().contains("result")) return std::nullopt;
-  const boost::json::object& o = v->get_object();
-  if (o.size() != 1) {
-    return Result<core::CallResult>(
-        Error::Invalid("a result line holds only \"result\" (it reports the result of the "
-                       "most recent allowed call)"));
-  }
-  const boost::json::value& r = o.at("result");
-  if (!r.is_object()) return Result<core::CallResult>(Error::Invalid("result must be an object"));
+  auto report =
+      ParseReportLine(line, "result", "the result of the most recent allowed call", limits);
+  if (!report) return std::nullopt;
+  if (!report->ok()) return Result<core::CallResult>(report->error());
+  const boost::json::object& r = **report;
   core::CallResult out;
   bool have_ok = false;
-  for (const auto& kv : r.get_object()) {
+  for (const auto& kv : r) {
     if (kv.key() == "ok" && kv.value().is_bool()) {
       out.ok = kv.value().get_bool();
       have_ok = true;
@@ -209,26 +230,16 @@ std::optional<Result<core::CallResult>> ParseResultLine(const std::string& line,
 }
 
 // A rehearsal line: {"rehearsal": {"ok": true|false, "output"?: JSON, "error"?: "..."}}.
-// nullopt: the line is not one. An error: a rehearsal line that is malformed. Strict JSON
-// (a duplicate key is no rehearsal line, and the call parser refuses it), as for results.
 std::optional<Result<core::CallResult>> ParseRehearsalLine(const std::string& line,
                                                            const JsonLimits& limits) {
-  if (line.find("\"rehearsal\"") == std::string::npos) return std::nullopt;
-  Result<boost::json::value> v = ParseJsonStrict(line, limits);
-  if (!v.ok() || !v->is_object() || !v->get_object().contains("rehearsal")) return std::nullopt;
-  const boost::json::object& o = v->get_object();
-  if (o.size() != 1) {
-    return Result<core::CallResult>(
-        Error::Invalid("a rehearsal line holds only \"rehearsal\" (it reports the outcome of "
-                       "the most recent rehearsal_required call)"));
-  }
-  const boost::json::value& r = o.at("rehearsal");
-  if (!r.is_object()) {
-    return Result<core::CallResult>(Error::Invalid("rehearsal must be an object"));
-  }
+  auto report = ParseReportLine(line, "rehearsal",
+                                "the outcome of the most recent rehearsal_required call", limits);
+  if (!report) return std::nullopt;
+  if (!report->ok()) return Result<core::CallResult>(report->error());
+  const boost::json::object& r = **report;
   core::CallResult out;
   bool have_ok = false;
-  for (const auto& kv : r.get_object()) {
+  for (const auto& kv : r) {
     if (kv.key() == "ok" && kv.value().is_bool()) {
       out.ok = kv.value().get_bool();
       have_ok = true;

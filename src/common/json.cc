@@ -452,4 +452,20 @@ std::string ToJsonText(const boost::json::value& v) {
   return out;
 }
 
+std::string StringMember(const boost::json::object& o, std::string_view key) {
+  const boost::json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::string DescribeDaemonReply(int status, std::string_view body) {
+  std::string s = "the daemon answered HTTP " + std::to_string(status);
+  auto doc = ParseJsonStrict(body);
+  if (doc.ok() && doc->is_object()) {
+    const std::string code = StringMember(doc->get_object(), "code");
+    const std::string reason = StringMember(doc->get_object(), "reason");
+    if (!code.empty() || !reason.empty()) s += " (" + code + ": " + reason + ")";
+  }
+  return s;
+}
+
 }  // namespace interlock

@@ -39,6 +39,13 @@ std::string ToJsonText(const boost::json::value& v);
 // such as `argument "n" must be a number, got a string`.
 const char* JsonKindName(boost::json::kind k);
 
+// The string member `key` of `o`, or "" when it is absent or not a string.
+std::string StringMember(const boost::json::object& o, std::string_view key);
+
+// "the daemon answered HTTP 403 (PERMISSION_DENIED: ...)": an error reply of the daemon's
+// API (body {"code", "reason"}), for the messages of its clients.
+std::string DescribeDaemonReply(int status, std::string_view body);
+
 }  // namespace interlock
 
 #endif  // INTERLOCK_COMMON_JSON_H_

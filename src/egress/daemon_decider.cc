@@ -24,10 +24,7 @@ bool SafeId(std::string_view id) {
   });
 }
 
-std::string Str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+std::string Str(const json::object& o, std::string_view key) { return StringMember(o, key); }
 
 Decision Unavailable(const std::string& what) {
   Decision d = DenyDecision(Code::kStoreUnavailable,
@@ -40,14 +37,7 @@ Decision Unavailable(const std::string& what) {
 
 // "HTTP 403 (PERMISSION_DENIED: ...)" of an error reply.
 std::string DescribeStatus(const DaemonHttpReply& r) {
-  std::string s = "the daemon answered HTTP " + std::to_string(r.status);
-  auto doc = ParseJsonStrict(r.body);
-  if (doc.ok() && doc->is_object()) {
-    const std::string code = Str(doc->get_object(), "code");
-    const std::string reason = Str(doc->get_object(), "reason");
-    if (!code.empty() || !reason.empty()) s += " (" + code + ": " + reason + ")";
-  }
-  return s;
+  return DescribeDaemonReply(r.status, r.body);
 }
 
 // An allow or deny decision object; nullopt for anything else.

@@ -37,21 +37,11 @@ bool SafeId(std::string_view id) {
   });
 }
 
-std::string Str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+std::string Str(const json::object& o, std::string_view key) { return StringMember(o, key); }
 
 // "HTTP 503 (STORE_UNAVAILABLE: database is locked)" from an error reply.
 std::string DescribeStatus(const DaemonEnforcer::Reply& r) {
-  std::string s = "the daemon answered HTTP " + std::to_string(r.status);
-  auto doc = ParseJsonStrict(r.body);
-  if (doc.ok() && doc->is_object()) {
-    const std::string code = Str(doc->get_object(), "code");
-    const std::string reason = Str(doc->get_object(), "reason");
-    if (!code.empty() || !reason.empty()) s += " (" + code + ": " + reason + ")";
-  }
-  return s;
+  return DescribeDaemonReply(r.status, r.body);
 }
 
 // The daemon's reviewer-page link, shown to the MCP client: an http(s) URL of printable
