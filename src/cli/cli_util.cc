@@ -88,15 +88,8 @@ std::unique_ptr<egress::DaemonEgressDecider> MakeDaemonEgressDecider(
     if (!r.ok()) return r.error();
     return egress::DaemonHttpReply{r->status, std::move(r->body)};
   };
-  auto start_mu = std::make_shared<std::mutex>();
-  auto run = [daemon, start_mu]() -> Result<std::string> {
-    if (std::string id = daemon->run_id(); !id.empty()) return id;
-    std::lock_guard lock(*start_mu);
-    if (std::string id = daemon->run_id(); !id.empty()) return id;
-    auto started = daemon->StartRun();
-    if (!started.ok()) return started.error();
-    return started->run_id;
-  };
+  // The enforcer's own lazy start: a session's first call and first connection share a run.
+  auto run = [daemon]() -> Result<std::string> { return daemon->EnsureRun(); };
   return std::make_unique<egress::DaemonEgressDecider>(std::move(exchange), std::move(run),
                                                        std::move(in_flight));
 }

@@ -210,6 +210,15 @@ Result<DaemonRun> DaemonEnforcer::StartRun() {
   return run;
 }
 
+Result<std::string> DaemonEnforcer::EnsureRun() {
+  if (std::string run = run_id(); !run.empty()) return run;
+  std::lock_guard start_lock(start_mu_);
+  if (std::string run = run_id(); !run.empty()) return run;  // started meanwhile
+  auto started = StartRun();
+  if (!started.ok()) return started.error();
+  return std::move(started->run_id);
+}
+
 void DaemonEnforcer::UseRun(std::string run_id) {
   std::lock_guard lock(mu_);
   run_id_ = std::move(run_id);
@@ -230,18 +239,11 @@ Status DaemonEnforcer::EndRun() {
 }
 
 Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
-  std::string run = run_id();
-  if (run.empty()) {
-    std::lock_guard start_lock(start_mu_);
-    run = run_id();  // another thread may have started it meanwhile
-    if (run.empty()) {
-      auto started = StartRun();
-      if (!started.ok()) {
-        return {Unavailable(call.tool, "cannot start a run: " + started.error().message), ""};
-      }
-      run = started->run_id;
-    }
+  Result<std::string> ensured = EnsureRun();
+  if (!ensured.ok()) {
+    return {Unavailable(call.tool, "cannot start a run: " + ensured.error().message), ""};
   }
+  const std::string run = std::move(ensured).value();
   if (!SafeId(run)) return {Unavailable(call.tool, "the run id is not valid"), ""};
   // The daemon does not know this gateway's upstream secrets: they are masked before the
   // arguments leave (the daemon decides on, and records, the masked arguments).

@@ -73,6 +73,9 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
 
   // POST /v1/runs: starts a run for the token's agent and uses it from now on.
   Result<DaemonRun> StartRun();
+  // The run in use, started first (StartRun) when none is set yet: one start at a time, so
+  // the first tool call and the first egress connection of a session share one run.
+  Result<std::string> EnsureRun();
   // Uses an existing run (the hook's run of a Claude Code session).
   void UseRun(std::string run_id);
   std::string run_id() const;

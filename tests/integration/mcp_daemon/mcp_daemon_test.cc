@@ -1051,5 +1051,33 @@ TEST(HookTlsTest, DecidesOverHttpsOnlyWithAVerifiedCertificate) {
   EXPECT_NE(wrong_name.find("TLS handshake"), std::string::npos) << wrong_name;
 }
 
+// A sandboxed session's first tool call and first egress connection both need the run the
+// gateway starts lazily: started from two threads at once, they must share one run (two
+// runs would split the session's budgets and its audit trail in two).
+TEST_F(McpDaemonTest, FirstCallAndFirstConnectionStartingTogetherShareOneRun) {
+  mcp::DaemonOptions o;
+  o.url = url_;
+  o.token = mcp_token_;
+  auto e = mcp::DaemonEnforcer::Create(o);
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  constexpr int kThreads = 8;
+  std::vector<std::string> runs(kThreads);
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      while (!go.load()) std::this_thread::yield();
+      auto run = (*e)->EnsureRun();
+      runs[i] = run.ok() ? *run : "error: " + run.error().message;
+    });
+  }
+  go = true;
+  for (std::thread& t : threads) t.join();
+  ASSERT_FALSE(runs[0].empty());
+  EXPECT_EQ(runs[0].rfind("error", 0), std::string::npos) << runs[0];
+  for (const std::string& r : runs) EXPECT_EQ(r, runs[0]);
+  EXPECT_EQ((*e)->run_id(), runs[0]);
+}
+
 }  // namespace
 }  // namespace interlock::testing
