@@ -198,54 +198,34 @@ std::optional<Result<boost::json::object>> ParseReportLine(const std::string& li
   return Result<boost::json::object>(std::move(r.get_object()));
 }
 
-// A result line: {"result": {"ok": true|false, "error"?: "...", "usage"?: {...}}}.
-std::optional<Result<core::CallResult>> ParseResultLine(const std::string& line,
-                                                        const JsonLimits& limits) {
-  auto report =
-      ParseReportLine(line, "result", "the result of the most recent allowed call", limits);
+// What a result or rehearsal line reports: "ok" (required) and "error", plus the line's own
+// member: "usage" (a result) or "output" (a rehearsal, size-capped as results are).
+struct OutcomeLine {
+  std::string_view key;    // "result" | "rehearsal"
+  std::string_view what;   // what it reports, for the error of a malformed line
+  std::string_view extra;  // "usage" | "output"
+  std::string_view holds;  // the members, for the error of an unknown one
+};
+
+std::optional<Result<core::CallResult>> ParseOutcomeLine(const std::string& line,
+                                                         const OutcomeLine& form,
+                                                         const JsonLimits& limits) {
+  auto report = ParseReportLine(line, form.key, form.what, limits);
   if (!report) return std::nullopt;
   if (!report->ok()) return Result<core::CallResult>(report->error());
-  const boost::json::object& r = **report;
   core::CallResult out;
   bool have_ok = false;
-  for (const auto& kv : r) {
+  for (const auto& kv : **report) {
     if (kv.key() == "ok" && kv.value().is_bool()) {
       out.ok = kv.value().get_bool();
       have_ok = true;
     } else if (kv.key() == "error" && kv.value().is_string()) {
       out.error = std::string(kv.value().get_string());
-    } else if (kv.key() == "usage") {
+    } else if (kv.key() == form.extra && form.extra == "usage") {
       auto usage = engine::UsageFromJson(kv.value());
       if (!usage.ok()) return Result<core::CallResult>(usage.error());
       out.usage = *usage;
-    } else {
-      return Result<core::CallResult>(
-          Error::Invalid("result." + std::string(kv.key()) +
-                         ": unknown or mistyped (result holds ok: bool, error: string, usage)"));
-    }
-  }
-  if (!have_ok)
-    return Result<core::CallResult>(Error::Invalid("result.ok (true|false) is required"));
-  return Result<core::CallResult>(std::move(out));
-}
-
-// A rehearsal line: {"rehearsal": {"ok": true|false, "output"?: JSON, "error"?: "..."}}.
-std::optional<Result<core::CallResult>> ParseRehearsalLine(const std::string& line,
-                                                           const JsonLimits& limits) {
-  auto report = ParseReportLine(line, "rehearsal",
-                                "the outcome of the most recent rehearsal_required call", limits);
-  if (!report) return std::nullopt;
-  if (!report->ok()) return Result<core::CallResult>(report->error());
-  const boost::json::object& r = **report;
-  core::CallResult out;
-  bool have_ok = false;
-  for (const auto& kv : r) {
-    if (kv.key() == "ok" && kv.value().is_bool()) {
-      out.ok = kv.value().get_bool();
-      have_ok = true;
-    } else if (kv.key() == "error" && kv.value().is_string()) {
-      out.error = std::string(kv.value().get_string());
-    } else if (kv.key() == "output") {
+    } else if (kv.key() == form.extra && form.extra == "output") {
       std::string canonical = CanonicalJson(kv.value());
       if (canonical.size() > core::kMaxResultOutputBytes) {
         canonical = boost::json::serialize(boost::json::object{
@@ -254,14 +234,32 @@ std::optional<Result<core::CallResult>> ParseRehearsalLine(const std::string& li
       out.output_json = std::move(canonical);
     } else {
       return Result<core::CallResult>(Error::Invalid(
-          "rehearsal." + std::string(kv.key()) +
-          ": unknown or mistyped (rehearsal holds ok: bool, output: JSON, error: string)"));
+          std::string(form.key) + "." + std::string(kv.key()) + ": unknown or mistyped (" +
+          std::string(form.key) + " holds " + std::string(form.holds) + ")"));
     }
   }
   if (!have_ok) {
-    return Result<core::CallResult>(Error::Invalid("rehearsal.ok (true|false) is required"));
+    return Result<core::CallResult>(
+        Error::Invalid(std::string(form.key) + ".ok (true|false) is required"));
   }
   return Result<core::CallResult>(std::move(out));
+}
+
+// A result line: {"result": {"ok": true|false, "error"?: "...", "usage"?: {...}}}.
+std::optional<Result<core::CallResult>> ParseResultLine(const std::string& line,
+                                                        const JsonLimits& limits) {
+  static constexpr OutcomeLine kResult{"result", "the result of the most recent allowed call",
+                                       "usage", "ok: bool, error: string, usage"};
+  return ParseOutcomeLine(line, kResult, limits);
+}
+
+// A rehearsal line: {"rehearsal": {"ok": true|false, "output"?: JSON, "error"?: "..."}}.
+std::optional<Result<core::CallResult>> ParseRehearsalLine(const std::string& line,
+                                                           const JsonLimits& limits) {
+  static constexpr OutcomeLine kRehearsal{"rehearsal",
+                                          "the outcome of the most recent rehearsal_required call",
+                                          "output", "ok: bool, output: JSON, error: string"};
+  return ParseOutcomeLine(line, kRehearsal, limits);
 }
 
 bool IsBlank(const std::string& s) {

@@ -39,17 +39,11 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
   if (agent != nullptr && request.call.kind == CallKind::kTool) {
-    // One resolution of the tool for the redaction and the rate limit (as RateLimitFor:
-    // the resolved rule's limit, counted under the rule's name).
+    // One resolution of the tool for the redaction and the rate limit.
+    const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule;
+    if (rule != nullptr) request.redact_fields = rule->redact;
     std::string key;
-    const policy::RateLimit* limit = nullptr;
-    if (const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule) {
-      request.redact_fields = rule->redact;
-      if (rule->rate_limit) {
-        key = rule->name;
-        limit = &*rule->rate_limit;
-      }
-    }
+    const policy::RateLimit* limit = engine::RateLimitOfRule(rule, &key);
     // What the store counts across the agent's runs, in the decision's transaction.
     if (limit != nullptr || agent->quotas.any()) {
       CountQuery q;

@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 
+#include "common/decision_json.h"
 #include "common/json.h"
 
 namespace interlock::egress {
@@ -42,24 +43,9 @@ std::string DescribeStatus(const DaemonHttpReply& r) {
 
 // An allow or deny decision object; nullopt for anything else.
 std::optional<Decision> EgressDecisionFrom(const json::object& o) {
-  auto verdict = ParseVerdict(Str(o, "decision"));
-  auto code = ParseCode(Str(o, "code"));
-  if (!verdict || !code || (*verdict != Verdict::kAllow && *verdict != Verdict::kDeny)) {
-    return std::nullopt;
-  }
-  Decision d;
-  d.verdict = *verdict;
-  d.code = *code;
-  d.reason = Str(o, "reason");
-  d.rule = Str(o, "rule");
-  d.at = Str(o, "at");
-  d.agent_id = Str(o, "agent_id");
-  d.tool = kEgressToolName;
-  if (const json::value* s = o.if_contains("shadow");
-      s != nullptr && s->is_bool() && s->get_bool()) {
-    d.shadow_verdict = ParseVerdict(Str(o, "shadow_decision"));
-    d.shadow_code = ParseCode(Str(o, "shadow_code"));
-  }
+  std::optional<Decision> d = DecisionFromJson(o);
+  if (!d || (d->verdict != Verdict::kAllow && d->verdict != Verdict::kDeny)) return std::nullopt;
+  d->tool = kEgressToolName;
   return d;
 }
 

@@ -29,8 +29,6 @@ using policy::Autonomy;
 using policy::BudgetAction;
 using policy::ToolRule;
 
-// Appends `s` as a JSON string literal, so names with quotes, control bytes or trailing
-// spaces are unambiguous in reasons and rule ids.
 // True when `s` holds a byte AppendQuoted must escape: below 0x20, '"', '\\' or 0x7f.
 // Eight bytes at a time (names are tens of bytes, quoted several times per decision): a
 // lane of `hit` has its high bit set when its byte is one of those; a byte of 0x80 or
@@ -59,6 +57,8 @@ bool NeedsEscape(std::string_view s) {
   return false;
 }
 
+// Appends `s` as a JSON string literal, so names with quotes, control bytes or trailing
+// spaces are unambiguous in reasons and rule ids.
 void AppendQuoted(std::string* out, std::string_view s) {
   if (NeedsEscape(s)) {
     out->append(json::serialize(json::string_view(s.data(), s.size())));

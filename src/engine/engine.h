@@ -157,6 +157,9 @@ void ApplyMove(const WorkflowMove& move, RunState* state);
 // matches). nullptr: none.
 const policy::RateLimit* RateLimitFor(const policy::AgentPolicy* policy, std::string_view tool,
                                       std::string* key = nullptr);
+// The same for a rule already resolved (a Guard that resolved the tool for its redaction
+// list too); rule null: none.
+const policy::RateLimit* RateLimitOfRule(const policy::ToolRule* rule, std::string* key = nullptr);
 
 }  // namespace interlock::engine
 

@@ -329,7 +329,10 @@ void ApplyMove(const WorkflowMove& move, RunState* state) {
 const policy::RateLimit* RateLimitFor(const AgentPolicy* policy, std::string_view tool,
                                       std::string* key) {
   if (policy == nullptr) return nullptr;
-  const policy::ToolRule* rule = policy->Resolve(tool).rule;
+  return RateLimitOfRule(policy->Resolve(tool).rule, key);
+}
+
+const policy::RateLimit* RateLimitOfRule(const policy::ToolRule* rule, std::string* key) {
   if (rule == nullptr || !rule->rate_limit) return nullptr;
   if (key != nullptr) *key = rule->name;
   return &*rule->rate_limit;

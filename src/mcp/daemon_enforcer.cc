@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "audit/redact.h"
+#include "common/decision_json.h"
 #include "common/json.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
@@ -56,61 +57,16 @@ std::string SafeUrl(const std::string& url) {
   return url;
 }
 
-// The decision object of a daemon reply; nullopt when it is not one.
+// The decision object of a daemon reply; nullopt when it is not one, or is one this gateway
+// cannot follow.
 std::optional<Decision> DecisionFromReply(const json::object& o) {
-  auto verdict = ParseVerdict(Str(o, "decision"));
-  auto code = ParseCode(Str(o, "code"));
-  if (!verdict || !code) return std::nullopt;
-  Decision d;
-  d.verdict = *verdict;
-  d.code = *code;
-  d.reason = Str(o, "reason");
-  d.rule = Str(o, "rule");
-  d.at = Str(o, "at");
-  d.agent_id = Str(o, "agent");
-  if (d.agent_id.empty()) d.agent_id = Str(o, "agent_id");
-  d.tool = Str(o, "tool");
-  if (const json::value* r = o.if_contains("retry_after_s"); r != nullptr && r->is_int64()) {
-    d.retry_after_s = r->get_int64();  // RATE_LIMITED, QUOTA_EXCEEDED
-  }
-  if (const json::value* s = o.if_contains("shadow");
-      s != nullptr && s->is_bool() && s->get_bool()) {
-    d.shadow_verdict = ParseVerdict(Str(o, "shadow_decision"));
-    d.shadow_code = ParseCode(Str(o, "shadow_code"));
-  }
-  if (const json::value* a = o.if_contains("approval"); a != nullptr && a->is_object()) {
-    const json::object& ao = a->get_object();
-    if (const json::value* t = ao.if_contains("timeout_seconds"); t != nullptr && t->is_int64()) {
-      d.approval_timeout_seconds = static_cast<int>(t->get_int64());
-    }
-    if (const json::value* b = ao.if_contains("auto_deny_on_timeout"); b && b->is_bool()) {
-      d.auto_deny_on_timeout = b->get_bool();
-    }
-    if (const json::value* n = ao.if_contains("approvals_required"); n && n->is_int64()) {
-      d.approvals_required = static_cast<int>(n->get_int64());
-    }
-  }
-  if (const json::value* r = o.if_contains("rehearsal"); r != nullptr && r->is_object()) {
-    const json::object& ro = r->get_object();
-    Rehearsal reh;
-    reh.reported = ro.contains("ok");
-    if (const json::value* a = ro.if_contains("args"); a != nullptr && a->is_object()) {
-      reh.args = a->get_object();
-    }
-    reh.upstream = Str(ro, "upstream");
-    reh.args_sha256 = Str(ro, "args_sha256");
-    reh.call_id = Str(ro, "call_id");
-    if (const json::value* ok = ro.if_contains("ok"); ok != nullptr && ok->is_bool()) {
-      reh.ok = ok->get_bool();
-    }
-    reh.output = Str(ro, "output");
-    reh.error = Str(ro, "error");
-    d.rehearsal = std::move(reh);
-  }
+  std::optional<Decision> parsed = DecisionFromJson(o);
+  if (!parsed) return std::nullopt;
+  Decision& d = *parsed;
   if (d.verdict == Verdict::kRehearsalRequired && (!d.rehearsal || d.rehearsal->reported)) {
     return std::nullopt;  // nothing to rehearse: not a decision this gateway can follow
   }
-  return d;
+  return parsed;
 }
 
 }  // namespace
