@@ -1,7 +1,9 @@
-// Fuzzes ParseHookInput (the Claude Code PreToolUse hook's stdin). Aborts when an
+// Fuzzes ParseHookInput (the Claude Code PreToolUse and PostToolUse hooks' stdin). Aborts
+// when an
 // invariant of its contract breaks: an accepted input has a non-empty session_id and
 // tool_name, its tool_input survives a serialise/parse round trip unchanged (what the
-// hook posts is what it read), and the same bytes always give the same answer.
+// hook posts is what it read), and the same bytes always give the same answer; the same
+// for a PostToolUse input, whose tool_response is recorded as the call's result.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -26,9 +28,30 @@ void Check(bool ok, const char* what) {
 }  // namespace
 }  // namespace interlock
 
+namespace interlock {
+namespace {
+
+void CheckPostToolUse(std::string_view text) {
+  auto in = cli::ParseHookInput(text, cli::HookEvent::kPostToolUse);
+  auto again = cli::ParseHookInput(text, cli::HookEvent::kPostToolUse);
+  Check(in.ok() == again.ok(), "the same PostToolUse input parsed differently twice");
+  if (!in.ok()) {
+    Check(!in.error().message.empty(), "a PostToolUse error without a reason");
+    return;
+  }
+  Check(!in->session_id.empty(), "PostToolUse accepted without a session_id");
+  Check(!in->tool_name.empty(), "PostToolUse accepted without a tool_name");
+  Check(CanonicalJson(in->tool_response) == CanonicalJson(again->tool_response),
+        "tool_response differs between parses");
+}
+
+}  // namespace
+}  // namespace interlock
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace interlock;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  CheckPostToolUse(text);
   auto in = cli::ParseHookInput(text);
   auto again = cli::ParseHookInput(text);
   Check(in.ok() == again.ok(), "the same input parsed differently twice");
