@@ -491,6 +491,12 @@ int RunHook(const HookOptions& opt) {
       !run.ok() && run.error().kind != ErrorKind::kAlreadyExists) {
     return Deny("cannot create the run for this session: " + run.error().message);
   }
+  // Claude Code never tells a PreToolUse hook that the developer declined an `ask`, so
+  // such a call's approval would stay pending for good. Without a daemon (and its
+  // sweeper), each invocation times out the approvals past their deadline (the policy's
+  // approval_timeout_seconds, else 300 s): the record ends in APPROVAL_TIMEOUT. Best
+  // effort: a failure leaves them pending and changes no decision.
+  (void)env->store->ExpireApprovals(clock.Now());
   core::PolicySource source(env->set);
   core::Guard guard(&source, env->store.get(), &clock, nullptr);
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));

@@ -4,9 +4,11 @@
 // tool's or argument's, a denied one). Driven with recorded hook inputs
 // (fixtures/claude_code_hook and its post_tool_use/ directory) through the real binary,
 // on a temporary store; the audit trail is read back with `interlock audit export`.
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -48,7 +50,8 @@ std::string WithSession(const std::string& text, const std::string& session) {
 
 class PostToolUse {
  public:
-  PostToolUse() : policy_(tmp_.Write("p.yaml", kPolicy)), store_(tmp_.path() + "/s.db") {}
+  explicit PostToolUse(const std::string& policy = kPolicy)
+      : policy_(tmp_.Write("p.yaml", policy)), store_(tmp_.path() + "/s.db") {}
 
   // The PreToolUse hook's decision for `input`.
   std::string Pre(const std::string& input) {
@@ -219,6 +222,29 @@ TEST(Hook, PostToolUseWithBadInputRecordsNothing) {
     const std::string err = h.Post(bad);
     EXPECT_NE(err.find("nothing recorded"), std::string::npos) << err;
   }
+  EXPECT_TRUE(h.OfType("result").empty());
+}
+
+// Tests that an `ask` the developer declined at Claude Code's prompt (the tool never runs,
+// and Claude Code tells no hook) does not leave its approval pending for good: the next
+// standalone hook invocation past the approval's deadline times it out, so the record ends
+// in a decision, and a late PostToolUse for it records no result.
+TEST(Hook, AskDeclinedAtThePromptTimesOutInsteadOfStayingPending) {
+  std::string policy = kPolicy;
+  const std::string bash = "    - name: \"Bash\"\n      requires_approval: true\n";
+  policy.replace(policy.find(bash), bash.size(), bash + "      approval_timeout_seconds: 1\n");
+  PostToolUse h(policy);
+  ASSERT_EQ(h.Pre(Fixture("bash.json")), "ask");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // past the 1 s deadline
+  ASSERT_EQ(h.Pre(Fixture("read.json")), "allow");
+
+  bool timed_out = false;
+  for (const json::object& a : h.OfType("approval")) {
+    if (a.at("data").at("event") == "timed_out") timed_out = true;
+    EXPECT_NE(a.at("data").at("event"), "granted");
+  }
+  EXPECT_TRUE(timed_out) << "the declined ask's approval is still pending";
+  h.Post(Fixture("post_tool_use/bash.json"));
   EXPECT_TRUE(h.OfType("result").empty());
 }
 
