@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <optional>
@@ -259,6 +260,11 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
                          self->SendEarlyBytes();
                        });
     } else {
+      // One request per connection (UpstreamHead asks the server to close after it): only
+      // the body goes up; bytes past it (a pipelined request) are dropped in PumpUp.
+      up_remaining_ = request_.body_length;
+      if (buffer_.size() > up_remaining_) buffer_.resize(up_remaining_);
+      up_remaining_ -= buffer_.size();
       buffer_.insert(0, UpstreamHead(request_));
       SendEarlyBytes();
     }
@@ -291,6 +297,12 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
                                 return;
                               }
                               self->Arm(self->proxy_->options_.idle_timeout);
+                              if (!self->request_.connect) {
+                                // Past the one request's body: read and dropped, never sent.
+                                n = static_cast<size_t>(std::min<uint64_t>(n, self->up_remaining_));
+                                self->up_remaining_ -= n;
+                                if (n == 0) return self->PumpUp();
+                              }
                               self->AddUp(n);
                               net::async_write(self->upstream_, net::buffer(self->up_buf_, n),
                                                [self](error_code ec, size_t) {
@@ -343,6 +355,7 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
   EgressVerdict verdict_;
   std::optional<EgressOutcome> outcome_;
   bool connected_ = false;
+  uint64_t up_remaining_ = 0;  // absolute form: body bytes still to send upstream
   std::string connect_error_ = "no address";
   uint64_t up_ = 0, down_ = 0;
   std::shared_ptr<LiveBytes> live_ = std::make_shared<LiveBytes>();  // of outcome_

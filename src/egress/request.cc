@@ -182,6 +182,11 @@ Result<ProxyRequest> ParseProxyRequest(std::string_view head) {
     if (IEquals(name, "content-length")) {
       if (content_length) return Error::Invalid("more than one Content-Length");
       content_length = true;
+      if (value.empty() || value.size() > 15 ||
+          value.find_first_not_of("0123456789") != std::string_view::npos) {
+        return Error::Invalid("Content-Length is not a decimal number of at most 15 digits");
+      }
+      r.body_length = std::stoull(std::string(value));
     }
     if (IEquals(name, "transfer-encoding")) transfer_encoding = true;
     r.headers.emplace_back(std::string(name), std::string(value));
@@ -189,6 +194,13 @@ Result<ProxyRequest> ParseProxyRequest(std::string_view head) {
   if (pos != head.size()) return Error::Invalid("bare CR or LF in the request head");
   if (content_length && transfer_encoding) {
     return Error::Invalid("both Content-Length and Transfer-Encoding (request smuggling)");
+  }
+  if (transfer_encoding && !r.connect) {
+    // The proxy forwards exactly one request per connection, so it must know where the
+    // body ends; it does not decode chunked bodies.
+    return Error::Invalid(
+        "a request body with Transfer-Encoding is refused by the egress proxy; send "
+        "Content-Length");
   }
   return r;
 }

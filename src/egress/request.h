@@ -34,6 +34,10 @@ struct ProxyRequest {
   std::string path;
   // Headers in order, as received (names as written); CONNECT: ignored.
   std::vector<std::pair<std::string, std::string>> headers;
+  // Absolute form: the body's length (Content-Length, else 0). Exactly this many bytes
+  // after the head go upstream: whatever follows (a pipelined second request, perhaps for
+  // another Host behind the same address) never does.
+  uint64_t body_length = 0;
 };
 
 // Parses `head` (ending in "\r\n\r\n", at most kMaxHeadBytes). kInvalidArgument with a

@@ -195,6 +195,85 @@ TEST(EgressProxy, AllowedRequestReachesServer) {
   EXPECT_FALSE(outcomes[0].call_id.empty());
 }
 
+// A local HTTP server that records every byte a connection sends until it closes:
+// answers once the head and its Content-Length body are in.
+class RecordingServer {
+ public:
+  RecordingServer() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+    thread_ = std::thread([this] {
+      tcp::socket s(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(s, ec);
+      accepted_ = true;
+      if (ec) return;
+      std::string got;
+      char buf[4096];
+      bool answered = false;
+      for (;;) {
+        size_t n = s.read_some(net::buffer(buf), ec);
+        if (ec) break;
+        {
+          std::lock_guard lock(mu_);
+          received_.append(buf, n);
+          got = received_;
+        }
+        const size_t end = got.find("\r\n\r\n");
+        if (!answered && end != std::string::npos && got.size() >= end + 4 + 5) {
+          answered = true;
+          const std::string resp =
+              "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+          net::write(s, net::buffer(resp), ec);
+          s.shutdown(tcp::socket::shutdown_send, ec);
+        }
+      }
+    });
+  }
+  // Joins once the connection ends; if none came (a failed test), one is made to end it.
+  ~RecordingServer() {
+    if (!accepted_) {
+      boost::system::error_code ec;
+      tcp::socket poke(io_);
+      poke.connect(acceptor_.local_endpoint(), ec);
+    }
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string received() {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+
+ private:
+  net::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<bool> accepted_{false};
+  std::mutex mu_;
+  std::string received_;
+};
+
+// Tests that a second request pipelined behind an allowed one on the same connection (here
+// for another Host, which a shared address could serve: domain fronting) never reaches the
+// server: exactly the first request's Content-Length body goes up, the rest is dropped.
+TEST(EgressProxy, PipelinedSecondRequestNeverReachesTheServer) {
+  auto server = std::make_unique<RecordingServer>();
+  const uint16_t port = server->port();
+  {
+    GuardedProxy proxy(Allow(port));
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/up";
+    const std::string smuggled =
+        "GET http://fronted.example/admin HTTP/1.1\r\nHost: fronted.example\r\n\r\n";
+    std::string resp = Exchange(
+        proxy.port(), "POST " + url + " HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello" + smuggled);
+    EXPECT_THAT(resp, HasSubstr("200 OK"));
+  }
+  const std::string received = server->received();
+  server.reset();  // joins: the proxy closed the upstream connection
+  EXPECT_THAT(received, HasSubstr("POST /up HTTP/1.1\r\n"));
+  EXPECT_THAT(received, ::testing::EndsWith("\r\n\r\nhello"));
+  EXPECT_THAT(received, ::testing::Not(HasSubstr("fronted.example")));
+}
+
 // Tests that each connection is also reported as soon as it is decided (for outcome
 // receipts): an allowed one open, with live counters that end equal to the final bytes,
 // a refused one closed; the two reports of a connection share its serial.

@@ -79,6 +79,11 @@ TEST(ProxyRequest, RefusesMalformedAndAmbiguousHeads) {
            "GET http://a.com/ HTTP/1.1\r\nA: x\ry\r\n\r\n",  // bare CR
            "GET http://a.com/ HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
            "GET http://a.com/ HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+           // the proxy forwards one request per connection: it must know where a body ends
+           "POST http://a.com/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+           "POST http://a.com/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+           "POST http://a.com/ HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+           "POST http://a.com/ HTTP/1.1\r\nContent-Length: 1234567890123456\r\n\r\n",
            "GET http://a.com\x01/ HTTP/1.1\r\n\r\n",
            "GET http://a_b.com/ HTTP/1.1\r\n\r\n",
        }) {
