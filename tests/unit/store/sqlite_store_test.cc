@@ -963,7 +963,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 7);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 8);
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
