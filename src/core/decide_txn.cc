@@ -185,7 +185,27 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   if (!rq.idempotency.key.empty()) {
     Result<std::optional<std::string>> prior = FindIdempotentAnswer(txn, rq.run_id, rq.idempotency);
     if (!prior.ok()) return prior.error();
-    if (*prior) return ReplayAnswer(**prior, row, rq, rec);
+    if (*prior) {
+      if (Status s = ReplayAnswer(**prior, row, rq, rec); !s.ok()) return s;
+      // Fail closed: an allow is not handed out again once a kill switch covers the run
+      // (the agent may never have received it); the kill switch's deny is answered instead,
+      // with the same call id. Nothing is recorded either way.
+      if (rec->decision.verdict != Verdict::kDeny) {
+        Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
+        if (!kill.ok()) return kill.error();
+        if (*kill) {
+          Decision deny =
+              DenyDecision(Code::kKillSwitch,
+                           "kill switch engaged (" + (*kill)->scope + "): " + (*kill)->reason +
+                               "; the earlier answer to this Idempotency-Key is withheld",
+                           "kill_switch." + (*kill)->scope);
+          deny.agent_id = rec->decision.agent_id;
+          deny.tool = rec->decision.tool;
+          rec->decision = std::move(deny);
+        }
+      }
+      return Status::Ok();
+    }
   }
   if (row.ended) return Error::Invalid("run " + rq.run_id + " has ended");
   Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);

@@ -509,6 +509,21 @@ TYPED_TEST(Idempotency, RacingRetriesCountOnce) {
   EXPECT_EQ(this->store().GetRun("r1")->state.steps, 1u);
 }
 
+TYPED_TEST(Idempotency, ReplayedAllowIsWithheldOnceAKillSwitchCoversTheRun) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<CallRecord> first = this->store().Decide(this->Keyed("r1", "k1"), this->Allow());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_EQ(first->decision.verdict, Verdict::kAllow);
+  this->backend_.Kill("run", "r1", "incident");
+  Result<CallRecord> retry = this->store().Decide(this->Keyed("r1", "k1"), this->Allow());
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_TRUE(retry->replayed);
+  EXPECT_EQ(retry->call_id, first->call_id);
+  EXPECT_EQ(retry->decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(retry->decision.code, Code::kKillSwitch);
+  EXPECT_EQ(this->store().GetRun("r1")->state.steps, 1u);
+}
+
 TYPED_TEST(Idempotency, UsageRetryCountsOnce) {
   ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
   const core::IdempotencyKey key{"u1", "h1"};
