@@ -106,6 +106,40 @@ TEST_F(FleetTest, BudgetRaceAcrossTwoDaemonsAllowsExactlyTheCap) {
   EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE verdict = 'allow'"), std::to_string(kCap) + "\n");
 }
 
+// Tests that an Idempotency-Key lives in the shared store, not in a daemon: a retry that the
+// load balancer sends to the other daemon gets the first answer, and the same retry racing
+// through both daemons at once is counted once (docs/api.md#idempotency).
+TEST_F(FleetTest, IdempotentRetryOnTheOtherDaemonCountsOnce) {
+  const std::string run = NewRun(0);
+  ASSERT_FALSE(run.empty());
+  const std::string body = R"({"tool":"read_document","args":{"id":7}})";
+  HttpClient a(daemons_[0]->port()), b(daemons_[1]->port());
+  HttpResult first = a.Request("POST", "/v1/runs/" + run + "/calls", body, token_,
+                               std::chrono::seconds(10), {{"Idempotency-Key", "fleet-1"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  HttpResult retry = b.Request("POST", "/v1/runs/" + run + "/calls", body, token_,
+                               std::chrono::seconds(10), {{"Idempotency-Key", "fleet-1"}});
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.json.at("call_id"), first.json.at("call_id"));
+  EXPECT_EQ(retry.headers["idempotent-replayed"], "true");
+
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      HttpClient c(daemons_[t % 2]->port());
+      HttpResult r = c.Request("POST", "/v1/runs/" + run + "/calls", body, token_,
+                               std::chrono::seconds(10), {{"Idempotency-Key", "fleet-race"}});
+      if (r.status == 200) ids[t] = std::string(r.json.at("call_id").as_string());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ASSERT_FALSE(ids[0].empty());
+  for (const std::string& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(Sql("SELECT steps FROM runs WHERE run_id = '" + run + "'"), "2\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE run_id = '" + run + "'"), "2\n");
+}
+
 // Tests that a kill switch engaged store-direct (`interlock kill engage --store
 // postgresql://...`) denies the next call on both daemons, and the audit log is one chain
 // holding every daemon's records in order.

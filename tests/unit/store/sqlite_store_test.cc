@@ -963,7 +963,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 7);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 8);
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1464,7 +1464,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_FALSE(old->head_row_checked);
   {
     Fixture f(path);
-    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 7);
+    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 8);
     EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), old->head_seq);
     ASSERT_TRUE(f.store->SetKill({"global", "", false, "over", "ops", T0()}).ok());
   }

@@ -1,0 +1,400 @@
+// docs/openapi.yaml against the daemon, both ways (issue 19, "The API becomes a contract"):
+// (a) a real `interlock serve` (127.0.0.1 port 0, temp store) is driven through every
+// documented route; every answer's status must be documented for its operation and its
+// JSON body must fit the documented schema, and every documented status must have been
+// provoked (but the few listed in kNotProvoked, each with its reason); (b) the routes the
+// daemon serves (server::ApiRoutes, the router's table) are exactly the documented ones.
+// A doctored copy of the document proves the checks catch drift.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "openapi_check.h"
+#include "server/api.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+
+std::string ReadSpecText() {
+  std::ifstream in(std::string(INTERLOCK_SOURCE_DIR) + "/docs/openapi.yaml");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::set<std::string> ServedRoutes() {
+  std::set<std::string> out;
+  for (const server::ApiRoute& r : server::ApiRoutes()) {
+    out.insert(std::string(r.method) + " " + std::string(r.path));
+  }
+  return out;
+}
+
+// Documented statuses this test does not provoke, with the reason (each is covered by the
+// suite named, or cannot be provoked against a healthy daemon).
+const std::map<std::string, std::string> kNotProvoked = {
+    {"GET /readyz 503", "needs a store that is down (fleet_pgtest)"},
+    {"POST /mcp/{upstream} 200", "MCP sessions: mcp_http_test"},
+    {"POST /mcp/{upstream} 202", "MCP sessions: mcp_http_test"},
+    {"POST /mcp/{upstream} 400", "MCP sessions: mcp_http_test"},
+    {"POST /mcp/{upstream} 401", "MCP sessions: mcp_http_test"},
+    {"POST /mcp/{upstream} 403", "MCP sessions: mcp_http_test"},
+    {"POST /mcp/{upstream} 406", "MCP sessions: mcp_http_test"},
+    {"POST /mcp/{upstream} 413", "MCP sessions: mcp_http_test"},
+    {"POST /mcp/{upstream} 429", "MCP sessions: mcp_http_test"},
+    {"POST /mcp/{upstream} 503", "MCP sessions: mcp_http_test"},
+    {"GET /mcp/{upstream} 200", "MCP sessions: mcp_http_test"},
+    {"GET /mcp/{upstream} 400", "MCP sessions: mcp_http_test"},
+    {"GET /mcp/{upstream} 406", "MCP sessions: mcp_http_test"},
+    {"GET /mcp/{upstream} 409", "MCP sessions: mcp_http_test"},
+    {"DELETE /mcp/{upstream} 204", "MCP sessions: mcp_http_test"},
+};
+
+constexpr char kPolicy[] = R"(agent:
+  id: "support"
+  identity: "support@example.iam"
+  autonomy: audit_based
+tools:
+  allowed:
+    - name: "read"
+    - name: "send"
+      requires_approval: true
+    - name: "deploy"
+      rehearse: {args: {dry_run: true}}
+egress:
+  allow: ["127.0.0.1:9"]
+execution:
+  max_steps: 1000
+)";
+
+constexpr char kOtherPolicy[] = R"(agent:
+  id: "other"
+  identity: "other@example.iam"
+tools:
+  allowed: [read]
+)";
+
+std::string Str(const json::value& v, const char* key) {
+  if (!v.is_object()) return "";
+  const json::value* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : "";
+}
+
+// (b) The daemon serves exactly the documented routes.
+TEST(OpenApi, ServedRoutesAreExactlyTheDocumentedOnes) {
+  OpenApiSpec spec;
+  std::string error;
+  ASSERT_TRUE(spec.Load(ReadSpecText(), &error)) << error;
+  const std::vector<std::string> drift = RouteDrift(spec.Routes(), ServedRoutes());
+  EXPECT_TRUE(drift.empty()) << ::testing::PrintToString(drift);
+}
+
+// A route the daemon serves that the document lacks is caught.
+TEST(OpenApi, UndocumentedRouteFailsTheCheck) {
+  OpenApiSpec spec;
+  std::string error;
+  ASSERT_TRUE(spec.Load(ReadSpecText(), &error)) << error;
+  spec.root().at("paths").as_object().erase("/v1/runs/{run_id}/usage");
+  const std::vector<std::string> drift = RouteDrift(spec.Routes(), ServedRoutes());
+  ASSERT_EQ(drift.size(), 1u) << ::testing::PrintToString(drift);
+  EXPECT_EQ(drift[0], "undocumented: POST /v1/runs/{run_id}/usage");
+}
+
+// A documented route the daemon does not serve is caught too.
+TEST(OpenApi, DocumentedRouteTheDaemonLacksFailsTheCheck) {
+  OpenApiSpec spec;
+  std::string error;
+  ASSERT_TRUE(spec.Load(ReadSpecText(), &error)) << error;
+  spec.root().at("paths").as_object()["/v1/runs/{run_id}/pause"] =
+      json::object{{"post", json::object{{"responses", json::object{}}}}};
+  const std::vector<std::string> drift = RouteDrift(spec.Routes(), ServedRoutes());
+  ASSERT_EQ(drift.size(), 1u) << ::testing::PrintToString(drift);
+  EXPECT_EQ(drift[0], "not served: POST /v1/runs/{run_id}/pause");
+}
+
+// An answer whose shape left the documented schema is caught: a required member missing, a
+// wrong type, a value outside an enum, an undocumented status.
+TEST(OpenApi, AnswerOutsideTheSchemaFailsTheCheck) {
+  OpenApiSpec spec;
+  std::string error;
+  ASSERT_TRUE(spec.Load(ReadSpecText(), &error)) << error;
+  const std::string path = "/v1/runs/{run_id}/calls";
+  EXPECT_TRUE(
+      spec.CheckAnswer("POST", path, 200, R"({"decision":"allow","code":"ALLOWED","reason":"ok"})")
+          .empty());
+  EXPECT_FALSE(
+      spec.CheckAnswer("POST", path, 200, R"({"decision":"allow","code":"ALLOWED"})").empty());
+  EXPECT_FALSE(
+      spec.CheckAnswer("POST", path, 200, R"({"decision":"maybe","code":"ALLOWED","reason":""})")
+          .empty());
+  EXPECT_FALSE(
+      spec.CheckAnswer("POST", path, 200, R"({"decision":"allow","code":"ALLOWED","reason":1})")
+          .empty());
+  EXPECT_FALSE(spec.CheckAnswer("POST", path, 299, "").empty());
+  EXPECT_FALSE(spec.CheckAnswer("POST", path, 200, "not json").empty());
+}
+
+// (a) Every documented route against a real daemon.
+class OpenApiDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    ASSERT_TRUE(spec_.Load(ReadSpecText(), &error)) << error;
+    const std::string policies = dir_.path() + "/policies";
+    std::filesystem::create_directories(policies);
+    std::ofstream(policies + "/support.yaml") << kPolicy;
+    std::ofstream(policies + "/other.yaml") << kOtherPolicy;
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
+    agent_ = CreateToken(daemon_->store(), "--agent", "support");
+    other_ = CreateToken(daemon_->store(), "--agent", "other");
+    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
+    reviewer2_ = CreateToken(daemon_->store(), "--reviewer", "rob");
+    admin_ = CreateToken(daemon_->store(), "--admin", "ada");
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+  void TearDown() override {
+    client_.reset();
+    if (daemon_) daemon_->Stop();
+  }
+
+  // Sends the request, checks the answer against the operation (method, documented path),
+  // and records the status as provoked.
+  HttpResult Call(const std::string& method, const std::string& path, const std::string& target,
+                  const std::string& body, const std::string& token,
+                  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    HttpResult r = client_->Request(method, target, body, token, std::chrono::seconds(10), headers);
+    for (const std::string& p : spec_.CheckAnswer(method, path, r.status, r.body)) {
+      ADD_FAILURE() << p << " (" << method << " " << target << ": " << r.body.substr(0, 300) << ")";
+    }
+    provoked_.insert(method + " " + path + " " + std::to_string(r.status));
+    return r;
+  }
+
+  // The same for a request sent as raw bytes on a fresh connection (answers that close it).
+  void RawCall(const std::string& method, const std::string& path, const std::string& bytes) {
+    const std::string raw = RawExchange(daemon_->port(), bytes, std::chrono::seconds(5));
+    int status = 0;
+    if (raw.rfind("HTTP/1.1 ", 0) == 0) status = std::atoi(raw.c_str() + 9);
+    const size_t head_end = raw.find("\r\n\r\n");
+    const std::string body = head_end == std::string::npos ? "" : raw.substr(head_end + 4);
+    for (const std::string& p : spec_.CheckAnswer(method, path, status, body)) {
+      ADD_FAILURE() << p << " (raw " << method << " " << path << ": " << raw.substr(0, 300) << ")";
+    }
+    provoked_.insert(method + " " + path + " " + std::to_string(status));
+  }
+
+  OpenApiSpec spec_;
+  TempDir dir_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string agent_, other_, reviewer_, reviewer2_, admin_;
+  std::set<std::string> provoked_;
+};
+
+TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
+  // Health, readiness, metrics, the reviewer page.
+  Call("GET", "/healthz", "/healthz", "", "");
+  Call("GET", "/readyz", "/readyz", "", "");
+  Call("GET", "/metrics", "/metrics", "", "");
+  Call("GET", "/ui", "/ui", "", "");
+  Call("GET", "/ui/{asset}", "/ui/app.js", "", "");
+  Call("GET", "/ui/{asset}", "/ui/no-such-file.js", "", "");
+  // No MCP upstreams configured: 404 for every method.
+  Call("POST", "/mcp/{upstream}", "/mcp/none", "{}", agent_);
+  Call("GET", "/mcp/{upstream}", "/mcp/none", "", agent_);
+  Call("DELETE", "/mcp/{upstream}", "/mcp/none", "", agent_);
+
+  // Runs.
+  const std::string runs = "/v1/runs";
+  Call("POST", runs, runs, "", "");
+  Call("POST", runs, runs, "", reviewer_);
+  HttpResult created = Call("POST", runs, runs, "", agent_);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string run = Str(created.json, "run_id");
+  Call("GET", runs, runs, "", reviewer_);
+  Call("GET", runs, runs + "?limit=0", "", reviewer_);
+  Call("GET", runs, runs, "", agent_);
+  Call("GET", runs, runs, "", "");
+  const std::string run_path = "/v1/runs/{run_id}";
+  Call("GET", run_path, "/v1/runs/" + run, "", agent_);
+  Call("GET", run_path, "/v1/runs/" + run, "", other_);
+  Call("GET", run_path, "/v1/runs/no-such-run", "", agent_);
+  Call("GET", run_path, "/v1/runs/" + run, "", "");
+
+  // Calls.
+  const std::string calls = "/v1/runs/{run_id}/calls";
+  const std::string calls_target = "/v1/runs/" + run + "/calls";
+  HttpResult allowed = Call("POST", calls, calls_target, R"({"tool":"read"})", agent_);
+  ASSERT_EQ(Str(allowed.json, "decision"), "allow") << allowed.body;
+  const std::string call = Str(allowed.json, "call_id");
+  Call("POST", calls, calls_target, R"({"tool":"rm"})", agent_);  // a deny: still 200
+  Call("POST", calls, calls_target, R"({"tool":)", agent_);
+  Call("POST", calls, calls_target, R"({"tool":"read"})", reviewer_);
+  Call("POST", calls, "/v1/runs/no-such-run/calls", R"({"tool":"read"})", agent_);
+  Call("POST", calls, calls_target, R"({"tool":"read"})", "");
+  // Declared too large: refused from the headers, before the body is read (and the
+  // connection closed), so it goes on a raw connection of its own.
+  RawCall("POST", calls,
+          "POST " + calls_target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + agent_ +
+              "\r\nContent-Length: 2097152\r\n\r\n{\"tool\":");
+  Call("POST", calls, calls_target, R"({"tool":"read"})", agent_,
+       {{"Idempotency-Key", "k-openapi"}});
+  Call("POST", calls, calls_target, R"({"tool":"read"})", agent_,
+       {{"Idempotency-Key", "k-openapi"}});
+  Call("POST", calls, calls_target, R"({"tool":"read","args":{"other":1}})", agent_,
+       {{"Idempotency-Key", "k-openapi"}});
+  HttpResult pending = Call("POST", calls, calls_target, R"({"tool":"send"})", agent_);
+  ASSERT_EQ(Str(pending.json, "decision"), "approval_required") << pending.body;
+  const std::string approval = Str(pending.json, "approval_id");
+  const std::string pending_call = Str(pending.json, "call_id");
+  HttpResult pending2 =
+      Call("POST", calls, calls_target, R"({"tool":"send","args":{"to":"x"}})", agent_);
+  const std::string approval2 = Str(pending2.json, "approval_id");
+
+  // Usage.
+  const std::string usage = "/v1/runs/{run_id}/usage";
+  const std::string usage_target = "/v1/runs/" + run + "/usage";
+  Call("POST", usage, usage_target, R"({"tokens":10})", agent_);
+  Call("POST", usage, usage_target, R"({"tokens":"x"})", agent_);
+  Call("POST", usage, usage_target, R"({"tokens":10})", reviewer_);
+  Call("POST", usage, "/v1/runs/no-such-run/usage", R"({"tokens":10})", agent_);
+  Call("POST", usage, usage_target, R"({"tokens":10})", "");
+  Call("POST", usage, usage_target, R"({"tokens":10})", agent_, {{"Idempotency-Key", "u1"}});
+  Call("POST", usage, usage_target, R"({"tokens":11})", agent_, {{"Idempotency-Key", "u1"}});
+
+  // One call.
+  const std::string call_path = "/v1/calls/{call_id}";
+  Call("GET", call_path, "/v1/calls/" + call, "", agent_);
+  Call("GET", call_path, "/v1/calls/" + call + "?wait=x", "", agent_);
+  Call("GET", call_path, "/v1/calls/" + call, "", other_);
+  Call("GET", call_path, "/v1/calls/no-such-call", "", agent_);
+  Call("GET", call_path, "/v1/calls/" + call, "", "");
+
+  // Results.
+  const std::string result = "/v1/calls/{call_id}/result";
+  const std::string result_target = "/v1/calls/" + call + "/result";
+  Call("POST", result, result_target, R"({"ok":"yes"})", agent_);
+  Call("POST", result, result_target, R"({"ok":true})", other_);
+  Call("POST", result, "/v1/calls/no-such-call/result", R"({"ok":true})", agent_);
+  Call("POST", result, result_target, R"({"ok":true})", "");
+  Call("POST", result, result_target, R"({"ok":true})", agent_, {{"Idempotency-Key", "r1"}});
+  Call("POST", result, result_target, R"({"ok":true})", agent_, {{"Idempotency-Key", "r1"}});
+  Call("POST", result, result_target, R"({"ok":false})", agent_, {{"Idempotency-Key", "r1"}});
+  Call("POST", result, result_target, R"({"ok":true})", agent_);  // a second result
+
+  // Rehearsals.
+  const std::string rehearsal = "/v1/calls/{call_id}/rehearsal";
+  HttpResult planned =
+      Call("POST", calls, calls_target, R"({"tool":"deploy","args":{"to":"web"}})", agent_);
+  const std::string planned_call = Str(planned.json, "call_id");
+  const std::string rehearsal_target = "/v1/calls/" + planned_call + "/rehearsal";
+  Call("POST", rehearsal, rehearsal_target, R"({"ok":"yes"})", agent_);
+  Call("POST", rehearsal, rehearsal_target, R"({"ok":true})", other_);
+  Call("POST", rehearsal, "/v1/calls/no-such-call/rehearsal", R"({"ok":true})", agent_);
+  Call("POST", rehearsal, rehearsal_target, R"({"ok":true})", "");
+  Call("POST", rehearsal, rehearsal_target, R"({"ok":true,"output":"fine"})", agent_);
+  Call("POST", rehearsal, rehearsal_target, R"({"ok":true,"output":"fine"})", agent_);
+
+  // Egress.
+  const std::string egress = "/v1/runs/{run_id}/egress";
+  const std::string egress_target = "/v1/runs/" + run + "/egress";
+  const std::string egress_body = R"({"host":"127.0.0.1","port":9,"address":"127.0.0.1"})";
+  HttpResult e = Call("POST", egress, egress_target, egress_body, agent_);
+  const std::string egress_call = Str(e.json, "call_id");
+  Call("POST", egress, egress_target, R"({"host":1})", agent_);
+  Call("POST", egress, egress_target, egress_body, other_);
+  Call("POST", egress, "/v1/runs/no-such-run/egress", egress_body, agent_);
+  Call("POST", egress, egress_target, egress_body, "");
+  const std::string egress_result = "/v1/calls/{call_id}/egress-result";
+  const std::string er_target = "/v1/calls/" + egress_call + "/egress-result";
+  const std::string bytes = R"({"ok":true,"bytes_up":1,"bytes_down":2})";
+  Call("POST", egress_result, er_target, R"({"ok":true})", agent_);
+  Call("POST", egress_result, er_target, bytes, other_);
+  Call("POST", egress_result, "/v1/calls/no-such-call/egress-result", bytes, agent_);
+  Call("POST", egress_result, er_target, bytes, "");
+  Call("POST", egress_result, er_target, bytes, agent_);
+  Call("POST", egress_result, er_target, bytes, agent_);
+
+  // Tool view.
+  const std::string view = "/v1/tools/view";
+  Call("POST", view, view, R"({"tools":["read","rm"]})", agent_);
+  Call("POST", view, view, R"({"tools":1})", agent_);
+  Call("POST", view, view, R"({"tools":[]})", reviewer_);
+  Call("POST", view, view, R"({"tools":[]})", "");
+
+  // Approvals.
+  const std::string approvals = "/v1/approvals";
+  Call("GET", approvals, approvals, "", reviewer_);
+  Call("GET", approvals, approvals + "?state=x", "", reviewer_);
+  Call("GET", approvals, approvals, "", agent_);
+  Call("GET", approvals, approvals, "", "");
+  const std::string one = "/v1/approvals/{approval_id}";
+  Call("GET", one, "/v1/approvals/" + approval, "", reviewer_);
+  Call("GET", one, "/v1/approvals/" + approval, "", agent_);
+  Call("GET", one, "/v1/approvals/no-such-approval", "", reviewer_);
+  Call("GET", one, "/v1/approvals/" + approval, "", "");
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"maybe"})", reviewer_);
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", agent_);
+  Call("POST", one, "/v1/approvals/no-such-approval", R"({"verdict":"approve"})", reviewer_);
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", "");
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
+  const std::string withdraw = "/v1/approvals/{approval_id}/withdraw";
+  const std::string wd_target = "/v1/approvals/" + approval2 + "/withdraw";
+  Call("POST", withdraw, wd_target, R"({"reason":1})", agent_);
+  Call("POST", withdraw, wd_target, R"({"reason":"gone"})", other_);
+  Call("POST", withdraw, "/v1/approvals/no-such-approval/withdraw", "{}", agent_);
+  Call("POST", withdraw, wd_target, "{}", "");
+  Call("POST", withdraw, wd_target, R"({"reason":"gone"})", agent_);
+  Call("POST", withdraw, wd_target, R"({"reason":"gone"})", agent_);
+  (void)pending_call;
+
+  // Kill switches and the audit log.
+  const std::string kill = "/v1/kill";
+  Call("GET", kill, kill, "", reviewer_);
+  Call("GET", kill, kill, "", agent_);
+  Call("GET", kill, kill, "", "");
+  Call("POST", kill, kill, R"({"scope":"run","target":")" + run + R"(","engaged":true})", admin_);
+  Call("POST", kill, kill, R"({"scope":"galaxy","engaged":true})", admin_);
+  Call("POST", kill, kill, R"({"scope":"global","engaged":true})", reviewer_);
+  Call("POST", kill, kill, R"({"scope":"global","engaged":true})", "");
+  const std::string audit = "/v1/audit";
+  Call("GET", audit, audit, "", reviewer_);
+  Call("GET", audit, audit + "?limit=0", "", reviewer_);
+  Call("GET", audit, audit, "", agent_);
+  Call("GET", audit, audit, "", "");
+
+  // End.
+  const std::string end = "/v1/runs/{run_id}/end";
+  Call("POST", end, "/v1/runs/" + run + "/end", "", other_);
+  Call("POST", end, "/v1/runs/no-such-run/end", "", agent_);
+  Call("POST", end, "/v1/runs/" + run + "/end", "", "");
+  Call("POST", end, "/v1/runs/" + run + "/end", "", agent_);
+
+  // Every documented status was provoked (or is listed, with its reason).
+  for (const std::string& route : spec_.Routes()) {
+    const size_t space = route.find(' ');
+    const std::string method = route.substr(0, space), path = route.substr(space + 1);
+    for (int status : spec_.Statuses(method, path)) {
+      const std::string key = route + " " + std::to_string(status);
+      if (provoked_.count(key) == 0 && kNotProvoked.count(key) == 0) {
+        ADD_FAILURE() << "documented but never provoked: " << key;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace interlock::testing
