@@ -1,0 +1,239 @@
+// @interlock/client against a real `interlock serve` (started here, 127.0.0.1 port 0).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  Interlock, DeniedError, ApprovalTimeoutError, UnauthenticatedError, UnavailableError,
+} from "@interlock/client";
+import { startDaemon, startDroppingProxy, pendingApproval } from "./harness.mjs";
+import { POLICIES } from "./policies.mjs";
+
+let daemon, agentToken, reviewer, admin;
+
+before(async () => {
+  daemon = await startDaemon(POLICIES);
+  agentToken = daemon.token("--agent", "support-agent-v2");
+  reviewer = daemon.token("--reviewer", "rita");
+  admin = daemon.token("--admin", "ops");
+});
+after(async () => daemon?.stop());
+
+const client = (opts = {}) => new Interlock({ url: daemon.url, token: agentToken, ...opts });
+
+test("Client.AllowedCallRunsTheToolAndReportsItsResult", async () => {
+  const run = await client().startRun();
+  let ran = 0;
+  const out = await run.guard("read_customer_record", { customer_id: "c-1" }, async (a) => {
+    ++ran;
+    return { customer_id: a.customer_id, order_history: [] };
+  });
+  assert.equal(ran, 1);
+  assert.deepEqual(out, { customer_id: "c-1", order_history: [] });
+  await run.reportUsage({ tokens: 1200, costUsd: 0.01 });
+  const state = await run.get();
+  assert.equal(state.steps, 1);
+  assert.equal(state.tokens, 1200);
+  assert.ok(Math.abs(state.cost_usd - 0.01) < 1e-9);
+  await run.end();
+  const audit = await daemon.api("GET", `/v1/audit?run_id=${run.runId}`, admin);
+  const types = audit.json.records.map((r) => r.type);
+  assert.ok(types.includes("result"), `audit types: ${types}`);
+  const result = audit.json.records.find((r) => r.type === "result");
+  assert.match(JSON.stringify(result.data), /c-1/);
+  assert.ok(types.includes("usage"), `audit types: ${types}`);
+});
+
+test("Client.ToolErrorIsReportedAndRethrown", async () => {
+  const run = await client().startRun();
+  await assert.rejects(
+    run.guard("read_customer_record", { customer_id: "c-2" }, async () => {
+      throw new Error("crm is down");
+    }),
+    /crm is down/,
+  );
+  const audit = await daemon.api("GET", `/v1/audit?run_id=${run.runId}`, admin);
+  const result = audit.json.records.find((r) => r.type === "result");
+  assert.match(JSON.stringify(result.data), /crm is down/);
+});
+
+// Each deny code reachable with this policy: the function never runs, DeniedError carries
+// the decision.
+const denies = [
+  ["BlockedToolNeverRuns", "delete_customer_record", { customer_id: "c-1" }, "TOOL_BLOCKED"],
+  ["UnlistedToolNeverRuns", "drop_database", {}, "TOOL_NOT_ALLOWED"],
+  ["StatusOutsideTheConstraintNeverRuns", "update_order_status",
+    { order_id: "o-1", status: "shipped" }, "CONSTRAINT_VIOLATED"],
+  ["ArgsThatAreNotAnObjectAreInvalid", "read_customer_record", [1, 2], "INVALID_REQUEST"],
+];
+for (const [name, tool, args, code] of denies) {
+  test(`Client.${name}`, async () => {
+    const run = await client().startRun();
+    let ran = false;
+    const err = await run.guard(tool, args, () => (ran = true)).catch((e) => e);
+    assert.ok(err instanceof DeniedError, String(err));
+    assert.equal(err.decision.code, code, JSON.stringify(err.decision));
+    assert.equal(err.decision.decision, "deny");
+    assert.equal(ran, false);
+    const d = await run.decide(tool, args);
+    assert.equal(d.code, code);
+  });
+}
+
+test("Client.RecordLimitStopsTheThirdRecord", async () => {
+  const run = await client().startRun();
+  await run.guard("update_order_status", { order_ids: ["o-1", "o-2"], status: "refunded" }, () => "ok");
+  const err = await run
+    .guard("update_order_status", { order_id: "o-3", status: "refunded" }, () => assert.fail("ran"))
+    .catch((e) => e);
+  assert.equal(err.decision?.code, "RECORD_LIMIT_EXCEEDED", String(err));
+});
+
+test("Client.RateLimitedCallCarriesRetryAfter", async () => {
+  const run = await client().startRun();
+  await run.guard("lookup_faq", { q: "refunds" }, () => "faq");
+  const err = await run.guard("lookup_faq", { q: "refunds" }, () => assert.fail("ran")).catch((e) => e);
+  assert.equal(err.decision?.code, "RATE_LIMITED", String(err));
+  assert.ok(err.decision.retryAfterS > 0);
+});
+
+test("Client.UnknownAgentIsDenied", async () => {
+  const ghost = daemon.token("--agent", "ghost-agent");
+  const run = await new Interlock({ url: daemon.url, token: ghost }).startRun();
+  const err = await run.guard("read_customer_record", {}, () => assert.fail("ran")).catch((e) => e);
+  assert.equal(err.decision?.code, "UNKNOWN_AGENT", String(err));
+});
+
+test("Client.BudgetHaltStopsTheNextCall", async () => {
+  const run = await client().startRun();
+  await run.guard("read_customer_record", { customer_id: "c-1" }, () => "ok");
+  await run.reportUsage({ tokens: 60_000 });
+  const err = await run.guard("read_customer_record", { customer_id: "c-1" }, () => assert.fail("ran")).catch((e) => e);
+  assert.ok(err instanceof DeniedError, String(err));
+  assert.ok(["BUDGET_EXCEEDED", "RUN_HALTED"].includes(err.decision.code), err.decision.code);
+  const again = await run.decide("read_customer_record", { customer_id: "c-1" });
+  assert.equal(again.decision, "deny");
+  assert.ok(["BUDGET_EXCEEDED", "RUN_HALTED"].includes(again.code), again.code);
+  assert.equal((await run.get()).halted, true);
+});
+
+test("Client.KillSwitchMidRunStopsTheNextCall", async () => {
+  const run = await client().startRun();
+  await run.guard("read_customer_record", { customer_id: "c-1" }, () => "ok");
+  const k = await daemon.api("POST", "/v1/kill", admin, {
+    scope: "run", target: run.runId, engaged: true, reason: "test: stop this run" });
+  assert.equal(k.status, 200, JSON.stringify(k.json));
+  const err = await run.guard("read_customer_record", { customer_id: "c-1" }, () => assert.fail("ran")).catch((e) => e);
+  assert.equal(err.decision?.code, "KILL_SWITCH", String(err));
+});
+
+test("Client.ApprovalGrantedWhileWaitingRunsTheTool", async () => {
+  const run = await client().startRun();
+  let ran = 0;
+  const p = run.guard("send_customer_email", { customer_id: "c-1", body: "hi" }, () => ++ran && "sent");
+  const id = await pendingApproval(daemon, reviewer, "send_customer_email");
+  assert.equal(ran, 0, "ran before approval");
+  const v = await daemon.api("POST", `/v1/approvals/${id}`, reviewer, { verdict: "approve", comment: "ok" });
+  assert.equal(v.status, 200, JSON.stringify(v.json));
+  assert.equal(await p, "sent");
+  assert.equal(ran, 1);
+});
+
+test("Client.ApprovalDeniedWhileWaitingNeverRuns", async () => {
+  const run = await client().startRun();
+  const p = run.guard("send_customer_email", { customer_id: "c-2", body: "hi" }, () => assert.fail("ran"));
+  const id = await pendingApproval(daemon, reviewer, "send_customer_email");
+  await daemon.api("POST", `/v1/approvals/${id}`, reviewer, { verdict: "deny", comment: "no" });
+  const err = await p.catch((e) => e);
+  assert.ok(err instanceof DeniedError, String(err));
+  assert.equal(err.decision.code, "APPROVAL_DENIED");
+  assert.equal(err.decision.approvalId, id);
+});
+
+test("Client.ServerApprovalTimeoutIsApprovalTimeoutError", async () => {
+  const quick = daemon.token("--agent", "quick-approval-agent");
+  const run = await new Interlock({ url: daemon.url, token: quick }).startRun();
+  const err = await run.guard("send_customer_email", { to: "x" }, () => assert.fail("ran")).catch((e) => e);
+  assert.ok(err instanceof ApprovalTimeoutError, String(err));
+  assert.equal(err.decision.code, "APPROVAL_TIMEOUT");
+});
+
+test("Client.ClientDeadlineWithdrawsTheApproval", async () => {
+  const run = await client().startRun();
+  const t0 = Date.now();
+  const err = await run
+    .guard("send_customer_email", { customer_id: "c-3", body: "late" }, () => assert.fail("ran"), {
+      approvalTimeoutMs: 1500 })
+    .catch((e) => e);
+  assert.ok(err instanceof ApprovalTimeoutError, String(err));
+  assert.ok(Date.now() - t0 < 10_000);
+  const d = await daemon.api("GET", `/v1/calls/${err.decision.callId}`, reviewer);
+  assert.equal(d.json.decision, "deny", JSON.stringify(d.json));
+  assert.equal(d.json.code, "APPROVAL_DENIED");
+});
+
+test("Client.AbortWhileWaitingStopsAndWithdraws", async () => {
+  const run = await client().startRun();
+  const ac = new AbortController();
+  const p = run.guard("send_customer_email", { customer_id: "c-4", body: "abort" }, () => assert.fail("ran"), {
+    signal: ac.signal });
+  const id = await pendingApproval(daemon, reviewer, "send_customer_email");
+  const t0 = Date.now();
+  ac.abort();
+  const err = await p.catch((e) => e);
+  assert.equal(err?.name, "AbortError", String(err));
+  assert.ok(Date.now() - t0 < 5_000);
+  const a = await daemon.api("GET", `/v1/approvals/${id}`, reviewer);
+  assert.equal(a.json.state, "withdrawn", JSON.stringify(a.json));
+});
+
+test("Client.WrongTokenIsUnauthenticatedAndNeverLeaked", async () => {
+  const secret = "il_not_a_real_token_0123456789";
+  const err = await new Interlock({ url: daemon.url, token: secret }).startRun().catch((e) => e);
+  assert.ok(err instanceof UnauthenticatedError, String(err));
+  assert.equal(err.status, 401);
+  assert.ok(!JSON.stringify({ m: err.message, s: err.stack, c: String(err.cause) }).includes(secret));
+});
+
+test("Client.DaemonDownIsUnavailableNotAllowed", async () => {
+  const run = new Interlock({ url: "http://127.0.0.1:9", token: agentToken, retries: 2, retryBaseMs: 10 })
+    .run("r-does-not-matter");
+  let ran = false;
+  const err = await run.guard("read_customer_record", {}, () => (ran = true)).catch((e) => e);
+  assert.ok(err instanceof UnavailableError, String(err));
+  assert.equal(ran, false);
+  assert.ok(!err.message.includes(agentToken));
+  assert.ok(!String(err.cause).includes(agentToken));
+});
+
+test("Client.SlowDaemonTimesOut", async () => {
+  const net = await import("node:net");
+  const silent = net.createServer(() => {});
+  await new Promise((r) => silent.listen(0, "127.0.0.1", r));
+  try {
+    const il = new Interlock({ url: `http://127.0.0.1:${silent.address().port}`, token: agentToken,
+      timeoutMs: 300, retries: 1, retryBaseMs: 10 });
+    const t0 = Date.now();
+    const err = await il.run("r-1").decide("read_customer_record", {}).catch((e) => e);
+    assert.ok(err instanceof UnavailableError, String(err));
+    assert.match(err.message, /timed out/);
+    assert.ok(Date.now() - t0 < 5_000);
+  } finally {
+    silent.close();
+  }
+});
+
+// Issue 19: a retry after a dropped connection sends the same Idempotency-Key, and the daemon
+// counts the call once. Needs the daemon side of Idempotency-Key (branch apicontract).
+test("Client.RetryAfterDroppedResponseIsCountedOnce", async () => {
+  const run = await client().startRun();
+  const proxy = await startDroppingProxy(daemon.port, 1);
+  try {
+    const viaProxy = new Interlock({ url: proxy.url, token: agentToken, retryBaseMs: 10 }).run(run.runId);
+    const out = await viaProxy.guard("read_customer_record", { customer_id: "c-9" }, () => "ok");
+    assert.equal(out, "ok");
+    assert.equal(proxy.dropped(), 1);
+    const state = await run.get();
+    assert.equal(state.steps, 1, `the retried call was counted ${state.steps} times`);
+  } finally {
+    await proxy.stop();
+  }
+});
