@@ -106,6 +106,7 @@ export async function startMockModel(turns) {
       } catch {}
       requests.push({ path: req.url, body: json });
       const turn = turns[Math.min(next++, turns.length - 1)] ?? { text: "done" };
+      const n = next;
       const calls = (turn.toolCalls ?? []).map((c) => ({
         id: `call_${++seq}`,
         name: c.name,
@@ -115,7 +116,7 @@ export async function startMockModel(turns) {
       let out;
       if (req.url.endsWith("/chat/completions")) {
         out = {
-          id: `chatcmpl-${seq}`,
+          id: `chatcmpl-${n}`,
           object: "chat.completion",
           created: 1_700_000_000,
           model: json.model ?? "scripted",
@@ -133,7 +134,7 @@ export async function startMockModel(turns) {
         };
       } else if (req.url.endsWith("/responses")) {
         out = {
-          id: `resp_${seq}`,
+          id: `resp_${n}`,
           object: "response",
           created_at: 1_700_000_000,
           status: "completed",
@@ -141,7 +142,7 @@ export async function startMockModel(turns) {
           output: calls.length
             ? calls.map((c) => ({ type: "function_call", id: `fc_${c.id}`, call_id: c.id, name: c.name,
               arguments: c.args, status: "completed" }))
-            : [{ type: "message", id: `msg_${seq}`, role: "assistant", status: "completed",
+            : [{ type: "message", id: `msg_${n}`, role: "assistant", status: "completed",
               content: [{ type: "output_text", text: turn.text ?? "done", annotations: [] }] }],
           usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
         };
