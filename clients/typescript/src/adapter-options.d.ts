@@ -6,6 +6,8 @@ export interface AdapterOptions {
   approvalTimeoutMs?: number;
   /** Used when the framework passes no abort signal of its own. */
   signal?: AbortSignal;
+  /** Called when a call waits for a reviewer (e.g. to show decision.approvalUrl). */
+  onApprovalRequired?: (decision: Decision) => void;
   /** Called with the decision of every call that was not run. */
   onDenied?: (decision: Decision) => void;
   /** The tool result the model reads for a denied call (default: deniedMessage). */

@@ -23,6 +23,7 @@ export function guardTool(name, tool, run, options = {}) {
       return await r.guard(name, input ?? {}, () => original.call(tool, input, execOptions), {
         signal: execOptions?.abortSignal ?? options.signal,
         approvalTimeoutMs: options.approvalTimeoutMs,
+        onApprovalRequired: options.onApprovalRequired,
       });
     } catch (err) {
       if (err instanceof DeniedError) {

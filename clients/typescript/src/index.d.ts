@@ -85,6 +85,8 @@ export interface WaitOptions {
 export interface GuardOptions extends DecideOptions {
   /** Client deadline for a pending approval, in ms. */
   approvalTimeoutMs?: number;
+  /** Called once when the call waits for a reviewer (e.g. to show decision.approvalUrl). */
+  onApprovalRequired?: (decision: Decision) => void;
   /** Called instead of throwing when reporting the result fails after the tool ran. */
   onReportError?: (err: unknown) => void;
 }

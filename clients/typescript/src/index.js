@@ -358,6 +358,7 @@ export class Run {
     if (typeof fn !== "function") throw new InterlockError("interlock: guard needs a function");
     let d = await this.decide(tool, args, options);
     if (d.decision === "approval_required") {
+      options.onApprovalRequired?.(d);
       d = await this.waitForApproval(d, { signal: options.signal, timeoutMs: options.approvalTimeoutMs });
     }
     if (d.decision !== "allow" || !d.callId) {

@@ -24,6 +24,7 @@ export function guardTool(tool, run, options = {}) {
       return await r.guard(tool.name, args, () => original.call(tool, arg, runManager, config), {
         signal: config?.signal ?? options.signal,
         approvalTimeoutMs: options.approvalTimeoutMs,
+        onApprovalRequired: options.onApprovalRequired,
       });
     } catch (err) {
       if (err instanceof DeniedError) {

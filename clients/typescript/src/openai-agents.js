@@ -33,6 +33,7 @@ export function guardTool(tool, run, options = {}) {
       return await r.guard(toolName, args, () => original.call(tool, runContext, input, details), {
         signal: details?.signal ?? options.signal,
         approvalTimeoutMs: options.approvalTimeoutMs,
+        onApprovalRequired: options.onApprovalRequired,
       });
     } catch (err) {
       if (err instanceof DeniedError) {
