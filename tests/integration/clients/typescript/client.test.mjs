@@ -193,6 +193,16 @@ test("Client.WrongTokenIsUnauthenticatedAndNeverLeaked", async () => {
   assert.ok(!JSON.stringify({ m: err.message, s: err.stack, c: String(err.cause) }).includes(secret));
 });
 
+test("Client.TokenNeverShowsInInspectOrJson", async () => {
+  const { inspect } = await import("node:util");
+  const il = client();
+  const run = il.run("r-1");
+  for (const text of [inspect(il, { depth: 5, showHidden: true }), JSON.stringify(il), inspect(run, { depth: 5 }),
+    JSON.stringify(run)]) {
+    assert.ok(!text.includes(agentToken), text);
+  }
+});
+
 test("Client.DaemonDownIsUnavailableNotAllowed", async () => {
   const run = new Interlock({ url: "http://127.0.0.1:9", token: agentToken, retries: 2, retryBaseMs: 10 })
     .run("r-does-not-matter");
