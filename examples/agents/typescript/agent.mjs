@@ -4,7 +4,7 @@
 // The scripted model reads a customer record, refunds an order, tries to delete the customer
 // (blocked: the model reads the denial) and emails the customer, which waits for a reviewer:
 // approve or deny it on the printed link (or `interlock approvals`).
-import { Agent, run as runAgent, tool, setOpenAIAPI } from "@openai/agents";
+import { Agent, run as runAgent, tool, setOpenAIAPI, setTracingDisabled } from "@openai/agents";
 import { z } from "zod";
 import { Interlock, UnavailableError, UnauthenticatedError } from "@interlock/client";
 import { guardAgent } from "@interlock/client/openai-agents";
@@ -51,9 +51,9 @@ const tools = [
 ];
 
 async function main() {
-  process.env.OPENAI_AGENTS_DISABLE_TRACING ??= "1";
   let model;
   if (!process.env.OPENAI_BASE_URL) {
+    setTracingDisabled(true); // nothing to send to OpenAI's trace exporter from a scripted run
     model = await startScriptedModel(SCRIPT);
     process.env.OPENAI_BASE_URL = model.url;
     process.env.OPENAI_API_KEY ??= "scripted-model-needs-no-key";

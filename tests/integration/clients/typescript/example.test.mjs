@@ -48,4 +48,5 @@ test("Example.SupportAgentRunsEndToEndThroughInterlock", async () => {
   assert.match(out, /agent: Order O-7731 is refunded/);
   assert.match(out, /4 steps, 5000 tokens/);
   assert.ok(!out.includes(agent), "the token was printed");
+  assert.doesNotMatch(out, /Tracing/, "a scripted run must not try to export traces");
 });
