@@ -125,6 +125,18 @@ test("Client.KillSwitchMidRunStopsTheNextCall", async () => {
   assert.equal(err.decision?.code, "KILL_SWITCH", String(err));
 });
 
+test("Client.KillSwitchWhileWaitingForApprovalNeverRuns", async () => {
+  const run = await client().startRun();
+  const p = run.guard("send_customer_email", { customer_id: "c-5", body: "kill" }, () => assert.fail("ran"));
+  await pendingApproval(daemon, reviewer, "send_customer_email");
+  const k = await daemon.api("POST", "/v1/kill", admin, {
+    scope: "run", target: run.runId, engaged: true, reason: "test: stop while waiting" });
+  assert.equal(k.status, 200, JSON.stringify(k.json));
+  const err = await p.catch((e) => e);
+  assert.ok(err instanceof DeniedError, String(err));
+  assert.ok(["APPROVAL_DENIED", "KILL_SWITCH"].includes(err.decision.code), err.decision.code);
+});
+
 test("Client.ApprovalGrantedWhileWaitingRunsTheTool", async () => {
   const run = await client().startRun();
   let ran = 0;
@@ -214,6 +226,31 @@ test("Client.DaemonDownIsUnavailableNotAllowed", async () => {
   assert.ok(!String(err.cause).includes(agentToken));
 });
 
+// A server that is not Interlock (or a broken proxy) answering 200 with something that is
+// not an exact allow decision: never an allow.
+test("Client.MalformedAnswersAreNeverAnAllow", async () => {
+  const { createServer } = await import("node:http");
+  const bodies = ["", "not json", "{\"decision\":\"ALLOW\",\"call_id\":\"c\"}", "{\"decision\":\"allow\"}",
+    "[\"allow\"]", "{\"decision\":true}"];
+  let i = 0;
+  const srv = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end(bodies[i++]));
+  });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  try {
+    const run = new Interlock({ url: `http://127.0.0.1:${srv.address().port}`, token: "t" }).run("r-1");
+    for (const body of bodies) {
+      let ran = false;
+      const err = await run.guard("read_customer_record", {}, () => (ran = true)).catch((e) => e);
+      assert.ok(err instanceof DeniedError, `${body}: ${err}`);
+      assert.equal(ran, false, body);
+    }
+  } finally {
+    srv.close();
+  }
+});
+
 test("Client.SlowDaemonTimesOut", async () => {
   const net = await import("node:net");
   const silent = net.createServer(() => {});
@@ -228,6 +265,57 @@ test("Client.SlowDaemonTimesOut", async () => {
     assert.ok(Date.now() - t0 < 5_000);
   } finally {
     silent.close();
+  }
+});
+
+// A fake daemon that drops the first connection of each request kind without answering and
+// records the Idempotency-Key of every request it saw.
+async function droppingFake(answer) {
+  const { createServer } = await import("node:http");
+  const seen = [];
+  const srv = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      seen.push({ method: req.method, url: req.url, key: req.headers["idempotency-key"] });
+      if (seen.filter((x) => x.url === req.url).length === 1) return req.socket.destroy();
+      const body = answer(req);
+      if (body === null) return res.writeHead(204).end();
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    });
+  });
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${srv.address().port}`, seen, close: () => srv.close() };
+}
+
+test("Client.RetriesSendTheSameIdempotencyKeyPerLogicalCall", async () => {
+  const fake = await droppingFake((req) =>
+    req.url.endsWith("/calls") ? { decision: "allow", code: "ALLOWED", reason: "", call_id: "c-1" } : null);
+  try {
+    const run = new Interlock({ url: fake.url, token: "t", retryBaseMs: 5 }).run("r-1");
+    assert.equal(await run.guard("read_customer_record", {}, () => "ok"), "ok");
+    await run.reportUsage({ tokens: 5 });
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    for (const path of ["/v1/runs/r-1/calls", "/v1/calls/c-1/result", "/v1/runs/r-1/usage"]) {
+      const keys = fake.seen.filter((x) => x.url === path).map((x) => x.key);
+      assert.equal(keys.length, 2, `${path}: ${JSON.stringify(fake.seen)}`);
+      assert.match(keys[0], uuid);
+      assert.equal(keys[0], keys[1], path);
+    }
+    const all = fake.seen.map((x) => x.key);
+    assert.equal(new Set(all).size, 3, "one key per logical call");
+  } finally {
+    fake.close();
+  }
+});
+
+test("Client.StartRunIsNotRetriedAfterALostAnswer", async () => {
+  const fake = await droppingFake(() => ({ run_id: "r-2", agent_id: "a" }));
+  try {
+    const err = await new Interlock({ url: fake.url, token: "t", retryBaseMs: 5 }).startRun().catch((e) => e);
+    assert.ok(err instanceof UnavailableError, String(err));
+    assert.equal(fake.seen.length, 1, "POST /v1/runs has no Idempotency-Key: never retried once sent");
+  } finally {
+    fake.close();
   }
 });
 
