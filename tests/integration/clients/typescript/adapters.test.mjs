@@ -47,12 +47,15 @@ async function checkRun(run, ran, model) {
   assert.deepEqual(Object.keys(state.records ?? {}).sort(), ["read_customer_record", "send_customer_email"].sort());
 }
 
-test("OpenAIAgents.BlockedToolBecomesAToolResultAndApprovalComesFromInterlock", async () => {
-  const { Agent, run: runAgent, tool, setOpenAIAPI } = await import("@openai/agents");
+for (const api of ["chat_completions", "responses"]) {
+test(`OpenAIAgents.BlockedToolBecomesAToolResultAndApprovalComesFromInterlock (${api})`, async () => {
+  const { Agent, Runner, OpenAIProvider, tool } = await import("@openai/agents");
   const { guardAgent } = await import("@interlock/client/openai-agents");
   const model = await startMockModel(SCRIPT);
-  process.env.OPENAI_BASE_URL = model.url;
-  setOpenAIAPI("chat_completions");
+  const runner = new Runner({
+    modelProvider: new OpenAIProvider({ baseURL: model.url, apiKey: "sk-test-not-a-key", useResponses: api === "responses" }),
+    tracingDisabled: true,
+  });
   const ran = [];
   const mk = (name, extra = {}) =>
     tool({
@@ -77,15 +80,18 @@ test("OpenAIAgents.BlockedToolBecomesAToolResultAndApprovalComesFromInterlock", 
         mk("send_customer_email", { needsApproval: true })],
     });
     const approving = approveEmail();
-    const result = await runAgent(guardAgent(agent, run), "Refund order o-1 and tell the customer.", { maxTurns: 5 });
+    const result = await runner.run(guardAgent(agent, run), "Refund order o-1 and tell the customer.", { maxTurns: 5 });
     await approving;
     assert.equal(result.interruptions?.length ?? 0, 0);
     assert.equal(result.finalOutput, "All done.");
+    const want = api === "responses" ? "/responses" : "/chat/completions";
+    assert.ok(model.requests.every((r) => r.path.endsWith(want)), JSON.stringify(model.requests.map((r) => r.path)));
     await checkRun(run, ran, model);
   } finally {
     await model.stop();
   }
 });
+}
 
 test("AiSdk.BlockedToolBecomesAToolResultAndApprovalComesFromInterlock", async () => {
   const { generateText, tool, stepCountIs } = await import("ai");
