@@ -62,6 +62,8 @@ const denies = [
   ["UnlistedToolNeverRuns", "drop_database", {}, "TOOL_NOT_ALLOWED"],
   ["StatusOutsideTheConstraintNeverRuns", "update_order_status",
     { order_id: "o-1", status: "shipped" }, "CONSTRAINT_VIOLATED"],
+  ["FieldOutsideTheScopeNeverRuns", "read_customer_record",
+    { customer_id: "c-1", fields: ["payment_details"] }, "SCOPE_VIOLATED"],
   ["ArgsThatAreNotAnObjectAreInvalid", "read_customer_record", [1, 2], "INVALID_REQUEST"],
 ];
 for (const [name, tool, args, code] of denies) {
@@ -77,6 +79,31 @@ for (const [name, tool, args, code] of denies) {
     assert.equal(d.code, code);
   });
 }
+
+// Deny codes of other agents' policies (freeze window, day quota, workflow order).
+const otherAgents = [
+  ["FrozenToolNeverRuns", "frozen-agent", [], ["deploy", {}], "FROZEN"],
+  ["CallOverTheDayQuotaNeverRuns", "quota-agent", [["lookup", {}]], ["lookup", {}], "QUOTA_EXCEEDED"],
+  ["DeployBeforeTestsNeverRuns", "workflow-agent", [], ["deploy", {}], "WORKFLOW_VIOLATION"],
+];
+for (const [name, agent, first, [tool, args], code] of otherAgents) {
+  test(`Client.${name}`, async () => {
+    const run = await new Interlock({ url: daemon.url, token: daemon.token("--agent", agent) }).startRun();
+    for (const [t, a] of first) await run.guard(t, a, () => "ok");
+    const err = await run.guard(tool, args, () => assert.fail("ran")).catch((e) => e);
+    assert.ok(err instanceof DeniedError, String(err));
+    assert.equal(err.decision.code, code, JSON.stringify(err.decision));
+  });
+}
+
+test("Client.ReportedResultMovesTheWorkflowAndAFailedOneDoesNot", async () => {
+  const run = await new Interlock({ url: daemon.url, token: daemon.token("--agent", "workflow-agent") }).startRun();
+  await assert.rejects(run.guard("run_tests", {}, () => { throw new Error("2 failed"); }), /2 failed/);
+  assert.equal((await run.get()).workflow?.state, "untested");
+  await run.guard("run_tests", {}, () => ({ passed: 12 }));
+  assert.equal((await run.get()).workflow?.state, "tested");
+  assert.equal(await run.guard("deploy", {}, () => "deployed"), "deployed");
+});
 
 test("Client.RecordLimitStopsTheThirdRecord", async () => {
   const run = await client().startRun();

@@ -42,7 +42,53 @@ execution:
   max_steps: 25
 `;
 
+// One agent per remaining deny code: a freeze window covering now, a day quota of one call,
+// a workflow whose first state permits only run_tests.
+export const FROZEN = `agent:
+  id: "frozen-agent"
+tools:
+  allowed:
+    - name: "deploy"
+freeze:
+  - name: "year-end"
+    start: "2000-01-01T00:00:00Z"
+    end: "2100-01-01T00:00:00Z"
+    tools: ["deploy"]
+    reason: "change freeze"
+`;
+
+export const QUOTA = `agent:
+  id: "quota-agent"
+tools:
+  allowed:
+    - name: "lookup"
+quotas:
+  calls_per_day: 1
+`;
+
+export const WORKFLOW = `agent:
+  id: "workflow-agent"
+tools:
+  allowed:
+    - name: "run_tests"
+    - name: "deploy"
+workflow:
+  initial: untested
+  states:
+    untested:
+      allow: ["run_tests"]
+      transitions:
+        - tool: "run_tests"
+          on: ok
+          to: tested
+    tested:
+      allow: ["deploy"]
+`;
+
 export const POLICIES = {
+  "frozen-agent.yaml": FROZEN,
+  "quota-agent.yaml": QUOTA,
+  "workflow-agent.yaml": WORKFLOW,
   "support-agent-v2.yaml": SUPPORT,
   "quick-approval-agent.yaml": QUICK_TIMEOUT,
 };
