@@ -170,3 +170,55 @@ test("LangGraph.ToolNodeBlockedToolBecomesAToolMessageAndApprovalComesFromInterl
     await model.stop();
   }
 });
+
+// The daemon cannot be reached: whatever each framework does with the tool's error, the tool
+// itself never runs.
+test("Adapters.UnreachableDaemonNeverRunsTheTool", async () => {
+  const { Agent, Runner, OpenAIProvider, tool } = await import("@openai/agents");
+  const { guardAgent } = await import("@interlock/client/openai-agents");
+  const ai = await import("ai");
+  const { createOpenAI } = await import("@ai-sdk/openai");
+  const { guardTools: aiGuard } = await import("@interlock/client/ai-sdk");
+  const { tool: lcTool } = await import("@langchain/core/tools");
+  const { ToolNode } = await import("@langchain/langgraph/prebuilt");
+  const { guardTools: lgGuard } = await import("@interlock/client/langgraph");
+  const { AIMessage } = await import("@langchain/core/messages");
+  const unreachable = new Interlock({ url: "http://127.0.0.1:9", token: agentToken, retries: 1, retryBaseMs: 5 }).run("r-x");
+  let attempts = 0;
+  const down = { guard: (...a) => (++attempts, unreachable.guard(...a)) };
+  const script = [{ toolCalls: [{ name: "read_customer_record", args: { customer_id: "c-1" } }] }, { text: "stopped" }];
+  let ran = 0;
+
+  const m1 = await startMockModel(script);
+  try {
+    const agent = new Agent({ name: "a", model: "scripted", tools: [tool({
+      name: "read_customer_record", description: "r", parameters: z.object({ customer_id: z.string() }),
+      execute: async () => ++ran })] });
+    const runner = new Runner({ modelProvider: new OpenAIProvider({ baseURL: m1.url, apiKey: "sk-x", useResponses: false }),
+      tracingDisabled: true });
+    await runner.run(guardAgent(agent, down), "go", { maxTurns: 3 }).catch(() => {});
+  } finally {
+    await m1.stop();
+  }
+
+  const m2 = await startMockModel(script);
+  try {
+    await ai.generateText({
+      model: createOpenAI({ baseURL: m2.url, apiKey: "sk-x" }).chat("scripted"),
+      prompt: "go",
+      tools: aiGuard({ read_customer_record: ai.tool({ description: "r", inputSchema: z.object({ customer_id: z.string() }),
+        execute: async () => ++ran }) }, down),
+      stopWhen: ai.stepCountIs(3),
+    }).catch(() => {});
+  } finally {
+    await m2.stop();
+  }
+
+  const node = new ToolNode(lgGuard([lcTool(async () => ++ran, { name: "read_customer_record", description: "r",
+    schema: z.object({ customer_id: z.string() }) })], down), { handleToolErrors: true });
+  await node.invoke({ messages: [new AIMessage({ content: "", tool_calls: [
+    { id: "t1", name: "read_customer_record", args: { customer_id: "c-1" } }] })] }).catch(() => {});
+
+  assert.equal(attempts, 3, "each framework asked the guard");
+  assert.equal(ran, 0);
+});
