@@ -347,18 +347,37 @@ test("Client.StartRunIsNotRetriedAfterALostAnswer", async () => {
 });
 
 // Issue 19: a retry after a dropped connection sends the same Idempotency-Key, and the daemon
-// counts the call once. Needs the daemon side of Idempotency-Key (branch apicontract).
+// counts the call (and the usage) once.
 test("Client.RetryAfterDroppedResponseIsCountedOnce", async () => {
   const run = await client().startRun();
-  const proxy = await startDroppingProxy(daemon.port, 1);
-  try {
-    const viaProxy = new Interlock({ url: proxy.url, token: agentToken, retryBaseMs: 10 }).run(run.runId);
-    const out = await viaProxy.guard("read_customer_record", { customer_id: "c-9" }, () => "ok");
-    assert.equal(out, "ok");
-    assert.equal(proxy.dropped(), 1);
-    const state = await run.get();
-    assert.equal(state.steps, 1, `the retried call was counted ${state.steps} times`);
-  } finally {
-    await proxy.stop();
+  for (const send of [
+    (r) => r.guard("read_customer_record", { customer_id: "c-9" }, () => "ok"),
+    (r) => r.reportUsage({ tokens: 100, costUsd: 0.5 }),
+  ]) {
+    const proxy = await startDroppingProxy(daemon.port, 1);
+    try {
+      await send(new Interlock({ url: proxy.url, token: agentToken, retryBaseMs: 10 }).run(run.runId));
+      assert.equal(proxy.dropped(), 1);
+    } finally {
+      await proxy.stop();
+    }
   }
+  const state = await run.get();
+  assert.equal(state.steps, 1, `the retried call was counted ${state.steps} times`);
+  assert.equal(state.tokens, 100, `the retried usage was counted as ${state.tokens} tokens`);
+  const audit = await daemon.api("GET", `/v1/audit?run_id=${run.runId}`, admin);
+  const decisions = audit.json.records.filter((r) => r.type === "decision");
+  assert.equal(decisions.length, 1, JSON.stringify(audit.json.records.map((r) => r.type)));
+});
+
+test("Client.SameIdempotencyKeyForAnotherCallIsRefused", async () => {
+  const run = await client().startRun();
+  const key = globalThis.crypto.randomUUID();
+  const first = await run.decide("read_customer_record", { customer_id: "c-1" }, { idempotencyKey: key });
+  const again = await run.decide("read_customer_record", { customer_id: "c-1" }, { idempotencyKey: key });
+  assert.equal(again.callId, first.callId);
+  const err = await run.decide("read_customer_record", { customer_id: "c-2" }, { idempotencyKey: key }).catch((e) => e);
+  assert.equal(err?.status, 409, String(err));
+  assert.equal(err.code, "IDEMPOTENCY_KEY_REUSED");
+  assert.equal((await run.get()).steps, 1);
 });
