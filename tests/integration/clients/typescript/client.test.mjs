@@ -353,6 +353,10 @@ test("Client.RetryAfterDroppedResponseIsCountedOnce", async () => {
   for (const send of [
     (r) => r.guard("read_customer_record", { customer_id: "c-9" }, () => "ok"),
     (r) => r.reportUsage({ tokens: 100, costUsd: 0.5 }),
+    async (r) => {
+      const d = await run.decide("update_order_status", { order_id: "o-9", status: "refunded" });
+      await r.reportResult(d.callId, { ok: true, output: "refunded" });
+    },
   ]) {
     const proxy = await startDroppingProxy(daemon.port, 1);
     try {
@@ -363,11 +367,13 @@ test("Client.RetryAfterDroppedResponseIsCountedOnce", async () => {
     }
   }
   const state = await run.get();
-  assert.equal(state.steps, 1, `the retried call was counted ${state.steps} times`);
+  assert.equal(state.steps, 2, `the retried call was counted ${state.steps - 1} times`);
   assert.equal(state.tokens, 100, `the retried usage was counted as ${state.tokens} tokens`);
   const audit = await daemon.api("GET", `/v1/audit?run_id=${run.runId}`, admin);
   const decisions = audit.json.records.filter((r) => r.type === "decision");
-  assert.equal(decisions.length, 1, JSON.stringify(audit.json.records.map((r) => r.type)));
+  assert.equal(decisions.length, 2, JSON.stringify(audit.json.records.map((r) => r.type)));
+  const results = audit.json.records.filter((r) => r.type === "result");
+  assert.equal(results.length, 2, JSON.stringify(audit.json.records.map((r) => r.type)));
 });
 
 test("Client.SameIdempotencyKeyForAnotherCallIsRefused", async () => {
