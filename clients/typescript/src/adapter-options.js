@@ -1,0 +1,2 @@
+// Types only (adapter-options.d.ts).
+export {};

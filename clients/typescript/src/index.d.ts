@@ -1,0 +1,162 @@
+// Types of @interlock/client (hand-written next to the plain ESM in index.js; checked by
+// `tsc -p clients/typescript` and by the integration suite's typecheck test).
+
+export interface InterlockOptions {
+  /** Base URL of `interlock serve`. Default: INTERLOCK_URL, else http://127.0.0.1:8181. */
+  url?: string;
+  /** Agent token (`interlock token create --agent ...`). Default: INTERLOCK_TOKEN. Never logged. */
+  token?: string;
+  /** Per-request timeout in ms (long polls add their wait). Default 10000. */
+  timeoutMs?: number;
+  /** Retries after a network failure or 503 (only with an Idempotency-Key, or for GETs). Default 3. */
+  retries?: number;
+  /** First backoff in ms, doubled per retry (with jitter). Default 100. */
+  retryBaseMs?: number;
+  /** Largest backoff in ms. Default 2000. */
+  retryMaxMs?: number;
+  /** How long guard() waits for an approval before giving up (and withdrawing it). Default 300000. */
+  approvalTimeoutMs?: number;
+  /** Seconds per long poll (GET /v1/calls/{id}?wait=); the daemon caps it. Default 30. */
+  pollSeconds?: number;
+  /** fetch to use (default globalThis.fetch). */
+  fetch?: typeof globalThis.fetch;
+}
+
+export type DecisionKind = "allow" | "deny" | "approval_required" | "rehearsal_required";
+
+export interface RunState {
+  steps: number;
+  tokens: number;
+  cost_usd: number;
+  elapsed_s: number;
+  halted: boolean;
+  halt_reason: string;
+  records: Record<string, number>;
+  [key: string]: unknown;
+}
+
+export interface Decision {
+  decision: DecisionKind;
+  /** ALLOWED, APPROVAL_REQUIRED, TOOL_BLOCKED, ... (docs/policy.md#decision-codes). */
+  code: string;
+  reason: string;
+  rule: string;
+  at: string;
+  tool: string;
+  agentId: string;
+  callId: string;
+  runId: string;
+  approvalId: string;
+  approvalUrl: string;
+  pending: boolean;
+  existingCall: boolean;
+  /** RATE_LIMITED and QUOTA_EXCEEDED only. */
+  retryAfterS?: number;
+  run?: RunState;
+  rehearsal?: { args: Record<string, unknown>; args_sha256: string; upstream?: string };
+  /** The daemon's JSON body as received. */
+  raw: Record<string, unknown>;
+}
+
+export interface Usage {
+  tokens?: number;
+  costUsd?: number;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Reuse a key for a logical call you retry yourself; default: a fresh randomUUID. */
+  idempotencyKey?: string;
+}
+
+export interface DecideOptions extends RequestOptions {
+  /** Model usage since the previous call. */
+  usage?: Usage;
+  /** Re-submit a call that was approved (docs/api.md#approvals). */
+  approvalId?: string;
+}
+
+export interface WaitOptions {
+  signal?: AbortSignal;
+  /** Client deadline in ms (default: the client's approvalTimeoutMs). */
+  timeoutMs?: number;
+}
+
+export interface GuardOptions extends DecideOptions {
+  /** Client deadline for a pending approval, in ms. */
+  approvalTimeoutMs?: number;
+  /** Called once when the call waits for a reviewer (e.g. to show decision.approvalUrl). */
+  onApprovalRequired?: (decision: Decision) => void;
+  /** Called instead of throwing when reporting the result fails after the tool ran. */
+  onReportError?: (err: unknown) => void;
+}
+
+export interface ResultReport {
+  ok: boolean;
+  output?: unknown;
+  error?: string;
+  usage?: Usage;
+}
+
+export class Interlock {
+  constructor(options?: InterlockOptions);
+  readonly url: string;
+  readonly options: Required<Omit<InterlockOptions, "url" | "token" | "fetch">>;
+  /** POST /v1/runs. */
+  startRun(options?: { signal?: AbortSignal }): Promise<Run>;
+  /** A handle on an existing run. */
+  run(runId: string): Run;
+  /** One API exchange with the client's auth, timeouts and retries (advanced use). */
+  request(
+    method: string,
+    path: string,
+    options?: {
+      body?: unknown;
+      idempotencyKey?: string;
+      signal?: AbortSignal;
+      timeoutMs?: number;
+      accept?: number[];
+    },
+  ): Promise<any>;
+  toJSON(): { url: string };
+}
+
+export class Run {
+  readonly runId: string;
+  readonly agentId: string;
+  /** POST /v1/runs/{id}/calls. Resolves with the decision (deny included); never runs anything. */
+  decide(tool: string, args?: unknown, options?: DecideOptions): Promise<Decision>;
+  /** Long-polls a pending call until its verdict, the deadline (ApprovalTimeoutError) or the signal. */
+  waitForApproval(decision: Decision, options?: WaitOptions): Promise<Decision>;
+  /**
+   * decide, wait for an approval, run fn only when allowed, report its result and return its
+   * value. Throws DeniedError / ApprovalTimeoutError (with .decision), UnavailableError,
+   * UnauthenticatedError, the signal's reason, or fn's own error (after reporting it).
+   */
+  guard<A, T>(tool: string, args: A, fn: (args: A) => T | Promise<T>, options?: GuardOptions): Promise<T>;
+  /** POST /v1/calls/{id}/result. */
+  reportResult(callId: string, result: ResultReport, options?: RequestOptions): Promise<void>;
+  /** POST /v1/runs/{id}/usage. */
+  reportUsage(usage: Usage, options?: RequestOptions): Promise<void>;
+  /** POST /v1/runs/{id}/end. */
+  end(options?: { signal?: AbortSignal }): Promise<void>;
+  /** GET /v1/runs/{id}. */
+  get(options?: { signal?: AbortSignal }): Promise<RunState & { run_id: string; agent_id: string; state?: string }>;
+}
+
+export class InterlockError extends Error {
+  /** HTTP status (0: none). */
+  readonly status: number;
+  /** The daemon's error or decision code, when there is one. */
+  readonly code: string;
+}
+export class DeniedError extends InterlockError {
+  constructor(decision: Decision);
+  readonly decision: Decision;
+}
+export class ApprovalTimeoutError extends DeniedError {}
+export class UnauthenticatedError extends InterlockError {}
+export class UnavailableError extends InterlockError {}
+
+/** The tool result the adapters give the model for a denied call. */
+export function deniedMessage(err: unknown): string;

@@ -1,0 +1,440 @@
+// @interlock/client: the HTTP API of `interlock serve` (docs/api.md) for agents written in
+// TypeScript or JavaScript. Plain ESM, no dependencies beyond the platform's fetch, AbortSignal
+// and crypto.randomUUID (Node 20+, Deno, Bun, browsers). Types: index.d.ts.
+//
+// Fail closed: nothing in here ever turns an error into an allow. A tool function runs only
+// after the daemon answered `allow` for that call.
+
+const DEFAULTS = Object.freeze({
+  timeoutMs: 10_000,
+  retries: 3,
+  retryBaseMs: 100,
+  retryMaxMs: 2_000,
+  approvalTimeoutMs: 300_000,
+  pollSeconds: 30,
+});
+
+/** Every error this library throws. Never carries the token. */
+export class InterlockError extends Error {
+  constructor(message, { status = 0, code = "", cause } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "InterlockError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The daemon answered deny (or anything but allow) for a call: `.decision` says why. */
+export class DeniedError extends InterlockError {
+  constructor(decision) {
+    super(`interlock denied ${decision.tool || "the call"}: ${decision.code}: ${decision.reason}`, {
+      code: decision.code,
+    });
+    this.name = "DeniedError";
+    this.decision = decision;
+  }
+}
+
+/** No approval arrived in time: the client's deadline, or the daemon's APPROVAL_TIMEOUT. */
+export class ApprovalTimeoutError extends DeniedError {
+  constructor(decision) {
+    super(decision);
+    this.name = "ApprovalTimeoutError";
+  }
+}
+
+/** 401: missing, unknown or revoked token. */
+export class UnauthenticatedError extends InterlockError {
+  constructor(message, opts) {
+    super(message, opts);
+    this.name = "UnauthenticatedError";
+  }
+}
+
+/** The daemon could not be reached or answered 503, after bounded retries. Never an allow. */
+export class UnavailableError extends InterlockError {
+  constructor(message, opts) {
+    super(message, opts);
+    this.name = "UnavailableError";
+  }
+}
+
+const sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+
+const newKey = () => globalThis.crypto.randomUUID();
+
+// JSON for an output the caller's function returned: undefined is null, anything
+// JSON.stringify refuses (cycles, BigInt) is its string form.
+function jsonable(value) {
+  if (value === undefined) return null;
+  try {
+    return JSON.parse(JSON.stringify(value) ?? "null");
+  } catch {
+    return String(value);
+  }
+}
+
+// Whether a fetch failure happened before the request could have reached the server
+// (then a retry is safe even without an Idempotency-Key).
+function neverSent(err) {
+  const code = err?.cause?.code ?? err?.code;
+  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
+}
+
+/** The decision object of docs/api.md in camelCase; `raw` is the body as received. */
+function toDecision(body) {
+  const b = body && typeof body === "object" ? body : {};
+  const str = (v) => (typeof v === "string" ? v : "");
+  const d = {
+    decision: str(b.decision) || "deny",
+    code: str(b.code) || "INVALID_RESPONSE",
+    reason: str(b.reason) || (b.decision ? "" : "the daemon's answer had no decision"),
+    rule: str(b.rule),
+    at: str(b.at),
+    tool: str(b.tool),
+    agentId: str(b.agent_id),
+    callId: str(b.call_id),
+    runId: str(b.run_id),
+    approvalId: str(b.approval_id),
+    approvalUrl: str(b.approval_url),
+    pending: b.pending === true,
+    existingCall: b.existing_call === true,
+    raw: b,
+  };
+  if (typeof b.retry_after_s === "number") d.retryAfterS = b.retry_after_s;
+  if (b.run && typeof b.run === "object") d.run = b.run;
+  if (b.rehearsal && typeof b.rehearsal === "object") d.rehearsal = b.rehearsal;
+  // Fail closed: only the exact string "allow" allows.
+  if (d.decision !== "allow" && d.decision !== "approval_required" && d.decision !== "deny" &&
+      d.decision !== "rehearsal_required") {
+    d.reason = `unknown decision ${JSON.stringify(d.decision)}: ${d.reason}`;
+    d.decision = "deny";
+  }
+  return d;
+}
+
+export class Interlock {
+  #url;
+  #token;
+  #opts;
+  #fetch;
+
+  constructor(options = {}) {
+    const env = globalThis.process?.env ?? {};
+    const url = options.url ?? env.INTERLOCK_URL ?? "http://127.0.0.1:8181";
+    const token = options.token ?? env.INTERLOCK_TOKEN ?? "";
+    let parsed;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new InterlockError("interlock: url is not a valid URL");
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw new InterlockError("interlock: url must be http: or https:");
+    }
+    if (parsed.username || parsed.password) {
+      throw new InterlockError("interlock: put the token in `token`, not in the url");
+    }
+    if (!token) throw new UnauthenticatedError("interlock: no token (pass `token` or set INTERLOCK_TOKEN)");
+    this.#url = parsed.origin + parsed.pathname.replace(/\/+$/, "");
+    this.#token = token;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#opts = { ...DEFAULTS };
+    for (const k of Object.keys(DEFAULTS)) {
+      if (options[k] !== undefined) {
+        if (typeof options[k] !== "number" || !(options[k] >= 0)) {
+          throw new InterlockError(`interlock: ${k} must be a number >= 0`);
+        }
+        this.#opts[k] = options[k];
+      }
+    }
+  }
+
+  /** The daemon's base URL (no token). */
+  get url() {
+    return this.#url;
+  }
+
+  get options() {
+    return { ...this.#opts };
+  }
+
+  toJSON() {
+    return { url: this.#url };
+  }
+
+  /** POST /v1/runs: a new run of the token's agent. */
+  async startRun(options = {}) {
+    const body = await this.request("POST", "/v1/runs", { body: {}, signal: options.signal });
+    if (!body || typeof body.run_id !== "string" || !body.run_id) {
+      throw new InterlockError("interlock: POST /v1/runs answered without a run_id");
+    }
+    return new Run(this, body.run_id, body.agent_id ?? "");
+  }
+
+  /** A handle on an existing run (e.g. one started by another process). */
+  run(runId) {
+    if (typeof runId !== "string" || !runId) throw new InterlockError("interlock: runId is required");
+    return new Run(this, runId, "");
+  }
+
+  /**
+   * One HTTP exchange with bounded retries. `idempotencyKey` makes network failures and 503s
+   * retryable (the same key on every attempt); without it only GETs and requests that never
+   * left the machine (connection refused) are retried. Resolves to the parsed JSON body (or
+   * null for 204); `accept` lists non-2xx statuses whose JSON body is returned as is.
+   */
+  async request(method, path, { body, idempotencyKey, signal, timeoutMs, accept = [] } = {}) {
+    const o = this.#opts;
+    const retryable = method === "GET" || !!idempotencyKey;
+    let lastError;
+    for (let attempt = 0; ; ++attempt) {
+      if (signal?.aborted) throw signal.reason;
+      if (attempt > 0) {
+        const backoff = Math.min(o.retryMaxMs, o.retryBaseMs * 2 ** (attempt - 1));
+        await sleep(backoff / 2 + Math.random() * (backoff / 2), signal);
+      }
+      const headers = { authorization: `Bearer ${this.#token}`, accept: "application/json" };
+      if (body !== undefined) headers["content-type"] = "application/json";
+      if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
+      const timeout = AbortSignal.timeout(timeoutMs ?? o.timeoutMs);
+      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      let res;
+      let text;
+      try {
+        res = await this.#fetch(this.#url + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: combined,
+          redirect: "error",
+        });
+        text = await res.text();
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        const what = timeout.aborted ? "timed out" : `failed (${describe(err)})`;
+        lastError = new UnavailableError(`interlock: ${method} ${path} ${what}`, { cause: scrub(err) });
+        if ((retryable || neverSent(err)) && attempt < o.retries) continue;
+        if (!retryable && !neverSent(err) && attempt < o.retries) {
+          lastError.message += " (not retried: no Idempotency-Key, it may have been received)";
+        }
+        throw lastError;
+      }
+      let json = null;
+      if (text) {
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = null;
+        }
+      }
+      const code = typeof json?.code === "string" ? json.code : "";
+      const reason = typeof json?.reason === "string" ? json.reason : text.slice(0, 200);
+      if (res.ok) return json;
+      if (accept.includes(res.status) && json && typeof json === "object") return json;
+      const msg = `interlock: ${method} ${path}: ${res.status} ${code}${reason ? `: ${reason}` : ""}`;
+      if (res.status === 401) throw new UnauthenticatedError(msg, { status: 401, code });
+      if (res.status === 503 || res.status === 502 || res.status === 504) {
+        lastError = new UnavailableError(msg, { status: res.status, code });
+        if (retryable && attempt < o.retries) continue;
+        throw lastError;
+      }
+      throw new InterlockError(msg, { status: res.status, code });
+    }
+  }
+}
+
+function describe(err) {
+  const c = err?.cause;
+  return String(c?.code || c?.message || err?.message || err);
+}
+
+// Errors from fetch never contain our headers, but keep only what is useful.
+function scrub(err) {
+  const e = new Error(describe(err));
+  e.name = err?.name ?? "Error";
+  return e;
+}
+
+export class Run {
+  #il;
+  constructor(il, runId, agentId) {
+    this.#il = il;
+    this.runId = runId;
+    this.agentId = agentId;
+    Object.freeze(this);
+  }
+
+  /** POST /v1/runs/{id}/calls: the decision for one proposed call. Never throws on deny. */
+  async decide(tool, args = {}, options = {}) {
+    if (typeof tool !== "string" || !tool) throw new InterlockError("interlock: tool name is required");
+    const body = { tool, args: args ?? {} };
+    if (options.usage) body.usage = usageBody(options.usage);
+    if (options.approvalId) body.approval_id = options.approvalId;
+    const res = await this.#il.request("POST", `/v1/runs/${enc(this.runId)}/calls`, {
+      body,
+      idempotencyKey: options.idempotencyKey ?? newKey(),
+      signal: options.signal,
+      accept: [400],
+    });
+    return toDecision(res);
+  }
+
+  /**
+   * Waits for the final verdict of a call that needs approval (GET /v1/calls/{id}?wait=),
+   * until `deadlineMs` (default approvalTimeoutMs) or `signal`. On the client's deadline or
+   * an abort the approval is withdrawn (best effort) so no reviewer grants a call nobody
+   * will run. Returns the final decision (allow or deny).
+   */
+  async waitForApproval(decision, options = {}) {
+    const il = this.#il;
+    const { pollSeconds, approvalTimeoutMs, timeoutMs } = il.options;
+    const deadline = Date.now() + (options.timeoutMs ?? approvalTimeoutMs);
+    let d = decision;
+    const signal = options.signal;
+    try {
+      while (d.decision === "approval_required" || d.pending) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          await this.#withdraw(d, "client approval deadline passed");
+          throw new ApprovalTimeoutError({
+            ...d,
+            decision: "deny",
+            code: "APPROVAL_TIMEOUT",
+            reason: `no verdict within the client's deadline of ${options.timeoutMs ?? approvalTimeoutMs} ms`,
+          });
+        }
+        const wait = Math.max(1, Math.min(pollSeconds, Math.floor(left / 1000)));
+        const res = await il.request("GET", `/v1/calls/${enc(d.callId)}?wait=${wait}`, {
+          signal,
+          timeoutMs: wait * 1000 + timeoutMs,
+        });
+        const next = toDecision(res);
+        if (!next.callId) next.callId = d.callId;
+        if (!next.approvalId) next.approvalId = d.approvalId;
+        d = next;
+      }
+    } catch (err) {
+      if (signal?.aborted && err === signal.reason) {
+        await this.#withdraw(d, "client aborted the wait");
+      }
+      throw err;
+    }
+    return d;
+  }
+
+  async #withdraw(d, reason) {
+    if (!d.approvalId) return;
+    try {
+      await this.#il.request("POST", `/v1/approvals/${enc(d.approvalId)}/withdraw`, {
+        body: { reason },
+        idempotencyKey: newKey(),
+        timeoutMs: 5_000,
+      });
+    } catch {
+      // Best effort: the approval still times out on the daemon's side.
+    }
+  }
+
+  /**
+   * decide; wait for an approval; run `fn(args)` only when allowed; report its result
+   * (POST /v1/calls/{id}/result) and return its value. Throws DeniedError (or
+   * ApprovalTimeoutError) with the decision otherwise, and rethrows fn's own error after
+   * reporting it.
+   */
+  async guard(tool, args, fn, options = {}) {
+    if (typeof fn !== "function") throw new InterlockError("interlock: guard needs a function");
+    let d = await this.decide(tool, args, options);
+    if (d.decision === "approval_required") {
+      options.onApprovalRequired?.(d);
+      d = await this.waitForApproval(d, { signal: options.signal, timeoutMs: options.approvalTimeoutMs });
+    }
+    if (d.decision !== "allow" || !d.callId) {
+      if (d.code === "APPROVAL_TIMEOUT") throw new ApprovalTimeoutError(d);
+      throw new DeniedError(d.decision === "allow" ? { ...d, decision: "deny", code: "INVALID_RESPONSE", reason: "allow without a call_id" } : d);
+    }
+    let out;
+    try {
+      out = await fn(args);
+    } catch (err) {
+      await this.#report(d.callId, { ok: false, error: String(err?.message ?? err).slice(0, 4096) }, options);
+      throw err;
+    }
+    await this.#report(d.callId, { ok: true, output: jsonable(out) }, options);
+    return out;
+  }
+
+  async #report(callId, result, options) {
+    try {
+      await this.reportResult(callId, result);
+    } catch (err) {
+      if (options.onReportError) options.onReportError(err);
+      else throw err;
+    }
+  }
+
+  /** POST /v1/calls/{id}/result. */
+  async reportResult(callId, { ok, output, error, usage } = {}, options = {}) {
+    if (typeof ok !== "boolean") throw new InterlockError("interlock: result needs ok: boolean");
+    const body = { ok };
+    if (output !== undefined) body.output = jsonable(output);
+    if (error !== undefined) body.error = String(error);
+    if (usage) body.usage = usageBody(usage);
+    await this.#il.request("POST", `/v1/calls/${enc(callId)}/result`, {
+      body,
+      idempotencyKey: options.idempotencyKey ?? newKey(),
+      signal: options.signal,
+    });
+  }
+
+  /** POST /v1/runs/{id}/usage: model usage not tied to a tool call. */
+  async reportUsage(usage, options = {}) {
+    await this.#il.request("POST", `/v1/runs/${enc(this.runId)}/usage`, {
+      body: usageBody(usage),
+      idempotencyKey: options.idempotencyKey ?? newKey(),
+      signal: options.signal,
+    });
+  }
+
+  /** POST /v1/runs/{id}/end. */
+  async end(options = {}) {
+    await this.#il.request("POST", `/v1/runs/${enc(this.runId)}/end`, {
+      body: {},
+      idempotencyKey: newKey(),
+      signal: options.signal,
+    });
+  }
+
+  /** GET /v1/runs/{id}: the run's counters and state, as the daemon sends them. */
+  async get(options = {}) {
+    return this.#il.request("GET", `/v1/runs/${enc(this.runId)}`, { signal: options.signal });
+  }
+}
+
+function usageBody(u) {
+  const b = {};
+  if (u.tokens !== undefined) b.tokens = u.tokens;
+  if (u.costUsd !== undefined) b.cost_usd = u.costUsd;
+  return b;
+}
+
+const enc = encodeURIComponent;
+
+/** The text a model reads when a guarded tool call was not run (used by the adapters). */
+export function deniedMessage(err) {
+  const d = err?.decision;
+  if (!d) return "Interlock: the tool call was not run.";
+  return `Interlock blocked this tool call (${d.code}): ${d.reason}. The tool was not run.`;
+}

@@ -1,0 +1,38 @@
+// @interlock/client/langgraph: LangChain tools (StructuredTool, DynamicStructuredTool, tool())
+// for a LangGraph JS ToolNode, guarded by Interlock. Duck-typed: imports nothing from
+// @langchain/*. `new ToolNode(guardTools(tools, run))`. The wrapper keeps the tool's schema,
+// validation and ToolMessage formatting (it overrides only `_call`, on an object derived from
+// the tool); a denial becomes the ToolMessage content the model reads.
+import { DeniedError, deniedMessage } from "./index.js";
+
+export function guardTools(tools, run, options = {}) {
+  return tools.map((t) => guardTool(t, run, options));
+}
+
+export function guardTool(tool, run, options = {}) {
+  if (!tool || typeof tool._call !== "function" || typeof tool.name !== "string") {
+    throw new TypeError(
+      `interlock: cannot guard ${JSON.stringify(tool?.name ?? "?")}: not a LangChain tool (no _call)`,
+    );
+  }
+  const original = tool._call;
+  const guarded = Object.create(tool);
+  guarded._call = async function (arg, runManager, config) {
+    const r = typeof run === "function" ? await run(config) : run;
+    const args = arg && typeof arg === "object" ? arg : { input: arg };
+    try {
+      return await r.guard(tool.name, args, () => original.call(tool, arg, runManager, config), {
+        signal: config?.signal ?? options.signal,
+        approvalTimeoutMs: options.approvalTimeoutMs,
+        onApprovalRequired: options.onApprovalRequired,
+      });
+    } catch (err) {
+      if (err instanceof DeniedError) {
+        options.onDenied?.(err.decision);
+        return (options.deniedMessage ?? deniedMessage)(err);
+      }
+      throw err;
+    }
+  };
+  return guarded;
+}
