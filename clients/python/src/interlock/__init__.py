@@ -9,13 +9,14 @@ from ._async import AsyncClient, AsyncRun
 from ._client import Client, Run, current_run
 from .decision import Decision
 from .errors import (APIError, ApprovalAborted, ApprovalTimeout, Conflict, Denied,
-                     InterlockError, NoActiveRun, NotFound, PermissionDenied, Unauthenticated,
-                     Unavailable)
+                     InterlockError, InvalidArguments, InvalidRequest, NoActiveRun, NotFound,
+                     PermissionDenied, Unauthenticated, Unavailable)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "APIError", "ApprovalAborted", "ApprovalTimeout", "AsyncClient", "AsyncRun", "Client",
-    "Conflict", "Decision", "Denied", "InterlockError", "NoActiveRun", "NotFound",
+    "Conflict", "Decision", "Denied", "InterlockError", "InvalidArguments", "InvalidRequest",
+    "NoActiveRun", "NotFound",
     "PermissionDenied", "Run", "Unauthenticated", "Unavailable", "current_run",
 ]

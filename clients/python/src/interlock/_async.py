@@ -11,7 +11,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Optional, TypeVar, Union
 
-from ._client import Client, Run, _final, _jsonable, current_run
+from ._client import Client, Run, _final, _jsonable, current_run, tool_args
 from .decision import Decision
 from .errors import ApprovalAborted, ApprovalTimeout, Denied, InterlockError, NoActiveRun
 
@@ -75,7 +75,7 @@ class AsyncClient:
                     raise NoActiveRun(f"{tool}: no current run (use `async with client.run():`)")
                 bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
-                return await run.guard(tool, dict(bound.arguments),
+                return await run.guard(tool, tool_args(sig, bound),
                                        lambda **_: fn(*bound.args, **bound.kwargs),
                                        **guard_options)
 

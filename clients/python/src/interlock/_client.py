@@ -44,7 +44,7 @@ def _usage(usage: Optional[Dict[str, Any]], tokens: Optional[int],
 def _jsonable(value: Any) -> Any:
     """The output as JSON: as is when it serializes, else its str()."""
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
         return value
     except (TypeError, ValueError):
         return str(value)
@@ -137,12 +137,31 @@ class Client:
                     raise NoActiveRun(f"{tool}: no current run (use `with client.run():`)")
                 bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
-                return run.guard(tool, dict(bound.arguments),
+                return run.guard(tool, tool_args(sig, bound),
                                  lambda **_: fn(*bound.args, **bound.kwargs), **guard_options)
 
             return wrapper
 
         return wrap
+
+
+def tool_args(sig: inspect.Signature, bound: inspect.BoundArguments) -> Dict[str, Any]:
+    """The tool's args from a decorated function's bound arguments: by name, defaults
+    included, ``self``/``cls`` left out, ``**kwargs`` merged in."""
+    out: Dict[str, Any] = {}
+    params = list(sig.parameters.values())
+    for i, (name, value) in enumerate(bound.arguments.items()):
+        p = sig.parameters[name]
+        if i == 0 and name in ("self", "cls") and params and params[0].name == name:
+            continue
+        if p.kind == inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        elif p.kind == inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                out[name] = list(value)
+        else:
+            out[name] = value
+    return out
 
 
 class Run:
@@ -178,7 +197,8 @@ class Run:
         _, resp = self._t.request(
             "POST", self._path("/calls"), body,
             idempotency_key=idempotency_key or str(uuid.uuid4()),
-            extra_headers={"traceparent": traceparent} if traceparent else None)
+            extra_headers={"traceparent": traceparent} if traceparent else None,
+            decision_400=True)
         return Decision.from_json(resp, tool)
 
     def wait_for_approval(self, decision: Decision, *, timeout: Optional[float] = None,

@@ -10,8 +10,8 @@ import time
 import urllib.parse
 from typing import Any, Dict, Optional, Tuple
 
-from .errors import (APIError, Conflict, NotFound, PermissionDenied, Unauthenticated,
-                     Unavailable)
+from .errors import (APIError, Conflict, InvalidArguments, InvalidRequest, NotFound,
+                     PermissionDenied, Unauthenticated, Unavailable)
 
 log = logging.getLogger("interlock")
 
@@ -66,16 +66,21 @@ class Transport:
 
     def request(self, method: str, path: str, body: Any = None, *,
                 idempotency_key: Optional[str] = None, timeout: Optional[float] = None,
-                deadline: Optional[float] = None, extra_headers: Optional[Dict[str, str]] = None
-                ) -> Tuple[int, Any]:
+                deadline: Optional[float] = None, extra_headers: Optional[Dict[str, str]] = None,
+                decision_400: bool = False) -> Tuple[int, Any]:
         """Sends the request; retries network failures and 503 with backoff.
 
         A request with a body is retried only when it carries an Idempotency-Key (the same
         key on every attempt), or when the connection was refused (nothing was sent).
-        Returns (status, parsed JSON or None) for 2xx and for 400 (a deny decision object);
-        raises the typed error otherwise.
+        Returns (status, parsed JSON or None) for 2xx, and for a 400 whose body is a deny
+        decision when ``decision_400`` (the decision endpoints); raises the typed error
+        otherwise.
         """
-        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        try:
+            data = None if body is None else json.dumps(
+                body, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as e:
+            raise InvalidArguments(f"{method} {path}: the body is not JSON: {e}") from None
         headers = {"Authorization": "Bearer " + self._token, "Accept": "application/json",
                    "User-Agent": "interlock-client-python/0.1"}
         if data is not None or method == "POST":
@@ -115,7 +120,7 @@ class Transport:
                     last = f"HTTP 503 {_code(parsed)}"
                 else:
                     log.debug("%s %s -> %d", method, path, status)
-                    return self._result(method, path, status, parsed)
+                    return self._result(method, path, status, parsed, decision_400)
             may_retry = attempt <= self.retries and (retry_anything or not sent)
             log.warning("%s %s failed (attempt %d): %s%s", method, path, attempt, last,
                         "; retrying" if may_retry else "")
@@ -128,15 +133,16 @@ class Transport:
                 pause = min(pause, max(0.0, deadline - time.monotonic()))
             time.sleep(pause)
 
-    def _result(self, method: str, path: str, status: int, parsed: Any) -> Tuple[int, Any]:
-        if 200 <= status < 300 or status == 400 and isinstance(parsed, dict) and \
-                "decision" in parsed:
+    def _result(self, method: str, path: str, status: int, parsed: Any,
+                decision_400: bool) -> Tuple[int, Any]:
+        if 200 <= status < 300 or decision_400 and status == 400 and \
+                isinstance(parsed, dict) and "decision" in parsed:
             return status, parsed
         code = _code(parsed) or "HTTP_%d" % status
-        reason = self.redact(parsed.get("reason", "") if isinstance(parsed, dict) else "")
-        reason = reason if isinstance(reason, str) else ""
-        cls = {401: Unauthenticated, 403: PermissionDenied, 404: NotFound,
-               409: Conflict}.get(status, APIError)
+        reason = parsed.get("reason", "") if isinstance(parsed, dict) else ""
+        reason = self.redact(reason) if isinstance(reason, str) else ""
+        cls = {400: InvalidRequest, 401: Unauthenticated, 403: PermissionDenied,
+               404: NotFound, 409: Conflict}.get(status, APIError)
         if status == 503:
             raise Unavailable(f"{method} {path}: HTTP 503 {code}: {reason}", 1)
         raise cls(status, code, reason, method, path)

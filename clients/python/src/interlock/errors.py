@@ -47,6 +47,10 @@ class APIError(InterlockError):
         super().__init__(f"{method} {path}: HTTP {status} {code}: {reason}".strip())
 
 
+class InvalidRequest(APIError):
+    """400 on a route that is not a decision (e.g. a malformed result or usage report)."""
+
+
 class Unauthenticated(APIError):
     """401: the token is missing, malformed, unknown or revoked."""
 
@@ -72,6 +76,10 @@ class Unavailable(InterlockError):
     def __init__(self, message: str, attempts: int = 0):
         self.attempts = attempts
         super().__init__(message)
+
+
+class InvalidArguments(InterlockError, TypeError):
+    """The tool's arguments (or a report's output) cannot be sent as JSON; nothing was sent."""
 
 
 class NoActiveRun(InterlockError):

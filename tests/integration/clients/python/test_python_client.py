@@ -204,6 +204,24 @@ class Decisions(unittest.TestCase):
         self.assertIn("disk on fire", res["data"]["error"])
 
 
+    def test_unserializable_args_send_nothing_and_never_run(self):
+        with client().run() as run:
+            ran = []
+            with self.assertRaises(interlock.InvalidArguments):
+                run.guard("echo", {"x": object()}, lambda x: ran.append(x))
+            with self.assertRaises(interlock.InvalidArguments):
+                run.guard("echo", {"x": float("nan")}, lambda x: ran.append(x))
+            self.assertEqual(ran, [])
+            self.assertEqual(run.state()["steps"], 0)
+
+    def test_second_result_is_conflict(self):
+        with client().run() as run:
+            d = run.decide("echo", {})
+            run.report_result(d.call_id, ok=True, output="once")
+            with self.assertRaises(interlock.Conflict):
+                run.report_result(d.call_id, ok=True, output="twice")
+
+
 class Approvals(unittest.TestCase):
     def test_approval_granted_by_reviewer_while_client_waits(self):
         with client().run() as run:
@@ -296,7 +314,8 @@ class Failures(unittest.TestCase):
                 self.assertTrue(d.allowed)
                 self.assertEqual(proxy.dropped, 1)
                 keys = [line for h in proxy.requests if b"/calls " in h
-                        for line in h.split(b"\r\n") if line.lower().startswith(b"idempotency-key:")]
+                        for line in h.split(b"\r\n")
+                        if line.lower().startswith(b"idempotency-key:")]
                 self.assertEqual(len(keys), 2, proxy.requests)
                 self.assertEqual(keys[0], keys[1], "the retry must send the same key")
                 steps = run.state()["steps"]
@@ -380,6 +399,20 @@ class Decorator(unittest.TestCase):
         self.assertEqual(dec[0]["data"]["args"], {"text": "hi", "loud": True})
         with self.assertRaises(NoActiveRun):
             echo("after")
+
+    def test_guarded_method_does_not_send_self(self):
+        c = client()
+
+        class Mailer:
+            @c.guarded("echo")
+            def echo(self, text, **extra):
+                return text
+
+        with c.run() as run:
+            self.assertEqual(Mailer().echo("m", tag="t"), "m")
+            run_id = run.run_id
+        dec = [r for r in audit(run_id) if r["type"] == "decision"]
+        self.assertEqual(dec[0]["data"]["args"], {"text": "m", "tag": "t"})
 
 
 class Async(unittest.TestCase):
