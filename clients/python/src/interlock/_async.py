@@ -105,11 +105,17 @@ class AsyncRun:
         return await asyncio.to_thread(functools.partial(self._run.decide, tool, args, **kw))
 
     async def wait_for_approval(self, decision: Decision, *, timeout: Optional[float] = None,
-                                abort: Optional[asyncio.Event] = None) -> Decision:
+                                abort: Optional[asyncio.Event] = None,
+                                on_pending: Optional[Callable[[Decision], Any]] = None
+                                ) -> Decision:
         if not decision.approval_required:
             return _final(decision)
         if not decision.call_id:
             raise Denied(decision, f"{decision.tool}: approval_required without a call_id")
+        if on_pending is not None:
+            res = on_pending(decision)
+            if inspect.isawaitable(res):
+                await res
         sync = self.client._sync
         limit = sync.approval_timeout if timeout is None else timeout
         deadline = time.monotonic() + max(0.0, limit)
@@ -148,11 +154,13 @@ class AsyncRun:
                     fn: Callable[..., Union[T, Awaitable[T]]], *,
                     usage: Optional[Dict[str, Any]] = None, tokens: Optional[int] = None,
                     cost_usd: Optional[float] = None, approval_timeout: Optional[float] = None,
-                    abort: Optional[asyncio.Event] = None, report: bool = True) -> T:
+                    abort: Optional[asyncio.Event] = None, report: bool = True,
+                    on_pending: Optional[Callable[[Decision], Any]] = None) -> T:
         """As ``Run.guard``; ``fn`` may be a coroutine function."""
         args = args if args is not None else {}
         d = await self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd)
-        d = await self.wait_for_approval(d, timeout=approval_timeout, abort=abort)
+        d = await self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
+                                         on_pending=on_pending)
         try:
             out = fn(**args)
             if inspect.isawaitable(out):

@@ -202,16 +202,20 @@ class Run:
         return Decision.from_json(resp, tool)
 
     def wait_for_approval(self, decision: Decision, *, timeout: Optional[float] = None,
-                          abort: Optional[threading.Event] = None) -> Decision:
+                          abort: Optional[threading.Event] = None,
+                          on_pending: Optional[Callable[[Decision], None]] = None) -> Decision:
         """Waits for the final decision of an ``approval_required`` call by long polls.
 
         Returns the allow; raises ``Denied`` (``ApprovalTimeout`` for a timeout, either
         the daemon's or ``timeout`` seconds here; ``ApprovalAborted`` when ``abort`` is
-        set). When this side gives up, the approval is withdrawn."""
+        set). When this side gives up, the approval is withdrawn. ``on_pending(decision)``
+        is called once before waiting (e.g. to show ``decision.approval_url``)."""
         if not decision.approval_required:
             return _final(decision)
         if not decision.call_id:
             raise Denied(decision, f"{decision.tool}: approval_required without a call_id")
+        if on_pending is not None:
+            on_pending(decision)
         limit = self.client.approval_timeout if timeout is None else timeout
         deadline = time.monotonic() + max(0.0, limit)
         last = decision
@@ -253,14 +257,16 @@ class Run:
     def guard(self, tool: str, args: Optional[Dict[str, Any]], fn: Callable[..., T], *,
               usage: Optional[Dict[str, Any]] = None, tokens: Optional[int] = None,
               cost_usd: Optional[float] = None, approval_timeout: Optional[float] = None,
-              abort: Optional[threading.Event] = None, report: bool = True) -> T:
+              abort: Optional[threading.Event] = None, report: bool = True,
+              on_pending: Optional[Callable[[Decision], None]] = None) -> T:
         """Decides; waits for a pending approval; runs ``fn(**args)`` only when allowed;
         reports its result (ok/error, output) and returns its value. Raises ``Denied``
         (with the decision) otherwise; ``Unavailable`` when the daemon cannot be reached
         (the function does not run then either)."""
         args = args if args is not None else {}
         d = self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd)
-        d = self.wait_for_approval(d, timeout=approval_timeout, abort=abort)
+        d = self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
+                                   on_pending=on_pending)
         try:
             out = fn(**args)
         except BaseException as e:

@@ -71,12 +71,15 @@ def binary() -> str:
 
 
 class Daemon:
-    def __init__(self) -> None:
+    def __init__(self, policies_from: Optional[str] = None) -> None:
         self.dir = tempfile.mkdtemp(prefix="interlock-pyclient-")
         self.policies = os.path.join(self.dir, "policies")
-        os.makedirs(self.policies)
-        with open(os.path.join(self.policies, AGENT + ".yaml"), "w") as f:
-            f.write(POLICY)
+        if policies_from:
+            shutil.copytree(policies_from, self.policies)
+        else:
+            os.makedirs(self.policies)
+            with open(os.path.join(self.policies, AGENT + ".yaml"), "w") as f:
+                f.write(POLICY)
         self.config = os.path.join(self.dir, "interlock.yaml")
         with open(self.config, "w") as f:
             f.write(CONFIG)

@@ -572,6 +572,50 @@ class Adapters(unittest.TestCase):
         self.assertEqual(blocked.calls, [])
 
 
+class Example(unittest.TestCase):
+    """examples/agents/python/support_agent.py end to end against a daemon serving
+    examples/policies, with a reviewer who approves the email."""
+
+    def test_support_agent_example_end_to_end(self):
+        src = os.environ.get("INTERLOCK_SOURCE_DIR", "")
+        script = os.path.join(src, "examples", "agents", "python", "support_agent.py")
+        if not os.path.exists(script):
+            self.skipTest("INTERLOCK_SOURCE_DIR not set")
+        d = Daemon(policies_from=os.path.join(src, "examples", "policies"))
+        try:
+            agent = d.token("--agent", "support-agent-v2")
+            reviewer = d.token("--reviewer", "reviewer")
+            d.start()
+
+            def approve() -> None:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    st, body = d.http("GET", "/v1/approvals?state=pending", reviewer)
+                    for a in (body or {}).get("approvals", []):
+                        d.http("POST", "/v1/approvals/" + a["approval_id"], reviewer,
+                               {"verdict": "approve", "comment": "checked"})
+                        return
+                    time.sleep(0.1)
+
+            t = threading.Thread(target=approve, daemon=True)
+            t.start()
+            env = dict(os.environ, INTERLOCK_URL=d.url, INTERLOCK_TOKEN=agent,
+                       SUPPORT_AGENT_APPROVAL_TIMEOUT="30")
+            r = subprocess.run([sys.executable, script], env=env, capture_output=True,
+                               text=True, timeout=120)
+            t.join(5)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            out = r.stdout
+            for code in ("SCOPE_VIOLATED", "CONSTRAINT_VIOLATED", "TOOL_BLOCKED",
+                         "RECORD_LIMIT_EXCEEDED", "BUDGET_EXCEEDED", "RUN_HALTED"):
+                self.assertIn(code, out)
+            self.assertIn("waiting for a reviewer", out)
+            self.assertIn("emails sent: 1; customer records left: 1", out)
+            self.assertNotIn(agent, out + r.stderr)
+        finally:
+            d.stop()
+
+
 class Packaging(unittest.TestCase):
     def test_pip_install_offline(self):
         src = os.environ.get("INTERLOCK_PYCLIENT_SRC")
