@@ -29,7 +29,8 @@ class Transport:
             raise ValueError("url must be http(s)://HOST[:PORT][/PREFIX]")
         if parts.username or parts.password or parts.query or parts.fragment:
             raise ValueError("url must not carry credentials, a query or a fragment")
-        if not token or any(c.isspace() for c in token):
+        if not token or not token.isascii() or not token.isprintable() or \
+                any(c.isspace() for c in token):
             raise ValueError("a token is required (argument or INTERLOCK_TOKEN)")
         self.scheme = parts.scheme
         self.host = parts.hostname

@@ -372,6 +372,80 @@ class Failures(unittest.TestCase):
                 self.assertNotIn(s, t)
 
 
+class StubDaemon:
+    """An HTTP server on 127.0.0.1:0 answering every request with one canned response."""
+
+    def __init__(self, status: int, body: bytes):
+        import http.server
+
+        stub = self
+        self.hits = 0
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                stub.hits += 1
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FailClosed(unittest.TestCase):
+    """Answers no real daemon gives: never an allow."""
+
+    def guard_against(self, status, body, **kw):
+        stub = StubDaemon(status, body)
+        try:
+            run = Client(url=stub.url, token="t", backoff=0.01, **kw).attach_run("r")
+            ran = []
+            try:
+                run.guard("echo", {}, lambda: ran.append(1))
+            finally:
+                self.assertEqual(ran, [], "the tool must not run")
+        finally:
+            stub.close()
+        return stub
+
+    def test_503_is_unavailable_after_bounded_retries(self):
+        with self.assertRaises(Unavailable) as cm:
+            self.guard_against(503, b'{"code":"UNAVAILABLE","reason":"busy"}', retries=2)
+        self.assertEqual(cm.exception.attempts, 3)
+
+    def test_garbage_answer_is_a_deny(self):
+        with self.assertRaises(Denied) as cm:
+            self.guard_against(200, b"<html>proxy login</html>")
+        self.assertEqual(cm.exception.decision.code, "INVALID_RESPONSE")
+
+    def test_allow_without_allowed_code_is_a_deny(self):
+        with self.assertRaises(Denied):
+            self.guard_against(200, b'{"decision":"allow","code":"SOMETHING_NEW","call_id":"c"}')
+
+    def test_unknown_verdict_is_a_deny(self):
+        with self.assertRaises(Denied):
+            self.guard_against(200, b'{"decision":"maybe","code":"ALLOWED","call_id":"c"}')
+
+    def test_500_is_an_error_not_an_allow(self):
+        with self.assertRaises(interlock.APIError) as cm:
+            self.guard_against(500, b'{"code":"INTERNAL","reason":"oops"}')
+        self.assertEqual(cm.exception.status, 500)
+
+
 class Decorator(unittest.TestCase):
     def test_guarded_decorator_uses_the_current_run(self):
         c = client()
