@@ -567,7 +567,32 @@ class FakeLangChainTool:
         return await self._arun(run_manager=object(), **input)
 
 
+class FakeStructuredTool(FakeLangChainTool):
+    """langchain_core.tools.StructuredTool: _run(*args, config, run_manager=None, **kwargs);
+    BaseTool.run passes config because _run's signature has it."""
+
+    def _run(self, *args, config, run_manager=None, **kwargs):
+        self.calls.append(kwargs)
+        return self.fn(*args, **kwargs)
+
+    def invoke(self, input, config=None):
+        import inspect as _inspect
+        extra = {}
+        if "config" in _inspect.signature(self._run).parameters:
+            extra["config"] = {"tags": []}
+        return self._run(run_manager=object(), **extra, **input)
+
+
 class Adapters(unittest.TestCase):
+    def test_langchain_structured_tool_shape(self):
+        t = FakeStructuredTool("echo", lambda text: "st " + text)
+        g = lc_adapter.guard_tool(t)
+        with client().run() as run:
+            self.assertEqual(g.invoke({"text": "q"}), "st q")
+            run_id = run.run_id
+        dec = [r for r in audit(run_id) if r["type"] == "decision"]
+        self.assertEqual(dec[0]["data"]["args"], {"text": "q"}, "config is not an arg")
+
     def test_adapters_import_no_framework(self):
         code = ("import sys, interlock.adapters.openai_agents, interlock.adapters.langchain;"
                 "bad=[m for m in sys.modules if m.split('.')[0] in "

@@ -53,6 +53,9 @@ def _tool_args(fn: Any, args: tuple, kwargs: Dict[str, Any]) -> Dict[str, Any]:
             pass
         if p is not None and p.kind == inspect.Parameter.VAR_KEYWORD and isinstance(v, dict):
             out.update({kk: vv for kk, vv in v.items() if kk not in _FRAMEWORK_KWARGS})
+        elif p is not None and p.kind == inspect.Parameter.VAR_POSITIONAL:
+            if v:
+                out[k] = list(v)
         else:
             out[k] = v
     return out
