@@ -56,6 +56,18 @@ execution:
     action: "halt"
 """
 
+QUOTA_POLICY = """agent:
+  id: "quota-agent"
+  identity: "quota-agent@example.iam"
+tools:
+  allowed:
+    - name: "echo"
+quotas:
+  calls_per_day: 2
+execution:
+  max_steps: 100
+"""
+
 CONFIG = """limits:
   max_wait_seconds: 2
 approvals:
@@ -80,6 +92,8 @@ class Daemon:
             os.makedirs(self.policies)
             with open(os.path.join(self.policies, AGENT + ".yaml"), "w") as f:
                 f.write(POLICY)
+            with open(os.path.join(self.policies, "quota-agent.yaml"), "w") as f:
+                f.write(QUOTA_POLICY)
         self.config = os.path.join(self.dir, "interlock.yaml")
         with open(self.config, "w") as f:
             f.write(CONFIG)

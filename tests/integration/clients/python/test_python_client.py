@@ -37,6 +37,7 @@ def setUpModule() -> None:
     D = Daemon()
     TOKENS["agent"] = D.token("--agent", AGENT)
     TOKENS["ghost"] = D.token("--agent", "ghost-agent")
+    TOKENS["quota"] = D.token("--agent", "quota-agent")
     TOKENS["reviewer"] = D.token("--reviewer", "alice")
     TOKENS["admin"] = D.token("--admin", "operator")
     D.start()
@@ -152,6 +153,21 @@ class Decisions(unittest.TestCase):
             self.assertTrue(d.allowed, "a deny does not end the run")
         with client(token=TOKENS["ghost"]).run() as run:
             self.assertDenied(run, "UNKNOWN_AGENT", "echo")
+        with client(token=TOKENS["quota"]).run() as run:
+            run.guard("echo", {}, lambda: None)
+            run.guard("echo", {}, lambda: None)
+            e = self.assertDenied(run, "QUOTA_EXCEEDED", "echo")
+            self.assertIsNotNone(e.decision.retry_after_s)
+
+    def test_invalid_request_is_a_deny_decision(self):
+        with client().run() as run:
+            d = run.decide("echo", ["not", "an", "object"])  # type: ignore[arg-type]
+            self.assertEqual((d.decision, d.code), ("deny", "INVALID_REQUEST"))
+            ran = []
+            with self.assertRaises(Denied) as cm:
+                run.guard("echo", ["x"], lambda *a: ran.append(a))  # type: ignore[arg-type]
+            self.assertEqual(cm.exception.decision.code, "INVALID_REQUEST")
+            self.assertEqual(ran, [])
 
     def test_bad_approval_id_resubmission_is_denied(self):
         with client().run() as run:
