@@ -234,7 +234,13 @@ class Run:
             if left < 1:
                 time.sleep(left)
                 continue
-            d = self.client.get_call(decision.call_id, wait)
+            try:
+                d = self.client.get_call(decision.call_id, wait)
+            except InterlockError:
+                raise
+            except BaseException:  # KeyboardInterrupt, SystemExit: nobody waits any more
+                self._withdraw(last, "the client stopped waiting")
+                raise
             if d.decision == "approval_required" or d.pending:
                 last = d
                 continue
