@@ -4,8 +4,13 @@
 #include <chrono>
 #include <utility>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include "audit/canonical.h"
+#include "common/decision_json.h"
 #include "core/approval_rules.h"
+#include "core/run_txn.h"
 
 namespace interlock::core {
 
@@ -17,6 +22,50 @@ int64_t ElapsedMs(TimePoint started, TimePoint now) {
   const int64_t from = std::chrono::duration_cast<milliseconds>(started.time_since_epoch()).count();
   const int64_t to = std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
   return std::max<int64_t>(0, to - from);
+}
+
+// Keeps the answer to a request with an Idempotency-Key (none: nothing) in its run, before
+// the run is saved: {"call_id", "decision" (as answered, masked), "existing"}.
+Status RememberAnswer(StateTxn& txn, const DecideRequest& rq, const std::string& call_id,
+                      const Decision& decision, bool existing) {
+  if (rq.idempotency.key.empty()) return Status::Ok();
+  boost::json::object answer{
+      {"call_id", call_id}, {"decision", DecisionToJson(decision)}, {"existing", existing}};
+  return txn.SaveIdempotency(
+      rq.run_id, rq.idempotency.key,
+      IdempotencyRow{rq.idempotency.request_sha256, boost::json::serialize(answer)}, rq.now);
+}
+
+// The answer kept with the request's Idempotency-Key, again (CallRecord::replayed): the same
+// call id and decision, the run's state as it is now. Writes nothing.
+Status ReplayAnswer(const std::string& answer, const RunRow& row, const DecideRequest& rq,
+                    CallRecord* rec) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(answer, ec);
+  const boost::json::object* o = !ec ? v.if_object() : nullptr;
+  const boost::json::value* id = o != nullptr ? o->if_contains("call_id") : nullptr;
+  const boost::json::value* d = o != nullptr ? o->if_contains("decision") : nullptr;
+  std::optional<Decision> decision;
+  if (d != nullptr && d->is_object()) decision = DecisionFromJson(d->get_object());
+  if (id == nullptr || !id->is_string() || !decision) {
+    return Error::Corrupt("store: the answer kept with Idempotency-Key " + rq.idempotency.key +
+                          " is unreadable");
+  }
+  *rec = CallRecord{};
+  rec->call_id = std::string(id->get_string());
+  rec->run_id = rq.run_id;
+  rec->agent_id = rq.agent_id;
+  rec->principal = rq.principal;
+  rec->policy_sha256 = rq.policy_sha256;
+  rec->at = rq.now;
+  rec->call.tool = rq.call.tool;
+  rec->decision = std::move(*decision);
+  const boost::json::value* existing = o->if_contains("existing");
+  rec->existing = existing != nullptr && existing->is_bool() && existing->get_bool();
+  rec->replayed = true;
+  rec->state_after = row.state;
+  rec->state_after.elapsed_ms = ElapsedMs(row.started, rq.now);
+  return Status::Ok();
 }
 
 // Answers with call_id, recorded earlier in the same run (CallRecord::existing): releases
@@ -37,6 +86,10 @@ Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, RunRow& 
   if (!call.ok()) {
     if (call.error().kind != ErrorKind::kNotFound) return call.error();
     return Error::Invalid("call " + call_id + " of this approval is no longer stored");
+  }
+  call->decision.notifications.clear();  // notified when it was decided
+  if (Status s = RememberAnswer(txn, rq, call_id, call->decision, /*existing=*/true); !s.ok()) {
+    return s;
   }
   if (released_now && rq.policies != nullptr) {
     const policy::AgentPolicy* agent = rq.policies->Find(rq.agent_id);
@@ -125,6 +178,14 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   RunRow& row = *loaded;
   if (row.agent_id != rq.agent_id) {
     return Error::Denied("run " + rq.run_id + " belongs to another agent");
+  }
+  // A retry with the Idempotency-Key of an earlier request of this run: its answer again,
+  // nothing counted (checked before the run's end: a retry of a call decided before the run
+  // ended gets the answer it was given).
+  if (!rq.idempotency.key.empty()) {
+    Result<std::optional<std::string>> prior = FindIdempotentAnswer(txn, rq.run_id, rq.idempotency);
+    if (!prior.ok()) return prior.error();
+    if (*prior) return ReplayAnswer(**prior, row, rq, rec);
   }
   if (row.ended) return Error::Invalid("run " + rq.run_id + " has ended");
   Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
@@ -244,6 +305,10 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
         !s.ok()) {
       return s;
     }
+  }
+
+  if (Status s = RememberAnswer(txn, rq, *call_id, ev.decision, /*existing=*/false); !s.ok()) {
+    return s;
   }
 
   // Last: the run takes the new state (a backend may cache the row it saves).

@@ -23,7 +23,7 @@ bool ValidTraceparent(std::string_view v) {
 
 void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
                         std::string_view run_id, ToolCall call, DoneFn done,
-                        std::string_view traceparent) {
+                        std::string_view traceparent, IdempotencyKey idempotency) {
   // One snapshot for the whole decision: a concurrent reload cannot split it. The
   // snapshot is owned by the closure, so it outlives an asynchronous store.
   std::shared_ptr<const policy::PolicySet> set = policies_->Current();
@@ -38,6 +38,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.now = clock_->Now();
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
+  request.idempotency = std::move(idempotency);
   if (agent != nullptr && request.call.kind == CallKind::kTool) {
     // One resolution of the tool for the redaction and the rate limit.
     const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule;
@@ -195,6 +196,7 @@ GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
   if (rec->decision.agent_id.empty()) rec->decision.agent_id = std::string(agent_id);
   out.call_id = std::move(rec->call_id);
   out.existing_call = rec->existing;
+  out.replayed = rec->replayed;
   out.state = std::move(rec->state_after);
   out.decision = std::move(rec->decision);
   return out;

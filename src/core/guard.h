@@ -36,6 +36,8 @@ struct GuardResponse {
   std::string call_id;         // empty when the call could not be recorded
   RunState state;              // run state after this call (for replay and clients)
   bool existing_call = false;  // an earlier call answered (CallRecord::existing)
+  bool replayed = false;       // the answer kept with the request's Idempotency-Key
+
   // Set when the request itself could not be evaluated (unknown run: kNotFound; run of
   // another agent: kPermissionDenied; store down: kUnavailable). The decision is then a
   // deny; HTTP maps these to 404 / 403 / 200-with-STORE_UNAVAILABLE.
@@ -59,8 +61,10 @@ class Guard {
   using DoneFn = std::function<void(GuardResponse)>;
   // `traceparent` is the caller's W3C trace context; recorded in the audit trail when it
   // is well formed ("00-<32 hex>-<16 hex>-<2 hex>"), dropped otherwise.
+  // `idempotency`: the request's Idempotency-Key (DecideRequest::idempotency), if any.
   void DecideAsync(std::string_view agent_id, std::string_view principal, std::string_view run_id,
-                   ToolCall call, DoneFn done, std::string_view traceparent = {});
+                   ToolCall call, DoneFn done, std::string_view traceparent = {},
+                   IdempotencyKey idempotency = {});
 
   // The current policy snapshot, for a door that reports a call's result: a result is
   // judged under it (CallResult::policies; a workflow transition `on: ok|error` moves the

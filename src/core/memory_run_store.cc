@@ -178,6 +178,21 @@ class MemoryRunStore::Txn final : public StateTxn {
   void AppendAudit(audit::AuditEvent) override {}
   bool KeepsAudit() const override { return false; }
   ApprovalRows& approvals() override { return approvals_; }
+  Result<std::optional<IdempotencyRow>> LoadIdempotency(std::string_view run_id,
+                                                        std::string_view key) override {
+    auto it = store_.idempotency_.find(std::make_pair(std::string(run_id), std::string(key)));
+    if (it == store_.idempotency_.end()) return std::optional<IdempotencyRow>();
+    return std::optional<IdempotencyRow>(IdempotencyRow{it->second.first, it->second.second});
+  }
+  // Inserted at once (under the store's mutex). The core saves a key only once its checks
+  // passed, and what it writes after it cannot fail in memory, so a key never stays
+  // behind a request that left no trace.
+  Status SaveIdempotency(std::string_view run_id, std::string_view key, const IdempotencyRow& row,
+                         TimePoint) override {
+    store_.idempotency_[std::make_pair(std::string(run_id), std::string(key))] =
+        std::make_pair(row.request_sha256, row.answer);
+    return Status::Ok();
+  }
 
  private:
   MemoryRunStore& store_;
@@ -213,6 +228,13 @@ Status MemoryRunStore::AddUsage(std::string_view run_id, std::string_view agent_
   std::lock_guard lock(mu_);
   Txn txn(*this);
   return AddUsageInTxn(txn, run_id, agent_id, usage, std::chrono::system_clock::now());
+}
+
+Status MemoryRunStore::AddUsageOnce(std::string_view run_id, std::string_view agent_id,
+                                    const Usage& usage, const IdempotencyKey& key) {
+  std::lock_guard lock(mu_);
+  Txn txn(*this);
+  return AddUsageInTxn(txn, run_id, agent_id, usage, std::chrono::system_clock::now(), key);
 }
 
 Status MemoryRunStore::RecordResult(std::string_view call_id, std::string_view agent_id,

@@ -40,6 +40,16 @@ struct RunInfo {
   bool ended = false;
 };
 
+// An Idempotency-Key sent with a request (docs/api.md#idempotency): the client's key and the
+// SHA-256 (hex) of the request it came with. Kept per run by the store, written in the
+// transaction that counts the request: a retry with the key answers what the first request
+// was answered and counts nothing; the key with another request is kAlreadyExists. Empty
+// key: none.
+struct IdempotencyKey {
+  std::string key;
+  std::string request_sha256;
+};
+
 // Everything the store records about one evaluated call.
 struct CallRecord {
   std::string call_id;
@@ -59,6 +69,9 @@ struct CallRecord {
   // approval is pending (docs/approvals.md). Nothing was spent or recorded for the
   // request; `decision` is that call's current one and state_after the run's current state.
   bool existing = false;
+  // The request carried an Idempotency-Key the run already had: this is the answer given to
+  // the first request with it (call_id and decision as then), and nothing was recorded.
+  bool replayed = false;
 };
 
 // What an agent reports after executing an allowed call.
@@ -75,6 +88,8 @@ struct CallResult {
   // call's agent moves its run): the snapshot of the door that reports it, never looked up
   // by a store. Null: the result moves no workflow.
   std::shared_ptr<const policy::PolicySet> policies;
+  // The report's Idempotency-Key (kept in the call's run): a repeat is Ok and records nothing.
+  IdempotencyKey idempotency;
 };
 
 // Results larger than this (output or error, in bytes) are truncated with a marker.
@@ -121,6 +136,8 @@ struct DecideRequest {
   // re-submitted with its approval_id applies what the call adds to the run's sequence
   // state (engine::ProceedEffects). Null: nothing is applied.
   std::shared_ptr<const policy::PolicySet> policies;
+  // The request's Idempotency-Key, if any.
+  IdempotencyKey idempotency;
 };
 
 class RunStore {
@@ -153,6 +170,15 @@ class RunStore {
   // Adds usage not tied to a call (model tokens between tool calls).
   virtual Status AddUsage(std::string_view run_id, std::string_view agent_id,
                           const Usage& usage) = 0;
+
+  // AddUsage with an Idempotency-Key (empty key: AddUsage): a repeat of the key in the run
+  // with the same request is Ok and adds nothing; with another request kAlreadyExists.
+  // A store that keeps no keys answers kUnavailable (never counts twice).
+  virtual Status AddUsageOnce(std::string_view run_id, std::string_view agent_id,
+                              const Usage& usage, const IdempotencyKey& key) {
+    if (key.key.empty()) return AddUsage(run_id, agent_id, usage);
+    return Error::Unavailable("store: this store keeps no idempotency keys");
+  }
 
   // Records a reported result of an allowed call (see store::Store::RecordResult).
   virtual Status RecordResult(std::string_view call_id, std::string_view agent_id,
@@ -192,6 +218,8 @@ class MemoryRunStore final : public RunStore {
   bool KeepsSequenceState() const override { return true; }  // the whole RunState is kept
   bool DecidesInline() const override { return true; }       // DecideAsync is Decide
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+  Status AddUsageOnce(std::string_view run_id, std::string_view agent_id, const Usage& usage,
+                      const IdempotencyKey& key) override;
   // As store::Store's (src/store/store.h); the result itself is not kept.
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;
@@ -248,6 +276,10 @@ class MemoryRunStore final : public RunStore {
   size_t keep_calls_;
   CallRow* CallRowFor(std::string_view call_id);
   uint64_t next_run_ = 1;
+  // Idempotency keys: (run id, key) -> the request's hash and its answer (never dropped,
+  // as runs are not).
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>, std::less<>>
+      idempotency_;
 };
 
 }  // namespace interlock::core

@@ -178,8 +178,34 @@ boost::json::object ResultJson(const CallResult& r) {
   return o;
 }
 
+Result<std::optional<std::string>> FindIdempotentAnswer(StateTxn& txn, std::string_view run_id,
+                                                        const IdempotencyKey& key) {
+  Result<std::optional<IdempotencyRow>> row = txn.LoadIdempotency(run_id, key.key);
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<std::string>();
+  if ((*row)->request_sha256 != key.request_sha256) {
+    return Error{ErrorKind::kAlreadyExists,
+                 "Idempotency-Key " + key.key +
+                     " was already used in this run with a different request (use a new key "
+                     "for a new request)"};
+  }
+  return std::optional<std::string>(std::move((*row)->answer));
+}
+
 Status AddUsageInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
-                     const Usage& usage, TimePoint now) {
+                     const Usage& usage, TimePoint now, const IdempotencyKey& key) {
+  if (!key.key.empty()) {
+    Result<RunRow> own = LoadOwnRun(txn, run_id, agent_id);
+    if (!own.ok()) return own.error();
+    Result<std::optional<std::string>> prior = FindIdempotentAnswer(txn, run_id, key);
+    if (!prior.ok()) return prior.error();
+    if (*prior) return Status::Ok();  // counted once, by the first request
+    if (Status s =
+            txn.SaveIdempotency(run_id, key.key, IdempotencyRow{key.request_sha256, ""}, now);
+        !s.ok()) {
+      return s;
+    }
+  }
   boost::json::object data;
   if (txn.KeepsAudit()) data["usage"] = UsageJson(usage);
   return AddRunUsage(txn, run_id, agent_id, usage, now, "", audit::kUsage, std::move(data));
@@ -192,12 +218,25 @@ Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_vi
   if (call->agent_id != agent_id) {
     return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
   }
+  const IdempotencyKey& key = result.idempotency;
+  if (!key.key.empty()) {
+    Result<std::optional<std::string>> prior = FindIdempotentAnswer(txn, call->run_id, key);
+    if (!prior.ok()) return prior.error();
+    if (*prior) return Status::Ok();  // recorded once, by the first request
+  }
   if (call->verdict != Verdict::kAllow) {
     return Error::Invalid("call " + std::string(call_id) + " was not allowed, so it has no result");
   }
   if (call->has_result) {
     return Error{ErrorKind::kAlreadyExists,
                  "call " + std::string(call_id) + " already has a result"};
+  }
+  if (!key.key.empty()) {
+    if (Status s =
+            txn.SaveIdempotency(call->run_id, key.key, IdempotencyRow{key.request_sha256, ""}, now);
+        !s.ok()) {
+      return s;
+    }
   }
   boost::json::object data;
   std::string stored;

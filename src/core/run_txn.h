@@ -25,12 +25,19 @@
 
 namespace interlock::core {
 
-// Adds usage not tied to a call to the run (audit event "usage").
+// Adds usage not tied to a call to the run (audit event "usage"). With a key (`key.key` not
+// empty): a repeat of it in the run is Ok and adds nothing (kAlreadyExists: another request).
 Status AddUsageInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
-                     const Usage& usage, TimePoint now);
+                     const Usage& usage, TimePoint now, const IdempotencyKey& key = {});
+
+// The answer recorded with `key` in run_id, when the run has it (a repeat: nullopt otherwise);
+// kAlreadyExists when the key came with another request (its hash differs).
+Result<std::optional<std::string>> FindIdempotentAnswer(StateTxn& txn, std::string_view run_id,
+                                                        const IdempotencyKey& key);
 
 // Records the result of an allowed call, without one yet, and adds its usage to the run
-// (audit event "result"). kNotFound, kPermissionDenied (another agent's call),
+// (audit event "result"). With result.idempotency: a repeat of the key in the call's run is
+// Ok and records nothing. kNotFound, kPermissionDenied (another agent's call),
 // kInvalidArgument (not allowed), kAlreadyExists (a second result).
 Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
                          const CallResult& result, TimePoint now);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <utility>
 
@@ -13,6 +14,7 @@
 #include <boost/url/parse.hpp>
 
 #include "approval/sweeper.h"
+#include "audit/canonical.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "engine/call_parser.h"
@@ -74,6 +76,36 @@ bool ValidId(std::string_view id) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
            c == ':';
   });
+}
+
+constexpr size_t kMaxIdempotencyKeyBytes = 255;
+
+// The request's Idempotency-Key (docs/api.md#idempotency): nullopt without one; an error for
+// a key that is empty, longer than 255 bytes, not printable ASCII, or sent twice. The key
+// is bound to the SHA-256 of `what` (the route and its id) and the body's canonical JSON,
+// so the same key with another request is told apart (409).
+Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(const HttpRequest& req,
+                                                               std::string_view what,
+                                                               const json::object& body) {
+  auto range = req.equal_range("Idempotency-Key");
+  if (range.first == range.second) return std::optional<core::IdempotencyKey>();
+  if (std::next(range.first) != range.second) {
+    return Error::Invalid("Idempotency-Key must be sent once");
+  }
+  const std::string_view key(range.first->value().data(), range.first->value().size());
+  if (key.empty() || key.size() > kMaxIdempotencyKeyBytes ||
+      !std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+    return Error::Invalid("Idempotency-Key must be 1 to 255 printable ASCII characters");
+  }
+  std::string canonical(what);
+  canonical.push_back('\n');
+  audit::AppendCanonicalJson(&canonical, body);
+  return std::optional<core::IdempotencyKey>(
+      core::IdempotencyKey{std::string(key), Sha256Hex(canonical)});
+}
+
+HttpResponse IdempotencyConflict(std::string_view reason) {
+  return JsonError(409, "IDEMPOTENCY_KEY_REUSED", reason);
 }
 
 // Parses a request body that must be a JSON object; an empty body is `{}` when allowed.
@@ -167,7 +199,7 @@ struct Route {
   } kind = kNone;
   std::string id;
   std::vector<http::verb> methods;  // allowed
-  const char* allow = "";
+  std::string allow_text;           // the Allow header of a 405
   int wait_seconds = 0;
   audit::AuditQuery audit;  // GET /v1/audit?run_id=&agent=&since=&until=&after_seq=&limit=
   store::RunFilter runs;    // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
@@ -217,75 +249,90 @@ void ParseRunsQuery(boost::urls::params_view params, store::RunFilter* f, std::s
   }
 }
 
+// The route table: every (method, path) the daemon serves, the Route::Kind its handler is
+// dispatched on, and who may call it. Path patterns are OpenAPI's ("{name}": one segment;
+// "{asset}" under /ui: the page's files). ApiRoutes() exposes it (docs/openapi.yaml is
+// checked against it, tests/integration/openapi). A new route is one row here plus its
+// case in Api::Handle.
+struct RouteRow {
+  Route::Kind kind;
+  http::verb verb;
+  const char* method;
+  const char* path;
+  const char* role;  // as ApiRoute::role
+};
+constexpr RouteRow kRouteTable[] = {
+    {Route::kHealth, http::verb::get, "GET", "/healthz", "none"},
+    {Route::kReady, http::verb::get, "GET", "/readyz", "none"},
+    {Route::kMetrics, http::verb::get, "GET", "/metrics", "metrics"},
+    {Route::kUi, http::verb::get, "GET", "/ui", "none"},
+    {Route::kUi, http::verb::get, "GET", "/ui/{asset}", "none"},
+    {Route::kMcp, http::verb::post, "POST", "/mcp/{upstream}", "agent"},
+    {Route::kMcp, http::verb::get, "GET", "/mcp/{upstream}", "agent"},
+    {Route::kMcp, http::verb::delete_, "DELETE", "/mcp/{upstream}", "agent"},
+    {Route::kRuns, http::verb::post, "POST", "/v1/runs", "agent"},
+    {Route::kRuns, http::verb::get, "GET", "/v1/runs", "reviewer,admin"},
+    {Route::kRun, http::verb::get, "GET", "/v1/runs/{run_id}", "any"},
+    {Route::kRunCalls, http::verb::post, "POST", "/v1/runs/{run_id}/calls", "agent"},
+    {Route::kRunUsage, http::verb::post, "POST", "/v1/runs/{run_id}/usage", "agent"},
+    {Route::kRunEnd, http::verb::post, "POST", "/v1/runs/{run_id}/end", "agent"},
+    {Route::kRunEgress, http::verb::post, "POST", "/v1/runs/{run_id}/egress", "agent"},
+    {Route::kCall, http::verb::get, "GET", "/v1/calls/{call_id}", "any"},
+    {Route::kCallResult, http::verb::post, "POST", "/v1/calls/{call_id}/result", "agent"},
+    {Route::kCallRehearsal, http::verb::post, "POST", "/v1/calls/{call_id}/rehearsal", "agent"},
+    {Route::kCallEgressResult, http::verb::post, "POST", "/v1/calls/{call_id}/egress-result",
+     "agent"},
+    {Route::kApprovals, http::verb::get, "GET", "/v1/approvals", "reviewer,admin"},
+    {Route::kApproval, http::verb::get, "GET", "/v1/approvals/{approval_id}", "reviewer,admin"},
+    {Route::kApproval, http::verb::post, "POST", "/v1/approvals/{approval_id}", "reviewer,admin"},
+    {Route::kApprovalWithdraw, http::verb::post, "POST", "/v1/approvals/{approval_id}/withdraw",
+     "agent"},
+    {Route::kToolView, http::verb::post, "POST", "/v1/tools/view", "agent"},
+    {Route::kKill, http::verb::get, "GET", "/v1/kill", "reviewer,admin"},
+    {Route::kKill, http::verb::post, "POST", "/v1/kill", "admin"},
+    {Route::kAudit, http::verb::get, "GET", "/v1/audit", "reviewer,admin"},
+};
+
+// Whether `seg` (the target's path segments) matches `pattern`; the last "{...}" segment
+// it binds is put in *id.
+bool MatchPattern(std::string_view pattern, const std::vector<std::string>& seg, std::string* id) {
+  std::vector<std::string_view> parts;
+  for (size_t from = 1; from <= pattern.size();) {
+    const size_t slash = std::min(pattern.find('/', from), pattern.size());
+    parts.push_back(pattern.substr(from, slash - from));
+    from = slash + 1;
+  }
+  if (parts.size() != seg.size()) return false;
+  std::string bound;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].size() >= 2 && parts[i].front() == '{' && parts[i].back() == '}') {
+      bound = seg[i];
+    } else if (parts[i] != seg[i]) {
+      return false;
+    }
+  }
+  *id = std::move(bound);
+  return true;
+}
+
 Route Match(std::string_view target) {
   Route r;
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return r;
   std::vector<std::string> seg;
   for (auto s : url->segments()) seg.push_back(std::string(s));
-  auto set = [&r](Route::Kind k, std::vector<http::verb> m, const char* allow) {
-    r.kind = k;
-    r.methods = std::move(m);
-    r.allow = allow;
-  };
-  const size_t n = seg.size();
-  if (n == 1 && seg[0] == "healthz") {
-    set(Route::kHealth, {http::verb::get}, "GET");
-  } else if (n == 1 && seg[0] == "readyz") {
-    set(Route::kReady, {http::verb::get}, "GET");
-  } else if (n == 1 && seg[0] == "metrics") {
-    set(Route::kMetrics, {http::verb::get}, "GET");
-  } else if (n >= 1 && seg[0] == "ui") {
-    set(Route::kUi, {http::verb::get}, "GET");
-    r.id = n >= 2 ? seg[1] : "";
-    if (n > 2) r.kind = Route::kNone;
-  } else if (n == 2 && seg[0] == "mcp") {
-    set(Route::kMcp, {http::verb::post, http::verb::get, http::verb::delete_}, "POST, GET, DELETE");
-    r.id = seg[1];
-  } else if (n >= 2 && seg[0] == "v1") {
-    if (seg[1] == "runs") {
-      if (n == 2) {
-        set(Route::kRuns, {http::verb::post, http::verb::get}, "POST, GET");
-      } else if (n == 3) {
-        set(Route::kRun, {http::verb::get}, "GET");
-      } else if (n == 4 && seg[3] == "calls") {
-        set(Route::kRunCalls, {http::verb::post}, "POST");
-      } else if (n == 4 && seg[3] == "usage") {
-        set(Route::kRunUsage, {http::verb::post}, "POST");
-      } else if (n == 4 && seg[3] == "end") {
-        set(Route::kRunEnd, {http::verb::post}, "POST");
-      } else if (n == 4 && seg[3] == "egress") {
-        set(Route::kRunEgress, {http::verb::post}, "POST");
-      }
-      if (r.kind != Route::kNone && n >= 3) r.id = seg[2];
-    } else if (seg[1] == "calls") {
-      if (n == 3) {
-        set(Route::kCall, {http::verb::get}, "GET");
-      } else if (n == 4 && seg[3] == "result") {
-        set(Route::kCallResult, {http::verb::post}, "POST");
-      } else if (n == 4 && seg[3] == "rehearsal") {
-        set(Route::kCallRehearsal, {http::verb::post}, "POST");
-      } else if (n == 4 && seg[3] == "egress-result") {
-        set(Route::kCallEgressResult, {http::verb::post}, "POST");
-      }
-      if (r.kind != Route::kNone) r.id = seg[2];
-    } else if (seg[1] == "approvals") {
-      if (n == 2) {
-        set(Route::kApprovals, {http::verb::get}, "GET");
-      } else if (n == 3) {
-        set(Route::kApproval, {http::verb::get, http::verb::post}, "GET, POST");
-        r.id = seg[2];
-      } else if (n == 4 && seg[3] == "withdraw") {
-        set(Route::kApprovalWithdraw, {http::verb::post}, "POST");
-        r.id = seg[2];
-      }
-    } else if (seg[1] == "tools" && n == 3 && seg[2] == "view") {
-      set(Route::kToolView, {http::verb::post}, "POST");
-    } else if (seg[1] == "kill" && n == 2) {
-      set(Route::kKill, {http::verb::get, http::verb::post}, "GET, POST");
-    } else if (seg[1] == "audit" && n == 2) {
-      set(Route::kAudit, {http::verb::get}, "GET");
+  if (seg.size() == 2 && seg[0] == "ui" && seg[1].empty()) seg.pop_back();  // "/ui/": the page
+  for (const RouteRow& row : kRouteTable) {
+    std::string id;
+    if (!MatchPattern(row.path, seg, &id)) continue;
+    if (r.kind == Route::kNone) {
+      r.kind = row.kind;
+      r.id = std::move(id);
+    } else if (r.kind != row.kind) {
+      continue;  // the first matching route's rows only
     }
+    r.methods.push_back(row.verb);
+    r.allow_text += r.allow_text.empty() ? row.method : std::string(", ") + row.method;
   }
   if (r.kind != Route::kNone &&
       (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
@@ -367,6 +414,12 @@ Route Match(std::string_view target) {
 }
 
 }  // namespace
+
+std::vector<ApiRoute> ApiRoutes() {
+  std::vector<ApiRoute> out;
+  for (const RouteRow& row : kRouteTable) out.push_back(ApiRoute{row.method, row.path, row.role});
+  return out;
+}
 
 RouteInfo DescribeRoute(std::string_view target) {
   Route r = Match(target);
@@ -571,7 +624,7 @@ void Api::Handle(HttpRequest req, Responder r) {
   if (std::find(route.methods.begin(), route.methods.end(), req.method()) == route.methods.end()) {
     HttpResponse res = JsonError(405, "METHOD_NOT_ALLOWED",
                                  std::string(req.method_string()) + " is not allowed here");
-    res.set(http::field::allow, route.allow);
+    res.set(http::field::allow, route.allow_text);
     return r.Send(std::move(res));
   }
   switch (route.kind) {
@@ -682,6 +735,10 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
   const auto start = std::chrono::steady_clock::now();
   const std::string& agent_id = c.principal.agent_id;
   auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/false);
+  Result<std::optional<core::IdempotencyKey>> key =
+      body.ok() ? ReadIdempotencyKey(req, "POST /v1/runs/" + run_id + "/calls", *body)
+                : Result<std::optional<core::IdempotencyKey>>(std::nullopt);
+  if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   Result<ToolCall> call =
       body.ok() ? engine::ToolCallFromJson(json::value(std::move(*body))) : body.error();
   if (!call.ok()) {
@@ -696,12 +753,13 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
     traceparent = std::string(it->value());
   }
   DecideAndReply(c, std::move(run_id), std::move(call).value(), std::move(r), start,
-                 std::move(traceparent));
+                 std::move(traceparent), {}, key->value_or(core::IdempotencyKey{}));
 }
 
 void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
                          std::chrono::steady_clock::time_point start, std::string traceparent,
-                         std::function<void(const core::GuardResponse&)> observe) {
+                         std::function<void(const core::GuardResponse&)> observe,
+                         core::IdempotencyKey idempotency) {
   const std::string& agent_id = c.principal.agent_id;
   guard_->DecideAsync(
       agent_id, c.principal.name, run_id, std::move(call),
@@ -715,6 +773,8 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Res
                 return r.Send(JsonError(404, "NOT_FOUND", "unknown run"));
               case ErrorKind::kPermissionDenied:
                 return r.Send(Forbidden("the run belongs to another agent"));
+              case ErrorKind::kAlreadyExists:  // the Idempotency-Key with another request
+                return r.Send(IdempotencyConflict(g.decision.reason));
               case ErrorKind::kInvalidArgument:
                 metrics_->RecordDecision(agent_id, Code::kInvalidRequest,
                                          std::chrono::steady_clock::now() - start);
@@ -730,10 +790,12 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Res
               g.decision.code != Code::kKillSwitch) {
             metrics_->RunHalted();
           }
-          r.Send(JsonResponse(200, DecideReply(g)));
+          HttpResponse res = JsonResponse(200, DecideReply(g));
+          if (g.replayed) res.set("Idempotent-Replayed", "true");
+          r.Send(std::move(res));
         });
       },
-      traceparent);
+      traceparent, std::move(idempotency));
 }
 
 namespace {
@@ -947,10 +1009,15 @@ void Api::HandleListRuns(store::RunFilter filter, Responder r) {
 void Api::HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r) {
   auto body = ParseObjectBody(req, options_.max_body_bytes, false);
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  auto key = ReadIdempotencyKey(req, "POST /v1/runs/" + run_id + "/usage", *body);
+  if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   auto usage = engine::UsageFromJson(json::value(std::move(*body)));
   if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
-  Blocking([this, c, r, run_id, u = *usage] {
-    Status s = store_->AddUsage(run_id, c.principal.agent_id, u);
+  Blocking([this, c, r, run_id, u = *usage, k = key->value_or(core::IdempotencyKey{})] {
+    Status s = store_->AddUsageOnce(run_id, c.principal.agent_id, u, k);
+    if (!s.ok() && s.error().kind == ErrorKind::kAlreadyExists && !k.key.empty()) {
+      return r.Send(IdempotencyConflict(s.error().message));
+    }
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });
 }
@@ -1088,10 +1155,13 @@ Result<store::CallResult> Api::ParseResultBody(const json::object& o) const {
 void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call_id, Responder r) {
   auto body = ParseObjectBody(req, options_.max_body_bytes, false);
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  auto key = ReadIdempotencyKey(req, "POST /v1/calls/" + call_id + "/result", *body);
+  if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   auto parsed = ParseResultBody(*body);
   if (!parsed.ok()) return r.Send(InvalidRequest(parsed.error().message));
   store::CallResult result = std::move(parsed).value();
   result.policies = policies_->Current();  // a result may move the run's workflow
+  if (*key) result.idempotency = std::move(**key);
   Blocking([this, c, r, call_id, result = std::move(result)]() mutable {
     // Receipts of this daemon's egress decisions made while the call was in flight: taken
     // only for the call's own agent (another agent's token cannot make them vanish).
@@ -1102,6 +1172,10 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
       }
     }
     Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
+    if (!s.ok() && s.error().kind == ErrorKind::kAlreadyExists && !result.idempotency.key.empty() &&
+        s.error().message.rfind("Idempotency-Key", 0) == 0) {
+      return r.Send(IdempotencyConflict(s.error().message));
+    }
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });
 }

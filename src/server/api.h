@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio/thread_pool.hpp>
 
@@ -73,6 +74,18 @@ struct RouteInfo {
 };
 RouteInfo DescribeRoute(std::string_view target);
 
+// One route the daemon serves, from the router's table (api.cc): its method, its path as
+// OpenAPI writes it ("/v1/runs/{run_id}/calls"), and who may call it: "none" (no token),
+// "metrics" (the scrape secret, when one is set), "agent", "admin", "reviewer,admin" or
+// "any" (any valid token). docs/openapi.yaml must document exactly these
+// (tests/integration/openapi).
+struct ApiRoute {
+  std::string_view method;
+  std::string_view path;
+  std::string_view role;
+};
+std::vector<ApiRoute> ApiRoutes();
+
 class Api final : public RequestHandler {
  public:
   Api(ApiOptions options, core::Guard* guard, store::Store* store,
@@ -115,7 +128,8 @@ class Api final : public RequestHandler {
   // `observe`, when set, sees the Guard's answer first (HandleEgress: outcome receipts).
   void DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
                       std::chrono::steady_clock::time_point start, std::string traceparent,
-                      std::function<void(const core::GuardResponse&)> observe = {});
+                      std::function<void(const core::GuardResponse&)> observe = {},
+                      core::IdempotencyKey idempotency = {});
   // POST /v1/runs/{id}/egress {"host","port","address"[,"in_flight_call_id"]}: one
   // connection of an egress proxy, decided as a call of kind kEgress (set here only).
   void HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std::string run_id);

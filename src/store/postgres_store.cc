@@ -135,6 +135,14 @@ constexpr const char* kPgMigrations[] = {
     "  tokens BIGINT NOT NULL DEFAULT 0,"
     "  cost_micros BIGINT NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (agent_id, day));",
+    // 3: Idempotency-Keys, as the SQLite store's migration 8.
+    "CREATE TABLE idempotency_keys ("
+    "  run_id TEXT NOT NULL,"
+    "  idem_key TEXT NOT NULL,"
+    "  request_sha256 TEXT NOT NULL,"
+    "  answer TEXT NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (run_id, idem_key));",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -272,6 +280,15 @@ class PostgresStore::Impl {
     std::map<std::pair<std::string, int64_t>, Day> days;              // (agent, day): as read
     std::map<std::pair<std::string, int64_t>, Day> day_adds;          // (agent, day): to add
     std::vector<std::tuple<std::string, std::string, int64_t>> hits;  // to insert
+    // Idempotency keys (run id, key): as read by a prefetch (after the audit head's lock,
+    // which serialises every writing transaction: exact), and those this batch saves.
+    std::map<std::pair<std::string, std::string>, std::optional<core::IdempotencyRow>> idem;
+    struct IdemWrite {
+      std::string run_id, key;
+      core::IdempotencyRow row;
+      int64_t at_ms = 0;
+    };
+    std::vector<IdemWrite> idem_writes;
   };
 
   // One queued operation. `apply` runs in memory on the batch (possibly several times:
@@ -517,6 +534,25 @@ class PostgresStore::Impl {
     }
     void AppendAudit(audit::AuditEvent event) override { b_.events.push_back(std::move(event)); }
     core::ApprovalRows& approvals() override { return approvals_; }
+    Result<std::optional<core::IdempotencyRow>> LoadIdempotency(std::string_view run_id,
+                                                                std::string_view key) override {
+      for (auto it = b_.idem_writes.rbegin(); it != b_.idem_writes.rend(); ++it) {
+        if (it->run_id == run_id && it->key == key) {
+          return std::optional<core::IdempotencyRow>(it->row);
+        }
+      }
+      auto it = b_.idem.find({std::string(run_id), std::string(key)});
+      if (it == b_.idem.end()) {
+        return Error::Internal("store: the idempotency key was not read for this request");
+      }
+      return it->second;
+    }
+    Status SaveIdempotency(std::string_view run_id, std::string_view key,
+                           const core::IdempotencyRow& row, TimePoint now) override {
+      b_.idem_writes.push_back(
+          Batch::IdemWrite{std::string(run_id), std::string(key), row, Millis(now)});
+      return Status::Ok();
+    }
 
    private:
     Batch& b_;
@@ -737,10 +773,11 @@ class PostgresStore::Impl {
       }
       const size_t calls = b.calls.size(), events = b.events.size(),
                    kill_writes = b.kill_writes.size(), sql_size = b.sql.size(),
-                   hits = b.hits.size();
+                   hits = b.hits.size(), idem_writes = b.idem_writes.size();
       const auto day_adds = b.day_adds;
       Status s = ops[i]->apply(b);
       if (!s.ok()) {
+        b.idem_writes.resize(idem_writes);
         b.calls.resize(calls);
         b.events.resize(events);
         b.kill_writes.resize(kill_writes);
@@ -838,6 +875,23 @@ class PostgresStore::Impl {
           sql.push_back(',');
           pg::AppendLiteral(&sql, *t);
         }
+        sql.push_back(')');
+      }
+      sql.push_back(';');
+    }
+    if (!b.idem_writes.empty()) {
+      sql.append(
+          "INSERT INTO idempotency_keys(run_id, idem_key, request_sha256, answer, created_ms)"
+          " VALUES ");
+      for (size_t i = 0; i < b.idem_writes.size(); ++i) {
+        const Batch::IdemWrite& w = b.idem_writes[i];
+        if (i > 0) sql.push_back(',');
+        sql.push_back('(');
+        for (const std::string* t : {&w.run_id, &w.key, &w.row.request_sha256, &w.row.answer}) {
+          pg::AppendLiteral(&sql, *t);
+          sql.push_back(',');
+        }
+        AppendInt(&sql, w.at_ms);
         sql.push_back(')');
       }
       sql.push_back(';');
@@ -1022,6 +1076,27 @@ Result<core::RunInfo> PostgresStore::GetRun(std::string_view run_id) {
   });
 }
 
+namespace {
+
+// Reads the idempotency key (run_id, key) into the batch (a prefetch: after the audit head's
+// lock, so no other transaction saves it until this one ends).
+Status ReadIdempotency(PgConn& c, PostgresStore::Impl::Batch& b, const std::string& run_id,
+                       const std::string& key, std::string* sqlstate) {
+  if (b.idem.count({run_id, key}) != 0) return Status::Ok();
+  Result<PgResult> r = c.Exec(
+      "SELECT request_sha256, answer FROM idempotency_keys WHERE run_id = $1 AND idem_key = $2",
+      {run_id, key}, sqlstate);
+  if (!r.ok()) return r.error();
+  std::optional<core::IdempotencyRow> row;
+  if (r->rows() > 0) {
+    row = core::IdempotencyRow{std::string(r->Text(0, 0)), std::string(r->Text(0, 1))};
+  }
+  b.idem[{run_id, key}] = std::move(row);
+  return Status::Ok();
+}
+
+}  // namespace
+
 void PostgresStore::DecideAsync(core::DecideRequest request, core::DecideFn decide,
                                 DecideCallback done) {
   struct State {
@@ -1068,6 +1143,16 @@ void PostgresStore::DecideAsync(core::DecideRequest request, core::DecideFn deci
       return Status::Ok();
     };
   }
+  if (!st->rq.idempotency.key.empty()) {
+    prefetch = [st, counts = std::move(prefetch)](PgConn& c, Impl::Batch& b,
+                                                  std::vector<std::string>* more,
+                                                  std::string* sqlstate) -> Status {
+      if (counts) {
+        if (Status s = counts(c, b, more, sqlstate); !s.ok()) return s;
+      }
+      return ReadIdempotency(c, b, st->rq.run_id, st->rq.idempotency.key, sqlstate);
+    };
+  }
   impl_->Submit(Impl::Op{std::move(ids),
                          [impl, st](Impl::Batch& b) {
                            Impl::Txn txn(b);
@@ -1102,6 +1187,22 @@ Status PostgresStore::AddUsage(std::string_view run_id, std::string_view agent_i
     Impl::Txn txn(b);
     return core::AddUsageInTxn(txn, id, agent, usage, now);
   });
+}
+
+Status PostgresStore::AddUsageOnce(std::string_view run_id, std::string_view agent_id,
+                                   const Usage& usage, const core::IdempotencyKey& key) {
+  if (key.key.empty()) return AddUsage(run_id, agent_id, usage);
+  const std::string id(run_id), agent(agent_id);
+  const TimePoint now = impl_->Now();
+  return impl_->SubmitAndWait(
+      {id},
+      [&](Impl::Batch& b) {
+        Impl::Txn txn(b);
+        return core::AddUsageInTxn(txn, id, agent, usage, now, key);
+      },
+      [&](PgConn& c, Impl::Batch& b, std::vector<std::string>*, std::string* sqlstate) {
+        return ReadIdempotency(c, b, id, key.key, sqlstate);
+      });
 }
 
 Status PostgresStore::SetKill(const KillEntry& entry) {
@@ -1341,7 +1442,11 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
         if (ec) return Error::Corrupt("store: calls.args_json is not valid JSON");
         if (args.is_object()) row.args = std::move(args.get_object());
         runs->push_back(row.run_id);
+        const std::string run_id = row.run_id;
         b.call_rows[id] = std::move(row);
+        if (!result.idempotency.key.empty()) {
+          return ReadIdempotency(c, b, run_id, result.idempotency.key, sqlstate);
+        }
         return Status::Ok();
       });
 }

@@ -77,7 +77,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -95,6 +95,8 @@ class PostgresStore final : public Store {
   void DecideAsync(core::DecideRequest request, core::DecideFn decide,
                    DecideCallback done) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+  Status AddUsageOnce(std::string_view run_id, std::string_view agent_id, const Usage& usage,
+                      const core::IdempotencyKey& key) override;
   bool KeepsSequenceState() const override { return true; }  // runs.sequence_json
 
   // Store

@@ -49,7 +49,7 @@ using internal::ParseRecords;
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -134,6 +134,15 @@ constexpr const char* kMigrations[] = {
     "  tokens BIGINT NOT NULL DEFAULT 0,"
     "  cost_micros BIGINT NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (agent_id, day));",
+    // 8: Idempotency-Keys (docs/api.md#idempotency), kept per run as long as the run (runs
+    // are never pruned): the request's hash and the answer the core composed.
+    "CREATE TABLE IF NOT EXISTS idempotency_keys ("
+    "  run_id TEXT NOT NULL,"
+    "  idem_key TEXT NOT NULL,"
+    "  request_sha256 TEXT NOT NULL,"
+    "  answer TEXT NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (run_id, idem_key));",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -188,6 +197,11 @@ constexpr const char* kSelectCall =
     " FROM calls WHERE call_id = ?";
 constexpr const char* kSetResult =
     "UPDATE calls SET result_json = ?, result_ms = ? WHERE call_id = ?";
+constexpr const char* kSelectIdempotency =
+    "SELECT request_sha256, answer FROM idempotency_keys WHERE run_id = ? AND idem_key = ?";
+constexpr const char* kInsertIdempotency =
+    "INSERT INTO idempotency_keys(run_id, idem_key, request_sha256, answer, created_ms)"
+    " VALUES (?,?,?,?,?)";
 constexpr const char* kInsertToken =
     "INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms)"
     " VALUES (?,?,?,?,?,?)";
@@ -909,6 +923,33 @@ class SqliteStore::Impl {
     }
     void AppendAudit(audit::AuditEvent event) override { b_.events->push_back(std::move(event)); }
     core::ApprovalRows& approvals() override { return *this; }
+    // On the writer connection, inside the batch's write transaction: a key saved by an
+    // earlier operation of the batch (a racing retry) is found.
+    Result<std::optional<core::IdempotencyRow>> LoadIdempotency(std::string_view run_id,
+                                                                std::string_view key) override {
+      Result<sqlite3_stmt*> s = impl_.writer_.Get(kSelectIdempotency);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, run_id).Text(2, key);
+      const int rc = q.Step();
+      if (rc == SQLITE_DONE) return std::optional<core::IdempotencyRow>();
+      if (rc != SQLITE_ROW) return SqlError(impl_.writer_.db(), "read idempotency key");
+      return std::optional<core::IdempotencyRow>(
+          core::IdempotencyRow{std::string(q.ColText(0)), std::string(q.ColText(1))});
+    }
+    Status SaveIdempotency(std::string_view run_id, std::string_view key,
+                           const core::IdempotencyRow& row, TimePoint now) override {
+      Result<sqlite3_stmt*> s = impl_.writer_.Get(kInsertIdempotency);
+      if (!s.ok()) return s.error();
+      Query q(*s);
+      q.Text(1, run_id)
+          .Text(2, key)
+          .Text(3, row.request_sha256)
+          .Text(4, row.answer)
+          .Int(5, Millis(now));
+      if (q.Step() != SQLITE_DONE) return SqlError(impl_.writer_.db(), "save idempotency key");
+      return Status::Ok();
+    }
 
    private:
     // core::ApprovalRows (approval rules still here until they move into the core).
@@ -979,9 +1020,9 @@ class SqliteStore::Impl {
   // Usage, results and the end of a run: the core's transaction functions
   // (core/run_txn.h) in this batch. They save the run (into the cache) last.
   Status ApplyAddUsage(Batch& b, std::string_view run_id, std::string_view agent_id,
-                       const Usage& usage, TimePoint now) {
+                       const Usage& usage, TimePoint now, const core::IdempotencyKey& key = {}) {
     Txn txn(*this, b);
-    return core::AddUsageInTxn(txn, run_id, agent_id, usage, now);
+    return core::AddUsageInTxn(txn, run_id, agent_id, usage, now, key);
   }
 
   Status ApplyRecordResult(Batch& b, std::string_view call_id, std::string_view agent_id,
@@ -1808,6 +1849,13 @@ Status SqliteStore::AddUsage(std::string_view run_id, std::string_view agent_id,
   const TimePoint now = impl_->Now();
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) { return impl_->ApplyAddUsage(b, run_id, agent_id, usage, now); });
+}
+
+Status SqliteStore::AddUsageOnce(std::string_view run_id, std::string_view agent_id,
+                                 const Usage& usage, const core::IdempotencyKey& key) {
+  const TimePoint now = impl_->Now();
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) { return impl_->ApplyAddUsage(b, run_id, agent_id, usage, now, key); });
 }
 
 Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,

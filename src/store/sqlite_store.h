@@ -54,6 +54,8 @@ class SqliteStore final : public Store {
   void DecideAsync(core::DecideRequest request, core::DecideFn decide,
                    DecideCallback done) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
+  Status AddUsageOnce(std::string_view run_id, std::string_view agent_id, const Usage& usage,
+                      const core::IdempotencyKey& key) override;
   bool KeepsSequenceState() const override { return true; }  // runs.sequence_json
 
   // Store

@@ -104,6 +104,14 @@ class ApprovalRows {
                              const engine::Evaluation& ev) = 0;
 };
 
+// An Idempotency-Key as the store keeps it, in its run: the hash of the request it came with
+// and the answer the core composed for it (opaque to the backend; "" for answers without a
+// body).
+struct IdempotencyRow {
+  std::string request_sha256;
+  std::string answer;
+};
+
 class StateTxn {
  public:
   virtual ~StateTxn() = default;
@@ -150,6 +158,21 @@ class StateTxn {
   virtual bool KeepsAudit() const { return true; }
 
   virtual ApprovalRows& approvals() = 0;
+
+  // Idempotency keys (docs/api.md#idempotency), kept per run, as long as the run is: the
+  // row of (run_id, key) as of this transaction (this transaction's own saves included), or
+  // nullopt. A backend that keeps none answers kUnavailable, so a keyed request fails closed.
+  virtual Result<std::optional<IdempotencyRow>> LoadIdempotency(std::string_view run_id,
+                                                                std::string_view key) {
+    (void)run_id, (void)key;
+    return Error::Unavailable("store: this store keeps no idempotency keys");
+  }
+  // Inserts the row of (run_id, key), absent as of LoadIdempotency in this transaction.
+  virtual Status SaveIdempotency(std::string_view run_id, std::string_view key,
+                                 const IdempotencyRow& row, TimePoint now) {
+    (void)run_id, (void)key, (void)row, (void)now;
+    return Error::Unavailable("store: this store keeps no idempotency keys");
+  }
 };
 
 }  // namespace interlock::core

@@ -420,5 +420,124 @@ TYPED_TEST(RunStoreContract, BudgetRaceAllowsExactlyTheCap) {
   EXPECT_EQ(denied.load(), kThreads * kEach - static_cast<int>(kCap));
 }
 
+// --- Idempotency-Key (docs/api.md#idempotency): kept in the store, checked in the
+// transaction that counts the step, for every backend.
+
+template <class B>
+class Idempotency : public RunStoreContract<B> {
+ protected:
+  DecideRequest Keyed(const std::string& run_id, const std::string& key,
+                      const std::string& hash = "h1") {
+    DecideRequest rq = this->Request(run_id, "a");
+    rq.idempotency = core::IdempotencyKey{key, hash};
+    return rq;
+  }
+};
+TYPED_TEST_SUITE(Idempotency, Backends);
+
+TYPED_TEST(Idempotency, RetryAfterDroppedConnectionCountsOneStep) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<CallRecord> first = this->store().Decide(this->Keyed("r1", "k1"), this->Allow());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_FALSE(first->replayed);
+  Result<CallRecord> retry = this->store().Decide(this->Keyed("r1", "k1"), this->Allow());
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_TRUE(retry->replayed);
+  EXPECT_EQ(retry->call_id, first->call_id);
+  EXPECT_EQ(retry->decision.verdict, first->decision.verdict);
+  EXPECT_EQ(retry->decision.code, first->decision.code);
+  const core::RunInfo info = *this->store().GetRun("r1");
+  EXPECT_EQ(info.state.steps, 1u);
+  EXPECT_EQ(info.state.records.at("read"), 1u);
+  if (this->backend_.Reopen()) {  // the key is in the store, not in memory
+    Result<CallRecord> later = this->store().Decide(this->Keyed("r1", "k1"), this->Allow());
+    ASSERT_TRUE(later.ok()) << later.error().message;
+    EXPECT_EQ(later->call_id, first->call_id);
+    EXPECT_EQ(this->store().GetRun("r1")->state.steps, 1u);
+  }
+}
+
+TYPED_TEST(Idempotency, SameKeyDifferentBodyIs409) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  ASSERT_TRUE(this->store().Decide(this->Keyed("r1", "k1", "h1"), this->Allow()).ok());
+  Result<CallRecord> other = this->store().Decide(this->Keyed("r1", "k1", "h2"), this->Allow());
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().GetRun("r1")->state.steps, 1u);
+}
+
+TYPED_TEST(Idempotency, KeyFromAnotherRunIsNotReused) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  ASSERT_TRUE(this->store().CreateRun("a", "r2", T0()).ok());
+  Result<CallRecord> one = this->store().Decide(this->Keyed("r1", "k1"), this->Allow());
+  Result<CallRecord> two = this->store().Decide(this->Keyed("r2", "k1"), this->Allow());
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_FALSE(two->replayed);
+  EXPECT_NE(one->call_id, two->call_id);
+  EXPECT_EQ(this->store().GetRun("r2")->state.steps, 1u);
+}
+
+TYPED_TEST(Idempotency, KeyOfAnotherAgentsRunRevealsNothing) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  ASSERT_TRUE(this->store().Decide(this->Keyed("r1", "k1"), this->Allow()).ok());
+  DecideRequest foreign = this->Keyed("r1", "k1");
+  foreign.agent_id = "b";
+  Result<CallRecord> r = this->store().Decide(foreign, this->Allow());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kPermissionDenied);
+}
+
+TYPED_TEST(Idempotency, RacingRetriesCountOnce) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  constexpr int kThreads = 8;
+  std::vector<std::string> ids(kThreads);
+  std::atomic<int> replays{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Result<CallRecord> r = this->store().Decide(this->Keyed("r1", "race"), this->Allow());
+      if (r.ok()) {
+        ids[t] = r->call_id;
+        if (r->replayed) ++replays;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (const std::string& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_FALSE(ids[0].empty());
+  EXPECT_EQ(replays.load(), kThreads - 1);
+  EXPECT_EQ(this->store().GetRun("r1")->state.steps, 1u);
+}
+
+TYPED_TEST(Idempotency, UsageRetryCountsOnce) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  const core::IdempotencyKey key{"u1", "h1"};
+  ASSERT_TRUE(this->store().AddUsageOnce("r1", "a", Usage{5, 6}, key).ok());
+  ASSERT_TRUE(this->store().AddUsageOnce("r1", "a", Usage{5, 6}, key).ok());
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 5u);
+  Status other = this->store().AddUsageOnce("r1", "a", Usage{9, 9}, {"u1", "h2"});
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 5u);
+}
+
+TYPED_TEST(Idempotency, ResultRetryRecordsOnce) {
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), this->Allow());
+  ASSERT_TRUE(c.ok());
+  core::CallResult res;
+  res.output_json = "{\"x\":1}";
+  res.usage = Usage{7, 9};
+  res.idempotency = core::IdempotencyKey{"res1", "h1"};
+  ASSERT_TRUE(this->backend_.RecordResult(c->call_id, "a", res).ok());
+  Status again = this->backend_.RecordResult(c->call_id, "a", res);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 7u);
+  res.idempotency.request_sha256 = "h2";
+  Status other = this->backend_.RecordResult(c->call_id, "a", res);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().kind, ErrorKind::kAlreadyExists);
+}
+
 }  // namespace
 }  // namespace interlock
