@@ -75,11 +75,11 @@ def approve_when_pending(call_id_box: list, verdict: str, comment: str = "ok") -
 
 
 def daemon_has_idempotency_keys() -> bool:
-    """True once the daemon's contract (docs/openapi.yaml) documents Idempotency-Key: from
-    then on the counted-once assertion is strict."""
+    """True once the daemon's source reads Idempotency-Key (src/server/api.cc, merged from
+    branch apicontract): from then on the counted-once assertion is strict."""
     src = os.environ.get("INTERLOCK_SOURCE_DIR", "")
     try:
-        with open(os.path.join(src, "docs", "openapi.yaml")) as f:
+        with open(os.path.join(src, "src", "server", "api.cc")) as f:
             return "Idempotency-Key" in f.read()
     except OSError:
         return True  # unknown: be strict
@@ -345,6 +345,24 @@ class Failures(unittest.TestCase):
             self.assertEqual(len(decisions), 1)
         finally:
             proxy.close()
+
+    def test_retried_usage_and_result_after_dropped_response_count_once(self):
+        if not daemon_has_idempotency_keys():
+            self.skipTest("the daemon does not implement Idempotency-Key yet")
+        for route in (b"/usage HTTP/1.1", b"/result HTTP/1.1"):
+            proxy = DroppingProxy(D.port, route)
+            try:
+                c = client(url=f"http://127.0.0.1:{proxy.port}")
+                with c.run() as run:
+                    if route.startswith(b"/usage"):
+                        run.report_usage(tokens=100)
+                    else:
+                        d = run.decide("echo", {})
+                        run.report_result(d.call_id, ok=True, output="x", tokens=100)
+                    self.assertEqual(proxy.dropped, 1)
+                    self.assertEqual(run.state()["tokens"], 100, route)
+            finally:
+                proxy.close()
 
     def test_token_never_in_errors_reprs_or_logs(self):
         secrets = [TOKENS["agent"], "ilk_not_a_real_token_0000"]
