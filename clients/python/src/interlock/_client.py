@@ -1,0 +1,330 @@
+"""The blocking client: Client, Run, the current run and the guarded decorator."""
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import json
+import logging
+import os
+import threading
+import time
+import urllib.parse
+import uuid
+from typing import Any, Callable, Dict, Iterator, Optional, TypeVar
+from contextlib import contextmanager
+
+from ._transport import Transport
+from .decision import Decision
+from .errors import (ApprovalAborted, ApprovalTimeout, Conflict, Denied, InterlockError,
+                     NoActiveRun)
+
+log = logging.getLogger("interlock")
+T = TypeVar("T")
+
+# The run guarded functions use: set by `with client.run()` / `async with client.run()`.
+current_run: "contextvars.ContextVar[Any]" = contextvars.ContextVar("interlock_current_run",
+                                                                   default=None)
+
+DEFAULT_URL = "http://127.0.0.1:8181"
+DEFAULT_APPROVAL_TIMEOUT = 900.0  # seconds a guard waits for a reviewer by default
+DEFAULT_POLL_WAIT = 30  # seconds per long poll (the daemon caps it at max_wait_seconds)
+
+
+def _usage(usage: Optional[Dict[str, Any]], tokens: Optional[int],
+           cost_usd: Optional[float]) -> Optional[Dict[str, Any]]:
+    out = dict(usage or {})
+    if tokens is not None:
+        out["tokens"] = tokens
+    if cost_usd is not None:
+        out["cost_usd"] = cost_usd
+    return out or None
+
+
+def _jsonable(value: Any) -> Any:
+    """The output as JSON: as is when it serializes, else its str()."""
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError):
+        return str(value)
+
+
+class Client:
+    """A client for one agent token.
+
+    ``url`` and ``token`` default to ``$INTERLOCK_URL`` (else http://127.0.0.1:8181) and
+    ``$INTERLOCK_TOKEN``. ``timeout`` bounds every request (seconds); network failures and
+    503 answers are retried ``retries`` times with exponential backoff, then raise
+    ``Unavailable``.
+    """
+
+    def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *,
+                 timeout: float = 10.0, retries: int = 3, backoff: float = 0.2,
+                 max_backoff: float = 2.0, ca_file: Optional[str] = None,
+                 approval_timeout: float = DEFAULT_APPROVAL_TIMEOUT,
+                 poll_wait: int = DEFAULT_POLL_WAIT):
+        url = url or os.environ.get("INTERLOCK_URL") or DEFAULT_URL
+        token = token if token is not None else os.environ.get("INTERLOCK_TOKEN", "")
+        self._transport = Transport(url, token, timeout, retries, backoff, max_backoff, ca_file)
+        self.approval_timeout = approval_timeout
+        self.poll_wait = max(1, int(poll_wait))
+
+    @property
+    def url(self) -> str:
+        return self._transport.base_url
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(url={self.url!r})"
+
+    # -- runs ---------------------------------------------------------------------------
+    def start_run(self) -> "Run":
+        """POST /v1/runs. Prefer ``with client.run() as run``, which also ends it."""
+        _, body = self._transport.request("POST", "/v1/runs", {},
+                                          idempotency_key=str(uuid.uuid4()))
+        run_id = body.get("run_id") if isinstance(body, dict) else None
+        if not isinstance(run_id, str) or not run_id:
+            raise InterlockError("POST /v1/runs: the answer has no run_id")
+        return Run(self, run_id, body.get("agent_id", ""))
+
+    def attach_run(self, run_id: str) -> "Run":
+        """A Run object for a run started elsewhere (same agent token)."""
+        return Run(self, run_id, "")
+
+    @contextmanager
+    def run(self, run_id: Optional[str] = None, *, end: bool = True) -> Iterator["Run"]:
+        """Starts a run (or attaches to ``run_id``), makes it the current run for
+        ``@client.guarded`` functions, and ends it on exit (``end=False`` to keep it)."""
+        r = self.attach_run(run_id) if run_id else self.start_run()
+        token = current_run.set(r)
+        try:
+            yield r
+        except BaseException:
+            current_run.reset(token)
+            if end:
+                try:
+                    r.end()
+                except InterlockError as e:  # do not hide the original exception
+                    log.warning("ending run %s failed: %s", r.run_id, e)
+            raise
+        current_run.reset(token)
+        if end:
+            r.end()
+
+    def get_call(self, call_id: str, wait: int = 0) -> Decision:
+        """GET /v1/calls/{call_id}[?wait=]."""
+        path = "/v1/calls/" + urllib.parse.quote(call_id, safe="")
+        if wait > 0:
+            path += f"?wait={int(wait)}"
+        _, body = self._transport.request("GET", path,
+                                          timeout=self._transport.timeout + max(0, wait))
+        return Decision.from_json(body)
+
+    # -- the decorator --------------------------------------------------------------------
+    def guarded(self, tool: str, **guard_options: Any) -> Callable[[Callable[..., T]],
+                                                                   Callable[..., T]]:
+        """Decorator: every call of the function goes through ``run.guard(tool, args, fn)``
+        on the current run; its arguments (bound by name, defaults included) are the tool's
+        args. Outside a run it raises ``NoActiveRun`` and the function does not run."""
+
+        def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+            sig = inspect.signature(fn)
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> T:
+                run = current_run.get()
+                if run is None or not isinstance(run, Run):
+                    raise NoActiveRun(f"{tool}: no current run (use `with client.run():`)")
+                bound = sig.bind(*args, **kwargs)
+                bound.apply_defaults()
+                return run.guard(tool, tool_args(sig, bound),
+                                 lambda **_: fn(*bound.args, **bound.kwargs), **guard_options)
+
+            return wrapper
+
+        return wrap
+
+
+def tool_args(sig: inspect.Signature, bound: inspect.BoundArguments) -> Dict[str, Any]:
+    """The tool's args from a decorated function's bound arguments: by name, defaults
+    included, ``self``/``cls`` left out, ``**kwargs`` merged in."""
+    out: Dict[str, Any] = {}
+    params = list(sig.parameters.values())
+    for i, (name, value) in enumerate(bound.arguments.items()):
+        p = sig.parameters[name]
+        if i == 0 and name in ("self", "cls") and params and params[0].name == name:
+            continue
+        if p.kind == inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        elif p.kind == inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                out[name] = list(value)
+        else:
+            out[name] = value
+    return out
+
+
+class Run:
+    """One run of the agent: decide, guard, report, end."""
+
+    def __init__(self, client: Client, run_id: str, agent_id: str = ""):
+        self.client = client
+        self.run_id = run_id
+        self.agent_id = agent_id
+
+    def __repr__(self) -> str:
+        return f"Run(run_id={self.run_id!r}, agent_id={self.agent_id!r})"
+
+    @property
+    def _t(self) -> Transport:
+        return self.client._transport
+
+    def _path(self, tail: str) -> str:
+        return "/v1/runs/" + urllib.parse.quote(self.run_id, safe="") + tail
+
+    def decide(self, tool: str, args: Optional[Dict[str, Any]] = None, *,
+               usage: Optional[Dict[str, Any]] = None, tokens: Optional[int] = None,
+               cost_usd: Optional[float] = None, approval_id: Optional[str] = None,
+               traceparent: Optional[str] = None, idempotency_key: Optional[str] = None
+               ) -> Decision:
+        """POST /v1/runs/{run_id}/calls: the decision (a deny is returned, not raised)."""
+        body: Dict[str, Any] = {"tool": tool, "args": args if args is not None else {}}
+        u = _usage(usage, tokens, cost_usd)
+        if u:
+            body["usage"] = u
+        if approval_id:
+            body["approval_id"] = approval_id
+        _, resp = self._t.request(
+            "POST", self._path("/calls"), body,
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+            extra_headers={"traceparent": traceparent} if traceparent else None,
+            decision_400=True)
+        return Decision.from_json(resp, tool)
+
+    def wait_for_approval(self, decision: Decision, *, timeout: Optional[float] = None,
+                          abort: Optional[threading.Event] = None,
+                          on_pending: Optional[Callable[[Decision], None]] = None) -> Decision:
+        """Waits for the final decision of an ``approval_required`` call by long polls.
+
+        Returns the allow; raises ``Denied`` (``ApprovalTimeout`` for a timeout, either
+        the daemon's or ``timeout`` seconds here; ``ApprovalAborted`` when ``abort`` is
+        set). When this side gives up, the approval is withdrawn. ``on_pending(decision)``
+        is called once before waiting (e.g. to show ``decision.approval_url``)."""
+        if not decision.approval_required:
+            return _final(decision)
+        if not decision.call_id:
+            raise Denied(decision, f"{decision.tool}: approval_required without a call_id")
+        if on_pending is not None:
+            on_pending(decision)
+        limit = self.client.approval_timeout if timeout is None else timeout
+        deadline = time.monotonic() + max(0.0, limit)
+        last = decision
+        while True:
+            if abort is not None and abort.is_set():
+                self._withdraw(last, "the client aborted the wait")
+                raise ApprovalAborted(last, f"{decision.tool}: wait for approval aborted")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._withdraw(last, "the client's approval deadline passed")
+                raise ApprovalTimeout(last, f"{decision.tool}: no verdict within {limit:g}s "
+                                            f"(approval {decision.approval_id} withdrawn)")
+            wait = min(self.client.poll_wait, max(1, int(left)))
+            if abort is not None:
+                wait = 1  # short polls so that an abort is seen within about a second
+            if left < 1:
+                time.sleep(left)
+                continue
+            try:
+                d = self.client.get_call(decision.call_id, wait)
+            except InterlockError:
+                raise
+            except BaseException:  # KeyboardInterrupt, SystemExit: nobody waits any more
+                self._withdraw(last, "the client stopped waiting")
+                raise
+            if d.decision == "approval_required" or d.pending:
+                last = d
+                continue
+            if not d.tool:
+                d = Decision.from_json({**d.raw, "tool": decision.tool}, decision.tool)
+            return _final(d)
+
+    def _withdraw(self, decision: Decision, reason: str) -> None:
+        if not decision.approval_id:
+            return
+        try:
+            self._t.request("POST", "/v1/approvals/" +
+                            urllib.parse.quote(decision.approval_id, safe="") + "/withdraw",
+                            {"reason": reason}, idempotency_key=str(uuid.uuid4()))
+        except Conflict:
+            pass  # decided meanwhile: the call is not run either way
+        except InterlockError as e:
+            log.warning("withdrawing approval %s failed: %s", decision.approval_id, e)
+
+    def guard(self, tool: str, args: Optional[Dict[str, Any]], fn: Callable[..., T], *,
+              usage: Optional[Dict[str, Any]] = None, tokens: Optional[int] = None,
+              cost_usd: Optional[float] = None, approval_timeout: Optional[float] = None,
+              abort: Optional[threading.Event] = None, report: bool = True,
+              on_pending: Optional[Callable[[Decision], None]] = None) -> T:
+        """Decides; waits for a pending approval; runs ``fn(**args)`` only when allowed;
+        reports its result (ok/error, output) and returns its value. Raises ``Denied``
+        (with the decision) otherwise; ``Unavailable`` when the daemon cannot be reached
+        (the function does not run then either)."""
+        args = args if args is not None else {}
+        d = self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd)
+        d = self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
+                                   on_pending=on_pending)
+        try:
+            out = fn(**args)
+        except BaseException as e:
+            if report:
+                self._report_quietly(d.call_id, False, None, f"{type(e).__name__}: {e}")
+            raise
+        if report:
+            self._report_quietly(d.call_id, True, _jsonable(out), None)
+        return out
+
+    def _report_quietly(self, call_id: str, ok: bool, output: Any, error: Optional[str]) -> None:
+        # The tool already ran: a failed report must not turn its value into an exception.
+        try:
+            self.report_result(call_id, ok=ok, output=output, error=error)
+        except InterlockError as e:
+            log.warning("reporting the result of %s failed: %s", call_id, e)
+
+    def report_result(self, call_id: str, *, ok: bool, output: Any = None,
+                      error: Optional[str] = None, usage: Optional[Dict[str, Any]] = None,
+                      tokens: Optional[int] = None, cost_usd: Optional[float] = None) -> None:
+        """POST /v1/calls/{call_id}/result."""
+        body: Dict[str, Any] = {"ok": bool(ok)}
+        if output is not None:
+            body["output"] = output
+        if error is not None:
+            body["error"] = error
+        u = _usage(usage, tokens, cost_usd)
+        if u:
+            body["usage"] = u
+        self._t.request("POST", "/v1/calls/" + urllib.parse.quote(call_id, safe="") + "/result",
+                        body, idempotency_key=str(uuid.uuid4()))
+
+    def report_usage(self, tokens: Optional[int] = None, cost_usd: Optional[float] = None,
+                     **usage: Any) -> None:
+        """POST /v1/runs/{run_id}/usage: model usage not tied to a tool call."""
+        self._t.request("POST", self._path("/usage"), _usage(usage, tokens, cost_usd) or {},
+                        idempotency_key=str(uuid.uuid4()))
+
+    def end(self) -> None:
+        """POST /v1/runs/{run_id}/end."""
+        self._t.request("POST", self._path("/end"), {}, idempotency_key=str(uuid.uuid4()))
+
+    def state(self) -> Dict[str, Any]:
+        """GET /v1/runs/{run_id}."""
+        _, body = self._t.request("GET", self._path(""))
+        return body if isinstance(body, dict) else {}
+
+
+def _final(d: Decision) -> Decision:
+    """The decision if it allows; raises the matching Denied otherwise."""
+    if d.allowed:
+        return d
+    if d.code == "APPROVAL_TIMEOUT":
+        raise ApprovalTimeout(d)
+    raise Denied(d)

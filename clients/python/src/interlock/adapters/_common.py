@@ -1,0 +1,55 @@
+"""Guarding one call from async code with either a Run or an AsyncRun."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any, Awaitable, Callable, Dict, Optional
+
+from .._async import AsyncRun
+from .._client import Run, _jsonable, current_run
+from ..errors import Denied, NoActiveRun
+
+
+def resolve_run(run: Any, tool: str) -> Any:
+    r = run if run is not None else current_run.get()
+    if r is None:
+        raise NoActiveRun(f"{tool}: no current run (use `with client.run():`)")
+    if not isinstance(r, (Run, AsyncRun)):
+        raise NoActiveRun(f"{tool}: {type(r).__name__} is not an interlock Run")
+    return r
+
+
+def denial_message(e: Denied) -> str:
+    """What the model reads instead of the tool's output."""
+    d = e.decision
+    text = f"Interlock refused the tool call {d.tool or ''}: {d.code}: {d.reason}".replace(
+        "call :", "call:")
+    if d.retry_after_s is not None:
+        text += f" (retry after {d.retry_after_s:g}s)"
+    return text + ". The tool did not run."
+
+
+async def guard_async(run: Any, tool: str, args: Dict[str, Any],
+                      call: Callable[[], Awaitable[Any]],
+                      approval_timeout: Optional[float] = None) -> Any:
+    """decide → wait for approval → ``await call()`` → report; raises Denied."""
+    if isinstance(run, AsyncRun):
+        d = await run.decide(tool, args)
+        d = await run.wait_for_approval(d, timeout=approval_timeout)
+        report = run._report_quietly
+    else:
+        d = await asyncio.to_thread(run.decide, tool, args)
+        d = await asyncio.to_thread(run.wait_for_approval, d, timeout=approval_timeout)
+
+        async def report(call_id: str, ok: bool, output: Any, error: Optional[str]) -> None:
+            await asyncio.to_thread(run._report_quietly, call_id, ok, output, error)
+
+    try:
+        out = call()
+        if inspect.isawaitable(out):
+            out = await out
+    except BaseException as e:
+        await report(d.call_id, False, None, f"{type(e).__name__}: {e}")
+        raise
+    await report(d.call_id, True, _jsonable(out), None)
+    return out
