@@ -306,8 +306,8 @@ void AppendJsonString(std::string_view s, std::string* out) {
         const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
         const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
         const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-        const auto hit = static_cast<unsigned>(
-            _mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash))));
+        const auto hit =
+            static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash))));
         if (hit != 0) {
           const auto k = static_cast<size_t>(std::countr_zero(hit));
           p += k;
