@@ -298,8 +298,11 @@ void AppendJsonString(std::string_view s, std::string* out) {
     char* o = base + at;
     while (p < stop) {
 #if defined(__SSE2__)
-      // Sixteen bytes at a time (SSE2, every x86-64): the same test as the words below,
-      // a byte below 0x20 (unsigned: min(b, 0x1f) == b), a '"' or a '\\'.
+      // Sixteen bytes at a time while none needs escaping (SSE2, every x86-64): the
+      // block is copied as it is (there is room: at least six bytes per input byte left),
+      // then `o` and `p` advance past the bytes before the first one to escape: a byte
+      // below 0x20 (unsigned: min(b, 0x1f) == b), a '"' or a '\\'. The byte test below
+      // takes the escapes and the last bytes (fewer than sixteen).
       while (stop - p >= 16) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
@@ -317,7 +320,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
         p += 16;
         o += 16;
       }
-#endif
+#else
       // Eight bytes at a time while none needs escaping (most text): the word is copied
       // as it is (there is room: at least six bytes per input byte left), then `o` and
       // `p` advance past the bytes before the first one to escape. In each word, a byte
@@ -347,6 +350,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
         p += 8;
         o += 8;
       }
+#endif
       if (p == stop) break;
       const auto c = static_cast<unsigned char>(*p++);
       if (c >= 0x20 && c != '"' && c != '\\') {
