@@ -11,6 +11,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <boost/container/small_vector.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
@@ -279,72 +283,113 @@ void AppendReadableDouble(double d, std::string* out) {
 // string (`interlock decide` prints 100,000 lines a second).
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
+  // The text is written straight into `out`, grown first by the worst case (six bytes per
+  // input byte, "\u00xx") for a chunk of the input and cut back after it: no append call
+  // per escaped byte (reasons quote names, so most decisions escape a few quotes).
+  constexpr size_t kChunk = 4096;  // bounds the temporary growth to 24 KiB
   out->push_back('"');
   const char* p = s.data();
   const char* const end = p + s.size();
-  const char* run = p;  // start of the bytes not yet copied
   while (p < end) {
-    // Eight bytes at a time while none needs escaping (most text). In each word, a byte
-    // below 0x20, a '"' or a '\\' sets the high bit of its lane in `hit`; the lowest set
-    // lane is exactly the first such byte (a borrow only starts at one), so the scan jumps
-    // straight to it. The byte test below decides in any case.
-    while (end - p >= 8) {
-      uint64_t w;
-      std::memcpy(&w, p, 8);
-      constexpr uint64_t k01 = 0x0101010101010101ULL;
-      constexpr uint64_t k80 = 0x8080808080808080ULL;
-      const uint64_t quote = w ^ (k01 * '"');
-      const uint64_t slash = w ^ (k01 * '\\');
-      const uint64_t hit =
-          (((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) | ((slash - k01) & ~slash)) & k80;
-      if (hit != 0) {
-        // Lanes are in memory order only on a little-endian machine; elsewhere the byte
-        // test below walks on one byte at a time.
-        if constexpr (std::endian::native == std::endian::little) p += std::countr_zero(hit) / 8;
-        break;
+    const char* const stop = p + std::min<size_t>(static_cast<size_t>(end - p), kChunk);
+    const size_t at = out->size();
+    out->resize(at + 6 * static_cast<size_t>(stop - p));
+    char* const base = out->data();
+    char* o = base + at;
+    while (p < stop) {
+#if defined(__SSE2__)
+      // Sixteen bytes at a time while none needs escaping (SSE2, every x86-64): the
+      // block is copied as it is (there is room: at least six bytes per input byte left),
+      // then `o` and `p` advance past the bytes before the first one to escape: a byte
+      // below 0x20 (unsigned: min(b, 0x1f) == b), a '"' or a '\\'. The byte test below
+      // takes the escapes and the last bytes (fewer than sixteen).
+      while (stop - p >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
+        const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+        const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+        const auto hit =
+            static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash))));
+        if (hit != 0) {
+          const auto k = static_cast<size_t>(std::countr_zero(hit));
+          p += k;
+          o += k;
+          break;
+        }
+        p += 16;
+        o += 16;
       }
-      p += 8;
+#else
+      // Eight bytes at a time while none needs escaping (most text): the word is copied
+      // as it is (there is room: at least six bytes per input byte left), then `o` and
+      // `p` advance past the bytes before the first one to escape. In each word, a byte
+      // below 0x20, a '"' or a '\\' sets the high bit of its lane in `hit`; the lowest set
+      // lane is exactly the first such byte (a borrow only starts at one). The byte test
+      // below decides in any case.
+      while (stop - p >= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        std::memcpy(o, &w, 8);
+        constexpr uint64_t k01 = 0x0101010101010101ULL;
+        constexpr uint64_t k80 = 0x8080808080808080ULL;
+        const uint64_t quote = w ^ (k01 * '"');
+        const uint64_t slash = w ^ (k01 * '\\');
+        const uint64_t hit =
+            (((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) | ((slash - k01) & ~slash)) & k80;
+        if (hit != 0) {
+          // Lanes are in memory order only on a little-endian machine; elsewhere the byte
+          // test below walks on one byte at a time.
+          if constexpr (std::endian::native == std::endian::little) {
+            const size_t k = static_cast<size_t>(std::countr_zero(hit) / 8);
+            p += k;
+            o += k;
+          }
+          break;
+        }
+        p += 8;
+        o += 8;
+      }
+#endif
+      if (p == stop) break;
+      const auto c = static_cast<unsigned char>(*p++);
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        *o++ = static_cast<char>(c);
+        continue;
+      }
+      o[0] = '\\';
+      switch (c) {
+        case '"':
+        case '\\':
+          o[1] = static_cast<char>(c);  // '"' and '\\' as themselves
+          break;
+        case '\b':
+          o[1] = 'b';
+          break;
+        case '\t':
+          o[1] = 't';
+          break;
+        case '\n':
+          o[1] = 'n';
+          break;
+        case '\f':
+          o[1] = 'f';
+          break;
+        case '\r':
+          o[1] = 'r';
+          break;
+        default:  // other control characters: \u00xx, lower-case hex
+          o[1] = 'u';
+          o[2] = '0';
+          o[3] = '0';
+          o[4] = kHex[c >> 4];
+          o[5] = kHex[c & 0xf];
+          o += 4;
+      }
+      o += 2;
     }
-    if (p == end) break;
-    const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      ++p;
-      continue;
-    }
-    out->append(run, static_cast<size_t>(p - run));
-    run = ++p;
-    char esc[6] = {'\\', static_cast<char>(c)};  // '"' and '\\' as themselves
-    size_t n = 2;
-    switch (c) {
-      case '"':
-      case '\\':
-        break;
-      case '\b':
-        esc[1] = 'b';
-        break;
-      case '\t':
-        esc[1] = 't';
-        break;
-      case '\n':
-        esc[1] = 'n';
-        break;
-      case '\f':
-        esc[1] = 'f';
-        break;
-      case '\r':
-        esc[1] = 'r';
-        break;
-      default:  // other control characters: \u00xx, lower-case hex
-        esc[1] = 'u';
-        esc[2] = '0';
-        esc[3] = '0';
-        esc[4] = kHex[c >> 4];
-        esc[5] = kHex[c & 0xf];
-        n = 6;
-    }
-    out->append(esc, n);
+    out->resize(static_cast<size_t>(o - base));
   }
-  out->append(run, static_cast<size_t>(end - run));
   out->push_back('"');
 }
 

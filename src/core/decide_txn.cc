@@ -172,7 +172,7 @@ void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {
 }
 
 Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideRequest& rq,
-                   const DecideFn& decide, CallRecord* rec) {
+                   const DecideFn& decide, CallRecord* rec, DecideRequest* owned) {
   Result<RunRow> loaded = txn.LoadRunForUpdate(rq.run_id);
   if (!loaded.ok()) return loaded.error();
   RunRow& row = *loaded;
@@ -336,12 +336,20 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   if (Status s = txn.SaveRun(rq.run_id, std::move(row)); !s.ok()) return s;
 
   rec->call_id = std::move(call_id).value();
-  rec->run_id = rq.run_id;
-  rec->agent_id = rq.agent_id;
-  rec->principal = rq.principal;
-  rec->policy_sha256 = rq.policy_sha256;
   rec->at = rq.now;
-  rec->call.tool = rq.call.tool;
+  if (owned != nullptr) {  // the caller gave the request up (owned == &rq): no copies
+    rec->run_id = std::move(owned->run_id);
+    rec->agent_id = std::move(owned->agent_id);
+    rec->principal = std::move(owned->principal);
+    rec->policy_sha256 = std::move(owned->policy_sha256);
+    rec->call.tool = std::move(owned->call.tool);
+  } else {
+    rec->run_id = rq.run_id;
+    rec->agent_id = rq.agent_id;
+    rec->principal = rq.principal;
+    rec->policy_sha256 = rq.policy_sha256;
+    rec->call.tool = rq.call.tool;
+  }
   rec->call.args = std::move(args);
   rec->call.usage = rq.call.usage;
   rec->call.elapsed_s = rq.call.elapsed_s;

@@ -21,9 +21,11 @@ namespace interlock::core {
 // Runs one decision in `txn`. Writes nothing before its checks pass, and saves the run
 // row last (StateTxn::SaveRun), so a backend may run it again after a rollback. On
 // success *rec is the record as stored; on failure the backend rolls the transaction
-// back (nothing of it stays).
+// back (nothing of it stays). `owned`: the request itself (&rq), when the caller gives
+// it up (RunStore::DecideInto): its strings move into the record instead of being copied,
+// once nothing can fail any more.
 Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideRequest& rq,
-                   const DecideFn& decide, CallRecord* rec);
+                   const DecideFn& decide, CallRecord* rec, DecideRequest* owned = nullptr);
 
 // The release of an approved call (it proceeds now): applies what it adds to the run's
 // sequence state (engine::ProceedEffects: labels, a transition `on: allowed`) to *state

@@ -99,15 +99,22 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   };
   Step step{std::move(set), agent, now, history_missing};
   if (store_->DecidesInline()) {
-    // The store answers before Decide returns: the request, the step and the caller's
-    // strings outlive the call, so nothing is copied for the answer.
-    Result<CallRecord> rec =
-        store_->Decide(request, [&step](const ToolCall& c, const RunState& state,
-                                        const std::optional<engine::KillSwitch>& kill,
-                                        const std::optional<engine::AgentUsage>& usage) {
-          return step(c, state, kill, usage);
-        });
-    done(Finish(rec, agent_id, request.call.tool));
+    // The store answers before DecideInto returns: the step and the caller's strings
+    // outlive the call, so nothing is copied for the answer. The record is written in
+    // place and takes the request's strings (the request is not read after a success).
+    CallRecord rec;
+    Status s = store_->DecideInto(
+        std::move(request),
+        [&step](
+            const ToolCall& c, const RunState& state, const std::optional<engine::KillSwitch>& kill,
+            const std::optional<engine::AgentUsage>& usage) { return step(c, state, kill, usage); },
+        &rec);
+    if (!s.ok()) {
+      Result<CallRecord> failed = s.error();
+      done(Finish(failed, agent_id, request.call.tool));  // left as it was on failure
+      return;
+    }
+    done(FinishRecord(rec, agent_id));
     return;
   }
   std::string tool = request.call.tool;
@@ -190,15 +197,20 @@ GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
     out.error = e.kind;
     return out;
   }
+  return FinishRecord(*rec, agent_id);
+}
+
+GuardResponse Guard::FinishRecord(CallRecord& rec, std::string_view agent_id) {
+  GuardResponse out;
   if (notifier_ != nullptr) {
-    for (const Notification& n : rec->decision.notifications) notifier_->Notify(n, *rec);
+    for (const Notification& n : rec.decision.notifications) notifier_->Notify(n, rec);
   }
-  if (rec->decision.agent_id.empty()) rec->decision.agent_id = std::string(agent_id);
-  out.call_id = std::move(rec->call_id);
-  out.existing_call = rec->existing;
-  out.replayed = rec->replayed;
-  out.state = std::move(rec->state_after);
-  out.decision = std::move(rec->decision);
+  if (rec.decision.agent_id.empty()) rec.decision.agent_id = std::string(agent_id);
+  out.call_id = std::move(rec.call_id);
+  out.existing_call = rec.existing;
+  out.replayed = rec.replayed;
+  out.state = std::move(rec.state_after);
+  out.decision = std::move(rec.decision);
   return out;
 }
 

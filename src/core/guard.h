@@ -89,6 +89,8 @@ class Guard {
  private:
   // Takes what it needs out of `rec` (moved from, not copied).
   GuardResponse Finish(Result<CallRecord>& rec, std::string_view agent_id, std::string_view tool);
+  // Finish's success path: the record the store wrote.
+  GuardResponse FinishRecord(CallRecord& rec, std::string_view agent_id);
 
   const PolicySource* policies_;
   RunStore* store_;

@@ -223,6 +223,17 @@ Result<CallRecord> MemoryRunStore::Decide(const DecideRequest& request, const De
   return rec;
 }
 
+Status MemoryRunStore::DecideInto(DecideRequest&& request, const DecideFn& decide,
+                                  CallRecord* rec) {
+  static const audit::Redactor kRedactor{std::string()};  // no audit key: nothing is recorded
+  std::lock_guard lock(mu_);
+  Txn txn(*this);
+  // Written straight into the caller's record, which takes the request's strings: no
+  // empty record moved into a Result, no copies of the run id, agent, principal, policy
+  // digest and tool name. DecideInTxn fills *rec only once nothing can fail.
+  return DecideInTxn(txn, kRedactor, request, decide, rec, &request);
+}
+
 Status MemoryRunStore::AddUsage(std::string_view run_id, std::string_view agent_id,
                                 const Usage& usage) {
   std::lock_guard lock(mu_);

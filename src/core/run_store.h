@@ -166,6 +166,15 @@ class RunStore {
   // calls Decide itself, with no callback that must outlive the call (no closure holding
   // copies of the request's strings). A store that overrides DecideAsync leaves it false.
   virtual bool DecidesInline() const { return false; }
+  // Decide, for the Guard's in-line path: on success the record is written into *rec
+  // (no Result<CallRecord> to move it through) and the request's strings and call may be
+  // moved into it; on failure *rec and `request` are left as they were.
+  virtual Status DecideInto(DecideRequest&& request, const DecideFn& decide, CallRecord* rec) {
+    Result<CallRecord> r = Decide(request, decide);
+    if (!r.ok()) return r.error();
+    *rec = std::move(r).value();
+    return Status::Ok();
+  }
 
   // Adds usage not tied to a call (model tokens between tool calls).
   virtual Status AddUsage(std::string_view run_id, std::string_view agent_id,
@@ -217,6 +226,7 @@ class MemoryRunStore final : public RunStore {
   Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) override;
   bool KeepsSequenceState() const override { return true; }  // the whole RunState is kept
   bool DecidesInline() const override { return true; }       // DecideAsync is Decide
+  Status DecideInto(DecideRequest&& request, const DecideFn& decide, CallRecord* rec) override;
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
   Status AddUsageOnce(std::string_view run_id, std::string_view agent_id, const Usage& usage,
                       const IdempotencyKey& key) override;

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.h"
+#include "interlock/decision.h"
+
 namespace interlock::core {
 namespace {
 
@@ -158,6 +161,72 @@ TEST(GuardTest, MemoryStoreKillSwitchesStillStopCalls) {
     EXPECT_EQ(r.decision.code, Code::kKillSwitch) << scope;
     store.SetKill(scope, target, false, "");
     EXPECT_EQ(guard.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed) << scope;
+  }
+}
+
+// Tests that the in-line path (RunStore::DecideInto, which may move the request's strings
+// into the record) leaves the request whole when the store refuses: a call on a run the
+// store does not have, or on another agent's run, is denied and still names its tool and
+// agent (a moved-from name would be an empty tool in the answer and the audit of it).
+TEST(GuardTest, InlineStoreRefusalStillNamesToolAndAgent) {
+  PolicySource source(OnePolicy());
+  ManualClock clock;
+  MemoryRunStore store;
+  ASSERT_TRUE(store.CreateRun("other", "theirs", clock.Now()).ok());
+  Guard guard(&source, &store, &clock, nullptr);
+  for (const char* run : {"missing", "theirs"}) {
+    GuardResponse r = guard.Decide("a", "a", run, Ping());
+    EXPECT_EQ(r.decision.verdict, Verdict::kDeny) << run;
+    EXPECT_EQ(r.decision.code, Code::kInvalidRequest) << run;
+    EXPECT_EQ(r.decision.tool, "ping") << run;
+    EXPECT_EQ(r.decision.agent_id, "a") << run;
+    EXPECT_TRUE(r.call_id.empty()) << run;
+  }
+}
+
+// Tests that the record the memory store writes in place for the Guard (DecideInto, the
+// request's strings moved into it) is the record Decide returns for the same call: same
+// run, agent, principal, policy digest, tool, decision and state. A field left empty or
+// moved from would change what a notifier or the audit of a front door reads.
+TEST(GuardTest, InPlaceRecordMatchesDecide) {
+  ManualClock clock;
+  auto set = OnePolicy();
+  MemoryRunStore a, b;
+  ASSERT_TRUE(a.CreateRun("a", "r", clock.Now()).ok());
+  ASSERT_TRUE(b.CreateRun("a", "r", clock.Now()).ok());
+  auto make = [&] {
+    DecideRequest rq;
+    rq.run_id = "r";
+    rq.agent_id = "a";
+    rq.principal = "svc-principal-with-a-long-name";
+    rq.policy_sha256 = set->sha256;
+    rq.now = clock.Now();
+    rq.call = Ping();
+    rq.call.usage.tokens = 7;
+    return rq;
+  };
+  const DecideFn fn = [&](const ToolCall& c, const RunState& state,
+                          const std::optional<engine::KillSwitch>& kill,
+                          const std::optional<engine::AgentUsage>& usage) {
+    return engine::Evaluate(set->Find("a"), state, c,
+                            engine::EvalContext{clock.Now(), kill, usage});
+  };
+  for (int i = 0; i < 3; ++i) {
+    Result<CallRecord> want = a.Decide(make(), fn);
+    ASSERT_TRUE(want.ok());
+    CallRecord got;
+    ASSERT_TRUE(b.DecideInto(make(), fn, &got).ok());
+    EXPECT_EQ(got.call_id, want->call_id);
+    EXPECT_EQ(got.run_id, want->run_id);
+    EXPECT_EQ(got.agent_id, want->agent_id);
+    EXPECT_EQ(got.principal, want->principal);
+    EXPECT_EQ(got.policy_sha256, want->policy_sha256);
+    EXPECT_EQ(got.call.tool, want->call.tool);
+    EXPECT_EQ(got.call.usage.tokens, want->call.usage.tokens);
+    EXPECT_EQ(DecisionToJson(got.decision), DecisionToJson(want->decision));
+    EXPECT_EQ(got.state_after.steps, want->state_after.steps);
+    EXPECT_EQ(got.state_after.tokens, want->state_after.tokens);
+    EXPECT_EQ(got.state_after.records, want->state_after.records);
   }
 }
 
