@@ -10,7 +10,7 @@ PACKAGES=(
   libpq-dev postgresql-15
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libicu-dev
   clang-14 libclang-rt-14-dev clang-format
-  curl openssl wrk python3 ninja-build chromium
+  curl openssl wrk python3 python3-setuptools python3-wheel python3-pip ninja-build chromium
   bubblewrap
 )
 

@@ -74,17 +74,6 @@ def approve_when_pending(call_id_box: list, verdict: str, comment: str = "ok") -
     return t
 
 
-def daemon_has_idempotency_keys() -> bool:
-    """True once the daemon's source reads Idempotency-Key (src/server/api.cc, merged from
-    branch apicontract): from then on the counted-once assertion is strict."""
-    src = os.environ.get("INTERLOCK_SOURCE_DIR", "")
-    try:
-        with open(os.path.join(src, "src", "server", "api.cc")) as f:
-            return "Idempotency-Key" in f.read()
-    except OSError:
-        return True  # unknown: be strict
-
-
 def build_python() -> str:
     """An interpreter that can build a wheel offline: setuptools with bdist_wheel (the
     `wheel` package, or setuptools >= 70.1). Debian's python3 has both
@@ -337,18 +326,12 @@ class Failures(unittest.TestCase):
                 steps = run.state()["steps"]
                 run_id = run.run_id
             decisions = [r for r in audit(run_id) if r["type"] == "decision"]
-            if not daemon_has_idempotency_keys():
-                self.skipTest("the client side passes; the daemon does not implement "
-                              "Idempotency-Key yet (branch apicontract), so the retry counted "
-                              f"{steps} steps")
             self.assertEqual(steps, 1, "the retried call counts one step")
             self.assertEqual(len(decisions), 1)
         finally:
             proxy.close()
 
     def test_retried_usage_and_result_after_dropped_response_count_once(self):
-        if not daemon_has_idempotency_keys():
-            self.skipTest("the daemon does not implement Idempotency-Key yet")
         for route in (b"/usage HTTP/1.1", b"/result HTTP/1.1"):
             proxy = DroppingProxy(D.port, route)
             try:
