@@ -59,8 +59,10 @@ class Guard {
   using DoneFn = std::function<void(GuardResponse)>;
   // `traceparent` is the caller's W3C trace context; recorded in the audit trail when it
   // is well formed ("00-<32 hex>-<16 hex>-<2 hex>"), dropped otherwise.
+  // `identity`, when given, is the verified JWT identity the caller presented (recorded).
   void DecideAsync(std::string_view agent_id, std::string_view principal, std::string_view run_id,
-                   ToolCall call, DoneFn done, std::string_view traceparent = {});
+                   ToolCall call, DoneFn done, std::string_view traceparent = {},
+                   const CallerIdentity* identity = nullptr);
 
   // The current policy snapshot, for a door that reports a call's result: a result is
   // judged under it (CallResult::policies; a workflow transition `on: ok|error` moves the
