@@ -135,6 +135,13 @@ Result<std::shared_ptr<EVP_PKEY>> OkpKey(const json::object& o) {
   return WrapKey(k);
 }
 
+// SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the provider's implementation
+// up again on every verification.
+const EVP_MD* Sha256Md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md != nullptr ? md : EVP_sha256();
+}
+
 bool TypeFits(KeyType t, Alg a) {
   switch (a) {
     case Alg::kRS256:
@@ -411,11 +418,11 @@ Status VerifySignature(const ParsedJwt& jwt, const Jwk& key) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (!ctx) return Error::Internal("out of memory");
   EVP_PKEY_CTX* pctx = nullptr;
-  const EVP_MD* md = jwt.alg == Alg::kEdDSA ? nullptr : EVP_sha256();
+  const EVP_MD* md = jwt.alg == Alg::kEdDSA ? nullptr : Sha256Md();
   bool ok = EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, key.key.get()) == 1;
   if (ok && jwt.alg == Alg::kPS256) {
     ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, Sha256Md()) == 1 &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1;
   } else if (ok && jwt.alg == Alg::kRS256) {
     ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
