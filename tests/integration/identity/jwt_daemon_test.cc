@@ -158,6 +158,26 @@ TEST_F(JwtDaemon, JwtAgentIsDecidedAndItsIdentityAudited) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+TEST_F(JwtDaemon, ReviewersSeeWhoTheAgentActsForOnTheApproval) {
+  const std::string jwt = Jwt("deploy-agent@myco.iam", {{"requested_by", "alice@myco.example"}});
+  HttpResult run = client_->Request("POST", "/v1/runs", "", jwt);
+  ASSERT_EQ(run.status, 201) << run.body;
+  HttpResult call = client_->Request(
+      "POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
+      R"({"tool":"deploy_service","args":{"environment":"production","service":"web",)"
+      R"("version":"v1.2.3"}})",
+      jwt);
+  ASSERT_EQ(call.status, 200) << call.body;
+  const std::string approval_id = Str(call.json, "approval_id");
+  ASSERT_FALSE(approval_id.empty()) << call.body;
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  HttpResult a = client_->Request("GET", "/v1/approvals/" + approval_id, "", reviewer);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const std::string principal = Str(a.json, "principal");
+  EXPECT_NE(principal.find("deploy-agent@myco.iam (" + issuer_ + ")"), std::string::npos) << a.body;
+  EXPECT_NE(principal.find("on behalf of alice@myco.example"), std::string::npos) << a.body;
+}
+
 TEST_F(JwtDaemon, InterlockTokensKeepWorkingNextToJwts) {
   HttpResult run = client_->Request("POST", "/v1/runs", "", support_token_);
   EXPECT_EQ(run.status, 201) << run.body;
