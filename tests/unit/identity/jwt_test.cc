@@ -304,6 +304,17 @@ TEST_F(Jwt, JwksUnreachableServesCachedKeysUntilMaxAge) {
   EXPECT_TRUE(V().Verify(SignJwt(rsa_, Header(rsa_), c)).ok());
 }
 
+TEST_F(Jwt, ScheduledRefreshRetiresARemovedKey) {
+  ASSERT_TRUE(V().Verify(Good()).ok());
+  fetcher_.jwks = JwksOf({ec_});  // the issuer withdrew rsa-1 (compromised, say)
+  clock_.Advance(4min);
+  V().RefreshDue();  // not due yet (refresh_interval 5 min)
+  EXPECT_TRUE(V().Verify(Good()).ok());
+  clock_.Advance(1min);
+  V().RefreshDue();
+  ExpectRefused(Good(), code::kUnknownKid);  // cached before, refused now
+}
+
 TEST_F(Jwt, JwksUnreachableAtStartRefusesEveryToken) {
   fetcher_.unreachable = true;
   ExpectRefused(Good(), code::kKeysUnavailable);
