@@ -4,6 +4,8 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/json/serialize.hpp>
@@ -315,6 +317,27 @@ TEST_F(Jwt, ScheduledRefreshRetiresARemovedKey) {
   ExpectRefused(Good(), code::kUnknownKid);  // cached before, refused now
 }
 
+TEST_F(Jwt, ConcurrentVerificationsAgree) {
+  const std::string good = Good();
+  json::object c = Claims();
+  c["aud"] = "billing-service";
+  const std::string bad = SignJwt(rsa_, Header(rsa_), c);
+  Verifier& v = V();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (!v.Verify(good).ok()) ++wrong;
+        if (v.Verify(bad).ok()) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(fetcher_.fetches, 1);
+}
+
 TEST_F(Jwt, JwksUnreachableAtStartRefusesEveryToken) {
   fetcher_.unreachable = true;
   ExpectRefused(Good(), code::kKeysUnavailable);
@@ -378,7 +401,7 @@ TEST(Jwks, PointOffTheCurveIsRefused) {
 
 TEST(Jwks, LooksLikeJwtSeparatesJwtsFromInterlockTokens) {
   EXPECT_TRUE(LooksLikeJwt("eyJhbGciOiJSUzI1NiJ9.eyJ9.c2ln"));
-  EXPECT_FALSE(LooksLikeJwt("il_agent_0123456789abcdef"));
+  EXPECT_FALSE(LooksLikeJwt("ilk_0123456789abcdef0123456789abcdef0123456"));  // Interlock's
   EXPECT_FALSE(LooksLikeJwt("eyJ.no-second-dot"));
 }
 
