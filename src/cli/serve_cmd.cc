@@ -37,6 +37,8 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "identity/jwks_fetch.h"
+#include "identity/verifier.h"
 #include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
@@ -344,6 +346,18 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
       return kExitUsage;
     }
     aopt.metrics_token = std::move(t);
+  }
+  // identity.jwt (docs/identity.md): keys fetched now, then refreshed on schedule; an
+  // issuer unreachable at start is not fatal, its tokens are refused until it answers.
+  identity::HttpsJwksFetcher jwks_fetcher;
+  std::unique_ptr<identity::Verifier> jwt;
+  std::unique_ptr<PeriodicTask> jwks_refresh;
+  if (!cfg.jwt_issuers.empty()) {
+    jwt = std::make_unique<identity::Verifier>(cfg.jwt_issuers, &jwks_fetcher, &clock);
+    jwt->RefreshDue();
+    jwks_refresh = std::make_unique<PeriodicTask>(
+        std::chrono::seconds(30), std::chrono::seconds(30), [v = jwt.get()] { v->RefreshDue(); });
+    aopt.jwt = jwt.get();
   }
   server::Api api(aopt, &guard, store.get(), &policies, &clock, &metrics);
 

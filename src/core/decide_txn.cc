@@ -121,6 +121,17 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
   const size_t decision_at = data.size();
   audit::AppendCanonicalDecision(&data, decision);
   const size_t decision_len = data.size() - decision_at;
+  if (!rq.identity.issuer.empty()) {  // absent for Interlock tokens: older records unchanged
+    data.append(",\"identity\":{\"issuer\":");
+    audit::AppendJsonString(&data, rq.identity.issuer);
+    if (!rq.identity.on_behalf_of.empty()) {
+      data.append(",\"on_behalf_of\":");
+      audit::AppendJsonString(&data, rq.identity.on_behalf_of);
+    }
+    data.append(",\"subject\":");
+    audit::AppendJsonString(&data, rq.identity.subject);
+    data.push_back('}');
+  }
   data.append(",\"policy_sha256\":");
   audit::AppendJsonString(&data, rq.policy_sha256);
   data.append(",\"state_after\":");

@@ -23,7 +23,8 @@ bool ValidTraceparent(std::string_view v) {
 
 void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
                         std::string_view run_id, ToolCall call, DoneFn done,
-                        std::string_view traceparent, IdempotencyKey idempotency) {
+                        std::string_view traceparent, IdempotencyKey idempotency,
+                        const CallerIdentity* identity) {
   // One snapshot for the whole decision: a concurrent reload cannot split it. The
   // snapshot is owned by the closure, so it outlives an asynchronous store.
   std::shared_ptr<const policy::PolicySet> set = policies_->Current();
@@ -39,6 +40,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   request.call = std::move(call);
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
   request.idempotency = std::move(idempotency);
+  if (identity != nullptr) request.identity = *identity;
   if (agent != nullptr && request.call.kind == CallKind::kTool) {
     // One resolution of the tool for the redaction and the rate limit.
     const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule;

@@ -62,9 +62,10 @@ class Guard {
   // `traceparent` is the caller's W3C trace context; recorded in the audit trail when it
   // is well formed ("00-<32 hex>-<16 hex>-<2 hex>"), dropped otherwise.
   // `idempotency`: the request's Idempotency-Key (DecideRequest::idempotency), if any.
+  // `identity`, when given, is the verified JWT identity the caller presented (recorded).
   void DecideAsync(std::string_view agent_id, std::string_view principal, std::string_view run_id,
                    ToolCall call, DoneFn done, std::string_view traceparent = {},
-                   IdempotencyKey idempotency = {});
+                   IdempotencyKey idempotency = {}, const CallerIdentity* identity = nullptr);
 
   // The current policy snapshot, for a door that reports a call's result: a result is
   // judged under it (CallResult::policies; a workflow transition `on: ok|error` moves the

@@ -114,6 +114,14 @@ struct CountQuery {
   bool day = false;
 };
 
+// The identity an agent proved with a JWT (docs/identity.md): written into its decision's
+// audit record as "identity". Empty issuer: the agent used an Interlock token.
+struct CallerIdentity {
+  std::string issuer;
+  std::string subject;       // the verified agent claim
+  std::string on_behalf_of;  // the human the agent acts for; "" when none
+};
+
 struct DecideRequest {
   std::string run_id;
   std::string agent_id;   // from the authenticated principal, never from the body
@@ -123,6 +131,7 @@ struct DecideRequest {
   ToolCall call;
   std::vector<std::string> redact_fields;  // the tool's `redact:` list, for the audit record
   std::string traceparent;                 // W3C trace context, when the caller sent one
+  CallerIdentity identity;                 // set when the caller presented a JWT
   // Set (by the Guard, from the policy) when a rate limit or quota applies to the call: the
   // store counts inside the decision's transaction and passes the counts to `decide`.
   std::optional<CountQuery> count;

@@ -19,6 +19,7 @@
 #include "common/json.h"
 #include "engine/call_parser.h"
 #include "engine/engine.h"
+#include "identity/jwt.h"
 #include "policy/egress.h"
 #include "policy/workflow.h"
 #include "server/ui_assets.h"
@@ -509,7 +510,8 @@ void Api::Blocking(Fn&& fn) {
 namespace {
 
 // The request's Authorization header, and its token when it is "Bearer <token>" (scheme
-// case-insensitive, token 1..kMaxTokenBytes bytes).
+// case-insensitive, token 1..identity::kMaxTokenBytes bytes: JWTs are longer than
+// Interlock's tokens, which Authenticate bounds to kMaxTokenBytes).
 struct BearerHeader {
   std::string_view header;
   std::optional<std::string_view> token;
@@ -520,7 +522,8 @@ BearerHeader ReadBearer(const HttpRequest& req) {
   auto it = req.find(http::field::authorization);
   if (it != req.end()) b.header = std::string_view(it->value().data(), it->value().size());
   constexpr std::string_view kBearer = "bearer ";
-  if (b.header.size() > kBearer.size() && b.header.size() <= kBearer.size() + kMaxTokenBytes &&
+  if (b.header.size() > kBearer.size() &&
+      b.header.size() <= kBearer.size() + identity::kMaxTokenBytes &&
       std::equal(kBearer.begin(), kBearer.end(), b.header.begin(),
                  [](char a, char c) { return a == std::tolower(static_cast<unsigned char>(c)); })) {
     b.token = b.header.substr(kBearer.size());
@@ -570,6 +573,15 @@ std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* ca
     return res;
   }
   const std::string_view token = *bearer.token;
+  if (options_.jwt != nullptr && identity::LooksLikeJwt(token)) {
+    return AuthenticateJwt(token, caller);
+  }
+  if (token.size() > kMaxTokenBytes) {
+    NoteAuthFailure("invalid or revoked token");
+    HttpResponse res = JsonError(401, "UNAUTHENTICATED", "invalid or revoked token");
+    res.set(http::field::www_authenticate, "Bearer");
+    return res;
+  }
   const Sha256Digest digest = Sha256(token);
   const std::string key(reinterpret_cast<const char*>(digest.data()), digest.size());
   if (auto p = auth_cache_->Get(key)) {
@@ -593,6 +605,47 @@ std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* ca
   }
   auth_cache_->Put(key, *p);
   caller->principal = std::move(*p);
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> Api::AuthenticateJwt(std::string_view token, Caller* caller) {
+  auto refuse = [this](std::string_view why, const std::string& reason) {
+    NoteAuthFailure(why);
+    HttpResponse res = JsonError(401, "UNAUTHENTICATED", reason);
+    res.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
+    return res;
+  };
+  // Verified tokens are cached by the verifier until their exp; a key fetch (no keys yet,
+  // or an unknown kid) happens here at most once per 30 s per issuer.
+  auto id = options_.jwt->Verify(token);
+  if (!id.ok()) {
+    const std::string_view code = identity::RefusalCode(id.error());
+    return refuse(code.empty() ? std::string_view("invalid JWT") : code, id.error().message);
+  }
+  // The agent is the policy whose agent.identity equals the claim (the loader refuses two
+  // policies with one identity).
+  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+  const policy::AgentPolicy* agent = nullptr;
+  if (set) {
+    for (const auto& [agent_id, p] : set->agents) {
+      if (p->identity == id->agent) {
+        if (agent != nullptr) return refuse("JWT_AMBIGUOUS_IDENTITY", "two policies claim it");
+        agent = p.get();
+      }
+    }
+  }
+  if (agent == nullptr) {
+    return refuse("JWT_NO_AGENT", "no policy has agent.identity '" + id->agent + "'");
+  }
+  store::Principal& p = caller->principal;
+  p.role = store::Role::kAgent;
+  p.agent_id = agent->id;
+  p.token_id = "jwt:" + Sha256Hex(token).substr(0, 16);
+  // The name the call is recorded and shown under (approvals show it): who, from whom,
+  // and for whom.
+  p.name = id->agent + " (" + id->issuer + ")";
+  if (!id->on_behalf_of.empty()) p.name += " on behalf of " + id->on_behalf_of;
+  caller->identity = {id->issuer, id->agent, id->on_behalf_of};
   return std::nullopt;
 }
 
@@ -795,7 +848,7 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Res
           r.Send(std::move(res));
         });
       },
-      traceparent, std::move(idempotency));
+      traceparent, std::move(idempotency), c.identity.issuer.empty() ? nullptr : &c.identity);
 }
 
 namespace {

@@ -28,6 +28,7 @@
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "egress/receipts.h"
+#include "identity/verifier.h"
 #include "server/call_waiters.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -48,6 +49,10 @@ struct ApiOptions {
   // Base of the reviewer page's links (`approval_url` in call answers): the config's
   // approvals.public_url, else set with Api::SetPublicUrl once the listener is bound.
   std::string public_url;
+  // Trusted JWT issuers (identity.jwt, docs/identity.md): a bearer shaped like a JWT is
+  // verified here and its agent is the policy whose agent.identity equals its agent claim.
+  // Null: only Interlock's own tokens. Must outlive the Api.
+  identity::Verifier* jwt = nullptr;
 };
 
 // The MCP Streamable HTTP endpoint /mcp/{upstream} (src/server/mcp_http.h), behind the
@@ -114,6 +119,7 @@ class Api final : public RequestHandler {
   // A request-scoped view of who is calling (from the token only).
   struct Caller {
     store::Principal principal;
+    core::CallerIdentity identity;  // set when the bearer was a verified JWT
   };
 
  private:
@@ -121,6 +127,8 @@ class Api final : public RequestHandler {
 
   // On failure returns the response to send (401, or 503 when the store is down).
   std::optional<HttpResponse> Authenticate(const HttpRequest& req, Caller* caller);
+  // The JWT half of Authenticate (the one place a JWT becomes an agent).
+  std::optional<HttpResponse> AuthenticateJwt(std::string_view token, Caller* caller);
 
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
   // Decides `call` in run_id through the Guard and answers with the decision (the tail of

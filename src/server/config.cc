@@ -275,6 +275,66 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
   return Status::Ok();
 }
 
+// identity: {jwt: [{issuer, audience, jwks_uri, ca_file, agent_claim, on_behalf_of_claim,
+// skew_seconds, max_lifetime_seconds, max_key_age_seconds, refresh_seconds}, ...]}
+Status ReadIdentity(Reader& r, const YAML::Node& node, std::vector<identity::IssuerConfig>* out) {
+  if (!node.IsMap()) return r.Fail(node, "identity must be a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    if (key != "jwt") return r.Fail(kv.first, "unknown key 'identity." + key + "' (jwt)");
+    if (!kv.second.IsSequence()) return r.Fail(kv.second, "identity.jwt must be a list of issuers");
+    out->clear();
+    for (const auto& item : kv.second) {
+      if (!item.IsMap()) return r.Fail(item, "each identity.jwt entry must be a mapping");
+      identity::IssuerConfig c;
+      for (const auto& f : item) {
+        const std::string k = f.first.Scalar();
+        const std::string where = "identity.jwt[]." + k;
+        int64_t secs = 0;
+        Status st;
+        if (k == "issuer") {
+          st = r.String(f.second, where, &c.issuer);
+        } else if (k == "audience") {
+          st = r.String(f.second, where, &c.audience);
+        } else if (k == "jwks_uri") {
+          st = r.String(f.second, where, &c.jwks_uri);
+        } else if (k == "ca_file") {
+          st = r.Path(f.second, where, &c.ca_file);
+        } else if (k == "agent_claim") {
+          st = r.String(f.second, where, &c.agent_claim);
+        } else if (k == "on_behalf_of_claim") {
+          st = r.String(f.second, where, &c.on_behalf_of_claim);
+        } else if (k == "skew_seconds") {
+          st = r.Integer(f.second, where, 0, 600, &secs);
+          c.skew = std::chrono::seconds(secs);
+        } else if (k == "max_lifetime_seconds") {
+          st = r.Integer(f.second, where, 1, 366LL * 86400, &secs);
+          c.max_lifetime = std::chrono::seconds(secs);
+        } else if (k == "max_key_age_seconds") {
+          st = r.Integer(f.second, where, 60, 30LL * 86400, &secs);
+          c.max_key_age = std::chrono::seconds(secs);
+        } else if (k == "refresh_seconds") {
+          st = r.Integer(f.second, where, 30, 86400, &secs);
+          c.refresh_interval = std::chrono::seconds(secs);
+        } else {
+          st = r.Fail(f.first, "unknown key '" + where + "'");
+        }
+        if (!st.ok()) return st;
+      }
+      if (Status st = identity::ValidateIssuerConfig(c); !st.ok()) {
+        return r.Fail(item, "identity.jwt: " + st.error().message);
+      }
+      for (const identity::IssuerConfig& other : *out) {
+        if (other.issuer == c.issuer) {
+          return r.Fail(item, "identity.jwt lists issuer '" + c.issuer + "' twice");
+        }
+      }
+      out->push_back(std::move(c));
+    }
+  }
+  return Status::Ok();
+}
+
 Status ReadMcp(Reader& r, const YAML::Node& node, McpConfig* m) {
   if (!node.IsMap()) return r.Fail(node, "mcp must be a mapping");
   for (const auto& kv : node) {
@@ -499,6 +559,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
         }
       } else if (key == "mcp") {
         st = ReadMcp(r, v, &c->mcp);
+      } else if (key == "identity") {
+        st = ReadIdentity(r, v, &c->jwt_issuers);
       } else if (key == "audit") {
         if (!v.IsMap()) {
           st = r.Fail(v, "audit must be a mapping");

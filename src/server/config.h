@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "identity/verifier.h"
 #include "interlock/result.h"
 #include "server/http_server.h"
 
@@ -96,6 +97,9 @@ struct ServerConfig {
   int audit_retention_days = 90;
   std::chrono::milliseconds audit_prune_interval{24 * 3600 * 1000};
   std::chrono::milliseconds audit_prune_first{10 * 60 * 1000};  // after start
+  // identity.jwt: issuers whose JWTs agents may present as bearer tokens
+  // (docs/identity.md). Empty: only Interlock's own tokens.
+  std::vector<identity::IssuerConfig> jwt_issuers;
 };
 
 // "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.

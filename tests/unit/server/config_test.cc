@@ -167,5 +167,43 @@ TEST(ServerConfigMcpTest, SandboxLoadsAndIsRefusedWhereItCannotApply) {
   }
 }
 
+// identity.jwt: issuers load with their defaults; an http:// key source, a missing
+// audience, an unknown key and a repeated issuer stop the daemon at start.
+TEST(ServerConfigIdentityTest, JwtIssuersLoadAndMistakesAreRefused) {
+  ServerConfig c;
+  Status st = Load(R"(identity:
+  jwt:
+    - issuer: "https://idp.example.com"
+      audience: "interlock"
+      ca_file: "idp-ca.pem"
+      on_behalf_of_claim: "act.sub"
+      max_lifetime_seconds: 3600
+    - issuer: "https://token.actions.githubusercontent.com"
+      audience: "interlock"
+      jwks_uri: "https://token.actions.githubusercontent.com/.well-known/jwks"
+)",
+                   &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(c.jwt_issuers.size(), 2u);
+  EXPECT_EQ(c.jwt_issuers[0].agent_claim, "sub");
+  EXPECT_EQ(c.jwt_issuers[0].skew, std::chrono::seconds(60));
+  EXPECT_EQ(c.jwt_issuers[0].max_lifetime, std::chrono::seconds(3600));
+  EXPECT_EQ(c.jwt_issuers[0].on_behalf_of_claim, "act.sub");
+  EXPECT_EQ(c.jwt_issuers[0].ca_file.front(), '/');  // resolved against the file's directory
+  for (const char* bad : {
+           "identity:\n  jwt:\n    - {issuer: \"http://idp.example.com\", audience: a}\n",
+           "identity:\n  jwt:\n    - {issuer: \"https://idp\", audience: a, jwks_uri: "
+           "\"http://idp/jwks\"}\n",
+           "identity:\n  jwt:\n    - {issuer: \"https://idp\"}\n",
+           "identity:\n  jwt:\n    - {issuer: \"https://idp\", audience: a, alg: HS256}\n",
+           "identity:\n  jwt:\n    - {issuer: \"https://idp\", audience: a}\n"
+           "    - {issuer: \"https://idp\", audience: b}\n",
+           "identity:\n  oauth: []\n",
+       }) {
+    ServerConfig d;
+    EXPECT_FALSE(Load(bad, &d).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace interlock::server

@@ -1,0 +1,323 @@
+#include "identity/verifier.h"
+
+#include <cmath>
+#include <cstring>
+#include <optional>
+
+#include <boost/json/value.hpp>
+
+#include "outbound/http_endpoint.h"
+
+namespace interlock::identity {
+namespace {
+
+namespace json = boost::json;
+using std::chrono::seconds;
+
+Error Refuse(const char* c, std::string detail) {
+  return Error::Denied(std::string(c) + ": " + std::move(detail));
+}
+
+// A NumericDate (RFC 7519 section 2): a finite number of seconds since the epoch.
+Result<std::optional<int64_t>> NumericDate(const json::object& claims, std::string_view name) {
+  const json::value* v = claims.if_contains(name);
+  if (!v) return std::optional<int64_t>();
+  double d = 0;
+  if (v->is_int64()) {
+    d = double(v->as_int64());
+  } else if (v->is_uint64()) {
+    d = double(v->as_uint64());
+  } else if (v->is_double()) {
+    d = v->as_double();
+  } else {
+    return Refuse(code::kMalformed, "\"" + std::string(name) + "\" is not a number");
+  }
+  if (!std::isfinite(d) || d < 0 || d > 1e13) {
+    return Refuse(code::kMalformed, "\"" + std::string(name) + "\" is out of range");
+  }
+  return std::optional<int64_t>(int64_t(std::floor(d)));
+}
+
+// The string at a claim name, or else at a dotted path ("act.sub"). nullptr when absent
+// or not a string.
+const json::string* ClaimString(const json::object& claims, std::string_view path) {
+  if (const json::value* v = claims.if_contains(path)) return v->if_string();
+  const json::object* o = &claims;
+  for (;;) {
+    const size_t dot = path.find('.');
+    const json::value* v = o->if_contains(path.substr(0, dot));
+    if (!v) return nullptr;
+    if (dot == std::string_view::npos) return v->if_string();
+    o = v->if_object();
+    if (!o) return nullptr;
+    path = path.substr(dot + 1);
+  }
+}
+
+bool AudienceMatches(const json::value* aud, std::string_view want) {
+  if (!aud) return false;
+  if (aud->is_string()) return aud->as_string() == want;
+  if (!aud->is_array()) return false;
+  for (const json::value& a : aud->as_array()) {
+    if (a.is_string() && a.as_string() == want) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct Verifier::IssuerState {
+  std::mutex fetch_mu;  // one fetch of this issuer at a time
+  mutable std::mutex mu;
+  std::shared_ptr<const Jwks> keys;  // null until the first successful fetch
+  TimePoint fetched_at{};            // of `keys`
+  std::optional<TimePoint> last_on_demand;
+  uint64_t generation = 0;
+  std::string last_error;
+};
+
+size_t Verifier::DigestHash::operator()(const Sha256Digest& d) const {
+  size_t h;
+  std::memcpy(&h, d.data(), sizeof h);
+  return h;
+}
+
+bool LooksLikeJwt(std::string_view token) {
+  // Every JSON object header starts with '{', which base64url-encodes to "ey".
+  if (token.size() < 5 || token.substr(0, 2) != "ey") return false;
+  size_t dots = 0;
+  for (char c : token) dots += c == '.';
+  return dots == 2;
+}
+
+Status ValidateIssuerConfig(const IssuerConfig& c) {
+  auto https = [](const std::string& url, const char* field) -> Status {
+    auto ep = outbound::ParseHttpEndpoint(url);
+    if (!ep.ok()) return Error::Invalid(std::string(field) + ": " + ep.error().message);
+    if (!ep->tls) return Error::Invalid(std::string(field) + " must be an https:// URL");
+    if (ep->has_userinfo || ep->has_fragment) {
+      return Error::Invalid(std::string(field) + " must not carry userinfo or a fragment");
+    }
+    return Status::Ok();
+  };
+  if (c.issuer.empty()) return Error::Invalid("issuer is required");
+  if (Status s = https(c.issuer, "issuer"); !s.ok()) return s;
+  if (c.audience.empty()) return Error::Invalid("audience is required");
+  if (!c.jwks_uri.empty()) {
+    if (Status s = https(c.jwks_uri, "jwks_uri"); !s.ok()) return s;
+  }
+  if (c.agent_claim.empty()) return Error::Invalid("agent_claim must not be empty");
+  if (c.skew < seconds(0) || c.skew > std::chrono::minutes(10)) {
+    return Error::Invalid("skew must be 0..600 seconds");
+  }
+  if (c.max_lifetime <= seconds(0)) return Error::Invalid("max_lifetime must be positive");
+  if (c.max_key_age <= seconds(0)) return Error::Invalid("max_key_age must be positive");
+  if (c.refresh_interval < kOnDemandInterval) {
+    return Error::Invalid("refresh_interval must be at least 30 seconds");
+  }
+  return Status::Ok();
+}
+
+Verifier::Verifier(std::vector<IssuerConfig> issuers, JwksFetcher* fetcher, const Clock* clock,
+                   size_t cache_capacity)
+    : configs_(std::move(issuers)),
+      fetcher_(fetcher),
+      clock_(clock),
+      cache_capacity_(cache_capacity) {
+  for (size_t i = 0; i < configs_.size(); ++i) states_.push_back(std::make_unique<IssuerState>());
+}
+
+Verifier::~Verifier() = default;
+
+size_t Verifier::cache_size() const {
+  std::lock_guard lock(cache_mu_);
+  return cache_.size();
+}
+
+bool Verifier::KeysFresh(size_t index, uint64_t generation) const {
+  const IssuerState& st = *states_[index];
+  std::lock_guard lock(st.mu);
+  return st.keys && st.generation == generation &&
+         clock_->Now() - st.fetched_at <= configs_[index].max_key_age;
+}
+
+bool Verifier::Refresh(size_t index, bool on_demand, std::string* error) {
+  IssuerState& st = *states_[index];
+  std::lock_guard fetch_lock(st.fetch_mu);
+  {
+    std::lock_guard lock(st.mu);
+    const TimePoint now = clock_->Now();
+    if (on_demand) {
+      if (st.last_on_demand && now - *st.last_on_demand < kOnDemandInterval) {
+        *error = "keys were fetched on demand less than 30 s ago" +
+                 (st.last_error.empty() ? std::string() : " (" + st.last_error + ")");
+        return false;
+      }
+      st.last_on_demand = now;
+    }
+  }
+  Result<std::string> text = fetcher_->Fetch(configs_[index]);
+  Result<Jwks> parsed = text.ok() ? ParseJwks(*text) : Result<Jwks>(text.error());
+  std::lock_guard lock(st.mu);
+  if (!parsed.ok()) {
+    st.last_error = parsed.error().message;
+    *error = "fetching the issuer's keys failed: " + parsed.error().message;
+    return false;
+  }
+  st.keys = std::make_shared<const Jwks>(std::move(*parsed));
+  st.fetched_at = clock_->Now();
+  st.last_error.clear();
+  ++st.generation;
+  return true;
+}
+
+void Verifier::RefreshDue() {
+  for (size_t i = 0; i < configs_.size(); ++i) {
+    bool due;
+    {
+      std::lock_guard lock(states_[i]->mu);
+      due = !states_[i]->keys ||
+            clock_->Now() - states_[i]->fetched_at >= configs_[i].refresh_interval;
+    }
+    std::string error;
+    if (due) Refresh(i, false, &error);
+  }
+}
+
+Result<VerifiedIdentity> Verifier::Verify(std::string_view token) {
+  if (token.size() > kMaxTokenBytes) {
+    return Refuse(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
+  }
+  const Sha256Digest digest = Sha256(token);
+  std::optional<CacheEntry> hit;
+  {
+    std::lock_guard lock(cache_mu_);
+    if (auto it = cache_.find(digest); it != cache_.end()) hit = it->second;
+  }
+  if (hit) {
+    const IssuerConfig& cfg = configs_[hit->issuer_index];
+    if (clock_->Now() < hit->identity.expires_at + cfg.skew &&
+        KeysFresh(hit->issuer_index, hit->key_generation)) {
+      return hit->identity;
+    }
+    std::lock_guard lock(cache_mu_);
+    cache_.erase(digest);  // expired, or keys changed since: verify again below
+  }
+  size_t index = 0;
+  uint64_t generation = 0;
+  auto id = VerifyUncached(token, &index, &generation);
+  if (!id.ok()) return id;
+  std::lock_guard lock(cache_mu_);
+  if (cache_.size() >= cache_capacity_) {
+    const TimePoint now = clock_->Now();
+    std::erase_if(cache_, [&](const auto& kv) { return kv.second.identity.expires_at <= now; });
+    if (cache_.size() >= cache_capacity_) cache_.clear();
+  }
+  cache_[digest] = CacheEntry{*id, index, generation};
+  return id;
+}
+
+Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token, size_t* issuer_index,
+                                                  uint64_t* generation) {
+  auto jwt = ParseJwt(token);
+  if (!jwt.ok()) return jwt.error();
+  const json::object& claims = jwt->claims;
+
+  const json::string* iss = ClaimString(claims, "iss");
+  if (!claims.contains("iss") || !claims.at("iss").is_string()) {
+    return Refuse(code::kIssuer, "the token has no string \"iss\"");
+  }
+  size_t index = configs_.size();
+  for (size_t i = 0; i < configs_.size(); ++i) {
+    if (configs_[i].issuer == std::string_view(*iss)) index = i;
+  }
+  if (index == configs_.size()) {
+    return Refuse(code::kIssuer, "issuer \"" + std::string(*iss) + "\" is not trusted");
+  }
+  const IssuerConfig& cfg = configs_[index];
+  IssuerState& st = *states_[index];
+
+  // The keys: fetched on demand when missing or too old.
+  auto snapshot = [&](std::shared_ptr<const Jwks>* keys, uint64_t* gen) {
+    std::lock_guard lock(st.mu);
+    const bool fresh = st.keys && clock_->Now() - st.fetched_at <= cfg.max_key_age;
+    *keys = fresh ? st.keys : nullptr;
+    *gen = st.generation;
+  };
+  std::shared_ptr<const Jwks> keys;
+  snapshot(&keys, generation);
+  std::string fetch_error;
+  bool fetched = false;
+  if (!keys) {
+    fetched = Refresh(index, true, &fetch_error);
+    snapshot(&keys, generation);
+    if (!keys) {
+      return Refuse(code::kKeysUnavailable, "no keys of issuer \"" + cfg.issuer +
+                                                "\" younger than max_key_age: " + fetch_error);
+    }
+  }
+  auto key = keys->Find(jwt->kid, jwt->alg);
+  if (!key.ok() && RefusalCode(key.error()) == code::kUnknownKid && !fetched) {
+    // Rotation: the issuer may have published a new key since the last fetch.
+    if (Refresh(index, true, &fetch_error)) {
+      snapshot(&keys, generation);
+      if (keys) key = keys->Find(jwt->kid, jwt->alg);
+    }
+  }
+  if (!key.ok()) {
+    if (RefusalCode(key.error()) == code::kUnknownKid && !fetch_error.empty()) {
+      return Refuse(
+          code::kUnknownKid,
+          key.error().message.substr(std::strlen(code::kUnknownKid) + 2) + "; " + fetch_error);
+    }
+    return key.error();
+  }
+  if (Status s = VerifySignature(*jwt, **key); !s.ok()) return s.error();
+
+  // Claims (RFC 7519 section 4.1), all after the signature: nothing unverified is trusted.
+  if (!AudienceMatches(claims.if_contains("aud"), cfg.audience)) {
+    return Refuse(code::kAudience, "\"aud\" does not contain \"" + cfg.audience + "\"");
+  }
+  auto exp = NumericDate(claims, "exp");
+  if (!exp.ok()) return exp.error();
+  if (!*exp) return Refuse(code::kNoExp, "the token has no \"exp\" (it would never expire)");
+  auto nbf = NumericDate(claims, "nbf");
+  if (!nbf.ok()) return nbf.error();
+  auto iat = NumericDate(claims, "iat");
+  if (!iat.ok()) return iat.error();
+  const int64_t now = std::chrono::duration_cast<seconds>(clock_->Now().time_since_epoch()).count();
+  const int64_t skew = cfg.skew.count();
+  if (**exp + skew <= now) return Refuse(code::kExpired, "the token expired");
+  if (*nbf && **nbf > now + skew) {
+    return Refuse(code::kNotYetValid, "\"nbf\" is in the future beyond the allowed skew");
+  }
+  if (*iat && **iat > now + skew) {
+    return Refuse(code::kIssuedInFuture, "\"iat\" is in the future beyond the allowed skew");
+  }
+  const int64_t start = *iat ? **iat : *nbf ? **nbf : now;
+  if (**exp - start > cfg.max_lifetime.count()) {
+    return Refuse(code::kLifetime, "the token is valid for " + std::to_string(**exp - start) +
+                                       " s, more than max_lifetime " +
+                                       std::to_string(cfg.max_lifetime.count()) + " s");
+  }
+
+  VerifiedIdentity id;
+  id.issuer = cfg.issuer;
+  const json::string* agent = ClaimString(claims, cfg.agent_claim);
+  if (!agent || agent->empty()) {
+    return Refuse(code::kNoIdentity, "the token has no string claim \"" + cfg.agent_claim + "\"");
+  }
+  id.agent = std::string(*agent);
+  if (!cfg.on_behalf_of_claim.empty()) {
+    if (const json::string* obo = ClaimString(claims, cfg.on_behalf_of_claim)) {
+      id.on_behalf_of = std::string(*obo);
+    }
+  } else if (const json::string* act = ClaimString(claims, "act.sub")) {
+    id.on_behalf_of = std::string(*act);
+  }
+  id.expires_at = FromUnixMillis(**exp * 1000);
+  *issuer_index = index;
+  return id;
+}
+
+}  // namespace interlock::identity

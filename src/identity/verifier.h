@@ -1,0 +1,121 @@
+// Verifier: a bearer JWT -> the verified identity of the agent presenting it.
+//
+// One Verifier holds the trusted issuers (validated once, immutable), each issuer's current
+// key set (an immutable snapshot swapped on refresh), and a bounded cache of verified tokens
+// keyed by the token's SHA-256 until the token's `exp`.
+//
+// Keys come from a JwksFetcher (HTTPS in the daemon, jwks_fetch.h; a fake in tests):
+//  - on demand: no keys yet, keys older than max_key_age, or a token whose `kid` is unknown.
+//    On-demand fetches of one issuer happen at most once per kOnDemandInterval (30 s), so a
+//    stream of tokens with invented kids cannot turn Interlock into a load generator
+//    against the issuer;
+//  - on a schedule: RefreshDue(), called by the owner's timer, refreshes every issuer whose
+//    keys are older than its refresh_interval.
+// A failed fetch keeps the cached keys. Keys older than max_key_age are never used: every
+// token of that issuer is then refused (JWT_KEYS_UNAVAILABLE), cached tokens included.
+//
+// Refusals are kPermissionDenied Errors whose message starts with a code of jwt.h.
+// Thread-safety: Verify() and RefreshDue() from any thread, concurrently.
+#ifndef INTERLOCK_IDENTITY_VERIFIER_H_
+#define INTERLOCK_IDENTITY_VERIFIER_H_
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/crypto.h"
+#include "common/time.h"
+#include "identity/jwt.h"
+#include "interlock/result.h"
+
+namespace interlock::identity {
+
+inline constexpr std::chrono::seconds kOnDemandInterval{30};
+
+struct IssuerConfig {
+  std::string issuer;               // must equal the token's iss, byte for byte
+  std::string audience;             // must be the token's aud or one of its elements
+  std::string jwks_uri;             // https; empty: OIDC discovery from the issuer
+  std::string ca_file;              // PEM bundle for a private CA; empty: the system's CAs
+  std::string agent_claim = "sub";  // a claim name or dotted path ("kubernetes.io.x" no)
+  std::string on_behalf_of_claim;   // empty: RFC 8693 act.sub when present
+  std::chrono::seconds skew{60};
+  std::chrono::seconds max_lifetime{std::chrono::hours(24)};
+  std::chrono::seconds max_key_age{std::chrono::hours(24)};
+  std::chrono::seconds refresh_interval{std::chrono::minutes(5)};
+};
+
+struct VerifiedIdentity {
+  std::string issuer;
+  std::string agent;         // the agent_claim's value: a policy's agent.identity
+  std::string on_behalf_of;  // "" when the token names nobody
+  TimePoint expires_at;
+};
+
+// Where an issuer's JWK Set comes from. Returns the set's JSON text.
+class JwksFetcher {
+ public:
+  virtual ~JwksFetcher() = default;
+  virtual Result<std::string> Fetch(const IssuerConfig& issuer) = 0;
+};
+
+// A bearer that has the shape of a JWS ("eyJ...", three parts): Interlock's own tokens
+// never do, so the daemon routes on this before looking a token up.
+bool LooksLikeJwt(std::string_view token);
+
+// Validates one issuer's settings (https issuer and jwks_uri, an audience, positive
+// durations). kInvalidArgument naming the field.
+Status ValidateIssuerConfig(const IssuerConfig& c);
+
+class Verifier {
+ public:
+  // `fetcher` and `clock` must outlive the Verifier. Configs must have passed
+  // ValidateIssuerConfig and have distinct issuers.
+  Verifier(std::vector<IssuerConfig> issuers, JwksFetcher* fetcher, const Clock* clock,
+           size_t cache_capacity = 10000);
+  ~Verifier();
+  Verifier(const Verifier&) = delete;
+  Verifier& operator=(const Verifier&) = delete;
+
+  Result<VerifiedIdentity> Verify(std::string_view token);
+
+  // Scheduled refresh: fetches every issuer whose keys are older than refresh_interval.
+  void RefreshDue();
+
+  size_t cache_size() const;
+  const std::vector<IssuerConfig>& issuers() const { return configs_; }
+
+ private:
+  struct IssuerState;
+  struct CacheEntry {
+    VerifiedIdentity identity;
+    size_t issuer_index;
+    uint64_t key_generation;
+  };
+  struct DigestHash {
+    size_t operator()(const Sha256Digest& d) const;
+  };
+
+  Result<VerifiedIdentity> VerifyUncached(std::string_view token, size_t* issuer_index,
+                                          uint64_t* generation);
+  // Fetches `state`'s keys now (on demand when `on_demand`: rate-limited). True when a new
+  // key set was installed.
+  bool Refresh(size_t index, bool on_demand, std::string* error);
+  bool KeysFresh(size_t index, uint64_t generation) const;
+
+  const std::vector<IssuerConfig> configs_;
+  std::vector<std::unique_ptr<IssuerState>> states_;
+  JwksFetcher* fetcher_;
+  const Clock* clock_;
+  const size_t cache_capacity_;
+  mutable std::mutex cache_mu_;
+  std::unordered_map<Sha256Digest, CacheEntry, DigestHash> cache_;
+};
+
+}  // namespace interlock::identity
+
+#endif  // INTERLOCK_IDENTITY_VERIFIER_H_
