@@ -151,7 +151,16 @@ Status EnsureAuditSchema(sqlite3* db) {
       "CREATE TABLE IF NOT EXISTS audit_runs ("
       "  run_id TEXT PRIMARY KEY,"
       "  head_seq INTEGER NOT NULL);"
-      "CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);";
+      "CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);"
+      // The console's search (GET /v1/audit filters; docs/console.md): each filter is
+      // answered from an index in seq order, so a page costs the same with a million
+      // records. Built once on the first start after an upgrade.
+      "CREATE INDEX IF NOT EXISTS audit_log_agent ON audit_log(agent_id, seq);"
+      "CREATE INDEX IF NOT EXISTS audit_log_type ON audit_log(type, seq);"
+      "CREATE INDEX IF NOT EXISTS audit_log_tool"
+      "  ON audit_log(json_extract(body, '$.data.tool'), seq);"
+      "CREATE INDEX IF NOT EXISTS audit_log_code"
+      "  ON audit_log(json_extract(body, '$.data.decision.code'), seq);";
   if (Status s = ExecAudit(db, "SAVEPOINT audit_schema", "schema"); !s.ok()) return s;
   Status s = ExecAudit(db, kSchema, "schema");
   if (s.ok()) {

@@ -97,6 +97,13 @@ Result<bool> HasRunLinks(sqlite3* db);
 // seqs, so it ends on any input.
 std::string RunRecordsCte(int run_param, int after_param = 0);
 
+// The console's audit search (AuditFilter::tool, ::code): a decision record's tool and
+// code, as the SQL expressions that the indexes audit_log_tool and audit_log_code are on
+// (a query must spell them exactly so for SQLite to use the index). Column refs are
+// qualified with the alias "a" in queries; SQLite matches them to the index's by column.
+inline constexpr const char* kAuditToolExpr = "json_extract(a.body, '$.data.tool')";
+inline constexpr const char* kAuditCodeExpr = "json_extract(a.body, '$.data.decision.code')";
+
 // Appends events in order within the caller's transaction (first bringing the audit
 // schema up to date, see EnsureAuditSchema); returns the new head.
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events);

@@ -31,7 +31,13 @@ Status PrepareFilteredSelect(sqlite3* db, const AuditFilter& f, int64_t limit, S
   if (f.since) sql += " AND a.time_ms >= ?2";
   if (f.until) sql += " AND a.time_ms < ?3";
   if (!f.agent_id.empty()) sql += " AND a.agent_id = ?4";
-  sql += " ORDER BY a.seq";
+  // The same expressions as the indexes (kAuditSearchIndexes), so the planner uses them.
+  if (!f.tool.empty()) sql += std::string(" AND ") + kAuditToolExpr + " = ?7";
+  if (!f.code.empty()) sql += std::string(" AND ") + kAuditCodeExpr + " = ?8";
+  if (!f.type.empty()) sql += " AND a.type = ?9";
+  if (!f.text.empty()) sql += " AND instr(a.body, ?10) > 0";
+  if (f.before_seq > 0) sql += " AND a.seq < ?11";
+  sql += f.descending ? " ORDER BY a.seq DESC" : " ORDER BY a.seq";
   if (limit > 0) sql += " LIMIT ?6";
   if (Status s = st->Prepare(db, sql); !s.ok()) return s;
   st->BindInt64(1, f.after_seq);
@@ -40,6 +46,11 @@ Status PrepareFilteredSelect(sqlite3* db, const AuditFilter& f, int64_t limit, S
   if (!f.agent_id.empty()) st->BindText(4, f.agent_id);
   if (!f.run_id.empty()) st->BindText(5, f.run_id);
   if (limit > 0) st->BindInt64(6, limit);
+  if (!f.tool.empty()) st->BindText(7, f.tool);
+  if (!f.code.empty()) st->BindText(8, f.code);
+  if (!f.type.empty()) st->BindText(9, f.type);
+  if (!f.text.empty()) st->BindText(10, f.text);
+  if (f.before_seq > 0) st->BindInt64(11, f.before_seq);
   return Status::Ok();
 }
 
