@@ -158,9 +158,11 @@ Status EnsureAuditSchema(sqlite3* db) {
       "CREATE INDEX IF NOT EXISTS audit_log_agent ON audit_log(agent_id, seq);"
       "CREATE INDEX IF NOT EXISTS audit_log_type ON audit_log(type, seq);"
       "CREATE INDEX IF NOT EXISTS audit_log_tool"
-      "  ON audit_log(json_extract(body, '$.data.tool'), seq);"
+      "  ON audit_log((CASE WHEN json_valid(body) THEN json_extract(body, '$.data.tool') END),"
+      "  seq);"
       "CREATE INDEX IF NOT EXISTS audit_log_code"
-      "  ON audit_log(json_extract(body, '$.data.decision.code'), seq);";
+      "  ON audit_log((CASE WHEN json_valid(body) THEN"
+      "  json_extract(body, '$.data.decision.code') END), seq);";
   if (Status s = ExecAudit(db, "SAVEPOINT audit_schema", "schema"); !s.ok()) return s;
   Status s = ExecAudit(db, kSchema, "schema");
   if (s.ok()) {
