@@ -192,10 +192,13 @@ std::string RunRecordsCte(int run_param, int after_param) {
   const std::string run = "?" + std::to_string(run_param);
   std::string sql =
       "WITH RECURSIVE run_records(seq) AS (SELECT head_seq FROM audit_runs WHERE run_id = " + run +
-      " UNION ALL SELECT a.run_prev FROM audit_log a JOIN run_records r ON a.seq = r.seq"
-      " WHERE a.run_prev > 0 AND a.run_prev < a.seq";
+      // Each step is a point lookup written as a scalar subquery: as a join, SQLite with
+      // ANALYZE statistics built a Bloom filter over the whole log for it (4 s at 1,000,000
+      // records; docs/performance.md, "Console pages").
+      " UNION ALL SELECT (SELECT a.run_prev FROM audit_log a WHERE a.seq = r.seq"
+      " AND a.run_prev > 0 AND a.run_prev < a.seq";
   if (after_param > 0) sql += " AND a.run_prev > ?" + std::to_string(after_param);
-  sql += ") ";
+  sql += ") AS p FROM run_records r WHERE p IS NOT NULL) ";
   return sql;
 }
 
