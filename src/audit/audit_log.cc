@@ -151,7 +151,18 @@ Status EnsureAuditSchema(sqlite3* db) {
       "CREATE TABLE IF NOT EXISTS audit_runs ("
       "  run_id TEXT PRIMARY KEY,"
       "  head_seq INTEGER NOT NULL);"
-      "CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);";
+      "CREATE INDEX IF NOT EXISTS audit_log_time ON audit_log(time_ms);"
+      // The console's search (GET /v1/audit filters; docs/console.md): each filter is
+      // answered from an index in seq order, so a page costs the same with a million
+      // records. Built once on the first start after an upgrade.
+      "CREATE INDEX IF NOT EXISTS audit_log_agent ON audit_log(agent_id, seq);"
+      "CREATE INDEX IF NOT EXISTS audit_log_type ON audit_log(type, seq);"
+      "CREATE INDEX IF NOT EXISTS audit_log_tool"
+      "  ON audit_log((CASE WHEN json_valid(body) THEN json_extract(body, '$.data.tool') END),"
+      "  seq);"
+      "CREATE INDEX IF NOT EXISTS audit_log_code"
+      "  ON audit_log((CASE WHEN json_valid(body) THEN"
+      "  json_extract(body, '$.data.decision.code') END), seq);";
   if (Status s = ExecAudit(db, "SAVEPOINT audit_schema", "schema"); !s.ok()) return s;
   Status s = ExecAudit(db, kSchema, "schema");
   if (s.ok()) {
@@ -181,10 +192,13 @@ std::string RunRecordsCte(int run_param, int after_param) {
   const std::string run = "?" + std::to_string(run_param);
   std::string sql =
       "WITH RECURSIVE run_records(seq) AS (SELECT head_seq FROM audit_runs WHERE run_id = " + run +
-      " UNION ALL SELECT a.run_prev FROM audit_log a JOIN run_records r ON a.seq = r.seq"
-      " WHERE a.run_prev > 0 AND a.run_prev < a.seq";
+      // Each step is a point lookup written as a scalar subquery: as a join, SQLite with
+      // ANALYZE statistics built a Bloom filter over the whole log for it (4 s at 1,000,000
+      // records; docs/performance.md, "Console pages").
+      " UNION ALL SELECT (SELECT a.run_prev FROM audit_log a WHERE a.seq = r.seq"
+      " AND a.run_prev > 0 AND a.run_prev < a.seq";
   if (after_param > 0) sql += " AND a.run_prev > ?" + std::to_string(after_param);
-  sql += ") ";
+  sql += ") AS p FROM run_records r WHERE p IS NOT NULL) ";
   return sql;
 }
 

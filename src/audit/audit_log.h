@@ -97,6 +97,17 @@ Result<bool> HasRunLinks(sqlite3* db);
 // seqs, so it ends on any input.
 std::string RunRecordsCte(int run_param, int after_param = 0);
 
+// The console's audit search (AuditFilter::tool, ::code): a decision record's tool and
+// code, as the SQL expressions that the indexes audit_log_tool and audit_log_code are on
+// (a query must spell them exactly so for SQLite to use the index). Column refs are
+// qualified with the alias "a" in queries; SQLite matches them to the index's by column.
+// NULL for a body that is not JSON: a tampered record must stay writable and readable
+// (for verify and export to report it), never an error of the index.
+inline constexpr const char* kAuditToolExpr =
+    "(CASE WHEN json_valid(a.body) THEN json_extract(a.body, '$.data.tool') END)";
+inline constexpr const char* kAuditCodeExpr =
+    "(CASE WHEN json_valid(a.body) THEN json_extract(a.body, '$.data.decision.code') END)";
+
 // Appends events in order within the caller's transaction (first bringing the audit
 // schema up to date, see EnsureAuditSchema); returns the new head.
 Result<AuditHead> AppendAuditEvents(sqlite3* db, std::span<const AuditEvent> events);

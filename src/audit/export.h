@@ -30,6 +30,16 @@ struct AuditFilter {
   std::string agent_id;
   std::string run_id;
   int64_t after_seq = 0;  // only records with seq > after_seq (pagination cursor)
+  // The console's search (GET /v1/audit; docs/console.md). Each is index-backed
+  // (audit_log.cc: indexes on type, agent, and the decision records' tool and code).
+  std::string type;  // the record type ("decision", "kill_switch", ...)
+  std::string tool;  // a decision record's data.tool
+  std::string code;  // a decision record's data.decision.code
+  // A substring of the record's canonical body (case-sensitive). Not index-backed: a
+  // query with text reads at most kTextScanWindow records per page (QueryAuditPage).
+  std::string text;
+  int64_t before_seq = 0;   // when > 0: only records with seq < before_seq
+  bool descending = false;  // newest first (the cursor is then before_seq)
 };
 
 struct ExportStats {

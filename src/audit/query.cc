@@ -32,4 +32,48 @@ Result<boost::json::array> QueryAudit(sqlite3* db, const AuditQuery& q) {
   return out;
 }
 
+Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q) {
+  const int64_t limit = std::clamp<int64_t>(q.limit, 1, kMaxAuditQueryLimit);
+  AuditQuery windowed = q;
+  windowed.limit = limit;
+  AuditFilter& f = windowed.filter;
+  int64_t head = 0;  // the log's last seq (text queries only)
+  int64_t edge = 0;  // the window's far end, exclusive on both sides
+  if (!f.text.empty()) {
+    Statement st;
+    if (Status s = st.Prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM audit_log"); !s.ok()) {
+      return s.error();
+    }
+    if (sqlite3_step(st.get()) != SQLITE_ROW) return SqliteError(db, "read audit_log head");
+    head = st.Int64(0);
+    if (f.descending) {
+      const int64_t top = f.before_seq > 0 ? f.before_seq : head + 1;
+      edge = std::max<int64_t>(0, top - kTextScanWindow - 1);
+      f.after_seq = std::max(f.after_seq, edge);
+    } else {
+      edge = f.after_seq + kTextScanWindow + 1;
+      f.before_seq = f.before_seq > 0 ? std::min(f.before_seq, edge) : edge;
+    }
+  }
+  auto records = QueryAudit(db, windowed);
+  if (!records.ok()) return records.error();
+  AuditPage page;
+  page.records = std::move(*records);
+  if (static_cast<int64_t>(page.records.size()) == limit) {
+    page.more = true;
+    page.next_cursor = page.records.back().as_object().at("seq").to_number<int64_t>();
+  } else if (!q.filter.text.empty()) {
+    // The window ran out before the page filled: go on from its edge while records remain.
+    if (q.filter.descending) {
+      page.more = edge > q.filter.after_seq;
+      page.next_cursor = edge + 1;
+    } else {
+      const int64_t bound = q.filter.before_seq > 0 ? q.filter.before_seq : head + 1;
+      page.more = edge < bound;
+      page.next_cursor = edge - 1;
+    }
+  }
+  return page;
+}
+
 }  // namespace interlock::audit

@@ -31,6 +31,19 @@ struct AuditQuery {
 // line). A stored body that is not valid JSON is an Error (kCorrupt) naming its seq.
 Result<boost::json::array> QueryAudit(sqlite3* db, const AuditQuery& q);
 
+// A query with filter.text reads at most this many seqs per page (a substring cannot be
+// indexed): the page may then hold fewer records than the limit and still say `more`.
+inline constexpr int64_t kTextScanWindow = 20000;
+
+// One page of the console's search (GET /v1/audit): the records, and where the next page
+// starts: after_seq (ascending) or before_seq (descending) = next_cursor, while `more`.
+struct AuditPage {
+  boost::json::array records;
+  int64_t next_cursor = 0;
+  bool more = false;
+};
+Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q);
+
 }  // namespace interlock::audit
 
 #endif  // INTERLOCK_AUDIT_QUERY_H_

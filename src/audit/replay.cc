@@ -166,7 +166,8 @@ Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
   if (!linked.ok()) return linked.error();
   const std::string sql =
       *linked ? RunRecordsCte(1) +
-                    "SELECT a.seq, a.body, a.hash, a.prev_hash FROM run_records r JOIN audit_log a"
+                    "SELECT a.seq, a.body, a.hash, a.prev_hash FROM run_records r CROSS JOIN "
+                    "audit_log a"
                     " ON a.seq = r.seq WHERE a.run_id = ?1 ORDER BY a.seq"
               : "SELECT seq, body, hash, prev_hash FROM audit_log WHERE run_id = ?1 ORDER BY seq";
   if (Status s = ReadEvents(db, sql, run_id, 0, 0, &r.timeline); !s.ok()) return s.error();

@@ -155,6 +155,16 @@ json::object RunJson(const core::RunInfo& run, TimePoint now,
   for (const std::string& l : run.state.labels) labels.emplace_back(l);
   out["labels"] = std::move(labels);
   const policy::AgentPolicy* agent = policies != nullptr ? policies->Find(run.agent_id) : nullptr;
+  if (agent != nullptr) {
+    // The agent's per-run limits under the current policy (the console draws against them).
+    const policy::Execution& x = agent->execution;
+    json::object limits;
+    if (x.max_steps) limits["steps"] = *x.max_steps;
+    if (x.max_tokens_per_run) limits["tokens"] = *x.max_tokens_per_run;
+    if (x.max_cost_micros) limits["cost_usd"] = static_cast<double>(*x.max_cost_micros) / 1e6;
+    if (x.max_wall_clock_ms) limits["elapsed_s"] = static_cast<double>(*x.max_wall_clock_ms) / 1e3;
+    out["limits"] = std::move(limits);
+  }
   if ((agent != nullptr && agent->workflow != nullptr) || !run.state.workflow_state.empty() ||
       !run.state.workflow_vars.empty()) {
     json::object vars;
@@ -179,11 +189,13 @@ struct Route {
     kHealth,
     kReady,
     kMetrics,
+    kMetricsSummary,
     kRuns,
     kRun,
     kRunCalls,
     kRunUsage,
     kRunEnd,
+    kRunReplay,
     kCall,
     kCallResult,
     kCallRehearsal,
@@ -206,6 +218,7 @@ struct Route {
   store::RunFilter runs;    // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
   std::string state;        // GET /v1/approvals?state=
   size_t limit = 100;
+  bool audit_jsonl = false;  // GET /v1/audit?format=jsonl
   bool bad_id = false;
   std::string bad_query;
 };
@@ -268,6 +281,7 @@ constexpr RouteRow kRouteTable[] = {
     {Route::kMetrics, http::verb::get, "GET", "/metrics", "metrics"},
     {Route::kUi, http::verb::get, "GET", "/ui", "none"},
     {Route::kUi, http::verb::get, "GET", "/ui/{asset}", "none"},
+    {Route::kUi, http::verb::get, "GET", "/ui/{page}/{id}", "none"},
     {Route::kMcp, http::verb::post, "POST", "/mcp/{upstream}", "agent"},
     {Route::kMcp, http::verb::get, "GET", "/mcp/{upstream}", "agent"},
     {Route::kMcp, http::verb::delete_, "DELETE", "/mcp/{upstream}", "agent"},
@@ -277,6 +291,7 @@ constexpr RouteRow kRouteTable[] = {
     {Route::kRunCalls, http::verb::post, "POST", "/v1/runs/{run_id}/calls", "agent"},
     {Route::kRunUsage, http::verb::post, "POST", "/v1/runs/{run_id}/usage", "agent"},
     {Route::kRunEnd, http::verb::post, "POST", "/v1/runs/{run_id}/end", "agent"},
+    {Route::kRunReplay, http::verb::get, "GET", "/v1/runs/{run_id}/replay", "reviewer,admin"},
     {Route::kRunEgress, http::verb::post, "POST", "/v1/runs/{run_id}/egress", "agent"},
     {Route::kCall, http::verb::get, "GET", "/v1/calls/{call_id}", "any"},
     {Route::kCallResult, http::verb::post, "POST", "/v1/calls/{call_id}/result", "agent"},
@@ -289,6 +304,7 @@ constexpr RouteRow kRouteTable[] = {
     {Route::kApprovalWithdraw, http::verb::post, "POST", "/v1/approvals/{approval_id}/withdraw",
      "agent"},
     {Route::kToolView, http::verb::post, "POST", "/v1/tools/view", "agent"},
+    {Route::kMetricsSummary, http::verb::get, "GET", "/v1/metrics/summary", "reviewer,admin"},
     {Route::kKill, http::verb::get, "GET", "/v1/kill", "reviewer,admin"},
     {Route::kKill, http::verb::post, "POST", "/v1/kill", "admin"},
     {Route::kAudit, http::verb::get, "GET", "/v1/audit", "reviewer,admin"},
@@ -335,12 +351,15 @@ Route Match(std::string_view target) {
     r.methods.push_back(row.verb);
     r.allow_text += r.allow_text.empty() ? row.method : std::string(", ") + row.method;
   }
+  // The console's pages under a run and the like: "/ui/runs/{run_id}" is the asset
+  // "runs/{run_id}" (FindUiAsset decides what exists).
+  if (r.kind == Route::kUi && seg.size() == 3) r.id = seg[1] + "/" + seg[2];
   if (r.kind != Route::kNone &&
       (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
-       r.kind == Route::kRunEnd || r.kind == Route::kCall || r.kind == Route::kCallResult ||
-       r.kind == Route::kCallRehearsal || r.kind == Route::kApproval ||
-       r.kind == Route::kApprovalWithdraw || r.kind == Route::kRunEgress ||
-       r.kind == Route::kCallEgressResult)) {
+       r.kind == Route::kRunEnd || r.kind == Route::kRunReplay || r.kind == Route::kCall ||
+       r.kind == Route::kCallResult || r.kind == Route::kCallRehearsal ||
+       r.kind == Route::kApproval || r.kind == Route::kApprovalWithdraw ||
+       r.kind == Route::kRunEgress || r.kind == Route::kCallEgressResult)) {
     r.bad_id = !ValidId(r.id);
   }
   if (r.kind == Route::kApprovals) {
@@ -390,8 +409,32 @@ Route Match(std::string_view target) {
         *out = *t;
       }
     };
+    for (const auto& p : params) {
+      static constexpr std::array<std::string_view, 13> kKnown = {
+          "run_id", "agent", "since", "until", "after_seq", "before_seq", "limit",
+          "tool",   "code",  "type",  "q",     "order",     "format"};
+      if (std::find(kKnown.begin(), kKnown.end(), std::string_view(p.key)) == kKnown.end()) {
+        r.bad_query = "unknown query parameter '" + std::string(p.key) + "'";
+      }
+    }
     r.audit.filter.run_id = get("run_id").value_or("");
     r.audit.filter.agent_id = get("agent").value_or("");
+    r.audit.filter.tool = get("tool").value_or("");
+    r.audit.filter.code = get("code").value_or("");
+    r.audit.filter.type = get("type").value_or("");
+    r.audit.filter.text = get("q").value_or("");
+    if (r.audit.filter.text.size() > kMaxReasonBytes) r.bad_query = "q must be at most 1024 bytes";
+    if (const auto order = get("order"); order && *order != "asc" && *order != "desc") {
+      r.bad_query = "order must be asc or desc";
+    } else {
+      r.audit.filter.descending = order && *order == "desc";
+    }
+    if (const auto format = get("format"); format && *format != "json" && *format != "jsonl") {
+      r.bad_query = "format must be json or jsonl";
+    } else {
+      r.audit_jsonl = format && *format == "jsonl";
+    }
+    integer("before_seq", 1, std::numeric_limits<int64_t>::max(), &r.audit.filter.before_seq);
     time("since", &r.audit.filter.since);
     time("until", &r.audit.filter.until);
     integer("after_seq", 0, std::numeric_limits<int64_t>::max(), &r.audit.filter.after_seq);
@@ -733,6 +776,9 @@ void Api::Handle(HttpRequest req, Responder r) {
     case Route::kRunEnd:
       if (!agent) return r.Send(Forbidden("only agent tokens may end runs"));
       return HandleEndRun(caller, std::move(route.id), std::move(r));
+    case Route::kRunReplay:
+      if (agent) return r.Send(Forbidden("agent tokens cannot read the audit log"));
+      return HandleReplay(std::move(route.id), std::move(r));
     case Route::kCall:
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
       return HandleGetCall(caller, std::move(route.id), route.wait_seconds, std::move(r));
@@ -760,7 +806,7 @@ void Api::Handle(HttpRequest req, Responder r) {
     case Route::kAudit:
       if (agent) return r.Send(Forbidden("agent tokens cannot read the audit log"));
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
-      return HandleAudit(std::move(route.audit), std::move(r));
+      return HandleAudit(std::move(route.audit), route.audit_jsonl, std::move(r));
     case Route::kApprovals:
       if (agent) return r.Send(Forbidden("agent tokens cannot review approvals"));
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
@@ -776,6 +822,9 @@ void Api::Handle(HttpRequest req, Responder r) {
         return r.Send(Forbidden("only the agent that made the call may withdraw its approval"));
       }
       return HandleWithdraw(caller, req, std::move(route.id), std::move(r));
+    case Route::kMetricsSummary:
+      if (agent) return r.Send(Forbidden("agent tokens cannot read the console's metrics"));
+      return HandleMetricsSummary(std::move(r));
     case Route::kToolView:
       if (!agent) return r.Send(Forbidden("only agent tokens have a tool view"));
       return HandleToolView(caller, req, std::move(r));
@@ -1312,15 +1361,52 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
   });
 }
 
-void Api::HandleAudit(audit::AuditQuery query, Responder r) {
-  Blocking([this, query = std::move(query), r] {
-    auto records = store_->QueryAudit(query);
-    if (!records.ok()) return r.Send(StoreError(records.error()));
-    json::object out;
-    if (!records->empty()) {
-      out["next_after_seq"] = records->back().as_object().at("seq");
+void Api::HandleAudit(audit::AuditQuery query, bool jsonl, Responder r) {
+  Blocking([this, query = std::move(query), jsonl, r] {
+    auto page = store_->QueryAuditPage(query);
+    if (!page.ok()) return r.Send(StoreError(page.error()));
+    const bool desc = query.filter.descending;
+    const char* cursor_key = desc ? "next_before_seq" : "next_after_seq";
+    if (jsonl) {
+      // One record a line, as `interlock audit export` writes them; the cursor in headers.
+      HttpResponse res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/x-ndjson");
+      std::string body;
+      for (const json::value& rec : page->records) {
+        body += ToJsonText(rec);
+        body += '\n';
+      }
+      if (page->more) {
+        res.set(desc ? "Interlock-Next-Before-Seq" : "Interlock-Next-After-Seq",
+                std::to_string(page->next_cursor));
+      }
+      res.body() = std::move(body);
+      return r.Send(std::move(res));
     }
-    out["records"] = std::move(*records);
+    json::object out;
+    if (page->more) {
+      out[cursor_key] = page->next_cursor;
+    } else if (!desc && !page->records.empty()) {
+      out[cursor_key] = page->records.back().as_object().at("seq");  // as before: the tail
+    }
+    out["more"] = page->more;
+    out["records"] = std::move(page->records);
+    r.Send(JsonResponse(200, out));
+  });
+}
+
+void Api::HandleReplay(std::string run_id, Responder r) {
+  Blocking([this, run_id = std::move(run_id), r] {
+    auto replay = store_->ReplayRun(run_id);
+    if (!replay.ok()) return r.Send(StoreError(replay.error()));
+    json::object out = std::move(*replay);
+    // Every record of the run re-hashed from its stored body (audit::ReplayRun); the
+    // whole chain's links are `interlock audit verify`'s (docs/console.md).
+    const int64_t tampered =
+        out.contains("tampered_records") ? out.at("tampered_records").to_number<int64_t>() : 1;
+    out["chain"] = json::object{{"verified", tampered == 0},
+                                {"records_checked", out.at("records")},
+                                {"tampered_records", tampered}};
     r.Send(JsonResponse(200, out));
   });
 }
@@ -1353,6 +1439,40 @@ void Api::HandleReady(Responder r) {
       out["policy_reload_failed"] = true;
       out["policy_reload_error"] = *refused;
     }
+    r.Send(JsonResponse(200, out));
+  });
+}
+
+void Api::HandleMetricsSummary(Responder r) {
+  Blocking([this, r] {
+    const Metrics::Summary m = metrics_->Summarize();
+    json::object by_code;
+    uint64_t denied = 0;
+    for (const auto& [code, n] : m.by_code) {
+      by_code[code] = n;
+      if (code != "ALLOWED") denied += n;
+    }
+    json::object out{{"decisions_total", m.decisions},
+                     {"by_code", std::move(by_code)},
+                     {"not_allowed_total", denied},
+                     {"runs_active", m.runs_active},
+                     {"runs_halted", m.runs_halted}};
+    out["decision_p99_s"] = m.p99_s ? json::value(*m.p99_s) : json::value(nullptr);
+    store::ApprovalFilter f;
+    f.which = store::ApprovalFilter::Which::kPending;
+    f.limit = 1000;
+    if (auto pending = store_->ListApprovals(f); pending.ok()) {
+      out["pending_approvals"] = pending->size();
+    } else {
+      return r.Send(StoreError(pending.error()));
+    }
+    int64_t engaged = 0;
+    if (auto kills = store_->ListKills(); kills.ok()) {
+      for (const store::KillEntry& k : *kills) engaged += k.engaged ? 1 : 0;
+    } else {
+      return r.Send(StoreError(kills.error()));
+    }
+    out["kill_switches_engaged"] = engaged;
     r.Send(JsonResponse(200, out));
   });
 }

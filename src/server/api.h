@@ -158,7 +158,11 @@ class Api final : public RequestHandler {
   // The answer to a decision: the decision object, call_id, approval_id/url, run state.
   boost::json::object DecideReply(const core::GuardResponse& g) const;
   void HandleSetKill(const Caller& c, const HttpRequest& req, Responder r);
-  void HandleAudit(audit::AuditQuery query, Responder r);
+  // GET /v1/audit: one page of the console's search, as JSON or (format=jsonl) JSON lines.
+  void HandleAudit(audit::AuditQuery query, bool jsonl, Responder r);
+  // GET /v1/runs/{id}/replay: the run from the audit log (Store::ReplayRun) and whether
+  // each of its records still hashes to its stored hash.
+  void HandleReplay(std::string run_id, Responder r);
   void HandleListKill(const Caller& c, Responder r);
   void HandleReady(Responder r);
   // Approvals (docs/approvals.md): reviewer and admin tokens only.
@@ -173,6 +177,9 @@ class Api final : public RequestHandler {
   // The reviewer page's static assets (no token: the page signs in itself).
   void HandleUi(const std::string& path, Responder r);
   void HandleMetrics(Responder r);
+  // GET /v1/metrics/summary: the daemon's own counters as JSON (Metrics::Summarize), with
+  // pending approvals and engaged kill switches from the store. Reviewer and admin tokens.
+  void HandleMetricsSummary(Responder r);
 
   // Answers GET /v1/calls/{id} from the store (blocking pool only).
   HttpResponse CallResponse(const Caller& c, const std::string& call_id, bool* pending);

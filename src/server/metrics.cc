@@ -52,6 +52,41 @@ void Metrics::RecordHttpStatus(unsigned status) {
   if (status < http_status_.size()) http_status_[status].fetch_add(1, std::memory_order_relaxed);
 }
 
+Metrics::Summary Metrics::Summarize() const {
+  Summary out;
+  {
+    std::shared_lock lock(agents_mu_);
+    for (const auto& [agent, counters] : agents_) {
+      for (int c = 0; c < kCodeCount; ++c) {
+        const uint64_t n = counters->by_code[c].load(std::memory_order_relaxed);
+        if (n == 0) continue;
+        out.by_code[std::string(CodeName(static_cast<Code>(c)))] += n;
+      }
+    }
+  }
+  uint64_t total = 0;
+  std::array<uint64_t, kLatencyBuckets.size() + 1> buckets{};
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    buckets[i] = latency_buckets_[i].load(std::memory_order_relaxed);
+    total += buckets[i];
+  }
+  out.decisions = total;
+  if (total > 0) {
+    const uint64_t rank = (total * 99 + 99) / 100;  // ceil(0.99 * total)
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      cumulative += buckets[i];
+      if (cumulative >= rank) {
+        out.p99_s = i < kLatencyBuckets.size() ? kLatencyBuckets[i] : -1.0;
+        break;
+      }
+    }
+  }
+  out.runs_active = runs_active_.load(std::memory_order_relaxed);
+  out.runs_halted = runs_halted_.load(std::memory_order_relaxed);
+  return out;
+}
+
 std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
   std::ostringstream out;
   out << "# HELP interlock_decisions_total Decisions made, by agent and decision code.\n"

@@ -67,6 +67,18 @@ class Metrics {
   // The exposition text. `kills` holds the number of engaged switches per scope.
   std::string Render(const std::vector<KillGauge>& kills) const;
 
+  // The same counters for the console's "metrics at a glance" (GET /v1/metrics/summary).
+  struct Summary {
+    std::map<std::string, uint64_t> by_code;  // over all agents; codes seen only
+    uint64_t decisions = 0;
+    // The upper bound (seconds) of the histogram bucket holding the 99th percentile of
+    // decision latency; nullopt before any decision, +inf above the last bucket (-1).
+    std::optional<double> p99_s;
+    int64_t runs_active = 0;
+    int64_t runs_halted = 0;
+  };
+  Summary Summarize() const;
+
  private:
   struct AgentCounters {
     std::array<std::atomic<uint64_t>, kCodeCount> by_code{};

@@ -1,6 +1,6 @@
-// The reviewer web page (/ui/): plain HTML, CSS and JavaScript compiled into the binary
-// (ui_assets.cc), so the daemon serves it without files on disk or a build step.
-// Thread-safety: immutable data.
+// The operator console and reviewer page (/ui/, docs/console.md): plain HTML, CSS and JavaScript
+// compiled into the binary (ui_assets.cc), so the daemon serves it without files on disk or a build
+// step. Thread-safety: immutable data.
 #ifndef INTERLOCK_SERVER_UI_ASSETS_H_
 #define INTERLOCK_SERVER_UI_ASSETS_H_
 
@@ -13,7 +13,8 @@ struct UiAsset {
   std::string_view body;
 };
 
-// The asset at `path` below /ui/ ("" and "index.html" are the page); nullptr if none.
+// The asset at `path` below /ui/ (a console page such as "", "runs", "runs/{id}", "audit",
+// "kill", "metrics", or "index.html", "app.css", "app.js", "console.js"); nullptr if none.
 const UiAsset* FindUiAsset(std::string_view path);
 
 }  // namespace interlock::server

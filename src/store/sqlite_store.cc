@@ -25,6 +25,7 @@
 #include "audit/audit_log.h"
 #include "audit/canonical.h"
 #include "audit/query.h"
+#include "audit/replay.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"
@@ -1979,6 +1980,19 @@ uint64_t SqliteStore::AnchorFailures() const { return impl_->anchor_failures(); 
 Result<boost::json::array> SqliteStore::QueryAudit(const audit::AuditQuery& query) {
   return impl_->Read<boost::json::array>(
       [&query](Conn& c) { return audit::QueryAudit(c.db(), query); });
+}
+
+Result<audit::AuditPage> SqliteStore::QueryAuditPage(const audit::AuditQuery& query) {
+  return impl_->Read<audit::AuditPage>(
+      [&query](Conn& c) { return audit::QueryAuditPage(c.db(), query); });
+}
+
+Result<boost::json::object> SqliteStore::ReplayRun(std::string_view run_id) {
+  return impl_->Read<boost::json::object>([run_id](Conn& c) -> Result<boost::json::object> {
+    Result<audit::RunReplay> r = audit::ReplayRun(c.db(), run_id);
+    if (!r.ok()) return r.error();
+    return audit::ReplayToJson(*r);
+  });
 }
 
 Result<std::vector<KillEntry>> SqliteStore::ListKills() {

@@ -19,6 +19,7 @@
 #ifndef INTERLOCK_STORE_STORE_H_
 #define INTERLOCK_STORE_STORE_H_
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -270,6 +271,25 @@ class Store : public core::RunStore {
 
   // Audit records for GET /v1/audit (the caller authorises: admin or reviewer only).
   virtual Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) = 0;
+  // One page of the console's audit search (audit::QueryAuditPage: the text filter reads a
+  // bounded window per page). Default: QueryAudit, `more` when the page is full.
+  virtual Result<audit::AuditPage> QueryAuditPage(const audit::AuditQuery& query) {
+    auto records = QueryAudit(query);
+    if (!records.ok()) return records.error();
+    audit::AuditPage page;
+    page.more = static_cast<int64_t>(records->size()) ==
+                std::clamp<int64_t>(query.limit, 1, audit::kMaxAuditQueryLimit);
+    if (page.more) page.next_cursor = records->back().as_object().at("seq").to_number<int64_t>();
+    page.records = std::move(*records);
+    return page;
+  }
+  // The run as the audit log alone tells it (audit::ReplayRun, as `interlock replay`
+  // prints it) with each record's hash re-checked, for the console's run timeline.
+  // kNotFound when no record names the run. Default: kUnavailable (a store without it).
+  virtual Result<boost::json::object> ReplayRun(std::string_view run_id) {
+    (void)run_id;
+    return Error::Unavailable("this store cannot replay runs from its audit log yet");
+  }
 
   // Calls and results. GetCall's args are as stored (redacted). RecordResult caps output
   // and error at kMaxResultOutputBytes and adds the result's usage to the run. EndRun of

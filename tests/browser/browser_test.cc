@@ -58,5 +58,59 @@ TEST(BrowserTest, ReviewerPageApprovesAndDenies) {
   EXPECT_TRUE(std::filesystem::exists(artifacts + "/approvals.png"));
 }
 
+constexpr char kConsoleAgent[] = R"(agent:
+  id: "console-agent"
+  identity: "console-agent@example.iam"
+tools:
+  allowed:
+    - name: "read_file"
+    - name: "send_email"
+      requires_approval: true
+      approval_timeout_seconds: 300
+      redact: ["api_key"]
+  blocked: ["drop_database"]
+execution:
+  max_steps: 50
+  max_tokens_per_run: 100000
+)";
+
+// Tests the operator console in Chromium: sign-in, runs (filters, budgets against limits),
+// a scripted run's timeline (every call in order with its code, secrets masked, chain
+// verified), audit search by tool, code and text, an admin engaging and releasing the kill
+// switch through the page (the daemon denies in between), metrics, keyboard navigation,
+// no horizontal scroll at 390 px, and a reviewer refused the admin action by the daemon.
+TEST(BrowserTest, ConsoleRunsTimelineAuditKillSwitch) {
+  if (::access("/usr/bin/chromium", X_OK) != 0) {
+    GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
+  }
+  const std::string src = INTERLOCK_SOURCE_DIR;
+  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
+
+  TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  std::ofstream(policies + "/agent.yaml") << kConsoleAgent;
+  Daemon daemon(dir.path(), policies);
+  const std::string agent = CreateToken(daemon.store(), "--agent", "console-agent");
+  const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
+  const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
+  ASSERT_FALSE(admin.empty());
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+
+  const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
+  ProcessResult r = RunProcess(
+      {"/usr/bin/env", "node", src + "/tests/browser/console.mjs",
+       "http://127.0.0.1:" + std::to_string(daemon.port()), admin, reviewer, agent, artifacts},
+      "", std::chrono::seconds(150));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
+  for (const char* t : {"sign-in", "runs", "timeline", "audit search", "kill switch", "metrics",
+                        "keyboard", "reviewer cannot kill", "agent token refused"}) {
+    EXPECT_NE(r.out.find(std::string("test ") + t + ": ok"), std::string::npos) << t << "\n"
+                                                                                << r.out;
+  }
+  EXPECT_TRUE(std::filesystem::exists(artifacts + "/console-timeline-phone.png"));
+}
+
 }  // namespace
 }  // namespace interlock::testing

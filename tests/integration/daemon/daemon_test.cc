@@ -2,6 +2,7 @@
 // store and policy directory, driven over HTTP.
 #include <signal.h>
 #include <sqlite3.h>
+#include <algorithm>
 
 #include <atomic>
 #include <filesystem>
@@ -276,6 +277,53 @@ TEST_F(DaemonTest, AuditQuery) {
   EXPECT_EQ(client_->Request("GET", "/v1/audit?since=yesterday", "", reviewer).status, 400);
   EXPECT_EQ(client_->Request("GET", "/v1/audit?limit=0", "", reviewer).status, 400);
   EXPECT_EQ(client_->Request("GET", "/v1/audit", "", "").status, 401);
+}
+
+// Tests the console's reads: GET /v1/runs/{id}/replay (every call in order, the per-run
+// chain check), audit search by tool and code newest first and as JSON lines, and
+// GET /v1/metrics/summary; an agent token gets 403 on each (it cannot read the fleet's
+// audit through the console's endpoints), and an unknown audit filter is 400, never ignored.
+TEST_F(DaemonTest, ConsoleReadsReplaySearchAndSummaryAgentsRefused) {
+  const std::string agent = CreateToken(daemon_->store(), "--agent", "reload-agent");
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  const std::string run = NewRun(agent);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Code(Call(agent, run, R"({"tool":"ping"})")), "ALLOWED");
+  }
+  HttpResult r = client_->Request("GET", "/v1/runs/" + run + "/replay", "", reviewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json.at("calls").as_array().size(), 3u) << r.body;
+  EXPECT_EQ(r.json.at("calls").as_array()[2].at("code").as_string(), "ALLOWED");
+  EXPECT_TRUE(r.json.at("chain").at("verified").as_bool()) << r.body;
+  EXPECT_EQ(client_->Request("GET", "/v1/runs/" + run + "/replay", "", agent).status, 403);
+  EXPECT_EQ(client_->Request("GET", "/v1/runs/run_nope/replay", "", reviewer).status, 404);
+
+  HttpResult s =
+      client_->Request("GET", "/v1/audit?tool=ping&code=ALLOWED&order=desc&limit=2", "", reviewer);
+  ASSERT_EQ(s.status, 200) << s.body;
+  const json::array& page = s.json.at("records").as_array();
+  ASSERT_EQ(page.size(), 2u) << s.body;
+  EXPECT_GT(page[0].at("seq").to_number<int64_t>(), page[1].at("seq").to_number<int64_t>());
+  EXPECT_TRUE(s.json.at("more").as_bool());
+  HttpResult rest =
+      client_->Request("GET",
+                       "/v1/audit?tool=ping&code=ALLOWED&order=desc&before_seq=" +
+                           std::to_string(s.json.at("next_before_seq").to_number<int64_t>()),
+                       "", reviewer);
+  ASSERT_EQ(rest.status, 200) << rest.body;
+  EXPECT_EQ(rest.json.at("records").as_array().size(), 1u) << rest.body;
+  HttpResult lines = client_->Request("GET", "/v1/audit?tool=ping&format=jsonl", "", reviewer);
+  ASSERT_EQ(lines.status, 200);
+  EXPECT_EQ(std::count(lines.body.begin(), lines.body.end(), '\n'), 3) << lines.body;
+  EXPECT_EQ(client_->Request("GET", "/v1/audit?tool=ping", "", agent).status, 403);
+  EXPECT_EQ(client_->Request("GET", "/v1/audit?tol=ping", "", reviewer).status, 400);
+  EXPECT_EQ(client_->Request("GET", "/v1/audit?order=sideways", "", reviewer).status, 400);
+
+  HttpResult m = client_->Request("GET", "/v1/metrics/summary", "", reviewer);
+  ASSERT_EQ(m.status, 200) << m.body;
+  EXPECT_GE(m.json.at("by_code").at("ALLOWED").to_number<int64_t>(), 3) << m.body;
+  EXPECT_FALSE(m.json.at("decision_p99_s").is_null());
+  EXPECT_EQ(client_->Request("GET", "/v1/metrics/summary", "", agent).status, 403);
 }
 
 TEST_F(DaemonTest, CrossAgentIsolation) {

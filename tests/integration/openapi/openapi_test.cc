@@ -45,6 +45,7 @@ std::set<std::string> ServedRoutes() {
 // suite named, or cannot be provoked against a healthy daemon).
 const std::map<std::string, std::string> kNotProvoked = {
     {"GET /readyz 503", "needs a store that is down (fleet_pgtest)"},
+    {"GET /v1/runs/{run_id}/replay 503", "needs a store that cannot replay (PostgreSQL)"},
     {"POST /mcp/{upstream} 200", "MCP sessions: mcp_http_test"},
     {"POST /mcp/{upstream} 202", "MCP sessions: mcp_http_test"},
     {"POST /mcp/{upstream} 400", "MCP sessions: mcp_http_test"},
@@ -211,6 +212,12 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   Call("GET", "/ui", "/ui", "", "");
   Call("GET", "/ui/{asset}", "/ui/app.js", "", "");
   Call("GET", "/ui/{asset}", "/ui/no-such-file.js", "", "");
+  Call("GET", "/ui/{page}/{id}", "/ui/runs/run-1", "", "");
+  Call("GET", "/ui/{page}/{id}", "/ui/no-such-page/1", "", "");
+  const std::string summary = "/v1/metrics/summary";
+  Call("GET", summary, summary, "", reviewer_);
+  Call("GET", summary, summary, "", agent_);
+  Call("GET", summary, summary, "", "");
   // No MCP upstreams configured: 404 for every method.
   Call("POST", "/mcp/{upstream}", "/mcp/none", "{}", agent_);
   Call("GET", "/mcp/{upstream}", "/mcp/none", "", agent_);
@@ -232,6 +239,11 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   Call("GET", run_path, "/v1/runs/" + run, "", other_);
   Call("GET", run_path, "/v1/runs/no-such-run", "", agent_);
   Call("GET", run_path, "/v1/runs/" + run, "", "");
+  const std::string replay = "/v1/runs/{run_id}/replay";
+  Call("GET", replay, "/v1/runs/" + run + "/replay", "", reviewer_);
+  Call("GET", replay, "/v1/runs/" + run + "/replay", "", agent_);
+  Call("GET", replay, "/v1/runs/no-such-run/replay", "", reviewer_);
+  Call("GET", replay, "/v1/runs/" + run + "/replay", "", "");
 
   // Calls.
   const std::string calls = "/v1/runs/{run_id}/calls";

@@ -1,0 +1,253 @@
+// Sign-in, navigation and the approvals page (docs/approvals.md#the-page).
+// Part of the console's assets (ui_assets.h); compiled in, served as is.
+#include "server/ui_assets_internal.h"
+
+namespace interlock::server {
+
+extern const std::string_view kUiAppJs = R"ui('use strict';
+(function () {
+  const KEY = 'interlock_token';
+  const $ = (id) => document.getElementById(id);
+  let selected = null;
+  let timer = null;
+  let deadline = null;
+  // Which console page this is (docs/console.md): /ui/ is the approvals page.
+  const PAGE = (function () {
+    const p = location.pathname.replace(/\/+$/, '');
+    if (p === '/ui' || p === '/ui/index.html') return 'approvals';
+    if (/^\/ui\/runs\/[A-Za-z0-9._:-]+$/.test(p)) return 'run';
+    const m = p.match(/^\/ui\/(runs|audit|kill|metrics)$/);
+    return m ? m[1] : 'approvals';
+  })();
+  const VIEWS = {approvals: 'app-view', runs: 'runs-view', run: 'run-view', audit: 'audit-view',
+                 kill: 'kill-view', metrics: 'metrics-view'};
+
+  function token() { return sessionStorage.getItem(KEY) || ''; }
+
+  async function api(method, path, body) {
+    const opts = {method, headers: {'Authorization': 'Bearer ' + token()}, cache: 'no-store'};
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    const res = await fetch(path, opts);
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    return {status: res.status, data};
+  }
+
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function show(view) {
+    const target = view === 'signin' ? 'signin-view' : VIEWS[PAGE];
+    for (const id of ['signin-view', ...Object.values(VIEWS)]) $(id).hidden = id !== target;
+    $('signout').hidden = view === 'signin';
+    $('nav').hidden = view === 'signin';
+  }
+
+  // A console page saw 401/403 on a read: back to sign-in with the reason.
+  function signedOut(status) {
+    sessionStorage.removeItem(KEY);
+    if (timer) clearInterval(timer);
+    $('signin-error').textContent = status === 401 ? 'That token is not valid.'
+        : 'That token cannot use the console (use a reviewer or admin token).';
+    show('signin');
+  }
+
+  function fmtLeft(s) {
+    if (s <= 0) return 'due now';
+    const m = Math.floor(s / 60), r = s % 60;
+    return (m > 0 ? m + ' min ' : '') + r + ' s left';
+  }
+
+  function item(a) {
+    const li = el('li');
+    li.dataset.id = a.approval_id;
+    li.appendChild(el('div', a.tool, 'tool'));
+    let meta = a.agent_id + ' \u00b7 run ' + a.run_id;
+    if (a.state === 'pending') {
+      meta += ' \u00b7 ' + fmtLeft(a.time_left_s) + ' \u00b7 ' + a.approvals + '/' + a.required;
+    } else {
+      meta += ' \u00b7 ' + a.state;
+    }
+    li.appendChild(el('div', meta, 'meta'));
+    if (a.approval_id === selected) li.classList.add('selected');
+    li.addEventListener('click', () => { location.hash = '#/approvals/' + a.approval_id; });
+    return li;
+  }
+
+  async function refresh() {
+    const [p, d] = await Promise.all([
+      api('GET', '/v1/approvals?state=pending'),
+      api('GET', '/v1/approvals?state=decided&limit=50')]);
+    if (p.status === 401 || p.status === 403) {
+      sessionStorage.removeItem(KEY);
+      $('signin-error').textContent = p.status === 401 ? 'That token is not valid.'
+          : 'That token cannot review approvals (use a reviewer or admin token).';
+      show('signin');
+      return;
+    }
+    if (p.status !== 200) { $('status').textContent = 'Cannot reach the daemon.'; return; }
+    $('status').textContent = 'Updated ' + new Date().toLocaleTimeString();
+    const pending = p.data.approvals;
+    const list = $('pending');
+    list.replaceChildren(...pending.map(item));
+    $('pending-count').textContent = pending.length;
+    $('pending-empty').hidden = pending.length > 0;
+    if (d.status === 200) $('history').replaceChildren(...d.data.approvals.map(item));
+    if (selected) await loadDetail(selected, false);
+  }
+
+  function row(table, cells, cls) {
+    const tr = el('tr', null, cls);
+    for (const c of cells) {
+      const td = el('td');
+      if (c instanceof Node) td.appendChild(c); else td.textContent = c;
+      tr.appendChild(td);
+    }
+    table.appendChild(tr);
+  }
+
+  function valueNode(v) {
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    if (typeof v === 'string' && v.startsWith('hmac-sha256:')) {
+      return el('span', '\u2022\u2022\u2022\u2022\u2022\u2022 (redacted)', 'masked');
+    }
+    return el('span', text);
+  }
+
+  async function loadDetail(id, resetComment) {
+    const r = await api('GET', '/v1/approvals/' + encodeURIComponent(id));
+    const box = $('detail');
+    if (r.status !== 200) { box.hidden = true; return; }
+    const a = r.data;
+    box.hidden = false;
+    box.dataset.id = a.approval_id;
+    box.dataset.state = a.state;
+    $('d-title').textContent = a.tool + ' \u2014 ' + a.approval_id;
+    const st = $('d-state');
+    st.className = 'state ' + a.state;
+    st.textContent = a.state === 'pending'
+        ? 'Pending: ' + a.approvals + ' of ' + a.required + ' approval(s)'
+        : a.state.replace('_', ' ') + (a.outcome_reason ? ': ' + a.outcome_reason : '');
+    const facts = $('d-facts');
+    facts.replaceChildren();
+    const cls = a.classification || {};
+    const add = (k, v) => { facts.appendChild(el('dt', k)); facts.appendChild(el('dd', v)); };
+    add('Agent', a.agent_id);
+    add('Identity', a.identity || a.principal);
+    add('Run', a.run_id);
+    add('Tool', a.tool);
+    add('Reversible', cls.reversible === undefined ? 'unknown' : (cls.reversible ? 'yes' : 'no'));
+    add('Blast radius', cls.blast_radius || 'unknown');
+    const left = $('d-left') || el('dd');
+    left.id = 'd-left';
+    facts.appendChild(el('dt', 'Time left'));
+    facts.appendChild(left);
+    deadline = a.state === 'pending' ? Date.now() + a.time_left_s * 1000 : null;
+    tick();
+    const dec = a.decision || {};
+    $('d-why').textContent = a.state === 'pending'
+        ? (dec.reason || '') + (dec.rule ? ' (rule ' + dec.rule + ')' : '')
+        : (a.outcome_reason || '');
+    const args = $('d-args');
+    args.replaceChildren();
+    for (const [k, v] of Object.entries(a.args || {})) row(args, [k, valueNode(v)]);
+    // What the call's rehearsal showed (text only, never markup), beside the arguments.
+    const reh = a.rehearsal;
+    $('d-reh-h').hidden = $('d-reh').hidden = !reh;
+    $('d-reh').textContent = reh
+        ? (reh.ok ? 'succeeded' : 'failed') + ' (call ' + (reh.call_id || '?') + '): ' +
+          (reh.output || reh.error || '')
+        : '';
+    const run = $('d-run');
+    run.replaceChildren();
+    for (const c of a.run_calls || []) {
+      row(run, [new Date(c.at).toLocaleTimeString(), c.tool, c.code, c.reason],
+          c['this'] ? 'this' : '');
+    }
+    const votes = $('d-votes');
+    votes.replaceChildren(...(a.votes || []).map(
+        (v) => el('li', v.reviewer + ': ' + v.verdict + (v.comment ? ' \u2014 ' + v.comment : ''))));
+    $('vote-form').hidden = a.state !== 'pending';
+    if (resetComment) { $('comment').value = ''; $('vote-error').textContent = ''; }
+    for (const li of document.querySelectorAll('.items li')) {
+      li.classList.toggle('selected', li.dataset.id === id);
+    }
+  }
+
+  function tick() {
+    const left = $('d-left');
+    if (!left) return;
+    left.textContent = deadline === null ? '\u2014'
+        : fmtLeft(Math.max(0, Math.round((deadline - Date.now()) / 1000)));
+  }
+
+  async function vote(verdict) {
+    if (!selected) return;
+    $('vote-error').textContent = '';
+    const r = await api('POST', '/v1/approvals/' + encodeURIComponent(selected),
+                        {verdict, comment: $('comment').value});
+    if (r.status !== 200) {
+      $('vote-error').textContent = (r.data && r.data.reason) || ('Error ' + r.status);
+    } else {
+      $('comment').value = '';
+    }
+    await refresh();
+  }
+
+  function route() {
+    const m = location.hash.match(/^#\/approvals\/([A-Za-z0-9_-]+)$/);
+    selected = m ? m[1] : null;
+    if (selected) loadDetail(selected, true); else $('detail').hidden = true;
+  }
+
+  function start() {
+    show('app');
+    if (PAGE !== 'approvals') {
+      if (window.InterlockConsole) window.InterlockConsole.start(PAGE);
+      return;
+    }
+    route();
+    refresh();
+    if (timer) clearInterval(timer);
+    timer = setInterval(() => { refresh().catch(() => {}); }, 1500);
+  }
+
+  window.Interlock = {api, el, row, valueNode, signedOut, page: PAGE};
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('signin-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const t = $('token').value.trim();
+      if (!t) return;
+      sessionStorage.setItem(KEY, t);
+      $('token').value = '';
+      $('signin-error').textContent = '';
+      start();
+    });
+    $('signout').addEventListener('click', () => {
+      sessionStorage.removeItem(KEY);
+      if (timer) clearInterval(timer);
+      show('signin');
+    });
+    for (const a of document.querySelectorAll('#nav a')) {
+      if (a.dataset.page === PAGE || (PAGE === 'run' && a.dataset.page === 'runs')) {
+        a.setAttribute('aria-current', 'page');
+      }
+    }
+    $('approve').addEventListener('click', () => vote('approve'));
+    $('deny').addEventListener('click', () => vote('deny'));
+    if (PAGE === 'approvals') window.addEventListener('hashchange', route);
+    setInterval(tick, 1000);
+    if (token()) start(); else show('signin');
+  });
+})();
+)ui";
+
+}  // namespace interlock::server

@@ -1,0 +1,419 @@
+// Runs, run timeline, audit search, kill switch and metrics (docs/console.md).
+// Part of the console's assets (ui_assets.h); compiled in, served as is.
+#include "server/ui_assets_internal.h"
+
+namespace interlock::server {
+
+extern const std::string_view kUiConsoleJs = R"ui('use strict';
+// The console's pages besides approvals (docs/console.md): runs, a run's timeline, audit
+// search, the kill switch and metrics. Values go in with textContent only.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  let I = null;  // window.Interlock (app.js): api, el, row, valueNode, signedOut
+  let poll = null;
+
+  async function get(path) {
+    const r = await I.api('GET', path);
+    if (r.status === 401 || r.status === 403) { I.signedOut(r.status); throw new Error('auth'); }
+    return r;
+  }
+  function errText(r) {
+    return (r.data && (r.data.reason || r.data.message || (r.data.error && r.data.error.message))) ||
+        ('HTTP ' + r.status);
+  }
+  function pill(text, cls) { return I.el('span', text, 'pill ' + (cls || text)); }
+  function fmtTime(t) { return t ? new Date(t).toLocaleString() : '\u2014'; }
+  function num(v, digits) {
+    if (v === undefined || v === null) return '\u2014';
+    return digits === undefined ? String(v) : Number(v).toFixed(digits);
+  }
+  function qs(params) {
+    const u = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== '' && v !== undefined && v !== null) u.set(k, v);
+    const s = u.toString();
+    return s ? '?' + s : '';
+  }
+
+  // One budget against its limit: "steps 3 / 20" with a bar when the policy sets a limit.
+  function meter(label, used, limit, digits) {
+    const box = I.el('div', null, 'meter');
+    const text = label + ' ' + num(used, digits) +
+        (limit !== undefined ? ' / ' + num(limit, digits) : '');
+    box.appendChild(I.el('div', text));
+    if (limit !== undefined && limit > 0) {
+      const p = document.createElement('progress');
+      p.max = limit;
+      p.value = Math.min(Number(used) || 0, limit);
+      p.setAttribute('aria-label', text);
+      box.appendChild(p);
+    }
+    return box;
+  }
+  function meters(state, limits) {
+    const l = limits || {};
+    const box = I.el('div', null, 'meters');
+    box.appendChild(meter('Steps', state.steps, l.steps));
+    box.appendChild(meter('Tokens', state.tokens, l.tokens));
+    box.appendChild(meter('Cost $', state.cost_usd, l.cost_usd, 4));
+    box.appendChild(meter('Wall clock s', state.elapsed_s, l.elapsed_s, 1));
+    return box;
+  }
+
+  // ---- Runs ---------------------------------------------------------------------------
+  let runsCursor = '';
+  function runItem(run) {
+    const li = I.el('li');
+    li.dataset.run = run.run_id;
+    const head = I.el('div');
+    const a = I.el('a', run.run_id, 'run-link');
+    a.href = '/ui/runs/' + encodeURIComponent(run.run_id);
+    head.appendChild(a);
+    head.appendChild(pill(run.state));
+    li.appendChild(head);
+    li.appendChild(I.el('div', run.agent_id + ' \u00b7 started ' + fmtTime(run.started), 'meta'));
+    if (run.halted) li.appendChild(I.el('div', 'Halted: ' + (run.halt_reason || 'no reason'), 'halt'));
+    li.appendChild(meters(run, run.limits));
+    return li;
+  }
+  async function loadRuns(append) {
+    const f = {agent: $('runs-agent').value.trim(), state: $('runs-state').value, limit: 25};
+    if (append && runsCursor) f.cursor = runsCursor;
+    const r = await get('/v1/runs' + qs(f));
+    if (r.status !== 200) { $('runs-status').textContent = errText(r); return; }
+    const items = r.data.runs.map(runItem);
+    if (append) $('runs-list').append(...items); else $('runs-list').replaceChildren(...items);
+    runsCursor = r.data.next_cursor || '';
+    $('runs-more').hidden = !runsCursor;
+    $('runs-status').textContent = $('runs-list').children.length + ' run(s) shown \u00b7 updated ' +
+        new Date().toLocaleTimeString();
+  }
+  function startRuns() {
+    const u = new URLSearchParams(location.search);
+    $('runs-agent').value = u.get('agent') || '';
+    $('runs-state').value = u.get('state') || '';
+    $('runs-filter').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      history.replaceState(null, '', '/ui/runs' + qs({agent: $('runs-agent').value.trim(),
+                                                      state: $('runs-state').value}));
+      loadRuns(false).catch(() => {});
+    });
+    $('runs-more').addEventListener('click', () => loadRuns(true).catch(() => {}));
+    loadRuns(false).catch(() => {});
+    // Live: the first page refreshes while no older page is open.
+    poll = setInterval(() => {
+      if ($('runs-list').children.length <= 25) loadRuns(false).catch(() => {});
+    }, 5000);
+  }
+
+  // ---- Run timeline -------------------------------------------------------------------
+  function argsTable(args) {
+    const t = I.el('table', null, 'kv');
+    if (args && typeof args === 'object' && !Array.isArray(args)) {
+      for (const [k, v] of Object.entries(args)) I.row(t, [k, I.valueNode(v)]);
+    } else {
+      I.row(t, ['', I.valueNode(args)]);
+    }
+    return t;
+  }
+  function callItem(c, i, limits) {
+    const li = I.el('li', null, c.decision);
+    li.dataset.seq = c.seq;
+    li.dataset.code = c.code;
+    li.dataset.tool = c.tool;
+    const head = I.el('div', null, 'head');
+    head.appendChild(I.el('span', '#' + (i + 1), 'n'));
+    head.appendChild(I.el('span', c.tool, 'tool'));
+    head.appendChild(pill(c.decision));
+    head.appendChild(I.el('span', c.code, 'code'));
+    head.appendChild(I.el('span', fmtTime(c.time), 'muted'));
+    li.appendChild(head);
+    if (c.reason) li.appendChild(I.el('p', c.reason, 'sub'));
+    const d = c.decision_detail || {};
+    if (c.rule) {
+      li.appendChild(I.el('p', 'Rule ' + c.rule + (d.at ? ' at ' + d.at : '') +
+                          (c.policy_sha256 ? ' (policy ' + c.policy_sha256.slice(0, 12) + ')' : ''),
+                          'sub rule'));
+    }
+    if (c.shadow) li.appendChild(I.el('p', 'Shadow mode: not enforced', 'sub'));
+    li.appendChild(argsTable(c.args));
+    for (const a of c.approvals || []) {
+      const waited = a.time && c.time ? Math.round((new Date(a.time) - new Date(c.time)) / 1000) : null;
+      li.appendChild(I.el('p', 'Approval: ' + (a.event || '?') + ' by ' + (a.reviewer || 'interlock') +
+          ' at ' + fmtTime(a.time) + (waited !== null ? ' (waited ' + waited + ' s)' : '') +
+          (a.comment ? ' \u2014 \u201c' + a.comment + '\u201d' : ''), 'sub approval'));
+    }
+    if (c.result) {
+      const r = c.result;
+      li.appendChild(I.el('p', 'Result: ' + (r.ok ? 'ok' : 'failed') +
+          (r.error ? ' \u2014 ' + r.error : '') +
+          (r.output !== undefined ? ' \u2014 ' + JSON.stringify(r.output).slice(0, 300) : ''),
+          'sub result'));
+    }
+    if (c.state_after && Object.keys(c.state_after).length) {
+      const b = I.el('div', null, 'sub');
+      b.appendChild(I.el('span', 'Budgets after this call:'));
+      b.appendChild(meters(c.state_after, limits));
+      li.appendChild(b);
+    }
+    return li;
+  }
+  async function startRun() {
+    const id = decodeURIComponent(location.pathname.split('/').pop());
+    $('run-title').textContent = 'Run ' + id;
+    const [run, rep] = await Promise.all([
+      get('/v1/runs/' + encodeURIComponent(id)),
+      get('/v1/runs/' + encodeURIComponent(id) + '/replay')]);
+    const facts = $('run-facts');
+    facts.replaceChildren();
+    const add = (k, v) => { facts.appendChild(I.el('dt', k)); facts.appendChild(I.el('dd', v)); };
+    let limits = {};
+    if (run.status === 200) {
+      const r = run.data;
+      limits = r.limits || {};
+      add('Agent', r.agent_id);
+      add('State', r.state + (r.halted ? ': ' + (r.halt_reason || '') : ''));
+      add('Started', fmtTime(r.started));
+      if (r.workflow) {
+        const vars = Object.entries(r.workflow.vars || {}).map(([k, v]) => k + '=' + v).join(', ');
+        add('Workflow state', r.workflow.state + (vars ? ' (' + vars + ')' : ''));
+      }
+      if (r.labels && r.labels.length) add('Flow labels', r.labels.join(', '));
+      $('run-budgets').replaceChildren(meters(r, limits));
+    } else {
+      $('run-error').textContent = 'Run: ' + errText(run);
+    }
+    const chain = $('run-chain');
+    if (rep.status === 200) {
+      const ch = rep.data.chain || {};
+      chain.className = 'chain ' + (ch.verified ? 'ok' : 'bad');
+      chain.textContent = ch.verified
+          ? 'Audit chain verified for this run (' + ch.records_checked + ' records re-hashed)'
+          : 'Audit chain does NOT verify for this run: ' + ch.tampered_records +
+            ' record(s) do not match their hash';
+      $('timeline').replaceChildren(...rep.data.calls.map((c, i) => callItem(c, i, limits)));
+    } else {
+      chain.className = 'chain bad';
+      chain.textContent = 'Timeline unavailable: ' + errText(rep);
+    }
+  }
+
+  // ---- Audit search -------------------------------------------------------------------
+  let auditCursor = null;
+  function auditParams() {
+    const iso = (v) => (v ? new Date(v).toISOString() : '');
+    return {agent: $('a-agent').value.trim(), tool: $('a-tool').value.trim(),
+            code: $('a-code').value.trim().toUpperCase(), run_id: $('a-run').value.trim(),
+            since: iso($('a-since').value), until: iso($('a-until').value),
+            q: $('a-text').value, order: 'desc'};
+  }
+  function recordRow(rec) {
+    const d = rec.data || {};
+    const dec = d.decision || {};
+    const tr = I.el('tr');
+    tr.dataset.seq = rec.seq;
+    const seq = I.el('td');
+    if (rec.run_id) {
+      const a = I.el('a', String(rec.seq));
+      a.href = '/ui/runs/' + encodeURIComponent(rec.run_id);
+      a.title = 'Open run ' + rec.run_id;
+      seq.appendChild(a);
+    } else {
+      seq.textContent = rec.seq;
+    }
+    tr.appendChild(seq);
+    tr.appendChild(I.el('td', fmtTime(rec.time)));
+    tr.appendChild(I.el('td', rec.type));
+    tr.appendChild(I.el('td', rec.agent_id || rec.principal || ''));
+    tr.appendChild(I.el('td', d.tool || '', 'tool'));
+    tr.appendChild(I.el('td', dec.code || '', 'code'));
+    tr.appendChild(I.el('td', dec.reason || d.reason || d.event || d.comment || ''));
+    return tr;
+  }
+  async function auditPage(append) {
+    const p = auditParams();
+    p.limit = 50;
+    if (append && auditCursor) p.before_seq = auditCursor;
+    const t0 = performance.now();
+    const r = await get('/v1/audit' + qs(p));
+    if (r.status !== 200) { $('audit-status').textContent = errText(r); return; }
+    const rows = r.data.records.map(recordRow);
+    if (append) $('audit-rows').append(...rows); else $('audit-rows').replaceChildren(...rows);
+    auditCursor = r.data.more ? r.data.next_before_seq : null;
+    $('audit-more').hidden = !auditCursor;
+    $('audit-status').textContent = $('audit-rows').children.length + ' record(s), newest first (' +
+        Math.round(performance.now() - t0) + ' ms)';
+  }
+  // Every record of the search (up to 100,000), as the daemon's JSON lines, into a file.
+  async function auditExport() {
+    const p = auditParams();
+    p.order = 'asc';
+    p.format = 'jsonl';
+    p.limit = 1000;
+    const parts = [];
+    let after = 0, n = 0;
+    for (let i = 0; i < 100; ++i) {
+      if (after) p.after_seq = after;
+      const res = await fetch('/v1/audit' + qs(p), {
+        headers: {'Authorization': 'Bearer ' + (sessionStorage.getItem('interlock_token') || '')},
+        cache: 'no-store'});
+      if (res.status !== 200) { $('audit-status').textContent = 'Export failed: HTTP ' + res.status; return; }
+      const text = await res.text();
+      parts.push(text);
+      n += text ? text.split('\n').length - 1 : 0;
+      const next = res.headers.get('Interlock-Next-After-Seq');
+      if (!next) break;
+      after = next;
+    }
+    const url = URL.createObjectURL(new Blob(parts, {type: 'application/x-ndjson'}));
+    const a = I.el('a');
+    a.href = url;
+    a.download = 'interlock-audit.jsonl';
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    $('audit-status').textContent = 'Exported ' + n + ' record(s) as JSON lines.';
+  }
+  function startAudit() {
+    const u = new URLSearchParams(location.search);
+    for (const [k, id] of [['agent', 'a-agent'], ['tool', 'a-tool'], ['code', 'a-code'],
+                           ['run_id', 'a-run'], ['q', 'a-text']]) {
+      if (u.get(k)) $(id).value = u.get(k);
+    }
+    $('audit-filter').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      auditPage(false).catch(() => {});
+    });
+    $('audit-more').addEventListener('click', () => auditPage(true).catch(() => {}));
+    $('a-export').addEventListener('click', () => auditExport().catch(() => {}));
+    auditPage(false).catch(() => {});
+  }
+
+  // ---- Kill switch --------------------------------------------------------------------
+  function killPhrase() {
+    const scope = $('kill-scope').value;
+    const target = $('kill-target').value.trim();
+    return scope === 'global' ? 'STOP ALL' : 'STOP ' + target;
+  }
+  function killLabel(k) {
+    return k.scope + (k.target ? ' ' + k.target : '');
+  }
+  async function loadKill() {
+    const [cur, hist] = await Promise.all([
+      get('/v1/kill'),
+      get('/v1/audit' + qs({type: 'kill_switch', order: 'desc', limit: 50}))]);
+    if (cur.status === 200) {
+      const engaged = cur.data.kill_switches.filter((k) => k.engaged);
+      $('kill-current').replaceChildren(...engaged.map((k) => {
+        const li = I.el('li');
+        li.dataset.scope = k.scope;
+        li.dataset.target = k.target || '';
+        li.appendChild(I.el('div', killLabel(k), 'tool'));
+        li.appendChild(I.el('div', 'by ' + k.actor + ' at ' + fmtTime(k.at) +
+                                   (k.reason ? ' \u2014 ' + k.reason : ''), 'meta'));
+        const b = I.el('button', 'Release', 'release');
+        b.type = 'button';
+        b.setAttribute('aria-label', 'Release kill switch ' + killLabel(k));
+        b.addEventListener('click', () => setKill(k.scope, k.target || '', false, 'released from the console'));
+        li.appendChild(b);
+        return li;
+      }));
+      $('kill-none').hidden = engaged.length > 0;
+    }
+    if (hist.status === 200) {
+      $('kill-history').replaceChildren(...hist.data.records.map((rec) => {
+        const d = rec.data || {};
+        return I.el('li', fmtTime(rec.time) + ' \u00b7 ' + (d.engaged ? 'engaged ' : 'released ') +
+            (d.scope || '') + (d.target ? ' ' + d.target : '') + ' by ' + (rec.principal || '?') +
+            (d.reason ? ' \u2014 ' + d.reason : ''));
+      }));
+    }
+  }
+  async function setKill(scope, target, engaged, reason) {
+    $('kill-error').textContent = '';
+    const body = {scope, engaged, reason};
+    if (scope !== 'global') body.target = target;
+    const r = await I.api('POST', '/v1/kill', body);
+    if (r.status !== 200) {
+      $('kill-error').textContent = 'Refused: ' + errText(r);
+    }
+    await loadKill();
+    return r.status === 200;
+  }
+  function startKill() {
+    const sync = () => {
+      $('kill-target-l').hidden = $('kill-scope').value === 'global';
+      $('kill-phrase').textContent = killPhrase();
+    };
+    $('kill-scope').addEventListener('change', sync);
+    $('kill-target').addEventListener('input', sync);
+    sync();
+    $('kill-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const scope = $('kill-scope').value;
+      const target = $('kill-target').value.trim();
+      const reason = $('kill-reason').value.trim();
+      if (scope !== 'global' && !target) { $('kill-error').textContent = 'Name the agent or run.'; return; }
+      if (!reason) { $('kill-error').textContent = 'Say why (the reason is audited).'; return; }
+      if ($('kill-confirm').value.trim() !== killPhrase()) {
+        $('kill-error').textContent = 'Type "' + killPhrase() + '" to confirm.';
+        return;
+      }
+      if (await setKill(scope, target, true, reason)) {
+        $('kill-confirm').value = '';
+        $('kill-reason').value = '';
+      }
+    });
+    loadKill().catch(() => {});
+    poll = setInterval(() => loadKill().catch(() => {}), 5000);
+  }
+
+  // ---- Metrics ------------------------------------------------------------------------
+  let last = null;
+  async function loadMetrics() {
+    const r = await get('/v1/metrics/summary');
+    if (r.status !== 200) { $('metrics-status').textContent = errText(r); return; }
+    const m = r.data;
+    const now = performance.now();
+    const rate = {};
+    if (last) {
+      const dt = (now - last.t) / 1000;
+      $('m-rate').textContent = ((m.decisions_total - last.m.decisions_total) / dt).toFixed(1);
+      for (const [c, n] of Object.entries(m.by_code)) rate[c] = ((n - (last.m.by_code[c] || 0)) / dt).toFixed(1);
+    }
+    last = {t: now, m};
+    $('m-deny').textContent = m.decisions_total
+        ? (100 * m.not_allowed_total / m.decisions_total).toFixed(1) + ' %' : '\u2014';
+    $('m-pending').textContent = m.pending_approvals;
+    $('m-p99').textContent = m.decision_p99_s === null ? '\u2014'
+        : (m.decision_p99_s < 0 ? '> 2.5 s' : '\u2264 ' + (m.decision_p99_s * 1000) + ' ms');
+    $('m-runs').textContent = m.runs_active;
+    $('m-kills').textContent = m.kill_switches_engaged;
+    const t = $('m-codes');
+    t.replaceChildren();
+    I.row(t, ['Code', 'Total', 'Per second']);
+    for (const [c, n] of Object.entries(m.by_code)) I.row(t, [c, String(n), rate[c] || '\u2014']);
+    $('metrics-status').textContent = 'Updated ' + new Date().toLocaleTimeString();
+  }
+  function startMetrics() {
+    loadMetrics().catch(() => {});
+    poll = setInterval(() => loadMetrics().catch(() => {}), 2000);
+  }
+
+  const STARTS = {runs: startRuns, run: startRun, audit: startAudit, kill: startKill,
+                  metrics: startMetrics};
+  let started = false;
+  window.InterlockConsole = {
+    start(page) {
+      I = window.Interlock;
+      if (poll) { clearInterval(poll); poll = null; }
+      if (started) { location.reload(); return; }  // signed in again: fresh listeners
+      started = true;
+      const fn = STARTS[page];
+      if (fn) Promise.resolve(fn()).catch(() => {});
+    },
+  };
+})();
+)ui";
+
+}  // namespace interlock::server
