@@ -44,6 +44,11 @@ cat <<EOT
    while a reviewer opens http://127.0.0.1:$port/ui/ (sign in with the reviewer token) and
    approves or denies it (or: INTERLOCK_TOKEN=<reviewer token> $bin approvals list).
      curl -s http://127.0.0.1:$port/metrics
+   The seed's support agent through the client libraries (docs/clients.md):
+     export INTERLOCK_URL=http://127.0.0.1:$port INTERLOCK_TOKEN=$agent_token
+     python3 examples/agents/python/support_agent.py
+     (cd examples/agents/typescript && npm ci && npm start)
+   The operator console: http://127.0.0.1:$port/ui/runs (sign in with the admin token).
    Kill switch, straight into the store (works even when the port does not answer):
      $bin kill engage --store $store --reason "stop everything"
    Stop with Ctrl-C (SIGINT: in-flight requests finish, the store closes cleanly).
