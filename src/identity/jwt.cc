@@ -11,6 +11,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
+#include "common/base64.h"
 #include "common/json.h"
 
 namespace interlock::identity {
@@ -20,18 +21,6 @@ namespace json = boost::json;
 
 Error Refuse(const char* c, std::string detail) {
   return Error::Denied(std::string(c) + ": " + std::move(detail));
-}
-
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int DecodeChar(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
 }
 
 struct BnFree {
@@ -166,45 +155,6 @@ std::string_view RefusalCode(const Error& e) {
     if (!(ch == '_' || (ch >= 'A' && ch <= 'Z'))) return {};
   }
   return c;
-}
-
-Result<std::string> Base64UrlDecode(std::string_view in) {
-  if (in.size() % 4 == 1) return Error::Invalid("base64url length is impossible");
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = DecodeChar(c);
-    if (v < 0) return Error::Invalid("not base64url (padding or a foreign character)");
-    acc = (acc << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(char((acc >> bits) & 0xff));
-    }
-  }
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-    return Error::Invalid("base64url has non-zero trailing bits (not canonical)");
-  }
-  return out;
-}
-
-std::string Base64UrlEncode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
 }
 
 const char* AlgName(Alg a) {

@@ -23,6 +23,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "common/base64.h"  // Base64UrlDecode/Encode (the JWS encoding)
 #include "interlock/result.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
@@ -59,11 +60,6 @@ inline constexpr const char* kJwksInvalid = "JWKS_INVALID";
 
 // The code at the front of a refusal's message ("" when there is none).
 std::string_view RefusalCode(const Error& e);
-
-// Strict base64url without padding (RFC 7515 section 2): only [A-Za-z0-9_-], a length
-// that is not 1 mod 4, and zero unused trailing bits, so every value has one encoding.
-Result<std::string> Base64UrlDecode(std::string_view in);
-std::string Base64UrlEncode(std::string_view in);
 
 enum class Alg { kRS256, kPS256, kES256, kEdDSA };
 const char* AlgName(Alg a);

@@ -18,6 +18,7 @@
 #include "audit/audit_log.h"
 #include "audit/canonical.h"
 #include "audit/redact.h"
+#include "common/base64.h"
 #include "common/crypto.h"
 #include "common/thread_name.h"
 #include "core/decide_txn.h"
@@ -31,7 +32,6 @@ namespace interlock::store {
 namespace {
 
 using internal::AppendStateStoreJson;
-using internal::Base64Url;
 using internal::NewId;
 using internal::ParseRecords;
 
@@ -1260,7 +1260,7 @@ Result<std::string> PostgresStore::CreateToken(Role role, std::string_view name,
   // The token rules are the core's (core/roles.h).
   Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
   if (!person.ok()) return person.error();
-  const std::string plaintext = "ilk_" + Base64Url(RandomBytes(32));
+  const std::string plaintext = "ilk_" + Base64UrlEncode(RandomBytes(32));
   const std::string agent(agent_id);
   Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
     const std::string token_id = NewId("tok_");

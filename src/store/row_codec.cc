@@ -24,25 +24,6 @@ std::string NewId(std::string_view prefix) {
   return id;
 }
 
-std::string Base64Url(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : bytes) {
-    acc = (acc << 8) | static_cast<uint8_t>(ch);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
-
 void AppendStateStoreJson(std::string* out, const RunState& s) {
   out->append("{\"steps\":");
   audit::AppendJsonUint(out, s.steps);

@@ -18,9 +18,6 @@ namespace interlock::store::internal {
 // agents' calls or runs); the CSPRNG is drawn in 4 KiB refills per thread.
 std::string NewId(std::string_view prefix);
 
-// RFC 4648 base64url without padding.
-std::string Base64Url(std::string_view bytes);
-
 // The run state as calls.state_after_json stores it (exact integers):
 // {"steps","tokens","cost_micros","elapsed_ms","halted","halt_reason","records"}.
 void AppendStateStoreJson(std::string* out, const RunState& s);

@@ -26,6 +26,7 @@
 #include "audit/canonical.h"
 #include "audit/query.h"
 #include "audit/replay.h"
+#include "common/base64.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"
@@ -43,7 +44,6 @@ namespace interlock::store {
 namespace {
 
 using internal::AppendStateStoreJson;
-using internal::Base64Url;
 using internal::NewId;
 using internal::ParseRecords;
 
@@ -1074,7 +1074,7 @@ class SqliteStore::Impl {
 
   Status ApplyCreateToken(Batch& b, Role role, std::string_view name, std::string_view agent_id,
                           TimePoint now, std::string* token) {
-    const std::string plaintext = "ilk_" + Base64Url(RandomBytes(32));
+    const std::string plaintext = "ilk_" + Base64UrlEncode(RandomBytes(32));
     const std::string token_id = NewId("tok_");
     Result<sqlite3_stmt*> s = writer_.Get(kInsertToken);
     if (!s.ok()) return s.error();

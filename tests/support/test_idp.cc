@@ -18,7 +18,7 @@ namespace interlock::testing {
 namespace {
 
 namespace json = boost::json;
-using identity::Base64UrlEncode;
+using interlock::Base64UrlEncode;
 
 std::string Bn(EVP_PKEY* k, const char* name, size_t pad = 0) {
   BIGNUM* bn = nullptr;

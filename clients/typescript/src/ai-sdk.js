@@ -1,7 +1,7 @@
 // @interlock/client/ai-sdk: the tools of a Vercel AI SDK (`ai`) call go through Interlock's
 // guard. Duck-typed: imports nothing from `ai`. A denial becomes the tool's result (a string
 // the model reads); Interlock's approval queue replaces the SDK's needsApproval.
-import { DeniedError, deniedMessage } from "./index.js";
+import { guardForModel } from "./adapter-common.js";
 
 /** A ToolSet (record of name -> tool) with every executable tool guarded. */
 export function guardTools(tools, run, options = {}) {
@@ -19,19 +19,14 @@ export function guardTool(name, tool, run, options = {}) {
   const original = tool.execute;
   const execute = async (input, execOptions) => {
     const r = typeof run === "function" ? await run(execOptions) : run;
-    try {
-      return await r.guard(name, input ?? {}, () => original.call(tool, input, execOptions), {
-        signal: execOptions?.abortSignal ?? options.signal,
-        approvalTimeoutMs: options.approvalTimeoutMs,
-        onApprovalRequired: options.onApprovalRequired,
-      });
-    } catch (err) {
-      if (err instanceof DeniedError) {
-        options.onDenied?.(err.decision);
-        return (options.deniedMessage ?? deniedMessage)(err);
-      }
-      throw err;
-    }
+    return guardForModel(
+      r,
+      name,
+      input ?? {},
+      () => original.call(tool, input, execOptions),
+      execOptions?.abortSignal,
+      options,
+    );
   };
   const { needsApproval: _ignored, ...rest } = tool;
   return { ...rest, execute };

@@ -3,7 +3,7 @@
 // @langchain/*. `new ToolNode(guardTools(tools, run))`. The wrapper keeps the tool's schema,
 // validation and ToolMessage formatting (it overrides only `_call`, on an object derived from
 // the tool); a denial becomes the ToolMessage content the model reads.
-import { DeniedError, deniedMessage } from "./index.js";
+import { guardForModel } from "./adapter-common.js";
 
 export function guardTools(tools, run, options = {}) {
   return tools.map((t) => guardTool(t, run, options));
@@ -20,19 +20,14 @@ export function guardTool(tool, run, options = {}) {
   guarded._call = async function (arg, runManager, config) {
     const r = typeof run === "function" ? await run(config) : run;
     const args = arg && typeof arg === "object" ? arg : { input: arg };
-    try {
-      return await r.guard(tool.name, args, () => original.call(tool, arg, runManager, config), {
-        signal: config?.signal ?? options.signal,
-        approvalTimeoutMs: options.approvalTimeoutMs,
-        onApprovalRequired: options.onApprovalRequired,
-      });
-    } catch (err) {
-      if (err instanceof DeniedError) {
-        options.onDenied?.(err.decision);
-        return (options.deniedMessage ?? deniedMessage)(err);
-      }
-      throw err;
-    }
+    return guardForModel(
+      r,
+      tool.name,
+      args,
+      () => original.call(tool, arg, runManager, config),
+      config?.signal,
+      options,
+    );
   };
   return guarded;
 }

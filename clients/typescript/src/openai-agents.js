@@ -3,7 +3,7 @@
 // application installed). A denial becomes the tool's output, a string the model can read;
 // Interlock's approval queue replaces the SDK's local needsApproval (the wrapped tools never
 // ask the SDK for approval: the call waits on the daemon's approval instead).
-import { DeniedError, deniedMessage } from "./index.js";
+import { guardForModel } from "./adapter-common.js";
 
 const resolveRun = async (run, ctx) => (typeof run === "function" ? run(ctx) : run);
 
@@ -29,19 +29,14 @@ export function guardTool(tool, run, options = {}) {
       return "Interlock: the tool arguments are not valid JSON; the tool was not run.";
     }
     const r = await resolveRun(run, runContext);
-    try {
-      return await r.guard(toolName, args, () => original.call(tool, runContext, input, details), {
-        signal: details?.signal ?? options.signal,
-        approvalTimeoutMs: options.approvalTimeoutMs,
-        onApprovalRequired: options.onApprovalRequired,
-      });
-    } catch (err) {
-      if (err instanceof DeniedError) {
-        options.onDenied?.(err.decision);
-        return (options.deniedMessage ?? deniedMessage)(err);
-      }
-      throw err;
-    }
+    return guardForModel(
+      r,
+      toolName,
+      args,
+      () => original.call(tool, runContext, input, details),
+      details?.signal,
+      options,
+    );
   }
   return { ...tool, invoke, needsApproval: async () => false };
 }
