@@ -1,6 +1,7 @@
 #include "server/api.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iostream>
 #include <iterator>
@@ -223,6 +224,16 @@ struct Route {
   std::string bad_query;
 };
 
+// A query parameter's integer in [lo, hi]: decimal digits (an optional sign) and nothing
+// else. The one parser of every integer a query carries (limit, after_seq, before_seq).
+std::optional<int64_t> BoundedInt(std::string_view v, int64_t lo, int64_t hi) {
+  int64_t x = 0;
+  const char* end = v.data() + v.size();
+  const auto [p, ec] = std::from_chars(v.data(), end, x);
+  if (v.empty() || ec != std::errc() || p != end || x < lo || x > hi) return std::nullopt;
+  return x;
+}
+
 // GET /v1/runs: agent, state (active|ended|halted), since/until (RFC 3339, on the start
 // time), cursor (next_cursor of the previous page), limit (1..1000, default 100).
 void ParseRunsQuery(boost::urls::params_view params, store::RunFilter* f, std::string* bad) {
@@ -250,12 +261,10 @@ void ParseRunsQuery(boost::urls::params_view params, store::RunFilter* f, std::s
     } else if (p.key == "cursor") {
       f->cursor = v;
     } else if (p.key == "limit") {
-      char* end = nullptr;
-      const long l = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || end != v.c_str() + v.size() || l < 1 || l > 1000) {
-        *bad = "limit must be 1..1000";
+      if (const auto l = BoundedInt(v, 1, 1000)) {
+        f->limit = static_cast<size_t>(*l);
       } else {
-        f->limit = static_cast<size_t>(l);
+        *bad = "limit must be 1..1000";
       }
     } else {
       *bad = "unknown query parameter '" + std::string(p.key) + "'";
@@ -351,6 +360,16 @@ Route Match(std::string_view target) {
     r.methods.push_back(row.verb);
     r.allow_text += r.allow_text.empty() ? row.method : std::string(", ") + row.method;
   }
+  // A parameter given twice is refused, never read one way here and another elsewhere
+  // (`?tool=a&tool=b` is not a search for a).
+  {
+    std::vector<std::string> keys;  // decoded: "to%6Fl" is "tool"
+    for (const auto& p : url->params()) keys.push_back(p.key);
+    std::sort(keys.begin(), keys.end());
+    if (auto d = std::adjacent_find(keys.begin(), keys.end()); d != keys.end()) {
+      r.bad_query = "query parameter '" + std::string(*d) + "' is given more than once";
+    }
+  }
   // The console's pages under a run and the like: "/ui/runs/{run_id}" is the asset
   // "runs/{run_id}" (FindUiAsset decides what exists).
   if (r.kind == Route::kUi && seg.size() == 3) r.id = seg[1] + "/" + seg[2];
@@ -370,13 +389,10 @@ Route Match(std::string_view target) {
       r.bad_query = "state must be pending, decided or all";
     }
     if (auto it = params.find("limit"); it != params.end()) {
-      const std::string v = std::string((*it).value);
-      char* end = nullptr;
-      const long l = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || end != v.c_str() + v.size() || l < 1 || l > 1000) {
-        r.bad_query = "limit must be 1..1000";
+      if (const auto l = BoundedInt(std::string_view((*it).value), 1, 1000)) {
+        r.limit = static_cast<size_t>(*l);
       } else {
-        r.limit = static_cast<size_t>(l);
+        r.bad_query = "limit must be 1..1000";
       }
     }
   }
@@ -390,13 +406,11 @@ Route Match(std::string_view target) {
     auto integer = [&](const char* k, int64_t lo, int64_t hi, int64_t* out) {
       const auto v = get(k);
       if (!v) return;
-      char* end = nullptr;
-      const long long x = std::strtoll(v->c_str(), &end, 10);
-      if (v->empty() || end != v->c_str() + v->size() || x < lo || x > hi) {
+      if (const auto x = BoundedInt(*v, lo, hi)) {
+        *out = *x;
+      } else {
         r.bad_query = std::string(k) + " must be an integer from " + std::to_string(lo) + " to " +
                       std::to_string(hi);
-      } else {
-        *out = x;
       }
     };
     auto time = [&](const char* k, std::optional<TimePoint>* out) {
