@@ -1,0 +1,215 @@
+// A real OpenID provider (npm `oidc-provider`, pinned in package-lock.json) on 127.0.0.1
+// for the identity tests: reviewer sign-in (authorization code + PKCE) and MCP clients
+// authorizing with OAuth 2.1 (dynamic client registration, resource indicators, JWT
+// access tokens whose `aud` is the resource).
+//
+//   node tests/idp/idp.mjs [--cert FILE --key FILE] [--accounts FILE] [--auto-login SUB]
+//                          [--client ID:SECRET:REDIRECT_URI]... [--resource-prefix URL]
+//                          [--access-token-ttl SECONDS]
+//
+// Listens on 127.0.0.1, port 0 (https with --cert/--key, else http), then prints one line
+// of JSON to stdout: {"issuer": "https://127.0.0.1:PORT", "port": PORT}. Exits when stdin
+// closes (so a test that dies never leaves it behind) or on SIGTERM.
+//
+// Sign-in: GET /interaction/UID shows a form with one field, `login` (an account's
+// subject); POST it to sign in. Consent is granted automatically for what the client
+// asked. With --auto-login SUB the form is skipped and SUB signs in (for clients that
+// cannot fill a form, e.g. the MCP SDK's OAuth test). An unknown login is refused with the
+// form again (no account is created).
+//
+// Accounts (--accounts FILE, JSON {sub: {name, email, groups}}) default to:
+//   alice (groups: reviewers), bob (groups: reviewers), carol (groups: admins),
+//   mallory (no groups).
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import Provider from 'oidc-provider';
+
+function parseArgs(argv) {
+  const opts = { clients: [], resourcePrefix: 'http://127.0.0.1', accessTokenTtl: 600 };
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      i += 1;
+      return argv[i];
+    };
+    if (a === '--cert') opts.cert = next();
+    else if (a === '--key') opts.key = next();
+    else if (a === '--accounts') opts.accounts = next();
+    else if (a === '--auto-login') opts.autoLogin = next();
+    else if (a === '--resource-prefix') opts.resourcePrefix = next();
+    else if (a === '--access-token-ttl') opts.accessTokenTtl = Number(next());
+    else if (a === '--client') {
+      const v = next();
+      const first = v.indexOf(':');
+      const second = v.indexOf(':', first + 1);
+      if (first < 0 || second < 0) throw new Error('--client wants ID:SECRET:REDIRECT_URI');
+      opts.clients.push({
+        client_id: v.slice(0, first),
+        client_secret: v.slice(first + 1, second),
+        redirect_uris: [v.slice(second + 1)],
+      });
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const accounts = opts.accounts
+  ? JSON.parse(readFileSync(opts.accounts, 'utf8'))
+  : {
+      alice: { name: 'Alice Reviewer', email: 'alice@test.local', groups: ['reviewers'] },
+      bob: { name: 'Bob Reviewer', email: 'bob@test.local', groups: ['reviewers'] },
+      carol: { name: 'Carol Admin', email: 'carol@test.local', groups: ['admins'] },
+      mallory: { name: 'Mallory', email: 'mallory@test.local', groups: [] },
+    };
+
+function signingKeys() {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  return [
+    { ...rsa, kid: `rs-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' },
+    { ...ec, kid: `es-${randomBytes(4).toString('hex')}`, alg: 'ES256', use: 'sig' },
+  ];
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function loginForm(uid, error) {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Test IdP sign-in</title></head>
+<body><h1>Test IdP</h1>${error ? `<p id="error">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}">
+<label>Login <input name="login" id="login" autofocus></label>
+<button type="submit" id="submit">Sign in</button></form></body></html>`;
+}
+
+async function readForm(req) {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 4096) throw new Error('form too large');
+  }
+  return new URLSearchParams(body);
+}
+
+// Grants what the client asked for (the test IdP's consent is automatic).
+async function grantConsent(provider, details) {
+  const { prompt, params, session } = details;
+  const grant = details.grantId
+    ? await provider.Grant.find(details.grantId)
+    : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  const d = prompt.details;
+  if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+  if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+  if (d.missingResourceScopes) {
+    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes)) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+  }
+  return grant.save();
+}
+
+async function interaction(provider, req, res, uid) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.prompt.name === 'login') {
+    let login = opts.autoLogin;
+    if (!login && req.method === 'POST') login = (await readForm(req)).get('login') || '';
+    if (!login) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(loginForm(uid));
+      return;
+    }
+    if (!Object.hasOwn(accounts, login)) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(loginForm(uid, `no account ${login}`));
+      return;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: login } },
+                                       { mergeWithLastSubmission: false });
+    return;
+  }
+  const grantId = await grantConsent(provider, details);
+  await provider.interactionFinished(req, res, { consent: { grantId } },
+                                     { mergeWithLastSubmission: true });
+}
+
+const tls = opts.cert ? { cert: readFileSync(opts.cert), key: readFileSync(opts.key) } : null;
+let handler = (_req, res) => {
+  res.writeHead(503);
+  res.end();
+};
+const server = tls
+  ? https.createServer(tls, (req, res) => handler(req, res))
+  : http.createServer((req, res) => handler(req, res));
+
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: opts.clients.map((c) => ({
+      ...c,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
+    jwks: { keys: signingKeys() },
+    cookies: { keys: [randomBytes(32).toString('hex')] },
+    findAccount: async (_ctx, sub) => {
+      if (!Object.hasOwn(accounts, sub)) return undefined;
+      const a = accounts[sub];
+      return {
+        accountId: sub,
+        claims: async () => ({ sub, name: a.name, email: a.email, groups: a.groups || [] }),
+      };
+    },
+    claims: { openid: ['sub'], profile: ['name'], email: ['email'], groups: ['groups'] },
+    scopes: ['openid', 'profile', 'email', 'groups', 'offline_access', 'mcp'],
+    // The ID token carries the profile claims (the daemon reads groups from it).
+    conformIdTokenClaims: false,
+    interactions: { url: (_ctx, i) => `/interaction/${i.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, resource) => {
+          if (!resource.startsWith(opts.resourcePrefix)) {
+            throw new Provider.errors.InvalidTarget(`resource ${resource} is not served here`);
+          }
+          return {
+            scope: 'mcp',
+            audience: resource,
+            accessTokenTTL: opts.accessTokenTtl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    pkce: { required: () => true },
+    ttl: { AccessToken: opts.accessTokenTtl, IdToken: 600, Session: 3600, Interaction: 600, Grant: 3600 },
+  });
+  const callback = provider.callback();
+  handler = (req, res) => {
+    const m = /^\/interaction\/([A-Za-z0-9_-]+)$/.exec(req.url.split('?')[0]);
+    if (!m) {
+      callback(req, res);
+      return;
+    }
+    interaction(provider, req, res, m[1]).catch((err) => {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`interaction failed: ${err.message}: ${err.error_description || ""}`);
+    });
+  };
+  process.stdout.write(`${JSON.stringify({ issuer, port })}\n`);
+});
+
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
+process.on('SIGTERM', () => process.exit(0));
