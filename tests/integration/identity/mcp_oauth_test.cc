@@ -468,13 +468,13 @@ class McpOAuth : public ::testing::Test {
         "identity:\n"
         "  jwt:\n"
         "    - issuer: \"" +
-            issuer_ + "\"\n      audience: \"interlock\"\n      ca_file: \"" + cert_.cert +
-            "\"\n"
-            "  oauth:\n"
-            "    authorization_servers: [\"" +
-            issuer_ +
-            "\"]\n"
-            "    agents: {recorder: hx}\n"
+            issuer_ + "\"\n      audience: \"interlock\"\n      ca_file: \"" + cert_.cert + "\"\n" +
+            (WithOAuth() ? "  oauth:\n"
+                           "    authorization_servers: [\"" +
+                               issuer_ +
+                               "\"]\n"
+                               "    agents: {recorder: hx}\n"
+                         : std::string()) +
             "mcp:\n"
             "  upstreams:\n"
             "    recorder:\n"
@@ -497,6 +497,7 @@ class McpOAuth : public ::testing::Test {
     if (upstream_server_) upstream_server_->Shutdown();
   }
 
+  virtual bool WithOAuth() const { return true; }
   std::string Base() const { return "http://127.0.0.1:" + std::to_string(daemon_->port()); }
   std::string Resource(const std::string& upstream) const { return Base() + "/mcp/" + upstream; }
 
@@ -695,6 +696,33 @@ TEST_F(McpOAuth, HttpUpstreamNeverSeesTheTokenAndDecisionsCarryTheIdentity) {
 TEST_F(McpOAuth, InterlockAgentTokensStillWorkAtMcp) {
   HttpResult init = Post("recorder", Initialize(), hx_token_);
   EXPECT_EQ(init.status, 200) << init.body;
+}
+
+// Without identity.oauth: a workload JWT at /mcp/* is its agent, and the session's
+// decisions carry the identity member as /v1 decisions do.
+class McpWorkloadJwt : public McpOAuth {
+ protected:
+  bool WithOAuth() const override { return false; }
+};
+
+TEST_F(McpWorkloadJwt, SessionDecisionsCarryTheIdentity) {
+  const std::string jwt = AccessToken(std::string("interlock"), "hx@example.iam",
+                                      {{"act", json::object{{"sub", "carol"}}}});
+  HttpResult init = Post("recorder", Initialize(), jwt);
+  ASSERT_EQ(init.status, 200) << init.body << daemon_->log();
+  HttpResult call = Post(
+      "recorder",
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}})",
+      jwt, init.headers["mcp-session-id"]);
+  ASSERT_EQ(call.status, 200) << call.body;
+  auto ids = RecordedIdentities(daemon_->store());
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(Str(ids.back(), "issuer"), issuer_);
+  EXPECT_EQ(Str(ids.back(), "subject"), "hx@example.iam");
+  EXPECT_EQ(Str(ids.back(), "on_behalf_of"), "carol");
+  // No OAuth: no metadata, and the 401 is a plain Bearer challenge.
+  EXPECT_EQ(client_->Request("GET", "/.well-known/oauth-protected-resource/mcp/recorder").status,
+            404);
 }
 
 // ---------------------------------------------------------------------------------------
