@@ -239,7 +239,10 @@ Result<VerifiedIdentity> Verifier::VerifyCached(std::string_view token, const Sh
   }
   if (hit) {
     const IssuerConfig& cfg = configs_[hit->issuer_index];
-    if (clock_->Now() < hit->identity.expires_at + cfg.skew &&
+    // An access token's entry holds only for the authorization servers asked for now.
+    const bool issuer_ok = at == nullptr || std::find(at->issuers->begin(), at->issuers->end(),
+                                                      cfg.issuer) != at->issuers->end();
+    if (issuer_ok && clock_->Now() < hit->identity.expires_at + cfg.skew &&
         KeysFresh(hit->issuer_index, hit->key_generation)) {
       return hit->identity;
     }
