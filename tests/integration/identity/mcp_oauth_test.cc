@@ -344,9 +344,11 @@ TEST_F(McpOAuthSdk, FullFlowListsAndCallsToolsAndTheUpstreamNeverSeesTheToken) {
 }
 
 TEST_F(McpOAuthSdk, ExpiredTokenIsRefusedAndTheClientReauthorizes) {
-  Start(3);
+  // Long enough that a fresh token reaches the daemon on a loaded machine, short enough
+  // that the test waits it out.
+  Start(8);
   json::value out = RunClient(R"([{"call":"echo","arguments":{"message":"one"}},)"
-                              R"({"sleep_ms":4500},)"
+                              R"({"sleep_ms":9000},)"
                               R"({"call":"echo","arguments":{"message":"two"}}])");
   ASSERT_TRUE(out.is_object());
   const json::object& o = out.as_object();
