@@ -720,6 +720,7 @@ std::string Api::OAuthResourceBase() const {
 
 void Api::HandleOAuthMetadata(const HttpRequest& req, std::string_view path, Responder r) {
   const std::string base = OAuthResourceBase();
+  if (base.empty()) return r.Send(JsonError(503, "NOT_READY", "the public URL is not known yet"));
   const std::string upstream = identity::UpstreamOfMetadataPath(base, path);
   if (upstream.empty() || !mcp_->HasUpstream(upstream)) {
     return r.Send(JsonError(404, "NOT_FOUND", "no protected resource here"));
@@ -739,6 +740,7 @@ void Api::HandleOAuthMetadata(const HttpRequest& req, std::string_view path, Res
 std::optional<HttpResponse> Api::AuthenticateMcp(const HttpRequest& req,
                                                  const std::string& upstream, Caller* caller) {
   const std::string base = OAuthResourceBase();
+  if (base.empty()) return JsonError(503, "NOT_READY", "the public URL is not known yet");
   const BearerHeader bearer = ReadBearer(req);
   auto challenge = [&](HttpResponse res, bool invalid_token) {
     res.set(http::field::www_authenticate,
