@@ -358,6 +358,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     jwks_refresh = std::make_unique<PeriodicTask>(
         std::chrono::seconds(30), std::chrono::seconds(30), [v = jwt.get()] { v->RefreshDue(); });
     aopt.jwt = jwt.get();
+    aopt.oauth = cfg.oauth;  // its authorization servers are identity.jwt issuers
   }
   server::Api api(aopt, &guard, store.get(), &policies, &clock, &metrics);
 

@@ -1,5 +1,6 @@
 #include "identity/verifier.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -64,7 +65,23 @@ bool AudienceMatches(const json::value* aud, std::string_view want) {
   return false;
 }
 
+// RFC 8707 audience of an access token: exactly one resource.
+bool AudienceIsExactly(const json::value* aud, std::string_view want) {
+  if (!aud) return false;
+  if (aud->is_string()) return aud->as_string() == want;
+  return aud->is_array() && aud->as_array().size() == 1 && aud->as_array()[0].is_string() &&
+         aud->as_array()[0].as_string() == want;
+}
+
 }  // namespace
+
+bool IdentityPatternMatches(std::string_view pattern, std::string_view identity) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    pattern.remove_suffix(1);
+    return identity.starts_with(pattern);
+  }
+  return pattern == identity;
+}
 
 struct Verifier::IssuerState {
   std::mutex fetch_mu;  // one fetch of this issuer at a time
@@ -114,6 +131,13 @@ Status ValidateIssuerConfig(const IssuerConfig& c) {
   if (c.max_key_age <= seconds(0)) return Error::Invalid("max_key_age must be positive");
   if (c.refresh_interval < kOnDemandInterval) {
     return Error::Invalid("refresh_interval must be at least 30 seconds");
+  }
+  for (const std::string& p : c.identities) {
+    const size_t star = p.find('*');
+    if (p.empty() || p == "*" || (star != std::string::npos && star != p.size() - 1)) {
+      return Error::Invalid("identities: '" + p +
+                            "' must be an identity or a prefix ending in '*' (not '*' alone)");
+    }
   }
   return Status::Ok();
 }
@@ -188,7 +212,26 @@ Result<VerifiedIdentity> Verifier::Verify(std::string_view token) {
   if (token.size() > kMaxTokenBytes) {
     return Refuse(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
   }
-  const Sha256Digest digest = Sha256(token);
+  return VerifyCached(token, Sha256(token), nullptr);
+}
+
+Result<VerifiedIdentity> Verifier::VerifyAccessToken(std::string_view token,
+                                                     std::string_view resource,
+                                                     const std::vector<std::string>& issuers) {
+  if (token.size() > kMaxTokenBytes) {
+    return Refuse(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
+  }
+  // Keyed by resource and token: the same token verified for another resource (or as a
+  // workload identity) is another entry. A JWT never contains '\n'.
+  std::string keyed;
+  keyed.reserve(resource.size() + 1 + token.size());
+  keyed.append(resource).append(1, '\n').append(token);
+  const AccessTokenCheck at{resource, &issuers};
+  return VerifyCached(token, Sha256(keyed), &at);
+}
+
+Result<VerifiedIdentity> Verifier::VerifyCached(std::string_view token, const Sha256Digest& digest,
+                                                const AccessTokenCheck* at) {
   std::optional<CacheEntry> hit;
   {
     std::lock_guard lock(cache_mu_);
@@ -196,7 +239,10 @@ Result<VerifiedIdentity> Verifier::Verify(std::string_view token) {
   }
   if (hit) {
     const IssuerConfig& cfg = configs_[hit->issuer_index];
-    if (clock_->Now() < hit->identity.expires_at + cfg.skew &&
+    // An access token's entry holds only for the authorization servers asked for now.
+    const bool issuer_ok = at == nullptr || std::find(at->issuers->begin(), at->issuers->end(),
+                                                      cfg.issuer) != at->issuers->end();
+    if (issuer_ok && clock_->Now() < hit->identity.expires_at + cfg.skew &&
         KeysFresh(hit->issuer_index, hit->key_generation)) {
       return hit->identity;
     }
@@ -205,7 +251,7 @@ Result<VerifiedIdentity> Verifier::Verify(std::string_view token) {
   }
   size_t index = 0;
   uint64_t generation = 0;
-  auto id = VerifyUncached(token, &index, &generation);
+  auto id = VerifyUncached(token, at, &index, &generation);
   if (!id.ok()) return id;
   std::lock_guard lock(cache_mu_);
   if (cache_.size() >= cache_capacity_) {
@@ -217,7 +263,8 @@ Result<VerifiedIdentity> Verifier::Verify(std::string_view token) {
   return id;
 }
 
-Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token, size_t* issuer_index,
+Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
+                                                  const AccessTokenCheck* at, size_t* issuer_index,
                                                   uint64_t* generation) {
   auto jwt = ParseJwt(token);
   if (!jwt.ok()) return jwt.error();
@@ -233,6 +280,11 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token, size_t
   }
   if (index == configs_.size()) {
     return Refuse(code::kIssuer, "issuer \"" + std::string(*iss) + "\" is not trusted");
+  }
+  if (at != nullptr && std::find(at->issuers->begin(), at->issuers->end(),
+                                 std::string_view(*iss)) == at->issuers->end()) {
+    return Refuse(code::kIssuer,
+                  "issuer \"" + std::string(*iss) + "\" is not an authorization server here");
   }
   const IssuerConfig& cfg = configs_[index];
   IssuerState& st = *states_[index];
@@ -275,7 +327,12 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token, size_t
   if (Status s = VerifySignature(*jwt, **key); !s.ok()) return s.error();
 
   // Claims (RFC 7519 section 4.1), all after the signature: nothing unverified is trusted.
-  if (!AudienceMatches(claims.if_contains("aud"), cfg.audience)) {
+  if (at != nullptr) {
+    if (!AudienceIsExactly(claims.if_contains("aud"), at->resource)) {
+      return Refuse(code::kAudience,
+                    "\"aud\" is not exactly this resource \"" + std::string(at->resource) + "\"");
+    }
+  } else if (!AudienceMatches(claims.if_contains("aud"), cfg.audience)) {
     return Refuse(code::kAudience, "\"aud\" does not contain \"" + cfg.audience + "\"");
   }
   auto exp = NumericDate(claims, "exp");
@@ -303,11 +360,43 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token, size_t
 
   VerifiedIdentity id;
   id.issuer = cfg.issuer;
+  id.expires_at = FromUnixMillis(**exp * 1000);
+  *issuer_index = index;
+  if (at != nullptr) {
+    // An access token names the human (sub) and the client they authorized.
+    const json::string* sub = ClaimString(claims, "sub");
+    if (!sub || sub->empty()) return Refuse(code::kNoIdentity, "the token has no string \"sub\"");
+    const json::value* cid = claims.if_contains("client_id");
+    if (!cid) cid = claims.if_contains("azp");
+    if (!cid || !cid->is_string() || cid->as_string().empty()) {
+      return Refuse(code::kNoIdentity, "the access token has no string \"client_id\"");
+    }
+    id.agent = std::string(*sub);
+    id.on_behalf_of = id.agent;
+    id.client_id = std::string(cid->as_string());
+    return id;
+  }
   const json::string* agent = ClaimString(claims, cfg.agent_claim);
   if (!agent || agent->empty()) {
     return Refuse(code::kNoIdentity, "the token has no string claim \"" + cfg.agent_claim + "\"");
   }
   id.agent = std::string(*agent);
+  // Issuer binding: an identity bound to one issuer is asserted by that issuer only.
+  auto bound_by = [&](const IssuerConfig& c) {
+    return std::any_of(c.identities.begin(), c.identities.end(),
+                       [&](const std::string& p) { return IdentityPatternMatches(p, id.agent); });
+  };
+  if (!cfg.identities.empty() && !bound_by(cfg)) {
+    return Refuse(code::kIssuerNotBound, "issuer \"" + cfg.issuer +
+                                             "\" may not assert identity \"" + id.agent +
+                                             "\" (not in its identities)");
+  }
+  for (size_t i = 0; i < configs_.size(); ++i) {
+    if (i != index && bound_by(configs_[i])) {
+      return Refuse(code::kIssuerNotBound, "identity \"" + id.agent + "\" is bound to issuer \"" +
+                                               configs_[i].issuer + "\"");
+    }
+  }
   if (!cfg.on_behalf_of_claim.empty()) {
     if (const json::string* obo = ClaimString(claims, cfg.on_behalf_of_claim)) {
       id.on_behalf_of = std::string(*obo);
@@ -315,8 +404,6 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token, size_t
   } else if (const json::string* act = ClaimString(claims, "act.sub")) {
     id.on_behalf_of = std::string(*act);
   }
-  id.expires_at = FromUnixMillis(**exp * 1000);
-  *issuer_index = index;
   return id;
 }
 

@@ -47,6 +47,11 @@ struct IssuerConfig {
   std::chrono::seconds max_lifetime{std::chrono::hours(24)};
   std::chrono::seconds max_key_age{std::chrono::hours(24)};
   std::chrono::seconds refresh_interval{std::chrono::minutes(5)};
+  // Issuer binding: the identities this issuer alone may assert, each exact or a prefix
+  // ending in '*' ("spiffe://prod.example/*"). Non-empty: this issuer's tokens naming any
+  // other identity are refused, and no other issuer may assert a matching identity.
+  // Empty: the issuer may assert every identity that no other issuer binds.
+  std::vector<std::string> identities;
 };
 
 struct VerifiedIdentity {
@@ -54,6 +59,10 @@ struct VerifiedIdentity {
   std::string agent;         // the agent_claim's value: a policy's agent.identity
   std::string on_behalf_of;  // "" when the token names nobody
   TimePoint expires_at;
+  // OAuth access tokens (Verifier::VerifyAccessToken) only: the token's client_id (the
+  // client the human authorized; dynamic registration makes it per installation). `agent`
+  // is then the token's `sub` (the human) and on_behalf_of equals it.
+  std::string client_id;
 };
 
 // Where an issuer's JWK Set comes from. Returns the set's JSON text.
@@ -66,6 +75,9 @@ class JwksFetcher {
 // A bearer that has the shape of a JWS ("eyJ...", three parts): Interlock's own tokens
 // never do, so the daemon routes on this before looking a token up.
 bool LooksLikeJwt(std::string_view token);
+
+// An identity pattern of IssuerConfig::identities: exact, or a prefix when it ends in '*'.
+bool IdentityPatternMatches(std::string_view pattern, std::string_view identity);
 
 // Validates one issuer's settings (https issuer and jwks_uri, an audience, positive
 // durations). kInvalidArgument naming the field.
@@ -81,7 +93,19 @@ class Verifier {
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
 
+  // A workload identity (`identity.jwt`): aud must contain the issuer's configured
+  // audience; the agent claim, bound by IssuerConfig::identities, is the identity.
   Result<VerifiedIdentity> Verify(std::string_view token);
+
+  // An OAuth 2.1 access token presented to the protected resource `resource` (RFC 9068,
+  // RFC 8707; MCP authorization): signed by one of `issuers` (authorization servers, each
+  // also a configured issuer), and `aud` exactly `resource` (a string, or an array of that
+  // one string: a token good for several resources could be replayed at the others). The
+  // issuer's configured audience is not accepted here, nor is a resource token accepted
+  // by Verify (its aud is not the configured audience). Needs `sub` (the human) and
+  // `client_id` (RFC 9068; else `azp`). Cached separately per resource.
+  Result<VerifiedIdentity> VerifyAccessToken(std::string_view token, std::string_view resource,
+                                             const std::vector<std::string>& issuers);
 
   // Scheduled refresh: fetches every issuer whose keys are older than refresh_interval.
   void RefreshDue();
@@ -100,8 +124,15 @@ class Verifier {
     size_t operator()(const Sha256Digest& d) const;
   };
 
-  Result<VerifiedIdentity> VerifyUncached(std::string_view token, size_t* issuer_index,
-                                          uint64_t* generation);
+  // What VerifyAccessToken checks instead of the configured audience and agent claim.
+  struct AccessTokenCheck {
+    std::string_view resource;
+    const std::vector<std::string>* issuers;
+  };
+  Result<VerifiedIdentity> VerifyCached(std::string_view token, const Sha256Digest& digest,
+                                        const AccessTokenCheck* at);
+  Result<VerifiedIdentity> VerifyUncached(std::string_view token, const AccessTokenCheck* at,
+                                          size_t* issuer_index, uint64_t* generation);
   // Fetches `state`'s keys now (on demand when `on_demand`: rate-limited). True when a new
   // key set was installed.
   bool Refresh(size_t index, bool on_demand, std::string* error);

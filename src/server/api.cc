@@ -706,6 +706,87 @@ std::optional<HttpResponse> Api::AuthenticateJwt(std::string_view token, Caller*
   return std::nullopt;
 }
 
+// ---- MCP OAuth: /mcp/{upstream} as OAuth 2.1 protected resources (identity.oauth) ----
+// Outside the route table on purpose: the well-known metadata and the /mcp challenge are
+// the MCP authorization specification's, not Interlock's API (docs/identity.md).
+
+std::string Api::OAuthResourceBase() const {
+  if (!options_.oauth.resource_base.empty()) return options_.oauth.resource_base;
+  std::lock_guard lock(url_mu_);
+  std::string base = public_url_;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base;
+}
+
+void Api::HandleOAuthMetadata(const HttpRequest& req, std::string_view path, Responder r) {
+  const std::string base = OAuthResourceBase();
+  if (base.empty()) return r.Send(JsonError(503, "NOT_READY", "the public URL is not known yet"));
+  const std::string upstream = identity::UpstreamOfMetadataPath(base, path);
+  if (upstream.empty() || !mcp_->HasUpstream(upstream)) {
+    return r.Send(JsonError(404, "NOT_FOUND", "no protected resource here"));
+  }
+  if (req.method() != http::verb::get) {
+    HttpResponse res = JsonError(405, "METHOD_NOT_ALLOWED",
+                                 std::string(req.method_string()) + " is not allowed here");
+    res.set(http::field::allow, "GET");
+    return r.Send(std::move(res));
+  }
+  HttpResponse res =
+      JsonResponse(200, identity::ProtectedResourceMetadata(options_.oauth, base, upstream));
+  res.set(http::field::cache_control, "max-age=300");
+  r.Send(std::move(res));
+}
+
+std::optional<HttpResponse> Api::AuthenticateMcp(const HttpRequest& req,
+                                                 const std::string& upstream, Caller* caller) {
+  const std::string base = OAuthResourceBase();
+  if (base.empty()) return JsonError(503, "NOT_READY", "the public URL is not known yet");
+  const BearerHeader bearer = ReadBearer(req);
+  auto challenge = [&](HttpResponse res, bool invalid_token) {
+    res.set(http::field::www_authenticate,
+            identity::BearerChallenge(options_.oauth, base, upstream, invalid_token));
+    return res;
+  };
+  if (!bearer.token || !identity::LooksLikeJwt(*bearer.token)) {
+    // No token, or an Interlock token: as everywhere, with the OAuth challenge.
+    std::optional<HttpResponse> fail = Authenticate(req, caller);
+    if (fail && fail->result() == http::status::unauthorized) {
+      return challenge(std::move(*fail), bearer.token.has_value());
+    }
+    return fail;
+  }
+  auto refuse = [&](std::string_view why, const std::string& reason) {
+    NoteAuthFailure(why);
+    return challenge(JsonError(401, "UNAUTHENTICATED", reason), true);
+  };
+  if (options_.jwt == nullptr) return refuse("invalid JWT", "no issuer is trusted");
+  const std::string resource = identity::McpResourceUrl(base, upstream);
+  auto id = options_.jwt->VerifyAccessToken(*bearer.token, resource,
+                                            options_.oauth.authorization_servers);
+  if (!id.ok()) {
+    const std::string_view code = identity::RefusalCode(id.error());
+    return refuse(code.empty() ? std::string_view("invalid JWT") : code, id.error().message);
+  }
+  // The agent is fixed per upstream: the human (sub) and the dynamically registered client
+  // say who authorized, never which policy applies.
+  auto agent_it = options_.oauth.agents.find(upstream);
+  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+  if (agent_it == options_.oauth.agents.end() || !set || set->Find(agent_it->second) == nullptr) {
+    NoteAuthFailure("OAUTH_NO_AGENT");
+    return Forbidden(
+        agent_it == options_.oauth.agents.end()
+            ? "no agent acts for OAuth clients of /mcp/" + upstream + " (identity.oauth.agents)"
+            : "identity.oauth.agents names agent '" + agent_it->second + "', which has no policy");
+  }
+  store::Principal& p = caller->principal;
+  p.role = store::Role::kAgent;
+  p.agent_id = agent_it->second;
+  p.token_id = "oauth:" + Sha256Hex(*bearer.token).substr(0, 16);
+  p.name = "oauth client " + id->client_id + " (" + id->issuer + ") on behalf of " + id->agent;
+  caller->identity = {id->issuer, id->client_id, id->on_behalf_of};
+  return std::nullopt;
+}
+
 HttpResponse Api::StoreError(const Error& e) {
   switch (e.kind) {
     case ErrorKind::kNotFound:
@@ -727,6 +808,13 @@ HttpResponse Api::StoreError(const Error& e) {
 }
 
 void Api::Handle(HttpRequest req, Responder r) {
+  if (options_.oauth.enabled() && mcp_ != nullptr) {
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path.starts_with(identity::kProtectedResourceWellKnown)) {
+      return HandleOAuthMetadata(req, path, std::move(r));
+    }
+  }
   Route route = Match(req.target());
   if (route.kind == Route::kNone) {
     return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
@@ -756,11 +844,16 @@ void Api::Handle(HttpRequest req, Responder r) {
       if (mcp_ == nullptr) return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
       if (auto fail = mcp_->CheckOrigin(req)) return r.Send(std::move(*fail));
       Caller caller;
-      if (auto fail = Authenticate(req, &caller)) return r.Send(std::move(*fail));
+      if (options_.oauth.enabled() && mcp_->HasUpstream(route.id)) {
+        if (auto fail = AuthenticateMcp(req, route.id, &caller)) return r.Send(std::move(*fail));
+      } else if (auto fail = Authenticate(req, &caller)) {
+        return r.Send(std::move(*fail));
+      }
       if (caller.principal.role != store::Role::kAgent) {
         return r.Send(Forbidden("only agent tokens may use MCP endpoints"));
       }
-      return mcp_->Handle(std::move(route.id), caller.principal, std::move(req), std::move(r));
+      return mcp_->Handle(std::move(route.id), caller.principal, caller.identity, std::move(req),
+                          std::move(r));
     }
     default:
       break;

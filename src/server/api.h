@@ -28,6 +28,7 @@
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "egress/receipts.h"
+#include "identity/oauth.h"
 #include "identity/verifier.h"
 #include "server/call_waiters.h"
 #include "server/http_server.h"
@@ -53,6 +54,9 @@ struct ApiOptions {
   // verified here and its agent is the policy whose agent.identity equals its agent claim.
   // Null: only Interlock's own tokens. Must outlive the Api.
   identity::Verifier* jwt = nullptr;
+  // identity.oauth: /mcp/{upstream} as OAuth 2.1 protected resources (RFC 9728 metadata,
+  // RFC 8707 audiences, docs/identity.md#mcp-clients-with-oauth-21). Needs `jwt`.
+  identity::OAuthConfig oauth;
 };
 
 // The MCP Streamable HTTP endpoint /mcp/{upstream} (src/server/mcp_http.h), behind the
@@ -64,8 +68,13 @@ class McpEndpoint {
   virtual ~McpEndpoint() = default;
   // nullopt when the request's Origin is acceptable, else the 403 to send.
   virtual std::optional<HttpResponse> CheckOrigin(const HttpRequest& req) const = 0;
-  virtual void Handle(std::string upstream, const store::Principal& agent, HttpRequest req,
-                      Responder r) = 0;
+  // `identity`: the verified JWT or OAuth identity behind the agent (empty issuer for an
+  // Interlock token); recorded with every decision of the session, and a session is found
+  // again only under the identity that opened it.
+  virtual void Handle(std::string upstream, const store::Principal& agent,
+                      const core::CallerIdentity& identity, HttpRequest req, Responder r) = 0;
+  // Whether /mcp/{upstream} exists (the OAuth metadata routes).
+  virtual bool HasUpstream(std::string_view upstream) const = 0;
 };
 
 // How Api routes a request target (path, ids and query filters), without serving it: the
@@ -129,6 +138,18 @@ class Api final : public RequestHandler {
   std::optional<HttpResponse> Authenticate(const HttpRequest& req, Caller* caller);
   // The JWT half of Authenticate (the one place a JWT becomes an agent).
   std::optional<HttpResponse> AuthenticateJwt(std::string_view token, Caller* caller);
+
+  // OAuth 2.1 for /mcp/{upstream} (identity.oauth; the block "MCP OAuth" in api.cc).
+  // The base the resources are named under: identity.oauth.resource_base, else the
+  // public URL (approvals.public_url or the listener's address), never the Host header.
+  std::string OAuthResourceBase() const;
+  // GET /.well-known/oauth-protected-resource/mcp/{upstream}: RFC 9728 metadata.
+  void HandleOAuthMetadata(const HttpRequest& req, std::string_view path, Responder r);
+  // Authenticate for /mcp/{upstream} when OAuth is on: a JWT must be an access token for
+  // this resource (its agent is identity.oauth.agents[upstream], its sub on_behalf_of);
+  // Interlock tokens as before. Every 401 carries the resource_metadata challenge.
+  std::optional<HttpResponse> AuthenticateMcp(const HttpRequest& req, const std::string& upstream,
+                                              Caller* caller);
 
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
   // Decides `call` in run_id through the Guard and answers with the decision (the tail of

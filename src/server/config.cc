@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include <yaml-cpp/yaml.h>
@@ -275,13 +276,70 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
   return Status::Ok();
 }
 
+// A list of one-line strings.
+Status ReadStringList(Reader& r, const YAML::Node& node, const std::string& key,
+                      std::vector<std::string>* out) {
+  if (!node.IsSequence()) return r.Fail(node, key + " must be a list of strings");
+  out->clear();
+  for (const auto& item : node) {
+    std::string s;
+    if (Status st = r.String(item, key, &s); !st.ok()) return st;
+    if (s.find_first_of("\r\n") != std::string::npos || s.find('\0') != std::string::npos) {
+      return r.Fail(item, key + " entries must be one line");
+    }
+    out->push_back(std::move(s));
+  }
+  return Status::Ok();
+}
+
+// identity.oauth: {resource_base, authorization_servers, scopes_supported, agents}
+// (docs/identity.md#mcp-clients-with-oauth-21); checked against identity.jwt by the caller.
+Status ReadOAuth(Reader& r, const YAML::Node& node, identity::OAuthConfig* o) {
+  if (!node.IsMap()) return r.Fail(node, "identity.oauth must be a mapping");
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    const std::string where = "identity.oauth." + k;
+    Status st;
+    if (k == "resource_base") {
+      st = r.String(kv.second, where, &o->resource_base);
+    } else if (k == "authorization_servers") {
+      st = ReadStringList(r, kv.second, where, &o->authorization_servers);
+    } else if (k == "scopes_supported") {
+      st = ReadStringList(r, kv.second, where, &o->scopes_supported);
+    } else if (k == "agents") {
+      st = ReadStringMap(
+          r, kv.second, where,
+          [](std::string_view n) {
+            return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+            });
+          },
+          &o->agents);
+    } else {
+      st = r.Fail(kv.first,
+                  "unknown key '" + where +
+                      "' (resource_base, authorization_servers, scopes_supported, agents)");
+    }
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
 // identity: {jwt: [{issuer, audience, jwks_uri, ca_file, agent_claim, on_behalf_of_claim,
-// skew_seconds, max_lifetime_seconds, max_key_age_seconds, refresh_seconds}, ...]}
-Status ReadIdentity(Reader& r, const YAML::Node& node, std::vector<identity::IssuerConfig>* out) {
+// skew_seconds, max_lifetime_seconds, max_key_age_seconds, refresh_seconds, identities}, ...],
+// oauth: {...}}
+Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
   if (!node.IsMap()) return r.Fail(node, "identity must be a mapping");
+  std::vector<identity::IssuerConfig>* out = &config->jwt_issuers;
+  std::optional<YAML::Node> oauth_node;
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
-    if (key != "jwt") return r.Fail(kv.first, "unknown key 'identity." + key + "' (jwt)");
+    if (key == "oauth") {
+      if (Status st = ReadOAuth(r, kv.second, &config->oauth); !st.ok()) return st;
+      oauth_node = kv.second;
+      continue;
+    }
+    if (key != "jwt") return r.Fail(kv.first, "unknown key 'identity." + key + "' (jwt, oauth)");
     if (!kv.second.IsSequence()) return r.Fail(kv.second, "identity.jwt must be a list of issuers");
     out->clear();
     for (const auto& item : kv.second) {
@@ -316,6 +374,8 @@ Status ReadIdentity(Reader& r, const YAML::Node& node, std::vector<identity::Iss
         } else if (k == "refresh_seconds") {
           st = r.Integer(f.second, where, 30, 86400, &secs);
           c.refresh_interval = std::chrono::seconds(secs);
+        } else if (k == "identities") {
+          st = ReadStringList(r, f.second, where, &c.identities);
         } else {
           st = r.Fail(f.first, "unknown key '" + where + "'");
         }
@@ -330,6 +390,11 @@ Status ReadIdentity(Reader& r, const YAML::Node& node, std::vector<identity::Iss
         }
       }
       out->push_back(std::move(c));
+    }
+  }
+  if (oauth_node) {
+    if (Status st = identity::ValidateOAuthConfig(config->oauth, *out); !st.ok()) {
+      return r.Fail(*oauth_node, "identity.oauth: " + st.error().message);
     }
   }
   return Status::Ok();
@@ -560,7 +625,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
       } else if (key == "mcp") {
         st = ReadMcp(r, v, &c->mcp);
       } else if (key == "identity") {
-        st = ReadIdentity(r, v, &c->jwt_issuers);
+        st = ReadIdentity(r, v, c);
       } else if (key == "audit") {
         if (!v.IsMap()) {
           st = r.Fail(v, "audit must be a mapping");
@@ -591,6 +656,13 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
     }
   } catch (const YAML::Exception& e) {
     return Error::Invalid(path + ": " + e.what());
+  }
+  // identity.oauth.agents names upstreams of the mcp: section (read in either order).
+  for (const auto& [upstream, agent] : c->oauth.agents) {
+    if (c->mcp.upstreams.count(upstream) == 0) {
+      return Error::Invalid(path + ": identity.oauth.agents: no mcp upstream named '" + upstream +
+                            "'");
+    }
   }
   return Status::Ok();
 }

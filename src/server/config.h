@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "identity/oauth.h"
 #include "identity/verifier.h"
 #include "interlock/result.h"
 #include "server/http_server.h"
@@ -100,6 +101,8 @@ struct ServerConfig {
   // identity.jwt: issuers whose JWTs agents may present as bearer tokens
   // (docs/identity.md). Empty: only Interlock's own tokens.
   std::vector<identity::IssuerConfig> jwt_issuers;
+  // identity.oauth: /mcp/{upstream} as OAuth 2.1 protected resources (docs/identity.md).
+  identity::OAuthConfig oauth;
 };
 
 // "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.

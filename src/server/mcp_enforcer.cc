@@ -1,6 +1,7 @@
 #include "server/mcp_enforcer.h"
 
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 
@@ -34,7 +35,18 @@ mcp::Enforcer::Outcome McpEnforcer::Rehearsed(const Outcome& pending, ToolCall c
 }
 
 mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
-  core::GuardResponse r = guard_->Decide(agent_id_, principal_, run_id_, std::move(call));
+  core::GuardResponse r;
+  if (identity_.issuer.empty()) {
+    r = guard_->Decide(agent_id_, principal_, run_id_, std::move(call));
+  } else {
+    // Guard::Decide with the identity: the same wait on DecideAsync's one answer.
+    std::promise<core::GuardResponse> promise;
+    std::future<core::GuardResponse> future = promise.get_future();
+    guard_->DecideAsync(
+        agent_id_, principal_, run_id_, std::move(call),
+        [&promise](core::GuardResponse g) { promise.set_value(std::move(g)); }, {}, {}, &identity_);
+    r = future.get();
+  }
   Outcome out{std::move(r.decision), std::move(r.call_id)};
   if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
     out.approval_id = store::ApprovalIdForCall(out.call_id);

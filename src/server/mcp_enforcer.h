@@ -55,6 +55,9 @@ class McpEnforcer final : public mcp::Enforcer {
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
 
   const std::string& run_id() const { return run_id_; }
+  // The verified JWT / OAuth identity behind the session (docs/identity.md): recorded in
+  // every decision's audit record. Call before the first Decide.
+  void SetIdentity(core::CallerIdentity identity) { identity_ = std::move(identity); }
 
  private:
   Decision Unavailable(const std::string& tool, const std::string& why) const;
@@ -68,6 +71,7 @@ class McpEnforcer final : public mcp::Enforcer {
   const std::string run_id_;
   const std::chrono::milliseconds progress_interval_;
   const ApprovalUrlFn approval_url_;
+  core::CallerIdentity identity_;  // empty issuer: an Interlock token
 };
 
 }  // namespace interlock::server

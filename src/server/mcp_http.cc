@@ -164,14 +164,24 @@ struct Exchange {
 class McpHttpService::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(McpHttpService* service, std::string id, store::Principal agent,
-          const ResolvedUpstream* upstream)
-      : service_(service), id_(std::move(id)), agent_(std::move(agent)), up_(upstream) {
+          core::CallerIdentity identity, const ResolvedUpstream* upstream)
+      : service_(service),
+        id_(std::move(id)),
+        agent_(std::move(agent)),
+        identity_(std::move(identity)),
+        up_(upstream) {
     Touch();
   }
   ~Session() { Teardown("destroyed"); }
 
   const std::string& id() const { return id_; }
   const std::string& agent_id() const { return agent_.agent_id; }
+  // The session's identity: a later request must present the same one (another human
+  // authorized for the same upstream, hence the same agent, cannot join this session).
+  bool SameIdentity(const core::CallerIdentity& o) const {
+    return identity_.issuer == o.issuer && identity_.subject == o.subject &&
+           identity_.on_behalf_of == o.on_behalf_of;
+  }
   const std::string& upstream_name() const { return up_->config.name; }
   bool closed() const { return closed_.load(); }
   void Touch() {
@@ -203,6 +213,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     enforcer_ = std::make_unique<McpEnforcer>(d.guard, d.store, d.clock, d.waiters, agent_.agent_id,
                                               agent_.name, run_id_, std::chrono::seconds(1),
                                               d.approval_url);
+    if (!identity_.issuer.empty()) enforcer_->SetIdentity(identity_);
     tool_view_ = std::make_unique<mcp::PolicyToolView>(d.policies, agent_.agent_id);
     if (!up_->config.command.empty()) {
       std::vector<std::string> argv = up_->config.command;
@@ -636,6 +647,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   McpHttpService* service_;
   const std::string id_;
   const store::Principal agent_;
+  const core::CallerIdentity identity_;
   const ResolvedUpstream* up_;
   std::atomic<int64_t> last_active_ms_{0};
   std::atomic<bool> closed_{false};
@@ -760,8 +772,9 @@ std::optional<HttpResponse> McpHttpService::CheckOrigin(const HttpRequest& req) 
   return RpcError(403, -32000, "Origin " + origin + " is not allowed (mcp.allowed_origins)");
 }
 
-void McpHttpService::Handle(std::string upstream, const store::Principal& agent, HttpRequest req,
-                            Responder r) {
+void McpHttpService::Handle(std::string upstream, const store::Principal& agent,
+                            const core::CallerIdentity& identity, HttpRequest req, Responder r) {
+  const Asker who{agent, identity};
   if (upstreams_.count(upstream) == 0) {
     return r.Send(RpcError(404, -32000, "no MCP upstream named \"" + upstream + "\""));
   }
@@ -772,18 +785,18 @@ void McpHttpService::Handle(std::string upstream, const store::Principal& agent,
   }
   switch (req.method()) {
     case http::verb::post:
-      return HandlePost(upstream, agent, std::move(req), std::move(r));
+      return HandlePost(upstream, who, std::move(req), std::move(r));
     case http::verb::get:
-      return HandleGet(agent, upstream, std::move(req), std::move(r));
+      return HandleGet(who, upstream, std::move(req), std::move(r));
     case http::verb::delete_:
-      return HandleDelete(agent, upstream, req, std::move(r));
+      return HandleDelete(who, upstream, req, std::move(r));
     default:
       return r.Send(RpcError(405, -32000, "method not allowed"));
   }
 }
 
 std::shared_ptr<McpHttpService::Session> McpHttpService::Find(const HttpRequest& req,
-                                                              const store::Principal& agent,
+                                                              const Asker& who,
                                                               const std::string& upstream,
                                                               HttpResponse* error) {
   const std::string id = Header(req, "mcp-session-id");
@@ -797,8 +810,8 @@ std::shared_ptr<McpHttpService::Session> McpHttpService::Find(const HttpRequest&
     if (auto it = sessions_.find(id); it != sessions_.end()) s = it->second;
   }
   // Another agent's session, or another upstream's, is indistinguishable from none.
-  if (s == nullptr || s->closed() || s->agent_id() != agent.agent_id ||
-      s->upstream_name() != upstream) {
+  if (s == nullptr || s->closed() || s->agent_id() != who.agent.agent_id ||
+      !s->SameIdentity(who.identity) || s->upstream_name() != upstream) {
     *error = RpcError(404, -32001, "Session not found");
     return nullptr;
   }
@@ -806,8 +819,9 @@ std::shared_ptr<McpHttpService::Session> McpHttpService::Find(const HttpRequest&
   return s;
 }
 
-void McpHttpService::HandlePost(const std::string& upstream, const store::Principal& agent,
-                                HttpRequest req, Responder r) {
+void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, HttpRequest req,
+                                Responder r) {
+  const store::Principal& agent = who.agent;
   const Accepts accepts = ParseAccept(Header(req, "accept"));
   if (!accepts.json && !accepts.sse) {
     return r.Send(RpcError(406, -32000,
@@ -850,7 +864,7 @@ void McpHttpService::HandlePost(const std::string& upstream, const store::Princi
         return r.Send(std::move(res));
       }
       ++mine;
-      session = std::make_shared<Session>(this, id, agent, &upstreams_.at(upstream));
+      session = std::make_shared<Session>(this, id, agent, who.identity, &upstreams_.at(upstream));
       sessions_.emplace(id, session);
       if (deps_.metrics != nullptr) deps_.metrics->McpSessionOpened();
     }
@@ -871,7 +885,7 @@ void McpHttpService::HandlePost(const std::string& upstream, const store::Princi
     return;
   }
   HttpResponse error;
-  session = Find(req, agent, upstream, &error);
+  session = Find(req, who, upstream, &error);
   if (session == nullptr) return r.Send(std::move(error));
   if (initialize) {
     return r.Send(RpcError(400, mcp::kInvalidRequest,
@@ -918,13 +932,13 @@ void McpHttpService::HandlePost(const std::string& upstream, const store::Princi
   });
 }
 
-void McpHttpService::HandleGet(const store::Principal& agent, const std::string& upstream,
-                               HttpRequest req, Responder r) {
+void McpHttpService::HandleGet(const Asker& who, const std::string& upstream, HttpRequest req,
+                               Responder r) {
   if (!ParseAccept(Header(req, "accept")).sse || Header(req, "accept").empty()) {
     return r.Send(RpcError(406, -32000, "Not Acceptable: GET needs Accept: text/event-stream"));
   }
   HttpResponse error;
-  auto session = Find(req, agent, upstream, &error);
+  auto session = Find(req, who, upstream, &error);
   if (session == nullptr) return r.Send(std::move(error));
   Responder keep = r;
   if (!session->OpenListen(std::move(r))) {
@@ -932,10 +946,10 @@ void McpHttpService::HandleGet(const store::Principal& agent, const std::string&
   }
 }
 
-void McpHttpService::HandleDelete(const store::Principal& agent, const std::string& upstream,
+void McpHttpService::HandleDelete(const Asker& who, const std::string& upstream,
                                   const HttpRequest& req, Responder r) {
   HttpResponse error;
-  auto session = Find(req, agent, upstream, &error);
+  auto session = Find(req, who, upstream, &error);
   if (session == nullptr) return r.Send(std::move(error));
   CloseSession(session, "ended by the client (DELETE)");
   r.Send(HttpResponse{http::status::no_content, 11});

@@ -100,8 +100,11 @@ class McpHttpService final : public McpEndpoint {
   McpHttpService& operator=(const McpHttpService&) = delete;
 
   std::optional<HttpResponse> CheckOrigin(const HttpRequest& req) const override;
-  void Handle(std::string upstream, const store::Principal& agent, HttpRequest req,
-              Responder r) override;
+  void Handle(std::string upstream, const store::Principal& agent,
+              const core::CallerIdentity& identity, HttpRequest req, Responder r) override;
+  bool HasUpstream(std::string_view upstream) const override {
+    return upstreams_.find(std::string(upstream)) != upstreams_.end();
+  }
 
   // Ends every session (bounded by the children's grace) and refuses new ones.
   // Idempotent; never call from an io thread.
@@ -114,16 +117,19 @@ class McpHttpService final : public McpEndpoint {
  private:
   McpHttpService(McpConfig config, McpHttpDeps deps, std::map<std::string, ResolvedUpstream> ups);
 
-  void HandlePost(const std::string& upstream, const store::Principal& agent, HttpRequest req,
-                  Responder r);
-  void HandleGet(const store::Principal& agent, const std::string& upstream, HttpRequest req,
-                 Responder r);
-  void HandleDelete(const store::Principal& agent, const std::string& upstream,
-                    const HttpRequest& req, Responder r);
+  // Who asks: the agent and the identity behind it (Handle's arguments).
+  struct Asker {
+    const store::Principal& agent;
+    const core::CallerIdentity& identity;
+  };
+  void HandlePost(const std::string& upstream, const Asker& who, HttpRequest req, Responder r);
+  void HandleGet(const Asker& who, const std::string& upstream, HttpRequest req, Responder r);
+  void HandleDelete(const Asker& who, const std::string& upstream, const HttpRequest& req,
+                    Responder r);
   // Host header check for DNS-rebinding protection (loopback names or mcp.allowed_hosts).
   bool HostAllowed(std::string_view authority) const;
   // The session named by the request's MCP-Session-Id, if it belongs to agent/upstream.
-  std::shared_ptr<Session> Find(const HttpRequest& req, const store::Principal& agent,
+  std::shared_ptr<Session> Find(const HttpRequest& req, const Asker& who,
                                 const std::string& upstream, HttpResponse* error);
   // Removes the session from the table and queues its teardown.
   void CloseSession(const std::shared_ptr<Session>& s, const std::string& why);
