@@ -48,6 +48,7 @@
 #define INTERLOCK_STORE_POSTGRES_STORE_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,6 +70,11 @@ struct PostgresOptions {
   pg::PgLimits limits;
   // How long a successful token lookup is reused (0: every request reads the table).
   std::chrono::milliseconds auth_cache_ttl{1000};
+  // Approvals (StoreOptions): the timeout when the policy gives none, the hard maximum wait.
+  int approval_default_timeout_seconds = 300;
+  int approval_max_wait_seconds = 3600;
+  // Wake-ups across daemons: LISTEN on a dedicated connection (postgres_approvals.h).
+  bool listen = true;
 };
 
 // True for "postgresql://..." and "postgres://..." (the store is PostgreSQL, not a file).
@@ -77,7 +83,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -125,6 +131,15 @@ class PostgresStore final : public Store {
   Result<RunPage> ListRuns(const RunFilter& filter) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
+
+  // Wake-ups across daemons: `fn` is called (on the store's listening thread, must not
+  // block) with the id of a call whose decision any daemon changed (a verdict, a
+  // withdrawal, a timeout, a cancellation), once its transaction committed; with "" when
+  // any call may have changed (the listening connection was (re)established: re-read
+  // every waiting call). nullptr stops the calls; it returns after a call in flight.
+  void SetCallListener(std::function<void(std::string_view call_id)> fn);
+  // True while the listening connection is up (tests, readiness).
+  bool Listening() const;
 
   class Impl;
 
