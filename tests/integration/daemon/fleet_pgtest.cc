@@ -367,5 +367,29 @@ TEST_F(FleetApprovalsTest, WithdrawOnOneDaemonRefusesALateVoteOnTheOther) {
   EXPECT_EQ(Str(call.json, "decision"), "deny") << call.body;
 }
 
+// Tests that a kill switch engaged through daemon A denies the next call on daemon B
+// (within 1 s: the switch is read in every decision's transaction) and cancels the
+// pending approval, whose long poll on B wakes with the deny.
+TEST_F(FleetApprovalsTest, KillSwitchThroughOneDaemonDeniesTheNextCallOnTheOther) {
+  const std::string admin = CreateToken(uri_, "--admin", "root");
+  ASSERT_FALSE(admin.empty());
+  const std::string run = NewRun(1);
+  HttpResult r = Call(1, run, R"({"tool":"send_email","args":{"to":"y"}})");
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+  auto waiting = Wait(1, Str(r.json, "call_id"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  HttpClient a(daemons_[0]->port());
+  const auto engaged = std::chrono::steady_clock::now();
+  HttpResult k = a.Request("POST", "/v1/kill",
+                           R"({"scope":"global","engaged":true,"reason":"incident"})", admin);
+  ASSERT_EQ(k.status, 200) << k.body;
+  HttpResult next = Call(1, run, R"({"tool":"send_email","args":{"to":"z"}})");
+  EXPECT_EQ(Str(next.json, "code"), "KILL_SWITCH") << next.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - engaged, std::chrono::seconds(1));
+  ASSERT_EQ(waiting.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  HttpResult got = waiting.get();
+  EXPECT_EQ(Str(got.json, "decision"), "deny") << got.body;
+}
+
 }  // namespace
 }  // namespace interlock::testing
