@@ -36,12 +36,14 @@
 // be called from any thread; DecideAsync callbacks run on the writer thread and must not
 // block or call this store synchronously.
 //
-// Not yet (docs/operations.md, "PostgreSQL"): approvals (there are none: a call the
-// policy sends for approval fails with kUnavailable, so the Guard denies it
-// STORE_UNAVAILABLE; ListApprovals is empty, GetApproval/Vote/Withdraw are kNotFound),
-// GetCall/ReleaseCall, ListRuns, ListRunCalls, QueryAudit and PruneCalls (kUnavailable,
-// "not supported on the PostgreSQL store yet"), anchors of security records
-// (StoreOptions::anchor), and audit verify/export/checkpoints over PostgreSQL.
+// Approvals (postgres_approvals.h): the queue, votes, withdrawals, deadlines and releases
+// run in the same batches; every change of a call's decision NOTIFYs the calls channel in
+// its transaction, and a dedicated LISTEN connection per store wakes the long polls of
+// this daemon (SetCallListener), whichever daemon committed it.
+// Not yet (docs/operations.md, "PostgreSQL"): ListRuns, ListRunCalls, QueryAudit and
+// PruneCalls (kUnavailable, "not supported on the PostgreSQL store yet"), anchors of
+// security records (StoreOptions::anchor), and audit verify/export/checkpoints over
+// PostgreSQL.
 // Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
 // this store clears the cache at once; one through another daemon applies within 1 s.
 #ifndef INTERLOCK_STORE_POSTGRES_STORE_H_
