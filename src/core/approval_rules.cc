@@ -188,6 +188,36 @@ audit::AuditEvent SettledEvent(const ApprovalRef& a, std::string_view event, Cod
                        boost::json::object{{"code", CodeName(code)}, {"reason", reason}});
 }
 
+audit::AuditEvent RequestedEvent(const ApprovalRef& a, const ApprovalPlan& plan,
+                                 bool auto_deny_on_timeout, std::string_view args_sha256,
+                                 TimePoint now) {
+  return ApprovalEvent(a, "requested", now, "", "",
+                       boost::json::object{{"required", plan.required},
+                                           {"timeout_seconds", plan.timeout_seconds},
+                                           {"auto_deny_on_timeout", auto_deny_on_timeout},
+                                           {"deadline", FormatRfc3339(plan.deadline)},
+                                           {"args_sha256", args_sha256}});
+}
+
+audit::AuditEvent ReleasedEvent(const ApprovalRef& a, TimePoint now) {
+  return ApprovalEvent(a, "released", now, "", "");
+}
+
+audit::AuditEvent CancelledAfterGrantEvent(const ApprovalRef& a, const ReleaseOutcome& release,
+                                           TimePoint now) {
+  return ApprovalEvent(
+      a, "cancelled", now, "", "",
+      boost::json::object{
+          {"code", CodeName(release.code)}, {"reason", release.reason}, {"after_grant", true}});
+}
+
+audit::AuditEvent EscalatedEvent(const ApprovalRef& a, int level, TimePoint deadline,
+                                 TimePoint now) {
+  return ApprovalEvent(
+      a, "escalated", now, "", "",
+      boost::json::object{{"level", level}, {"deadline", FormatRfc3339(deadline)}});
+}
+
 Result<VotePlan> PlanVote(const VoteInput& in) {
   const ApprovalRef& a = in.approval;
   if (!in.pending) {

@@ -132,6 +132,19 @@ audit::AuditEvent SettledEvent(const ApprovalRef& a, std::string_view event, Cod
                                std::string_view reason, TimePoint now, std::string_view reviewer,
                                std::string_view comment);
 
+// The other records of an approval's life: queued ("requested", with its plan and the
+// arguments' hash), released (first delivery of the granted call), cancelled after the
+// grant (the release found a kill switch or a halted or ended run), escalated (to
+// `level`, next deadline `deadline`).
+audit::AuditEvent RequestedEvent(const ApprovalRef& a, const ApprovalPlan& plan,
+                                 bool auto_deny_on_timeout, std::string_view args_sha256,
+                                 TimePoint now);
+audit::AuditEvent ReleasedEvent(const ApprovalRef& a, TimePoint now);
+audit::AuditEvent CancelledAfterGrantEvent(const ApprovalRef& a, const ReleaseOutcome& release,
+                                           TimePoint now);
+audit::AuditEvent EscalatedEvent(const ApprovalRef& a, int level, TimePoint deadline,
+                                 TimePoint now);
+
 // What one vote on an approval does. Everything the rule reads, as the backend read it in
 // the vote's transaction (the approval row locked).
 struct VoteInput {

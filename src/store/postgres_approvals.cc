@@ -375,7 +375,7 @@ Status PgApprovalRows::Release(const std::string& call_id, const core::ReleaseCo
                                   ", used_call_id = " + Lit(call_id) + where);
     a->used = rctx.now;
     a->used_call_id = call_id;
-    ctx_.events->push_back(core::ApprovalEvent(Ref(*a), "released", rctx.now, "", ""));
+    ctx_.events->push_back(core::ReleasedEvent(Ref(*a), rctx.now));
     if (released_now != nullptr) *released_now = true;
     return Status::Ok();
   }
@@ -389,10 +389,7 @@ Status PgApprovalRows::Release(const std::string& call_id, const core::ReleaseCo
   }
   a->state = ApprovalState::kCancelled;
   a->outcome_reason = release.reason;
-  ctx_.events->push_back(core::ApprovalEvent(
-      Ref(*a), "cancelled", rctx.now, "", "",
-      json::object{
-          {"code", CodeName(release.code)}, {"reason", release.reason}, {"after_grant", true}}));
+  ctx_.events->push_back(core::CancelledAfterGrantEvent(Ref(*a), release, rctx.now));
   return Status::Ok();
 }
 
@@ -432,12 +429,7 @@ Status PgApprovalRows::AfterDecide(const core::DecideRequest& rq, const std::str
              Num(a.timeout_seconds) + "," + (a.auto_deny_on_timeout ? "1" : "0") + "," +
              Num(static_cast<int64_t>(a.records)) + ");");
   ctx_.events->push_back(
-      core::ApprovalEvent(Ref(a), "requested", rq.now, "", "",
-                          json::object{{"required", a.required},
-                                       {"timeout_seconds", a.timeout_seconds},
-                                       {"auto_deny_on_timeout", a.auto_deny_on_timeout},
-                                       {"deadline", FormatRfc3339(a.deadline)},
-                                       {"args_sha256", a.args_sha256}}));
+      core::RequestedEvent(Ref(a), plan, a.auto_deny_on_timeout, a.args_sha256, rq.now));
   ctx_.batch->rows[a.approval_id] = std::move(a);
   return Status::Ok();
 }
@@ -581,9 +573,7 @@ Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<ApprovalCha
                      " AND state = 'pending' AND escalation_level = " + Num(a->escalation_level));
     a->escalation_level += 1;
     a->deadline = next.next_deadline;
-    ctx.events->push_back(core::ApprovalEvent(
-        Ref(*a), "escalated", now, "", "",
-        json::object{{"level", a->escalation_level}, {"deadline", FormatRfc3339(a->deadline)}}));
+    ctx.events->push_back(core::EscalatedEvent(Ref(*a), a->escalation_level, a->deadline, now));
     out->push_back(ApprovalChange{ApprovalChange::Kind::kEscalated, *a});
   }
   return Status::Ok();

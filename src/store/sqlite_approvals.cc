@@ -139,13 +139,6 @@ core::ApprovalRef Ref(const Approval& a) {
   return core::ApprovalRef{a.approval_id, a.call_id, a.run_id, a.agent_id, a.tool};
 }
 
-// The "approval" audit record (core/approval_rules.h).
-audit::AuditEvent ApprovalEvent(const Approval& a, std::string_view event, TimePoint now,
-                                std::string_view reviewer, std::string_view comment,
-                                json::object extra = {}) {
-  return core::ApprovalEvent(Ref(a), event, now, reviewer, comment, std::move(extra));
-}
-
 // Settles `a` as a deny: state, the call's decision and the audit event.
 Status SettleDeny(sqlite3* db, Approval* a, ApprovalState state, Code code,
                   const std::string& reason, std::string_view event, TimePoint now,
@@ -301,7 +294,7 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
     if (!u.ok()) return SqlErr(db, "release approval");
     u.Int(1, ToUnixMillis(ctx.now)).Text(2, call_id).Text(3, a.approval_id);
     if (Status s = Exec(u, "release approval"); !s.ok()) return s;
-    events->push_back(ApprovalEvent(a, "released", ctx.now, "", "", json::object{}));
+    events->push_back(core::ReleasedEvent(Ref(a), ctx.now));
     if (released_now != nullptr) *released_now = true;
     return Status::Ok();
   }
@@ -316,9 +309,7 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
   if (Status s = SetCallDecision(db, call_id, Verdict::kDeny, code, reason, rule); !s.ok()) {
     return s;
   }
-  events->push_back(ApprovalEvent(
-      a, "cancelled", ctx.now, "", "",
-      json::object{{"code", CodeName(code)}, {"reason", reason}, {"after_grant", true}}));
+  events->push_back(core::CancelledAfterGrantEvent(Ref(a), release, ctx.now));
   return Status::Ok();
 }
 
@@ -356,12 +347,7 @@ Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core:
   q.Int(13, a.auto_deny_on_timeout ? 1 : 0).Int(14, static_cast<int64_t>(a.records));
   if (Status s = Exec(q, "create approval"); !s.ok()) return s;
   events->push_back(
-      ApprovalEvent(a, "requested", rq.now, "", "",
-                    json::object{{"required", a.required},
-                                 {"timeout_seconds", a.timeout_seconds},
-                                 {"auto_deny_on_timeout", a.auto_deny_on_timeout},
-                                 {"deadline", FormatRfc3339(FromUnixMillis(deadline))},
-                                 {"args_sha256", a.args_sha256}}));
+      core::RequestedEvent(Ref(a), plan, a.auto_deny_on_timeout, a.args_sha256, rq.now));
   return Status::Ok();
 }
 
@@ -599,9 +585,7 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
       if (Status es = Exec(u, "escalate approval"); !es.ok()) return es;
       a.escalation_level += 1;
       a.deadline = next.next_deadline;
-      events->push_back(ApprovalEvent(
-          a, "escalated", now, "", "",
-          json::object{{"level", a.escalation_level}, {"deadline", FormatRfc3339(a.deadline)}}));
+      events->push_back(core::EscalatedEvent(Ref(a), a.escalation_level, a.deadline, now));
       out.push_back(ApprovalChange{ApprovalChange::Kind::kEscalated, a});
     }
     return Status::Ok();
