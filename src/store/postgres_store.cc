@@ -320,14 +320,22 @@ class PostgresStore::Impl {
     writer_ = std::move(c).value();
     if (Status s = Migrate(*writer_); !s.ok()) return s;
     writer_thread_ = std::thread([this] { WriterLoop(); });
-    if (options_.listen) listener_thread_ = std::thread([this] { ListenLoop(); });
     return Status::Ok();
   }
 
   // PostgresStore::SetCallListener.
   void SetCallListener(std::function<void(std::string_view)> fn) {
-    std::lock_guard lock(call_listener_mu_);
-    call_listener_ = std::move(fn);
+    const bool start = fn != nullptr && options_.listen;
+    {
+      std::lock_guard lock(call_listener_mu_);
+      call_listener_ = std::move(fn);
+    }
+    // The listening connection is opened for the first listener only (a daemon), not for
+    // every store (the CLI's, which never waits on a call).
+    std::lock_guard lock(listen_mu_);
+    if (start && !listen_stop_ && !listener_thread_.joinable()) {
+      listener_thread_ = std::thread([this] { ListenLoop(); });
+    }
   }
 
   TimePoint Now() const {

@@ -75,7 +75,8 @@ struct PostgresOptions {
   // Approvals (StoreOptions): the timeout when the policy gives none, the hard maximum wait.
   int approval_default_timeout_seconds = 300;
   int approval_max_wait_seconds = 3600;
-  // Wake-ups across daemons: LISTEN on a dedicated connection (postgres_approvals.h).
+  // Wake-ups across daemons: LISTEN on a dedicated connection (postgres_approvals.h),
+  // opened by the first SetCallListener; false: never.
   bool listen = true;
 };
 
@@ -138,7 +139,9 @@ class PostgresStore final : public Store {
   // block) with the id of a call whose decision any daemon changed (a verdict, a
   // withdrawal, a timeout, a cancellation), once its transaction committed; with "" when
   // any call may have changed (the listening connection was (re)established: re-read
-  // every waiting call). nullptr stops the calls; it returns after a call in flight.
+  // every waiting call). The first listener opens the LISTEN connection (a thread that
+  // reconnects every 500 ms while it is down). nullptr stops the calls; it returns after a
+  // call in flight.
   void SetCallListener(std::function<void(std::string_view call_id)> fn);
   // True while the listening connection is up (tests, readiness).
   bool Listening() const;
