@@ -361,6 +361,23 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     aopt.oauth = cfg.oauth;  // its authorization servers are identity.jwt issuers
   }
   server::Api api(aopt, &guard, store.get(), &policies, &clock, &metrics);
+  // Several daemons on one PostgreSQL database: a verdict committed through any of them
+  // wakes this one's long polls (LISTEN/NOTIFY). Cleared before the Api goes away.
+  struct CallListener {
+    store::PostgresStore* pg;
+    ~CallListener() {
+      if (pg != nullptr) pg->SetCallListener(nullptr);
+    }
+  } call_listener{dynamic_cast<store::PostgresStore*>(store.get())};
+  if (call_listener.pg != nullptr) {
+    call_listener.pg->SetCallListener([&api](std::string_view call_id) {
+      if (call_id.empty()) {
+        api.call_waiters()->NotifyAll();
+      } else {
+        api.NotifyCall(call_id);
+      }
+    });
+  }
 
   // MCP Streamable HTTP (/mcp/{upstream}): sessions decide through this Guard and wait on
   // this Api's approval queue; tool pins live in the same database.

@@ -6,6 +6,9 @@
 #include <string>
 #include <utility>
 
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "common/crypto.h"
@@ -160,6 +163,150 @@ std::string WithdrawnReason(std::string_view approval_id, std::string_view agent
       "approval " + std::string(approval_id) + " was withdrawn by agent " + std::string(agent_id);
   if (!reason.empty()) why += ": " + std::string(reason);
   return why;
+}
+
+audit::AuditEvent ApprovalEvent(const ApprovalRef& a, std::string_view event, TimePoint now,
+                                std::string_view reviewer, std::string_view comment,
+                                boost::json::object extra) {
+  boost::json::object data = std::move(extra);
+  data["event"] = event;
+  data["approval_id"] = a.approval_id;
+  data["reviewer"] = reviewer;
+  data["comment"] = comment;
+  data["tool"] = a.tool;
+  return audit::AuditEvent{
+      audit::kApproval,        now,
+      std::string(a.run_id),   std::string(a.call_id),
+      std::string(a.agent_id), reviewer.empty() ? std::string("interlock") : std::string(reviewer),
+      std::move(data)};
+}
+
+audit::AuditEvent SettledEvent(const ApprovalRef& a, std::string_view event, Code code,
+                               std::string_view reason, TimePoint now, std::string_view reviewer,
+                               std::string_view comment) {
+  return ApprovalEvent(a, event, now, reviewer, comment,
+                       boost::json::object{{"code", CodeName(code)}, {"reason", reason}});
+}
+
+audit::AuditEvent RequestedEvent(const ApprovalRef& a, const ApprovalPlan& plan,
+                                 bool auto_deny_on_timeout, std::string_view args_sha256,
+                                 TimePoint now) {
+  return ApprovalEvent(a, "requested", now, "", "",
+                       boost::json::object{{"required", plan.required},
+                                           {"timeout_seconds", plan.timeout_seconds},
+                                           {"auto_deny_on_timeout", auto_deny_on_timeout},
+                                           {"deadline", FormatRfc3339(plan.deadline)},
+                                           {"args_sha256", args_sha256}});
+}
+
+audit::AuditEvent ReleasedEvent(const ApprovalRef& a, TimePoint now) {
+  return ApprovalEvent(a, "released", now, "", "");
+}
+
+audit::AuditEvent CancelledAfterGrantEvent(const ApprovalRef& a, const ReleaseOutcome& release,
+                                           TimePoint now) {
+  return ApprovalEvent(
+      a, "cancelled", now, "", "",
+      boost::json::object{
+          {"code", CodeName(release.code)}, {"reason", release.reason}, {"after_grant", true}});
+}
+
+audit::AuditEvent EscalatedEvent(const ApprovalRef& a, int level, TimePoint deadline,
+                                 TimePoint now) {
+  return ApprovalEvent(
+      a, "escalated", now, "", "",
+      boost::json::object{{"level", level}, {"deadline", FormatRfc3339(deadline)}});
+}
+
+Result<VotePlan> PlanVote(const VoteInput& in) {
+  const ApprovalRef& a = in.approval;
+  if (!in.pending) {
+    return Error{ErrorKind::kAlreadyExists, "approval " + std::string(a.approval_id) +
+                                                " is already " + std::string(in.state_name)};
+  }
+  // Self-approval and one vote per person.
+  if (Status s = CheckReviewer(in.reviewer, a.approval_id, in.call_principal, a.agent_id,
+                               in.agent_identity, in.votes);
+      !s.ok()) {
+    return s.error();
+  }
+  VotePlan plan;
+  if (!in.approve) {
+    plan.kind = VotePlan::Kind::kDenied;
+    plan.code = Code::kApprovalDenied;
+    plan.reason = DeniedByReason(in.reviewer, in.comment);
+    plan.event = SettledEvent(a, "denied", plan.code, plan.reason, in.now, in.reviewer, in.comment);
+    return plan;
+  }
+  std::vector<VoteRow> votes = in.votes;
+  votes.push_back(VoteRow{in.reviewer, "approve"});
+  // The two-person rule: distinct people.
+  const ApprovalTally tally = TallyApprovals(votes);
+  if (tally.approvals < in.required) {
+    plan.kind = VotePlan::Kind::kVoted;
+    plan.event = ApprovalEvent(
+        a, "voted", in.now, in.reviewer, in.comment,
+        boost::json::object{
+            {"verdict", "approve"}, {"approvals", tally.approvals}, {"required", in.required}});
+    return plan;
+  }
+  // The re-check on grant: halted or ended runs, record limits.
+  if (std::optional<GrantRefusal> refusal =
+          CheckGrant(in.run_halted_or_ended, a.tool, in.call_records, in.run_records_used,
+                     in.max_records_per_run, tally.reviewers)) {
+    plan.kind = VotePlan::Kind::kDenied;
+    plan.code = refusal->code;
+    plan.reason = std::move(refusal->reason);
+    plan.event = SettledEvent(a, "denied", plan.code, plan.reason, in.now, in.reviewer, in.comment);
+    return plan;
+  }
+  plan.kind = VotePlan::Kind::kGranted;
+  plan.code = Code::kAllowed;
+  plan.reason = "approved by " + tally.reviewers;
+  if (in.call_records > 0) plan.run_records_after = in.run_records_used + in.call_records;
+  boost::json::array all;
+  for (const VoteRow& v : votes) {
+    if (v.verdict == "approve") all.emplace_back(v.reviewer);
+  }
+  plan.event = ApprovalEvent(
+      a, "granted", in.now, in.reviewer, in.comment,
+      boost::json::object{{"reviewers", std::move(all)}, {"records_consumed", in.call_records}});
+  return plan;
+}
+
+Status CheckWithdraw(std::string_view approval_id, std::string_view owner_agent_id,
+                     std::string_view agent_id, bool pending, std::string_view state_name) {
+  // Another agent's approval is indistinguishable from a foreign call: refused.
+  if (owner_agent_id != agent_id) {
+    return Error::Denied("approval " + std::string(approval_id) + " belongs to another agent");
+  }
+  if (!pending) {
+    return Error{ErrorKind::kAlreadyExists,
+                 "approval " + std::string(approval_id) + " is already " + std::string(state_name)};
+  }
+  return Status::Ok();
+}
+
+audit::AuditEvent WithdrawnEvent(const ApprovalRef& a, std::string_view reason_given,
+                                 std::string_view why, TimePoint now) {
+  audit::AuditEvent ev =
+      SettledEvent(a, "withdrawn", Code::kApprovalDenied, why, now, "", reason_given);
+  ev.principal = std::string(a.agent_id);  // the agent withdrew it, not a reviewer
+  return ev;
+}
+
+Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
+                                       std::string_view reason, std::string_view rule) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(decision_json, ec);
+  if (ec || !v.is_object()) return Error::Corrupt("store: calls.decision_json is bad");
+  boost::json::object& d = v.get_object();
+  d["decision"] = VerdictName(verdict);
+  d["code"] = CodeName(code);
+  d["reason"] = reason;
+  d["rule"] = rule;
+  d["at"] = "";
+  return boost::json::serialize(d);
 }
 
 }  // namespace interlock::core

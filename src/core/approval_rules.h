@@ -15,6 +15,9 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
+#include "audit/audit_log.h"
 #include "common/time.h"
 #include "core/ports/state_txn.h"
 #include "core/run_store.h"
@@ -103,6 +106,92 @@ std::string WithdrawnReason(std::string_view approval_id, std::string_view agent
 
 // The hash an approval binds the arguments by: SHA-256 of their canonical JSON.
 std::string ArgsSha256(const DecideRequest& rq);
+
+// --- a vote, a withdrawal, and the audit records an approval makes ----------------------
+// A backend reads the rows named here in its transaction, calls the rule, and writes what
+// it answers (the vote row, the approval's state, the call's decision, the run's records,
+// the audit events), so every backend applies one set of rules.
+
+// The approval's identity as its audit records carry it.
+struct ApprovalRef {
+  std::string_view approval_id;
+  std::string_view call_id;
+  std::string_view run_id;
+  std::string_view agent_id;
+  std::string_view tool;
+};
+
+// The "approval" audit record (docs/audit.md): event, approval_id, reviewer, comment, tool
+// and `extra`. The principal is the reviewer ("interlock" when none).
+audit::AuditEvent ApprovalEvent(const ApprovalRef& a, std::string_view event, TimePoint now,
+                                std::string_view reviewer, std::string_view comment,
+                                boost::json::object extra = {});
+
+// A settled-as-deny approval's record: `event` with its code and reason.
+audit::AuditEvent SettledEvent(const ApprovalRef& a, std::string_view event, Code code,
+                               std::string_view reason, TimePoint now, std::string_view reviewer,
+                               std::string_view comment);
+
+// The other records of an approval's life: queued ("requested", with its plan and the
+// arguments' hash), released (first delivery of the granted call), cancelled after the
+// grant (the release found a kill switch or a halted or ended run), escalated (to
+// `level`, next deadline `deadline`).
+audit::AuditEvent RequestedEvent(const ApprovalRef& a, const ApprovalPlan& plan,
+                                 bool auto_deny_on_timeout, std::string_view args_sha256,
+                                 TimePoint now);
+audit::AuditEvent ReleasedEvent(const ApprovalRef& a, TimePoint now);
+audit::AuditEvent CancelledAfterGrantEvent(const ApprovalRef& a, const ReleaseOutcome& release,
+                                           TimePoint now);
+audit::AuditEvent EscalatedEvent(const ApprovalRef& a, int level, TimePoint deadline,
+                                 TimePoint now);
+
+// What one vote on an approval does. Everything the rule reads, as the backend read it in
+// the vote's transaction (the approval row locked).
+struct VoteInput {
+  ApprovalRef approval;
+  bool pending = true;          // the approval's state is "pending"
+  std::string_view state_name;  // its state (for the refusal when not pending)
+  std::string_view call_principal;
+  std::string_view agent_identity;  // the agent's configured identity ("" when none)
+  int required = 1;
+  uint64_t call_records = 0;   // records the call touches, consumed on grant
+  std::vector<VoteRow> votes;  // the votes before this one, in vote order
+  std::string_view reviewer;
+  bool approve = false;
+  std::string_view comment;
+  TimePoint now;
+  // The run as it is now (read on a grant).
+  bool run_halted_or_ended = false;
+  uint64_t run_records_used = 0;  // records of `tool` the run has touched
+  std::optional<uint64_t> max_records_per_run;
+};
+struct VotePlan {
+  enum class Kind { kVoted, kDenied, kGranted } kind = Kind::kVoted;
+  // kDenied: the call's decision becomes deny `code` with `reason`; kGranted: allow
+  // with `reason` ("approved by ...").
+  Code code = Code::kAllowed;
+  std::string reason;
+  // kGranted with call_records > 0: the run's records of the tool after the grant.
+  std::optional<uint64_t> run_records_after;
+  audit::AuditEvent event;  // voted | denied | granted
+};
+// Refused (nothing written): kAlreadyExists for a settled approval or a second vote of one
+// person, kPermissionDenied for a self-approval.
+Result<VotePlan> PlanVote(const VoteInput& in);
+
+// Withdrawal by the agent that made the call (docs/approvals.md): Denied for another
+// agent's approval, AlreadyExists when it is no longer pending. Ok: it ends withdrawn
+// with WithdrawnReason.
+Status CheckWithdraw(std::string_view approval_id, std::string_view owner_agent_id,
+                     std::string_view agent_id, bool pending, std::string_view state_name);
+// The "withdrawn" record (principal: the agent).
+audit::AuditEvent WithdrawnEvent(const ApprovalRef& a, std::string_view reason_given,
+                                 std::string_view why, TimePoint now);
+
+// The call's decision JSON (as stored) rewritten to a settled verdict: decision, code,
+// reason, rule; kCorrupt when the stored text is not a JSON object.
+Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
+                                       std::string_view reason, std::string_view rule);
 
 }  // namespace interlock::core
 

@@ -59,6 +59,19 @@ class CallWaiters {
     for (auto& fn : wake) fn();
   }
 
+  // Wakes every waiter (each re-reads its call); new ones are parked as usual.
+  void NotifyAll() {
+    std::vector<WakeFn> wake;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [call, ws] : waiters_) {
+        for (auto& [id, fn] : ws) wake.push_back(std::move(fn));
+      }
+      waiters_.clear();
+    }
+    for (auto& fn : wake) fn();
+  }
+
   // Wakes every waiter and refuses to park new ones (shutdown).
   void ShutDown() {
     std::vector<WakeFn> wake;

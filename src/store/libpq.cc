@@ -47,6 +47,10 @@ Result<Libpq> Load() {
   bind(pq.getvalue, "PQgetvalue");
   bind(pq.getlength, "PQgetlength");
   bind(pq.cmd_tuples, "PQcmdTuples");
+  bind(pq.socket, "PQsocket");
+  bind(pq.consume_input, "PQconsumeInput");
+  bind(pq.notifies, "PQnotifies");
+  bind(pq.freemem, "PQfreemem");
   if (!missing.empty()) {
     dlclose(h);
     return Error::Unavailable(std::string("store: postgresql: ") + kSoname + " lacks " + missing +

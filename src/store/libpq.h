@@ -33,6 +33,11 @@ struct Libpq {
   decltype(&::PQgetvalue) getvalue;
   decltype(&::PQgetlength) getlength;
   decltype(&::PQcmdTuples) cmd_tuples;
+  // LISTEN/NOTIFY (the store's wake-ups across daemons).
+  decltype(&::PQsocket) socket;
+  decltype(&::PQconsumeInput) consume_input;
+  decltype(&::PQnotifies) notifies;
+  decltype(&::PQfreemem) freemem;
 };
 
 // The process's libpq (libpq.so.5), loaded once and never unloaded; thread-safe. An

@@ -15,6 +15,8 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
     p.uri = options.path;
     p.audit_key = options.audit_key;
     p.clock = options.clock;
+    p.approval_default_timeout_seconds = options.approval_default_timeout_seconds;
+    p.approval_max_wait_seconds = options.approval_max_wait_seconds;
     Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(p);
     if (!s.ok()) return s.error();
     return std::unique_ptr<Store>(std::move(s).value());

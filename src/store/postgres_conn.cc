@@ -149,6 +149,22 @@ Result<std::vector<PgResult>> PgConn::ExecScript(const std::string& sql, std::st
   return out;
 }
 
+int PgConn::Socket() const { return pq_->socket(c_); }
+
+Result<std::vector<std::string>> PgConn::TakeNotifications(std::string_view channel) {
+  if (pq_->consume_input(c_) == 0 || Broken()) {
+    return Error::Unavailable("store: postgresql listen: " + OneLine(pq_->error_message(c_)));
+  }
+  std::vector<std::string> out;
+  while (PGnotify* n = pq_->notifies(c_)) {
+    if (n->relname != nullptr && channel == n->relname && n->extra != nullptr) {
+      out.emplace_back(n->extra);
+    }
+    pq_->freemem(n);
+  }
+  return out;
+}
+
 void AppendLiteral(std::string* out, std::string_view s) {
   out->push_back('\'');
   for (char ch : s) {

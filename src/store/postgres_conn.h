@@ -80,6 +80,12 @@ class PgConn {
 
   bool Broken() const;
 
+  // LISTEN/NOTIFY: the connection's socket (to poll for input; -1 when broken), and the
+  // payloads of the notifications on `channel` that have arrived (reads what the socket
+  // has; never blocks). kUnavailable when the connection is lost.
+  int Socket() const;
+  Result<std::vector<std::string>> TakeNotifications(std::string_view channel);
+
  private:
   PgConn(const Libpq* pq, pg_conn* c) : pq_(pq), c_(c) {}
   Error FailureFrom(pg_result* r, std::string_view what, std::string* sqlstate) const;

@@ -1,6 +1,9 @@
 #include "store/postgres_store.h"
 
+#include <poll.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -8,6 +11,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -20,12 +24,14 @@
 #include "audit/redact.h"
 #include "common/base64.h"
 #include "common/crypto.h"
+#include "common/decision_json.h"
 #include "common/thread_name.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
 #include "core/run_txn.h"
 #include "store/call_id.h"
+#include "store/postgres_approvals.h"
 #include "store/row_codec.h"
 
 namespace interlock::store {
@@ -143,6 +149,8 @@ constexpr const char* kPgMigrations[] = {
     "  answer TEXT NOT NULL,"
     "  created_ms BIGINT NOT NULL,"
     "  PRIMARY KEY (run_id, idem_key));",
+    // 4: approvals and their votes (postgres_approvals.h).
+    internal::kPgApprovalsMigration,
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -226,29 +234,6 @@ struct PendingCall {
   int64_t usage_cost_micros = 0;
 };
 
-// No approvals on PostgreSQL yet: nothing to redeem, attach to or release.
-class NoApprovals final : public core::ApprovalRows {
- public:
-  Result<core::Resubmission> FindResubmission(const core::DecideRequest& rq) override {
-    if (!rq.call.approval_id.empty()) {
-      return core::Resubmission{"", "approvals are not supported on the PostgreSQL store yet"};
-    }
-    return core::Resubmission{};
-  }
-  Result<std::string> PendingTwin(const core::DecideRequest&) override { return std::string(); }
-  Status Release(const std::string& call_id, const core::ReleaseContext&, bool*) override {
-    return Error::NotFound("no approval for call " + call_id);
-  }
-  Status AfterDecide(const core::DecideRequest&, const std::string&,
-                     const engine::Evaluation& ev) override {
-    if (ev.decision.verdict == Verdict::kApprovalRequired) {
-      // Fail closed: a call that needs an approval this store cannot hold is not decided.
-      return Error::Unavailable("store: approvals are not supported on the PostgreSQL store yet");
-    }
-    return Status::Ok();
-  }
-};
-
 }  // namespace
 
 class PostgresStore::Impl {
@@ -289,6 +274,12 @@ class PostgresStore::Impl {
       int64_t at_ms = 0;
     };
     std::vector<IdemWrite> idem_writes;
+    // Approvals (postgres_approvals.h): the rows as this batch leaves them. Approval code
+    // reads on the batch's connection, inside its transaction.
+    internal::PgApprovalBatch approvals;
+    PgConn* conn = nullptr;
+    std::string* sqlstate = nullptr;
+    const PostgresOptions* options = nullptr;
   };
 
   // One queued operation. `apply` runs in memory on the batch (possibly several times:
@@ -315,6 +306,12 @@ class PostgresStore::Impl {
     }
     cv_.notify_all();
     if (writer_thread_.joinable()) writer_thread_.join();
+    {
+      std::lock_guard lock(listen_mu_);
+      listen_stop_ = true;
+    }
+    listen_cv_.notify_all();
+    if (listener_thread_.joinable()) listener_thread_.join();
   }
 
   Status Start() {
@@ -324,6 +321,21 @@ class PostgresStore::Impl {
     if (Status s = Migrate(*writer_); !s.ok()) return s;
     writer_thread_ = std::thread([this] { WriterLoop(); });
     return Status::Ok();
+  }
+
+  // PostgresStore::SetCallListener.
+  void SetCallListener(std::function<void(std::string_view)> fn) {
+    const bool start = fn != nullptr && options_.listen;
+    {
+      std::lock_guard lock(call_listener_mu_);
+      call_listener_ = std::move(fn);
+    }
+    // The listening connection is opened for the first listener only (a daemon), not for
+    // every store (the CLI's, which never waits on a call).
+    std::lock_guard lock(listen_mu_);
+    if (start && !listen_stop_ && !listener_thread_.joinable()) {
+      listener_thread_ = std::thread([this] { ListenLoop(); });
+    }
   }
 
   TimePoint Now() const {
@@ -416,7 +428,7 @@ class PostgresStore::Impl {
   // what it appended.
   class Txn final : public core::StateTxn {
    public:
-    explicit Txn(Batch& b) : b_(b) {}
+    explicit Txn(Batch& b) : b_(b), approvals_(ApprovalCtx(b)) {}
     Result<core::RunRow> LoadRunForUpdate(std::string_view run_id) override {
       auto it = b_.runs.find(run_id);
       if (it == b_.runs.end()) return Error::NotFound("no run " + std::string(run_id));
@@ -468,8 +480,7 @@ class PostgresStore::Impl {
       return b_.calls.back().call_id;
     }
     Result<core::CallRecord> LoadCall(std::string_view call_id) override {
-      // Only approvals read calls back, and this store has none yet.
-      return Error::NotFound("no call " + std::string(call_id));
+      return internal::PgLoadCallInBatch(ApprovalCtx(b_), call_id);
     }
     Result<core::CallResultRow> LoadCallForResult(std::string_view call_id) override {
       auto it = b_.call_rows.find(call_id);
@@ -556,8 +567,63 @@ class PostgresStore::Impl {
 
    private:
     Batch& b_;
-    NoApprovals approvals_;
+    internal::PgApprovalRows approvals_;
   };
+
+  // What approval code uses of batch `b` (postgres_approvals.h).
+  static internal::PgApprovalCtx ApprovalCtx(Batch& b) {
+    internal::PgApprovalCtx ctx;
+    ctx.conn = b.conn;
+    ctx.sqlstate = b.sqlstate;
+    ctx.batch = &b.approvals;
+    ctx.sql = &b.sql;
+    ctx.events = &b.events;
+    if (b.options != nullptr) {
+      ctx.default_timeout_seconds = b.options->approval_default_timeout_seconds;
+      ctx.max_wait_seconds = b.options->approval_max_wait_seconds;
+    }
+    ctx.new_call_decision = [&b](std::string_view call_id) -> std::string* {
+      for (PendingCall& p : b.calls) {
+        if (p.call_id == call_id) return &p.decision_json;
+      }
+      return nullptr;
+    };
+    ctx.new_call = [&b](std::string_view call_id) -> std::optional<core::CallRecord> {
+      for (const PendingCall& p : b.calls) {
+        if (p.call_id == call_id) return RecordOf(p);
+      }
+      return std::nullopt;
+    };
+    return ctx;
+  }
+
+  // A call this batch inserted, as recorded (its JSON texts are the core's own).
+  static core::CallRecord RecordOf(const PendingCall& p) {
+    core::CallRecord r;
+    r.call_id = p.call_id;
+    r.run_id = p.run_id;
+    r.agent_id = p.agent_id;
+    r.principal = p.principal;
+    r.policy_sha256 = p.policy_sha256;
+    r.at = FromUnixMillis(p.time_ms);
+    r.call.tool = p.tool;
+    boost::system::error_code ec;
+    boost::json::value args = boost::json::parse(p.args_json, ec);
+    if (!ec && args.is_object()) r.call.args = std::move(args.get_object());
+    r.call.usage.tokens = p.usage_tokens;
+    r.call.usage.cost_micros = p.usage_cost_micros;
+    boost::json::value d = boost::json::parse(p.decision_json, ec);
+    std::optional<Decision> decision;
+    if (!ec && d.is_object()) decision = DecisionFromJson(d.get_object());
+    if (decision) {
+      r.decision = std::move(*decision);
+    } else {
+      // Unreadable (never: the core composed it): a deny, never an allow.
+      r.decision.verdict = Verdict::kDeny;
+      r.decision.code = Code::kStoreUnavailable;
+    }
+    return r;
+  }
 
  private:
   // --- schema ---------------------------------------------------------------------------
@@ -600,6 +666,60 @@ class PostgresStore::Impl {
 
   static void Rollback(PgConn& c) {
     if (!c.Broken()) c.ExecScript("ROLLBACK").ok();
+  }
+
+  // --- wake-ups across daemons (LISTEN) ---------------------------------------------------
+
+  // Tells the listener (under its mutex, so SetCallListener(nullptr) waits for a call in
+  // flight): call_id changed, or "" for every call.
+  void WakeCalls(std::string_view call_id) {
+    std::lock_guard lock(call_listener_mu_);
+    if (call_listener_) call_listener_(call_id);
+  }
+
+  // A dedicated connection LISTENs on the calls channel. Each (re)connect wakes every
+  // waiter once to re-read (a notification sent while it was down is not replayed), then
+  // every notification wakes its call's waiters as soon as it arrives (poll on the
+  // socket, no polling of the database). A lost connection is retried every 500 ms.
+  void ListenLoop() {
+    SetThreadName("il-pg-listen");
+    constexpr auto kRetry = std::chrono::milliseconds(500);
+    constexpr int kPollMs = 200;  // how soon a stop is noticed
+    std::unique_ptr<PgConn> conn;
+    for (;;) {
+      {
+        std::unique_lock lock(listen_mu_);
+        if (listen_stop_) return;
+        if (conn == nullptr && !first_listen_) {
+          listen_cv_.wait_for(lock, kRetry, [&] { return listen_stop_; });
+          if (listen_stop_) return;
+        }
+      }
+      if (conn == nullptr) {
+        first_listen_ = false;
+        Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+        if (!c.ok()) continue;
+        Result<PgResult> l =
+            (*c)->Exec(std::string("LISTEN ") + internal::kPgCallsChannel, {}, nullptr);
+        if (!l.ok()) continue;
+        conn = std::move(c).value();
+        listening_.store(true);
+        WakeCalls("");  // whatever changed while nobody listened
+      }
+      pollfd p{conn->Socket(), POLLIN, 0};
+      const int ready = p.fd >= 0 ? ::poll(&p, 1, kPollMs) : -1;
+      if (ready == 0) continue;
+      Result<std::vector<std::string>> got =
+          ready > 0 ? conn->TakeNotifications(internal::kPgCallsChannel)
+                    : Result<std::vector<std::string>>(
+                          Error::Unavailable("store: postgresql listen: poll failed"));
+      if (!got.ok()) {
+        conn.reset();
+        listening_.store(false);
+        continue;
+      }
+      for (const std::string& call_id : *got) WakeCalls(call_id);
+    }
   }
 
   // --- the writer -----------------------------------------------------------------------
@@ -708,6 +828,9 @@ class PostgresStore::Impl {
                   bool* committing) {
     PgConn& c = *writer_;
     Batch b;
+    b.conn = &c;
+    b.sqlstate = sqlstate;
+    b.options = &options_;
     // Round trip 1: the transaction, the chain head (the lock every writer takes first),
     // the engaged kill switches and, when no operation has rows to read first, every run
     // row the batch touches, locked.
@@ -775,8 +898,15 @@ class PostgresStore::Impl {
                    kill_writes = b.kill_writes.size(), sql_size = b.sql.size(),
                    hits = b.hits.size(), idem_writes = b.idem_writes.size();
       const auto day_adds = b.day_adds;
+      std::optional<internal::PgApprovalBatch> approvals;
+      if (!b.approvals.rows.empty() || !b.approvals.notify.empty()) approvals = b.approvals;
       Status s = ops[i]->apply(b);
       if (!s.ok()) {
+        if (approvals) {
+          b.approvals = std::move(*approvals);
+        } else {
+          b.approvals = internal::PgApprovalBatch{};
+        }
         b.idem_writes.resize(idem_writes);
         b.calls.resize(calls);
         b.events.resize(events);
@@ -980,6 +1110,8 @@ class PostgresStore::Impl {
       pg::AppendLiteral(&sql, b.head.hash);
       sql.append(" WHERE id = 1;");
     }
+    // Wake-ups: delivered to every listening daemon if, and when, this commits.
+    internal::AppendPgNotifies(b.approvals, &sql);
     sql.append("COMMIT");
     return sql;
   }
@@ -1019,6 +1151,18 @@ class PostgresStore::Impl {
   std::mutex reader_mu_;
   std::unique_ptr<PgConn> reader_;
   Clock::time_point reader_down_until_;
+
+ public:
+  std::atomic<bool> listening_{false};  // the LISTEN connection is up
+
+ private:
+  std::mutex listen_mu_;
+  std::condition_variable listen_cv_;
+  bool listen_stop_ = false;
+  bool first_listen_ = true;  // the listener thread's
+  std::thread listener_thread_;
+  std::mutex call_listener_mu_;
+  std::function<void(std::string_view)> call_listener_;
 };
 
 bool IsPostgresUri(std::string_view s) {
@@ -1234,7 +1378,8 @@ Status PostgresStore::SetKill(const KillEntry& entry) {
     if (e.scope == "run") ev.run_id = e.target;
     if (e.scope == "agent") ev.agent_id = e.target;
     b.events.push_back(std::move(ev));
-    return Status::Ok();
+    // An engaged switch cancels the pending approvals in its scope at once.
+    return internal::PgOnKill(Impl::ApprovalCtx(b), e);
   });
 }
 
@@ -1462,28 +1607,108 @@ Status PostgresStore::EndRun(std::string_view run_id, std::string_view agent_id,
 Result<boost::json::array> PostgresStore::QueryAudit(const audit::AuditQuery&) {
   return NotYet("reading the audit log (GET /v1/audit)");
 }
-Result<StoredCall> PostgresStore::GetCall(std::string_view) { return NotYet("reading a call"); }
-Result<StoredCall> PostgresStore::ReleaseCall(std::string_view, std::string_view, TimePoint,
-                                              std::shared_ptr<const policy::PolicySet>) {
-  return NotYet("reading a call");
+Result<StoredCall> PostgresStore::GetCall(std::string_view call_id) {
+  const std::string id(call_id);
+  return impl_->Read<StoredCall>([&](PgConn& c) { return internal::PgGetCall(c, id); });
 }
-// No approvals on this store (see the header): none pending, none to find.
-Result<std::vector<Approval>> PostgresStore::ListApprovals(const ApprovalFilter&) {
-  return std::vector<Approval>{};
+
+Result<StoredCall> PostgresStore::ReleaseCall(std::string_view call_id, std::string_view agent_id,
+                                              TimePoint now,
+                                              std::shared_ptr<const policy::PolicySet> policies) {
+  Result<StoredCall> call = GetCall(call_id);
+  if (!call.ok()) return call;
+  if (call->record.agent_id != agent_id) {
+    return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
+  }
+  // Only an approved call has a release; every other call is answered as stored. The
+  // writer re-reads everything inside its transaction.
+  const Decision& d = call->record.decision;
+  if (d.verdict != Verdict::kAllow || d.rule != "approval") return call;
+  const std::string id(call_id);
+  const core::CallRecord recorded = call->record;
+  Status s = impl_->SubmitAndWait({recorded.run_id}, [&](Impl::Batch& b) -> Status {
+    Impl::Txn txn(b);
+    Result<core::RunRow> row = txn.LoadRunForUpdate(recorded.run_id);
+    if (!row.ok()) return row.error();
+    Result<std::optional<engine::KillSwitch>> kill =
+        txn.EngagedKill(recorded.agent_id, recorded.run_id);
+    if (!kill.ok()) return kill.error();
+    const core::ReleaseContext ctx{std::move(kill).value(), row->state.halted, row->ended,
+                                   row->state.halt_reason, now};
+    bool released_now = false;
+    if (Status rs = txn.approvals().Release(id, ctx, &released_now); !rs.ok()) return rs;
+    if (!released_now || policies == nullptr) return Status::Ok();
+    // The call proceeds now: what it adds to the run's sequence state, and its count.
+    if (Status rs = core::ApplyRelease(txn, policies->Find(recorded.agent_id), recorded,
+                                       recorded.agent_id, now, &row->state);
+        !rs.ok()) {
+      return rs;
+    }
+    return txn.SaveRun(recorded.run_id, std::move(row).value());
+  });
+  if (!s.ok()) return s.error();
+  return GetCall(call_id);
 }
+
+void PostgresStore::SetCallListener(std::function<void(std::string_view call_id)> fn) {
+  impl_->SetCallListener(std::move(fn));
+}
+
+bool PostgresStore::Listening() const { return impl_->listening_.load(); }
+
+Result<std::vector<Approval>> PostgresStore::ListApprovals(const ApprovalFilter& filter) {
+  return impl_->Read<std::vector<Approval>>(
+      [&](PgConn& c) { return internal::PgListApprovals(c, filter); });
+}
+
 Result<Approval> PostgresStore::GetApproval(std::string_view approval_id) {
-  return Error::NotFound("no approval " + std::string(approval_id));
+  const std::string id(approval_id);
+  return impl_->Read<Approval>([&](PgConn& c) { return internal::PgGetApproval(c, id); });
 }
+
 Result<VoteOutcome> PostgresStore::Vote(const VoteRequest& request) {
-  return Error::NotFound("no approval " + request.approval_id);
+  if (Status rs = core::CheckMayVote(request.reviewer.role); !rs.ok()) return rs.error();
+  VoteOutcome out;
+  Status s = impl_->SubmitAndWait(
+      {},
+      [&](Impl::Batch& b) -> Status {
+        out = VoteOutcome{};
+        Impl::Txn txn(b);
+        return internal::PgVote(Impl::ApprovalCtx(b), txn, request, &out);
+      },
+      [&](PgConn& c, Impl::Batch&, std::vector<std::string>* runs,
+          std::string* sqlstate) -> Status {
+        // The approval's run, locked with the batch's runs (a grant consumes its records).
+        Result<PgResult> r = c.Exec("SELECT run_id FROM approvals WHERE approval_id = $1",
+                                    {request.approval_id}, sqlstate);
+        if (!r.ok()) return r.error();
+        if (r->rows() > 0) runs->push_back(std::string(r->Text(0, 0)));
+        return Status::Ok();
+      });
+  if (!s.ok()) return s.error();
+  return out;
 }
-Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id, std::string_view,
-                                                 std::string_view, TimePoint) {
-  return Error::NotFound("no approval " + std::string(approval_id));
+
+Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id,
+                                                 std::string_view agent_id, std::string_view reason,
+                                                 TimePoint now) {
+  Approval out;
+  Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
+    return internal::PgWithdraw(Impl::ApprovalCtx(b), approval_id, agent_id, reason, now, &out);
+  });
+  if (!s.ok()) return s.error();
+  return out;
 }
-Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint) {
-  return std::vector<ApprovalChange>{};
+
+Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint now) {
+  std::vector<ApprovalChange> out;
+  Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
+    return internal::PgExpire(Impl::ApprovalCtx(b), now, &out);
+  });
+  if (!s.ok()) return s.error();
+  return out;
 }
+
 Result<RunPage> PostgresStore::ListRuns(const RunFilter&) { return NotYet("listing runs"); }
 Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view, size_t) {
   return NotYet("listing a run's calls");

@@ -36,18 +36,21 @@
 // be called from any thread; DecideAsync callbacks run on the writer thread and must not
 // block or call this store synchronously.
 //
-// Not yet (docs/operations.md, "PostgreSQL"): approvals (there are none: a call the
-// policy sends for approval fails with kUnavailable, so the Guard denies it
-// STORE_UNAVAILABLE; ListApprovals is empty, GetApproval/Vote/Withdraw are kNotFound),
-// GetCall/ReleaseCall, ListRuns, ListRunCalls, QueryAudit and PruneCalls (kUnavailable,
-// "not supported on the PostgreSQL store yet"), anchors of security records
-// (StoreOptions::anchor), and audit verify/export/checkpoints over PostgreSQL.
+// Approvals (postgres_approvals.h): the queue, votes, withdrawals, deadlines and releases
+// run in the same batches; every change of a call's decision NOTIFYs the calls channel in
+// its transaction, and a dedicated LISTEN connection per store wakes the long polls of
+// this daemon (SetCallListener), whichever daemon committed it.
+// Not yet (docs/operations.md, "PostgreSQL"): ListRuns, ListRunCalls, QueryAudit and
+// PruneCalls (kUnavailable, "not supported on the PostgreSQL store yet"), anchors of
+// security records (StoreOptions::anchor), and audit verify/export/checkpoints over
+// PostgreSQL.
 // Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
 // this store clears the cache at once; one through another daemon applies within 1 s.
 #ifndef INTERLOCK_STORE_POSTGRES_STORE_H_
 #define INTERLOCK_STORE_POSTGRES_STORE_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -69,6 +72,12 @@ struct PostgresOptions {
   pg::PgLimits limits;
   // How long a successful token lookup is reused (0: every request reads the table).
   std::chrono::milliseconds auth_cache_ttl{1000};
+  // Approvals (StoreOptions): the timeout when the policy gives none, the hard maximum wait.
+  int approval_default_timeout_seconds = 300;
+  int approval_max_wait_seconds = 3600;
+  // Wake-ups across daemons: LISTEN on a dedicated connection (postgres_approvals.h),
+  // opened by the first SetCallListener; false: never.
+  bool listen = true;
 };
 
 // True for "postgresql://..." and "postgres://..." (the store is PostgreSQL, not a file).
@@ -77,7 +86,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -125,6 +134,17 @@ class PostgresStore final : public Store {
   Result<RunPage> ListRuns(const RunFilter& filter) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
+
+  // Wake-ups across daemons: `fn` is called (on the store's listening thread, must not
+  // block) with the id of a call whose decision any daemon changed (a verdict, a
+  // withdrawal, a timeout, a cancellation), once its transaction committed; with "" when
+  // any call may have changed (the listening connection was (re)established: re-read
+  // every waiting call). The first listener opens the LISTEN connection (a thread that
+  // reconnects every 500 ms while it is down). nullptr stops the calls; it returns after a
+  // call in flight.
+  void SetCallListener(std::function<void(std::string_view call_id)> fn);
+  // True while the listening connection is up (tests, readiness).
+  bool Listening() const;
 
   class Impl;
 

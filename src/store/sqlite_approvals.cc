@@ -101,7 +101,7 @@ Result<Approval> LoadApproval(sqlite3* db, std::string_view approval_id) {
 // Rewrites the settled call's decision (the one GET /v1/calls/{id} answers with).
 Status SetCallDecision(sqlite3* db, const std::string& call_id, Verdict verdict, Code code,
                        const std::string& reason, const std::string& rule) {
-  json::object d;
+  std::string decision;
   {
     Stmt q(db, "SELECT decision_json FROM calls WHERE call_id = ?");
     if (!q.ok()) return SqlErr(db, "read call");
@@ -109,19 +109,13 @@ Status SetCallDecision(sqlite3* db, const std::string& call_id, Verdict verdict,
     const int rc = q.Step();
     if (rc == SQLITE_DONE) return Error::NotFound("no call " + call_id);
     if (rc != SQLITE_ROW) return SqlErr(db, "read call");
-    boost::system::error_code ec;
-    json::value v = json::parse(q.ColText(0), ec);
-    if (ec || !v.is_object()) return Error::Corrupt("store: calls.decision_json is bad");
-    d = std::move(v.get_object());
+    Result<std::string> d = core::SettleDecisionJson(q.ColText(0), verdict, code, reason, rule);
+    if (!d.ok()) return d.error();
+    decision = std::move(d).value();
   }
-  d["decision"] = VerdictName(verdict);
-  d["code"] = CodeName(code);
-  d["reason"] = reason;
-  d["rule"] = rule;
-  d["at"] = "";
   Stmt u(db, "UPDATE calls SET decision_json = ?, verdict = ?, code = ? WHERE call_id = ?");
   if (!u.ok()) return SqlErr(db, "update call decision");
-  u.Text(1, json::serialize(d)).Text(2, VerdictName(verdict)).Text(3, CodeName(code));
+  u.Text(1, decision).Text(2, VerdictName(verdict)).Text(3, CodeName(code));
   u.Text(4, call_id);
   return Exec(u, "update call decision");
 }
@@ -141,21 +135,8 @@ Status SetState(sqlite3* db, const Approval& a, ApprovalState state, TimePoint n
   return Status::Ok();
 }
 
-// The "approval" audit record (docs/audit.md): event, approval_id, reviewer, comment.
-audit::AuditEvent ApprovalEvent(const Approval& a, std::string_view event, TimePoint now,
-                                std::string_view reviewer, std::string_view comment,
-                                json::object extra = {}) {
-  json::object data = std::move(extra);
-  data["event"] = event;
-  data["approval_id"] = a.approval_id;
-  data["reviewer"] = reviewer;
-  data["comment"] = comment;
-  data["tool"] = a.tool;
-  return audit::AuditEvent{
-      audit::kApproval, now,
-      a.run_id,         a.call_id,
-      a.agent_id,       reviewer.empty() ? std::string("interlock") : std::string(reviewer),
-      std::move(data)};
+core::ApprovalRef Ref(const Approval& a) {
+  return core::ApprovalRef{a.approval_id, a.call_id, a.run_id, a.agent_id, a.tool};
 }
 
 // Settles `a` as a deny: state, the call's decision and the audit event.
@@ -171,8 +152,7 @@ Status SettleDeny(sqlite3* db, Approval* a, ApprovalState state, Code code,
   a->state = state;
   a->decided = now;
   a->outcome_reason = reason;
-  events->push_back(ApprovalEvent(*a, event, now, reviewer, comment,
-                                  json::object{{"code", CodeName(code)}, {"reason", reason}}));
+  events->push_back(core::SettledEvent(Ref(*a), event, code, reason, now, reviewer, comment));
   return Status::Ok();
 }
 
@@ -314,7 +294,7 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
     if (!u.ok()) return SqlErr(db, "release approval");
     u.Int(1, ToUnixMillis(ctx.now)).Text(2, call_id).Text(3, a.approval_id);
     if (Status s = Exec(u, "release approval"); !s.ok()) return s;
-    events->push_back(ApprovalEvent(a, "released", ctx.now, "", "", json::object{}));
+    events->push_back(core::ReleasedEvent(Ref(a), ctx.now));
     if (released_now != nullptr) *released_now = true;
     return Status::Ok();
   }
@@ -329,9 +309,7 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
   if (Status s = SetCallDecision(db, call_id, Verdict::kDeny, code, reason, rule); !s.ok()) {
     return s;
   }
-  events->push_back(ApprovalEvent(
-      a, "cancelled", ctx.now, "", "",
-      json::object{{"code", CodeName(code)}, {"reason", reason}, {"after_grant", true}}));
+  events->push_back(core::CancelledAfterGrantEvent(Ref(a), release, ctx.now));
   return Status::Ok();
 }
 
@@ -369,12 +347,7 @@ Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core:
   q.Int(13, a.auto_deny_on_timeout ? 1 : 0).Int(14, static_cast<int64_t>(a.records));
   if (Status s = Exec(q, "create approval"); !s.ok()) return s;
   events->push_back(
-      ApprovalEvent(a, "requested", rq.now, "", "",
-                    json::object{{"required", a.required},
-                                 {"timeout_seconds", a.timeout_seconds},
-                                 {"auto_deny_on_timeout", a.auto_deny_on_timeout},
-                                 {"deadline", FormatRfc3339(FromUnixMillis(deadline))},
-                                 {"args_sha256", a.args_sha256}}));
+      core::RequestedEvent(Ref(a), plan, a.auto_deny_on_timeout, a.args_sha256, rq.now));
   return Status::Ok();
 }
 
@@ -444,18 +417,45 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
     Result<Approval> loaded = LoadApproval(db, rq.approval_id);
     if (!loaded.ok()) return loaded.error();
     Approval& a = *loaded;
-    if (a.state != ApprovalState::kPending) {
-      return Error{ErrorKind::kAlreadyExists,
-                   "approval " + a.approval_id + " is already " + ApprovalStateName(a.state)};
+    const ApprovalPolicyFacts facts = a.state == ApprovalState::kPending && rq.policy
+                                          ? rq.policy(a.agent_id, a.tool)
+                                          : ApprovalPolicyFacts{};
+    core::VoteInput in{Ref(a),
+                       a.state == ApprovalState::kPending,
+                       ApprovalStateName(a.state),
+                       a.principal,
+                       facts.identity,
+                       a.required,
+                       a.records,
+                       VoteRows(a),
+                       rq.reviewer.name,
+                       rq.approve,
+                       rq.comment,
+                       rq.now};
+    in.max_records_per_run = facts.max_records_per_run;
+    // The run as it is now: halted or ended, and the records it has touched.
+    json::object records;
+    if (in.pending) {
+      Stmt q(db, "SELECT records_json, halted, ended FROM runs WHERE run_id = ?");
+      if (!q.ok()) return SqlErr(db, "read run");
+      q.Text(1, a.run_id);
+      const int rc = q.Step();
+      if (rc != SQLITE_ROW) return SqlErr(db, "read run");
+      boost::system::error_code ec;
+      json::value v = json::parse(q.ColText(0), ec);
+      if (ec || !v.is_object()) return Error::Corrupt("store: runs.records_json is bad");
+      records = std::move(v.get_object());
+      in.run_halted_or_ended = q.ColInt(1) != 0 || q.ColInt(2) != 0;
+      if (const json::value* u = records.if_contains(a.tool); u != nullptr) {
+        if (u->is_uint64()) in.run_records_used = u->get_uint64();
+        if (u->is_int64()) {
+          in.run_records_used = static_cast<uint64_t>(std::max<int64_t>(0, u->get_int64()));
+        }
+      }
     }
-    // Self-approval and one vote per person (core/approval_rules.h).
-    const ApprovalPolicyFacts facts =
-        rq.policy ? rq.policy(a.agent_id, a.tool) : ApprovalPolicyFacts{};
-    if (Status rs = core::CheckReviewer(rq.reviewer.name, a.approval_id, a.principal, a.agent_id,
-                                        facts.identity, VoteRows(a));
-        !rs.ok()) {
-      return rs;
-    }
+    // The rules (core/approval_rules.h): who may vote, the two-person rule, the re-check.
+    Result<core::VotePlan> plan = core::PlanVote(in);
+    if (!plan.ok()) return plan.error();
     const char* verdict = rq.approve ? "approve" : "deny";
     {
       Stmt q(db,
@@ -467,79 +467,31 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       if (Status es = Exec(q, "record vote"); !es.ok()) return es;
     }
     a.votes.push_back(ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
-    if (!rq.approve) {
-      const std::string reason = core::DeniedByReason(rq.reviewer.name, rq.comment);
-      out.settled = true;
-      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, Code::kApprovalDenied, reason,
-                             "denied", rq.now, rq.reviewer.name, rq.comment, events);
-      out.approval = a;
-      return ds;
-    }
-    // The two-person rule: distinct people (core/approval_rules.h).
-    const core::ApprovalTally tally = core::TallyApprovals(VoteRows(a));
-    const int approvals = tally.approvals;
-    const std::string& reviewers = tally.reviewers;
-    if (approvals < a.required) {
-      events->push_back(ApprovalEvent(
-          a, "voted", rq.now, rq.reviewer.name, rq.comment,
-          json::object{
-              {"verdict", "approve"}, {"approvals", approvals}, {"required", a.required}}));
+    if (plan->kind == core::VotePlan::Kind::kVoted) {
+      events->push_back(std::move(plan->event));
       out.approval = a;
       return Status::Ok();
     }
-    // Grant: the records the call touches are consumed now, re-checked against the limit.
     out.settled = true;
-    json::object records;
-    bool halted = false;
-    {
-      Stmt q(db, "SELECT records_json, halted, ended FROM runs WHERE run_id = ?");
-      if (!q.ok()) return SqlErr(db, "read run");
-      q.Text(1, a.run_id);
-      const int rc = q.Step();
-      if (rc != SQLITE_ROW) return SqlErr(db, "read run");
-      boost::system::error_code ec;
-      json::value v = json::parse(q.ColText(0), ec);
-      if (ec || !v.is_object()) return Error::Corrupt("store: runs.records_json is bad");
-      records = std::move(v.get_object());
-      halted = q.ColInt(1) != 0 || q.ColInt(2) != 0;
-    }
-    uint64_t used = 0;
-    if (const json::value* u = records.if_contains(a.tool); u != nullptr) {
-      if (u->is_uint64()) used = u->get_uint64();
-      if (u->is_int64()) used = static_cast<uint64_t>(std::max<int64_t>(0, u->get_int64()));
-    }
-    // The re-check on grant (core/approval_rules.h): halted or ended runs, record limits.
-    if (std::optional<core::GrantRefusal> refusal = core::CheckGrant(
-            halted, a.tool, a.records, used, facts.max_records_per_run, reviewers)) {
-      Status ds = SettleDeny(db, &a, ApprovalState::kDenied, refusal->code, refusal->reason,
-                             "denied", rq.now, rq.reviewer.name, rq.comment, events);
-      out.approval = a;
-      return ds;
-    }
-    if (a.records > 0) {
-      records[a.tool] = used + a.records;
+    const bool granted = plan->kind == core::VotePlan::Kind::kGranted;
+    if (granted && plan->run_records_after) {
+      records[a.tool] = *plan->run_records_after;
       Stmt u(db, "UPDATE runs SET records_json = ? WHERE run_id = ?");
       if (!u.ok()) return SqlErr(db, "update run records");
       u.Text(1, json::serialize(records)).Text(2, a.run_id);
       if (Status es = Exec(u, "update run records"); !es.ok()) return es;
     }
-    const std::string reason = "approved by " + reviewers;
-    if (Status es = SetState(db, a, ApprovalState::kGranted, rq.now, reason); !es.ok()) return es;
-    if (Status es =
-            SetCallDecision(db, a.call_id, Verdict::kAllow, Code::kAllowed, reason, "approval");
+    const ApprovalState state = granted ? ApprovalState::kGranted : ApprovalState::kDenied;
+    if (Status es = SetState(db, a, state, rq.now, plan->reason); !es.ok()) return es;
+    if (Status es = SetCallDecision(db, a.call_id, granted ? Verdict::kAllow : Verdict::kDeny,
+                                    plan->code, plan->reason, "approval");
         !es.ok()) {
       return es;
     }
-    a.state = ApprovalState::kGranted;
+    a.state = state;
     a.decided = rq.now;
-    a.outcome_reason = reason;
-    json::array all;
-    for (const ApprovalVote& v : a.votes) {
-      if (v.verdict == "approve") all.emplace_back(v.reviewer);
-    }
-    events->push_back(ApprovalEvent(
-        a, "granted", rq.now, rq.reviewer.name, rq.comment,
-        json::object{{"reviewers", std::move(all)}, {"records_consumed", a.records}}));
+    a.outcome_reason = plan->reason;
+    events->push_back(std::move(plan->event));
     out.approval = a;
     return Status::Ok();
   });
@@ -555,21 +507,23 @@ Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
     Result<Approval> loaded = LoadApproval(db, approval_id);
     if (!loaded.ok()) return loaded.error();
     Approval& a = *loaded;
-    // Another agent's approval is indistinguishable from a foreign call: refused.
-    if (a.agent_id != agent_id) {
-      return Error::Denied("approval " + a.approval_id + " belongs to another agent");
-    }
-    if (a.state != ApprovalState::kPending) {
-      return Error{ErrorKind::kAlreadyExists,
-                   "approval " + a.approval_id + " is already " + ApprovalStateName(a.state)};
+    if (Status ws =
+            core::CheckWithdraw(a.approval_id, a.agent_id, agent_id,
+                                a.state == ApprovalState::kPending, ApprovalStateName(a.state));
+        !ws.ok()) {
+      return ws;
     }
     const std::string why = core::WithdrawnReason(a.approval_id, a.agent_id, reason);
-    const size_t before = events->size();
-    Status ds = SettleDeny(db, &a, ApprovalState::kWithdrawn, Code::kApprovalDenied, why,
-                           "withdrawn", now, "", reason, events);
-    if (!ds.ok()) return ds;
-    // The agent withdrew it, not a reviewer nor Interlock.
-    for (size_t i = before; i < events->size(); ++i) (*events)[i].principal = a.agent_id;
+    if (Status ds = SetState(db, a, ApprovalState::kWithdrawn, now, why); !ds.ok()) return ds;
+    if (Status ds =
+            SetCallDecision(db, a.call_id, Verdict::kDeny, Code::kApprovalDenied, why, "approval");
+        !ds.ok()) {
+      return ds;
+    }
+    a.state = ApprovalState::kWithdrawn;
+    a.decided = now;
+    a.outcome_reason = why;
+    events->push_back(core::WithdrawnEvent(Ref(a), reason, why, now));
     out = a;
     return Status::Ok();
   });
@@ -631,9 +585,7 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
       if (Status es = Exec(u, "escalate approval"); !es.ok()) return es;
       a.escalation_level += 1;
       a.deadline = next.next_deadline;
-      events->push_back(ApprovalEvent(
-          a, "escalated", now, "", "",
-          json::object{{"level", a.escalation_level}, {"deadline", FormatRfc3339(a.deadline)}}));
+      events->push_back(core::EscalatedEvent(Ref(a), a.escalation_level, a.deadline, now));
       out.push_back(ApprovalChange{ApprovalChange::Kind::kEscalated, a});
     }
     return Status::Ok();

@@ -1,12 +1,18 @@
 // Two `interlock serve` daemons on one PostgreSQL database (issue 14, sections 3 and 4):
 // a run made through one is usable through the other, the budget holds exactly across
-// both, a kill switch engaged store-direct stops both, and the audit trail is one chain.
-// The database is a private cluster (tests/support/pg_cluster.h).
+// both, a kill switch engaged store-direct stops both, the audit trail is one chain, and
+// approvals hold across both (a verdict on one wakes a long poll on the other, the two-person
+// rule, one release, one timeout, withdrawals). The database is a private cluster
+// (tests/support/pg_cluster.h).
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <boost/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -167,6 +173,222 @@ TEST_F(FleetTest, StoreDirectKillSwitchStopsBothDaemons) {
             "0\n");
   EXPECT_EQ(Sql("SELECT max(seq) = count(*) FROM audit_log"), "t\n");
   EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE type = 'policy_loaded'"), "2\n");
+}
+
+// --- approvals across daemons ------------------------------------------------------------
+
+const char* kApprovalPolicy = R"(agent:
+  id: "fleet-agent"
+  identity: "fleet-agent@test.local"
+tools:
+  allowed:
+    - name: "send_email"
+      requires_approval: true
+      approval_timeout_seconds: 300
+    - name: "drop_table"
+      approvals_required: 2
+      requires_approval: true
+      approval_timeout_seconds: 300
+    - name: "quick"
+      requires_approval: true
+      approval_timeout_seconds: 1
+execution:
+  max_steps: 1000
+)";
+
+std::string Str(const boost::json::value& v, const char* key) {
+  if (!v.is_object()) return "";
+  const boost::json::value* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : "";
+}
+
+class FleetApprovalsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    cluster_ = PgTestEnvironment::Instance()->Cluster(&error);
+    ASSERT_NE(cluster_, nullptr) << error;
+    uri_ = cluster_->NewDatabase(&error);
+    ASSERT_FALSE(uri_.empty()) << error;
+    dir_.Write("policies/fleet.yaml", kApprovalPolicy);
+    const std::string config = dir_.Write(
+        "interlock.yaml",
+        "limits:\n  max_wait_seconds: 60\napprovals:\n  max_wait_seconds: 3\n  sweep_ms: 100\n");
+    for (int i = 0; i < 2; ++i) {
+      const std::string d = dir_.path() + "/d" + std::to_string(i);
+      std::filesystem::create_directories(d);
+      daemons_.push_back(std::make_unique<Daemon>(d, dir_.path() + "/policies", config));
+      daemons_[i]->SetStore(uri_);
+      daemons_[i]->SetExtraArgs({"--keys", dir_.path() + "/keys"});
+      ASSERT_TRUE(daemons_[i]->Start()) << daemons_[i]->log();
+    }
+    agent_ = CreateToken(uri_, "--agent", "fleet-agent");
+    alice_ = CreateToken(uri_, "--reviewer", "alice");
+    bob_ = CreateToken(uri_, "--reviewer", "bob");
+    ASSERT_FALSE(agent_.empty() || alice_.empty() || bob_.empty());
+  }
+
+  std::string NewRun(int daemon) {
+    HttpClient c(daemons_[daemon]->port());
+    HttpResult r = c.Request("POST", "/v1/runs", "{}", agent_);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Str(r.json, "run_id");
+  }
+
+  HttpResult Call(int daemon, const std::string& run, const std::string& body) {
+    HttpClient c(daemons_[daemon]->port());
+    return c.Request("POST", "/v1/runs/" + run + "/calls", body, agent_);
+  }
+
+  HttpResult Vote(int daemon, const std::string& id, const std::string& token,
+                  const std::string& verdict = "approve") {
+    HttpClient c(daemons_[daemon]->port());
+    return c.Request("POST", "/v1/approvals/" + id,
+                     R"({"verdict":")" + verdict + R"(","comment":"ok"})", token);
+  }
+
+  // Long-polls the call through `daemon` on its own connection.
+  std::future<HttpResult> Wait(int daemon, const std::string& call_id, int seconds = 20) {
+    const int port = daemons_[daemon]->port();
+    const std::string token = agent_;
+    return std::async(std::launch::async, [port, call_id, seconds, token] {
+      HttpClient c(port);
+      return c.Request("GET", "/v1/calls/" + call_id + "?wait=" + std::to_string(seconds), "",
+                       token, std::chrono::seconds(seconds + 10));
+    });
+  }
+
+  int Events(const std::string& event) {
+    std::string error;
+    const std::string out = cluster_->Psql(
+        uri_.substr(uri_.rfind('/') + 1),
+        "SELECT count(*) FROM audit_log WHERE type = 'approval' AND body LIKE '%\"event\":\"" +
+            event + "\"%'",
+        &error);
+    EXPECT_EQ(error, "");
+    return out.empty() ? -1 : std::stoi(out);
+  }
+
+  TempDir dir_;
+  PgCluster* cluster_ = nullptr;
+  std::string uri_, agent_, alice_, bob_;
+  std::vector<std::unique_ptr<Daemon>> daemons_;
+};
+
+// Tests that a verdict given through daemon B wakes the agent's long poll on daemon A
+// within a second (LISTEN/NOTIFY), with the allow.
+TEST_F(FleetApprovalsTest, VerdictOnOneDaemonWakesTheLongPollOnTheOther) {
+  const std::string run = NewRun(0);
+  HttpResult r = Call(0, run, R"({"tool":"send_email","args":{"to":"ceo"}})");
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+  auto waiting = Wait(0, Str(r.json, "call_id"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // parked on A
+  const auto voted = std::chrono::steady_clock::now();
+  ASSERT_EQ(Vote(1, Str(r.json, "approval_id"), alice_).status, 200);
+  ASSERT_EQ(waiting.wait_for(std::chrono::seconds(1)), std::future_status::ready)
+      << "daemon A's long poll did not wake within 1 s of the verdict on B";
+  HttpResult got = waiting.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - voted, std::chrono::seconds(1));
+  EXPECT_EQ(Str(got.json, "code"), "ALLOWED") << got.body;
+}
+
+// Tests that two reviewers voting at once on two daemons for a call that needs two
+// approvals grant it exactly once, with both votes.
+TEST_F(FleetApprovalsTest, TwoReviewersVotingAtOnceOnTwoDaemonsGrantOnce) {
+  for (int i = 0; i < 4; ++i) {
+    const std::string run = NewRun(i % 2);
+    HttpResult r = Call(i % 2, run, R"({"tool":"drop_table","args":{"t":"users"}})");
+    const std::string id = Str(r.json, "approval_id");
+    ASSERT_FALSE(id.empty()) << r.body;
+    auto a = std::async(std::launch::async, [&] { return Vote(0, id, alice_); });
+    auto b = std::async(std::launch::async, [&] { return Vote(1, id, bob_); });
+    HttpResult va = a.get(), vb = b.get();
+    EXPECT_EQ(va.status, 200) << va.body;
+    EXPECT_EQ(vb.status, 200) << vb.body;
+    HttpClient c(daemons_[0]->port());
+    HttpResult got = c.Request("GET", "/v1/approvals/" + id, "", alice_);
+    EXPECT_EQ(Str(got.json, "state"), "granted") << got.body;
+    HttpResult call = c.Request("GET", "/v1/calls/" + Str(r.json, "call_id"), "", agent_);
+    EXPECT_EQ(Str(call.json, "code"), "ALLOWED") << call.body;
+  }
+  EXPECT_EQ(Events("granted"), 4);
+}
+
+// Tests one approval, one execution across daemons: the granted call re-submitted with its
+// approval_id through both daemons at once answers the same call, released once, and
+// spends no step.
+TEST_F(FleetApprovalsTest, GrantedCallIsRedeemedOnceAcrossDaemons) {
+  const std::string run = NewRun(0);
+  const std::string body = R"({"tool":"send_email","args":{"to":"ceo","wire":1}})";
+  HttpResult r = Call(0, run, body);
+  const std::string id = Str(r.json, "approval_id");
+  ASSERT_EQ(Vote(1, id, alice_).status, 200);
+  std::string again = body;
+  again.insert(1, R"("approval_id":")" + id + R"(",)");
+  auto a = std::async(std::launch::async, [&] { return Call(0, run, again); });
+  auto b = std::async(std::launch::async, [&] { return Call(1, run, again); });
+  HttpResult x = a.get(), y = b.get();
+  ASSERT_EQ(x.status, 200) << x.body;
+  ASSERT_EQ(y.status, 200) << y.body;
+  EXPECT_EQ(Str(x.json, "call_id"), Str(r.json, "call_id"));
+  EXPECT_EQ(Str(y.json, "call_id"), Str(r.json, "call_id"));
+  EXPECT_EQ(Str(x.json, "decision"), "allow");
+  EXPECT_EQ(Events("released"), 1);
+  HttpClient c(daemons_[1]->port());
+  EXPECT_EQ(c.Request("GET", "/v1/runs/" + run, "", agent_).json.at("steps").as_int64(), 1);
+}
+
+// Tests that a timeout is recorded once although both daemons' sweepers run, and that the
+// agent's long poll on either daemon sees the timeout.
+TEST_F(FleetApprovalsTest, ExpiryIsRecordedOnceAcrossDaemons) {
+  const std::string run = NewRun(0);
+  HttpResult r = Call(0, run, R"({"tool":"quick","args":{}})");
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+  HttpResult got = Wait(1, Str(r.json, "call_id"), 10).get();
+  EXPECT_EQ(Str(got.json, "code"), "APPROVAL_TIMEOUT") << got.body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // every sweeper ran again
+  EXPECT_EQ(Events("timed_out"), 1);
+}
+
+// Tests that an approval the agent withdrew through one daemon refuses a late vote given
+// through the other (409), and the call stays denied.
+TEST_F(FleetApprovalsTest, WithdrawOnOneDaemonRefusesALateVoteOnTheOther) {
+  const std::string run = NewRun(0);
+  HttpResult r = Call(0, run, R"({"tool":"send_email","args":{"to":"x"}})");
+  const std::string id = Str(r.json, "approval_id");
+  HttpClient a(daemons_[0]->port());
+  HttpResult w = a.Request("POST", "/v1/approvals/" + id + "/withdraw",
+                           R"({"reason":"client went away"})", agent_);
+  ASSERT_EQ(w.status, 200) << w.body;
+  HttpResult late = Vote(1, id, alice_);
+  EXPECT_EQ(late.status, 409) << late.body;
+  HttpClient b(daemons_[1]->port());
+  HttpResult call = b.Request("GET", "/v1/calls/" + Str(r.json, "call_id"), "", agent_);
+  EXPECT_EQ(Str(call.json, "decision"), "deny") << call.body;
+}
+
+// Tests that a kill switch engaged through daemon A denies the next call on daemon B
+// (within 1 s: the switch is read in every decision's transaction) and cancels the
+// pending approval, whose long poll on B wakes with the deny.
+TEST_F(FleetApprovalsTest, KillSwitchThroughOneDaemonDeniesTheNextCallOnTheOther) {
+  const std::string admin = CreateToken(uri_, "--admin", "root");
+  ASSERT_FALSE(admin.empty());
+  const std::string run = NewRun(1);
+  HttpResult r = Call(1, run, R"({"tool":"send_email","args":{"to":"y"}})");
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+  auto waiting = Wait(1, Str(r.json, "call_id"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  HttpClient a(daemons_[0]->port());
+  const auto engaged = std::chrono::steady_clock::now();
+  HttpResult k = a.Request("POST", "/v1/kill",
+                           R"({"scope":"global","engaged":true,"reason":"incident"})", admin);
+  ASSERT_EQ(k.status, 200) << k.body;
+  HttpResult next = Call(1, run, R"({"tool":"send_email","args":{"to":"z"}})");
+  EXPECT_EQ(Str(next.json, "code"), "KILL_SWITCH") << next.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - engaged, std::chrono::seconds(1));
+  ASSERT_EQ(waiting.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  HttpResult got = waiting.get();
+  EXPECT_EQ(Str(got.json, "decision"), "deny") << got.body;
 }
 
 }  // namespace

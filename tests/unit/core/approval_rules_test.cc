@@ -61,5 +61,73 @@ TEST(ApprovalReasons, NameWhoAndWhy) {
   EXPECT_EQ(WithdrawnReason("apr_1", "a", "gone"), "approval apr_1 was withdrawn by agent a: gone");
 }
 
+// A vote on a pending approval of call "call_1" (agent "bot", principal "bot") for tool
+// "deploy" that needs `required` approvals.
+VoteInput Pending(int required, std::vector<VoteRow> votes, std::string_view reviewer,
+                  bool approve = true) {
+  VoteInput in;
+  in.approval = ApprovalRef{"apr_1", "call_1", "run_1", "bot", "deploy"};
+  in.state_name = "pending";
+  in.call_principal = "bot";
+  in.agent_identity = "bot@corp.example";
+  in.required = required;
+  in.votes = std::move(votes);
+  in.reviewer = reviewer;
+  in.approve = approve;
+  in.now = At(1);
+  return in;
+}
+
+// Tests the two-person rule as every backend applies it: a lookalike of the first
+// reviewer's name is the same person (refused), a second person grants, and the grant's
+// record names both.
+TEST(ApprovalVote, LookalikeNameIsNotASecondPerson) {
+  const std::vector<VoteRow> first = {{"rita", "approve"}};
+  Result<VotePlan> again = PlanVote(Pending(2, first, "RITA"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
+  Result<VotePlan> one = PlanVote(Pending(2, {}, "rita"));
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->kind, VotePlan::Kind::kVoted);
+  Result<VotePlan> two = PlanVote(Pending(2, first, "bob"));
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->kind, VotePlan::Kind::kGranted);
+  EXPECT_EQ(two->reason, "approved by rita, bob");
+  EXPECT_EQ(two->event.data.at("event"), "granted");
+}
+
+// Tests that nobody approves a call made under their own identity (the agent's configured
+// identity included) and that a settled approval takes no vote.
+TEST(ApprovalVote, SelfApprovalAndSettledApprovalsAreRefused) {
+  EXPECT_EQ(PlanVote(Pending(1, {}, "bot@corp.example")).error().kind,
+            ErrorKind::kPermissionDenied);
+  VoteInput settled = Pending(1, {}, "rita");
+  settled.pending = false;
+  settled.state_name = "withdrawn";
+  EXPECT_EQ(PlanVote(settled).error().kind, ErrorKind::kAlreadyExists);
+}
+
+// Tests the re-check on grant: a run halted meanwhile or a record limit the call would
+// pass turns the grant into a deny; otherwise the grant consumes the call's records.
+TEST(ApprovalVote, GrantRechecksHaltsAndRecordLimits) {
+  VoteInput halted = Pending(1, {}, "rita");
+  halted.run_halted_or_ended = true;
+  EXPECT_EQ(PlanVote(halted)->kind, VotePlan::Kind::kDenied);
+  VoteInput over = Pending(1, {}, "rita");
+  over.call_records = 3;
+  over.run_records_used = 8;
+  over.max_records_per_run = 10;
+  Result<VotePlan> refused = PlanVote(over);
+  EXPECT_EQ(refused->kind, VotePlan::Kind::kDenied);
+  EXPECT_EQ(refused->code, Code::kRecordLimitExceeded);
+  over.run_records_used = 7;
+  Result<VotePlan> granted = PlanVote(over);
+  EXPECT_EQ(granted->kind, VotePlan::Kind::kGranted);
+  EXPECT_EQ(granted->run_records_after, 10u);
+  Result<VotePlan> deny = PlanVote(Pending(1, {}, "rita", /*approve=*/false));
+  EXPECT_EQ(deny->kind, VotePlan::Kind::kDenied);
+  EXPECT_EQ(deny->code, Code::kApprovalDenied);
+}
+
 }  // namespace
 }  // namespace interlock::core

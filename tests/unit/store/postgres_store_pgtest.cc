@@ -336,9 +336,9 @@ TEST_F(PostgresStoreTest, ResultsOnceForOwnAllowedCallsAndEndedRunsRefuse) {
   EXPECT_EQ(late.error().kind, ErrorKind::kInvalidArgument);
 }
 
-// Tests that a call the policy sends for approval is not decided on a store that cannot
-// hold approvals yet: kUnavailable (deny STORE_UNAVAILABLE), nothing spent.
-TEST_F(PostgresStoreTest, ApprovalRequiredFailsClosedUntilApprovalsExist) {
+// Tests that a call the policy sends for approval is recorded with one pending approval
+// row (migration 4), never as an allow.
+TEST_F(PostgresStoreTest, ApprovalRequiredQueuesOnePendingApproval) {
   std::unique_ptr<PostgresStore> s = Open();
   ASSERT_TRUE(s);
   ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
@@ -352,10 +352,11 @@ TEST_F(PostgresStoreTest, ApprovalRequiredFailsClosedUntilApprovalsExist) {
                   ev.decision.tool = call.tool;
                   return ev;
                 });
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
-  EXPECT_EQ(s->GetRun("r1")->state.steps, 0u);
-  EXPECT_EQ(Sql("SELECT count(*) FROM calls"), "0\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->decision.verdict, Verdict::kApprovalRequired);
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE code = 'APPROVAL_REQUIRED'"), "1\n");
+  EXPECT_EQ(Sql("SELECT state FROM approvals"), "pending\n");
+  EXPECT_EQ(s->GetApproval(ApprovalIdForCall(r->call_id))->call_id, r->call_id);
 }
 
 // Tests that a store pointed at a port nobody listens on fails to open with kUnavailable

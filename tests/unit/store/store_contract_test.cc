@@ -1,8 +1,10 @@
 // One contract for every store::Store backend (docs/design.md#state-port): the operations
 // beyond RunStore (tokens, kill switches, calls and results, approvals, the audit trail,
-// reopening), typed over the backends. SQLite today; a PostgreSQL backend adds one
-// Backend type to `Backends` and must pass every test unchanged. RunStore's own contract
-// (decisions, usage, ended runs) is run_store_contract_test.cc.
+// reopening), typed over the backends. SQLite passes all of them; the PostgreSQL store
+// (a private cluster per test binary, tests/support/pg_cluster.h; a fresh database per
+// test) runs the approval part (ApprovalContract) until it has every read path the rest
+// needs (QueryAudit, issue 14). RunStore's own contract (decisions, usage, ended runs) is
+// run_store_contract_test.cc.
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -14,6 +16,8 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_log.h"
+#include "pg_cluster.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
 
@@ -72,6 +76,34 @@ struct SqliteBackend {
   }
   std::string path;
   std::unique_ptr<store::SqliteStore> store;
+};
+
+struct PostgresBackend {
+  explicit PostgresBackend(const TempDir&) {
+    std::string error;
+    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
+    EXPECT_NE(cluster, nullptr) << error;
+    if (cluster == nullptr) return;
+    uri = cluster->NewDatabase(&error);
+    EXPECT_FALSE(uri.empty()) << error;
+    Open();
+  }
+  void Open() {
+    store::PostgresOptions o;
+    o.uri = uri;
+    o.approval_default_timeout_seconds = 60;
+    o.approval_max_wait_seconds = 600;
+    auto s = store::PostgresStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store = std::move(s).value();
+  }
+  Store& get() { return *store; }
+  void Reopen() {
+    store.reset();
+    Open();
+  }
+  std::string uri;
+  std::unique_ptr<store::PostgresStore> store;
 };
 
 template <class B>
@@ -145,6 +177,12 @@ class StoreContract : public ::testing::Test {
 
 using Backends = ::testing::Types<SqliteBackend>;
 TYPED_TEST_SUITE(StoreContract, Backends);
+
+// The approval part of the contract, on every backend that keeps approvals.
+template <class B>
+class ApprovalContract : public StoreContract<B> {};
+using ApprovalBackends = ::testing::Types<SqliteBackend, PostgresBackend>;
+TYPED_TEST_SUITE(ApprovalContract, ApprovalBackends);
 
 // --- tokens -----------------------------------------------------------------------------
 
@@ -242,7 +280,7 @@ TYPED_TEST(StoreContract, CallAndResultReadBackAndStayTheirAgents) {
 
 // Tests that an APPROVAL_REQUIRED call queues exactly one pending approval, and that the
 // agent's own token cannot vote on it.
-TYPED_TEST(StoreContract, ApprovalRequiredQueuesOnePendingApproval) {
+TYPED_TEST(ApprovalContract, ApprovalRequiredQueuesOnePendingApproval) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
@@ -261,7 +299,7 @@ TYPED_TEST(StoreContract, ApprovalRequiredQueuesOnePendingApproval) {
 
 // Tests that a grant allows the call once, settles the approval, and that a late vote
 // changes nothing.
-TYPED_TEST(StoreContract, GrantAllowsTheCallAndLaterVotesAreRefused) {
+TYPED_TEST(ApprovalContract, GrantAllowsTheCallAndLaterVotesAreRefused) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
@@ -279,7 +317,7 @@ TYPED_TEST(StoreContract, GrantAllowsTheCallAndLaterVotesAreRefused) {
 
 // Tests the two-person rule: the same reviewer twice is one person, and only the second
 // person's vote settles the approval.
-TYPED_TEST(StoreContract, TwoPersonRuleNeedsTwoPeople) {
+TYPED_TEST(ApprovalContract, TwoPersonRuleNeedsTwoPeople) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired, "a", /*required=*/2);
   ASSERT_TRUE(c.ok());
@@ -297,7 +335,7 @@ TYPED_TEST(StoreContract, TwoPersonRuleNeedsTwoPeople) {
 
 // Tests that a withdrawn approval denies its call and refuses later verdicts, and that
 // another agent cannot withdraw it.
-TYPED_TEST(StoreContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
+TYPED_TEST(ApprovalContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
@@ -315,7 +353,7 @@ TYPED_TEST(StoreContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
 
 // Tests that a pending approval times out into a deny at its deadline (not before), and
 // that an escalating one escalates instead.
-TYPED_TEST(StoreContract, DeadlineTimesOutOrEscalates) {
+TYPED_TEST(ApprovalContract, DeadlineTimesOutOrEscalates) {
   // Two runs: an identical call in one run would attach to the first's pending approval.
   const std::string run = this->NewRun();
   const std::string run2 = this->NewRun();
@@ -337,7 +375,7 @@ TYPED_TEST(StoreContract, DeadlineTimesOutOrEscalates) {
 }
 
 // Tests that engaging a kill switch cancels the pending approvals in its scope at once.
-TYPED_TEST(StoreContract, KillSwitchCancelsPendingApprovals) {
+TYPED_TEST(ApprovalContract, KillSwitchCancelsPendingApprovals) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());

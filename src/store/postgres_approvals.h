@@ -1,0 +1,138 @@
+// Approvals in the PostgreSQL store (internal to src/store): the schema, the approval rows
+// of a batch transaction, and the operations PostgresStore runs on them. It holds no rule:
+// who may vote, the two-person rule, the re-check on grant, releases, withdrawals and
+// deadlines are core/approval_rules.h; this file maps rows.
+//
+// Concurrency (several daemons on one database): every writing transaction of every daemon
+// first locks the audit head row (postgres_store.h), so the approval rows a batch reads
+// after it are as of its own transaction and no other daemon changes them until it
+// commits. Approval rows are also read FOR UPDATE, and every state change is a conditional
+// UPDATE ... WHERE state = '<expected>' whose row count is checked
+// (interlock_expect_rows: a mismatch aborts the transaction with SQLSTATE 40001 and the
+// batch is re-run), so a verdict, a withdrawal, a timeout or a release is recorded once
+// even if the head lock were ever removed.
+//
+// Reads inside a batch go to the database on the batch's connection, within its open
+// transaction; writes are deferred into the batch's SQL (flushed in operation order after
+// the call rows, before the COMMIT), and the rows as this batch leaves them are kept in
+// PgApprovalBatch, so a later operation of the same batch sees an earlier one's changes.
+//
+// Wake-ups: every change of a call's decision (a verdict, a withdrawal, a timeout, a
+// cancellation) adds `SELECT pg_notify('interlock_calls', call_id)` to the transaction;
+// PostgreSQL delivers it to every listening daemon when, and only if, it commits.
+#ifndef INTERLOCK_STORE_POSTGRES_APPROVALS_H_
+#define INTERLOCK_STORE_POSTGRES_APPROVALS_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/audit_log.h"
+#include "core/ports/state_txn.h"
+#include "core/run_store.h"
+#include "store/postgres_conn.h"
+#include "store/store.h"
+
+namespace interlock::store::internal {
+
+// Schema migration 4: the approval queue and its votes, as the SQLite store's.
+inline constexpr const char* kPgApprovalsMigration =
+    "CREATE TABLE approvals ("
+    "  approval_id TEXT PRIMARY KEY,"
+    "  call_id TEXT NOT NULL UNIQUE,"
+    "  run_id TEXT NOT NULL,"
+    "  agent_id TEXT NOT NULL,"
+    "  principal TEXT NOT NULL,"
+    "  tool TEXT NOT NULL,"
+    "  args_sha256 TEXT NOT NULL,"
+    "  required INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  created_ms BIGINT NOT NULL,"
+    "  deadline_ms BIGINT NOT NULL,"
+    "  hard_deadline_ms BIGINT NOT NULL,"
+    "  escalation_level INTEGER NOT NULL DEFAULT 0,"
+    "  decided_ms BIGINT NULL,"
+    "  timeout_s INTEGER NOT NULL,"
+    "  auto_deny INTEGER NOT NULL,"
+    "  records BIGINT NOT NULL DEFAULT 0,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  used_ms BIGINT NULL,"
+    "  used_call_id TEXT NULL);"
+    "CREATE INDEX approvals_state ON approvals(state, deadline_ms);"
+    "CREATE INDEX approvals_decided ON approvals(decided_ms);"
+    "CREATE INDEX approvals_twin ON approvals(run_id, tool, args_sha256) WHERE state = 'pending';"
+    "CREATE TABLE approval_votes ("
+    "  approval_id TEXT NOT NULL REFERENCES approvals(approval_id),"
+    "  reviewer TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL,"
+    "  comment TEXT NOT NULL,"
+    "  time_ms BIGINT NOT NULL,"
+    "  PRIMARY KEY (approval_id, reviewer));";
+
+// The NOTIFY channel of changed calls (payload: the call id).
+inline constexpr const char* kPgCallsChannel = "interlock_calls";
+
+// The approval rows of one batch transaction, as the batch leaves them.
+struct PgApprovalBatch {
+  std::map<std::string, Approval, std::less<>> rows;          // by approval id
+  std::map<std::string, std::string, std::less<>> decisions;  // call id -> settled decision_json
+  std::set<std::string, std::less<>> notify;                  // calls whose decision changed
+};
+
+// What approval code uses of the open batch transaction.
+struct PgApprovalCtx {
+  pg::PgConn* conn = nullptr;
+  std::string* sqlstate = nullptr;
+  PgApprovalBatch* batch = nullptr;
+  std::string* sql = nullptr;  // deferred writes
+  std::vector<audit::AuditEvent>* events = nullptr;
+  // A call inserted by this batch: its decision_json (to settle in place), or nullptr.
+  std::function<std::string*(std::string_view call_id)> new_call_decision;
+  // A call inserted by this batch, as recorded, or nullopt.
+  std::function<std::optional<core::CallRecord>(std::string_view call_id)> new_call;
+  int default_timeout_seconds = 300;
+  int max_wait_seconds = 3600;
+};
+
+// core::ApprovalRows over the batch (see core/ports/state_txn.h).
+class PgApprovalRows final : public core::ApprovalRows {
+ public:
+  explicit PgApprovalRows(PgApprovalCtx ctx) : ctx_(std::move(ctx)) {}
+  Result<core::Resubmission> FindResubmission(const core::DecideRequest& rq) override;
+  Result<std::string> PendingTwin(const core::DecideRequest& rq) override;
+  Status Release(const std::string& call_id, const core::ReleaseContext& ctx,
+                 bool* released_now) override;
+  Status AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
+                     const engine::Evaluation& ev) override;
+
+ private:
+  PgApprovalCtx ctx_;
+};
+
+// A call as recorded, in the batch: this batch's own rows and settled decisions first.
+Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string_view call_id);
+
+// The operations (each runs inside a batch's apply; `txn` is the batch's StateTxn).
+Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& rq,
+              VoteOutcome* out);
+Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::string_view agent_id,
+                  std::string_view reason, TimePoint now, Approval* out);
+Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<ApprovalChange>* out);
+// An engaged kill switch cancels the pending approvals in its scope.
+Status PgOnKill(const PgApprovalCtx& ctx, const KillEntry& entry);
+
+// Appends the NOTIFYs of the batch's changed calls (before its COMMIT).
+void AppendPgNotifies(const PgApprovalBatch& b, std::string* sql);
+
+// Reads on any connection (outside a batch).
+Result<std::vector<Approval>> PgListApprovals(pg::PgConn& c, const ApprovalFilter& filter);
+Result<Approval> PgGetApproval(pg::PgConn& c, std::string_view approval_id);
+Result<StoredCall> PgGetCall(pg::PgConn& c, std::string_view call_id);
+
+}  // namespace interlock::store::internal
+
+#endif  // INTERLOCK_STORE_POSTGRES_APPROVALS_H_
