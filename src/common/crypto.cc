@@ -2,6 +2,11 @@
 
 #include <cstdlib>
 
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 but compute the digest directly;
+// the one-shot SHA256() goes through EVP_MD_fetch, whose first call loads the default
+// provider and builds its algorithm tables: ~10 ms of CPU that every short-lived process
+// (`interlock decide`, the hook) paid to hash one policy file.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,7 +17,10 @@ namespace interlock {
 
 Sha256Digest Sha256(std::string_view data) {
   Sha256Digest out;
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(out.data(), &ctx);
   return out;
 }
 
