@@ -85,4 +85,7 @@ const code = await Promise.race([
 ]);
 clearTimeout(timer);
 if (code === "timeout") child.kill("SIGKILL");
-process.stdout.write(JSON.stringify({ exit: code, messages: received }) + "\n");
+// Exits at once: the bounding timers above would keep node alive until they fire.
+process.stdout.write(JSON.stringify({ exit: code, messages: received }) + "\n", () =>
+  process.exit(0),
+);
