@@ -203,13 +203,13 @@ bool SessionRunIsUnknown(mcp::DaemonEnforcer& daemon, const std::string& run) {
 
 // --daemon: the daemon call the PreToolUse hook decided for one tool use of a session, so
 // that the PostToolUse hook (which gets the same tool_use_id) reports its result to that
-// call: $XDG_STATE_HOME/interlock/hook-runs/<session hash>.calls/<first 32 hex of
-// SHA-256(tool_use_id)>, holding the call id.
+// call: $XDG_STATE_HOME/interlock/hook-calls/<first 32 hex of SHA-256(session_id)>/<first 32
+// hex of SHA-256(tool_use_id)> (else under $HOME/.local/state), holding the call id.
 Result<std::string> CallMapPath(std::string_view session_id, std::string_view tool_use_id) {
-  auto dir = HookRunsDir();
-  if (!dir.ok()) return dir.error();
-  return *dir + "/" + Sha256Hex(session_id).substr(0, 32) + ".calls/" +
-         Sha256Hex(tool_use_id).substr(0, 32);
+  auto runs = HookRunsDir();
+  if (!runs.ok()) return runs.error();
+  const std::string dir = std::filesystem::path(*runs).parent_path().string() + "/hook-calls/";
+  return dir + Sha256Hex(session_id).substr(0, 32) + "/" + Sha256Hex(tool_use_id).substr(0, 32);
 }
 
 // Best effort: a call that cannot be remembered is still answered; its PostToolUse then
