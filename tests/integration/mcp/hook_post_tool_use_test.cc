@@ -222,18 +222,22 @@ TEST(Hook, PostToolUseMasksARedactedArgumentInTheResult) {
   EXPECT_NE(json::serialize(h.OfType("result")[0]).find("[REDACTED]"), std::string::npos);
 }
 
-// Tests that unusable PostToolUse input (not JSON, a PreToolUse event, no session) exits 0
+// Tests that unusable PostToolUse input (not JSON, a PreToolUse event, no session, a
+// tool_use_id that is not a string) exits 0
 // with a note and records nothing: the tool already ran, a PostToolUse blocks nothing.
 TEST(Hook, PostToolUseWithBadInputRecordsNothing) {
   PostToolUse h;
   ASSERT_EQ(h.Pre(Fixture("bash.json")), "ask");
   for (const std::string& bad :
        {std::string("{not json"), Fixture("bash.json"),
-        std::string(R"({"hook_event_name":"PostToolUse","tool_name":"Bash"})")}) {
+        std::string(R"({"hook_event_name":"PostToolUse","tool_name":"Bash"})"),
+        std::string(R"({"hook_event_name":"PostToolUse","tool_name":"Bash","session_id":"s",)"
+                    R"("tool_use_id":42})")}) {
     const std::string err = h.Post(bad);
     EXPECT_NE(err.find("nothing recorded"), std::string::npos) << err;
   }
   EXPECT_TRUE(h.OfType("result").empty());
+  EXPECT_EQ(h.OfType("decision").size(), 1u) << "only the PreToolUse decision";
 }
 
 // Tests that an `ask` the developer declined at Claude Code's prompt (the tool never runs,
