@@ -40,6 +40,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -200,16 +201,48 @@ bool SessionRunIsUnknown(mcp::DaemonEnforcer& daemon, const std::string& run) {
   return r.ok() && r->status == 404;
 }
 
+// --daemon: the daemon call the PreToolUse hook decided for one tool use of a session, so
+// that the PostToolUse hook (which gets the same tool_use_id) reports its result to that
+// call: $XDG_STATE_HOME/interlock/hook-calls/<first 32 hex of SHA-256(session_id)>/<first 32
+// hex of SHA-256(tool_use_id)> (else under $HOME/.local/state), holding the call id.
+Result<std::string> CallMapPath(std::string_view session_id, std::string_view tool_use_id) {
+  auto runs = HookRunsDir();
+  if (!runs.ok()) return runs.error();
+  const std::string dir = std::filesystem::path(*runs).parent_path().string() + "/hook-calls/";
+  return dir + Sha256Hex(session_id).substr(0, 32) + "/" + Sha256Hex(tool_use_id).substr(0, 32);
+}
+
+// Best effort: a call that cannot be remembered is still answered; its PostToolUse then
+// says that it finds no decided call.
+void RememberCall(std::string_view session_id, std::string_view tool_use_id,
+                  const std::string& call_id) {
+  if (tool_use_id.empty() || call_id.empty()) return;
+  auto path = CallMapPath(session_id, tool_use_id);
+  if (!path.ok()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
+  std::ofstream out(*path, std::ios::trunc);
+  out << call_id << "\n";
+  if (!out) {
+    std::cerr << "interlock hook: could not remember call " << call_id << " for PostToolUse in "
+              << *path << '\n';
+  }
+}
+
 // --daemon approval_required: waits for the central verdict until `deadline`, then
 // answers it, or denies naming the approval so a reviewer can find it and the agent can
 // retry the identical call (which attaches to the same approval).
 int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
                         const mcp::DaemonEnforcer::Outcome& pending,
-                        std::chrono::steady_clock::time_point deadline) {
+                        std::chrono::steady_clock::time_point deadline, const HookInput& input) {
   auto past_deadline = [deadline] { return std::chrono::steady_clock::now() >= deadline; };
   mcp::DaemonEnforcer::Outcome verdict = pending;
   if (!past_deadline()) verdict = daemon.AwaitApproval(pending, past_deadline, nullptr);
   if (verdict.decision.verdict != Verdict::kApprovalRequired) {
+    if (verdict.decision.verdict == Verdict::kAllow) {
+      RememberCall(input.session_id, input.tool_use_id,
+                   verdict.call_id.empty() ? pending.call_id : verdict.call_id);
+    }
     return PrintVerdict(opt, verdict.decision);
   }
   std::string where =
@@ -221,8 +254,9 @@ int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
 }
 
 // --daemon: the decision comes from `interlock serve`, in the session's run.
-int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall call,
+int RunHookDaemon(const HookOptions& opt, const HookInput& input, ToolCall call,
                   std::chrono::steady_clock::time_point deadline) {
+  const std::string_view session_id = input.session_id;
   auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
   if (!daemon.ok()) return Deny(daemon.error().message);
   auto run = SessionRun(**daemon, session_id);
@@ -250,7 +284,10 @@ int RunHookDaemon(const HookOptions& opt, std::string_view session_id, ToolCall 
     out = (*daemon)->Decide(std::move(retry));
   }
   if (out.decision.verdict == Verdict::kApprovalRequired) {
-    return AwaitDaemonApproval(opt, **daemon, out, deadline);
+    return AwaitDaemonApproval(opt, **daemon, out, deadline, input);
+  }
+  if (out.decision.verdict == Verdict::kAllow) {
+    RememberCall(input.session_id, input.tool_use_id, out.call_id);
   }
   return PrintVerdict(opt, out.decision);
 }
@@ -367,7 +404,7 @@ Result<Match> FindDecidedCall(store::Store& store, const std::string& run_id,
   return Error{ErrorKind::kNotFound,
                "no call of this session (run " + run_id + ") of tool " + input.tool_name +
                    " with these arguments was allowed or answered `ask` by the PreToolUse hook "
-                   "and is still without a result; nothing recorded"};
+                   "and is still without a result"};
 }
 
 // The string values of the redacted fields: masked out of the recorded output, so a secret
@@ -384,14 +421,84 @@ std::vector<std::string> RedactedValues(const json::object& args,
   return out;
 }
 
+// Whether the tool reported an error (tool_response.is_error), and the result as recorded.
+store::CallResult PostResult(const HookInput& input, const std::vector<std::string>& masked) {
+  store::CallResult result;
+  const json::value* is_error = input.tool_response.is_object()
+                                    ? input.tool_response.get_object().if_contains("is_error")
+                                    : nullptr;
+  result.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
+  json::value output = input.tool_response;
+  audit::Redactor::MaskSecretsInJson(&output, masked);
+  result.output_json = CanonicalJson(output);
+  return result;
+}
+
+// --daemon: the result goes to the call the PreToolUse hook decided for this tool use
+// (CallMapPath), POST /v1/calls/{id}/result; the daemon caps and records it.
+int RunPostToolUseDaemon(const HookOptions& opt, const HookInput& input) {
+  if (input.tool_use_id.empty()) {
+    return PostNote(
+        "the PostToolUse input has no tool_use_id, so it cannot be paired with the "
+        "call the PreToolUse hook decided; nothing recorded in the daemon");
+  }
+  auto path = CallMapPath(input.session_id, input.tool_use_id);
+  if (!path.ok()) return PostNote(path.error().message + "; nothing recorded");
+  auto call_id = ReadSessionRun(*path);
+  if (!call_id.ok()) {
+    return PostNote("UNDECIDED: Claude Code reports that " + input.tool_name + " ran (tool use " +
+                    input.tool_use_id.substr(0, 100) +
+                    "), but no PreToolUse of this hook allowed it through the daemon (" +
+                    call_id.error().message +
+                    "); the daemon has no call to attach the result to, nothing recorded there");
+  }
+  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+  if (!daemon.ok()) return PostNote(daemon.error().message + "; nothing recorded");
+  store::CallResult r = PostResult(input, {});
+  mcp::ToolResult result;
+  result.ok = r.ok;
+  result.output_json = std::move(r.output_json);
+  if (Status s = (*daemon)->RecordResult(*call_id, result); !s.ok()) {
+    return PostNote("could not record the result of call " + *call_id +
+                    " in the daemon: " + s.error().message);
+  }
+  std::error_code ec;
+  std::filesystem::remove(*path, ec);
+  return PostNote("recorded the result of call " + *call_id + " in the daemon");
+}
+
+// Standalone, a PostToolUse for a call the PreToolUse hook never decided (not registered,
+// bypassed, or another session): recorded through the core as a refused call (rule
+// "hook.post-tool-use", INVALID_REQUEST) whose reason says it ran, with its output's size and
+// SHA-256, so it is in the audit trail rather than dropped.
+int RecordUndecided(const HookOptions& opt, Standalone& env, const HookInput& input,
+                    const std::string& run_id, const std::string& why) {
+  SystemClock clock;
+  if (auto run = env.store->CreateRun(env.agent_id, run_id, clock.Now());
+      !run.ok() && run.error().kind != ErrorKind::kAlreadyExists) {
+    return PostNote(why + "; could not record it either: " + run.error().message);
+  }
+  const std::string output = CanonicalJson(input.tool_response);
+  ToolCall call;
+  call.tool = input.tool_name;
+  call.args = input.tool_input;
+  call.refusal_reason = "PostToolUse: Claude Code reports that this call ran (tool use " +
+                        input.tool_use_id.substr(0, 100) + ", output " +
+                        std::to_string(output.size()) + " bytes, sha256 " + Sha256Hex(output) +
+                        "), but Interlock never decided it: " + why;
+  call.refusal_rule = "hook.post-tool-use";
+  core::PolicySource source(env.set);
+  core::Guard guard(&source, env.store.get(), &clock, nullptr);
+  core::GuardResponse r = guard.Decide(env.agent_id, env.agent_id, run_id, std::move(call));
+  (void)opt;
+  if (r.call_id.empty()) return PostNote(why + "; could not record it: " + r.decision.reason);
+  return PostNote("UNDECIDED: " + why + "; recorded as call " + r.call_id);
+}
+
 int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
   auto input = ParseHookInput(raw, HookEvent::kPostToolUse);
   if (!input.ok()) return PostNote(input.error().message + "; nothing recorded");
-  if (!opt.daemon.empty()) {
-    return PostNote(
-        "--event post-tool-use is not supported with --daemon yet (the daemon already "
-        "records the verdict it gave); nothing recorded");
-  }
+  if (!opt.daemon.empty()) return RunPostToolUseDaemon(opt, *input);
   auto env = OpenStandalone(opt, *input);
   if (!env.ok()) return PostNote(env.error().message + "; nothing recorded");
   std::vector<std::string> redact_fields;
@@ -405,7 +512,10 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
   const audit::Redactor redactor(keys->hmac_key);
   const std::string run_id = RunIdForSession(input->session_id);
   auto match = FindDecidedCall(*env->store, run_id, *input, redactor, redact_fields);
-  if (!match.ok()) return PostNote(match.error().message);
+  if (!match.ok()) {
+    if (match.error().kind != ErrorKind::kNotFound) return PostNote(match.error().message);
+    return RecordUndecided(opt, *env, *input, run_id, match.error().message);
+  }
 
   SystemClock clock;
   if (match->asked) {
@@ -439,14 +549,7 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
           "); its result is not recorded");
     }
   }
-  store::CallResult result;
-  const json::value* is_error = input->tool_response.is_object()
-                                    ? input->tool_response.get_object().if_contains("is_error")
-                                    : nullptr;
-  result.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-  json::value output = input->tool_response;
-  audit::Redactor::MaskSecretsInJson(&output, RedactedValues(input->tool_input, redact_fields));
-  result.output_json = CanonicalJson(output);
+  store::CallResult result = PostResult(*input, RedactedValues(input->tool_input, redact_fields));
   result.policies = env->set;
   if (Status s = env->store->RecordResult(match->call_id, env->agent_id, result, clock.Now());
       !s.ok()) {
@@ -474,10 +577,8 @@ int RunHook(const HookOptions& opt) {
   if (!input.ok()) return Deny(input.error().message);
   ToolCall call;
   call.tool = input->tool_name;
-  call.args = std::move(input->tool_input);
-  if (!opt.daemon.empty()) {
-    return RunHookDaemon(opt, input->session_id, std::move(call), deadline);
-  }
+  call.args = input->tool_input;
+  if (!opt.daemon.empty()) return RunHookDaemon(opt, *input, std::move(call), deadline);
   auto env = OpenStandalone(opt, *input);
   if (!env.ok()) return Deny(env.error().message);
   // On stderr, which Claude Code does not parse for an exit-0 hook: stdout stays the one

@@ -50,7 +50,12 @@ Result<HookInput> ParseHookInput(std::string_view text, HookEvent expected) {
   }
   const json::value* cwd = in.if_contains("cwd");
   if (cwd != nullptr && !cwd->is_string()) return Error::Invalid("cwd is not a JSON string");
+  const json::value* use_id = in.if_contains("tool_use_id");
+  if (use_id != nullptr && !use_id->is_null() && !use_id->is_string()) {
+    return Error::Invalid("tool_use_id is not a JSON string");
+  }
   HookInput out;
+  if (use_id != nullptr && use_id->is_string()) out.tool_use_id = std::string(use_id->get_string());
   if (cwd != nullptr) out.cwd = std::string(cwd->get_string());
   out.session_id = std::string(session->get_string());
   out.tool_name = std::string(tool->get_string());

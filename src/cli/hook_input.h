@@ -6,7 +6,8 @@
 // ParseHookInput is pure (no I/O) and total: any byte string yields either a HookInput
 // or an error naming what is wrong, never a crash. Fields Interlock does not use are
 // ignored; `tool_use_id` in particular is never copied into the call, so a retried
-// identical call posts identical {tool, args} and attaches to its pending approval.
+// identical call posts identical {tool, args} and attaches to its pending approval (the
+// hook uses it only to pair a PostToolUse with its PreToolUse under --daemon).
 // Thread-safety: none needed (no shared state).
 #ifndef INTERLOCK_CLI_HOOK_INPUT_H_
 #define INTERLOCK_CLI_HOOK_INPUT_H_
@@ -39,6 +40,9 @@ struct HookInput {
   // in the policy); empty when absent. Not checked here: the hook refuses a relative one
   // only when the policy uses ${workspace}.
   std::string cwd;
+  // Claude Code's id of this tool use, the same in PreToolUse and PostToolUse; empty when
+  // absent (older Claude Code). Never part of the call.
+  std::string tool_use_id;
   // PostToolUse only: what the tool returned (any JSON; null when absent).
   boost::json::value tool_response;
 };

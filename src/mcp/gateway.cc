@@ -229,9 +229,16 @@ void Gateway::OnClientLine(std::string_view line) {
       }
       to_server_(msg->doc);
       return;
-    case MessageKind::kResponse:  // to a request of the server (sampling, roots, ...)
+    case MessageKind::kResponse: {  // to a request of the server (sampling, roots, ...)
+      // An answer to one of the gateway's own requests (elicitation) never reaches the
+      // server, whatever it holds.
+      if (msg->id.is_string() && msg->id.get_string().starts_with(internal_prefix_)) {
+        HandleOwnResponse(msg->doc, IdKey(msg->id));
+        return;
+      }
       to_server_(msg->doc);
       return;
+    }
     case MessageKind::kRequest:
       if (msg->method != "tools/call" && LooksLikeToolsCall(msg->method)) {
         Enforcer::Outcome o = DecideRefusal(
@@ -281,6 +288,20 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
   if (method == "tools/call") {
     HandleToolsCall(std::move(doc), id);
     return;
+  }
+  if (method == "initialize") {
+    // Form-mode elicitation: `elicitation: {}` (2025-06-18) or with a `form` member
+    // (2025-11-25); a client declaring only `url` mode cannot show the question.
+    const json::value* params = doc.get_object().if_contains("params");
+    const json::value* caps = params != nullptr && params->is_object()
+                                  ? params->get_object().if_contains("capabilities")
+                                  : nullptr;
+    const json::value* e = caps != nullptr && caps->is_object()
+                               ? caps->get_object().if_contains("elicitation")
+                               : nullptr;
+    const bool form = e != nullptr && e->is_object() &&
+                      (e->get_object().empty() || e->get_object().contains("form"));
+    options_.enforcer->SetClientElicitation(form);
   }
   Pending p;
   p.method = method;
@@ -552,6 +573,40 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
 void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json::object args,
                          Enforcer::Outcome pending, std::optional<json::value> progress_token,
                          std::shared_ptr<Held> held) {
+  if (pending.ask_client) {
+    pending.decision.tool = tool;
+    Enforcer::ClientAnswer answer = AskClient(tool, pending, *held);
+    const bool cancelled = held->cancelled.load();
+    Enforcer::Outcome final = pending;
+    if (cancelled) {
+      if (Status s = options_.enforcer->Withdraw(pending, held->Why());
+          !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+        Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
+      }
+    } else {
+      final = options_.enforcer->AnswerAtClient(pending, answer);
+      final.decision.tool = tool;
+      if (final.call_id.empty()) final.call_id = pending.call_id;
+    }
+    {
+      std::lock_guard lock(mu_);
+      held_.erase(IdKey(id));
+      finished_held_.push_back(held);
+    }
+    if (cancelled) return;  // the client no longer wants an answer (MCP cancellation)
+    if (final.decision.verdict == Verdict::kAllow) {
+      ContinueAllowed(std::move(doc), id, tool, args, final);
+    } else {
+      if (final.decision.verdict != Verdict::kDeny) {
+        final.decision = DenyDecision(
+            Code::kApprovalDenied, "the approval at the MCP client did not settle", kGatewayRule);
+        final.decision.agent_id = options_.agent_id;
+        final.decision.tool = tool;
+      }
+      SendToClient(ResultResponse(id, Denial(final.decision)));
+    }
+    return;
+  }
   int ticks = 0;
   std::string waiting = "Interlock: waiting for human approval of " + tool;
   if (!pending.approval_id.empty()) {
@@ -602,6 +657,182 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
     }
     SendToClient(ResultResponse(id, DenialResult(final.decision)));
   }
+}
+
+namespace {
+
+constexpr size_t kMaxElicitCommentBytes = 1024;
+constexpr size_t kMaxShownArgsBytes = 4096;
+constexpr size_t kMaxElicitsRemembered = 4096;
+
+// The answer to elicitation/create (MCP 2025-06-18 / 2025-11-25): {"action": "accept",
+// "content": {"approve": bool, "comment"?: string}} | {"action": "decline"|"cancel"}.
+// Anything else is refused: an answer that cannot be read is never an approval.
+Enforcer::ClientAnswer ReadElicitAnswer(const json::object& msg, const std::string& who) {
+  using Kind = Enforcer::ClientAnswer::Kind;
+  auto refused = [](std::string why) {
+    return Enforcer::ClientAnswer{Kind::kRefused,
+                                  "the MCP client's answer to the approval question is not "
+                                  "valid (" +
+                                      std::move(why) + "), so the call is denied"};
+  };
+  if (const json::value* e = msg.if_contains("error")) {
+    const json::value* m = e->is_object() ? e->get_object().if_contains("message") : nullptr;
+    std::string text =
+        m != nullptr && m->is_string()
+            ? std::string(m->get_string().subview(0, std::min<size_t>(m->get_string().size(), 200)))
+            : std::string("no message");
+    return {Kind::kRefused,
+            "the MCP client could not ask its user (error: " + text + "), so the call is denied"};
+  }
+  const json::value* r = msg.if_contains("result");
+  if (r == nullptr || !r->is_object()) return refused("no result object");
+  const json::object& result = r->get_object();
+  for (const auto& kv : result) {
+    if (kv.key() != "action" && kv.key() != "content" && kv.key() != "_meta") {
+      return refused("unknown field " + Quoted(std::string(kv.key().substr(0, 64))));
+    }
+  }
+  const json::value* action = result.if_contains("action");
+  if (action == nullptr || !action->is_string()) return refused("no action");
+  if (action->get_string() == "decline") {
+    return {Kind::kDeny, "declined at the MCP client by " + who};
+  }
+  if (action->get_string() == "cancel") {
+    return {Kind::kDeny, "dismissed at the MCP client by " + who + " (cancel)"};
+  }
+  if (action->get_string() != "accept") return refused("action is not accept, decline or cancel");
+  const json::value* content = result.if_contains("content");
+  if (content == nullptr || !content->is_object()) return refused("accept without content");
+  const json::value* approve = nullptr;
+  std::string comment;
+  for (const auto& kv : content->get_object()) {
+    if (kv.key() == "approve") {
+      approve = &kv.value();
+    } else if (kv.key() == "comment") {
+      if (!kv.value().is_string() || kv.value().get_string().size() > kMaxElicitCommentBytes) {
+        return refused("comment is not a string of at most 1024 bytes");
+      }
+      comment = std::string(kv.value().get_string());
+    } else {
+      return refused("unknown content field");
+    }
+  }
+  if (approve == nullptr || !approve->is_bool()) return refused("approve is not true or false");
+  std::string text =
+      (approve->get_bool() ? "approved at the MCP client by " : "denied at the MCP client by ") +
+      who;
+  if (!comment.empty()) text += ": " + comment;
+  return {approve->get_bool() ? Kind::kApprove : Kind::kDeny, std::move(text)};
+}
+
+}  // namespace
+
+Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforcer::Outcome& pending,
+                                          Held& held) {
+  using Kind = Enforcer::ClientAnswer::Kind;
+  auto wait = std::make_shared<RehearsalWait>();
+  std::string id;
+  {
+    std::lock_guard lock(mu_);
+    id = internal_prefix_ + "elicit-" + std::to_string(next_internal_++);
+    elicits_.emplace(IdKey(json::value(id)), wait);
+  }
+  const auto left = pending.time_left;
+  const std::string left_s = std::to_string((left.count() + 999) / 1000) + " s";
+  std::string args = pending.shown_args_json;
+  if (args.size() > kMaxShownArgsBytes) {
+    args = args.substr(0, kMaxShownArgsBytes) + "... (" + std::to_string(args.size()) + " bytes)";
+  }
+  const std::string message =
+      "Interlock: approve this tool call?\n"
+      "Tool: " +
+      tool + "\n" + "Arguments (as audited; redacted fields masked): " + args + "\n" +
+      "Why: " + pending.decision.reason + "\n" + "Time left: " + left_s +
+      " (then the call is denied)\n" +
+      "Your answer is recorded as the verdict of the local user (approval " + pending.approval_id +
+      ").";
+  json::object schema{
+      {"type", "object"},
+      {"properties",
+       json::object{{"approve", json::object{{"type", "boolean"},
+                                             {"title", "Approve this call of " + tool + "?"},
+                                             {"default", false}}},
+                    {"comment", json::object{{"type", "string"},
+                                             {"title", "Comment (optional)"},
+                                             {"maxLength", kMaxElicitCommentBytes}}}}},
+      {"required", json::array{"approve"}}};
+  SendToClient(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", id},
+      {"method", "elicitation/create"},
+      {"params", json::object{{"message", message}, {"requestedSchema", std::move(schema)}}}});
+  const auto deadline = std::chrono::steady_clock::now() + left;
+  std::unique_lock lock(wait->mu);
+  while (!wait->response && !held.cancelled.load() && std::chrono::steady_clock::now() < deadline) {
+    wait->cv.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() +
+                                                     std::chrono::milliseconds(200)));
+  }
+  std::optional<json::object> response = std::move(wait->response);
+  lock.unlock();
+  {
+    std::lock_guard g(mu_);
+    elicits_.erase(IdKey(json::value(id)));
+    if (elicits_done_.size() >= kMaxElicitsRemembered) elicits_done_.clear();
+    elicits_done_[IdKey(json::value(id))] = tool;
+  }
+  if (!response) {
+    // The question is withdrawn at the client (MCP cancellation of our own request).
+    SendToClient(json::object{
+        {"jsonrpc", "2.0"},
+        {"method", "notifications/cancelled"},
+        {"params",
+         json::object{{"requestId", id},
+                      {"reason", held.cancelled.load() ? std::string("the tool call was cancelled")
+                                                       : std::string("the approval timed out")}}}});
+    return {Kind::kTimeout, "no answer at the MCP client within " + left_s +
+                                " (the approval's timeout), so the call is denied"};
+  }
+  return ReadElicitAnswer(*response, "the local user");
+}
+
+void Gateway::HandleOwnResponse(const json::value& doc, const std::string& key) {
+  std::shared_ptr<RehearsalWait> wait;
+  std::string tool;
+  bool answered = false;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = elicits_.find(key); it != elicits_.end()) {
+      wait = it->second;
+      elicits_.erase(it);  // a second answer finds it answered
+      if (elicits_done_.size() >= kMaxElicitsRemembered) elicits_done_.clear();
+      elicits_done_[key] = "";
+    } else if (auto d = elicits_done_.find(key); d != elicits_done_.end()) {
+      answered = true;
+      tool = d->second;
+    }
+  }
+  if (wait) {
+    {
+      std::lock_guard lock(wait->mu);
+      wait->response = doc.get_object();
+    }
+    wait->cv.notify_all();
+    return;
+  }
+  // Not an answer to a question still open: recorded as a refusal through the core, never
+  // taken for a verdict.
+  const std::string shown = key.substr(0, std::min<size_t>(key.size(), 100));
+  const std::string reason =
+      answered ? "the MCP client answered Interlock's request " + shown +
+                     " again (already answered or timed out); the answer is ignored"
+               : "the MCP client answered Interlock's request " + shown +
+                     ", which Interlock never sent (or is not waiting for); the answer is ignored";
+  json::object params;
+  if (!tool.empty()) params["name"] = tool;
+  const json::value pv(std::move(params));
+  Enforcer::Outcome o = DecideRefusal(&pv, reason);
+  Log("refused a client response: " + reason + " (call " + o.call_id + ")");
 }
 
 void Gateway::RefuseCall(const json::value& id, const std::string& tool, const std::string& call_id,

@@ -26,6 +26,16 @@
 //     any other method is answered -32601 and not forwarded; a client notification is
 //     dropped; a server request is answered -32601 to the server; a server notification
 //     and a server response to no pending request are dropped.
+// Approvals at the MCP client (standalone; docs/mcp.md#approvals-at-the-mcp-client): the
+// client's initialize request tells the Enforcer whether it declared `elicitation`
+// (SetClientElicitation). A held call the Enforcer answers `ask_client` is put to the person
+// at the client with elicitation/create (id: this gateway's random internal prefix +
+// "elicit-N"; tool, redacted arguments, reason, time left); their answer goes to
+// Enforcer::AnswerAtClient. No answer within the approval's time left: timeout (the
+// gateway sends notifications/cancelled for the elicitation). A client response whose id
+// carries the internal prefix is never relayed to the server: a malformed answer to a
+// pending elicitation denies the call; an answer to an elicitation already answered (or
+// timed out) or never sent is refused and recorded through the core (DecideRefusal).
 // A call held for approval sends notifications/progress (when the client gave a progress
 // token) naming the approval id and the reviewer page's link from the Enforcer's answer.
 // When the gateway stops waiting without a verdict (notifications/cancelled for it, the
@@ -116,8 +126,35 @@ class Enforcer {
     // answer; approval_url is empty where there is no reviewer page).
     std::string approval_id;
     std::string approval_url;
+    // APPROVAL_REQUIRED that only the person at the MCP client can answer (standalone
+    // `interlock mcp` when the client declared elicitation: GuardEnforcer). The gateway
+    // asks them (elicitation/create, docs/mcp.md#approvals-at-the-mcp-client) instead of
+    // AwaitApproval, and reports their answer with AnswerAtClient. False everywhere else.
+    bool ask_client = false;
+    std::chrono::milliseconds time_left{0};  // ask_client: until the approval's timeout
+    std::string shown_args_json;             // ask_client: the arguments as audited (redacted)
+  };
+  // What the person at the MCP client answered (or that nobody did in time).
+  struct ClientAnswer {
+    enum class Kind { kApprove, kDeny, kTimeout, kRefused } kind = Kind::kDeny;
+    std::string comment;  // their comment, or why (decline, cancel, a refused answer)
   };
   virtual ~Enforcer() = default;
+  // The MCP client's initialize request declared (or not) the elicitation capability.
+  // Only an Enforcer without a reviewer service of its own (GuardEnforcer) uses it.
+  virtual void SetClientElicitation(bool supported) { (void)supported; }
+  // The answer to an `ask_client` approval, recorded as the local user's verdict through
+  // the core's approval path (vote, grant or deny, audit); returns the final outcome
+  // (allow after the release, or a deny with the reason). Default: fails closed.
+  virtual Outcome AnswerAtClient(const Outcome& pending, const ClientAnswer& answer) {
+    (void)answer;
+    Outcome out = pending;
+    out.decision =
+        DenyDecision(Code::kApprovalDenied, "this enforcer cannot take approvals at the MCP client",
+                     "mcp.gateway");
+    out.decision.tool = pending.decision.tool;
+    return out;
+  }
   virtual Outcome Decide(ToolCall call) = 0;
   // Blocks until the approval of a call decided APPROVAL_REQUIRED is resolved, or until
   // cancelled() returns true (then returns anything; the gateway drops it). Calls
@@ -274,6 +311,12 @@ class Gateway {
     }
   };
 
+  // The client's answer to one of the gateway's own requests (an id with
+  // internal_prefix_): an elicitation answer, or refused and recorded.
+  void HandleOwnResponse(const boost::json::value& doc, const std::string& key);
+  // Asks the person at the client about `pending` (ask_client) and returns their answer.
+  Enforcer::ClientAnswer AskClient(const std::string& tool, const Enforcer::Outcome& pending,
+                                   Held& held);
   void HandleClientRequest(boost::json::value doc, const boost::json::value& id,
                            const std::string& method);
   // A method this gateway forwards (the spec's for the direction, or configured).
@@ -334,6 +377,10 @@ class Gateway {
   std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
   std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
   std::vector<std::string> forward_methods_;                        // sorted
+  // Elicitations sent to the client and waiting for the answer, by IdKey; those answered
+  // or given up on (by IdKey, the tool asked about), to refuse a second answer.
+  std::map<std::string, std::shared_ptr<RehearsalWait>, std::less<>> elicits_;
+  std::map<std::string, std::string, std::less<>> elicits_done_;
 };
 
 }  // namespace interlock::mcp

@@ -1,6 +1,16 @@
 #include "mcp/guard_enforcer.h"
 
+#include <pwd.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "common/json.h"
 
 namespace interlock::mcp {
 
@@ -21,25 +31,78 @@ Enforcer::Outcome GuardEnforcer::Rehearsed(const Outcome& pending, ToolCall call
                 tool);
 }
 
+std::string LocalReviewerName() {
+  const uid_t uid = geteuid();
+  std::string name;
+  std::vector<char> buf(16384);
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && *found->pw_name != '\0') {
+    name = found->pw_name;
+  } else {
+    name = "uid-" + std::to_string(uid);
+  }
+  return "local:" + name;
+}
+
+void GuardEnforcer::DenyPending(Outcome& out, const std::string& tool, Code code,
+                                const std::string& reason) {
+  if (!out.call_id.empty()) {
+    out.approval_id = store::ApprovalIdForCall(out.call_id);
+    if (Status s = Withdraw(out, reason); !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+      std::cerr << "interlock mcp: could not withdraw approval " << out.approval_id << ": "
+                << s.error().message << '\n';
+    }
+  }
+  Decision d = DenyDecision(code, reason, out.decision.rule);
+  d.at = out.decision.at;
+  d.agent_id = agent_id_;
+  d.tool = tool;
+  out.decision = std::move(d);
+  out.ask_client = false;
+}
+
 Enforcer::Outcome GuardEnforcer::Answer(core::GuardResponse r, const std::string& tool) {
   Outcome out{std::move(r.decision), std::move(r.call_id)};
-  if (out.decision.verdict == Verdict::kApprovalRequired) {
-    // Recorded as APPROVAL_REQUIRED by the store; without an approval service it can
-    // never be approved, so the gateway answers with a deny at once and the approval is
-    // withdrawn (never left pending for nobody).
-    if (!out.call_id.empty()) {
-      out.approval_id = store::ApprovalIdForCall(out.call_id);
-      if (Status s = Withdraw(out, "standalone interlock mcp has no approval service"); !s.ok()) {
-        std::cerr << "interlock mcp: could not withdraw approval " << out.approval_id << ": "
-                  << s.error().message << '\n';
-      }
-    }
-    Decision d = DenyDecision(Code::kApprovalRequired, kNoApprovalServiceReason, out.decision.rule);
-    d.at = out.decision.at;
-    d.agent_id = agent_id_;
-    d.tool = tool;
-    out.decision = std::move(d);
+  if (out.decision.verdict != Verdict::kApprovalRequired) return out;
+  // Recorded as APPROVAL_REQUIRED by the store, with a pending approval. Without an
+  // approval service only the person at the MCP client can answer it, and only when the
+  // client can ask them and one approver suffices; otherwise it is denied at once and the
+  // approval withdrawn (never left pending for nobody).
+  if (out.call_id.empty()) {
+    DenyPending(out, tool, Code::kApprovalRequired, kNoApprovalServiceReason);
+    return out;
   }
+  if (!client_elicitation_.load()) {
+    DenyPending(out, tool, Code::kApprovalRequired, kNoApprovalServiceReason);
+    return out;
+  }
+  if (out.decision.approvals_required >= 2) {
+    DenyPending(out, tool, Code::kApprovalRequired,
+                "approval required from " + std::to_string(out.decision.approvals_required) +
+                    " reviewers; the person at the MCP client is one, so standalone interlock "
+                    "mcp denies the call (run `interlock mcp --daemon URL --token-env NAME` "
+                    "for reviewers to approve it; see docs/mcp.md#approvals)");
+    return out;
+  }
+  out.approval_id = store::ApprovalIdForCall(out.call_id);
+  auto approval = store_->GetApproval(out.approval_id);
+  auto call = store_->GetCall(out.call_id);
+  if (!approval.ok() || !call.ok() || approval->state != store::ApprovalState::kPending) {
+    DenyPending(out, tool, Code::kStoreUnavailable,
+                "approval required, and its pending approval could not be read from the store (" +
+                    (!approval.ok() ? approval.error().message
+                     : !call.ok()   ? call.error().message
+                                    : std::string("not pending")) +
+                    ")");
+    return out;
+  }
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(approval->deadline - clock_->Now());
+  out.time_left = std::max(left, std::chrono::milliseconds(0));
+  out.shown_args_json = CanonicalJson(boost::json::value(call->record.call.args));
+  out.ask_client = true;
   return out;
 }
 
@@ -50,6 +113,80 @@ Enforcer::Outcome GuardEnforcer::AwaitApproval(const Outcome& pending,
   out.decision =
       DenyDecision(Code::kApprovalRequired, kNoApprovalServiceReason, pending.decision.rule);
   out.decision.agent_id = agent_id_;
+  return out;
+}
+
+Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
+                                                const ClientAnswer& answer) {
+  Outcome out = pending;
+  out.ask_client = false;
+  const std::string tool = pending.decision.tool;
+  auto deny = [&](Code code, std::string reason) {
+    out.decision = DenyDecision(code, std::move(reason), "approval");
+    out.decision.agent_id = agent_id_;
+    out.decision.tool = tool;
+    return out;
+  };
+  if (pending.approval_id.empty()) return deny(Code::kApprovalDenied, "no approval to answer");
+  if (answer.kind == ClientAnswer::Kind::kTimeout) {
+    // The approval's own timeout: the store times it out (APPROVAL_TIMEOUT, audited). An
+    // approval that escalates instead is withdrawn: nobody else can answer it here.
+    (void)store_->ExpireApprovals(clock_->Now());
+    auto a = store_->GetApproval(pending.approval_id);
+    if (a.ok() && a->state == store::ApprovalState::kPending) {
+      (void)store_->WithdrawApproval(pending.approval_id, agent_id_, answer.comment, clock_->Now());
+    }
+    return deny(Code::kApprovalTimeout, answer.comment);
+  }
+  if (answer.kind == ClientAnswer::Kind::kRefused) {
+    if (auto a =
+            store_->WithdrawApproval(pending.approval_id, agent_id_, answer.comment, clock_->Now());
+        !a.ok() && a.error().kind != ErrorKind::kAlreadyExists) {
+      std::cerr << "interlock mcp: could not withdraw approval " << pending.approval_id << ": "
+                << a.error().message << '\n';
+    }
+    return deny(Code::kApprovalDenied, answer.comment);
+  }
+  store::VoteRequest vote;
+  vote.approval_id = pending.approval_id;
+  vote.reviewer.name = reviewer_;
+  vote.reviewer.role = store::Role::kReviewer;
+  vote.approve = answer.kind == ClientAnswer::Kind::kApprove;
+  vote.comment = answer.comment;
+  vote.now = clock_->Now();
+  std::shared_ptr<const policy::PolicySet> set = guard_->Policies();
+  vote.policy = [set](std::string_view agent_id, std::string_view rule_tool) {
+    store::ApprovalPolicyFacts facts;
+    const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
+    if (agent == nullptr) return facts;
+    facts.identity = agent->identity;
+    if (const policy::ToolRule* rule = agent->Resolve(rule_tool).rule) {
+      facts.max_records_per_run = rule->max_records_per_run;
+    }
+    return facts;
+  };
+  auto voted = store_->Vote(vote);
+  if (!voted.ok()) {
+    // Self-approval (the OS user is the agent's identity), a store failure, an approval
+    // decided meanwhile: never an allow. A pending approval is withdrawn.
+    const std::string why = "the answer of " + reviewer_ + " at the MCP client was not " +
+                            "accepted: " + voted.error().message;
+    (void)store_->WithdrawApproval(pending.approval_id, agent_id_, why, clock_->Now());
+    return deny(voted.error().kind == ErrorKind::kPermissionDenied ? Code::kApprovalDenied
+                                                                   : Code::kStoreUnavailable,
+                why);
+  }
+  auto released = store_->ReleaseCall(pending.call_id, agent_id_, clock_->Now(), set);
+  if (!released.ok()) {
+    return deny(Code::kStoreUnavailable,
+                "the verdict was recorded but the call could not be read back: " +
+                    released.error().message);
+  }
+  out.decision = released->record.decision;
+  out.decision.tool = tool;
+  if (out.decision.verdict == Verdict::kApprovalRequired) {
+    return deny(Code::kApprovalDenied, "the approval is still pending after the local verdict");
+  }
   return out;
 }
 

@@ -2,9 +2,19 @@
 // embedded store, in one run created for the gateway session.
 //
 // There is no approval service and no reviewer page in standalone mode (the approval
-// queue lives in the daemon), so a call that needs approval is denied (fail closed) with a
-// reason saying so and telling the operator to run the gateway with --daemon; the pending
-// approval the store created for it is withdrawn at once, so none is left in the queue.
+// queue lives in the daemon). A call that needs approval:
+//   - when the MCP client declared the elicitation capability (SetClientElicitation) and
+//     one approver suffices: stays pending and is answered `ask_client`; the gateway asks
+//     the person at the client and AnswerAtClient records their answer as a vote of the
+//     local user (reviewer name LocalReviewerName(): "local:<OS user>") through the
+//     store's approval path (Store::Vote: the self-approval rule applies), then releases
+//     the call (Store::ReleaseCall) or answers the deny. No answer by the approval's
+//     deadline: ExpireApprovals (APPROVAL_TIMEOUT), else withdrawn;
+//   - when the policy needs two or more approvers: denied (one person at one prompt must
+//     not stand in for two), the approval withdrawn;
+//   - without elicitation: denied with a reason telling the operator to run the gateway
+//     with --daemon (kNoApprovalServiceReason); the approval withdrawn.
+// So no approval is ever left pending for nobody.
 //
 // Decide waits for the decision's audit record to be durable (no audit, no action).
 // RecordResult does not wait for the result's record: it queues the write on the store's
@@ -33,7 +43,13 @@ namespace interlock::mcp {
 
 inline constexpr char kNoApprovalServiceReason[] =
     "approval required; standalone interlock mcp has no approval service and no reviewer "
-    "page, so the call is denied (run with --daemon URL for human approval)";
+    "page, and the MCP client did not declare the elicitation capability to ask its user, so "
+    "the call is denied (run `interlock mcp --daemon URL --token-env NAME` for reviewers to "
+    "approve it; see docs/mcp.md#approvals)";
+
+// "local:" + the OS user this process runs as (or "local:uid-N"): the reviewer an answer
+// given at the MCP client is recorded under.
+std::string LocalReviewerName();
 
 class GuardEnforcer final : public Enforcer {
  public:
@@ -43,7 +59,8 @@ class GuardEnforcer final : public Enforcer {
         store_(store),
         clock_(clock),
         agent_id_(std::move(agent_id)),
-        run_id_(std::move(run_id)) {}
+        run_id_(std::move(run_id)),
+        reviewer_(LocalReviewerName()) {}
 
   Outcome Decide(ToolCall call) override;
   Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
@@ -51,18 +68,27 @@ class GuardEnforcer final : public Enforcer {
   Status RecordResult(std::string_view call_id, const ToolResult& result) override;
   Outcome Rehearsed(const Outcome& pending, ToolCall call, const ToolResult& result) override;
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
+  void SetClientElicitation(bool supported) override { client_elicitation_ = supported; }
+  Outcome AnswerAtClient(const Outcome& pending, const ClientAnswer& answer) override;
+
+  // The reviewer name answers at the MCP client are recorded under (tests).
+  void set_local_reviewer(std::string name) { reviewer_ = std::move(name); }
 
   // Results whose queued write failed after RecordResult returned.
   uint64_t failed_results() const { return failed_results_->load(); }
 
  private:
-  // APPROVAL_REQUIRED becomes a deny here (no approval service); its approval is withdrawn.
+  // APPROVAL_REQUIRED becomes `ask_client` or a deny (header comment).
   Outcome Answer(core::GuardResponse r, const std::string& tool);
+  // Withdraws the approval of `out` and turns it into a deny with `reason`.
+  void DenyPending(Outcome& out, const std::string& tool, Code code, const std::string& reason);
   core::Guard* guard_;
   store::Store* store_;
   const Clock* clock_;
   std::string agent_id_;
   std::string run_id_;
+  std::string reviewer_;
+  std::atomic<bool> client_elicitation_{false};
   // Shared with pending callbacks, which may run after this enforcer is gone.
   std::shared_ptr<std::atomic<uint64_t>> failed_results_ =
       std::make_shared<std::atomic<uint64_t>>(0);

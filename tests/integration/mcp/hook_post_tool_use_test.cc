@@ -129,9 +129,10 @@ TEST(Hook, PostToolUseRecordsTheResultOfTheAskedCall) {
   }
   EXPECT_TRUE(granted);
 
-  // The same report again: the call has its result; nothing is invented.
+  // The same report again: the call has its result; nothing is invented (the report is
+  // recorded as undecided, never as a second result).
   const std::string again = h.Post(Fixture("post_tool_use/bash.json"));
-  EXPECT_NE(again.find("nothing recorded"), std::string::npos) << again;
+  EXPECT_NE(again.find("UNDECIDED"), std::string::npos) << again;
   EXPECT_EQ(h.OfType("result").size(), 1u);
 }
 
@@ -146,14 +147,14 @@ TEST(Hook, PostToolUseRecordsTheResultOfAnAllowedCall) {
   EXPECT_TRUE(h.OfType("approval").empty());
 }
 
-// Tests that a PostToolUse with no call decided before it records nothing (no decision,
-// no result), as does one whose arguments differ from the decided call's, and one for a
-// call the PreToolUse hook denied.
-TEST(Hook, PostToolUseWithoutAPriorDecisionRecordsNothing) {
+// Tests that a PostToolUse with no call decided before it is attributed to no call (no
+// result, no approval granted) and recorded as undecided instead (a refused call, rule
+// hook.post-tool-use, INVALID_REQUEST, saying it ran), as is one whose arguments differ
+// from the decided call's, and one for a call the PreToolUse hook denied.
+TEST(Hook, PostToolUseWithoutAPriorDecisionIsRecordedAsUndecided) {
   PostToolUse h;
   std::string err = h.Post(Fixture("post_tool_use/bash.json"));
-  EXPECT_NE(err.find("nothing recorded"), std::string::npos) << err;
-  EXPECT_TRUE(h.OfType("decision").empty());
+  EXPECT_NE(err.find("UNDECIDED"), std::string::npos) << err;
   EXPECT_TRUE(h.OfType("result").empty());
 
   // Decided `ask` for other arguments: the report of `rm -rf /` is not attributed to it.
@@ -161,7 +162,7 @@ TEST(Hook, PostToolUseWithoutAPriorDecisionRecordsNothing) {
   json::value other = json::parse(Fixture("post_tool_use/bash.json"));
   other.as_object()["tool_input"].as_object()["command"] = "rm -rf /";
   err = h.Post(json::serialize(other));
-  EXPECT_NE(err.find("nothing recorded"), std::string::npos) << err;
+  EXPECT_NE(err.find("UNDECIDED"), std::string::npos) << err;
 
   // A denied call has no result to record, whatever a PostToolUse says.
   json::value write = json::parse(Fixture("write.json"));
@@ -169,12 +170,22 @@ TEST(Hook, PostToolUseWithoutAPriorDecisionRecordsNothing) {
   write.as_object()["hook_event_name"] = "PostToolUse";
   write.as_object()["tool_response"] = json::object{{"type", "create"}};
   err = h.Post(json::serialize(write));
-  EXPECT_NE(err.find("nothing recorded"), std::string::npos) << err;
+  EXPECT_NE(err.find("UNDECIDED"), std::string::npos) << err;
 
   EXPECT_TRUE(h.OfType("result").empty());
   for (const json::object& a : h.OfType("approval")) {
     EXPECT_NE(a.at("data").at("event"), "granted") << json::serialize(a);
   }
+  size_t undecided = 0;
+  for (const json::object& d : h.OfType("decision")) {
+    const json::value& dec = d.at("data").at("decision");
+    EXPECT_NE(dec.at("decision"), "allow") << json::serialize(d);
+    if (dec.at("rule") != "hook.post-tool-use") continue;
+    ++undecided;
+    EXPECT_EQ(dec.at("code"), "INVALID_REQUEST");
+    EXPECT_NE(json::serialize(dec).find("reports that this call ran"), std::string::npos);
+  }
+  EXPECT_EQ(undecided, 3u);
 }
 
 // Tests that a PostToolUse of another Claude Code session is never attributed to this
@@ -183,7 +194,7 @@ TEST(Hook, PostToolUseOfAnotherSessionIsNotAttributedToThisSessionsCall) {
   PostToolUse h;
   ASSERT_EQ(h.Pre(Fixture("bash.json")), "ask");
   const std::string err = h.Post(WithSession(Fixture("post_tool_use/bash.json"), "intruder"));
-  EXPECT_NE(err.find("nothing recorded"), std::string::npos) << err;
+  EXPECT_NE(err.find("UNDECIDED"), std::string::npos) << err;
   EXPECT_TRUE(h.OfType("result").empty());
   h.Post(Fixture("post_tool_use/bash.json"));
   EXPECT_EQ(h.OfType("result").size(), 1u);
@@ -211,18 +222,22 @@ TEST(Hook, PostToolUseMasksARedactedArgumentInTheResult) {
   EXPECT_NE(json::serialize(h.OfType("result")[0]).find("[REDACTED]"), std::string::npos);
 }
 
-// Tests that unusable PostToolUse input (not JSON, a PreToolUse event, no session) exits 0
+// Tests that unusable PostToolUse input (not JSON, a PreToolUse event, no session, a
+// tool_use_id that is not a string) exits 0
 // with a note and records nothing: the tool already ran, a PostToolUse blocks nothing.
 TEST(Hook, PostToolUseWithBadInputRecordsNothing) {
   PostToolUse h;
   ASSERT_EQ(h.Pre(Fixture("bash.json")), "ask");
   for (const std::string& bad :
        {std::string("{not json"), Fixture("bash.json"),
-        std::string(R"({"hook_event_name":"PostToolUse","tool_name":"Bash"})")}) {
+        std::string(R"({"hook_event_name":"PostToolUse","tool_name":"Bash"})"),
+        std::string(R"({"hook_event_name":"PostToolUse","tool_name":"Bash","session_id":"s",)"
+                    R"("tool_use_id":42})")}) {
     const std::string err = h.Post(bad);
     EXPECT_NE(err.find("nothing recorded"), std::string::npos) << err;
   }
   EXPECT_TRUE(h.OfType("result").empty());
+  EXPECT_EQ(h.OfType("decision").size(), 1u) << "only the PreToolUse decision";
 }
 
 // Tests that an `ask` the developer declined at Claude Code's prompt (the tool never runs,

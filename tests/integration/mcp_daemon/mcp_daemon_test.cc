@@ -440,6 +440,63 @@ TEST_F(McpDaemonTest, HookAllowsDeniesAndReusesTheSessionRun) {
   EXPECT_EQ(HookRunFiles().size(), 2u);
 }
 
+// Tests that with --daemon the PostToolUse hook (recorded Claude Code inputs) posts the
+// result to the very call the PreToolUse hook decided (paired by tool_use_id), and that a
+// report for a tool use the PreToolUse never decided is attached to no call.
+TEST_F(McpDaemonTest, DaemonPostToolUseRecordsTheResultOfTheDecidedCall) {
+  const std::string fixtures =
+      std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/fixtures/claude_code_hook/";
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    EXPECT_TRUE(in) << path;
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  auto run = [&](const std::string& input, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "IL_TOKEN=" + cc_token_,
+                                     "XDG_STATE_HOME=" + state_,
+                                     kInterlock,
+                                     "hook",
+                                     "claude-code",
+                                     "--daemon",
+                                     url_,
+                                     "--token-env",
+                                     "IL_TOKEN"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunProcess(argv, input, 30s);
+  };
+  ProcessResult pre = run(read(fixtures + "read.json"), {});
+  ASSERT_EQ(pre.exit_code, 0) << pre.err;
+  EXPECT_EQ(HookDecision(pre), "allow") << pre.out;
+  ProcessResult post =
+      run(read(fixtures + "post_tool_use/read.json"), {"--event", "post-tool-use"});
+  ASSERT_EQ(post.exit_code, 0) << post.err;
+  EXPECT_EQ(post.out, "");
+  const size_t at = post.err.find("recorded the result of call ");
+  ASSERT_NE(at, std::string::npos) << post.err;
+  std::string call = post.err.substr(at + 28);
+  call = call.substr(0, call.find_first_of(" \n"));
+  HttpResult got = client_->Request("GET", "/v1/calls/" + call, "", reviewer_);
+  ASSERT_EQ(got.status, 200) << got.body;
+  ASSERT_TRUE(got.json.as_object().contains("result")) << got.body;
+  EXPECT_EQ(got.json.at("result").at("ok"), true) << got.body;
+  ProcessResult audit = RunProcess(
+      {kInterlock, "audit", "export", "--store", daemon_->store(), "--since", "2000-01-01"}, "",
+      30s);
+  EXPECT_NE(audit.out.find("A small web shop."), std::string::npos) << audit.out << audit.err;
+
+  // The same tool use again, and one the PreToolUse never saw: attached to no call.
+  ProcessResult again =
+      run(read(fixtures + "post_tool_use/read.json"), {"--event", "post-tool-use"});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.err.find("UNDECIDED"), std::string::npos) << again.err;
+  json::value other = json::parse(read(fixtures + "post_tool_use/read.json"));
+  other.as_object()["tool_use_id"] = "toolu_never_decided";
+  ProcessResult undecided = run(json::serialize(other), {"--event", "post-tool-use"});
+  EXPECT_EQ(undecided.exit_code, 0);
+  EXPECT_NE(undecided.err.find("UNDECIDED"), std::string::npos) << undecided.err;
+}
+
 // Tests that with --daemon a call needing approval is not handed to Claude Code's local
 // prompt: the hook waits, and a reviewer's approval given during the wait is an allow.
 TEST_F(McpDaemonTest, DaemonHookWaitsForAnApprovalGivenDuringTheWait) {

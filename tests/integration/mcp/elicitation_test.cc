@@ -1,0 +1,209 @@
+// Approvals at the MCP client (docs/mcp.md#approvals-at-the-mcp-client): standalone
+// `interlock mcp` in front of server-everything asks the person at the client with
+// elicitation/create. The official SDK client answers (accept, a "no", decline, never);
+// a raw hostile client answers garbage, twice, an id never sent, or too late. Every child
+// runs on pipes in a temporary directory, bounded by a timeout.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "subprocess.h"
+
+namespace interlock {
+namespace {
+
+namespace json = boost::json;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+const std::string kEverything =
+    kNodeDir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+
+// echo needs one approver (3 s to answer) and redacts its message; get-sum needs two.
+const char kPolicy[] =
+    "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
+    "tools:\n  allowed:\n"
+    "    - name: \"echo\"\n      requires_approval: true\n      approval_timeout_seconds: 3\n"
+    "      redact: [\"message\"]\n"
+    "    - name: \"get-sum\"\n      requires_approval: true\n      approvals_required: 2\n";
+
+class ElicitationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
+                                               "/scripts/setup-node-tests.sh");
+  }
+  void SetUp() override {
+    ASSERT_EQ(setup_error_, "");
+    policy_ = tmp_.Write("policy.yaml", kPolicy);
+    store_ = tmp_.path() + "/state/interlock.db";
+  }
+  std::vector<std::string> Gateway() const {
+    return {kInterlock, "mcp", "--policy", policy_,     "--store",
+            store_,     "--",  "node",     kEverything, "stdio"};
+  }
+  // Runs the SDK client in `mode` with one call; returns its JSON output.
+  json::value Sdk(const std::string& mode, const std::string& calls_json,
+                  const std::string& client = "sdk_elicit_client.mjs") {
+    const std::string calls = tmp_.Write("calls.json", calls_json);
+    std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/" + client};
+    if (!mode.empty()) argv.push_back(mode);
+    argv.push_back(calls);
+    argv.push_back("--");
+    for (const std::string& a : Gateway()) argv.push_back(a);
+    ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(LastLine(r.out));
+  }
+  // Runs the hostile raw client; returns the gateway's answer to the tools/call.
+  json::value Raw(const std::string& scenario) {
+    std::vector<std::string> argv = {
+        "/usr/bin/env",        "node", kNodeDir + "/raw_elicit_client.mjs", scenario, "echo",
+        R"({"message":"hi"})", "--"};
+    for (const std::string& a : Gateway()) argv.push_back(a);
+    ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const json::value out = json::parse(LastLine(r.out));
+    for (const json::value& m : out.at("messages").as_array()) {
+      const json::object& o = m.as_object();
+      if (!o.contains("method") && o.contains("id") && o.at("id") == json::value(2)) {
+        return o.at("result");
+      }
+    }
+    ADD_FAILURE() << "no answer to the call: " << r.out;
+    return nullptr;
+  }
+  std::string Audit() {
+    ProcessResult r =
+        RunProcess({kInterlock, "audit", "export", "--store", store_, "--since", "2000-01-01"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    ProcessResult v = RunProcess({kInterlock, "audit", "verify", "--store", store_});
+    EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+    return r.out;
+  }
+  static std::string LastLine(std::string s) {
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    const size_t nl = s.rfind('\n');
+    return nl == std::string::npos ? s : s.substr(nl + 1);
+  }
+  static std::string Text(const json::value& result) {
+    return std::string(result.at("content").at(0).at("text").as_string());
+  }
+
+  TempDir tmp_;
+  std::string policy_;
+  std::string store_;
+  static inline std::string setup_error_;
+};
+
+const char kEcho[] = R"([{"name":"echo","arguments":{"message":"hello s3cret"}}])";
+
+// Tests that an approval given at the MCP client (SDK client, accept + approve) runs the
+// call, that the question shows the tool, the redacted arguments (never the secret), the
+// reason and the time left, and that the audit trail holds the local user's vote.
+TEST_F(ElicitationTest, SdkClientApprovesAtThePromptAndTheVoteIsAudited) {
+  const json::value out = Sdk("accept", kEcho);
+  const json::value& r = out.at("results").at(0);
+  EXPECT_FALSE(r.as_object().contains("isError")) << r;
+  EXPECT_EQ(Text(r), "Echo: hello s3cret");
+  ASSERT_EQ(out.at("elicitations").as_array().size(), 1u);
+  const std::string q(out.at("elicitations").at(0).at("message").as_string());
+  EXPECT_NE(q.find("Tool: echo"), std::string::npos) << q;
+  EXPECT_NE(q.find("hmac-sha256:"), std::string::npos) << q;
+  EXPECT_EQ(q.find("s3cret"), std::string::npos) << q;
+  EXPECT_NE(q.find("requires human approval"), std::string::npos) << q;
+  EXPECT_NE(q.find("Time left: 3 s"), std::string::npos) << q;
+  const std::string audit = Audit();
+  EXPECT_NE(audit.find("\"local:"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("ok by me"), std::string::npos) << audit;
+  EXPECT_NE(audit.find(R"("args":{"message":"hmac-sha256:)"), std::string::npos) << audit;
+}
+
+// Tests that "no" in the form, decline and cancel are each a deny that names the local
+// user's answer, recorded as their vote.
+TEST_F(ElicitationTest, SdkClientRejectDeclineAndCancelDeny) {
+  for (const char* mode : {"reject", "decline", "cancel"}) {
+    const json::value r = Sdk(mode, kEcho).at("results").at(0);
+    EXPECT_EQ(r.at("isError"), true) << mode;
+    EXPECT_EQ(r.at("structuredContent").at("code"), "APPROVAL_DENIED") << mode;
+    EXPECT_NE(Text(r).find("denied by local:"), std::string::npos) << mode << Text(r);
+  }
+  const std::string audit = Audit();
+  EXPECT_NE(audit.find("wrong file"), std::string::npos);
+  EXPECT_NE(audit.find("declined at the MCP client"), std::string::npos);
+  EXPECT_NE(audit.find("(cancel)"), std::string::npos);
+  EXPECT_EQ(audit.find("Echo: hello"), std::string::npos) << "a denied call ran";
+}
+
+// Tests that a person who never answers lets the approval time out (its own timeout):
+// APPROVAL_TIMEOUT, recorded as timed out, and the call never ran.
+TEST_F(ElicitationTest, SdkClientNotAnsweringTimesOut) {
+  const json::value r = Sdk("silent", kEcho).at("results").at(0);
+  EXPECT_EQ(r.at("structuredContent").at("code"), "APPROVAL_TIMEOUT") << r;
+  EXPECT_NE(Text(r).find("no answer at the MCP client within 3 s"), std::string::npos) << r;
+  const std::string audit = Audit();
+  EXPECT_NE(audit.find("timed_out"), std::string::npos) << audit;
+}
+
+// Tests that a tool needing two approvers is never put to the one person at the client:
+// denied, with a reason saying why, and no question asked.
+TEST_F(ElicitationTest, TwoApproverToolIsDeniedWithoutAsking) {
+  const json::value out = Sdk("accept", R"([{"name":"get-sum","arguments":{"a":1,"b":2}}])");
+  EXPECT_TRUE(out.at("elicitations").as_array().empty());
+  const json::value& r = out.at("results").at(0);
+  EXPECT_EQ(r.at("structuredContent").at("code"), "APPROVAL_REQUIRED");
+  EXPECT_NE(Text(r).find("from 2 reviewers"), std::string::npos) << Text(r);
+  EXPECT_NE(Text(r).find("--daemon"), std::string::npos) << Text(r);
+}
+
+// Tests that a client without the elicitation capability gets the deny that says how to
+// run with a daemon.
+TEST_F(ElicitationTest, ClientWithoutElicitationIsToldToUseTheDaemon) {
+  const json::value out = Sdk("", kEcho, "sdk_client.mjs");
+  const json::value& r = out.at("results").at(0);
+  EXPECT_EQ(r.at("structuredContent").at("code"), "APPROVAL_REQUIRED");
+  EXPECT_NE(Text(r).find("interlock mcp --daemon URL"), std::string::npos) << Text(r);
+  EXPECT_NE(Text(r).find("docs/mcp.md#approvals"), std::string::npos) << Text(r);
+}
+
+// Tests that an answer that cannot be read (approve: "yes") or a JSON-RPC error is a deny,
+// never an allow.
+TEST_F(ElicitationTest, GarbageOrErrorAnswerDenies) {
+  for (const char* s : {"garbage", "error"}) {
+    const json::value r = Raw(s);
+    EXPECT_EQ(r.at("isError"), true) << s;
+    EXPECT_EQ(r.at("structuredContent").at("code"), "APPROVAL_DENIED") << s << r;
+  }
+  const std::string audit = Audit();
+  EXPECT_NE(audit.find("approve is not true or false"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"withdrawn\""), std::string::npos) << audit;
+}
+
+// Tests that a second answer (accept after a decline), an answer to an id never sent, and
+// an answer after the timeout are refused and audited (INVALID_REQUEST, rule
+// mcp.gateway), and never turn the call into an allow.
+TEST_F(ElicitationTest, SecondUnsentAndLateAnswersAreRefusedAndAudited) {
+  for (const char* s : {"twice", "unsent", "late"}) {
+    const json::value r = Raw(s);
+    EXPECT_EQ(r.at("isError"), true) << s << r;
+    EXPECT_NE(r.at("structuredContent").at("decision"), "allow") << s;
+  }
+  const std::string audit = Audit();
+  EXPECT_NE(audit.find("again (already answered or timed out)"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("which Interlock never sent"), std::string::npos) << audit;
+  size_t refusals = 0;
+  for (size_t at = audit.find("\"rule\":\"mcp.gateway\""); at != std::string::npos;
+       at = audit.find("\"rule\":\"mcp.gateway\"", at + 1)) {
+    ++refusals;
+  }
+  EXPECT_EQ(refusals, 3u) << audit;
+  EXPECT_EQ(audit.find("Echo: hi"), std::string::npos) << "a refused answer ran the call";
+}
+
+}  // namespace
+}  // namespace interlock
