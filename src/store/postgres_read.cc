@@ -1,10 +1,16 @@
 #include "store/postgres_read.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/json.hpp>
+
+#include "core/run_txn.h"
 #include "store/postgres_conn.h"
+#include "store/read_sql.h"
+#include "store/row_codec.h"
 
 namespace interlock::store {
 namespace {
@@ -114,5 +120,96 @@ Result<std::unique_ptr<audit::RecordSource>> OpenPostgresRecordSource(const std:
   if (Status s = source->Begin(); !s.ok()) return s.error();
   return std::unique_ptr<audit::RecordSource>(std::move(source));
 }
+
+namespace internal {
+
+Result<RunPage> PgListRuns(pg::PgConn& c, const RunFilter& filter) {
+  std::optional<RunCursor> cursor;
+  if (!filter.cursor.empty()) {
+    cursor = ParseRunCursor(filter.cursor);
+    if (!cursor) return Error::Invalid("cursor is not one this server handed out");
+  }
+  const size_t limit = std::clamp<size_t>(filter.limit, 1, 1000);
+  // Logical parameters (read_sql.h) numbered densely in the order the text uses them.
+  std::optional<std::string> logical[7];
+  if (!filter.agent_id.empty()) logical[1] = filter.agent_id;
+  if (filter.started_since) logical[2] = std::to_string(ToUnixMillis(*filter.started_since));
+  if (filter.started_until) logical[3] = std::to_string(ToUnixMillis(*filter.started_until));
+  if (cursor) {
+    logical[4] = std::to_string(cursor->started_ms);
+    logical[5] = cursor->run_id;
+  }
+  logical[6] = std::to_string(limit + 1);  // one more: is there a next page?
+  int dense[7] = {};
+  std::vector<std::optional<std::string>> params;
+  const std::string sql = ListRunsSqlWith(filter, [&](int n) {
+    if (dense[n] == 0) {
+      params.push_back(logical[n]);
+      dense[n] = static_cast<int>(params.size());
+    }
+    return "$" + std::to_string(dense[n]);
+  });
+  Result<pg::PgResult> r = c.Exec(sql, params);
+  if (!r.ok()) return r.error();
+  RunPage page;
+  for (int i = 0; i < r->rows(); ++i) {
+    if (page.runs.size() == limit) {
+      const core::RunInfo& last = page.runs.back();
+      page.next_cursor = std::to_string(ToUnixMillis(last.started)) + ":" + last.run_id;
+      break;
+    }
+    core::RunInfo info;
+    info.run_id = std::string(r->Text(i, 0));
+    info.agent_id = std::string(r->Text(i, 1));
+    info.started = FromUnixMillis(r->Int(i, 2));
+    info.state.steps = static_cast<uint64_t>(r->Int(i, 3));
+    info.state.tokens = static_cast<uint64_t>(r->Int(i, 4));
+    info.state.cost_micros = r->Int(i, 5);
+    info.state.halted = r->Int(i, 6) != 0;
+    info.state.halt_reason = std::string(r->Text(i, 7));
+    info.ended = r->Int(i, 8) != 0;
+    auto records = ParseRecords(r->Text(i, 9));
+    if (!records.ok()) return records.error();
+    info.state.records = std::move(records).value();
+    if (Status s = core::ParseSequenceStoreJson(r->Text(i, 10), &info.state); !s.ok()) {
+      return s.error();
+    }
+    page.runs.push_back(std::move(info));
+  }
+  return page;
+}
+
+Result<std::vector<CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
+                                                size_t limit) {
+  // Every call has exactly one decision record, written in the same transaction.
+  Result<pg::PgResult> r = c.Exec(
+      "SELECT c.call_id, c.time_ms, c.tool, c.verdict, c.code, c.decision_json"
+      " FROM audit_log a JOIN calls c ON c.call_id = a.call_id"
+      " WHERE a.run_id = $1 AND a.type = 'decision' ORDER BY a.seq DESC LIMIT $2",
+      {std::string(run_id), std::to_string(std::clamp<size_t>(limit, 1, 1000))});
+  if (!r.ok()) return r.error();
+  std::vector<CallSummary> out;
+  for (int i = 0; i < r->rows(); ++i) {
+    CallSummary s;
+    s.call_id = std::string(r->Text(i, 0));
+    s.at = FromUnixMillis(r->Int(i, 1));
+    s.tool = std::string(r->Text(i, 2));
+    s.verdict = std::string(r->Text(i, 3));
+    s.code = std::string(r->Text(i, 4));
+    boost::system::error_code ec;
+    boost::json::value d = boost::json::parse(r->Text(i, 5), ec);
+    if (!ec && d.is_object()) {
+      if (const boost::json::value* reason = d.get_object().if_contains("reason");
+          reason != nullptr && reason->is_string()) {
+        s.reason = std::string(reason->get_string());
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace internal
 
 }  // namespace interlock::store

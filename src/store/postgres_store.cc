@@ -26,6 +26,7 @@
 #include "core/roles.h"
 #include "core/run_txn.h"
 #include "store/call_id.h"
+#include "store/postgres_read.h"
 #include "store/row_codec.h"
 
 namespace interlock::store {
@@ -1484,9 +1485,16 @@ Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id, s
 Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint) {
   return std::vector<ApprovalChange>{};
 }
-Result<RunPage> PostgresStore::ListRuns(const RunFilter&) { return NotYet("listing runs"); }
-Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view, size_t) {
-  return NotYet("listing a run's calls");
+// The read paths' SQL and row mapping live in postgres_read.cc.
+Result<RunPage> PostgresStore::ListRuns(const RunFilter& filter) {
+  return impl_->Read<RunPage>(
+      [&](PgConn& c) -> Result<RunPage> { return internal::PgListRuns(c, filter); });
+}
+Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view run_id,
+                                                             size_t limit) {
+  return impl_->Read<std::vector<CallSummary>>([&](PgConn& c) -> Result<std::vector<CallSummary>> {
+    return internal::PgListRunCalls(c, run_id, limit);
+  });
 }
 Result<int64_t> PostgresStore::PruneCalls(TimePoint, int64_t) {
   return NotYet("pruning call rows");
