@@ -100,9 +100,17 @@ int RunExport(const ExportArgs& a) {
   }
   f.agent_id = a.agent;
   f.run_id = a.run;
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-  if (!db.ok()) return Fail("export", db.error());
-  Result<audit::ExportStats> st = audit::ExportJsonl(db->get(), f, std::cout);
+  Result<audit::ExportStats> st = Error::Internal("unreached");
+  if (store::IsPostgresUri(a.store)) {
+    // One snapshot of the fleet's database, scanned in seq order (store/postgres_read.h).
+    Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
+    if (!pg.ok()) return Fail("export", pg.error());
+    st = audit::ExportJsonl(**pg, f, std::cout);
+  } else {
+    Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+    if (!db.ok()) return Fail("export", db.error());
+    st = audit::ExportJsonl(db->get(), f, std::cout);
+  }
   if (!st.ok()) return Fail("export", st.error(), kExitFailure);
   std::cerr << "exported " << st->records << " records";
   if (st->records > 0) std::cerr << " (seq " << st->first_seq << ".." << st->last_seq << ")";

@@ -39,9 +39,10 @@
 // Not yet (docs/operations.md, "PostgreSQL"): approvals (there are none: a call the
 // policy sends for approval fails with kUnavailable, so the Guard denies it
 // STORE_UNAVAILABLE; ListApprovals is empty, GetApproval/Vote/Withdraw are kNotFound),
-// GetCall/ReleaseCall, ListRuns, ListRunCalls, QueryAudit and PruneCalls (kUnavailable,
-// "not supported on the PostgreSQL store yet"), anchors of security records
-// (StoreOptions::anchor), and audit verify/export/checkpoints over PostgreSQL.
+// GetCall/ReleaseCall, QueryAudit and PruneCalls (kUnavailable, "not supported on the
+// PostgreSQL store yet"), anchors of security records (StoreOptions::anchor), and audit
+// checkpoints over PostgreSQL. ListRuns and ListRunCalls read on the reader connection
+// (postgres_read.h); audit verify and export read through postgres_read.h's RecordSource.
 // Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
 // this store clears the cache at once; one through another daemon applies within 1 s.
 #ifndef INTERLOCK_STORE_POSTGRES_STORE_H_

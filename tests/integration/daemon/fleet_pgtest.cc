@@ -274,5 +274,32 @@ TEST_F(FleetAuditVerifyTest, ForeignDatabaseIsNotVerified) {
   EXPECT_EQ(out.find("ok:"), std::string::npos) << out;
 }
 
+// Tests that `audit export --store postgresql://...` streams every record both daemons
+// wrote, in seq order, each with its hash (a SIEM re-verifies the chain from it), and that
+// --agent keeps that agent's records only.
+TEST_F(FleetAuditVerifyTest, ExportStreamsTheFleetsRecordsInSeqOrder) {
+  int rc = -1;
+  const std::string out =
+      RunInterlock({"audit", "export", "--store", uri_, "--since", "2000-01-01"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  int64_t lines = 0;
+  size_t at = 0;
+  while (at < out.size()) {
+    size_t nl = out.find('\n', at);
+    if (nl == std::string::npos) nl = out.size();
+    const std::string line = out.substr(at, nl - at);
+    ++lines;
+    EXPECT_NE(line.find("\"hash\":"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"seq\":" + std::to_string(lines) + ","), std::string::npos) << line;
+    at = nl + 1;
+  }
+  EXPECT_EQ(lines, head_);
+  const std::string agent = RunInterlock(
+      {"audit", "export", "--store", uri_, "--since", "2000-01-01", "--agent", "fleet-agent"}, &rc);
+  ASSERT_EQ(rc, 0) << agent;
+  EXPECT_EQ(agent.find("\"agent_id\":\"\""), std::string::npos) << agent;
+  EXPECT_NE(agent.find("\"agent_id\":\"fleet-agent\""), std::string::npos) << agent;
+}
+
 }  // namespace
 }  // namespace interlock::testing
