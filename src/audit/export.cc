@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "audit/export_internal.h"
 #include "audit/record_scan.h"
+#include "audit/record_source.h"
 #include "audit/sqlite_util.h"
 #include "common/json.h"
 
@@ -74,6 +75,43 @@ Status PrepareFilteredSelect(sqlite3* db, const AuditFilter& f, int64_t limit, S
   return Status::Ok();
 }
 
+namespace {
+
+// One export line (export.h) for a stored record, newline included.
+void ExportLine(int64_t seq, std::string_view body, std::string_view hash, std::string_view prev,
+                ScannedBody* b, std::string* problem, std::string* line) {
+  line->clear();
+  problem->clear();
+  if (ScanRecordBody(body, b, problem) && b->seq_value == seq) {
+    line->append(body.substr(0, b->prev_key_offset));
+    line->append("\"hash\":");
+    line->append(CanonicalJson(boost::json::string(hash)));
+    line->push_back(',');
+    line->append(body.substr(b->prev_key_offset));
+  } else {
+    if (problem->empty()) *problem = "body seq differs from the seq column";
+    boost::json::object o;
+    o["seq"] = seq;
+    o["hash"] = hash;
+    o["prev"] = prev;
+    o["corrupt_body"] = body;
+    o["error"] = *problem;
+    *line = CanonicalJson(o);
+  }
+  line->push_back('\n');
+}
+
+Status Emit(std::ostream& out, const std::string& line, int64_t seq, ExportStats* stats) {
+  out.write(line.data(), static_cast<std::streamsize>(line.size()));
+  if (!out) return Error::Unavailable("export output failed (disk full or pipe closed)");
+  if (stats->records == 0) stats->first_seq = seq;
+  stats->last_seq = seq;
+  ++stats->records;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ExportStats> ExportJsonl(sqlite3* db, const AuditFilter& filter, std::ostream& out) {
   Statement st;
   if (Status s = PrepareFilteredSelect(db, filter, 0, &st); !s.ok()) return s.error();
@@ -86,31 +124,42 @@ Result<ExportStats> ExportJsonl(sqlite3* db, const AuditFilter& filter, std::ost
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
     const int64_t seq = st.Int64(0);
-    const std::string_view body = st.Text(1);
-    const std::string_view hash = st.Text(2);
-    line.clear();
-    if (ScanRecordBody(body, &b, &problem) && b.seq_value == seq) {
-      line.append(body.substr(0, b.prev_key_offset));
-      line.append("\"hash\":");
-      line.append(CanonicalJson(boost::json::string(hash)));
-      line.push_back(',');
-      line.append(body.substr(b.prev_key_offset));
-    } else {
-      if (problem.empty()) problem = "body seq differs from the seq column";
-      boost::json::object o;
-      o["seq"] = seq;
-      o["hash"] = hash;
-      o["prev"] = st.Text(3);
-      o["corrupt_body"] = body;
-      o["error"] = problem;
-      line = CanonicalJson(o);
+    ExportLine(seq, st.Text(1), st.Text(2), st.Text(3), &b, &problem, &line);
+    if (Status s = Emit(out, line, seq, &stats); !s.ok()) return s.error();
+  }
+  out.flush();
+  return stats;
+}
+
+Result<ExportStats> ExportJsonl(RecordSource& source, const AuditFilter& filter,
+                                std::ostream& out) {
+  if (!filter.type.empty() || !filter.tool.empty() || !filter.code.empty() ||
+      !filter.text.empty() || filter.before_seq > 0 || filter.descending) {
+    return Error::Invalid("export over a record source filters by time, agent and run only");
+  }
+  if (Status s = source.CheckReadable(); !s.ok()) return s.error();
+  if (Status s = source.StartScan(); !s.ok()) return s.error();
+  const std::optional<int64_t> since =
+      filter.since ? std::optional<int64_t>(ToUnixMillis(*filter.since)) : std::nullopt;
+  const std::optional<int64_t> until =
+      filter.until ? std::optional<int64_t>(ToUnixMillis(*filter.until)) : std::nullopt;
+  ExportStats stats;
+  StoredRecord r;
+  ScannedBody b;
+  std::string problem;
+  std::string line;
+  for (;;) {
+    Result<bool> more = source.Next(&r);
+    if (!more.ok()) return more.error();
+    if (!*more) break;
+    if (r.seq <= filter.after_seq || (since && r.time_ms < *since) ||
+        (until && r.time_ms >= *until) ||
+        (!filter.agent_id.empty() && r.agent_id != filter.agent_id) ||
+        (!filter.run_id.empty() && r.run_id != filter.run_id)) {
+      continue;
     }
-    line.push_back('\n');
-    out.write(line.data(), static_cast<std::streamsize>(line.size()));
-    if (!out) return Error::Unavailable("export output failed (disk full or pipe closed)");
-    if (stats.records == 0) stats.first_seq = seq;
-    stats.last_seq = seq;
-    ++stats.records;
+    ExportLine(r.seq, r.body, r.hash, r.prev_hash, &b, &problem, &line);
+    if (Status s = Emit(out, line, r.seq, &stats); !s.ok()) return s.error();
   }
   out.flush();
   return stats;

@@ -53,6 +53,14 @@ struct ExportStats {
 // "corrupt_body":"<raw>","error":".."}, so an export never hides a tampered record.
 Result<ExportStats> ExportJsonl(sqlite3* db, const AuditFilter& filter, std::ostream& out);
 
+// The same over any backend (record_source.h; PostgreSQL: store/postgres_read.h): one scan
+// of the log in seq order, filtered by time, agent and run as it streams (no index: the
+// whole log is read). The console's filters (type, tool, code, text, before_seq,
+// descending) are refused (kInvalidArgument). Lines are byte-identical to the SQLite
+// export's.
+class RecordSource;
+Result<ExportStats> ExportJsonl(RecordSource& source, const AuditFilter& filter, std::ostream& out);
+
 // Parses a --since/--until value: RFC 3339, or a date "YYYY-MM-DD" (midnight UTC; with
 // end_of_day, the following midnight, so `--until 2026-11-22` includes that day).
 Result<TimePoint> ParseDateArg(std::string_view text, bool end_of_day);

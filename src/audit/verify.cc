@@ -5,11 +5,11 @@
 #include <vector>
 
 #include <openssl/evp.h>
-#include <sqlite3.h>
 
 #include "audit/audit_log.h"
 #include "audit/record_scan.h"
-#include "audit/sqlite_util.h"
+#include "audit/record_source.h"
+#include "audit/sqlite_record_source.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/time.h"
@@ -77,20 +77,20 @@ VerifyReport Fail(VerifyReport r, int64_t seq, std::string problem) {
 }
 
 // Checks the columns that are not part of the chain against the hashed body.
-bool ColumnsMatch(const Statement& st, const ScannedBody& b, std::string* problem) {
+bool ColumnsMatch(const StoredRecord& st, const ScannedBody& b, std::string* problem) {
   struct Pair {
     const char* name;
-    int col;
+    std::string_view column;
     std::string_view token;
   };
-  const Pair pairs[] = {{"type", 2, b.type},
-                        {"run_id", 3, b.run_id},
-                        {"call_id", 4, b.call_id},
-                        {"agent_id", 5, b.agent_id},
-                        {"principal", 6, b.principal}};
+  const Pair pairs[] = {{"type", st.type, b.type},
+                        {"run_id", st.run_id, b.run_id},
+                        {"call_id", st.call_id, b.call_id},
+                        {"agent_id", st.agent_id, b.agent_id},
+                        {"principal", st.principal, b.principal}};
   for (const Pair& p : pairs) {
-    if (!JsonStringEquals(p.token, st.Text(p.col))) {
-      *problem = std::string("column ") + p.name + " (\"" + Clip(st.Text(p.col)) +
+    if (!JsonStringEquals(p.token, p.column)) {
+      *problem = std::string("column ") + p.name + " (\"" + Clip(p.column) +
                  "\") differs from the hashed body (" + Clip(p.token) + ")";
       return false;
     }
@@ -105,8 +105,8 @@ bool ColumnsMatch(const Statement& st, const ScannedBody& b, std::string* proble
     *problem = "body time is not RFC 3339: " + t.error().message;
     return false;
   }
-  if (ToUnixMillis(*t) != st.Int64(1)) {
-    *problem = "column time_ms (" + std::to_string(st.Int64(1)) +
+  if (ToUnixMillis(*t) != st.time_ms) {
+    *problem = "column time_ms (" + std::to_string(st.time_ms) +
                ") differs from the hashed body time (" + time_text + ")";
     return false;
   }
@@ -116,10 +116,10 @@ bool ColumnsMatch(const Statement& st, const ScannedBody& b, std::string* proble
 // The record's run link (column 10) names its run's previous record: the one before it
 // in this scan, or, for the run's first record here, none (0) or one pruned before
 // `first_seq`.
-bool CheckRunLink(const Statement& st, int64_t seq, int64_t first_seq,
+bool CheckRunLink(const StoredRecord& st, int64_t seq, int64_t first_seq,
                   std::unordered_map<std::string, int64_t>* run_last, std::string* problem) {
-  const int64_t link = st.Int64(10);
-  const std::string_view run_id = st.Text(3);
+  const int64_t link = st.run_prev;
+  const std::string_view run_id = st.run_id;
   if (run_id.empty()) {
     if (link == 0) return true;
     *problem = "it has no run but a run link to seq " + std::to_string(link);
@@ -139,37 +139,31 @@ bool CheckRunLink(const Statement& st, int64_t seq, int64_t first_seq,
 // Every run seen has its head row naming its last record; a head row of a run with no
 // record left names a pruned one. `problem` stays empty when all match; otherwise
 // `bad_seq` is the run's last record (or the head named).
-Status CheckRunHeads(sqlite3* db, const std::unordered_map<std::string, int64_t>& run_last,
+Status CheckRunHeads(RecordSource& source, const std::unordered_map<std::string, int64_t>& run_last,
                      int64_t first_seq, std::string* problem, int64_t* bad_seq) {
-  Statement heads;
-  if (Status s = heads.Prepare(db, "SELECT run_id, head_seq FROM audit_runs"); !s.ok()) return s;
   size_t matched = 0;
-  for (;;) {
-    const int rc = sqlite3_step(heads.get());
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_runs");
-    const std::string run_id(heads.Text(0));
-    const int64_t head = heads.Int64(1);
-    auto it = run_last.find(run_id);
-    if (it == run_last.end() ? (first_seq > 0 && head >= first_seq) : head != it->second) {
-      *problem =
-          "run " + Clip(run_id) + "'s head names seq " + std::to_string(head) +
-          ", but its last record is " +
-          (it == run_last.end() ? std::string("none") : "seq " + std::to_string(it->second)) +
-          " (the run's record list was edited)";
-      *bad_seq = it == run_last.end() ? head : it->second;
-      return Status::Ok();
-    }
-    if (it != run_last.end()) ++matched;
+  if (Status s = source.ForEachRunHead([&](std::string_view run_id, int64_t head) {
+        auto it = run_last.find(std::string(run_id));
+        if (it == run_last.end() ? (first_seq > 0 && head >= first_seq) : head != it->second) {
+          *problem =
+              "run " + Clip(run_id) + "'s head names seq " + std::to_string(head) +
+              ", but its last record is " +
+              (it == run_last.end() ? std::string("none") : "seq " + std::to_string(it->second)) +
+              " (the run's record list was edited)";
+          *bad_seq = it == run_last.end() ? head : it->second;
+          return false;
+        }
+        if (it != run_last.end()) ++matched;
+        return true;
+      });
+      !s.ok() || !problem->empty()) {
+    return s;
   }
   if (matched != run_last.size()) {
     for (const auto& [run_id, last] : run_last) {
-      Statement one;
-      if (Status s = one.Prepare(db, "SELECT 1 FROM audit_runs WHERE run_id = ?1"); !s.ok()) {
-        return s;
-      }
-      one.BindText(1, run_id);
-      if (sqlite3_step(one.get()) != SQLITE_ROW) {
+      Result<bool> has = source.HasRunHead(run_id);
+      if (!has.ok()) return has.error();
+      if (!*has) {
         *problem = "run " + Clip(run_id) + " (last record seq " + std::to_string(last) +
                    ") has no head row (the run's record list was edited)";
         *bad_seq = last;
@@ -183,11 +177,16 @@ Status CheckRunHeads(sqlite3* db, const std::unordered_map<std::string, int64_t>
 }  // namespace
 
 Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
-  if (Status s =
-          CheckAuditReadable(db, !options.checkpoints.empty(), options.public_key != nullptr);
-      !s.ok()) {
-    return s.error();
+  std::unique_ptr<RecordSource> source = MakeSqliteRecordSource(db);
+  return VerifyAuditLog(*source, options);
+}
+
+Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& options) {
+  if (!options.checkpoints.empty() && options.public_key == nullptr) {
+    return Error::Invalid(
+        "checkpoints were given without the public key needed to check their signatures");
   }
+  if (Status s = source.CheckReadable(); !s.ok()) return s.error();
 
   VerifyReport r;
   std::vector<const Checkpoint*> cps;
@@ -212,15 +211,10 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
   ChainHasher hasher;
   if (!hasher.ok()) return Error::Internal("SHA-256 is unavailable in OpenSSL");
 
-  Result<bool> linked = HasRunLinks(db);
+  Result<bool> linked = source.RunLinks();
   if (!linked.ok()) return linked.error();
-  Statement st;  // a log from before the run links has none to check
-  if (Status s = st.Prepare(db, std::string("SELECT seq, time_ms, type, run_id, call_id, agent_id, "
-                                            "principal, body, prev_hash, hash, ") +
-                                    (*linked ? "run_prev" : "0") + " FROM audit_log ORDER BY seq");
-      !s.ok()) {
-    return s.error();
-  }
+  if (Status s = source.StartScan(); !s.ok()) return s.error();
+  StoredRecord st;
   // Each run's last record so far: every run link must name it (audit_log.h).
   std::unordered_map<std::string, int64_t> run_last;
 
@@ -231,13 +225,13 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
   std::string problem;
   char computed[64];
   for (;;) {
-    const int rc = sqlite3_step(st.get());
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
-    const int64_t seq = st.Int64(0);
-    const std::string_view body = st.Text(7);
-    const std::string_view prev_col = st.Text(8);
-    const std::string_view hash_col = st.Text(9);
+    Result<bool> more = source.Next(&st);
+    if (!more.ok()) return more.error();
+    if (!*more) break;
+    const int64_t seq = st.seq;
+    const std::string_view body = st.body;
+    const std::string_view prev_col = st.prev_hash;
+    const std::string_view hash_col = st.hash;
     const std::string seq_s = std::to_string(seq);
 
     if (r.records == 0) {
@@ -360,10 +354,10 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
   }
   // After the checkpoints: a truncation they prove is reported as one. The head row
   // (a log from before it has none) catches a deleted tail of any record types.
-  Result<bool> has_row = HasHeadRow(db);
+  Result<bool> has_row = source.KeepsHeadRow();
   if (!has_row.ok()) return has_row.error();
   if (*has_row) {
-    Result<std::optional<AuditHead>> row = ReadHeadRow(db);
+    Result<std::optional<AuditHead>> row = source.HeadRow();
     if (!row.ok()) return row.error();
     const AuditHead last{r.head_seq, r.head_hash};
     int64_t bad = 0;
@@ -375,7 +369,7 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
   if (*linked) {
     problem.clear();
     int64_t bad = 0;
-    if (Status s = CheckRunHeads(db, run_last, r.first_seq, &problem, &bad); !s.ok()) {
+    if (Status s = CheckRunHeads(source, run_last, r.first_seq, &problem, &bad); !s.ok()) {
       return s.error();
     }
     if (!problem.empty()) return Fail(std::move(r), bad, std::move(problem));

@@ -15,7 +15,10 @@
 // The outcome distinguishes "could not verify" (an Error: unreadable or foreign file,
 // bad options) from "verified and found a problem" (VerifyReport::ok == false naming
 // the first bad seq). Neither is ever reported as ok.
-// Thread-safety: uses `db` only for the duration of the call; one thread at a time.
+// The log is read through a RecordSource (record_source.h), so the same checks run over
+// SQLite and PostgreSQL; a backend without run links (PostgreSQL) skips the run-link
+// checks and keeps every other one.
+// Thread-safety: uses the source only for the duration of the call; one thread at a time.
 #ifndef INTERLOCK_AUDIT_VERIFY_H_
 #define INTERLOCK_AUDIT_VERIFY_H_
 
@@ -25,9 +28,8 @@
 
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
+#include "audit/record_source.h"
 #include "interlock/result.h"
-
-struct sqlite3;
 
 namespace interlock::audit {
 
@@ -54,12 +56,15 @@ struct VerifyReport {
   std::string problem;            // one sentence when !ok
 };
 
-Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options);
+Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& options);
 
 // "ok: N records, head <seq> <hash>, K checkpoints verified" or
 // "FAILED at seq N: <problem>".
 std::string VerifySummary(const VerifyReport& r);
 
 }  // namespace interlock::audit
+
+// The SQLite overload (sqlite_verify.h), kept visible here for existing callers.
+#include "audit/sqlite_verify.h"  // IWYU pragma: export
 
 #endif  // INTERLOCK_AUDIT_VERIFY_H_

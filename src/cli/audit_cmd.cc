@@ -15,12 +15,15 @@
 #include "audit/keys.h"
 #include "audit/redact.h"
 #include "audit/retention.h"
+#include "audit/sqlite_record_source.h"
 #include "audit/sqlite_util.h"
 #include "audit/verify.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "store/postgres_read.h"
+#include "store/postgres_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -40,8 +43,20 @@ int RunVerify(const VerifyArgs& a) {
     return Fail("verify", Error::Invalid("--checkpoints and --pubkey go together: the public key "
                                          "checks the checkpoints' signatures"));
   }
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-  if (!db.ok()) return Fail("verify", db.error());
+  // A file is SQLite, on its own read-only connection; a postgresql:// URI is read in one
+  // snapshot of the database every daemon of a fleet writes (store/postgres_read.h).
+  audit::SqliteDb db;
+  std::unique_ptr<audit::RecordSource> source;
+  if (store::IsPostgresUri(a.store)) {
+    Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
+    if (!pg.ok()) return Fail("verify", pg.error());
+    source = std::move(pg).value();
+  } else {
+    Result<audit::SqliteDb> opened = audit::OpenAuditStore(a.store, /*read_only=*/true);
+    if (!opened.ok()) return Fail("verify", opened.error());
+    db = std::move(opened).value();
+    source = audit::MakeSqliteRecordSource(db.get());
+  }
   std::vector<audit::Checkpoint> cps;
   std::unique_ptr<audit::PublicKey> pub;
   if (!a.checkpoints.empty()) {
@@ -56,7 +71,7 @@ int RunVerify(const VerifyArgs& a) {
   opt.checkpoints = cps;
   opt.public_key = pub.get();
   opt.deep = a.deep;
-  Result<audit::VerifyReport> r = audit::VerifyAuditLog(db->get(), opt);
+  Result<audit::VerifyReport> r = audit::VerifyAuditLog(*source, opt);
   if (!r.ok()) return Fail("verify", r.error());
   if (!r->ok) {
     std::cout << audit::VerifySummary(*r) << '\n';
@@ -85,9 +100,17 @@ int RunExport(const ExportArgs& a) {
   }
   f.agent_id = a.agent;
   f.run_id = a.run;
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-  if (!db.ok()) return Fail("export", db.error());
-  Result<audit::ExportStats> st = audit::ExportJsonl(db->get(), f, std::cout);
+  Result<audit::ExportStats> st = Error::Internal("unreached");
+  if (store::IsPostgresUri(a.store)) {
+    // One snapshot of the fleet's database, scanned in seq order (store/postgres_read.h).
+    Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
+    if (!pg.ok()) return Fail("export", pg.error());
+    st = audit::ExportJsonl(**pg, f, std::cout);
+  } else {
+    Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+    if (!db.ok()) return Fail("export", db.error());
+    st = audit::ExportJsonl(db->get(), f, std::cout);
+  }
   if (!st.ok()) return Fail("export", st.error(), kExitFailure);
   std::cerr << "exported " << st->records << " records";
   if (st->records > 0) std::cerr << " (seq " << st->first_seq << ".." << st->last_seq << ")";

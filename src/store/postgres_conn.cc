@@ -31,6 +31,7 @@ PgResult::~PgResult() {
 PgResult& PgResult::operator=(PgResult&& o) noexcept {
   if (this != &o) {
     if (r_ != nullptr) pq_->clear(r_);
+    pq_ = o.pq_;  // a default-constructed result has none
     r_ = o.r_;
     o.r_ = nullptr;
   }

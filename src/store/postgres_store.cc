@@ -32,6 +32,7 @@
 #include "core/run_txn.h"
 #include "store/call_id.h"
 #include "store/postgres_approvals.h"
+#include "store/postgres_read.h"
 #include "store/row_codec.h"
 
 namespace interlock::store {
@@ -1709,9 +1710,16 @@ Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint now
   return out;
 }
 
-Result<RunPage> PostgresStore::ListRuns(const RunFilter&) { return NotYet("listing runs"); }
-Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view, size_t) {
-  return NotYet("listing a run's calls");
+// The read paths' SQL and row mapping live in postgres_read.cc.
+Result<RunPage> PostgresStore::ListRuns(const RunFilter& filter) {
+  return impl_->Read<RunPage>(
+      [&](PgConn& c) -> Result<RunPage> { return internal::PgListRuns(c, filter); });
+}
+Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view run_id,
+                                                             size_t limit) {
+  return impl_->Read<std::vector<CallSummary>>([&](PgConn& c) -> Result<std::vector<CallSummary>> {
+    return internal::PgListRunCalls(c, run_id, limit);
+  });
 }
 Result<int64_t> PostgresStore::PruneCalls(TimePoint, int64_t) {
   return NotYet("pruning call rows");

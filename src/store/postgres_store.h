@@ -40,10 +40,11 @@
 // run in the same batches; every change of a call's decision NOTIFYs the calls channel in
 // its transaction, and a dedicated LISTEN connection per store wakes the long polls of
 // this daemon (SetCallListener), whichever daemon committed it.
-// Not yet (docs/operations.md, "PostgreSQL"): ListRuns, ListRunCalls, QueryAudit and
-// PruneCalls (kUnavailable, "not supported on the PostgreSQL store yet"), anchors of
-// security records (StoreOptions::anchor), and audit verify/export/checkpoints over
-// PostgreSQL.
+// ListRuns and ListRunCalls read on the reader connection (postgres_read.h); audit verify
+// and export read through postgres_read.h's RecordSource.
+// Not yet (docs/operations.md, "PostgreSQL"): QueryAudit and PruneCalls (kUnavailable,
+// "not supported on the PostgreSQL store yet"), anchors of security records
+// (StoreOptions::anchor), and audit checkpoints over PostgreSQL.
 // Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
 // this store clears the cache at once; one through another daemon applies within 1 s.
 #ifndef INTERLOCK_STORE_POSTGRES_STORE_H_

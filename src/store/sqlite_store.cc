@@ -36,6 +36,7 @@
 #include "core/roles.h"
 #include "core/run_txn.h"
 #include "store/call_id.h"
+#include "store/read_sql.h"
 #include "store/row_codec.h"
 #include "store/sqlite_approvals.h"
 #include "store/sqlite_stmt.h"
@@ -1726,65 +1727,19 @@ Result<core::RunInfo> SqliteStore::GetRun(std::string_view run_id) {
   });
 }
 
-namespace {
-
-// A ListRuns cursor: "<started_ms>:<run_id>" of the last run of the previous page.
-struct RunCursor {
-  int64_t started_ms = 0;
-  std::string run_id;
-};
-
-std::optional<RunCursor> ParseRunCursor(std::string_view cursor) {
-  const size_t colon = cursor.find(':');
-  if (colon == 0 || colon == std::string_view::npos || colon > 18 || colon + 1 >= cursor.size()) {
-    return std::nullopt;
-  }
-  RunCursor c;
-  for (char ch : cursor.substr(0, colon)) {
-    if (ch < '0' || ch > '9') return std::nullopt;
-    c.started_ms = c.started_ms * 10 + (ch - '0');
-  }
-  c.run_id = std::string(cursor.substr(colon + 1));
-  return c;
-}
-
-}  // namespace
-
 namespace internal {
 
-// Parameters: ?1 agent, ?2 since, ?3 until, ?4 cursor started_ms, ?5 cursor run_id, ?6
-// limit. Only the conditions the filter uses are in the text, so SQLite picks the index
-// that matches them (runs_agent_started with an agent, else runs_started).
+// Parameters ?1..?6 as read_sql.h's logical ones.
 std::string ListRunsSql(const RunFilter& f) {
-  std::string sql =
-      "SELECT run_id, agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason,"
-      " ended, records_json, sequence_json FROM runs WHERE 1 = 1";
-  if (!f.agent_id.empty()) sql += " AND agent_id = ?1";
-  if (f.started_since) sql += " AND started_ms >= ?2";
-  if (f.started_until) sql += " AND started_ms < ?3";
-  if (!f.cursor.empty()) sql += " AND (started_ms < ?4 OR (started_ms = ?4 AND run_id < ?5))";
-  switch (f.state) {
-    case RunListState::kAny:
-      break;
-    case RunListState::kActive:
-      sql += " AND halted = 0 AND ended = 0";
-      break;
-    case RunListState::kEnded:
-      sql += " AND halted = 0 AND ended = 1";
-      break;
-    case RunListState::kHalted:
-      sql += " AND halted = 1";
-      break;
-  }
-  return sql + " ORDER BY started_ms DESC, run_id DESC LIMIT ?6";
+  return ListRunsSqlWith(f, [](int n) { return "?" + std::to_string(n); });
 }
 
 }  // namespace internal
 
 Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
-  std::optional<RunCursor> cursor;
+  std::optional<internal::RunCursor> cursor;
   if (!filter.cursor.empty()) {
-    cursor = ParseRunCursor(filter.cursor);
+    cursor = internal::ParseRunCursor(filter.cursor);
     if (!cursor) return Error::Invalid("cursor is not one this server handed out");
   }
   const size_t limit = std::clamp<size_t>(filter.limit, 1, 1000);

@@ -391,5 +391,137 @@ TEST_F(FleetApprovalsTest, KillSwitchThroughOneDaemonDeniesTheNextCallOnTheOther
   EXPECT_EQ(Str(got.json, "decision"), "deny") << got.body;
 }
 
+// `interlock audit verify --store postgresql://...` over the chain both daemons wrote
+// (docs/operations.md "PostgreSQL"): ok on the untouched log, FAILED (exit 1) naming the
+// first bad seq after each kind of tampering.
+class FleetAuditVerifyTest : public FleetTest {
+ protected:
+  void SetUp() override {
+    FleetTest::SetUp();
+    if (HasFatalFailure()) return;
+    const std::string run = NewRun(0);
+    ASSERT_FALSE(run.empty());
+    for (int i = 0; i < 10; ++i) {
+      HttpClient c(daemons_[i % 2]->port());
+      HttpResult r = c.Request("POST", "/v1/runs/" + run + "/calls",
+                               R"({"tool":"read_document","args":{}})", token_);
+      ASSERT_EQ(r.json.at("code"), "ALLOWED") << r.body;
+    }
+    head_ = std::stoll(Sql("SELECT seq FROM audit_head"));
+    ASSERT_GE(head_, 12);
+  }
+
+  // The verify output; *rc its exit status.
+  std::string Verify(int* rc) { return RunInterlock({"audit", "verify", "--store", uri_}, rc); }
+
+  void ExpectFailedAt(int64_t seq, const std::string& words) {
+    int rc = -1;
+    const std::string out = Verify(&rc);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("FAILED at seq " + std::to_string(seq) + ":"), std::string::npos) << out;
+    EXPECT_NE(out.find(words), std::string::npos) << out;
+  }
+
+  int64_t head_ = 0;
+};
+
+// Tests that the chain written by both daemons verifies whole: every record, the head row.
+TEST_F(FleetAuditVerifyTest, ChainWrittenByTwoDaemonsVerifies) {
+  int rc = -1;
+  const std::string out = Verify(&rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("ok: " + std::to_string(head_) + " records, head " + std::to_string(head_)),
+            std::string::npos)
+      << out;
+}
+
+// Tests that an edited record body (a deny rewritten, the tool renamed) is caught.
+TEST_F(FleetAuditVerifyTest, EditedRecordIsDetected) {
+  Sql("UPDATE audit_log SET body = replace(body, 'read_document', 'read_documenT') WHERE seq = 5");
+  ExpectFailedAt(5, "hash mismatch");
+}
+
+// Tests that an edited unhashed column (the agent id of a record) is caught.
+TEST_F(FleetAuditVerifyTest, EditedColumnIsDetected) {
+  Sql("UPDATE audit_log SET agent_id = 'someone-else' WHERE seq = 6");
+  ExpectFailedAt(6, "column agent_id");
+}
+
+// Tests that a record deleted from the middle of the log is caught as a gap.
+TEST_F(FleetAuditVerifyTest, DeletedRecordIsDetected) {
+  Sql("DELETE FROM audit_log WHERE seq = 7");
+  ExpectFailedAt(7, "record 7 is missing");
+}
+
+// Tests that deleting any suffix of the log (the last record, the last five, all but the
+// first) is caught by the head row, which still names the old last record.
+TEST_F(FleetAuditVerifyTest, DeletedSuffixIsDetected) {
+  for (int64_t keep : {head_ - 1, head_ - 5, int64_t{1}}) {
+    SCOPED_TRACE("keep " + std::to_string(keep));
+    Sql("DELETE FROM audit_log WHERE seq > " + std::to_string(keep));
+    ExpectFailedAt(keep + 1, "deleted from the tail");
+  }
+  Sql("DELETE FROM audit_log");
+  ExpectFailedAt(1, "deleted from the tail");
+}
+
+// Tests that a record inserted into the chain (later records renumbered to make room, the
+// forged record hashed onto its predecessor) is caught at the first record after it.
+TEST_F(FleetAuditVerifyTest, InsertedRecordIsDetected) {
+  Sql("UPDATE audit_log SET seq = -seq WHERE seq >= 8;"
+      "UPDATE audit_log SET seq = 1 - seq WHERE seq < 0;"
+      "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
+      " prev_hash, hash) SELECT 8, time_ms, type, run_id, call_id, agent_id, principal, body,"
+      " prev_hash, hash FROM audit_log WHERE seq = 7;"
+      "UPDATE audit_head SET seq = seq + 1");
+  ExpectFailedAt(8, "record 8");
+}
+
+// Tests that two records swapped (seq numbers exchanged) are caught.
+TEST_F(FleetAuditVerifyTest, ReorderedRecordsAreDetected) {
+  Sql("UPDATE audit_log SET seq = -1 WHERE seq = 9;"
+      "UPDATE audit_log SET seq = 9 WHERE seq = 10;"
+      "UPDATE audit_log SET seq = 10 WHERE seq = -1");
+  ExpectFailedAt(9, "rows renumbered, swapped or moved");
+}
+
+// Tests that a database that is not an Interlock store is an error (exit 2), never ok.
+TEST_F(FleetAuditVerifyTest, ForeignDatabaseIsNotVerified) {
+  std::string error;
+  const std::string other = cluster_->NewDatabase(&error);
+  ASSERT_FALSE(other.empty()) << error;
+  int rc = -1;
+  const std::string out = RunInterlock({"audit", "verify", "--store", other}, &rc);
+  EXPECT_EQ(rc, 2) << out;  // "not an Interlock store" on stderr
+  EXPECT_EQ(out.find("ok:"), std::string::npos) << out;
+}
+
+// Tests that `audit export --store postgresql://...` streams every record both daemons
+// wrote, in seq order, each with its hash (a SIEM re-verifies the chain from it), and that
+// --agent keeps that agent's records only.
+TEST_F(FleetAuditVerifyTest, ExportStreamsTheFleetsRecordsInSeqOrder) {
+  int rc = -1;
+  const std::string out =
+      RunInterlock({"audit", "export", "--store", uri_, "--since", "2000-01-01"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  int64_t lines = 0;
+  size_t at = 0;
+  while (at < out.size()) {
+    size_t nl = out.find('\n', at);
+    if (nl == std::string::npos) nl = out.size();
+    const std::string line = out.substr(at, nl - at);
+    ++lines;
+    EXPECT_NE(line.find("\"hash\":"), std::string::npos) << line;
+    EXPECT_NE(line.find("\"seq\":" + std::to_string(lines) + ","), std::string::npos) << line;
+    at = nl + 1;
+  }
+  EXPECT_EQ(lines, head_);
+  const std::string agent = RunInterlock(
+      {"audit", "export", "--store", uri_, "--since", "2000-01-01", "--agent", "fleet-agent"}, &rc);
+  ASSERT_EQ(rc, 0) << agent;
+  EXPECT_EQ(agent.find("\"agent_id\":\"\""), std::string::npos) << agent;
+  EXPECT_NE(agent.find("\"agent_id\":\"fleet-agent\""), std::string::npos) << agent;
+}
+
 }  // namespace
 }  // namespace interlock::testing

@@ -465,5 +465,126 @@ TYPED_TEST(StoreContract, EverythingAnsweredSurvivesReopen) {
   EXPECT_EQ(this->store().QueryAudit({})->size(), records);
 }
 
+// --- read paths over every backend (issue 14): runs list, a run's calls -------------------
+// The backends that have them: SQLite and PostgreSQL (a private cluster, pg_cluster.h).
+
+struct PostgresBackend {
+  explicit PostgresBackend(const TempDir&) {
+    std::string error;
+    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
+    if (cluster == nullptr) {
+      ADD_FAILURE() << error;
+      return;
+    }
+    store::PostgresOptions o;
+    o.uri = cluster->NewDatabase(&error);
+    if (o.uri.empty()) {
+      ADD_FAILURE() << error;
+      return;
+    }
+    auto s = store::PostgresStore::Open(o);
+    if (!s.ok()) {
+      ADD_FAILURE() << s.error().message;
+      return;
+    }
+    store = std::move(s).value();
+  }
+  Store& get() { return *store; }
+  std::unique_ptr<store::PostgresStore> store;
+};
+
+template <class B>
+class StoreReadContract : public StoreContract<B> {};
+
+using ReadBackends = ::testing::Types<SqliteBackend, PostgresBackend>;
+TYPED_TEST_SUITE(StoreReadContract, ReadBackends);
+
+// Tests that the runs list pages newest first with an opaque cursor that cannot be forged
+// into another query, and that the agent, state and time filters hold on every backend.
+TYPED_TEST(StoreReadContract, RunsListPagesNewestFirstAndFilters) {
+  ASSERT_NE(this->backend_.store, nullptr);
+  Store& s = this->store();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    Result<core::RunInfo> r = s.CreateRun(i % 2 == 0 ? "a" : "b", "", At(i));
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ids.push_back(r->run_id);
+  }
+  ASSERT_TRUE(s.EndRun(ids[2], "a", At(10)).ok());
+  store::RunFilter f;
+  f.limit = 2;
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    Result<store::RunPage> p = s.ListRuns(f);
+    ASSERT_TRUE(p.ok()) << p.error().message;
+    for (const core::RunInfo& r : p->runs) seen.push_back(r.run_id);
+    if (p->next_cursor.empty()) break;
+    f.cursor = p->next_cursor;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{ids[4], ids[3], ids[2], ids[1], ids[0]}));
+
+  store::RunFilter by_agent;
+  by_agent.agent_id = "b";
+  Result<store::RunPage> b = s.ListRuns(by_agent);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->runs.size(), 2u);
+  EXPECT_EQ(b->runs[0].run_id, ids[3]);
+  EXPECT_EQ(b->runs[0].agent_id, "b");
+
+  store::RunFilter ended;
+  ended.state = store::RunListState::kEnded;
+  Result<store::RunPage> e = s.ListRuns(ended);
+  ASSERT_TRUE(e.ok());
+  ASSERT_EQ(e->runs.size(), 1u);
+  EXPECT_EQ(e->runs[0].run_id, ids[2]);
+  EXPECT_TRUE(e->runs[0].ended);
+
+  store::RunFilter window;
+  window.agent_id = "a";
+  window.started_since = At(1);
+  window.started_until = At(4);
+  window.state = store::RunListState::kActive;
+  Result<store::RunPage> w = s.ListRuns(window);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_TRUE(w->runs.empty());  // a's runs in [1, 4) are ids[2], which ended
+
+  store::RunFilter forged;
+  forged.cursor = "1' OR '1'='1";
+  Result<store::RunPage> bad = s.ListRuns(forged);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, ErrorKind::kInvalidArgument);
+}
+
+// Tests that a run's call list holds that run's calls only, oldest first, with the
+// verdict, code and reason of each, and at most `limit` (the latest).
+TYPED_TEST(StoreReadContract, RunCallsAreThatRunsOnlyOldestFirst) {
+  ASSERT_NE(this->backend_.store, nullptr);
+  const std::string run = this->NewRun("a");
+  const std::string other = this->NewRun("b");
+  std::vector<std::string> calls;
+  for (Verdict v : {Verdict::kAllow, Verdict::kDeny, Verdict::kAllow}) {
+    Result<CallRecord> c = this->Decide(run, v, "a");
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    calls.push_back(c->call_id);
+  }
+  ASSERT_TRUE(this->Decide(other, Verdict::kAllow, "b").ok());
+  Result<std::vector<store::CallSummary>> list = this->store().ListRunCalls(run, 100);
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_EQ(list->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*list)[i].call_id, calls[i]);
+    EXPECT_EQ((*list)[i].tool, "deploy");
+  }
+  EXPECT_EQ((*list)[1].verdict, "deny");
+  EXPECT_EQ((*list)[1].code, "TOOL_NOT_ALLOWED");
+  Result<std::vector<store::CallSummary>> last = this->store().ListRunCalls(run, 2);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->size(), 2u);
+  EXPECT_EQ((*last)[0].call_id, calls[1]);
+  Result<std::vector<store::CallSummary>> none = this->store().ListRunCalls("run_missing", 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 }  // namespace
 }  // namespace interlock

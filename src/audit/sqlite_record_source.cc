@@ -1,0 +1,101 @@
+#include "audit/sqlite_record_source.h"
+
+#include <string>
+
+#include <sqlite3.h>
+
+#include "audit/sqlite_util.h"
+
+namespace interlock::audit {
+namespace {
+
+class SqliteRecordSource final : public RecordSource {
+ public:
+  explicit SqliteRecordSource(sqlite3* db) : db_(db) {}
+
+  Status CheckReadable() override {
+    Result<bool> has = HasAuditTable(db_);
+    if (!has.ok()) return has.error();
+    if (!*has) return Error::Corrupt("not an Interlock store (it has no audit_log table)");
+    return Status::Ok();
+  }
+
+  Result<bool> RunLinks() override {
+    if (!linked_) {
+      Result<bool> l = HasRunLinks(db_);
+      if (!l.ok()) return l.error();
+      linked_ = *l;
+    }
+    return *linked_;
+  }
+
+  Status StartScan() override {
+    Result<bool> linked = RunLinks();
+    if (!linked.ok()) return linked.error();
+    // A log from before the run links has none to check.
+    return scan_.Prepare(db_, std::string("SELECT seq, time_ms, type, run_id, call_id, agent_id, "
+                                          "principal, body, prev_hash, hash, ") +
+                                  (*linked ? "run_prev" : "0") + " FROM audit_log ORDER BY seq");
+  }
+
+  Result<bool> Next(StoredRecord* out) override {
+    const int rc = sqlite3_step(scan_.get());
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) return SqliteError(db_, "read audit_log");
+    out->seq = scan_.Int64(0);
+    out->time_ms = scan_.Int64(1);
+    out->type = scan_.Text(2);
+    out->run_id = scan_.Text(3);
+    out->call_id = scan_.Text(4);
+    out->agent_id = scan_.Text(5);
+    out->principal = scan_.Text(6);
+    out->body = scan_.Text(7);
+    out->prev_hash = scan_.Text(8);
+    out->hash = scan_.Text(9);
+    out->run_prev = scan_.Int64(10);
+    return true;
+  }
+
+  Result<bool> KeepsHeadRow() override { return HasHeadRow(db_); }
+
+  Result<std::optional<AuditHead>> HeadRow() override { return ReadHeadRow(db_); }
+
+  Status ForEachRunHead(const std::function<bool(std::string_view, int64_t)>& fn) override {
+    Statement heads;
+    if (Status s = heads.Prepare(db_, "SELECT run_id, head_seq FROM audit_runs"); !s.ok()) {
+      return s;
+    }
+    for (;;) {
+      const int rc = sqlite3_step(heads.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db_, "read audit_runs");
+      if (!fn(heads.Text(0), heads.Int64(1))) break;
+    }
+    return Status::Ok();
+  }
+
+  Result<bool> HasRunHead(std::string_view run_id) override {
+    Statement one;
+    if (Status s = one.Prepare(db_, "SELECT 1 FROM audit_runs WHERE run_id = ?1"); !s.ok()) {
+      return s.error();
+    }
+    one.BindText(1, run_id);
+    const int rc = sqlite3_step(one.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, "read audit_runs");
+  }
+
+ private:
+  sqlite3* db_;
+  std::optional<bool> linked_;
+  Statement scan_;
+};
+
+}  // namespace
+
+std::unique_ptr<RecordSource> MakeSqliteRecordSource(sqlite3* db) {
+  return std::make_unique<SqliteRecordSource>(db);
+}
+
+}  // namespace interlock::audit

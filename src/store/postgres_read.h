@@ -1,0 +1,46 @@
+// The read side of the PostgreSQL store for the audit tools (issue 14): the audit log of a
+// PostgreSQL database as an audit::RecordSource, so `interlock audit verify --store
+// postgresql://...` checks the one chain every daemon of a fleet writes (postgres_store.h).
+//
+// The source opens its own connection and reads in one REPEATABLE READ, READ ONLY
+// transaction: records, the head row and every later read see one snapshot, so daemons
+// appending meanwhile never look like a deleted tail. Records are streamed through a
+// server-side cursor (a fetch of kFetchRows at a time: constant memory). PostgreSQL logs
+// have no run links (RunLinks() is false): the run-link checks of verify.h are skipped,
+// every other check runs. Every database failure is kUnavailable; a database without the
+// audit tables is kCorrupt ("not an Interlock store").
+// Thread-safety: one thread at a time.
+//
+// Also the PostgresStore's read paths (internal::PgListRuns, PgListRunCalls).
+#ifndef INTERLOCK_STORE_POSTGRES_READ_H_
+#define INTERLOCK_STORE_POSTGRES_READ_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "audit/record_source.h"
+#include "interlock/result.h"
+#include "store/store.h"
+
+namespace interlock::store {
+
+Result<std::unique_ptr<audit::RecordSource>> OpenPostgresRecordSource(const std::string& uri);
+
+namespace pg {
+class PgConn;
+}
+
+namespace internal {
+// PostgresStore's read paths, on its reader connection (postgres_store.cc): the same
+// filters, pagination and order as SqliteStore's (the SQL is read_sql.h's).
+Result<RunPage> PgListRuns(pg::PgConn& c, const RunFilter& filter);
+// A run's calls, oldest first (the latest `limit`), through audit_log(run_id, seq).
+Result<std::vector<CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
+                                                size_t limit);
+}  // namespace internal
+
+}  // namespace interlock::store
+
+#endif  // INTERLOCK_STORE_POSTGRES_READ_H_
