@@ -13,6 +13,7 @@
 #include "common/time.h"
 #include "governance/drift.h"
 #include "governance/history.h"
+#include "governance/suggest.h"
 #include "policy/loader.h"
 #include "policy/writer.h"
 
@@ -51,7 +52,8 @@ int RunDrift(const DriftArgs& a) {
   opt.min_runs = a.min_runs;
   opt.min_days = a.min_days;
   opt.since_ms = ToUnixMillis(SystemClock().Now()) - int64_t{a.days} * 86400000;
-  Result<governance::DriftReport> r = governance::RunDrift(db->get(), **set, opt);
+  Result<governance::DriftReport> r =
+      governance::RunDrift(store::SqliteHistorySource(db->get()), **set, opt);
   if (!r.ok()) return Fail(r.error().message);
   if (a.format == "json") {
     std::cout << ToJsonText(governance::DriftToJson(*r)) << '\n';
@@ -71,16 +73,11 @@ int RunDrift(const DriftArgs& a) {
               << " days; lower with --min-runs and --min-days)\n";
     return kExitFailure;
   }
-  Result<std::string> text = ReadFileToString(d.file);
-  if (!text.ok()) return Fail(text.error().message);
-  Result<std::string> out = policy::ApplyPolicyEdits(*text, governance::Suggest(d));
+  // The same text the console's Governance page diffs (governance/suggest.h).
+  Result<governance::SuggestedPolicy> out = governance::SuggestPolicyText(d);
   if (!out.ok()) return Fail(out.error().message);
-  std::vector<policy::Diagnostic> d2;
-  if (auto check = policy::ParseAgentPolicy(*out, a.suggest, &d2); !check.ok()) {
-    return Fail("the suggested policy would not load (nothing written):\n" + check.error().message);
-  }
   std::ofstream f(a.suggest, std::ios::binary | std::ios::trunc);
-  f << *out;
+  f << out->after;
   if (!f.flush()) return Fail("cannot write " + a.suggest);
   std::cerr << "suggested policy written to " << a.suggest
             << "; check it with `interlock replay --what-if --policy " << a.suggest << "`\n";

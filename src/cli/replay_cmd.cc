@@ -55,7 +55,8 @@ int RunWhatIfCommand(const ReplayArgs& a) {
   if (!set.ok()) return fail("the new policy does not load:\n" + set.error().message);
   Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
   if (!db.ok()) return fail(db.error().message);
-  Result<governance::WhatIfReport> r = governance::RunWhatIf(db->get(), **set, opt);
+  Result<governance::WhatIfReport> r =
+      governance::RunWhatIf(store::SqliteHistorySource(db->get()), **set, opt);
   if (!r.ok()) return fail(r.error().message);
   if (a.format == "json") {
     std::cout << ToJsonText(governance::WhatIfToJson(*r)) << '\n';

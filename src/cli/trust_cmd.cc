@@ -41,7 +41,8 @@ int RunReport(const ReportArgs& a) {
   governance::TrustOptions opt;
   opt.agent_id = a.agent;
   opt.fatigue_floor_s = a.floor_s;
-  Result<governance::TrustEvidence> ev = governance::CollectTrustEvidence(db->get(), opt);
+  Result<governance::TrustEvidence> ev =
+      governance::CollectTrustEvidence(store::SqliteHistorySource(db->get()), opt);
   if (!ev.ok()) return Fail("report", ev.error().message);
   const auto rows = governance::TrustRows(*ev, **set, a.agent);
   if (a.format == "json") {

@@ -82,7 +82,7 @@ std::string Number(double v) {
 
 }  // namespace
 
-Result<DriftReport> RunDrift(sqlite3* db, const policy::PolicySet& policies,
+Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySet& policies,
                              const DriftOptions& options) {
   std::map<std::string, Usage, std::less<>> usage;
   HistoryFilter filter;
@@ -90,7 +90,7 @@ Result<DriftReport> RunDrift(sqlite3* db, const policy::PolicySet& policies,
   filter.since_ms = options.since_ms;
   filter.agent_id = options.agent_id;
   DecisionFields f;
-  Status st = ForEachRecord(db, filter, [&](const RecordView& r) {
+  Status st = source.ForEachRecord(filter, [&](const RecordView& r) {
     const policy::AgentPolicy* agent = policies.Find(r.agent_id);
     if (agent == nullptr) return;
     f = DecisionFields{};

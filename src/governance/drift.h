@@ -13,7 +13,7 @@
 // max(largest x kHeadroomOverMax, p99 x kHeadroomOverP99) rounded up (steps and tokens
 // to integers, cost to cents, wall clock to seconds), always above the largest value
 // seen and never above the current limit.
-// Thread-safety: RunDrift uses `db` on the calling thread only.
+// Thread-safety: RunDrift reads `source` on the calling thread only.
 #ifndef INTERLOCK_GOVERNANCE_DRIFT_H_
 #define INTERLOCK_GOVERNANCE_DRIFT_H_
 
@@ -27,8 +27,7 @@
 #include "interlock/result.h"
 #include "policy/policy.h"
 #include "policy/writer.h"
-
-struct sqlite3;
+#include "store/history_source.h"
 
 namespace interlock::governance {
 
@@ -90,7 +89,7 @@ struct DriftReport {
   std::vector<AgentDrift> agents;
 };
 
-Result<DriftReport> RunDrift(sqlite3* db, const policy::PolicySet& policies,
+Result<DriftReport> RunDrift(const store::HistorySource& source, const policy::PolicySet& policies,
                              const DriftOptions& options);
 
 policy::PolicyEdits Suggest(const AgentDrift& drift);

@@ -1,11 +1,10 @@
 // Reading history back for governance: a streaming cursor over audit records and a
 // targeted parser for the fields governance needs from a "decision" record.
 //
-// Records are read in seq order with one prepared statement; a record body is scanned
-// with audit::ScanRecordBody and only the members asked for are decoded, so a million
-// records are read without building a JSON tree for each (the call's arguments are
-// parsed only by callers that need them).
-// Internal to src/governance. Thread-safety: one thread per connection (SQLite's rule).
+// Records are streamed in seq order by a store::HistorySource; only the members asked for
+// are decoded, so a million records are read without building a JSON tree for each (the
+// call's arguments are parsed only by callers that need them).
+// Internal to src/governance. Thread-safety: as the source's.
 #ifndef INTERLOCK_GOVERNANCE_HISTORY_H_
 #define INTERLOCK_GOVERNANCE_HISTORY_H_
 
@@ -17,29 +16,15 @@
 #include <vector>
 
 #include "interlock/result.h"
-
-struct sqlite3;
+#include "store/history_source.h"
 
 namespace interlock::governance {
 
-// One audit record as stored. Views are valid only during the callback.
-struct RecordView {
-  int64_t seq = 0;
-  int64_t time_ms = 0;
-  std::string_view type, run_id, call_id, agent_id, principal;
-  std::string_view data;  // raw JSON of the body's `data` member
-};
-
-struct HistoryFilter {
-  std::vector<std::string_view> types;  // empty: every type
-  std::optional<int64_t> since_ms;      // inclusive
-  std::string agent_id;                 // empty: every agent
-};
-
-// Calls `fn` for each matching record in seq order. A body that cannot be scanned is an
-// Error (kCorrupt) naming its seq: governance never silently skips history.
-Status ForEachRecord(sqlite3* db, const HistoryFilter& filter,
-                     const std::function<void(const RecordView&)>& fn);
+// Records come from a store::HistorySource (store/history_source.h): the CLI's SQLite
+// handle or the daemon's Store.
+using RecordView = store::HistoryRecord;
+using store::HistoryFilter;
+using store::HistorySource;
 
 // "30d", "12h", "45m" (before `now_ms`), a date "YYYY-MM-DD" or RFC 3339: the start of a
 // window in Unix milliseconds.

@@ -138,7 +138,8 @@ bool KeyLine(std::string_view rest, std::string_view key, std::string* value) {
 
 }  // namespace
 
-Result<TrustEvidence> CollectTrustEvidence(sqlite3* db, const TrustOptions& options) {
+Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
+                                           const TrustOptions& options) {
   TrustEvidence out;
   std::unordered_map<std::string, CallInfo> calls;
   std::unordered_map<std::string, int64_t> requested_ms;  // approval_id (or call_id) -> time
@@ -146,7 +147,7 @@ Result<TrustEvidence> CollectTrustEvidence(sqlite3* db, const TrustOptions& opti
   HistoryFilter filter;
   filter.types = {audit::kDecision, audit::kResult, audit::kApproval, audit::kIncident};
   filter.agent_id = options.agent_id;
-  Status st = ForEachRecord(db, filter, [&](const RecordView& r) {
+  Status st = source.ForEachRecord(filter, [&](const RecordView& r) {
     if (r.type == audit::kDecision) {
       DecisionFields f;
       if (!ParseDecisionFields(r.data, &f)) return;
@@ -509,7 +510,7 @@ Result<PromoteOutcome> PromoteTool(sqlite3* db, const PromoteRequest& rq) {
 
   TrustOptions topt;
   topt.agent_id = rq.agent_id;
-  Result<TrustEvidence> ev = CollectTrustEvidence(db, topt);
+  Result<TrustEvidence> ev = CollectTrustEvidence(store::SqliteHistorySource(db), topt);
   if (!ev.ok()) return ev.error();
   ToolEvidence e;
   if (auto it = ev->tools.find({rq.agent_id, rq.tool}); it != ev->tools.end()) e = it->second;

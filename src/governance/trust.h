@@ -29,6 +29,7 @@
 #include "common/time.h"
 #include "interlock/result.h"
 #include "policy/policy.h"
+#include "store/history_source.h"
 
 struct sqlite3;
 
@@ -68,7 +69,8 @@ struct TrustOptions {
   double fatigue_floor_s = 2.0;  // grants faster than this are flagged
 };
 
-Result<TrustEvidence> CollectTrustEvidence(sqlite3* db, const TrustOptions& options);
+Result<TrustEvidence> CollectTrustEvidence(const store::HistorySource& source,
+                                           const TrustOptions& options);
 
 // One row of `interlock trust report`.
 struct TrustRow {

@@ -86,7 +86,7 @@ struct Simulation {
 
 }  // namespace
 
-Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
+Result<WhatIfReport> RunWhatIf(const HistorySource& source, const policy::PolicySet& policies,
                                const WhatIfOptions& options) {
   WhatIfReport report;
   // Per run: whether the run was halted after its latest decision seen so far.
@@ -99,7 +99,7 @@ Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
   filter.agent_id = options.agent_id;
   std::optional<Error> error;
   DecisionFields f;
-  Status st = ForEachRecord(db, filter, [&](const RecordView& r) {
+  Status st = source.ForEachRecord(filter, [&](const RecordView& r) {
     if (error) return;
     const std::string agent_id(r.agent_id);
     if (r.type == audit::kUsage) {

@@ -14,7 +14,7 @@
 // variables and labels, and each agent's rate-limit windows and daily quota totals,
 // follow the calls the new policies let proceed and the recorded results and usage
 // (docs/governance.md), so that a tightened workflow shows every call it would stop.
-// Thread-safety: RunWhatIf uses `db` on the calling thread only.
+// Thread-safety: RunWhatIf reads `source` on the calling thread only.
 #ifndef INTERLOCK_GOVERNANCE_WHAT_IF_H_
 #define INTERLOCK_GOVERNANCE_WHAT_IF_H_
 
@@ -29,8 +29,7 @@
 
 #include "interlock/result.h"
 #include "policy/policy.h"
-
-struct sqlite3;
+#include "store/history_source.h"
 
 namespace interlock::governance {
 
@@ -56,8 +55,8 @@ struct WhatIfReport {
   std::map<std::pair<std::string, std::string>, uint64_t> transitions;
 };
 
-Result<WhatIfReport> RunWhatIf(sqlite3* db, const policy::PolicySet& policies,
-                               const WhatIfOptions& options);
+Result<WhatIfReport> RunWhatIf(const store::HistorySource& source,
+                               const policy::PolicySet& policies, const WhatIfOptions& options);
 
 boost::json::object WhatIfToJson(const WhatIfReport& r);
 std::string WhatIfToText(const WhatIfReport& r);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <iterator>
 #include <limits>
@@ -20,6 +21,10 @@
 #include "common/json.h"
 #include "engine/call_parser.h"
 #include "engine/engine.h"
+#include "governance/drift.h"
+#include "governance/fatigue.h"
+#include "governance/suggest.h"
+#include "governance/trust.h"
 #include "identity/jwt.h"
 #include "policy/egress.h"
 #include "policy/workflow.h"
@@ -210,6 +215,7 @@ struct Route {
     kToolView,
     kUi,
     kMcp,
+    kGovernance,  // GET /v1/governance/{report}: drift, trust, fatigue
   } kind = kNone;
   std::string id;
   std::vector<http::verb> methods;  // allowed
@@ -222,6 +228,7 @@ struct Route {
   bool audit_jsonl = false;  // GET /v1/audit?format=jsonl
   bool bad_id = false;
   std::string bad_query;
+  GovernanceQuery governance;  // GET /v1/governance/{report}?agent=&days=
 };
 
 // A query parameter's integer in [lo, hi]: decimal digits (an optional sign) and nothing
@@ -265,6 +272,40 @@ void ParseRunsQuery(boost::urls::params_view params, store::RunFilter* f, std::s
         f->limit = static_cast<size_t>(*l);
       } else {
         *bad = "limit must be 1..1000";
+      }
+    } else {
+      *bad = "unknown query parameter '" + std::string(p.key) + "'";
+    }
+  }
+}
+
+// --- governance: GET /v1/governance/{drift,trust,fatigue}?agent=&days= ---
+// agent: one agent of the policy set (empty: all); days: the window, 1..3650 (default 30;
+// trust reads the whole retained log, as `interlock trust report`, and refuses days);
+// drift also min_runs (default 20) and min_days (default 7): the evidence a suggestion needs.
+void ParseGovernanceQuery(boost::urls::params_view params, const std::string& report,
+                          GovernanceQuery* q, std::string* bad) {
+  for (const auto& p : params) {
+    const std::string v(p.value);
+    if (p.key == "agent") {
+      q->agent_id = v;
+    } else if (p.key == "days" && report != "trust") {
+      if (const auto d = BoundedInt(v, 1, 3650)) {
+        q->days = static_cast<int>(*d);
+      } else {
+        *bad = "days must be 1..3650";
+      }
+    } else if (p.key == "min_runs" && report == "drift") {
+      if (const auto n = BoundedInt(v, 1, 1000000)) {
+        q->min_runs = static_cast<uint64_t>(*n);
+      } else {
+        *bad = "min_runs must be 1..1000000";
+      }
+    } else if (p.key == "min_days" && report == "drift") {
+      if (const auto n = BoundedInt(v, 0, 3650)) {
+        q->min_days = static_cast<int>(*n);
+      } else {
+        *bad = "min_days must be 0..3650";
       }
     } else {
       *bad = "unknown query parameter '" + std::string(p.key) + "'";
@@ -317,6 +358,10 @@ constexpr RouteRow kRouteTable[] = {
     {Route::kKill, http::verb::get, "GET", "/v1/kill", "reviewer,admin"},
     {Route::kKill, http::verb::post, "POST", "/v1/kill", "admin"},
     {Route::kAudit, http::verb::get, "GET", "/v1/audit", "reviewer,admin"},
+    // --- governance (the console's Governance page; Api::HandleGovernance) ---
+    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/drift", "admin"},
+    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/trust", "admin"},
+    {Route::kGovernance, http::verb::get, "GET", "/v1/governance/fatigue", "admin"},
 };
 
 // Whether `seg` (the target's path segments) matches `pattern`; the last "{...}" segment
@@ -395,6 +440,10 @@ Route Match(std::string_view target) {
         r.bad_query = "limit must be 1..1000";
       }
     }
+  }
+  if (r.kind == Route::kGovernance) {
+    r.id = seg.back();  // drift | trust | fatigue
+    ParseGovernanceQuery(url->params(), r.id, &r.governance, &r.bad_query);
   }
   if (r.kind == Route::kAudit) {
     auto params = url->params();
@@ -935,6 +984,13 @@ void Api::Handle(HttpRequest req, Responder r) {
     case Route::kToolView:
       if (!agent) return r.Send(Forbidden("only agent tokens have a tool view"));
       return HandleToolView(caller, req, std::move(r));
+    case Route::kGovernance:
+      // Admin only: drift shows the policy files, fatigue judges the reviewers themselves.
+      if (p.role != store::Role::kAdmin) {
+        return r.Send(Forbidden("only admin tokens may read the governance reports"));
+      }
+      if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
+      return HandleGovernance(std::move(route.id), std::move(route.governance), std::move(r));
     default:
       return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
   }
@@ -1830,6 +1886,77 @@ void Api::HandleUi(const std::string& path, Responder r) {
   res.set(http::field::cache_control, "no-store");
   res.body() = std::string(asset->body);
   r.Send(std::move(res));
+}
+
+}  // namespace interlock::server
+
+// --- governance: the console's Governance page (GET /v1/governance/...) ---------------
+// One path with the CLI: RunDrift/DriftToJson as `interlock drift --format json`,
+// CollectTrustEvidence/TrustRows/TrustReportToJson as `interlock trust report --format
+// json`, over the store's HistorySource instead of a SQLite handle.
+namespace interlock::server {
+
+void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder r) {
+  Blocking([this, report = std::move(report), query = std::move(query), r] {
+    const std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+    if (set == nullptr) return r.Send(JsonError(503, "NO_POLICY", "no policy is loaded"));
+    if (!query.agent_id.empty() && set->Find(query.agent_id) == nullptr) {
+      return r.Send(JsonError(404, "NOT_FOUND", "no agent " + query.agent_id + " in the policy"));
+    }
+    const int64_t since_ms = ToUnixMillis(clock_->Now()) - int64_t{query.days} * 86400000;
+    if (report == "drift") {
+      governance::DriftOptions opt;
+      opt.agent_id = query.agent_id;
+      opt.since_ms = since_ms;
+      opt.min_runs = query.min_runs;
+      opt.min_days = query.min_days;
+      Result<governance::DriftReport> d = governance::RunDrift(*store_, *set, opt);
+      if (!d.ok()) return r.Send(StoreError(d.error()));
+      json::object out = governance::DriftToJson(*d);
+      // The suggested tighter policy per agent as a line diff of its file (only with
+      // enough evidence, as `interlock drift --suggest`).
+      json::array suggestions;
+      for (const governance::AgentDrift& a : d->agents) {
+        json::object s{{"agent_id", a.agent_id}, {"file", a.file}};
+        if (!a.enough_evidence) {
+          s["diff"] = nullptr;
+          char days[32];
+          std::snprintf(days, sizeof(days), "%.1f", a.days);
+          s["note"] = std::to_string(a.runs) + " run(s) over " + days +
+                      " day(s) is too little evidence for a suggestion (need " +
+                      std::to_string(a.min_runs) + " over " + std::to_string(query.min_days) + ")";
+        } else if (auto t = governance::SuggestPolicyText(a); !t.ok()) {
+          s["diff"] = nullptr;
+          s["note"] = t.error().message;
+        } else {
+          json::array diff = governance::DiffToJson(governance::LineDiff(t->before, t->after));
+          s["note"] = diff.empty() ? "nothing to tighten" : "";
+          s["diff"] = std::move(diff);
+        }
+        suggestions.push_back(std::move(s));
+      }
+      out["suggestions"] = std::move(suggestions);
+      out["days"] = query.days;
+      return r.Send(JsonResponse(200, out));
+    }
+    if (report == "trust") {
+      governance::TrustOptions opt;
+      opt.agent_id = query.agent_id;
+      Result<governance::TrustEvidence> ev = governance::CollectTrustEvidence(*store_, opt);
+      if (!ev.ok()) return r.Send(StoreError(ev.error()));
+      const auto rows = governance::TrustRows(*ev, *set, query.agent_id);
+      return r.Send(
+          JsonResponse(200, governance::TrustReportToJson(rows, *ev, opt.fatigue_floor_s)));
+    }
+    governance::FatigueOptions opt;
+    opt.agent_id = query.agent_id;
+    opt.since_ms = since_ms;
+    Result<governance::FatigueReport> f = governance::CollectFatigue(*store_, opt);
+    if (!f.ok()) return r.Send(StoreError(f.error()));
+    json::object out = governance::FatigueToJson(*f);
+    out["days"] = query.days;
+    return r.Send(JsonResponse(200, out));
+  });
 }
 
 }  // namespace interlock::server

@@ -100,6 +100,15 @@ struct ApiRoute {
 };
 std::vector<ApiRoute> ApiRoutes();
 
+// The query of GET /v1/governance/{report}.
+struct GovernanceQuery {
+  std::string agent_id;  // empty: every agent
+  int days = 30;         // drift and fatigue window
+  // Drift: the evidence a suggestion needs (as `interlock drift --min-runs --min-days`).
+  uint64_t min_runs = 20;
+  int min_days = 7;
+};
+
 class Api final : public RequestHandler {
  public:
   Api(ApiOptions options, core::Guard* guard, store::Store* store,
@@ -201,6 +210,9 @@ class Api final : public RequestHandler {
   // GET /v1/metrics/summary: the daemon's own counters as JSON (Metrics::Summarize), with
   // pending approvals and engaged kill switches from the store. Reviewer and admin tokens.
   void HandleMetricsSummary(Responder r);
+  // GET /v1/governance/{drift,trust,fatigue}: the same functions as
+  // `interlock drift` and `interlock trust report`, over the store's HistorySource. Admin.
+  void HandleGovernance(std::string report, GovernanceQuery query, Responder r);
 
   // Answers GET /v1/calls/{id} from the store (blocking pool only).
   HttpResponse CallResponse(const Caller& c, const std::string& call_id, bool* pending);

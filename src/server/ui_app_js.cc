@@ -16,11 +16,12 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     const p = location.pathname.replace(/\/+$/, '');
     if (p === '/ui' || p === '/ui/index.html') return 'approvals';
     if (/^\/ui\/runs\/[A-Za-z0-9._:-]+$/.test(p)) return 'run';
-    const m = p.match(/^\/ui\/(runs|audit|kill|metrics)$/);
+    const m = p.match(/^\/ui\/(runs|audit|kill|metrics|governance)$/);
     return m ? m[1] : 'approvals';
   })();
   const VIEWS = {approvals: 'app-view', runs: 'runs-view', run: 'run-view', audit: 'audit-view',
-                 kill: 'kill-view', metrics: 'metrics-view'};
+                 kill: 'kill-view', metrics: 'metrics-view',
+                 governance: 'governance-view'};
 
   function token() { return sessionStorage.getItem(KEY) || ''; }
 

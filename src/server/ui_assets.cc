@@ -24,9 +24,10 @@ const std::array<std::pair<std::string_view, UiAsset>, 4>& Assets() {
 }
 
 // The console's pages, all served by the one document: "", "runs", "runs/{run_id}",
-// "audit", "kill", "metrics".
+// "audit", "kill", "metrics", "governance".
 bool IsPage(std::string_view path) {
-  if (path.empty() || path == "runs" || path == "audit" || path == "kill" || path == "metrics") {
+  if (path.empty() || path == "runs" || path == "audit" || path == "kill" || path == "metrics" ||
+      path == "governance") {
     return true;
   }
   constexpr std::string_view kRun = "runs/";

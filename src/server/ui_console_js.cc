@@ -1,4 +1,4 @@
-// Runs, run timeline, audit search, kill switch and metrics (docs/console.md).
+// Runs, run timeline, audit search, kill switch, metrics and governance (docs/console.md).
 // Part of the console's assets (ui_assets.h); compiled in, served as is.
 #include "server/ui_assets_internal.h"
 
@@ -400,8 +400,172 @@ extern const std::string_view kUiConsoleJs = R"ui('use strict';
     poll = setInterval(() => loadMetrics().catch(() => {}), 2000);
   }
 
+  // ---- Governance (admin only) ---------------------------------------------------------
+  // Drift, the trust ledger and approval fatigue from GET /v1/governance/... Each list is
+  // paginated here (GOV_PAGE items a page); a 403 is shown, not a sign-out.
+  const GOV_PAGE = 10;
+  function pager(id, items, render, listId) {
+    let page = 0;
+    const box = $(id);
+    const draw = () => {
+      const pages = Math.max(1, Math.ceil(items.length / GOV_PAGE));
+      page = Math.min(page, pages - 1);
+      $(listId).replaceChildren(...items.slice(page * GOV_PAGE, (page + 1) * GOV_PAGE).map(render));
+      box.replaceChildren();
+      if (pages <= 1) return;
+      const prev = I.el('button', 'Previous');
+      prev.type = 'button';
+      prev.disabled = page === 0;
+      prev.addEventListener('click', () => { page--; draw(); });
+      const next = I.el('button', 'Next');
+      next.type = 'button';
+      next.disabled = page >= pages - 1;
+      next.addEventListener('click', () => { page++; draw(); });
+      box.append(prev, I.el('span', 'Page ' + (page + 1) + ' of ' + pages), next);
+    };
+    draw();
+  }
+  function figs(pairs) {
+    const d = I.el('div', null, 'figs');
+    for (const [k, v] of pairs) d.appendChild(I.el('span', k + ': ' + v));
+    return d;
+  }
+  function secs(s) { return s < 0 ? '\u2014' : Number(s).toFixed(1) + ' s'; }
+  function fatigueItem(f) {
+    const li = I.el('li', null, f.warning ? 'warn' : '');
+    li.dataset.reviewer = f.reviewer;
+    const head = I.el('div');
+    head.appendChild(I.el('span', f.reviewer, 'tool'));
+    if (f.warning) head.appendChild(pill('rubber-stamping?', 'deny'));
+    li.appendChild(head);
+    li.appendChild(figs([
+      ['Decisions', f.decisions], ['Approvals', f.approvals], ['Denials', f.denials],
+      ['Median time to decide', secs(f.median_decide_s)],
+      ['Faster than reading', f.too_fast + ' of ' + f.timed_approvals + ' (' +
+          Math.round(100 * f.too_fast_share) + ' %)'],
+      ['Longest approval streak', f.longest_streak]]));
+    for (const r of f.reasons) li.appendChild(I.el('p', 'Warning: ' + r, 'warn-text'));
+    return li;
+  }
+  function diffBlock(lines) {
+    const pre = I.el('pre', null, 'diff');
+    pre.setAttribute('aria-label', 'Suggested policy change');
+    for (const l of lines) {
+      const cls = l.op === '-' ? 'del' : l.op === '+' ? 'add' : l.op === '...' ? 'gap' : 'ctx';
+      pre.appendChild(I.el('span', l.op === '...' ? '\u2026' : l.op + ' ' + l.text, cls));
+    }
+    return pre;
+  }
+  function driftItem(a, sug) {
+    const li = I.el('li');
+    li.dataset.agent = a.agent_id;
+    li.appendChild(I.el('div', a.agent_id, 'tool'));
+    li.appendChild(I.el('div', a.calls + ' call(s), ' + a.exercised + ' exercised, ' +
+        a.evidence.runs + ' run(s) over ' + Number(a.evidence.days).toFixed(1) + ' day(s)', 'meta'));
+    const lists = [];
+    if ((a.unused_tools || []).length) lists.push('Unused tools: ' + a.unused_tools.join(', '));
+    for (const v of a.unused_values || []) {
+      lists.push('Unused values of ' + v.tool + '.' + v.argument + ': ' + v.values.join(', '));
+    }
+    for (const s of a.unused_scope_fields || []) lists.push('Unused scope of ' + s.tool + ': ' + s.fields.join(', '));
+    for (const b of a.budgets || []) {
+      if (b.limit === null || b.limit === undefined) continue;
+      lists.push('Budget ' + b.budget + ': used ' + b.used + ' of ' + b.limit +
+          (b.suggested !== null && b.suggested !== undefined ? ' (suggest ' + b.suggested + ')' : ''));
+    }
+    if (lists.length) {
+      const ul = I.el('ul', null, 'sub-list');
+      for (const t of lists) ul.appendChild(I.el('li', t));
+      li.appendChild(ul);
+    } else {
+      li.appendChild(I.el('p', 'Everything granted was used.', 'muted'));
+    }
+    if (sug && sug.diff && sug.diff.length) {
+      li.appendChild(I.el('p', 'Suggested tighter policy (' + sug.file + '):', 'sub'));
+      li.appendChild(diffBlock(sug.diff));
+    } else if (sug && sug.note) {
+      li.appendChild(I.el('p', sug.note, 'muted'));
+    }
+    return li;
+  }
+  function trustItem(t) {
+    const li = I.el('li');
+    li.dataset.tool = t.tool;
+    li.dataset.eligible = t.eligible ? 'yes' : 'no';
+    const head = I.el('div');
+    head.appendChild(I.el('span', t.agent_id + ' / ' + t.tool, 'tool'));
+    head.appendChild(pill(t.stage));
+    li.appendChild(head);
+    const e = t.evidence;
+    li.appendChild(figs([['Clean', e.clean], ['Since last incident', e.clean_since_reset + ' / ' + t.threshold],
+      ['Incidents', e.incidents], ['Denials', e.denials],
+      ['Approvals', e.approvals_granted + ' granted, ' + e.approvals_denied + ' denied']]));
+    li.appendChild(t.eligible
+        ? I.el('p', 'Ready to graduate to ' + t.next_stage +
+               ' (interlock trust promote --tool ' + t.tool + ' --to ' + t.next_stage + ')', 'ready')
+        : I.el('p', t.next_stage ? 'Not yet: ' + e.clean_since_reset + ' of ' + t.threshold +
+               ' clean calls' : 'Already at the last stage', 'muted'));
+    return li;
+  }
+  async function loadGovernance() {
+    const agent = $('gov-agent').value.trim();
+    const days = $('gov-days').value || '30';
+    $('gov-status').textContent = 'Loading\u2026';
+    // The evidence a drift suggestion needs can be lowered on the URL (?min_runs=&min_days=),
+    // as with `interlock drift --min-runs --min-days`.
+    const u = new URLSearchParams(location.search);
+    const [f, d, t] = await Promise.all([
+      I.api('GET', '/v1/governance/fatigue' + qs({agent, days})),
+      I.api('GET', '/v1/governance/drift' + qs({agent, days, min_runs: u.get('min_runs'),
+                                                min_days: u.get('min_days')})),
+      I.api('GET', '/v1/governance/trust' + qs({agent}))]);
+    if (f.status === 401) { I.signedOut(401); return; }
+    if (f.status === 403) {
+      $('gov-status').textContent = 'Admins only: ' + errText(f);
+      for (const id of ['gov-fatigue', 'gov-drift', 'gov-trust']) $(id).replaceChildren();
+      return;
+    }
+    const errs = [];
+    if (f.status === 200) {
+      const m = f.data.reading_model, th = f.data.thresholds;
+      $('gov-fatigue-model').textContent = 'Reading time = ' + m.floor_s + ' s + ' +
+          (m.seconds_per_char * 1000) + ' ms per character of the arguments. Warned when at least ' +
+          th.min_timed_approvals + ' timed approvals and ' + Math.round(th.too_fast_share * 100) +
+          ' % of them were faster, or ' + th.streak + ' approvals in a row without a deny.';
+      const rv = f.data.reviewers.slice().sort((a, b) => (b.warning - a.warning) ||
+                                                     a.reviewer.localeCompare(b.reviewer));
+      pager('gov-fatigue-pager', rv, fatigueItem, 'gov-fatigue');
+      if (!rv.length) $('gov-fatigue').replaceChildren(I.el('li', 'No reviewer decided anything in the window.', 'muted'));
+    } else errs.push('fatigue: ' + errText(f));
+    if (d.status === 200) {
+      const sug = {};
+      for (const s of d.data.suggestions || []) sug[s.agent_id] = s;
+      pager('gov-drift-pager', d.data.agents, (a) => driftItem(a, sug[a.agent_id]), 'gov-drift');
+    } else errs.push('drift: ' + errText(d));
+    if (t.status === 200) {
+      const rows = t.data.tools.slice().sort((a, b) => (b.eligible - a.eligible));
+      pager('gov-trust-pager', rows, trustItem, 'gov-trust');
+    } else errs.push('trust: ' + errText(t));
+    $('gov-status').textContent = errs.length ? errs.join('; ')
+        : 'Updated ' + new Date().toLocaleTimeString();
+  }
+  function startGovernance() {
+    const u = new URLSearchParams(location.search);
+    $('gov-agent').value = u.get('agent') || '';
+    if (u.get('days')) $('gov-days').value = u.get('days');
+    $('gov-filter').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const u = new URLSearchParams(location.search);
+      history.replaceState(null, '', '/ui/governance' + qs({
+        agent: $('gov-agent').value.trim(), days: $('gov-days').value,
+        min_runs: u.get('min_runs'), min_days: u.get('min_days')}));
+      loadGovernance().catch(() => {});
+    });
+    loadGovernance().catch(() => {});
+  }
+
   const STARTS = {runs: startRuns, run: startRun, audit: startAudit, kill: startKill,
-                  metrics: startMetrics};
+                  metrics: startMetrics, governance: startGovernance};
   let started = false;
   window.InterlockConsole = {
     start(page) {

@@ -24,6 +24,7 @@ extern const std::string_view kUiIndexHtml = R"ui(<!doctype html>
     <a href="/ui/audit" data-page="audit">Audit</a>
     <a href="/ui/kill" data-page="kill">Kill switch</a>
     <a href="/ui/metrics" data-page="metrics">Metrics</a>
+    <a href="/ui/governance" data-page="governance">Governance</a>
   </nav>
   <button id="signout" type="button" hidden>Sign out</button>
 </header>
@@ -165,6 +166,27 @@ extern const std::string_view kUiIndexHtml = R"ui(<!doctype html>
     </div>
     <h3>Decisions by code (since the daemon started; per second over the last interval)</h3>
     <table id="m-codes" class="records"></table>
+  </section>
+  <section id="governance-view" hidden>
+    <h2>Governance</h2>
+    <p class="muted">Admins only. Drift and approval fatigue over the last days chosen
+      below; the trust ledger over the whole retained log (docs/governance.md).</p>
+    <form id="gov-filter" class="filters" autocomplete="off">
+      <label>Agent <input id="gov-agent" type="text" placeholder="every agent"></label>
+      <label>Days <input id="gov-days" type="number" min="1" max="3650" value="30"></label>
+      <button type="submit">Show</button>
+    </form>
+    <p id="gov-status" class="status" role="status"></p>
+    <h3 id="gov-fatigue-h">Approval fatigue per reviewer</h3>
+    <p id="gov-fatigue-model" class="muted"></p>
+    <ul id="gov-fatigue" class="items cards" aria-labelledby="gov-fatigue-h"></ul>
+    <div class="pager" id="gov-fatigue-pager"></div>
+    <h3 id="gov-drift-h">Permission drift per agent</h3>
+    <ul id="gov-drift" class="items cards" aria-labelledby="gov-drift-h"></ul>
+    <div class="pager" id="gov-drift-pager"></div>
+    <h3 id="gov-trust-h">Trust ledger per action type</h3>
+    <ul id="gov-trust" class="items cards" aria-labelledby="gov-trust-h"></ul>
+    <div class="pager" id="gov-trust-pager"></div>
   </section>
 </main>
 </body>

@@ -102,6 +102,19 @@ code{word-break:break-all}
   table.records td:empty{display:none}
   nav{order:3;flex-basis:100%}
 }
+/* governance page */
+.diff{margin:6px 0;padding:6px;background:#f8fafc;border:1px solid #e5e7eb;border-radius:6px;
+  font:12px/1.4 ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
+.diff .del{display:block;background:#fee2e2;color:#7f1d1d}
+.diff .add{display:block;background:#dcfce7;color:#14532d}
+.diff .ctx{display:block;color:#555}.diff .gap{display:block;color:#999}
+.warn{border-left:4px solid #b91c1c !important}
+.warn-text{color:#991b1b;font-weight:600;margin:4px 0}
+.ready{color:#15803d;font-weight:600}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:2px 14px;
+  font-size:13px;margin:4px 0}
+.pager{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin-bottom:8px;font-size:13px}
+.sub-list{margin:4px 0 0 18px;padding:0;font-size:13px;word-break:break-word}
 )ui";
 
 }  // namespace interlock::server

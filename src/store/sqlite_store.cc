@@ -1950,6 +1950,16 @@ Result<boost::json::object> SqliteStore::ReplayRun(std::string_view run_id) {
   });
 }
 
+// Governance reads on the reader connection (the writer's, for an in-memory store).
+Status SqliteStore::ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const {
+  Result<bool> r = impl_->Read<bool>([&](Conn& c) -> Result<bool> {
+    if (Status s = ForEachSqliteRecord(c.db(), filter, fn); !s.ok()) return s.error();
+    return true;
+  });
+  if (!r.ok()) return r.error();
+  return Status::Ok();
+}
+
 Result<std::vector<KillEntry>> SqliteStore::ListKills() {
   return impl_->Read<std::vector<KillEntry>>([](Conn& c) -> Result<std::vector<KillEntry>> {
     Result<sqlite3_stmt*> s = c.Get(kSelectKills);

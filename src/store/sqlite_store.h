@@ -71,6 +71,7 @@ class SqliteStore final : public Store {
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<audit::AuditPage> QueryAuditPage(const audit::AuditQuery& query) override;
   Result<boost::json::object> ReplayRun(std::string_view run_id) override;
+  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
   Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
                                  std::shared_ptr<const policy::PolicySet> policies = {}) override;

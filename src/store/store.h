@@ -34,6 +34,7 @@
 #include "common/time.h"
 #include "core/roles.h"
 #include "core/run_store.h"
+#include "store/history_source.h"
 
 namespace interlock::store {
 
@@ -247,7 +248,7 @@ struct ApprovalChange {
 // kill scope), kAlreadyExists (a second result for one call, an explicit run id in use),
 // kUnavailable (the database cannot serve: locked, read-only, full, I/O error, closing).
 // Every successful write has committed, together with its audit record, when it returns.
-class Store : public core::RunStore {
+class Store : public core::RunStore, public HistorySource {
  public:
   // Tokens. CreateToken returns the plaintext token ("ilk_" + 43 base64url characters)
   // once; only its SHA-256 is stored. RevokeToken of a revoked token is Ok (no-op).
@@ -289,6 +290,13 @@ class Store : public core::RunStore {
   virtual Result<boost::json::object> ReplayRun(std::string_view run_id) {
     (void)run_id;
     return Error::Unavailable("this store cannot replay runs from its audit log yet");
+  }
+  // Governance's read side (store/history_source.h): the console's drift, trust and
+  // fatigue pages. Default: kUnavailable (a store without it fails closed, never empty).
+  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override {
+    (void)filter;
+    (void)fn;
+    return Error::Unavailable("this store cannot read governance history yet");
   }
 
   // Calls and results. GetCall's args are as stored (redacted). RecordResult caps output

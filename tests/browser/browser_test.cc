@@ -112,5 +112,60 @@ TEST(BrowserTest, ConsoleRunsTimelineAuditKillSwitch) {
   EXPECT_TRUE(std::filesystem::exists(artifacts + "/console-timeline-phone.png"));
 }
 
+constexpr char kGovernanceAgent[] = R"(agent:
+  id: "gov-agent"
+  identity: "gov-agent@example.iam"
+tools:
+  allowed:
+    - name: "read_file"
+    - name: "send_email"
+      requires_approval: true
+      approval_timeout_seconds: 300
+    - name: "delete_file"
+      requires_approval: true
+execution:
+  max_steps: 1000
+trust:
+  graduation_threshold: 3
+)";
+
+// Tests the console's Governance page in Chromium over a scripted history (runs, and
+// approvals granted within a second by one reviewer): the drift report with the suggested
+// tighter policy as a diff, the trust ledger with read_file ready to graduate, the
+// rubber-stamp warning, no horizontal scroll at 390 px, the keyboard, and a reviewer
+// refused the admin-only reports (page and API).
+TEST(BrowserTest, GovernanceDriftLedgerFatigue) {
+  if (::access("/usr/bin/chromium", X_OK) != 0) {
+    GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
+  }
+  const std::string src = INTERLOCK_SOURCE_DIR;
+  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
+
+  TempDir dir;
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  std::ofstream(policies + "/agent.yaml") << kGovernanceAgent;
+  Daemon daemon(dir.path(), policies);
+  const std::string agent = CreateToken(daemon.store(), "--agent", "gov-agent");
+  const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
+  const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
+  ASSERT_FALSE(admin.empty());
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+
+  const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
+  ProcessResult r = RunProcess(
+      {"/usr/bin/env", "node", src + "/tests/browser/governance.mjs",
+       "http://127.0.0.1:" + std::to_string(daemon.port()), admin, reviewer, agent, artifacts},
+      "", std::chrono::seconds(150));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
+  for (const char* t : {"nav", "fatigue warning", "drift", "drift API diff", "ledger",
+                        "phone layout", "keyboard", "reviewer refused"}) {
+    EXPECT_NE(r.out.find(std::string("test ") + t + ": ok"), std::string::npos) << t << "\n"
+                                                                                << r.out;
+  }
+  EXPECT_TRUE(std::filesystem::exists(artifacts + "/console-governance-phone.png"));
+}
+
 }  // namespace
 }  // namespace interlock::testing

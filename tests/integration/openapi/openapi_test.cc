@@ -218,6 +218,16 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   Call("GET", summary, summary, "", reviewer_);
   Call("GET", summary, summary, "", agent_);
   Call("GET", summary, summary, "", "");
+  // Governance (admin only): each report, an unknown agent, a bad query, other tokens.
+  for (const std::string report : {"drift", "trust", "fatigue"}) {
+    const std::string g = "/v1/governance/" + report;
+    Call("GET", g, g, "", admin_);
+    Call("GET", g, g + "?agent=support", "", admin_);
+    Call("GET", g, g + "?agent=nobody", "", admin_);
+    Call("GET", g, g + "?bogus=1", "", admin_);
+    Call("GET", g, g, "", reviewer_);
+    Call("GET", g, g, "", "");
+  }
   // No MCP upstreams configured: 404 for every method.
   Call("POST", "/mcp/{upstream}", "/mcp/none", "{}", agent_);
   Call("GET", "/mcp/{upstream}", "/mcp/none", "", agent_);

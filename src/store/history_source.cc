@@ -1,0 +1,56 @@
+#include "store/history_source.h"
+
+#include <sqlite3.h>
+
+#include "audit/record_scan.h"
+#include "audit/sqlite_util.h"
+
+namespace interlock::store {
+
+Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const HistoryFn& fn) {
+  std::string sql =
+      "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, body FROM audit_log "
+      "WHERE 1=1";
+  if (!filter.types.empty()) {
+    sql += " AND type IN (";
+    for (size_t i = 0; i < filter.types.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")";
+  }
+  if (filter.since_ms) sql += " AND time_ms >= ?";
+  if (!filter.agent_id.empty()) sql += " AND agent_id = ?";
+  sql += " ORDER BY seq";
+  audit::Statement st;
+  if (Status s = st.Prepare(db, sql); !s.ok()) return s;
+  int n = 1;
+  for (std::string_view t : filter.types) st.BindText(n++, t);
+  if (filter.since_ms) st.BindInt64(n++, *filter.since_ms);
+  if (!filter.agent_id.empty()) st.BindText(n++, filter.agent_id);
+  audit::ScannedBody body;
+  std::string problem;
+  HistoryRecord r;
+  for (;;) {
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return audit::SqliteError(db, "read audit log");
+    r.seq = st.Int64(0);
+    r.time_ms = st.Int64(1);
+    r.type = st.Text(2);
+    r.run_id = st.Text(3);
+    r.call_id = st.Text(4);
+    r.agent_id = st.Text(5);
+    r.principal = st.Text(6);
+    if (!audit::ScanRecordBody(st.Text(7), &body, &problem)) {
+      return Error::Corrupt("audit record " + std::to_string(r.seq) + " is damaged (" + problem +
+                            "); run `interlock audit verify`");
+    }
+    r.data = body.data;
+    fn(r);
+  }
+  return Status::Ok();
+}
+
+Status SqliteHistorySource::ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const {
+  return ForEachSqliteRecord(db_, filter, fn);
+}
+
+}  // namespace interlock::store

@@ -1,0 +1,169 @@
+// End-to-end test of the console's Governance page (/ui/governance) in headless Chromium
+// against the real daemon.
+//   node governance.mjs URL ADMIN_TOKEN REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR
+// Prints "test <name>: ok" per passed test; exits non-zero on the first failure.
+// The scripted history: three runs of read_file calls and six send_email approvals granted
+// within a second each by the reviewer ("rita"), so drift has evidence (min_runs=1,
+// min_days=0 on the page's URL), the ledger has rows and rita is warned about.
+// Screenshots at 390x844 and 1280x800 in ARTIFACT_DIR (console-governance-<size>.png).
+import { chromium } from 'playwright-core';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url, admin, reviewer, agent, artifacts] = process.argv.slice(2);
+if (!url || !admin || !reviewer || !agent || !artifacts) {
+  console.error('usage: node governance.mjs URL ADMIN_TOKEN REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR');
+  process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+
+function fail(msg) { throw new Error(msg); }
+
+async function call(token, method, path, body) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json().catch(() => null) };
+}
+const agentApi = (m, p, b) => call(agent, m, p, b);
+
+async function scriptedHistory() {
+  for (let r = 0; r < 3; ++r) {
+    const run = await agentApi('POST', '/v1/runs');
+    if (run.status !== 201) fail('create run: ' + run.status);
+    const id = run.json.run_id;
+    for (let i = 0; i < 2; ++i) {
+      const d = await agentApi('POST', `/v1/runs/${id}/calls`,
+                               { tool: 'read_file', args: { path: `/srv/r${r}-${i}.txt` } });
+      if (d.json?.code !== 'ALLOWED') fail('read_file: ' + JSON.stringify(d.json));
+      await agentApi('POST', `/v1/calls/${d.json.call_id}/result`, { ok: true, output: {} });
+    }
+    for (let i = 0; i < 2; ++i) {
+      const d = await agentApi('POST', `/v1/runs/${id}/calls`, {
+        tool: 'send_email',
+        args: { to: `user${r}${i}@example.com`, subject: 'Quarterly numbers',
+                body: 'Please find the figures attached; the totals changed since last week.' },
+      });
+      if (d.json?.code !== 'APPROVAL_REQUIRED') fail('send_email: ' + JSON.stringify(d.json));
+      const v = await call(reviewer, 'POST', `/v1/approvals/${d.json.approval_id}`,
+                           { verdict: 'approve', comment: '' });
+      if (v.status !== 200) fail('approve: ' + v.status + ' ' + JSON.stringify(v.json));
+    }
+    await agentApi('POST', `/v1/runs/${id}/end`);
+  }
+}
+
+async function noHorizontalScroll(page, what) {
+  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth,
+                                              document.documentElement.clientWidth]);
+  if (sw > cw) fail(`${what}: horizontal scroll at ${cw}px (content ${sw}px wide)`);
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'interlock-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 800 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let ok = false;
+try {
+  const page = context.pages()[0] || await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => {
+    // The reviewer test provokes 403s on purpose; Chromium logs the failed fetches.
+    if (m.type() === 'error' && !m.text().includes('403')) errors.push(m.text());
+  });
+  await page.route('**/*', (route) => {
+    const u = new URL(route.request().url());
+    if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return route.continue();
+    return route.abort();
+  });
+  const signIn = async (path, token) => {
+    await page.goto(url + '/ui/');
+    await page.evaluate(() => sessionStorage.clear());
+    await page.goto(url + path);
+    await page.fill('#token', token);
+    await page.click('#signin');
+  };
+
+  await scriptedHistory();
+  await signIn('/ui/governance', admin);
+  await page.waitForSelector('#governance-view:not([hidden])', { timeout: 10000 });
+  await page.waitForSelector('#gov-fatigue li[data-reviewer="rita"]', { timeout: 20000 });
+  if (!(await page.$('#nav a[href="/ui/governance"][aria-current="page"]'))) {
+    fail('the nav does not mark the Governance page');
+  }
+  console.log('test nav: ok');
+
+  const rita = await page.textContent('#gov-fatigue li[data-reviewer="rita"]');
+  if (!rita.includes('rubber-stamping') || !rita.includes('faster than the arguments can be read')) {
+    fail('no rubber-stamp warning for rita: ' + rita);
+  }
+  console.log('test fatigue warning: ok');
+
+  // Drift with a suggestion: the page's query asks for little evidence (one run, no days).
+  await page.goto(url + '/ui/governance?min_runs=1&min_days=0');
+  await page.waitForSelector('#gov-drift li[data-agent="gov-agent"] .diff', { timeout: 20000 });
+  const drift = await page.textContent('#gov-drift li[data-agent="gov-agent"]');
+  if (!drift.includes('Unused tools: delete_file')) fail('unused tool not shown: ' + drift);
+  const removed = await page.$$eval('#gov-drift li[data-agent="gov-agent"] .diff .del',
+                                    (s) => s.map((e) => e.textContent));
+  if (!removed.some((t) => t.includes('delete_file'))) fail('the diff does not remove delete_file: ' + removed);
+  console.log('test drift: ok');
+
+  const api = await call(admin, 'GET', '/v1/governance/drift?agent=gov-agent&min_runs=1&min_days=0');
+  if (api.status !== 200) fail('drift API: ' + api.status);
+  const diff = api.json.suggestions[0].diff || [];
+  if (!diff.some((l) => l.op === '-' && l.text.includes('delete_file'))) {
+    fail('the suggested policy does not remove delete_file: ' + JSON.stringify(api.json.suggestions));
+  }
+  console.log('test drift API diff: ok');
+
+  const ledger = await page.textContent('#gov-trust');
+  if (!ledger.includes('gov-agent / read_file') || !ledger.includes('Ready to graduate')) {
+    fail('the ledger does not show read_file ready to graduate: ' + ledger);
+  }
+  console.log('test ledger: ok');
+
+  for (const [size, w, h] of [['phone', 390, 844], ['desktop', 1280, 800]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.waitForTimeout(150);
+    await noHorizontalScroll(page, 'governance ' + size);
+    await page.screenshot({ path: join(artifacts, `console-governance-${size}.png`), fullPage: true });
+  }
+  console.log('test phone layout: ok');
+
+  // Keyboard: the filter is reachable and submits with Enter.
+  await page.focus('#gov-agent');
+  await page.keyboard.type('gov-agent');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => location.search.includes('agent=gov-agent'));
+  console.log('test keyboard: ok');
+
+  // A reviewer token cannot reach the admin-only reports, on the page or directly.
+  await signIn('/ui/governance', reviewer);
+  await page.waitForSelector('#governance-view:not([hidden])', { timeout: 10000 });
+  await page.waitForFunction(() => document.getElementById('gov-status').textContent.includes('Admins only'),
+                             null, { timeout: 10000 });
+  if ((await page.$$('#gov-fatigue li')).length) fail('a reviewer sees fatigue data');
+  for (const r of ['drift', 'trust', 'fatigue']) {
+    const s = (await call(reviewer, 'GET', '/v1/governance/' + r)).status;
+    if (s !== 403) fail(`reviewer GET /v1/governance/${r} answered ${s}`);
+  }
+  console.log('test reviewer refused: ok');
+
+  if (errors.length) fail('page errors: ' + errors.join('; '));
+  ok = true;
+} catch (e) {
+  console.error('FAIL: ' + (e && e.stack || e));
+} finally {
+  await context.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(ok ? 0 : 1);
