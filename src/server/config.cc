@@ -276,6 +276,7 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
 }
 
 // identity: {jwt: [{issuer, audience, jwks_uri, ca_file, agent_claim, on_behalf_of_claim,
+// on_behalf_of_groups_claim,
 // skew_seconds, max_lifetime_seconds, max_key_age_seconds, refresh_seconds}, ...]}
 Status ReadIdentity(Reader& r, const YAML::Node& node, std::vector<identity::IssuerConfig>* out) {
   if (!node.IsMap()) return r.Fail(node, "identity must be a mapping");
@@ -304,6 +305,8 @@ Status ReadIdentity(Reader& r, const YAML::Node& node, std::vector<identity::Iss
           st = r.String(f.second, where, &c.agent_claim);
         } else if (k == "on_behalf_of_claim") {
           st = r.String(f.second, where, &c.on_behalf_of_claim);
+        } else if (k == "on_behalf_of_groups_claim") {
+          st = r.String(f.second, where, &c.on_behalf_of_groups_claim);
         } else if (k == "skew_seconds") {
           st = r.Integer(f.second, where, 0, 600, &secs);
           c.skew = std::chrono::seconds(secs);
