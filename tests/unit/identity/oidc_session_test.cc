@@ -19,7 +19,7 @@ Session Alice() {
 // Tests the RFC 7636 appendix B vector, so the provider and the daemon agree on S256.
 TEST(Pkce, ChallengeIsRfc7636S256) {
   EXPECT_EQ(PkceChallengeS256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeunXoX2B9SfWRUjrjPM");
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
   const std::string v = NewPkceVerifier();
   EXPECT_EQ(v.size(), 43u);  // RFC 7636: 43..128 characters
   EXPECT_NE(v, NewPkceVerifier());
