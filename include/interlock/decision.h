@@ -47,8 +47,9 @@ enum class Code {
   kEgressDenied,  // a connection of the egress proxy (src/egress) that egress.allow refuses
   kRehearsalRequired,
   kRehearsalFailed,
+  kOnBehalfOfRequired,  // the tool's on_behalf_of rule: no human, or not one it accepts
 };
-inline constexpr int kCodeCount = static_cast<int>(Code::kRehearsalFailed) + 1;
+inline constexpr int kCodeCount = static_cast<int>(Code::kOnBehalfOfRequired) + 1;
 
 // "allow" | "deny" | "approval_required" | "rehearsal_required".
 std::string_view VerdictName(Verdict v);

@@ -39,6 +39,7 @@ constexpr std::array<std::string_view, kCodeCount> kCodeNames = {
     "EGRESS_DENIED",
     "REHEARSAL_REQUIRED",
     "REHEARSAL_FAILED",
+    "ON_BEHALF_OF_REQUIRED",
 };
 
 }  // namespace

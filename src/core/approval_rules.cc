@@ -28,6 +28,25 @@ Status CheckReviewer(std::string_view reviewer, std::string_view approval_id,
     return Error::Denied("reviewer " + std::string(reviewer) +
                          " cannot decide a call made under its own identity");
   }
+  // Nobody approves a call an agent made on their behalf. The human is the tail after
+  // " on behalf of " of a JWT agent's principal (server/api.cc names it so); every such
+  // tail is tried, so a subject that itself contains the phrase can only refuse more.
+  // A reviewer signed in with OpenID Connect ("oidc:<sub>@<issuer host>") is also
+  // compared by its bare subject: a conservative link across issuers, never a grant.
+  constexpr std::string_view kOnBehalf = " on behalf of ";
+  std::string bare;
+  if (reviewer.starts_with("oidc:")) {
+    const std::string_view rest = reviewer.substr(5);
+    bare = PrincipalKey(rest.substr(0, rest.rfind('@')));
+  }
+  for (size_t at = call_principal.find(kOnBehalf); at != std::string_view::npos;
+       at = call_principal.find(kOnBehalf, at + 1)) {
+    const std::string human = PrincipalKey(call_principal.substr(at + kOnBehalf.size()));
+    if (!human.empty() && (human == me || human == bare)) {
+      return Error::Denied("reviewer " + std::string(reviewer) +
+                           " cannot decide a call made on their own behalf");
+    }
+  }
   for (const VoteRow& v : votes) {
     if (PrincipalKey(v.reviewer) == me) {
       return Error{ErrorKind::kAlreadyExists,

@@ -77,11 +77,16 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
     const policy::AgentPolicy* agent;
     TimePoint now;
     bool history_missing;
+    // Copies (usually empty, so free): the request is moved into the store.
+    std::string on_behalf_of;
+    std::vector<std::string> on_behalf_of_groups;
     engine::Evaluation operator()(const ToolCall& c, const RunState& state,
                                   const std::optional<engine::KillSwitch>& kill,
                                   const std::optional<engine::AgentUsage>& usage) const {
-      engine::Evaluation ev =
-          engine::Evaluate(agent, state, c, engine::EvalContext{now, kill, usage});
+      engine::EvalContext ctx{now, kill, usage};
+      ctx.on_behalf_of = on_behalf_of;
+      ctx.on_behalf_of_groups = &on_behalf_of_groups;
+      engine::Evaluation ev = engine::Evaluate(agent, state, c, ctx);
       if (history_missing && ev.decision.verdict != Verdict::kDeny) {
         Decision deny = DenyDecision(
             Code::kStoreUnavailable,
@@ -99,7 +104,12 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
       return ev;
     }
   };
-  Step step{std::move(set), agent, now, history_missing};
+  Step step{std::move(set),
+            agent,
+            now,
+            history_missing,
+            request.identity.on_behalf_of,
+            request.identity.on_behalf_of_groups};
   if (store_->DecidesInline()) {
     // The store answers before DecideInto returns: the step and the caller's strings
     // outlive the call, so nothing is copied for the answer. The record is written in

@@ -120,6 +120,9 @@ struct CallerIdentity {
   std::string issuer;
   std::string subject;       // the verified agent claim
   std::string on_behalf_of;  // the human the agent acts for; "" when none
+  // The human's groups (identity.jwt on_behalf_of_groups_claim), for policies' on_behalf_of
+  // rules; not written in the audit record.
+  std::vector<std::string> on_behalf_of_groups;
 };
 
 struct DecideRequest {

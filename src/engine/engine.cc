@@ -562,6 +562,42 @@ bool CheckBudgets(const AgentPolicy& p, const RunState& state, bool step_spent, 
   return true;
 }
 
+// The tool's on_behalf_of rule (only tools that have one pay for it).
+bool CheckOnBehalfOf(const policy::OnBehalfOfRule& r, const EvalContext& ctx,
+                     std::string_view entry, Decision* d) {
+  const std::string rule_id = RuleId("tools.allowed", entry, ".on_behalf_of");
+  if (ctx.on_behalf_of.empty()) {
+    Deny(d, Code::kOnBehalfOfRequired,
+         "this tool needs a human on whose behalf the agent acts (on_behalf_of), and the "
+         "agent's credential names none",
+         rule_id, r.at.ToString());
+    return false;
+  }
+  if (!r.in.empty() && std::find(r.in.begin(), r.in.end(), ctx.on_behalf_of) == r.in.end()) {
+    Deny(d, Code::kOnBehalfOfRequired,
+         "the agent acts on behalf of " + Quote(ctx.on_behalf_of) +
+             ", who is not in this tool's on_behalf_of.in list",
+         rule_id, r.at.ToString());
+    return false;
+  }
+  if (!r.groups.empty()) {
+    bool member = false;
+    if (ctx.on_behalf_of_groups != nullptr) {
+      for (const std::string& g : *ctx.on_behalf_of_groups) {
+        member = member || std::find(r.groups.begin(), r.groups.end(), g) != r.groups.end();
+      }
+    }
+    if (!member) {
+      Deny(d, Code::kOnBehalfOfRequired,
+           "the agent acts on behalf of " + Quote(ctx.on_behalf_of) +
+               ", who carries none of this tool's on_behalf_of.groups",
+           rule_id, r.at.ToString());
+      return false;
+    }
+  }
+  return true;
+}
+
 // Everything after the run-level checks, for a known agent.
 void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& call,
                   const EvalContext& ctx, const policy::ToolResolution& res, Evaluation* ev) {
@@ -606,6 +642,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     Deny(&d, Code::kFrozen, std::move(reason), RuleId("freeze", w.name), w.at.ToString());
     return;
   }
+  if (rule->on_behalf_of && !CheckOnBehalfOf(*rule->on_behalf_of, ctx, entry, &d)) return;
   const policy::WorkflowPermit* permit = nullptr;
   if (!internal::CheckWorkflow(p, state, call, &permit, &d)) return;
 

@@ -56,6 +56,10 @@ struct EvalContext {
   // Unset: the caller does not count across runs. A call a rate limit or quota applies to
   // is then denied (fail closed), never allowed unchecked.
   std::optional<AgentUsage> usage;
+  // The human the agent acts for (a verified JWT's on_behalf_of claim; "" when none) and
+  // that human's groups, read only by tools whose rule has on_behalf_of. Not owned.
+  std::string_view on_behalf_of;
+  const std::vector<std::string>* on_behalf_of_groups = nullptr;
 };
 
 // A move of the run's workflow: the new state and the variables to bind (a value) or

@@ -55,6 +55,33 @@ const json::string* ClaimString(const json::object& claims, std::string_view pat
   }
 }
 
+// The strings at a claim name or dotted path: an array's string elements (others
+// ignored), or a single string. Empty when absent.
+std::vector<std::string> ClaimStrings(const json::object& claims, std::string_view path) {
+  const json::value* v = claims.if_contains(path);
+  if (v == nullptr) {
+    const json::object* o = &claims;
+    std::string_view rest = path;
+    while (o != nullptr) {
+      const size_t dot = rest.find('.');
+      v = o->if_contains(rest.substr(0, dot));
+      if (v == nullptr || dot == std::string_view::npos) break;
+      o = v->if_object();
+      v = nullptr;
+      rest = rest.substr(dot + 1);
+    }
+  }
+  std::vector<std::string> out;
+  if (v == nullptr) return out;
+  if (const json::string* s = v->if_string()) out.emplace_back(*s);
+  if (const json::array* a = v->if_array()) {
+    for (const json::value& e : *a) {
+      if (e.is_string()) out.emplace_back(e.as_string());
+    }
+  }
+  return out;
+}
+
 bool AudienceMatches(const json::value* aud, std::string_view want) {
   if (!aud) return false;
   if (aud->is_string()) return aud->as_string() == want;
@@ -374,6 +401,9 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
     id.agent = std::string(*sub);
     id.on_behalf_of = id.agent;
     id.client_id = std::string(cid->as_string());
+    if (!cfg.on_behalf_of_groups_claim.empty()) {
+      id.on_behalf_of_groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);
+    }
     return id;
   }
   const json::string* agent = ClaimString(claims, cfg.agent_claim);
@@ -403,6 +433,9 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
     }
   } else if (const json::string* act = ClaimString(claims, "act.sub")) {
     id.on_behalf_of = std::string(*act);
+  }
+  if (!id.on_behalf_of.empty() && !cfg.on_behalf_of_groups_claim.empty()) {
+    id.on_behalf_of_groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);
   }
   return id;
 }

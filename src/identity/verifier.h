@@ -43,6 +43,9 @@ struct IssuerConfig {
   std::string ca_file;              // PEM bundle for a private CA; empty: the system's CAs
   std::string agent_claim = "sub";  // a claim name or dotted path ("kubernetes.io.x" no)
   std::string on_behalf_of_claim;   // empty: RFC 8693 act.sub when present
+  // A claim (or path) holding the human's groups (an array of strings, or one string);
+  // empty: none. Read only when the token names a human.
+  std::string on_behalf_of_groups_claim;
   std::chrono::seconds skew{60};
   std::chrono::seconds max_lifetime{std::chrono::hours(24)};
   std::chrono::seconds max_key_age{std::chrono::hours(24)};
@@ -58,6 +61,7 @@ struct VerifiedIdentity {
   std::string issuer;
   std::string agent;         // the agent_claim's value: a policy's agent.identity
   std::string on_behalf_of;  // "" when the token names nobody
+  std::vector<std::string> on_behalf_of_groups;  // from on_behalf_of_groups_claim
   TimePoint expires_at;
   // OAuth access tokens (Verifier::VerifyAccessToken) only: the token's client_id (the
   // client the human authorized; dynamic registration makes it per installation). `agent`

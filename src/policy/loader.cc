@@ -812,6 +812,7 @@ class Parser {
   std::optional<std::vector<std::string>> Labels(const Field& f);
   std::optional<RateLimit> ParseRateLimit(const Field& f);
   std::optional<ToolRule::Rehearse> ParseRehearse(const Field& f);
+  std::optional<OnBehalfOfRule> ParseOnBehalfOf(const Field& f);
   // Any YAML value as JSON (mappings, lists and scalars, to `depth` levels), for values
   // the policy passes on verbatim (rehearse.args).
   std::optional<boost::json::value> JsonValue(const Field& f, int depth);
@@ -1040,7 +1041,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   auto m = Map(named, {"name", "scope", "scope_argument", "constraints", "requires_approval",
                        "approval_timeout_seconds", "auto_deny_on_timeout", "approvals_required",
                        "reversible", "blast_radius", "autonomy", "redact", "labels", "rate_limit",
-                       "rehearse"});
+                       "rehearse", "on_behalf_of"});
   if (!m) return std::nullopt;
   const Field* name_field = m->Get("name");
   if (!name_field) {
@@ -1092,6 +1093,8 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
       rule.rate_limit = ParseRateLimit(g);
     } else if (k == "rehearse") {
       rule.rehearse = ParseRehearse(g);
+    } else if (k == "on_behalf_of") {
+      rule.on_behalf_of = ParseOnBehalfOf(g);
     }
   }
   // A rule with errors is still returned, so the checks across entries (listed twice,
@@ -1843,6 +1846,42 @@ void Parser::ParseTrust(const Field& f, AgentPolicy* p) {
 }
 
 // ---- Sequences (issue 15): labels, rate limits, quotas, flows, workflow ----
+
+// on_behalf_of: {required: true, in: [...], groups: [...]}; `required: true` alone is the
+// smallest form ("a human must be named"); `required: false` is refused (say nothing).
+std::optional<OnBehalfOfRule> Parser::ParseOnBehalfOf(const Field& f) {
+  auto m = Map(f, {"required", "in", "groups"});
+  if (!m) return std::nullopt;
+  OnBehalfOfRule r;
+  r.at = Loc(f.key_mark);
+  bool ok = true;
+  for (const Field& item : m->items) {
+    Field g = item;
+    g.path = f.path + "." + item.key;
+    if (item.key == "required") {
+      auto v = Bool(g);
+      if (!v) {
+        ok = false;
+      } else if (!*v) {
+        Error(Mark(g), "invalid-value",
+              Describe(g.path) + ": must be true (leave on_behalf_of out to require nobody)");
+        ok = false;
+      }
+    } else if (item.key == "in" || item.key == "groups") {
+      auto v = NameList(g);
+      if (!v) {
+        ok = false;
+      } else if (v->empty()) {
+        Error(Mark(g), "invalid-value", Describe(g.path) + ": must not be empty");
+        ok = false;
+      } else {
+        (item.key == "in" ? r.in : r.groups) = std::move(*v);
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return r;
+}
 
 std::optional<std::vector<std::string>> Parser::Labels(const Field& f) {
   auto v = NameList(f);

@@ -116,6 +116,16 @@ struct RateLimit {
   Location at;
 };
 
+// on_behalf_of: (docs/policy.md#on-behalf-of): who a call of the tool must be made for. A
+// call whose agent names no human (an Interlock token, or a JWT without the configured
+// on_behalf_of claim) is denied ON_BEHALF_OF_REQUIRED; so is one whose human is not in
+// `in` (when set) or carries none of `groups` (when set).
+struct OnBehalfOfRule {
+  std::vector<std::string> in;      // empty: any human
+  std::vector<std::string> groups;  // empty: no group needed; else any one of them
+  Location at;
+};
+
 struct ToolRule {
   std::string name;  // byte-exact
   Location at;
@@ -150,6 +160,7 @@ struct ToolRule {
     Location at;
   };
   std::optional<Rehearse> rehearse;
+  std::optional<OnBehalfOfRule> on_behalf_of;
 };
 
 struct Execution {

@@ -751,7 +751,7 @@ std::optional<HttpResponse> Api::AuthenticateJwt(std::string_view token, Caller*
   // and for whom.
   p.name = id->agent + " (" + id->issuer + ")";
   if (!id->on_behalf_of.empty()) p.name += " on behalf of " + id->on_behalf_of;
-  caller->identity = {id->issuer, id->agent, id->on_behalf_of};
+  caller->identity = {id->issuer, id->agent, id->on_behalf_of, id->on_behalf_of_groups};
   return std::nullopt;
 }
 

@@ -326,8 +326,8 @@ Status ReadOAuth(Reader& r, const YAML::Node& node, identity::OAuthConfig* o) {
 }
 
 // identity: {jwt: [{issuer, audience, jwks_uri, ca_file, agent_claim, on_behalf_of_claim,
-// skew_seconds, max_lifetime_seconds, max_key_age_seconds, refresh_seconds, identities}, ...],
-// oauth: {...}}
+// on_behalf_of_groups_claim, skew_seconds, max_lifetime_seconds, max_key_age_seconds,
+// refresh_seconds, identities}, ...], oauth: {...}}
 Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
   if (!node.IsMap()) return r.Fail(node, "identity must be a mapping");
   std::vector<identity::IssuerConfig>* out = &config->jwt_issuers;
@@ -362,6 +362,8 @@ Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
           st = r.String(f.second, where, &c.agent_claim);
         } else if (k == "on_behalf_of_claim") {
           st = r.String(f.second, where, &c.on_behalf_of_claim);
+        } else if (k == "on_behalf_of_groups_claim") {
+          st = r.String(f.second, where, &c.on_behalf_of_groups_claim);
         } else if (k == "skew_seconds") {
           st = r.Integer(f.second, where, 0, 600, &secs);
           c.skew = std::chrono::seconds(secs);

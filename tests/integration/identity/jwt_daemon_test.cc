@@ -90,10 +90,23 @@ class JwtDaemon : public ::testing::Test {
     for (const char* name : {"deploy-agent.yaml", "support-agent-v2.yaml"}) {
       std::filesystem::copy_file(examples + name, policies_ + "/" + name);
     }
+    // An agent whose production deploys need a human of group "deployers" (policy.md,
+    // "on behalf of").
+    std::ofstream(policies_ + "/ops-agent.yaml") << R"(agent:
+  id: "ops-agent"
+  identity: "ops-agent@myco.iam"
+  autonomy: audit_based
+tools:
+  allowed:
+    - name: "deploy"
+      on_behalf_of: {groups: ["deployers"]}
+    - name: "status"
+)";
     const std::string config = dir_.Write(
         "interlock.yaml", "identity:\n  jwt:\n    - issuer: \"" + issuer_ +
                               "\"\n      audience: \"interlock\"\n      ca_file: \"" + cert_.cert +
-                              "\"\n      on_behalf_of_claim: \"requested_by\"\n");
+                              "\"\n      on_behalf_of_claim: \"requested_by\"\n" +
+                              "      on_behalf_of_groups_claim: \"requested_by_groups\"\n");
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
     support_token_ = CreateToken(daemon_->store(), "--agent", "support-agent-v2");
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
@@ -203,6 +216,51 @@ TEST_F(JwtDaemon, ForgedJwtIs401) {
   HttpResult r = client_->Request("POST", "/v1/runs", "", forged);
   EXPECT_EQ(r.status, 401) << r.body;
   EXPECT_NE(r.body.find("JWT_BAD_SIGNATURE"), std::string::npos) << r.body;
+}
+
+// Tests that through the daemon an agent acting for nobody, or for a human outside the
+// group, cannot deploy (ON_BEHALF_OF_REQUIRED), and one acting for a deployer can.
+TEST_F(JwtDaemon, AgentWithoutADeployerCannotDeploy) {
+  auto decide = [&](const std::string& jwt) {
+    HttpResult run = client_->Request("POST", "/v1/runs", "", jwt);
+    EXPECT_EQ(run.status, 201) << run.body;
+    HttpResult call = client_->Request("POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
+                                       R"({"tool":"deploy","args":{}})", jwt);
+    EXPECT_EQ(call.status, 200) << call.body;
+    return Str(call.json, "code");
+  };
+  EXPECT_EQ(decide(Jwt("ops-agent@myco.iam")), "ON_BEHALF_OF_REQUIRED");
+  EXPECT_EQ(decide(Jwt("ops-agent@myco.iam", {{"requested_by", "mallory"},
+                                              {"requested_by_groups", json::array{"interns"}}})),
+            "ON_BEHALF_OF_REQUIRED");
+  EXPECT_EQ(decide(Jwt("ops-agent@myco.iam", {{"requested_by", "alice"},
+                                              {"requested_by_groups", json::array{"deployers"}}})),
+            "ALLOWED");
+}
+
+// Tests that the human an agent acts for cannot approve that agent's call (a reviewer
+// token named like them gets 403), while another reviewer can.
+TEST_F(JwtDaemon, HumanCannotApproveTheCallMadeOnTheirBehalf) {
+  const std::string jwt = Jwt("deploy-agent@myco.iam", {{"requested_by", "alice@myco.example"}});
+  HttpResult run = client_->Request("POST", "/v1/runs", "", jwt);
+  ASSERT_EQ(run.status, 201) << run.body;
+  HttpResult call = client_->Request(
+      "POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
+      R"({"tool":"deploy_service","args":{"environment":"production","service":"web",)"
+      R"("version":"v1.2.3"}})",
+      jwt);
+  ASSERT_EQ(call.status, 200) << call.body;
+  const std::string approval_id = Str(call.json, "approval_id");
+  ASSERT_FALSE(approval_id.empty()) << call.body;
+  const std::string alice = CreateToken(daemon_->store(), "--reviewer", "Alice@myco.example");
+  HttpResult self =
+      client_->Request("POST", "/v1/approvals/" + approval_id, R"({"verdict":"approve"})", alice);
+  EXPECT_EQ(self.status, 403) << self.body;
+  EXPECT_NE(self.body.find("on their own behalf"), std::string::npos) << self.body;
+  const std::string rita = CreateToken(daemon_->store(), "--reviewer", "rita");
+  HttpResult other =
+      client_->Request("POST", "/v1/approvals/" + approval_id, R"({"verdict":"approve"})", rita);
+  EXPECT_EQ(other.status, 200) << other.body;
 }
 
 }  // namespace

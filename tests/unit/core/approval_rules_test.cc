@@ -129,5 +129,24 @@ TEST(ApprovalVote, GrantRechecksHaltsAndRecordLimits) {
   EXPECT_EQ(deny->code, Code::kApprovalDenied);
 }
 
+// Tests that a human cannot approve a call an agent made on their behalf: by their token
+// name (case and width folded) or, signed in with OpenID Connect, by their subject; and
+// that another reviewer still can.
+TEST(SelfApproval, HumanCannotApproveACallMadeOnTheirOwnBehalf) {
+  const std::string_view principal = "deployer (https://idp.example) on behalf of alice";
+  EXPECT_FALSE(CheckReviewer("alice", "apr_1", principal, "ops", "deployer", {}).ok());
+  EXPECT_FALSE(CheckReviewer("ALICE", "apr_1", principal, "ops", "deployer", {}).ok());
+  EXPECT_FALSE(
+      CheckReviewer("oidc:alice@idp.example", "apr_1", principal, "ops", "deployer", {}).ok());
+  EXPECT_TRUE(CheckReviewer("bob", "apr_1", principal, "ops", "deployer", {}).ok());
+  EXPECT_TRUE(
+      CheckReviewer("oidc:bob@idp.example", "apr_1", principal, "ops", "deployer", {}).ok());
+  // A subject that smuggles the phrase in can only refuse more, never less.
+  const std::string_view tricky = "x on behalf of bob (https://i) on behalf of alice";
+  EXPECT_FALSE(CheckReviewer("alice", "apr_1", tricky, "ops", "x", {}).ok());
+  EXPECT_FALSE(
+      CheckReviewer("bob (https://i) on behalf of alice", "apr_1", tricky, "ops", "x", {}).ok());
+}
+
 }  // namespace
 }  // namespace interlock::core
