@@ -1,7 +1,8 @@
 # Interlock: `make run` and `make test` are the whole quick start (see README.md).
 BUILD       ?= build
-BUILD_ASAN  ?= build-asan
-BUILD_FUZZ  ?= build-fuzz
+# One clang build with ASan+UBSan and libFuzzer coverage serves both `make test-asan` and
+# `make fuzz`: the libraries are compiled once for both (CI time, see .ci/run).
+BUILD_SAN   ?= build-san
 BUILD_TYPE  ?= RelWithDebInfo
 JOBS        ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
@@ -29,20 +30,22 @@ run: build
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
 
+# The sanitizer build: clang-14, Debug (line tables only, -g1), ASan + UBSan (no recovery), libraries
+# instrumented for libFuzzer; unit tests and fuzz targets, no integration tests or benches.
+$(BUILD_SAN)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_SAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+	  -DCMAKE_CXX_COMPILER=clang++-14 -DINTERLOCK_SANITIZE=address,undefined \
+	  -DINTERLOCK_BUILD_FUZZ=ON -DINTERLOCK_BUILD_BENCH=OFF -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF
+
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (no benches).
-test-asan: deps
-	cmake -S . -B $(BUILD_ASAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
-	  -DINTERLOCK_SANITIZE=address,undefined -DINTERLOCK_BUILD_BENCH=OFF \
-	  -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF
-	cmake --build $(BUILD_ASAN) -j $(JOBS) --target unit_tests
-	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS) -L unit --timeout 600
+test-asan: deps $(BUILD_SAN)/CMakeCache.txt
+	cmake --build $(BUILD_SAN) -j $(JOBS) --target unit_tests
+	ctest --test-dir $(BUILD_SAN) --output-on-failure -j $(JOBS) -L unit --timeout 600
 
 # Each libFuzzer target for FUZZ_SECONDS, starting from its checked-in corpus.
-fuzz: deps
-	CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug \
-	  -DINTERLOCK_BUILD_FUZZ=ON -DINTERLOCK_BUILD_TESTS=OFF -DINTERLOCK_BUILD_BENCH=OFF
-	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzzers
-	@scripts/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
+fuzz: deps $(BUILD_SAN)/CMakeCache.txt
+	cmake --build $(BUILD_SAN) -j $(JOBS) --target fuzzers
+	@scripts/run-fuzzers.sh $(BUILD_SAN) $(FUZZ_SECONDS)
 
 bench: build
 	@scripts/run-bench.sh $(BUILD)
@@ -54,4 +57,4 @@ check-format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_SAN)

@@ -2,7 +2,7 @@
 # Runs every fuzz target in BUILD_DIR for SECONDS each, from its corpus in fuzz/<name>/corpus.
 # New inputs go to a scratch directory so the checked-in corpus stays reviewed.
 set -euo pipefail
-build=${1:-build-fuzz}
+build=${1:-build-san}
 seconds=${2:-20}
 root=$(cd "$(dirname "$0")/.." && pwd)
 status=0
