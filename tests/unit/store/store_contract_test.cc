@@ -466,32 +466,8 @@ TYPED_TEST(StoreContract, EverythingAnsweredSurvivesReopen) {
 }
 
 // --- read paths over every backend (issue 14): runs list, a run's calls -------------------
-// The backends that have them: SQLite and PostgreSQL (a private cluster, pg_cluster.h).
-
-struct PostgresBackend {
-  explicit PostgresBackend(const TempDir&) {
-    std::string error;
-    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
-    if (cluster == nullptr) {
-      ADD_FAILURE() << error;
-      return;
-    }
-    store::PostgresOptions o;
-    o.uri = cluster->NewDatabase(&error);
-    if (o.uri.empty()) {
-      ADD_FAILURE() << error;
-      return;
-    }
-    auto s = store::PostgresStore::Open(o);
-    if (!s.ok()) {
-      ADD_FAILURE() << s.error().message;
-      return;
-    }
-    store = std::move(s).value();
-  }
-  Store& get() { return *store; }
-  std::unique_ptr<store::PostgresStore> store;
-};
+// The backends that have them: SQLite and PostgreSQL (a private cluster, pg_cluster.h;
+// PostgresBackend above).
 
 template <class B>
 class StoreReadContract : public StoreContract<B> {};
