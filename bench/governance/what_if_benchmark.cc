@@ -13,6 +13,7 @@
 #include "common/time.h"
 #include "governance/what_if.h"
 #include "policy/loader.h"
+#include "store/history_source.h"
 
 namespace {
 
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
   policy::PolicySet ps;
   ps.agents[(*agent)->id] = *agent;
   const auto t1 = std::chrono::steady_clock::now();
-  auto r = governance::RunWhatIf(db, ps, {});
+  auto r = governance::RunWhatIf(store::SqliteHistorySource(db), ps, {});
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   if (!r.ok()) {
     std::fprintf(stderr, "%s\n", r.error().message.c_str());
