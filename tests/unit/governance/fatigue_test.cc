@@ -29,6 +29,8 @@ const ReviewerFatigue& Find(const std::vector<ReviewerFatigue>& all, const std::
   static ReviewerFatigue none;
   return none;
 }
+// The result must outlive the reference: Find(FatigueFromVerdicts(v), ...) would dangle.
+const ReviewerFatigue& Find(std::vector<ReviewerFatigue>&&, const std::string&) = delete;
 
 TEST(Fatigue, ReadingTimeGrowsWithTheArguments) {
   EXPECT_DOUBLE_EQ(ReadingTimeS(0), kReadFloorS);
@@ -51,7 +53,8 @@ TEST(Fatigue, ReviewerApprovingFasterThanReadingIsFlagged) {
 TEST(Fatigue, CarefulReviewerIsNotFlagged) {
   std::vector<VerdictEvent> v;
   for (int i = 0; i < 10; ++i) v.push_back(MakeVerdict("careful", i * 60000, 30, i % 3 != 0));
-  const ReviewerFatigue& f = Find(FatigueFromVerdicts(v), "careful");
+  const std::vector<ReviewerFatigue> all = FatigueFromVerdicts(v);
+  const ReviewerFatigue& f = Find(all, "careful");
   EXPECT_EQ(f.too_fast, 0u);
   EXPECT_FALSE(f.warning);
 }
@@ -70,7 +73,8 @@ TEST(Fatigue, QuickApprovalOfLongArgumentsIsTooFast) {
 TEST(Fatigue, TooFewApprovalsIsNoEvidence) {
   std::vector<VerdictEvent> v;
   for (int i = 0; i < 4; ++i) v.push_back(MakeVerdict("new", i * 60000, 0.5, true));
-  EXPECT_FALSE(Find(FatigueFromVerdicts(v), "new").warning);
+  const std::vector<ReviewerFatigue> all = FatigueFromVerdicts(v);
+  EXPECT_FALSE(Find(all, "new").warning);
 }
 
 // Slow but never saying no: a streak of approvals without a deny is warned about.
@@ -78,7 +82,8 @@ TEST(Fatigue, LongStreakWithoutADenyIsFlagged) {
   std::vector<VerdictEvent> v;
   v.push_back(MakeVerdict("always", 0, 40, false));
   for (int i = 1; i <= 50; ++i) v.push_back(MakeVerdict("always", i * 60000, 40, true));
-  const ReviewerFatigue& f = Find(FatigueFromVerdicts(v), "always");
+  const std::vector<ReviewerFatigue> all = FatigueFromVerdicts(v);
+  const ReviewerFatigue& f = Find(all, "always");
   EXPECT_EQ(f.longest_streak, 50u);
   EXPECT_EQ(f.too_fast, 0u);
   EXPECT_TRUE(f.warning);
@@ -89,7 +94,8 @@ TEST(Fatigue, ADenyResetsTheStreakInTimeOrder) {
   std::vector<VerdictEvent> v;
   for (int i = 0; i < 60; ++i) v.push_back(MakeVerdict("mixed", i * 60000, 40, i != 30));
   std::reverse(v.begin(), v.end());
-  const ReviewerFatigue& f = Find(FatigueFromVerdicts(v), "mixed");
+  const std::vector<ReviewerFatigue> all = FatigueFromVerdicts(v);
+  const ReviewerFatigue& f = Find(all, "mixed");
   EXPECT_EQ(f.longest_streak, 30u);
   EXPECT_EQ(f.denials, 1u);
   EXPECT_FALSE(f.warning);
@@ -103,7 +109,8 @@ TEST(Fatigue, UntimedApprovalIsNotCountedTooFast) {
     e.requested_ms.reset();
     v.push_back(e);
   }
-  const ReviewerFatigue& f = Find(FatigueFromVerdicts(v), "late");
+  const std::vector<ReviewerFatigue> all = FatigueFromVerdicts(v);
+  const ReviewerFatigue& f = Find(all, "late");
   EXPECT_EQ(f.timed_approvals, 0u);
   EXPECT_EQ(f.too_fast, 0u);
   EXPECT_DOUBLE_EQ(f.median_decide_s, -1);
