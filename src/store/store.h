@@ -315,8 +315,8 @@ class Store : public core::RunStore, public HistorySource {
   virtual Result<StoredCall> ReleaseCall(
       std::string_view call_id, std::string_view agent_id, TimePoint now,
       std::shared_ptr<const policy::PolicySet> policies = {}) = 0;
-  Status RecordResult(std::string_view call_id, std::string_view agent_id,
-                      const CallResult& result, TimePoint now) override = 0;
+  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
+                      TimePoint now) override = 0;
   // RecordResult without waiting for the commit. The write is queued before this returns,
   // so it lands before any write submitted afterwards, in submission order; `done` (may be
   // empty) runs exactly once with the outcome, on a store thread, and must not block or
