@@ -155,16 +155,7 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
   vote.comment = answer.comment;
   vote.now = clock_->Now();
   std::shared_ptr<const policy::PolicySet> set = guard_->Policies();
-  vote.policy = [set](std::string_view agent_id, std::string_view rule_tool) {
-    store::ApprovalPolicyFacts facts;
-    const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
-    if (agent == nullptr) return facts;
-    facts.identity = agent->identity;
-    if (const policy::ToolRule* rule = agent->Resolve(rule_tool).rule) {
-      facts.max_records_per_run = rule->max_records_per_run;
-    }
-    return facts;
-  };
+  vote.policy = store::PolicyFactsLookup(set);
   auto voted = store_->Vote(vote);
   if (!voted.ok()) {
     // Self-approval (the OS user is the agent's identity), a store failure, an approval

@@ -832,7 +832,7 @@ std::optional<HttpResponse> Api::AuthenticateMcp(const HttpRequest& req,
   p.agent_id = agent_it->second;
   p.token_id = "oauth:" + Sha256Hex(*bearer.token).substr(0, 16);
   p.name = "oauth client " + id->client_id + " (" + id->issuer + ") on behalf of " + id->agent;
-  caller->identity = {id->issuer, id->client_id, id->on_behalf_of};
+  caller->identity = {id->issuer, id->client_id, id->on_behalf_of, id->on_behalf_of_groups};
   return std::nullopt;
 }
 
@@ -1793,17 +1793,7 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
     vote.comment = std::string(comment->as_string());
   }
   vote.now = clock_->Now();
-  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
-  vote.policy = [set](std::string_view agent_id, std::string_view tool) {
-    store::ApprovalPolicyFacts facts;
-    const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
-    if (agent == nullptr) return facts;
-    facts.identity = agent->identity;
-    if (const policy::ToolRule* rule = agent->Resolve(tool).rule) {
-      facts.max_records_per_run = rule->max_records_per_run;
-    }
-    return facts;
-  };
+  vote.policy = store::PolicyFactsLookup(policies_->Current());
   Blocking([this, r, vote = std::move(vote)] {
     auto out = store_->Vote(vote);
     if (!out.ok()) return r.Send(StoreError(out.error()));

@@ -218,6 +218,10 @@ struct ApprovalPolicyFacts {
 };
 using ApprovalPolicyLookup =
     std::function<ApprovalPolicyFacts(std::string_view agent_id, std::string_view tool)>;
+// The lookup every door that votes passes (HTTP, the standalone MCP gateway): the agent's
+// identity and the tool rule's max_records_per_run from `set` (nothing for an agent the
+// set does not have).
+ApprovalPolicyLookup PolicyFactsLookup(std::shared_ptr<const policy::PolicySet> set);
 
 struct VoteRequest {
   std::string approval_id;
