@@ -965,19 +965,34 @@ class PostgresStore::Impl {
       sql.append(",0)");
     }
     if (!first) sql.append(";");
+    // Every changed run in ONE statement (a statement per run cost the server more to
+    // parse and plan than to execute): each row must still be at the version this batch
+    // read, or the whole transaction aborts (40001) and the batch re-runs.
+    size_t updates = 0;
     for (auto& [run_id, r] : b.runs) {
       if (r.is_new || !r.dirty) continue;
-      sql.append(
-          "WITH u AS (UPDATE runs SET (steps, tokens, cost_micros, halted, halt_reason,"
-          " ended, records_json, sequence_json, version) = (");
-      std::string values;
-      AppendRunValues(&values, r);
-      sql.append(values, 1);  // without the leading comma
-      sql.append(", version + 1) WHERE run_id = ");
+      sql.append(updates == 0 ? "WITH v(run_id, version, steps, tokens, cost_micros, halted,"
+                                " halt_reason, ended, records_json, sequence_json) AS (VALUES "
+                              : ",");
+      ++updates;
+      sql.push_back('(');
       pg::AppendLiteral(&sql, run_id);
-      sql.append(" AND version = ");
+      sql.push_back(',');
       AppendUint(&sql, r.db_version);
-      sql.append(" RETURNING 1) SELECT interlock_expect_rows(count(*), 1) FROM u;");
+      AppendRunValues(&sql, r);
+      sql.push_back(')');
+    }
+    if (updates > 0) {
+      sql.append(
+          "), u AS (UPDATE runs SET steps = v.steps::bigint, tokens = v.tokens::bigint,"
+          " cost_micros = v.cost_micros::bigint, halted = v.halted::integer,"
+          " halt_reason = v.halt_reason::text, ended = v.ended::integer,"
+          " records_json = v.records_json::text, sequence_json = v.sequence_json::text,"
+          " version = runs.version + 1 FROM v WHERE runs.run_id = v.run_id::text"
+          " AND runs.version = v.version::bigint RETURNING 1)"
+          " SELECT interlock_expect_rows(count(*), ");
+      AppendUint(&sql, updates);
+      sql.append(") FROM u;");
     }
     if (!b.calls.empty()) {
       sql.append(

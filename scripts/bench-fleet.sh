@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Fleet load test (issue 14, section 5): in ONE run, with the same load generator (wrk and
+# bench/daemon/decide.lua, the same policy and run mix):
+#   1. pgbench on the private cluster (the reference: what the database itself commits);
+#   2. one `interlock serve` on SQLite (durability: full);
+#   3. two `interlock serve` on one PostgreSQL database (synchronous_commit on), the load
+#      split evenly over both (two wrk processes at the same time, half the connections each).
+# Usage: scripts/bench-fleet.sh [BUILD_DIR] [DURATION] [CONNS...]   (default: build 10s 64 256)
+# ONLY=pgbench|sqlite|fleet runs one of the three (for profiling one of them).
+# Everything is on 127.0.0.1 and in a temp dir; the cluster is private and stopped at exit.
+# Not a test: the numbers depend on the machine. See docs/performance.md ("The fleet").
+set -euo pipefail
+build=${1:-build}
+duration=${2:-10s}
+conns_list=(64 256)
+[ $# -gt 2 ] && conns_list=("${@:3}")
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/$build/interlock"
+[ -x "$bin" ] || bin="$build/interlock"
+pgbin=${INTERLOCK_PG_BIN:-/usr/lib/postgresql/15/bin}
+work=$(mktemp -d /tmp/interlock-fleet.XXXXXX)
+chmod 755 "$work"
+pids=()
+as_pg=()
+[ "$(id -u)" = 0 ] && as_pg=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The private cluster: durable settings (fsync, synchronous_commit on), loopback only.
+mkdir -p "$work/pg" "$work/sock"
+[ "$(id -u)" = 0 ] && chown nobody:nogroup "$work/pg" "$work/sock"
+"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
+pgport=$(free_port)
+"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -w -t 60 -l "$work/sock/pg.log" \
+  -o "-c listen_addresses=127.0.0.1 -p $pgport -c unix_socket_directories=$work/sock -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB" \
+  start >/dev/null
+"$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres interlock
+"$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres pgbench
+uri="postgresql://postgres@127.0.0.1:$pgport/interlock"
+
+policies="$root/bench/daemon/policies"
+mkdir -p "$work/keys"
+start_daemon() {  # name store -> port
+  local name=$1 store=$2 keys=()
+  [[ $store == postgresql://* ]] && keys=(--keys "$work/keys")
+  echo "durability: full" >"$work/$name.yaml"
+  "$bin" serve --config "$work/$name.yaml" --listen 127.0.0.1:0 --policies "$policies" \
+    --store "$store" "${keys[@]}" --ready-file "$work/$name.ready" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 200); do [ -s "$work/$name.ready" ] && break; sleep 0.1; done
+  [ -s "$work/$name.ready" ] || { echo "$name did not start:" >&2; cat "$work/$name.log" >&2; exit 1; }
+  sed -E 's/.*"port":([0-9]+).*/\1/' "$work/$name.ready"
+}
+make_runs() {  # port token file
+  for _ in $(seq 64); do
+    curl -s -X POST -H "Authorization: Bearer $2" "http://127.0.0.1:$1/v1/runs" |
+      sed -E 's/.*"run_id":"([^"]+)".*/\1/'
+    echo
+  done | grep -v '^$' >"$3"
+}
+# wrk on one target; prints "rps p50 p99 errors".
+load() {  # port token runs conns
+  local threads=$(($4 < 2 ? 1 : 2)) line rps p50_ms p99_ms errors non2xx
+  line=$(KIND=allow INTERLOCK_TOKEN=$2 RUNS_FILE=$3 wrk -t$threads -c"$4" -d"$duration" \
+    -s "$root/bench/daemon/decide.lua" "http://127.0.0.1:$1" | grep RESULT)
+  eval "${line#RESULT }"
+  echo "$rps $p50_ms $p99_ms $((errors + non2xx))"
+}
+
+sqlite_store="$work/sqlite.db"
+sqlite_token=$("$bin" token create --store "$sqlite_store" --agent bench-agent --policy "$policies" 2>/dev/null)
+sport=$(start_daemon sqlite "$sqlite_store")
+make_runs "$sport" "$sqlite_token" "$work/sqlite.runs"
+
+# The first daemon migrates the schema; the token is created store-direct on PostgreSQL.
+p1=$(start_daemon pg1 "$uri")
+p2=$(start_daemon pg2 "$uri")
+pg_token=$("$bin" token create --store "$uri" --keys "$work/keys" --agent bench-agent --policy "$policies" 2>/dev/null)
+make_runs "$p1" "$pg_token" "$work/pg.runs"
+
+"$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -i -q -s 10 pgbench >/dev/null 2>&1
+
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk -d $duration, bench/daemon/decide.lua (allow), 64 runs; durability full; PostgreSQL 15, fsync + synchronous_commit on"
+printf '%-28s %6s %12s %9s %9s %s\n' target conns "per second" p50_ms p99_ms errors
+for conns in "${conns_list[@]}"; do
+  only=${ONLY:-}
+  if [ -z "$only" ] || [ "$only" = pgbench ]; then
+  line=$("$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -c "$conns" -j 2 -T "${duration%s}" \
+    -n pgbench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  printf '%-28s %6s %12.0f %9s %9s %s\n' "pgbench tpcb-like (tps)" "$conns" "${line:-0}" - - -
+  fi
+  if [ -z "$only" ] || [ "$only" = sqlite ]; then
+  read -r rps p50 p99 err < <(load "$sport" "$sqlite_token" "$work/sqlite.runs" "$conns")
+  printf '%-28s %6s %12s %9s %9s %s\n' "interlock 1x SQLite" "$conns" "$rps" "$p50" "$p99" "$err"
+  fi
+  [ -z "$only" ] || [ "$only" = fleet ] || continue
+  half=$((conns / 2))
+  load "$p1" "$pg_token" "$work/pg.runs" "$half" >"$work/a.out" &
+  a=$!
+  load "$p2" "$pg_token" "$work/pg.runs" "$half" >"$work/b.out" &
+  b=$!
+  wait $a $b
+  read -r r1 p50a p99a e1 <"$work/a.out"
+  read -r r2 p50b p99b e2 <"$work/b.out"
+  printf '%-28s %6s %12s %9s %9s %s\n' "interlock 2x PostgreSQL" "$conns" "$((r1 + r2))" \
+    "$p50a/$p50b" "$p99a/$p99b" "$((e1 + e2))"
+done
