@@ -46,7 +46,7 @@ uri="postgresql://postgres@127.0.0.1:$pgport/interlock"
 
 policies="$root/bench/daemon/policies"
 mkdir -p "$work/keys"
-start_daemon() {  # name store -> port
+start_daemon() {  # name store; sets $port (not in a subshell: the pid must reach cleanup)
   local name=$1 store=$2 keys=()
   [[ $store == postgresql://* ]] && keys=(--keys "$work/keys")
   echo "durability: full" >"$work/$name.yaml"
@@ -55,7 +55,7 @@ start_daemon() {  # name store -> port
   pids+=($!)
   for _ in $(seq 200); do [ -s "$work/$name.ready" ] && break; sleep 0.1; done
   [ -s "$work/$name.ready" ] || { echo "$name did not start:" >&2; cat "$work/$name.log" >&2; exit 1; }
-  sed -E 's/.*"port":([0-9]+).*/\1/' "$work/$name.ready"
+  port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/$name.ready")
 }
 make_runs() {  # port token file
   for _ in $(seq 64); do
@@ -75,12 +75,15 @@ load() {  # port token runs conns
 
 sqlite_store="$work/sqlite.db"
 sqlite_token=$("$bin" token create --store "$sqlite_store" --agent bench-agent --policy "$policies" 2>/dev/null)
-sport=$(start_daemon sqlite "$sqlite_store")
+start_daemon sqlite "$sqlite_store"
+sport=$port
 make_runs "$sport" "$sqlite_token" "$work/sqlite.runs"
 
 # The first daemon migrates the schema; the token is created store-direct on PostgreSQL.
-p1=$(start_daemon pg1 "$uri")
-p2=$(start_daemon pg2 "$uri")
+start_daemon pg1 "$uri"
+p1=$port
+start_daemon pg2 "$uri"
+p2=$port
 pg_token=$("$bin" token create --store "$uri" --keys "$work/keys" --agent bench-agent --policy "$policies" 2>/dev/null)
 make_runs "$p1" "$pg_token" "$work/pg.runs"
 
