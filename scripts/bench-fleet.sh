@@ -38,7 +38,7 @@ mkdir -p "$work/pg" "$work/sock"
 "${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
 pgport=$(free_port)
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -w -t 60 -l "$work/sock/pg.log" \
-  -o "-c listen_addresses=127.0.0.1 -p $pgport -c unix_socket_directories=$work/sock -c fsync=on -c synchronous_commit=on -c max_connections=200 -c shared_buffers=256MB" \
+  -o "-c listen_addresses=127.0.0.1 -p $pgport -c unix_socket_directories=$work/sock -c fsync=on -c synchronous_commit=on -c max_connections=400 -c shared_buffers=256MB" \
   start >/dev/null
 "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres interlock
 "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres pgbench
@@ -95,9 +95,9 @@ printf '%-28s %6s %12s %9s %9s %s\n' target conns "per second" p50_ms p99_ms err
 for conns in "${conns_list[@]}"; do
   only=${ONLY:-}
   if [ -z "$only" ] || [ "$only" = pgbench ]; then
-  line=$("$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -c "$conns" -j 2 -T "${duration%s}" \
-    -n pgbench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-  printf '%-28s %6s %12.0f %9s %9s %s\n' "pgbench tpcb-like (tps)" "$conns" "${line:-0}" - - -
+  line=$({ "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -c "$conns" -j 2 \
+    -T "${duration%s}" -n -b simple-update pgbench 2>"$work/pgbench.err" || true; } | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  printf '%-28s %6s %12.0f %9s %9s %s\n' "pgbench simple-update (tps)" "$conns" "${line:-0}" - - -
   fi
   if [ -z "$only" ] || [ "$only" = sqlite ]; then
   read -r rps p50 p99 err < <(load "$sport" "$sqlite_token" "$work/sqlite.runs" "$conns")
