@@ -117,6 +117,9 @@ struct Decision {
   // that the call adds them to its run when a reviewer releases it (core::ApplyRelease).
   std::vector<std::string> declared_labels;
   std::optional<Rehearsal> rehearsal;
+  // An approved call whose arguments a reviewer edited (docs/approvals.md, "Editing the
+  // arguments"): the arguments to run the tool with, instead of those the agent sent.
+  std::optional<boost::json::object> arguments;
 
   bool allowed() const { return verdict == Verdict::kAllow; }
 };

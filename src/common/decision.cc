@@ -121,6 +121,7 @@ boost::json::object DecisionToJson(const Decision& d) {
     o["declared_labels"] = std::move(labels);
   }
   if (d.rehearsal) o["rehearsal"] = RehearsalToJson(*d.rehearsal);
+  if (d.arguments) o["arguments"] = *d.arguments;
   if (!d.notifications.empty()) {
     boost::json::array arr;
     for (const auto& n : d.notifications) {
@@ -186,6 +187,10 @@ void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
   if (d.rehearsal) {
     out->append(",\"rehearsal\":");
     out->append(boost::json::serialize(RehearsalToJson(*d.rehearsal)));
+  }
+  if (d.arguments) {
+    out->append(",\"arguments\":");
+    out->append(boost::json::serialize(*d.arguments));
   }
   if (!d.notifications.empty()) {
     out->append(",\"notify\":[");
@@ -272,6 +277,9 @@ std::optional<Decision> DecisionFromJson(const boost::json::object& o) {
     reh.output = Str(ro, "output");
     reh.error = Str(ro, "error");
     d.rehearsal = std::move(reh);
+  }
+  if (const boost::json::value* a = o.if_contains("arguments"); a != nullptr && a->is_object()) {
+    d.arguments = a->get_object();
   }
   return d;
 }

@@ -107,6 +107,49 @@ ReleaseOutcome DecideRelease(const ReleaseContext& ctx) {
   return out;
 }
 
+Result<EditedCall> EvaluateEdit(const policy::AgentPolicy* agent, const RunState& state,
+                                std::string_view approval_tool, int approval_required,
+                                boost::json::object args, TimePoint now) {
+  if (approval_required > 1) {
+    return Error::Invalid(
+        "the arguments of a call that needs " + std::to_string(approval_required) +
+        " approvers cannot be edited: every approver must approve the same arguments; deny it "
+        "and let the agent call again with the arguments you want");
+  }
+  ToolCall call;
+  call.tool = std::string(approval_tool);
+  call.args = std::move(args);
+  // Nothing counted: the original call was counted against rate limits and quotas.
+  engine::Evaluation ev = engine::Evaluate(
+      agent, state, call, engine::EvalContext{now, std::nullopt, engine::AgentUsage{}});
+  const Decision& d = ev.decision;
+  const std::string why = "the edited call is refused by the policy";
+  switch (d.verdict) {
+    case Verdict::kAllow:
+      break;
+    case Verdict::kApprovalRequired:
+      if (d.tool != approval_tool || std::max(1, d.approvals_required) > approval_required) {
+        return Error::Denied(why + ": it needs " + std::to_string(d.approvals_required) +
+                             " approvers and this approval has " +
+                             std::to_string(approval_required) + " (" + d.reason + ")");
+      }
+      break;
+    default:
+      return Error::Denied(why + " (" + std::string(CodeName(d.code)) + ", rule " + d.rule +
+                           "): " + d.reason);
+  }
+  EditedCall out;
+  out.args_sha256 = Sha256Hex(CanonicalJson(boost::json::value(call.args)));
+  out.records = ev.effects.records;
+  if (agent != nullptr) {
+    if (const policy::ToolRule* rule = agent->Resolve(approval_tool).rule) {
+      out.redact_fields = rule->redact;
+    }
+  }
+  out.args = std::move(call.args);
+  return out;
+}
+
 std::string ArgsSha256(const DecideRequest& rq) {
   return Sha256Hex(CanonicalJson(boost::json::value(rq.call.args)));
 }
@@ -249,6 +292,13 @@ Result<VotePlan> PlanVote(const VoteInput& in) {
       !s.ok()) {
     return s.error();
   }
+  if (in.edit != nullptr) {
+    if (!in.approve) return Error::Invalid("only an approve may carry edited arguments");
+    if (in.required > 1) {
+      return Error::Invalid("the arguments of a call that needs " + std::to_string(in.required) +
+                            " approvers cannot be edited");
+    }
+  }
   VotePlan plan;
   if (!in.approve) {
     plan.kind = VotePlan::Kind::kDenied;
@@ -269,9 +319,11 @@ Result<VotePlan> PlanVote(const VoteInput& in) {
             {"verdict", "approve"}, {"approvals", tally.approvals}, {"required", in.required}});
     return plan;
   }
-  // The re-check on grant: halted or ended runs, record limits.
+  // The re-check on grant: halted or ended runs, record limits (of the edited call, when
+  // a reviewer edited it).
+  const uint64_t call_records = in.edit != nullptr ? in.edit->records : in.call_records;
   if (std::optional<GrantRefusal> refusal =
-          CheckGrant(in.run_halted_or_ended, a.tool, in.call_records, in.run_records_used,
+          CheckGrant(in.run_halted_or_ended, a.tool, call_records, in.run_records_used,
                      in.max_records_per_run, tally.reviewers)) {
     plan.kind = VotePlan::Kind::kDenied;
     plan.code = refusal->code;
@@ -282,14 +334,27 @@ Result<VotePlan> PlanVote(const VoteInput& in) {
   plan.kind = VotePlan::Kind::kGranted;
   plan.code = Code::kAllowed;
   plan.reason = "approved by " + tally.reviewers;
-  if (in.call_records > 0) plan.run_records_after = in.run_records_used + in.call_records;
+  if (in.edit != nullptr) plan.reason += " with edited arguments";
+  if (call_records > 0) plan.run_records_after = in.run_records_used + call_records;
   boost::json::array all;
   for (const VoteRow& v : votes) {
     if (v.verdict == "approve") all.emplace_back(v.reviewer);
   }
-  plan.event = ApprovalEvent(
-      a, "granted", in.now, in.reviewer, in.comment,
-      boost::json::object{{"reviewers", std::move(all)}, {"records_consumed", in.call_records}});
+  boost::json::object granted{{"reviewers", std::move(all)}, {"records_consumed", call_records}};
+  if (in.edit != nullptr) {
+    // Both versions: the original call's record stays; this one names both hashes and
+    // carries the edited arguments, redacted as every record is.
+    plan.edit = in.edit;
+    granted["edited"] = true;
+    granted["args_sha256"] = in.original_args_sha256;
+    granted["edited_args_sha256"] = in.edit->args_sha256;
+    if (in.redactor != nullptr) {
+      granted["edited_args"] = in.redactor->RedactArgs(in.edit->args, in.edit->redact_fields);
+    } else {
+      granted["edited_args"] = "(redacted: no audit key)";
+    }
+  }
+  plan.event = ApprovalEvent(a, "granted", in.now, in.reviewer, in.comment, std::move(granted));
   return plan;
 }
 
@@ -315,7 +380,8 @@ audit::AuditEvent WithdrawnEvent(const ApprovalRef& a, std::string_view reason_g
 }
 
 Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
-                                       std::string_view reason, std::string_view rule) {
+                                       std::string_view reason, std::string_view rule,
+                                       const boost::json::object* arguments) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(decision_json, ec);
   if (ec || !v.is_object()) return Error::Corrupt("store: calls.decision_json is bad");
@@ -325,6 +391,7 @@ Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict v
   d["reason"] = reason;
   d["rule"] = rule;
   d["at"] = "";
+  if (arguments != nullptr) d["arguments"] = *arguments;
   return boost::json::serialize(d);
 }
 

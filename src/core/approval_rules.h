@@ -18,9 +18,11 @@
 #include <boost/json/object.hpp>
 
 #include "audit/audit_log.h"
+#include "audit/redact.h"
 #include "common/time.h"
 #include "core/ports/state_txn.h"
 #include "core/run_store.h"
+#include "engine/engine.h"
 #include "interlock/decision.h"
 #include "interlock/result.h"
 
@@ -104,6 +106,31 @@ std::string KillCancelReason(std::string_view scope, std::string_view kill_reaso
 std::string WithdrawnReason(std::string_view approval_id, std::string_view agent_id,
                             std::string_view reason);
 
+// --- Editing the arguments before approving (docs/approvals.md, "Editing the arguments").
+// A reviewer's approve may carry edited arguments. The edited call (same agent, run and
+// tool) is evaluated by the engine again, against the run as it is now; it is granted
+// only when the policy lets it through:
+//   - allow: granted with the edited arguments;
+//   - APPROVAL_REQUIRED for the same tool: covered by this approval only when the
+//     approvals the edited call needs are no more than this approval's (a single-approver
+//     approval cannot cover an edited call that needs two people);
+//   - anything else (deny, rehearsal, an unknown agent): refused, the vote is not recorded.
+// Rate limits and daily quotas counted the original call; the edit is not a second call
+// (evaluated with nothing counted). An approval that needs two approvers cannot be edited
+// (each approver must approve the same arguments): refused.
+struct EditedCall {
+  boost::json::object args;  // as the reviewer sent them (the agent runs the tool with them)
+  std::string args_sha256;   // SHA-256 of their canonical JSON
+  uint64_t records = 0;      // records the edited call touches (consumed on grant instead)
+  std::vector<std::string> redact_fields;  // the rule's, for the audit record
+};
+// `agent` may be null (unknown agent: refused). `approval_tool` and `approval_required`
+// are the approval's. Error kinds: kInvalidArgument (no arguments object, two approvers),
+// kPermissionDenied (the policy refuses the edited call), both with the reason.
+Result<EditedCall> EvaluateEdit(const policy::AgentPolicy* agent, const RunState& state,
+                                std::string_view approval_tool, int approval_required,
+                                boost::json::object args, TimePoint now);
+
 // The hash an approval binds the arguments by: SHA-256 of their canonical JSON.
 std::string ArgsSha256(const DecideRequest& rq);
 
@@ -164,6 +191,13 @@ struct VoteInput {
   bool run_halted_or_ended = false;
   uint64_t run_records_used = 0;  // records of `tool` the run has touched
   std::optional<uint64_t> max_records_per_run;
+  // An approve with edited arguments, judged by EvaluateEdit (null: none). PlanVote refuses
+  // it with a deny or for an approval needing more than one approver; a grant consumes the
+  // edited call's records instead of `call_records`, says so in its reason, and its
+  // "granted" record carries both hashes and the edited arguments redacted by `redactor`.
+  const EditedCall* edit = nullptr;
+  std::string_view original_args_sha256;
+  const audit::Redactor* redactor = nullptr;
 };
 struct VotePlan {
   enum class Kind { kVoted, kDenied, kGranted } kind = Kind::kVoted;
@@ -173,6 +207,9 @@ struct VotePlan {
   std::string reason;
   // kGranted with call_records > 0: the run's records of the tool after the grant.
   std::optional<uint64_t> run_records_after;
+  // kGranted of an edit: the backend stores the edited hash and records with the
+  // approval and puts the arguments in the call's decision (SettleDecisionJson).
+  const EditedCall* edit = nullptr;
   audit::AuditEvent event;  // voted | denied | granted
 };
 // Refused (nothing written): kAlreadyExists for a settled approval or a second vote of one
@@ -189,9 +226,11 @@ audit::AuditEvent WithdrawnEvent(const ApprovalRef& a, std::string_view reason_g
                                  std::string_view why, TimePoint now);
 
 // The call's decision JSON (as stored) rewritten to a settled verdict: decision, code,
-// reason, rule; kCorrupt when the stored text is not a JSON object.
+// reason, rule, and `arguments` when a reviewer edited them (Decision::arguments: what the
+// agent runs the tool with); kCorrupt when the stored text is not a JSON object.
 Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
-                                       std::string_view reason, std::string_view rule);
+                                       std::string_view reason, std::string_view rule,
+                                       const boost::json::object* arguments = nullptr);
 
 }  // namespace interlock::core
 

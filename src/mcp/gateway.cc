@@ -558,7 +558,9 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
     return;
   }
   if (final.decision.verdict == Verdict::kAllow) {
-    ContinueAllowed(std::move(doc), id, tool, args, final);
+    // A reviewer's edit: the server receives the edited arguments (docs/approvals.md).
+    ContinueAllowed(std::move(doc), id, tool,
+                    final.decision.arguments ? *final.decision.arguments : args, final);
     return;
   }
   if (final.decision.verdict == Verdict::kRehearsalRequired) {
@@ -648,7 +650,9 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
   }
   if (cancelled) return;  // the client no longer wants an answer (MCP cancellation)
   if (final.decision.verdict == Verdict::kAllow) {
-    ContinueAllowed(std::move(doc), id, tool, args, final);
+    // A reviewer's edit: the server receives the edited arguments (docs/approvals.md).
+    ContinueAllowed(std::move(doc), id, tool,
+                    final.decision.arguments ? *final.decision.arguments : args, final);
   } else {
     if (final.decision.verdict == Verdict::kApprovalRequired) {
       final.decision = DenyDecision(Code::kApprovalTimeout, "approval still pending", kGatewayRule);
@@ -906,6 +910,18 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
     RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
                "the MCP server is gone (" + *closed_why + ")");
     return;
+  }
+  // A reviewer's edit: the server runs the tool with the edited arguments, never the
+  // agent's (docs/approvals.md, "Editing the arguments").
+  if (outcome.decision.arguments) {
+    json::object* o = doc.if_object();
+    json::value* params = o != nullptr ? o->if_contains("params") : nullptr;
+    if (params == nullptr || !params->is_object()) {
+      RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
+                 "the approved call cannot carry the reviewer's edited arguments");
+      return;
+    }
+    params->get_object()["arguments"] = *outcome.decision.arguments;
   }
   to_server_(doc);
 }

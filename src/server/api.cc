@@ -1679,6 +1679,7 @@ json::object ApprovalJson(const store::Approval& a, TimePoint now) {
                  {"principal", a.principal},
                  {"tool", a.tool},
                  {"args_sha256", a.args_sha256},
+                 {"edited_args_sha256", a.edited_args_sha256},
                  {"state", store::ApprovalStateName(a.state)},
                  {"required", a.required},
                  {"approvals", approvals},
@@ -1773,7 +1774,7 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
   const json::object& o = *body;
   for (const auto& kv : o) {
-    if (kv.key() != "verdict" && kv.key() != "comment") {
+    if (kv.key() != "verdict" && kv.key() != "comment" && kv.key() != "arguments") {
       return r.Send(InvalidRequest("unknown field '" + std::string(kv.key()) + "'"));
     }
   }
@@ -1781,6 +1782,16 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
   if (verdict == nullptr || !verdict->is_string() ||
       (verdict->as_string() != "approve" && verdict->as_string() != "deny")) {
     return r.Send(InvalidRequest("verdict must be \"approve\" or \"deny\""));
+  }
+  // A reviewer's edit (docs/approvals.md, "Editing the arguments"): an object, with an
+  // approve only; judged by the core (core::EvaluateEdit) below.
+  std::optional<json::object> edited;
+  if (const json::value* a = o.if_contains("arguments"); a != nullptr && !a->is_null()) {
+    if (!a->is_object()) return r.Send(InvalidRequest("arguments must be a JSON object"));
+    if (verdict->as_string() != "approve") {
+      return r.Send(InvalidRequest("only an approve may carry edited arguments"));
+    }
+    edited = a->as_object();
   }
   store::VoteRequest vote;
   vote.approval_id = std::move(approval_id);
@@ -1793,8 +1804,32 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
     vote.comment = std::string(comment->as_string());
   }
   vote.now = clock_->Now();
-  vote.policy = store::PolicyFactsLookup(policies_->Current());
-  Blocking([this, r, vote = std::move(vote)] {
+  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+  vote.policy = store::PolicyFactsLookup(set);
+  Blocking([this, r, set, vote = std::move(vote), edited = std::move(edited)]() mutable {
+    if (edited) {
+      // The edited call, evaluated by the engine again: same agent, run and tool, against
+      // the run as it is now. The store re-checks that the approval is still pending.
+      auto a = store_->GetApproval(vote.approval_id);
+      if (!a.ok()) return r.Send(StoreError(a.error()));
+      if (a->state != store::ApprovalState::kPending) {
+        return r.Send(JsonError(
+            409, "CONFLICT",
+            "approval " + a->approval_id + " is already " + store::ApprovalStateName(a->state)));
+      }
+      auto run = store_->GetRun(a->run_id);
+      if (!run.ok()) return r.Send(StoreError(run.error()));
+      const policy::AgentPolicy* agent = set ? set->Find(a->agent_id) : nullptr;
+      auto edit =
+          core::EvaluateEdit(agent, run->state, a->tool, a->required, std::move(*edited), vote.now);
+      if (!edit.ok()) {
+        if (edit.error().kind == ErrorKind::kPermissionDenied) {
+          return r.Send(JsonError(422, "EDIT_REFUSED", edit.error().message));
+        }
+        return r.Send(InvalidRequest(edit.error().message));
+      }
+      vote.edit = std::move(edit).value();
+    }
     auto out = store_->Vote(vote);
     if (!out.ok()) return r.Send(StoreError(out.error()));
     if (out->settled) NotifyCall(out->approval.call_id);

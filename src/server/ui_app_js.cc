@@ -176,7 +176,18 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     votes.replaceChildren(...(a.votes || []).map(
         (v) => el('li', v.reviewer + ': ' + v.verdict + (v.comment ? ' \u2014 ' + v.comment : ''))));
     $('vote-form').hidden = a.state !== 'pending';
-    if (resetComment) { $('comment').value = ''; $('vote-error').textContent = ''; }
+    // "Edit arguments" (docs/approvals.md, "Editing the arguments"): a JSON editor, only for
+    // an approval one person decides (two-person approvals cannot be edited).
+    ensureEditor();
+    $('edit-box').hidden = a.state !== 'pending' || a.required > 1;
+    if (resetComment) {
+      $('comment').value = '';
+      $('vote-error').textContent = '';
+      $('edit-on').checked = false;
+      $('edit-args').hidden = true;
+      $('edit-args').value = JSON.stringify(a.args || {}, null, 2);
+      redacted = a.redacted_fields || [];
+    }
     for (const li of document.querySelectorAll('.items li')) {
       li.classList.toggle('selected', li.dataset.id === id);
     }
@@ -189,11 +200,62 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
         : fmtLeft(Math.max(0, Math.round((deadline - Date.now()) / 1000)));
   }
 
+  let redacted = [];
+
+  // The editor, built once inside the vote form (text only, never markup).
+  function ensureEditor() {
+    if ($('edit-box')) return;
+    const box = el('div');
+    box.id = 'edit-box';
+    const on = document.createElement('input');
+    on.type = 'checkbox';
+    on.id = 'edit-on';
+    on.style.width = 'auto';
+    const label = el('label', ' Edit arguments before approving');
+    label.setAttribute('for', 'edit-on');
+    const area = document.createElement('textarea');
+    area.id = 'edit-args';
+    area.rows = 8;
+    area.spellcheck = false;
+    area.hidden = true;
+    area.setAttribute('aria-label', 'Edited arguments (JSON object)');
+    on.addEventListener('change', () => { area.hidden = !on.checked; });
+    box.append(on, label, area);
+    const form = $('vote-form');
+    form.insertBefore(box, form.firstChild);
+  }
+
+  // The edited arguments, checked before sending (the server checks again): a JSON object,
+  // with no redacted value carried over as its hash. null: not editing; an Error: invalid.
+  function editedArguments() {
+    if (!$('edit-on') || !$('edit-on').checked) return null;
+    let v;
+    try {
+      v = JSON.parse($('edit-args').value);
+    } catch (e) {
+      return new Error('The edited arguments are not valid JSON: ' + e.message);
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      return new Error('The edited arguments must be a JSON object');
+    }
+    for (const f of redacted) {
+      if (typeof v[f] === 'string' && v[f].startsWith('hmac-sha256:')) {
+        return new Error('"' + f + '" is redacted: type its new value or remove it');
+      }
+    }
+    return v;
+  }
+
   async function vote(verdict) {
     if (!selected) return;
     $('vote-error').textContent = '';
-    const r = await api('POST', '/v1/approvals/' + encodeURIComponent(selected),
-                        {verdict, comment: $('comment').value});
+    const body = {verdict, comment: $('comment').value};
+    if (verdict === 'approve') {
+      const edited = editedArguments();
+      if (edited instanceof Error) { $('vote-error').textContent = edited.message; return; }
+      if (edited !== null) body.arguments = edited;
+    }
+    const r = await api('POST', '/v1/approvals/' + encodeURIComponent(selected), body);
     if (r.status !== 200) {
       $('vote-error').textContent = (r.data && r.data.reason) || ('Error ' + r.status);
     } else {

@@ -25,7 +25,7 @@ using pg::PgResult;
 constexpr const char* kApprovalColumns =
     "approval_id, call_id, run_id, agent_id, principal, tool, args_sha256, required, state,"
     " created_ms, deadline_ms, hard_deadline_ms, escalation_level, decided_ms, timeout_s,"
-    " auto_deny, records, reason, used_ms, used_call_id";
+    " auto_deny, records, reason, used_ms, used_call_id, edited_args_sha256";
 
 std::string Num(int64_t v) { return std::to_string(v); }
 
@@ -52,6 +52,7 @@ Approval ApprovalFromRow(const PgResult& r, int i) {
   a.outcome_reason = std::string(r.Text(i, 17));
   if (!r.IsNull(i, 18)) a.used = FromUnixMillis(r.Int(i, 18));
   a.used_call_id = std::string(r.Text(i, 19));
+  a.edited_args_sha256 = std::string(r.Text(i, 20));
   return a;
 }
 
@@ -157,7 +158,8 @@ std::string Lit(std::string_view s) {
 // Rewrites the settled call's decision (the one GET /v1/calls/{id} answers with) and
 // wakes every daemon's long polls on it when the transaction commits.
 Status SetCallDecision(const PgApprovalCtx& ctx, const std::string& call_id, Verdict verdict,
-                       Code code, const std::string& reason, const std::string& rule) {
+                       Code code, const std::string& reason, const std::string& rule,
+                       const json::object* arguments = nullptr) {
   ctx.batch->notify.insert(call_id);
   std::string current;
   if (auto it = ctx.batch->decisions.find(call_id); it != ctx.batch->decisions.end()) {
@@ -172,7 +174,8 @@ Status SetCallDecision(const PgApprovalCtx& ctx, const std::string& call_id, Ver
     if (r->rows() == 0) return Error::NotFound("no call " + call_id);
     current = std::string(r->Text(0, 0));
   }
-  Result<std::string> d = core::SettleDecisionJson(current, verdict, code, reason, rule);
+  Result<std::string> d =
+      core::SettleDecisionJson(current, verdict, code, reason, rule, arguments);
   if (!d.ok()) return d.error();
   ctx.batch->decisions[call_id] = *d;
   ctx.sql->append("UPDATE calls SET decision_json = " + Lit(*d) +
@@ -184,12 +187,14 @@ Status SetCallDecision(const PgApprovalCtx& ctx, const std::string& call_id, Ver
 // Settles pending `a` as `state` (decided now, with `reason`), the call's decision and
 // its audit record.
 Status Settle(const PgApprovalCtx& ctx, Approval* a, ApprovalState state, Verdict verdict,
-              Code code, const std::string& reason, TimePoint now, audit::AuditEvent event) {
+              Code code, const std::string& reason, TimePoint now, audit::AuditEvent event,
+              const json::object* arguments = nullptr) {
   AppendUpdateOne(ctx.sql,
                   "UPDATE approvals SET state = " + Lit(ApprovalStateName(state)) +
                       ", decided_ms = " + Num(ToUnixMillis(now)) + ", reason = " + Lit(reason) +
                       " WHERE approval_id = " + Lit(a->approval_id) + " AND state = 'pending'");
-  if (Status s = SetCallDecision(ctx, a->call_id, verdict, code, reason, "approval"); !s.ok()) {
+  if (Status s = SetCallDecision(ctx, a->call_id, verdict, code, reason, "approval", arguments);
+      !s.ok()) {
     return s;
   }
   a->state = state;
@@ -339,7 +344,10 @@ Result<core::Resubmission> PgApprovalRows::FindResubmission(const core::DecideRe
     return out;
   }
   const Approval& x = **a;
-  out.refusal = core::RedemptionRefusal(id, x.agent_id, x.run_id, x.tool, x.args_sha256, rq);
+  // An approval of edited arguments is redeemed with those, never with the original.
+  out.refusal = core::RedemptionRefusal(
+      id, x.agent_id, x.run_id, x.tool,
+      x.edited_args_sha256.empty() ? x.args_sha256 : x.edited_args_sha256, rq);
   if (out.refusal.empty()) out.original_call_id = x.call_id;
   return out;
 }
@@ -477,6 +485,14 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
       in.run_records_used = it->second;
     }
   }
+  // A reviewer's edit (core::EvaluateEdit judged it): PlanVote refuses it for a deny or an
+  // approval needing two people, and a grant consumes the edited call's records.
+  if (rq.edit) {
+    if (ctx.redactor == nullptr) return Error::Unavailable("store: no audit redactor for an edit");
+    in.edit = &*rq.edit;
+    in.original_args_sha256 = a.args_sha256;
+    in.redactor = ctx.redactor;
+  }
   Result<core::VotePlan> plan = core::PlanVote(in);
   if (!plan.ok()) return plan.error();
   const char* verdict = rq.approve ? "approve" : "deny";
@@ -494,9 +510,20 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
   }
   out->settled = true;
   const bool granted = plan->kind == core::VotePlan::Kind::kGranted;
+  const json::object* edited_args = nullptr;
+  if (granted && plan->edit != nullptr) {
+    a.records = plan->edit->records;
+    a.edited_args_sha256 = plan->edit->args_sha256;
+    edited_args = &plan->edit->args;
+    AppendUpdateOne(ctx.sql, "UPDATE approvals SET records = " +
+                                 Num(static_cast<int64_t>(a.records)) +
+                                 ", edited_args_sha256 = " + Lit(a.edited_args_sha256) +
+                                 " WHERE approval_id = " + Lit(a.approval_id) +
+                                 " AND state = 'pending'");
+  }
   if (Status s = Settle(ctx, &a, granted ? ApprovalState::kGranted : ApprovalState::kDenied,
                         granted ? Verdict::kAllow : Verdict::kDeny, plan->code, plan->reason,
-                        rq.now, std::move(plan->event));
+                        rq.now, std::move(plan->event), edited_args);
       !s.ok()) {
     return s;
   }

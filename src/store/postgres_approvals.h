@@ -96,6 +96,8 @@ struct PgApprovalCtx {
   std::function<std::optional<core::CallRecord>(std::string_view call_id)> new_call;
   int default_timeout_seconds = 300;
   int max_wait_seconds = 3600;
+  // The audit key's redactor: a reviewer's edited arguments in the grant's record.
+  const audit::Redactor* redactor = nullptr;
 };
 
 // core::ApprovalRows over the batch (see core/ports/state_txn.h).

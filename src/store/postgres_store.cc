@@ -152,6 +152,9 @@ constexpr const char* kPgMigrations[] = {
     "  PRIMARY KEY (run_id, idem_key));",
     // 4: approvals and their votes (postgres_approvals.h).
     internal::kPgApprovalsMigration,
+    // 5: a reviewer's edit of the arguments, as the SQLite store's migration 9: the edited
+    // arguments' hash, which a re-submission must match instead of the original.
+    "ALTER TABLE approvals ADD COLUMN edited_args_sha256 TEXT NOT NULL DEFAULT '';",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -1690,7 +1693,9 @@ Result<VoteOutcome> PostgresStore::Vote(const VoteRequest& request) {
       [&](Impl::Batch& b) -> Status {
         out = VoteOutcome{};
         Impl::Txn txn(b);
-        return internal::PgVote(Impl::ApprovalCtx(b), txn, request, &out);
+        internal::PgApprovalCtx ctx = Impl::ApprovalCtx(b);
+        ctx.redactor = &impl_->redactor();
+        return internal::PgVote(ctx, txn, request, &out);
       },
       [&](PgConn& c, Impl::Batch&, std::vector<std::string>* runs,
           std::string* sqlstate) -> Status {

@@ -87,7 +87,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.

@@ -31,7 +31,7 @@ namespace json = boost::json;
 constexpr const char* kApprovalColumns =
     "approval_id, call_id, run_id, agent_id, principal, tool, args_sha256, required, state,"
     " created_ms, deadline_ms, hard_deadline_ms, escalation_level, decided_ms, timeout_s,"
-    " auto_deny, records, reason, used_ms, used_call_id";
+    " auto_deny, records, reason, used_ms, used_call_id, edited_args_sha256";
 
 Error SqlErr(sqlite3* db, std::string_view what) {
   return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
@@ -67,6 +67,7 @@ Approval ApprovalFromRow(const Stmt& q) {
   a.outcome_reason = q.ColText(17);
   if (!q.ColNull(18)) a.used = FromUnixMillis(q.ColInt(18));
   a.used_call_id = q.ColText(19);
+  a.edited_args_sha256 = q.ColText(20);
   return a;
 }
 
@@ -99,8 +100,10 @@ Result<Approval> LoadApproval(sqlite3* db, std::string_view approval_id) {
 }
 
 // Rewrites the settled call's decision (the one GET /v1/calls/{id} answers with).
+// `arguments`: a reviewer's edit, which the agent runs the tool with (Decision::arguments).
 Status SetCallDecision(sqlite3* db, const std::string& call_id, Verdict verdict, Code code,
-                       const std::string& reason, const std::string& rule) {
+                       const std::string& reason, const std::string& rule,
+                       const json::object* arguments = nullptr) {
   std::string decision;
   {
     Stmt q(db, "SELECT decision_json FROM calls WHERE call_id = ?");
@@ -109,7 +112,8 @@ Status SetCallDecision(sqlite3* db, const std::string& call_id, Verdict verdict,
     const int rc = q.Step();
     if (rc == SQLITE_DONE) return Error::NotFound("no call " + call_id);
     if (rc != SQLITE_ROW) return SqlErr(db, "read call");
-    Result<std::string> d = core::SettleDecisionJson(q.ColText(0), verdict, code, reason, rule);
+    Result<std::string> d =
+        core::SettleDecisionJson(q.ColText(0), verdict, code, reason, rule, arguments);
     if (!d.ok()) return d.error();
     decision = std::move(d).value();
   }
@@ -249,7 +253,10 @@ Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest
     out.refusal = "approval " + id + " cannot be used: no such approval";
     return out;
   }
-  out.refusal = core::RedemptionRefusal(id, a->agent_id, a->run_id, a->tool, a->args_sha256, rq);
+  // An approval of edited arguments is redeemed with those, never with the original.
+  out.refusal = core::RedemptionRefusal(
+      id, a->agent_id, a->run_id, a->tool,
+      a->edited_args_sha256.empty() ? a->args_sha256 : a->edited_args_sha256, rq);
   if (out.refusal.empty()) out.original_call_id = a->call_id;
   return out;
 }
@@ -413,6 +420,7 @@ Result<Approval> SqliteStore::GetApproval(std::string_view approval_id) {
 Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
   if (Status rs = core::CheckMayVote(rq.reviewer.role); !rs.ok()) return rs.error();
   VoteOutcome out;
+  const audit::Redactor& redactor = AuditRedactor();
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     Result<Approval> loaded = LoadApproval(db, rq.approval_id);
     if (!loaded.ok()) return loaded.error();
@@ -453,6 +461,13 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
         }
       }
     }
+    // A reviewer's edit (core::EvaluateEdit judged it): PlanVote refuses it for a deny or
+    // an approval needing two people, and a grant consumes the edited call's records.
+    if (rq.edit) {
+      in.edit = &*rq.edit;
+      in.original_args_sha256 = a.args_sha256;
+      in.redactor = &redactor;
+    }
     // The rules (core/approval_rules.h): who may vote, the two-person rule, the re-check.
     Result<core::VotePlan> plan = core::PlanVote(in);
     if (!plan.ok()) return plan.error();
@@ -474,6 +489,15 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
     }
     out.settled = true;
     const bool granted = plan->kind == core::VotePlan::Kind::kGranted;
+    if (granted && plan->edit != nullptr) {
+      a.records = plan->edit->records;
+      a.edited_args_sha256 = plan->edit->args_sha256;
+      Stmt u(db, "UPDATE approvals SET records = ?, edited_args_sha256 = ? WHERE approval_id = ?");
+      if (!u.ok()) return SqlErr(db, "record edited arguments");
+      u.Int(1, static_cast<int64_t>(a.records)).Text(2, a.edited_args_sha256);
+      u.Text(3, a.approval_id);
+      if (Status es = Exec(u, "record edited arguments"); !es.ok()) return es;
+    }
     if (granted && plan->run_records_after) {
       records[a.tool] = *plan->run_records_after;
       Stmt u(db, "UPDATE runs SET records_json = ? WHERE run_id = ?");
@@ -484,7 +508,8 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
     const ApprovalState state = granted ? ApprovalState::kGranted : ApprovalState::kDenied;
     if (Status es = SetState(db, a, state, rq.now, plan->reason); !es.ok()) return es;
     if (Status es = SetCallDecision(db, a.call_id, granted ? Verdict::kAllow : Verdict::kDeny,
-                                    plan->code, plan->reason, "approval");
+                                    plan->code, plan->reason, "approval",
+                                    granted && plan->edit != nullptr ? &plan->edit->args : nullptr);
         !es.ok()) {
       return es;
     }

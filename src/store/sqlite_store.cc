@@ -51,7 +51,7 @@ using internal::ParseRecords;
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -145,6 +145,11 @@ constexpr const char* kMigrations[] = {
     "  answer TEXT NOT NULL,"
     "  created_ms BIGINT NOT NULL,"
     "  PRIMARY KEY (run_id, idem_key));",
+    // 9: a reviewer's edit of the arguments (docs/approvals.md, "Editing the arguments"):
+    // the edited arguments' hash, which a re-submission must match instead of the original.
+    // The arguments themselves are in the call's decision_json ("arguments") and, redacted,
+    // in the grant's audit record.
+    "ALTER TABLE approvals ADD COLUMN edited_args_sha256 TEXT NOT NULL DEFAULT '';",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -419,6 +424,9 @@ Decision DecisionFromJson(const boost::json::object& o) {
     }
     d.rehearsal = std::move(reh);
   }
+  if (const boost::json::value* a = o.if_contains("arguments"); a != nullptr && a->is_object()) {
+    d.arguments = a->get_object();  // a reviewer's edit (sqlite_approvals.cc, Vote)
+  }
   if (const boost::json::value* a = o.if_contains("approval"); a != nullptr && a->is_object()) {
     const boost::json::object& ao = a->get_object();
     d.approval_timeout_seconds = static_cast<int>(GetI64(ao, "timeout_seconds"));
@@ -614,6 +622,7 @@ class SqliteStore::Impl {
   };
 
   explicit Impl(const StoreOptions& o) : options_(o), redactor_(o.audit_key) {}
+  const audit::Redactor& redactor() const { return redactor_; }
 
   ~Impl() {
     {
@@ -2046,6 +2055,8 @@ Status SqliteStore::EndRun(std::string_view run_id, std::string_view agent_id, T
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) { return impl_->ApplyEndRun(b, run_id, agent_id, now); });
 }
+
+const audit::Redactor& SqliteStore::AuditRedactor() const { return impl_->redactor(); }
 
 Status SqliteStore::RunOnWriter(const WriterFn& fn) {
   return impl_->SubmitAndWait([&](Impl::Batch& b) {

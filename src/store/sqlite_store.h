@@ -106,6 +106,8 @@ class SqliteStore final : public Store {
   // (its own savepoint); audit events it appends commit with it.
   using WriterFn = std::function<Status(sqlite3* db, std::vector<audit::AuditEvent>* events)>;
   Status RunOnWriter(const WriterFn& fn);
+  // For sqlite_approvals.cc: the audit key's redactor (edited arguments in a grant event).
+  const audit::Redactor& AuditRedactor() const;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -32,6 +32,7 @@
 #include "audit/query.h"
 #include "audit/redact.h"
 #include "common/time.h"
+#include "core/approval_rules.h"
 #include "core/roles.h"
 #include "core/run_store.h"
 #include "store/history_source.h"
@@ -170,6 +171,9 @@ struct Approval {
   std::string outcome_reason;     // why it was decided (empty while pending)
   std::optional<TimePoint> used;  // released: first delivered to the agent (ReleaseCall)
   std::string used_call_id;       // the call released (a call id of an older build's redemption)
+  // Set when a reviewer approved edited arguments: SHA-256 of their canonical JSON. A
+  // re-submission redeems the approval only with these (args_sha256 stays the original).
+  std::string edited_args_sha256;
   std::vector<ApprovalVote> votes;
 };
 
@@ -230,6 +234,11 @@ struct VoteRequest {
   std::string comment;
   TimePoint now;
   ApprovalPolicyLookup policy;  // may be empty: no identity check beyond principal/agent
+  // An approve with edited arguments, already evaluated by the core (core::EvaluateEdit,
+  // run by the caller). The backend stores the edited hash with the approval, grants
+  // with the edited call's records, puts the arguments in the call's decision and the
+  // grant event (redacted), and refuses it for an approval needing more than one approver.
+  std::optional<core::EditedCall> edit;
 };
 
 struct VoteOutcome {

@@ -2,6 +2,8 @@
 //   node test.mjs URL REVIEWER_TOKEN AGENT_TOKEN ARTIFACT_DIR
 // Test 1: sign in, see a pending call appear, approve it, the waiting agent gets allow.
 // Test 2: the same, denied: the waiting agent gets deny/APPROVAL_DENIED.
+// Test 3: the reviewer edits the arguments (validated on the page) and approves: the
+// waiting agent gets allow with the edited arguments.
 // Loopback only; a fresh profile; screenshots (desktop and phone) in ARTIFACT_DIR.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -104,6 +106,36 @@ try {
   }
   await page.waitForSelector(`#history li[data-id="${two.approvalId}"]`, { timeout: 10000 });
   console.log('test 2 (deny): ok');
+
+  // Test 3: edit the arguments, then approve: invalid JSON is refused on the page, and the
+  // waiting agent gets allow with the edited arguments (docs/approvals.md).
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const three = await proposeAndWait({ to: 'typo@example.com', api_key: 'sk-secret-3' });
+  const item3 = `#pending li[data-id="${three.approvalId}"]`;
+  await page.waitForSelector(item3, { timeout: 10000 });
+  await page.click(item3);
+  await page.waitForSelector(`#detail[data-id="${three.approvalId}"] #vote-form:not([hidden])`,
+                             { timeout: 10000 });
+  await page.check('#edit-on');
+  await page.waitForSelector('#edit-args:not([hidden])');
+  const prefilled = await page.inputValue('#edit-args');
+  if (prefilled.includes('sk-secret-3')) fail('the editor shows a redacted value');
+  if (!prefilled.includes('typo@example.com')) fail('the editor is not prefilled: ' + prefilled);
+  await page.click('#approve');  // the redacted api_key is still its hash: refused here
+  await page.waitForFunction(() => document.querySelector('#vote-error').textContent.includes('redacted'));
+  await page.fill('#edit-args', '{"to": ');
+  await page.click('#approve');
+  await page.waitForFunction(() => document.querySelector('#vote-error').textContent.includes('not valid JSON'));
+  await page.fill('#edit-args', '{"to": "fixed@example.com", "api_key": "sk-new-3"}');
+  await page.screenshot({ path: join(artifacts, 'approvals-edit.png'), fullPage: true });
+  await page.fill('#comment', 'fixed the recipient');
+  await page.click('#approve');
+  const r3 = await three.waiting;
+  if (r3.json?.decision !== 'allow' || r3.json?.arguments?.to !== 'fixed@example.com') {
+    fail('agent did not get the edited arguments: ' + JSON.stringify(r3.json));
+  }
+  await page.waitForSelector(`#history li[data-id="${three.approvalId}"]`, { timeout: 10000 });
+  console.log('test 3 (edit and approve): ok');
   if (errors.length) fail('page errors: ' + errors.join('; '));
   ok = true;
 } catch (e) {

@@ -54,6 +54,11 @@ export interface Decision {
   retryAfterS?: number;
   run?: RunState;
   rehearsal?: { args: Record<string, unknown>; args_sha256: string; upstream?: string };
+  /**
+   * Set when a reviewer edited the arguments before approving: the arguments to run the
+   * tool with (guard() passes them to fn instead of the ones you gave).
+   */
+  arguments?: Record<string, unknown>;
   /** The daemon's JSON body as received. */
   raw: Record<string, unknown>;
 }
@@ -130,7 +135,8 @@ export class Run {
   waitForApproval(decision: Decision, options?: WaitOptions): Promise<Decision>;
   /**
    * decide, wait for an approval, run fn only when allowed, report its result and return its
-   * value. Throws DeniedError / ApprovalTimeoutError (with .decision), UnavailableError,
+   * value. When a reviewer edited the arguments before approving, fn is called with the
+   * edited arguments (decision.arguments), not `args`. Throws DeniedError / ApprovalTimeoutError (with .decision), UnavailableError,
    * UnauthenticatedError, the signal's reason, or fn's own error (after reporting it).
    */
   guard<A, T>(tool: string, args: A, fn: (args: A) => T | Promise<T>, options?: GuardOptions): Promise<T>;

@@ -116,6 +116,17 @@ function toDecision(body) {
   if (typeof b.retry_after_s === "number") d.retryAfterS = b.retry_after_s;
   if (b.run && typeof b.run === "object") d.run = b.run;
   if (b.rehearsal && typeof b.rehearsal === "object") d.rehearsal = b.rehearsal;
+  // A reviewer's edit (docs/approvals.md, "Editing the arguments"): run the tool with these.
+  if (b.arguments !== undefined) {
+    if (b.arguments && typeof b.arguments === "object" && !Array.isArray(b.arguments)) {
+      d.arguments = b.arguments;
+    } else if (d.decision === "allow") {
+      // Fail closed: an edit we cannot read must not run the agent's original arguments.
+      d.decision = "deny";
+      d.code = "INVALID_RESPONSE";
+      d.reason = "the decision's edited arguments are not a JSON object";
+    }
+  }
   // Fail closed: only the exact string "allow" allows.
   if (d.decision !== "allow" && d.decision !== "approval_required" && d.decision !== "deny" &&
       d.decision !== "rehearsal_required") {
@@ -365,9 +376,11 @@ export class Run {
       if (d.code === "APPROVAL_TIMEOUT") throw new ApprovalTimeoutError(d);
       throw new DeniedError(d.decision === "allow" ? { ...d, decision: "deny", code: "INVALID_RESPONSE", reason: "allow without a call_id" } : d);
     }
+    // A reviewer may have edited the arguments before approving: the tool runs with those.
+    const runArgs = d.arguments !== undefined ? d.arguments : args;
     let out;
     try {
-      out = await fn(args);
+      out = await fn(runArgs);
     } catch (err) {
       await this.#report(d.callId, { ok: false, error: String(err?.message ?? err).slice(0, 4096) }, options);
       throw err;

@@ -50,6 +50,12 @@ tools:
       approval_timeout_seconds: 300
       constraints:
         max_records_per_run: 3
+    - name: "mail_customer"
+      requires_approval: true
+      approval_timeout_seconds: 300
+      redact: ["api_key"]
+      constraints:
+        allowed_recipients: ["a@example.com", "b@example.com"]
 escalation:
   contacts: ["alice@example.com", "bob@example.com"]
 execution:
@@ -695,6 +701,99 @@ TEST_F(ApprovalsTest, ToolViewAnswersTheAgentsOwnView) {
   EXPECT_EQ(client_->Request("POST", "/v1/tools/view", R"({"tools":[]})", alice_).status, 403);
   EXPECT_EQ(client_->Request("POST", "/v1/tools/view", R"({"tools":[1]})", agent_).status, 400);
   EXPECT_EQ(client_->Request("POST", "/v1/tools/view", R"({})", agent_).status, 400);
+}
+
+// --- Editing the arguments before approving (docs/approvals.md) ------------------------
+
+HttpResult EditVote(HttpClient& c, const std::string& id, const std::string& token,
+                    const std::string& verdict, const std::string& arguments) {
+  return c.Request("POST", "/v1/approvals/" + id,
+                   R"({"verdict":")" + verdict + R"(","arguments":)" + arguments + "}", token);
+}
+
+// Tests that a reviewer cannot use an edit to approve what the policy forbids (a recipient
+// outside allowed_recipients: 422 EDIT_REFUSED, the approval stays pending), that a deny
+// or a non-object cannot carry arguments, and that the edit the policy allows reaches the
+// agent: the long poll's allow carries the edited arguments, the original call record
+// stays, the grant record carries both hashes and the edited arguments redacted, and only
+// the edited arguments redeem the approval.
+TEST_F(ApprovalsTest, EditedArgumentsReachTheAgentAndTheAuditTrail) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(
+      run,
+      R"({"tool":"mail_customer","args":{"recipient":"a@example.com","body":"hi","api_key":"sk-orig"}})");
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+  const std::string call = Str(r.json, "call_id");
+  const std::string id = Str(r.json, "approval_id");
+  auto waiting = Wait(call);
+
+  HttpResult evil = EditVote(*client_, id, alice_, "approve",
+                             R"({"recipient":"mallory@evil.example","body":"hi"})");
+  EXPECT_EQ(evil.status, 422) << evil.body;
+  EXPECT_EQ(Str(evil.json, "code"), "EDIT_REFUSED") << evil.body;
+  EXPECT_NE(evil.body.find("allowed_recipients"), std::string::npos) << evil.body;
+  EXPECT_EQ(EditVote(*client_, id, alice_, "deny", R"({"recipient":"b@example.com"})").status, 400);
+  EXPECT_EQ(EditVote(*client_, id, alice_, "approve", "[1]").status, 400);
+  HttpResult still = client_->Request("GET", "/v1/approvals/" + id, "", alice_);
+  EXPECT_EQ(Str(still.json, "state"), "pending") << still.body;
+
+  const std::string edited =
+      R"({"recipient":"b@example.com","body":"hello, fixed","api_key":"sk-edited"})";
+  HttpResult v = EditVote(*client_, id, alice_, "approve", edited);
+  ASSERT_EQ(v.status, 200) << v.body;
+  EXPECT_EQ(Str(v.json, "state"), "granted");
+  EXPECT_FALSE(Str(v.json, "edited_args_sha256").empty()) << v.body;
+  EXPECT_NE(Str(v.json, "edited_args_sha256"), Str(v.json, "args_sha256"));
+
+  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  HttpResult got = waiting.get();
+  EXPECT_EQ(Str(got.json, "decision"), "allow") << got.body;
+  ASSERT_TRUE(got.json.as_object().contains("arguments")) << got.body;
+  EXPECT_EQ(got.json.at("arguments"), json::parse(edited)) << got.body;
+
+  HttpResult audit = client_->Request("GET", "/v1/audit?run_id=" + run, "", admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_EQ(audit.body.find("sk-edited"), std::string::npos) << audit.body;
+  EXPECT_EQ(audit.body.find("sk-orig"), std::string::npos) << audit.body;
+  bool granted = false, original = false;
+  for (const json::value& rec : audit.json.at("records").as_array()) {
+    const std::string text = json::serialize(rec);
+    if (Str(rec, "type") == "decision" && text.find("a@example.com") != std::string::npos) {
+      original = true;  // the original call's record stays as it was
+    }
+    if (text.find("\"granted\"") == std::string::npos) continue;
+    granted = true;
+    EXPECT_NE(text.find("\"edited_args_sha256\""), std::string::npos) << text;
+    EXPECT_NE(text.find("\"args_sha256\""), std::string::npos) << text;
+    EXPECT_NE(text.find("hello, fixed"), std::string::npos) << text;
+    EXPECT_NE(text.find("hmac-sha256:"), std::string::npos) << text;
+  }
+  EXPECT_TRUE(granted) << audit.body;
+  EXPECT_TRUE(original) << audit.body;
+
+  // Only the edited arguments redeem the approval.
+  auto with = [&](const std::string& args) {
+    return R"({"tool":"mail_customer","approval_id":")" + id + R"(","args":)" + args + "}";
+  };
+  HttpResult old =
+      Call(run, with(R"({"recipient":"a@example.com","body":"hi","api_key":"sk-orig"})"));
+  EXPECT_EQ(Str(old.json, "code"), "APPROVAL_DENIED") << old.body;
+  HttpResult same = Call(run, with(edited));
+  EXPECT_EQ(Str(same.json, "code"), "ALLOWED") << same.body;
+  EXPECT_EQ(Str(same.json, "call_id"), call) << same.body;
+}
+
+// Tests that one reviewer cannot edit the arguments of a call that needs two approvers.
+TEST_F(ApprovalsTest, TwoPersonApprovalCannotBeEdited) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"drop_table","args":{"table":"t"}})");
+  const std::string id = Str(r.json, "approval_id");
+  ASSERT_FALSE(id.empty()) << r.body;
+  HttpResult v = EditVote(*client_, id, alice_, "approve", R"({"table":"u"})");
+  EXPECT_EQ(v.status, 400) << v.body;
+  HttpResult still = client_->Request("GET", "/v1/approvals/" + id, "", alice_);
+  EXPECT_EQ(Str(still.json, "state"), "pending") << still.body;
+  EXPECT_EQ(still.json.at("votes").as_array().size(), 0u) << still.body;
 }
 
 }  // namespace

@@ -75,9 +75,11 @@ class AsyncClient:
                     raise NoActiveRun(f"{tool}: no current run (use `async with client.run():`)")
                 bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
-                return await run.guard(tool, tool_args(sig, bound),
-                                       lambda **_: fn(*bound.args, **bound.kwargs),
-                                       **guard_options)
+                targs = tool_args(sig, bound)
+                # Unedited: the call as made; edited by a reviewer: with the edited arguments.
+                return await run.guard(tool, targs,
+                                       lambda **kw: fn(*bound.args, **bound.kwargs)
+                                       if kw == targs else fn(**kw), **guard_options)
 
             return wrapper
 
@@ -162,7 +164,8 @@ class AsyncRun:
         d = await self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
                                          on_pending=on_pending)
         try:
-            out = fn(**args)
+            # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
+            out = fn(**(d.arguments if d.arguments is not None else args))
             if inspect.isawaitable(out):
                 out = await out
         except BaseException as e:

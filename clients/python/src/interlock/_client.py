@@ -137,8 +137,11 @@ class Client:
                     raise NoActiveRun(f"{tool}: no current run (use `with client.run():`)")
                 bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
-                return run.guard(tool, tool_args(sig, bound),
-                                 lambda **_: fn(*bound.args, **bound.kwargs), **guard_options)
+                targs = tool_args(sig, bound)
+                # Unedited: the call as made; edited by a reviewer: with the edited arguments.
+                return run.guard(tool, targs,
+                                 lambda **kw: fn(*bound.args, **bound.kwargs)
+                                 if kw == targs else fn(**kw), **guard_options)
 
             return wrapper
 
@@ -274,7 +277,8 @@ class Run:
         d = self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
                                    on_pending=on_pending)
         try:
-            out = fn(**args)
+            # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
+            out = fn(**(d.arguments if d.arguments is not None else args))
         except BaseException as e:
             if report:
                 self._report_quietly(d.call_id, False, None, f"{type(e).__name__}: {e}")

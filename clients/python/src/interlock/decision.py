@@ -21,6 +21,9 @@ class Decision:
     existing_call: bool = False
     retry_after_s: Optional[float] = None
     run: Dict[str, Any] = field(default_factory=dict)
+    # Set when a reviewer edited the arguments before approving: the arguments to run the
+    # tool with (``guard`` passes them to ``fn`` instead of the ones given).
+    arguments: Optional[Dict[str, Any]] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -55,6 +58,14 @@ class Decision:
             return v if isinstance(v, str) else ""
 
         ra = body.get("retry_after_s")
+        arguments = body.get("arguments")
+        if "arguments" in body and not isinstance(arguments, dict):
+            arguments = None
+            if verdict == "allow":
+                # Fail closed: an edit we cannot read must not run the original arguments.
+                return cls("deny", "INVALID_RESPONSE",
+                           "the decision's edited arguments are not a JSON object",
+                           tool=s("tool") or tool, raw=body)
         return cls(
             decision=verdict,
             code=code,
@@ -70,5 +81,6 @@ class Decision:
             existing_call=body.get("existing_call") is True,
             retry_after_s=ra if isinstance(ra, (int, float)) and not isinstance(ra, bool) else None,
             run=body.get("run") if isinstance(body.get("run"), dict) else {},
+            arguments=arguments,
             raw=body,
         )

@@ -54,7 +54,8 @@ def client(**kw) -> Client:
     return Client(url=kw.pop("url", D.url), token=kw.pop("token", TOKENS["agent"]), **kw)
 
 
-def approve_when_pending(call_id_box: list, verdict: str, comment: str = "ok") -> threading.Thread:
+def approve_when_pending(call_id_box: list, verdict: str, comment: str = "ok",
+                         arguments: object = None) -> threading.Thread:
     """A reviewer over HTTP: waits for the pending approval of the call, then votes."""
 
     def go() -> None:
@@ -64,8 +65,11 @@ def approve_when_pending(call_id_box: list, verdict: str, comment: str = "ok") -
             for a in (body or {}).get("approvals", []):
                 if call_id_box and a.get("call_id") == call_id_box[0] or \
                         not call_id_box and a.get("tool") in ("send_email", "wait_tool"):
+                    vote = {"verdict": verdict, "comment": comment}
+                    if arguments is not None:
+                        vote["arguments"] = arguments
                     D.http("POST", "/v1/approvals/" + a["approval_id"], TOKENS["reviewer"],
-                           {"verdict": verdict, "comment": comment})
+                           vote)
                     return
             time.sleep(0.1)
 
@@ -235,6 +239,16 @@ class Approvals(unittest.TestCase):
                             approval_timeout=20)
             t.join(5)
             self.assertEqual(out, "sent c@example.com")
+
+    def test_reviewer_edited_arguments_are_what_the_tool_runs_with(self):
+        # A reviewer corrects the recipient before approving: guard runs the tool with
+        # the edited arguments (decision.arguments), never the ones the agent gave.
+        with client().run() as run:
+            t = approve_when_pending([], "approve", arguments={"to": "fixed@example.com"})
+            out = run.guard("send_email", {"to": "typo@example.com"}, lambda to: "sent " + to,
+                            approval_timeout=20)
+            t.join(5)
+            self.assertEqual(out, "sent fixed@example.com")
 
     def test_approval_denied_by_reviewer_while_client_waits(self):
         with client().run() as run:

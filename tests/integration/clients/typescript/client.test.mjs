@@ -176,6 +176,22 @@ test("Client.ApprovalGrantedWhileWaitingRunsTheTool", async () => {
   assert.equal(ran, 1);
 });
 
+test("Client.ReviewerEditedArgumentsAreWhatTheToolRunsWith", async () => {
+  const run = await client().startRun();
+  const seen = [];
+  const p = run.guard("send_customer_email", { customer_id: "c-1", body: "typo" }, (a) => {
+    seen.push(a);
+    return "sent";
+  });
+  const id = await pendingApproval(daemon, reviewer, "send_customer_email");
+  const edited = { customer_id: "c-1", body: "fixed" };
+  const v = await daemon.api("POST", `/v1/approvals/${id}`, reviewer,
+    { verdict: "approve", comment: "fixed the body", arguments: edited });
+  assert.equal(v.status, 200, JSON.stringify(v.json));
+  assert.equal(await p, "sent");
+  assert.deepEqual(seen, [edited]);
+});
+
 test("Client.ApprovalDeniedWhileWaitingNeverRuns", async () => {
   const run = await client().startRun();
   const p = run.guard("send_customer_email", { customer_id: "c-2", body: "hi" }, () => assert.fail("ran"));

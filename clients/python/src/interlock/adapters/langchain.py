@@ -86,7 +86,9 @@ def guard_tool(tool: Any, *, run: Any = None, name: Optional[str] = None,
                             "not an AsyncClient run")
         targs = _tool_args(orig_run, args, kwargs)
         try:
-            return r.guard(tool_name, targs, lambda **_: orig_run(*args, **kwargs),
+            return r.guard(tool_name, targs,
+                           lambda **kw: orig_run(*args, **kwargs) if kw == targs
+                           else orig_run(**kw),
                            approval_timeout=approval_timeout)
         except Denied as e:
             return denied(e)
