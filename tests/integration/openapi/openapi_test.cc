@@ -371,6 +371,9 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", agent_);
   Call("POST", one, "/v1/approvals/no-such-approval", R"({"verdict":"approve"})", reviewer_);
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", "");
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"deny","arguments":{}})", reviewer_);
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve","arguments":[]})",
+       reviewer_);
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
   const std::string withdraw = "/v1/approvals/{approval_id}/withdraw";
