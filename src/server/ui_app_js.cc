@@ -220,6 +220,8 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     area.hidden = true;
     area.setAttribute('aria-label', 'Edited arguments (JSON object)');
     on.addEventListener('change', () => { area.hidden = !on.checked; });
+    // A complaint about the edit goes once the reviewer changes it.
+    area.addEventListener('input', () => { $('vote-error').textContent = ''; });
     box.append(on, label, area);
     const form = $('vote-form');
     form.insertBefore(box, form.firstChild);

@@ -18,7 +18,7 @@ button{font:inherit;padding:8px 14px;border-radius:6px;border:1px solid #bbb;bac
 input,textarea{font:inherit;width:100%;padding:8px;border:1px solid #bbb;border-radius:6px}
 #signin-form{display:flex;gap:8px}
 #signin-form input{flex:1}
-.columns{display:grid;grid-template-columns:minmax(260px,1fr) 2fr;gap:16px;align-items:start}
+.columns{display:grid;grid-template-columns:minmax(260px,1fr) minmax(0,2fr);gap:16px;align-items:start}
 .items{list-style:none;margin:0;padding:0}
 .items li{background:#fff;border:1px solid #dde;border-radius:8px;padding:10px;margin:0 0 8px;
   cursor:pointer}
@@ -42,7 +42,7 @@ tr.this td{background:#fff7d6}
 .approve{background:#15803d}.deny{background:#b91c1c}
 .error{color:#b91c1c}.muted{color:#777}.status{color:#555;font-size:13px;margin:0}
 @media (max-width:720px){
-  .columns{grid-template-columns:1fr}
+  .columns{grid-template-columns:minmax(0,1fr)}
   header h1{font-size:15px}
   main{padding:8px}
 }

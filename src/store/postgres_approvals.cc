@@ -174,8 +174,7 @@ Status SetCallDecision(const PgApprovalCtx& ctx, const std::string& call_id, Ver
     if (r->rows() == 0) return Error::NotFound("no call " + call_id);
     current = std::string(r->Text(0, 0));
   }
-  Result<std::string> d =
-      core::SettleDecisionJson(current, verdict, code, reason, rule, arguments);
+  Result<std::string> d = core::SettleDecisionJson(current, verdict, code, reason, rule, arguments);
   if (!d.ok()) return d.error();
   ctx.batch->decisions[call_id] = *d;
   ctx.sql->append("UPDATE calls SET decision_json = " + Lit(*d) +
@@ -515,11 +514,10 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
     a.records = plan->edit->records;
     a.edited_args_sha256 = plan->edit->args_sha256;
     edited_args = &plan->edit->args;
-    AppendUpdateOne(ctx.sql, "UPDATE approvals SET records = " +
-                                 Num(static_cast<int64_t>(a.records)) +
-                                 ", edited_args_sha256 = " + Lit(a.edited_args_sha256) +
-                                 " WHERE approval_id = " + Lit(a.approval_id) +
-                                 " AND state = 'pending'");
+    AppendUpdateOne(ctx.sql,
+                    "UPDATE approvals SET records = " + Num(static_cast<int64_t>(a.records)) +
+                        ", edited_args_sha256 = " + Lit(a.edited_args_sha256) +
+                        " WHERE approval_id = " + Lit(a.approval_id) + " AND state = 'pending'");
   }
   if (Status s = Settle(ctx, &a, granted ? ApprovalState::kGranted : ApprovalState::kDenied,
                         granted ? Verdict::kAllow : Verdict::kDeny, plan->code, plan->reason,

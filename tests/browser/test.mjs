@@ -127,7 +127,16 @@ try {
   await page.click('#approve');
   await page.waitForFunction(() => document.querySelector('#vote-error').textContent.includes('not valid JSON'));
   await page.fill('#edit-args', '{"to": "fixed@example.com", "api_key": "sk-new-3"}');
+  if ((await page.textContent('#vote-error')).trim() !== '') fail('an old complaint stays after the edit');
   await page.screenshot({ path: join(artifacts, 'approvals-edit.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(artifacts, 'approvals-edit-phone.png'), fullPage: true });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth
+    ? [...document.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > window.innerWidth)
+      .map((e) => e.tagName + '#' + e.id + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).join(' ')
+    : '');
+  if (wide) fail('the page scrolls sideways on a phone with the editor open: ' + wide);
+  await page.setViewportSize({ width: 1280, height: 900 });
   await page.fill('#comment', 'fixed the recipient');
   await page.click('#approve');
   const r3 = await three.waiting;

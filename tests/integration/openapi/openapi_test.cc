@@ -71,6 +71,9 @@ tools:
     - name: "read"
     - name: "send"
       requires_approval: true
+      constraints:
+        arguments:
+          to: {one_of: ["x", "y"], optional: true}
     - name: "deploy"
       rehearse: {args: {dry_run: true}}
 egress:
@@ -374,6 +377,8 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"deny","arguments":{}})", reviewer_);
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve","arguments":[]})",
        reviewer_);
+  Call("POST", one, "/v1/approvals/" + approval,
+       R"({"verdict":"approve","arguments":{"to":"not-allowed"}})", reviewer_);
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
   const std::string withdraw = "/v1/approvals/{approval_id}/withdraw";

@@ -333,6 +333,74 @@ TYPED_TEST(ApprovalContract, TwoPersonRuleNeedsTwoPeople) {
   EXPECT_EQ(second->approval.state, ApprovalState::kGranted);
 }
 
+// A reviewer's edit as core::EvaluateEdit hands it to the store.
+core::EditedCall Edit(boost::json::object args, uint64_t records = 0) {
+  core::EditedCall e;
+  e.args = std::move(args);
+  e.args_sha256 = std::string(64, 'e');
+  e.records = records;
+  return e;
+}
+
+// Tests that an approve with edited arguments settles the call with them (the decision the
+// agent reads carries the arguments to run), keeps the edited hash with the approval across
+// a reopen (a re-submission must match it), and that a later vote changes nothing.
+TYPED_TEST(ApprovalContract, EditedApproveIsWhatTheAgentRuns) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  const std::string id = store::ApprovalIdForCall(c->call_id);
+  store::VoteRequest v;
+  v.approval_id = id;
+  v.reviewer = store::Principal{"tok_rita", "rita", Role::kReviewer, ""};
+  v.approve = true;
+  v.now = At(1);
+  v.edit = Edit(boost::json::object{{"env", "staging"}});
+  Result<store::VoteOutcome> out = this->store().Vote(v);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->settled);
+  EXPECT_EQ(out->approval.state, ApprovalState::kGranted);
+  Result<store::StoredCall> call = this->store().GetCall(c->call_id);
+  ASSERT_TRUE(call.ok());
+  EXPECT_EQ(call->record.decision.verdict, Verdict::kAllow);
+  ASSERT_TRUE(call->record.decision.arguments.has_value());
+  EXPECT_EQ(call->record.decision.arguments->at("env").as_string(), "staging");
+  EXPECT_NE(call->record.decision.reason.find("with edited arguments"), std::string::npos);
+  EXPECT_EQ(call->record.call.args.at("env").as_string(), "prod");  // the original stays
+  this->backend_.Reopen();
+  Result<Approval> a = this->store().GetApproval(id);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->edited_args_sha256, std::string(64, 'e'));
+  EXPECT_NE(a->args_sha256, a->edited_args_sha256);
+  EXPECT_EQ(this->Vote(id, "bob", false).error().kind, ErrorKind::kAlreadyExists);
+}
+
+// Tests that edited arguments ride only on an approve of a one-approver call: a deny with
+// an edit, or an edit of a call that needs two people, is refused and records nothing.
+TYPED_TEST(ApprovalContract, EditOnADenyOrATwoPersonCallIsRefused) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> one = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(one.ok());
+  store::VoteRequest v;
+  v.approval_id = store::ApprovalIdForCall(one->call_id);
+  v.reviewer = store::Principal{"tok_rita", "rita", Role::kReviewer, ""};
+  v.approve = false;
+  v.now = At(1);
+  v.edit = Edit(boost::json::object{{"env", "staging"}});
+  EXPECT_EQ(this->store().Vote(v).error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_EQ(this->store().GetApproval(v.approval_id)->state, ApprovalState::kPending);
+  EXPECT_TRUE(this->store().GetApproval(v.approval_id)->votes.empty());
+
+  const std::string run2 = this->NewRun();
+  Result<CallRecord> two = this->Decide(run2, Verdict::kApprovalRequired, "a", /*required=*/2);
+  ASSERT_TRUE(two.ok());
+  v.approval_id = store::ApprovalIdForCall(two->call_id);
+  v.approve = true;
+  EXPECT_EQ(this->store().Vote(v).error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_TRUE(this->store().GetApproval(v.approval_id)->votes.empty());
+  EXPECT_FALSE(this->store().GetCall(two->call_id)->record.decision.arguments.has_value());
+}
+
 // Tests that a withdrawn approval denies its call and refuses later verdicts, and that
 // another agent cannot withdraw it.
 TYPED_TEST(ApprovalContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
