@@ -120,6 +120,9 @@ struct Decision {
   // An approved call whose arguments a reviewer edited (docs/approvals.md, "Editing the
   // arguments"): the arguments to run the tool with, instead of those the agent sent.
   std::optional<boost::json::object> arguments;
+  // An allow covered by an approval given "for the rest of this run" (docs/approvals.md):
+  // that approval's id. The call needed an approval and nothing else stood in its way.
+  std::string covered_by;
 
   bool allowed() const { return verdict == Verdict::kAllow; }
 };

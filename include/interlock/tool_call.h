@@ -86,6 +86,16 @@ struct RunState {
   std::string workflow_state;  // empty: the policy workflow's initial state
   std::map<std::string, boost::json::value, std::less<>> workflow_vars;  // remembered values
   std::set<std::string, std::less<>> labels;  // labels carried by calls that proceeded
+  // Approvals "for the rest of this run", per tool (docs/approvals.md, "For the rest of
+  // this run"): a later call of that tool that only needs an approval proceeds, covered by
+  // it (core::CoverByRunGrant). Set by a reviewer's vote, removed by a revocation; never
+  // for an irreversible tool or one that needs two approvers (checked again at each call).
+  struct RunGrant {
+    std::string approval_id;
+    std::string reviewer;
+    int64_t at_ms = 0;
+  };
+  std::map<std::string, RunGrant, std::less<>> grants;
 };
 
 // Adds reported usage to the run, saturating instead of wrapping.

@@ -137,7 +137,7 @@ void AppendCanonicalJson(std::string* out, const boost::json::value& v) {
 }
 
 void AppendCanonicalDecision(std::string* out, const Decision& d) {
-  // Keys in byte order: agent, approval, at, code, decision, declared_labels, notify,
+  // Keys in byte order: agent, approval, at, code, covered_by, decision, declared_labels, notify,
   // reason, rehearsal,
   // retry_after_s, rule, shadow, shadow_code, shadow_decision, tool (DecisionToJson's
   // optional ones only when it writes them).
@@ -169,6 +169,10 @@ void AppendCanonicalDecision(std::string* out, const Decision& d) {
   }
   key("code");
   AppendJsonString(out, CodeName(d.code));
+  if (!d.covered_by.empty()) {  // an allow covered by an approval for the rest of the run
+    key("covered_by");
+    AppendJsonString(out, d.covered_by);
+  }
   key("decision");
   AppendJsonString(out, VerdictName(d.verdict));
   if (!d.declared_labels.empty()) {

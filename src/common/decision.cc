@@ -122,6 +122,7 @@ boost::json::object DecisionToJson(const Decision& d) {
   }
   if (d.rehearsal) o["rehearsal"] = RehearsalToJson(*d.rehearsal);
   if (d.arguments) o["arguments"] = *d.arguments;
+  if (!d.covered_by.empty()) o["covered_by"] = d.covered_by;
   if (!d.notifications.empty()) {
     boost::json::array arr;
     for (const auto& n : d.notifications) {
@@ -191,6 +192,10 @@ void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
   if (d.arguments) {
     out->append(",\"arguments\":");
     out->append(boost::json::serialize(*d.arguments));
+  }
+  if (!d.covered_by.empty()) {
+    out->append(",\"covered_by\":");
+    AppendJsonString(d.covered_by, out);
   }
   if (!d.notifications.empty()) {
     out->append(",\"notify\":[");
@@ -280,6 +285,30 @@ std::optional<Decision> DecisionFromJson(const boost::json::object& o) {
   }
   if (const boost::json::value* a = o.if_contains("arguments"); a != nullptr && a->is_object()) {
     d.arguments = a->get_object();
+  }
+  d.covered_by = Str(o, "covered_by");
+  if (const boost::json::value* l = o.if_contains("declared_labels");
+      l != nullptr && l->is_array()) {
+    for (const boost::json::value& v : l->get_array()) {
+      if (v.is_string()) d.declared_labels.emplace_back(v.get_string());
+    }
+  }
+  if (const boost::json::value* n = o.if_contains("notify"); n != nullptr && n->is_array()) {
+    for (const boost::json::value& item : n->get_array()) {
+      if (!item.is_object()) continue;
+      const boost::json::object& no = item.get_object();
+      Notification note;
+      note.kind = Str(no, "kind") == "flagged" ? Notification::Kind::kFlagged
+                                               : Notification::Kind::kEscalation;
+      note.channel = Str(no, "channel");
+      note.text = Str(no, "text");
+      if (const boost::json::value* c = no.if_contains("contacts"); c != nullptr && c->is_array()) {
+        for (const boost::json::value& x : c->get_array()) {
+          if (x.is_string()) note.contacts.emplace_back(x.get_string());
+        }
+      }
+      d.notifications.push_back(std::move(note));
+    }
   }
   return d;
 }

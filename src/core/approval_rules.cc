@@ -292,6 +292,17 @@ Result<VotePlan> PlanVote(const VoteInput& in) {
       !s.ok()) {
     return s.error();
   }
+  if (in.for_run) {
+    if (!in.approve) return Error::Invalid("only an approve may be for the rest of the run");
+    if (!in.for_run_refusal.empty()) {
+      return Error::Invalid("cannot approve for the rest of the run: " +
+                            std::string(in.for_run_refusal));
+    }
+    if (in.required > 1) {
+      return Error::Invalid("cannot approve for the rest of the run: the call needs " +
+                            std::to_string(in.required) + " approvers");
+    }
+  }
   if (in.edit != nullptr) {
     if (!in.approve) return Error::Invalid("only an approve may carry edited arguments");
     if (in.required > 1) {
@@ -335,12 +346,19 @@ Result<VotePlan> PlanVote(const VoteInput& in) {
   plan.code = Code::kAllowed;
   plan.reason = "approved by " + tally.reviewers;
   if (in.edit != nullptr) plan.reason += " with edited arguments";
+  if (in.for_run) {
+    plan.reason += " for the rest of run " + std::string(a.run_id);
+    plan.run_grant = RunState::RunGrant{
+        std::string(a.approval_id), tally.reviewers,
+        std::chrono::duration_cast<std::chrono::milliseconds>(in.now.time_since_epoch()).count()};
+  }
   if (call_records > 0) plan.run_records_after = in.run_records_used + call_records;
   boost::json::array all;
   for (const VoteRow& v : votes) {
     if (v.verdict == "approve") all.emplace_back(v.reviewer);
   }
   boost::json::object granted{{"reviewers", std::move(all)}, {"records_consumed", call_records}};
+  if (in.for_run) granted["for_run"] = true;
   if (in.edit != nullptr) {
     // Both versions: the original call's record stays; this one names both hashes and
     // carries the edited arguments, redacted as every record is.
@@ -377,6 +395,60 @@ audit::AuditEvent WithdrawnEvent(const ApprovalRef& a, std::string_view reason_g
       SettledEvent(a, "withdrawn", Code::kApprovalDenied, why, now, "", reason_given);
   ev.principal = std::string(a.agent_id);  // the agent withdrew it, not a reviewer
   return ev;
+}
+
+std::string RunGrantRefusal(const policy::ToolRule* rule, int required) {
+  if (rule == nullptr) return "the tool has no rule in the agent's policy";
+  if (rule->reversible.has_value() && !*rule->reversible) {
+    return "tool \"" + rule->name + "\" is irreversible: each call needs its own approval";
+  }
+  const int need = std::max(required, rule->approvals_required);
+  if (need > 1) {
+    return "tool \"" + rule->name + "\" needs " + std::to_string(need) +
+           " approvers: each call needs its own";
+  }
+  return "";
+}
+
+void CoverByRunGrant(const policy::AgentPolicy* agent, const RunState& state, const ToolCall& call,
+                     engine::Evaluation* ev) {
+  if (state.grants.empty()) return;
+  Decision& d = ev->decision;
+  if (d.verdict != Verdict::kApprovalRequired || d.code != Code::kApprovalRequired ||
+      d.rehearsal.has_value() || agent == nullptr) {
+    return;
+  }
+  auto it = state.grants.find(call.tool);
+  if (it == state.grants.end()) return;
+  if (!RunGrantRefusal(agent->Resolve(call.tool).rule, d.approvals_required).empty()) return;
+  d.verdict = Verdict::kAllow;
+  d.code = Code::kAllowed;
+  d.reason = "covered by approval " + it->second.approval_id + " (approved by " +
+             it->second.reviewer + " for the rest of this run); the policy asks: " + d.reason;
+  d.covered_by = it->second.approval_id;
+  ev->effects.consume_records = true;
+  ev->effects.sequence = engine::ProceedEffects(agent, state, call);
+}
+
+Result<audit::AuditEvent> RevokeRunGrant(RunState* state, std::string_view run_id,
+                                         std::string_view agent_id, std::string_view tool,
+                                         std::string_view actor, std::string_view reason,
+                                         TimePoint now) {
+  auto it = state->grants.find(tool);
+  if (it == state->grants.end()) {
+    return Error::NotFound("run " + std::string(run_id) + " holds no approval of tool \"" +
+                           std::string(tool) + "\" for the rest of the run");
+  }
+  boost::json::object data{{"event", "run_grant_revoked"},
+                           {"approval_id", it->second.approval_id},
+                           {"reviewer", actor},
+                           {"comment", reason},
+                           {"tool", tool},
+                           {"granted_by", it->second.reviewer}};
+  state->grants.erase(it);
+  return audit::AuditEvent{
+      audit::kApproval, now, std::string(run_id), "", std::string(agent_id), std::string(actor),
+      std::move(data)};
 }
 
 Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,

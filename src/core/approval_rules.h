@@ -198,6 +198,10 @@ struct VoteInput {
   const EditedCall* edit = nullptr;
   std::string_view original_args_sha256;
   const audit::Redactor* redactor = nullptr;
+  // An approve "for the rest of this run" (RunGrantRefusal): `for_run_refusal` is why the
+  // tool cannot have one ("" when it can), from the current policy.
+  bool for_run = false;
+  std::string_view for_run_refusal;
 };
 struct VotePlan {
   enum class Kind { kVoted, kDenied, kGranted } kind = Kind::kVoted;
@@ -210,6 +214,9 @@ struct VotePlan {
   // kGranted of an edit: the backend stores the edited hash and records with the
   // approval and puts the arguments in the call's decision (SettleDecisionJson).
   const EditedCall* edit = nullptr;
+  // kGranted "for the rest of this run": the grant the backend adds to the run's state
+  // (RunState::grants[tool]) in the same transaction.
+  std::optional<RunState::RunGrant> run_grant;
   audit::AuditEvent event;  // voted | denied | granted
 };
 // Refused (nothing written): kAlreadyExists for a settled approval or a second vote of one
@@ -224,6 +231,26 @@ Status CheckWithdraw(std::string_view approval_id, std::string_view owner_agent_
 // The "withdrawn" record (principal: the agent).
 audit::AuditEvent WithdrawnEvent(const ApprovalRef& a, std::string_view reason_given,
                                  std::string_view why, TimePoint now);
+
+// --- Approvals for the rest of a run (docs/approvals.md, "For the rest of this run").
+// Why `rule`'s tool cannot be approved for the rest of a run ("" when it can): unknown to
+// the policy, irreversible (`reversible: false`), or needing two approvers or more
+// (`required`: the call's, or the rule's when larger).
+std::string RunGrantRefusal(const policy::ToolRule* rule, int required);
+// An evaluation that needs only an approval (APPROVAL_REQUIRED, nothing else stood in
+// its way: every deny comes first) of a tool the run holds a grant for becomes an allow
+// covered by it (Decision::covered_by, the reason says so) whose effects are those of a
+// call that proceeds. The policy is asked again each time: a grant of a tool that became
+// irreversible or needs two approvers covers nothing (the call asks as usual). No-op
+// (one empty-check) for a run without grants.
+void CoverByRunGrant(const policy::AgentPolicy* agent, const RunState& state, const ToolCall& call,
+                     engine::Evaluation* ev);
+// Removes the grant of `tool` from `state` and returns its "approval" record (event
+// "run_grant_revoked", principal `actor`). kNotFound when the run holds none for `tool`.
+Result<audit::AuditEvent> RevokeRunGrant(RunState* state, std::string_view run_id,
+                                         std::string_view agent_id, std::string_view tool,
+                                         std::string_view actor, std::string_view reason,
+                                         TimePoint now);
 
 // The call's decision JSON (as stored) rewritten to a settled verdict: decision, code,
 // reason, rule, and `arguments` when a reviewer edited them (Decision::arguments: what the

@@ -87,6 +87,8 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
       ctx.on_behalf_of = on_behalf_of;
       ctx.on_behalf_of_groups = &on_behalf_of_groups;
       engine::Evaluation ev = engine::Evaluate(agent, state, c, ctx);
+      // An approval given for the rest of this run covers the call (docs/approvals.md).
+      CoverByRunGrant(agent, state, c, &ev);
       if (history_missing && ev.decision.verdict != Verdict::kDeny) {
         Decision deny = DenyDecision(
             Code::kStoreUnavailable,

@@ -107,8 +107,18 @@ boost::json::object WorkflowAuditJson(const RunState& s) {
 }
 
 std::string SequenceStoreJson(const RunState& s) {
-  if (s.workflow_state.empty() && s.workflow_vars.empty() && s.labels.empty()) return "{}";
+  if (s.workflow_state.empty() && s.workflow_vars.empty() && s.labels.empty() && s.grants.empty()) {
+    return "{}";
+  }
   boost::json::object o;
+  if (!s.grants.empty()) {
+    boost::json::object grants;
+    for (const auto& [tool, g] : s.grants) {
+      grants[tool] = boost::json::object{
+          {"approval_id", g.approval_id}, {"reviewer", g.reviewer}, {"at_ms", g.at_ms}};
+    }
+    o["grants"] = std::move(grants);
+  }
   o["labels"] = LabelsJson(s);
   o["state"] = s.workflow_state;
   boost::json::object vars;
@@ -127,6 +137,24 @@ Status ParseSequenceStoreJson(std::string_view text, RunState* s) {
   s->workflow_state.clear();
   s->workflow_vars.clear();
   s->labels.clear();
+  s->grants.clear();
+  if (const boost::json::value* grants = o.if_contains("grants")) {
+    if (!grants->is_object())
+      return Error::Corrupt("store: runs.sequence_json grants is no object");
+    for (const auto& kv : grants->get_object()) {
+      const boost::json::object* g = kv.value().if_object();
+      const boost::json::value* id = g ? g->if_contains("approval_id") : nullptr;
+      const boost::json::value* who = g ? g->if_contains("reviewer") : nullptr;
+      const boost::json::value* at = g ? g->if_contains("at_ms") : nullptr;
+      if (id == nullptr || !id->is_string() || who == nullptr || !who->is_string() ||
+          at == nullptr || !at->is_int64()) {
+        return Error::Corrupt("store: runs.sequence_json holds a bad grant");
+      }
+      s->grants.emplace(std::string(kv.key()),
+                        RunState::RunGrant{std::string(id->get_string()),
+                                           std::string(who->get_string()), at->get_int64()});
+    }
+  }
   if (const boost::json::value* st = o.if_contains("state")) {
     if (!st->is_string()) return Error::Corrupt("store: runs.sequence_json state is no string");
     s->workflow_state = std::string(st->get_string());

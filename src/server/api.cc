@@ -160,6 +160,15 @@ json::object RunJson(const core::RunInfo& run, TimePoint now,
   json::array labels;
   for (const std::string& l : run.state.labels) labels.emplace_back(l);
   out["labels"] = std::move(labels);
+  // Approvals for the rest of the run (docs/approvals.md): what covers its later calls.
+  json::array grants;
+  for (const auto& [tool, g] : run.state.grants) {
+    grants.push_back(json::object{{"tool", tool},
+                                  {"approval_id", g.approval_id},
+                                  {"reviewer", g.reviewer},
+                                  {"granted", FormatRfc3339(FromUnixMillis(g.at_ms))}});
+  }
+  out["grants"] = std::move(grants);
   const policy::AgentPolicy* agent = policies != nullptr ? policies->Find(run.agent_id) : nullptr;
   if (agent != nullptr) {
     // The agent's per-run limits under the current policy (the console draws against them).
@@ -212,6 +221,7 @@ struct Route {
     kApprovals,
     kApproval,
     kApprovalWithdraw,
+    kRunGrantRevoke,
     kToolView,
     kUi,
     kMcp,
@@ -353,6 +363,8 @@ constexpr RouteRow kRouteTable[] = {
     {Route::kApproval, http::verb::post, "POST", "/v1/approvals/{approval_id}", "reviewer,admin"},
     {Route::kApprovalWithdraw, http::verb::post, "POST", "/v1/approvals/{approval_id}/withdraw",
      "agent"},
+    {Route::kRunGrantRevoke, http::verb::post, "POST", "/v1/runs/{run_id}/grants/revoke",
+     "reviewer,admin"},
     {Route::kToolView, http::verb::post, "POST", "/v1/tools/view", "agent"},
     {Route::kMetricsSummary, http::verb::get, "GET", "/v1/metrics/summary", "reviewer,admin"},
     {Route::kKill, http::verb::get, "GET", "/v1/kill", "reviewer,admin"},
@@ -423,7 +435,8 @@ Route Match(std::string_view target) {
        r.kind == Route::kRunEnd || r.kind == Route::kRunReplay || r.kind == Route::kCall ||
        r.kind == Route::kCallResult || r.kind == Route::kCallRehearsal ||
        r.kind == Route::kApproval || r.kind == Route::kApprovalWithdraw ||
-       r.kind == Route::kRunEgress || r.kind == Route::kCallEgressResult)) {
+       r.kind == Route::kRunGrantRevoke || r.kind == Route::kRunEgress ||
+       r.kind == Route::kCallEgressResult)) {
     r.bad_id = !ValidId(r.id);
   }
   if (r.kind == Route::kApprovals) {
@@ -978,6 +991,9 @@ void Api::Handle(HttpRequest req, Responder r) {
         return r.Send(Forbidden("only the agent that made the call may withdraw its approval"));
       }
       return HandleWithdraw(caller, req, std::move(route.id), std::move(r));
+    case Route::kRunGrantRevoke:
+      if (agent) return r.Send(Forbidden("agent tokens can never revoke approvals"));
+      return HandleRevokeRunGrant(caller, req, std::move(route.id), std::move(r));
     case Route::kMetricsSummary:
       if (agent) return r.Send(Forbidden("agent tokens cannot read the console's metrics"));
       return HandleMetricsSummary(std::move(r));
@@ -1774,7 +1790,8 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
   const json::object& o = *body;
   for (const auto& kv : o) {
-    if (kv.key() != "verdict" && kv.key() != "comment" && kv.key() != "arguments") {
+    if (kv.key() != "verdict" && kv.key() != "comment" && kv.key() != "arguments" &&
+        kv.key() != "scope") {
       return r.Send(InvalidRequest("unknown field '" + std::string(kv.key()) + "'"));
     }
   }
@@ -1793,7 +1810,20 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
     }
     edited = a->as_object();
   }
+  // "scope": "run": approved for the rest of the run (docs/approvals.md); the core refuses
+  // it for irreversible and two-approver tools.
+  bool for_run = false;
+  if (const json::value* scope = o.if_contains("scope"); scope != nullptr && !scope->is_null()) {
+    if (!scope->is_string() || (scope->as_string() != "call" && scope->as_string() != "run")) {
+      return r.Send(InvalidRequest("scope must be \"call\" or \"run\""));
+    }
+    for_run = scope->as_string() == "run";
+    if (for_run && verdict->as_string() != "approve") {
+      return r.Send(InvalidRequest("only an approve may be for the rest of the run"));
+    }
+  }
   store::VoteRequest vote;
+  vote.for_run = for_run;
   vote.approval_id = std::move(approval_id);
   vote.reviewer = c.principal;
   vote.approve = verdict->as_string() == "approve";
@@ -1836,6 +1866,30 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
     json::object body = ApprovalJson(out->approval, clock_->Now());
     body["settled"] = out->settled;
     r.Send(JsonResponse(200, body));
+  });
+}
+
+void Api::HandleRevokeRunGrant(const Caller& c, const HttpRequest& req, std::string run_id,
+                               Responder r) {
+  auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/false);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  std::string tool, reason;
+  for (const auto& kv : *body) {
+    if (kv.key() != "tool" && kv.key() != "reason") {
+      return r.Send(InvalidRequest("unknown field '" + std::string(kv.key()) + "'"));
+    }
+    if (kv.value().is_null()) continue;
+    if (!kv.value().is_string() || kv.value().as_string().size() > kMaxReasonBytes) {
+      return r.Send(
+          InvalidRequest(std::string(kv.key()) + " must be a string of at most 1024 bytes"));
+    }
+    (kv.key() == "tool" ? tool : reason) = std::string(kv.value().as_string());
+  }
+  if (tool.empty()) return r.Send(InvalidRequest("tool is required"));
+  Blocking([this, c, r, run_id, tool, reason] {
+    Status s = store_->RevokeRunGrant(run_id, tool, c.principal, reason, clock_->Now());
+    if (!s.ok()) return r.Send(StoreError(s.error()));
+    r.Send(JsonResponse(200, json::object{{"run_id", run_id}, {"tool", tool}, {"revoked", true}}));
   });
 }
 

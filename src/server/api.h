@@ -200,6 +200,8 @@ class Api final : public RequestHandler {
   void HandleGetApproval(const Caller& c, std::string approval_id, Responder r);
   void HandleVote(const Caller& c, const HttpRequest& req, std::string approval_id, Responder r);
   // POST /v1/approvals/{id}/withdraw: the agent that made the call stops waiting.
+  void HandleRevokeRunGrant(const Caller& c, const HttpRequest& req, std::string run_id,
+                            Responder r);
   void HandleWithdraw(const Caller& c, const HttpRequest& req, std::string approval_id,
                       Responder r);
   // POST /v1/tools/view: the agent's view of the tools (engine::ViewTool).

@@ -180,10 +180,15 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     // an approval one person decides (two-person approvals cannot be edited).
     ensureEditor();
     $('edit-box').hidden = a.state !== 'pending' || a.required > 1;
+    // "For the rest of this run" (docs/approvals.md): never offered for an irreversible
+    // tool or one that needs two approvers (the daemon refuses those too).
+    ensureForRun();
+    $('run-box').hidden = a.state !== 'pending' || a.required > 1 || cls.reversible === false;
     if (resetComment) {
       $('comment').value = '';
       $('vote-error').textContent = '';
       $('edit-on').checked = false;
+      $('for-run').checked = false;
       $('edit-args').hidden = true;
       $('edit-args').value = JSON.stringify(a.args || {}, null, 2);
       redacted = a.redacted_fields || [];
@@ -227,6 +232,22 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     form.insertBefore(box, form.firstChild);
   }
 
+  // The "for the rest of this run" choice, built once inside the vote form.
+  function ensureForRun() {
+    if ($('run-box')) return;
+    const box = el('div');
+    box.id = 'run-box';
+    const on = document.createElement('input');
+    on.type = 'checkbox';
+    on.id = 'for-run';
+    on.style.width = 'auto';
+    const label = el('label', ' Approve this tool for the rest of this run');
+    label.setAttribute('for', 'for-run');
+    box.append(on, label);
+    const form = $('vote-form');
+    form.insertBefore(box, form.firstChild);
+  }
+
   // The edited arguments, checked before sending (the server checks again): a JSON object,
   // with no redacted value carried over as its hash. null: not editing; an Error: invalid.
   function editedArguments() {
@@ -256,6 +277,7 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
       const edited = editedArguments();
       if (edited instanceof Error) { $('vote-error').textContent = edited.message; return; }
       if (edited !== null) body.arguments = edited;
+      if ($('for-run') && $('for-run').checked) body.scope = 'run';
     }
     const r = await api('POST', '/v1/approvals/' + encodeURIComponent(selected), body);
     if (r.status !== 200) {

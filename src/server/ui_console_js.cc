@@ -178,6 +178,25 @@ extern const std::string_view kUiConsoleJs = R"ui('use strict';
         add('Workflow state', r.workflow.state + (vars ? ' (' + vars + ')' : ''));
       }
       if (r.labels && r.labels.length) add('Flow labels', r.labels.join(', '));
+      // Approvals for the rest of this run (docs/approvals.md), each revocable here.
+      for (const g of r.grants || []) {
+        const dd = I.el('dd');
+        dd.appendChild(I.el('span', g.tool + ' \u2014 approved by ' + g.reviewer + ' (' +
+                                    g.approval_id + ', ' + fmtTime(g.granted) + ') '));
+        const b = I.el('button', 'Revoke', 'secondary');
+        b.type = 'button';
+        b.dataset.tool = g.tool;
+        b.addEventListener('click', async () => {
+          b.disabled = true;
+          const res = await I.api('POST', '/v1/runs/' + encodeURIComponent(id) + '/grants/revoke',
+                                  {tool: g.tool, reason: 'revoked from the console'});
+          if (res.status !== 200) $('run-error').textContent = 'Revoke: ' + errText(res);
+          await startRun();
+        });
+        dd.appendChild(b);
+        facts.appendChild(I.el('dt', 'Approved for the run'));
+        facts.appendChild(dd);
+      }
       $('run-budgets').replaceChildren(meters(r, limits));
     } else {
       $('run-error').textContent = 'Run: ' + errText(run);

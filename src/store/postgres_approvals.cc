@@ -492,6 +492,8 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
     in.original_args_sha256 = a.args_sha256;
     in.redactor = ctx.redactor;
   }
+  in.for_run = rq.for_run;
+  in.for_run_refusal = facts.run_grant_refusal;
   Result<core::VotePlan> plan = core::PlanVote(in);
   if (!plan.ok()) return plan.error();
   const char* verdict = rq.approve ? "approve" : "deny";
@@ -527,9 +529,15 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
   }
   **loaded = a;
   out->approval = std::move(a);
-  if (granted && plan->run_records_after) {
-    // The records the call touches are consumed now (the run's last write).
-    run->state.records[out->approval.tool] = *plan->run_records_after;
+  if (granted && (plan->run_records_after || plan->run_grant)) {
+    // The records the call touches are consumed now, and an approval for the rest of the
+    // run joins the run's state (the run's last write).
+    if (plan->run_records_after) {
+      run->state.records[out->approval.tool] = *plan->run_records_after;
+    }
+    if (plan->run_grant) {
+      run->state.grants.insert_or_assign(out->approval.tool, *plan->run_grant);
+    }
     return txn.SaveRun(out->approval.run_id, std::move(*run));
   }
   return Status::Ok();

@@ -1534,6 +1534,23 @@ Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view ac
   return s;
 }
 
+Status PostgresStore::RevokeRunGrant(std::string_view run_id, std::string_view tool,
+                                     const Principal& actor, std::string_view reason,
+                                     TimePoint now) {
+  if (Status rs = core::CheckMayVote(actor.role); !rs.ok()) return rs;
+  const std::string id(run_id);
+  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) -> Status {
+    Impl::Txn txn(b);
+    Result<core::RunRow> row = txn.LoadRunForUpdate(id);
+    if (!row.ok()) return row.error();
+    Result<audit::AuditEvent> ev =
+        core::RevokeRunGrant(&row->state, id, row->agent_id, tool, actor.name, reason, now);
+    if (!ev.ok()) return ev.error();
+    txn.AppendAudit(std::move(ev).value());
+    return txn.SaveRun(id, std::move(row).value());
+  });
+}
+
 Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
   const bool loaded = load.error.empty();
   boost::json::object data{{"why", load.why}};

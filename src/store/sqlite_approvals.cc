@@ -20,6 +20,7 @@
 #include "common/principal_name.h"
 #include "core/approval_rules.h"
 #include "core/roles.h"
+#include "core/run_txn.h"
 #include "store/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 
@@ -417,6 +418,55 @@ Result<Approval> SqliteStore::GetApproval(std::string_view approval_id) {
   return std::move(*out);
 }
 
+namespace {
+
+// The run's sequence state (runs.sequence_json) as the core reads it.
+Result<RunState> LoadSequence(sqlite3* db, std::string_view run_id, std::string* agent_id) {
+  Stmt q(db, "SELECT sequence_json, agent_id FROM runs WHERE run_id = ?");
+  if (!q.ok()) return SqlErr(db, "read run");
+  q.Text(1, run_id);
+  const int rc = q.Step();
+  if (rc == SQLITE_DONE) return Error::NotFound("no run " + std::string(run_id));
+  if (rc != SQLITE_ROW) return SqlErr(db, "read run");
+  RunState state;
+  if (Status s = core::ParseSequenceStoreJson(q.ColText(0), &state); !s.ok()) return s.error();
+  if (agent_id != nullptr) *agent_id = q.ColText(1);
+  return state;
+}
+
+Status SaveSequence(sqlite3* db, std::string_view run_id, const RunState& state) {
+  Stmt u(db, "UPDATE runs SET sequence_json = ? WHERE run_id = ?");
+  if (!u.ok()) return SqlErr(db, "update run");
+  u.Text(1, core::SequenceStoreJson(state)).Text(2, run_id);
+  return Exec(u, "update run");
+}
+
+Status AddRunGrant(sqlite3* db, std::string_view run_id, std::string_view tool,
+                   const RunState::RunGrant& grant) {
+  Result<RunState> state = LoadSequence(db, run_id, nullptr);
+  if (!state.ok()) return state.error();
+  state->grants.insert_or_assign(std::string(tool), grant);
+  return SaveSequence(db, run_id, *state);
+}
+
+}  // namespace
+
+Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view tool,
+                                   const Principal& actor, std::string_view reason, TimePoint now) {
+  if (Status rs = core::CheckMayVote(actor.role); !rs.ok()) return rs;
+  return RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
+    std::string agent_id;
+    Result<RunState> state = LoadSequence(db, run_id, &agent_id);
+    if (!state.ok()) return state.error();
+    Result<audit::AuditEvent> ev =
+        core::RevokeRunGrant(&*state, run_id, agent_id, tool, actor.name, reason, now);
+    if (!ev.ok()) return ev.error();
+    if (Status s = SaveSequence(db, run_id, *state); !s.ok()) return s;
+    events->push_back(std::move(ev).value());
+    return Status::Ok();
+  });
+}
+
 Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
   if (Status rs = core::CheckMayVote(rq.reviewer.role); !rs.ok()) return rs.error();
   VoteOutcome out;
@@ -468,6 +518,8 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       in.original_args_sha256 = a.args_sha256;
       in.redactor = &redactor;
     }
+    in.for_run = rq.for_run;
+    in.for_run_refusal = facts.run_grant_refusal;
     // The rules (core/approval_rules.h): who may vote, the two-person rule, the re-check.
     Result<core::VotePlan> plan = core::PlanVote(in);
     if (!plan.ok()) return plan.error();
@@ -497,6 +549,10 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       u.Int(1, static_cast<int64_t>(a.records)).Text(2, a.edited_args_sha256);
       u.Text(3, a.approval_id);
       if (Status es = Exec(u, "record edited arguments"); !es.ok()) return es;
+    }
+    if (granted && plan->run_grant) {
+      // For the rest of the run: the grant joins the run's state (core::CoverByRunGrant).
+      if (Status gs = AddRunGrant(db, a.run_id, a.tool, *plan->run_grant); !gs.ok()) return gs;
     }
     if (granted && plan->run_records_after) {
       records[a.tool] = *plan->run_records_after;

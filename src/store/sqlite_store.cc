@@ -28,6 +28,7 @@
 #include "audit/replay.h"
 #include "common/base64.h"
 #include "common/crypto.h"
+#include "common/decision_json.h"
 #include "common/json.h"
 #include "common/principal_name.h"
 #include "common/thread_name.h"
@@ -390,66 +391,13 @@ RunState StateFromJson(const boost::json::object& o) {
 
 // The inverse of DecisionToJson, for calls read back from the store.
 Decision DecisionFromJson(const boost::json::object& o) {
+  // One reader of the stored decision for every backend (interlock/decision.h); a row
+  // whose verdict or code does not parse reads as a deny (fail closed).
+  if (std::optional<Decision> d = interlock::DecisionFromJson(o)) return std::move(*d);
   Decision d;
-  d.verdict = ParseVerdict(GetStr(o, "decision")).value_or(Verdict::kDeny);
-  d.code = ParseCode(GetStr(o, "code")).value_or(Code::kInvalidRequest);
-  d.reason = GetStr(o, "reason");
-  d.rule = GetStr(o, "rule");
-  d.at = GetStr(o, "at");
-  d.agent_id = GetStr(o, "agent");
-  d.tool = GetStr(o, "tool");
-  d.retry_after_s = GetI64(o, "retry_after_s");  // RATE_LIMITED, QUOTA_EXCEEDED
-  if (const boost::json::value* l = o.if_contains("declared_labels");
-      l != nullptr && l->is_array()) {
-    for (const boost::json::value& v : l->get_array()) {
-      if (v.is_string()) d.declared_labels.emplace_back(v.get_string());
-    }
-  }
-  if (GetBool(o, "shadow")) {
-    d.shadow_verdict = ParseVerdict(GetStr(o, "shadow_decision"));
-    d.shadow_code = ParseCode(GetStr(o, "shadow_code"));
-  }
-  if (const boost::json::value* r = o.if_contains("rehearsal"); r != nullptr && r->is_object()) {
-    const boost::json::object& ro = r->get_object();
-    Rehearsal reh;
-    reh.call_id = GetStr(ro, "call_id");
-    reh.reported = ro.contains("ok");
-    reh.ok = GetBool(ro, "ok");
-    reh.output = GetStr(ro, "output");
-    reh.error = GetStr(ro, "error");
-    reh.upstream = GetStr(ro, "upstream");
-    reh.args_sha256 = GetStr(ro, "args_sha256");
-    if (const boost::json::value* a = ro.if_contains("args"); a != nullptr && a->is_object()) {
-      reh.args = a->get_object();
-    }
-    d.rehearsal = std::move(reh);
-  }
-  if (const boost::json::value* a = o.if_contains("arguments"); a != nullptr && a->is_object()) {
-    d.arguments = a->get_object();  // a reviewer's edit (sqlite_approvals.cc, Vote)
-  }
-  if (const boost::json::value* a = o.if_contains("approval"); a != nullptr && a->is_object()) {
-    const boost::json::object& ao = a->get_object();
-    d.approval_timeout_seconds = static_cast<int>(GetI64(ao, "timeout_seconds"));
-    d.auto_deny_on_timeout = GetBool(ao, "auto_deny_on_timeout", true);
-    d.approvals_required = static_cast<int>(GetI64(ao, "approvals_required"));
-  }
-  if (const boost::json::value* n = o.if_contains("notify"); n != nullptr && n->is_array()) {
-    for (const boost::json::value& item : n->get_array()) {
-      if (!item.is_object()) continue;
-      const boost::json::object& no = item.get_object();
-      Notification note;
-      note.kind = GetStr(no, "kind") == "flagged" ? Notification::Kind::kFlagged
-                                                  : Notification::Kind::kEscalation;
-      note.channel = GetStr(no, "channel");
-      note.text = GetStr(no, "text");
-      if (const boost::json::value* c = no.if_contains("contacts"); c != nullptr && c->is_array()) {
-        for (const boost::json::value& x : c->get_array()) {
-          if (x.is_string()) note.contacts.emplace_back(x.get_string());
-        }
-      }
-      d.notifications.push_back(std::move(note));
-    }
-  }
+  d.verdict = Verdict::kDeny;
+  d.code = Code::kInvalidRequest;
+  d.reason = "the stored decision does not parse";
   return d;
 }
 

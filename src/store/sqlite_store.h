@@ -86,6 +86,8 @@ class SqliteStore final : public Store {
   Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;
   Result<Approval> GetApproval(std::string_view approval_id) override;
   Result<VoteOutcome> Vote(const VoteRequest& request) override;
+  Status RevokeRunGrant(std::string_view run_id, std::string_view tool, const Principal& actor,
+                        std::string_view reason, TimePoint now) override;
   Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
                                     std::string_view reason, TimePoint now) override;
   Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;

@@ -18,6 +18,7 @@ ApprovalPolicyLookup PolicyFactsLookup(std::shared_ptr<const policy::PolicySet> 
     if (const policy::ToolRule* rule = agent->Resolve(tool).rule) {
       facts.max_records_per_run = rule->max_records_per_run;
     }
+    facts.run_grant_refusal = core::RunGrantRefusal(agent->Resolve(tool).rule, 1);
     return facts;
   };
 }

@@ -219,6 +219,9 @@ struct RunPage {
 struct ApprovalPolicyFacts {
   std::string identity;                         // agent.identity (self-approval check)
   std::optional<uint64_t> max_records_per_run;  // re-checked on grant
+  // Why the tool cannot be approved for the rest of a run (core::RunGrantRefusal); an
+  // agent the policy set does not have: refused.
+  std::string run_grant_refusal = "the agent's policy is not loaded";
 };
 using ApprovalPolicyLookup =
     std::function<ApprovalPolicyFacts(std::string_view agent_id, std::string_view tool)>;
@@ -239,6 +242,9 @@ struct VoteRequest {
   // with the edited call's records, puts the arguments in the call's decision and the
   // grant event (redacted), and refuses it for an approval needing more than one approver.
   std::optional<core::EditedCall> edit;
+  // An approve "for the rest of this run" (docs/approvals.md): on grant, later calls of
+  // the tool in the run that only need an approval proceed (core::CoverByRunGrant).
+  bool for_run = false;
 };
 
 struct VoteOutcome {
@@ -352,6 +358,11 @@ class Store : public core::RunStore, public HistorySource {
   virtual Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) = 0;
   virtual Result<Approval> GetApproval(std::string_view approval_id) = 0;
   virtual Result<VoteOutcome> Vote(const VoteRequest& request) = 0;
+  // Revokes the approval "for the rest of this run" of `tool` in `run_id` (reviewers and
+  // admins): later calls ask again. Audited ("approval" record, event
+  // "run_grant_revoked"). kNotFound: no such run or no such grant.
+  virtual Status RevokeRunGrant(std::string_view run_id, std::string_view tool,
+                                const Principal& actor, std::string_view reason, TimePoint now) = 0;
   // The agent that made the call no longer waits for its approval (the MCP client
   // cancelled the request, timed out or disconnected): a pending approval becomes
   // withdrawn, its call deny/APPROVAL_DENIED, and an "approval" audit record (event

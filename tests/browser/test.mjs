@@ -36,7 +36,7 @@ async function proposeAndWait(args) {
                               { tool: 'send_email', args });
   if (call.json?.decision !== 'approval_required') fail('expected approval_required');
   const waiting = agentApi('GET', `/v1/calls/${call.json.call_id}?wait=30`);
-  return { approvalId: call.json.approval_id, waiting };
+  return { approvalId: call.json.approval_id, runId: run.json.run_id, waiting };
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'interlock-chromium-'));
@@ -145,6 +145,38 @@ try {
   }
   await page.waitForSelector(`#history li[data-id="${three.approvalId}"]`, { timeout: 10000 });
   console.log('test 3 (edit and approve): ok');
+
+  // Test 4: approve the tool for the rest of the run; the run's next call of it is allowed,
+  // covered by that approval; revoked from the run's page, the next one asks again.
+  const four = await proposeAndWait({ to: 'team@example.com' });
+  const item4 = `#pending li[data-id="${four.approvalId}"]`;
+  await page.waitForSelector(item4, { timeout: 10000 });
+  await page.click(item4);
+  await page.waitForSelector(`#detail[data-id="${four.approvalId}"] #vote-form:not([hidden])`,
+                             { timeout: 10000 });
+  await page.check('#for-run');
+  await page.fill('#comment', 'fine for this run');
+  await page.screenshot({ path: join(artifacts, 'approvals-for-run.png'), fullPage: true });
+  await page.click('#approve');
+  const r4 = await four.waiting;
+  if (r4.json?.decision !== 'allow') fail('for-run approval did not allow: ' + JSON.stringify(r4.json));
+  const next = await agentApi('POST', `/v1/runs/${four.runId}/calls`,
+                              { tool: 'send_email', args: { to: 'team2@example.com' } });
+  if (next.json?.decision !== 'allow' || next.json?.covered_by !== four.approvalId) {
+    fail('the next call was not covered: ' + JSON.stringify(next.json));
+  }
+  await page.goto(url + '/ui/runs/' + four.runId);
+  const revoke = 'button[data-tool="send_email"]';
+  await page.waitForSelector(revoke, { timeout: 10000 });
+  await page.screenshot({ path: join(artifacts, 'run-grants.png'), fullPage: true });
+  await page.click(revoke);
+  await page.waitForFunction((sel) => !document.querySelector(sel), revoke, { timeout: 10000 });
+  const after = await agentApi('POST', `/v1/runs/${four.runId}/calls`,
+                               { tool: 'send_email', args: { to: 'team3@example.com' } });
+  if (after.json?.decision !== 'approval_required') {
+    fail('after the revocation the call was not asked: ' + JSON.stringify(after.json));
+  }
+  console.log('test 4 (approve for the run, revoke): ok');
   if (errors.length) fail('page errors: ' + errors.join('; '));
   ok = true;
 } catch (e) {

@@ -796,5 +796,80 @@ TEST_F(ApprovalsTest, TwoPersonApprovalCannotBeEdited) {
   EXPECT_EQ(still.json.at("votes").as_array().size(), 0u) << still.body;
 }
 
+// Tests "for the rest of this run" end to end over HTTP: a reviewer approves one call for
+// the run; the next call of that tool in the run is allowed at once, covered by that
+// approval (the decision and its audit record name it); another run still asks; the run
+// lists the grant; a revocation (audited) makes the next call ask again.
+TEST_F(ApprovalsTest, ApprovedForTheRunCoversLaterCallsUntilRevoked) {
+  const std::string run = NewRun(agent_);
+  HttpResult first = Call(run, R"({"tool":"send_email","args":{"to":"a@example.com"}})");
+  ASSERT_EQ(Str(first.json, "decision"), "approval_required") << first.body;
+  const std::string id = Str(first.json, "approval_id");
+  HttpResult v =
+      client_->Request("POST", "/v1/approvals/" + id,
+                       R"({"verdict":"approve","scope":"run","comment":"ok for today"})", alice_);
+  ASSERT_EQ(v.status, 200) << v.body;
+  HttpResult second = Call(run, R"({"tool":"send_email","args":{"to":"b@example.com"}})");
+  EXPECT_EQ(Str(second.json, "decision"), "allow") << second.body;
+  EXPECT_EQ(Str(second.json, "covered_by"), id) << second.body;
+  EXPECT_NE(Str(second.json, "reason").find("for the rest of this run"), std::string::npos);
+  // Another run of the same agent is not covered.
+  const std::string other = NewRun(agent_);
+  EXPECT_EQ(
+      Str(Call(other, R"({"tool":"send_email","args":{"to":"c@example.com"}})").json, "decision"),
+      "approval_required");
+  // The run shows its grant.
+  HttpResult shown = client_->Request("GET", "/v1/runs/" + run, "", alice_);
+  ASSERT_EQ(shown.status, 200);
+  const json::array& grants = shown.json.as_object().at("grants").as_array();
+  ASSERT_EQ(grants.size(), 1u) << shown.body;
+  EXPECT_EQ(Str(grants[0], "tool"), "send_email");
+  EXPECT_EQ(Str(grants[0], "approval_id"), id);
+  // The audit trail: the grant says for_run, the covered decision names the approval.
+  HttpResult audit = client_->Request("GET", "/v1/audit?run_id=" + run + "&limit=100", "", admin_);
+  ASSERT_EQ(audit.status, 200);
+  EXPECT_NE(audit.body.find("\"for_run\":true"), std::string::npos) << audit.body;
+  EXPECT_NE(audit.body.find("\"covered_by\":\"" + id + "\""), std::string::npos) << audit.body;
+  // Revoked (an agent may not): the next call asks again; revoking twice is 404.
+  EXPECT_EQ(client_
+                ->Request("POST", "/v1/runs/" + run + "/grants/revoke", R"({"tool":"send_email"})",
+                          agent_)
+                .status,
+            403);
+  HttpResult revoked = client_->Request("POST", "/v1/runs/" + run + "/grants/revoke",
+                                        R"({"tool":"send_email","reason":"enough"})", bob_);
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(
+      Str(Call(run, R"({"tool":"send_email","args":{"to":"d@example.com"}})").json, "decision"),
+      "approval_required");
+  EXPECT_EQ(
+      client_
+          ->Request("POST", "/v1/runs/" + run + "/grants/revoke", R"({"tool":"send_email"})", bob_)
+          .status,
+      404);
+  HttpResult audit2 = client_->Request("GET", "/v1/audit?run_id=" + run + "&limit=100", "", admin_);
+  EXPECT_NE(audit2.body.find("run_grant_revoked"), std::string::npos) << audit2.body;
+}
+
+// Tests that an irreversible or two-approver tool cannot be approved for the run: the
+// vote is refused (400) and recorded nowhere, the approval stays pending.
+TEST_F(ApprovalsTest, IrreversibleToolCannotBeApprovedForTheRun) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(run, R"({"tool":"drop_table","args":{"table":"users"}})");
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+  const std::string id = Str(r.json, "approval_id");
+  HttpResult v = client_->Request("POST", "/v1/approvals/" + id,
+                                  R"({"verdict":"approve","scope":"run"})", alice_);
+  EXPECT_EQ(v.status, 400) << v.body;
+  EXPECT_NE(v.body.find("irreversible"), std::string::npos) << v.body;
+  HttpResult a = client_->Request("GET", "/v1/approvals/" + id, "", alice_);
+  EXPECT_EQ(Str(a.json, "state"), "pending") << a.body;
+  // A deny "for the run" is meaningless: refused too.
+  EXPECT_EQ(
+      client_->Request("POST", "/v1/approvals/" + id, R"({"verdict":"deny","scope":"run"})", alice_)
+          .status,
+      400);
+}
+
 }  // namespace
 }  // namespace interlock::testing

@@ -379,8 +379,18 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
        reviewer_);
   Call("POST", one, "/v1/approvals/" + approval,
        R"({"verdict":"approve","arguments":{"to":"not-allowed"}})", reviewer_);
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"deny","scope":"run"})", reviewer_);
+  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve","scope":"run"})",
+       reviewer_);
   Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
-  Call("POST", one, "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
+  // The approval above was for the rest of the run: revoked here (later calls ask again).
+  const std::string revoke = "/v1/runs/{run_id}/grants/revoke";
+  const std::string revoke_target = "/v1/runs/" + run + "/grants/revoke";
+  Call("POST", revoke, revoke_target, R"({"tool":"send"})", "");
+  Call("POST", revoke, revoke_target, R"({"tool":"send"})", agent_);
+  Call("POST", revoke, revoke_target, R"({"reason":"no tool"})", reviewer_);
+  Call("POST", revoke, revoke_target, R"({"tool":"send","reason":"done"})", reviewer_);
+  Call("POST", revoke, revoke_target, R"({"tool":"send"})", reviewer_);  // none left: 404
   const std::string withdraw = "/v1/approvals/{approval_id}/withdraw";
   const std::string wd_target = "/v1/approvals/" + approval2 + "/withdraw";
   Call("POST", withdraw, wd_target, R"({"reason":1})", agent_);

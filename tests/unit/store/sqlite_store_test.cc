@@ -927,7 +927,10 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          "DROP TABLE audit_head;"
                          // Migration 7's tables and column (sequences) did not exist either.
                          "ALTER TABLE runs DROP COLUMN sequence_json; DROP TABLE rate_hits;"
-                         "DROP TABLE agent_days; UPDATE schema_version SET version = 2",
+                         "DROP TABLE agent_days;"
+                         // Nor migration 9's column (a reviewer's edit of the arguments).
+                         "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                         "UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   Result<audit::RunReplay> old = audit::ReplayRun(db, runs[0]);
@@ -963,7 +966,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 8);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 9);  // the head schema
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1452,6 +1455,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   ASSERT_EQ(sqlite3_exec(db,
                          "DROP TABLE audit_head; ALTER TABLE runs DROP COLUMN sequence_json;"
                          "DROP TABLE rate_hits; DROP TABLE agent_days;"
+                         "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
                          "UPDATE schema_version SET version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
