@@ -401,6 +401,42 @@ TYPED_TEST(ApprovalContract, EditOnADenyOrATwoPersonCallIsRefused) {
   EXPECT_FALSE(this->store().GetCall(two->call_id)->record.decision.arguments.has_value());
 }
 
+// Tests that an approve for the rest of the run puts the grant in the run's state (read
+// back after a reopen), that without policy facts (an agent the policy set lacks) it is
+// refused, and that a revocation removes it once.
+TYPED_TEST(ApprovalContract, ApproveForTheRunKeepsTheGrantUntilRevoked) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  store::VoteRequest v;
+  v.approval_id = store::ApprovalIdForCall(c->call_id);
+  v.reviewer = store::Principal{"tok_rita", "rita", Role::kReviewer, ""};
+  v.approve = true;
+  v.now = At(1);
+  v.for_run = true;
+  EXPECT_EQ(this->store().Vote(v).error().kind, ErrorKind::kInvalidArgument);  // no facts
+  v.policy = [](std::string_view, std::string_view) {
+    store::ApprovalPolicyFacts f;
+    f.run_grant_refusal = "";
+    return f;
+  };
+  Result<store::VoteOutcome> out = this->store().Vote(v);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->approval.state, ApprovalState::kGranted);
+  this->backend_.Reopen();
+  Result<core::RunInfo> info = this->store().GetRun(run);
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->state.grants.count("deploy"), 1u);
+  EXPECT_EQ(info->state.grants.at("deploy").approval_id, v.approval_id);
+  const store::Principal carol{"tok_carol", "carol", Role::kReviewer, ""};
+  const store::Principal agent{"tok_a", "a", Role::kAgent, "a"};
+  EXPECT_FALSE(this->store().RevokeRunGrant(run, "deploy", agent, "", At(2)).ok());
+  ASSERT_TRUE(this->store().RevokeRunGrant(run, "deploy", carol, "enough", At(2)).ok());
+  EXPECT_TRUE(this->store().GetRun(run)->state.grants.empty());
+  EXPECT_EQ(this->store().RevokeRunGrant(run, "deploy", carol, "", At(3)).error().kind,
+            ErrorKind::kNotFound);
+}
+
 // Tests that a withdrawn approval denies its call and refuses later verdicts, and that
 // another agent cannot withdraw it.
 TYPED_TEST(ApprovalContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
