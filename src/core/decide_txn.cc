@@ -171,6 +171,13 @@ Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const CallR
   return txn.AddAgentUsage(agent_id, key, true, Usage{}, now);
 }
 
+Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id) {
+  if (call.agent_id != agent_id) {
+    return Error::Denied("call " + call.call_id + " belongs to another agent");
+  }
+  return call.decision.verdict == Verdict::kAllow && call.decision.rule == "approval";
+}
+
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {
   Decision& d = ev->decision;
   // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.

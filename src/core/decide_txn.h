@@ -35,6 +35,12 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
 Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const CallRecord& call,
                     std::string_view agent_id, TimePoint now, RunState* state);
 
+// The store's ReleaseCall, before its transaction (both backends): Denied for another
+// agent's call; false when the call is answered as stored (only an approved call has a
+// release), true when the writer must release it (and re-read everything in its
+// transaction).
+Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id);
+
 // Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with
 // `refusal` (no-op when it is empty): an approval that does not fit the call.
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev);

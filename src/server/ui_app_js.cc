@@ -207,45 +207,43 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
 
   let redacted = [];
 
-  // The editor, built once inside the vote form (text only, never markup).
-  function ensureEditor() {
-    if ($('edit-box')) return;
+  // A box `boxId` at the top of the vote form holding a labelled checkbox `id` (text only,
+  // never markup), built once; returns the box and the checkbox, or null when built.
+  function voteFormCheckbox(boxId, id, text) {
+    if ($(boxId)) return null;
     const box = el('div');
-    box.id = 'edit-box';
+    box.id = boxId;
     const on = document.createElement('input');
     on.type = 'checkbox';
-    on.id = 'edit-on';
+    on.id = id;
     on.style.width = 'auto';
-    const label = el('label', ' Edit arguments before approving');
-    label.setAttribute('for', 'edit-on');
+    const label = el('label', ' ' + text);
+    label.setAttribute('for', id);
+    box.append(on, label);
+    const form = $('vote-form');
+    form.insertBefore(box, form.firstChild);
+    return {box, on};
+  }
+
+  // The editor, built once inside the vote form.
+  function ensureEditor() {
+    const made = voteFormCheckbox('edit-box', 'edit-on', 'Edit arguments before approving');
+    if (made === null) return;
     const area = document.createElement('textarea');
     area.id = 'edit-args';
     area.rows = 8;
     area.spellcheck = false;
     area.hidden = true;
     area.setAttribute('aria-label', 'Edited arguments (JSON object)');
-    on.addEventListener('change', () => { area.hidden = !on.checked; });
+    made.on.addEventListener('change', () => { area.hidden = !made.on.checked; });
     // A complaint about the edit goes once the reviewer changes it.
     area.addEventListener('input', () => { $('vote-error').textContent = ''; });
-    box.append(on, label, area);
-    const form = $('vote-form');
-    form.insertBefore(box, form.firstChild);
+    made.box.append(area);
   }
 
   // The "for the rest of this run" choice, built once inside the vote form.
   function ensureForRun() {
-    if ($('run-box')) return;
-    const box = el('div');
-    box.id = 'run-box';
-    const on = document.createElement('input');
-    on.type = 'checkbox';
-    on.id = 'for-run';
-    on.style.width = 'auto';
-    const label = el('label', ' Approve this tool for the rest of this run');
-    label.setAttribute('for', 'for-run');
-    box.append(on, label);
-    const form = $('vote-form');
-    form.insertBefore(box, form.firstChild);
+    voteFormCheckbox('run-box', 'for-run', 'Approve this tool for the rest of this run');
   }
 
   // The edited arguments, checked before sending (the server checks again): a JSON object,

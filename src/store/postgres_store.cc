@@ -1653,13 +1653,11 @@ Result<StoredCall> PostgresStore::ReleaseCall(std::string_view call_id, std::str
                                               std::shared_ptr<const policy::PolicySet> policies) {
   Result<StoredCall> call = GetCall(call_id);
   if (!call.ok()) return call;
-  if (call->record.agent_id != agent_id) {
-    return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
-  }
-  // Only an approved call has a release; every other call is answered as stored. The
-  // writer re-reads everything inside its transaction.
-  const Decision& d = call->record.decision;
-  if (d.verdict != Verdict::kAllow || d.rule != "approval") return call;
+  // Another agent's call is refused; only an approved call has a release (the writer
+  // re-reads everything inside its transaction), every other is answered as stored.
+  Result<bool> release = core::NeedsRelease(call->record, agent_id);
+  if (!release.ok()) return release.error();
+  if (!*release) return call;
   const std::string id(call_id);
   const core::CallRecord recorded = call->record;
   Status s = impl_->SubmitAndWait({recorded.run_id}, [&](Impl::Batch& b) -> Status {
