@@ -11,8 +11,13 @@ Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const Histo
   std::string sql =
       "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, body FROM audit_log "
       "WHERE 1=1";
-  if (!filter.types.empty()) {
-    sql += " AND type IN (";
+  // One type: the (type, seq) index, already in seq order. Several: a scan in seq order
+  // filtered by type ("+type" keeps SQLite off that index, which would need a sort of every
+  // matching row, bodies included: 2x the time of a report over a million records).
+  if (filter.types.size() == 1) {
+    sql += " AND type = ?";
+  } else if (!filter.types.empty()) {
+    sql += " AND +type IN (";
     for (size_t i = 0; i < filter.types.size(); ++i) sql += i ? ",?" : "?";
     sql += ")";
   }
