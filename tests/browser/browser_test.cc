@@ -163,9 +163,9 @@ TEST(BrowserTest, GovernanceDriftLedgerFatigue) {
       "", std::chrono::seconds(150));
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
-  for (const char* t : {"nav", "fatigue warning", "drift", "drift API diff", "ledger",
-                        "report age and recompute", "phone layout", "keyboard",
-                        "reviewer refused"}) {
+  for (const char* t :
+       {"nav", "fatigue warning", "drift", "drift API diff", "ledger", "report age and recompute",
+        "phone layout", "keyboard", "reviewer refused"}) {
     EXPECT_NE(r.out.find(std::string("test ") + t + ": ok"), std::string::npos) << t << "\n"
                                                                                 << r.out;
   }
