@@ -2073,6 +2073,13 @@ void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder 
         query.refresh);
     if (a.report == nullptr) {
       if (a.error) return r.Send(StoreError(*a.error));
+      if (a.busy) {
+        HttpResponse res = JsonError(429, "TOO_MANY_REPORTS",
+                                     "other governance reports are being computed; ask again "
+                                     "in a few seconds");
+        res.set(http::field::retry_after, "5");
+        return r.Send(std::move(res));
+      }
       // Nothing computed yet: the page shows that it is being computed and asks again.
       HttpResponse res = JsonResponse(
           202, json::object{{"status", "computing"},

@@ -71,7 +71,10 @@ ReportCache::Answer ReportCache::Get(const std::string& key, Compute compute, bo
   const bool slow = e.took > options_.wait;
   const bool throttled = slow && !force && have &&
                          std::chrono::steady_clock::now() - e.finished < options_.min_interval;
-  if (!e.queued && !throttled && !stopping_) {
+  bool busy = false;
+  if (!e.queued && !throttled && !stopping_ && queue_.size() >= options_.max_queued) {
+    busy = true;
+  } else if (!e.queued && !throttled && !stopping_) {
     e.queued = true;
     e.compute = std::move(compute);
     e.queued_at = clock_->Now();
@@ -85,6 +88,7 @@ ReportCache::Answer ReportCache::Get(const std::string& key, Compute compute, bo
     --e.waiters;
   }
   Answer a = AnswerFor(e, seq_now);
+  a.busy = busy;
   EvictLocked();
   return a;
 }

@@ -17,6 +17,8 @@
 // A question whose last computation took longer than `wait` is recomputed at most once per
 // Options::min_interval however fast the log grows, unless the request forces it (the
 // page's Refresh button): a busy daemon spends a bounded share of one core on reports.
+// At most Options::max_queued computations wait: a new question beyond that is answered
+// `busy` (the handler's 429), so many distinct questions cannot queue without bound.
 // A failed computation is kept and answered until a later one succeeds; a report is
 // never called current unless its seq covers the log's last seq.
 // Thread-safety: Get may be called from any thread; `compute` runs on the cache's thread.
@@ -51,6 +53,7 @@ class ReportCache {
     // The least time between two computations of a slow question (not forced).
     std::chrono::milliseconds min_interval{30000};
     size_t max_entries = 64;  // questions kept; the least recently asked goes first
+    size_t max_queued = 8;    // computations waiting; a new question beyond is refused (busy)
     int nice = 10;            // the computing thread's nice value (0: unchanged)
   };
   // `stop` is set when the cache is destroyed: a long computation should end early
@@ -67,6 +70,7 @@ class ReportCache {
     bool refreshing = false;     // a newer computation is queued or running
     TimePoint queued_at{};       // when that computation was queued (refreshing only)
     std::optional<Error> error;  // the last computation failed
+    bool busy = false;           // a computation was needed but max_queued others wait: ask later
   };
 
   ReportCache(Options options, const Clock* clock, LastSeqFn last_seq);

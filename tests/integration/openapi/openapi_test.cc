@@ -46,6 +46,12 @@ std::set<std::string> ServedRoutes() {
 // suite named, or cannot be provoked against a healthy daemon).
 const std::map<std::string, std::string> kNotProvoked = {
     {"GET /readyz 503", "needs a store that is down (fleet_pgtest)"},
+    {"GET /v1/governance/drift 429",
+     "needs reports slower than this test: ReportCache.QueueIsBounded"},
+    {"GET /v1/governance/trust 429",
+     "needs reports slower than this test: ReportCache.QueueIsBounded"},
+    {"GET /v1/governance/fatigue 429",
+     "needs reports slower than this test: ReportCache.QueueIsBounded"},
     {"GET /v1/runs/{run_id}/replay 503", "needs a store that cannot replay (PostgreSQL)"},
     {"POST /mcp/{upstream} 200", "MCP sessions: mcp_http_test"},
     {"POST /mcp/{upstream} 202", "MCP sessions: mcp_http_test"},

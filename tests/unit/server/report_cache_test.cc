@@ -233,6 +233,27 @@ TEST(ReportCache, QuestionsAreKeptSeparateAndBounded) {
   EXPECT_EQ(cache.Get("b", Instant(4)).report->at("value").as_int64(), 4);  // recomputed
 }
 
+// Many distinct questions cannot queue without bound: beyond max_queued waiting
+// computations a new question is answered busy (429), and is computed once there is room.
+TEST(ReportCache, QueueIsBounded) {
+  Fixture f;
+  Gate gate;
+  ReportCache cache({.wait = 0ms, .max_queued = 2}, &f.clock, f.LastSeq());
+  cache.Get("running", gate.Compute(0));
+  gate.WaitStarted(1);  // on the thread: not counted as waiting
+  EXPECT_FALSE(cache.Get("q1", gate.Compute(1)).busy);
+  EXPECT_FALSE(cache.Get("q2", gate.Compute(2)).busy);
+  ReportCache::Answer a = cache.Get("q3", gate.Compute(3));
+  EXPECT_TRUE(a.busy);
+  EXPECT_EQ(a.report, nullptr);
+  EXPECT_FALSE(a.refreshing);
+  gate.Open();
+  WaitComputations(cache, 3);
+  EXPECT_FALSE(cache.Get("q3", gate.Compute(3)).busy);
+  WaitComputations(cache, 4);
+  EXPECT_EQ(gate.runs(), 4);
+}
+
 // Shutting down does not wait for a long report: it is told to stop.
 TEST(ReportCache, DestructionStopsARunningComputation) {
   Fixture f;
