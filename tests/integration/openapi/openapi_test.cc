@@ -52,7 +52,7 @@ const std::map<std::string, std::string> kNotProvoked = {
      "needs reports slower than this test: ReportCache.QueueIsBounded"},
     {"GET /v1/governance/fatigue 429",
      "needs reports slower than this test: ReportCache.QueueIsBounded"},
-    {"GET /v1/runs/{run_id}/replay 503", "needs a store that cannot replay (PostgreSQL)"},
+    {"GET /v1/runs/{run_id}/replay 503", "needs a store that is down (fleet_pgtest)"},
     {"POST /mcp/{upstream} 200", "MCP sessions: mcp_http_test"},
     {"POST /mcp/{upstream} 202", "MCP sessions: mcp_http_test"},
     {"POST /mcp/{upstream} 400", "MCP sessions: mcp_http_test"},
