@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -170,6 +171,57 @@ TEST_F(FleetTest, AuditSearchReplayAndGovernanceReadTheFleetsLog) {
   const std::string incident = RunInterlock(
       {"incident", "mark", "call_x", "--reason", "r", "--by", "ada", "--store", uri_}, &rc);
   EXPECT_NE(rc, 0);
+}
+
+// Tests kill -9 of one daemon under load (issue 14, section 4): every decision either
+// daemon answered is in the audit log (a decision is answered only after its transaction
+// committed), the other daemon keeps serving, and the chain both wrote still verifies.
+TEST_F(FleetTest, KillNineOfOneDaemonUnderLoadLosesNoAnsweredDecision) {
+  std::mutex mu;
+  std::vector<std::string> answered;  // call ids of decisions answered with 200
+  std::atomic<bool> killed{false}, stop{false};
+  std::atomic<int> after_kill{0};
+  auto load = [&](int daemon) {
+    HttpClient c(daemons_[daemon]->port());
+    for (int runs = 0; runs < 200 && !stop; ++runs) {
+      HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
+      if (run.status != 201) return;  // this daemon is gone
+      const std::string calls =
+          "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls";
+      for (int i = 0; i < 20 && !stop; ++i) {
+        HttpResult r = c.Request("POST", calls, R"({"tool":"read_document","args":{}})", token_);
+        if (r.status != 200) return;
+        std::lock_guard lock(mu);
+        answered.emplace_back(r.json.at("call_id").as_string());
+        if (killed && daemon == 1) ++after_kill;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) threads.emplace_back(load, t % 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  daemons_[0]->Kill9();
+  killed = true;
+  for (int i = 0; i < 100 && after_kill < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  EXPECT_GE(after_kill.load(), 50) << "the other daemon stopped serving";
+  ASSERT_FALSE(answered.empty());
+  // Every answered decision has its call row and its decision record.
+  std::string ids;
+  for (const std::string& id : answered) ids += (ids.empty() ? "'" : ",'") + id + "'";
+  EXPECT_EQ(
+      Sql("SELECT count(*) FROM audit_log WHERE type = 'decision' AND call_id IN (" + ids + ")"),
+      std::to_string(answered.size()) + "\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE call_id IN (" + ids + ")"),
+            std::to_string(answered.size()) + "\n");
+  int rc = -1;
+  const std::string verify = RunInterlock({"audit", "verify", "--store", uri_}, &rc);
+  EXPECT_EQ(rc, 0) << verify;
+  HttpClient c1(daemons_[1]->port());
+  EXPECT_EQ(c1.Request("POST", "/v1/runs", "{}", token_).status, 201);
 }
 
 // Tests that an Idempotency-Key lives in the shared store, not in a daemon: a retry that the
