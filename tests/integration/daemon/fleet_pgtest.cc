@@ -224,6 +224,77 @@ TEST_F(FleetTest, KillNineOfOneDaemonUnderLoadLosesNoAnsweredDecision) {
   EXPECT_EQ(c1.Request("POST", "/v1/runs", "{}", token_).status, 201);
 }
 
+// Tests the database stopped under load (issue 14, sections 3 and 4): while it is down no
+// call is allowed on either daemon (each is denied or answered 503) and none waits without
+// bound; once it is back both daemons serve again without a restart.
+TEST_F(FleetTest, DatabaseStoppedUnderLoadDeniesThenBothDaemonsRecover) {
+  std::atomic<int> phase{0};  // 0 up, 1 down, 2 restarting or up again
+  std::atomic<int> allowed_while_down{0}, refused_while_down{0};
+  std::atomic<int64_t> slowest_ms{0};
+  std::atomic<bool> stop{false};
+  auto load = [&](int daemon) {
+    HttpClient c(daemons_[daemon]->port());
+    std::string calls;
+    int used = 0;
+    while (!stop) {
+      if (calls.empty() || used >= 20) {
+        HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
+        if (run.status != 201) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
+        }
+        calls = "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls";
+        used = 0;
+      }
+      const int before = phase.load();
+      const auto t0 = std::chrono::steady_clock::now();
+      HttpResult r = c.Request("POST", calls, R"({"tool":"read_document","args":{}})", token_);
+      const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - t0)
+                             .count();
+      int64_t seen = slowest_ms.load();
+      while (ms > seen && !slowest_ms.compare_exchange_weak(seen, ms)) {
+      }
+      ++used;
+      const bool allowed = r.status == 200 && r.json.is_object() &&
+                           r.json.as_object().contains("code") && r.json.at("code") == "ALLOWED";
+      if (before == 1 && phase.load() == 1) ++(allowed ? allowed_while_down : refused_while_down);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back(load, t % 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  cluster_->Stop();
+  phase = 1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  phase = 2;
+  std::string error;
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  // Both daemons serve again, without a restart, within a bounded time.
+  for (int d = 0; d < 2; ++d) {
+    HttpClient c(daemons_[d]->port());
+    bool recovered = false;
+    for (int i = 0; i < 150 && !recovered; ++i) {
+      HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
+      if (run.status == 201) {
+        HttpResult r = c.Request(
+            "POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
+            R"({"tool":"read_document","args":{}})", token_);
+        recovered = r.json.is_object() && r.json.as_object().contains("code") &&
+                    r.json.at("code") == "ALLOWED";
+      }
+      if (!recovered) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(recovered) << "daemon " << d << " did not recover\n" << daemons_[d]->log();
+  }
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(allowed_while_down.load(), 0);
+  EXPECT_GT(refused_while_down.load(), 0);
+  EXPECT_LT(slowest_ms.load(), 12000) << "a request waited without bound";
+}
+
 // Tests that an Idempotency-Key lives in the shared store, not in a daemon: a retry that the
 // load balancer sends to the other daemon gets the first answer, and the same retry racing
 // through both daemons at once is counted once (docs/api.md#idempotency).
