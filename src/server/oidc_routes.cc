@@ -259,13 +259,13 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
 }
 
 void Api::HandleOidcSession(const HttpRequest& req, Responder r) {
-  if (options_.oidc == nullptr) {
-    return r.Send(JsonError(404, "NOT_FOUND", "OpenID Connect sign-in is not configured"));
-  }
-  json::object o{{"provider", options_.oidc->provider_name()},
-                 {"available", options_.oidc->available()},
+  // Always 200, so that the console learns whether to offer the button without an error in
+  // the browser's console.
+  json::object o{{"configured", options_.oidc != nullptr},
+                 {"provider", options_.oidc ? options_.oidc->provider_name() : ""},
+                 {"available", options_.oidc && options_.oidc->available()},
                  {"signed_in", false}};
-  const std::string cookie = SessionCookie(req);
+  const std::string cookie = options_.oidc ? SessionCookie(req) : "";
   if (!cookie.empty()) {
     if (auto s = options_.oidc->codec().Decode(cookie, clock_->Now()); s.ok()) {
       o["signed_in"] = true;

@@ -325,7 +325,7 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
       const res = await fetch('/ui/oidc/session', {cache: 'no-store', credentials: 'same-origin'});
       if (res.status === 200) r = await res.json();
     } catch (e) { r = null; }
-    if (!r) return false;
+    if (!r || !r.configured) return false;
     $('oidc-provider').textContent = r.provider;
     $('oidc-signin').hidden = false;
     if (!r.signed_in) return false;

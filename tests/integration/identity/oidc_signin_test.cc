@@ -277,6 +277,7 @@ TEST_F(OidcSignIn, SignInExchangesTheCodeWithPkceAndNamesTheSubject) {
               "Basic " + std::string("aW50ZXJsb2NrLWNvbnNvbGU6czNjcmV0LWZvci10aGUtdGVzdA=="));
   }
   json::value s = Session(cookie);
+  EXPECT_EQ(s.at("configured").as_bool(), true);
   EXPECT_EQ(s.at("signed_in").as_bool(), true);
   EXPECT_EQ(Str(s, "name"), "oidc:alice@127.0.0.1");
   EXPECT_EQ(Str(s, "role"), "reviewer");
