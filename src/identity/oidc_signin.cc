@@ -222,6 +222,7 @@ Result<OidcSignIn::Started> OidcSignIn::Begin(std::string_view redirect_uri) {
   {
     std::lock_guard lock(mu_);
     retry = !discovered_ && clock_->Now() - last_attempt_ >= kRediscoverInterval;
+    if (retry) last_attempt_ = clock_->Now();  // one retry at a time, however many ask
   }
   if (retry) (void)Discover();
   Endpoints ep;

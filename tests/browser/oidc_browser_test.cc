@@ -91,7 +91,8 @@ class Provider {
 
 // Tests that a reviewer clicks "Sign in with Test IdP", signs in on the provider's page,
 // lands on /ui/ signed in, approves a pending call (the agent gets allow), and the audit
-// record of the vote names oidc:alice@127.0.0.1; then signs out.
+// record of the vote names oidc:alice@127.0.0.1; then signs out. And a person in neither
+// group (mallory) signs in at the provider and gets the refusal page, no session.
 TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
   if (::access("/usr/bin/chromium", X_OK) != 0) {
     GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
@@ -131,13 +132,14 @@ TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
 
   const std::string url = "http://127.0.0.1:" + std::to_string(daemon.port());
   const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
-  ProcessResult r = RunProcess(
-      {"/usr/bin/env", "node", src + "/tests/browser/oidc.mjs", url, agent, "alice", artifacts}, "",
-      std::chrono::seconds(120));
+  ProcessResult r = RunProcess({"/usr/bin/env", "node", src + "/tests/browser/oidc.mjs", url, agent,
+                                "alice", artifacts, "mallory"},
+                               "", std::chrono::seconds(120));
   EXPECT_FALSE(r.timed_out);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
   EXPECT_NE(r.out.find("sign-in: ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sign-out: ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no role: ok"), std::string::npos) << r.out;
   const size_t at = r.out.find("approve: ok ");
   ASSERT_NE(at, std::string::npos) << r.out;
   const std::string approval = r.out.substr(at + 12, r.out.find('\n', at) - at - 12);
