@@ -7,12 +7,15 @@
 // long polls, stop accepting and finish in-flight requests (bounded), stop the retention
 // pruner (a prune in progress stops after its current chunk), and only then close the
 // store cleanly.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -38,6 +41,7 @@
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "identity/jwks_fetch.h"
+#include "identity/oidc_signin.h"
 #include "identity/verifier.h"
 #include "mcp/local_store.h"
 #include "mcp/pins.h"
@@ -55,6 +59,38 @@
 
 namespace interlock::cli {
 namespace {
+
+// The key that signs reviewers' session cookies (identity.oidc): `oidc-session.key` in the
+// keys directory, 32 random bytes created 0600 at first start; deleting it signs everyone
+// out. Without a keys directory (:memory:) a key per start.
+Result<std::string> LoadOrCreateSessionKey(const std::string& dir) {
+  if (dir.empty()) return RandomBytes(identity::kSessionKeyBytes);
+  const std::string path = dir + "/oidc-session.key";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+      auto key = ReadFileBounded(path, 64, "oidc-session.key");
+      if (!key.ok()) return key.error();
+      if (key->size() != identity::kSessionKeyBytes) {
+        return Error::Invalid(path + " must hold exactly 32 bytes (delete it to make a new one)");
+      }
+      return key;
+    }
+    std::filesystem::create_directories(dir, ec);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST) continue;  // another process made it: read theirs
+      return Error::Unavailable("cannot create " + path + ": " + std::strerror(errno));
+    }
+    const std::string key = RandomBytes(identity::kSessionKeyBytes);
+    const bool ok =
+        ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) return Error::Unavailable("cannot write " + path);
+    return key;
+  }
+  return Error::Unavailable("cannot create " + path);
+}
 
 // Call and approval rows deleted per write when the daemon applies audit.retention_days.
 constexpr int64_t kPruneCallsChunk = 5000;
@@ -361,6 +397,41 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
         std::chrono::seconds(30), std::chrono::seconds(30), [v = jwt.get()] { v->RefreshDue(); });
     aopt.jwt = jwt.get();
     aopt.oauth = cfg.oauth;  // its authorization servers are identity.jwt issuers
+  }
+  // identity.oidc (docs/identity.md): discovery now, bounded; a provider unreachable at
+  // start is not fatal: sign-in answers that it is unavailable (and tries again at most
+  // every 30 s), tokens keep working.
+  std::unique_ptr<identity::OidcSignIn> oidc;
+  if (!cfg.oidc.issuer.empty()) {
+    identity::OidcConfig oc = cfg.oidc;
+    Result<std::string> secret =
+        ReadFileBounded(oc.client_secret_file, 4096, "identity.oidc.client_secret_file");
+    if (!secret.ok()) {
+      std::cerr << "interlock serve: " << secret.error().message << '\n';
+      return kExitUsage;
+    }
+    oc.client_secret = std::move(*secret);
+    while (!oc.client_secret.empty() &&
+           std::isspace(static_cast<unsigned char>(oc.client_secret.back()))) {
+      oc.client_secret.pop_back();
+    }
+    if (oc.client_secret.empty()) {
+      std::cerr << "interlock serve: identity.oidc.client_secret_file " << oc.client_secret_file
+                << " is empty\n";
+      return kExitUsage;
+    }
+    auto session_key = LoadOrCreateSessionKey(dir);
+    if (!session_key.ok()) {
+      std::cerr << "interlock serve: " << session_key.error().message << '\n';
+      return kExitFailure;
+    }
+    oidc = std::make_unique<identity::OidcSignIn>(std::move(oc), std::move(*session_key), &clock);
+    if (Status st = oidc->Discover(); !st.ok()) {
+      std::cerr << "interlock serve: reviewer sign-in is unavailable until the provider answers: "
+                << st.error().message << '\n';
+    }
+    aopt.oidc = oidc.get();
+    aopt.secure_cookies = !cfg.tls_cert.empty() || cfg.public_url.starts_with("https://");
   }
   server::Api api(aopt, &guard, store.get(), &policies, &clock, &metrics);
   // Several daemons on one PostgreSQL database: a verdict committed through any of them

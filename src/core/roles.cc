@@ -36,6 +36,13 @@ Result<std::string> CheckTokenSpec(Role role, std::string_view name, std::string
       return Error::Invalid(std::string("a ") + RoleName(role) + " token needs a name");
     }
     if (!agent_id.empty()) return Error::Invalid("only agent tokens carry an agent id");
+    // "oidc:<sub>@<host>" names people signed in with OpenID Connect (docs/identity.md): a
+    // token with such a name would count as that person for the two-person rule.
+    if (PrincipalKey(name).starts_with("oidc:")) {
+      return Error::Invalid(std::string(RoleName(role)) +
+                            " names beginning with 'oidc:' are reserved for people signed in "
+                            "with OpenID Connect");
+    }
   }
   // Names are people (common/principal_name.h): refused when a reader cannot tell them
   // apart from another, stored in NFC.

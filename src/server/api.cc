@@ -226,6 +226,10 @@ struct Route {
     kUi,
     kMcp,
     kGovernance,  // GET /v1/governance/{report}: drift, trust, fatigue
+    kOidcLogin,   // reviewer sign-in with OpenID Connect (oidc_routes.cc)
+    kOidcCallback,
+    kOidcSession,
+    kOidcLogout,
   } kind = kNone;
   std::string id;
   std::vector<http::verb> methods;  // allowed
@@ -345,6 +349,11 @@ constexpr RouteRow kRouteTable[] = {
     {Route::kHealth, http::verb::get, "GET", "/healthz", "none"},
     {Route::kReady, http::verb::get, "GET", "/readyz", "none"},
     {Route::kMetrics, http::verb::get, "GET", "/metrics", "metrics"},
+    // Before /ui/{page}/{id}: reviewer sign-in with OpenID Connect (oidc_routes.cc).
+    {Route::kOidcLogin, http::verb::get, "GET", "/ui/oidc/login", "none"},
+    {Route::kOidcCallback, http::verb::get, "GET", "/ui/oidc/callback", "none"},
+    {Route::kOidcSession, http::verb::get, "GET", "/ui/oidc/session", "none"},
+    {Route::kOidcLogout, http::verb::post, "POST", "/ui/oidc/logout", "none"},
     {Route::kUi, http::verb::get, "GET", "/ui", "none"},
     {Route::kUi, http::verb::get, "GET", "/ui/{asset}", "none"},
     {Route::kUi, http::verb::get, "GET", "/ui/{page}/{id}", "none"},
@@ -698,6 +707,9 @@ void Api::NoteAuthFailure(std::string_view why) {
 
 std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* caller) {
   const BearerHeader bearer = ReadBearer(req);
+  if (bearer.header.empty() && options_.oidc != nullptr && !SessionCookie(req).empty()) {
+    return AuthenticateSession(req, caller);  // a signed-in reviewer's browser
+  }
   if (!bearer.token) {
     NoteAuthFailure(bearer.header.empty() ? "missing token" : "malformed Authorization header");
     HttpResponse res = JsonError(
@@ -917,6 +929,14 @@ void Api::Handle(HttpRequest req, Responder r) {
       return HandleMetrics(std::move(r));
     case Route::kUi:
       return HandleUi(route.id, std::move(r));
+    case Route::kOidcLogin:
+      return HandleOidcLogin(std::move(r));
+    case Route::kOidcCallback:
+      return HandleOidcCallback(req, std::move(r));
+    case Route::kOidcSession:
+      return HandleOidcSession(req, std::move(r));
+    case Route::kOidcLogout:
+      return HandleOidcLogout(req, std::move(r));
     case Route::kMcp: {
       if (mcp_ == nullptr) return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
       if (auto fail = mcp_->CheckOrigin(req)) return r.Send(std::move(*fail));

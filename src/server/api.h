@@ -29,6 +29,7 @@
 #include "core/policy_source.h"
 #include "egress/receipts.h"
 #include "identity/oauth.h"
+#include "identity/oidc_signin.h"
 #include "identity/verifier.h"
 #include "server/call_waiters.h"
 #include "server/http_server.h"
@@ -62,6 +63,13 @@ struct ApiOptions {
   // computed, and the least time between two computations of a slow report.
   std::chrono::milliseconds governance_wait{100};
   std::chrono::milliseconds governance_min_interval{30 * 1000};
+  // identity.oidc: reviewer and admin sign-in on /ui/ (GET /ui/oidc/login, callback,
+  // session; POST /ui/oidc/logout). Null: those routes are 404 and no session cookie is
+  // read. Must outlive the Api.
+  identity::OidcSignIn* oidc = nullptr;
+  // The session cookie is `__Host-interlock_session; Secure` (TLS, or an https public URL)
+  // instead of `interlock_session` (plain http on loopback).
+  bool secure_cookies = false;
 };
 
 // The MCP Streamable HTTP endpoint /mcp/{upstream} (src/server/mcp_http.h), behind the
@@ -153,6 +161,21 @@ class Api final : public RequestHandler {
   std::optional<HttpResponse> Authenticate(const HttpRequest& req, Caller* caller);
   // The JWT half of Authenticate (the one place a JWT becomes an agent).
   std::optional<HttpResponse> AuthenticateJwt(std::string_view token, Caller* caller);
+
+  // Reviewer sign-in with OpenID Connect (oidc_routes.cc, docs/identity.md). A request
+  // without Authorization whose session cookie decodes is that session's reviewer or admin;
+  // a state-changing one also needs X-Interlock-CSRF and, when sent, a same-origin Origin.
+  // nullopt when `caller` was set; otherwise the response to send.
+  std::optional<HttpResponse> AuthenticateSession(const HttpRequest& req, Caller* caller);
+  // The session cookie's value in `req` ("" when absent).
+  std::string SessionCookie(const HttpRequest& req) const;
+  std::string SessionCookieName() const;
+  // "scheme://host[:port]" of the public URL: the only Origin a cookie request may have.
+  std::string OwnOrigin() const;
+  void HandleOidcLogin(Responder r);
+  void HandleOidcCallback(const HttpRequest& req, Responder r);
+  void HandleOidcSession(const HttpRequest& req, Responder r);
+  void HandleOidcLogout(const HttpRequest& req, Responder r);
 
   // OAuth 2.1 for /mcp/{upstream} (identity.oauth; the block "MCP OAuth" in api.cc).
   // The base the resources are named under: identity.oauth.resource_base, else the

@@ -325,9 +325,61 @@ Status ReadOAuth(Reader& r, const YAML::Node& node, identity::OAuthConfig* o) {
   return Status::Ok();
 }
 
+// identity.oidc: reviewer and admin sign-in on /ui/ (docs/identity.md, "Reviewer sign-in
+// with OpenID Connect"). The secret is read from client_secret_file when the daemon starts.
+Status ReadOidc(Reader& r, const YAML::Node& node, identity::OidcConfig* o) {
+  if (!node.IsMap()) return r.Fail(node, "identity.oidc must be a mapping");
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    const std::string where = "identity.oidc." + k;
+    int64_t secs = 0;
+    Status st;
+    if (k == "issuer") {
+      st = r.String(kv.second, where, &o->issuer);
+    } else if (k == "client_id") {
+      st = r.String(kv.second, where, &o->client_id);
+    } else if (k == "client_secret_file") {
+      st = r.Path(kv.second, where, &o->client_secret_file);
+    } else if (k == "redirect_uri") {
+      st = r.String(kv.second, where, &o->redirect_uri);
+    } else if (k == "ca_file") {
+      st = r.Path(kv.second, where, &o->ca_file);
+    } else if (k == "name") {
+      st = r.String(kv.second, where, &o->name);
+      if (st.ok() && (o->name.size() > 64 || o->name.find_first_of("\r\n") != std::string::npos)) {
+        st = r.Fail(kv.second, where + " must be one line of at most 64 bytes");
+      }
+    } else if (k == "scopes") {
+      st = ReadStringList(r, kv.second, where, &o->scopes);
+    } else if (k == "role_claim") {
+      st = r.String(kv.second, where, &o->role_claim);
+    } else if (k == "reviewer_values") {
+      st = ReadStringList(r, kv.second, where, &o->reviewer_values);
+    } else if (k == "admin_values") {
+      st = ReadStringList(r, kv.second, where, &o->admin_values);
+    } else if (k == "session_seconds") {
+      st = r.Integer(kv.second, where, 60, 86400, &secs);
+      o->session_lifetime = std::chrono::seconds(secs);
+    } else if (k == "skew_seconds") {
+      st = r.Integer(kv.second, where, 0, 600, &secs);
+      o->skew = std::chrono::seconds(secs);
+    } else {
+      st = r.Fail(kv.first, "unknown key '" + where +
+                                "' (issuer, client_id, client_secret_file, redirect_uri, ca_file, "
+                                "name, scopes, role_claim, reviewer_values, admin_values, "
+                                "session_seconds, skew_seconds)");
+    }
+    if (!st.ok()) return st;
+  }
+  if (Status st = identity::ValidateOidcConfig(*o); !st.ok()) {
+    return r.Fail(node, "identity.oidc." + st.error().message);
+  }
+  return Status::Ok();
+}
+
 // identity: {jwt: [{issuer, audience, jwks_uri, ca_file, agent_claim, on_behalf_of_claim,
 // on_behalf_of_groups_claim, skew_seconds, max_lifetime_seconds, max_key_age_seconds,
-// refresh_seconds, identities}, ...], oauth: {...}}
+// refresh_seconds, identities}, ...], oauth: {...}, oidc: {...}}
 Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
   if (!node.IsMap()) return r.Fail(node, "identity must be a mapping");
   std::vector<identity::IssuerConfig>* out = &config->jwt_issuers;
@@ -339,7 +391,13 @@ Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
       oauth_node = kv.second;
       continue;
     }
-    if (key != "jwt") return r.Fail(kv.first, "unknown key 'identity." + key + "' (jwt, oauth)");
+    if (key == "oidc") {
+      if (Status st = ReadOidc(r, kv.second, &config->oidc); !st.ok()) return st;
+      continue;
+    }
+    if (key != "jwt") {
+      return r.Fail(kv.first, "unknown key 'identity." + key + "' (jwt, oauth, oidc)");
+    }
     if (!kv.second.IsSequence()) return r.Fail(kv.second, "identity.jwt must be a list of issuers");
     out->clear();
     for (const auto& item : kv.second) {

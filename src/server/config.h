@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "identity/oauth.h"
+#include "identity/oidc_signin.h"
 #include "identity/verifier.h"
 #include "interlock/result.h"
 #include "server/http_server.h"
@@ -106,6 +107,9 @@ struct ServerConfig {
   std::vector<identity::IssuerConfig> jwt_issuers;
   // identity.oauth: /mcp/{upstream} as OAuth 2.1 protected resources (docs/identity.md).
   identity::OAuthConfig oauth;
+  // identity.oidc: reviewer and admin sign-in on /ui/ with OpenID Connect
+  // (docs/identity.md). Empty issuer: not configured.
+  identity::OidcConfig oidc;
 };
 
 // "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.

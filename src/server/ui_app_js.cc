@@ -24,9 +24,16 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
                  governance: 'governance-view'};
 
   function token() { return sessionStorage.getItem(KEY) || ''; }
+  // Signed in with OpenID Connect: {name, role, csrf} of GET /ui/oidc/session. The session
+  // cookie (HttpOnly) goes along by itself; changes carry the CSRF token.
+  let oidc = null;
+  function headers() {
+    if (oidc) return {'X-Interlock-CSRF': oidc.csrf};
+    return {'Authorization': 'Bearer ' + token()};
+  }
 
   async function api(method, path, body) {
-    const opts = {method, headers: {'Authorization': 'Bearer ' + token()}, cache: 'no-store'};
+    const opts = {method, headers: headers(), cache: 'no-store', credentials: 'same-origin'};
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
@@ -48,12 +55,15 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     const target = view === 'signin' ? 'signin-view' : VIEWS[PAGE];
     for (const id of ['signin-view', ...Object.values(VIEWS)]) $(id).hidden = id !== target;
     $('signout').hidden = view === 'signin';
+    $('whoami').hidden = view === 'signin' || !oidc;
+    if (oidc) $('whoami').textContent = 'Signed in as ' + oidc.name + ' (' + oidc.role + ')';
     $('nav').hidden = view === 'signin';
   }
 
   // A console page saw 401/403 on a read: back to sign-in with the reason.
   function signedOut(status) {
     sessionStorage.removeItem(KEY);
+    oidc = null;
     if (timer) clearInterval(timer);
     $('signin-error').textContent = status === 401 ? 'That token is not valid.'
         : 'That token cannot use the console (use a reviewer or admin token).';
@@ -88,6 +98,7 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
       api('GET', '/v1/approvals?state=decided&limit=50')]);
     if (p.status === 401 || p.status === 403) {
       sessionStorage.removeItem(KEY);
+      oidc = null;
       $('signin-error').textContent = p.status === 401 ? 'That token is not valid.'
           : 'That token cannot review approvals (use a reviewer or admin token).';
       show('signin');
@@ -304,7 +315,23 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     timer = setInterval(() => { refresh().catch(() => {}); }, 1500);
   }
 
-  window.Interlock = {api, el, row, valueNode, signedOut, page: PAGE};
+  window.Interlock = {api, headers, el, row, valueNode, signedOut, page: PAGE};
+
+  // OpenID Connect sign-in (docs/identity.md): the button when the daemon has a provider,
+  // and the session when this browser is signed in.
+  async function checkOidc() {
+    let r = null;
+    try {
+      const res = await fetch('/ui/oidc/session', {cache: 'no-store', credentials: 'same-origin'});
+      if (res.status === 200) r = await res.json();
+    } catch (e) { r = null; }
+    if (!r || !r.configured) return false;
+    $('oidc-provider').textContent = r.provider;
+    $('oidc-signin').hidden = false;
+    if (!r.signed_in) return false;
+    oidc = {name: r.name, role: r.role, csrf: r.csrf};
+    return true;
+  }
 
   document.addEventListener('DOMContentLoaded', () => {
     $('signin-form').addEventListener('submit', async (ev) => {
@@ -317,6 +344,11 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
       start();
     });
     $('signout').addEventListener('click', () => {
+      if (oidc) {
+        fetch('/ui/oidc/logout', {method: 'POST', headers: headers(), credentials: 'same-origin'})
+            .catch(() => {});
+        oidc = null;
+      }
       sessionStorage.removeItem(KEY);
       if (timer) clearInterval(timer);
       show('signin');
@@ -330,7 +362,9 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     $('deny').addEventListener('click', () => vote('deny'));
     if (PAGE === 'approvals') window.addEventListener('hashchange', route);
     setInterval(tick, 1000);
-    if (token()) start(); else show('signin');
+    if (token()) { start(); checkOidc().catch(() => {}); return; }
+    show('signin');
+    checkOidc().then((signedIn) => { if (signedIn) start(); }).catch(() => {});
   });
 })();
 )ui";

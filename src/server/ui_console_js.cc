@@ -273,7 +273,7 @@ extern const std::string_view kUiConsoleJs = R"ui('use strict';
     for (let i = 0; i < 100; ++i) {
       if (after) p.after_seq = after;
       const res = await fetch('/v1/audit' + qs(p), {
-        headers: {'Authorization': 'Bearer ' + (sessionStorage.getItem('interlock_token') || '')},
+        headers: I.headers(),
         cache: 'no-store'});
       if (res.status !== 200) { $('audit-status').textContent = 'Export failed: HTTP ' + res.status; return; }
       const text = await res.text();

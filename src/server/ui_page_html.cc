@@ -26,11 +26,14 @@ extern const std::string_view kUiIndexHtml = R"ui(<!doctype html>
     <a href="/ui/metrics" data-page="metrics">Metrics</a>
     <a href="/ui/governance" data-page="governance">Governance</a>
   </nav>
+  <span id="whoami" class="muted" hidden></span>
   <button id="signout" type="button" hidden>Sign out</button>
 </header>
 <main id="main" tabindex="-1">
   <section id="signin-view" hidden>
     <h2>Sign in</h2>
+    <p id="oidc-signin" hidden><a id="oidc-login" class="button" href="/ui/oidc/login">Sign in
+       with <span id="oidc-provider"></span></a></p>
     <p>Paste a reviewer or admin token (<code>interlock token create --reviewer NAME</code>).
        It is kept in this tab only.</p>
     <form id="signin-form" autocomplete="off">

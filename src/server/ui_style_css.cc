@@ -37,6 +37,8 @@ tr.this td{background:#fff7d6}
 .state{font-weight:600}
 .state.pending{color:#b45309}.state.granted{color:#15803d}
 .state.denied,.state.timed_out,.state.cancelled{color:#b91c1c}.state.withdrawn{color:#6b7280}
+a.button{display:inline-block;padding:8px 14px;border-radius:6px;border:1px solid #bbb;
+  text-decoration:none}
 .buttons{display:flex;gap:8px;margin-top:8px}
 .buttons button{flex:1;color:#fff;border:0}
 .approve{background:#15803d}.deny{background:#b91c1c}

@@ -5,7 +5,7 @@
 //
 //   node tests/idp/idp.mjs [--cert FILE --key FILE] [--accounts FILE] [--auto-login SUB]
 //                          [--client ID:SECRET:REDIRECT_URI]... [--resource-prefix URL]
-//                          [--access-token-ttl SECONDS]
+//                          [--access-token-ttl SECONDS] [--native-client ID:SECRET:REDIRECT_URI]...
 //
 // Listens on 127.0.0.1, port 0 (https with --cert/--key, else http), then prints one line
 // of JSON to stdout: {"issuer": "https://127.0.0.1:PORT", "port": PORT}. Exits when stdin
@@ -16,6 +16,10 @@
 // asked. With --auto-login SUB the form is skipped and SUB signs in (for clients that
 // cannot fill a form, e.g. the MCP SDK's OAuth test). An unknown login is refused with the
 // form again (no account is created).
+//
+// --native-client registers a confidential client of application_type "native": its
+// http://127.0.0.1 redirect URI matches on any port (RFC 8252 section 7.3, as oidc-provider
+// implements it), for the daemon's reviewer sign-in on a port chosen at bind time.
 //
 // Accounts (--accounts FILE, JSON {sub: {name, email, groups}}) default to:
 //   alice (groups: reviewers), bob (groups: reviewers), carol (groups: admins),
@@ -41,7 +45,7 @@ function parseArgs(argv) {
     else if (a === '--auto-login') opts.autoLogin = next();
     else if (a === '--resource-prefix') opts.resourcePrefix = next();
     else if (a === '--access-token-ttl') opts.accessTokenTtl = Number(next());
-    else if (a === '--client') {
+    else if (a === '--client' || a === '--native-client') {
       const v = next();
       const first = v.indexOf(':');
       const second = v.indexOf(':', first + 1);
@@ -50,6 +54,7 @@ function parseArgs(argv) {
         client_id: v.slice(0, first),
         client_secret: v.slice(first + 1, second),
         redirect_uris: [v.slice(second + 1)],
+        ...(a === '--native-client' ? { application_type: 'native' } : {}),
       });
     } else throw new Error(`unknown argument ${a}`);
   }

@@ -1,0 +1,159 @@
+// Reviewer sign-in with OpenID Connect, the whole flow in real Chromium (docs/identity.md):
+// tests/browser/oidc.mjs against the daemon (daemon harness, 127.0.0.1 port 0) and a real
+// OpenID provider (tests/idp/idp.mjs, npm oidc-provider, https with a test certificate).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+constexpr char kAgent[] = R"(agent:
+  id: "browser-agent"
+  identity: "browser-agent@example.iam"
+tools:
+  allowed:
+    - name: "send_email"
+      requires_approval: true
+      approval_timeout_seconds: 300
+)";
+
+// The provider as a child whose stdin stays open (idp.mjs exits when it closes); its first
+// stdout line is its address. Killed (its process group) on destruction.
+class Provider {
+ public:
+  explicit Provider(const std::vector<std::string>& argv) {
+    int in[2], out[2];
+    if (::pipe(in) != 0 || ::pipe(out) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setpgid(0, 0);
+      ::dup2(in[0], 0);
+      ::dup2(out[1], 1);
+      ::close(in[1]);
+      ::close(out[0]);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    stdin_ = in[1];
+    stdout_ = out[0];
+  }
+  ~Provider() {
+    if (stdin_ >= 0) ::close(stdin_);
+    if (stdout_ >= 0) ::close(stdout_);
+    if (pid_ > 0) {
+      ::kill(-pid_, SIGKILL);
+      ::kill(pid_, SIGKILL);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
+  }
+  std::string FirstLine(std::chrono::milliseconds timeout) {
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    ::fcntl(stdout_, F_SETFL, O_NONBLOCK);
+    while (std::chrono::steady_clock::now() < deadline) {
+      char c;
+      const ssize_t n = ::read(stdout_, &c, 1);
+      if (n == 1) {
+        if (c == '\n') return line;
+        line += c;
+      } else if (n == 0) {
+        return line;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    return line;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  int stdout_ = -1;
+};
+
+// Tests that a reviewer clicks "Sign in with Test IdP", signs in on the provider's page,
+// lands on /ui/ signed in, approves a pending call (the agent gets allow), and the audit
+// record of the vote names oidc:alice@127.0.0.1; then signs out. And a person in neither
+// group (mallory) signs in at the provider and gets the refusal page, no session.
+TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
+  if (::access("/usr/bin/chromium", X_OK) != 0) {
+    GTEST_SKIP() << "/usr/bin/chromium is not installed (scripts/install-deps.sh)";
+  }
+  const std::string src = INTERLOCK_SOURCE_DIR;
+  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-browser-tests.sh"), "");
+  ASSERT_EQ(RunSetupScriptOnce(src + "/scripts/setup-idp.sh"), "");
+
+  TempDir dir;
+  const TestCert cert = MakeSelfSignedCert(dir.path(), "idp", "IP:127.0.0.1");
+  ASSERT_EQ(cert.error, "");
+  Provider idp({"node", src + "/tests/idp/idp.mjs", "--cert", cert.cert, "--key", cert.key,
+                "--native-client",
+                "interlock-console:browser-secret:http://127.0.0.1/ui/oidc/callback"});
+  const std::string hello = idp.FirstLine(std::chrono::seconds(30));
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(hello, ec);
+  ASSERT_TRUE(!ec && v.is_object() && v.as_object().contains("issuer")) << hello;
+  const std::string issuer(v.at("issuer").as_string());
+
+  const std::string policies = dir.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  std::ofstream(policies + "/agent.yaml") << kAgent;
+  dir.Write("secret", "browser-secret\n");
+  const std::string config = dir.Write(
+      "interlock.yaml", "identity:\n  oidc:\n    issuer: \"" + issuer +
+                            "\"\n    client_id: interlock-console\n"
+                            "    client_secret_file: secret\n    ca_file: \"" +
+                            cert.cert +
+                            "\"\n    name: \"Test IdP\"\n"
+                            "    scopes: [openid, profile, groups]\n"
+                            "    reviewer_values: [reviewers]\n    admin_values: [admins]\n");
+  Daemon daemon(dir.path(), policies, config);
+  const std::string agent = CreateToken(daemon.store(), "--agent", "browser-agent");
+  const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(daemon.port());
+  const std::string artifacts = std::string(INTERLOCK_BINARY_DIR) + "/test-artifacts";
+  ProcessResult r = RunProcess({"/usr/bin/env", "node", src + "/tests/browser/oidc.mjs", url, agent,
+                                "alice", artifacts, "mallory"},
+                               "", std::chrono::seconds(120));
+  EXPECT_FALSE(r.timed_out);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
+  EXPECT_NE(r.out.find("sign-in: ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sign-out: ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no role: ok"), std::string::npos) << r.out;
+  const size_t at = r.out.find("approve: ok ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string approval = r.out.substr(at + 12, r.out.find('\n', at) - at - 12);
+
+  // The audit trail names the provider's subject as the reviewer.
+  HttpClient client(daemon.port());
+  HttpResult a = client.Request("GET", "/v1/approvals/" + approval, "", admin);
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_NE(a.body.find("\"oidc:alice@127.0.0.1\""), std::string::npos) << a.body;
+  HttpResult audit = client.Request("GET", "/v1/audit?q=oidc%3Aalice%40127.0.0.1", "", admin);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_NE(audit.body.find("oidc:alice@127.0.0.1"), std::string::npos) << audit.body;
+  EXPECT_TRUE(std::filesystem::exists(artifacts + "/oidc-approve.png"));
+}
+
+}  // namespace
+}  // namespace interlock::testing

@@ -1,0 +1,547 @@
+// Reviewer and admin sign-in with OpenID Connect (identity.oidc, docs/identity.md): a real
+// `interlock serve` against an in-process OpenID provider on 127.0.0.1 (https, a
+// self-signed certificate) whose token endpoint returns the ID token each test crafts, so
+// every attack a real provider would never help with can be tried: replayed, forged and
+// unbound states, wrong nonces, audiences and expiries, people of no role, votes without
+// the CSRF token or from another origin, forged and expired cookies; and the two-person
+// rule counting people (the provider's subject), not sessions. The full flow through a
+// real provider (npm oidc-provider) and real Chromium is tests/browser (OidcBrowser).
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "common/base64.h"
+#include "common/crypto.h"
+#include "common/file.h"
+#include "daemon_harness.h"
+#include "identity/oidc_session.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "subprocess.h"
+#include "test_idp.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+
+constexpr char kClientId[] = "interlock-console";
+constexpr char kSecret[] = "s3cret-for-the-test";
+
+constexpr char kPolicy[] = R"(agent:
+  id: "support"
+  identity: "support@example.iam"
+tools:
+  allowed:
+    - name: "send"
+      requires_approval: true
+      approval_timeout_seconds: 300
+    - name: "drop_table"
+      reversible: false
+      blast_radius: large
+      approvals_required: 2
+      approval_timeout_seconds: 300
+)";
+
+std::string Str(const json::value& v, const char* key) {
+  if (!v.is_object()) return "";
+  const json::value* x = v.as_object().if_contains(key);
+  return x && x->is_string() ? std::string(x->as_string()) : "";
+}
+
+int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The provider: discovery, keys, and a token endpoint answering with `id_token(nonce)`.
+class Provider final : public server::RequestHandler {
+ public:
+  void Handle(server::HttpRequest req, server::Responder r) override {
+    server::HttpResponse res(http::status::ok, req.version());
+    res.set(http::field::content_type, "application/json");
+    std::lock_guard lock(mu);
+    const std::string target(req.target());
+    if (target == "/.well-known/openid-configuration") {
+      res.body() = json::serialize(json::object{{"issuer", issuer},
+                                                {"authorization_endpoint", issuer + "/authorize"},
+                                                {"token_endpoint", issuer + "/token"},
+                                                {"jwks_uri", issuer + "/jwks"}});
+    } else if (target == "/jwks") {
+      res.body() = jwks;
+    } else if (target == "/token" && req.method() == http::verb::post) {
+      token_requests.push_back(req.body());
+      authorization = std::string(req[http::field::authorization]);
+      res.body() = json::serialize(json::object{{"id_token", id_token}, {"token_type", "Bearer"}});
+    } else {
+      res.result(http::status::not_found);
+    }
+    res.prepare_payload();
+    r.Send(std::move(res));
+  }
+  std::mutex mu;
+  std::string issuer, jwks, id_token, authorization;
+  std::vector<std::string> token_requests;
+};
+
+// The query parameters of a URL.
+std::map<std::string, std::string> QueryOf(const std::string& url) {
+  std::map<std::string, std::string> out;
+  auto u = boost::urls::parse_uri_reference(url);
+  if (!u) return out;
+  for (const auto& p : u->params()) out[p.key] = p.value;
+  return out;
+}
+
+// "name=value" of a Set-Cookie header (attributes dropped).
+std::string CookiePair(const std::string& set_cookie) {
+  return set_cookie.substr(0, set_cookie.find(';'));
+}
+
+class OidcSignIn : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
+    ASSERT_EQ(cert_.error, "");
+    server::HttpServerOptions o;
+    o.port = 0;
+    o.threads = 1;
+    o.tls_cert_file = cert_.cert;
+    o.tls_key_file = cert_.key;
+    idp_server_ = std::make_unique<server::HttpServer>(o, &idp_, &metrics_);
+    ASSERT_TRUE(idp_server_->Start().ok());
+    issuer_ = "https://127.0.0.1:" + std::to_string(idp_server_->local_endpoint().port());
+    idp_.issuer = issuer_;
+    idp_.jwks = JwksOf({key_});
+    policies_ = dir_.path() + "/policies";
+    std::filesystem::create_directories(policies_);
+    std::ofstream(policies_ + "/support.yaml") << kPolicy;
+    dir_.Write("client-secret", std::string(kSecret) + "\n");
+  }
+  void TearDown() override {
+    client_.reset();
+    if (daemon_ && daemon_->Running()) {
+      EXPECT_EQ(daemon_->Stop(), 0) << daemon_->log();
+    }
+    if (idp_server_) idp_server_->Shutdown();
+  }
+
+  void StartDaemon(const std::string& issuer) {
+    const std::string config = dir_.Write(
+        "interlock.yaml", "identity:\n  oidc:\n    issuer: \"" + issuer + "\"\n    client_id: \"" +
+                              kClientId +
+                              "\"\n    client_secret_file: \"client-secret\"\n"
+                              "    ca_file: \"" +
+                              cert_.cert +
+                              "\"\n    name: \"Test IdP\"\n"
+                              "    scopes: [openid, profile, groups]\n"
+                              "    reviewer_values: [reviewers]\n    admin_values: [admins]\n");
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+    agent_ = CreateToken(daemon_->store(), "--agent", "support");
+  }
+  void SetUpDaemon() { StartDaemon(issuer_); }
+
+  std::string Base() const { return "http://127.0.0.1:" + std::to_string(daemon_->port()); }
+
+  struct Login {
+    std::string state, nonce, cookie;  // cookie: "name=value" binding the sign-in
+    std::map<std::string, std::string> query;
+  };
+  // GET /ui/oidc/login: the redirect to the provider.
+  Login StartLogin() {
+    Login l;
+    HttpResult r = client_->Request("GET", "/ui/oidc/login");
+    EXPECT_EQ(r.status, 302) << r.body;
+    l.query = QueryOf(r.headers["location"]);
+    EXPECT_EQ(r.headers["location"].rfind(issuer_ + "/authorize?", 0), 0u) << r.headers["location"];
+    l.state = l.query["state"];
+    l.nonce = l.query["nonce"];
+    l.cookie = CookiePair(r.headers["set-cookie"]);
+    return l;
+  }
+
+  // An ID token as the provider would sign it; `change` edits the claims.
+  std::string IdToken(const std::string& sub, const std::string& nonce,
+                      const json::array& groups = {"reviewers"},
+                      const std::function<void(json::object&)>& change = {}) {
+    json::object claims{{"iss", issuer_},     {"aud", kClientId}, {"sub", sub},      {"iat", Now()},
+                        {"exp", Now() + 300}, {"nonce", nonce},   {"groups", groups}};
+    if (change) change(claims);
+    return SignJwt(key_, {{"alg", key_.alg}, {"kid", key_.kid}, {"typ", "JWT"}}, claims);
+  }
+
+  HttpResult Callback(const std::string& state, const std::string& cookie,
+                      const std::string& code = "the-code") {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!cookie.empty()) headers.emplace_back("Cookie", cookie);
+    return client_->Request("GET", "/ui/oidc/callback?code=" + code + "&state=" + state, "", "",
+                            std::chrono::seconds(10), headers);
+  }
+
+  // A full sign-in of `sub`; the session cookie ("name=value") or "" when refused.
+  std::string SignIn(const std::string& sub, const json::array& groups = {"reviewers"}) {
+    Login l = StartLogin();
+    {
+      std::lock_guard lock(idp_.mu);
+      idp_.id_token = IdToken(sub, l.nonce, groups);
+    }
+    HttpResult r = Callback(l.state, l.cookie);
+    if (r.status != 302) return "";
+    EXPECT_EQ(r.headers["location"], "/ui/");
+    const std::string c = r.headers["set-cookie"];
+    EXPECT_NE(c.find("HttpOnly"), std::string::npos) << c;
+    EXPECT_NE(c.find("SameSite=Strict"), std::string::npos) << c;
+    return CookiePair(c);
+  }
+
+  // GET /ui/oidc/session with the cookie.
+  json::value Session(const std::string& cookie) {
+    HttpResult r = client_->Request("GET", "/ui/oidc/session", "", "", std::chrono::seconds(10),
+                                    {{"Cookie", cookie}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json;
+  }
+
+  // A pending approval of `tool`.
+  std::string PendingApproval(const std::string& tool) {
+    HttpResult run = client_->Request("POST", "/v1/runs", "", agent_);
+    EXPECT_EQ(run.status, 201) << run.body;
+    HttpResult call = client_->Request("POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
+                                       R"({"tool":")" + tool + R"(","args":{}})", agent_);
+    EXPECT_EQ(call.status, 200) << call.body;
+    return Str(call.json, "approval_id");
+  }
+
+  HttpResult Vote(const std::string& approval, const std::string& cookie, const std::string& csrf,
+                  const std::string& origin) {
+    std::vector<std::pair<std::string, std::string>> headers{{"Cookie", cookie}};
+    if (!csrf.empty()) headers.emplace_back("X-Interlock-CSRF", csrf);
+    if (!origin.empty()) headers.emplace_back("Origin", origin);
+    return client_->Request("POST", "/v1/approvals/" + approval, R"({"verdict":"approve"})", "",
+                            std::chrono::seconds(10), headers);
+  }
+
+  TempDir dir_;
+  TestCert cert_;
+  Provider idp_;
+  server::Metrics metrics_;
+  std::unique_ptr<server::HttpServer> idp_server_;
+  std::string issuer_;
+  TestKey key_ = MakeKey("idp-1", "ES256");
+  std::string policies_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string agent_;
+};
+
+// Tests that a sign-in redirects with PKCE S256, state and nonce, exchanges the code with
+// client_secret_basic and the verifier, and ends in a session of the provider's subject.
+TEST_F(OidcSignIn, SignInExchangesTheCodeWithPkceAndNamesTheSubject) {
+  SetUpDaemon();
+  Login l = StartLogin();
+  EXPECT_EQ(l.query["response_type"], "code");
+  EXPECT_EQ(l.query["client_id"], kClientId);
+  EXPECT_EQ(l.query["code_challenge_method"], "S256");
+  EXPECT_EQ(l.query["redirect_uri"], Base() + "/ui/oidc/callback");
+  EXPECT_EQ(l.query["scope"], "openid profile groups");
+  EXPECT_EQ(l.query["code_challenge"].size(), 43u);
+  EXPECT_EQ(l.state.size(), 43u);
+  EXPECT_NE(l.cookie.find("interlock_oidc_login="), std::string::npos) << l.cookie;
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", l.nonce);
+  }
+  HttpResult r = Callback(l.state, l.cookie);
+  ASSERT_EQ(r.status, 302) << r.body;
+  const std::string cookie = CookiePair(r.headers["set-cookie"]);
+  ASSERT_EQ(cookie.rfind("interlock_session=v1.", 0), 0u) << cookie;
+  {
+    std::lock_guard lock(idp_.mu);
+    ASSERT_EQ(idp_.token_requests.size(), 1u);
+    auto form = QueryOf("/?" + idp_.token_requests[0]);
+    EXPECT_EQ(form["grant_type"], "authorization_code");
+    EXPECT_EQ(form["code"], "the-code");
+    EXPECT_EQ(form["redirect_uri"], Base() + "/ui/oidc/callback");
+    // The verifier is the one the challenge was made from (RFC 7636 S256).
+    EXPECT_EQ(identity::PkceChallengeS256(form["code_verifier"]), l.query["code_challenge"]);
+    EXPECT_EQ(idp_.authorization,
+              "Basic " + std::string("aW50ZXJsb2NrLWNvbnNvbGU6czNjcmV0LWZvci10aGUtdGVzdA=="));
+  }
+  json::value s = Session(cookie);
+  EXPECT_EQ(s.at("configured").as_bool(), true);
+  EXPECT_EQ(s.at("signed_in").as_bool(), true);
+  EXPECT_EQ(Str(s, "name"), "oidc:alice@127.0.0.1");
+  EXPECT_EQ(Str(s, "role"), "reviewer");
+  EXPECT_EQ(Str(s, "provider"), "Test IdP");
+  // The cookie is a reviewer's credential on the API (one authentication path).
+  HttpResult list = client_->Request("GET", "/v1/approvals", "", "", std::chrono::seconds(10),
+                                     {{"Cookie", cookie}});
+  EXPECT_EQ(list.status, 200) << list.body;
+  // An admin by group: admin wins.
+  const std::string carol = SignIn("carol", {"reviewers", "admins"});
+  ASSERT_FALSE(carol.empty());
+  EXPECT_EQ(Str(Session(carol), "role"), "admin");
+}
+
+// Tests that a callback replayed after it signed someone in is refused (state taken once).
+TEST_F(OidcSignIn, ReplayedStateIsRefused) {
+  SetUpDaemon();
+  Login l = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", l.nonce);
+  }
+  ASSERT_EQ(Callback(l.state, l.cookie).status, 302);
+  HttpResult again = Callback(l.state, l.cookie);
+  EXPECT_EQ(again.status, 403) << again.body;
+  EXPECT_NE(again.body.find("OIDC_STATE"), std::string::npos) << again.body;
+  EXPECT_EQ(again.headers["set-cookie"].find("interlock_session=v1"), std::string::npos);
+}
+
+// Tests that a state the daemon never issued is refused, even with a matching cookie.
+TEST_F(OidcSignIn, ForgedStateIsRefused) {
+  SetUpDaemon();
+  const std::string forged = identity::NewRandomToken();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", "whatever");
+  }
+  HttpResult r = Callback(forged, "interlock_oidc_login=" + forged);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("OIDC_STATE"), std::string::npos) << r.body;
+  std::lock_guard lock(idp_.mu);
+  EXPECT_TRUE(idp_.token_requests.empty()) << "a forged state reached the token endpoint";
+}
+
+// Tests that a callback in a browser that did not start the sign-in (login CSRF: an
+// attacker's own callback URL sent to a victim) is refused, and leaves the state unused.
+TEST_F(OidcSignIn, CallbackWithoutLoginIsRefused) {
+  SetUpDaemon();
+  Login l = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("mallory", l.nonce);
+  }
+  HttpResult r = Callback(l.state, "");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("not started in this browser"), std::string::npos) << r.body;
+  HttpResult other = Callback(l.state, "interlock_oidc_login=" + identity::NewRandomToken());
+  EXPECT_EQ(other.status, 403) << other.body;
+  std::lock_guard lock(idp_.mu);
+  EXPECT_TRUE(idp_.token_requests.empty());
+}
+
+// Tests that an ID token whose nonce is not the sign-in's (a token replayed from another
+// sign-in) creates no session.
+TEST_F(OidcSignIn, WrongNonceIsRefused) {
+  SetUpDaemon();
+  Login l = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", identity::NewRandomToken());
+  }
+  HttpResult r = Callback(l.state, l.cookie);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("OIDC_NONCE"), std::string::npos) << r.body;
+  EXPECT_EQ(r.headers["set-cookie"].find("interlock_session=v1"), std::string::npos);
+}
+
+// Tests that an ID token issued to another client (aud) creates no session.
+TEST_F(OidcSignIn, IdTokenForAnotherAudienceIsRefused) {
+  SetUpDaemon();
+  Login l = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token =
+        IdToken("alice", l.nonce, {"reviewers"}, [](json::object& c) { c["aud"] = "another-app"; });
+  }
+  HttpResult r = Callback(l.state, l.cookie);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("JWT_WRONG_AUDIENCE"), std::string::npos) << r.body;
+  // azp naming another client is refused too.
+  Login l2 = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", l2.nonce, {"reviewers"}, [](json::object& c) {
+      c["aud"] = json::array{kClientId, "another-app"};
+      c["azp"] = "another-app";
+    });
+  }
+  HttpResult r2 = Callback(l2.state, l2.cookie);
+  EXPECT_EQ(r2.status, 403) << r2.body;
+  EXPECT_NE(r2.body.find("OIDC_AZP"), std::string::npos) << r2.body;
+}
+
+// Tests that an expired ID token creates no session.
+TEST_F(OidcSignIn, ExpiredIdTokenIsRefused) {
+  SetUpDaemon();
+  Login l = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", l.nonce, {"reviewers"}, [](json::object& c) {
+      c["iat"] = Now() - 900;
+      c["exp"] = Now() - 600;
+    });
+  }
+  HttpResult r = Callback(l.state, l.cookie);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("JWT_EXPIRED"), std::string::npos) << r.body;
+}
+
+// Tests that a signed-in person whose groups match neither role gets no session.
+TEST_F(OidcSignIn, PersonInNoRoleGetsNoSession) {
+  SetUpDaemon();
+  EXPECT_EQ(SignIn("mallory", {"interns"}), "");
+  EXPECT_EQ(SignIn("mallory", {}), "");
+  Login l = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("mallory", l.nonce, {"interns"});
+  }
+  HttpResult r = Callback(l.state, l.cookie);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("OIDC_NO_ROLE"), std::string::npos) << r.body;
+  EXPECT_NE(r.headers["content-security-policy"].find("default-src 'none'"), std::string::npos);
+}
+
+// Tests that the cookie alone cannot vote: without the session's X-Interlock-CSRF (or with
+// another session's) the vote is 403; with it, the vote counts under the subject's name.
+TEST_F(OidcSignIn, CookieWithoutCsrfCannotVote) {
+  SetUpDaemon();
+  const std::string alice = SignIn("alice");
+  const std::string bob = SignIn("bob");
+  ASSERT_FALSE(alice.empty());
+  const std::string approval = PendingApproval("send");
+  ASSERT_FALSE(approval.empty());
+  HttpResult none = Vote(approval, alice, "", "");
+  EXPECT_EQ(none.status, 403) << none.body;
+  EXPECT_NE(none.body.find("X-Interlock-CSRF"), std::string::npos) << none.body;
+  HttpResult other = Vote(approval, alice, Str(Session(bob), "csrf"), "");
+  EXPECT_EQ(other.status, 403) << other.body;
+  HttpResult ok = Vote(approval, alice, Str(Session(alice), "csrf"), Base());
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  HttpResult a = client_->Request("GET", "/v1/approvals/" + approval, "", "",
+                                  std::chrono::seconds(10), {{"Cookie", alice}});
+  EXPECT_NE(a.body.find("oidc:alice@127.0.0.1"), std::string::npos) << a.body;
+}
+
+// Tests that a vote with the right CSRF token but from another origin is refused.
+TEST_F(OidcSignIn, CrossOriginVoteIsRefused) {
+  SetUpDaemon();
+  const std::string alice = SignIn("alice");
+  const std::string approval = PendingApproval("send");
+  const std::string csrf = Str(Session(alice), "csrf");
+  HttpResult r = Vote(approval, alice, csrf, "https://evil.example");
+  EXPECT_EQ(r.status, 403) << r.body;
+  HttpResult r2 =
+      Vote(approval, alice, csrf, "http://localhost:" + std::to_string(daemon_->port()));
+  EXPECT_EQ(r2.status, 403) << r2.body;
+  // Sign-out is a change too: not from another origin.
+  HttpResult out = client_->Request("POST", "/ui/oidc/logout", "", "", std::chrono::seconds(10),
+                                    {{"Cookie", alice}, {"Origin", "https://evil.example"}});
+  EXPECT_EQ(out.status, 403) << out.body;
+  HttpResult out2 =
+      client_->Request("POST", "/ui/oidc/logout", "", "", std::chrono::seconds(10),
+                       {{"Cookie", alice}, {"X-Interlock-CSRF", csrf}, {"Origin", Base()}});
+  EXPECT_EQ(out2.status, 204) << out2.body;
+  EXPECT_NE(out2.headers["set-cookie"].find("Max-Age=0"), std::string::npos);
+}
+
+// Tests that a tampered cookie (promoted to admin), one signed with another key, and an
+// expired one signed with the daemon's own key are all refused.
+TEST_F(OidcSignIn, ForgedOrExpiredCookieIsRefused) {
+  SetUpDaemon();
+  const std::string alice = SignIn("alice");
+  ASSERT_FALSE(alice.empty());
+  auto get = [&](const std::string& cookie) {
+    return client_->Request("GET", "/v1/approvals", "", "", std::chrono::seconds(10),
+                            {{"Cookie", cookie}});
+  };
+  ASSERT_EQ(get(alice).status, 200);
+  // Promoted: the payload edited, the MAC kept.
+  const std::string value = alice.substr(alice.find('=') + 1);
+  const size_t dot1 = value.find('.'), dot2 = value.rfind('.');
+  auto payload = Base64UrlDecode(value.substr(dot1 + 1, dot2 - dot1 - 1));
+  ASSERT_TRUE(payload.ok());
+  std::string promoted = *payload;
+  const size_t at = promoted.find("\"reviewer\"");
+  ASSERT_NE(at, std::string::npos) << promoted;
+  promoted.replace(at, 10, "\"admin\"");
+  EXPECT_EQ(get("interlock_session=v1." + Base64UrlEncode(promoted) + value.substr(dot2)).status,
+            401);
+  // Another key.
+  identity::Session s{"oidc:alice@127.0.0.1", identity::SessionRole::kAdmin, "x",
+                      std::chrono::system_clock::now() + std::chrono::hours(1)};
+  identity::SessionCodec other(RandomBytes(32));
+  EXPECT_EQ(get("interlock_session=" + other.Encode(s)).status, 401);
+  // The daemon's own key (oidc-session.key in its keys directory), but expired.
+  auto key = ReadFileBounded(daemon_->store() + ".keys/oidc-session.key", 64, "key");
+  ASSERT_TRUE(key.ok()) << key.error().message;
+  identity::SessionCodec own(*key);
+  EXPECT_EQ(get("interlock_session=" + own.Encode(s)).status, 200);  // the key is right
+  s.expires_at = std::chrono::system_clock::now() - std::chrono::seconds(1);
+  HttpResult expired = get("interlock_session=" + own.Encode(s));
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_NE(expired.body.find("expired"), std::string::npos) << expired.body;
+}
+
+// Tests that one subject signed in twice (two sessions, two CSRF tokens) is one person for
+// the two-person rule: the second session's approve is refused, the call stays pending.
+TEST_F(OidcSignIn, TwoSignInsOfOneSubjectCountAsOnePerson) {
+  SetUpDaemon();
+  const std::string first = SignIn("alice");
+  const std::string second = SignIn("alice");
+  ASSERT_FALSE(first.empty());
+  ASSERT_NE(first, second);
+  const std::string approval = PendingApproval("drop_table");
+  ASSERT_FALSE(approval.empty());
+  ASSERT_EQ(Vote(approval, first, Str(Session(first), "csrf"), Base()).status, 200);
+  HttpResult again = Vote(approval, second, Str(Session(second), "csrf"), Base());
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("already voted"), std::string::npos) << again.body;
+  HttpResult a = client_->Request("GET", "/v1/approvals/" + approval, "", "",
+                                  std::chrono::seconds(10), {{"Cookie", first}});
+  EXPECT_EQ(Str(a.json, "state"), "pending") << a.body;
+}
+
+// Tests that two different subjects are two people: their approvals decide the call.
+TEST_F(OidcSignIn, TwoDifferentSubjectsCountAsTwo) {
+  SetUpDaemon();
+  const std::string alice = SignIn("alice");
+  const std::string bob = SignIn("bob");
+  const std::string approval = PendingApproval("drop_table");
+  ASSERT_EQ(Vote(approval, alice, Str(Session(alice), "csrf"), Base()).status, 200);
+  ASSERT_EQ(Vote(approval, bob, Str(Session(bob), "csrf"), Base()).status, 200);
+  HttpResult a = client_->Request("GET", "/v1/approvals/" + approval, "", "",
+                                  std::chrono::seconds(10), {{"Cookie", alice}});
+  EXPECT_EQ(Str(a.json, "state"), "granted") << a.body;
+  EXPECT_NE(a.body.find("oidc:bob@127.0.0.1"), std::string::npos) << a.body;
+}
+
+// Tests that a provider unreachable at start refuses sign-in with a page saying so, while
+// pasted Interlock tokens keep working.
+TEST_F(OidcSignIn, UnreachableProviderRefusesSignInAndTokensKeepWorking) {
+  idp_server_->Shutdown();
+  StartDaemon(issuer_);
+  HttpResult r = client_->Request("GET", "/ui/oidc/login");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.headers["content-type"].find("text/html"), std::string::npos);
+  EXPECT_NE(r.body.find("Sign-in with Test IdP is unavailable"), std::string::npos) << r.body;
+  HttpResult s = client_->Request("GET", "/ui/oidc/session");
+  EXPECT_EQ(s.status, 200);
+  EXPECT_EQ(s.json.at("available").as_bool(), false) << s.body;
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  EXPECT_EQ(client_->Request("GET", "/v1/approvals", "", reviewer).status, 200);
+}
+
+}  // namespace
+}  // namespace interlock::testing
