@@ -1,10 +1,12 @@
 // Fuzzes ParseToolCall and, for every input that parses, Evaluate against a fixed policy
-// that exercises every check. Aborts when an invariant of the decision contract breaks.
+// that exercises every check. Aborts when an invariant of the decision contract breaks, or
+// when the parser's fast path and its strict path disagree on an input.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -150,7 +152,32 @@ void CheckEvaluation(const policy::AgentPolicy& p, const ToolCall& call, const R
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace interlock;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  Result<ToolCall> call = engine::ParseToolCall(text, JsonLimits{1 << 16, 64});
+  const JsonLimits limits{1 << 16, 64};
+  Result<ToolCall> call = engine::ParseToolCall(text, limits);
+  // ParseToolCall's fast path (the common shape, no document) and the strict path (the
+  // document, then the same checks as an HTTP body) agree: the same call or the same error.
+  {
+    Result<boost::json::value> doc = ParseJsonStrict(text, limits);
+    Result<ToolCall> strict = doc.ok() ? engine::ToolCallFromJson(*doc) : doc.error();
+    Check(call.ok() == strict.ok(), "fast and strict paths agree on acceptance");
+    if (!call.ok()) {
+      Check(call.error().message == strict.error().message,
+            "fast and strict paths agree on errors");
+    } else {
+      Check(call->tool == strict->tool && call->args == strict->args &&
+                boost::json::serialize(call->args) == boost::json::serialize(strict->args) &&
+                call->usage.tokens == strict->usage.tokens &&
+                call->usage.cost_micros == strict->usage.cost_micros &&
+                call->elapsed_s.has_value() == strict->elapsed_s.has_value() &&
+                (!call->elapsed_s ||
+                 std::memcmp(&*call->elapsed_s, &*strict->elapsed_s, sizeof(double)) == 0) &&
+                call->approval_id == strict->approval_id &&
+                call->refusal_rule == strict->refusal_rule &&
+                call->refusal_reason == strict->refusal_reason &&
+                call->declared_labels == strict->declared_labels,
+            "fast and strict paths build the same call");
+    }
+  }
   if (!call.ok()) {
     Check(!call.error().message.empty(), "errors carry a message");
     return 0;
