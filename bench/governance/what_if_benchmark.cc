@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -78,7 +80,11 @@ json::object Decision(const std::string& tool, int step, const std::string& code
 int main(int argc, char** argv) {
   const long n = argc > 1 ? std::atol(argv[1]) : 1000000;
   const std::string path = argc > 2 ? argv[2] : "/tmp/interlock_what_if_bench.db";
-  std::remove(path.c_str());
+  // --keep: append to the store at PATH (made by `interlock token create`) and leave it, with
+  // its policy beside it (PATH.policy/bench.yaml), for a daemon to serve
+  // (bench/governance/bench-governance-page.sh); skips the timings.
+  const bool keep = argc > 3 && std::string(argv[3]) == "--keep";
+  if (!keep) std::remove(path.c_str());  // --keep appends to a store made by the daemon
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return 1;
   sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF", nullptr, nullptr, nullptr);
@@ -103,6 +109,15 @@ int main(int argc, char** argv) {
   const double build_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
+  if (keep) {
+    sqlite3_close(db);
+    const std::string dir = path + ".policy";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/bench.yaml") << kPolicy;
+    std::printf("built %ld records in %.1f s: %s, policy in %s\n", n, build_s, path.c_str(),
+                dir.c_str());
+    return 0;
+  }
   std::vector<policy::Diagnostic> diags;
   auto agent = policy::ParseAgentPolicy(kPolicy, "bench.yaml", &diags);
   if (!agent.ok()) {
@@ -139,12 +154,10 @@ int main(int argc, char** argv) {
   };
   timed("drift (all agents, whole log)",
         [&] { return governance::RunDrift(source, ps, governance::DriftOptions{}).ok(); });
-  timed("trust evidence", [&] {
-    return governance::CollectTrustEvidence(source, governance::TrustOptions{}).ok();
-  });
-  timed("approval fatigue", [&] {
-    return governance::CollectFatigue(source, governance::FatigueOptions{}).ok();
-  });
+  timed("trust evidence",
+        [&] { return governance::CollectTrustEvidence(source, governance::TrustOptions{}).ok(); });
+  timed("approval fatigue",
+        [&] { return governance::CollectFatigue(source, governance::FatigueOptions{}).ok(); });
   sqlite3_close(db);
   std::remove(path.c_str());
   return 0;

@@ -32,20 +32,19 @@ Result<boost::json::array> QueryAudit(sqlite3* db, const AuditQuery& q) {
   return out;
 }
 
-Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q) {
+Result<AuditPage> PageOver(
+    const AuditQuery& q, bool windowed, const std::function<Result<int64_t>()>& last_seq,
+    const std::function<Result<boost::json::array>(const AuditQuery&)>& query) {
   const int64_t limit = std::clamp<int64_t>(q.limit, 1, kMaxAuditQueryLimit);
-  AuditQuery windowed = q;
-  windowed.limit = limit;
-  AuditFilter& f = windowed.filter;
-  int64_t head = 0;  // the log's last seq (text queries only)
+  AuditQuery bounded = q;
+  bounded.limit = limit;
+  AuditFilter& f = bounded.filter;
+  int64_t head = 0;  // the log's last seq (windowed queries only)
   int64_t edge = 0;  // the window's far end, exclusive on both sides
-  if (!f.text.empty()) {
-    Statement st;
-    if (Status s = st.Prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM audit_log"); !s.ok()) {
-      return s.error();
-    }
-    if (sqlite3_step(st.get()) != SQLITE_ROW) return SqliteError(db, "read audit_log head");
-    head = st.Int64(0);
+  if (windowed) {
+    Result<int64_t> h = last_seq();
+    if (!h.ok()) return h.error();
+    head = *h;
     if (f.descending) {
       const int64_t top = f.before_seq > 0 ? f.before_seq : head + 1;
       edge = std::max<int64_t>(0, top - kTextScanWindow - 1);
@@ -55,14 +54,14 @@ Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q) {
       f.before_seq = f.before_seq > 0 ? std::min(f.before_seq, edge) : edge;
     }
   }
-  auto records = QueryAudit(db, windowed);
+  auto records = query(bounded);
   if (!records.ok()) return records.error();
   AuditPage page;
   page.records = std::move(*records);
   if (static_cast<int64_t>(page.records.size()) == limit) {
     page.more = true;
     page.next_cursor = page.records.back().as_object().at("seq").to_number<int64_t>();
-  } else if (!q.filter.text.empty()) {
+  } else if (windowed) {
     // The window ran out before the page filled: go on from its edge while records remain.
     if (q.filter.descending) {
       page.more = edge > q.filter.after_seq;
@@ -74,6 +73,20 @@ Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q) {
     }
   }
   return page;
+}
+
+Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q) {
+  return PageOver(
+      q, !q.filter.text.empty(),
+      [db]() -> Result<int64_t> {
+        Statement st;
+        if (Status s = st.Prepare(db, "SELECT COALESCE(MAX(seq), 0) FROM audit_log"); !s.ok()) {
+          return s.error();
+        }
+        if (sqlite3_step(st.get()) != SQLITE_ROW) return SqliteError(db, "read audit_log head");
+        return st.Int64(0);
+      },
+      [db](const AuditQuery& bounded) { return QueryAudit(db, bounded); });
 }
 
 }  // namespace interlock::audit

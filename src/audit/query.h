@@ -9,6 +9,7 @@
 #define INTERLOCK_AUDIT_QUERY_H_
 
 #include <cstdint>
+#include <functional>
 
 #include <boost/json/array.hpp>
 
@@ -43,6 +44,14 @@ struct AuditPage {
   bool more = false;
 };
 Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q);
+
+// The paging rule of every backend: a query that cannot use an index (`windowed`: text on
+// SQLite; text, tool or code on PostgreSQL) reads at most kTextScanWindow seqs per page
+// from the cursor, and says `more` while the log goes on past the window. `last_seq`
+// gives the log's last seq (asked only when windowed); `query` runs one bounded query.
+Result<AuditPage> PageOver(
+    const AuditQuery& q, bool windowed, const std::function<Result<int64_t>()>& last_seq,
+    const std::function<Result<boost::json::array>(const AuditQuery&)>& query);
 
 }  // namespace interlock::audit
 

@@ -33,6 +33,29 @@ json::object Obj(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_object() ? v->get_object() : json::object{};
 }
 
+}  // namespace
+
+Result<ReplayEvent> ReplayEventFromRecord(int64_t seq, std::string_view body, std::string_view hash,
+                                          std::string_view prev_hash) {
+  Result<json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
+  if (!v.ok() || !v->is_object()) {
+    return Error::Corrupt("audit record " + std::to_string(seq) +
+                          " has a corrupt body; run `interlock audit verify`");
+  }
+  json::object& o = v->get_object();
+  ReplayEvent e;
+  e.seq = seq;
+  e.time = Str(o, "time");
+  e.type = Str(o, "type");
+  e.call_id = Str(o, "call_id");
+  e.principal = Str(o, "principal");
+  e.data = Obj(o, "data");
+  e.hash_ok = AuditRecordHash(prev_hash, body) == hash;
+  return e;
+}
+
+namespace {
+
 Status ReadEvents(sqlite3* db, std::string_view sql, std::string_view text_arg, int64_t lo,
                   int64_t hi, std::vector<ReplayEvent>* out) {
   Statement st;
@@ -46,26 +69,9 @@ Status ReadEvents(sqlite3* db, std::string_view sql, std::string_view text_arg, 
     const int rc = sqlite3_step(st.get());
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
-    const int64_t seq = st.Int64(0);
-    const std::string_view body = st.Text(1);
-    Result<json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
-    if (!v.ok() || !v->is_object()) {
-      return Error::Corrupt("audit record " + std::to_string(seq) +
-                            " has a corrupt body; run `interlock audit verify`");
-    }
-    json::object& o = v->get_object();
-    ReplayEvent e;
-    e.seq = seq;
-    e.time = Str(o, "time");
-    e.type = Str(o, "type");
-    e.call_id = Str(o, "call_id");
-    e.principal = Str(o, "principal");
-    e.data = Obj(o, "data");
-    e.hash_ok = AuditRecordHash(st.Text(3), body) == st.Text(2);
-    if (Str(o, "run_id").empty() && e.type == kKillSwitch) {
-      // Only kill switch records that applied to this run are merged in below.
-    }
-    out->push_back(std::move(e));
+    Result<ReplayEvent> e = ReplayEventFromRecord(st.Int64(0), st.Text(1), st.Text(2), st.Text(3));
+    if (!e.ok()) return e.error();
+    out->push_back(std::move(e).value());
   }
   return Status::Ok();
 }
@@ -160,8 +166,6 @@ std::string OneLine(std::string s) {
 
 Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
   if (run_id.empty()) return Error::Invalid("run id is empty");
-  RunReplay r;
-  r.run_id = std::string(run_id);
   Result<bool> linked = HasRunLinks(db);
   if (!linked.ok()) return linked.error();
   const std::string sql =
@@ -170,7 +174,36 @@ Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
                     "audit_log a"
                     " ON a.seq = r.seq WHERE a.run_id = ?1 ORDER BY a.seq"
               : "SELECT seq, body, hash, prev_hash FROM audit_log WHERE run_id = ?1 ORDER BY seq";
-  if (Status s = ReadEvents(db, sql, run_id, 0, 0, &r.timeline); !s.ok()) return s.error();
+  std::vector<ReplayEvent> timeline;
+  if (Status s = ReadEvents(db, sql, run_id, 0, 0, &timeline); !s.ok()) return s.error();
+  if (timeline.empty()) return Error::NotFound("no audit records for run " + std::string(run_id));
+  // Kill switch records are not tied to a run; those between its first and last record.
+  std::vector<ReplayEvent> kills;
+  if (Status s = ReadEvents(db,
+                            "SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq BETWEEN "
+                            "?1 AND ?2 AND type = 'kill_switch' AND run_id = '' ORDER BY seq",
+                            {}, timeline.front().seq, timeline.back().seq, &kills);
+      !s.ok()) {
+    return s.error();
+  }
+  // The agent id from the records' own column is the authority.
+  std::string agent_column;
+  {
+    Statement st;
+    if (Status s = st.Prepare(db, "SELECT agent_id FROM audit_log WHERE seq = ?1"); !s.ok()) {
+      return s.error();
+    }
+    st.BindInt64(1, timeline.front().seq);
+    if (sqlite3_step(st.get()) == SQLITE_ROW) agent_column = std::string(st.Text(0));
+  }
+  return ReplayFromEvents(run_id, std::move(timeline), std::move(kills), agent_column);
+}
+
+Result<RunReplay> ReplayFromEvents(std::string_view run_id, std::vector<ReplayEvent> timeline,
+                                   std::vector<ReplayEvent> kills, std::string_view agent_column) {
+  RunReplay r;
+  r.run_id = std::string(run_id);
+  r.timeline = std::move(timeline);
   if (r.timeline.empty()) return Error::NotFound("no audit records for run " + r.run_id);
   r.first_seq = r.timeline.front().seq;
   r.last_seq = r.timeline.back().seq;
@@ -181,28 +214,8 @@ Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id) {
       }
     }
   }
-
+  if (!agent_column.empty()) r.agent_id = std::string(agent_column);
   // Kill switch records are not tied to a run; merge those that applied to this one.
-  std::vector<ReplayEvent> kills;
-  if (Status s = ReadEvents(db,
-                            "SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq BETWEEN "
-                            "?1 AND ?2 AND type = 'kill_switch' AND run_id = '' ORDER BY seq",
-                            {}, r.first_seq, r.last_seq, &kills);
-      !s.ok()) {
-    return s.error();
-  }
-
-  // The agent id from the records' own column is the authority.
-  {
-    Statement st;
-    if (Status s = st.Prepare(db, "SELECT agent_id FROM audit_log WHERE seq = ?1"); !s.ok()) {
-      return s.error();
-    }
-    st.BindInt64(1, r.first_seq);
-    if (sqlite3_step(st.get()) == SQLITE_ROW && !st.Text(0).empty()) {
-      r.agent_id = std::string(st.Text(0));
-    }
-  }
   for (ReplayEvent& k : kills) {
     const std::string scope = Str(k.data, "scope");
     const std::string target = Str(k.data, "target");

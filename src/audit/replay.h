@@ -74,6 +74,16 @@ struct RunReplay {
 // NotFound when no record names the run.
 Result<RunReplay> ReplayRun(sqlite3* db, std::string_view run_id);
 
+// The backend-independent part, for any store's reader: one stored record as a timeline
+// event (its body parsed, its hash re-checked; kCorrupt for a body that is not JSON), and
+// the replay from a run's records in seq order, the run-less kill switch records between
+// its first and last, and the agent_id column of its first record (the authority; "":
+// taken from the decision records).
+Result<ReplayEvent> ReplayEventFromRecord(int64_t seq, std::string_view body, std::string_view hash,
+                                          std::string_view prev_hash);
+Result<RunReplay> ReplayFromEvents(std::string_view run_id, std::vector<ReplayEvent> timeline,
+                                   std::vector<ReplayEvent> kills, std::string_view agent_column);
+
 boost::json::object ReplayToJson(const RunReplay& r);
 // A readable table, one line per record, plus a header and the totals.
 std::string ReplayToText(const RunReplay& r);

@@ -88,6 +88,11 @@ Result<bool> HasAuditTable(sqlite3* db) {
 }
 
 Result<SqliteDb> OpenAuditStore(const std::string& path, bool read_only) {
+  if (path.rfind("postgresql://", 0) == 0 || path.rfind("postgres://", 0) == 0) {
+    return Error::Invalid(
+        "this command does not work on a PostgreSQL store yet (docs/operations.md, "
+        "\"PostgreSQL\", lists the commands that do)");
+  }
   struct stat sb;
   if (::stat(path.c_str(), &sb) != 0) {
     return Error::NotFound("store " + path + " does not exist");

@@ -12,12 +12,14 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include "audit/sqlite_util.h"
 #include "cli/command.h"
 #include "common/json.h"
 #include "egress/daemon_decider.h"
 #include "mcp/daemon_enforcer.h"
 #include "mcp/local_store.h"
 #include "policy/policy.h"
+#include "store/postgres_store.h"
 
 namespace interlock::cli {
 
@@ -129,6 +131,49 @@ int PrintDaemonRefusal(std::string_view command, const DaemonReply& r) {
   std::cerr << "interlock " << command << ": " << what << " (HTTP " << r.status << ")"
             << (reason.empty() ? "" : ": " + reason) << '\n';
   return kExitFailure;
+}
+
+namespace {
+
+class SqliteStoreHistory final : public StoreHistory {
+ public:
+  explicit SqliteStoreHistory(audit::SqliteDb db) : db_(std::move(db)), source_(db_.get()) {}
+  const store::HistorySource& source() const override { return source_; }
+  Result<audit::RunReplay> Replay(std::string_view run_id) override {
+    return audit::ReplayRun(db_.get(), run_id);
+  }
+
+ private:
+  audit::SqliteDb db_;
+  store::SqliteHistorySource source_;
+};
+
+class PostgresStoreHistory final : public StoreHistory {
+ public:
+  explicit PostgresStoreHistory(std::unique_ptr<store::PostgresStore> s) : store_(std::move(s)) {}
+  const store::HistorySource& source() const override { return *store_; }
+  Result<audit::RunReplay> Replay(std::string_view run_id) override {
+    return store_->Replay(run_id);
+  }
+
+ private:
+  std::unique_ptr<store::PostgresStore> store_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store) {
+  if (store::IsPostgresUri(store)) {
+    store::PostgresOptions o;
+    o.uri = store;
+    Result<std::unique_ptr<store::PostgresStore>> s = store::PostgresStore::Open(o);
+    if (!s.ok()) return s.error();
+    return std::unique_ptr<StoreHistory>(
+        std::make_unique<PostgresStoreHistory>(std::move(s).value()));
+  }
+  Result<audit::SqliteDb> db = audit::OpenAuditStore(store, /*read_only=*/true);
+  if (!db.ok()) return db.error();
+  return std::unique_ptr<StoreHistory>(std::make_unique<SqliteStoreHistory>(std::move(db).value()));
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {

@@ -11,7 +11,9 @@
 
 #include <boost/json/value.hpp>
 
+#include "audit/replay.h"
 #include "interlock/result.h"
+#include "store/history_source.h"
 
 namespace CLI {
 class App;
@@ -100,6 +102,17 @@ Result<std::string> WorkspaceDir(std::string_view dir);
 int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std::ostream& err);
 
 Result<std::string> ReadFileToString(const std::string& path);
+
+// The audit history of a `--store` for the reading commands (drift, trust report, replay):
+// a SQLite file opened read-only, or a PostgreSQL URI (a PostgresStore: the one chain every
+// daemon of a fleet writes). `source` reads either; `replay` rebuilds one run.
+class StoreHistory {
+ public:
+  virtual ~StoreHistory() = default;
+  virtual const store::HistorySource& source() const = 0;
+  virtual Result<audit::RunReplay> Replay(std::string_view run_id) = 0;
+};
+Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store);
 // Writes `v` as one compact line and flushes (JSON-lines protocols).
 void WriteJsonLine(std::ostream& out, const boost::json::value& v);
 

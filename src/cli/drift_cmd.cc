@@ -45,15 +45,14 @@ int RunDrift(const DriftArgs& a) {
   if (!a.agent.empty() && (*set)->Find(a.agent) == nullptr) {
     return Fail("no agent " + a.agent + " in " + a.policy);
   }
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-  if (!db.ok()) return Fail(db.error().message);
+  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  if (!history.ok()) return Fail(history.error().message);
   governance::DriftOptions opt;
   opt.agent_id = a.agent;
   opt.min_runs = a.min_runs;
   opt.min_days = a.min_days;
   opt.since_ms = ToUnixMillis(SystemClock().Now()) - int64_t{a.days} * 86400000;
-  Result<governance::DriftReport> r =
-      governance::RunDrift(store::SqliteHistorySource(db->get()), **set, opt);
+  Result<governance::DriftReport> r = governance::RunDrift((*history)->source(), **set, opt);
   if (!r.ok()) return Fail(r.error().message);
   if (a.format == "json") {
     std::cout << ToJsonText(governance::DriftToJson(*r)) << '\n';

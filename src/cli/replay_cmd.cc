@@ -53,10 +53,9 @@ int RunWhatIfCommand(const ReplayArgs& a) {
   }
   Result<std::shared_ptr<const policy::PolicySet>> set = policy::LoadPolicySet({a.policy}, nullptr);
   if (!set.ok()) return fail("the new policy does not load:\n" + set.error().message);
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-  if (!db.ok()) return fail(db.error().message);
-  Result<governance::WhatIfReport> r =
-      governance::RunWhatIf(store::SqliteHistorySource(db->get()), **set, opt);
+  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  if (!history.ok()) return fail(history.error().message);
+  Result<governance::WhatIfReport> r = governance::RunWhatIf((*history)->source(), **set, opt);
   if (!r.ok()) return fail(r.error().message);
   if (a.format == "json") {
     std::cout << ToJsonText(governance::WhatIfToJson(*r)) << '\n';
@@ -71,12 +70,12 @@ int RunReplayCommand(const ReplayArgs& a) {
     std::cerr << "interlock replay: --format must be text or json\n";
     return kExitUsage;
   }
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-  if (!db.ok()) {
-    std::cerr << "interlock replay: " << db.error().message << '\n';
+  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  if (!history.ok()) {
+    std::cerr << "interlock replay: " << history.error().message << '\n';
     return kExitUsage;
   }
-  Result<audit::RunReplay> r = audit::ReplayRun(db->get(), a.run_id);
+  Result<audit::RunReplay> r = (*history)->Replay(a.run_id);
   if (!r.ok()) {
     std::cerr << "interlock replay: " << r.error().message << '\n';
     return kExitFailure;

@@ -366,6 +366,8 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   aopt.max_output_bytes = cfg.max_output_bytes;
   aopt.auth_cache_ttl = cfg.auth_cache_ttl;
   aopt.public_url = cfg.public_url;
+  aopt.governance_wait = cfg.governance_wait;
+  aopt.governance_min_interval = cfg.governance_min_interval;
   if (!cfg.metrics_token_file.empty()) {
     // Asked for and unreadable: refuse to start rather than serve /metrics open.
     Result<std::string> secret =

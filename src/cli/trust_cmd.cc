@@ -36,13 +36,13 @@ int RunReport(const ReportArgs& a) {
     return Fail("report", "--format must be text or json");
   auto set = policy::LoadPolicySet({a.policy}, nullptr);
   if (!set.ok()) return Fail("report", "the policy does not load:\n" + set.error().message);
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-  if (!db.ok()) return Fail("report", db.error().message);
+  Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
+  if (!history.ok()) return Fail("report", history.error().message);
   governance::TrustOptions opt;
   opt.agent_id = a.agent;
   opt.fatigue_floor_s = a.floor_s;
   Result<governance::TrustEvidence> ev =
-      governance::CollectTrustEvidence(store::SqliteHistorySource(db->get()), opt);
+      governance::CollectTrustEvidence((*history)->source(), opt);
   if (!ev.ok()) return Fail("report", ev.error().message);
   const auto rows = governance::TrustRows(*ev, **set, a.agent);
   if (a.format == "json") {

@@ -1,7 +1,9 @@
 #include "engine/call_parser.h"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,6 +11,11 @@
 #include <string>
 #include <utility>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <boost/container/small_vector.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace interlock::engine {
@@ -235,11 +242,270 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
   return call;
 }
 
+// A parser for the common shape of a call, {"tool": ..., "args": {...}, "usage": {...},
+// "elapsed_s": ...}, that builds the ToolCall straight from the text: no document, no
+// handler, no copy of the name. It only ever accepts what the strict path
+// (ParseJsonStrict, then BuildToolCall) accepts, into the same call; everything else is
+// left to the strict path, which then decides it and words any error, so no
+// error text comes from here. Left to the strict path: other top-level members, strings
+// with escapes, non-ASCII bytes or control characters, integers of more than 18 digits
+// and "-0", numbers from_chars cannot read exactly (overflow, underflow), nesting deeper
+// than 15 or the limit, duplicate keys, any syntax error, and any call BuildToolCall or
+// UsageFromJson would refuse. CallParserTest.FastPathMatchesStrictPath compares the two.
+class FastCallParser {
+ public:
+  FastCallParser(std::string_view text, const JsonLimits& limits)
+      : p_(text.data()),
+        end_(text.data() + text.size()),
+        // Nesting the fast path takes: below the strict parser's limit whichever way that
+        // limit is counted, and at most 15.
+        max_depth_(limits.max_depth < 2 ? 0 : std::min<size_t>(limits.max_depth - 1, 15)),
+        too_long_(text.size() > limits.max_bytes) {}
+
+  // True: `call` (a new ToolCall) holds the call; false: left to the strict path (`call`
+  // then holds whatever was read).
+  bool Parse(ToolCall* out) {
+    if (too_long_ || max_depth_ == 0) return false;
+    ToolCall& call = *out;
+    SkipSpace();
+    if (!Take('{')) return false;
+    bool tool = false, args = false, usage = false, elapsed = false;
+    SkipSpace();
+    for (;;) {
+      std::string_view key;
+      if (!String(&key) || !Colon()) return false;
+      if (key == "tool" && !tool) {
+        std::string_view name;
+        if (!String(&name) || name.empty() || name.size() > kMaxToolNameBytes) {
+          return false;
+        }
+        call.tool.assign(name.data(), name.size());
+        tool = true;
+      } else if (key == "args" && !args) {
+        if (p_ == end_ || *p_ != '{' || !Object(&call.args, 2)) return false;
+        args = true;
+      } else if (key == "usage" && !usage) {
+        json::value v;
+        if (!Value(&v, 2)) return false;
+        Result<Usage> u = UsageFromJson(v);
+        if (!u.ok()) return false;
+        call.usage = *u;
+        usage = true;
+      } else if (key == "elapsed_s" && !elapsed) {
+        json::value v;
+        if (!Value(&v, 2)) return false;
+        const std::optional<double> s = AsDouble(v);
+        if (!s || !std::isfinite(*s) || *s < 0) return false;
+        call.elapsed_s = *s;
+        elapsed = true;
+      } else {
+        return false;  // another member, or one repeated
+      }
+      SkipSpace();
+      if (Take(',')) {
+        SkipSpace();
+        continue;
+      }
+      if (!Take('}')) return false;
+      break;
+    }
+    SkipSpace();
+    return p_ == end_ && tool;
+  }
+
+ private:
+  void SkipSpace() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool Take(char c) {
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  bool Colon() {
+    SkipSpace();
+    if (!Take(':')) return false;
+    SkipSpace();
+    return true;
+  }
+
+  // A string of printable ASCII without escapes (0x20 to 0x7e but '"' and '\\'); `p_` on
+  // its opening quote.
+  bool String(std::string_view* out) {
+    if (!Take('"')) return false;
+    const char* const begin = p_;
+#if defined(__SSE2__)
+    // Sixteen bytes at a time while all are plain: the scan below stops at the first other.
+    while (end_ - p_ >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+      const __m128i special =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                       _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v),
+                                    _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+      // The sign bit: bytes from 0x80 up.
+      const auto hit = static_cast<unsigned>(_mm_movemask_epi8(special) | _mm_movemask_epi8(v));
+      if (hit != 0) {
+        p_ += std::countr_zero(hit);
+        break;
+      }
+      p_ += 16;
+    }
+#endif
+    while (p_ != end_) {
+      const auto b = static_cast<unsigned char>(*p_);
+      if (b == '"') {
+        *out = std::string_view(begin, static_cast<size_t>(p_ - begin));
+        ++p_;
+        return true;
+      }
+      if (b < 0x20 || b > 0x7e || b == '\\') return false;
+      ++p_;
+    }
+    return false;
+  }
+
+  // A JSON number: an integer of at most 18 digits (int64, as Boost.JSON makes it), or a
+  // fraction or exponent read by from_chars from the exact text, as the strict parser's
+  // handler re-reads Boost.JSON's doubles.
+  bool Number(json::value* out) {
+    const char* const begin = p_;
+    const bool negative = Take('-');
+    const char* const digits = p_;
+    if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    const size_t int_digits = static_cast<size_t>(p_ - digits);
+    bool integer = true;
+    auto some_digits = [this] {
+      const char* const from = p_;
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+      return p_ != from;
+    };
+    if (Take('.')) {
+      integer = false;
+      if (!some_digits()) return false;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      ++p_;
+      integer = false;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (!some_digits()) return false;
+    }
+    if (integer) {
+      if (int_digits > 18) return false;
+      int64_t n = 0;
+      for (const char* d = digits; d != p_; ++d) n = n * 10 + (*d - '0');
+      if (negative && n == 0) return false;  // "-0": left to Boost.JSON
+      *out = negative ? -n : n;
+      return true;
+    }
+    double d = 0;
+    const auto r = std::from_chars(begin, p_, d);
+    if (r.ec != std::errc() || r.ptr != p_ || !std::isfinite(d)) return false;
+    *out = d;
+    return true;
+  }
+
+  bool Literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
+      return false;
+    }
+    p_ += word.size();
+    return true;
+  }
+
+  // A value at nesting `depth` (a container here is the depth-th one open).
+  bool Value(json::value* out, size_t depth) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{':
+        return Object(&out->emplace_object(), depth);
+      case '[':
+        return Array(&out->emplace_array(), depth);
+      case '"': {
+        std::string_view s;
+        if (!String(&s)) return false;
+        out->emplace_string().assign(s.data(), s.size());
+        return true;
+      }
+      case 't':
+        if (!Literal("true")) return false;
+        *out = true;
+        return true;
+      case 'f':
+        if (!Literal("false")) return false;
+        *out = false;
+        return true;
+      case 'n':
+        if (!Literal("null")) return false;
+        out->emplace_null();
+        return true;
+      default:
+        return Number(out);
+    }
+  }
+
+  // `p_` on the '{'. A repeated key is left to the strict path (which refuses it).
+  bool Object(json::object* out, size_t depth) {
+    if (depth > max_depth_) return false;
+    ++p_;
+    SkipSpace();
+    if (Take('}')) return true;
+    // The members are gathered first so that the object is allocated once, at its size.
+    boost::container::small_vector<std::pair<std::string_view, json::value>, 8> members;
+    for (;;) {
+      std::string_view key;
+      if (!String(&key) || !Colon()) return false;
+      if (!Value(&members.emplace_back(key, nullptr).second, depth + 1)) return false;
+      SkipSpace();
+      if (Take(',')) {
+        SkipSpace();
+        continue;
+      }
+      if (!Take('}')) return false;
+      break;
+    }
+    out->reserve(members.size());
+    for (auto& [key, value] : members) {
+      if (!out->emplace(key, std::move(value)).second) return false;
+    }
+    return true;
+  }
+
+  bool Array(json::array* out, size_t depth) {
+    if (depth > max_depth_) return false;
+    ++p_;
+    SkipSpace();
+    if (Take(']')) return true;
+    for (;;) {
+      if (!Value(&out->emplace_back(nullptr), depth + 1)) return false;
+      SkipSpace();
+      if (Take(',')) {
+        SkipSpace();
+        continue;
+      }
+      return Take(']');
+    }
+  }
+
+  const char* p_;
+  const char* const end_;
+  const size_t max_depth_;
+  const bool too_long_;
+};
+
 }  // namespace
 
 Result<ToolCall> ToolCallFromJson(const json::value& doc) { return BuildToolCall(doc, nullptr); }
 
 Result<ToolCall> ParseToolCall(std::string_view text, const JsonLimits& limits) {
+  // The common shape first (FastCallParser); anything else, or anything wrong, goes through
+  // the strict parser and BuildToolCall, which decide it and word its error.
+  if (ToolCall call; FastCallParser(text, limits).Parse(&call)) return call;
   Result<json::value> doc = ParseJsonStrict(text, limits);
   if (!doc.ok()) return doc.error();
   return BuildToolCall(*doc, &*doc);

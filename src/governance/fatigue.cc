@@ -98,8 +98,12 @@ Result<FatigueReport> CollectFatigue(const store::HistorySource& source,
   filter.agent_id = options.agent_id;
   Status st = source.ForEachRecord(filter, [&](const RecordView& r) {
     if (r.type == audit::kDecision) {
+      // Only a call sent for approval is ever shown to a reviewer: the others are not kept
+      // (a million decisions would otherwise be a million map entries).
       DecisionFields f;
-      if (ParseDecisionFields(r.data, &f)) args_chars[std::string(r.call_id)] = f.args.size();
+      if (ParseDecisionFields(r.data, &f) && f.verdict == "\"approval_required\"") {
+        args_chars[std::string(r.call_id)] = f.args.size();
+      }
       return;
     }
     const std::string event = Str(r.data, "event");

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "audit/audit_log.h"
@@ -21,10 +22,16 @@ namespace {
 namespace json = boost::json;
 
 struct CallInfo {
-  std::string agent, tool;
+  ToolEvidence* evidence = nullptr;  // the (agent, tool) row of TrustEvidence::tools
   bool denied = false;
   bool clean = false;
   bool incident = false;
+};
+
+// Lookups by string_view without building a std::string per record (a million decisions).
+struct ViewHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
 };
 
 struct ReviewerRaw {
@@ -141,7 +148,11 @@ bool KeyLine(std::string_view rest, std::string_view key, std::string* value) {
 Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
                                            const TrustOptions& options) {
   TrustEvidence out;
-  std::unordered_map<std::string, CallInfo> calls;
+  std::unordered_map<std::string, CallInfo, ViewHash, std::equal_to<>> calls;
+  // "<agent length>:<agent><raw tool token>" -> its row of out.tools (a std::map: the
+  // pointers stay valid).
+  std::unordered_map<std::string, ToolEvidence*, ViewHash, std::equal_to<>> rows;
+  std::string row_key;
   std::unordered_map<std::string, int64_t> requested_ms;  // approval_id (or call_id) -> time
   std::map<std::string, ReviewerRaw> reviewers;
   HistoryFilter filter;
@@ -151,31 +162,43 @@ Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
     if (r.type == audit::kDecision) {
       DecisionFields f;
       if (!ParseDecisionFields(r.data, &f)) return;
+      row_key.clear();  // length-prefixed: no two pairs collide
+      row_key.append(std::to_string(r.agent_id.size()));
+      row_key.push_back(':');
+      row_key.append(r.agent_id);
+      row_key.append(f.tool);
+      auto row = rows.find(std::string_view(row_key));
+      if (row == rows.end()) {
+        ToolEvidence* e = &out.tools[{std::string(r.agent_id), TokenToString(f.tool)}];
+        row = rows.emplace(row_key, e).first;
+      }
       CallInfo info;
-      info.agent = std::string(r.agent_id);
-      info.tool = TokenToString(f.tool);
+      info.evidence = row->second;
       info.denied = f.verdict == "\"deny\"";
-      ToolEvidence& e = out.tools[{info.agent, info.tool}];
-      ++e.calls;
-      if (info.denied) ++e.denials;
-      calls[std::string(r.call_id)] = std::move(info);
+      ++info.evidence->calls;
+      if (info.denied) ++info.evidence->denials;
+      if (auto c = calls.find(r.call_id); c != calls.end()) {
+        c->second = info;
+      } else {
+        calls.emplace(std::string(r.call_id), info);
+      }
       return;
     }
-    auto it = calls.find(std::string(r.call_id));
+    auto it = calls.find(r.call_id);
     if (r.type == audit::kResult) {
       std::string_view ok;
       if (it == calls.end() || it->second.denied || it->second.incident) return;
       if (!FindMember(r.data, "ok", &ok) || ok != "true") return;
-      ToolEvidence& e = out.tools[{it->second.agent, it->second.tool}];
+      ToolEvidence& e = *it->second.evidence;
       ++e.clean;
       ++e.clean_since_reset;
       it->second.clean = true;
       return;
     }
     if (r.type == audit::kIncident) {
-      std::string agent = it != calls.end() ? it->second.agent : Str(r.data, "agent_id");
-      std::string tool = it != calls.end() ? it->second.tool : Str(r.data, "tool");
-      ToolEvidence& e = out.tools[{agent, tool}];
+      ToolEvidence& e = it != calls.end()
+                            ? *it->second.evidence
+                            : out.tools[{Str(r.data, "agent_id"), Str(r.data, "tool")}];
       ++e.incidents;
       e.clean_since_reset = 0;
       e.last_incident_ms = r.time_ms;
@@ -196,7 +219,7 @@ Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
     }
     if (event != "granted" && event != "denied") return;
     if (it != calls.end()) {
-      ToolEvidence& e = out.tools[{it->second.agent, it->second.tool}];
+      ToolEvidence& e = *it->second.evidence;
       ++(event == "granted" ? e.approvals_granted : e.approvals_denied);
     }
     std::string reviewer = Str(r.data, "reviewer");

@@ -303,6 +303,12 @@ void ParseGovernanceQuery(boost::urls::params_view params, const std::string& re
     const std::string v(p.value);
     if (p.key == "agent") {
       q->agent_id = v;
+    } else if (p.key == "refresh") {
+      if (v == "1" || v == "true") {
+        q->refresh = true;
+      } else if (v != "0" && v != "false") {
+        *bad = "refresh must be 1 or 0";
+      }
     } else if (p.key == "days" && report != "trust") {
       if (const auto d = BoundedInt(v, 1, 3650)) {
         q->days = static_cast<int>(*d);
@@ -608,6 +614,15 @@ Api::Api(ApiOptions options, core::Guard* guard, store::Store* store,
       clock_(clock),
       metrics_(metrics),
       auth_cache_(std::make_unique<AuthCache>(options.auth_cache_ttl)),
+      reports_(std::make_unique<ReportCache>(
+          ReportCache::Options{.wait = options.governance_wait,
+                               .min_interval = options.governance_min_interval},
+          clock,
+          [store]() -> std::optional<int64_t> {
+            Result<int64_t> seq = store->LastSeq();
+            if (!seq.ok()) return std::nullopt;
+            return *seq;
+          })),
       pool_(static_cast<size_t>(std::max(1, options.blocking_threads))),
       public_url_(options.public_url) {}
 
@@ -1992,68 +2007,119 @@ void Api::HandleUi(const std::string& path, Responder r) {
 // --- governance: the console's Governance page (GET /v1/governance/...) ---------------
 // One path with the CLI: RunDrift/DriftToJson as `interlock drift --format json`,
 // CollectTrustEvidence/TrustRows/TrustReportToJson as `interlock trust report --format
-// json`, over the store's HistorySource instead of a SQLite handle.
+// json`, over the store's HistorySource instead of a SQLite handle. The reports are
+// computed by the ReportCache (server/report_cache.h), off the request path, and answered
+// with their age: a page over a million records answers in milliseconds.
 namespace interlock::server {
+namespace {
+
+// One report as JSON, read from `source` against `set` (on the ReportCache's thread).
+Result<json::object> GovernanceReport(const std::string& report, const GovernanceQuery& query,
+                                      const policy::PolicySet& set,
+                                      const store::HistorySource& source, int64_t now_ms) {
+  const int64_t since_ms = now_ms - int64_t{query.days} * 86400000;
+  if (report == "drift") {
+    governance::DriftOptions opt;
+    opt.agent_id = query.agent_id;
+    opt.since_ms = since_ms;
+    opt.min_runs = query.min_runs;
+    opt.min_days = query.min_days;
+    Result<governance::DriftReport> d = governance::RunDrift(source, set, opt);
+    if (!d.ok()) return d.error();
+    json::object out = governance::DriftToJson(*d);
+    // The suggested tighter policy per agent as a line diff of its file (only with
+    // enough evidence, as `interlock drift --suggest`).
+    json::array suggestions;
+    for (const governance::AgentDrift& a : d->agents) {
+      json::object s{{"agent_id", a.agent_id}, {"file", a.file}};
+      if (!a.enough_evidence) {
+        s["diff"] = nullptr;
+        char days[32];
+        std::snprintf(days, sizeof(days), "%.1f", a.days);
+        s["note"] = std::to_string(a.runs) + " run(s) over " + days +
+                    " day(s) is too little evidence for a suggestion (need " +
+                    std::to_string(a.min_runs) + " over " + std::to_string(query.min_days) + ")";
+      } else if (auto t = governance::SuggestPolicyText(a); !t.ok()) {
+        s["diff"] = nullptr;
+        s["note"] = t.error().message;
+      } else {
+        json::array diff = governance::DiffToJson(governance::LineDiff(t->before, t->after));
+        s["note"] = diff.empty() ? "nothing to tighten" : "";
+        s["diff"] = std::move(diff);
+      }
+      suggestions.push_back(std::move(s));
+    }
+    out["suggestions"] = std::move(suggestions);
+    out["days"] = query.days;
+    return out;
+  }
+  if (report == "trust") {
+    governance::TrustOptions opt;
+    opt.agent_id = query.agent_id;
+    Result<governance::TrustEvidence> ev = governance::CollectTrustEvidence(source, opt);
+    if (!ev.ok()) return ev.error();
+    const auto rows = governance::TrustRows(*ev, set, query.agent_id);
+    return governance::TrustReportToJson(rows, *ev, opt.fatigue_floor_s);
+  }
+  governance::FatigueOptions opt;
+  opt.agent_id = query.agent_id;
+  opt.since_ms = since_ms;
+  Result<governance::FatigueReport> f = governance::CollectFatigue(source, opt);
+  if (!f.ok()) return f.error();
+  json::object out = governance::FatigueToJson(*f);
+  out["days"] = query.days;
+  return out;
+}
+
+}  // namespace
 
 void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder r) {
   Blocking([this, report = std::move(report), query = std::move(query), r] {
-    const std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+    std::shared_ptr<const policy::PolicySet> set = policies_->Current();
     if (set == nullptr) return r.Send(JsonError(503, "NO_POLICY", "no policy is loaded"));
     if (!query.agent_id.empty() && set->Find(query.agent_id) == nullptr) {
       return r.Send(JsonError(404, "NOT_FOUND", "no agent " + query.agent_id + " in the policy"));
     }
-    const int64_t since_ms = ToUnixMillis(clock_->Now()) - int64_t{query.days} * 86400000;
-    if (report == "drift") {
-      governance::DriftOptions opt;
-      opt.agent_id = query.agent_id;
-      opt.since_ms = since_ms;
-      opt.min_runs = query.min_runs;
-      opt.min_days = query.min_days;
-      Result<governance::DriftReport> d = governance::RunDrift(*store_, *set, opt);
-      if (!d.ok()) return r.Send(StoreError(d.error()));
-      json::object out = governance::DriftToJson(*d);
-      // The suggested tighter policy per agent as a line diff of its file (only with
-      // enough evidence, as `interlock drift --suggest`).
-      json::array suggestions;
-      for (const governance::AgentDrift& a : d->agents) {
-        json::object s{{"agent_id", a.agent_id}, {"file", a.file}};
-        if (!a.enough_evidence) {
-          s["diff"] = nullptr;
-          char days[32];
-          std::snprintf(days, sizeof(days), "%.1f", a.days);
-          s["note"] = std::to_string(a.runs) + " run(s) over " + days +
-                      " day(s) is too little evidence for a suggestion (need " +
-                      std::to_string(a.min_runs) + " over " + std::to_string(query.min_days) + ")";
-        } else if (auto t = governance::SuggestPolicyText(a); !t.ok()) {
-          s["diff"] = nullptr;
-          s["note"] = t.error().message;
-        } else {
-          json::array diff = governance::DiffToJson(governance::LineDiff(t->before, t->after));
-          s["note"] = diff.empty() ? "nothing to tighten" : "";
-          s["diff"] = std::move(diff);
-        }
-        suggestions.push_back(std::move(s));
+    // The question: the report, its parameters and the policy it is read against.
+    const std::string key = report + '\n' + query.agent_id + '\n' + std::to_string(query.days) +
+                            '\n' + std::to_string(query.min_runs) + '\n' +
+                            std::to_string(query.min_days) + '\n' + set->sha256;
+    ReportCache::Answer a = reports_->Get(
+        key,
+        [this, report, query, set](const std::atomic<bool>& stop) {
+          const store::StoppableSource source(store_, &stop);
+          return GovernanceReport(report, query, *set, source, ToUnixMillis(clock_->Now()));
+        },
+        query.refresh);
+    if (a.report == nullptr) {
+      if (a.error) return r.Send(StoreError(*a.error));
+      if (a.busy) {
+        HttpResponse res = JsonError(429, "TOO_MANY_REPORTS",
+                                     "other governance reports are being computed; ask again "
+                                     "in a few seconds");
+        res.set(http::field::retry_after, "5");
+        return r.Send(std::move(res));
       }
-      out["suggestions"] = std::move(suggestions);
-      out["days"] = query.days;
-      return r.Send(JsonResponse(200, out));
+      // Nothing computed yet: the page shows that it is being computed and asks again.
+      HttpResponse res = JsonResponse(
+          202, json::object{{"status", "computing"},
+                            {"report", report},
+                            {"queued_at", FormatRfc3339(a.queued_at)},
+                            {"message", "the " + report +
+                                            " report is being computed over the audit log; "
+                                            "ask again in a moment"}});
+      res.set(http::field::retry_after, "1");
+      return r.Send(std::move(res));
     }
-    if (report == "trust") {
-      governance::TrustOptions opt;
-      opt.agent_id = query.agent_id;
-      Result<governance::TrustEvidence> ev = governance::CollectTrustEvidence(*store_, opt);
-      if (!ev.ok()) return r.Send(StoreError(ev.error()));
-      const auto rows = governance::TrustRows(*ev, *set, query.agent_id);
-      return r.Send(
-          JsonResponse(200, governance::TrustReportToJson(rows, *ev, opt.fatigue_floor_s)));
-    }
-    governance::FatigueOptions opt;
-    opt.agent_id = query.agent_id;
-    opt.since_ms = since_ms;
-    Result<governance::FatigueReport> f = governance::CollectFatigue(*store_, opt);
-    if (!f.ok()) return r.Send(StoreError(f.error()));
-    json::object out = governance::FatigueToJson(*f);
-    out["days"] = query.days;
+    json::object out = *a.report;
+    const int64_t age_ms =
+        std::max<int64_t>(0, ToUnixMillis(clock_->Now()) - ToUnixMillis(a.as_of));
+    out["as_of"] = FormatRfc3339(a.as_of);
+    out["age_s"] = static_cast<double>(age_ms) / 1e3;
+    out["audit_seq"] = a.seq;
+    out["current"] = a.current;
+    out["refreshing"] = a.refreshing;
+    if (a.error) out["refresh_error"] = a.error->message;
     return r.Send(JsonResponse(200, out));
   });
 }

@@ -34,6 +34,7 @@
 #include "server/call_waiters.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
+#include "server/report_cache.h"
 #include "store/store.h"
 
 namespace interlock::server {
@@ -58,6 +59,10 @@ struct ApiOptions {
   // identity.oauth: /mcp/{upstream} as OAuth 2.1 protected resources (RFC 9728 metadata,
   // RFC 8707 audiences, docs/identity.md#mcp-clients-with-oauth-21). Needs `jwt`.
   identity::OAuthConfig oauth;
+  // governance: (server/report_cache.h): how long a request waits for a report being
+  // computed, and the least time between two computations of a slow report.
+  std::chrono::milliseconds governance_wait{100};
+  std::chrono::milliseconds governance_min_interval{30 * 1000};
   // identity.oidc: reviewer and admin sign-in on /ui/ (GET /ui/oidc/login, callback,
   // session; POST /ui/oidc/logout). Null: those routes are 404 and no session cookie is
   // read. Must outlive the Api.
@@ -110,6 +115,7 @@ std::vector<ApiRoute> ApiRoutes();
 
 // The query of GET /v1/governance/{report}.
 struct GovernanceQuery {
+  bool refresh = false;  // ?refresh=1: compute now even if a recent report exists
   std::string agent_id;  // empty: every agent
   int days = 30;         // drift and fatigue window
   // Drift: the evidence a suggestion needs (as `interlock drift --min-runs --min-days`).
@@ -258,6 +264,7 @@ class Api final : public RequestHandler {
   const Clock* clock_;
   Metrics* metrics_;
   std::unique_ptr<AuthCache> auth_cache_;
+  std::unique_ptr<ReportCache> reports_;  // the Governance page's reports
   CallWaiters waiters_;
   boost::asio::thread_pool pool_;
   std::atomic<bool> shut_down_{false};

@@ -709,6 +709,23 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
             if (!st.ok()) break;
           }
         }
+      } else if (key == "governance") {
+        if (!v.IsMap()) {
+          st = r.Fail(v, "governance must be a mapping");
+        } else {
+          for (const auto& w : v) {
+            const std::string k = w.first.Scalar();
+            if (k == "wait_ms") {
+              st = r.Millis(w.second, "governance." + k, 1, 0, 10000, &c->governance_wait);
+            } else if (k == "min_interval_seconds") {
+              st = r.Millis(w.second, "governance." + k, 1000, 0, 86400,
+                            &c->governance_min_interval);
+            } else {
+              st = r.Fail(w.first, "unknown key 'governance." + k + "'");
+            }
+            if (!st.ok()) break;
+          }
+        }
       } else {
         st = r.Fail(kv.first, "unknown key '" + key + "'");
       }

@@ -99,6 +99,9 @@ struct ServerConfig {
   int audit_retention_days = 90;
   std::chrono::milliseconds audit_prune_interval{24 * 3600 * 1000};
   std::chrono::milliseconds audit_prune_first{10 * 60 * 1000};  // after start
+  // governance: the console's reports (docs/console.md#governance-over-a-large-log).
+  std::chrono::milliseconds governance_wait{100};
+  std::chrono::milliseconds governance_min_interval{30 * 1000};
   // identity.jwt: issuers whose JWTs agents may present as bearer tokens
   // (docs/identity.md). Empty: only Interlock's own tokens.
   std::vector<identity::IssuerConfig> jwt_issuers;

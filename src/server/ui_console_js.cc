@@ -526,18 +526,46 @@ extern const std::string_view kUiConsoleJs = R"ui('use strict';
                ' clean calls' : 'Already at the last stage', 'muted'));
     return li;
   }
-  async function loadGovernance() {
+  // The reports are computed off the request path (docs/console.md#governance-over-a-large-log):
+  // 202 while the first one is computed (asked again every second, up to 10 minutes); a
+  // report with `refreshing` set is shown with its age and the page asks again shortly.
+  const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+  let govGen = 0;  // a newer load (Show, Recompute) ends an older one's polling
+  async function govReport(name, path, gen) {
+    for (let i = 0; i < 600 && gen === govGen; ++i) {
+      const res = await I.api('GET', path);
+      if (res.status !== 202) return res;
+      $('gov-' + name + '-asof').textContent = 'Computing over the audit log… (queued ' +
+          new Date(res.data.queued_at).toLocaleTimeString() + ')';
+      await sleep(1000);
+    }
+    return {status: 0, data: {message: 'not computed after 10 minutes'}};
+  }
+  function asOf(name, data) {
+    const age = Math.round(data.age_s);
+    const ago = age < 60 ? age + ' s ago' : age < 7200 ? Math.round(age / 60) + ' min ago'
+        : Math.round(age / 3600) + ' h ago';
+    let text = 'As of ' + new Date(data.as_of).toLocaleString() + ' (' + ago + ')';
+    if (data.refreshing) text += '; a newer report is being computed';
+    else if (!data.current) text += '; newer records exist (Recompute now to include them)';
+    if (data.refresh_error) text += '; the last recomputation failed: ' + data.refresh_error;
+    $('gov-' + name + '-asof').textContent = text;
+  }
+  async function loadGovernance(refresh, polls) {
+    const gen = ++govGen;
     const agent = $('gov-agent').value.trim();
     const days = $('gov-days').value || '30';
-    $('gov-status').textContent = 'Loading\u2026';
+    $('gov-status').textContent = 'Loading…';
     // The evidence a drift suggestion needs can be lowered on the URL (?min_runs=&min_days=),
     // as with `interlock drift --min-runs --min-days`.
     const u = new URLSearchParams(location.search);
+    const r = refresh ? 1 : '';
     const [f, d, t] = await Promise.all([
-      I.api('GET', '/v1/governance/fatigue' + qs({agent, days})),
-      I.api('GET', '/v1/governance/drift' + qs({agent, days, min_runs: u.get('min_runs'),
-                                                min_days: u.get('min_days')})),
-      I.api('GET', '/v1/governance/trust' + qs({agent}))]);
+      govReport('fatigue', '/v1/governance/fatigue' + qs({agent, days, refresh: r}), gen),
+      govReport('drift', '/v1/governance/drift' + qs({agent, days, min_runs: u.get('min_runs'),
+                                                     min_days: u.get('min_days'), refresh: r}), gen),
+      govReport('trust', '/v1/governance/trust' + qs({agent, refresh: r}), gen)]);
+    if (gen !== govGen) return;
     if (f.status === 401) { I.signedOut(401); return; }
     if (f.status === 403) {
       $('gov-status').textContent = 'Admins only: ' + errText(f);
@@ -546,6 +574,7 @@ extern const std::string_view kUiConsoleJs = R"ui('use strict';
     }
     const errs = [];
     if (f.status === 200) {
+      asOf('fatigue', f.data);
       const m = f.data.reading_model, th = f.data.thresholds;
       $('gov-fatigue-model').textContent = 'Reading time = ' + m.floor_s + ' s + ' +
           (m.seconds_per_char * 1000) + ' ms per character of the arguments. Warned when at least ' +
@@ -557,16 +586,24 @@ extern const std::string_view kUiConsoleJs = R"ui('use strict';
       if (!rv.length) $('gov-fatigue').replaceChildren(I.el('li', 'No reviewer decided anything in the window.', 'muted'));
     } else errs.push('fatigue: ' + errText(f));
     if (d.status === 200) {
+      asOf('drift', d.data);
       const sug = {};
       for (const s of d.data.suggestions || []) sug[s.agent_id] = s;
       pager('gov-drift-pager', d.data.agents, (a) => driftItem(a, sug[a.agent_id]), 'gov-drift');
     } else errs.push('drift: ' + errText(d));
     if (t.status === 200) {
+      asOf('trust', t.data);
       const rows = t.data.tools.slice().sort((a, b) => (b.eligible - a.eligible));
       pager('gov-trust-pager', rows, trustItem, 'gov-trust');
     } else errs.push('trust: ' + errText(t));
     $('gov-status').textContent = errs.length ? errs.join('; ')
         : 'Updated ' + new Date().toLocaleTimeString();
+    // A report being recomputed in the background: show the new one when it is done.
+    const pending = [f, d, t].some((x) => x.status === 200 && x.data.refreshing);
+    if (pending && (polls || 0) < 300) {
+      await sleep(2000);
+      if (gen === govGen) await loadGovernance(false, (polls || 0) + 1);
+    }
   }
   function startGovernance() {
     const u = new URLSearchParams(location.search);
@@ -578,9 +615,10 @@ extern const std::string_view kUiConsoleJs = R"ui('use strict';
       history.replaceState(null, '', '/ui/governance' + qs({
         agent: $('gov-agent').value.trim(), days: $('gov-days').value,
         min_runs: u.get('min_runs'), min_days: u.get('min_days')}));
-      loadGovernance().catch(() => {});
+      loadGovernance(false).catch(() => {});
     });
-    loadGovernance().catch(() => {});
+    $('gov-refresh').addEventListener('click', () => { loadGovernance(true).catch(() => {}); });
+    loadGovernance(false).catch(() => {});
   }
 
   const STARTS = {runs: startRuns, run: startRun, audit: startAudit, kill: startKill,

@@ -178,16 +178,20 @@ extern const std::string_view kUiIndexHtml = R"ui(<!doctype html>
       <label>Agent <input id="gov-agent" type="text" placeholder="every agent"></label>
       <label>Days <input id="gov-days" type="number" min="1" max="3650" value="30"></label>
       <button type="submit">Show</button>
+      <button type="button" id="gov-refresh">Recompute now</button>
     </form>
     <p id="gov-status" class="status" role="status"></p>
     <h3 id="gov-fatigue-h">Approval fatigue per reviewer</h3>
+    <p id="gov-fatigue-asof" class="muted asof"></p>
     <p id="gov-fatigue-model" class="muted"></p>
     <ul id="gov-fatigue" class="items cards" aria-labelledby="gov-fatigue-h"></ul>
     <div class="pager" id="gov-fatigue-pager"></div>
     <h3 id="gov-drift-h">Permission drift per agent</h3>
+    <p id="gov-drift-asof" class="muted asof"></p>
     <ul id="gov-drift" class="items cards" aria-labelledby="gov-drift-h"></ul>
     <div class="pager" id="gov-drift-pager"></div>
     <h3 id="gov-trust-h">Trust ledger per action type</h3>
+    <p id="gov-trust-asof" class="muted asof"></p>
     <ul id="gov-trust" class="items cards" aria-labelledby="gov-trust-h"></ul>
     <div class="pager" id="gov-trust-pager"></div>
   </section>

@@ -11,8 +11,13 @@ Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const Histo
   std::string sql =
       "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, body FROM audit_log "
       "WHERE 1=1";
-  if (!filter.types.empty()) {
-    sql += " AND type IN (";
+  // One type: the (type, seq) index, already in seq order. Several: a scan in seq order
+  // filtered by type ("+type" keeps SQLite off that index, which would need a sort of every
+  // matching row, bodies included: 2x the time of a report over a million records).
+  if (filter.types.size() == 1) {
+    sql += " AND type = ?";
+  } else if (!filter.types.empty()) {
+    sql += " AND +type IN (";
     for (size_t i = 0; i < filter.types.size(); ++i) sql += i ? ",?" : "?";
     sql += ")";
   }
@@ -28,7 +33,10 @@ Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const Histo
   audit::ScannedBody body;
   std::string problem;
   HistoryRecord r;
-  for (;;) {
+  for (uint64_t n = 1;; ++n) {
+    if (filter.stop != nullptr && n % 1024 == 0 && filter.stop->load(std::memory_order_relaxed)) {
+      return Error::Unavailable("history read stopped (shutting down)");
+    }
     const int rc = sqlite3_step(st.get());
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return audit::SqliteError(db, "read audit log");
@@ -48,6 +56,18 @@ Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const Histo
   }
   return Status::Ok();
 }
+
+// max(seq) of an INTEGER PRIMARY KEY is one b-tree descent: microseconds at any size.
+Result<int64_t> SqliteLastSeq(sqlite3* db) {
+  audit::Statement st;
+  if (Status s = st.Prepare(db, "SELECT coalesce(max(seq), 0) FROM audit_log"); !s.ok()) {
+    return s.error();
+  }
+  if (sqlite3_step(st.get()) != SQLITE_ROW) return audit::SqliteError(db, "read audit log");
+  return st.Int64(0);
+}
+
+Result<int64_t> SqliteHistorySource::LastSeq() const { return SqliteLastSeq(db_); }
 
 Status SqliteHistorySource::ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const {
   return ForEachSqliteRecord(db_, filter, fn);

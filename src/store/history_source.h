@@ -14,6 +14,7 @@
 #ifndef INTERLOCK_STORE_HISTORY_SOURCE_H_
 #define INTERLOCK_STORE_HISTORY_SOURCE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -39,6 +40,9 @@ struct HistoryFilter {
   std::vector<std::string_view> types;  // empty: every type
   std::optional<int64_t> since_ms;      // inclusive
   std::string agent_id;                 // empty: every agent
+  // When set and it becomes true, the read ends early with kUnavailable (a daemon shutting
+  // down does not wait for a report over a million records).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 using HistoryFn = std::function<void(const HistoryRecord&)>;
@@ -49,6 +53,30 @@ class HistorySource {
   // Calls `fn` for each matching record in seq order. A body that cannot be scanned is
   // an Error (kCorrupt) naming its seq: governance never silently skips history.
   virtual Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const = 0;
+  // The seq of the newest audit record (0: an empty log). A report computed when the log
+  // ended at this seq is current until it changes (the console's governance cache,
+  // server/report_cache.h). Default: kUnavailable (the caller then treats every report as
+  // possibly stale).
+  virtual Result<int64_t> LastSeq() const {
+    return Error::Unavailable("this history source cannot tell its last seq");
+  }
+};
+
+// Another source (not owned) whose reads end early once `stop` is set.
+class StoppableSource final : public HistorySource {
+ public:
+  StoppableSource(const HistorySource* source, const std::atomic<bool>* stop)
+      : source_(source), stop_(stop) {}
+  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override {
+    HistoryFilter f = filter;
+    f.stop = stop_;
+    return source_->ForEachRecord(f, fn);
+  }
+  Result<int64_t> LastSeq() const override { return source_->LastSeq(); }
+
+ private:
+  const HistorySource* source_;
+  const std::atomic<bool>* stop_;
 };
 
 // The audit log of one SQLite connection (not owned).
@@ -56,13 +84,15 @@ class SqliteHistorySource final : public HistorySource {
  public:
   explicit SqliteHistorySource(sqlite3* db) : db_(db) {}
   Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override;
+  Result<int64_t> LastSeq() const override;
 
  private:
   sqlite3* db_;
 };
 
-// The same read over any connection; SqliteHistorySource and SqliteStore both call it.
+// The same reads over any connection; SqliteHistorySource and SqliteStore both call them.
 Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const HistoryFn& fn);
+Result<int64_t> SqliteLastSeq(sqlite3* db);
 
 }  // namespace interlock::store
 

@@ -402,25 +402,11 @@ Status PgApprovalRows::Release(const std::string& call_id, const core::ReleaseCo
 
 Status PgApprovalRows::AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
                                    const engine::Evaluation& ev) {
-  const Decision& d = ev.decision;
-  if (d.verdict != Verdict::kApprovalRequired) return Status::Ok();
-  Approval a;
-  a.approval_id = ApprovalIdForCall(call_id);
-  a.call_id = call_id;
-  a.run_id = rq.run_id;
-  a.agent_id = rq.agent_id;
-  a.principal = rq.principal;
-  a.tool = rq.call.tool;
-  a.args_sha256 = core::ArgsSha256(rq);
-  const core::ApprovalPlan plan =
-      core::PlanApproval(d, rq.now, ctx_.default_timeout_seconds, ctx_.max_wait_seconds);
-  a.required = plan.required;
-  a.timeout_seconds = plan.timeout_seconds;
-  a.auto_deny_on_timeout = d.auto_deny_on_timeout;
-  a.records = ev.effects.records;
-  a.created = FromUnixMillis(ToUnixMillis(rq.now));
-  a.deadline = plan.deadline;
-  a.hard_deadline = plan.hard_deadline;
+  std::optional<NewApproval> created =
+      ApprovalForDecision(rq, call_id, ev, ctx_.default_timeout_seconds, ctx_.max_wait_seconds);
+  if (!created) return Status::Ok();
+  Approval& a = created->approval;
+  const core::ApprovalPlan& plan = created->plan;
   std::string& sql = *ctx_.sql;
   sql.append(
       "INSERT INTO approvals(approval_id, call_id, run_id, agent_id, principal, tool,"

@@ -7,7 +7,13 @@
 
 #include <boost/json.hpp>
 
+#include "audit/audit_log.h"
+#include "audit/record_scan.h"
+#include "audit/replay.h"
+#include "common/json.h"
+#include "common/json_write.h"
 #include "core/run_txn.h"
+#include "store/call_id.h"
 #include "store/postgres_conn.h"
 #include "store/read_sql.h"
 #include "store/row_codec.h"
@@ -208,6 +214,224 @@ Result<std::vector<CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view 
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+// --- the audit log ------------------------------------------------------------------------
+
+Result<int64_t> PgLastSeq(pg::PgConn& c) {
+  Result<pg::PgResult> r = c.Exec("SELECT COALESCE(MAX(seq), 0) FROM audit_log", {});
+  if (!r.ok()) return r.error();
+  return r->rows() == 1 ? r->Int(0, 0) : 0;
+}
+
+namespace {
+
+// A JSON member as canonical JSON writes it ("tool":"deploy"): what a decision record's
+// body holds when its data.tool (or decision.code) is that value.
+std::string MemberNeedle(std::string_view key, std::string_view value) {
+  std::string out = "\"" + std::string(key) + "\":";
+  AppendJsonString(value, &out);
+  return out;
+}
+
+const boost::json::value* Member(const boost::json::object& o,
+                                 std::initializer_list<std::string_view> path) {
+  const boost::json::object* at = &o;
+  const boost::json::value* v = nullptr;
+  for (std::string_view k : path) {
+    if (at == nullptr) return nullptr;
+    v = at->if_contains(k);
+    if (v == nullptr) return nullptr;
+    at = v->if_object();
+  }
+  return v;
+}
+
+bool StringIs(const boost::json::value* v, std::string_view want) {
+  return v != nullptr && v->is_string() && v->get_string() == want;
+}
+
+}  // namespace
+
+Result<boost::json::array> PgQueryAudit(pg::PgConn& c, const audit::AuditQuery& q) {
+  const audit::AuditFilter& f = q.filter;
+  const int64_t limit = std::clamp<int64_t>(q.limit, 1, audit::kMaxAuditQueryLimit);
+  // tool and code are checked on the parsed body after the query: the SQL cannot stop at
+  // the limit then (the caller's window bounds the rows: audit::PageOver).
+  const bool post_filter = !f.tool.empty() || !f.code.empty();
+  std::vector<std::optional<std::string>> params;
+  auto param = [&params](std::string v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  };
+  std::string sql = "SELECT a.seq, a.body, a.hash FROM audit_log a WHERE a.seq > " +
+                    param(std::to_string(f.after_seq));
+  if (!f.run_id.empty()) sql += " AND a.run_id = " + param(f.run_id);
+  if (f.since) {
+    const std::string p = param(std::to_string(ToUnixMillis(*f.since)));
+    sql += " AND a.time_ms >= " + p;
+    // The range's first seq from the time index: the page walks seq from there instead of
+    // sorting the whole range (as SQLite's PrepareFilteredSelect).
+    sql += " AND a.seq >= COALESCE((SELECT t.seq FROM audit_log t WHERE t.time_ms >= " + p +
+           " ORDER BY t.time_ms, t.seq LIMIT 1), 9223372036854775807)";
+  }
+  if (f.until) {
+    const std::string p = param(std::to_string(ToUnixMillis(*f.until)));
+    sql += " AND a.time_ms < " + p;
+    sql += " AND a.seq <= COALESCE((SELECT t.seq FROM audit_log t WHERE t.time_ms < " + p +
+           " ORDER BY t.time_ms DESC, t.seq DESC LIMIT 1), 0)";
+  }
+  if (!f.agent_id.empty()) sql += " AND a.agent_id = " + param(f.agent_id);
+  if (!f.type.empty()) sql += " AND a.type = " + param(f.type);
+  if (!f.tool.empty())
+    sql += " AND strpos(a.body, " + param(MemberNeedle("tool", f.tool)) + ") > 0";
+  if (!f.code.empty())
+    sql += " AND strpos(a.body, " + param(MemberNeedle("code", f.code)) + ") > 0";
+  if (!f.text.empty()) sql += " AND strpos(a.body, " + param(f.text) + ") > 0";
+  if (f.before_seq > 0) sql += " AND a.seq < " + param(std::to_string(f.before_seq));
+  sql += f.descending ? " ORDER BY a.seq DESC" : " ORDER BY a.seq";
+  if (!post_filter) sql += " LIMIT " + param(std::to_string(limit));
+  Result<pg::PgResult> r = c.Exec(sql, params);
+  if (!r.ok()) return r.error();
+  boost::json::array out;
+  for (int i = 0; i < r->rows() && static_cast<int64_t>(out.size()) < limit; ++i) {
+    const int64_t seq = r->Int(i, 0);
+    Result<boost::json::value> v = ParseJsonStrict(r->Text(i, 1), {.max_bytes = 64 << 20});
+    if (!v.ok() || !v->is_object()) {
+      return Error::Corrupt("audit record " + std::to_string(seq) +
+                            " has a corrupt body; run `interlock audit verify`");
+    }
+    boost::json::object& o = v->get_object();
+    if (!f.tool.empty() && !StringIs(Member(o, {"data", "tool"}), f.tool)) continue;
+    if (!f.code.empty() && !StringIs(Member(o, {"data", "decision", "code"}), f.code)) continue;
+    o["hash"] = r->Text(i, 2);
+    out.push_back(std::move(*v));
+  }
+  return out;
+}
+
+Result<audit::RunReplay> PgReplayRun(pg::PgConn& c, std::string_view run_id) {
+  if (run_id.empty()) return Error::Invalid("run id is empty");
+  auto events = [&c](const std::string& sql, const std::vector<std::optional<std::string>>& params,
+                     std::vector<audit::ReplayEvent>* out) -> Status {
+    Result<pg::PgResult> r = c.Exec(sql, params);
+    if (!r.ok()) return r.error();
+    for (int i = 0; i < r->rows(); ++i) {
+      Result<audit::ReplayEvent> e =
+          audit::ReplayEventFromRecord(r->Int(i, 0), r->Text(i, 1), r->Text(i, 2), r->Text(i, 3));
+      if (!e.ok()) return e.error();
+      out->push_back(std::move(e).value());
+    }
+    return Status::Ok();
+  };
+  std::vector<audit::ReplayEvent> timeline, kills;
+  if (Status s =
+          events("SELECT seq, body, hash, prev_hash FROM audit_log WHERE run_id = $1 ORDER BY seq",
+                 {std::string(run_id)}, &timeline);
+      !s.ok()) {
+    return s.error();
+  }
+  if (timeline.empty()) return Error::NotFound("no audit records for run " + std::string(run_id));
+  const std::string first = std::to_string(timeline.front().seq);
+  if (Status s =
+          events("SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq BETWEEN $1 AND $2"
+                 " AND type = 'kill_switch' AND run_id = '' ORDER BY seq",
+                 {first, std::to_string(timeline.back().seq)}, &kills);
+      !s.ok()) {
+    return s.error();
+  }
+  Result<pg::PgResult> agent = c.Exec("SELECT agent_id FROM audit_log WHERE seq = $1", {first});
+  if (!agent.ok()) return agent.error();
+  const std::string agent_column = agent->rows() == 1 ? std::string(agent->Text(0, 0)) : "";
+  return audit::ReplayFromEvents(run_id, std::move(timeline), std::move(kills), agent_column);
+}
+
+Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const HistoryFn& fn) {
+  constexpr int kPage = 5000;
+  std::vector<std::optional<std::string>> params = {std::string("0")};
+  std::string sql =
+      "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, body FROM audit_log"
+      " WHERE seq > $1";
+  if (!filter.types.empty()) {
+    sql += " AND type IN (";
+    for (size_t i = 0; i < filter.types.size(); ++i) {
+      params.push_back(std::string(filter.types[i]));
+      sql += (i ? ",$" : "$") + std::to_string(params.size());
+    }
+    sql += ")";
+  }
+  if (filter.since_ms) {
+    params.push_back(std::to_string(*filter.since_ms));
+    sql += " AND time_ms >= $" + std::to_string(params.size());
+  }
+  if (!filter.agent_id.empty()) {
+    params.push_back(filter.agent_id);
+    sql += " AND agent_id = $" + std::to_string(params.size());
+  }
+  sql += " ORDER BY seq LIMIT " + std::to_string(kPage);
+  audit::ScannedBody body;
+  std::string problem;
+  HistoryRecord rec;
+  for (;;) {
+    if (filter.stop != nullptr && filter.stop->load(std::memory_order_relaxed)) {
+      return Error::Unavailable("history read stopped (shutting down)");
+    }
+    Result<pg::PgResult> r = c.Exec(sql, params);
+    if (!r.ok()) return r.error();
+    for (int i = 0; i < r->rows(); ++i) {
+      rec.seq = r->Int(i, 0);
+      rec.time_ms = r->Int(i, 1);
+      rec.type = r->Text(i, 2);
+      rec.run_id = r->Text(i, 3);
+      rec.call_id = r->Text(i, 4);
+      rec.agent_id = r->Text(i, 5);
+      rec.principal = r->Text(i, 6);
+      if (!audit::ScanRecordBody(r->Text(i, 7), &body, &problem)) {
+        return Error::Corrupt("audit record " + std::to_string(rec.seq) + " is damaged (" +
+                              problem + "); run `interlock audit verify`");
+      }
+      rec.data = body.data;
+      fn(rec);
+    }
+    if (r->rows() < kPage) return Status::Ok();
+    params[0] = std::to_string(rec.seq);  // the next page: after the last record seen
+  }
+}
+
+Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit) {
+  limit = std::max<int64_t>(1, limit);
+  const std::string cutoff_ms = std::to_string(ToUnixMillis(cutoff));
+  const std::string n = std::to_string(limit);
+  std::string prefix;
+  pg::AppendLiteral(&prefix, CallIdTimePrefix(cutoff));
+  // The SQLite store's rule (sqlite_retention.cc): the oldest calls whose time is before
+  // the cutoff, never one whose approval is pending; decided approvals decided before it,
+  // votes first.
+  const std::string old_approvals =
+      "SELECT approval_id FROM approvals WHERE state <> 'pending' AND decided_ms < " + cutoff_ms +
+      " ORDER BY decided_ms, approval_id LIMIT " + n;
+  const std::string script =
+      "BEGIN;"
+      "DELETE FROM calls WHERE call_id IN (SELECT call_id FROM calls WHERE call_id < " +
+      prefix + " AND time_ms < " + cutoff_ms +
+      " AND call_id NOT IN (SELECT call_id FROM approvals WHERE state = 'pending')"
+      " ORDER BY call_id LIMIT " +
+      n +
+      ");"
+      "DELETE FROM approval_votes WHERE approval_id IN (" +
+      old_approvals +
+      ");"
+      "DELETE FROM approvals WHERE approval_id IN (" +
+      old_approvals +
+      ");"
+      "COMMIT";
+  Result<std::vector<pg::PgResult>> r = c.ExecScript(script);
+  if (!r.ok()) {
+    c.ExecScript("ROLLBACK").ok();
+    return r.error();
+  }
+  if (r->size() < 5) return Error::Internal("store: prune answered too few results");
+  return (*r)[1].Affected() + (*r)[3].Affected();
 }
 
 }  // namespace internal

@@ -20,7 +20,9 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/query.h"
 #include "audit/record_source.h"
+#include "audit/replay.h"
 #include "interlock/result.h"
 #include "store/store.h"
 
@@ -39,6 +41,24 @@ Result<RunPage> PgListRuns(pg::PgConn& c, const RunFilter& filter);
 // A run's calls, oldest first (the latest `limit`), through audit_log(run_id, seq).
 Result<std::vector<CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
                                                 size_t limit);
+
+// The audit log's read paths (issue 14), as SqliteStore's:
+// The newest record's seq (0: an empty log).
+Result<int64_t> PgLastSeq(pg::PgConn& c);
+// GET /v1/audit: the AuditFilter of audit/export.h, in seq order (or newest first), each
+// record its body plus "hash" (audit::QueryAudit's shape). Run, time, agent and type are
+// conditions on indexed columns; text is a substring of the body; tool and code (data.tool
+// of any record, data.decision.code, as SQLite's indexes) are narrowed with a substring and
+// then checked exactly on the parsed body, so QueryAuditPage over them is windowed
+// (audit::PageOver).
+Result<boost::json::array> PgQueryAudit(pg::PgConn& c, const audit::AuditQuery& q);
+// The run's replay from its audit records (audit::ReplayFromEvents); kNotFound when none.
+Result<audit::RunReplay> PgReplayRun(pg::PgConn& c, std::string_view run_id);
+// Governance's history (store/history_source.h): the matching records in seq order, read
+// in pages of a few thousand by seq (constant memory, no transaction held open).
+Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const HistoryFn& fn);
+// Call-row retention (Store::PruneCalls): the SQLite store's rule, in one transaction.
+Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit);
 }  // namespace internal
 
 }  // namespace interlock::store

@@ -155,6 +155,10 @@ constexpr const char* kPgMigrations[] = {
     // 5: a reviewer's edit of the arguments, as the SQLite store's migration 9: the edited
     // arguments' hash, which a re-submission must match instead of the original.
     "ALTER TABLE approvals ADD COLUMN edited_args_sha256 TEXT NOT NULL DEFAULT '';",
+    // 6: the console's audit search (GET /v1/audit) by agent and by type answered from an
+    // index in seq order, as SQLite's audit_log_agent and audit_log_type.
+    "CREATE INDEX audit_log_agent ON audit_log(agent_id, seq);"
+    "CREATE INDEX audit_log_type ON audit_log(type, seq);",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -171,11 +175,6 @@ constexpr const char* kSelectRunCols =
     " records_json, version, sequence_json";
 
 int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
-
-Error NotYet(std::string_view what) {
-  return Error::Unavailable("store: " + std::string(what) +
-                            " is not supported on the PostgreSQL store yet");
-}
 
 // A run row as the batch holds it.
 struct Row {
@@ -372,6 +371,8 @@ class PostgresStore::Impl {
   }
 
   // Reads on the reader connection (opened on first use, dropped on failure).
+  const PostgresOptions& options() const { return options_; }
+
   template <class T>
   Result<T> Read(const std::function<Result<T>(PgConn&)>& fn) {
     std::lock_guard lock(reader_mu_);
@@ -1640,8 +1641,35 @@ Status PostgresStore::EndRun(std::string_view run_id, std::string_view agent_id,
   });
 }
 
-Result<boost::json::array> PostgresStore::QueryAudit(const audit::AuditQuery&) {
-  return NotYet("reading the audit log (GET /v1/audit)");
+Result<boost::json::array> PostgresStore::QueryAudit(const audit::AuditQuery& query) {
+  return impl_->Read<boost::json::array>(
+      [&](PgConn& c) { return internal::PgQueryAudit(c, query); });
+}
+// Each page on the reader; tool, code and text cannot use an index here: windowed.
+Result<audit::AuditPage> PostgresStore::QueryAuditPage(const audit::AuditQuery& query) {
+  const audit::AuditFilter& f = query.filter;
+  return audit::PageOver(
+      query, !f.text.empty() || !f.tool.empty() || !f.code.empty(), [this] { return LastSeq(); },
+      [this](const audit::AuditQuery& bounded) { return QueryAudit(bounded); });
+}
+Result<audit::RunReplay> PostgresStore::Replay(std::string_view run_id) {
+  return impl_->Read<audit::RunReplay>([&](PgConn& c) { return internal::PgReplayRun(c, run_id); });
+}
+Result<boost::json::object> PostgresStore::ReplayRun(std::string_view run_id) {
+  Result<audit::RunReplay> r = Replay(run_id);
+  if (!r.ok()) return r.error();
+  return audit::ReplayToJson(*r);
+}
+Result<int64_t> PostgresStore::LastSeq() const {
+  return impl_->Read<int64_t>([](PgConn& c) { return internal::PgLastSeq(c); });
+}
+// Governance's long reads on a connection of their own (opened for the read, closed after
+// it): a report streaming a million records never holds the reader other requests use.
+Status PostgresStore::ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const {
+  Result<std::unique_ptr<PgConn>> c =
+      PgConn::Connect(impl_->options().uri, impl_->options().limits);
+  if (!c.ok()) return c.error();
+  return internal::PgForEachRecord(**c, filter, fn);
 }
 Result<StoredCall> PostgresStore::GetCall(std::string_view call_id) {
   const std::string id(call_id);
@@ -1756,8 +1784,8 @@ Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view ru
     return internal::PgListRunCalls(c, run_id, limit);
   });
 }
-Result<int64_t> PostgresStore::PruneCalls(TimePoint, int64_t) {
-  return NotYet("pruning call rows");
+Result<int64_t> PostgresStore::PruneCalls(TimePoint cutoff, int64_t limit) {
+  return impl_->Read<int64_t>([&](PgConn& c) { return internal::PgPruneCalls(c, cutoff, limit); });
 }
 
 }  // namespace interlock::store

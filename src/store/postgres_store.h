@@ -40,10 +40,11 @@
 // run in the same batches; every change of a call's decision NOTIFYs the calls channel in
 // its transaction, and a dedicated LISTEN connection per store wakes the long polls of
 // this daemon (SetCallListener), whichever daemon committed it.
-// ListRuns and ListRunCalls read on the reader connection (postgres_read.h); audit verify
-// and export read through postgres_read.h's RecordSource.
-// Not yet (docs/operations.md, "PostgreSQL"): QueryAudit and PruneCalls (kUnavailable,
-// "not supported on the PostgreSQL store yet"), anchors of security records
+// ListRuns, ListRunCalls, QueryAudit(Page), ReplayRun, LastSeq and PruneCalls run on the
+// reader connection (postgres_read.h); ForEachRecord (governance's long reads) on a
+// connection opened for the read; audit verify and export read through postgres_read.h's
+// RecordSource.
+// Not yet (docs/operations.md, "PostgreSQL"): anchors of security records
 // (StoreOptions::anchor), and audit checkpoints over PostgreSQL.
 // Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
 // this store clears the cache at once; one through another daemon applies within 1 s.
@@ -57,6 +58,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/replay.h"
 #include "common/time.h"
 #include "core/run_store.h"
 #include "interlock/result.h"
@@ -87,7 +89,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -120,6 +122,12 @@ class PostgresStore final : public Store {
   Status RecordPolicyLoad(const PolicyLoad& load) override;
   Status RecordAuthFailures(const AuthFailures& failures) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
+  Result<audit::AuditPage> QueryAuditPage(const audit::AuditQuery& query) override;
+  Result<boost::json::object> ReplayRun(std::string_view run_id) override;
+  // The same replay as a structure (`interlock replay --store postgresql://...` prints it).
+  Result<audit::RunReplay> Replay(std::string_view run_id);
+  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override;
+  Result<int64_t> LastSeq() const override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
   Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
                                  std::shared_ptr<const policy::PolicySet> policies = {}) override;

@@ -204,42 +204,6 @@ Status CancelForKill(sqlite3* db, std::string_view scope, std::string_view targe
 
 }  // namespace
 
-// --- free functions of store.h ----------------------------------------------------------
-
-const char* ApprovalStateName(ApprovalState s) {
-  switch (s) {
-    case ApprovalState::kPending:
-      return "pending";
-    case ApprovalState::kGranted:
-      return "granted";
-    case ApprovalState::kDenied:
-      return "denied";
-    case ApprovalState::kTimedOut:
-      return "timed_out";
-    case ApprovalState::kCancelled:
-      return "cancelled";
-    case ApprovalState::kWithdrawn:
-      return "withdrawn";
-  }
-  return "denied";
-}
-
-std::optional<ApprovalState> ParseApprovalState(std::string_view name) {
-  if (name == "pending") return ApprovalState::kPending;
-  if (name == "granted") return ApprovalState::kGranted;
-  if (name == "denied") return ApprovalState::kDenied;
-  if (name == "timed_out") return ApprovalState::kTimedOut;
-  if (name == "cancelled") return ApprovalState::kCancelled;
-  if (name == "withdrawn") return ApprovalState::kWithdrawn;
-  return std::nullopt;
-}
-
-std::string ApprovalIdForCall(std::string_view call_id) {
-  constexpr std::string_view kCallPrefix = "call_";
-  if (call_id.substr(0, kCallPrefix.size()) == kCallPrefix) call_id.remove_prefix(5);
-  return "apr_" + std::string(call_id);
-}
-
 // --- hooks (sqlite_approvals.h) ---------------------------------------------------------
 
 namespace internal {
@@ -324,26 +288,14 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
 Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core::DecideRequest& rq,
                            const std::string& call_id, const engine::Evaluation& ev,
                            std::vector<audit::AuditEvent>* events) {
-  const Decision& d = ev.decision;
-  if (d.verdict != Verdict::kApprovalRequired) return Status::Ok();
-
-  Approval a;
-  a.approval_id = ApprovalIdForCall(call_id);
-  a.call_id = call_id;
-  a.run_id = rq.run_id;
-  a.agent_id = rq.agent_id;
-  a.principal = rq.principal;
-  a.tool = rq.call.tool;
-  a.args_sha256 = core::ArgsSha256(rq);
-  const core::ApprovalPlan plan = core::PlanApproval(
-      d, rq.now, options.approval_default_timeout_seconds, options.approval_max_wait_seconds);
-  a.required = plan.required;
-  a.timeout_seconds = plan.timeout_seconds;
-  a.auto_deny_on_timeout = d.auto_deny_on_timeout;
-  a.records = ev.effects.records;
-  const int64_t now_ms = ToUnixMillis(rq.now);
-  const int64_t deadline = ToUnixMillis(plan.deadline);
-  const int64_t hard = ToUnixMillis(plan.hard_deadline);
+  std::optional<NewApproval> created = ApprovalForDecision(
+      rq, call_id, ev, options.approval_default_timeout_seconds, options.approval_max_wait_seconds);
+  if (!created) return Status::Ok();
+  const Approval& a = created->approval;
+  const core::ApprovalPlan& plan = created->plan;
+  const int64_t now_ms = ToUnixMillis(a.created);
+  const int64_t deadline = ToUnixMillis(a.deadline);
+  const int64_t hard = ToUnixMillis(a.hard_deadline);
   Stmt q(db,
          "INSERT INTO approvals(approval_id, call_id, run_id, agent_id, principal, tool,"
          " args_sha256, required, state, created_ms, deadline_ms, hard_deadline_ms, timeout_s,"

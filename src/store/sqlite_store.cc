@@ -614,6 +614,7 @@ class SqliteStore::Impl {
     if (Status s = CheckAndMigrate(); !s.ok()) return s;
     if (!memory_) {
       if (Status s = reader_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
+      if (Status s = history_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
       if (Status s = ckpt_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
       // A connection learns that the database is in WAL mode only when it first reads it;
       // until then sqlite3_wal_checkpoint_v2 returns OK and does nothing (the WAL then
@@ -684,6 +685,16 @@ class SqliteStore::Impl {
     });
     if (!s.ok()) return s.error();
     return std::move(*out);
+  }
+
+  // Governance's reads (ForEachRecord, LastSeq) on their own connection: a report that
+  // streams a million records for seconds never holds the reader the console's other
+  // pages and the agents' GetCall wait on (WAL: readers do not block each other).
+  template <class T>
+  Result<T> ReadHistory(const std::function<Result<T>(Conn&)>& fn) {
+    if (memory_) return Read<T>(fn);
+    std::lock_guard lock(history_mu_);
+    return fn(history_);
   }
 
   // --- operations, all on the writer thread -------------------------------------------
@@ -1615,6 +1626,8 @@ class SqliteStore::Impl {
   std::string scratch_state_;
   std::mutex reader_mu_;
   Conn reader_;  // guarded by reader_mu_; unused in memory
+  std::mutex history_mu_;
+  Conn history_;  // guarded by history_mu_; governance's long scans; unused in memory
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -1907,14 +1920,19 @@ Result<boost::json::object> SqliteStore::ReplayRun(std::string_view run_id) {
   });
 }
 
-// Governance reads on the reader connection (the writer's, for an in-memory store).
+// Governance reads on the history connection (the writer's, for an in-memory store).
 Status SqliteStore::ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const {
-  Result<bool> r = impl_->Read<bool>([&](Conn& c) -> Result<bool> {
+  Result<bool> r = impl_->ReadHistory<bool>([&](Conn& c) -> Result<bool> {
     if (Status s = ForEachSqliteRecord(c.db(), filter, fn); !s.ok()) return s.error();
     return true;
   });
   if (!r.ok()) return r.error();
   return Status::Ok();
+}
+
+// On the reader (a microsecond query): the history connection may be inside a long scan.
+Result<int64_t> SqliteStore::LastSeq() const {
+  return impl_->Read<int64_t>([](Conn& c) { return SqliteLastSeq(c.db()); });
 }
 
 Result<std::vector<KillEntry>> SqliteStore::ListKills() {

@@ -72,6 +72,7 @@ class SqliteStore final : public Store {
   Result<audit::AuditPage> QueryAuditPage(const audit::AuditQuery& query) override;
   Result<boost::json::object> ReplayRun(std::string_view run_id) override;
   Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override;
+  Result<int64_t> LastSeq() const override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
   Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
                                  std::shared_ptr<const policy::PolicySet> policies = {}) override;

@@ -177,6 +177,17 @@ struct Approval {
   std::vector<ApprovalVote> votes;
 };
 
+// The pending approval a decision creates, and the plan of its deadlines: one row for every
+// backend (each only writes it). nullopt unless the decision is APPROVAL_REQUIRED.
+struct NewApproval {
+  Approval approval;
+  core::ApprovalPlan plan;
+};
+std::optional<NewApproval> ApprovalForDecision(const core::DecideRequest& rq,
+                                               const std::string& call_id,
+                                               const engine::Evaluation& ev,
+                                               int default_timeout_seconds, int max_wait_seconds);
+
 struct ApprovalFilter {
   enum class Which { kPending, kDecided, kAll } which = Which::kPending;
   size_t limit = 100;

@@ -145,7 +145,11 @@ TEST(BrowserTest, GovernanceDriftLedgerFatigue) {
   const std::string policies = dir.path() + "/policies";
   std::filesystem::create_directories(policies);
   std::ofstream(policies + "/agent.yaml") << kGovernanceAgent;
-  Daemon daemon(dir.path(), policies);
+  // governance.wait_ms 0: every report is first "being computed" (202) and the page polls,
+  // as over a large log (docs/console.md#governance-over-a-large-log).
+  const std::string config = dir.path() + "/interlock.yaml";
+  std::ofstream(config) << "governance:\n  wait_ms: 0\n";
+  Daemon daemon(dir.path(), policies, config);
   const std::string agent = CreateToken(daemon.store(), "--agent", "gov-agent");
   const std::string reviewer = CreateToken(daemon.store(), "--reviewer", "rita");
   const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
@@ -159,8 +163,9 @@ TEST(BrowserTest, GovernanceDriftLedgerFatigue) {
       "", std::chrono::seconds(150));
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
-  for (const char* t : {"nav", "fatigue warning", "drift", "drift API diff", "ledger",
-                        "phone layout", "keyboard", "reviewer refused"}) {
+  for (const char* t :
+       {"nav", "fatigue warning", "drift", "drift API diff", "ledger", "report age and recompute",
+        "phone layout", "keyboard", "reviewer refused"}) {
     EXPECT_NE(r.out.find(std::string("test ") + t + ": ok"), std::string::npos) << t << "\n"
                                                                                 << r.out;
   }

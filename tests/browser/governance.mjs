@@ -29,6 +29,15 @@ async function call(token, method, path, body) {
   return { status: res.status, json: await res.json().catch(() => null) };
 }
 const agentApi = (m, p, b) => call(agent, m, p, b);
+// A governance report: 202 while it is being computed, asked again (bounded).
+async function report(token, path) {
+  for (let i = 0; i < 200; ++i) {
+    const r = await call(token, 'GET', path);
+    if (r.status !== 202) return r;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  fail(path + ' was still being computed after 10 s');
+}
 
 async function scriptedHistory() {
   for (let r = 0; r < 3; ++r) {
@@ -92,6 +101,13 @@ try {
     await page.click('#signin');
   };
 
+  // Reports being computed answer 202 and the page asks again (the daemon runs with
+  // governance.wait_ms 0, as if every report were slow).
+  let computing = 0;
+  page.on('response', (r) => {
+    if (r.url().includes('/v1/governance/') && r.status() === 202) computing++;
+  });
+
   await scriptedHistory();
   await signIn('/ui/governance', admin);
   await page.waitForSelector('#governance-view:not([hidden])', { timeout: 10000 });
@@ -117,7 +133,7 @@ try {
   if (!removed.some((t) => t.includes('delete_file'))) fail('the diff does not remove delete_file: ' + removed);
   console.log('test drift: ok');
 
-  const api = await call(admin, 'GET', '/v1/governance/drift?agent=gov-agent&min_runs=1&min_days=0');
+  const api = await report(admin, '/v1/governance/drift?agent=gov-agent&min_runs=1&min_days=0');
   if (api.status !== 200) fail('drift API: ' + api.status);
   const diff = api.json.suggestions[0].diff || [];
   if (!diff.some((l) => l.op === '-' && l.text.includes('delete_file'))) {
@@ -130,6 +146,26 @@ try {
     fail('the ledger does not show read_file ready to graduate: ' + ledger);
   }
   console.log('test ledger: ok');
+
+  // Each report says how old it is; a record appended since makes it stale (not recomputed
+  // per request: min_interval), and "Recompute now" brings it up to date.
+  if (computing === 0) fail('no report was ever answered 202 (computing)');
+  const asof = await page.textContent('#gov-trust-asof');
+  if (!asof.startsWith('As of')) fail('the ledger does not say how old it is: ' + asof);
+  const run = await agentApi('POST', '/v1/runs');
+  const more = await agentApi('POST', `/v1/runs/${run.json.run_id}/calls`,
+                              { tool: 'read_file', args: { path: '/srv/late.txt' } });
+  if (more.json?.code !== 'ALLOWED') fail('late read_file: ' + JSON.stringify(more.json));
+  await page.goto(url + '/ui/governance?min_runs=1&min_days=0');
+  await page.waitForFunction(
+      () => document.getElementById('gov-trust-asof').textContent.includes('newer records exist'),
+      null, { timeout: 20000 });
+  await page.click('#gov-refresh');
+  await page.waitForFunction(() => {
+    const t = document.getElementById('gov-trust-asof').textContent;
+    return t.startsWith('As of') && !t.includes('newer') && !t.includes('being computed');
+  }, null, { timeout: 20000 });
+  console.log('test report age and recompute: ok');
 
   for (const [size, w, h] of [['phone', 390, 844], ['desktop', 1280, 800]]) {
     await page.setViewportSize({ width: w, height: h });

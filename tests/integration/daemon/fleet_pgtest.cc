@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,6 +111,188 @@ TEST_F(FleetTest, BudgetRaceAcrossTwoDaemonsAllowsExactlyTheCap) {
   EXPECT_EQ(budget.load(), 64 - kCap);
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE verdict = 'allow'"), std::to_string(kCap) + "\n");
+}
+
+// Tests the audit log's read side on a fleet (issue 14): a run made through one daemon is
+// found by the other's audit search (GET /v1/audit, by type and by tool), replayed by it
+// (GET /v1/runs/{id}/replay), counted in its Governance reports, and replayed and drifted
+// from the command line with --store postgresql://...
+TEST_F(FleetTest, AuditSearchReplayAndGovernanceReadTheFleetsLog) {
+  const std::string run = NewRun(0);
+  ASSERT_FALSE(run.empty());
+  HttpClient c0(daemons_[0]->port());
+  for (int i = 0; i < 3; ++i) {
+    HttpResult r = c0.Request("POST", "/v1/runs/" + run + "/calls",
+                              R"({"tool":"read_document","args":{"n":1}})", token_);
+    ASSERT_EQ(r.json.at("code"), "ALLOWED") << r.body;
+  }
+  ASSERT_EQ(
+      c0.Request("POST", "/v1/runs/" + run + "/calls", R"({"tool":"rm_rf","args":{}})", token_)
+          .json.at("code"),
+      "TOOL_NOT_ALLOWED");
+  int rc = -1;
+  const std::string admin =
+      RunInterlock({"token", "create", "--store", uri_, "--admin", "ada"}, &rc);
+  ASSERT_EQ(rc, 0) << admin;
+  HttpClient c1(daemons_[1]->port());
+  HttpResult decisions = c1.Request("GET", "/v1/audit?type=decision&run_id=" + run, "", admin);
+  ASSERT_EQ(decisions.status, 200) << decisions.body;
+  EXPECT_EQ(decisions.json.at("records").as_array().size(), 4u) << decisions.body;
+  HttpResult by_tool = c1.Request("GET", "/v1/audit?tool=rm_rf", "", admin);
+  ASSERT_EQ(by_tool.status, 200) << by_tool.body;
+  ASSERT_EQ(by_tool.json.at("records").as_array().size(), 1u) << by_tool.body;
+  EXPECT_EQ(by_tool.json.at("records").at(0).at("data").at("decision").at("code"),
+            "TOOL_NOT_ALLOWED");
+  HttpResult replay = c1.Request("GET", "/v1/runs/" + run + "/replay", "", admin);
+  ASSERT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(replay.json.at("calls").as_array().size(), 4u);
+  EXPECT_EQ(replay.json.at("tampered_records").to_number<int64_t>(), 0);
+  HttpResult trust;
+  for (int i = 0; i < 200; ++i) {
+    trust = c1.Request("GET", "/v1/governance/trust", "", admin);
+    if (trust.status != 202) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_EQ(trust.status, 200) << trust.body;
+  uint64_t calls = 0;
+  for (const boost::json::value& t : trust.json.at("tools").as_array()) {
+    calls += t.at("evidence").at("calls").to_number<uint64_t>();
+  }
+  EXPECT_EQ(calls, 3u) << trust.body;  // the ledger lists the policy's tools: read_document
+  // The command line over the same database.
+  const std::string text = RunInterlock({"replay", run, "--store", uri_}, &rc);
+  EXPECT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("rm_rf"), std::string::npos) << text;
+  const std::string drift =
+      RunInterlock({"drift", "--policy", policies_, "--store", uri_, "--format", "json"}, &rc);
+  EXPECT_EQ(rc, 0) << drift;
+  EXPECT_NE(drift.find("\"exercised\":3"), std::string::npos) << drift;
+  // A command that still needs SQLite says so instead of looking for a file.
+  const std::string incident = RunInterlock(
+      {"incident", "mark", "call_x", "--reason", "r", "--by", "ada", "--store", uri_}, &rc);
+  EXPECT_NE(rc, 0);
+}
+
+// Tests kill -9 of one daemon under load (issue 14, section 4): every decision either
+// daemon answered is in the audit log (a decision is answered only after its transaction
+// committed), the other daemon keeps serving, and the chain both wrote still verifies.
+TEST_F(FleetTest, KillNineOfOneDaemonUnderLoadLosesNoAnsweredDecision) {
+  std::mutex mu;
+  std::vector<std::string> answered;  // call ids of decisions answered with 200
+  std::atomic<bool> killed{false}, stop{false};
+  std::atomic<int> after_kill{0};
+  auto load = [&](int daemon) {
+    HttpClient c(daemons_[daemon]->port());
+    for (int runs = 0; runs < 200 && !stop; ++runs) {
+      HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
+      if (run.status != 201) return;  // this daemon is gone
+      const std::string calls =
+          "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls";
+      for (int i = 0; i < 20 && !stop; ++i) {
+        HttpResult r = c.Request("POST", calls, R"({"tool":"read_document","args":{}})", token_);
+        if (r.status != 200) return;
+        std::lock_guard lock(mu);
+        answered.emplace_back(r.json.at("call_id").as_string());
+        if (killed && daemon == 1) ++after_kill;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) threads.emplace_back(load, t % 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  daemons_[0]->Kill9();
+  killed = true;
+  for (int i = 0; i < 100 && after_kill < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  EXPECT_GE(after_kill.load(), 50) << "the other daemon stopped serving";
+  ASSERT_FALSE(answered.empty());
+  // Every answered decision has its call row and its decision record.
+  std::string ids;
+  for (const std::string& id : answered) ids += (ids.empty() ? "'" : ",'") + id + "'";
+  EXPECT_EQ(
+      Sql("SELECT count(*) FROM audit_log WHERE type = 'decision' AND call_id IN (" + ids + ")"),
+      std::to_string(answered.size()) + "\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE call_id IN (" + ids + ")"),
+            std::to_string(answered.size()) + "\n");
+  int rc = -1;
+  const std::string verify = RunInterlock({"audit", "verify", "--store", uri_}, &rc);
+  EXPECT_EQ(rc, 0) << verify;
+  HttpClient c1(daemons_[1]->port());
+  EXPECT_EQ(c1.Request("POST", "/v1/runs", "{}", token_).status, 201);
+}
+
+// Tests the database stopped under load (issue 14, sections 3 and 4): while it is down no
+// call is allowed on either daemon (each is denied or answered 503) and none waits without
+// bound; once it is back both daemons serve again without a restart.
+TEST_F(FleetTest, DatabaseStoppedUnderLoadDeniesThenBothDaemonsRecover) {
+  std::atomic<int> phase{0};  // 0 up, 1 down, 2 restarting or up again
+  std::atomic<int> allowed_while_down{0}, refused_while_down{0};
+  std::atomic<int64_t> slowest_ms{0};
+  std::atomic<bool> stop{false};
+  auto load = [&](int daemon) {
+    HttpClient c(daemons_[daemon]->port());
+    std::string calls;
+    int used = 0;
+    while (!stop) {
+      if (calls.empty() || used >= 20) {
+        HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
+        if (run.status != 201) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          continue;
+        }
+        calls = "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls";
+        used = 0;
+      }
+      const int before = phase.load();
+      const auto t0 = std::chrono::steady_clock::now();
+      HttpResult r = c.Request("POST", calls, R"({"tool":"read_document","args":{}})", token_);
+      const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - t0)
+                             .count();
+      int64_t seen = slowest_ms.load();
+      while (ms > seen && !slowest_ms.compare_exchange_weak(seen, ms)) {
+      }
+      ++used;
+      const bool allowed = r.status == 200 && r.json.is_object() &&
+                           r.json.as_object().contains("code") && r.json.at("code") == "ALLOWED";
+      if (before == 1 && phase.load() == 1) ++(allowed ? allowed_while_down : refused_while_down);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back(load, t % 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  cluster_->Stop();
+  phase = 1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  phase = 2;
+  std::string error;
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  // Both daemons serve again, without a restart, within a bounded time.
+  for (int d = 0; d < 2; ++d) {
+    HttpClient c(daemons_[d]->port());
+    bool recovered = false;
+    for (int i = 0; i < 150 && !recovered; ++i) {
+      HttpResult run = c.Request("POST", "/v1/runs", "{}", token_);
+      if (run.status == 201) {
+        HttpResult r = c.Request(
+            "POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
+            R"({"tool":"read_document","args":{}})", token_);
+        recovered = r.json.is_object() && r.json.as_object().contains("code") &&
+                    r.json.at("code") == "ALLOWED";
+      }
+      if (!recovered) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(recovered) << "daemon " << d << " did not recover\n" << daemons_[d]->log();
+  }
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(allowed_while_down.load(), 0);
+  EXPECT_GT(refused_while_down.load(), 0);
+  EXPECT_LT(slowest_ms.load(), 12000) << "a request waited without bound";
 }
 
 // Tests that an Idempotency-Key lives in the shared store, not in a daemon: a retry that the

@@ -142,5 +142,102 @@ TEST(GovernanceDaemonTest, HistoryFromTheDaemon) {
   EXPECT_EQ(RunProcess({bin, "audit", "verify", "--store", daemon.store()}).exit_code, 0);
 }
 
+// GET /v1/governance/{report} is answered from the report kept by the daemon
+// (server/report_cache.h): with governance.wait_ms 0 (as if every report were slow) the
+// first ask is 202, the next ones the report with its age; records appended since make it
+// not current but are not recomputed per request (min_interval); ?refresh=1 recomputes.
+TEST(GovernanceDaemonTest, ReportIsKeptAndServedWithItsAgeNotRecomputedPerRequest) {
+  TempDir dir;
+  dir.Write("policies/gov.yaml", kPolicy);
+  const std::string config =
+      dir.Write("interlock.yaml", "governance:\n  wait_ms: 0\n  min_interval_seconds: 3600\n");
+  Daemon daemon(dir.path(), dir.path() + "/policies", config);
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  const std::string agent = CreateToken(daemon.store(), "--agent", "gov-agent");
+  const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
+  HttpClient c(daemon.port());
+  auto calls_of = [&](const HttpResult& fatigue_or_trust) {
+    uint64_t n = 0;
+    for (const json::value& t : fatigue_or_trust.json.at("tools").as_array()) {
+      n += t.at("evidence").at("calls").to_number<uint64_t>();
+    }
+    return n;
+  };
+  auto until = [&](const std::string& target, auto&& done) {
+    HttpResult r;
+    for (int i = 0; i < 400; ++i) {
+      r = c.Request("GET", target, "", admin);
+      if (r.status == 200 && done(r)) break;
+      std::this_thread::sleep_for(25ms);
+    }
+    return r;
+  };
+
+  HttpResult first = c.Request("GET", "/v1/governance/trust", "", admin);
+  ASSERT_EQ(first.status, 202) << first.body;
+  EXPECT_EQ(first.json.at("status"), "computing");
+  EXPECT_FALSE(first.json.at("queued_at").as_string().empty());
+  HttpResult ready = until("/v1/governance/trust", [](const HttpResult&) { return true; });
+  ASSERT_EQ(ready.status, 200) << ready.body;
+  EXPECT_TRUE(ready.json.at("current").as_bool()) << ready.body;
+  EXPECT_FALSE(ready.json.at("refreshing").as_bool());
+  EXPECT_EQ(calls_of(ready), 0u);
+
+  // A decision appended: the kept report is no longer current, and not recomputed per ask.
+  HttpResult run = c.Request("POST", "/v1/runs", "", agent);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string calls = "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls";
+  ASSERT_EQ(c.Request("POST", calls, R"({"tool":"read_record","args":{"status":"open"}})", agent)
+                .json.at("code"),
+            "ALLOWED");
+  for (int i = 0; i < 3; ++i) {
+    HttpResult stale = c.Request("GET", "/v1/governance/trust", "", admin);
+    ASSERT_EQ(stale.status, 200) << stale.body;
+    EXPECT_FALSE(stale.json.at("current").as_bool()) << stale.body;
+    EXPECT_FALSE(stale.json.at("refreshing").as_bool()) << stale.body;
+    EXPECT_EQ(calls_of(stale), 0u);
+    EXPECT_GE(stale.json.at("age_s").to_number<double>(), 0.0);
+  }
+  // Recompute now: the new decision is counted.
+  HttpResult forced = c.Request("GET", "/v1/governance/trust?refresh=1", "", admin);
+  EXPECT_EQ(forced.status, 200) << forced.body;
+  HttpResult fresh = until("/v1/governance/trust",
+                           [](const HttpResult& r) { return r.json.at("current").as_bool(); });
+  ASSERT_EQ(fresh.status, 200) << fresh.body;
+  EXPECT_EQ(calls_of(fresh), 1u) << fresh.body;
+  // A bad refresh value is a 400 with a reason, not a recomputation.
+  HttpResult bad = c.Request("GET", "/v1/governance/trust?refresh=yes", "", admin);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
+}
+
+// Another policy is another question: a report kept for the old policy is never answered
+// for the new one (the key holds the policy set's digest).
+TEST(GovernanceDaemonTest, ReloadedPolicyIsNeverAnsweredFromTheOldPolicysReport) {
+  TempDir dir;
+  const std::string policy = dir.Write("policies/gov.yaml", kPolicy);
+  const std::string config = dir.Write("interlock.yaml", "policy_poll_ms: 100\n");
+  Daemon daemon(dir.path(), dir.path() + "/policies", config);
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  const std::string admin = CreateToken(daemon.store(), "--admin", "ada");
+  HttpClient c(daemon.port());
+  HttpResult before = c.Request("GET", "/v1/governance/drift", "", admin);
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_NE(before.body.find("never_called"), std::string::npos) << before.body;
+  std::string text = kPolicy;
+  text.replace(text.find("    - name: never_called\n"), 25, "    - name: also_never\n");
+  { std::ofstream(policy) << text; }  // reloaded live (policy_poll_ms)
+  HttpResult after;
+  for (int i = 0; i < 200; ++i) {
+    after = c.Request("GET", "/v1/governance/drift", "", admin);
+    if (after.status == 200 && after.body.find("also_never") != std::string::npos) break;
+    std::this_thread::sleep_for(25ms);
+  }
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(after.body.find("never_called"), std::string::npos) << after.body;
+  EXPECT_NE(after.body.find("also_never"), std::string::npos) << after.body;
+  EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
+}
+
 }  // namespace
 }  // namespace interlock::testing

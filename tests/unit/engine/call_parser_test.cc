@@ -4,7 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include <boost/json/serialize.hpp>
 
@@ -157,6 +162,226 @@ TEST(CallParserTest, ParsesRefusal) {
                           R"({"tool":"t","refusal":{"rule":"r","reason":"x","extra":1}})"}) {
     EXPECT_FALSE(ParseToolCall(bad).ok()) << bad;
   }
+}
+
+// The strict path that ParseToolCall takes for anything its fast path leaves: the document,
+// then the same checks as an HTTP body. The reference for the comparison below.
+Result<ToolCall> StrictPath(std::string_view text, const JsonLimits& limits) {
+  Result<boost::json::value> doc = ParseJsonStrict(text, limits);
+  if (!doc.ok()) return doc.error();
+  return ToolCallFromJson(*doc);
+}
+
+// Everything of a parsed call, numbers' kinds included (serialize prints 1 and 1.0 apart);
+// or the error's message.
+std::string Describe(const Result<ToolCall>& c) {
+  if (!c.ok()) return "error: " + c.error().message;
+  uint64_t elapsed_bits = 0;
+  if (c->elapsed_s) std::memcpy(&elapsed_bits, &*c->elapsed_s, sizeof elapsed_bits);
+  std::string labels;
+  for (const std::string& l : c->declared_labels) labels += l + ",";
+  return "tool=" + c->tool + " args=" + boost::json::serialize(c->args) +
+         " tokens=" + std::to_string(c->usage.tokens) +
+         " micros=" + std::to_string(c->usage.cost_micros) +
+         " elapsed=" + (c->elapsed_s ? std::to_string(elapsed_bits) : "none") +
+         " approval=" + c->approval_id + " refusal=" + c->refusal_rule + "/" + c->refusal_reason +
+         " labels=" + labels;
+}
+
+// Tests that the fast path of ParseToolCall (the common shape, parsed without a document)
+// gives exactly what the strict path gives, call or error message, on many generated
+// lines: the common shapes, and each mutated (unicode, escapes, control bytes, huge and
+// negative numbers, -0, exponents, duplicate keys, deep nesting, truncation, trailing
+// bytes, whitespace, other members), under the default limits and tight ones.
+TEST(CallParserTest, FastPathMatchesStrictPath) {
+  std::mt19937_64 rng(12);
+  auto pick = [&rng](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  const std::vector<std::string> strings = {
+      R"("")",
+      R"("a")",
+      R"("read_customer_record")",
+      R"("C-123")",
+      R"("caf\u00e9")",
+      "\"caf\xc3\xa9\"",
+      "\"\xff\"",
+      R"("a\"b")",
+      R"("a\\b")",
+      R"("tab\there")",
+      "\"raw\ttab\"",
+      "\"del\x7f\"",
+      R"("\ud83d\ude00")",
+      R"("\ud800")",
+      "\"\xe2\x80\xa8\"",
+      R"("order_history")",
+      R"("a very long string that is longer than any SSO buffer")"};
+  const std::vector<std::string> numbers = {"0",
+                                            "-0",
+                                            "1",
+                                            "-1",
+                                            "12",
+                                            "007",
+                                            "1.5",
+                                            "-2.25",
+                                            "0.0001",
+                                            "1e3",
+                                            "1E-7",
+                                            "2.5e+2",
+                                            "999999999999999999",
+                                            "-999999999999999999",
+                                            "9223372036854775807",
+                                            "9223372036854775808",
+                                            "18446744073709551615",
+                                            "18446744073709551616",
+                                            "123456789012345678901234567890",
+                                            "1e400",
+                                            "-1e400",
+                                            "1e-400",
+                                            "4.9e-324",
+                                            "1.",
+                                            ".5",
+                                            "-",
+                                            "1e",
+                                            "0.1e",
+                                            "1.7976931348623157e308",
+                                            "0.30000000000000004",
+                                            "-0.0",
+                                            "1e9",
+                                            "1000000001"};
+  std::function<std::string(int)> value = [&](int depth) -> std::string {
+    switch (rng() % (depth > 4 ? 5 : 8)) {
+      case 0:
+      case 1:
+        return pick(strings);
+      case 2:
+      case 3:
+        return pick(numbers);
+      case 4:
+        return pick({"true", "false", "null", "nul", "tru"});
+      case 5: {
+        std::string o = "{";
+        const int n = static_cast<int>(rng() % 4);
+        for (int i = 0; i < n; ++i) {
+          if (i > 0) o += ",";
+          o += pick({R"("k")", R"("a")", R"("b")", R"("customer_id")", R"("k\n")"}) + ":" +
+               value(depth + 1);
+        }
+        return o + "}";
+      }
+      default: {
+        std::string a = "[";
+        const int n = static_cast<int>(rng() % 4);
+        for (int i = 0; i < n; ++i) a += (i > 0 ? "," : "") + value(depth + 1);
+        return a + "]";
+      }
+    }
+  };
+  auto member = [&]() -> std::string {
+    switch (rng() % 12) {
+      case 0:
+        return R"("tool":)" + pick(strings);
+      case 1:
+        return R"("args":{"n":)" + pick(numbers) + R"(,"s":)" + pick(strings) + "}";
+      case 2:
+        return R"("tool":)" + value(2);
+      case 3:
+      case 4:
+        return R"("args":{"customer_id":)" + pick(strings) + R"(,"fields":[)" + pick(strings) +
+               "]}";
+      case 5:
+        return R"("args":)" + value(2);
+      case 6:
+        return R"("usage":{"tokens":)" + pick(numbers) + R"(,"cost_usd":)" + pick(numbers) + "}";
+      case 7:
+        return R"("usage":)" + value(2);
+      case 8:
+        return R"("elapsed_s":)" + pick(numbers);
+      case 9:
+        return pick({R"("approval_id":"ap_1")", R"("trace":"x")",
+                     R"("refusal":{"rule":"r","reason":"x"})",
+                     R"("declared_labels":["destructive"])", R"("tool\u0020":1)"});
+      default:
+        return R"("tool":"t","args":{})";
+    }
+  };
+  std::vector<std::string> lines = {
+      R"({"tool":"read_customer_record","args":{"customer_id":"C-1","fields":["order_history"]},"usage":{"tokens":1,"cost_usd":0.0001}})",
+      R"({"tool":"drop_table","args":{}})",
+      R"( {"tool" : "t" , "args" : { } } )",
+      R"({"tool":"t","args":{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":{"l":{"m":{"n":{"o":{"p":1}}}}}}}}}}}}}}}}})",
+      R"({"tool":"t","args":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]})",
+      R"({"tool":"t"})",
+      R"({"tool":"t","tool":"u"})",
+      R"({"tool":"t","args":{"a":1,"a":2}})",
+      R"({})",
+      R"([])",
+      R"({"tool":"t"} x)",
+      R"({"tool":"t"}{})",
+      R"({"tool":"t",})",
+      R"({"tool":"t","args":{"a":[1,]}})",
+      "{\"tool\":\"t\"}\r",
+      "\xef\xbb\xbf{\"tool\":\"t\"}",
+      R"({"tool":"t","usage":{"tokens":-1}})",
+      R"({"tool":"t","usage":{"cost_usd":1e10}})",
+      R"({"tool":"t","elapsed_s":-1})"};
+  for (int i = 0; i < 20000; ++i) {
+    // Mostly the common members, each at most once, in any order; some lines add any
+    // member (another, or one repeated).
+    std::vector<std::string> members;
+    if (rng() % 8 != 0) {
+      members.push_back(R"("tool":)" +
+                        (rng() % 4 != 0 ? pick({R"("t")", R"("read_customer_record")", R"("a b")"})
+                                        : pick(strings)));
+    }
+    if (rng() % 3 != 0) {
+      std::string args = "{";
+      const int n = static_cast<int>(rng() % 4);
+      for (int m = 0; m < n; ++m) {
+        args += (m > 0 ? "," : "") + pick({R"("customer_id")", R"("n")", R"("s")", R"("k")"}) +
+                ":" + value(3);
+      }
+      members.push_back(R"("args":)" + args + "}");
+    }
+    if (rng() % 3 == 0) {
+      members.push_back(R"("usage":{"tokens":)" + pick(numbers) + R"(,"cost_usd":)" +
+                        pick(numbers) + "}");
+    }
+    if (rng() % 4 == 0) members.push_back(R"("elapsed_s":)" + pick(numbers));
+    if (rng() % 6 == 0) members.push_back(member());
+    std::shuffle(members.begin(), members.end(), rng);
+    std::string line = "{";
+    for (size_t m = 0; m < members.size(); ++m) line += (m > 0 ? "," : "") + members[m];
+    line += "}";
+    switch (rng() % 8) {  // some lines damaged
+      case 0:
+        line.resize(rng() % (line.size() + 1));
+        break;
+      case 1:
+        line.insert(rng() % (line.size() + 1), 1, " \t\r\n,:{}[]\"\\x0-"[rng() % 16]);
+        break;
+      case 2:
+        line = " \n" + line + " \t";
+        break;
+      default:
+        break;
+    }
+    lines.push_back(std::move(line));
+  }
+  const std::vector<JsonLimits> limits = {{},
+                                          {.max_bytes = 40, .max_depth = 64},
+                                          {.max_bytes = 1 << 20, .max_depth = 1},
+                                          {.max_bytes = 1 << 20, .max_depth = 2},
+                                          {.max_bytes = 1 << 20, .max_depth = 3},
+                                          {.max_bytes = 1 << 20, .max_depth = 0}};
+  size_t accepted = 0;
+  for (const std::string& line : lines) {
+    for (const JsonLimits& l : limits) {
+      const Result<ToolCall> fast = ParseToolCall(line, l);
+      ASSERT_EQ(Describe(fast), Describe(StrictPath(line, l)))
+          << line << " (max_bytes " << l.max_bytes << ", max_depth " << l.max_depth << ")";
+      accepted += fast.ok() ? 1 : 0;
+    }
+  }
+  EXPECT_GT(accepted, 1000u);  // both outcomes are exercised
 }
 
 }  // namespace

@@ -239,6 +239,64 @@ TEST(SqliteStoreTest, RunLifecycle) {
   EXPECT_EQ(f.store->GetRun(run->run_id)->state.steps, 2u);
 }
 
+// A governance report streaming the log for seconds (here: held inside its first record)
+// must not hold the connection the console's other pages and the agents' GetCall read
+// through: a long scan on the history connection, other reads on the reader.
+TEST(SqliteStoreTest, LongHistoryScanDoesNotBlockOtherReads) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok());
+  core::GuardResponse r = f.guard->Decide(kAgentA, "alice", run->run_id, Call("read"));
+  ASSERT_EQ(r.decision.code, Code::kAllowed);
+  std::promise<void> inside, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread scan([&] {
+    bool first = true;
+    Status s = f.store->ForEachRecord({}, [&](const HistoryRecord&) {
+      if (!first) return;
+      first = false;
+      inside.set_value();
+      released.wait();
+    });
+    EXPECT_TRUE(s.ok()) << s.error().message;
+  });
+  inside.get_future().wait();
+  auto reads = std::async(std::launch::async, [&] {
+    return f.store->GetCall(r.call_id).ok() && f.store->ListKills().ok() && f.store->LastSeq().ok();
+  });
+  const bool done = reads.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  release.set_value();
+  scan.join();
+  ASSERT_TRUE(done) << "reads waited for the history scan";
+  EXPECT_TRUE(reads.get());
+}
+
+// LastSeq is the newest record's seq; a stop flag ends a history read early with
+// kUnavailable (a daemon shutting down does not wait for a report).
+TEST(SqliteStoreTest, HistoryLastSeqAndStop) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok());
+  for (int i = 0; i < 3000; ++i) {  // allowed, then over budget: each one a record
+    ASSERT_FALSE(f.guard->Decide(kAgentA, "alice", run->run_id, Call("read")).error.has_value());
+  }
+  Result<int64_t> last = f.store->LastSeq();
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  int64_t seen = 0;
+  ASSERT_TRUE(f.store->ForEachRecord({}, [&](const HistoryRecord& h) { seen = h.seq; }).ok());
+  EXPECT_EQ(*last, seen);
+  std::atomic<bool> stop{false};
+  const StoppableSource stoppable(f.store.get(), &stop);
+  uint64_t n = 0;
+  Status s = stoppable.ForEachRecord({}, [&](const HistoryRecord&) {
+    if (++n == 10) stop = true;
+  });
+  EXPECT_EQ(s.error().kind, ErrorKind::kUnavailable);
+  EXPECT_LT(n, 3000u);
+}
+
 // Tests that a result's output over 64 KiB is stored truncated with a marker.
 TEST(SqliteStoreTest, ResultOutputIsCapped) {
   TempDir dir;

@@ -1,9 +1,8 @@
 // One contract for every store::Store backend (docs/design.md#state-port): the operations
 // beyond RunStore (tokens, kill switches, calls and results, approvals, the audit trail,
-// reopening), typed over the backends. SQLite passes all of them; the PostgreSQL store
+// reopening, the audit log's read paths), typed over the backends: SQLite and PostgreSQL
 // (a private cluster per test binary, tests/support/pg_cluster.h; a fresh database per
-// test) runs the approval part (ApprovalContract) until it has every read path the rest
-// needs (QueryAudit, issue 14). RunStore's own contract (decisions, usage, ended runs) is
+// test). RunStore's own contract (decisions, usage, ended runs) is
 // run_store_contract_test.cc.
 #include <atomic>
 #include <chrono>
@@ -121,14 +120,15 @@ class StoreContract : public ::testing::Test {
   // A call of `agent` in `run` decided `verdict` (APPROVAL_REQUIRED: `required` approvals,
   // `timeout_s`, auto-deny unless `escalate`).
   Result<CallRecord> Decide(const std::string& run, Verdict verdict, const std::string& agent = "a",
-                            int required = 1, int timeout_s = 0, bool escalate = false) {
+                            int required = 1, int timeout_s = 0, bool escalate = false,
+                            const std::string& tool = "deploy", TimePoint now = T0()) {
     DecideRequest rq;
     rq.run_id = run;
     rq.agent_id = agent;
     rq.principal = agent;
     rq.policy_sha256 = std::string(64, 'a');
-    rq.now = T0();
-    rq.call.tool = "deploy";
+    rq.now = now;
+    rq.call.tool = tool;
     rq.call.args = boost::json::object{{"env", "prod"}};
     return store().Decide(
         rq, [=](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&,
@@ -175,7 +175,7 @@ class StoreContract : public ::testing::Test {
   B backend_;
 };
 
-using Backends = ::testing::Types<SqliteBackend>;
+using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
 TYPED_TEST_SUITE(StoreContract, Backends);
 
 // The approval part of the contract, on every backend that keeps approvals.
@@ -664,6 +664,231 @@ TYPED_TEST(StoreReadContract, RunCallsAreThatRunsOnlyOldestFirst) {
   Result<std::vector<store::CallSummary>> none = this->store().ListRunCalls("run_missing", 10);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// --- the audit log's read paths over every backend (issue 14) ----------------------------
+
+// The records QueryAudit answers, as (seq, type) pairs.
+std::vector<int64_t> Seqs(const boost::json::array& records) {
+  std::vector<int64_t> out;
+  for (const boost::json::value& v : records) out.push_back(v.at("seq").to_number<int64_t>());
+  return out;
+}
+
+// Tests that every filter of the console's audit search selects exactly the records a scan
+// of the whole log would, on every backend, and that paging with the cursor (ascending and
+// newest first, windowed or not) visits each of them once.
+TYPED_TEST(StoreReadContract, AuditSearchFiltersAndPagesAlike) {
+  ASSERT_NE(this->backend_.store, nullptr);
+  const std::string run_a = this->NewRun("a");
+  const std::string run_b = this->NewRun("b");
+  ASSERT_TRUE(this->Decide(run_a, Verdict::kAllow, "a", 1, 0, false, "deploy", At(1)).ok());
+  ASSERT_TRUE(this->Decide(run_a, Verdict::kDeny, "a", 1, 0, false, "drop_db", At(2)).ok());
+  ASSERT_TRUE(
+      this->Decide(run_b, Verdict::kApprovalRequired, "b", 1, 0, false, "deploy", At(3)).ok());
+  ASSERT_TRUE(this->Decide(run_b, Verdict::kAllow, "b", 1, 0, false, "read_10%_of_it", At(4)).ok());
+  ASSERT_TRUE(this->store().EndRun(run_a, "a", At(5)).ok());
+  audit::AuditQuery all_q;
+  all_q.limit = audit::kMaxAuditQueryLimit;
+  Result<boost::json::array> all = this->store().QueryAudit(all_q);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_GE(all->size(), 8u);
+  auto expect = [&](const std::function<bool(const boost::json::object&)>& keep) {
+    std::vector<int64_t> out;
+    for (const boost::json::value& v : *all) {
+      if (keep(v.as_object())) out.push_back(v.at("seq").to_number<int64_t>());
+    }
+    return out;
+  };
+  auto str = [](const boost::json::object& o, std::initializer_list<const char*> path) {
+    const boost::json::value* v = nullptr;
+    const boost::json::object* at = &o;
+    for (const char* k : path) {
+      if (at == nullptr || (v = at->if_contains(k)) == nullptr) return std::string();
+      at = v->if_object();
+    }
+    return v->is_string() ? std::string(v->get_string()) : std::string();
+  };
+  // Every page of `f` (limit 2), ascending or newest first, through the cursor.
+  auto paged = [&](audit::AuditFilter f, bool descending) {
+    std::vector<int64_t> out;
+    f.descending = descending;
+    for (int i = 0; i < 50; ++i) {
+      audit::AuditQuery q;
+      q.filter = f;
+      q.limit = 2;
+      Result<audit::AuditPage> p = this->store().QueryAuditPage(q);
+      EXPECT_TRUE(p.ok()) << p.error().message;
+      if (!p.ok()) break;
+      for (int64_t seq : Seqs(p->records)) out.push_back(seq);
+      if (!p->more) break;
+      (descending ? f.before_seq : f.after_seq) = p->next_cursor;
+    }
+    if (descending) std::reverse(out.begin(), out.end());
+    return out;
+  };
+  struct Case {
+    const char* what;
+    audit::AuditFilter filter;
+    std::function<bool(const boost::json::object&)> keep;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"everything", {}, [](const boost::json::object&) { return true; }});
+  {
+    audit::AuditFilter f;
+    f.agent_id = "b";
+    cases.push_back({"agent", f, [&](const auto& o) { return str(o, {"agent_id"}) == "b"; }});
+  }
+  {
+    audit::AuditFilter f;
+    f.run_id = run_a;
+    cases.push_back({"run", f, [&](const auto& o) { return str(o, {"run_id"}) == run_a; }});
+  }
+  {
+    audit::AuditFilter f;
+    f.type = "decision";
+    cases.push_back({"type", f, [&](const auto& o) { return str(o, {"type"}) == "decision"; }});
+  }
+  {
+    audit::AuditFilter f;
+    f.tool = "deploy";
+    // Any record naming the tool: its decisions and its approval records.
+    cases.push_back({"tool", f, [&](const auto& o) {
+                       return str(o, {"data", "tool"}) == "deploy";
+                     }});
+  }
+  {
+    audit::AuditFilter f;
+    f.code = "APPROVAL_REQUIRED";
+    cases.push_back({"code", f, [&](const auto& o) {
+                       return str(o, {"data", "decision", "code"}) == "APPROVAL_REQUIRED";
+                     }});
+  }
+  {
+    audit::AuditFilter f;
+    f.text = "10%_of";  // LIKE metacharacters are plain text
+    cases.push_back({"text", f, [&](const auto& o) {
+                       return boost::json::serialize(o).find("10%_of") != std::string::npos;
+                     }});
+  }
+  {
+    audit::AuditFilter f;
+    f.agent_id = "a' OR '1'='1";  // an injection attempt selects nothing
+    cases.push_back({"agent injection", f, [](const auto&) { return false; }});
+  }
+  for (const Case& c : cases) {
+    const std::vector<int64_t> want = expect(c.keep);
+    audit::AuditQuery q;
+    q.filter = c.filter;
+    q.limit = audit::kMaxAuditQueryLimit;
+    Result<boost::json::array> got = this->store().QueryAudit(q);
+    ASSERT_TRUE(got.ok()) << c.what << ": " << got.error().message;
+    EXPECT_EQ(Seqs(*got), want) << c.what;
+    EXPECT_EQ(paged(c.filter, false), want) << c.what << " ascending";
+    EXPECT_EQ(paged(c.filter, true), want) << c.what << " newest first";
+  }
+  // Every answer carries the record's hash.
+  for (const boost::json::value& v : *all) EXPECT_EQ(v.at("hash").as_string().size(), 64u);
+}
+
+// Tests that a run is replayed from its audit records alone on every backend: its calls in
+// order with their decisions, its end, no tampered record; an unknown run is NotFound.
+TYPED_TEST(StoreReadContract, ReplayRebuildsTheRunFromItsRecords) {
+  ASSERT_NE(this->backend_.store, nullptr);
+  const std::string run = this->NewRun("a");
+  Result<CallRecord> first = this->Decide(run, Verdict::kAllow, "a");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(this->Decide(run, Verdict::kDeny, "a", 1, 0, false, "drop_db").ok());
+  ASSERT_TRUE(this->store().RecordResult(first->call_id, "a", store::CallResult{}, At(1)).ok());
+  ASSERT_TRUE(this->store().EndRun(run, "a", At(2)).ok());
+  ASSERT_TRUE(this->Decide(this->NewRun("b"), Verdict::kAllow, "b").ok());
+  Result<boost::json::object> r = this->store().ReplayRun(run);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->at("run_id").as_string(), run);
+  EXPECT_EQ(r->at("agent_id").as_string(), "a");
+  EXPECT_EQ(r->at("status").as_string(), "ended");
+  EXPECT_EQ(r->at("tampered_records").to_number<int64_t>(), 0);
+  const boost::json::array& calls = r->at("calls").as_array();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].at("tool").as_string(), "deploy");
+  EXPECT_EQ(calls[1].at("code").as_string(), "TOOL_NOT_ALLOWED");
+  EXPECT_TRUE(calls[0].as_object().contains("result"));
+  EXPECT_EQ(this->store().ReplayRun("run_missing").error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(this->store().ReplayRun("").error().kind, ErrorKind::kInvalidArgument);
+}
+
+// Tests that governance's history streams exactly the matching records in seq order on
+// every backend (types, agent, since), that LastSeq is the newest record, and that a read
+// told to stop ends with kUnavailable.
+TYPED_TEST(StoreReadContract, HistoryStreamsMatchingRecordsInSeqOrder) {
+  ASSERT_NE(this->backend_.store, nullptr);
+  const std::string run_a = this->NewRun("a");
+  const std::string run_b = this->NewRun("b");
+  for (int i = 0; i < 7; ++i) {
+    Result<CallRecord> c = this->Decide(i % 2 ? run_a : run_b, Verdict::kAllow, i % 2 ? "a" : "b",
+                                        1, 0, false, "deploy", At(i));
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(
+        this->store().RecordResult(c->call_id, i % 2 ? "a" : "b", store::CallResult{}, At(i)).ok());
+  }
+  audit::AuditQuery q;
+  q.limit = audit::kMaxAuditQueryLimit;
+  const boost::json::array all = *this->store().QueryAudit(q);
+  Result<int64_t> last = this->store().LastSeq();
+  ASSERT_TRUE(last.ok()) << last.error().message;
+  EXPECT_EQ(*last, all.back().at("seq").to_number<int64_t>());
+  store::HistoryFilter f;
+  f.types = {"decision", "result"};
+  f.agent_id = "a";
+  f.since_ms = ToUnixMillis(At(2));
+  std::vector<int64_t> want;
+  for (const boost::json::value& v : all) {
+    const std::string type(v.at("type").as_string());
+    if ((type == "decision" || type == "result") && v.at("agent_id").as_string() == "a" &&
+        ParseRfc3339(std::string(v.at("time").as_string()))->time_since_epoch() >=
+            At(2).time_since_epoch()) {
+      want.push_back(v.at("seq").to_number<int64_t>());
+    }
+  }
+  std::vector<int64_t> got;
+  std::string data;
+  ASSERT_TRUE(this->store()
+                  .ForEachRecord(f,
+                                 [&](const store::HistoryRecord& h) {
+                                   got.push_back(h.seq);
+                                   if (data.empty() && h.type == "decision") data = h.data;
+                                 })
+                  .ok());
+  EXPECT_EQ(got, want);
+  EXPECT_NE(data.find("\"tool\":\"deploy\""), std::string::npos) << data;
+  std::atomic<bool> stop{true};
+  store::HistoryFilter stopped;
+  stopped.stop = &stop;
+  // A read told to stop ends early (the SQLite reader looks every 1024 rows: a log this
+  // small may finish first, which is also correct).
+  Status s = this->store().ForEachRecord(stopped, [](const store::HistoryRecord&) {});
+  EXPECT_TRUE(s.ok() || s.error().kind == ErrorKind::kUnavailable);
+}
+
+// Tests call-row retention on every backend: calls older than the cutoff go, newer ones
+// and a call whose approval is still pending stay; decided approvals before the cutoff go.
+TYPED_TEST(StoreReadContract, PruneCallsKeepsPendingApprovalsAndNewerCalls) {
+  ASSERT_NE(this->backend_.store, nullptr);
+  const std::string run = this->NewRun("a");
+  Result<CallRecord> old_call =
+      this->Decide(run, Verdict::kAllow, "a", 1, 0, false, "deploy", T0());
+  Result<CallRecord> pending =
+      this->Decide(run, Verdict::kApprovalRequired, "a", 1, 3600, false, "deploy", T0());
+  Result<CallRecord> fresh =
+      this->Decide(run, Verdict::kAllow, "a", 1, 0, false, "deploy", At(7200));
+  ASSERT_TRUE(old_call.ok() && pending.ok() && fresh.ok());
+  Result<int64_t> n = this->store().PruneCalls(At(3600), 100);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(this->store().GetCall(old_call->call_id).error().kind, ErrorKind::kNotFound);
+  EXPECT_TRUE(this->store().GetCall(pending->call_id).ok());
+  EXPECT_TRUE(this->store().GetCall(fresh->call_id).ok());
+  EXPECT_TRUE(this->store().GetApproval(store::ApprovalIdForCall(pending->call_id)).ok());
 }
 
 }  // namespace
