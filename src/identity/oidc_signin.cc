@@ -182,7 +182,7 @@ Status OidcSignIn::Discover() {
   while (!base.empty() && base.back() == '/') base.pop_back();
   http::request<http::string_body> req{http::verb::get, "/", 11};
   auto reply = Send(base + "/.well-known/openid-configuration", std::move(req), config_.ca_file,
-                    timeout_, kMaxDiscoveryBytes, "OIDC discovery");
+                    timeout_, kMaxDiscoveryBytes, "provider's discovery endpoint");
   if (!reply.ok()) return fail(reply.error());
   if (reply->status != 200) {
     return fail(Error::Unavailable("HTTP " + std::to_string(reply->status)));

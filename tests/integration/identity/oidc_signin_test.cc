@@ -6,9 +6,11 @@
 // the CSRF token or from another origin, forged and expired cookies; and the two-person
 // rule counting people (the provider's subject), not sessions. The full flow through a
 // real provider (npm oidc-provider) and real Chromium is tests/browser (OidcBrowser).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -133,10 +135,10 @@ class OidcSignIn : public ::testing::Test {
     if (idp_server_) idp_server_->Shutdown();
   }
 
-  void StartDaemon(const std::string& issuer) {
+  void StartDaemon(const std::string& issuer, const std::string& extra = "") {
     const std::string config = dir_.Write(
-        "interlock.yaml", "identity:\n  oidc:\n    issuer: \"" + issuer + "\"\n    client_id: \"" +
-                              kClientId +
+        "interlock.yaml", extra + "identity:\n  oidc:\n    issuer: \"" + issuer +
+                              "\"\n    client_id: \"" + kClientId +
                               "\"\n    client_secret_file: \"client-secret\"\n"
                               "    ca_file: \"" +
                               cert_.cert +
@@ -145,6 +147,7 @@ class OidcSignIn : public ::testing::Test {
                               "    reviewer_values: [reviewers]\n    admin_values: [admins]\n");
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    if (!extra.empty()) return;  // TLS: the test uses curl
     client_ = std::make_unique<HttpClient>(daemon_->port());
     agent_ = CreateToken(daemon_->store(), "--agent", "support");
   }
@@ -541,6 +544,63 @@ TEST_F(OidcSignIn, UnreachableProviderRefusesSignInAndTokensKeepWorking) {
   EXPECT_EQ(s.json.at("available").as_bool(), false) << s.body;
   const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
   EXPECT_EQ(client_->Request("GET", "/v1/approvals", "", reviewer).status, 200);
+}
+
+// Curl over https trusting `ca`: the response headers (lower-cased names, Set-Cookie
+// values joined by "\n") and the status.
+struct CurlResult {
+  int status = 0;
+  std::string set_cookie, location;
+};
+CurlResult Curl(const std::string& ca, const std::string& url, const std::string& cookie = "") {
+  std::vector<std::string> argv{"/usr/bin/curl", "-s", "-o",         "/dev/null", "-D", "-",
+                                "--cacert",      ca,   "--max-time", "10"};
+  if (!cookie.empty()) argv.insert(argv.end(), {"-H", "Cookie: " + cookie});
+  argv.push_back(url);
+  ProcessResult p = RunProcess(argv, "", std::chrono::seconds(20));
+  CurlResult r;
+  std::istringstream in(p.out);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("HTTP/", 0) == 0) r.status = std::atoi(line.c_str() + line.find(' ') + 1);
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    const std::string value = line.substr(colon + 2);
+    if (name == "set-cookie") r.set_cookie += value + "\n";
+    if (name == "location") r.location = value;
+  }
+  return r;
+}
+
+// Tests that under TLS both cookies are __Host- prefixed and Secure (a sibling host or a
+// plain-http page cannot set or read them), and that the unprefixed name is not accepted.
+TEST_F(OidcSignIn, CookiesAreHostPrefixedAndSecureUnderTls) {
+  StartDaemon(issuer_, "tls_cert: \"" + cert_.cert + "\"\ntls_key: \"" + cert_.key + "\"\n");
+  const std::string base = "https://127.0.0.1:" + std::to_string(daemon_->port());
+  CurlResult login = Curl(cert_.cert, base + "/ui/oidc/login");
+  ASSERT_EQ(login.status, 302) << login.set_cookie;
+  EXPECT_EQ(login.set_cookie.rfind("__Host-interlock_oidc_login=", 0), 0u) << login.set_cookie;
+  EXPECT_NE(login.set_cookie.find("; Secure"), std::string::npos) << login.set_cookie;
+  EXPECT_NE(login.set_cookie.find("; Path=/"), std::string::npos) << login.set_cookie;
+  auto query = QueryOf(login.location);
+  EXPECT_EQ(query["redirect_uri"], base + "/ui/oidc/callback");
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", query["nonce"]);
+  }
+  CurlResult cb = Curl(cert_.cert, base + "/ui/oidc/callback?code=c&state=" + query["state"],
+                       "__Host-interlock_oidc_login=" + query["state"]);
+  ASSERT_EQ(cb.status, 302) << cb.set_cookie;
+  const size_t at = cb.set_cookie.find("__Host-interlock_session=v1.");
+  ASSERT_NE(at, std::string::npos) << cb.set_cookie;
+  const std::string line = cb.set_cookie.substr(at, cb.set_cookie.find('\n', at) - at);
+  EXPECT_NE(line.find("; HttpOnly; SameSite=Strict; Secure"), std::string::npos) << line;
+  const std::string value = line.substr(0, line.find(';'));
+  EXPECT_EQ(Curl(cert_.cert, base + "/v1/approvals", value).status, 200);
+  const std::string unprefixed = value.substr(std::string("__Host-").size());
+  EXPECT_EQ(Curl(cert_.cert, base + "/v1/approvals", unprefixed).status, 401);
 }
 
 }  // namespace
