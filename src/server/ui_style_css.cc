@@ -52,6 +52,7 @@ a.button{display:inline-block;padding:8px 14px;border-radius:6px;border:1px soli
 .skip:focus{left:8px;z-index:10}
 header{flex-wrap:wrap}
 nav{display:flex;flex-wrap:wrap;gap:4px 12px;flex:10}
+nav[hidden]{display:none}
 nav a{color:#fff;text-decoration:none;padding:6px 4px;border-bottom:2px solid transparent}
 nav a[aria-current="page"]{border-bottom-color:#60a5fa;font-weight:600}
 a{color:#1d4ed8}
