@@ -154,12 +154,16 @@ test("Client.KillSwitchMidRunStopsTheNextCall", async () => {
 
 test("Client.KillSwitchWhileWaitingForApprovalNeverRuns", async () => {
   const run = await client().startRun();
-  const p = run.guard("send_customer_email", { customer_id: "c-5", body: "kill" }, () => assert.fail("ran"));
+  // The denial may arrive before the kill switch's own answer: catch it from the start, or it
+  // is an unhandled rejection that fails the test (a race seen in CI).
+  const p = run
+    .guard("send_customer_email", { customer_id: "c-5", body: "kill" }, () => assert.fail("ran"))
+    .catch((e) => e);
   await pendingApproval(daemon, reviewer, "send_customer_email");
   const k = await daemon.api("POST", "/v1/kill", admin, {
     scope: "run", target: run.runId, engaged: true, reason: "test: stop while waiting" });
   assert.equal(k.status, 200, JSON.stringify(k.json));
-  const err = await p.catch((e) => e);
+  const err = await p;
   assert.ok(err instanceof DeniedError, String(err));
   assert.ok(["APPROVAL_DENIED", "KILL_SWITCH"].includes(err.decision.code), err.decision.code);
 });
@@ -194,10 +198,13 @@ test("Client.ReviewerEditedArgumentsAreWhatTheToolRunsWith", async () => {
 
 test("Client.ApprovalDeniedWhileWaitingNeverRuns", async () => {
   const run = await client().startRun();
-  const p = run.guard("send_customer_email", { customer_id: "c-2", body: "hi" }, () => assert.fail("ran"));
+  // Caught from the start: the denial may arrive before the vote's own answer.
+  const p = run
+    .guard("send_customer_email", { customer_id: "c-2", body: "hi" }, () => assert.fail("ran"))
+    .catch((e) => e);
   const id = await pendingApproval(daemon, reviewer, "send_customer_email");
   await daemon.api("POST", `/v1/approvals/${id}`, reviewer, { verdict: "deny", comment: "no" });
-  const err = await p.catch((e) => e);
+  const err = await p;
   assert.ok(err instanceof DeniedError, String(err));
   assert.equal(err.decision.code, "APPROVAL_DENIED");
   assert.equal(err.decision.approvalId, id);
