@@ -58,7 +58,11 @@ Result<Session> SessionCodec::Decode(std::string_view cookie, TimePoint now) con
   s.csrf = StringMember(o, "c");
   const std::string role = StringMember(o, "r");
   const json::value* e = o.if_contains("e");
-  if (s.name.empty() || s.csrf.empty() || e == nullptr || !e->is_int64()) {
+  // An expiry a TimePoint can hold (up to the year 9999): a larger one overflows the
+  // conversion to nanoseconds (found by fuzz/session_cookie) and is no cookie we signed.
+  constexpr int64_t kMaxExpiryMillis = 253'402'300'799'999;
+  if (s.name.empty() || s.csrf.empty() || e == nullptr || !e->is_int64() || e->as_int64() < 0 ||
+      e->as_int64() > kMaxExpiryMillis) {
     return Refuse("malformed");
   }
   if (role == "admin") {

@@ -6,6 +6,9 @@
 
 #include <string>
 
+#include "common/base64.h"
+#include "common/crypto.h"
+
 namespace interlock::identity {
 namespace {
 
@@ -80,6 +83,21 @@ TEST(SessionCookie, ForgedOrExpiredCookieIsRefused) {
   EXPECT_FALSE(codec.Decode(std::string(4096, 'v'), T0()).ok());
   EXPECT_FALSE(codec.Decode("", T0()).ok());
   EXPECT_FALSE(codec.Decode("v1.", T0()).ok());
+}
+
+// Tests that a signed payload whose expiry no TimePoint can hold is refused, not converted
+// (the conversion to nanoseconds overflowed: found by fuzz/session_cookie), and a negative
+// one too.
+TEST(SessionCookie, ExpiryOutOfRangeIsRefused) {
+  const std::string key(32, 'k');
+  const SessionCodec codec(key);
+  for (const char* e : {"1800000000000000000", "9223372036854775807", "-1"}) {
+    const std::string payload =
+        std::string(R"({"n":"oidc:alice@idp.e.com","r":"reviewer","c":"csrf","e":)") + e + "}";
+    const std::string body = "v1." + Base64UrlEncode(payload);
+    const std::string cookie = body + "." + HmacSha256Hex(key, body);
+    EXPECT_FALSE(codec.Decode(cookie, T0()).ok()) << e;
+  }
 }
 
 // Tests that a cookie alone never votes: the CSRF token must match, and a cross-site
