@@ -31,7 +31,16 @@ inline int64_t UtcDayOfMillis(int64_t ms) {
   return ms >= 0 ? ms / kDay : (ms - (kDay - 1)) / kDay;
 }
 
+// The largest Unix millisecond count a TimePoint holds (its ticks are nanoseconds on
+// libstdc++: the year 2262).
+inline constexpr int64_t kMaxUnixMillis =
+    std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::duration::max()).count();
+
+// Saturates outside TimePoint's range instead of overflowing (stored or signed values from
+// outside may be anything).
 inline TimePoint FromUnixMillis(int64_t ms) {
+  if (ms >= kMaxUnixMillis) return TimePoint::max();
+  if (ms <= -kMaxUnixMillis) return TimePoint::min();
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(ms)));
 }
 

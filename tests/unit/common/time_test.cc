@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,15 @@ TEST(TimeTest, OutOfRangeYearsAreRejected) {
   EXPECT_FALSE(ParseRfc3339("2300-01-01T00:00:00Z").ok());
   EXPECT_FALSE(ParseRfc3339("9999-12-31T23:59:59.999Z").ok());
   EXPECT_FALSE(ParseRfc3339("0000-01-01T00:00:00Z").ok());
+}
+
+// Tests that Unix milliseconds beyond what TimePoint holds saturate instead of overflowing
+// (regression: a signed session cookie's expiry of year 3110 overflowed under UBSan).
+TEST(TimeTest, FromUnixMillisSaturatesOutsideTheRange) {
+  EXPECT_EQ(FromUnixMillis(36'000'000'000'010), TimePoint::max());
+  EXPECT_EQ(FromUnixMillis(INT64_MAX), TimePoint::max());
+  EXPECT_EQ(FromUnixMillis(INT64_MIN), TimePoint::min());
+  EXPECT_EQ(ToUnixMillis(FromUnixMillis(kMaxUnixMillis - 1)), kMaxUnixMillis - 1);
 }
 
 // Tests that a leap second is accepted and clamped to :59.
