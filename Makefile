@@ -8,6 +8,10 @@ JOBS        ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 PORT        ?= 8181
 CMAKE_GEN   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+# ccache, where installed, makes a rebuild in a fresh clone or another worktree cheap; a
+# machine without it builds as before (install-deps.sh does not install it).
+CCACHE      := $(shell command -v ccache 2>/dev/null)
+CMAKE_CACHE := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 
 .PHONY: all deps build run demo test unit test-asan fuzz bench format check-format clean
 
@@ -17,7 +21,7 @@ deps:
 	@scripts/install-deps.sh
 
 $(BUILD)/build.ninja $(BUILD)/Makefile:
-	cmake -S . -B $(BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake -S . -B $(BUILD) $(CMAKE_GEN) $(CMAKE_CACHE) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
 build: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 	cmake --build $(BUILD) -j $(JOBS)
@@ -33,7 +37,7 @@ test: build
 # The sanitizer build: clang-14, Debug (line tables only, -g1), ASan + UBSan (no recovery), libraries
 # instrumented for libFuzzer; unit tests and fuzz targets, no integration tests or benches.
 $(BUILD_SAN)/CMakeCache.txt:
-	cmake -S . -B $(BUILD_SAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+	cmake -S . -B $(BUILD_SAN) $(CMAKE_GEN) $(CMAKE_CACHE) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
 	  -DCMAKE_CXX_COMPILER=clang++-14 -DINTERLOCK_SANITIZE=address,undefined \
 	  -DINTERLOCK_BUILD_FUZZ=ON -DINTERLOCK_BUILD_BENCH=OFF -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF
 
