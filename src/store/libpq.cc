@@ -31,7 +31,7 @@ Result<Libpq> Load() {
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
   };
   bind(pq.connectdb_params, "PQconnectdbParams");
-  bind(pq.set_notice_processor, "PQsetNoticeProcessor");
+  bind(pq.set_notice_receiver, "PQsetNoticeReceiver");
   bind(pq.status, "PQstatus");
   bind(pq.error_message, "PQerrorMessage");
   bind(pq.finish, "PQfinish");
@@ -51,6 +51,10 @@ Result<Libpq> Load() {
   bind(pq.consume_input, "PQconsumeInput");
   bind(pq.notifies, "PQnotifies");
   bind(pq.freemem, "PQfreemem");
+  bind(pq.is_busy, "PQisBusy");
+  bind(pq.get_cancel, "PQgetCancel");
+  bind(pq.cancel, "PQcancel");
+  bind(pq.free_cancel, "PQfreeCancel");
   if (!missing.empty()) {
     dlclose(h);
     return Error::Unavailable(std::string("store: postgresql: ") + kSoname + " lacks " + missing +

@@ -17,7 +17,7 @@ namespace interlock::store::pg {
 
 struct Libpq {
   decltype(&::PQconnectdbParams) connectdb_params;
-  decltype(&::PQsetNoticeProcessor) set_notice_processor;
+  decltype(&::PQsetNoticeReceiver) set_notice_receiver;
   decltype(&::PQstatus) status;
   decltype(&::PQerrorMessage) error_message;
   decltype(&::PQfinish) finish;
@@ -38,6 +38,11 @@ struct Libpq {
   decltype(&::PQconsumeInput) consume_input;
   decltype(&::PQnotifies) notifies;
   decltype(&::PQfreemem) freemem;
+  // A round trip with a deadline (PgConn::ExecScript's limit).
+  decltype(&::PQisBusy) is_busy;
+  decltype(&::PQgetCancel) get_cancel;
+  decltype(&::PQcancel) cancel;
+  decltype(&::PQfreeCancel) free_cancel;
 };
 
 // The process's libpq (libpq.so.5), loaded once and never unloaded; thread-safe. An

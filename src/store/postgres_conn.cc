@@ -1,6 +1,10 @@
 #include "store/postgres_conn.h"
 
+#include <poll.h>
+
+#include <cerrno>
 #include <charconv>
+#include <utility>
 
 #include "store/libpq.h"
 
@@ -81,10 +85,19 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri, const Pg
   pg_conn* c = (*pq)->connectdb_params(keys, values, /*expand_dbname=*/1);
   if (c == nullptr) return Error::Unavailable("store: postgresql: out of memory");
   std::unique_ptr<PgConn> conn(new PgConn(*pq, c));
-  // Server notices (a shutdown's "terminating connection") are not errors: the failure
-  // they announce reaches the caller as one.
-  conn->pq_->set_notice_processor(
-      c, [](void*, const char*) {}, nullptr);
+  // Server notices are not errors (a shutdown's "terminating connection" reaches the caller
+  // as the failure it announces), but a WARNING is kept for TakeWarning().
+  conn->pq_->set_notice_receiver(
+      c,
+      [](void* self, const PGresult* r) {
+        auto* conn = static_cast<PgConn*>(self);
+        const char* severity = conn->pq_->result_error_field(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+        if (severity == nullptr || std::string_view(severity) != "WARNING") return;
+        if (!conn->warning_.empty()) return;  // the first one says what happened
+        const char* msg = conn->pq_->result_error_field(r, PG_DIAG_MESSAGE_PRIMARY);
+        conn->warning_ = OneLine(msg != nullptr ? msg : "WARNING");
+      },
+      conn.get());
   if (conn->pq_->status(c) != CONNECTION_OK) {
     const std::string msg = OneLine(conn->pq_->error_message(c));
     return Error::Unavailable("store: cannot connect to postgresql: " + msg);
@@ -103,7 +116,7 @@ PgConn::~PgConn() {
   if (c_ != nullptr) pq_->finish(c_);
 }
 
-bool PgConn::Broken() const { return pq_->status(c_) != CONNECTION_OK; }
+bool PgConn::Broken() const { return abandoned_ || pq_->status(c_) != CONNECTION_OK; }
 
 Error PgConn::FailureFrom(pg_result* r, std::string_view what, std::string* sqlstate) const {
   std::string raw = r != nullptr ? pq_->result_error_message(r) : "";
@@ -131,8 +144,40 @@ Result<PgResult> PgConn::Exec(const std::string& sql,
   return PgResult(pq_, r);
 }
 
-Result<std::vector<PgResult>> PgConn::ExecScript(const std::string& sql, std::string* sqlstate) {
+bool PgConn::WaitReadable(std::chrono::steady_clock::time_point deadline) {
+  while (pq_->is_busy(c_) != 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{pq_->socket(c_), POLLIN, 0};
+    if (p.fd < 0) return false;
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) return false;
+    if (ready > 0 && pq_->consume_input(c_) == 0) return false;
+  }
+  return true;
+}
+
+Result<std::vector<PgResult>> PgConn::ExecScript(const std::string& sql, std::string* sqlstate,
+                                                 std::chrono::milliseconds limit) {
+  if (abandoned_) return Error::Unavailable("store: postgresql connection given up");
   if (pq_->send_query(c_, sql.c_str()) == 0) return FailureFrom(nullptr, "send", sqlstate);
+  if (limit.count() > 0 && !WaitReadable(std::chrono::steady_clock::now() + limit) &&
+      pq_->status(c_) == CONNECTION_OK) {
+    // Overran: cancel (the server answers the statement at once, an ERROR or, for a
+    // COMMIT waiting for a synchronous standby, success with a WARNING), then read on.
+    if (PGcancel* cancel = pq_->get_cancel(c_)) {
+      char err[256];
+      pq_->cancel(cancel, err, sizeof err);
+      pq_->free_cancel(cancel);
+    }
+    if (!WaitReadable(std::chrono::steady_clock::now() + std::chrono::seconds(1))) {
+      abandoned_ = true;
+      if (sqlstate != nullptr) sqlstate->clear();
+      return Error::Unavailable("store: postgresql did not answer within " +
+                                std::to_string(limit.count()) + " ms, nor to a cancel");
+    }
+  }
   std::vector<PgResult> out;
   std::optional<Error> failure;
   // Every result must be read, even after a failure, before the connection is usable.
@@ -149,6 +194,8 @@ Result<std::vector<PgResult>> PgConn::ExecScript(const std::string& sql, std::st
   if (pq_->status(c_) != CONNECTION_OK) return FailureFrom(nullptr, "connection", sqlstate);
   return out;
 }
+
+std::string PgConn::TakeWarning() { return std::exchange(warning_, std::string()); }
 
 int PgConn::Socket() const { return pq_->socket(c_); }
 

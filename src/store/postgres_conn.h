@@ -9,6 +9,7 @@
 #ifndef INTERLOCK_STORE_POSTGRES_CONN_H_
 #define INTERLOCK_STORE_POSTGRES_CONN_H_
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,9 +77,23 @@ class PgConn {
                         std::string* sqlstate = nullptr);
   // SQL text with several statements, one round trip; every result in order. Stops at
   // the first failing statement (the server skips the rest).
-  Result<std::vector<PgResult>> ExecScript(const std::string& sql, std::string* sqlstate = nullptr);
+  //
+  // `limit` (0: none) bounds the whole round trip on the client, for the waits no server
+  // timeout ends: a COMMIT waiting for a synchronous standby ignores statement_timeout.
+  // Past the limit the statement is cancelled (PQcancel; a cancelled COMMIT wait reports
+  // success with a WARNING, see TakeWarning) and, when the server does not answer within
+  // one more second, the connection is given up (Broken() is true from then on).
+  Result<std::vector<PgResult>> ExecScript(const std::string& sql, std::string* sqlstate = nullptr,
+                                           std::chrono::milliseconds limit = {});
 
   bool Broken() const;
+
+  // The first WARNING the server sent since the last call ("" if none), and forgets it.
+  // A COMMIT that succeeded with a WARNING may not be what it seems: when
+  // statement_timeout (or a cancel) ends a COMMIT's wait for a synchronous standby, the
+  // server reports it committed, with the WARNING "canceling wait for synchronous
+  // replication", although the transaction may never reach the standby.
+  std::string TakeWarning();
 
   // LISTEN/NOTIFY: the connection's socket (to poll for input; -1 when broken), and the
   // payloads of the notifications on `channel` that have arrived (reads what the socket
@@ -91,6 +106,11 @@ class PgConn {
   Error FailureFrom(pg_result* r, std::string_view what, std::string* sqlstate) const;
   const Libpq* pq_;
   pg_conn* c_ = nullptr;
+  // Waits until a result is ready or `deadline`; false when the deadline passed or the
+  // connection failed.
+  bool WaitReadable(std::chrono::steady_clock::time_point deadline);
+  std::string warning_;     // set by the notice receiver, on the thread using the connection
+  bool abandoned_ = false;  // a round trip overran its limit and its cancel
 };
 
 // `s` as an SQL string literal ('...' with quotes doubled; standard_conforming_strings is

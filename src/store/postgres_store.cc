@@ -925,8 +925,19 @@ class PostgresStore::Impl {
     // The last round trip: every write and the COMMIT.
     std::string sql = Flush(b);
     *committing = true;
-    Result<std::vector<PgResult>> done = c.ExecScript(sql, sqlstate);
+    c.TakeWarning();  // only the warnings of this round trip count
+    // The client bounds this round trip: a COMMIT waiting for a synchronous standby that
+    // stopped answering ignores statement_timeout (pg::PgConn::ExecScript).
+    Result<std::vector<PgResult>> done = c.ExecScript(
+        sql, sqlstate, std::chrono::milliseconds(options_.limits.statement_timeout_ms + 1000));
     if (!done.ok()) return done.error();
+    // A COMMIT the server reports done with a WARNING (its wait for a synchronous standby
+    // cancelled) may be lost by a failover: fail closed, as when
+    // the connection drops during the COMMIT (the rows may stay; nobody is told allow).
+    if (std::string warning = c.TakeWarning(); !warning.empty()) {
+      return Error::Unavailable("store: postgresql COMMIT not confirmed (" + warning +
+                                "): the decision may not have reached the synchronous standby");
+    }
     return Status::Ok();
   }
 

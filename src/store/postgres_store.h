@@ -25,7 +25,11 @@
 // database whose schema is newer than this binary knows (kInvalidArgument).
 //
 // Bounds: every wait on the database is bounded by PgLimits (connect 3 s per host,
-// statements 5 s, locks 3 s, a silent peer 5 s); an operation waits in the queue at most
+// statements 5 s, locks 3 s, a silent peer 5 s); the round trip that writes and commits
+// is also bounded by the client (statements + 1 s, then cancelled), because a COMMIT
+// waiting for a synchronous standby ignores statement_timeout; a COMMIT the server reports
+// done with a WARNING (that wait cancelled: maybe not on the standby) is kUnavailable, as
+// is one whose connection dropped. An operation waits in the queue at most
 // kMaxQueueWait (5 s) before it fails; after a failed connect the store answers
 // kUnavailable at once for 1 s instead of reconnecting per batch. A request thread in
 // Decide() therefore waits at most about 10 s, typically one batch. Every database failure

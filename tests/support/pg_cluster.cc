@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -122,6 +123,27 @@ std::string TemplateDataDir(bool as_nobody, std::string* error) {
   return result;
 }
 
+// A fresh temporary directory (0755, so `nobody` reaches its data/ and sock/) with an
+// empty sock/ the server may write; "" on failure.
+std::string MakeClusterDir(bool as_nobody) {
+  std::string tmpl = (fs::temp_directory_path() / "interlock-pg-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return "";
+  chmod(tmpl.c_str(), 0755);
+  std::error_code ec;
+  fs::create_directories(tmpl + "/sock", ec);
+  if (ec || (as_nobody && !ChownToNobody(tmpl + "/sock"))) {
+    fs::remove_all(tmpl, ec);
+    return "";
+  }
+  return tmpl;
+}
+
+// Replication clusters trust loopback only, for sessions and for WAL streaming alike.
+constexpr char kReplicationHba[] =
+    "local all all trust\n"
+    "host all all 127.0.0.1/32 trust\n"
+    "host replication all 127.0.0.1/32 trust\n";
+
 }  // namespace
 
 std::unique_ptr<PgCluster> PgCluster::Start(const Options& options, std::string* error) {
@@ -129,31 +151,124 @@ std::unique_ptr<PgCluster> PgCluster::Start(const Options& options, std::string*
   c->options_ = options;
   c->bin_ = PgBin();
   c->as_nobody_ = geteuid() == 0;
-  std::string tmpl = (fs::temp_directory_path() / "interlock-pg-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    *error = "mkdtemp failed";
+  c->dir_ = MakeClusterDir(c->as_nobody_);
+  if (c->dir_.empty()) {
+    *error = "cannot make a temporary cluster directory";
     return nullptr;
   }
-  c->dir_ = tmpl;
-  chmod(c->dir_.c_str(), 0755);
   const std::string data = TemplateDataDir(c->as_nobody_, error);
   if (data.empty()) return nullptr;
   // cp -a keeps the owner (nobody) and the 0700 mode the server insists on.
   ProcessResult cp =
       RunProcess({"/bin/cp", "-a", data, c->dir_ + "/data"}, "", std::chrono::seconds(60));
-  std::error_code ec;
-  fs::create_directories(c->dir_ + "/sock", ec);
-  if (cp.exit_code != 0 || (c->as_nobody_ && !ChownToNobody(c->dir_ + "/sock"))) {
+  if (cp.exit_code != 0) {
     *error = "cannot copy the template cluster: " + cp.err;
     return nullptr;
   }
+  if (options.replication) {
+    std::ofstream hba(c->dir_ + "/data/pg_hba.conf", std::ios::trunc);
+    hba << kReplicationHba;
+    if (!hba.flush()) {
+      *error = "cannot write pg_hba.conf";
+      return nullptr;
+    }
+  }
+  if (!c->StartOnFreePort(error)) return nullptr;
+  return c;
+}
+
+bool PgCluster::StartOnFreePort(std::string* error) {
   // A port found free can be taken before the server binds it: try a few.
   for (int attempt = 0; attempt < 3; ++attempt) {
     error->clear();
-    c->port_ = FreePort();
-    if (c->StartServer(error)) return c;
+    port_ = FreePort();
+    if (StartServer(error)) return true;
   }
-  return nullptr;
+  return false;
+}
+
+std::unique_ptr<PgCluster> PgCluster::StartStandby(const std::string& name, std::string* error) {
+  if (!running_ || !options_.replication) {
+    *error = "StartStandby needs a running primary started with Options::replication";
+    return nullptr;
+  }
+  std::unique_ptr<PgCluster> s(new PgCluster());
+  s->options_ = options_;
+  s->options_.synchronous_standby_names.clear();  // promoted, it waits for nobody
+  s->bin_ = bin_;
+  s->as_nobody_ = as_nobody_;
+  s->dir_ = MakeClusterDir(as_nobody_);
+  if (s->dir_.empty()) {
+    *error = "cannot make a temporary cluster directory";
+    return nullptr;
+  }
+  // pg_basebackup (as the server's user) fills an empty directory it may write.
+  const std::string data = s->dir_ + "/data";
+  if (mkdir(data.c_str(), 0700) != 0 || (as_nobody_ && !ChownToNobody(data))) {
+    *error = "cannot make " + data;
+    return nullptr;
+  }
+  std::vector<std::string> argv = AsServerUser(as_nobody_, false);
+  argv.insert(argv.end(),
+              {bin_ + "/pg_basebackup", "-D", data, "-h", "127.0.0.1", "-p", std::to_string(port_),
+               "-U", "postgres", "-w", "-R", "-X", "stream", "-c", "fast", "--no-sync"});
+  ProcessResult r = RunProcess(argv, "", std::chrono::seconds(60));
+  if (r.exit_code != 0) {
+    *error = "pg_basebackup failed" + std::string(r.timed_out ? " (timed out)" : "") + ": " +
+             r.out + r.err + "\nprimary log:\n" + ServerLog();
+    return nullptr;
+  }
+  // -R wrote standby.signal and a primary_conninfo; this one adds the name the primary's
+  // synchronous_standby_names and pg_stat_replication know the standby by.
+  s->settings_ = {"primary_conninfo=host=127.0.0.1 port=" + std::to_string(port_) +
+                  " user=postgres application_name=" + name};
+  if (!s->StartOnFreePort(error)) return nullptr;
+  return s;
+}
+
+bool PgCluster::WaitForStandby(const std::string& name, std::chrono::milliseconds timeout,
+                               std::string* error) const {
+  const std::string want = options_.synchronous_standby_names.empty() ? "" : "|sync";
+  const std::string sql = "SELECT state" +
+                          std::string(want.empty() ? "" : " || '|' || sync_state") +
+                          " FROM pg_stat_replication WHERE application_name = '" + name + "'";
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string e;
+    last = Psql("postgres", sql, &e);
+    if (e.empty() && last == "streaming" + want + "\n") return true;
+    if (!e.empty()) last = e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  *error = "standby " + name + " is not streaming after " + std::to_string(timeout.count()) +
+           " ms (pg_stat_replication: '" + last + "'); primary log:\n" + ServerLog();
+  return false;
+}
+
+bool PgCluster::Promote(std::chrono::milliseconds timeout, std::string* error) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const int seconds = static_cast<int>(
+      std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+  std::vector<std::string> argv = AsServerUser(as_nobody_, false);
+  argv.insert(argv.end(), {bin_ + "/pg_ctl", "promote", "-D", dir_ + "/data", "-w", "-t",
+                           std::to_string(seconds)});
+  ProcessResult r = RunProcess(argv, "", timeout + std::chrono::seconds(1));
+  if (r.exit_code != 0) {
+    *error = "pg_ctl promote failed" + std::string(r.timed_out ? " (timed out)" : "") + ": " +
+             r.out + r.err + "\nserver log:\n" + ServerLog();
+    return false;
+  }
+  std::string last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string e;
+    last = Psql("postgres", "SELECT pg_is_in_recovery()", &e);
+    if (e.empty() && last == "f\n") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  *error = "the standby still is in recovery after promote ('" + last + "'); server log:\n" +
+           ServerLog();
+  return false;
 }
 
 bool PgCluster::StartServer(std::string* error) {
@@ -170,6 +285,14 @@ bool PgCluster::StartServer(std::string* error) {
     // machine crash could lose it.
     argv.insert(argv.end(), {"-c", "fsync=off", "-c", "full_page_writes=off"});
   }
+  if (options_.replication) {
+    // synchronous_commit stays on: with a synchronous standby named, a COMMIT returns once
+    // the standby flushed it (to its kernel: the standby runs fsync=off too).
+    argv.insert(argv.end(), {"-c", "wal_level=replica", "-c", "max_wal_senders=4", "-c",
+                             "hot_standby=on", "-c", "synchronous_commit=on", "-c",
+                             "synchronous_standby_names=" + options_.synchronous_standby_names});
+  }
+  for (const std::string& setting : settings_) argv.insert(argv.end(), {"-c", setting});
   const pid_t pid = fork();
   if (pid < 0) {
     *error = "fork failed";

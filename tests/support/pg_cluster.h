@@ -17,6 +17,15 @@
 // too. The signal follows the thread that started it, so start the cluster from the test's
 // main thread (PgTestEnvironment::Cluster() from SetUp does).
 //
+// Streaming replication (a failover on loopback): a primary started with
+// Options::replication runs wal_level=replica with WAL senders and a pg_hba.conf that
+// trusts 127.0.0.1 only (normal and replication connections); StartStandby() makes a
+// streaming standby of it (`pg_basebackup -R -X stream` into its own temporary
+// directory, another free port); WaitForStandby() waits on the primary until it streams;
+// Stop() on the primary kills it (immediate) and Promote() on the standby makes it the new
+// primary (`pg_ctl promote`). Every step is bounded; each PgCluster cleans up its own
+// server and directory on destruction, whatever the test's outcome.
+//
 // PgTestEnvironment is the GoogleTest side: one cluster per test binary (process),
 // started on first use by PgTestEnvironment::Cluster(), stopped when the environment is
 // torn down (and by the destructor on any other exit). Thread-safety: Cluster() and
@@ -26,9 +35,11 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -39,6 +50,12 @@ class PgCluster {
   struct Options {
     bool durable = false;  // fsync=on, full_page_writes=on
     int start_timeout_ms = 10000;
+    // A primary for streaming standbys: wal_level=replica, WAL senders, replication
+    // connections trusted from 127.0.0.1 only.
+    bool replication = false;
+    // With replication: synchronous_standby_names ("" = asynchronous replication). With a
+    // name, every COMMIT waits until that standby flushed it (synchronous_commit=on).
+    std::string synchronous_standby_names;
   };
   // nullptr and *error set (with the server log) when the cluster could not start.
   static std::unique_ptr<PgCluster> Start(const Options& options, std::string* error);
@@ -63,13 +80,30 @@ class PgCluster {
   // Stops the server (SIGQUIT: pg_ctl stop -m immediate); Restart() starts it again.
   void Stop();
 
+  // On a running primary started with Options::replication: a streaming standby of it,
+  // `pg_basebackup -R -X stream` (bounded by 60 s) into a fresh temporary directory,
+  // started on another free port of 127.0.0.1 and connecting with application_name
+  // `name` (what synchronous_standby_names matches). The standby itself has no
+  // synchronous standby, so once promoted its commits wait for nobody. nullptr and
+  // *error (with the logs) on failure.
+  std::unique_ptr<PgCluster> StartStandby(const std::string& name, std::string* error);
+  // On the primary: waits until standby `name` streams (pg_stat_replication state
+  // 'streaming', and sync_state 'sync' when synchronous_standby_names is set).
+  bool WaitForStandby(const std::string& name, std::chrono::milliseconds timeout,
+                      std::string* error) const;
+  // On a standby: `pg_ctl promote -w`, then waits until it accepts writes
+  // (pg_is_in_recovery() is false). False and *error after `timeout`.
+  bool Promote(std::chrono::milliseconds timeout, std::string* error);
+
  private:
   PgCluster() = default;
   bool StartServer(std::string* error);
+  bool StartOnFreePort(std::string* error);
 
   Options options_;
-  std::string dir_;  // temp dir: data/, sock/, log
-  std::string bin_;  // directory of initdb, pg_ctl
+  std::string dir_;                    // temp dir: data/, sock/, log
+  std::string bin_;                    // directory of initdb, pg_ctl
+  std::vector<std::string> settings_;  // more `-c name=value` for the server
   bool as_nobody_ = false;
   bool running_ = false;
   pid_t server_pid_ = 0;

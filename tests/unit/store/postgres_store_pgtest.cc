@@ -359,6 +359,38 @@ TEST_F(PostgresStoreTest, ApprovalRequiredQueuesOnePendingApproval) {
   EXPECT_EQ(s->GetApproval(ApprovalIdForCall(r->call_id))->call_id, r->call_id);
 }
 
+// Tests the client-side bound of a round trip (what ends a COMMIT stuck waiting for a
+// synchronous standby, which ignores statement_timeout): past its limit the statement is
+// cancelled and fails at once, and the connection stays usable.
+TEST_F(PostgresStoreTest, RoundTripPastItsLimitIsCancelledNotWaitedFor) {
+  Result<std::unique_ptr<pg::PgConn>> c = pg::PgConn::Connect(uri_, pg::PgLimits{});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const auto start = std::chrono::steady_clock::now();
+  std::string sqlstate;
+  Result<std::vector<pg::PgResult>> r =
+      (*c)->ExecScript("SELECT pg_sleep(3)", &sqlstate, std::chrono::milliseconds(200));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(sqlstate, "57014");  // query_canceled
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_FALSE((*c)->Broken());
+  EXPECT_TRUE((*c)->ExecScript("SELECT 1").ok());
+}
+
+// Tests that a WARNING the server sends (how it reports a COMMIT whose wait for a
+// synchronous standby was cancelled) is kept for TakeWarning, once, and that other
+// statements leave none.
+TEST_F(PostgresStoreTest, ServerWarningIsKeptForTheCaller) {
+  Result<std::unique_ptr<pg::PgConn>> c = pg::PgConn::Connect(uri_, pg::PgLimits{});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ((*c)->TakeWarning(), "");
+  ASSERT_TRUE((*c)->ExecScript("ROLLBACK").ok());  // WARNING: no transaction in progress
+  EXPECT_NE((*c)->TakeWarning().find("no transaction in progress"), std::string::npos);
+  EXPECT_EQ((*c)->TakeWarning(), "");
+  ASSERT_TRUE((*c)->ExecScript("BEGIN; SELECT 1; COMMIT").ok());
+  EXPECT_EQ((*c)->TakeWarning(), "");
+}
+
 // Tests that a store pointed at a port nobody listens on fails to open with kUnavailable
 // within the connect timeout.
 TEST(PostgresStoreOpen, UnreachableDatabaseIsUnavailable) {
