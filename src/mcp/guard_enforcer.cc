@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -13,6 +14,13 @@
 #include "common/json.h"
 
 namespace interlock::mcp {
+namespace {
+
+// How far before an approval's deadline a client-side wait may end (clock and rounding
+// differences) and still count as the approval's own timeout.
+constexpr auto kTimeoutSlack = std::chrono::milliseconds(500);
+
+}  // namespace
 
 Enforcer::Outcome GuardEnforcer::Decide(ToolCall call) {
   const std::string tool = call.tool;
@@ -130,7 +138,17 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
   if (pending.approval_id.empty()) return deny(Code::kApprovalDenied, "no approval to answer");
   if (answer.kind == ClientAnswer::Kind::kTimeout) {
     // The approval's own timeout: the store times it out (APPROVAL_TIMEOUT, audited). An
-    // approval that escalates instead is withdrawn: nobody else can answer it here.
+    // approval that escalates instead is withdrawn: nobody else can answer it here. The
+    // gateway's wait ran on the steady clock over a time left truncated to milliseconds, so
+    // it may end a moment before the deadline on this clock: wait out that moment (bounded),
+    // or the approval would be withdrawn instead of timed out.
+    if (auto a = store_->GetApproval(pending.approval_id);
+        a.ok() && a->state == store::ApprovalState::kPending) {
+      const auto early = a->deadline - clock_->Now();
+      if (early > std::chrono::milliseconds(0) && early <= kTimeoutSlack) {
+        std::this_thread::sleep_for(early + std::chrono::milliseconds(1));
+      }
+    }
     (void)store_->ExpireApprovals(clock_->Now());
     auto a = store_->GetApproval(pending.approval_id);
     if (a.ok() && a->state == store::ApprovalState::kPending) {
