@@ -237,8 +237,8 @@ bool MayBeReportLine(std::string_view s) {
     }
   }
 #endif
-  for (; i < s.size(); ++i) {
-    if (s[i] == '"' && at(i)) return true;
+  for (; i + 2 < s.size(); ++i) {
+    if (s[i] == '"' && s[i + 1] == 'r' && s[i + 2] == 'e' && at(i)) return true;
   }
   return false;
 }

@@ -286,18 +286,28 @@ void AppendJsonString(std::string_view s, std::string* out) {
   // The text is written straight into `out`, grown first for a chunk of the input and cut
   // back after it: no append call per escaped byte (reasons quote names, so most
   // decisions escape a few quotes). The room past `o` is kept at least two bytes per input
-  // byte left (a '"' or '\\' escape) plus sixteen (a whole SSE2 block); a control byte,
-  // which takes six ("\u00xx"), grows `out` first when that would not hold after it.
+  // byte left (a '"' or '\\' escape) plus kSlack: a whole SSE2 block and the closing
+  // quote (the opening one is written into the first chunk's room). A control byte, which
+  // takes six ("\u00xx"), grows `out` first when that would not hold after it.
   constexpr size_t kChunk = 4096;  // bounds the temporary growth to 24 KiB
-  out->push_back('"');
+  constexpr size_t kSlack = 17;
   const char* p = s.data();
   const char* const end = p + s.size();
+  if (p == end) {
+    out->append("\"\"", 2);
+    return;
+  }
+  bool opened = false;
   while (p < end) {
     const char* const stop = p + std::min<size_t>(static_cast<size_t>(end - p), kChunk);
     const size_t at = out->size();
-    out->resize(at + 2 * static_cast<size_t>(stop - p) + 16);
+    out->resize(at + (opened ? 0 : 1) + 2 * static_cast<size_t>(stop - p) + kSlack);
     char* base = out->data();
     char* o = base + at;
+    if (!opened) {
+      *o++ = '"';
+      opened = true;
+    }
     while (p < stop) {
 #if defined(__SSE2__)
       // Sixteen bytes at a time while none needs escaping (SSE2, every x86-64): the
@@ -394,10 +404,10 @@ void AppendJsonString(std::string_view s, std::string* out) {
           break;
         default: {  // other control characters: \u00xx, lower-case hex
           const auto used = static_cast<size_t>(o - base);
-          const size_t need = used + 6 + 2 * static_cast<size_t>(stop - p) + 16;
+          const size_t need = used + 6 + 2 * static_cast<size_t>(stop - p) + kSlack;
           if (need > out->size()) {
             // Room for the worst case of the rest of the chunk: at most once per chunk.
-            out->resize(used + 6 * (1 + static_cast<size_t>(stop - p)) + 16);
+            out->resize(used + 6 * (1 + static_cast<size_t>(stop - p)) + kSlack);
             base = out->data();
             o = base + used;
             o[0] = '\\';
@@ -412,9 +422,9 @@ void AppendJsonString(std::string_view s, std::string* out) {
       }
       o += 2;
     }
+    if (p == end) *o++ = '"';
     out->resize(static_cast<size_t>(o - base));
   }
-  out->push_back('"');
 }
 
 void AppendJsonDouble(double d, std::string* out) {
@@ -439,20 +449,23 @@ void AppendJsonScaled(int64_t units, int scale, std::string* out) {
   }
   const int64_t whole = units / kPow10[scale];
   int64_t frac = units % kPow10[scale];
-  AppendInteger(whole, out);
-  if (frac == 0) return;
-  int digits = scale;
-  while (frac % 10 == 0) {
-    frac /= 10;
-    --digits;
+  // Written into one buffer and appended once: at most 15 digits, '.' and 6 digits.
+  char buf[32];
+  char* p = std::to_chars(buf, buf + 16, whole).ptr;
+  if (frac != 0) {
+    int digits = scale;
+    while (frac % 10 == 0) {
+      frac /= 10;
+      --digits;
+    }
+    *p++ = '.';
+    for (int i = digits - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + frac % 10);
+      frac /= 10;
+    }
+    p += digits;
   }
-  char buf[8];
-  for (int i = digits - 1; i >= 0; --i) {
-    buf[i] = static_cast<char>('0' + frac % 10);
-    frac /= 10;
-  }
-  out->push_back('.');
-  out->append(buf, static_cast<size_t>(digits));
+  out->append(buf, static_cast<size_t>(p - buf));
 }
 
 void AppendJsonInt(int64_t n, std::string* out) { AppendInteger(n, out); }
