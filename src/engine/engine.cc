@@ -879,9 +879,12 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
     return ev;
   }
   if (state.halted) {
-    Deny(&d, Code::kRunHalted,
-         "the run is halted" + (state.halt_reason.empty() ? "" : ": " + state.halt_reason),
-         "run.halted");
+    // Built in one buffer (every call of a halted run is denied with it).
+    std::string reason;
+    reason.reserve(19 + state.halt_reason.size());
+    reason.append("the run is halted");
+    if (!state.halt_reason.empty()) reason.append(": ").append(state.halt_reason);
+    Deny(&d, Code::kRunHalted, std::move(reason), "run.halted");
   } else if (call.kind == CallKind::kEgress) {
     // A connection is not a step of the run and touches no records: budgets do not apply
     // (a halted run, the kill switch and shadow mode do).
