@@ -207,6 +207,42 @@ bool ContainsQuoted(std::string_view s, std::string_view key) {
   return false;
 }
 
+// Whether `s` may be a result or rehearsal line: it holds "result" or "rehearsal" (quotes
+// included). One pass for both keys (they share the quote and "re"): with SSE2, sixteen
+// positions at a time are tested for '"', 'r', 'e' in a row, and only those are compared
+// in full. A call line, the usual case, costs this one scan. ParseReportLine still looks
+// for its own key, so this only skips work, never decides anything.
+bool MayBeReportLine(std::string_view s) {
+  static constexpr std::string_view kKeys[] = {"\"result\"", "\"rehearsal\""};
+  auto at = [&](size_t i) {
+    for (std::string_view k : kKeys) {
+      if (s.compare(i, k.size(), k) == 0) return true;
+    }
+    return false;
+  };
+  size_t i = 0;
+#if defined(__SSE2__)
+  // The three loads stay inside s while i + 2 + 16 <= s.size().
+  for (; i + 2 + 16 <= s.size(); i += 16) {
+    const auto* d = reinterpret_cast<const __m128i*>(s.data() + i);
+    const __m128i q = _mm_cmpeq_epi8(_mm_loadu_si128(d), _mm_set1_epi8('"'));
+    const __m128i r = _mm_cmpeq_epi8(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i + 1)), _mm_set1_epi8('r'));
+    const __m128i e = _mm_cmpeq_epi8(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i + 2)), _mm_set1_epi8('e'));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(q, _mm_and_si128(r, e))));
+    while (mask != 0) {
+      if (at(i + static_cast<size_t>(std::countr_zero(mask)))) return true;
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; i + 2 < s.size(); ++i) {
+    if (s[i] == '"' && s[i + 1] == 'r' && s[i + 2] == 'e' && at(i)) return true;
+  }
+  return false;
+}
+
 // A report line, {"<key>": {...}} and nothing else (result and rehearsal lines): the inner
 // object. nullopt: the line is not one (a call line). An error: a report line that is
 // malformed (`what` says what it reports). The strict parser, as for calls: a duplicate key
@@ -451,7 +487,7 @@ int RunDecide(const DecideOptions& opt) {
   };
   while (io.ReadLine(limits.max_bytes, &line, &oversized)) {
     if (!oversized && IsBlank(line)) continue;
-    if (!oversized) {
+    if (!oversized && MayBeReportLine(line)) {
       if (std::optional<Result<core::CallResult>> res = ParseResultLine(line, limits)) {
         if (!answer_result(*res)) break;
         continue;
@@ -461,18 +497,21 @@ int RunDecide(const DecideOptions& opt) {
         continue;
       }
     }
-    Result<ToolCall> call =
-        oversized ? Result<ToolCall>(Error::Invalid("line exceeds " +
-                                                    std::to_string(limits.max_bytes) + " bytes"))
-                  : engine::ParseToolCall(line, limits);
-    if (!call.ok()) {
-      Decision d = DenyDecision(Code::kInvalidRequest, call.error().message, "request");
+    // Parsed in place (ParseToolCallInto: ParseToolCall's parse and errors), so the call
+    // is not moved through a Result on its way to the Guard.
+    ToolCall call;
+    const Status parsed =
+        oversized
+            ? Status(Error::Invalid("line exceeds " + std::to_string(limits.max_bytes) + " bytes"))
+            : engine::ParseToolCallInto(line, limits, &call);
+    if (!parsed.ok()) {
+      Decision d = DenyDecision(Code::kInvalidRequest, parsed.error().message, "request");
       d.agent_id = agent_id;
       if (!write_line(d, nullptr)) break;
       continue;
     }
     // Time never runs backwards: a smaller elapsed_s than before keeps the larger.
-    if (call->elapsed_s) elapsed_s = std::max(elapsed_s, *call->elapsed_s);
+    if (call.elapsed_s) elapsed_s = std::max(elapsed_s, *call.elapsed_s);
     clock.Set(start + std::chrono::duration_cast<TimePoint::duration>(
                           std::chrono::duration<double>(elapsed_s)));
     // DecideAsync, not Decide: the memory store completes in-line, so this skips the
@@ -489,7 +528,7 @@ int RunDecide(const DecideOptions& opt) {
       }
       outcome = write_line(r.decision, &r.state) ? 1 : 0;
     };
-    guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call).value(),
+    guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call),
                       [&answer](core::GuardResponse&& r) { answer(std::move(r)); });
     if (outcome < 0) {  // cannot happen with MemoryRunStore; fail closed if it ever does
       Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");

@@ -283,28 +283,52 @@ void AppendReadableDouble(double d, std::string* out) {
 // string (`interlock decide` prints 100,000 lines a second).
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  // The text is written straight into `out`, grown first by the worst case (six bytes per
-  // input byte, "\u00xx") for a chunk of the input and cut back after it: no append call
-  // per escaped byte (reasons quote names, so most decisions escape a few quotes).
+  // The text is written straight into `out`, grown first for a chunk of the input and cut
+  // back after it: no append call per escaped byte (reasons quote names, so most
+  // decisions escape a few quotes). The room past `o` is kept at least two bytes per input
+  // byte left (a '"' or '\\' escape) plus kSlack: a whole SSE2 block and the closing
+  // quote (the opening one is written into the first chunk's room). A control byte, which
+  // takes six ("\u00xx"), grows `out` first when that would not hold after it.
   constexpr size_t kChunk = 4096;  // bounds the temporary growth to 24 KiB
-  out->push_back('"');
+  constexpr size_t kSlack = 17;
   const char* p = s.data();
   const char* const end = p + s.size();
+  if (p == end) {
+    out->append("\"\"", 2);
+    return;
+  }
+  bool opened = false;
   while (p < end) {
     const char* const stop = p + std::min<size_t>(static_cast<size_t>(end - p), kChunk);
     const size_t at = out->size();
-    out->resize(at + 6 * static_cast<size_t>(stop - p));
-    char* const base = out->data();
+    out->resize(at + (opened ? 0 : 1) + 2 * static_cast<size_t>(stop - p) + kSlack);
+    char* base = out->data();
     char* o = base + at;
+    if (!opened) {
+      *o++ = '"';
+      opened = true;
+    }
     while (p < stop) {
 #if defined(__SSE2__)
       // Sixteen bytes at a time while none needs escaping (SSE2, every x86-64): the
-      // block is copied as it is (there is room: at least six bytes per input byte left),
-      // then `o` and `p` advance past the bytes before the first one to escape: a byte
-      // below 0x20 (unsigned: min(b, 0x1f) == b), a '"' or a '\\'. The byte test below
-      // takes the escapes and the last bytes (fewer than sixteen).
-      while (stop - p >= 16) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      // block is copied as it is (there is room: at least six bytes per input byte left,
+      // plus sixteen), then `o` and `p` advance past the bytes before the first one to
+      // escape: a byte below 0x20 (unsigned: min(b, 0x1f) == b), a '"' or a '\\'. The
+      // last bytes (fewer than sixteen) are tested the same way, from a copy padded with a
+      // byte that needs no escaping (only their lanes can hit; the store may write past
+      // them, into the slack). The byte test below takes the escapes.
+      while (p < stop) {
+        auto n = static_cast<size_t>(stop - p);
+        __m128i v;
+        if (n >= 16) {
+          v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+          n = 16;
+        } else {
+          alignas(16) char tail[16];
+          std::memset(tail, 'a', sizeof tail);
+          std::memcpy(tail, p, n);
+          v = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+        }
         _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
         const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
         const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
@@ -317,8 +341,8 @@ void AppendJsonString(std::string_view s, std::string* out) {
           o += k;
           break;
         }
-        p += 16;
-        o += 16;
+        p += n;
+        o += n;
       }
 #else
       // Eight bytes at a time while none needs escaping (most text): the word is copied
@@ -378,19 +402,29 @@ void AppendJsonString(std::string_view s, std::string* out) {
         case '\r':
           o[1] = 'r';
           break;
-        default:  // other control characters: \u00xx, lower-case hex
+        default: {  // other control characters: \u00xx, lower-case hex
+          const auto used = static_cast<size_t>(o - base);
+          const size_t need = used + 6 + 2 * static_cast<size_t>(stop - p) + kSlack;
+          if (need > out->size()) {
+            // Room for the worst case of the rest of the chunk: at most once per chunk.
+            out->resize(used + 6 * (1 + static_cast<size_t>(stop - p)) + kSlack);
+            base = out->data();
+            o = base + used;
+            o[0] = '\\';
+          }
           o[1] = 'u';
           o[2] = '0';
           o[3] = '0';
           o[4] = kHex[c >> 4];
           o[5] = kHex[c & 0xf];
           o += 4;
+        }
       }
       o += 2;
     }
+    if (p == end) *o++ = '"';
     out->resize(static_cast<size_t>(o - base));
   }
-  out->push_back('"');
 }
 
 void AppendJsonDouble(double d, std::string* out) {
@@ -415,20 +449,23 @@ void AppendJsonScaled(int64_t units, int scale, std::string* out) {
   }
   const int64_t whole = units / kPow10[scale];
   int64_t frac = units % kPow10[scale];
-  AppendInteger(whole, out);
-  if (frac == 0) return;
-  int digits = scale;
-  while (frac % 10 == 0) {
-    frac /= 10;
-    --digits;
+  // Written into one buffer and appended once: at most 15 digits, '.' and 6 digits.
+  char buf[32];
+  char* p = std::to_chars(buf, buf + 16, whole).ptr;
+  if (frac != 0) {
+    int digits = scale;
+    while (frac % 10 == 0) {
+      frac /= 10;
+      --digits;
+    }
+    *p++ = '.';
+    for (int i = digits - 1; i >= 0; --i) {
+      p[i] = static_cast<char>('0' + frac % 10);
+      frac /= 10;
+    }
+    p += digits;
   }
-  char buf[8];
-  for (int i = digits - 1; i >= 0; --i) {
-    buf[i] = static_cast<char>('0' + frac % 10);
-    frac /= 10;
-  }
-  out->push_back('.');
-  out->append(buf, static_cast<size_t>(digits));
+  out->append(buf, static_cast<size_t>(p - buf));
 }
 
 void AppendJsonInt(int64_t n, std::string* out) { AppendInteger(n, out); }

@@ -215,17 +215,18 @@ GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
 }
 
 GuardResponse Guard::FinishRecord(CallRecord& rec, std::string_view agent_id) {
-  GuardResponse out;
   if (notifier_ != nullptr) {
     for (const Notification& n : rec.decision.notifications) notifier_->Notify(n, rec);
   }
   if (rec.decision.agent_id.empty()) rec.decision.agent_id = std::string(agent_id);
-  out.call_id = std::move(rec.call_id);
-  out.existing_call = rec.existing;
-  out.replayed = rec.replayed;
-  out.state = std::move(rec.state_after);
-  out.decision = std::move(rec.decision);
-  return out;
+  // Built from the record's members (move-constructed, returned in place): no default
+  // Decision and RunState made first and then assigned over, once per decision.
+  return GuardResponse{std::move(rec.decision),
+                       std::move(rec.call_id),
+                       std::move(rec.state_after),
+                       rec.existing,
+                       rec.replayed,
+                       std::nullopt};
 }
 
 }  // namespace interlock::core

@@ -101,7 +101,11 @@ class MemoryRunStore::Txn final : public StateTxn {
       ++store_.first_call_;
     }
     store_.calls_.push_back(std::move(row));
-    return "call-" + std::to_string(store_.first_call_ + store_.calls_.size() - 1);
+    // "call-<n>" (as std::to_string writes n) built in one buffer: one string per call.
+    char id[32] = "call-";
+    const auto end =
+        std::to_chars(id + 5, id + sizeof id, store_.first_call_ + store_.calls_.size() - 1);
+    return std::string(id, end.ptr);
   }
   Result<CallRecord> LoadCall(std::string_view call_id) override {
     // Records are not kept, but for the plan of a call awaiting its rehearsal.

@@ -502,13 +502,23 @@ class FastCallParser {
 
 Result<ToolCall> ToolCallFromJson(const json::value& doc) { return BuildToolCall(doc, nullptr); }
 
-Result<ToolCall> ParseToolCall(std::string_view text, const JsonLimits& limits) {
+Status ParseToolCallInto(std::string_view text, const JsonLimits& limits, ToolCall* call) {
   // The common shape first (FastCallParser); anything else, or anything wrong, goes through
   // the strict parser and BuildToolCall, which decide it and word its error.
-  if (ToolCall call; FastCallParser(text, limits).Parse(&call)) return call;
+  if (FastCallParser(text, limits).Parse(call)) return Status::Ok();
+  *call = ToolCall{};  // what the fast parser may have filled before it gave up
   Result<json::value> doc = ParseJsonStrict(text, limits);
   if (!doc.ok()) return doc.error();
-  return BuildToolCall(*doc, &*doc);
+  Result<ToolCall> built = BuildToolCall(*doc, &*doc);
+  if (!built.ok()) return built.error();
+  *call = std::move(built).value();
+  return Status::Ok();
+}
+
+Result<ToolCall> ParseToolCall(std::string_view text, const JsonLimits& limits) {
+  ToolCall call;
+  if (Status s = ParseToolCallInto(text, limits, &call); !s.ok()) return s.error();
+  return call;
 }
 
 }  // namespace interlock::engine

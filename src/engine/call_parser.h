@@ -27,6 +27,11 @@ namespace interlock::engine {
 inline constexpr size_t kMaxToolNameBytes = 256;
 
 Result<ToolCall> ParseToolCall(std::string_view text, const JsonLimits& limits = {});
+// ParseToolCall, written into *call (a default-constructed ToolCall): the same parse, the
+// same call and the same errors (ParseToolCall is this), for a caller that keeps the call
+// where it is instead of moving it out of a Result (`interlock decide`, per line). On an
+// error *call is left default-constructed.
+Status ParseToolCallInto(std::string_view text, const JsonLimits& limits, ToolCall* call);
 // The same checks on an already strictly-parsed document (HTTP bodies).
 Result<ToolCall> ToolCallFromJson(const boost::json::value& doc);
 // Parses a usage object {"tokens": int, "cost_usd": number}, both optional.

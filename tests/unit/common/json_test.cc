@@ -264,6 +264,39 @@ TEST(JsonTest, DenseEscapesMatchBoostSerializer) {
   }
 }
 
+// Tests the string writer's growth: strings longer than its 4096-byte chunk, made mostly of
+// control bytes (six output bytes each, so the buffer grows in the middle of a chunk), of
+// quotes, or sparse in both, with escapes across the chunk edge and in the last bytes,
+// appended after other text, are written as Boost.JSON's serializer writes them.
+TEST(JsonTest, ControlBytesGrowTheBufferAcrossChunks) {
+  std::mt19937 rng(7);
+  for (size_t len : {1, 2, 15, 16, 17, 31, 33, 4095, 4096, 4097, 8191, 8193, 20000}) {
+    for (int mode = 0; mode < 4; ++mode) {
+      std::string s(len, 'x');
+      for (char& c : s) {
+        const unsigned r = rng() % 6;
+        switch (mode) {
+          case 0:
+            c = '\x01';
+            break;
+          case 1:
+            c = r < 3 ? '\x02' : '"';
+            break;
+          case 2:
+            c = r == 0 ? '\x1f' : (r == 1 ? '\\' : 'y');
+            break;
+          default:
+            c = r == 0 ? '\0' : '\n';
+        }
+      }
+      std::string out = "prefix";
+      AppendJsonString(s, &out);
+      ASSERT_EQ(out, "prefix" + boost::json::serialize(boost::json::value(boost::json::string(s))))
+          << len << " " << mode;
+    }
+  }
+}
+
 // Tests that a scaled integer (decide's run cost in micro-dollars, elapsed milliseconds)
 // prints exactly as the double it stands for: every value up to 200,000, the edges of the
 // fast path (10^15), random values below it, and values that take the double path.

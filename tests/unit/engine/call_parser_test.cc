@@ -384,5 +384,35 @@ TEST(CallParserTest, FastPathMatchesStrictPath) {
   EXPECT_GT(accepted, 1000u);  // both outcomes are exercised
 }
 
+// Tests that ParseToolCallInto (`interlock decide`'s in-place parse) gives the call or the
+// error ParseToolCall gives, and leaves nothing of a call the fast path started to fill
+// before it gave up (non-ASCII, an escape, a duplicate key, a bad usage late in the line).
+TEST(CallParserTest, InPlaceParseMatchesParseToolCall) {
+  const std::vector<std::string> lines = {
+      R"({"tool":"read_customer_record","args":{"customer_id":"C-1","fields":["order_history"]},"usage":{"tokens":1,"cost_usd":0.0001}})",
+      R"({"tool":"t","args":{"a":1,"b":"caf\u00e9"}})",
+      "{\"tool\":\"t\",\"args\":{\"a\":1,\"b\":\"caf\xc3\xa9\"}}",
+      R"({"tool":"t","args":{"a":1},"usage":{"tokens":1},"approval_id":"ap_1"})",
+      R"({"tool":"t","args":{"a":1,"a":2}})",
+      R"({"tool":"t","args":{"a":1},"usage":{"tokens":-1}})",
+      R"({"tool":"t","args":{"a":[1,2,3]},"elapsed_s":2.5})",
+      R"({"tool":"","args":{}})",
+      R"({"tool":"t","args":{"s":"x"}} trailing)",
+      "not json",
+      ""};
+  for (const std::string& line : lines) {
+    ToolCall into;
+    const Status in_place = ParseToolCallInto(line, {}, &into);
+    const Result<ToolCall> parsed = ParseToolCall(line);
+    if (in_place.ok()) {
+      EXPECT_EQ(Describe(Result<ToolCall>(std::move(into))), Describe(parsed)) << line;
+    } else {
+      EXPECT_EQ(Describe(Result<ToolCall>(in_place.error())), Describe(parsed)) << line;
+      EXPECT_EQ(Describe(Result<ToolCall>(std::move(into))), Describe(Result<ToolCall>(ToolCall{})))
+          << line;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace interlock::engine
