@@ -255,7 +255,7 @@ Result<OidcSignIn::Started> OidcSignIn::Begin(std::string_view redirect_uri) {
   return Started{std::move(login.state), std::move(url), std::move(login.cookie)};
 }
 
-Status OidcSignIn::Abandon(std::string_view login_cookie, std::string_view state) {
+Status OidcSignIn::CheckLogin(std::string_view login_cookie, std::string_view state) const {
   auto login = logins_.Check(login_cookie, state, clock_->Now());
   if (!login.ok()) return Refuse("OIDC_STATE", login.error().message);
   return Status::Ok();
@@ -322,7 +322,7 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
     if (used.error().kind == ErrorKind::kPermissionDenied) {
       return Refuse("OIDC_STATE", used.error().message);
     }
-    return used.error();
+    return Error::Unavailable("OIDC_BUSY: " + used.error().message);
   }
   std::vector<std::string> values;
   if (const json::value* v = claims.if_contains(config_.role_claim)) {

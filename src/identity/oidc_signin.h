@@ -103,9 +103,10 @@ class OidcSignIn {
   Result<Started> Begin(std::string_view redirect_uri);
   std::chrono::seconds login_ttl() const { return logins_.ttl(); }
 
-  // Checks a callback that carries the provider's error instead of a code (OIDC_STATE when
-  // it is not this browser's sign-in).
-  Status Abandon(std::string_view login_cookie, std::string_view state);
+  // Whether `state` comes with the login cookie it was issued with, unexpired (OIDC_STATE
+  // when not): cheap (two HMACs, no I/O), so callers may run it on a connection strand to
+  // turn forged callbacks away before any other work. Finish() checks it again.
+  Status CheckLogin(std::string_view login_cookie, std::string_view state) const;
 
   // What a sign-in attempt learnt about the person, for its audit record: filled as far
   // as the attempt got (subject and principal once the ID token verified).

@@ -218,6 +218,11 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
   }
   if (state.empty()) return r.Send(Page(400, title, "the callback has no state"));
   std::string login_cookie = FindCookie(req, LoginCookieName(options_.secure_cookies));
+  // Forged and unbound callbacks are turned away here, before they take a pool thread.
+  if (Status bound = options_.oidc->CheckLogin(login_cookie, state); !bound.ok()) {
+    NoteAuthFailure("OIDC_STATE");
+    return r.Send(Page(403, title, bound.error().message));
+  }
   std::string public_url;
   {
     std::lock_guard lock(url_mu_);
@@ -234,11 +239,6 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
       r.Send(std::move(res));
     };
     if (!error.empty()) {
-      // Not this browser's sign-in: the forged-callback refusal, whatever the error says.
-      if (Status bound = oidc->Abandon(login_cookie, state); !bound.ok()) {
-        NoteAuthFailure("OIDC_STATE");
-        return fail(403, bound.error().message);
-      }
       NoteAuthFailure("OIDC_PROVIDER_ERROR");
       return fail(
           403, "the provider answered " + error + (description.empty() ? "" : ": " + description));
