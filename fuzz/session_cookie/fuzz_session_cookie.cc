@@ -2,7 +2,9 @@
 // request with the cookie and no Authorization header goes through. Two checks per input:
 // the bytes as a cookie never decode (the fuzzer cannot make the HMAC), and the bytes as a
 // payload signed with the key decode only into a well-formed session that re-encodes to a
-// cookie decoding to the same session.
+// cookie decoding to the same session. The login cookie of a sign-in in flight (LoginCodec)
+// is checked the same way: unsigned bytes never pass, and signed ones pass only as the
+// cookie the codec itself would issue for that state and expiry.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +30,26 @@ const std::string& Key() {
   return key;
 }
 
+// The login cookie: "l1.<state>.<expiry ms>.<HMAC>" under the key LoginCodec derives.
+void CheckLoginCookie(std::string_view text, interlock::TimePoint now) {
+  using interlock::identity::LoginCodec;
+  const LoginCodec logins(Key());
+  const size_t dot = text.find('.');
+  const std::string_view state = text.substr(0, dot);
+  Check(!logins.Check(text, state, now).ok(), "an unsigned login cookie passed");
+  Check(!logins.Check("l1." + std::string(text), state, now).ok(),
+        "an unsigned login cookie passed");
+  const std::string login_key =
+      interlock::HmacSha256Hex(Key(), "interlock oidc login cookie v1");  // LoginCodec's
+  const std::string body = "l1." + std::string(text);
+  const std::string cookie = body + "." + interlock::HmacSha256Hex(login_key, body);
+  auto l = logins.Check(cookie, state, now);
+  if (!l.ok()) return;
+  Check(l->cookie == cookie, "a login cookie passes only as the one issued for it");
+  Check(l->expires_at > now, "a passing login cookie is not expired");
+  Check(l->state == state && !l->nonce.empty() && !l->verifier.empty(), "a login is whole");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -39,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The payload parser, behind a valid MAC.
   const std::string body = "v1." + interlock::Base64UrlEncode(text);
   const std::string cookie = body + "." + interlock::HmacSha256Hex(Key(), body);
+  CheckLoginCookie(text, now);
   auto s = codec.Decode(cookie, now);
   if (!s.ok()) return 0;
   Check(!s->name.empty() && !s->csrf.empty(), "a decoded session names someone");

@@ -1,7 +1,9 @@
 #include "identity/jwt.h"
 
 #include <array>
+#include <cstring>
 #include <set>
+#include <vector>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -12,6 +14,7 @@
 #include <openssl/rsa.h>
 
 #include "common/base64.h"
+#include "common/crypto.h"
 #include "common/json.h"
 
 namespace interlock::identity {
@@ -339,49 +342,132 @@ Result<Jwks> ParseJwks(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// ES256's JOSE signature r||s (32 bytes each, big-endian) as the DER ECDSA-Sig-Value
+// OpenSSL verifies: SEQUENCE { INTEGER r, INTEGER s }, each minimal (leading zeros
+// dropped, a 0x00 added before a high bit). At most 72 bytes, so short-form lengths only.
+// Written by hand: ECDSA_SIG and two BIGNUMs cost more than the bytes.
+size_t EcdsaRawToDer(const unsigned char* rs, unsigned char out[72]) {
+  size_t n = 2;
+  for (int half = 0; half < 2; ++half) {
+    const unsigned char* v = rs + 32 * half;
+    size_t skip = 0;
+    while (skip < 31 && v[skip] == 0) ++skip;
+    const bool pad = (v[skip] & 0x80) != 0;
+    const size_t len = 32 - skip + (pad ? 1 : 0);
+    out[n++] = 0x02;
+    out[n++] = static_cast<unsigned char>(len);
+    if (pad) out[n++] = 0x00;
+    std::memcpy(out + n, v + skip, 32 - skip);
+    n += 32 - skip;
+  }
+  out[0] = 0x30;
+  out[1] = static_cast<unsigned char>(n - 2);
+  return n;
+}
+
+// Verification contexts (EVP_PKEY_verify_init done, padding and digest set) for the keys
+// this thread verified with lately: setting one up (fetching the signature implementation,
+// the key's provider export, the parameters) costs about as much as a P-256 verify's
+// arithmetic, and OpenSSL documents EVP_PKEY_verify as repeatable on one context. A
+// context holds a reference to its key, so a rotated-out key's address cannot be reused
+// while it is cached here; the cache is small and per thread (a context is not
+// thread-safe), so it needs no lock.
+class VerifyContexts {
+ public:
+  ~VerifyContexts() {
+    for (Entry& e : entries_) EVP_PKEY_CTX_free(e.ctx);
+  }
+  EVP_PKEY_CTX* Get(EVP_PKEY* key, Alg alg) {
+    for (Entry& e : entries_) {
+      if (e.key == key && e.alg == alg) return e.ctx;
+    }
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
+    bool ok = ctx != nullptr && EVP_PKEY_verify_init(ctx) == 1 &&
+              EVP_PKEY_CTX_set_signature_md(ctx, Sha256Md()) == 1;
+    if (ok && alg == Alg::kPS256) {
+      ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, Sha256Md()) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, 32) == 1;
+    } else if (ok && alg == Alg::kRS256) {
+      ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1;
+    }
+    if (!ok) {
+      EVP_PKEY_CTX_free(ctx);
+      return nullptr;
+    }
+    if (entries_.size() >= kMaxEntries) {
+      EVP_PKEY_CTX_free(entries_.front().ctx);
+      entries_.erase(entries_.begin());
+    }
+    entries_.push_back({key, alg, ctx});
+    return ctx;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 8;
+  struct Entry {
+    const EVP_PKEY* key;
+    Alg alg;
+    EVP_PKEY_CTX* ctx;
+  };
+  std::vector<Entry> entries_;
+};
+
+// RS256, PS256, ES256: SHA-256 of the signing input, then the cached context.
+bool VerifyPrehashed(const ParsedJwt& jwt, const Jwk& key, const unsigned char* sig,
+                     size_t sig_len) {
+  thread_local VerifyContexts contexts;
+  EVP_PKEY_CTX* ctx = contexts.Get(key.key.get(), jwt.alg);
+  if (ctx == nullptr) return false;
+  const Sha256Digest digest = Sha256(jwt.signing_input);
+  return EVP_PKEY_verify(ctx, sig, sig_len, digest.data(), digest.size()) == 1;
+}
+
+// EdDSA (Ed25519 signs the message itself, no prehash): a one-shot EVP_DigestVerify.
+bool VerifyEd25519(const ParsedJwt& jwt, const Jwk& key) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (!ctx) return false;
+  const bool verified =
+      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key.key.get()) == 1 &&
+      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(jwt.signature.data()),
+                       jwt.signature.size(),
+                       reinterpret_cast<const unsigned char*>(jwt.signing_input.data()),
+                       jwt.signing_input.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  return verified;
+}
+
+}  // namespace
+
 Status VerifySignature(const ParsedJwt& jwt, const Jwk& key) {
   if (!TypeFits(key.type, jwt.alg)) {
     return Refuse(code::kKeyMismatch, std::string("key type cannot verify ") + AlgName(jwt.alg));
   }
-  std::string sig = jwt.signature;
-  if (jwt.alg == Alg::kES256) {
-    // JOSE carries r||s, 32 bytes each; OpenSSL verifies DER.
-    if (sig.size() != 64) return Refuse(code::kBadSignature, "ES256 signature is not 64 bytes");
-    ECDSA_SIG* es = ECDSA_SIG_new();
-    BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()), 32, nullptr);
-    BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(sig.data()) + 32, 32, nullptr);
-    if (!es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1) {
-      BN_free(r);
-      BN_free(s);
-      ECDSA_SIG_free(es);
-      return Error::Internal("out of memory");
+  const auto* sig = reinterpret_cast<const unsigned char*>(jwt.signature.data());
+  bool verified = false;
+  switch (jwt.alg) {
+    case Alg::kES256: {
+      // JOSE carries r||s, 32 bytes each; OpenSSL verifies DER.
+      if (jwt.signature.size() != 64) {
+        return Refuse(code::kBadSignature, "ES256 signature is not 64 bytes");
+      }
+      unsigned char der[72];
+      verified = VerifyPrehashed(jwt, key, der, EcdsaRawToDer(sig, der));
+      break;
     }
-    unsigned char* der = nullptr;
-    const int len = i2d_ECDSA_SIG(es, &der);
-    ECDSA_SIG_free(es);
-    if (len <= 0) return Error::Internal("ECDSA signature encoding failed");
-    sig.assign(reinterpret_cast<char*>(der), size_t(len));
-    OPENSSL_free(der);
-  } else if (jwt.alg == Alg::kEdDSA && sig.size() != 64) {
-    return Refuse(code::kBadSignature, "EdDSA signature is not 64 bytes");
+    case Alg::kRS256:
+    case Alg::kPS256:
+      verified = VerifyPrehashed(jwt, key, sig, jwt.signature.size());
+      break;
+    case Alg::kEdDSA:
+      if (jwt.signature.size() != 64) {
+        return Refuse(code::kBadSignature, "EdDSA signature is not 64 bytes");
+      }
+      verified = VerifyEd25519(jwt, key);
+      break;
   }
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (!ctx) return Error::Internal("out of memory");
-  EVP_PKEY_CTX* pctx = nullptr;
-  const EVP_MD* md = jwt.alg == Alg::kEdDSA ? nullptr : Sha256Md();
-  bool ok = EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, key.key.get()) == 1;
-  if (ok && jwt.alg == Alg::kPS256) {
-    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, Sha256Md()) == 1 &&
-         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1;
-  } else if (ok && jwt.alg == Alg::kRS256) {
-    ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
-  }
-  const bool verified =
-      ok && EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
-                             reinterpret_cast<const unsigned char*>(jwt.signing_input.data()),
-                             jwt.signing_input.size()) == 1;
-  EVP_MD_CTX_free(ctx);
   ERR_clear_error();  // a failed verify leaves reasons on this thread's queue
   if (!verified) return Refuse(code::kBadSignature, "signature does not verify");
   return Status::Ok();

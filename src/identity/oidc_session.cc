@@ -1,5 +1,7 @@
 #include "identity/oidc_session.h"
 
+#include <optional>
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -85,31 +87,93 @@ bool CsrfAllows(const Session& s, std::string_view header_token, std::string_vie
   return origin.empty() || origin == own_origin;
 }
 
-Result<std::string> PendingLogins::Start(TimePoint now, Login* out) {
-  std::lock_guard lock(mu_);
-  if (pending_.size() >= capacity_) {
-    std::erase_if(pending_, [&](const auto& kv) { return kv.second.expires_at <= now; });
-    if (pending_.size() >= capacity_) {
-      return Error::Unavailable("too many sign-ins in flight; try again in a few minutes");
-    }
+namespace {
+
+constexpr std::string_view kLoginPrefix = "l1.";
+
+Error RefuseLogin(std::string why) { return Error::Denied(std::move(why)); }
+
+// The expiry of a login cookie: decimal milliseconds as the codec writes them (no sign, no
+// leading zero), that a TimePoint can hold.
+std::optional<int64_t> ParseExpiryMillis(std::string_view s) {
+  if (s.empty() || s.size() > 15 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  int64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
   }
-  Login login{NewRandomToken(), NewPkceVerifier(), now + ttl_};
-  std::string state = NewRandomToken();
-  pending_[state] = login;
-  *out = std::move(login);
-  return state;
+  if (v >= kMaxUnixMillis) return std::nullopt;
+  return v;
 }
 
-Result<PendingLogins::Login> PendingLogins::Take(std::string_view state, TimePoint now) {
-  std::lock_guard lock(mu_);
-  auto it = pending_.find(std::string(state));
-  if (it == pending_.end()) {
-    return Error::Denied("unknown or already used sign-in state (a replayed or forged callback)");
+}  // namespace
+
+LoginCodec::LoginCodec(std::string_view session_key, std::chrono::seconds ttl)
+    : key_(HmacSha256Hex(session_key, "interlock oidc login cookie v1")), ttl_(ttl) {}
+
+LoginCodec::Login LoginCodec::Derive(std::string state, int64_t expires_ms) const {
+  Login l;
+  l.nonce = HmacSha256Hex(key_, "nonce." + state);
+  l.verifier = HmacSha256Hex(key_, "pkce." + state);
+  l.expires_at = FromUnixMillis(expires_ms);
+  const std::string body = std::string(kLoginPrefix) + state + "." + std::to_string(expires_ms);
+  l.cookie = body + "." + HmacSha256Hex(key_, body);
+  l.state = std::move(state);
+  return l;
+}
+
+LoginCodec::Login LoginCodec::Start(TimePoint now) const {
+  return Derive(NewRandomToken(), ToUnixMillis(now + ttl_));
+}
+
+Result<LoginCodec::Login> LoginCodec::Check(std::string_view cookie, std::string_view state,
+                                            TimePoint now) const {
+  constexpr std::string_view kNotThisBrowser =
+      "this sign-in was not started in this browser (a forged or stolen callback); start again";
+  if (cookie.empty() || cookie.size() > kMaxLoginCookieBytes || !cookie.starts_with(kLoginPrefix)) {
+    return RefuseLogin(std::string(kNotThisBrowser));
   }
-  Login login = std::move(it->second);
-  pending_.erase(it);
-  if (now >= login.expires_at) return Error::Denied("the sign-in took too long; start again");
-  return login;
+  const size_t mac_dot = cookie.rfind('.');
+  const std::string_view body = cookie.substr(0, mac_dot);
+  const std::string_view mac = cookie.substr(mac_dot + 1);
+  const std::string want = HmacSha256Hex(key_, body);
+  if (mac.size() != want.size() || !ConstantTimeEquals(mac, want)) {
+    return RefuseLogin(std::string(kNotThisBrowser));
+  }
+  const std::string_view rest = body.substr(kLoginPrefix.size());
+  const size_t dot = rest.find('.');
+  if (dot == std::string_view::npos) return RefuseLogin(std::string(kNotThisBrowser));
+  const std::string_view bound = rest.substr(0, dot);
+  const std::optional<int64_t> expires_ms = ParseExpiryMillis(rest.substr(dot + 1));
+  if (!expires_ms || bound.size() != state.size() || !ConstantTimeEquals(bound, state)) {
+    return RefuseLogin(std::string(kNotThisBrowser));
+  }
+  if (now >= FromUnixMillis(*expires_ms)) {
+    return RefuseLogin("the sign-in took too long; start again");
+  }
+  return Derive(std::string(state), *expires_ms);
+}
+
+bool UsedStates::Used(std::string_view state, TimePoint now) {
+  std::lock_guard lock(mu_);
+  auto it = used_.find(std::string(state));
+  return it != used_.end() && now < it->second;
+}
+
+Status UsedStates::Use(std::string_view state, TimePoint expires_at, TimePoint now) {
+  std::lock_guard lock(mu_);
+  auto it = used_.find(std::string(state));
+  if (it != used_.end() && now < it->second) {
+    return Error::Denied("this sign-in's callback was already used (a replayed callback)");
+  }
+  if (it == used_.end() && used_.size() >= capacity_) {
+    std::erase_if(used_, [&](const auto& kv) { return kv.second <= now; });
+    if (used_.size() >= capacity_) {
+      return Error::Unavailable("too many sign-ins in the last minutes; try again shortly");
+    }
+  }
+  used_[std::string(state)] = expires_at;
+  return Status::Ok();
 }
 
 }  // namespace interlock::identity

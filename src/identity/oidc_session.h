@@ -1,11 +1,13 @@
 // The pure pieces of reviewer and admin sign-in with OpenID Connect (docs/identity.md,
-// "Reviewer sign-in"): PKCE (RFC 7636, S256 only), the one-time state/nonce table of
-// logins in flight, and the session cookie: an HMAC-SHA256-signed value carrying who, which
-// role, a CSRF token and an expiry. No I/O here; the HTTP flow builds on these.
+// "Reviewer sign-in"): PKCE (RFC 7636, S256 only), the signed login cookie that carries a
+// sign-in in flight, the table of states already used, and the session cookie: an
+// HMAC-SHA256-signed value carrying who, which role, a CSRF token and an expiry. No I/O
+// here; the HTTP flow builds on these.
 //
 // Fail closed: a cookie that does not parse, whose MAC does not match, that is expired or
-// over kMaxSessionCookieBytes is refused; a state is usable once, within its lifetime.
-// Thread-safety: free functions and SessionCodec are thread-safe; PendingLogins locks.
+// over its size bound is refused; a state is usable once, within its lifetime.
+// Thread-safety: free functions, SessionCodec and LoginCodec are thread-safe; UsedStates
+// locks.
 #ifndef INTERLOCK_IDENTITY_OIDC_SESSION_H_
 #define INTERLOCK_IDENTITY_OIDC_SESSION_H_
 
@@ -23,6 +25,7 @@ namespace interlock::identity {
 
 inline constexpr size_t kMaxSessionCookieBytes = 2048;
 inline constexpr size_t kSessionKeyBytes = 32;
+inline constexpr size_t kMaxLoginCookieBytes = 256;
 
 // A fresh PKCE code_verifier: 32 random bytes, base64url (43 characters).
 std::string NewPkceVerifier();
@@ -60,29 +63,56 @@ class SessionCodec {
 bool CsrfAllows(const Session& s, std::string_view header_token, std::string_view origin,
                 std::string_view own_origin);
 
-// Logins in flight: state -> (nonce, PKCE verifier), each usable once before it expires.
-// Bounded: at capacity the oldest expired entries go first, then the request is refused.
-class PendingLogins {
+// A sign-in in flight, kept by the browser that started it rather than by the daemon, so
+// that anonymous GET /ui/oidc/login requests fill no server table (they once could, and
+// lock every reviewer out). The login cookie is "l1.<state>.<expiry ms>.<hex HMAC-SHA256>"
+// under a key derived from the session key; the nonce and the PKCE verifier are HMACs of
+// the state under that key, so they never leave the daemon and need no storage. A callback
+// is accepted only with the cookie its state was issued with (the browser binding that
+// stops login CSRF), before the cookie's expiry; one use is UsedStates' job.
+class LoginCodec {
  public:
   struct Login {
-    std::string nonce;
-    std::string verifier;
+    std::string state;     // random, 43 base64url characters
+    std::string nonce;     // 64 hex characters
+    std::string verifier;  // PKCE code_verifier, 64 hex characters
     TimePoint expires_at;
+    std::string cookie;  // the login cookie's value
   };
-  explicit PendingLogins(size_t capacity = 1024,
-                         std::chrono::seconds ttl = std::chrono::minutes(10))
-      : capacity_(capacity), ttl_(ttl) {}
-  // Starts a login; returns its state. kUnavailable when the table is full.
-  Result<std::string> Start(TimePoint now, Login* out);
-  // Takes the login of `state` (removing it: a replayed state is refused). kPermissionDenied
-  // when unknown, already used or expired.
-  Result<Login> Take(std::string_view state, TimePoint now);
+  // `session_key`: the session cookies' key (a derived key is used, never the key itself).
+  explicit LoginCodec(std::string_view session_key,
+                      std::chrono::seconds ttl = std::chrono::minutes(10));
+  std::chrono::seconds ttl() const { return ttl_; }
+  Login Start(TimePoint now) const;
+  // The login of `state` when `cookie` is the login cookie issued with it and has not
+  // expired. kPermissionDenied naming why (no cookie, another sign-in's, forged, expired).
+  Result<Login> Check(std::string_view cookie, std::string_view state, TimePoint now) const;
+
+ private:
+  Login Derive(std::string state, int64_t expires_ms) const;
+  std::string key_;
+  std::chrono::seconds ttl_;
+};
+
+// The states of sign-ins that already ended with a verified ID token, remembered until
+// their login cookie expires: a replayed callback (the same state and cookie again) is
+// refused even by a provider that accepts an authorization code twice. Filled only by
+// callbacks whose ID token verified and carried the state's nonce (a person the provider
+// authenticated, named in the audit trail), never by anonymous requests. Bounded: at
+// capacity the expired states go first, then the sign-in is refused (kUnavailable).
+class UsedStates {
+ public:
+  explicit UsedStates(size_t capacity = 65536) : capacity_(capacity) {}
+  // Whether `state` was used and its cookie has not expired yet.
+  bool Used(std::string_view state, TimePoint now);
+  // Marks `state` used until `expires_at`. kPermissionDenied when it already was (a replay,
+  // or two callbacks racing), kUnavailable at capacity.
+  Status Use(std::string_view state, TimePoint expires_at, TimePoint now);
 
  private:
   const size_t capacity_;
-  const std::chrono::seconds ttl_;
   std::mutex mu_;
-  std::unordered_map<std::string, Login> pending_;  // guarded by mu_
+  std::unordered_map<std::string, TimePoint> used_;  // guarded by mu_
 };
 
 }  // namespace interlock::identity

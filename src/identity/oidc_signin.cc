@@ -139,13 +139,22 @@ std::string OidcPrincipalName(std::string_view sub, std::string_view issuer) {
   return "oidc:" + std::string(sub) + "@" + OidcIssuerHost(issuer);
 }
 
+std::string OidcSubject(std::string_view name, std::string_view issuer) {
+  const std::string suffix = "@" + OidcIssuerHost(issuer);
+  if (!name.starts_with("oidc:") || !name.ends_with(suffix) || name.size() <= suffix.size() + 5) {
+    return "";
+  }
+  return std::string(name.substr(5, name.size() - 5 - suffix.size()));
+}
+
 OidcSignIn::OidcSignIn(OidcConfig config, std::string session_key, const Clock* clock,
                        std::chrono::milliseconds timeout)
     : config_(std::move(config)),
       provider_name_(config_.name.empty() ? OidcIssuerHost(config_.issuer) : config_.name),
       clock_(clock),
       timeout_(timeout),
-      codec_(std::move(session_key)),
+      codec_(session_key),
+      logins_(session_key),
       fetcher_(timeout) {}
 
 OidcSignIn::~OidcSignIn() = default;
@@ -234,22 +243,20 @@ Result<OidcSignIn::Started> OidcSignIn::Begin(std::string_view redirect_uri) {
     }
     ep = endpoints_;
   }
-  PendingLogins::Login login;
-  auto state = pending_.Start(clock_->Now(), &login);
-  if (!state.ok()) return state.error();
+  LoginCodec::Login login = logins_.Start(clock_->Now());
   std::string scope;
   for (const std::string& s : config_.scopes) scope += (scope.empty() ? "" : " ") + s;
   std::string url = ep.authorization;
   url += url.find('?') == std::string::npos ? '?' : '&';
   url += "response_type=code&client_id=" + FormEncode(config_.client_id) +
          "&redirect_uri=" + FormEncode(redirect_uri) + "&scope=" + FormEncode(scope) +
-         "&state=" + FormEncode(*state) + "&nonce=" + FormEncode(login.nonce) +
+         "&state=" + FormEncode(login.state) + "&nonce=" + FormEncode(login.nonce) +
          "&code_challenge=" + PkceChallengeS256(login.verifier) + "&code_challenge_method=S256";
-  return Started{std::move(*state), std::move(url)};
+  return Started{std::move(login.state), std::move(url), std::move(login.cookie)};
 }
 
-Status OidcSignIn::Abandon(std::string_view state) {
-  auto login = pending_.Take(state, clock_->Now());
+Status OidcSignIn::CheckLogin(std::string_view login_cookie, std::string_view state) const {
+  auto login = logins_.Check(login_cookie, state, clock_->Now());
   if (!login.ok()) return Refuse("OIDC_STATE", login.error().message);
   return Status::Ok();
 }
@@ -282,7 +289,7 @@ Result<std::string> OidcSignIn::Exchange(const Endpoints& ep, std::string_view c
 }
 
 Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
-                                               const std::string& nonce) {
+                                               const LoginCodec::Login& login, Facts* facts) {
   Verifier* verifier = nullptr;
   {
     std::lock_guard lock(mu_);
@@ -294,19 +301,28 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
   auto jwt = ParseJwt(id_token);
   if (!jwt.ok()) return jwt.error();
   const json::object& claims = jwt->claims;
+  const std::string name = OidcPrincipalName(id->agent, config_.issuer);
+  if (name.size() > kMaxPrincipalNameBytes || !ValidatePrincipalName(name, "subject").ok()) {
+    return Refuse("OIDC_NAME",
+                  "the subject cannot be a reviewer name (too long or invisible "
+                  "characters)");
+  }
+  facts->subject = id->agent;
+  facts->principal = name;
   const std::string got = StringMember(claims, "nonce");
-  if (got.size() != nonce.size() || nonce.empty() || !ConstantTimeEquals(got, nonce)) {
+  if (got.size() != login.nonce.size() || !ConstantTimeEquals(got, login.nonce)) {
     return Refuse("OIDC_NONCE", "the ID token's nonce is not this sign-in's (a replayed token?)");
   }
   if (const json::value* azp = claims.if_contains("azp");
       azp != nullptr && (!azp->is_string() || azp->as_string() != config_.client_id)) {
     return Refuse("OIDC_AZP", "the ID token was issued to another client (azp)");
   }
-  const std::string name = OidcPrincipalName(id->agent, config_.issuer);
-  if (name.size() > kMaxPrincipalNameBytes || !ValidatePrincipalName(name, "subject").ok()) {
-    return Refuse("OIDC_NAME",
-                  "the subject cannot be a reviewer name (too long or invisible "
-                  "characters)");
+  // The ID token is this sign-in's: from here on its state is spent, whatever the outcome.
+  if (Status used = used_.Use(login.state, login.expires_at, clock_->Now()); !used.ok()) {
+    if (used.error().kind == ErrorKind::kPermissionDenied) {
+      return Refuse("OIDC_STATE", used.error().message);
+    }
+    return Error::Unavailable("OIDC_BUSY: " + used.error().message);
   }
   std::vector<std::string> values;
   if (const json::value* v = claims.if_contains(config_.role_claim)) {
@@ -321,8 +337,11 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
   s.name = name;
   bool reviewer = false, admin = false;
   for (const std::string& v : values) {
-    admin = admin || Contains(config_.admin_values, v);
-    reviewer = reviewer || Contains(config_.reviewer_values, v);
+    const bool a = Contains(config_.admin_values, v);
+    const bool r = Contains(config_.reviewer_values, v);
+    if ((a || r) && !Contains(facts->groups, v)) facts->groups.push_back(v);
+    admin = admin || a;
+    reviewer = reviewer || r;
   }
   if (!admin && !reviewer) {
     return Refuse("OIDC_NO_ROLE", name + " is neither a reviewer nor an admin (claim '" +
@@ -334,10 +353,18 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
   return s;
 }
 
-Result<Session> OidcSignIn::Finish(std::string_view state, std::string_view code,
-                                   std::string_view redirect_uri) {
-  auto login = pending_.Take(state, clock_->Now());
+Result<Session> OidcSignIn::Finish(std::string_view login_cookie, std::string_view state,
+                                   std::string_view code, std::string_view redirect_uri,
+                                   Facts* facts) {
+  Facts ignored;
+  if (facts == nullptr) facts = &ignored;
+  *facts = Facts{};
+  auto login = logins_.Check(login_cookie, state, clock_->Now());
   if (!login.ok()) return Refuse("OIDC_STATE", login.error().message);
+  // A replay of a finished sign-in stops here, before the provider is asked again.
+  if (used_.Used(login->state, clock_->Now())) {
+    return Refuse("OIDC_STATE", "this sign-in's callback was already used (a replayed callback)");
+  }
   if (code.empty() || code.size() > 4096) return Refuse("OIDC_CODE", "no authorization code");
   Endpoints ep;
   {
@@ -347,7 +374,7 @@ Result<Session> OidcSignIn::Finish(std::string_view state, std::string_view code
   }
   auto id_token = Exchange(ep, code, login->verifier, redirect_uri);
   if (!id_token.ok()) return id_token.error();
-  return SessionFromIdToken(*id_token, login->nonce);
+  return SessionFromIdToken(*id_token, *login, facts);
 }
 
 }  // namespace interlock::identity

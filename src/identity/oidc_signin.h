@@ -6,16 +6,18 @@
 // token and JWKS endpoints must be https. Until discovery succeeded nobody signs in (fail
 // closed); Begin() tries again at most once per kRediscoverInterval.
 //
-// A sign-in: Begin() keeps (state -> nonce, PKCE verifier) in PendingLogins and returns the
-// provider's authorization URL (response_type=code, S256 challenge, state, nonce). Finish()
-// takes the state once, exchanges the code at the token endpoint (client_secret_basic, the
-// verifier, the same redirect_uri), verifies the ID token with identity::Verifier (iss,
-// aud = client_id, exp, signature allowlist), checks its nonce (and azp when present), reads
-// the role from role_claim and returns a Session named "oidc:<sub>@<issuer host>".
+// A sign-in: Begin() keeps nothing on the server: it returns the provider's authorization
+// URL (response_type=code, S256 challenge, state, nonce) and the login cookie that carries
+// the sign-in in the browser (LoginCodec). Finish() checks the callback's state against
+// that cookie, refuses a state already used, exchanges the code at the token endpoint
+// (client_secret_basic, the verifier, the same redirect_uri), verifies the ID token with
+// identity::Verifier (iss, aud = client_id, exp, signature allowlist), checks its nonce
+// (and azp when present), marks the state used, reads the role from role_claim and returns
+// a Session named "oidc:<sub>@<issuer host>".
 //
 // Refusals are kPermissionDenied Errors whose message starts with a code (OIDC_STATE,
-// OIDC_NONCE, OIDC_NO_ROLE, OIDC_AZP, OIDC_NAME, or the JWT_* codes of jwt.h);
-// kUnavailable when the provider cannot be reached.
+// OIDC_NONCE, OIDC_NO_ROLE, OIDC_AZP, OIDC_NAME, OIDC_TOKEN, OIDC_CODE, or the JWT_* codes
+// of jwt.h); kUnavailable when the provider cannot be reached.
 // Thread-safety: every method from any thread; Begin/Finish block (network) and must not
 // run on a connection strand.
 #ifndef INTERLOCK_IDENTITY_OIDC_SIGNIN_H_
@@ -67,6 +69,8 @@ std::string OidcIssuerHost(std::string_view issuer);
 
 // The audit name of a subject: "oidc:<sub>@<issuer host>".
 std::string OidcPrincipalName(std::string_view sub, std::string_view issuer);
+// The subject of such a name ("" when `name` is not one of `issuer`'s).
+std::string OidcSubject(std::string_view name, std::string_view issuer);
 
 class OidcSignIn {
  public:
@@ -92,18 +96,30 @@ class OidcSignIn {
   struct Started {
     std::string state;
     std::string authorization_url;
+    std::string login_cookie;  // the value; the browser keeps it for login_ttl()
   };
   // Starts a sign-in (discovering first if needed). kUnavailable when the provider is not
-  // discovered or too many sign-ins are in flight.
+  // discovered. Keeps no server state: any number of calls cost only their answers.
   Result<Started> Begin(std::string_view redirect_uri);
+  std::chrono::seconds login_ttl() const { return logins_.ttl(); }
 
-  // Takes `state` without finishing (the provider answered with an error).
-  Status Abandon(std::string_view state);
+  // Whether `state` comes with the login cookie it was issued with, unexpired (OIDC_STATE
+  // when not): cheap (two HMACs, no I/O), so callers may run it on a connection strand to
+  // turn forged callbacks away before any other work. Finish() checks it again.
+  Status CheckLogin(std::string_view login_cookie, std::string_view state) const;
 
+  // What a sign-in attempt learnt about the person, for its audit record: filled as far
+  // as the attempt got (subject and principal once the ID token verified).
+  struct Facts {
+    std::string subject;
+    std::string principal;            // "oidc:<sub>@<issuer host>"; empty when refused OIDC_NAME
+    std::vector<std::string> groups;  // the role_claim values that granted the role
+  };
   // Finishes a sign-in; the Session has a fresh CSRF token and expires after
-  // session_lifetime.
-  Result<Session> Finish(std::string_view state, std::string_view code,
-                         std::string_view redirect_uri);
+  // session_lifetime. `facts` (optional) is filled on success and on refusal alike.
+  Result<Session> Finish(std::string_view login_cookie, std::string_view state,
+                         std::string_view code, std::string_view redirect_uri,
+                         Facts* facts = nullptr);
 
  private:
   struct Endpoints {
@@ -113,14 +129,16 @@ class OidcSignIn {
   };
   Result<std::string> Exchange(const Endpoints& ep, std::string_view code,
                                std::string_view verifier, std::string_view redirect_uri);
-  Result<Session> SessionFromIdToken(const std::string& id_token, const std::string& nonce);
+  Result<Session> SessionFromIdToken(const std::string& id_token, const LoginCodec::Login& login,
+                                     Facts* facts);
 
   const OidcConfig config_;
   const std::string provider_name_;
   const Clock* clock_;
   const std::chrono::milliseconds timeout_;
   SessionCodec codec_;
-  PendingLogins pending_;
+  const LoginCodec logins_;
+  UsedStates used_;
   HttpsJwksFetcher fetcher_;
   mutable std::mutex mu_;
   bool discovered_ = false;             // guarded by mu_

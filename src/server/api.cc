@@ -624,7 +624,8 @@ Api::Api(ApiOptions options, core::Guard* guard, store::Store* store,
             return *seq;
           })),
       pool_(static_cast<size_t>(std::max(1, options.blocking_threads))),
-      public_url_(options.public_url) {}
+      public_url_(options.public_url),
+      auth_fail_timer_(pool_.get_executor()) {}
 
 Api::~Api() { Shutdown(); }
 
@@ -642,6 +643,7 @@ void Api::SetPublicUrl(std::string url) {
 void Api::Shutdown() {
   if (shut_down_.exchange(true)) return;
   waiters_.ShutDown();
+  FlushAuthFailures();  // what the timer would have written
   pool_.join();
 }
 
@@ -681,7 +683,7 @@ bool Api::MetricsTokenMatches(const HttpRequest& req) const {
   return b.token && ConstantTimeEquals(*b.token, options_.metrics_token);
 }
 
-void Api::NoteAuthFailure(std::string_view why) {
+void Api::NoteAuthFailure(std::string_view why, const store::RefusedSignIn* who) {
   metrics_->RecordAuthFailure();
   std::optional<store::AuthFailures> due;
   {
@@ -691,18 +693,48 @@ void Api::NoteAuthFailure(std::string_view why) {
     ++auth_fail_.count;
     ++auth_fail_.reasons[std::string(why)];
     auth_fail_.last = now;
-    if (now - auth_fail_written_ >= std::chrono::seconds(1)) {
+    if (who != nullptr && auth_fail_.sign_ins.size() < store::kMaxListedSignIns) {
+      auth_fail_.sign_ins.push_back(*who);
+    }
+    // After Shutdown nothing is held back: no timer and no pool are left to write it.
+    if (now - auth_fail_written_ >= std::chrono::seconds(1) || shut_down_) {
       due = std::exchange(auth_fail_, store::AuthFailures{});
       auth_fail_written_ = now;
+    } else if (!auth_fail_timer_armed_) {
+      // Held back: written within a second even if no other failure comes.
+      auth_fail_timer_armed_ = true;
+      auth_fail_timer_.expires_after(std::chrono::milliseconds(1100));
+      auth_fail_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec != net::error::operation_aborted) FlushAuthFailures();
+      });
     }
   }
-  if (!due) return;  // counted into the next record
-  Blocking([this, f = std::move(*due)] {
-    if (Status s = store_->RecordAuthFailures(f); !s.ok()) {
-      std::cerr << "interlock serve: could not record " << f.count
-                << " authentication failure(s): " << s.error().message << '\n';
+  if (!due) return;
+  if (shut_down_) return WriteAuthFailures(std::move(*due));
+  Blocking([this, f = std::move(*due)]() mutable { WriteAuthFailures(std::move(f)); });
+}
+
+void Api::FlushAuthFailures() {
+  std::optional<store::AuthFailures> due;
+  {
+    std::lock_guard lock(auth_fail_mu_);
+    if (auth_fail_timer_armed_) {
+      auth_fail_timer_armed_ = false;
+      auth_fail_timer_.cancel();
     }
-  });
+    if (auth_fail_.count > 0) {
+      due = std::exchange(auth_fail_, store::AuthFailures{});
+      auth_fail_written_ = clock_->Now();
+    }
+  }
+  if (due) WriteAuthFailures(std::move(*due));
+}
+
+void Api::WriteAuthFailures(store::AuthFailures f) {
+  if (Status s = store_->RecordAuthFailures(f); !s.ok()) {
+    std::cerr << "interlock serve: could not record " << f.count
+              << " authentication failure(s): " << s.error().message << '\n';
+  }
 }
 
 std::optional<HttpResponse> Api::Authenticate(const HttpRequest& req, Caller* caller) {

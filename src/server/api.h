@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "common/time.h"
@@ -254,8 +255,13 @@ class Api final : public RequestHandler {
 
   bool MetricsTokenMatches(const HttpRequest& req) const;
   // Counts a request refused for authentication and writes the auth_failed audit record,
-  // coalesced to at most one a second (a flood of bad tokens cannot flood the log).
-  void NoteAuthFailure(std::string_view why);
+  // coalesced to at most one a second (a flood of bad tokens cannot flood the log); what
+  // is held back is written by a timer a second later, or at Shutdown, never lost.
+  // `who`: a refused sign-in whose person the provider named, listed in the record.
+  void NoteAuthFailure(std::string_view why, const store::RefusedSignIn* who = nullptr);
+  void WriteAuthFailures(store::AuthFailures f);
+  // Writes the held-back failures now (the timer, Shutdown).
+  void FlushAuthFailures();
 
   ApiOptions options_;
   core::Guard* guard_;
@@ -276,8 +282,10 @@ class Api final : public RequestHandler {
   mutable std::mutex url_mu_;
   std::string public_url_;  // guarded by url_mu_
   std::mutex auth_fail_mu_;
-  store::AuthFailures auth_fail_;  // not yet written; guarded by auth_fail_mu_
-  TimePoint auth_fail_written_;    // guarded by auth_fail_mu_
+  store::AuthFailures auth_fail_;              // not yet written; guarded by auth_fail_mu_
+  TimePoint auth_fail_written_;                // guarded by auth_fail_mu_
+  boost::asio::steady_timer auth_fail_timer_;  // armed while failures are held back
+  bool auth_fail_timer_armed_ = false;         // guarded by auth_fail_mu_
 };
 
 }  // namespace interlock::server

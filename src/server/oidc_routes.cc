@@ -7,8 +7,11 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include <iostream>
+
 #include "common/crypto.h"
 #include "common/time.h"
+#include "identity/jwt.h"
 #include "outbound/http_endpoint.h"
 #include "server/api.h"
 
@@ -187,9 +190,9 @@ void Api::HandleOidcLogin(Responder r) {
           started.error().message + ". Reviewer tokens still work: paste one on the console."));
     }
     HttpResponse res = Redirect(started->authorization_url);
-    res.set(http::field::set_cookie, LoginCookieName(options_.secure_cookies) + "=" +
-                                         started->state +
-                                         CookieAttributes(options_.secure_cookies, "Lax", 600));
+    res.set(http::field::set_cookie,
+            LoginCookieName(options_.secure_cookies) + "=" + started->login_cookie +
+                CookieAttributes(options_.secure_cookies, "Lax", oidc->login_ttl().count()));
     r.Send(std::move(res));
   });
 }
@@ -214,19 +217,19 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
     *out = std::string(p.value).substr(0, 512);
   }
   if (state.empty()) return r.Send(Page(400, title, "the callback has no state"));
-  const std::string bound = FindCookie(req, LoginCookieName(options_.secure_cookies));
-  if (bound.empty() || bound.size() != state.size() || !ConstantTimeEquals(bound, state)) {
+  std::string login_cookie = FindCookie(req, LoginCookieName(options_.secure_cookies));
+  // Forged and unbound callbacks are turned away here, before they take a pool thread.
+  if (Status bound = options_.oidc->CheckLogin(login_cookie, state); !bound.ok()) {
     NoteAuthFailure("OIDC_STATE");
-    return r.Send(Page(403, title,
-                       "OIDC_STATE: this sign-in was not started in this browser (a forged or "
-                       "stolen callback); start again"));
+    return r.Send(Page(403, title, bound.error().message));
   }
   std::string public_url;
   {
     std::lock_guard lock(url_mu_);
     public_url = public_url_;
   }
-  boost::asio::post(pool_, [this, r, title, state, code, error, description, public_url] {
+  boost::asio::post(pool_, [this, r, title, state, code, error, description, public_url,
+                            login_cookie = std::move(login_cookie)] {
     identity::OidcSignIn* oidc = options_.oidc;
     const std::string clear = LoginCookieName(options_.secure_cookies) + "=" +
                               CookieAttributes(options_.secure_cookies, "Lax", 0);
@@ -236,16 +239,33 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
       r.Send(std::move(res));
     };
     if (!error.empty()) {
-      (void)oidc->Abandon(state);
       NoteAuthFailure("OIDC_PROVIDER_ERROR");
       return fail(
           403, "the provider answered " + error + (description.empty() ? "" : ": " + description));
     }
-    auto s = oidc->Finish(state, code, oidc->RedirectUri(public_url));
+    identity::OidcSignIn::Facts facts;
+    auto s = oidc->Finish(login_cookie, state, code, oidc->RedirectUri(public_url), &facts);
     if (!s.ok()) {
-      const std::string_view reason = s.error().message;
-      NoteAuthFailure(reason.substr(0, reason.find(':')));
+      std::string_view reason = identity::RefusalCode(s.error());
+      if (reason.empty()) reason = "OIDC_PROVIDER_UNAVAILABLE";
+      // Refusals after the ID token verified name the person; the others are anonymous.
+      const store::RefusedSignIn who{std::string(reason), facts.principal, oidc->config().issuer,
+                                     clock_->Now()};
+      NoteAuthFailure(reason, facts.principal.empty() ? nullptr : &who);
       return fail(s.error().kind == ErrorKind::kPermissionDenied ? 403 : 503, s.error().message);
+    }
+    // No session without its audit record (fail closed).
+    store::SignIn record{.principal = s->name,
+                         .issuer = oidc->config().issuer,
+                         .subject = facts.subject,
+                         .role = RoleName(s->role),
+                         .groups = facts.groups,
+                         .expires_at = s->expires_at,
+                         .at = clock_->Now()};
+    if (Status st = store_->RecordSignIn(record); !st.ok()) {
+      metrics_->RecordStoreError();
+      return fail(503, "the sign-in could not be written to the audit log (" + st.error().message +
+                           "); try again");
     }
     const int64_t max_age =
         std::chrono::duration_cast<std::chrono::seconds>(s->expires_at - clock_->Now()).count();
@@ -287,19 +307,31 @@ void Api::HandleOidcLogout(const HttpRequest& req, Responder r) {
   if (options_.oidc == nullptr) {
     return r.Send(JsonError(404, "NOT_FOUND", "OpenID Connect sign-in is not configured"));
   }
-  // Signing out changes state too: with a valid session it needs the CSRF token (a page of
-  // another site cannot sign people out).
-  if (!SessionCookie(req).empty()) {
-    Caller caller;
-    if (auto s = options_.oidc->codec().Decode(SessionCookie(req), clock_->Now()); s.ok()) {
-      if (auto fail = AuthenticateSession(req, &caller)) return r.Send(std::move(*fail));
-    }
-  }
   HttpResponse res{http::status::no_content, 11};
   res.set(http::field::set_cookie,
           SessionCookieName() + "=" + CookieAttributes(options_.secure_cookies, "Strict", 0));
   res.set(http::field::cache_control, "no-store");
-  r.Send(std::move(res));
+  // Signing out changes state too: with a valid session it needs the CSRF token (a page of
+  // another site cannot sign people out), and it is audited; without one there is nobody
+  // to sign out and nothing to record.
+  auto s = options_.oidc->codec().Decode(SessionCookie(req), clock_->Now());
+  if (!s.ok()) return r.Send(std::move(res));
+  Caller caller;
+  if (auto fail = AuthenticateSession(req, &caller)) return r.Send(std::move(*fail));
+  store::SignIn record{.signed_out = true,
+                       .principal = s->name,
+                       .issuer = options_.oidc->config().issuer,
+                       .subject = identity::OidcSubject(s->name, options_.oidc->config().issuer),
+                       .at = clock_->Now()};
+  boost::asio::post(pool_, [this, r, record = std::move(record), res = std::move(res)]() mutable {
+    if (Status st = store_->RecordSignIn(record); !st.ok()) {
+      // The cookie is cleared anyway: signing out only ever takes access away.
+      metrics_->RecordStoreError();
+      std::cerr << "interlock serve: could not record the sign-out of " << record.principal << ": "
+                << st.error().message << '\n';
+    }
+    r.Send(std::move(res));
+  });
 }
 
 }  // namespace interlock::server

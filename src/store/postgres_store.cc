@@ -1588,18 +1588,15 @@ Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
 }
 
 Status PostgresStore::RecordAuthFailures(const AuthFailures& failures) {
-  boost::json::object reasons;
-  for (const auto& [why, n] : failures.reasons) reasons[why] = n;
-  audit::AuditEvent ev{audit::kAuthFailed,
-                       failures.last,
-                       "",
-                       "",
-                       "",
-                       "",
-                       boost::json::object{{"count", failures.count},
-                                           {"reasons", std::move(reasons)},
-                                           {"first", FormatRfc3339(failures.first)},
-                                           {"last", FormatRfc3339(failures.last)}}};
+  const audit::AuditEvent ev = AuthFailuresEvent(failures);
+  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
+    b.events.push_back(ev);
+    return Status::Ok();
+  });
+}
+
+Status PostgresStore::RecordSignIn(const SignIn& s) {
+  const audit::AuditEvent ev = SignInEvent(s);
   return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
     b.events.push_back(ev);
     return Status::Ok();

@@ -125,6 +125,7 @@ class PostgresStore final : public Store {
   Result<std::vector<KillEntry>> ListKills() override;
   Status RecordPolicyLoad(const PolicyLoad& load) override;
   Status RecordAuthFailures(const AuthFailures& failures) override;
+  Status RecordSignIn(const SignIn& s) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<audit::AuditPage> QueryAuditPage(const audit::AuditQuery& query) override;
   Result<boost::json::object> ReplayRun(std::string_view run_id) override;

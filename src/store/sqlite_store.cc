@@ -1880,18 +1880,17 @@ Status SqliteStore::RecordPolicyLoad(const PolicyLoad& load) {
 }
 
 Status SqliteStore::RecordAuthFailures(const AuthFailures& failures) {
-  boost::json::object reasons;
-  for (const auto& [why, n] : failures.reasons) reasons[why] = n;
-  audit::AuditEvent ev{audit::kAuthFailed,
-                       failures.last,
-                       "",
-                       "",
-                       "",
-                       "",
-                       boost::json::object{{"count", failures.count},
-                                           {"reasons", std::move(reasons)},
-                                           {"first", FormatRfc3339(failures.first)},
-                                           {"last", FormatRfc3339(failures.last)}}};
+  audit::AuditEvent ev = AuthFailuresEvent(failures);
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) {
+        b.events->push_back(std::move(ev));
+        return Status::Ok();
+      },
+      Impl::Op::Anchor::kNone);
+}
+
+Status SqliteStore::RecordSignIn(const SignIn& s) {
+  audit::AuditEvent ev = SignInEvent(s);
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) {
         b.events->push_back(std::move(ev));

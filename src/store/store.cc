@@ -5,6 +5,45 @@
 
 namespace interlock::store {
 
+audit::AuditEvent AuthFailuresEvent(const AuthFailures& failures) {
+  boost::json::object reasons;
+  for (const auto& [why, n] : failures.reasons) reasons[why] = n;
+  boost::json::object data{{"count", failures.count},
+                           {"reasons", std::move(reasons)},
+                           {"first", FormatRfc3339(failures.first)},
+                           {"last", FormatRfc3339(failures.last)}};
+  // Only when there are some: records of token failures keep their shape.
+  if (!failures.sign_ins.empty()) {
+    boost::json::array sign_ins;
+    for (const RefusedSignIn& r : failures.sign_ins) {
+      sign_ins.push_back(boost::json::object{{"code", r.code},
+                                             {"principal", r.principal},
+                                             {"issuer", r.issuer},
+                                             {"at", FormatRfc3339(r.at)}});
+    }
+    data["sign_ins"] = std::move(sign_ins);
+  }
+  return audit::AuditEvent{audit::kAuthFailed, failures.last, "", "", "", "", std::move(data)};
+}
+
+audit::AuditEvent SignInEvent(const SignIn& s) {
+  boost::json::object data{{"issuer", s.issuer}, {"subject", s.subject}};
+  if (!s.signed_out) {
+    boost::json::array groups;
+    for (const std::string& g : s.groups) groups.emplace_back(g);
+    data["role"] = s.role;
+    data["groups"] = std::move(groups);
+    data["expires_at"] = FormatRfc3339(s.expires_at);
+  }
+  return audit::AuditEvent{s.signed_out ? audit::kSignedOut : audit::kSignedIn,
+                           s.at,
+                           "",
+                           "",
+                           "",
+                           s.principal,
+                           std::move(data)};
+}
+
 const char* ApprovalStateName(ApprovalState s) {
   switch (s) {
     case ApprovalState::kPending:

@@ -83,6 +83,16 @@ struct PolicyLoad {
   TimePoint at;
 };
 
+// A refused sign-in whose person the provider named (its ID token verified), listed in
+// the auth_failed record that counts it (docs/identity.md, "Sign-ins in the audit trail").
+struct RefusedSignIn {
+  std::string code;       // "OIDC_NO_ROLE", "OIDC_NONCE", ...
+  std::string principal;  // "oidc:<sub>@<issuer host>"
+  std::string issuer;
+  TimePoint at;
+};
+inline constexpr size_t kMaxListedSignIns = 16;
+
 // Requests refused for authentication since the last such record, for the audit log.
 // Coalesced (the daemon writes at most one record a second), so a flood of bad tokens
 // cannot flood the log: `count` says how many, `reasons` how many of each kind.
@@ -91,7 +101,24 @@ struct AuthFailures {
   std::map<std::string, uint64_t> reasons;  // "missing token", "invalid or revoked token", ...
   TimePoint first;
   TimePoint last;
+  std::vector<RefusedSignIn> sign_ins;  // at most kMaxListedSignIns; the rest only counted
 };
+// The auth_failed record of `failures` (one shape for every backend).
+audit::AuditEvent AuthFailuresEvent(const AuthFailures& failures);
+
+// A reviewer or admin signing in with OpenID Connect (signed_in) or out (signed_out).
+struct SignIn {
+  bool signed_out = false;
+  std::string principal;  // "oidc:<sub>@<issuer host>": the record's principal
+  std::string issuer;
+  std::string subject;
+  std::string role;                 // "reviewer" or "admin"
+  std::vector<std::string> groups;  // the role claim's values that granted the role
+  TimePoint expires_at;             // the session's end (signed_in only)
+  TimePoint at;
+};
+// The signed_in / signed_out record of `s`.
+audit::AuditEvent SignInEvent(const SignIn& s);
 
 struct StoredCall {
   core::CallRecord record;
@@ -299,6 +326,10 @@ class Store : public core::RunStore, public HistorySource {
   virtual Status RecordPolicyLoad(const PolicyLoad& load) = 0;
   // Records auth_failed {count, reasons, first, last} (not anchored: it widens nothing).
   virtual Status RecordAuthFailures(const AuthFailures& failures) = 0;
+  // Records signed_in {issuer, subject, role, groups, expires_at} or signed_out {issuer,
+  // subject} (not anchored), committed when it returns: a sign-in that cannot be recorded
+  // is refused by the caller.
+  virtual Status RecordSignIn(const SignIn& s) = 0;
 
   // Audit records for GET /v1/audit (the caller authorises: admin or reviewer only).
   virtual Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) = 0;

@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -81,7 +83,13 @@ class Provider final : public server::RequestHandler {
     } else if (target == "/token" && req.method() == http::verb::post) {
       token_requests.push_back(req.body());
       authorization = std::string(req[http::field::authorization]);
-      res.body() = json::serialize(json::object{{"id_token", id_token}, {"token_type", "Bearer"}});
+      if (!token_error.empty()) {
+        res.result(http::status::bad_request);
+        res.body() = json::serialize(json::object{{"error", token_error}});
+      } else {
+        res.body() =
+            json::serialize(json::object{{"id_token", id_token}, {"token_type", "Bearer"}});
+      }
     } else {
       res.result(http::status::not_found);
     }
@@ -90,6 +98,7 @@ class Provider final : public server::RequestHandler {
   }
   std::mutex mu;
   std::string issuer, jwks, id_token, authorization;
+  std::string token_error;  // non-empty: the token endpoint refuses the code with it
   std::vector<std::string> token_requests;
 };
 
@@ -214,6 +223,39 @@ class OidcSignIn : public ::testing::Test {
     return r.json;
   }
 
+  // The audit records of `type` (GET /v1/audit as a reviewer), once `ready` holds for them
+  // (refusals are coalesced into auth_failed records written within about a second).
+  std::vector<json::object> Audit(
+      const std::string& type, const std::function<bool(const std::vector<json::object>&)>& ready =
+                                   [](const auto& r) { return !r.empty(); }) {
+    if (auditor_.empty()) auditor_ = CreateToken(daemon_->store(), "--reviewer", "auditor");
+    std::vector<json::object> out;
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      out.clear();
+      HttpResult r = client_->Request("GET", "/v1/audit?limit=1000&type=" + type, "", auditor_);
+      EXPECT_EQ(r.status, 200) << r.body;
+      if (r.status != 200) break;
+      for (const auto& rec : r.json.at("records").as_array()) out.push_back(rec.as_object());
+      if (ready(out)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return out;
+  }
+  // How many refusals of `code` the auth_failed records count.
+  uint64_t Refusals(const std::vector<json::object>& records, const std::string& code) {
+    uint64_t n = 0;
+    for (const json::object& rec : records) {
+      const json::object& reasons = rec.at("data").at("reasons").as_object();
+      if (const json::value* v = reasons.if_contains(code)) n += v->to_number<uint64_t>();
+    }
+    return n;
+  }
+  // Waits for `n` refusals of `code` in the audit trail; returns the auth_failed records.
+  std::vector<json::object> AuditedRefusals(const std::string& code, uint64_t n = 1) {
+    return Audit("auth_failed",
+                 [&](const std::vector<json::object>& r) { return Refusals(r, code) >= n; });
+  }
+
   // A pending approval of `tool`.
   std::string PendingApproval(const std::string& tool) {
     HttpResult run = client_->Request("POST", "/v1/runs", "", agent_);
@@ -244,6 +286,7 @@ class OidcSignIn : public ::testing::Test {
   std::unique_ptr<Daemon> daemon_;
   std::unique_ptr<HttpClient> client_;
   std::string agent_;
+  std::string auditor_;
 };
 
 // Tests that a sign-in redirects with PKCE S256, state and nonce, exchanges the code with
@@ -295,8 +338,10 @@ TEST_F(OidcSignIn, SignInExchangesTheCodeWithPkceAndNamesTheSubject) {
   EXPECT_EQ(Str(Session(carol), "role"), "admin");
 }
 
-// Tests that a callback replayed after it signed someone in is refused (state taken once).
-TEST_F(OidcSignIn, ReplayedStateIsRefused) {
+// Tests that a callback replayed after it signed someone in (the same state and login
+// cookie again, to a provider that would accept the code twice) is refused before the
+// provider is asked again, and that the refusal is an audit record.
+TEST_F(OidcSignIn, ReplayedCallbackIsRefusedAndAudited) {
   SetUpDaemon();
   Login l = StartLogin();
   {
@@ -307,11 +352,19 @@ TEST_F(OidcSignIn, ReplayedStateIsRefused) {
   HttpResult again = Callback(l.state, l.cookie);
   EXPECT_EQ(again.status, 403) << again.body;
   EXPECT_NE(again.body.find("OIDC_STATE"), std::string::npos) << again.body;
+  EXPECT_NE(again.body.find("replayed"), std::string::npos) << again.body;
   EXPECT_EQ(again.headers["set-cookie"].find("interlock_session=v1"), std::string::npos);
+  {
+    std::lock_guard lock(idp_.mu);
+    EXPECT_EQ(idp_.token_requests.size(), 1u) << "the replay reached the token endpoint";
+  }
+  EXPECT_EQ(Refusals(AuditedRefusals("OIDC_STATE"), "OIDC_STATE"), 1u);
+  EXPECT_EQ(Audit("signed_in").size(), 1u);
 }
 
-// Tests that a state the daemon never issued is refused, even with a matching cookie.
-TEST_F(OidcSignIn, ForgedStateIsRefused) {
+// Tests that a state the daemon never issued is refused, even with a cookie naming it,
+// before anything is exchanged, and that the refusal is an audit record.
+TEST_F(OidcSignIn, ForgedStateIsRefusedAndAudited) {
   SetUpDaemon();
   const std::string forged = identity::NewRandomToken();
   {
@@ -321,8 +374,19 @@ TEST_F(OidcSignIn, ForgedStateIsRefused) {
   HttpResult r = Callback(forged, "interlock_oidc_login=" + forged);
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_NE(r.body.find("OIDC_STATE"), std::string::npos) << r.body;
-  std::lock_guard lock(idp_.mu);
-  EXPECT_TRUE(idp_.token_requests.empty()) << "a forged state reached the token endpoint";
+  // A login cookie of the old shape (l1.<state>.<expiry>) whose MAC is made up.
+  HttpResult made_up = Callback(
+      forged, "interlock_oidc_login=l1." + forged + ".99999999999999." + std::string(64, 'a'));
+  EXPECT_EQ(made_up.status, 403) << made_up.body;
+  {
+    std::lock_guard lock(idp_.mu);
+    EXPECT_TRUE(idp_.token_requests.empty()) << "a forged state reached the token endpoint";
+  }
+  std::vector<json::object> audit = AuditedRefusals("OIDC_STATE", 2);
+  EXPECT_EQ(Refusals(audit, "OIDC_STATE"), 2u);
+  for (const json::object& rec : audit) {
+    EXPECT_FALSE(rec.at("data").as_object().contains("sign_ins")) << "an anonymous refusal";
+  }
 }
 
 // Tests that a callback in a browser that did not start the sign-in (login CSRF: an
@@ -344,8 +408,9 @@ TEST_F(OidcSignIn, CallbackWithoutLoginIsRefused) {
 }
 
 // Tests that an ID token whose nonce is not the sign-in's (a token replayed from another
-// sign-in) creates no session.
-TEST_F(OidcSignIn, WrongNonceIsRefused) {
+// sign-in) creates no session, and that the refusal is an audit record naming the person
+// the replayed token is of.
+TEST_F(OidcSignIn, WrongNonceIsRefusedAndAudited) {
   SetUpDaemon();
   Login l = StartLogin();
   {
@@ -356,6 +421,20 @@ TEST_F(OidcSignIn, WrongNonceIsRefused) {
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_NE(r.body.find("OIDC_NONCE"), std::string::npos) << r.body;
   EXPECT_EQ(r.headers["set-cookie"].find("interlock_session=v1"), std::string::npos);
+  std::vector<json::object> audit = AuditedRefusals("OIDC_NONCE");
+  ASSERT_EQ(Refusals(audit, "OIDC_NONCE"), 1u);
+  bool named = false;
+  for (const json::object& rec : audit) {
+    const json::value* list = rec.at("data").as_object().if_contains("sign_ins");
+    if (list == nullptr) continue;
+    for (const json::value& who : list->as_array()) {
+      named = named ||
+              (Str(who, "code") == "OIDC_NONCE" &&
+               Str(who, "principal") == "oidc:alice@127.0.0.1" && Str(who, "issuer") == issuer_);
+    }
+  }
+  EXPECT_TRUE(named);
+  EXPECT_TRUE(Audit("signed_in", [](const auto&) { return true; }).empty());
 }
 
 // Tests that an ID token issued to another client (aud) creates no session.
@@ -398,6 +477,83 @@ TEST_F(OidcSignIn, ExpiredIdTokenIsRefused) {
   HttpResult r = Callback(l.state, l.cookie);
   EXPECT_EQ(r.status, 403) << r.body;
   EXPECT_NE(r.body.find("JWT_EXPIRED"), std::string::npos) << r.body;
+  // An ID token that does not verify names nobody: counted, not listed.
+  EXPECT_EQ(Refusals(AuditedRefusals("JWT_EXPIRED"), "JWT_EXPIRED"), 1u);
+}
+
+// Tests that a code the provider refuses at the token endpoint (a stolen or reused code)
+// creates no session and is an audit record.
+TEST_F(OidcSignIn, CodeRefusedByProviderIsAudited) {
+  SetUpDaemon();
+  Login l = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.token_error = "invalid_grant";
+  }
+  HttpResult r = Callback(l.state, l.cookie);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("OIDC_TOKEN"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("invalid_grant"), std::string::npos) << r.body;
+  EXPECT_EQ(Refusals(AuditedRefusals("OIDC_TOKEN"), "OIDC_TOKEN"), 1u);
+}
+
+// Tests that a sign-in is an audit record of who (principal, issuer, subject), which role
+// and the groups that granted it, and that signing out is one too.
+TEST_F(OidcSignIn, SignInAndSignOutAreAudited) {
+  SetUpDaemon();
+  const std::string carol = SignIn("carol", {"staff", "admins", "reviewers"});
+  ASSERT_FALSE(carol.empty());
+  std::vector<json::object> in = Audit("signed_in");
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0].at("principal").as_string(), "oidc:carol@127.0.0.1");
+  const json::object& d = in[0].at("data").as_object();
+  EXPECT_EQ(Str(d, "issuer"), issuer_);
+  EXPECT_EQ(Str(d, "subject"), "carol");
+  EXPECT_EQ(Str(d, "role"), "admin");
+  EXPECT_EQ(json::serialize(d.at("groups")), R"(["admins","reviewers"])");  // not "staff"
+  EXPECT_EQ(Str(d, "expires_at"), Str(Session(carol), "expires_at"));
+  HttpResult out = client_->Request(
+      "POST", "/ui/oidc/logout", "", "", std::chrono::seconds(10),
+      {{"Cookie", carol}, {"X-Interlock-CSRF", Str(Session(carol), "csrf")}, {"Origin", Base()}});
+  ASSERT_EQ(out.status, 204) << out.body;
+  std::vector<json::object> gone = Audit("signed_out");
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].at("principal").as_string(), "oidc:carol@127.0.0.1");
+  EXPECT_EQ(Str(gone[0].at("data"), "subject"), "carol");
+  // Signing out without a session records nothing (there is nobody to sign out).
+  EXPECT_EQ(client_->Request("POST", "/ui/oidc/logout").status, 204);
+  EXPECT_EQ(Audit("signed_out", [](const auto&) { return true; }).size(), 1u);
+  // The audit log still verifies with the new record types in it.
+  int rc = -1;
+  RunInterlock({"audit", "verify", "--store", daemon_->store()}, &rc);
+  EXPECT_EQ(rc, 0);
+}
+
+// Tests that a flood of anonymous sign-in starts from one client (they once filled a
+// server table of 1024 sign-ins in flight and locked every reviewer out) does not stop
+// another browser from signing in: a sign-in in flight is kept in its own browser.
+TEST_F(OidcSignIn, LoginFloodDoesNotLockOthersOut) {
+  SetUpDaemon();
+  constexpr int kFlood = 3000;
+  int redirected = 0;
+  for (int i = 0; i < kFlood; ++i) {
+    redirected += client_->Request("GET", "/ui/oidc/login").status == 302 ? 1 : 0;
+  }
+  EXPECT_EQ(redirected, kFlood);
+  HttpClient other(daemon_->port());
+  HttpResult start = other.Request("GET", "/ui/oidc/login");
+  ASSERT_EQ(start.status, 302) << start.body;
+  auto query = QueryOf(start.headers["location"]);
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", query["nonce"]);
+  }
+  HttpResult done = other.Request("GET", "/ui/oidc/callback?code=c&state=" + query["state"], "", "",
+                                  std::chrono::seconds(10),
+                                  {{"Cookie", CookiePair(start.headers["set-cookie"])}});
+  ASSERT_EQ(done.status, 302) << done.body;
+  EXPECT_EQ(CookiePair(done.headers["set-cookie"]).rfind("interlock_session=v1.", 0), 0u)
+      << done.headers["set-cookie"];
 }
 
 // Tests that a signed-in person whose groups match neither role gets no session.
@@ -414,6 +570,19 @@ TEST_F(OidcSignIn, PersonInNoRoleGetsNoSession) {
   EXPECT_EQ(r.status, 403);
   EXPECT_NE(r.body.find("OIDC_NO_ROLE"), std::string::npos) << r.body;
   EXPECT_NE(r.headers["content-security-policy"].find("default-src 'none'"), std::string::npos);
+  // Each refusal is counted and names the person the provider vouched for.
+  std::vector<json::object> audit = AuditedRefusals("OIDC_NO_ROLE", 3);
+  EXPECT_EQ(Refusals(audit, "OIDC_NO_ROLE"), 3u);
+  int listed = 0;
+  for (const json::object& rec : audit) {
+    if (const json::value* list = rec.at("data").as_object().if_contains("sign_ins")) {
+      for (const json::value& who : list->as_array()) {
+        EXPECT_EQ(Str(who, "principal"), "oidc:mallory@127.0.0.1");
+        listed += Str(who, "code") == "OIDC_NO_ROLE" ? 1 : 0;
+      }
+    }
+  }
+  EXPECT_EQ(listed, 3);
 }
 
 // Tests that the cookie alone cannot vote: without the session's X-Interlock-CSRF (or with
@@ -591,7 +760,7 @@ TEST_F(OidcSignIn, CookiesAreHostPrefixedAndSecureUnderTls) {
     idp_.id_token = IdToken("alice", query["nonce"]);
   }
   CurlResult cb = Curl(cert_.cert, base + "/ui/oidc/callback?code=c&state=" + query["state"],
-                       "__Host-interlock_oidc_login=" + query["state"]);
+                       CookiePair(login.set_cookie));
   ASSERT_EQ(cb.status, 302) << cb.set_cookie;
   const size_t at = cb.set_cookie.find("__Host-interlock_session=v1.");
   ASSERT_NE(at, std::string::npos) << cb.set_cookie;

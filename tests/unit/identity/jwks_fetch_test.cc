@@ -33,7 +33,8 @@ class IdpHandler final : public server::RequestHandler {
     if (req.target() == "/.well-known/openid-configuration") {
       res.body() = json::serialize(
           json::object{{"issuer", discovery_issuer.empty() ? issuer : discovery_issuer},
-                       {"jwks_uri", issuer + "/jwks"}});
+                       {"jwks_uri", issuer + "/jwks"},
+                       {"padding", std::string(discovery_padding, ' ')}});
       ++discoveries;
     } else if (req.target() == "/jwks") {
       res.body() = jwks;
@@ -48,6 +49,7 @@ class IdpHandler final : public server::RequestHandler {
   std::mutex mu;
   std::string issuer;
   std::string discovery_issuer;  // when set, the discovery document names this issuer
+  size_t discovery_padding = 0;  // bytes added to the discovery document
   std::string jwks;
   int discoveries = 0;
   int jwks_fetches = 0;
@@ -98,6 +100,8 @@ class JwksFetch : public ::testing::Test {
   SystemClock clock_;
 };
 
+// Tests that discovery and the JWKS are fetched over https with a private CA, and a rotated key set
+// is picked up.
 TEST_F(JwksFetch, DiscoveryOverHttpsWithAPrivateCaAndRotation) {
   HttpsJwksFetcher fetcher;
   Verifier v({cfg_}, &fetcher, &clock_);
@@ -118,6 +122,7 @@ TEST_F(JwksFetch, DiscoveryOverHttpsWithAPrivateCaAndRotation) {
   EXPECT_EQ(idp_.discoveries, 1) << "the discovered jwks_uri is remembered";
 }
 
+// Tests that a configured jwks_uri is fetched without discovery.
 TEST_F(JwksFetch, ConfiguredJwksUriSkipsDiscovery) {
   cfg_.jwks_uri = issuer_ + "/jwks";
   HttpsJwksFetcher fetcher;
@@ -127,6 +132,7 @@ TEST_F(JwksFetch, ConfiguredJwksUriSkipsDiscovery) {
   EXPECT_EQ(idp_.jwks_fetches, 1);
 }
 
+// Tests that an issuer whose certificate is not trusted is refused.
 TEST_F(JwksFetch, UntrustedCertificateIsRefused) {
   cfg_.ca_file = "";  // the system CAs do not know the test CA
   HttpsJwksFetcher fetcher;
@@ -134,6 +140,7 @@ TEST_F(JwksFetch, UntrustedCertificateIsRefused) {
   EXPECT_EQ(idp_.discoveries, 0);
 }
 
+// Tests that a plain-http jwks_uri is refused.
 TEST_F(JwksFetch, PlainHttpJwksUriIsRefused) {
   cfg_.jwks_uri = "http://127.0.0.1:" + std::to_string(server_->local_endpoint().port()) + "/jwks";
   EXPECT_FALSE(ValidateIssuerConfig(cfg_).ok());
@@ -143,6 +150,7 @@ TEST_F(JwksFetch, PlainHttpJwksUriIsRefused) {
   EXPECT_NE(r.error().message.find("https"), std::string::npos) << r.error().message;
 }
 
+// Tests that a discovery document naming another issuer is refused.
 TEST_F(JwksFetch, DiscoveryDocumentNamingAnotherIssuerIsRefused) {
   idp_.discovery_issuer = "https://evil.test";
   HttpsJwksFetcher fetcher;
@@ -150,12 +158,28 @@ TEST_F(JwksFetch, DiscoveryDocumentNamingAnotherIssuerIsRefused) {
   EXPECT_EQ(idp_.jwks_fetches, 0);
 }
 
+// Tests that an unreachable issuer is an error, not an empty key set.
 TEST_F(JwksFetch, UnreachableIssuerIsAnError) {
   const std::string gone = issuer_;
   server_->Shutdown();
   server_.reset();
   HttpsJwksFetcher fetcher(std::chrono::milliseconds(500));
   cfg_.issuer = gone;
+  EXPECT_FALSE(fetcher.Fetch(cfg_).ok());
+}
+
+// Tests that an issuer answering a discovery document or a key set over its bound (a
+// memory exhaustion attempt, or a misconfigured endpoint) is refused, not read to the end.
+TEST_F(JwksFetch, OversizedDiscoveryOrKeySetIsRefused) {
+  idp_.discovery_padding = kMaxDiscoveryBytes;
+  HttpsJwksFetcher fetcher;
+  EXPECT_FALSE(fetcher.Fetch(cfg_).ok());
+  EXPECT_EQ(idp_.jwks_fetches, 0);
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.discovery_padding = 0;
+    idp_.jwks = R"({"keys":[],"padding":")" + std::string(kMaxJwksBytes, ' ') + R"("})";
+  }
   EXPECT_FALSE(fetcher.Fetch(cfg_).ok());
 }
 

@@ -90,6 +90,8 @@ class Jwt : public ::testing::Test {
   std::unique_ptr<Verifier> verifier_;
 };
 
+// Tests that a token of each supported algorithm (RS256, PS256, ES256, EdDSA) verifies with its
+// key.
 TEST_F(Jwt, AllFourAlgorithmsVerify) {
   const TestKey ps = MakeKey("ps-1", "PS256");
   const TestKey ed = MakeKey("ed-1", "EdDSA");
@@ -102,6 +104,7 @@ TEST_F(Jwt, AllFourAlgorithmsVerify) {
   }
 }
 
+// Tests that an unsigned token (alg "none", in any case, with or without a signature) is refused.
 TEST_F(Jwt, AlgNoneIsRefused) {
   const std::string unsigned_token = Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." +
                                      Base64UrlEncode(json::serialize(Claims())) + ".";
@@ -112,6 +115,7 @@ TEST_F(Jwt, AlgNoneIsRefused) {
   ExpectRefused(upper, code::kAlgNone);
 }
 
+// Tests that an HS256 token keyed with the issuer's public key (key confusion) is refused.
 TEST_F(Jwt, PublicKeyAsHmacSecretIsRefused) {
   // The classic key confusion: HS256 with the issuer's public key as the "secret".
   json::object h{{"alg", "HS256"}, {"kid", rsa_.kid}};
@@ -119,16 +123,19 @@ TEST_F(Jwt, PublicKeyAsHmacSecretIsRefused) {
   ExpectRefused(testing::SignHs256(fetcher_.jwks, h, Claims()), code::kAlgHmac);
 }
 
+// Tests that an "oct" key in the JWKS never verifies anything.
 TEST_F(Jwt, SymmetricKeyInTheJwksIsNeverUsable) {
   fetcher_.jwks = R"({"keys":[{"kty":"oct","kid":"rsa-1","k":"c2VjcmV0"}]})";
   ExpectRefused(Good(), code::kUnknownKid);
 }
 
+// Tests that a key whose type does not match the token's alg is refused.
 TEST_F(Jwt, RsaKeyNamedByAnEs256TokenIsAKeyTypeMismatch) {
   json::object h{{"alg", "ES256"}, {"kid", rsa_.kid}};
   ExpectRefused(SignJwt(ec_, h, Claims()), code::kKeyMismatch);
 }
 
+// Tests that a JWK pinned to one alg cannot verify another of its family.
 TEST_F(Jwt, KeyPinnedToRs256CannotVerifyPs256) {
   const TestKey ps = MakeKey("rsa-pinned", "PS256");
   json::array keys{ps.Jwk({{"alg", "RS256"}})};
@@ -136,6 +143,7 @@ TEST_F(Jwt, KeyPinnedToRs256CannotVerifyPs256) {
   ExpectRefused(SignJwt(ps, Header(ps), Claims()), code::kKeyMismatch);
 }
 
+// Tests that invented kids trigger at most one key refresh per 30 s, then refusal.
 TEST_F(Jwt, UnknownKidRefreshesOnceThenRefuses) {
   V().RefreshDue();  // the daemon's first scheduled fetch, at start
   ASSERT_TRUE(V().Verify(Good()).ok());
@@ -150,6 +158,7 @@ TEST_F(Jwt, UnknownKidRefreshesOnceThenRefuses) {
   EXPECT_EQ(fetcher_.fetches, 3);
 }
 
+// Tests that a rotated-in key is fetched on its first token and a retired key stops verifying.
 TEST_F(Jwt, RotatedKeyIsPickedUpOnItsFirstToken) {
   ASSERT_TRUE(V().Verify(Good()).ok());
   const TestKey next = MakeKey("rsa-2", "RS256");
@@ -161,12 +170,14 @@ TEST_F(Jwt, RotatedKeyIsPickedUpOnItsFirstToken) {
   ExpectRefused(Good(), code::kUnknownKid);
 }
 
+// Tests that a token with a crit header is refused.
 TEST_F(Jwt, CritHeaderIsRefused) {
   json::object h = Header(rsa_);
   h["crit"] = json::array{"exp"};
   ExpectRefused(SignJwt(rsa_, h, Claims()), code::kCrit);
 }
 
+// Tests that a key the token names itself (jwk, jku, x5u, x5c) is refused.
 TEST_F(Jwt, KeyEmbeddedInTheHeaderIsNeverTrusted) {
   const TestKey attacker = MakeKey("rsa-1", "RS256");
   for (const char* member : {"jwk", "jku", "x5u", "x5c"}) {
@@ -177,6 +188,7 @@ TEST_F(Jwt, KeyEmbeddedInTheHeaderIsNeverTrusted) {
   }
 }
 
+// Tests that a signature by another key, or claims edited after signing, are refused.
 TEST_F(Jwt, ForgedSignatureIsRefused) {
   const TestKey attacker = MakeKey("rsa-1", "RS256");  // same kid, another key
   ExpectRefused(SignJwt(attacker, Header(attacker), Claims()), code::kBadSignature);
@@ -189,12 +201,14 @@ TEST_F(Jwt, ForgedSignatureIsRefused) {
   ExpectRefused(t, code::kBadSignature);
 }
 
+// Tests that a token without exp (one that never expires) is refused.
 TEST_F(Jwt, TokenWithoutExpIsRefused) {
   json::object c = Claims();
   c.erase("exp");
   ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kNoExp);
 }
 
+// Tests that a wrong, missing or non-string iss is refused.
 TEST_F(Jwt, TokenOfAnotherIssuerIsRefused) {
   json::object c = Claims();
   c["iss"] = "https://idp.test.evil";
@@ -205,6 +219,7 @@ TEST_F(Jwt, TokenOfAnotherIssuerIsRefused) {
   ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kIssuer);
 }
 
+// Tests that a wrong or missing aud is refused, and an aud array containing ours is accepted.
 TEST_F(Jwt, TokenForAnotherAudienceIsRefused) {
   json::object c = Claims();
   c["aud"] = "billing-service";
@@ -215,6 +230,7 @@ TEST_F(Jwt, TokenForAnotherAudienceIsRefused) {
   EXPECT_TRUE(V().Verify(SignJwt(rsa_, Header(rsa_), c)).ok());
 }
 
+// Tests that an expired token is accepted within the skew and refused beyond it.
 TEST_F(Jwt, ExpiredTokenIsRefusedAfterTheSkew) {
   json::object c = Claims();
   c["iat"] = kNow - 700;
@@ -224,6 +240,7 @@ TEST_F(Jwt, ExpiredTokenIsRefusedAfterTheSkew) {
   ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kExpired);
 }
 
+// Tests that a cached verified token is refused once its exp (plus skew) has passed.
 TEST_F(Jwt, CachedTokenExpiresWithItsExp) {
   ASSERT_TRUE(V().Verify(Good()).ok());
   EXPECT_EQ(V().cache_size(), 1u);
@@ -231,6 +248,7 @@ TEST_F(Jwt, CachedTokenExpiresWithItsExp) {
   ExpectRefused(Good(), code::kExpired);
 }
 
+// Tests that an issuer clock ahead within the skew is tolerated, beyond it nbf and iat are refused.
 TEST_F(Jwt, ClockSkewBeyondTheAllowanceIsRefused) {
   json::object c = Claims();
   c["nbf"] = kNow + 50;  // an issuer clock 50 s ahead: accepted
@@ -244,6 +262,7 @@ TEST_F(Jwt, ClockSkewBeyondTheAllowanceIsRefused) {
   ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kIssuedInFuture);
 }
 
+// Tests that a token valid for longer than max_lifetime is refused, with or without iat.
 TEST_F(Jwt, LongLivedTokenIsRefused) {
   cfg_.max_lifetime = 1h;
   json::object c = Claims();
@@ -255,12 +274,15 @@ TEST_F(Jwt, LongLivedTokenIsRefused) {
   ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kLifetime);
 }
 
+// Tests that a token over 8 KiB is refused before it is parsed.
 TEST_F(Jwt, OversizedTokenIsRefusedBeforeParsing) {
   json::object c = Claims();
   c["pad"] = std::string(9000, 'a');
   ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kTooLarge);
 }
 
+// Tests that padding, non-zero trailing bits and the standard alphabet are refused (parser
+// differentials).
 TEST_F(Jwt, NonCanonicalBase64IsRefused) {
   const std::string t = Good();
   ExpectRefused(t + "=", code::kMalformed);  // padding
@@ -275,6 +297,7 @@ TEST_F(Jwt, NonCanonicalBase64IsRefused) {
   EXPECT_TRUE(Base64UrlDecode("QQ").ok());
 }
 
+// Tests that a duplicated claim or header member is refused (parser differentials).
 TEST_F(Jwt, DuplicateClaimIsRefused) {
   // Two "sub": a lenient parser keeps one, another parser the other.
   const std::string claims = R"({"iss":"https://idp.test","aud":"interlock","sub":"low-agent",)"
@@ -285,6 +308,8 @@ TEST_F(Jwt, DuplicateClaimIsRefused) {
                 code::kMalformed);
 }
 
+// Tests that an issuer unreachable later keeps its cached keys serving until max_key_age, then
+// fails closed until it is back.
 TEST_F(Jwt, JwksUnreachableServesCachedKeysUntilMaxAge) {
   cfg_.max_key_age = 1h;
   ASSERT_TRUE(V().Verify(Good()).ok());
@@ -306,6 +331,7 @@ TEST_F(Jwt, JwksUnreachableServesCachedKeysUntilMaxAge) {
   EXPECT_TRUE(V().Verify(SignJwt(rsa_, Header(rsa_), c)).ok());
 }
 
+// Tests that the scheduled refresh retires a key the issuer withdrew, even for cached tokens.
 TEST_F(Jwt, ScheduledRefreshRetiresARemovedKey) {
   ASSERT_TRUE(V().Verify(Good()).ok());
   fetcher_.jwks = JwksOf({ec_});  // the issuer withdrew rsa-1 (compromised, say)
@@ -317,6 +343,7 @@ TEST_F(Jwt, ScheduledRefreshRetiresARemovedKey) {
   ExpectRefused(Good(), code::kUnknownKid);  // cached before, refused now
 }
 
+// Tests that concurrent verifications of good and bad tokens give the right answer each time.
 TEST_F(Jwt, ConcurrentVerificationsAgree) {
   const std::string good = Good();
   json::object c = Claims();
@@ -338,13 +365,20 @@ TEST_F(Jwt, ConcurrentVerificationsAgree) {
   EXPECT_EQ(fetcher_.fetches, 1);
 }
 
+// Tests that an issuer unreachable at start refuses every token (fail closed), with rate-limited
+// fetches, until it answers.
 TEST_F(Jwt, JwksUnreachableAtStartRefusesEveryToken) {
   fetcher_.unreachable = true;
   ExpectRefused(Good(), code::kKeysUnavailable);
   ExpectRefused(Good(), code::kKeysUnavailable);
   EXPECT_EQ(fetcher_.fetches, 1) << "on-demand fetches are rate-limited";
+  fetcher_.unreachable = false;  // the issuer answers again
+  clock_.Advance(31s);
+  EXPECT_TRUE(V().Verify(Good()).ok());
 }
 
+// Tests that on_behalf_of comes from act.sub or the configured claim, and the agent claim may be a
+// path.
 TEST_F(Jwt, OnBehalfOfComesFromActOrTheConfiguredClaim) {
   json::object c = Claims();
   c["act"] = json::object{{"sub", "alice@myco.example"}};
@@ -363,12 +397,64 @@ TEST_F(Jwt, OnBehalfOfComesFromActOrTheConfiguredClaim) {
   EXPECT_EQ(r->agent, "deploy-agent");
 }
 
+// Tests that algorithms outside the allowlist (other hashes, curves, unknown names) are
+// refused before any key is looked up.
+TEST_F(Jwt, UnsupportedAlgorithmIsRefused) {
+  for (const char* alg : {"RS512", "PS384", "ES384", "ES256K", "Ed448", "RSA-OAEP", "es256"}) {
+    json::object h{{"alg", alg}, {"kid", rsa_.kid}};
+    ExpectRefused(SignJwt(rsa_, h, Claims()), code::kAlgUnsupported);
+  }
+  EXPECT_EQ(fetcher_.fetches, 0);
+}
+
+// Tests that ES256 signatures of every shape verify (r and s with and without a high bit
+// or leading zero bytes, which the r||s to DER conversion must encode minimally), and that
+// r or s of zero, or equal to the group order, are bad signatures, not errors.
+TEST_F(Jwt, Es256SignaturesOfEveryShapeVerifyAndOutOfRangeOnesAreRefused) {
+  for (int i = 0; i < 300; ++i) {
+    json::object c = Claims();
+    c["jti"] = i;
+    const std::string t = SignJwt(ec_, Header(ec_), c);
+    auto r = V().Verify(t);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.error().message;
+  }
+  const std::string t = SignJwt(ec_, Header(ec_), Claims());
+  const std::string head = t.substr(0, t.rfind('.') + 1);
+  auto sig = Base64UrlDecode(t.substr(t.rfind('.') + 1));
+  ASSERT_TRUE(sig.ok());
+  const std::string order(  // n of P-256
+      "\xff\xff\xff\xff\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff"
+      "\xbc\xe6\xfa\xad\xa7\x17\x9e\x84\xf3\xb9\xca\xc2\xfc\x63\x25\x51",
+      32);
+  const std::string zero(32, '\0');
+  for (const std::string& forged : {zero + sig->substr(32), sig->substr(0, 32) + zero,
+                                    order + sig->substr(32), sig->substr(0, 32) + order}) {
+    ExpectRefused(head + Base64UrlEncode(forged), code::kBadSignature);
+  }
+  ExpectRefused(head + Base64UrlEncode(sig->substr(0, 63)), code::kBadSignature);
+}
+
+// Tests that a configured skew of 0 tolerates no clock difference at all.
+TEST_F(Jwt, ConfiguredSkewIsTheOnlyToleranceForClockDifference) {
+  cfg_.skew = 0s;
+  json::object c = Claims();
+  c["exp"] = kNow;
+  ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kExpired);
+  c["exp"] = kNow + 600;
+  c["nbf"] = kNow + 1;
+  ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kNotYetValid);
+  c["nbf"] = kNow;
+  EXPECT_TRUE(V().Verify(SignJwt(rsa_, Header(rsa_), c)).ok());
+}
+
+// Tests that a token whose agent claim is not a string is refused.
 TEST_F(Jwt, TokenWithoutTheAgentClaimIsRefused) {
   json::object c = Claims();
   c["sub"] = 42;
   ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kNoIdentity);
 }
 
+// Tests that a JWKS over the byte or key-count bound is refused.
 TEST(Jwks, OversizedOrCrowdedSetsAreRefused) {
   EXPECT_EQ(RefusalCode(ParseJwks(std::string(kMaxJwksBytes + 1, ' ')).error()),
             code::kJwksInvalid);
@@ -383,15 +469,18 @@ TEST(Jwks, OversizedOrCrowdedSetsAreRefused) {
   EXPECT_TRUE(ParseJwks(json::serialize(json::object{{"keys", keys}})).ok());
 }
 
+// Tests that an RSA key under 2048 bits is refused.
 TEST(Jwks, ShortRsaModulusIsRefused) {
   const TestKey weak = MakeKey("weak", "RS256", 1024);
   EXPECT_FALSE(ParseJwks(JwksOf({weak})).ok());
 }
 
+// Tests that a JWKS with two keys of one kid is refused.
 TEST(Jwks, DuplicateKidIsRefused) {
   EXPECT_FALSE(ParseJwks(JwksOf({MakeKey("same", "ES256"), MakeKey("same", "EdDSA")})).ok());
 }
 
+// Tests that an EC key whose point is not on P-256 is refused.
 TEST(Jwks, PointOffTheCurveIsRefused) {
   const TestKey ec = MakeKey("ec", "ES256");
   json::object jwk = ec.Jwk();
@@ -399,6 +488,7 @@ TEST(Jwks, PointOffTheCurveIsRefused) {
   EXPECT_FALSE(ParseJwks(json::serialize(json::object{{"keys", json::array{jwk}}})).ok());
 }
 
+// Tests that JWT-shaped bearers are told apart from Interlock tokens.
 TEST(Jwks, LooksLikeJwtSeparatesJwtsFromInterlockTokens) {
   EXPECT_TRUE(LooksLikeJwt("eyJhbGciOiJSUzI1NiJ9.eyJ9.c2ln"));
   EXPECT_FALSE(LooksLikeJwt("ilk_0123456789abcdef0123456789abcdef0123456"));  // Interlock's

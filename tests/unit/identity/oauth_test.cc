@@ -69,6 +69,8 @@ class AccessTokens : public ::testing::Test {
   std::unique_ptr<Verifier> verifier_;
 };
 
+// Tests that an access token verified for one resource is not accepted for another, nor as a
+// workload identity.
 TEST_F(AccessTokens, TokenVerifiedForOneResourceIsNotAcceptedForAnother) {
   const std::string t = Token(as_key_, kAs, json::value(kResource));
   auto ok = verifier_->VerifyAccessToken(t, kResource, servers_);
@@ -85,6 +87,7 @@ TEST_F(AccessTokens, TokenVerifiedForOneResourceIsNotAcceptedForAnother) {
   EXPECT_EQ(RefusalCode(workload.error()), code::kAudience);
 }
 
+// Tests that a workload token (aud = the audience) is not an access token for a resource.
 TEST_F(AccessTokens, WorkloadTokenIsNotAnAccessToken) {
   const std::string t = Token(as_key_, kAs, json::value("interlock"), "deploy-agent@myco.iam");
   ASSERT_TRUE(verifier_->Verify(t).ok());
@@ -93,6 +96,7 @@ TEST_F(AccessTokens, WorkloadTokenIsNotAnAccessToken) {
   EXPECT_EQ(RefusalCode(r.error()), code::kAudience);
 }
 
+// Tests that a token of an issuer that is not an authorization server here is refused.
 TEST_F(AccessTokens, IssuerThatIsNoAuthorizationServerIsRefused) {
   // The CI issuer is trusted for workload JWTs, not as an authorization server.
   auto r = verifier_->VerifyAccessToken(Token(ci_key_, kCi, json::value(kResource)), kResource,
@@ -101,6 +105,7 @@ TEST_F(AccessTokens, IssuerThatIsNoAuthorizationServerIsRefused) {
   EXPECT_EQ(RefusalCode(r.error()), code::kIssuer);
 }
 
+// Tests that a token whose aud names several resources is refused.
 TEST_F(AccessTokens, TokenForSeveralResourcesIsRefused) {
   auto r = verifier_->VerifyAccessToken(
       Token(as_key_, kAs, json::array{kResource, "https://gw.example/mcp/other"}), kResource,
@@ -112,6 +117,7 @@ TEST_F(AccessTokens, TokenForSeveralResourcesIsRefused) {
           .ok());
 }
 
+// Tests that an issuer cannot assert an identity bound to another issuer.
 TEST_F(AccessTokens, OtherIssuerCannotAssertBoundIdentity) {
   for (const char* bound : {"deploy-agent@myco.iam", "spiffe://prod.example/agents/x"}) {
     auto ci = verifier_->Verify(Token(ci_key_, kCi, json::value("interlock"), bound));
@@ -130,6 +136,7 @@ TEST_F(AccessTokens, OtherIssuerCannotAssertBoundIdentity) {
           .ok());
 }
 
+// Tests that identity patterns accept * only at the end and never alone.
 TEST(IdentityPattern, StarOnlyAtTheEndAndNotAlone) {
   IssuerConfig c;
   c.issuer = kAs;
@@ -145,6 +152,7 @@ TEST(IdentityPattern, StarOnlyAtTheEndAndNotAlone) {
   EXPECT_FALSE(IdentityPatternMatches("exact@x", "exact@x2"));
 }
 
+// Tests that the metadata URL inserts the well-known segment before the resource path.
 TEST(OAuthUrls, MetadataUrlInsertsTheWellKnownBeforeThePath) {
   EXPECT_EQ(McpResourceMetadataUrl("https://gw.example", "github"),
             "https://gw.example/.well-known/oauth-protected-resource/mcp/github");
@@ -173,6 +181,7 @@ server::ServerConfig LoadConfig(const std::string& text, Status* st) {
   return c;
 }
 
+// Tests that the OAuth config loads and refuses what cannot be right.
 TEST(OAuthConfigTest, LoadsAndRefusesWhatCannotBeRight) {
   const std::string issuers =
       "identity:\n  jwt:\n    - {issuer: \"https://as.test\", audience: interlock, identities: "

@@ -1,5 +1,5 @@
 // Tests the pure pieces of reviewer sign-in (identity/oidc_session.h): PKCE S256, the
-// one-time state table, the signed session cookie and the CSRF check.
+// signed login cookie, the used-state table, the signed session cookie and the CSRF check.
 #include "identity/oidc_session.h"
 
 #include <gtest/gtest.h>
@@ -28,31 +28,70 @@ TEST(Pkce, ChallengeIsRfc7636S256) {
   EXPECT_NE(v, NewPkceVerifier());
 }
 
-// Tests that a callback's state works once: a replayed state (or one never issued) is
-// refused, and so is one that outlived its lifetime.
-TEST(PendingLogins, ReplayedStateIsRefused) {
-  PendingLogins logins(8, std::chrono::seconds(600));
-  PendingLogins::Login login;
-  auto state = logins.Start(T0(), &login);
-  ASSERT_TRUE(state.ok());
-  auto taken = logins.Take(*state, T0() + std::chrono::seconds(5));
-  ASSERT_TRUE(taken.ok());
-  EXPECT_EQ(taken->nonce, login.nonce);
-  EXPECT_EQ(taken->verifier, login.verifier);
-  EXPECT_FALSE(logins.Take(*state, T0() + std::chrono::seconds(6)).ok());
-  EXPECT_FALSE(logins.Take("forged", T0()).ok());
-  auto late = logins.Start(T0(), &login);
-  ASSERT_TRUE(late.ok());
-  EXPECT_FALSE(logins.Take(*late, T0() + std::chrono::seconds(601)).ok());
+// Tests that a login cookie carries its sign-in: the callback's state with the cookie it
+// was issued with gives back the same nonce and verifier, which never appear in the cookie.
+TEST(LoginCookie, CallbackWithItsCookieGetsTheSignInBack) {
+  const LoginCodec logins(std::string(32, 'k'), std::chrono::seconds(600));
+  const LoginCodec::Login l = logins.Start(T0());
+  EXPECT_EQ(l.state.size(), 43u);
+  EXPECT_EQ(l.verifier.size(), 64u);  // RFC 7636: 43..128 unreserved characters
+  EXPECT_NE(l.nonce, l.verifier);
+  EXPECT_LE(l.cookie.size(), kMaxLoginCookieBytes);
+  EXPECT_EQ(l.cookie.find(l.nonce), std::string::npos);
+  EXPECT_EQ(l.cookie.find(l.verifier), std::string::npos);
+  auto back = logins.Check(l.cookie, l.state, T0() + std::chrono::seconds(599));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->nonce, l.nonce);
+  EXPECT_EQ(back->verifier, l.verifier);
+  EXPECT_EQ(back->expires_at, l.expires_at);
+  EXPECT_NE(logins.Start(T0()).state, l.state);
 }
 
-// Tests that a flood of unfinished sign-ins cannot grow the table without bound.
-TEST(PendingLogins, FloodOfStartedSignInsIsBounded) {
-  PendingLogins logins(4, std::chrono::seconds(60));
-  PendingLogins::Login login;
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(logins.Start(T0(), &login).ok());
-  EXPECT_FALSE(logins.Start(T0(), &login).ok());
-  EXPECT_TRUE(logins.Start(T0() + std::chrono::seconds(61), &login).ok());  // expired ones go
+// Tests that a forged state is refused: a state the daemon never issued, a cookie of
+// another sign-in, a cookie signed with another key, a cookie whose expiry was extended,
+// no cookie, a session cookie in its place, and an expired one.
+TEST(LoginCookie, ForgedStateIsRefused) {
+  const std::string key(32, 'k');
+  const LoginCodec logins(key, std::chrono::seconds(600));
+  const LoginCodec::Login l = logins.Start(T0());
+  const TimePoint now = T0() + std::chrono::seconds(1);
+  EXPECT_FALSE(logins.Check(l.cookie, NewRandomToken(), now).ok());
+  EXPECT_FALSE(logins.Check(logins.Start(T0()).cookie, l.state, now).ok());
+  EXPECT_FALSE(LoginCodec(std::string(32, 'x')).Check(l.cookie, l.state, now).ok());
+  // The expiry pushed out by a year, the MAC kept.
+  const size_t mac = l.cookie.rfind('.');
+  const size_t exp = l.cookie.rfind('.', mac - 1);
+  const std::string later = l.cookie.substr(0, exp + 1) +
+                            std::to_string(ToUnixMillis(T0() + std::chrono::hours(24 * 365))) +
+                            l.cookie.substr(mac);
+  EXPECT_FALSE(logins.Check(later, l.state, now).ok());
+  EXPECT_FALSE(logins.Check("", l.state, now).ok());
+  EXPECT_FALSE(logins.Check(l.state, l.state, now).ok());  // the old cookie format
+  EXPECT_FALSE(logins.Check(SessionCodec(key).Encode(Alice()), l.state, now).ok());
+  EXPECT_FALSE(logins.Check(std::string(4096, 'l'), l.state, now).ok());
+  auto late = logins.Check(l.cookie, l.state, l.expires_at);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.error().message.find("too long"), std::string::npos) << late.error().message;
+}
+
+// Tests that a callback replayed within its cookie's lifetime is refused (a state is used
+// once), that two racing callbacks cannot both use it, and that used states are forgotten
+// once their cookie has expired (the table stays bounded).
+TEST(UsedStates, ReplayedCallbackIsRefused) {
+  UsedStates used(2);
+  const TimePoint exp = T0() + std::chrono::seconds(600);
+  EXPECT_FALSE(used.Used("a", T0()));
+  ASSERT_TRUE(used.Use("a", exp, T0()).ok());
+  EXPECT_TRUE(used.Used("a", T0() + std::chrono::seconds(5)));
+  Status again = used.Use("a", exp, T0() + std::chrono::seconds(5));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kPermissionDenied);
+  ASSERT_TRUE(used.Use("b", exp, T0()).ok());
+  Status full = used.Use("c", exp, T0());
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().kind, ErrorKind::kUnavailable);
+  EXPECT_FALSE(used.Used("a", exp));  // its cookie expired: no longer needed
+  EXPECT_TRUE(used.Use("c", exp + std::chrono::seconds(600), exp).ok());
 }
 
 // Tests that a cookie round-trips, and that a tampered, re-signed-with-another-key,

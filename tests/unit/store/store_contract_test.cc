@@ -531,6 +531,56 @@ TYPED_TEST(StoreContract, EveryWriteIsAnAuditRecordInOrder) {
   EXPECT_EQ(page->at(0).as_object().at("type").as_string(), "auth_failed");
 }
 
+// Tests that sign-ins and sign-outs are audit records naming the person (principal,
+// issuer, subject, role, the groups that granted it), and that refused sign-ins whose
+// person the provider named are listed in the auth_failed record counting them.
+TYPED_TEST(StoreContract, SignInsAreAuditRecords) {
+  store::SignIn in;
+  in.principal = "oidc:alice@idp.example.com";
+  in.issuer = "https://idp.example.com";
+  in.subject = "alice";
+  in.role = "admin";
+  in.groups = {"admins"};
+  in.expires_at = At(3600);
+  in.at = At(1);
+  ASSERT_TRUE(this->store().RecordSignIn(in).ok());
+  store::SignIn out = in;
+  out.signed_out = true;
+  out.at = At(2);
+  ASSERT_TRUE(this->store().RecordSignIn(out).ok());
+  store::AuthFailures fails;
+  fails.count = 2;
+  fails.reasons["OIDC_NO_ROLE"] = 1;
+  fails.reasons["OIDC_STATE"] = 1;
+  fails.first = fails.last = At(3);
+  fails.sign_ins.push_back(
+      {"OIDC_NO_ROLE", "oidc:mallory@idp.example.com", "https://idp.example.com", At(3)});
+  ASSERT_TRUE(this->store().RecordAuthFailures(fails).ok());
+
+  Result<boost::json::array> all = this->store().QueryAudit(audit::AuditQuery{});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  const boost::json::object& a = all->at(0).as_object();
+  EXPECT_EQ(a.at("type").as_string(), "signed_in");
+  EXPECT_EQ(a.at("principal").as_string(), "oidc:alice@idp.example.com");
+  const boost::json::object& d = a.at("data").as_object();
+  EXPECT_EQ(d.at("issuer").as_string(), "https://idp.example.com");
+  EXPECT_EQ(d.at("subject").as_string(), "alice");
+  EXPECT_EQ(d.at("role").as_string(), "admin");
+  EXPECT_EQ(boost::json::serialize(d.at("groups")), R"(["admins"])");
+  EXPECT_EQ(d.at("expires_at").as_string(), FormatRfc3339(At(3600)));
+  const boost::json::object& b = all->at(1).as_object();
+  EXPECT_EQ(b.at("type").as_string(), "signed_out");
+  EXPECT_EQ(b.at("principal").as_string(), "oidc:alice@idp.example.com");
+  EXPECT_FALSE(b.at("data").as_object().contains("role"));
+  const boost::json::object& f = all->at(2).as_object().at("data").as_object();
+  EXPECT_EQ(f.at("count").as_int64(), 2);
+  ASSERT_EQ(f.at("sign_ins").as_array().size(), 1u);
+  const boost::json::object& who = f.at("sign_ins").as_array().at(0).as_object();
+  EXPECT_EQ(who.at("code").as_string(), "OIDC_NO_ROLE");
+  EXPECT_EQ(who.at("principal").as_string(), "oidc:mallory@idp.example.com");
+}
+
 // --- reopening --------------------------------------------------------------------------
 
 // Tests that what a store answered survives closing and reopening it: tokens, switches,
