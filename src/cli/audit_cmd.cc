@@ -191,9 +191,6 @@ int RunPrune(const CheckpointArgs& a) {
   Result<audit::AuditKeys> keys = audit::LoadAuditKeys(a.keys);
   if (!keys.ok()) return Fail("prune", keys.error());
   const bool postgres = store::IsPostgresUri(a.store);
-  if (!postgres && a.checkpoints.empty()) {
-    return Fail("prune", Error::Invalid("--checkpoints FILE is required for a SQLite store"));
-  }
   audit::PruneOptions opt;
   opt.days = a.days;
   opt.now = SystemClock().Now();
@@ -201,14 +198,12 @@ int RunPrune(const CheckpointArgs& a) {
   Result<audit::PruneReport> r = Error::Internal("unreached");
   if (postgres) {
     // One pruner per fleet (advisory lock), anchors into the database's table (and the
-    // file when given), records deleted in short transactions (store/postgres_audit.h).
-    auto target = store::OpenPostgresPruneTarget(a.store);
-    if (!target.ok()) return Fail("prune", target.error(), kExitFailure);
-    auto cps = store::OpenPostgresCheckpointStore(a.store, a.checkpoints);
-    if (!cps.ok()) return Fail("prune", cps.error());
-    opt.chunk_records = 5000;
-    r = audit::PruneAuditLog(**target, **cps, keys->signing_key, opt);
+    // file when given), records deleted in short transactions.
+    r = PruneStoreAudit(a.store, keys->signing_key, opt);
   } else {
+    if (a.checkpoints.empty()) {
+      return Fail("prune", Error::Invalid("--checkpoints FILE is required for a SQLite store"));
+    }
     Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
     if (!db.ok()) return Fail("prune", db.error());
     r = audit::PruneAuditLog(db->get(), keys->signing_key, opt);

@@ -55,7 +55,6 @@
 #include "server/notifier.h"
 #include "server/policy_watcher.h"
 #include "store/open_store.h"
-#include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
 
@@ -96,9 +95,6 @@ Result<std::string> LoadOrCreateSessionKey(const std::string& dir) {
 
 // Call and approval rows deleted per write when the daemon applies audit.retention_days.
 constexpr int64_t kPruneCallsChunk = 5000;
-// Audit records deleted per transaction on PostgreSQL (each well under the 5 s statement
-// timeout; the daemons' writers append meanwhile, they never wait on old rows).
-constexpr int64_t kPrunePgChunk = 5000;
 
 // The tail check at start (docs/audit.md, "Tail check at start"): a SQLite file against
 // the checkpoint file; a PostgreSQL database against the fleet's checkpoint table and this
@@ -340,39 +336,15 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   if (keys && cfg.audit_retention_days > 0) {
     pruner = std::make_unique<PeriodicTask>(
         cfg.audit_prune_first, cfg.audit_prune_interval,
-        [&cfg, &keys, &clock, &store, &stopping, checkpoints, postgres] {
+        [&cfg, &keys, &clock, &store, &stopping, checkpoints] {
           audit::PruneOptions popt;
           popt.days = cfg.audit_retention_days;
           popt.now = clock.Now();
           popt.checkpoint_file = checkpoints;
-          // PostgreSQL: one daemon of the fleet at a time (the lock lives as long as
-          // `target`, call rows included), in short transactions.
-          std::unique_ptr<audit::PruneTarget> target;
-          std::unique_ptr<audit::CheckpointStore> anchors;
-          Result<audit::PruneReport> r = Error::Internal("unreached");
-          if (postgres) {
-            auto t = store::OpenPostgresPruneTarget(cfg.store);
-            if (!t.ok()) {
-              std::cerr << "interlock: audit prune: " << t.error().message << '\n';
-              return;
-            }
-            target = std::move(t).value();
-            auto a = store::OpenPostgresCheckpointStore(cfg.store, checkpoints);
-            if (!a.ok()) {
-              std::cerr << "interlock: audit prune: " << a.error().message << '\n';
-              return;
-            }
-            anchors = std::move(a).value();
-            popt.chunk_records = kPrunePgChunk;
-            r = audit::PruneAuditLog(*target, *anchors, keys->signing_key, popt);
-          } else {
-            auto db = audit::OpenAuditStore(cfg.store, /*read_only=*/false);
-            if (!db.ok()) {
-              std::cerr << "interlock: audit prune: " << db.error().message << '\n';
-              return;
-            }
-            r = audit::PruneAuditLog(db->get(), keys->signing_key, popt);
-          }
+          // PostgreSQL: one daemon of the fleet at a time; `lock` holds it while the
+          // call rows are pruned too.
+          std::unique_ptr<audit::PruneTarget> lock;
+          Result<audit::PruneReport> r = PruneStoreAudit(cfg.store, keys->signing_key, popt, &lock);
           if (!r.ok()) {
             // The call rows stay too: if the log failed verification they are evidence.
             std::cerr << "interlock: audit prune failed: " << r.error().message << '\n';

@@ -129,8 +129,12 @@ class PgPruneTarget final : public audit::PruneTarget {
       return Rollback(Error::Corrupt("record " + anchor + " changed while pruning"));
     }
     // Old rows only: the daemons' writers append at the head and never wait on these.
+    // The table's checkpoints of pruned records go too, except the anchor (they could no
+    // longer be checked; the writers' files keep them): the table stays the size of the
+    // retained log, and so do the reads of every start and verify.
     Result<std::vector<pg::PgResult>> done =
-        conn_->ExecScript("DELETE FROM audit_log WHERE seq < " + std::to_string(upto) + "; COMMIT");
+        conn_->ExecScript("DELETE FROM audit_log WHERE seq < " + std::to_string(upto) +
+                          "; DELETE FROM audit_checkpoints WHERE seq < " + anchor + "; COMMIT");
     if (!done.ok()) return Rollback(done.error());
     return done->front().Affected();
   }

@@ -30,7 +30,9 @@ Result<std::unique_ptr<audit::CheckpointStore>> OpenPostgresCheckpointStore(
 
 // The rows a prune deletes, as an audit::PruneTarget (retention.h). Holds a session-level
 // advisory lock for its lifetime so that one process of the fleet prunes at a time: Open
-// answers kAlreadyExists ("another daemon is pruning") when someone else holds it.
+// answers kAlreadyExists ("another process of the fleet is pruning") when someone else
+// holds it. Deleting records also deletes the table's checkpoints of records before the
+// chunk's anchor (uncheckable once pruned; the files keep them).
 Result<std::unique_ptr<audit::PruneTarget>> OpenPostgresPruneTarget(const std::string& uri);
 
 }  // namespace interlock::store
