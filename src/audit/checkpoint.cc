@@ -39,8 +39,7 @@ std::string HexDecode(std::string_view hex) {
   return out;
 }
 
-Result<Checkpoint> ParseLine(std::string_view line, int line_no, const std::string& path) {
-  const std::string where = path + ":" + std::to_string(line_no) + ": ";
+Result<Checkpoint> ParseLine(std::string_view line, int line_no, const std::string& where) {
   Result<boost::json::value> v = ParseJsonStrict(line);
   if (!v.ok()) return Error::Corrupt(where + "not a checkpoint line: " + v.error().message);
   if (!v->is_object()) return Error::Corrupt(where + "not a checkpoint line: not an object");
@@ -78,6 +77,10 @@ Result<Checkpoint> ParseLine(std::string_view line, int line_no, const std::stri
 std::string Errno() { return std::strerror(errno); }
 
 }  // namespace
+
+Result<Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where) {
+  return ParseLine(line, 0, where);
+}
 
 std::string CheckpointMessage(int64_t seq, std::string_view hash, std::string_view time) {
   boost::json::object o;
@@ -155,7 +158,7 @@ Result<std::vector<Checkpoint>> ReadCheckpoints(const std::string& path) {
     std::string_view line(data.data() + pos, end - pos);
     pos = end + 1;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    Result<Checkpoint> cp = ParseLine(line, line_no, path);
+    Result<Checkpoint> cp = ParseLine(line, line_no, path + ":" + std::to_string(line_no) + ": ");
     if (!cp.ok()) return cp.error();
     out.push_back(std::move(cp).value());
   }
@@ -181,22 +184,83 @@ Result<AnchorFn> LoadCheckpointAnchor(const std::string& keys_dir,
   });
 }
 
-Result<Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key, const std::string& path,
+namespace {
+
+class FileCheckpointStore final : public CheckpointStore {
+ public:
+  FileCheckpointStore(std::string path, std::function<Result<AuditHead>()> head)
+      : path_(std::move(path)), head_(std::move(head)) {}
+  Result<AuditHead> CommittedHead() override { return head_(); }
+  Status Append(const Checkpoint& cp) override { return AppendCheckpoint(path_, cp); }
+  Result<std::vector<Checkpoint>> List() override {
+    Result<std::vector<Checkpoint>> read = ReadCheckpoints(path_);
+    if (!read.ok() && read.error().kind == ErrorKind::kNotFound) {
+      return std::vector<Checkpoint>{};
+    }
+    return read;
+  }
+
+ private:
+  std::string path_;
+  std::function<Result<AuditHead>()> head_;
+};
+
+// The committed head of a SQLite log (never inside a transaction: it would read the
+// uncommitted one).
+std::function<Result<AuditHead>()> SqliteHead(sqlite3* db) {
+  return [db]() -> Result<AuditHead> {
+    if (sqlite3_get_autocommit(db) == 0) {
+      return Error::Internal("checkpoint requested inside an open transaction");
+    }
+    return ReadAuditHead(db);
+  };
+}
+
+}  // namespace
+
+std::unique_ptr<CheckpointStore> MakeFileCheckpointStore(std::string path,
+                                                         std::function<Result<AuditHead>()> head) {
+  return std::make_unique<FileCheckpointStore>(std::move(path), std::move(head));
+}
+
+Result<CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
+                                              const std::string& checkpoint_file) {
+  Result<AuditKeys> keys = LoadAuditKeys(keys_dir);
+  if (!keys.ok()) return keys.error();
+  auto key = std::make_shared<const SigningKey>(std::move(keys->signing_key));
+  const std::string path =
+      checkpoint_file.empty() ? DefaultCheckpointsFile(keys_dir) : checkpoint_file;
+  CheckpointSigner signer;
+  signer.sign = [key](const AuditHead& head) {
+    return MakeCheckpoint(*key, head.seq, head.hash, SystemClock().Now());
+  };
+  signer.mirror = [path](const Checkpoint& cp) { return AppendCheckpoint(path, cp); };
+  return signer;
+}
+
+Result<Checkpoint> WriteCheckpointNow(CheckpointStore& store, const SigningKey& key,
                                       TimePoint now) {
-  Result<AuditHead> head = ReadAuditHead(db);
+  Result<AuditHead> head = store.CommittedHead();
   if (!head.ok()) return head.error();
   if (head->seq == 0) return Checkpoint{};
   Result<Checkpoint> cp = MakeCheckpoint(key, head->seq, head->hash, now);
   if (!cp.ok()) return cp.error();
-  if (Status s = AppendCheckpoint(path, *cp); !s.ok()) return s.error();
+  if (Status s = store.Append(*cp); !s.ok()) return s.error();
   return cp;
+}
+
+Result<Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key, const std::string& path,
+                                      TimePoint now) {
+  return WriteCheckpointNow(*MakeFileCheckpointStore(path, SqliteHead(db)), key, now);
 }
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::Create(const SigningKey* key,
                                                            CheckpointerOptions options,
-                                                           const Clock* clock) {
+                                                           const Clock* clock,
+                                                           CheckpointStore* store) {
   std::unique_ptr<Checkpointer> c(new Checkpointer(key, std::move(options), clock));
-  Result<std::vector<Checkpoint>> existing = ReadCheckpoints(c->options_.path);
+  Result<std::vector<Checkpoint>> existing =
+      store != nullptr ? store->List() : ReadCheckpoints(c->options_.path);
   if (existing.ok()) {
     for (const Checkpoint& cp : *existing) c->last_seq_ = std::max(c->last_seq_, cp.seq);
   } else if (existing.error().kind != ErrorKind::kNotFound) {
@@ -205,15 +269,16 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::Create(const SigningKey* key
   return c;
 }
 
-Status Checkpointer::MaybeCheckpoint(sqlite3* db) { return Check(db, false); }
+Status Checkpointer::MaybeCheckpoint(sqlite3* db) {
+  return Check(*MakeFileCheckpointStore(options_.path, SqliteHead(db)), false);
+}
 
-Status Checkpointer::CheckpointIfChanged(sqlite3* db) { return Check(db, true); }
+Status Checkpointer::CheckpointIfChanged(sqlite3* db) {
+  return Check(*MakeFileCheckpointStore(options_.path, SqliteHead(db)), true);
+}
 
-Status Checkpointer::Check(sqlite3* db, bool force) {
-  if (sqlite3_get_autocommit(db) == 0) {
-    return Error::Internal("checkpoint requested inside an open transaction");
-  }
-  Result<AuditHead> head = ReadAuditHead(db);
+Status Checkpointer::Check(CheckpointStore& store, bool force) {
+  Result<AuditHead> head = store.CommittedHead();
   if (!head.ok()) return head.error();
   if (head->seq < last_seq_) {
     return Error::Corrupt("audit log head is seq " + std::to_string(head->seq) +
@@ -227,7 +292,7 @@ Status Checkpointer::Check(sqlite3* db, bool force) {
   if (!due) return Status::Ok();
   Result<Checkpoint> cp = MakeCheckpoint(*key_, head->seq, head->hash, now);
   if (!cp.ok()) return cp.error();
-  if (Status s = AppendCheckpoint(options_.path, *cp); !s.ok()) return s;
+  if (Status s = store.Append(*cp); !s.ok()) return s;
   last_seq_ = head->seq;
   last_time_ = now;
   return Status::Ok();
@@ -248,6 +313,19 @@ Result<std::unique_ptr<CheckpointThread>> CheckpointThread::Start(
                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   sqlite3_busy_timeout(raw, 2000);
+  t->store_ = MakeFileCheckpointStore(checkpointer->path(), SqliteHead(raw));
+  t->checkpointer_ = std::move(checkpointer);
+  t->poll_ = poll;
+  t->on_error_ = std::move(on_error);
+  t->thread_ = std::thread([p = t.get()] { p->Run(); });
+  return t;
+}
+
+Result<std::unique_ptr<CheckpointThread>> CheckpointThread::Start(
+    std::unique_ptr<CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
+    std::chrono::milliseconds poll, std::function<void(const Error&)> on_error) {
+  std::unique_ptr<CheckpointThread> t(new CheckpointThread());
+  t->store_ = std::move(store);
   t->checkpointer_ = std::move(checkpointer);
   t->poll_ = poll;
   t->on_error_ = std::move(on_error);
@@ -272,8 +350,8 @@ void CheckpointThread::Run() {
     cv_.wait_for(lock, poll_, [this] { return stop_; });
     const bool final = stop_;
     lock.unlock();
-    Status s = final ? checkpointer_->CheckpointIfChanged(db_.get())
-                     : checkpointer_->MaybeCheckpoint(db_.get());
+    Status s = final ? checkpointer_->CheckpointIfChanged(*store_)
+                     : checkpointer_->MaybeCheckpoint(*store_);
     if (!s.ok() && on_error_) on_error_(s.error());
     if (final) return;
     lock.lock();

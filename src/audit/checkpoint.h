@@ -10,6 +10,12 @@
 // before the first one it keeps. key_id is informational (not signed): it lets a
 // verifier say "this file was signed with another key".
 //
+// Where checkpoints live is a CheckpointStore: the file alone for SQLite; for PostgreSQL
+// (store/postgres_audit.h) a table of the database every daemon of a fleet shares, each
+// row written in the same transaction as what it signs or before it, and copied to the
+// daemon's file as well. A checkpoint is only as good as its signature: someone who can
+// write the database can delete rows but cannot make one (docs/audit.md, "Fleet").
+//
 // Thread-safety: free functions are safe from any thread on different files;
 // Checkpointer is not thread-safe (one owner; CheckpointThread owns one on its thread).
 #ifndef INTERLOCK_AUDIT_CHECKPOINT_H_
@@ -51,8 +57,40 @@ Result<Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std::strin
                                   TimePoint time);
 bool VerifyCheckpoint(const PublicKey& key, const Checkpoint& cp);
 
+// Where a log's checkpoints are kept, and the log's committed head (the thing a checkpoint
+// signs). One thread at a time.
+class CheckpointStore {
+ public:
+  virtual ~CheckpointStore() = default;
+  // The head of the committed log (seq 0 when empty). Never inside a write transaction.
+  virtual Result<AuditHead> CommittedHead() = 0;
+  // Stores a signed checkpoint durably (an Error: not stored, or not everywhere).
+  virtual Status Append(const Checkpoint& cp) = 0;
+  // Every stored checkpoint (any order; none: empty).
+  virtual Result<std::vector<Checkpoint>> List() = 0;
+};
+
+// The file at `path` (created at the first Append) as a CheckpointStore whose head is
+// read by `head`.
+std::unique_ptr<CheckpointStore> MakeFileCheckpointStore(std::string path,
+                                                         std::function<Result<AuditHead>()> head);
+
+// Anchors for a store that keeps its checkpoints in its own table (PostgreSQL): `sign`
+// makes the signed checkpoint of a head (the store writes it in the transaction of the
+// records it anchors, so both commit or neither does); `mirror`, called after that
+// commit, copies it to the local checkpoint file (a copy that the database's writers
+// cannot delete). Either may be empty.
+struct CheckpointSigner {
+  std::function<Result<Checkpoint>(const AuditHead& head)> sign;
+  std::function<Status(const Checkpoint& cp)> mirror;
+  explicit operator bool() const { return static_cast<bool>(sign); }
+};
+
 // One JSON line (no trailing newline).
 std::string CheckpointToJsonLine(const Checkpoint& cp);
+
+// Parses one line as CheckpointToJsonLine writes it; errors start with `where`.
+Result<Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where);
 
 // Appends one line to `path` (created 0644 if missing) and fsyncs it.
 Status AppendCheckpoint(const std::string& path, const Checkpoint& cp);
@@ -78,6 +116,17 @@ using AnchorFn = std::function<Status(const AuditHead& head)>;
 Result<AnchorFn> LoadCheckpointAnchor(const std::string& keys_dir,
                                       const std::string& checkpoint_file);
 
+// LoadCheckpointAnchor's PostgreSQL form: signs with the keys of `keys_dir` at the
+// system clock's time, mirrors into `checkpoint_file` ("" = DefaultCheckpointsFile).
+// The keys must exist (a fleet's are shared; a key made up here would sign checkpoints
+// that no verifier of the fleet accepts).
+Result<CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
+                                              const std::string& checkpoint_file);
+
+// Writes a checkpoint of the current head of `store` now, unless the log is empty.
+// Returns the checkpoint written (seq 0 when the log was empty and nothing was written).
+Result<Checkpoint> WriteCheckpointNow(CheckpointStore& store, const SigningKey& key, TimePoint now);
+
 // Writes a checkpoint of the current head of `db` now, unless the log is empty.
 // Returns the checkpoint written (seq 0 when the log was empty and nothing was written).
 Result<Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key, const std::string& path,
@@ -95,23 +144,29 @@ struct CheckpointerOptions {
 // records accumulated.
 class Checkpointer {
  public:
-  // `key` and `clock` must outlive the Checkpointer.
+  // `key` and `clock` must outlive the Checkpointer. The last checkpointed seq is read
+  // from `store` when given (a fleet's table), else from options.path.
   static Result<std::unique_ptr<Checkpointer>> Create(const SigningKey* key,
                                                       CheckpointerOptions options,
-                                                      const Clock* clock);
+                                                      const Clock* clock,
+                                                      CheckpointStore* store = nullptr);
 
   // Reads the committed head of `db` (which must not be inside a transaction) and
   // writes a checkpoint if due. Cheap when nothing is due: one indexed read.
   Status MaybeCheckpoint(sqlite3* db);
   // Writes a checkpoint if any record was appended since the last one.
   Status CheckpointIfChanged(sqlite3* db);
+  // The same over any CheckpointStore (the checkpoint goes to `store`, not options.path).
+  Status MaybeCheckpoint(CheckpointStore& store) { return Check(store, false); }
+  Status CheckpointIfChanged(CheckpointStore& store) { return Check(store, true); }
 
   int64_t last_seq() const { return last_seq_; }
+  const std::string& path() const { return options_.path; }
 
  private:
   Checkpointer(const SigningKey* key, CheckpointerOptions options, const Clock* clock)
       : key_(key), options_(std::move(options)), clock_(clock) {}
-  Status Check(sqlite3* db, bool force);
+  Status Check(CheckpointStore& store, bool force);
 
   const SigningKey* key_;
   CheckpointerOptions options_;
@@ -130,6 +185,10 @@ class CheckpointThread {
   static Result<std::unique_ptr<CheckpointThread>> Start(
       const std::string& store_path, std::unique_ptr<Checkpointer> checkpointer,
       std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
+  // The same over any CheckpointStore (PostgreSQL: store/postgres_audit.h).
+  static Result<std::unique_ptr<CheckpointThread>> Start(
+      std::unique_ptr<CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
+      std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
   ~CheckpointThread();
   CheckpointThread(const CheckpointThread&) = delete;
   CheckpointThread& operator=(const CheckpointThread&) = delete;
@@ -144,6 +203,7 @@ class CheckpointThread {
     void operator()(sqlite3* db) const;
   };
   std::unique_ptr<sqlite3, DbCloser> db_;
+  std::unique_ptr<CheckpointStore> store_;  // over db_ for SQLite
   std::unique_ptr<Checkpointer> checkpointer_;
   std::chrono::milliseconds poll_{1000};
   std::function<void(const Error&)> on_error_;

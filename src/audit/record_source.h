@@ -16,8 +16,10 @@
 #include <functional>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "audit/audit_log.h"
+#include "audit/checkpoint.h"
 #include "interlock/result.h"
 
 namespace interlock::audit {
@@ -32,6 +34,12 @@ struct StoredRecord {
   int64_t run_prev = 0;  // the run link; 0 when the source has none (RunLinks() false)
 };
 
+// The first and the last record of a log (both 0 / empty when it is empty).
+struct LogBounds {
+  int64_t first_seq = 0;
+  AuditHead last;
+};
+
 class RecordSource {
  public:
   virtual ~RecordSource() = default;
@@ -42,6 +50,15 @@ class RecordSource {
   virtual Result<bool> RunLinks() = 0;
   // Starts the scan over every record in seq order; Next() then yields them.
   virtual Status StartScan() = 0;
+  // Starts a scan over the records with seq >= `from_seq` (the tail check reads from
+  // the latest checkpoint on, not the whole log).
+  virtual Status StartScanFrom(int64_t from_seq) = 0;
+  // The first and the last record.
+  virtual Result<LogBounds> Bounds() = 0;
+  // The signed checkpoints the backend keeps itself, in the same snapshot as the records
+  // (PostgreSQL's table, docs/audit.md "Fleet"); none for a backend whose checkpoints
+  // live in a file only (SQLite). Their signatures are unchecked here.
+  virtual Result<std::vector<Checkpoint>> StoredCheckpoints() { return std::vector<Checkpoint>{}; }
   // The next record; false after the last.
   virtual Result<bool> Next(StoredRecord* out) = 0;
   // Whether the log keeps a head row (false: a SQLite log from before the row).

@@ -5,49 +5,114 @@
 #include <algorithm>
 
 #include "audit/audit_log.h"
+#include "audit/sqlite_record_source.h"
 #include "audit/sqlite_util.h"
 #include "audit/verify.h"
 
 namespace interlock::audit {
 namespace {
 
-// The chain hash of record `seq` (the anchor's subject).
-Result<std::string> AnchorHash(Statement* row, sqlite3* db, int64_t seq) {
-  row->BindInt64(1, seq);
-  const int rc = sqlite3_step(row->get());
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(row->get());
-    if (rc == SQLITE_DONE) {
-      return Error::Corrupt("record " + std::to_string(seq) + " vanished while pruning");
-    }
-    return SqliteError(db, "read the anchor record");
+// The store file's rows (PruneTarget), on the caller's connection.
+class SqlitePruneTarget final : public PruneTarget {
+ public:
+  explicit SqlitePruneTarget(sqlite3* db) : db_(db) {}
+
+  Result<std::unique_ptr<RecordSource>> OpenSource() override {
+    return MakeSqliteRecordSource(db_);
   }
-  std::string hash(row->Text(0));
-  sqlite3_reset(row->get());
-  return hash;
-}
+
+  Result<std::optional<int64_t>> FirstSeqAtOrAfter(int64_t time_ms) override {
+    Statement find;
+    if (Status s = find.Prepare(db_, "SELECT MIN(seq) FROM audit_log WHERE time_ms >= ?1");
+        !s.ok()) {
+      return s.error();
+    }
+    find.BindInt64(1, time_ms);
+    if (sqlite3_step(find.get()) != SQLITE_ROW) return SqliteError(db_, "find retention cutoff");
+    if (sqlite3_column_type(find.get(), 0) == SQLITE_NULL) return std::optional<int64_t>();
+    return std::optional<int64_t>(find.Int64(0));
+  }
+
+  Result<std::string> RecordHash(int64_t seq) override {
+    if (!anchor_row_.get()) {
+      if (Status s = anchor_row_.Prepare(db_, "SELECT hash FROM audit_log WHERE seq = ?1");
+          !s.ok()) {
+        return s.error();
+      }
+    }
+    anchor_row_.BindInt64(1, seq);
+    const int rc = sqlite3_step(anchor_row_.get());
+    if (rc != SQLITE_ROW) {
+      sqlite3_reset(anchor_row_.get());
+      if (rc == SQLITE_DONE) {
+        return Error::Corrupt("record " + std::to_string(seq) + " vanished while pruning");
+      }
+      return SqliteError(db_, "read the anchor record");
+    }
+    std::string hash(anchor_row_.Text(0));
+    sqlite3_reset(anchor_row_.get());
+    return hash;
+  }
+
+  Result<int64_t> DeleteBefore(int64_t upto, std::string_view anchor_hash) override {
+    // Heads of runs whose records are all pruned go with them (audit_log.h).
+    Result<bool> linked = HasRunLinks(db_);
+    if (!linked.ok()) return linked.error();
+    Transaction tx(db_);
+    if (Status s = tx.Begin(); !s.ok()) return s.error();
+    // Re-check under the write lock that the anchored record is unchanged.
+    Result<std::string> again = RecordHash(upto - 1);
+    if (!again.ok() || *again != anchor_hash) {
+      return Error::Corrupt("record " + std::to_string(upto - 1) + " changed while pruning");
+    }
+    Statement del;
+    if (Status s = del.Prepare(db_, "DELETE FROM audit_log WHERE seq < ?1"); !s.ok()) {
+      return s.error();
+    }
+    del.BindInt64(1, upto);
+    if (sqlite3_step(del.get()) != SQLITE_DONE) return SqliteError(db_, "delete old records");
+    const int64_t deleted = sqlite3_changes(db_);
+    if (*linked) {
+      Statement heads;
+      if (Status s = heads.Prepare(db_, "DELETE FROM audit_runs WHERE head_seq < ?1"); !s.ok()) {
+        return s.error();
+      }
+      heads.BindInt64(1, upto);
+      if (sqlite3_step(heads.get()) != SQLITE_DONE) return SqliteError(db_, "delete old heads");
+    }
+    if (Status s = tx.Commit(); !s.ok()) return s.error();
+    return deleted;
+  }
+
+ private:
+  sqlite3* db_;
+  Statement anchor_row_;
+};
 
 }  // namespace
 
-Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const PruneOptions& options) {
+std::unique_ptr<PruneTarget> MakeSqlitePruneTarget(sqlite3* db) {
+  return std::make_unique<SqlitePruneTarget>(db);
+}
+
+Result<PruneReport> PruneAuditLog(PruneTarget& target, CheckpointStore& checkpoints,
+                                  const SigningKey& key, const PruneOptions& options) {
   if (options.days < 1) return Error::Invalid("retention must be at least 1 day");
-  if (options.checkpoint_file.empty()) {
-    return Error::Invalid("pruning needs a checkpoint file for the anchor checkpoint");
-  }
   Result<PublicKey> pub = key.Public();
   if (!pub.ok()) return pub.error();
-  std::vector<Checkpoint> cps;
-  if (Result<std::vector<Checkpoint>> read = ReadCheckpoints(options.checkpoint_file); read.ok()) {
-    cps = std::move(read).value();
-  } else if (read.error().kind != ErrorKind::kNotFound) {
-    return read.error();
-  }
+  Result<std::vector<Checkpoint>> cps = checkpoints.List();
+  if (!cps.ok()) return cps.error();
 
-  // Verify outside the write transaction so the daemon is not blocked meanwhile.
-  VerifyOptions vo;
-  vo.checkpoints = cps;
-  vo.public_key = &*pub;
-  Result<VerifyReport> vr = VerifyAuditLog(db, vo);
+  // Verify outside any write transaction so the daemons are not blocked meanwhile.
+  Result<VerifyReport> vr = Error::Internal("unreached");
+  {
+    Result<std::unique_ptr<RecordSource>> source = target.OpenSource();
+    if (!source.ok()) return source.error();
+    VerifyOptions vo;
+    vo.checkpoints = *cps;
+    vo.public_key = &*pub;
+    vr = VerifyAuditLog(**source, vo);
+  }
   if (!vr.ok()) return vr.error();
   if (!vr->ok) {
     return Error::Corrupt("refusing to prune a log that fails verification: " + VerifySummary(*vr));
@@ -56,74 +121,52 @@ Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const Prun
   if (vr->records == 0) return report;
 
   const int64_t cutoff_ms = ToUnixMillis(options.now - std::chrono::hours(24) * options.days);
-  // First record to keep: the oldest one at or after the cutoff, and never past the head.
-  Statement find;
-  if (Status s = find.Prepare(db, "SELECT MIN(seq) FROM audit_log WHERE time_ms >= ?1"); !s.ok()) {
-    return s.error();
-  }
-  find.BindInt64(1, cutoff_ms);
-  if (sqlite3_step(find.get()) != SQLITE_ROW) return SqliteError(db, "find retention cutoff");
-  int64_t keep = sqlite3_column_type(find.get(), 0) == SQLITE_NULL ? vr->head_seq : find.Int64(0);
-  keep = std::min(keep, vr->head_seq);
+  // First record to keep: the oldest one at or after the cutoff, and never past the head
+  // this verification saw (records appended since are newer still).
+  Result<std::optional<int64_t>> found = target.FirstSeqAtOrAfter(cutoff_ms);
+  if (!found.ok()) return found.error();
+  const int64_t keep = std::min(found->value_or(vr->head_seq), vr->head_seq);
   if (keep <= vr->first_seq) {
     report.first_kept_seq = vr->first_seq;
     return report;
   }
 
-  Statement anchor_row;
-  if (Status s = anchor_row.Prepare(db, "SELECT hash FROM audit_log WHERE seq = ?1"); !s.ok()) {
-    return s.error();
-  }
-  Statement del;
-  if (Status s = del.Prepare(db, "DELETE FROM audit_log WHERE seq < ?1"); !s.ok()) {
-    return s.error();
-  }
-  // Heads of runs whose records are all pruned go with them (audit_log.h).
-  Result<bool> linked = HasRunLinks(db);
-  if (!linked.ok()) return linked.error();
-  Statement del_heads;
-  if (*linked) {
-    if (Status s = del_heads.Prepare(db, "DELETE FROM audit_runs WHERE head_seq < ?1"); !s.ok()) {
-      return s.error();
-    }
-  }
   const int64_t chunk = std::max<int64_t>(1, options.chunk_records);
   for (int64_t first = vr->first_seq; first < keep;) {
     const int64_t upto = std::min(keep, first + chunk);  // delete seq < upto this round
-    Result<std::string> hash = AnchorHash(&anchor_row, db, upto - 1);
+    Result<std::string> hash = target.RecordHash(upto - 1);
     if (!hash.ok()) return hash.error();
     Result<Checkpoint> anchor = MakeCheckpoint(key, upto - 1, *hash, options.now);
     if (!anchor.ok()) return anchor.error();
     // The anchor is durable before any record is deleted: a crash in between leaves a
     // complete log plus one extra checkpoint, which verifies.
-    if (Status s = AppendCheckpoint(options.checkpoint_file, *anchor); !s.ok()) return s.error();
-
-    Transaction tx(db);
-    if (Status s = tx.Begin(); !s.ok()) return s.error();
-    // Re-check under the write lock that the anchored record is unchanged.
-    Result<std::string> again = AnchorHash(&anchor_row, db, upto - 1);
-    if (!again.ok() || *again != *hash) {
-      return Error::Corrupt("record " + std::to_string(upto - 1) +
-                            " changed while pruning; records from seq " + std::to_string(first) +
-                            " on were not deleted");
+    if (Status s = checkpoints.Append(*anchor); !s.ok()) return s.error();
+    Result<int64_t> deleted = target.DeleteBefore(upto, *hash);
+    if (!deleted.ok()) {
+      if (deleted.error().kind != ErrorKind::kCorrupt) return deleted.error();
+      return Error::Corrupt(deleted.error().message + "; records from seq " +
+                            std::to_string(first) + " on were not deleted");
     }
-    del.BindInt64(1, upto);
-    if (sqlite3_step(del.get()) != SQLITE_DONE) return SqliteError(db, "delete old records");
-    sqlite3_reset(del.get());
-    const int64_t deleted = sqlite3_changes(db);
-    if (*linked) {
-      del_heads.BindInt64(1, upto);
-      if (sqlite3_step(del_heads.get()) != SQLITE_DONE) return SqliteError(db, "delete old heads");
-      sqlite3_reset(del_heads.get());
-    }
-    if (Status s = tx.Commit(); !s.ok()) return s.error();
-    report.deleted += deleted;
+    report.deleted += *deleted;
     report.anchor = std::move(anchor).value();
     ++report.chunks;
     first = upto;
   }
   report.first_kept_seq = keep;
   return report;
+}
+
+Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const PruneOptions& options) {
+  if (options.checkpoint_file.empty()) {
+    return Error::Invalid("pruning needs a checkpoint file for the anchor checkpoint");
+  }
+  if (Status s = CheckAuditReadable(db, false, false); !s.ok()) return s.error();
+  SqlitePruneTarget target(db);
+  std::unique_ptr<CheckpointStore> cps =
+      MakeFileCheckpointStore(options.checkpoint_file, []() -> Result<AuditHead> {
+        return Error::Internal("a prune never reads the head through its checkpoint store");
+      });
+  return PruneAuditLog(target, *cps, key, options);
 }
 
 }  // namespace interlock::audit

@@ -13,15 +13,22 @@
 // blocked for long (a single multi-million-row DELETE would hold the write lock for
 // seconds and turn decisions into STORE_UNAVAILABLE denies), and a crash between chunks
 // leaves a log that starts at an anchored seq, which verifies.
+// The rule runs over a PruneTarget (the rows) and a CheckpointStore (where anchors go),
+// so SQLite and PostgreSQL (store/postgres_audit.h, which also makes sure one daemon of
+// a fleet prunes at a time) prune the same way.
 // Thread-safety: one thread at a time on `db`; safe alongside a running daemon (WAL).
 #ifndef INTERLOCK_AUDIT_RETENTION_H_
 #define INTERLOCK_AUDIT_RETENTION_H_
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
+#include "audit/record_source.h"
 #include "common/time.h"
 #include "interlock/result.h"
 
@@ -45,6 +52,31 @@ struct PruneReport {
   int chunks = 0;     // write transactions (and anchors) used
 };
 
+// The rows a prune reads and deletes. One thread at a time.
+class PruneTarget {
+ public:
+  virtual ~PruneTarget() = default;
+  // A source over the whole log, for the verification before anything is deleted.
+  virtual Result<std::unique_ptr<RecordSource>> OpenSource() = 0;
+  // The oldest record whose time is at or after `time_ms`; nullopt when none is.
+  virtual Result<std::optional<int64_t>> FirstSeqAtOrAfter(int64_t time_ms) = 0;
+  // The chain hash of record `seq`; kCorrupt when it is gone.
+  virtual Result<std::string> RecordHash(int64_t seq) = 0;
+  // In one short write transaction: record `upto - 1` still has `anchor_hash` (else
+  // kCorrupt and nothing is deleted), then every record before `upto` (and the run heads
+  // naming one) is deleted. Returns the records deleted.
+  virtual Result<int64_t> DeleteBefore(int64_t upto, std::string_view anchor_hash) = 0;
+};
+
+// `key` signs the anchors, which go to `checkpoints` (and are read from it, with the
+// existing checkpoints, for the verification); options.checkpoint_file is unused here.
+Result<PruneReport> PruneAuditLog(PruneTarget& target, CheckpointStore& checkpoints,
+                                  const SigningKey& key, const PruneOptions& options);
+
+// The rows of the SQLite store file `db` (borrowed; it must outlive the target).
+std::unique_ptr<PruneTarget> MakeSqlitePruneTarget(sqlite3* db);
+
+// The SQLite store file `db`, anchors in options.checkpoint_file.
 // `key` signs the anchor; the public key derived from it checks existing checkpoints.
 Result<PruneReport> PruneAuditLog(sqlite3* db, const SigningKey& key, const PruneOptions& options);
 

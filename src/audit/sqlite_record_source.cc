@@ -1,5 +1,6 @@
 #include "audit/sqlite_record_source.h"
 
+#include <cstdint>
 #include <string>
 
 #include <sqlite3.h>
@@ -29,13 +30,33 @@ class SqliteRecordSource final : public RecordSource {
     return *linked_;
   }
 
-  Status StartScan() override {
+  Status StartScan() override { return StartScanFrom(INT64_MIN); }
+
+  Status StartScanFrom(int64_t from_seq) override {
     Result<bool> linked = RunLinks();
     if (!linked.ok()) return linked.error();
     // A log from before the run links has none to check.
-    return scan_.Prepare(db_, std::string("SELECT seq, time_ms, type, run_id, call_id, agent_id, "
-                                          "principal, body, prev_hash, hash, ") +
-                                  (*linked ? "run_prev" : "0") + " FROM audit_log ORDER BY seq");
+    if (Status s = scan_.Prepare(db_, std::string("SELECT seq, time_ms, type, run_id, call_id, "
+                                                  "agent_id, principal, body, prev_hash, hash, ") +
+                                          (*linked ? "run_prev" : "0") +
+                                          " FROM audit_log WHERE seq >= ?1 ORDER BY seq");
+        !s.ok()) {
+      return s;
+    }
+    scan_.BindInt64(1, from_seq);
+    return Status::Ok();
+  }
+
+  Result<LogBounds> Bounds() override {
+    Statement first;
+    if (Status s = first.Prepare(db_, "SELECT MIN(seq) FROM audit_log"); !s.ok()) return s.error();
+    if (sqlite3_step(first.get()) != SQLITE_ROW) return SqliteError(db_, "read audit_log");
+    LogBounds b;
+    b.first_seq = first.Int64(0);
+    Result<AuditHead> last = ReadLastRecord(db_);
+    if (!last.ok()) return last.error();
+    b.last = std::move(last).value();
+    return b;
   }
 
   Result<bool> Next(StoredRecord* out) override {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "audit/sqlite_record_source.h"
 #include "audit/sqlite_util.h"
 
 namespace interlock::audit {
@@ -19,25 +20,26 @@ TailReport Fail(TailReport r, int64_t seq, std::string problem) {
 }
 
 // A run head naming a record past the end ("" when none does).
-Result<std::string> RunHeadPastEnd(sqlite3* db, int64_t last_seq, int64_t* bad_seq) {
-  Result<bool> linked = HasRunLinks(db);
+Result<std::string> RunHeadPastEnd(RecordSource& source, int64_t last_seq, int64_t* bad_seq) {
+  Result<bool> linked = source.RunLinks();
   if (!linked.ok()) return linked.error();
   if (!*linked) return std::string();
-  Statement st;
-  if (Status s = st.Prepare(db,
-                            "SELECT run_id, head_seq FROM audit_runs WHERE head_seq > ?1"
-                            " ORDER BY head_seq DESC LIMIT 1");
+  std::string run;
+  int64_t head = 0;
+  if (Status s = source.ForEachRunHead([&](std::string_view run_id, int64_t seq) {
+        if (seq > last_seq && seq > head) {
+          run.assign(run_id);
+          head = seq;
+        }
+        return true;
+      });
       !s.ok()) {
     return s.error();
   }
-  st.BindInt64(1, last_seq);
-  const int rc = sqlite3_step(st.get());
-  if (rc == SQLITE_DONE) return std::string();
-  if (rc != SQLITE_ROW) return SqliteError(db, "read audit_runs");
+  if (head == 0) return std::string();
   *bad_seq = last_seq + 1;
-  return "run " + std::string(st.Text(0)) + "'s head names seq " + std::to_string(st.Int64(1)) +
-         " but the log ends at seq " + std::to_string(last_seq) +
-         ": records were deleted from the tail";
+  return "run " + run + "'s head names seq " + std::to_string(head) + " but the log ends at seq " +
+         std::to_string(last_seq) + ": records were deleted from the tail";
 }
 
 // The latest checkpoint by seq (the last one in the file among equals).
@@ -53,12 +55,8 @@ const Checkpoint* Latest(std::span<const Checkpoint> cps) {
 // chains onto its predecessor and hashes to its stored hash. `problem` stays empty when
 // all do. A checkpoint for the record just before the first one (a prune's anchor) must
 // be the first record's prev; an older one covers pruned records only.
-Status CheckFromCheckpoint(sqlite3* db, const Checkpoint& cp, std::string* problem,
-                           int64_t* bad_seq) {
-  Statement first;
-  if (Status s = first.Prepare(db, "SELECT MIN(seq) FROM audit_log"); !s.ok()) return s;
-  if (sqlite3_step(first.get()) != SQLITE_ROW) return SqliteError(db, "read audit_log");
-  const int64_t first_seq = first.Int64(0);
+Status CheckFromCheckpoint(RecordSource& source, int64_t first_seq, const Checkpoint& cp,
+                           std::string* problem, int64_t* bad_seq) {
   int64_t expected = std::max(cp.seq, first_seq);
   std::string prev;
   bool have_prev = false;
@@ -66,24 +64,18 @@ Status CheckFromCheckpoint(sqlite3* db, const Checkpoint& cp, std::string* probl
     prev = cp.hash;
     have_prev = true;
   }
-  Statement st;
-  if (Status s = st.Prepare(db,
-                            "SELECT seq, body, prev_hash, hash FROM audit_log WHERE seq >= ?1"
-                            " ORDER BY seq");
-      !s.ok()) {
-    return s;
-  }
-  st.BindInt64(1, expected);
+  if (Status s = source.StartScanFrom(expected); !s.ok()) return s;
   const std::string where = "the signed checkpoint for seq " + std::to_string(cp.seq) + " of " +
                             cp.time +
                             (cp.line > 0 ? " (line " + std::to_string(cp.line) + ")" : "");
+  StoredRecord rec;
   for (;;) {
-    const int rc = sqlite3_step(st.get());
-    if (rc == SQLITE_DONE) return Status::Ok();
-    if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
-    const int64_t seq = st.Int64(0);
-    const std::string_view prev_col = st.Text(2);
-    const std::string_view hash = st.Text(3);
+    Result<bool> more = source.Next(&rec);
+    if (!more.ok()) return more.error();
+    if (!*more) return Status::Ok();
+    const int64_t seq = rec.seq;
+    const std::string_view prev_col = rec.prev_hash;
+    const std::string_view hash = rec.hash;
     const std::string seq_s = std::to_string(seq);
     if (seq != expected) {
       *bad_seq = expected;
@@ -106,7 +98,7 @@ Status CheckFromCheckpoint(sqlite3* db, const Checkpoint& cp, std::string* probl
                  " (a record was inserted, replaced or reordered)";
       return Status::Ok();
     }
-    if (AuditRecordHash(prev_col, st.Text(1)) != hash) {
+    if (AuditRecordHash(prev_col, rec.body) != hash) {
       *bad_seq = seq;
       *problem = "record " + seq_s + ": hash mismatch (its body or hash was modified)";
       return Status::Ok();
@@ -125,23 +117,32 @@ Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options) 
       !s.ok()) {
     return s.error();
   }
+  return CheckAuditTail(*MakeSqliteRecordSource(db), options);
+}
+
+Result<TailReport> CheckAuditTail(RecordSource& source, const TailCheckOptions& options) {
+  if (!options.checkpoints.empty() && options.public_key == nullptr) {
+    return Error::Invalid("checkpoints were given without the public key that checks them");
+  }
+  if (Status s = source.CheckReadable(); !s.ok()) return s.error();
 
   TailReport r;
-  Result<AuditHead> last = ReadLastRecord(db);
-  if (!last.ok()) return last.error();
-  r.head_seq = last->seq;
+  Result<LogBounds> bounds = source.Bounds();
+  if (!bounds.ok()) return bounds.error();
+  const AuditHead& last = bounds->last;
+  r.head_seq = last.seq;
 
   int64_t bad = 0;
-  Result<bool> has_row = HasHeadRow(db);
+  Result<bool> has_row = source.KeepsHeadRow();
   if (!has_row.ok()) return has_row.error();
   if (*has_row) {
-    Result<std::optional<AuditHead>> row = ReadHeadRow(db);
+    Result<std::optional<AuditHead>> row = source.HeadRow();
     if (!row.ok()) return row.error();
-    if (std::string p = HeadRowProblem(*last, *row, &bad); !p.empty()) {
+    if (std::string p = HeadRowProblem(last, *row, &bad); !p.empty()) {
       return Fail(std::move(r), bad, std::move(p));
     }
   }
-  Result<std::string> run = RunHeadPastEnd(db, last->seq, &bad);
+  Result<std::string> run = RunHeadPastEnd(source, last.seq, &bad);
   if (!run.ok()) return run.error();
   if (!run->empty()) return Fail(std::move(r), bad, std::move(run).value());
 
@@ -156,19 +157,51 @@ Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options) 
                 "the latest checkpoint (seq " + std::to_string(cp->seq) +
                     ") has a bad signature (forged or altered checkpoint, or a different key)");
   }
-  if (cp->seq > last->seq) {
-    return Fail(std::move(r), last->seq + 1,
-                (last->seq == 0 ? std::string("the log is empty")
-                                : "the log ends at seq " + std::to_string(last->seq)) +
+  if (cp->seq > last.seq) {
+    return Fail(std::move(r), last.seq + 1,
+                (last.seq == 0 ? std::string("the log is empty")
+                               : "the log ends at seq " + std::to_string(last.seq)) +
                     " but a signed checkpoint for seq " + std::to_string(cp->seq) + " of " +
-                    cp->time + " exists: records " + std::to_string(last->seq + 1) + ".." +
+                    cp->time + " exists: records " + std::to_string(last.seq + 1) + ".." +
                     std::to_string(cp->seq) + " were truncated from the tail");
   }
   std::string problem;
-  if (Status s = CheckFromCheckpoint(db, *cp, &problem, &bad); !s.ok()) return s.error();
+  if (Status s = CheckFromCheckpoint(source, bounds->first_seq, *cp, &problem, &bad); !s.ok()) {
+    return s.error();
+  }
   if (!problem.empty()) return Fail(std::move(r), bad, std::move(problem));
   r.ok = true;
   return r;
+}
+
+Status TailRefusal(const TailReport& r, const std::string& store,
+                   const std::string& checkpoint_file, const std::string& keys_dir) {
+  if (r.ok) return Status::Ok();
+  return Error::Corrupt(
+      "the audit log fails its tail check at seq " + std::to_string(r.bad_seq) + ": " + r.problem +
+      ".\nRefusing to start: appending now would build on a log with records missing. "
+      "Investigate first: copy the store and " +
+      checkpoint_file + " somewhere read-only and run\n  interlock audit verify --store " + store +
+      " --checkpoints " + checkpoint_file + " --pubkey " + keys_dir + "/" +
+      std::string(kPublicKeyFile) +
+      "\n(docs/audit.md, \"At 3 a.m.\"). If the store was restored from a backup, the "
+      "records after its last one are lost: keep " +
+      checkpoint_file + " as evidence and start with a new checkpoint file (--checkpoints).");
+}
+
+Status CheckSourceTail(RecordSource& source, const std::string& store_label,
+                       const std::string& checkpoint_file, const std::string& keys_dir,
+                       const PublicKey& key) {
+  Result<std::vector<Checkpoint>> cps = source.StoredCheckpoints();
+  if (!cps.ok()) return cps.error();
+  if (Result<std::vector<Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
+    for (Checkpoint& cp : *read) cps->push_back(std::move(cp));
+  } else if (read.error().kind != ErrorKind::kNotFound) {
+    return read.error();
+  }
+  Result<TailReport> r = CheckAuditTail(source, {.checkpoints = *cps, .public_key = &key});
+  if (!r.ok()) return r.error();
+  return TailRefusal(*r, store_label, checkpoint_file, keys_dir);
 }
 
 Status CheckStoreTail(const std::string& store_path, const std::string& checkpoint_file,
@@ -183,18 +216,7 @@ Status CheckStoreTail(const std::string& store_path, const std::string& checkpoi
   if (!db.ok()) return db.error();
   Result<TailReport> r = CheckAuditTail(db->get(), {.checkpoints = cps, .public_key = &key});
   if (!r.ok()) return r.error();
-  if (r->ok) return Status::Ok();
-  return Error::Corrupt(
-      "the audit log fails its tail check at seq " + std::to_string(r->bad_seq) + ": " +
-      r->problem +
-      ".\nRefusing to start: appending now would build on a log with records missing. "
-      "Investigate first: copy the store and " +
-      checkpoint_file +
-      " somewhere read-only and run\n  interlock audit verify --store COPY --checkpoints " +
-      checkpoint_file + " --pubkey " + keys_dir + "/" + std::string(kPublicKeyFile) +
-      "\n(docs/audit.md, \"At 3 a.m.\"). If the store was restored from a backup, the "
-      "records after its last one are lost: keep " +
-      checkpoint_file + " as evidence and start with a new checkpoint file (--checkpoints).");
+  return TailRefusal(*r, "COPY", checkpoint_file, keys_dir);
 }
 
 }  // namespace interlock::audit

@@ -21,6 +21,7 @@
 
 #include "audit/checkpoint.h"
 #include "audit/keys.h"
+#include "audit/record_source.h"
 #include "interlock/result.h"
 
 struct sqlite3;
@@ -41,6 +42,21 @@ struct TailReport {
 };
 
 Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options);
+// The same over any backend (PostgreSQL: store/postgres_read.h's source; the checkpoints
+// are the database's table and the daemon's file together).
+Result<TailReport> CheckAuditTail(RecordSource& source, const TailCheckOptions& options);
+
+// Ok for a report that passed; otherwise the daemon's refusal to start, naming what is
+// missing and the `audit verify` command (over `store`) to investigate with.
+Status TailRefusal(const TailReport& r, const std::string& store,
+                   const std::string& checkpoint_file, const std::string& keys_dir);
+
+// The daemon's start check over any source (PostgreSQL): the checkpoints are the
+// source's own (RecordSource::StoredCheckpoints) and those of `checkpoint_file` (a
+// missing file is none); `store_label` names the store in the refusal's advice.
+Status CheckSourceTail(RecordSource& source, const std::string& store_label,
+                       const std::string& checkpoint_file, const std::string& keys_dir,
+                       const PublicKey& key);
 
 // The daemon's start check: opens `store_path` read-only, reads `checkpoint_file` (a
 // missing file is no checkpoints) and runs CheckAuditTail. Ok, or an Error whose message

@@ -22,6 +22,7 @@
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
 
@@ -39,7 +40,14 @@ struct VerifyArgs {
 };
 
 int RunVerify(const VerifyArgs& a) {
-  if (a.checkpoints.empty() != a.pubkey.empty()) {
+  const bool postgres = store::IsPostgresUri(a.store);
+  // On PostgreSQL --pubkey alone checks the database's own checkpoints (audit_checkpoints);
+  // --checkpoints adds a file's (a daemon's copy, which the database's writers cannot reach).
+  if (!a.checkpoints.empty() && a.pubkey.empty()) {
+    return Fail("verify", Error::Invalid("--checkpoints and --pubkey go together: the public key "
+                                         "checks the checkpoints' signatures"));
+  }
+  if (!postgres && a.checkpoints.empty() != a.pubkey.empty()) {
     return Fail("verify", Error::Invalid("--checkpoints and --pubkey go together: the public key "
                                          "checks the checkpoints' signatures"));
   }
@@ -47,7 +55,7 @@ int RunVerify(const VerifyArgs& a) {
   // snapshot of the database every daemon of a fleet writes (store/postgres_read.h).
   audit::SqliteDb db;
   std::unique_ptr<audit::RecordSource> source;
-  if (store::IsPostgresUri(a.store)) {
+  if (postgres) {
     Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
     if (!pg.ok()) return Fail("verify", pg.error());
     source = std::move(pg).value();
@@ -63,6 +71,12 @@ int RunVerify(const VerifyArgs& a) {
     Result<std::vector<audit::Checkpoint>> read = audit::ReadCheckpoints(a.checkpoints);
     if (!read.ok()) return Fail("verify", read.error());
     cps = std::move(read).value();
+  }
+  if (!a.pubkey.empty()) {
+    // The backend's own checkpoints, read in the records' snapshot (none for SQLite).
+    Result<std::vector<audit::Checkpoint>> stored = source->StoredCheckpoints();
+    if (!stored.ok()) return Fail("verify", stored.error());
+    for (audit::Checkpoint& cp : *stored) cps.push_back(std::move(cp));
     Result<audit::PublicKey> k = audit::PublicKey::LoadFile(a.pubkey);
     if (!k.ok()) return Fail("verify", k.error());
     pub = std::make_unique<audit::PublicKey>(std::move(k).value());
@@ -146,16 +160,29 @@ struct CheckpointArgs {
 int RunCheckpoint(const CheckpointArgs& a) {
   Result<audit::AuditKeys> keys = audit::LoadAuditKeys(a.keys);
   if (!keys.ok()) return Fail("checkpoint", keys.error());
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-  if (!db.ok()) return Fail("checkpoint", db.error());
-  Result<audit::Checkpoint> cp =
-      audit::WriteCheckpointNow(db->get(), keys->signing_key, a.checkpoints, SystemClock().Now());
+  const bool postgres = store::IsPostgresUri(a.store);
+  if (!postgres && a.checkpoints.empty()) {
+    return Fail("checkpoint", Error::Invalid("--checkpoints FILE is required for a SQLite store"));
+  }
+  Result<audit::Checkpoint> cp = Error::Internal("unreached");
+  if (postgres) {
+    // Into the fleet's table, and into --checkpoints when given (store/postgres_audit.h).
+    auto cps = store::OpenPostgresCheckpointStore(a.store, a.checkpoints);
+    if (!cps.ok()) return Fail("checkpoint", cps.error());
+    cp = audit::WriteCheckpointNow(**cps, keys->signing_key, SystemClock().Now());
+  } else {
+    Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
+    if (!db.ok()) return Fail("checkpoint", db.error());
+    cp =
+        audit::WriteCheckpointNow(db->get(), keys->signing_key, a.checkpoints, SystemClock().Now());
+  }
   if (!cp.ok()) return Fail("checkpoint", cp.error(), kExitFailure);
   if (cp->seq == 0) {
     std::cout << "the audit log is empty; no checkpoint written\n";
   } else {
     std::cout << "checkpoint: seq " << cp->seq << " " << cp->hash << " at " << cp->time << " -> "
-              << a.checkpoints << '\n';
+              << (postgres ? std::string("the database's audit_checkpoints") : a.checkpoints)
+              << (postgres && !a.checkpoints.empty() ? " and " + a.checkpoints : "") << '\n';
   }
   return kExitOk;
 }
@@ -163,20 +190,33 @@ int RunCheckpoint(const CheckpointArgs& a) {
 int RunPrune(const CheckpointArgs& a) {
   Result<audit::AuditKeys> keys = audit::LoadAuditKeys(a.keys);
   if (!keys.ok()) return Fail("prune", keys.error());
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
-  if (!db.ok()) return Fail("prune", db.error());
+  const bool postgres = store::IsPostgresUri(a.store);
   audit::PruneOptions opt;
   opt.days = a.days;
   opt.now = SystemClock().Now();
   opt.checkpoint_file = a.checkpoints;
-  Result<audit::PruneReport> r = audit::PruneAuditLog(db->get(), keys->signing_key, opt);
+  Result<audit::PruneReport> r = Error::Internal("unreached");
+  if (postgres) {
+    // One pruner per fleet (advisory lock), anchors into the database's table (and the
+    // file when given), records deleted in short transactions.
+    r = PruneStoreAudit(a.store, keys->signing_key, opt);
+  } else {
+    if (a.checkpoints.empty()) {
+      return Fail("prune", Error::Invalid("--checkpoints FILE is required for a SQLite store"));
+    }
+    Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
+    if (!db.ok()) return Fail("prune", db.error());
+    r = audit::PruneAuditLog(db->get(), keys->signing_key, opt);
+  }
   if (!r.ok()) return Fail("prune", r.error(), kExitFailure);
   if (r->deleted == 0) {
     std::cout << "nothing older than " << a.days << " days to prune\n";
   } else {
     std::cout << "pruned " << r->deleted << " records; the log now starts at seq "
               << r->first_kept_seq << ", anchored by the checkpoint for seq " << r->anchor.seq
-              << " in " << a.checkpoints << '\n';
+              << " in "
+              << (postgres ? std::string("the database's audit_checkpoints") : a.checkpoints)
+              << '\n';
   }
   return kExitOk;
 }
@@ -191,7 +231,9 @@ void AddAudit(CLI::App& app, int* exit_code) {
       "verify", "Check the hash chain (and signed checkpoints); exit 0 only when intact");
   AddStoreFlag(verify, &v->store);
   verify->add_option("--checkpoints", v->checkpoints, "Checkpoint file (JSON lines)");
-  verify->add_option("--pubkey", v->pubkey, "Checkpoint public key (checkpoint-ed25519.pub.pem)");
+  verify->add_option("--pubkey", v->pubkey,
+                     "Checkpoint public key (checkpoint-ed25519.pub.pem); on PostgreSQL it also "
+                     "checks the database's own checkpoints");
   verify->add_flag("--deep", v->deep, "Also parse every body strictly (slower)");
   verify->callback([v, exit_code] { *exit_code = RunVerify(*v); });
 
@@ -220,7 +262,9 @@ void AddAudit(CLI::App& app, int* exit_code) {
   CLI::App* cp = audit->add_subcommand("checkpoint", "Sign and append a checkpoint of the head");
   AddStoreFlag(cp, &c->store);
   cp->add_option("--keys", c->keys, "Key directory")->required();
-  cp->add_option("--checkpoints", c->checkpoints, "Checkpoint file to append to")->required();
+  cp->add_option("--checkpoints", c->checkpoints,
+                 "Checkpoint file to append to (required for SQLite; for PostgreSQL a copy of "
+                 "the row written to the database's audit_checkpoints)");
   cp->callback([c, exit_code] { *exit_code = RunCheckpoint(*c); });
 
   auto p = std::make_shared<CheckpointArgs>();
@@ -228,8 +272,9 @@ void AddAudit(CLI::App& app, int* exit_code) {
       "prune", "Delete records older than --days after writing a signed anchor checkpoint");
   AddStoreFlag(prune, &p->store);
   prune->add_option("--keys", p->keys, "Key directory")->required();
-  prune->add_option("--checkpoints", p->checkpoints, "Checkpoint file (anchor appended)")
-      ->required();
+  prune->add_option("--checkpoints", p->checkpoints,
+                    "Checkpoint file (anchor appended; required for SQLite; for PostgreSQL a "
+                    "copy of the anchors written to the database's audit_checkpoints)");
   prune->add_option("--days", p->days, "Retention in days (default 90)")
       ->check(CLI::Range(1, 36500));
   prune->callback([p, exit_code] { *exit_code = RunPrune(*p); });

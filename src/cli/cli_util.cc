@@ -1,5 +1,6 @@
 #include "cli/cli_util.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "mcp/daemon_enforcer.h"
 #include "mcp/local_store.h"
 #include "policy/policy.h"
+#include "store/postgres_audit.h"
 #include "store/postgres_store.h"
 
 namespace interlock::cli {
@@ -213,6 +215,31 @@ int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std:
   }
   err.flush();
   return lines;
+}
+
+Result<audit::PruneReport> PruneStoreAudit(const std::string& store, const audit::SigningKey& key,
+                                           audit::PruneOptions options,
+                                           std::unique_ptr<audit::PruneTarget>* lock) {
+  if (!store::IsPostgresUri(store)) {
+    if (options.checkpoint_file.empty()) {
+      return Error::Invalid("--checkpoints FILE is required for a SQLite store");
+    }
+    Result<audit::SqliteDb> db = audit::OpenAuditStore(store, /*read_only=*/false);
+    if (!db.ok()) return db.error();
+    return audit::PruneAuditLog(db->get(), key, options);
+  }
+  // Each chunk well under the 5 s statement timeout; the daemons' writers append at the
+  // head meanwhile and never wait on the old rows.
+  constexpr int64_t kPostgresChunk = 5000;
+  Result<std::unique_ptr<audit::PruneTarget>> target = store::OpenPostgresPruneTarget(store);
+  if (!target.ok()) return target.error();
+  Result<std::unique_ptr<audit::CheckpointStore>> anchors =
+      store::OpenPostgresCheckpointStore(store, options.checkpoint_file);
+  if (!anchors.ok()) return anchors.error();
+  options.chunk_records = std::min(options.chunk_records, kPostgresChunk);
+  Result<audit::PruneReport> r = audit::PruneAuditLog(**target, **anchors, key, options);
+  if (lock != nullptr) *lock = std::move(target).value();
+  return r;
 }
 
 }  // namespace interlock::cli

@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include "audit/replay.h"
+#include "audit/retention.h"
 #include "interlock/result.h"
 #include "store/history_source.h"
 
@@ -51,6 +52,15 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
 // XDG state directory); required when no default can be worked out. Every command that
 // opens a store takes it through this, so they all open the same file by default.
 CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store);
+
+// Prunes the audit log of `store` (a SQLite file or a postgresql:// URI) by the rule of
+// audit/retention.h. On PostgreSQL the anchors go to the database's audit_checkpoints
+// (and options.checkpoint_file when set), the chunks are short, and the fleet's prune lock
+// is taken first (kAlreadyExists: another process is pruning) and handed to *lock, so the
+// caller may prune the call rows under it too.
+Result<audit::PruneReport> PruneStoreAudit(const std::string& store, const audit::SigningKey& key,
+                                           audit::PruneOptions options,
+                                           std::unique_ptr<audit::PruneTarget>* lock = nullptr);
 
 // How an operator command reaches a running daemon (`approvals`, `kill`, `runs`).
 struct DaemonFlags {

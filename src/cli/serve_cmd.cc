@@ -55,6 +55,7 @@
 #include "server/notifier.h"
 #include "server/policy_watcher.h"
 #include "store/open_store.h"
+#include "store/postgres_read.h"
 #include "store/postgres_store.h"
 
 namespace interlock::cli {
@@ -94,6 +95,19 @@ Result<std::string> LoadOrCreateSessionKey(const std::string& dir) {
 
 // Call and approval rows deleted per write when the daemon applies audit.retention_days.
 constexpr int64_t kPruneCallsChunk = 5000;
+
+// The tail check at start (docs/audit.md, "Tail check at start"): a SQLite file against
+// the checkpoint file; a PostgreSQL database against the fleet's checkpoint table and this
+// daemon's file, read in one snapshot.
+Status CheckTail(const std::string& store_uri, const std::string& checkpoints,
+                 const std::string& keys_dir, const audit::PublicKey& key) {
+  if (!store::IsPostgresUri(store_uri)) {
+    return audit::CheckStoreTail(store_uri, checkpoints, keys_dir, key);
+  }
+  Result<std::unique_ptr<audit::RecordSource>> source = store::OpenPostgresRecordSource(store_uri);
+  if (!source.ok()) return source.error();
+  return audit::CheckSourceTail(**source, "\"$URI\"", checkpoints, keys_dir, key);
+}
 
 namespace fs = std::filesystem;
 
@@ -237,13 +251,20 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     keys.emplace(std::move(loaded).value());
     sopt.audit_key = keys->hmac_key;
   }
-  if (keys && !postgres) {
+  if (keys) {
     checkpoints =
         flags.checkpoints.empty() ? audit::DefaultCheckpointsFile(dir) : flags.checkpoints;
     // Kill switch, token and policy records are signed into the checkpoint file before
-    // they take effect (docs/audit.md, "Anchors").
+    // they take effect (docs/audit.md, "Anchors"); on PostgreSQL into the fleet's
+    // checkpoint table in the record's own transaction, then copied to the file.
     sopt.anchor = [&keys, checkpoints, &clock](const audit::AuditHead& head) {
       return audit::AnchorCheckpoint(keys->signing_key, checkpoints, head, clock.Now());
+    };
+    sopt.checkpoint_signer.sign = [&keys, &clock](const audit::AuditHead& head) {
+      return audit::MakeCheckpoint(keys->signing_key, head.seq, head.hash, clock.Now());
+    };
+    sopt.checkpoint_signer.mirror = [checkpoints](const audit::Checkpoint& cp) {
+      return audit::AppendCheckpoint(checkpoints, cp);
     };
   }
   if (!keys) sopt.audit_key = RandomBytes(32);
@@ -255,10 +276,9 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   std::unique_ptr<store::Store> store = std::move(*opened);
   // No daemon on a log whose tail is missing (docs/audit.md, "Tail check"); then the
   // policy set in force is recorded, anchored, before anything is decided under it.
-  // (PostgreSQL: no tail check, checkpoints or retention yet; docs/operations.md.)
-  if (keys && !postgres) {
-    if (Status st = audit::CheckStoreTail(cfg.store, checkpoints, dir, keys->public_key);
-        !st.ok()) {
+  // (PostgreSQL: against the fleet's checkpoint table and this daemon's file.)
+  if (keys) {
+    if (Status st = CheckTail(cfg.store, checkpoints, dir, keys->public_key); !st.ok()) {
       std::cerr << "interlock serve: " << st.error().message << '\n';
       return kExitFailure;
     }
@@ -272,18 +292,33 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // Signed checkpoints of the chain head, so that deleting the log's tail is detectable.
   // A checkpoint failure is logged, never a deny: the chain itself is already durable.
   std::unique_ptr<audit::CheckpointThread> checkpointer;
-  if (keys && !postgres) {
+  if (keys) {
     audit::CheckpointerOptions copt;
     copt.path = checkpoints;
-    auto cp = audit::Checkpointer::Create(&keys->signing_key, copt, &clock);
+    // PostgreSQL: into the fleet's table (every daemon checkpoints the one chain; each
+    // also keeps its own copy in its file).
+    std::unique_ptr<audit::CheckpointStore> pg_checkpoints;
+    if (postgres) {
+      auto opened_cps = store::OpenPostgresCheckpointStore(cfg.store, checkpoints);
+      if (!opened_cps.ok()) {
+        std::cerr << "interlock serve: checkpoints: " << opened_cps.error().message << '\n';
+        return kExitFailure;
+      }
+      pg_checkpoints = std::move(opened_cps).value();
+    }
+    auto cp = audit::Checkpointer::Create(&keys->signing_key, copt, &clock, pg_checkpoints.get());
     if (!cp.ok()) {
       std::cerr << "interlock serve: checkpoints: " << cp.error().message << '\n';
       return kExitFailure;
     }
-    auto started = audit::CheckpointThread::Start(
-        cfg.store, std::move(cp).value(), std::chrono::seconds(1), [](const Error& e) {
-          std::cerr << "interlock: audit checkpoint failed: " << e.message << '\n';
-        });
+    auto on_error = [](const Error& e) {
+      std::cerr << "interlock: audit checkpoint failed: " << e.message << '\n';
+    };
+    auto started =
+        postgres ? audit::CheckpointThread::Start(std::move(pg_checkpoints), std::move(cp).value(),
+                                                  std::chrono::seconds(1), on_error)
+                 : audit::CheckpointThread::Start(cfg.store, std::move(cp).value(),
+                                                  std::chrono::seconds(1), on_error);
     if (!started.ok()) {
       std::cerr << "interlock serve: checkpoints: " << started.error().message << '\n';
       return kExitFailure;
@@ -298,20 +333,18 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // `stopping` ends a prune in progress between chunks at shutdown.
   std::atomic<bool> stopping{false};
   std::unique_ptr<PeriodicTask> pruner;
-  if (keys && !postgres && cfg.audit_retention_days > 0) {
+  if (keys && cfg.audit_retention_days > 0) {
     pruner = std::make_unique<PeriodicTask>(
         cfg.audit_prune_first, cfg.audit_prune_interval,
         [&cfg, &keys, &clock, &store, &stopping, checkpoints] {
-          auto db = audit::OpenAuditStore(cfg.store, /*read_only=*/false);
-          if (!db.ok()) {
-            std::cerr << "interlock: audit prune: " << db.error().message << '\n';
-            return;
-          }
           audit::PruneOptions popt;
           popt.days = cfg.audit_retention_days;
           popt.now = clock.Now();
           popt.checkpoint_file = checkpoints;
-          auto r = audit::PruneAuditLog(db->get(), keys->signing_key, popt);
+          // PostgreSQL: one daemon of the fleet at a time; `lock` holds it while the
+          // call rows are pruned too.
+          std::unique_ptr<audit::PruneTarget> lock;
+          Result<audit::PruneReport> r = PruneStoreAudit(cfg.store, keys->signing_key, popt, &lock);
           if (!r.ok()) {
             // The call rows stay too: if the log failed verification they are evidence.
             std::cerr << "interlock: audit prune failed: " << r.error().message << '\n';

@@ -47,13 +47,15 @@ std::string DefaultActor() {
   return user != nullptr && *user != '\0' ? std::string("cli:") + user : std::string("cli");
 }
 
-// A file path is SQLite; a postgresql:// URI the shared PostgreSQL store (no anchors
-// there yet: docs/operations.md, "PostgreSQL").
+// A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
+// shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& path, bool create,
-                                                audit::AnchorFn anchor = nullptr) {
+                                                audit::AnchorFn anchor = nullptr,
+                                                audit::CheckpointSigner signer = {}) {
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = create;
+  o.checkpoint_signer = std::move(signer);
   if (store::IsPostgresUri(path)) return store::OpenStore(o);
   o.anchor = std::move(anchor);
   if (create) {
@@ -70,6 +72,14 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& path, bool cr
 Result<audit::AnchorFn> LoadAnchor(const TokenOptions& opt) {
   return audit::LoadCheckpointAnchor(
       opt.keys_dir.empty() ? audit::DefaultKeysDir(opt.store) : opt.keys_dir, opt.checkpoints);
+}
+
+// The PostgreSQL form: the fleet's keys (--keys, no default next to a database).
+Result<audit::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
+  if (opt.keys_dir.empty()) {
+    return Error::Invalid("a PostgreSQL store needs --keys DIR (the fleet's audit keys) to anchor");
+  }
+  return audit::LoadCheckpointSigner(opt.keys_dir, opt.checkpoints);
 }
 
 int Fail(std::string_view what, const Error& e) {
@@ -123,12 +133,17 @@ int RunCreate(const TokenOptions& opt) {
   // A new deployment creates its first token before the daemon has ever started (and
   // the audit keys with it). A token is never handed out without its anchor.
   audit::AnchorFn anchor_fn;
-  if (!store::IsPostgresUri(opt.store)) {
+  audit::CheckpointSigner signer;
+  if (store::IsPostgresUri(opt.store)) {
+    auto loaded = LoadSigner(opt);
+    if (!loaded.ok()) return Fail("create", loaded.error());
+    signer = std::move(loaded).value();
+  } else {
     auto anchor = LoadAnchor(opt);
     if (!anchor.ok()) return Fail("create", anchor.error());
     anchor_fn = std::move(anchor).value();
   }
-  auto st = OpenStore(opt.store, /*create=*/true, std::move(anchor_fn));
+  auto st = OpenStore(opt.store, /*create=*/true, std::move(anchor_fn), std::move(signer));
   if (!st.ok()) return Fail("create", st.error());
   Result<std::string> token =
       !opt.agent.empty()
@@ -176,7 +191,16 @@ int RunList(const TokenOptions& opt) {
 int RunRevoke(const TokenOptions& opt) {
   // A revocation narrows access: it is never held up by a missing anchor.
   audit::AnchorFn anchor;
-  if (std::error_code ec; std::filesystem::exists(opt.store, ec)) {
+  audit::CheckpointSigner signer;
+  if (store::IsPostgresUri(opt.store)) {
+    if (auto loaded = LoadSigner(opt); loaded.ok()) {
+      signer = std::move(loaded).value();
+    } else {
+      std::cerr << "interlock token revoke: warning: the record will not be anchored by a "
+                   "signed checkpoint: "
+                << loaded.error().message << '\n';
+    }
+  } else if (std::error_code ec; std::filesystem::exists(opt.store, ec)) {
     if (auto loaded = LoadAnchor(opt); loaded.ok()) {
       anchor = std::move(loaded).value();
     } else {
@@ -185,7 +209,7 @@ int RunRevoke(const TokenOptions& opt) {
                 << loaded.error().message << '\n';
     }
   }
-  auto st = OpenStore(opt.store, /*create=*/false, std::move(anchor));
+  auto st = OpenStore(opt.store, /*create=*/false, std::move(anchor), std::move(signer));
   if (!st.ok()) return Fail("revoke", st.error());
   Status s = (*st)->RevokeToken(opt.token_id, opt.actor.empty() ? DefaultActor() : opt.actor,
                                 SystemClock().Now());

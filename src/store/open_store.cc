@@ -7,14 +7,16 @@ namespace interlock::store {
 
 Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
   if (IsPostgresUri(options.path)) {
-    if (options.anchor) {
+    if (options.anchor && !options.checkpoint_signer) {
       return Error::Invalid(
-          "store: anchoring security records is not supported on the PostgreSQL store yet");
+          "store: anchoring on the PostgreSQL store takes a checkpoint signer "
+          "(StoreOptions::checkpoint_signer), not a file anchor");
     }
     PostgresOptions p;
     p.uri = options.path;
     p.audit_key = options.audit_key;
     p.clock = options.clock;
+    p.checkpoint_signer = options.checkpoint_signer;
     p.approval_default_timeout_seconds = options.approval_default_timeout_seconds;
     p.approval_max_wait_seconds = options.approval_max_wait_seconds;
     Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(p);

@@ -3,8 +3,8 @@
 // "postgresql://..." or "postgres://..." (a libpq URI, multi-host and
 // target_session_attrs=read-write included) opens a PostgresStore; anything else is a
 // SQLite file path (or ":memory:"). PostgreSQL ignores the SQLite-only options (path
-// creation, durability, batch size); it refuses `anchor` (signed anchors of security
-// records are not implemented on PostgreSQL yet, docs/operations.md "PostgreSQL").
+// creation, durability, batch size) and anchors through `checkpoint_signer` (a file
+// `anchor` alone is refused there: it would sign outside the record's transaction).
 #ifndef INTERLOCK_STORE_OPEN_STORE_H_
 #define INTERLOCK_STORE_OPEN_STORE_H_
 

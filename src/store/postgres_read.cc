@@ -1,6 +1,7 @@
 #include "store/postgres_read.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,11 +54,18 @@ class PostgresRecordSource final : public audit::RecordSource {
 
   Result<bool> RunLinks() override { return false; }
 
-  Status StartScan() override {
-    Result<std::vector<pg::PgResult>> r = conn_->ExecScript(
+  Status StartScan() override { return StartScanFrom(INT64_MIN); }
+
+  Status StartScanFrom(int64_t from_seq) override {
+    std::string sql;
+    if (scanning_) sql = "CLOSE interlock_audit_scan;";
+    sql +=
         "DECLARE interlock_audit_scan NO SCROLL CURSOR FOR SELECT seq, time_ms, type, run_id,"
-        " call_id, agent_id, principal, body, prev_hash, hash FROM audit_log ORDER BY seq");
+        " call_id, agent_id, principal, body, prev_hash, hash FROM audit_log WHERE seq >= " +
+        std::to_string(from_seq) + " ORDER BY seq";
+    Result<std::vector<pg::PgResult>> r = conn_->ExecScript(sql);
     if (!r.ok()) return r.error();
+    scanning_ = true;
     batch_ = pg::PgResult();
     row_ = 0;
     done_ = false;
@@ -90,6 +98,24 @@ class PostgresRecordSource final : public audit::RecordSource {
     return true;
   }
 
+  Result<audit::LogBounds> Bounds() override {
+    Result<pg::PgResult> r = conn_->Exec(
+        "SELECT (SELECT min(seq) FROM audit_log), seq, hash FROM audit_log"
+        " ORDER BY seq DESC LIMIT 1",
+        {});
+    if (!r.ok()) return r.error();
+    audit::LogBounds b;
+    if (r->rows() == 0) return b;
+    b.first_seq = r->Int(0, 0);
+    b.last.seq = r->Int(0, 1);
+    b.last.hash = std::string(r->Text(0, 2));
+    return b;
+  }
+
+  Result<std::vector<audit::Checkpoint>> StoredCheckpoints() override {
+    return internal::PgReadCheckpoints(*conn_);
+  }
+
   Result<bool> KeepsHeadRow() override { return true; }  // created with the schema
 
   Result<std::optional<audit::AuditHead>> HeadRow() override {
@@ -112,6 +138,7 @@ class PostgresRecordSource final : public audit::RecordSource {
  private:
   std::unique_ptr<pg::PgConn> conn_;
   bool open_ = false;
+  bool scanning_ = false;  // the cursor is declared
   pg::PgResult batch_;
   int row_ = 0;
   bool done_ = false;
@@ -396,6 +423,25 @@ Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const History
     if (r->rows() < kPage) return Status::Ok();
     params[0] = std::to_string(rec.seq);  // the next page: after the last record seen
   }
+}
+
+Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
+  // A database from before schema 7 has no table, hence no checkpoints (asked first: a
+  // failed statement would abort the caller's transaction).
+  Result<pg::PgResult> has = c.Exec("SELECT to_regclass('audit_checkpoints') IS NOT NULL", {});
+  if (!has.ok()) return has.error();
+  if (has->rows() != 1 || has->Text(0, 0) != "t") return std::vector<audit::Checkpoint>{};
+  Result<pg::PgResult> r = c.Exec("SELECT id, line FROM audit_checkpoints ORDER BY id", {});
+  if (!r.ok()) return r.error();
+  std::vector<audit::Checkpoint> out;
+  out.reserve(static_cast<size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) {
+    Result<audit::Checkpoint> cp = audit::ParseCheckpointLine(
+        r->Text(i, 1), "audit_checkpoints row " + std::string(r->Text(i, 0)) + ": ");
+    if (!cp.ok()) return cp.error();
+    out.push_back(std::move(cp).value());
+  }
+  return out;
 }
 
 Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit) {

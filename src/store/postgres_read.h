@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/checkpoint.h"
 #include "audit/query.h"
 #include "audit/record_source.h"
 #include "audit/replay.h"
@@ -57,6 +58,9 @@ Result<audit::RunReplay> PgReplayRun(pg::PgConn& c, std::string_view run_id);
 // Governance's history (store/history_source.h): the matching records in seq order, read
 // in pages of a few thousand by seq (constant memory, no transaction held open).
 Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const HistoryFn& fn);
+// The signed checkpoints of the audit_checkpoints table (schema 7; none before it), oldest
+// first; a malformed row is kCorrupt naming it. Signatures are unchecked here.
+Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c);
 // Call-row retention (Store::PruneCalls): the SQLite store's rule, in one transaction.
 Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit);
 }  // namespace internal

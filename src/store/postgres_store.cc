@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <future>
@@ -21,6 +22,7 @@
 
 #include "audit/audit_log.h"
 #include "audit/canonical.h"
+#include "audit/checkpoint.h"
 #include "audit/redact.h"
 #include "common/base64.h"
 #include "common/crypto.h"
@@ -159,6 +161,15 @@ constexpr const char* kPgMigrations[] = {
     // index in seq order, as SQLite's audit_log_agent and audit_log_type.
     "CREATE INDEX audit_log_agent ON audit_log(agent_id, seq);"
     "CREATE INDEX audit_log_type ON audit_log(type, seq);",
+    // 7: signed checkpoints of the chain (audit/checkpoint.h), shared by every daemon of a
+    // fleet: periodic ones, the anchors of security records (written in the transaction of
+    // the record) and the anchors of a prune. `line` is the signed checkpoint as one JSON
+    // line, exactly as in a checkpoint file. Self-contained: it touches no other table.
+    "CREATE TABLE audit_checkpoints ("
+    "  id BIGSERIAL PRIMARY KEY,"
+    "  seq BIGINT NOT NULL,"
+    "  line TEXT NOT NULL);"
+    "CREATE INDEX audit_checkpoints_seq ON audit_checkpoints(seq);",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -297,6 +308,11 @@ class PostgresStore::Impl {
     // the batch (*sqlstate set); any other fails this operation only.
     std::function<Status(PgConn&, Batch&, std::vector<std::string>* run_ids, std::string* sqlstate)>
         prefetch = {};
+    // A security-relevant op (StoreOptions::anchor, docs/audit.md "Anchors"): it commits
+    // in a batch of its own, with a signed checkpoint of its last record inserted in the
+    // same transaction. kRequired: no checkpoint, no commit; kBestEffort: committed
+    // anyway, logged and counted.
+    enum class Anchor { kNone, kBestEffort, kRequired } anchor = Anchor::kNone;
   };
 
   explicit Impl(PostgresOptions options)
@@ -359,16 +375,20 @@ class PostgresStore::Impl {
   }
 
   Status SubmitAndWait(std::vector<std::string> run_ids, std::function<Status(Batch&)> apply,
-                       decltype(Op::prefetch) prefetch = {}) {
+                       decltype(Op::prefetch) prefetch = {},
+                       Op::Anchor anchor = Op::Anchor::kNone) {
     std::promise<Status> p;
     std::future<Status> f = p.get_future();
     Submit(Op{std::move(run_ids),
               std::move(apply),
               [&p](Status s) { p.set_value(std::move(s)); },
               {},
-              std::move(prefetch)});
+              std::move(prefetch),
+              anchor});
     return f.get();
   }
+
+  uint64_t anchor_failures() const { return anchor_failures_.load(); }
 
   // Reads on the reader connection (opened on first use, dropped on failure).
   const PostgresOptions& options() const { return options_; }
@@ -739,8 +759,12 @@ class PostgresStore::Impl {
         if (queue_.empty()) return;  // stopping, drained
         const size_t n = std::min(queue_.size(), static_cast<size_t>(options_.max_batch));
         for (size_t i = 0; i < n; ++i) {
+          // An anchored op commits alone: its checkpoint covers its records only.
+          const bool anchored = queue_.front().anchor != Op::Anchor::kNone;
+          if (anchored && !batch.empty()) break;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
+          if (anchored) break;
         }
       }
       RunOps(batch);
@@ -922,8 +946,11 @@ class PostgresStore::Impl {
       }
       statuses->push_back(std::move(s));
     }
-    // The last round trip: every write and the COMMIT.
+    // The last round trip: every write, the anchor, and the COMMIT.
     std::string sql = Flush(b);
+    Result<std::optional<audit::Checkpoint>> anchor = AnchorBatch(ops, b, &sql);
+    if (!anchor.ok()) return anchor.error();
+    sql.append("COMMIT");
     *committing = true;
     c.TakeWarning();  // only the warnings of this round trip count
     // The client bounds this round trip: a COMMIT waiting for a synchronous standby that
@@ -938,7 +965,51 @@ class PostgresStore::Impl {
       return Error::Unavailable("store: postgresql COMMIT not confirmed (" + warning +
                                 "): the decision may not have reached the synchronous standby");
     }
+    if (*anchor && options_.checkpoint_signer.mirror) {
+      // The local copy, once the row committed (a copy of a rolled-back attempt would
+      // name a record that never was).
+      if (Status m = options_.checkpoint_signer.mirror(**anchor); !m.ok()) {
+        std::fprintf(stderr,
+                     "interlock: audit: the checkpoint of seq %lld is in the database but not "
+                     "in the local checkpoint file: %s\n",
+                     static_cast<long long>((*anchor)->seq), m.error().message.c_str());
+      }
+    }
     return Status::Ok();
+  }
+
+  // The anchor of a security-relevant op (Op::anchor, alone in its batch): a checkpoint
+  // of the batch's new head, signed now and inserted into `sql` so that it commits with
+  // the records it names. nullopt when nothing is anchored; an Error (the batch fails)
+  // when a kRequired op cannot be anchored.
+  Result<std::optional<audit::Checkpoint>> AnchorBatch(const std::vector<Op*>& ops, const Batch& b,
+                                                       std::string* sql) {
+    if (ops.size() != 1 || ops[0]->anchor == Op::Anchor::kNone || b.events.empty() ||
+        !options_.checkpoint_signer) {
+      return std::optional<audit::Checkpoint>();
+    }
+    Result<audit::Checkpoint> cp = options_.checkpoint_signer.sign(b.head);
+    if (cp.ok()) {
+      sql->append("INSERT INTO audit_checkpoints(seq, line) VALUES (");
+      AppendInt(sql, cp->seq);
+      sql->push_back(',');
+      pg::AppendLiteral(sql, audit::CheckpointToJsonLine(*cp));
+      sql->append(");");
+      return std::optional<audit::Checkpoint>(std::move(cp).value());
+    }
+    if (ops[0]->anchor == Op::Anchor::kRequired) {
+      return Error::Unavailable(
+          "the audit record could not be anchored by a signed checkpoint, so the action was "
+          "refused (it would widen access with its record unanchored): " +
+          cp.error().message);
+    }
+    const uint64_t n = anchor_failures_.fetch_add(1) + 1;
+    std::fprintf(stderr,
+                 "interlock: audit: record seq %lld committed WITHOUT its signed checkpoint "
+                 "(%llu anchoring failures so far): %s\n",
+                 static_cast<long long>(b.head.seq), static_cast<unsigned long long>(n),
+                 cp.error().message.c_str());
+    return std::optional<audit::Checkpoint>();
   }
 
   // "SELECT <run columns> FROM runs WHERE run_id IN (...) FOR UPDATE;" (sorted ids).
@@ -1143,7 +1214,6 @@ class PostgresStore::Impl {
     }
     // Wake-ups: delivered to every listening daemon if, and when, this commits.
     internal::AppendPgNotifies(b.approvals, &sql);
-    sql.append("COMMIT");
     return sql;
   }
 
@@ -1176,6 +1246,8 @@ class PostgresStore::Impl {
   std::unique_ptr<PgConn> writer_;  // the writer thread's (Start's before it runs)
   Clock::time_point writer_down_until_;
 
+  std::atomic<uint64_t> anchor_failures_{0};  // best-effort anchors that failed
+
   std::mutex auth_mu_;
   std::map<std::string, std::pair<Principal, Clock::time_point>> auth_cache_;
 
@@ -1207,6 +1279,8 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const PostgresOptions
 }
 
 PostgresStore::PostgresStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+uint64_t PostgresStore::AnchorFailures() const { return impl_->anchor_failures(); }
 PostgresStore::~PostgresStore() = default;
 
 Result<core::RunInfo> PostgresStore::CreateRun(std::string_view agent_id, std::string_view run_id,
@@ -1390,28 +1464,33 @@ Status PostgresStore::SetKill(const KillEntry& entry) {
     return Error::Invalid("unknown kill switch scope \"" + e.scope +
                           "\" (expected global, agent or run)");
   }
-  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
-    b.kill_writes.push_back(e);
-    // Later operations of the same batch see it.
-    std::erase_if(b.kills,
-                  [&](const KillRow& k) { return k.scope == e.scope && k.target == e.target; });
-    if (e.engaged) b.kills.push_back(KillRow{e.scope, e.target, e.reason});
-    audit::AuditEvent ev{audit::kKillSwitch,
-                         e.at,
-                         "",
-                         "",
-                         "",
-                         e.actor,
-                         boost::json::object{{"scope", e.scope},
-                                             {"target", e.target},
-                                             {"engaged", e.engaged},
-                                             {"reason", e.reason}}};
-    if (e.scope == "run") ev.run_id = e.target;
-    if (e.scope == "agent") ev.agent_id = e.target;
-    b.events.push_back(std::move(ev));
-    // An engaged switch cancels the pending approvals in its scope at once.
-    return internal::PgOnKill(Impl::ApprovalCtx(b), e);
-  });
+  return impl_->SubmitAndWait(
+      {},
+      [&](Impl::Batch& b) -> Status {
+        b.kill_writes.push_back(e);
+        // Later operations of the same batch see it.
+        std::erase_if(b.kills,
+                      [&](const KillRow& k) { return k.scope == e.scope && k.target == e.target; });
+        if (e.engaged) b.kills.push_back(KillRow{e.scope, e.target, e.reason});
+        audit::AuditEvent ev{audit::kKillSwitch,
+                             e.at,
+                             "",
+                             "",
+                             "",
+                             e.actor,
+                             boost::json::object{{"scope", e.scope},
+                                                 {"target", e.target},
+                                                 {"engaged", e.engaged},
+                                                 {"reason", e.reason}}};
+        if (e.scope == "run") ev.run_id = e.target;
+        if (e.scope == "agent") ev.agent_id = e.target;
+        b.events.push_back(std::move(ev));
+        // An engaged switch cancels the pending approvals in its scope at once.
+        return internal::PgOnKill(Impl::ApprovalCtx(b), e);
+      },
+      {},
+      // Releasing widens access and waits for its anchor; engaging is never held up by one.
+      e.engaged ? Impl::Op::Anchor::kBestEffort : Impl::Op::Anchor::kRequired);
 }
 
 Result<std::vector<KillEntry>> PostgresStore::ListKills() {
@@ -1438,22 +1517,27 @@ Result<std::string> PostgresStore::CreateToken(Role role, std::string_view name,
   if (!person.ok()) return person.error();
   const std::string plaintext = "ilk_" + Base64UrlEncode(RandomBytes(32));
   const std::string agent(agent_id);
-  Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
-    const std::string token_id = NewId("tok_");
-    b.sql.append("INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms) VALUES (");
-    for (const std::string& t :
-         {token_id, Sha256Hex(plaintext), std::string(RoleName(role)), *person, agent}) {
-      pg::AppendLiteral(&b.sql, t);
-      b.sql.push_back(',');
-    }
-    b.sql.append(std::to_string(Millis(now)) + ");");
-    b.events.push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", agent, "",
-                                         boost::json::object{{"token_id", token_id},
-                                                             {"role", RoleName(role)},
-                                                             {"name", *person},
-                                                             {"agent_id", agent}}});
-    return Status::Ok();
-  });
+  Status s = impl_->SubmitAndWait(
+      {},
+      [&](Impl::Batch& b) -> Status {
+        const std::string token_id = NewId("tok_");
+        b.sql.append(
+            "INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms) VALUES (");
+        for (const std::string& t :
+             {token_id, Sha256Hex(plaintext), std::string(RoleName(role)), *person, agent}) {
+          pg::AppendLiteral(&b.sql, t);
+          b.sql.push_back(',');
+        }
+        b.sql.append(std::to_string(Millis(now)) + ");");
+        b.events.push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", agent, "",
+                                             boost::json::object{{"token_id", token_id},
+                                                                 {"role", RoleName(role)},
+                                                                 {"name", *person},
+                                                                 {"agent_id", agent}}});
+        return Status::Ok();
+      },
+      // A new token widens access: its record is anchored before the token is handed out.
+      {}, Impl::Op::Anchor::kRequired);
   if (!s.ok()) return s.error();
   return plaintext;
 }
@@ -1540,7 +1624,8 @@ Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view ac
         *found = Found{!r->IsNull(0, 3), std::string(r->Text(0, 0)), std::string(r->Text(0, 1)),
                        std::string(r->Text(0, 2))};
         return Status::Ok();
-      });
+      },
+      Impl::Op::Anchor::kBestEffort);
   // After the commit, so a concurrent lookup cannot re-cache the old row.
   if (s.ok()) impl_->ClearAuthCache();
   return s;
@@ -1581,10 +1666,14 @@ Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
                        "",
                        load.principal,
                        std::move(data)};
-  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
-    b.events.push_back(ev);
-    return Status::Ok();
-  });
+  // A loaded set may widen access: anchored before the caller swaps it in.
+  return impl_->SubmitAndWait(
+      {},
+      [&](Impl::Batch& b) {
+        b.events.push_back(ev);
+        return Status::Ok();
+      },
+      {}, loaded ? Impl::Op::Anchor::kRequired : Impl::Op::Anchor::kNone);
 }
 
 Status PostgresStore::RecordAuthFailures(const AuthFailures& failures) {

@@ -48,8 +48,11 @@
 // reader connection (postgres_read.h); ForEachRecord (governance's long reads) on a
 // connection opened for the read; audit verify and export read through postgres_read.h's
 // RecordSource.
-// Not yet (docs/operations.md, "PostgreSQL"): anchors of security records
-// (StoreOptions::anchor), and audit checkpoints over PostgreSQL.
+// Anchors (docs/audit.md, "Anchors"): a kill switch change, a token created or revoked
+// and a policy load commit in a transaction of their own that also inserts a signed
+// checkpoint of their last record (PostgresOptions::checkpoint_signer) into
+// audit_checkpoints; the checkpoint is copied to the local file after the commit.
+// Checkpoints and retention of the chain: store/postgres_audit.h.
 // Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
 // this store clears the cache at once; one through another daemon applies within 1 s.
 #ifndef INTERLOCK_STORE_POSTGRES_STORE_H_
@@ -62,6 +65,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/checkpoint.h"
 #include "audit/replay.h"
 #include "common/time.h"
 #include "core/run_store.h"
@@ -82,6 +86,8 @@ struct PostgresOptions {
   // Approvals (StoreOptions): the timeout when the policy gives none, the hard maximum wait.
   int approval_default_timeout_seconds = 300;
   int approval_max_wait_seconds = 3600;
+  // Signs the anchors of security records (empty: nothing is anchored).
+  audit::CheckpointSigner checkpoint_signer;
   // Wake-ups across daemons: LISTEN on a dedicated connection (postgres_approvals.h),
   // opened by the first SetCallListener; false: never.
   bool listen = true;
@@ -93,7 +99,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -150,6 +156,10 @@ class PostgresStore final : public Store {
   Result<RunPage> ListRuns(const RunFilter& filter) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
+
+  // Kill switch engagements and token revocations committed although their anchor
+  // failed; each is also logged.
+  uint64_t AnchorFailures() const;
 
   // Wake-ups across daemons: `fn` is called (on the store's listening thread, must not
   // block) with the id of a call whose decision any daemon changed (a verdict, a

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "audit/checkpoint.h"
 #include "audit/query.h"
 #include "audit/redact.h"
 #include "common/time.h"
@@ -146,6 +147,10 @@ struct StoreOptions {
   // release and a policy load; a kill switch engagement or a revocation commits anyway
   // (logged, counted). Empty: nothing is anchored (in-memory stores, tests).
   std::function<Status(const audit::AuditHead& head)> anchor;
+  // The same anchors on PostgreSQL (audit/checkpoint.h, CheckpointSigner): the signed
+  // checkpoint is inserted into the database's audit_checkpoints table in the record's own
+  // transaction, then copied to the local checkpoint file. `anchor` is not used there.
+  audit::CheckpointSigner checkpoint_signer;
   // Approvals (docs/approvals.md): the timeout of a tool without approval_timeout_seconds,
   // and the hard maximum an escalating approval may stay pending.
   int approval_default_timeout_seconds = 300;

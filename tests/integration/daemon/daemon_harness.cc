@@ -309,11 +309,12 @@ std::string RunInterlock(const std::vector<std::string>& args, int* exit_code) {
 }
 
 std::string CreateToken(const std::string& store, const std::string& role_flag,
-                        const std::string& name) {
+                        const std::string& name, const std::vector<std::string>& extra) {
   int rc = -1;
   // --force: tests make tokens for agents whose policy comes later, or never (UNKNOWN_AGENT).
-  std::string out =
-      RunInterlock({"token", "create", "--store", store, role_flag, name, "--force"}, &rc);
+  std::vector<std::string> args = {"token", "create", "--store", store, role_flag, name, "--force"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::string out = RunInterlock(args, &rc);
   if (rc != 0) return "";
   // The token is printed alone on its line.
   const size_t nl = out.rfind('\n');

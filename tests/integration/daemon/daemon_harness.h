@@ -95,9 +95,10 @@ class Daemon {
 // `interlock ARGS...` to completion; returns stdout (trimmed) and sets *exit_code.
 std::string RunInterlock(const std::vector<std::string>& args, int* exit_code = nullptr);
 
-// A token for the store at `store` ("--agent ID" | "--reviewer N" | "--admin N").
+// A token for the store at `store` ("--agent ID" | "--reviewer N" | "--admin N"); `extra`
+// flags follow (a PostgreSQL store's token is anchored: {"--keys", DIR}).
 std::string CreateToken(const std::string& store, const std::string& role_flag,
-                        const std::string& name);
+                        const std::string& name, const std::vector<std::string>& extra = {});
 
 }  // namespace interlock::testing
 

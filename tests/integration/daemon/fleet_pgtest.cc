@@ -17,8 +17,10 @@
 
 #include <gtest/gtest.h>
 
+#include "common/time.h"
 #include "daemon_harness.h"
 #include "pg_cluster.h"
+#include "store/postgres_store.h"
 #include "subprocess.h"
 
 namespace interlock::testing {
@@ -45,9 +47,11 @@ class FleetTest : public ::testing::Test {
     uri_ = cluster_->NewDatabase(&error);
     ASSERT_FALSE(uri_.empty()) << error;
     policies_ = dir_.Write("policies/fleet.yaml", kPolicy);
+    BeforeDaemons();
+    if (HasFatalFailure()) return;
     for (int i = 0; i < 2; ++i) {
       daemons_.push_back(std::make_unique<Daemon>(dir_.path() + "/d" + std::to_string(i),
-                                                  dir_.path() + "/policies"));
+                                                  dir_.path() + "/policies", configs_[i]));
       std::filesystem::create_directories(dir_.path() + "/d" + std::to_string(i));
       daemons_[i]->SetStore(uri_);
       // One set of audit keys for the fleet (redaction is an HMAC).
@@ -55,10 +59,19 @@ class FleetTest : public ::testing::Test {
       ASSERT_TRUE(daemons_[i]->Start()) << daemons_[i]->log();
     }
     int rc = -1;
-    token_ = RunInterlock({"token", "create", "--store", uri_, "--agent", "fleet-agent", "--force"},
-                          &rc);
+    // Tokens are anchored (docs/audit.md, "Anchors"): with the fleet's keys.
+    token_ = RunInterlock(
+        {"token", "create", "--store", uri_, "--agent", "fleet-agent", "--force", "--keys", keys()},
+        &rc);
     ASSERT_EQ(rc, 0) << token_;
   }
+
+  // Runs after the database is made and before the daemons start.
+  virtual void BeforeDaemons() {}
+
+  // The fleet's audit keys (every daemon's --keys) and their public key.
+  std::string keys() const { return dir_.path() + "/keys"; }
+  std::string pubkey() const { return keys() + "/checkpoint-ed25519.pub.pem"; }
 
   std::string NewRun(int daemon) {
     HttpClient c(daemons_[daemon]->port());
@@ -77,6 +90,7 @@ class FleetTest : public ::testing::Test {
   TempDir dir_;
   PgCluster* cluster_ = nullptr;
   std::string uri_, policies_, token_;
+  std::string configs_[2];  // each daemon's --config ("" = none), set by BeforeDaemons
   std::vector<std::unique_ptr<Daemon>> daemons_;
 };
 
@@ -132,7 +146,7 @@ TEST_F(FleetTest, AuditSearchReplayAndGovernanceReadTheFleetsLog) {
       "TOOL_NOT_ALLOWED");
   int rc = -1;
   const std::string admin =
-      RunInterlock({"token", "create", "--store", uri_, "--admin", "ada"}, &rc);
+      RunInterlock({"token", "create", "--store", uri_, "--admin", "ada", "--keys", keys()}, &rc);
   ASSERT_EQ(rc, 0) << admin;
   HttpClient c1(daemons_[1]->port());
   HttpResult decisions = c1.Request("GET", "/v1/audit?type=decision&run_id=" + run, "", admin);
@@ -358,6 +372,88 @@ TEST_F(FleetTest, StoreDirectKillSwitchStopsBothDaemons) {
   EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE type = 'policy_loaded'"), "2\n");
 }
 
+// Tests that a kill switch engaged store-direct with the fleet's keys is anchored: its
+// record and a signed checkpoint of it commit together (as the tokens and both daemons'
+// policy loads did), verify counts them, and a release without the keys is refused.
+TEST_F(FleetTest, StoreDirectKillSwitchIsAnchored) {
+  int rc = -1;
+  std::string out = RunInterlock(
+      {"kill", "engage", "--store", uri_, "--keys", keys(), "--reason", "anchored stop"}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const std::string anchored =
+      "SELECT count(*) FROM audit_checkpoints c JOIN audit_log l ON l.seq = c.seq WHERE l.type = ";
+  EXPECT_EQ(Sql(anchored + "'kill_switch'"), "1\n");
+  EXPECT_EQ(Sql(anchored + "'token_created'"), "1\n");
+  EXPECT_EQ(Sql(anchored + "'policy_loaded'"), "2\n");
+  out = RunInterlock({"audit", "verify", "--store", uri_, "--pubkey", pubkey()}, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("checkpoints verified"), std::string::npos) << out;
+  out = RunInterlock({"kill", "release", "--store", uri_, "--reason", "no keys"}, &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_EQ(Sql("SELECT engaged FROM kill_switches WHERE scope = 'global'"), "1\n");
+}
+
+// Retention on a fleet: the database starts with records 100 days old; daemon 0 prunes
+// (audit.retention_days: 30) shortly after it starts, daemon 1 does not.
+class FleetRetentionTest : public FleetTest {
+ protected:
+  static constexpr int kOldRecords = 40;
+
+  void BeforeDaemons() override {
+    configs_[0] = dir_.Write("d0.yaml",
+                             "audit:\n  retention_days: 30\n  first_prune_after_ms: 1500\n"
+                             "  prune_interval_ms: 3600000\n");
+    store::PostgresOptions o;
+    o.uri = uri_;
+    o.listen = false;
+    auto s = store::PostgresStore::Open(o);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    const TimePoint old = SystemClock().Now() - std::chrono::hours(24 * 100);
+    for (int i = 0; i < kOldRecords; ++i) {
+      ASSERT_TRUE((*s)->CreateRun("fleet-agent", "", old).ok());
+    }
+  }
+};
+
+// Tests that a prune run by one daemon while the other serves decisions deletes the old
+// records behind a signed anchor, never makes a decision fail, and leaves a chain that
+// verifies (anchored) with the fleet's checkpoints.
+TEST_F(FleetRetentionTest, PruneOnOneDaemonWhileTheOtherServesThenVerifyPasses) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> created{0}, failed{0};
+  std::thread load([&] {
+    HttpClient c(daemons_[1]->port());
+    for (int i = 0; i < 2000 && !stop.load(); ++i) {
+      HttpResult r = c.Request("POST", "/v1/runs", "{}", token_);
+      (r.status == 201 ? created : failed)++;
+    }
+  });
+  bool pruned = false;
+  for (int i = 0; i < 200 && !pruned; ++i) {  // at most 20 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    pruned = Sql("SELECT min(seq) FROM audit_log") == std::to_string(kOldRecords + 1) + "\n";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // decisions after it, too
+  stop.store(true);
+  load.join();
+  ASSERT_TRUE(pruned) << daemons_[0]->log();
+  EXPECT_GT(created.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(
+      Sql("SELECT count(*) FROM audit_checkpoints WHERE seq = " + std::to_string(kOldRecords)),
+      "1\n");
+  int rc = -1;
+  const std::string out =
+      RunInterlock({"audit", "verify", "--store", uri_, "--pubkey", pubkey()}, &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("ok: "), std::string::npos) << out;
+  // A prune from the CLI finds nothing more to do and the log still verifies.
+  const std::string again =
+      RunInterlock({"audit", "prune", "--store", uri_, "--keys", keys(), "--days", "30"}, &rc);
+  EXPECT_EQ(rc, 0) << again;
+  EXPECT_NE(again.find("nothing older than 30 days"), std::string::npos) << again;
+}
+
 // --- approvals across daemons ------------------------------------------------------------
 
 const char* kApprovalPolicy = R"(agent:
@@ -405,9 +501,10 @@ class FleetApprovalsTest : public ::testing::Test {
       daemons_[i]->SetExtraArgs({"--keys", dir_.path() + "/keys"});
       ASSERT_TRUE(daemons_[i]->Start()) << daemons_[i]->log();
     }
-    agent_ = CreateToken(uri_, "--agent", "fleet-agent");
-    alice_ = CreateToken(uri_, "--reviewer", "alice");
-    bob_ = CreateToken(uri_, "--reviewer", "bob");
+    const std::vector<std::string> keys = {"--keys", dir_.path() + "/keys"};
+    agent_ = CreateToken(uri_, "--agent", "fleet-agent", keys);
+    alice_ = CreateToken(uri_, "--reviewer", "alice", keys);
+    bob_ = CreateToken(uri_, "--reviewer", "bob", keys);
     ASSERT_FALSE(agent_.empty() || alice_.empty() || bob_.empty());
   }
 
@@ -554,7 +651,7 @@ TEST_F(FleetApprovalsTest, WithdrawOnOneDaemonRefusesALateVoteOnTheOther) {
 // (within 1 s: the switch is read in every decision's transaction) and cancels the
 // pending approval, whose long poll on B wakes with the deny.
 TEST_F(FleetApprovalsTest, KillSwitchThroughOneDaemonDeniesTheNextCallOnTheOther) {
-  const std::string admin = CreateToken(uri_, "--admin", "root");
+  const std::string admin = CreateToken(uri_, "--admin", "root", {"--keys", dir_.path() + "/keys"});
   ASSERT_FALSE(admin.empty());
   const std::string run = NewRun(1);
   HttpResult r = Call(1, run, R"({"tool":"send_email","args":{"to":"y"}})");
@@ -704,6 +801,54 @@ TEST_F(FleetAuditVerifyTest, ExportStreamsTheFleetsRecordsInSeqOrder) {
   ASSERT_EQ(rc, 0) << agent;
   EXPECT_EQ(agent.find("\"agent_id\":\"\""), std::string::npos) << agent;
   EXPECT_NE(agent.find("\"agent_id\":\"fleet-agent\""), std::string::npos) << agent;
+}
+
+// Tests that a tail cut together with its head row (which the head row alone cannot see)
+// is caught by a signed checkpoint: the database's own, and, once the attacker deletes
+// those rows too, the copy in the checkpoint file that `audit checkpoint` also wrote.
+TEST_F(FleetAuditVerifyTest, CutTailAndRewoundHeadIsCaughtByTheCheckpoint) {
+  int rc = -1;
+  const std::string file = dir_.path() + "/cli-checkpoints.jsonl";
+  std::string out = RunInterlock(
+      {"audit", "checkpoint", "--store", uri_, "--keys", keys(), "--checkpoints", file}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  const int64_t head = std::stoll(Sql("SELECT seq FROM audit_head"));
+  EXPECT_NE(out.find("checkpoint: seq " + std::to_string(head)), std::string::npos) << out;
+  const std::string keep = std::to_string(head - 4);
+  Sql("DELETE FROM audit_log WHERE seq > " + keep + "; UPDATE audit_head SET seq = " + keep +
+      ", hash = (SELECT hash FROM audit_log WHERE seq = " + keep + ")");
+  out = Verify(&rc);
+  EXPECT_EQ(rc, 0) << out;  // the chain and the head row agree: only a checkpoint can tell
+  out = RunInterlock({"audit", "verify", "--store", uri_, "--pubkey", pubkey()}, &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("FAILED at seq " + std::to_string(head - 3)), std::string::npos) << out;
+  EXPECT_NE(out.find("truncated"), std::string::npos) << out;
+  Sql("DELETE FROM audit_checkpoints");
+  out = RunInterlock(
+      {"audit", "verify", "--store", uri_, "--pubkey", pubkey(), "--checkpoints", file}, &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("truncated"), std::string::npos) << out;
+}
+
+// Tests that a daemon restarts on an intact log, and refuses to start on a log whose tail
+// was cut and head row rewound, even with the database's checkpoint rows deleted too (the
+// daemons' own checkpoint file still names the lost head).
+TEST_F(FleetAuditVerifyTest, DaemonRefusesToStartOnACutTail) {
+  for (auto& d : daemons_) EXPECT_EQ(d->Stop(), 0) << d->log();  // each checkpoints the head
+  EXPECT_NE(Sql("SELECT count(*) FROM audit_checkpoints WHERE seq = (SELECT seq FROM audit_head)"),
+            "0\n");
+  ASSERT_TRUE(daemons_[0]->Start()) << daemons_[0]->log();
+  EXPECT_EQ(daemons_[0]->Stop(), 0);
+  const int64_t head = std::stoll(Sql("SELECT seq FROM audit_head"));
+  const std::string keep = std::to_string(head - 3);
+  Sql("DELETE FROM audit_log WHERE seq > " + keep + "; UPDATE audit_head SET seq = " + keep +
+      ", hash = (SELECT hash FROM audit_log WHERE seq = " + keep +
+      "); DELETE FROM audit_checkpoints");
+  EXPECT_FALSE(daemons_[1]->Start(std::chrono::seconds(10)));
+  EXPECT_NE(daemons_[1]->log().find("fails its tail check"), std::string::npos)
+      << daemons_[1]->log();
+  EXPECT_NE(daemons_[1]->log().find("truncated from the tail"), std::string::npos)
+      << daemons_[1]->log();
 }
 
 }  // namespace

@@ -9,13 +9,25 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <sqlite3.h>
+
 #include "audit/audit_log.h"
+#include "audit/checkpoint.h"
+#include "audit/keys.h"
+#include "audit/retention.h"
+#include "audit/sqlite_record_source.h"
+#include "audit/sqlite_util.h"
+#include "audit/tail.h"
+#include "audit/verify.h"
 #include "pg_cluster.h"
+#include "store/postgres_audit.h"
+#include "store/postgres_read.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
@@ -54,6 +66,15 @@ class TempDir {
 
 // --- backends ---------------------------------------------------------------------------
 
+// How a backend anchors security records (docs/audit.md, "Anchors"): signed with `key`
+// into `file` (SQLite) or the database's table and `file` (PostgreSQL); `fail` makes
+// every anchor fail.
+struct Anchoring {
+  const audit::SigningKey* key = nullptr;
+  std::string file;
+  bool fail = false;
+};
+
 struct SqliteBackend {
   explicit SqliteBackend(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
   void Open() {
@@ -62,6 +83,12 @@ struct SqliteBackend {
     o.durable_full = false;
     o.approval_default_timeout_seconds = 60;
     o.approval_max_wait_seconds = 600;
+    if (anchoring.key != nullptr) {
+      o.anchor = [a = anchoring](const audit::AuditHead& head) -> Status {
+        if (a.fail) return Error::Unavailable("anchor disk full");
+        return audit::AnchorCheckpoint(*a.key, a.file, head, At(0));
+      };
+    }
     auto s = store::SqliteStore::Open(o);
     ASSERT_TRUE(s.ok()) << s.error().message;
     store = std::move(s).value();
@@ -73,7 +100,35 @@ struct SqliteBackend {
     store.reset();
     Open();
   }
+  // The audit chain's rows as the audit tools see them (each on its own connection).
+  std::unique_ptr<audit::RecordSource> Source() {
+    reader = audit::OpenAuditStore(path, /*read_only=*/true).value();
+    return audit::MakeSqliteRecordSource(reader.get());
+  }
+  std::unique_ptr<audit::CheckpointStore> Checkpoints() {
+    checkpoint_db = audit::OpenAuditStore(path, /*read_only=*/true).value();
+    sqlite3* db = checkpoint_db.get();
+    return audit::MakeFileCheckpointStore(anchoring.file,
+                                          [db] { return audit::ReadAuditHead(db); });
+  }
+  std::unique_ptr<audit::PruneTarget> PruneTarget() {
+    pruner = audit::OpenAuditStore(path, /*read_only=*/false).value();
+    return audit::MakeSqlitePruneTarget(pruner.get());
+  }
+  // An attacker with write access: `sql` on the file.
+  void Sql(const std::string& sql) {
+    audit::SqliteDb db = audit::OpenAuditStore(path, /*read_only=*/false).value();
+    char* err = nullptr;
+    ASSERT_EQ(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
+  }
+  // The run heads are SQLite's alone; an attacker rewinds them too.
+  std::string RewindRunHeads(int64_t keep) {
+    return "UPDATE audit_runs SET head_seq = " + std::to_string(keep) + " WHERE head_seq > " +
+           std::to_string(keep) + ";";
+  }
   std::string path;
+  Anchoring anchoring;
+  audit::SqliteDb reader, checkpoint_db, pruner;
   std::unique_ptr<store::SqliteStore> store;
 };
 
@@ -92,6 +147,16 @@ struct PostgresBackend {
     o.uri = uri;
     o.approval_default_timeout_seconds = 60;
     o.approval_max_wait_seconds = 600;
+    if (anchoring.key != nullptr) {
+      o.checkpoint_signer.sign =
+          [a = anchoring](const audit::AuditHead& head) -> Result<audit::Checkpoint> {
+        if (a.fail) return Error::Unavailable("anchor key unavailable");
+        return audit::MakeCheckpoint(*a.key, head.seq, head.hash, At(0));
+      };
+      o.checkpoint_signer.mirror = [file = anchoring.file](const audit::Checkpoint& cp) {
+        return audit::AppendCheckpoint(file, cp);
+      };
+    }
     auto s = store::PostgresStore::Open(o);
     ASSERT_TRUE(s.ok()) << s.error().message;
     store = std::move(s).value();
@@ -101,7 +166,24 @@ struct PostgresBackend {
     store.reset();
     Open();
   }
+  std::unique_ptr<audit::RecordSource> Source() {
+    return store::OpenPostgresRecordSource(uri).value();
+  }
+  std::unique_ptr<audit::CheckpointStore> Checkpoints() {
+    return store::OpenPostgresCheckpointStore(uri, anchoring.file).value();
+  }
+  std::unique_ptr<audit::PruneTarget> PruneTarget() {
+    return store::OpenPostgresPruneTarget(uri).value();
+  }
+  void Sql(const std::string& sql) {
+    std::string error;
+    testing::PgTestEnvironment::Instance()->Cluster(&error)->Psql(uri.substr(uri.rfind('/') + 1),
+                                                                  sql, &error);
+    ASSERT_EQ(error, "");
+  }
+  std::string RewindRunHeads(int64_t) { return ""; }
   std::string uri;
+  Anchoring anchoring;
   std::unique_ptr<store::PostgresStore> store;
 };
 
@@ -939,6 +1021,228 @@ TYPED_TEST(StoreReadContract, PruneCallsKeepsPendingApprovalsAndNewerCalls) {
   EXPECT_TRUE(this->store().GetCall(pending->call_id).ok());
   EXPECT_TRUE(this->store().GetCall(fresh->call_id).ok());
   EXPECT_TRUE(this->store().GetApproval(store::ApprovalIdForCall(pending->call_id)).ok());
+}
+
+// --- the audit chain's checkpoints, anchors, tail check and retention (issue 14) ---------
+// The same rules (audit/checkpoint.h, tail.h, retention.h) over every backend: the
+// checkpoints live in a file (SQLite) or in the database's table plus the file
+// (PostgreSQL, store/postgres_audit.h).
+
+template <class B>
+class AuditChainContract : public StoreContract<B> {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(this->backend_.store, nullptr);
+    keys_.emplace(audit::LoadOrCreateAuditKeys(this->dir_.File("keys")).value());
+    this->backend_.anchoring.key = &keys_->signing_key;
+    this->backend_.anchoring.file = this->dir_.File("checkpoints.jsonl");
+    this->backend_.Reopen();
+  }
+
+  // A run with `calls` allowed calls (two records each), made at `at`.
+  void Traffic(int calls, TimePoint at = T0()) {
+    Result<core::RunInfo> run = this->store().CreateRun("a", "", at);
+    ASSERT_TRUE(run.ok());
+    for (int i = 0; i < calls; ++i) {
+      ASSERT_TRUE(this->Decide(run->run_id, Verdict::kAllow, "a", 1, 0, false, "deploy", at).ok());
+    }
+  }
+
+  int64_t Head() { return this->store().LastSeq().value(); }
+
+  std::vector<audit::Checkpoint> Checkpoints() {
+    return this->backend_.Checkpoints()->List().value();
+  }
+
+  Result<audit::VerifyReport> Verify() {
+    // As `audit verify --pubkey`: the backend's own checkpoints and the file's.
+    std::unique_ptr<audit::RecordSource> source = this->backend_.Source();
+    std::vector<audit::Checkpoint> cps = source->StoredCheckpoints().value();
+    if (Result<std::vector<audit::Checkpoint>> file =
+            audit::ReadCheckpoints(this->backend_.anchoring.file);
+        file.ok()) {
+      cps.insert(cps.end(), file->begin(), file->end());
+    }
+    audit::VerifyOptions o;
+    o.checkpoints = cps;
+    o.public_key = &keys_->public_key;
+    return audit::VerifyAuditLog(*source, o);
+  }
+
+  Result<audit::TailReport> Tail() {
+    std::vector<audit::Checkpoint> cps = Checkpoints();
+    return audit::CheckAuditTail(*this->backend_.Source(),
+                                 {.checkpoints = cps, .public_key = &keys_->public_key});
+  }
+
+  // Deletes the records after `keep` and rewinds every head row onto it: what someone who
+  // can write the database does to hide the tail.
+  void CutTailAndRewindHead(int64_t keep) {
+    const std::string k = std::to_string(keep);
+    this->backend_.Sql("DELETE FROM audit_log WHERE seq > " + k + "; UPDATE audit_head SET seq = " +
+                       k + ", hash = (SELECT hash FROM audit_log WHERE seq = " + k +
+                       ") WHERE id = 1;" + this->backend_.RewindRunHeads(keep));
+  }
+
+  std::optional<audit::AuditKeys> keys_;
+};
+
+using AuditChainBackends = ::testing::Types<SqliteBackend, PostgresBackend>;
+TYPED_TEST_SUITE(AuditChainContract, AuditChainBackends);
+
+// Tests that a signed checkpoint of the head catches a tail cut together with its head
+// rows, in verify and in the tail check, where the head rows alone see nothing.
+TYPED_TEST(AuditChainContract, CutTailAndRewoundHeadIsCaughtByTheCheckpoint) {
+  this->Traffic(5);
+  Result<audit::Checkpoint> cp =
+      audit::WriteCheckpointNow(*this->backend_.Checkpoints(), this->keys_->signing_key, At(10));
+  ASSERT_TRUE(cp.ok()) << cp.error().message;
+  const int64_t head = this->Head();
+  EXPECT_EQ(cp->seq, head);
+  ASSERT_TRUE(this->Verify()->ok) << audit::VerifySummary(*this->Verify());
+  ASSERT_TRUE(this->Tail()->ok) << this->Tail()->problem;
+
+  this->CutTailAndRewindHead(head - 3);
+  Result<audit::VerifyReport> v = this->Verify();
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->bad_seq, head - 2) << audit::VerifySummary(*v);
+  Result<audit::TailReport> t = this->Tail();
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_FALSE(t->ok);
+  EXPECT_EQ(t->bad_seq, head - 2);
+  EXPECT_NE(t->problem.find("truncated from the tail"), std::string::npos) << t->problem;
+}
+
+// Tests that a record rewritten under a checkpoint (body and hash recomputed, so the chain
+// itself is consistent from there on) is caught by the tail check.
+TYPED_TEST(AuditChainContract, RewrittenRecordUnderACheckpointIsCaught) {
+  this->Traffic(3);
+  ASSERT_TRUE(
+      audit::WriteCheckpointNow(*this->backend_.Checkpoints(), this->keys_->signing_key, At(10))
+          .ok());
+  const int64_t head = this->Head();
+  this->backend_.Sql("UPDATE audit_log SET hash = '" + std::string(64, 'b') +
+                     "' WHERE seq = " + std::to_string(head) + "; UPDATE audit_head SET hash = '" +
+                     std::string(64, 'b') + "' WHERE id = 1;");
+  Result<audit::TailReport> t = this->Tail();
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_FALSE(t->ok);
+  EXPECT_NE(t->problem.find("rewritten after the checkpoint"), std::string::npos) << t->problem;
+}
+
+// Tests that a kill switch, a token and a policy load are each anchored by a signed
+// checkpoint of their own record, kept where the audit tools read it.
+TYPED_TEST(AuditChainContract, SecurityRecordsAreAnchored) {
+  this->Traffic(1);
+  store::KillEntry kill{"global", "", true, "incident", "ops", At(1)};
+  ASSERT_TRUE(this->store().SetKill(kill).ok());
+  const int64_t kill_seq = this->Head();
+  ASSERT_TRUE(this->store().CreateToken(Role::kAdmin, "ada", "", At(2)).ok());
+  const int64_t token_seq = this->Head();
+  store::PolicyLoad load;
+  load.sha256 = std::string(64, 'c');
+  load.why = "start";
+  load.principal = "daemon";
+  load.at = At(3);
+  ASSERT_TRUE(this->store().RecordPolicyLoad(load).ok());
+  const int64_t policy_seq = this->Head();
+  std::set<int64_t> anchored;
+  for (const audit::Checkpoint& cp : this->Checkpoints()) {
+    EXPECT_TRUE(audit::VerifyCheckpoint(this->keys_->public_key, cp));
+    anchored.insert(cp.seq);
+  }
+  EXPECT_TRUE(anchored.contains(kill_seq));
+  EXPECT_TRUE(anchored.contains(token_seq));
+  EXPECT_TRUE(anchored.contains(policy_seq));
+  Result<audit::VerifyReport> v = this->Verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok) << audit::VerifySummary(*v);
+  EXPECT_GE(v->checkpoints_verified, 3);
+}
+
+// Tests that a token is never created when its anchor cannot be written (it would widen
+// access unanchored), while an engaged kill switch commits anyway (never held up).
+TYPED_TEST(AuditChainContract, FailedAnchorRefusesATokenButNeverAnEngagement) {
+  this->backend_.anchoring.fail = true;
+  this->backend_.Reopen();
+  const int64_t before = this->Head();
+  Result<std::string> token = this->store().CreateToken(Role::kAdmin, "ada", "", At(2));
+  ASSERT_FALSE(token.ok());
+  EXPECT_NE(token.error().message.find("anchored"), std::string::npos) << token.error().message;
+  EXPECT_EQ(this->Head(), before);
+  EXPECT_TRUE(this->store().ListTokens()->empty());
+  store::KillEntry kill{"global", "", true, "incident", "ops", At(1)};
+  ASSERT_TRUE(this->store().SetKill(kill).ok());
+  EXPECT_EQ(this->store().ListKills()->size(), 1u);
+}
+
+// Tests that a prune deletes the records older than the retention in chunks, each after
+// its signed anchor, and leaves a log that verifies (anchored) and passes the tail check.
+TYPED_TEST(AuditChainContract, PruneKeepsTheChainVerifiable) {
+  this->Traffic(6, T0());  // old
+  const int64_t old = this->Head();
+  this->Traffic(2, T0() + std::chrono::hours(24 * 30));  // recent
+  const int64_t head = this->Head();
+  audit::PruneOptions o;
+  o.days = 7;
+  o.now = T0() + std::chrono::hours(24 * 31);
+  o.checkpoint_file = this->backend_.anchoring.file;
+  o.chunk_records = 4;
+  std::unique_ptr<audit::PruneTarget> target = this->backend_.PruneTarget();
+  Result<audit::PruneReport> r =
+      audit::PruneAuditLog(*target, *this->backend_.Checkpoints(), this->keys_->signing_key, o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->first_kept_seq, old + 1);
+  EXPECT_EQ(r->deleted, old);
+  EXPECT_EQ(r->chunks, (old + 3) / 4);
+  EXPECT_EQ(r->anchor.seq, old);
+  target.reset();
+  Result<audit::VerifyReport> v = this->Verify();
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_TRUE(v->ok) << audit::VerifySummary(*v);
+  EXPECT_TRUE(v->anchored);
+  EXPECT_EQ(v->first_seq, old + 1);
+  EXPECT_EQ(v->head_seq, head);
+  Result<audit::TailReport> t = this->Tail();
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_TRUE(t->ok) << t->problem;
+  // Decisions go on after a prune, on the same chain.
+  this->Traffic(1, T0() + std::chrono::hours(24 * 31));
+  EXPECT_TRUE(this->Verify()->ok);
+}
+
+// Tests that a log that fails verification is never pruned (a tampered record is neither
+// anchored nor destroyed).
+TYPED_TEST(AuditChainContract, TamperedLogIsNotPruned) {
+  this->Traffic(4, T0());
+  this->Traffic(1, T0() + std::chrono::hours(24 * 30));
+  this->backend_.Sql("UPDATE audit_log SET body = replace(body, 'deploy', 'deplox') WHERE seq = 3");
+  audit::PruneOptions o;
+  o.days = 7;
+  o.now = T0() + std::chrono::hours(24 * 31);
+  o.checkpoint_file = this->backend_.anchoring.file;
+  std::unique_ptr<audit::PruneTarget> target = this->backend_.PruneTarget();
+  Result<audit::PruneReport> r =
+      audit::PruneAuditLog(*target, *this->backend_.Checkpoints(), this->keys_->signing_key, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("fails verification"), std::string::npos) << r.error().message;
+  EXPECT_EQ(this->Checkpoints().size(), 0u);
+}
+
+// Tests that one process of a fleet prunes at a time: while one holds the prune lock,
+// another is told so (kAlreadyExists) and deletes nothing; once it is done, the next may.
+TEST(PostgresPruneLock, OnlyOnePrunerAtATime) {
+  TempDir dir;
+  PostgresBackend pg(dir);
+  ASSERT_NE(pg.store, nullptr);
+  std::unique_ptr<audit::PruneTarget> first = pg.PruneTarget();
+  Result<std::unique_ptr<audit::PruneTarget>> second = store::OpenPostgresPruneTarget(pg.uri);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_NE(second.error().message.find("another process"), std::string::npos);
+  first.reset();
+  EXPECT_TRUE(store::OpenPostgresPruneTarget(pg.uri).ok());
 }
 
 }  // namespace
