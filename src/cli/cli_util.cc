@@ -19,6 +19,7 @@
 #include "mcp/daemon_enforcer.h"
 #include "mcp/local_store.h"
 #include "policy/policy.h"
+#include "store/open_store.h"
 #include "store/postgres_store.h"
 
 namespace interlock::cli {
@@ -174,6 +175,15 @@ Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store)
   Result<audit::SqliteDb> db = audit::OpenAuditStore(store, /*read_only=*/true);
   if (!db.ok()) return db.error();
   return std::unique_ptr<StoreHistory>(std::make_unique<SqliteStoreHistory>(std::move(db).value()));
+}
+
+Result<std::unique_ptr<store::Store>> OpenOperatorStore(const std::string& path) {
+  store::StoreOptions o;
+  o.path = path;
+  o.create_if_missing = false;
+  // Wait for the lock rather than give up while a busy daemon writes (SQLite).
+  o.busy_timeout_ms = 30000;
+  return store::OpenStore(o);
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {

@@ -44,6 +44,9 @@
 // reader connection (postgres_read.h); ForEachRecord (governance's long reads) on a
 // connection opened for the read; audit verify and export read through postgres_read.h's
 // RecordSource.
+// The MCP tool pins (OpenPinRows, table mcp_tool_pins, postgres_pins.h) are read on the
+// reader connection and written in the writer's batches, after the audit head's lock: a
+// pin accepted through any daemon holds on all of them, with its record in the one chain.
 // Not yet (docs/operations.md, "PostgreSQL"): anchors of security records
 // (StoreOptions::anchor), and audit checkpoints over PostgreSQL.
 // Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
@@ -88,8 +91,9 @@ bool IsPostgresUri(std::string_view s);
 
 class PostgresStore final : public Store {
  public:
-  // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 6;
+  // The schema version this binary writes. (7 is the MCP tool pins on this branch; the
+  // audit checkpoints' migration is merged before it, and the pins then become 8.)
+  static constexpr int kSchemaVersion = 7;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -145,6 +149,10 @@ class PostgresStore final : public Store {
   Result<RunPage> ListRuns(const RunFilter& filter) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
+  Status AppendRecords(std::vector<audit::AuditEvent> events) override;
+  Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) override;
+  // The pins in table mcp_tool_pins, shared by every daemon on this database.
+  Result<std::unique_ptr<PinRows>> OpenPinRows() override;
 
   // Wake-ups across daemons: `fn` is called (on the store's listening thread, must not
   // block) with the id of a call whose decision any daemon changed (a verdict, a
