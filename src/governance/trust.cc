@@ -12,6 +12,7 @@
 #include "audit/audit_log.h"
 #include "governance/history.h"
 #include "policy/loader.h"
+#include "store/store.h"
 
 namespace interlock::governance {
 namespace {

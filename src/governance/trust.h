@@ -31,7 +31,10 @@
 #include "interlock/result.h"
 #include "policy/policy.h"
 #include "store/history_source.h"
-#include "store/store.h"
+
+namespace interlock::store {
+class Store;  // store/store.h
+}  // namespace interlock::store
 
 namespace interlock::governance {
 

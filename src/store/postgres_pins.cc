@@ -22,6 +22,11 @@ void AppendOrNull(std::string* sql, const std::string& v) {
 
 Result<std::vector<PinRow>> PgSelectPins(pg::PgConn& c, const PinSelect& select, bool exact,
                                          bool for_update, std::string* sqlstate) {
+  if (select.agent_id.find('\0') != std::string::npos ||
+      select.tool.find('\0') != std::string::npos) {
+    // libpq's parameters are C strings: a NUL would cut the name and read another's pin.
+    return Error::Invalid("tool pins: an agent id or tool name with a NUL byte");
+  }
   std::string sql = std::string("SELECT ") + kCols + " FROM mcp_tool_pins WHERE ";
   sql.append(exact ? "agent_id = $1 AND tool = $2"
                    : "($1 = '' OR agent_id = $1) AND ($2 = '' OR tool = $2)");

@@ -146,5 +146,16 @@ TYPED_TEST(PinRulesOnEveryBackend, RevertedDefinitionClearsThePendingChange) {
   EXPECT_EQ(this->one_->Accept("", "ops").value(), 0);
 }
 
+// Tests that a tool name with a NUL byte is never taken for the pin of the name before the
+// NUL (libpq cuts parameters there): it is a new pin or an error, never a match.
+TYPED_TEST(PinRulesOnEveryBackend, NulByteInAToolNameNeverMatchesAnotherPin) {
+  ASSERT_EQ(this->one_->Check("a", "notes", Tool("v1")).value(), PinState::kNew);
+  const std::string evil("notes\0evil", 10);
+  Result<PinState> r = this->two_->Check("a", evil, Tool("v1"));
+  EXPECT_TRUE(!r.ok() || *r == PinState::kNew);
+  Result<PinState> agent = this->two_->Check(std::string("a\0b", 3), "notes", Tool("v1"));
+  EXPECT_TRUE(!agent.ok() || *agent == PinState::kNew);
+}
+
 }  // namespace
 }  // namespace interlock::mcp
