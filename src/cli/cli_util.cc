@@ -42,7 +42,8 @@ CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store) {
   Result<std::string> def = mcp::DefaultStorePath();
   CLI::Option* o = cmd->add_option(
       "--store", *store,
-      "SQLite store file (default $INTERLOCK_STORE, else $XDG_STATE_HOME/interlock/interlock.db)");
+      "SQLite store file, or a postgresql:// URI where the command supports one "
+      "(default $INTERLOCK_STORE, else $XDG_STATE_HOME/interlock/interlock.db)");
   if (def.ok()) {
     *store = std::move(def).value();
   } else {
