@@ -21,6 +21,7 @@
 #include "mcp/local_store.h"
 #include "policy/policy.h"
 #include "store/postgres_audit.h"
+#include "store/open_store.h"
 #include "store/postgres_store.h"
 
 namespace interlock::cli {
@@ -43,7 +44,8 @@ CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store) {
   Result<std::string> def = mcp::DefaultStorePath();
   CLI::Option* o = cmd->add_option(
       "--store", *store,
-      "SQLite store file (default $INTERLOCK_STORE, else $XDG_STATE_HOME/interlock/interlock.db)");
+      "SQLite store file, or a postgresql:// URI where the command supports one "
+      "(default $INTERLOCK_STORE, else $XDG_STATE_HOME/interlock/interlock.db)");
   if (def.ok()) {
     *store = std::move(def).value();
   } else {
@@ -176,6 +178,15 @@ Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store)
   Result<audit::SqliteDb> db = audit::OpenAuditStore(store, /*read_only=*/true);
   if (!db.ok()) return db.error();
   return std::unique_ptr<StoreHistory>(std::make_unique<SqliteStoreHistory>(std::move(db).value()));
+}
+
+Result<std::unique_ptr<store::Store>> OpenOperatorStore(const std::string& path) {
+  store::StoreOptions o;
+  o.path = path;
+  o.create_if_missing = false;
+  // Wait for the lock rather than give up while a busy daemon writes (SQLite).
+  o.busy_timeout_ms = 30000;
+  return store::OpenStore(o);
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {

@@ -15,6 +15,7 @@
 #include "audit/retention.h"
 #include "interlock/result.h"
 #include "store/history_source.h"
+#include "store/store.h"
 
 namespace CLI {
 class App;
@@ -123,6 +124,11 @@ class StoreHistory {
   virtual Result<audit::RunReplay> Replay(std::string_view run_id) = 0;
 };
 Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store);
+// The store an operator command writes to (`incident mark`, `trust promote`,
+// `mcp pins accept`): a SQLite file that must already exist (a typo in --store must not
+// create an empty database and report success), or a postgresql:// URI (the fleet's
+// shared store: what is written holds on every daemon).
+Result<std::unique_ptr<store::Store>> OpenOperatorStore(const std::string& store);
 // Writes `v` as one compact line and flushes (JSON-lines protocols).
 void WriteJsonLine(std::ostream& out, const boost::json::value& v);
 

@@ -1,10 +1,10 @@
-// `interlock incident mark CALL_ID --reason TEXT --by NAME --store PATH`: records an
-// incident against the call's action type (resets its trust eligibility).
+// `interlock incident mark CALL_ID --reason TEXT --by NAME --store PATH|URI`: records an
+// incident against the call's action type (resets its trust eligibility), through the
+// store's audit append (SQLite file or the fleet's PostgreSQL store).
 #include <iostream>
 #include <memory>
 #include <string>
 
-#include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/time.h"
@@ -18,18 +18,17 @@ struct IncidentArgs {
 };
 
 int RunMark(const IncidentArgs& a) {
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
-  if (!db.ok()) {
-    std::cerr << "interlock incident mark: " << db.error().message << '\n';
+  Result<std::unique_ptr<store::Store>> store = OpenOperatorStore(a.store);
+  if (!store.ok()) {
+    std::cerr << "interlock incident mark: " << store.error().message << '\n';
     return kExitUsage;
   }
   governance::IncidentMark m{a.call_id, a.reason, a.by, SystemClock().Now()};
-  Result<int64_t> seq = governance::MarkIncident(db->get(), m);
-  if (!seq.ok()) {
-    std::cerr << "interlock incident mark: " << seq.error().message << '\n';
-    return seq.error().kind == ErrorKind::kNotFound ? kExitFailure : kExitUsage;
+  if (Status s = governance::MarkIncident(**store, m); !s.ok()) {
+    std::cerr << "interlock incident mark: " << s.error().message << '\n';
+    return s.error().kind == ErrorKind::kNotFound ? kExitFailure : kExitUsage;
   }
-  std::cout << "incident recorded for call " << a.call_id << " (audit seq " << *seq << ")\n";
+  std::cout << "incident recorded for call " << a.call_id << " (audit record \"incident\")\n";
   return kExitOk;
 }
 

@@ -59,6 +59,7 @@
 #include "mcp/staging.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
+#include "store/postgres_store.h"
 
 namespace interlock::cli {
 namespace {
@@ -201,13 +202,22 @@ int RunMcp(const McpOptions& opt) {
   std::string err;
   const std::string store_path = StorePathOrDefault(opt.store, &err);
   if (store_path.empty()) return Fail(err);
+  if (store::IsPostgresUri(store_path)) {
+    // The stdio gateway's store is this machine's (its audit key sits next to the file);
+    // a fleet's gateway is the daemon's /mcp/{upstream} (docs/mcp.md).
+    return Fail(
+        "--store: a PostgreSQL store is not supported by the stdio gateway; serve the MCP "
+        "server from `interlock serve` on that store (mcp: upstreams in its config), or "
+        "keep a local SQLite store here");
+  }
   if (opt.durability != "full" && opt.durability != "normal") {
     return Fail("--durability wants full or normal, not " + opt.durability);
   }
   auto store = mcp::OpenLocalStore(store_path, opt.durability == "full");
   if (!store.ok()) return Fail("store " + store_path + ": " + store.error().message);
-  auto pins = mcp::PinStore::Open(store_path);
-  if (!pins.ok()) return Fail(pins.error().message);
+  auto pin_rows = (*store)->OpenPinRows();
+  if (!pin_rows.ok()) return Fail(pin_rows.error().message);
+  auto pins = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
 
   SystemClock clock;
   core::PolicySource source(set);
@@ -385,7 +395,7 @@ int RunMcp(const McpOptions& opt) {
   gopt.rehearsal_timeout = std::chrono::seconds(opt.rehearsal_timeout_s);
   gopt.tools = tool_view;
   gopt.enforcer = enforcer;
-  gopt.pins = pins->get();
+  gopt.pins = pins.get();
   gopt.secrets = secrets;
   gopt.forward_methods = opt.forward_methods;
   if (opt.sandbox) {
@@ -454,14 +464,39 @@ int RunMcp(const McpOptions& opt) {
   return exit_code;
 }
 
-// The pins of opt.tool (every tool when empty), or an exit code after an error.
-Result<std::vector<mcp::PinRow>> LoadPins(const PinsOptions& opt) {
+// The pins of --store: a SQLite file (on a connection of their own; the table is created
+// when missing), or the fleet's PostgreSQL store (which must exist). Members are
+// destroyed in reverse order: the pins before the store they use.
+struct OpenedPins {
+  std::unique_ptr<store::Store> store;  // PostgreSQL only
+  std::unique_ptr<mcp::PinStore> pins;
+};
+
+Result<OpenedPins> OpenPins(const PinsOptions& opt) {
   std::string err;
   const std::string path = StorePathOrDefault(opt.store, &err);
   if (path.empty()) return Error::Invalid(err);
-  auto pins = mcp::PinStore::Open(path);
-  if (!pins.ok()) return pins.error();
-  auto rows = (*pins)->List();
+  OpenedPins out;
+  if (!store::IsPostgresUri(path)) {
+    auto pins = mcp::PinStore::Open(path);
+    if (!pins.ok()) return pins.error();
+    out.pins = std::move(pins).value();
+    return out;
+  }
+  auto s = OpenOperatorStore(path);
+  if (!s.ok()) return s.error();
+  out.store = std::move(s).value();
+  auto rows = out.store->OpenPinRows();
+  if (!rows.ok()) return rows.error();
+  out.pins = std::make_unique<mcp::PinStore>(std::move(rows).value());
+  return out;
+}
+
+// The pins of opt.tool (every tool when empty), or an exit code after an error.
+Result<std::vector<mcp::PinRow>> LoadPins(const PinsOptions& opt) {
+  auto opened = OpenPins(opt);
+  if (!opened.ok()) return opened.error();
+  auto rows = opened->pins->List();
   if (!rows.ok()) return rows.error();
   std::erase_if(*rows,
                 [&](const mcp::PinRow& r) { return !opt.tool.empty() && r.tool != opt.tool; });
@@ -530,17 +565,14 @@ int RunPinsShow(const PinsOptions& opt) {
 }
 
 int RunPinsAccept(const PinsOptions& opt) {
-  std::string err;
-  const std::string path = StorePathOrDefault(opt.store, &err);
-  if (path.empty()) return Fail(err);
-  auto pins = mcp::PinStore::Open(path);
-  if (!pins.ok()) return Fail(pins.error().message);
+  auto opened = OpenPins(opt);
+  if (!opened.ok()) return Fail(opened.error().message);
   std::string by = opt.by;
   if (by.empty()) {
     const char* user = std::getenv("USER");
     by = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
   }
-  auto n = (*pins)->Accept(opt.tool, by);
+  auto n = opened->pins->Accept(opt.tool, by);
   if (!n.ok()) return Fail(n.error().message);
   std::cout << "accepted " << *n << " changed tool definition(s) (by " << by << ", audited)\n";
   return kExitOk;
@@ -597,16 +629,19 @@ void AddMcp(CLI::App& app, int* exit_code) {
   CLI::App* pins = cmd->add_subcommand("pins", "Tool definition pins (rug-pull protection)");
   pins->require_subcommand(1);
   CLI::App* list = pins->add_subcommand("list", "List pinned tools as JSON lines");
-  list->add_option("--store", pins_opt->store, "SQLite store");
+  list->add_option("--store", pins_opt->store,
+                   "SQLite store file or postgresql:// URI (a fleet's shared store)");
   list->add_option("tool", pins_opt->tool, "Only this tool");
   list->callback([pins_opt, exit_code] { *exit_code = RunPinsList(*pins_opt); });
   CLI::App* show = pins->add_subcommand(
       "show", "Show pinned and changed tool definitions with a line diff, to review them");
-  show->add_option("--store", pins_opt->store, "SQLite store");
+  show->add_option("--store", pins_opt->store,
+                   "SQLite store file or postgresql:// URI (a fleet's shared store)");
   show->add_option("tool", pins_opt->tool, "Only this tool");
   show->callback([pins_opt, exit_code] { *exit_code = RunPinsShow(*pins_opt); });
   CLI::App* accept = pins->add_subcommand("accept", "Accept changed tool definitions");
-  accept->add_option("--store", pins_opt->store, "SQLite store");
+  accept->add_option("--store", pins_opt->store,
+                     "SQLite store file or postgresql:// URI (a fleet's shared store)");
   accept->add_option("tool", pins_opt->tool, "Only this tool (default: every changed tool)");
   accept->add_option("--by", pins_opt->by, "Who accepts, for the audit record (default cli:$USER)");
   accept->callback([pins_opt, exit_code] { *exit_code = RunPinsAccept(*pins_opt); });

@@ -220,11 +220,6 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
                  "every daemon that shares the database)\n";
     return kExitUsage;
   }
-  if (postgres && !cfg.mcp.upstreams.empty()) {
-    std::cerr << "interlock serve: MCP upstreams need a SQLite store for now (their tool pins "
-                 "are not stored in PostgreSQL yet)\n";
-    return kExitUsage;
-  }
   if (cfg.store != ":memory:" && !postgres) {
     std::error_code ec;
     const fs::path parent = fs::path(cfg.store).parent_path();
@@ -486,16 +481,17 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   }
 
   // MCP Streamable HTTP (/mcp/{upstream}): sessions decide through this Guard and wait on
-  // this Api's approval queue; tool pins live in the same database.
+  // this Api's approval queue; tool pins live in the same store (on PostgreSQL: shared by
+  // every daemon of the fleet, so a pin accepted anywhere holds everywhere).
   std::unique_ptr<mcp::PinStore> pins;
   std::unique_ptr<server::McpHttpService> mcp_http;
   if (!cfg.mcp.upstreams.empty()) {
-    auto opened_pins = mcp::PinStore::Open(cfg.store);
-    if (!opened_pins.ok()) {
-      std::cerr << "interlock serve: mcp pins: " << opened_pins.error().message << '\n';
+    auto pin_rows = store->OpenPinRows();
+    if (!pin_rows.ok()) {
+      std::cerr << "interlock serve: mcp pins: " << pin_rows.error().message << '\n';
       return kExitFailure;
     }
-    pins = std::move(*opened_pins);
+    pins = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
     server::McpHttpDeps deps;
     deps.guard = &guard;
     deps.store = store.get();
@@ -506,7 +502,12 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     deps.metrics = &metrics;
     deps.approval_url = [&api](std::string_view id) { return api.ApprovalUrl(id); };
     server::McpConfig mcp_config = cfg.mcp;
-    mcp_config.sandbox_hide = mcp::DefaultHiddenPaths(cfg.store);
+    mcp_config.sandbox_hide = mcp::DefaultHiddenPaths(postgres ? std::string() : cfg.store);
+    if (!flags.keys_dir.empty()) {
+      // The audit keys given with --keys (a fleet's) are hidden like the store's own.
+      std::error_code abs_ec;
+      mcp_config.sandbox_hide.push_back(std::filesystem::absolute(flags.keys_dir, abs_ec).string());
+    }
     if (!flags.config.empty()) {
       std::error_code abs_ec;
       mcp_config.sandbox_hide.push_back(std::filesystem::absolute(flags.config, abs_ec).string());

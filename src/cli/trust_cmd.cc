@@ -6,7 +6,6 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "audit/sqlite_util.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "common/json.h"
@@ -54,10 +53,10 @@ int RunReport(const ReportArgs& a) {
 }
 
 int RunPromote(const PromoteArgs& a) {
-  Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
-  if (!db.ok()) return Fail("promote", db.error().message);
+  Result<std::unique_ptr<store::Store>> store = OpenOperatorStore(a.store);
+  if (!store.ok()) return Fail("promote", store.error().message);
   governance::PromoteRequest rq{a.agent, a.tool, a.to, a.reviewer, a.policy, SystemClock().Now()};
-  Result<governance::PromoteOutcome> out = governance::PromoteTool(db->get(), rq);
+  Result<governance::PromoteOutcome> out = governance::PromoteTool(**store, rq);
   if (!out.ok()) return Fail("promote", out.error().message);
   if (out->refused) {
     std::cerr << "interlock trust promote: " << out->message << '\n';

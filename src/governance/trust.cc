@@ -1,7 +1,5 @@
 #include "governance/trust.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -12,9 +10,9 @@
 #include <unordered_map>
 
 #include "audit/audit_log.h"
-#include "audit/sqlite_util.h"
 #include "governance/history.h"
 #include "policy/loader.h"
+#include "store/store.h"
 
 namespace interlock::governance {
 namespace {
@@ -341,47 +339,31 @@ std::string TrustReportToText(const std::vector<TrustRow>& rows, const TrustEvid
   return o.str();
 }
 
-Result<int64_t> MarkIncident(sqlite3* db, const IncidentMark& mark) {
+Status MarkIncident(store::Store& store, const IncidentMark& mark) {
   if (mark.reason.empty() || mark.by.empty()) {
     return Error::Invalid("an incident needs a reason and who marks it");
   }
-  audit::Transaction tx(db);
-  if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) return s.error();
-  std::string run_id, agent_id, tool;
-  {
-    audit::Statement st;
-    if (Status s = st.Prepare(db,
-                              "SELECT run_id, agent_id, body FROM audit_log WHERE type = "
-                              "'decision' AND call_id = ? ORDER BY seq LIMIT 1");
-        !s.ok()) {
-      return s.error();
+  Result<store::StoredRecord> decision = store.FindCallRecord(audit::kDecision, mark.call_id);
+  if (!decision.ok()) {
+    if (decision.error().kind == ErrorKind::kNotFound) {
+      return Error::NotFound("no decision recorded for call " + mark.call_id);
     }
-    st.BindText(1, mark.call_id);
-    const int rc = sqlite3_step(st.get());
-    if (rc == SQLITE_DONE) return Error::NotFound("no decision recorded for call " + mark.call_id);
-    if (rc != SQLITE_ROW) return audit::SqliteError(db, "find call");
-    run_id = std::string(st.Text(0));
-    agent_id = std::string(st.Text(1));
-    std::string_view data, t;
-    if (FindMember(st.Text(2), "data", &data) && FindMember(data, "tool", &t)) {
-      tool = TokenToString(t);
-    }
+    return decision.error();
   }
-  audit::AuditEvent ev{audit::kIncident,
-                       mark.now,
-                       run_id,
-                       mark.call_id,
-                       agent_id,
-                       mark.by,
-                       json::object{{"call_id", mark.call_id},
-                                    {"tool", tool},
-                                    {"agent_id", agent_id},
-                                    {"reason", mark.reason},
-                                    {"by", mark.by}}};
-  Result<audit::AuditHead> head = audit::AppendAuditEvents(db, std::span(&ev, 1));
-  if (!head.ok()) return head.error();
-  if (Status s = tx.Commit(); !s.ok()) return s.error();
-  return head->seq;
+  std::string tool;
+  std::string_view data, t;
+  if (FindMember(decision->body, "data", &data) && FindMember(data, "tool", &t)) {
+    tool = TokenToString(t);
+  }
+  std::vector<audit::AuditEvent> events;
+  events.push_back(audit::AuditEvent{audit::kIncident, mark.now, decision->run_id, mark.call_id,
+                                     decision->agent_id, mark.by,
+                                     json::object{{"call_id", mark.call_id},
+                                                  {"tool", tool},
+                                                  {"agent_id", decision->agent_id},
+                                                  {"reason", mark.reason},
+                                                  {"by", mark.by}}});
+  return store.AppendRecords(std::move(events));
 }
 
 Result<std::string> SetToolAutonomyText(const std::string& text, const std::string& tool,
@@ -500,7 +482,7 @@ Result<std::string> SetToolAutonomyText(const std::string& text, const std::stri
   return Error::NotFound("tool " + tool + " is not an entry of tools.allowed");
 }
 
-Result<PromoteOutcome> PromoteTool(sqlite3* db, const PromoteRequest& rq) {
+Result<PromoteOutcome> PromoteTool(store::Store& store, const PromoteRequest& rq) {
   const std::optional<policy::Autonomy> to = ParseStage(rq.to_stage);
   if (!to) {
     return Error::Invalid("--to must be gate_all, exception_based or audit_based, got " +
@@ -533,7 +515,7 @@ Result<PromoteOutcome> PromoteTool(sqlite3* db, const PromoteRequest& rq) {
 
   TrustOptions topt;
   topt.agent_id = rq.agent_id;
-  Result<TrustEvidence> ev = CollectTrustEvidence(store::SqliteHistorySource(db), topt);
+  Result<TrustEvidence> ev = CollectTrustEvidence(store, topt);
   if (!ev.ok()) return ev.error();
   ToolEvidence e;
   if (auto it = ev->tools.find({rq.agent_id, rq.tool}); it != ev->tools.end()) e = it->second;
@@ -585,39 +567,29 @@ Result<PromoteOutcome> PromoteTool(sqlite3* db, const PromoteRequest& rq) {
                            "; nothing was written");
   }
 
-  audit::Transaction tx(db);
-  if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) {
-    std::remove(tmp.c_str());
-    return s.error();
-  }
   json::object evidence = EvidenceJson(e);
   evidence["threshold"] = agent->trust_threshold;
-  audit::AuditEvent rec{audit::kTrustChanged,
-                        rq.now,
-                        "",
-                        "",
-                        rq.agent_id,
-                        rq.reviewer,
-                        json::object{{"agent_id", rq.agent_id},
-                                     {"tool", rq.tool},
-                                     {"from", out.from},
-                                     {"to", out.to},
-                                     {"reviewer", rq.reviewer},
-                                     {"evidence", std::move(evidence)},
-                                     {"policy_file", agent->file}}};
-  if (auto h = audit::AppendAuditEvents(db, std::span(&rec, 1)); !h.ok()) {
-    std::remove(tmp.c_str());
-    return h.error();
-  }
+  std::vector<audit::AuditEvent> records;
+  records.push_back(audit::AuditEvent{audit::kTrustChanged, rq.now, "", "", rq.agent_id,
+                                      rq.reviewer,
+                                      json::object{{"agent_id", rq.agent_id},
+                                                   {"tool", rq.tool},
+                                                   {"from", out.from},
+                                                   {"to", out.to},
+                                                   {"reviewer", rq.reviewer},
+                                                   {"evidence", std::move(evidence)},
+                                                   {"policy_file", agent->file}}});
+  // The reviewed file takes effect only with its record: it is swapped in, the record
+  // appended, and the original put back when the record cannot be written.
   if (std::rename(tmp.c_str(), agent->file.c_str()) != 0) {
     std::remove(tmp.c_str());
     return Error::Unavailable("cannot replace " + agent->file);
   }
-  if (Status s = tx.Commit(); !s.ok()) {
-    // The change was not recorded: put the reviewed file back as it was.
+  if (Status s = store.AppendRecords(std::move(records)); !s.ok()) {
     std::ofstream o(agent->file, std::ios::binary | std::ios::trunc);
     o << original;
-    return s.error();
+    return Error{s.error().kind, "the trust change could not be recorded (" + s.error().message +
+                                     "); " + agent->file + " was put back as it was"};
   }
   out.message = std::string(promotion ? "promoted " : "demoted ") + rq.agent_id + "/" + rq.tool +
                 " from " + out.from + " to " + out.to + " in " + agent->file +

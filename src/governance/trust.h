@@ -12,9 +12,10 @@
 // Approval fatigue: per reviewer, decisions per active hour, median time from
 // "requested" to the reviewer's verdict, and a flag when the median time to grant is
 // under a floor (default 2 s): the gate has stopped enforcing anything.
-// Writes (incident, trust_changed) use their own connection: BEGIN IMMEDIATE,
-// audit::AppendAuditEvents, COMMIT, so the chain stays intact beside a running daemon.
-// Thread-safety: functions use the given connection on the calling thread only.
+// Writes (incident, trust_changed) go through the store's own audit append
+// (store::Store::AppendRecords): on SQLite beside a running daemon, on PostgreSQL into the
+// one chain every daemon of a fleet writes.
+// Thread-safety: functions use the given store on the calling thread (the store's rules).
 #ifndef INTERLOCK_GOVERNANCE_TRUST_H_
 #define INTERLOCK_GOVERNANCE_TRUST_H_
 
@@ -31,7 +32,9 @@
 #include "policy/policy.h"
 #include "store/history_source.h"
 
-struct sqlite3;
+namespace interlock::store {
+class Store;  // store/store.h
+}  // namespace interlock::store
 
 namespace interlock::governance {
 
@@ -94,7 +97,8 @@ struct IncidentMark {
   std::string call_id, reason, by;
   TimePoint now;
 };
-Result<int64_t> MarkIncident(sqlite3* db, const IncidentMark& mark);  // returns the seq
+// kNotFound when the store holds no decision record for the call.
+Status MarkIncident(store::Store& store, const IncidentMark& mark);
 
 // `interlock trust promote`.
 struct PromoteRequest {
@@ -110,7 +114,9 @@ struct PromoteOutcome {
 };
 // Errors are for unusable input (unknown agent or tool, unreadable file, an edit that
 // does not load); a refusal for lack of evidence is an Ok outcome with refused = true.
-Result<PromoteOutcome> PromoteTool(sqlite3* db, const PromoteRequest& request);
+// The evidence is read from `store` and the trust_changed record appended to it; the
+// policy file is replaced while the record is written and put back when it cannot be.
+Result<PromoteOutcome> PromoteTool(store::Store& store, const PromoteRequest& request);
 
 // The minimal text edit: sets `autonomy: STAGE` on the tool's entry under tools.allowed,
 // keeping every other byte. Exposed for tests.

@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "common/crypto.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::mcp {
@@ -32,6 +33,12 @@ Result<std::string> DefaultStorePath() {
 }
 
 Result<std::unique_ptr<store::Store>> OpenLocalStore(const std::string& path, bool durable_full) {
+  if (store::IsPostgresUri(path)) {
+    // (The URI is not repeated: it may hold a password.)
+    return Error::Invalid(
+        "a PostgreSQL store is served by `interlock serve`; this front door keeps a local "
+        "SQLite store");
+  }
   std::error_code ec;
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);

@@ -1,7 +1,5 @@
 #include "mcp/pins.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <chrono>
 #include <span>
@@ -9,7 +7,6 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_log.h"
-#include "audit/sqlite_util.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/time.h"
@@ -36,29 +33,7 @@ std::string LegacyHash(const json::value& tool) {
   return Sha256Hex(CanonicalJson(def));
 }
 
-Error DbError(sqlite3* db, std::string_view what) {
-  return Error::Unavailable("tool pins: " + std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
 std::string Now() { return FormatRfc3339(std::chrono::system_clock::now()); }
-
-// Adds a column to mcp_tool_pins unless it is there (tables made before it existed).
-Status AddColumnIfMissing(sqlite3* db, std::string_view column) {
-  audit::Statement q;
-  if (Status s = q.Prepare(db, "SELECT 1 FROM pragma_table_info('mcp_tool_pins') WHERE name = ?");
-      !s.ok()) {
-    return s;
-  }
-  q.BindText(1, column);
-  const int rc = sqlite3_step(q.get());
-  if (rc == SQLITE_ROW) return Status::Ok();
-  if (rc != SQLITE_DONE) return DbError(db, "read the table's columns");
-  const std::string ddl = "ALTER TABLE mcp_tool_pins ADD COLUMN " + std::string(column) + " TEXT";
-  if (sqlite3_exec(db, ddl.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return DbError(db, "add column " + std::string(column));
-  }
-  return Status::Ok();
-}
 
 void PrettyInto(const json::value& v, int indent, std::string* out) {
   const std::string pad(static_cast<size_t>(indent) * 2, ' ');
@@ -162,182 +137,113 @@ std::string DefinitionDiff(std::string_view before, std::string_view after) {
   return out;
 }
 
-Result<std::unique_ptr<PinStore>> PinStore::Open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    Error e = Error::Unavailable("tool pins: cannot open " + path + ": " +
-                                 (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
-    sqlite3_close(db);
-    return e;
-  }
-  std::unique_ptr<PinStore> store(new PinStore(db));
-  sqlite3_busy_timeout(db, 2000);
-  const char* ddl =
-      "CREATE TABLE IF NOT EXISTS mcp_tool_pins ("
-      " agent_id TEXT NOT NULL, tool TEXT NOT NULL, sha256 TEXT NOT NULL,"
-      " first_seen TEXT NOT NULL, changed_sha256 TEXT, changed_at TEXT,"
-      " definition TEXT, changed_definition TEXT,"
-      " PRIMARY KEY (agent_id, tool))";
-  // One writer at a time, so two gateways opening an old table at once do not both add
-  // the columns (the second ALTER would fail).
-  audit::Transaction tx(db);
-  if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) return s.error();
-  if (sqlite3_exec(db, ddl, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return DbError(db, "create table");
-  }
-  for (std::string_view column : {"definition", "changed_definition"}) {
-    if (Status s = AddColumnIfMissing(db, column); !s.ok()) return s.error();
-  }
-  if (Status s = tx.Commit(); !s.ok()) return s.error();
-  return store;
-}
-
-PinStore::~PinStore() { sqlite3_close(db_); }
-
-Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view tool_name,
-                                 const json::value& tool) {
+PinOutcome DecidePin(const std::optional<PinRow>& row, std::string_view agent_id,
+                     std::string_view tool_name, const json::value& tool, std::string_view now) {
   const std::string definition = CanonicalJson(PinnedDefinition(tool));
   const std::string sha256 = Sha256Hex(definition);
-  const std::string now = Now();
-  std::lock_guard lock(mu_);
-  audit::Transaction tx(db_);
-  if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) return s.error();
-  std::string pinned, pinned_definition, changed;
-  bool found = false;
-  {
-    audit::Statement q;
-    if (Status s = q.Prepare(db_,
-                             "SELECT sha256, definition, changed_sha256 FROM mcp_tool_pins"
-                             " WHERE agent_id = ? AND tool = ?");
-        !s.ok()) {
-      return s.error();
-    }
-    q.BindText(1, agent_id);
-    q.BindText(2, tool_name);
-    const int rc = sqlite3_step(q.get());
-    if (rc == SQLITE_ROW) {
-      found = true;
-      pinned = std::string(q.Text(0));
-      pinned_definition = std::string(q.Text(1));
-      changed = std::string(q.Text(2));
-    } else if (rc != SQLITE_DONE) {
-      return DbError(db_, "check");
-    }
+  PinOutcome out;
+  if (!row) {
+    out.state = PinState::kNew;
+    out.write = PinRow{std::string(agent_id),
+                       std::string(tool_name),
+                       sha256,
+                       std::string(now),
+                       definition,
+                       "",
+                       "",
+                       ""};
+    return out;
   }
   // A pin made before definitions were kept matches its legacy hash: re-pin the same
   // definition under the current hash and keep its text.
   const bool same =
-      pinned == sha256 || (found && pinned_definition.empty() && pinned == LegacyHash(tool));
-  PinState state = PinState::kChanged;
-  const char* sql = nullptr;
-  if (!found) {
-    state = PinState::kNew;
-    sql =
-        "INSERT INTO mcp_tool_pins (agent_id, tool, sha256, first_seen, definition)"
-        " VALUES (?1, ?2, ?3, ?4, ?5)";
-  } else if (same) {
-    state = PinState::kMatch;
+      row->sha256 == sha256 || (row->definition.empty() && row->sha256 == LegacyHash(tool));
+  if (same) {
+    out.state = PinState::kMatch;
     // The server went back to the pinned definition: nothing is pending any more.
-    if (!changed.empty() || pinned_definition.empty() || pinned != sha256) {
-      sql =
-          "UPDATE mcp_tool_pins SET sha256 = ?3, definition = ?5, changed_sha256 = NULL,"
-          " changed_at = NULL, changed_definition = NULL WHERE agent_id = ?1 AND tool = ?2";
+    if (!row->changed_sha256.empty() || row->definition.empty() || row->sha256 != sha256) {
+      PinRow w = *row;
+      w.sha256 = sha256;
+      w.definition = definition;
+      w.changed_sha256.clear();
+      w.changed_at.clear();
+      w.changed_definition.clear();
+      out.write = std::move(w);
     }
-  } else if (changed != sha256) {
-    sql =
-        "UPDATE mcp_tool_pins SET changed_sha256 = ?3, changed_at = ?4,"
-        " changed_definition = ?5 WHERE agent_id = ?1 AND tool = ?2";
+    return out;
   }
-  if (sql != nullptr) {
-    audit::Statement u;
-    if (Status s = u.Prepare(db_, sql); !s.ok()) return s.error();
-    u.BindText(1, agent_id);
-    u.BindText(2, tool_name);
-    u.BindText(3, sha256);
-    u.BindText(4, now);
-    u.BindText(5, definition);
-    if (sqlite3_step(u.get()) != SQLITE_DONE) return DbError(db_, "record the pin");
+  out.state = PinState::kChanged;
+  if (row->changed_sha256 != sha256) {
+    PinRow w = *row;
+    w.changed_sha256 = sha256;
+    w.changed_at = std::string(now);
+    w.changed_definition = definition;
+    out.write = std::move(w);
   }
-  if (Status s = tx.Commit(); !s.ok()) return s.error();
+  return out;
+}
+
+Result<std::unique_ptr<PinStore>> PinStore::Open(const std::string& path) {
+  auto rows = store::OpenSqlitePinRows(path);
+  if (!rows.ok()) return rows.error();
+  return std::make_unique<PinStore>(std::move(rows).value());
+}
+
+Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view tool_name,
+                                 const json::value& tool) {
+  const std::string now = Now();
+  // The common case (a pinned tool the server shows unchanged) needs no write, so no
+  // transaction: on PostgreSQL that keeps tools/list off the fleet's writer lock.
+  Result<std::optional<PinRow>> current = rows_->Get(agent_id, tool_name);
+  if (!current.ok()) return current.error();
+  PinOutcome seen = DecidePin(*current, agent_id, tool_name, tool, now);
+  if (!seen.write) return seen.state;
+  PinState state = seen.state;
+  store::PinSelect select{std::string(agent_id), std::string(tool_name), false};
+  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<store::PinWrite> {
+    std::optional<PinRow> locked;
+    for (const PinRow& r : rows) {
+      if (r.agent_id == agent_id && r.tool == tool_name) locked = r;
+    }
+    PinOutcome o = DecidePin(locked, agent_id, tool_name, tool, now);
+    state = o.state;
+    store::PinWrite w;
+    if (o.write) w.rows.push_back(std::move(*o.write));
+    return w;
+  });
+  if (!s.ok()) return s.error();
   return state;
 }
 
-Result<std::vector<PinRow>> PinStore::List() {
-  std::lock_guard lock(mu_);
-  audit::Statement q;
-  if (Status s = q.Prepare(db_,
-                           "SELECT agent_id, tool, sha256, first_seen, definition, changed_sha256,"
-                           " changed_at, changed_definition FROM mcp_tool_pins"
-                           " ORDER BY agent_id, tool");
-      !s.ok()) {
-    return s.error();
-  }
-  std::vector<PinRow> rows;
-  int rc;
-  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-    PinRow r;
-    r.agent_id = std::string(q.Text(0));
-    r.tool = std::string(q.Text(1));
-    r.sha256 = std::string(q.Text(2));
-    r.first_seen = std::string(q.Text(3));
-    r.definition = std::string(q.Text(4));
-    r.changed_sha256 = std::string(q.Text(5));
-    r.changed_at = std::string(q.Text(6));
-    r.changed_definition = std::string(q.Text(7));
-    rows.push_back(std::move(r));
-  }
-  if (rc != SQLITE_DONE) return DbError(db_, "list");
-  return rows;
-}
+Result<std::vector<PinRow>> PinStore::List() { return rows_->List(); }
 
 Result<int> PinStore::Accept(std::string_view tool, std::string_view by) {
-  std::lock_guard lock(mu_);
-  audit::Transaction tx(db_);
-  if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) return s.error();
-  std::vector<audit::AuditEvent> events;
   const TimePoint now = std::chrono::system_clock::now();
-  {
-    audit::Statement q;
-    if (Status s = q.Prepare(db_,
-                             "SELECT agent_id, tool, sha256, changed_sha256 FROM mcp_tool_pins"
-                             " WHERE changed_sha256 IS NOT NULL AND (?1 = '' OR tool = ?1)"
-                             " ORDER BY agent_id, tool");
-        !s.ok()) {
-      return s.error();
+  int accepted = 0;
+  store::PinSelect select{"", std::string(tool), true};
+  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<store::PinWrite> {
+    store::PinWrite w;
+    for (const PinRow& r : rows) {
+      if (r.changed_sha256.empty() || (!tool.empty() && r.tool != tool)) continue;
+      w.events.push_back(audit::AuditEvent{kPinAccepted, now, "", "", r.agent_id, std::string(by),
+                                           json::object{{"agent_id", r.agent_id},
+                                                        {"tool", r.tool},
+                                                        {"from_sha256", r.sha256},
+                                                        {"to_sha256", r.changed_sha256},
+                                                        {"by", by}}});
+      PinRow p = r;
+      p.sha256 = r.changed_sha256;
+      p.definition = r.changed_definition;
+      p.changed_sha256.clear();
+      p.changed_at.clear();
+      p.changed_definition.clear();
+      w.rows.push_back(std::move(p));
     }
-    q.BindText(1, tool);
-    int rc;
-    while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-      const std::string agent(q.Text(0));
-      events.push_back(audit::AuditEvent{kPinAccepted, now, "", "", agent, std::string(by),
-                                         json::object{{"agent_id", agent},
-                                                      {"tool", q.Text(1)},
-                                                      {"from_sha256", q.Text(2)},
-                                                      {"to_sha256", q.Text(3)},
-                                                      {"by", by}}});
-    }
-    if (rc != SQLITE_DONE) return DbError(db_, "accept");
-  }
-  if (events.empty()) return 0;
-  audit::Statement u;
-  if (Status s = u.Prepare(db_,
-                           "UPDATE mcp_tool_pins SET sha256 = changed_sha256,"
-                           " definition = changed_definition, changed_sha256 = NULL,"
-                           " changed_at = NULL, changed_definition = NULL"
-                           " WHERE changed_sha256 IS NOT NULL AND (?1 = '' OR tool = ?1)");
-      !s.ok()) {
-    return s.error();
-  }
-  u.BindText(1, tool);
-  if (sqlite3_step(u.get()) != SQLITE_DONE) return DbError(db_, "accept");
-  const int n = sqlite3_changes(db_);
-  if (auto h = audit::AppendAuditEvents(db_, std::span<const audit::AuditEvent>(events)); !h.ok()) {
-    return Error::Unavailable("tool pins: cannot write the audit record (nothing accepted): " +
-                              h.error().message);
-  }
-  if (Status s = tx.Commit(); !s.ok()) return s.error();
-  return n;
+    accepted = static_cast<int>(w.rows.size());
+    return w;
+  });
+  if (!s.ok()) return s.error();
+  return accepted;
 }
 
 }  // namespace interlock::mcp

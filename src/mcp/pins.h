@@ -1,31 +1,33 @@
 // PinStore: tool pinning against "rug pulls" (an MCP server that changes a tool's
-// description or schema after the user approved it).
+// description or schema after the user approved it). The rules live here, once; the rows
+// live in a store::PinRows backend (store/pin_rows.h): the SQLite database's table
+// mcp_tool_pins on its own connection, or the shared PostgreSQL store (a fleet: a pin
+// accepted through any daemon or the CLI holds on every daemon).
 //
 // The first time the gateway sees a tool (per agent id), it records the tool's pinned
 // definition, the canonical JSON {"name","description","inputSchema","outputSchema"}
-// (fields present only when the server sent them), and its SHA-256 in table
-// mcp_tool_pins of the Interlock SQLite database, through its own connection (the
-// store's schema is not touched). A later definition with another hash is recorded as
-// the changed definition (`changed_sha256`, `changed_definition`) and the tool is
-// blocked (removed from tools/list, calls not forwarded) until an operator reviews it
-// (`interlock mcp pins show`: both definitions and a line diff, so an instruction
-// injected into a description is visible) and runs `interlock mcp pins accept`, which
-// makes the changed definition the pinned one and appends a `pin_accepted` audit record
-// to the same database in the same transaction.
+// (fields present only when the server sent them), and its SHA-256. A later definition
+// with another hash is recorded as the changed definition (`changed_sha256`,
+// `changed_definition`) and the tool is blocked (removed from tools/list, calls not
+// forwarded) until an operator reviews it (`interlock mcp pins show`: both definitions
+// and a line diff, so an instruction injected into a description is visible) and runs
+// `interlock mcp pins accept`, which makes the changed definition the pinned one and
+// appends a `pin_accepted` audit record in the same transaction (no record, no
+// acceptance).
 //
-// Older pin tables held hashes only (of name, description and inputSchema): Open adds
-// the definition columns, and Check fills in a row's definition the next time the server
-// shows the same definition (re-hashing it when the server also sends an outputSchema),
-// so an upgrade neither blocks unchanged tools nor loses a pin.
+// Older SQLite pin tables held hashes only (of name, description and inputSchema): the
+// SQLite backend adds the definition columns, and Check fills in a row's definition the
+// next time the server shows the same definition (re-hashing it when the server also
+// sends an outputSchema), so an upgrade neither blocks unchanged tools nor loses a pin.
 //
 // Errors are values; an unreadable pin table makes Check fail, and the gateway then
 // treats the tool as not pinned (fail closed: hidden and not callable).
-// Thread-safety: every method may be called from any thread (one connection, a mutex).
+// Thread-safety: every method may be called from any thread (the backend's guarantee).
 #ifndef INTERLOCK_MCP_PINS_H_
 #define INTERLOCK_MCP_PINS_H_
 
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +35,7 @@
 #include <boost/json/value.hpp>
 
 #include "interlock/result.h"
-
-struct sqlite3;
+#include "store/pin_rows.h"
 
 namespace interlock::mcp {
 
@@ -56,26 +57,31 @@ std::string PrettyJson(std::string_view text);
 
 enum class PinState { kNew, kMatch, kChanged };
 
-struct PinRow {
-  std::string agent_id;
-  std::string tool;
-  std::string sha256;
-  std::string first_seen;      // RFC 3339
-  std::string definition;      // canonical JSON; empty for a pin made before they were kept
-  std::string changed_sha256;  // empty unless a different definition was seen
-  std::string changed_at;
-  std::string changed_definition;  // canonical JSON of the newest changed definition
+using store::PinRow;
+
+// What the pin rules make of a tool definition (sha256, canonical `definition`) seen at
+// `now` given the pin row as stored (nullopt: none): the state, and the row to write
+// (nullopt: nothing changes). Pure; PinStore::Check applies it inside the backend's
+// transaction.
+struct PinOutcome {
+  PinState state = PinState::kChanged;
+  std::optional<PinRow> write;
 };
+PinOutcome DecidePin(const std::optional<PinRow>& row, std::string_view agent_id,
+                     std::string_view tool_name, const boost::json::value& tool,
+                     std::string_view now);
 
 class PinStore {
  public:
+  explicit PinStore(std::unique_ptr<store::PinRows> rows) : rows_(std::move(rows)) {}
+  // The pins of the SQLite database at `path` (store::OpenSqlitePinRows).
   static Result<std::unique_ptr<PinStore>> Open(const std::string& path);
-  ~PinStore();
   PinStore(const PinStore&) = delete;
   PinStore& operator=(const PinStore&) = delete;
 
   // Pins `tool` (a tools/list entry) on first sight (kNew), else compares it with the
-  // pin. A changed definition is recorded, the newest one kept.
+  // pin. A changed definition is recorded, the newest one kept. A definition that
+  // matches and needs no write costs one read (no lock).
   Result<PinState> Check(std::string_view agent_id, std::string_view tool_name,
                          const boost::json::value& tool);
   // Pins are made of definitions now, not hashes: a caller passing a hash fails to build.
@@ -88,9 +94,7 @@ class PinStore {
   Result<int> Accept(std::string_view tool, std::string_view by = "interlock");
 
  private:
-  explicit PinStore(sqlite3* db) : db_(db) {}
-  std::mutex mu_;
-  sqlite3* db_;
+  std::unique_ptr<store::PinRows> rows_;
 };
 
 }  // namespace interlock::mcp

@@ -34,6 +34,7 @@
 #include "core/run_txn.h"
 #include "store/call_id.h"
 #include "store/postgres_approvals.h"
+#include "store/postgres_pins.h"
 #include "store/postgres_read.h"
 #include "store/row_codec.h"
 
@@ -170,6 +171,8 @@ constexpr const char* kPgMigrations[] = {
     "  seq BIGINT NOT NULL,"
     "  line TEXT NOT NULL);"
     "CREATE INDEX audit_checkpoints_seq ON audit_checkpoints(seq);",
+    // 8: the MCP tool pins (postgres_pins.h), shared by every daemon of a fleet.
+    internal::kPgPinsMigration,
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -1682,6 +1685,89 @@ Status PostgresStore::RecordAuthFailures(const AuthFailures& failures) {
     b.events.push_back(ev);
     return Status::Ok();
   });
+}
+
+Status PostgresStore::AppendRecords(std::vector<audit::AuditEvent> events) {
+  return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
+    // Copies: a conflict re-runs the operation.
+    b.events.insert(b.events.end(), events.begin(), events.end());
+    return Status::Ok();
+  });
+}
+
+Result<StoredRecord> PostgresStore::FindCallRecord(std::string_view type,
+                                                   std::string_view call_id) {
+  const std::string t(type), id(call_id);
+  return impl_->Read<StoredRecord>([&](PgConn& c) -> Result<StoredRecord> {
+    Result<PgResult> r = c.Exec(
+        "SELECT seq, run_id, agent_id, principal, body FROM audit_log"
+        " WHERE type = $1 AND call_id = $2 ORDER BY seq LIMIT 1",
+        {t, id});
+    if (!r.ok()) return r.error();
+    if (r->rows() == 0) return Error::NotFound("no " + t + " record for call " + id);
+    StoredRecord rec;
+    rec.seq = r->Int(0, 0);
+    rec.type = t;
+    rec.call_id = id;
+    rec.run_id = std::string(r->Text(0, 1));
+    rec.agent_id = std::string(r->Text(0, 2));
+    rec.principal = std::string(r->Text(0, 3));
+    rec.body = std::string(r->Text(0, 4));
+    return rec;
+  });
+}
+
+namespace {
+
+// The pins' rows (store/pin_rows.h): reads on the reader connection, writes in the
+// writer's batch transaction, after the audit head's lock (which every writer of every
+// daemon takes first), so the rows read are exact and the records land in the one chain.
+class PgPinRows final : public PinRows {
+ public:
+  explicit PgPinRows(PostgresStore::Impl* impl) : impl_(impl) {}
+  Result<std::optional<PinRow>> Get(std::string_view agent_id, std::string_view tool) override {
+    PinSelect select{std::string(agent_id), std::string(tool), false};
+    return impl_->Read<std::optional<PinRow>>([&](PgConn& c) -> Result<std::optional<PinRow>> {
+      Result<std::vector<PinRow>> rows = internal::PgSelectPins(c, select, true, false, nullptr);
+      if (!rows.ok()) return rows.error();
+      if (rows->empty()) return std::optional<PinRow>();
+      return std::optional<PinRow>(std::move(rows->front()));
+    });
+  }
+  Result<std::vector<PinRow>> List() override {
+    return impl_->Read<std::vector<PinRow>>(
+        [](PgConn& c) { return internal::PgSelectPins(c, PinSelect{}, false, false, nullptr); });
+  }
+  Status Update(const PinSelect& select, const PinFn& fn) override {
+    const bool exact = !select.agent_id.empty() && !select.tool.empty();
+    std::vector<PinRow> rows;
+    return impl_->SubmitAndWait(
+        {},
+        [&](PostgresStore::Impl::Batch& b) -> Status {
+          Result<PinWrite> w = fn(rows);
+          if (!w.ok()) return w.error();
+          internal::AppendPgPinUpserts(&b.sql, w->rows);
+          b.events.insert(b.events.end(), std::make_move_iterator(w->events.begin()),
+                          std::make_move_iterator(w->events.end()));
+          return Status::Ok();
+        },
+        [&](PgConn& c, PostgresStore::Impl::Batch&, std::vector<std::string>*,
+            std::string* sqlstate) -> Status {
+          Result<std::vector<PinRow>> r = internal::PgSelectPins(c, select, exact, true, sqlstate);
+          if (!r.ok()) return r.error();
+          rows = std::move(r).value();
+          return Status::Ok();
+        });
+  }
+
+ private:
+  PostgresStore::Impl* impl_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<PinRows>> PostgresStore::OpenPinRows() {
+  return std::unique_ptr<PinRows>(std::make_unique<PgPinRows>(impl_.get()));
 }
 
 Status PostgresStore::RecordSignIn(const SignIn& s) {

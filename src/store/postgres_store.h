@@ -53,6 +53,9 @@
 // checkpoint of their last record (PostgresOptions::checkpoint_signer) into
 // audit_checkpoints; the checkpoint is copied to the local file after the commit.
 // Checkpoints and retention of the chain: store/postgres_audit.h.
+// The MCP tool pins (OpenPinRows, table mcp_tool_pins, postgres_pins.h) are read on the
+// reader connection and written in the writer's batches, after the audit head's lock: a
+// pin accepted through any daemon holds on all of them, with its record in the one chain.
 // Authenticate caches a successful lookup for auth_cache_ttl (1 s): a revocation through
 // this store clears the cache at once; one through another daemon applies within 1 s.
 #ifndef INTERLOCK_STORE_POSTGRES_STORE_H_
@@ -99,7 +102,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -156,6 +159,10 @@ class PostgresStore final : public Store {
   Result<RunPage> ListRuns(const RunFilter& filter) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
+  Status AppendRecords(std::vector<audit::AuditEvent> events) override;
+  Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) override;
+  // The pins in table mcp_tool_pins, shared by every daemon on this database.
+  Result<std::unique_ptr<PinRows>> OpenPinRows() override;
 
   // Kill switch engagements and token revocations committed although their anchor
   // failed; each is also logged.

@@ -26,6 +26,7 @@
 #include "audit/canonical.h"
 #include "audit/query.h"
 #include "audit/replay.h"
+#include "audit/sqlite_util.h"
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/decision_json.h"
@@ -1897,6 +1898,48 @@ Status SqliteStore::RecordSignIn(const SignIn& s) {
         return Status::Ok();
       },
       Impl::Op::Anchor::kNone);
+}
+
+Status SqliteStore::AppendRecords(std::vector<audit::AuditEvent> events) {
+  return impl_->SubmitAndWait(
+      [&](Impl::Batch& b) {
+        for (audit::AuditEvent& e : events) b.events->push_back(std::move(e));
+        return Status::Ok();
+      },
+      Impl::Op::Anchor::kNone);
+}
+
+Result<StoredRecord> SqliteStore::FindCallRecord(std::string_view type, std::string_view call_id) {
+  return impl_->Read<StoredRecord>([&](Conn& c) -> Result<StoredRecord> {
+    audit::Statement st;
+    if (Status s = st.Prepare(c.db(),
+                              "SELECT seq, run_id, agent_id, principal, body FROM audit_log"
+                              " WHERE type = ? AND call_id = ? ORDER BY seq LIMIT 1");
+        !s.ok()) {
+      return s.error();
+    }
+    st.BindText(1, type);
+    st.BindText(2, call_id);
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) {
+      return Error::NotFound("no " + std::string(type) + " record for call " +
+                             std::string(call_id));
+    }
+    if (rc != SQLITE_ROW) return audit::SqliteError(c.db(), "find the call's record");
+    StoredRecord r;
+    r.seq = st.Int64(0);
+    r.type = std::string(type);
+    r.call_id = std::string(call_id);
+    r.run_id = std::string(st.Text(1));
+    r.agent_id = std::string(st.Text(2));
+    r.principal = std::string(st.Text(3));
+    r.body = std::string(st.Text(4));
+    return r;
+  });
+}
+
+Result<std::unique_ptr<PinRows>> SqliteStore::OpenPinRows() {
+  return OpenSqlitePinRows(impl_->options().path);
 }
 
 uint64_t SqliteStore::AnchorFailures() const { return impl_->anchor_failures(); }

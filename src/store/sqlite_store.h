@@ -97,6 +97,10 @@ class SqliteStore final : public Store {
   Result<RunPage> ListRuns(const RunFilter& filter) override;
   // Implemented in sqlite_retention.cc.
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
+  Status AppendRecords(std::vector<audit::AuditEvent> events) override;
+  Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) override;
+  // OpenSqlitePinRows on this store's file (":memory:": a database of the pins' own).
+  Result<std::unique_ptr<PinRows>> OpenPinRows() override;
 
   // Kill switch engagements and token revocations committed although their anchor
   // (StoreOptions::anchor) failed; each is also logged.

@@ -37,6 +37,7 @@
 #include "core/roles.h"
 #include "core/run_store.h"
 #include "store/history_source.h"
+#include "store/pin_rows.h"
 
 namespace interlock::store {
 
@@ -301,6 +302,13 @@ struct ApprovalChange {
   Approval approval;
 };
 
+// One audit record as stored (Store::FindCallRecord).
+struct StoredRecord {
+  int64_t seq = 0;
+  std::string type, run_id, call_id, agent_id, principal;
+  std::string body;  // the canonical JSON body
+};
+
 // The daemon's store interface. SqliteStore (sqlite_store.h) is the first backend; a
 // PostgreSQL backend for several daemons sharing one state implements the same.
 //
@@ -434,6 +442,26 @@ class Store : public core::RunStore, public HistorySource {
   // decided before it with their votes, in one short write. Calls with a pending approval
   // and all runs (their budgets) stay. Returns the rows deleted; call until it returns 0.
   virtual Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) = 0;
+
+  // Operator records (`interlock incident mark`, `interlock trust promote`): appended to
+  // the audit chain as given, in a transaction of their own, through the same append
+  // every daemon on this store writes with (one chain). Default: kUnavailable.
+  virtual Status AppendRecords(std::vector<audit::AuditEvent> events) {
+    (void)events;
+    return Error::Unavailable("this store cannot append operator records");
+  }
+  // The first audit record of `type` for `call_id` (the audit log outlives the call rows
+  // that retention prunes). kNotFound when there is none. Default: kUnavailable.
+  virtual Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) {
+    (void)type;
+    (void)call_id;
+    return Error::Unavailable("this store cannot look up audit records by call");
+  }
+  // The MCP tool pins kept in this store (store/pin_rows.h). The rows object must not
+  // outlive the store. Default: kUnavailable (a store that keeps no pins).
+  virtual Result<std::unique_ptr<PinRows>> OpenPinRows() {
+    return Error::Unavailable("this store keeps no MCP tool pins");
+  }
 };
 
 }  // namespace interlock::store

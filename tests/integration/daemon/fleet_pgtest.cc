@@ -7,8 +7,10 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +38,8 @@ tools:
     - name: "read_document"
 execution:
   max_steps: 30
+trust:
+  graduation_threshold: 2
 )";
 
 class FleetTest : public ::testing::Test {
@@ -236,6 +240,56 @@ TEST_F(FleetTest, KillNineOfOneDaemonUnderLoadLosesNoAnsweredDecision) {
   EXPECT_EQ(rc, 0) << verify;
   HttpClient c1(daemons_[1]->port());
   EXPECT_EQ(c1.Request("POST", "/v1/runs", "{}", token_).status, 201);
+}
+
+// Tests graduated trust on a fleet (issue 14): `incident mark` and `trust promote` with
+// --store postgresql:// write their records into the chain both daemons write. An
+// incident resets the tool's evidence (a promotion is then refused), two clean calls
+// through the two daemons make it eligible again, the promotion edits the policy file,
+// and `audit verify --store postgresql://` passes over the mixed chain.
+TEST_F(FleetTest, IncidentAndPromotionOnThePostgresStoreKeepTheChain) {
+  const std::string run = NewRun(0);
+  ASSERT_FALSE(run.empty());
+  auto clean_call = [&](int daemon) -> std::string {
+    HttpClient c(daemons_[daemon]->port());
+    HttpResult r = c.Request("POST", "/v1/runs/" + run + "/calls",
+                             R"({"tool":"read_document","args":{}})", token_);
+    EXPECT_EQ(r.json.at("code"), "ALLOWED") << r.body;
+    const std::string id(r.json.at("call_id").as_string());
+    HttpClient other(daemons_[1 - daemon]->port());
+    EXPECT_EQ(other.Request("POST", "/v1/calls/" + id + "/result", R"({"ok":true})", token_).status,
+              204);
+    return id;
+  };
+  const std::string first = clean_call(0);
+  int rc = -1;
+  const std::string marked = RunInterlock(
+      {"incident", "mark", first, "--reason", "wrong document", "--by", "rita", "--store", uri_},
+      &rc);
+  ASSERT_EQ(rc, 0) << marked;
+  EXPECT_EQ(
+      RunInterlock(
+          {"incident", "mark", "call_nope", "--reason", "x", "--by", "rita", "--store", uri_}, &rc),
+      "");
+  EXPECT_EQ(rc, 1);
+  const std::vector<std::string> promote = {
+      "trust",       "promote",    "--agent", "fleet-agent", "--tool",  "read_document", "--to",
+      "audit_based", "--reviewer", "rita",    "--policy",    policies_, "--store",       uri_};
+  RunInterlock(promote, &rc);
+  EXPECT_EQ(rc, 1);  // refused: the incident reset the evidence
+  clean_call(1);
+  clean_call(0);
+  const std::string promoted = RunInterlock(promote, &rc);
+  ASSERT_EQ(rc, 0) << promoted;
+  std::ifstream in(policies_);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("autonomy: audit_based"), std::string::npos) << text.str();
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE type = 'incident' AND principal = 'rita'"),
+            "1\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE type = 'trust_changed'"), "1\n");
+  const std::string verify = RunInterlock({"audit", "verify", "--store", uri_}, &rc);
+  EXPECT_EQ(rc, 0) << verify;
 }
 
 // Tests the database stopped under load (issue 14, sections 3 and 4): while it is down no

@@ -1243,6 +1243,146 @@ TEST(PostgresPruneLock, OnlyOnePrunerAtATime) {
   EXPECT_NE(second.error().message.find("another process"), std::string::npos);
   first.reset();
   EXPECT_TRUE(store::OpenPostgresPruneTarget(pg.uri).ok());
+
+// --- operator records and MCP tool pins -------------------------------------------------
+
+// Tests that an operator record (an incident) joins the one audit chain after the
+// decisions, and that the call's decision record is found by call id (kNotFound for an
+// unknown call).
+TYPED_TEST(StoreContract, OperatorRecordsJoinTheChainAndDecisionsAreFoundByCall) {
+  const std::string run = this->NewRun("a");
+  Result<CallRecord> call = this->Decide(run, Verdict::kAllow);
+  ASSERT_TRUE(call.ok()) << call.error().message;
+  Result<store::StoredRecord> d = this->store().FindCallRecord(audit::kDecision, call->call_id);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->run_id, run);
+  EXPECT_EQ(d->agent_id, "a");
+  EXPECT_NE(d->body.find("\"tool\":\"deploy\""), std::string::npos) << d->body;
+  EXPECT_EQ(this->store().FindCallRecord(audit::kDecision, "call_nope").error().kind,
+            ErrorKind::kNotFound);
+  std::vector<audit::AuditEvent> events;
+  events.push_back(audit::AuditEvent{audit::kIncident, At(5), run, call->call_id, "a", "rita",
+                                     boost::json::object{{"reason", "wrong customer"}}});
+  ASSERT_TRUE(this->store().AppendRecords(std::move(events)).ok());
+  std::vector<boost::json::object> incidents = this->Audit(audit::kIncident);
+  ASSERT_EQ(incidents.size(), 1u);
+  EXPECT_EQ(incidents[0].at("principal"), "rita");
+  EXPECT_GT(incidents[0].at("seq").to_number<int64_t>(), d->seq);
+  // The record's prev is the hash of the record before it: one chain.
+  audit::AuditQuery q;
+  q.limit = audit::kMaxAuditQueryLimit;
+  Result<boost::json::array> all = this->store().QueryAudit(q);
+  ASSERT_TRUE(all.ok());
+  ASSERT_GE(all->size(), 2u);
+  const boost::json::object& last = all->back().as_object();
+  const boost::json::object& before = (*all)[all->size() - 2].as_object();
+  EXPECT_EQ(last.at("type"), "incident");
+  EXPECT_EQ(last.at("prev"), before.at("hash"));
+}
+
+store::PinRow Pin(const std::string& agent, const std::string& tool, const std::string& sha,
+                  const std::string& changed = "") {
+  store::PinRow r{agent,   tool, sha, "2026-11-24T00:00:00Z", "{\"name\":\"" + tool + "\"}",
+                  changed, "",   ""};
+  if (!changed.empty()) {
+    r.changed_at = "2026-11-24T01:00:00Z";
+    r.changed_definition = "{\"name\":\"" + tool + "\",\"description\":\"new\"}";
+  }
+  return r;
+}
+
+bool SameRow(const store::PinRow& a, const store::PinRow& b) {
+  return a.agent_id == b.agent_id && a.tool == b.tool && a.sha256 == b.sha256 &&
+         a.first_seen == b.first_seen && a.definition == b.definition &&
+         a.changed_sha256 == b.changed_sha256 && a.changed_at == b.changed_at &&
+         a.changed_definition == b.changed_definition;
+}
+
+// Tests the pin rows on every backend: an update writes its rows and its audit records
+// together, rows read back exactly (an empty changed_* stays empty), Get is exact, and
+// List is ordered by agent and tool.
+TYPED_TEST(StoreContract, PinRowsUpdateWritesRowsAndRecordsTogether) {
+  Result<std::unique_ptr<store::PinRows>> pins = this->store().OpenPinRows();
+  ASSERT_TRUE(pins.ok()) << pins.error().message;
+  const store::PinRow b = Pin("b", "notes", "h1"), a = Pin("a", "notes", "h2", "h3");
+  ASSERT_TRUE((*pins)
+                  ->Update(store::PinSelect{"b", "notes", false},
+                           [&](const std::vector<store::PinRow>& rows) -> Result<store::PinWrite> {
+                             EXPECT_TRUE(rows.empty());
+                             store::PinWrite w;
+                             w.rows = {b, a};
+                             w.events.push_back(
+                                 audit::AuditEvent{"pin_accepted", At(1), "", "", "b", "ops",
+                                                   boost::json::object{{"tool", "notes"}}});
+                             return w;
+                           })
+                  .ok());
+  Result<std::optional<store::PinRow>> got = (*pins)->Get("b", "notes");
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_TRUE(got->has_value());
+  EXPECT_TRUE(SameRow(**got, b));
+  EXPECT_FALSE((*pins)->Get("b", "other").value().has_value());
+  EXPECT_FALSE((*pins)->Get("", "notes").value().has_value());
+  Result<std::vector<store::PinRow>> all = (*pins)->List();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_TRUE(SameRow((*all)[0], a));
+  EXPECT_TRUE(SameRow((*all)[1], b));
+  EXPECT_EQ(this->Audit("pin_accepted").size(), 1u);
+}
+
+// Tests that a transaction function that fails writes nothing (no row, no record) and its
+// error is returned, on every backend.
+TYPED_TEST(StoreContract, PinRowsFailedFunctionWritesNothing) {
+  Result<std::unique_ptr<store::PinRows>> pins = this->store().OpenPinRows();
+  ASSERT_TRUE(pins.ok()) << pins.error().message;
+  Status s = (*pins)->Update(store::PinSelect{"a", "notes", false},
+                             [](const std::vector<store::PinRow>&) -> Result<store::PinWrite> {
+                               return Error::Invalid("refused by the rule");
+                             });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_TRUE((*pins)->List().value().empty());
+  EXPECT_TRUE(this->Audit("pin_accepted").empty());
+}
+
+// Tests that a selection of changed rows hands the function only the rows with a changed
+// definition pending, of the named tool (every agent), and that the rows it rewrites
+// replace them.
+TYPED_TEST(StoreContract, PinRowsSelectChangedRowsOfATool) {
+  Result<std::unique_ptr<store::PinRows>> pins = this->store().OpenPinRows();
+  ASSERT_TRUE(pins.ok()) << pins.error().message;
+  ASSERT_TRUE((*pins)
+                  ->Update(store::PinSelect{},
+                           [](const std::vector<store::PinRow>&) -> Result<store::PinWrite> {
+                             store::PinWrite w;
+                             w.rows = {Pin("a", "notes", "h1", "h2"), Pin("b", "notes", "h1"),
+                                       Pin("c", "notes", "h1", "h4"), Pin("a", "mail", "h5", "h6")};
+                             return w;
+                           })
+                  .ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE((*pins)
+                  ->Update(store::PinSelect{"", "notes", true},
+                           [&](const std::vector<store::PinRow>& rows) -> Result<store::PinWrite> {
+                             seen.clear();
+                             store::PinWrite w;
+                             for (store::PinRow r : rows) {
+                               seen.push_back(r.agent_id + "/" + r.tool);
+                               r.sha256 = r.changed_sha256;
+                               r.changed_sha256.clear();
+                               r.changed_at.clear();
+                               r.changed_definition.clear();
+                               w.rows.push_back(std::move(r));
+                             }
+                             return w;
+                           })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a/notes", "c/notes"}));
+  EXPECT_EQ((*pins)->Get("a", "notes").value()->sha256, "h2");
+  EXPECT_EQ((*pins)->Get("a", "notes").value()->changed_sha256, "");
+  EXPECT_EQ((*pins)->Get("c", "notes").value()->sha256, "h4");
+  EXPECT_EQ((*pins)->Get("a", "mail").value()->changed_sha256, "h6");
 }
 
 }  // namespace
