@@ -55,6 +55,7 @@
 #include "server/notifier.h"
 #include "server/policy_watcher.h"
 #include "store/open_store.h"
+#include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
 

@@ -1243,6 +1243,7 @@ TEST(PostgresPruneLock, OnlyOnePrunerAtATime) {
   EXPECT_NE(second.error().message.find("another process"), std::string::npos);
   first.reset();
   EXPECT_TRUE(store::OpenPostgresPruneTarget(pg.uri).ok());
+}
 
 // --- operator records and MCP tool pins -------------------------------------------------
 
