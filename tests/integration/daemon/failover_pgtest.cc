@@ -102,7 +102,7 @@ class FleetFailoverTest : public ::testing::Test {
       daemons_[i]->SetExtraArgs({"--keys", dir_.path() + "/keys"});
       ASSERT_TRUE(daemons_[i]->Start()) << daemons_[i]->log();
     }
-    token_ = CreateToken(uri_, "--agent", "fleet-agent");
+    token_ = CreateToken(uri_, "--agent", "fleet-agent", {"--keys", dir_.path() + "/keys"});
     ASSERT_FALSE(token_.empty());
   }
 

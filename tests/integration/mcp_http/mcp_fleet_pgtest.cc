@@ -71,7 +71,7 @@ class McpFleetTest : public ::testing::Test {
       daemons_[i]->SetExtraArgs({"--keys", dir_.path() + "/keys"});
       ASSERT_TRUE(daemons_[i]->Start()) << daemons_[i]->log();
     }
-    token_ = CreateToken(uri_, "--agent", "scribe");
+    token_ = CreateToken(uri_, "--agent", "scribe", {"--keys", dir_.path() + "/keys"});
     ASSERT_FALSE(token_.empty());
   }
 
