@@ -1475,18 +1475,7 @@ Status PostgresStore::SetKill(const KillEntry& entry) {
         std::erase_if(b.kills,
                       [&](const KillRow& k) { return k.scope == e.scope && k.target == e.target; });
         if (e.engaged) b.kills.push_back(KillRow{e.scope, e.target, e.reason});
-        audit::AuditEvent ev{audit::kKillSwitch,
-                             e.at,
-                             "",
-                             "",
-                             "",
-                             e.actor,
-                             boost::json::object{{"scope", e.scope},
-                                                 {"target", e.target},
-                                                 {"engaged", e.engaged},
-                                                 {"reason", e.reason}}};
-        if (e.scope == "run") ev.run_id = e.target;
-        if (e.scope == "agent") ev.agent_id = e.target;
+        audit::AuditEvent ev = KillSwitchEvent(e);
         b.events.push_back(std::move(ev));
         // An engaged switch cancels the pending approvals in its scope at once.
         return internal::PgOnKill(Impl::ApprovalCtx(b), e);
@@ -1653,22 +1642,7 @@ Status PostgresStore::RevokeRunGrant(std::string_view run_id, std::string_view t
 
 Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
   const bool loaded = load.error.empty();
-  boost::json::object data{{"why", load.why}};
-  if (loaded) {
-    data["sha256"] = load.sha256;
-    data["agents"] = load.agents;
-  } else {
-    data["error"] = load.error.size() > kMaxResultOutputBytes
-                        ? core::TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
-                        : load.error;
-  }
-  audit::AuditEvent ev{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,
-                       load.at,
-                       "",
-                       "",
-                       "",
-                       load.principal,
-                       std::move(data)};
+  audit::AuditEvent ev = PolicyLoadEvent(load);
   // A loaded set may widen access: anchored before the caller swaps it in.
   return impl_->SubmitAndWait(
       {},

@@ -1025,18 +1025,7 @@ class SqliteStore::Impl {
         .Int(6, Millis(e.at));
     if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "set kill switch");
     b.kills_stale = true;
-    audit::AuditEvent ev{audit::kKillSwitch,
-                         e.at,
-                         "",
-                         "",
-                         "",
-                         e.actor,
-                         boost::json::object{{"scope", e.scope},
-                                             {"target", e.target},
-                                             {"engaged", e.engaged},
-                                             {"reason", e.reason}}};
-    if (e.scope == "run") ev.run_id = e.target;
-    if (e.scope == "agent") ev.agent_id = e.target;
+    audit::AuditEvent ev = KillSwitchEvent(e);
     b.events->push_back(std::move(ev));
     if (Status as = internal::ApprovalOnKill(writer_.db(), e, b.events); !as.ok()) return as;
     return Status::Ok();
@@ -1855,22 +1844,7 @@ Status SqliteStore::SetKill(const KillEntry& entry) {
 
 Status SqliteStore::RecordPolicyLoad(const PolicyLoad& load) {
   const bool loaded = load.error.empty();
-  boost::json::object data{{"why", load.why}};
-  if (loaded) {
-    data["sha256"] = load.sha256;
-    data["agents"] = load.agents;
-  } else {
-    data["error"] = load.error.size() > kMaxResultOutputBytes
-                        ? core::TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
-                        : load.error;
-  }
-  audit::AuditEvent ev{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,
-                       load.at,
-                       "",
-                       "",
-                       "",
-                       load.principal,
-                       std::move(data)};
+  audit::AuditEvent ev = PolicyLoadEvent(load);
   // A loaded set may widen access: anchored before the caller swaps it in.
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) {

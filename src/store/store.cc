@@ -1,9 +1,45 @@
 #include "store/store.h"
 
 #include "core/approval_rules.h"
+#include "core/run_txn.h"
 #include "policy/policy.h"
 
 namespace interlock::store {
+
+audit::AuditEvent KillSwitchEvent(const KillEntry& e) {
+  audit::AuditEvent ev{
+      audit::kKillSwitch,
+      e.at,
+      "",
+      "",
+      "",
+      e.actor,
+      boost::json::object{
+          {"scope", e.scope}, {"target", e.target}, {"engaged", e.engaged}, {"reason", e.reason}}};
+  if (e.scope == "run") ev.run_id = e.target;
+  if (e.scope == "agent") ev.agent_id = e.target;
+  return ev;
+}
+
+audit::AuditEvent PolicyLoadEvent(const PolicyLoad& load) {
+  const bool loaded = load.error.empty();
+  boost::json::object data{{"why", load.why}};
+  if (loaded) {
+    data["sha256"] = load.sha256;
+    data["agents"] = load.agents;
+  } else {
+    data["error"] = load.error.size() > kMaxResultOutputBytes
+                        ? core::TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
+                        : load.error;
+  }
+  return audit::AuditEvent{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,
+                           load.at,
+                           "",
+                           "",
+                           "",
+                           load.principal,
+                           std::move(data)};
+}
 
 audit::AuditEvent AuthFailuresEvent(const AuthFailures& failures) {
   boost::json::object reasons;

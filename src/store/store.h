@@ -71,6 +71,8 @@ struct KillEntry {
   std::string actor;
   TimePoint at;
 };
+// The kill_switch record of `e` (one shape for every backend).
+audit::AuditEvent KillSwitchEvent(const KillEntry& e);
 
 // What an agent reports after executing an allowed call (core/run_store.h).
 using core::CallResult;
@@ -84,6 +86,10 @@ struct PolicyLoad {
   std::string principal;  // who loaded it ("daemon")
   TimePoint at;
 };
+
+// The policy_loaded / policy_rejected record of `load` (an error longer than
+// kMaxResultOutputBytes is cut, marked "...[truncated]").
+audit::AuditEvent PolicyLoadEvent(const PolicyLoad& load);
 
 // A refused sign-in whose person the provider named (its ID token verified), listed in
 // the auth_failed record that counts it (docs/identity.md, "Sign-ins in the audit trail").
