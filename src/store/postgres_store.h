@@ -32,7 +32,10 @@
 // is one whose connection dropped. An operation waits in the queue at most
 // kMaxQueueWait (5 s) before it fails; after a failed connect the store answers
 // kUnavailable at once for 1 s instead of reconnecting per batch. A request thread in
-// Decide() therefore waits at most about 10 s, typically one batch. Every database failure
+// Decide() therefore waits typically one batch, at worst the queue wait plus the batch it
+// joins (its commit round trip bounded at 6 s, a reconnect at 3 s per host of the URI):
+// about 11 s with one host, more with several (docs/operations.md, "Failover", has the
+// measured figures). Every database failure
 // is kUnavailable, which the Guard turns into deny STORE_UNAVAILABLE; the writer
 // reconnects on the next batch, so the store recovers without a restart.
 //
