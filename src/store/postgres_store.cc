@@ -965,6 +965,12 @@ class PostgresStore::Impl {
     // cancelled) may be lost by a failover: fail closed, as when
     // the connection drops during the COMMIT (the rows may stay; nobody is told allow).
     if (std::string warning = c.TakeWarning(); !warning.empty()) {
+      // Logged once per batch: its rows stay on this primary (an allowed decision the
+      // agent is told was denied), which an incident review must be able to place.
+      std::fprintf(stderr,
+                   "interlock: store: postgresql COMMIT not confirmed (%s): %zu operation(s) "
+                   "answered STORE_UNAVAILABLE, their rows may stay on the primary\n",
+                   warning.c_str(), ops.size());
       return Error::Unavailable("store: postgresql COMMIT not confirmed (" + warning +
                                 "): the decision may not have reached the synchronous standby");
     }

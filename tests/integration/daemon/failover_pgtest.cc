@@ -313,7 +313,8 @@ TEST_F(FleetFailoverTest, SynchronousStandbyPromotedUnderLoadLosesNoAnsweredDeci
 // writer hung in the COMMIT with every call behind it; cancelled, PostgreSQL reports the
 // COMMIT done (a WARNING: committed locally, maybe not replicated), which must not become
 // an allow that the next failover loses. Each call is denied STORE_UNAVAILABLE within
-// kMaxStalledCommitMs, and calls are allowed again once the standby is back.
+// kMaxStalledCommitMs, each daemon logs the unconfirmed COMMIT, and calls are allowed
+// again once the standby is back.
 TEST_F(FleetFailoverTest, StalledSynchronousStandbyHangsNoCallAndAllowsNone) {
   ASSERT_NO_FATAL_FAILURE(StartFleet(/*synchronous=*/true));
   const std::string run = NewRun(0);
@@ -328,6 +329,9 @@ TEST_F(FleetFailoverTest, StalledSynchronousStandbyHangsNoCallAndAllowsNone) {
     EXPECT_LT(ms, kMaxStalledCommitMs) << "daemon " << d;
     std::printf("[ stalled  ] daemon %d: %lld ms, %s\n", d, static_cast<long long>(ms),
                 r.body.c_str());
+    // The rows of that COMMIT stay on the primary: the daemon says so where on-call looks.
+    EXPECT_NE(daemons_[d]->log().find("postgresql COMMIT not confirmed"), std::string::npos)
+        << daemons_[d]->log();
   }
   std::string error;
   ASSERT_TRUE(standby_->Restart(&error)) << error;
