@@ -1,6 +1,8 @@
 // libFuzzer target for the strict JSON parser (common/json.h ParseJsonStrict), which every
 // request body, MCP message and decide line goes through. Checks its limits hold and that
-// what it accepts survives a canonical round trip unchanged.
+// what it accepts survives a canonical round trip unchanged. The raw bytes, as a string,
+// are also written by AppendJsonString (the hand-written SSE2 writer every decision and
+// audit record goes through) and must come out as Boost.JSON's serializer writes them.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -8,9 +10,11 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "common/json.h"
+#include "common/json_write.h"
 
 namespace {
 
@@ -39,6 +43,10 @@ size_t Depth(const boost::json::value& v) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace interlock;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::string written = "x";  // a prefix, as when appended to a record
+  AppendJsonString(text, &written);
+  Check(written == "x" + boost::json::serialize(boost::json::value(boost::json::string(text))),
+        "AppendJsonString writes what Boost.JSON's serializer writes");
   const JsonLimits limits{1 << 16, 32};
   Result<boost::json::value> v = ParseJsonStrict(text, limits);
   if (!v.ok()) {

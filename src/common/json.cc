@@ -289,7 +289,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
   // byte left (a '"' or '\\' escape) plus kSlack: a whole SSE2 block and the closing
   // quote (the opening one is written into the first chunk's room). A control byte, which
   // takes six ("\u00xx"), grows `out` first when that would not hold after it.
-  constexpr size_t kChunk = 4096;  // bounds the temporary growth to 24 KiB
+  constexpr size_t kChunk = 4096;  // bounds the temporary growth (24 KiB at worst)
   constexpr size_t kSlack = 17;
   const char* p = s.data();
   const char* const end = p + s.size();
@@ -311,8 +311,8 @@ void AppendJsonString(std::string_view s, std::string* out) {
     while (p < stop) {
 #if defined(__SSE2__)
       // Sixteen bytes at a time while none needs escaping (SSE2, every x86-64): the
-      // block is copied as it is (there is room: at least six bytes per input byte left,
-      // plus sixteen), then `o` and `p` advance past the bytes before the first one to
+      // block is copied as it is (there is room: two bytes per input byte left plus
+      // kSlack), then `o` and `p` advance past the bytes before the first one to
       // escape: a byte below 0x20 (unsigned: min(b, 0x1f) == b), a '"' or a '\\'. The
       // last bytes (fewer than sixteen) are tested the same way, from a copy padded with a
       // byte that needs no escaping (only their lanes can hit; the store may write past
@@ -346,7 +346,7 @@ void AppendJsonString(std::string_view s, std::string* out) {
       }
 #else
       // Eight bytes at a time while none needs escaping (most text): the word is copied
-      // as it is (there is room: at least six bytes per input byte left), then `o` and
+      // as it is (there is room: two bytes per input byte left plus kSlack), then `o` and
       // `p` advance past the bytes before the first one to escape. In each word, a byte
       // below 0x20, a '"' or a '\\' sets the high bit of its lane in `hit`; the lowest set
       // lane is exactly the first such byte (a borrow only starts at one). The byte test
