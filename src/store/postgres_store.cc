@@ -315,7 +315,7 @@ class PostgresStore::Impl {
     // in a batch of its own, with a signed checkpoint of its last record inserted in the
     // same transaction. kRequired: no checkpoint, no commit; kBestEffort: committed
     // anyway, logged and counted.
-    enum class Anchor { kNone, kBestEffort, kRequired } anchor = Anchor::kNone;
+    AnchorNeed anchor = AnchorNeed::kNone;
   };
 
   explicit Impl(PostgresOptions options)
@@ -379,7 +379,7 @@ class PostgresStore::Impl {
 
   Status SubmitAndWait(std::vector<std::string> run_ids, std::function<Status(Batch&)> apply,
                        decltype(Op::prefetch) prefetch = {},
-                       Op::Anchor anchor = Op::Anchor::kNone) {
+                       AnchorNeed anchor = AnchorNeed::kNone) {
     std::promise<Status> p;
     std::future<Status> f = p.get_future();
     Submit(Op{std::move(run_ids),
@@ -763,7 +763,7 @@ class PostgresStore::Impl {
         const size_t n = std::min(queue_.size(), static_cast<size_t>(options_.max_batch));
         for (size_t i = 0; i < n; ++i) {
           // An anchored op commits alone: its checkpoint covers its records only.
-          const bool anchored = queue_.front().anchor != Op::Anchor::kNone;
+          const bool anchored = queue_.front().anchor != AnchorNeed::kNone;
           if (anchored && !batch.empty()) break;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
@@ -978,10 +978,14 @@ class PostgresStore::Impl {
       // The local copy, once the row committed (a copy of a rolled-back attempt would
       // name a record that never was).
       if (Status m = options_.checkpoint_signer.mirror(**anchor); !m.ok()) {
+        // Counted with the anchoring failures: the anchor exists only where a database
+        // writer could delete it.
+        const uint64_t n = anchor_failures_.fetch_add(1) + 1;
         std::fprintf(stderr,
                      "interlock: audit: the checkpoint of seq %lld is in the database but not "
-                     "in the local checkpoint file: %s\n",
-                     static_cast<long long>((*anchor)->seq), m.error().message.c_str());
+                     "in the local checkpoint file (%llu anchoring failures so far): %s\n",
+                     static_cast<long long>((*anchor)->seq), static_cast<unsigned long long>(n),
+                     m.error().message.c_str());
       }
     }
     return Status::Ok();
@@ -993,7 +997,7 @@ class PostgresStore::Impl {
   // when a kRequired op cannot be anchored.
   Result<std::optional<audit::Checkpoint>> AnchorBatch(const std::vector<Op*>& ops, const Batch& b,
                                                        std::string* sql) {
-    if (ops.size() != 1 || ops[0]->anchor == Op::Anchor::kNone || b.events.empty() ||
+    if (ops.size() != 1 || ops[0]->anchor == AnchorNeed::kNone || b.events.empty() ||
         !options_.checkpoint_signer) {
       return std::optional<audit::Checkpoint>();
     }
@@ -1006,18 +1010,10 @@ class PostgresStore::Impl {
       sql->append(");");
       return std::optional<audit::Checkpoint>(std::move(cp).value());
     }
-    if (ops[0]->anchor == Op::Anchor::kRequired) {
-      return Error::Unavailable(
-          "the audit record could not be anchored by a signed checkpoint, so the action was "
-          "refused (it would widen access with its record unanchored): " +
-          cp.error().message);
+    if (Status failed = AnchorFailed(ops[0]->anchor, b.head.seq, cp.error(), &anchor_failures_);
+        !failed.ok()) {
+      return failed.error();
     }
-    const uint64_t n = anchor_failures_.fetch_add(1) + 1;
-    std::fprintf(stderr,
-                 "interlock: audit: record seq %lld committed WITHOUT its signed checkpoint "
-                 "(%llu anchoring failures so far): %s\n",
-                 static_cast<long long>(b.head.seq), static_cast<unsigned long long>(n),
-                 cp.error().message.c_str());
     return std::optional<audit::Checkpoint>();
   }
 
@@ -1488,7 +1484,7 @@ Status PostgresStore::SetKill(const KillEntry& entry) {
       },
       {},
       // Releasing widens access and waits for its anchor; engaging is never held up by one.
-      e.engaged ? Impl::Op::Anchor::kBestEffort : Impl::Op::Anchor::kRequired);
+      KillAnchorNeed(e));
 }
 
 Result<std::vector<KillEntry>> PostgresStore::ListKills() {
@@ -1535,7 +1531,7 @@ Result<std::string> PostgresStore::CreateToken(Role role, std::string_view name,
         return Status::Ok();
       },
       // A new token widens access: its record is anchored before the token is handed out.
-      {}, Impl::Op::Anchor::kRequired);
+      {}, kTokenCreatedAnchor);
   if (!s.ok()) return s.error();
   return plaintext;
 }
@@ -1623,7 +1619,7 @@ Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view ac
                        std::string(r->Text(0, 2))};
         return Status::Ok();
       },
-      Impl::Op::Anchor::kBestEffort);
+      kTokenRevokedAnchor);
   // After the commit, so a concurrent lookup cannot re-cache the old row.
   if (s.ok()) impl_->ClearAuthCache();
   return s;
@@ -1647,7 +1643,6 @@ Status PostgresStore::RevokeRunGrant(std::string_view run_id, std::string_view t
 }
 
 Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
-  const bool loaded = load.error.empty();
   audit::AuditEvent ev = PolicyLoadEvent(load);
   // A loaded set may widen access: anchored before the caller swaps it in.
   return impl_->SubmitAndWait(
@@ -1656,7 +1651,7 @@ Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
         b.events.push_back(ev);
         return Status::Ok();
       },
-      {}, loaded ? Impl::Op::Anchor::kRequired : Impl::Op::Anchor::kNone);
+      {}, PolicyLoadAnchorNeed(load));
 }
 
 Status PostgresStore::RecordAuthFailures(const AuthFailures& failures) {

@@ -168,7 +168,8 @@ class PostgresStore final : public Store {
   Result<std::unique_ptr<PinRows>> OpenPinRows() override;
 
   // Kill switch engagements and token revocations committed although their anchor
-  // failed; each is also logged.
+  // failed, and anchors committed in the database but not copied to the local checkpoint
+  // file; each is also logged.
   uint64_t AnchorFailures() const;
 
   // Wake-ups across daemons: `fn` is called (on the store's listening thread, must not

@@ -567,7 +567,7 @@ class SqliteStore::Impl {
     // the records are anchored before the action takes effect. kRequired: an anchoring
     // failure fails the op (actions that widen access); kBestEffort: it is logged and
     // the op commits anyway (engaging a kill switch must never be blocked).
-    enum class Anchor { kNone, kBestEffort, kRequired } anchor = Anchor::kNone;
+    AnchorNeed anchor = AnchorNeed::kNone;
   };
 
   explicit Impl(const StoreOptions& o) : options_(o), redactor_(o.audit_key) {}
@@ -663,7 +663,7 @@ class SqliteStore::Impl {
   }
 
   // Queues a write and waits for its outcome.
-  Status SubmitAndWait(std::function<Status(Batch&)> apply, Op::Anchor anchor = Op::Anchor::kNone) {
+  Status SubmitAndWait(std::function<Status(Batch&)> apply, AnchorNeed anchor = AnchorNeed::kNone) {
     std::promise<Status> p;
     std::future<Status> f = p.get_future();
     Op op{std::move(apply), [&p](Status s) { p.set_value(std::move(s)); }};
@@ -1379,7 +1379,7 @@ class SqliteStore::Impl {
             std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
         for (size_t i = 0; i < n; ++i) {
           // An anchored op commits alone: its anchor covers its records only.
-          const bool anchored = queue_.front().anchor != Op::Anchor::kNone;
+          const bool anchored = queue_.front().anchor != AnchorNeed::kNone;
           if (anchored && !batch.empty()) break;
           if (!queue_.front().lazy) --eager_queued_;
           batch.push_back(std::move(queue_.front()));
@@ -1489,24 +1489,12 @@ class SqliteStore::Impl {
   // batch) before COMMIT: StoreOptions::anchor signs and writes a checkpoint of `head`.
   // An error only for a kRequired op; a kBestEffort failure is logged and counted.
   Status AnchorBatch(const std::vector<Op>& batch, const audit::AuditHead& head) {
-    if (batch.size() != 1 || batch[0].anchor == Op::Anchor::kNone || !options_.anchor) {
+    if (batch.size() != 1 || batch[0].anchor == AnchorNeed::kNone || !options_.anchor) {
       return Status::Ok();
     }
     Status s = options_.anchor(head);
     if (s.ok()) return s;
-    if (batch[0].anchor == Op::Anchor::kRequired) {
-      return Error::Unavailable(
-          "the audit record could not be anchored by a signed checkpoint, so the action was "
-          "refused (it would widen access with its record unanchored): " +
-          s.error().message);
-    }
-    const uint64_t n = anchor_failures_.fetch_add(1) + 1;
-    std::fprintf(stderr,
-                 "interlock: audit: record seq %lld committed WITHOUT its signed checkpoint "
-                 "(%llu anchoring failures so far): %s\n",
-                 static_cast<long long>(head.seq), static_cast<unsigned long long>(n),
-                 s.error().message.c_str());
-    return Status::Ok();
+    return AnchorFailed(batch[0].anchor, head.seq, s.error(), &anchor_failures_);
   }
 
   // Group commit with the fsync off the writer thread (durability full). The writer
@@ -1785,7 +1773,7 @@ Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,
       [&](Impl::Batch& b) {
         return impl_->ApplyCreateToken(b, role, *person, agent_id, now, &token);
       },
-      Impl::Op::Anchor::kRequired);
+      kTokenCreatedAnchor);
   if (!s.ok()) return s.error();
   return token;
 }
@@ -1820,7 +1808,7 @@ Result<std::vector<TokenInfo>> SqliteStore::ListTokens() {
 Status SqliteStore::RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) {
   Status s = impl_->SubmitAndWait(
       [&](Impl::Batch& b) { return impl_->ApplyRevokeToken(b, token_id, actor, now); },
-      Impl::Op::Anchor::kBestEffort);
+      kTokenRevokedAnchor);
   // After the commit, so a concurrent lookup cannot re-cache the old row.
   if (s.ok()) impl_->ClearAuthCache();
   return s;
@@ -1837,13 +1825,11 @@ Status SqliteStore::SetKill(const KillEntry& entry) {
                           "\" (expected global, agent or run)");
   }
   // Releasing widens access and waits for its anchor; engaging is never held up by one.
-  return impl_->SubmitAndWait(
-      [&](Impl::Batch& b) { return impl_->ApplySetKill(b, e); },
-      e.engaged ? Impl::Op::Anchor::kBestEffort : Impl::Op::Anchor::kRequired);
+  return impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplySetKill(b, e); },
+                              KillAnchorNeed(e));
 }
 
 Status SqliteStore::RecordPolicyLoad(const PolicyLoad& load) {
-  const bool loaded = load.error.empty();
   audit::AuditEvent ev = PolicyLoadEvent(load);
   // A loaded set may widen access: anchored before the caller swaps it in.
   return impl_->SubmitAndWait(
@@ -1851,7 +1837,7 @@ Status SqliteStore::RecordPolicyLoad(const PolicyLoad& load) {
         b.events->push_back(std::move(ev));
         return Status::Ok();
       },
-      loaded ? Impl::Op::Anchor::kRequired : Impl::Op::Anchor::kNone);
+      PolicyLoadAnchorNeed(load));
 }
 
 Status SqliteStore::RecordAuthFailures(const AuthFailures& failures) {
@@ -1861,7 +1847,7 @@ Status SqliteStore::RecordAuthFailures(const AuthFailures& failures) {
         b.events->push_back(std::move(ev));
         return Status::Ok();
       },
-      Impl::Op::Anchor::kNone);
+      AnchorNeed::kNone);
 }
 
 Status SqliteStore::RecordSignIn(const SignIn& s) {
@@ -1871,7 +1857,7 @@ Status SqliteStore::RecordSignIn(const SignIn& s) {
         b.events->push_back(std::move(ev));
         return Status::Ok();
       },
-      Impl::Op::Anchor::kNone);
+      AnchorNeed::kNone);
 }
 
 Status SqliteStore::AppendRecords(std::vector<audit::AuditEvent> events) {
@@ -1880,7 +1866,7 @@ Status SqliteStore::AppendRecords(std::vector<audit::AuditEvent> events) {
         for (audit::AuditEvent& e : events) b.events->push_back(std::move(e));
         return Status::Ok();
       },
-      Impl::Op::Anchor::kNone);
+      AnchorNeed::kNone);
 }
 
 Result<StoredRecord> SqliteStore::FindCallRecord(std::string_view type, std::string_view call_id) {

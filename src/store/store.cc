@@ -1,5 +1,7 @@
 #include "store/store.h"
 
+#include <cstdio>
+
 #include "core/approval_rules.h"
 #include "core/run_txn.h"
 #include "policy/policy.h"
@@ -19,6 +21,23 @@ audit::AuditEvent KillSwitchEvent(const KillEntry& e) {
   if (e.scope == "run") ev.run_id = e.target;
   if (e.scope == "agent") ev.agent_id = e.target;
   return ev;
+}
+
+Status AnchorFailed(AnchorNeed need, int64_t seq, const Error& error,
+                    std::atomic<uint64_t>* failures) {
+  if (need == AnchorNeed::kRequired) {
+    return Error::Unavailable(
+        "the audit record could not be anchored by a signed checkpoint, so the action was "
+        "refused (it would widen access with its record unanchored): " +
+        error.message);
+  }
+  const uint64_t n = failures->fetch_add(1) + 1;
+  std::fprintf(stderr,
+               "interlock: audit: record seq %lld committed WITHOUT its signed checkpoint "
+               "(%llu anchoring failures so far): %s\n",
+               static_cast<long long>(seq), static_cast<unsigned long long>(n),
+               error.message.c_str());
+  return Status::Ok();
 }
 
 audit::AuditEvent PolicyLoadEvent(const PolicyLoad& load) {

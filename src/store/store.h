@@ -20,6 +20,8 @@
 #define INTERLOCK_STORE_STORE_H_
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -74,6 +76,23 @@ struct KillEntry {
 // The kill_switch record of `e` (one shape for every backend).
 audit::AuditEvent KillSwitchEvent(const KillEntry& e);
 
+// What a security-relevant op needs of its signed anchor (StoreOptions::anchor,
+// docs/audit.md "Anchors"), one rule for every backend: an op that widens access (a kill
+// switch released, a token created, a policy set loaded) is refused without its anchor
+// (kRequired); one that narrows it (a kill switch engaged, a token revoked) is never held
+// up by one (kBestEffort: committed anyway, logged and counted).
+enum class AnchorNeed { kNone, kBestEffort, kRequired };
+inline AnchorNeed KillAnchorNeed(const KillEntry& e) {
+  return e.engaged ? AnchorNeed::kBestEffort : AnchorNeed::kRequired;
+}
+inline constexpr AnchorNeed kTokenCreatedAnchor = AnchorNeed::kRequired;
+inline constexpr AnchorNeed kTokenRevokedAnchor = AnchorNeed::kBestEffort;
+// The answer when the anchor of the op whose last record is `seq` could not be written:
+// kUnavailable for kRequired (the op is refused); Ok for kBestEffort, after logging it
+// and counting it in *failures.
+Status AnchorFailed(AnchorNeed need, int64_t seq, const Error& error,
+                    std::atomic<uint64_t>* failures);
+
 // What an agent reports after executing an allowed call (core/run_store.h).
 using core::CallResult;
 
@@ -90,6 +109,11 @@ struct PolicyLoad {
 // The policy_loaded / policy_rejected record of `load` (an error longer than
 // kMaxResultOutputBytes is cut, marked "...[truncated]").
 audit::AuditEvent PolicyLoadEvent(const PolicyLoad& load);
+// A loaded set may widen access: anchored before the caller swaps it in. A refused one
+// changes nothing.
+inline AnchorNeed PolicyLoadAnchorNeed(const PolicyLoad& load) {
+  return load.error.empty() ? AnchorNeed::kRequired : AnchorNeed::kNone;
+}
 
 // A refused sign-in whose person the provider named (its ID token verified), listed in
 // the auth_failed record that counts it (docs/identity.md, "Sign-ins in the audit trail").
