@@ -316,6 +316,11 @@ class PostgresStore::Impl {
     // same transaction. kRequired: no checkpoint, no commit; kBestEffort: committed
     // anyway, logged and counted.
     AnchorNeed anchor = AnchorNeed::kNone;
+    // Commits in a batch of its own: its prefetch reads rows that another op of the same
+    // batch could write before it applies (the pins: both ops would decide on the row as
+    // it was before the batch, and the second upsert would silently undo the first).
+    bool alone = false;
+    bool Alone() const { return alone || anchor != AnchorNeed::kNone; }
   };
 
   explicit Impl(PostgresOptions options)
@@ -378,8 +383,8 @@ class PostgresStore::Impl {
   }
 
   Status SubmitAndWait(std::vector<std::string> run_ids, std::function<Status(Batch&)> apply,
-                       decltype(Op::prefetch) prefetch = {},
-                       AnchorNeed anchor = AnchorNeed::kNone) {
+                       decltype(Op::prefetch) prefetch = {}, AnchorNeed anchor = AnchorNeed::kNone,
+                       bool alone = false) {
     std::promise<Status> p;
     std::future<Status> f = p.get_future();
     Submit(Op{std::move(run_ids),
@@ -387,7 +392,8 @@ class PostgresStore::Impl {
               [&p](Status s) { p.set_value(std::move(s)); },
               {},
               std::move(prefetch),
-              anchor});
+              anchor,
+              alone});
     return f.get();
   }
 
@@ -762,12 +768,13 @@ class PostgresStore::Impl {
         if (queue_.empty()) return;  // stopping, drained
         const size_t n = std::min(queue_.size(), static_cast<size_t>(options_.max_batch));
         for (size_t i = 0; i < n; ++i) {
-          // An anchored op commits alone: its checkpoint covers its records only.
-          const bool anchored = queue_.front().anchor != AnchorNeed::kNone;
-          if (anchored && !batch.empty()) break;
+          // An anchored op commits alone (its checkpoint covers its records only), and so
+          // does one whose reads a batch-mate could invalidate (Op::alone).
+          const bool alone = queue_.front().Alone();
+          if (alone && !batch.empty()) break;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
-          if (anchored) break;
+          if (alone) break;
         }
       }
       RunOps(batch);
@@ -1732,7 +1739,8 @@ class PgPinRows final : public PinRows {
           if (!r.ok()) return r.error();
           rows = std::move(r).value();
           return Status::Ok();
-        });
+        },
+        AnchorNeed::kNone, /*alone=*/true);
   }
 
  private:

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -155,6 +157,50 @@ TYPED_TEST(PinRulesOnEveryBackend, NulByteInAToolNameNeverMatchesAnotherPin) {
   EXPECT_TRUE(!r.ok() || *r == PinState::kNew);
   Result<PinState> agent = this->two_->Check(std::string("a\0b", 3), "notes", Tool("v1"));
   EXPECT_TRUE(!agent.ok() || *agent == PinState::kNew);
+}
+
+// Tests that two sessions seeing a tool for the first time at once, each with another
+// definition (a rug pull racing the first pin), never both get it pinned as new: exactly
+// one definition is pinned, every other is a change waiting for review. On PostgreSQL the
+// checks of one daemon share its writer's batches, where both used to decide on the row as
+// it was before the batch (both kNew, the second upsert silently replacing the first).
+TYPED_TEST(PinRulesOnEveryBackend, RacingFirstSightsPinExactlyOneDefinition) {
+  constexpr int kThreads = 8;
+  // Other writes keep the first store's writer busy, so that checks queue up and share
+  // a batch (as under a daemon's load).
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    while (!stop.load()) {
+      std::vector<audit::AuditEvent> e;
+      e.push_back(audit::AuditEvent{"incident", std::chrono::system_clock::now(), "", "", "a",
+                                    "ops", json::object{{"note", "load"}}});
+      if (!this->fleet_.a->AppendRecords(std::move(e)).ok()) return;
+    }
+  });
+  for (int round = 0; round < 5; ++round) {
+    const std::string tool = "race" + std::to_string(round);
+    std::vector<Result<PinState>> got(kThreads, Error::Internal("not run"));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        PinStore* pins = i % 4 == 3 ? this->two_.get() : this->one_.get();
+        got[i] = pins->Check("a", tool, Tool("definition " + std::to_string(i)));
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    int fresh = 0;
+    for (int i = 0; i < kThreads; ++i) {
+      ASSERT_TRUE(got[i].ok()) << got[i].error().message;
+      if (*got[i] == PinState::kNew) {
+        ++fresh;
+      } else {
+        EXPECT_EQ(*got[i], PinState::kChanged) << "round " << round << ", thread " << i;
+      }
+    }
+    EXPECT_EQ(fresh, 1) << "round " << round;
+  }
+  stop = true;
+  load.join();
 }
 
 }  // namespace
