@@ -579,17 +579,20 @@ Result<PromoteOutcome> PromoteTool(store::Store& store, const PromoteRequest& rq
                                                    {"reviewer", rq.reviewer},
                                                    {"evidence", std::move(evidence)},
                                                    {"policy_file", agent->file}}});
-  // The reviewed file takes effect only with its record: it is swapped in, the record
-  // appended, and the original put back when the record cannot be written.
+  // The reviewed file takes effect only after its record is durable: a promotion never
+  // widens access unrecorded (the daemons load the file as soon as it changes). Should
+  // the file then not be replaced, the trail holds a change that did not happen, and the
+  // error says so: the safe side of the two.
+  if (Status s = store.AppendRecords(std::move(records)); !s.ok()) {
+    std::remove(tmp.c_str());
+    return Error{s.error().kind, "the trust change could not be recorded (" + s.error().message +
+                                     "); " + agent->file + " was not changed"};
+  }
   if (std::rename(tmp.c_str(), agent->file.c_str()) != 0) {
     std::remove(tmp.c_str());
-    return Error::Unavailable("cannot replace " + agent->file);
-  }
-  if (Status s = store.AppendRecords(std::move(records)); !s.ok()) {
-    std::ofstream o(agent->file, std::ios::binary | std::ios::trunc);
-    o << original;
-    return Error{s.error().kind, "the trust change could not be recorded (" + s.error().message +
-                                     "); " + agent->file + " was put back as it was"};
+    return Error::Unavailable("cannot replace " + agent->file +
+                              ": the trust_changed record was written, but the policy file was "
+                              "not changed (the change did not take effect)");
   }
   out.message = std::string(promotion ? "promoted " : "demoted ") + rq.agent_id + "/" + rq.tool +
                 " from " + out.from + " to " + out.to + " in " + agent->file +
