@@ -191,6 +191,12 @@ Result<std::unique_ptr<PinStore>> PinStore::Open(const std::string& path) {
 
 Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view tool_name,
                                  const json::value& tool) {
+  // One answer on every backend (libpq would cut such a name at the NUL and read another
+  // tool's pin): the tool stays hidden, as on any other Check error.
+  if (agent_id.find('\0') != std::string_view::npos ||
+      tool_name.find('\0') != std::string_view::npos) {
+    return Error::Invalid("tool pins: an agent id or tool name with a NUL byte");
+  }
   const std::string now = Now();
   // The common case (a pinned tool the server shows unchanged) needs no write, so no
   // transaction: on PostgreSQL that keeps tools/list off the fleet's writer lock.

@@ -149,14 +149,16 @@ TYPED_TEST(PinRulesOnEveryBackend, RevertedDefinitionClearsThePendingChange) {
 }
 
 // Tests that a tool name with a NUL byte is never taken for the pin of the name before the
-// NUL (libpq cuts parameters there): it is a new pin or an error, never a match.
+// NUL (libpq cuts parameters there): refused on every backend alike (the rule is the
+// core's), never a match.
 TYPED_TEST(PinRulesOnEveryBackend, NulByteInAToolNameNeverMatchesAnotherPin) {
   ASSERT_EQ(this->one_->Check("a", "notes", Tool("v1")).value(), PinState::kNew);
   const std::string evil("notes\0evil", 10);
   Result<PinState> r = this->two_->Check("a", evil, Tool("v1"));
-  EXPECT_TRUE(!r.ok() || *r == PinState::kNew);
-  Result<PinState> agent = this->two_->Check(std::string("a\0b", 3), "notes", Tool("v1"));
-  EXPECT_TRUE(!agent.ok() || *agent == PinState::kNew);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("NUL"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(this->two_->Check(std::string("a\0b", 3), "notes", Tool("v1")).ok());
+  EXPECT_EQ(this->one_->Check("a", "notes", Tool("v1")).value(), PinState::kMatch);
 }
 
 // Tests that two sessions seeing a tool for the first time at once, each with another
