@@ -34,6 +34,19 @@ const std::string& Key() {
 void CheckLoginCookie(std::string_view text, interlock::TimePoint now) {
   using interlock::identity::LoginCodec;
   const LoginCodec logins(Key());
+  // The key derivation below is LoginCodec's, copied: a login the codec issues must pass
+  // under it, or the signed path would silently go unexplored after a change there.
+  static const bool derivation_checked = [&] {
+    const LoginCodec::Login issued = logins.Start(now);
+    const std::string b = issued.cookie.substr(0, issued.cookie.rfind('.'));
+    Check(issued.cookie ==
+              b + "." +
+                  interlock::HmacSha256Hex(
+                      interlock::HmacSha256Hex(Key(), "interlock oidc login cookie v1"), b),
+          "the harness signs login cookies as LoginCodec does");
+    return true;
+  }();
+  (void)derivation_checked;
   const size_t dot = text.find('.');
   const std::string_view state = text.substr(0, dot);
   Check(!logins.Check(text, state, now).ok(), "an unsigned login cookie passed");
@@ -48,6 +61,8 @@ void CheckLoginCookie(std::string_view text, interlock::TimePoint now) {
   Check(l->cookie == cookie, "a login cookie passes only as the one issued for it");
   Check(l->expires_at > now, "a passing login cookie is not expired");
   Check(l->state == state && !l->nonce.empty() && !l->verifier.empty(), "a login is whole");
+  Check(!logins.Check(cookie, std::string(state) + "x", now).ok(),
+        "a login cookie passes only with the state it was issued for");
 }
 
 }  // namespace
