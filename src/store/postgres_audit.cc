@@ -48,11 +48,16 @@ class PgCheckpointStore final : public audit::CheckpointStore {
   Status Append(const audit::Checkpoint& cp) override {
     Result<pg::PgConn*> c = Conn();
     if (!c.ok()) return c.error();
+    // The file first: its head is committed, so a line with no row is harmless, while a
+    // row whose line failed would be inserted again at every retry (the checkpointer
+    // retries an Append that failed), one duplicate a second for as long as the file fails.
+    if (!mirror_file_.empty()) {
+      if (Status m = audit::AppendCheckpoint(mirror_file_, cp); !m.ok()) return m;
+    }
     Result<pg::PgResult> r = (*c)->Exec("INSERT INTO audit_checkpoints(seq, line) VALUES ($1, $2)",
                                         {std::to_string(cp.seq), audit::CheckpointToJsonLine(cp)});
     if (!r.ok()) return Dropped(r.error());
-    if (mirror_file_.empty()) return Status::Ok();
-    return audit::AppendCheckpoint(mirror_file_, cp);
+    return Status::Ok();
   }
 
   Result<std::vector<audit::Checkpoint>> List() override {
