@@ -195,20 +195,16 @@ int RunPrune(const CheckpointArgs& a) {
   opt.days = a.days;
   opt.now = SystemClock().Now();
   opt.checkpoint_file = a.checkpoints;
-  Result<audit::PruneReport> r = Error::Internal("unreached");
-  if (postgres) {
-    // One pruner per fleet (advisory lock), anchors into the database's table (and the
-    // file when given), records deleted in short transactions.
-    r = PruneStoreAudit(a.store, keys->signing_key, opt);
-  } else {
-    if (a.checkpoints.empty()) {
-      return Fail("prune", Error::Invalid("--checkpoints FILE is required for a SQLite store"));
-    }
-    Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/false);
-    if (!db.ok()) return Fail("prune", db.error());
-    r = audit::PruneAuditLog(db->get(), keys->signing_key, opt);
+  // On PostgreSQL: one pruner per fleet (advisory lock), anchors into the database's table
+  // (and the file when given), records deleted in short transactions.
+  Result<audit::PruneReport> r = PruneStoreAudit(a.store, keys->signing_key, opt);
+  if (!r.ok()) {
+    // A missing --checkpoints or store is the caller's; anything else is the prune's.
+    const ErrorKind k = r.error().kind;
+    return Fail(
+        "prune", r.error(),
+        k == ErrorKind::kInvalidArgument || k == ErrorKind::kNotFound ? kExitUsage : kExitFailure);
   }
-  if (!r.ok()) return Fail("prune", r.error(), kExitFailure);
   if (r->deleted == 0) {
     std::cout << "nothing older than " << a.days << " days to prune\n";
   } else {
