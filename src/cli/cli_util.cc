@@ -20,8 +20,8 @@
 #include "mcp/daemon_enforcer.h"
 #include "mcp/local_store.h"
 #include "policy/policy.h"
-#include "store/postgres_audit.h"
 #include "store/open_store.h"
+#include "store/postgres_audit.h"
 #include "store/postgres_store.h"
 
 namespace interlock::cli {
@@ -42,10 +42,10 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* f) {
 
 CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store) {
   Result<std::string> def = mcp::DefaultStorePath();
-  CLI::Option* o = cmd->add_option(
-      "--store", *store,
-      "SQLite store file, or a postgresql:// URI where the command supports one "
-      "(default $INTERLOCK_STORE, else $XDG_STATE_HOME/interlock/interlock.db)");
+  CLI::Option* o =
+      cmd->add_option("--store", *store,
+                      "SQLite store file, or a postgresql:// URI where the command supports one "
+                      "(default $INTERLOCK_STORE, else $XDG_STATE_HOME/interlock/interlock.db)");
   if (def.ok()) {
     *store = std::move(def).value();
   } else {
@@ -226,6 +226,14 @@ int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std:
   }
   err.flush();
   return lines;
+}
+
+Result<audit::CheckpointSigner> LoadFleetSigner(const std::string& keys_dir,
+                                                const std::string& checkpoints) {
+  if (keys_dir.empty()) {
+    return Error::Invalid("a PostgreSQL store needs --keys DIR (the fleet's audit keys) to anchor");
+  }
+  return audit::LoadCheckpointSigner(keys_dir, checkpoints);
 }
 
 Result<audit::PruneReport> PruneStoreAudit(const std::string& store, const audit::SigningKey& key,

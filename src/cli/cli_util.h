@@ -11,6 +11,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "audit/checkpoint.h"
 #include "audit/replay.h"
 #include "audit/retention.h"
 #include "interlock/result.h"
@@ -53,6 +54,12 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
 // XDG state directory); required when no default can be worked out. Every command that
 // opens a store takes it through this, so they all open the same file by default.
 CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store);
+
+// The signer of a PostgreSQL store's anchors: the fleet's keys from --keys DIR (there is
+// no default next to a database; kInvalidArgument without it), the signed checkpoints
+// also appended to `checkpoints` when not empty.
+Result<audit::CheckpointSigner> LoadFleetSigner(const std::string& keys_dir,
+                                                const std::string& checkpoints);
 
 // Prunes the audit log of `store` (a SQLite file or a postgresql:// URI) by the rule of
 // audit/retention.h. On PostgreSQL the anchors go to the database's audit_checkpoints

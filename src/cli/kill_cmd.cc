@@ -116,12 +116,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
   audit::AnchorFn anchor;
   audit::CheckpointSigner signer;
   if (store::IsPostgresUri(opt.store)) {
-    // The fleet's keys: there is no default next to a database.
-    Result<audit::CheckpointSigner> loaded =
-        opt.keys_dir.empty()
-            ? Result<audit::CheckpointSigner>(Error::Invalid(
-                  "a PostgreSQL store needs --keys DIR (the fleet's audit keys) to anchor"))
-            : audit::LoadCheckpointSigner(opt.keys_dir, opt.checkpoints);
+    Result<audit::CheckpointSigner> loaded = LoadFleetSigner(opt.keys_dir, opt.checkpoints);
     if (loaded.ok()) {
       signer = std::move(loaded).value();
     } else if (!engaged) {

@@ -76,10 +76,7 @@ Result<audit::AnchorFn> LoadAnchor(const TokenOptions& opt) {
 
 // The PostgreSQL form: the fleet's keys (--keys, no default next to a database).
 Result<audit::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
-  if (opt.keys_dir.empty()) {
-    return Error::Invalid("a PostgreSQL store needs --keys DIR (the fleet's audit keys) to anchor");
-  }
-  return audit::LoadCheckpointSigner(opt.keys_dir, opt.checkpoints);
+  return LoadFleetSigner(opt.keys_dir, opt.checkpoints);
 }
 
 int Fail(std::string_view what, const Error& e) {
