@@ -83,7 +83,8 @@ struct McpOptions : EnforcementFlags {
 struct PinsOptions {
   std::string store;
   std::string tool;
-  std::string by;  // pins accept: who accepts (default cli:$USER)
+  std::string by;      // pins accept: who accepts (default cli:$USER)
+  std::string sha256;  // pins accept: the reviewed changed definition (pins show prints it)
 };
 
 // A pipe whose write end wakes a LineReader; closed on destruction.
@@ -559,7 +560,10 @@ int RunPinsShow(const PinsOptions& opt) {
               << (r.changed_definition.empty() ? not_recorded
                                                : mcp::PrettyJson(r.changed_definition))
               << "\ndiff (- pinned, + changed):\n"
-              << mcp::DefinitionDiff(r.definition, r.changed_definition) << '\n';
+              << mcp::DefinitionDiff(r.definition, r.changed_definition)
+              << "to accept exactly this definition (refused if it changes again first):\n"
+              << "  interlock mcp pins accept " << r.tool << " --sha256 " << r.changed_sha256
+              << "\n\n";
   }
   return kExitOk;
 }
@@ -572,7 +576,10 @@ int RunPinsAccept(const PinsOptions& opt) {
     const char* user = std::getenv("USER");
     by = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
   }
-  auto n = opened->pins->Accept(opt.tool, by);
+  if (!opt.sha256.empty() && opt.tool.empty()) {
+    return Fail("--sha256 names one reviewed definition: give the TOOL it belongs to");
+  }
+  auto n = opened->pins->Accept(opt.tool, by, opt.sha256);
   if (!n.ok()) return Fail(n.error().message);
   std::cout << "accepted " << *n << " changed tool definition(s) (by " << by << ", audited)\n";
   return kExitOk;
@@ -644,6 +651,9 @@ void AddMcp(CLI::App& app, int* exit_code) {
                      "SQLite store file or postgresql:// URI (a fleet's shared store)");
   accept->add_option("tool", pins_opt->tool, "Only this tool (default: every changed tool)");
   accept->add_option("--by", pins_opt->by, "Who accepts, for the audit record (default cli:$USER)");
+  accept->add_option("--sha256", pins_opt->sha256,
+                     "The changed definition you reviewed (`pins show` prints it): refused, "
+                     "and nothing accepted, if TOOL's pending definition is another one");
   accept->callback([pins_opt, exit_code] { *exit_code = RunPinsAccept(*pins_opt); });
 
   cmd->callback([cmd, opt, exit_code] {

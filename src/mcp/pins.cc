@@ -223,7 +223,8 @@ Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view too
 
 Result<std::vector<PinRow>> PinStore::List() { return rows_->List(); }
 
-Result<int> PinStore::Accept(std::string_view tool, std::string_view by) {
+Result<int> PinStore::Accept(std::string_view tool, std::string_view by,
+                             std::string_view reviewed_sha256) {
   const TimePoint now = std::chrono::system_clock::now();
   int accepted = 0;
   store::PinSelect select{"", std::string(tool), true};
@@ -231,6 +232,15 @@ Result<int> PinStore::Accept(std::string_view tool, std::string_view by) {
     store::PinWrite w;
     for (const PinRow& r : rows) {
       if (r.changed_sha256.empty() || (!tool.empty() && r.tool != tool)) continue;
+      // Checked in the transaction that accepts: a definition that changed again since
+      // it was reviewed is never accepted in its place.
+      if (!reviewed_sha256.empty() && r.changed_sha256 != reviewed_sha256) {
+        return Error::Invalid(
+            "tool " + r.tool + " (agent " + r.agent_id +
+            "): the pending definition is now sha256 " + r.changed_sha256 + " (changed at " +
+            r.changed_at + "), not the reviewed " + std::string(reviewed_sha256) +
+            "; nothing accepted: review it again (interlock mcp pins show " + r.tool + ")");
+      }
       w.events.push_back(audit::AuditEvent{kPinAccepted, now, "", "", r.agent_id, std::string(by),
                                            json::object{{"agent_id", r.agent_id},
                                                         {"tool", r.tool},

@@ -90,8 +90,13 @@ class PinStore {
   // Accepts the changed definition of `tool` (every agent), or of every tool when empty,
   // and appends one `pin_accepted` audit record per accepted pin (data: agent_id, tool,
   // from_sha256, to_sha256, by) in the same transaction: no record, no acceptance.
+  // `reviewed_sha256` (non-empty): the changed definition the person reviewed; a selected
+  // pin whose pending definition is another one (the server changed it again after the
+  // review) fails the whole acceptance (kInvalidArgument, saying what is pending now), and
+  // nothing is accepted.
   // Returns how many pins changed.
-  Result<int> Accept(std::string_view tool, std::string_view by = "interlock");
+  Result<int> Accept(std::string_view tool, std::string_view by = "interlock",
+                     std::string_view reviewed_sha256 = {});
 
  private:
   std::unique_ptr<store::PinRows> rows_;

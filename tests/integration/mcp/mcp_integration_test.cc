@@ -361,8 +361,19 @@ TEST_F(McpIntegrationTest, ChangedToolDescriptionIsShownWithADiffAndAcceptIsAudi
   EXPECT_EQ(row.at("changed_definition").at("description"), json::value(injected));
   EXPECT_NE(std::string(row.at("diff").as_string()).find("+ "), std::string::npos);
 
-  ProcessResult accept =
-      RunProcess({kInterlock, "mcp", "pins", "accept", "notes", "--by", "alice", "--store", store});
+  // The acceptance is bound to the definition reviewed: `show` prints the command with its
+  // sha256, and another sha256 (a definition changed again since) is refused.
+  const std::string changed_sha = std::string(row.at("changed_sha256").as_string());
+  EXPECT_NE(show.out.find("interlock mcp pins accept notes --sha256 " + changed_sha),
+            std::string::npos)
+      << show.out;
+  ProcessResult stale = RunProcess({kInterlock, "mcp", "pins", "accept", "notes", "--sha256",
+                                    std::string(64, 'a'), "--store", store});
+  EXPECT_NE(stale.exit_code, 0) << stale.out;
+  EXPECT_NE(stale.err.find("review it again"), std::string::npos) << stale.err;
+  EXPECT_TRUE(list_tools().empty());
+  ProcessResult accept = RunProcess({kInterlock, "mcp", "pins", "accept", "notes", "--sha256",
+                                     changed_sha, "--by", "alice", "--store", store});
   ASSERT_EQ(accept.exit_code, 0) << accept.err;
   ProcessResult exported =
       RunProcess({kInterlock, "audit", "export", "--store", store, "--since", "2000-01-01"});
