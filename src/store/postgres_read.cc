@@ -426,11 +426,27 @@ Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const History
 }
 
 Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
-  // A database from before schema 7 has no table, hence no checkpoints (asked first: a
-  // failed statement would abort the caller's transaction).
-  Result<pg::PgResult> has = c.Exec("SELECT to_regclass('audit_checkpoints') IS NOT NULL", {});
+  // A database from before schema 7 has no table, hence no checkpoints; at schema 7 or
+  // later a missing table is damage (a dropped table would otherwise look like a log never
+  // checkpointed, and a deleted tail would go unnoticed): refused. Asked first, in one
+  // statement that cannot fail, since a failed one would abort the caller's transaction.
+  Result<pg::PgResult> has = c.Exec(
+      "SELECT to_regclass('audit_checkpoints') IS NOT NULL,"
+      " CASE WHEN to_regclass('interlock_schema_version') IS NULL THEN 0"
+      " ELSE (SELECT coalesce(max(version), 0) FROM interlock_schema_version) END",
+      {});
   if (!has.ok()) return has.error();
-  if (has->rows() != 1 || has->Text(0, 0) != "t") return std::vector<audit::Checkpoint>{};
+  if (has->rows() != 1) return Error::Internal("audit_checkpoints: unexpected answer");
+  if (has->Text(0, 0) != "t") {
+    if (has->Int(0, 1) >= 7) {
+      return Error::Corrupt(
+          "table audit_checkpoints is missing from a database at schema " +
+          std::string(has->Text(0, 1)) +
+          " (it was dropped): the signed checkpoints that cover the log are gone; restore it "
+          "from a backup and run `interlock audit verify`");
+    }
+    return std::vector<audit::Checkpoint>{};
+  }
   Result<pg::PgResult> r = c.Exec("SELECT id, line FROM audit_checkpoints ORDER BY id", {});
   if (!r.ok()) return r.error();
   std::vector<audit::Checkpoint> out;

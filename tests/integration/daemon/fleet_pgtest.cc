@@ -884,6 +884,20 @@ TEST_F(FleetAuditVerifyTest, CutTailAndRewoundHeadIsCaughtByTheCheckpoint) {
   EXPECT_NE(out.find("truncated"), std::string::npos) << out;
 }
 
+// Tests that dropping the checkpoint table (to hide a cut tail) is reported as damage by
+// `audit verify`, never read as a log that was never checkpointed.
+TEST_F(FleetAuditVerifyTest, DroppedCheckpointTableIsDamageNotAnEmptyList) {
+  int rc = -1;
+  std::string out = RunInterlock({"audit", "checkpoint", "--store", uri_, "--keys", keys()}, &rc);
+  ASSERT_EQ(rc, 0) << out;
+  Sql("DROP TABLE audit_checkpoints");
+  ProcessResult r = RunProcess({std::string(INTERLOCK_BINARY_DIR) + "/interlock", "audit", "verify",
+                                "--store", uri_, "--pubkey", pubkey()},
+                               "", std::chrono::seconds(30));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.err.find("audit_checkpoints is missing"), std::string::npos) << r.err;
+}
+
 // Tests that a daemon restarts on an intact log, and refuses to start on a log whose tail
 // was cut and head row rewound, even with the database's checkpoint rows deleted too (the
 // daemons' own checkpoint file still names the lost head).
