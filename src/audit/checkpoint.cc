@@ -165,25 +165,6 @@ Result<std::vector<Checkpoint>> ReadCheckpoints(const std::string& path) {
   return out;
 }
 
-Status AnchorCheckpoint(const SigningKey& key, const std::string& path, const AuditHead& head,
-                        TimePoint now) {
-  Result<Checkpoint> cp = MakeCheckpoint(key, head.seq, head.hash, now);
-  if (!cp.ok()) return cp.error();
-  return AppendCheckpoint(path, *cp);
-}
-
-Result<AnchorFn> LoadCheckpointAnchor(const std::string& keys_dir,
-                                      const std::string& checkpoint_file) {
-  Result<AuditKeys> keys = LoadOrCreateAuditKeys(keys_dir);
-  if (!keys.ok()) return keys.error();
-  auto key = std::make_shared<const SigningKey>(std::move(keys->signing_key));
-  const std::string path =
-      checkpoint_file.empty() ? DefaultCheckpointsFile(keys_dir) : checkpoint_file;
-  return AnchorFn([key, path](const AuditHead& head) {
-    return AnchorCheckpoint(*key, path, head, SystemClock().Now());
-  });
-}
-
 namespace {
 
 class FileCheckpointStore final : public CheckpointStore {
@@ -223,19 +204,28 @@ std::unique_ptr<CheckpointStore> MakeFileCheckpointStore(std::string path,
   return std::make_unique<FileCheckpointStore>(std::move(path), std::move(head));
 }
 
-Result<CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
-                                              const std::string& checkpoint_file) {
-  Result<AuditKeys> keys = LoadAuditKeys(keys_dir);
-  if (!keys.ok()) return keys.error();
-  auto key = std::make_shared<const SigningKey>(std::move(keys->signing_key));
-  const std::string path =
-      checkpoint_file.empty() ? DefaultCheckpointsFile(keys_dir) : checkpoint_file;
+CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key, std::string path,
+                                      const Clock* clock) {
   CheckpointSigner signer;
-  signer.sign = [key](const AuditHead& head) {
-    return MakeCheckpoint(*key, head.seq, head.hash, SystemClock().Now());
+  signer.sign = [key = std::move(key), clock](const AuditHead& head) {
+    return MakeCheckpoint(*key, head.seq, head.hash,
+                          clock != nullptr ? clock->Now() : SystemClock().Now());
   };
-  signer.mirror = [path](const Checkpoint& cp) { return AppendCheckpoint(path, cp); };
+  signer.mirror = [path = std::move(path)](const Checkpoint& cp) {
+    return AppendCheckpoint(path, cp);
+  };
   return signer;
+}
+
+Result<CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
+                                              const std::string& checkpoint_file,
+                                              bool create_missing_keys) {
+  Result<AuditKeys> keys =
+      create_missing_keys ? LoadOrCreateAuditKeys(keys_dir) : LoadAuditKeys(keys_dir);
+  if (!keys.ok()) return keys.error();
+  return MakeCheckpointSigner(
+      std::make_shared<const SigningKey>(std::move(keys->signing_key)),
+      checkpoint_file.empty() ? DefaultCheckpointsFile(keys_dir) : checkpoint_file);
 }
 
 Result<Checkpoint> WriteCheckpointNow(CheckpointStore& store, const SigningKey& key,

@@ -75,11 +75,15 @@ class CheckpointStore {
 std::unique_ptr<CheckpointStore> MakeFileCheckpointStore(std::string path,
                                                          std::function<Result<AuditHead>()> head);
 
-// Anchors for a store that keeps its checkpoints in its own table (PostgreSQL): `sign`
-// makes the signed checkpoint of a head (the store writes it in the transaction of the
-// records it anchors, so both commit or neither does); `mirror`, called after that
-// commit, copies it to the local checkpoint file (a copy that the database's writers
-// cannot delete). Either may be empty.
+// How a store anchors its security-relevant records (docs/audit.md, "Anchors";
+// store::StoreOptions::checkpoint_signer): `sign` makes the signed checkpoint of a head
+// (the op's last record, appended but not yet committed); `mirror` writes it to the local
+// checkpoint file. SQLite, whose log has no checkpoint table, calls both before the
+// COMMIT: the file is where its anchor lives, and a signer without `mirror` anchors
+// nothing there (the anchor fails). PostgreSQL inserts the checkpoint into its
+// audit_checkpoints table in the records' own transaction (both commit or neither does)
+// and mirrors it after the commit (a copy the database's writers cannot delete). Empty
+// `sign`: nothing is anchored (in-memory stores, tests).
 struct CheckpointSigner {
   std::function<Result<Checkpoint>(const AuditHead& head)> sign;
   std::function<Status(const Checkpoint& cp)> mirror;
@@ -99,29 +103,21 @@ Status AppendCheckpoint(const std::string& path, const Checkpoint& cp);
 // the line. A missing file is NotFound.
 Result<std::vector<Checkpoint>> ReadCheckpoints(const std::string& path);
 
-// Signs a checkpoint of `head` at `now` and appends it (fsync'd) to `path`. This is the
-// anchor of a security-relevant record (store::StoreOptions::anchor): the daemon and the
-// CLI call it before the COMMIT of a kill switch, token or policy record, with the
-// record appended but not yet committed, so the checkpoint exists before the action
-// takes effect. Safe from several threads and processes on one file (O_APPEND, one
-// write per line).
-Status AnchorCheckpoint(const SigningKey& key, const std::string& path, const AuditHead& head,
-                        TimePoint now);
+// Signs with `key` at `clock`'s time (not owned; nullptr: the system clock) and mirrors
+// into the file at `path` (appended and fsync'd, one write per line: safe from several
+// threads and processes on one file).
+CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key, std::string path,
+                                      const Clock* clock = nullptr);
 
-// An anchor for a store opened by a command-line tool (store::StoreOptions::anchor):
-// loads the audit keys of `keys_dir` (creating missing ones, as the daemon does at first
-// start) and signs into `checkpoint_file` ("" = DefaultCheckpointsFile(keys_dir)) at the
-// system clock's time.
-using AnchorFn = std::function<Status(const AuditHead& head)>;
-Result<AnchorFn> LoadCheckpointAnchor(const std::string& keys_dir,
-                                      const std::string& checkpoint_file);
-
-// LoadCheckpointAnchor's PostgreSQL form: signs with the keys of `keys_dir` at the
-// system clock's time, mirrors into `checkpoint_file` ("" = DefaultCheckpointsFile).
-// The keys must exist (a fleet's are shared; a key made up here would sign checkpoints
-// that no verifier of the fleet accepts).
+// The signer of a command-line tool's store: the audit keys of `keys_dir`, signing at the
+// system clock's time into `checkpoint_file` ("" = DefaultCheckpointsFile(keys_dir)).
+// `create_missing_keys`: missing keys are created, as the daemon does at its first start
+// (a SQLite deployment's first token comes before its daemon); else they must exist (a
+// fleet's keys are shared: a key made up here would sign checkpoints that no verifier of
+// the fleet accepts).
 Result<CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
-                                              const std::string& checkpoint_file);
+                                              const std::string& checkpoint_file,
+                                              bool create_missing_keys);
 
 // Writes a checkpoint of the current head of `store` now, unless the log is empty.
 // Returns the checkpoint written (seq 0 when the log was empty and nothing was written).

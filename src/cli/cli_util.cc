@@ -228,12 +228,17 @@ int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std:
   return lines;
 }
 
-Result<audit::CheckpointSigner> LoadFleetSigner(const std::string& keys_dir,
+Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
+                                                const std::string& keys_dir,
                                                 const std::string& checkpoints) {
+  if (!store::IsPostgresUri(store)) {
+    return audit::LoadCheckpointSigner(keys_dir.empty() ? audit::DefaultKeysDir(store) : keys_dir,
+                                       checkpoints, /*create_missing_keys=*/true);
+  }
   if (keys_dir.empty()) {
     return Error::Invalid("a PostgreSQL store needs --keys DIR (the fleet's audit keys) to anchor");
   }
-  return audit::LoadCheckpointSigner(keys_dir, checkpoints);
+  return audit::LoadCheckpointSigner(keys_dir, checkpoints, /*create_missing_keys=*/false);
 }
 
 Result<audit::PruneReport> PruneStoreAudit(const std::string& store, const audit::SigningKey& key,

@@ -55,10 +55,14 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
 // opens a store takes it through this, so they all open the same file by default.
 CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store);
 
-// The signer of a PostgreSQL store's anchors: the fleet's keys from --keys DIR (there is
-// no default next to a database; kInvalidArgument without it), the signed checkpoints
-// also appended to `checkpoints` when not empty.
-Result<audit::CheckpointSigner> LoadFleetSigner(const std::string& keys_dir,
+// The signer of the anchors of `store`'s security-relevant records (kill switch, token and
+// policy records; docs/audit.md, "Anchors"), into `checkpoints` ("" = the keys directory's
+// default file). A SQLite file: the keys of `keys_dir` or the store's default keys
+// directory, created if missing (a deployment's first token comes before its daemon). A
+// postgresql:// URI: the fleet's keys from --keys DIR, which must exist (there is no
+// default next to a database; kInvalidArgument without it).
+Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
+                                                const std::string& keys_dir,
                                                 const std::string& checkpoints);
 
 // Prunes the audit log of `store` (a SQLite file or a postgresql:// URI) by the rule of

@@ -44,10 +44,8 @@ struct KillOptions {
 // A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
 // shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
 Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& path,
-                                                   audit::AnchorFn anchor = nullptr,
                                                    audit::CheckpointSigner signer = {}) {
   store::StoreOptions o;
-  if (!store::IsPostgresUri(path)) o.anchor = std::move(anchor);
   o.checkpoint_signer = std::move(signer);
   o.path = path;
   o.create_if_missing = false;
@@ -113,26 +111,14 @@ int RunSet(const KillOptions& opt, bool engaged) {
   }
   // The record is signed into the checkpoint file before the switch takes effect
   // (docs/audit.md, "Anchors"): a release waits for that anchor, an engagement never does.
-  audit::AnchorFn anchor;
   audit::CheckpointSigner signer;
-  if (store::IsPostgresUri(opt.store)) {
-    Result<audit::CheckpointSigner> loaded = LoadFleetSigner(opt.keys_dir, opt.checkpoints);
+  // A missing SQLite file is refused by OpenExisting below (no keys made up for a typo).
+  if (std::error_code ec;
+      store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {
+    Result<audit::CheckpointSigner> loaded =
+        LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
     if (loaded.ok()) {
       signer = std::move(loaded).value();
-    } else if (!engaged) {
-      std::cerr << "interlock kill release: cannot anchor the record (" << loaded.error().message
-                << "); the kill switch was NOT released (pass the daemons' --keys)\n";
-      return kExitFailure;
-    } else {
-      std::cerr << "interlock kill engage: warning: the record will not be anchored by a "
-                   "signed checkpoint: "
-                << loaded.error().message << '\n';
-    }
-  } else if (std::error_code ec; std::filesystem::exists(opt.store, ec)) {
-    auto loaded = audit::LoadCheckpointAnchor(
-        opt.keys_dir.empty() ? audit::DefaultKeysDir(opt.store) : opt.keys_dir, opt.checkpoints);
-    if (loaded.ok()) {
-      anchor = std::move(loaded).value();
     } else if (!engaged) {
       std::cerr << "interlock kill release: cannot anchor the record (" << loaded.error().message
                 << "); the kill switch was NOT released (pass the daemon's --keys)\n";
@@ -143,7 +129,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
                 << loaded.error().message << '\n';
     }
   }
-  auto st = OpenExisting(opt.store, std::move(anchor), std::move(signer));
+  auto st = OpenExisting(opt.store, std::move(signer));
   if (!st.ok()) {
     std::cerr << "interlock kill " << verb << ": " << st.error().message << '\n';
     return kExitFailure;

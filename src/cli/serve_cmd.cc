@@ -253,15 +253,10 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     // Kill switch, token and policy records are signed into the checkpoint file before
     // they take effect (docs/audit.md, "Anchors"); on PostgreSQL into the fleet's
     // checkpoint table in the record's own transaction, then copied to the file.
-    sopt.anchor = [&keys, checkpoints, &clock](const audit::AuditHead& head) {
-      return audit::AnchorCheckpoint(keys->signing_key, checkpoints, head, clock.Now());
-    };
-    sopt.checkpoint_signer.sign = [&keys, &clock](const audit::AuditHead& head) {
-      return audit::MakeCheckpoint(keys->signing_key, head.seq, head.hash, clock.Now());
-    };
-    sopt.checkpoint_signer.mirror = [checkpoints](const audit::Checkpoint& cp) {
-      return audit::AppendCheckpoint(checkpoints, cp);
-    };
+    // Not owned (the aliasing constructor with no owner): `keys` outlives the store.
+    sopt.checkpoint_signer = audit::MakeCheckpointSigner(
+        std::shared_ptr<const audit::SigningKey>(std::shared_ptr<void>(), &keys->signing_key),
+        checkpoints, &clock);
   }
   if (!keys) sopt.audit_key = RandomBytes(32);
   auto opened = store::OpenStore(sopt);

@@ -50,14 +50,12 @@ std::string DefaultActor() {
 // A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
 // shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& path, bool create,
-                                                audit::AnchorFn anchor = nullptr,
                                                 audit::CheckpointSigner signer = {}) {
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = create;
   o.checkpoint_signer = std::move(signer);
   if (store::IsPostgresUri(path)) return store::OpenStore(o);
-  o.anchor = std::move(anchor);
   if (create) {
     // The default store (the XDG state directory) may not have its directory yet.
     std::error_code ec;
@@ -67,16 +65,11 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& path, bool cr
   return store::OpenStore(o);
 }
 
-// Token records are signed into the checkpoint file before the token is handed out or
-// stops working (docs/audit.md, "Anchors").
-Result<audit::AnchorFn> LoadAnchor(const TokenOptions& opt) {
-  return audit::LoadCheckpointAnchor(
-      opt.keys_dir.empty() ? audit::DefaultKeysDir(opt.store) : opt.keys_dir, opt.checkpoints);
-}
-
-// The PostgreSQL form: the fleet's keys (--keys, no default next to a database).
+// Token records are signed into the checkpoint file (on PostgreSQL also the fleet's
+// checkpoint table) before the token is handed out or stops working (docs/audit.md,
+// "Anchors").
 Result<audit::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
-  return LoadFleetSigner(opt.keys_dir, opt.checkpoints);
+  return LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
 }
 
 int Fail(std::string_view what, const Error& e) {
@@ -129,18 +122,9 @@ int RunCreate(const TokenOptions& opt) {
   }
   // A new deployment creates its first token before the daemon has ever started (and
   // the audit keys with it). A token is never handed out without its anchor.
-  audit::AnchorFn anchor_fn;
-  audit::CheckpointSigner signer;
-  if (store::IsPostgresUri(opt.store)) {
-    auto loaded = LoadSigner(opt);
-    if (!loaded.ok()) return Fail("create", loaded.error());
-    signer = std::move(loaded).value();
-  } else {
-    auto anchor = LoadAnchor(opt);
-    if (!anchor.ok()) return Fail("create", anchor.error());
-    anchor_fn = std::move(anchor).value();
-  }
-  auto st = OpenStore(opt.store, /*create=*/true, std::move(anchor_fn), std::move(signer));
+  auto signer = LoadSigner(opt);
+  if (!signer.ok()) return Fail("create", signer.error());
+  auto st = OpenStore(opt.store, /*create=*/true, std::move(signer).value());
   if (!st.ok()) return Fail("create", st.error());
   Result<std::string> token =
       !opt.agent.empty()
@@ -187,9 +171,10 @@ int RunList(const TokenOptions& opt) {
 
 int RunRevoke(const TokenOptions& opt) {
   // A revocation narrows access: it is never held up by a missing anchor.
-  audit::AnchorFn anchor;
   audit::CheckpointSigner signer;
-  if (store::IsPostgresUri(opt.store)) {
+  // A missing SQLite file is refused by OpenStore below (no keys made up for a typo).
+  if (std::error_code ec;
+      store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {
     if (auto loaded = LoadSigner(opt); loaded.ok()) {
       signer = std::move(loaded).value();
     } else {
@@ -197,16 +182,8 @@ int RunRevoke(const TokenOptions& opt) {
                    "signed checkpoint: "
                 << loaded.error().message << '\n';
     }
-  } else if (std::error_code ec; std::filesystem::exists(opt.store, ec)) {
-    if (auto loaded = LoadAnchor(opt); loaded.ok()) {
-      anchor = std::move(loaded).value();
-    } else {
-      std::cerr << "interlock token revoke: warning: the record will not be anchored by a "
-                   "signed checkpoint: "
-                << loaded.error().message << '\n';
-    }
   }
-  auto st = OpenStore(opt.store, /*create=*/false, std::move(anchor), std::move(signer));
+  auto st = OpenStore(opt.store, /*create=*/false, std::move(signer));
   if (!st.ok()) return Fail("revoke", st.error());
   Status s = (*st)->RevokeToken(opt.token_id, opt.actor.empty() ? DefaultActor() : opt.actor,
                                 SystemClock().Now());

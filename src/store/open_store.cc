@@ -7,11 +7,6 @@ namespace interlock::store {
 
 Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
   if (IsPostgresUri(options.path)) {
-    if (options.anchor && !options.checkpoint_signer) {
-      return Error::Invalid(
-          "store: anchoring on the PostgreSQL store takes a checkpoint signer "
-          "(StoreOptions::checkpoint_signer), not a file anchor");
-    }
     PostgresOptions p;
     p.uri = options.path;
     p.audit_key = options.audit_key;

@@ -563,7 +563,7 @@ class SqliteStore::Impl {
     // durability full). Order is unchanged.
     bool lazy = false;
     // A security-relevant op (kill switch, token, policy load): it runs in a batch of its
-    // own, and StoreOptions::anchor signs a checkpoint of its records before COMMIT, so
+    // own, and StoreOptions::checkpoint_signer signs a checkpoint of its records before COMMIT, so
     // the records are anchored before the action takes effect. kRequired: an anchoring
     // failure fails the op (actions that widen access); kBestEffort: it is logged and
     // the op commits anyway (engaging a kill switch must never be blocked).
@@ -1486,13 +1486,20 @@ class SqliteStore::Impl {
   }
 
   // Anchors the records of a security-relevant op (Op::anchor, always alone in its
-  // batch) before COMMIT: StoreOptions::anchor signs and writes a checkpoint of `head`.
-  // An error only for a kRequired op; a kBestEffort failure is logged and counted.
+  // batch) before COMMIT: the signed checkpoint of `head`, written to the checkpoint file
+  // (the signer's mirror; this log has no checkpoint table). An error only for a
+  // kRequired op; a kBestEffort failure is logged and counted.
   Status AnchorBatch(const std::vector<Op>& batch, const audit::AuditHead& head) {
-    if (batch.size() != 1 || batch[0].anchor == AnchorNeed::kNone || !options_.anchor) {
+    const audit::CheckpointSigner& signer = options_.checkpoint_signer;
+    if (batch.size() != 1 || batch[0].anchor == AnchorNeed::kNone || !signer) {
       return Status::Ok();
     }
-    Status s = options_.anchor(head);
+    Status s = [&]() -> Status {
+      Result<audit::Checkpoint> cp = signer.sign(head);
+      if (!cp.ok()) return cp.error();
+      if (!signer.mirror) return Error::Internal("no checkpoint file to anchor into");
+      return signer.mirror(*cp);
+    }();
     if (s.ok()) return s;
     return AnchorFailed(batch[0].anchor, head.seq, s.error(), &anchor_failures_);
   }

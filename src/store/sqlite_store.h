@@ -103,7 +103,7 @@ class SqliteStore final : public Store {
   Result<std::unique_ptr<PinRows>> OpenPinRows() override;
 
   // Kill switch engagements and token revocations committed although their anchor
-  // (StoreOptions::anchor) failed; each is also logged.
+  // (StoreOptions::checkpoint_signer) failed; each is also logged.
   uint64_t AnchorFailures() const;
 
   class Impl;

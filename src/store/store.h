@@ -76,7 +76,7 @@ struct KillEntry {
 // The kill_switch record of `e` (one shape for every backend).
 audit::AuditEvent KillSwitchEvent(const KillEntry& e);
 
-// What a security-relevant op needs of its signed anchor (StoreOptions::anchor,
+// What a security-relevant op needs of its signed anchor (StoreOptions::checkpoint_signer,
 // docs/audit.md "Anchors"), one rule for every backend: an op that widens access (a kill
 // switch released, a token created, a policy set loaded) is refused without its anchor
 // (kRequired); one that narrows it (a kill switch engaged, a token revoked) is never held
@@ -170,17 +170,13 @@ struct StoreOptions {
   bool create_if_missing = true;
   // Time for writes that carry no `now` (AddUsage). nullptr: the system clock. Not owned.
   const Clock* clock = nullptr;
-  // Anchors security-relevant records (docs/audit.md, "Anchors"): signs a checkpoint of
-  // `head` (the op's last record, appended but not yet committed) and writes it durably
-  // outside the store. Called on the writer thread before the COMMIT of a kill switch
-  // change, a token created or revoked, or a policy load, so the record is anchored
-  // before the action takes effect. A failure refuses a token creation, a kill switch
-  // release and a policy load; a kill switch engagement or a revocation commits anyway
-  // (logged, counted). Empty: nothing is anchored (in-memory stores, tests).
-  std::function<Status(const audit::AuditHead& head)> anchor;
-  // The same anchors on PostgreSQL (audit/checkpoint.h, CheckpointSigner): the signed
-  // checkpoint is inserted into the database's audit_checkpoints table in the record's own
-  // transaction, then copied to the local checkpoint file. `anchor` is not used there.
+  // Anchors security-relevant records (docs/audit.md, "Anchors"; audit::CheckpointSigner
+  // says where each backend puts the checkpoint): a signed checkpoint of the head of a
+  // kill switch change, a token created or revoked, or a policy load, made on the writer
+  // thread before that record's COMMIT, so the record is anchored before the action takes
+  // effect. A failure refuses a token creation, a kill switch release and a policy load;
+  // a kill switch engagement or a revocation commits anyway (logged, counted). Empty:
+  // nothing is anchored (in-memory stores, tests).
   audit::CheckpointSigner checkpoint_signer;
   // Approvals (docs/approvals.md): the timeout of a tool without approval_timeout_seconds,
   // and the hard maximum an escalating approval may stay pending.
@@ -363,7 +359,7 @@ class Store : public core::RunStore, public HistorySource {
   virtual Status SetKill(const KillEntry& entry) = 0;
   virtual Result<std::vector<KillEntry>> ListKills() = 0;
 
-  // Records policy_loaded {sha256, agents, why} (anchored, see StoreOptions::anchor; the
+  // Records policy_loaded {sha256, agents, why} (anchored, see StoreOptions::checkpoint_signer; the
   // caller swaps the set in only after this succeeded) or, with `error`,
   // policy_rejected {error, why}.
   virtual Status RecordPolicyLoad(const PolicyLoad& load) = 0;

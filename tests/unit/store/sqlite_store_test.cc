@@ -1425,11 +1425,14 @@ TEST(SqliteStoreTest, KillSwitchRecordIsAnchoredBeforeTheSwitchTakesEffect) {
   int64_t engaged_seen = -1;
   int64_t record_seen = -1;
   StoreOptions o = Options(path);
-  o.anchor = [&](const audit::AuditHead& h) {
+  o.checkpoint_signer.sign = [&](const audit::AuditHead& h) {
     engaged_seen = CountFrom(path, "SELECT count(*) FROM kill_switches WHERE engaged = 1");
     record_seen =
         CountFrom(path, "SELECT count(*) FROM audit_log WHERE seq = " + std::to_string(h.seq));
-    return audit::AnchorCheckpoint(keys->signing_key, cps, h, T0());
+    return audit::MakeCheckpoint(keys->signing_key, h.seq, h.hash, T0());
+  };
+  o.checkpoint_signer.mirror = [&](const audit::Checkpoint& cp) {
+    return audit::AppendCheckpoint(cps, cp);
   };
   auto store = MustOpen(o);
   ASSERT_TRUE(store->SetKill({"global", "", true, "incident", "ops-alice", T0()}).ok());
@@ -1456,7 +1459,10 @@ TEST(SqliteStoreTest, FailedAnchorRefusesWideningButNeverBlocksEngagingTheKillSw
   bool fail = false;
   int anchors = 0;
   StoreOptions o = Options(path);
-  o.anchor = [&](const audit::AuditHead&) -> Status {
+  o.checkpoint_signer.sign = [](const audit::AuditHead& h) {
+    return audit::Checkpoint{.seq = h.seq, .hash = h.hash};
+  };
+  o.checkpoint_signer.mirror = [&](const audit::Checkpoint&) -> Status {
     ++anchors;
     if (fail) return Error::Unavailable("checkpoint file: disk full");
     return Status::Ok();

@@ -84,9 +84,13 @@ struct SqliteBackend {
     o.approval_default_timeout_seconds = 60;
     o.approval_max_wait_seconds = 600;
     if (anchoring.key != nullptr) {
-      o.anchor = [a = anchoring](const audit::AuditHead& head) -> Status {
+      const Anchoring a = anchoring;
+      o.checkpoint_signer.sign = [a](const audit::AuditHead& head) -> Result<audit::Checkpoint> {
         if (a.fail) return Error::Unavailable("anchor disk full");
-        return audit::AnchorCheckpoint(*a.key, a.file, head, At(0));
+        return audit::MakeCheckpoint(*a.key, head.seq, head.hash, At(0));
+      };
+      o.checkpoint_signer.mirror = [a](const audit::Checkpoint& cp) {
+        return audit::AppendCheckpoint(a.file, cp);
       };
     }
     auto s = store::SqliteStore::Open(o);
