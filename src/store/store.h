@@ -386,18 +386,11 @@ class Store : public core::RunStore, public HistorySource {
   }
   // The run as the audit log alone tells it (audit::ReplayRun, as `interlock replay`
   // prints it) with each record's hash re-checked, for the console's run timeline.
-  // kNotFound when no record names the run. Default: kUnavailable (a store without it).
-  virtual Result<boost::json::object> ReplayRun(std::string_view run_id) {
-    (void)run_id;
-    return Error::Unavailable("this store cannot replay runs from its audit log yet");
-  }
+  // kNotFound when no record names the run.
+  virtual Result<boost::json::object> ReplayRun(std::string_view run_id) = 0;
   // Governance's read side (store/history_source.h): the console's drift, trust and
-  // fatigue pages. Default: kUnavailable (a store without it fails closed, never empty).
-  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override {
-    (void)filter;
-    (void)fn;
-    return Error::Unavailable("this store cannot read governance history yet");
-  }
+  // fatigue pages.
+  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override = 0;
 
   // Calls and results. GetCall's args are as stored (redacted). RecordResult caps output
   // and error at kMaxResultOutputBytes and adds the result's usage to the run. EndRun of
@@ -471,23 +464,14 @@ class Store : public core::RunStore, public HistorySource {
 
   // Operator records (`interlock incident mark`, `interlock trust promote`): appended to
   // the audit chain as given, in a transaction of their own, through the same append
-  // every daemon on this store writes with (one chain). Default: kUnavailable.
-  virtual Status AppendRecords(std::vector<audit::AuditEvent> events) {
-    (void)events;
-    return Error::Unavailable("this store cannot append operator records");
-  }
+  // every daemon on this store writes with (one chain).
+  virtual Status AppendRecords(std::vector<audit::AuditEvent> events) = 0;
   // The first audit record of `type` for `call_id` (the audit log outlives the call rows
-  // that retention prunes). kNotFound when there is none. Default: kUnavailable.
-  virtual Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) {
-    (void)type;
-    (void)call_id;
-    return Error::Unavailable("this store cannot look up audit records by call");
-  }
+  // that retention prunes). kNotFound when there is none.
+  virtual Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) = 0;
   // The MCP tool pins kept in this store (store/pin_rows.h). The rows object must not
-  // outlive the store. Default: kUnavailable (a store that keeps no pins).
-  virtual Result<std::unique_ptr<PinRows>> OpenPinRows() {
-    return Error::Unavailable("this store keeps no MCP tool pins");
-  }
+  // outlive the store.
+  virtual Result<std::unique_ptr<PinRows>> OpenPinRows() = 0;
 };
 
 }  // namespace interlock::store
