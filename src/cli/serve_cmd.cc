@@ -273,6 +273,19 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
       std::cerr << "interlock serve: " << st.error().message << '\n';
       return kExitFailure;
     }
+    // A log with records and no checkpoint file had only the store's own view of its tail
+    // to be checked against: say so (a deleted file hides a cut tail; a new --checkpoints
+    // path is harmless, and the file starts again with this start's checkpoint).
+    if (std::error_code ec; !std::filesystem::exists(checkpoints, ec)) {
+      if (Result<int64_t> last = store->LastSeq(); last.ok() && *last > 0) {
+        std::cerr << "interlock serve: warning: no checkpoint file at " << checkpoints
+                  << " while the audit log holds records up to seq " << *last
+                  << ": its tail was checked without this daemon's signed checkpoints. If the "
+                     "file existed before (another --checkpoints path, or deleted), find it and "
+                     "run `interlock audit verify --checkpoints FILE` (docs/audit.md, \"Tail "
+                     "check at start\").\n";
+      }
+    }
   }
   if (Status st = store->RecordPolicyLoad(PolicyLoadOf(set->get(), "start", "", clock.Now()));
       !st.ok()) {

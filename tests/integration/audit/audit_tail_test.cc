@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <thread>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -106,6 +107,19 @@ TEST_F(AuditTailTest, DeletedKillSwitchTailAfterLastCheckpointStopsTheDaemon) {
   EXPECT_NE(log.find("fails its tail check"), std::string::npos) << log;
   EXPECT_NE(log.find("deleted from the tail"), std::string::npos) << log;
   EXPECT_NE(log.find("interlock audit verify"), std::string::npos) << log;
+}
+
+// Tests that a daemon started on a log whose checkpoint file is gone (deleted, which
+// would hide a cut tail, or a new --checkpoints path) says so at start, naming the file,
+// the log's last seq and the verify command, instead of starting silently.
+TEST_F(AuditTailTest, MissingCheckpointFileForANonEmptyLogIsReportedAtStart) {
+  ASSERT_EQ(daemon_->Stop(), 0);
+  const std::string file = daemon_->store() + ".keys/checkpoints.jsonl";
+  ASSERT_TRUE(std::filesystem::remove(file)) << file;
+  ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+  const std::string log = daemon_->log();
+  EXPECT_NE(log.find("warning: no checkpoint file at " + file), std::string::npos) << log;
+  EXPECT_NE(log.find("interlock audit verify --checkpoints"), std::string::npos) << log;
 }
 
 // Tests that a mixed tail (run records, then a kill switch) cut with every head rewound
