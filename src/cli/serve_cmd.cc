@@ -273,10 +273,12 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
       std::cerr << "interlock serve: " << st.error().message << '\n';
       return kExitFailure;
     }
-    // A log with records and no checkpoint file had only the store's own view of its tail
-    // to be checked against: say so (a deleted file hides a cut tail; a new --checkpoints
-    // path is harmless, and the file starts again with this start's checkpoint).
-    if (std::error_code ec; !std::filesystem::exists(checkpoints, ec)) {
+    // A SQLite log with records and no checkpoint file had only the store's own view of
+    // its tail to be checked against: say so (a deleted file hides a cut tail; a new
+    // --checkpoints path is harmless, and the file starts again with this start's
+    // checkpoint). On PostgreSQL the database's table holds the fleet's checkpoints, and a
+    // daemon new to the fleet has no file of its own yet.
+    if (std::error_code ec; !postgres && !std::filesystem::exists(checkpoints, ec)) {
       if (Result<int64_t> last = store->LastSeq(); last.ok() && *last > 0) {
         std::cerr << "interlock serve: warning: no checkpoint file at " << checkpoints
                   << " while the audit log holds records up to seq " << *last
