@@ -41,9 +41,11 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
   request.idempotency = std::move(idempotency);
   if (identity != nullptr) request.identity = *identity;
+  // One resolution of the tool for the redaction, the rate limit and the engine.
+  std::optional<policy::ToolResolution> resolved;
   if (agent != nullptr && request.call.kind == CallKind::kTool) {
-    // One resolution of the tool for the redaction and the rate limit.
-    const policy::ToolRule* rule = agent->Resolve(request.call.tool).rule;
+    resolved = agent->Resolve(request.call.tool);
+    const policy::ToolRule* rule = resolved->rule;
     if (rule != nullptr) request.redact_fields = rule->redact;
     std::string key;
     const policy::RateLimit* limit = engine::RateLimitOfRule(rule, &key);
@@ -77,6 +79,8 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
     const policy::AgentPolicy* agent;
     TimePoint now;
     bool history_missing;
+    // The request's tool resolved above (the store hands the engine that same call).
+    std::optional<policy::ToolResolution> resolved;
     // Copies (usually empty, so free): the request is moved into the store.
     std::string on_behalf_of;
     std::vector<std::string> on_behalf_of_groups;
@@ -86,6 +90,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
       engine::EvalContext ctx{now, kill, usage};
       ctx.on_behalf_of = on_behalf_of;
       ctx.on_behalf_of_groups = &on_behalf_of_groups;
+      if (resolved) ctx.resolved = &*resolved;
       engine::Evaluation ev = engine::Evaluate(agent, state, c, ctx);
       // An approval given for the rest of this run covers the call (docs/approvals.md).
       CoverByRunGrant(agent, state, c, &ev);
@@ -110,6 +115,7 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
             agent,
             now,
             history_missing,
+            resolved,
             request.identity.on_behalf_of,
             request.identity.on_behalf_of_groups};
   if (store_->DecidesInline()) {

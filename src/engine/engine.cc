@@ -854,7 +854,13 @@ Evaluation Evaluate(const policy::AgentPolicy* policy, const RunState& state, co
   policy::ToolResolution res;
   if (policy != nullptr) {
     d.agent_id = policy->id;
-    res = policy->Resolve(call.tool);
+    // The caller's resolution when it is an exact entry named like this call's tool (so
+    // necessarily what Resolve answers); else, and for patterns, resolved here.
+    const policy::ToolResolution* given = ctx.resolved;
+    res = given != nullptr && given->kind != policy::ToolResolution::Kind::kNone &&
+                  !given->pattern && given->entry == call.tool
+              ? *given
+              : policy->Resolve(call.tool);
   }
   const ToolRule* rule = res.rule;
   // The real call of a rehearsal (its outcome reported, Guard::CompleteRehearsal) spent its

@@ -60,6 +60,11 @@ struct EvalContext {
   // that human's groups, read only by tools whose rule has on_behalf_of. Not owned.
   std::string_view on_behalf_of;
   const std::vector<std::string>* on_behalf_of_groups = nullptr;
+  // The call's tool as the caller already resolved it under the same policy
+  // (AgentPolicy::Resolve(call.tool)), so that a decision resolves its tool once. Used
+  // only when it is an exact entry named like call.tool; else (and when nullptr) Evaluate
+  // resolves the tool itself. Not owned.
+  const policy::ToolResolution* resolved = nullptr;
 };
 
 // A move of the run's workflow: the new state and the variables to bind (a value) or
