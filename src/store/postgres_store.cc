@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -760,7 +761,7 @@ class PostgresStore::Impl {
 
   void WriterLoop() {
     SetThreadName("il-pg-writer");
-    std::vector<Op> batch;
+    std::deque<Op> batch;  // a deque: JoinQueued appends while pointers to its ops live
     for (;;) {
       {
         std::unique_lock lock(mu_);
@@ -782,9 +783,10 @@ class PostgresStore::Impl {
     }
   }
 
-  // Runs the ops as one batch; on a failure that is not a conflict or the database's
-  // (a bad operation), runs each op in its own transaction so it fails alone.
-  void RunOps(std::vector<Op>& ops) {
+  // Runs the ops as one batch, joined by those queued while it waited for the audit head's
+  // lock (JoinQueued); on a failure that is not a conflict or the database's (a bad
+  // operation), runs each op in its own transaction so it fails alone.
+  void RunOps(std::deque<Op>& ops) {
     const auto now = Clock::now();
     std::vector<Op*> live;
     for (Op& op : ops) {
@@ -797,13 +799,13 @@ class PostgresStore::Impl {
     if (live.empty()) return;
     std::vector<Status> statuses;
     bool op_fault = false;
-    Status s = RunBatch(live, &statuses, &op_fault);
+    Status s = RunBatch(&live, &statuses, &op_fault, &ops);
     if (!s.ok() && op_fault && live.size() > 1) {
       for (Op* op : live) {
         std::vector<Op*> one{op};
         std::vector<Status> st;
         bool fault = false;
-        Status s1 = RunBatch(one, &st, &fault);
+        Status s1 = RunBatch(&one, &st, &fault, nullptr);
         op->done(s1.ok() ? std::move(st[0]) : s1);
       }
       return;
@@ -826,10 +828,32 @@ class PostgresStore::Impl {
     return Status::Ok();
   }
 
-  // Up to kMaxRetries attempts of one transaction for `ops`. On success every op's own
-  // outcome is in *statuses. *op_fault: the failure was an SQL error that an operation's
-  // data may have caused (not the connection, not a conflict).
-  Status RunBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses, bool* op_fault) {
+  // Moves the operations queued since the batch was taken into it (their pointers appended
+  // to *ops, the ops themselves to *held), up to max_batch operations, stopping at one that
+  // must commit alone; none when an op of the batch must. Called once the transaction
+  // holds the audit head's lock: a daemon's batch waits there while another daemon's
+  // commits (every writer of the fleet takes that lock first, and keeps it through its
+  // COMMIT's WAL flush), and what arrived meanwhile is best committed with it, in the same
+  // WAL flush, rather than after one more turn of the whole fleet.
+  void JoinQueued(std::deque<Op>* held, std::vector<Op*>* ops) {
+    for (const Op* op : *ops) {
+      if (op->Alone()) return;
+    }
+    std::lock_guard lock(mu_);
+    while (!queue_.empty() && ops->size() < static_cast<size_t>(options_.max_batch) &&
+           !queue_.front().Alone()) {
+      held->push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      ops->push_back(&held->back());
+    }
+  }
+
+  // Up to kMaxRetries attempts of one transaction for `ops` (joined by queued ones when
+  // `held` is given: JoinQueued). On success every op's own outcome is in *statuses.
+  // *op_fault: the failure was an SQL error that an operation's data may have caused (not
+  // the connection, not a conflict).
+  Status RunBatch(std::vector<Op*>* ops, std::vector<Status>* statuses, bool* op_fault,
+                  std::deque<Op>* held) {
     Status last = Status::Ok();
     bool reconnected = false;
     for (int attempt = 0; attempt < kMaxRetries; ++attempt) {
@@ -837,7 +861,7 @@ class PostgresStore::Impl {
       std::string sqlstate;
       bool committing = false;
       statuses->clear();
-      last = TryBatch(ops, statuses, &sqlstate, &committing);
+      last = TryBatch(ops, held, statuses, &sqlstate, &committing);
       if (last.ok()) return last;
       if (!committing && !reconnected && writer_->Broken()) {
         // The server closed the connection since the last batch (a restart, a failover)
@@ -863,8 +887,9 @@ class PostgresStore::Impl {
   }
 
   // *committing: the failure came from the round trip that writes and commits.
-  Status TryBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses, std::string* sqlstate,
-                  bool* committing) {
+  Status TryBatch(std::vector<Op*>* ops_in, std::deque<Op>* held, std::vector<Status>* statuses,
+                  std::string* sqlstate, bool* committing) {
+    const std::vector<Op*>& ops = *ops_in;
     PgConn& c = *writer_;
     Batch b;
     b.conn = &c;
@@ -883,7 +908,11 @@ class PostgresStore::Impl {
         "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE;"
         " SELECT scope, target, reason FROM kill_switches WHERE engaged = 1"
         " ORDER BY scope, target;";
-    if (!prefetching && !ids.empty()) AppendLockRuns(&script, ids);
+    std::set<std::string> locked;
+    if (!prefetching && !ids.empty()) {
+      locked = ids;
+      AppendLockRuns(&script, locked);
+    }
     Result<std::vector<PgResult>> start = c.ExecScript(script, sqlstate);
     if (!start.ok()) return start.error();
     if (start->size() < 3 || (*start)[1].rows() != 1) {
@@ -896,11 +925,23 @@ class PostgresStore::Impl {
       b.kills.push_back(KillRow{std::string(kills.Text(i, 0)), std::string(kills.Text(i, 1)),
                                 std::string(kills.Text(i, 2))});
     }
-    const PgResult* runs = start->size() == 4 ? &(*start)[3] : nullptr;
+    std::vector<const PgResult*> run_sets;
+    if (start->size() == 4) run_sets.push_back(&(*start)[3]);
+    // The lock is held: the operations queued meanwhile join (the head, the kills and the
+    // rows read so far are as current for them as for the rest: every writer takes the
+    // head's lock before reading anything it decides on).
+    if (held != nullptr) {
+      const size_t before = ops.size();
+      JoinQueued(held, ops_in);
+      for (size_t i = before; i < ops.size(); ++i) {
+        ids.insert(ops[i]->run_ids.begin(), ops[i]->run_ids.end());
+        prefetching = prefetching || static_cast<bool>(ops[i]->prefetch);
+      }
+    }
     // Rows other than runs (calls, tokens): one round trip per operation that needs them,
-    // then one for the runs.
+    // then one for the runs not locked yet. (Locking runs in two steps cannot deadlock
+    // with another writer: both hold the audit head's lock first.)
     std::vector<std::optional<Status>> refused(ops.size());
-    std::optional<std::vector<PgResult>> later;
     if (prefetching) {
       for (size_t i = 0; i < ops.size(); ++i) {
         if (!ops[i]->prefetch) continue;
@@ -910,16 +951,20 @@ class PostgresStore::Impl {
         if (!s.ok()) refused[i] = std::move(s);
         ids.insert(more.begin(), more.end());
       }
-      if (!ids.empty()) {
-        std::string lock;
-        AppendLockRuns(&lock, ids);
-        Result<std::vector<PgResult>> r = c.ExecScript(lock, sqlstate);
-        if (!r.ok()) return r.error();
-        later = std::move(r).value();
-        runs = later->empty() ? nullptr : &later->front();
-      }
     }
-    if (runs != nullptr) {
+    std::set<std::string> rest;
+    std::set_difference(ids.begin(), ids.end(), locked.begin(), locked.end(),
+                        std::inserter(rest, rest.end()));
+    std::optional<std::vector<PgResult>> later;
+    if (!rest.empty()) {
+      std::string lock;
+      AppendLockRuns(&lock, rest);
+      Result<std::vector<PgResult>> r = c.ExecScript(lock, sqlstate);
+      if (!r.ok()) return r.error();
+      later = std::move(r).value();
+      if (!later->empty()) run_sets.push_back(&later->front());
+    }
+    for (const PgResult* runs : run_sets) {
       for (int i = 0; i < runs->rows(); ++i) {
         Result<Row> row = ReadRow(*runs, i, 1);
         if (!row.ok()) return row.error();
