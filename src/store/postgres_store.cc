@@ -884,18 +884,21 @@ class PostgresStore::Impl {
 
   // Moves the operations queued since the batch was taken into it (their pointers appended
   // to *ops, the ops themselves to *held), up to max_batch operations, stopping at one that
-  // must commit alone; none when an op of the batch must. Called once the transaction
-  // holds the audit head's lock: a daemon's batch waits there while another daemon's
-  // commits (every writer of the fleet takes that lock first, and keeps it through its
-  // COMMIT's WAL flush), and what arrived meanwhile is best committed with it, in the same
-  // WAL flush, rather than after one more turn of the whole fleet.
+  // must commit alone or has been queued too long; none when an op of the batch must
+  // commit alone. Called once the transaction holds the audit head's lock: a daemon's
+  // batch waits there while another daemon's commits (every writer of the fleet takes that
+  // lock first, and keeps it through its COMMIT's WAL flush), and what arrived meanwhile is
+  // best committed with it, in the same WAL flush, rather than after one more turn of the
+  // whole fleet.
   void JoinQueued(std::deque<Op>* held, std::vector<Op*>* ops) {
     for (const Op* op : *ops) {
       if (op->Alone()) return;
     }
+    const auto now = Clock::now();
     std::lock_guard lock(mu_);
+    // An operation queued too long stays for RunOps to refuse, as any other.
     while (!queue_.empty() && ops->size() < static_cast<size_t>(options_.max_batch) &&
-           !queue_.front().Alone()) {
+           !queue_.front().Alone() && now - queue_.front().enqueued <= kMaxQueueWait) {
       held->push_back(std::move(queue_.front()));
       queue_.pop_front();
       ops->push_back(&held->back());
