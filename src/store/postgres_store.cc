@@ -10,6 +10,8 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <initializer_list>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -249,6 +251,59 @@ struct PendingCall {
   int64_t time_ms = 0;
   uint64_t usage_tokens = 0;
   int64_t usage_cost_micros = 0;
+};
+
+// The rows of a multi-row write as one array literal per column, for
+// "... SELECT * FROM unnest('{..}'::bigint[], '{..}'::text[], ...)": the server parses a
+// few long literals, plans one function scan and reads each element with array_in,
+// instead of parsing, analysing and planning an expression per cell of a VALUES list
+// (docs/performance.md, "The fleet": less of the server's CPU per decision, in the time
+// every other daemon of the fleet waits for the audit head's lock).
+class ColumnArrays {
+ public:
+  // `types`: each column's SQL element type ("bigint", "text", ...).
+  explicit ColumnArrays(std::initializer_list<const char*> types) : types_(types) {
+    cols_.resize(types_.size());
+    for (std::string& c : cols_) c = "'{";
+  }
+  // The next row's values, column by column.
+  void Text(std::string_view v) {
+    std::string& c = Next();
+    // An array element in double quotes (backslash before '"' and '\'), inside an SQL
+    // string literal (quote doubled; standard_conforming_strings is on).
+    c.push_back('"');
+    for (char ch : v) {
+      if (ch == '"' || ch == '\\') c.push_back('\\');
+      if (ch == '\'') c.push_back('\'');
+      c.push_back(ch);
+    }
+    c.push_back('"');
+  }
+  void Int(int64_t v) { Next().append(std::to_string(v)); }
+  void Uint(uint64_t v) { Next().append(std::to_string(v)); }
+  // "unnest('{...}'::t1[], ...)": one row per round of values over the columns.
+  void AppendUnnest(std::string* sql) const {
+    sql->append("unnest(");
+    for (size_t i = 0; i < cols_.size(); ++i) {
+      if (i > 0) sql->push_back(',');
+      sql->append(cols_[i]);
+      sql->append("}'::");
+      sql->append(types_[i]);
+      sql->append("[]");
+    }
+    sql->push_back(')');
+  }
+
+ private:
+  std::string& Next() {
+    std::string& c = cols_[next_];
+    if (c.size() > 2) c.push_back(',');
+    next_ = (next_ + 1) % cols_.size();
+    return c;
+  }
+  std::vector<const char*> types_;
+  std::vector<std::string> cols_;
+  size_t next_ = 0;
 };
 
 }  // namespace
@@ -760,7 +815,7 @@ class PostgresStore::Impl {
 
   void WriterLoop() {
     SetThreadName("il-pg-writer");
-    std::vector<Op> batch;
+    std::deque<Op> batch;  // a deque: JoinQueued appends while pointers to its ops live
     for (;;) {
       {
         std::unique_lock lock(mu_);
@@ -782,9 +837,10 @@ class PostgresStore::Impl {
     }
   }
 
-  // Runs the ops as one batch; on a failure that is not a conflict or the database's
-  // (a bad operation), runs each op in its own transaction so it fails alone.
-  void RunOps(std::vector<Op>& ops) {
+  // Runs the ops as one batch, joined by those queued while it waited for the audit head's
+  // lock (JoinQueued); on a failure that is not a conflict or the database's (a bad
+  // operation), runs each op in its own transaction so it fails alone.
+  void RunOps(std::deque<Op>& ops) {
     const auto now = Clock::now();
     std::vector<Op*> live;
     for (Op& op : ops) {
@@ -797,13 +853,13 @@ class PostgresStore::Impl {
     if (live.empty()) return;
     std::vector<Status> statuses;
     bool op_fault = false;
-    Status s = RunBatch(live, &statuses, &op_fault);
+    Status s = RunBatch(&live, &statuses, &op_fault, &ops);
     if (!s.ok() && op_fault && live.size() > 1) {
       for (Op* op : live) {
         std::vector<Op*> one{op};
         std::vector<Status> st;
         bool fault = false;
-        Status s1 = RunBatch(one, &st, &fault);
+        Status s1 = RunBatch(&one, &st, &fault, nullptr);
         op->done(s1.ok() ? std::move(st[0]) : s1);
       }
       return;
@@ -826,10 +882,35 @@ class PostgresStore::Impl {
     return Status::Ok();
   }
 
-  // Up to kMaxRetries attempts of one transaction for `ops`. On success every op's own
-  // outcome is in *statuses. *op_fault: the failure was an SQL error that an operation's
-  // data may have caused (not the connection, not a conflict).
-  Status RunBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses, bool* op_fault) {
+  // Moves the operations queued since the batch was taken into it (their pointers appended
+  // to *ops, the ops themselves to *held), up to max_batch operations, stopping at one that
+  // must commit alone or has been queued too long; none when an op of the batch must
+  // commit alone. Called once the transaction holds the audit head's lock: a daemon's
+  // batch waits there while another daemon's commits (every writer of the fleet takes that
+  // lock first, and keeps it through its COMMIT's WAL flush), and what arrived meanwhile is
+  // best committed with it, in the same WAL flush, rather than after one more turn of the
+  // whole fleet.
+  void JoinQueued(std::deque<Op>* held, std::vector<Op*>* ops) {
+    for (const Op* op : *ops) {
+      if (op->Alone()) return;
+    }
+    const auto now = Clock::now();
+    std::lock_guard lock(mu_);
+    // An operation queued too long stays for RunOps to refuse, as any other.
+    while (!queue_.empty() && ops->size() < static_cast<size_t>(options_.max_batch) &&
+           !queue_.front().Alone() && now - queue_.front().enqueued <= kMaxQueueWait) {
+      held->push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      ops->push_back(&held->back());
+    }
+  }
+
+  // Up to kMaxRetries attempts of one transaction for `ops` (joined by queued ones when
+  // `held` is given: JoinQueued). On success every op's own outcome is in *statuses.
+  // *op_fault: the failure was an SQL error that an operation's data may have caused (not
+  // the connection, not a conflict).
+  Status RunBatch(std::vector<Op*>* ops, std::vector<Status>* statuses, bool* op_fault,
+                  std::deque<Op>* held) {
     Status last = Status::Ok();
     bool reconnected = false;
     for (int attempt = 0; attempt < kMaxRetries; ++attempt) {
@@ -837,7 +918,7 @@ class PostgresStore::Impl {
       std::string sqlstate;
       bool committing = false;
       statuses->clear();
-      last = TryBatch(ops, statuses, &sqlstate, &committing);
+      last = TryBatch(ops, held, statuses, &sqlstate, &committing);
       if (last.ok()) return last;
       if (!committing && !reconnected && writer_->Broken()) {
         // The server closed the connection since the last batch (a restart, a failover)
@@ -863,8 +944,9 @@ class PostgresStore::Impl {
   }
 
   // *committing: the failure came from the round trip that writes and commits.
-  Status TryBatch(const std::vector<Op*>& ops, std::vector<Status>* statuses, std::string* sqlstate,
-                  bool* committing) {
+  Status TryBatch(std::vector<Op*>* ops_in, std::deque<Op>* held, std::vector<Status>* statuses,
+                  std::string* sqlstate, bool* committing) {
+    const std::vector<Op*>& ops = *ops_in;
     PgConn& c = *writer_;
     Batch b;
     b.conn = &c;
@@ -883,7 +965,11 @@ class PostgresStore::Impl {
         "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE;"
         " SELECT scope, target, reason FROM kill_switches WHERE engaged = 1"
         " ORDER BY scope, target;";
-    if (!prefetching && !ids.empty()) AppendLockRuns(&script, ids);
+    std::set<std::string> locked;
+    if (!prefetching && !ids.empty()) {
+      locked = ids;
+      AppendLockRuns(&script, locked);
+    }
     Result<std::vector<PgResult>> start = c.ExecScript(script, sqlstate);
     if (!start.ok()) return start.error();
     if (start->size() < 3 || (*start)[1].rows() != 1) {
@@ -896,11 +982,23 @@ class PostgresStore::Impl {
       b.kills.push_back(KillRow{std::string(kills.Text(i, 0)), std::string(kills.Text(i, 1)),
                                 std::string(kills.Text(i, 2))});
     }
-    const PgResult* runs = start->size() == 4 ? &(*start)[3] : nullptr;
+    std::vector<const PgResult*> run_sets;
+    if (start->size() == 4) run_sets.push_back(&(*start)[3]);
+    // The lock is held: the operations queued meanwhile join (the head, the kills and the
+    // rows read so far are as current for them as for the rest: every writer takes the
+    // head's lock before reading anything it decides on).
+    if (held != nullptr) {
+      const size_t before = ops.size();
+      JoinQueued(held, ops_in);
+      for (size_t i = before; i < ops.size(); ++i) {
+        ids.insert(ops[i]->run_ids.begin(), ops[i]->run_ids.end());
+        prefetching = prefetching || static_cast<bool>(ops[i]->prefetch);
+      }
+    }
     // Rows other than runs (calls, tokens): one round trip per operation that needs them,
-    // then one for the runs.
+    // then one for the runs not locked yet. (Locking runs in two steps cannot deadlock
+    // with another writer: both hold the audit head's lock first.)
     std::vector<std::optional<Status>> refused(ops.size());
-    std::optional<std::vector<PgResult>> later;
     if (prefetching) {
       for (size_t i = 0; i < ops.size(); ++i) {
         if (!ops[i]->prefetch) continue;
@@ -910,16 +1008,20 @@ class PostgresStore::Impl {
         if (!s.ok()) refused[i] = std::move(s);
         ids.insert(more.begin(), more.end());
       }
-      if (!ids.empty()) {
-        std::string lock;
-        AppendLockRuns(&lock, ids);
-        Result<std::vector<PgResult>> r = c.ExecScript(lock, sqlstate);
-        if (!r.ok()) return r.error();
-        later = std::move(r).value();
-        runs = later->empty() ? nullptr : &later->front();
-      }
     }
-    if (runs != nullptr) {
+    std::set<std::string> rest;
+    std::set_difference(ids.begin(), ids.end(), locked.begin(), locked.end(),
+                        std::inserter(rest, rest.end()));
+    std::optional<std::vector<PgResult>> later;
+    if (!rest.empty()) {
+      std::string lock;
+      AppendLockRuns(&lock, rest);
+      Result<std::vector<PgResult>> r = c.ExecScript(lock, sqlstate);
+      if (!r.ok()) return r.error();
+      later = std::move(r).value();
+      if (!later->empty()) run_sets.push_back(&later->front());
+    }
+    for (const PgResult* runs : run_sets) {
       for (int i = 0; i < runs->rows(); ++i) {
         Result<Row> row = ReadRow(*runs, i, 1);
         if (!row.ok()) return row.error();
@@ -1067,60 +1169,62 @@ class PostgresStore::Impl {
     // parse and plan than to execute): each row must still be at the version this batch
     // read, or the whole transaction aborts (40001) and the batch re-runs.
     size_t updates = 0;
+    ColumnArrays v({"text", "bigint", "bigint", "bigint", "bigint", "integer", "text", "integer",
+                    "text", "text"});
+    std::string records;
     for (auto& [run_id, r] : b.runs) {
       if (r.is_new || !r.dirty) continue;
-      sql.append(updates == 0 ? "WITH v(run_id, version, steps, tokens, cost_micros, halted,"
-                                " halt_reason, ended, records_json, sequence_json) AS (VALUES "
-                              : ",");
       ++updates;
-      sql.push_back('(');
-      pg::AppendLiteral(&sql, run_id);
-      sql.push_back(',');
-      AppendUint(&sql, r.db_version);
-      AppendRunValues(&sql, r);
-      sql.push_back(')');
+      v.Text(run_id);
+      v.Uint(r.db_version);
+      v.Uint(r.state.steps);
+      v.Uint(r.state.tokens);
+      v.Int(r.state.cost_micros);
+      v.Int(r.state.halted ? 1 : 0);
+      v.Text(r.state.halt_reason);
+      v.Int(r.ended ? 1 : 0);
+      records.clear();
+      audit::AppendCanonicalRecords(&records, r.state);
+      v.Text(records);
+      v.Text(core::SequenceStoreJson(r.state));
     }
     if (updates > 0) {
+      sql.append("WITH v AS (SELECT * FROM ");
+      v.AppendUnnest(&sql);
       sql.append(
-          "), u AS (UPDATE runs SET steps = v.steps::bigint, tokens = v.tokens::bigint,"
-          " cost_micros = v.cost_micros::bigint, halted = v.halted::integer,"
-          " halt_reason = v.halt_reason::text, ended = v.ended::integer,"
-          " records_json = v.records_json::text, sequence_json = v.sequence_json::text,"
-          " version = runs.version + 1 FROM v WHERE runs.run_id = v.run_id::text"
-          " AND runs.version = v.version::bigint RETURNING 1)"
+          " AS v(run_id, version, steps, tokens, cost_micros, halted, halt_reason, ended,"
+          " records_json, sequence_json)),"
+          " u AS (UPDATE runs SET steps = v.steps, tokens = v.tokens,"
+          " cost_micros = v.cost_micros, halted = v.halted, halt_reason = v.halt_reason,"
+          " ended = v.ended, records_json = v.records_json, sequence_json = v.sequence_json,"
+          " version = runs.version + 1 FROM v WHERE runs.run_id = v.run_id"
+          " AND runs.version = v.version RETURNING 1)"
           " SELECT interlock_expect_rows(count(*), ");
       AppendUint(&sql, updates);
       sql.append(") FROM u;");
     }
     if (!b.calls.empty()) {
+      ColumnArrays v({"text", "text", "text", "text", "bigint", "text", "text", "bigint", "bigint",
+                      "text", "text", "text", "text", "text"});
+      for (const PendingCall& p : b.calls) {
+        for (const std::string* t : {&p.call_id, &p.run_id, &p.agent_id, &p.principal}) {
+          v.Text(*t);
+        }
+        v.Int(p.time_ms);
+        v.Text(p.tool);
+        v.Text(p.args_json);
+        v.Uint(p.usage_tokens);
+        v.Int(p.usage_cost_micros);
+        for (const std::string* t :
+             {&p.decision_json, &p.verdict, &p.code, &p.state_json, &p.policy_sha256}) {
+          v.Text(*t);
+        }
+      }
       sql.append(
           "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
           " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
-          " policy_sha256) VALUES ");
-      for (size_t i = 0; i < b.calls.size(); ++i) {
-        const PendingCall& p = b.calls[i];
-        if (i > 0) sql.push_back(',');
-        sql.push_back('(');
-        for (const std::string* t : {&p.call_id, &p.run_id, &p.agent_id, &p.principal}) {
-          pg::AppendLiteral(&sql, *t);
-          sql.push_back(',');
-        }
-        AppendInt(&sql, p.time_ms);
-        sql.push_back(',');
-        pg::AppendLiteral(&sql, p.tool);
-        sql.push_back(',');
-        pg::AppendLiteral(&sql, p.args_json);
-        sql.push_back(',');
-        AppendUint(&sql, p.usage_tokens);
-        sql.push_back(',');
-        AppendInt(&sql, p.usage_cost_micros);
-        for (const std::string* t :
-             {&p.decision_json, &p.verdict, &p.code, &p.state_json, &p.policy_sha256}) {
-          sql.push_back(',');
-          pg::AppendLiteral(&sql, *t);
-        }
-        sql.push_back(')');
-      }
+          " policy_sha256) SELECT * FROM ");
+      v.AppendUnnest(&sql);
       sql.push_back(';');
     }
     if (!b.idem_writes.empty()) {
@@ -1193,31 +1297,28 @@ class PostgresStore::Impl {
           " cost_micros = agent_days.cost_micros + excluded.cost_micros;");
     }
     if (!b.events.empty()) {
-      sql.append(
-          "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
-          " prev_hash, hash) VALUES ");
+      ColumnArrays v(
+          {"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text"});
       std::string body;
-      for (size_t i = 0; i < b.events.size(); ++i) {
-        const audit::AuditEvent& e = b.events[i];
+      for (const audit::AuditEvent& e : b.events) {
         const int64_t seq = b.head.seq + 1;
         audit::AppendAuditRecordBody(&body, seq, e, b.head.hash);
         std::string hash = audit::AuditRecordHash(b.head.hash, body);
-        if (i > 0) sql.push_back(',');
-        sql.push_back('(');
-        AppendInt(&sql, seq);
-        sql.push_back(',');
-        AppendInt(&sql, Millis(e.time));
+        v.Int(seq);
+        v.Int(Millis(e.time));
         for (std::string_view t :
              {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
               std::string_view(e.agent_id), std::string_view(e.principal), std::string_view(body),
               std::string_view(b.head.hash), std::string_view(hash)}) {
-          sql.push_back(',');
-          pg::AppendLiteral(&sql, t);
+          v.Text(t);
         }
-        sql.push_back(')');
         b.head.seq = seq;
         b.head.hash = std::move(hash);
       }
+      sql.append(
+          "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
+          " prev_hash, hash) SELECT * FROM ");
+      v.AppendUnnest(&sql);
       sql.append(";UPDATE audit_head SET seq = ");
       AppendInt(&sql, b.head.seq);
       sql.append(", hash = ");

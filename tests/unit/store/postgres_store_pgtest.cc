@@ -217,6 +217,69 @@ TEST_F(PostgresStoreTest, TwoDaemonsWriteOneAuditChain) {
   EXPECT_EQ(Sql("SELECT count(*) FROM calls"), "80\n");
 }
 
+// Tests that texts with the characters of SQL and array literals (quotes, backslashes,
+// braces, commas, "NULL", whitespace, non-ASCII) are recorded byte for byte in the runs,
+// calls and audit rows a batch writes as SQL text, and that the chain over them verifies.
+TEST_F(PostgresStoreTest, TextsWithLiteralMetacharactersAreRecordedByteForByte) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  const std::string nasty = "a'b\"c\\d{e,f}g NULL \t\n h\xc3\xa9 '' \\\" {} ,";
+  ASSERT_TRUE(s->CreateRun(nasty, "r'1\"", T0()).ok());
+  std::vector<std::promise<Result<CallRecord>>> done(4);
+  for (int i = 0; i < 4; ++i) {
+    DecideRequest rq = Request("r'1\"", nasty);
+    rq.principal = "NULL";
+    rq.call.tool = nasty + std::to_string(i);
+    rq.call.args[nasty] = nasty;
+    rq.call.args["n"] = "NULL";
+    rq.call.args["e"] = "";
+    s->DecideAsync(rq, Allow,
+                   [&done, i](Result<CallRecord> r) { done[i].set_value(std::move(r)); });
+  }
+  for (int i = 0; i < 4; ++i) {
+    Result<CallRecord> r = done[i].get_future().get();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    Result<StoredCall> got = s->GetCall(r->call_id);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(got->record.run_id, "r'1\"");
+    EXPECT_EQ(got->record.agent_id, nasty);
+    EXPECT_EQ(got->record.principal, "NULL");
+    EXPECT_EQ(got->record.call.tool, nasty + std::to_string(i));
+    EXPECT_EQ(got->record.call.args.at(nasty).as_string(), nasty);
+    EXPECT_EQ(got->record.call.args.at("n").as_string(), "NULL");
+    EXPECT_EQ(got->record.call.args.at("e").as_string(), "");
+  }
+  Result<core::RunInfo> run = s->GetRun("r'1\"");
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->agent_id, nasty);
+  EXPECT_EQ(run->state.steps, 4u);
+  // The chain, recomputed from the stored rows (hex-encoded: the texts hold newlines).
+  const std::string rows =
+      Sql("SELECT seq, prev_hash, hash, encode(convert_to(body, 'UTF8'), 'hex') FROM audit_log"
+          " ORDER BY seq");
+  std::istringstream in(rows);
+  std::string line;
+  int64_t expect_seq = 1;
+  std::string prev(audit::kGenesisHash);
+  while (std::getline(in, line)) {
+    const size_t p1 = line.find('|'), p2 = line.find('|', p1 + 1), p3 = line.find('|', p2 + 1);
+    ASSERT_NE(p3, std::string::npos) << line;
+    EXPECT_EQ(std::stoll(line.substr(0, p1)), expect_seq);
+    EXPECT_EQ(line.substr(p1 + 1, p2 - p1 - 1), prev);
+    const std::string hex = line.substr(p3 + 1);
+    std::string body;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      body.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    EXPECT_NE(body.find("r'1\\\""), std::string::npos) << body;  // JSON-escaped run id
+    const std::string hash = line.substr(p2 + 1, p3 - p2 - 1);
+    EXPECT_EQ(audit::AuditRecordHash(prev, body), hash) << "seq " << expect_seq;
+    prev = hash;
+    ++expect_seq;
+  }
+  EXPECT_EQ(expect_seq - 1, 1 + 4);  // run_started and 4 decisions
+}
+
 // Tests that an operation the database refuses (a tool name that is not UTF-8) fails
 // alone: the decisions batched with it are still recorded.
 TEST_F(PostgresStoreTest, AnOperationTheDatabaseRefusesFailsAlone) {
