@@ -366,7 +366,7 @@ class PostgresStore::Impl {
     // the batch (*sqlstate set); any other fails this operation only.
     std::function<Status(PgConn&, Batch&, std::vector<std::string>* run_ids, std::string* sqlstate)>
         prefetch = {};
-    // A security-relevant op (StoreOptions::anchor, docs/audit.md "Anchors"): it commits
+    // A security-relevant op (StoreOptions::checkpoint_signer, docs/audit.md "Anchors"): it commits
     // in a batch of its own, with a signed checkpoint of its last record inserted in the
     // same transaction. kRequired: no checkpoint, no commit; kBestEffort: committed
     // anyway, logged and counted.
