@@ -1450,6 +1450,28 @@ TEST(SqliteStoreTest, KillSwitchRecordIsAnchoredBeforeTheSwitchTakesEffect) {
   EXPECT_EQ(CountFrom(path, "SELECT count(*) FROM kill_switches WHERE engaged = 1"), 1);
 }
 
+// Tests that a SQLite store given a signer with nowhere to write (no mirror: this log has
+// no checkpoint table) anchors nothing rather than pretending to: a token creation is
+// refused, an engagement of the kill switch still takes effect and is counted.
+TEST(SqliteStoreTest, SignerWithoutACheckpointFileAnchorsNothingAndRefusesATokenCreation) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  int signed_heads = 0;
+  StoreOptions o = Options(path);
+  o.checkpoint_signer.sign = [&](const audit::AuditHead& h) {
+    ++signed_heads;
+    return audit::Checkpoint{.seq = h.seq, .hash = h.hash};
+  };
+  auto store = MustOpen(o);
+  auto token = store->CreateToken(Role::kAdmin, "root", "", T0());
+  ASSERT_FALSE(token.ok());
+  EXPECT_NE(token.error().message.find("no checkpoint file"), std::string::npos)
+      << token.error().message;
+  EXPECT_TRUE(store->SetKill({"global", "", true, "incident", "ops", T0()}).ok());
+  EXPECT_EQ(store->AnchorFailures(), 1u);
+  EXPECT_EQ(signed_heads, 2);
+}
+
 // Tests the fail-closed direction of anchoring: when no checkpoint can be written, a
 // token creation, a kill switch release and a policy load are refused (nothing written),
 // while engaging the kill switch and revoking a token still take effect and are counted.
