@@ -51,6 +51,37 @@ class PostgresStoreTest : public ::testing::Test {
     return out;
   }
 
+  // The audit chain as stored, recomputed record by record: seqs 1..n in order, each
+  // prev_hash the previous hash, each hash that of its body. The bodies in seq order (read
+  // hex-encoded: they may hold newlines); *head: the last hash.
+  std::vector<std::string> CheckChain(std::string* head) {
+    const std::string rows =
+        Sql("SELECT seq, prev_hash, hash, encode(convert_to(body, 'UTF8'), 'hex') FROM audit_log"
+            " ORDER BY seq");
+    std::istringstream in(rows);
+    std::string line;
+    std::vector<std::string> bodies;
+    std::string prev(audit::kGenesisHash);
+    while (std::getline(in, line)) {
+      const size_t p1 = line.find('|'), p2 = line.find('|', p1 + 1), p3 = line.find('|', p2 + 1);
+      EXPECT_NE(p3, std::string::npos) << line;
+      if (p3 == std::string::npos) break;
+      EXPECT_EQ(std::stoll(line.substr(0, p1)), static_cast<int64_t>(bodies.size() + 1));
+      EXPECT_EQ(line.substr(p1 + 1, p2 - p1 - 1), prev);
+      const std::string hex = line.substr(p3 + 1);
+      std::string body;
+      for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+        body.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+      }
+      const std::string hash = line.substr(p2 + 1, p3 - p2 - 1);
+      EXPECT_EQ(audit::AuditRecordHash(prev, body), hash) << "seq " << bodies.size() + 1;
+      prev = hash;
+      bodies.push_back(std::move(body));
+    }
+    *head = prev;
+    return bodies;
+  }
+
   static DecideRequest Request(const std::string& run_id, const std::string& agent) {
     DecideRequest rq;
     rq.run_id = run_id;
@@ -196,24 +227,11 @@ TEST_F(PostgresStoreTest, TwoDaemonsWriteOneAuditChain) {
     });
   }
   for (std::thread& t : threads) t.join();
-  const std::string rows = Sql("SELECT seq, prev_hash, hash, body FROM audit_log ORDER BY seq");
-  std::istringstream in(rows);
-  std::string line;
-  int64_t expect_seq = 1;
-  std::string prev(audit::kGenesisHash);
-  while (std::getline(in, line)) {
-    const size_t p1 = line.find('|'), p2 = line.find('|', p1 + 1), p3 = line.find('|', p2 + 1);
-    ASSERT_NE(p3, std::string::npos) << line;
-    EXPECT_EQ(std::stoll(line.substr(0, p1)), expect_seq);
-    EXPECT_EQ(line.substr(p1 + 1, p2 - p1 - 1), prev);
-    const std::string hash = line.substr(p2 + 1, p3 - p2 - 1);
-    EXPECT_EQ(audit::AuditRecordHash(prev, line.substr(p3 + 1)), hash) << "seq " << expect_seq;
-    prev = hash;
-    ++expect_seq;
-  }
-  EXPECT_EQ(expect_seq - 1, 1 + 80);  // run_started and 80 decisions
+  std::string head;
+  const std::vector<std::string> bodies = CheckChain(&head);
+  EXPECT_EQ(bodies.size(), 1u + 80);  // run_started and 80 decisions
   EXPECT_EQ(Sql("SELECT seq, hash FROM audit_head"),
-            std::to_string(expect_seq - 1) + "|" + prev + "\n");
+            std::to_string(bodies.size()) + "|" + head + "\n");
   EXPECT_EQ(Sql("SELECT count(*) FROM calls"), "80\n");
 }
 
@@ -253,31 +271,13 @@ TEST_F(PostgresStoreTest, TextsWithLiteralMetacharactersAreRecordedByteForByte) 
   ASSERT_TRUE(run.ok()) << run.error().message;
   EXPECT_EQ(run->agent_id, nasty);
   EXPECT_EQ(run->state.steps, 4u);
-  // The chain, recomputed from the stored rows (hex-encoded: the texts hold newlines).
-  const std::string rows =
-      Sql("SELECT seq, prev_hash, hash, encode(convert_to(body, 'UTF8'), 'hex') FROM audit_log"
-          " ORDER BY seq");
-  std::istringstream in(rows);
-  std::string line;
-  int64_t expect_seq = 1;
-  std::string prev(audit::kGenesisHash);
-  while (std::getline(in, line)) {
-    const size_t p1 = line.find('|'), p2 = line.find('|', p1 + 1), p3 = line.find('|', p2 + 1);
-    ASSERT_NE(p3, std::string::npos) << line;
-    EXPECT_EQ(std::stoll(line.substr(0, p1)), expect_seq);
-    EXPECT_EQ(line.substr(p1 + 1, p2 - p1 - 1), prev);
-    const std::string hex = line.substr(p3 + 1);
-    std::string body;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-      body.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    }
+  // The chain, recomputed from the stored rows; every decision's body holds the run id.
+  std::string head;
+  const std::vector<std::string> bodies = CheckChain(&head);
+  ASSERT_EQ(bodies.size(), 1u + 4);  // run_started and 4 decisions
+  for (const std::string& body : bodies) {
     EXPECT_NE(body.find("r'1\\\""), std::string::npos) << body;  // JSON-escaped run id
-    const std::string hash = line.substr(p2 + 1, p3 - p2 - 1);
-    EXPECT_EQ(audit::AuditRecordHash(prev, body), hash) << "seq " << expect_seq;
-    prev = hash;
-    ++expect_seq;
   }
-  EXPECT_EQ(expect_seq - 1, 1 + 4);  // run_started and 4 decisions
 }
 
 // Tests that an operation the database refuses (a tool name that is not UTF-8) fails
