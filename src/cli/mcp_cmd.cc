@@ -569,15 +569,16 @@ int RunPinsShow(const PinsOptions& opt) {
 }
 
 int RunPinsAccept(const PinsOptions& opt) {
+  // Checked before the store is opened: a usage error touches nothing.
+  if (!opt.sha256.empty() && opt.tool.empty()) {
+    return Fail("--sha256 names one reviewed definition: give the TOOL it belongs to");
+  }
   auto opened = OpenPins(opt);
   if (!opened.ok()) return Fail(opened.error().message);
   std::string by = opt.by;
   if (by.empty()) {
     const char* user = std::getenv("USER");
     by = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
-  }
-  if (!opt.sha256.empty() && opt.tool.empty()) {
-    return Fail("--sha256 names one reviewed definition: give the TOOL it belongs to");
   }
   auto n = opened->pins->Accept(opt.tool, by, opt.sha256);
   if (!n.ok()) return Fail(n.error().message);

@@ -425,6 +425,9 @@ Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const History
   }
 }
 
+// The schema version whose migration created audit_checkpoints (postgres_store.cc).
+constexpr int64_t kCheckpointTableSchema = 7;
+
 Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
   // A database from before schema 7 has no table, hence no checkpoints; at schema 7 or
   // later a missing table is damage (a dropped table would otherwise look like a log never
@@ -438,7 +441,7 @@ Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
   if (!has.ok()) return has.error();
   if (has->rows() != 1) return Error::Internal("audit_checkpoints: unexpected answer");
   if (has->Text(0, 0) != "t") {
-    if (has->Int(0, 1) >= 7) {
+    if (has->Int(0, 1) >= kCheckpointTableSchema) {
       return Error::Corrupt(
           "table audit_checkpoints is missing from a database at schema " +
           std::string(has->Text(0, 1)) +
