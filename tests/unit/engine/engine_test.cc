@@ -159,6 +159,34 @@ TEST(EngineTest, NulInNameIsNotAllowed) {
   }
 }
 
+// Tests that a resolution handed in by the caller (EvalContext::resolved) never changes a
+// decision: every pair of (call's tool, tool the resolution was made for) over an allowed,
+// a blocked and an unknown tool decides exactly as Evaluate resolving the tool itself,
+// so a stale or mismatched resolution cannot turn a blocked or unknown tool into an allow.
+TEST(EngineTest, CallerResolutionNeverChangesTheDecision) {
+  const policy::AgentPolicy p = SeedPolicy();
+  const std::vector<std::string> tools = {"read_customer_record", "update_order_status",
+                                          "delete_customer_record", "drop_table"};
+  for (const std::string& tool : tools) {
+    ToolCall call;
+    call.tool = tool;
+    call.args["customer_id"] = "C-1";
+    const Evaluation own = Evaluate(&p, RunState{}, call, EvalContext{TestNow(), {}});
+    for (const std::string& resolved_for : tools) {
+      const policy::ToolResolution given = p.Resolve(resolved_for);
+      EvalContext ctx{TestNow(), {}};
+      ctx.resolved = &given;
+      const Evaluation ev = Evaluate(&p, RunState{}, call, ctx);
+      SCOPED_TRACE(tool + " resolved as " + resolved_for);
+      EXPECT_EQ(ev.decision.verdict, own.decision.verdict);
+      EXPECT_EQ(ev.decision.code, own.decision.code);
+      EXPECT_EQ(ev.decision.rule, own.decision.rule);
+      EXPECT_EQ(ev.decision.at, own.decision.at);
+      EXPECT_EQ(ev.decision.reason, own.decision.reason);
+    }
+  }
+}
+
 // Tests that a front door's refusal (ToolCall::refusal_reason) is decided INVALID_REQUEST
 // with its rule before every other check, even a kill switch, an unknown agent or shadow
 // mode, so a refused MCP message can never turn into an allow.
