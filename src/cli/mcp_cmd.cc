@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -479,6 +480,11 @@ Result<OpenedPins> OpenPins(const PinsOptions& opt) {
   if (path.empty()) return Error::Invalid(err);
   OpenedPins out;
   if (!store::IsPostgresUri(path)) {
+    // An operator command never creates a store: a typo in --store is an error, not an
+    // empty list or "accepted 0" from a new file.
+    if (std::error_code ec; !std::filesystem::exists(path, ec)) {
+      return Error::NotFound("no store at " + path + " (pass the gateway's --store)");
+    }
     auto pins = mcp::PinStore::Open(path);
     if (!pins.ok()) return pins.error();
     out.pins = std::move(pins).value();
@@ -652,9 +658,20 @@ void AddMcp(CLI::App& app, int* exit_code) {
                      "SQLite store file or postgresql:// URI (a fleet's shared store)");
   accept->add_option("tool", pins_opt->tool, "Only this tool (default: every changed tool)");
   accept->add_option("--by", pins_opt->by, "Who accepts, for the audit record (default cli:$USER)");
-  accept->add_option("--sha256", pins_opt->sha256,
-                     "The changed definition you reviewed (`pins show` prints it): refused, "
-                     "and nothing accepted, if TOOL's pending definition is another one");
+  accept
+      ->add_option("--sha256", pins_opt->sha256,
+                   "The changed definition you reviewed (`pins show` prints it): refused, "
+                   "and nothing accepted, if TOOL's pending definition is another one")
+      // Given, it must name a definition: an empty value (a script's unset variable) never
+      // falls back to accepting whatever is pending. Upper case is read as lower.
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            const bool hex =
+                v.size() == 64 && v.find_first_not_of("0123456789abcdef") == std::string::npos;
+            return hex ? std::string() : "must be the 64 hex digits `pins show` prints";
+          },
+          "SHA256"));
   accept->callback([pins_opt, exit_code] { *exit_code = RunPinsAccept(*pins_opt); });
 
   cmd->callback([cmd, opt, exit_code] {

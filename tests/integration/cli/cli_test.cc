@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -630,6 +631,27 @@ TEST(Cli, HelpEverywhere) {
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
   }
+}
+
+// Tests the pins commands against operator mistakes: a --store that names no file is an
+// error for list, show and accept (no empty store created at the typo's path), and an
+// explicitly empty or malformed --sha256 (a script's unset variable) is a usage error,
+// never an acceptance of whatever definition is pending.
+TEST(McpPinsCommand, TypoStoreAndEmptyShaAreRefusedWithoutCreatingAnything) {
+  TempDir dir;
+  const std::string typo = dir.path() + "/no-such.db";
+  for (const char* verb : {"list", "show", "accept"}) {
+    auto r = RunProcess({kBin, "mcp", "pins", verb, "--store", typo});
+    EXPECT_NE(r.exit_code, 0) << verb << ": " << r.out;
+    EXPECT_NE(r.err.find("no store at " + typo), std::string::npos) << verb << ": " << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(typo));
+  for (const std::string& sha : {std::string(), std::string("abc"), std::string(64, 'g')}) {
+    auto r = RunProcess({kBin, "mcp", "pins", "accept", "notes", "--sha256", sha, "--store", typo});
+    EXPECT_EQ(r.exit_code, 2) << "[" << sha << "] " << r.out << r.err;
+    EXPECT_NE(r.err.find("64 hex digits"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(typo));
 }
 
 }  // namespace
