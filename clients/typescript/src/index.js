@@ -346,6 +346,18 @@ export class Run {
     return d;
   }
 
+  // The decision of an aborted decide(), asked again with its key (best effort, bounded),
+  // and its approval withdrawn when it opened one.
+  async #withdrawInFlight(tool, args, options, idempotencyKey) {
+    try {
+      const d = await this.decide(tool, args, { usage: options.usage, approvalId: options.approvalId,
+        idempotencyKey });
+      if (d.decision === "approval_required") await this.#withdraw(d, "client aborted the call");
+    } catch {
+      // Best effort: the approval still times out on the daemon's side.
+    }
+  }
+
   async #withdraw(d, reason) {
     if (!d.approvalId) return;
     try {
@@ -367,7 +379,19 @@ export class Run {
    */
   async guard(tool, args, fn, options = {}) {
     if (typeof fn !== "function") throw new InterlockError("interlock: guard needs a function");
-    let d = await this.decide(tool, args, options);
+    // One key for the call, so that an abort while the decision is in flight can ask for
+    // that same decision again (answered from the key, never decided twice) and withdraw
+    // the approval it may have opened: an aborted call leaves no pending approval behind.
+    const idempotencyKey = options.idempotencyKey ?? newKey();
+    let d;
+    try {
+      d = await this.decide(tool, args, { ...options, idempotencyKey });
+    } catch (err) {
+      if (options.signal?.aborted && err === options.signal.reason) {
+        await this.#withdrawInFlight(tool, args, options, idempotencyKey);
+      }
+      throw err;
+    }
     if (d.decision === "approval_required") {
       options.onApprovalRequired?.(d);
       d = await this.waitForApproval(d, { signal: options.signal, timeoutMs: options.approvalTimeoutMs });

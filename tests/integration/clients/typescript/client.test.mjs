@@ -247,6 +247,26 @@ test("Client.AbortWhileWaitingStopsAndWithdraws", async () => {
   assert.equal(a.json.state, "withdrawn", JSON.stringify(a.json));
 });
 
+test("Client.AbortWhileDecidingLeavesNoPendingApproval", async () => {
+  // Aborted while the decision is in flight (the daemon may have opened the approval but
+  // its answer, with the approval's id, never reached the client): the client asks for the
+  // same decision again by its Idempotency-Key and withdraws it. Aborted at several points
+  // of the request, so both "before the daemon saw it" and "after" are covered.
+  for (const delayMs of [0, 1, 2, 5, 10]) {
+    const run = await client().startRun();
+    const ac = new AbortController();
+    const p = run.guard("send_customer_email", { customer_id: "c-5", body: `in flight ${delayMs}` },
+      () => assert.fail("ran"), { signal: ac.signal });
+    setTimeout(() => ac.abort(), delayMs);
+    // Whether the abort lands in the decision or in the wait for the verdict after it.
+    const err = await p.catch((e) => e);
+    assert.equal(err?.name, "AbortError", String(err));
+    const r = await daemon.api("GET", "/v1/approvals?state=pending", reviewer);
+    const left = (r.json?.approvals ?? []).filter((a) => a.run_id === run.runId);
+    assert.deepEqual(left, [], `delay ${delayMs}: ${JSON.stringify(left)}`);
+  }
+});
+
 test("Client.WrongTokenIsUnauthenticatedAndNeverLeaked", async () => {
   const secret = "il_not_a_real_token_0123456789";
   const err = await new Interlock({ url: daemon.url, token: secret }).startRun().catch((e) => e);
