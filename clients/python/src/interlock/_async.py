@@ -8,6 +8,7 @@ import functools
 import inspect
 import logging
 import time
+import uuid
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Optional, TypeVar, Union
 
@@ -149,6 +150,17 @@ class AsyncRun:
             await asyncio.shield(self._withdraw(last, "the client cancelled the wait"))
             raise
 
+    def _withdraw_in_flight(self, tool: str, args: Dict[str, Any],
+                            usage: Optional[Dict[str, Any]], tokens: Optional[int],
+                            cost_usd: Optional[float], key: str) -> None:
+        try:
+            d = self._run.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd,
+                                 idempotency_key=key)
+            if d.approval_required:
+                self._run._withdraw(d, "the client cancelled the call")
+        except Exception as e:  # best effort: the approval still times out on the daemon
+            log.warning("withdrawing the approval of a cancelled call failed: %s", e)
+
     async def _withdraw(self, decision: Decision, reason: str) -> None:
         await asyncio.to_thread(self._run._withdraw, decision, reason)
 
@@ -160,7 +172,18 @@ class AsyncRun:
                     on_pending: Optional[Callable[[Decision], Any]] = None) -> T:
         """As ``Run.guard``; ``fn`` may be a coroutine function."""
         args = args if args is not None else {}
-        d = await self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd)
+        # One key for the call: a task cancelled while the decision is in flight (its
+        # thread finishes the request, the answer is lost) asks for that same decision
+        # again, answered from the key and never decided twice, and withdraws the approval
+        # it may have opened: a cancelled call leaves no pending approval behind.
+        key = str(uuid.uuid4())
+        try:
+            d = await self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd,
+                                  idempotency_key=key)
+        except asyncio.CancelledError:
+            await asyncio.to_thread(self._withdraw_in_flight, tool, args, usage, tokens,
+                                    cost_usd, key)
+            raise
         d = await self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
                                          on_pending=on_pending)
         try:

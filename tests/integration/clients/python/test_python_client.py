@@ -555,6 +555,29 @@ class Async(unittest.TestCase):
         asyncio.run(main())
 
 
+    def test_cancel_while_deciding_leaves_no_pending_approval(self):
+        # Cancelled while the decision is in flight (its thread finishes the request, the
+        # answer with the approval's id is lost): the client asks for the same decision
+        # again by its Idempotency-Key and withdraws it. Cancelled at several points, so
+        # both "before the daemon saw it" and "after" are covered.
+        async def main():
+            c = AsyncClient(url=D.url, token=TOKENS["agent"], backoff=0.05)
+            for delay in (0, 0.001, 0.003, 0.01):
+                async with c.run() as run:
+                    task = asyncio.ensure_future(run.guard(
+                        "send_email", {"to": f"cancel-{delay}@example.com"},
+                        lambda to: self.fail("ran"), approval_timeout=60))
+                    await asyncio.sleep(delay)
+                    task.cancel()
+                    with self.assertRaises(asyncio.CancelledError):
+                        await task
+                    st, body = D.http("GET", "/v1/approvals?state=pending", TOKENS["reviewer"])
+                    left = [a for a in (body or {}).get("approvals", [])
+                            if a.get("run_id") == run.run_id]
+                    self.assertEqual(left, [], f"delay {delay}")
+
+        asyncio.run(main())
+
 # Stand-ins shaped like the frameworks' objects (the frameworks are not installable here).
 class FakeFunctionTool:
     """agents.FunctionTool: name, params_json_schema, on_invoke_tool(ctx, json) -> awaitable."""
