@@ -101,6 +101,12 @@ struct RunState {
 // Adds reported usage to the run, saturating instead of wrapping.
 void AddUsage(const Usage& usage, RunState* state);
 
+// *dst = src, keeping what dst holds already where src holds the same: the map nodes and
+// key strings of records, workflow_vars and grants when the keys are the same (a call
+// changes counts and values, rarely which tools or variables there are), so a store that
+// saves a run into its cached row allocates nothing in the usual case.
+void AssignRunState(const RunState& src, RunState* dst);
+
 }  // namespace interlock
 
 #endif  // INTERLOCK_TOOL_CALL_H_

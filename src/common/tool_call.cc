@@ -1,8 +1,41 @@
 #include "interlock/tool_call.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace interlock {
+
+namespace {
+
+// dst = src for a map, assigning values in place when both have the same keys.
+template <typename Map>
+void AssignMap(const Map& src, Map* dst) {
+  if (dst->size() == src.size() &&
+      std::equal(src.begin(), src.end(), dst->begin(),
+                 [](const auto& a, const auto& b) { return a.first == b.first; })) {
+    auto d = dst->begin();
+    for (const auto& kv : src) (d++)->second = kv.second;
+    return;
+  }
+  *dst = src;
+}
+
+}  // namespace
+
+void AssignRunState(const RunState& src, RunState* dst) {
+  // Every member of RunState, in order; a new member must be added here too.
+  dst->steps = src.steps;
+  dst->tokens = src.tokens;
+  dst->cost_micros = src.cost_micros;
+  dst->elapsed_ms = src.elapsed_ms;
+  dst->halted = src.halted;
+  dst->halt_reason = src.halt_reason;  // std::string assignment reuses the capacity
+  AssignMap(src.records, &dst->records);
+  dst->workflow_state = src.workflow_state;
+  AssignMap(src.workflow_vars, &dst->workflow_vars);
+  if (dst->labels != src.labels) dst->labels = src.labels;
+  AssignMap(src.grants, &dst->grants);
+}
 
 void AddUsage(const Usage& usage, RunState* state) {
   constexpr uint64_t kMaxTokens = std::numeric_limits<uint64_t>::max();

@@ -349,9 +349,9 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     return s;
   }
 
-  // Last: the run takes the new state (a backend may cache the row it saves).
-  RunState state_after = state;
-  if (Status s = txn.SaveRun(rq.run_id, std::move(row)); !s.ok()) return s;
+  // Last: the run takes the new state (a backend copies it into the row it caches; the
+  // answer takes this one).
+  if (Status s = txn.SaveRun(rq.run_id, row); !s.ok()) return s;
 
   rec->call_id = std::move(call_id).value();
   rec->at = rq.now;
@@ -368,11 +368,11 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     rec->policy_sha256 = rq.policy_sha256;
     rec->call.tool = rq.call.tool;
   }
-  rec->call.args = std::move(args);
+  if (!args.empty()) rec->call.args = std::move(args);  // else it is empty already
   rec->call.usage = rq.call.usage;
   rec->call.elapsed_s = rq.call.elapsed_s;
   rec->decision = std::move(ev.decision);
-  rec->state_after = std::move(state_after);
+  rec->state_after = std::move(state);
   return Status::Ok();
 }
 

@@ -21,65 +21,15 @@ bool ValidTraceparent(std::string_view v) {
   return v.substr(0, 2) == "00" && hex(3, 32, true) && hex(36, 16, true) && hex(53, 2, false);
 }
 
-void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
-                        std::string_view run_id, ToolCall call, DoneFn done,
-                        std::string_view traceparent, IdempotencyKey idempotency,
-                        const CallerIdentity* identity) {
-  // One snapshot for the whole decision: a concurrent reload cannot split it. The
-  // snapshot is owned by the closure, so it outlives an asynchronous store.
-  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
-  const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
-
-  DecideRequest request;
-  request.run_id = std::string(run_id);
-  request.agent_id = std::string(agent_id);
-  request.principal = std::string(principal);
-  request.policy_sha256 = set ? set->sha256 : std::string();
-  request.policies = set;
-  request.now = clock_->Now();
-  request.call = std::move(call);
-  if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
-  request.idempotency = std::move(idempotency);
-  if (identity != nullptr) request.identity = *identity;
-  // One resolution of the tool for the redaction, the rate limit and the engine.
-  std::optional<policy::ToolResolution> resolved;
-  if (agent != nullptr && request.call.kind == CallKind::kTool) {
-    resolved = agent->Resolve(request.call.tool);
-    const policy::ToolRule* rule = resolved->rule;
-    if (rule != nullptr) request.redact_fields = rule->redact;
-    std::string key;
-    const policy::RateLimit* limit = engine::RateLimitOfRule(rule, &key);
-    // What the store counts across the agent's runs, in the decision's transaction.
-    if (limit != nullptr || agent->quotas.any()) {
-      CountQuery q;
-      if (limit != nullptr) {
-        q.rate_key = key;
-        q.window_ms = limit->per_seconds * 1000;
-      }
-      q.day = agent->quotas.any();
-      request.count = std::move(q);
-      request.rate_key = std::move(key);
-    }
-    request.results_move_workflow = agent->workflow != nullptr;
-  }
-
-  // The store hands the call it holds back to the engine step: no second copy of the
-  // arguments on the hot path.
-  const TimePoint now = request.now;
-  // Workflows and flow rules judge a call by the run's history; a store that does not
-  // keep it would make every call look like the first. Denied (and recorded) instead.
-  // Egress decisions read no history.
-  const bool history_missing = agent != nullptr && request.call.kind == CallKind::kTool &&
-                               (agent->workflow != nullptr || !agent->flows.empty()) &&
-                               !store_->KeepsSequenceState();
-  // What the engine step needs, in one place: the in-line path below hands the store a
-  // closure of one pointer (std::function keeps it without allocating).
+// What the engine step needs, in one place: the in-line path hands the store a closure
+// of one pointer to it (std::function keeps it without allocating).
+struct Guard::Prepared {
   struct Step {
     std::shared_ptr<const policy::PolicySet> set;
-    const policy::AgentPolicy* agent;
+    const policy::AgentPolicy* agent = nullptr;
     TimePoint now;
-    bool history_missing;
-    // The request's tool resolved above (the store hands the engine that same call).
+    bool history_missing = false;
+    // The request's tool resolved once (the store hands the engine that same call).
     std::optional<policy::ToolResolution> resolved;
     // Copies (usually empty, so free): the request is moved into the store.
     std::string on_behalf_of;
@@ -111,41 +61,107 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
       return ev;
     }
   };
-  Step step{std::move(set),
-            agent,
-            now,
-            history_missing,
-            resolved,
-            request.identity.on_behalf_of,
-            request.identity.on_behalf_of_groups};
-  if (store_->DecidesInline()) {
-    // The store answers before DecideInto returns: the step and the caller's strings
-    // outlive the call, so nothing is copied for the answer. The record is written in
-    // place and takes the request's strings (the request is not read after a success).
-    CallRecord rec;
-    Status s = store_->DecideInto(
-        std::move(request),
-        [&step](
-            const ToolCall& c, const RunState& state, const std::optional<engine::KillSwitch>& kill,
-            const std::optional<engine::AgentUsage>& usage) { return step(c, state, kill, usage); },
-        &rec);
-    if (!s.ok()) {
-      Result<CallRecord> failed = s.error();
-      done(Finish(failed, agent_id, request.call.tool));  // left as it was on failure
-      return;
+  DecideRequest request;
+  Step step;
+};
+
+void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::string_view run_id,
+                    std::string_view traceparent, IdempotencyKey idempotency,
+                    const CallerIdentity* identity, Prepared* out) const {
+  // One snapshot for the whole decision: a concurrent reload cannot split it. The
+  // snapshot is owned by the step, so it outlives an asynchronous store.
+  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+  const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
+
+  DecideRequest& request = out->request;
+  request.run_id = std::string(run_id);
+  request.agent_id = std::string(agent_id);
+  request.principal = std::string(principal);
+  request.policy_sha256 = set ? set->sha256 : std::string();
+  request.policies = set;
+  request.now = clock_->Now();
+  if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
+  request.idempotency = std::move(idempotency);
+  if (identity != nullptr) request.identity = *identity;
+  // One resolution of the tool for the redaction, the rate limit and the engine.
+  Prepared::Step& step = out->step;
+  if (agent != nullptr && request.call.kind == CallKind::kTool) {
+    step.resolved = agent->Resolve(request.call.tool);
+    const policy::ToolRule* rule = step.resolved->rule;
+    if (rule != nullptr) request.redact_fields = rule->redact;
+    std::string key;
+    const policy::RateLimit* limit = engine::RateLimitOfRule(rule, &key);
+    // What the store counts across the agent's runs, in the decision's transaction.
+    if (limit != nullptr || agent->quotas.any()) {
+      CountQuery q;
+      if (limit != nullptr) {
+        q.rate_key = key;
+        q.window_ms = limit->per_seconds * 1000;
+      }
+      q.day = agent->quotas.any();
+      request.count = std::move(q);
+      request.rate_key = std::move(key);
     }
-    done(FinishRecord(rec, agent_id));
+    request.results_move_workflow = agent->workflow != nullptr;
+  }
+  // Workflows and flow rules judge a call by the run's history; a store that does not
+  // keep it would make every call look like the first. Denied (and recorded) instead.
+  // Egress decisions read no history.
+  step.history_missing = agent != nullptr && request.call.kind == CallKind::kTool &&
+                         (agent->workflow != nullptr || !agent->flows.empty()) &&
+                         !store_->KeepsSequenceState();
+  step.set = std::move(set);
+  step.agent = agent;
+  step.now = request.now;
+  step.on_behalf_of = request.identity.on_behalf_of;
+  step.on_behalf_of_groups = request.identity.on_behalf_of_groups;
+}
+
+GuardResponse Guard::DecideInline(Prepared& p, std::string_view agent_id) {
+  // The store answers before DecideInto returns: the step and the caller's strings
+  // outlive the call, so nothing is copied for the answer. The record is written in
+  // place and takes the request's strings (the request is not read after a success).
+  const Prepared::Step& step = p.step;
+  CallRecord rec;
+  Status s = store_->DecideInto(
+      std::move(p.request),
+      [&step](
+          const ToolCall& c, const RunState& state, const std::optional<engine::KillSwitch>& kill,
+          const std::optional<engine::AgentUsage>& usage) { return step(c, state, kill, usage); },
+      &rec);
+  if (!s.ok()) {
+    Result<CallRecord> failed = s.error();
+    return Finish(failed, agent_id, p.request.call.tool);  // left as it was on failure
+  }
+  return FinishRecord(rec, agent_id);
+}
+
+void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
+                        std::string_view run_id, ToolCall&& call, DoneFn done,
+                        std::string_view traceparent, IdempotencyKey idempotency,
+                        const CallerIdentity* identity) {
+  // The call is moved in as the request is made (a move-assignment of its arguments
+  // object would cost more).
+  Prepared p{{.call = std::move(call)}, {}};
+  Prepare(agent_id, principal, run_id, traceparent, std::move(idempotency), identity, &p);
+  if (store_->DecidesInline()) {
+    done(DecideInline(p, agent_id));
     return;
   }
-  std::string tool = request.call.tool;
+  std::string tool = p.request.call.tool;
   store_->DecideAsync(
-      std::move(request), DecideFn(std::move(step)),
+      std::move(p.request), DecideFn(std::move(p.step)),
       [this, agent_id = std::string(agent_id), tool = std::move(tool),
        done = std::move(done)](Result<CallRecord>&& rec) { done(Finish(rec, agent_id, tool)); });
 }
 
 GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,
-                            std::string_view run_id, ToolCall call) {
+                            std::string_view run_id, ToolCall&& call) {
+  if (store_->DecidesInline()) {  // answered here, straight into the caller's response
+    Prepared p{{.call = std::move(call)}, {}};
+    Prepare(agent_id, principal, run_id, {}, {}, nullptr, &p);
+    return DecideInline(p, agent_id);
+  }
   std::promise<GuardResponse> promise;
   std::future<GuardResponse> future = promise.get_future();
   DecideAsync(agent_id, principal, run_id, std::move(call),

@@ -54,8 +54,14 @@ class Guard {
       : policies_(policies), store_(store), clock_(clock), notifier_(notifier) {}
 
   // Decides one call for `agent_id` (taken from the authenticated principal) in run_id.
+  // On a store that answers in line (RunStore::DecidesInline) the answer is built in the
+  // caller's place, with no promise, future or callback.
   GuardResponse Decide(std::string_view agent_id, std::string_view principal,
-                       std::string_view run_id, ToolCall call);
+                       std::string_view run_id, ToolCall&& call);
+  GuardResponse Decide(std::string_view agent_id, std::string_view principal,
+                       std::string_view run_id, const ToolCall& call) {
+    return Decide(agent_id, principal, run_id, ToolCall(call));
+  }
 
   // The same, asynchronously (see RunStore::DecideAsync); `done` runs exactly once.
   using DoneFn = std::function<void(GuardResponse)>;
@@ -63,8 +69,9 @@ class Guard {
   // is well formed ("00-<32 hex>-<16 hex>-<2 hex>"), dropped otherwise.
   // `idempotency`: the request's Idempotency-Key (DecideRequest::idempotency), if any.
   // `identity`, when given, is the verified JWT identity the caller presented (recorded).
+  // The call is taken (moved from) by the request the store decides.
   void DecideAsync(std::string_view agent_id, std::string_view principal, std::string_view run_id,
-                   ToolCall call, DoneFn done, std::string_view traceparent = {},
+                   ToolCall&& call, DoneFn done, std::string_view traceparent = {},
                    IdempotencyKey idempotency = {}, const CallerIdentity* identity = nullptr);
 
   // The current policy snapshot, for a door that reports a call's result: a result is
@@ -88,6 +95,15 @@ class Guard {
                                   std::vector<std::string> mask_values = {});
 
  private:
+  // The store request and the engine step of one call (guard.cc).
+  struct Prepared;
+  // Fills *out around the call it holds already (out->request.call).
+  void Prepare(std::string_view agent_id, std::string_view principal, std::string_view run_id,
+               std::string_view traceparent, IdempotencyKey idempotency,
+               const CallerIdentity* identity, Prepared* out) const;
+  // The in-line store's path (DecidesInline): decides `p` and answers.
+  GuardResponse DecideInline(Prepared& p, std::string_view agent_id);
+
   // Takes what it needs out of `rec` (moved from, not copied).
   GuardResponse Finish(Result<CallRecord>& rec, std::string_view agent_id, std::string_view tool);
   // Finish's success path: the record the store wrote.

@@ -55,20 +55,20 @@ class MemoryRunStore::Txn final : public StateTxn {
   explicit Txn(MemoryRunStore& store) : store_(store) {}
 
   Result<RunRow> LoadRunForUpdate(std::string_view run_id) override {
-    auto it = store_.runs_.find(run_id);
+    auto it = Find(run_id);
     if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
     const Stored& s = it->second;
     return RunRow{s.info.agent_id, s.info.started, s.info.state, s.info.ended, s.version};
   }
-  Status SaveRun(std::string_view run_id, RunRow row) override {
-    auto it = store_.runs_.find(run_id);
+  Status SaveRun(std::string_view run_id, const RunRow& row) override {
+    auto it = Find(run_id);
     if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
     Stored& s = it->second;
     if (s.version != row.version) {
       return Error::Unavailable("store: run " + std::string(run_id) + " changed (conflict)");
     }
     if (s.info.ended && !row.ended) return Error::Internal("store: an ended run is never un-ended");
-    s.info.state = std::move(row.state);
+    AssignRunState(row.state, &s.info.state);
     s.info.ended = row.ended;
     ++s.version;
     return Status::Ok();
@@ -78,7 +78,7 @@ class MemoryRunStore::Txn final : public StateTxn {
     return store_.KillFor(agent_id, run_id);
   }
   Result<std::string> InsertCall(const NewCall& c) override {
-    auto run = store_.runs_.find(c.request.run_id);
+    auto run = Find(c.request.run_id);
     if (run == store_.runs_.end()) return Error::NotFound("no run " + c.request.run_id);
     CallRow row{&run->first, &run->second, c.decision.verdict, false, nullptr, nullptr};
     if (c.request.results_move_workflow && c.decision.verdict == Verdict::kAllow) {
@@ -199,8 +199,19 @@ class MemoryRunStore::Txn final : public StateTxn {
   }
 
  private:
+  using RunIt = std::map<std::string, Stored, std::less<>>::iterator;
+  // The run found last, found again without a search (a decision looks its run up to
+  // load it, record the call and save it). Runs are never erased: the iterator stays valid.
+  RunIt Find(std::string_view run_id) {
+    if (last_ != store_.runs_.end() && last_->first == run_id) return last_;
+    RunIt it = store_.runs_.find(run_id);
+    if (it != store_.runs_.end()) last_ = it;
+    return it;
+  }
+
   MemoryRunStore& store_;
   NoApprovals approvals_;
+  RunIt last_ = store_.runs_.end();
 };
 
 MemoryRunStore::CallRow* MemoryRunStore::CallRowFor(std::string_view call_id) {

@@ -524,7 +524,7 @@ class PostgresStore::Impl {
       const Row& r = it->second;
       return core::RunRow{r.agent_id, FromUnixMillis(r.started_ms), r.state, r.ended, r.version};
     }
-    Status SaveRun(std::string_view run_id, core::RunRow row) override {
+    Status SaveRun(std::string_view run_id, const core::RunRow& row) override {
       auto it = b_.runs.find(run_id);
       if (it == b_.runs.end()) return Error::NotFound("no run " + std::string(run_id));
       Row& r = it->second;
@@ -539,7 +539,7 @@ class PostgresStore::Impl {
         pg::AppendLiteral(&b_.sql, run_id);
         b_.sql.append(";");
       }
-      r.state = std::move(row.state);
+      AssignRunState(row.state, &r.state);
       ++r.version;
       r.dirty = true;
       return Status::Ok();

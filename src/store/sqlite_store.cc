@@ -739,7 +739,7 @@ class SqliteStore::Impl {
       return core::RunRow{row.agent_id, FromUnixMillis(row.started_ms), row.state, row.ended,
                           row.version};
     }
-    Status SaveRun(std::string_view run_id, core::RunRow row) override {
+    Status SaveRun(std::string_view run_id, const core::RunRow& row) override {
       Result<RunRow*> found = impl_.FindRun(run_id);
       if (!found.ok()) return found.error();
       RunRow& cached = **found;
@@ -757,7 +757,7 @@ class SqliteStore::Impl {
       }
       // The cached run takes the new state; its row is written once per batch, before the
       // batch commits (FlushRuns), or the whole cache is dropped if the batch rolls back.
-      cached.state = std::move(row.state);
+      AssignRunState(row.state, &cached.state);
       ++cached.version;
       if (!cached.dirty) {
         cached.dirty = true;

@@ -121,8 +121,9 @@ class StateTxn {
   // Writes the run's state and ended flag (with ended_at when it turns true) if the row is
   // still at row.version; a changed row fails with kUnavailable ("conflict": the backend
   // may retry the transaction). Must be the transaction function's last write (a backend
-  // may cache the row). An ended run is never un-ended.
-  virtual Status SaveRun(std::string_view run_id, RunRow row) = 0;
+  // may cache the row: it copies the state into its cache, whose strings and map nodes
+  // are reused, and the caller keeps `row` to answer with). An ended run is never un-ended.
+  virtual Status SaveRun(std::string_view run_id, const RunRow& row) = 0;
 
   // The engaged kill switch covering (agent, run), most general first: global, agent, run.
   virtual Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -886,6 +887,56 @@ TEST(EngineTest, ReportedUsageCountsTowardsBudgets) {
   EXPECT_EQ(c.cost_micros, INT64_MAX);
   EXPECT_EQ(Decide(&p, c, R"({"tool":"read_customer_record"})").decision.rule,
             "execution.max_cost_usd");
+}
+
+// Tests that AssignRunState (how every store saves a run into its cached row) leaves the
+// destination equal to the source in every member, whether the maps share their keys (values
+// assigned in place) or not (copied), starting from an empty, an equal-keyed and a
+// different-keyed destination.
+TEST(EngineTest, AssignRunStateCopiesEveryMember) {
+  auto same = [](const RunState& a, const RunState& b) {
+    return a.steps == b.steps && a.tokens == b.tokens && a.cost_micros == b.cost_micros &&
+           a.elapsed_ms == b.elapsed_ms && a.halted == b.halted && a.halt_reason == b.halt_reason &&
+           a.records == b.records && a.workflow_state == b.workflow_state &&
+           a.workflow_vars == b.workflow_vars && a.labels == b.labels &&
+           a.grants.size() == b.grants.size() &&
+           std::equal(a.grants.begin(), a.grants.end(), b.grants.begin(),
+                      [](const auto& x, const auto& y) {
+                        return x.first == y.first && x.second.approval_id == y.second.approval_id &&
+                               x.second.reviewer == y.second.reviewer &&
+                               x.second.at_ms == y.second.at_ms;
+                      });
+  };
+  RunState src;
+  src.steps = 7;
+  src.tokens = 70;
+  src.cost_micros = 700;
+  src.elapsed_ms = 7000;
+  src.halted = true;
+  src.halt_reason = "step budget exhausted: the run has made 7 calls";
+  src.records = {{"read_customer_record", 3}, {"update_order_status", 1}};
+  src.workflow_state = "tested";
+  src.workflow_vars = {{"version", boost::json::value("v1.2.3")}};
+  src.labels = {"pii", "external"};
+  src.grants = {{"send_email", RunState::RunGrant{"ap-1", "alice", 5}}};
+
+  RunState equal_keys = src;
+  equal_keys.records["read_customer_record"] = 99;
+  equal_keys.workflow_vars["version"] = "v0";
+  equal_keys.grants["send_email"].reviewer = "bob";
+  RunState other_keys;
+  other_keys.records = {{"drop_table", 1}};
+  other_keys.workflow_vars = {{"a", 1}, {"b", 2}};
+  other_keys.labels = {"x"};
+  other_keys.grants = {{"deploy", RunState::RunGrant{"ap-9", "carol", 1}}};
+  other_keys.halt_reason = std::string(200, 'x');
+  for (RunState dst : {RunState{}, equal_keys, other_keys}) {
+    AssignRunState(src, &dst);
+    EXPECT_TRUE(same(dst, src));
+  }
+  RunState emptied = src;
+  AssignRunState(RunState{}, &emptied);
+  EXPECT_TRUE(same(emptied, RunState{}));
 }
 
 // Tests the one tool-visibility rule every door uses: allowed and not blocked, every tool
