@@ -22,115 +22,23 @@
 #include "common/path.h"
 #include "common/time.h"
 #include "engine/sequence.h"
+#include "policy/texts.h"
 
 namespace interlock::engine {
 namespace {
 
 namespace json = boost::json;
 using policy::AgentPolicy;
+using policy::AppendQuoted;
 using policy::ArgConstraint;
 using policy::Autonomy;
 using policy::BudgetAction;
+using policy::Quote;
+using policy::QuoteList;
+using policy::RuleId;
+using policy::ShowList;
+using policy::ShowValue;
 using policy::ToolRule;
-
-// True when `s` holds a byte AppendQuoted must escape: below 0x20, '"', '\\' or 0x7f.
-// Names are tens of bytes, quoted several times per decision. With SSE2, sixteen bytes at
-// a time, the last ones (fewer than sixteen) from a copy padded with a byte that needs no
-// escaping. Otherwise eight bytes at a time: a lane of `hit` has its high bit set when its
-// byte is one of those; a byte of 0x80 or more never sets it (~w masks it), and a borrow
-// out of a lower lane only runs on from a lane that is itself a hit, so `hit` is zero
-// exactly when no byte is.
-bool NeedsEscape(std::string_view s) {
-  const char* p = s.data();
-  const char* const end = p + s.size();
-#if defined(__SSE2__)
-  auto hit = [](__m128i v) {
-    const __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-    const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-    const __m128i slash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-    const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
-    return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(ctl, del), _mm_or_si128(quote, slash))) != 0;
-  };
-  for (; end - p >= 16; p += 16) {
-    if (hit(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))) return true;
-  }
-  if (p == end) return false;
-  alignas(16) char tail[16];
-  std::memset(tail, 'a', sizeof tail);
-  std::memcpy(tail, p, static_cast<size_t>(end - p));
-  return hit(_mm_load_si128(reinterpret_cast<const __m128i*>(tail)));
-#else
-  for (; end - p >= 8; p += 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    constexpr uint64_t k01 = 0x0101010101010101ULL;
-    constexpr uint64_t k80 = 0x8080808080808080ULL;
-    const uint64_t quote = w ^ (k01 * '"');
-    const uint64_t slash = w ^ (k01 * '\\');
-    const uint64_t del = w ^ (k01 * 0x7f);
-    const uint64_t hit = (((w - k01 * 0x20) & ~w) | ((quote - k01) & ~quote) |
-                          ((slash - k01) & ~slash) | ((del - k01) & ~del)) &
-                         k80;
-    if (hit != 0) return true;
-  }
-  for (; p < end; ++p) {
-    const auto b = static_cast<unsigned char>(*p);
-    if (b < 0x20 || b == '"' || b == '\\' || b == 0x7f) return true;
-  }
-  return false;
-#endif
-}
-
-// Appends `s` as a JSON string literal, so names with quotes, control bytes or trailing
-// spaces are unambiguous in reasons and rule ids.
-void AppendQuoted(std::string* out, std::string_view s) {
-  if (NeedsEscape(s)) {
-    out->append(json::serialize(json::string_view(s.data(), s.size())));
-    return;
-  }
-  out->push_back('"');
-  out->append(s);
-  out->push_back('"');
-}
-
-std::string Quote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  AppendQuoted(&out, s);
-  return out;
-}
-
-// `prefix["name"]suffix`, e.g. tools.allowed["x"].scope.
-std::string RuleId(std::string_view prefix, std::string_view name, std::string_view suffix = {}) {
-  std::string out;
-  out.reserve(prefix.size() + name.size() + suffix.size() + 4);
-  out.append(prefix);
-  out.push_back('[');
-  AppendQuoted(&out, name);
-  out.push_back(']');
-  out.append(suffix);
-  return out;
-}
-
-// A JSON value for a reason: canonical (so reasons never depend on key order), cut
-// short on a UTF-8 boundary when long, and summarised when it is a large container.
-std::string Show(const json::value& v) {
-  constexpr size_t kMax = 80;
-  constexpr size_t kMaxMembers = 16;
-  if (const json::array* a = v.if_array(); a != nullptr && a->size() > kMaxMembers) {
-    return "an array of " + std::to_string(a->size()) + " items";
-  }
-  if (const json::object* o = v.if_object(); o != nullptr && o->size() > kMaxMembers) {
-    return "an object with " + std::to_string(o->size()) + " keys";
-  }
-  std::string s = CanonicalJson(v);
-  if (s.size() <= kMax) return s;
-  size_t cut = kMax;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  s.resize(cut);
-  s += "...";
-  return s;
-}
 
 std::string FormatDouble(double d) {
   char buf[64];
@@ -250,35 +158,34 @@ bool CheckValue(const ArgConstraint& c, const json::value& value, const Label& a
                 std::string* why) {
   const json::value* v = &value;
   auto wrong_type = [&](const char* wanted) {
-    *why = arg() + " must be " + wanted + ", got " + JsonKindName(v->kind()) + " " + Show(*v);
+    *why = arg() + " must be " + wanted + ", got " + JsonKindName(v->kind()) + " " + ShowValue(*v);
     return false;
   };
   if (!c.one_of.empty()) {
     const bool found = std::any_of(c.one_of.begin(), c.one_of.end(),
                                    [&](const json::value& a) { return JsonEqual(*v, a); });
     if (!found) {
-      *why = arg() + " is " + Show(*v) + "; allowed: ";
-      for (size_t i = 0; i < c.one_of.size(); ++i) {
-        if (i > 0) *why += ", ";
-        *why += Show(c.one_of[i]);
-      }
+      *why = arg() + " is " + ShowValue(*v) + "; allowed: ";
+      // Written when the policy was loaded (PrepareTexts); a policy built by hand may not
+      // have it.
+      *why += c.one_of_text.empty() ? ShowList(c.one_of) : c.one_of_text;
       return false;
     }
   }
   for (const json::value& refused : c.not_one_of) {
     if (JsonEqual(*v, refused)) {
-      *why = arg() + " is " + Show(*v) + ", which the policy refuses";
+      *why = arg() + " is " + ShowValue(*v) + ", which the policy refuses";
       return false;
     }
   }
   if (c.min || c.max) {
     if (!v->is_number()) return wrong_type("a number");
     if (c.min && CompareNumber(*v, *c.min) < 0) {
-      *why = arg() + " is " + Show(*v) + "; the minimum is " + FormatDouble(*c.min);
+      *why = arg() + " is " + ShowValue(*v) + "; the minimum is " + FormatDouble(*c.min);
       return false;
     }
     if (c.max && CompareNumber(*v, *c.max) > 0) {
-      *why = arg() + " is " + Show(*v) + "; the maximum is " + FormatDouble(*c.max);
+      *why = arg() + " is " + ShowValue(*v) + "; the maximum is " + FormatDouble(*c.max);
       return false;
     }
   }
@@ -302,12 +209,12 @@ bool CheckValue(const ArgConstraint& c, const json::value& value, const Label& a
       return false;
     }
     if (c.pattern && !re2::RE2::FullMatch(sv, *c.pattern)) {
-      *why = arg() + " is " + Show(*v) + ", which does not match the pattern " +
+      *why = arg() + " is " + ShowValue(*v) + ", which does not match the pattern " +
              Quote(c.pattern->pattern());
       return false;
     }
     if (c.not_pattern && re2::RE2::PartialMatch(sv, *c.not_pattern)) {
-      *why = arg() + " is " + Show(*v) + ", which contains a match of the refused pattern " +
+      *why = arg() + " is " + ShowValue(*v) + ", which contains a match of the refused pattern " +
              Quote(c.not_pattern->pattern());
       return false;
     }
@@ -387,7 +294,7 @@ bool Walk(const ArgConstraint& c, size_t i, const json::value& v, const Trail* t
   }
   auto wrong_type = [&](const char* wanted) {
     *why = "argument " + c.path + ": " + Concrete(c, i, t) + " must be " + wanted + ", got " +
-           JsonKindName(v.kind()) + " " + Show(v);
+           JsonKindName(v.kind()) + " " + ShowValue(v);
     return false;
   };
   auto missing = [&](const Trail* at, bool is_missing) {
@@ -483,12 +390,12 @@ bool CheckCombination(const policy::ArgCombination& k, const json::object& args,
   *why = "arguments (";
   for (size_t i = 0; i < n; ++i) *why += (i > 0 ? ", " : "") + name(i);
   *why += ") are (";
-  for (size_t i = 0; i < n; ++i) *why += (i > 0 ? ", " : "") + Show(*values[i]);
+  for (size_t i = 0; i < n; ++i) *why += (i > 0 ? ", " : "") + ShowValue(*values[i]);
   *why += "); allowed: ";
   for (size_t t = 0; t < k.one_of.size(); ++t) {
     *why += t > 0 ? ", (" : "(";
     for (size_t i = 0; i < k.one_of[t].size(); ++i) {
-      *why += (i > 0 ? ", " : "") + Show(k.one_of[t][i]);
+      *why += (i > 0 ? ", " : "") + ShowValue(k.one_of[t][i]);
     }
     *why += ")";
   }
@@ -515,13 +422,19 @@ bool CheckScope(const ToolRule& rule, const json::object& args, std::string* why
     }
     const std::string_view name(f->data(), f->size());
     if (std::find(rule.scope->begin(), rule.scope->end(), name) == rule.scope->end()) {
-      *why = "field " + Quote(name) + " is outside the scope of tool " + Quote(rule.name) +
-             " (allowed: ";
-      for (size_t k = 0; k < rule.scope->size(); ++k) {
-        if (k > 0) *why += ", ";
-        *why += Quote((*rule.scope)[k]);
-      }
-      *why += ")";
+      // The scope list was written when the policy was loaded (PrepareTexts); a policy
+      // built by hand may not have it.
+      const std::string list = rule.scope_text.empty() ? QuoteList(*rule.scope) : std::string();
+      const std::string& allowed = rule.scope_text.empty() ? list : rule.scope_text;
+      why->clear();
+      why->reserve(name.size() + rule.name.size() + allowed.size() + 48);
+      why->append("field ");
+      AppendQuoted(why, name);
+      why->append(" is outside the scope of tool ");
+      AppendQuoted(why, rule.name);
+      why->append(" (allowed: ");
+      why->append(allowed);
+      why->push_back(')');
       return false;
     }
   }
@@ -642,6 +555,17 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   }
   // Rule ids name the entry as written: the tool's name, or the pattern that matched it.
   const std::string_view entry = res.entry;
+  // tools.allowed["<entry>"]<suffix>, from the id the policy wrote once (PrepareTexts).
+  auto allowed_id = [&](std::string_view suffix) {
+    if (rule == nullptr || rule->rule_id_text.empty() || entry != rule->name) {
+      return RuleId("tools.allowed", entry, suffix);
+    }
+    std::string id;
+    id.reserve(rule->rule_id_text.size() + suffix.size());
+    id.append(rule->rule_id_text);
+    id.append(suffix);
+    return id;
+  };
   if (rule == nullptr) {
     std::string reason;
     reason.reserve(call.tool.size() + p.id.size() + 64);
@@ -688,8 +612,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     }
   }
   if (!CheckScope(*rule, call.args, &why)) {
-    Deny(&d, Code::kScopeViolated, std::move(why), RuleId("tools.allowed", entry, ".scope"),
-         rule->at.ToString());
+    Deny(&d, Code::kScopeViolated, std::move(why), allowed_id(".scope"), rule->at.ToString());
     return;
   }
   if (rule->max_records_per_run) {
@@ -712,8 +635,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
            "call touches " + std::to_string(n) + " records and the run has already touched " +
                std::to_string(used) + "; max_records_per_run for tool " + Quote(call.tool) +
                " is " + std::to_string(max),
-           RuleId("tools.allowed", entry, ".constraints.max_records_per_run"),
-           rule->max_records_at.ToString());
+           allowed_id(".constraints.max_records_per_run"), rule->max_records_at.ToString());
       return;
     }
   }
@@ -724,8 +646,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   if (autonomy == Autonomy::kGateAll) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "autonomy is gate_all, so every call of tool " + Quote(call.tool) + " needs human approval",
-        rule->autonomy ? RuleId("tools.allowed", entry, ".autonomy")
-                       : std::string("agent.autonomy"),
+        rule->autonomy ? allowed_id(".autonomy") : std::string("agent.autonomy"),
         rule->at.ToString());
     return;
   }
@@ -739,24 +660,27 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   if (rule->requires_approval) {
     if (*rule->requires_approval) {
       Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
-          "tool " + Quote(call.tool) + " requires human approval",
-          RuleId("tools.allowed", entry, ".requires_approval"), rule->at.ToString());
+          "tool " + Quote(call.tool) + " requires human approval", allowed_id(".requires_approval"),
+          rule->at.ToString());
       return;
     }
   } else if (rule->reversible == false) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "tool " + Quote(call.tool) + " is irreversible, so it needs human approval",
-        RuleId("tools.allowed", entry, ".reversible"), rule->at.ToString());
+        allowed_id(".reversible"), rule->at.ToString());
     return;
   }
 
   std::string reason;
-  reason.reserve(call.tool.size() + 18);
-  reason.append("tool ");
-  AppendQuoted(&reason, call.tool);
-  reason.append(" is allowed");
-  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), RuleId("tools.allowed", entry),
-      rule->at.ToString());
+  if (call.tool == rule->name && !rule->allowed_reason_text.empty()) {
+    reason = rule->allowed_reason_text;  // written once by PrepareTexts
+  } else {
+    reason.reserve(call.tool.size() + 18);
+    reason.append("tool ");
+    AppendQuoted(&reason, call.tool);
+    reason.append(" is allowed");
+  }
+  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), allowed_id({}), rule->at.ToString());
   if (rule->reversible != false && rule->blast_radius == policy::BlastRadius::kLarge &&
       autonomy != Autonomy::kAuditBased) {
     Notification n;
@@ -977,7 +901,7 @@ bool CheckArgument(const ArgConstraint& c, const json::object& args, std::string
 }
 bool JsonValuesEqual(const json::value& a, const json::value& b) { return JsonEqual(a, b); }
 std::string QuoteName(std::string_view s) { return Quote(s); }
-std::string ShowValue(const json::value& v) { return Show(v); }
+std::string ShowValue(const json::value& v) { return policy::ShowValue(v); }
 
 }  // namespace internal
 

@@ -1014,6 +1014,7 @@ void Parser::ParseTools(const Field& f, AgentPolicy* p) {
     }
   }
   p->IndexToolPatterns();
+  p->PrepareTexts();
 }
 
 std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {

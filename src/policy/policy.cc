@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "policy/texts.h"
+
 namespace interlock::policy {
 
 std::string Location::ToString() const {
@@ -154,6 +156,17 @@ ToolResolution AgentPolicy::Resolve(std::string_view tool) const {
     r.pattern = r.entry.find('*') != std::string_view::npos;
   }
   return r;
+}
+
+void AgentPolicy::PrepareTexts() {
+  for (auto& [name, rule] : allowed) {
+    if (rule.scope) rule.scope_text = QuoteList(*rule.scope);
+    rule.rule_id_text = RuleId("tools.allowed", name);
+    rule.allowed_reason_text = "tool " + Quote(name) + " is allowed";
+    for (ArgConstraint& c : rule.constraints) {
+      if (!c.one_of.empty()) c.one_of_text = ShowList(c.one_of);
+    }
+  }
 }
 
 void AgentPolicy::IndexToolPatterns() {

@@ -66,6 +66,8 @@ struct ArgConstraint {
   bool optional = false;
   // Allowed values; compared as JSON values of the same type (never "10" == 10).
   std::vector<boost::json::value> one_of;
+  // one_of as reasons quote it ("a", "b"), written by AgentPolicy::PrepareTexts.
+  std::string one_of_text;
   std::vector<boost::json::value> not_one_of;  // refused values, compared as one_of
   std::optional<double> min;                   // numbers only
   std::optional<double> max;
@@ -132,6 +134,11 @@ struct ToolRule {
   // Data fields the tool may touch. When set, the argument named scope_argument (if
   // present) must be an array of strings, each one in `scope`.
   std::optional<std::vector<std::string>> scope;
+  // scope as reasons quote it ("a", "b"), written by AgentPolicy::PrepareTexts.
+  std::string scope_text;
+  // tools.allowed["<name>"] and `tool "<name>" is allowed`, written by PrepareTexts.
+  std::string rule_id_text;
+  std::string allowed_reason_text;
   std::string scope_argument = "fields";
   std::optional<uint64_t> max_records_per_run;
   Location max_records_at;
@@ -258,6 +265,12 @@ struct AgentPolicy {
   // Rebuilds tool_patterns from `allowed` and `blocked`. The loader calls it; code that
   // builds an AgentPolicy by hand calls it after filling the maps.
   void IndexToolPatterns();
+
+  // Writes the texts reasons quote from the policy (each constraint's one_of_text, each
+  // rule's scope_text, rule_id_text and allowed_reason_text) once, so that a decision copies them
+  // instead of writing them again. The loader calls it; without it the engine writes them per
+  // decision.
+  void PrepareTexts();
 
   // Sequences (issue 15): null when the policy has no `workflow`.
   std::shared_ptr<const Workflow> workflow;
