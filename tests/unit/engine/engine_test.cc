@@ -939,6 +939,45 @@ TEST(EngineTest, AssignRunStateCopiesEveryMember) {
   EXPECT_TRUE(same(emptied, RunState{}));
 }
 
+// Tests that the texts a loaded policy carries (AgentPolicy::PrepareTexts: one_of and scope
+// lists, rule ids, allow reasons) give exactly the reasons and rule ids the engine writes
+// for a policy built by hand without them, on every path that quotes them, names with
+// quotes, backslashes and trailing spaces included.
+TEST(EngineTest, PreparedTextsGiveTheSameReasonsAsUnprepared) {
+  policy::AgentPolicy plain = SeedPolicy();
+  policy::ToolRule odd;
+  odd.name = "we\"ird\\tool ";
+  odd.at = {"agent-policy.yaml", 30, 7};
+  odd.scope = std::vector<std::string>{"a\"b", "c"};
+  policy::ArgConstraint c;
+  c.argument = "mode";
+  c.rule = "tools.allowed[odd].constraints.mode";
+  c.one_of = {"x\"y", 3, boost::json::value(nullptr)};
+  odd.constraints.push_back(c);
+  plain.allowed.emplace(odd.name, odd);
+  plain.IndexToolPatterns();
+  policy::AgentPolicy prepared = plain;
+  prepared.PrepareTexts();
+  ASSERT_FALSE(prepared.allowed.at("read_customer_record").scope_text.empty());
+  ASSERT_TRUE(plain.allowed.at("read_customer_record").scope_text.empty());
+  for (const char* call : {
+           R"({"tool":"read_customer_record","args":{"fields":["order_history"]}})",
+           R"({"tool":"read_customer_record","args":{"fields":["payment_details"]}})",
+           R"({"tool":"update_order_status","args":{"order_id":"o","status":"shipped"}})",
+           R"({"tool":"update_order_status","args":{"order_id":"o","status":"refunded"}})",
+           R"({"tool":"we\"ird\\tool ","args":{"mode":"z"}})",
+           R"({"tool":"we\"ird\\tool ","args":{"mode":3,"fields":["a\"b","d"]}})",
+           R"({"tool":"we\"ird\\tool ","args":{"mode":null}})",
+       }) {
+    const Decision a = Decide(&plain, RunState{}, call).decision;
+    const Decision b = Decide(&prepared, RunState{}, call).decision;
+    EXPECT_EQ(a.code, b.code) << call;
+    EXPECT_EQ(a.reason, b.reason) << call;
+    EXPECT_EQ(a.rule, b.rule) << call;
+    EXPECT_EQ(a.at, b.at) << call;
+  }
+}
+
 // Tests the one tool-visibility rule every door uses: allowed and not blocked, every tool
 // in shadow mode, nothing for an unknown agent; the scope comes only with a visible tool.
 TEST(ViewToolTest, AllowedUnblockedShadowAndUnknown) {
