@@ -2,19 +2,28 @@
 //
 // Each line is one call of the same run; each gets one decision line on stdout, in
 // order. It goes through the same Guard as the daemon, on an in-memory run store.
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -47,46 +56,180 @@ struct DecideOptions {
   std::string workspace;  // ${workspace}; empty: the current directory
 };
 
-// Line I/O on stdin/stdout for a JSON-lines filter, batched without hurting interactive
-// use. Input is read in blocks; output is buffered and written when the buffer is large,
-// at the end, and whenever the next read of stdin would block (nothing waiting). So a
-// batch (a file or a pipe fed faster than it is decided) costs a few writes per block,
-// while a line typed on a terminal or sent down a pipe by a driver that waits for the
-// answer is answered at once: stdin is empty then, so the answer is flushed before the
-// read that waits for the next line.
-class LineFilter {
+// A bounded queue of batches between two of `decide`'s threads (reader -> decider ->
+// writer). Batches, not items, cross it: one lock and at most one wake-up per batch.
+// Close(): the producer is done, the consumer drains what is queued. Abort(): stop now,
+// both sides (a write failed); what is queued is dropped.
+template <typename Batch>
+class Handoff {
  public:
-  LineFilter(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {}
+  explicit Handoff(size_t max_batches) : max_(max_batches) {}
+
+  // False once aborted (the batch is dropped).
+  bool Push(Batch&& batch, bool flush) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return aborted_ || queue_.size() < max_; });
+    if (aborted_) return false;
+    queue_.push_back(Entry{std::move(batch), flush});
+    not_empty_.notify_one();
+    return true;
+  }
+  // False when closed and drained, or aborted.
+  bool Pop(Batch* batch, bool* flush) {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return aborted_ || closed_ || !queue_.empty(); });
+    if (aborted_ || queue_.empty()) return false;
+    *batch = std::move(queue_.front().batch);
+    *flush = queue_.front().flush;
+    queue_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  // Without waiting: false (the batch left with the caller) when full or aborted.
+  bool TryPush(Batch&& batch) {
+    std::lock_guard lock(mu_);
+    if (aborted_ || queue_.size() >= max_) return false;
+    queue_.push_back(Entry{std::move(batch), false});
+    not_empty_.notify_one();
+    return true;
+  }
+  // Without waiting: false when nothing is queued.
+  bool TryPop(Batch* batch) {
+    std::lock_guard lock(mu_);
+    if (aborted_ || queue_.empty()) return false;
+    *batch = std::move(queue_.front().batch);
+    queue_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+  void Abort() {
+    std::lock_guard lock(mu_);
+    aborted_ = true;
+    queue_.clear();
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+ private:
+  struct Entry {
+    Batch batch;
+    bool flush;  // the input would block after this batch: flush the output after it
+  };
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<Entry> queue_;
+  bool closed_ = false;
+  bool aborted_ = false;
+};
+
+// Reads stdin in blocks and splits it into lines, for the reader thread. `would_block`
+// runs before a read that would wait (nothing waiting on stdin): the reader hands over
+// what it has with a flush mark, so the answers to every line read so far go out before
+// decide waits for the next one. A line typed on a terminal or sent by a driver that
+// waits for the answer is answered at once; a batch (a file, or a pipe fed faster than it
+// is decided) is written a block at a time. Stop(), from another thread, ends a read that
+// waits (a write failed: nobody reads the answers).
+class LineReader {
+ public:
+  explicit LineReader(int in_fd) : in_fd_(in_fd) {
+    if (pipe2(wake_, O_CLOEXEC) != 0) wake_[0] = wake_[1] = -1;
+  }
+  // False when Stop() could not end a wait (no pipe to wake it with): decide refuses to
+  // start rather than risk hanging on a closed stdout.
+  bool ok() const { return wake_[0] >= 0; }
+  ~LineReader() {
+    for (int fd : wake_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  void Stop() {
+    stopped_.store(true);
+    if (wake_[1] >= 0) {
+      const char c = 0;
+      while (write(wake_[1], &c, 1) < 0 && errno == EINTR) {
+      }
+    }
+  }
 
   // Reads one line of at most `max` bytes (without its '\n'). A longer line is consumed
   // whole and reported as oversized, so one hostile line cannot exhaust memory or
-  // desynchronise the stream. False at end of input (or a read error) with nothing read.
-  bool ReadLine(size_t max, std::string* line, bool* oversized) {
+  // desynchronise the stream. False at end of input, on a read error or after Stop(),
+  // with nothing read.
+  template <typename WouldBlock>
+  bool ReadLine(size_t max, std::string* line, bool* oversized, WouldBlock&& would_block) {
     line->clear();
     *oversized = false;
     bool any = false;
     for (;;) {
-      if (pos_ == in_.size() && !Fill()) return any;
+      if (pos_ == size_ && !Fill(would_block)) return any;
       any = true;
-      const size_t nl = in_.find('\n', pos_);
-      const size_t end = nl == std::string::npos ? in_.size() : nl;
+      const char* begin = buf_.get() + pos_;
+      const auto* nl = static_cast<const char*>(std::memchr(begin, '\n', size_ - pos_));
+      const size_t end = nl == nullptr ? size_ : static_cast<size_t>(nl - buf_.get());
       const size_t take = std::min(end - pos_, max - std::min(max, line->size()));
-      line->append(in_, pos_, take);
+      line->append(begin, take);
       if (end - pos_ > take) *oversized = true;
       pos_ = end;
-      if (nl != std::string::npos) {
+      if (nl != nullptr) {
         ++pos_;
         return true;
       }
     }
   }
 
-  // Queues `text`; false once a write has failed (stdout closed).
-  bool Write(std::string_view text) {
-    out_.append(text);
-    return out_.size() < kOutBlock || Flush();
+ private:
+  static constexpr size_t kInBlock = 64 * 1024;
+
+  template <typename WouldBlock>
+  bool Fill(WouldBlock& would_block) {
+    pos_ = size_ = 0;
+    if (stopped_.load()) return false;
+    pollfd p[2] = {{in_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    int ready;
+    while ((ready = poll(p, 1, 0)) < 0 && errno == EINTR) {
+    }
+    if (ready == 0 && !would_block()) return false;
+    for (;;) {
+      // Waits for input or Stop(). A non-blocking stdin (inherited O_NONBLOCK) is waited
+      // on, not taken for its end.
+      while ((ready = poll(p, 2, -1)) < 0 && errno == EINTR) {
+      }
+      if (stopped_.load() || (p[1].revents & POLLIN) != 0) return false;
+      const ssize_t got = read(in_fd_, buf_.get(), kInBlock);
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (got <= 0) return false;
+      size_ = static_cast<size_t>(got);
+      return true;
+    }
   }
 
+  int in_fd_;
+  int wake_[2] = {-1, -1};
+  std::atomic<bool> stopped_{false};
+  std::unique_ptr<char[]> buf_{new char[kInBlock]};
+  size_t pos_ = 0;
+  size_t size_ = 0;
+};
+
+// Buffered stdout for the writer thread: written when the buffer is large, when asked to
+// (the input would block) and at the end.
+class LineWriter {
+ public:
+  explicit LineWriter(int out_fd) : out_fd_(out_fd) {}
+
+  std::string& buffer() { return out_; }
+  // False once a write has failed (stdout closed).
+  bool MaybeFlush() { return out_.size() < kOutBlock || Flush(); }
   bool Flush() {
     if (out_.empty() || failed_) return !failed_;
     failed_ = !mcp::WriteAll(out_fd_, out_);
@@ -95,33 +238,8 @@ class LineFilter {
   }
 
  private:
-  static constexpr size_t kInBlock = 64 * 1024;
   static constexpr size_t kOutBlock = 64 * 1024;
-
-  // Refills the input buffer, flushing pending output first when no input is waiting.
-  bool Fill() {
-    in_.clear();
-    pos_ = 0;
-    pollfd p{in_fd_, POLLIN, 0};
-    int ready;
-    while ((ready = poll(&p, 1, 0)) < 0 && errno == EINTR) {
-    }
-    if (ready == 0 && !Flush()) return false;
-    char block[kInBlock];
-    ssize_t n;
-    // A non-blocking stdin (inherited O_NONBLOCK) is waited on, not taken for its end.
-    while ((n = read(in_fd_, block, sizeof block)) < 0 && (errno == EINTR || errno == EAGAIN)) {
-      if (errno == EAGAIN) poll(&p, 1, -1);
-    }
-    if (n <= 0) return false;
-    in_.assign(block, static_cast<size_t>(n));
-    return true;
-  }
-
-  int in_fd_;
   int out_fd_;
-  std::string in_;
-  size_t pos_ = 0;
   std::string out_;
   bool failed_ = false;
 };
@@ -338,6 +456,79 @@ bool IsBlank(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
 
+// The decider is the pipeline's slowest stage: the reader and the writer run at a lower
+// priority (nice +10 for their own thread, Linux), so that on a machine with fewer free
+// cores than threads they take the time the decider leaves, not the decider's. Best
+// effort: a refusal changes nothing but speed.
+void YieldToTheDecider() {
+  errno = 0;
+  const int nice_now = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  if (errno == 0)
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), std::min(nice_now + 10, 19));
+}
+
+// A line as the reader thread leaves it for the decider: a call parsed in place, a line
+// refused with its reason, or a result or rehearsal report.
+struct InputLine {
+  enum class Kind : uint8_t { kCall, kInvalid, kResult, kRehearsal };
+  Kind kind = Kind::kCall;
+  ToolCall call;
+  std::string error;
+  std::optional<Result<core::CallResult>> outcome;
+};
+
+// Classifies and parses one non-blank line (the reader thread's part of the work).
+void ReadInputLine(const std::string& line, bool oversized, const JsonLimits& limits,
+                   InputLine* in) {
+  if (oversized) {
+    in->kind = InputLine::Kind::kInvalid;
+    in->error = "line exceeds " + std::to_string(limits.max_bytes) + " bytes";
+    return;
+  }
+  if (MayBeReportLine(line)) {
+    if (std::optional<Result<core::CallResult>> res = ParseResultLine(line, limits)) {
+      in->kind = InputLine::Kind::kResult;
+      in->outcome = std::move(res);
+      return;
+    }
+    if (std::optional<Result<core::CallResult>> res = ParseRehearsalLine(line, limits)) {
+      in->kind = InputLine::Kind::kRehearsal;
+      in->outcome = std::move(res);
+      return;
+    }
+  }
+  // Parsed in place (ParseToolCallInto: ParseToolCall's parse and errors), so the call is
+  // not moved through a Result on its way to the Guard.
+  const Status parsed = engine::ParseToolCallInto(line, limits, &in->call);
+  if (!parsed.ok()) {
+    in->kind = InputLine::Kind::kInvalid;
+    in->error = parsed.error().message;
+  }
+}
+
+// What the writer thread writes for one line: a decision line (the decision, and "step"
+// and "run" when the call reached the run), or a whole line given as text (result and
+// rehearsal reports).
+struct Answer {
+  Answer() = default;
+  // The decision line of a call: `decide()` returns the Guard's response, which is built
+  // in this answer's place (no move of it).
+  template <typename Decide>
+  explicit Answer(Decide&& decide) : response(decide()), with_state(true) {}
+
+  core::GuardResponse response;
+  bool with_state = false;
+  std::string text;
+};
+
+// What the decider hands the writer: the answers to a batch of lines, and the lines
+// themselves, spent (their calls moved into the Guard), which the writer hands back to
+// the reader to refill: nothing of them is freed on the decider's thread, the busiest.
+struct AnswerBatch {
+  std::vector<Answer> answers;
+  std::vector<InputLine> spent;
+};
+
 int RunDecide(const DecideOptions& opt) {
   std::vector<policy::Diagnostic> diags;
   auto set =
@@ -380,37 +571,116 @@ int RunDecide(const DecideOptions& opt) {
   }
 
   const JsonLimits limits;
-  double elapsed_s = 0;
-  std::string line;
-  bool oversized = false;
-  LineFilter io(STDIN_FILENO, STDOUT_FILENO);
-  // Each answer is written straight into one reused buffer (no JSON object built per
-  // line): the decision's members, then "step" and "run", exactly as ToJsonText printed
-  // the object this used to build (DecisionTest.AppendedMembersMatchDecisionToJson
-  // tests the decision part; DecideCommand.OutputBytesAreExact the whole line).
-  std::string text;
   const policy::AgentPolicy* agent = (*set)->Find(agent_id);
   const bool sequences = agent != nullptr && (agent->workflow != nullptr || !agent->flows.empty());
-  auto write_line = [&io, &text, agent, sequences](const Decision& d, const RunState* state) {
-    text.clear();
-    text.push_back('{');
-    AppendDecisionJsonMembers(d, &text);
+  // A decision line, written straight into the output buffer (no JSON object built per
+  // line): the decision's members, then "step" and "run", exactly as ToJsonText printed
+  // the object this used to build (DecisionTest.AppendedMembersMatchDecisionToJson tests
+  // the decision part; DecideCommand.OutputBytesAreExact the whole line).
+  auto format_line = [agent, sequences](const Decision& d, const RunState* state,
+                                        std::string* out) {
+    out->push_back('{');
+    AppendDecisionJsonMembers(d, out);
     if (state != nullptr) {
-      AppendDecideRunMembers(*state, &text);
+      AppendDecideRunMembers(*state, out);
       if (sequences) {
-        text.pop_back();  // the run object's '}'
-        AppendSequenceMembers(agent, *state, &text);
-        text.push_back('}');
+        out->pop_back();  // the run object's '}'
+        AppendSequenceMembers(agent, *state, out);
+        out->push_back('}');
       }
     }
-    text += "}\n";
-    return io.Write(text);
+    out->append("}\n");
   };
+
+  // Three threads, one decision path: the reader splits and parses lines, this thread
+  // decides them in order through the Guard (the only one touching the Guard and the
+  // store), the writer formats and writes the answers, in the same order. Batches of
+  // lines cross between them (Handoff); the reader marks a batch "flush" when stdin
+  // has nothing more waiting, and the writer writes everything answered so far after
+  // such a batch. So interactive use is as before (each line answered before decide
+  // waits for the next), and a batch costs a few writes per 64 KiB of answers.
+  constexpr size_t kBatchLines = 256;
+  constexpr size_t kBatchesInFlight = 4;  // per handoff: bounded memory for any input
+  Handoff<std::vector<InputLine>> lines(kBatchesInFlight);
+  Handoff<AnswerBatch> answers(kBatchesInFlight);
+  // Spent line batches go back to the reader, which empties and refills them: their
+  // memory is reused, not allocated afresh per batch.
+  Handoff<std::vector<InputLine>> spent(2 * kBatchesInFlight + 2);
+  LineReader reader(STDIN_FILENO);
+  if (!reader.ok()) {
+    std::cerr << "interlock decide: cannot create a pipe: " << std::strerror(errno) << '\n';
+    return kExitFailure;
+  }
+  std::atomic<bool> write_failed{false};
+
+  std::thread read_thread([&] {
+    YieldToTheDecider();
+    std::vector<InputLine> batch;
+    batch.reserve(kBatchLines);
+    auto hand_over = [&](bool flush) {
+      if (!lines.Push(std::move(batch), flush)) return false;
+      batch = {};
+      if (spent.TryPop(&batch)) {
+        batch.clear();
+      } else {
+        batch.reserve(kBatchLines);
+      }
+      return true;
+    };
+    std::string line;
+    bool oversized = false;
+    bool ok = true;
+    while (reader.ReadLine(limits.max_bytes, &line, &oversized, [&] { return hand_over(true); })) {
+      if (!oversized && IsBlank(line)) continue;
+      ReadInputLine(line, oversized, limits, &batch.emplace_back());
+      if (batch.size() == kBatchLines && !hand_over(false)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) hand_over(true);
+    lines.Close();
+  });
+
+  std::thread write_thread([&] {
+    YieldToTheDecider();
+    LineWriter out(STDOUT_FILENO);
+    AnswerBatch batch;
+    bool flush = false;
+    bool ok = true;
+    while (ok && answers.Pop(&batch, &flush)) {
+      for (const Answer& a : batch.answers) {
+        if (!a.text.empty()) {
+          out.buffer().append(a.text);
+        } else {
+          format_line(a.response.decision, a.with_state ? &a.response.state : nullptr,
+                      &out.buffer());
+        }
+        if (!out.MaybeFlush()) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok && flush) ok = out.Flush();
+      // Back to the reader (or freed here when it has enough).
+      spent.TryPush(std::move(batch.spent));
+      batch.answers.clear();
+    }
+    if (ok) ok = out.Flush();
+    if (!ok) {  // nobody reads the answers: stop reading and deciding
+      write_failed.store(true);
+      answers.Abort();
+      lines.Abort();
+      reader.Stop();
+    }
+  });
+
+  double elapsed_s = 0;
   // Result lines report the result of the most recent allowed call, through the same
   // core function as the daemon's POST /v1/calls/{id}/result; each is answered with one
   // line: {"result":{"call_id","ok","recorded"[,"error"]},"run":{..., "workflow"}}.
   // The most recent allowed call (result lines) and REHEARSAL_REQUIRED call (rehearsal
-  // lines); one object, so the per-line callback below captures as few references as before.
+  // lines).
   struct RecentCalls {
     std::string allowed;
     std::string awaiting_rehearsal;
@@ -433,8 +703,7 @@ int RunDecide(const DecideOptions& opt) {
     }
     r["recorded"] = recorded.ok();
     if (!recorded.ok()) r["error"] = recorded.error().message;
-    text.clear();
-    text.append("{\"result\":");
+    std::string text = "{\"result\":";
     text.append(boost::json::serialize(r));
     if (Result<core::RunInfo> run = store.GetRun(opt.run_id); run.ok()) {
       RunState state = run->state;
@@ -449,13 +718,13 @@ int RunDecide(const DecideOptions& opt) {
       text.push_back('}');
     }
     text += "}\n";
-    return io.Write(text);
+    return text;
   };
   // Rehearsal lines report the outcome of the most recent REHEARSAL_REQUIRED call and are
   // answered with the real call's decision line, through Guard::CompleteRehearsal (as the
   // daemon's POST /v1/calls/{id}/rehearsal). A malformed one, or one with no rehearsal
   // awaited, is answered {"rehearsal":{"recorded":false,"error":...}} and recorded nowhere.
-  auto answer_rehearsal = [&](const Result<core::CallResult>& res) {
+  auto answer_rehearsal = [&](const Result<core::CallResult>& res, Answer* a) {
     std::string call_id;
     std::string error;
     if (!res.ok()) {
@@ -473,71 +742,61 @@ int RunDecide(const DecideOptions& opt) {
           recent.awaiting_rehearsal = g.call_id;
         }
         g.state.elapsed_ms = static_cast<int64_t>(elapsed_s * 1000);
-        return write_line(g.decision, &g.state);
+        a->response = std::move(g);
+        a->with_state = true;
+        return;
       }
       error = g.decision.reason;
     }
     boost::json::object r{{"recorded", false}, {"error", error}};
     if (!call_id.empty()) r["call_id"] = call_id;
-    text.clear();
-    text.append("{\"rehearsal\":");
-    text.append(boost::json::serialize(r));
-    text += "}\n";
-    return io.Write(text);
+    a->text = "{\"rehearsal\":" + boost::json::serialize(r) + "}\n";
   };
-  while (io.ReadLine(limits.max_bytes, &line, &oversized)) {
-    if (!oversized && IsBlank(line)) continue;
-    if (!oversized && MayBeReportLine(line)) {
-      if (std::optional<Result<core::CallResult>> res = ParseResultLine(line, limits)) {
-        if (!answer_result(*res)) break;
-        continue;
+  auto deny = [&agent_id](Code code, std::string why, const char* rule, Answer* a) {
+    a->response.decision = DenyDecision(code, std::move(why), rule);
+    a->response.decision.agent_id = agent_id;
+  };
+
+  bool flush = false;
+  for (;;) {
+    AnswerBatch out;
+    if (!lines.Pop(&out.spent, &flush)) break;
+    out.answers.reserve(out.spent.size());
+    for (InputLine& l : out.spent) {
+      switch (l.kind) {
+        case InputLine::Kind::kResult:
+          out.answers.emplace_back().text = answer_result(*l.outcome);
+          continue;
+        case InputLine::Kind::kRehearsal:
+          answer_rehearsal(*l.outcome, &out.answers.emplace_back());
+          continue;
+        case InputLine::Kind::kInvalid:
+          deny(Code::kInvalidRequest, std::move(l.error), "request", &out.answers.emplace_back());
+          continue;
+        case InputLine::Kind::kCall:
+          break;
       }
-      if (std::optional<Result<core::CallResult>> res = ParseRehearsalLine(line, limits)) {
-        if (!answer_rehearsal(*res)) break;
-        continue;
-      }
-    }
-    // Parsed in place (ParseToolCallInto: ParseToolCall's parse and errors), so the call
-    // is not moved through a Result on its way to the Guard.
-    ToolCall call;
-    const Status parsed =
-        oversized
-            ? Status(Error::Invalid("line exceeds " + std::to_string(limits.max_bytes) + " bytes"))
-            : engine::ParseToolCallInto(line, limits, &call);
-    if (!parsed.ok()) {
-      Decision d = DenyDecision(Code::kInvalidRequest, parsed.error().message, "request");
-      d.agent_id = agent_id;
-      if (!write_line(d, nullptr)) break;
-      continue;
-    }
-    // Time never runs backwards: a smaller elapsed_s than before keeps the larger.
-    if (call.elapsed_s) elapsed_s = std::max(elapsed_s, *call.elapsed_s);
-    clock.Set(start + std::chrono::duration_cast<TimePoint::duration>(
-                          std::chrono::duration<double>(elapsed_s)));
-    // DecideAsync, not Decide: the memory store completes in-line, so this skips the
-    // promise and future (a futex wake per line) that Decide() needs for async stores,
-    // and the answer is written from where the Guard hands it over (no copy or move).
-    // -1: no answer yet; 0: the write failed; 1: written. The callback holds one
-    // reference: it fits in std::function's own storage (no allocation per line).
-    int outcome = -1;
-    auto answer = [&outcome, &write_line, &recent](core::GuardResponse&& r) {
+      // Time never runs backwards: a smaller elapsed_s than before keeps the larger.
+      if (l.call.elapsed_s) elapsed_s = std::max(elapsed_s, *l.call.elapsed_s);
+      clock.Set(start + std::chrono::duration_cast<TimePoint::duration>(
+                            std::chrono::duration<double>(elapsed_s)));
+      // The memory store decides in line: Guard::Decide answers with no promise, future
+      // or callback, and its response is built in its place in the batch.
+      out.answers.emplace_back(
+          [&] { return guard.Decide(agent_id, agent_id, opt.run_id, std::move(l.call)); });
+      const core::GuardResponse& r = out.answers.back().response;
       if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
-        recent.allowed = std::move(r.call_id);
+        recent.allowed = r.call_id;
       } else if (r.decision.verdict == Verdict::kRehearsalRequired && !r.call_id.empty()) {
-        recent.awaiting_rehearsal = std::move(r.call_id);
+        recent.awaiting_rehearsal = r.call_id;
       }
-      outcome = write_line(r.decision, &r.state) ? 1 : 0;
-    };
-    guard.DecideAsync(agent_id, agent_id, opt.run_id, std::move(call),
-                      [&answer](core::GuardResponse&& r) { answer(std::move(r)); });
-    if (outcome < 0) {  // cannot happen with MemoryRunStore; fail closed if it ever does
-      Decision d = DenyDecision(Code::kStoreUnavailable, "the run store did not answer", "store");
-      d.agent_id = agent_id;
-      outcome = write_line(d, nullptr) ? 1 : 0;
     }
-    if (outcome == 0) break;
+    if (!answers.Push(std::move(out), flush)) break;
   }
-  if (!io.Flush()) {
+  answers.Close();
+  read_thread.join();
+  write_thread.join();
+  if (write_failed.load()) {
     std::cerr << "interlock decide: cannot write to stdout\n";
     return kExitFailure;
   }

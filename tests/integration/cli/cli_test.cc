@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +81,24 @@ class DecideChild {
     }
   }
   pid_t pid() const { return pid_; }
+  // Closes the read end of decide's stdout: its next write fails (EPIPE).
+  void CloseStdout() {
+    if (out_ >= 0) close(out_);
+    out_ = -1;
+  }
+  // decide's exit code once it has exited, or -1 if it is still running after `timeout`.
+  int WaitExit(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
   bool Send(const std::string& data) {
     return write(in_, data.data(), data.size()) == static_cast<ssize_t>(data.size());
   }
@@ -609,6 +628,71 @@ TEST(DecideCommand, WaitingBatchIsNotFlushedPerLine) {
   const long writes = WriteSyscalls(child.pid());
   if (writes < 0) GTEST_SKIP() << "cannot read /proc/" << child.pid() << "/io here";
   EXPECT_LT(writes, kLines / 10);
+}
+
+// Tests that the answers do not depend on how the input arrives: a stream of calls, result
+// lines (which move the release workflow and refer to the most recent allowed call),
+// malformed and blank lines, sent at once (decided in batches across decide's reader,
+// decider and writer threads) and sent one line at a time, each answered before the
+// next is sent, give the same bytes in the same order.
+TEST(DecideCommand, BatchAndLineByLineAnswersAreIdentical) {
+  const std::vector<std::string> cycle = {
+      R"({"tool":"deploy_service","args":{"environment":"staging","service":"api","version":"v1"}})",
+      R"({"tool":"run_tests","args":{"version":"v1"}})",
+      R"({"result":{"ok":false}})",
+      "",
+      R"({"tool":"run_tests","args":{"version":"v1"}})",
+      R"({"result":{"ok":true}})",
+      R"({"tool":"deploy_service","args":{"environment":"staging","service":"api","version":"v1"}})",
+      R"({"result":{"ok":true}})",
+      R"({"tool":"deploy_service","args":{"environment":"production","service":"api","version":"v1"}})",
+      R"({"tool":"rollback_service","args":{"environment":"staging","service":"api"}})",
+      R"({"result":"yes"})",
+      R"({"tool":)",
+      R"({"tool":"drop_table","args":{},"elapsed_s":0.5})",
+  };
+  std::vector<std::string> input;
+  for (int i = 0; input.size() < 1500; ++i) input.push_back(cycle[i % cycle.size()]);
+  const std::vector<std::string> argv = {kBin, "decide", "--policy",
+                                         kExamples + "/release-agent.yaml"};
+  std::string all;
+  for (const std::string& l : input) all += l + "\n";
+  auto batch = RunProcess(argv, all);
+  ASSERT_EQ(batch.exit_code, 0) << batch.err;
+
+  DecideChild child(argv);
+  ASSERT_GT(child.pid(), 0);
+  std::string one_by_one;
+  for (size_t i = 0; i < input.size(); ++i) {
+    ASSERT_TRUE(child.Send(input[i] + "\n"));
+    if (input[i].empty()) continue;  // a blank line is skipped, not answered
+    const std::string line = child.ReadLine(std::chrono::seconds(20));
+    ASSERT_FALSE(line.empty()) << "no answer to line " << i + 1;
+    one_by_one += line + "\n";
+  }
+  EXPECT_EQ(batch.out, one_by_one);
+  EXPECT_EQ(
+      std::count(batch.out.begin(), batch.out.end(), '\n'),
+      std::count_if(input.begin(), input.end(), [](const std::string& l) { return !l.empty(); }));
+}
+
+// Tests that decide stops when nobody reads its answers any more, even while its input
+// stays open and silent: the reader waiting for the next line is woken, and decide exits
+// with an error instead of hanging (stdout closed mid-run, SIGPIPE ignored as the test's
+// parent left it).
+TEST(DecideCommand, StdoutClosedWhileInputStaysOpenEndsDecide) {
+  DecideChild child({kBin, "decide", "--policy", kSeed});
+  ASSERT_GT(child.pid(), 0);
+  ASSERT_TRUE(child.Send(R"({"tool":"read_customer_record","args":{"customer_id":"c"}})"
+                         "\n"));
+  ASSERT_FALSE(child.ReadLine(std::chrono::seconds(20)).empty());
+  child.CloseStdout();
+  std::string batch;
+  for (int i = 0; i < 2000; ++i)
+    batch += R"({"tool":"drop_table","args":{}})"
+             "\n";
+  ASSERT_TRUE(child.Send(batch));  // answered into a closed pipe; stdin stays open
+  EXPECT_EQ(child.WaitExit(std::chrono::seconds(20)), 1);
 }
 
 // Tests that `make run PORT=...` (scripts/run.sh BUILD PORT) refuses a port that is not
