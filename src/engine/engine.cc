@@ -40,6 +40,12 @@ using policy::ShowList;
 using policy::ShowValue;
 using policy::ToolRule;
 
+// Where a rule is written ("file:line:col"): the text PrepareTexts wrote, or made now for a
+// policy built by hand.
+std::string AtText(const std::string& prepared, const policy::Location& at) {
+  return prepared.empty() ? at.ToString() : prepared;
+}
+
 std::string FormatDouble(double d) {
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof(buf), d);
@@ -601,7 +607,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   std::string why;
   for (const ArgConstraint& c : rule->constraints) {
     if (!CheckConstraint(c, call.args, &why)) {
-      Deny(&d, Code::kConstraintViolated, std::move(why), c.rule, c.at.ToString());
+      Deny(&d, Code::kConstraintViolated, std::move(why), c.rule, AtText(c.at_text, c.at));
       return;
     }
   }
@@ -612,7 +618,8 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     }
   }
   if (!CheckScope(*rule, call.args, &why)) {
-    Deny(&d, Code::kScopeViolated, std::move(why), allowed_id(".scope"), rule->at.ToString());
+    Deny(&d, Code::kScopeViolated, std::move(why), allowed_id(".scope"),
+         AtText(rule->at_text, rule->at));
     return;
   }
   if (rule->max_records_per_run) {
@@ -647,7 +654,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "autonomy is gate_all, so every call of tool " + Quote(call.tool) + " needs human approval",
         rule->autonomy ? allowed_id(".autonomy") : std::string("agent.autonomy"),
-        rule->at.ToString());
+        AtText(rule->at_text, rule->at));
     return;
   }
   if (permit != nullptr && permit->requires_approval) {
@@ -661,13 +668,13 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     if (*rule->requires_approval) {
       Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
           "tool " + Quote(call.tool) + " requires human approval", allowed_id(".requires_approval"),
-          rule->at.ToString());
+          AtText(rule->at_text, rule->at));
       return;
     }
   } else if (rule->reversible == false) {
     Set(&d, Verdict::kApprovalRequired, Code::kApprovalRequired,
         "tool " + Quote(call.tool) + " is irreversible, so it needs human approval",
-        allowed_id(".reversible"), rule->at.ToString());
+        allowed_id(".reversible"), AtText(rule->at_text, rule->at));
     return;
   }
 
@@ -680,7 +687,8 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     AppendQuoted(&reason, call.tool);
     reason.append(" is allowed");
   }
-  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), allowed_id({}), rule->at.ToString());
+  Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), allowed_id({}),
+      AtText(rule->at_text, rule->at));
   if (rule->reversible != false && rule->blast_radius == policy::BlastRadius::kLarge &&
       autonomy != Autonomy::kAuditBased) {
     Notification n;

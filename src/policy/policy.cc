@@ -163,8 +163,10 @@ void AgentPolicy::PrepareTexts() {
     if (rule.scope) rule.scope_text = QuoteList(*rule.scope);
     rule.rule_id_text = RuleId("tools.allowed", name);
     rule.allowed_reason_text = "tool " + Quote(name) + " is allowed";
+    rule.at_text = rule.at.ToString();
     for (ArgConstraint& c : rule.constraints) {
       if (!c.one_of.empty()) c.one_of_text = ShowList(c.one_of);
+      c.at_text = c.at.ToString();
     }
   }
 }

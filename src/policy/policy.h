@@ -68,6 +68,7 @@ struct ArgConstraint {
   std::vector<boost::json::value> one_of;
   // one_of as reasons quote it ("a", "b"), written by AgentPolicy::PrepareTexts.
   std::string one_of_text;
+  std::string at_text;                         // at.ToString(), written by PrepareTexts
   std::vector<boost::json::value> not_one_of;  // refused values, compared as one_of
   std::optional<double> min;                   // numbers only
   std::optional<double> max;
@@ -139,6 +140,7 @@ struct ToolRule {
   // tools.allowed["<name>"] and `tool "<name>" is allowed`, written by PrepareTexts.
   std::string rule_id_text;
   std::string allowed_reason_text;
+  std::string at_text;  // at.ToString(), written by PrepareTexts
   std::string scope_argument = "fields";
   std::optional<uint64_t> max_records_per_run;
   Location max_records_at;
@@ -267,9 +269,9 @@ struct AgentPolicy {
   void IndexToolPatterns();
 
   // Writes the texts reasons quote from the policy (each constraint's one_of_text, each
-  // rule's scope_text, rule_id_text and allowed_reason_text) once, so that a decision copies them
-  // instead of writing them again. The loader calls it; without it the engine writes them per
-  // decision.
+  // rule's scope_text, rule_id_text, allowed_reason_text and at_text) once, so that a decision
+  // copies them instead of writing them again. The loader calls it; without it the engine writes
+  // them per decision.
   void PrepareTexts();
 
   // Sequences (issue 15): null when the policy has no `workflow`.
