@@ -14,22 +14,10 @@ seed="$root/examples/policies/support-agent-v2.yaml"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-awk -v n="$n" 'BEGIN {
-  split("read|scope|update|blocked|unknown", kinds, "|");
-  for (i = 0; i < n; i++) {
-    k = kinds[i % 5 + 1];
-    if (k == "read") t = "{\"tool\":\"read_customer_record\",\"args\":{\"customer_id\":\"C-" i "\",\"fields\":[\"order_history\"]},\"usage\":{\"tokens\":1,\"cost_usd\":0.0001}}";
-    else if (k == "scope") t = "{\"tool\":\"read_customer_record\",\"args\":{\"customer_id\":\"C-" i "\",\"fields\":[\"payment_details\"]}}";
-    else if (k == "update") t = "{\"tool\":\"update_order_status\",\"args\":{\"order_id\":\"O-" i "\",\"status\":\"shipped\"}}";
-    else if (k == "blocked") t = "{\"tool\":\"delete_customer_record\",\"args\":{\"customer_id\":\"C-" i "\"}}";
-    else t = "{\"tool\":\"drop_table\",\"args\":{}}";
-    print t;
-  }
-}' > "$work/lines.jsonl"
+. "$root/bench/decide/inputs.sh"
+decide_lines "$n" "$work/lines.jsonl"
 
-sed -e 's/max_steps: 25/max_steps: 100000000/' \
-    -e 's/max_tokens_per_run: 50000/max_tokens_per_run: 100000000/' \
-    -e 's/max_cost_usd: 2.00/max_cost_usd: 1000000/' "$seed" > "$work/unbounded.yaml"
+raised_budgets "$seed" "$work/unbounded.yaml"
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; $n lines"
 # Wall time depends on how busy the machine is; the CPU time (user + sys, the decide

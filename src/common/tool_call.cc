@@ -23,18 +23,21 @@ void AssignMap(const Map& src, Map* dst) {
 }  // namespace
 
 void AssignRunState(const RunState& src, RunState* dst) {
-  // Every member of RunState, in order; a new member must be added here too.
-  dst->steps = src.steps;
-  dst->tokens = src.tokens;
-  dst->cost_micros = src.cost_micros;
-  dst->elapsed_ms = src.elapsed_ms;
-  dst->halted = src.halted;
-  dst->halt_reason = src.halt_reason;  // std::string assignment reuses the capacity
-  AssignMap(src.records, &dst->records);
-  dst->workflow_state = src.workflow_state;
-  AssignMap(src.workflow_vars, &dst->workflow_vars);
-  if (dst->labels != src.labels) dst->labels = src.labels;
-  AssignMap(src.grants, &dst->grants);
+  // Every member by name: a member added to RunState makes this binding fail to compile
+  // until it is assigned here too.
+  const auto& [steps, tokens, cost_micros, elapsed_ms, halted, halt_reason, records, workflow_state,
+               workflow_vars, labels, grants] = src;
+  dst->steps = steps;
+  dst->tokens = tokens;
+  dst->cost_micros = cost_micros;
+  dst->elapsed_ms = elapsed_ms;
+  dst->halted = halted;
+  dst->halt_reason = halt_reason;  // std::string assignment reuses the capacity
+  AssignMap(records, &dst->records);
+  dst->workflow_state = workflow_state;
+  AssignMap(workflow_vars, &dst->workflow_vars);
+  if (dst->labels != labels) dst->labels = labels;
+  AssignMap(grants, &dst->grants);
 }
 
 void AddUsage(const Usage& usage, RunState* state) {

@@ -12,10 +12,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <boost/json/serialize.hpp>
 
 #include "common/json.h"

@@ -15,6 +15,8 @@ namespace interlock::policy {
 
 namespace json = boost::json;
 
+namespace {
+
 // True when `s` holds a byte AppendQuoted must escape: below 0x20, '"', '\\' or 0x7f.
 // Names are tens of bytes, quoted several times per decision. With SSE2, sixteen bytes at
 // a time, the last ones (fewer than sixteen) from a copy padded with a byte that needs no
@@ -62,6 +64,8 @@ bool NeedsEscape(std::string_view s) {
   return false;
 #endif
 }
+
+}  // namespace
 
 // Appends `s` as a JSON string literal, so names with quotes, control bytes or trailing
 // spaces are unambiguous in reasons and rule ids.

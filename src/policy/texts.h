@@ -14,8 +14,6 @@
 
 namespace interlock::policy {
 
-// True when `s` holds a byte AppendQuoted must escape: below 0x20, '"', '\\' or 0x7f.
-bool NeedsEscape(std::string_view s);
 // Appends `s` as a JSON string literal, so names with quotes, control bytes or trailing
 // spaces are unambiguous in reasons and rule ids.
 void AppendQuoted(std::string* out, std::string_view s);
