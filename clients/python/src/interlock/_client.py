@@ -112,13 +112,16 @@ class Client:
             r.end()
 
     def get_call(self, call_id: str, wait: int = 0) -> Decision:
-        """GET /v1/calls/{call_id}[?wait=]."""
+        """GET /v1/calls/{call_id}[?wait=]: an allow for another call is a deny."""
+        return self._get_call(call_id, wait)
+
+    def _get_call(self, call_id: str, wait: int, tool: str = "", run_id: str = "") -> Decision:
         path = "/v1/calls/" + urllib.parse.quote(call_id, safe="")
         if wait > 0:
             path += f"?wait={int(wait)}"
         _, body = self._transport.request("GET", path,
                                           timeout=self._transport.timeout + max(0, wait))
-        return Decision.from_json(body)
+        return Decision.from_json(body, tool, run_id=run_id, call_id=call_id)
 
     # -- the decorator --------------------------------------------------------------------
     def guarded(self, tool: str, **guard_options: Any) -> Callable[[Callable[..., T]],
@@ -202,7 +205,12 @@ class Run:
             idempotency_key=idempotency_key or str(uuid.uuid4()),
             extra_headers={"traceparent": traceparent} if traceparent else None,
             decision_400=True)
-        return Decision.from_json(resp, tool)
+        return Decision.from_json(resp, tool, run_id=self.run_id)
+
+    def _poll(self, decision: Decision, wait: int) -> Decision:
+        """One long poll for the verdict of ``decision``'s call (an allow must be for that
+        call, tool and run)."""
+        return self.client._get_call(decision.call_id, wait, decision.tool, self.run_id)
 
     def wait_for_approval(self, decision: Decision, *, timeout: Optional[float] = None,
                           abort: Optional[threading.Event] = None,
@@ -238,7 +246,7 @@ class Run:
                 time.sleep(left)
                 continue
             try:
-                d = self.client.get_call(decision.call_id, wait)
+                d = self._poll(decision, wait)
             except InterlockError:
                 raise
             except BaseException:  # KeyboardInterrupt, SystemExit: nobody waits any more
@@ -247,8 +255,6 @@ class Run:
             if d.decision == "approval_required" or d.pending:
                 last = d
                 continue
-            if not d.tool:
-                d = Decision.from_json({**d.raw, "tool": decision.tool}, decision.tool)
             return _final(d)
 
     def _withdraw(self, decision: Decision, reason: str) -> None:
@@ -278,7 +284,7 @@ class Run:
                                    on_pending=on_pending)
         try:
             # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
-            out = fn(**(d.arguments if d.arguments is not None else args))
+            out = fn(**d.arguments_to_run(args))
         except BaseException as e:
             if report:
                 self._report_quietly(d.call_id, False, None, f"{type(e).__name__}: {e}")
