@@ -359,7 +359,9 @@ async function droppingFake(answer) {
 
 test("Client.RetriesSendTheSameIdempotencyKeyPerLogicalCall", async () => {
   const fake = await droppingFake((req) =>
-    req.url.endsWith("/calls") ? { decision: "allow", code: "ALLOWED", reason: "", call_id: "c-1" } : null);
+    req.url.endsWith("/calls")
+      ? { decision: "allow", code: "ALLOWED", reason: "", rule: "tools.allowed", tool: "read_customer_record", call_id: "c-1" }
+      : null);
   try {
     const run = new Interlock({ url: fake.url, token: "t", retryBaseMs: 5 }).run("r-1");
     assert.equal(await run.guard("read_customer_record", {}, () => "ok"), "ok");
