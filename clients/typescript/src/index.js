@@ -224,6 +224,28 @@ function hasDuplicateMembers(text) {
   return false;
 }
 
+// The calls a guard of each client ran (see claimCall).
+const ranCalls = new WeakMap();
+
+/**
+ * One approval, one execution, within one client: the daemon answers a call identical to one
+ * still waiting for its approval with that call (existingCall), and every read of a granted
+ * call answers its allow, so two identical calls made at once (a model's parallel tool calls)
+ * would both run on one approval. The first guard to reach the allow runs the call; any other
+ * gets a deny. (Another process holding the same call is not seen here.)
+ */
+function claimCall(il, d) {
+  let ran = ranCalls.get(il);
+  if (!ran) ranCalls.set(il, (ran = new Set()));
+  if (!ran.has(d.callId)) {
+    ran.add(d.callId);
+    return d;
+  }
+  const { arguments: _edit, ...rest } = d;
+  return { ...rest, decision: "deny", code: "APPROVAL_DENIED",
+    reason: `call ${d.callId} was already run by another guard: one approval, one execution` };
+}
+
 export class Interlock {
   #url;
   #token;
@@ -485,6 +507,7 @@ export class Run {
       options.onApprovalRequired?.(d);
       d = await this.waitForApproval(d, { signal: options.signal, timeoutMs: options.approvalTimeoutMs });
     }
+    if (d.decision === "allow") d = claimCall(this.#il, d);
     if (d.decision !== "allow" || !d.callId) {
       if (d.code === "APPROVAL_TIMEOUT") throw new ApprovalTimeoutError(d);
       throw new DeniedError(d.decision === "allow" ? { ...d, decision: "deny", code: "INVALID_RESPONSE", reason: "allow without a call_id" } : d);

@@ -184,6 +184,7 @@ class AsyncRun:
             raise
         d = await self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
                                          on_pending=on_pending)
+        self.client._sync._claim_call(d)
         try:
             # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
             out = fn(**d.arguments_to_run(args))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import inspect
 import json
@@ -69,6 +70,9 @@ class Client:
         self._transport = Transport(url, token, timeout, retries, backoff, max_backoff, ca_file)
         self.approval_timeout = approval_timeout
         self.poll_wait = max(1, int(poll_wait))
+        # The calls a guard of this client ran (see _claim_call).
+        self._ran_calls: set = set()
+        self._ran_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -122,6 +126,21 @@ class Client:
         _, body = self._transport.request("GET", path,
                                           timeout=self._transport.timeout + max(0, wait))
         return Decision.from_json(body, tool, run_id=run_id, call_id=call_id)
+
+    def _claim_call(self, decision: Decision) -> None:
+        """One approval, one execution, within this client: the daemon answers a call
+        identical to one still waiting for its approval with that call (``existing_call``),
+        and every read of a granted call answers its allow, so two identical calls made at
+        once (a model's parallel tool calls) would both run on one approval. The first guard
+        to reach the allow runs the call; any other raises ``Denied``. (Another process
+        holding the same call is not seen here.)"""
+        with self._ran_lock:
+            if decision.call_id in self._ran_calls:
+                raise Denied(dataclasses.replace(
+                    decision, decision="deny", code="APPROVAL_DENIED",
+                    reason=f"call {decision.call_id} was already run by another guard: one "
+                           "approval, one execution", arguments=None))
+            self._ran_calls.add(decision.call_id)
 
     # -- the decorator --------------------------------------------------------------------
     def guarded(self, tool: str, **guard_options: Any) -> Callable[[Callable[..., T]],
@@ -282,6 +301,7 @@ class Run:
         d = self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd)
         d = self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
                                    on_pending=on_pending)
+        self.client._claim_call(d)
         try:
             # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
             out = fn(**d.arguments_to_run(args))

@@ -250,6 +250,50 @@ class Approvals(unittest.TestCase):
             t.join(5)
             self.assertEqual(out, "sent fixed@example.com")
 
+    # Tests that two identical calls made at once (a model's parallel tool calls), which the
+    # daemon answers with one approval, run once when it is granted, sync and async.
+    def test_parallel_identical_calls_run_once_per_approval(self):
+        sent = []
+
+        def outcome(f):
+            try:
+                return f()
+            except Denied as e:
+                return e.decision.code
+
+        with client().run() as run:
+            results = []
+            threads = [threading.Thread(target=lambda: results.append(outcome(
+                lambda: run.guard("send_email", {"to": "twice@example.com"},
+                                  lambda to: sent.append(to) or "sent", approval_timeout=20))))
+                for _ in range(2)]
+            for t in threads:
+                t.start()
+            t = approve_when_pending([], "approve")
+            for th in threads + [t]:
+                th.join(25)
+            self.assertEqual(sorted(results), ["APPROVAL_DENIED", "sent"])
+        self.assertEqual(sent, ["twice@example.com"])
+
+        async def main():
+            c = AsyncClient(url=D.url, token=TOKENS["agent"])
+            async with c.run() as arun:
+                async def one():
+                    try:
+                        return await arun.guard("send_email", {"to": "async@example.com"},
+                                                lambda to: sent.append(to) or "sent",
+                                                approval_timeout=20)
+                    except Denied as e:
+                        return e.decision.code
+
+                t = approve_when_pending([], "approve")
+                out = await asyncio.gather(one(), one())
+                t.join(5)
+                self.assertEqual(sorted(out), ["APPROVAL_DENIED", "sent"])
+
+        asyncio.run(main())
+        self.assertEqual(sent, ["twice@example.com", "async@example.com"])
+
     def test_approval_denied_by_reviewer_while_client_waits(self):
         with client().run() as run:
             approve_when_pending([], "deny", "too broad")
@@ -481,7 +525,8 @@ class FailClosed(unittest.TestCase):
 class ScriptedDaemon:
     """A fake daemon on 127.0.0.1:0: POST .../calls answers ``decide`` and GET
     /v1/calls/{id} answers ``poll`` (raw bytes, so a body can name a member twice); results
-    and withdrawals get 204. ``paths`` lists what was asked."""
+    and withdrawals get 204. ``paths`` lists what was asked. Each decision is a new call:
+    the call id c0ffee01 in ``decide`` becomes c0ffee01nN, and in ``poll`` the polled id."""
 
     def __init__(self, decide: bytes, poll: bytes = b"{}"):
         import http.server
@@ -495,9 +540,11 @@ class ScriptedDaemon:
                 n = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(n)
                 if self.command == "POST" and self.path.endswith("/calls"):
-                    status, body = 200, decide
+                    fresh = b"c0ffee01n%d" % len(stub.paths)
+                    status, body = 200, decide.replace(b"c0ffee01", fresh)
                 elif self.command == "GET" and self.path.startswith("/v1/calls/"):
-                    status, body = 200, poll
+                    polled = self.path.split("/")[3].split("?")[0].encode()
+                    status, body = 200, poll.replace(b"c0ffee01", polled)
                 else:
                     status, body = 204, b""
                 self.send_response(status)

@@ -327,14 +327,17 @@ test("Adapters.EditTheToolSchemaRefusesNeverRuns", async () => {
 // adapters) runs the tool.
 
 // A fake daemon on 127.0.0.1:0: POST .../calls answers `decide`, GET /v1/calls/{id} answers
-// `poll` (raw text, so a body can name a member twice); anything else 204.
+// `poll` (raw text, so a body can name a member twice); anything else 204. Each decision is a
+// new call: the call id c0ffee01 in `decide` becomes c0ffee01nN, and in `poll` the polled id.
 async function scriptedDaemon(decide, poll = "{}") {
   const { createServer } = await import("node:http");
+  let n = 0;
   const srv = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
-      const body = req.method === "POST" && req.url.endsWith("/calls") ? decide
-        : req.method === "GET" && req.url.startsWith("/v1/calls/") ? poll : null;
+      const polled = req.url.split("/")[3]?.split("?")[0];
+      const body = req.method === "POST" && req.url.endsWith("/calls") ? decide.replaceAll("c0ffee01", `c0ffee01n${++n}`)
+        : req.method === "GET" && req.url.startsWith("/v1/calls/") ? poll.replaceAll("c0ffee01", polled) : null;
       if (body === null) return res.writeHead(204).end();
       res.writeHead(200, { "content-type": "application/json" }).end(body);
     });

@@ -196,6 +196,22 @@ test("Client.ReviewerEditedArgumentsAreWhatTheToolRunsWith", async () => {
   assert.deepEqual(seen, [edited]);
 });
 
+// Tests that two identical calls made at once (a model's parallel tool calls), which the
+// daemon answers with one approval, run once when it is granted.
+test("Client.ParallelIdenticalCallsRunOncePerApproval", async () => {
+  const run = await client().startRun();
+  let ran = 0;
+  const call = () => run
+    .guard("send_customer_email", { customer_id: "c-7", body: "twice" }, () => ++ran && "sent")
+    .catch((e) => e.decision?.code ?? String(e));
+  const both = Promise.all([call(), call()]);
+  const id = await pendingApproval(daemon, reviewer, "send_customer_email");
+  const v = await daemon.api("POST", `/v1/approvals/${id}`, reviewer, { verdict: "approve", comment: "ok" });
+  assert.equal(v.status, 200, JSON.stringify(v.json));
+  assert.deepEqual((await both).sort(), ["APPROVAL_DENIED", "sent"]);
+  assert.equal(ran, 1);
+});
+
 test("Client.ApprovalDeniedWhileWaitingNeverRuns", async () => {
   const run = await client().startRun();
   // Caught from the start: the denial may arrive before the vote's own answer.

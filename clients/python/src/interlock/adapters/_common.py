@@ -40,6 +40,7 @@ async def guard_async(run: Any, tool: str, args: Dict[str, Any],
         return await run.guard(tool, args, call, approval_timeout=approval_timeout)
     d = await asyncio.to_thread(run.decide, tool, args)
     d = await asyncio.to_thread(run.wait_for_approval, d, timeout=approval_timeout)
+    run.client._claim_call(d)
 
     async def report(call_id: str, ok: bool, output: Any, error: Optional[str]) -> None:
         await asyncio.to_thread(run._report_quietly, call_id, ok, output, error)
