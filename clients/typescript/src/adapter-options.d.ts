@@ -1,6 +1,10 @@
 import type { Decision, Run } from "./index.js";
 
-/** Options shared by the framework adapters. */
+/**
+ * Options shared by the framework adapters. Every adapter runs the tool with the arguments
+ * of the final decision: a reviewer's edit when there is one (checked against the tool's
+ * schema when it speaks Standard Schema), never the model's original input.
+ */
 export interface AdapterOptions {
   /** Client deadline for a pending approval, in ms. */
   approvalTimeoutMs?: number;

@@ -129,7 +129,11 @@ export class Interlock {
 export class Run {
   readonly runId: string;
   readonly agentId: string;
-  /** POST /v1/runs/{id}/calls. Resolves with the decision (deny included); never runs anything. */
+  /**
+   * POST /v1/runs/{id}/calls. Resolves with the decision (deny included); never runs anything.
+   * An allow that is not complete (code ALLOWED, reason, rule, this tool, a well-formed
+   * call_id, nothing pending, docs/clients.md) comes back as a deny INVALID_RESPONSE.
+   */
   decide(tool: string, args?: unknown, options?: DecideOptions): Promise<Decision>;
   /** Long-polls a pending call until its verdict, the deadline (ApprovalTimeoutError) or the signal. */
   waitForApproval(decision: Decision, options?: WaitOptions): Promise<Decision>;

@@ -93,9 +93,62 @@ function neverSent(err) {
   return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EAI_AGAIN";
 }
 
-/** The decision object of docs/api.md in camelCase; `raw` is the body as received. */
-function toDecision(body) {
-  const b = body && typeof body === "object" ? body : {};
+// A call id the daemon hands out (hex today; "call_..." in older stores): safe in a URL path.
+const CALL_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+// Members only a decision that does not allow carries: an allow with one is contradictory.
+const NOT_ON_AN_ALLOW = ["approval", "retry_after_s", "verdict"];
+const has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Why `b` (whose decision is "allow") is not a complete allow, or "". What every allow of
+ * the daemon carries (docs/api.md, docs/openapi.yaml `Decision`): code ALLOWED, a string
+ * reason and rule, the tool asked about, a well-formed call_id (the polled one on
+ * GET /v1/calls/{id}), the run's run_id when the answer names one (GET /v1/calls always
+ * does), nothing still pending, and `arguments` as a JSON object when a reviewer edited it.
+ */
+function allowProblem(b, { tool = "", runId = "", callId = "" }) {
+  if (b.decision !== "allow" || b.code !== "ALLOWED") return "an allow must say decision allow and code ALLOWED";
+  if (typeof b.reason !== "string" || typeof b.rule !== "string") return "no reason or rule";
+  if (typeof b.call_id !== "string" || !CALL_ID.test(b.call_id)) return "no well-formed call_id";
+  if (callId && b.call_id !== callId) return `the allow is for call ${JSON.stringify(b.call_id)}, not ${JSON.stringify(callId)}`;
+  if (typeof b.tool !== "string" || !b.tool) return "no tool";
+  if (tool && b.tool !== tool) return `the allow is for tool ${JSON.stringify(b.tool)}, not ${JSON.stringify(tool)}`;
+  if (has(b, "run_id") || (callId && runId)) {
+    if (typeof b.run_id !== "string" || (runId && b.run_id !== runId)) {
+      return `the allow is for run ${JSON.stringify(b.run_id)}, not ${JSON.stringify(runId)}`;
+    }
+  }
+  if (has(b, "pending") && b.pending !== false) return "the call is still pending";
+  for (const k of NOT_ON_AN_ALLOW) if (has(b, k)) return `an allow carries ${JSON.stringify(k)}`;
+  if (has(b, "arguments") && !isObject(b.arguments)) return "the edited arguments are not a JSON object";
+  if (!has(b, "arguments") && b.rule === "approval" && b.reason.includes("with edited arguments")) {
+    return "a grant with edited arguments that carries none";
+  }
+  for (const k of ["agent_id", "approval_id", "covered_by"]) {
+    if (has(b, k) && typeof b[k] !== "string") return `${k} is not a string`;
+  }
+  return "";
+}
+
+// Why an approval_required answer cannot be waited on (its final allow is checked against
+// the same call and tool), or "".
+function pendingProblem(b, { tool = "", callId = "" }) {
+  if (typeof b.call_id !== "string" || !CALL_ID.test(b.call_id) || (callId && b.call_id !== callId)) {
+    return "no well-formed call_id for this call";
+  }
+  if (tool && has(b, "tool") && b.tool !== tool) return `the answer is for tool ${JSON.stringify(b.tool)}, not ${JSON.stringify(tool)}`;
+  return "";
+}
+
+/**
+ * The decision object of docs/api.md in camelCase; `raw` is the body as received. The one
+ * check of a decision envelope in this library: every path that runs a tool (guard,
+ * waitForApproval, every adapter) reads its decision here, and an allow that is not
+ * complete (allowProblem) for the `expect`ed tool, run and call is a deny INVALID_RESPONSE.
+ */
+function toDecision(body, expect = {}) {
+  const b = isObject(body) ? body : {};
   const str = (v) => (typeof v === "string" ? v : "");
   const d = {
     decision: str(b.decision) || "deny",
@@ -103,7 +156,7 @@ function toDecision(body) {
     reason: str(b.reason) || (b.decision ? "" : "the daemon's answer had no decision"),
     rule: str(b.rule),
     at: str(b.at),
-    tool: str(b.tool),
+    tool: str(b.tool) || expect.tool || "",
     agentId: str(b.agent_id),
     callId: str(b.call_id),
     runId: str(b.run_id),
@@ -114,26 +167,83 @@ function toDecision(body) {
     raw: b,
   };
   if (typeof b.retry_after_s === "number") d.retryAfterS = b.retry_after_s;
-  if (b.run && typeof b.run === "object") d.run = b.run;
-  if (b.rehearsal && typeof b.rehearsal === "object") d.rehearsal = b.rehearsal;
+  if (isObject(b.run)) d.run = b.run;
+  if (isObject(b.rehearsal)) d.rehearsal = b.rehearsal;
   // A reviewer's edit (docs/approvals.md, "Editing the arguments"): run the tool with these.
-  if (b.arguments !== undefined) {
-    if (b.arguments && typeof b.arguments === "object" && !Array.isArray(b.arguments)) {
-      d.arguments = b.arguments;
-    } else if (d.decision === "allow") {
-      // Fail closed: an edit we cannot read must not run the agent's original arguments.
-      d.decision = "deny";
-      d.code = "INVALID_RESPONSE";
-      d.reason = "the decision's edited arguments are not a JSON object";
-    }
-  }
+  if (isObject(b.arguments)) d.arguments = b.arguments;
   // Fail closed: only the exact string "allow" allows.
   if (d.decision !== "allow" && d.decision !== "approval_required" && d.decision !== "deny" &&
       d.decision !== "rehearsal_required") {
     d.reason = `unknown decision ${JSON.stringify(d.decision)}: ${d.reason}`;
     d.decision = "deny";
   }
+  const problem = d.decision === "allow" ? allowProblem(b, expect)
+    : d.decision === "approval_required" ? pendingProblem(b, expect) : "";
+  if (problem) {
+    // Fail closed: the tool runs only on a complete allow for this very call.
+    d.reason = `incomplete ${d.decision} refused: ${problem}`;
+    d.decision = "deny";
+    d.code = "INVALID_RESPONSE";
+    d.pending = false; // refused, not waited on
+    delete d.arguments;
+  }
   return d;
+}
+
+// Whether a valid JSON text has an object naming a member twice (JSON.parse keeps the last
+// silently; a decision must mean one thing). Only called on text JSON.parse accepted.
+function hasDuplicateMembers(text) {
+  const stack = []; // per open container: a Set of member names (object) or null (array)
+  let keyNext = false;
+  for (let i = 0; i < text.length; ++i) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      if (keyNext) {
+        const names = stack[stack.length - 1];
+        const name = JSON.parse(text.slice(i, j + 1));
+        if (names.has(name)) return true;
+        names.add(name);
+        keyNext = false;
+      }
+      i = j;
+    } else if (c === "{") {
+      stack.push(new Set());
+      keyNext = true;
+    } else if (c === "[") {
+      stack.push(null);
+      keyNext = false;
+    } else if (c === "}" || c === "]") {
+      stack.pop();
+      keyNext = false;
+    } else if (c === ",") {
+      keyNext = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return false;
+}
+
+// The calls a guard of each client ran (see claimCall).
+const ranCalls = new WeakMap();
+
+/**
+ * One approval, one execution, within one client: the daemon answers a call identical to one
+ * still waiting for its approval with that call (existingCall), and every read of a granted
+ * call answers its allow, so two identical calls made at once (a model's parallel tool calls)
+ * would both run on one approval. The first guard to reach the allow runs the call; any other
+ * gets a deny. (Another process holding the same call is not seen here.)
+ */
+function claimCall(il, d) {
+  let ran = ranCalls.get(il);
+  if (!ran) ranCalls.set(il, (ran = new Set()));
+  if (!ran.has(d.callId)) {
+    ran.add(d.callId);
+    return d;
+  }
+  const { arguments: _edit, ...rest } = d;
+  return { ...rest, decision: "deny", code: "APPROVAL_DENIED",
+    reason: `call ${d.callId} was already run by another guard: one approval, one execution` };
 }
 
 export class Interlock {
@@ -247,6 +357,7 @@ export class Interlock {
       if (text) {
         try {
           json = JSON.parse(text);
+          if (json !== null && typeof json === "object" && hasDuplicateMembers(text)) json = null;
         } catch {
           json = null;
         }
@@ -300,7 +411,7 @@ export class Run {
       signal: options.signal,
       accept: [400],
     });
-    return toDecision(res);
+    return toDecision(res, { tool, runId: this.runId });
   }
 
   /**
@@ -332,7 +443,7 @@ export class Run {
           signal,
           timeoutMs: wait * 1000 + timeoutMs,
         });
-        const next = toDecision(res);
+        const next = toDecision(res, { tool: decision.tool, runId: this.runId, callId: d.callId });
         if (!next.callId) next.callId = d.callId;
         if (!next.approvalId) next.approvalId = d.approvalId;
         d = next;
@@ -396,11 +507,13 @@ export class Run {
       options.onApprovalRequired?.(d);
       d = await this.waitForApproval(d, { signal: options.signal, timeoutMs: options.approvalTimeoutMs });
     }
+    if (d.decision === "allow") d = claimCall(this.#il, d);
     if (d.decision !== "allow" || !d.callId) {
       if (d.code === "APPROVAL_TIMEOUT") throw new ApprovalTimeoutError(d);
       throw new DeniedError(d.decision === "allow" ? { ...d, decision: "deny", code: "INVALID_RESPONSE", reason: "allow without a call_id" } : d);
     }
     // A reviewer may have edited the arguments before approving: the tool runs with those.
+    // (The object `args` itself when nothing was edited, so an adapter can tell the two apart.)
     const runArgs = d.arguments !== undefined ? d.arguments : args;
     let out;
     try {

@@ -3,7 +3,7 @@
 // @langchain/*. `new ToolNode(guardTools(tools, run))`. The wrapper keeps the tool's schema,
 // validation and ToolMessage formatting (it overrides only `_call`, on an object derived from
 // the tool); a denial becomes the ToolMessage content the model reads.
-import { guardForModel } from "./adapter-common.js";
+import { guardForModel, validateEdit } from "./adapter-common.js";
 
 export function guardTools(tools, run, options = {}) {
   return tools.map((t) => guardTool(t, run, options));
@@ -20,14 +20,16 @@ export function guardTool(tool, run, options = {}) {
   guarded._call = async function (arg, runManager, config) {
     const r = typeof run === "function" ? await run(config) : run;
     const args = arg && typeof arg === "object" ? arg : { input: arg };
-    return guardForModel(
-      r,
-      tool.name,
-      args,
-      () => original.call(tool, arg, runManager, config),
-      config?.signal,
-      options,
-    );
+    // `arg` is what the tool's schema made of the model's input; a reviewer's edit goes
+    // through the same schema here (a string tool's schema reads {input}).
+    const call = async (final) => {
+      if (final === args) return original.call(tool, arg, runManager, config);
+      const edit = await validateEdit(tool.schema, final, tool.name);
+      // Without a schema to read it, a string tool's edit is its `input`.
+      const value = edit.validated || args === arg ? edit.value : final.input;
+      return original.call(tool, value, runManager, config);
+    };
+    return guardForModel(r, tool.name, args, call, config?.signal, options);
   };
   return guarded;
 }

@@ -29,14 +29,10 @@ export function guardTool(tool, run, options = {}) {
       return "Interlock: the tool arguments are not valid JSON; the tool was not run.";
     }
     const r = await resolveRun(run, runContext);
-    return guardForModel(
-      r,
-      toolName,
-      args,
-      () => original.call(tool, runContext, input, details),
-      details?.signal,
-      options,
-    );
+    // The SDK parses and validates the text it is given: the model's own when the decision
+    // kept its arguments, the reviewer's edit (as JSON) when it did not.
+    const call = (final) => original.call(tool, runContext, final === args ? input : JSON.stringify(final), details);
+    return guardForModel(r, toolName, args, call, details?.signal, options);
   }
   return { ...tool, invoke, needsApproval: async () => false };
 }

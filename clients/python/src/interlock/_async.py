@@ -138,12 +138,10 @@ class AsyncRun:
                     await asyncio.sleep(left)
                     continue
                 wait = 1 if abort is not None else min(sync.poll_wait, max(1, int(left)))
-                d = await self.client.get_call(decision.call_id, wait)
+                d = await asyncio.to_thread(self._run._poll, decision, wait)
                 if d.decision == "approval_required" or d.pending:
                     last = d
                     continue
-                if not d.tool:
-                    d = Decision.from_json({**d.raw, "tool": decision.tool}, decision.tool)
                 return _final(d)
         except asyncio.CancelledError:
             # The task was cancelled: nobody waits any more, so withdraw the approval.
@@ -186,9 +184,10 @@ class AsyncRun:
             raise
         d = await self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
                                          on_pending=on_pending)
+        self.client._sync._claim_call(d)
         try:
             # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
-            out = fn(**(d.arguments if d.arguments is not None else args))
+            out = fn(**d.arguments_to_run(args))
             if inspect.isawaitable(out):
                 out = await out
         except BaseException as e:

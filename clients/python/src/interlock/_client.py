@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import inspect
 import json
@@ -69,6 +70,9 @@ class Client:
         self._transport = Transport(url, token, timeout, retries, backoff, max_backoff, ca_file)
         self.approval_timeout = approval_timeout
         self.poll_wait = max(1, int(poll_wait))
+        # The calls a guard of this client ran (see _claim_call).
+        self._ran_calls: set = set()
+        self._ran_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -112,13 +116,31 @@ class Client:
             r.end()
 
     def get_call(self, call_id: str, wait: int = 0) -> Decision:
-        """GET /v1/calls/{call_id}[?wait=]."""
+        """GET /v1/calls/{call_id}[?wait=]: an allow for another call is a deny."""
+        return self._get_call(call_id, wait)
+
+    def _get_call(self, call_id: str, wait: int, tool: str = "", run_id: str = "") -> Decision:
         path = "/v1/calls/" + urllib.parse.quote(call_id, safe="")
         if wait > 0:
             path += f"?wait={int(wait)}"
         _, body = self._transport.request("GET", path,
                                           timeout=self._transport.timeout + max(0, wait))
-        return Decision.from_json(body)
+        return Decision.from_json(body, tool, run_id=run_id, call_id=call_id)
+
+    def _claim_call(self, decision: Decision) -> None:
+        """One approval, one execution, within this client: the daemon answers a call
+        identical to one still waiting for its approval with that call (``existing_call``),
+        and every read of a granted call answers its allow, so two identical calls made at
+        once (a model's parallel tool calls) would both run on one approval. The first guard
+        to reach the allow runs the call; any other raises ``Denied``. (Another process
+        holding the same call is not seen here.)"""
+        with self._ran_lock:
+            if decision.call_id in self._ran_calls:
+                raise Denied(dataclasses.replace(
+                    decision, decision="deny", code="APPROVAL_DENIED",
+                    reason=f"call {decision.call_id} was already run by another guard: one "
+                           "approval, one execution", arguments=None))
+            self._ran_calls.add(decision.call_id)
 
     # -- the decorator --------------------------------------------------------------------
     def guarded(self, tool: str, **guard_options: Any) -> Callable[[Callable[..., T]],
@@ -202,7 +224,12 @@ class Run:
             idempotency_key=idempotency_key or str(uuid.uuid4()),
             extra_headers={"traceparent": traceparent} if traceparent else None,
             decision_400=True)
-        return Decision.from_json(resp, tool)
+        return Decision.from_json(resp, tool, run_id=self.run_id)
+
+    def _poll(self, decision: Decision, wait: int) -> Decision:
+        """One long poll for the verdict of ``decision``'s call (an allow must be for that
+        call, tool and run)."""
+        return self.client._get_call(decision.call_id, wait, decision.tool, self.run_id)
 
     def wait_for_approval(self, decision: Decision, *, timeout: Optional[float] = None,
                           abort: Optional[threading.Event] = None,
@@ -238,7 +265,7 @@ class Run:
                 time.sleep(left)
                 continue
             try:
-                d = self.client.get_call(decision.call_id, wait)
+                d = self._poll(decision, wait)
             except InterlockError:
                 raise
             except BaseException:  # KeyboardInterrupt, SystemExit: nobody waits any more
@@ -247,8 +274,6 @@ class Run:
             if d.decision == "approval_required" or d.pending:
                 last = d
                 continue
-            if not d.tool:
-                d = Decision.from_json({**d.raw, "tool": decision.tool}, decision.tool)
             return _final(d)
 
     def _withdraw(self, decision: Decision, reason: str) -> None:
@@ -276,9 +301,10 @@ class Run:
         d = self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd)
         d = self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
                                    on_pending=on_pending)
+        self.client._claim_call(d)
         try:
             # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
-            out = fn(**(d.arguments if d.arguments is not None else args))
+            out = fn(**d.arguments_to_run(args))
         except BaseException as e:
             if report:
                 self._report_quietly(d.call_id, False, None, f"{type(e).__name__}: {e}")

@@ -8,7 +8,7 @@ import random
 import ssl
 import time
 import urllib.parse
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from .errors import (APIError, Conflict, InvalidArguments, InvalidRequest, NotFound,
                      PermissionDenied, Unauthenticated, Unavailable)
@@ -150,12 +150,21 @@ class Transport:
 
 
 def _parse(raw: bytes) -> Any:
+    """The answer's JSON, or None: not JSON, or an object naming a member twice (json.loads
+    would keep the last silently; a decision must mean one thing)."""
     if not raw:
         return None
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_members)
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+def _unique_members(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError("a JSON object names a member twice")
+    return out
 
 
 def _code(parsed: Any) -> str:

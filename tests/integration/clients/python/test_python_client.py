@@ -250,6 +250,50 @@ class Approvals(unittest.TestCase):
             t.join(5)
             self.assertEqual(out, "sent fixed@example.com")
 
+    # Tests that two identical calls made at once (a model's parallel tool calls), which the
+    # daemon answers with one approval, run once when it is granted, sync and async.
+    def test_parallel_identical_calls_run_once_per_approval(self):
+        sent = []
+
+        def outcome(f):
+            try:
+                return f()
+            except Denied as e:
+                return e.decision.code
+
+        with client().run() as run:
+            results = []
+            threads = [threading.Thread(target=lambda: results.append(outcome(
+                lambda: run.guard("send_email", {"to": "twice@example.com"},
+                                  lambda to: sent.append(to) or "sent", approval_timeout=20))))
+                for _ in range(2)]
+            for t in threads:
+                t.start()
+            t = approve_when_pending([], "approve")
+            for th in threads + [t]:
+                th.join(25)
+            self.assertEqual(sorted(results), ["APPROVAL_DENIED", "sent"])
+        self.assertEqual(sent, ["twice@example.com"])
+
+        async def main():
+            c = AsyncClient(url=D.url, token=TOKENS["agent"])
+            async with c.run() as arun:
+                async def one():
+                    try:
+                        return await arun.guard("send_email", {"to": "async@example.com"},
+                                                lambda to: sent.append(to) or "sent",
+                                                approval_timeout=20)
+                    except Denied as e:
+                        return e.decision.code
+
+                t = approve_when_pending([], "approve")
+                out = await asyncio.gather(one(), one())
+                t.join(5)
+                self.assertEqual(sorted(out), ["APPROVAL_DENIED", "sent"])
+
+        asyncio.run(main())
+        self.assertEqual(sent, ["twice@example.com", "async@example.com"])
+
     def test_approval_denied_by_reviewer_while_client_waits(self):
         with client().run() as run:
             approve_when_pending([], "deny", "too broad")
@@ -475,6 +519,199 @@ class FailClosed(unittest.TestCase):
         with self.assertRaises(interlock.APIError) as cm:
             self.guard_against(500, b'{"code":"INTERNAL","reason":"oops"}')
         self.assertEqual(cm.exception.status, 500)
+
+
+
+class ScriptedDaemon:
+    """A fake daemon on 127.0.0.1:0: POST .../calls answers ``decide`` and GET
+    /v1/calls/{id} answers ``poll`` (raw bytes, so a body can name a member twice); results
+    and withdrawals get 204. ``paths`` lists what was asked. Each decision is a new call:
+    the call id c0ffee01 in ``decide`` becomes c0ffee01nN, and in ``poll`` the polled id."""
+
+    def __init__(self, decide: bytes, poll: bytes = b"{}"):
+        import http.server
+
+        stub = self
+        self.paths = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                stub.paths.append((self.command, self.path))
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                if self.command == "POST" and self.path.endswith("/calls"):
+                    fresh = b"c0ffee01n%d" % len(stub.paths)
+                    status, body = 200, decide.replace(b"c0ffee01", fresh)
+                elif self.command == "GET" and self.path.startswith("/v1/calls/"):
+                    polled = self.path.split("/")[3].split("?")[0].encode()
+                    status, body = 200, poll.replace(b"c0ffee01", polled)
+                else:
+                    status, body = 204, b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                         daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _allow(**changes) -> bytes:
+    """A complete allow for tool echo, call c0ffee01, run r-1, with ``changes`` (None
+    removes a member)."""
+    body = {"decision": "allow", "code": "ALLOWED", "reason": "ok", "rule": "tools.allowed",
+            "agent_id": "py-agent", "tool": "echo", "call_id": "c0ffee01"}
+    for k, v in changes.items():
+        if v is None:
+            body.pop(k, None)
+        else:
+            body[k] = v
+    return json.dumps(body).encode()
+
+
+# approval_required for echo's call c0ffee01; the verdict then comes on the poll.
+_PENDING = json.dumps({"decision": "approval_required", "code": "APPROVAL_REQUIRED",
+                       "reason": "needs a reviewer", "rule": "approval", "tool": "echo",
+                       "call_id": "c0ffee01", "approval_id": "apr_c0ffee01"}).encode()
+
+
+def _granted(**changes) -> bytes:
+    """The poll's allow of an approved echo call c0ffee01 in run r-1."""
+    base = {"rule": "approval", "reason": "approved by alice", "run_id": "r-1",
+            "pending": False}
+    base.update(changes)
+    return _allow(**base)
+
+
+class IncompleteAllows(unittest.TestCase):
+    """One check of the decision envelope, shared by every path that runs a tool: a fake
+    daemon answers allows that are not complete, and no path runs the tool."""
+
+    def every_path_runs(self, decide: bytes, poll: bytes = b"{}") -> list:
+        """Drives guard (sync, async), decide, the decorators and both adapters (on a Run
+        and an AsyncRun) against the fake; returns the arguments each tool ran with."""
+        fake = ScriptedDaemon(decide, poll)
+        ran = []
+        try:
+            c = Client(url=fake.url, token="t", retries=0, approval_timeout=5)
+            ac = AsyncClient(url=fake.url, token="t", retries=0, approval_timeout=5)
+            run = c.attach_run("r-1")
+
+            def echo(text="x"):
+                ran.append(text)
+                return text
+
+            if run.decide("echo", {"text": "decide"}).allowed:
+                ran.append("decide said allowed")
+            with c.run("r-1", end=False):
+                for f in (lambda: run.guard("echo", {"text": "guard"}, echo),
+                          lambda: c.guarded("echo")(echo)("decorator")):
+                    try:
+                        f()
+                    except Denied:
+                        pass
+                lc_adapter.guard_tool(FakeLangChainTool("echo", echo)).invoke({"text": "lc"})
+
+            async def main():
+                arun = ac.attach_run("r-1")
+                try:
+                    await arun.guard("echo", {"text": "async guard"}, echo)
+                except Denied:
+                    pass
+                async with ac.run("r-1", end=False):
+                    try:
+                        await ac.guarded("echo")(echo)("async decorator")
+                    except Denied:
+                        pass
+                for r in (arun, run):
+                    oa = oa_adapter.guard_function_tool(FakeFunctionTool("echo", echo), run=r)
+                    await oa.on_invoke_tool(None, json.dumps({"text": "openai agents"}))
+                    lc = lc_adapter.guard_tool(FakeLangChainTool("echo", echo), run=r)
+                    await lc.ainvoke({"text": "langchain arun"})
+
+            asyncio.run(main())
+        finally:
+            fake.close()
+        return ran
+
+    def assertNeverRuns(self, decide: bytes, poll: bytes = b"{}"):
+        self.assertEqual(self.every_path_runs(decide, poll), [])
+
+    # Tests that the fake's complete allows run every path (the tests below are not vacuous).
+    def test_complete_allow_runs_every_path(self):
+        # Nine paths run the tool (and decide() says allowed) on a direct allow; the nine
+        # run it after a granted approval.
+        self.assertEqual(len(self.every_path_runs(_allow())), 10)
+        self.assertEqual(len(self.every_path_runs(_PENDING, _granted())), 9)
+
+    # Tests that an allow without a call_id (nothing to report, nothing recorded) never runs.
+    def test_allow_without_call_id_never_runs_the_tool(self):
+        self.assertNeverRuns(_allow(call_id=None))
+        self.assertNeverRuns(_PENDING, _granted(call_id=None))
+
+    # Tests that an allow whose call_id is not an id the daemon hands out never runs.
+    def test_allow_with_malformed_call_id_never_runs_the_tool(self):
+        for bad in ("", "../../v1/kill", "c 1", 17):
+            self.assertNeverRuns(_allow(call_id=bad))
+
+    # Tests that an allow without its code (ALLOWED) never runs.
+    def test_allow_without_code_never_runs_the_tool(self):
+        self.assertNeverRuns(_allow(code=None))
+        self.assertNeverRuns(_allow(code="allowed"))
+
+    # Tests that verdict spellings other than the exact "allow" never run.
+    def test_allow_verdict_case_variants_never_run_the_tool(self):
+        for verdict in ("ALLOW", "Allow", "allow ", "allowed"):
+            self.assertNeverRuns(_allow(decision=verdict))
+
+    # Tests that an answer naming a member twice (a deny that a last-wins parser reads as
+    # an allow) never runs.
+    def test_allow_with_duplicate_members_never_runs_the_tool(self):
+        self.assertNeverRuns(b'{"decision":"deny","code":"TOOL_BLOCKED","reason":"no",'
+                             b'"rule":"r","tool":"echo","call_id":"c0ffee01",'
+                             b'"decision":"allow","code":"ALLOWED"}')
+        self.assertNeverRuns(_PENDING, _granted()[:-1] + b',"run":{"a":1,"a":2}}')
+
+    # Tests that an allow carrying what only another verdict carries never runs.
+    def test_allow_with_extra_verdict_fields_never_runs_the_tool(self):
+        self.assertNeverRuns(_allow(verdict="deny"))
+        self.assertNeverRuns(_allow(retry_after_s=30))
+
+    # Tests that an allow that is still pending approval never runs.
+    def test_allow_with_approval_pending_never_runs_the_tool(self):
+        self.assertNeverRuns(_allow(approval={"timeout_seconds": 300}))
+        self.assertNeverRuns(_allow(pending=True))
+        self.assertNeverRuns(_PENDING, _granted(pending=True))
+
+    # Tests that an allow for another tool than the one asked about never runs.
+    def test_allow_for_another_tool_never_runs_the_tool(self):
+        self.assertNeverRuns(_allow(tool="delete_record"))
+        self.assertNeverRuns(_allow(tool=None))
+        self.assertNeverRuns(_PENDING, _granted(tool="delete_record"))
+
+    # Tests that the poll's allow for another call, or another run, never runs this call.
+    def test_allow_for_another_call_or_run_never_runs_the_tool(self):
+        self.assertNeverRuns(_PENDING, _granted(call_id="c0ffee02"))
+        self.assertNeverRuns(_PENDING, _granted(run_id="r-2"))
+        self.assertNeverRuns(_PENDING, _granted(run_id=None))
+        self.assertNeverRuns(_allow(run_id="r-2"))
+
+    # Tests that a grant whose edit cannot be read never runs the agent's arguments.
+    def test_grant_with_unreadable_edit_never_runs_the_original_arguments(self):
+        self.assertNeverRuns(_PENDING, _granted(arguments=["to", "x"]))
+        self.assertNeverRuns(_PENDING, _granted(reason="approved by alice with edited arguments"))
 
 
 class Decorator(unittest.TestCase):
@@ -723,6 +960,97 @@ class Adapters(unittest.TestCase):
         asyncio.run(main())
         self.assertEqual(echo.calls, [{"text": "a"}, {"text": "b"}])
         self.assertEqual(blocked.calls, [])
+
+
+class EditedArguments(unittest.TestCase):
+    """A reviewer approves the call with edited arguments (a real daemon, a vote with
+    ``arguments``): every path that runs the tool runs the edit, never the agent's own."""
+
+    EDIT = {"to": "fixed@example.com"}
+
+    def approve_with_edit(self) -> threading.Thread:
+        return approve_when_pending([], "approve", "fixed the recipient", arguments=self.EDIT)
+
+    def both_runs(self, body):
+        """Runs ``body(run)`` (a coroutine) on an AsyncClient run and on a Client run, each
+        with a reviewer who approves with the edit."""
+
+        async def main():
+            async with AsyncClient(url=D.url, token=TOKENS["agent"]).run() as arun:
+                t = self.approve_with_edit()
+                await body(arun)
+                t.join(5)
+            with client().run() as run:
+                t = self.approve_with_edit()
+                await body(run)
+                t.join(5)
+
+        asyncio.run(main())
+
+    # Tests that the OpenAI Agents adapter runs the reviewer's edited arguments, not the
+    # model's.
+    def test_openai_agents_runs_the_reviewers_edited_arguments(self):
+        email = FakeFunctionTool("send_email", lambda to: "sent to " + to)
+        (g,) = oa_adapter.guard_tools([email], approval_timeout=20)
+
+        async def body(run):
+            out = await g.on_invoke_tool(None, json.dumps({"to": "typo@example.com"}))
+            self.assertEqual(out, "sent to fixed@example.com")
+
+        self.both_runs(body)
+        self.assertEqual(email.calls, [self.EDIT, self.EDIT])
+
+    # Tests that LangChain's async path (_arun, ainvoke, LangGraph's ToolNode) runs the
+    # reviewer's edited arguments, not the model's.
+    def test_langchain_arun_runs_the_reviewers_edited_arguments(self):
+        email = FakeLangChainTool("send_email", lambda to: "sent to " + to)
+        g = lc_adapter.guard_tool(email, approval_timeout=20)
+
+        async def body(run):
+            self.assertEqual(await g.ainvoke({"to": "typo@example.com"}),
+                             "sent to fixed@example.com")
+
+        self.both_runs(body)
+        self.assertEqual(email.calls, [self.EDIT, self.EDIT])
+
+    # Tests that LangChain's sync path runs the edit and still passes the framework's own
+    # keyword arguments (StructuredTool._run needs `config`).
+    def test_langchain_run_runs_the_reviewers_edited_arguments_with_config(self):
+        email = FakeStructuredTool("send_email", lambda to: "sent to " + to)
+        g = lc_adapter.guard_tool(email, approval_timeout=20)
+        with client().run():
+            t = self.approve_with_edit()
+            self.assertEqual(g.invoke({"to": "typo@example.com"}), "sent to fixed@example.com")
+            t.join(5)
+        self.assertEqual(email.calls, [self.EDIT])
+
+    # Tests that the decorators (sync and async) call the function with the edit.
+    def test_guarded_decorators_run_the_reviewers_edited_arguments(self):
+        c = client()
+        ac = AsyncClient(url=D.url, token=TOKENS["agent"])
+        sent = []
+
+        @c.guarded("send_email", approval_timeout=20)
+        def send(to):
+            sent.append(to)
+
+        @ac.guarded("send_email", approval_timeout=20)
+        async def asend(to):
+            sent.append(to)
+
+        with c.run():
+            t = self.approve_with_edit()
+            send("typo@example.com")
+            t.join(5)
+
+        async def main():
+            async with ac.run():
+                t = self.approve_with_edit()
+                await asend("typo@example.com")
+                t.join(5)
+
+        asyncio.run(main())
+        self.assertEqual(sent, ["fixed@example.com", "fixed@example.com"])
 
 
 class Example(unittest.TestCase):

@@ -196,6 +196,22 @@ test("Client.ReviewerEditedArgumentsAreWhatTheToolRunsWith", async () => {
   assert.deepEqual(seen, [edited]);
 });
 
+// Tests that two identical calls made at once (a model's parallel tool calls), which the
+// daemon answers with one approval, run once when it is granted.
+test("Client.ParallelIdenticalCallsRunOncePerApproval", async () => {
+  const run = await client().startRun();
+  let ran = 0;
+  const call = () => run
+    .guard("send_customer_email", { customer_id: "c-7", body: "twice" }, () => ++ran && "sent")
+    .catch((e) => e.decision?.code ?? String(e));
+  const both = Promise.all([call(), call()]);
+  const id = await pendingApproval(daemon, reviewer, "send_customer_email");
+  const v = await daemon.api("POST", `/v1/approvals/${id}`, reviewer, { verdict: "approve", comment: "ok" });
+  assert.equal(v.status, 200, JSON.stringify(v.json));
+  assert.deepEqual((await both).sort(), ["APPROVAL_DENIED", "sent"]);
+  assert.equal(ran, 1);
+});
+
 test("Client.ApprovalDeniedWhileWaitingNeverRuns", async () => {
   const run = await client().startRun();
   // Caught from the start: the denial may arrive before the vote's own answer.
@@ -359,7 +375,9 @@ async function droppingFake(answer) {
 
 test("Client.RetriesSendTheSameIdempotencyKeyPerLogicalCall", async () => {
   const fake = await droppingFake((req) =>
-    req.url.endsWith("/calls") ? { decision: "allow", code: "ALLOWED", reason: "", call_id: "c-1" } : null);
+    req.url.endsWith("/calls")
+      ? { decision: "allow", code: "ALLOWED", reason: "", rule: "tools.allowed", tool: "read_customer_record", call_id: "c-1" }
+      : null);
   try {
     const run = new Interlock({ url: fake.url, token: "t", retryBaseMs: 5 }).run("r-1");
     assert.equal(await run.guard("read_customer_record", {}, () => "ok"), "ok");

@@ -30,22 +30,23 @@ def denial_message(e: Denied) -> str:
 
 
 async def guard_async(run: Any, tool: str, args: Dict[str, Any],
-                      call: Callable[[], Awaitable[Any]],
+                      call: Callable[..., Any],
                       approval_timeout: Optional[float] = None) -> Any:
-    """decide → wait for approval → ``await call()`` → report; raises Denied."""
+    """decide → wait for approval → ``call(**arguments)`` (awaited when it returns an
+    awaitable) → report; raises Denied. ``arguments`` are those of the final decision: the
+    reviewer's edit when there is one, else ``args`` itself, so ``call`` can run the
+    framework's original invocation when nothing was edited."""
     if isinstance(run, AsyncRun):
-        d = await run.decide(tool, args)
-        d = await run.wait_for_approval(d, timeout=approval_timeout)
-        report = run._report_quietly
-    else:
-        d = await asyncio.to_thread(run.decide, tool, args)
-        d = await asyncio.to_thread(run.wait_for_approval, d, timeout=approval_timeout)
+        return await run.guard(tool, args, call, approval_timeout=approval_timeout)
+    d = await asyncio.to_thread(run.decide, tool, args)
+    d = await asyncio.to_thread(run.wait_for_approval, d, timeout=approval_timeout)
+    run.client._claim_call(d)
 
-        async def report(call_id: str, ok: bool, output: Any, error: Optional[str]) -> None:
-            await asyncio.to_thread(run._report_quietly, call_id, ok, output, error)
+    async def report(call_id: str, ok: bool, output: Any, error: Optional[str]) -> None:
+        await asyncio.to_thread(run._report_quietly, call_id, ok, output, error)
 
     try:
-        out = call()
+        out = call(**d.arguments_to_run(args))
         if inspect.isawaitable(out):
             out = await out
     except BaseException as e:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from .._async import AsyncRun
 from ..errors import Denied
@@ -61,6 +61,21 @@ def _tool_args(fn: Any, args: tuple, kwargs: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
+def _invocation(fn: Any, args: tuple, kwargs: Dict[str, Any],
+                targs: Dict[str, Any]) -> Callable[..., Any]:
+    """``fn`` called with the final decision's arguments: the framework's own call when
+    they are the ones decided on, else the reviewer's edit by name, with the framework's
+    keyword arguments (run_manager, config, callbacks) passed on as they came."""
+    framework = {k: v for k, v in kwargs.items() if k in _FRAMEWORK_KWARGS}
+
+    def call(**final: Any) -> Any:
+        if final == targs:
+            return fn(*args, **kwargs)
+        return fn(**framework, **final)
+
+    return call
+
+
 def guard_tool(tool: Any, *, run: Any = None, name: Optional[str] = None,
                on_deny: str = "message", approval_timeout: Optional[float] = None) -> Any:
     """A copy of ``tool`` whose runs go through Interlock as tool ``name`` (default
@@ -86,9 +101,7 @@ def guard_tool(tool: Any, *, run: Any = None, name: Optional[str] = None,
                             "not an AsyncClient run")
         targs = _tool_args(orig_run, args, kwargs)
         try:
-            return r.guard(tool_name, targs,
-                           lambda **kw: orig_run(*args, **kwargs) if kw == targs
-                           else orig_run(**kw),
+            return r.guard(tool_name, targs, _invocation(orig_run, args, kwargs, targs),
                            approval_timeout=approval_timeout)
         except Denied as e:
             return denied(e)
@@ -103,7 +116,8 @@ def guard_tool(tool: Any, *, run: Any = None, name: Optional[str] = None,
             targs = _tool_args(orig_arun, args, kwargs)
             try:
                 return await guard_async(r, tool_name, targs,
-                                         lambda: orig_arun(*args, **kwargs), approval_timeout)
+                                         _invocation(orig_arun, args, kwargs, targs),
+                                         approval_timeout)
             except Denied as e:
                 return denied(e)
 

@@ -52,8 +52,12 @@ def guard_function_tool(tool: Any, *, run: Any = None, name: Optional[str] = Non
             return (f"Interlock refused the tool call {tool_name}: INVALID_REQUEST: the "
                     "arguments are not a JSON object. The tool did not run.")
         try:
-            return await guard_async(r, tool_name, args, lambda: original(ctx, args_json),
-                                     approval_timeout)
+            # The SDK parses and validates what it is given: the agent's own text when the
+            # decision kept its arguments, the reviewer's edit (as JSON) when it did not.
+            return await guard_async(
+                r, tool_name, args,
+                lambda **final: original(ctx, args_json if final == args else json.dumps(final)),
+                approval_timeout)
         except Denied as e:
             return denial_message(e)
 
