@@ -376,7 +376,9 @@ TEST_F(Identity, UnknownKidDoesNotStallHealthzOrKillSwitch) {
   for (std::thread& t : flood) t.join();
   EXPECT_LT(healthz_ms, 1000) << "/healthz waited on the identity provider";
   EXPECT_LT(kill_ms, 1000) << "the kill switch waited on the identity provider";
-  EXPECT_LT(slowest_ms.load(), 1000) << "a flood request waited on the identity provider";
+  // Looser than the two above: eight clients share two loaded cores. A fetch on the
+  // request path took 5 s here.
+  EXPECT_LT(slowest_ms.load(), 2000) << "a flood request waited on the identity provider";
   EXPECT_GT(refused.load(), 0);
   EXPECT_EQ(other.load(), 0) << "every flood request is refused JWT_UNKNOWN_KID";
   std::lock_guard lock(idp_.mu);
