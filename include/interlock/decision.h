@@ -48,8 +48,11 @@ enum class Code {
   kRehearsalRequired,
   kRehearsalFailed,
   kOnBehalfOfRequired,  // the tool's on_behalf_of rule: no human, or not one it accepts
+  // An Idempotency-Key replay or an approval redemption by another identity than the one
+  // the decision was made for (agent, issuer, subject, on-behalf-of; docs/api.md).
+  kIdentityMismatch,
 };
-inline constexpr int kCodeCount = static_cast<int>(Code::kOnBehalfOfRequired) + 1;
+inline constexpr int kCodeCount = static_cast<int>(Code::kIdentityMismatch) + 1;
 
 // "allow" | "deny" | "approval_required" | "rehearsal_required".
 std::string_view VerdictName(Verdict v);

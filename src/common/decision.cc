@@ -40,6 +40,7 @@ constexpr std::array<std::string_view, kCodeCount> kCodeNames = {
     "REHEARSAL_REQUIRED",
     "REHEARSAL_FAILED",
     "ON_BEHALF_OF_REQUIRED",
+    "IDENTITY_MISMATCH",
 };
 
 }  // namespace

@@ -170,6 +170,20 @@ std::string RedemptionRefusal(std::string_view approval_id, std::string_view age
   return std::string();
 }
 
+std::string IdentityRefusal(std::string_view what, std::string_view decided_principal,
+                            const CallerIdentity* decided_identity, const DecideRequest& rq) {
+  // Exact bytes, not PrincipalKey: two names one reader could confuse are still two
+  // callers here, and refusing is the safe side.
+  const bool same =
+      decided_principal == rq.principal &&
+      (decided_identity == nullptr || (decided_identity->issuer == rq.identity.issuer &&
+                                       decided_identity->subject == rq.identity.subject &&
+                                       decided_identity->on_behalf_of == rq.identity.on_behalf_of));
+  if (same) return std::string();
+  return std::string(what) + " was decided for " + std::string(decided_principal) + ", not for " +
+         rq.principal + ": a decision is handed out again only to the identity it was made for";
+}
+
 ApprovalPlan PlanApproval(const Decision& d, TimePoint now, int default_timeout_seconds,
                           int max_wait_seconds) {
   ApprovalPlan p;

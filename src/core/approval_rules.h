@@ -76,6 +76,18 @@ std::string RedemptionRefusal(std::string_view approval_id, std::string_view age
                               std::string_view run_id, std::string_view tool,
                               std::string_view args_sha256, const DecideRequest& rq);
 
+// The identity a decision was made for (issue 31): an Idempotency-Key replay and an
+// approval redemption (a re-submission with approval_id, a retry attached to a pending
+// twin) hand a decision out again, so they must come from the caller it was made for. The
+// agent is checked by run ownership; here the principal the call was recorded under (for
+// a JWT it names the agent claim, the issuer and the human acted for; for an Interlock
+// token, the token's name), byte for byte, and, when known (`decided_identity`, kept with
+// an Idempotency-Key's answer), the verified issuer, subject and on_behalf_of. "" when
+// `rq` is that caller, else why not (the deny IDENTITY_MISMATCH). `what` names what is
+// refused ("approval ap_1", "the answer to Idempotency-Key k").
+std::string IdentityRefusal(std::string_view what, std::string_view decided_principal,
+                            const CallerIdentity* decided_identity, const DecideRequest& rq);
+
 // The timing of a new pending approval for a call decided APPROVAL_REQUIRED: the
 // decision's timeout (or the deployment default), its first deadline, and the hard
 // maximum it may stay pending (the deadline itself when it auto-denies on timeout).

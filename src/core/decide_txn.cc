@@ -25,15 +25,55 @@ int64_t ElapsedMs(TimePoint started, TimePoint now) {
 }
 
 // Keeps the answer to a request with an Idempotency-Key (none: nothing) in its run, before
-// the run is saved: {"call_id", "decision" (as answered, masked), "existing"}.
+// the run is saved: {"call_id", "decision" (as answered, masked), "existing",
+// "decided_for" (the caller it was made for: principal, issuer, subject, on_behalf_of)}.
 Status RememberAnswer(StateTxn& txn, const DecideRequest& rq, const std::string& call_id,
                       const Decision& decision, bool existing) {
   if (rq.idempotency.key.empty()) return Status::Ok();
-  boost::json::object answer{
-      {"call_id", call_id}, {"decision", DecisionToJson(decision)}, {"existing", existing}};
+  boost::json::object answer{{"call_id", call_id},
+                             {"decision", DecisionToJson(decision)},
+                             {"existing", existing},
+                             {"decided_for", boost::json::object{
+                                                 {"principal", rq.principal},
+                                                 {"issuer", rq.identity.issuer},
+                                                 {"subject", rq.identity.subject},
+                                                 {"on_behalf_of", rq.identity.on_behalf_of},
+                                             }}};
   return txn.SaveIdempotency(
       rq.run_id, rq.idempotency.key,
       IdempotencyRow{rq.idempotency.request_sha256, boost::json::serialize(answer)}, rq.now);
+}
+
+// Why the answer kept with the request's Idempotency-Key is not the requester's to have
+// again (IdentityRefusal), or "". An answer kept before the caller was kept with it names
+// nobody: refused (fail closed).
+std::string ReplayRefusal(const std::string& answer, const DecideRequest& rq) {
+  const std::string what = "the answer to Idempotency-Key " + rq.idempotency.key;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(answer, ec);
+  const boost::json::object* o = !ec ? v.if_object() : nullptr;
+  const boost::json::value* f = o != nullptr ? o->if_contains("decided_for") : nullptr;
+  if (f == nullptr || !f->is_object()) {
+    return IdentityRefusal(what, "a caller it does not name", nullptr, rq);
+  }
+  auto str = [&](const char* k) {
+    const boost::json::value* x = f->get_object().if_contains(k);
+    return x != nullptr && x->is_string() ? std::string(x->get_string()) : std::string();
+  };
+  const CallerIdentity decided{str("issuer"), str("subject"), str("on_behalf_of"), {}};
+  return IdentityRefusal(what, str("principal"), &decided, rq);
+}
+
+// Turns any evaluation into deny/IDENTITY_MISMATCH with `refusal` (no-op when empty): the
+// request asked for a decision made for another identity. Whatever the engine said, it is
+// not this caller's decision; its other effects (the step, a halt) stand.
+void RefuseForIdentity(const std::string& refusal, engine::Evaluation* ev) {
+  if (refusal.empty()) return;
+  Decision deny = DenyDecision(Code::kIdentityMismatch, refusal, "identity");
+  deny.agent_id = ev->decision.agent_id;
+  deny.tool = ev->decision.tool;
+  ev->decision = std::move(deny);
+  ev->effects.consume_records = false;
 }
 
 // The answer kept with the request's Idempotency-Key, again (CallRecord::replayed): the same
@@ -200,10 +240,16 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   // A retry with the Idempotency-Key of an earlier request of this run: its answer again,
   // nothing counted (checked before the run's end: a retry of a call decided before the run
   // ended gets the answer it was given).
+  // A replay for another identity is no replay: it is decided (refused) and recorded as a
+  // call of its own, and the key keeps the answer it had.
+  std::string identity_refusal;
+  bool key_taken = false;  // by another identity's answer
   if (!rq.idempotency.key.empty()) {
     Result<std::optional<std::string>> prior = FindIdempotentAnswer(txn, rq.run_id, rq.idempotency);
     if (!prior.ok()) return prior.error();
-    if (*prior) {
+    if (*prior) identity_refusal = ReplayRefusal(**prior, rq);
+    key_taken = !identity_refusal.empty();
+    if (*prior && identity_refusal.empty()) {
       if (Status s = ReplayAnswer(**prior, row, rq, rec); !s.ok()) return s;
       // Fail closed: an allow is not handed out again once a kill switch covers the run
       // (the agent may never have received it); the kill switch's deny is answered instead,
@@ -229,12 +275,20 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
   if (!kill.ok()) return kill.error();
   // One approval, one execution: a re-submission bound to its approval answers with the
-  // approved call (released now if it was not yet), never a second one.
-  Result<Resubmission> resubmission = txn.approvals().FindResubmission(rq);
+  // approved call (released now if it was not yet), never a second one; and only to the
+  // identity the call was made for.
+  Result<Resubmission> resubmission =
+      identity_refusal.empty() ? txn.approvals().FindResubmission(rq) : Resubmission{};
   if (!resubmission.ok()) return resubmission.error();
   if (!resubmission->original_call_id.empty()) {
-    return AnswerWithEarlierCall(txn, resubmission->original_call_id, row, rq, /*release=*/true,
-                                 rec);
+    Result<CallRecord> original = txn.LoadCall(resubmission->original_call_id);
+    if (!original.ok()) return original.error();
+    identity_refusal =
+        IdentityRefusal("approval " + rq.call.approval_id, original->principal, nullptr, rq);
+    if (identity_refusal.empty()) {
+      return AnswerWithEarlierCall(txn, resubmission->original_call_id, row, rq,
+                                   /*release=*/true, rec);
+    }
   }
   // The run's new state is built in the loaded row itself (no copy); what the usage and
   // the clock change is kept to put back if the call attaches to an earlier one.
@@ -262,11 +316,20 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   }
   engine::Evaluation ev = decide(rq.call, state, *kill, usage);
   RefuseApproval(resubmission->refusal, &ev);
+  RefuseForIdentity(identity_refusal, &ev);
   if (ev.decision.verdict == Verdict::kApprovalRequired) {
     // A retry of a call still waiting for its approval attaches to it: no second
-    // approval, no step spent. (A retry the engine denies now is recorded as a deny.)
+    // approval, no step spent. (A retry the engine denies now is recorded as a deny.) Only
+    // a retry by the identity the call was made for: anyone else asks for their own.
     Result<std::string> twin = txn.approvals().PendingTwin(rq);
     if (!twin.ok()) return twin.error();
+    if (!twin->empty()) {
+      Result<CallRecord> pending = txn.LoadCall(*twin);
+      if (!pending.ok()) return pending.error();
+      if (!IdentityRefusal("call " + *twin, pending->principal, nullptr, rq).empty()) {
+        twin->clear();
+      }
+    }
     if (!twin->empty()) {
       state.tokens = tokens_before;
       state.cost_micros = cost_before;
@@ -345,8 +408,12 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     }
   }
 
-  if (Status s = RememberAnswer(txn, rq, *call_id, ev.decision, /*existing=*/false); !s.ok()) {
-    return s;
+  // The key's answer stays the one it was made for (a replay by another identity is
+  // recorded, not remembered).
+  if (!key_taken) {
+    if (Status s = RememberAnswer(txn, rq, *call_id, ev.decision, /*existing=*/false); !s.ok()) {
+      return s;
+    }
   }
 
   // Last: the run takes the new state (a backend copies it into the row it caches; the

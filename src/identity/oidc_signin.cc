@@ -215,7 +215,7 @@ Status OidcSignIn::Discover() {
   ic.agent_claim = "sub";
   ic.skew = config_.skew;
   auto verifier = std::make_unique<Verifier>(std::vector<IssuerConfig>{ic}, &fetcher_, clock_);
-  verifier->RefreshDue();  // keys now; a failure is retried on the first ID token
+  verifier->RefreshDue();  // keys now; a failure is retried when an ID token asks
   std::lock_guard lock(mu_);
   if (!discovered_) {
     endpoints_ = std::move(ep);
@@ -295,7 +295,9 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
     std::lock_guard lock(mu_);
     verifier = verifier_.get();
   }
-  auto id = verifier->Verify(id_token);  // iss, aud = client_id, exp, signature
+  // iss, aud = client_id, exp, signature. Off the network threads (the sign-in's pool), so
+  // a key the provider just rotated in may be waited for, bounded.
+  auto id = verifier->Verify(id_token, std::chrono::seconds(5));
   if (!id.ok()) return id.error();
   // The signature verified: the claims can be read.
   auto jwt = ParseJwt(id_token);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 #include <boost/json/value.hpp>
@@ -100,7 +101,17 @@ bool AudienceIsExactly(const json::value* aud, std::string_view want) {
          aud->as_array()[0].as_string() == want;
 }
 
+std::vector<IssuerConfig> WithEffectiveClaims(std::vector<IssuerConfig> issuers) {
+  for (IssuerConfig& c : issuers) c.on_behalf_of_claim = EffectiveOnBehalfOfClaim(c);
+  return issuers;
+}
+
 }  // namespace
+
+std::string EffectiveOnBehalfOfClaim(const IssuerConfig& c) {
+  if (!c.on_behalf_of_claim.empty()) return c.on_behalf_of_claim;
+  return c.agent_claim == "act.sub" ? "sub" : "act.sub";
+}
 
 bool IdentityPatternMatches(std::string_view pattern, std::string_view identity) {
   if (!pattern.empty() && pattern.back() == '*') {
@@ -111,13 +122,16 @@ bool IdentityPatternMatches(std::string_view pattern, std::string_view identity)
 }
 
 struct Verifier::IssuerState {
-  std::mutex fetch_mu;  // one fetch of this issuer at a time
+  std::mutex fetch_mu;  // one fetch of this issuer at a time (scheduled or on demand)
   mutable std::mutex mu;
   std::shared_ptr<const Jwks> keys;  // null until the first successful fetch
   TimePoint fetched_at{};            // of `keys`
-  std::optional<TimePoint> last_on_demand;
   uint64_t generation = 0;
   std::string last_error;
+  // On demand: the earliest time (Unix ms) a token may ask for a refresh again. Checked
+  // and advanced with one compare-and-swap, before any lock.
+  std::atomic<int64_t> next_ask_ms{std::numeric_limits<int64_t>::min()};
+  bool wanted = false;  // asked, not yet taken by the refresh thread (under refresh_mu_)
 };
 
 size_t Verifier::DigestHash::operator()(const Sha256Digest& d) const {
@@ -151,6 +165,13 @@ Status ValidateIssuerConfig(const IssuerConfig& c) {
     if (Status s = https(c.jwks_uri, "jwks_uri"); !s.ok()) return s;
   }
   if (c.agent_claim.empty()) return Error::Invalid("agent_claim must not be empty");
+  if (EffectiveOnBehalfOfClaim(c) == c.agent_claim) {
+    return Error::Invalid(
+        "on_behalf_of_claim \"" + c.agent_claim +
+        "\" is also the agent_claim: the agent would be recorded as the human it acts for "
+        "(who could then approve her own delegated call); for an RFC 8693 delegation token "
+        "set agent_claim: \"act.sub\" and on_behalf_of_claim: \"sub\"");
+  }
   if (c.skew < seconds(0) || c.skew > std::chrono::minutes(10)) {
     return Error::Invalid("skew must be 0..600 seconds");
   }
@@ -171,14 +192,22 @@ Status ValidateIssuerConfig(const IssuerConfig& c) {
 
 Verifier::Verifier(std::vector<IssuerConfig> issuers, JwksFetcher* fetcher, const Clock* clock,
                    size_t cache_capacity)
-    : configs_(std::move(issuers)),
+    : configs_(WithEffectiveClaims(std::move(issuers))),
       fetcher_(fetcher),
       clock_(clock),
       cache_capacity_(cache_capacity) {
   for (size_t i = 0; i < configs_.size(); ++i) states_.push_back(std::make_unique<IssuerState>());
+  refresher_ = std::thread([this] { RefreshLoop(); });
 }
 
-Verifier::~Verifier() = default;
+Verifier::~Verifier() {
+  {
+    std::lock_guard lock(refresh_mu_);
+    stop_ = true;
+  }
+  refresh_cv_.notify_all();
+  refresher_.join();  // a fetch in flight ends within the fetcher's own timeout
+}
 
 size_t Verifier::cache_size() const {
   std::lock_guard lock(cache_mu_);
@@ -192,21 +221,9 @@ bool Verifier::KeysFresh(size_t index, uint64_t generation) const {
          clock_->Now() - st.fetched_at <= configs_[index].max_key_age;
 }
 
-bool Verifier::Refresh(size_t index, bool on_demand, std::string* error) {
+bool Verifier::Refresh(size_t index, std::string* error) {
   IssuerState& st = *states_[index];
   std::lock_guard fetch_lock(st.fetch_mu);
-  {
-    std::lock_guard lock(st.mu);
-    const TimePoint now = clock_->Now();
-    if (on_demand) {
-      if (st.last_on_demand && now - *st.last_on_demand < kOnDemandInterval) {
-        *error = "keys were fetched on demand less than 30 s ago" +
-                 (st.last_error.empty() ? std::string() : " (" + st.last_error + ")");
-        return false;
-      }
-      st.last_on_demand = now;
-    }
-  }
   Result<std::string> text = fetcher_->Fetch(configs_[index]);
   Result<Jwks> parsed = text.ok() ? ParseJwks(*text) : Result<Jwks>(text.error());
   std::lock_guard lock(st.mu);
@@ -222,6 +239,52 @@ bool Verifier::Refresh(size_t index, bool on_demand, std::string* error) {
   return true;
 }
 
+bool Verifier::RequestRefresh(size_t index) {
+  IssuerState& st = *states_[index];
+  const int64_t now_ms = ToUnixMillis(clock_->Now());
+  int64_t next = st.next_ask_ms.load(std::memory_order_relaxed);
+  // Rate limit first, lock-free: of a flood of tokens, one per 30 s gets past this line.
+  if (now_ms < next) return false;
+  const int64_t interval_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(kOnDemandInterval).count();
+  if (!st.next_ask_ms.compare_exchange_strong(next, now_ms + interval_ms)) return false;
+  {
+    // Held only to hand the work over: the refresh thread never fetches under it.
+    std::lock_guard lock(refresh_mu_);
+    if (st.wanted) return true;  // still queued from before
+    st.wanted = true;
+    ++refreshing_;
+  }
+  refresh_cv_.notify_one();
+  return true;
+}
+
+void Verifier::RefreshLoop() {
+  std::unique_lock lock(refresh_mu_);
+  for (;;) {
+    refresh_cv_.wait(lock, [&] { return stop_ || refreshing_ > 0; });
+    if (stop_) return;
+    std::vector<size_t> due;
+    for (size_t i = 0; i < states_.size(); ++i) {
+      if (states_[i]->wanted) due.push_back(i);
+      states_[i]->wanted = false;
+    }
+    lock.unlock();
+    for (size_t i : due) {
+      std::string error;
+      Refresh(i, &error);  // a failure keeps the cached keys; its message is kept
+    }
+    lock.lock();
+    refreshing_ -= due.size();
+    idle_cv_.notify_all();
+  }
+}
+
+bool Verifier::WaitForRefreshes(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(refresh_mu_);
+  return idle_cv_.wait_for(lock, timeout, [&] { return refreshing_ == 0; });
+}
+
 void Verifier::RefreshDue() {
   for (size_t i = 0; i < configs_.size(); ++i) {
     bool due;
@@ -231,15 +294,23 @@ void Verifier::RefreshDue() {
             clock_->Now() - states_[i]->fetched_at >= configs_[i].refresh_interval;
     }
     std::string error;
-    if (due) Refresh(i, false, &error);
+    if (due) Refresh(i, &error);
   }
 }
 
-Result<VerifiedIdentity> Verifier::Verify(std::string_view token) {
+Result<VerifiedIdentity> Verifier::Verify(std::string_view token,
+                                          std::chrono::milliseconds wait_for_keys) {
   if (token.size() > kMaxTokenBytes) {
     return Refuse(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
   }
-  return VerifyCached(token, Sha256(token), nullptr);
+  const Sha256Digest digest = Sha256(token);
+  Result<VerifiedIdentity> id = VerifyCached(token, digest, nullptr);
+  if (id.ok() || wait_for_keys <= std::chrono::milliseconds(0)) return id;
+  const std::string_view c = RefusalCode(id.error());
+  if (c != code::kUnknownKid && c != code::kKeysUnavailable) return id;
+  // This caller may wait (it is off the network threads): for the refresh it asked for.
+  if (!WaitForRefreshes(wait_for_keys)) return id;
+  return VerifyCached(token, digest, nullptr);
 }
 
 Result<VerifiedIdentity> Verifier::VerifyAccessToken(std::string_view token,
@@ -316,40 +387,36 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
   const IssuerConfig& cfg = configs_[index];
   IssuerState& st = *states_[index];
 
-  // The keys: fetched on demand when missing or too old.
-  auto snapshot = [&](std::shared_ptr<const Jwks>* keys, uint64_t* gen) {
-    std::lock_guard lock(st.mu);
-    const bool fresh = st.keys && clock_->Now() - st.fetched_at <= cfg.max_key_age;
-    *keys = fresh ? st.keys : nullptr;
-    *gen = st.generation;
-  };
+  // The keys as they are now: never fetched here (see the header). A token that needs
+  // others asks the refresh thread for them and is refused at once.
   std::shared_ptr<const Jwks> keys;
-  snapshot(&keys, generation);
-  std::string fetch_error;
-  bool fetched = false;
+  std::string last_error;
+  {
+    std::lock_guard lock(st.mu);
+    if (st.keys && clock_->Now() - st.fetched_at <= cfg.max_key_age) keys = st.keys;
+    *generation = st.generation;
+    last_error = st.last_error;
+  }
+  auto retry_hint = [&](bool asked) {
+    std::string hint = asked ? "; the issuer's keys are being fetched, retry in a few seconds"
+                             : "; the issuer's keys are fetched at most every 30 s on demand, "
+                               "retry later";
+    if (!last_error.empty()) hint += " (last fetch: " + last_error + ")";
+    return hint;
+  };
   if (!keys) {
-    fetched = Refresh(index, true, &fetch_error);
-    snapshot(&keys, generation);
-    if (!keys) {
-      return Refuse(code::kKeysUnavailable, "no keys of issuer \"" + cfg.issuer +
-                                                "\" younger than max_key_age: " + fetch_error);
-    }
+    const bool asked = RequestRefresh(index);
+    return Refuse(code::kKeysUnavailable, "no keys of issuer \"" + cfg.issuer +
+                                              "\" younger than max_key_age" + retry_hint(asked));
   }
   auto key = keys->Find(jwt->kid, jwt->alg);
-  if (!key.ok() && RefusalCode(key.error()) == code::kUnknownKid && !fetched) {
-    // Rotation: the issuer may have published a new key since the last fetch.
-    if (Refresh(index, true, &fetch_error)) {
-      snapshot(&keys, generation);
-      if (keys) key = keys->Find(jwt->kid, jwt->alg);
-    }
-  }
   if (!key.ok()) {
-    if (RefusalCode(key.error()) == code::kUnknownKid && !fetch_error.empty()) {
-      return Refuse(
-          code::kUnknownKid,
-          key.error().message.substr(std::strlen(code::kUnknownKid) + 2) + "; " + fetch_error);
-    }
-    return key.error();
+    if (RefusalCode(key.error()) != code::kUnknownKid) return key.error();
+    // Rotation: the issuer may have published a new key since the last fetch.
+    const bool asked = RequestRefresh(index);
+    return Refuse(
+        code::kUnknownKid,
+        key.error().message.substr(std::strlen(code::kUnknownKid) + 2) + retry_hint(asked));
   }
   if (Status s = VerifySignature(*jwt, **key); !s.ok()) return s.error();
 
@@ -427,12 +494,9 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
                                                configs_[i].issuer + "\"");
     }
   }
-  if (!cfg.on_behalf_of_claim.empty()) {
-    if (const json::string* obo = ClaimString(claims, cfg.on_behalf_of_claim)) {
-      id.on_behalf_of = std::string(*obo);
-    }
-  } else if (const json::string* act = ClaimString(claims, "act.sub")) {
-    id.on_behalf_of = std::string(*act);
+  // configs_ hold the effective claim (the constructor resolved the default).
+  if (const json::string* obo = ClaimString(claims, cfg.on_behalf_of_claim)) {
+    id.on_behalf_of = std::string(*obo);
   }
   if (!id.on_behalf_of.empty() && !cfg.on_behalf_of_groups_claim.empty()) {
     id.on_behalf_of_groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);

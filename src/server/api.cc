@@ -793,8 +793,10 @@ std::optional<HttpResponse> Api::AuthenticateJwt(std::string_view token, Caller*
     res.set(http::field::www_authenticate, "Bearer error=\"invalid_token\"");
     return res;
   };
-  // Verified tokens are cached by the verifier until their exp; a key fetch (no keys yet,
-  // or an unknown kid) happens here at most once per 30 s per issuer.
+  // Verified tokens are cached by the verifier until their exp. This runs on a network
+  // thread, so it never waits for the identity provider: a token whose keys are not known
+  // (none yet, or an unknown kid) is refused at once and asks the verifier's own thread
+  // for a refresh (at most once per 30 s per issuer; identity/verifier.h).
   auto id = options_.jwt->Verify(token);
   if (!id.ok()) {
     const std::string_view code = identity::RefusalCode(id.error());

@@ -4,14 +4,18 @@
 // own tokens keep working next to JWTs; a JWT of an unknown identity is 401.
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "common/base64.h"
 #include "daemon_harness.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -29,6 +33,10 @@ class Idp final : public server::RequestHandler {
   void Handle(server::HttpRequest req, server::Responder r) override {
     server::HttpResponse res(http::status::ok, req.version());
     std::lock_guard lock(mu);
+    if (hang) {  // a provider that accepts and never answers
+      held.push_back(std::move(r));
+      return;
+    }
     if (req.target() == "/.well-known/openid-configuration") {
       res.body() =
           json::serialize(json::object{{"issuer", issuer}, {"jwks_uri", issuer + "/jwks"}});
@@ -40,9 +48,25 @@ class Idp final : public server::RequestHandler {
     res.prepare_payload();
     r.Send(std::move(res));
   }
+  // Answers every held request (503) and stops hanging.
+  void Release() {
+    std::vector<server::Responder> out;
+    {
+      std::lock_guard lock(mu);
+      hang = false;
+      out.swap(held);
+    }
+    for (server::Responder& r : out) {
+      server::HttpResponse res(http::status::service_unavailable, 11);
+      res.prepare_payload();
+      r.Send(std::move(res));
+    }
+  }
   std::mutex mu;
   std::string issuer;
   std::string jwks;
+  bool hang = false;
+  std::vector<server::Responder> held;
 };
 
 std::string Str(const json::value& v, const char* key) {
@@ -101,6 +125,9 @@ tools:
     - name: "deploy"
       on_behalf_of: {groups: ["deployers"]}
     - name: "status"
+    - name: "restart"
+      requires_approval: true
+      on_behalf_of: {required: true}
 )";
     const std::string config = dir_.Write(
         "interlock.yaml", "identity:\n  jwt:\n    - issuer: \"" + issuer_ +
@@ -114,6 +141,7 @@ tools:
   }
   void TearDown() override {
     client_.reset();
+    idp_.Release();
     if (daemon_) daemon_->Stop();
     if (idp_server_) idp_server_->Shutdown();
   }
@@ -125,6 +153,20 @@ tools:
         {"iss", issuer_}, {"aud", "interlock"}, {"sub", sub}, {"iat", now}, {"exp", now + 300}};
     for (const auto& kv : extra) claims[kv.key()] = kv.value();
     return SignJwt(key_, {{"alg", key_.alg}, {"kid", key_.kid}, {"typ", "JWT"}}, claims);
+  }
+  // A token of the trusted issuer signed by `key` (maybe one the issuer never published).
+  std::string JwtSignedBy(const TestKey& key, const std::string& sub) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    return SignJwt(
+        key, {{"alg", key.alg}, {"kid", key.kid}, {"typ", "JWT"}},
+        {{"iss", issuer_}, {"aud", "interlock"}, {"sub", sub}, {"iat", now}, {"exp", now + 300}});
+  }
+  // ops-agent acting for `human` of `group`.
+  std::string OpsFor(const std::string& human, const char* group) {
+    return Jwt("ops-agent@myco.iam",
+               {{"requested_by", human}, {"requested_by_groups", json::array{group}}});
   }
 
   TempDir dir_;
@@ -261,6 +303,181 @@ TEST_F(JwtDaemon, HumanCannotApproveTheCallMadeOnTheirBehalf) {
   HttpResult other =
       client_->Request("POST", "/v1/approvals/" + approval_id, R"({"verdict":"approve"})", rita);
   EXPECT_EQ(other.status, 200) << other.body;
+}
+
+// --- Identity at the daemon (issue 31) ---------------------------------------------------
+
+using Identity = JwtDaemon;
+using Clock = std::chrono::steady_clock;
+
+int64_t MsSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+// Tests that a flood of anonymous bearers shaped like the issuer's JWTs with unknown kids
+// and garbage signatures, while the identity provider hangs, never stalls the daemon:
+// /healthz and an admin's kill switch answer in well under a second throughout, and each
+// flood request is refused at once (401 JWT_UNKNOWN_KID) rather than waiting on a fetch.
+TEST_F(Identity, UnknownKidDoesNotStallHealthzOrKillSwitch) {
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "ada");
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  // Garbage signature: no key is needed to make these.
+  auto forged = [&](int i) {
+    const std::string head = Base64UrlEncode(
+        json::serialize(json::object{{"alg", "ES256"}, {"kid", "unknown-" + std::to_string(i)}}));
+    const std::string body = Base64UrlEncode(json::serialize(json::object{
+        {"iss", issuer_}, {"aud", "interlock"}, {"sub", "x"}, {"iat", now}, {"exp", now + 60}}));
+    return head + "." + body + "." + Base64UrlEncode(std::string(64, 'g'));
+  };
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.hang = true;
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused{0}, other{0};
+  std::atomic<int64_t> slowest_ms{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 8; ++t) {
+    flood.emplace_back([&, t] {
+      HttpClient c(daemon_->port());
+      for (int i = 0; i < 400 && !stop.load(); ++i) {
+        const auto start = Clock::now();
+        HttpResult r =
+            c.Request("POST", "/v1/runs", "", forged(t * 1000 + i), std::chrono::seconds(10));
+        const int64_t ms = MsSince(start);
+        if (ms > slowest_ms.load()) slowest_ms.store(ms);
+        if (r.status == 401 && r.body.find("JWT_UNKNOWN_KID") != std::string::npos) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a fetch now hangs
+  int64_t healthz_ms = 0, kill_ms = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto start = Clock::now();
+    HttpResult h = client_->Request("GET", "/healthz", "", "", std::chrono::seconds(10));
+    healthz_ms = std::max(healthz_ms, MsSince(start));
+    EXPECT_EQ(h.status, 200) << h.body;
+    start = Clock::now();
+    const std::string engaged = i % 2 == 0 ? "true" : "false";
+    HttpResult k = client_->Request(
+        "POST", "/v1/kill", R"({"scope":"global","engaged":)" + engaged + R"(,"reason":"drill"})",
+        admin, std::chrono::seconds(10));
+    kill_ms = std::max(kill_ms, MsSince(start));
+    EXPECT_EQ(k.status, 200) << k.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  stop = true;
+  for (std::thread& t : flood) t.join();
+  EXPECT_LT(healthz_ms, 1000) << "/healthz waited on the identity provider";
+  EXPECT_LT(kill_ms, 1000) << "the kill switch waited on the identity provider";
+  // Looser than the two above: eight clients share two loaded cores. A fetch on the
+  // request path took 5 s here.
+  EXPECT_LT(slowest_ms.load(), 2000) << "a flood request waited on the identity provider";
+  EXPECT_GT(refused.load(), 0);
+  EXPECT_EQ(other.load(), 0) << "every flood request is refused JWT_UNKNOWN_KID";
+  std::lock_guard lock(idp_.mu);
+  EXPECT_EQ(idp_.held.size(), 1u) << "one key fetch in flight, however many tokens";
+}
+
+// Tests that a key the issuer rotated in after the daemon started is accepted once the
+// background refresh its first token asked for has landed (the first token itself is
+// refused at once, with a reason saying to retry).
+TEST_F(Identity, RotatedKeyIsAcceptedAfterTheBackgroundRefresh) {
+  const TestKey next = MakeKey("idp-2", "ES256");
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.jwks = JwksOf({key_, next});
+  }
+  const std::string jwt = JwtSignedBy(next, "deploy-agent@myco.iam");
+  HttpResult first = client_->Request("POST", "/v1/runs", "", jwt);
+  EXPECT_EQ(first.status, 401) << first.body;
+  EXPECT_NE(first.body.find("JWT_UNKNOWN_KID"), std::string::npos) << first.body;
+  EXPECT_NE(first.body.find("retry"), std::string::npos) << first.body;
+  int status = 0;
+  for (int i = 0; i < 100 && status != 201; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = client_->Request("POST", "/v1/runs", "", jwt).status;
+  }
+  EXPECT_EQ(status, 201) << "the rotated-in key was never accepted";
+}
+
+// Decision records of `code` whose principal names `who`.
+int RecordsNaming(const std::string& store, const std::string& who, const std::string& code) {
+  int n = 0;
+  for (const auto& [principal, body] : DecisionRecords(store)) {
+    if (principal.find(who) != std::string::npos &&
+        body.find("\"" + code + "\"") != std::string::npos) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+// Tests that an agent holding JWTs for alice (a deployer) and mallory (not one) cannot
+// replay alice's allow for mallory by repeating alice's Idempotency-Key with mallory's
+// token (same body, same run): mallory gets deny IDENTITY_MISMATCH, not alice's answer,
+// and the refusal is recorded under mallory's name; alice's own retry still replays.
+TEST_F(Identity, IdempotencyKeyOfAliceReplayedWithMallorysTokenIsRefused) {
+  const std::string alice = OpsFor("alice", "deployers");
+  const std::string mallory = OpsFor("mallory", "interns");
+  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  const std::string body = R"({"tool":"deploy","args":{}})";
+  const std::vector<std::pair<std::string, std::string>> key{{"Idempotency-Key", "k-1"}};
+  HttpResult a = client_->Request("POST", calls, body, alice, std::chrono::seconds(10), key);
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(Str(a.json, "code"), "ALLOWED") << a.body;
+
+  HttpResult m = client_->Request("POST", calls, body, mallory, std::chrono::seconds(10), key);
+  EXPECT_EQ(Str(m.json, "decision"), "deny") << m.body;
+  EXPECT_EQ(Str(m.json, "code"), "IDENTITY_MISMATCH") << m.body;
+  EXPECT_NE(Str(m.json, "call_id"), Str(a.json, "call_id")) << m.body;
+  EXPECT_EQ(m.headers.count("idempotent-replayed"), 0u) << m.body;
+  EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 1);
+
+  HttpResult again = client_->Request("POST", calls, body, alice, std::chrono::seconds(10), key);
+  EXPECT_EQ(Str(again.json, "code"), "ALLOWED") << again.body;
+  EXPECT_EQ(Str(again.json, "call_id"), Str(a.json, "call_id")) << again.body;
+  EXPECT_EQ(again.headers["idempotent-replayed"], "true") << again.body;
+}
+
+// Tests that an approval a reviewer granted for alice's call cannot be redeemed by
+// re-submitting its approval_id with mallory's token (same run, tool and arguments):
+// mallory gets deny IDENTITY_MISMATCH, recorded under her name, and alice can still
+// redeem her approval.
+TEST_F(Identity, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
+  const std::string alice = OpsFor("alice", "deployers");
+  const std::string mallory = OpsFor("mallory", "interns");
+  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  HttpResult a =
+      client_->Request("POST", calls, R"({"tool":"restart","args":{"svc":"web"}})", alice);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const std::string approval_id = Str(a.json, "approval_id");
+  ASSERT_FALSE(approval_id.empty()) << a.body;
+  const std::string rita = CreateToken(daemon_->store(), "--reviewer", "rita");
+  HttpResult v =
+      client_->Request("POST", "/v1/approvals/" + approval_id, R"({"verdict":"approve"})", rita);
+  ASSERT_EQ(v.status, 200) << v.body;
+
+  const std::string resubmit =
+      R"({"tool":"restart","args":{"svc":"web"},"approval_id":")" + approval_id + R"("})";
+  HttpResult m = client_->Request("POST", calls, resubmit, mallory);
+  EXPECT_EQ(Str(m.json, "decision"), "deny") << m.body;
+  EXPECT_EQ(Str(m.json, "code"), "IDENTITY_MISMATCH") << m.body;
+  EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 1);
+
+  HttpResult own = client_->Request("POST", calls, resubmit, alice);
+  EXPECT_EQ(Str(own.json, "decision"), "allow") << own.body;
+  EXPECT_EQ(Str(own.json, "call_id"), Str(a.json, "call_id")) << own.body;
 }
 
 }  // namespace

@@ -105,19 +105,24 @@ class JwksFetch : public ::testing::Test {
 TEST_F(JwksFetch, DiscoveryOverHttpsWithAPrivateCaAndRotation) {
   HttpsJwksFetcher fetcher;
   Verifier v({cfg_}, &fetcher, &clock_);
+  v.RefreshDue();  // as the daemon does at start
   auto r = v.Verify(Token(key1_));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->agent, "deploy-agent");
   EXPECT_EQ(idp_.discoveries, 1);
 
-  // The IdP rotates to a new key; the first token signed with it triggers one refresh.
+  // The IdP rotates to a new key; the first token signed with it is refused at once and
+  // asks for one refresh in the background, after which it verifies.
   const testing::TestKey key2 = testing::MakeKey("k2", "EdDSA");
   {
     std::lock_guard lock(idp_.mu);
     idp_.jwks = testing::JwksOf({key2});
   }
-  Verifier fresh({cfg_}, &fetcher, &clock_);  // (the other one is inside its 30 s limit)
-  auto r2 = fresh.Verify(Token(key2));
+  auto first = v.Verify(Token(key2));
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(RefusalCode(first.error()), code::kUnknownKid) << first.error().message;
+  ASSERT_TRUE(v.WaitForRefreshes(std::chrono::seconds(10)));
+  auto r2 = v.Verify(Token(key2));
   ASSERT_TRUE(r2.ok()) << r2.error().message;
   EXPECT_EQ(idp_.discoveries, 1) << "the discovered jwks_uri is remembered";
 }

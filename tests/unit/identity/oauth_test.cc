@@ -50,6 +50,7 @@ class AccessTokens : public ::testing::Test {
     ci.jwks_uri = "https://ci.test/jwks";
     ci.identities.clear();
     verifier_ = std::make_unique<Verifier>(std::vector{as, ci}, &fetcher_, &clock_);
+    verifier_->RefreshDue();  // as the daemon does at start
   }
   std::string Token(const TestKey& k, const std::string& iss, const json::value& aud,
                     const std::string& sub = "alice") {

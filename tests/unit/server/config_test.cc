@@ -205,5 +205,32 @@ TEST(ServerConfigIdentityTest, JwtIssuersLoadAndMistakesAreRefused) {
   }
 }
 
+// Tests that a config reading the agent and the human from one claim (an RFC 8693 actor
+// as the agent with the default on_behalf_of of act.sub spelled out, or sub twice) stops
+// the daemon at start with a message naming the fix, and that agent_claim "act.sub" alone
+// loads (its human then comes from sub).
+TEST(ServerConfigIdentityTest, AgentRecordedAsTheHumanItActsForIsRefusedAtStart) {
+  for (const char* bad : {
+           "identity:\n  jwt:\n    - {issuer: \"https://idp\", audience: a, agent_claim: "
+           "act.sub, on_behalf_of_claim: act.sub}\n",
+           "identity:\n  jwt:\n    - {issuer: \"https://idp\", audience: a, "
+           "on_behalf_of_claim: sub}\n",
+       }) {
+    ServerConfig d;
+    Status st = Load(bad, &d);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.error().message.find("recorded as the human"), std::string::npos)
+        << st.error().message;
+    EXPECT_NE(st.error().message.find("on_behalf_of_claim: \"sub\""), std::string::npos)
+        << st.error().message;
+  }
+  ServerConfig ok;
+  Status st = Load(
+      "identity:\n  jwt:\n    - {issuer: \"https://idp\", audience: a, agent_claim: act.sub}\n",
+      &ok);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(identity::EffectiveOnBehalfOfClaim(ok.jwt_issuers.at(0)), "sub");
+}
+
 }  // namespace
 }  // namespace interlock::server

@@ -524,6 +524,48 @@ TYPED_TEST(Idempotency, ReplayedAllowIsWithheldOnceAKillSwitchCoversTheRun) {
   EXPECT_EQ(this->store().GetRun("r1")->state.steps, 1u);
 }
 
+// Tests that an agent holding tokens for two identities cannot have one's answer replayed
+// for the other by repeating the Idempotency-Key (same body, same run): whatever part of
+// the identity differs (human acted for, subject, issuer, principal), the request is
+// decided anew, denied IDENTITY_MISMATCH under a call of its own (one more step), and the
+// key keeps the first identity's answer, on every backend.
+TYPED_TEST(Idempotency, KeyReplayedForAnotherIdentityIsRefused) {
+  auto as = [&](std::string issuer, std::string subject, std::string human) {
+    DecideRequest rq = this->Keyed("r1", "k1");
+    rq.identity = core::CallerIdentity{issuer, subject, human, {}};
+    rq.principal = subject + " (" + issuer + ") on behalf of " + human;
+    return rq;
+  };
+  ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+  const DecideRequest alice = as("https://idp", "a@iam", "alice");
+  Result<CallRecord> first = this->store().Decide(alice, this->Allow());
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_EQ(first->decision.verdict, Verdict::kAllow);
+  std::vector<DecideRequest> others = {as("https://idp", "a@iam", "mallory"),
+                                       as("https://idp", "b@iam", "alice"),
+                                       as("https://other-idp", "a@iam", "alice")};
+  DecideRequest same_principal_other_identity = alice;
+  same_principal_other_identity.identity.on_behalf_of = "mallory";
+  others.push_back(same_principal_other_identity);
+  DecideRequest token_caller = this->Keyed("r1", "k1");  // no JWT at all
+  others.push_back(token_caller);
+  uint64_t steps = 1;
+  for (const DecideRequest& other : others) {
+    Result<CallRecord> r = this->store().Decide(other, this->Allow());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_FALSE(r->replayed) << other.principal;
+    EXPECT_NE(r->call_id, first->call_id) << other.principal;
+    EXPECT_EQ(r->decision.verdict, Verdict::kDeny) << other.principal;
+    EXPECT_EQ(r->decision.code, Code::kIdentityMismatch) << other.principal;
+    EXPECT_EQ(this->store().GetRun("r1")->state.steps, ++steps) << "recorded as a call";
+  }
+  Result<CallRecord> again = this->store().Decide(alice, this->Allow());
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->call_id, first->call_id);
+  EXPECT_EQ(again->decision.verdict, Verdict::kAllow);
+}
+
 TYPED_TEST(Idempotency, UsageRetryCountsOnce) {
   ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
   const core::IdempotencyKey key{"u1", "h1"};

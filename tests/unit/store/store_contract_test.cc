@@ -401,6 +401,61 @@ TYPED_TEST(ApprovalContract, GrantAllowsTheCallAndLaterVotesAreRefused) {
   EXPECT_EQ(released->record.decision.verdict, Verdict::kAllow);
 }
 
+// Tests that an approval granted for one identity's call cannot be redeemed by re-submitting
+// its approval_id under another (an agent acting for mallory re-submits the approval a
+// reviewer granted for alice): the re-submission is a new call denied IDENTITY_MISMATCH,
+// its decision record names mallory, and alice can still redeem the approval.
+TYPED_TEST(ApprovalContract, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
+  const std::string run = this->NewRun();
+  auto request = [&](const std::string& human, const std::string& approval_id) {
+    DecideRequest rq;
+    rq.run_id = run;
+    rq.agent_id = "a";
+    rq.identity = core::CallerIdentity{"https://idp", "a@iam", human, {}};
+    rq.principal = "a@iam (https://idp) on behalf of " + human;
+    rq.policy_sha256 = std::string(64, 'a');
+    rq.now = At(2);
+    rq.call.tool = "deploy";
+    rq.call.args = boost::json::object{{"env", "prod"}};
+    rq.call.approval_id = approval_id;
+    return rq;
+  };
+  auto ask = [](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&,
+                const std::optional<engine::AgentUsage>&) {
+    engine::Evaluation ev;
+    ev.decision.verdict = Verdict::kApprovalRequired;
+    ev.decision.code = Code::kApprovalRequired;
+    ev.decision.tool = call.tool;
+    return ev;
+  };
+  Result<CallRecord> c = this->store().Decide(request("alice", ""), ask);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  const std::string id = store::ApprovalIdForCall(c->call_id);
+  ASSERT_TRUE(this->Vote(id, "rita", true).ok());
+
+  Result<CallRecord> m = this->store().Decide(request("mallory", id), ask);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_FALSE(m->existing);
+  EXPECT_NE(m->call_id, c->call_id);
+  EXPECT_EQ(m->decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(m->decision.code, Code::kIdentityMismatch);
+  int naming_mallory = 0;
+  for (const boost::json::object& d : this->Audit("decision")) {
+    const boost::json::value* p = d.if_contains("principal");
+    if (p != nullptr && p->is_string() &&
+        std::string_view(p->get_string()).ends_with("on behalf of mallory")) {
+      ++naming_mallory;
+    }
+  }
+  EXPECT_EQ(naming_mallory, 1);
+
+  Result<CallRecord> own = this->store().Decide(request("alice", id), ask);
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_TRUE(own->existing);
+  EXPECT_EQ(own->call_id, c->call_id);
+  EXPECT_EQ(own->decision.verdict, Verdict::kAllow);
+}
+
 // Tests the two-person rule: the same reviewer twice is one person, and only the second
 // person's vote settles the approval.
 TYPED_TEST(ApprovalContract, TwoPersonRuleNeedsTwoPeople) {
