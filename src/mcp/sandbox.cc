@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,10 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace interlock::mcp {
@@ -24,11 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 
 bool IsExecutable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
-
-std::string Home() {
-  const char* h = std::getenv("HOME");
-  return h != nullptr ? std::string(h) : std::string();
-}
 
 // Relays bytes both ways between two sockets until both directions are done.
 void Relay(int a, int b) {
@@ -239,90 +238,13 @@ Status SandboxLaunch::AwaitReady(const std::string& bwrap, std::chrono::millisec
   CloseFd(&err_file_);
   while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
   if (why.empty()) why = err.empty() ? "bwrap failed before running the server" : err;
+  // A hint only where bwrap's own words point at namespaces: a missing file or a mount
+  // bwrap cannot make is named by bwrap itself and needs no guess.
+  const bool namespaces = why.find("namespace") != std::string::npos ||
+                          why.find("uid map") != std::string::npos ||
+                          why.find("setting up uid") != std::string::npos;
   return Error::Unavailable("cannot set up the sandbox with " + bwrap + ": " + why +
-                            " (user namespaces may be disabled)");
-}
-
-std::vector<std::string> DefaultHiddenPaths(const std::string& store_path) {
-  std::vector<std::string> candidates;
-  if (!store_path.empty()) {
-    std::error_code ec;
-    const std::string abs = fs::absolute(store_path, ec).string();
-    for (const char* suffix : {"", "-wal", "-shm", "-journal", ".keys"}) {
-      candidates.push_back(abs + suffix);
-    }
-  }
-  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg != '\0') {
-    candidates.push_back(std::string(xdg) + "/interlock");
-  }
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
-    candidates.push_back(std::string(xdg) + "/interlock");
-  }
-  const std::string home = Home();
-  if (!home.empty()) {
-    for (const char* rel :
-         {"/.config/interlock", "/.local/state/interlock", "/.ssh", "/.aws", "/.azure",
-          "/.config/gcloud", "/.kube", "/.docker", "/.gnupg", "/.netrc", "/.git-credentials",
-          "/.npmrc", "/.pypirc", "/.config/gh", "/.claude", "/.claude.json"}) {
-      candidates.push_back(home + rel);
-    }
-  }
-  std::vector<std::string> out;
-  for (const std::string& c : candidates) {
-    struct stat st {};
-    if (::lstat(c.c_str(), &st) == 0) out.push_back(c);
-  }
-  return out;
-}
-
-std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
-                                     const std::vector<std::string>& server) {
-  const std::string proxy = "http://127.0.0.1:" + std::to_string(kBridgePort);
-  std::vector<std::string> a = {spec.bwrap,
-                                "--unshare-all",  // user (when needed), ipc, pid, net, uts, cgroup
-                                "--die-with-parent",
-                                "--new-session",
-                                "--ro-bind",
-                                "/",
-                                "/",
-                                "--proc",
-                                "/proc",
-                                "--dev",
-                                "/dev",
-                                "--tmpfs",
-                                "/tmp"};
-  for (const std::string& d : spec.read_paths) {
-    a.insert(a.end(), {"--ro-bind", d, d});
-  }
-  for (const std::string& d : spec.write_dirs) {
-    a.insert(a.end(), {"--bind", d, d});
-  }
-  // Masks come after the writable binds, so they win over a --sandbox-write that holds
-  // the store or a credential directory.
-  for (const std::string& h : spec.hide) {
-    struct stat st {};
-    if (::stat(h.c_str(), &st) != 0) continue;
-    if (S_ISDIR(st.st_mode)) {
-      a.insert(a.end(), {"--tmpfs", h, "--remount-ro", h});
-    } else {
-      a.insert(a.end(), {"--ro-bind", "/dev/null", h});
-    }
-  }
-  a.insert(a.end(), {"--bind", spec.socket_dir, kSandboxSocketDir});
-  for (const char* v : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
-    a.insert(a.end(), {"--setenv", v, proxy});
-  }
-  for (const char* v : {"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}) {
-    a.insert(a.end(), {"--unsetenv", v});
-  }
-  a.insert(a.end(), {"--", spec.bridge});
-  if (spec.bridge_is_subcommand) a.push_back("sandbox-bridge");
-  a.insert(a.end(), {"--socket", std::string(kSandboxSocketDir) + "/" + kSandboxSocketName,
-                     "--port", std::to_string(kBridgePort)});
-  if (spec.report_ready) a.push_back("--ready");
-  a.push_back("--");
-  a.insert(a.end(), server.begin(), server.end());
-  return a;
+                            (namespaces ? " (user namespaces may be disabled here)" : ""));
 }
 
 int RunSandboxBridge(const std::string& socket_path, uint16_t port,
