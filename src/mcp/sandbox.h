@@ -3,7 +3,8 @@
 //  - in its own user namespace as uid/gid 65534 with every capability dropped (CapEff 0),
 //    no new privileges, no nested user namespaces where bwrap can refuse them, a new
 //    session (no TIOCSTI into Interlock's terminal), killed with Interlock, whoever runs
-//    Interlock (root included: the server then holds no capability either);
+//    Interlock (root included: the server then holds no capability either), and no
+//    set-ID bits on what it creates (kSandboxSeccompFd: as root its files are root's);
 //  - with every other namespace unshared: its network namespace holds only its own
 //    loopback, so no host socket, abstract ones included, is reachable;
 //  - on an empty root, not the host's `/` with holes: the system directories read-only
@@ -51,6 +52,12 @@ inline constexpr char kSandboxSocketName[] = "egress.sock";
 // own stderr (bwrap's fd 2 is the file SandboxLaunch reads on failure).
 inline constexpr int kSandboxReadyFd = 3;
 inline constexpr int kSandboxStderrFd = 4;
+// The seccomp program bwrap loads before it runs the bridge (`--seccomp 5`): it refuses
+// the set-user-ID and set-group-ID bits (chmod and file creation) so that a server whose
+// uid is root outside (Interlock run as root) cannot leave a setuid-root program in a
+// write directory; and openat2, io_uring (which would bypass the check), fchmodat2 and
+// foreign-architecture system calls, which get ENOSYS or EPERM.
+inline constexpr int kSandboxSeccompFd = 5;
 // The server's HOME: an empty directory in its private /tmp, gone with the sandbox.
 inline constexpr char kSandboxHome[] = "/tmp/home";
 // The server's uid and gid inside its user namespace (nobody/nogroup). Outside, the
@@ -70,8 +77,9 @@ struct SandboxSpec {
   std::string socket_dir;  // host directory holding the proxy's socket
   // bwrap takes --disable-userns (0.8+): no user namespace can be made inside.
   bool disable_userns = false;
-  // The bridge reports on kSandboxReadyFd and restores stderr from kSandboxStderrFd
-  // (SandboxLaunch); false for a bwrap run with no status pipe.
+  // The bridge reports on kSandboxReadyFd and restores stderr from kSandboxStderrFd, and
+  // bwrap loads the seccomp program from kSandboxSeccompFd (SandboxLaunch); false for a
+  // bwrap run without SandboxLaunch's descriptors.
   bool report_ready = true;
 };
 
@@ -97,6 +105,7 @@ class SandboxLaunch {
   int ready_write_ = -1;
   int err_file_ = -1;
   int stderr_copy_ = -1;
+  int seccomp_ = -1;
 };
 
 // How long AwaitReady waits for bwrap to set the sandbox up before refusing.

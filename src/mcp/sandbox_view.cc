@@ -336,6 +336,7 @@ std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
       spec.bwrap,   "--unshare-all", "--unshare-user",    "--uid",        uid, "--gid", uid,
       "--cap-drop", "ALL",           "--die-with-parent", "--new-session"};
   if (spec.disable_userns) a.push_back("--disable-userns");
+  if (spec.report_ready) a.insert(a.end(), {"--seccomp", std::to_string(kSandboxSeccompFd)});
   // An empty root: the system directories read-only, as the host has them (a merged /usr
   // has /bin, /lib... as symlinks).
   for (const std::string& d : SystemDirs()) {

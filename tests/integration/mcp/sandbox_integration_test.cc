@@ -499,6 +499,9 @@ umount -l "$B/read/state/interlock.db.keys" 2>/dev/null; echo "umount_lazy_keys=
 (echo pwned > "$B/read/keep.txt") 2>/dev/null; echo "write_read=$?"
 (echo pwned > "$B/outside.txt") 2>/dev/null; echo "write_outside=$?"
 (echo ok > "$B/write/ok.txt") 2>/dev/null; echo "write_write=$?"
+cp /bin/true "$B/write/suid" && chmod u+s,g+s "$B/write/suid" 2>/dev/null; echo "chmod_suid=$?"
+node -e 'try { require("fs").openSync(process.argv[1], "w", 0o6755); console.log("create_suid=0"); }
+         catch (e) { console.log("create_suid=" + e.code); }' "$B/write/suid2"
 echo "keys=$(cat "$B/read/state/interlock.db.keys/audit-hmac.key" 2>/dev/null | wc -c)"
 echo "store=$(head -c 15 "$B/read/state/interlock.db" 2>/dev/null)"
 echo "home=$(cat "$B/home/secret.txt" 2>/dev/null)"
@@ -615,8 +618,8 @@ class SandboxAttackTest : public ::testing::TestWithParam<RunAs> {
 // Tests that the server holds no capability (CapEff and CapPrm 0) and runs as uid 65534 in
 // its own user namespace, so it cannot remount / or a read-only path read-write, cannot
 // unmount the masks over the store and the audit keys, cannot write outside
-// --sandbox-write, and reads neither the store, the keys, $HOME nor /etc/shadow, whether
-// Interlock runs as root or as an unprivileged user.
+// --sandbox-write nor leave a setuid program there, and reads neither the store, the keys,
+// $HOME nor /etc/shadow, whether Interlock runs as root or as an unprivileged user.
 TEST_P(SandboxAttackTest, ServerCannotRemountUnmaskOrWriteOutsideItsWriteDirs) {
   BuildDir dir(GetParam());
   Lay(dir);
@@ -636,6 +639,15 @@ TEST_P(SandboxAttackTest, ServerCannotRemountUnmaskOrWriteOutsideItsWriteDirs) {
   EXPECT_NE(r["write_read"], "0");
   EXPECT_NE(r["write_outside"], "0");
   EXPECT_EQ(r["write_write"], "0");
+  // No setuid program left behind (one owned by root outside, when Interlock is root).
+  EXPECT_NE(r["chmod_suid"], "0");
+  EXPECT_EQ(r["create_suid"], "EPERM");
+  for (const char* f : {"/write/suid", "/write/suid2"}) {
+    struct stat st {};
+    if (::stat((b + f).c_str(), &st) == 0) {
+      EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0u) << f;
+    }
+  }
   EXPECT_EQ(r["keys"], "0");
   EXPECT_EQ(r["store"], "");
   EXPECT_EQ(r["home"], "");
