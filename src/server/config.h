@@ -63,11 +63,10 @@ struct McpConfig {
   std::chrono::milliseconds keepalive{15000};   // SSE comment on quiet streams
   std::chrono::milliseconds child_grace{1000};  // stdin closed -> terminate
   // Set by `interlock serve` for sandboxed upstreams (mcp/sandbox.h): the SQLite store
-  // ("" on PostgreSQL), what else no sandbox may write or see as {what, path} (keys,
-  // checkpoints, config, policies) and further masks.
+  // ("" on PostgreSQL) and what else no sandbox may write or see, as {what, path} (keys,
+  // checkpoints, config, policies, TLS key).
   std::string sandbox_store;
   std::vector<std::pair<std::string, std::string>> sandbox_trusted;
-  std::vector<std::string> sandbox_hide;
 };
 
 struct ServerConfig {

@@ -709,7 +709,6 @@ mcp::SandboxRequest McpHttpService::SandboxRequestFor(const McpConfig& config,
   r.write = u.sandbox_write;
   r.read = u.sandbox_read;
   r.store_path = config.sandbox_store;
-  r.hide = config.sandbox_hide;
   for (const auto& [var, file] : u.secret_files) r.hide.push_back(file);
   for (const auto& [what, path] : config.sandbox_trusted) r.trusted.push_back({what, path});
   return r;
