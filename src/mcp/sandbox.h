@@ -182,6 +182,10 @@ struct SandboxRequest {
 };
 Result<SandboxSpec> PrepareSandbox(const SandboxRequest& request);
 
+// PrepareSandbox's write-dir check alone (no bwrap needed): CheckWriteDirs of
+// request.write against InterlockTrustedPaths(request.store_path) and request.trusted.
+Status CheckSandboxRequest(const SandboxRequest& request);
+
 // What must not be visible to the server: the store and its WAL/SHM/journal files, its
 // key directory, Interlock's config and state directories, and the usual credential
 // files of the user ($HOME/.ssh, .aws, .config/gcloud, .kube, .docker, .netrc, ...),

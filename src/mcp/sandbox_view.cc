@@ -290,6 +290,12 @@ std::vector<std::string> DefaultHiddenPaths(const std::string& store_path) {
   return out;
 }
 
+Status CheckSandboxRequest(const SandboxRequest& req) {
+  std::vector<TrustedPath> trusted = InterlockTrustedPaths(req.store_path);
+  trusted.insert(trusted.end(), req.trusted.begin(), req.trusted.end());
+  return CheckWriteDirs(req.write, trusted, req.write_flag);
+}
+
 Result<SandboxSpec> PrepareSandbox(const SandboxRequest& req) {
   SandboxSpec spec;
   for (const std::string& d : req.write) {
@@ -306,9 +312,7 @@ Result<SandboxSpec> PrepareSandbox(const SandboxRequest& req) {
     if (ec) return Error::Invalid(req.read_flag + " " + d + ": does not exist");
     spec.read_paths.push_back(canon.string());
   }
-  std::vector<TrustedPath> trusted = InterlockTrustedPaths(req.store_path);
-  trusted.insert(trusted.end(), req.trusted.begin(), req.trusted.end());
-  if (Status s = CheckWriteDirs(req.write, trusted, req.write_flag); !s.ok()) return s.error();
+  if (Status s = CheckSandboxRequest(req); !s.ok()) return s.error();
   // Masked where a read bind shows them: the store and credentials, the caller's own
   // trusted files (config, keys, policies); not Interlock's programs, which the bridge is.
   spec.hide = DefaultHiddenPaths(req.store_path);

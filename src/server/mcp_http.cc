@@ -688,11 +688,8 @@ Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpConfig config,
     if (u.sandbox) {
       // Checked at start too: a daemon that would hand a server Interlock's own files
       // does not start (and each session checks again, the directories as they are then).
-      const mcp::SandboxRequest req = SandboxRequestFor(config, u);
-      std::vector<mcp::TrustedPath> trusted = mcp::InterlockTrustedPaths(req.store_path);
-      trusted.insert(trusted.end(), req.trusted.begin(), req.trusted.end());
-      if (Status s = mcp::CheckWriteDirs(req.write, trusted, req.write_flag); !s.ok()) {
-        return Error::Invalid(s.error().message);
+      if (Status s = mcp::CheckSandboxRequest(SandboxRequestFor(config, u)); !s.ok()) {
+        return s.error();
       }
     }
   }
