@@ -706,7 +706,10 @@ mcp::SandboxRequest McpHttpService::SandboxRequestFor(const McpConfig& config,
   r.write = u.sandbox_write;
   r.read = u.sandbox_read;
   r.store_path = config.sandbox_store;
-  for (const auto& [var, file] : u.secret_files) r.hide.push_back(file);
+  // Every upstream's secret files, not only its own: where a bind shows one, it is masked.
+  for (const auto& [other_name, other] : config.upstreams) {
+    for (const auto& [var, file] : other.secret_files) r.hide.push_back(file);
+  }
   for (const auto& [what, path] : config.sandbox_trusted) r.trusted.push_back({what, path});
   return r;
 }
