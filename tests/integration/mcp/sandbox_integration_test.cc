@@ -427,13 +427,17 @@ std::vector<std::string> AsUser(RunAs as) {
 }
 
 // A directory next to the build (not under /tmp, which the sandbox replaces anyway, so
-// that what the test hides there is hidden by the sandbox's view, not by chance), owned
-// by the variant's user; removed on destruction.
+// that what the test hides there is hidden by the sandbox's view, not by chance; under
+// the temp directory when the build directory is not writable), owned by the variant's
+// user; removed on destruction.
 class BuildDir {
  public:
   explicit BuildDir(RunAs as) {
     std::string tmpl = std::string(INTERLOCK_BINARY_DIR) + "/sandbox-attack-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    if (::mkdtemp(tmpl.data()) == nullptr) {  // a build directory this user cannot write
+      tmpl = (fs::temp_directory_path() / "sandbox-attack-XXXXXX").string();
+      if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    }
     path_ = fs::canonical(tmpl).string();
     ::chmod(path_.c_str(), 0755);
     chown_ = as == RunAs::kUnprivileged && ::geteuid() == 0;
@@ -637,7 +641,10 @@ TEST_P(SandboxAttackTest, ServerCannotRemountUnmaskOrWriteOutsideItsWriteDirs) {
   EXPECT_NE(r["umount_store"], "0");
   EXPECT_NE(r["umount_lazy_keys"], "0");
   EXPECT_NE(r["write_read"], "0");
-  EXPECT_NE(r["write_outside"], "0");
+  // (Under /tmp, $B/outside.txt lands in the sandbox's private /tmp: judged on the host.)
+  if (b.rfind("/tmp/", 0) != 0) {
+    EXPECT_NE(r["write_outside"], "0");
+  }
   EXPECT_EQ(r["write_write"], "0");
   // No setuid program left behind (one owned by root outside, when Interlock is root).
   EXPECT_NE(r["chmod_suid"], "0");
