@@ -290,6 +290,28 @@ std::vector<std::string> DefaultHiddenPaths(const std::string& store_path) {
   return out;
 }
 
+namespace {
+
+// A bind that would show the host's runtime directories, where its Unix sockets live
+// (the session bus, docker.sock, agents' sockets: connecting needs no write access), is
+// refused: the proxy is the server's one channel.
+Status CheckNoHostSockets(const std::vector<std::string>& canonical,
+                          const std::vector<std::string>& given, const std::string& flag) {
+  std::vector<fs::path> runtime = {"/run", Canonical("/var/run")};
+  if (const std::string x = Env("XDG_RUNTIME_DIR"); !x.empty()) runtime.push_back(Canonical(x));
+  for (size_t i = 0; i < canonical.size(); ++i) {
+    for (const fs::path& r : runtime) {
+      if (!Within(r, canonical[i]) && !Within(canonical[i], r)) continue;
+      return Error::Invalid(flag + " " + given[i] + " shows " + r.string() +
+                            ", where the host's Unix sockets are: name the directories the "
+                            "server needs instead (its one way out is the egress proxy)");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status CheckSandboxRequest(const SandboxRequest& req) {
   std::vector<TrustedPath> trusted = InterlockTrustedPaths(req.store_path);
   trusted.insert(trusted.end(), req.trusted.begin(), req.trusted.end());
@@ -312,6 +334,12 @@ Result<SandboxSpec> PrepareSandbox(const SandboxRequest& req) {
     if (ec) return Error::Invalid(req.read_flag + " " + d + ": does not exist");
     spec.read_paths.push_back(canon.string());
   }
+  if (Status s = CheckNoHostSockets(spec.read_paths, req.read, req.read_flag); !s.ok()) {
+    return s.error();
+  }
+  if (Status s = CheckNoHostSockets(spec.write_dirs, req.write, req.write_flag); !s.ok()) {
+    return s.error();
+  }
   if (Status s = CheckSandboxRequest(req); !s.ok()) return s.error();
   // Masked where a read bind shows them: the store and credentials, the caller's own
   // trusted files (config, keys, policies); not Interlock's programs, which the bridge is.
@@ -332,34 +360,31 @@ Result<SandboxSpec> PrepareSandbox(const SandboxRequest& req) {
   return spec;
 }
 
-std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
-                                     const std::vector<std::string>& server) {
-  const std::string proxy = "http://127.0.0.1:" + std::to_string(kBridgePort);
-  const std::string uid = std::to_string(kSandboxUid);
-  std::vector<std::string> a = {
-      spec.bwrap,   "--unshare-all", "--unshare-user",    "--uid",        uid, "--gid", uid,
-      "--cap-drop", "ALL",           "--die-with-parent", "--new-session"};
-  if (spec.disable_userns) a.push_back("--disable-userns");
-  if (spec.report_ready) a.insert(a.end(), {"--seccomp", std::to_string(kSandboxSeccompFd)});
-  // An empty root: the system directories read-only, as the host has them (a merged /usr
-  // has /bin, /lib... as symlinks).
+namespace {
+
+using Binds = std::vector<std::pair<std::string, bool>>;  // path, writable
+
+// An empty root: the system directories read-only, as the host has them (a merged /usr
+// has /bin, /lib... as symlinks), a fresh /proc, a minimal /dev, a private /tmp and HOME.
+void AppendSystemView(std::vector<std::string>* a) {
   for (const std::string& d : SystemDirs()) {
     std::error_code ec;
     const auto st = fs::symlink_status(d, ec);
     if (ec || !fs::exists(st)) continue;
     if (fs::is_symlink(st)) {
-      a.insert(a.end(), {"--symlink", fs::read_symlink(d, ec).string(), d});
+      a->insert(a->end(), {"--symlink", fs::read_symlink(d, ec).string(), d});
     } else if (fs::is_directory(st)) {
-      a.insert(a.end(), {"--ro-bind", d, d});
+      a->insert(a->end(), {"--ro-bind", d, d});
     }
   }
-  a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--perms", "0700",
-                     "--dir", kSandboxHome});
+  a->insert(a->end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--perms", "0700",
+                       "--dir", kSandboxHome});
+}
 
-  // Binds, parents before children so that a nested bind lands on its parent's.
-  std::string program;
-  std::vector<std::pair<std::string, bool>> binds;  // path, writable
-  for (const std::string& d : ServerFilePaths(server, &program)) binds.emplace_back(d, false);
+// Every bind, parents before children so that a nested bind lands on its parent's.
+Binds SortedBinds(const SandboxSpec& spec, const std::vector<std::string>& server_files) {
+  Binds binds;
+  for (const std::string& d : server_files) binds.emplace_back(d, false);
   if (!InSystemDir(spec.bridge)) binds.emplace_back(spec.bridge, false);
   for (const std::string& d : spec.read_paths) binds.emplace_back(d, false);
   for (const std::string& d : spec.write_dirs) binds.emplace_back(d, true);
@@ -367,44 +392,71 @@ std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
     return std::count(x.first.begin(), x.first.end(), '/') <
            std::count(y.first.begin(), y.first.end(), '/');
   });
-  for (const auto& [path, writable] : binds) {
-    a.insert(a.end(), {writable ? "--bind" : "--ro-bind", path, path});
+  return binds;
+}
+
+bool Shown(const Binds& binds, const fs::path& p) {
+  for (const auto& b : binds) {
+    if (Within(p, b.first)) return true;
   }
-  auto shown = [&binds](const fs::path& p) {
-    for (const auto& b : binds) {
-      if (Within(p, b.first)) return true;
-    }
-    return InSystemDir(p);
-  };
-  // Masks last, so that no bind uncovers them; only where a bind shows the path.
+  return InSystemDir(p);
+}
+
+// Masks go last, so that no bind uncovers them, and only where a bind shows the path.
+void AppendMasks(const SandboxSpec& spec, const Binds& binds, std::vector<std::string>* a) {
   std::vector<std::string> masks;
   for (const std::string& h : spec.hide) AddUnique(&masks, Canonical(h).string());
   for (const char* e : kEtcSecrets) AddUnique(&masks, e);
   for (const std::string& h : masks) {
     struct stat st {};
-    if (!shown(h) || ::stat(h.c_str(), &st) != 0) continue;
+    if (!Shown(binds, h) || ::stat(h.c_str(), &st) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
-      a.insert(a.end(), {"--tmpfs", h, "--remount-ro", h});
+      a->insert(a->end(), {"--tmpfs", h, "--remount-ro", h});
     } else {
-      a.insert(a.end(), {"--ro-bind", "/dev/null", h});
+      a->insert(a->end(), {"--ro-bind", "/dev/null", h});
     }
   }
-  // Read-only: connecting to a socket needs no write access to its file system, and the
-  // server cannot replace the socket.
-  a.insert(a.end(), {"--ro-bind", spec.socket_dir, kSandboxSocketDir, "--remount-ro", "/"});
+}
+
+// The working directory (Interlock's when a bind shows it, else HOME), HOME, TMPDIR and
+// the proxy; the rest of the environment is the caller's (child_process.h).
+void AppendEnvironment(const Binds& binds, std::vector<std::string>* a) {
   std::error_code ec;
   const fs::path cwd = fs::current_path(ec);
-  bool cwd_shown = false;
-  for (const auto& b : binds) cwd_shown = cwd_shown || (!ec && Within(cwd, b.first));
-  a.insert(a.end(), {"--chdir", cwd_shown ? cwd.string() : std::string(kSandboxHome)});
-  a.insert(a.end(), {"--setenv", "HOME", kSandboxHome, "--setenv", "TMPDIR", "/tmp"});
+  const bool cwd_shown = !ec && Shown(binds, cwd) && !InSystemDir(cwd);
+  a->insert(a->end(), {"--chdir", cwd_shown ? cwd.string() : std::string(kSandboxHome)});
+  a->insert(a->end(), {"--setenv", "HOME", kSandboxHome, "--setenv", "TMPDIR", "/tmp"});
+  const std::string proxy = "http://127.0.0.1:" + std::to_string(kBridgePort);
   for (const char* v : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
-    a.insert(a.end(), {"--setenv", v, proxy});
+    a->insert(a->end(), {"--setenv", v, proxy});
   }
   for (const char* v : {"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "XDG_RUNTIME_DIR",
                         "DBUS_SESSION_BUS_ADDRESS", "SSH_AUTH_SOCK"}) {
-    a.insert(a.end(), {"--unsetenv", v});
+    a->insert(a->end(), {"--unsetenv", v});
   }
+}
+
+}  // namespace
+
+std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
+                                     const std::vector<std::string>& server) {
+  const std::string uid = std::to_string(kSandboxUid);
+  std::vector<std::string> a = {
+      spec.bwrap,   "--unshare-all", "--unshare-user",    "--uid",        uid, "--gid", uid,
+      "--cap-drop", "ALL",           "--die-with-parent", "--new-session"};
+  if (spec.disable_userns) a.push_back("--disable-userns");
+  if (spec.report_ready) a.insert(a.end(), {"--seccomp", std::to_string(kSandboxSeccompFd)});
+  AppendSystemView(&a);
+  std::string program;
+  const Binds binds = SortedBinds(spec, ServerFilePaths(server, &program));
+  for (const auto& [path, writable] : binds) {
+    a.insert(a.end(), {writable ? "--bind" : "--ro-bind", path, path});
+  }
+  AppendMasks(spec, binds, &a);
+  // Read-only: connecting to a socket needs no write access to its file system, and the
+  // server cannot replace the socket.
+  a.insert(a.end(), {"--ro-bind", spec.socket_dir, kSandboxSocketDir, "--remount-ro", "/"});
+  AppendEnvironment(binds, &a);
   a.insert(a.end(), {"--", spec.bridge});
   if (spec.bridge_is_subcommand) a.push_back("sandbox-bridge");
   a.insert(a.end(), {"--socket", std::string(kSandboxSocketDir) + "/" + kSandboxSocketName,

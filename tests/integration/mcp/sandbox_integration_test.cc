@@ -773,6 +773,29 @@ TEST(SandboxRefusal, DaemonUpstreamWritingTheStoreDirectoryRefusesToStart) {
       << r.err;
 }
 
+// Tests that a read path that would show the host's runtime directory (its Unix sockets:
+// the session bus, docker.sock) is refused rather than bound: `/` and /run, and
+// $XDG_RUNTIME_DIR from inside; the server never runs.
+TEST(SandboxRefusal, ReadPathShowingHostSocketsIsRefused) {
+  TempDir dir;
+  std::ofstream(dir.path() + "/p.yaml") << "agent: {id: a, identity: a}\ntools: {allowed: [x]}\n";
+  const std::string marker = dir.path() + "/server-ran";
+  const std::string xdg = fs::canonical(dir.path()).string() + "/xdg";
+  fs::create_directories(xdg + "/bus-dir");
+  for (const std::string& read : {std::string("/"), std::string("/run"), xdg + "/bus-dir"}) {
+    SCOPED_TRACE(read);
+    ProcessResult r =
+        RunProcess({"/usr/bin/env", "XDG_RUNTIME_DIR=" + xdg, kInterlock, "mcp", "--sandbox",
+                    "--sandbox-read", read, "--policy", dir.path() + "/p.yaml", "--store",
+                    dir.path() + "/s.db", "--", "/usr/bin/touch", marker},
+                   kInit, std::chrono::seconds(30));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("--sandbox-read " + read + " shows "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Unix sockets"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(marker));
+  }
+}
+
 // ---- It works wherever Interlock lies ----
 
 // Tests that Interlock copied under /tmp (which the sandbox replaces with its own) still
