@@ -275,32 +275,21 @@ int RunMcp(const McpOptions& opt) {
   std::unique_ptr<egress::EgressProxy> egress_proxy;
   mcp::SandboxSocketDir socket_dir;
   if (opt.sandbox) {
-    auto bwrap = mcp::FindBwrap();
-    if (!bwrap.ok())
-      return Fail("--sandbox: " + bwrap.error().message + "; the server is not started");
-    mcp::SandboxSpec spec;
-    spec.bwrap = *bwrap;
-    if (!mcp::FindBridge(&spec.bridge, &spec.bridge_is_subcommand)) {
-      return Fail("--sandbox: cannot find this program's path; the server is not started");
-    }
-    for (const std::string& d : opt.sandbox_write) {
-      std::error_code ec;
-      auto canon = std::filesystem::canonical(d, ec);
-      if (ec || !std::filesystem::is_directory(canon)) {
-        return Fail("--sandbox-write " + d + ": not an existing directory");
-      }
-      spec.write_dirs.push_back(canon.string());
-    }
-    for (const std::string& d : opt.sandbox_read) {
-      std::error_code ec;
-      auto canon = std::filesystem::canonical(d, ec);
-      if (ec) return Fail("--sandbox-read " + d + ": does not exist");
-      spec.read_paths.push_back(canon.string());
-    }
-    spec.hide = mcp::DefaultHiddenPaths(store_path);
+    mcp::SandboxRequest request;
+    request.write = opt.sandbox_write;
+    request.read = opt.sandbox_read;
+    request.store_path = store_path;
     for (const std::string& f : opt.secret_file) {
-      if (size_t eq = f.find('='); eq != std::string::npos) spec.hide.push_back(f.substr(eq + 1));
+      if (size_t eq = f.find('='); eq != std::string::npos)
+        request.hide.push_back(f.substr(eq + 1));
     }
+    if (!opt.policy.empty()) request.trusted.push_back({"the policy", opt.policy});
+    if (!opt.daemon_ca.empty()) request.trusted.push_back({"the daemon's CA file", opt.daemon_ca});
+    auto prepared = mcp::PrepareSandbox(request);
+    if (!prepared.ok()) {
+      return Fail("--sandbox: " + prepared.error().message + "; the server is not started");
+    }
+    mcp::SandboxSpec spec = std::move(*prepared);
     if (!socket_dir.Create()) return Fail("--sandbox: cannot create a socket directory in /tmp");
     spec.socket_dir = socket_dir.path();
     auto in_flight = [&gateway_ptr]() -> std::string {
@@ -627,15 +616,18 @@ void AddMcp(CLI::App& app, int* exit_code) {
                   "directory; made absolute). Ignored with --daemon: the daemon's own "
                   "workspace applies");
   cmd->add_flag("--sandbox", opt->sandbox,
-                "Run the server under bubblewrap: no network but Interlock's egress proxy "
-                "(the policy's egress.allow), read-only file system, private /tmp, Interlock's "
-                "store, keys and credential files hidden. Refuses to start without a sandbox");
+                "Run the server under bubblewrap as an unprivileged id with no capability: no "
+                "network but Interlock's egress proxy (the policy's egress.allow), only the "
+                "system directories and its own files read-only, a private /tmp and HOME, "
+                "Interlock's files and credential files hidden (docs/mcp.md#sandbox-and-egress). "
+                "Refuses to start without a sandbox");
   cmd->add_option("--sandbox-write", opt->sandbox_write,
-                  "With --sandbox: a directory the server may write (repeatable)")
+                  "With --sandbox: a directory the server may write (repeatable); refused if it "
+                  "holds or lies inside Interlock's store, keys, policy, config or programs")
       ->allow_extra_args(false);
   cmd->add_option("--sandbox-read", opt->sandbox_read,
-                  "With --sandbox: a path bound read-only over the sandbox's private /tmp or "
-                  "masks (repeatable; the rest of the file system is read-only already)")
+                  "With --sandbox: a path the server may read (repeatable); beyond it the server "
+                  "sees only the system directories and its own program's and script's files")
       ->allow_extra_args(false);
   cmd->add_option("server", opt->server, "The MCP server command, after --");
 

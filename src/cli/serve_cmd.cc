@@ -513,15 +513,18 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     deps.metrics = &metrics;
     deps.approval_url = [&api](std::string_view id) { return api.ApprovalUrl(id); };
     server::McpConfig mcp_config = cfg.mcp;
-    mcp_config.sandbox_hide = mcp::DefaultHiddenPaths(postgres ? std::string() : cfg.store);
-    if (!flags.keys_dir.empty()) {
-      // The audit keys given with --keys (a fleet's) are hidden like the store's own.
-      std::error_code abs_ec;
-      mcp_config.sandbox_hide.push_back(std::filesystem::absolute(flags.keys_dir, abs_ec).string());
-    }
-    if (!flags.config.empty()) {
-      std::error_code abs_ec;
-      mcp_config.sandbox_hide.push_back(std::filesystem::absolute(flags.config, abs_ec).string());
+    // What no sandboxed upstream may write, or see where a bind would show it
+    // (mcp/sandbox.h): the store (InterlockTrustedPaths adds it), keys and checkpoints,
+    // the config file, the policies, the TLS key.
+    mcp_config.sandbox_store = postgres || cfg.store == ":memory:" ? std::string() : cfg.store;
+    auto& trusted = mcp_config.sandbox_trusted;
+    if (!dir.empty()) trusted.emplace_back("the audit keys", dir);
+    if (!checkpoints.empty()) trusted.emplace_back("the checkpoints file", checkpoints);
+    if (!flags.config.empty()) trusted.emplace_back("the config file", flags.config);
+    for (const std::string& p : cfg.policies) trusted.emplace_back("the policies", p);
+    if (!cfg.tls_key.empty()) trusted.emplace_back("the TLS key", cfg.tls_key);
+    if (!cfg.oidc.client_secret_file.empty()) {
+      trusted.emplace_back("the OIDC client secret", cfg.oidc.client_secret_file);
     }
     auto service = server::McpHttpService::Create(mcp_config, deps);
     if (!service.ok()) {

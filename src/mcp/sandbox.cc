@@ -1,21 +1,31 @@
 #include "mcp/sandbox.h"
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stddef.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <thread>
 
 namespace interlock::mcp {
@@ -24,11 +34,6 @@ namespace {
 namespace fs = std::filesystem;
 
 bool IsExecutable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
-
-std::string Home() {
-  const char* h = std::getenv("HOME");
-  return h != nullptr ? std::string(h) : std::string();
-}
 
 // Relays bytes both ways between two sockets until both directions are done.
 void Relay(int a, int b) {
@@ -162,11 +167,77 @@ void CloseFd(int* fd) {
 
 }  // namespace
 
+namespace {
+
+#if defined(__x86_64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
+#else
+#error "the sandbox's seccomp program knows x86_64 and aarch64"
+#endif
+constexpr uint32_t kFchmodat2 = 452;  // same number on every architecture (Linux 6.6)
+constexpr uint32_t kSetIdBits = S_ISUID | S_ISGID;
+
+// The seccomp program of kSandboxSeccompFd (sandbox.h): which argument holds the mode of
+// each call that sets one; the set-ID bits in it are refused with EPERM.
+std::vector<sock_filter> SeccompProgram() {
+  struct ModeArg {
+    uint32_t nr;
+    uint32_t arg;
+  };
+  std::vector<ModeArg> mode_args = {
+    {SYS_fchmod, 1},
+    {SYS_fchmodat, 2},
+    {SYS_openat, 3},
+    {SYS_mkdirat, 2},
+    {SYS_mknodat, 2},
+#if defined(__x86_64__)
+    {SYS_chmod, 1},
+    {SYS_open, 2},
+    {SYS_creat, 1},
+    {SYS_mkdir, 1},
+    {SYS_mknod, 1},
+#endif
+  };
+  const uint32_t unsupported[] = {SYS_openat2, SYS_io_uring_setup, kFchmodat2};
+  const auto errno_ret = [](int e) -> sock_filter {
+    return BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<uint32_t>(e) & 0xffff));
+  };
+  std::vector<sock_filter> f;
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 1, 0));
+  f.push_back(errno_ret(ENOSYS));
+  f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+#if defined(__x86_64__)
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1));  // x32
+  f.push_back(errno_ret(ENOSYS));
+#endif
+  for (uint32_t nr : unsupported) {
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1));
+    f.push_back(errno_ret(ENOSYS));
+  }
+  for (const ModeArg& m : mode_args) {
+    // nr matches: load the argument's low 32 bits (little-endian), test the bits.
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, m.nr, 0, 4));
+    f.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                         static_cast<uint32_t>(offsetof(seccomp_data, args) + 8 * m.arg)));
+    f.push_back(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kSetIdBits, 0, 1));
+    f.push_back(errno_ret(EPERM));
+    f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  }
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  return f;
+}
+
+}  // namespace
+
 SandboxLaunch::~SandboxLaunch() {
   CloseFd(&ready_read_);
   CloseFd(&ready_write_);
   CloseFd(&err_file_);
   CloseFd(&stderr_copy_);
+  CloseFd(&seccomp_);
 }
 
 Status SandboxLaunch::Prepare() {
@@ -186,16 +257,27 @@ Status SandboxLaunch::Prepare() {
   if (ready_write_ < 0 || err_file_ < 0 || stderr_copy_ < 0) {
     return Error::Unavailable("cannot set up the sandbox: no descriptor for its status");
   }
+  // bwrap reads the program from its own descriptor to the end.
+  const std::vector<sock_filter> program = SeccompProgram();
+  seccomp_ = HighFd(::memfd_create("interlock-seccomp", MFD_CLOEXEC));
+  const size_t bytes = program.size() * sizeof(sock_filter);
+  if (seccomp_ < 0 || ::pwrite(seccomp_, program.data(), bytes, 0) != static_cast<ssize_t>(bytes)) {
+    return Error::Unavailable("cannot set up the sandbox: cannot write its seccomp program");
+  }
   return Status::Ok();
 }
 
 std::vector<std::pair<int, int>> SandboxLaunch::child_fds() const {
-  return {{ready_write_, kSandboxReadyFd}, {stderr_copy_, kSandboxStderrFd}, {err_file_, 2}};
+  return {{ready_write_, kSandboxReadyFd},
+          {stderr_copy_, kSandboxStderrFd},
+          {seccomp_, kSandboxSeccompFd},
+          {err_file_, 2}};
 }
 
 void SandboxLaunch::AfterSpawn() {
   CloseFd(&ready_write_);
   CloseFd(&stderr_copy_);
+  CloseFd(&seccomp_);
 }
 
 Status SandboxLaunch::AwaitReady(const std::string& bwrap, std::chrono::milliseconds timeout) {
@@ -239,90 +321,13 @@ Status SandboxLaunch::AwaitReady(const std::string& bwrap, std::chrono::millisec
   CloseFd(&err_file_);
   while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
   if (why.empty()) why = err.empty() ? "bwrap failed before running the server" : err;
+  // A hint only where bwrap's own words point at namespaces: a missing file or a mount
+  // bwrap cannot make is named by bwrap itself and needs no guess.
+  const bool namespaces = why.find("namespace") != std::string::npos ||
+                          why.find("uid map") != std::string::npos ||
+                          why.find("setting up uid") != std::string::npos;
   return Error::Unavailable("cannot set up the sandbox with " + bwrap + ": " + why +
-                            " (user namespaces may be disabled)");
-}
-
-std::vector<std::string> DefaultHiddenPaths(const std::string& store_path) {
-  std::vector<std::string> candidates;
-  if (!store_path.empty()) {
-    std::error_code ec;
-    const std::string abs = fs::absolute(store_path, ec).string();
-    for (const char* suffix : {"", "-wal", "-shm", "-journal", ".keys"}) {
-      candidates.push_back(abs + suffix);
-    }
-  }
-  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg != '\0') {
-    candidates.push_back(std::string(xdg) + "/interlock");
-  }
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
-    candidates.push_back(std::string(xdg) + "/interlock");
-  }
-  const std::string home = Home();
-  if (!home.empty()) {
-    for (const char* rel :
-         {"/.config/interlock", "/.local/state/interlock", "/.ssh", "/.aws", "/.azure",
-          "/.config/gcloud", "/.kube", "/.docker", "/.gnupg", "/.netrc", "/.git-credentials",
-          "/.npmrc", "/.pypirc", "/.config/gh", "/.claude", "/.claude.json"}) {
-      candidates.push_back(home + rel);
-    }
-  }
-  std::vector<std::string> out;
-  for (const std::string& c : candidates) {
-    struct stat st {};
-    if (::lstat(c.c_str(), &st) == 0) out.push_back(c);
-  }
-  return out;
-}
-
-std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
-                                     const std::vector<std::string>& server) {
-  const std::string proxy = "http://127.0.0.1:" + std::to_string(kBridgePort);
-  std::vector<std::string> a = {spec.bwrap,
-                                "--unshare-all",  // user (when needed), ipc, pid, net, uts, cgroup
-                                "--die-with-parent",
-                                "--new-session",
-                                "--ro-bind",
-                                "/",
-                                "/",
-                                "--proc",
-                                "/proc",
-                                "--dev",
-                                "/dev",
-                                "--tmpfs",
-                                "/tmp"};
-  for (const std::string& d : spec.read_paths) {
-    a.insert(a.end(), {"--ro-bind", d, d});
-  }
-  for (const std::string& d : spec.write_dirs) {
-    a.insert(a.end(), {"--bind", d, d});
-  }
-  // Masks come after the writable binds, so they win over a --sandbox-write that holds
-  // the store or a credential directory.
-  for (const std::string& h : spec.hide) {
-    struct stat st {};
-    if (::stat(h.c_str(), &st) != 0) continue;
-    if (S_ISDIR(st.st_mode)) {
-      a.insert(a.end(), {"--tmpfs", h, "--remount-ro", h});
-    } else {
-      a.insert(a.end(), {"--ro-bind", "/dev/null", h});
-    }
-  }
-  a.insert(a.end(), {"--bind", spec.socket_dir, kSandboxSocketDir});
-  for (const char* v : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
-    a.insert(a.end(), {"--setenv", v, proxy});
-  }
-  for (const char* v : {"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}) {
-    a.insert(a.end(), {"--unsetenv", v});
-  }
-  a.insert(a.end(), {"--", spec.bridge});
-  if (spec.bridge_is_subcommand) a.push_back("sandbox-bridge");
-  a.insert(a.end(), {"--socket", std::string(kSandboxSocketDir) + "/" + kSandboxSocketName,
-                     "--port", std::to_string(kBridgePort)});
-  if (spec.report_ready) a.push_back("--ready");
-  a.push_back("--");
-  a.insert(a.end(), server.begin(), server.end());
-  return a;
+                            (namespaces ? " (user namespaces may be disabled here)" : ""));
 }
 
 int RunSandboxBridge(const std::string& socket_path, uint16_t port,

@@ -1,14 +1,28 @@
-// The sandbox an MCP server runs in with `interlock mcp --sandbox` (docs/mcp.md,
-// "Sandbox"): bubblewrap with every namespace unshared (its own network namespace holds
-// only its own loopback), the file system read-only but for --sandbox-write directories
-// and a private /tmp, Interlock's store, keys, config and common credential files masked,
-// a new session, its own PID namespace, no new privileges, killed with Interlock.
+// The sandbox an MCP server runs in with `interlock mcp --sandbox` and a daemon's `sandbox:`
+// upstreams (docs/mcp.md, "Sandbox"). The server is assumed hostile. bubblewrap runs it:
+//  - in its own user namespace as uid/gid 65534 with every capability dropped (CapEff 0),
+//    no new privileges, no nested user namespaces where bwrap can refuse them, a new
+//    session (no TIOCSTI into Interlock's terminal), killed with Interlock, whoever runs
+//    Interlock (root included: the server then holds no capability either), and no
+//    set-ID bits on what it creates (kSandboxSeccompFd: as root its files are root's);
+//  - with every other namespace unshared: its network namespace holds only its own
+//    loopback, so no host socket, abstract ones included, is reachable;
+//  - on an empty root, not the host's `/` with holes: the system directories read-only
+//    (/usr, /bin, /sbin, /lib*, /etc minus its secrets), a fresh /proc, a minimal /dev, a
+//    private /tmp holding HOME (kSandboxHome), the server's own files read-only (its
+//    program's and script's directories, ServerFilePaths), Interlock's bridge read-only,
+//    --sandbox-read read-only, --sandbox-write read-write; masks over Interlock's files and
+//    the usual credential files where a bound path shows them.
+// No writable directory may hold or lie inside anything Interlock trusts
+// (CheckWriteDirs): a server that can rename a parent can replace what a mask covers, so
+// such a start is refused, not masked.
 //
 // The server's only way out is the egress proxy: its Unix socket is bound into the
 // sandbox, and `interlock sandbox-bridge`, started inside before the server, listens on
 // 127.0.0.1:kBridgePort in the sandbox's own network namespace and forwards each
 // connection to that socket. HTTP_PROXY, HTTPS_PROXY, http_proxy and https_proxy point
-// at it; NO_PROXY and no_proxy are cleared.
+// at it; NO_PROXY and no_proxy are cleared. The rest of the server's environment is the
+// caller's business (child_process.h).
 //
 // No separate probe: the real bwrap run is checked (SandboxLaunch). bwrap's stderr goes
 // to a private unlinked file, and the bridge, once the sandbox is set up and just before
@@ -38,6 +52,17 @@ inline constexpr char kSandboxSocketName[] = "egress.sock";
 // own stderr (bwrap's fd 2 is the file SandboxLaunch reads on failure).
 inline constexpr int kSandboxReadyFd = 3;
 inline constexpr int kSandboxStderrFd = 4;
+// The seccomp program bwrap loads before it runs the bridge (`--seccomp 5`): it refuses
+// the set-user-ID and set-group-ID bits (chmod and file creation) so that a server whose
+// uid is root outside (Interlock run as root) cannot leave a setuid-root program in a
+// write directory; and openat2, io_uring (which would bypass the check), fchmodat2 and
+// foreign-architecture system calls, which get ENOSYS or EPERM.
+inline constexpr int kSandboxSeccompFd = 5;
+// The server's HOME: an empty directory in its private /tmp, gone with the sandbox.
+inline constexpr char kSandboxHome[] = "/tmp/home";
+// The server's uid and gid inside its user namespace (nobody/nogroup). Outside, the
+// namespace maps it to the uid that ran bwrap, Interlock's own.
+inline constexpr int kSandboxUid = 65534;
 
 struct SandboxSpec {
   std::string bwrap;  // path of the bwrap binary
@@ -45,12 +70,16 @@ struct SandboxSpec {
   // ~1 ms), else this interlock program with its hidden `sandbox-bridge` subcommand.
   std::string bridge;
   bool bridge_is_subcommand = false;
-  std::vector<std::string> read_paths;  // bound read-only (absolute, existing): paths under /tmp
-  std::vector<std::string> write_dirs;  // bound read-write (absolute, existing)
-  std::vector<std::string> hide;        // masked: directories by an empty tmpfs, files by /dev/null
-  std::string socket_dir;               // host directory holding the proxy's socket
-  // The bridge reports on kSandboxReadyFd and restores stderr from kSandboxStderrFd
-  // (SandboxLaunch); false for a bwrap run with no status pipe.
+  std::vector<std::string> read_paths;  // bound read-only (canonical, existing)
+  std::vector<std::string> write_dirs;  // bound read-write (canonical, existing; CheckWriteDirs)
+  // Masked where a bound path shows them: directories by an empty tmpfs, files by /dev/null.
+  std::vector<std::string> hide;
+  std::string socket_dir;  // host directory holding the proxy's socket
+  // bwrap takes --disable-userns (0.8+): no user namespace can be made inside.
+  bool disable_userns = false;
+  // The bridge reports on kSandboxReadyFd and restores stderr from kSandboxStderrFd, and
+  // bwrap loads the seccomp program from kSandboxSeccompFd (SandboxLaunch); false for a
+  // bwrap run without SandboxLaunch's descriptors.
   bool report_ready = true;
 };
 
@@ -76,6 +105,7 @@ class SandboxLaunch {
   int ready_write_ = -1;
   int err_file_ = -1;
   int stderr_copy_ = -1;
+  int seccomp_ = -1;
 };
 
 // How long AwaitReady waits for bwrap to set the sandbox up before refusing.
@@ -104,13 +134,66 @@ bool FindBridge(std::string* bridge, bool* is_subcommand);
 // The bwrap binary on PATH; kUnavailable with the reason when there is none.
 Result<std::string> FindBwrap();
 
+// Whether `bwrap --help` lists `option` (cached per binary; false when it cannot be run).
+bool BwrapHasOption(const std::string& bwrap, const std::string& option);
+
+// Something Interlock trusts: no sandbox may write it or any directory entry on its way.
+struct TrustedPath {
+  std::string what;  // for messages: "the store", "the audit keys and checkpoints", ...
+  std::string path;  // absolute or relative to the current directory; need not exist
+};
+
+// What every sandbox must leave alone: the store at `store_path` (if a file) with its
+// -wal, -shm and -journal files and its keys and checkpoints (STORE.keys), the default
+// state and config directories, and Interlock's own programs (this one and the bridge).
+// Callers add their policies, config file, --keys directory and CA files.
+std::vector<TrustedPath> InterlockTrustedPaths(const std::string& store_path);
+
+// OK when no directory of `write_dirs` (canonical) contains, equals, lies inside, or
+// holds a directory entry (a symlink or parent) on the way to any of `trusted`; else
+// kInvalid naming the first overlap, e.g. "--sandbox-write /home/u holds the default state
+// directory /home/u/.local/state/interlock: a server that may write there could replace
+// it". `flag` names the option in the message.
+Status CheckWriteDirs(const std::vector<std::string>& write_dirs,
+                      const std::vector<TrustedPath>& trusted, const std::string& flag);
+
+// The read-only binds the server's own files need, outside the system directories: the
+// directory of its program (PATH searched on the host) and of the first argument naming
+// an existing file (its script); for a file inside a node_modules tree, the directory
+// holding that tree. Never `/` or a directory holding $HOME: then the file alone.
+// `*program` is set to the program's absolute path ("" when it cannot be found), which
+// the sandbox runs instead of a PATH lookup inside.
+std::vector<std::string> ServerFilePaths(const std::vector<std::string>& server,
+                                         std::string* program);
+
+// Everything a door needs to run a sandboxed server, checked once: bwrap, the bridge,
+// the canonical read and write paths, the write-dir check against `trusted`, the masks.
+// `what` prefixes messages ("--sandbox" or "upstream NAME"); `write_flag` / `read_flag`
+// name the options ("--sandbox-write" or "sandbox.write"). The caller sets socket_dir.
+struct SandboxRequest {
+  std::string what = "--sandbox";
+  std::string write_flag = "--sandbox-write";
+  std::string read_flag = "--sandbox-read";
+  std::vector<std::string> write;
+  std::vector<std::string> read;
+  std::vector<std::string> hide;     // beyond DefaultHiddenPaths(store_path)
+  std::string store_path;            // SQLite file; "" for PostgreSQL
+  std::vector<TrustedPath> trusted;  // beyond InterlockTrustedPaths(store_path)
+};
+Result<SandboxSpec> PrepareSandbox(const SandboxRequest& request);
+
+// PrepareSandbox's write-dir check alone (no bwrap needed): CheckWriteDirs of
+// request.write against InterlockTrustedPaths(request.store_path) and request.trusted.
+Status CheckSandboxRequest(const SandboxRequest& request);
+
 // What must not be visible to the server: the store and its WAL/SHM/journal files, its
 // key directory, Interlock's config and state directories, and the usual credential
 // files of the user ($HOME/.ssh, .aws, .config/gcloud, .kube, .docker, .netrc, ...),
 // those that exist.
 std::vector<std::string> DefaultHiddenPaths(const std::string& store_path);
 
-// The full argv: bwrap, its options, the bridge, "--", then `server`.
+// The full argv: bwrap, its options, the bridge, "--", then `server` (its program made
+// absolute, ServerFilePaths).
 std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
                                      const std::vector<std::string>& server);
 

@@ -212,27 +212,30 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
         u->sandbox = true;
         for (const auto& skv : v) {
           const std::string sk = skv.first.Scalar();
-          if (sk != "write") {
-            st = r.Fail(skv.first, "unknown key '" + where + ".sandbox." + sk + "' (write)");
+          if (sk != "write" && sk != "read") {
+            st = r.Fail(skv.first, "unknown key '" + where + ".sandbox." + sk + "' (write, read)");
             break;
           }
+          const std::string list = where + ".sandbox." + sk;
           if (!skv.second.IsSequence()) {
-            st = r.Fail(skv.second, where + ".sandbox.write must be a list of directories");
+            st = r.Fail(skv.second, list + " must be a list of paths");
             break;
           }
+          std::vector<std::string>& into = sk == "write" ? u->sandbox_write : u->sandbox_read;
           for (const auto& item : skv.second) {
             std::string d;
-            if (st = r.String(item, where + ".sandbox.write", &d); !st.ok()) break;
+            if (st = r.String(item, list, &d); !st.ok()) break;
             if (d.empty()) {
-              st = r.Fail(item, where + ".sandbox.write: an empty directory name");
+              st = r.Fail(item, list + ": an empty path");
               break;
             }
-            u->sandbox_write.push_back(fs::path(d).is_absolute() ? d : r.Resolve(d));
+            into.push_back(fs::path(d).is_absolute() ? d : r.Resolve(d));
           }
           if (!st.ok()) break;
         }
       } else {
-        st = r.Fail(v, where + ".sandbox must be true, false or {write: [DIR, ...]}");
+        st = r.Fail(
+            v, where + ".sandbox must be true, false or {write: [DIR, ...], read: [PATH, ...]}");
       }
     } else if (key == "url") {
       st = r.String(v, where + ".url", &u->url);

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "identity/oauth.h"
@@ -41,6 +42,7 @@ struct McpUpstreamConfig {
   // as `interlock mcp --sandbox` does (mcp/sandbox.h, docs/mcp.md#sandbox-and-egress).
   bool sandbox = false;
   std::vector<std::string> sandbox_write;  // absolute
+  std::vector<std::string> sandbox_read;   // absolute: `sandbox: {read: [PATH, ...]}`
 };
 
 struct McpConfig {
@@ -60,9 +62,11 @@ struct McpConfig {
   std::chrono::milliseconds sse_after{5000};    // a held JSON answer switches to SSE
   std::chrono::milliseconds keepalive{15000};   // SSE comment on quiet streams
   std::chrono::milliseconds child_grace{1000};  // stdin closed -> terminate
-  // Paths masked in every sandboxed upstream (set by `interlock serve`: the store, its
-  // keys, the config file; mcp::DefaultHiddenPaths adds the user's credential files).
-  std::vector<std::string> sandbox_hide;
+  // Set by `interlock serve` for sandboxed upstreams (mcp/sandbox.h): the SQLite store
+  // ("" on PostgreSQL) and what else no sandbox may write or see, as {what, path} (keys,
+  // checkpoints, config, policies, TLS key).
+  std::string sandbox_store;
+  std::vector<std::pair<std::string, std::string>> sandbox_trusted;
 };
 
 struct ServerConfig {

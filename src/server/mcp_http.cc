@@ -599,28 +599,13 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   // The sandbox of a `sandbox:` upstream (mcp/sandbox.h): this session's egress proxy on a
   // Unix socket bound into it, deciding for this session's agent and run; the argv to run.
   Result<std::vector<std::string>> SandboxArgv(const McpHttpDeps& d) {
-    const std::string& name = up_->config.name;
-    auto bwrap = mcp::FindBwrap();
-    if (!bwrap.ok()) {
-      return Error::Unavailable("upstream " + name + " is sandboxed and " + bwrap.error().message +
+    mcp::SandboxRequest request = service_->SandboxRequestFor(up_->config);
+    auto prepared = mcp::PrepareSandbox(request);
+    if (!prepared.ok()) {
+      return Error::Unavailable(request.what + ": " + prepared.error().message +
                                 "; the server is not started");
     }
-    mcp::SandboxSpec spec;
-    spec.bwrap = *bwrap;
-    if (!mcp::FindBridge(&spec.bridge, &spec.bridge_is_subcommand)) {
-      return Error::Unavailable("cannot find this program's path for the sandbox bridge");
-    }
-    for (const std::string& w : up_->config.sandbox_write) {
-      std::error_code ec;
-      auto canon = std::filesystem::canonical(w, ec);
-      if (ec || !std::filesystem::is_directory(canon)) {
-        return Error::Unavailable("upstream " + name + ": sandbox.write " + w +
-                                  " is not an existing directory; the server is not started");
-      }
-      spec.write_dirs.push_back(canon.string());
-    }
-    spec.hide = service_->config_.sandbox_hide;
-    for (const auto& [var, file] : up_->config.secret_files) spec.hide.push_back(file);
+    mcp::SandboxSpec spec = std::move(*prepared);
     socket_dir_ = std::make_unique<mcp::SandboxSocketDir>();
     if (!socket_dir_->Create()) return Error::Unavailable("cannot create a socket directory");
     spec.socket_dir = socket_dir_->path();
@@ -700,9 +685,33 @@ Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpConfig config,
     auto r = ResolveUpstream(u);
     if (!r.ok()) return r.error();
     ups.emplace(name, std::move(*r));
+    if (u.sandbox) {
+      // Checked at start too: a daemon that would hand a server Interlock's own files
+      // does not start (and each session checks again, the directories as they are then).
+      if (Status s = mcp::CheckSandboxRequest(SandboxRequestFor(config, u)); !s.ok()) {
+        return s.error();
+      }
+    }
   }
   return std::unique_ptr<McpHttpService>(
       new McpHttpService(std::move(config), deps, std::move(ups)));
+}
+
+mcp::SandboxRequest McpHttpService::SandboxRequestFor(const McpConfig& config,
+                                                      const McpUpstreamConfig& u) {
+  mcp::SandboxRequest r;
+  r.what = "upstream " + u.name;
+  r.write_flag = "mcp.upstreams." + u.name + ".sandbox.write";
+  r.read_flag = "mcp.upstreams." + u.name + ".sandbox.read";
+  r.write = u.sandbox_write;
+  r.read = u.sandbox_read;
+  r.store_path = config.sandbox_store;
+  // Every upstream's secret files, not only its own: where a bind shows one, it is masked.
+  for (const auto& [other_name, other] : config.upstreams) {
+    for (const auto& [var, file] : other.secret_files) r.hide.push_back(file);
+  }
+  for (const auto& [what, path] : config.sandbox_trusted) r.trusted.push_back({what, path});
+  return r;
 }
 
 McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,

@@ -55,6 +55,7 @@
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "mcp/pins.h"
+#include "mcp/sandbox.h"
 #include "server/api.h"
 #include "server/call_waiters.h"
 #include "server/config.h"
@@ -134,6 +135,13 @@ class McpHttpService final : public McpEndpoint {
   // Removes the session from the table and queues its teardown.
   void CloseSession(const std::shared_ptr<Session>& s, const std::string& why);
   void ServiceLoop();
+  // What a `sandbox:` upstream's sandbox is made of (mcp/sandbox.h): its read and write
+  // paths, and what no write dir may reach: the store, keys, config, policies.
+  static mcp::SandboxRequest SandboxRequestFor(const McpConfig& config,
+                                               const McpUpstreamConfig& upstream);
+  mcp::SandboxRequest SandboxRequestFor(const McpUpstreamConfig& upstream) const {
+    return SandboxRequestFor(config_, upstream);
+  }
 
   const McpConfig config_;
   const McpHttpDeps deps_;

@@ -1035,6 +1035,44 @@ TEST_F(McpHttpTest, SandboxedUpstreamReachesOnlyAllowedDestinations) {
   EXPECT_EQ(receipts[2][0].at("code"), "EGRESS_DENIED");
 }
 
+// Tests that a `sandbox: true` upstream's server, started by a daemon run as root or not,
+// runs as uid 65534 with no capability and can read neither the daemon's store, its audit
+// keys, its config file nor the policies (none is in its view).
+TEST_F(McpHttpTest, SandboxedUpstreamHoldsNoCapabilityNorSeesTheDaemonsFiles) {
+  ProcessResult probe = RunProcess({"/bin/sh", "-c",
+                                    "command -v bwrap >/dev/null && bwrap --unshare-all "
+                                    "--unshare-user --ro-bind / / true"});
+  if (probe.exit_code != 0) GTEST_SKIP() << "bwrap cannot create a sandbox on this machine";
+  std::ofstream(policies_ + "/pr.yaml")
+      << "agent: {id: pr, identity: pr}\ntools: {allowed: [probe]}\n";
+  StartDaemon("", "    probe:\n      command: [\"node\", \"" + kNodeDir +
+                      "/egress_probe_server.cjs\"]\n      sandbox: true\n");
+  ASSERT_FALSE(pr_.empty());
+  HttpClient c(daemon_->port());
+  const std::string session = OpenSession(c, pr_, "probe");
+  auto text = [&](int id, const json::object& args) {
+    HttpResult r = c.Request("POST", "/mcp/probe", Call(id, "probe", json::serialize(args)), pr_,
+                             30s, McpHeaders(session, "2025-06-18"));
+    std::string body = r.body;
+    const size_t data = body.find("data: ");
+    if (data != std::string::npos) body = body.substr(data + 6);
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("result")) return r.body;
+    return std::string(v.at("result").at("content").at(0).at("text").as_string());
+  };
+  EXPECT_EQ(text(2, {{"mode", "self"}}), "uid 65534 capeff 0000000000000000") << daemon_->log();
+  const std::string store = daemon_->store();
+  const std::string keys = store + ".keys/audit-hmac.key";
+  ASSERT_TRUE(fs::exists(keys));
+  int id = 3;
+  for (const std::string& path :
+       {store, keys, dir_.path() + "/interlock.yaml", policies_ + "/pr.yaml"}) {
+    SCOPED_TRACE(path);
+    EXPECT_EQ(text(id++, {{"mode", "read"}, {"path", path}}).rfind("error ", 0), 0u);
+  }
+}
+
 // Tests rehearsal before production through the daemon's own MCP door, /mcp/{upstream}
 // (docs/mcp.md#rehearsal): a config upstream whose tool has `rehearse: {args: {dry_run:
 // true}}`. A dry run that succeeds lets the real call through to the server; one that fails

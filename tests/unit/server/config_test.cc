@@ -143,7 +143,7 @@ TEST(ServerConfigMcpTest, SandboxLoadsAndIsRefusedWhereItCannotApply) {
       sandbox: true
     b:
       command: [y]
-      sandbox: {write: [/srv/data, out]}
+      sandbox: {write: [/srv/data, out], read: [/srv/ref]}
     c:
       command: [z]
 )",
@@ -155,11 +155,13 @@ TEST(ServerConfigMcpTest, SandboxLoadsAndIsRefusedWhereItCannotApply) {
   ASSERT_EQ(c.mcp.upstreams.at("b").sandbox_write.size(), 2u);
   EXPECT_EQ(c.mcp.upstreams.at("b").sandbox_write[0], "/srv/data");
   EXPECT_EQ(c.mcp.upstreams.at("b").sandbox_write[1].front(), '/');
+  EXPECT_EQ(c.mcp.upstreams.at("b").sandbox_read, std::vector<std::string>{"/srv/ref"});
   EXPECT_FALSE(c.mcp.upstreams.at("c").sandbox);
   for (const char* bad : {
            "mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/mcp\n      sandbox: true\n",
            "mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: yes please\n",
-           "mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: {read: [/]}\n",
+           "mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: {mount: [/]}\n",
+           "mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: {read: /srv}\n",
            "mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: {write: /tmp}\n",
        }) {
     ServerConfig bad_config;

@@ -3,6 +3,8 @@
 //   {mode: "proxy", url}        an HTTP GET of url through $HTTP_PROXY (absolute form)
 //   {mode: "proxy", urls: [..]} the same for each url in turn, one call; the lines joined by "; "
 //   {mode: "env"}               the proxy variables it was started with
+//   {mode: "self"}              its uid and CapEff from /proc/self/status, "uid U capeff C"
+//   {mode: "read", path}        the file's first 16 bytes, or "error CODE"
 // Each answers one text line: "connected", "error CODE", "status N BODY", or the env.
 const net = require('net');
 const http = require('http');
@@ -10,9 +12,21 @@ const rl = require('readline').createInterface({ input: process.stdin });
 function send(m) { process.stdout.write(JSON.stringify(m) + '\n'); }
 const tools = [{ name: 'probe', description: 'network probe',
   inputSchema: { type: 'object', properties: { mode: { type: 'string' }, port: { type: 'number' },
-    url: { type: 'string' }, urls: { type: 'array', items: { type: 'string' } } } } }];
+    url: { type: 'string' }, path: { type: 'string' }, urls: { type: 'array', items: { type: 'string' } } } } }];
 function reply(id, text) { send({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } }); }
 function probe(id, a) {
+  if (a.mode === 'self') {
+    const st = require('fs').readFileSync('/proc/self/status', 'utf8');
+    const cap = (st.match(/^CapEff:\s*(\S+)/m) || [])[1];
+    return reply(id, 'uid ' + process.getuid() + ' capeff ' + cap);
+  }
+  if (a.mode === 'read') {
+    try {
+      return reply(id, require('fs').readFileSync(a.path).subarray(0, 16).toString('latin1'));
+    } catch (e) {
+      return reply(id, 'error ' + e.code);
+    }
+  }
   if (a.mode === 'env') {
     return reply(id, JSON.stringify({ HTTP_PROXY: process.env.HTTP_PROXY || null,
       HTTPS_PROXY: process.env.HTTPS_PROXY || null, NO_PROXY: process.env.NO_PROXY || null }));
