@@ -1653,6 +1653,8 @@ class SqliteStore::Impl {
 
 // ---------------------------------------------------------------------------------------
 
+int SqliteSchemaVersion() { return kSchemaVersion; }
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& options) {
   if (options.path.empty()) return Error::Invalid("store: no path given");
   auto impl = std::make_unique<Impl>(options);
