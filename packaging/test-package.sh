@@ -189,9 +189,17 @@ as_service /usr/bin/interlock doctor --config /etc/interlock/interlock.yaml ||
   fail "interlock doctor found a problem in the fresh installation"
 in_root /usr/bin/interlock doctor --config /etc/interlock/interlock.yaml --user interlock \
   >"$work/doctor-root.log" || { cat "$work/doctor-root.log"; fail "doctor --user interlock failed"; }
+# An upgrade (the same version installed over itself takes postinst's upgrade path):
+# the state and its modes stay, the trail still verifies.
+in_root dpkg -i /tmp/interlock.deb >"$work/dpkg-upgrade.log" 2>&1 ||
+  { cat "$work/dpkg-upgrade.log"; fail "dpkg -i over the installed package failed"; }
+as_service /usr/bin/interlock audit verify --store /var/lib/interlock/interlock.db \
+  --checkpoints $keys/checkpoints.jsonl --pubkey $keys/checkpoint-ed25519.pub.pem ||
+  fail "audit verify failed after the upgrade"
+expect_mode /var/lib/interlock "700 interlock:interlock"
 expect_mode $keys "700 interlock:interlock"
 expect_mode /var/lib/interlock/interlock.db "600 interlock:interlock"
-phase "audit verify and doctor as the service user"
+phase "audit verify and doctor as the service user; reinstalled over itself"
 
 in_root dpkg -r interlock >"$work/dpkg-remove.log" 2>&1 ||
   { cat "$work/dpkg-remove.log"; fail "dpkg -r failed"; }
