@@ -36,8 +36,10 @@ install -m 0644 "$src/packaging/interlock.yaml" "$root/etc/interlock/interlock.y
 install -m 0644 "$src/examples/policies/support-agent-v2.yaml" "$root/etc/interlock/policies/"
 install -m 0644 "$src/examples/policies/"*.yaml "$doc/examples/policies/"
 install -m 0644 "$src/examples/config/interlock.yaml" "$doc/examples/config/"
-install -m 0644 "$src/README.md" "$src/docs/"*.md "$src/docs/openapi.yaml" \
-  "$src/docs/policy.schema.json" "$doc/"
+# The same layout as the source tree, so the pages' relative links work.
+install -d "$doc/docs"
+install -m 0644 "$src/README.md" "$doc/"
+install -m 0644 "$src/docs/"*.md "$src/docs/openapi.yaml" "$src/docs/policy.schema.json" "$doc/docs/"
 
 (cd "$root" && find etc -type f | sed 's|^|/|' | sort) >"$root/DEBIAN/conffiles"
 install -m 0755 "$src/packaging/debian/postinst" "$src/packaging/debian/prerm" \
