@@ -85,8 +85,12 @@ bool CheckPrivate(const std::string& path, bool dir, const DoctorOptions& o, Rep
   }
   bool ok = true;
   if (st.st_uid != o.owner) {
-    r->Fail(path + " is owned by " + UserName(st.st_uid) + ", not " + o.owner_name,
-            "chown " + o.owner_name + " " + path);
+    // Root checking a service's files without --user: the likelier fix is the flag.
+    const std::string fix = o.owner == 0 ? "if the daemon runs as " + UserName(st.st_uid) +
+                                               ", run `interlock doctor --user " +
+                                               UserName(st.st_uid) + "`; else chown root " + path
+                                         : "chown " + o.owner_name + " " + path;
+    r->Fail(path + " is owned by " + UserName(st.st_uid) + ", not " + o.owner_name, fix);
     ok = false;
   }
   if ((st.st_mode & 077) != 0) {

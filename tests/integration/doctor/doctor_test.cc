@@ -148,6 +148,19 @@ TEST_F(DoctorTest, StoreNotOwnedByTheServiceUserFails) {
       << r.out;
 }
 
+// Tests that root checking a service's store without --user is told to pass the daemon's
+// user, not only to chown the store to root (which would stop the daemon).
+TEST_F(DoctorTest, RootWithoutUserIsToldToNameTheDaemonsUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (files owned by another user)";
+  const passwd* nobody = ::getpwnam("nobody");
+  if (nobody == nullptr) GTEST_SKIP() << "no user nobody on this machine";
+  MakeStore();
+  ASSERT_EQ(::chown(store_.c_str(), nobody->pw_uid, static_cast<gid_t>(-1)), 0);
+  ProcessResult r = Doctor();
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(Line(r, "FAIL", "run `interlock doctor --user nobody`"), "") << r.out;
+}
+
 // Tests that a policy anyone can write (and so anyone can widen) fails.
 TEST_F(DoctorTest, WorldWritablePolicyFails) {
   MakeStore();
