@@ -83,15 +83,41 @@ trap cleanup EXIT
 tar -C "$root" -xf "$tarball"
 phase "unpacked the root"
 
-in_root() { chroot "$root" "$@"; }
+# Runs "$@" chrooted in the root inside a private mount namespace, with /proc and a /dev of
+# the usual device nodes bound from the host (as PrivateDevices=yes gives; it also works
+# for a root unpacked on a nodev file system). With 1 as the first argument, the unit's
+# file-system sandboxing too: the root read-only but /var/lib/interlock, a private /tmp.
+# shellcheck disable=SC2016  # expanded by the inner shell
+enter_script='
+set -e
+root=$1; sandbox=$2; shift 2
+  if [ "$sandbox" = 1 ]; then
+    mount --rbind "$root" "$root"
+    mount --bind "$root/var/lib/interlock" "$root/var/lib/interlock"
+    mount -o remount,bind,ro "$root"
+    mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+  fi
+  mount -t proc proc "$root/proc"
+  mount -t tmpfs -o mode=0755 tmpfs "$root/dev"
+  for node in null zero full random urandom; do
+    touch "$root/dev/$node"
+    mount --bind "/dev/$node" "$root/dev/$node"
+  done
+  ln -s /proc/self/fd "$root/dev/fd"
+  ln -s /proc/self/fd/0 "$root/dev/stdin"
+  ln -s /proc/self/fd/1 "$root/dev/stdout"
+  ln -s /proc/self/fd/2 "$root/dev/stderr"
+  exec chroot "$root" "$@"
+'
+enter() { unshare --mount --propagation private /bin/sh -c "$enter_script" sh "$root" "$@"; }
+in_root() { enter 0 "$@"; }
 # As the service user, the way the unit runs it (no new privileges, no capabilities).
-as_service() {
-  chroot "$root" /bin/sh -c 'cd /var/lib/interlock && umask 077 &&
-    exec setpriv --reuid=interlock --regid=interlock --init-groups --no-new-privs \
-      --bounding-set=-all --inh-caps=-all env INTERLOCK_STORE=/var/lib/interlock/interlock.db "$@"' \
-    sh "$@"
-}
-mode_of() { chroot "$root" stat -c "%a %U:%G" "$1"; }
+# shellcheck disable=SC2016  # expanded in the root
+run_as_service='cd /var/lib/interlock && umask 077 &&
+  exec setpriv --reuid=interlock --regid=interlock --init-groups --no-new-privs \
+    --bounding-set=-all --inh-caps=-all env INTERLOCK_STORE=/var/lib/interlock/interlock.db "$@"'
+as_service() { enter 0 /bin/sh -c "$run_as_service" sh "$@"; }
+mode_of() { in_root stat -c "%a %U:%G" "$1"; }
 expect_mode() {
   local got
   got=$(mode_of "$1")
@@ -136,24 +162,14 @@ phase "systemd-analyze verify and security"
 token=$(as_service /usr/bin/interlock token create --agent support-agent-v2 \
   --policy /etc/interlock/policies 2>/dev/null) || fail "token create failed"
 
-# The unit's ExecStart under its sandboxing, rebuilt with a mount namespace: the root
-# read-only but for ReadWritePaths, a private /tmp, /proc. Listening on a free loopback
-# port instead of the config's (flags override the config file).
+# The unit's ExecStart under its sandboxing, rebuilt with a mount namespace (enter 1).
+# Listening on a free loopback port instead of the config's (flags override the config).
 read -r -a exec_start <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
 ready=/var/lib/interlock/test.ready
-# shellcheck disable=SC2016  # expanded by the inner shells
-unshare --mount --propagation private /bin/sh -c '
-  set -e
-  root=$1; shift
-  mount --rbind "$root" "$root"
-  mount --bind "$root/var/lib/interlock" "$root/var/lib/interlock"
-  mount -o remount,bind,ro "$root"
-  mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
-  mount -t proc proc "$root/proc"
-  exec chroot "$root" /bin/sh -c "cd /var/lib/interlock && umask 077 &&
-    exec setpriv --reuid=interlock --regid=interlock --init-groups --no-new-privs \
-      --bounding-set=-all --inh-caps=-all env INTERLOCK_STORE=/var/lib/interlock/interlock.db \"\$@\"" sh "$@"
-' sh "$root" "${exec_start[@]}" --listen 127.0.0.1:0 --ready-file "$ready" >"$work/serve.log" 2>&1 &
+# unshare execs down to the daemon: $! is its pid.
+unshare --mount --propagation private /bin/sh -c "$enter_script" sh "$root" 1 \
+  /bin/sh -c "$run_as_service" sh "${exec_start[@]}" --listen 127.0.0.1:0 \
+  --ready-file "$ready" >"$work/serve.log" 2>&1 &
 daemon_pid=$!
 port=""
 for _ in $(seq 1 300); do
