@@ -3,16 +3,17 @@
 #   packaging/test-package.sh BUILD_DIR
 # Builds the .deb, installs it with dpkg into a fresh Debian 12 root made by mmdebstrap
 # from Debian's packages (variant `essential` plus the package's Depends and Recommends
-# and systemd;
-# the root's tarball is cached in BUILD_DIR/package-test/, keyed by that package list, so
-# only the first run downloads), then in that root:
+# and systemd; the root's tarball is cached in BUILD_DIR/package-test/, keyed by that
+# package list, so only the first run downloads), then in that root:
 #   - checks the user, the modes of /etc/interlock and /var/lib/interlock, the conffiles;
-#   - runs `systemd-analyze verify` on the installed unit;
-#   - starts the unit's ExecStart as its User= with its sandboxing rebuilt by hand (a mount
-#     namespace: the root read-only but ReadWritePaths, a private /tmp, no new privileges,
-#     an empty capability bounding set, UMask 0077): systemd is not PID 1 here;
+#   - runs `systemd-analyze verify` and `security` on the installed unit;
+#   - starts the unit's ExecStart as its User= with its sandboxing rebuilt by hand (bwrap:
+#     the root read-only but ReadWritePaths, a private /tmp, a minimal /dev; setpriv: no
+#     new privileges, an empty capability bounding set; UMask 0077): systemd is not PID 1
+#     here;
 #   - checks /readyz and decides a call over the HTTP API, stops it with SIGTERM;
-#   - runs `interlock doctor` and `interlock audit verify` as the service user;
+#   - runs `interlock doctor` (the sandbox check must pass there when bwrap works for an
+#     unprivileged user on the host) and `interlock audit verify` as the service user;
 #   - `dpkg -r` keeps /var/lib/interlock and the user, `dpkg -P` removes both.
 # Needs root (chroot, mounts, dpkg in the root); without it, or without mmdebstrap, it
 # exits 77 (skipped). Every phase prints its duration.
@@ -28,7 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: the package test needs root (chroot, mount namespaces, dpkg in a Debian root)"
   exit 77
 fi
-for tool in mmdebstrap dpkg-deb unshare chroot curl systemd-analyze; do
+for tool in mmdebstrap dpkg-deb unshare chroot bwrap setpriv curl systemd-analyze; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "SKIP: $tool is not installed (scripts/install-deps.sh installs it)"
     exit 77
@@ -71,11 +72,11 @@ if [ ! -s "$tarball" ]; then
 fi
 
 root=$(mktemp -d "$work/root.XXXXXX")
-daemon_pid=""
+bwrap_pid=""
 cleanup() {
-  if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-    kill -KILL "$daemon_pid" 2>/dev/null || true
-    wait "$daemon_pid" 2>/dev/null || true
+  if [ -n "$bwrap_pid" ] && kill -0 "$bwrap_pid" 2>/dev/null; then
+    kill -KILL "$bwrap_pid" 2>/dev/null || true  # --die-with-parent: the daemon goes too
+    wait "$bwrap_pid" 2>/dev/null || true
   fi
   rm -rf --one-file-system "$root"
 }
@@ -83,40 +84,36 @@ trap cleanup EXIT
 tar -C "$root" -xf "$tarball"
 phase "unpacked the root"
 
-# Runs "$@" chrooted in the root inside a private mount namespace, with /proc and a /dev of
-# the usual device nodes bound from the host (as PrivateDevices=yes gives; it also works
-# for a root unpacked on a nodev file system). With 1 as the first argument, the unit's
-# file-system sandboxing too: the root read-only but /var/lib/interlock, a private /tmp.
+# Runs "$@" chrooted in the root (dpkg, its scripts, checks) inside a private mount
+# namespace, with /proc and a /dev of the usual device nodes bound from the host (a root
+# unpacked on a nodev file system still has a usable /dev/null).
 # shellcheck disable=SC2016  # expanded by the inner shell
 enter_script='
 set -e
-root=$1; sandbox=$2; shift 2
-  if [ "$sandbox" = 1 ]; then
-    mount --rbind "$root" "$root"
-    mount --bind "$root/var/lib/interlock" "$root/var/lib/interlock"
-    mount -o remount,bind,ro "$root"
-    mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
-  fi
-  mount -t proc proc "$root/proc"
-  mount -t tmpfs -o mode=0755 tmpfs "$root/dev"
-  for node in null zero full random urandom; do
-    touch "$root/dev/$node"
-    mount --bind "/dev/$node" "$root/dev/$node"
-  done
-  ln -s /proc/self/fd "$root/dev/fd"
-  ln -s /proc/self/fd/0 "$root/dev/stdin"
-  ln -s /proc/self/fd/1 "$root/dev/stdout"
-  ln -s /proc/self/fd/2 "$root/dev/stderr"
-  exec chroot "$root" "$@"
+root=$1; shift
+mount -t proc proc "$root/proc"
+mount -t tmpfs -o mode=0755 tmpfs "$root/dev"
+for node in null zero full random urandom; do
+  touch "$root/dev/$node"
+  mount --bind "/dev/$node" "$root/dev/$node"
+done
+ln -s /proc/self/fd "$root/dev/fd"
+ln -s /proc/self/fd/0 "$root/dev/stdin"
+ln -s /proc/self/fd/1 "$root/dev/stdout"
+ln -s /proc/self/fd/2 "$root/dev/stderr"
+exec chroot "$root" "$@"
 '
-enter() { unshare --mount --propagation private /bin/sh -c "$enter_script" sh "$root" "$@"; }
-in_root() { enter 0 "$@"; }
-# As the service user, the way the unit runs it (no new privileges, no capabilities).
-# shellcheck disable=SC2016  # expanded in the root
-run_as_service='cd /var/lib/interlock && umask 077 &&
-  exec setpriv --reuid=interlock --regid=interlock --init-groups --no-new-privs \
-    --bounding-set=-all --inh-caps=-all env INTERLOCK_STORE=/var/lib/interlock/interlock.db "$@"'
-as_service() { enter 0 /bin/sh -c "$run_as_service" sh "$@"; }
+in_root() { unshare --mount --propagation private /bin/sh -c "$enter_script" sh "$root" "$@"; }
+# As the service user under the unit's sandboxing, rebuilt with bubblewrap (pivot_root,
+# so that user namespaces still work inside, which a chroot forbids): the root read-only
+# but ReadWritePaths=/var/lib/interlock, a private /tmp, a minimal /dev, no new
+# privileges, no capabilities, UMask=0077, the unit's WorkingDirectory and Environment.
+sandbox=(--ro-bind "$root" / --bind "$root/var/lib/interlock" /var/lib/interlock
+  --bind /proc /proc --dev /dev --perms 1777 --tmpfs /tmp --die-with-parent
+  --chdir /var/lib/interlock --setenv INTERLOCK_STORE /var/lib/interlock/interlock.db)
+as_user=(/usr/bin/setpriv --reuid=interlock --regid=interlock --init-groups --no-new-privs
+  --bounding-set=-all --inh-caps=-all)
+as_service() { (umask 077 && exec bwrap "${sandbox[@]}" -- "${as_user[@]}" "$@"); }
 mode_of() { in_root stat -c "%a %U:%G" "$1"; }
 expect_mode() {
   local got
@@ -162,24 +159,23 @@ phase "systemd-analyze verify and security"
 token=$(as_service /usr/bin/interlock token create --agent support-agent-v2 \
   --policy /etc/interlock/policies 2>/dev/null) || fail "token create failed"
 
-# The unit's ExecStart under its sandboxing, rebuilt with a mount namespace (enter 1).
-# Listening on a free loopback port instead of the config's (flags override the config).
+# The unit's ExecStart under its sandboxing (as_service), listening on a free loopback port
+# instead of the config's (flags override the config file). bwrap tells the daemon's pid.
 read -r -a exec_start <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
 ready=/var/lib/interlock/test.ready
-# unshare execs down to the daemon: $! is its pid.
-unshare --mount --propagation private /bin/sh -c "$enter_script" sh "$root" 1 \
-  /bin/sh -c "$run_as_service" sh "${exec_start[@]}" --listen 127.0.0.1:0 \
-  --ready-file "$ready" >"$work/serve.log" 2>&1 &
-daemon_pid=$!
+(umask 077 && exec bwrap "${sandbox[@]}" --info-fd 3 -- "${as_user[@]}" "${exec_start[@]}" \
+  --listen 127.0.0.1:0 --ready-file "$ready") 3>"$work/bwrap-info.json" >"$work/serve.log" 2>&1 &
+bwrap_pid=$!
 port=""
 for _ in $(seq 1 300); do
   if [ -s "$root$ready" ]; then
     port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$root$ready")
     break
   fi
-  kill -0 "$daemon_pid" 2>/dev/null || { cat "$work/serve.log"; fail "interlock serve exited"; }
+  kill -0 "$bwrap_pid" 2>/dev/null || { cat "$work/serve.log"; fail "interlock serve exited"; }
   sleep 0.1
 done
+daemon_pid=$(sed -n 's/.*"child-pid": *\([0-9]*\).*/\1/p' "$work/bwrap-info.json")
 [ -n "$port" ] || { cat "$work/serve.log"; fail "interlock serve not ready within 30 s"; }
 base=http://127.0.0.1:$port
 curl -sf --max-time 5 "$base/readyz" | grep -q '"status":"ready"' || fail "/readyz is not ready"
@@ -192,11 +188,12 @@ echo "$answer" | grep -q '"code":"TOOL_BLOCKED"' || fail "unexpected decision: $
 answer=$(curl -sf --max-time 5 -H "Authorization: Bearer $token" \
   -d '{"tool":"read_customer_record","args":{"customer_id":"C-1"}}' "$base/v1/runs/$run/calls")
 echo "$answer" | grep -q '"decision":"allow"' || fail "unexpected decision: $answer"
+[ -n "$daemon_pid" ] || fail "bwrap did not tell the daemon's pid"
 kill -TERM "$daemon_pid"
 rc=0
-for _ in $(seq 1 300); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-wait "$daemon_pid" || rc=$?
-daemon_pid=""
+for _ in $(seq 1 300); do kill -0 "$bwrap_pid" 2>/dev/null || break; sleep 0.1; done
+wait "$bwrap_pid" || rc=$?  # bwrap exits with its child's status
+bwrap_pid=""
 [ "$rc" -eq 0 ] || { cat "$work/serve.log"; fail "interlock serve exited $rc after SIGTERM"; }
 rm -f "$root$ready"
 phase "served: /readyz ready, a call denied and one allowed over HTTP, clean stop"
@@ -206,8 +203,15 @@ as_service /usr/bin/interlock audit verify --store /var/lib/interlock/interlock.
   --checkpoints $keys/checkpoints.jsonl --pubkey $keys/checkpoint-ed25519.pub.pem ||
   fail "audit verify failed"
 # doctor as the service user, and as root for it (it then checks as that user).
-as_service /usr/bin/interlock doctor --config /etc/interlock/interlock.yaml ||
-  fail "interlock doctor found a problem in the fresh installation"
+as_service /usr/bin/interlock doctor --config /etc/interlock/interlock.yaml \
+  >"$work/doctor.log" || { cat "$work/doctor.log"; fail "interlock doctor found a problem"; }
+cat "$work/doctor.log"
+# The sandbox works inside the service's sandboxing wherever it works for an unprivileged
+# user on this host (bwrap as nobody).
+if setpriv --reuid=nobody --regid=nogroup --clear-groups bwrap --unshare-user --unshare-pid \
+  --unshare-net --ro-bind / / --proc /proc --dev /dev true 2>/dev/null; then
+  grep -q '^ok   sandbox' "$work/doctor.log" || fail "the sandbox does not work in the service"
+fi
 in_root /usr/bin/interlock doctor --config /etc/interlock/interlock.yaml --user interlock \
   >"$work/doctor-root.log" || { cat "$work/doctor-root.log"; fail "doctor --user interlock failed"; }
 # An upgrade (the same version installed over itself takes postinst's upgrade path):
