@@ -55,25 +55,20 @@ bench: build
 	@scripts/run-bench.sh $(BUILD)
 
 # The Debian package, BUILD/interlock_<version>_amd64.deb (docs/operations.md#the-debian-package),
-# and its test in a fresh Debian 12 root (also in `make test`: ctest label `package`).
-package: build
+# and its test in a fresh Debian 12 root (also in `make test`: ctest label `package`). Only
+# the two programs are built for them, not the tests and benches.
+package: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	cmake --build $(BUILD) -j $(JOBS) --target interlock interlock-sandbox-bridge
 	@packaging/build-deb.sh $(BUILD)
 
-test-package: build
+test-package: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	cmake --build $(BUILD) -j $(JOBS) --target interlock interlock-sandbox-bridge
 	@packaging/test-package.sh $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
-check-# The Debian package, BUILD/interlock_<version>_amd64.deb (docs/operations.md#the-debian-package),
-# and its test in a fresh Debian 12 root (also in `make test`: ctest label `package`).
-package: build
-	@packaging/build-deb.sh $(BUILD)
-
-test-package: build
-	@packaging/test-package.sh $(BUILD)
-
-format:
+check-format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
