@@ -126,6 +126,32 @@ TEST_F(UpgradeTest, PreviousReleaseStoreMigratesAndItsTrailVerifiesAcrossTheUpgr
   EXPECT_GT(CheckpointsVerified(after), old_checkpoints) << after;
 }
 
+// Tests that the migration itself runs on a real trail: the fixture taken back to schema
+// 8 (migration 9 reversed: the column it adds dropped, exactly the layout the schema-8
+// releases wrote) is migrated by the daemon to this build's schema, the column is back, and
+// the trail verifies with its old checkpoints. (The fixture is at this build's schema, so
+// the test above migrates nothing until the next schema change.)
+TEST_F(UpgradeTest, SchemaEightStoreIsMigratedAndItsTrailStillVerifies) {
+  ASSERT_EQ(store::SqliteSchemaVersion(), 9) << "take the fixture back to the previous schema "
+                                                "here, or regenerate it with the last release";
+  ASSERT_TRUE(Exec(store_,
+                   "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                   "UPDATE schema_version SET version = 8;"));
+  Daemon daemon(dir_.path(), policies_);
+  daemon.SetStore(store_);
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  EXPECT_EQ(Query(store_, "SELECT MAX(version) FROM schema_version"), 9);
+  EXPECT_EQ(Query(store_,
+                  "SELECT COUNT(*) FROM pragma_table_info('approvals') "
+                  "WHERE name = 'edited_args_sha256'"),
+            1);
+  EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
+  int rc = -1;
+  const std::string after = Verify(&rc);
+  EXPECT_EQ(rc, 0) << after;
+  EXPECT_NE(Slurp(keys_ + "/checkpoints.jsonl").find(old_checkpoints_), std::string::npos);
+}
+
 // Tests that a rollback onto a store a newer release migrated is refused at start with a
 // message saying so, and that the store is left as it was.
 TEST_F(UpgradeTest, DowngradeOntoANewerSchemaRefusesToStart) {
