@@ -13,7 +13,7 @@ CMAKE_GEN   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 CCACHE      := $(shell command -v ccache 2>/dev/null)
 CMAKE_CACHE := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 
-.PHONY: all deps build run demo test unit test-asan fuzz bench format check-format clean
+.PHONY: all deps build run demo test unit test-asan fuzz bench package test-package format check-format clean
 
 all: build
 
@@ -53,6 +53,17 @@ fuzz: deps $(BUILD_SAN)/CMakeCache.txt
 
 bench: build
 	@scripts/run-bench.sh $(BUILD)
+
+# The Debian package, BUILD/interlock_<version>_amd64.deb (docs/operations.md#the-debian-package),
+# and its test in a fresh Debian 12 root (also in `make test`: ctest label `package`). Only
+# the two programs are built for them, not the tests and benches.
+package: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	cmake --build $(BUILD) -j $(JOBS) --target interlock interlock-sandbox-bridge
+	@packaging/build-deb.sh $(BUILD)
+
+test-package: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	cmake --build $(BUILD) -j $(JOBS) --target interlock interlock-sandbox-bridge
+	@packaging/test-package.sh $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -12,6 +12,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev clang-format
   curl openssl wrk python3 python3-setuptools python3-wheel python3-pip ninja-build chromium
   bubblewrap
+  mmdebstrap dpkg-dev
 )
 
 missing=()

@@ -1259,8 +1259,10 @@ class SqliteStore::Impl {
     }
     if (version > kSchemaVersion) {
       return Error::Invalid("store " + options_.path + " has schema version " +
-                            std::to_string(version) + "; this build knows up to " +
-                            std::to_string(kSchemaVersion) + " (upgrade interlock)");
+                            std::to_string(version) + ", newer than this interlock knows (" +
+                            std::to_string(kSchemaVersion) +
+                            "): it was written by a newer interlock; run that version again "
+                            "(a downgrade is refused: docs/operations.md#upgrades-and-rollback)");
     }
     if (version == kSchemaVersion) {
       // The audit module may add tables in later releases; its schema is idempotent. A
@@ -1652,6 +1654,8 @@ class SqliteStore::Impl {
 };
 
 // ---------------------------------------------------------------------------------------
+
+int SqliteSchemaVersion() { return kSchemaVersion; }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const StoreOptions& options) {
   if (options.path.empty()) return Error::Invalid("store: no path given");

@@ -37,6 +37,10 @@
 
 namespace interlock::store {
 
+// The schema version this build creates and migrates to; a file with a higher one is
+// refused (`interlock doctor` reads it without opening a store).
+int SqliteSchemaVersion();
+
 class SqliteStore final : public Store {
  public:
   static Result<std::unique_ptr<SqliteStore>> Open(const StoreOptions& options);

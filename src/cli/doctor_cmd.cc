@@ -1,0 +1,88 @@
+// `interlock doctor`: checks an installation and says what to fix (cli/doctor.h,
+// docs/operations.md#checking-an-installation). Exit 0 when nothing failed (warnings
+// allowed), 1 when a check failed, 2 for bad flags.
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <iostream>
+#include <memory>
+
+#include "cli/command.h"
+#include "cli/doctor.h"
+
+namespace interlock::cli {
+namespace {
+
+struct DoctorFlags {
+  DoctorOptions options;
+  std::string user;
+};
+
+int RunDoctorCommand(DoctorFlags flags) {
+  DoctorOptions& o = flags.options;
+  const passwd* pw = flags.user.empty() ? ::getpwuid(::geteuid()) : ::getpwnam(flags.user.c_str());
+  if (pw == nullptr) {
+    if (!flags.user.empty()) {
+      std::cerr << "interlock doctor: --user " << flags.user << ": no such user\n";
+      return kExitUsage;
+    }
+    o.owner = ::geteuid();
+    o.owner_name = "uid " + std::to_string(o.owner);
+  } else {
+    o.owner = pw->pw_uid;
+    o.owner_name = pw->pw_name;
+  }
+  // Run by root for the service's user: become that user for good, so that every check
+  // sees what the daemon sees, and the -wal/-shm files a read-only SQLite open may create
+  // are the daemon's, not root's (a root-owned -shm would stop the daemon). The umask is
+  // the unit's.
+  ::umask(077);
+  if (::geteuid() == 0 && o.owner != 0 && pw != nullptr) {
+    if (::initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+        ::setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+        ::setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+      std::cerr << "interlock doctor: cannot become " << o.owner_name << ": "
+                << std::strerror(errno) << '\n';
+      return kExitFailure;
+    }
+    std::cout << "ok   checking as " << o.owner_name << " (the daemon's user)\n";
+  }
+  bool failed = false;
+  for (const DoctorFinding& f : RunDoctor(o)) {
+    std::cout << FormatFinding(f) << '\n';
+    failed |= f.level == DoctorLevel::kFail;
+  }
+  std::cout.flush();
+  return failed ? kExitFailure : kExitOk;
+}
+
+void AddDoctor(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<DoctorFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "doctor",
+      "Check an installation: config, policies, store and key permissions, the audit chain "
+      "against its checkpoints, sandbox and egress prerequisites; say what to fix");
+  cmd->add_option("--config", flags->options.config, "The daemon's YAML config file");
+  cmd->add_option("--policies", flags->options.policies,
+                  "Policy directory or file (repeatable; overrides the config)");
+  cmd->add_option("--store", flags->options.store,
+                  "SQLite store file or PostgreSQL URI (default: the config's `store:`, else "
+                  "serve's default)");
+  cmd->add_option("--keys", flags->options.keys_dir, "Audit key directory (default STORE.keys)");
+  cmd->add_option("--checkpoints", flags->options.checkpoints,
+                  "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
+  cmd->add_option("--user", flags->user,
+                  "The user the daemon runs as, who must own the store and keys (default: "
+                  "the user running doctor)");
+  cmd->callback([flags, exit_code] { *exit_code = RunDoctorCommand(*flags); });
+}
+
+const CommandRegistration kRegistration("doctor", &AddDoctor);
+
+}  // namespace
+}  // namespace interlock::cli
