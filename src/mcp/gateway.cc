@@ -372,7 +372,6 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
   }
   Pending p;
   p.method = method;
-  p.client_id = id;
   if (method == "tools/list") {
     const json::value* params = doc.get_object().if_contains("params");
     p.list_first_page =
@@ -380,12 +379,28 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
   }
   {
     std::lock_guard lock(mu_);
-    json::value sid = IssueServerIdLocked();
-    client_ids_[key] = sid.get_uint64();
-    pending_.emplace(IdKey(sid), std::move(p));
-    doc.get_object()["id"] = std::move(sid);
+    ForwardToServerLocked(doc, id, std::move(p));
   }
   to_server_(doc);
+}
+
+void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_id, Pending p) {
+  json::value sid = IssueServerIdLocked();
+  json::object& o = doc.get_object();
+  json::value* params = o.if_contains("params");
+  json::value* meta = params != nullptr && params->is_object()
+                          ? params->get_object().if_contains("_meta")
+                          : nullptr;
+  if (meta != nullptr && meta->is_object()) {
+    if (json::value* token = meta->get_object().if_contains("progressToken")) {
+      p.client_progress_token = std::move(*token);
+      *token = sid;
+    }
+  }
+  p.client_id = client_id;
+  client_ids_[IdKey(client_id)] = sid.get_uint64();
+  pending_.emplace(IdKey(sid), std::move(p));
+  o["id"] = std::move(sid);  // the server never sees the client's id
 }
 
 void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
@@ -995,11 +1010,7 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       p.method = "tools/call";
       p.tool = tool;
       p.call_id = outcome.call_id;
-      p.client_id = id;
-      json::value sid = IssueServerIdLocked();
-      client_ids_[IdKey(id)] = sid.get_uint64();
-      pending_.emplace(IdKey(sid), std::move(p));
-      doc.get_object()["id"] = std::move(sid);  // the server never sees the client's id
+      ForwardToServerLocked(doc, id, std::move(p));
     }
   }
   if (closed_why) {
@@ -1179,6 +1190,23 @@ void Gateway::OnServerLine(std::string_view line) {
     if (msg->method == "notifications/tools/list_changed") {
       std::lock_guard lock(mu_);
       catalog_complete_ = false;
+    } else if (msg->method == "notifications/progress") {
+      // Progress only for a request of the client's that is at the server now, under the
+      // token the gateway gave it: never for a held call, another client's token, or one of
+      // the gateway's own requests.
+      json::value* params = msg->doc.get_object().if_contains("params");
+      json::value* token = params != nullptr && params->is_object()
+                               ? params->get_object().if_contains("progressToken")
+                               : nullptr;
+      std::lock_guard lock(mu_);
+      auto it =
+          token != nullptr && IssuedId(*token) ? pending_.find(IdKey(*token)) : pending_.end();
+      if (it == pending_.end() || it->second.client_progress_token.is_null()) {
+        Log("dropped the server's notifications/progress for no request of the client's at "
+            "the server");
+        return;
+      }
+      *token = it->second.client_progress_token;
     } else if (msg->method == "notifications/cancelled") {
       // The server withdraws one of its own requests: the client knows it by the
       // gateway's id. Any other id (a client request's, Interlock's) cancels nothing.

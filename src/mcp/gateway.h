@@ -34,7 +34,11 @@
 //     own id, exactly as the client sent it (string or integer). An answer with an id the
 //     gateway did not issue, or already answered, is dropped and logged, never matched;
 //     notifications/cancelled from the client is translated the same way (dropped when
-//     the request never reached the server).
+//     the request never reached the server). A forwarded request's progress token is
+//     replaced by its server-side id, and the server's notifications/progress is relayed
+//     with the client's token only while that request is at the server (else dropped), so
+//     a server cannot post progress (say, "approval granted") on a held call or another
+//     request.
 //   - a client request id must be unique among the client's requests in flight (decided,
 //     held, or at the server): a duplicate is answered -32600 and not forwarded. Ids that
 //     are not strings or integers within +-(2^53-1) are refused (-32600) by ParseMessage.
@@ -314,6 +318,9 @@ class Gateway {
   struct Pending {
     std::shared_ptr<RehearsalWait> rehearsal;  // set: a rehearsal, never relayed
     boost::json::value client_id;              // the client's id (null: internal)
+    // The client's params._meta.progressToken (null: none). The server is given the
+    // request's server-side id as the token instead (ForwardToServerLocked).
+    boost::json::value client_progress_token;
     std::string method;
     std::string tool;     // tools/call
     std::string call_id;  // tools/call that was forwarded
@@ -389,6 +396,10 @@ class Gateway {
   void ReleaseClientId(const boost::json::value& id);
   // A new id for a request to the server (mu_ held).
   boost::json::value IssueServerIdLocked() { return boost::json::value(next_server_id_++); }
+  // Registers the client's request `doc` (id `client_id`) as `p` under a new server-side id
+  // and rewrites doc's id, and its progress token if any, to the gateway's (mu_ held).
+  void ForwardToServerLocked(boost::json::value& doc, const boost::json::value& client_id,
+                             Pending p);
   // A server request relayed to the client with an id of the gateway's (OnServerLine).
   void RelayServerRequest(boost::json::value doc, const boost::json::value& id);
   // A server response, matched on the gateway's id and relayed with the client's.
