@@ -103,8 +103,8 @@ void BM_AllowedConnectThroughProxy(benchmark::State& state) {
   std::vector<policy::Diagnostic> diags;
   auto p = policy::ParseAgentPolicy(
       "agent: {id: a}\ntools: {allowed: [x]}\negress: {allow: "
-      "[\"127.0.0.1:" +
-          std::to_string(server.port()) + "\"]}\n",
+      "[{to: \"127.0.0.1:" +
+          std::to_string(server.port()) + "\", tunnel: true}]}\n",
       "bench.yaml", &diags);
   auto set = std::make_shared<policy::PolicySet>();
   set->agents["a"] = *p;

@@ -99,6 +99,7 @@ EgressVerdict DaemonEgressDecider::DecideNow(const EgressAttempt& attempt,
   json::object body{{"host", attempt.host},
                     {"port", static_cast<int64_t>(attempt.port)},
                     {"address", attempt.address}};
+  if (attempt.tunnel) body["tunnel"] = true;
   if (SafeId(in_flight)) body["in_flight_call_id"] = in_flight;
   auto r = exchange_("POST", "/v1/runs/" + *run + "/egress", ToJsonText(body));
   if (!r.ok()) {

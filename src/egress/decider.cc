@@ -13,6 +13,7 @@ void GuardEgressDecider::Decide(const EgressAttempt& attempt, DoneFn done) {
   call.args = {{"host", attempt.host},
                {"port", static_cast<int64_t>(attempt.port)},
                {"address", attempt.address}};
+  if (attempt.tunnel) call.args["tunnel"] = true;
   std::string in_flight = in_flight_ ? in_flight_() : std::string();
   if (!in_flight.empty()) call.args["call_id"] = in_flight;
   guard_->DecideAsync(agent_id_, kEgressPrincipal, run_id_, std::move(call),

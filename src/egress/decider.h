@@ -31,6 +31,7 @@ struct EgressAttempt {
   std::string host;  // as asked for, normalised (a name, or an IP's canonical text)
   uint16_t port = 0;
   std::string address;  // the IP the proxy is about to connect to
+  bool tunnel = false;  // CONNECT (a raw tunnel), else one absolute-form http:// request
 };
 
 struct EgressVerdict {

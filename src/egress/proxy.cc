@@ -189,7 +189,11 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
       return;
     }
     const tcp::endpoint target = addresses_[next_++];
-    EgressAttempt attempt{request_.host, request_.port, target.address().to_string()};
+    // CONNECT is decided as a tunnel: the core allows one only where an entry allows tunnels
+    // to that port (TLS, 443 by default), never to a plain-HTTP port where the tunnel would
+    // carry any Host and any pipelined request past the absolute-form handling.
+    EgressAttempt attempt{request_.host, request_.port, target.address().to_string(),
+                          request_.connect};
     // The address text must be the one the engine parses back; strip an IPv6 zone.
     if (auto pct = attempt.address.find('%'); pct != std::string::npos) attempt.address.resize(pct);
     Arm(proxy_->options_.connect_timeout);

@@ -707,14 +707,20 @@ void EvaluateEgress(const AgentPolicy& p, const ToolCall& call, Decision* d) {
   if (address != nullptr && address->is_string()) {
     ip = policy::ParseIpLiteral(std::string_view(address->get_string()));
   }
+  // "tunnel": true for CONNECT (a raw tunnel); absent or false: one absolute-form request.
+  const boost::json::value* tunnel = call.args.if_contains("tunnel");
   if (host == nullptr || !host->is_string() || port == nullptr || !port->is_int64() ||
-      port->get_int64() < 1 || port->get_int64() > 65535 || !ip) {
+      port->get_int64() < 1 || port->get_int64() > 65535 || !ip ||
+      (tunnel != nullptr && !tunnel->is_bool())) {
     Deny(d, Code::kInvalidRequest,
-         "an egress decision needs host (string), port (1-65535) and address (an IP)", "egress");
+         "an egress decision needs host (string), port (1-65535), address (an IP) and "
+         "optionally tunnel (true or false)",
+         "egress");
     return;
   }
   const policy::EgressMatch m = policy::MatchEgress(p.egress, std::string_view(host->get_string()),
-                                                    static_cast<uint16_t>(port->get_int64()), *ip);
+                                                    static_cast<uint16_t>(port->get_int64()), *ip,
+                                                    tunnel != nullptr && tunnel->get_bool());
   const std::string at = p.egress_at.ToString();
   if (m.allowed) {
     Set(d, Verdict::kAllow, Code::kAllowed, m.reason, "egress.allow[\"" + m.rule->text + "\"]", at);

@@ -12,12 +12,27 @@ namespace interlock::mcp {
 
 namespace json = boost::json;
 
-Result<Message> ParseMessage(std::string_view line, size_t max_bytes) {
+namespace {
+
+// An id both sides read as the same value: a string, or an integer no JavaScript number
+// rounds (|id| <= 2^53 - 1).
+bool ExactId(const json::value& id) {
+  if (id.is_string()) return true;
+  if (id.is_int64()) return id.get_int64() >= -kMaxExactId && id.get_int64() <= kMaxExactId;
+  if (id.is_uint64()) return id.get_uint64() <= static_cast<uint64_t>(kMaxExactId);
+  return false;
+}
+
+}  // namespace
+
+Result<Message> ParseMessage(std::string_view line, size_t max_bytes, int* rpc_code) {
   JsonLimits limits;
   limits.max_bytes = max_bytes;
   limits.max_depth = kMaxMessageDepth;
+  if (rpc_code != nullptr) *rpc_code = kParseError;
   auto doc = ParseJsonStrict(line, limits);
   if (!doc.ok()) return doc.error();
+  if (rpc_code != nullptr) *rpc_code = kInvalidRequest;
   Message m;
   if (doc->is_array()) {
     m.kind = MessageKind::kBatch;
@@ -31,9 +46,15 @@ Result<Message> ParseMessage(std::string_view line, size_t max_bytes) {
     return Error::Invalid("\"jsonrpc\" must be \"2.0\"");
   }
   const json::value* id = o.if_contains("id");
-  if (id != nullptr && !id->is_string() && !id->is_int64() && !id->is_uint64() &&
-      !(id->is_null() && o.contains("error"))) {
-    return Error::Invalid("\"id\" must be a string or an integer");
+  if (id != nullptr && !(id->is_null() && o.contains("error"))) {
+    if (!id->is_string() && !id->is_int64() && !id->is_uint64()) {
+      return Error::Invalid("\"id\" must be a string or an integer");
+    }
+    if (!ExactId(*id)) {
+      return Error::Invalid(
+          "an integer \"id\" must lie within -(2^53-1)..2^53-1 (larger "
+          "integers are rounded by JavaScript SDKs into other ids)");
+    }
   }
   if (const json::value* method = o.if_contains("method")) {
     if (!method->is_string()) return Error::Invalid("\"method\" must be a string");

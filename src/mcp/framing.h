@@ -11,6 +11,7 @@
 #define INTERLOCK_MCP_FRAMING_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -44,10 +45,16 @@ struct Message {
   boost::json::value id;
 };
 
+// The largest integer id accepted (2^53 - 1, and its negative): every integer up to it is
+// exactly a JavaScript number, so no SDK on either side can round one id into another.
+inline constexpr int64_t kMaxExactId = (int64_t{1} << 53) - 1;
+
 // Parses and classifies one line (without its '\n'). Errors are kInvalidArgument whose
-// message says why; the caller answers kParseError / kInvalidRequest as appropriate.
-// A message that is valid JSON but not a JSON-RPC 2.0 message is an error too.
-Result<Message> ParseMessage(std::string_view line, size_t max_bytes);
+// message says why; *rpc_code (when given) is set to the JSON-RPC code to answer with:
+// kParseError for a line that is not JSON, kInvalidRequest for JSON that is not a valid
+// JSON-RPC 2.0 message. An "id" must be a string or an integer within +-kMaxExactId
+// (a fraction, an exponent, or a larger integer is kInvalidRequest).
+Result<Message> ParseMessage(std::string_view line, size_t max_bytes, int* rpc_code = nullptr);
 
 // The methods of the MCP specification (2025-06-18 and 2025-11-25, tasks/* included) by
 // direction: what a client may send a server and what a server may send a client. The

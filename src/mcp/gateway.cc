@@ -24,6 +24,26 @@ constexpr char kGatewayRule[] = "mcp.gateway";
 // prefix the specification does not reserve, then a name).
 constexpr char kDecisionMetaKey[] = "interlock.dev/decision";
 constexpr char kUnnamedTool[] = "(invalid tool name)";
+// Interlock's own requests to the client (elicitation/create): this prefix and 128 random
+// bits. A server request with an id beginning so is refused, whatever follows.
+constexpr std::string_view kOwnIdPrefix = "interlock-";
+// Server requests waiting for the client's answer; more are refused (a server that never
+// sees its requests answered cannot grow the gateway's maps without bound).
+constexpr size_t kMaxServerRequestsInFlight = 1024;
+// Refusals of server requests in Interlock's id space recorded through the core per
+// gateway; later ones are refused and logged only (a server cannot flood the audit trail).
+constexpr size_t kMaxRecordedServerRefusals = 32;
+
+bool InOwnIdSpace(const json::value& id) {
+  return id.is_string() && id.get_string().starts_with(kOwnIdPrefix);
+}
+
+// The gateway issues positive integers; anything else is not one of its ids.
+std::optional<uint64_t> IssuedId(const json::value& id) {
+  if (id.is_uint64() && id.get_uint64() > 0) return id.get_uint64();
+  if (id.is_int64() && id.get_int64() > 0) return static_cast<uint64_t>(id.get_int64());
+  return std::nullopt;
+}
 
 void Log(std::string_view what) { std::cerr << "interlock mcp: " << what << '\n'; }
 
@@ -59,8 +79,6 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
     : options_(std::move(options)),
       to_client_(std::move(to_client)),
       to_server_(std::move(to_server)),
-      internal_prefix_("interlock-" +
-                       HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(8).data()), 8) + "-"),
       forward_methods_(options_.forward_methods) {
   std::sort(forward_methods_.begin(), forward_methods_.end());
 }
@@ -100,6 +118,23 @@ std::vector<std::string> Gateway::InFlightCallIds() const {
     }
   }
   return out;
+}
+
+std::optional<json::value> Gateway::ClientIdOf(const json::value& server_id) const {
+  std::lock_guard lock(mu_);
+  auto it = pending_.find(IdKey(server_id));
+  if (it == pending_.end() || it->second.client_id.is_null()) return std::nullopt;
+  return it->second.client_id;
+}
+
+void Gateway::ReleaseClientId(const json::value& id) {
+  std::lock_guard lock(mu_);
+  client_ids_.erase(IdKey(id));
+}
+
+void Gateway::AnswerClient(const json::object& response) {
+  if (const json::value* id = response.if_contains("id")) ReleaseClientId(*id);
+  SendToClient(response);
 }
 
 std::string Gateway::negotiated_version() const {
@@ -176,9 +211,11 @@ void Gateway::OnServerOversized() { Log("dropped an oversized message from the s
 
 void Gateway::OnClientLine(std::string_view line) {
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
-  auto msg = ParseMessage(line, kMaxClientMessageBytes);
+  int code = kParseError;
+  auto msg = ParseMessage(line, kMaxClientMessageBytes, &code);
   if (!msg.ok()) {
-    SendToClient(ErrorResponse(nullptr, kParseError, "Interlock: " + msg.error().message));
+    // The id is not echoed: one the client could not send exactly may not be read back.
+    SendToClient(ErrorResponse(nullptr, code, "Interlock: " + msg.error().message));
     return;
   }
   const json::object* o = msg->doc.if_object();
@@ -210,10 +247,10 @@ void Gateway::OnClientLine(std::string_view line) {
         return;
       }
       if (msg->method == "notifications/cancelled") {
-        const json::value* params = msg->doc.get_object().if_contains("params");
-        const json::value* rid = params != nullptr && params->is_object()
-                                     ? params->get_object().if_contains("requestId")
-                                     : nullptr;
+        json::value* params = msg->doc.get_object().if_contains("params");
+        json::value* rid = params != nullptr && params->is_object()
+                               ? params->get_object().if_contains("requestId")
+                               : nullptr;
         if (rid != nullptr) {
           std::string why = "the MCP client cancelled the request";
           const json::value* r = params->get_object().if_contains("reason");
@@ -225,6 +262,14 @@ void Gateway::OnClientLine(std::string_view line) {
             it->second->Cancel(why);
             return;  // the upstream never saw this request
           }
+          // The server knows the request by the gateway's id; one it never received (or
+          // a made-up id, perhaps one of the gateway's own requests) cancels nothing.
+          auto c = client_ids_.find(IdKey(*rid));
+          if (c == client_ids_.end() || c->second == 0) {
+            Log("dropped notifications/cancelled for a request the server does not have");
+            return;
+          }
+          *rid = json::value(c->second);
         }
       }
       to_server_(msg->doc);
@@ -232,10 +277,28 @@ void Gateway::OnClientLine(std::string_view line) {
     case MessageKind::kResponse: {  // to a request of the server (sampling, roots, ...)
       // An answer to one of the gateway's own requests (elicitation) never reaches the
       // server, whatever it holds.
-      if (msg->id.is_string() && msg->id.get_string().starts_with(internal_prefix_)) {
+      if (InOwnIdSpace(msg->id)) {
         HandleOwnResponse(msg->doc, IdKey(msg->id));
         return;
       }
+      // Else it answers a server request only through the id the gateway gave it.
+      json::value server_id;
+      {
+        std::lock_guard lock(mu_);
+        std::optional<uint64_t> cid = IssuedId(msg->id);
+        auto it = cid ? server_requests_.find(*cid) : server_requests_.end();
+        if (it != server_requests_.end()) {
+          server_id = std::move(it->second);
+          server_requests_.erase(it);
+          server_request_ids_.erase(IdKey(server_id));
+        }
+      }
+      if (server_id.is_null()) {
+        Log("dropped a client response to no request of the server: " +
+            IdKey(msg->id).substr(0, 100));
+        return;
+      }
+      msg->doc.get_object()["id"] = std::move(server_id);
       to_server_(msg->doc);
       return;
     }
@@ -270,10 +333,14 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
   {
     std::lock_guard lock(mu_);
     if (upstream_closed_) closed_why = "the MCP server is gone (" + upstream_closed_why_ + ")";
-    in_use = pending_.count(key) != 0 || held_.count(key) != 0;
+    in_use = client_ids_.count(key) != 0;
+    if (closed_why.empty() && !in_use) client_ids_.emplace(key, 0);  // reserved until answered
   }
   if (!closed_why.empty() || in_use) {
-    const std::string why = in_use ? std::string("request id already in use") : closed_why;
+    const std::string why = in_use ? std::string(
+                                         "request id already in use by a request in flight "
+                                         "(ids must be unique among a client's requests)")
+                                   : closed_why;
     if (method == "tools/call") {
       const json::value* params = doc.get_object().if_contains("params");
       Enforcer::Outcome o = DecideRefusal(params, why + "; not forwarded");
@@ -312,9 +379,28 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
   }
   {
     std::lock_guard lock(mu_);
-    pending_.emplace(key, std::move(p));
+    ForwardToServerLocked(doc, id, std::move(p));
   }
   to_server_(doc);
+}
+
+void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_id, Pending p) {
+  json::value sid = IssueServerIdLocked();
+  json::object& o = doc.get_object();
+  json::value* params = o.if_contains("params");
+  json::value* meta = params != nullptr && params->is_object()
+                          ? params->get_object().if_contains("_meta")
+                          : nullptr;
+  if (meta != nullptr && meta->is_object()) {
+    if (json::value* token = meta->get_object().if_contains("progressToken")) {
+      p.client_progress_token = std::move(*token);
+      *token = sid;
+    }
+  }
+  p.client_id = client_id;
+  client_ids_[IdKey(client_id)] = sid.get_uint64();
+  pending_.emplace(IdKey(sid), std::move(p));
+  o["id"] = std::move(sid);  // the server never sees the client's id
 }
 
 void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
@@ -338,7 +424,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   }
   if (!malformed.empty()) {
     Enforcer::Outcome o = DecideRefusal(params, malformed + "; not forwarded");
-    SendToClient(ResultResponse(id, Denial(o.decision)));
+    AnswerClient(ResultResponse(id, Denial(o.decision)));
     return;
   }
   ToolCall call;
@@ -368,7 +454,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
       ContinueAllowed(std::move(doc), id, tool, args, outcome);
       return;
     case Verdict::kDeny:
-      SendToClient(ResultResponse(id, Denial(outcome.decision)));
+      AnswerClient(ResultResponse(id, Denial(outcome.decision)));
       return;
     case Verdict::kApprovalRequired: {
       auto held = std::make_shared<Held>();
@@ -438,18 +524,18 @@ Result<json::object> Gateway::CallOwnUpstream(const std::string& tool, const jso
     }
   }
   auto wait = std::make_shared<RehearsalWait>();
-  std::string id;
+  json::value id;
   {
     std::lock_guard lock(mu_);
     if (upstream_closed_)
       return Error::Unavailable("the MCP server is gone (" + upstream_closed_why_ + ")");
-    id = internal_prefix_ + std::to_string(next_internal_++);
+    id = IssueServerIdLocked();
     Pending p;
     p.method = "tools/call";
     p.tool = tool;
     p.internal = true;
     p.rehearsal = wait;
-    pending_.emplace(IdKey(json::value(id)), std::move(p));
+    pending_.emplace(IdKey(id), std::move(p));
   }
   to_server_(json::object{{"jsonrpc", "2.0"},
                           {"id", id},
@@ -471,7 +557,7 @@ Result<json::object> Gateway::CallOwnUpstream(const std::string& tool, const jso
   if (!response) {
     {
       std::lock_guard g(mu_);
-      pending_.erase(IdKey(json::value(id)));  // a late answer is dropped
+      pending_.erase(IdKey(id));  // a late answer is dropped
     }
     if (!failed.empty()) return Error::Unavailable(failed);
     if (held.cancelled.load()) return Error::Unavailable("cancelled: " + held.Why());
@@ -555,6 +641,7 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
     if (final.decision.verdict == Verdict::kApprovalRequired) {
       (void)options_.enforcer->Withdraw(final, held->Why());
     }
+    ReleaseClientId(id);
     return;
   }
   if (final.decision.verdict == Verdict::kAllow) {
@@ -569,7 +656,7 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
     final.decision.agent_id = options_.agent_id;
     final.decision.tool = tool;
   }
-  SendToClient(ResultResponse(id, Denial(final.decision)));
+  AnswerClient(ResultResponse(id, Denial(final.decision)));
 }
 
 void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json::object args,
@@ -595,7 +682,10 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
       held_.erase(IdKey(id));
       finished_held_.push_back(held);
     }
-    if (cancelled) return;  // the client no longer wants an answer (MCP cancellation)
+    if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
+      ReleaseClientId(id);
+      return;
+    }
     if (final.decision.verdict == Verdict::kAllow) {
       ContinueAllowed(std::move(doc), id, tool, args, final);
     } else {
@@ -605,7 +695,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
         final.decision.agent_id = options_.agent_id;
         final.decision.tool = tool;
       }
-      SendToClient(ResultResponse(id, Denial(final.decision)));
+      AnswerClient(ResultResponse(id, Denial(final.decision)));
     }
     return;
   }
@@ -648,7 +738,10 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
     held_.erase(IdKey(id));
     finished_held_.push_back(held);
   }
-  if (cancelled) return;  // the client no longer wants an answer (MCP cancellation)
+  if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
+    ReleaseClientId(id);
+    return;
+  }
   if (final.decision.verdict == Verdict::kAllow) {
     // A reviewer's edit: the server receives the edited arguments (docs/approvals.md).
     ContinueAllowed(std::move(doc), id, tool,
@@ -659,7 +752,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
       final.decision.agent_id = options_.agent_id;
       final.decision.tool = tool;
     }
-    SendToClient(ResultResponse(id, DenialResult(final.decision)));
+    AnswerClient(ResultResponse(id, DenialResult(final.decision)));
   }
 }
 
@@ -739,7 +832,9 @@ Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforce
   std::string id;
   {
     std::lock_guard lock(mu_);
-    id = internal_prefix_ + "elicit-" + std::to_string(next_internal_++);
+    // Unguessable and never shown to the server: only the client that was asked can answer.
+    id = std::string(kOwnIdPrefix) +
+         HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(16).data()), 16);
     elicits_.emplace(IdKey(json::value(id)), wait);
   }
   const auto left = pending.time_left;
@@ -854,7 +949,7 @@ void Gateway::RefuseCall(const json::value& id, const std::string& tool, const s
   Decision d = DenyDecision(code, reason, kGatewayRule);
   d.agent_id = options_.agent_id;
   d.tool = tool;
-  SendToClient(ResultResponse(id, Denial(d)));
+  AnswerClient(ResultResponse(id, Denial(d)));
 }
 
 void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std::string& tool,
@@ -893,24 +988,6 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       return;
     }
   }
-  std::optional<std::string> closed_why;
-  {
-    std::lock_guard lock(mu_);
-    if (upstream_closed_) {
-      closed_why = upstream_closed_why_;
-    } else {
-      Pending p;
-      p.method = "tools/call";
-      p.tool = tool;
-      p.call_id = outcome.call_id;
-      pending_.emplace(IdKey(id), std::move(p));
-    }
-  }
-  if (closed_why) {
-    RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
-               "the MCP server is gone (" + *closed_why + ")");
-    return;
-  }
   // A reviewer's edit: the server runs the tool with the edited arguments, never the
   // agent's (docs/approvals.md, "Editing the arguments").
   if (outcome.decision.arguments) {
@@ -923,6 +1000,24 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
     }
     params->get_object()["arguments"] = *outcome.decision.arguments;
   }
+  std::optional<std::string> closed_why;
+  {
+    std::lock_guard lock(mu_);
+    if (upstream_closed_) {
+      closed_why = upstream_closed_why_;
+    } else {
+      Pending p;
+      p.method = "tools/call";
+      p.tool = tool;
+      p.call_id = outcome.call_id;
+      ForwardToServerLocked(doc, id, std::move(p));
+    }
+  }
+  if (closed_why) {
+    RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
+               "the MCP server is gone (" + *closed_why + ")");
+    return;
+  }
   to_server_(doc);
 }
 
@@ -932,12 +1027,12 @@ bool Gateway::EnsureCatalog() {
   if (upstream_closed_) return false;
   if (!catalog_loading_) {
     catalog_loading_ = true;
-    const std::string id = internal_prefix_ + std::to_string(next_internal_++);
+    const json::value id = IssueServerIdLocked();
     Pending p;
     p.method = "tools/list";
     p.internal = true;
     p.list_first_page = true;
-    pending_.emplace(IdKey(json::value(id)), std::move(p));
+    pending_.emplace(IdKey(id), std::move(p));
     lock.unlock();
     to_server_(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/list"}});
     lock.lock();
@@ -1075,18 +1170,15 @@ void Gateway::OnServerLine(std::string_view line) {
   }
   {
     // The one place every server message passes: credentials are masked before the
-    // gateway reads, records or relays anything. A response's id is the client's own.
+    // gateway reads, records or relays anything. The id is left as the server sent it: the
+    // client never sees it (the gateway's own ids replace it both ways).
     json::object& o = msg->doc.get_object();
-    if (msg->kind == MessageKind::kResponse) {
-      json::value id = std::move(o["id"]);
-      audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
-      o["id"] = std::move(id);
-    } else {
-      audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
-      if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
-        msg->method = std::string(m->get_string());
-      }
-      if (const json::value* i = o.if_contains("id")) msg->id = *i;
+    json::value* id = o.if_contains("id");
+    json::value kept = id != nullptr ? std::move(*id) : json::value();
+    audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
+    if (id != nullptr) o["id"] = std::move(kept);
+    if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
+      msg->method = std::string(m->get_string());
     }
   }
   if (msg->kind == MessageKind::kNotification) {
@@ -1098,6 +1190,41 @@ void Gateway::OnServerLine(std::string_view line) {
     if (msg->method == "notifications/tools/list_changed") {
       std::lock_guard lock(mu_);
       catalog_complete_ = false;
+    } else if (msg->method == "notifications/progress") {
+      // Progress only for a request of the client's that is at the server now, under the
+      // token the gateway gave it: never for a held call, another client's token, or one of
+      // the gateway's own requests.
+      json::value* params = msg->doc.get_object().if_contains("params");
+      json::value* token = params != nullptr && params->is_object()
+                               ? params->get_object().if_contains("progressToken")
+                               : nullptr;
+      std::lock_guard lock(mu_);
+      auto it =
+          token != nullptr && IssuedId(*token) ? pending_.find(IdKey(*token)) : pending_.end();
+      if (it == pending_.end() || it->second.client_progress_token.is_null()) {
+        Log("dropped the server's notifications/progress for no request of the client's at "
+            "the server");
+        return;
+      }
+      *token = it->second.client_progress_token;
+    } else if (msg->method == "notifications/cancelled") {
+      // The server withdraws one of its own requests: the client knows it by the
+      // gateway's id. Any other id (a client request's, Interlock's) cancels nothing.
+      json::value* params = msg->doc.get_object().if_contains("params");
+      json::value* rid = params != nullptr && params->is_object()
+                             ? params->get_object().if_contains("requestId")
+                             : nullptr;
+      if (rid != nullptr) {
+        std::lock_guard lock(mu_);
+        auto it = server_request_ids_.find(IdKey(*rid));
+        if (it == server_request_ids_.end()) {
+          Log("dropped the server's notifications/cancelled for no request of its own");
+          return;
+        }
+        *rid = json::value(it->second);
+        server_requests_.erase(it->second);
+        server_request_ids_.erase(it);
+      }
     }
     SendToClient(msg->doc);
     return;
@@ -1109,18 +1236,73 @@ void Gateway::OnServerLine(std::string_view line) {
                                    Quoted(msg->method) + " to the client"));
       return;
     }
-    SendToClient(msg->doc);
+    RelayServerRequest(std::move(msg->doc), msg->id);
     return;
   }
+  HandleServerResponse(std::move(msg->doc), msg->id);
+}
+
+void Gateway::RelayServerRequest(json::value doc, const json::value& id) {
+  const std::string key = IdKey(id);
+  bool own = InOwnIdSpace(id);
+  bool duplicate = false;
+  bool full = false;
+  uint64_t client_side = 0;
+  bool record = false;
+  {
+    std::lock_guard lock(mu_);
+    own = own || elicits_.count(key) != 0 || elicits_done_.count(key) != 0;
+    if (own) record = recorded_server_refusals_++ < kMaxRecordedServerRefusals;
+    duplicate = server_request_ids_.count(key) != 0;
+    full = server_requests_.size() >= kMaxServerRequestsInFlight;
+    if (!own && !duplicate && !full) {
+      client_side = next_client_side_id_++;
+      server_requests_.emplace(client_side, id);
+      server_request_ids_.emplace(key, client_side);
+    }
+  }
+  if (own) {
+    // A server posing as Interlock (an elicitation under the id of Interlock's approval
+    // question) is refused and recorded, never relayed.
+    const std::string reason =
+        "the MCP server sent a request (" +
+        Quoted(std::string(doc.get_object().at("method").get_string().subview(0, 64))) +
+        ") with an id in Interlock's own id space (" + key.substr(0, 100) +
+        "); refused, never shown to the client";
+    if (record) {
+      Enforcer::Outcome o = DecideRefusal(nullptr, reason);
+      Log("refused a server request: " + reason + " (call " + o.call_id + ")");
+    } else {
+      Log("refused a server request (not recorded: over " +
+          std::to_string(kMaxRecordedServerRefusals) + " this session): " + reason);
+    }
+    to_server_(ErrorResponse(id, kInvalidRequest,
+                             "Interlock refuses a request id in Interlock's own id space"));
+    return;
+  }
+  if (duplicate || full) {
+    const std::string why = duplicate ? "request id already in use by a request in flight"
+                                      : "too many requests to the client in flight";
+    Log("refused a server request: " + why);
+    to_server_(ErrorResponse(id, kInvalidRequest, "Interlock: " + why));
+    return;
+  }
+  doc.get_object()["id"] = client_side;
+  SendToClient(doc);
+}
+
+void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
   std::optional<Pending> p;
   {
     std::lock_guard lock(mu_);
-    if (auto it = pending_.find(IdKey(msg->id)); it != pending_.end()) {
+    // Only an id the gateway issued and is still waiting on: never a client's own id, a
+    // rounded neighbour, or an id already answered.
+    if (auto it = IssuedId(id) ? pending_.find(IdKey(id)) : pending_.end(); it != pending_.end()) {
       p = std::move(it->second);
       pending_.erase(it);
     }
   }
-  json::object& o = msg->doc.get_object();
+  json::object& o = doc.get_object();
   if (p && p->rehearsal) {
     {
       std::lock_guard lock(p->rehearsal->mu);
@@ -1130,10 +1312,11 @@ void Gateway::OnServerLine(std::string_view line) {
     return;
   }
   if (!p) {
-    // No request of the client is waiting for it (never sent, already answered, or held
-    // for approval, which the server never saw): relaying it would let the server answer
-    // a call the gateway has not forwarded.
-    Log("dropped a server response to no pending request: " + IdKey(msg->id));
+    // No request of the gateway's is waiting for it (never sent, already answered, or an
+    // id the server made up or rounded): matching it to anything would let the server
+    // answer one call as another.
+    Log("dropped a server response to no pending request of the gateway: " +
+        IdKey(id).substr(0, 100));
     return;
   }
   if (p->method == "tools/list") {
@@ -1143,16 +1326,17 @@ void Gateway::OnServerLine(std::string_view line) {
       if (p->internal) {
         const json::value* cursor = result->get_object().if_contains("nextCursor");
         if (cursor != nullptr && !cursor->is_null()) {
-          const std::string id = internal_prefix_ + std::to_string(next_internal_++);
+          json::value next_id;
           Pending next;
           next.method = "tools/list";
           next.internal = true;
           {
             std::lock_guard lock(mu_);
-            pending_.emplace(IdKey(json::value(id)), std::move(next));
+            next_id = IssueServerIdLocked();
+            pending_.emplace(IdKey(next_id), std::move(next));
           }
           to_server_(json::object{{"jsonrpc", "2.0"},
-                                  {"id", id},
+                                  {"id", next_id},
                                   {"method", "tools/list"},
                                   {"params", json::object{{"cursor", *cursor}}}});
           return;
@@ -1187,7 +1371,8 @@ void Gateway::OnServerLine(std::string_view line) {
                                 : nullptr;
     if (requests != nullptr && requests->is_object()) requests->get_object().erase("tools");
   }
-  SendToClient(msg->doc);
+  o["id"] = p->client_id;  // exactly as the client sent it
+  AnswerClient(o);
 }
 
 void Gateway::OnUpstreamClosed(std::string_view why) {
@@ -1197,6 +1382,8 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
     upstream_closed_ = true;
     upstream_closed_why_ = std::string(why);
     pending.swap(pending_);
+    server_requests_.clear();
+    server_request_ids_.clear();
     catalog_loading_ = false;
     catalog_cv_.notify_all();
   }
@@ -1209,9 +1396,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
       p.rehearsal->cv.notify_all();
       continue;
     }
-    if (p.internal) continue;
-    auto id = ParseJsonStrict(key);
-    if (!id.ok()) continue;
+    if (p.internal || p.client_id.is_null()) continue;
     if (p.method == "tools/call") {
       const std::string reason = "the MCP server exited before answering (" + std::string(why) +
                                  "); the call may or may not have run and Interlock does not "
@@ -1224,12 +1409,13 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
         if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
         (void)options_.enforcer->RecordResult(p.call_id, r);
       }
-      SendToClient(ResultResponse(
-          *id, json::object{{"content", json::array{json::object{
-                                            {"type", "text"}, {"text", "Interlock: " + reason}}}},
-                            {"isError", true}}));
+      AnswerClient(ResultResponse(
+          p.client_id,
+          json::object{{"content", json::array{json::object{{"type", "text"},
+                                                            {"text", "Interlock: " + reason}}}},
+                       {"isError", true}}));
     } else {
-      SendToClient(ErrorResponse(*id, kInternalError,
+      AnswerClient(ErrorResponse(p.client_id, kInternalError,
                                  "Interlock: the MCP server exited (" + std::string(why) + ")"));
     }
   }

@@ -26,14 +26,38 @@
 //     any other method is answered -32601 and not forwarded; a client notification is
 //     dropped; a server request is answered -32601 to the server; a server notification
 //     and a server response to no pending request are dropped.
+// Ids (docs/mcp.md#request-ids): the gateway owns every id on both of its links, so a
+// server can never answer one call as another and never speak in Interlock's name:
+//   - every request it sends the server (a client's request it forwards, its own
+//     tools/list and rehearsals) carries an id of its own, a small integer issued once;
+//     the answer is matched on that id alone and relayed to the client with the client's
+//     own id, exactly as the client sent it (string or integer). An answer with an id the
+//     gateway did not issue, or already answered, is dropped and logged, never matched;
+//     notifications/cancelled from the client is translated the same way (dropped when
+//     the request never reached the server). A forwarded request's progress token is
+//     replaced by its server-side id, and the server's notifications/progress is relayed
+//     with the client's token only while that request is at the server (else dropped), so
+//     a server cannot post progress (say, "approval granted") on a held call or another
+//     request.
+//   - a client request id must be unique among the client's requests in flight (decided,
+//     held, or at the server): a duplicate is answered -32600 and not forwarded. Ids that
+//     are not strings or integers within +-(2^53-1) are refused (-32600) by ParseMessage.
+//   - a server's request to the client is relayed with an id the gateway issues (an
+//     integer), mapped back when the client answers; the client's answer with any other
+//     id is dropped. A server request whose id is in Interlock's own space (a string
+//     beginning "interlock-", or one of Interlock's ids) is refused (-32600 to the server)
+//     and recorded through the core (DecideRefusal; the first 32 per gateway, the rest
+//     logged, so a server cannot flood the trail).
+//   - Interlock's own requests to the client (elicitation/create) carry "interlock-" and
+//     128 random bits (common/crypto.h), never shown to the server.
 // Approvals at the MCP client (standalone; docs/mcp.md#approvals-at-the-mcp-client): the
 // client's initialize request tells the Enforcer whether it declared `elicitation`
 // (SetClientElicitation). A held call the Enforcer answers `ask_client` is put to the person
-// at the client with elicitation/create (id: this gateway's random internal prefix +
-// "elicit-N"; tool, redacted arguments, reason, time left); their answer goes to
+// at the client with elicitation/create (id: "interlock-" + 128 random bits; tool,
+// redacted arguments, reason, time left); their answer goes to
 // Enforcer::AnswerAtClient. No answer within the approval's time left: timeout (the
 // gateway sends notifications/cancelled for the elicitation). A client response whose id
-// carries the internal prefix is never relayed to the server: a malformed answer to a
+// carries the "interlock-" prefix is never relayed to the server: a malformed answer to a
 // pending elicitation denies the call; an answer to an elicitation already answered (or
 // timed out) or never sent is refused and recorded through the core (DecideRefusal).
 // A call held for approval sends notifications/progress (when the client gave a progress
@@ -255,6 +279,11 @@ class Gateway {
   // notifications/cancelled for it. No-op unless it is held for approval.
   void CancelHeld(const boost::json::value& id, std::string_view why);
 
+  // The client's id of the request the gateway sent the server as `server_id` (still
+  // unanswered), for a transport that must route what the server sent on that request's
+  // reply stream (mcp_http.cc); nullopt for an id the gateway did not issue or its own.
+  std::optional<boost::json::value> ClientIdOf(const boost::json::value& server_id) const;
+
   // The protocol version the server answered to initialize ("" before that).
   std::string negotiated_version() const;
 
@@ -288,6 +317,10 @@ class Gateway {
   };
   struct Pending {
     std::shared_ptr<RehearsalWait> rehearsal;  // set: a rehearsal, never relayed
+    boost::json::value client_id;              // the client's id (null: internal)
+    // The client's params._meta.progressToken (null: none). The server is given the
+    // request's server-side id as the token instead (ForwardToServerLocked).
+    boost::json::value client_progress_token;
     std::string method;
     std::string tool;     // tools/call
     std::string call_id;  // tools/call that was forwarded
@@ -312,7 +345,7 @@ class Gateway {
   };
 
   // The client's answer to one of the gateway's own requests (an id with
-  // internal_prefix_): an elicitation answer, or refused and recorded.
+  // kOwnIdPrefix): an elicitation answer, or refused and recorded.
   void HandleOwnResponse(const boost::json::value& doc, const std::string& key);
   // Asks the person at the client about `pending` (ask_client) and returns their answer.
   Enforcer::ClientAnswer AskClient(const std::string& tool, const Enforcer::Outcome& pending,
@@ -357,20 +390,42 @@ class Gateway {
   // Keeps the top-level fields of a result's structuredContent the tool's scope allows.
   void ReduceToScope(const std::string& tool, boost::json::object& structured);
   void SendToClient(const boost::json::value& v) { to_client_(v); }
+  // The final answer to a client request the gateway accepted: frees its id for reuse,
+  // then sends `response` (whose id is the client's).
+  void AnswerClient(const boost::json::object& response);
+  void ReleaseClientId(const boost::json::value& id);
+  // A new id for a request to the server (mu_ held).
+  boost::json::value IssueServerIdLocked() { return boost::json::value(next_server_id_++); }
+  // Registers the client's request `doc` (id `client_id`) as `p` under a new server-side id
+  // and rewrites doc's id, and its progress token if any, to the gateway's (mu_ held).
+  void ForwardToServerLocked(boost::json::value& doc, const boost::json::value& client_id,
+                             Pending p);
+  // A server request relayed to the client with an id of the gateway's (OnServerLine).
+  void RelayServerRequest(boost::json::value doc, const boost::json::value& id);
+  // A server response, matched on the gateway's id and relayed with the client's.
+  void HandleServerResponse(boost::json::value doc, const boost::json::value& id);
 
   GatewayOptions options_;
   SendFn to_client_;
   SendFn to_server_;
-  const std::string internal_prefix_;
 
   mutable std::mutex mu_;
   std::condition_variable catalog_cv_;
-  std::map<std::string, Pending, std::less<>> pending_;  // by IdKey
+  std::map<std::string, Pending, std::less<>> pending_;  // by IdKey of the server-side id
+  uint64_t next_server_id_ = 1;
+  // Every client request accepted and not yet answered, by IdKey of the client's id: the
+  // server-side id it was forwarded with (0: not forwarded, being decided or held).
+  std::map<std::string, uint64_t, std::less<>> client_ids_;
+  // Server requests relayed to the client: by the gateway's client-side id, the server's
+  // own id; and by IdKey of the server's id, the client-side one.
+  std::map<uint64_t, boost::json::value> server_requests_;
+  std::map<std::string, uint64_t, std::less<>> server_request_ids_;
+  uint64_t next_client_side_id_ = 1;
+  size_t recorded_server_refusals_ = 0;  // RelayServerRequest: refusals recorded so far
   std::map<std::string, CatalogEntry, std::less<>> catalog_;
   std::map<std::string, CatalogEntry, std::less<>> catalog_next_;  // being listed
   bool catalog_complete_ = false;
   bool catalog_loading_ = false;
-  uint64_t next_internal_ = 1;
   bool upstream_closed_ = false;
   std::string upstream_closed_why_;
   std::string negotiated_version_;

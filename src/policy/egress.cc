@@ -253,8 +253,13 @@ std::optional<EgressRule> ParseEgressRule(std::string_view text, std::string* wh
   return r;
 }
 
+bool TunnelAllowed(const EgressRule& rule, uint16_t port) {
+  if (rule.tunnel) return *rule.tunnel;
+  return port == kDefaultTunnelPort;
+}
+
 EgressMatch MatchEgress(const EgressPolicy& policy, std::string_view host, uint16_t port,
-                        const IpAddress& address) {
+                        const IpAddress& address, bool tunnel) {
   EgressMatch m;
   m.address_class = ClassifyAddress(address);
   const std::string addr = address.ToString();
@@ -266,6 +271,7 @@ EgressMatch MatchEgress(const EgressPolicy& policy, std::string_view host, uint1
   }
   const bool is_public = m.address_class == AddressClass::kPublic;
   bool name_matched = false;
+  const EgressRule* no_tunnel = nullptr;  // matched, but allows no tunnel to this port
   for (const EgressRule& r : policy.allow) {
     if (r.port && *r.port != port) continue;
     bool match = false;
@@ -285,12 +291,27 @@ EgressMatch MatchEgress(const EgressPolicy& policy, std::string_view host, uint1
       name_matched = true;
       continue;
     }
+    if (tunnel && !TunnelAllowed(r, port)) {
+      if (no_tunnel == nullptr) no_tunnel = &r;
+      continue;
+    }
     m.allowed = true;
     m.rule = &r;
     m.reason = "egress to " + dest + " allowed by egress.allow entry \"" + r.text + "\"";
     return m;
   }
-  if (name_matched) {
+  if (no_tunnel != nullptr) {
+    m.reason =
+        "CONNECT to " + dest + " refused: a CONNECT tunnel is for TLS and reaches only port " +
+        std::to_string(kDefaultTunnelPort) +
+        " unless the entry allows it; egress.allow "
+        "entry \"" +
+        no_tunnel->text + "\" " +
+        (no_tunnel->tunnel
+             ? std::string("says tunnel: false")
+             : "allows plain http:// requests to port " + std::to_string(port) + " (write {to: \"" +
+                   no_tunnel->text + "\", tunnel: true} to allow tunnels there)");
+  } else if (name_matched) {
     m.reason = "egress to " + dest + " refused: the name is allowed but it resolves to a " +
                AddressClassName(m.address_class) + " address " + addr +
                ", reachable only through an allow entry naming " + addr + " literally";

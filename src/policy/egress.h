@@ -51,16 +51,27 @@ const char* AddressClassName(AddressClass c);  // "public", "loopback", "private
 
 AddressClass ClassifyAddress(const IpAddress& a);
 
+// The only port a CONNECT tunnel may reach through an entry that does not say otherwise:
+// CONNECT is for TLS (https), and a tunnel to a plain-HTTP port would carry any Host and
+// any number of pipelined requests past the proxy's absolute-form handling.
+inline constexpr uint16_t kDefaultTunnelPort = 443;
+
 // One entry of egress.allow: "api.github.com:443", "*.internal.myco.com:443",
-// "127.0.0.1:8080", "[::1]:*".
+// "127.0.0.1:8080", "[::1]:*", or the mapping form {to: "db.internal:8443", tunnel: true}.
 struct EgressRule {
   enum class Kind { kName, kSuffix, kAddress };
   Kind kind = Kind::kName;
   std::string host;                  // kName: the lower-case name; kSuffix: ".myco.com"
   std::optional<IpAddress> address;  // kAddress
   std::optional<uint16_t> port;      // nullopt: any port (`*`)
-  std::string text;                  // as written, for reasons and rule ids
+  std::string text;                  // as written ("host:port"), for reasons and rule ids
+  // CONNECT through this entry: unset (not written) only to kDefaultTunnelPort; true to
+  // every port the entry allows; false to none (absolute-form http:// only).
+  std::optional<bool> tunnel;
 };
+
+// Whether `rule` lets a CONNECT tunnel reach `port` (a port the rule already matched).
+bool TunnelAllowed(const EgressRule& rule, uint16_t port);
 
 // Parses one entry; on error returns nullopt and sets *why to one sentence.
 std::optional<EgressRule> ParseEgressRule(std::string_view text, std::string* why);
@@ -86,11 +97,13 @@ struct EgressMatch {
 };
 
 // Matches a connection to `host` (as asked for: a normalised name or an IP literal's
-// canonical text) on `port`, connecting to `address`. Name and suffix entries match the
-// host name and allow only a public address; an address entry matches the connected
-// address whatever name was asked for, and is the only way to reach a non-public one.
+// canonical text) on `port`, connecting to `address`; `tunnel`: asked for with CONNECT (a
+// raw tunnel), allowed only by an entry that allows tunnels to that port (TunnelAllowed).
+// Name and suffix entries match the host name and allow only a public address; an
+// address entry matches the connected address whatever name was asked for, and is the
+// only way to reach a non-public one.
 EgressMatch MatchEgress(const EgressPolicy& policy, std::string_view host, uint16_t port,
-                        const IpAddress& address);
+                        const IpAddress& address, bool tunnel);
 
 }  // namespace interlock::policy
 

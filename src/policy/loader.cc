@@ -2046,14 +2046,33 @@ void Parser::ParseEgress(const Field& f, AgentPolicy* p) {
   if (!items) return;
   std::set<std::string> seen;
   for (const Field& item : *items) {
-    auto text = String(item);
+    // "host:port", or {to: "host:port", tunnel: bool} (CONNECT beyond port 443, or none).
+    const Field* to = &item;
+    std::optional<bool> tunnel;
+    std::optional<Fields> entry;
+    if (item.value.IsMap()) {
+      entry = Map(item, {"to", "tunnel"});
+      if (!entry) continue;
+      to = entry->Get("to");
+      if (to == nullptr) {
+        Error(item.key_mark, "missing-key",
+              item.path + ": missing required key 'to' (the entry, \"host:port\")");
+        continue;
+      }
+      if (const Field* t = entry->Get("tunnel")) {
+        tunnel = Bool(*t);
+        if (!tunnel) continue;
+      }
+    }
+    auto text = String(*to);
     if (!text) continue;
     std::string why;
     auto rule = ParseEgressRule(*text, &why);
     if (!rule) {
-      Error(Mark(item), "invalid-egress", item.path + ": " + Quote(*text) + ": " + why);
+      Error(Mark(*to), "invalid-egress", to->path + ": " + Quote(*text) + ": " + why);
       continue;
     }
+    rule->tunnel = tunnel;
     if (!seen.insert(rule->text).second) {
       Error(Mark(item), "duplicate-egress", item.path + ": " + Quote(*text) + " is listed twice");
       continue;

@@ -1157,20 +1157,22 @@ uint64_t EgressSerial(std::string_view egress_call_id) {
   return std::hash<std::string_view>{}(egress_call_id) | 1u;
 }
 
-// The egress request body: {"host","port","address"[,"in_flight_call_id"]}, strictly.
+// The egress request body: {"host","port","address"[,"tunnel"][,"in_flight_call_id"]},
+// strictly.
 struct EgressRequestBody {
   std::string host;  // normalised (policy::NormalizeHostName)
   int64_t port = 0;
   std::string address;  // the IP literal's canonical text
+  bool tunnel = false;  // CONNECT: allowed only where an entry allows tunnels to the port
   std::string in_flight_call_id;
 };
 
 Result<EgressRequestBody> ParseEgressBody(const json::object& o) {
   for (const auto& kv : o) {
     const std::string_view k = kv.key();
-    if (k != "host" && k != "port" && k != "address" && k != "in_flight_call_id") {
+    if (k != "host" && k != "port" && k != "address" && k != "tunnel" && k != "in_flight_call_id") {
       return Error::Invalid("unknown field '" + std::string(k) +
-                            "' (an egress request has host, port, address and "
+                            "' (an egress request has host, port, address, tunnel and "
                             "in_flight_call_id only; the agent comes from the token)");
     }
   }
@@ -1192,6 +1194,10 @@ Result<EgressRequestBody> ParseEgressBody(const json::object& o) {
   auto ip = policy::ParseIpLiteral(std::string_view(address->get_string()));
   if (!ip) return Error::Invalid("address is not an IP literal");
   b.address = ip->ToString();
+  if (const json::value* t = o.if_contains("tunnel"); t != nullptr) {
+    if (!t->is_bool()) return Error::Invalid("tunnel must be true or false");
+    b.tunnel = t->get_bool();
+  }
   if (const json::value* f = o.if_contains("in_flight_call_id"); f != nullptr && !f->is_null()) {
     if (!f->is_string() || !ValidId(std::string_view(f->get_string()))) {
       return Error::Invalid("in_flight_call_id must be a call id");
@@ -1220,6 +1226,7 @@ void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std
   call.kind = CallKind::kEgress;
   call.tool = kEgressToolName;
   call.args = {{"host", parsed->host}, {"port", parsed->port}, {"address", parsed->address}};
+  if (parsed->tunnel) call.args["tunnel"] = true;
   if (parsed->in_flight_call_id.empty()) {
     return DecideAndReply(c, std::move(run_id), std::move(call), std::move(r), start, "");
   }
@@ -1233,7 +1240,8 @@ void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std
     call.args["call_id"] = in_flight;
     egress::EgressAttempt attempt{std::string(call.args.at("host").as_string()),
                                   static_cast<uint16_t>(call.args.at("port").as_int64()),
-                                  std::string(call.args.at("address").as_string())};
+                                  std::string(call.args.at("address").as_string()),
+                                  call.args.contains("tunnel")};
     // Listed on the in-flight call's result record when its agent posts it.
     auto observe = [this, attempt = std::move(attempt), in_flight](const core::GuardResponse& g) {
       if (g.call_id.empty() || g.error) return;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -281,8 +282,11 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     mcp::UpstreamCallbacks cb;
     cb.on_message = [this](std::string_view line, const json::value* related) {
       // Gateway::OnServerLine passes server requests and notifications to Deliver on this
-      // thread, before it returns: the hint reaches Deliver through t_related.
-      t_related = related;
+      // thread, before it returns: the hint reaches Deliver through t_related. The
+      // upstream names the request by the gateway's id; the exchange is the client's.
+      std::optional<json::value> client_id;
+      if (related != nullptr) client_id = gateway_->ClientIdOf(*related);
+      t_related = client_id ? &*client_id : nullptr;
       gateway_->OnServerLine(line);
       t_related = nullptr;
     };
@@ -841,9 +845,15 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
   if (!ctype.empty() && ctype.rfind("application/json", 0) != 0) {
     return r.Send(RpcError(415, -32000, "Unsupported Media Type: the body must be JSON"));
   }
-  auto msg = mcp::ParseMessage(req.body(), mcp::kMaxClientMessageBytes);
+  int code = mcp::kParseError;
+  auto msg = mcp::ParseMessage(req.body(), mcp::kMaxClientMessageBytes, &code);
   if (!msg.ok()) {
-    return r.Send(RpcError(400, mcp::kParseError, "Parse error: " + msg.error().message));
+    // An id outside +-(2^53-1) is refused here, before its exchange is registered
+    // (mcp/framing.h): the answer could not be told apart from a neighbour's.
+    return r.Send(
+        RpcError(400, code,
+                 std::string(code == mcp::kParseError ? "Parse error: " : "Invalid Request: ") +
+                     msg.error().message));
   }
   if (msg->kind == mcp::MessageKind::kBatch) {
     return r.Send(RpcError(400, mcp::kInvalidRequest,

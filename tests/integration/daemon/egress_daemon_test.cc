@@ -165,12 +165,13 @@ class EgressDaemon : public ::testing::Test {
     std::ofstream(policies + "/web.yaml")
         << "agent:\n  id: \"web\"\n  identity: \"web@example.iam\"\ntools:\n  allowed: [fetch, "
            "probe]\n"
-           "egress:\n  allow: [\"127.0.0.1:"
-        << allowed_.port() << "\", \"example.com:443\"]\n";
+           "egress:\n  allow: [{to: \"127.0.0.1:"
+        << allowed_.port() << "\", tunnel: true}, \"127.0.0.1:" << plain_.port()
+        << "\", \"example.com:443\"]\n";
     std::ofstream(policies + "/other.yaml")
         << "agent:\n  id: \"other\"\n  identity: \"other@example.iam\"\ntools:\n  allowed: "
-           "[fetch]\negress:\n  allow: [\"127.0.0.1:"
-        << allowed_.port() << "\"]\n";
+           "[fetch]\negress:\n  allow: [{to: \"127.0.0.1:"
+        << allowed_.port() << "\", tunnel: true}]\n";
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
     agent_ = CreateToken(daemon_->store(), "--agent", "web");
     other_ = CreateToken(daemon_->store(), "--agent", "other");
@@ -224,6 +225,7 @@ class EgressDaemon : public ::testing::Test {
 
   LocalServer allowed_;
   LocalServer denied_;
+  LocalServer plain_;  // allowed for plain http:// only
   TempDir dir_;
   std::unique_ptr<Daemon> daemon_;
   std::unique_ptr<HttpClient> client_;
@@ -273,6 +275,25 @@ TEST_F(EgressDaemon, AllowedConnectRelaysDeniedConnectGets403BothAudited) {
   // The 200 and "hello PORT" came back through the tunnel.
   EXPECT_GT(out.at("bytes_down").to_number<int64_t>(), 40) << results[0];
   EXPECT_TRUE(rec.at("data").at("ok").as_bool()) << results[0];
+}
+
+// The proxy of `interlock egress --daemon` asks the daemon about a CONNECT as a tunnel: to
+// a port allowed for plain http:// only it is refused (403, the server never sees it), so
+// the daemon's door keeps the rule the local proxy keeps.
+TEST_F(EgressDaemon, ConnectToAllowedPlainHttpPortIsRefused) {
+  auto proxy = StartProxy();
+  ASSERT_GT(proxy->port(), 0);
+  const std::string no = ConnectThrough(proxy->port(), plain_.port());
+  EXPECT_NE(no.find("403"), std::string::npos) << no;
+  EXPECT_NE(no.find("EGRESS_DENIED"), std::string::npos) << no;
+  EXPECT_NE(no.find("tunnel"), std::string::npos) << no;
+  EXPECT_EQ(plain_.connections(), 0);
+  bool recorded = false;
+  for (const std::string& d : Audit("decision")) {
+    recorded |= d.find("\"tunnel\":true") != std::string::npos &&
+                d.find(std::to_string(plain_.port())) != std::string::npos;
+  }
+  EXPECT_TRUE(recorded);
 }
 
 // Without --run the proxy starts its own run for the token's agent and decides there.

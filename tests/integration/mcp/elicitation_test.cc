@@ -205,5 +205,107 @@ TEST_F(ElicitationTest, SecondUnsentAndLateAnswersAreRefusedAndAudited) {
   EXPECT_EQ(audit.find("Echo: hi"), std::string::npos) << "a refused answer ran the call";
 }
 
+// A hostile server (hostile_id_server.mjs) in front of a client that says yes to the
+// server's harmless question and declines Interlock's (raw_user_client.mjs).
+class HostileIdServerTest : public ElicitationTest {
+ protected:
+  json::value Run(const std::string& scenario, std::string* server_log) {
+    const std::string policy =
+        tmp_.Write("hostile.yaml",
+                   "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
+                   "tools:\n  allowed:\n"
+                   "    - name: \"wipe_database\"\n      requires_approval: true\n"
+                   "      approval_timeout_seconds: 10\n"
+                   "    - name: \"run_tests\"\n");
+    const std::string log = tmp_.path() + "/hostile.log";
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "HOSTILE_LOG=" + log,
+                                     "node",
+                                     kNodeDir + "/raw_user_client.mjs",
+                                     scenario,
+                                     "--",
+                                     kInterlock,
+                                     "mcp",
+                                     "--policy",
+                                     policy,
+                                     "--store",
+                                     store_,
+                                     "--",
+                                     "node",
+                                     kNodeDir + "/hostile_id_server.mjs"};
+    ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    ProcessResult cat = RunProcess({"/bin/cat", log});
+    *server_log = cat.out;
+    return json::parse(LastLine(r.out));
+  }
+  static const json::value* Answer(const json::value& out, const json::value& id) {
+    for (const json::value& m : out.at("messages").as_array()) {
+      const json::object& o = m.as_object();
+      if (!o.contains("method") && o.contains("id") && o.at("id") == id) return &m;
+    }
+    return nullptr;
+  }
+};
+
+// Tests that a real hostile server cannot get the person's "yes" to its harmless question
+// counted as the approval of a held wipe_database through `interlock mcp`: it never sees an
+// id of Interlock's to learn a prefix from, its questions under ids in Interlock's space are
+// refused and audited, the "yes" goes back to the server, and the call is denied (declined
+// at the prompt) and never reaches the server.
+TEST_F(HostileIdServerTest, ServerElicitationWithInterlocksIdCannotAnswerTheApproval) {
+  std::string server_log;
+  const json::value out = Run("user", &server_log);
+  const json::value* call = Answer(out, json::value(2));
+  ASSERT_NE(call, nullptr) << out;
+  EXPECT_EQ(call->at("result").at("isError"), true) << *call;
+  EXPECT_EQ(call->at("result").at("structuredContent").at("code"), "APPROVAL_DENIED") << *call;
+  EXPECT_EQ(server_log.find("wipe_database"), std::string::npos) << server_log;
+  EXPECT_EQ(server_log.find("learned"), std::string::npos) << server_log;  // no id of ours
+  EXPECT_NE(server_log.find("dark-mode-1"), std::string::npos) << server_log;  // its answer
+  size_t server_questions = 0;
+  for (const json::value& m : out.at("messages").as_array()) {
+    const json::object& o = m.as_object();
+    if (!o.contains("method") || o.at("method") != "elicitation/create") continue;
+    const std::string text(o.at("params").at("message").as_string());
+    if (text.rfind("Interlock:", 0) == 0) continue;
+    ++server_questions;
+    EXPECT_FALSE(o.at("id").is_string()) << m;  // relayed under the gateway's own id
+  }
+  EXPECT_EQ(server_questions, 1u) << out;
+  const std::string audit = Audit();
+  EXPECT_NE(audit.find("Interlock's own id space"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("declined at the MCP client"), std::string::npos) << audit;
+  EXPECT_EQ(audit.find("approved at the MCP client"), std::string::npos) << audit;
+}
+
+// Tests that an id a JavaScript server would round (2^53 + 1 into 2^53) is refused at the
+// client side through `interlock mcp` (-32600, never forwarded), and that the server sees
+// the gateway's own small ids for the calls it does get.
+TEST_F(HostileIdServerTest, ServerAnsweringWithARoundedIdCannotCompleteAnotherCall) {
+  std::string server_log;
+  const json::value out = Run("bigid", &server_log);
+  bool refused = false;
+  for (const json::value& m : out.at("messages").as_array()) {
+    const json::object& o = m.as_object();
+    if (o.contains("error") && o.at("id").is_null() &&
+        o.at("error").at("code") == json::value(-32600)) {
+      refused = true;
+    }
+  }
+  EXPECT_TRUE(refused) << out;
+  const json::value* call = Answer(out, json::value(2));
+  ASSERT_NE(call, nullptr) << out;
+  const std::string text(call->at("result").at("content").at(0).at("text").as_string());
+  EXPECT_EQ(text.rfind("called run_tests as id ", 0), 0u) << text;
+  size_t calls = 0;
+  for (size_t at = server_log.find("\"call\""); at != std::string::npos;
+       at = server_log.find("\"call\"", at + 1)) {
+    ++calls;
+  }
+  EXPECT_EQ(calls, 1u) << server_log;  // only the call with an exact id
+  EXPECT_EQ(server_log.find("900719925474099"), std::string::npos) << server_log;
+}
+
 }  // namespace
 }  // namespace interlock

@@ -319,10 +319,17 @@ TEST(EgressProxy, RefusedRequestGets403AndNeverReachesServer) {
   EXPECT_EQ(outcomes[0].decision.code, Code::kEgressDenied);
 }
 
-// Tests that CONNECT opens a tunnel to an allowed server and relays bytes untouched.
+// An entry that allows CONNECT tunnels to its port (a loopback test server's port 0 port
+// stands in for 443).
+std::string AllowTunnel(uint16_t port) {
+  return "egress: {allow: [{to: \"127.0.0.1:" + std::to_string(port) + "\", tunnel: true}]}\n";
+}
+
+// Tests that CONNECT opens a tunnel to a server whose entry allows tunnels there, and
+// relays bytes untouched.
 TEST(EgressProxy, ConnectTunnelRelaysBytes) {
   LocalServer server;
-  GuardedProxy proxy(Allow(server.port()));
+  GuardedProxy proxy(AllowTunnel(server.port()));
   const std::string target = "127.0.0.1:" + std::to_string(server.port());
   std::string resp = Exchange(proxy.port(), "CONNECT " + target + " HTTP/1.1\r\n\r\n",
                               "GET /inner HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -365,6 +372,43 @@ TEST(EgressProxy, NoEgressKeyRefusesEverything) {
   EXPECT_THAT(resp, HasSubstr("403"));
   EXPECT_THAT(resp, HasSubstr("no egress"));
   EXPECT_EQ(server.connections(), 0);
+}
+
+// Tests that CONNECT to a host:port allowed only for plain HTTP is refused (403, never
+// connected): inside such a tunnel any Host and any pipelined request would reach the
+// other virtual hosts behind that address, past the absolute-form protections. The same
+// port stays reachable with absolute-form requests, and the refusal is recorded as a
+// tunnel decision.
+TEST(EgressProxy, ConnectToAllowedPlainHttpPortIsRefused) {
+  LocalServer server;
+  GuardedProxy proxy(Allow(server.port()));
+  const std::string target = "127.0.0.1:" + std::to_string(server.port());
+  std::string resp = Exchange(proxy.port(), "CONNECT " + target + " HTTP/1.1\r\n\r\n",
+                              "GET / HTTP/1.1\r\nHost: admin.internal\r\n\r\n"
+                              "GET / HTTP/1.1\r\nHost: other.internal\r\n\r\n");
+  EXPECT_THAT(resp, HasSubstr("HTTP/1.1 403 Forbidden"));
+  EXPECT_THAT(resp, HasSubstr("X-Interlock-Code: EGRESS_DENIED"));
+  EXPECT_THAT(resp, HasSubstr("tunnel"));
+  EXPECT_EQ(server.connections(), 0);
+  auto outcomes = proxy.outcomes();
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_TRUE(outcomes[0].attempt.tunnel);
+  EXPECT_EQ(outcomes[0].decision.code, Code::kEgressDenied);
+  EXPECT_THAT(Exchange(proxy.port(), "GET http://" + target + "/ HTTP/1.1\r\n\r\n"),
+              HasSubstr("hello from"));
+  EXPECT_EQ(server.connections(), 1);
+}
+
+// Tests that `tunnel: false` refuses CONNECT even where the port would allow one by
+// default, while plain requests pass.
+TEST(EgressProxy, ConnectThroughAnEntrySayingTunnelFalseIsRefused) {
+  LocalServer server;
+  GuardedProxy proxy("egress: {allow: [{to: \"127.0.0.1:*\", tunnel: false}]}\n");
+  const std::string target = "127.0.0.1:" + std::to_string(server.port());
+  EXPECT_THAT(Exchange(proxy.port(), "CONNECT " + target + " HTTP/1.1\r\n\r\n"), HasSubstr("403"));
+  EXPECT_EQ(server.connections(), 0);
+  EXPECT_THAT(Exchange(proxy.port(), "GET http://" + target + "/ HTTP/1.1\r\n\r\n"),
+              HasSubstr("hello from"));
 }
 
 }  // namespace

@@ -56,6 +56,26 @@ TEST(EgressEngine, RefusedConnectionIsEgressDenied) {
       Code::kEgressDenied);
 }
 
+// Tests that a CONNECT (args.tunnel: true) is judged as a tunnel by the engine itself, so
+// every door (the local proxy, the daemon's egress route) refuses a tunnel to a port
+// allowed for plain http:// only, and that a tunnel flag that is not a boolean is invalid.
+TEST(EgressEngine, ConnectToAllowedPlainHttpPortIsRefused) {
+  auto p =
+      Policy("egress: {allow: [\"127.0.0.1:8080\", {to: \"127.0.0.1:8443\", tunnel: true}]}\n");
+  ToolCall plain = Connect("127.0.0.1", 8080, "127.0.0.1");
+  EXPECT_EQ(Evaluate(p.get(), RunState{}, plain, Ctx()).decision.verdict, Verdict::kAllow);
+  ToolCall tunnel = plain;
+  tunnel.args["tunnel"] = true;
+  Evaluation ev = Evaluate(p.get(), RunState{}, tunnel, Ctx());
+  EXPECT_EQ(ev.decision.code, Code::kEgressDenied);
+  EXPECT_THAT(ev.decision.reason, HasSubstr("CONNECT"));
+  ToolCall tls = Connect("127.0.0.1", 8443, "127.0.0.1");
+  tls.args["tunnel"] = true;
+  EXPECT_EQ(Evaluate(p.get(), RunState{}, tls, Ctx()).decision.verdict, Verdict::kAllow);
+  tunnel.args["tunnel"] = "yes";
+  EXPECT_EQ(Evaluate(p.get(), RunState{}, tunnel, Ctx()).decision.code, Code::kInvalidRequest);
+}
+
 // Tests that a tool call named "egress" is a tool call (allowed here by tools.allowed),
 // never matched against egress.allow, and that a connection is never allowed by
 // tools.allowed.

@@ -39,6 +39,29 @@ TEST(FramingTest, ParseAndClassify) {
   EXPECT_FALSE(ParseMessage(R"({"jsonrpc":"2.0","id":1,"method":"aaaaaaaa"})", 10).ok());
 }
 
+// Tests that an id a JavaScript SDK would round into another one is refused as an Invalid
+// Request (-32600), not a parse error: integers beyond +-(2^53-1), fractions, exponents;
+// strings and every exact integer pass, and text that is not JSON is a parse error.
+TEST(FramingTest, IdsOutsideTheExactRangeAreInvalidRequests) {
+  for (const char* ok : {"9007199254740991", "-9007199254740991", "0", R"("9007199254740993")"}) {
+    int code = 0;
+    auto m = ParseMessage(std::string(R"({"jsonrpc":"2.0","id":)") + ok + R"(,"method":"ping"})",
+                          1024, &code);
+    EXPECT_TRUE(m.ok()) << ok;
+  }
+  for (const char* bad : {"9007199254740992", "9007199254740993", "-9007199254740992",
+                          "18446744073709551615", "1.0", "2e0", "true", "{}"}) {
+    int code = 0;
+    auto m = ParseMessage(std::string(R"({"jsonrpc":"2.0","id":)") + bad + R"(,"method":"ping"})",
+                          1024, &code);
+    EXPECT_FALSE(m.ok()) << bad;
+    EXPECT_EQ(code, kInvalidRequest) << bad;
+  }
+  int code = 0;
+  EXPECT_FALSE(ParseMessage("{", 1024, &code).ok());
+  EXPECT_EQ(code, kParseError);
+}
+
 // Tests that the reader splits lines, drops oversized ones whole and stays in sync.
 TEST(FramingTest, LineReaderBounded) {
   int p[2];

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,7 @@ TEST(EgressLoader, AbsentKeyMeansNoEgress) {
   auto p = MustParse("agent: {id: a}\ntools: {allowed: [x]}\n");
   ASSERT_NE(p, nullptr);
   EXPECT_FALSE(p->egress.present);
-  EXPECT_FALSE(MatchEgress(p->egress, "example.com", 443, Ip("93.184.216.34")).allowed);
+  EXPECT_FALSE(MatchEgress(p->egress, "example.com", 443, Ip("93.184.216.34"), false).allowed);
 }
 
 // Tests that malformed entries are errors with their position, never silently dropped
@@ -171,45 +172,107 @@ TEST(AddressClassification, OddSpellingsAreNotLiterals) {
 // rebinding / SSRF): the decision is on the address connected to.
 TEST(EgressMatch, AllowedNameResolvingToMetadataIsRefused) {
   EgressPolicy p = Allow({"api.example.com:443"});
-  EXPECT_TRUE(MatchEgress(p, "api.example.com", 443, Ip("93.184.216.34")).allowed);
-  EgressMatch m = MatchEgress(p, "api.example.com", 443, Ip("169.254.169.254"));
+  EXPECT_TRUE(MatchEgress(p, "api.example.com", 443, Ip("93.184.216.34"), false).allowed);
+  EgressMatch m = MatchEgress(p, "api.example.com", 443, Ip("169.254.169.254"), false);
   EXPECT_FALSE(m.allowed);
   EXPECT_THAT(m.reason, HasSubstr("cloud metadata"));
-  EXPECT_FALSE(MatchEgress(p, "api.example.com", 443, Ip("10.0.0.5")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "api.example.com", 443, Ip("::ffff:10.0.0.5")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "api.example.com", 443, Ip("::1")).allowed);
+  EXPECT_FALSE(MatchEgress(p, "api.example.com", 443, Ip("10.0.0.5"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "api.example.com", 443, Ip("::ffff:10.0.0.5"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "api.example.com", 443, Ip("::1"), false).allowed);
 }
 
 // Tests that a wildcard covers subdomains only: not the apex, not look-alike suffixes.
 TEST(EgressMatch, SuffixWildcardIsLabelAligned) {
   EgressPolicy p = Allow({"*.myco.com:443"});
-  EXPECT_TRUE(MatchEgress(p, "a.myco.com", 443, Ip("8.8.8.8")).allowed);
-  EXPECT_TRUE(MatchEgress(p, "a.b.myco.com", 443, Ip("8.8.8.8")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "myco.com", 443, Ip("8.8.8.8")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "evilmyco.com", 443, Ip("8.8.8.8")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "a.myco.com.evil.net", 443, Ip("8.8.8.8")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "a.myco.com", 80, Ip("8.8.8.8")).allowed);
+  EXPECT_TRUE(MatchEgress(p, "a.myco.com", 443, Ip("8.8.8.8"), false).allowed);
+  EXPECT_TRUE(MatchEgress(p, "a.b.myco.com", 443, Ip("8.8.8.8"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "myco.com", 443, Ip("8.8.8.8"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "evilmyco.com", 443, Ip("8.8.8.8"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "a.myco.com.evil.net", 443, Ip("8.8.8.8"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "a.myco.com", 80, Ip("8.8.8.8"), false).allowed);
 }
 
 // Tests that an entry naming an internal address literally is the one way to reach it,
 // and only on its port.
 TEST(EgressMatch, LiteralAddressEntryAllowsInternalAddress) {
   EgressPolicy p = Allow({"127.0.0.1:8080", "[fd00:ec2::254]:80"});
-  EXPECT_TRUE(MatchEgress(p, "127.0.0.1", 8080, Ip("127.0.0.1")).allowed);
-  EXPECT_TRUE(MatchEgress(p, "localhost", 8080, Ip("127.0.0.1")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "127.0.0.1", 8081, Ip("127.0.0.1")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "127.0.0.2", 8080, Ip("127.0.0.2")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "::ffff:127.0.0.1", 8080, Ip("::ffff:127.0.0.1")).allowed);
-  EXPECT_TRUE(MatchEgress(p, "fd00:ec2::254", 80, Ip("fd00:ec2::254")).allowed);
+  EXPECT_TRUE(MatchEgress(p, "127.0.0.1", 8080, Ip("127.0.0.1"), false).allowed);
+  EXPECT_TRUE(MatchEgress(p, "localhost", 8080, Ip("127.0.0.1"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "127.0.0.1", 8081, Ip("127.0.0.1"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "127.0.0.2", 8080, Ip("127.0.0.2"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "::ffff:127.0.0.1", 8080, Ip("::ffff:127.0.0.1"), false).allowed);
+  EXPECT_TRUE(MatchEgress(p, "fd00:ec2::254", 80, Ip("fd00:ec2::254"), false).allowed);
 }
 
 // Tests that a name entry matches only that name, case-insensitively via normalisation.
 TEST(EgressMatch, NameEntryIsExact) {
   EgressPolicy p = Allow({"Api.GitHub.com:*"});
-  EXPECT_TRUE(MatchEgress(p, "api.github.com", 1, Ip("8.8.8.8")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "api.github.com.evil.net", 443, Ip("8.8.8.8")).allowed);
-  EXPECT_FALSE(MatchEgress(p, "x.api.github.com", 443, Ip("8.8.8.8")).allowed);
-  EXPECT_FALSE(MatchEgress(EgressPolicy{true, {}}, "api.github.com", 443, Ip("8.8.8.8")).allowed);
+  EXPECT_TRUE(MatchEgress(p, "api.github.com", 1, Ip("8.8.8.8"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "api.github.com.evil.net", 443, Ip("8.8.8.8"), false).allowed);
+  EXPECT_FALSE(MatchEgress(p, "x.api.github.com", 443, Ip("8.8.8.8"), false).allowed);
+  EXPECT_FALSE(
+      MatchEgress(EgressPolicy{true, {}}, "api.github.com", 443, Ip("8.8.8.8"), false).allowed);
+}
+
+// Tests that CONNECT (a raw tunnel) through an entry that does not say otherwise reaches only
+// port 443: a tunnel to an allowed plain-HTTP port would carry any Host and any pipelined
+// request to the virtual hosts behind that address. `tunnel: true` allows tunnels to every
+// port of its entry, `tunnel: false` to none; absolute-form requests are unaffected.
+TEST(EgressMatch, ConnectToAllowedPlainHttpPortIsRefused) {
+  auto p = MustParse(R"(agent: {id: a}
+tools: {allowed: [x]}
+egress:
+  allow:
+    - "shared.example.com:80"
+    - "shared.example.com:443"
+    - {to: "db.example.com:*", tunnel: true}
+    - {to: "nohttps.example.com:443", tunnel: false}
+)");
+  ASSERT_NE(p, nullptr);
+  const IpAddress pub = Ip("93.184.216.34");
+  EXPECT_TRUE(MatchEgress(p->egress, "shared.example.com", 80, pub, false).allowed);
+  EgressMatch m = MatchEgress(p->egress, "shared.example.com", 80, pub, true);
+  EXPECT_FALSE(m.allowed);
+  EXPECT_THAT(m.reason, HasSubstr("CONNECT"));
+  EXPECT_THAT(m.reason, HasSubstr("tunnel: true"));
+  EXPECT_TRUE(MatchEgress(p->egress, "shared.example.com", 443, pub, true).allowed);
+  EXPECT_TRUE(MatchEgress(p->egress, "db.example.com", 5432, pub, true).allowed);
+  EXPECT_TRUE(MatchEgress(p->egress, "db.example.com", 80, pub, true).allowed);
+  EXPECT_TRUE(MatchEgress(p->egress, "nohttps.example.com", 443, pub, false).allowed);
+  m = MatchEgress(p->egress, "nohttps.example.com", 443, pub, true);
+  EXPECT_FALSE(m.allowed);
+  EXPECT_THAT(m.reason, HasSubstr("tunnel: false"));
+  // A port wildcard without `tunnel` still tunnels to 443 only.
+  EgressPolicy any = Allow({"127.0.0.1:*"});
+  EXPECT_TRUE(MatchEgress(any, "127.0.0.1", 443, Ip("127.0.0.1"), true).allowed);
+  EXPECT_FALSE(MatchEgress(any, "127.0.0.1", 8080, Ip("127.0.0.1"), true).allowed);
+  EXPECT_TRUE(MatchEgress(any, "127.0.0.1", 8080, Ip("127.0.0.1"), false).allowed);
+}
+
+// Tests that the mapping form of an entry loads strictly, with file:line:column errors:
+// `to` required, `tunnel` a boolean, no other key, `to` checked like a plain entry, and a
+// duplicate across both forms found.
+TEST(EgressLoader, TunnelEntriesLoadStrictly) {
+  auto p = MustParse(
+      "agent: {id: a}\ntools: {allowed: [x]}\negress:\n  allow:\n"
+      "    - {to: \"a.com:8443\", tunnel: true}\n    - {to: \"b.com:443\"}\n    - c.com:80\n");
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p->egress.allow.size(), 3u);
+  EXPECT_EQ(p->egress.allow[0].text, "a.com:8443");
+  EXPECT_EQ(p->egress.allow[0].tunnel, std::optional<bool>(true));
+  EXPECT_FALSE(p->egress.allow[1].tunnel.has_value());
+  EXPECT_FALSE(p->egress.allow[2].tunnel.has_value());
+  const std::string head = "agent: {id: a}\ntools: {allowed: [x]}\negress:\n  allow:\n";
+  EXPECT_THAT(Errors(head + "    - {tunnel: true}\n"),
+              HasSubstr("p.yaml:5:7: error: egress.allow[0]: missing required key 'to'"));
+  EXPECT_THAT(Errors(head + "    - {to: \"a.com:1\", tunnel: yes}\n"),
+              HasSubstr("p.yaml:5:31: error: egress.allow[0].tunnel: expected true or false"));
+  EXPECT_THAT(Errors(head + "    - {to: \"a.com:1\", tunnels: true}\n"),
+              HasSubstr("unknown key 'tunnels'"));
+  EXPECT_THAT(Errors(head + "    - {to: \"a.com\", tunnel: true}\n"),
+              HasSubstr("p.yaml:5:12: error: egress.allow[0].to: \"a.com\""));
+  EXPECT_THAT(Errors(head + "    - a.com:1\n    - {to: \"a.com:1\", tunnel: true}\n"),
+              HasSubstr("duplicate-egress"));
 }
 
 }  // namespace

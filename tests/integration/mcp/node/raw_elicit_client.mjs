@@ -5,7 +5,8 @@
 //   garbage  answers {"action":"accept","content":{"approve":"yes"}} (approve not a boolean)
 //   error    answers with a JSON-RPC error
 //   twice    answers decline, then accept (approve: true) for the same id
-//   unsent   answers accept for an id Interlock never sent (the next one), then declines
+//   unsent   answers accept for an id Interlock never sent (its id with the last digit
+//            changed), then declines
 //   late     lets the question time out, then answers accept
 // Prints {"exit": code, "messages": [every message received]} on stdout.
 import { spawn } from "node:child_process";
@@ -43,7 +44,9 @@ createInterface({ input: child.stdout }).on("line", async (line) => {
       send({ jsonrpc: "2.0", id, result: accept });
       break;
     case "unsent": {
-      const next = id.replace(/(\d+)$/, (n) => String(Number(n) + 1));
+      // Another id of the same shape ("interlock-" + hex), never sent.
+      const last = id.slice(-1);
+      const next = id.slice(0, -1) + (last === "0" ? "1" : "0");
       send({ jsonrpc: "2.0", id: next, result: accept });
       await sleep(300);
       send({ jsonrpc: "2.0", id, result: { action: "decline" } });
