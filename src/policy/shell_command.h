@@ -49,6 +49,21 @@ std::shared_ptr<const ShellMatcher> CompileShellRules(const ShellRules& rules, s
 // offending simple command or construct.
 bool CheckShellCommand(const ShellMatcher& matcher, std::string_view line, std::string* why);
 
+// What the parser reads in a line, for tests that compare it with what bash runs: every
+// simple command (nested ones included), its words after quote removal. `expanded` marks a
+// word the shell still changes (substitution, parameter, glob, brace), whose text is not
+// what the program receives. Returns false and fills *why when the line cannot be parsed.
+struct ShellWord {
+  std::string text;
+  bool expanded = false;
+};
+struct ShellSimpleCommand {
+  std::vector<ShellWord> assigns;  // NAME=value words before the command name
+  std::vector<ShellWord> words;    // the command name and its arguments
+};
+bool ReadShellCommands(std::string_view line, std::vector<ShellSimpleCommand>* out,
+                       std::string* why);
+
 }  // namespace interlock::policy
 
 #endif  // INTERLOCK_POLICY_SHELL_COMMAND_H_

@@ -276,6 +276,196 @@ TEST(ShellCommand, OverlongLineIsAViolation) {
   EXPECT_FALSE(CheckShellCommand(*m, "echo " + subs, &why));
 }
 
+// The Bash rules of examples/policies/claude-code.yaml as shipped, ${workspace} resolved.
+ShellRules ExampleRules() {
+  ShellRules r;
+  r.allow = {"git status",
+             "git status /home/dev/project/**",
+             "git diff /home/dev/project/**",
+             "git diff",
+             "git log /home/dev/project/**",
+             "git log",
+             "git show /home/dev/project/**",
+             "git show",
+             "git branch",
+             "ls /home/dev/project/**",
+             "ls",
+             "cat /home/dev/project/**",
+             "head /home/dev/project/**",
+             "tail /home/dev/project/**",
+             "wc /home/dev/project/**",
+             "npm test *",
+             "npm run *",
+             "pwd",
+             "echo *"};
+  r.deny = {"rm -rf *",
+            "git push --force*",
+            "git reset --hard*",
+            "git diff --output*",
+            "git log --output*",
+            "git show --output*",
+            "sudo *"};
+  r.redirect_paths = {kWorkspace};
+  r.cwd = kWorkspace;
+  return r;
+}
+
+// Checks `line` against `r`; returns "" when allowed, else the reason.
+std::string Refusal(const ShellRules& r, const std::string& line) {
+  std::string why;
+  auto m = CompileShellRules(r, &why);
+  if (m == nullptr) return "rules do not compile: " + why;
+  why.clear();
+  if (CheckShellCommand(*m, line, &why)) return "";
+  return why.empty() ? "refused without a reason" : why;
+}
+
+// Tests that a quoted `}` inside a brace expansion does not hide it: bash expands
+// `{a'}'/x,/../../../../OUTSIDE/secret}` to two words, the second outside the workspace.
+TEST(ShellCommandAttack, QuotedBraceHidesPathOutsideWorkspace) {
+  const std::string line = "cat /home/dev/project/{a'}'/x,/../../../../OUTSIDE/secret}";
+  EXPECT_THAT(Refusal(ExampleRules(), line), HasSubstr("brace expansion"));
+  EXPECT_THAT(Refusal(ClaudeCodeRules(), line), HasSubstr("brace expansion"));
+}
+
+// Tests that a quoted blank inside a brace expansion does not hide it.
+TEST(ShellCommandAttack, QuotedBlankInBraceHidesPathOutsideWorkspace) {
+  const std::string line = "cat /home/dev/project/{'a b'/x,/../../OUTSIDE/secret}";
+  EXPECT_THAT(Refusal(ExampleRules(), line), HasSubstr("brace expansion"));
+  // Double quotes, backslashes and $'...' hide nothing either.
+  EXPECT_THAT(Refusal(ExampleRules(), "cat /home/dev/project/{\"a b\"/x,/../../etc/passwd}"),
+              HasSubstr("brace expansion"));
+  EXPECT_THAT(Refusal(ExampleRules(), "cat /home/dev/project/{a\\ b/x,/../../etc/passwd}"),
+              HasSubstr("brace expansion"));
+  EXPECT_THAT(Refusal(ExampleRules(), "cat {README.md,$'\\x2f'etc/passwd}"),
+              HasSubstr("brace expansion"));
+  // A quoted brace or comma is no expansion, as in bash.
+  EXPECT_EQ(Refusal(ExampleRules(), "cat '{a,b}' \\{c,d\\} {e\\,f}"), "");
+  EXPECT_EQ(Refusal(ExampleRules(), "git log --format=%H@{1}"), "");
+}
+
+// Tests that a brace expansion with a quoted `}` cannot smuggle `--output=` past the deny
+// pattern `git diff --output*` (bash runs `git diff --src-prefix=} --output=/any/file`).
+TEST(ShellCommandAttack, QuotedBraceHidesGitDiffOutput) {
+  const std::string line = "git diff {--src-prefix='}',--output=/any/file}";
+  EXPECT_THAT(Refusal(ExampleRules(), line), HasSubstr("brace expansion"));
+  EXPECT_THAT(Refusal(ClaudeCodeRules(), line), HasSubstr("brace expansion"));
+}
+
+// Tests that an option carrying a path is judged as that path: `wc --files0-from=F` reads
+// the file names in F, so it is refused wherever F lies; `--opt=/outside` is outside.
+TEST(ShellCommandAttack, WcFiles0FromReadsAnyFile) {
+  const ShellRules r = ExampleRules();
+  EXPECT_THAT(Refusal(r, "wc --files0-from=/any/file"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "wc --files0-from /any/file"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "wc --files0-from=list.txt"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "head --some-file=/etc/shadow README.md"), HasSubstr("no allow"));
+  EXPECT_THAT(Refusal(r, "head -o/etc/shadow README.md"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "head -xf../../x README.md"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "head -o ../x README.md"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "cat if=/etc/shadow"), HasSubstr("no allow pattern"));
+  EXPECT_EQ(Refusal(r, "wc -l src/a.cc"), "");
+  EXPECT_EQ(Refusal(r, "head -n 5 README.md"), "");
+  EXPECT_EQ(Refusal(r, "tail -n +3 --lines=5 README.md"), "");
+  EXPECT_EQ(Refusal(r, "git log --format=%h --since=2.weeks"), "");
+  // After `--` a word is a file name, however it looks.
+  EXPECT_EQ(Refusal(r, "cat -- -o/etc/shadow"), "");
+}
+
+// Tests that options changing the directory paths resolve against (`tar -C`), or reading
+// a list of paths from a file, are refused in a path pattern.
+TEST(ShellCommandAttack, DirectoryChangingOptionEscapesWorkspace) {
+  ShellRules r = ExampleRules();
+  r.allow.push_back("tar /home/dev/project/**");
+  EXPECT_THAT(Refusal(r, "tar -C src -cf out.tar ../../h/x"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "tar -xCsrc -f out.tar"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "tar --directory=src -cf out.tar x"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "tar -T list -cf out.tar"), HasSubstr("no allow pattern"));
+  EXPECT_EQ(Refusal(r, "tar -cf out.tar src"), "");
+}
+
+// Tests that legacy arithmetic `$[...]` (which can assign variables) is an expansion.
+TEST(ShellCommandAttack, LegacyArithmeticIsExpansion) {
+  EXPECT_THAT(Refusal(ExampleRules(), "echo $[PATH=0]"), HasSubstr("expanded"));
+  EXPECT_THAT(Refusal(ExampleRules(), "echo \"$[1+1]\""), HasSubstr("expanded"));
+  ShellRules r = ExampleRules();
+  r.allow_expansion = true;
+  EXPECT_THAT(Refusal(r, "echo $[ $(rm -rf /) ]"), HasSubstr("arithmetic"));
+  EXPECT_THAT(Refusal(r, "echo $[ `id` ]"), HasSubstr("arithmetic"));
+}
+
+// Tests that `$((cmd) )` is read as bash reads it: a command substitution holding a
+// subshell (the `)` closing the second `(` is not followed by `)`), not arithmetic.
+TEST(ShellCommandAttack, DoubleParenCommandSubstitution) {
+  EXPECT_THAT(Refusal(ExampleRules(), "echo $((id) )"), HasSubstr("command substitution"));
+  ShellRules r = ExampleRules();
+  r.allow_expansion = true;
+  r.allow_substitution = true;
+  EXPECT_THAT(Refusal(r, "echo $((rm -rf /) )"), HasSubstr("deny pattern `rm -rf *`"));
+  EXPECT_THAT(Refusal(r, "echo \"$((rm -rf /) )\""), HasSubstr("deny pattern"));
+  EXPECT_EQ(Refusal(r, "echo $(( (1+2)*3 ))"), "");
+  EXPECT_EQ(Refusal(r, "echo $((echo hi) )"), "");
+}
+
+// Tests that the body of a here-document with an unquoted delimiter is checked like any
+// other word when here-documents are allowed: bash expands it and runs its substitutions.
+TEST(ShellCommandAttack, UnquotedHeredocBodyIsChecked) {
+  ShellRules r = ExampleRules();
+  r.allow.push_back("cat");
+  r.allow_heredoc = true;
+  EXPECT_THAT(Refusal(r, "cat <<EOF\n$(rm -rf /)\nEOF"), HasSubstr("command substitution"));
+  EXPECT_THAT(Refusal(r, "cat <<EOF\n`id`\nEOF"), HasSubstr("backquotes"));
+  EXPECT_THAT(Refusal(r, "cat <<EOF\nhome is $HOME\nEOF"), HasSubstr("here-document body"));
+  EXPECT_THAT(Refusal(r, "cat <<-EOF\n\t$[1]\n\tEOF"), HasSubstr("here-document body"));
+  EXPECT_EQ(Refusal(r, "cat <<EOF\nplain text, 5$ and \\$HOME\nEOF"), "");
+  EXPECT_EQ(Refusal(r, "cat <<'EOF'\n$(rm -rf /) $HOME\nEOF"), "");
+  r.allow_substitution = true;
+  EXPECT_THAT(Refusal(r, "cat <<EOF\n$(rm -rf /)\nEOF"), HasSubstr("deny pattern"));
+  EXPECT_THAT(Refusal(r, "cat <<EOF\n$(curl x)\nEOF"), HasSubstr("no allow pattern"));
+  EXPECT_EQ(Refusal(r, "cat <<EOF\n$(pwd)\nEOF"), "");
+}
+
+// Tests that a tilde after `=` or `:` in an argument shaped like an assignment is
+// expanded, as bash does (`if=~/x` names the home directory).
+TEST(ShellCommandAttack, TildeAfterEqualsIsExpansion) {
+  EXPECT_THAT(Refusal(ExampleRules(), "cat if=~/.ssh/id_rsa"), HasSubstr("expanded"));
+  EXPECT_THAT(Refusal(ExampleRules(), "echo a=b:~/x"), HasSubstr("expanded"));
+  EXPECT_EQ(Refusal(ExampleRules(), "echo a~b 'a=~'"), "");
+}
+
+// Tests that a word the shell substitutes is never judged a path under the workspace
+// (`cat $(echo /etc/passwd)` names whatever the substitution prints).
+TEST(ShellCommandAttack, SubstitutionIsNotAPathUnderTheWorkspace) {
+  ShellRules r = ExampleRules();
+  r.allow_substitution = true;
+  EXPECT_THAT(Refusal(r, "cat $(echo /etc/passwd)"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "cat src/`echo ../../../etc/passwd`"), HasSubstr("no allow pattern"));
+  r.allow_expansion = true;
+  EXPECT_THAT(Refusal(r, "cat $HOME/.ssh/id_rsa"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "cat src/{a,../../../etc/passwd}"), HasSubstr("no allow pattern"));
+}
+
+// Tests that `git diff` cannot read a file outside the workspace, with or without
+// `--no-index` (git compares two paths outside the repository without it).
+TEST(ShellCommandAttack, GitDiffNoIndexReadsAnyFile) {
+  const ShellRules r = ExampleRules();
+  EXPECT_THAT(Refusal(r, "git diff --no-index /any/file /dev/null"), HasSubstr("no allow"));
+  EXPECT_THAT(Refusal(r, "git diff /etc/passwd /dev/null"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "git diff --no-inde ../../x a"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "git -C / diff"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "git --git-dir=/x diff"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "git -c core.pager=id log"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "git diff --output=out.txt"), HasSubstr("deny pattern"));
+  EXPECT_THAT(Refusal(r, "git show -O/etc/shadow HEAD"), HasSubstr("no allow pattern"));
+  EXPECT_EQ(Refusal(r, "git diff"), "");
+  EXPECT_EQ(Refusal(r, "git diff HEAD~1 -- src"), "");
+  EXPECT_EQ(Refusal(r, "git diff --no-index a.txt b.txt"), "");
+  EXPECT_EQ(Refusal(r, "git log --oneline -5"), "");
+  EXPECT_EQ(Refusal(r, "git show HEAD:src/a.cc"), "");
+  EXPECT_EQ(Refusal(r, "ls -la src"), "");
+  EXPECT_THAT(Refusal(r, "ls /etc"), HasSubstr("no allow pattern"));
+}
+
 // Property: whatever a command line looks like, a command a deny pattern matches is never
 // allowed, even when an allow pattern matches it too.
 TEST(ShellCommandProperty, DenyAlwaysWinsOverAllow) {
