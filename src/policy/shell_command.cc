@@ -265,20 +265,8 @@ class Parser {
       size_t j = i_;
       while (j < s_.size() && s_[j] >= '0' && s_[j] <= '9') ++j;
       const bool io_number = j > i_ && j < s_.size() && (s_[j] == '<' || s_[j] == '>');
-      if ((c == '<' || c == '>') && Peek(1) == '(') {
-        // Process substitution: a word naming a pipe to a nested list.
-        Substitution("process substitution `<(...)`");
-        i_ += 2;
-        ++depth_;
-        ParseList(')');
-        --depth_;
-        Word w;
-        w.text = "<(...)";
-        w.expansion = true;
-        cmd.words.push_back(std::move(w));
-        continue;
-      }
-      if (io_number || c == '<' || c == '>' || c == '&') {
+      const bool process_substitution = (c == '<' || c == '>') && Peek(1) == '(';
+      if (!process_substitution && (io_number || c == '<' || c == '>' || c == '&')) {
         i_ = j;
         ParseRedirect(&cmd);
         continue;
@@ -350,6 +338,19 @@ class Parser {
     std::string bare;
     while (!AtEnd() && !Failed()) {
       const char c = Peek();
+      if ((c == '<' || c == '>') && Peek(1) == '(') {
+        // Process substitution, anywhere in a word (`x<(cmd)y` is `x/dev/fd/63y`): a
+        // pipe to a nested list.
+        Substitution("process substitution `<(...)`");
+        i_ += 2;
+        ++depth_;
+        ParseList(')');
+        --depth_;
+        w->expansion = true;
+        w->text += "<(...)";
+        bare.push_back('\x01');
+        continue;
+      }
       if (IsMeta(c)) break;
       if (c == '\\') {
         if (i_ + 1 >= s_.size()) return Fail("a trailing backslash");
