@@ -865,14 +865,14 @@ bool PathWordUnder(const Word& w, std::string_view command, bool options_done,
 }
 
 // Allow: word by word (docs/shell-commands.md, "Allow patterns").
-bool MatchAllow(const Pattern& p, const std::vector<Word>& words, size_t command_index,
+bool MatchAllow(const Pattern& p, const std::vector<const Word*>& words, size_t command_index,
                 const std::string& cwd) {
   const std::string_view command =
-      command_index < words.size() ? Basename(words[command_index].text) : "";
+      command_index < words.size() ? Basename(words[command_index]->text) : "";
   size_t k = 0;
   bool options_done = false;  // a `--` after the command name was passed
   auto advance = [&] {
-    if (k > command_index && words[k].text == "--") options_done = true;
+    if (k > command_index && words[k]->text == "--") options_done = true;
     ++k;
   };
   for (size_t i = 0; i < p.words.size(); ++i) {
@@ -880,17 +880,17 @@ bool MatchAllow(const Pattern& p, const std::vector<Word>& words, size_t command
     const bool last = i + 1 == p.words.size();
     if (pw.rest) return true;
     if (k >= words.size()) return false;
-    const std::string& w = words[k].text;
+    const std::string& w = words[k]->text;
     if (k == command_index && HasNonAscii(w) && pw.text != w) return false;  // look-alikes
     if (pw.path) {
       auto under = [&](const Word& word) {
         return PathWordUnder(word, command, options_done, pw.text, cwd);
       };
-      if (!under(words[k])) return false;
+      if (!under(*words[k])) return false;
       advance();
       if (last) {
         for (; k < words.size(); advance()) {
-          if (!under(words[k])) return false;
+          if (!under(*words[k])) return false;
         }
         return true;
       }
@@ -1325,8 +1325,10 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
       }
     }
     const size_t command_index = c.assigns.size();
-    std::vector<Word> all = c.assigns;
-    all.insert(all.end(), c.words.begin(), c.words.end());
+    std::vector<const Word*> all;
+    all.reserve(c.assigns.size() + c.words.size());
+    for (const Word& w : c.assigns) all.push_back(&w);
+    for (const Word& w : c.words) all.push_back(&w);
     const bool allowed = std::any_of(m.allow.begin(), m.allow.end(), [&](const Pattern& p) {
       return MatchAllow(p, all, command_index, r.cwd);
     });
