@@ -261,6 +261,16 @@ class Parser {
         while (!AtEnd() && Peek() != '\n') ++i_;
         break;
       }
+      // `{name}>file` opens a descriptor and assigns its number to the variable `name`:
+      // a redirection and an assignment, not a word.
+      if (c == '{') {
+        size_t k = i_ + 1;
+        while (k < s_.size() && !IsMeta(s_[k]) && s_[k] != '}') ++k;
+        if (k + 1 < s_.size() && s_[k] == '}' && (s_[k + 1] == '<' || s_[k + 1] == '>')) {
+          return Fail("a redirection naming its descriptor `" +
+                      std::string(s_.substr(i_, k + 1 - i_)) + "` is not supported");
+        }
+      }
       // An IO number: digits immediately followed by < or >.
       size_t j = i_;
       while (j < s_.size() && s_[j] >= '0' && s_[j] <= '9') ++j;

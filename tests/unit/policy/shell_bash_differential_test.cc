@@ -368,77 +368,19 @@ class LineGenerator {
  private:
   static constexpr const char* kSeparators[] = {"; ", " && ", " || ", " | ",
                                                 "\n", " & ",  " |& ", ";"};
-  static constexpr const char* kPieces[] = {"README.md",
-                                            "src/a.cc",
-                                            "src",
-                                            "-n",
-                                            "5",
-                                            "--lines=3",
-                                            "-l",
-                                            "HEAD~1",
-                                            "--",
-                                            "-",
-                                            "a",
-                                            "b",
-                                            ".",
-                                            "..",
-                                            "/etc/passwd",
-                                            "../x",
-                                            "~",
-                                            "~/x",
-                                            "x=~/y",
-                                            "a:b",
-                                            "'a b'",
-                                            "\"a b\"",
-                                            "a\\ b",
-                                            "'}'",
-                                            "','",
-                                            "\"}\"",
-                                            "\\}",
-                                            "\\,",
-                                            "$'\\x2c'",
-                                            "$'\\x7d'",
-                                            "{",
-                                            "}",
-                                            ",",
-                                            "{a,b}",
-                                            "{a'}'b,c}",
-                                            "{1..3}",
-                                            "{a,'b c'}",
-                                            "{x,{y,z}}",
-                                            "{}",
-                                            "{a}",
-                                            "$X",
-                                            "${X}",
-                                            "${X:-a}",
-                                            "$[1]",
-                                            "$((1+1))",
-                                            "$((echo hi) )",
-                                            "$( (echo hi) )",
-                                            "$(echo hi)",
-                                            "`echo hi`",
-                                            "\"$(pwd)\"",
-                                            "<(echo)",
-                                            "*",
-                                            "?",
-                                            "[ab]",
-                                            ".*",
-                                            "--output=o",
-                                            "--files0-from=f",
-                                            "-o/etc/x",
-                                            "-C",
-                                            "if=/etc/x",
-                                            "%H",
-                                            "#c",
-                                            "\\",
-                                            "$'\\n'",
-                                            "\"$X\"",
-                                            "'$X'",
-                                            "$",
-                                            "a$",
-                                            "=",
-                                            "@{1}",
-                                            "\\\n"};
+  static constexpr const char* kPieces[] = {
+      "README.md", "src/a.cc", "src", "-n", "5", "--lines=3", "-l", "HEAD~1", "--", "-", "a", "b",
+      ".", "..", "/etc/passwd", "../x", "~", "~/x", "x=~/y", "a:b", "'a b'", "\"a b\"", "a\\ b",
+      "'}'", "','", "\"}\"", "\\}", "\\,", "$'\\x2c'", "$'\\x7d'", "{", "}", ",", "{a,b}",
+      "{a'}'b,c}", "{1..3}", "{a,'b c'}", "{x,{y,z}}", "{}", "{a}", "$X", "${X}", "${X:-a}", "$[1]",
+      "$((1+1))", "$((echo hi) )", "$( (echo hi) )", "$(echo hi)", "`echo hi`", "\"$(pwd)\"",
+      "<(echo)", "*", "?", "[ab]", ".*", "--output=o", "--files0-from=f", "-o/etc/x", "-C",
+      "if=/etc/x", "%H", "#c", "\\", "$'\\n'", "\"$X\"", "'$X'", "$", "a$", "=", "@{1}", "\\\n",
+      // Quoting corners: escapes inside quotes, $'...' escapes, $"...", comments in words.
+      "\"a\\\"b\"", "\"\\$X\"", "\"\\`x\"", "$'a\\'b'", "$'\\101'", "$'\\cA'", "$\"a b\"", "a#b",
+      "'#'", "\\#", "a\\\nb", "\"a\nb\"", "${X:-{a,b}}", "${X-'}'}", "\"{a,b}\"", "{a,\"b\"}",
+      "x{a,b}y", "{a..c}", "{1..2}{a,b}", "-{a,b}", "'a'\"b\"c", "\\'", "\"'\"", "!", "2>x", ">x",
+      "<x", "&>x", ">|x", "2>&1", "\t"};
   static constexpr const char* kRedirects[] = {" > out.txt", " 2>&1", " < README.md",
                                                " > /tmp/x",  " >> o", " 2>/dev/null",
                                                " <<< word",  " >&-",  " 3<> f"};
@@ -459,6 +401,7 @@ class LineGenerator {
 
   std::string Command() {
     std::string c = Pick(names_);
+    if (Pick(8) == 0) c = Pick(std::vector<std::string>{"A=1 ", "X=~ ", "! ", "A='b c' "}) + c;
     if (c == "git") c += " " + Pick(std::vector<std::string>{"diff", "log", "status", "push"});
     const int n = Pick(4);
     for (int i = 0; i < n; ++i) c += " " + Word();
@@ -467,11 +410,13 @@ class LineGenerator {
   }
 
   std::string Heredoc() {
-    const std::string delim = Pick(2) == 0 ? "EOF" : "'EOF'";
+    const std::string delim = Pick(std::vector<std::string>{"EOF", "'EOF'", "\"EOF\"", "E\\OF"});
+    const bool tabs = Pick(3) == 0;
     std::string body;
     const int n = 1 + Pick(3);
-    for (int i = 0; i < n; ++i) body += Word() + " " + Word() + "\n";
-    return "\ncat <<" + delim + "\n" + body + "EOF";
+    for (int i = 0; i < n; ++i) body += (tabs ? "\t" : "") + Word() + " " + Word() + "\n";
+    return "\ncat <<" + std::string(tabs ? "-" : "") + delim + "\n" + body + (tabs ? "\t" : "") +
+           "EOF";
   }
 
   std::mt19937 rng_;

@@ -463,6 +463,14 @@ TEST(ShellCommandAttack, ProcessSubstitutionInsideAWord) {
   EXPECT_THAT(Refusal(r, "cat a<(echo)"), HasSubstr("no allow pattern"));
 }
 
+// Tests that `{name}<file` is read as bash reads it, a redirection that assigns a
+// descriptor number to a variable (found by the bash differential test), not a word.
+TEST(ShellCommandAttack, NamedDescriptorRedirectionIsNotAWord) {
+  EXPECT_THAT(Refusal(ExampleRules(), "cat {a}<README.md"), HasSubstr("descriptor"));
+  EXPECT_THAT(Refusal(ExampleRules(), "echo x {PATH}>/dev/null; ls"), HasSubstr("descriptor"));
+  EXPECT_EQ(Refusal(ExampleRules(), "echo {a} <README.md"), "");
+}
+
 // Tests that `git diff` cannot read a file outside the workspace, with or without
 // `--no-index` (git compares two paths outside the repository without it).
 TEST(ShellCommandAttack, GitDiffNoIndexReadsAnyFile) {
