@@ -15,6 +15,8 @@
 //
 // IL_SHELL_DIFF_LINES (default 3000) and IL_SHELL_DIFF_SEED change the generated count
 // and seed for a longer local run; CI runs the default in a few seconds.
+// IL_SHELL_DIFF_CORPUS=DIR adds every file of DIR as a line (fuzz/shell_command/corpus
+// always is). IL_SHELL_DIFF_NO_SANDBOX=1 runs the fallback (no bwrap) even where bwrap works.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -127,7 +129,8 @@ class BashSandbox {
     fs::copy_file(SHELL_ARGV_STUB, stub);
     for (const std::string& n : StubNames()) fs::create_symlink("il-stub", root_ / "stubs" / n);
     fs::create_symlink("il-stub", root_ / "stubs" / "il-notfound");
-    sandboxed_ = Executable("/usr/bin/bwrap") && Probe();
+    sandboxed_ = std::getenv("IL_SHELL_DIFF_NO_SANDBOX") == nullptr &&
+                 Executable("/usr/bin/bwrap") && Probe();
     stubs_in_box_ = sandboxed_ ? "/usr/bin" : (root_ / "stubs").string();
     WriteFile(root_ / "init.sh",
               "command_not_found_handle() { " + stubs_in_box_ +
@@ -445,6 +448,18 @@ TEST(ShellBashDifferential, AllowedLinesRunOnlyWhatTheReaderSaw) {
   std::vector<std::string> candidates;
   for (const Case& c : AdversarialShellCorpus()) candidates.emplace_back(c.line);
   for (std::string& l : AttackLines(ws)) candidates.push_back(std::move(l));
+  // The fuzz target's corpus, and any directory of lines named by IL_SHELL_DIFF_CORPUS
+  // (a libFuzzer run's output directory, say).
+  std::vector<std::string> dirs = {std::string(INTERLOCK_SOURCE_DIR) +
+                                   "/fuzz/shell_command/corpus"};
+  if (const char* extra = std::getenv("IL_SHELL_DIFF_CORPUS")) dirs.emplace_back(extra);
+  for (const std::string& d : dirs) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(d, ec)) {
+      std::ifstream in(e.path(), std::ios::binary);
+      candidates.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  }
   LineGenerator gen(EnvNumber("IL_SHELL_DIFF_SEED", 20261125), box.sandboxed());
   const uint32_t count = EnvNumber("IL_SHELL_DIFF_LINES", 3000);
   for (uint32_t i = 0; i < count; ++i) candidates.push_back(gen.Line());
