@@ -472,6 +472,10 @@ class Parser {
   }
 
   void ParseDollar(Word* w, bool in_dquote) {
+    // bash removes `\<newline>` before it reads `$`: `$\<newline>HOME` is `$HOME`.
+    if (Peek(1) == '\\' && Peek(2) == '\n') {
+      return Fail("a line continuation right after `$` is not supported");
+    }
     const char n = Peek(1);
     if (n == '(' && Peek(2) == '(') {
       // bash reads `$((` as arithmetic only when the `)` matching the second `(` is followed
@@ -805,9 +809,8 @@ struct PathOptions {
 
 const std::vector<PathOptions>& OpaquePathOptions() {
   static const std::vector<PathOptions> k = {
-      {"",
-       {"--files0-from", "--files-from", "--exclude-from", "--chdir", "--git-dir", "--work-tree"}},
-      {"tar", {"-C", "--directory", "-T", "-X"}},
+      {"", {"--files0-from", "--files-from", "--chdir", "--git-dir", "--work-tree"}},
+      {"tar", {"-C", "--directory", "-T"}},
       {"make", {"-C", "--directory"}},
       {"env", {"-C"}},
   };
@@ -815,15 +818,15 @@ const std::vector<PathOptions>& OpaquePathOptions() {
 }
 
 // Whether an option word names an option `opaque` refuses: `--name` or `--name=...` for a
-// long one, and any cluster holding the letter of a short one (`-xC`, `-Cdir`).
+// long one, abbreviated too (`--files0=F` is `--files0-from=F` to getopt_long), and any
+// cluster holding the letter of a short one (`-xC`, `-Cdir`).
 bool IsOpaqueOption(std::string_view command, std::string_view word) {
   for (const PathOptions& po : OpaquePathOptions()) {
     if (!po.command.empty() && po.command != command) continue;
     for (std::string_view o : po.opaque) {
-      if (o.size() > 2) {  // --long
-        if (word.rfind(o, 0) == 0 && (word.size() == o.size() || word[o.size()] == '=')) {
-          return true;
-        }
+      if (o.size() > 2) {  // --long, or any abbreviation getopt_long would accept
+        const std::string_view name = word.substr(0, word.find('='));
+        if (name.size() >= 3 && o.rfind(name, 0) == 0) return true;
       } else if (word.size() >= 2 && word[1] != '-' && word.find(o[1], 1) != word.npos) {
         return true;
       }
@@ -860,7 +863,7 @@ bool PathWordUnder(const Word& w, std::string_view command, bool options_done,
       return eq == std::string::npos || ValueUnder(std::string_view(t).substr(eq + 1), prefix, cwd);
     }
     int candidates = 0;
-    for (size_t k = 2; k < t.size(); ++k) {
+    for (size_t k = 1; k < t.size(); ++k) {
       if (t[k] != '/' && t[k] != '.' && t[k] != '=') continue;
       if (++candidates > 16) return false;
       const size_t from = t[k] == '=' ? k + 1 : k;

@@ -160,7 +160,7 @@ class BashSandbox {
       WriteFile(root_ / "lines" / Name(i), lines[i]);
     }
     const Argv env = {"PATH=" + stubs_in_box_,
-                      "HOME=" + workspace(),
+                      "HOME=/home/outside-the-workspace",
                       "LANG=C",
                       "WS=" + workspace(),
                       "LINES=" + (root_ / "lines").string(),
@@ -348,6 +348,10 @@ std::vector<std::string> AttackLines(const std::string& ws) {
       "echo $'\\x72\\x6d' -rf /",
       "cat README.md; echo done && pwd || ls",
       "git log --format=%h -- src | head -3",
+      "cat $\\\nHOME/.ssh/id_rsa",
+      "cat {a}<README.md",
+      "cat <(echo)a:b",
+      "wc --files0=list",
   };
 }
 

@@ -360,6 +360,9 @@ TEST(ShellCommandAttack, WcFiles0FromReadsAnyFile) {
   EXPECT_THAT(Refusal(r, "wc --files0-from=/any/file"), HasSubstr("no allow pattern"));
   EXPECT_THAT(Refusal(r, "wc --files0-from /any/file"), HasSubstr("no allow pattern"));
   EXPECT_THAT(Refusal(r, "wc --files0-from=list.txt"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "wc --files0=list.txt"), HasSubstr("no allow pattern"));  // getopt
+  EXPECT_THAT(Refusal(r, "wc --fil list.txt"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(r, "cat -/etc/shadow"), HasSubstr("no allow pattern"));
   EXPECT_THAT(Refusal(r, "head --some-file=/etc/shadow README.md"), HasSubstr("no allow"));
   EXPECT_THAT(Refusal(r, "head -o/etc/shadow README.md"), HasSubstr("no allow pattern"));
   EXPECT_THAT(Refusal(r, "head -xf../../x README.md"), HasSubstr("no allow pattern"));
@@ -469,6 +472,15 @@ TEST(ShellCommandAttack, NamedDescriptorRedirectionIsNotAWord) {
   EXPECT_THAT(Refusal(ExampleRules(), "cat {a}<README.md"), HasSubstr("descriptor"));
   EXPECT_THAT(Refusal(ExampleRules(), "echo x {PATH}>/dev/null; ls"), HasSubstr("descriptor"));
   EXPECT_EQ(Refusal(ExampleRules(), "echo {a} <README.md"), "");
+}
+
+// Tests that a line continuation between `$` and a name does not hide the expansion
+// (found by the bash differential test): bash reads `$\<newline>HOME` as `$HOME`.
+TEST(ShellCommandAttack, LineContinuationAfterDollarHidesExpansion) {
+  EXPECT_THAT(Refusal(ExampleRules(), "cat $\\\nHOME/.ssh/id_rsa"), HasSubstr("continuation"));
+  EXPECT_THAT(Refusal(ExampleRules(), "cat \"$\\\nHOME/x\""), HasSubstr("continuation"));
+  EXPECT_THAT(Refusal(ExampleRules(), "echo a$\\\n$'\\cA'"), HasSubstr("continuation"));
+  EXPECT_EQ(Refusal(ExampleRules(), "cat REA\\\nDME.md"), "");
 }
 
 // Tests that `git diff` cannot read a file outside the workspace, with or without
