@@ -145,6 +145,21 @@ class Parser {
     }
   }
 
+  // bash removes `\<newline>` before it splits operators, so `&\<newline>>x` is `&>x` and
+  // `<<\<newline>-EOF` is `<<-EOF`: an operator just read followed by a continuation and an
+  // operator character fails the line (true) rather than be read as two operators.
+  bool ContinuationJoinsOperator() {
+    size_t k = i_;
+    while (k + 1 < s_.size() && s_[k] == '\\' && s_[k + 1] == '\n') k += 2;
+    if (k == i_ || k >= s_.size()) return false;
+    const char n = s_[k];
+    if (n != '&' && n != '|' && n != ';' && n != '<' && n != '>' && n != '-' && n != '(') {
+      return false;
+    }
+    Fail("a line continuation inside an operator is not supported");
+    return true;
+  }
+
   // Reads here-document bodies that start after a newline just consumed. The body of one
   // whose delimiter is unquoted undergoes expansion and substitution, as in double quotes:
   // it is read like a word, and the commands it substitutes are checked like the others.
@@ -227,10 +242,13 @@ class Parser {
       } else if (c == ';') {
         ++i_;
         if (Peek() == ';' || Peek() == '&') return Fail("`;;` outside a case statement");
+        if (ContinuationJoinsOperator()) return;
       } else if (c == '&' && Peek(1) != '>') {
         i_ += Peek(1) == '&' ? 2 : 1;
+        if (ContinuationJoinsOperator()) return;
       } else if (c == '|') {
         i_ += (Peek(1) == '|' || Peek(1) == '&') ? 2 : 1;
+        if (ContinuationJoinsOperator()) return;
       } else if (c == ')') {
         return Fail("unbalanced `)`");
       } else if (c == '(') {
@@ -266,15 +284,30 @@ class Parser {
       if (c == '{') {
         size_t k = i_ + 1;
         while (k < s_.size() && !IsMeta(s_[k]) && s_[k] != '}') ++k;
-        if (k + 1 < s_.size() && s_[k] == '}' && (s_[k + 1] == '<' || s_[k + 1] == '>')) {
+        size_t after = k + 1;  // a line continuation joins `{a}\<newline><x` too
+        while (after + 1 < s_.size() && s_[after] == '\\' && s_[after + 1] == '\n') after += 2;
+        if (k < s_.size() && s_[k] == '}' && after < s_.size() &&
+            (s_[after] == '<' || s_[after] == '>')) {
           return Fail("a redirection naming its descriptor `" +
                       std::string(s_.substr(i_, k + 1 - i_)) + "` is not supported");
         }
       }
       // An IO number: digits immediately followed by < or >.
       size_t j = i_;
-      while (j < s_.size() && s_[j] >= '0' && s_[j] <= '9') ++j;
+      bool joined = false;  // bash removes `\<newline>` first: `2\<newline>>x` is `2>x`
+      while (j < s_.size() &&
+             ((s_[j] >= '0' && s_[j] <= '9') ||
+              (j > i_ && s_[j] == '\\' && j + 1 < s_.size() && s_[j + 1] == '\n'))) {
+        if (s_[j] == '\\') {
+          joined = true;
+          ++j;
+        }
+        ++j;
+      }
       const bool io_number = j > i_ && j < s_.size() && (s_[j] == '<' || s_[j] == '>');
+      if (io_number && joined) {
+        return Fail("a line continuation inside a redirection's descriptor is not supported");
+      }
       const bool process_substitution = (c == '<' || c == '>') && Peek(1) == '(';
       if (!process_substitution && (io_number || c == '<' || c == '>' || c == '&')) {
         i_ = j;
@@ -323,6 +356,7 @@ class Parser {
       }
     }
     i_ += op.size();
+    if (ContinuationJoinsOperator()) return;
     SkipBlanks();
     if (AtEnd() || IsMeta(Peek())) return Fail("redirection `" + op + "` without a target");
     Redirect r;

@@ -387,7 +387,9 @@ class LineGenerator {
       "\"a\\\"b\"", "\"\\$X\"", "\"\\`x\"", "$'a\\'b'", "$'\\101'", "$'\\cA'", "$\"a b\"", "a#b",
       "'#'", "\\#", "a\\\nb", "\"a\nb\"", "${X:-{a,b}}", "${X-'}'}", "\"{a,b}\"", "{a,\"b\"}",
       "x{a,b}y", "{a..c}", "{1..2}{a,b}", "-{a,b}", "'a'\"b\"c", "\\'", "\"'\"", "!", "2>x", ">x",
-      "<x", "&>x", ">|x", "2>&1", "\t"};
+      "<x", "&>x", ">|x", "2>&1", "\t",
+      // Line continuations joining what follows to what precedes.
+      "\\\n>x", "{a}\\\n", "2\\\n>x", "$\\\nX", "&\\\n>x", "'a'\\\n{b,c}", "x=\\\n~"};
   static constexpr const char* kRedirects[] = {" > out.txt", " 2>&1", " < README.md",
                                                " > /tmp/x",  " >> o", " 2>/dev/null",
                                                " <<< word",  " >&-",  " 3<> f"};

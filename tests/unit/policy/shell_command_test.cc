@@ -471,6 +471,7 @@ TEST(ShellCommandAttack, ProcessSubstitutionInsideAWord) {
 TEST(ShellCommandAttack, NamedDescriptorRedirectionIsNotAWord) {
   EXPECT_THAT(Refusal(ExampleRules(), "cat {a}<README.md"), HasSubstr("descriptor"));
   EXPECT_THAT(Refusal(ExampleRules(), "echo x {PATH}>/dev/null; ls"), HasSubstr("descriptor"));
+  EXPECT_THAT(Refusal(ExampleRules(), "echo {a}\\\n<README.md"), HasSubstr("descriptor"));
   EXPECT_EQ(Refusal(ExampleRules(), "echo {a} <README.md"), "");
 }
 
@@ -480,6 +481,15 @@ TEST(ShellCommandAttack, LineContinuationAfterDollarHidesExpansion) {
   EXPECT_THAT(Refusal(ExampleRules(), "cat $\\\nHOME/.ssh/id_rsa"), HasSubstr("continuation"));
   EXPECT_THAT(Refusal(ExampleRules(), "cat \"$\\\nHOME/x\""), HasSubstr("continuation"));
   EXPECT_THAT(Refusal(ExampleRules(), "echo a$\\\n$'\\cA'"), HasSubstr("continuation"));
+  EXPECT_THAT(Refusal(ExampleRules(), "wc 2\\\n>x"), HasSubstr("continuation"));
+  // `git diff &>/dev/null echo --output=/x`: bash gives `echo --output=/x` to git diff.
+  EXPECT_THAT(Refusal(ExampleRules(), "git diff &\\\n>/dev/null echo --output=/x"),
+              HasSubstr("continuation"));
+  ShellRules r = ExampleRules();
+  r.allow.push_back("cat");
+  r.allow_heredoc = true;  // bash ends `<<-EOF` at `EOF` and runs the rest
+  EXPECT_THAT(Refusal(r, "cat <<\\\n-EOF\nEOF\nrm -rf /\n-EOF"), HasSubstr("continuation"));
+  EXPECT_EQ(Refusal(ExampleRules(), "git status &&\\\npwd"), "");
   EXPECT_EQ(Refusal(ExampleRules(), "cat REA\\\nDME.md"), "");
 }
 
