@@ -361,6 +361,14 @@ class Parser {
     if (AtEnd() || IsMeta(Peek())) return Fail("redirection `" + op + "` without a target");
     Redirect r;
     r.op = op;
+    if ((op == ">&" || op == "<&") && Peek() == '-') {
+      // bash reads the `-` that closes a descriptor as a token of its own: `>&-/etc/x`
+      // closes stdout and passes `/etc/x` to the command as an argument.
+      r.target.text = "-";
+      ++i_;
+      cmd->redirects.push_back(std::move(r));
+      return;
+    }
     const size_t start = i_;
     ParseWord(&r.target);
     if (Failed()) return;

@@ -352,6 +352,7 @@ std::vector<std::string> AttackLines(const std::string& ws) {
       "cat {a}<README.md",
       "cat <(echo)a:b",
       "wc --files0=list",
+      "cat README.md >&-/etc/shadow >out.txt",
   };
 }
 
@@ -390,9 +391,9 @@ class LineGenerator {
       "<x", "&>x", ">|x", "2>&1", "\t",
       // Line continuations joining what follows to what precedes.
       "\\\n>x", "{a}\\\n", "2\\\n>x", "$\\\nX", "&\\\n>x", "'a'\\\n{b,c}", "x=\\\n~"};
-  static constexpr const char* kRedirects[] = {" > out.txt", " 2>&1", " < README.md",
-                                               " > /tmp/x",  " >> o", " 2>/dev/null",
-                                               " <<< word",  " >&-",  " 3<> f"};
+  static constexpr const char* kRedirects[] = {
+      " > out.txt", " 2>&1", " < README.md", " > /tmp/x", " >> o", " 2>/dev/null",
+      " <<< word",  " >&-",  " 3<> f",       " >&-x",     " <& -y"};
 
   int Pick(int n) { return static_cast<int>(rng_() % static_cast<uint32_t>(n)); }
   template <size_t N>

@@ -493,6 +493,18 @@ TEST(ShellCommandAttack, LineContinuationAfterDollarHidesExpansion) {
   EXPECT_EQ(Refusal(ExampleRules(), "cat REA\\\nDME.md"), "");
 }
 
+// Tests that the `-` closing a descriptor is a token of its own, as in bash (found by the
+// differential test replaying a libFuzzer corpus): `cat README.md >&-/etc/shadow >out`
+// closes stdout, then copies /etc/shadow into the workspace.
+TEST(ShellCommandAttack, CloseDescriptorDashHidesAnArgument) {
+  EXPECT_THAT(Refusal(ExampleRules(), "cat README.md >&-/etc/shadow >out.txt"),
+              HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(ExampleRules(), "cat README.md <& -/etc/shadow"),
+              HasSubstr("no allow pattern"));
+  EXPECT_EQ(Refusal(ExampleRules(), "cat README.md >&- 2>&1"), "");
+  EXPECT_EQ(Refusal(ExampleRules(), "cat README.md >&-src/a.cc"), "");
+}
+
 // Tests that `git diff` cannot read a file outside the workspace, with or without
 // `--no-index` (git compares two paths outside the repository without it).
 TEST(ShellCommandAttack, GitDiffNoIndexReadsAnyFile) {
