@@ -324,7 +324,12 @@ class Parser {
           cmd.assigns.push_back(std::move(w));
           continue;
         }
-        if (!w.quoted && (w.text == "{" || w.text == "}" || w.text == "!")) continue;  // grouping
+        // Reserved words only before anything else: after a redirection or an assignment
+        // (`>x }`) bash runs `}` as a command.
+        if (!w.quoted && cmd.assigns.empty() && cmd.redirects.empty() &&
+            (w.text == "{" || w.text == "}" || w.text == "!")) {
+          continue;  // grouping
+        }
         if (!w.quoted && Keywords().count(w.text) > 0) {
           return Fail("unsupported shell syntax `" + w.text + "`");
         }
@@ -892,11 +897,17 @@ bool ValueUnder(std::string_view value, std::string_view prefix, const std::stri
 // `prefix`. An operand is a path; an option word carries one after `=` (`--files0-from=F`)
 // or attached to a short option (`-o/etc/x`, `-xf../x`: every suffix that could be the
 // value is judged); a value whose effect cannot be judged is refused (expansions, braces,
-// the options above). `options_done`: after `--`, words are operands.
+// the options above, a glob that may match a name starting with `-`). `options_done`:
+// after `--`, words are operands.
 bool PathWordUnder(const Word& w, std::string_view command, bool options_done,
                    std::string_view prefix, const std::string& cwd) {
   if (w.expansion || w.brace) return false;  // its value is known only when it runs
   const std::string& t = w.text;
+  // A glob at the start of a word can match a file named like an option (`wc *` and a file
+  // `--files0-from=list`): the program would read it as one.
+  if (w.glob && !options_done && !t.empty() && (t[0] == '*' || t[0] == '?' || t[0] == '[')) {
+    return false;
+  }
   if (t == "-" || t == "--") return true;
   if (!options_done && t.size() > 1 && t[0] == '-') {
     if (IsOpaqueOption(command, t)) return false;

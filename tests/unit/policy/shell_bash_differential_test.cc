@@ -376,6 +376,8 @@ class LineGenerator {
  private:
   static constexpr const char* kSeparators[] = {"; ", " && ", " || ", " | ",
                                                 "\n", " & ",  " |& ", ";"};
+  // Redirections end their word (a trailing blank), so that the files lines create in the
+  // shared workspace keep plain names (x, o, f, out.txt) for the globs of later lines.
   static constexpr const char* kPieces[] = {
       "README.md", "src/a.cc", "src", "-n", "5", "--lines=3", "-l", "HEAD~1", "--", "-", "a", "b",
       ".", "..", "/etc/passwd", "../x", "~", "~/x", "x=~/y", "a:b", "'a b'", "\"a b\"", "a\\ b",
@@ -387,10 +389,10 @@ class LineGenerator {
       // Quoting corners: escapes inside quotes, $'...' escapes, $"...", comments in words.
       "\"a\\\"b\"", "\"\\$X\"", "\"\\`x\"", "$'a\\'b'", "$'\\101'", "$'\\cA'", "$\"a b\"", "a#b",
       "'#'", "\\#", "a\\\nb", "\"a\nb\"", "${X:-{a,b}}", "${X-'}'}", "\"{a,b}\"", "{a,\"b\"}",
-      "x{a,b}y", "{a..c}", "{1..2}{a,b}", "-{a,b}", "'a'\"b\"c", "\\'", "\"'\"", "!", "2>x", ">x",
-      "<x", "&>x", ">|x", "2>&1", "\t",
+      "x{a,b}y", "{a..c}", "{1..2}{a,b}", "-{a,b}", "'a'\"b\"c", "\\'", "\"'\"", "!", "2>x ", ">x ",
+      "<x ", "&>x ", ">|x ", "2>&1", "\t",
       // Line continuations joining what follows to what precedes.
-      "\\\n>x", "{a}\\\n", "2\\\n>x", "$\\\nX", "&\\\n>x", "'a'\\\n{b,c}", "x=\\\n~"};
+      "\\\n>x ", "{a}\\\n", "2\\\n>x ", "$\\\nX", "&\\\n>x ", "'a'\\\n{b,c}", "x=\\\n~"};
   static constexpr const char* kRedirects[] = {
       " > out.txt", " 2>&1", " < README.md", " > /tmp/x", " >> o", " 2>/dev/null",
       " <<< word",  " >&-",  " 3<> f",       " >&-x",     " <& -y"};

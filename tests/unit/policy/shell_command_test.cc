@@ -505,6 +505,24 @@ TEST(ShellCommandAttack, CloseDescriptorDashHidesAnArgument) {
   EXPECT_EQ(Refusal(ExampleRules(), "cat README.md >&-src/a.cc"), "");
 }
 
+// Tests that a glob at the start of a path word is refused before `--`: it can match a
+// file the agent created named like an option (`wc *` with a file `--files0-from=list`).
+TEST(ShellCommandAttack, GlobMatchesAFileNamedLikeAnOption) {
+  EXPECT_THAT(Refusal(ExampleRules(), "wc *"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(ExampleRules(), "cat ?files0-from=x"), HasSubstr("no allow pattern"));
+  EXPECT_EQ(Refusal(ExampleRules(), "wc -l ./*.cc src/*.h"), "");
+  EXPECT_EQ(Refusal(ExampleRules(), "wc -l -- *.cc"), "");
+}
+
+// Tests that `{`, `}` and `!` after a redirection or an assignment are command names, as
+// in bash (found by the differential test: `>x }` runs a command `}`), not grouping.
+TEST(ShellCommandAttack, BraceAfterRedirectionIsACommand) {
+  EXPECT_THAT(Refusal(ExampleRules(), ">out.txt }"), HasSubstr("no allow pattern"));
+  EXPECT_THAT(Refusal(ExampleRules(), ">out.txt ! echo x"), HasSubstr("no allow pattern"));
+  EXPECT_EQ(Refusal(ExampleRules(), "{ echo x; } >out.txt"), "");
+  EXPECT_EQ(Refusal(ExampleRules(), "! echo x"), "");
+}
+
 // Tests that `git diff` cannot read a file outside the workspace, with or without
 // `--no-index` (git compares two paths outside the repository without it).
 TEST(ShellCommandAttack, GitDiffNoIndexReadsAnyFile) {
