@@ -7,7 +7,11 @@
 // pattern; constructs whose effect cannot be known before running (substitution, `eval`,
 // re-entering a shell, here-documents, expansions, redirections outside allowed paths)
 // are violations unless the rules explicitly allow them. A line that cannot be parsed is
-// a violation. Pattern syntax and matching rules: docs/shell-commands.md.
+// a violation. The reading follows bash where bash is subtle (brace expansion with quoted
+// parts, `$((` versus `$( (`, line continuations, `>&-`), or fails closed; a differential
+// test runs allowed lines in bash to keep it so (tests/unit/policy). A path pattern word
+// judges what the command opens, options carrying paths included. Pattern syntax and
+// matching rules: docs/shell-commands.md.
 // Thread-safety: a compiled ShellMatcher is immutable and shared between threads.
 #ifndef INTERLOCK_POLICY_SHELL_COMMAND_H_
 #define INTERLOCK_POLICY_SHELL_COMMAND_H_
