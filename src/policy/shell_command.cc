@@ -374,15 +374,13 @@ class Parser {
       cmd->redirects.push_back(std::move(r));
       return;
     }
-    const size_t start = i_;
     ParseWord(&r.target);
     if (Failed()) return;
     if (op == "<<" || op == "<<-") {
       out_->heredoc = true;
-      // A quoted delimiter means a literal body; an unquoted one expands $ and `...`,
-      // which this reader does not follow: refuse it unless the body is plain text.
+      // A quoted delimiter means a literal body; an unquoted one expands $ and `...`: its
+      // body is read as a word once the line holding the operator ends.
       pending_heredocs_.push_back({r.target.text, op == "<<-", !r.target.quoted});
-      (void)start;
     } else if (op == "<<<") {
       out_->heredoc = true;
     }
