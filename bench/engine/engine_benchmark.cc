@@ -292,6 +292,16 @@ void BM_ParseAndDecide_ClaudeCodeBashRefused(benchmark::State& st) {
 }
 BENCHMARK(BM_ParseAndDecide_ClaudeCodeBashRefused);
 
+// Path words with options (each judged as what the command opens) and a git path pattern.
+void BM_ParseAndDecide_ClaudeCodeBashPaths(benchmark::State& st) {
+  static const policy::AgentPolicy& p = Example("claude-code.yaml", "claude-code");
+  ParseAndDecideExample(
+      st, p,
+      R"({"tool":"Bash","args":{"command":"git diff HEAD~1 -- src && head -n 20 --quiet src/a.cc src/b.cc | wc -l"}})",
+      Code::kAllowed);
+}
+BENCHMARK(BM_ParseAndDecide_ClaudeCodeBashPaths);
+
 void BM_ParseAndDecide_ClaudeCodeWebFetch(benchmark::State& st) {
   static const policy::AgentPolicy& p = Example("claude-code.yaml", "claude-code");
   ParseAndDecideExample(

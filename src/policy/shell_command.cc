@@ -26,6 +26,7 @@ struct Word {
   std::string text;
   bool quoted = false;     // some part was quoted or escaped
   bool expansion = false;  // $NAME, ${...}, $((...)), $(...), `...`, ~, <(...)
+  bool parameter = false;  // an expansion other than substitution: $NAME ${...} $((...)) $[...] ~
   bool glob = false;       // an unquoted * ? or [
   bool brace = false;      // an unquoted {a,b} or {1..3}
 };
@@ -45,6 +46,7 @@ struct Parsed {
   std::vector<Command> commands;  // every simple command, nested ones included
   std::string substitution;       // the first substitution construct seen, "" when none
   bool heredoc = false;
+  std::vector<Word> heredoc_bodies;  // bodies of here-documents with an unquoted delimiter
   std::string error;  // non-empty: the line cannot be parsed (or uses unsupported syntax)
 };
 
@@ -97,6 +99,20 @@ int HexValue(char c) {
   return -1;
 }
 
+// Whether bash may brace-expand a word, given its unquoted characters (`bare`: quoted
+// parts and expansions are \x01, so a quoted `}` or `,` counts for nothing, as in bash).
+// Bash expands when an unquoted `{` is closed by its matching unquoted `}` with an unquoted
+// `,` or a sequence `..` between them; this over-approximates (first `{`, last `}`, any
+// separator between), so whatever bash expands is seen. Linear in the word's length.
+bool HasBraceExpansion(std::string_view bare) {
+  const size_t open = bare.find('{');
+  if (open == std::string_view::npos) return false;
+  const size_t close = bare.rfind('}');
+  if (close == std::string_view::npos || close < open) return false;
+  const std::string_view inside = bare.substr(open + 1, close - open - 1);
+  return inside.find(',') != std::string_view::npos || inside.find("..") != std::string_view::npos;
+}
+
 // A recursive-descent reader of one command line. Nested lists ($(...), `...`, <(...),
 // subshells) add their simple commands to the same Parsed, so every one is checked.
 class Parser {
@@ -129,26 +145,79 @@ class Parser {
     }
   }
 
-  // Reads here-document bodies that start after a newline just consumed.
+  // bash removes `\<newline>` before it splits operators, so `&\<newline>>x` is `&>x` and
+  // `<<\<newline>-EOF` is `<<-EOF`: an operator just read followed by a continuation and an
+  // operator character fails the line (true) rather than be read as two operators.
+  bool ContinuationJoinsOperator() {
+    size_t k = i_;
+    while (k + 1 < s_.size() && s_[k] == '\\' && s_[k + 1] == '\n') k += 2;
+    if (k == i_ || k >= s_.size()) return false;
+    const char n = s_[k];
+    if (n != '&' && n != '|' && n != ';' && n != '<' && n != '>' && n != '-' && n != '(') {
+      return false;
+    }
+    Fail("a line continuation inside an operator is not supported");
+    return true;
+  }
+
+  // Reads here-document bodies that start after a newline just consumed. The body of one
+  // whose delimiter is unquoted undergoes expansion and substitution, as in double quotes:
+  // it is read like a word, and the commands it substitutes are checked like the others.
   void ReadHeredocBodies() {
-    for (const auto& [delim, strip_tabs] : pending_heredocs_) {
+    for (const PendingHeredoc& h : pending_heredocs_) {
       bool closed = false;
+      const size_t body_start = i_;
+      size_t body_end = i_;
       while (!AtEnd()) {
         size_t eol = s_.find('\n', i_);
         if (eol == std::string_view::npos) eol = s_.size();
         std::string_view line = s_.substr(i_, eol - i_);
+        const size_t line_start = i_;
         i_ = eol < s_.size() ? eol + 1 : eol;
-        if (strip_tabs) {
+        if (h.strip_tabs) {
           while (!line.empty() && line[0] == '\t') line.remove_prefix(1);
         }
-        if (line == delim) {
+        if (line == h.delimiter) {
           closed = true;
+          body_end = line_start;
           break;
         }
       }
-      if (!closed) return Fail("unterminated here-document (no line `" + delim + "`)");
+      if (!closed) return Fail("unterminated here-document (no line `" + h.delimiter + "`)");
+      if (!h.expands) continue;
+      if (depth_ + 1 > kMaxDepth) return Fail("nested more than 32 levels deep");
+      Word body;
+      Parser inner(s_.substr(body_start, body_end - body_start), out_, depth_ + 1);
+      inner.ParseHeredocText(&body);
+      out_->heredoc_bodies.push_back(std::move(body));
     }
     pending_heredocs_.clear();
+  }
+
+  // The text of an unquoted here-document: only \ $ and ` are special.
+  void ParseHeredocText(Word* w) {
+    while (!AtEnd() && !Failed()) {
+      const char c = Peek();
+      if (c == '\\') {
+        const char n = Peek(1);
+        if (n == '$' || n == '`' || n == '\\') {
+          w->text.push_back(n);
+          i_ += 2;
+        } else if (n == '\n') {
+          i_ += 2;
+        } else {
+          w->text.push_back('\\');
+          ++i_;
+        }
+      } else if (c == '$') {
+        ParseDollar(w, /*in_dquote=*/true);
+      } else if (c == '`') {
+        ParseBacktick(w);
+      } else {
+        w->text.push_back(c);
+        ++i_;
+      }
+    }
   }
 
   void ParseList(char end) {
@@ -173,10 +242,13 @@ class Parser {
       } else if (c == ';') {
         ++i_;
         if (Peek() == ';' || Peek() == '&') return Fail("`;;` outside a case statement");
+        if (ContinuationJoinsOperator()) return;
       } else if (c == '&' && Peek(1) != '>') {
         i_ += Peek(1) == '&' ? 2 : 1;
+        if (ContinuationJoinsOperator()) return;
       } else if (c == '|') {
         i_ += (Peek(1) == '|' || Peek(1) == '&') ? 2 : 1;
+        if (ContinuationJoinsOperator()) return;
       } else if (c == ')') {
         return Fail("unbalanced `)`");
       } else if (c == '(') {
@@ -207,24 +279,37 @@ class Parser {
         while (!AtEnd() && Peek() != '\n') ++i_;
         break;
       }
+      // `{name}>file` opens a descriptor and assigns its number to the variable `name`:
+      // a redirection and an assignment, not a word.
+      if (c == '{') {
+        size_t k = i_ + 1;
+        while (k < s_.size() && !IsMeta(s_[k]) && s_[k] != '}') ++k;
+        size_t after = k + 1;  // a line continuation joins `{a}\<newline><x` too
+        while (after + 1 < s_.size() && s_[after] == '\\' && s_[after + 1] == '\n') after += 2;
+        if (k < s_.size() && s_[k] == '}' && after < s_.size() &&
+            (s_[after] == '<' || s_[after] == '>')) {
+          return Fail("a redirection naming its descriptor `" +
+                      std::string(s_.substr(i_, k + 1 - i_)) + "` is not supported");
+        }
+      }
       // An IO number: digits immediately followed by < or >.
       size_t j = i_;
-      while (j < s_.size() && s_[j] >= '0' && s_[j] <= '9') ++j;
-      const bool io_number = j > i_ && j < s_.size() && (s_[j] == '<' || s_[j] == '>');
-      if ((c == '<' || c == '>') && Peek(1) == '(') {
-        // Process substitution: a word naming a pipe to a nested list.
-        Substitution("process substitution `<(...)`");
-        i_ += 2;
-        ++depth_;
-        ParseList(')');
-        --depth_;
-        Word w;
-        w.text = "<(...)";
-        w.expansion = true;
-        cmd.words.push_back(std::move(w));
-        continue;
+      bool joined = false;  // bash removes `\<newline>` first: `2\<newline>>x` is `2>x`
+      while (j < s_.size() &&
+             ((s_[j] >= '0' && s_[j] <= '9') ||
+              (j > i_ && s_[j] == '\\' && j + 1 < s_.size() && s_[j + 1] == '\n'))) {
+        if (s_[j] == '\\') {
+          joined = true;
+          ++j;
+        }
+        ++j;
       }
-      if (io_number || c == '<' || c == '>' || c == '&') {
+      const bool io_number = j > i_ && j < s_.size() && (s_[j] == '<' || s_[j] == '>');
+      if (io_number && joined) {
+        return Fail("a line continuation inside a redirection's descriptor is not supported");
+      }
+      const bool process_substitution = (c == '<' || c == '>') && Peek(1) == '(';
+      if (!process_substitution && (io_number || c == '<' || c == '>' || c == '&')) {
         i_ = j;
         ParseRedirect(&cmd);
         continue;
@@ -239,7 +324,12 @@ class Parser {
           cmd.assigns.push_back(std::move(w));
           continue;
         }
-        if (!w.quoted && (w.text == "{" || w.text == "}" || w.text == "!")) continue;  // grouping
+        // Reserved words only before anything else: after a redirection or an assignment
+        // (`>x }`) bash runs `}` as a command.
+        if (!w.quoted && cmd.assigns.empty() && cmd.redirects.empty() &&
+            (w.text == "{" || w.text == "}" || w.text == "!")) {
+          continue;  // grouping
+        }
         if (!w.quoted && Keywords().count(w.text) > 0) {
           return Fail("unsupported shell syntax `" + w.text + "`");
         }
@@ -271,30 +361,51 @@ class Parser {
       }
     }
     i_ += op.size();
+    if (ContinuationJoinsOperator()) return;
     SkipBlanks();
     if (AtEnd() || IsMeta(Peek())) return Fail("redirection `" + op + "` without a target");
     Redirect r;
     r.op = op;
-    const size_t start = i_;
+    if ((op == ">&" || op == "<&") && Peek() == '-') {
+      // bash reads the `-` that closes a descriptor as a token of its own: `>&-/etc/x`
+      // closes stdout and passes `/etc/x` to the command as an argument.
+      r.target.text = "-";
+      ++i_;
+      cmd->redirects.push_back(std::move(r));
+      return;
+    }
     ParseWord(&r.target);
     if (Failed()) return;
     if (op == "<<" || op == "<<-") {
       out_->heredoc = true;
-      // A quoted delimiter means a literal body; an unquoted one expands $ and `...`,
-      // which this reader does not follow: refuse it unless the body is plain text.
-      pending_heredocs_.emplace_back(r.target.text, op == "<<-");
-      if (!r.target.quoted) heredoc_expands_ = true;
-      (void)start;
+      // A quoted delimiter means a literal body; an unquoted one expands $ and `...`: its
+      // body is read as a word once the line holding the operator ends.
+      pending_heredocs_.push_back({r.target.text, op == "<<-", !r.target.quoted});
     } else if (op == "<<<") {
       out_->heredoc = true;
     }
     cmd->redirects.push_back(std::move(r));
   }
 
+  // `bare` keeps the word's unquoted characters, with \x01 for each quoted part and
+  // expansion: what bash looks at when it decides on brace and tilde expansion.
   void ParseWord(Word* w) {
-    const size_t start = i_;
+    std::string bare;
     while (!AtEnd() && !Failed()) {
       const char c = Peek();
+      if ((c == '<' || c == '>') && Peek(1) == '(') {
+        // Process substitution, anywhere in a word (`x<(cmd)y` is `x/dev/fd/63y`): a
+        // pipe to a nested list.
+        Substitution("process substitution `<(...)`");
+        i_ += 2;
+        ++depth_;
+        ParseList(')');
+        --depth_;
+        w->expansion = true;
+        w->text += "<(...)";
+        bare.push_back('\x01');
+        continue;
+      }
       if (IsMeta(c)) break;
       if (c == '\\') {
         if (i_ + 1 >= s_.size()) return Fail("a trailing backslash");
@@ -304,38 +415,38 @@ class Parser {
         }
         w->text.push_back(Peek(1));
         w->quoted = true;
+        bare.push_back('\x01');
         i_ += 2;
       } else if (c == '\'') {
         const size_t close = s_.find('\'', i_ + 1);
         if (close == std::string_view::npos) return Fail("an unterminated single quote");
         w->text.append(s_.substr(i_ + 1, close - i_ - 1));
         w->quoted = true;
+        bare.push_back('\x01');
         i_ = close + 1;
       } else if (c == '"') {
         ParseDoubleQuoted(w);
+        bare.push_back('\x01');
       } else if (c == '$') {
         ParseDollar(w, /*in_dquote=*/false);
+        bare.push_back('\x01');
       } else if (c == '`') {
         ParseBacktick(w);
+        bare.push_back('\x01');
       } else {
         if (c == '*' || c == '?' || c == '[') w->glob = true;
-        if (c == '~' && i_ == start) w->expansion = true;
-        if (c == '{' && LooksLikeBrace()) w->brace = true;
+        // Tilde expansion: at the start of a word, and (bash, outside POSIX mode) after the
+        // `=` or a `:` of a word shaped like an assignment, even an argument (`if=~/x`).
+        if (c == '~' && (bare.empty() || bare.back() == '=' || bare.back() == ':')) {
+          w->expansion = true;
+          w->parameter = true;
+        }
         w->text.push_back(c);
+        bare.push_back(c);
         ++i_;
       }
     }
-  }
-
-  // `{a,b}` or `{1..3}` before the end of the word.
-  bool LooksLikeBrace() const {
-    for (size_t k = i_ + 1; k < s_.size() && !IsMeta(s_[k]); ++k) {
-      if (s_[k] == '}') return false;
-      if (s_[k] == ',' || (s_[k] == '.' && k + 1 < s_.size() && s_[k + 1] == '.')) {
-        return s_.find('}', k) != std::string_view::npos;
-      }
-    }
-    return false;
+    if (HasBraceExpansion(bare)) w->brace = true;
   }
 
   void ParseDoubleQuoted(Word* w) {
@@ -377,25 +488,65 @@ class Parser {
     --depth_;
   }
 
+  // The index of the `close` that ends an arithmetic text starting at k (nested `open`s
+  // counted). What this reader does not follow inside arithmetic fails the line: quotes
+  // (they move where bash ends it) and command substitution (it runs a command).
+  size_t ScanArithmetic(size_t k, char open, char close) {
+    int depth = 0;
+    for (; k < s_.size(); ++k) {
+      const char c = s_[k];
+      if (c == '\'' || c == '"' || c == '\\') {
+        Fail("quotes or escapes inside arithmetic expansion are not supported");
+        return k;
+      }
+      const bool dollar_paren = c == '$' && k + 1 < s_.size() && s_[k + 1] == '(' &&
+                                !(k + 2 < s_.size() && s_[k + 2] == '(');
+      if (c == '`' || dollar_paren) {
+        Fail("command substitution inside arithmetic expansion");
+        return k;
+      }
+      if (c == open) {
+        ++depth;
+      } else if (c == close) {
+        if (depth == 0) return k;
+        --depth;
+      }
+    }
+    Fail(std::string("an unterminated arithmetic expansion `$") + open + "`");
+    return k;
+  }
+
   void ParseDollar(Word* w, bool in_dquote) {
+    // bash removes `\<newline>` before it reads `$`: `$\<newline>HOME` is `$HOME`.
+    if (Peek(1) == '\\' && Peek(2) == '\n') {
+      return Fail("a line continuation right after `$` is not supported");
+    }
     const char n = Peek(1);
     if (n == '(' && Peek(2) == '(') {
-      // Arithmetic: its value is unknown; a substitution inside it is not followed.
-      w->expansion = true;
-      w->text += "$((...))";
-      i_ += 3;
-      int parens = 2;
-      while (!AtEnd() && parens > 0) {
-        const char c = Peek();
-        if (c == '$' && Peek(1) == '(' && Peek(2) != '(') {
-          return Fail("command substitution inside arithmetic expansion");
-        }
-        if (c == '`') return Fail("command substitution inside arithmetic expansion");
-        if (c == '(') ++parens;
-        if (c == ')') --parens;
-        ++i_;
+      // bash reads `$((` as arithmetic only when the `)` matching the second `(` is followed
+      // by `)`; otherwise (`$((cmd) )`) it is a command substitution holding a subshell.
+      const size_t close = ScanArithmetic(i_ + 3, '(', ')');
+      if (Failed()) return;
+      if (close + 1 < s_.size() && s_[close + 1] == ')') {
+        w->expansion = true;
+        w->parameter = true;
+        w->text += "$((...))";
+        i_ = close + 2;
+        return;
       }
-      if (parens > 0) Fail("an unterminated arithmetic expansion `$((`");
+      i_ += 2;
+      ParseNested(')', "command substitution `$(...)`");
+      w->expansion = true;
+      w->text += "$(...)";
+      return;
+    }
+    if (n == '[') {  // legacy arithmetic `$[...]`: expanded, and it can assign variables
+      const size_t close = ScanArithmetic(i_ + 2, '[', ']');
+      if (Failed()) return;
+      w->expansion = true;
+      w->parameter = true;
+      w->text += "$[...]";
+      i_ = close + 1;
       return;
     }
     if (n == '(') {
@@ -407,6 +558,7 @@ class Parser {
     }
     if (n == '{') {
       w->expansion = true;
+      w->parameter = true;
       w->text += "${...}";
       i_ += 2;
       while (!Failed()) {
@@ -437,6 +589,7 @@ class Parser {
     }
     if (IsNameStart(n)) {
       w->expansion = true;
+      w->parameter = true;
       i_ += 1;
       w->text.push_back('$');
       while (!AtEnd() && IsNameChar(Peek())) w->text.push_back(s_[i_++]);
@@ -445,6 +598,7 @@ class Parser {
     if ((n >= '0' && n <= '9') || n == '@' || n == '*' || n == '#' || n == '?' || n == '$' ||
         n == '!' || n == '-') {
       w->expansion = true;
+      w->parameter = true;
       w->text.push_back('$');
       w->text.push_back(n);
       i_ += 2;
@@ -558,20 +712,18 @@ class Parser {
   size_t i_ = 0;
   Parsed* out_;
   int depth_;
-  std::vector<std::pair<std::string, bool>> pending_heredocs_;  // delimiter, strip tabs
-
- public:
-  bool heredoc_expands_ = false;
+  struct PendingHeredoc {
+    std::string delimiter;
+    bool strip_tabs = false;  // <<-
+    bool expands = false;     // the delimiter is unquoted
+  };
+  std::vector<PendingHeredoc> pending_heredocs_;
 };
 
 Parsed Parse(std::string_view line) {
   Parsed p;
   Parser parser(line, &p, 0);
   parser.ParseAll();
-  if (p.error.empty() && parser.heredoc_expands_) {
-    // Reported with the here-document check; a body that expands is never followed.
-    p.heredoc = true;
-  }
   return p;
 }
 
@@ -693,34 +845,123 @@ void SplitForDeny(const std::vector<std::string>& words, std::vector<std::string
   }
 }
 
+// Options of common programs that change the directory later paths resolve against, or
+// that read a list of paths from a file: what they open cannot be judged from the line.
+struct PathOptions {
+  std::string_view command;  // "" for every command
+  std::set<std::string_view> opaque;
+};
+
+const std::vector<PathOptions>& OpaquePathOptions() {
+  static const std::vector<PathOptions> k = {
+      {"", {"--files0-from", "--files-from", "--chdir", "--git-dir", "--work-tree"}},
+      {"tar", {"-C", "--directory", "-T"}},
+      {"make", {"-C", "--directory"}},
+      {"env", {"-C"}},
+  };
+  return k;
+}
+
+// Whether an option word names an option `opaque` refuses: `--name` or `--name=...` for a
+// long one, abbreviated too (`--files0=F` is `--files0-from=F` to getopt_long), and any
+// cluster holding the letter of a short one (`-xC`, `-Cdir`).
+bool IsOpaqueOption(std::string_view command, std::string_view word) {
+  for (const PathOptions& po : OpaquePathOptions()) {
+    if (!po.command.empty() && po.command != command) continue;
+    for (std::string_view o : po.opaque) {
+      if (o.size() > 2) {  // --long, or any abbreviation getopt_long would accept
+        const std::string_view name = word.substr(0, word.find('='));
+        if (name.size() >= 3 && o.rfind(name, 0) == 0) return true;
+      } else if (word.size() >= 2 && word[1] != '-' && word.find(o[1], 1) != word.npos) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// A value an option or an operand carries (`--output=V`, `-oV`, `if=V`): under `prefix`
+// when it resolves there. `%` and `\` are ordinary bytes of a file name here (`--format=%H`).
+bool ValueUnder(std::string_view value, std::string_view prefix, const std::string& cwd) {
+  if (value.empty()) return true;
+  std::string plain(value);
+  std::replace(plain.begin(), plain.end(), '%', '_');
+  std::replace(plain.begin(), plain.end(), '\\', '_');
+  const std::string abs = ResolvePath(plain, cwd);
+  return !abs.empty() && PathHasPrefix(abs, prefix);
+}
+
+// A word in a path position: every path the program may open because of it lies under
+// `prefix`. An operand is a path; an option word carries one after `=` (`--files0-from=F`)
+// or attached to a short option (`-o/etc/x`, `-xf../x`: every suffix that could be the
+// value is judged); a value whose effect cannot be judged is refused (expansions, braces,
+// the options above, a glob that may match a name starting with `-`). `options_done`:
+// after `--`, words are operands.
+bool PathWordUnder(const Word& w, std::string_view command, bool options_done,
+                   std::string_view prefix, const std::string& cwd) {
+  if (w.expansion || w.brace) return false;  // its value is known only when it runs
+  const std::string& t = w.text;
+  // A glob at the start of a word can match a file named like an option (`wc *` and a file
+  // `--files0-from=list`): the program would read it as one.
+  if (w.glob && !options_done && !t.empty() && (t[0] == '*' || t[0] == '?' || t[0] == '[')) {
+    return false;
+  }
+  if (t == "-" || t == "--") return true;
+  if (!options_done && t.size() > 1 && t[0] == '-') {
+    if (IsOpaqueOption(command, t)) return false;
+    if (t[1] == '-') {
+      const size_t eq = t.find('=');
+      return eq == std::string::npos || ValueUnder(std::string_view(t).substr(eq + 1), prefix, cwd);
+    }
+    int candidates = 0;
+    for (size_t k = 1; k < t.size(); ++k) {
+      if (t[k] != '/' && t[k] != '.' && t[k] != '=') continue;
+      if (++candidates > 16) return false;
+      const size_t from = t[k] == '=' ? k + 1 : k;
+      if (!ValueUnder(std::string_view(t).substr(from), prefix, cwd)) return false;
+    }
+    return true;
+  }
+  const std::string abs = ResolvePath(t, cwd);
+  if (abs.empty() || !PathHasPrefix(abs, prefix)) return false;
+  const size_t eq = t.find('=');  // `if=/etc/shadow` (dd, make VAR=...)
+  return eq == std::string::npos || ValueUnder(std::string_view(t).substr(eq + 1), prefix, cwd);
+}
+
 // Allow: word by word (docs/shell-commands.md, "Allow patterns").
-bool MatchAllow(const Pattern& p, const std::vector<std::string>& words, size_t command_index,
+bool MatchAllow(const Pattern& p, const std::vector<const Word*>& words, size_t command_index,
                 const std::string& cwd) {
+  const std::string_view command =
+      command_index < words.size() ? Basename(words[command_index]->text) : "";
   size_t k = 0;
+  bool options_done = false;  // a `--` after the command name was passed
+  auto advance = [&] {
+    if (k > command_index && words[k]->text == "--") options_done = true;
+    ++k;
+  };
   for (size_t i = 0; i < p.words.size(); ++i) {
     const PatternWord& pw = p.words[i];
     const bool last = i + 1 == p.words.size();
     if (pw.rest) return true;
     if (k >= words.size()) return false;
-    const std::string& w = words[k];
+    const std::string& w = words[k]->text;
     if (k == command_index && HasNonAscii(w) && pw.text != w) return false;  // look-alikes
     if (pw.path) {
-      auto under = [&](const std::string& word) {
-        const std::string abs = ResolvePath(word, cwd);
-        return !abs.empty() && PathHasPrefix(abs, pw.text);
+      auto under = [&](const Word& word) {
+        return PathWordUnder(word, command, options_done, pw.text, cwd);
       };
-      if (!under(w)) return false;
-      ++k;
+      if (!under(*words[k])) return false;
+      advance();
       if (last) {
-        for (; k < words.size(); ++k) {
-          if (!under(words[k])) return false;
+        for (; k < words.size(); advance()) {
+          if (!under(*words[k])) return false;
         }
         return true;
       }
       continue;
     }
     if (!Glob(pw.text, w)) return false;
-    ++k;
+    advance();
     if (last && pw.trailing) return true;
   }
   return k == words.size();
@@ -1002,6 +1243,28 @@ std::shared_ptr<const ShellMatcher> CompileShellRules(const ShellRules& rules, s
   return m;
 }
 
+bool ReadShellCommands(std::string_view line, std::vector<ShellSimpleCommand>* out,
+                       std::string* why) {
+  if (line.size() > kMaxLineBytes) {
+    *why = "the command line is too long";
+    return false;
+  }
+  const Parsed parsed = Parse(line);
+  if (!parsed.error.empty()) {
+    *why = parsed.error;
+    return false;
+  }
+  auto convert = [](const std::vector<Word>& in) {
+    std::vector<ShellWord> words;
+    for (const Word& w : in) words.push_back({w.text, w.expansion || w.glob || w.brace});
+    return words;
+  };
+  for (const Command& c : parsed.commands) {
+    out->push_back({convert(c.assigns), convert(c.words)});
+  }
+  return true;
+}
+
 bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string* why) {
   if (line.size() > kMaxLineBytes) {
     *why = "the command line is " + std::to_string(line.size()) +
@@ -1035,6 +1298,14 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
     return false;
   }
   const ShellRules& r = m.rules;
+  for (const Word& body : parsed.heredoc_bodies) {
+    if (!r.allow_expansion && body.parameter) {
+      *why = "the here-document body `" + Shown(body.text) +
+             "` is expanded by the shell (its delimiter is unquoted); parameter expansion is "
+             "not allowed";
+      return false;
+    }
+  }
   for (const Command& c : parsed.commands) {
     auto all_words = [&](auto&& fn) {
       for (const Word& w : c.assigns) fn(w);
@@ -1043,9 +1314,7 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
     };
     std::string bad;
     all_words([&](const Word& w) {
-      if (bad.empty() && !r.allow_expansion && w.expansion &&
-          w.text.find("$(...)") == std::string::npos && w.text.find("`...`") == std::string::npos &&
-          w.text != "<(...)") {
+      if (bad.empty() && !r.allow_expansion && w.parameter) {
         bad = "`" + Shown(w.text) +
               "` is expanded by the shell (its value is unknown before it runs); "
               "parameter and tilde expansion are not allowed";
@@ -1120,8 +1389,12 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
       }
     }
     const size_t command_index = c.assigns.size();
+    std::vector<const Word*> all;
+    all.reserve(c.assigns.size() + c.words.size());
+    for (const Word& w : c.assigns) all.push_back(&w);
+    for (const Word& w : c.words) all.push_back(&w);
     const bool allowed = std::any_of(m.allow.begin(), m.allow.end(), [&](const Pattern& p) {
-      return MatchAllow(p, words, command_index, r.cwd);
+      return MatchAllow(p, all, command_index, r.cwd);
     });
     if (!allowed) {
       *why = "`" + shown + "` matches no allow pattern";

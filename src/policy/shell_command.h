@@ -7,7 +7,11 @@
 // pattern; constructs whose effect cannot be known before running (substitution, `eval`,
 // re-entering a shell, here-documents, expansions, redirections outside allowed paths)
 // are violations unless the rules explicitly allow them. A line that cannot be parsed is
-// a violation. Pattern syntax and matching rules: docs/shell-commands.md.
+// a violation. The reading follows bash where bash is subtle (brace expansion with quoted
+// parts, `$((` versus `$( (`, line continuations, `>&-`), or fails closed; a differential
+// test runs allowed lines in bash to keep it so (tests/unit/policy). A path pattern word
+// judges what the command opens, options carrying paths included. Pattern syntax and
+// matching rules: docs/shell-commands.md.
 // Thread-safety: a compiled ShellMatcher is immutable and shared between threads.
 #ifndef INTERLOCK_POLICY_SHELL_COMMAND_H_
 #define INTERLOCK_POLICY_SHELL_COMMAND_H_
@@ -48,6 +52,21 @@ std::shared_ptr<const ShellMatcher> CompileShellRules(const ShellRules& rules, s
 // True when `line` passes the rules; otherwise fills *why with a sentence naming the
 // offending simple command or construct.
 bool CheckShellCommand(const ShellMatcher& matcher, std::string_view line, std::string* why);
+
+// What the parser reads in a line, for tests that compare it with what bash runs: every
+// simple command (nested ones included), its words after quote removal. `expanded` marks a
+// word the shell still changes (substitution, parameter, glob, brace), whose text is not
+// what the program receives. Returns false and fills *why when the line cannot be parsed.
+struct ShellWord {
+  std::string text;
+  bool expanded = false;
+};
+struct ShellSimpleCommand {
+  std::vector<ShellWord> assigns;  // NAME=value words before the command name
+  std::vector<ShellWord> words;    // the command name and its arguments
+};
+bool ReadShellCommands(std::string_view line, std::vector<ShellSimpleCommand>* out,
+                       std::string* why);
 
 }  // namespace interlock::policy
 

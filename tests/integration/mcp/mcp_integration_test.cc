@@ -1001,6 +1001,43 @@ TEST(ClaudeCodeHookWorkspaceTest, ShippedClaudeCodePolicyThroughTheHook) {
   }
 }
 
+// Tests that the Bash bypasses of issue 31 are denied by the shipped claude-code.yaml
+// through the real hook binary: a quoted `}` or blank hiding a brace expansion that names
+// a file outside the project or smuggles `--output=`, `wc --files0-from=`, git reading
+// outside the project (`--no-index`, two paths), `$[...]`, `$((cmd) )`.
+TEST(ClaudeCodeHookWorkspaceTest, ShellBypassesOfIssue31AreDenied) {
+  TempDir tmp;
+  const std::string policy =
+      std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/claude-code.yaml";
+  const std::vector<std::string> args = {"--policy", policy, "--store", tmp.path() + "/s.db"};
+  const std::string cwd = "/home/dev/project";
+  auto bash = [&](const std::string& command) {
+    return json::serialize(json::object{{"session_id", "sess-31"},
+                                        {"hook_event_name", "PreToolUse"},
+                                        {"cwd", cwd},
+                                        {"tool_name", "Bash"},
+                                        {"tool_input", json::object{{"command", command}}}});
+  };
+  for (const std::string& line : {
+           "cat " + cwd + "/{a'}'/x,/../../../../OUTSIDE/secret}",
+           "cat " + cwd + "/{'a b'/x,/../../OUTSIDE/secret}",
+           std::string("git diff {--src-prefix='}',--output=/any/file}"),
+           std::string("wc --files0-from=/any/file"),
+           std::string("git diff --no-index /any/file /dev/null"),
+           std::string("git diff /any/file /dev/null"),
+           std::string("echo $[x=1]"),
+           std::string("echo $((id) )"),
+       }) {
+    HookOut h = Hook(args, bash(line));
+    EXPECT_EQ(h.exit_code, 0);
+    EXPECT_EQ(h.decision, "deny") << line << ": " << h.reason;
+  }
+  for (const char* line : {"cat README.md", "wc -l src/a.cc", "git diff HEAD~1 -- src"}) {
+    HookOut h = Hook(args, bash(line));
+    EXPECT_EQ(h.decision, "allow") << line << ": " << h.reason;
+  }
+}
+
 // Tests that --workspace pins ${workspace}: a session whose cwd moved (a `cd` in Bash moves
 // Claude Code's cwd) does not move the workspace with it.
 TEST(ClaudeCodeHookWorkspaceTest, WorkspaceFlagPinsItAgainstAMovedCwd) {

@@ -114,6 +114,19 @@ const std::vector<std::string>& BashCalls() {
              "cat <<EOF\nx\nEOF",                      // 30
              "npm test -- --watch=false",              // 31 allowed
              "git log --oneline | head -3",            // 32 allowed
+             // Issue 31: each was allowed by the shipped example before.
+             "cat /home/dev/project/{a'}'/x,/../../../../OUTSIDE/secret}",  // 33 denied
+             "cat /home/dev/project/{'a b'/x,/../../OUTSIDE/secret}",       // 34
+             "git diff {--src-prefix='}',--output=/any/file}",              // 35
+             "wc --files0-from=/any/file",                                  // 36
+             "git diff --no-index /any/file /dev/null",                     // 37
+             "git diff /any/file /dev/null",                                // 38
+             "echo $[x=1]",                                                 // 39
+             "echo $((id) )",                                               // 40
+             "ls /etc",                                                     // 41
+             "wc -l src/a.cc README.md",                                    // 42 allowed
+             "git status --short",                                          // 43 allowed
+             "git log --format=%h -- src",                                  // 44 allowed
          }) {
       v.push_back(Bash(cmd));
     }
@@ -207,6 +220,18 @@ std::vector<Case> Cases() {
       {kCc, kCcAgent, b[30].c_str(), Code::kConstraintViolated, ""},
       {kCc, kCcAgent, b[31].c_str(), Code::kAllowed, ""},
       {kCc, kCcAgent, b[32].c_str(), Code::kAllowed, ""},
+      {kCc, kCcAgent, b[33].c_str(), Code::kConstraintViolated, "brace expansion"},
+      {kCc, kCcAgent, b[34].c_str(), Code::kConstraintViolated, "brace expansion"},
+      {kCc, kCcAgent, b[35].c_str(), Code::kConstraintViolated, "brace expansion"},
+      {kCc, kCcAgent, b[36].c_str(), Code::kConstraintViolated, "no allow pattern"},
+      {kCc, kCcAgent, b[37].c_str(), Code::kConstraintViolated, "no allow pattern"},
+      {kCc, kCcAgent, b[38].c_str(), Code::kConstraintViolated, "no allow pattern"},
+      {kCc, kCcAgent, b[39].c_str(), Code::kConstraintViolated, "expanded"},
+      {kCc, kCcAgent, b[40].c_str(), Code::kConstraintViolated, "command substitution"},
+      {kCc, kCcAgent, b[41].c_str(), Code::kConstraintViolated, "no allow pattern"},
+      {kCc, kCcAgent, b[42].c_str(), Code::kAllowed, ""},
+      {kCc, kCcAgent, b[43].c_str(), Code::kAllowed, ""},
+      {kCc, kCcAgent, b[44].c_str(), Code::kAllowed, ""},
       {kCc, kCcAgent, R"({"tool":"Glob","args":{"pattern":"/etc/**"}})", Code::kConstraintViolated,
        ""},
       {kCc, kCcAgent, R"({"tool":"Glob","args":{"pattern":"src/**/*.cc"}})", Code::kAllowed, ""},
