@@ -95,6 +95,38 @@ TEST(ServerConfigMcpTest, RejectsMistakes) {
   }
 }
 
+// Tests that what a command: upstream's server may see of the daemon's environment is read
+// as variable names (pass_env, sandbox.env) and that a url: upstream or a bad name is refused.
+TEST(ServerConfigMcpTest, PassEnvAndSandboxEnvAreVariableNames) {
+  ServerConfig c;
+  Status st = Load(
+      "mcp:\n  upstreams:\n    fs:\n      command: [x]\n      pass_env: [NODE_OPTIONS]\n"
+      "      sandbox: {write: [/tmp], env: [LOG_DIR, TZ]}\n",
+      &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  const McpUpstreamConfig& u = c.mcp.upstreams.at("fs");
+  EXPECT_EQ(u.pass_env, std::vector<std::string>{"NODE_OPTIONS"});
+  EXPECT_EQ(u.sandbox_env, (std::vector<std::string>{"LOG_DIR", "TZ"}));
+  EXPECT_TRUE(u.sandbox);
+  EXPECT_EQ(u.sandbox_write, std::vector<std::string>{"/tmp"});
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      pass_env: [\"A=B\"]\n",
+       "pass_env: 'A=B' is not a variable name"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      pass_env: NODE_OPTIONS\n",
+       "pass_env must be a list of variable names"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: {env: [\"1X\"]}\n",
+       "sandbox.env: '1X' is not a variable name"},
+      {"mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/\n      pass_env: [A]\n",
+       "apply to command: upstreams"},
+  };
+  for (const auto& [text, want] : bad) {
+    ServerConfig b;
+    Status e = Load(text, &b);
+    ASSERT_FALSE(e.ok()) << text;
+    EXPECT_NE(e.error().message.find(want), std::string::npos) << e.error().message;
+  }
+}
+
 // Tests that an https:// upstream is accepted with a ca_file, resolved against the config
 // file's directory like every other path.
 TEST(ServerConfigMcpTest, AcceptsHttpsUpstreamWithCaFile) {
