@@ -522,6 +522,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     deps.metrics = &metrics;
     deps.approval_url = [&api](std::string_view id) { return api.ApprovalUrl(id); };
     server::McpConfig mcp_config = cfg.mcp;
+    mcp_config.masked_values = mcp::SecretsInUri(cfg.store);  // a PostgreSQL password
     if (!aopt.metrics_token.empty()) mcp_config.masked_values.push_back(aopt.metrics_token);
     if (!oidc_client_secret.empty()) mcp_config.masked_values.push_back(oidc_client_secret);
     mcp_config.sandbox_hide = mcp::DefaultHiddenPaths(postgres ? std::string() : cfg.store);

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include <boost/url/parse.hpp>
+
 namespace interlock::mcp {
 
 namespace {
@@ -66,6 +68,24 @@ std::string EnvNames(const ServerEnv& env) {
     out += name;
   }
   return out.empty() ? "(empty)" : out;
+}
+
+std::vector<std::string> SecretsInUri(std::string_view uri) {
+  std::vector<std::string> out;
+  auto u = boost::urls::parse_uri(uri);
+  if (!u) return out;
+  auto add = [&out](std::string encoded, std::string decoded) {
+    if (encoded.empty()) return;
+    if (decoded != encoded) out.push_back(std::move(decoded));
+    out.push_back(std::move(encoded));
+  };
+  if (u->has_password()) add(std::string(u->encoded_password()), u->password());
+  for (auto param : u->encoded_params()) {
+    if (param.key == "password" && param.has_value) {
+      add(std::string(param.value), (*u->params().find("password")).value);
+    }
+  }
+  return out;
 }
 
 EnvLookup ProcessEnvLookup() {

@@ -60,6 +60,11 @@ Result<ServerEnv> BuildServerEnv(const ServerEnvSpec& spec, const EnvLookup& loo
 // "HOME, PATH, ..." (the names only, for the operator's log; never a value).
 std::string EnvNames(const ServerEnv& env);
 
+// The secrets written into a connection URI (a postgresql:// store's password, in its
+// userinfo or a `password=` query parameter), as written and percent-decoded, for masking.
+// Empty when there is none or `uri` does not parse.
+std::vector<std::string> SecretsInUri(std::string_view uri);
+
 // Reads this process's environment (getenv).
 EnvLookup ProcessEnvLookup();
 

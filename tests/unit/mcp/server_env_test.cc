@@ -144,6 +144,17 @@ TEST(ChildProcessTest, ServerInheritsNothingOfInterlocksEnvironment) {
   EXPECT_EQ(out, "ONLY=this\nPATH=/usr/bin:/bin\n");
 }
 
+// Tests that a store URI's password (userinfo or query, as written and decoded) is found
+// for masking, and that a URI without one gives nothing.
+TEST(ServerEnvTest, FindsThePasswordOfAStoreUri) {
+  EXPECT_EQ(SecretsInUri("postgresql://il:s3cr%40t@db.internal:5432/interlock"),
+            (std::vector<std::string>{"s3cr@t", "s3cr%40t"}));
+  EXPECT_EQ(SecretsInUri("postgresql://db/interlock?user=il&password=pw-123"),
+            std::vector<std::string>{"pw-123"});
+  EXPECT_TRUE(SecretsInUri("postgresql://il@db/interlock").empty());
+  EXPECT_TRUE(SecretsInUri("/var/lib/interlock/interlock.db").empty());
+}
+
 // Tests that a secret holding another (one upstream's token a prefix of another's) is
 // masked whole, whichever order the secrets are listed in.
 TEST(SecretMaskingTest, ASecretHoldingAnotherIsMaskedWhole) {

@@ -1,7 +1,11 @@
 // The daemon config (src/server/config.h): the `mcp:` section and the notifier.
 #include "server/config.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
+
+#include "server/mcp_http.h"
 
 #include "subprocess.h"
 
@@ -125,6 +129,41 @@ TEST(ServerConfigMcpTest, PassEnvAndSandboxEnvAreVariableNames) {
     ASSERT_FALSE(e.ok()) << text;
     EXPECT_NE(e.error().message.find(want), std::string::npos) << e.error().message;
   }
+}
+
+// Tests that a resolved command: upstream's environment is the explicit one: the daemon's
+// variables named in pass_env and sandbox.env, its literals and its own secret, and no
+// other variable of the daemon's (mcp/server_env.h).
+TEST(ServerConfigMcpTest, ResolvedUpstreamEnvironmentIsExplicit) {
+  ::setenv("IL_CFG_PASSED", "p", 1);
+  ::setenv("IL_CFG_SANDBOX", "s", 1);
+  ::setenv("IL_CFG_SECRET", "secret-v", 1);
+  ::setenv("IL_CFG_OTHER", "o", 1);
+  McpUpstreamConfig u;
+  u.name = "fs";
+  u.command = {"x"};
+  u.pass_env = {"IL_CFG_PASSED"};
+  u.sandbox_env = {"IL_CFG_SANDBOX"};
+  u.env = {{"IL_CFG_LITERAL", "l"}};
+  u.secret_env = {"IL_CFG_SECRET"};
+  auto r = ResolveUpstream(u);
+  for (const char* v : {"IL_CFG_PASSED", "IL_CFG_SANDBOX", "IL_CFG_SECRET", "IL_CFG_OTHER"}) {
+    ::unsetenv(v);
+  }
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->child_env.at("IL_CFG_PASSED"), "p");
+  EXPECT_EQ(r->child_env.at("IL_CFG_SANDBOX"), "s");
+  EXPECT_EQ(r->child_env.at("IL_CFG_LITERAL"), "l");
+  EXPECT_EQ(r->child_env.at("IL_CFG_SECRET"), "secret-v");
+  EXPECT_EQ(r->child_env.count("IL_CFG_OTHER"), 0u);
+  EXPECT_EQ(r->secrets, std::vector<std::string>{"secret-v"});
+  u.secret_env.clear();
+  u.pass_env = {"INTERLOCK_TOKEN"};
+  auto refused = ResolveUpstream(u);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("INTERLOCK_TOKEN holds Interlock's own bearer token"),
+            std::string::npos)
+      << refused.error().message;
 }
 
 // Tests that an https:// upstream is accepted with a ca_file, resolved against the config
