@@ -179,10 +179,10 @@ Status ServerEnvironment(const McpOptions& opt, std::map<std::string, std::strin
   mcp::ServerEnvSpec spec;
   spec.pass = opt.pass_env;
   spec.forbidden = {std::string(mcp::kInterlockTokenVariable)};
-  if (!opt.token_env.empty()) {
-    spec.forbidden.push_back(opt.token_env);
-    const char* bearer = std::getenv(opt.token_env.c_str());
-    if (!opt.daemon.empty() && bearer != nullptr && *bearer != '\0') masked->emplace_back(bearer);
+  if (!opt.token_env.empty()) spec.forbidden.push_back(opt.token_env);
+  for (const std::string& name : spec.forbidden) {
+    const char* bearer = std::getenv(name.c_str());
+    if (bearer != nullptr && *bearer != '\0') masked->emplace_back(bearer);
   }
   for (const std::string& name : opt.secret_env) {
     const char* v = std::getenv(name.c_str());

@@ -15,6 +15,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -523,6 +524,10 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     deps.approval_url = [&api](std::string_view id) { return api.ApprovalUrl(id); };
     server::McpConfig mcp_config = cfg.mcp;
     mcp_config.masked_values = mcp::SecretsInUri(cfg.store);  // a PostgreSQL password
+    if (const char* t = std::getenv(std::string(mcp::kInterlockTokenVariable).c_str());
+        t != nullptr && *t != '\0') {
+      mcp_config.masked_values.emplace_back(t);  // an operator's token the daemon inherited
+    }
     if (!aopt.metrics_token.empty()) mcp_config.masked_values.push_back(aopt.metrics_token);
     if (!oidc_client_secret.empty()) mcp_config.masked_values.push_back(oidc_client_secret);
     mcp_config.sandbox_hide = mcp::DefaultHiddenPaths(postgres ? std::string() : cfg.store);

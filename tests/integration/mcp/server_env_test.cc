@@ -39,9 +39,30 @@ fs.writeFileSync(`${dir}/proc-environ.txt`, proc);
 fs.writeFileSync(`${dir}/env.json`, JSON.stringify(process.env));
 )JS";
 
+// A minimal MCP server whose one tool, read {path}, answers with the file's content.
+constexpr char kReadServer[] = R"JS(
+const fs = require("fs");
+const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
+require("readline").createInterface({ input: process.stdin }).on("line", (line) => {
+  const m = JSON.parse(line);
+  if (m.method === "initialize") {
+    send({ jsonrpc: "2.0", id: m.id, result: { protocolVersion: m.params.protocolVersion,
+      capabilities: { tools: {} }, serverInfo: { name: "read", version: "1" } } });
+  } else if (m.method === "tools/list") {
+    send({ jsonrpc: "2.0", id: m.id, result: { tools: [{ name: "read", description: "read",
+      inputSchema: { type: "object", properties: { path: { type: "string" } } } }] } });
+  } else if (m.method === "tools/call") {
+    send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text",
+      text: "content: " + fs.readFileSync(m.params.arguments.path, "utf8") }] } });
+  } else if (m.id !== undefined) {
+    send({ jsonrpc: "2.0", id: m.id, result: {} });
+  }
+});
+)JS";
+
 constexpr char kPolicy[] =
     "agent:\n  id: \"env-agent\"\n  identity: \"env-agent@test\"\n"
-    "tools:\n  allowed:\n    - name: \"echo\"\n";
+    "tools:\n  allowed:\n    - name: \"echo\"\n    - name: \"read\"\n";
 
 constexpr char kBearer[] = "il_bearer_secret_d81f3c";
 constexpr char kCloudKey[] = "aws-secret-key-0b7e92";
@@ -162,6 +183,29 @@ TEST_F(McpCommand, SameUserServerCannotReadInterlocksEnvironThroughProc) {
   EXPECT_EQ(proc.find(kBearer), std::string::npos) << proc;
   EXPECT_EQ(proc.find(kCloudKey), std::string::npos) << proc;
   EXPECT_EQ(proc.rfind("unreadable: ", 0), 0u) << proc;
+}
+
+// Tests that Interlock's own bearer token (INTERLOCK_TOKEN), which the server never gets,
+// is masked in what the server sends should it learn it anyway.
+TEST_F(McpCommand, InterlocksBearerIsMaskedInWhatTheServerSends) {
+  const std::string server = dir_.Write("read.cjs", kReadServer);
+  const std::string learned = dir_.Write("learned.txt", kAdminToken);
+  const std::string msgs = dir_.Write(
+      "msgs.jsonl",
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
+      "\n"
+      R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+      "\n"
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read","arguments":{"path":")" +
+          learned + R"("}}})" + "\n");
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", std::string("INTERLOCK_TOKEN=") + kAdminToken, "node",
+                  std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node/raw_client.mjs",
+                  msgs, "--", kInterlock, "mcp", "--policy", policy_, "--store",
+                  dir_.path() + "/s.db", "--", "node", server},
+                 "", std::chrono::seconds(60));
+  EXPECT_EQ(r.out.find(kAdminToken), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("content: [REDACTED]"), std::string::npos) << r.out << r.err;
 }
 
 }  // namespace

@@ -98,6 +98,7 @@ constexpr char kGhEnvSecret[] = "gh-env-secret-7f3a9c";
 constexpr char kGhFileSecret[] = "gh-file-secret-41d2e8";
 constexpr char kSearchSecret[] = "search-header-secret-9b6c1f";
 constexpr char kMetricsSecret[] = "metrics-scrape-secret-5e2d7a";
+constexpr char kOperatorToken[] = "il_operator_admin_token_2b8f";  // INTERLOCK_TOKEN
 constexpr char kDaemonOnly[] = "daemon-only-value-c4e1";  // in the daemon's env, named by no one
 
 std::string ReadFile(const std::string& path) {
@@ -171,6 +172,7 @@ class McpDaemonSecrets : public ::testing::Test {
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
     token_ = CreateToken(daemon_->store(), "--agent", "sec");
     ASSERT_FALSE(token_.empty());
+    ::setenv("INTERLOCK_TOKEN", kOperatorToken, 1);  // the shell that started the daemon
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
   }
 
@@ -178,8 +180,8 @@ class McpDaemonSecrets : public ::testing::Test {
     if (daemon_ && daemon_->Running()) {
       EXPECT_EQ(daemon_->Stop(), 0) << daemon_->log();
     }
-    for (const char* v :
-         {"IL_GH_TOKEN", "IL_SEARCH_KEY", "IL_DAEMON_ONLY", "IL_FS_PASSED", "IL_BOX_PASSED"}) {
+    for (const char* v : {"IL_GH_TOKEN", "IL_SEARCH_KEY", "IL_DAEMON_ONLY", "IL_FS_PASSED",
+                          "IL_BOX_PASSED", "INTERLOCK_TOKEN"}) {
       ::unsetenv(v);
     }
   }
@@ -222,7 +224,8 @@ class McpDaemonSecrets : public ::testing::Test {
   }
 
   static void ExpectNoSecret(const std::string& text, const std::string& what) {
-    for (const char* s : {kGhEnvSecret, kGhFileSecret, kSearchSecret, kMetricsSecret}) {
+    for (const char* s :
+         {kGhEnvSecret, kGhFileSecret, kSearchSecret, kMetricsSecret, kOperatorToken}) {
       EXPECT_EQ(text.find(s), std::string::npos) << what << " holds " << s << ":\n" << text;
     }
   }
@@ -354,7 +357,8 @@ TEST_F(McpDaemonSecrets, SandboxedUpstreamCannotReadAnotherUpstreamsSecretFile) 
   ExpectNoSecret(ReadFile(dir_.path() + "/box/reads.log"), "what box's server read");
 }
 
-// Tests that the daemon's own secrets (the metrics scrape token) are masked in what an
+// Tests that the daemon's own secrets (the metrics scrape token, an operator's
+// INTERLOCK_TOKEN it inherited) are masked in what an
 // upstream's server sends, like any upstream's.
 TEST_F(McpDaemonSecrets, TheDaemonsOwnTokensAreMaskedInUpstreamResults) {
   HttpClient c(daemon_->port());
@@ -363,6 +367,10 @@ TEST_F(McpDaemonSecrets, TheDaemonsOwnTokensAreMaskedInUpstreamResults) {
   const std::string read = Call(c, "fs", session, 2, "read", dir_.path() + "/metrics-token.txt");
   ExpectNoSecret(read, "fs's read result");
   EXPECT_NE(read.find("content: [REDACTED]"), std::string::npos) << read;
+  const std::string learned = dir_.Write("operator.txt", kOperatorToken);
+  const std::string op = Call(c, "fs", session, 3, "read", learned);
+  ExpectNoSecret(op, "fs's read result");
+  EXPECT_NE(op.find("content: [REDACTED]"), std::string::npos) << op;
 }
 
 }  // namespace
