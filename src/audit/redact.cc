@@ -1,5 +1,7 @@
 #include "audit/redact.h"
 
+#include <algorithm>
+
 #include "common/crypto.h"
 #include "common/json.h"
 
@@ -19,7 +21,16 @@ boost::json::object Redactor::RedactArgs(const boost::json::object& args,
 }
 
 std::string Redactor::MaskSecrets(std::string text, const std::vector<std::string>& secrets) {
-  for (const std::string& s : secrets) {
+  // Longest first: a secret holding another (one upstream's token a prefix of another's)
+  // is masked whole, not cut into "[REDACTED]" and a visible rest.
+  std::vector<const std::string*> order;
+  order.reserve(secrets.size());
+  for (const std::string& s : secrets) order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(), [](const std::string* a, const std::string* b) {
+    return a->size() > b->size();
+  });
+  for (const std::string* sp : order) {
+    const std::string& s = *sp;
     if (s.empty()) continue;
     for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos)) {
       text.replace(pos, s.size(), "[REDACTED]");

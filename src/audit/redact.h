@@ -27,7 +27,8 @@ class Redactor {
   // A copy of args with every top-level key named in `fields` replaced by its Hash().
   boost::json::object RedactArgs(const boost::json::object& args,
                                  const std::vector<std::string>& fields) const;
-  // Replaces every occurrence of each secret in `text` with "[REDACTED]".
+  // Replaces every occurrence of each secret in `text` with "[REDACTED]", the longest
+  // secret first (one that holds another is masked whole).
   static std::string MaskSecrets(std::string text, const std::vector<std::string>& secrets);
   // MaskSecrets applied to every string in `v`: values and object keys, at any depth.
   // Keys that become equal once masked are kept apart with a "#<n>" suffix, so nothing is

@@ -3,9 +3,10 @@
 // The MCP client launches `interlock mcp --policy P -- SERVER [ARGS...]` instead of the
 // server. Interlock spawns the server as a child (ChildProcess: RAII, process group,
 // always reaped), relays newline-delimited JSON-RPC both ways through mcp::Gateway, and
-// passes the server's stderr through. Secrets named with --secret-env / --secret-file
-// are put into the child's environment by Interlock (the agent's configuration never
-// holds them) and masked in tool results.
+// passes the server's stderr through. The child's environment is explicit
+// (mcp/server_env.h): the base variables, --pass-env, and the secrets named with
+// --secret-env / --secret-file, which Interlock puts there (the agent's configuration
+// never holds them) and masks, with the --token-env bearer, in all the server sends.
 //
 // Threads: the main thread reads the client (stdin) and runs Gateway::OnClientLine; one
 // thread reads the server (the child's stdout) and runs Gateway::OnServerLine. Writes to
@@ -57,6 +58,7 @@
 #include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
+#include "mcp/server_env.h"
 #include "mcp/staging.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
@@ -71,6 +73,7 @@ struct McpOptions : EnforcementFlags {
   std::string durability = "full";
   std::vector<std::string> secret_env;
   std::vector<std::string> secret_file;
+  std::vector<std::string> pass_env;  // --pass-env / --sandbox-env
   std::vector<std::string> forward_methods;
   std::vector<std::string> rehearse_upstreams;  // NAME=COMMAND (split at spaces) or NAME=URL
   int rehearsal_timeout_s = 30;
@@ -167,33 +170,60 @@ Status LoadLocalPolicy(const McpOptions& opt, std::shared_ptr<const policy::Poli
   return Status::Ok();
 }
 
+// The server's complete environment (mcp/server_env.h) and the values masked in all it
+// sends. Secrets come from Interlock's own environment or files and go to the child only;
+// the bearer of --token-env (Interlock's credential with the daemon) never goes to it
+// and is masked too.
+Status ServerEnvironment(const McpOptions& opt, std::map<std::string, std::string>* env,
+                         std::vector<std::string>* masked) {
+  mcp::ServerEnvSpec spec;
+  spec.pass = opt.pass_env;
+  spec.forbidden = {std::string(mcp::kInterlockTokenVariable)};
+  if (!opt.token_env.empty()) spec.forbidden.push_back(opt.token_env);
+  for (const std::string& name : spec.forbidden) {
+    const char* bearer = std::getenv(name.c_str());
+    if (bearer != nullptr && *bearer != '\0') masked->emplace_back(bearer);
+  }
+  for (const std::string& name : opt.secret_env) {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr || *v == '\0')
+      return Error::Invalid("--secret-env " + name + ": variable is not set");
+    spec.secrets[name] = v;
+    masked->emplace_back(v);
+  }
+  for (const std::string& f : opt.secret_file) {
+    const size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Error::Invalid("--secret-file wants NAME=PATH: " + f);
+    std::ifstream in(f.substr(eq + 1), std::ios::binary);
+    if (!in) return Error::Invalid("--secret-file " + f + ": cannot read the file");
+    std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+    if (v.empty()) return Error::Invalid("--secret-file " + f + ": the file is empty");
+    spec.secrets[f.substr(0, eq)] = v;
+    masked->push_back(std::move(v));
+  }
+  auto built = mcp::BuildServerEnv(spec, mcp::ProcessEnvLookup());
+  if (!built.ok()) return built.error();
+  *env = std::move(*built);
+  return Status::Ok();
+}
+
 int RunMcp(const McpOptions& opt) {
   if (opt.server.empty()) return Fail("no server command; usage: interlock mcp --policy P -- CMD");
   ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
+  // Before any secret is read: a same-user server cannot read this process's environment
+  // or memory through /proc (mcp/server_env.h).
+  if (Status s = mcp::ProtectProcessSecrets(); !s.ok()) return Fail(s.error().message);
 
   std::shared_ptr<const policy::PolicySet> set;
   std::string agent_id;
   if (Status s = LoadLocalPolicy(opt, &set, &agent_id); !s.ok()) return Fail(s.error().message);
 
-  // Secrets: values come from Interlock's own environment or files, go to the child only.
   std::map<std::string, std::string> child_env;
   std::vector<std::string> secrets;
-  for (const std::string& name : opt.secret_env) {
-    const char* v = std::getenv(name.c_str());
-    if (v == nullptr || *v == '\0') return Fail("--secret-env " + name + ": variable is not set");
-    child_env[name] = v;
-    secrets.emplace_back(v);
-  }
-  for (const std::string& spec : opt.secret_file) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) return Fail("--secret-file wants NAME=PATH: " + spec);
-    std::ifstream in(spec.substr(eq + 1), std::ios::binary);
-    if (!in) return Fail("--secret-file " + spec + ": cannot read the file");
-    std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-    if (v.empty()) return Fail("--secret-file " + spec + ": the file is empty");
-    child_env[spec.substr(0, eq)] = v;
-    secrets.push_back(v);
+  if (Status s = ServerEnvironment(opt, &child_env, &secrets); !s.ok()) {
+    return Fail(s.error().message);
   }
   for (const std::string& m : opt.forward_methods) {
     if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
@@ -329,6 +359,8 @@ int RunMcp(const McpOptions& opt) {
       return Fail("--sandbox: " + s.error().message + "; the server is not started");
     }
   }
+  std::cerr << "interlock mcp: the server's environment: " << mcp::EnvNames(child_env)
+            << " (docs/mcp.md#the-servers-environment)\n";
   auto child = mcp::ChildProcess::Spawn(
       server_argv, child_env,
       opt.sandbox ? launch.child_fds() : std::vector<std::pair<int, int>>{});
@@ -600,6 +632,11 @@ void AddMcp(CLI::App& app, int* exit_code) {
   cmd->add_option("--secret-file", opt->secret_file,
                   "NAME=PATH: put the file's content into the server's environment as NAME "
                   "and mask it in results")
+      ->allow_extra_args(false);
+  cmd->add_option("--pass-env,--sandbox-env", opt->pass_env,
+                  "Pass this variable of Interlock's environment to the server (repeatable). "
+                  "The server gets nothing else of it but PATH, HOME, USER, LOGNAME, SHELL, "
+                  "TERM, LANG, LC_ALL, LC_CTYPE and TZ (docs/mcp.md)")
       ->allow_extra_args(false);
   cmd->add_option("--forward-method", opt->forward_methods,
                   "Also forward this JSON-RPC method (either direction); by default only the "

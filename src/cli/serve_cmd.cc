@@ -15,6 +15,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +47,7 @@
 #include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
+#include "mcp/server_env.h"
 #include "policy/loader.h"
 #include "server/api.h"
 #include "server/config.h"
@@ -155,6 +157,12 @@ store::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, st
 }
 
 int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
+  // The daemon holds every upstream's secrets and its own: a server running as the same
+  // user must not read them in /proc/<daemon>/environ or mem (mcp/server_env.h).
+  if (Status st = mcp::ProtectProcessSecrets(); !st.ok()) {
+    std::cerr << "interlock serve: " << st.error().message << '\n';
+    return kExitFailure;
+  }
   server::ServerConfig cfg;
   if (!flags.config.empty()) {
     if (Status st = server::LoadServerConfig(flags.config, &cfg); !st.ok()) {
@@ -441,6 +449,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   // start is not fatal: sign-in answers that it is unavailable (and tries again at most
   // every 30 s), tokens keep working.
   std::unique_ptr<identity::OidcSignIn> oidc;
+  std::string oidc_client_secret;  // masked in what MCP upstreams send
   if (!cfg.oidc.issuer.empty()) {
     identity::OidcConfig oc = cfg.oidc;
     Result<std::string> secret =
@@ -459,6 +468,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
                 << " is empty\n";
       return kExitUsage;
     }
+    oidc_client_secret = oc.client_secret;
     auto session_key = LoadOrCreateSessionKey(dir);
     if (!session_key.ok()) {
       std::cerr << "interlock serve: " << session_key.error().message << '\n';
@@ -513,6 +523,13 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     deps.metrics = &metrics;
     deps.approval_url = [&api](std::string_view id) { return api.ApprovalUrl(id); };
     server::McpConfig mcp_config = cfg.mcp;
+    mcp_config.masked_values = mcp::SecretsInUri(cfg.store);  // a PostgreSQL password
+    if (const char* t = std::getenv(std::string(mcp::kInterlockTokenVariable).c_str());
+        t != nullptr && *t != '\0') {
+      mcp_config.masked_values.emplace_back(t);  // an operator's token the daemon inherited
+    }
+    if (!aopt.metrics_token.empty()) mcp_config.masked_values.push_back(aopt.metrics_token);
+    if (!oidc_client_secret.empty()) mcp_config.masked_values.push_back(oidc_client_secret);
     // What no sandboxed upstream may write, or see where a bind would show it
     // (mcp/sandbox.h): the store (InterlockTrustedPaths adds it), keys and checkpoints,
     // the config file, the policies, the TLS key.

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "mcp/server_env.h"
+
 namespace interlock::cli {
 
 void AddServerFlags(CLI::App* cmd, ServerFlags* flags) {
@@ -18,6 +20,11 @@ void AddServerFlags(CLI::App* cmd, ServerFlags* flags) {
                   "command line (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--ca", flags->ca_file, "With an https:// --url: trust only these CAs (PEM)");
+  cmd->add_option("--pass-env", flags->pass_env,
+                  "With a server command: pass this variable of Interlock's environment to the "
+                  "server, which otherwise gets only PATH, HOME, the locale and a few more "
+                  "(docs/mcp.md; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--timeout", flags->timeout_seconds,
                   "Seconds the whole exchange with the server may take (default 30)")
       ->check(CLI::Range(1, 600));
@@ -61,12 +68,19 @@ Result<mcp::ServerSpec> MakeServerSpec(const ServerFlags& flags,
     if (!flags.headers.empty() || !flags.header_env.empty() || !flags.ca_file.empty()) {
       return Error::Invalid("--header, --header-env and --ca apply to --url only");
     }
+    mcp::ServerEnvSpec env;
+    env.pass = flags.pass_env;
+    env.forbidden = {std::string(mcp::kInterlockTokenVariable)};
+    auto built = mcp::BuildServerEnv(env, mcp::ProcessEnvLookup());
+    if (!built.ok()) return Error::Invalid("--pass-env: " + built.error().message);
     spec.command = command;
+    spec.env = std::move(*built);
     return spec;
   }
   if (!command.empty()) {
     return Error::Invalid("give either a server command after -- or --url, not both");
   }
+  if (!flags.pass_env.empty()) return Error::Invalid("--pass-env applies to a server command");
   spec.url = flags.url;
   spec.ca_file = flags.ca_file;
   for (const std::string& h : flags.headers) {

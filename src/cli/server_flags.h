@@ -1,6 +1,7 @@
 // The flags naming an MCP server to read tools from, shared by `interlock init` and
 // `interlock check --against-server`: the server command after `--` (stdio), or
-// --url for a Streamable HTTP server with --header, --header-env and --ca, and --timeout.
+// --url for a Streamable HTTP server with --header, --header-env and --ca, and --timeout;
+// --pass-env for a command (it starts with the base environment only, mcp/server_env.h).
 #ifndef INTERLOCK_CLI_SERVER_FLAGS_H_
 #define INTERLOCK_CLI_SERVER_FLAGS_H_
 
@@ -21,10 +22,11 @@ struct ServerFlags {
   std::vector<std::string> headers;     // "Name: value"
   std::vector<std::string> header_env;  // "Name=VARIABLE": the value from the environment
   std::string ca_file;
+  std::vector<std::string> pass_env;  // command: variables passed from Interlock's environment
   int timeout_seconds = 30;
 };
 
-// Adds --url, --header, --header-env, --ca and --timeout to `cmd`.
+// Adds --url, --header, --header-env, --ca, --pass-env and --timeout to `cmd`.
 void AddServerFlags(CLI::App* cmd, ServerFlags* flags);
 
 // The server the flags and `command` (the words after --) name; exactly one of the two.

@@ -10,12 +10,10 @@
 
 #include <thread>
 
-extern char** environ;
-
 namespace interlock::mcp {
 
 Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
-    const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+    const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
     const std::vector<std::pair<int, int>>& fds) {
   if (argv.empty()) return Error::Invalid("no server command given");
   int in[2], out[2];
@@ -25,13 +23,11 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     close(in[1]);
     return Error::Unavailable(std::string("pipe: ") + strerror(errno));
   }
+  // Exactly `env`: an inherited environ would hand the server every credential Interlock
+  // was started with (another upstream's secret_env, the --token-env bearer).
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv(*e);
-    const std::string key = kv.substr(0, kv.find('='));
-    if (extra_env.count(key) == 0) env_strings.push_back(std::move(kv));
-  }
-  for (const auto& [k, v] : extra_env) env_strings.push_back(k + "=" + v);
+  env_strings.reserve(env.size());
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp, args;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

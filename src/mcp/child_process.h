@@ -3,6 +3,8 @@
 // without Interlock). RAII: the destructor closes the child's stdin, gives it a grace
 // period to exit, then SIGTERMs and finally SIGKILLs its whole process group (npx and
 // similar launchers start grandchildren) and always reaps it.
+// The child's environment is exactly `env` (mcp/server_env.h builds it): nothing of
+// Interlock's own environment is inherited.
 // Thread-safety: one owner; stdin_fd()/stdout_fd() may be used from other threads.
 #ifndef INTERLOCK_MCP_CHILD_PROCESS_H_
 #define INTERLOCK_MCP_CHILD_PROCESS_H_
@@ -23,11 +25,11 @@ namespace interlock::mcp {
 
 class ChildProcess {
  public:
-  // argv[0] is looked up in PATH. `extra_env` is added to (and overrides) this process's
-  // environment for the child only: that is how secrets reach the upstream. `fds` maps
-  // parent descriptors onto child descriptor numbers (the sandbox's status pipe).
+  // argv[0] is looked up in Interlock's PATH. `env` is the child's complete environment
+  // (the child inherits none of this process's). `fds` maps parent descriptors onto child
+  // descriptor numbers (the sandbox's status pipe).
   static Result<std::unique_ptr<ChildProcess>> Spawn(
-      const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+      const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
       const std::vector<std::pair<int, int>>& fds = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;

@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "mcp/framing.h"
 #include "mcp/http_upstream.h"
+#include "mcp/server_env.h"
 #include "mcp/staging.h"
 #include "mcp/upstream.h"
 
@@ -147,7 +148,8 @@ Result<std::unique_ptr<Upstream>> Open(const ServerSpec& spec) {
     return std::unique_ptr<Upstream>(std::move(*up));
   }
   if (spec.command.empty()) return Error::Invalid("no server: give a command after -- or --url");
-  auto up = StdioUpstream::Spawn(spec.command, spec.env, std::chrono::milliseconds(500));
+  auto up = StdioUpstream::Spawn(spec.command, spec.env ? *spec.env : BaseServerEnv(),
+                                 std::chrono::milliseconds(500));
   if (!up.ok()) return up.error();
   return std::unique_ptr<Upstream>(std::move(*up));
 }

@@ -31,8 +31,9 @@
 namespace interlock::mcp {
 
 struct ServerSpec {
-  std::vector<std::string> command;            // stdio: argv of the server (argv[0] in PATH)
-  std::map<std::string, std::string> env;      // stdio: added to the child's environment
+  std::vector<std::string> command;  // stdio: argv of the server (argv[0] in PATH)
+  // stdio: the child's complete environment (mcp/server_env.h); unset: BaseServerEnv().
+  std::optional<std::map<std::string, std::string>> env;
   std::string url;                             // or: a Streamable HTTP endpoint
   std::map<std::string, std::string> headers;  // HTTP: sent with every request
   std::string ca_file;                         // HTTP (https): trust only these CAs

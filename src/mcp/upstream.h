@@ -51,8 +51,9 @@ class Upstream {
 };
 
 // A child process speaking newline-delimited JSON-RPC on stdin/stdout (MCP stdio); its
-// stderr goes to the daemon's stderr. Close(): closes the child's stdin, waits up to
-// `grace` for it to exit, then ChildProcess terminates the whole process group.
+// stderr goes to the daemon's stderr; `env` is its complete environment (ChildProcess).
+// Close(): closes the child's stdin, waits up to `grace` for it to exit, then
+// ChildProcess terminates the whole process group.
 class StdioUpstream final : public Upstream {
  public:
   static Result<std::unique_ptr<StdioUpstream>> Spawn(

@@ -147,6 +147,20 @@ Status ReadStringMap(Reader& r, const YAML::Node& node, const std::string& key,
   return Status::Ok();
 }
 
+// A list of variable names (pass_env, sandbox.env): what a server may see of Interlock's
+// environment besides the base variables (mcp/server_env.h).
+Status ReadEnvNames(Reader& r, const YAML::Node& v, const std::string& key,
+                    std::vector<std::string>* out) {
+  if (!v.IsSequence()) return r.Fail(v, key + " must be a list of variable names");
+  for (const auto& item : v) {
+    std::string n;
+    if (Status st = r.String(item, key, &n); !st.ok()) return st;
+    if (!ValidEnvName(n)) return r.Fail(item, key + ": '" + n + "' is not a variable name");
+    out->push_back(n);
+  }
+  return Status::Ok();
+}
+
 Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
                     McpUpstreamConfig* u) {
   const std::string where = "mcp.upstreams." + name;
@@ -169,6 +183,8 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
       }
     } else if (key == "env") {
       st = ReadStringMap(r, v, where + ".env", &ValidEnvName, &u->env);
+    } else if (key == "pass_env") {
+      st = ReadEnvNames(r, v, where + ".pass_env", &u->pass_env);
     } else if (key == "secret_env") {
       if (!v.IsSequence()) {
         st = r.Fail(v, where + ".secret_env must be a list of variable names");
@@ -212,8 +228,15 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
         u->sandbox = true;
         for (const auto& skv : v) {
           const std::string sk = skv.first.Scalar();
+          if (sk == "env") {
+            if (st = ReadEnvNames(r, skv.second, where + ".sandbox.env", &u->sandbox_env);
+                !st.ok()) {
+              break;
+            }
+            continue;
+          }
           if (sk != "write" && sk != "read") {
-            st = r.Fail(skv.first, "unknown key '" + where + ".sandbox." + sk + "' (write, read)");
+            st = r.Fail(skv.first, "unknown key '" + where + ".sandbox." + sk + "' (write, read, env)");
             break;
           }
           const std::string list = where + ".sandbox." + sk;
@@ -273,8 +296,11 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
   if (!u->ca_file.empty() && u->url.rfind("https://", 0) != 0) {
     return r.Fail(node, where + ": ca_file applies to https:// upstreams only");
   }
-  if (http && (!u->env.empty() || !u->secret_env.empty() || !u->secret_files.empty())) {
-    return r.Fail(node, where + ": env, secret_env and secret_files apply to command: upstreams");
+  if (http && (!u->env.empty() || !u->secret_env.empty() || !u->secret_files.empty() ||
+               !u->pass_env.empty())) {
+    return r.Fail(node, where +
+                            ": env, pass_env, secret_env and secret_files apply to command: "
+                            "upstreams");
   }
   return Status::Ok();
 }

@@ -25,10 +25,14 @@ namespace interlock::server {
 // One MCP server the daemon proxies at /mcp/{name} (docs/mcp.md#streamable-http).
 // Exactly one of `command` (a stdio child per session) and `url` (an HTTP server).
 struct McpUpstreamConfig {
-  std::string name;                                 // [a-z0-9-]+
-  std::vector<std::string> command;                 // argv; argv[0] looked up in PATH
-  std::map<std::string, std::string> env;           // extra environment, literal values
-  std::vector<std::string> secret_env;              // Interlock's own variables passed on
+  std::string name;                  // [a-z0-9-]+
+  std::vector<std::string> command;  // argv; argv[0] looked up in PATH
+  // The server's environment is explicit (mcp/server_env.h, docs/mcp.md): the base
+  // variables, pass_env and sandbox_env, env, then its own secrets; nothing else of
+  // Interlock's environment, and never another upstream's secret.
+  std::map<std::string, std::string> env;           // literal values
+  std::vector<std::string> pass_env;                // Interlock's variables passed on
+  std::vector<std::string> secret_env;              // Interlock's variables, masked
   std::map<std::string, std::string> secret_files;  // NAME -> file whose content is NAME
   std::string url;                                  // http(s)://HOST[:PORT]/PATH
   std::string ca_file;  // https: trust only these CAs (PEM) instead of the system's
@@ -43,6 +47,7 @@ struct McpUpstreamConfig {
   bool sandbox = false;
   std::vector<std::string> sandbox_write;  // absolute
   std::vector<std::string> sandbox_read;   // absolute: `sandbox: {read: [PATH, ...]}`
+  std::vector<std::string> sandbox_env;    // sandbox: {env: [NAME, ...]}, as pass_env
 };
 
 struct McpConfig {
@@ -67,6 +72,10 @@ struct McpConfig {
   // checkpoints, config, policies, TLS key).
   std::string sandbox_store;
   std::vector<std::pair<std::string, std::string>> sandbox_trusted;
+  // The daemon's own secrets (set by `interlock serve`: the metrics token, the OIDC client
+  // secret, a PostgreSQL password, an inherited INTERLOCK_TOKEN), masked like every
+  // upstream's in all that reaches an agent.
+  std::vector<std::string> masked_values;
 };
 
 struct ServerConfig {

@@ -20,6 +20,7 @@
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
 #include "mcp/sandbox.h"
+#include "mcp/server_env.h"
 #include "mcp/sse.h"
 #include "mcp/staging.h"
 #include "mcp/tool_view.h"
@@ -114,13 +115,17 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
   ResolvedUpstream r;
   r.config = config;
   const std::string where = "mcp.upstreams." + config.name;
-  for (const auto& [k, v] : config.env) r.child_env[k] = v;
+  mcp::ServerEnvSpec env;
+  env.pass = config.pass_env;
+  env.pass.insert(env.pass.end(), config.sandbox_env.begin(), config.sandbox_env.end());
+  env.literals = config.env;
+  env.forbidden = {std::string(mcp::kInterlockTokenVariable)};
   for (const std::string& name : config.secret_env) {
     const char* v = std::getenv(name.c_str());
     if (v == nullptr || *v == '\0') {
       return Error::Invalid(where + ".secret_env: variable " + name + " is not set");
     }
-    r.child_env[name] = v;
+    env.secrets[name] = v;
     r.secrets.emplace_back(v);
   }
   for (const auto& [name, path] : config.secret_files) {
@@ -130,8 +135,13 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
     while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
     if (v.empty())
       return Error::Invalid(where + ".secret_files." + name + ": " + path + " is empty");
-    r.child_env[name] = v;
+    env.secrets[name] = v;
     r.secrets.push_back(v);
+  }
+  if (!config.command.empty()) {
+    auto built = mcp::BuildServerEnv(env, mcp::ProcessEnvLookup());
+    if (!built.ok()) return Error::Invalid(where + ": " + built.error().message);
+    r.child_env = std::move(*built);
   }
   for (const auto& [h, v] : config.headers) r.headers[h] = v;
   for (const auto& [h, name] : config.secret_headers) {
@@ -269,7 +279,9 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     g.tools = tool_view_.get();
     g.enforcer = enforcer_.get();
     g.pins = d.pins;
-    g.secrets = up_->secrets;
+    // Every secret the daemon holds, whichever upstream it belongs to: a server that got
+    // another's (a file it could read, a value an agent passed on) cannot echo it out.
+    g.secrets = service_->masked_;
     g.forward_methods = up_->config.forward_methods;
     if (egress_receipts_) {
       g.egress_receipts = [book = egress_receipts_.get()](const std::string& call_id) {
@@ -721,6 +733,10 @@ mcp::SandboxRequest McpHttpService::SandboxRequestFor(const McpConfig& config,
 McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,
                                std::map<std::string, ResolvedUpstream> ups)
     : config_(std::move(config)), deps_(deps), upstreams_(std::move(ups)) {
+  masked_ = config_.masked_values;
+  for (const auto& [name, up] : upstreams_) {
+    masked_.insert(masked_.end(), up.secrets.begin(), up.secrets.end());
+  }
   service_thread_ = std::thread([this] { ServiceLoop(); });
 }
 

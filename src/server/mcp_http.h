@@ -70,13 +70,14 @@ bool SupportedMcpProtocolVersion(std::string_view v);
 // An upstream with its credentials resolved (from Interlock's environment and files).
 struct ResolvedUpstream {
   McpUpstreamConfig config;
-  std::map<std::string, std::string> child_env;  // env + secrets (stdio)
+  std::map<std::string, std::string> child_env;  // the complete environment (stdio)
   std::map<std::string, std::string> headers;    // headers + secret headers (http)
-  std::vector<std::string> secrets;              // values masked in tool results
+  std::vector<std::string> secrets;              // this upstream's secret values
 };
 
-// Reads secret_env / secret_files / secret_headers. Errors name the variable or file,
-// never a value.
+// Reads secret_env / secret_files / secret_headers and builds the server's complete
+// environment (mcp/server_env.h: base variables, pass_env, sandbox.env, env, its own
+// secrets; nothing else of the daemon's). Errors name the variable or file, never a value.
 Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
 
 struct McpHttpDeps {
@@ -146,6 +147,9 @@ class McpHttpService final : public McpEndpoint {
   const McpConfig config_;
   const McpHttpDeps deps_;
   const std::map<std::string, ResolvedUpstream> upstreams_;
+  // Masked in everything every session's server sends: all upstreams' secrets and the
+  // daemon's own (config_.masked_values). Set in the constructor, then read-only.
+  std::vector<std::string> masked_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

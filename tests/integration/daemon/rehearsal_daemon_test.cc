@@ -219,13 +219,28 @@ TEST_F(RehearsalDaemonTest, McpGatewayWithDaemonRehearsesThroughTheApi) {
           R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
           "\n") +
           call(2, "web") + call(3, "fail-prod"));
-  ProcessResult run = RunProcess(
-      {"/usr/bin/env", "IL_TOKEN=" + agent_, "XDG_STATE_HOME=" + dir_.path() + "/state",
-       "REHEARSAL_LOG=" + log, "node", node + "/raw_client.mjs", msgs, "--",
-       std::string(INTERLOCK_BINARY_DIR) + "/interlock", "mcp", "--daemon",
-       "http://127.0.0.1:" + std::to_string(daemon_->port()), "--token-env", "IL_TOKEN", "--store",
-       dir_.path() + "/pins.db", "--", "node", node + "/rehearsal_server.mjs"},
-      "", std::chrono::seconds(90));
+  ProcessResult run = RunProcess({"/usr/bin/env",
+                                  "IL_TOKEN=" + agent_,
+                                  "XDG_STATE_HOME=" + dir_.path() + "/state",
+                                  "REHEARSAL_LOG=" + log,
+                                  "node",
+                                  node + "/raw_client.mjs",
+                                  msgs,
+                                  "--",
+                                  std::string(INTERLOCK_BINARY_DIR) + "/interlock",
+                                  "mcp",
+                                  "--daemon",
+                                  "http://127.0.0.1:" + std::to_string(daemon_->port()),
+                                  "--token-env",
+                                  "IL_TOKEN",
+                                  "--store",
+                                  dir_.path() + "/pins.db",
+                                  "--pass-env",
+                                  "REHEARSAL_LOG",
+                                  "--",
+                                  "node",
+                                  node + "/rehearsal_server.mjs"},
+                                 "", std::chrono::seconds(90));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   std::string out = run.out;
   while (!out.empty() && out.back() == '\n') out.pop_back();

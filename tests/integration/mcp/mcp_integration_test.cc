@@ -604,9 +604,9 @@ TEST_F(McpIntegrationTest, MemoryThroughSdkMatchesDirect) {
   };
   ProcessResult direct = run(tmp.path() + "/m1.jsonl", {"node", server});
   ASSERT_EQ(direct.exit_code, 0) << direct.err;
-  ProcessResult via =
-      run(tmp.path() + "/m2.jsonl", {kInterlock, "mcp", "--policy", policy, "--store",
-                                     tmp.path() + "/s.db", "--", "node", server});
+  ProcessResult via = run(tmp.path() + "/m2.jsonl",
+                          {kInterlock, "mcp", "--policy", policy, "--store", tmp.path() + "/s.db",
+                           "--pass-env", "MEMORY_FILE_PATH", "--", "node", server});
   ASSERT_EQ(via.exit_code, 0) << via.err;
   const json::value d = ParseLastLine(direct.out), v = ParseLastLine(via.out);
   EXPECT_EQ(v.at("tools"), (json::array{"create_entities", "read_graph", "search_nodes"}));
@@ -614,11 +614,11 @@ TEST_F(McpIntegrationTest, MemoryThroughSdkMatchesDirect) {
 
   const std::string del =
       tmp.Write("del.json", R"([{"name":"delete_entities","arguments":{"entityNames":["Ada"]}}])");
-  ProcessResult denied =
-      RunProcess({"/usr/bin/env", "MEMORY_FILE_PATH=" + tmp.path() + "/m2.jsonl", "node",
-                  kNodeDir + "/sdk_client.mjs", del, "--", kInterlock, "mcp", "--policy", policy,
-                  "--store", tmp.path() + "/s.db", "--", "node", server},
-                 "", std::chrono::seconds(90));
+  ProcessResult denied = RunProcess(
+      {"/usr/bin/env", "MEMORY_FILE_PATH=" + tmp.path() + "/m2.jsonl", "node",
+       kNodeDir + "/sdk_client.mjs", del, "--", kInterlock, "mcp", "--policy", policy, "--store",
+       tmp.path() + "/s.db", "--pass-env", "MEMORY_FILE_PATH", "--", "node", server},
+      "", std::chrono::seconds(90));
   ASSERT_EQ(denied.exit_code, 0) << denied.err;
   const json::value r = ParseLastLine(denied.out).at("results").at(0);
   EXPECT_EQ(r.at("isError"), true);

@@ -125,7 +125,9 @@ DeployRun RunDeploy(TempDir& tmp, const std::vector<std::string>& targets,
                                    "--policy",
                                    policy,
                                    "--store",
-                                   store};
+                                   store,
+                                   "--pass-env",
+                                   "REHEARSAL_LOG"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.insert(argv.end(), {"--", "node", kNodeDir + "/rehearsal_server.mjs"});
   DeployRun out;
@@ -224,7 +226,7 @@ TEST_F(RehearsalMcpTest, StagingCopyOfServerMemoryDecidesWhetherProductionIsTouc
   ProcessResult run =
       RunProcess({"/usr/bin/env", "MEMORY_FILE_PATH=" + prod, "node", kNodeDir + "/raw_client.mjs",
                   msgs, "--", kInterlock, "mcp", "--policy", policy, "--store",
-                  tmp.path() + "/s.db", "--rehearse-upstream",
+                  tmp.path() + "/s.db", "--pass-env", "MEMORY_FILE_PATH", "--rehearse-upstream",
                   "staging=/usr/bin/env MEMORY_FILE_PATH=" + staging + " node " + kMemory, "--",
                   "node", kMemory},
                  "", std::chrono::seconds(90));

@@ -1,7 +1,11 @@
 // The daemon config (src/server/config.h): the `mcp:` section and the notifier.
 #include "server/config.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
+
+#include "server/mcp_http.h"
 
 #include "subprocess.h"
 
@@ -93,6 +97,73 @@ TEST(ServerConfigMcpTest, RejectsMistakes) {
         << text << " -> " << st.error().message;
     EXPECT_NE(st.error().message.find("interlock.yaml:"), std::string::npos) << st.error().message;
   }
+}
+
+// Tests that what a command: upstream's server may see of the daemon's environment is read
+// as variable names (pass_env, sandbox.env) and that a url: upstream or a bad name is refused.
+TEST(ServerConfigMcpTest, PassEnvAndSandboxEnvAreVariableNames) {
+  ServerConfig c;
+  Status st = Load(
+      "mcp:\n  upstreams:\n    fs:\n      command: [x]\n      pass_env: [NODE_OPTIONS]\n"
+      "      sandbox: {write: [/tmp], env: [LOG_DIR, TZ]}\n",
+      &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  const McpUpstreamConfig& u = c.mcp.upstreams.at("fs");
+  EXPECT_EQ(u.pass_env, std::vector<std::string>{"NODE_OPTIONS"});
+  EXPECT_EQ(u.sandbox_env, (std::vector<std::string>{"LOG_DIR", "TZ"}));
+  EXPECT_TRUE(u.sandbox);
+  EXPECT_EQ(u.sandbox_write, std::vector<std::string>{"/tmp"});
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      pass_env: [\"A=B\"]\n",
+       "pass_env: 'A=B' is not a variable name"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      pass_env: NODE_OPTIONS\n",
+       "pass_env must be a list of variable names"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      sandbox: {env: [\"1X\"]}\n",
+       "sandbox.env: '1X' is not a variable name"},
+      {"mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/\n      pass_env: [A]\n",
+       "apply to command: upstreams"},
+  };
+  for (const auto& [text, want] : bad) {
+    ServerConfig b;
+    Status e = Load(text, &b);
+    ASSERT_FALSE(e.ok()) << text;
+    EXPECT_NE(e.error().message.find(want), std::string::npos) << e.error().message;
+  }
+}
+
+// Tests that a resolved command: upstream's environment is the explicit one: the daemon's
+// variables named in pass_env and sandbox.env, its literals and its own secret, and no
+// other variable of the daemon's (mcp/server_env.h).
+TEST(ServerConfigMcpTest, ResolvedUpstreamEnvironmentIsExplicit) {
+  ::setenv("IL_CFG_PASSED", "p", 1);
+  ::setenv("IL_CFG_SANDBOX", "s", 1);
+  ::setenv("IL_CFG_SECRET", "secret-v", 1);
+  ::setenv("IL_CFG_OTHER", "o", 1);
+  McpUpstreamConfig u;
+  u.name = "fs";
+  u.command = {"x"};
+  u.pass_env = {"IL_CFG_PASSED"};
+  u.sandbox_env = {"IL_CFG_SANDBOX"};
+  u.env = {{"IL_CFG_LITERAL", "l"}};
+  u.secret_env = {"IL_CFG_SECRET"};
+  auto r = ResolveUpstream(u);
+  for (const char* v : {"IL_CFG_PASSED", "IL_CFG_SANDBOX", "IL_CFG_SECRET", "IL_CFG_OTHER"}) {
+    ::unsetenv(v);
+  }
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->child_env.at("IL_CFG_PASSED"), "p");
+  EXPECT_EQ(r->child_env.at("IL_CFG_SANDBOX"), "s");
+  EXPECT_EQ(r->child_env.at("IL_CFG_LITERAL"), "l");
+  EXPECT_EQ(r->child_env.at("IL_CFG_SECRET"), "secret-v");
+  EXPECT_EQ(r->child_env.count("IL_CFG_OTHER"), 0u);
+  EXPECT_EQ(r->secrets, std::vector<std::string>{"secret-v"});
+  u.secret_env.clear();
+  u.pass_env = {"INTERLOCK_TOKEN"};
+  auto refused = ResolveUpstream(u);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("INTERLOCK_TOKEN holds Interlock's own bearer token"),
+            std::string::npos)
+      << refused.error().message;
 }
 
 // Tests that an https:// upstream is accepted with a ca_file, resolved against the config
