@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "audit/audit_log.h"
 #include "pg_cluster.h"
@@ -452,6 +453,99 @@ TEST_F(PostgresStoreTest, ServerWarningIsKeptForTheCaller) {
   EXPECT_EQ((*c)->TakeWarning(), "");
   ASSERT_TRUE((*c)->ExecScript("BEGIN; SELECT 1; COMMIT").ok());
   EXPECT_EQ((*c)->TakeWarning(), "");
+}
+
+// Tests that a COMMIT the server reports done with a WARNING (its wait for the synchronous
+// standby cancelled with pg_cancel_backend) leaves, after the allow it recorded, records in
+// the same chain saying the agent was told deny STORE_UNAVAILABLE, the call row that deny,
+// and the run's budget given back, so replay, the call and the budget agree with the answer.
+TEST_F(PostgresStoreTest, CommitWarnedByCancelledSyncReplicationIsReconciledInTheTrail) {
+  testing::PgCluster::Options options;
+  options.replication = true;  // WAL senders: synchronous_standby_names takes effect
+  std::string error;
+  std::unique_ptr<testing::PgCluster> primary = testing::PgCluster::Start(options, &error);
+  ASSERT_NE(primary, nullptr) << error;
+  uri_ = primary->NewDatabase(&error);
+  ASSERT_FALSE(uri_.empty()) << error;
+  cluster_ = primary.get();
+  db_ = uri_.substr(uri_.rfind('/') + 1);
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  ASSERT_EQ(s->Decide(Request("r1", "agent"), Allow)->decision.verdict, Verdict::kAllow);
+
+  Result<std::unique_ptr<pg::PgConn>> probe = pg::PgConn::Connect(uri_, pg::PgLimits{});
+  ASSERT_TRUE(probe.ok()) << probe.error().message;
+  ASSERT_TRUE((*probe)->ExecScript("CREATE TABLE probe(i INTEGER)").ok());
+  // From now on every COMMIT waits for a standby that does not exist.
+  Sql("ALTER SYSTEM SET synchronous_standby_names = 'absent_standby'");
+  Sql("SELECT pg_reload_conf()");
+  bool waiting = false;
+  for (int i = 0; i < 50 && !waiting; ++i) {  // the reload reaches every process soon
+    std::string sqlstate;
+    ASSERT_TRUE((*probe)
+                    ->ExecScript("BEGIN; INSERT INTO probe VALUES (1); COMMIT", &sqlstate,
+                                 std::chrono::milliseconds(300))
+                    .ok());
+    waiting = (*probe)->TakeWarning().find("synchronous replication") != std::string::npos;
+  }
+  ASSERT_TRUE(waiting) << "COMMIT never waited for the synchronous standby";
+
+  auto decided = std::async(std::launch::async, [&] {
+    DecideRequest rq = Request("r1", "agent");
+    rq.idempotency = core::IdempotencyKey{"key-1", "sha-1"};
+    return s->Decide(rq, Allow);
+  });
+  std::string cancelled;
+  for (int i = 0; i < 100 && cancelled != "t\n"; ++i) {  // the store's own bound is 6 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    cancelled =
+        Sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+            " WHERE wait_event = 'SyncRep' AND query NOT LIKE '%probe%'");
+  }
+  ASSERT_EQ(cancelled, "t\n");
+  ASSERT_EQ(decided.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Result<CallRecord> r = decided.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  EXPECT_NE(r.error().message.find("not confirmed"), std::string::npos) << r.error().message;
+  Sql("ALTER SYSTEM RESET synchronous_standby_names");
+  Sql("SELECT pg_reload_conf()");
+
+  // The trail: run_started, the first allow, the unconfirmed allow, then what was told.
+  std::string head;
+  const std::vector<std::string> bodies = CheckChain(&head);
+  EXPECT_EQ(Sql("SELECT string_agg(type, ',' ORDER BY seq) FROM audit_log"),
+            "run_started,decision,decision,commit_unconfirmed,decision_reconciled\n");
+  const std::string call_id = Sql("SELECT call_id FROM audit_log WHERE seq = 3");
+  EXPECT_EQ(Sql("SELECT call_id FROM audit_log WHERE seq = 5"), call_id);
+  ASSERT_EQ(bodies.size(), 5u);
+  EXPECT_NE(bodies[3].find("\"first_seq\":3"), std::string::npos) << bodies[3];
+  EXPECT_NE(bodies[3].find("\"last_seq\":3"), std::string::npos) << bodies[3];
+  for (const char* want : {"\"recorded_seq\":3", "\"budget_restored\":true", "STORE_UNAVAILABLE",
+                           "\"code\":\"ALLOWED\"", "canceling wait for synchronous"}) {
+    EXPECT_NE(bodies[4].find(want), std::string::npos) << want << " in " << bodies[4];
+  }
+  // The call row says what the agent was told; the run spent one step (the first call's),
+  // and the Idempotency-Key is free again.
+  EXPECT_EQ(Sql("SELECT c.verdict, c.code FROM calls c JOIN audit_log a ON a.call_id = c.call_id"
+                " AND a.type = 'decision' ORDER BY a.seq"),
+            "allow|ALLOWED\ndeny|STORE_UNAVAILABLE\n");
+  EXPECT_EQ(s->GetRun("r1")->state.steps, 1u);
+  EXPECT_EQ(Sql("SELECT count(*) FROM idempotency_keys"), "0\n");
+  // Replay shows the call as the agent was told it.
+  Result<boost::json::object> replay = s->ReplayRun("r1");
+  ASSERT_TRUE(replay.ok()) << replay.error().message;
+  const boost::json::array& calls = replay->at("calls").as_array();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].at("decision"), "deny");
+  EXPECT_EQ(calls[1].at("code"), "STORE_UNAVAILABLE");
+  EXPECT_TRUE(calls[1].as_object().contains("reconciled"));
+  EXPECT_EQ(replay->at("totals").at("steps"), 1);
+  // The store goes on: the next decision commits (the standby requirement lifted).
+  Result<CallRecord> next = s->Decide(Request("r1", "agent"), Allow);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->state_after.steps, 2u);
 }
 
 // Tests that a store pointed at a port nobody listens on fails to open with kUnavailable
