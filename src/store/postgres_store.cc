@@ -182,6 +182,7 @@ static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 constexpr int64_t kMigrationLockKey = 0x696c636b6d696772;
 
 constexpr int kMaxRetries = 3;
+constexpr size_t kMaxUnreconciled = 64;
 constexpr auto kMaxQueueWait = std::chrono::seconds(5);
 constexpr auto kReconnectBackoff = std::chrono::seconds(1);
 constexpr size_t kAuthCacheMax = 10000;
@@ -841,6 +842,7 @@ class PostgresStore::Impl {
   // lock (JoinQueued); on a failure that is not a conflict or the database's (a bad
   // operation), runs each op in its own transaction so it fails alone.
   void RunOps(std::deque<Op>& ops) {
+    ReconcileOwed();
     const auto now = Clock::now();
     std::vector<Op*> live;
     for (Op& op : ops) {
@@ -1076,18 +1078,20 @@ class PostgresStore::Impl {
     // the connection drops during the COMMIT (the rows may stay; nobody is told allow).
     if (std::string warning = c.TakeWarning(); !warning.empty()) {
       // Its rows stay on this primary: the trail says, in the same chain, that the
-      // callers were told STORE_UNAVAILABLE (Reconcile) before anyone is answered.
+      // callers were told STORE_UNAVAILABLE (Reconcile), before they are told when it can.
       const std::string told = "store: postgresql COMMIT not confirmed (" + warning +
                                "): the decision may not have reached the synchronous standby";
-      const Status reconciled = Reconcile(c, b, first_seq, run_sets, warning, told);
+      Unconfirmed u = MakeUnconfirmed(b, first_seq, run_sets, warning, told);
+      const Status reconciled = Reconcile(c, u);
       std::fprintf(stderr,
                    "interlock: store: postgresql COMMIT not confirmed (%s): %zu operation(s) "
                    "answered STORE_UNAVAILABLE; %s\n",
                    warning.c_str(), ops.size(),
                    reconciled.ok() ? "reconciled in the audit trail"
-                                   : ("NOT reconciled, the trail keeps what was not told: " +
-                                      reconciled.error().message)
+                                   : ("reconciled later, with the next batch (" +
+                                      reconciled.error().message + ")")
                                          .c_str());
+      if (!reconciled.ok()) Defer(std::move(u));
       return Error::Unavailable(told);
     }
     if (*anchor && options_.checkpoint_signer.mirror) {
@@ -1110,8 +1114,7 @@ class PostgresStore::Impl {
   // After a COMMIT reported with a WARNING (its wait for the synchronous standby was
   // cancelled): the batch is on this primary but every operation of it is answered
   // STORE_UNAVAILABLE. So that the trail says what the callers were told, one more
-  // transaction on the same connection (docs/audit.md, "A commit the standby did not
-  // confirm"):
+  // transaction (docs/audit.md, "A commit the standby did not confirm"):
   //   - a "commit_unconfirmed" record naming the batch's records (seq first..last) and the
   //     warning, then one "decision_reconciled" record per call of the batch: the
   //     decision recorded at `recorded_seq` was not released, the agent was told deny
@@ -1123,38 +1126,63 @@ class PostgresStore::Impl {
   //     back as the batch read it, if nobody changed it since (else the record says
   //     budget_restored false), and the agents' daily and rate-limit counts lose the
   //     batch's calls.
-  // The transaction commits with synchronous_commit = local: it does not wait again for
-  // the standby that just failed to answer, and the next confirmed commit carries it to
-  // the standby (WAL order). Kill switches, tokens, votes and results of the batch stand
-  // (recorded, and named by the seq range). Returns the failure when it could not be
-  // written (the caller logs it; the answers are STORE_UNAVAILABLE either way).
-  Status Reconcile(PgConn& c, const Batch& b, int64_t first_seq,
-                   const std::vector<const PgResult*>& run_sets, const std::string& warning,
-                   const std::string& told_reason) {
+  // It commits with synchronous_commit = local: it does not wait again for the standby
+  // that just failed to answer, and the next confirmed commit carries it to the standby
+  // (WAL order). Kill switches, tokens, votes and results of the batch stand (recorded,
+  // and named by the seq range).
+  struct Unconfirmed {
+    int64_t first_seq = 0, last_seq = 0;
+    std::string warning, told_reason;
+    std::vector<PendingCall> calls;
     std::map<std::string, int64_t, std::less<>> decision_seq;  // call id -> its record
+    std::map<std::string, Row, std::less<>> before;  // changed runs, as the batch read them
+    std::map<std::string, uint64_t, std::less<>> version_after;  // theirs after the batch
+    std::vector<Batch::IdemWrite> idem_writes;
+    std::map<std::pair<std::string, int64_t>, Batch::Day> day_adds;
+    std::vector<std::tuple<std::string, std::string, int64_t>> hits;
+  };
+
+  static Unconfirmed MakeUnconfirmed(const Batch& b, int64_t first_seq,
+                                     const std::vector<const PgResult*>& run_sets,
+                                     const std::string& warning, const std::string& told) {
+    Unconfirmed u;
+    u.first_seq = first_seq;
+    u.last_seq = b.head.seq;
+    u.warning = warning;
+    u.told_reason = told;
+    u.calls = b.calls;
     for (size_t i = 0; i < b.events.size(); ++i) {
       if (b.events[i].type == audit::kDecision && !b.events[i].call_id.empty()) {
-        decision_seq.emplace(b.events[i].call_id, first_seq + static_cast<int64_t>(i));
+        u.decision_seq.emplace(b.events[i].call_id, first_seq + static_cast<int64_t>(i));
       }
     }
-    // The runs as the batch read them, for those it changed (new runs stay: empty).
-    std::map<std::string, Row, std::less<>> before;
-    for (const PgResult* runs : run_sets) {
+    for (const PgResult* runs : run_sets) {  // new runs stay (empty)
       for (int i = 0; i < runs->rows(); ++i) {
         const std::string id(runs->Text(i, 0));
         auto it = b.runs.find(id);
         if (it == b.runs.end() || it->second.is_new || !it->second.dirty) continue;
         Result<Row> row = ReadRow(*runs, i, 1);
-        if (row.ok()) before.emplace(id, std::move(row).value());
+        if (!row.ok()) continue;
+        u.before.emplace(id, std::move(row).value());
+        u.version_after.emplace(id, it->second.db_version + 1);  // Flush's version + 1
       }
     }
+    u.idem_writes = b.idem_writes;
+    u.day_adds = b.day_adds;
+    u.hits = b.hits;
+    return u;
+  }
+
+  // Writes `u`'s reconciliation on `c` (see Unconfirmed). The audit head's lock is waited
+  // for briefly only: other daemons' batches hold it through their own COMMIT's wait for
+  // the same standby, and a caller is not kept waiting for them; a failure leaves nothing
+  // (Defer retries it before the writer's next batches).
+  Status Reconcile(PgConn& c, const Unconfirmed& u) {
     std::string sqlstate;
     std::string sql =
-        "BEGIN; SET LOCAL synchronous_commit = local;"
+        "BEGIN; SET LOCAL synchronous_commit = local; SET LOCAL lock_timeout = 250;"
         " SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE;";
-    std::vector<std::string> order;
-    for (const auto& [id, row] : before) {
-      order.push_back(id);
+    for (const auto& [id, row] : u.before) {
       sql.append(
           "UPDATE runs SET (steps, tokens, cost_micros, halted, halt_reason, ended,"
           " records_json, sequence_json) = (");
@@ -1164,36 +1192,39 @@ class PostgresStore::Impl {
       sql.append("), version = version + 1 WHERE run_id = ");
       pg::AppendLiteral(&sql, id);
       sql.append(" AND version = ");
-      AppendUint(&sql, b.runs.find(id)->second.db_version + 1);
+      AppendUint(&sql, u.version_after.find(id)->second);
       sql.append(" RETURNING run_id;");
     }
+    constexpr size_t kFirstRun = 4;  // BEGIN, two SETs, the head
     Result<std::vector<PgResult>> first = c.ExecScript(sql, &sqlstate);
-    if (!first.ok() || first->size() != 3 + order.size() || (*first)[2].rows() != 1) {
+    if (!first.ok() || first->size() != kFirstRun + u.before.size() ||
+        (*first)[kFirstRun - 1].rows() != 1) {
       Rollback(c);
       return first.ok() ? Error::Corrupt("store: the audit head row is missing") : first.error();
     }
     Batch r;
-    r.head.seq = (*first)[2].Int(0, 0);
-    r.head.hash = std::string((*first)[2].Text(0, 1));
+    r.head.seq = (*first)[kFirstRun - 1].Int(0, 0);
+    r.head.hash = std::string((*first)[kFirstRun - 1].Text(0, 1));
     std::set<std::string, std::less<>> restored;
-    for (size_t i = 0; i < order.size(); ++i) {
-      if ((*first)[3 + i].rows() == 1) restored.insert(order[i]);
+    size_t k = kFirstRun;
+    for (const auto& [id, row] : u.before) {
+      if ((*first)[k++].rows() == 1) restored.insert(id);
     }
     const TimePoint now = Now();
     const std::string reason =
-        "the store's COMMIT was not confirmed by the synchronous standby (" + warning + ")";
-    boost::json::object batch{{"first_seq", first_seq},
-                              {"last_seq", b.head.seq},
-                              {"calls", b.calls.size()},
-                              {"warning", warning},
+        "the store's COMMIT was not confirmed by the synchronous standby (" + u.warning + ")";
+    boost::json::object batch{{"first_seq", u.first_seq},
+                              {"last_seq", u.last_seq},
+                              {"calls", u.calls.size()},
+                              {"warning", u.warning},
                               {"reason", reason}};
     r.events.push_back(
         audit::AuditEvent{audit::kCommitUnconfirmed, now, "", "", "", "", std::move(batch)});
     std::string ids;
     sql.clear();
-    for (const PendingCall& p : b.calls) {
+    for (const PendingCall& p : u.calls) {
       // The answer the Guard made of this store's error (core/guard.cc), as the agent got it.
-      Decision told = DenyDecision(Code::kStoreUnavailable, told_reason, "store");
+      Decision told = DenyDecision(Code::kStoreUnavailable, u.told_reason, "store");
       told.agent_id = p.agent_id;
       told.tool = p.tool;
       std::string told_json;
@@ -1211,10 +1242,10 @@ class PostgresStore::Impl {
                             {"recorded", boost::json::parse(p.decision_json)},
                             {"told", boost::json::parse(told_json)},
                             {"budget_restored", restored.count(p.run_id) > 0}};
-      if (auto it = decision_seq.find(p.call_id); it != decision_seq.end()) {
+      if (auto it = u.decision_seq.find(p.call_id); it != u.decision_seq.end()) {
         d["recorded_seq"] = it->second;
       }
-      if (auto it = before.find(p.run_id); it != before.end() && restored.count(p.run_id)) {
+      if (auto it = u.before.find(p.run_id); it != u.before.end() && restored.count(p.run_id)) {
         std::string state;
         audit::AppendCanonicalAuditState(&state, it->second.state);
         d["state_after"] = boost::json::parse(state);
@@ -1232,14 +1263,14 @@ class PostgresStore::Impl {
       pg::AppendLiteral(&sql, reason);
       sql.append(" WHERE state = 'pending' AND call_id IN (" + ids + ");");
     }
-    for (const Batch::IdemWrite& w : b.idem_writes) {
+    for (const Batch::IdemWrite& w : u.idem_writes) {
       sql.append("DELETE FROM idempotency_keys WHERE run_id = ");
       pg::AppendLiteral(&sql, w.run_id);
       sql.append(" AND idem_key = ");
       pg::AppendLiteral(&sql, w.key);
       sql.append(";");
     }
-    for (const auto& [key, d] : b.day_adds) {
+    for (const auto& [key, d] : u.day_adds) {
       sql.append("UPDATE agent_days SET calls = calls - ");
       AppendUint(&sql, d.calls);
       sql.append(", tokens = tokens - ");
@@ -1252,7 +1283,7 @@ class PostgresStore::Impl {
       AppendInt(&sql, key.second);
       sql.append(";");
     }
-    for (const auto& [agent, key, at] : b.hits) {
+    for (const auto& [agent, key, at] : u.hits) {
       sql.append(
           "DELETE FROM rate_hits WHERE ctid IN (SELECT ctid FROM rate_hits"
           " WHERE agent_id = ");
@@ -1272,6 +1303,32 @@ class PostgresStore::Impl {
       return done.error();
     }
     return Status::Ok();
+  }
+
+  // Keeps a reconciliation that could not be written for the writer's next turns (at most
+  // kMaxUnreconciled; beyond, the oldest is given up, loudly).
+  void Defer(Unconfirmed u) {
+    if (unreconciled_.size() >= kMaxUnreconciled) {
+      std::fprintf(stderr,
+                   "interlock: store: the reconciliation of records %lld..%lld is given up: "
+                   "the trail keeps decisions the agents were told were denied\n",
+                   static_cast<long long>(unreconciled_.front().first_seq),
+                   static_cast<long long>(unreconciled_.front().last_seq));
+      unreconciled_.pop_front();
+    }
+    unreconciled_.push_back(std::move(u));
+  }
+
+  // Before a batch: the reconciliations still owed, oldest first, until one fails.
+  void ReconcileOwed() {
+    while (!unreconciled_.empty()) {
+      if (!EnsureWriter().ok()) return;
+      if (!Reconcile(*writer_, unreconciled_.front()).ok()) return;
+      std::fprintf(stderr, "interlock: store: records %lld..%lld reconciled in the audit trail\n",
+                   static_cast<long long>(unreconciled_.front().first_seq),
+                   static_cast<long long>(unreconciled_.front().last_seq));
+      unreconciled_.pop_front();
+    }
   }
 
   // The anchor of a security-relevant op (Op::anchor, alone in its batch): a checkpoint
@@ -1535,6 +1592,8 @@ class PostgresStore::Impl {
   bool stopping_ = false;
   std::thread writer_thread_;
   std::unique_ptr<PgConn> writer_;  // the writer thread's (Start's before it runs)
+  // Reconciliations owed (Reconcile failed after a warned COMMIT); the writer thread's.
+  std::deque<Unconfirmed> unreconciled_;
   Clock::time_point writer_down_until_;
 
   std::atomic<uint64_t> anchor_failures_{0};  // best-effort anchors that failed
