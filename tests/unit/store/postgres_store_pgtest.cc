@@ -15,7 +15,9 @@
 #include <boost/json.hpp>
 
 #include "audit/audit_log.h"
+#include "audit/verify.h"
 #include "pg_cluster.h"
+#include "store/postgres_read.h"
 #include "store/postgres_store.h"
 
 namespace interlock::store {
@@ -533,6 +535,15 @@ TEST_F(PostgresStoreTest, CommitWarnedByCancelledSyncReplicationIsReconciledInTh
             "allow|ALLOWED\ndeny|STORE_UNAVAILABLE\n");
   EXPECT_EQ(s->GetRun("r1")->state.steps, 1u);
   EXPECT_EQ(Sql("SELECT count(*) FROM idempotency_keys"), "0\n");
+  // `audit verify --deep` over the database: an ordinary chain.
+  Result<std::unique_ptr<audit::RecordSource>> source = OpenPostgresRecordSource(uri_);
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  audit::VerifyOptions verify;
+  verify.deep = true;
+  Result<audit::VerifyReport> verified = audit::VerifyAuditLog(**source, verify);
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_TRUE(verified->ok) << audit::VerifySummary(*verified);
+  EXPECT_EQ(verified->records, 5);
   // Replay shows the call as the agent was told it.
   Result<boost::json::object> replay = s->ReplayRun("r1");
   ASSERT_TRUE(replay.ok()) << replay.error().message;
