@@ -430,6 +430,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       // Nobody reads this answer: say so (the handler may undo what only the answer
       // could have told), and do not write it.
       written(false);
+      in_flight_ = false;
       return Close();
     }
     in_flight_ = true;
