@@ -110,6 +110,60 @@ class PostgresStoreTest : public ::testing::Test {
     return ev;
   }
 
+  // A private primary (WAL senders on) with a database, an open store, run r1 and one
+  // allowed call; then synchronous_standby_names names a standby that does not exist, so
+  // every COMMIT from now on waits (checked with a probe whose wait is cancelled).
+  void StartWaitingForAnAbsentStandby(std::unique_ptr<testing::PgCluster>* primary,
+                                      std::unique_ptr<PostgresStore>* s) {
+    testing::PgCluster::Options options;
+    options.replication = true;  // WAL senders: synchronous_standby_names takes effect
+    std::string error;
+    *primary = testing::PgCluster::Start(options, &error);
+    ASSERT_NE(*primary, nullptr) << error;
+    uri_ = (*primary)->NewDatabase(&error);
+    ASSERT_FALSE(uri_.empty()) << error;
+    cluster_ = primary->get();
+    db_ = uri_.substr(uri_.rfind('/') + 1);
+    *s = Open();
+    ASSERT_TRUE(*s);
+    ASSERT_TRUE((*s)->CreateRun("agent", "r1", T0()).ok());
+    ASSERT_EQ((*s)->Decide(Request("r1", "agent"), Allow)->decision.verdict, Verdict::kAllow);
+    Result<std::unique_ptr<pg::PgConn>> probe = pg::PgConn::Connect(uri_, pg::PgLimits{});
+    ASSERT_TRUE(probe.ok()) << probe.error().message;
+    ASSERT_TRUE((*probe)->ExecScript("CREATE TABLE probe(i INTEGER)").ok());
+    Sql("ALTER SYSTEM SET synchronous_standby_names = 'absent_standby'");
+    Sql("SELECT pg_reload_conf()");
+    bool waiting = false;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!waiting && std::chrono::steady_clock::now() < give_up) {  // the reload spreads
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::string sqlstate;
+      ASSERT_TRUE((*probe)
+                      ->ExecScript("BEGIN; INSERT INTO probe VALUES (1); COMMIT", &sqlstate,
+                                   std::chrono::milliseconds(300))
+                      .ok());
+      waiting = (*probe)->TakeWarning().find("synchronous replication") != std::string::npos;
+    }
+    ASSERT_TRUE(waiting) << "COMMIT never waited for the synchronous standby";
+  }
+
+  // Cancels the store's COMMIT waiting for the standby (within the store's own 6 s bound).
+  void CancelTheStandbyWait() {
+    std::string cancelled;
+    for (int i = 0; i < 100 && cancelled != "t\n"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      cancelled =
+          Sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+              " WHERE wait_event = 'SyncRep' AND query NOT LIKE '%probe%'");
+    }
+    ASSERT_EQ(cancelled, "t\n");
+  }
+
+  void StopWaitingForTheStandby() {
+    Sql("ALTER SYSTEM RESET synchronous_standby_names");
+    Sql("SELECT pg_reload_conf()");
+  }
+
   testing::PgCluster* cluster_ = nullptr;
   std::string uri_;
   std::string db_;
@@ -462,57 +516,22 @@ TEST_F(PostgresStoreTest, ServerWarningIsKeptForTheCaller) {
 // the same chain saying the agent was told deny STORE_UNAVAILABLE, the call row that deny,
 // and the run's budget given back, so replay, the call and the budget agree with the answer.
 TEST_F(PostgresStoreTest, CommitWarnedByCancelledSyncReplicationIsReconciledInTheTrail) {
-  testing::PgCluster::Options options;
-  options.replication = true;  // WAL senders: synchronous_standby_names takes effect
-  std::string error;
-  std::unique_ptr<testing::PgCluster> primary = testing::PgCluster::Start(options, &error);
-  ASSERT_NE(primary, nullptr) << error;
-  uri_ = primary->NewDatabase(&error);
-  ASSERT_FALSE(uri_.empty()) << error;
-  cluster_ = primary.get();
-  db_ = uri_.substr(uri_.rfind('/') + 1);
-  std::unique_ptr<PostgresStore> s = Open();
-  ASSERT_TRUE(s);
-  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
-  ASSERT_EQ(s->Decide(Request("r1", "agent"), Allow)->decision.verdict, Verdict::kAllow);
-
-  Result<std::unique_ptr<pg::PgConn>> probe = pg::PgConn::Connect(uri_, pg::PgLimits{});
-  ASSERT_TRUE(probe.ok()) << probe.error().message;
-  ASSERT_TRUE((*probe)->ExecScript("CREATE TABLE probe(i INTEGER)").ok());
-  // From now on every COMMIT waits for a standby that does not exist.
-  Sql("ALTER SYSTEM SET synchronous_standby_names = 'absent_standby'");
-  Sql("SELECT pg_reload_conf()");
-  bool waiting = false;
-  for (int i = 0; i < 50 && !waiting; ++i) {  // the reload reaches every process soon
-    std::string sqlstate;
-    ASSERT_TRUE((*probe)
-                    ->ExecScript("BEGIN; INSERT INTO probe VALUES (1); COMMIT", &sqlstate,
-                                 std::chrono::milliseconds(300))
-                    .ok());
-    waiting = (*probe)->TakeWarning().find("synchronous replication") != std::string::npos;
-  }
-  ASSERT_TRUE(waiting) << "COMMIT never waited for the synchronous standby";
+  std::unique_ptr<testing::PgCluster> primary;
+  std::unique_ptr<PostgresStore> s;
+  ASSERT_NO_FATAL_FAILURE(StartWaitingForAnAbsentStandby(&primary, &s));
 
   auto decided = std::async(std::launch::async, [&] {
     DecideRequest rq = Request("r1", "agent");
     rq.idempotency = core::IdempotencyKey{"key-1", "sha-1"};
     return s->Decide(rq, Allow);
   });
-  std::string cancelled;
-  for (int i = 0; i < 100 && cancelled != "t\n"; ++i) {  // the store's own bound is 6 s
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    cancelled =
-        Sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
-            " WHERE wait_event = 'SyncRep' AND query NOT LIKE '%probe%'");
-  }
-  ASSERT_EQ(cancelled, "t\n");
+  ASSERT_NO_FATAL_FAILURE(CancelTheStandbyWait());
   ASSERT_EQ(decided.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   Result<CallRecord> r = decided.get();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
   EXPECT_NE(r.error().message.find("not confirmed"), std::string::npos) << r.error().message;
-  Sql("ALTER SYSTEM RESET synchronous_standby_names");
-  Sql("SELECT pg_reload_conf()");
+  StopWaitingForTheStandby();
 
   // The trail: run_started, the first allow, the unconfirmed allow, then what was told.
   std::string head;
@@ -557,6 +576,62 @@ TEST_F(PostgresStoreTest, CommitWarnedByCancelledSyncReplicationIsReconciledInTh
   Result<CallRecord> next = s->Decide(Request("r1", "agent"), Allow);
   ASSERT_TRUE(next.ok()) << next.error().message;
   EXPECT_EQ(next->state_after.steps, 2u);
+}
+
+// Tests that when another writer holds what the reconciliation needs right after a warned
+// COMMIT (in a fleet, another daemon's batch waiting for the same standby holds the audit
+// head), the caller is not kept waiting for it: the answer comes after the short lock
+// wait, and the reconciliation is written before the store's next batch.
+TEST_F(PostgresStoreTest, ReconciliationTheHeadLockDelaysIsWrittenBeforeTheNextBatch) {
+  std::unique_ptr<testing::PgCluster> primary;
+  std::unique_ptr<PostgresStore> s;
+  ASSERT_NO_FATAL_FAILURE(StartWaitingForAnAbsentStandby(&primary, &s));
+  auto decided =
+      std::async(std::launch::async, [&] { return s->Decide(Request("r1", "agent"), Allow); });
+  // Another session queues for the audit table behind the waiting batch: the lock manager
+  // grants it when the batch's COMMIT ends, before the reconciliation can append.
+  Result<std::unique_ptr<pg::PgConn>> other = pg::PgConn::Connect(uri_, pg::PgLimits{});
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  std::string busy;
+  for (int i = 0; i < 100 && busy != "1\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    busy =
+        Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+            " AND query NOT LIKE '%probe%'");
+  }
+  ASSERT_EQ(busy, "1\n");
+  auto locked = std::async(std::launch::async, [&] {
+    return (*other)->ExecScript("BEGIN; LOCK TABLE audit_log IN EXCLUSIVE MODE");
+  });
+  std::string queued;
+  for (int i = 0; i < 100 && queued != "1\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    queued = Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+  }
+  ASSERT_EQ(queued, "1\n");
+  ASSERT_NO_FATAL_FAILURE(CancelTheStandbyWait());
+  ASSERT_EQ(locked.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  ASSERT_TRUE(locked.get().ok());
+  const auto asked = std::chrono::steady_clock::now();
+  ASSERT_EQ(decided.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Result<CallRecord> r = decided.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(2));
+  EXPECT_EQ(Sql("SELECT string_agg(type, ',' ORDER BY seq) FROM audit_log"),
+            "run_started,decision,decision\n");  // not yet: the lock is held
+  ASSERT_TRUE((*other)->ExecScript("ROLLBACK").ok());
+  StopWaitingForTheStandby();
+  // The next batch writes what is owed first, then its own decision.
+  Result<CallRecord> next = s->Decide(Request("r1", "agent"), Allow);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  const std::string types = Sql("SELECT string_agg(type, ',' ORDER BY seq) FROM audit_log");
+  EXPECT_EQ(types.rfind("run_started,decision,decision,commit_unconfirmed,decision_reconciled,", 0),
+            0u)
+      << types;
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE code = 'STORE_UNAVAILABLE'"), "1\n");
+  std::string head;
+  CheckChain(&head);
 }
 
 // Tests that a store pointed at a port nobody listens on fails to open with kUnavailable
