@@ -57,6 +57,11 @@ inline constexpr std::string_view kSignedOut = "signed_out";
 inline constexpr std::string_view kFailOpen = "fail_open";
 inline constexpr std::string_view kIncident = "incident";
 inline constexpr std::string_view kTrustChanged = "trust_changed";
+// A PostgreSQL COMMIT reported with a WARNING (its wait for the synchronous standby
+// cancelled): the batch's records stand on the primary, every caller was told
+// STORE_UNAVAILABLE; then one kDecisionReconciled per call of the batch says so.
+inline constexpr std::string_view kCommitUnconfirmed = "commit_unconfirmed";
+inline constexpr std::string_view kDecisionReconciled = "decision_reconciled";
 
 struct AuditEvent {
   std::string_view type;

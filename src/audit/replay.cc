@@ -262,6 +262,18 @@ Result<RunReplay> ReplayFromEvents(std::string_view run_id, std::vector<ReplayEv
       if (!c.state_after.empty()) r.totals = c.state_after;
       if (!c.call_id.empty()) by_call[c.call_id] = r.calls.size();
       r.calls.push_back(std::move(c));
+    } else if (e.type == kDecisionReconciled) {
+      // What the agent was told replaces what was recorded (kept in decision_json).
+      auto it = by_call.find(e.call_id);
+      if (it != by_call.end()) {
+        ReplayCall& c = r.calls[it->second];
+        const json::object told = Obj(e.data, "told");
+        c.decision = Str(told, "decision");
+        c.code = Str(told, "code");
+        c.reason = Str(told, "reason");
+        c.rule = Str(told, "rule");
+        c.reconciled = tagged;
+      }
     } else if (e.type == kResult || e.type == kApproval) {
       auto it = by_call.find(e.call_id);
       if (it == by_call.end()) continue;  // shown in the timeline only
@@ -358,6 +370,7 @@ json::object ReplayToJson(const RunReplay& r) {
     json::array ap;
     for (const json::object& a : c.approvals) ap.push_back(a);
     j["approvals"] = std::move(ap);
+    if (c.reconciled) j["reconciled"] = *c.reconciled;
     calls.push_back(std::move(j));
   }
   o["calls"] = std::move(calls);
@@ -429,6 +442,15 @@ std::string ReplayToText(const RunReplay& r) {
       detail = "reviewer " + (Str(d, "reviewer").empty() ? "-" : Str(d, "reviewer"));
       if (const std::string c = Str(d, "comment"); !c.empty()) detail += ": " + c;
       if (const std::string a = Str(d, "approval_id"); !a.empty()) detail += " [" + a + "]";
+    } else if (e.type == kDecisionReconciled) {
+      tool = Str(d, "tool");
+      const json::object told = Obj(d, "told");
+      outcome = "told " + Str(told, "code");
+      budget = Budget(Obj(d, "state_after"));
+      detail =
+          "recorded at seq " +
+          CanonicalJson(d.contains("recorded_seq") ? d.at("recorded_seq") : json::value(nullptr)) +
+          " was not released; " + Str(told, "reason");
     } else if (e.type == kKillSwitch) {
       const json::value* eng = d.if_contains("engaged");
       outcome = eng && eng->is_bool() && eng->get_bool() ? "ENGAGED" : "released";

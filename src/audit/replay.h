@@ -44,6 +44,10 @@ struct ReplayCall {
   boost::json::object state_after;             // run budget consumed after this step
   std::optional<boost::json::object> result;   // the "result" record's data (+seq, time)
   std::vector<boost::json::object> approvals;  // "approval" records' data (+seq, time)
+  // A "decision_reconciled" record's data (+seq, time): the decision above was recorded
+  // but not what the agent was told (a PostgreSQL COMMIT the synchronous standby did not
+  // confirm; docs/audit.md). decision/code/reason are then those the agent was told.
+  std::optional<boost::json::object> reconciled;
 };
 
 struct ReplayEvent {

@@ -16,6 +16,7 @@
 #include <boost/url/parse.hpp>
 
 #include "approval/sweeper.h"
+#include "approval/unheard.h"
 #include "audit/canonical.h"
 #include "common/crypto.h"
 #include "common/json.h"
@@ -1142,7 +1143,15 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Res
           }
           HttpResponse res = JsonResponse(200, DecideReply(g));
           if (g.replayed) res.set("Idempotent-Replayed", "true");
-          r.Send(std::move(res));
+          if (g.decision.verdict != Verdict::kApprovalRequired || g.call_id.empty() ||
+              g.existing_call || g.replayed) {
+            return r.Send(std::move(res));
+          }
+          // This request queued the approval: if its answer (the only place the approval
+          // id is given) cannot reach the client, nobody will collect it.
+          r.Send(std::move(res), [this, agent_id, call_id = g.call_id](bool delivered) {
+            if (!delivered) WithdrawUnheard(agent_id, call_id);
+          });
         });
       },
       traceparent, std::move(idempotency), c.identity.issuer.empty() ? nullptr : &c.identity);
@@ -1967,6 +1976,20 @@ void Api::HandleRevokeRunGrant(const Caller& c, const HttpRequest& req, std::str
     Status s = store_->RevokeRunGrant(run_id, tool, c.principal, reason, clock_->Now());
     if (!s.ok()) return r.Send(StoreError(s.error()));
     r.Send(JsonResponse(200, json::object{{"run_id", run_id}, {"tool", tool}, {"revoked", true}}));
+  });
+}
+
+void Api::WithdrawUnheard(std::string agent_id, std::string call_id) {
+  Blocking([this, agent_id = std::move(agent_id), call_id = std::move(call_id)] {
+    auto a = approval::WithdrawUnheard(*store_, call_id, agent_id, clock_->Now());
+    if (!a.ok()) {
+      // The approval stays pending until its deadline (the sweeper then times it out).
+      std::fprintf(stderr,
+                   "interlock: approval of call %s not withdrawn after its client hung up: %s\n",
+                   call_id.c_str(), a.error().message.c_str());
+      return;
+    }
+    if (*a) NotifyCall(call_id);
   });
 }
 

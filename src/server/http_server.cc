@@ -250,11 +250,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto sent = std::make_shared<std::atomic<bool>>(false);
     Responder responder(
         stream_.get_executor(),
-        [self = this->shared_from_this(), sent](HttpResponse res) {
+        [self = this->shared_from_this(), sent](HttpResponse res, Responder::WrittenFn written) {
           if (sent->exchange(true)) return;
-          net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
-            self->WriteResponse(std::move(res), false);
-          });
+          net::post(self->stream_.get_executor(),
+                    [self, res = std::move(res), written = std::move(written)]() mutable {
+                      self->WriteResponse(std::move(res), false, std::move(written));
+                    });
         },
         [self = this->shared_from_this(), sent](HttpResponse head, std::function<void()> on_close) {
           return self->StartStream(std::move(head), std::move(on_close), sent);
@@ -409,8 +410,29 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
   }
 
-  void WriteResponse(HttpResponse res, bool force_close) {
-    if (closed_) return;
+  // True when the client closed its side (or reset the connection) while its request was
+  // handled: the answer would go nowhere. Bytes waiting (a pipelined request, a TLS
+  // record) say the client is still there.
+  bool PeerGone() {
+    char c = 0;
+    const ssize_t n = ::recv(socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;
+    if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    return false;
+  }
+
+  void WriteResponse(HttpResponse res, bool force_close, Responder::WrittenFn written = {}) {
+    if (closed_) {
+      if (written) written(false);
+      return;
+    }
+    if (written && PeerGone()) {
+      // Nobody reads this answer: say so (the handler may undo what only the answer
+      // could have told), and do not write it.
+      written(false);
+      in_flight_ = false;
+      return Close();
+    }
     in_flight_ = true;
     const bool keep = !force_close && keep_alive_ && !shared_->stopping.load();
     response_ = std::move(res);
@@ -420,9 +442,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     shared_->metrics->RecordHttpStatus(response_.result_int());
     beast::get_lowest_layer(stream_).expires_after(shared_->limits.write_timeout);
     http::async_write(stream_, response_,
-                      [self = this->shared_from_this(), keep](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), keep, written = std::move(written)](
+                          beast::error_code ec, std::size_t) {
                         self->in_flight_ = false;
                         beast::get_lowest_layer(self->stream_).expires_never();
+                        if (written) written(!ec);
                         if (ec || !keep) return self->Close();
                         self->WaitForNextRequest();
                       });

@@ -100,14 +100,24 @@ class ResponseStream {
 // later ones are ignored. Safe from any thread.
 class Responder {
  public:
+  // Told, once, whether the answer reached the client: false when the client had closed
+  // its side of the connection before the answer was written (a FIN or a reset seen
+  // before writing, as nginx's 499), or the write failed; true once it was handed to the
+  // connection in full. Runs on the connection's strand and must not block.
+  using WrittenFn = std::function<void(bool delivered)>;
+  using SendFn = std::function<void(HttpResponse, WrittenFn)>;
   using StartStreamFn = std::function<std::shared_ptr<ResponseStream>(
       HttpResponse head, std::function<void()> on_close)>;
-  Responder(boost::asio::any_io_executor executor, std::function<void(HttpResponse)> send,
-            StartStreamFn start_stream = {})
+  Responder(boost::asio::any_io_executor executor, SendFn send, StartStreamFn start_stream = {})
       : executor_(std::move(executor)),
         send_(std::move(send)),
         start_stream_(std::move(start_stream)) {}
-  void Send(HttpResponse res) const { send_(std::move(res)); }
+  void Send(HttpResponse res) const { send_(std::move(res), {}); }
+  // The same, and `written` learns whether the client got it (see WrittenFn). A second
+  // Send is ignored, and so is its `written`.
+  void Send(HttpResponse res, WrittenFn written) const {
+    send_(std::move(res), std::move(written));
+  }
   // Starts a streamed response: `head` (status and headers; its body is ignored) is
   // written at once with chunked encoding. `on_close` runs exactly once when the stream is
   // over (see the header comment). Returns a closed stream when the responder was already
@@ -125,7 +135,7 @@ class Responder {
 
  private:
   boost::asio::any_io_executor executor_;
-  std::function<void(HttpResponse)> send_;
+  SendFn send_;
   StartStreamFn start_stream_;
 };
 

@@ -182,6 +182,7 @@ static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 constexpr int64_t kMigrationLockKey = 0x696c636b6d696772;
 
 constexpr int kMaxRetries = 3;
+constexpr size_t kMaxUnreconciled = 64;
 constexpr auto kMaxQueueWait = std::chrono::seconds(5);
 constexpr auto kReconnectBackoff = std::chrono::seconds(1);
 constexpr size_t kAuthCacheMax = 10000;
@@ -841,6 +842,7 @@ class PostgresStore::Impl {
   // lock (JoinQueued); on a failure that is not a conflict or the database's (a bad
   // operation), runs each op in its own transaction so it fails alone.
   void RunOps(std::deque<Op>& ops) {
+    ReconcileOwed();
     const auto now = Clock::now();
     std::vector<Op*> live;
     for (Op& op : ops) {
@@ -1059,6 +1061,7 @@ class PostgresStore::Impl {
       statuses->push_back(std::move(s));
     }
     // The last round trip: every write, the anchor, and the COMMIT.
+    const int64_t first_seq = b.head.seq + 1;  // of the records this batch appends
     std::string sql = Flush(b);
     Result<std::optional<audit::Checkpoint>> anchor = AnchorBatch(ops, b, &sql);
     if (!anchor.ok()) return anchor.error();
@@ -1074,14 +1077,22 @@ class PostgresStore::Impl {
     // cancelled) may be lost by a failover: fail closed, as when
     // the connection drops during the COMMIT (the rows may stay; nobody is told allow).
     if (std::string warning = c.TakeWarning(); !warning.empty()) {
-      // Logged once per batch: its rows stay on this primary (an allowed decision the
-      // agent is told was denied), which an incident review must be able to place.
+      // Its rows stay on this primary: the trail says, in the same chain, that the
+      // callers were told STORE_UNAVAILABLE (Reconcile), before they are told when it can.
+      const std::string told = "store: postgresql COMMIT not confirmed (" + warning +
+                               "): the decision may not have reached the synchronous standby";
+      Unconfirmed u = MakeUnconfirmed(b, first_seq, run_sets, warning, told);
+      const Status reconciled = Reconcile(c, u);
       std::fprintf(stderr,
                    "interlock: store: postgresql COMMIT not confirmed (%s): %zu operation(s) "
-                   "answered STORE_UNAVAILABLE, their rows may stay on the primary\n",
-                   warning.c_str(), ops.size());
-      return Error::Unavailable("store: postgresql COMMIT not confirmed (" + warning +
-                                "): the decision may not have reached the synchronous standby");
+                   "answered STORE_UNAVAILABLE; %s\n",
+                   warning.c_str(), ops.size(),
+                   reconciled.ok() ? "reconciled in the audit trail"
+                                   : ("reconciled later, with the next batch (" +
+                                      reconciled.error().message + ")")
+                                         .c_str());
+      if (!reconciled.ok()) Defer(std::move(u));
+      return Error::Unavailable(told);
     }
     if (*anchor && options_.checkpoint_signer.mirror) {
       // The local copy, once the row committed (a copy of a rolled-back attempt would
@@ -1098,6 +1109,226 @@ class PostgresStore::Impl {
       }
     }
     return Status::Ok();
+  }
+
+  // After a COMMIT reported with a WARNING (its wait for the synchronous standby was
+  // cancelled): the batch is on this primary but every operation of it is answered
+  // STORE_UNAVAILABLE. So that the trail says what the callers were told, one more
+  // transaction (docs/audit.md, "A commit the standby did not confirm"):
+  //   - a "commit_unconfirmed" record naming the batch's records (seq first..last) and the
+  //     warning, then one "decision_reconciled" record per call of the batch: the
+  //     decision recorded at `recorded_seq` was not released, the agent was told deny
+  //     STORE_UNAVAILABLE;
+  //   - the call rows become that deny (a poll or a re-submission never releases them),
+  //     their pending approvals are cancelled, their Idempotency-Keys forgotten (a retry
+  //     is decided afresh);
+  //   - the budgets they spent are given back: each run row the batch changed is put
+  //     back as the batch read it, if nobody changed it since (else the record says
+  //     budget_restored false), and the agents' daily and rate-limit counts lose the
+  //     batch's calls.
+  // It commits with synchronous_commit = local: it does not wait again for the standby
+  // that just failed to answer, and the next confirmed commit carries it to the standby
+  // (WAL order). Kill switches, tokens, votes and results of the batch stand (recorded,
+  // and named by the seq range).
+  struct Unconfirmed {
+    int64_t first_seq = 0, last_seq = 0;
+    std::string warning, told_reason;
+    std::vector<PendingCall> calls;
+    std::map<std::string, int64_t, std::less<>> decision_seq;  // call id -> its record
+    std::map<std::string, Row, std::less<>> before;  // changed runs, as the batch read them
+    std::map<std::string, uint64_t, std::less<>> version_after;  // theirs after the batch
+    std::vector<Batch::IdemWrite> idem_writes;
+    std::map<std::pair<std::string, int64_t>, Batch::Day> day_adds;
+    std::vector<std::tuple<std::string, std::string, int64_t>> hits;
+  };
+
+  static Unconfirmed MakeUnconfirmed(const Batch& b, int64_t first_seq,
+                                     const std::vector<const PgResult*>& run_sets,
+                                     const std::string& warning, const std::string& told) {
+    Unconfirmed u;
+    u.first_seq = first_seq;
+    u.last_seq = b.head.seq;
+    u.warning = warning;
+    u.told_reason = told;
+    u.calls = b.calls;
+    for (size_t i = 0; i < b.events.size(); ++i) {
+      if (b.events[i].type == audit::kDecision && !b.events[i].call_id.empty()) {
+        u.decision_seq.emplace(b.events[i].call_id, first_seq + static_cast<int64_t>(i));
+      }
+    }
+    for (const PgResult* runs : run_sets) {  // new runs stay (empty)
+      for (int i = 0; i < runs->rows(); ++i) {
+        const std::string id(runs->Text(i, 0));
+        auto it = b.runs.find(id);
+        if (it == b.runs.end() || it->second.is_new || !it->second.dirty) continue;
+        Result<Row> row = ReadRow(*runs, i, 1);
+        if (!row.ok()) continue;
+        u.before.emplace(id, std::move(row).value());
+        u.version_after.emplace(id, it->second.db_version + 1);  // Flush's version + 1
+      }
+    }
+    u.idem_writes = b.idem_writes;
+    u.day_adds = b.day_adds;
+    u.hits = b.hits;
+    return u;
+  }
+
+  // Writes `u`'s reconciliation on `c` (see Unconfirmed). The audit head's lock is waited
+  // for briefly only: other daemons' batches hold it through their own COMMIT's wait for
+  // the same standby, and a caller is not kept waiting for them; a failure leaves nothing
+  // (Defer retries it before the writer's next batches).
+  Status Reconcile(PgConn& c, const Unconfirmed& u) {
+    std::string sqlstate;
+    std::string sql =
+        "BEGIN; SET LOCAL synchronous_commit = local; SET LOCAL lock_timeout = 250;"
+        " SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE;";
+    for (const auto& [id, row] : u.before) {
+      sql.append(
+          "UPDATE runs SET (steps, tokens, cost_micros, halted, halt_reason, ended,"
+          " records_json, sequence_json) = (");
+      std::string values;
+      AppendRunValues(&values, row);
+      sql.append(values.substr(1));  // without the leading ','
+      sql.append("), version = version + 1 WHERE run_id = ");
+      pg::AppendLiteral(&sql, id);
+      sql.append(" AND version = ");
+      AppendUint(&sql, u.version_after.find(id)->second);
+      sql.append(" RETURNING run_id;");
+    }
+    constexpr size_t kFirstRun = 4;  // BEGIN, two SETs, the head
+    Result<std::vector<PgResult>> first = c.ExecScript(sql, &sqlstate);
+    if (!first.ok() || first->size() != kFirstRun + u.before.size() ||
+        (*first)[kFirstRun - 1].rows() != 1) {
+      Rollback(c);
+      return first.ok() ? Error::Corrupt("store: the audit head row is missing") : first.error();
+    }
+    Batch r;
+    r.head.seq = (*first)[kFirstRun - 1].Int(0, 0);
+    r.head.hash = std::string((*first)[kFirstRun - 1].Text(0, 1));
+    std::set<std::string, std::less<>> restored;
+    size_t k = kFirstRun;
+    for (const auto& [id, row] : u.before) {
+      if ((*first)[k++].rows() == 1) restored.insert(id);
+    }
+    const TimePoint now = Now();
+    const std::string reason =
+        "the store's COMMIT was not confirmed by the synchronous standby (" + u.warning + ")";
+    boost::json::object batch{{"first_seq", u.first_seq},
+                              {"last_seq", u.last_seq},
+                              {"calls", u.calls.size()},
+                              {"warning", u.warning},
+                              {"reason", reason}};
+    r.events.push_back(
+        audit::AuditEvent{audit::kCommitUnconfirmed, now, "", "", "", "", std::move(batch)});
+    std::string ids;
+    sql.clear();
+    for (const PendingCall& p : u.calls) {
+      // The answer the Guard made of this store's error (core/guard.cc), as the agent got it.
+      Decision told = DenyDecision(Code::kStoreUnavailable, u.told_reason, "store");
+      told.agent_id = p.agent_id;
+      told.tool = p.tool;
+      std::string told_json;
+      audit::AppendCanonicalDecision(&told_json, told);
+      sql.append("UPDATE calls SET verdict = ");
+      pg::AppendLiteral(&sql, VerdictName(told.verdict));
+      sql.append(", code = ");
+      pg::AppendLiteral(&sql, CodeName(told.code));
+      sql.append(", decision_json = ");
+      pg::AppendLiteral(&sql, told_json);
+      sql.append(" WHERE call_id = ");
+      pg::AppendLiteral(&sql, p.call_id);
+      sql.append(";");
+      boost::json::object d{{"tool", p.tool},
+                            {"recorded", boost::json::parse(p.decision_json)},
+                            {"told", boost::json::parse(told_json)},
+                            {"budget_restored", restored.count(p.run_id) > 0}};
+      if (auto it = u.decision_seq.find(p.call_id); it != u.decision_seq.end()) {
+        d["recorded_seq"] = it->second;
+      }
+      if (auto it = u.before.find(p.run_id); it != u.before.end() && restored.count(p.run_id)) {
+        std::string state;
+        audit::AppendCanonicalAuditState(&state, it->second.state);
+        d["state_after"] = boost::json::parse(state);
+      }
+      if (p.verdict == VerdictName(Verdict::kApprovalRequired)) d["approval"] = "cancelled";
+      r.events.push_back(audit::AuditEvent{audit::kDecisionReconciled, now, p.run_id, p.call_id,
+                                           p.agent_id, p.principal, std::move(d)});
+      if (!ids.empty()) ids.push_back(',');
+      pg::AppendLiteral(&ids, p.call_id);
+    }
+    if (!ids.empty()) {
+      sql.append("UPDATE approvals SET state = 'cancelled', decided_ms = ");
+      AppendInt(&sql, Millis(now));
+      sql.append(", reason = ");
+      pg::AppendLiteral(&sql, reason);
+      sql.append(" WHERE state = 'pending' AND call_id IN (" + ids + ");");
+    }
+    for (const Batch::IdemWrite& w : u.idem_writes) {
+      sql.append("DELETE FROM idempotency_keys WHERE run_id = ");
+      pg::AppendLiteral(&sql, w.run_id);
+      sql.append(" AND idem_key = ");
+      pg::AppendLiteral(&sql, w.key);
+      sql.append(";");
+    }
+    for (const auto& [key, d] : u.day_adds) {
+      sql.append("UPDATE agent_days SET calls = calls - ");
+      AppendUint(&sql, d.calls);
+      sql.append(", tokens = tokens - ");
+      AppendUint(&sql, d.tokens);
+      sql.append(", cost_micros = cost_micros - ");
+      AppendInt(&sql, d.cost_micros);
+      sql.append(" WHERE agent_id = ");
+      pg::AppendLiteral(&sql, key.first);
+      sql.append(" AND day = ");
+      AppendInt(&sql, key.second);
+      sql.append(";");
+    }
+    for (const auto& [agent, key, at] : u.hits) {
+      sql.append(
+          "DELETE FROM rate_hits WHERE ctid IN (SELECT ctid FROM rate_hits"
+          " WHERE agent_id = ");
+      pg::AppendLiteral(&sql, agent);
+      sql.append(" AND rate_key = ");
+      pg::AppendLiteral(&sql, key);
+      sql.append(" AND at_ms = ");
+      AppendInt(&sql, at);
+      sql.append(" LIMIT 1);");
+    }
+    AppendEvents(r, &sql);
+    sql.append("COMMIT");
+    Result<std::vector<PgResult>> done = c.ExecScript(
+        sql, &sqlstate, std::chrono::milliseconds(options_.limits.statement_timeout_ms + 1000));
+    if (!done.ok()) {
+      Rollback(c);
+      return done.error();
+    }
+    return Status::Ok();
+  }
+
+  // Keeps a reconciliation that could not be written for the writer's next turns (at most
+  // kMaxUnreconciled; beyond, the oldest is given up, loudly).
+  void Defer(Unconfirmed u) {
+    if (unreconciled_.size() >= kMaxUnreconciled) {
+      std::fprintf(stderr,
+                   "interlock: store: the reconciliation of records %lld..%lld is given up: "
+                   "the trail keeps decisions the agents were told were denied\n",
+                   static_cast<long long>(unreconciled_.front().first_seq),
+                   static_cast<long long>(unreconciled_.front().last_seq));
+      unreconciled_.pop_front();
+    }
+    unreconciled_.push_back(std::move(u));
+  }
+
+  // Before a batch: the reconciliations still owed, oldest first, until one fails.
+  void ReconcileOwed() {
+    while (!unreconciled_.empty()) {
+      if (!EnsureWriter().ok()) return;
+      if (!Reconcile(*writer_, unreconciled_.front()).ok()) return;
+      std::fprintf(stderr, "interlock: store: records %lld..%lld reconciled in the audit trail\n",
+                   static_cast<long long>(unreconciled_.front().first_seq),
+                   static_cast<long long>(unreconciled_.front().last_seq));
+      unreconciled_.pop_front();
+    }
   }
 
   // The anchor of a security-relevant op (Op::anchor, alone in its batch): a checkpoint
@@ -1296,38 +1527,42 @@ class PostgresStore::Impl {
           " tokens = agent_days.tokens + excluded.tokens,"
           " cost_micros = agent_days.cost_micros + excluded.cost_micros;");
     }
-    if (!b.events.empty()) {
-      ColumnArrays v(
-          {"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text"});
-      std::string body;
-      for (const audit::AuditEvent& e : b.events) {
-        const int64_t seq = b.head.seq + 1;
-        audit::AppendAuditRecordBody(&body, seq, e, b.head.hash);
-        std::string hash = audit::AuditRecordHash(b.head.hash, body);
-        v.Int(seq);
-        v.Int(Millis(e.time));
-        for (std::string_view t :
-             {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
-              std::string_view(e.agent_id), std::string_view(e.principal), std::string_view(body),
-              std::string_view(b.head.hash), std::string_view(hash)}) {
-          v.Text(t);
-        }
-        b.head.seq = seq;
-        b.head.hash = std::move(hash);
-      }
-      sql.append(
-          "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
-          " prev_hash, hash) SELECT * FROM ");
-      v.AppendUnnest(&sql);
-      sql.append(";UPDATE audit_head SET seq = ");
-      AppendInt(&sql, b.head.seq);
-      sql.append(", hash = ");
-      pg::AppendLiteral(&sql, b.head.hash);
-      sql.append(" WHERE id = 1;");
-    }
+    AppendEvents(b, &sql);
     // Wake-ups: delivered to every listening daemon if, and when, this commits.
     internal::AppendPgNotifies(b.approvals, &sql);
     return sql;
+  }
+
+  // The batch's audit records, chained from b.head (which it advances), and the head row.
+  static void AppendEvents(Batch& b, std::string* sql) {
+    if (b.events.empty()) return;
+    ColumnArrays v(
+        {"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text"});
+    std::string body;
+    for (const audit::AuditEvent& e : b.events) {
+      const int64_t seq = b.head.seq + 1;
+      audit::AppendAuditRecordBody(&body, seq, e, b.head.hash);
+      std::string hash = audit::AuditRecordHash(b.head.hash, body);
+      v.Int(seq);
+      v.Int(Millis(e.time));
+      for (std::string_view t :
+           {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
+            std::string_view(e.agent_id), std::string_view(e.principal), std::string_view(body),
+            std::string_view(b.head.hash), std::string_view(hash)}) {
+        v.Text(t);
+      }
+      b.head.seq = seq;
+      b.head.hash = std::move(hash);
+    }
+    sql->append(
+        "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
+        " prev_hash, hash) SELECT * FROM ");
+    v.AppendUnnest(sql);
+    sql->append(";UPDATE audit_head SET seq = ");
+    AppendInt(sql, b.head.seq);
+    sql->append(", hash = ");
+    pg::AppendLiteral(sql, b.head.hash);
+    sql->append(" WHERE id = 1;");
   }
 
   // ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json,sequence_json"
@@ -1357,6 +1592,8 @@ class PostgresStore::Impl {
   bool stopping_ = false;
   std::thread writer_thread_;
   std::unique_ptr<PgConn> writer_;  // the writer thread's (Start's before it runs)
+  // Reconciliations owed (Reconcile failed after a warned COMMIT); the writer thread's.
+  std::deque<Unconfirmed> unreconciled_;
   Clock::time_point writer_down_until_;
 
   std::atomic<uint64_t> anchor_failures_{0};  // best-effort anchors that failed

@@ -289,8 +289,13 @@ bool PgCluster::StartServer(std::string* error) {
     // synchronous_commit stays on: with a synchronous standby named, a COMMIT returns once
     // the standby flushed it (to its kernel: the standby runs fsync=off too).
     argv.insert(argv.end(), {"-c", "wal_level=replica", "-c", "max_wal_senders=4", "-c",
-                             "hot_standby=on", "-c", "synchronous_commit=on", "-c",
-                             "synchronous_standby_names=" + options_.synchronous_standby_names});
+                             "hot_standby=on", "-c", "synchronous_commit=on"});
+    // Only when named: a command-line setting would override ALTER SYSTEM, with which a
+    // test names a standby once its database is set up.
+    if (!options_.synchronous_standby_names.empty()) {
+      argv.insert(argv.end(),
+                  {"-c", "synchronous_standby_names=" + options_.synchronous_standby_names});
+    }
   }
   for (const std::string& setting : settings_) argv.insert(argv.end(), {"-c", setting});
   const pid_t pid = fork();

@@ -53,7 +53,8 @@ class PgCluster {
     // A primary for streaming standbys: wal_level=replica, WAL senders, replication
     // connections trusted from 127.0.0.1 only.
     bool replication = false;
-    // With replication: synchronous_standby_names ("" = asynchronous replication). With a
+    // With replication: synchronous_standby_names ("" = asynchronous replication, and the
+    // setting left to the configuration files: ALTER SYSTEM can name one later). With a
     // name, every COMMIT waits until that standby flushed it (synchronous_commit=on).
     std::string synchronous_standby_names;
   };

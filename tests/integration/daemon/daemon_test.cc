@@ -1,7 +1,11 @@
 // Integration tests: the real `interlock serve` on 127.0.0.1 port 0 with a temporary
 // store and policy directory, driven over HTTP.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <algorithm>
 
 #include <atomic>
@@ -710,6 +714,65 @@ TEST_F(DaemonTest, LongPollOnPendingCall) {
             204);
   r = client_->Request("GET", "/v1/calls/" + done, "", agent_);
   EXPECT_TRUE(r.json.as_object().contains("result")) << r.body;
+}
+
+// Tests that a client hanging up while its call is decided (a Ctrl-C, a killed process: the
+// connection closed before the answer naming the approval was written) leaves no approval
+// nobody will collect: the daemon withdraws it, recorded in the audit trail; an answer
+// that reached its client leaves its approval pending.
+TEST_F(DaemonTest, ApprovalOfAClientThatHungUpMidDecisionIsWithdrawn) {
+  const std::string run = NewRun(agent_);
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  HttpResult heard = Call(agent_, run, R"({"tool":"send_email","args":{"to":"heard"}})");
+  const std::string heard_id = Str(heard.json, "approval_id");
+  ASSERT_FALSE(heard_id.empty()) << heard.body;
+
+  // The request, then the connection closed at once: the decision is still being made.
+  const std::string body = R"({"tool":"send_email","args":{"to":"gone"}})";
+  const std::string request =
+      "POST /v1/runs/" + run + "/calls HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + agent_ +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(daemon_->port()));
+  ASSERT_EQ(::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr), 1);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  ::close(fd);
+
+  // Its approval is withdrawn (bounded wait: the withdrawal runs after the decision).
+  std::string gone_id, gone_state;
+  for (int i = 0; i < 100 && gone_state != "withdrawn"; ++i) {
+    std::this_thread::sleep_for(50ms);
+    HttpResult list = client_->Request("GET", "/v1/approvals?state=all", "", reviewer);
+    ASSERT_EQ(list.status, 200) << list.body;
+    for (const json::value& a : list.json.at("approvals").as_array()) {
+      if (Str(a, "approval_id") != heard_id) {
+        gone_id = Str(a, "approval_id");
+        gone_state = Str(a, "state");
+      }
+    }
+  }
+  ASSERT_FALSE(gone_id.empty()) << "the hung-up request queued no approval";
+  EXPECT_EQ(gone_state, "withdrawn");
+  HttpResult audit = client_->Request("GET", "/v1/audit?type=approval", "", reviewer);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  bool recorded = false;
+  for (const json::value& rec : audit.json.at("records").as_array()) {
+    const json::value& d = rec.at("data");
+    if (Str(d, "approval_id") == gone_id && Str(d, "event") == "withdrawn") {
+      recorded = Str(d, "comment").find("closed its connection") != std::string::npos &&
+                 Str(rec, "principal") == "test-agent";
+    }
+  }
+  EXPECT_TRUE(recorded) << audit.body;
+  // The answer that reached its client: the approval waits for a reviewer.
+  HttpResult still = client_->Request("GET", "/v1/approvals/" + heard_id, "", reviewer);
+  EXPECT_EQ(Str(still.json, "state"), "pending") << still.body;
 }
 
 // Tests that SIGTERM stops the daemon cleanly with exit code 0.

@@ -6,10 +6,15 @@
 #include <sys/time.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
@@ -228,6 +233,67 @@ TEST_F(HttpServerTest, ChunkedInAnyCaseIsServed) {
   const std::string got = ReadResponses(s, {"/chunked", "/next"});
   EXPECT_NE(got.find("\r\n\r\n/chunked"), std::string::npos) << got;
   EXPECT_NE(got.find("\r\n\r\n/next"), std::string::npos) << got;
+}
+
+// Keeps each request's Responder for the test to answer when it chooses.
+class HeldHandler final : public RequestHandler {
+ public:
+  void Handle(HttpRequest, Responder responder) override {
+    std::lock_guard lock(mu_);
+    held_.push_back(std::move(responder));
+    cv_.notify_all();
+  }
+  std::optional<Responder> Next() {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, 5s, [&] { return !held_.empty(); })) return std::nullopt;
+    Responder r = std::move(held_.front());
+    held_.erase(held_.begin());
+    return r;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Responder> held_;
+};
+
+// Tests that an answer to a client that hung up while its request was handled (a Ctrl-C,
+// a killed process) is reported undelivered to the handler, so that what only the answer
+// could tell (an approval id) can be undone, and that one read by its client is reported
+// delivered.
+TEST_F(HttpServerTest, AnswerToAClientThatHungUpIsReportedUndelivered) {
+  HeldHandler held;
+  HttpServerOptions o;
+  o.port = 0;
+  o.threads = 1;
+  server_ = std::make_unique<HttpServer>(o, &held, &metrics_);
+  ASSERT_TRUE(server_->Start().ok());
+  auto answer = [](Responder r) {
+    auto delivered = std::make_shared<std::promise<bool>>();
+    HttpResponse res(boost::beast::http::status::ok, 11);
+    res.body() = "answer";
+    r.Send(std::move(res), [delivered](bool d) { delivered->set_value(d); });
+    return delivered->get_future();
+  };
+  {
+    tcp::socket gone = Connect();
+    Send(gone, Get("/gone"));
+    std::optional<Responder> r = held.Next();
+    ASSERT_TRUE(r);
+    gone.close();
+    std::this_thread::sleep_for(50ms);  // the FIN reaches the server
+    std::future<bool> delivered = answer(*r);
+    ASSERT_EQ(delivered.wait_for(5s), std::future_status::ready);
+    EXPECT_FALSE(delivered.get());
+  }
+  tcp::socket there = Connect();
+  Send(there, Get("/there"));
+  std::optional<Responder> r = held.Next();
+  ASSERT_TRUE(r);
+  std::future<bool> delivered = answer(*r);
+  ASSERT_EQ(delivered.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(delivered.get());
+  EXPECT_NE(ReadResponses(there, {"answer"}).find("answer"), std::string::npos);
 }
 
 }  // namespace

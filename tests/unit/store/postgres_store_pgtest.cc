@@ -12,9 +12,12 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "audit/audit_log.h"
+#include "audit/verify.h"
 #include "pg_cluster.h"
+#include "store/postgres_read.h"
 #include "store/postgres_store.h"
 
 namespace interlock::store {
@@ -105,6 +108,60 @@ class PostgresStoreTest : public ::testing::Test {
     ev.decision.code = Code::kAllowed;
     ev.decision.tool = call.tool;
     return ev;
+  }
+
+  // A private primary (WAL senders on) with a database, an open store, run r1 and one
+  // allowed call; then synchronous_standby_names names a standby that does not exist, so
+  // every COMMIT from now on waits (checked with a probe whose wait is cancelled).
+  void StartWaitingForAnAbsentStandby(std::unique_ptr<testing::PgCluster>* primary,
+                                      std::unique_ptr<PostgresStore>* s) {
+    testing::PgCluster::Options options;
+    options.replication = true;  // WAL senders: synchronous_standby_names takes effect
+    std::string error;
+    *primary = testing::PgCluster::Start(options, &error);
+    ASSERT_NE(*primary, nullptr) << error;
+    uri_ = (*primary)->NewDatabase(&error);
+    ASSERT_FALSE(uri_.empty()) << error;
+    cluster_ = primary->get();
+    db_ = uri_.substr(uri_.rfind('/') + 1);
+    *s = Open();
+    ASSERT_TRUE(*s);
+    ASSERT_TRUE((*s)->CreateRun("agent", "r1", T0()).ok());
+    ASSERT_EQ((*s)->Decide(Request("r1", "agent"), Allow)->decision.verdict, Verdict::kAllow);
+    Result<std::unique_ptr<pg::PgConn>> probe = pg::PgConn::Connect(uri_, pg::PgLimits{});
+    ASSERT_TRUE(probe.ok()) << probe.error().message;
+    ASSERT_TRUE((*probe)->ExecScript("CREATE TABLE probe(i INTEGER)").ok());
+    Sql("ALTER SYSTEM SET synchronous_standby_names = 'absent_standby'");
+    Sql("SELECT pg_reload_conf()");
+    bool waiting = false;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!waiting && std::chrono::steady_clock::now() < give_up) {  // the reload spreads
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::string sqlstate;
+      ASSERT_TRUE((*probe)
+                      ->ExecScript("BEGIN; INSERT INTO probe VALUES (1); COMMIT", &sqlstate,
+                                   std::chrono::milliseconds(300))
+                      .ok());
+      waiting = (*probe)->TakeWarning().find("synchronous replication") != std::string::npos;
+    }
+    ASSERT_TRUE(waiting) << "COMMIT never waited for the synchronous standby";
+  }
+
+  // Cancels the store's COMMIT waiting for the standby (within the store's own 6 s bound).
+  void CancelTheStandbyWait() {
+    std::string cancelled;
+    for (int i = 0; i < 100 && cancelled != "t\n"; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      cancelled =
+          Sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+              " WHERE wait_event = 'SyncRep' AND query NOT LIKE '%probe%'");
+    }
+    ASSERT_EQ(cancelled, "t\n");
+  }
+
+  void StopWaitingForTheStandby() {
+    Sql("ALTER SYSTEM RESET synchronous_standby_names");
+    Sql("SELECT pg_reload_conf()");
   }
 
   testing::PgCluster* cluster_ = nullptr;
@@ -452,6 +509,129 @@ TEST_F(PostgresStoreTest, ServerWarningIsKeptForTheCaller) {
   EXPECT_EQ((*c)->TakeWarning(), "");
   ASSERT_TRUE((*c)->ExecScript("BEGIN; SELECT 1; COMMIT").ok());
   EXPECT_EQ((*c)->TakeWarning(), "");
+}
+
+// Tests that a COMMIT the server reports done with a WARNING (its wait for the synchronous
+// standby cancelled with pg_cancel_backend) leaves, after the allow it recorded, records in
+// the same chain saying the agent was told deny STORE_UNAVAILABLE, the call row that deny,
+// and the run's budget given back, so replay, the call and the budget agree with the answer.
+TEST_F(PostgresStoreTest, CommitWarnedByCancelledSyncReplicationIsReconciledInTheTrail) {
+  std::unique_ptr<testing::PgCluster> primary;
+  std::unique_ptr<PostgresStore> s;
+  ASSERT_NO_FATAL_FAILURE(StartWaitingForAnAbsentStandby(&primary, &s));
+
+  auto decided = std::async(std::launch::async, [&] {
+    DecideRequest rq = Request("r1", "agent");
+    rq.idempotency = core::IdempotencyKey{"key-1", "sha-1"};
+    return s->Decide(rq, Allow);
+  });
+  ASSERT_NO_FATAL_FAILURE(CancelTheStandbyWait());
+  ASSERT_EQ(decided.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Result<CallRecord> r = decided.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  EXPECT_NE(r.error().message.find("not confirmed"), std::string::npos) << r.error().message;
+  StopWaitingForTheStandby();
+
+  // The trail: run_started, the first allow, the unconfirmed allow, then what was told.
+  std::string head;
+  const std::vector<std::string> bodies = CheckChain(&head);
+  EXPECT_EQ(Sql("SELECT string_agg(type, ',' ORDER BY seq) FROM audit_log"),
+            "run_started,decision,decision,commit_unconfirmed,decision_reconciled\n");
+  const std::string call_id = Sql("SELECT call_id FROM audit_log WHERE seq = 3");
+  EXPECT_EQ(Sql("SELECT call_id FROM audit_log WHERE seq = 5"), call_id);
+  ASSERT_EQ(bodies.size(), 5u);
+  EXPECT_NE(bodies[3].find("\"first_seq\":3"), std::string::npos) << bodies[3];
+  EXPECT_NE(bodies[3].find("\"last_seq\":3"), std::string::npos) << bodies[3];
+  for (const char* want : {"\"recorded_seq\":3", "\"budget_restored\":true", "STORE_UNAVAILABLE",
+                           "\"code\":\"ALLOWED\"", "canceling wait for synchronous"}) {
+    EXPECT_NE(bodies[4].find(want), std::string::npos) << want << " in " << bodies[4];
+  }
+  // The call row says what the agent was told; the run spent one step (the first call's),
+  // and the Idempotency-Key is free again.
+  EXPECT_EQ(Sql("SELECT c.verdict, c.code FROM calls c JOIN audit_log a ON a.call_id = c.call_id"
+                " AND a.type = 'decision' ORDER BY a.seq"),
+            "allow|ALLOWED\ndeny|STORE_UNAVAILABLE\n");
+  EXPECT_EQ(s->GetRun("r1")->state.steps, 1u);
+  EXPECT_EQ(Sql("SELECT count(*) FROM idempotency_keys"), "0\n");
+  // `audit verify --deep` over the database: an ordinary chain.
+  Result<std::unique_ptr<audit::RecordSource>> source = OpenPostgresRecordSource(uri_);
+  ASSERT_TRUE(source.ok()) << source.error().message;
+  audit::VerifyOptions verify;
+  verify.deep = true;
+  Result<audit::VerifyReport> verified = audit::VerifyAuditLog(**source, verify);
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_TRUE(verified->ok) << audit::VerifySummary(*verified);
+  EXPECT_EQ(verified->records, 5);
+  // Replay shows the call as the agent was told it.
+  Result<boost::json::object> replay = s->ReplayRun("r1");
+  ASSERT_TRUE(replay.ok()) << replay.error().message;
+  const boost::json::array& calls = replay->at("calls").as_array();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].at("decision"), "deny");
+  EXPECT_EQ(calls[1].at("code"), "STORE_UNAVAILABLE");
+  EXPECT_TRUE(calls[1].as_object().contains("reconciled"));
+  EXPECT_EQ(replay->at("totals").at("steps"), 1);
+  // The store goes on: the next decision commits (the standby requirement lifted).
+  Result<CallRecord> next = s->Decide(Request("r1", "agent"), Allow);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->state_after.steps, 2u);
+}
+
+// Tests that when another writer holds what the reconciliation needs right after a warned
+// COMMIT (in a fleet, another daemon's batch waiting for the same standby holds the audit
+// head), the caller is not kept waiting for it: the answer comes after the short lock
+// wait, and the reconciliation is written before the store's next batch.
+TEST_F(PostgresStoreTest, ReconciliationTheHeadLockDelaysIsWrittenBeforeTheNextBatch) {
+  std::unique_ptr<testing::PgCluster> primary;
+  std::unique_ptr<PostgresStore> s;
+  ASSERT_NO_FATAL_FAILURE(StartWaitingForAnAbsentStandby(&primary, &s));
+  auto decided =
+      std::async(std::launch::async, [&] { return s->Decide(Request("r1", "agent"), Allow); });
+  // Another session queues for the audit table behind the waiting batch: the lock manager
+  // grants it when the batch's COMMIT ends, before the reconciliation can append.
+  Result<std::unique_ptr<pg::PgConn>> other = pg::PgConn::Connect(uri_, pg::PgLimits{});
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  std::string busy;
+  for (int i = 0; i < 100 && busy != "1\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    busy =
+        Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+            " AND query NOT LIKE '%probe%'");
+  }
+  ASSERT_EQ(busy, "1\n");
+  auto locked = std::async(std::launch::async, [&] {
+    return (*other)->ExecScript("BEGIN; LOCK TABLE audit_log IN EXCLUSIVE MODE");
+  });
+  std::string queued;
+  for (int i = 0; i < 100 && queued != "1\n"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    queued = Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+  }
+  ASSERT_EQ(queued, "1\n");
+  ASSERT_NO_FATAL_FAILURE(CancelTheStandbyWait());
+  ASSERT_EQ(locked.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  ASSERT_TRUE(locked.get().ok());
+  const auto asked = std::chrono::steady_clock::now();
+  ASSERT_EQ(decided.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Result<CallRecord> r = decided.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(2));
+  EXPECT_EQ(Sql("SELECT string_agg(type, ',' ORDER BY seq) FROM audit_log"),
+            "run_started,decision,decision\n");  // not yet: the lock is held
+  ASSERT_TRUE((*other)->ExecScript("ROLLBACK").ok());
+  StopWaitingForTheStandby();
+  // The next batch writes what is owed first, then its own decision.
+  Result<CallRecord> next = s->Decide(Request("r1", "agent"), Allow);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  const std::string types = Sql("SELECT string_agg(type, ',' ORDER BY seq) FROM audit_log");
+  EXPECT_EQ(types.rfind("run_started,decision,decision,commit_unconfirmed,decision_reconciled,", 0),
+            0u)
+      << types;
+  EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE code = 'STORE_UNAVAILABLE'"), "1\n");
+  std::string head;
+  CheckChain(&head);
 }
 
 // Tests that a store pointed at a port nobody listens on fails to open with kUnavailable

@@ -1,0 +1,21 @@
+#include "approval/unheard.h"
+
+#include <utility>
+
+namespace interlock::approval {
+
+Result<std::optional<store::Approval>> WithdrawUnheard(store::Store& store,
+                                                       std::string_view call_id,
+                                                       std::string_view agent_id, TimePoint now) {
+  Result<store::Approval> a =
+      store.WithdrawApproval(store::ApprovalIdForCall(call_id), agent_id, kUnheardReason, now);
+  if (a.ok()) return std::optional<store::Approval>(std::move(a).value());
+  // Decided meanwhile (kAlreadyExists) or never queued (kNotFound): the answer the client
+  // missed is not the call's last word any more, or there is nothing to collect.
+  if (a.error().kind == ErrorKind::kAlreadyExists || a.error().kind == ErrorKind::kNotFound) {
+    return std::optional<store::Approval>();
+  }
+  return a.error();
+}
+
+}  // namespace interlock::approval
