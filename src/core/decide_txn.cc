@@ -211,9 +211,16 @@ Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const CallR
   return txn.AddAgentUsage(agent_id, key, true, Usage{}, now);
 }
 
-Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id) {
+Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id,
+                          std::string_view principal) {
   if (call.agent_id != agent_id) {
     return Error::Denied("call " + call.call_id + " belongs to another agent");
+  }
+  // Every call, not only an approved one: a poll of a call still pending would otherwise
+  // become the release the moment it is granted, and an answer is the decision handed out.
+  if (std::string refusal = PrincipalRefusal("call " + call.call_id, call.principal, principal);
+      !refusal.empty()) {
+    return Error::Denied(refusal);
   }
   return call.decision.verdict == Verdict::kAllow && call.decision.rule == "approval";
 }

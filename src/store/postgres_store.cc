@@ -1944,13 +1944,15 @@ Result<StoredCall> PostgresStore::GetCall(std::string_view call_id) {
 }
 
 Result<StoredCall> PostgresStore::ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                              TimePoint now,
+                                              std::string_view principal, TimePoint now,
                                               std::shared_ptr<const policy::PolicySet> policies) {
   Result<StoredCall> call = GetCall(call_id);
   if (!call.ok()) return call;
-  // Another agent's call is refused; only an approved call has a release (the writer
-  // re-reads everything inside its transaction), every other is answered as stored.
-  Result<bool> release = core::NeedsRelease(call->record, agent_id);
+  // Another agent's or another identity's call is refused (the principal a call is
+  // recorded under never changes, so checking it before the transaction is exact); only
+  // an approved call has a release (the writer re-reads everything inside its
+  // transaction), every other is answered as stored.
+  Result<bool> release = core::NeedsRelease(call->record, agent_id, principal);
   if (!release.ok()) return release.error();
   if (!*release) return call;
   const std::string id(call_id);
