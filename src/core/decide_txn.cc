@@ -225,6 +225,24 @@ Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id,
   return call.decision.verdict == Verdict::kAllow && call.decision.rule == "approval";
 }
 
+std::optional<audit::AuditEvent> RefusedReleaseRecord(const CallRecord& call,
+                                                      std::string_view approval_id,
+                                                      std::string_view agent_id,
+                                                      std::string_view principal, TimePoint now) {
+  if (call.agent_id != agent_id) return std::nullopt;
+  const bool approval =
+      call.decision.verdict == Verdict::kApprovalRequired ||
+      (call.decision.verdict == Verdict::kAllow && call.decision.rule == "approval");
+  if (!approval) return std::nullopt;
+  std::string refusal = PrincipalRefusal("call " + call.call_id, call.principal, principal);
+  if (refusal.empty()) return std::nullopt;
+  audit::AuditEvent ev = SettledEvent(
+      ApprovalRef{approval_id, call.call_id, call.run_id, call.agent_id, call.call.tool},
+      "release_refused", Code::kIdentityMismatch, refusal, now, "", "");
+  ev.principal = std::string(principal);
+  return ev;
+}
+
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {
   Decision& d = ev->decision;
   // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.

@@ -45,6 +45,16 @@ Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const CallR
 Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id,
                           std::string_view principal);
 
+// The audit record of a release NeedsRelease refused to another identity of the call's
+// agent, when the call was sent for approval (`approval_id`, pending or granted): an
+// "approval" record with event "release_refused", code IDENTITY_MISMATCH and the reason,
+// under the refused principal, as the decide path records an approval redemption by
+// another identity. nullopt for another agent's read or a call without an approval.
+std::optional<audit::AuditEvent> RefusedReleaseRecord(const CallRecord& call,
+                                                      std::string_view approval_id,
+                                                      std::string_view agent_id,
+                                                      std::string_view principal, TimePoint now);
+
 // Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with
 // `refusal` (no-op when it is empty): an approval that does not fit the call.
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev);

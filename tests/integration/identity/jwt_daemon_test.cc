@@ -482,8 +482,8 @@ TEST_F(Identity, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
 
 // Tests that mallory's token cannot collect (and so release) the call a reviewer approved
 // for alice by polling it (GET /v1/calls/{call_id}, the long poll an agent collects an
-// approval's verdict with): 403, nothing released (the approval stays unused), and alice's
-// own poll still collects her allow and releases it.
+// approval's verdict with): 403, recorded under mallory's name, nothing released (the
+// approval stays unused), and alice's own poll still collects her allow and releases it.
 TEST_F(Identity, ApprovedCallOfAliceCannotBeReleasedByMallorysPoll) {
   const std::string alice = OpsFor("alice", "deployers");
   const std::string mallory = OpsFor("mallory", "interns");
@@ -510,6 +510,7 @@ TEST_F(Identity, ApprovedCallOfAliceCannotBeReleasedByMallorysPoll) {
   HttpResult unused = client_->Request("GET", "/v1/approvals/" + approval_id, "", rita);
   ASSERT_EQ(unused.status, 200) << unused.body;
   EXPECT_EQ(Str(unused.json, "used"), "") << "released by mallory's poll: " << unused.body;
+  EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 2);
 
   HttpResult own = client_->Request("GET", "/v1/calls/" + call_id, "", alice);
   ASSERT_EQ(own.status, 200) << own.body;

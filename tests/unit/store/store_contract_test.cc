@@ -403,8 +403,8 @@ TYPED_TEST(ApprovalContract, GrantAllowsTheCallAndLaterVotesAreRefused) {
 
 // Tests that the agent door's read of an approved call (ReleaseCall) under another
 // principal of the same agent (an agent acting for mallory polls the call approved for
-// alice) is refused and releases nothing, pending or granted, and that the identity the
-// call was made for still collects and releases it.
+// alice) is refused, recorded and releases nothing, pending or granted, and that the
+// identity the call was made for still collects and releases it.
 TYPED_TEST(ApprovalContract, ApprovedCallOfAliceCannotBeReleasedByMallory) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
@@ -429,6 +429,18 @@ TYPED_TEST(ApprovalContract, ApprovedCallOfAliceCannotBeReleasedByMallory) {
   EXPECT_TRUE(this->store().GetApproval(id)->used.has_value());
   // Once released, still only its own identity's to read.
   EXPECT_TRUE(refused_to_mallory(At(4)));
+  // Each refusal is an approval record under mallory's name, as the decide path records an
+  // approval redemption by another identity.
+  int recorded = 0;
+  for (const boost::json::object& r : this->Audit(audit::kApproval)) {
+    const std::string text = boost::json::serialize(r);
+    if (r.at("principal").is_string() && r.at("principal").get_string() == mallory &&
+        text.find("release_refused") != std::string::npos &&
+        text.find("IDENTITY_MISMATCH") != std::string::npos) {
+      ++recorded;
+    }
+  }
+  EXPECT_EQ(recorded, 3);
 }
 
 // Tests that an approval granted for one identity's call cannot be redeemed by re-submitting
