@@ -541,7 +541,9 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
       return PostNote("call " + match->call_id + " ran but its approval could not be recorded (" +
                       voted.error().message + "); nothing recorded");
     }
-    auto released = env->store->ReleaseCall(match->call_id, env->agent_id, clock.Now(), env->set);
+    // Decided with the agent id as principal (guard.Decide above).
+    auto released = env->store->ReleaseCall(match->call_id, env->agent_id, env->agent_id,
+                                            clock.Now(), env->set);
     if (!released.ok() || released->record.decision.verdict != Verdict::kAllow) {
       return PostNote(
           "call " + match->call_id + " ran but Interlock did not release it after the approval (" +

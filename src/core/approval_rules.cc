@@ -170,6 +170,17 @@ std::string RedemptionRefusal(std::string_view approval_id, std::string_view age
   return std::string();
 }
 
+namespace {
+
+std::string MismatchReason(std::string_view what, std::string_view decided_principal,
+                           std::string_view principal) {
+  return std::string(what) + " was decided for " + std::string(decided_principal) + ", not for " +
+         std::string(principal) +
+         ": a decision is handed out again only to the identity it was made for";
+}
+
+}  // namespace
+
 std::string IdentityRefusal(std::string_view what, std::string_view decided_principal,
                             const CallerIdentity* decided_identity, const DecideRequest& rq) {
   // Exact bytes, not PrincipalKey: two names one reader could confuse are still two
@@ -180,8 +191,13 @@ std::string IdentityRefusal(std::string_view what, std::string_view decided_prin
                                        decided_identity->subject == rq.identity.subject &&
                                        decided_identity->on_behalf_of == rq.identity.on_behalf_of));
   if (same) return std::string();
-  return std::string(what) + " was decided for " + std::string(decided_principal) + ", not for " +
-         rq.principal + ": a decision is handed out again only to the identity it was made for";
+  return MismatchReason(what, decided_principal, rq.principal);
+}
+
+std::string PrincipalRefusal(std::string_view what, std::string_view decided_principal,
+                             std::string_view principal) {
+  if (decided_principal == principal) return std::string();
+  return MismatchReason(what, decided_principal, principal);
 }
 
 ApprovalPlan PlanApproval(const Decision& d, TimePoint now, int default_timeout_seconds,

@@ -88,6 +88,12 @@ std::string RedemptionRefusal(std::string_view approval_id, std::string_view age
 std::string IdentityRefusal(std::string_view what, std::string_view decided_principal,
                             const CallerIdentity* decided_identity, const DecideRequest& rq);
 
+// IdentityRefusal's principal half, for a reader that is no decision request (the agent
+// door's read of a call, Store::ReleaseCall): "" when `principal` is, byte for byte, the
+// one the call was decided for, else why not.
+std::string PrincipalRefusal(std::string_view what, std::string_view decided_principal,
+                             std::string_view principal);
+
 // The timing of a new pending approval for a call decided APPROVAL_REQUIRED: the
 // decision's timeout (or the deployment default), its first deadline, and the hard
 // maximum it may stay pending (the deadline itself when it auto-denies on timeout).

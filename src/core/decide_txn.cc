@@ -211,11 +211,36 @@ Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const CallR
   return txn.AddAgentUsage(agent_id, key, true, Usage{}, now);
 }
 
-Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id) {
+Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id,
+                          std::string_view principal) {
   if (call.agent_id != agent_id) {
     return Error::Denied("call " + call.call_id + " belongs to another agent");
   }
+  // Every call, not only an approved one: a poll of a call still pending would otherwise
+  // become the release the moment it is granted, and an answer is the decision handed out.
+  if (std::string refusal = PrincipalRefusal("call " + call.call_id, call.principal, principal);
+      !refusal.empty()) {
+    return Error::Denied(refusal);
+  }
   return call.decision.verdict == Verdict::kAllow && call.decision.rule == "approval";
+}
+
+std::optional<audit::AuditEvent> RefusedReleaseRecord(const CallRecord& call,
+                                                      std::string_view approval_id,
+                                                      std::string_view agent_id,
+                                                      std::string_view principal, TimePoint now) {
+  if (call.agent_id != agent_id) return std::nullopt;
+  const bool approval =
+      call.decision.verdict == Verdict::kApprovalRequired ||
+      (call.decision.verdict == Verdict::kAllow && call.decision.rule == "approval");
+  if (!approval) return std::nullopt;
+  std::string refusal = PrincipalRefusal("call " + call.call_id, call.principal, principal);
+  if (refusal.empty()) return std::nullopt;
+  audit::AuditEvent ev = SettledEvent(
+      ApprovalRef{approval_id, call.call_id, call.run_id, call.agent_id, call.call.tool},
+      "release_refused", Code::kIdentityMismatch, refusal, now, "", "");
+  ev.principal = std::string(principal);
+  return ev;
 }
 
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {

@@ -36,10 +36,24 @@ Status ApplyRelease(StateTxn& txn, const policy::AgentPolicy* agent, const CallR
                     std::string_view agent_id, TimePoint now, RunState* state);
 
 // The store's ReleaseCall, before its transaction (both backends): Denied for another
-// agent's call; false when the call is answered as stored (only an approved call has a
-// release), true when the writer must release it (and re-read everything in its
-// transaction).
-Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id);
+// agent's call, and for a call recorded under another principal than `principal` (the
+// reader's, as its decisions record it; compared as IdentityRefusal compares an approval
+// redemption's: an agent acting for mallory neither collects nor releases the call an
+// approval was granted for for alice, issue 31); false when the call is answered as
+// stored (only an approved call has a release), true when the writer must release it (and
+// re-read everything in its transaction).
+Result<bool> NeedsRelease(const CallRecord& call, std::string_view agent_id,
+                          std::string_view principal);
+
+// The audit record of a release NeedsRelease refused to another identity of the call's
+// agent, when the call was sent for approval (`approval_id`, pending or granted): an
+// "approval" record with event "release_refused", code IDENTITY_MISMATCH and the reason,
+// under the refused principal, as the decide path records an approval redemption by
+// another identity. nullopt for another agent's read or a call without an approval.
+std::optional<audit::AuditEvent> RefusedReleaseRecord(const CallRecord& call,
+                                                      std::string_view approval_id,
+                                                      std::string_view agent_id,
+                                                      std::string_view principal, TimePoint now);
 
 // Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with
 // `refusal` (no-op when it is empty): an approval that does not fit the call.

@@ -185,7 +185,8 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
                                                                    : Code::kStoreUnavailable,
                 why);
   }
-  auto released = store_->ReleaseCall(pending.call_id, agent_id_, clock_->Now(), set);
+  // The principal its calls are decided under (Decide): the agent id.
+  auto released = store_->ReleaseCall(pending.call_id, agent_id_, agent_id_, clock_->Now(), set);
   if (!released.ok()) {
     return deny(Code::kStoreUnavailable,
                 "the verdict was recorded but the call could not be read back: " +

@@ -1402,12 +1402,13 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   // The agent's read delivers the outcome: the store releases an approved call then
   // (or denies it if a kill switch or halt came first). Reviewers and admins only look.
   const bool agent = c.principal.role == store::Role::kAgent;
-  auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, clock_->Now(),
-                                          policies_->Current())
+  // Only to the identity it was decided for (the principal its decision records).
+  auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, c.principal.name,
+                                          clock_->Now(), policies_->Current())
                     : store_->GetCall(call_id);
   if (!call.ok()) {
     if (call.error().kind == ErrorKind::kPermissionDenied) {
-      return Forbidden("the call belongs to another agent");
+      return Forbidden(call.error().message);
     }
     return StoreError(call.error());
   }

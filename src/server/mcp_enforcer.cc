@@ -84,7 +84,8 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
     });
     if (waiter == 0) return {Unavailable(tool, "the daemon is shutting down"), pending.call_id};
     // Delivering the verdict releases an approved call (Store::ReleaseCall).
-    auto call = store_->ReleaseCall(pending.call_id, agent_id_, clock_->Now(), guard_->Policies());
+    auto call = store_->ReleaseCall(pending.call_id, agent_id_, principal_, clock_->Now(),
+                                    guard_->Policies());
     if (!call.ok()) {
       waiters_->Remove(pending.call_id, waiter);
       return {Unavailable(tool, call.error().message), pending.call_id};

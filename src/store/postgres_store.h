@@ -146,7 +146,8 @@ class PostgresStore final : public Store {
   Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override;
   Result<int64_t> LastSeq() const override;
   Result<StoredCall> GetCall(std::string_view call_id) override;
-  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id, TimePoint now,
+  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
+                                 std::string_view principal, TimePoint now,
                                  std::shared_ptr<const policy::PolicySet> policies = {}) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override;

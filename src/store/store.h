@@ -401,13 +401,17 @@ class Store : public core::RunStore, public HistorySource {
   // check of the kill switches and the run: a switch covering it, or a halted or ended
   // run, turns it into deny KILL_SWITCH / RUN_HALTED (audited). Once released, every read
   // answers the same allow. Any other call is answered as GetCall does. kPermissionDenied
-  // for another agent's call (nothing released). With `policies` (the door's snapshot),
+  // for another agent's call, and for a call recorded under another principal than
+  // `principal` (the caller's, as its decisions record it: core::NeedsRelease): the agent
+  // door answers a call only to the identity it was made for, so an agent acting for
+  // mallory cannot collect (release) an approval granted for alice. Nothing is released
+  // then. With `policies` (the door's snapshot),
   // the release applies what the call adds to its run's sequence state when it proceeds
   // (engine::ProceedEffects: its labels, a transition `on: allowed`) and counts it for
   // rate limits and quotas, in the same transaction.
   virtual Result<StoredCall> ReleaseCall(
-      std::string_view call_id, std::string_view agent_id, TimePoint now,
-      std::shared_ptr<const policy::PolicySet> policies = {}) = 0;
+      std::string_view call_id, std::string_view agent_id, std::string_view principal,
+      TimePoint now, std::shared_ptr<const policy::PolicySet> policies = {}) = 0;
   Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
                       TimePoint now) override = 0;
   // RecordResult without waiting for the commit. The write is queued before this returns,

@@ -480,5 +480,44 @@ TEST_F(Identity, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
   EXPECT_EQ(Str(own.json, "call_id"), Str(a.json, "call_id")) << own.body;
 }
 
+// Tests that mallory's token cannot collect (and so release) the call a reviewer approved
+// for alice by polling it (GET /v1/calls/{call_id}, the long poll an agent collects an
+// approval's verdict with): 403, recorded under mallory's name, nothing released (the
+// approval stays unused), and alice's own poll still collects her allow and releases it.
+TEST_F(Identity, ApprovedCallOfAliceCannotBeReleasedByMallorysPoll) {
+  const std::string alice = OpsFor("alice", "deployers");
+  const std::string mallory = OpsFor("mallory", "interns");
+  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  HttpResult a =
+      client_->Request("POST", calls, R"({"tool":"restart","args":{"svc":"web"}})", alice);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const std::string call_id = Str(a.json, "call_id");
+  const std::string approval_id = Str(a.json, "approval_id");
+  ASSERT_FALSE(approval_id.empty()) << a.body;
+  // Before the grant, too: a poll that waits would become the release when it lands.
+  HttpResult early = client_->Request("GET", "/v1/calls/" + call_id, "", mallory);
+  EXPECT_EQ(early.status, 403) << early.body;
+  const std::string rita = CreateToken(daemon_->store(), "--reviewer", "rita");
+  HttpResult v =
+      client_->Request("POST", "/v1/approvals/" + approval_id, R"({"verdict":"approve"})", rita);
+  ASSERT_EQ(v.status, 200) << v.body;
+
+  HttpResult m = client_->Request("GET", "/v1/calls/" + call_id + "?wait=1", "", mallory);
+  EXPECT_EQ(m.status, 403) << m.body;
+  EXPECT_EQ(Str(m.json, "decision"), "") << m.body;  // no verdict handed out
+  HttpResult unused = client_->Request("GET", "/v1/approvals/" + approval_id, "", rita);
+  ASSERT_EQ(unused.status, 200) << unused.body;
+  EXPECT_EQ(Str(unused.json, "used"), "") << "released by mallory's poll: " << unused.body;
+  EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 2);
+
+  HttpResult own = client_->Request("GET", "/v1/calls/" + call_id, "", alice);
+  ASSERT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(Str(own.json, "decision"), "allow") << own.body;
+  HttpResult used = client_->Request("GET", "/v1/approvals/" + approval_id, "", rita);
+  EXPECT_NE(Str(used.json, "used"), "") << used.body;
+}
+
 }  // namespace
 }  // namespace interlock::testing

@@ -176,7 +176,7 @@ TEST_F(PgApprovals, GrantedCallIsReleasedOnceAcrossDaemons) {
   EXPECT_EQ(a_->GetRun(run)->state.steps, steps) << "a re-submission spends nothing";
   EXPECT_TRUE(b_->GetApproval(id)->used.has_value());
   // ReleaseCall through the other daemon afterwards: the same call, nothing released again.
-  Result<StoredCall> again = b_->ReleaseCall(c->call_id, "agent", At(3));
+  Result<StoredCall> again = b_->ReleaseCall(c->call_id, "agent", "agent", At(3));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->record.decision.verdict, Verdict::kAllow);
   EXPECT_EQ(Events("released"), 1);

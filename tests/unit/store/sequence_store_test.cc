@@ -389,7 +389,7 @@ TEST(SequenceRelease, ApprovedCallKeepsTheLabelsItsToolDeclared) {
       // Re-sent without its labels (a client that lost them): the decided ones count.
       EXPECT_EQ(call("fetch_page", {}, approval).decision.verdict, Verdict::kAllow);
     } else {
-      auto read = b.store->ReleaseCall(gated.call_id, a, clock.Now(), guard.Policies());
+      auto read = b.store->ReleaseCall(gated.call_id, a, a, clock.Now(), guard.Policies());
       ASSERT_TRUE(read.ok()) << read.error().message;
     }
     Result<core::RunInfo> after = b.store->GetRun(run->run_id);
@@ -446,7 +446,7 @@ TEST(SequenceRelease, ApprovedCallAddsItsLabelsWhenReleased) {
     if (by_resubmission) {
       EXPECT_EQ(call("send_email", email, approval).decision.verdict, Verdict::kAllow);
     } else {
-      auto read = b.store->ReleaseCall(gated.call_id, a, clock.Now(), guard.Policies());
+      auto read = b.store->ReleaseCall(gated.call_id, a, a, clock.Now(), guard.Policies());
       ASSERT_TRUE(read.ok()) << read.error().message;
       EXPECT_EQ(read->record.decision.verdict, Verdict::kAllow);
     }

@@ -1214,7 +1214,7 @@ TEST(SqliteStoreApprovalTest, ResubmittedApprovalDoesNotRunTheCallTwice) {
   EXPECT_TRUE(got->used.has_value());
   EXPECT_EQ(got->used_call_id, first.call_id);
   // The original call's own read answers the same allow.
-  auto read = a.f.store->ReleaseCall(first.call_id, kAgentA, a.f.clock.Now());
+  auto read = a.f.store->ReleaseCall(first.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(read->record.decision.code, Code::kAllowed);
   // Still bound: other arguments are refused as before, and recorded as a deny.
@@ -1283,13 +1283,13 @@ TEST(SqliteStoreApprovalTest, KillSwitchStopsGrantedCallNotYetReleased) {
   for (const auto* g : {&delivered, &undelivered, &resubmitted}) {
     ASSERT_TRUE(a.Vote(ApprovalIdForCall(g->call_id), "rita").ok());
   }
-  auto before = a.f.store->ReleaseCall(delivered.call_id, kAgentA, a.f.clock.Now());
+  auto before = a.f.store->ReleaseCall(delivered.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->record.decision.code, Code::kAllowed);
 
   ASSERT_TRUE(
       a.f.store->SetKill(KillEntry{"global", "", true, "incident", "root", a.f.clock.Now()}).ok());
-  auto late = a.f.store->ReleaseCall(undelivered.call_id, kAgentA, a.f.clock.Now());
+  auto late = a.f.store->ReleaseCall(undelivered.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(late.ok());
   EXPECT_EQ(late->record.decision.verdict, Verdict::kDeny);
   EXPECT_EQ(late->record.decision.code, Code::kKillSwitch);
@@ -1305,15 +1305,16 @@ TEST(SqliteStoreApprovalTest, KillSwitchStopsGrantedCallNotYetReleased) {
   EXPECT_EQ(again.decision.code, Code::kKillSwitch);
 
   // Released before the switch: later reads answer the same allow; released after: deny.
-  auto kept = a.f.store->ReleaseCall(delivered.call_id, kAgentA, a.f.clock.Now());
+  auto kept = a.f.store->ReleaseCall(delivered.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->record.decision.code, Code::kAllowed);
   ASSERT_TRUE(a.f.store->SetKill(KillEntry{"global", "", false, "", "root", a.f.clock.Now()}).ok());
-  auto after = a.f.store->ReleaseCall(undelivered.call_id, kAgentA, a.f.clock.Now());
+  auto after = a.f.store->ReleaseCall(undelivered.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->record.decision.code, Code::kKillSwitch);
-  EXPECT_EQ(a.f.store->ReleaseCall(delivered.call_id, kAgentB, a.f.clock.Now()).error().kind,
-            ErrorKind::kPermissionDenied);
+  EXPECT_EQ(
+      a.f.store->ReleaseCall(delivered.call_id, kAgentB, kAgentB, a.f.clock.Now()).error().kind,
+      ErrorKind::kPermissionDenied);
 }
 
 // Tests that ending the run after the grant but before delivery denies the call with
@@ -1326,12 +1327,12 @@ TEST(SqliteStoreApprovalTest, HaltOrScopedKillStopsGrantedCallNotYetReleased) {
   ASSERT_TRUE(a.Vote(ApprovalIdForCall(c1.call_id), "rita").ok());
   ASSERT_TRUE(a.Vote(ApprovalIdForCall(c2.call_id), "rita").ok());
   ASSERT_TRUE(a.f.store->SetKill(KillEntry{"run", a.run, true, "", "root", a.f.clock.Now()}).ok());
-  auto k = a.f.store->ReleaseCall(c1.call_id, kAgentA, a.f.clock.Now());
+  auto k = a.f.store->ReleaseCall(c1.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->record.decision.code, Code::kKillSwitch);
   ASSERT_TRUE(a.f.store->SetKill(KillEntry{"run", a.run, false, "", "root", a.f.clock.Now()}).ok());
   ASSERT_TRUE(a.f.store->EndRun(a.run, kAgentA, a.f.clock.Now()).ok());
-  auto h = a.f.store->ReleaseCall(c2.call_id, kAgentA, a.f.clock.Now());
+  auto h = a.f.store->ReleaseCall(c2.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->record.decision.code, Code::kRunHalted);
   EXPECT_EQ(CountAudit(dir.File("s.db"), "approval", c2.call_id, "cancelled"), 1);

@@ -356,7 +356,7 @@ TYPED_TEST(StoreContract, CallAndResultReadBackAndStayTheirAgents) {
   EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
   ASSERT_TRUE(got->result.has_value());
   EXPECT_EQ(got->result->usage.tokens, 4u);
-  EXPECT_EQ(this->store().ReleaseCall(c->call_id, "b", T0()).error().kind,
+  EXPECT_EQ(this->store().ReleaseCall(c->call_id, "b", "b", T0()).error().kind,
             ErrorKind::kPermissionDenied);
   EXPECT_EQ(this->store().GetCall("call_nope").error().kind, ErrorKind::kNotFound);
   EXPECT_EQ(this->Audit(audit::kResult).size(), 1u);
@@ -396,9 +396,51 @@ TYPED_TEST(ApprovalContract, GrantAllowsTheCallAndLaterVotesAreRefused) {
   EXPECT_EQ(v->approval.state, ApprovalState::kGranted);
   EXPECT_EQ(this->store().GetCall(c->call_id)->record.decision.verdict, Verdict::kAllow);
   EXPECT_EQ(this->Vote(id, "bob", false).error().kind, ErrorKind::kAlreadyExists);
-  Result<store::StoredCall> released = this->store().ReleaseCall(c->call_id, "a", At(2));
+  Result<store::StoredCall> released = this->store().ReleaseCall(c->call_id, "a", "a", At(2));
   ASSERT_TRUE(released.ok());
   EXPECT_EQ(released->record.decision.verdict, Verdict::kAllow);
+}
+
+// Tests that the agent door's read of an approved call (ReleaseCall) under another
+// principal of the same agent (an agent acting for mallory polls the call approved for
+// alice) is refused, recorded and releases nothing, pending or granted, and that the
+// identity the call was made for still collects and releases it.
+TYPED_TEST(ApprovalContract, ApprovedCallOfAliceCannotBeReleasedByMallory) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  const std::string mallory = "a (on behalf of mallory)";
+  auto refused_to_mallory = [&](TimePoint now) {
+    Result<store::StoredCall> r = this->store().ReleaseCall(c->call_id, "a", mallory, now);
+    return !r.ok() && r.error().kind == ErrorKind::kPermissionDenied;
+  };
+  EXPECT_TRUE(refused_to_mallory(At(1)));
+  const std::string id = store::ApprovalIdForCall(c->call_id);
+  ASSERT_TRUE(this->Vote(id, "rita", true).ok());
+  Result<store::StoredCall> refused = this->store().ReleaseCall(c->call_id, "a", mallory, At(2));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_NE(refused.error().message.find(mallory), std::string::npos) << refused.error().message;
+  EXPECT_FALSE(this->store().GetApproval(id)->used.has_value());
+
+  Result<store::StoredCall> released = this->store().ReleaseCall(c->call_id, "a", "a", At(3));
+  ASSERT_TRUE(released.ok()) << released.error().message;
+  EXPECT_EQ(released->record.decision.verdict, Verdict::kAllow);
+  EXPECT_TRUE(this->store().GetApproval(id)->used.has_value());
+  // Once released, still only its own identity's to read.
+  EXPECT_TRUE(refused_to_mallory(At(4)));
+  // Each refusal is an approval record under mallory's name, as the decide path records an
+  // approval redemption by another identity.
+  int recorded = 0;
+  for (const boost::json::object& r : this->Audit(audit::kApproval)) {
+    const std::string text = boost::json::serialize(r);
+    if (r.at("principal").is_string() && r.at("principal").get_string() == mallory &&
+        text.find("release_refused") != std::string::npos &&
+        text.find("IDENTITY_MISMATCH") != std::string::npos) {
+      ++recorded;
+    }
+  }
+  EXPECT_EQ(recorded, 3);
 }
 
 // Tests that an approval granted for one identity's call cannot be redeemed by re-submitting
