@@ -1117,6 +1117,30 @@ TEST_F(McpHttpTest, StagingServerOfASandboxedUpstreamIsSandboxedToo) {
   EXPECT_EQ(store.find("SQLite"), std::string::npos) << store;
 }
 
+// Tests that a staging upstream whose own config says `sandbox: true` runs its rehearsals
+// sandboxed even for an upstream that is not: its containment goes with its code.
+TEST_F(McpHttpTest, StagingUpstreamWithItsOwnSandboxIsSandboxedForAnyUpstream) {
+  ProcessResult probe = RunProcess({"/bin/sh", "-c",
+                                    "command -v bwrap >/dev/null && bwrap --unshare-all "
+                                    "--unshare-user --ro-bind / / true"});
+  if (probe.exit_code != 0) GTEST_SKIP() << "bwrap cannot create a sandbox on this machine";
+  std::ofstream(policies_ + "/pr.yaml")
+      << "agent: {id: pr, identity: pr}\ntools:\n  allowed:\n    - name: probe\n"
+         "      rehearse: {upstream: staging, args: {fail: true}}\n";
+  StartDaemon("", "    probe:\n      command: [\"node\", \"" + kNodeDir +
+                      "/egress_probe_server.cjs\"]\n"
+                      "    staging:\n      command: [\"node\", \"" +
+                      kNodeDir + "/egress_probe_server.cjs\"]\n      sandbox: true\n");
+  ASSERT_FALSE(pr_.empty());
+  HttpClient c(daemon_->port());
+  const std::string session = OpenSession(c, pr_, "probe");
+  HttpResult r = c.Request("POST", "/mcp/probe", Call(2, "probe", R"({"mode":"self"})"), pr_, 60s,
+                           McpHeaders(session, "2025-06-18"));
+  EXPECT_NE(r.body.find("REHEARSAL_FAILED"), std::string::npos) << r.body << daemon_->log();
+  EXPECT_NE(r.body.find("uid 65534 capeff 0000000000000000"), std::string::npos)
+      << r.body << daemon_->log();
+}
+
 // Tests rehearsal before production through the daemon's own MCP door, /mcp/{upstream}
 // (docs/mcp.md#rehearsal): a config upstream whose tool has `rehearse: {args: {dry_run:
 // true}}`. A dry run that succeeds lets the real call through to the server; one that fails
