@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -298,7 +299,8 @@ int RunMcp(const McpOptions& opt) {
 
   // --sandbox: the server runs under bubblewrap and reaches the network only through the
   // egress proxy, whose every connection the core decides (agent and run of this session).
-  std::vector<std::string> server_argv = opt.server;
+  // The same sandbox contains the staging servers of --rehearse-upstream (SpawnServer).
+  std::optional<mcp::SandboxSpec> sandbox;
   std::atomic<mcp::Gateway*> gateway_ptr{nullptr};
   egress::ReceiptBook egress_receipts;  // outcome receipts; outlives the proxy and gateway
   std::unique_ptr<egress::EgressDecider> egress_decider;
@@ -345,32 +347,20 @@ int RunMcp(const McpOptions& opt) {
       return Fail("--sandbox: " + s.error().message);
     }
     egress_proxy->Start();
-    server_argv = mcp::SandboxArgv(spec, opt.server);
     std::cerr << "interlock mcp: sandboxed with " << spec.bwrap << " (" << spec.write_dirs.size()
               << " writable dir(s), " << spec.hide.size()
               << " path(s) masked); egress only through Interlock's proxy\n";
+    sandbox = std::move(spec);
   }
 
   // A sandboxed start is checked on the real bwrap run (no separate probe): the server
   // is not used unless the bridge reports the sandbox set up (mcp/sandbox.h).
-  mcp::SandboxLaunch launch;
-  if (opt.sandbox) {
-    if (Status s = launch.Prepare(); !s.ok()) {
-      return Fail("--sandbox: " + s.error().message + "; the server is not started");
-    }
-  }
   std::cerr << "interlock mcp: the server's environment: " << mcp::EnvNames(child_env)
             << " (docs/mcp.md#the-servers-environment)\n";
-  auto child = mcp::ChildProcess::Spawn(
-      server_argv, child_env,
-      opt.sandbox ? launch.child_fds() : std::vector<std::pair<int, int>>{});
-  if (!child.ok()) return Fail(child.error().message);
-  if (opt.sandbox) {
-    launch.AfterSpawn();
-    if (Status s = launch.AwaitReady(server_argv.front(), mcp::kSandboxSetupTimeout); !s.ok()) {
-      child->reset();  // kills what bwrap left, if anything
-      return Fail("--sandbox: " + s.error().message + "; the server is not started");
-    }
+  auto child = mcp::SpawnServer(opt.server, child_env, sandbox ? &*sandbox : nullptr);
+  if (!child.ok()) {
+    if (!sandbox) return Fail(child.error().message);
+    return Fail("--sandbox: " + child.error().message + "; the server is not started");
   }
   const int to_server_fd = (*child)->stdin_fd();
 
@@ -404,6 +394,9 @@ int RunMcp(const McpOptions& opt) {
       std::istringstream words(what);
       for (std::string w; words >> w;) server.command.push_back(w);
       server.env = child_env;
+      // A staging server is the same kind of code as the real one: contained the same
+      // way, in the same sandbox, its egress decided by the same proxy (this agent, run).
+      server.sandbox = sandbox;
     }
     if (staging.count(name) != 0) return Fail("--rehearse-upstream " + name + " given twice");
     staging.emplace(name, mcp::MakeStagingUpstream(std::move(server)));

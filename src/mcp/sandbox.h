@@ -36,6 +36,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +45,8 @@
 #include "interlock/result.h"
 
 namespace interlock::mcp {
+
+class ChildProcess;
 
 inline constexpr uint16_t kBridgePort = 3128;
 // Where the proxy's socket directory appears inside the sandbox.
@@ -196,6 +200,16 @@ std::vector<std::string> DefaultHiddenPaths(const std::string& store_path);
 // absolute, ServerFilePaths).
 std::vector<std::string> SandboxArgv(const SandboxSpec& spec,
                                      const std::vector<std::string>& server);
+
+// The one start of an MCP server, whichever door and whether it is a gateway's upstream
+// or a rehearsal's staging server: without `sandbox`, `server` as a plain child with `env`
+// (ChildProcess); with it, `server` inside that sandbox (SandboxArgv), the bwrap run
+// checked by SandboxLaunch. On any failure the child is killed and the error returned
+// ("cannot set up the sandbox with BWRAP: ..."): a server meant to be contained never
+// runs uncontained.
+Result<std::unique_ptr<ChildProcess>> SpawnServer(const std::vector<std::string>& server,
+                                                  const std::map<std::string, std::string>& env,
+                                                  const SandboxSpec* sandbox);
 
 // The in-sandbox bridge (`interlock sandbox-bridge`): listens on 127.0.0.1:port, forks a
 // forwarder that relays each connection to the Unix socket `socket_path`, then execs

@@ -3,14 +3,15 @@
 
 #include "common/json.h"
 #include "mcp/framing.h"
+#include "mcp/sandbox.h"
 #include "mcp/upstream.h"
 
 namespace interlock::mcp {
 
 Result<std::unique_ptr<StdioUpstream>> StdioUpstream::Spawn(
     const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-    std::chrono::milliseconds grace, const std::vector<std::pair<int, int>>& fds) {
-  auto child = ChildProcess::Spawn(argv, env, fds);
+    std::chrono::milliseconds grace, const SandboxSpec* sandbox) {
+  auto child = SpawnServer(argv, env, sandbox);
   if (!child.ok()) return child.error();
   auto up = std::unique_ptr<StdioUpstream>(new StdioUpstream(std::move(*child), grace));
   if (up->wake_[0] < 0) return Error::Unavailable("cannot create a pipe for the upstream reader");

@@ -134,6 +134,7 @@ Result<ServerTool> ParseTool(const json::value& v, size_t index) {
 }
 
 Result<std::unique_ptr<Upstream>> Open(const ServerSpec& spec) {
+  if (spec.refused) return *spec.refused;
   if (!spec.url.empty()) {
     if (!spec.command.empty()) return Error::Invalid("give a server command or --url, not both");
     HttpUpstreamOptions o;
@@ -148,8 +149,9 @@ Result<std::unique_ptr<Upstream>> Open(const ServerSpec& spec) {
     return std::unique_ptr<Upstream>(std::move(*up));
   }
   if (spec.command.empty()) return Error::Invalid("no server: give a command after -- or --url");
-  auto up = StdioUpstream::Spawn(spec.command, spec.env ? *spec.env : BaseServerEnv(),
-                                 std::chrono::milliseconds(500));
+  auto up =
+      StdioUpstream::Spawn(spec.command, spec.env ? *spec.env : BaseServerEnv(),
+                           std::chrono::milliseconds(500), spec.sandbox ? &*spec.sandbox : nullptr);
   if (!up.ok()) return up.error();
   return std::unique_ptr<Upstream>(std::move(*up));
 }

@@ -27,6 +27,7 @@
 #include <boost/json/value.hpp>
 
 #include "interlock/result.h"
+#include "mcp/sandbox.h"
 
 namespace interlock::mcp {
 
@@ -34,6 +35,12 @@ struct ServerSpec {
   std::vector<std::string> command;  // stdio: argv of the server (argv[0] in PATH)
   // stdio: the child's complete environment (mcp/server_env.h); unset: BaseServerEnv().
   std::optional<std::map<std::string, std::string>> env;
+  // stdio: the sandbox the server runs in (SpawnServer), never without it; unset: none.
+  // A staging server of a sandboxed upstream gets one (docs/mcp.md#rehearsal).
+  std::optional<SandboxSpec> sandbox;
+  // Set: the server is not started; every attempt fails with this (a sandbox that could
+  // not be prepared for it: fail closed, the rest of the gateway goes on).
+  std::optional<Error> refused;
   std::string url;                             // or: a Streamable HTTP endpoint
   std::map<std::string, std::string> headers;  // HTTP: sent with every request
   std::string ca_file;                         // HTTP (https): trust only these CAs

@@ -39,6 +39,8 @@ struct UpstreamCallbacks {
   std::function<void(std::string why)> on_closed;  // the upstream is gone
 };
 
+struct SandboxSpec;
+
 class Upstream {
  public:
   virtual ~Upstream() = default;
@@ -52,13 +54,15 @@ class Upstream {
 
 // A child process speaking newline-delimited JSON-RPC on stdin/stdout (MCP stdio); its
 // stderr goes to the daemon's stderr; `env` is its complete environment (ChildProcess).
+// With `sandbox` it runs inside that sandbox, checked, or not at all (SpawnServer).
 // Close(): closes the child's stdin, waits up to `grace` for it to exit, then
 // ChildProcess terminates the whole process group.
 class StdioUpstream final : public Upstream {
  public:
-  static Result<std::unique_ptr<StdioUpstream>> Spawn(
-      const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-      std::chrono::milliseconds grace, const std::vector<std::pair<int, int>>& fds = {});
+  static Result<std::unique_ptr<StdioUpstream>> Spawn(const std::vector<std::string>& argv,
+                                                      const std::map<std::string, std::string>& env,
+                                                      std::chrono::milliseconds grace,
+                                                      const SandboxSpec* sandbox = nullptr);
   ~StdioUpstream() override;
 
   Status Start(UpstreamCallbacks callbacks) override;

@@ -227,31 +227,21 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     if (!identity_.issuer.empty()) enforcer_->SetIdentity(identity_);
     tool_view_ = std::make_unique<mcp::PolicyToolView>(d.policies, agent_.agent_id);
     if (!up_->config.command.empty()) {
-      std::vector<std::string> argv = up_->config.command;
-      mcp::SandboxLaunch launch;  // checks the real bwrap run (mcp/sandbox.h)
-      std::vector<std::pair<int, int>> fds;
+      std::optional<mcp::SandboxSpec> sandbox;
       if (up_->config.sandbox) {
-        auto sandboxed = SandboxArgv(d);
-        if (!sandboxed.ok()) return SetupFailed(init_key, 502, sandboxed.error().message);
-        argv = std::move(*sandboxed);
-        if (Status s = launch.Prepare(); !s.ok()) {
-          return SetupFailed(init_key, 502,
-                             "upstream " + up_->config.name + ": " + s.error().message +
-                                 "; the server is not started");
-        }
-        fds = launch.child_fds();
+        auto prepared = PrepareSandboxFor(d, service_->SandboxRequestFor(up_->config));
+        if (!prepared.ok()) return SetupFailed(init_key, 502, prepared.error().message);
+        sandbox = std::move(*prepared);
       }
+      // SpawnServer checks the real bwrap run (mcp/sandbox.h).
       auto child =
-          mcp::StdioUpstream::Spawn(argv, up_->child_env, service_->config_.child_grace, fds);
-      if (!child.ok()) return SetupFailed(init_key, 502, child.error().message);
-      if (up_->config.sandbox) {
-        launch.AfterSpawn();
-        if (Status s = launch.AwaitReady(argv.front(), mcp::kSandboxSetupTimeout); !s.ok()) {
-          child->reset();  // kills what bwrap left, if anything
-          return SetupFailed(init_key, 502,
-                             "upstream " + up_->config.name + ": " + s.error().message +
-                                 "; the server is not started");
-        }
+          mcp::StdioUpstream::Spawn(up_->config.command, up_->child_env,
+                                    service_->config_.child_grace, sandbox ? &*sandbox : nullptr);
+      if (!child.ok()) {
+        if (!sandbox) return SetupFailed(init_key, 502, child.error().message);
+        return SetupFailed(init_key, 502,
+                           "upstream " + up_->config.name + ": " + child.error().message +
+                               "; the server is not started");
       }
       upstream_ = std::move(*child);
     } else {
@@ -271,6 +261,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       spec.url = other.config.url;
       spec.headers = other.headers;
       spec.ca_file = other.config.ca_file;
+      if (!other.config.command.empty()) ContainStaging(d, other.config, &spec);
       auto& staging = staging_[name];
       staging = mcp::MakeStagingUpstream(std::move(spec));
       g.rehearsal_upstreams.emplace(name, staging.get());
@@ -612,19 +603,50 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     };
   }
 
-  // The sandbox of a `sandbox:` upstream (mcp/sandbox.h): this session's egress proxy on a
-  // Unix socket bound into it, deciding for this session's agent and run; the argv to run.
-  Result<std::vector<std::string>> SandboxArgv(const McpHttpDeps& d) {
-    mcp::SandboxRequest request = service_->SandboxRequestFor(up_->config);
+  // The sandbox of `request` (a `sandbox:` upstream, mcp/sandbox.h), its proxy socket
+  // this session's egress proxy (EgressProxyLocked): its connections are decided for this
+  // session's agent and run, whichever server of the session makes them.
+  Result<mcp::SandboxSpec> PrepareSandboxFor(const McpHttpDeps& d,
+                                             const mcp::SandboxRequest& request) {
     auto prepared = mcp::PrepareSandbox(request);
     if (!prepared.ok()) {
       return Error::Unavailable(request.what + ": " + prepared.error().message +
                                 "; the server is not started");
     }
-    mcp::SandboxSpec spec = std::move(*prepared);
+    if (Status s = EgressProxyLocked(d); !s.ok()) {
+      return Error::Unavailable(request.what + ": " + s.error().message +
+                                "; the server is not started");
+    }
+    prepared->socket_dir = socket_dir_->path();
+    return prepared;
+  }
+
+  // A staging server (`rehearse: {upstream: NAME}`) is the same kind of code as a real
+  // one: when it is the staging of `staged` and either upstream runs sandboxed, it runs
+  // sandboxed too, with `staged`'s own `sandbox:` (read, write, env) when it has one,
+  // else with this session's upstream's, and egress through this session's proxy. A
+  // sandbox that cannot be prepared refuses the rehearsals, never runs them uncontained.
+  void ContainStaging(const McpHttpDeps& d, const McpUpstreamConfig& staged,
+                      mcp::ServerSpec* spec) {
+    if (!staged.sandbox && !up_->config.sandbox) return;
+    mcp::SandboxRequest request =
+        service_->SandboxRequestFor(staged.sandbox ? staged : up_->config);
+    request.what = "staging upstream " + staged.name;
+    if (!staged.sandbox) request.what += " (contained like upstream " + up_->config.name + ")";
+    auto prepared = PrepareSandboxFor(d, request);
+    if (!prepared.ok()) {
+      spec->refused = prepared.error();
+      return;
+    }
+    spec->sandbox = std::move(*prepared);
+  }
+
+  // This session's egress proxy on a Unix socket in socket_dir_, made on first use (a
+  // sandboxed upstream or staging server); deciding for this session's agent and run.
+  Status EgressProxyLocked(const McpHttpDeps& d) {
+    if (egress_proxy_ != nullptr) return Status::Ok();
     socket_dir_ = std::make_unique<mcp::SandboxSocketDir>();
     if (!socket_dir_->Create()) return Error::Unavailable("cannot create a socket directory");
-    spec.socket_dir = socket_dir_->path();
     egress_decider_ = std::make_unique<egress::GuardEgressDecider>(
         d.guard, d.store, d.clock, agent_.agent_id, run_id_, [this]() -> std::string {
           std::lock_guard lock(gw_mu_);
@@ -633,16 +655,17 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
           return ids.size() == 1 ? ids.front() : std::string();
         });
     egress_receipts_ = std::make_unique<egress::ReceiptBook>();
-    egress_proxy_ = std::make_unique<egress::EgressProxy>(
+    auto proxy = std::make_unique<egress::EgressProxy>(
         egress_decider_.get(), egress::ProxyOptions{},
         [book = egress_receipts_.get()](const egress::EgressOutcome& o) { book->Observe(o); },
         [book = egress_receipts_.get()](const egress::EgressOutcome& o) { book->Observe(o); });
-    if (Status s = egress_proxy_->ListenUnix(socket_dir_->path() + "/" + mcp::kSandboxSocketName);
+    if (Status s = proxy->ListenUnix(socket_dir_->path() + "/" + mcp::kSandboxSocketName);
         !s.ok()) {
       return s.error();
     }
-    egress_proxy_->Start();
-    return mcp::SandboxArgv(spec, up_->config.command);
+    proxy->Start();
+    egress_proxy_ = std::move(proxy);
+    return Status::Ok();
   }
 
   McpHttpService* service_;
@@ -661,9 +684,10 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   mcp::Gateway* live_gateway_ = nullptr;  // set once ready, cleared before teardown
   std::mutex why_mu_;
   std::string close_why_;  // why CloseSession ended it (guarded by why_mu_)
-  std::unique_ptr<mcp::SandboxSocketDir> socket_dir_;           // sandbox: upstreams
-  std::unique_ptr<egress::GuardEgressDecider> egress_decider_;  // sandbox: upstreams
-  std::unique_ptr<egress::ReceiptBook> egress_receipts_;        // outlives proxy and gateway
+  // Sandboxed upstreams and staging servers (EgressProxyLocked).
+  std::unique_ptr<mcp::SandboxSocketDir> socket_dir_;
+  std::unique_ptr<egress::GuardEgressDecider> egress_decider_;
+  std::unique_ptr<egress::ReceiptBook> egress_receipts_;  // outlives proxy and gateway
   std::unique_ptr<mcp::Upstream> upstream_;
   // Staging servers for `rehearse: {upstream: NAME}`: every configured upstream, by name,
   // opened on a session's first rehearsal to it. Declared before gateway_, which uses them.

@@ -375,6 +375,59 @@ ProcessResult RunSandboxedWith(const TempDir& dir, const std::string& bwrap,
       kInit, std::chrono::seconds(30));
 }
 
+// Tests that the staging server of `interlock mcp --sandbox` (--rehearse-upstream) runs in
+// the same sandbox as the real one: a failing rehearsal reports the staging server's uid
+// and capabilities (65534, none), that it can read neither the store nor a file outside
+// its view, and reaches the network only through the egress proxy (it ran unsandboxed, as
+// the caller, before).
+TEST_F(SandboxTest, StagingServerOfASandboxedUpstreamIsSandboxedToo) {
+  TempDir tmp;
+  LocalServer allowed, other;
+  const std::string secret = tmp.Write("secret.txt", "TOPSECRET-STAGING");
+  const std::string policy =
+      tmp.Write("policy.yaml",
+                "agent: {id: probe-agent}\ntools:\n  allowed:\n    - name: probe\n"
+                "      rehearse: {upstream: staging, args: {fail: true}}\n"
+                "egress:\n  allow: [\"127.0.0.1:" +
+                    std::to_string(allowed.port()) + "\"]\n");
+  const std::string store = tmp.path() + "/state/interlock.db";
+  std::string msgs = kInit;
+  msgs += Call(2, "probe", {{"mode", "self"}}) + "\n";
+  msgs += Call(3, "probe", {{"mode", "read"}, {"path", store}}) + "\n";
+  msgs += Call(4, "probe", {{"mode", "read"}, {"path", secret}}) + "\n";
+  msgs += Call(5, "probe", {{"mode", "direct"}, {"port", allowed.port()}}) + "\n";
+  const std::string a = "http://127.0.0.1:" + std::to_string(allowed.port()) + "/x";
+  const std::string b = "http://127.0.0.1:" + std::to_string(other.port()) + "/y";
+  msgs += Call(6, "probe", {{"mode", "proxy"}, {"urls", json::array{a, b}}}) + "\n";
+  const std::string file = tmp.Write("msgs.jsonl", msgs);
+  const std::string server = kNodeDir + "/egress_probe_server.cjs";
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--", kInterlock,
+                  "mcp", "--sandbox", "--policy", policy, "--store", store, "--rehearse-upstream",
+                  "staging=node " + server, "--", "node", server},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::array msgs_out = ParseLastLine(r.out).at("messages").as_array();
+  const std::string self = TextOf(msgs_out, 2);
+  EXPECT_NE(self.find("REHEARSAL_FAILED"), std::string::npos) << self << r.err;
+  EXPECT_NE(self.find("uid 65534 capeff 0000000000000000"), std::string::npos) << self << r.err;
+  const std::string read_store = TextOf(msgs_out, 3);
+  EXPECT_NE(read_store.find("error E"), std::string::npos) << read_store;
+  EXPECT_EQ(read_store.find("SQLite"), std::string::npos) << read_store;
+  const std::string read_secret = TextOf(msgs_out, 4);
+  EXPECT_NE(read_secret.find("error E"), std::string::npos) << read_secret;
+  EXPECT_EQ(read_secret.find("TOPSECRET"), std::string::npos) << read_secret;
+  // Its network: none but the egress proxy, deciding by this policy's egress.allow.
+  const std::string direct = TextOf(msgs_out, 5);
+  EXPECT_NE(direct.find("failed: error "), std::string::npos) << direct;
+  const std::string proxied = TextOf(msgs_out, 6);
+  EXPECT_NE(proxied.find("status 200 hello " + std::to_string(allowed.port()) + "; status 403 "),
+            std::string::npos)
+      << proxied;
+  EXPECT_EQ(allowed.connections(), 1);
+  EXPECT_EQ(other.connections(), 0);
+}
+
 // Tests that when bwrap cannot set the sandbox up (here it fails as it does without user
 // namespaces), there is no separate probe to rely on: the real bwrap run's failure is
 // seen, Interlock refuses with bwrap's own message and the server never runs.

@@ -1076,6 +1076,71 @@ TEST_F(McpHttpTest, SandboxedUpstreamHoldsNoCapabilityNorSeesTheDaemonsFiles) {
   }
 }
 
+// Tests that the staging server of a `sandbox: true` upstream runs sandboxed too, even
+// when the staging upstream's own config says nothing: a rehearsal (`rehearse: {upstream:
+// staging}`) that reports its server's uid and capabilities and reads the daemon's store
+// sees uid 65534, CapEff 0 and no store (it ran as the daemon, store readable, before).
+TEST_F(McpHttpTest, StagingServerOfASandboxedUpstreamIsSandboxedToo) {
+  ProcessResult probe = RunProcess({"/bin/sh", "-c",
+                                    "command -v bwrap >/dev/null && bwrap --unshare-all "
+                                    "--unshare-user --ro-bind / / true"});
+  if (probe.exit_code != 0) GTEST_SKIP() << "bwrap cannot create a sandbox on this machine";
+  // The failing rehearsal carries the staging server's answer in the deny reason.
+  std::ofstream(policies_ + "/pr.yaml")
+      << "agent: {id: pr, identity: pr}\ntools:\n  allowed:\n    - name: probe\n"
+         "      rehearse: {upstream: staging, args: {fail: true}}\n";
+  StartDaemon("", "    probe:\n      command: [\"node\", \"" + kNodeDir +
+                      "/egress_probe_server.cjs\"]\n      sandbox: true\n"
+                      "    staging:\n      command: [\"node\", \"" +
+                      kNodeDir + "/egress_probe_server.cjs\"]\n");
+  ASSERT_FALSE(pr_.empty());
+  HttpClient c(daemon_->port());
+  const std::string session = OpenSession(c, pr_, "probe");
+  auto text = [&](int id, const json::object& args) {
+    HttpResult r = c.Request("POST", "/mcp/probe", Call(id, "probe", json::serialize(args)), pr_,
+                             60s, McpHeaders(session, "2025-06-18"));
+    std::string body = r.body;
+    const size_t data = body.find("data: ");
+    if (data != std::string::npos) body = body.substr(data + 6);
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("result")) return r.body;
+    return std::string(v.at("result").at("content").at(0).at("text").as_string());
+  };
+  const std::string self = text(2, {{"mode", "self"}});
+  EXPECT_NE(self.find("REHEARSAL_FAILED"), std::string::npos) << self << daemon_->log();
+  EXPECT_NE(self.find("uid 65534 capeff 0000000000000000"), std::string::npos)
+      << self << daemon_->log();
+  const std::string store = text(3, {{"mode", "read"}, {"path", daemon_->store()}});
+  EXPECT_NE(store.find("REHEARSAL_FAILED"), std::string::npos) << store;
+  EXPECT_NE(store.find("error E"), std::string::npos) << store;
+  EXPECT_EQ(store.find("SQLite"), std::string::npos) << store;
+}
+
+// Tests that a staging upstream whose own config says `sandbox: true` runs its rehearsals
+// sandboxed even for an upstream that is not: its containment goes with its code.
+TEST_F(McpHttpTest, StagingUpstreamWithItsOwnSandboxIsSandboxedForAnyUpstream) {
+  ProcessResult probe = RunProcess({"/bin/sh", "-c",
+                                    "command -v bwrap >/dev/null && bwrap --unshare-all "
+                                    "--unshare-user --ro-bind / / true"});
+  if (probe.exit_code != 0) GTEST_SKIP() << "bwrap cannot create a sandbox on this machine";
+  std::ofstream(policies_ + "/pr.yaml")
+      << "agent: {id: pr, identity: pr}\ntools:\n  allowed:\n    - name: probe\n"
+         "      rehearse: {upstream: staging, args: {fail: true}}\n";
+  StartDaemon("", "    probe:\n      command: [\"node\", \"" + kNodeDir +
+                      "/egress_probe_server.cjs\"]\n"
+                      "    staging:\n      command: [\"node\", \"" +
+                      kNodeDir + "/egress_probe_server.cjs\"]\n      sandbox: true\n");
+  ASSERT_FALSE(pr_.empty());
+  HttpClient c(daemon_->port());
+  const std::string session = OpenSession(c, pr_, "probe");
+  HttpResult r = c.Request("POST", "/mcp/probe", Call(2, "probe", R"({"mode":"self"})"), pr_, 60s,
+                           McpHeaders(session, "2025-06-18"));
+  EXPECT_NE(r.body.find("REHEARSAL_FAILED"), std::string::npos) << r.body << daemon_->log();
+  EXPECT_NE(r.body.find("uid 65534 capeff 0000000000000000"), std::string::npos)
+      << r.body << daemon_->log();
+}
+
 // Tests rehearsal before production through the daemon's own MCP door, /mcp/{upstream}
 // (docs/mcp.md#rehearsal): a config upstream whose tool has `rehearse: {args: {dry_run:
 // true}}`. A dry run that succeeds lets the real call through to the server; one that fails

@@ -5,6 +5,8 @@
 //   {mode: "env"}               the proxy variables it was started with
 //   {mode: "self"}              its uid and CapEff from /proc/self/status, "uid U capeff C"
 //   {mode: "read", path}        the file's first 16 bytes, or "error CODE"
+//   {..., fail: true}           the same answer as an isError result (a failed rehearsal
+//                               carries it in its deny reason)
 // Each answers one text line: "connected", "error CODE", "status N BODY", or the env.
 const net = require('net');
 const http = require('http');
@@ -12,8 +14,11 @@ const rl = require('readline').createInterface({ input: process.stdin });
 function send(m) { process.stdout.write(JSON.stringify(m) + '\n'); }
 const tools = [{ name: 'probe', description: 'network probe',
   inputSchema: { type: 'object', properties: { mode: { type: 'string' }, port: { type: 'number' },
-    url: { type: 'string' }, path: { type: 'string' }, urls: { type: 'array', items: { type: 'string' } } } } }];
-function reply(id, text) { send({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } }); }
+    url: { type: 'string' }, path: { type: 'string' }, fail: { type: 'boolean' }, urls: { type: 'array', items: { type: 'string' } } } } }];
+const failing = new Set();  // ids of calls with fail: true
+function reply(id, text) {
+  send({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }], isError: failing.has(id) } });
+}
 function probe(id, a) {
   if (a.mode === 'self') {
     const st = require('fs').readFileSync('/proc/self/status', 'utf8');
@@ -71,6 +76,7 @@ rl.on('line', (line) => {
   } else if (m.method === 'tools/list') {
     send({ jsonrpc: '2.0', id: m.id, result: { tools } });
   } else if (m.method === 'tools/call') {
+    if ((m.params.arguments || {}).fail === true) failing.add(m.id);
     probe(m.id, m.params.arguments || {});
   } else {
     send({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'no method' } });
