@@ -407,10 +407,21 @@ void AppendMasks(const SandboxSpec& spec, const Binds& binds, std::vector<std::s
   std::vector<std::string> masks;
   for (const std::string& h : spec.hide) AddUnique(&masks, Canonical(h).string());
   for (const char* e : kEtcSecrets) AddUnique(&masks, e);
+  // A directory mask hides everything below it; a mask inside it has no mount point
+  // there (the empty tmpfs is read-only), so it is left out rather than failing the start.
+  std::vector<std::pair<std::string, bool>> shown;  // path, is a directory
   for (const std::string& h : masks) {
     struct stat st {};
     if (!Shown(binds, h) || ::stat(h.c_str(), &st) != 0) continue;
-    if (S_ISDIR(st.st_mode)) {
+    shown.emplace_back(h, S_ISDIR(st.st_mode));
+  }
+  for (const auto& [h, dir] : shown) {
+    bool covered = false;
+    for (const auto& [other, other_dir] : shown) {
+      covered = covered || (other_dir && other != h && Within(h, other));
+    }
+    if (covered) continue;
+    if (dir) {
       a->insert(a->end(), {"--tmpfs", h, "--remount-ro", h});
     } else {
       a->insert(a->end(), {"--ro-bind", "/dev/null", h});

@@ -127,7 +127,10 @@ class McpDaemonSecrets : public ::testing::Test {
     fs::create_directories(dir_.path() + "/gh");
     fs::create_directories(dir_.path() + "/fs");
     fs::create_directories(dir_.path() + "/box");
-    gh_file_ = dir_.Write("gh-token.txt", std::string(kGhFileSecret) + "\n");
+    // gh's secret file lies in a directory box's sandbox may write (shared/), never in one
+    // that holds the store: such a write directory makes the daemon refuse to start.
+    fs::create_directories(dir_.path() + "/shared");
+    gh_file_ = dir_.Write("shared/gh-token.txt", std::string(kGhFileSecret) + "\n");
     const std::string metrics = dir_.Write("metrics-token.txt", kMetricsSecret);
     // The daemon inherits the test's environment: the operator's exported credentials.
     ::setenv("IL_GH_TOKEN", kGhEnvSecret, 1);
@@ -166,8 +169,8 @@ class McpDaemonSecrets : public ::testing::Test {
                        node + dir_.path() +
                        "/box\"]\n"
                        "      sandbox: {write: [\"" +
-                       dir_.path() +
-                       "\"], env: [IL_BOX_PASSED]}\n"
+                       dir_.path() + "/box\", \"" + dir_.path() +
+                       "/shared\"], env: [IL_BOX_PASSED]}\n"
                        "  child_grace_ms: 200\n");
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
     token_ = CreateToken(daemon_->store(), "--agent", "sec");

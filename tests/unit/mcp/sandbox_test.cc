@@ -158,5 +158,27 @@ TEST_F(SandboxViewTest, EverySandboxDropsPrivilegeAndStartsFromAnEmptyRoot) {
   EXPECT_LT(ro - a.begin(), rw - a.begin());
 }
 
+// Tests that a hidden file inside a hidden directory gets no mask of its own: the empty
+// read-only tmpfs over the directory already hides it and holds no mount point for it, so
+// bwrap would fail the start (found with a daemon whose server script shares a directory
+// with the store: "Can't create file at .../interlock.db.keys/checkpoints.jsonl").
+TEST_F(SandboxViewTest, FileMaskInsideAMaskedDirectoryIsLeftToTheDirectory) {
+  fs::create_directories(root_ + "/home/proj/interlock.db.keys");
+  std::ofstream(root_ + "/home/proj/interlock.db.keys/checkpoints.jsonl") << "c";
+  std::ofstream(root_ + "/home/proj/interlock.db") << "db";
+  SandboxSpec spec;
+  spec.bwrap = "/usr/bin/bwrap";
+  spec.bridge = root_ + "/bin/interlock-sandbox-bridge";
+  spec.socket_dir = root_ + "/sock";
+  spec.read_paths = {root_ + "/home/proj"};
+  spec.hide = {root_ + "/home/proj/interlock.db.keys/checkpoints.jsonl",
+               root_ + "/home/proj/interlock.db.keys", root_ + "/home/proj/interlock.db"};
+  const auto a = SandboxArgv(spec, {"/bin/sh", "-c", "true"});
+  const std::string keys = root_ + "/home/proj/interlock.db.keys";
+  EXPECT_TRUE(Has(a, {"--tmpfs", keys, "--remount-ro", keys}));
+  EXPECT_TRUE(Has(a, {"--ro-bind", "/dev/null", root_ + "/home/proj/interlock.db"}));
+  EXPECT_FALSE(Has(a, {"--ro-bind", "/dev/null", keys + "/checkpoints.jsonl"}));
+}
+
 }  // namespace
 }  // namespace interlock::mcp
