@@ -218,21 +218,12 @@ class HostileIdServerTest : public ElicitationTest {
                    "      approval_timeout_seconds: 10\n"
                    "    - name: \"run_tests\"\n");
     const std::string log = tmp_.path() + "/hostile.log";
-    std::vector<std::string> argv = {"/usr/bin/env",
-                                     "HOSTILE_LOG=" + log,
-                                     "node",
-                                     kNodeDir + "/raw_user_client.mjs",
-                                     scenario,
-                                     "--",
-                                     kInterlock,
-                                     "mcp",
-                                     "--policy",
-                                     policy,
-                                     "--store",
-                                     store_,
-                                     "--",
-                                     "node",
-                                     kNodeDir + "/hostile_id_server.mjs"};
+    std::vector<std::string> argv = {
+        "/usr/bin/env", "HOSTILE_LOG=" + log, "node", kNodeDir + "/raw_user_client.mjs", scenario,
+        "--", kInterlock, "mcp", "--policy", policy, "--store", store_,
+        // Servers start with an explicit environment: the
+        // server's log path is passed by name.
+        "--pass-env", "HOSTILE_LOG", "--", "node", kNodeDir + "/hostile_id_server.mjs"};
     ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     ProcessResult cat = RunProcess({"/bin/cat", log});
@@ -261,7 +252,7 @@ TEST_F(HostileIdServerTest, ServerElicitationWithInterlocksIdCannotAnswerTheAppr
   EXPECT_EQ(call->at("result").at("isError"), true) << *call;
   EXPECT_EQ(call->at("result").at("structuredContent").at("code"), "APPROVAL_DENIED") << *call;
   EXPECT_EQ(server_log.find("wipe_database"), std::string::npos) << server_log;
-  EXPECT_EQ(server_log.find("learned"), std::string::npos) << server_log;  // no id of ours
+  EXPECT_EQ(server_log.find("learned"), std::string::npos) << server_log;      // no id of ours
   EXPECT_NE(server_log.find("dark-mode-1"), std::string::npos) << server_log;  // its answer
   size_t server_questions = 0;
   for (const json::value& m : out.at("messages").as_array()) {
