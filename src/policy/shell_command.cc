@@ -196,27 +196,32 @@ class Parser {
 
   // The text of an unquoted here-document: only \ $ and ` are special.
   void ParseHeredocText(Word* w) {
-    while (!AtEnd() && !Failed()) {
-      const char c = Peek();
-      if (c == '\\') {
-        const char n = Peek(1);
-        if (n == '$' || n == '`' || n == '\\') {
-          w->text.push_back(n);
-          i_ += 2;
-        } else if (n == '\n') {
-          i_ += 2;
-        } else {
-          w->text.push_back('\\');
-          ++i_;
-        }
-      } else if (c == '$') {
-        ParseDollar(w, /*in_dquote=*/true);
-      } else if (c == '`') {
-        ParseBacktick(w);
+    while (!AtEnd() && !Failed()) ParseExpandingChar(w, "$`\\");
+  }
+
+  // One character (or escape, expansion, substitution) of text that expands as in double
+  // quotes: a backslash escapes a newline (removed) and the characters of `escapable`
+  // (bash: $ ` \ and, inside double quotes, "); before anything else it stays itself.
+  void ParseExpandingChar(Word* w, std::string_view escapable) {
+    const char c = Peek();
+    if (c == '\\') {
+      const char n = Peek(1);
+      if (n == '\n') {
+        i_ += 2;
+      } else if (n != '\0' && escapable.find(n) != std::string_view::npos) {
+        w->text.push_back(n);
+        i_ += 2;
       } else {
-        w->text.push_back(c);
+        w->text.push_back('\\');
         ++i_;
       }
+    } else if (c == '$') {
+      ParseDollar(w, /*in_dquote=*/true);
+    } else if (c == '`') {
+      ParseBacktick(w);
+    } else {
+      w->text.push_back(c);
+      ++i_;
     }
   }
 
@@ -459,25 +464,7 @@ class Parser {
         ++i_;
         return;
       }
-      if (c == '\\') {
-        const char n = Peek(1);
-        if (n == '\n') {
-          i_ += 2;
-        } else if (n == '$' || n == '`' || n == '"' || n == '\\') {
-          w->text.push_back(n);
-          i_ += 2;
-        } else {
-          w->text.push_back('\\');
-          ++i_;
-        }
-      } else if (c == '$') {
-        ParseDollar(w, /*in_dquote=*/true);
-      } else if (c == '`') {
-        ParseBacktick(w);
-      } else {
-        w->text.push_back(c);
-        ++i_;
-      }
+      ParseExpandingChar(w, "$`\"\\");
     }
   }
 
