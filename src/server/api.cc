@@ -1534,10 +1534,12 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
   if (*key) result.idempotency = std::move(**key);
   Blocking([this, c, r, call_id, result = std::move(result)]() mutable {
     // Receipts of this daemon's egress decisions made while the call was in flight: taken
-    // only for the call's own agent (another agent's token cannot make them vanish).
+    // only for the call's own agent and identity (another agent's token, or another
+    // identity of the same agent, whose report the store refuses, cannot make them vanish).
     if (egress_receipts_.Has(call_id)) {
       auto call = store_->GetCall(call_id);
-      if (call.ok() && call->record.agent_id == c.principal.agent_id) {
+      if (call.ok() && call->record.agent_id == c.principal.agent_id &&
+          call->record.principal == c.principal.name) {
         result.egress_json = egress_receipts_.TakeJson(call_id);
       }
     }
