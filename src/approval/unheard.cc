@@ -6,9 +6,10 @@ namespace interlock::approval {
 
 Result<std::optional<store::Approval>> WithdrawUnheard(store::Store& store,
                                                        std::string_view call_id,
-                                                       std::string_view agent_id, TimePoint now) {
-  Result<store::Approval> a =
-      store.WithdrawApproval(store::ApprovalIdForCall(call_id), agent_id, kUnheardReason, now);
+                                                       std::string_view agent_id,
+                                                       std::string_view principal, TimePoint now) {
+  Result<store::Approval> a = store.WithdrawApproval(store::ApprovalIdForCall(call_id), agent_id,
+                                                     principal, kUnheardReason, now);
   if (a.ok()) return std::optional<store::Approval>(std::move(a).value());
   // Decided meanwhile (kAlreadyExists) or never queued (kNotFound): the answer the client
   // missed is not the call's last word any more, or there is nothing to collect.

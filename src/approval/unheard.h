@@ -5,7 +5,8 @@
 // process) reports it here; nobody holds the approval id, so nobody would ever poll,
 // re-submit or withdraw it, and it would sit in the reviewers' queue until its deadline
 // for a call no one runs. This is the one place that decides what then happens, for
-// every door: the approval is withdrawn in the name of the agent that made the call
+// every door: the approval is withdrawn in the name of the agent that made the call (and
+// the principal it was decided under, which alone may withdraw it)
 // (Store::WithdrawApproval: the call becomes deny/APPROVAL_DENIED, an "approval" audit
 // record, event "withdrawn", with kUnheardReason as the comment, long polls wake). An
 // approval that is no longer pending (decided meanwhile by a reviewer, the sweeper or a
@@ -32,7 +33,8 @@ inline constexpr std::string_view kUnheardReason =
 // withdraw (no approval, or no longer pending). Errors: the store's (kUnavailable...).
 Result<std::optional<store::Approval>> WithdrawUnheard(store::Store& store,
                                                        std::string_view call_id,
-                                                       std::string_view agent_id, TimePoint now);
+                                                       std::string_view agent_id,
+                                                       std::string_view principal, TimePoint now);
 
 }  // namespace interlock::approval
 

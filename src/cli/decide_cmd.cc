@@ -698,7 +698,7 @@ int RunDecide(const DecideOptions& opt) {
         r["call_id"] = recent.allowed;
         core::CallResult result = *res;
         result.policies = source.Current();
-        recorded = store.RecordResult(recent.allowed, agent_id, result, clock.Now());
+        recorded = store.RecordResult(recent.allowed, agent_id, agent_id, result, clock.Now());
       }
     }
     r["recorded"] = recorded.ok();

@@ -553,7 +553,8 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
   }
   store::CallResult result = PostResult(*input, RedactedValues(input->tool_input, redact_fields));
   result.policies = env->set;
-  if (Status s = env->store->RecordResult(match->call_id, env->agent_id, result, clock.Now());
+  if (Status s = env->store->RecordResult(match->call_id, env->agent_id, env->agent_id, result,
+                                          clock.Now());
       !s.ok()) {
     return PostNote("could not record the result of call " + match->call_id + ": " +
                     s.error().message);

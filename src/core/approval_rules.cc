@@ -407,16 +407,38 @@ Result<VotePlan> PlanVote(const VoteInput& in) {
 }
 
 Status CheckWithdraw(std::string_view approval_id, std::string_view owner_agent_id,
-                     std::string_view agent_id, bool pending, std::string_view state_name) {
+                     std::string_view owner_principal, std::string_view agent_id,
+                     std::string_view principal, bool pending, std::string_view state_name) {
   // Another agent's approval is indistinguishable from a foreign call: refused.
   if (owner_agent_id != agent_id) {
     return Error::Denied("approval " + std::string(approval_id) + " belongs to another agent");
+  }
+  // Before the state: whether another identity's approval is still pending is not its to
+  // learn.
+  if (std::string refusal =
+          PrincipalRefusal("approval " + std::string(approval_id), owner_principal, principal);
+      !refusal.empty()) {
+    return Error::Denied(refusal);
   }
   if (!pending) {
     return Error{ErrorKind::kAlreadyExists,
                  "approval " + std::string(approval_id) + " is already " + std::string(state_name)};
   }
   return Status::Ok();
+}
+
+std::optional<audit::AuditEvent> RefusedWithdrawRecord(const ApprovalRef& a,
+                                                       std::string_view owner_principal,
+                                                       std::string_view agent_id,
+                                                       std::string_view principal, TimePoint now) {
+  if (a.agent_id != agent_id) return std::nullopt;
+  std::string refusal =
+      PrincipalRefusal("approval " + std::string(a.approval_id), owner_principal, principal);
+  if (refusal.empty()) return std::nullopt;
+  audit::AuditEvent ev =
+      SettledEvent(a, "withdraw_refused", Code::kIdentityMismatch, refusal, now, "", "");
+  ev.principal = std::string(principal);
+  return ev;
 }
 
 audit::AuditEvent WithdrawnEvent(const ApprovalRef& a, std::string_view reason_given,

@@ -242,10 +242,21 @@ struct VotePlan {
 Result<VotePlan> PlanVote(const VoteInput& in);
 
 // Withdrawal by the agent that made the call (docs/approvals.md): Denied for another
-// agent's approval, AlreadyExists when it is no longer pending. Ok: it ends withdrawn
-// with WithdrawnReason.
+// agent's approval, and for one whose call was decided under another principal than
+// `principal` (the withdrawer's, as its decisions record it; compared as PrincipalRefusal
+// does: an agent acting for mallory cannot withdraw alice's pending approval, issue 31);
+// AlreadyExists when it is no longer pending. Ok: it ends withdrawn with WithdrawnReason.
 Status CheckWithdraw(std::string_view approval_id, std::string_view owner_agent_id,
-                     std::string_view agent_id, bool pending, std::string_view state_name);
+                     std::string_view owner_principal, std::string_view agent_id,
+                     std::string_view principal, bool pending, std::string_view state_name);
+// The record of a withdrawal CheckWithdraw refused to another identity of the approval's
+// agent: an "approval" record with event "withdraw_refused", code IDENTITY_MISMATCH and
+// the reason, under the refused principal (as RefusedReleaseRecord records a release).
+// nullopt when the withdrawal is not refused for that (another agent's, the same identity).
+std::optional<audit::AuditEvent> RefusedWithdrawRecord(const ApprovalRef& a,
+                                                       std::string_view owner_principal,
+                                                       std::string_view agent_id,
+                                                       std::string_view principal, TimePoint now);
 // The "withdrawn" record (principal: the agent).
 audit::AuditEvent WithdrawnEvent(const ApprovalRef& a, std::string_view reason_given,
                                  std::string_view why, TimePoint now);

@@ -185,7 +185,8 @@ GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_vi
     out.error = kind;
     return out;
   };
-  Result<CallRecord> planned = store_->RecordRehearsal(call_id, agent_id, rehearsal, clock_->Now());
+  Result<CallRecord> planned =
+      store_->RecordRehearsal(call_id, agent_id, principal, rehearsal, clock_->Now());
   if (!planned.ok()) return refuse(planned.error().kind, planned.error().message, "");
   const CallRecord& a = *planned;
   if (!a.decision.rehearsal || a.decision.rehearsal->args_sha256.empty()) {

@@ -80,7 +80,10 @@ class MemoryRunStore::Txn final : public StateTxn {
   Result<std::string> InsertCall(const NewCall& c) override {
     auto run = Find(c.request.run_id);
     if (run == store_.runs_.end()) return Error::NotFound("no run " + c.request.run_id);
-    CallRow row{&run->first, &run->second, c.decision.verdict, false, nullptr, nullptr};
+    CallRow row{&run->first, &run->second, c.decision.verdict, false, nullptr, nullptr, nullptr};
+    if (c.request.principal != c.request.agent_id) {
+      row.principal = std::make_unique<std::string>(c.request.principal);
+    }
     if (c.request.results_move_workflow && c.decision.verdict == Verdict::kAllow) {
       row.call = std::make_unique<ToolCall>();
       row.call->tool = c.request.call.tool;
@@ -121,7 +124,13 @@ class MemoryRunStore::Txn final : public StateTxn {
     const CallRow* row = store_.CallRowFor(call_id);
     if (row == nullptr) return Error::NotFound("no call " + std::string(call_id));
     const CallRow& c = *row;
-    CallResultRow out{*c.run_id, c.run->info.agent_id, c.verdict, c.has_result, {}, {}};
+    CallResultRow out{*c.run_id,
+                      c.run->info.agent_id,
+                      c.principal != nullptr ? *c.principal : c.run->info.agent_id,
+                      c.verdict,
+                      c.has_result,
+                      {},
+                      {}};
     if (c.call != nullptr) {
       out.tool = c.call->tool;
       out.args = c.call->args;
@@ -264,19 +273,22 @@ Status MemoryRunStore::AddUsageOnce(std::string_view run_id, std::string_view ag
 }
 
 Status MemoryRunStore::RecordResult(std::string_view call_id, std::string_view agent_id,
-                                    const CallResult& result, TimePoint now) {
+                                    std::string_view principal, const CallResult& result,
+                                    TimePoint now) {
   std::lock_guard lock(mu_);
   Txn txn(*this);
-  return RecordResultInTxn(txn, call_id, agent_id, result, now);
+  return RecordResultInTxn(txn, call_id, agent_id, principal, result, now);
 }
 
 Result<CallRecord> MemoryRunStore::RecordRehearsal(std::string_view call_id,
                                                    std::string_view agent_id,
+                                                   std::string_view principal,
                                                    const CallResult& result, TimePoint now) {
   std::lock_guard lock(mu_);
   Txn txn(*this);
   CallRecord rec;
-  if (Status s = RecordRehearsalInTxn(txn, call_id, agent_id, result, now, &rec); !s.ok()) {
+  if (Status s = RecordRehearsalInTxn(txn, call_id, agent_id, principal, result, now, &rec);
+      !s.ok()) {
     return s.error();
   }
   return rec;

@@ -202,17 +202,21 @@ class RunStore {
   }
 
   // Records a reported result of an allowed call (see store::Store::RecordResult).
+  // `principal`: the reporter's, as its decisions record it; a call decided under another
+  // is kPermissionDenied (core::RecordResultInTxn).
   virtual Status RecordResult(std::string_view call_id, std::string_view agent_id,
-                              const CallResult& result, TimePoint now) {
-    (void)call_id, (void)agent_id, (void)result, (void)now;
+                              std::string_view principal, const CallResult& result, TimePoint now) {
+    (void)call_id, (void)agent_id, (void)principal, (void)result, (void)now;
     return Error::Unavailable("store: this store records no results");
   }
 
   // Records the outcome of the rehearsal of call_id (core::RecordRehearsalInTxn) and returns
-  // that call as recorded. A store that does not keep calls answers kUnavailable.
+  // that call as recorded (only to the principal it was decided for, as RecordResult). A
+  // store that does not keep calls answers kUnavailable.
   virtual Result<CallRecord> RecordRehearsal(std::string_view call_id, std::string_view agent_id,
-                                             const CallResult& result, TimePoint now) {
-    (void)call_id, (void)agent_id, (void)result, (void)now;
+                                             std::string_view principal, const CallResult& result,
+                                             TimePoint now) {
+    (void)call_id, (void)agent_id, (void)principal, (void)result, (void)now;
     return Error{ErrorKind::kUnavailable, "this store does not support rehearsals"};
   }
 
@@ -243,11 +247,12 @@ class MemoryRunStore final : public RunStore {
   Status AddUsageOnce(std::string_view run_id, std::string_view agent_id, const Usage& usage,
                       const IdempotencyKey& key) override;
   // As store::Store's (src/store/store.h); the result itself is not kept.
-  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
-                      TimePoint now) override;
+  Status RecordResult(std::string_view call_id, std::string_view agent_id,
+                      std::string_view principal, const CallResult& result, TimePoint now) override;
   // As store::Store's: the outcome itself is not kept; the call's plan is (CallRow).
   Result<CallRecord> RecordRehearsal(std::string_view call_id, std::string_view agent_id,
-                                     const CallResult& result, TimePoint now) override;
+                                     std::string_view principal, const CallResult& result,
+                                     TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now);
 
   // Kill switches: scope "global" (target ignored), "agent" (target agent id), "run".
@@ -275,6 +280,9 @@ class MemoryRunStore final : public RunStore {
     const Stored* run = nullptr;
     Verdict verdict = Verdict::kDeny;
     bool has_result = false;
+    // The principal the call was decided under, kept only when it is not the agent id
+    // (`interlock decide` decides as the agent): RecordResult checks it.
+    std::unique_ptr<std::string> principal;
     // Kept only when a result may move the run's workflow (results_move_workflow).
     std::unique_ptr<ToolCall> call;
     // Kept only for a REHEARSAL_REQUIRED call: its run, tool, arguments and rehearsal plan,

@@ -9,6 +9,7 @@
 
 #include "audit/audit_log.h"
 #include "audit/canonical.h"
+#include "core/approval_rules.h"
 
 namespace interlock::core {
 
@@ -24,6 +25,23 @@ Result<RunRow> LoadOwnRun(StateTxn& txn, std::string_view run_id, std::string_vi
     return Error::Denied("run " + std::string(run_id) + " belongs to another agent");
   }
   return row;
+}
+
+// Who may report a call's result or rehearsal: its agent, under the principal the call was
+// decided for (byte for byte, as NeedsRelease compares a reader's): an agent holding tokens
+// for alice and mallory cannot report, with mallory's, the outcome of alice's call, which
+// could move alice's run's workflow on a result alice never produced (issue 31).
+Status CheckReporter(std::string_view call_id, const CallResultRow& call, std::string_view agent_id,
+                     std::string_view principal) {
+  if (call.agent_id != agent_id) {
+    return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
+  }
+  if (std::string refusal =
+          PrincipalRefusal("call " + std::string(call_id), call.principal, principal);
+      !refusal.empty()) {
+    return Error::Denied(refusal);
+  }
+  return Status::Ok();
 }
 
 // Adds `usage` to the agent's run and appends the `type` event with `data`, to which the
@@ -240,12 +258,10 @@ Status AddUsageInTxn(StateTxn& txn, std::string_view run_id, std::string_view ag
 }
 
 Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
-                         const CallResult& result, TimePoint now) {
+                         std::string_view principal, const CallResult& result, TimePoint now) {
   Result<CallResultRow> call = txn.LoadCallForResult(call_id);
   if (!call.ok()) return call.error();
-  if (call->agent_id != agent_id) {
-    return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
-  }
+  if (Status s = CheckReporter(call_id, *call, agent_id, principal); !s.ok()) return s;
   const IdempotencyKey& key = result.idempotency;
   if (!key.key.empty()) {
     Result<std::optional<std::string>> prior = FindIdempotentAnswer(txn, call->run_id, key);
@@ -283,12 +299,11 @@ Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_vi
 }
 
 Status RecordRehearsalInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
-                            const CallResult& result, TimePoint now, CallRecord* rehearsal) {
+                            std::string_view principal, const CallResult& result, TimePoint now,
+                            CallRecord* rehearsal) {
   Result<CallResultRow> call = txn.LoadCallForResult(call_id);
   if (!call.ok()) return call.error();
-  if (call->agent_id != agent_id) {
-    return Error::Denied("call " + std::string(call_id) + " belongs to another agent");
-  }
+  if (Status s = CheckReporter(call_id, *call, agent_id, principal); !s.ok()) return s;
   if (call->verdict != Verdict::kRehearsalRequired) {
     return Error::Invalid("call " + std::string(call_id) +
                           " was not decided rehearsal_required, so it awaits no rehearsal");

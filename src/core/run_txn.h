@@ -37,17 +37,21 @@ Result<std::optional<std::string>> FindIdempotentAnswer(StateTxn& txn, std::stri
 
 // Records the result of an allowed call, without one yet, and adds its usage to the run
 // (audit event "result"). With result.idempotency: a repeat of the key in the call's run is
-// Ok and records nothing. kNotFound, kPermissionDenied (another agent's call),
-// kInvalidArgument (not allowed), kAlreadyExists (a second result).
+// Ok and records nothing. kNotFound, kPermissionDenied (another agent's call, or a call
+// decided under another principal than `principal`, the reporter's as its decisions record
+// it: an agent acting for mallory never reports alice's result, which could move her run's
+// workflow), kInvalidArgument (not allowed), kAlreadyExists (a second result).
 Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
-                         const CallResult& result, TimePoint now);
+                         std::string_view principal, const CallResult& result, TimePoint now);
 
 // Records the outcome of the rehearsal of call_id (decided REHEARSAL_REQUIRED, without an
 // outcome yet) as its result (audit event "rehearsal") and returns the call as recorded, so
-// the caller can decide the real call. kNotFound, kPermissionDenied (another agent's call),
-// kInvalidArgument (the call awaits no rehearsal), kAlreadyExists (reported already).
+// the caller can decide the real call. kNotFound, kPermissionDenied (another agent's call,
+// or another principal's, as RecordResultInTxn), kInvalidArgument (the call awaits no
+// rehearsal), kAlreadyExists (reported already).
 Status RecordRehearsalInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
-                            const CallResult& result, TimePoint now, CallRecord* rehearsal);
+                            std::string_view principal, const CallResult& result, TimePoint now,
+                            CallRecord* rehearsal);
 
 // Ends the run (audit event "run_ended"); a run already ended is left as it is (Ok).
 Status EndRunInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,

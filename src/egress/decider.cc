@@ -34,7 +34,7 @@ void GuardEgressDecider::Report(const std::string& call_id, uint64_t bytes_up, u
   result.error = error;
   result.output_json = boost::json::serialize(
       boost::json::object{{"bytes_up", bytes_up}, {"bytes_down", bytes_down}});
-  store_->RecordResultAsync(call_id, agent_id_, result, clock_->Now(), {});
+  store_->RecordResultAsync(call_id, agent_id_, kEgressPrincipal, result, clock_->Now(), {});
 }
 
 }  // namespace interlock::egress

@@ -152,13 +152,14 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
     (void)store_->ExpireApprovals(clock_->Now());
     auto a = store_->GetApproval(pending.approval_id);
     if (a.ok() && a->state == store::ApprovalState::kPending) {
-      (void)store_->WithdrawApproval(pending.approval_id, agent_id_, answer.comment, clock_->Now());
+      (void)store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, answer.comment,
+                                     clock_->Now());
     }
     return deny(Code::kApprovalTimeout, answer.comment);
   }
   if (answer.kind == ClientAnswer::Kind::kRefused) {
-    if (auto a =
-            store_->WithdrawApproval(pending.approval_id, agent_id_, answer.comment, clock_->Now());
+    if (auto a = store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, answer.comment,
+                                          clock_->Now());
         !a.ok() && a.error().kind != ErrorKind::kAlreadyExists) {
       std::cerr << "interlock mcp: could not withdraw approval " << pending.approval_id << ": "
                 << a.error().message << '\n';
@@ -180,7 +181,7 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
     // decided meanwhile: never an allow. A pending approval is withdrawn.
     const std::string why = "the answer of " + reviewer_ + " at the MCP client was not " +
                             "accepted: " + voted.error().message;
-    (void)store_->WithdrawApproval(pending.approval_id, agent_id_, why, clock_->Now());
+    (void)store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, why, clock_->Now());
     return deny(voted.error().kind == ErrorKind::kPermissionDenied ? Code::kApprovalDenied
                                                                    : Code::kStoreUnavailable,
                 why);
@@ -202,7 +203,8 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
 
 Status GuardEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
   if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
-  auto a = store_->WithdrawApproval(pending.approval_id, agent_id_, reason, clock_->Now());
+  auto a =
+      store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, reason, clock_->Now());
   if (!a.ok()) return a.error();
   return Status::Ok();
 }
@@ -214,7 +216,7 @@ Status GuardEnforcer::RecordResult(std::string_view call_id, const ToolResult& r
   r.error = result.error;
   r.egress_json = result.egress_json;
   r.policies = guard_->Policies();  // a result may move the run's workflow
-  store_->RecordResultAsync(call_id, agent_id_, std::move(r), clock_->Now(),
+  store_->RecordResultAsync(call_id, agent_id_, agent_id_, std::move(r), clock_->Now(),
                             [failed = failed_results_, id = std::string(call_id)](Status s) {
                               if (s.ok()) return;
                               failed->fetch_add(1);

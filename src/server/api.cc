@@ -1114,10 +1114,11 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Res
   const std::string& agent_id = c.principal.agent_id;
   guard_->DecideAsync(
       agent_id, c.principal.name, run_id, std::move(call),
-      [this, r, start, agent_id, observe = std::move(observe)](core::GuardResponse g) {
+      [this, r, start, agent_id, principal = c.principal.name,
+       observe = std::move(observe)](core::GuardResponse g) {
         if (observe) observe(g);
         // Runs on the store's writer thread: hand the work to the connection strand.
-        net::post(r.executor(), [this, r, start, agent_id, g = std::move(g)]() mutable {
+        net::post(r.executor(), [this, r, start, agent_id, principal, g = std::move(g)]() mutable {
           if (g.error) {
             switch (*g.error) {
               case ErrorKind::kNotFound:
@@ -1149,8 +1150,8 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Res
           }
           // This request queued the approval: if its answer (the only place the approval
           // id is given) cannot reach the client, nobody will collect it.
-          r.Send(std::move(res), [this, agent_id, call_id = g.call_id](bool delivered) {
-            if (!delivered) WithdrawUnheard(agent_id, call_id);
+          r.Send(std::move(res), [this, agent_id, principal, call_id = g.call_id](bool delivered) {
+            if (!delivered) WithdrawUnheard(agent_id, principal, call_id);
           });
         });
       },
@@ -1315,7 +1316,8 @@ void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::strin
         call->record.decision.rule.rfind("egress", 0) != 0) {
       return r.Send(InvalidRequest("call " + call_id + " is not an egress decision"));
     }
-    Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
+    Status s = store_->RecordResult(call_id, c.principal.agent_id, c.principal.name, result,
+                                    clock_->Now());
     if (s.ok()) egress_receipts_.Closed(EgressSerial(call_id), up, down);
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });
@@ -1532,14 +1534,17 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
   if (*key) result.idempotency = std::move(**key);
   Blocking([this, c, r, call_id, result = std::move(result)]() mutable {
     // Receipts of this daemon's egress decisions made while the call was in flight: taken
-    // only for the call's own agent (another agent's token cannot make them vanish).
+    // only for the call's own agent and identity (another agent's token, or another
+    // identity of the same agent, whose report the store refuses, cannot make them vanish).
     if (egress_receipts_.Has(call_id)) {
       auto call = store_->GetCall(call_id);
-      if (call.ok() && call->record.agent_id == c.principal.agent_id) {
+      if (call.ok() && call->record.agent_id == c.principal.agent_id &&
+          call->record.principal == c.principal.name) {
         result.egress_json = egress_receipts_.TakeJson(call_id);
       }
     }
-    Status s = store_->RecordResult(call_id, c.principal.agent_id, result, clock_->Now());
+    Status s = store_->RecordResult(call_id, c.principal.agent_id, c.principal.name, result,
+                                    clock_->Now());
     if (!s.ok() && s.error().kind == ErrorKind::kAlreadyExists && !result.idempotency.key.empty() &&
         s.error().message.rfind("Idempotency-Key", 0) == 0) {
       return r.Send(IdempotencyConflict(s.error().message));
@@ -1980,9 +1985,10 @@ void Api::HandleRevokeRunGrant(const Caller& c, const HttpRequest& req, std::str
   });
 }
 
-void Api::WithdrawUnheard(std::string agent_id, std::string call_id) {
-  Blocking([this, agent_id = std::move(agent_id), call_id = std::move(call_id)] {
-    auto a = approval::WithdrawUnheard(*store_, call_id, agent_id, clock_->Now());
+void Api::WithdrawUnheard(std::string agent_id, std::string principal, std::string call_id) {
+  Blocking([this, agent_id = std::move(agent_id), principal = std::move(principal),
+            call_id = std::move(call_id)] {
+    auto a = approval::WithdrawUnheard(*store_, call_id, agent_id, principal, clock_->Now());
     if (!a.ok()) {
       // The approval stays pending until its deadline (the sweeper then times it out).
       std::fprintf(stderr,
@@ -2011,7 +2017,8 @@ void Api::HandleWithdraw(const Caller& c, const HttpRequest& req, std::string ap
     }
   }
   Blocking([this, c, r, approval_id, reason] {
-    auto a = store_->WithdrawApproval(approval_id, c.principal.agent_id, reason, clock_->Now());
+    auto a = store_->WithdrawApproval(approval_id, c.principal.agent_id, c.principal.name, reason,
+                                      clock_->Now());
     if (!a.ok()) return r.Send(StoreError(a.error()));
     NotifyCall(a->call_id);
     r.Send(JsonResponse(200, ApprovalJson(*a, clock_->Now())));

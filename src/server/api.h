@@ -234,7 +234,7 @@ class Api final : public RequestHandler {
                             Responder r);
   // The answer that queued the approval of `call_id` did not reach its client
   // (approval::WithdrawUnheard), off the network thread.
-  void WithdrawUnheard(std::string agent_id, std::string call_id);
+  void WithdrawUnheard(std::string agent_id, std::string principal, std::string call_id);
   void HandleWithdraw(const Caller& c, const HttpRequest& req, std::string approval_id,
                       Responder r);
   // POST /v1/tools/view: the agent's view of the tools (engine::ViewTool).

@@ -57,7 +57,8 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
 
 Status McpEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
   if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
-  auto a = store_->WithdrawApproval(pending.approval_id, agent_id_, reason, clock_->Now());
+  auto a =
+      store_->WithdrawApproval(pending.approval_id, agent_id_, principal_, reason, clock_->Now());
   if (!a.ok()) return a.error();
   waiters_->Notify(a->call_id);  // long polls on the call see the withdrawal at once
   return Status::Ok();
@@ -114,7 +115,7 @@ Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult
   r.error = result.error;
   r.egress_json = result.egress_json;
   r.policies = guard_->Policies();
-  return store_->RecordResult(call_id, agent_id_, r, clock_->Now());
+  return store_->RecordResult(call_id, agent_id_, principal_, r, clock_->Now());
 }
 
 }  // namespace interlock::server

@@ -530,14 +530,22 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
 }
 
 Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::string_view agent_id,
-                  std::string_view reason, TimePoint now, Approval* out) {
+                  std::string_view principal, std::string_view reason, TimePoint now, Approval* out,
+                  std::optional<Error>* refused) {
   Result<Approval*> loaded = LoadInBatch(ctx, approval_id);
   if (!loaded.ok()) return loaded.error();
   Approval& a = **loaded;
   if (Status s =
-          core::CheckWithdraw(a.approval_id, a.agent_id, agent_id,
+          core::CheckWithdraw(a.approval_id, a.agent_id, a.principal, agent_id, principal,
                               a.state == ApprovalState::kPending, ApprovalStateName(a.state));
       !s.ok()) {
+    // Another identity's attempt is recorded with the batch (which commits: the op
+    // succeeds), and answered by the caller as the refusal it is.
+    if (auto rec = core::RefusedWithdrawRecord(Ref(a), a.principal, agent_id, principal, now)) {
+      ctx.events->push_back(std::move(*rec));
+      *refused = s.error();
+      return Status::Ok();
+    }
     return s;
   }
   const std::string why = core::WithdrawnReason(a.approval_id, a.agent_id, reason);

@@ -121,8 +121,11 @@ Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string
 // The operations (each runs inside a batch's apply; `txn` is the batch's StateTxn).
 Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& rq,
               VoteOutcome* out);
+// `refused`: set (and Ok returned, its record added to the batch's events) when another
+// identity of the approval's agent asked (core::RefusedWithdrawRecord).
 Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::string_view agent_id,
-                  std::string_view reason, TimePoint now, Approval* out);
+                  std::string_view principal, std::string_view reason, TimePoint now, Approval* out,
+                  std::optional<Error>* refused);
 Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<ApprovalChange>* out);
 // An engaged kill switch cancels the pending approvals in its scope.
 Status PgOnKill(const PgApprovalCtx& ctx, const KillEntry& entry);

@@ -2100,20 +2100,21 @@ Status PostgresStore::RecordSignIn(const SignIn& s) {
 }
 
 Status PostgresStore::RecordResult(std::string_view call_id, std::string_view agent_id,
-                                   const CallResult& result, TimePoint now) {
-  const std::string id(call_id), agent(agent_id);
+                                   std::string_view principal, const CallResult& result,
+                                   TimePoint now) {
+  const std::string id(call_id), agent(agent_id), who(principal);
   return impl_->SubmitAndWait(
       {},
       [&](Impl::Batch& b) {
         Impl::Txn txn(b);
-        return core::RecordResultInTxn(txn, id, agent, result, now);
+        return core::RecordResultInTxn(txn, id, agent, who, result, now);
       },
       [&](PgConn& c, Impl::Batch& b, std::vector<std::string>* runs,
           std::string* sqlstate) -> Status {
         // The call row, locked; its run is locked with the batch's runs.
         Result<PgResult> r = c.Exec(
-            "SELECT run_id, agent_id, verdict, result_json IS NOT NULL, tool, args_json FROM calls"
-            " WHERE call_id = $1 FOR UPDATE",
+            "SELECT run_id, agent_id, verdict, result_json IS NOT NULL, tool, args_json,"
+            " principal FROM calls WHERE call_id = $1 FOR UPDATE",
             {id}, sqlstate);
         if (!r.ok()) return r.error();
         if (r->rows() == 0) return Status::Ok();  // the core answers NotFound
@@ -2127,6 +2128,7 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
         boost::json::value args = boost::json::parse(r->Text(0, 5), ec);
         if (ec) return Error::Corrupt("store: calls.args_json is not valid JSON");
         if (args.is_object()) row.args = std::move(args.get_object());
+        row.principal = std::string(r->Text(0, 6));
         runs->push_back(row.run_id);
         const std::string run_id = row.run_id;
         b.call_rows[id] = std::move(row);
@@ -2270,13 +2272,18 @@ Result<VoteOutcome> PostgresStore::Vote(const VoteRequest& request) {
 }
 
 Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id,
-                                                 std::string_view agent_id, std::string_view reason,
-                                                 TimePoint now) {
+                                                 std::string_view agent_id,
+                                                 std::string_view principal,
+                                                 std::string_view reason, TimePoint now) {
   Approval out;
+  std::optional<Error> refused;  // by another identity: recorded, then answered
   Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
-    return internal::PgWithdraw(Impl::ApprovalCtx(b), approval_id, agent_id, reason, now, &out);
+    refused.reset();
+    return internal::PgWithdraw(Impl::ApprovalCtx(b), approval_id, agent_id, principal, reason, now,
+                                &out, &refused);
   });
   if (!s.ok()) return s.error();
+  if (refused) return *refused;
   return out;
 }
 

@@ -149,8 +149,8 @@ class PostgresStore final : public Store {
   Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
                                  std::string_view principal, TimePoint now,
                                  std::shared_ptr<const policy::PolicySet> policies = {}) override;
-  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
-                      TimePoint now) override;
+  Status RecordResult(std::string_view call_id, std::string_view agent_id,
+                      std::string_view principal, const CallResult& result, TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
   Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;
   Result<Approval> GetApproval(std::string_view approval_id) override;
@@ -158,7 +158,8 @@ class PostgresStore final : public Store {
   Status RevokeRunGrant(std::string_view run_id, std::string_view tool, const Principal& actor,
                         std::string_view reason, TimePoint now) override;
   Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
-                                    std::string_view reason, TimePoint now) override;
+                                    std::string_view principal, std::string_view reason,
+                                    TimePoint now) override;
   Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
   Result<RunPage> ListRuns(const RunFilter& filter) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;

@@ -533,17 +533,25 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
 }
 
 Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
-                                               std::string_view agent_id, std::string_view reason,
+                                               std::string_view agent_id,
+                                               std::string_view principal, std::string_view reason,
                                                TimePoint now) {
   Approval out;
+  std::optional<Error> refused;  // by another identity: recorded, then answered
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
+    refused.reset();
     Result<Approval> loaded = LoadApproval(db, approval_id);
     if (!loaded.ok()) return loaded.error();
     Approval& a = *loaded;
     if (Status ws =
-            core::CheckWithdraw(a.approval_id, a.agent_id, agent_id,
+            core::CheckWithdraw(a.approval_id, a.agent_id, a.principal, agent_id, principal,
                                 a.state == ApprovalState::kPending, ApprovalStateName(a.state));
         !ws.ok()) {
+      if (auto rec = core::RefusedWithdrawRecord(Ref(a), a.principal, agent_id, principal, now)) {
+        events->push_back(std::move(*rec));  // committed with this (otherwise empty) write
+        refused = ws.error();
+        return Status::Ok();
+      }
       return ws;
     }
     const std::string why = core::WithdrawnReason(a.approval_id, a.agent_id, reason);
@@ -561,6 +569,7 @@ Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
     return Status::Ok();
   });
   if (!s.ok()) return s.error();
+  if (refused) return *refused;
   return out;
 }
 

@@ -186,7 +186,8 @@ constexpr const char* kInsertCall =
     " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
     " policy_sha256) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kSelectCallForResult =
-    "SELECT run_id, agent_id, verdict, result_json, tool, args_json FROM calls WHERE call_id = ?";
+    "SELECT run_id, agent_id, verdict, result_json, tool, args_json, principal FROM calls"
+    " WHERE call_id = ?";
 constexpr const char* kCountRateHits =
     "SELECT COUNT(*), MIN(at_ms) FROM rate_hits WHERE agent_id = ? AND rate_key = ? AND at_ms > ?";
 constexpr const char* kPruneRateHits =
@@ -821,6 +822,7 @@ class SqliteStore::Impl {
       Result<boost::json::value> args = ParseStored(q.ColText(5), "calls.args_json");
       if (!args.ok()) return args.error();
       if (args->is_object()) row.args = std::move(args->get_object());
+      row.principal = q.ColText(6);
       return row;
     }
     Result<engine::AgentUsage> CountAgentUsage(std::string_view agent_id,
@@ -997,15 +999,16 @@ class SqliteStore::Impl {
   }
 
   Status ApplyRecordResult(Batch& b, std::string_view call_id, std::string_view agent_id,
-                           const CallResult& result, TimePoint now) {
+                           std::string_view principal, const CallResult& result, TimePoint now) {
     Txn txn(*this, b);
-    return core::RecordResultInTxn(txn, call_id, agent_id, result, now);
+    return core::RecordResultInTxn(txn, call_id, agent_id, principal, result, now);
   }
 
   Status ApplyRecordRehearsal(Batch& b, std::string_view call_id, std::string_view agent_id,
-                              const CallResult& result, TimePoint now, core::CallRecord* rec) {
+                              std::string_view principal, const CallResult& result, TimePoint now,
+                              core::CallRecord* rec) {
     Txn txn(*this, b);
-    return core::RecordRehearsalInTxn(txn, call_id, agent_id, result, now, rec);
+    return core::RecordRehearsalInTxn(txn, call_id, agent_id, principal, result, now, rec);
   }
 
   Status ApplyEndRun(Batch& b, std::string_view run_id, std::string_view agent_id, TimePoint now) {
@@ -2005,34 +2008,40 @@ Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::strin
 }
 
 Status SqliteStore::RecordResult(std::string_view call_id, std::string_view agent_id,
-                                 const CallResult& result, TimePoint now) {
-  return impl_->SubmitAndWait(
-      [&](Impl::Batch& b) { return impl_->ApplyRecordResult(b, call_id, agent_id, result, now); });
+                                 std::string_view principal, const CallResult& result,
+                                 TimePoint now) {
+  return impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyRecordResult(b, call_id, agent_id, principal, result, now);
+  });
 }
 
 Result<core::CallRecord> SqliteStore::RecordRehearsal(std::string_view call_id,
                                                       std::string_view agent_id,
+                                                      std::string_view principal,
                                                       const CallResult& result, TimePoint now) {
   core::CallRecord rec;
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
-    return impl_->ApplyRecordRehearsal(b, call_id, agent_id, result, now, &rec);
+    return impl_->ApplyRecordRehearsal(b, call_id, agent_id, principal, result, now, &rec);
   });
   if (!s.ok()) return s.error();
   return rec;
 }
 
 void SqliteStore::RecordResultAsync(std::string_view call_id, std::string_view agent_id,
-                                    const CallResult& result, TimePoint now, StatusCallback done) {
+                                    std::string_view principal, const CallResult& result,
+                                    TimePoint now, StatusCallback done) {
   struct Args {
     std::string call_id;
     std::string agent_id;
+    std::string principal;
     CallResult result;
   };
-  auto args = std::make_shared<Args>(Args{std::string(call_id), std::string(agent_id), result});
+  auto args = std::make_shared<Args>(
+      Args{std::string(call_id), std::string(agent_id), std::string(principal), result});
   Impl* impl = impl_.get();
   impl_->Submit(Impl::Op{[impl, args, now](Impl::Batch& b) {
                            return impl->ApplyRecordResult(b, args->call_id, args->agent_id,
-                                                          args->result, now);
+                                                          args->principal, args->result, now);
                          },
                          [done = std::move(done)](Status s) {
                            if (done) done(std::move(s));

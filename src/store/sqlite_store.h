@@ -83,11 +83,13 @@ class SqliteStore final : public Store {
                                  std::string_view principal, TimePoint now,
                                  std::shared_ptr<const policy::PolicySet> policies = {}) override;
   Result<core::CallRecord> RecordRehearsal(std::string_view call_id, std::string_view agent_id,
-                                           const CallResult& result, TimePoint now) override;
-  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
-                      TimePoint now) override;
+                                           std::string_view principal, const CallResult& result,
+                                           TimePoint now) override;
+  Status RecordResult(std::string_view call_id, std::string_view agent_id,
+                      std::string_view principal, const CallResult& result, TimePoint now) override;
   void RecordResultAsync(std::string_view call_id, std::string_view agent_id,
-                         const CallResult& result, TimePoint now, StatusCallback done) override;
+                         std::string_view principal, const CallResult& result, TimePoint now,
+                         StatusCallback done) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
   // Approvals: implemented in sqlite_approvals.cc, run on the writer thread.
   Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;
@@ -96,7 +98,8 @@ class SqliteStore final : public Store {
   Status RevokeRunGrant(std::string_view run_id, std::string_view tool, const Principal& actor,
                         std::string_view reason, TimePoint now) override;
   Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
-                                    std::string_view reason, TimePoint now) override;
+                                    std::string_view principal, std::string_view reason,
+                                    TimePoint now) override;
   Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
   Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
   Result<RunPage> ListRuns(const RunFilter& filter) override;

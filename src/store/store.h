@@ -412,7 +412,11 @@ class Store : public core::RunStore, public HistorySource {
   virtual Result<StoredCall> ReleaseCall(
       std::string_view call_id, std::string_view agent_id, std::string_view principal,
       TimePoint now, std::shared_ptr<const policy::PolicySet> policies = {}) = 0;
-  Status RecordResult(std::string_view call_id, std::string_view agent_id, const CallResult& result,
+  // `principal`: the reporter's, as its decisions record it. A call decided under another
+  // principal is kPermissionDenied (core::RecordResultInTxn): an agent acting for mallory
+  // cannot report the result of alice's call (nor move her run's workflow with it).
+  Status RecordResult(std::string_view call_id, std::string_view agent_id,
+                      std::string_view principal, const CallResult& result,
                       TimePoint now) override = 0;
   // RecordResult without waiting for the commit. The write is queued before this returns,
   // so it lands before any write submitted afterwards, in submission order; `done` (may be
@@ -424,8 +428,9 @@ class Store : public core::RunStore, public HistorySource {
   // Default: the synchronous call.
   using StatusCallback = std::function<void(Status)>;
   virtual void RecordResultAsync(std::string_view call_id, std::string_view agent_id,
-                                 const CallResult& result, TimePoint now, StatusCallback done) {
-    Status s = RecordResult(call_id, agent_id, result, now);
+                                 std::string_view principal, const CallResult& result,
+                                 TimePoint now, StatusCallback done) {
+    Status s = RecordResult(call_id, agent_id, principal, result, now);
     if (done) done(std::move(s));
   }
   virtual Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) = 0;
@@ -446,9 +451,14 @@ class Store : public core::RunStore, public HistorySource {
   // withdrawn, its call deny/APPROVAL_DENIED, and an "approval" audit record (event
   // "withdrawn", principal agent_id, `reason`) is written in the same transaction. Later
   // votes get kAlreadyExists. Errors: kNotFound, kPermissionDenied (another agent's
-  // approval), kAlreadyExists (not pending any more; the message names its state).
+  // approval, or one whose call was decided under another principal than `principal`, the
+  // withdrawer's as its decisions record it: an agent acting for mallory cannot withdraw
+  // alice's pending approval; that refusal is recorded, an "approval" record with event
+  // "withdraw_refused" under `principal`), kAlreadyExists (not pending any more; the
+  // message names its state).
   virtual Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
-                                            std::string_view reason, TimePoint now) = 0;
+                                            std::string_view principal, std::string_view reason,
+                                            TimePoint now) = 0;
   // Escalates or times out pending approvals whose deadline is at or before `now`, and
   // cancels pending approvals covered by an engaged kill switch (one set by another
   // process included). Returns what changed.

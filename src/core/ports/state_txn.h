@@ -59,6 +59,9 @@ struct NewCall {
 struct CallResultRow {
   std::string run_id;
   std::string agent_id;
+  // The principal the call was decided under (CallRecord::principal): only that identity
+  // reports its result or rehearsal (issue 31).
+  std::string principal;
   Verdict verdict = Verdict::kDeny;
   bool has_result = false;
   // The call as recorded (arguments redacted as stored), for a result's workflow move.

@@ -125,7 +125,7 @@ History Build(const TempDir& dir, const std::string& policy_path) {
         store::CallResult res;
         res.ok = true;
         res.output_json = "{}";
-        EXPECT_TRUE(s->RecordResult(g.call_id, kAgent, res, clock.Now()).ok());
+        EXPECT_TRUE(s->RecordResult(g.call_id, kAgent, kAgent, res, clock.Now()).ok());
       }
     }
   };
@@ -423,7 +423,7 @@ ContainedHistory BuildContained(const TempDir& dir, const std::string& policy_pa
   store::CallResult res;
   res.ok = true;
   res.output_json = "{}";
-  EXPECT_TRUE(s->RecordResult(p.call_id, "box-agent", res, clock.Now()).ok());
+  EXPECT_TRUE(s->RecordResult(p.call_id, "box-agent", "box-agent", res, clock.Now()).ok());
 
   clock.Advance(std::chrono::seconds(1));
   ToolCall deploy;

@@ -128,6 +128,8 @@ tools:
     - name: "restart"
       requires_approval: true
       on_behalf_of: {required: true}
+    - name: "migrate"
+      rehearse: {args: {dry_run: true}}
 )";
     const std::string config = dir_.Write(
         "interlock.yaml", "identity:\n  jwt:\n    - issuer: \"" + issuer_ +
@@ -517,6 +519,88 @@ TEST_F(Identity, ApprovedCallOfAliceCannotBeReleasedByMallorysPoll) {
   EXPECT_EQ(Str(own.json, "decision"), "allow") << own.body;
   HttpResult used = client_->Request("GET", "/v1/approvals/" + approval_id, "", rita);
   EXPECT_NE(Str(used.json, "used"), "") << used.body;
+}
+
+// Tests that mallory's token cannot withdraw the approval pending for alice's call
+// (POST /v1/approvals/{id}/withdraw checked only the agent): 403 naming both identities,
+// recorded under mallory's name (withdraw_refused, IDENTITY_MISMATCH), the approval stays
+// pending and a reviewer can still grant it for alice; alice's own withdrawal still works.
+TEST_F(Identity, PendingApprovalOfAliceCannotBeWithdrawnByMallory) {
+  const std::string alice = OpsFor("alice", "deployers");
+  const std::string mallory = OpsFor("mallory", "interns");
+  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  const std::string body = R"({"tool":"restart","args":{"svc":"web"}})";
+  HttpResult a = client_->Request("POST", calls, body, alice);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const std::string approval_id = Str(a.json, "approval_id");
+  ASSERT_FALSE(approval_id.empty()) << a.body;
+
+  HttpResult m = client_->Request("POST", "/v1/approvals/" + approval_id + "/withdraw",
+                                  R"({"reason":"not needed"})", mallory);
+  EXPECT_EQ(m.status, 403) << m.body;
+  EXPECT_NE(m.body.find("mallory"), std::string::npos) << m.body;
+  const std::string rita = CreateToken(daemon_->store(), "--reviewer", "rita");
+  HttpResult pending = client_->Request("GET", "/v1/approvals/" + approval_id, "", rita);
+  ASSERT_EQ(pending.status, 200) << pending.body;
+  EXPECT_EQ(Str(pending.json, "state"), "pending") << "withdrawn by mallory: " << pending.body;
+  EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 1);
+
+  HttpResult own = client_->Request("POST", "/v1/approvals/" + approval_id + "/withdraw",
+                                    R"({"reason":"changed my mind"})", alice);
+  ASSERT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(Str(own.json, "state"), "withdrawn") << own.body;
+}
+
+// Tests that mallory's token cannot report the result of alice's allowed call
+// (POST /v1/calls/{id}/result checked only the agent; a result can move the run's
+// workflow): 403 naming both, nothing recorded, and alice's own report still lands.
+TEST_F(Identity, ResultOfAlicesCallCannotBeReportedByMallory) {
+  const std::string alice = OpsFor("alice", "deployers");
+  const std::string mallory = OpsFor("mallory", "interns");
+  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  HttpResult a = client_->Request("POST", calls, R"({"tool":"deploy","args":{}})", alice);
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(Str(a.json, "code"), "ALLOWED") << a.body;
+  const std::string result = "/v1/calls/" + Str(a.json, "call_id") + "/result";
+
+  HttpResult m = client_->Request("POST", result, R"({"ok":false,"error":"forged"})", mallory);
+  EXPECT_EQ(m.status, 403) << m.body;
+  EXPECT_NE(m.body.find("mallory"), std::string::npos) << m.body;
+  // Nothing was recorded: alice's own (first) result is accepted.
+  HttpResult own = client_->Request("POST", result, R"({"ok":true})", alice);
+  EXPECT_EQ(own.status, 204) << "mallory's result was recorded: " << own.body;
+  int forged = 0;
+  for (const auto& [principal, body] : DecisionRecords(daemon_->store())) {
+    if (body.find("forged") != std::string::npos) ++forged;
+  }
+  EXPECT_EQ(forged, 0);
+}
+
+// Tests that mallory's token cannot report the rehearsal of alice's call
+// (POST /v1/calls/{id}/rehearsal, keyed on agent and call only), which would decide alice's
+// real call on an outcome she never produced: 403, and alice's own report still decides it.
+TEST_F(Identity, RehearsalOfAliceCannotBeCompletedByMallory) {
+  const std::string alice = OpsFor("alice", "deployers");
+  const std::string mallory = OpsFor("mallory", "interns");
+  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  HttpResult a =
+      client_->Request("POST", calls, R"({"tool":"migrate","args":{"db":"main"}})", alice);
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(Str(a.json, "code"), "REHEARSAL_REQUIRED") << a.body;
+  const std::string rehearsal = "/v1/calls/" + Str(a.json, "call_id") + "/rehearsal";
+
+  HttpResult m = client_->Request("POST", rehearsal, R"({"ok":true,"output":"fine"})", mallory);
+  EXPECT_EQ(m.status, 403) << m.body;
+  EXPECT_EQ(Str(m.json, "decision"), "") << m.body;  // no decision of alice's real call
+  HttpResult own = client_->Request("POST", rehearsal, R"({"ok":true,"output":"ok"})", alice);
+  ASSERT_EQ(own.status, 200) << "mallory's rehearsal was recorded: " << own.body;
+  EXPECT_EQ(Str(own.json, "code"), "ALLOWED") << own.body;
 }
 
 }  // namespace

@@ -242,11 +242,13 @@ TEST(GuardTest, MemoryStoreKeepsOnlyTheNewestCallsAndRefusesResultsForOlderOnes)
   for (int i = 0; i < 3; ++i) ids.push_back(guard.Decide("a", "a", "r", Ping()).call_id);
   EXPECT_EQ(ids, (std::vector<std::string>{"call-1", "call-2", "call-3"}));
   const CallResult ok;
-  EXPECT_EQ(store.RecordResult("call-1", "a", ok, clock.Now()).error().kind, ErrorKind::kNotFound);
-  EXPECT_TRUE(store.RecordResult("call-2", "a", ok, clock.Now()).ok());
-  EXPECT_TRUE(store.RecordResult("call-3", "a", ok, clock.Now()).ok());
-  EXPECT_EQ(store.RecordResult("call-4", "a", ok, clock.Now()).error().kind, ErrorKind::kNotFound);
-  EXPECT_EQ(store.RecordResult("call-3", "a", ok, clock.Now()).error().kind,
+  EXPECT_EQ(store.RecordResult("call-1", "a", "a", ok, clock.Now()).error().kind,
+            ErrorKind::kNotFound);
+  EXPECT_TRUE(store.RecordResult("call-2", "a", "a", ok, clock.Now()).ok());
+  EXPECT_TRUE(store.RecordResult("call-3", "a", "a", ok, clock.Now()).ok());
+  EXPECT_EQ(store.RecordResult("call-4", "a", "a", ok, clock.Now()).error().kind,
+            ErrorKind::kNotFound);
+  EXPECT_EQ(store.RecordResult("call-3", "a", "a", ok, clock.Now()).error().kind,
             ErrorKind::kAlreadyExists);
 }
 

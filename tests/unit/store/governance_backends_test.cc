@@ -81,7 +81,8 @@ void WriteHistory(store::Store& store, ManualClock& clock,
       core::GuardResponse g = guard.Decide("gov-agent", "gov-agent", run->run_id, call);
       ASSERT_EQ(g.decision.code, Code::kAllowed);
       ASSERT_TRUE(
-          store.RecordResult(g.call_id, "gov-agent", store::CallResult{}, clock.Now()).ok());
+          store.RecordResult(g.call_id, "gov-agent", "gov-agent", store::CallResult{}, clock.Now())
+              .ok());
     }
     clock.Advance(1s);
     ToolCall drop;

@@ -207,7 +207,7 @@ TEST_F(PgApprovals, WithdrawnOnOneDaemonRefusesALateVoteOnTheOther) {
   Result<CallRecord> c = NeedsApproval(*a_, run);
   ASSERT_TRUE(c.ok());
   const std::string id = ApprovalIdForCall(c->call_id);
-  ASSERT_TRUE(a_->WithdrawApproval(id, "agent", "client went away", At(1)).ok());
+  ASSERT_TRUE(a_->WithdrawApproval(id, "agent", "agent", "client went away", At(1)).ok());
   Result<VoteOutcome> late = Vote(*b_, id, "rita");
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().kind, ErrorKind::kAlreadyExists);

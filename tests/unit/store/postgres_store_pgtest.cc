@@ -440,11 +440,12 @@ TEST_F(PostgresStoreTest, ResultsOnceForOwnAllowedCallsAndEndedRunsRefuse) {
   CallResult res;
   res.output_json = "{\"x\":1}";
   res.usage = Usage{7, 9};
-  EXPECT_EQ(s->RecordResult(call->call_id, "other", res, T0()).error().kind,
+  EXPECT_EQ(s->RecordResult(call->call_id, "other", "other", res, T0()).error().kind,
             ErrorKind::kPermissionDenied);
-  EXPECT_EQ(s->RecordResult("call_nope", "agent", res, T0()).error().kind, ErrorKind::kNotFound);
-  ASSERT_TRUE(s->RecordResult(call->call_id, "agent", res, T0()).ok());
-  EXPECT_EQ(s->RecordResult(call->call_id, "agent", res, T0()).error().kind,
+  EXPECT_EQ(s->RecordResult("call_nope", "agent", "agent", res, T0()).error().kind,
+            ErrorKind::kNotFound);
+  ASSERT_TRUE(s->RecordResult(call->call_id, "agent", "agent", res, T0()).ok());
+  EXPECT_EQ(s->RecordResult(call->call_id, "agent", "agent", res, T0()).error().kind,
             ErrorKind::kAlreadyExists);
   EXPECT_EQ(s->GetRun("r1")->state.tokens, 7u);
   EXPECT_EQ(s->EndRun("r1", "other", T0()).error().kind, ErrorKind::kPermissionDenied);

@@ -151,5 +151,31 @@ TYPED_TEST(RehearsalStore, CompletedRehearsedCallIsExactlyOneStep) {
   EXPECT_EQ(this->Ask().decision.code, Code::kBudgetExceeded);
 }
 
+// Tests that the rehearsal of a call decided for alice cannot be reported under another
+// principal of the same agent (mallory's token, Store::RecordRehearsal keyed on agent and
+// call only): refused, nothing recorded, so alice's own report still decides her real call.
+TYPED_TEST(RehearsalStore, RehearsalOfAliceCannotBeCompletedByMallory) {
+  const std::string alice = "ops@x (https://idp) on behalf of alice";
+  const std::string mallory = "ops@x (https://idp) on behalf of mallory";
+  ToolCall c;
+  c.tool = "deploy";
+  c.args = boost::json::object{{"target", "web"}};
+  GuardResponse asked = this->guard_->Decide("ops", alice, this->run_, std::move(c));
+  ASSERT_EQ(asked.decision.verdict, Verdict::kRehearsalRequired) << asked.decision.reason;
+  core::CallResult ok;
+  ok.ok = true;
+  ok.output_json = "\"plan: 1 change\"";
+  GuardResponse m =
+      this->guard_->CompleteRehearsal("ops", mallory, asked.call_id, ok, std::nullopt);
+  ASSERT_TRUE(m.error.has_value()) << m.decision.reason;
+  EXPECT_EQ(*m.error, ErrorKind::kPermissionDenied) << m.decision.reason;
+  EXPECT_NE(m.decision.verdict, Verdict::kAllow);
+  EXPECT_NE(m.decision.reason.find("mallory"), std::string::npos) << m.decision.reason;
+  GuardResponse own =
+      this->guard_->CompleteRehearsal("ops", alice, asked.call_id, ok, std::nullopt);
+  EXPECT_FALSE(own.error.has_value()) << own.decision.reason;
+  EXPECT_EQ(own.decision.verdict, Verdict::kAllow) << own.decision.reason;
+}
+
 }  // namespace
 }  // namespace interlock

@@ -58,7 +58,7 @@ struct MemoryBackend {
   bool Reopen() { return false; }
   Status RecordResult(const std::string& call_id, const std::string& agent,
                       const core::CallResult& r) {
-    return store->RecordResult(call_id, agent, r, T0());
+    return store->RecordResult(call_id, agent, agent, r, T0());
   }
   Status EndRun(const std::string& run_id, const std::string& agent) {
     return store->EndRun(run_id, agent, T0());
@@ -89,7 +89,7 @@ struct SqliteBackend {
   }
   Status RecordResult(const std::string& call_id, const std::string& agent,
                       const core::CallResult& r) {
-    return store->RecordResult(call_id, agent, r, T0());
+    return store->RecordResult(call_id, agent, agent, r, T0());
   }
   Status EndRun(const std::string& run_id, const std::string& agent) {
     return store->EndRun(run_id, agent, T0());
@@ -128,7 +128,7 @@ struct PostgresBackend {
   }
   Status RecordResult(const std::string& call_id, const std::string& agent,
                       const core::CallResult& r) {
-    return store->RecordResult(call_id, agent, r, T0());
+    return store->RecordResult(call_id, agent, agent, r, T0());
   }
   Status EndRun(const std::string& run_id, const std::string& agent) {
     return store->EndRun(run_id, agent, T0());

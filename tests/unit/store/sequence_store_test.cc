@@ -157,7 +157,7 @@ class SequenceStore : public ::testing::Test {
     r.ok = ok;
     r.usage.cost_micros = cost_micros;
     r.policies = guard_->Policies();
-    return store().RecordResult(call_id, agent, r, clock_.Now());
+    return store().RecordResult(call_id, agent, agent, r, clock_.Now());
   }
   std::string WorkflowState(const std::string& run) {
     Result<core::RunInfo> r = store().GetRun(run);
@@ -480,7 +480,7 @@ TEST(SequenceAudit, ReplayShowsWorkflowMovesAndState) {
   ASSERT_EQ(r.decision.verdict, Verdict::kAllow);
   core::CallResult ok;
   ok.policies = guard.Policies();
-  ASSERT_TRUE(b.store->RecordResult(r.call_id, a, ok, clock.Now()).ok());
+  ASSERT_TRUE(b.store->RecordResult(r.call_id, a, a, ok, clock.Now()).ok());
   ToolCall status;
   status.tool = "get_deployment_status";
   ASSERT_EQ(guard.Decide(a, a, run->run_id, status).decision.verdict, Verdict::kAllow);

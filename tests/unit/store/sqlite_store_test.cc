@@ -201,14 +201,15 @@ TEST(SqliteStoreTest, RunLifecycle) {
   res.ok = true;
   res.output_json = R"({"rows":[1,2]})";
   res.usage = {50, 1000};
-  EXPECT_TRUE(f.store->RecordResult(r.call_id, kAgentA, res, f.clock.Now()).ok());
-  EXPECT_EQ(f.store->RecordResult(r.call_id, kAgentA, res, f.clock.Now()).error().kind,
+  EXPECT_TRUE(f.store->RecordResult(r.call_id, kAgentA, "alice", res, f.clock.Now()).ok());
+  EXPECT_EQ(f.store->RecordResult(r.call_id, kAgentA, "alice", res, f.clock.Now()).error().kind,
             ErrorKind::kAlreadyExists);
-  EXPECT_EQ(f.store->RecordResult(denied.call_id, kAgentA, res, f.clock.Now()).error().kind,
-            ErrorKind::kInvalidArgument);
-  EXPECT_EQ(f.store->RecordResult(r.call_id, kAgentB, res, f.clock.Now()).error().kind,
+  EXPECT_EQ(
+      f.store->RecordResult(denied.call_id, kAgentA, "alice", res, f.clock.Now()).error().kind,
+      ErrorKind::kInvalidArgument);
+  EXPECT_EQ(f.store->RecordResult(r.call_id, kAgentB, kAgentB, res, f.clock.Now()).error().kind,
             ErrorKind::kPermissionDenied);
-  EXPECT_EQ(f.store->RecordResult("call_nope", kAgentA, res, f.clock.Now()).error().kind,
+  EXPECT_EQ(f.store->RecordResult("call_nope", kAgentA, "alice", res, f.clock.Now()).error().kind,
             ErrorKind::kNotFound);
   EXPECT_TRUE(f.store->AddUsage(run->run_id, kAgentA, {7, 3}).ok());
   EXPECT_EQ(f.store->AddUsage(run->run_id, kAgentB, {7, 3}).error().kind,
@@ -306,7 +307,7 @@ TEST(SqliteStoreTest, ResultOutputIsCapped) {
   auto r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
   CallResult res;
   res.output_json = "\"" + std::string(200 * 1024, 'x') + "\"";
-  ASSERT_TRUE(f.store->RecordResult(r.call_id, kAgentA, res, T0()).ok());
+  ASSERT_TRUE(f.store->RecordResult(r.call_id, kAgentA, kAgentA, res, T0()).ok());
   auto call = f.store->GetCall(r.call_id);
   ASSERT_TRUE(call.ok());
   ASSERT_TRUE(call->result.has_value());
@@ -662,9 +663,10 @@ TEST(SqliteStoreTest, EveryWriteIsAuditedAndChainVerifies) {
     Fixture f(path, MakePolicies(2, policy::BudgetAction::kHaltAndEscalate));
     ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());    // run_started
     auto d1 = f.guard->Decide(kAgentA, "p", "r1", Call("read"));  // decision
-    ASSERT_TRUE(f.store->RecordResult(d1.call_id, kAgentA, CallResult{}, T0()).ok());  // result
-    ASSERT_TRUE(f.store->AddUsage("r1", kAgentA, {5, 0}).ok());                        // usage
-    f.guard->Decide(kAgentA, "p", "r1", Call("read"));                                 // decision
+    ASSERT_TRUE(
+        f.store->RecordResult(d1.call_id, kAgentA, "p", CallResult{}, T0()).ok());  // result
+    ASSERT_TRUE(f.store->AddUsage("r1", kAgentA, {5, 0}).ok());                     // usage
+    f.guard->Decide(kAgentA, "p", "r1", Call("read"));                              // decision
     auto d3 = f.guard->Decide(kAgentA, "p", "r1", Call("read"));  // decision, halted, escalation
     ASSERT_EQ(d3.decision.code, Code::kBudgetExceeded);
     ASSERT_TRUE(f.store->EndRun("r1", kAgentA, T0()).ok());                      // run_ended
@@ -844,9 +846,9 @@ TEST(SqliteStoreTest, AsyncResultsCommitInOrder) {
   CallResult res;
   res.output_json = "{\"x\":1}";
   res.usage = {7, 0};
-  f.store->RecordResultAsync(id, kAgentA, res, T0(),
+  f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
                              [&](Status s) { first.set_value(std::move(s)); });
-  f.store->RecordResultAsync(id, kAgentA, res, T0(),
+  f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
                              [&](Status s) { second.set_value(std::move(s)); });
   core::GuardResponse next = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
   EXPECT_EQ(next.state.tokens, 7u);  // the result's usage was applied first
@@ -1592,13 +1594,14 @@ TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
   ASSERT_EQ(held.decision.code, Code::kApprovalRequired);
   const std::string id = ApprovalIdForCall(held.call_id);
 
-  auto foreign = f.store->WithdrawApproval(id, kAgentB, "not mine", T0());
+  auto foreign = f.store->WithdrawApproval(id, kAgentB, kAgentB, "not mine", T0());
   ASSERT_FALSE(foreign.ok());
   EXPECT_EQ(foreign.error().kind, ErrorKind::kPermissionDenied);
-  EXPECT_EQ(f.store->WithdrawApproval("apr_nope", kAgentA, "", T0()).error().kind,
+  EXPECT_EQ(f.store->WithdrawApproval("apr_nope", kAgentA, kAgentA, "", T0()).error().kind,
             ErrorKind::kNotFound);
 
-  auto w = f.store->WithdrawApproval(id, kAgentA, "the MCP client cancelled the request", T0());
+  auto w =
+      f.store->WithdrawApproval(id, kAgentA, kAgentA, "the MCP client cancelled the request", T0());
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_EQ(w->state, ApprovalState::kWithdrawn);
   EXPECT_NE(w->outcome_reason.find("approval " + id + " was withdrawn"), std::string::npos)
@@ -1622,7 +1625,7 @@ TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
   ASSERT_FALSE(vote.ok());
   EXPECT_EQ(vote.error().kind, ErrorKind::kAlreadyExists);
   EXPECT_NE(vote.error().message.find("withdrawn"), std::string::npos) << vote.error().message;
-  auto again = f.store->WithdrawApproval(id, kAgentA, "twice", T0());
+  auto again = f.store->WithdrawApproval(id, kAgentA, kAgentA, "twice", T0());
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
   auto pending = f.store->ListApprovals(ApprovalFilter{});

@@ -349,7 +349,7 @@ TYPED_TEST(StoreContract, CallAndResultReadBackAndStayTheirAgents) {
   store::CallResult res;
   res.output_json = "{\"done\":true}";
   res.usage = Usage{4, 0};
-  ASSERT_TRUE(this->store().RecordResult(c->call_id, "a", res, T0()).ok());
+  ASSERT_TRUE(this->store().RecordResult(c->call_id, "a", "a", res, T0()).ok());
   Result<store::StoredCall> got = this->store().GetCall(c->call_id);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->record.call.tool, "deploy");
@@ -359,6 +359,31 @@ TYPED_TEST(StoreContract, CallAndResultReadBackAndStayTheirAgents) {
   EXPECT_EQ(this->store().ReleaseCall(c->call_id, "b", "b", T0()).error().kind,
             ErrorKind::kPermissionDenied);
   EXPECT_EQ(this->store().GetCall("call_nope").error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(this->Audit(audit::kResult).size(), 1u);
+}
+
+// Tests that the result of a call decided for one identity cannot be reported under another
+// principal of the same agent (an agent acting for mallory reports alice's call, which
+// could move her run's workflow): kPermissionDenied naming mallory, nothing recorded, and
+// alice's own report still lands.
+TYPED_TEST(StoreContract, ResultOfAlicesCallCannotBeReportedByMallory) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kAllow);
+  ASSERT_TRUE(c.ok());
+  const std::string mallory = "a (on behalf of mallory)";
+  store::CallResult forged;
+  forged.ok = false;
+  forged.error = "forged";
+  forged.usage = Usage{9, 0};
+  Status m = this->store().RecordResult(c->call_id, "a", mallory, forged, T0());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_NE(m.error().message.find(mallory), std::string::npos) << m.error().message;
+  EXPECT_FALSE(this->store().GetCall(c->call_id)->result.has_value());
+  EXPECT_EQ(this->store().GetRun(run)->state.tokens, 0u);
+  EXPECT_EQ(this->Audit(audit::kResult).size(), 0u);
+
+  ASSERT_TRUE(this->store().RecordResult(c->call_id, "a", "a", store::CallResult{}, T0()).ok());
   EXPECT_EQ(this->Audit(audit::kResult).size(), 1u);
 }
 
@@ -627,15 +652,48 @@ TYPED_TEST(ApprovalContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
   const std::string id = store::ApprovalIdForCall(c->call_id);
-  EXPECT_EQ(this->store().WithdrawApproval(id, "b", "gone", At(1)).error().kind,
+  EXPECT_EQ(this->store().WithdrawApproval(id, "b", "b", "gone", At(1)).error().kind,
             ErrorKind::kPermissionDenied);
-  Result<Approval> w = this->store().WithdrawApproval(id, "a", "client went away", At(1));
+  Result<Approval> w = this->store().WithdrawApproval(id, "a", "a", "client went away", At(1));
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->state, ApprovalState::kWithdrawn);
   EXPECT_EQ(this->store().GetCall(c->call_id)->record.decision.code, Code::kApprovalDenied);
   EXPECT_EQ(this->Vote(id, "rita", true).error().kind, ErrorKind::kAlreadyExists);
-  EXPECT_EQ(this->store().WithdrawApproval(id, "a", "again", At(2)).error().kind,
+  EXPECT_EQ(this->store().WithdrawApproval(id, "a", "a", "again", At(2)).error().kind,
             ErrorKind::kAlreadyExists);
+}
+
+// Tests that a pending approval of a call decided for one identity cannot be withdrawn
+// under another principal of the same agent (an agent acting for mallory withdraws alice's):
+// kPermissionDenied naming mallory, the approval stays pending, the attempt is an approval
+// record (withdraw_refused, IDENTITY_MISMATCH) under mallory's name, and alice's own
+// withdrawal still works.
+TYPED_TEST(ApprovalContract, PendingApprovalOfAliceCannotBeWithdrawnByMallory) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  const std::string id = store::ApprovalIdForCall(c->call_id);
+  const std::string mallory = "a (on behalf of mallory)";
+  Result<Approval> m = this->store().WithdrawApproval(id, "a", mallory, "gone", At(1));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_NE(m.error().message.find(mallory), std::string::npos) << m.error().message;
+  EXPECT_EQ(this->store().GetApproval(id)->state, ApprovalState::kPending);
+  EXPECT_EQ(this->store().GetCall(c->call_id)->record.decision.verdict, Verdict::kApprovalRequired);
+  int recorded = 0;
+  for (const boost::json::object& r : this->Audit(audit::kApproval)) {
+    const std::string text = boost::json::serialize(r);
+    if (r.at("principal").is_string() && r.at("principal").get_string() == mallory &&
+        text.find("withdraw_refused") != std::string::npos &&
+        text.find("IDENTITY_MISMATCH") != std::string::npos) {
+      ++recorded;
+    }
+  }
+  EXPECT_EQ(recorded, 1);
+
+  Result<Approval> own = this->store().WithdrawApproval(id, "a", "a", "client went away", At(2));
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->state, ApprovalState::kWithdrawn);
 }
 
 // Tests that a pending approval times out into a deny at its deadline (not before), and
@@ -774,7 +832,8 @@ TYPED_TEST(StoreContract, EverythingAnsweredSurvivesReopen) {
   const std::string run = this->NewRun();
   Result<CallRecord> allowed = this->Decide(run, Verdict::kAllow);
   ASSERT_TRUE(allowed.ok());
-  ASSERT_TRUE(this->store().RecordResult(allowed->call_id, "a", store::CallResult{}, T0()).ok());
+  ASSERT_TRUE(
+      this->store().RecordResult(allowed->call_id, "a", "a", store::CallResult{}, T0()).ok());
   Result<CallRecord> pending = this->Decide(run, Verdict::kApprovalRequired, "a", 2);
   ASSERT_TRUE(pending.ok());
   const std::string id = store::ApprovalIdForCall(pending->call_id);
@@ -788,9 +847,11 @@ TYPED_TEST(StoreContract, EverythingAnsweredSurvivesReopen) {
 
   EXPECT_TRUE(this->store().Authenticate(*token).ok());
   EXPECT_TRUE(this->store().GetCall(allowed->call_id)->result.has_value());
-  EXPECT_EQ(
-      this->store().RecordResult(allowed->call_id, "a", store::CallResult{}, T0()).error().kind,
-      ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store()
+                .RecordResult(allowed->call_id, "a", "a", store::CallResult{}, T0())
+                .error()
+                .kind,
+            ErrorKind::kAlreadyExists);
   Result<Approval> a = this->store().GetApproval(id);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->state, ApprovalState::kPending);
@@ -1032,7 +1093,8 @@ TYPED_TEST(StoreReadContract, ReplayRebuildsTheRunFromItsRecords) {
   Result<CallRecord> first = this->Decide(run, Verdict::kAllow, "a");
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(this->Decide(run, Verdict::kDeny, "a", 1, 0, false, "drop_db").ok());
-  ASSERT_TRUE(this->store().RecordResult(first->call_id, "a", store::CallResult{}, At(1)).ok());
+  ASSERT_TRUE(
+      this->store().RecordResult(first->call_id, "a", "a", store::CallResult{}, At(1)).ok());
   ASSERT_TRUE(this->store().EndRun(run, "a", At(2)).ok());
   ASSERT_TRUE(this->Decide(this->NewRun("b"), Verdict::kAllow, "b").ok());
   Result<boost::json::object> r = this->store().ReplayRun(run);
@@ -1061,8 +1123,10 @@ TYPED_TEST(StoreReadContract, HistoryStreamsMatchingRecordsInSeqOrder) {
     Result<CallRecord> c = this->Decide(i % 2 ? run_a : run_b, Verdict::kAllow, i % 2 ? "a" : "b",
                                         1, 0, false, "deploy", At(i));
     ASSERT_TRUE(c.ok());
-    ASSERT_TRUE(
-        this->store().RecordResult(c->call_id, i % 2 ? "a" : "b", store::CallResult{}, At(i)).ok());
+    ASSERT_TRUE(this->store()
+                    .RecordResult(c->call_id, i % 2 ? "a" : "b", i % 2 ? "a" : "b",
+                                  store::CallResult{}, At(i))
+                    .ok());
   }
   audit::AuditQuery q;
   q.limit = audit::kMaxAuditQueryLimit;
