@@ -1242,10 +1242,16 @@ void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std
   }
   Blocking([this, c, r, start, run_id = std::move(run_id), call = std::move(call),
             in_flight = parsed->in_flight_call_id]() mutable {
-    // The call in flight must be one of this run's (and so this agent's) calls.
+    // The call in flight must be one of this run's (and so this agent's) calls, made by
+    // this identity: another person's token for the same agent attaches nothing to it.
     auto rec = store_->GetCall(in_flight);
     if (!rec.ok() || rec->record.run_id != run_id || rec->record.agent_id != c.principal.agent_id) {
       return r.Send(InvalidRequest("in_flight_call_id is not a call of run " + run_id));
+    }
+    if (std::string why =
+            core::PrincipalRefusal("call " + in_flight, rec->record.principal, c.principal.name);
+        !why.empty()) {
+      return r.Send(Forbidden(why));
     }
     call.args["call_id"] = in_flight;
     egress::EgressAttempt attempt{std::string(call.args.at("host").as_string()),

@@ -580,6 +580,30 @@ TEST_F(Identity, ResultOfAlicesCallCannotBeReportedByMallory) {
   EXPECT_EQ(forged, 0);
 }
 
+// Tests that mallory's token cannot attach an egress attempt to alice's call in flight
+// (POST /v1/runs/{id}/egress with in_flight_call_id checked only the agent and run, so
+// another person's connection would be listed on alice's result record): 403 naming both,
+// while alice's own attempt is decided.
+TEST_F(Identity, EgressOfMalloryCannotBeAttachedToAlicesCallInFlight) {
+  const std::string alice = OpsFor("alice", "deployers");
+  const std::string mallory = OpsFor("mallory", "interns");
+  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string run_path = "/v1/runs/" + Str(run.json, "run_id");
+  HttpResult a =
+      client_->Request("POST", run_path + "/calls", R"({"tool":"deploy","args":{}})", alice);
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(Str(a.json, "code"), "ALLOWED") << a.body;
+  const std::string body =
+      R"({"host":"example.test","port":443,"address":"203.0.113.7","in_flight_call_id":")" +
+      Str(a.json, "call_id") + R"("})";
+  HttpResult m = client_->Request("POST", run_path + "/egress", body, mallory);
+  EXPECT_EQ(m.status, 403) << m.body;
+  EXPECT_NE(m.body.find("mallory"), std::string::npos) << m.body;
+  HttpResult own = client_->Request("POST", run_path + "/egress", body, alice);
+  EXPECT_EQ(own.status, 200) << own.body;
+}
+
 // Tests that mallory's token cannot report the rehearsal of alice's call
 // (POST /v1/calls/{id}/rehearsal, keyed on agent and call only), which would decide alice's
 // real call on an outcome she never produced: 403, and alice's own report still decides it.
