@@ -236,7 +236,8 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
             continue;
           }
           if (sk != "write" && sk != "read") {
-            st = r.Fail(skv.first, "unknown key '" + where + ".sandbox." + sk + "' (write, read, env)");
+            st = r.Fail(skv.first,
+                        "unknown key '" + where + ".sandbox." + sk + "' (write, read, env)");
             break;
           }
           const std::string list = where + ".sandbox." + sk;
