@@ -22,13 +22,6 @@ bool LooksLikeExportedFunction(std::string_view value) { return value.starts_wit
 
 }  // namespace
 
-bool ValidEnvName(std::string_view n) {
-  if (n.empty() || (n[0] >= '0' && n[0] <= '9')) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
 Result<ServerEnv> BuildServerEnv(const ServerEnvSpec& spec, const EnvLookup& lookup) {
   ServerEnv env;
   auto copy = [&](const std::string& name) {

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env_name.h"
 #include "interlock/result.h"
 
 namespace interlock::mcp {
@@ -50,8 +51,8 @@ struct ServerEnvSpec {
   std::vector<std::string> forbidden;           // never passed; asking is an error
 };
 
-// A POSIX-portable variable name: [A-Za-z_][A-Za-z0-9_]*.
-bool ValidEnvName(std::string_view name);
+// A POSIX-portable variable name (common/env_name.h).
+using ::interlock::ValidEnvName;
 
 // The server's complete environment; an error names the offending variable (never a
 // value). A passed name that Interlock's environment lacks is left out.

@@ -33,6 +33,7 @@
 #include <boost/json/value.hpp>
 
 #include "common/crypto.h"
+#include "common/env_name.h"
 #include "common/path.h"
 #include "common/time.h"
 #include "policy/workflow.h"
@@ -385,13 +386,6 @@ std::optional<ParsedArgPath> ParseArgPath(std::string_view s, std::string* why) 
   }
   out.normalised = RenderArgPath(out.argument, out.steps);
   return out;
-}
-
-bool ValidEnvName(std::string_view n) {
-  if (n.empty() || (n[0] >= '0' && n[0] <= '9')) return false;
-  return std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
 }
 
 bool ValidAgentId(std::string_view id) {

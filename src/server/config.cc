@@ -11,6 +11,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "common/env_name.h"
+
 namespace interlock::server {
 namespace {
 
@@ -116,12 +118,6 @@ Status ReadLimits(Reader& r, const YAML::Node& node, ServerConfig* c) {
 bool ValidUpstreamName(std::string_view n) {
   return !n.empty() && n.size() <= 64 && std::all_of(n.begin(), n.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
-}
-
-bool ValidEnvName(std::string_view n) {
-  return !n.empty() && !(n[0] >= '0' && n[0] <= '9') && std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   });
 }
 
