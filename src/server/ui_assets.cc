@@ -1,6 +1,7 @@
 // The operator console (docs/console.md) and its reviewer page (docs/approvals.md#the-page).
 // Kept dependency-free on purpose: one HTML document for every page, one stylesheet, two
-// scripts; every value from the API is inserted with textContent (never innerHTML), and
+// scripts, each a real file under src/server/ui/ (edited and linted as such, embedded at build
+// time); every value from the API is inserted with textContent (never innerHTML), and
 // the token lives in sessionStorage and travels only in the Authorization header.
 #include "server/ui_assets.h"
 

@@ -1,6 +1,6 @@
 // The operator console and reviewer page (/ui/, docs/console.md): plain HTML, CSS and JavaScript
-// compiled into the binary (ui_assets.cc), so the daemon serves it without files on disk or a build
-// step. Thread-safety: immutable data.
+// files under src/server/ui/, embedded into the binary at build time (ui/embed.cmake), so the
+// daemon serves them byte for byte without files on disk. Thread-safety: immutable data.
 #ifndef INTERLOCK_SERVER_UI_ASSETS_H_
 #define INTERLOCK_SERVER_UI_ASSETS_H_
 

@@ -1,5 +1,6 @@
-// The console's asset texts, one per file (ui_page_html.cc, ui_style_css.cc, ui_app_js.cc,
-// ui_console_js.cc), registered by ui_assets.cc. Internal to the server module.
+// The console's asset bytes, one per file under src/server/ui/ (index.html, app.css, app.js,
+// console.js), defined by ui_assets_data.cc, which src/server/ui/embed.cmake generates at build
+// time, and registered by ui_assets.cc. Internal to the server module.
 #ifndef INTERLOCK_SERVER_UI_ASSETS_INTERNAL_H_
 #define INTERLOCK_SERVER_UI_ASSETS_INTERNAL_H_
 
@@ -7,10 +8,10 @@
 
 namespace interlock::server {
 
-extern const std::string_view kUiIndexHtml;
-extern const std::string_view kUiAppCss;
-extern const std::string_view kUiAppJs;
-extern const std::string_view kUiConsoleJs;
+extern const std::string_view kUiIndexHtml;  // ui/index.html: one document for every page
+extern const std::string_view kUiAppCss;     // ui/app.css: readable at 390 px and on a desktop
+extern const std::string_view kUiAppJs;      // ui/app.js: sign-in, navigation, approvals
+extern const std::string_view kUiConsoleJs;  // ui/console.js: runs, audit, kill, metrics, ...
 
 }  // namespace interlock::server
 

@@ -15,6 +15,7 @@
 
 #include "daemon_harness.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {
@@ -28,66 +29,6 @@ tools:
       requires_approval: true
       approval_timeout_seconds: 300
 )";
-
-// The provider as a child whose stdin stays open (idp.mjs exits when it closes); its first
-// stdout line is its address. Killed (its process group) on destruction.
-class Provider {
- public:
-  explicit Provider(const std::vector<std::string>& argv) {
-    int in[2], out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::close(in[1]);
-      ::close(out[0]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-  }
-  ~Provider() {
-    if (stdin_ >= 0) ::close(stdin_);
-    if (stdout_ >= 0) ::close(stdout_);
-    if (pid_ > 0) {
-      ::kill(-pid_, SIGKILL);
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  std::string FirstLine(std::chrono::milliseconds timeout) {
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    ::fcntl(stdout_, F_SETFL, O_NONBLOCK);
-    while (std::chrono::steady_clock::now() < deadline) {
-      char c;
-      const ssize_t n = ::read(stdout_, &c, 1);
-      if (n == 1) {
-        if (c == '\n') return line;
-        line += c;
-      } else if (n == 0) {
-        return line;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-    return line;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-};
 
 // Tests that a reviewer clicks "Sign in with Test IdP", signs in on the provider's page,
 // lands on /ui/ signed in, approves a pending call (the agent gets allow), and the audit
@@ -104,9 +45,9 @@ TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
   TempDir dir;
   const TestCert cert = MakeSelfSignedCert(dir.path(), "idp", "IP:127.0.0.1");
   ASSERT_EQ(cert.error, "");
-  Provider idp({"node", src + "/tests/idp/idp.mjs", "--cert", cert.cert, "--key", cert.key,
-                "--native-client",
-                "interlock-console:browser-secret:http://127.0.0.1/ui/oidc/callback"});
+  ServiceChild idp({"node", src + "/tests/idp/idp.mjs", "--cert", cert.cert, "--key", cert.key,
+                    "--native-client",
+                    "interlock-console:browser-secret:http://127.0.0.1/ui/oidc/callback"});
   const std::string hello = idp.FirstLine(std::chrono::seconds(30));
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(hello, ec);

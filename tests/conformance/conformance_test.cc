@@ -37,6 +37,7 @@
 
 #include "daemon_harness.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 extern char** environ;
 

@@ -438,6 +438,12 @@ PgCluster* PgTestEnvironment::Cluster(std::string* error) {
   return cluster_.get();
 }
 
+std::string PgTestEnvironment::NewDatabase(std::string* error, PgCluster** cluster) {
+  PgCluster* c = Cluster(error);
+  if (cluster != nullptr) *cluster = c;
+  return c == nullptr ? "" : c->NewDatabase(error);
+}
+
 void PgTestEnvironment::TearDown() {
   std::lock_guard lock(mu_);
   cluster_.reset();

@@ -123,6 +123,10 @@ class PgTestEnvironment : public ::testing::Environment {
   static PgTestEnvironment* Instance();
   // The cluster, started on first call; nullptr and *error (with the log) on failure.
   PgCluster* Cluster(std::string* error);
+  // A fresh database on that cluster: its URI; "" and *error (the cluster's start log, or
+  // why the database could not be made) on failure. `cluster`, when given, receives the
+  // cluster (nullptr on failure), for Psql() or Restart().
+  std::string NewDatabase(std::string* error, PgCluster** cluster = nullptr);
   void TearDown() override;
 
  private:

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace interlock::testing {
 
@@ -91,22 +92,62 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
   return r;
 }
 
-TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "interlock-test-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
-  path_ = tmpl;
+ServiceChild::ServiceChild(const std::vector<std::string>& argv) {
+  int in[2], out[2];
+  if (::pipe(in) != 0) return;
+  if (::pipe(out) != 0) {
+    ::close(in[0]);
+    ::close(in[1]);
+    return;
+  }
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::setpgid(0, 0);
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::close(in[1]);
+    ::close(out[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  ::close(out[1]);
+  stdin_ = in[1];
+  stdout_ = out[0];
 }
 
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
+ServiceChild::~ServiceChild() {
+  if (stdin_ >= 0) ::close(stdin_);
+  if (stdout_ >= 0) ::close(stdout_);
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+  }
 }
 
-std::string TempDir::Write(const std::string& name, const std::string& content) const {
-  const std::string p = path_ + "/" + name;
-  std::filesystem::create_directories(std::filesystem::path(p).parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-  return p;
+std::string ServiceChild::FirstLine(std::chrono::milliseconds timeout) {
+  std::string line;
+  if (stdout_ < 0) return line;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  ::fcntl(stdout_, F_SETFL, O_NONBLOCK);
+  while (std::chrono::steady_clock::now() < deadline) {
+    char c;
+    const ssize_t n = ::read(stdout_, &c, 1);
+    if (n == 1) {
+      if (c == '\n') return line;
+      line += c;
+    } else if (n == 0) {
+      return line;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return line;
 }
 
 std::string RunSetupScriptOnce(const std::string& script) {

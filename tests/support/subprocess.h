@@ -3,6 +3,8 @@
 #ifndef INTERLOCK_TESTS_SUPPORT_SUBPROCESS_H_
 #define INTERLOCK_TESTS_SUPPORT_SUBPROCESS_H_
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -36,18 +38,23 @@ struct TestCert {
 TestCert MakeSelfSignedCert(const std::string& dir, const std::string& name,
                             const std::string& san);
 
-// A fresh temporary directory removed (recursively) on destruction.
-class TempDir {
+// A long-running child (a test identity provider such as tests/idp/idp.mjs) in its own
+// process group: its stdin stays open (such a server exits when it closes) and its first
+// stdout line is read on demand; the group is killed (SIGKILL) and reaped on destruction.
+class ServiceChild {
  public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Write(const std::string& name, const std::string& content) const;
+  explicit ServiceChild(const std::vector<std::string>& argv);
+  ~ServiceChild();
+  ServiceChild(const ServiceChild&) = delete;
+  ServiceChild& operator=(const ServiceChild&) = delete;
+  // The first line of stdout, without its newline; what arrived by `timeout` or the end of
+  // the output otherwise.
+  std::string FirstLine(std::chrono::milliseconds timeout);
 
  private:
-  std::string path_;
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  int stdout_ = -1;
 };
 
 }  // namespace interlock::testing

@@ -20,6 +20,7 @@
 #include "daemon_harness.h"
 #include "store/sqlite_store.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -306,6 +307,16 @@ std::string RunInterlock(const std::vector<std::string>& args, int* exit_code) {
   std::string out = r.out;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
+}
+
+std::unique_ptr<Daemon> MemberDaemon(const std::string& dir, const std::string& policy_yaml,
+                                     const std::string& store) {
+  std::filesystem::create_directories(dir + "/policies");
+  std::ofstream(dir + "/policies/agent.yaml", std::ios::binary) << policy_yaml;
+  auto daemon = std::make_unique<Daemon>(dir, dir + "/policies");
+  daemon->SetStore(store);
+  daemon->SetExtraArgs({"--keys", dir + "/keys"});
+  return daemon;
 }
 
 std::string CreateToken(const std::string& store, const std::string& role_flag,

@@ -92,6 +92,12 @@ class Daemon {
   int starts_ = 0;
 };
 
+// A fleet member's daemon, not started: `serve` of one policy, `policy_yaml` written to
+// DIR/policies/agent.yaml, on the store `store` (e.g. a postgresql:// URI) with its keys in
+// DIR/keys. `dir` is a temporary directory the caller owns (a TempDir's path).
+std::unique_ptr<Daemon> MemberDaemon(const std::string& dir, const std::string& policy_yaml,
+                                     const std::string& store);
+
 // `interlock ARGS...` to completion; returns stdout (trimmed) and sets *exit_code.
 std::string RunInterlock(const std::vector<std::string>& args, int* exit_code = nullptr);
 

@@ -22,7 +22,9 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "hello_server.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {
@@ -36,50 +38,6 @@ std::string Str(const json::value& v, const char* key) {
   const json::value* x = v.as_object().if_contains(key);
   return x && x->is_string() ? std::string(x->as_string()) : "";
 }
-
-// A local HTTP server on 127.0.0.1 that answers "hello PORT" and counts connections.
-class LocalServer {
- public:
-  LocalServer() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
-    thread_ = std::thread([this] {
-      for (;;) {
-        tcp::socket s(io_);
-        boost::system::error_code ec;
-        acceptor_.accept(s, ec);
-        if (ec || stop_) return;
-        ++connections_;
-        std::string head;
-        char buf[4096];
-        while (head.find("\r\n\r\n") == std::string::npos) {
-          const size_t n = s.read_some(net::buffer(buf), ec);
-          if (ec) break;
-          head.append(buf, n);
-        }
-        const std::string body = "hello " + std::to_string(port());
-        const std::string resp =
-            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
-            "\r\nConnection: close\r\n\r\n" + body;
-        net::write(s, net::buffer(resp), ec);
-      }
-    });
-  }
-  ~LocalServer() {
-    stop_ = true;
-    boost::system::error_code ec;
-    tcp::socket poke(io_);
-    poke.connect(acceptor_.local_endpoint(), ec);
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  int connections() const { return connections_; }
-
- private:
-  net::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-};
 
 // `interlock egress ARGS...` as a child with the token in EGRESS_TEST_TOKEN; waits for
 // its "listening on 127.0.0.1:PORT" line. SIGTERM (then SIGKILL) on destruction.
@@ -223,9 +181,9 @@ class EgressDaemon : public ::testing::Test {
     return out;
   }
 
-  LocalServer allowed_;
-  LocalServer denied_;
-  LocalServer plain_;  // allowed for plain http:// only
+  HelloServer allowed_;
+  HelloServer denied_;
+  HelloServer plain_;  // allowed for plain http:// only
   TempDir dir_;
   std::unique_ptr<Daemon> daemon_;
   std::unique_ptr<HttpClient> client_;

@@ -27,6 +27,7 @@
 #include "daemon_harness.h"
 #include "pg_cluster.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {

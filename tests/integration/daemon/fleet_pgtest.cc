@@ -24,6 +24,7 @@
 #include "pg_cluster.h"
 #include "store/postgres_store.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {
@@ -46,9 +47,7 @@ class FleetTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    cluster_ = PgTestEnvironment::Instance()->Cluster(&error);
-    ASSERT_NE(cluster_, nullptr) << error;
-    uri_ = cluster_->NewDatabase(&error);
+    uri_ = PgTestEnvironment::Instance()->NewDatabase(&error, &cluster_);
     ASSERT_FALSE(uri_.empty()) << error;
     policies_ = dir_.Write("policies/fleet.yaml", kPolicy);
     BeforeDaemons();
@@ -539,9 +538,7 @@ class FleetApprovalsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    cluster_ = PgTestEnvironment::Instance()->Cluster(&error);
-    ASSERT_NE(cluster_, nullptr) << error;
-    uri_ = cluster_->NewDatabase(&error);
+    uri_ = PgTestEnvironment::Instance()->NewDatabase(&error, &cluster_);
     ASSERT_FALSE(uri_.empty()) << error;
     dir_.Write("policies/fleet.yaml", kApprovalPolicy);
     const std::string config = dir_.Write(

@@ -3,11 +3,13 @@
 // sign them fail.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "daemon_harness.h"
 #include "pg_cluster.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {
@@ -25,19 +27,14 @@ execution:
 // Tests that doctor passes a fleet database with its keys and fails it with other keys.
 TEST(DoctorPgTest, FleetDatabaseVerifiesWithItsKeysAndFailsWithOthers) {
   std::string error;
-  PgCluster* cluster = PgTestEnvironment::Instance()->Cluster(&error);
-  ASSERT_NE(cluster, nullptr) << error;
-  const std::string uri = cluster->NewDatabase(&error);
+  const std::string uri = PgTestEnvironment::Instance()->NewDatabase(&error);
   ASSERT_FALSE(uri.empty()) << error;
   TempDir dir;
   const std::string policies = dir.path() + "/policies";
-  dir.Write("policies/agent.yaml", kPolicy);
   const std::string keys = dir.path() + "/keys";
-  Daemon daemon(dir.path(), policies);
-  daemon.SetStore(uri);
-  daemon.SetExtraArgs({"--keys", keys});
-  ASSERT_TRUE(daemon.Start()) << daemon.log();
-  ASSERT_EQ(daemon.Stop(), 0) << daemon.log();
+  std::unique_ptr<Daemon> daemon = MemberDaemon(dir.path(), kPolicy, uri);
+  ASSERT_TRUE(daemon->Start()) << daemon->log();
+  ASSERT_EQ(daemon->Stop(), 0) << daemon->log();
 
   const std::string bin = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
   ProcessResult r =

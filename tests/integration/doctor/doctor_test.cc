@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {

@@ -22,6 +22,7 @@
 #include "policy/loader.h"
 #include "store/sqlite_store.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock {
 namespace {

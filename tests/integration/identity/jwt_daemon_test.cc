@@ -20,7 +20,9 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "test_idp.h"
+#include "tls_server.h"
 
 namespace interlock::testing {
 namespace {
@@ -97,14 +99,9 @@ class JwtDaemon : public ::testing::Test {
   void SetUp() override {
     cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
     ASSERT_EQ(cert_.error, "");
-    server::HttpServerOptions o;
-    o.port = 0;
-    o.threads = 1;
-    o.tls_cert_file = cert_.cert;
-    o.tls_key_file = cert_.key;
-    idp_server_ = std::make_unique<server::HttpServer>(o, &idp_, &metrics_);
-    ASSERT_TRUE(idp_server_->Start().ok());
-    issuer_ = "https://127.0.0.1:" + std::to_string(idp_server_->local_endpoint().port());
+    idp_server_ = StartTlsServer(cert_, &idp_, &metrics_);
+    ASSERT_NE(idp_server_, nullptr);
+    issuer_ = HttpsUrl(*idp_server_);
     idp_.issuer = issuer_;
     idp_.jwks = JwksOf({key_});
 
@@ -156,6 +153,21 @@ tools:
     for (const auto& kv : extra) claims[kv.key()] = kv.value();
     return SignJwt(key_, {{"alg", key_.alg}, {"kid", key_.kid}, {"typ", "JWT"}}, claims);
   }
+  // The approval a production deploy opens for deploy-agent acting on behalf of
+  // alice@myco.example (deploy-agent.yaml requires one).
+  void PendingDeployForAlice(std::string* approval_id) {
+    const std::string jwt = Jwt("deploy-agent@myco.iam", {{"requested_by", "alice@myco.example"}});
+    HttpResult run = client_->Request("POST", "/v1/runs", "", jwt);
+    ASSERT_EQ(run.status, 201) << run.body;
+    HttpResult call = client_->Request(
+        "POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
+        R"({"tool":"deploy_service","args":{"environment":"production","service":"web",)"
+        R"("version":"v1.2.3"}})",
+        jwt);
+    ASSERT_EQ(call.status, 200) << call.body;
+    *approval_id = Str(call.json, "approval_id");
+    ASSERT_FALSE(approval_id->empty()) << call.body;
+  }
   // A token of the trusted issuer signed by `key` (maybe one the issuer never published).
   std::string JwtSignedBy(const TestKey& key, const std::string& sub) {
     const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -165,12 +177,23 @@ tools:
         key, {{"alg", key.alg}, {"kid", key.kid}, {"typ", "JWT"}},
         {{"iss", issuer_}, {"aud", "interlock"}, {"sub", sub}, {"iat", now}, {"exp", now + 300}});
   }
+  // alice (a deployer) and mallory (an intern), both through ops-agent, and a run started
+  // with alice's token: the set-up of the tests of one human's token used on another's call.
+  void StartAlicesRun() {
+    alice_ = OpsFor("alice", "deployers");
+    mallory_ = OpsFor("mallory", "interns");
+    HttpResult run = client_->Request("POST", "/v1/runs", "", alice_);
+    ASSERT_EQ(run.status, 201) << run.body;
+    run_path_ = "/v1/runs/" + Str(run.json, "run_id");
+    calls_ = run_path_ + "/calls";
+  }
   // ops-agent acting for `human` of `group`.
   std::string OpsFor(const std::string& human, const char* group) {
     return Jwt("ops-agent@myco.iam",
                {{"requested_by", human}, {"requested_by_groups", json::array{group}}});
   }
 
+  std::string alice_, mallory_, run_path_, calls_;  // StartAlicesRun()
   TempDir dir_;
   TestCert cert_;
   Idp idp_;
@@ -216,17 +239,8 @@ TEST_F(JwtDaemon, JwtAgentIsDecidedAndItsIdentityAudited) {
 }
 
 TEST_F(JwtDaemon, ReviewersSeeWhoTheAgentActsForOnTheApproval) {
-  const std::string jwt = Jwt("deploy-agent@myco.iam", {{"requested_by", "alice@myco.example"}});
-  HttpResult run = client_->Request("POST", "/v1/runs", "", jwt);
-  ASSERT_EQ(run.status, 201) << run.body;
-  HttpResult call = client_->Request(
-      "POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
-      R"({"tool":"deploy_service","args":{"environment":"production","service":"web",)"
-      R"("version":"v1.2.3"}})",
-      jwt);
-  ASSERT_EQ(call.status, 200) << call.body;
-  const std::string approval_id = Str(call.json, "approval_id");
-  ASSERT_FALSE(approval_id.empty()) << call.body;
+  std::string approval_id;
+  ASSERT_NO_FATAL_FAILURE(PendingDeployForAlice(&approval_id));
   const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
   HttpResult a = client_->Request("GET", "/v1/approvals/" + approval_id, "", reviewer);
   ASSERT_EQ(a.status, 200) << a.body;
@@ -285,17 +299,8 @@ TEST_F(JwtDaemon, AgentWithoutADeployerCannotDeploy) {
 // Tests that the human an agent acts for cannot approve that agent's call (a reviewer
 // token named like them gets 403), while another reviewer can.
 TEST_F(JwtDaemon, HumanCannotApproveTheCallMadeOnTheirBehalf) {
-  const std::string jwt = Jwt("deploy-agent@myco.iam", {{"requested_by", "alice@myco.example"}});
-  HttpResult run = client_->Request("POST", "/v1/runs", "", jwt);
-  ASSERT_EQ(run.status, 201) << run.body;
-  HttpResult call = client_->Request(
-      "POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
-      R"({"tool":"deploy_service","args":{"environment":"production","service":"web",)"
-      R"("version":"v1.2.3"}})",
-      jwt);
-  ASSERT_EQ(call.status, 200) << call.body;
-  const std::string approval_id = Str(call.json, "approval_id");
-  ASSERT_FALSE(approval_id.empty()) << call.body;
+  std::string approval_id;
+  ASSERT_NO_FATAL_FAILURE(PendingDeployForAlice(&approval_id));
   const std::string alice = CreateToken(daemon_->store(), "--reviewer", "Alice@myco.example");
   HttpResult self =
       client_->Request("POST", "/v1/approvals/" + approval_id, R"({"verdict":"approve"})", alice);
@@ -426,25 +431,21 @@ int RecordsNaming(const std::string& store, const std::string& who, const std::s
 // token (same body, same run): mallory gets deny IDENTITY_MISMATCH, not alice's answer,
 // and the refusal is recorded under mallory's name; alice's own retry still replays.
 TEST_F(Identity, IdempotencyKeyOfAliceReplayedWithMallorysTokenIsRefused) {
-  const std::string alice = OpsFor("alice", "deployers");
-  const std::string mallory = OpsFor("mallory", "interns");
-  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
-  ASSERT_EQ(run.status, 201) << run.body;
-  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  ASSERT_NO_FATAL_FAILURE(StartAlicesRun());
   const std::string body = R"({"tool":"deploy","args":{}})";
   const std::vector<std::pair<std::string, std::string>> key{{"Idempotency-Key", "k-1"}};
-  HttpResult a = client_->Request("POST", calls, body, alice, std::chrono::seconds(10), key);
+  HttpResult a = client_->Request("POST", calls_, body, alice_, std::chrono::seconds(10), key);
   ASSERT_EQ(a.status, 200) << a.body;
   ASSERT_EQ(Str(a.json, "code"), "ALLOWED") << a.body;
 
-  HttpResult m = client_->Request("POST", calls, body, mallory, std::chrono::seconds(10), key);
+  HttpResult m = client_->Request("POST", calls_, body, mallory_, std::chrono::seconds(10), key);
   EXPECT_EQ(Str(m.json, "decision"), "deny") << m.body;
   EXPECT_EQ(Str(m.json, "code"), "IDENTITY_MISMATCH") << m.body;
   EXPECT_NE(Str(m.json, "call_id"), Str(a.json, "call_id")) << m.body;
   EXPECT_EQ(m.headers.count("idempotent-replayed"), 0u) << m.body;
   EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 1);
 
-  HttpResult again = client_->Request("POST", calls, body, alice, std::chrono::seconds(10), key);
+  HttpResult again = client_->Request("POST", calls_, body, alice_, std::chrono::seconds(10), key);
   EXPECT_EQ(Str(again.json, "code"), "ALLOWED") << again.body;
   EXPECT_EQ(Str(again.json, "call_id"), Str(a.json, "call_id")) << again.body;
   EXPECT_EQ(again.headers["idempotent-replayed"], "true") << again.body;
@@ -455,13 +456,9 @@ TEST_F(Identity, IdempotencyKeyOfAliceReplayedWithMallorysTokenIsRefused) {
 // mallory gets deny IDENTITY_MISMATCH, recorded under her name, and alice can still
 // redeem her approval.
 TEST_F(Identity, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
-  const std::string alice = OpsFor("alice", "deployers");
-  const std::string mallory = OpsFor("mallory", "interns");
-  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
-  ASSERT_EQ(run.status, 201) << run.body;
-  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  ASSERT_NO_FATAL_FAILURE(StartAlicesRun());
   HttpResult a =
-      client_->Request("POST", calls, R"({"tool":"restart","args":{"svc":"web"}})", alice);
+      client_->Request("POST", calls_, R"({"tool":"restart","args":{"svc":"web"}})", alice_);
   ASSERT_EQ(a.status, 200) << a.body;
   const std::string approval_id = Str(a.json, "approval_id");
   ASSERT_FALSE(approval_id.empty()) << a.body;
@@ -472,12 +469,12 @@ TEST_F(Identity, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
 
   const std::string resubmit =
       R"({"tool":"restart","args":{"svc":"web"},"approval_id":")" + approval_id + R"("})";
-  HttpResult m = client_->Request("POST", calls, resubmit, mallory);
+  HttpResult m = client_->Request("POST", calls_, resubmit, mallory_);
   EXPECT_EQ(Str(m.json, "decision"), "deny") << m.body;
   EXPECT_EQ(Str(m.json, "code"), "IDENTITY_MISMATCH") << m.body;
   EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 1);
 
-  HttpResult own = client_->Request("POST", calls, resubmit, alice);
+  HttpResult own = client_->Request("POST", calls_, resubmit, alice_);
   EXPECT_EQ(Str(own.json, "decision"), "allow") << own.body;
   EXPECT_EQ(Str(own.json, "call_id"), Str(a.json, "call_id")) << own.body;
 }
@@ -487,26 +484,22 @@ TEST_F(Identity, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
 // approval's verdict with): 403, recorded under mallory's name, nothing released (the
 // approval stays unused), and alice's own poll still collects her allow and releases it.
 TEST_F(Identity, ApprovedCallOfAliceCannotBeReleasedByMallorysPoll) {
-  const std::string alice = OpsFor("alice", "deployers");
-  const std::string mallory = OpsFor("mallory", "interns");
-  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
-  ASSERT_EQ(run.status, 201) << run.body;
-  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  ASSERT_NO_FATAL_FAILURE(StartAlicesRun());
   HttpResult a =
-      client_->Request("POST", calls, R"({"tool":"restart","args":{"svc":"web"}})", alice);
+      client_->Request("POST", calls_, R"({"tool":"restart","args":{"svc":"web"}})", alice_);
   ASSERT_EQ(a.status, 200) << a.body;
   const std::string call_id = Str(a.json, "call_id");
   const std::string approval_id = Str(a.json, "approval_id");
   ASSERT_FALSE(approval_id.empty()) << a.body;
   // Before the grant, too: a poll that waits would become the release when it lands.
-  HttpResult early = client_->Request("GET", "/v1/calls/" + call_id, "", mallory);
+  HttpResult early = client_->Request("GET", "/v1/calls/" + call_id, "", mallory_);
   EXPECT_EQ(early.status, 403) << early.body;
   const std::string rita = CreateToken(daemon_->store(), "--reviewer", "rita");
   HttpResult v =
       client_->Request("POST", "/v1/approvals/" + approval_id, R"({"verdict":"approve"})", rita);
   ASSERT_EQ(v.status, 200) << v.body;
 
-  HttpResult m = client_->Request("GET", "/v1/calls/" + call_id + "?wait=1", "", mallory);
+  HttpResult m = client_->Request("GET", "/v1/calls/" + call_id + "?wait=1", "", mallory_);
   EXPECT_EQ(m.status, 403) << m.body;
   EXPECT_EQ(Str(m.json, "decision"), "") << m.body;  // no verdict handed out
   HttpResult unused = client_->Request("GET", "/v1/approvals/" + approval_id, "", rita);
@@ -514,7 +507,7 @@ TEST_F(Identity, ApprovedCallOfAliceCannotBeReleasedByMallorysPoll) {
   EXPECT_EQ(Str(unused.json, "used"), "") << "released by mallory's poll: " << unused.body;
   EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 2);
 
-  HttpResult own = client_->Request("GET", "/v1/calls/" + call_id, "", alice);
+  HttpResult own = client_->Request("GET", "/v1/calls/" + call_id, "", alice_);
   ASSERT_EQ(own.status, 200) << own.body;
   EXPECT_EQ(Str(own.json, "decision"), "allow") << own.body;
   HttpResult used = client_->Request("GET", "/v1/approvals/" + approval_id, "", rita);
@@ -526,19 +519,15 @@ TEST_F(Identity, ApprovedCallOfAliceCannotBeReleasedByMallorysPoll) {
 // recorded under mallory's name (withdraw_refused, IDENTITY_MISMATCH), the approval stays
 // pending and a reviewer can still grant it for alice; alice's own withdrawal still works.
 TEST_F(Identity, PendingApprovalOfAliceCannotBeWithdrawnByMallory) {
-  const std::string alice = OpsFor("alice", "deployers");
-  const std::string mallory = OpsFor("mallory", "interns");
-  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
-  ASSERT_EQ(run.status, 201) << run.body;
-  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  ASSERT_NO_FATAL_FAILURE(StartAlicesRun());
   const std::string body = R"({"tool":"restart","args":{"svc":"web"}})";
-  HttpResult a = client_->Request("POST", calls, body, alice);
+  HttpResult a = client_->Request("POST", calls_, body, alice_);
   ASSERT_EQ(a.status, 200) << a.body;
   const std::string approval_id = Str(a.json, "approval_id");
   ASSERT_FALSE(approval_id.empty()) << a.body;
 
   HttpResult m = client_->Request("POST", "/v1/approvals/" + approval_id + "/withdraw",
-                                  R"({"reason":"not needed"})", mallory);
+                                  R"({"reason":"not needed"})", mallory_);
   EXPECT_EQ(m.status, 403) << m.body;
   EXPECT_NE(m.body.find("mallory"), std::string::npos) << m.body;
   const std::string rita = CreateToken(daemon_->store(), "--reviewer", "rita");
@@ -548,7 +537,7 @@ TEST_F(Identity, PendingApprovalOfAliceCannotBeWithdrawnByMallory) {
   EXPECT_EQ(RecordsNaming(daemon_->store(), "on behalf of mallory", "IDENTITY_MISMATCH"), 1);
 
   HttpResult own = client_->Request("POST", "/v1/approvals/" + approval_id + "/withdraw",
-                                    R"({"reason":"changed my mind"})", alice);
+                                    R"({"reason":"changed my mind"})", alice_);
   ASSERT_EQ(own.status, 200) << own.body;
   EXPECT_EQ(Str(own.json, "state"), "withdrawn") << own.body;
 }
@@ -557,21 +546,17 @@ TEST_F(Identity, PendingApprovalOfAliceCannotBeWithdrawnByMallory) {
 // (POST /v1/calls/{id}/result checked only the agent; a result can move the run's
 // workflow): 403 naming both, nothing recorded, and alice's own report still lands.
 TEST_F(Identity, ResultOfAlicesCallCannotBeReportedByMallory) {
-  const std::string alice = OpsFor("alice", "deployers");
-  const std::string mallory = OpsFor("mallory", "interns");
-  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
-  ASSERT_EQ(run.status, 201) << run.body;
-  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
-  HttpResult a = client_->Request("POST", calls, R"({"tool":"deploy","args":{}})", alice);
+  ASSERT_NO_FATAL_FAILURE(StartAlicesRun());
+  HttpResult a = client_->Request("POST", calls_, R"({"tool":"deploy","args":{}})", alice_);
   ASSERT_EQ(a.status, 200) << a.body;
   ASSERT_EQ(Str(a.json, "code"), "ALLOWED") << a.body;
   const std::string result = "/v1/calls/" + Str(a.json, "call_id") + "/result";
 
-  HttpResult m = client_->Request("POST", result, R"({"ok":false,"error":"forged"})", mallory);
+  HttpResult m = client_->Request("POST", result, R"({"ok":false,"error":"forged"})", mallory_);
   EXPECT_EQ(m.status, 403) << m.body;
   EXPECT_NE(m.body.find("mallory"), std::string::npos) << m.body;
   // Nothing was recorded: alice's own (first) result is accepted.
-  HttpResult own = client_->Request("POST", result, R"({"ok":true})", alice);
+  HttpResult own = client_->Request("POST", result, R"({"ok":true})", alice_);
   EXPECT_EQ(own.status, 204) << "mallory's result was recorded: " << own.body;
   int forged = 0;
   for (const auto& [principal, body] : DecisionRecords(daemon_->store())) {
@@ -585,22 +570,18 @@ TEST_F(Identity, ResultOfAlicesCallCannotBeReportedByMallory) {
 // another person's connection would be listed on alice's result record): 403 naming both,
 // while alice's own attempt is decided.
 TEST_F(Identity, EgressOfMalloryCannotBeAttachedToAlicesCallInFlight) {
-  const std::string alice = OpsFor("alice", "deployers");
-  const std::string mallory = OpsFor("mallory", "interns");
-  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
-  ASSERT_EQ(run.status, 201) << run.body;
-  const std::string run_path = "/v1/runs/" + Str(run.json, "run_id");
+  ASSERT_NO_FATAL_FAILURE(StartAlicesRun());
   HttpResult a =
-      client_->Request("POST", run_path + "/calls", R"({"tool":"deploy","args":{}})", alice);
+      client_->Request("POST", run_path_ + "/calls", R"({"tool":"deploy","args":{}})", alice_);
   ASSERT_EQ(a.status, 200) << a.body;
   ASSERT_EQ(Str(a.json, "code"), "ALLOWED") << a.body;
   const std::string body =
       R"({"host":"example.test","port":443,"address":"203.0.113.7","in_flight_call_id":")" +
       Str(a.json, "call_id") + R"("})";
-  HttpResult m = client_->Request("POST", run_path + "/egress", body, mallory);
+  HttpResult m = client_->Request("POST", run_path_ + "/egress", body, mallory_);
   EXPECT_EQ(m.status, 403) << m.body;
   EXPECT_NE(m.body.find("mallory"), std::string::npos) << m.body;
-  HttpResult own = client_->Request("POST", run_path + "/egress", body, alice);
+  HttpResult own = client_->Request("POST", run_path_ + "/egress", body, alice_);
   EXPECT_EQ(own.status, 200) << own.body;
 }
 
@@ -608,21 +589,17 @@ TEST_F(Identity, EgressOfMalloryCannotBeAttachedToAlicesCallInFlight) {
 // (POST /v1/calls/{id}/rehearsal, keyed on agent and call only), which would decide alice's
 // real call on an outcome she never produced: 403, and alice's own report still decides it.
 TEST_F(Identity, RehearsalOfAliceCannotBeCompletedByMallory) {
-  const std::string alice = OpsFor("alice", "deployers");
-  const std::string mallory = OpsFor("mallory", "interns");
-  HttpResult run = client_->Request("POST", "/v1/runs", "", alice);
-  ASSERT_EQ(run.status, 201) << run.body;
-  const std::string calls = "/v1/runs/" + Str(run.json, "run_id") + "/calls";
+  ASSERT_NO_FATAL_FAILURE(StartAlicesRun());
   HttpResult a =
-      client_->Request("POST", calls, R"({"tool":"migrate","args":{"db":"main"}})", alice);
+      client_->Request("POST", calls_, R"({"tool":"migrate","args":{"db":"main"}})", alice_);
   ASSERT_EQ(a.status, 200) << a.body;
   ASSERT_EQ(Str(a.json, "code"), "REHEARSAL_REQUIRED") << a.body;
   const std::string rehearsal = "/v1/calls/" + Str(a.json, "call_id") + "/rehearsal";
 
-  HttpResult m = client_->Request("POST", rehearsal, R"({"ok":true,"output":"fine"})", mallory);
+  HttpResult m = client_->Request("POST", rehearsal, R"({"ok":true,"output":"fine"})", mallory_);
   EXPECT_EQ(m.status, 403) << m.body;
   EXPECT_EQ(Str(m.json, "decision"), "") << m.body;  // no decision of alice's real call
-  HttpResult own = client_->Request("POST", rehearsal, R"({"ok":true,"output":"ok"})", alice);
+  HttpResult own = client_->Request("POST", rehearsal, R"({"ok":true,"output":"ok"})", alice_);
   ASSERT_EQ(own.status, 200) << "mallory's rehearsal was recorded: " << own.body;
   EXPECT_EQ(Str(own.json, "code"), "ALLOWED") << own.body;
 }

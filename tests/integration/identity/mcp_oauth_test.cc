@@ -26,7 +26,9 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "test_idp.h"
+#include "tls_server.h"
 
 namespace interlock::testing {
 namespace {
@@ -145,67 +147,6 @@ TestCa MakeTestCa(const std::string& dir) {
   return t;
 }
 
-// A child process whose stdin stays open (tests/idp/idp.mjs exits when it closes) and
-// whose first stdout line is read; killed on destruction.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv) {
-    int in[2], out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::close(in[1]);
-      ::close(out[0]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-  }
-  ~Child() {
-    if (stdin_ >= 0) ::close(stdin_);
-    if (stdout_ >= 0) ::close(stdout_);
-    if (pid_ > 0) {
-      ::kill(-pid_, SIGKILL);
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  // The first line of stdout (bounded wait).
-  std::string FirstLine(std::chrono::milliseconds timeout) {
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    ::fcntl(stdout_, F_SETFL, O_NONBLOCK);
-    while (std::chrono::steady_clock::now() < deadline) {
-      char c;
-      const ssize_t n = ::read(stdout_, &c, 1);
-      if (n == 1) {
-        if (c == '\n') return line;
-        line += c;
-      } else if (n == 0) {
-        return line;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-    return line;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-};
-
 // ---------------------------------------------------------------------------------------
 // The real thing: the MCP SDK client, oidc-provider, server-everything.
 
@@ -225,7 +166,7 @@ class McpOAuthSdk : public ::testing::Test {
     ASSERT_EQ(setup_error_, "");
     ca_ = MakeTestCa(dir_.path());
     ASSERT_EQ(ca_.error, "");
-    idp_ = std::make_unique<Child>(std::vector<std::string>{
+    idp_ = std::make_unique<ServiceChild>(std::vector<std::string>{
         "node", std::string(INTERLOCK_SOURCE_DIR) + "/tests/idp/idp.mjs", "--cert", ca_.cert,
         "--key", ca_.key, "--auto-login", "alice", "--access-token-ttl", std::to_string(ttl)});
     const std::string line = idp_->FirstLine(std::chrono::seconds(30));
@@ -290,7 +231,7 @@ class McpOAuthSdk : public ::testing::Test {
   static inline std::string setup_error_;
   TempDir dir_;
   TestCa ca_;
-  std::unique_ptr<Child> idp_;
+  std::unique_ptr<ServiceChild> idp_;
   std::string issuer_;
   std::string policies_;
   std::unique_ptr<Daemon> daemon_;
@@ -443,14 +384,9 @@ class McpOAuth : public ::testing::Test {
   void SetUp() override {
     cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
     ASSERT_EQ(cert_.error, "");
-    server::HttpServerOptions o;
-    o.port = 0;
-    o.threads = 1;
-    o.tls_cert_file = cert_.cert;
-    o.tls_key_file = cert_.key;
-    idp_server_ = std::make_unique<server::HttpServer>(o, &idp_, &metrics_);
-    ASSERT_TRUE(idp_server_->Start().ok());
-    issuer_ = "https://127.0.0.1:" + std::to_string(idp_server_->local_endpoint().port());
+    idp_server_ = StartTlsServer(cert_, &idp_, &metrics_);
+    ASSERT_NE(idp_server_, nullptr);
+    issuer_ = HttpsUrl(*idp_server_);
     idp_.issuer = issuer_;
     idp_.jwks = JwksOf({key_});
 
@@ -736,14 +672,9 @@ class IssuerBinding : public ::testing::Test {
     cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
     ASSERT_EQ(cert_.error, "");
     for (int i = 0; i < 2; ++i) {
-      server::HttpServerOptions o;
-      o.port = 0;
-      o.threads = 1;
-      o.tls_cert_file = cert_.cert;
-      o.tls_key_file = cert_.key;
-      servers_[i] = std::make_unique<server::HttpServer>(o, &idps_[i], &metrics_);
-      ASSERT_TRUE(servers_[i]->Start().ok());
-      issuers_[i] = "https://127.0.0.1:" + std::to_string(servers_[i]->local_endpoint().port());
+      servers_[i] = StartTlsServer(cert_, &idps_[i], &metrics_);
+      ASSERT_NE(servers_[i], nullptr);
+      issuers_[i] = HttpsUrl(*servers_[i]);
       idps_[i].issuer = issuers_[i];
       idps_[i].jwks = JwksOf({keys_[i]});
     }

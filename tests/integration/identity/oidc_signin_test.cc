@@ -27,7 +27,9 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "test_idp.h"
+#include "tls_server.h"
 
 namespace interlock::testing {
 namespace {
@@ -121,14 +123,9 @@ class OidcSignIn : public ::testing::Test {
   void SetUp() override {
     cert_ = MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
     ASSERT_EQ(cert_.error, "");
-    server::HttpServerOptions o;
-    o.port = 0;
-    o.threads = 1;
-    o.tls_cert_file = cert_.cert;
-    o.tls_key_file = cert_.key;
-    idp_server_ = std::make_unique<server::HttpServer>(o, &idp_, &metrics_);
-    ASSERT_TRUE(idp_server_->Start().ok());
-    issuer_ = "https://127.0.0.1:" + std::to_string(idp_server_->local_endpoint().port());
+    idp_server_ = StartTlsServer(cert_, &idp_, &metrics_);
+    ASSERT_NE(idp_server_, nullptr);
+    issuer_ = HttpsUrl(*idp_server_);
     idp_.issuer = issuer_;
     idp_.jwks = JwksOf({key_});
     policies_ = dir_.path() + "/policies";

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock {
 namespace {

@@ -26,10 +26,14 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
+#include "hello_server.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock {
 namespace {
+
+using ::interlock::testing::HelloServer;
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -49,50 +53,6 @@ bool SandboxWorks() {
                                 "--unshare-user --die-with-parent --ro-bind / / true"});
   return r.exit_code == 0;
 }
-
-// A local HTTP server on 127.0.0.1 that answers "hello PORT" and counts connections.
-class LocalServer {
- public:
-  LocalServer() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
-    thread_ = std::thread([this] {
-      for (;;) {
-        tcp::socket s(io_);
-        boost::system::error_code ec;
-        acceptor_.accept(s, ec);
-        if (ec || stop_) return;
-        ++connections_;
-        std::string head;
-        char buf[4096];
-        while (head.find("\r\n\r\n") == std::string::npos) {
-          const size_t n = s.read_some(net::buffer(buf), ec);
-          if (ec) break;
-          head.append(buf, n);
-        }
-        const std::string body = "hello " + std::to_string(port());
-        const std::string resp =
-            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
-            "\r\nConnection: close\r\n\r\n" + body;
-        net::write(s, net::buffer(resp), ec);
-      }
-    });
-  }
-  ~LocalServer() {
-    stop_ = true;
-    boost::system::error_code ec;
-    tcp::socket poke(io_);
-    poke.connect(acceptor_.local_endpoint(), ec);
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  int connections() const { return connections_; }
-
- private:
-  net::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-};
 
 void ResetProbe();  // ends the suite's probe session (below)
 
@@ -149,7 +109,7 @@ std::string TextOf(const json::array& msgs, int id) {
 // One sandboxed probe session for the suite (started by the first test that needs it): an
 // allowed and a not-allowed local server, the calls below, the store they were audited in.
 struct ProbeRun {
-  LocalServer allowed, other;
+  HelloServer allowed, other;
   TempDir tmp;
   std::string store;
   ProcessResult result;
@@ -382,7 +342,7 @@ ProcessResult RunSandboxedWith(const TempDir& dir, const std::string& bwrap,
 // the caller, before).
 TEST_F(SandboxTest, StagingServerOfASandboxedUpstreamIsSandboxedToo) {
   TempDir tmp;
-  LocalServer allowed, other;
+  HelloServer allowed, other;
   const std::string secret = tmp.Write("secret.txt", "TOPSECRET-STAGING");
   const std::string policy =
       tmp.Write("policy.yaml",

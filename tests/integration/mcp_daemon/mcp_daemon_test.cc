@@ -26,6 +26,7 @@
 #include "daemon_harness.h"
 #include "mcp/daemon_enforcer.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {

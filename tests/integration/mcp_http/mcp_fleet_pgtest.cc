@@ -18,6 +18,7 @@
 #include "daemon_harness.h"
 #include "pg_cluster.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {
@@ -49,9 +50,7 @@ class McpFleetTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(setup_error_, "");
     std::string error;
-    PgCluster* cluster = PgTestEnvironment::Instance()->Cluster(&error);
-    ASSERT_NE(cluster, nullptr) << error;
-    uri_ = cluster->NewDatabase(&error);
+    uri_ = PgTestEnvironment::Instance()->NewDatabase(&error);
     ASSERT_FALSE(uri_.empty()) << error;
     dir_.Write("policies/scribe.yaml", kPolicy);
     description_ = dir_.Write("description.txt", "Appends a note.");

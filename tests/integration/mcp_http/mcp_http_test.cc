@@ -27,10 +27,14 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "hello_server.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock {
 namespace {
+
+using ::interlock::testing::HelloServer;
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -922,50 +926,6 @@ namespace interlock {
 namespace {
 
 namespace net = boost::asio;
-
-// A local HTTP server on 127.0.0.1 answering "hello PORT"; counts its connections.
-class HelloServer {
- public:
-  HelloServer() : acceptor_(io_, net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
-    thread_ = std::thread([this] {
-      for (;;) {
-        net::ip::tcp::socket s(io_);
-        boost::system::error_code ec;
-        acceptor_.accept(s, ec);
-        if (ec || stop_) return;
-        ++connections_;
-        std::string head;
-        char buf[4096];
-        while (head.find("\r\n\r\n") == std::string::npos) {
-          const size_t n = s.read_some(net::buffer(buf), ec);
-          if (ec) break;
-          head.append(buf, n);
-        }
-        const std::string body = "hello " + std::to_string(port());
-        const std::string resp =
-            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
-            "\r\nConnection: close\r\n\r\n" + body;
-        net::write(s, net::buffer(resp), ec);
-      }
-    });
-  }
-  ~HelloServer() {
-    stop_ = true;
-    boost::system::error_code ec;
-    net::ip::tcp::socket poke(io_);
-    poke.connect(acceptor_.local_endpoint(), ec);
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  int connections() const { return connections_; }
-
- private:
-  net::io_context io_;
-  net::ip::tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-};
 
 // Tests that a `sandbox: true` upstream of the daemon runs its server with no network but
 // the session's egress proxy: a direct connect fails, an allowed local server answers, a

@@ -23,6 +23,7 @@
 #include "openapi_check.h"
 #include "server/api.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {

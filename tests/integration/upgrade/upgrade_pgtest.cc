@@ -2,12 +2,14 @@
 // start and says why, as it does on SQLite (upgrade_test.cc).
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 
 #include "daemon_harness.h"
 #include "pg_cluster.h"
 #include "store/postgres_store.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {
@@ -24,25 +26,21 @@ tools:
 // this build's, with a message naming both versions, and leaves the version as it was.
 TEST(UpgradePgTest, DowngradeOntoANewerSchemaRefusesToStart) {
   std::string error;
-  PgCluster* cluster = PgTestEnvironment::Instance()->Cluster(&error);
-  ASSERT_NE(cluster, nullptr) << error;
-  const std::string uri = cluster->NewDatabase(&error);
+  PgCluster* cluster = nullptr;
+  const std::string uri = PgTestEnvironment::Instance()->NewDatabase(&error, &cluster);
   ASSERT_FALSE(uri.empty()) << error;
   TempDir dir;
-  dir.Write("policies/agent.yaml", kPolicy);
-  Daemon daemon(dir.path(), dir.path() + "/policies");
-  daemon.SetStore(uri);
-  daemon.SetExtraArgs({"--keys", dir.path() + "/keys"});
-  ASSERT_TRUE(daemon.Start()) << daemon.log();  // creates the schema
-  ASSERT_EQ(daemon.Stop(), 0) << daemon.log();
+  std::unique_ptr<Daemon> daemon = MemberDaemon(dir.path(), kPolicy, uri);
+  ASSERT_TRUE(daemon->Start()) << daemon->log();  // creates the schema
+  ASSERT_EQ(daemon->Stop(), 0) << daemon->log();
 
   const int newer = store::PostgresStore::kSchemaVersion + 1;
   const std::string db = uri.substr(uri.rfind('/') + 1);
   cluster->Psql(db, "UPDATE interlock_schema_version SET version = " + std::to_string(newer),
                 &error);
   ASSERT_EQ(error, "");
-  EXPECT_FALSE(daemon.Start(std::chrono::seconds(10)));
-  const std::string log = daemon.log();
+  EXPECT_FALSE(daemon->Start(std::chrono::seconds(10)));
+  const std::string log = daemon->log();
   EXPECT_NE(
       log.find("schema version " + std::to_string(newer) + ", newer than this interlock knows (" +
                std::to_string(store::PostgresStore::kSchemaVersion) + ")"),

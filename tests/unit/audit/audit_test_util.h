@@ -17,25 +17,11 @@
 #include "audit/redact.h"
 #include "audit/sqlite_util.h"
 #include "common/time.h"
+#include "temp_dir.h"
 
 namespace interlock::audit::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "interlock-audit-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::interlock::testing::TempDir;
 
 inline SqliteDb OpenRw(const std::string& path) {
   sqlite3* raw = nullptr;

@@ -221,8 +221,8 @@ namespace {
 // together) all end up with the one key that was published, never a torn or a second one.
 TEST(AuditKeysConcurrency, ConcurrentCreatorsAgreeOnOneKey) {
   for (int round = 0; round < 5; ++round) {
-    const std::string dir = ::testing::TempDir() + "keys-race-" + std::to_string(::getpid()) + "-" +
-                            std::to_string(round);
+    const TempDir tmp;
+    const std::string dir = tmp.File("keys");  // made by the racing creators
     std::vector<std::string> hmacs(8);
     std::vector<std::string> pubs(8);
     std::vector<std::thread> threads;

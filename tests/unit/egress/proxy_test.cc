@@ -16,69 +16,17 @@
 
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "hello_server.h"
 #include "policy/loader.h"
 
 namespace interlock::egress {
 namespace {
 
+using ::interlock::testing::HelloServer;
+
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using ::testing::HasSubstr;
-
-// A local HTTP server: answers every connection with a fixed response, counts them.
-class LocalServer {
- public:
-  LocalServer() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
-    thread_ = std::thread([this] {
-      for (;;) {
-        tcp::socket s(io_);
-        boost::system::error_code ec;
-        acceptor_.accept(s, ec);
-        if (ec || stop_) return;
-        ++connections_;
-        std::string head;
-        char buf[4096];
-        while (head.find("\r\n\r\n") == std::string::npos) {
-          size_t n = s.read_some(net::buffer(buf), ec);
-          if (ec) break;
-          head.append(buf, n);
-        }
-        {
-          std::lock_guard lock(mu_);
-          last_head_ = head;
-        }
-        const std::string body = "hello from " + std::to_string(port());
-        const std::string resp =
-            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
-            "\r\nConnection: close\r\n\r\n" + body;
-        net::write(s, net::buffer(resp), ec);
-        s.shutdown(tcp::socket::shutdown_send, ec);
-      }
-    });
-  }
-  ~LocalServer() {
-    stop_ = true;
-    boost::system::error_code ec;
-    tcp::socket poke(io_);
-    poke.connect(acceptor_.local_endpoint(), ec);
-    thread_.join();
-  }
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  int connections() const { return connections_; }
-  std::string last_head() {
-    std::lock_guard lock(mu_);
-    return last_head_;
-  }
-
- private:
-  net::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> connections_{0};
-  std::mutex mu_;
-  std::string last_head_;
-};
 
 // Sends `request` to the proxy and returns everything it answers until it closes.
 std::string Exchange(uint16_t proxy_port, const std::string& request,
@@ -176,7 +124,7 @@ std::string Allow(uint16_t port) {
 // Tests that an allowed absolute-form request reaches the server with the decided Host
 // and no proxy credentials, and that bytes each way are counted.
 TEST(EgressProxy, AllowedRequestReachesServer) {
-  LocalServer server;
+  HelloServer server{"hello from"};
   GuardedProxy proxy(Allow(server.port()));
   const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/x";
   std::string resp = Exchange(proxy.port(), "GET " + url +
@@ -278,7 +226,7 @@ TEST(EgressProxy, PipelinedSecondRequestNeverReachesTheServer) {
 // receipts): an allowed one open, with live counters that end equal to the final bytes,
 // a refused one closed; the two reports of a connection share its serial.
 TEST(EgressProxy, DecidedReportLetsAReceiptCountBytesOfAnOpenConnection) {
-  LocalServer allowed, other;
+  HelloServer allowed{"hello from"}, other{"hello from"};
   GuardedProxy proxy(Allow(allowed.port()));
   const std::string url = "http://127.0.0.1:" + std::to_string(allowed.port()) + "/x";
   std::string resp = Exchange(proxy.port(), "GET " + url + " HTTP/1.1\r\n\r\n");
@@ -306,7 +254,7 @@ TEST(EgressProxy, DecidedReportLetsAReceiptCountBytesOfAnOpenConnection) {
 
 // Tests that a server not in egress.allow is never contacted: 403 with the decision.
 TEST(EgressProxy, RefusedRequestGets403AndNeverReachesServer) {
-  LocalServer allowed, other;
+  HelloServer allowed{"hello from"}, other{"hello from"};
   GuardedProxy proxy(Allow(allowed.port()));
   std::string resp = Exchange(
       proxy.port(), "GET http://127.0.0.1:" + std::to_string(other.port()) + "/ HTTP/1.1\r\n\r\n");
@@ -328,7 +276,7 @@ std::string AllowTunnel(uint16_t port) {
 // Tests that CONNECT opens a tunnel to a server whose entry allows tunnels there, and
 // relays bytes untouched.
 TEST(EgressProxy, ConnectTunnelRelaysBytes) {
-  LocalServer server;
+  HelloServer server{"hello from"};
   GuardedProxy proxy(AllowTunnel(server.port()));
   const std::string target = "127.0.0.1:" + std::to_string(server.port());
   std::string resp = Exchange(proxy.port(), "CONNECT " + target + " HTTP/1.1\r\n\r\n",
@@ -340,7 +288,7 @@ TEST(EgressProxy, ConnectTunnelRelaysBytes) {
 
 // Tests that a CONNECT to a refused port is 403 and the server sees nothing.
 TEST(EgressProxy, RefusedConnectGets403) {
-  LocalServer allowed, other;
+  HelloServer allowed{"hello from"}, other{"hello from"};
   GuardedProxy proxy(Allow(allowed.port()));
   std::string resp = Exchange(
       proxy.port(), "CONNECT 127.0.0.1:" + std::to_string(other.port()) + " HTTP/1.1\r\n\r\n");
@@ -351,7 +299,7 @@ TEST(EgressProxy, RefusedConnectGets403) {
 // Tests that garbage, an oversized head and an origin-form request are answered 400/431
 // and the proxy keeps serving.
 TEST(EgressProxy, BadInputIs400AndProxySurvives) {
-  LocalServer server;
+  HelloServer server{"hello from"};
   GuardedProxy proxy(Allow(server.port()));
   EXPECT_THAT(Exchange(proxy.port(), "\x01\x02garbage\r\n\r\n"), HasSubstr("400 Bad Request"));
   EXPECT_THAT(Exchange(proxy.port(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
@@ -365,7 +313,7 @@ TEST(EgressProxy, BadInputIs400AndProxySurvives) {
 
 // Tests that a policy without egress refuses even loopback.
 TEST(EgressProxy, NoEgressKeyRefusesEverything) {
-  LocalServer server;
+  HelloServer server{"hello from"};
   GuardedProxy proxy("");
   std::string resp = Exchange(
       proxy.port(), "GET http://127.0.0.1:" + std::to_string(server.port()) + "/ HTTP/1.1\r\n\r\n");
@@ -380,7 +328,7 @@ TEST(EgressProxy, NoEgressKeyRefusesEverything) {
 // port stays reachable with absolute-form requests, and the refusal is recorded as a
 // tunnel decision.
 TEST(EgressProxy, ConnectToAllowedPlainHttpPortIsRefused) {
-  LocalServer server;
+  HelloServer server{"hello from"};
   GuardedProxy proxy(Allow(server.port()));
   const std::string target = "127.0.0.1:" + std::to_string(server.port());
   std::string resp = Exchange(proxy.port(), "CONNECT " + target + " HTTP/1.1\r\n\r\n",
@@ -402,7 +350,7 @@ TEST(EgressProxy, ConnectToAllowedPlainHttpPortIsRefused) {
 // Tests that `tunnel: false` refuses CONNECT even where the port would allow one by
 // default, while plain requests pass.
 TEST(EgressProxy, ConnectThroughAnEntrySayingTunnelFalseIsRefused) {
-  LocalServer server;
+  HelloServer server{"hello from"};
   GuardedProxy proxy("egress: {allow: [{to: \"127.0.0.1:*\", tunnel: false}]}\n");
   const std::string target = "127.0.0.1:" + std::to_string(server.port());
   EXPECT_THAT(Exchange(proxy.port(), "CONNECT " + target + " HTTP/1.1\r\n\r\n"), HasSubstr("403"));

@@ -13,7 +13,9 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "test_idp.h"
+#include "tls_server.h"
 
 namespace interlock::identity {
 namespace {
@@ -60,14 +62,9 @@ class JwksFetch : public ::testing::Test {
   void SetUp() override {
     cert_ = testing::MakeSelfSignedCert(dir_.path(), "idp", "IP:127.0.0.1");
     ASSERT_EQ(cert_.error, "");
-    server::HttpServerOptions o;
-    o.port = 0;
-    o.threads = 1;
-    o.tls_cert_file = cert_.cert;
-    o.tls_key_file = cert_.key;
-    server_ = std::make_unique<server::HttpServer>(o, &idp_, &metrics_);
-    ASSERT_TRUE(server_->Start().ok());
-    issuer_ = "https://127.0.0.1:" + std::to_string(server_->local_endpoint().port());
+    server_ = testing::StartTlsServer(cert_, &idp_, &metrics_);
+    ASSERT_NE(server_, nullptr);
+    issuer_ = testing::HttpsUrl(*server_);
     idp_.issuer = issuer_;
     idp_.jwks = testing::JwksOf({key1_});
     cfg_.issuer = issuer_;

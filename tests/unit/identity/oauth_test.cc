@@ -13,6 +13,7 @@
 #include "identity/verifier.h"
 #include "server/config.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "test_idp.h"
 
 namespace interlock::identity {

@@ -8,6 +8,7 @@
 #include "identity/oidc_signin.h"
 #include "server/config.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::identity {
 namespace {

@@ -17,6 +17,7 @@
 #include "mcp/tool_catalog.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
+#include "temp_dir.h"
 
 namespace interlock::mcp {
 namespace {
@@ -105,20 +106,14 @@ class FailingToolView : public ToolViewSource {
 
 struct Harness {
   explicit Harness(ToolViewSource* view = nullptr, std::vector<std::string> forward_methods = {}) {
-    // One file per process: ctest runs every test of this suite as its own process, in
-    // parallel, and a shared name let one truncate the file while another read it.
+    const ::interlock::testing::TempDir tmp;
     const std::string path =
-        ::testing::TempDir() + "/gw_policy_" + std::to_string(::getpid()) + ".yaml";
-    FILE* f = fopen(path.c_str(), "w");
-    fputs(
-        "agent:\n  id: \"a\"\n  identity: \"a@t\"\n  autonomy: audit_based\n"
-        "tools:\n  allowed:\n    - name: \"ok\"\n      scope: [\"keep\"]\n"
-        "    - name: \"held\"\n    - name: \"denied\"\n  blocked:\n    - \"secret\"\n",
-        f);
-    fclose(f);
+        tmp.Write("policy.yaml",
+                  "agent:\n  id: \"a\"\n  identity: \"a@t\"\n  autonomy: audit_based\n"
+                  "tools:\n  allowed:\n    - name: \"ok\"\n      scope: [\"keep\"]\n"
+                  "    - name: \"held\"\n    - name: \"denied\"\n  blocked:\n    - \"secret\"\n");
     std::vector<policy::Diagnostic> d;
     auto set = policy::LoadPolicySet({path}, &d);
-    std::remove(path.c_str());
     EXPECT_TRUE(set.ok()) << set.error().message;
     source = std::make_unique<core::PolicySource>(std::move(set).value());
     policy_view = std::make_unique<PolicyToolView>(source.get(), "a");

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 namespace interlock::mcp {
 namespace {
 
@@ -20,9 +22,7 @@ namespace fs = std::filesystem;
 class SandboxViewTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sandbox-view-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = fs::canonical(tmpl).string();
+    root_ = fs::canonical(tmp_.path()).string();
     for (const char* d : {"home/.local/state/interlock", "home/proj/data", "elsewhere/state",
                           "keys", "pkg/node_modules/@x/server/dist", "bin"}) {
       fs::create_directories(root_ + "/" + d);
@@ -34,10 +34,7 @@ class SandboxViewTest : public ::testing::Test {
     // A state directory reached through a symlink that lives in the project.
     fs::create_directory_symlink(root_ + "/elsewhere/state", root_ + "/home/proj/state-link");
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
+  ::interlock::testing::TempDir tmp_{"sandbox-view"};
   std::string root_;
 };
 

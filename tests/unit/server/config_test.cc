@@ -8,6 +8,7 @@
 #include "server/mcp_http.h"
 
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::server {
 namespace {

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "server/http_server.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::server {
 namespace {

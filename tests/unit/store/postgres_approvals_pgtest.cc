@@ -33,9 +33,7 @@ class PgApprovals : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    cluster_ = testing::PgTestEnvironment::Instance()->Cluster(&error);
-    ASSERT_NE(cluster_, nullptr) << error;
-    uri_ = cluster_->NewDatabase(&error);
+    uri_ = testing::PgTestEnvironment::Instance()->NewDatabase(&error, &cluster_);
     ASSERT_FALSE(uri_.empty()) << error;
     db_ = uri_.substr(uri_.rfind('/') + 1);
     a_ = Open();

@@ -16,6 +16,7 @@
 #include "core/run_store.h"
 #include "policy/loader.h"
 #include "store/sqlite_store.h"
+#include "temp_dir.h"
 
 namespace interlock {
 namespace {
@@ -24,23 +25,7 @@ namespace fs = std::filesystem;
 using core::GuardResponse;
 using core::RunStore;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("il-rehstore-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline std::atomic<int> counter_{0};
-  fs::path path_;
-};
+using ::interlock::testing::TempDir;
 
 struct MemoryBackend {
   explicit MemoryBackend(const TempDir&) : store(std::make_unique<core::MemoryRunStore>()) {}

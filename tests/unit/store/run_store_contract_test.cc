@@ -17,6 +17,7 @@
 #include "pg_cluster.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
+#include "temp_dir.h"
 
 namespace interlock {
 namespace {
@@ -28,23 +29,7 @@ using core::RunStore;
 
 TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("il-contract-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline std::atomic<int> counter_{0};
-  fs::path path_;
-};
+using ::interlock::testing::TempDir;
 
 // --- backends ---------------------------------------------------------------------------
 
@@ -103,9 +88,7 @@ struct PostgresBackend {
   explicit PostgresBackend(const TempDir&) { Init(); }
   void Init() {
     std::string error;
-    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
-    ASSERT_NE(cluster, nullptr) << error;
-    uri = cluster->NewDatabase(&error);
+    uri = testing::PgTestEnvironment::Instance()->NewDatabase(&error);
     ASSERT_FALSE(uri.empty()) << error;
     Open();
   }

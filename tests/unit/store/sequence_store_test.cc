@@ -26,6 +26,7 @@
 #include "policy/loader.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
+#include "temp_dir.h"
 
 namespace interlock {
 namespace {
@@ -36,23 +37,7 @@ using core::RunStore;
 
 TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("il-seqstore-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline std::atomic<int> counter_{0};
-  fs::path path_;
-};
+using ::interlock::testing::TempDir;
 
 struct MemoryBackend {
   static constexpr bool kDurable = false;
@@ -91,9 +76,7 @@ struct PostgresBackend {
   explicit PostgresBackend(const TempDir&) { Init(); }
   void Init() {
     std::string error;
-    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
-    ASSERT_NE(cluster, nullptr) << error;
-    uri = cluster->NewDatabase(&error);
+    uri = testing::PgTestEnvironment::Instance()->NewDatabase(&error);
     ASSERT_FALSE(uri.empty()) << error;
     Open();
   }
@@ -555,9 +538,7 @@ TEST(SequenceFleet, RateLimitIsExactAcrossTwoSqliteStoresOnOneFile) {
 
 TEST(SequenceFleet, RateLimitIsExactAcrossTwoPostgresStoresOnOneDatabase) {
   std::string error;
-  testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
-  ASSERT_NE(cluster, nullptr) << error;
-  const std::string uri = cluster->NewDatabase(&error);
+  const std::string uri = testing::PgTestEnvironment::Instance()->NewDatabase(&error);
   ASSERT_FALSE(uri.empty()) << error;
   RateLimitAcrossTwoStores([&]() -> std::unique_ptr<RunStore> {
     store::PostgresOptions o;

@@ -29,6 +29,7 @@
 #include "audit/verify.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "temp_dir.h"
 
 namespace interlock::store {
 namespace {
@@ -42,23 +43,7 @@ constexpr char kSecret[] = "hunter2-do-not-store-me";
 // A fixed instant: 2026-11-22T10:00:00Z.
 TimePoint T0() { return TimePoint(std::chrono::seconds(1795341600)); }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "interlock-store-XXXXXX").string();
-    char* p = mkdtemp(tmpl.data());
-    EXPECT_NE(p, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using ::interlock::testing::TempDir;
 
 std::shared_ptr<policy::AgentPolicy> MakeAgent(const std::string& id, uint64_t max_steps,
                                                policy::BudgetAction action) {

@@ -31,6 +31,7 @@
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
+#include "temp_dir.h"
 
 namespace interlock {
 namespace {
@@ -46,23 +47,7 @@ using store::Store;
 TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
 TimePoint At(int64_t s) { return T0() + std::chrono::seconds(s); }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("il-store-contract-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline std::atomic<int> counter_{0};
-  fs::path path_;
-};
+using ::interlock::testing::TempDir;
 
 // --- backends ---------------------------------------------------------------------------
 
@@ -139,11 +124,9 @@ struct SqliteBackend {
 struct PostgresBackend {
   explicit PostgresBackend(const TempDir&) {
     std::string error;
-    testing::PgCluster* cluster = testing::PgTestEnvironment::Instance()->Cluster(&error);
-    EXPECT_NE(cluster, nullptr) << error;
-    if (cluster == nullptr) return;
-    uri = cluster->NewDatabase(&error);
+    uri = testing::PgTestEnvironment::Instance()->NewDatabase(&error);
     EXPECT_FALSE(uri.empty()) << error;
+    if (uri.empty()) return;
     Open();
   }
   void Open() {

@@ -1,20 +1,22 @@
 """AsyncClient: the same surface for asyncio. The blocking transport runs in the default
 thread executor (asyncio.to_thread), so the library stays standard-library only; waits
-for approvals are cancellable between polls (task.cancel() or an asyncio.Event)."""
+for approvals are cancellable between polls (task.cancel() or an asyncio.Event). The guard
+and the approval wait are the blocking client's own protocol (interlock._protocol), driven
+here on asyncio."""
 from __future__ import annotations
 
 import asyncio
 import functools
 import inspect
 import logging
-import time
-import uuid
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Optional, TypeVar, Union
+from typing import (Any, AsyncIterator, Awaitable, Callable, Dict, Generator, Optional, TypeVar,
+                    Union)
 
-from ._client import Client, Run, _final, _jsonable, current_run, tool_args
+from . import _protocol as protocol
+from ._client import Client, Run, current_run, tool_args
 from .decision import Decision
-from .errors import ApprovalAborted, ApprovalTimeout, Denied, InterlockError, NoActiveRun
+from .errors import InterlockError, NoActiveRun
 
 log = logging.getLogger("interlock")
 T = TypeVar("T")
@@ -111,56 +113,8 @@ class AsyncRun:
                                 abort: Optional[asyncio.Event] = None,
                                 on_pending: Optional[Callable[[Decision], Any]] = None
                                 ) -> Decision:
-        if not decision.approval_required:
-            return _final(decision)
-        if not decision.call_id:
-            raise Denied(decision, f"{decision.tool}: approval_required without a call_id")
-        if on_pending is not None:
-            res = on_pending(decision)
-            if inspect.isawaitable(res):
-                await res
-        sync = self.client._sync
-        limit = sync.approval_timeout if timeout is None else timeout
-        deadline = time.monotonic() + max(0.0, limit)
-        last = decision
-        try:
-            while True:
-                if abort is not None and abort.is_set():
-                    await self._withdraw(last, "the client aborted the wait")
-                    raise ApprovalAborted(last, f"{decision.tool}: wait for approval aborted")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    await self._withdraw(last, "the client's approval deadline passed")
-                    raise ApprovalTimeout(last, f"{decision.tool}: no verdict within "
-                                                f"{limit:g}s (approval {decision.approval_id} "
-                                                f"withdrawn)")
-                if left < 1:
-                    await asyncio.sleep(left)
-                    continue
-                wait = 1 if abort is not None else min(sync.poll_wait, max(1, int(left)))
-                d = await asyncio.to_thread(self._run._poll, decision, wait)
-                if d.decision == "approval_required" or d.pending:
-                    last = d
-                    continue
-                return _final(d)
-        except asyncio.CancelledError:
-            # The task was cancelled: nobody waits any more, so withdraw the approval.
-            await asyncio.shield(self._withdraw(last, "the client cancelled the wait"))
-            raise
-
-    def _withdraw_in_flight(self, tool: str, args: Dict[str, Any],
-                            usage: Optional[Dict[str, Any]], tokens: Optional[int],
-                            cost_usd: Optional[float], key: str) -> None:
-        try:
-            d = self._run.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd,
-                                 idempotency_key=key)
-            if d.approval_required:
-                self._run._withdraw(d, "the client cancelled the call")
-        except Exception as e:  # best effort: the approval still times out on the daemon
-            log.warning("withdrawing the approval of a cancelled call failed: %s", e)
-
-    async def _withdraw(self, decision: Decision, reason: str) -> None:
-        await asyncio.to_thread(self._run._withdraw, decision, reason)
+        steps = self.client._sync._wait_steps(decision, timeout, abort)
+        return await drive_async(steps, self._run, on_pending=on_pending)
 
     async def guard(self, tool: str, args: Optional[Dict[str, Any]],
                     fn: Callable[..., Union[T, Awaitable[T]]], *,
@@ -169,38 +123,9 @@ class AsyncRun:
                     abort: Optional[asyncio.Event] = None, report: bool = True,
                     on_pending: Optional[Callable[[Decision], Any]] = None) -> T:
         """As ``Run.guard``; ``fn`` may be a coroutine function."""
-        args = args if args is not None else {}
-        # One key for the call: a task cancelled while the decision is in flight (its
-        # thread finishes the request, the answer is lost) asks for that same decision
-        # again, answered from the key and never decided twice, and withdraws the approval
-        # it may have opened: a cancelled call leaves no pending approval behind.
-        key = str(uuid.uuid4())
-        try:
-            d = await self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd,
-                                  idempotency_key=key)
-        except asyncio.CancelledError:
-            await asyncio.to_thread(self._withdraw_in_flight, tool, args, usage, tokens,
-                                    cost_usd, key)
-            raise
-        d = await self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
-                                         on_pending=on_pending)
-        self.client._sync._claim_call(d)
-        try:
-            # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
-            out = fn(**d.arguments_to_run(args))
-            if inspect.isawaitable(out):
-                out = await out
-        except BaseException as e:
-            if report:
-                await self._report_quietly(d.call_id, False, None, f"{type(e).__name__}: {e}")
-            raise
-        if report:
-            await self._report_quietly(d.call_id, True, _jsonable(out), None)
-        return out  # type: ignore[return-value]
-
-    async def _report_quietly(self, call_id: str, ok: bool, output: Any,
-                              error: Optional[str]) -> None:
-        await asyncio.to_thread(self._run._report_quietly, call_id, ok, output, error)
+        steps = self.client._sync._guard_steps(tool, args, usage, tokens, cost_usd, report,
+                                               approval_timeout, abort)
+        return await drive_async(steps, self._run, fn=fn, on_pending=on_pending)
 
     async def report_result(self, call_id: str, **kw: Any) -> None:
         await asyncio.to_thread(functools.partial(self._run.report_result, call_id, **kw))
@@ -215,3 +140,53 @@ class AsyncRun:
 
     async def state(self) -> Dict[str, Any]:
         return await asyncio.to_thread(self._run.state)
+
+
+async def drive_async(steps: Generator[protocol.Effect, Any, T], run: Run, *,
+                      fn: Optional[Callable[..., Any]] = None,
+                      on_pending: Optional[Callable[[Decision], Any]] = None) -> T:
+    """Runs the guard protocol (interlock._protocol) on asyncio for ``run``: the requests in
+    the default thread executor, ``fn`` and ``on_pending`` awaited when they return an
+    awaitable. A withdraw is shielded: a cancelled task still withdraws what it leaves."""
+    sent: Any = None
+    error: Optional[BaseException] = None
+    while True:
+        try:
+            effect = steps.throw(error) if error is not None else steps.send(sent)
+        except StopIteration as stop:
+            return stop.value
+        sent, error = None, None
+        try:
+            sent = await _perform(effect, run, fn, on_pending)
+        except BaseException as e:  # thrown into the protocol, which decides
+            error = e
+
+
+async def _perform(effect: protocol.Effect, run: Run, fn: Optional[Callable[..., Any]],
+                   on_pending: Optional[Callable[[Decision], Any]]) -> Any:
+    if isinstance(effect, protocol.Decide):
+        return await asyncio.to_thread(functools.partial(
+            run.decide, effect.tool, effect.args, usage=effect.usage, tokens=effect.tokens,
+            cost_usd=effect.cost_usd, idempotency_key=effect.key))
+    if isinstance(effect, protocol.Poll):
+        return await asyncio.to_thread(run._poll, effect.decision, effect.wait)
+    if isinstance(effect, protocol.Sleep):
+        return await asyncio.sleep(effect.seconds)
+    if isinstance(effect, protocol.Withdraw):
+        return await asyncio.shield(asyncio.to_thread(run._withdraw, effect.decision,
+                                                      effect.reason))
+    if isinstance(effect, protocol.WithdrawInFlight):
+        return await asyncio.shield(asyncio.to_thread(run._withdraw_in_flight, effect.decide))
+    if isinstance(effect, protocol.Pending):
+        res = on_pending(effect.decision) if on_pending is not None else None
+        return await res if inspect.isawaitable(res) else res
+    if isinstance(effect, protocol.Claim):
+        return run.client._claim_call(effect.decision)
+    if isinstance(effect, protocol.Call):
+        assert fn is not None
+        out = fn(**effect.arguments)
+        return await out if inspect.isawaitable(out) else out
+    if isinstance(effect, protocol.Report):
+        return await asyncio.to_thread(run._report_quietly, effect.call_id, effect.ok,
+                                       effect.output, effect.error)
+    raise TypeError(f"unknown guard step {effect!r}")

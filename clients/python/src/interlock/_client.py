@@ -5,20 +5,19 @@ import contextvars
 import dataclasses
 import functools
 import inspect
-import json
 import logging
 import os
 import threading
 import time
 import urllib.parse
 import uuid
-from typing import Any, Callable, Dict, Iterator, Optional, TypeVar
+from typing import Any, Callable, Dict, Generator, Iterator, Optional, TypeVar
 from contextlib import contextmanager
 
+from . import _protocol as protocol
 from ._transport import Transport
 from .decision import Decision
-from .errors import (ApprovalAborted, ApprovalTimeout, Conflict, Denied, InterlockError,
-                     NoActiveRun)
+from .errors import Conflict, Denied, InterlockError, NoActiveRun
 
 log = logging.getLogger("interlock")
 T = TypeVar("T")
@@ -40,15 +39,6 @@ def _usage(usage: Optional[Dict[str, Any]], tokens: Optional[int],
     if cost_usd is not None:
         out["cost_usd"] = cost_usd
     return out or None
-
-
-def _jsonable(value: Any) -> Any:
-    """The output as JSON: as is when it serializes, else its str()."""
-    try:
-        json.dumps(value, allow_nan=False)
-        return value
-    except (TypeError, ValueError):
-        return str(value)
 
 
 class Client:
@@ -141,6 +131,26 @@ class Client:
                     reason=f"call {decision.call_id} was already run by another guard: one "
                            "approval, one execution", arguments=None))
             self._ran_calls.add(decision.call_id)
+
+    # -- the guard protocol (interlock._protocol), for Run and AsyncRun alike -------------
+    def _wait_steps(self, decision: Decision, timeout: Optional[float],
+                    abort: Any) -> Generator[protocol.Effect, Any, Decision]:
+        """``abort``: anything with ``is_set()`` (a threading.Event or an asyncio.Event)."""
+        return protocol.approval_wait(
+            decision, limit=self.approval_timeout if timeout is None else timeout,
+            poll_wait=self.poll_wait, aborted=abort.is_set if abort is not None else None,
+            now=time.monotonic)
+
+    def _guard_steps(self, tool: str, args: Optional[Dict[str, Any]],
+                     usage: Optional[Dict[str, Any]], tokens: Optional[int],
+                     cost_usd: Optional[float], report: bool, approval_timeout: Optional[float],
+                     abort: Any) -> Generator[protocol.Effect, Any, Any]:
+        return protocol.guard(
+            tool, args if args is not None else {}, key=str(uuid.uuid4()), usage=usage,
+            tokens=tokens, cost_usd=cost_usd, report=report,
+            limit=self.approval_timeout if approval_timeout is None else approval_timeout,
+            poll_wait=self.poll_wait, aborted=abort.is_set if abort is not None else None,
+            now=time.monotonic)
 
     # -- the decorator --------------------------------------------------------------------
     def guarded(self, tool: str, **guard_options: Any) -> Callable[[Callable[..., T]],
@@ -240,41 +250,9 @@ class Run:
         the daemon's or ``timeout`` seconds here; ``ApprovalAborted`` when ``abort`` is
         set). When this side gives up, the approval is withdrawn. ``on_pending(decision)``
         is called once before waiting (e.g. to show ``decision.approval_url``)."""
-        if not decision.approval_required:
-            return _final(decision)
-        if not decision.call_id:
-            raise Denied(decision, f"{decision.tool}: approval_required without a call_id")
-        if on_pending is not None:
-            on_pending(decision)
-        limit = self.client.approval_timeout if timeout is None else timeout
-        deadline = time.monotonic() + max(0.0, limit)
-        last = decision
-        while True:
-            if abort is not None and abort.is_set():
-                self._withdraw(last, "the client aborted the wait")
-                raise ApprovalAborted(last, f"{decision.tool}: wait for approval aborted")
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self._withdraw(last, "the client's approval deadline passed")
-                raise ApprovalTimeout(last, f"{decision.tool}: no verdict within {limit:g}s "
-                                            f"(approval {decision.approval_id} withdrawn)")
-            wait = min(self.client.poll_wait, max(1, int(left)))
-            if abort is not None:
-                wait = 1  # short polls so that an abort is seen within about a second
-            if left < 1:
-                time.sleep(left)
-                continue
-            try:
-                d = self._poll(decision, wait)
-            except InterlockError:
-                raise
-            except BaseException:  # KeyboardInterrupt, SystemExit: nobody waits any more
-                self._withdraw(last, "the client stopped waiting")
-                raise
-            if d.decision == "approval_required" or d.pending:
-                last = d
-                continue
-            return _final(d)
+        steps = self.client._wait_steps(decision, timeout, abort)
+        return protocol.drive(steps, functools.partial(self._perform, fn=None,
+                                                       on_pending=on_pending))
 
     def _withdraw(self, decision: Decision, reason: str) -> None:
         if not decision.approval_id:
@@ -297,21 +275,45 @@ class Run:
         reports its result (ok/error, output) and returns its value. Raises ``Denied``
         (with the decision) otherwise; ``Unavailable`` when the daemon cannot be reached
         (the function does not run then either)."""
-        args = args if args is not None else {}
-        d = self.decide(tool, args, usage=usage, tokens=tokens, cost_usd=cost_usd)
-        d = self.wait_for_approval(d, timeout=approval_timeout, abort=abort,
-                                   on_pending=on_pending)
-        self.client._claim_call(d)
+        steps = self.client._guard_steps(tool, args, usage, tokens, cost_usd, report,
+                                         approval_timeout, abort)
+        return protocol.drive(steps, functools.partial(self._perform, fn=fn,
+                                                       on_pending=on_pending))
+
+    def _perform(self, effect: protocol.Effect, *, fn: Optional[Callable[..., Any]],
+                 on_pending: Optional[Callable[[Decision], Any]]) -> Any:
+        """One step of the guard protocol (interlock._protocol), blocking."""
+        if isinstance(effect, protocol.Decide):
+            return self.decide(effect.tool, effect.args, usage=effect.usage,
+                               tokens=effect.tokens, cost_usd=effect.cost_usd,
+                               idempotency_key=effect.key)
+        if isinstance(effect, protocol.Poll):
+            return self._poll(effect.decision, effect.wait)
+        if isinstance(effect, protocol.Sleep):
+            return time.sleep(effect.seconds)
+        if isinstance(effect, protocol.Withdraw):
+            return self._withdraw(effect.decision, effect.reason)
+        if isinstance(effect, protocol.WithdrawInFlight):
+            return self._withdraw_in_flight(effect.decide)
+        if isinstance(effect, protocol.Pending):
+            return on_pending(effect.decision) if on_pending is not None else None
+        if isinstance(effect, protocol.Claim):
+            return self.client._claim_call(effect.decision)
+        if isinstance(effect, protocol.Call):
+            assert fn is not None
+            return fn(**effect.arguments)
+        if isinstance(effect, protocol.Report):
+            return self._report_quietly(effect.call_id, effect.ok, effect.output, effect.error)
+        raise TypeError(f"unknown guard step {effect!r}")
+
+    def _withdraw_in_flight(self, decide: protocol.Decide) -> None:
         try:
-            # A reviewer's edit (docs/approvals.md): the tool runs with the edited arguments.
-            out = fn(**d.arguments_to_run(args))
-        except BaseException as e:
-            if report:
-                self._report_quietly(d.call_id, False, None, f"{type(e).__name__}: {e}")
-            raise
-        if report:
-            self._report_quietly(d.call_id, True, _jsonable(out), None)
-        return out
+            d = self.decide(decide.tool, decide.args, usage=decide.usage, tokens=decide.tokens,
+                            cost_usd=decide.cost_usd, idempotency_key=decide.key)
+            if d.approval_required:
+                self._withdraw(d, "the client cancelled the call")
+        except Exception as e:  # best effort: the approval still times out on the daemon
+            log.warning("withdrawing the approval of a cancelled call failed: %s", e)
 
     def _report_quietly(self, call_id: str, ok: bool, output: Any, error: Optional[str]) -> None:
         # The tool already ran: a failed report must not turn its value into an exception.
@@ -350,11 +352,3 @@ class Run:
         _, body = self._t.request("GET", self._path(""))
         return body if isinstance(body, dict) else {}
 
-
-def _final(d: Decision) -> Decision:
-    """The decision if it allows; raises the matching Denied otherwise."""
-    if d.allowed:
-        return d
-    if d.code == "APPROVAL_TIMEOUT":
-        raise ApprovalTimeout(d)
-    raise Denied(d)

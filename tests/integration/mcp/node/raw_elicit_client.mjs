@@ -8,28 +8,15 @@
 //   unsent   answers accept for an id Interlock never sent (its id with the last digit
 //            changed), then declines
 //   late     lets the question time out, then answers accept
-// Prints {"exit": code, "messages": [every message received]} on stdout.
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+// Prints {"exit": code, "messages": [every message received]} on stdout (raw_stdio.mjs).
+import { sleep, startServer, within } from "./raw_stdio.mjs";
 
 const [scenario, tool, argsJson] = process.argv.slice(2, 5);
-const [cmd, ...args] = process.argv.slice(process.argv.indexOf("--") + 1);
-const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
-const received = [];
-const send = (m) => child.stdin.write(JSON.stringify(m) + "\n");
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let callDone;
-const called = new Promise((r) => (callDone = r));
-let initDone;
-const initialized = new Promise((r) => (initDone = r));
-
-createInterface({ input: child.stdout }).on("line", async (line) => {
-  const msg = JSON.parse(line);
-  received.push(msg);
-  if (msg.id === 1 && !msg.method) initDone();
-  if (msg.id === 2 && !msg.method) callDone();
+let called = null; // the response to the tools/call (id 2), once it is sent
+const server = startServer(async (msg) => {
   if (msg.method !== "elicitation/create") return;
   const id = msg.id;
+  const send = server.send;
   const accept = { action: "accept", content: { approve: true } };
   switch (scenario) {
     case "garbage":
@@ -58,37 +45,14 @@ createInterface({ input: child.stdout }).on("line", async (line) => {
       break;
   }
 });
-const exited = new Promise((r) => child.on("exit", (code) => r(code)));
-
-send({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: { elicitation: {} },
-    clientInfo: { name: "hostile", version: "1" },
-  },
-});
-await Promise.race([initialized, sleep(20000)]);
-send({ jsonrpc: "2.0", method: "notifications/initialized" });
-send({
+await server.initialize("hostile");
+called = server.response(2);
+server.send({
   jsonrpc: "2.0",
   id: 2,
   method: "tools/call",
   params: { name: tool, arguments: JSON.parse(argsJson) },
 });
-await Promise.race([called, exited, sleep(30000)]);
+await within(Promise.race([called, server.exited]), 30000);
 await sleep(800); // a late answer, and its refusal, land before the session ends
-child.stdin.end();
-let timer;
-const code = await Promise.race([
-  exited,
-  new Promise((r) => (timer = setTimeout(() => r("timeout"), 10000))),
-]);
-clearTimeout(timer);
-if (code === "timeout") child.kill("SIGKILL");
-// Exits at once: the bounding timers above would keep node alive until they fire.
-process.stdout.write(JSON.stringify({ exit: code, messages: received }) + "\n", () =>
-  process.exit(0),
-);
+await server.finish();

@@ -1,12 +1,10 @@
 """Guarding one call from async code with either a Run or an AsyncRun."""
 from __future__ import annotations
 
-import asyncio
-import inspect
 from typing import Any, Awaitable, Callable, Dict, Optional
 
-from .._async import AsyncRun
-from .._client import Run, _jsonable, current_run
+from .._async import AsyncRun, drive_async
+from .._client import Run, current_run
 from ..errors import Denied, NoActiveRun
 
 
@@ -38,19 +36,6 @@ async def guard_async(run: Any, tool: str, args: Dict[str, Any],
     framework's original invocation when nothing was edited."""
     if isinstance(run, AsyncRun):
         return await run.guard(tool, args, call, approval_timeout=approval_timeout)
-    d = await asyncio.to_thread(run.decide, tool, args)
-    d = await asyncio.to_thread(run.wait_for_approval, d, timeout=approval_timeout)
-    run.client._claim_call(d)
-
-    async def report(call_id: str, ok: bool, output: Any, error: Optional[str]) -> None:
-        await asyncio.to_thread(run._report_quietly, call_id, ok, output, error)
-
-    try:
-        out = call(**d.arguments_to_run(args))
-        if inspect.isawaitable(out):
-            out = await out
-    except BaseException as e:
-        await report(d.call_id, False, None, f"{type(e).__name__}: {e}")
-        raise
-    await report(d.call_id, True, _jsonable(out), None)
-    return out
+    # A blocking Run: the same guard protocol, driven on asyncio.
+    steps = run.client._guard_steps(tool, args, None, None, None, True, approval_timeout, None)
+    return await drive_async(steps, run, fn=call)

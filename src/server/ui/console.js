@@ -1,10 +1,4 @@
-// Runs, run timeline, audit search, kill switch, metrics and governance (docs/console.md).
-// Part of the console's assets (ui_assets.h); compiled in, served as is.
-#include "server/ui_assets_internal.h"
-
-namespace interlock::server {
-
-extern const std::string_view kUiConsoleJs = R"ui('use strict';
+'use strict';
 // The console's pages besides approvals (docs/console.md): runs, a run's timeline, audit
 // search, the kill switch and metrics. Values go in with textContent only.
 (function () {
@@ -635,6 +629,3 @@ extern const std::string_view kUiConsoleJs = R"ui('use strict';
     },
   };
 })();
-)ui";
-
-}  // namespace interlock::server

@@ -1,10 +1,4 @@
-// Sign-in, navigation and the approvals page (docs/approvals.md#the-page).
-// Part of the console's assets (ui_assets.h); compiled in, served as is.
-#include "server/ui_assets_internal.h"
-
-namespace interlock::server {
-
-extern const std::string_view kUiAppJs = R"ui('use strict';
+'use strict';
 (function () {
   const KEY = 'interlock_token';
   const $ = (id) => document.getElementById(id);
@@ -367,6 +361,3 @@ extern const std::string_view kUiAppJs = R"ui('use strict';
     checkOidc().then((signedIn) => { if (signedIn) start(); }).catch(() => {});
   });
 })();
-)ui";
-
-}  // namespace interlock::server
