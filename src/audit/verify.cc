@@ -1,6 +1,7 @@
 #include "audit/verify.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -181,201 +182,244 @@ Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
   return VerifyAuditLog(*source, options);
 }
 
+namespace {
+
+// One walk of the chain, for VerifyAuditLog: the signed checkpoints first, then every
+// record in order, then the tail (checkpoints past the head, the head row, run heads).
+// Each step answers nullopt to go on, or the walk's answer: a failure report or an error.
+class ChainWalk {
+ public:
+  using Stop = std::optional<Result<VerifyReport>>;
+
+  ChainWalk(RecordSource& source, const VerifyOptions& options)
+      : source_(source), options_(options) {}
+
+  Result<VerifyReport> Run() {
+    if (Stop s = LoadCheckpoints()) return std::move(*s);
+    if (!hasher_.ok()) return Error::Internal("SHA-256 is unavailable in OpenSSL");
+    Result<bool> linked = source_.RunLinks();
+    if (!linked.ok()) return linked.error();
+    linked_ = *linked;
+    if (Status s = source_.StartScan(); !s.ok()) return s.error();
+    StoredRecord st;
+    for (;;) {
+      Result<bool> more = source_.Next(&st);
+      if (!more.ok()) return more.error();
+      if (!*more) break;
+      if (Stop s = CheckRecord(st)) return std::move(*s);
+    }
+    if (Stop s = CheckEnd()) return std::move(*s);
+    r_.ok = true;
+    return std::move(r_);
+  }
+
+ private:
+  // Every checkpoint's signature, then the checkpoints in seq order.
+  Stop LoadCheckpoints() {
+    cps_.reserve(options_.checkpoints.size());
+    for (const Checkpoint& cp : options_.checkpoints) {
+      if (!VerifyCheckpoint(*options_.public_key, cp)) {
+        std::string why = CpName(cp) + " has a bad signature";
+        const std::string key_id = options_.public_key->KeyId();
+        if (!cp.key_id.empty() && cp.key_id != key_id) {
+          why += " (it names key " + cp.key_id + "; the public key given is " + key_id + ")";
+        } else {
+          why += " (forged or altered checkpoint, or a different key)";
+        }
+        return Fail(std::move(r_), cp.seq, std::move(why));
+      }
+      cps_.push_back(&cp);
+    }
+    std::stable_sort(cps_.begin(), cps_.end(),
+                     [](const Checkpoint* a, const Checkpoint* b) { return a->seq < b->seq; });
+    if (!cps_.empty()) r_.last_checkpoint_seq = cps_.back()->seq;
+    return std::nullopt;
+  }
+
+  // The first record: its prev is the genesis hash (seq 1) or a signed anchor.
+  Stop StartAt(const StoredRecord& st) {
+    const int64_t seq = st.seq;
+    const std::string seq_s = std::to_string(seq);
+    r_.first_seq = seq;
+    if (seq < 1) return Fail(std::move(r_), seq, "record " + seq_s + " has an invalid seq");
+    expected_ = seq;
+    if (seq == 1) {
+      prev_hash_ = std::string(kGenesisHash);
+      return std::nullopt;
+    }
+    // Pruned (or head-deleted) log: the first prev must be a signed anchor.
+    const Checkpoint* anchor = nullptr;
+    for (; next_cp_ < cps_.size() && cps_[next_cp_]->seq < seq; ++next_cp_) {
+      if (cps_[next_cp_]->seq == seq - 1) {
+        if (anchor != nullptr && anchor->hash != cps_[next_cp_]->hash) {
+          return Fail(std::move(r_), seq - 1,
+                      "two signed checkpoints for seq " + std::to_string(seq - 1) +
+                          " disagree on its hash (lines " + std::to_string(anchor->line) + " and " +
+                          std::to_string(cps_[next_cp_]->line) + ")");
+        }
+        anchor = cps_[next_cp_];
+      } else {
+        ++r_.checkpoints_pruned;
+      }
+    }
+    if (anchor == nullptr) {
+      return Fail(std::move(r_), seq,
+                  "the log starts at seq " + seq_s + ": records 1.." + std::to_string(seq - 1) +
+                      " were pruned or deleted and no signed checkpoint for seq " +
+                      std::to_string(seq - 1) +
+                      " anchors it (pass --checkpoints and --pubkey with the anchor "
+                      "written by `interlock audit prune`)");
+    }
+    if (st.prev_hash != anchor->hash) {
+      return Fail(std::move(r_), seq,
+                  "record " + seq_s + "'s prev hash does not match the anchor " + CpName(*anchor) +
+                      ": records before it were altered or the log was replaced");
+    }
+    r_.anchored = true;
+    ++r_.checkpoints_verified;
+    prev_hash_ = anchor->hash;
+    return std::nullopt;
+  }
+
+  // One record: its place in the sequence, its body, its link and hash, its columns, its
+  // run link, and the checkpoints of its seq.
+  Stop CheckRecord(const StoredRecord& st) {
+    const int64_t seq = st.seq;
+    const std::string_view body = st.body;
+    const std::string_view prev_col = st.prev_hash;
+    const std::string_view hash_col = st.hash;
+    const std::string seq_s = std::to_string(seq);
+    if (r_.records == 0) {
+      if (Stop s = StartAt(st)) return s;
+    }
+    if (seq != expected_) {
+      return Fail(std::move(r_), expected_,
+                  "record" +
+                      (seq - 1 == expected_ ? " " + std::to_string(expected_) + " is"
+                                            : "s " + std::to_string(expected_) + ".." +
+                                                  std::to_string(seq - 1) + " are") +
+                      " missing (deleted from the middle of the log)");
+    }
+    if (!ScanRecordBody(body, &b_, &problem_)) {
+      return Fail(std::move(r_), seq, "record " + seq_s + ": " + problem_);
+    }
+    if (b_.seq_value != seq) {
+      return Fail(std::move(r_), seq,
+                  "record " + seq_s + ": its hashed body says seq " + std::string(b_.seq) +
+                      " (rows renumbered, swapped or moved)");
+    }
+    if (!JsonStringEquals(b_.prev, prev_col)) {
+      return Fail(std::move(r_), seq,
+                  "record " + seq_s + ": column prev_hash differs from the prev in its body");
+    }
+    if (prev_col != prev_hash_) {
+      return Fail(std::move(r_), seq,
+                  "record " + seq_s + ": prev hash does not match the hash of record " +
+                      std::to_string(seq - 1) + " (a record was inserted, replaced or reordered)");
+    }
+    if (!hasher_.Hash(prev_col, body, computed_)) return Error::Internal("SHA-256 failed");
+    if (hash_col != std::string_view(computed_, 64)) {
+      return Fail(std::move(r_), seq,
+                  "record " + seq_s + ": hash mismatch (its body or hash was modified)");
+    }
+    if (!ColumnsMatch(st, b_, &problem_)) {
+      return Fail(std::move(r_), seq, "record " + seq_s + ": " + problem_);
+    }
+    if (linked_ && !CheckRunLink(st, seq, r_.first_seq, &run_last_, &problem_)) {
+      return Fail(std::move(r_), seq, "record " + seq_s + ": " + problem_);
+    }
+    if (options_.deep) {
+      Result<boost::json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
+      if (!v.ok()) {
+        return Fail(std::move(r_), seq, "record " + seq_s + ": " + v.error().message);
+      }
+      if (CanonicalJson(*v) != body) {
+        return Fail(std::move(r_), seq, "record " + seq_s + ": body is not canonical JSON");
+      }
+    }
+    for (; next_cp_ < cps_.size() && cps_[next_cp_]->seq <= seq; ++next_cp_) {
+      const Checkpoint& cp = *cps_[next_cp_];
+      if (cp.seq < seq) continue;  // only reachable for duplicates already handled
+      if (cp.hash != hash_col) {
+        return Fail(std::move(r_), seq,
+                    "record " + seq_s + "'s hash differs from the signed " + CpName(cp) + " of " +
+                        cp.time + ": the log up to this record was rewritten after the checkpoint");
+      }
+      ++r_.checkpoints_verified;
+    }
+    prev_hash_.assign(hash_col);
+    ++r_.records;
+    ++expected_;
+    return std::nullopt;
+  }
+
+  // After the last record: no signed checkpoint past the head, the head row, run heads.
+  Stop CheckEnd() {
+    r_.head_seq = r_.records == 0 ? 0 : expected_ - 1;
+    r_.head_hash = r_.records == 0 ? std::string(kGenesisHash) : prev_hash_;
+    if (next_cp_ < cps_.size()) {
+      const Checkpoint& cp = *cps_.back();
+      if (r_.records == 0) {
+        return Fail(std::move(r_), 1,
+                    "the log is empty but a signed " + CpName(cp) + " of " + cp.time +
+                        " exists: the log was truncated or replaced");
+      }
+      return Fail(std::move(r_), r_.head_seq + 1,
+                  "the log ends at seq " + std::to_string(r_.head_seq) + " but a signed " +
+                      CpName(cp) + " of " + cp.time + " exists: records " +
+                      std::to_string(r_.head_seq + 1) + ".." + std::to_string(cp.seq) +
+                      " were truncated from the tail");
+    }
+    // After the checkpoints: a truncation they prove is reported as one. The head row
+    // (a log from before it has none) catches a deleted tail of any record types.
+    Result<bool> has_row = source_.KeepsHeadRow();
+    if (!has_row.ok()) return has_row.error();
+    if (*has_row) {
+      Result<std::optional<AuditHead>> row = source_.HeadRow();
+      if (!row.ok()) return row.error();
+      const AuditHead last{r_.head_seq, r_.head_hash};
+      int64_t bad = 0;
+      if (std::string p = HeadRowProblem(last, *row, &bad); !p.empty()) {
+        return Fail(std::move(r_), bad, std::move(p));
+      }
+      r_.head_row_checked = true;
+    }
+    if (linked_) {
+      problem_.clear();
+      int64_t bad = 0;
+      if (Status s = CheckRunHeads(source_, run_last_, r_.first_seq, &problem_, &bad); !s.ok()) {
+        return s.error();
+      }
+      if (!problem_.empty()) return Fail(std::move(r_), bad, std::move(problem_));
+    }
+    return std::nullopt;
+  }
+
+  RecordSource& source_;
+  const VerifyOptions& options_;
+  VerifyReport r_;
+  std::vector<const Checkpoint*> cps_;  // signatures checked, in seq order
+  size_t next_cp_ = 0;                  // the first checkpoint not yet matched to a record
+  ChainHasher hasher_;
+  bool linked_ = false;  // the log has run links (audit_log.h)
+  // Each run's last record so far: every run link must name it (audit_log.h).
+  std::unordered_map<std::string, int64_t> run_last_;
+  std::string prev_hash_;
+  int64_t expected_ = 0;  // the seq the next record must have
+  ScannedBody b_;
+  std::string problem_;
+  char computed_[64];
+};
+
+}  // namespace
+
 Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& options) {
   if (!options.checkpoints.empty() && options.public_key == nullptr) {
     return Error::Invalid(
         "checkpoints were given without the public key needed to check their signatures");
   }
   if (Status s = source.CheckReadable(); !s.ok()) return s.error();
-
-  VerifyReport r;
-  std::vector<const Checkpoint*> cps;
-  cps.reserve(options.checkpoints.size());
-  for (const Checkpoint& cp : options.checkpoints) {
-    if (!VerifyCheckpoint(*options.public_key, cp)) {
-      std::string why = CpName(cp) + " has a bad signature";
-      const std::string key_id = options.public_key->KeyId();
-      if (!cp.key_id.empty() && cp.key_id != key_id) {
-        why += " (it names key " + cp.key_id + "; the public key given is " + key_id + ")";
-      } else {
-        why += " (forged or altered checkpoint, or a different key)";
-      }
-      return Fail(std::move(r), cp.seq, std::move(why));
-    }
-    cps.push_back(&cp);
-  }
-  std::stable_sort(cps.begin(), cps.end(),
-                   [](const Checkpoint* a, const Checkpoint* b) { return a->seq < b->seq; });
-  if (!cps.empty()) r.last_checkpoint_seq = cps.back()->seq;
-
-  ChainHasher hasher;
-  if (!hasher.ok()) return Error::Internal("SHA-256 is unavailable in OpenSSL");
-
-  Result<bool> linked = source.RunLinks();
-  if (!linked.ok()) return linked.error();
-  if (Status s = source.StartScan(); !s.ok()) return s.error();
-  StoredRecord st;
-  // Each run's last record so far: every run link must name it (audit_log.h).
-  std::unordered_map<std::string, int64_t> run_last;
-
-  size_t next_cp = 0;
-  std::string prev_hash;
-  int64_t expected = 0;
-  ScannedBody b;
-  std::string problem;
-  char computed[64];
-  for (;;) {
-    Result<bool> more = source.Next(&st);
-    if (!more.ok()) return more.error();
-    if (!*more) break;
-    const int64_t seq = st.seq;
-    const std::string_view body = st.body;
-    const std::string_view prev_col = st.prev_hash;
-    const std::string_view hash_col = st.hash;
-    const std::string seq_s = std::to_string(seq);
-
-    if (r.records == 0) {
-      r.first_seq = seq;
-      if (seq < 1) return Fail(std::move(r), seq, "record " + seq_s + " has an invalid seq");
-      if (seq == 1) {
-        prev_hash = std::string(kGenesisHash);
-      } else {
-        // Pruned (or head-deleted) log: the first prev must be a signed anchor.
-        const Checkpoint* anchor = nullptr;
-        for (; next_cp < cps.size() && cps[next_cp]->seq < seq; ++next_cp) {
-          if (cps[next_cp]->seq == seq - 1) {
-            if (anchor != nullptr && anchor->hash != cps[next_cp]->hash) {
-              return Fail(std::move(r), seq - 1,
-                          "two signed checkpoints for seq " + std::to_string(seq - 1) +
-                              " disagree on its hash (lines " + std::to_string(anchor->line) +
-                              " and " + std::to_string(cps[next_cp]->line) + ")");
-            }
-            anchor = cps[next_cp];
-          } else {
-            ++r.checkpoints_pruned;
-          }
-        }
-        if (anchor == nullptr) {
-          return Fail(std::move(r), seq,
-                      "the log starts at seq " + seq_s + ": records 1.." + std::to_string(seq - 1) +
-                          " were pruned or deleted and no signed checkpoint for seq " +
-                          std::to_string(seq - 1) +
-                          " anchors it (pass --checkpoints and --pubkey with the anchor "
-                          "written by `interlock audit prune`)");
-        }
-        if (prev_col != anchor->hash) {
-          return Fail(std::move(r), seq,
-                      "record " + seq_s + "'s prev hash does not match the anchor " +
-                          CpName(*anchor) +
-                          ": records before it were altered or the log was replaced");
-        }
-        r.anchored = true;
-        ++r.checkpoints_verified;
-        prev_hash = anchor->hash;
-      }
-      expected = seq;
-    }
-
-    if (seq != expected) {
-      return Fail(std::move(r), expected,
-                  "record" +
-                      (seq - 1 == expected ? " " + std::to_string(expected) + " is"
-                                           : "s " + std::to_string(expected) + ".." +
-                                                 std::to_string(seq - 1) + " are") +
-                      " missing (deleted from the middle of the log)");
-    }
-    if (!ScanRecordBody(body, &b, &problem)) {
-      return Fail(std::move(r), seq, "record " + seq_s + ": " + problem);
-    }
-    if (b.seq_value != seq) {
-      return Fail(std::move(r), seq,
-                  "record " + seq_s + ": its hashed body says seq " + std::string(b.seq) +
-                      " (rows renumbered, swapped or moved)");
-    }
-    if (!JsonStringEquals(b.prev, prev_col)) {
-      return Fail(std::move(r), seq,
-                  "record " + seq_s + ": column prev_hash differs from the prev in its body");
-    }
-    if (prev_col != prev_hash) {
-      return Fail(std::move(r), seq,
-                  "record " + seq_s + ": prev hash does not match the hash of record " +
-                      std::to_string(seq - 1) + " (a record was inserted, replaced or reordered)");
-    }
-    if (!hasher.Hash(prev_col, body, computed)) {
-      return Error::Internal("SHA-256 failed");
-    }
-    if (hash_col != std::string_view(computed, 64)) {
-      return Fail(std::move(r), seq,
-                  "record " + seq_s + ": hash mismatch (its body or hash was modified)");
-    }
-    if (!ColumnsMatch(st, b, &problem)) {
-      return Fail(std::move(r), seq, "record " + seq_s + ": " + problem);
-    }
-    if (*linked && !CheckRunLink(st, seq, r.first_seq, &run_last, &problem)) {
-      return Fail(std::move(r), seq, "record " + seq_s + ": " + problem);
-    }
-    if (options.deep) {
-      Result<boost::json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
-      if (!v.ok()) {
-        return Fail(std::move(r), seq, "record " + seq_s + ": " + v.error().message);
-      }
-      if (CanonicalJson(*v) != body) {
-        return Fail(std::move(r), seq, "record " + seq_s + ": body is not canonical JSON");
-      }
-    }
-    for (; next_cp < cps.size() && cps[next_cp]->seq <= seq; ++next_cp) {
-      const Checkpoint& cp = *cps[next_cp];
-      if (cp.seq < seq) continue;  // only reachable for duplicates already handled
-      if (cp.hash != hash_col) {
-        return Fail(std::move(r), seq,
-                    "record " + seq_s + "'s hash differs from the signed " + CpName(cp) + " of " +
-                        cp.time + ": the log up to this record was rewritten after the checkpoint");
-      }
-      ++r.checkpoints_verified;
-    }
-    prev_hash.assign(hash_col);
-    ++r.records;
-    ++expected;
-  }
-  r.head_seq = r.records == 0 ? 0 : expected - 1;
-  r.head_hash = r.records == 0 ? std::string(kGenesisHash) : prev_hash;
-  if (next_cp < cps.size()) {
-    const Checkpoint& cp = *cps.back();
-    if (r.records == 0) {
-      return Fail(std::move(r), 1,
-                  "the log is empty but a signed " + CpName(cp) + " of " + cp.time +
-                      " exists: the log was truncated or replaced");
-    }
-    return Fail(std::move(r), r.head_seq + 1,
-                "the log ends at seq " + std::to_string(r.head_seq) + " but a signed " +
-                    CpName(cp) + " of " + cp.time + " exists: records " +
-                    std::to_string(r.head_seq + 1) + ".." + std::to_string(cp.seq) +
-                    " were truncated from the tail");
-  }
-  // After the checkpoints: a truncation they prove is reported as one. The head row
-  // (a log from before it has none) catches a deleted tail of any record types.
-  Result<bool> has_row = source.KeepsHeadRow();
-  if (!has_row.ok()) return has_row.error();
-  if (*has_row) {
-    Result<std::optional<AuditHead>> row = source.HeadRow();
-    if (!row.ok()) return row.error();
-    const AuditHead last{r.head_seq, r.head_hash};
-    int64_t bad = 0;
-    if (std::string p = HeadRowProblem(last, *row, &bad); !p.empty()) {
-      return Fail(std::move(r), bad, std::move(p));
-    }
-    r.head_row_checked = true;
-  }
-  if (*linked) {
-    problem.clear();
-    int64_t bad = 0;
-    if (Status s = CheckRunHeads(source, run_last, r.first_seq, &problem, &bad); !s.ok()) {
-      return s.error();
-    }
-    if (!problem.empty()) return Fail(std::move(r), bad, std::move(problem));
-  }
-  r.ok = true;
-  return r;
+  return ChainWalk(source, options).Run();
 }
 
 std::string VerifySummary(const VerifyReport& r) {

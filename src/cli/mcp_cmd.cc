@@ -210,275 +210,364 @@ Status ServerEnvironment(const McpOptions& opt, std::map<std::string, std::strin
   return Status::Ok();
 }
 
-int RunMcp(const McpOptions& opt) {
-  if (opt.server.empty()) return Fail("no server command; usage: interlock mcp --policy P -- CMD");
-  ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
-  // Before any secret is read: a same-user server cannot read this process's environment
-  // or memory through /proc (mcp/server_env.h).
-  if (Status s = mcp::ProtectProcessSecrets(); !s.ok()) return Fail(s.error().message);
+// One stdio gateway session, built by named phases in order, then relayed until either
+// side ends.
+//
+// Members are declared in the order the phases build them, so C++ destroys them in the
+// reverse order: the staging servers and the child before the egress proxy that carries
+// their traffic, the proxy before its decider, the enforcers before the Guard, the Guard
+// and the pins before the store. A phase that fails leaves the later members empty, so an
+// early exit tears down exactly what was built. After the relay, End() stops the server
+// and the proxy and ends the run before the members go.
+class McpSession {
+ public:
+  explicit McpSession(const McpOptions& opt) : opt_(opt) {}
+  McpSession(const McpSession&) = delete;
+  McpSession& operator=(const McpSession&) = delete;
 
-  std::shared_ptr<const policy::PolicySet> set;
-  std::string agent_id;
-  if (Status s = LoadLocalPolicy(opt, &set, &agent_id); !s.ok()) return Fail(s.error().message);
-
-  std::map<std::string, std::string> child_env;
-  std::vector<std::string> secrets;
-  if (Status s = ServerEnvironment(opt, &child_env, &secrets); !s.ok()) {
-    return Fail(s.error().message);
-  }
-  for (const std::string& m : opt.forward_methods) {
-    if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
-      return Fail("--forward-method: " + s.error().message);
+  int Run() {
+    using Phase = int (McpSession::*)();
+    for (Phase phase :
+         {&McpSession::Prepare, &McpSession::OpenStore, &McpSession::StartRun,
+          &McpSession::StartSandbox, &McpSession::SpawnServer, &McpSession::PrepareStaging}) {
+      if (const int code = (this->*phase)(); code != kExitOk) return code;
     }
+    const int code = Relay();
+    End();
+    return code;
   }
 
-  std::string err;
-  const std::string store_path = StorePathOrDefault(opt.store, &err);
-  if (store_path.empty()) return Fail(err);
-  if (store::IsPostgresUri(store_path)) {
-    // The stdio gateway's store is this machine's (its audit key sits next to the file);
-    // a fleet's gateway is the daemon's /mcp/{upstream} (docs/mcp.md).
-    return Fail(
-        "--store: a PostgreSQL store is not supported by the stdio gateway; serve the MCP "
-        "server from `interlock serve` on that store (mcp: upstreams in its config), or "
-        "keep a local SQLite store here");
-  }
-  if (opt.durability != "full" && opt.durability != "normal") {
-    return Fail("--durability wants full or normal, not " + opt.durability);
-  }
-  auto store = mcp::OpenLocalStore(store_path, opt.durability == "full");
-  if (!store.ok()) return Fail("store " + store_path + ": " + store.error().message);
-  auto pin_rows = (*store)->OpenPinRows();
-  if (!pin_rows.ok()) return Fail(pin_rows.error().message);
-  auto pins = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
-
-  SystemClock clock;
-  core::PolicySource source(set);
-  core::Guard guard(&source, store->get(), &clock, nullptr);
-  std::unique_ptr<mcp::GuardEnforcer> local;
-  std::unique_ptr<mcp::DaemonEnforcer> daemon;
-  std::unique_ptr<mcp::PolicyToolView> local_view;
-  mcp::Enforcer* enforcer = nullptr;
-  mcp::ToolViewSource* tool_view = nullptr;
-  std::string run_id;
-  if (!opt.daemon.empty()) {
-    // Daemon mode: decisions, approvals, budgets, audit and the tool view live in
-    // `interlock serve`; the local store keeps only the tool pins.
-    auto d = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
-    if (!d.ok()) return Fail(d.error().message);
-    daemon = std::move(*d);
-    if (auto run = daemon->StartRun(); run.ok()) {
-      if (!agent_id.empty() && run->agent_id != agent_id) {
-        return Fail("the token of --token-env " + opt.token_env + " is for agent " + run->agent_id +
-                    ", not " + agent_id);
+ private:
+  // The flags, the policy and the server's environment: nothing is started yet.
+  int Prepare() {
+    if (opt_.server.empty()) {
+      return Fail("no server command; usage: interlock mcp --policy P -- CMD");
+    }
+    ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
+    // Before any secret is read: a same-user server cannot read this process's environment
+    // or memory through /proc (mcp/server_env.h).
+    if (Status s = mcp::ProtectProcessSecrets(); !s.ok()) return Fail(s.error().message);
+    if (Status s = LoadLocalPolicy(opt_, &set_, &agent_id_); !s.ok()) {
+      return Fail(s.error().message);
+    }
+    if (Status s = ServerEnvironment(opt_, &child_env_, &secrets_); !s.ok()) {
+      return Fail(s.error().message);
+    }
+    for (const std::string& m : opt_.forward_methods) {
+      if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
+        return Fail("--forward-method: " + s.error().message);
       }
-      run_id = run->run_id;
-      agent_id = run->agent_id;
+    }
+    return kExitOk;
+  }
+
+  int OpenStore() {
+    std::string err;
+    store_path_ = StorePathOrDefault(opt_.store, &err);
+    if (store_path_.empty()) return Fail(err);
+    if (store::IsPostgresUri(store_path_)) {
+      // The stdio gateway's store is this machine's (its audit key sits next to the file);
+      // a fleet's gateway is the daemon's /mcp/{upstream} (docs/mcp.md).
+      return Fail(
+          "--store: a PostgreSQL store is not supported by the stdio gateway; serve the MCP "
+          "server from `interlock serve` on that store (mcp: upstreams in its config), or "
+          "keep a local SQLite store here");
+    }
+    if (opt_.durability != "full" && opt_.durability != "normal") {
+      return Fail("--durability wants full or normal, not " + opt_.durability);
+    }
+    auto store = mcp::OpenLocalStore(store_path_, opt_.durability == "full");
+    if (!store.ok()) return Fail("store " + store_path_ + ": " + store.error().message);
+    store_ = std::move(*store);
+    auto pin_rows = store_->OpenPinRows();
+    if (!pin_rows.ok()) return Fail(pin_rows.error().message);
+    pins_ = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
+    return kExitOk;
+  }
+
+  // Who decides: the daemon (--daemon) or the local Guard, each in a run of its own.
+  int StartRun() {
+    source_ = std::make_unique<core::PolicySource>(set_);
+    guard_ = std::make_unique<core::Guard>(source_.get(), store_.get(), &clock_, nullptr);
+    return opt_.daemon.empty() ? StartLocalRun() : StartDaemonRun();
+  }
+
+  // Daemon mode: decisions, approvals, budgets, audit and the tool view live in
+  // `interlock serve`; the local store keeps only the tool pins.
+  int StartDaemonRun() {
+    auto d = mcp::DaemonEnforcerFromEnv(opt_.daemon, opt_.token_env, opt_.daemon_ca);
+    if (!d.ok()) return Fail(d.error().message);
+    daemon_ = std::move(*d);
+    if (auto run = daemon_->StartRun(); run.ok()) {
+      if (!agent_id_.empty() && run->agent_id != agent_id_) {
+        return Fail("the token of --token-env " + opt_.token_env + " is for agent " +
+                    run->agent_id + ", not " + agent_id_);
+      }
+      run_id_ = run->run_id;
+      agent_id_ = run->agent_id;
     } else {
       // Not fatal: every call is denied (STORE_UNAVAILABLE) and no tool is listed until
       // the daemon answers.
       std::cerr << "interlock mcp: " << run.error().message
                 << "; calls are denied and no tool is listed until the daemon answers\n";
     }
-    enforcer = daemon.get();
-    tool_view = daemon.get();
-    std::cerr << "interlock mcp: agent " << (agent_id.empty() ? "(unknown)" : agent_id)
-              << ", daemon " << opt.daemon << ", run "
-              << (run_id.empty() ? "(not started)" : run_id) << '\n';
-  } else {
-    auto run = (*store)->CreateRun(agent_id, "", clock.Now());
+    enforcer_ = daemon_.get();
+    tool_view_ = daemon_.get();
+    std::cerr << "interlock mcp: agent " << (agent_id_.empty() ? "(unknown)" : agent_id_)
+              << ", daemon " << opt_.daemon << ", run "
+              << (run_id_.empty() ? "(not started)" : run_id_) << '\n';
+    return kExitOk;
+  }
+
+  int StartLocalRun() {
+    auto run = store_->CreateRun(agent_id_, "", clock_.Now());
     if (!run.ok()) return Fail("cannot create a run: " + run.error().message);
-    run_id = run->run_id;
-    local = std::make_unique<mcp::GuardEnforcer>(&guard, store->get(), &clock, agent_id, run_id);
-    enforcer = local.get();
-    local_view = std::make_unique<mcp::PolicyToolView>(&source, agent_id);
-    tool_view = local_view.get();
-    std::cerr << "interlock mcp: agent " << agent_id << ", run " << run_id << ", store "
-              << store_path << ", durability " << opt.durability << '\n';
+    run_id_ = run->run_id;
+    local_ = std::make_unique<mcp::GuardEnforcer>(guard_.get(), store_.get(), &clock_, agent_id_,
+                                                  run_id_);
+    enforcer_ = local_.get();
+    local_view_ = std::make_unique<mcp::PolicyToolView>(source_.get(), agent_id_);
+    tool_view_ = local_view_.get();
+    std::cerr << "interlock mcp: agent " << agent_id_ << ", run " << run_id_ << ", store "
+              << store_path_ << ", durability " << opt_.durability << '\n';
+    return kExitOk;
   }
 
   // --sandbox: the server runs under bubblewrap and reaches the network only through the
   // egress proxy, whose every connection the core decides (agent and run of this session).
   // The same sandbox contains the staging servers of --rehearse-upstream (SpawnServer).
-  std::optional<mcp::SandboxSpec> sandbox;
-  std::atomic<mcp::Gateway*> gateway_ptr{nullptr};
-  egress::ReceiptBook egress_receipts;  // outcome receipts; outlives the proxy and gateway
-  std::unique_ptr<egress::EgressDecider> egress_decider;
-  std::unique_ptr<egress::EgressProxy> egress_proxy;
-  mcp::SandboxSocketDir socket_dir;
-  if (opt.sandbox) {
+  int StartSandbox() {
+    if (!opt_.sandbox) return kExitOk;
     mcp::SandboxRequest request;
-    request.write = opt.sandbox_write;
-    request.read = opt.sandbox_read;
-    request.store_path = store_path;
-    for (const std::string& f : opt.secret_file) {
+    request.write = opt_.sandbox_write;
+    request.read = opt_.sandbox_read;
+    request.store_path = store_path_;
+    for (const std::string& f : opt_.secret_file) {
       if (size_t eq = f.find('='); eq != std::string::npos)
         request.hide.push_back(f.substr(eq + 1));
     }
-    if (!opt.policy.empty()) request.trusted.push_back({"the policy", opt.policy});
-    if (!opt.daemon_ca.empty()) request.trusted.push_back({"the daemon's CA file", opt.daemon_ca});
+    if (!opt_.policy.empty()) request.trusted.push_back({"the policy", opt_.policy});
+    if (!opt_.daemon_ca.empty()) {
+      request.trusted.push_back({"the daemon's CA file", opt_.daemon_ca});
+    }
     auto prepared = mcp::PrepareSandbox(request);
     if (!prepared.ok()) {
       return Fail("--sandbox: " + prepared.error().message + "; the server is not started");
     }
     mcp::SandboxSpec spec = std::move(*prepared);
-    if (!socket_dir.Create()) return Fail("--sandbox: cannot create a socket directory in /tmp");
-    spec.socket_dir = socket_dir.path();
-    auto in_flight = [&gateway_ptr]() -> std::string {
+    if (!socket_dir_.Create()) return Fail("--sandbox: cannot create a socket directory in /tmp");
+    spec.socket_dir = socket_dir_.path();
+    if (const int code = StartEgressProxy(); code != kExitOk) return code;
+    std::cerr << "interlock mcp: sandboxed with " << spec.bwrap << " (" << spec.write_dirs.size()
+              << " writable dir(s), " << spec.hide.size()
+              << " path(s) masked); egress only through Interlock's proxy\n";
+    sandbox_ = std::move(spec);
+    return kExitOk;
+  }
+
+  // The egress proxy on the sandbox's socket; each connection is decided for the one call
+  // in flight, if there is exactly one.
+  int StartEgressProxy() {
+    auto in_flight = [&gateway_ptr = gateway_ptr_]() -> std::string {
       mcp::Gateway* g = gateway_ptr.load();
       if (g == nullptr) return {};
       auto ids = g->InFlightCallIds();
       return ids.size() == 1 ? ids.front() : std::string();
     };
-    if (daemon != nullptr) {
+    if (daemon_ != nullptr) {
       // --daemon: the daemon decides and audits each connection in this session's run
       // (POST /v1/runs/{run}/egress); fail closed when it cannot.
-      egress_decider = MakeDaemonEgressDecider(daemon.get(), in_flight);
+      egress_decider_ = MakeDaemonEgressDecider(daemon_.get(), in_flight);
     } else {
-      egress_decider = std::make_unique<egress::GuardEgressDecider>(&guard, store->get(), &clock,
-                                                                    agent_id, run_id, in_flight);
+      egress_decider_ = std::make_unique<egress::GuardEgressDecider>(
+          guard_.get(), store_.get(), &clock_, agent_id_, run_id_, in_flight);
     }
-    egress_proxy = std::make_unique<egress::EgressProxy>(
-        egress_decider.get(), egress::ProxyOptions{},
-        [&egress_receipts](const egress::EgressOutcome& o) { egress_receipts.Observe(o); },
-        [&egress_receipts](const egress::EgressOutcome& o) { egress_receipts.Observe(o); });
-    if (Status s = egress_proxy->ListenUnix(socket_dir.path() + "/" + mcp::kSandboxSocketName);
+    egress_proxy_ = std::make_unique<egress::EgressProxy>(
+        egress_decider_.get(), egress::ProxyOptions{},
+        [this](const egress::EgressOutcome& o) { egress_receipts_.Observe(o); },
+        [this](const egress::EgressOutcome& o) { egress_receipts_.Observe(o); });
+    if (Status s = egress_proxy_->ListenUnix(socket_dir_.path() + "/" + mcp::kSandboxSocketName);
         !s.ok()) {
       return Fail("--sandbox: " + s.error().message);
     }
-    egress_proxy->Start();
-    std::cerr << "interlock mcp: sandboxed with " << spec.bwrap << " (" << spec.write_dirs.size()
-              << " writable dir(s), " << spec.hide.size()
-              << " path(s) masked); egress only through Interlock's proxy\n";
-    sandbox = std::move(spec);
+    egress_proxy_->Start();
+    return kExitOk;
   }
 
   // A sandboxed start is checked on the real bwrap run (no separate probe): the server
   // is not used unless the bridge reports the sandbox set up (mcp/sandbox.h).
-  std::cerr << "interlock mcp: the server's environment: " << mcp::EnvNames(child_env)
-            << " (docs/mcp.md#the-servers-environment)\n";
-  auto child = mcp::SpawnServer(opt.server, child_env, sandbox ? &*sandbox : nullptr);
-  if (!child.ok()) {
-    if (!sandbox) return Fail(child.error().message);
-    return Fail("--sandbox: " + child.error().message + "; the server is not started");
+  int SpawnServer() {
+    std::cerr << "interlock mcp: the server's environment: " << mcp::EnvNames(child_env_)
+              << " (docs/mcp.md#the-servers-environment)\n";
+    auto child = mcp::SpawnServer(opt_.server, child_env_, sandbox_ ? &*sandbox_ : nullptr);
+    if (!child.ok()) {
+      if (!sandbox_) return Fail(child.error().message);
+      return Fail("--sandbox: " + child.error().message + "; the server is not started");
+    }
+    child_ = std::move(*child);
+    return kExitOk;
   }
-  const int to_server_fd = (*child)->stdin_fd();
-
-  std::mutex out_mu, server_mu;
-  auto to_client = [&out_mu](const json::value& v) {
-    std::string line = ToJsonText(v);
-    line.push_back('\n');
-    std::lock_guard lock(out_mu);
-    (void)mcp::WriteAll(1, line);
-  };
-  auto to_server = [&server_mu, to_server_fd](const json::value& v) {
-    std::string line = ToJsonText(v);
-    line.push_back('\n');
-    std::lock_guard lock(server_mu);
-    (void)mcp::WriteAll(to_server_fd, line);  // a dead server is seen by its reader
-  };
 
   // Staging servers for `rehearse: {upstream: NAME}`; started on their first rehearsal.
-  std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging;
-  for (const std::string& spec : opt.rehearse_upstreams) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-      return Fail("--rehearse-upstream wants NAME=COMMAND or NAME=URL: " + spec);
+  int PrepareStaging() {
+    for (const std::string& spec : opt_.rehearse_upstreams) {
+      const size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+        return Fail("--rehearse-upstream wants NAME=COMMAND or NAME=URL: " + spec);
+      }
+      const std::string name = spec.substr(0, eq);
+      const std::string what = spec.substr(eq + 1);
+      mcp::ServerSpec server;
+      if (what.rfind("http://", 0) == 0 || what.rfind("https://", 0) == 0) {
+        server.url = what;
+      } else {
+        std::istringstream words(what);
+        for (std::string w; words >> w;) server.command.push_back(w);
+        server.env = child_env_;
+        // A staging server is the same kind of code as the real one: contained the same
+        // way, in the same sandbox, its egress decided by the same proxy (this agent, run).
+        server.sandbox = sandbox_;
+      }
+      if (staging_.count(name) != 0) return Fail("--rehearse-upstream " + name + " given twice");
+      staging_.emplace(name, mcp::MakeStagingUpstream(std::move(server)));
     }
-    const std::string name = spec.substr(0, eq);
-    const std::string what = spec.substr(eq + 1);
-    mcp::ServerSpec server;
-    if (what.rfind("http://", 0) == 0 || what.rfind("https://", 0) == 0) {
-      server.url = what;
-    } else {
-      std::istringstream words(what);
-      for (std::string w; words >> w;) server.command.push_back(w);
-      server.env = child_env;
-      // A staging server is the same kind of code as the real one: contained the same
-      // way, in the same sandbox, its egress decided by the same proxy (this agent, run).
-      server.sandbox = sandbox;
+    if (opt_.rehearsal_timeout_s < 1 || opt_.rehearsal_timeout_s > 3600) {
+      return Fail("--rehearsal-timeout wants 1 to 3600 seconds");
     }
-    if (staging.count(name) != 0) return Fail("--rehearse-upstream " + name + " given twice");
-    staging.emplace(name, mcp::MakeStagingUpstream(std::move(server)));
-  }
-  if (opt.rehearsal_timeout_s < 1 || opt.rehearsal_timeout_s > 3600) {
-    return Fail("--rehearsal-timeout wants 1 to 3600 seconds");
+    return kExitOk;
   }
 
-  mcp::GatewayOptions gopt;
-  gopt.agent_id = agent_id;
-  for (auto& [name, up] : staging) gopt.rehearsal_upstreams.emplace(name, up.get());
-  gopt.rehearsal_timeout = std::chrono::seconds(opt.rehearsal_timeout_s);
-  gopt.tools = tool_view;
-  gopt.enforcer = enforcer;
-  gopt.pins = pins.get();
-  gopt.secrets = secrets;
-  gopt.forward_methods = opt.forward_methods;
-  if (opt.sandbox) {
-    gopt.egress_receipts = [&egress_receipts](const std::string& call_id) {
-      return egress_receipts.TakeJson(call_id);
-    };
+  mcp::GatewayOptions BuildGatewayOptions() {
+    mcp::GatewayOptions gopt;
+    gopt.agent_id = agent_id_;
+    for (auto& [name, up] : staging_) gopt.rehearsal_upstreams.emplace(name, up.get());
+    gopt.rehearsal_timeout = std::chrono::seconds(opt_.rehearsal_timeout_s);
+    gopt.tools = tool_view_;
+    gopt.enforcer = enforcer_;
+    gopt.pins = pins_.get();
+    gopt.secrets = secrets_;
+    gopt.forward_methods = opt_.forward_methods;
+    if (opt_.sandbox) {
+      gopt.egress_receipts = [this](const std::string& call_id) {
+        return egress_receipts_.TakeJson(call_id);
+      };
+    }
+    return gopt;
   }
-  int exit_code = kExitOk;
-  {
-    mcp::Gateway gateway(std::move(gopt), to_client, to_server);
-    gateway_ptr = &gateway;
+
+  // Relays lines both ways until the client or the server ends: the exit code.
+  int Relay() {
+    const int to_server_fd = child_->stdin_fd();
+    std::mutex out_mu, server_mu;
+    auto to_client = [&out_mu](const json::value& v) {
+      std::string line = ToJsonText(v);
+      line.push_back('\n');
+      std::lock_guard lock(out_mu);
+      (void)mcp::WriteAll(1, line);
+    };
+    auto to_server = [&server_mu, to_server_fd](const json::value& v) {
+      std::string line = ToJsonText(v);
+      line.push_back('\n');
+      std::lock_guard lock(server_mu);
+      (void)mcp::WriteAll(to_server_fd, line);  // a dead server is seen by its reader
+    };
+    mcp::Gateway gateway(BuildGatewayOptions(), to_client, to_server);
+    gateway_ptr_ = &gateway;
     WakePipe wake_client, stop_server;
     std::atomic<bool> upstream_gone{false};
     std::thread server_thread([&] {
-      mcp::LineReader reader((*child)->stdout_fd(), mcp::kMaxServerMessageBytes,
-                             stop_server.read_fd());
-      std::string line;
-      for (;;) {
-        auto s = reader.Next(&line);
-        if (s == mcp::LineReader::Status::kLine) {
-          gateway.OnServerLine(line);
-        } else if (s == mcp::LineReader::Status::kOversized) {
-          gateway.OnServerOversized();
-        } else {
-          break;
-        }
-      }
+      RelayServer(&gateway, stop_server.read_fd());
       upstream_gone = true;
       gateway.OnUpstreamClosed("its output closed");
       wake_client.Wake();
     });
-
-    mcp::LineReader client(0, mcp::kMaxClientMessageBytes, wake_client.read_fd());
-    std::string line;
-    for (;;) {
-      auto s = client.Next(&line);
-      if (s == mcp::LineReader::Status::kLine) {
-        gateway.OnClientLine(line);
-      } else if (s == mcp::LineReader::Status::kOversized) {
-        gateway.OnClientOversized();
-      } else {
-        break;
-      }
-    }
+    RelayClient(&gateway, wake_client.read_fd());
+    int exit_code = kExitOk;
     if (!upstream_gone) gateway.OnClientClosed("the MCP client closed its input (stdin EOF)");
     if (upstream_gone) {
-      auto code = (*child)->Wait(std::chrono::seconds(2));
+      auto code = child_->Wait(std::chrono::seconds(2));
       std::cerr << "interlock mcp: the MCP server exited"
                 << (code ? " with status " + std::to_string(*code) : std::string()) << '\n';
       exit_code = kExitFailure;
     } else {
-      (*child)->CloseStdin();  // client is done: let the server finish on its own
-      if (!(*child)->Wait(std::chrono::seconds(3))) stop_server.Wake();
+      child_->CloseStdin();  // client is done: let the server finish on its own
+      if (!child_->Wait(std::chrono::seconds(3))) stop_server.Wake();
     }
     server_thread.join();
-    gateway_ptr = nullptr;
+    gateway_ptr_ = nullptr;
+    return exit_code;
   }
-  child->reset();
-  if (egress_proxy)
-    egress_proxy->Stop();  // terminates and reaps the process group if still running
-  if (daemon != nullptr) {
-    (void)daemon->EndRun();
-  } else {
-    (void)(*store)->EndRun(run_id, agent_id, clock.Now());
+
+  // The server thread: the child's stdout to the gateway, until it closes or `stop_fd`.
+  void RelayServer(mcp::Gateway* gateway, int stop_fd) {
+    mcp::LineReader reader(child_->stdout_fd(), mcp::kMaxServerMessageBytes, stop_fd);
+    std::string line;
+    for (;;) {
+      auto s = reader.Next(&line);
+      if (s == mcp::LineReader::Status::kLine) {
+        gateway->OnServerLine(line);
+      } else if (s == mcp::LineReader::Status::kOversized) {
+        gateway->OnServerOversized();
+      } else {
+        break;
+      }
+    }
   }
-  return exit_code;
-}
+
+  // The main thread: stdin to the gateway, until EOF or `wake_fd` (the server is gone).
+  static void RelayClient(mcp::Gateway* gateway, int wake_fd) {
+    mcp::LineReader client(0, mcp::kMaxClientMessageBytes, wake_fd);
+    std::string line;
+    for (;;) {
+      auto s = client.Next(&line);
+      if (s == mcp::LineReader::Status::kLine) {
+        gateway->OnClientLine(line);
+      } else if (s == mcp::LineReader::Status::kOversized) {
+        gateway->OnClientOversized();
+      } else {
+        break;
+      }
+    }
+  }
+
+  // The session's end: the server stopped, the proxy stopped, the run ended.
+  void End() {
+    child_.reset();
+    if (egress_proxy_) egress_proxy_->Stop();  // terminates and reaps the process group
+    if (daemon_ != nullptr) {
+      (void)daemon_->EndRun();
+    } else {
+      (void)store_->EndRun(run_id_, agent_id_, clock_.Now());
+    }
+  }
+
+  const McpOptions& opt_;
+  // Built in this order by the phases above, destroyed in the reverse order.
+  std::shared_ptr<const policy::PolicySet> set_;           // Prepare
+  std::string agent_id_;                                   //
+  std::map<std::string, std::string> child_env_;           //
+  std::vector<std::string> secrets_;                       //
+  std::string store_path_;                                 // OpenStore
+  std::unique_ptr<store::Store> store_;                    //
+  std::unique_ptr<mcp::PinStore> pins_;                    //
+  SystemClock clock_;                                      // StartRun
+  std::unique_ptr<core::PolicySource> source_;             //
+  std::unique_ptr<core::Guard> guard_;                     //
+  std::unique_ptr<mcp::GuardEnforcer> local_;              //
+  std::unique_ptr<mcp::DaemonEnforcer> daemon_;            //
+  std::unique_ptr<mcp::PolicyToolView> local_view_;        //
+  mcp::Enforcer* enforcer_ = nullptr;                      //
+  mcp::ToolViewSource* tool_view_ = nullptr;               //
+  std::string run_id_;                                     //
+  std::optional<mcp::SandboxSpec> sandbox_;                // StartSandbox
+  std::atomic<mcp::Gateway*> gateway_ptr_{nullptr};        // set while Relay() runs
+  egress::ReceiptBook egress_receipts_;                    // outlives proxy and gateway
+  std::unique_ptr<egress::EgressDecider> egress_decider_;  //
+  std::unique_ptr<egress::EgressProxy> egress_proxy_;      //
+  mcp::SandboxSocketDir socket_dir_;                       //
+  std::unique_ptr<mcp::ChildProcess> child_;               // SpawnServer
+  std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging_;  // PrepareStaging
+};
 
 // The pins of --store: a SQLite file (on a connection of their own; the table is created
 // when missing), or the fleet's PostgreSQL store (which must exist). Members are
@@ -702,7 +791,7 @@ void AddMcp(CLI::App& app, int* exit_code) {
       *exit_code = Fail("--policy is required (or --daemon URL, whose policies then decide)");
       return;
     }
-    *exit_code = RunMcp(*opt);
+    *exit_code = McpSession(*opt).Run();
   });
 }
 

@@ -156,491 +156,584 @@ store::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, st
   return load;
 }
 
-int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
-  // The daemon holds every upstream's secrets and its own: a server running as the same
-  // user must not read them in /proc/<daemon>/environ or mem (mcp/server_env.h).
-  if (Status st = mcp::ProtectProcessSecrets(); !st.ok()) {
-    std::cerr << "interlock serve: " << st.error().message << '\n';
-    return kExitFailure;
-  }
-  server::ServerConfig cfg;
-  if (!flags.config.empty()) {
-    if (Status st = server::LoadServerConfig(flags.config, &cfg); !st.ok()) {
-      std::cerr << "interlock serve: " << st.error().message << '\n';
-      return kExitUsage;
-    }
-  }
-  if (cmd.count("--listen") > 0) {
-    if (Status st = server::ParseListen(flags.listen, &cfg); !st.ok()) {
-      std::cerr << "interlock serve: --listen: " << st.error().message << '\n';
-      return kExitUsage;
-    }
-  }
-  if (!flags.policies.empty()) cfg.policies = flags.policies;
-  if (cmd.count("--store") > 0) cfg.store = flags.store;
-  if (cfg.store.empty()) {
-    Result<std::string> def = mcp::DefaultStorePath();  // the one default of every command
-    if (!def.ok()) {
-      std::cerr << "interlock serve: " << def.error().message << '\n';
-      return kExitUsage;
-    }
-    cfg.store = std::move(def).value();
-  }
-  if (cmd.count("--tls-cert") > 0) cfg.tls_cert = flags.tls_cert;
-  if (cmd.count("--tls-key") > 0) cfg.tls_key = flags.tls_key;
-  if (flags.threads >= 0) cfg.threads = flags.threads;
-  if (cfg.policies.empty()) {
-    std::cerr << "interlock serve: no policies; pass --policies DIR or set `policies:` in "
-                 "the config file\n";
-    return kExitUsage;
-  }
-  if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
-    std::cerr << "interlock serve: TLS needs both --tls-cert and --tls-key\n";
-    return kExitUsage;
+// The daemon's object graph (the composition root), built by named phases in order.
+//
+// Members are declared in the order the phases build them, so C++ destroys them in the
+// reverse order: whatever uses a resource goes before it (the sweeper before the
+// servers, the servers before the Api, the Api before the Guard and the identity
+// providers, all of them before the store, the store before the audit keys). A phase
+// that fails leaves the later members empty, so an early exit tears down exactly what was
+// built. Once serving, the graceful drain (Drain(), run by the destructor) first stops
+// work in the order it must end: the sweeper, MCP sessions, long polls, in-flight
+// requests, the pruner, then the store (before the final checkpoint of its head).
+class Daemon {
+ public:
+  Daemon(const ServeFlags& flags, const CLI::App& cmd) : flags_(flags), cmd_(cmd) {}
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  ~Daemon() {
+    if (serving_) Drain();
   }
 
-  if (cmd.count("--workspace") > 0) cfg.workspace = flags.workspace;
-  // ${workspace}: fixed at start (absolute), so a reload resolves it the same way.
-  policy::LoadOptions load;
-  if (auto w = WorkspaceDir(cfg.workspace); w.ok()) {
-    load.workspace = std::move(*w);
-  } else {
-    std::cerr << "interlock serve: workspace: " << w.error().message << '\n';
-    return kExitUsage;
+  // Builds the daemon phase by phase and serves until SIGTERM or SIGINT: the exit code.
+  int Run() {
+    using Phase = int (Daemon::*)();
+    for (Phase phase : {&Daemon::LoadConfig, &Daemon::LoadPolicies, &Daemon::PrepareStore,
+                        &Daemon::LoadKeys, &Daemon::OpenStore, &Daemon::StartCheckpoints,
+                        &Daemon::StartRetention, &Daemon::BuildApiOptions, &Daemon::StartIdentity,
+                        &Daemon::BuildApi, &Daemon::StartUpstreams, &Daemon::StartServers}) {
+      if (const int code = (this->*phase)(); code != kExitOk) return code;
+    }
+    WaitForStopSignal();
+    return kExitOk;
+  }
+
+ private:
+  static int Fail(std::string_view what, int code) {
+    std::cerr << "interlock serve: " << what << '\n';
+    return code;
+  }
+
+  // The config file, then the flags over it.
+  int LoadConfig() {
+    // The daemon holds every upstream's secrets and its own: a server running as the same
+    // user must not read them in /proc/<daemon>/environ or mem (mcp/server_env.h).
+    if (Status st = mcp::ProtectProcessSecrets(); !st.ok()) {
+      return Fail(st.error().message, kExitFailure);
+    }
+    if (!flags_.config.empty()) {
+      if (Status st = server::LoadServerConfig(flags_.config, &cfg_); !st.ok()) {
+        return Fail(st.error().message, kExitUsage);
+      }
+    }
+    if (cmd_.count("--listen") > 0) {
+      if (Status st = server::ParseListen(flags_.listen, &cfg_); !st.ok()) {
+        return Fail("--listen: " + st.error().message, kExitUsage);
+      }
+    }
+    if (!flags_.policies.empty()) cfg_.policies = flags_.policies;
+    if (cmd_.count("--store") > 0) cfg_.store = flags_.store;
+    if (cfg_.store.empty()) {
+      Result<std::string> def = mcp::DefaultStorePath();  // the one default of every command
+      if (!def.ok()) return Fail(def.error().message, kExitUsage);
+      cfg_.store = std::move(def).value();
+    }
+    if (cmd_.count("--tls-cert") > 0) cfg_.tls_cert = flags_.tls_cert;
+    if (cmd_.count("--tls-key") > 0) cfg_.tls_key = flags_.tls_key;
+    if (flags_.threads >= 0) cfg_.threads = flags_.threads;
+    if (cfg_.policies.empty()) {
+      return Fail("no policies; pass --policies DIR or set `policies:` in the config file",
+                  kExitUsage);
+    }
+    if (cfg_.tls_cert.empty() != cfg_.tls_key.empty()) {
+      return Fail("TLS needs both --tls-cert and --tls-key", kExitUsage);
+    }
+    if (cmd_.count("--workspace") > 0) cfg_.workspace = flags_.workspace;
+    return kExitOk;
   }
 
   // Fail closed at startup: no valid policy set, no daemon.
-  std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet(cfg.policies, &diags, load);
-  if (!set.ok()) {
-    std::cerr << "interlock serve: the policy set is invalid; fix it (run `interlock check`):\n"
-              << set.error().message << '\n';
-    return kExitUsage;
+  int LoadPolicies() {
+    // ${workspace}: fixed at start (absolute), so a reload resolves it the same way.
+    if (auto w = WorkspaceDir(cfg_.workspace); w.ok()) {
+      load_.workspace = std::move(*w);
+    } else {
+      return Fail("workspace: " + w.error().message, kExitUsage);
+    }
+    std::vector<policy::Diagnostic> diags;
+    auto set = policy::LoadPolicySet(cfg_.policies, &diags, load_);
+    if (!set.ok()) {
+      return Fail(
+          "the policy set is invalid; fix it (run `interlock check`):\n" + set.error().message,
+          kExitUsage);
+    }
+    set_ = std::move(*set);
+    WarnShadowMode(*set_, "", std::cerr);
+    policies_ = std::make_unique<core::PolicySource>(set_);
+    return kExitOk;
   }
-  WarnShadowMode(**set, "", std::cerr);
-  core::PolicySource policies(*set);
 
   // A PostgreSQL URI: a fleet member (docs/operations.md, "PostgreSQL"). Its audit keys
   // are given (every daemon of the fleet must redact with the same HMAC key), and what is
   // not implemented on PostgreSQL yet is refused at startup, not discovered under load.
-  const bool postgres = store::IsPostgresUri(cfg.store);
-  if (postgres && flags.keys_dir.empty()) {
-    std::cerr << "interlock serve: a PostgreSQL store needs --keys DIR (the same audit keys on "
-                 "every daemon that shares the database)\n";
-    return kExitUsage;
+  int PrepareStore() {
+    postgres_ = store::IsPostgresUri(cfg_.store);
+    if (postgres_ && flags_.keys_dir.empty()) {
+      return Fail(
+          "a PostgreSQL store needs --keys DIR (the same audit keys on every daemon that "
+          "shares the database)",
+          kExitUsage);
+    }
+    if (cfg_.store != ":memory:" && !postgres_) {
+      std::error_code ec;
+      const fs::path parent = fs::path(cfg_.store).parent_path();
+      if (!parent.empty()) fs::create_directories(parent, ec);
+    }
+    return kExitOk;
   }
-  if (cfg.store != ":memory:" && !postgres) {
-    std::error_code ec;
-    const fs::path parent = fs::path(cfg.store).parent_path();
-    if (!parent.empty()) fs::create_directories(parent, ec);
-  }
-  store::StoreOptions sopt;
-  sopt.path = cfg.store;
-  sopt.durable_full = cfg.durable_full;
-  sopt.approval_default_timeout_seconds = cfg.approval_timeout_seconds;
-  sopt.approval_max_wait_seconds = cfg.approval_max_wait_seconds;
-  SystemClock clock;
+
   // Audit keys: the HMAC key for redacted values and the Ed25519 key that signs
-  // checkpoints, created on first start (docs/audit.md#keys).
-  std::optional<audit::AuditKeys> keys;
-  std::string checkpoints;
-  std::string dir;
-  if (cfg.store != ":memory:") {
-    dir = flags.keys_dir.empty() ? audit::DefaultKeysDir(cfg.store) : flags.keys_dir;
-    auto loaded = audit::LoadOrCreateAuditKeys(dir);
-    if (!loaded.ok()) {
-      std::cerr << "interlock serve: audit keys: " << loaded.error().message << '\n';
-      return kExitFailure;
+  // checkpoints, created on first start (docs/audit.md#keys). None for :memory:.
+  int LoadKeys() {
+    if (cfg_.store == ":memory:") return kExitOk;
+    keys_dir_ = flags_.keys_dir.empty() ? audit::DefaultKeysDir(cfg_.store) : flags_.keys_dir;
+    auto loaded = audit::LoadOrCreateAuditKeys(keys_dir_);
+    if (!loaded.ok()) return Fail("audit keys: " + loaded.error().message, kExitFailure);
+    keys_.emplace(std::move(loaded).value());
+    checkpoints_ =
+        flags_.checkpoints.empty() ? audit::DefaultCheckpointsFile(keys_dir_) : flags_.checkpoints;
+    return kExitOk;
+  }
+
+  // Opens the store, checks the audit log's tail and records the policy set in force.
+  int OpenStore() {
+    store::StoreOptions sopt;
+    sopt.path = cfg_.store;
+    sopt.durable_full = cfg_.durable_full;
+    sopt.approval_default_timeout_seconds = cfg_.approval_timeout_seconds;
+    sopt.approval_max_wait_seconds = cfg_.approval_max_wait_seconds;
+    if (keys_) {
+      sopt.audit_key = keys_->hmac_key;
+      // Kill switch, token and policy records are signed into the checkpoint file before
+      // they take effect (docs/audit.md, "Anchors"); on PostgreSQL into the fleet's
+      // checkpoint table in the record's own transaction, then copied to the file.
+      // Not owned (the aliasing constructor with no owner): `keys_` outlives the store.
+      sopt.checkpoint_signer = audit::MakeCheckpointSigner(
+          std::shared_ptr<const audit::SigningKey>(std::shared_ptr<void>(), &keys_->signing_key),
+          checkpoints_, &clock_);
+    } else {
+      sopt.audit_key = RandomBytes(32);
     }
-    keys.emplace(std::move(loaded).value());
-    sopt.audit_key = keys->hmac_key;
-  }
-  if (keys) {
-    checkpoints =
-        flags.checkpoints.empty() ? audit::DefaultCheckpointsFile(dir) : flags.checkpoints;
-    // Kill switch, token and policy records are signed into the checkpoint file before
-    // they take effect (docs/audit.md, "Anchors"); on PostgreSQL into the fleet's
-    // checkpoint table in the record's own transaction, then copied to the file.
-    // Not owned (the aliasing constructor with no owner): `keys` outlives the store.
-    sopt.checkpoint_signer = audit::MakeCheckpointSigner(
-        std::shared_ptr<const audit::SigningKey>(std::shared_ptr<void>(), &keys->signing_key),
-        checkpoints, &clock);
-  }
-  if (!keys) sopt.audit_key = RandomBytes(32);
-  auto opened = store::OpenStore(sopt);
-  if (!opened.ok()) {
-    std::cerr << "interlock serve: " << opened.error().message << '\n';
-    return opened.error().kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure;
-  }
-  std::unique_ptr<store::Store> store = std::move(*opened);
-  // No daemon on a log whose tail is missing (docs/audit.md, "Tail check"); then the
-  // policy set in force is recorded, anchored, before anything is decided under it.
-  // (PostgreSQL: against the fleet's checkpoint table and this daemon's file.)
-  if (keys) {
-    if (Status st = CheckTail(cfg.store, checkpoints, dir, keys->public_key); !st.ok()) {
-      std::cerr << "interlock serve: " << st.error().message << '\n';
-      return kExitFailure;
+    auto opened = store::OpenStore(sopt);
+    if (!opened.ok()) {
+      return Fail(opened.error().message,
+                  opened.error().kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure);
     }
-    // A SQLite log with records and no checkpoint file had only the store's own view of
-    // its tail to be checked against: say so (a deleted file hides a cut tail; a new
-    // --checkpoints path is harmless, and the file starts again with this start's
-    // checkpoint). On PostgreSQL the database's table holds the fleet's checkpoints, and a
-    // daemon new to the fleet has no file of its own yet.
-    if (std::error_code ec; !postgres && !std::filesystem::exists(checkpoints, ec)) {
-      if (Result<int64_t> last = store->LastSeq(); last.ok() && *last > 0) {
-        std::cerr << "interlock serve: warning: no checkpoint file at " << checkpoints
-                  << " while the audit log holds records up to seq " << *last
-                  << ": its tail was checked without this daemon's signed checkpoints. If the "
-                     "file existed before (another --checkpoints path, or deleted), find it and "
-                     "run `interlock audit verify --checkpoints FILE` (docs/audit.md, \"Tail "
-                     "check at start\").\n";
+    store_ = std::move(*opened);
+    // No daemon on a log whose tail is missing (docs/audit.md, "Tail check"); then the
+    // policy set in force is recorded, anchored, before anything is decided under it.
+    // (PostgreSQL: against the fleet's checkpoint table and this daemon's file.)
+    if (keys_) {
+      if (Status st = CheckTail(cfg_.store, checkpoints_, keys_dir_, keys_->public_key); !st.ok()) {
+        return Fail(st.error().message, kExitFailure);
       }
+      WarnIfNoCheckpointFile();
     }
+    if (Status st = store_->RecordPolicyLoad(PolicyLoadOf(set_.get(), "start", "", clock_.Now()));
+        !st.ok()) {
+      return Fail("cannot record the policy load: " + st.error().message, kExitFailure);
+    }
+    return kExitOk;
   }
-  if (Status st = store->RecordPolicyLoad(PolicyLoadOf(set->get(), "start", "", clock.Now()));
-      !st.ok()) {
-    std::cerr << "interlock serve: cannot record the policy load: " << st.error().message << '\n';
-    return kExitFailure;
+
+  // A SQLite log with records and no checkpoint file had only the store's own view of
+  // its tail to be checked against: say so (a deleted file hides a cut tail; a new
+  // --checkpoints path is harmless, and the file starts again with this start's
+  // checkpoint). On PostgreSQL the database's table holds the fleet's checkpoints, and a
+  // daemon new to the fleet has no file of its own yet.
+  void WarnIfNoCheckpointFile() {
+    if (std::error_code ec; postgres_ || std::filesystem::exists(checkpoints_, ec)) return;
+    if (Result<int64_t> last = store_->LastSeq(); last.ok() && *last > 0) {
+      std::cerr << "interlock serve: warning: no checkpoint file at " << checkpoints_
+                << " while the audit log holds records up to seq " << *last
+                << ": its tail was checked without this daemon's signed checkpoints. If the "
+                   "file existed before (another --checkpoints path, or deleted), find it and "
+                   "run `interlock audit verify --checkpoints FILE` (docs/audit.md, \"Tail "
+                   "check at start\").\n";
+    }
   }
 
   // Signed checkpoints of the chain head, so that deleting the log's tail is detectable.
   // A checkpoint failure is logged, never a deny: the chain itself is already durable.
-  std::unique_ptr<audit::CheckpointThread> checkpointer;
-  if (keys) {
+  int StartCheckpoints() {
+    if (!keys_) return kExitOk;
     audit::CheckpointerOptions copt;
-    copt.path = checkpoints;
+    copt.path = checkpoints_;
     // PostgreSQL: into the fleet's table (every daemon checkpoints the one chain; each
     // also keeps its own copy in its file).
     std::unique_ptr<audit::CheckpointStore> pg_checkpoints;
-    if (postgres) {
-      auto opened_cps = store::OpenPostgresCheckpointStore(cfg.store, checkpoints);
+    if (postgres_) {
+      auto opened_cps = store::OpenPostgresCheckpointStore(cfg_.store, checkpoints_);
       if (!opened_cps.ok()) {
-        std::cerr << "interlock serve: checkpoints: " << opened_cps.error().message << '\n';
-        return kExitFailure;
+        return Fail("checkpoints: " + opened_cps.error().message, kExitFailure);
       }
       pg_checkpoints = std::move(opened_cps).value();
     }
-    auto cp = audit::Checkpointer::Create(&keys->signing_key, copt, &clock, pg_checkpoints.get());
-    if (!cp.ok()) {
-      std::cerr << "interlock serve: checkpoints: " << cp.error().message << '\n';
-      return kExitFailure;
-    }
+    auto cp = audit::Checkpointer::Create(&keys_->signing_key, copt, &clock_, pg_checkpoints.get());
+    if (!cp.ok()) return Fail("checkpoints: " + cp.error().message, kExitFailure);
     auto on_error = [](const Error& e) {
       std::cerr << "interlock: audit checkpoint failed: " << e.message << '\n';
     };
     auto started =
-        postgres ? audit::CheckpointThread::Start(std::move(pg_checkpoints), std::move(cp).value(),
-                                                  std::chrono::seconds(1), on_error)
-                 : audit::CheckpointThread::Start(cfg.store, std::move(cp).value(),
-                                                  std::chrono::seconds(1), on_error);
-    if (!started.ok()) {
-      std::cerr << "interlock serve: checkpoints: " << started.error().message << '\n';
-      return kExitFailure;
-    }
-    checkpointer = std::move(started).value();
+        postgres_ ? audit::CheckpointThread::Start(std::move(pg_checkpoints), std::move(cp).value(),
+                                                   std::chrono::seconds(1), on_error)
+                  : audit::CheckpointThread::Start(cfg_.store, std::move(cp).value(),
+                                                   std::chrono::seconds(1), on_error);
+    if (!started.ok()) return Fail("checkpoints: " + started.error().message, kExitFailure);
+    checkpointer_ = std::move(started).value();
+    return kExitOk;
   }
 
   // Retention (docs/audit.md#retention): prune records older than audit.retention_days,
   // daily, on a thread of its own (chunked deletes, each anchored first, so decisions
   // are not held up). A failed prune is logged and retried at the next interval; the
   // log only ever keeps more than asked, never less.
-  // `stopping` ends a prune in progress between chunks at shutdown.
-  std::atomic<bool> stopping{false};
-  std::unique_ptr<PeriodicTask> pruner;
-  if (keys && cfg.audit_retention_days > 0) {
-    pruner = std::make_unique<PeriodicTask>(
-        cfg.audit_prune_first, cfg.audit_prune_interval,
-        [&cfg, &keys, &clock, &store, &stopping, checkpoints] {
-          audit::PruneOptions popt;
-          popt.days = cfg.audit_retention_days;
-          popt.now = clock.Now();
-          popt.checkpoint_file = checkpoints;
-          // PostgreSQL: one daemon of the fleet at a time; `lock` holds it while the
-          // call rows are pruned too.
-          std::unique_ptr<audit::PruneTarget> lock;
-          Result<audit::PruneReport> r = PruneStoreAudit(cfg.store, keys->signing_key, popt, &lock);
-          if (!r.ok()) {
-            // The call rows stay too: if the log failed verification they are evidence.
-            std::cerr << "interlock: audit prune failed: " << r.error().message << '\n';
-            return;
-          }
-          if (r->deleted > 0) {
-            std::cerr << "interlock: audit prune: deleted " << r->deleted << " records older than "
-                      << popt.days << " days; the log starts at seq " << r->first_kept_seq
-                      << " (anchor in " << checkpoints << ")\n";
-          }
-          // The per-call rows (calls, decided approvals) follow the same retention, in
-          // short writes on the store's writer so decisions interleave with them.
-          const TimePoint cutoff = popt.now - std::chrono::hours(24) * popt.days;
-          int64_t rows = 0;
-          while (!stopping.load()) {
-            Result<int64_t> n = store->PruneCalls(cutoff, kPruneCallsChunk);
-            if (!n.ok()) {
-              std::cerr << "interlock: call prune failed: " << n.error().message << '\n';
-              break;
-            }
-            if (*n == 0) break;
-            rows += *n;
-          }
-          if (rows > 0) {
-            std::cerr << "interlock: call prune: deleted " << rows
-                      << " call and approval rows older than " << popt.days << " days\n";
-          }
-          if (stopping.load()) {
-            std::cerr << "interlock: call prune: stopped for shutdown; the rest follows at the "
-                         "next prune\n";
-          }
-        });
+  int StartRetention() {
+    if (keys_ && cfg_.audit_retention_days > 0) {
+      pruner_ = std::make_unique<PeriodicTask>(cfg_.audit_prune_first, cfg_.audit_prune_interval,
+                                               [this] { PruneOnce(); });
+    }
+    return kExitOk;
   }
 
-  server::NotifierOptions nopt;
-  nopt.webhooks = cfg.webhooks;
-  nopt.max_attempts = cfg.webhook_attempts;
-  nopt.ca_file = cfg.webhook_ca_file;
-  nopt.initial_backoff = cfg.webhook_backoff;
-  nopt.max_queue = cfg.notifier_queue;
-  auto notifier = server::WebhookNotifier::Create(nopt);
-  if (!notifier.ok()) {
-    std::cerr << "interlock serve: " << notifier.error().message << '\n';
-    return kExitUsage;
+  void PruneOnce() {
+    audit::PruneOptions popt;
+    popt.days = cfg_.audit_retention_days;
+    popt.now = clock_.Now();
+    popt.checkpoint_file = checkpoints_;
+    // PostgreSQL: one daemon of the fleet at a time; `lock` holds it while the
+    // call rows are pruned too.
+    std::unique_ptr<audit::PruneTarget> lock;
+    Result<audit::PruneReport> r = PruneStoreAudit(cfg_.store, keys_->signing_key, popt, &lock);
+    if (!r.ok()) {
+      // The call rows stay too: if the log failed verification they are evidence.
+      std::cerr << "interlock: audit prune failed: " << r.error().message << '\n';
+      return;
+    }
+    if (r->deleted > 0) {
+      std::cerr << "interlock: audit prune: deleted " << r->deleted << " records older than "
+                << popt.days << " days; the log starts at seq " << r->first_kept_seq
+                << " (anchor in " << checkpoints_ << ")\n";
+    }
+    // The per-call rows (calls, decided approvals) follow the same retention, in
+    // short writes on the store's writer so decisions interleave with them.
+    const TimePoint cutoff = popt.now - std::chrono::hours(24) * popt.days;
+    int64_t rows = 0;
+    while (!stopping_.load()) {
+      Result<int64_t> n = store_->PruneCalls(cutoff, kPruneCallsChunk);
+      if (!n.ok()) {
+        std::cerr << "interlock: call prune failed: " << n.error().message << '\n';
+        break;
+      }
+      if (*n == 0) break;
+      rows += *n;
+    }
+    if (rows > 0) {
+      std::cerr << "interlock: call prune: deleted " << rows
+                << " call and approval rows older than " << popt.days << " days\n";
+    }
+    if (stopping_.load()) {
+      std::cerr << "interlock: call prune: stopped for shutdown; the rest follows at the "
+                   "next prune\n";
+    }
   }
 
-  server::Metrics metrics;
-  core::Guard guard(&policies, store.get(), &clock, notifier->get());
-  server::ApiOptions aopt;
-  aopt.max_body_bytes = cfg.limits.max_body_bytes;
-  aopt.max_wait_seconds = cfg.max_wait_seconds;
-  aopt.max_output_bytes = cfg.max_output_bytes;
-  aopt.auth_cache_ttl = cfg.auth_cache_ttl;
-  aopt.public_url = cfg.public_url;
-  aopt.governance_wait = cfg.governance_wait;
-  aopt.governance_min_interval = cfg.governance_min_interval;
-  if (!cfg.metrics_token_file.empty()) {
-    // Asked for and unreadable: refuse to start rather than serve /metrics open.
-    Result<std::string> secret =
-        ReadFileBounded(cfg.metrics_token_file, 4096, "metrics_token_file");
-    if (!secret.ok()) {
-      std::cerr << "interlock serve: " << secret.error().message << '\n';
-      return kExitUsage;
+  // The notifier, the Guard and the Api's options (the /metrics secret among them).
+  int BuildApiOptions() {
+    server::NotifierOptions nopt;
+    nopt.webhooks = cfg_.webhooks;
+    nopt.max_attempts = cfg_.webhook_attempts;
+    nopt.ca_file = cfg_.webhook_ca_file;
+    nopt.initial_backoff = cfg_.webhook_backoff;
+    nopt.max_queue = cfg_.notifier_queue;
+    auto notifier = server::WebhookNotifier::Create(nopt);
+    if (!notifier.ok()) return Fail(notifier.error().message, kExitUsage);
+    notifier_ = std::move(*notifier);
+
+    guard_ = std::make_unique<core::Guard>(policies_.get(), store_.get(), &clock_, notifier_.get());
+    aopt_.max_body_bytes = cfg_.limits.max_body_bytes;
+    aopt_.max_wait_seconds = cfg_.max_wait_seconds;
+    aopt_.max_output_bytes = cfg_.max_output_bytes;
+    aopt_.auth_cache_ttl = cfg_.auth_cache_ttl;
+    aopt_.public_url = cfg_.public_url;
+    aopt_.governance_wait = cfg_.governance_wait;
+    aopt_.governance_min_interval = cfg_.governance_min_interval;
+    if (!cfg_.metrics_token_file.empty()) {
+      // Asked for and unreadable: refuse to start rather than serve /metrics open.
+      Result<std::string> secret =
+          ReadFileBounded(cfg_.metrics_token_file, 4096, "metrics_token_file");
+      if (!secret.ok()) return Fail(secret.error().message, kExitUsage);
+      std::string t = std::move(*secret);
+      while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+      if (t.size() < 16 || t.size() > 512) {  // 512: the longest bearer token accepted
+        return Fail("metrics_token_file " + cfg_.metrics_token_file +
+                        " must hold a secret of 16 to 512 characters",
+                    kExitUsage);
+      }
+      aopt_.metrics_token = std::move(t);
     }
-    std::string t = std::move(*secret);
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
-    if (t.size() < 16 || t.size() > 512) {  // 512: the longest bearer token accepted
-      std::cerr << "interlock serve: metrics_token_file " << cfg.metrics_token_file
-                << " must hold a secret of 16 to 512 characters\n";
-      return kExitUsage;
+    return kExitOk;
+  }
+
+  // identity.jwt and identity.oidc (docs/identity.md).
+  int StartIdentity() {
+    // identity.jwt: keys fetched now, then refreshed on schedule; an issuer unreachable at
+    // start is not fatal, its tokens are refused until it answers.
+    if (!cfg_.jwt_issuers.empty()) {
+      jwt_ = std::make_unique<identity::Verifier>(cfg_.jwt_issuers, &jwks_fetcher_, &clock_);
+      jwt_->RefreshDue();
+      jwks_refresh_ =
+          std::make_unique<PeriodicTask>(std::chrono::seconds(30), std::chrono::seconds(30),
+                                         [v = jwt_.get()] { v->RefreshDue(); });
+      aopt_.jwt = jwt_.get();
+      aopt_.oauth = cfg_.oauth;  // its authorization servers are identity.jwt issuers
     }
-    aopt.metrics_token = std::move(t);
+    return cfg_.oidc.issuer.empty() ? kExitOk : StartOidc();
   }
-  // identity.jwt (docs/identity.md): keys fetched now, then refreshed on schedule; an
-  // issuer unreachable at start is not fatal, its tokens are refused until it answers.
-  identity::HttpsJwksFetcher jwks_fetcher;
-  std::unique_ptr<identity::Verifier> jwt;
-  std::unique_ptr<PeriodicTask> jwks_refresh;
-  if (!cfg.jwt_issuers.empty()) {
-    jwt = std::make_unique<identity::Verifier>(cfg.jwt_issuers, &jwks_fetcher, &clock);
-    jwt->RefreshDue();
-    jwks_refresh = std::make_unique<PeriodicTask>(
-        std::chrono::seconds(30), std::chrono::seconds(30), [v = jwt.get()] { v->RefreshDue(); });
-    aopt.jwt = jwt.get();
-    aopt.oauth = cfg.oauth;  // its authorization servers are identity.jwt issuers
-  }
-  // identity.oidc (docs/identity.md): discovery now, bounded; a provider unreachable at
-  // start is not fatal: sign-in answers that it is unavailable (and tries again at most
-  // every 30 s), tokens keep working.
-  std::unique_ptr<identity::OidcSignIn> oidc;
-  std::string oidc_client_secret;  // masked in what MCP upstreams send
-  if (!cfg.oidc.issuer.empty()) {
-    identity::OidcConfig oc = cfg.oidc;
+
+  // identity.oidc: discovery now, bounded; a provider unreachable at start is not fatal:
+  // sign-in answers that it is unavailable (and tries again at most every 30 s), tokens
+  // keep working.
+  int StartOidc() {
+    identity::OidcConfig oc = cfg_.oidc;
     Result<std::string> secret =
         ReadFileBounded(oc.client_secret_file, 4096, "identity.oidc.client_secret_file");
-    if (!secret.ok()) {
-      std::cerr << "interlock serve: " << secret.error().message << '\n';
-      return kExitUsage;
-    }
+    if (!secret.ok()) return Fail(secret.error().message, kExitUsage);
     oc.client_secret = std::move(*secret);
     while (!oc.client_secret.empty() &&
            std::isspace(static_cast<unsigned char>(oc.client_secret.back()))) {
       oc.client_secret.pop_back();
     }
     if (oc.client_secret.empty()) {
-      std::cerr << "interlock serve: identity.oidc.client_secret_file " << oc.client_secret_file
-                << " is empty\n";
-      return kExitUsage;
+      return Fail("identity.oidc.client_secret_file " + oc.client_secret_file + " is empty",
+                  kExitUsage);
     }
-    oidc_client_secret = oc.client_secret;
-    auto session_key = LoadOrCreateSessionKey(dir);
-    if (!session_key.ok()) {
-      std::cerr << "interlock serve: " << session_key.error().message << '\n';
-      return kExitFailure;
-    }
-    oidc = std::make_unique<identity::OidcSignIn>(std::move(oc), std::move(*session_key), &clock);
-    if (Status st = oidc->Discover(); !st.ok()) {
+    oidc_client_secret_ = oc.client_secret;
+    auto session_key = LoadOrCreateSessionKey(keys_dir_);
+    if (!session_key.ok()) return Fail(session_key.error().message, kExitFailure);
+    oidc_ = std::make_unique<identity::OidcSignIn>(std::move(oc), std::move(*session_key), &clock_);
+    if (Status st = oidc_->Discover(); !st.ok()) {
       std::cerr << "interlock serve: reviewer sign-in is unavailable until the provider answers: "
                 << st.error().message << '\n';
     }
-    aopt.oidc = oidc.get();
-    aopt.secure_cookies = !cfg.tls_cert.empty() || cfg.public_url.starts_with("https://");
+    aopt_.oidc = oidc_.get();
+    aopt_.secure_cookies = !cfg_.tls_cert.empty() || cfg_.public_url.starts_with("https://");
+    return kExitOk;
   }
-  server::Api api(aopt, &guard, store.get(), &policies, &clock, &metrics);
-  // Several daemons on one PostgreSQL database: a verdict committed through any of them
-  // wakes this one's long polls (LISTEN/NOTIFY). Cleared before the Api goes away.
-  struct CallListener {
-    store::PostgresStore* pg;
-    ~CallListener() {
-      if (pg != nullptr) pg->SetCallListener(nullptr);
+
+  int BuildApi() {
+    api_ = std::make_unique<server::Api>(aopt_, guard_.get(), store_.get(), policies_.get(),
+                                         &clock_, &metrics_);
+    // Several daemons on one PostgreSQL database: a verdict committed through any of them
+    // wakes this one's long polls (LISTEN/NOTIFY). Cleared before the Api goes away.
+    call_listener_.pg = dynamic_cast<store::PostgresStore*>(store_.get());
+    if (call_listener_.pg != nullptr) {
+      call_listener_.pg->SetCallListener([api = api_.get()](std::string_view call_id) {
+        if (call_id.empty()) {
+          api->call_waiters()->NotifyAll();
+        } else {
+          api->NotifyCall(call_id);
+        }
+      });
     }
-  } call_listener{dynamic_cast<store::PostgresStore*>(store.get())};
-  if (call_listener.pg != nullptr) {
-    call_listener.pg->SetCallListener([&api](std::string_view call_id) {
-      if (call_id.empty()) {
-        api.call_waiters()->NotifyAll();
-      } else {
-        api.NotifyCall(call_id);
-      }
-    });
+    return kExitOk;
   }
 
   // MCP Streamable HTTP (/mcp/{upstream}): sessions decide through this Guard and wait on
   // this Api's approval queue; tool pins live in the same store (on PostgreSQL: shared by
   // every daemon of the fleet, so a pin accepted anywhere holds everywhere).
-  std::unique_ptr<mcp::PinStore> pins;
-  std::unique_ptr<server::McpHttpService> mcp_http;
-  if (!cfg.mcp.upstreams.empty()) {
-    auto pin_rows = store->OpenPinRows();
-    if (!pin_rows.ok()) {
-      std::cerr << "interlock serve: mcp pins: " << pin_rows.error().message << '\n';
-      return kExitFailure;
-    }
-    pins = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
+  int StartUpstreams() {
+    if (cfg_.mcp.upstreams.empty()) return kExitOk;
+    auto pin_rows = store_->OpenPinRows();
+    if (!pin_rows.ok()) return Fail("mcp pins: " + pin_rows.error().message, kExitFailure);
+    pins_ = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
     server::McpHttpDeps deps;
-    deps.guard = &guard;
-    deps.store = store.get();
-    deps.policies = &policies;
-    deps.clock = &clock;
-    deps.waiters = api.call_waiters();
-    deps.pins = pins.get();
-    deps.metrics = &metrics;
-    deps.approval_url = [&api](std::string_view id) { return api.ApprovalUrl(id); };
-    server::McpConfig mcp_config = cfg.mcp;
-    mcp_config.masked_values = mcp::SecretsInUri(cfg.store);  // a PostgreSQL password
+    deps.guard = guard_.get();
+    deps.store = store_.get();
+    deps.policies = policies_.get();
+    deps.clock = &clock_;
+    deps.waiters = api_->call_waiters();
+    deps.pins = pins_.get();
+    deps.metrics = &metrics_;
+    deps.approval_url = [api = api_.get()](std::string_view id) { return api->ApprovalUrl(id); };
+    auto service = server::McpHttpService::Create(UpstreamConfig(), deps);
+    if (!service.ok()) return Fail(service.error().message, kExitUsage);
+    mcp_http_ = std::move(*service);
+    api_->SetMcpEndpoint(mcp_http_.get());
+    return kExitOk;
+  }
+
+  // cfg.mcp with what the upstreams must never see: the values masked in all they send,
+  // and what no sandboxed upstream may write, or see where a bind would show it
+  // (mcp/sandbox.h): the store (InterlockTrustedPaths adds it), keys and checkpoints, the
+  // config file, the policies, the TLS key.
+  server::McpConfig UpstreamConfig() const {
+    server::McpConfig mcp_config = cfg_.mcp;
+    mcp_config.masked_values = mcp::SecretsInUri(cfg_.store);  // a PostgreSQL password
     if (const char* t = std::getenv(std::string(mcp::kInterlockTokenVariable).c_str());
         t != nullptr && *t != '\0') {
       mcp_config.masked_values.emplace_back(t);  // an operator's token the daemon inherited
     }
-    if (!aopt.metrics_token.empty()) mcp_config.masked_values.push_back(aopt.metrics_token);
-    if (!oidc_client_secret.empty()) mcp_config.masked_values.push_back(oidc_client_secret);
-    // What no sandboxed upstream may write, or see where a bind would show it
-    // (mcp/sandbox.h): the store (InterlockTrustedPaths adds it), keys and checkpoints,
-    // the config file, the policies, the TLS key.
-    mcp_config.sandbox_store = postgres || cfg.store == ":memory:" ? std::string() : cfg.store;
+    if (!aopt_.metrics_token.empty()) mcp_config.masked_values.push_back(aopt_.metrics_token);
+    if (!oidc_client_secret_.empty()) mcp_config.masked_values.push_back(oidc_client_secret_);
+    mcp_config.sandbox_store = postgres_ || cfg_.store == ":memory:" ? std::string() : cfg_.store;
     auto& trusted = mcp_config.sandbox_trusted;
-    if (!dir.empty()) trusted.emplace_back("the audit keys", dir);
-    if (!checkpoints.empty()) trusted.emplace_back("the checkpoints file", checkpoints);
-    if (!flags.config.empty()) trusted.emplace_back("the config file", flags.config);
-    for (const std::string& p : cfg.policies) trusted.emplace_back("the policies", p);
-    if (!cfg.tls_key.empty()) trusted.emplace_back("the TLS key", cfg.tls_key);
-    if (!cfg.oidc.client_secret_file.empty()) {
-      trusted.emplace_back("the OIDC client secret", cfg.oidc.client_secret_file);
+    if (!keys_dir_.empty()) trusted.emplace_back("the audit keys", keys_dir_);
+    if (!checkpoints_.empty()) trusted.emplace_back("the checkpoints file", checkpoints_);
+    if (!flags_.config.empty()) trusted.emplace_back("the config file", flags_.config);
+    for (const std::string& p : cfg_.policies) trusted.emplace_back("the policies", p);
+    if (!cfg_.tls_key.empty()) trusted.emplace_back("the TLS key", cfg_.tls_key);
+    if (!cfg_.oidc.client_secret_file.empty()) {
+      trusted.emplace_back("the OIDC client secret", cfg_.oidc.client_secret_file);
     }
-    auto service = server::McpHttpService::Create(mcp_config, deps);
-    if (!service.ok()) {
-      std::cerr << "interlock serve: " << service.error().message << '\n';
-      return kExitUsage;
+    return mcp_config;
+  }
+
+  // The HTTP server, the policy watcher, signal handling and the approval sweeper; then
+  // the daemon says where it listens.
+  int StartServers() {
+    server::HttpServerOptions hopt;
+    hopt.host = cfg_.host;
+    hopt.port = cfg_.port;
+    hopt.threads = cfg_.threads;
+    hopt.limits = cfg_.limits;
+    hopt.tls_cert_file = cfg_.tls_cert;
+    hopt.tls_key_file = cfg_.tls_key;
+    http_ = std::make_unique<server::HttpServer>(hopt, api_.get(), &metrics_);
+
+    watcher_ = std::make_unique<server::PolicyWatcher>(cfg_.policies, policies_.get(), &metrics_,
+                                                       cfg_.policy_poll);
+    watcher_->SetLoadOptions(load_);
+    watcher_->SetRecorder(
+        [this](const policy::PolicySet* set, const char* why, const std::string& error) {
+          return store_->RecordPolicyLoad(PolicyLoadOf(set, why, error, clock_.Now()));
+        });
+
+    // Signals are handled on the io_context; the main thread only waits for the verdict.
+    signals_ =
+        std::make_unique<boost::asio::signal_set>(http_->io_context(), SIGTERM, SIGINT, SIGHUP);
+    on_signal_ = [this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        watcher_->RequestReload();
+        signals_->async_wait(on_signal_);
+        return;
+      }
+      std::lock_guard lock(mu_);
+      stop_signal_ = sig;
+      cv_.notify_all();
+    };
+    signals_->async_wait(on_signal_);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    if (Status st = http_->Start(); !st.ok()) return Fail(st.error().message, kExitFailure);
+    serving_ = true;
+    watcher_->Start();
+    StartSweeper();
+    Announce();
+    return kExitOk;
+  }
+
+  // The URL of this daemon as its clients reach it: public_url, else the listening address.
+  std::string ListeningUrl() const {
+    const auto ep = http_->local_endpoint();
+    const std::string host = ep.address().to_string();
+    return std::string(http_->tls() ? "https" : "http") + "://" +
+           (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
+  }
+
+  void StartSweeper() {
+    approval::SweeperOptions swopt;
+    swopt.interval = cfg_.approval_sweep;
+    swopt.channel = cfg_.approval_channel;
+    swopt.public_url = !cfg_.public_url.empty() ? cfg_.public_url : ListeningUrl();
+    api_->SetPublicUrl(swopt.public_url);
+    sweeper_ = std::make_unique<approval::Sweeper>(
+        store_.get(), policies_.get(), &clock_, notifier_.get(), swopt,
+        [api = api_.get()](const std::string& call_id) { api->NotifyCall(call_id); });
+    sweeper_->Start();
+  }
+
+  // Where the daemon listens, on stdout, and in --ready-file.
+  void Announce() {
+    const auto ep = http_->local_endpoint();
+    const std::string host = ep.address().to_string();
+    for (const auto& [name, up] : cfg_.mcp.upstreams) {
+      std::cout << "interlock: MCP upstream " << name << " at /mcp/" << name << " ("
+                << (up.url.empty() ? "stdio" : up.url) << ")\n";
     }
-    mcp_http = std::move(*service);
-    api.SetMcpEndpoint(mcp_http.get());
-  }
-
-  server::HttpServerOptions hopt;
-  hopt.host = cfg.host;
-  hopt.port = cfg.port;
-  hopt.threads = cfg.threads;
-  hopt.limits = cfg.limits;
-  hopt.tls_cert_file = cfg.tls_cert;
-  hopt.tls_key_file = cfg.tls_key;
-  server::HttpServer http(hopt, &api, &metrics);
-
-  server::PolicyWatcher watcher(cfg.policies, &policies, &metrics, cfg.policy_poll);
-  watcher.SetLoadOptions(load);
-  watcher.SetRecorder(
-      [&store, &clock](const policy::PolicySet* set, const char* why, const std::string& error) {
-        return store->RecordPolicyLoad(PolicyLoadOf(set, why, error, clock.Now()));
-      });
-
-  // Signals are handled on the io_context; the main thread only waits for the verdict.
-  std::mutex mu;
-  std::condition_variable cv;
-  int stop_signal = 0;
-  boost::asio::signal_set signals(http.io_context(), SIGTERM, SIGINT, SIGHUP);
-  std::function<void(const boost::system::error_code&, int)> on_signal =
-      [&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-          watcher.RequestReload();
-          signals.async_wait(on_signal);
-          return;
-        }
-        std::lock_guard lock(mu);
-        stop_signal = sig;
-        cv.notify_all();
-      };
-  signals.async_wait(on_signal);
-  ::signal(SIGPIPE, SIG_IGN);
-
-  if (Status st = http.Start(); !st.ok()) {
-    std::cerr << "interlock serve: " << st.error().message << '\n';
-    return kExitFailure;
-  }
-  watcher.Start();
-  const auto ep = http.local_endpoint();
-  const std::string host = ep.address().to_string();
-  approval::SweeperOptions swopt;
-  swopt.interval = cfg.approval_sweep;
-  swopt.channel = cfg.approval_channel;
-  swopt.public_url = !cfg.public_url.empty()
-                         ? cfg.public_url
-                         : std::string(http.tls() ? "https" : "http") + "://" +
-                               (ep.address().is_v6() ? "[" + host + "]" : host) + ":" +
-                               std::to_string(ep.port());
-  api.SetPublicUrl(swopt.public_url);
-  approval::Sweeper sweeper(store.get(), &policies, &clock, notifier->get(), swopt,
-                            [&api](const std::string& call_id) { api.NotifyCall(call_id); });
-  sweeper.Start();
-  for (const auto& [name, up] : cfg.mcp.upstreams) {
-    std::cout << "interlock: MCP upstream " << name << " at /mcp/" << name << " ("
-              << (up.url.empty() ? "stdio" : up.url) << ")\n";
-  }
-  std::cout << "interlock: listening on " << (http.tls() ? "https" : "http") << "://"
-            << (ep.address().is_v6() ? "[" + host + "]" : host) << ':' << ep.port() << '\n'
-            << "interlock: " << (*set)->agents.size() << " agent policies, store " << cfg.store
-            << std::endl;
-  if (!flags.ready_file.empty()) {
-    if (Status st = WriteReadyFile(flags.ready_file, host, ep.port()); !st.ok()) {
-      std::cerr << "interlock serve: " << st.error().message << '\n';
+    std::cout << "interlock: listening on " << (http_->tls() ? "https" : "http") << "://"
+              << (ep.address().is_v6() ? "[" + host + "]" : host) << ':' << ep.port() << '\n'
+              << "interlock: " << set_->agents.size() << " agent policies, store " << cfg_.store
+              << std::endl;
+    if (!flags_.ready_file.empty()) {
+      if (Status st = WriteReadyFile(flags_.ready_file, host, ep.port()); !st.ok()) {
+        std::cerr << "interlock serve: " << st.error().message << '\n';
+      }
     }
   }
 
-  {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return stop_signal != 0; });
+  void WaitForStopSignal() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stop_signal_ != 0; });
   }
-  std::cerr << "interlock: " << (stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
-            << ": draining in-flight requests\n";
-  // Post the signal_set cancel onto the io threads' world before they stop.
-  boost::system::error_code ignored;
-  signals.cancel(ignored);
-  stopping.store(true);  // a prune in progress ends at its next chunk
-  sweeper.Stop();
-  if (mcp_http) mcp_http->Shutdown();  // MCP sessions end: children stopped, streams ended
-  api.Shutdown();                      // long polls answer now; the blocking pool drains
-  http.Shutdown();
-  pruner.reset();  // waits for a prune in progress: it stops after its current chunk
-  store.reset();   // nothing uses it now: drains the writer, checkpoints the WAL, closes
-  if (checkpointer) checkpointer->Stop();  // a final signed checkpoint of the head
-  std::cerr << "interlock: stopped\n";
-  return kExitOk;
-}
+
+  // The graceful shutdown of a serving daemon: work stops in the order it must end, so
+  // nothing uses a resource after it is gone; then the members go in reverse order.
+  void Drain() {
+    std::cerr << "interlock: " << (stop_signal_ == SIGINT ? "SIGINT" : "SIGTERM")
+              << ": draining in-flight requests\n";
+    // Post the signal_set cancel onto the io threads' world before they stop.
+    boost::system::error_code ignored;
+    signals_->cancel(ignored);
+    stopping_.store(true);  // a prune in progress ends at its next chunk
+    sweeper_->Stop();
+    if (mcp_http_) mcp_http_->Shutdown();  // MCP sessions end: children stopped, streams ended
+    api_->Shutdown();                      // long polls answer now; the blocking pool drains
+    http_->Shutdown();
+    pruner_.reset();  // waits for a prune in progress: it stops after its current chunk
+    store_.reset();   // nothing uses it now: drains the writer, checkpoints the WAL, closes
+    if (checkpointer_) checkpointer_->Stop();  // a final signed checkpoint of the head
+    std::cerr << "interlock: stopped\n";
+  }
+
+  // Clears the PostgreSQL store's call listener (it calls into the Api) before the Api goes.
+  struct CallListener {
+    store::PostgresStore* pg = nullptr;
+    ~CallListener() {
+      if (pg != nullptr) pg->SetCallListener(nullptr);
+    }
+  };
+
+  const ServeFlags& flags_;
+  const CLI::App& cmd_;
+  // Built in this order by the phases above, destroyed in the reverse order.
+  server::ServerConfig cfg_;                               // LoadConfig
+  policy::LoadOptions load_;                               // LoadPolicies
+  std::shared_ptr<const policy::PolicySet> set_;           //
+  std::unique_ptr<core::PolicySource> policies_;           //
+  bool postgres_ = false;                                  // PrepareStore
+  SystemClock clock_;                                      //
+  std::optional<audit::AuditKeys> keys_;                   // LoadKeys
+  std::string keys_dir_;                                   //
+  std::string checkpoints_;                                //
+  std::unique_ptr<store::Store> store_;                    // OpenStore
+  std::unique_ptr<audit::CheckpointThread> checkpointer_;  // StartCheckpoints
+  std::atomic<bool> stopping_{false};                      // StartRetention
+  std::unique_ptr<PeriodicTask> pruner_;                   //
+  std::unique_ptr<server::WebhookNotifier> notifier_;      // BuildApiOptions
+  server::Metrics metrics_;                                //
+  std::unique_ptr<core::Guard> guard_;                     //
+  server::ApiOptions aopt_;                                //
+  identity::HttpsJwksFetcher jwks_fetcher_;                // StartIdentity
+  std::unique_ptr<identity::Verifier> jwt_;                //
+  std::unique_ptr<PeriodicTask> jwks_refresh_;             //
+  std::unique_ptr<identity::OidcSignIn> oidc_;             //
+  std::string oidc_client_secret_;                         // masked in what upstreams send
+  std::unique_ptr<server::Api> api_;                       // BuildApi
+  CallListener call_listener_;                             //
+  std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams
+  std::unique_ptr<server::McpHttpService> mcp_http_;       //
+  std::unique_ptr<server::HttpServer> http_;               // StartServers
+  std::unique_ptr<server::PolicyWatcher> watcher_;         //
+  std::mutex mu_;                                          //
+  std::condition_variable cv_;                             //
+  int stop_signal_ = 0;                                    // guarded by mu_
+  std::unique_ptr<boost::asio::signal_set> signals_;       //
+  std::function<void(const boost::system::error_code&, int)> on_signal_;
+  std::unique_ptr<approval::Sweeper> sweeper_;  //
+  bool serving_ = false;                        // http_ started: Drain() on the way out
+};
 
 void AddServe(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
@@ -667,7 +760,7 @@ void AddServe(CLI::App& app, int* exit_code) {
                   "reload (default: config key `workspace:`, else the daemon's current "
                   "directory)");
   cmd->add_option("--threads", flags->threads, "io threads (default: hardware concurrency)");
-  cmd->callback([flags, exit_code, cmd] { *exit_code = RunServe(*flags, *cmd); });
+  cmd->callback([flags, exit_code, cmd] { *exit_code = Daemon(*flags, *cmd).Run(); });
 }
 
 const CommandRegistration kRegistration("serve", &AddServe);

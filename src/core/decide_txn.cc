@@ -254,6 +254,105 @@ void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {
   ev->effects.consume_records = false;
 }
 
+namespace {
+
+// Fail closed: an allow is not handed out again once a kill switch covers the run (the
+// agent may never have received it); the kill switch's deny is answered instead, with the
+// same call id. Nothing is recorded either way.
+Status WithholdReplayIfKilled(StateTxn& txn, const DecideRequest& rq, CallRecord* rec) {
+  if (rec->decision.verdict == Verdict::kDeny) return Status::Ok();
+  Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
+  if (!kill.ok()) return kill.error();
+  if (*kill) {
+    Decision deny =
+        DenyDecision(Code::kKillSwitch,
+                     "kill switch engaged (" + (*kill)->scope + "): " + (*kill)->reason +
+                         "; the earlier answer to this Idempotency-Key is withheld",
+                     "kill_switch." + (*kill)->scope);
+    deny.agent_id = rec->decision.agent_id;
+    deny.tool = rec->decision.tool;
+    rec->decision = std::move(deny);
+  }
+  return Status::Ok();
+}
+
+// Rate limits and quotas: counted here, in the decision's transaction (exact); nullopt
+// when the request asks for no count.
+Result<std::optional<engine::AgentUsage>> CountUsage(StateTxn& txn, const DecideRequest& rq) {
+  if (!rq.count) return std::optional<engine::AgentUsage>();
+  Result<engine::AgentUsage> counted = txn.CountAgentUsage(rq.agent_id, *rq.count, rq.now);
+  if (!counted.ok()) return counted.error();
+  engine::AgentUsage usage = *counted;
+  // The day's totals include this call's reported usage (as the run's do); its call is
+  // not counted until it proceeds.
+  RunState day;
+  day.tokens = usage.day_tokens;
+  day.cost_micros = usage.day_cost_micros;
+  interlock::AddUsage(rq.call.usage, &day);
+  usage.day_tokens = day.tokens;
+  usage.day_cost_micros = day.cost_micros;
+  return std::optional<engine::AgentUsage>(usage);
+}
+
+// The audit records of a decision: the decision itself, the run's halt if it caused one,
+// and its escalations.
+void AppendDecisionAudit(StateTxn& txn, const DecideRequest& rq, const std::string& call_id,
+                         std::string data, const RunState& state, bool was_halted,
+                         const Decision& decision) {
+  audit::AuditEvent decision_event{audit::kDecision, rq.now,       rq.run_id, call_id,
+                                   rq.agent_id,      rq.principal, {}};
+  decision_event.data_json = std::move(data);
+  txn.AppendAudit(std::move(decision_event));
+  if (state.halted && !was_halted) {
+    txn.AppendAudit(audit::AuditEvent{audit::kRunHalted, rq.now, rq.run_id, call_id, rq.agent_id,
+                                      rq.principal,
+                                      boost::json::object{{"reason", state.halt_reason}}});
+  }
+  for (const Notification& n : decision.notifications) {
+    if (n.kind != Notification::Kind::kEscalation) continue;
+    boost::json::array contacts;
+    for (const std::string& c : n.contacts) contacts.emplace_back(c);
+    txn.AppendAudit(audit::AuditEvent{
+        audit::kEscalation, rq.now, rq.run_id, call_id, rq.agent_id, rq.principal,
+        boost::json::object{
+            {"channel", n.channel}, {"contacts", std::move(contacts)}, {"text", n.text}}});
+  }
+}
+
+// The request's names into the call's record: moved when the caller gave the request up
+// (owned == &rq), else copied.
+void TakeRequestNames(const DecideRequest& rq, DecideRequest* owned, CallRecord* rec) {
+  if (owned != nullptr) {
+    rec->run_id = std::move(owned->run_id);
+    rec->agent_id = std::move(owned->agent_id);
+    rec->principal = std::move(owned->principal);
+    rec->policy_sha256 = std::move(owned->policy_sha256);
+    rec->call.tool = std::move(owned->call.tool);
+  } else {
+    rec->run_id = rq.run_id;
+    rec->agent_id = rq.agent_id;
+    rec->principal = rq.principal;
+    rec->policy_sha256 = rq.policy_sha256;
+    rec->call.tool = rq.call.tool;
+  }
+}
+
+// A rehearsal's arguments are the call's own with the rule's merged in: recorded redacted
+// and masked like them; the caller gets them as they are (it sends the rehearsal). The
+// decision as recorded, when it asks for a rehearsal not yet reported.
+std::optional<Decision> RecordRehearsal(const audit::Redactor& redactor, const DecideRequest& rq,
+                                        Decision* decision) {
+  if (!decision->rehearsal || decision->rehearsal->reported) return std::nullopt;
+  decision->rehearsal->args_sha256 = ArgsSha256(rq);
+  std::optional<Decision> recorded = *decision;
+  boost::json::value masked(redactor.RedactArgs(recorded->rehearsal->args, rq.redact_fields));
+  audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
+  recorded->rehearsal->args = std::move(masked.get_object());
+  return recorded;
+}
+
+}  // namespace
+
 Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideRequest& rq,
                    const DecideFn& decide, CallRecord* rec, DecideRequest* owned) {
   Result<RunRow> loaded = txn.LoadRunForUpdate(rq.run_id);
@@ -276,24 +375,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     key_taken = !identity_refusal.empty();
     if (*prior && identity_refusal.empty()) {
       if (Status s = ReplayAnswer(**prior, row, rq, rec); !s.ok()) return s;
-      // Fail closed: an allow is not handed out again once a kill switch covers the run
-      // (the agent may never have received it); the kill switch's deny is answered instead,
-      // with the same call id. Nothing is recorded either way.
-      if (rec->decision.verdict != Verdict::kDeny) {
-        Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
-        if (!kill.ok()) return kill.error();
-        if (*kill) {
-          Decision deny =
-              DenyDecision(Code::kKillSwitch,
-                           "kill switch engaged (" + (*kill)->scope + "): " + (*kill)->reason +
-                               "; the earlier answer to this Idempotency-Key is withheld",
-                           "kill_switch." + (*kill)->scope);
-          deny.agent_id = rec->decision.agent_id;
-          deny.tool = rec->decision.tool;
-          rec->decision = std::move(deny);
-        }
-      }
-      return Status::Ok();
+      return WithholdReplayIfKilled(txn, rq, rec);
     }
   }
   if (row.ended) return Error::Invalid("run " + rq.run_id + " has ended");
@@ -324,22 +406,9 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   const int64_t elapsed_before = state.elapsed_ms;
   interlock::AddUsage(rq.call.usage, &state);
   state.elapsed_ms = ElapsedMs(row.started, rq.now);
-  // Rate limits and quotas: counted here, in the decision's transaction (exact).
-  std::optional<engine::AgentUsage> usage;
-  if (rq.count) {
-    Result<engine::AgentUsage> counted = txn.CountAgentUsage(rq.agent_id, *rq.count, rq.now);
-    if (!counted.ok()) return counted.error();
-    usage = *counted;
-    // The day's totals include this call's reported usage (as the run's do); its call is
-    // not counted until it proceeds.
-    RunState day;
-    day.tokens = usage->day_tokens;
-    day.cost_micros = usage->day_cost_micros;
-    interlock::AddUsage(rq.call.usage, &day);
-    usage->day_tokens = day.tokens;
-    usage->day_cost_micros = day.cost_micros;
-  }
-  engine::Evaluation ev = decide(rq.call, state, *kill, usage);
+  Result<std::optional<engine::AgentUsage>> usage = CountUsage(txn, rq);
+  if (!usage.ok()) return usage.error();
+  engine::Evaluation ev = decide(rq.call, state, *kill, *usage);
   RefuseApproval(resubmission->refusal, &ev);
   RefuseForIdentity(identity_refusal, &ev);
   if (ev.decision.verdict == Verdict::kApprovalRequired) {
@@ -382,17 +451,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     args = std::move(masked.get_object());
     ev.decision.reason = audit::Redactor::MaskSecrets(ev.decision.reason, rq.call.mask_values);
   }
-  // A rehearsal's arguments are the call's own with the rule's merged in: recorded redacted
-  // and masked like them; the caller gets them as they are (it sends the rehearsal).
-  std::optional<Decision> recorded_rehearsal;
-  if (ev.decision.rehearsal && !ev.decision.rehearsal->reported) {
-    ev.decision.rehearsal->args_sha256 = ArgsSha256(rq);
-    recorded_rehearsal = ev.decision;
-    boost::json::value masked(
-        redactor.RedactArgs(recorded_rehearsal->rehearsal->args, rq.redact_fields));
-    audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
-    recorded_rehearsal->rehearsal->args = std::move(masked.get_object());
-  }
+  const std::optional<Decision> recorded_rehearsal = RecordRehearsal(redactor, rq, &ev.decision);
   const Decision& recorded = recorded_rehearsal ? *recorded_rehearsal : ev.decision;
   std::string_view args_json, decision_json;
   std::string data;
@@ -402,24 +461,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   if (!call_id.ok()) return call_id.error();
 
   if (keeps_audit) {
-    audit::AuditEvent decision_event{audit::kDecision, rq.now,       rq.run_id, *call_id,
-                                     rq.agent_id,      rq.principal, {}};
-    decision_event.data_json = std::move(data);
-    txn.AppendAudit(std::move(decision_event));
-    if (state.halted && !was_halted) {
-      txn.AppendAudit(audit::AuditEvent{audit::kRunHalted, rq.now, rq.run_id, *call_id, rq.agent_id,
-                                        rq.principal,
-                                        boost::json::object{{"reason", state.halt_reason}}});
-    }
-    for (const Notification& n : ev.decision.notifications) {
-      if (n.kind != Notification::Kind::kEscalation) continue;
-      boost::json::array contacts;
-      for (const std::string& c : n.contacts) contacts.emplace_back(c);
-      txn.AppendAudit(audit::AuditEvent{
-          audit::kEscalation, rq.now, rq.run_id, *call_id, rq.agent_id, rq.principal,
-          boost::json::object{
-              {"channel", n.channel}, {"contacts", std::move(contacts)}, {"text", n.text}}});
-    }
+    AppendDecisionAudit(txn, rq, *call_id, std::move(data), state, was_halted, ev.decision);
   }
   if (Status s = txn.approvals().AfterDecide(rq, *call_id, ev); !s.ok()) return s;
   // The agent's cross-run counts: a call that proceeds counts (denied ones never do); the
@@ -447,19 +489,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
 
   rec->call_id = std::move(call_id).value();
   rec->at = rq.now;
-  if (owned != nullptr) {  // the caller gave the request up (owned == &rq): no copies
-    rec->run_id = std::move(owned->run_id);
-    rec->agent_id = std::move(owned->agent_id);
-    rec->principal = std::move(owned->principal);
-    rec->policy_sha256 = std::move(owned->policy_sha256);
-    rec->call.tool = std::move(owned->call.tool);
-  } else {
-    rec->run_id = rq.run_id;
-    rec->agent_id = rq.agent_id;
-    rec->principal = rq.principal;
-    rec->policy_sha256 = rq.policy_sha256;
-    rec->call.tool = rq.call.tool;
-  }
+  TakeRequestNames(rq, owned, rec);
   if (!args.empty()) rec->call.args = std::move(args);  // else it is empty already
   rec->call.usage = rq.call.usage;
   rec->call.elapsed_s = rq.call.elapsed_s;

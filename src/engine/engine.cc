@@ -537,6 +537,43 @@ bool CheckOnBehalfOf(const policy::OnBehalfOfRule& r, const EvalContext& ctx,
   return true;
 }
 
+// False, with `d` denied, when a freeze window in force covers the tool.
+bool CheckFreezes(const AgentPolicy& p, const ToolCall& call, std::string_view entry,
+                  const EvalContext& ctx, Decision* d) {
+  for (const policy::FreezeWindow& w : p.freezes) {
+    if (ctx.now < w.start || ctx.now >= w.end) continue;
+    const bool covers = std::any_of(w.tools.begin(), w.tools.end(), [&](const std::string& t) {
+      // A window may name the tool, or the pattern entry that decides it.
+      return t == "*" || t == call.tool || t == entry;
+    });
+    if (!covers) continue;
+    std::string reason = "tool " + Quote(call.tool) + " is frozen by " + Quote(w.name) + " until " +
+                         FormatRfc3339(w.end);
+    if (!w.reason.empty()) reason += ": " + w.reason;
+    Deny(d, Code::kFrozen, std::move(reason), RuleId("freeze", w.name), w.at.ToString());
+    return false;
+  }
+  return true;
+}
+
+// The records the run has touched under the rule that decides the call
+// (max_records_per_run).
+uint64_t RecordsUsed(const AgentPolicy& p, const RunState& state, const ToolCall& call,
+                     const policy::ToolResolution& res) {
+  if (!res.pattern) {
+    auto used_it = state.records.find(call.tool);
+    return used_it == state.records.end() ? 0 : used_it->second;
+  }
+  // A pattern entry's budget is shared by every tool it decides: the run's records
+  // are kept per tool, so add up those of the tools that resolve to this entry.
+  uint64_t used = 0;
+  for (const auto& [tool, count] : state.records) {
+    if (p.Resolve(tool).rule != res.rule) continue;
+    used = count > UINT64_MAX - used ? UINT64_MAX : used + count;
+  }
+  return used;
+}
+
 // Everything after the run-level checks, for a known agent.
 void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& call,
                   const EvalContext& ctx, const policy::ToolResolution& res, Evaluation* ev) {
@@ -579,19 +616,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     Deny(&d, Code::kToolNotAllowed, std::move(reason), "default_deny");
     return;
   }
-  for (const policy::FreezeWindow& w : p.freezes) {
-    if (ctx.now < w.start || ctx.now >= w.end) continue;
-    const bool covers = std::any_of(w.tools.begin(), w.tools.end(), [&](const std::string& t) {
-      // A window may name the tool, or the pattern entry that decides it.
-      return t == "*" || t == call.tool || t == entry;
-    });
-    if (!covers) continue;
-    std::string reason = "tool " + Quote(call.tool) + " is frozen by " + Quote(w.name) + " until " +
-                         FormatRfc3339(w.end);
-    if (!w.reason.empty()) reason += ": " + w.reason;
-    Deny(&d, Code::kFrozen, std::move(reason), RuleId("freeze", w.name), w.at.ToString());
-    return;
-  }
+  if (!CheckFreezes(p, call, entry, ctx, &d)) return;
   if (rule->on_behalf_of && !CheckOnBehalfOf(*rule->on_behalf_of, ctx, entry, &d)) return;
   const policy::WorkflowPermit* permit = nullptr;
   if (!internal::CheckWorkflow(p, state, call, &permit, &d)) return;
@@ -621,18 +646,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   if (rule->max_records_per_run) {
     const uint64_t max = *rule->max_records_per_run;
     const uint64_t n = ev->effects.records;
-    uint64_t used = 0;
-    if (!res.pattern) {
-      auto used_it = state.records.find(call.tool);
-      used = used_it == state.records.end() ? 0 : used_it->second;
-    } else {
-      // A pattern entry's budget is shared by every tool it decides: the run's records
-      // are kept per tool, so add up those of the tools that resolve to this entry.
-      for (const auto& [tool, count] : state.records) {
-        if (p.Resolve(tool).rule != rule) continue;
-        used = count > UINT64_MAX - used ? UINT64_MAX : used + count;
-      }
-    }
+    const uint64_t used = RecordsUsed(p, state, call, res);
     if (n > max || used > max - n) {
       Deny(&d, Code::kRecordLimitExceeded,
            "call touches " + std::to_string(n) + " records and the run has already touched " +

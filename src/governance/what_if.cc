@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -84,104 +85,101 @@ struct Simulation {
   }
 };
 
-}  // namespace
+// A call decided after its rehearsal is re-judged with the rehearsal's recorded outcome,
+// as the core judged it (Guard::CompleteRehearsal); without it, the new policy would ask
+// for the rehearsal again and show a change that is none. False: a malformed rehearsal.
+bool ReadRehearsal(std::string_view rehearsal, ToolCall* call) {
+  if (rehearsal.empty()) return true;
+  boost::system::error_code ec;
+  json::value v = json::parse(rehearsal, ec);
+  const json::object* o = !ec && v.is_object() ? &v.get_object() : nullptr;
+  const json::value* id = o != nullptr ? o->if_contains("call_id") : nullptr;
+  const json::value* ok = o != nullptr ? o->if_contains("ok") : nullptr;
+  if (id != nullptr && id->is_string() && ok != nullptr && ok->is_bool()) {
+    ToolCall::RehearsalOutcome out;
+    out.call_id = std::string(id->get_string());
+    out.ok = ok->get_bool();
+    if (const json::value* t = o->if_contains("output"); t != nullptr && t->is_string()) {
+      out.output = std::string(t->get_string());
+    }
+    if (const json::value* t = o->if_contains("error"); t != nullptr && t->is_string()) {
+      out.error = std::string(t->get_string());
+    }
+    call->rehearsal = std::move(out);
+    return true;
+  }
+  return o != nullptr && o->contains("args");
+}
 
-Result<WhatIfReport> RunWhatIf(const HistorySource& source, const policy::PolicySet& policies,
-                               const WhatIfOptions& options) {
-  WhatIfReport report;
-  // Per run: whether the run was halted after its latest decision seen so far.
-  std::unordered_map<std::string, bool> halted_after;
-  HistoryFilter filter;
-  // Results and usage too: they move workflows and count towards the day's quotas.
-  filter.types = {audit::kDecision, audit::kResult, audit::kUsage};
-  Simulation sim;
-  filter.since_ms = options.since_ms;
-  filter.agent_id = options.agent_id;
-  std::optional<Error> error;
-  DecisionFields f;
-  Status st = source.ForEachRecord(filter, [&](const RecordView& r) {
-    if (error) return;
+// One pass over the history for RunWhatIf: each result and usage record moves the
+// simulated sequences and days; each decision record is re-judged under the new policies
+// and compared with what was decided.
+class Replay {
+ public:
+  Replay(const policy::PolicySet& policies, const WhatIfOptions& options)
+      : policies_(policies), options_(options) {}
+
+  void OnRecord(const RecordView& r) {
+    if (error_) return;
     const std::string agent_id(r.agent_id);
     if (r.type == audit::kUsage) {
-      sim.AddUsage(agent_id, r.time_ms, RecordUsage(r.data, "usage"), false);
+      sim_.AddUsage(agent_id, r.time_ms, RecordUsage(r.data, "usage"), false);
       return;
     }
     if (r.type == audit::kResult) {
-      sim.AddUsage(agent_id, r.time_ms, RecordUsage(r.data, "usage"), false);
-      auto it = sim.proceeded.find(std::string(r.call_id));
-      if (it == sim.proceeded.end()) return;
-      std::string_view ok_token;
-      const bool ok = FindMember(r.data, "ok", &ok_token) && ok_token == "true";
-      const policy::AgentPolicy* agent = policies.Find(it->second.agent_id);
-      RunState& seq = sim.runs[it->second.run_id];
-      seq = engine::ApplyResult(agent, seq, it->second.call, ok);
-      sim.proceeded.erase(it);  // one result per call
+      OnResult(r, agent_id);
       return;
     }
-    f = DecisionFields{};
-    if (!ParseDecisionFields(r.data, &f)) {
-      error = Error::Corrupt("decision record " + std::to_string(r.seq) +
-                             " lacks tool, decision or state_after");
+    OnDecision(r, agent_id);
+  }
+
+  Result<WhatIfReport> Finish() && {
+    if (error_) return *error_;
+    return std::move(report_);
+  }
+
+ private:
+  void OnResult(const RecordView& r, const std::string& agent_id) {
+    sim_.AddUsage(agent_id, r.time_ms, RecordUsage(r.data, "usage"), false);
+    auto it = sim_.proceeded.find(std::string(r.call_id));
+    if (it == sim_.proceeded.end()) return;
+    std::string_view ok_token;
+    const bool ok = FindMember(r.data, "ok", &ok_token) && ok_token == "true";
+    const policy::AgentPolicy* agent = policies_.Find(it->second.agent_id);
+    RunState& seq = sim_.runs[it->second.run_id];
+    seq = engine::ApplyResult(agent, seq, it->second.call, ok);
+    sim_.proceeded.erase(it);  // one result per call
+  }
+
+  void OnDecision(const RecordView& r, const std::string& agent_id) {
+    f_ = DecisionFields{};
+    if (!ParseDecisionFields(r.data, &f_)) {
+      error_ = Error::Corrupt("decision record " + std::to_string(r.seq) +
+                              " lacks tool, decision or state_after");
       return;
     }
-    const std::string_view old_code = Unquote(f.code);
-    const std::string_view old_verdict = Unquote(f.verdict);
+    const std::string_view old_verdict = Unquote(f_.verdict);
     ToolCall call;
-    call.tool = TokenToString(f.tool);
+    call.tool = TokenToString(f_.tool);
     // An egress proxy's connection (issue 16) is re-judged as one: egress.allow of the new
     // policy against the host, port and address it recorded.
     const bool egress = r.principal == egress::kEgressPrincipal && call.tool == kEgressToolName;
     if (egress) call.kind = CallKind::kEgress;
-    // A call decided after its rehearsal is re-judged with the rehearsal's recorded outcome,
-    // as the core judged it (Guard::CompleteRehearsal); without it, the new policy would ask
-    // for the rehearsal again and show a change that is none.
-    if (!f.rehearsal.empty()) {
-      boost::system::error_code ec;
-      json::value v = json::parse(f.rehearsal, ec);
-      const json::object* o = !ec && v.is_object() ? &v.get_object() : nullptr;
-      const json::value* id = o != nullptr ? o->if_contains("call_id") : nullptr;
-      const json::value* ok = o != nullptr ? o->if_contains("ok") : nullptr;
-      if (id != nullptr && id->is_string() && ok != nullptr && ok->is_bool()) {
-        ToolCall::RehearsalOutcome out;
-        out.call_id = std::string(id->get_string());
-        out.ok = ok->get_bool();
-        if (const json::value* t = o->if_contains("output"); t != nullptr && t->is_string()) {
-          out.output = std::string(t->get_string());
-        }
-        if (const json::value* t = o->if_contains("error"); t != nullptr && t->is_string()) {
-          out.error = std::string(t->get_string());
-        }
-        call.rehearsal = std::move(out);
-      } else if (o == nullptr || !o->contains("args")) {
-        error = Error::Corrupt("decision record " + std::to_string(r.seq) +
-                               " has a malformed rehearsal");
-        return;
-      }
+    if (!ReadRehearsal(f_.rehearsal, &call)) {
+      error_ =
+          Error::Corrupt("decision record " + std::to_string(r.seq) + " has a malformed rehearsal");
+      return;
     }
-
-    RunState& seq = sim.runs[std::string(r.run_id)];
-    RunState state;
-    state.workflow_state = seq.workflow_state;
-    state.workflow_vars = seq.workflow_vars;
-    state.labels = seq.labels;
-    state.steps = f.steps_after > 0 ? f.steps_after - 1 : 0;
-    state.tokens = f.tokens;
-    state.cost_micros = f.cost_micros;
-    state.elapsed_ms = f.elapsed_ms;
-    auto [prev, first] = halted_after.try_emplace(std::string(r.run_id), false);
-    state.halted =
-        first ? (old_code == "RUN_HALTED" || Unquote(f.shadow_code) == "RUN_HALTED") : prev->second;
-    prev->second = f.halted_after;
-
+    RunState& seq = sim_.runs[std::string(r.run_id)];
+    RunState state = StateBefore(r, seq);
     engine::EvalContext ctx;
     ctx.now = FromUnixMillis(r.time_ms);
-    if (old_code == "KILL_SWITCH") {
-      std::string_view scope = Unquote(f.rule);
+    if (Unquote(f_.code) == "KILL_SWITCH") {
+      std::string_view scope = Unquote(f_.rule);
       if (scope.starts_with("kill_switch.")) scope.remove_prefix(12);
       ctx.kill = engine::KillSwitch{std::string(scope), "as recorded"};
     }
-
-    const policy::AgentPolicy* agent = policies.Find(r.agent_id);
+    const policy::AgentPolicy* agent = policies_.Find(r.agent_id);
     const policy::ToolRule* rule = nullptr;
     if (agent != nullptr) {
       rule = agent->Resolve(call.tool).rule;
@@ -192,21 +190,14 @@ Result<WhatIfReport> RunWhatIf(const HistorySource& source, const policy::Policy
     json::monotonic_resource arena(buf, sizeof(buf));
     if ((rule != nullptr || egress) && !ctx.kill) {
       boost::system::error_code ec;
-      json::value v = json::parse(f.args, ec, json::storage_ptr(&arena));
+      json::value v = json::parse(f_.args, ec, json::storage_ptr(&arena));
       if (ec || !v.is_object()) {
-        error = Error::Corrupt("decision record " + std::to_string(r.seq) + " has bad args");
+        error_ = Error::Corrupt("decision record " + std::to_string(r.seq) + " has bad args");
         return;
       }
       call.args = std::move(v.get_object());
       if (rule != nullptr && rule->max_records_per_run) {
-        std::string_view used_token;
-        uint64_t used = 0;
-        if (FindMember(f.records_after, call.tool, &used_token)) TokenToU64(used_token, &used);
-        if (old_verdict == "allow") {
-          const uint64_t n = engine::CountRecords(call.args, rule);
-          used = used > n ? used - n : 0;
-        }
-        if (used > 0) state.records.emplace(call.tool, used);
+        RecordsBefore(call, rule, old_verdict, &state);
       }
     }
     // Cross-run counts as the store would have kept them under the new policies.
@@ -215,46 +206,97 @@ Result<WhatIfReport> RunWhatIf(const HistorySource& source, const policy::Policy
         egress ? nullptr : engine::RateLimitFor(agent, call.tool, &rate_key);
     const Usage call_usage = RecordUsage(r.data, "usage");
     if (agent != nullptr && !egress && (limit != nullptr || agent->quotas.any())) {
-      engine::AgentUsage u;
-      if (limit != nullptr) {
-        std::vector<int64_t>& hits = sim.hits[{agent_id, rate_key}];
-        std::erase_if(hits, [&](int64_t t) { return t <= r.time_ms - limit->per_seconds * 1000; });
-        u.window_calls = hits.size();
-        if (!hits.empty()) u.window_oldest_ms = r.time_ms - hits.front();
-      }
-      Simulation::Day& d = sim.DayOf(agent_id, r.time_ms);
-      RunState day;  // this call's usage included, as the store does
-      day.tokens = d.tokens;
-      day.cost_micros = d.cost_micros;
-      interlock::AddUsage(call_usage, &day);
-      u.day_calls = d.calls;
-      u.day_tokens = day.tokens;
-      u.day_cost_micros = day.cost_micros;
-      ctx.usage = u;
+      ctx.usage = AgentUsageAt(r, agent_id, limit, rate_key, call_usage);
     }
     engine::Evaluation ev = engine::Evaluate(agent, state, call, ctx);
-    ++report.evaluated;
+    ++report_.evaluated;
     // A connection is not a step: it moves no sequence and counts towards no quota.
     const bool proceeds = !egress && ev.effects.consume_records;
-    sim.AddUsage(agent_id, r.time_ms, call_usage, proceeds);
-    if (proceeds) {
-      for (const std::string& l : ev.effects.sequence.add_labels) seq.labels.insert(l);
-      if (ev.effects.sequence.move) engine::ApplyMove(*ev.effects.sequence.move, &seq);
-      if (limit != nullptr) sim.hits[{agent_id, rate_key}].push_back(r.time_ms);
-      if (agent != nullptr && agent->workflow != nullptr && !r.call_id.empty()) {
-        ToolCall kept;
-        kept.tool = call.tool;
-        kept.args = json::object(call.args, json::storage_ptr());  // out of the arena
-        sim.proceeded[std::string(r.call_id)] =
-            Simulation::Call{agent_id, std::string(r.run_id), std::move(kept)};
-      }
+    sim_.AddUsage(agent_id, r.time_ms, call_usage, proceeds);
+    if (proceeds) Proceed(r, agent_id, agent, limit, rate_key, call, ev, &seq);
+    Compare(r, call, ev);
+  }
+
+  // The run's state before the recorded call: the sequence as simulated so far, the
+  // counters as recorded.
+  RunState StateBefore(const RecordView& r, const RunState& seq) {
+    RunState state;
+    state.workflow_state = seq.workflow_state;
+    state.workflow_vars = seq.workflow_vars;
+    state.labels = seq.labels;
+    state.steps = f_.steps_after > 0 ? f_.steps_after - 1 : 0;
+    state.tokens = f_.tokens;
+    state.cost_micros = f_.cost_micros;
+    state.elapsed_ms = f_.elapsed_ms;
+    auto [prev, first] = halted_after_.try_emplace(std::string(r.run_id), false);
+    state.halted =
+        first ? (Unquote(f_.code) == "RUN_HALTED" || Unquote(f_.shadow_code) == "RUN_HALTED")
+              : prev->second;
+    prev->second = f_.halted_after;
+    return state;
+  }
+
+  // The tool's records counted in the run before this call (max_records_per_run).
+  void RecordsBefore(const ToolCall& call, const policy::ToolRule* rule,
+                     std::string_view old_verdict, RunState* state) const {
+    std::string_view used_token;
+    uint64_t used = 0;
+    if (FindMember(f_.records_after, call.tool, &used_token)) TokenToU64(used_token, &used);
+    if (old_verdict == "allow") {
+      const uint64_t n = engine::CountRecords(call.args, rule);
+      used = used > n ? used - n : 0;
     }
+    if (used > 0) state->records.emplace(call.tool, used);
+  }
+
+  engine::AgentUsage AgentUsageAt(const RecordView& r, const std::string& agent_id,
+                                  const policy::RateLimit* limit, const std::string& rate_key,
+                                  const Usage& call_usage) {
+    engine::AgentUsage u;
+    if (limit != nullptr) {
+      std::vector<int64_t>& hits = sim_.hits[{agent_id, rate_key}];
+      std::erase_if(hits, [&](int64_t t) { return t <= r.time_ms - limit->per_seconds * 1000; });
+      u.window_calls = hits.size();
+      if (!hits.empty()) u.window_oldest_ms = r.time_ms - hits.front();
+    }
+    Simulation::Day& d = sim_.DayOf(agent_id, r.time_ms);
+    RunState day;  // this call's usage included, as the store does
+    day.tokens = d.tokens;
+    day.cost_micros = d.cost_micros;
+    interlock::AddUsage(call_usage, &day);
+    u.day_calls = d.calls;
+    u.day_tokens = day.tokens;
+    u.day_cost_micros = day.cost_micros;
+    return u;
+  }
+
+  // A call the new policies let proceed moves its run's sequence and the rate window, and
+  // is kept for its result when the agent has a workflow.
+  void Proceed(const RecordView& r, const std::string& agent_id, const policy::AgentPolicy* agent,
+               const policy::RateLimit* limit, const std::string& rate_key, const ToolCall& call,
+               const engine::Evaluation& ev, RunState* seq) {
+    for (const std::string& l : ev.effects.sequence.add_labels) seq->labels.insert(l);
+    if (ev.effects.sequence.move) engine::ApplyMove(*ev.effects.sequence.move, seq);
+    if (limit != nullptr) sim_.hits[{agent_id, rate_key}].push_back(r.time_ms);
+    if (agent != nullptr && agent->workflow != nullptr && !r.call_id.empty()) {
+      ToolCall kept;
+      kept.tool = call.tool;
+      kept.args = json::object(call.args, json::storage_ptr());  // out of the arena
+      sim_.proceeded[std::string(r.call_id)] =
+          Simulation::Call{agent_id, std::string(r.run_id), std::move(kept)};
+    }
+  }
+
+  // Counts and lists a decision the new policies change.
+  void Compare(const RecordView& r, const ToolCall& call, const engine::Evaluation& ev) {
+    const std::string_view old_code = Unquote(f_.code);
+    const std::string_view old_verdict = Unquote(f_.verdict);
     const std::string_view new_code = CodeName(ev.decision.code);
     const std::string_view new_verdict = VerdictName(ev.decision.verdict);
     if (new_code == old_code && new_verdict == old_verdict) return;
-    ++report.changed;
-    ++report.transitions[{std::string(old_code), std::string(new_code)}];
-    if (report.changes.size() >= options.max_listed) return;
+    ++report_.changed;
+    ++report_.transitions[{std::string(old_code), std::string(new_code)}];
+    if (report_.changes.size() >= options_.max_listed) return;
     WhatIfChange c;
     c.seq = r.seq;
     c.run_id = std::string(r.run_id);
@@ -267,12 +309,33 @@ Result<WhatIfReport> RunWhatIf(const HistorySource& source, const policy::Policy
     c.new_code = std::string(new_code);
     c.new_rule = ev.decision.rule;
     c.new_reason = ev.decision.reason;
-    c.redacted_args = HasRedacted(f.args);
-    report.changes.push_back(std::move(c));
-  });
+    c.redacted_args = HasRedacted(f_.args);
+    report_.changes.push_back(std::move(c));
+  }
+
+  const policy::PolicySet& policies_;
+  const WhatIfOptions& options_;
+  WhatIfReport report_;
+  // Per run: whether the run was halted after its latest decision seen so far.
+  std::unordered_map<std::string, bool> halted_after_;
+  Simulation sim_;
+  std::optional<Error> error_;
+  DecisionFields f_;  // the decision record at hand (reused: its buffers are kept)
+};
+
+}  // namespace
+
+Result<WhatIfReport> RunWhatIf(const HistorySource& source, const policy::PolicySet& policies,
+                               const WhatIfOptions& options) {
+  HistoryFilter filter;
+  // Results and usage too: they move workflows and count towards the day's quotas.
+  filter.types = {audit::kDecision, audit::kResult, audit::kUsage};
+  filter.since_ms = options.since_ms;
+  filter.agent_id = options.agent_id;
+  Replay replay(policies, options);
+  Status st = source.ForEachRecord(filter, [&](const RecordView& r) { replay.OnRecord(r); });
   if (!st.ok()) return st.error();
-  if (error) return *error;
-  return report;
+  return std::move(replay).Finish();
 }
 
 json::object WhatIfToJson(const WhatIfReport& r) {

@@ -224,16 +224,4 @@ LineReader::Status LineReader::Next(std::string* line) {
   }
 }
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t w = write(fd, data.data(), data.size());
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(w));
-  }
-  return true;
-}
-
 }  // namespace interlock::mcp

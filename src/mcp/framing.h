@@ -18,6 +18,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/fd_lines.h"
 #include "interlock/result.h"
 
 namespace interlock::mcp {
@@ -107,8 +108,8 @@ class LineReader {
   bool dropping_ = false;
 };
 
-// Writes all of `data` to fd (retrying on EINTR / short writes). False on error (EPIPE).
-bool WriteAll(int fd, std::string_view data);
+// Writes all of `data` to fd (common/fd_lines.h).
+using ::interlock::WriteAll;
 
 }  // namespace interlock::mcp
 

@@ -1,0 +1,293 @@
+// Gateway (gateway.h): the tools/call path: decide, hold for approval or rehearsal,
+// refuse, or forward the allowed call.
+#include "mcp/gateway.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include <boost/json.hpp>
+
+#include "audit/redact.h"
+#include "common/crypto.h"
+#include "common/json.h"
+#include "engine/call_parser.h"
+#include "mcp/framing.h"
+#include "mcp/gateway_internal.h"
+#include "mcp/tool_catalog.h"
+
+namespace interlock::mcp {
+
+namespace json = boost::json;
+
+using gateway_internal::kGatewayRule;
+using gateway_internal::kUnnamedTool;
+using gateway_internal::Log;
+using gateway_internal::RecordedToolName;
+
+void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
+  const json::value* params = doc.get_object().if_contains("params");
+  const json::value* name =
+      params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
+  const json::value* arguments =
+      name != nullptr ? params->get_object().if_contains("arguments") : nullptr;
+  std::string malformed;
+  if (name == nullptr || !name->is_string()) {
+    malformed = "tools/call needs params.name, a string";
+  } else if (RecordedToolName(params) == kUnnamedTool) {
+    malformed = "params.name is not a valid tool name (empty, over " +
+                std::to_string(engine::kMaxToolNameBytes) + " bytes or control characters)";
+  } else if (arguments != nullptr && !arguments->is_object()) {
+    malformed = "tools/call params.arguments must be an object";
+  } else if (params->get_object().contains("task")) {
+    malformed =
+        "task-augmented tools/call is not supported through Interlock (its result would "
+        "bypass the gateway's result handling)";
+  }
+  if (!malformed.empty()) {
+    Enforcer::Outcome o = DecideRefusal(params, malformed + "; not forwarded");
+    AnswerClient(ResultResponse(id, Denial(o.decision)));
+    return;
+  }
+  ToolCall call;
+  call.tool = std::string(name->get_string());
+  if (arguments != nullptr) call.args = arguments->get_object();
+  call.mask_values = options_.secrets;
+  const std::string tool = call.tool;
+  const json::object args = call.args;
+  std::optional<json::value> progress_token;
+  if (const json::value* meta = params->get_object().if_contains("_meta");
+      meta != nullptr && meta->is_object()) {
+    if (const json::value* t = meta->get_object().if_contains("progressToken")) progress_token = *t;
+  }
+
+  // The labels the tool's annotations declare reach the engine with the call (it uses
+  // them only where the policy writes none). A catalog that cannot be loaded declares
+  // nothing; an allowed call is then refused by ContinueAllowed.
+  if (EnsureCatalog()) {
+    std::lock_guard lock(mu_);
+    if (auto it = catalog_.find(tool); it != catalog_.end())
+      call.declared_labels = it->second.labels;
+  }
+  Enforcer::Outcome outcome = options_.enforcer->Decide(std::move(call));
+  outcome.decision.tool = tool;
+  switch (outcome.decision.verdict) {
+    case Verdict::kAllow:
+      ContinueAllowed(std::move(doc), id, tool, args, outcome);
+      return;
+    case Verdict::kDeny:
+      AnswerClient(ResultResponse(id, Denial(outcome.decision)));
+      return;
+    case Verdict::kApprovalRequired: {
+      auto held = std::make_shared<Held>();
+      std::lock_guard lock(mu_);
+      held_.emplace(IdKey(id), held);
+      held->thread = std::thread(&Gateway::FinishHeld, this, std::move(doc), id, tool, args,
+                                 std::move(outcome), std::move(progress_token), held);
+      return;
+    }
+    case Verdict::kRehearsalRequired: {
+      if (!outcome.decision.rehearsal || outcome.decision.rehearsal->reported) {
+        RefuseCall(id, tool, "", Code::kRehearsalFailed,
+                   "the core asked for a rehearsal without saying what to rehearse");
+        return;
+      }
+      ToolCall real;
+      real.tool = tool;
+      real.args = args;
+      real.mask_values = options_.secrets;
+      auto held = std::make_shared<Held>();
+      std::lock_guard lock(mu_);
+      held_.emplace(IdKey(id), held);
+      held->thread =
+          std::thread(&Gateway::RehearseHeld, this, std::move(doc), id, tool, args, std::move(real),
+                      std::move(outcome), std::move(progress_token), held);
+      return;
+    }
+  }
+}
+
+void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json::object args,
+                         Enforcer::Outcome pending, std::optional<json::value> progress_token,
+                         std::shared_ptr<Held> held) {
+  if (pending.ask_client) {
+    pending.decision.tool = tool;
+    Enforcer::ClientAnswer answer = AskClient(tool, pending, *held);
+    const bool cancelled = held->cancelled.load();
+    Enforcer::Outcome final = pending;
+    if (cancelled) {
+      if (Status s = options_.enforcer->Withdraw(pending, held->Why());
+          !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+        Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
+      }
+    } else {
+      final = options_.enforcer->AnswerAtClient(pending, answer);
+      final.decision.tool = tool;
+      if (final.call_id.empty()) final.call_id = pending.call_id;
+    }
+    {
+      std::lock_guard lock(mu_);
+      held_.erase(IdKey(id));
+      finished_held_.push_back(held);
+    }
+    if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
+      ReleaseClientId(id);
+      return;
+    }
+    if (final.decision.verdict == Verdict::kAllow) {
+      ContinueAllowed(std::move(doc), id, tool, args, final);
+    } else {
+      if (final.decision.verdict != Verdict::kDeny) {
+        final.decision = DenyDecision(
+            Code::kApprovalDenied, "the approval at the MCP client did not settle", kGatewayRule);
+        final.decision.agent_id = options_.agent_id;
+        final.decision.tool = tool;
+      }
+      AnswerClient(ResultResponse(id, Denial(final.decision)));
+    }
+    return;
+  }
+  int ticks = 0;
+  std::string waiting = "Interlock: waiting for human approval of " + tool;
+  if (!pending.approval_id.empty()) {
+    waiting += " (approval " + pending.approval_id;
+    if (!pending.approval_url.empty()) waiting += ", review at " + pending.approval_url;
+    waiting += ")";
+  }
+  auto progress = [&] {
+    if (!progress_token || held->cancelled) return;
+    ++ticks;
+    SendToClient(json::object{{"jsonrpc", "2.0"},
+                              {"method", "notifications/progress"},
+                              {"params", json::object{{"progressToken", *progress_token},
+                                                      {"progress", ticks},
+                                                      {"message", waiting}}}});
+  };
+  Enforcer::Outcome final = options_.enforcer->AwaitApproval(
+      pending, [&held] { return held->cancelled.load(); }, progress);
+  final.decision.tool = tool;
+  if (final.call_id.empty()) final.call_id = pending.call_id;
+  const bool cancelled = held->cancelled.load();
+  // Stopped waiting without a verdict: withdraw, so no reviewer decides a call nobody
+  // waits for (an approval decided meanwhile answers kAlreadyExists and stays).
+  if (cancelled || final.decision.verdict == Verdict::kApprovalRequired ||
+      final.decision.code == Code::kStoreUnavailable) {
+    const std::string why =
+        cancelled ? held->Why()
+                  : "the MCP gateway could not wait for the verdict: " + final.decision.reason;
+    if (Status s = options_.enforcer->Withdraw(pending, why);
+        !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+      Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
+    }
+  }
+  {
+    // Keep the Held alive (the destructor joins it) but free the id for reuse.
+    std::lock_guard lock(mu_);
+    held_.erase(IdKey(id));
+    finished_held_.push_back(held);
+  }
+  if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
+    ReleaseClientId(id);
+    return;
+  }
+  if (final.decision.verdict == Verdict::kAllow) {
+    // A reviewer's edit: the server receives the edited arguments (docs/approvals.md).
+    ContinueAllowed(std::move(doc), id, tool,
+                    final.decision.arguments ? *final.decision.arguments : args, final);
+  } else {
+    if (final.decision.verdict == Verdict::kApprovalRequired) {
+      final.decision = DenyDecision(Code::kApprovalTimeout, "approval still pending", kGatewayRule);
+      final.decision.agent_id = options_.agent_id;
+      final.decision.tool = tool;
+    }
+    AnswerClient(ResultResponse(id, DenialResult(final.decision)));
+  }
+}
+
+void Gateway::RefuseCall(const json::value& id, const std::string& tool, const std::string& call_id,
+                         Code code, const std::string& reason) {
+  if (!call_id.empty()) {
+    ToolResult r;
+    r.ok = false;
+    r.output_json = "null";
+    r.error = audit::Redactor::MaskSecrets("not forwarded by the MCP gateway: " + reason,
+                                           options_.secrets);
+    if (Status s = options_.enforcer->RecordResult(call_id, r); !s.ok()) {
+      Log("could not record the refusal of " + call_id + ": " + s.error().message);
+    }
+  }
+  Decision d = DenyDecision(code, reason, kGatewayRule);
+  d.agent_id = options_.agent_id;
+  d.tool = tool;
+  AnswerClient(ResultResponse(id, Denial(d)));
+}
+
+void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std::string& tool,
+                              const json::object& args, const Enforcer::Outcome& outcome) {
+  if (!EnsureCatalog()) {
+    RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
+               "the MCP server's tool list could not be loaded, so the call cannot be checked "
+               "against the tool's declared schema");
+    return;
+  }
+  std::optional<JsonSchema> schema;
+  Code refuse_code = Code::kToolNotAllowed;
+  std::string refuse_why;
+  {
+    std::lock_guard lock(mu_);
+    auto it = catalog_.find(tool);
+    if (it == catalog_.end()) {
+      refuse_why = "the MCP server does not declare a tool named \"" + tool + "\"";
+    } else if (!it->second.pin_ok) {
+      refuse_why = "the definition of " + tool +
+                   " changed since it was pinned (possible rug pull); an operator must review "
+                   "it with `interlock mcp pins show " +
+                   tool + "` and `interlock mcp pins accept " + tool + "`";
+    } else {
+      schema = it->second.schema;
+    }
+  }
+  if (!refuse_why.empty()) {
+    RefuseCall(id, tool, outcome.call_id, refuse_code, refuse_why);
+    return;
+  }
+  if (schema) {
+    if (Status s = schema->Validate(args); !s.ok()) {
+      RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
+                 "arguments do not match the tool's inputSchema: " + s.error().message);
+      return;
+    }
+  }
+  // A reviewer's edit: the server runs the tool with the edited arguments, never the
+  // agent's (docs/approvals.md, "Editing the arguments").
+  if (outcome.decision.arguments) {
+    json::object* o = doc.if_object();
+    json::value* params = o != nullptr ? o->if_contains("params") : nullptr;
+    if (params == nullptr || !params->is_object()) {
+      RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
+                 "the approved call cannot carry the reviewer's edited arguments");
+      return;
+    }
+    params->get_object()["arguments"] = *outcome.decision.arguments;
+  }
+  std::optional<std::string> closed_why;
+  {
+    std::lock_guard lock(mu_);
+    if (upstream_closed_) {
+      closed_why = upstream_closed_why_;
+    } else {
+      Pending p;
+      p.method = "tools/call";
+      p.tool = tool;
+      p.call_id = outcome.call_id;
+      ForwardToServerLocked(doc, id, std::move(p));
+    }
+  }
+  if (closed_why) {
+    RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
+               "the MCP server is gone (" + *closed_why + ")");
+    return;
+  }
+  to_server_(doc);
+}
+
+}  // namespace interlock::mcp

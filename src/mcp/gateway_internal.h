@@ -1,0 +1,52 @@
+// Internal to the Gateway's implementation (gateway*.cc): the constants and helpers its
+// files share. Not for use outside src/mcp/gateway*.cc.
+#ifndef INTERLOCK_MCP_GATEWAY_INTERNAL_H_
+#define INTERLOCK_MCP_GATEWAY_INTERNAL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+namespace interlock::mcp::gateway_internal {
+
+inline constexpr size_t kMaxRecordedOutputBytes = 64 * 1024;
+inline constexpr char kGatewayRule[] = "mcp.gateway";
+// The _meta key of the decision object in a denial (MCP _meta naming: a reverse-DNS-like
+// prefix the specification does not reserve, then a name).
+inline constexpr char kDecisionMetaKey[] = "interlock.dev/decision";
+inline constexpr char kUnnamedTool[] = "(invalid tool name)";
+// Interlock's own requests to the client (elicitation/create): this prefix and 128 random
+// bits. A server request with an id beginning so is refused, whatever follows.
+inline constexpr std::string_view kOwnIdPrefix = "interlock-";
+// Server requests waiting for the client's answer; more are refused (a server that never
+// sees its requests answered cannot grow the gateway's maps without bound).
+inline constexpr size_t kMaxServerRequestsInFlight = 1024;
+// Refusals of server requests in Interlock's id space recorded through the core per
+// gateway; later ones are refused and logged only (a server cannot flood the audit trail).
+inline constexpr size_t kMaxRecordedServerRefusals = 32;
+
+bool InOwnIdSpace(const boost::json::value& id);
+
+// The gateway issues positive integers; anything else is not one of its ids.
+std::optional<uint64_t> IssuedId(const boost::json::value& id);
+
+void Log(std::string_view what);
+
+// The name a refused message is recorded under: params.name when the store and the
+// daemon accept it as a tool name (engine/call_parser.h), a placeholder otherwise.
+std::string RecordedToolName(const boost::json::value* params);
+
+// `s` as a JSON string, for log lines.
+std::string Quoted(std::string_view s);
+
+// A tool's output as recorded: canonical JSON, or its size, hash and prefix when larger
+// than kMaxRecordedOutputBytes.
+std::string CapOutput(const boost::json::value& v);
+
+}  // namespace interlock::mcp::gateway_internal
+
+#endif  // INTERLOCK_MCP_GATEWAY_INTERNAL_H_

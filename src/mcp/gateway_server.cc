@@ -1,0 +1,384 @@
+// Gateway (gateway.h): the server's messages: the tool list (catalog, pins, view),
+// tool results, server requests relayed to the client, and responses.
+#include "mcp/gateway.h"
+
+#include <algorithm>
+#include <iostream>
+
+#include <boost/json.hpp>
+
+#include "audit/redact.h"
+#include "common/crypto.h"
+#include "common/json.h"
+#include "engine/call_parser.h"
+#include "mcp/framing.h"
+#include "mcp/gateway_internal.h"
+#include "mcp/tool_catalog.h"
+
+namespace interlock::mcp {
+
+namespace json = boost::json;
+
+using gateway_internal::CapOutput;
+using gateway_internal::InOwnIdSpace;
+using gateway_internal::IssuedId;
+using gateway_internal::kMaxRecordedServerRefusals;
+using gateway_internal::kMaxServerRequestsInFlight;
+using gateway_internal::Log;
+using gateway_internal::Quoted;
+
+bool Gateway::EnsureCatalog() {
+  std::unique_lock lock(mu_);
+  if (catalog_complete_) return true;
+  if (upstream_closed_) return false;
+  if (!catalog_loading_) {
+    catalog_loading_ = true;
+    const json::value id = IssueServerIdLocked();
+    Pending p;
+    p.method = "tools/list";
+    p.internal = true;
+    p.list_first_page = true;
+    pending_.emplace(IdKey(id), std::move(p));
+    lock.unlock();
+    to_server_(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/list"}});
+    lock.lock();
+  }
+  catalog_cv_.wait_for(lock, options_.catalog_timeout, [this] {
+    return catalog_complete_ || upstream_closed_ || !catalog_loading_;
+  });
+  return catalog_complete_;
+}
+
+void Gateway::FilterToolList(json::object& result, bool first_page) {
+  json::value* tools = result.if_contains("tools");
+  if (tools == nullptr || !tools->is_array()) return;
+  std::vector<std::string> names;
+  for (const json::value& t : tools->get_array()) {
+    const json::value* name = t.is_object() ? t.get_object().if_contains("name") : nullptr;
+    if (name != nullptr && name->is_string()) names.emplace_back(name->get_string());
+  }
+  // Fail closed: without the agent's view no tool is shown.
+  Result<ToolViewSource::View> view = options_.tools->ViewTools(names);
+  if (!view.ok()) Log("no tool is shown: the agent's tool view failed: " + view.error().message);
+  auto visible = [&view](const std::string& n) {
+    if (!view.ok()) return false;
+    auto it = view->find(n);
+    return it != view->end() && it->second.visible;
+  };
+  std::vector<std::pair<std::string, CatalogEntry>> seen;
+  json::array kept;
+  for (json::value& t : tools->get_array()) {
+    const json::value* name = t.is_object() ? t.get_object().if_contains("name") : nullptr;
+    if (name == nullptr || !name->is_string()) continue;  // malformed: never shown
+    const std::string tool_name(name->get_string());
+    CatalogEntry e;
+    e.definition = t;
+    if (const json::value* s = t.get_object().if_contains("inputSchema")) {
+      if (auto compiled = JsonSchema::Compile(*s); compiled.ok()) {
+        e.schema = std::move(compiled).value();
+      } else {
+        // An input schema the gateway cannot read: accept no arguments rather than any.
+        e.schema = JsonSchema::Compile(json::value(false)).value();
+      }
+    }
+    if (const json::value* s = t.get_object().if_contains("outputSchema")) {
+      e.has_output_schema = true;
+      if (auto compiled = JsonSchema::Compile(*s); compiled.ok()) {
+        e.output_schema = std::move(compiled).value();
+      }
+    }
+    auto pin = options_.pins->Check(options_.agent_id, tool_name, t);
+    if (!pin.ok()) {
+      Log(pin.error().message);
+    } else if (*pin == PinState::kChanged) {
+      Log("tool " + tool_name +
+          " changed since it was pinned; hidden and blocked until `interlock mcp pins accept`");
+    }
+    e.pin_ok = pin.ok() && *pin != PinState::kChanged;
+    e.labels = AnnotationLabels(t);
+    e.shown = e.pin_ok && visible(tool_name);
+    if (e.shown) kept.push_back(t);
+    seen.emplace_back(tool_name, std::move(e));
+  }
+  *tools = std::move(kept);
+  const json::value* cursor = result.if_contains("nextCursor");
+  const bool last = cursor == nullptr || cursor->is_null();
+  std::lock_guard lock(mu_);
+  if (first_page) catalog_next_.clear();
+  for (auto& [n, e] : seen) catalog_next_[n] = std::move(e);
+  if (last) {
+    catalog_ = std::move(catalog_next_);
+    catalog_next_.clear();
+    catalog_complete_ = true;
+    catalog_cv_.notify_all();
+  }
+}
+
+void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
+  ToolResult r;
+  if (json::value* result = msg.if_contains("result"); result != nullptr && result->is_object()) {
+    const json::value* is_error = result->get_object().if_contains("isError");
+    r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
+    r.output_json = CapOutput(*result);
+    // scope: the client sees only the allowed top-level fields of structuredContent.
+    if (json::value* sc = result->get_object().if_contains("structuredContent");
+        sc != nullptr && sc->is_object()) {
+      ReduceToScope(p.tool, sc->get_object());
+    }
+  } else {
+    r.ok = false;
+    r.output_json = "null";
+    const json::value* error = msg.if_contains("error");
+    const json::value* m = error != nullptr && error->is_object()
+                               ? error->get_object().if_contains("message")
+                               : nullptr;
+    r.error = m != nullptr && m->is_string() ? std::string(m->get_string()) : "JSON-RPC error";
+  }
+  if (!p.call_id.empty()) {
+    if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
+    if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
+      Log("could not record the result of " + p.call_id + ": " + s.error().message);
+    }
+  }
+}
+
+void Gateway::ReduceToScope(const std::string& tool, json::object& structured) {
+  Result<ToolViewSource::View> view = options_.tools->ViewTools({tool});
+  if (!view.ok()) {
+    // Fail closed: without the scope the agent sees none of the structured content.
+    Log("structuredContent of " + tool +
+        " withheld: the agent's tool view failed: " + view.error().message);
+    structured.clear();
+    return;
+  }
+  auto it = view->find(tool);
+  if (it == view->end() || !it->second.scope) return;
+  const std::vector<std::string>& scope = *it->second.scope;
+  json::object reduced;
+  for (const auto& kv : structured) {
+    if (std::find(scope.begin(), scope.end(), kv.key()) != scope.end()) {
+      reduced.emplace(kv.key(), kv.value());
+    }
+  }
+  structured = std::move(reduced);
+}
+
+void Gateway::OnServerLine(std::string_view line) {
+  if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
+  auto msg = ParseMessage(line, kMaxServerMessageBytes);
+  if (!msg.ok()) {
+    Log("dropped a malformed message from the server: " + msg.error().message);
+    return;
+  }
+  if (msg->kind == MessageKind::kBatch) {
+    Log("dropped a JSON-RPC batch from the server (not part of MCP 2025-06-18 and later)");
+    return;
+  }
+  {
+    // The one place every server message passes: credentials are masked before the
+    // gateway reads, records or relays anything. The id is left as the server sent it: the
+    // client never sees it (the gateway's own ids replace it both ways).
+    json::object& o = msg->doc.get_object();
+    json::value* id = o.if_contains("id");
+    json::value kept = id != nullptr ? std::move(*id) : json::value();
+    audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
+    if (id != nullptr) o["id"] = std::move(kept);
+    if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
+      msg->method = std::string(m->get_string());
+    }
+  }
+  if (msg->kind == MessageKind::kNotification) {
+    if (!Forwarded(msg->kind, msg->method, /*from_client=*/false)) {
+      Log("dropped the server notification " + Quoted(msg->method) +
+          " (not an MCP method; see --forward-method)");
+      return;
+    }
+    if (msg->method == "notifications/tools/list_changed") {
+      std::lock_guard lock(mu_);
+      catalog_complete_ = false;
+    } else if (msg->method == "notifications/progress") {
+      // Progress only for a request of the client's that is at the server now, under the
+      // token the gateway gave it: never for a held call, another client's token, or one of
+      // the gateway's own requests.
+      json::value* params = msg->doc.get_object().if_contains("params");
+      json::value* token = params != nullptr && params->is_object()
+                               ? params->get_object().if_contains("progressToken")
+                               : nullptr;
+      std::lock_guard lock(mu_);
+      auto it =
+          token != nullptr && IssuedId(*token) ? pending_.find(IdKey(*token)) : pending_.end();
+      if (it == pending_.end() || it->second.client_progress_token.is_null()) {
+        Log("dropped the server's notifications/progress for no request of the client's at "
+            "the server");
+        return;
+      }
+      *token = it->second.client_progress_token;
+    } else if (msg->method == "notifications/cancelled") {
+      // The server withdraws one of its own requests: the client knows it by the
+      // gateway's id. Any other id (a client request's, Interlock's) cancels nothing.
+      json::value* params = msg->doc.get_object().if_contains("params");
+      json::value* rid = params != nullptr && params->is_object()
+                             ? params->get_object().if_contains("requestId")
+                             : nullptr;
+      if (rid != nullptr) {
+        std::lock_guard lock(mu_);
+        auto it = server_request_ids_.find(IdKey(*rid));
+        if (it == server_request_ids_.end()) {
+          Log("dropped the server's notifications/cancelled for no request of its own");
+          return;
+        }
+        *rid = json::value(it->second);
+        server_requests_.erase(it->second);
+        server_request_ids_.erase(it);
+      }
+    }
+    SendToClient(msg->doc);
+    return;
+  }
+  if (msg->kind == MessageKind::kRequest) {  // sampling, elicitation, roots, ping
+    if (!Forwarded(msg->kind, msg->method, /*from_client=*/false)) {
+      to_server_(ErrorResponse(msg->id, kMethodNotFound,
+                               "Method not found: Interlock does not forward " +
+                                   Quoted(msg->method) + " to the client"));
+      return;
+    }
+    RelayServerRequest(std::move(msg->doc), msg->id);
+    return;
+  }
+  HandleServerResponse(std::move(msg->doc), msg->id);
+}
+
+void Gateway::RelayServerRequest(json::value doc, const json::value& id) {
+  const std::string key = IdKey(id);
+  bool own = InOwnIdSpace(id);
+  bool duplicate = false;
+  bool full = false;
+  uint64_t client_side = 0;
+  bool record = false;
+  {
+    std::lock_guard lock(mu_);
+    own = own || elicits_.count(key) != 0 || elicits_done_.count(key) != 0;
+    if (own) record = recorded_server_refusals_++ < kMaxRecordedServerRefusals;
+    duplicate = server_request_ids_.count(key) != 0;
+    full = server_requests_.size() >= kMaxServerRequestsInFlight;
+    if (!own && !duplicate && !full) {
+      client_side = next_client_side_id_++;
+      server_requests_.emplace(client_side, id);
+      server_request_ids_.emplace(key, client_side);
+    }
+  }
+  if (own) {
+    // A server posing as Interlock (an elicitation under the id of Interlock's approval
+    // question) is refused and recorded, never relayed.
+    const std::string reason =
+        "the MCP server sent a request (" +
+        Quoted(std::string(doc.get_object().at("method").get_string().subview(0, 64))) +
+        ") with an id in Interlock's own id space (" + key.substr(0, 100) +
+        "); refused, never shown to the client";
+    if (record) {
+      Enforcer::Outcome o = DecideRefusal(nullptr, reason);
+      Log("refused a server request: " + reason + " (call " + o.call_id + ")");
+    } else {
+      Log("refused a server request (not recorded: over " +
+          std::to_string(kMaxRecordedServerRefusals) + " this session): " + reason);
+    }
+    to_server_(ErrorResponse(id, kInvalidRequest,
+                             "Interlock refuses a request id in Interlock's own id space"));
+    return;
+  }
+  if (duplicate || full) {
+    const std::string why = duplicate ? "request id already in use by a request in flight"
+                                      : "too many requests to the client in flight";
+    Log("refused a server request: " + why);
+    to_server_(ErrorResponse(id, kInvalidRequest, "Interlock: " + why));
+    return;
+  }
+  doc.get_object()["id"] = client_side;
+  SendToClient(doc);
+}
+
+void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
+  std::optional<Pending> p;
+  {
+    std::lock_guard lock(mu_);
+    // Only an id the gateway issued and is still waiting on: never a client's own id, a
+    // rounded neighbour, or an id already answered.
+    if (auto it = IssuedId(id) ? pending_.find(IdKey(id)) : pending_.end(); it != pending_.end()) {
+      p = std::move(it->second);
+      pending_.erase(it);
+    }
+  }
+  json::object& o = doc.get_object();
+  if (p && p->rehearsal) {
+    {
+      std::lock_guard lock(p->rehearsal->mu);
+      p->rehearsal->response = o;
+    }
+    p->rehearsal->cv.notify_all();
+    return;
+  }
+  if (!p) {
+    // No request of the gateway's is waiting for it (never sent, already answered, or an
+    // id the server made up or rounded): matching it to anything would let the server
+    // answer one call as another.
+    Log("dropped a server response to no pending request of the gateway: " +
+        IdKey(id).substr(0, 100));
+    return;
+  }
+  if (p->method == "tools/list") {
+    json::value* result = o.if_contains("result");
+    if (result != nullptr && result->is_object()) {
+      FilterToolList(result->get_object(), p->list_first_page);
+      if (p->internal) {
+        const json::value* cursor = result->get_object().if_contains("nextCursor");
+        if (cursor != nullptr && !cursor->is_null()) {
+          json::value next_id;
+          Pending next;
+          next.method = "tools/list";
+          next.internal = true;
+          {
+            std::lock_guard lock(mu_);
+            next_id = IssueServerIdLocked();
+            pending_.emplace(IdKey(next_id), std::move(next));
+          }
+          to_server_(json::object{{"jsonrpc", "2.0"},
+                                  {"id", next_id},
+                                  {"method", "tools/list"},
+                                  {"params", json::object{{"cursor", *cursor}}}});
+          return;
+        }
+      }
+    }
+    if (p->internal) {
+      std::lock_guard lock(mu_);
+      catalog_loading_ = false;
+      catalog_cv_.notify_all();
+      return;
+    }
+  } else if (p->method == "tools/call") {
+    HandleToolResult(o, *p);
+  } else if (p->method == "initialize") {
+    const json::value* result = o.if_contains("result");
+    const json::value* v = result != nullptr && result->is_object()
+                               ? result->get_object().if_contains("protocolVersion")
+                               : nullptr;
+    if (v != nullptr && v->is_string()) {
+      std::lock_guard lock(mu_);
+      negotiated_version_ = std::string(v->get_string());
+    }
+    // Task-augmented tools/call is refused (header comment): do not offer it.
+    json::value* caps = result != nullptr && result->is_object()
+                            ? o["result"].get_object().if_contains("capabilities")
+                            : nullptr;
+    json::value* tasks =
+        caps != nullptr && caps->is_object() ? caps->get_object().if_contains("tasks") : nullptr;
+    json::value* requests = tasks != nullptr && tasks->is_object()
+                                ? tasks->get_object().if_contains("requests")
+                                : nullptr;
+    if (requests != nullptr && requests->is_object()) requests->get_object().erase("tools");
+  }
+  o["id"] = p->client_id;  // exactly as the client sent it
+  AnswerClient(o);
+}
+
+}  // namespace interlock::mcp
