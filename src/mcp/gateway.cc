@@ -1000,6 +1000,15 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
     }
     params->get_object()["arguments"] = *outcome.decision.arguments;
   }
+  std::optional<GatewayOptions::ForwardCredential> credential;
+  if (options_.credential_for) {
+    auto c = options_.credential_for(outcome.decision);
+    if (!c.ok()) {
+      RefuseCall(id, tool, outcome.call_id, Code::kCredentialUnavailable, c.error().message);
+      return;
+    }
+    credential = std::move(*c);
+  }
   std::optional<std::string> closed_why;
   {
     std::lock_guard lock(mu_);
@@ -1010,12 +1019,17 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       p.method = "tools/call";
       p.tool = tool;
       p.call_id = outcome.call_id;
+      if (credential) p.credential_json = credential->record_json;
       ForwardToServerLocked(doc, id, std::move(p));
     }
   }
   if (closed_why) {
     RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
                "the MCP server is gone (" + *closed_why + ")");
+    return;
+  }
+  if (credential && options_.to_server_authorized) {
+    options_.to_server_authorized(doc, credential->authorization);
     return;
   }
   to_server_(doc);
@@ -1130,6 +1144,7 @@ void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
   }
   if (!p.call_id.empty()) {
     if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
+    r.credential_json = p.credential_json;
     if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
       Log("could not record the result of " + p.call_id + ": " + s.error().message);
     }
@@ -1176,6 +1191,9 @@ void Gateway::OnServerLine(std::string_view line) {
     json::value* id = o.if_contains("id");
     json::value kept = id != nullptr ? std::move(*id) : json::value();
     audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
+    if (options_.more_secrets) {
+      audit::Redactor::MaskSecretsInJson(&msg->doc, options_.more_secrets());
+    }
     if (id != nullptr) o["id"] = std::move(kept);
     if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
       msg->method = std::string(m->get_string());
@@ -1407,6 +1425,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
       r.error = reason;
       if (!p.call_id.empty()) {
         if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
+        r.credential_json = p.credential_json;
         (void)options_.enforcer->RecordResult(p.call_id, r);
       }
       AnswerClient(ResultResponse(

@@ -58,6 +58,7 @@
 #include "mcp/sandbox.h"
 #include "server/api.h"
 #include "server/call_waiters.h"
+#include "identity/credential_broker.h"
 #include "server/config.h"
 #include "server/metrics.h"
 #include "store/store.h"
@@ -150,6 +151,10 @@ class McpHttpService final : public McpEndpoint {
   // Masked in everything every session's server sends: all upstreams' secrets and the
   // daemon's own (config_.masked_values). Set in the constructor, then read-only.
   std::vector<std::string> masked_;
+  // Upstream credentials (docs/identity.md#upstream-credentials): null when no upstream
+  // has any. Set in the constructor, then used from any session's threads.
+  std::unique_ptr<identity::TokenEndpoint> token_endpoint_;
+  std::unique_ptr<identity::CredentialBroker> broker_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
