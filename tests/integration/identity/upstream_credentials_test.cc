@@ -268,7 +268,16 @@ class CredentialTest : public ::testing::Test {
             common + "          scope: \"repo:read\"\n          env: EVERYTHING_TOKEN\n" +
             "          agents:\n"
             "            deploy-agent: {client_id: deploy-client, client_secret_file: \"" +
-            deploy_secret + "\"}\n");
+            deploy_secret + "\"}\n" +
+            // Renewed 299 s ahead of the provider's 300 s: due one second after the start.
+            "    renewing:\n"
+            "      command: [\"node\", \"" +
+            kSource +
+            "/tests/integration/mcp/node/node_modules/@modelcontextprotocol/server-everything/"
+            "dist/index.js\", \"stdio\"]\n"
+            "      credentials:\n"
+            "        client_credentials:\n" +
+            common + "          scope: \"repo:read\"\n          renew_before_seconds: 299\n");
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
     ASSERT_TRUE(daemon_->Start(std::chrono::seconds(60))) << daemon_->log();
     client_ = std::make_unique<HttpClient>(daemon_->port());
@@ -624,6 +633,21 @@ TEST_F(CredentialTest, StdioServerGetsItsCredentialAtStartMasked) {
   const std::string store = ReadAll(daemon_->store()) + ReadAll(daemon_->store() + "-wal");
   EXPECT_NE(store.find("\"kind\":\"client_credentials\""), std::string::npos);
   EXPECT_NE(store.find("\"subject\":\"deploy-client\""), std::string::npos);
+}
+
+// Tests that a command: server's session ends before its credential expires (the server
+// cannot be handed a new one), and that the next session starts with a fresh credential.
+TEST_F(CredentialTest, StdioSessionEndsBeforeItsCredentialExpires) {
+  const std::string s = Open("renewing", deploy_jwt_);
+  ASSERT_FALSE(s.empty()) << daemon_->log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  HttpResult r = Post("renewing",
+                      R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"get-env",)"
+                      R"("arguments":{}}})",
+                      deploy_jwt_, s);
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_FALSE(Open("renewing", deploy_jwt_).empty()) << daemon_->log();
+  EXPECT_EQ(Grants("client_credentials"), 2);
 }
 
 }  // namespace
