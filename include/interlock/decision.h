@@ -51,8 +51,11 @@ enum class Code {
   // An Idempotency-Key replay or an approval redemption by another identity than the one
   // the decision was made for (agent, issuer, subject, on-behalf-of; docs/api.md).
   kIdentityMismatch,
+  // An allowed call to an upstream whose credential (token exchange, client credentials;
+  // docs/identity.md#upstream-credentials) could not be obtained: nothing was forwarded.
+  kCredentialUnavailable,
 };
-inline constexpr int kCodeCount = static_cast<int>(Code::kIdentityMismatch) + 1;
+inline constexpr int kCodeCount = static_cast<int>(Code::kCredentialUnavailable) + 1;
 
 // "allow" | "deny" | "approval_required" | "rehearsal_required".
 std::string_view VerdictName(Verdict v);
@@ -126,6 +129,11 @@ struct Decision {
   // An allow covered by an approval given "for the rest of this run" (docs/approvals.md):
   // that approval's id. The call needed an approval and nothing else stood in its way.
   std::string covered_by;
+  // The matched tool rule's credential_scope (docs/identity.md#upstream-credentials): the
+  // scopes an upstream credential for this call may carry; unset: the tool names none (the
+  // upstream's default scope). Set by the engine on an allow; not part of the decision's
+  // JSON (the door reads it before forwarding).
+  std::optional<std::vector<std::string>> credential_scope;
 
   bool allowed() const { return verdict == Verdict::kAllow; }
 };

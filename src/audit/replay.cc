@@ -331,6 +331,28 @@ std::string EgressSummary(const json::object& result) {
   return out;
 }
 
+// "credential token_exchange alice (act agent@x) aud https://mcp.x scopes repo:write
+// jti:abc issuer https://idp.x" from a result's upstream credential
+// (docs/identity.md#upstream-credentials); "" when it has none.
+std::string CredentialSummary(const json::object& result) {
+  const json::value* c = result.if_contains("credential");
+  if (c == nullptr) return {};
+  if (!c->is_object()) return "credential " + CanonicalJson(*c);
+  const json::object& o = c->get_object();
+  std::string out = "credential " + Str(o, "kind") + " " + Str(o, "subject");
+  if (const std::string act = Str(o, "actor"); !act.empty()) out += " (act " + act + ")";
+  out += " aud " + Str(o, "audience") + " scopes ";
+  std::string scopes;
+  if (const json::value* s = o.if_contains("scopes"); s != nullptr && s->is_array()) {
+    for (const json::value& x : s->get_array()) {
+      if (x.is_string()) scopes += (scopes.empty() ? "" : " ") + std::string(x.get_string());
+    }
+  }
+  out += scopes.empty() ? "-" : scopes;
+  out += " " + Str(o, "fingerprint") + " issuer " + Str(o, "issuer");
+  return out;
+}
+
 }  // namespace
 
 json::object ReplayToJson(const RunReplay& r) {
@@ -367,6 +389,10 @@ json::object ReplayToJson(const RunReplay& r) {
     // Outcome receipts: the destinations the call's sandboxed server contacted.
     const json::value* egress = c.result ? c.result->if_contains("egress") : nullptr;
     j["egress"] = egress != nullptr ? *egress : json::value(json::array());
+    // The upstream credential the call was forwarded with (never the token).
+    if (const json::value* cred = c.result ? c.result->if_contains("credential") : nullptr) {
+      j["credential"] = *cred;
+    }
     json::array ap;
     for (const json::object& a : c.approvals) ap.push_back(a);
     j["approvals"] = std::move(ap);
@@ -430,6 +456,7 @@ std::string ReplayToText(const RunReplay& r) {
                            : "error " + err;
       if (d.contains("usage")) detail += "; usage " + CanonicalJson(d.at("usage"));
       if (const std::string e = EgressSummary(d); !e.empty()) detail = e + "; " + detail;
+      if (const std::string c = CredentialSummary(d); !c.empty()) detail = c + "; " + detail;
       if (const json::object wf = Obj(d, "workflow"); !wf.empty()) {
         // The workflow move the result made (issue 15), or where the run stays.
         detail += wf.contains("moved_by")

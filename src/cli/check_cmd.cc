@@ -4,6 +4,7 @@
 // have, tools it has that the policy does not mention, constraints on arguments a tool's
 // inputSchema does not declare (docs/mcp.md#from-a-server-to-a-policy).
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -19,6 +20,7 @@
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
+#include "server/config.h"
 
 namespace interlock::cli {
 namespace {
@@ -38,6 +40,7 @@ struct CheckOptions {
   ServerFlags server_flags;
   std::string graph;                     // --graph FILE: print its workflow as a diagram
   std::string graph_format = "mermaid";  // "mermaid" | "dot"
+  std::string config;                    // --config FILE: the daemon's, for its upstreams
 };
 
 const char* SeverityName(Diagnostic::Severity s) {
@@ -50,6 +53,40 @@ const char* SeverityName(Diagnostic::Severity s) {
       return "info";
   }
   return "error";
+}
+
+// ---- --config: upstream credentials ----
+
+// The seed's "shared team API key": an upstream whose only credential is a static secret
+// of the daemon's config gives every agent one identity there (docs/identity.md#upstream-
+// credentials). One warning per such upstream when the policies define several agents.
+std::vector<Diagnostic> CheckSharedSecrets(const server::ServerConfig& config,
+                                           const std::string& path, const policy::PolicySet& set) {
+  std::vector<Diagnostic> out;
+  if (set.agents.size() < 2) return out;
+  std::string agents;
+  for (const auto& [id, agent] : set.agents) agents += (agents.empty() ? "" : ", ") + id;
+  for (const auto& [name, u] : config.mcp.upstreams) {
+    bool literal_auth = false;
+    for (const auto& [h, v] : u.headers) {
+      std::string lower = h;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      literal_auth = literal_auth || lower == "authorization";
+    }
+    const bool static_secret = literal_auth || !u.secret_headers.empty() || !u.secret_env.empty() ||
+                               !u.secret_files.empty();
+    if (!static_secret || u.has_credentials) continue;
+    Diagnostic d;
+    d.severity = Diagnostic::Severity::kWarning;
+    d.at.file = path;
+    d.id = "shared-upstream-secret";
+    d.message = "upstream " + name + " gets one static secret for every agent (" + agents +
+                "): upstream, they are one identity that cannot be told apart or revoked "
+                "separately; give it credentials: client_credentials with agents:, or "
+                "token_exchange (docs/identity.md#upstream-credentials)";
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 // ---- --against-server ----
@@ -262,6 +299,14 @@ int RunCheck(const CheckOptions& given) {
       for (Diagnostic& d : policy::Lint(*agent)) diags.push_back(std::move(d));
     }
   }
+  if (!opt.config.empty() && set.ok()) {
+    server::ServerConfig config;
+    if (Status st = server::LoadServerConfig(opt.config, &config); !st.ok()) {
+      std::cerr << "interlock check: " << st.error().message << '\n';
+      return kExitUsage;
+    }
+    for (Diagnostic& d : CheckSharedSecrets(config, opt.config, **set)) diags.push_back(d);
+  }
   std::optional<mcp::ServerCatalog> catalog;
   if (opt.against_server && set.ok()) {
     auto spec = MakeServerSpec(opt.server_flags, server_command);
@@ -383,6 +428,9 @@ void AddCheck(CLI::App& app, int* exit_code) {
   cmd->add_option("--graph", opt->graph,
                   "Print the workflow of this policy file as a diagram (Mermaid by default) "
                   "instead of checking");
+  cmd->add_option("--config", opt->config,
+                  "The daemon's configuration: warn when agents share an upstream's static "
+                  "secret");
   cmd->add_option("--graph-format", opt->graph_format, "Diagram format for --graph")
       ->check(CLI::IsMember({"mermaid", "dot"}));
   AddServerFlags(cmd, &opt->server_flags);

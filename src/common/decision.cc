@@ -41,6 +41,7 @@ constexpr std::array<std::string_view, kCodeCount> kCodeNames = {
     "REHEARSAL_FAILED",
     "ON_BEHALF_OF_REQUIRED",
     "IDENTITY_MISMATCH",
+    "CREDENTIAL_UNAVAILABLE",
 };
 
 }  // namespace

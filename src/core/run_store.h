@@ -84,6 +84,10 @@ struct CallResult {
   // connections the call's sandboxed server made while it was in flight, recorded under
   // "egress"; empty: none (the member is left out).
   std::string egress_json;
+  // The upstream credential the call was forwarded with (docs/identity.md#upstream-
+  // credentials): canonical JSON {kind, issuer, audience, scopes, subject, fingerprint, ...},
+  // recorded under "credential" (never the token); empty: none (the member is left out).
+  std::string credential_json;
   // The policies the result is judged under (a workflow transition `on: ok|error` of the
   // call's agent moves its run): the snapshot of the door that reports it, never looked up
   // by a store. Null: the result moves no workflow.

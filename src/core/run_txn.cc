@@ -221,6 +221,12 @@ boost::json::object ResultJson(const CallResult& r) {
     // Built by egress::ReceiptBook; anything else is recorded as text, never dropped.
     o["egress"] = ec ? boost::json::value(r.egress_json) : std::move(v);
   }
+  if (!r.credential_json.empty()) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(r.credential_json, ec);
+    // Built by identity::CredentialRecord::ToJson; anything else is kept as text.
+    o["credential"] = ec ? boost::json::value(r.credential_json) : std::move(v);
+  }
   return o;
 }
 

@@ -699,6 +699,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
   }
   Set(&d, Verdict::kAllow, Code::kAllowed, std::move(reason), allowed_id({}),
       AtText(rule->at_text, rule->at));
+  d.credential_scope = rule->credential_scope;
   if (rule->reversible != false && rule->blast_radius == policy::BlastRadius::kLarge &&
       autonomy != Autonomy::kAuditBased) {
     Notification n;

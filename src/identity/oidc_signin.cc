@@ -12,6 +12,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/principal_name.h"
+#include "identity/credential_broker.h"  // FormEncode, Base64Std
 #include "identity/jwt.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
@@ -25,32 +26,6 @@ namespace json = boost::json;
 
 Error Refuse(std::string_view code, const std::string& why) {
   return Error::Denied(std::string(code) + ": " + why);
-}
-
-// application/x-www-form-urlencoded and query components: RFC 3986 unreserved kept.
-std::string FormEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::string Base64Std(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(std::max(n, 0)));
-  return out;
 }
 
 bool IsHttps(std::string_view url) {

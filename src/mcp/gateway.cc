@@ -432,6 +432,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
       r.error = reason;
       if (!p.call_id.empty()) {
         if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
+        r.credential_json = p.credential_json;
         (void)options_.enforcer->RecordResult(p.call_id, r);
       }
       AnswerClient(ResultResponse(

@@ -132,6 +132,10 @@ struct ToolResult {
   // Outcome receipts: the connections the server made during the call (canonical JSON
   // array, GatewayOptions::egress_receipts); empty: none.
   std::string egress_json;
+  // The upstream credential the call was forwarded with (GatewayOptions::credential_for:
+  // kind, issuer, audience, scopes, subject, fingerprint; never the token), canonical
+  // JSON; empty: none.
+  std::string credential_json;
 };
 
 // How the gateway reaches the shared core. Implementations: GuardEnforcer (standalone,
@@ -254,6 +258,21 @@ struct GatewayOptions {
   // forwarded call's receipts (egress::ReceiptBook::TakeJson) as it records the call's
   // result, and the result carries them (ToolResult::egress_json). Any thread.
   std::function<std::string(const std::string& call_id)> egress_receipts;
+  // Upstream credentials (docs/identity.md#upstream-credentials). When set, an allowed
+  // tools/call first asks credential_for (on the client's thread; it may block on the
+  // identity provider, bounded) for the credential its decision grants, and is then sent
+  // with to_server_authorized instead of to_server. An error is a deny
+  // CREDENTIAL_UNAVAILABLE: nothing is forwarded and the call's result records why.
+  struct ForwardCredential {
+    std::string authorization;  // the Authorization header value; "" for none (stdio)
+    std::string record_json;    // ToolResult::credential_json
+  };
+  std::function<Result<ForwardCredential>(const Decision& decision)> credential_for;
+  std::function<void(const boost::json::value&, const std::string& authorization)>
+      to_server_authorized;
+  // Values masked like `secrets`, asked for at each server message: the credentials
+  // issued during the session (a server echoing its Authorization header shows nothing).
+  std::function<std::vector<std::string>()> more_secrets;
 };
 
 class Gateway {
@@ -322,8 +341,9 @@ class Gateway {
     // request's server-side id as the token instead (ForwardToServerLocked).
     boost::json::value client_progress_token;
     std::string method;
-    std::string tool;     // tools/call
-    std::string call_id;  // tools/call that was forwarded
+    std::string tool;             // tools/call
+    std::string call_id;          // tools/call that was forwarded
+    std::string credential_json;  // ToolResult::credential_json
     bool internal = false;
     bool list_first_page = false;  // tools/list without a cursor
   };

@@ -269,6 +269,15 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
     }
     params->get_object()["arguments"] = *outcome.decision.arguments;
   }
+  std::optional<GatewayOptions::ForwardCredential> credential;
+  if (options_.credential_for) {
+    auto c = options_.credential_for(outcome.decision);
+    if (!c.ok()) {
+      RefuseCall(id, tool, outcome.call_id, Code::kCredentialUnavailable, c.error().message);
+      return;
+    }
+    credential = std::move(*c);
+  }
   std::optional<std::string> closed_why;
   {
     std::lock_guard lock(mu_);
@@ -279,12 +288,17 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       p.method = "tools/call";
       p.tool = tool;
       p.call_id = outcome.call_id;
+      if (credential) p.credential_json = credential->record_json;
       ForwardToServerLocked(doc, id, std::move(p));
     }
   }
   if (closed_why) {
     RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
                "the MCP server is gone (" + *closed_why + ")");
+    return;
+  }
+  if (credential && options_.to_server_authorized) {
+    options_.to_server_authorized(doc, credential->authorization);
     return;
   }
   to_server_(doc);

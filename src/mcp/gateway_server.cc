@@ -136,6 +136,7 @@ void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
   }
   if (!p.call_id.empty()) {
     if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
+    r.credential_json = p.credential_json;
     if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
       Log("could not record the result of " + p.call_id + ": " + s.error().message);
     }
@@ -182,6 +183,9 @@ void Gateway::OnServerLine(std::string_view line) {
     json::value* id = o.if_contains("id");
     json::value kept = id != nullptr ? std::move(*id) : json::value();
     audit::Redactor::MaskSecretsInJson(&msg->doc, options_.secrets);
+    if (options_.more_secrets) {
+      audit::Redactor::MaskSecretsInJson(&msg->doc, options_.more_secrets());
+    }
     if (id != nullptr) o["id"] = std::move(kept);
     if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
       msg->method = std::string(m->get_string());

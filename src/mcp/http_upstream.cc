@@ -74,7 +74,9 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   json::value id;
   std::string method;
   bool answered = false;
-  std::function<void()> done;  // kDelete: signals Close()
+  std::function<void()> done;                // kDelete: signals Close()
+  std::optional<std::string> authorization;  // kPost: this message's Authorization
+  bool per_call = false;  // `authorization` is one tool call's own (SendAuthorized)
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   beast::tcp_stream& Lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
@@ -338,6 +340,12 @@ void HttpUpstream::Begin(std::shared_ptr<Op> op) {
   req.set(http::field::host, HostHeader(host_, port_, tls_ ? "443" : "80"));
   req.set(http::field::user_agent, "interlock");
   for (const auto& [name, value] : options_.headers) req.set(name, value);
+  // The GET stream and the DELETE reuse the session's credential, never a call's.
+  if (op->authorization && !op->per_call) last_authorization_ = *op->authorization;
+  if (options_.authorization && !last_authorization_.empty()) {
+    req.set(http::field::authorization,
+            op->authorization ? *op->authorization : last_authorization_);
+  }
   if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
   if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
   op->Run();
@@ -369,6 +377,28 @@ void HttpUpstream::StartListening() {
 }
 
 void HttpUpstream::Send(const json::value& message) {
+  std::optional<std::string> authorization;
+  std::string refused;
+  if (options_.authorization) {
+    const json::value* m =
+        message.is_object() ? message.get_object().if_contains("method") : nullptr;
+    if (m != nullptr && m->is_string() && m->get_string() == "tools/call") {
+      refused = "a tool call to this upstream needs its own credential; it was not sent";
+    } else if (auto a = options_.authorization(); a.ok()) {
+      authorization = std::move(*a);
+    } else {
+      refused = a.error().message;
+    }
+  }
+  Post(message, std::move(authorization), std::move(refused), false);
+}
+
+void HttpUpstream::SendAuthorized(const json::value& message, std::string authorization) {
+  Post(message, std::move(authorization), "", true);
+}
+
+void HttpUpstream::Post(const json::value& message, std::optional<std::string> authorization,
+                        std::string refused, bool per_call) {
   if (closing_.load()) return;
   auto op = std::make_shared<Op>(this, Op::Kind::kPost);
   if (message.is_object()) {
@@ -378,6 +408,21 @@ void HttpUpstream::Send(const json::value& message) {
       if (const json::value* id = o.if_contains("id")) op->id = *id;
     }
   }
+  if (!refused.empty()) {
+    // Fail closed: nothing reaches the upstream without its credential.
+    net::post(ioc_, [this, op, refused] {
+      if (!op->id.is_null()) {
+        op->answered = true;
+        Deliver(ToJsonText(ErrorResponse(op->id, kInternalError,
+                                         "Interlock: not sent to the upstream: " + refused)));
+      } else {
+        Log("a message to the upstream was not sent: " + refused);
+      }
+    });
+    return;
+  }
+  op->authorization = std::move(authorization);
+  op->per_call = per_call;
   op->req.method(http::verb::post);
   op->req.set(http::field::content_type, "application/json");
   op->req.set(http::field::accept, "application/json, text/event-stream");

@@ -25,9 +25,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -48,6 +50,13 @@ struct HttpUpstreamOptions {
   std::chrono::milliseconds header_timeout{300000};  // until the reply's headers arrive
   std::chrono::milliseconds close_timeout{2000};     // the DELETE at Close()
   bool listen = true;                                // open the GET stream
+  // Upstream credentials (docs/identity.md#upstream-credentials): when set, the
+  // Authorization header of every POST sent with Send() (initialize, tools/list, ...), called
+  // on the sender's thread; the GET stream and the DELETE reuse the last value it gave.
+  // An error fails the message closed (a request is answered with a JSON-RPC error, nothing
+  // is sent). A tools/call must then come through SendAuthorized (its own credential):
+  // one sent with Send() is answered with an error and not sent.
+  std::function<Result<std::string>()> authorization;
 };
 
 class HttpUpstream final : public Upstream {
@@ -59,6 +68,8 @@ class HttpUpstream final : public Upstream {
 
   Status Start(UpstreamCallbacks callbacks) override;
   void Send(const boost::json::value& message) override;
+  // As Send, with this message's own Authorization header value (a tool call's credential).
+  void SendAuthorized(const boost::json::value& message, std::string authorization);
   void Close() override;
 
   struct Op;  // one HTTP exchange (defined in the .cc)
@@ -74,6 +85,10 @@ class HttpUpstream final : public Upstream {
   void ListenEnded(std::chrono::steady_clock::time_point started);
   void Deliver(std::string_view message, const boost::json::value* related = nullptr);
   void ReportClosed(std::string why);
+  // Queues one POST: `authorization` for its header (per_call: a tool call's own), or
+  // `refused` (not empty) answers it with that error instead of sending it.
+  void Post(const boost::json::value& message, std::optional<std::string> authorization,
+            std::string refused, bool per_call);
 
   const HttpUpstreamOptions options_;
   const std::string host_;
@@ -94,6 +109,7 @@ class HttpUpstream final : public Upstream {
   boost::asio::steady_timer listen_retry_;                     // io thread
   std::string session_id_;                                     // io thread
   std::string protocol_version_;                               // io thread
+  std::string last_authorization_;                             // io thread
   std::once_flag close_once_;
 };
 

@@ -807,6 +807,7 @@ class Parser {
   std::optional<RateLimit> ParseRateLimit(const Field& f);
   std::optional<ToolRule::Rehearse> ParseRehearse(const Field& f);
   std::optional<OnBehalfOfRule> ParseOnBehalfOf(const Field& f);
+  std::optional<std::vector<std::string>> ParseCredentialScope(const Field& f);
   // Any YAML value as JSON (mappings, lists and scalars, to `depth` levels), for values
   // the policy passes on verbatim (rehearse.args).
   std::optional<boost::json::value> JsonValue(const Field& f, int depth);
@@ -1036,7 +1037,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
   auto m = Map(named, {"name", "scope", "scope_argument", "constraints", "requires_approval",
                        "approval_timeout_seconds", "auto_deny_on_timeout", "approvals_required",
                        "reversible", "blast_radius", "autonomy", "redact", "labels", "rate_limit",
-                       "rehearse", "on_behalf_of"});
+                       "rehearse", "on_behalf_of", "credential_scope"});
   if (!m) return std::nullopt;
   const Field* name_field = m->Get("name");
   if (!name_field) {
@@ -1090,6 +1091,8 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
       rule.rehearse = ParseRehearse(g);
     } else if (k == "on_behalf_of") {
       rule.on_behalf_of = ParseOnBehalfOf(g);
+    } else if (k == "credential_scope") {
+      rule.credential_scope = ParseCredentialScope(g);
     }
   }
   // A rule with errors is still returned, so the checks across entries (listed twice,
@@ -1841,6 +1844,27 @@ void Parser::ParseTrust(const Field& f, AgentPolicy* p) {
 }
 
 // ---- Sequences (issue 15): labels, rate limits, quotas, flows, workflow ----
+
+// credential_scope: [scope, ...]: OAuth scope tokens (RFC 6749 section 3.3: printable
+// ASCII without space, '"' and '\\'), asked of the identity provider for this tool's calls.
+std::optional<std::vector<std::string>> Parser::ParseCredentialScope(const Field& f) {
+  auto items = List(f);
+  if (!items) return std::nullopt;
+  std::vector<std::string> out;
+  for (const Field& e : *items) {
+    auto s = Name(e);
+    if (!s) return std::nullopt;
+    const bool token = std::all_of(
+        s->begin(), s->end(), [](char c) { return c > 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+    if (!token) {
+      Error(Mark(e), "invalid-value",
+            Describe(f.path) + ": '" + *s + "' is not an OAuth scope (no spaces, quotes or '\\')");
+      return std::nullopt;
+    }
+    if (std::find(out.begin(), out.end(), *s) == out.end()) out.push_back(std::move(*s));
+  }
+  return out;
+}
 
 // on_behalf_of: {required: true, in: [...], groups: [...]}; `required: true` alone is the
 // smallest form ("a human must be named"); `required: false` is refused (say nothing).

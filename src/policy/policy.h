@@ -170,6 +170,9 @@ struct ToolRule {
   };
   std::optional<Rehearse> rehearse;
   std::optional<OnBehalfOfRule> on_behalf_of;
+  // credential_scope: (docs/identity.md#upstream-credentials) the scopes an upstream
+  // credential for this tool's calls asks for; unset: the upstream's default scope.
+  std::optional<std::vector<std::string>> credential_scope;
 };
 
 struct Execution {

@@ -157,6 +157,109 @@ Status ReadEnvNames(Reader& r, const YAML::Node& v, const std::string& key,
   return Status::Ok();
 }
 
+// credentials: {token_exchange | client_credentials: {token_url, client_id,
+// client_secret_file, audience, scope, ca_file, timeout_ms, renew_before_seconds, env,
+// agents: {AGENT: {client_id, client_secret_file}}}} (docs/identity.md#upstream-credentials).
+Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& node,
+                       McpUpstreamConfig* u) {
+  if (!node.IsMap() || node.size() != 1) {
+    return r.Fail(node, where + " must be {token_exchange: {...}} or {client_credentials: {...}}");
+  }
+  const std::string kind = node.begin()->first.Scalar();
+  const YAML::Node& body = node.begin()->second;
+  identity::CredentialConfig& c = u->credentials;
+  if (kind == "token_exchange") {
+    c.kind = identity::CredentialKind::kTokenExchange;
+  } else if (kind == "client_credentials") {
+    c.kind = identity::CredentialKind::kClientCredentials;
+  } else {
+    return r.Fail(node.begin()->first,
+                  "unknown key '" + where + "." + kind + "' (token_exchange, client_credentials)");
+  }
+  const std::string at = where + "." + kind;
+  if (!body.IsMap()) return r.Fail(body, at + " must be a mapping");
+  c.upstream = u->name;
+  u->has_credentials = true;
+  std::string scope;
+  for (const auto& kv : body) {
+    const std::string k = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    Status st;
+    if (k == "token_url") {
+      st = r.String(v, at + ".token_url", &c.token_url);
+    } else if (k == "client_id") {
+      st = r.String(v, at + ".client_id", &c.client.client_id);
+    } else if (k == "client_secret_file") {
+      st = r.Path(v, at + ".client_secret_file", &u->credentials_secret_file);
+    } else if (k == "audience") {
+      st = r.String(v, at + ".audience", &c.audience);
+    } else if (k == "scope") {
+      st = r.String(v, at + ".scope", &scope);
+    } else if (k == "ca_file") {
+      st = r.Path(v, at + ".ca_file", &c.ca_file);
+    } else if (k == "timeout_ms") {
+      st = r.Millis(v, at + ".timeout_ms", 1, 50, 60000, &c.timeout);
+    } else if (k == "renew_before_seconds") {
+      int64_t n = 0;
+      st = r.Integer(v, at + ".renew_before_seconds", 0, 3600, &n);
+      c.renew_before = std::chrono::seconds(n);
+    } else if (k == "env") {
+      st = r.String(v, at + ".env", &c.env);
+      if (st.ok() && !ValidEnvName(c.env)) st = r.Fail(v, at + ".env is not a variable name");
+    } else if (k == "agents" && c.kind == identity::CredentialKind::kClientCredentials) {
+      if (!v.IsMap()) st = r.Fail(v, at + ".agents must map agent ids to clients");
+      for (const auto& a : v) {
+        if (!st.ok()) break;
+        const std::string agent = a.first.Scalar();
+        if (!a.second.IsMap()) {
+          st = r.Fail(a.second,
+                      at + ".agents." + agent + " must be {client_id, client_secret_file}");
+          break;
+        }
+        identity::CredentialClient& client = c.agents[agent];
+        for (const auto& f : a.second) {
+          const std::string fk = f.first.Scalar();
+          if (fk == "client_id") {
+            st = r.String(f.second, at + ".agents." + agent + ".client_id", &client.client_id);
+          } else if (fk == "client_secret_file") {
+            st = r.Path(f.second, at + ".agents." + agent + ".client_secret_file",
+                        &u->credentials_agent_secret_files[agent]);
+          } else {
+            st = r.Fail(f.first, "unknown key '" + at + ".agents." + agent + "." + fk +
+                                     "' (client_id, client_secret_file)");
+          }
+          if (!st.ok()) break;
+        }
+        if (st.ok() &&
+            (client.client_id.empty() || u->credentials_agent_secret_files.count(agent) == 0)) {
+          st =
+              r.Fail(a.second, at + ".agents." + agent + " needs client_id and client_secret_file");
+        }
+      }
+    } else {
+      st = r.Fail(kv.first,
+                  "unknown key '" + at + "." + k +
+                      "' (token_url, client_id, client_secret_file, audience, scope, "
+                      "ca_file, timeout_ms, renew_before_seconds, env" +
+                      (c.kind == identity::CredentialKind::kClientCredentials ? ", agents)" : ")"));
+    }
+    if (!st.ok()) return st;
+  }
+  std::istringstream words(scope);
+  for (std::string w; words >> w;) c.scope.push_back(w);
+  if (c.token_url.empty() || c.client.client_id.empty() || u->credentials_secret_file.empty()) {
+    return r.Fail(body, at + " needs token_url, client_id and client_secret_file");
+  }
+  // The secret is read at start-up; until then a placeholder lets the rest be checked.
+  identity::CredentialConfig check = c;
+  check.client.client_secret = "-";
+  for (auto& [agent, client] : check.agents) client.client_secret = "-";
+  if (Status st = identity::ValidateCredentialConfig(check); !st.ok()) {
+    return r.Fail(body, st.error().message);
+  }
+  return Status::Ok();
+}
+
 Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
                     McpUpstreamConfig* u) {
   const std::string where = "mcp.upstreams." + name;
@@ -268,6 +371,8 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
         u->ca_file = fs::path(u->ca_file).is_absolute() ? u->ca_file : r.Resolve(u->ca_file);
     } else if (key == "headers") {
       st = ReadStringMap(r, v, where + ".headers", &ValidHeaderName, &u->headers);
+    } else if (key == "credentials") {
+      st = ReadCredentials(r, where + ".credentials", v, u);
     } else if (key == "secret_headers") {
       st = ReadStringMap(r, v, where + ".secret_headers", &ValidHeaderName, &u->secret_headers);
       for (const auto& [h, n] : u->secret_headers) {
@@ -292,6 +397,19 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
   }
   if (!u->ca_file.empty() && u->url.rfind("https://", 0) != 0) {
     return r.Fail(node, where + ": ca_file applies to https:// upstreams only");
+  }
+  if (u->has_credentials) {
+    for (const auto* m : {&u->headers, &u->secret_headers}) {
+      for (const auto& [h, v] : *m) {
+        std::string lower = h;
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (lower == "authorization") {
+          return r.Fail(node, where +
+                                  ": credentials set the Authorization header; headers "
+                                  "must not");
+        }
+      }
+    }
   }
   if (http && (!u->env.empty() || !u->secret_env.empty() || !u->secret_files.empty() ||
                !u->pass_env.empty())) {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "identity/credential_broker.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
 #include "identity/verifier.h"
@@ -48,6 +49,15 @@ struct McpUpstreamConfig {
   std::vector<std::string> sandbox_write;  // absolute
   std::vector<std::string> sandbox_read;   // absolute: `sandbox: {read: [PATH, ...]}`
   std::vector<std::string> sandbox_env;    // sandbox: {env: [NAME, ...]}, as pass_env
+  // credentials: {token_exchange: {...}} or {client_credentials: {...}}
+  // (docs/identity.md#upstream-credentials): a credential from an identity provider per
+  // call (url:) or per session (command:, in the variable `env`). The client secrets are
+  // read from the files at start-up (ResolveUpstream) into `credentials.client` and
+  // `credentials.agents`.
+  bool has_credentials = false;
+  identity::CredentialConfig credentials;
+  std::string credentials_secret_file;
+  std::map<std::string, std::string> credentials_agent_secret_files;  // agent -> file
 };
 
 struct McpConfig {

@@ -114,6 +114,7 @@ Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult
   r.output_json = result.output_json;
   r.error = result.error;
   r.egress_json = result.egress_json;
+  r.credential_json = result.credential_json;
   r.policies = guard_->Policies();
   return store_->RecordResult(call_id, agent_id_, principal_, r, clock_->Now());
 }

@@ -25,6 +25,7 @@
 #include "mcp/staging.h"
 #include "mcp/tool_view.h"
 #include "mcp/upstream.h"
+#include "server/mcp_credentials.h"
 #include "server/mcp_enforcer.h"
 
 namespace interlock::server {
@@ -111,6 +112,16 @@ bool SupportedMcpProtocolVersion(std::string_view v) {
   return v == "2025-11-25" || v == "2025-06-18" || v == "2025-03-26" || v == "2024-11-05";
 }
 
+// A secret's file, trailing newlines dropped; errors name `what` and the path, never a value.
+static Result<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error::Invalid(what + ": cannot read " + path);
+  std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+  if (v.empty()) return Error::Invalid(what + ": " + path + " is empty");
+  return v;
+}
+
 Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
   ResolvedUpstream r;
   r.config = config;
@@ -129,14 +140,23 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
     r.secrets.emplace_back(v);
   }
   for (const auto& [name, path] : config.secret_files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error::Invalid(where + ".secret_files." + name + ": cannot read " + path);
-    std::string v((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-    if (v.empty())
-      return Error::Invalid(where + ".secret_files." + name + ": " + path + " is empty");
-    env.secrets[name] = v;
-    r.secrets.push_back(v);
+    auto v = ReadSecretFile(path, where + ".secret_files." + name);
+    if (!v.ok()) return v.error();
+    env.secrets[name] = *v;
+    r.secrets.push_back(*v);
+  }
+  if (config.has_credentials) {
+    // The identity provider's client secrets: masked like every upstream secret.
+    auto v = ReadSecretFile(config.credentials_secret_file, where + ".credentials");
+    if (!v.ok()) return v.error();
+    r.config.credentials.client.client_secret = *v;
+    r.secrets.push_back(*v);
+    for (const auto& [agent, path] : config.credentials_agent_secret_files) {
+      auto a = ReadSecretFile(path, where + ".credentials.agents." + agent);
+      if (!a.ok()) return a.error();
+      r.config.credentials.agents[agent].client_secret = *a;
+      r.secrets.push_back(*a);
+    }
   }
   if (!config.command.empty()) {
     auto built = mcp::BuildServerEnv(env, mcp::ProcessEnvLookup());
@@ -182,6 +202,18 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         identity_(std::move(identity)),
         up_(upstream) {
     Touch();
+    if (up_->config.has_credentials && service_->broker_ != nullptr) {
+      creds_ =
+          std::make_unique<SessionCredentials>(service_->broker_.get(), service_->deps_.policies,
+                                               up_->config.name, agent_.agent_id, identity_);
+    }
+  }
+  // The caller's bearer token of this request: the subject of a token exchange.
+  void SetSubjectToken(const HttpRequest& req) {
+    if (creds_ == nullptr) return;
+    const std::string auth = Header(req, "authorization");
+    if (auth.size() > 7 && Lower(auth.substr(0, 7)) == "bearer ")
+      creds_->SetSubjectToken(auth.substr(7));
   }
   ~Session() { Teardown("destroyed"); }
 
@@ -234,9 +266,18 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         sandbox = std::move(*prepared);
       }
       // SpawnServer checks the real bwrap run (mcp/sandbox.h).
-      auto child =
-          mcp::StdioUpstream::Spawn(up_->config.command, up_->child_env,
-                                    service_->config_.child_grace, sandbox ? &*sandbox : nullptr);
+      std::map<std::string, std::string> env = up_->child_env;
+      if (creds_ != nullptr) {
+        // One credential per session, in the server's environment; renewed by ending the
+        // session before it expires (Tick).
+        auto c = creds_->ForStart();
+        if (!c.ok()) return SetupFailed(init_key, 502, c.error().message);
+        env[up_->config.credentials.env] = c->access_token;
+        start_credential_ = c->record.ToJson();
+        start_expires_ = c->expires_at - up_->config.credentials.renew_before;
+      }
+      auto child = mcp::StdioUpstream::Spawn(
+          up_->config.command, env, service_->config_.child_grace, sandbox ? &*sandbox : nullptr);
       if (!child.ok()) {
         if (!sandbox) return SetupFailed(init_key, 502, child.error().message);
         return SetupFailed(init_key, 502,
@@ -249,8 +290,11 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       o.url = up_->config.url;
       o.headers = up_->headers;
       o.ca_file = up_->config.ca_file;
+      if (creds_ != nullptr)
+        o.authorization = [c = creds_.get()] { return c->SessionAuthorization(); };
       auto client = mcp::HttpUpstream::Create(std::move(o));
       if (!client.ok()) return SetupFailed(init_key, 502, client.error().message);
+      http_ = client->get();
       upstream_ = std::move(*client);
     }
     mcp::GatewayOptions g;
@@ -274,6 +318,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     // another's (a file it could read, a value an agent passed on) cannot echo it out.
     g.secrets = service_->masked_;
     g.forward_methods = up_->config.forward_methods;
+    if (creds_ != nullptr) AttachCredentials(&g);
     if (egress_receipts_) {
       g.egress_receipts = [book = egress_receipts_.get()](const std::string& call_id) {
         return book->TakeJson(call_id);
@@ -454,7 +499,39 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     const auto idle = std::chrono::milliseconds(
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() -
         last_active_ms_.load());
-    return exchanges_.empty() && idle >= c.session_idle_timeout;
+    return exchanges_.empty() && (idle >= c.session_idle_timeout || StartCredentialDue());
+  }
+
+  // command: upstreams holding a credential: it is due for renewal, which ends the session
+  // (the client starts a new one, whose server gets a fresh credential).
+  bool StartCredentialDue() const {
+    return !start_credential_.empty() && service_->deps_.clock->Now() >= start_expires_;
+  }
+
+  // The gateway asks for each allowed call's credential (url: a token per call with the
+  // tool's scopes; command: the session's own, if the tool names its scopes).
+  void AttachCredentials(mcp::GatewayOptions* g) {
+    SessionCredentials* c = creds_.get();
+    g->more_secrets = [c] { return c->Issued(); };
+    if (http_ != nullptr) {
+      g->credential_for = [c](const Decision& d) { return c->ForCall(d); };
+      g->to_server_authorized = [h = http_](const json::value& v, const std::string& a) {
+        h->SendAuthorized(v, a);
+      };
+      return;
+    }
+    g->credential_for = [this,
+                         c](const Decision& d) -> Result<mcp::GatewayOptions::ForwardCredential> {
+      if (StartCredentialDue()) {
+        return Error::Unavailable(
+            "the session's credential is due for renewal; start a new MCP session");
+      }
+      if (Status st = c->CheckStartScopes(d); !st.ok()) return st.error();
+      return mcp::GatewayOptions::ForwardCredential{"", start_credential_};
+    };
+    g->to_server_authorized = [this](const json::value& v, const std::string&) {
+      upstream_->Send(v);
+    };
   }
 
   void MarkClosed(const std::string& why) {
@@ -689,6 +766,10 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<egress::GuardEgressDecider> egress_decider_;
   std::unique_ptr<egress::ReceiptBook> egress_receipts_;  // outlives proxy and gateway
   std::unique_ptr<mcp::Upstream> upstream_;
+  mcp::HttpUpstream* http_ = nullptr;          // upstream_ when it is a url: upstream
+  std::unique_ptr<SessionCredentials> creds_;  // set when the upstream has credentials
+  std::string start_credential_;  // command: the record of the credential it started with
+  TimePoint start_expires_;       // ... and when it is due for renewal
   // Staging servers for `rehearse: {upstream: NAME}`: every configured upstream, by name,
   // opened on a session's first rehearsal to it. Declared before gateway_, which uses them.
   std::map<std::string, std::unique_ptr<mcp::RehearsalUpstream>> staging_;
@@ -760,6 +841,15 @@ McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,
   masked_ = config_.masked_values;
   for (const auto& [name, up] : upstreams_) {
     masked_.insert(masked_.end(), up.secrets.begin(), up.secrets.end());
+  }
+  std::vector<identity::CredentialConfig> creds;
+  for (const auto& [name, up] : upstreams_) {
+    if (up.config.has_credentials) creds.push_back(up.config.credentials);
+  }
+  if (!creds.empty()) {
+    token_endpoint_ = std::make_unique<identity::HttpsTokenEndpoint>();
+    broker_ = std::make_unique<identity::CredentialBroker>(std::move(creds), token_endpoint_.get(),
+                                                           deps_.clock);
   }
   service_thread_ = std::thread([this] { ServiceLoop(); });
 }
@@ -924,6 +1014,7 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
       }
       ++mine;
       session = std::make_shared<Session>(this, id, agent, who.identity, &upstreams_.at(upstream));
+      session->SetSubjectToken(req);
       sessions_.emplace(id, session);
       if (deps_.metrics != nullptr) deps_.metrics->McpSessionOpened();
     }
@@ -946,6 +1037,7 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
   HttpResponse error;
   session = Find(req, who, upstream, &error);
   if (session == nullptr) return r.Send(std::move(error));
+  session->SetSubjectToken(req);
   if (initialize) {
     return r.Send(RpcError(400, mcp::kInvalidRequest,
                            "the session is initialized already; start a new one without "

@@ -54,6 +54,7 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "identity/credential_broker.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "server/api.h"
@@ -150,6 +151,10 @@ class McpHttpService final : public McpEndpoint {
   // Masked in everything every session's server sends: all upstreams' secrets and the
   // daemon's own (config_.masked_values). Set in the constructor, then read-only.
   std::vector<std::string> masked_;
+  // Upstream credentials (docs/identity.md#upstream-credentials): null when no upstream
+  // has any. Set in the constructor, then used from any session's threads.
+  std::unique_ptr<identity::TokenEndpoint> token_endpoint_;
+  std::unique_ptr<identity::CredentialBroker> broker_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -6,6 +6,8 @@
 //   node tests/idp/idp.mjs [--cert FILE --key FILE] [--accounts FILE] [--auto-login SUB]
 //                          [--client ID:SECRET:REDIRECT_URI]... [--resource-prefix URL]
 //                          [--access-token-ttl SECONDS] [--native-client ID:SECRET:REDIRECT_URI]...
+//                          [--exchange-client ID:SECRET]... [--exchange-scopes "S1 S2 ..."]
+//                          [--exchange-ttl SECONDS]
 //
 // Listens on 127.0.0.1, port 0 (https with --cert/--key, else http), then prints one line
 // of JSON to stdout: {"issuer": "https://127.0.0.1:PORT", "port": PORT}. Exits when stdin
@@ -21,6 +23,21 @@
 // http://127.0.0.1 redirect URI matches on any port (RFC 8252 section 7.3, as oidc-provider
 // implements it), for the daemon's reviewer sign-in on a port chosen at bind time.
 //
+// Upstream credentials (docs/identity.md#upstream-credentials): --exchange-client registers
+// a confidential client (client_secret_basic) that may use two grants, both answering JWT
+// access tokens signed with the provider's RS256 key (so its JWKS verifies them):
+//  - token exchange (RFC 8693, urn:ietf:params:oauth:grant-type:token-exchange): the
+//    subject_token must be a JWT this provider signed (a workload token from
+//    POST /test/workload-token), unexpired; the answer's sub is the token's on_behalf_of
+//    (else its sub), act.sub the token's sub, aud the `audience` asked for, scope the
+//    scopes asked for (each must be in --exchange-scopes, else invalid_scope).
+//  - client credentials: sub and client_id the client, aud the `audience` asked for.
+// Test-only endpoints: POST /test/workload-token {sub, on_behalf_of, aud, ttl} signs a
+// workload token; POST /test/mode {"mode": "ok" | "refuse" | "slow" | "broad" | "wrong-aud"}
+// makes both grants answer normally, refuse (invalid_grant), wait 30 s, grant a scope
+// not asked for, or issue a token for another audience; GET /test/stats counts the grants
+// answered ({"token_exchange": N, "client_credentials": N}).
+//
 // Accounts (--accounts FILE, JSON {sub: {name, email, groups}}) default to:
 //   alice (groups: reviewers), bob (groups: reviewers), carol (groups: admins),
 //   mallory (no groups).
@@ -29,9 +46,13 @@ import http from 'node:http';
 import https from 'node:https';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
+import { SignJWT, jwtVerify, importJWK } from 'jose';
 
 function parseArgs(argv) {
-  const opts = { clients: [], resourcePrefix: 'http://127.0.0.1', accessTokenTtl: 600 };
+  const opts = {
+    clients: [], resourcePrefix: 'http://127.0.0.1', accessTokenTtl: 600,
+    exchangeClients: [], exchangeScopes: ['repo:read', 'repo:write'], exchangeTtl: 300,
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
     const next = () => {
@@ -45,6 +66,14 @@ function parseArgs(argv) {
     else if (a === '--auto-login') opts.autoLogin = next();
     else if (a === '--resource-prefix') opts.resourcePrefix = next();
     else if (a === '--access-token-ttl') opts.accessTokenTtl = Number(next());
+    else if (a === '--exchange-ttl') opts.exchangeTtl = Number(next());
+    else if (a === '--exchange-scopes') opts.exchangeScopes = next().split(' ').filter(Boolean);
+    else if (a === '--exchange-client') {
+      const v = next();
+      const colon = v.indexOf(':');
+      if (colon < 0) throw new Error('--exchange-client wants ID:SECRET');
+      opts.exchangeClients.push({ client_id: v.slice(0, colon), client_secret: v.slice(colon + 1) });
+    }
     else if (a === '--client' || a === '--native-client') {
       const v = next();
       const first = v.indexOf(':');
@@ -78,6 +107,130 @@ function signingKeys() {
     { ...rsa, kid: `rs-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' },
     { ...ec, kid: `es-${randomBytes(4).toString('hex')}`, alg: 'ES256', use: 'sig' },
   ];
+}
+const keys = signingKeys();
+
+// ---- Upstream credentials: token exchange and client credentials (see the top).
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const control = { mode: 'ok', stats: { token_exchange: 0, client_credentials: 0 } };
+let rsaPrivate;
+let rsaPublic;
+async function rsaKeys() {
+  if (!rsaPrivate) {
+    const { d, p, q, dp, dq, qi, ...pub } = keys[0];
+    rsaPrivate = await importJWK(keys[0], 'RS256');
+    rsaPublic = await importJWK(pub, 'RS256');
+  }
+  return { priv: rsaPrivate, pub: rsaPublic };
+}
+
+async function sign(issuer, claims, ttl) {
+  const { priv } = await rsaKeys();
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', kid: keys[0].kid, typ: 'at+jwt' })
+    .setIssuer(issuer)
+    .setIssuedAt()
+    .setJti(randomBytes(12).toString('hex'))
+    .setExpirationTime(`${ttl}s`)
+    .sign(priv);
+}
+
+function grantError(ctx, status, error, description) {
+  ctx.status = status;
+  ctx.body = { error, error_description: description };
+}
+
+// The scopes asked for, each one this provider grants; null after answering invalid_scope.
+function askedScopes(ctx) {
+  const asked = (ctx.oidc.params.scope || '').split(' ').filter(Boolean);
+  for (const s of asked) {
+    if (!opts.exchangeScopes.includes(s)) {
+      grantError(ctx, 400, 'invalid_scope', `scope ${s} is not granted here`);
+      return null;
+    }
+  }
+  return asked;
+}
+
+// Applies the test mode; true when the grant was answered (or delayed) by it.
+async function applyMode(ctx) {
+  if (control.mode === 'refuse') {
+    grantError(ctx, 400, 'invalid_grant', 'the test provider refuses every grant');
+    return true;
+  }
+  if (control.mode === 'slow') await new Promise((r) => { setTimeout(r, 30000); });
+  return false;
+}
+
+async function answer(ctx, claims, asked) {
+  const scope = control.mode === 'broad' ? [...asked, 'admin'].join(' ') : asked.join(' ');
+  if (control.mode === 'wrong-aud') claims.aud = `${opts.resourcePrefix}/somewhere-else`;
+  const issuer = ctx.oidc.provider.issuer;
+  const token = await sign(issuer, { ...claims, scope, client_id: ctx.oidc.client.clientId },
+                           opts.exchangeTtl);
+  ctx.body = {
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in: opts.exchangeTtl,
+    ...(scope ? { scope } : {}),
+  };
+}
+
+async function tokenExchange(ctx) {
+  if (await applyMode(ctx)) return;
+  const p = ctx.oidc.params;
+  if (p.subject_token_type !== 'urn:ietf:params:oauth:token-type:jwt' &&
+      p.subject_token_type !== 'urn:ietf:params:oauth:token-type:access_token') {
+    return grantError(ctx, 400, 'invalid_request', 'unsupported subject_token_type');
+  }
+  if (!p.audience) return grantError(ctx, 400, 'invalid_target', 'audience is required');
+  let subject;
+  try {
+    const { pub } = await rsaKeys();
+    ({ payload: subject } = await jwtVerify(p.subject_token, pub,
+                                            { issuer: ctx.oidc.provider.issuer }));
+  } catch (err) {
+    return grantError(ctx, 400, 'invalid_grant', `subject_token: ${err.code || err.message}`);
+  }
+  const asked = askedScopes(ctx);
+  if (!asked) return undefined;
+  control.stats.token_exchange += 1;
+  return answer(ctx, {
+    sub: subject.on_behalf_of || subject.sub,
+    act: { sub: subject.sub },
+    aud: p.audience,
+  }, asked);
+}
+
+async function clientCredentials(ctx) {
+  if (await applyMode(ctx)) return;
+  const asked = askedScopes(ctx);
+  if (!asked) return undefined;
+  control.stats.client_credentials += 1;
+  const aud = ctx.oidc.params.audience;
+  return answer(ctx, { sub: ctx.oidc.client.clientId, ...(aud ? { aud } : {}) }, asked);
+}
+
+async function testEndpoint(req, res, issuer) {
+  const path = req.url.split('?')[0];
+  const reply = (status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  if (path === '/test/stats') return reply(200, control.stats);
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  const v = body ? JSON.parse(body) : {};
+  if (path === '/test/mode') {
+    control.mode = v.mode;
+    return reply(200, { mode: control.mode });
+  }
+  if (path === '/test/workload-token') {
+    const claims = { sub: v.sub, aud: v.aud || 'interlock' };
+    if (v.on_behalf_of) claims.on_behalf_of = v.on_behalf_of;
+    return reply(200, { token: await sign(issuer, claims, v.ttl || 600) });
+  }
+  return reply(404, { error: 'not found' });
 }
 
 function escapeHtml(s) {
@@ -155,13 +308,22 @@ server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
   const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
-    clients: opts.clients.map((c) => ({
-      ...c,
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
-    })),
-    jwks: { keys: signingKeys() },
+    clients: [
+      ...opts.clients.map((c) => ({
+        ...c,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      })),
+      ...opts.exchangeClients.map((c) => ({
+        ...c,
+        grant_types: ['client_credentials', TOKEN_EXCHANGE],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      })),
+    ],
+    jwks: { keys },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     findAccount: async (_ctx, sub) => {
       if (!Object.hasOwn(accounts, sub)) return undefined;
@@ -178,6 +340,7 @@ server.listen(0, '127.0.0.1', () => {
     interactions: { url: (_ctx, i) => `/interaction/${i.uid}` },
     features: {
       devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
       registration: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -200,8 +363,19 @@ server.listen(0, '127.0.0.1', () => {
     pkce: { required: () => true },
     ttl: { AccessToken: opts.accessTokenTtl, IdToken: 600, Session: 3600, Interaction: 600, Grant: 3600 },
   });
+  provider.registerGrantType(TOKEN_EXCHANGE, tokenExchange,
+                             ['subject_token', 'subject_token_type', 'requested_token_type',
+                              'audience', 'scope', 'resource', 'actor_token', 'actor_token_type']);
+  provider.registerGrantType('client_credentials', clientCredentials, ['scope', 'audience']);
   const callback = provider.callback();
   handler = (req, res) => {
+    if (req.url.startsWith('/test/')) {
+      testEndpoint(req, res, issuer).catch((err) => {
+        res.writeHead(500);
+        res.end(String(err));
+      });
+      return;
+    }
     const m = /^\/interaction\/([A-Za-z0-9_-]+)$/.exec(req.url.split('?')[0]);
     if (!m) {
       callback(req, res);

@@ -143,6 +143,13 @@
           (r.output !== undefined ? ' \u2014 ' + JSON.stringify(r.output).slice(0, 300) : ''),
           'sub result'));
     }
+    if (c.result && c.result.credential) {
+      const k = c.result.credential;
+      li.appendChild(I.el('p', 'Credential: ' + k.kind + ' ' + k.subject +
+          (k.actor ? ' (act ' + k.actor + ')' : '') + ', audience ' + k.audience +
+          ', scopes ' + ((k.scopes || []).join(' ') || '-') + ', ' + k.fingerprint +
+          ', issuer ' + k.issuer, 'sub credential'));
+    }
     if (c.state_after && Object.keys(c.state_after).length) {
       const b = I.el('div', null, 'sub');
       b.appendChild(I.el('span', 'Budgets after this call:'));

@@ -259,6 +259,40 @@ tools:
   EXPECT_EQ(RunProcess({kBin, "check", "--strict", p}).exit_code, 1);
 }
 
+// Tests that `check --config` warns when several agents share one upstream's static secret
+// (the "shared team API key"), and not once the upstream issues per-agent credentials.
+TEST(CheckCommand, SharedStaticUpstreamSecretIsAWarning) {
+  TempDir dir;
+  dir.Write("policies/a.yaml", "agent: {id: \"a\", identity: \"a@x\"}\ntools: {allowed: [x]}\n");
+  dir.Write("policies/b.yaml", "agent: {id: \"b\", identity: \"b@x\"}\ntools: {allowed: [x]}\n");
+  const std::string shared = dir.Write("shared.yaml", R"(mcp:
+  upstreams:
+    github:
+      url: https://mcp.github.internal/mcp
+      secret_headers: {Authorization: GITHUB_TEAM_KEY}
+)");
+  dir.Write("idp-secret", "s\n");
+  const std::string per_agent = dir.Write("per-agent.yaml", R"(mcp:
+  upstreams:
+    github:
+      url: https://mcp.github.internal/mcp
+      credentials:
+        client_credentials:
+          token_url: https://idp.example/token
+          client_id: interlock
+          client_secret_file: idp-secret
+)");
+  auto r = RunProcess({kBin, "check", dir.path() + "/policies", "--config", shared});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("[shared-upstream-secret]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("upstream github gets one static secret for every agent (a, b)"),
+            std::string::npos)
+      << r.err;
+  auto ok = RunProcess({kBin, "check", dir.path() + "/policies", "--config", per_agent});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.err.find("[shared-upstream-secret]"), std::string::npos) << ok.err;
+}
+
 // Tests that a workflow mistake fails `check` with file:line:column.
 TEST(CheckCommand, WorkflowUnknownStateIsALocatedError) {
   TempDir dir;

@@ -287,6 +287,13 @@ const BadCase kBadCases[] = {
     {"document is a list", "- a\n- b\n", "p.yaml:1:1", "expected a mapping, got a list"},
     {"unsupported tag", "agent:\n  id: !custom a\ntools: {}\n", "p.yaml:2:7",
      "unsupported YAML tag"},
+    {"credential scope with a space",
+     "agent:\n  id: a\ntools:\n  allowed:\n    - name: x\n"
+     "      credential_scope: [\"repo:read admin\"]\n",
+     "p.yaml:6:26", "is not an OAuth scope"},
+    {"credential scope not a list",
+     "agent:\n  id: a\ntools:\n  allowed:\n    - name: x\n      credential_scope: repo\n",
+     "p.yaml:6:25", "list"},
 };
 
 void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
@@ -315,6 +322,21 @@ INSTANTIATE_TEST_SUITE_P(Table, BadPolicyTest, ::testing::ValuesIn(kBadCases),
                            }
                            return n;
                          });
+
+// Tests that a tool's credential_scope loads as written, and that a tool without one has none.
+TEST(PolicyLoaderTest, CredentialScopeLoads) {
+  auto r = Parse(
+      "agent:\n  id: a\ntools:\n  allowed:\n    - name: w\n"
+      "      credential_scope: [\"repo:write\", \"repo:write\", \"issues:read\"]\n"
+      "    - name: r\n");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const AgentPolicy& a = **r;
+  const policy::ToolRule* w = a.Resolve("w").rule;
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->credential_scope.has_value());
+  EXPECT_EQ(*w->credential_scope, (std::vector<std::string>{"repo:write", "issues:read"}));
+  EXPECT_FALSE(a.Resolve("r").rule->credential_scope.has_value());
+}
 
 // Tests that inputs on which yaml-cpp 0.7's LoadAll loops forever are rejected promptly
 // (regression: fuzz_policy_loader timeout).

@@ -19,6 +19,68 @@ Status Load(const std::string& text, ServerConfig* c) {
   return LoadServerConfig(path, c);
 }
 
+// Tests that upstream credentials load, and that each mistake is refused with its place.
+TEST(ServerConfigMcpTest, UpstreamCredentialsLoadAndMistakesAreRefused) {
+  ServerConfig c;
+  Status st = Load(R"(mcp:
+  upstreams:
+    github:
+      url: https://mcp.github.internal/mcp
+      credentials:
+        token_exchange:
+          token_url: https://idp.example/oauth2/token
+          client_id: interlock
+          client_secret_file: secrets/idp
+          audience: https://mcp.github.internal
+          scope: "repo:read  issues:read"
+          timeout_ms: 2000
+    tickets:
+      command: ["tickets-server"]
+      credentials:
+        client_credentials:
+          token_url: https://idp.example/oauth2/token
+          client_id: interlock
+          client_secret_file: /etc/idp
+          env: TICKETS_TOKEN
+          agents:
+            deploy-agent: {client_id: deploy, client_secret_file: /etc/deploy}
+)",
+                   &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  const McpUpstreamConfig& gh = c.mcp.upstreams.at("github");
+  ASSERT_TRUE(gh.has_credentials);
+  EXPECT_EQ(gh.credentials.kind, identity::CredentialKind::kTokenExchange);
+  EXPECT_EQ(gh.credentials.scope, (std::vector<std::string>{"repo:read", "issues:read"}));
+  EXPECT_EQ(gh.credentials.timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(gh.credentials.upstream, "github");
+  EXPECT_NE(gh.credentials_secret_file.find("secrets/idp"), std::string::npos);
+  const McpUpstreamConfig& t = c.mcp.upstreams.at("tickets");
+  EXPECT_EQ(t.credentials.kind, identity::CredentialKind::kClientCredentials);
+  EXPECT_EQ(t.credentials.env, "TICKETS_TOKEN");
+  EXPECT_EQ(t.credentials.agents.at("deploy-agent").client_id, "deploy");
+  EXPECT_EQ(t.credentials_agent_secret_files.at("deploy-agent"), "/etc/deploy");
+
+  const std::string head = "mcp:\n  upstreams:\n    gh:\n      url: https://x/mcp\n";
+  const std::string te =
+      "      credentials:\n        token_exchange:\n          token_url: https://idp/t\n"
+      "          client_id: i\n          client_secret_file: /s\n";
+  for (const std::string& bad : {
+           head + te,                                                 // no audience
+           head + te + "          audience: a\n          nope: 1\n",  // unknown key
+           head + te + "          audience: a\n          agents: {x: {client_id: y}}\n",
+           head + "      credentials:\n        password: {}\n",
+           head + "      credentials:\n        token_exchange:\n          token_url: "
+                  "http://idp.example/t\n          client_id: i\n          client_secret_file: "
+                  "/s\n          audience: a\n",  // plain http off loopback
+           head + "      headers: {Authorization: x}\n" + te + "          audience: a\n",
+       }) {
+    ServerConfig d;
+    Status e = Load(bad, &d);
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.error().message.find("interlock.yaml:"), std::string::npos) << e.error().message;
+  }
+}
+
 // Tests that stdio and HTTP upstreams, origins, caps and timeouts load as written.
 TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
   ServerConfig c;

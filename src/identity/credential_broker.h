@@ -1,0 +1,217 @@
+// CredentialBroker: the credential the daemon presents to an MCP upstream for one call,
+// obtained from an identity provider's token endpoint and never shown to the agent
+// (docs/identity.md#upstream-credentials).
+//
+// Two grants, configured per upstream (server/config.h, mcp.upstreams.NAME.credentials):
+//  - token exchange (RFC 8693): the caller's verified JWT (its workload token, naming the
+//    human in on_behalf_of) is the subject_token; the answer is a short-lived access token
+//    whose audience is the upstream and whose scopes are the tool's credential_scope (or the
+//    upstream's default scope when the tool names none).
+//  - client credentials (RFC 6749 section 4.4): the daemon's client, or the calling agent's
+//    own client (`agents:`), so two agents act upstream as two identities.
+// The broker authenticates with client_secret_basic (client_id and secret from the config).
+//
+// Fail closed: every failure (the endpoint down, slow, refusing, an answer that is not a
+// Bearer access token, a token for another audience or with a scope that was not asked for)
+// is an Error whose message starts with "CREDENTIAL_UNAVAILABLE: "; the caller denies the
+// call and forwards nothing. Errors never quote a token or a secret.
+//
+// Tokens are cached per (upstream, client, subject, audience, scopes) until `renew_before`
+// ahead of their expiry (and never past the subject token's own expiry); concurrent callers
+// of one key share one request to the endpoint (single flight); the cache is bounded.
+// Thread-safety: Get() from any thread; it blocks for at most the endpoint's timeout.
+#ifndef INTERLOCK_IDENTITY_CREDENTIAL_BROKER_H_
+#define INTERLOCK_IDENTITY_CREDENTIAL_BROKER_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+#include "interlock/result.h"
+
+namespace interlock::identity {
+
+inline constexpr const char* kCredentialUnavailable = "CREDENTIAL_UNAVAILABLE";
+inline constexpr size_t kMaxTokenResponseBytes = 64 * 1024;
+inline constexpr const char* kTokenExchangeGrant =
+    "urn:ietf:params:oauth:grant-type:token-exchange";
+inline constexpr const char* kJwtTokenType = "urn:ietf:params:oauth:token-type:jwt";
+inline constexpr const char* kAccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
+
+enum class CredentialKind { kTokenExchange, kClientCredentials };
+// "token_exchange" | "client_credentials".
+const char* CredentialKindName(CredentialKind k);
+
+// A client of the identity provider: its id and its secret (the content of the configured
+// client_secret_file, read at start-up and masked like every upstream secret).
+struct CredentialClient {
+  std::string client_id;
+  std::string client_secret;
+};
+
+// One upstream's credentials, validated at start-up.
+struct CredentialConfig {
+  CredentialKind kind = CredentialKind::kTokenExchange;
+  std::string upstream;   // the upstream's name, for messages
+  std::string token_url;  // https (http only to 127.0.0.1/::1, for tests)
+  std::string ca_file;    // PEM bundle for a private CA; empty: the system's CAs
+  CredentialClient client;
+  // client_credentials: a client per agent id; an agent not listed uses `client`.
+  std::map<std::string, CredentialClient, std::less<>> agents;
+  std::string audience;            // token_exchange: required; client_credentials: optional
+  std::vector<std::string> scope;  // the default when a tool names no credential_scope
+  std::chrono::milliseconds timeout{5000};
+  std::chrono::seconds renew_before{60};  // a cached token is renewed this long before exp
+  // command: upstreams: the environment variable the server receives the token in.
+  std::string env = "INTERLOCK_UPSTREAM_TOKEN";
+};
+
+// Checks a config's fields (token_url https or loopback http, audience for token exchange,
+// a client id and secret). kInvalidArgument naming the field.
+Status ValidateCredentialConfig(const CredentialConfig& c);
+
+// What the token endpoint answered, parsed strictly (RFC 6749 section 5.1, RFC 8693 2.2.1).
+struct TokenResponse {
+  std::string access_token;
+  std::string issued_token_type;  // RFC 8693; "" for other grants
+  std::optional<int64_t> expires_in;
+  std::optional<std::vector<std::string>> scope;  // space-separated in the answer
+};
+
+// A 200 with a JSON object holding access_token and token_type Bearer (case-insensitive);
+// an error answer (RFC 6749 section 5.2) is refused with its `error` code (the description
+// bounded and stripped of control bytes). Bodies over kMaxTokenResponseBytes are refused.
+Result<TokenResponse> ParseTokenResponse(int status, std::string_view body);
+
+// What the audit record says of the credential that acted (never the token).
+struct CredentialRecord {
+  CredentialKind kind = CredentialKind::kTokenExchange;
+  std::string issuer;               // the token's iss; else the token endpoint's origin
+  std::string audience;             // the token's aud (joined with ' '), else the configured one
+  std::vector<std::string> scopes;  // granted (the answer's scope, else the one asked for)
+  std::string subject;              // the token's sub; else the client id / the human
+  std::string actor;                // the token's act.sub (on-behalf-of), if any
+  std::string client_id;            // the identity provider's client the daemon used
+  std::string fingerprint;          // "jti:<jti>" or "sha256:<16 hex digits>"
+  TimePoint expires_at;
+  // {"kind","issuer","audience","scopes","subject","actor","client_id","fingerprint",
+  //  "expires_at"}: canonical JSON for the call's result record.
+  std::string ToJson() const;
+};
+
+struct Credential {
+  std::string access_token;
+  TimePoint expires_at;
+  CredentialRecord record;
+};
+
+// Reads what the record needs from a JWT access token's claims without verifying it (the
+// upstream verifies; the daemon only describes). An opaque token gives a hash fingerprint.
+// Refuses a JWT whose aud does not name `audience` (when set) or whose `scope` claim
+// holds a scope outside `asked`.
+Result<CredentialRecord> DescribeToken(std::string_view token, std::string_view audience,
+                                       const std::vector<std::string>& asked);
+
+// The cache: tokens by key until `renew_before` ahead of expiry, single flight per key,
+// at most `capacity` entries (expired ones go first, then the one expiring soonest).
+// Thread-safety: any thread.
+class CredentialCache {
+ public:
+  using Fetch = std::function<Result<Credential>()>;
+  CredentialCache(const Clock* clock, size_t capacity) : clock_(clock), capacity_(capacity) {}
+
+  // The cached credential for `key` while it has more than `renew_before` left, else
+  // fetch()'s (run by one caller while the others of that key wait for its answer, error
+  // included). A fetched credential is kept only when it outlives renew_before.
+  Result<Credential> Get(const std::string& key, std::chrono::seconds renew_before,
+                         const Fetch& fetch);
+  size_t size() const;
+  size_t fetches() const;  // how many times fetch() ran
+
+ private:
+  struct Flight {
+    bool done = false;
+    std::optional<Result<Credential>> result;
+  };
+  void InsertLocked(const std::string& key, Credential c);
+
+  const Clock* clock_;
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Credential> entries_;
+  std::map<std::string, std::shared_ptr<Flight>> flights_;
+  size_t fetches_ = 0;
+};
+
+// POSTs a form to a token endpoint. Implementations: HttpsTokenEndpoint; a fake in tests.
+class TokenEndpoint {
+ public:
+  struct Reply {
+    int status = 0;
+    std::string body;
+  };
+  virtual ~TokenEndpoint() = default;
+  // `form`: application/x-www-form-urlencoded; `client`: sent as HTTP Basic.
+  virtual Result<Reply> Post(const CredentialConfig& config, const CredentialClient& client,
+                             const std::string& form) = 0;
+};
+
+// Over outbound::HttpExchange: https verifying the chain (ca_file) and name; plain http
+// only to a loopback address. No redirects. Bounded by the config's timeout.
+class HttpsTokenEndpoint final : public TokenEndpoint {
+ public:
+  Result<Reply> Post(const CredentialConfig& config, const CredentialClient& client,
+                     const std::string& form) override;
+};
+
+// application/x-www-form-urlencoded and query components: RFC 3986 unreserved kept, every
+// other byte percent-encoded. Shared with the reviewers' sign-in (oidc_signin.cc).
+std::string FormEncode(std::string_view s);
+// Standard base64 with padding (HTTP Basic credentials).
+std::string Base64Std(std::string_view in);
+
+class CredentialBroker {
+ public:
+  struct Request {
+    std::string upstream;
+    std::string agent_id;
+    // token_exchange: the caller's JWT, verified by the daemon; empty refuses the call.
+    std::string subject_token;
+    std::string subject;  // who the subject token names (issuer, agent, human): a cache key
+    std::optional<TimePoint> subject_expires_at;
+    // The tool's credential_scope; nullopt: the upstream's default scope.
+    std::optional<std::vector<std::string>> scopes;
+  };
+
+  // `endpoint` and `clock` must outlive the broker. Configs passed ValidateCredentialConfig.
+  CredentialBroker(std::vector<CredentialConfig> configs, TokenEndpoint* endpoint,
+                   const Clock* clock, size_t capacity = 10000);
+
+  bool Has(std::string_view upstream) const;
+  const CredentialConfig* Config(std::string_view upstream) const;
+  // The credential for one call; CREDENTIAL_UNAVAILABLE errors otherwise.
+  Result<Credential> Get(const Request& request);
+  const CredentialCache& cache() const { return cache_; }
+
+ private:
+  Result<Credential> Fetch(const CredentialConfig& c, const CredentialClient& client,
+                           const Request& rq, const std::vector<std::string>& scopes);
+
+  std::map<std::string, CredentialConfig, std::less<>> configs_;
+  TokenEndpoint* endpoint_;
+  const Clock* clock_;
+  CredentialCache cache_;
+};
+
+}  // namespace interlock::identity
+
+#endif  // INTERLOCK_IDENTITY_CREDENTIAL_BROKER_H_
