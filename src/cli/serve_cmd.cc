@@ -60,6 +60,7 @@
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
+#include "telemetry/setup.h"
 
 namespace interlock::cli {
 namespace {
@@ -406,7 +407,32 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   }
 
   server::Metrics metrics;
-  core::Guard guard(&policies, store.get(), &clock, notifier->get());
+  // OpenTelemetry export (docs/telemetry.md): decision spans, notices as logs, /metrics.
+  auto otel = telemetry::StartExporter(
+      cfg.telemetry,
+      [&metrics, s = store.get()] {
+        std::vector<server::Metrics::KillGauge> kills = {{"global", 0}, {"agent", 0}, {"run", 0}};
+        if (auto engaged = s->ListKills(); engaged.ok()) {
+          for (const store::KillEntry& k : *engaged) {
+            for (auto& g : kills) g.engaged += k.engaged && g.scope == k.scope ? 1 : 0;
+          }
+        }
+        return metrics.Render(kills);
+      },
+      "interlock serve");
+  if (!otel.ok()) {
+    std::cerr << "interlock serve: " << otel.error().message << '\n';
+    return kExitUsage;
+  }
+  telemetry::Sink* const sink = *otel ? otel->get() : telemetry::NoopSink();
+  telemetry::NoticeLogger notices(notifier->get(), sink, [](const Notification& n,
+                                                            const core::CallRecord& c) {
+    return ToJsonText(server::WebhookNotifier::Body(n, c));
+  });
+  if (*otel) metrics.SetExtra([e = otel->get()] { return e->RenderPrometheus(); });
+  core::Guard guard(&policies, store.get(), &clock, &notices);
+  guard.SetTelemetry(sink);
+  telemetry::SetDefaultSink(sink);  // MCP sessions' tools/call spans
   server::ApiOptions aopt;
   aopt.max_body_bytes = cfg.limits.max_body_bytes;
   aopt.max_wait_seconds = cfg.max_wait_seconds;
@@ -604,7 +630,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
                                (ep.address().is_v6() ? "[" + host + "]" : host) + ":" +
                                std::to_string(ep.port());
   api.SetPublicUrl(swopt.public_url);
-  approval::Sweeper sweeper(store.get(), &policies, &clock, notifier->get(), swopt,
+  approval::Sweeper sweeper(store.get(), &policies, &clock, &notices, swopt,
                             [&api](const std::string& call_id) { api.NotifyCall(call_id); });
   sweeper.Start();
   for (const auto& [name, up] : cfg.mcp.upstreams) {
@@ -638,6 +664,8 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   pruner.reset();  // waits for a prune in progress: it stops after its current chunk
   store.reset();   // nothing uses it now: drains the writer, checkpoints the WAL, closes
   if (checkpointer) checkpointer->Stop();  // a final signed checkpoint of the head
+  telemetry::SetDefaultSink(nullptr);
+  if (*otel) (*otel)->Shutdown();  // the last spans, logs and metrics, bounded
   std::cerr << "interlock: stopped\n";
   return kExitOk;
 }
