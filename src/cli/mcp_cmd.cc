@@ -64,6 +64,7 @@
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
 #include "store/postgres_store.h"
+#include "telemetry/setup.h"
 
 namespace interlock::cli {
 namespace {
@@ -255,6 +256,10 @@ int RunMcp(const McpOptions& opt) {
   SystemClock clock;
   core::PolicySource source(set);
   core::Guard guard(&source, store->get(), &clock, nullptr);
+  // OpenTelemetry (docs/telemetry.md): the OTEL_* variables only; decision spans.
+  auto otel = telemetry::StartExporter({}, {}, "interlock mcp");
+  if (!otel.ok()) return Fail(otel.error().message);
+  if (*otel) guard.SetTelemetry(otel->get());
   std::unique_ptr<mcp::GuardEnforcer> local;
   std::unique_ptr<mcp::DaemonEnforcer> daemon;
   std::unique_ptr<mcp::PolicyToolView> local_view;
@@ -414,6 +419,7 @@ int RunMcp(const McpOptions& opt) {
   gopt.pins = pins.get();
   gopt.secrets = secrets;
   gopt.forward_methods = opt.forward_methods;
+  if (*otel) gopt.telemetry = otel->get();
   if (opt.sandbox) {
     gopt.egress_receipts = [&egress_receipts](const std::string& call_id) {
       return egress_receipts.TakeJson(call_id);

@@ -128,8 +128,19 @@ std::optional<json::value> Gateway::ClientIdOf(const json::value& server_id) con
 }
 
 void Gateway::ReleaseClientId(const json::value& id) {
+  std::shared_ptr<telemetry::ToolCallTrace> done;  // its span is sent outside the lock
   std::lock_guard lock(mu_);
   client_ids_.erase(IdKey(id));
+  if (auto it = traces_.find(IdKey(id)); it != traces_.end()) {
+    done = std::move(it->second);
+    traces_.erase(it);
+  }
+}
+
+std::shared_ptr<telemetry::ToolCallTrace> Gateway::TraceOf(const json::value& client_id) {
+  std::lock_guard lock(mu_);
+  auto it = traces_.find(IdKey(client_id));
+  return it == traces_.end() ? nullptr : it->second;
 }
 
 void Gateway::AnswerClient(const json::object& response) {
@@ -437,6 +448,22 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   if (const json::value* meta = params->get_object().if_contains("_meta");
       meta != nullptr && meta->is_object()) {
     if (const json::value* t = meta->get_object().if_contains("progressToken")) progress_token = *t;
+    // The caller's W3C trace context (MCP 2026-07-28 carries it in _meta): the core
+    // parents the decision span on it and records it (docs/telemetry.md).
+    if (const json::value* tp = meta->get_object().if_contains("traceparent");
+        tp != nullptr && tp->is_string() && tp->get_string().size() <= 128) {
+      call.traceparent = std::string(tp->get_string());
+    }
+  }
+  // This call's span (docs/telemetry.md#spans): the decision, approval wait and upstream
+  // call are its children.
+  std::shared_ptr<telemetry::ToolCallTrace> trace = telemetry::ToolCallTrace::Start(
+      options_.telemetry != nullptr ? options_.telemetry : telemetry::DefaultSink(), tool,
+      call.traceparent, options_.agent_id);
+  if (trace) {
+    call.traceparent = trace->traceparent();
+    std::lock_guard lock(mu_);
+    traces_[IdKey(id)] = trace;
   }
 
   // The labels the tool's annotations declare reach the engine with the call (it uses
@@ -449,6 +476,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   }
   Enforcer::Outcome outcome = options_.enforcer->Decide(std::move(call));
   outcome.decision.tool = tool;
+  if (trace) trace->SetDecision(outcome.decision, outcome.call_id);
   switch (outcome.decision.verdict) {
     case Verdict::kAllow:
       ContinueAllowed(std::move(doc), id, tool, args, outcome);
@@ -715,9 +743,15 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
                                                       {"progress", ticks},
                                                       {"message", waiting}}}});
   };
+  std::shared_ptr<telemetry::ToolCallTrace> trace = TraceOf(id);
+  if (trace) trace->ApprovalWaitStarted();
   Enforcer::Outcome final = options_.enforcer->AwaitApproval(
       pending, [&held] { return held->cancelled.load(); }, progress);
   final.decision.tool = tool;
+  if (trace) {
+    trace->ApprovalWaitEnded(final.decision, pending.approval_id);
+    trace->SetDecision(final.decision, pending.call_id);
+  }
   if (final.call_id.empty()) final.call_id = pending.call_id;
   const bool cancelled = held->cancelled.load();
   // Stopped waiting without a verdict: withdraw, so no reviewer decides a call nobody
@@ -1011,6 +1045,7 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       p.tool = tool;
       p.call_id = outcome.call_id;
       ForwardToServerLocked(doc, id, std::move(p));
+      if (auto t = traces_.find(IdKey(id)); t != traces_.end()) t->second->UpstreamStarted("");
     }
   }
   if (closed_why) {
@@ -1128,6 +1163,7 @@ void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
                                : nullptr;
     r.error = m != nullptr && m->is_string() ? std::string(m->get_string()) : "JSON-RPC error";
   }
+  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(r.ok, r.error);
   if (!p.call_id.empty()) {
     if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
     if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {

@@ -121,6 +121,7 @@
 #include "mcp/framing.h"
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
+#include "telemetry/tool_call_trace.h"
 
 namespace interlock::mcp {
 
@@ -254,6 +255,8 @@ struct GatewayOptions {
   // forwarded call's receipts (egress::ReceiptBook::TakeJson) as it records the call's
   // result, and the result carries them (ToolResult::egress_json). Any thread.
   std::function<std::string(const std::string& call_id)> egress_receipts;
+  // Where tools/call spans go (docs/telemetry.md); null: telemetry::DefaultSink().
+  telemetry::Sink* telemetry = nullptr;
 };
 
 class Gateway {
@@ -327,6 +330,10 @@ class Gateway {
     bool internal = false;
     bool list_first_page = false;  // tools/list without a cursor
   };
+  // The span of each client tools/call in flight, by IdKey of the client's id; dropped
+  // (and so sent) when the client is answered (ReleaseClientId). Guarded by mu_.
+  std::map<std::string, std::shared_ptr<telemetry::ToolCallTrace>> traces_;
+  std::shared_ptr<telemetry::ToolCallTrace> TraceOf(const boost::json::value& client_id);
   struct Held {
     std::atomic<bool> cancelled{false};
     std::mutex mu;
