@@ -141,14 +141,15 @@ Status ApplyEnvironment(const std::function<std::optional<std::string>(const cha
   if (auto v = getenv("OTEL_RESOURCE_ATTRIBUTES"); v && !v->empty()) {
     auto attrs = ParseKeyValueList(*v);
     if (!attrs.ok()) return bad("OTEL_RESOURCE_ATTRIBUTES", attrs.error().message);
-    for (auto& [k, val] : *attrs) {
+    for (auto& kv : *attrs) {
       // service.name from OTEL_RESOURCE_ATTRIBUTES applies unless OTEL_SERVICE_NAME is set.
-      if (k == "service.name") {
-        if (auto sn = getenv("OTEL_SERVICE_NAME"); !sn || sn->empty()) o->service_name = val;
+      if (kv.first == "service.name") {
+        if (auto sn = getenv("OTEL_SERVICE_NAME"); !sn || sn->empty()) o->service_name = kv.second;
         continue;
       }
-      std::erase_if(o->resource_attributes, [&](const auto& e) { return e.first == k; });
-      o->resource_attributes.emplace_back(k, std::move(val));
+      const std::string& key = kv.first;
+      std::erase_if(o->resource_attributes, [&](const auto& e) { return e.first == key; });
+      o->resource_attributes.emplace_back(kv.first, std::move(kv.second));
     }
   }
   if (!o->endpoint.empty() || !o->traces_endpoint.empty() || !o->logs_endpoint.empty() ||
