@@ -2,6 +2,9 @@
 // decision path without HTTP. Each iteration decides 1,000 calls spread over 64 runs,
 // all in flight at once, so group commit batches them as a loaded daemon would; and the
 // latency of one decision at a time (BM_SequentialDecision, the stdio MCP gateway's case).
+// The *WithTelemetry variants run the same with OpenTelemetry export on (a decision span
+// per call into an OtlpExporter whose collector refuses connections, so every span is
+// built, queued, encoded and dropped: the decision path's whole share of the export).
 //   build/bench/store/store_benchmark --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
 
@@ -19,6 +22,7 @@
 #include "core/policy_source.h"
 #include "policy/loader.h"
 #include "store/sqlite_store.h"
+#include "telemetry/exporter.h"
 
 namespace interlock {
 namespace {
@@ -31,7 +35,7 @@ constexpr int kCallsPerIteration = 1000;
 class BenchStore {
  public:
   static std::unique_ptr<BenchStore> Create(benchmark::State& st, bool durable_full,
-                                            const std::string& tag) {
+                                            const std::string& tag, bool telemetry = false) {
     std::vector<policy::Diagnostic> diags;
     auto set = policy::LoadPolicySet({std::string(INTERLOCK_SOURCE_DIR) + "/bench/daemon/policies"},
                                      &diags);
@@ -54,11 +58,26 @@ class BenchStore {
     }
     b->store_ = std::move(opened).value();
     b->guard_ = std::make_unique<core::Guard>(&b->source_, b->store_.get(), &b->clock_, nullptr);
+    if (telemetry) {
+      telemetry::TelemetryOptions t;
+      t.enabled = true;
+      t.endpoint = "http://127.0.0.1:9";  // discard: refused on loopback
+      t.timeout = std::chrono::milliseconds(100);
+      t.shutdown_timeout = std::chrono::milliseconds(100);
+      auto e = telemetry::OtlpExporter::Create(t, {}, [](const std::string&) {});
+      if (!e.ok()) {
+        st.SkipWithError(e.error().message.c_str());
+        return nullptr;
+      }
+      b->exporter_ = std::move(e).value();
+      b->guard_->SetTelemetry(b->exporter_.get());
+    }
     b->agent_ = (*set)->agents.begin()->first;
     return b;
   }
   ~BenchStore() {
     guard_.reset();
+    exporter_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -74,6 +93,7 @@ class BenchStore {
   SystemClock clock_;
   std::filesystem::path dir_;
   std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<telemetry::OtlpExporter> exporter_;
   std::unique_ptr<core::Guard> guard_;
   std::string agent_;
 };
@@ -85,8 +105,8 @@ ToolCall ReadDocument(int i) {
   return call;
 }
 
-void BM_AuditedDecisions(benchmark::State& st) {
-  auto b = BenchStore::Create(st, st.range(0) != 0, "store-bench");
+void AuditedDecisions(benchmark::State& st, bool telemetry) {
+  auto b = BenchStore::Create(st, st.range(0) != 0, "store-bench", telemetry);
   if (!b) return;
   std::vector<std::string> runs;
   for (int i = 0; i < kRuns; ++i) runs.push_back(b->NewRun());
@@ -106,6 +126,13 @@ void BM_AuditedDecisions(benchmark::State& st) {
   }
   st.SetItemsProcessed(st.iterations() * kCallsPerIteration);
 }
+void BM_AuditedDecisions(benchmark::State& st) { AuditedDecisions(st, false); }
+void BM_AuditedDecisionsWithTelemetry(benchmark::State& st) { AuditedDecisions(st, true); }
+BENCHMARK(BM_AuditedDecisionsWithTelemetry)
+    ->Arg(0)
+    ->ArgName("durable_full")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_AuditedDecisions)
     ->Arg(1)
     ->Arg(0)
@@ -116,8 +143,8 @@ BENCHMARK(BM_AuditedDecisions)
 // Latency of one decision at a time (the stdio MCP gateway's case: nothing to batch
 // with), from Guard::Decide to the answer, the commit (and fsync with durable_full)
 // included. Reported per decision in microseconds.
-void BM_SequentialDecision(benchmark::State& st) {
-  auto b = BenchStore::Create(st, st.range(0) != 0, "store-seq-bench");
+void SequentialDecision(benchmark::State& st, bool telemetry) {
+  auto b = BenchStore::Create(st, st.range(0) != 0, "store-seq-bench", telemetry);
   if (!b) return;
   const std::string run = b->NewRun();
   int i = 0;
@@ -127,6 +154,13 @@ void BM_SequentialDecision(benchmark::State& st) {
   }
   st.SetItemsProcessed(st.iterations());
 }
+void BM_SequentialDecision(benchmark::State& st) { SequentialDecision(st, false); }
+void BM_SequentialDecisionWithTelemetry(benchmark::State& st) { SequentialDecision(st, true); }
+BENCHMARK(BM_SequentialDecisionWithTelemetry)
+    ->Arg(0)
+    ->ArgName("durable_full")
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SequentialDecision)
     ->Arg(1)
     ->Arg(0)

@@ -61,6 +61,10 @@ struct ToolCall {
   // engine uses them only for a tool whose policy rule writes no `labels:` (the policy
   // always wins), and labels can only make a decision stricter (flows), never looser.
   std::vector<std::string> declared_labels;
+  // The caller's W3C trace context when the door found it in the request itself (MCP
+  // params._meta.traceparent); the Guard records it like a traceparent header and parents
+  // the decision span on it (docs/telemetry.md). Untrusted: used only when well formed.
+  std::string traceparent;
   // The outcome of this call's rehearsal (docs/policy.md#rehearsal), set only by the core
   // (Guard::CompleteRehearsal) after the rehearsal call `call_id` recorded it: never taken
   // from a request body.

@@ -64,6 +64,7 @@
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
 #include "store/postgres_store.h"
+#include "telemetry/setup.h"
 
 namespace interlock::cli {
 namespace {
@@ -289,6 +290,11 @@ class McpSession {
   int StartRun() {
     source_ = std::make_unique<core::PolicySource>(set_);
     guard_ = std::make_unique<core::Guard>(source_.get(), store_.get(), &clock_, nullptr);
+    // OpenTelemetry (docs/telemetry.md): the OTEL_* variables only; decision spans.
+    auto otel = telemetry::StartExporter({}, {}, "interlock mcp");
+    if (!otel.ok()) return Fail(otel.error().message);
+    otel_ = std::move(*otel);
+    if (otel_) guard_->SetTelemetry(otel_.get());
     return opt_.daemon.empty() ? StartLocalRun() : StartDaemonRun();
   }
 
@@ -447,6 +453,7 @@ class McpSession {
     gopt.pins = pins_.get();
     gopt.secrets = secrets_;
     gopt.forward_methods = opt_.forward_methods;
+    if (otel_) gopt.telemetry = otel_.get();
     if (opt_.sandbox) {
       gopt.egress_receipts = [this](const std::string& call_id) {
         return egress_receipts_.TakeJson(call_id);
@@ -551,6 +558,7 @@ class McpSession {
   std::unique_ptr<store::Store> store_;                    //
   std::unique_ptr<mcp::PinStore> pins_;                    //
   SystemClock clock_;                                      // StartRun
+  std::unique_ptr<telemetry::OtlpExporter> otel_;          //
   std::unique_ptr<core::PolicySource> source_;             //
   std::unique_ptr<core::Guard> guard_;                     //
   std::unique_ptr<mcp::GuardEnforcer> local_;              //

@@ -60,6 +60,7 @@
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
+#include "telemetry/setup.h"
 
 namespace interlock::cli {
 namespace {
@@ -440,7 +441,31 @@ class Daemon {
     if (!notifier.ok()) return Fail(notifier.error().message, kExitUsage);
     notifier_ = std::move(*notifier);
 
-    guard_ = std::make_unique<core::Guard>(policies_.get(), store_.get(), &clock_, notifier_.get());
+    // OpenTelemetry export (docs/telemetry.md): decision spans, notices as logs, /metrics.
+    auto otel = telemetry::StartExporter(
+        cfg_.telemetry,
+        [this, s = store_.get()] {
+          std::vector<server::Metrics::KillGauge> kills = {
+              {"global", 0}, {"agent", 0}, {"run", 0}};
+          if (auto engaged = s->ListKills(); engaged.ok()) {
+            for (const store::KillEntry& k : *engaged) {
+              for (auto& g : kills) g.engaged += k.engaged && g.scope == k.scope ? 1 : 0;
+            }
+          }
+          return metrics_.Render(kills);
+        },
+        "interlock serve");
+    if (!otel.ok()) return Fail(otel.error().message, kExitUsage);
+    otel_ = std::move(*otel);
+    telemetry::Sink* const sink = otel_ ? otel_.get() : telemetry::NoopSink();
+    notices_ = std::make_unique<telemetry::NoticeLogger>(
+        notifier_.get(), sink, [](const Notification& n, const core::CallRecord& c) {
+          return ToJsonText(server::WebhookNotifier::Body(n, c));
+        });
+    if (otel_) metrics_.SetExtra([e = otel_.get()] { return e->RenderPrometheus(); });
+    guard_ = std::make_unique<core::Guard>(policies_.get(), store_.get(), &clock_, notices_.get());
+    guard_->SetTelemetry(sink);
+    telemetry::SetDefaultSink(sink);  // MCP sessions' tools/call spans
     aopt_.max_body_bytes = cfg_.limits.max_body_bytes;
     aopt_.max_wait_seconds = cfg_.max_wait_seconds;
     aopt_.max_output_bytes = cfg_.max_output_bytes;
@@ -639,7 +664,7 @@ class Daemon {
     swopt.public_url = !cfg_.public_url.empty() ? cfg_.public_url : ListeningUrl();
     api_->SetPublicUrl(swopt.public_url);
     sweeper_ = std::make_unique<approval::Sweeper>(
-        store_.get(), policies_.get(), &clock_, notifier_.get(), swopt,
+        store_.get(), policies_.get(), &clock_, notices_.get(), swopt,
         [api = api_.get()](const std::string& call_id) { api->NotifyCall(call_id); });
     sweeper_->Start();
   }
@@ -681,6 +706,9 @@ class Daemon {
     if (mcp_http_) mcp_http_->Shutdown();  // MCP sessions end: children stopped, streams ended
     api_->Shutdown();                      // long polls answer now; the blocking pool drains
     http_->Shutdown();
+    // The last spans, logs and metrics, bounded; before the store its metrics read goes.
+    telemetry::SetDefaultSink(nullptr);
+    if (otel_) otel_->Shutdown();
     pruner_.reset();  // waits for a prune in progress: it stops after its current chunk
     store_.reset();   // nothing uses it now: drains the writer, checkpoints the WAL, closes
     if (checkpointer_) checkpointer_->Stop();  // a final signed checkpoint of the head
@@ -713,6 +741,8 @@ class Daemon {
   std::unique_ptr<PeriodicTask> pruner_;                   //
   std::unique_ptr<server::WebhookNotifier> notifier_;      // BuildApiOptions
   server::Metrics metrics_;                                //
+  std::unique_ptr<telemetry::OtlpExporter> otel_;          //
+  std::unique_ptr<telemetry::NoticeLogger> notices_;       //
   std::unique_ptr<core::Guard> guard_;                     //
   server::ApiOptions aopt_;                                //
   identity::HttpsJwksFetcher jwks_fetcher_;                // StartIdentity

@@ -63,6 +63,7 @@ struct Guard::Prepared {
   };
   DecideRequest request;
   Step step;
+  telemetry::DecisionSpan span;
 };
 
 void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::string_view run_id,
@@ -80,7 +81,17 @@ void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::
   request.policy_sha256 = set ? set->sha256 : std::string();
   request.policies = set;
   request.now = clock_->Now();
-  if (ValidTraceparent(traceparent)) request.traceparent = std::string(traceparent);
+  // The caller's trace context: the door's argument (an HTTP header), else the call's own
+  // (MCP params._meta.traceparent). With telemetry on, a call without one is recorded
+  // under the decision span's own trace, so every record names a trace.
+  if (traceparent.empty()) traceparent = request.call.traceparent;
+  out->span.Start(telemetry_, traceparent);
+  if (ValidTraceparent(traceparent)) {
+    request.traceparent = std::string(traceparent);
+  } else if (out->span.active()) {
+    request.traceparent = out->span.AuditTraceparent();
+  }
+  if (out->span.active()) out->span.set_args_sha256(ArgsSha256(request));
   request.idempotency = std::move(idempotency);
   if (identity != nullptr) request.identity = *identity;
   // One resolution of the tool for the redaction, the rate limit and the engine.
@@ -131,9 +142,9 @@ GuardResponse Guard::DecideInline(Prepared& p, std::string_view agent_id) {
       &rec);
   if (!s.ok()) {
     Result<CallRecord> failed = s.error();
-    return Finish(failed, agent_id, p.request.call.tool);  // left as it was on failure
+    return Finish(failed, agent_id, p.request.call.tool, p.span);  // left as on failure
   }
-  return FinishRecord(rec, agent_id);
+  return FinishRecord(rec, agent_id, p.span);
 }
 
 void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
@@ -151,8 +162,10 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
   std::string tool = p.request.call.tool;
   store_->DecideAsync(
       std::move(p.request), DecideFn(std::move(p.step)),
-      [this, agent_id = std::string(agent_id), tool = std::move(tool),
-       done = std::move(done)](Result<CallRecord>&& rec) { done(Finish(rec, agent_id, tool)); });
+      [this, agent_id = std::string(agent_id), tool = std::move(tool), done = std::move(done),
+       span = std::move(p.span)](Result<CallRecord>&& rec) mutable {
+        done(Finish(rec, agent_id, tool, span));
+      });
 }
 
 GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,
@@ -218,7 +231,7 @@ GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_vi
 }
 
 GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
-                            std::string_view tool) {
+                            std::string_view tool, telemetry::DecisionSpan& span) {
   GuardResponse out;
   if (!rec.ok()) {
     // Fail closed: without recorded state there is no decision but deny.
@@ -232,16 +245,27 @@ GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
     out.decision.agent_id = std::string(agent_id);
     out.decision.tool = std::string(tool);
     out.error = e.kind;
+    if (span.active()) span.End(out.decision, {.error = true});
     return out;
   }
-  return FinishRecord(*rec, agent_id);
+  return FinishRecord(*rec, agent_id, span);
 }
 
-GuardResponse Guard::FinishRecord(CallRecord& rec, std::string_view agent_id) {
+GuardResponse Guard::FinishRecord(CallRecord& rec, std::string_view agent_id,
+                                  telemetry::DecisionSpan& span) {
   if (notifier_ != nullptr) {
+    // A notice logged meanwhile carries the decision span's trace and span ids.
+    telemetry::ScopedContext in_span(span.active() ? &span.context() : nullptr);
     for (const Notification& n : rec.decision.notifications) notifier_->Notify(n, rec);
   }
   if (rec.decision.agent_id.empty()) rec.decision.agent_id = std::string(agent_id);
+  if (span.active()) {
+    span.End(rec.decision, {.run_id = rec.run_id,
+                            .call_id = rec.call_id,
+                            .principal = rec.principal,
+                            .existing_call = rec.existing,
+                            .recorded_args = &rec.call.args});
+  }
   // Built from the record's members (move-constructed, returned in place): no default
   // Decision and RunState made first and then assigned over, once per decision.
   return GuardResponse{std::move(rec.decision),

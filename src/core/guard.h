@@ -20,6 +20,7 @@
 #include "core/run_store.h"
 #include "interlock/decision.h"
 #include "interlock/tool_call.h"
+#include "telemetry/decision_span.h"
 
 namespace interlock::core {
 
@@ -79,6 +80,10 @@ class Guard {
   // run), so that every door moves workflows the same way.
   std::shared_ptr<const policy::PolicySet> Policies() const { return policies_->Current(); }
 
+  // Where decision spans go (docs/telemetry.md); not owned, never null (default: off).
+  // Set before the first decision.
+  void SetTelemetry(telemetry::Sink* sink) { telemetry_ = sink; }
+
   // The second phase of a rehearsed call (docs/policy.md#rehearsal): records the outcome of
   // the rehearsal of `call_id` (a call of `agent_id` decided REHEARSAL_REQUIRED, reported
   // once), then decides the real call in the same run, as one step: its decision carries the
@@ -104,15 +109,18 @@ class Guard {
   // The in-line store's path (DecidesInline): decides `p` and answers.
   GuardResponse DecideInline(Prepared& p, std::string_view agent_id);
 
-  // Takes what it needs out of `rec` (moved from, not copied).
-  GuardResponse Finish(Result<CallRecord>& rec, std::string_view agent_id, std::string_view tool);
+  // Takes what it needs out of `rec` (moved from, not copied); ends `span`.
+  GuardResponse Finish(Result<CallRecord>& rec, std::string_view agent_id, std::string_view tool,
+                       telemetry::DecisionSpan& span);
   // Finish's success path: the record the store wrote.
-  GuardResponse FinishRecord(CallRecord& rec, std::string_view agent_id);
+  GuardResponse FinishRecord(CallRecord& rec, std::string_view agent_id,
+                             telemetry::DecisionSpan& span);
 
   const PolicySource* policies_;
   RunStore* store_;
   const Clock* clock_;
   Notifier* notifier_;
+  telemetry::Sink* telemetry_ = telemetry::NoopSink();
 };
 
 }  // namespace interlock::core

@@ -111,9 +111,11 @@ DaemonEnforcer::DaemonEnforcer(DaemonOptions options, std::string host, std::str
 
 DaemonEnforcer::~DaemonEnforcer() = default;
 
-Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
-    std::string_view method, std::string_view target, std::string body,
-    std::chrono::milliseconds timeout, const std::function<bool()>& keep_going) const {
+Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(std::string_view method,
+                                                       std::string_view target, std::string body,
+                                                       std::chrono::milliseconds timeout,
+                                                       const std::function<bool()>& keep_going,
+                                                       std::string_view traceparent) const {
   http::request<http::string_body> req;
   req.method_string(method);
   req.target(prefix_ + std::string(target));
@@ -122,6 +124,13 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(
   req.set(http::field::authorization, "Bearer " + options_.token);
   req.set(http::field::user_agent, options_.user_agent);
   req.set(http::field::connection, "close");
+  // The daemon parents its decision span on it and records it (docs/telemetry.md) after
+  // its own check. Untrusted (an MCP client's _meta): only hex and dashes ever become a
+  // header, so no value can inject a line into the request.
+  if (!traceparent.empty() && traceparent.size() <= 128 &&
+      traceparent.find_first_not_of("0123456789abcdef-") == std::string_view::npos) {
+    req.set("traceparent", traceparent);
+  }
   if (!body.empty() || method == "POST") {
     req.set(http::field::content_type, "application/json");
     req.body() = std::move(body);
@@ -215,8 +224,8 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
   if (!call.refusal_reason.empty()) {
     body["refusal"] = json::object{{"rule", call.refusal_rule}, {"reason", call.refusal_reason}};
   }
-  auto r =
-      Exchange("POST", "/v1/runs/" + run + "/calls", ToJsonText(body), options_.request_timeout);
+  auto r = Exchange("POST", "/v1/runs/" + run + "/calls", ToJsonText(body),
+                    options_.request_timeout, {}, call.traceparent);
   return DecisionOutcome(call.tool, r);
 }
 

@@ -99,9 +99,11 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
   };
   // The Outcome of a reply that holds a decision (POST .../calls, POST .../rehearsal).
   Outcome DecisionOutcome(const std::string& tool, const Result<Reply>& r);
+  // `traceparent`: the caller's W3C trace context, sent as the header of that name.
   Result<Reply> Exchange(std::string_view method, std::string_view target, std::string body,
                          std::chrono::milliseconds timeout,
-                         const std::function<bool()>& keep_going = {}) const;
+                         const std::function<bool()>& keep_going = {},
+                         std::string_view traceparent = {}) const;
 
  private:
   DaemonEnforcer(DaemonOptions options, std::string host, std::string port, std::string prefix,

@@ -121,6 +121,7 @@
 #include "mcp/framing.h"
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
+#include "telemetry/tool_call_trace.h"
 
 namespace interlock::mcp {
 
@@ -273,6 +274,8 @@ struct GatewayOptions {
   // Values masked like `secrets`, asked for at each server message: the credentials
   // issued during the session (a server echoing its Authorization header shows nothing).
   std::function<std::vector<std::string>()> more_secrets;
+  // Where tools/call spans go (docs/telemetry.md); null: telemetry::DefaultSink().
+  telemetry::Sink* telemetry = nullptr;
 };
 
 class Gateway {
@@ -347,6 +350,10 @@ class Gateway {
     bool internal = false;
     bool list_first_page = false;  // tools/list without a cursor
   };
+  // The span of each client tools/call in flight, by IdKey of the client's id; dropped
+  // (and so sent) when the client is answered (ReleaseClientId). Guarded by mu_.
+  std::map<std::string, std::shared_ptr<telemetry::ToolCallTrace>> traces_;
+  std::shared_ptr<telemetry::ToolCallTrace> TraceOf(const boost::json::value& client_id);
   struct Held {
     std::atomic<bool> cancelled{false};
     std::mutex mu;

@@ -58,6 +58,22 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   if (const json::value* meta = params->get_object().if_contains("_meta");
       meta != nullptr && meta->is_object()) {
     if (const json::value* t = meta->get_object().if_contains("progressToken")) progress_token = *t;
+    // The caller's W3C trace context (MCP 2026-07-28 carries it in _meta): the core
+    // parents the decision span on it and records it (docs/telemetry.md).
+    if (const json::value* tp = meta->get_object().if_contains("traceparent");
+        tp != nullptr && tp->is_string() && tp->get_string().size() <= 128) {
+      call.traceparent = std::string(tp->get_string());
+    }
+  }
+  // This call's span (docs/telemetry.md#spans): the decision, approval wait and upstream
+  // call are its children.
+  std::shared_ptr<telemetry::ToolCallTrace> trace = telemetry::ToolCallTrace::Start(
+      options_.telemetry != nullptr ? options_.telemetry : telemetry::DefaultSink(), tool,
+      call.traceparent, options_.agent_id);
+  if (trace) {
+    call.traceparent = trace->traceparent();
+    std::lock_guard lock(mu_);
+    traces_[IdKey(id)] = trace;
   }
 
   // The labels the tool's annotations declare reach the engine with the call (it uses
@@ -70,6 +86,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   }
   Enforcer::Outcome outcome = options_.enforcer->Decide(std::move(call));
   outcome.decision.tool = tool;
+  if (trace) trace->SetDecision(outcome.decision, outcome.call_id);
   switch (outcome.decision.verdict) {
     case Verdict::kAllow:
       ContinueAllowed(std::move(doc), id, tool, args, outcome);
@@ -162,9 +179,15 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
                                                       {"progress", ticks},
                                                       {"message", waiting}}}});
   };
+  std::shared_ptr<telemetry::ToolCallTrace> trace = TraceOf(id);
+  if (trace) trace->ApprovalWaitStarted();
   Enforcer::Outcome final = options_.enforcer->AwaitApproval(
       pending, [&held] { return held->cancelled.load(); }, progress);
   final.decision.tool = tool;
+  if (trace) {
+    trace->ApprovalWaitEnded(final.decision, pending.approval_id);
+    trace->SetDecision(final.decision, pending.call_id);
+  }
   if (final.call_id.empty()) final.call_id = pending.call_id;
   const bool cancelled = held->cancelled.load();
   // Stopped waiting without a verdict: withdraw, so no reviewer decides a call nobody
@@ -290,6 +313,7 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       p.call_id = outcome.call_id;
       if (credential) p.credential_json = credential->record_json;
       ForwardToServerLocked(doc, id, std::move(p));
+      if (auto t = traces_.find(IdKey(id)); t != traces_.end()) t->second->UpstreamStarted("");
     }
   }
   if (closed_why) {

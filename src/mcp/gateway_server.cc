@@ -134,6 +134,7 @@ void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
                                : nullptr;
     r.error = m != nullptr && m->is_string() ? std::string(m->get_string()) : "JSON-RPC error";
   }
+  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(r.ok, r.error);
   if (!p.call_id.empty()) {
     if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
     r.credential_json = p.credential_json;

@@ -604,6 +604,96 @@ Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
   return Status::Ok();
 }
 
+Status ReadBool(Reader& r, const YAML::Node& n, const std::string& key, bool* out) {
+  if (!n.IsScalar() || (n.Scalar() != "true" && n.Scalar() != "false")) {
+    return r.Fail(n, key + " must be true or false");
+  }
+  *out = n.Scalar() == "true";
+  return Status::Ok();
+}
+
+// A URL an OTLP signal is posted to: http(s)://host[:port]/path.
+Status ReadOtlpUrl(Reader& r, const YAML::Node& v, const std::string& key, std::string* out) {
+  if (Status st = r.String(v, key, out); !st.ok()) return st;
+  if (out->rfind("http://", 0) != 0 && out->rfind("https://", 0) != 0) {
+    return r.Fail(v, key + " must start with http:// or https:// (OTLP/HTTP; gRPC is not "
+                           "supported)");
+  }
+  return Status::Ok();
+}
+
+// telemetry: (docs/telemetry.md#configuration). An endpoint turns export on.
+Status ReadTelemetry(Reader& r, const YAML::Node& node, telemetry::TelemetryOptions* t) {
+  if (!node.IsMap()) return r.Fail(node, "telemetry must be a mapping");
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    const std::string key = "telemetry." + k;
+    const YAML::Node& v = kv.second;
+    Status st;
+    if (k == "endpoint") {
+      st = ReadOtlpUrl(r, v, key, &t->endpoint);
+    } else if (k == "traces_endpoint") {
+      st = ReadOtlpUrl(r, v, key, &t->traces_endpoint);
+    } else if (k == "logs_endpoint") {
+      st = ReadOtlpUrl(r, v, key, &t->logs_endpoint);
+    } else if (k == "metrics_endpoint") {
+      st = ReadOtlpUrl(r, v, key, &t->metrics_endpoint);
+    } else if (k == "protocol") {
+      std::string p;
+      st = r.String(v, key, &p);
+      if (st.ok() && p != "http/protobuf" && p != "http/json") {
+        st = r.Fail(v, key + " must be http/protobuf or http/json");
+      }
+      t->protocol = p == "http/json" ? telemetry::Encoding::kJson : telemetry::Encoding::kProtobuf;
+    } else if (k == "headers") {
+      std::map<std::string, std::string> headers;
+      st = ReadStringMap(r, v, key, ValidHeaderName, &headers);
+      for (auto& [name, value] : headers) t->headers.emplace_back(name, value);
+    } else if (k == "ca_file") {
+      st = r.Path(v, key, &t->ca_file);
+    } else if (k == "traces") {
+      st = ReadBool(r, v, key, &t->traces);
+    } else if (k == "logs") {
+      st = ReadBool(r, v, key, &t->logs);
+    } else if (k == "metrics") {
+      st = ReadBool(r, v, key, &t->metrics);
+    } else if (k == "send_arguments") {
+      st = ReadBool(r, v, key, &t->send_arguments);
+    } else if (k == "queue_size") {
+      st = r.Integer(v, key, 1, 1 << 20, &t->queue_size);
+    } else if (k == "batch_size") {
+      st = r.Integer(v, key, 1, 1 << 16, &t->batch_size);
+    } else if (k == "batch_interval_ms") {
+      st = r.Millis(v, key, 1, 10, 600000, &t->batch_interval);
+    } else if (k == "metrics_interval_ms") {
+      st = r.Millis(v, key, 1, 100, 3600000, &t->metrics_interval);
+    } else if (k == "timeout_ms") {
+      st = r.Millis(v, key, 1, 1, 600000, &t->timeout);
+    } else if (k == "shutdown_timeout_ms") {
+      st = r.Millis(v, key, 1, 0, 600000, &t->shutdown_timeout);
+    } else if (k == "service_name") {
+      st = r.String(v, key, &t->service_name);
+      if (st.ok() && t->service_name.empty()) st = r.Fail(v, key + " must not be empty");
+    } else if (k == "resource_attributes") {
+      if (!v.IsMap()) {
+        st = r.Fail(v, key + " must be a mapping");
+      } else {
+        for (const auto& a : v) {
+          std::string value;
+          if (st = r.String(a.second, key + "." + a.first.Scalar(), &value); !st.ok()) break;
+          t->resource_attributes.emplace_back(a.first.Scalar(), value);
+        }
+      }
+    } else {
+      st = r.Fail(kv.first, "unknown key '" + key + "'");
+    }
+    if (!st.ok()) return st;
+  }
+  t->enabled = !t->endpoint.empty() || !t->traces_endpoint.empty() ||
+               !t->logs_endpoint.empty() || !t->metrics_endpoint.empty();
+  return Status::Ok();
+}
+
 Status ReadMcp(Reader& r, const YAML::Node& node, McpConfig* m) {
   if (!node.IsMap()) return r.Fail(node, "mcp must be a mapping");
   for (const auto& kv : node) {
@@ -830,6 +920,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
         st = ReadMcp(r, v, &c->mcp);
       } else if (key == "identity") {
         st = ReadIdentity(r, v, c);
+      } else if (key == "telemetry") {
+        st = ReadTelemetry(r, v, &c->telemetry);
       } else if (key == "audit") {
         if (!v.IsMap()) {
           st = r.Fail(v, "audit must be a mapping");

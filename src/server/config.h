@@ -20,6 +20,7 @@
 #include "identity/verifier.h"
 #include "interlock/result.h"
 #include "server/http_server.h"
+#include "telemetry/options.h"
 
 namespace interlock::server {
 
@@ -133,6 +134,9 @@ struct ServerConfig {
   // identity.oidc: reviewer and admin sign-in on /ui/ with OpenID Connect
   // (docs/identity.md). Empty issuer: not configured.
   identity::OidcConfig oidc;
+  // telemetry: OpenTelemetry export (docs/telemetry.md); the OTEL_* variables are laid
+  // over it by the serving commands (telemetry::ApplyEnvironment), not here.
+  telemetry::TelemetryOptions telemetry;
 };
 
 // "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.

@@ -170,6 +170,7 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
          "# TYPE interlock_policy_reload_failed gauge\n"
          "interlock_policy_reload_failed "
       << (PolicyReloadError() ? 1 : 0) << '\n';
+  if (extra_) out << extra_();
   return out.str();
 }
 

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,9 @@ class Metrics {
   };
   // The exposition text. `kills` holds the number of engaged switches per scope.
   std::string Render(const std::vector<KillGauge>& kills) const;
+  // Families another module keeps (the telemetry exporter's interlock_telemetry_*),
+  // appended to Render(). Set at start-up, before the first Render.
+  void SetExtra(std::function<std::string()> extra) { extra_ = std::move(extra); }
 
   // The same counters for the console's "metrics at a glance" (GET /v1/metrics/summary).
   struct Summary {
@@ -104,6 +108,7 @@ class Metrics {
   std::atomic<int64_t> mcp_sessions_active_{0};
   std::atomic<uint64_t> mcp_sessions_opened_{0};
   std::atomic<uint64_t> mcp_sessions_refused_{0};
+  std::function<std::string()> extra_;
 };
 
 }  // namespace interlock::server

@@ -647,6 +647,40 @@ TEST_F(McpDaemonTest, HookDeniesWhenTheDaemonCannotDecide) {
   EXPECT_EQ(HookDecision(killed), "deny") << killed.out;
 }
 
+// Tests that the MCP client's params._meta.traceparent reaches the daemon from
+// `interlock mcp --daemon` and is recorded with the call (the trace an incident jumps to),
+// and that a value that is not a trace context (a line break in it: header injection)
+// never becomes a header and is not recorded.
+TEST_F(McpDaemonTest, GatewayForwardsTheCallersMetaTraceparentToTheDaemon) {
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  auto gw = StartGateway(calls_log, err);
+  const std::string tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  gw->Send(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"t"},"_meta":{"traceparent":")" +
+      tp + R"("}}})");
+  ASSERT_FALSE(gw->Response(2).is_null()) << ReadAll(err);
+  gw->Send(
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"u"},"_meta":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nX-Evil: 1"}}})");
+  ASSERT_FALSE(gw->Response(3).is_null()) << ReadAll(err);
+  HttpResult audit = client_->Request("GET", "/v1/audit?limit=1000", "", reviewer_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  int with = 0, without = 0;
+  for (const auto& rec : audit.json.at("records").as_array()) {
+    if (rec.at("type").as_string() != "decision") continue;
+    const json::object& data = rec.at("data").as_object();
+    if (data.at("tool").as_string() != "echo") continue;
+    const json::value* t = data.if_contains("traceparent");
+    if (t != nullptr && t->is_string() && t->as_string() == tp) {
+      ++with;
+    } else if (t == nullptr) {
+      ++without;
+    }
+  }
+  EXPECT_EQ(with, 1) << audit.body;
+  EXPECT_EQ(without, 1) << audit.body;
+}
+
 // Tests the stdio gateway with --daemon: an allowed call is forwarded and its result
 // recorded on the daemon, a blocked call is denied and never reaches the server, and a
 // call needing approval waits until a reviewer approves it, then is forwarded.

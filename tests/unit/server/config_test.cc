@@ -368,5 +368,50 @@ TEST(ServerConfigIdentityTest, AgentRecordedAsTheHumanItActsForIsRefusedAtStart)
   EXPECT_EQ(identity::EffectiveOnBehalfOfClaim(ok.jwt_issuers.at(0)), "sub");
 }
 
+// Tests that the telemetry: section loads as written and an endpoint turns export on.
+TEST(ServerConfigTelemetryTest, LoadsTheSection) {
+  ServerConfig c;
+  Status st = Load(R"(telemetry:
+  endpoint: http://collector:4318
+  protocol: http/json
+  headers: {authorization: "Bearer t"}
+  logs: false
+  queue_size: 10
+  batch_interval_ms: 200
+  service_name: guard
+  resource_attributes: {deployment.environment: prod}
+  send_arguments: true
+)",
+                   &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_TRUE(c.telemetry.enabled);
+  EXPECT_EQ(c.telemetry.protocol, telemetry::Encoding::kJson);
+  ASSERT_EQ(c.telemetry.headers.size(), 1u);
+  EXPECT_EQ(c.telemetry.headers[0].second, "Bearer t");
+  EXPECT_FALSE(c.telemetry.logs);
+  EXPECT_EQ(c.telemetry.queue_size, 10u);
+  EXPECT_EQ(c.telemetry.batch_interval, std::chrono::milliseconds(200));
+  EXPECT_EQ(c.telemetry.service_name, "guard");
+  EXPECT_TRUE(c.telemetry.send_arguments);
+  ServerConfig off;
+  ASSERT_TRUE(Load("telemetry:\n  traces: true\n", &off).ok());
+  EXPECT_FALSE(off.telemetry.enabled);
+}
+
+// Tests that a mistake in telemetry: is refused with file:line:column, never ignored (a
+// typo must not silently turn export off or send to the wrong place).
+TEST(ServerConfigTelemetryTest, MistakesAreRefusedWithTheirPlace) {
+  for (const char* bad :
+       {"telemetry:\n  endpont: http://x:4318\n", "telemetry:\n  endpoint: grpc://x:4317\n",
+        "telemetry:\n  protocol: grpc\n", "telemetry:\n  logs: yes\n",
+        "telemetry:\n  queue_size: 0\n", "telemetry:\n  headers: {\"bad name\": x}\n"}) {
+    ServerConfig c;
+    Status st = Load(bad, &c);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.error().message.find("interlock.yaml:2:"), std::string::npos)
+        << st.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace interlock::server

@@ -1,0 +1,578 @@
+// `interlock serve` exporting traces, logs and metrics over OTLP/HTTP to a real receiver
+// (otlp_receiver.cjs decodes with the official OpenTelemetry protobuf definitions), with
+// a caller's W3C trace context from the HTTP header and from MCP params._meta.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr char kTraceparent[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+constexpr char kPolicy[] = R"(agent:
+  id: "otel-agent"
+tools:
+  allowed:
+    - name: "ping"
+    - name: "call_api"
+      redact: ["api_key"]
+    - name: "send_email"
+      requires_approval: true
+  blocked:
+    - "drop_table"
+execution:
+  max_steps: 6
+  on_budget_exceeded:
+    action: "halt_and_escalate"
+    notify: "#oncall"
+)";
+
+constexpr char kMcpPolicy[] = R"(agent:
+  id: "ev"
+tools:
+  allowed:
+    - name: "echo"
+    - name: "get-sum"
+      requires_approval: true
+)";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// otlp_receiver.cjs as a child process.
+class OtlpReceiver {
+ public:
+  OtlpReceiver(const std::string& dir, int delay_ms = 0)
+      : ready_(dir + "/otlp.ready"), out_(dir + "/otlp.jsonl") {
+    const std::string src = INTERLOCK_SOURCE_DIR;
+    std::vector<std::string> args = {
+        "node",       src + "/tests/integration/telemetry/otlp_receiver.cjs",
+        "--node-dir", src + "/tests/integration/mcp/node",
+        "--ready",    ready_,
+        "--out",      out_,
+        "--delay-ms", std::to_string(delay_ms)};
+    const std::string log = dir + "/otlp.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execvp("node", argv.data());
+      ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string ready = ReadFile(ready_);
+      boost::system::error_code ec;
+      json::value v = json::parse(ready, ec);
+      if (!ec && v.is_object()) {
+        port_ = static_cast<int>(v.at("port").to_number<int64_t>());
+        return;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  ~OtlpReceiver() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  // Every request received so far, decoded.
+  std::vector<json::object> Requests() const {
+    std::vector<json::object> out;
+    std::istringstream in(ReadFile(out_));
+    for (std::string line; std::getline(in, line);) {
+      boost::system::error_code ec;
+      json::value v = json::parse(line, ec);
+      if (!ec && v.is_object()) out.push_back(v.as_object());
+    }
+    return out;
+  }
+  std::string Raw() const { return ReadFile(out_); }
+
+  // Waits (bounded) until `pred` holds for the items of `signal` received so far.
+  template <class Pred>
+  std::vector<json::object> WaitFor(const std::string& signal, Pred pred,
+                                    std::chrono::milliseconds timeout = 15s) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::vector<json::object> items;
+    do {
+      items = Items(signal);
+      if (pred(items)) break;
+      std::this_thread::sleep_for(50ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return items;
+  }
+
+  // The spans, log records or metrics of `signal` across requests.
+  std::vector<json::object> Items(const std::string& signal) const {
+    std::vector<json::object> out;
+    const char* level = signal == "traces" ? "resourceSpans"
+                        : signal == "logs" ? "resourceLogs"
+                                           : "resourceMetrics";
+    const char* scope = signal == "traces" ? "scopeSpans"
+                        : signal == "logs" ? "scopeLogs"
+                                           : "scopeMetrics";
+    const char* items = signal == "traces" ? "spans" : signal == "logs" ? "logRecords" : "metrics";
+    for (const json::object& r : Requests()) {
+      if (r.at("signal").as_string() != signal || !r.contains("body")) continue;
+      for (const auto& rl : r.at("body").at(level).as_array()) {
+        for (const auto& sl : rl.at(scope).as_array()) {
+          if (!sl.as_object().contains(items)) continue;
+          for (const auto& it : sl.at(items).as_array()) out.push_back(it.as_object());
+        }
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::string ready_, out_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// An attribute's value as text (string, int or bool), "" when absent.
+std::string Attr(const json::object& item, const std::string& key) {
+  if (!item.contains("attributes")) return "";
+  for (const auto& a : item.at("attributes").as_array()) {
+    if (a.at("key").as_string() != key) continue;
+    const json::object& v = a.at("value").as_object();
+    if (v.contains("stringValue")) return std::string(v.at("stringValue").as_string());
+    if (v.contains("intValue")) return std::string(v.at("intValue").as_string());
+    if (v.contains("boolValue")) return v.at("boolValue").as_bool() ? "true" : "false";
+    if (v.contains("doubleValue")) return std::to_string(v.at("doubleValue").to_number<double>());
+  }
+  return "";
+}
+
+std::string Str(const json::value& v, const char* key) {
+  const json::value* x = v.is_object() ? v.as_object().if_contains(key) : nullptr;
+  return x != nullptr && x->is_string() ? std::string(x->as_string()) : "";
+}
+
+const json::object* SpanOfCall(const std::vector<json::object>& spans, const std::string& call) {
+  for (const json::object& s : spans) {
+    if (Attr(s, "interlock.call.id") == call) return &s;
+  }
+  return nullptr;
+}
+
+class TelemetryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setup_error_ =
+        RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh");
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(setup_error_, "") << "scripts/setup-node-tests.sh failed";
+    policies_ = dir_.path() + "/policies";
+    std::filesystem::create_directories(policies_);
+    std::ofstream(policies_ + "/otel.yaml") << kPolicy;
+    std::ofstream(policies_ + "/ev.yaml") << kMcpPolicy;
+  }
+
+  void TearDown() override {
+    client_.reset();
+    if (daemon_) daemon_->Stop();
+  }
+
+  // Starts the daemon with `telemetry` as the config's telemetry: section (indented) and
+  // server-everything as the MCP upstream "everything".
+  void StartDaemon(const std::string& telemetry) {
+    const std::string modules = std::string(INTERLOCK_SOURCE_DIR) +
+                                "/tests/integration/mcp/node/node_modules/@modelcontextprotocol";
+    const std::string config = dir_.Write(
+        "interlock.yaml", "telemetry:\n" + telemetry +
+                              "limits:\n  max_wait_seconds: 1\napprovals:\n  sweep_ms: 100\n"
+                              "mcp:\n  upstreams:\n    everything:\n      command: [\"node\", \"" +
+                              modules + "/server-everything/dist/index.js\", \"stdio\"]\n");
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies_, config);
+    agent_ = CreateToken(daemon_->store(), "--agent", "otel-agent");
+    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
+    ev_ = CreateToken(daemon_->store(), "--agent", "ev");
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+
+  std::string NewRun() {
+    HttpResult r = client_->Request("POST", "/v1/runs", "", agent_);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Str(r.json, "run_id");
+  }
+
+  HttpResult Call(const std::string& run, const std::string& body,
+                  const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    return client_->Request("POST", "/v1/runs/" + run + "/calls", body, agent_, 10s, headers);
+  }
+
+  // The audit record of a decided call (its data object).
+  json::object AuditOf(const std::string& run, const std::string& call_id) {
+    HttpResult r = client_->Request("GET", "/v1/audit?run_id=" + run + "&limit=100", "", reviewer_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    for (const auto& rec : r.json.at("records").as_array()) {
+      if (Str(rec, "call_id") == call_id) return rec.at("data").as_object();
+    }
+    ADD_FAILURE() << "no audit record for " << call_id << ": " << r.body;
+    return {};
+  }
+
+  static std::string setup_error_;
+  TempDir dir_;
+  std::string policies_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string agent_, reviewer_, ev_;
+};
+
+std::string TelemetryTest::setup_error_;
+
+// Tests that a decision becomes one span in the caller's trace (parent: the caller's span
+// from the traceparent header) with the decision's attributes, decoded by the official
+// protobuf definitions, and that the audit record names the same trace.
+TEST_F(TelemetryTest, DecisionSpanIsAChildOfTheHttpCallersTraceparent) {
+  OtlpReceiver otlp(dir_.path());
+  ASSERT_GT(otlp.port(), 0);
+  StartDaemon("  endpoint: " + otlp.url() + "\n  batch_interval_ms: 50\n");
+  const std::string run = NewRun();
+  HttpResult c = Call(run, R"({"tool":"drop_table","args":{"name":"users"}})",
+                      {{"traceparent", kTraceparent}});
+  ASSERT_EQ(c.status, 200) << c.body;
+  const std::string call_id = Str(c.json, "call_id");
+  ASSERT_FALSE(call_id.empty()) << c.body;
+
+  auto spans = otlp.WaitFor("traces", [&](const auto& s) { return SpanOfCall(s, call_id); });
+  const json::object* span = SpanOfCall(spans, call_id);
+  ASSERT_NE(span, nullptr) << otlp.Raw() << daemon_->log();
+  EXPECT_EQ(span->at("traceId").as_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(span->at("parentSpanId").as_string(), "00f067aa0ba902b7");
+  EXPECT_EQ(span->at("name").as_string(), "interlock.decide");
+  EXPECT_EQ(Attr(*span, "gen_ai.tool.name"), "drop_table");
+  EXPECT_EQ(Attr(*span, "gen_ai.agent.id"), "otel-agent");
+  EXPECT_EQ(Attr(*span, "interlock.run.id"), run);
+  EXPECT_EQ(Attr(*span, "interlock.verdict"), "deny");
+  EXPECT_EQ(Attr(*span, "interlock.code"), "TOOL_BLOCKED");
+  EXPECT_FALSE(Attr(*span, "interlock.rule").empty());
+  EXPECT_EQ(Attr(*span, "interlock.args.sha256").size(), 64u);
+  EXPECT_EQ(otlp.Requests().front().at("content_type").as_string(), "application/x-protobuf");
+  for (const json::object& r : otlp.Requests()) EXPECT_FALSE(r.contains("error")) << r;
+
+  EXPECT_EQ(Str(AuditOf(run, call_id), "traceparent"), kTraceparent);
+}
+
+// Tests that a call sent without trace context is recorded under its decision span's own
+// trace and span ids, so an incident can go from the audit record to the trace.
+TEST_F(TelemetryTest, CallWithoutTraceparentIsRecordedUnderItsSpansTrace) {
+  OtlpReceiver otlp(dir_.path());
+  StartDaemon("  endpoint: " + otlp.url() + "\n  batch_interval_ms: 50\n");
+  const std::string run = NewRun();
+  HttpResult c = Call(run, R"({"tool":"ping"})");
+  const std::string call_id = Str(c.json, "call_id");
+  auto spans = otlp.WaitFor("traces", [&](const auto& s) { return SpanOfCall(s, call_id); });
+  const json::object* span = SpanOfCall(spans, call_id);
+  ASSERT_NE(span, nullptr) << otlp.Raw();
+  EXPECT_FALSE(span->contains("parentSpanId") && !span->at("parentSpanId").as_string().empty());
+  const std::string want = "00-" + std::string(span->at("traceId").as_string()) + "-" +
+                           std::string(span->at("spanId").as_string()) + "-01";
+  EXPECT_EQ(Str(AuditOf(run, call_id), "traceparent"), want);
+}
+
+// Tests that an argument the policy redacts never reaches the collector in plain text:
+// by default no argument values leave at all (only the digest), and with
+// send_arguments: true only the audit trail's redacted form does.
+TEST_F(TelemetryTest, RedactedArgumentNeverReachesTheCollector) {
+  OtlpReceiver otlp(dir_.path());
+  StartDaemon("  endpoint: " + otlp.url() + "\n  batch_interval_ms: 50\n  send_arguments: true\n");
+  const std::string run = NewRun();
+  HttpResult c =
+      Call(run, R"({"tool":"call_api","args":{"api_key":"sk-LEAK-4242","q":"weather"}})");
+  const std::string call_id = Str(c.json, "call_id");
+  auto spans = otlp.WaitFor("traces", [&](const auto& s) { return SpanOfCall(s, call_id); });
+  const json::object* span = SpanOfCall(spans, call_id);
+  ASSERT_NE(span, nullptr) << otlp.Raw();
+  const std::string args = Attr(*span, "interlock.args");
+  EXPECT_NE(args.find("weather"), std::string::npos) << args;  // opted in: the rest is sent
+  EXPECT_EQ(args.find("sk-LEAK-4242"), std::string::npos) << args;
+  daemon_->Stop();  // flushes everything
+  EXPECT_EQ(otlp.Raw().find("sk-LEAK-4242"), std::string::npos);
+}
+
+// Tests that OTLP/JSON chosen by OTEL_EXPORTER_OTLP_PROTOCOL (the environment over the
+// config) is accepted by the official schema, with the endpoint from the environment too.
+TEST_F(TelemetryTest, JsonProtocolFromTheEnvironmentMatchesTheOfficialSchema) {
+  OtlpReceiver otlp(dir_.path());
+  ::setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
+  ::setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.url().c_str(), 1);
+  ::setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=sk-HEADER-77", 1);
+  ::setenv("OTEL_SERVICE_NAME", "guard-east", 1);
+  StartDaemon("  batch_interval_ms: 50\n");
+  ::unsetenv("OTEL_EXPORTER_OTLP_PROTOCOL");
+  ::unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+  ::unsetenv("OTEL_EXPORTER_OTLP_HEADERS");
+  ::unsetenv("OTEL_SERVICE_NAME");
+  const std::string run = NewRun();
+  HttpResult c = Call(run, R"({"tool":"ping"})", {{"traceparent", kTraceparent}});
+  const std::string call_id = Str(c.json, "call_id");
+  auto spans = otlp.WaitFor("traces", [&](const auto& s) { return SpanOfCall(s, call_id); });
+  ASSERT_NE(SpanOfCall(spans, call_id), nullptr) << otlp.Raw();
+  const json::object req = otlp.Requests().front();
+  EXPECT_EQ(req.at("content_type").as_string(), "application/json");
+  EXPECT_EQ(req.at("headers").at("x-api-key").as_string(), "sk-HEADER-77");
+  EXPECT_EQ(
+      Attr(req.at("body").at("resourceSpans").at(0).at("resource").as_object(), "service.name"),
+      "guard-east");
+  for (const json::object& r : otlp.Requests()) EXPECT_FALSE(r.contains("error")) << r;
+  // The header is a credential: the daemon's log names it, never its value.
+  EXPECT_EQ(daemon_->log().find("sk-HEADER-77"), std::string::npos) << daemon_->log();
+  EXPECT_NE(daemon_->log().find("x-api-key: ****"), std::string::npos) << daemon_->log();
+}
+
+// Tests that the daemon's notices (the JSON lines it logs) arrive as OTLP log records
+// carrying the trace and span ids of the decision that raised them.
+TEST_F(TelemetryTest, NoticesArriveAsLogsWithTheDecisionsTraceIds) {
+  OtlpReceiver otlp(dir_.path());
+  StartDaemon("  endpoint: " + otlp.url() + "\n  batch_interval_ms: 50\n");
+  const std::string run = NewRun();
+  std::string last_call;
+  for (int i = 0; i < 8; ++i) {  // max_steps: 6, then halt_and_escalate notifies #oncall
+    HttpResult c = Call(run, R"({"tool":"ping"})", {{"traceparent", kTraceparent}});
+    if (Str(c.json, "code") == "BUDGET_EXCEEDED" || Str(c.json, "code") == "RUN_HALTED") {
+      last_call = Str(c.json, "call_id");
+      break;
+    }
+  }
+  ASSERT_FALSE(last_call.empty());
+  auto logs = otlp.WaitFor("logs", [](const auto& l) { return !l.empty(); });
+  ASSERT_FALSE(logs.empty()) << otlp.Raw() << daemon_->log();
+  const json::object& log = logs.front();
+  EXPECT_EQ(log.at("traceId").as_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  auto spans = otlp.WaitFor("traces", [&](const auto& s) { return SpanOfCall(s, last_call); });
+  const json::object* span = SpanOfCall(spans, last_call);
+  ASSERT_NE(span, nullptr);
+  EXPECT_EQ(log.at("spanId").as_string(), span->at("spanId").as_string());
+  EXPECT_EQ(Attr(log, "interlock.channel"), "#oncall");
+  json::value body = json::parse(log.at("body").at("stringValue").as_string());
+  EXPECT_EQ(Str(body, "channel"), "#oncall");
+}
+
+// Tests that the Prometheus metrics arrive as OTLP metrics: counters as cumulative
+// monotonic sums, the latency histogram with its buckets, gauges as gauges.
+TEST_F(TelemetryTest, MetricsArriveAsSumsHistogramsAndGauges) {
+  OtlpReceiver otlp(dir_.path());
+  StartDaemon("  endpoint: " + otlp.url() + "\n  metrics_interval_ms: 200\n");
+  const std::string run = NewRun();
+  Call(run, R"({"tool":"ping"})");
+  auto has = [](const std::vector<json::object>& ms,
+                const std::string& name) -> const json::object* {
+    for (const auto& m : ms) {
+      if (m.at("name").as_string() == name) return &m;
+    }
+    return nullptr;
+  };
+  auto metrics = otlp.WaitFor("metrics", [&](const auto& ms) {
+    const json::object* d = has(ms, "interlock_decisions_total");
+    return d != nullptr && d->at("sum").as_object().contains("dataPoints");
+  });
+  const json::object* decisions = has(metrics, "interlock_decisions_total");
+  ASSERT_NE(decisions, nullptr) << otlp.Raw();
+  EXPECT_TRUE(decisions->at("sum").at("isMonotonic").as_bool());
+  EXPECT_EQ(decisions->at("sum").at("aggregationTemporality").to_number<int64_t>(), 2);
+  const json::object* latency = has(metrics, "interlock_decision_latency_seconds");
+  ASSERT_NE(latency, nullptr);
+  const json::object& point = latency->at("histogram").at("dataPoints").at(0).as_object();
+  EXPECT_EQ(point.at("bucketCounts").as_array().size(),
+            point.at("explicitBounds").as_array().size() + 1);
+  EXPECT_NE(has(metrics, "interlock_runs_active"), nullptr);
+  EXPECT_NE(has(metrics, "interlock_telemetry_dropped_total"), nullptr);
+}
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+Headers McpHeaders(const std::string& session = "") {
+  Headers h = {{"Accept", "application/json, text/event-stream"},
+               {"Content-Type", "application/json"}};
+  if (!session.empty()) {
+    h.emplace_back("Mcp-Session-Id", session);
+    h.emplace_back("MCP-Protocol-Version", "2025-06-18");
+  }
+  return h;
+}
+
+const json::object* SpanNamed(const std::vector<json::object>& spans, const std::string& name,
+                              int kind) {
+  for (const json::object& s : spans) {
+    if (s.at("name").as_string() == name && s.at("kind").to_number<int64_t>() == kind) return &s;
+  }
+  return nullptr;
+}
+
+// Tests that an MCP tools/call carrying params._meta.traceparent becomes a SERVER span in
+// the caller's trace whose children are the core's decision span, the wait for the human
+// approval and the CLIENT span of the upstream call, and that the audit names the trace.
+TEST_F(TelemetryTest, McpMetaTraceparentParentsTheCallDecisionApprovalAndUpstreamSpans) {
+  OtlpReceiver otlp(dir_.path());
+  StartDaemon("  endpoint: " + otlp.url() + "\n  batch_interval_ms: 50\n");
+  HttpClient c(daemon_->port());
+  HttpResult init = c.Request(
+      "POST", "/mcp/everything",
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}})",
+      ev_, 30s, McpHeaders());
+  ASSERT_EQ(init.status, 200) << init.body << daemon_->log();
+  const std::string session = init.headers["mcp-session-id"];
+  c.Request("POST", "/mcp/everything", R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
+            ev_, 10s, McpHeaders(session));
+  // Approve the held get-sum call as soon as it is pending.
+  std::thread reviewer([&] {
+    HttpClient r(daemon_->port());
+    for (int i = 0; i < 200; ++i) {
+      HttpResult p = r.Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+      const json::value* list =
+          p.json.is_object() ? p.json.as_object().if_contains("approvals") : nullptr;
+      if (list != nullptr && list->is_array() && !list->as_array().empty()) {
+        const std::string id = Str(list->as_array()[0], "approval_id");
+        r.Request("POST", "/v1/approvals/" + id, R"({"verdict":"approve"})", reviewer_);
+        return;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  HttpResult call = c.Request(
+      "POST", "/mcp/everything",
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get-sum","arguments":{"a":2,"b":3},"_meta":{"traceparent":")" +
+          std::string(kTraceparent) + R"("}}})",
+      ev_, 30s, McpHeaders(session));
+  reviewer.join();
+  ASSERT_EQ(call.status, 200) << call.body << daemon_->log();
+  EXPECT_NE(call.body.find("5"), std::string::npos) << call.body;
+
+  auto spans = otlp.WaitFor(
+      "traces", [](const auto& s) { return SpanNamed(s, "tools/call get-sum", 2) != nullptr; });
+  const json::object* server = SpanNamed(spans, "tools/call get-sum", 2);
+  ASSERT_NE(server, nullptr) << otlp.Raw() << daemon_->log();
+  EXPECT_EQ(server->at("traceId").as_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(server->at("parentSpanId").as_string(), "00f067aa0ba902b7");
+  EXPECT_EQ(Attr(*server, "mcp.method.name"), "tools/call");
+  EXPECT_EQ(Attr(*server, "interlock.verdict"), "allow");
+  const std::string parent = std::string(server->at("spanId").as_string());
+  const json::object* decide = SpanNamed(spans, "interlock.decide", 1);
+  const json::object* wait = SpanNamed(spans, "interlock.approval.wait", 1);
+  const json::object* upstream = SpanNamed(spans, "tools/call get-sum", 3);
+  ASSERT_NE(decide, nullptr) << otlp.Raw();
+  ASSERT_NE(wait, nullptr) << otlp.Raw();
+  ASSERT_NE(upstream, nullptr) << otlp.Raw();
+  EXPECT_EQ(decide->at("parentSpanId").as_string(), parent);
+  EXPECT_EQ(wait->at("parentSpanId").as_string(), parent);
+  EXPECT_EQ(upstream->at("parentSpanId").as_string(), parent);
+  EXPECT_EQ(Attr(*decide, "interlock.code"), "APPROVAL_REQUIRED");
+  EXPECT_FALSE(Attr(*wait, "interlock.approval.id").empty());
+  EXPECT_EQ(Attr(*wait, "interlock.verdict"), "allow");
+  // The audit record carries the gateway span's context: the caller's trace id.
+  const std::string call_id = Attr(*decide, "interlock.call.id");
+  HttpResult audit = client_->Request("GET", "/v1/audit?limit=100", "", reviewer_);
+  bool found = false;
+  for (const auto& rec : audit.json.at("records").as_array()) {
+    if (Str(rec, "call_id") != call_id) continue;
+    const json::object& data = rec.at("data").as_object();
+    found = true;
+    EXPECT_EQ(Str(data, "traceparent").substr(3, 32), "4bf92f3577b34da6a3ce929d0e0e4736");
+    break;
+  }
+  EXPECT_TRUE(found) << audit.body;
+}
+
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+uint64_t Dropped(HttpClient& client, const std::string& signal) {
+  const std::string text = client.Request("GET", "/metrics").body;
+  const std::string key = "interlock_telemetry_dropped_total{signal=\"" + signal + "\"} ";
+  const size_t at = text.find(key);
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + key.size()));
+}
+
+// Tests that with the collector down every decision is still answered at once (never
+// waiting for the export) and the spans that cannot go are dropped and counted.
+TEST_F(TelemetryTest, CollectorDownNeverDelaysADecision) {
+  StartDaemon("  endpoint: http://127.0.0.1:" + std::to_string(ClosedPort()) +
+              "\n  queue_size: 4\n  batch_interval_ms: 20\n  timeout_ms: 3000\n");
+  const std::string run = NewRun();
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    HttpResult c = Call(run, R"({"tool":"ping"})");
+    EXPECT_EQ(Str(c.json, "code"), "ALLOWED") << c.body;
+    // A decision that waited for the exporter would take its 3 s timeout.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (Dropped(*client_, "traces") < 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GE(Dropped(*client_, "traces"), 5u);
+  EXPECT_NE(daemon_->log().find("interlock: telemetry: dropped"), std::string::npos)
+      << daemon_->log();
+}
+
+// Tests that a collector slower than the export timeout never delays a decision either:
+// the queue stays bounded and what does not fit is dropped and counted.
+TEST_F(TelemetryTest, SlowCollectorNeverDelaysADecision) {
+  OtlpReceiver otlp(dir_.path(), /*delay_ms=*/3000);
+  StartDaemon("  endpoint: " + otlp.url() +
+              "\n  queue_size: 2\n  batch_size: 1\n  batch_interval_ms: 10\n  timeout_ms: 1500\n");
+  const std::string run = NewRun();
+  for (int i = 0; i < 6; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    HttpResult c = Call(run, R"({"tool":"ping"})");
+    EXPECT_EQ(Str(c.json, "code"), "ALLOWED") << c.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (Dropped(*client_, "traces") < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GE(Dropped(*client_, "traces"), 3u);
+}
+
+}  // namespace
+}  // namespace interlock::testing
