@@ -8,11 +8,11 @@
 
 #include "audit/audit_log.h"
 #include "audit/record_scan.h"
-#include "audit/record_source.h"
 #include "audit/sqlite_record_source.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "core/ports/record_source.h"
 
 namespace interlock::audit {
 namespace {
@@ -63,7 +63,7 @@ std::string Clip(std::string_view s) {
   return s.size() <= 80 ? std::string(s) : std::string(s.substr(0, 77)) + "...";
 }
 
-std::string CpName(const Checkpoint& cp) {
+std::string CpName(const core::Checkpoint& cp) {
   std::string s = "checkpoint for seq " + std::to_string(cp.seq);
   if (cp.line > 0) s += " (line " + std::to_string(cp.line) + ")";
   return s;
@@ -77,7 +77,7 @@ VerifyReport Fail(VerifyReport r, int64_t seq, std::string problem) {
 }
 
 // Checks the columns that are not part of the chain against the hashed body.
-bool ColumnsMatch(const StoredRecord& st, const ScannedBody& b, std::string* problem) {
+bool ColumnsMatch(const core::AuditRow& st, const ScannedBody& b, std::string* problem) {
   struct Pair {
     const char* name;
     std::string_view column;
@@ -116,7 +116,7 @@ bool ColumnsMatch(const StoredRecord& st, const ScannedBody& b, std::string* pro
 // The record's run link (column 10) names its run's previous record: the one before it
 // in this scan, or, for the run's first record here, none (0) or one pruned before
 // `first_seq`.
-bool CheckRunLink(const StoredRecord& st, int64_t seq, int64_t first_seq,
+bool CheckRunLink(const core::AuditRow& st, int64_t seq, int64_t first_seq,
                   std::unordered_map<std::string, int64_t>* run_last, std::string* problem) {
   const int64_t link = st.run_prev;
   const std::string_view run_id = st.run_id;
@@ -139,8 +139,9 @@ bool CheckRunLink(const StoredRecord& st, int64_t seq, int64_t first_seq,
 // Every run seen has its head row naming its last record; a head row of a run with no
 // record left names a pruned one. `problem` stays empty when all match; otherwise
 // `bad_seq` is the run's last record (or the head named).
-Status CheckRunHeads(RecordSource& source, const std::unordered_map<std::string, int64_t>& run_last,
-                     int64_t first_seq, std::string* problem, int64_t* bad_seq) {
+Status CheckRunHeads(core::RecordSource& source,
+                     const std::unordered_map<std::string, int64_t>& run_last, int64_t first_seq,
+                     std::string* problem, int64_t* bad_seq) {
   size_t matched = 0;
   if (Status s = source.ForEachRunHead([&](std::string_view run_id, int64_t head) {
         auto it = run_last.find(std::string(run_id));
@@ -177,11 +178,11 @@ Status CheckRunHeads(RecordSource& source, const std::unordered_map<std::string,
 }  // namespace
 
 Result<VerifyReport> VerifyAuditLog(sqlite3* db, const VerifyOptions& options) {
-  std::unique_ptr<RecordSource> source = MakeSqliteRecordSource(db);
+  std::unique_ptr<core::RecordSource> source = MakeSqliteRecordSource(db);
   return VerifyAuditLog(*source, options);
 }
 
-Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& options) {
+Result<VerifyReport> VerifyAuditLog(core::RecordSource& source, const VerifyOptions& options) {
   if (!options.checkpoints.empty() && options.public_key == nullptr) {
     return Error::Invalid(
         "checkpoints were given without the public key needed to check their signatures");
@@ -189,9 +190,9 @@ Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& o
   if (Status s = source.CheckReadable(); !s.ok()) return s.error();
 
   VerifyReport r;
-  std::vector<const Checkpoint*> cps;
+  std::vector<const core::Checkpoint*> cps;
   cps.reserve(options.checkpoints.size());
-  for (const Checkpoint& cp : options.checkpoints) {
+  for (const core::Checkpoint& cp : options.checkpoints) {
     if (!VerifyCheckpoint(*options.public_key, cp)) {
       std::string why = CpName(cp) + " has a bad signature";
       const std::string key_id = options.public_key->KeyId();
@@ -204,8 +205,9 @@ Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& o
     }
     cps.push_back(&cp);
   }
-  std::stable_sort(cps.begin(), cps.end(),
-                   [](const Checkpoint* a, const Checkpoint* b) { return a->seq < b->seq; });
+  std::stable_sort(
+      cps.begin(), cps.end(),
+      [](const core::Checkpoint* a, const core::Checkpoint* b) { return a->seq < b->seq; });
   if (!cps.empty()) r.last_checkpoint_seq = cps.back()->seq;
 
   ChainHasher hasher;
@@ -214,7 +216,7 @@ Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& o
   Result<bool> linked = source.RunLinks();
   if (!linked.ok()) return linked.error();
   if (Status s = source.StartScan(); !s.ok()) return s.error();
-  StoredRecord st;
+  core::AuditRow st;
   // Each run's last record so far: every run link must name it (audit_log.h).
   std::unordered_map<std::string, int64_t> run_last;
 
@@ -241,7 +243,7 @@ Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& o
         prev_hash = std::string(kGenesisHash);
       } else {
         // Pruned (or head-deleted) log: the first prev must be a signed anchor.
-        const Checkpoint* anchor = nullptr;
+        const core::Checkpoint* anchor = nullptr;
         for (; next_cp < cps.size() && cps[next_cp]->seq < seq; ++next_cp) {
           if (cps[next_cp]->seq == seq - 1) {
             if (anchor != nullptr && anchor->hash != cps[next_cp]->hash) {
@@ -324,7 +326,7 @@ Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& o
       }
     }
     for (; next_cp < cps.size() && cps[next_cp]->seq <= seq; ++next_cp) {
-      const Checkpoint& cp = *cps[next_cp];
+      const core::Checkpoint& cp = *cps[next_cp];
       if (cp.seq < seq) continue;  // only reachable for duplicates already handled
       if (cp.hash != hash_col) {
         return Fail(std::move(r), seq,
@@ -340,7 +342,7 @@ Result<VerifyReport> VerifyAuditLog(RecordSource& source, const VerifyOptions& o
   r.head_seq = r.records == 0 ? 0 : expected - 1;
   r.head_hash = r.records == 0 ? std::string(kGenesisHash) : prev_hash;
   if (next_cp < cps.size()) {
-    const Checkpoint& cp = *cps.back();
+    const core::Checkpoint& cp = *cps.back();
     if (r.records == 0) {
       return Fail(std::move(r), 1,
                   "the log is empty but a signed " + CpName(cp) + " of " + cp.time +

@@ -38,13 +38,13 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/periodic.h"
+#include "common/store_path.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "identity/jwks_fetch.h"
 #include "identity/oidc_signin.h"
 #include "identity/verifier.h"
-#include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "mcp/server_env.h"
@@ -107,7 +107,7 @@ Status CheckTail(const std::string& store_uri, const std::string& checkpoints,
   if (!store::IsPostgresUri(store_uri)) {
     return audit::CheckStoreTail(store_uri, checkpoints, keys_dir, key);
   }
-  Result<std::unique_ptr<audit::RecordSource>> source = store::OpenPostgresRecordSource(store_uri);
+  Result<std::unique_ptr<core::RecordSource>> source = store::OpenPostgresRecordSource(store_uri);
   if (!source.ok()) return source.error();
   return audit::CheckSourceTail(**source, "\"$URI\"", checkpoints, keys_dir, key);
 }
@@ -142,9 +142,9 @@ Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t
 }
 
 // The audit record of a policy set loaded (`set`) or refused (`error`).
-store::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std::string error,
-                               TimePoint at) {
-  store::PolicyLoad load;
+core::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std::string error,
+                              TimePoint at) {
+  core::PolicyLoad load;
   if (set != nullptr) {
     load.sha256 = set->sha256;
     load.agents = set->agents.size();
@@ -179,7 +179,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
   if (!flags.policies.empty()) cfg.policies = flags.policies;
   if (cmd.count("--store") > 0) cfg.store = flags.store;
   if (cfg.store.empty()) {
-    Result<std::string> def = mcp::DefaultStorePath();  // the one default of every command
+    Result<std::string> def = DefaultStorePath();  // the one default of every command
     if (!def.ok()) {
       std::cerr << "interlock serve: " << def.error().message << '\n';
       return kExitUsage;
@@ -272,7 +272,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     std::cerr << "interlock serve: " << opened.error().message << '\n';
     return opened.error().kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure;
   }
-  std::unique_ptr<store::Store> store = std::move(*opened);
+  std::unique_ptr<core::Store> store = std::move(*opened);
   // No daemon on a log whose tail is missing (docs/audit.md, "Tail check"); then the
   // policy set in force is recorded, anchored, before anything is decided under it.
   // (PostgreSQL: against the fleet's checkpoint table and this daemon's file.)
@@ -311,7 +311,7 @@ int RunServe(const ServeFlags& flags, const CLI::App& cmd) {
     copt.path = checkpoints;
     // PostgreSQL: into the fleet's table (every daemon checkpoints the one chain; each
     // also keeps its own copy in its file).
-    std::unique_ptr<audit::CheckpointStore> pg_checkpoints;
+    std::unique_ptr<core::CheckpointStore> pg_checkpoints;
     if (postgres) {
       auto opened_cps = store::OpenPostgresCheckpointStore(cfg.store, checkpoints);
       if (!opened_cps.ok()) {

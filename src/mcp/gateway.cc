@@ -8,7 +8,7 @@
 #include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
-#include "engine/call_parser.h"
+#include "core/app/tool_views.h"
 #include "mcp/framing.h"
 #include "mcp/tool_catalog.h"
 
@@ -48,17 +48,13 @@ std::optional<uint64_t> IssuedId(const json::value& id) {
 void Log(std::string_view what) { std::cerr << "interlock mcp: " << what << '\n'; }
 
 // The name a refused message is recorded under: params.name when the store and the
-// daemon accept it as a tool name (engine/call_parser.h), a placeholder otherwise.
+// daemon accept it as a tool name (core::ValidToolName), a placeholder otherwise.
 std::string RecordedToolName(const json::value* params) {
   const json::value* name =
       params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
   if (name == nullptr || !name->is_string()) return kUnnamedTool;
   const json::string& n = name->get_string();
-  if (n.empty() || n.size() > engine::kMaxToolNameBytes) return kUnnamedTool;
-  for (char c : n) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7f) return kUnnamedTool;
-  }
+  if (!core::ValidToolName(n)) return kUnnamedTool;
   return std::string(n);
 }
 
@@ -414,7 +410,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
     malformed = "tools/call needs params.name, a string";
   } else if (RecordedToolName(params) == kUnnamedTool) {
     malformed = "params.name is not a valid tool name (empty, over " +
-                std::to_string(engine::kMaxToolNameBytes) + " bytes or control characters)";
+                std::to_string(core::kMaxToolNameBytes) + " bytes or control characters)";
   } else if (arguments != nullptr && !arguments->is_object()) {
     malformed = "tools/call params.arguments must be an object";
   } else if (params->get_object().contains("task")) {

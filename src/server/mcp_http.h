@@ -54,13 +54,13 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "core/ports/store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "server/api.h"
 #include "server/call_waiters.h"
 #include "server/config.h"
 #include "server/metrics.h"
-#include "store/store.h"
 
 namespace interlock::server {
 
@@ -82,7 +82,7 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
 
 struct McpHttpDeps {
   core::Guard* guard = nullptr;
-  store::Store* store = nullptr;
+  core::Store* store = nullptr;
   const core::PolicySource* policies = nullptr;
   const Clock* clock = nullptr;
   CallWaiters* waiters = nullptr;
@@ -102,7 +102,7 @@ class McpHttpService final : public McpEndpoint {
   McpHttpService& operator=(const McpHttpService&) = delete;
 
   std::optional<HttpResponse> CheckOrigin(const HttpRequest& req) const override;
-  void Handle(std::string upstream, const store::Principal& agent,
+  void Handle(std::string upstream, const core::Principal& agent,
               const core::CallerIdentity& identity, HttpRequest req, Responder r) override;
   bool HasUpstream(std::string_view upstream) const override {
     return upstreams_.find(std::string(upstream)) != upstreams_.end();
@@ -121,7 +121,7 @@ class McpHttpService final : public McpEndpoint {
 
   // Who asks: the agent and the identity behind it (Handle's arguments).
   struct Asker {
-    const store::Principal& agent;
+    const core::Principal& agent;
     const core::CallerIdentity& identity;
   };
   void HandlePost(const std::string& upstream, const Asker& who, HttpRequest req, Responder r);
