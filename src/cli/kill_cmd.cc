@@ -20,6 +20,7 @@
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "core/app/kills.h"
 #include "store/open_store.h"
 #include "store/postgres_store.h"
 
@@ -146,7 +147,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
     e.actor = opt.actor;
   }
   e.at = SystemClock().Now();
-  if (Status s = (*st)->SetKill(e); !s.ok()) {
+  if (Status s = core::Kills(**st).Set(e); !s.ok()) {
     std::cerr << "interlock kill " << verb << ": " << s.error().message
               << " (the kill switch was NOT " << (engaged ? "engaged" : "released") << ")\n";
     return kExitFailure;
@@ -209,7 +210,7 @@ int RunStatus(const KillOptions& opt) {
     std::cerr << "interlock kill status: " << st.error().message << '\n';
     return kExitFailure;
   }
-  auto kills = (*st)->ListKills();
+  auto kills = core::Kills(**st).List();
   if (!kills.ok()) {
     std::cerr << "interlock kill status: " << kills.error().message << '\n';
     return kExitFailure;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "core/app/kills.h"
 #include "engine/engine.h"
 #include "interlock/decision.h"
 #include "interlock/result.h"
@@ -270,7 +271,7 @@ class MemoryRunStore final : public RunStore {
 
   mutable std::mutex mu_;
   std::map<std::string, Stored, std::less<>> runs_;
-  std::map<std::string, std::string, std::less<>> kills_;  // "scope:target" -> reason
+  EngagedKills kills_;
   // What RecordResult checks of each call (the decision records themselves are not kept).
   // One per decided call, for RecordResult's checks. Points at its run's map entry (runs
   // are never erased, and std::map nodes do not move), so a row allocates no strings:

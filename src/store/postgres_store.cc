@@ -30,6 +30,7 @@
 #include "common/crypto.h"
 #include "common/decision_json.h"
 #include "common/thread_name.h"
+#include "core/app/kills.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
@@ -226,26 +227,6 @@ Result<Row> ReadRow(const PgResult& r, int i, int first) {
   return row;
 }
 
-struct KillRow {
-  std::string scope, target, reason;
-};
-
-// The engaged switch covering (agent, run), most general first (as core::StateTxn says).
-std::optional<engine::KillSwitch> KillFor(const std::vector<KillRow>& kills,
-                                          std::string_view agent_id, std::string_view run_id) {
-  for (const char* scope : {"global", "agent", "run"}) {
-    const std::string_view target = std::string_view(scope) == "global"  ? std::string_view()
-                                    : std::string_view(scope) == "agent" ? agent_id
-                                                                         : run_id;
-    for (const KillRow& k : kills) {
-      if (k.scope == scope && (k.scope == "global" || k.target == target)) {
-        return engine::KillSwitch{k.scope, k.reason};
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 struct PendingCall {
   std::string call_id, run_id, agent_id, principal, tool, args_json, decision_json, verdict, code,
       state_json, policy_sha256;
@@ -314,7 +295,7 @@ class PostgresStore::Impl {
   // Everything one batch transaction read and will write.
   struct Batch {
     std::map<std::string, Row, std::less<>> runs;  // locked (or created) in this batch
-    std::vector<KillRow> kills;                    // engaged, as of this transaction
+    core::EngagedKills kills;                      // engaged, as of this transaction
     std::vector<PendingCall> calls;
     std::vector<core::KillEntry> kill_writes;
     std::vector<audit::AuditEvent> events;
@@ -547,7 +528,7 @@ class PostgresStore::Impl {
     }
     Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,
                                                           std::string_view run_id) override {
-      return KillFor(b_.kills, agent_id, run_id);
+      return b_.kills.Covering(agent_id, run_id);
     }
     Result<std::string> InsertCall(const core::NewCall& c) override {
       const core::DecideRequest& rq = c.request;
@@ -981,8 +962,7 @@ class PostgresStore::Impl {
     b.head.hash = std::string((*start)[1].Text(0, 1));
     const PgResult& kills = (*start)[2];
     for (int i = 0; i < kills.rows(); ++i) {
-      b.kills.push_back(KillRow{std::string(kills.Text(i, 0)), std::string(kills.Text(i, 1)),
-                                std::string(kills.Text(i, 2))});
+      b.kills.Set(kills.Text(i, 0), kills.Text(i, 1), true, std::string(kills.Text(i, 2)));
     }
     std::vector<const PgResult*> run_sets;
     if (start->size() == 4) run_sets.push_back(&(*start)[3]);
@@ -1806,23 +1786,15 @@ Status PostgresStore::AddUsageOnce(std::string_view run_id, std::string_view age
 }
 
 Status PostgresStore::SetKill(const core::KillEntry& entry) {
-  core::KillEntry e = entry;
-  if (e.scope == "global") {
-    e.target.clear();
-  } else if (e.scope == "agent" || e.scope == "run") {
-    if (e.target.empty()) return Error::Invalid("kill switch scope " + e.scope + " needs a target");
-  } else {
-    return Error::Invalid("unknown kill switch scope \"" + e.scope +
-                          "\" (expected global, agent or run)");
-  }
+  Result<core::KillEntry> normal = core::NormalizeKill(entry);
+  if (!normal.ok()) return normal.error();
+  const core::KillEntry& e = *normal;
   return impl_->SubmitAndWait(
       {},
       [&](Impl::Batch& b) -> Status {
         b.kill_writes.push_back(e);
         // Later operations of the same batch see it.
-        std::erase_if(b.kills,
-                      [&](const KillRow& k) { return k.scope == e.scope && k.target == e.target; });
-        if (e.engaged) b.kills.push_back(KillRow{e.scope, e.target, e.reason});
+        b.kills.Set(e.scope, e.target, e.engaged, e.reason);
         audit::AuditEvent ev = core::KillSwitchEvent(e);
         b.events.push_back(std::move(ev));
         // An engaged switch cancels the pending approvals in its scope at once.

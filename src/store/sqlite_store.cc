@@ -33,6 +33,7 @@
 #include "common/json.h"
 #include "common/principal_name.h"
 #include "common/thread_name.h"
+#include "core/app/kills.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
@@ -420,24 +421,6 @@ core::CallResult ResultFromJson(const boost::json::object& o) {
   return r;
 }
 
-// Engaged kill switches as read inside one batch transaction.
-struct KillSet {
-  std::map<std::pair<std::string, std::string>, std::string> engaged;  // (scope, target)
-
-  // Global covers everything, then the agent, then the run.
-  std::optional<engine::KillSwitch> For(std::string_view agent_id, std::string_view run_id) const {
-    auto find = [&](const char* scope,
-                    std::string_view target) -> std::optional<engine::KillSwitch> {
-      auto it = engaged.find({scope, std::string(target)});
-      if (it == engaged.end()) return std::nullopt;
-      return engine::KillSwitch{scope, it->second};
-    };
-    if (auto k = find("global", "")) return k;
-    if (auto k = find("agent", agent_id)) return k;
-    return find("run", run_id);
-  }
-};
-
 struct RunRow {
   std::string agent_id;
   int64_t started_ms = 0;
@@ -547,7 +530,7 @@ class SqliteStore::Impl {
  public:
   // Context of one operation inside a batch transaction.
   struct Batch {
-    KillSet kills;
+    core::EngagedKills kills;  // engaged, as read inside this batch transaction
     bool kills_stale = true;  // reload before the next decision
     std::vector<audit::AuditEvent>* events = nullptr;
   };
@@ -775,7 +758,7 @@ class SqliteStore::Impl {
         if (Status s = impl_.LoadKills(&b_.kills); !s.ok()) return s.error();
         b_.kills_stale = false;
       }
-      return b_.kills.For(agent_id, run_id);
+      return b_.kills.Covering(agent_id, run_id);
     }
     Result<std::string> InsertCall(const core::NewCall& c) override {
       const core::DecideRequest& rq = c.request;
@@ -971,7 +954,7 @@ class SqliteStore::Impl {
       if (Status s = LoadKills(&b.kills); !s.ok()) return s;
       b.kills_stale = false;
     }
-    const internal::ReleaseContext ctx{b.kills.For(r.agent_id, r.run_id), (*run)->state.halted,
+    const internal::ReleaseContext ctx{b.kills.Covering(r.agent_id, r.run_id), (*run)->state.halted,
                                        (*run)->ended, (*run)->state.halt_reason, now};
     bool released_now = false;
     if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events, &released_now);
@@ -1360,14 +1343,14 @@ class SqliteStore::Impl {
     }
   }
 
-  Status LoadKills(KillSet* out) {
-    out->engaged.clear();
+  Status LoadKills(core::EngagedKills* out) {
+    out->Clear();
     Result<sqlite3_stmt*> s = writer_.Get(kSelectEngagedKills);
     if (!s.ok()) return s.error();
     Query q(*s);
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) {
-      out->engaged[{q.ColText(0), q.ColText(1)}] = q.ColText(2);
+      out->Set(q.ColText(0), q.ColText(1), true, q.ColText(2));
     }
     if (rc != SQLITE_DONE) return SqlError(writer_.db(), "read kill switches");
     return Status::Ok();
@@ -1835,15 +1818,9 @@ Status SqliteStore::RevokeToken(std::string_view token_id, std::string_view acto
 }
 
 Status SqliteStore::SetKill(const core::KillEntry& entry) {
-  core::KillEntry e = entry;
-  if (e.scope == "global") {
-    e.target.clear();
-  } else if (e.scope == "agent" || e.scope == "run") {
-    if (e.target.empty()) return Error::Invalid("kill switch scope " + e.scope + " needs a target");
-  } else {
-    return Error::Invalid("unknown kill switch scope \"" + e.scope +
-                          "\" (expected global, agent or run)");
-  }
+  Result<core::KillEntry> normal = core::NormalizeKill(entry);
+  if (!normal.ok()) return normal.error();
+  const core::KillEntry& e = *normal;
   // Releasing widens access and waits for its anchor; engaging is never held up by one.
   return impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplySetKill(b, e); },
                               core::KillAnchorNeed(e));
