@@ -73,6 +73,8 @@ PinOutcome DecidePin(const std::optional<PinRow>& row, std::string_view agent_id
 
 class PinStore {
  public:
+  // `rows`: cli::OpenLocalPinRows (a SQLite file) or core::Store::OpenPinRows (the daemon's
+  // store, PostgreSQL included); the composition root opens them, the gateway never does.
   explicit PinStore(std::unique_ptr<core::PinRows> rows) : rows_(std::move(rows)) {}
   PinStore(const PinStore&) = delete;
   PinStore& operator=(const PinStore&) = delete;
