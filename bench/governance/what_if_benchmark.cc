@@ -13,12 +13,13 @@
 
 #include "audit/audit_log.h"
 #include "common/time.h"
+#include "core/ports/history_source.h"
 #include "governance/drift.h"
 #include "governance/fatigue.h"
 #include "governance/trust.h"
 #include "governance/what_if.h"
 #include "policy/loader.h"
-#include "store/history_source.h"
+#include "store/sqlite_history_source.h"
 
 namespace {
 

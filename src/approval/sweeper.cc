@@ -17,7 +17,7 @@ std::string ApprovalLink(std::string_view public_url, std::string_view approval_
   return base + "/ui/#/approvals/" + std::string(approval_id);
 }
 
-Notification ApprovalNotice(NoticeKind kind, const store::Approval& a,
+Notification ApprovalNotice(NoticeKind kind, const core::Approval& a,
                             const policy::AgentPolicy* agent, const SweeperOptions& options,
                             core::CallRecord* context) {
   Notification n;
@@ -86,7 +86,7 @@ Notification ApprovalNotice(NoticeKind kind, const store::Approval& a,
   return n;
 }
 
-Sweeper::Sweeper(store::Store* store, const core::PolicySource* policies, const Clock* clock,
+Sweeper::Sweeper(core::Store* store, const core::PolicySource* policies, const Clock* clock,
                  core::Notifier* notifier, SweeperOptions options, SettledFn settled)
     : store_(store),
       policies_(policies),
@@ -105,7 +105,7 @@ void Sweeper::Start() {
 
 void Sweeper::Stop() { task_.reset(); }
 
-void Sweeper::Send(NoticeKind kind, const store::Approval& a) {
+void Sweeper::Send(NoticeKind kind, const core::Approval& a) {
   if (notifier_ == nullptr) return;
   std::shared_ptr<const policy::PolicySet> set = policies_ ? policies_->Current() : nullptr;
   const policy::AgentPolicy* agent = set ? set->Find(a.agent_id) : nullptr;
@@ -123,16 +123,16 @@ void Sweeper::SweepOnce() {
   if (!changes.ok()) {
     std::cerr << "interlock: approval sweep: " << changes.error().message << '\n';
   } else {
-    for (const store::ApprovalChange& c : *changes) {
+    for (const core::ApprovalChange& c : *changes) {
       switch (c.kind) {
-        case store::ApprovalChange::Kind::kEscalated:
+        case core::ApprovalChange::Kind::kEscalated:
           Send(NoticeKind::kEscalated, c.approval);
           break;
-        case store::ApprovalChange::Kind::kTimedOut:
+        case core::ApprovalChange::Kind::kTimedOut:
           Send(NoticeKind::kTimedOut, c.approval);
           settled_(c.approval.call_id);
           break;
-        case store::ApprovalChange::Kind::kCancelled:
+        case core::ApprovalChange::Kind::kCancelled:
           Send(NoticeKind::kCancelled, c.approval);
           settled_(c.approval.call_id);
           break;
@@ -140,22 +140,22 @@ void Sweeper::SweepOnce() {
     }
   }
   // 2. Wake long polls of recently decided approvals (kill switches, other writers).
-  store::ApprovalFilter decided;
-  decided.which = store::ApprovalFilter::Which::kDecided;
+  core::ApprovalFilter decided;
+  decided.which = core::ApprovalFilter::Which::kDecided;
   decided.decided_since = now - kSettledWindow;
   decided.limit = 1000;
   decided.with_votes = false;
   if (auto d = store_->ListApprovals(decided); d.ok()) {
-    for (const store::Approval& a : *d) settled_(a.call_id);
+    for (const core::Approval& a : *d) settled_(a.call_id);
   }
   // 3. Announce new approvals (after a restart, every pending one once more).
-  store::ApprovalFilter fresh;
-  fresh.which = store::ApprovalFilter::Which::kPending;
+  core::ApprovalFilter fresh;
+  fresh.which = core::ApprovalFilter::Which::kPending;
   if (last_created_) fresh.created_since = *last_created_ - kSettledWindow;
   fresh.limit = 1000;
   fresh.with_votes = false;
   if (auto p = store_->ListApprovals(fresh); p.ok()) {
-    for (const store::Approval& a : *p) {
+    for (const core::Approval& a : *p) {
       if (!announced_.emplace(a.approval_id, a.created).second) continue;
       Send(NoticeKind::kRequested, a);
       if (!last_created_ || a.created > *last_created_) last_created_ = a.created;

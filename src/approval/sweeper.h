@@ -23,7 +23,7 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "store/store.h"
+#include "core/ports/store.h"
 
 namespace interlock::approval {
 
@@ -40,7 +40,7 @@ enum class NoticeKind { kRequested, kEscalated, kTimedOut, kCancelled };
 
 // The notice for an approval event: channel, contacts (the escalation contact for the
 // level) and a Slack-compatible text with the link; `context` gets the call's fields.
-Notification ApprovalNotice(NoticeKind kind, const store::Approval& a,
+Notification ApprovalNotice(NoticeKind kind, const core::Approval& a,
                             const policy::AgentPolicy* agent, const SweeperOptions& options,
                             core::CallRecord* context);
 
@@ -48,7 +48,7 @@ class Sweeper {
  public:
   using SettledFn = std::function<void(const std::string& call_id)>;
 
-  Sweeper(store::Store* store, const core::PolicySource* policies, const Clock* clock,
+  Sweeper(core::Store* store, const core::PolicySource* policies, const Clock* clock,
           core::Notifier* notifier /* may be null */, SweeperOptions options, SettledFn settled);
   ~Sweeper();
   Sweeper(const Sweeper&) = delete;
@@ -61,9 +61,9 @@ class Sweeper {
   void SweepOnce();
 
  private:
-  void Send(NoticeKind kind, const store::Approval& a);
+  void Send(NoticeKind kind, const core::Approval& a);
 
-  store::Store* store_;
+  core::Store* store_;
   const core::PolicySource* policies_;
   const Clock* clock_;
   core::Notifier* notifier_;

@@ -4,17 +4,16 @@
 
 namespace interlock::approval {
 
-Result<std::optional<store::Approval>> WithdrawUnheard(store::Store& store,
-                                                       std::string_view call_id,
-                                                       std::string_view agent_id,
-                                                       std::string_view principal, TimePoint now) {
-  Result<store::Approval> a = store.WithdrawApproval(store::ApprovalIdForCall(call_id), agent_id,
-                                                     principal, kUnheardReason, now);
-  if (a.ok()) return std::optional<store::Approval>(std::move(a).value());
+Result<std::optional<core::Approval>> WithdrawUnheard(core::Store& store, std::string_view call_id,
+                                                      std::string_view agent_id,
+                                                      std::string_view principal, TimePoint now) {
+  Result<core::Approval> a = store.WithdrawApproval(core::ApprovalIdForCall(call_id), agent_id,
+                                                    principal, kUnheardReason, now);
+  if (a.ok()) return std::optional<core::Approval>(std::move(a).value());
   // Decided meanwhile (kAlreadyExists) or never queued (kNotFound): the answer the client
   // missed is not the call's last word any more, or there is nothing to collect.
   if (a.error().kind == ErrorKind::kAlreadyExists || a.error().kind == ErrorKind::kNotFound) {
-    return std::optional<store::Approval>();
+    return std::optional<core::Approval>();
   }
   return a.error();
 }

@@ -21,8 +21,8 @@
 #include <string_view>
 
 #include "common/time.h"
+#include "core/ports/store.h"
 #include "interlock/result.h"
-#include "store/store.h"
 
 namespace interlock::approval {
 
@@ -31,10 +31,9 @@ inline constexpr std::string_view kUnheardReason =
 
 // Withdraws the pending approval of `call_id` (made by `agent_id`). nullopt: nothing to
 // withdraw (no approval, or no longer pending). Errors: the store's (kUnavailable...).
-Result<std::optional<store::Approval>> WithdrawUnheard(store::Store& store,
-                                                       std::string_view call_id,
-                                                       std::string_view agent_id,
-                                                       std::string_view principal, TimePoint now);
+Result<std::optional<core::Approval>> WithdrawUnheard(core::Store& store, std::string_view call_id,
+                                                      std::string_view agent_id,
+                                                      std::string_view principal, TimePoint now);
 
 }  // namespace interlock::approval
 

@@ -35,79 +35,43 @@
 #include "audit/audit_log.h"
 #include "audit/keys.h"
 #include "common/time.h"
+#include "core/ports/checkpoint.h"
 #include "interlock/result.h"
 
 struct sqlite3;
 
 namespace interlock::audit {
 
-struct Checkpoint {
-  int64_t seq = 0;
-  std::string hash;       // 64 hex: the chain hash of record `seq`
-  std::string time;       // RFC 3339, as signed
-  std::string signature;  // 64 raw bytes (hex in the file)
-  std::string key_id;     // PublicKey::KeyId() of the signer (unsigned, informational)
-  int line = 0;           // 1-based line in the file it was read from (0 if not read)
-};
-
 // The exact bytes a checkpoint signature covers.
 std::string CheckpointMessage(int64_t seq, std::string_view hash, std::string_view time);
 
-Result<Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std::string_view hash,
-                                  TimePoint time);
-bool VerifyCheckpoint(const PublicKey& key, const Checkpoint& cp);
-
-// Where a log's checkpoints are kept, and the log's committed head (the thing a checkpoint
-// signs). One thread at a time.
-class CheckpointStore {
- public:
-  virtual ~CheckpointStore() = default;
-  // The head of the committed log (seq 0 when empty). Never inside a write transaction.
-  virtual Result<AuditHead> CommittedHead() = 0;
-  // Stores a signed checkpoint durably (an Error: not stored, or not everywhere).
-  virtual Status Append(const Checkpoint& cp) = 0;
-  // Every stored checkpoint (any order; none: empty).
-  virtual Result<std::vector<Checkpoint>> List() = 0;
-};
+Result<core::Checkpoint> MakeCheckpoint(const SigningKey& key, int64_t seq, std::string_view hash,
+                                        TimePoint time);
+bool VerifyCheckpoint(const PublicKey& key, const core::Checkpoint& cp);
 
 // The file at `path` (created at the first Append) as a CheckpointStore whose head is
 // read by `head`.
-std::unique_ptr<CheckpointStore> MakeFileCheckpointStore(std::string path,
-                                                         std::function<Result<AuditHead>()> head);
-
-// How a store anchors its security-relevant records (docs/audit.md, "Anchors";
-// store::StoreOptions::checkpoint_signer): `sign` makes the signed checkpoint of a head
-// (the op's last record, appended but not yet committed); `mirror` writes it to the local
-// checkpoint file. SQLite, whose log has no checkpoint table, calls both before the
-// COMMIT: the file is where its anchor lives, and a signer without `mirror` anchors
-// nothing there (the anchor fails). PostgreSQL inserts the checkpoint into its
-// audit_checkpoints table in the records' own transaction (both commit or neither does)
-// and mirrors it after the commit (a copy the database's writers cannot delete). Empty
-// `sign`: nothing is anchored (in-memory stores, tests).
-struct CheckpointSigner {
-  std::function<Result<Checkpoint>(const AuditHead& head)> sign;
-  std::function<Status(const Checkpoint& cp)> mirror;
-  explicit operator bool() const { return static_cast<bool>(sign); }
-};
+std::unique_ptr<core::CheckpointStore> MakeFileCheckpointStore(
+    std::string path, std::function<Result<AuditHead>()> head);
 
 // One JSON line (no trailing newline).
-std::string CheckpointToJsonLine(const Checkpoint& cp);
+std::string CheckpointToJsonLine(const core::Checkpoint& cp);
 
 // Parses one line as CheckpointToJsonLine writes it; errors start with `where`.
-Result<Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where);
+Result<core::Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where);
 
 // Appends one line to `path` (created 0644 if missing) and fsyncs it.
-Status AppendCheckpoint(const std::string& path, const Checkpoint& cp);
+Status AppendCheckpoint(const std::string& path, const core::Checkpoint& cp);
 
 // Reads every checkpoint of `path` in file order. A malformed line is an Error naming
 // the line. A missing file is NotFound.
-Result<std::vector<Checkpoint>> ReadCheckpoints(const std::string& path);
+Result<std::vector<core::Checkpoint>> ReadCheckpoints(const std::string& path);
 
 // Signs with `key` at `clock`'s time (not owned; nullptr: the system clock) and mirrors
 // into the file at `path` (appended and fsync'd, one write per line: safe from several
 // threads and processes on one file).
-CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key, std::string path,
-                                      const Clock* clock = nullptr);
+core::CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key, std::string path,
+                                            const Clock* clock = nullptr);
 
 // The signer of a command-line tool's store: the audit keys of `keys_dir`, signing at the
 // system clock's time into `checkpoint_file` ("" = DefaultCheckpointsFile(keys_dir)).
@@ -115,18 +79,19 @@ CheckpointSigner MakeCheckpointSigner(std::shared_ptr<const SigningKey> key, std
 // (a SQLite deployment's first token comes before its daemon); else they must exist (a
 // fleet's keys are shared: a key made up here would sign checkpoints that no verifier of
 // the fleet accepts).
-Result<CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
-                                              const std::string& checkpoint_file,
-                                              bool create_missing_keys);
+Result<core::CheckpointSigner> LoadCheckpointSigner(const std::string& keys_dir,
+                                                    const std::string& checkpoint_file,
+                                                    bool create_missing_keys);
 
 // Writes a checkpoint of the current head of `store` now, unless the log is empty.
 // Returns the checkpoint written (seq 0 when the log was empty and nothing was written).
-Result<Checkpoint> WriteCheckpointNow(CheckpointStore& store, const SigningKey& key, TimePoint now);
+Result<core::Checkpoint> WriteCheckpointNow(core::CheckpointStore& store, const SigningKey& key,
+                                            TimePoint now);
 
 // Writes a checkpoint of the current head of `db` now, unless the log is empty.
 // Returns the checkpoint written (seq 0 when the log was empty and nothing was written).
-Result<Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key, const std::string& path,
-                                      TimePoint now);
+Result<core::Checkpoint> WriteCheckpointNow(sqlite3* db, const SigningKey& key,
+                                            const std::string& path, TimePoint now);
 
 struct CheckpointerOptions {
   std::string path;                            // checkpoint file
@@ -145,7 +110,7 @@ class Checkpointer {
   static Result<std::unique_ptr<Checkpointer>> Create(const SigningKey* key,
                                                       CheckpointerOptions options,
                                                       const Clock* clock,
-                                                      CheckpointStore* store = nullptr);
+                                                      core::CheckpointStore* store = nullptr);
 
   // Reads the committed head of `db` (which must not be inside a transaction) and
   // writes a checkpoint if due. Cheap when nothing is due: one indexed read.
@@ -153,8 +118,8 @@ class Checkpointer {
   // Writes a checkpoint if any record was appended since the last one.
   Status CheckpointIfChanged(sqlite3* db);
   // The same over any CheckpointStore (the checkpoint goes to `store`, not options.path).
-  Status MaybeCheckpoint(CheckpointStore& store) { return Check(store, false); }
-  Status CheckpointIfChanged(CheckpointStore& store) { return Check(store, true); }
+  Status MaybeCheckpoint(core::CheckpointStore& store) { return Check(store, false); }
+  Status CheckpointIfChanged(core::CheckpointStore& store) { return Check(store, true); }
 
   int64_t last_seq() const { return last_seq_; }
   const std::string& path() const { return options_.path; }
@@ -162,7 +127,7 @@ class Checkpointer {
  private:
   Checkpointer(const SigningKey* key, CheckpointerOptions options, const Clock* clock)
       : key_(key), options_(std::move(options)), clock_(clock) {}
-  Status Check(CheckpointStore& store, bool force);
+  Status Check(core::CheckpointStore& store, bool force);
 
   const SigningKey* key_;
   CheckpointerOptions options_;
@@ -183,7 +148,7 @@ class CheckpointThread {
       std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
   // The same over any CheckpointStore (PostgreSQL: store/postgres_audit.h).
   static Result<std::unique_ptr<CheckpointThread>> Start(
-      std::unique_ptr<CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
+      std::unique_ptr<core::CheckpointStore> store, std::unique_ptr<Checkpointer> checkpointer,
       std::chrono::milliseconds poll, std::function<void(const Error&)> on_error);
   ~CheckpointThread();
   CheckpointThread(const CheckpointThread&) = delete;
@@ -199,7 +164,7 @@ class CheckpointThread {
     void operator()(sqlite3* db) const;
   };
   std::unique_ptr<sqlite3, DbCloser> db_;
-  std::unique_ptr<CheckpointStore> store_;  // over db_ for SQLite
+  std::unique_ptr<core::CheckpointStore> store_;  // over db_ for SQLite
   std::unique_ptr<Checkpointer> checkpointer_;
   std::chrono::milliseconds poll_{1000};
   std::function<void(const Error&)> on_error_;

@@ -16,31 +16,17 @@
 #include <optional>
 #include <string>
 
+#include "audit/audit_query.h"
 #include "common/time.h"
 #include "interlock/result.h"
 
 struct sqlite3;
 
-namespace interlock::audit {
+namespace interlock::core {
+class RecordSource;
+}  // namespace interlock::core
 
-// Shared by export and query: which records to read. Empty strings match everything.
-struct AuditFilter {
-  std::optional<TimePoint> since;  // inclusive
-  std::optional<TimePoint> until;  // exclusive
-  std::string agent_id;
-  std::string run_id;
-  int64_t after_seq = 0;  // only records with seq > after_seq (pagination cursor)
-  // The console's search (GET /v1/audit; docs/console.md). Each is index-backed
-  // (audit_log.cc: indexes on type, agent, and the decision records' tool and code).
-  std::string type;  // the record type ("decision", "kill_switch", ...)
-  std::string tool;  // a decision record's data.tool
-  std::string code;  // a decision record's data.decision.code
-  // A substring of the record's canonical body (case-sensitive). Not index-backed: a
-  // query with text reads at most kTextScanWindow records per page (QueryAuditPage).
-  std::string text;
-  int64_t before_seq = 0;   // when > 0: only records with seq < before_seq
-  bool descending = false;  // newest first (the cursor is then before_seq)
-};
+namespace interlock::audit {
 
 struct ExportStats {
   int64_t records = 0;
@@ -58,8 +44,8 @@ Result<ExportStats> ExportJsonl(sqlite3* db, const AuditFilter& filter, std::ost
 // whole log is read). The console's filters (type, tool, code, text, before_seq,
 // descending) are refused (kInvalidArgument). Lines are byte-identical to the SQLite
 // export's.
-class RecordSource;
-Result<ExportStats> ExportJsonl(RecordSource& source, const AuditFilter& filter, std::ostream& out);
+Result<ExportStats> ExportJsonl(core::RecordSource& source, const AuditFilter& filter,
+                                std::ostream& out);
 
 // Parses a --since/--until value: RFC 3339, or a date "YYYY-MM-DD" (midnight UTC; with
 // end_of_day, the following midnight, so `--until 2026-11-22` includes that day).

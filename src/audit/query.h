@@ -13,6 +13,7 @@
 
 #include <boost/json/array.hpp>
 
+#include "audit/audit_query.h"
 #include "audit/export.h"
 #include "interlock/result.h"
 
@@ -20,29 +21,11 @@ struct sqlite3;
 
 namespace interlock::audit {
 
-inline constexpr int64_t kDefaultAuditQueryLimit = 100;
-inline constexpr int64_t kMaxAuditQueryLimit = 1000;
-
-struct AuditQuery {
-  AuditFilter filter;                       // run_id, since, until, agent_id, after_seq
-  int64_t limit = kDefaultAuditQueryLimit;  // clamped to [1, kMaxAuditQueryLimit]
-};
-
 // Each element: the record's body as an object plus "hash" (same shape as an export
 // line). A stored body that is not valid JSON is an Error (kCorrupt) naming its seq.
 Result<boost::json::array> QueryAudit(sqlite3* db, const AuditQuery& q);
 
-// A query with filter.text reads at most this many seqs per page (a substring cannot be
-// indexed): the page may then hold fewer records than the limit and still say `more`.
-inline constexpr int64_t kTextScanWindow = 20000;
-
-// One page of the console's search (GET /v1/audit): the records, and where the next page
-// starts: after_seq (ascending) or before_seq (descending) = next_cursor, while `more`.
-struct AuditPage {
-  boost::json::array records;
-  int64_t next_cursor = 0;
-  bool more = false;
-};
+// One page of the console's search (audit_query.h, AuditPage).
 Result<AuditPage> QueryAuditPage(sqlite3* db, const AuditQuery& q);
 
 // The paging rule of every backend: a query that cannot use an index (`windowed`: text on

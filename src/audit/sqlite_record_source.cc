@@ -5,12 +5,13 @@
 
 #include <sqlite3.h>
 
+#include "audit/audit_log.h"
 #include "audit/sqlite_util.h"
 
 namespace interlock::audit {
 namespace {
 
-class SqliteRecordSource final : public RecordSource {
+class SqliteRecordSource final : public core::RecordSource {
  public:
   explicit SqliteRecordSource(sqlite3* db) : db_(db) {}
 
@@ -47,11 +48,11 @@ class SqliteRecordSource final : public RecordSource {
     return Status::Ok();
   }
 
-  Result<LogBounds> Bounds() override {
+  Result<core::LogBounds> Bounds() override {
     Statement first;
     if (Status s = first.Prepare(db_, "SELECT MIN(seq) FROM audit_log"); !s.ok()) return s.error();
     if (sqlite3_step(first.get()) != SQLITE_ROW) return SqliteError(db_, "read audit_log");
-    LogBounds b;
+    core::LogBounds b;
     b.first_seq = first.Int64(0);
     Result<AuditHead> last = ReadLastRecord(db_);
     if (!last.ok()) return last.error();
@@ -59,7 +60,7 @@ class SqliteRecordSource final : public RecordSource {
     return b;
   }
 
-  Result<bool> Next(StoredRecord* out) override {
+  Result<bool> Next(core::AuditRow* out) override {
     const int rc = sqlite3_step(scan_.get());
     if (rc == SQLITE_DONE) return false;
     if (rc != SQLITE_ROW) return SqliteError(db_, "read audit_log");
@@ -115,7 +116,7 @@ class SqliteRecordSource final : public RecordSource {
 
 }  // namespace
 
-std::unique_ptr<RecordSource> MakeSqliteRecordSource(sqlite3* db) {
+std::unique_ptr<core::RecordSource> MakeSqliteRecordSource(sqlite3* db) {
   return std::make_unique<SqliteRecordSource>(db);
 }
 

@@ -20,7 +20,7 @@ TailReport Fail(TailReport r, int64_t seq, std::string problem) {
 }
 
 // A run head naming a record past the end ("" when none does).
-Result<std::string> RunHeadPastEnd(RecordSource& source, int64_t last_seq, int64_t* bad_seq) {
+Result<std::string> RunHeadPastEnd(core::RecordSource& source, int64_t last_seq, int64_t* bad_seq) {
   Result<bool> linked = source.RunLinks();
   if (!linked.ok()) return linked.error();
   if (!*linked) return std::string();
@@ -43,9 +43,9 @@ Result<std::string> RunHeadPastEnd(RecordSource& source, int64_t last_seq, int64
 }
 
 // The latest checkpoint by seq (the last one in the file among equals).
-const Checkpoint* Latest(std::span<const Checkpoint> cps) {
-  const Checkpoint* latest = nullptr;
-  for (const Checkpoint& cp : cps) {
+const core::Checkpoint* Latest(std::span<const core::Checkpoint> cps) {
+  const core::Checkpoint* latest = nullptr;
+  for (const core::Checkpoint& cp : cps) {
     if (latest == nullptr || cp.seq >= latest->seq) latest = &cp;
   }
   return latest;
@@ -55,8 +55,8 @@ const Checkpoint* Latest(std::span<const Checkpoint> cps) {
 // chains onto its predecessor and hashes to its stored hash. `problem` stays empty when
 // all do. A checkpoint for the record just before the first one (a prune's anchor) must
 // be the first record's prev; an older one covers pruned records only.
-Status CheckFromCheckpoint(RecordSource& source, int64_t first_seq, const Checkpoint& cp,
-                           std::string* problem, int64_t* bad_seq) {
+Status CheckFromCheckpoint(core::RecordSource& source, int64_t first_seq,
+                           const core::Checkpoint& cp, std::string* problem, int64_t* bad_seq) {
   int64_t expected = std::max(cp.seq, first_seq);
   std::string prev;
   bool have_prev = false;
@@ -68,7 +68,7 @@ Status CheckFromCheckpoint(RecordSource& source, int64_t first_seq, const Checkp
   const std::string where = "the signed checkpoint for seq " + std::to_string(cp.seq) + " of " +
                             cp.time +
                             (cp.line > 0 ? " (line " + std::to_string(cp.line) + ")" : "");
-  StoredRecord rec;
+  core::AuditRow rec;
   for (;;) {
     Result<bool> more = source.Next(&rec);
     if (!more.ok()) return more.error();
@@ -120,14 +120,14 @@ Result<TailReport> CheckAuditTail(sqlite3* db, const TailCheckOptions& options) 
   return CheckAuditTail(*MakeSqliteRecordSource(db), options);
 }
 
-Result<TailReport> CheckAuditTail(RecordSource& source, const TailCheckOptions& options) {
+Result<TailReport> CheckAuditTail(core::RecordSource& source, const TailCheckOptions& options) {
   if (!options.checkpoints.empty() && options.public_key == nullptr) {
     return Error::Invalid("checkpoints were given without the public key that checks them");
   }
   if (Status s = source.CheckReadable(); !s.ok()) return s.error();
 
   TailReport r;
-  Result<LogBounds> bounds = source.Bounds();
+  Result<core::LogBounds> bounds = source.Bounds();
   if (!bounds.ok()) return bounds.error();
   const AuditHead& last = bounds->last;
   r.head_seq = last.seq;
@@ -146,7 +146,7 @@ Result<TailReport> CheckAuditTail(RecordSource& source, const TailCheckOptions& 
   if (!run.ok()) return run.error();
   if (!run->empty()) return Fail(std::move(r), bad, std::move(run).value());
 
-  const Checkpoint* cp = Latest(options.checkpoints);
+  const core::Checkpoint* cp = Latest(options.checkpoints);
   if (cp == nullptr) {
     r.ok = true;
     return r;
@@ -189,13 +189,13 @@ Status TailRefusal(const TailReport& r, const std::string& store,
       checkpoint_file + " as evidence and start with a new checkpoint file (--checkpoints).");
 }
 
-Status CheckSourceTail(RecordSource& source, const std::string& store_label,
+Status CheckSourceTail(core::RecordSource& source, const std::string& store_label,
                        const std::string& checkpoint_file, const std::string& keys_dir,
                        const PublicKey& key) {
-  Result<std::vector<Checkpoint>> cps = source.StoredCheckpoints();
+  Result<std::vector<core::Checkpoint>> cps = source.StoredCheckpoints();
   if (!cps.ok()) return cps.error();
-  if (Result<std::vector<Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
-    for (Checkpoint& cp : *read) cps->push_back(std::move(cp));
+  if (Result<std::vector<core::Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
+    for (core::Checkpoint& cp : *read) cps->push_back(std::move(cp));
   } else if (read.error().kind != ErrorKind::kNotFound) {
     return read.error();
   }
@@ -206,8 +206,8 @@ Status CheckSourceTail(RecordSource& source, const std::string& store_label,
 
 Status CheckStoreTail(const std::string& store_path, const std::string& checkpoint_file,
                       const std::string& keys_dir, const PublicKey& key) {
-  std::vector<Checkpoint> cps;
-  if (Result<std::vector<Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
+  std::vector<core::Checkpoint> cps;
+  if (Result<std::vector<core::Checkpoint>> read = ReadCheckpoints(checkpoint_file); read.ok()) {
     cps = std::move(read).value();
   } else if (read.error().kind != ErrorKind::kNotFound) {
     return read.error();

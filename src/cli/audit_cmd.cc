@@ -54,9 +54,9 @@ int RunVerify(const VerifyArgs& a) {
   // A file is SQLite, on its own read-only connection; a postgresql:// URI is read in one
   // snapshot of the database every daemon of a fleet writes (store/postgres_read.h).
   audit::SqliteDb db;
-  std::unique_ptr<audit::RecordSource> source;
+  std::unique_ptr<core::RecordSource> source;
   if (postgres) {
-    Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
+    Result<std::unique_ptr<core::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
     if (!pg.ok()) return Fail("verify", pg.error());
     source = std::move(pg).value();
   } else {
@@ -65,18 +65,18 @@ int RunVerify(const VerifyArgs& a) {
     db = std::move(opened).value();
     source = audit::MakeSqliteRecordSource(db.get());
   }
-  std::vector<audit::Checkpoint> cps;
+  std::vector<core::Checkpoint> cps;
   std::unique_ptr<audit::PublicKey> pub;
   if (!a.checkpoints.empty()) {
-    Result<std::vector<audit::Checkpoint>> read = audit::ReadCheckpoints(a.checkpoints);
+    Result<std::vector<core::Checkpoint>> read = audit::ReadCheckpoints(a.checkpoints);
     if (!read.ok()) return Fail("verify", read.error());
     cps = std::move(read).value();
   }
   if (!a.pubkey.empty()) {
     // The backend's own checkpoints, read in the records' snapshot (none for SQLite).
-    Result<std::vector<audit::Checkpoint>> stored = source->StoredCheckpoints();
+    Result<std::vector<core::Checkpoint>> stored = source->StoredCheckpoints();
     if (!stored.ok()) return Fail("verify", stored.error());
-    for (audit::Checkpoint& cp : *stored) cps.push_back(std::move(cp));
+    for (core::Checkpoint& cp : *stored) cps.push_back(std::move(cp));
     Result<audit::PublicKey> k = audit::PublicKey::LoadFile(a.pubkey);
     if (!k.ok()) return Fail("verify", k.error());
     pub = std::make_unique<audit::PublicKey>(std::move(k).value());
@@ -117,7 +117,7 @@ int RunExport(const ExportArgs& a) {
   Result<audit::ExportStats> st = Error::Internal("unreached");
   if (store::IsPostgresUri(a.store)) {
     // One snapshot of the fleet's database, scanned in seq order (store/postgres_read.h).
-    Result<std::unique_ptr<audit::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
+    Result<std::unique_ptr<core::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
     if (!pg.ok()) return Fail("export", pg.error());
     st = audit::ExportJsonl(**pg, f, std::cout);
   } else {
@@ -164,7 +164,7 @@ int RunCheckpoint(const CheckpointArgs& a) {
   if (!postgres && a.checkpoints.empty()) {
     return Fail("checkpoint", Error::Invalid("--checkpoints FILE is required for a SQLite store"));
   }
-  Result<audit::Checkpoint> cp = Error::Internal("unreached");
+  Result<core::Checkpoint> cp = Error::Internal("unreached");
   if (postgres) {
     // Into the fleet's table, and into --checkpoints when given (store/postgres_audit.h).
     auto cps = store::OpenPostgresCheckpointStore(a.store, a.checkpoints);

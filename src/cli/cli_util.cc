@@ -16,13 +16,14 @@
 #include "audit/sqlite_util.h"
 #include "cli/command.h"
 #include "common/json.h"
+#include "common/store_path.h"
 #include "egress/daemon_decider.h"
 #include "mcp/daemon_enforcer.h"
-#include "mcp/local_store.h"
 #include "policy/policy.h"
 #include "store/open_store.h"
 #include "store/postgres_audit.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_history_source.h"
 
 namespace interlock::cli {
 
@@ -41,7 +42,7 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* f) {
 }
 
 CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store) {
-  Result<std::string> def = mcp::DefaultStorePath();
+  Result<std::string> def = DefaultStorePath();
   CLI::Option* o =
       cmd->add_option("--store", *store,
                       "SQLite store file, or a postgresql:// URI where the command supports one "
@@ -142,7 +143,7 @@ namespace {
 class SqliteStoreHistory final : public StoreHistory {
  public:
   explicit SqliteStoreHistory(audit::SqliteDb db) : db_(std::move(db)), source_(db_.get()) {}
-  const store::HistorySource& source() const override { return source_; }
+  const core::HistorySource& source() const override { return source_; }
   Result<audit::RunReplay> Replay(std::string_view run_id) override {
     return audit::ReplayRun(db_.get(), run_id);
   }
@@ -155,7 +156,7 @@ class SqliteStoreHistory final : public StoreHistory {
 class PostgresStoreHistory final : public StoreHistory {
  public:
   explicit PostgresStoreHistory(std::unique_ptr<store::PostgresStore> s) : store_(std::move(s)) {}
-  const store::HistorySource& source() const override { return *store_; }
+  const core::HistorySource& source() const override { return *store_; }
   Result<audit::RunReplay> Replay(std::string_view run_id) override {
     return store_->Replay(run_id);
   }
@@ -180,7 +181,7 @@ Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store)
   return std::unique_ptr<StoreHistory>(std::make_unique<SqliteStoreHistory>(std::move(db).value()));
 }
 
-Result<std::unique_ptr<store::Store>> OpenOperatorStore(const std::string& path) {
+Result<std::unique_ptr<core::Store>> OpenOperatorStore(const std::string& path) {
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = false;
@@ -228,9 +229,9 @@ int WarnShadowMode(const policy::PolicySet& set, std::string_view agent_id, std:
   return lines;
 }
 
-Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
-                                                const std::string& keys_dir,
-                                                const std::string& checkpoints) {
+Result<core::CheckpointSigner> LoadStoreSigner(const std::string& store,
+                                               const std::string& keys_dir,
+                                               const std::string& checkpoints) {
   if (!store::IsPostgresUri(store)) {
     return audit::LoadCheckpointSigner(keys_dir.empty() ? audit::DefaultKeysDir(store) : keys_dir,
                                        checkpoints, /*create_missing_keys=*/true);
@@ -257,7 +258,7 @@ Result<audit::PruneReport> PruneStoreAudit(const std::string& store, const audit
   constexpr int64_t kPostgresChunk = 5000;
   Result<std::unique_ptr<audit::PruneTarget>> target = store::OpenPostgresPruneTarget(store);
   if (!target.ok()) return target.error();
-  Result<std::unique_ptr<audit::CheckpointStore>> anchors =
+  Result<std::unique_ptr<core::CheckpointStore>> anchors =
       store::OpenPostgresCheckpointStore(store, options.checkpoint_file);
   if (!anchors.ok()) return anchors.error();
   options.chunk_records = std::min(options.chunk_records, kPostgresChunk);

@@ -14,9 +14,9 @@
 #include "audit/checkpoint.h"
 #include "audit/replay.h"
 #include "audit/retention.h"
+#include "core/ports/history_source.h"
+#include "core/ports/store.h"
 #include "interlock/result.h"
-#include "store/history_source.h"
-#include "store/store.h"
 
 namespace CLI {
 class App;
@@ -50,8 +50,8 @@ struct EnforcementFlags {
 // Adds --policy, --agent, --store, --daemon, --daemon-ca and --token-env to `cmd`.
 void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
 
-// Adds --store to `cmd`, defaulting to mcp::DefaultStorePath() ($INTERLOCK_STORE, else the
-// XDG state directory); required when no default can be worked out. Every command that
+// Adds --store to `cmd`, defaulting to DefaultStorePath() (common/store_path.h) ($INTERLOCK_STORE,
+// else the XDG state directory); required when no default can be worked out. Every command that
 // opens a store takes it through this, so they all open the same file by default.
 CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store);
 
@@ -61,9 +61,9 @@ CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store);
 // directory, created if missing (a deployment's first token comes before its daemon). A
 // postgresql:// URI: the fleet's keys from --keys DIR, which must exist (there is no
 // default next to a database; kInvalidArgument without it).
-Result<audit::CheckpointSigner> LoadStoreSigner(const std::string& store,
-                                                const std::string& keys_dir,
-                                                const std::string& checkpoints);
+Result<core::CheckpointSigner> LoadStoreSigner(const std::string& store,
+                                               const std::string& keys_dir,
+                                               const std::string& checkpoints);
 
 // Prunes the audit log of `store` (a SQLite file or a postgresql:// URI) by the rule of
 // audit/retention.h. On PostgreSQL the anchors go to the database's audit_checkpoints
@@ -131,7 +131,7 @@ Result<std::string> ReadFileToString(const std::string& path);
 class StoreHistory {
  public:
   virtual ~StoreHistory() = default;
-  virtual const store::HistorySource& source() const = 0;
+  virtual const core::HistorySource& source() const = 0;
   virtual Result<audit::RunReplay> Replay(std::string_view run_id) = 0;
 };
 Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store);
@@ -139,7 +139,7 @@ Result<std::unique_ptr<StoreHistory>> OpenStoreHistory(const std::string& store)
 // `mcp pins accept`): a SQLite file that must already exist (a typo in --store must not
 // create an empty database and report success), or a postgresql:// URI (the fleet's
 // shared store: what is written holds on every daemon).
-Result<std::unique_ptr<store::Store>> OpenOperatorStore(const std::string& store);
+Result<std::unique_ptr<core::Store>> OpenOperatorStore(const std::string& store);
 // Writes `v` as one compact line and flushes (JSON-lines protocols).
 void WriteJsonLine(std::ostream& out, const boost::json::value& v);
 

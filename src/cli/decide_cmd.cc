@@ -30,10 +30,10 @@
 #include "common/json_sniff.h"
 #include "common/json_write.h"
 #include "common/time.h"
+#include "core/app/tool_calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/run_store.h"
-#include "engine/call_parser.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
 
@@ -146,7 +146,7 @@ std::optional<Result<core::CallResult>> ParseOutcomeLine(const std::string& line
     } else if (kv.key() == "error" && kv.value().is_string()) {
       out.error = std::string(kv.value().get_string());
     } else if (kv.key() == form.extra && form.extra == "usage") {
-      auto usage = engine::UsageFromJson(kv.value());
+      auto usage = core::UsageFromJson(kv.value());
       if (!usage.ok()) return Result<core::CallResult>(usage.error());
       out.usage = *usage;
     } else if (kv.key() == form.extra && form.extra == "output") {
@@ -235,7 +235,7 @@ void ReadInputLine(const std::string& line, bool oversized, const JsonLimits& li
   }
   // Parsed in place (ParseToolCallInto: ParseToolCall's parse and errors), so the call is
   // not moved through a Result on its way to the Guard.
-  const Status parsed = engine::ParseToolCallInto(line, limits, &in->call);
+  const Status parsed = core::ParseToolCallInto(line, limits, &in->call);
   if (!parsed.ok()) {
     in->kind = InputLine::Kind::kInvalid;
     in->error = parsed.error().message;

@@ -20,6 +20,8 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/local_store.h"
+#include "common/store_path.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -27,7 +29,6 @@
 #include "egress/decider.h"
 #include "egress/proxy.h"
 #include "mcp/daemon_enforcer.h"
-#include "mcp/local_store.h"
 #include "policy/loader.h"
 
 namespace interlock::cli {
@@ -168,11 +169,11 @@ int RunEgress(const EgressOptions& opt) {
 
   std::string store_path = opt.store;
   if (store_path.empty()) {
-    auto p = mcp::DefaultStorePath();
+    auto p = DefaultStorePath();
     if (!p.ok()) return Fail(p.error().message);
     store_path = *p;
   }
-  auto store = mcp::OpenLocalStore(store_path, true);
+  auto store = OpenLocalStore(store_path, true);
   if (!store.ok()) return Fail("store " + store_path + ": " + store.error().message);
   SystemClock clock;
   core::PolicySource source(*set);

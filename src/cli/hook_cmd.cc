@@ -51,16 +51,17 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/hook_input.h"
+#include "cli/local_store.h"
 #include "common/crypto.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "common/store_path.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "core/ports/store.h"
 #include "mcp/daemon_enforcer.h"
-#include "mcp/local_store.h"
 #include "policy/loader.h"
-#include "store/store.h"
 
 namespace interlock::cli {
 namespace {
@@ -296,7 +297,7 @@ int RunHookDaemon(const HookOptions& opt, const HookInput& input, ToolCall call,
 struct Standalone {
   std::shared_ptr<const policy::PolicySet> set;
   std::string agent_id;
-  std::unique_ptr<store::Store> store;
+  std::unique_ptr<core::Store> store;
   std::string store_path;
 };
 
@@ -346,11 +347,11 @@ Result<Standalone> OpenStandalone(const HookOptions& opt, const HookInput& input
   out.set = std::move(*set);
   out.store_path = opt.store;
   if (out.store_path.empty()) {
-    auto p = mcp::DefaultStorePath();
+    auto p = DefaultStorePath();
     if (!p.ok()) return p.error();
     out.store_path = *p;
   }
-  auto store = mcp::OpenLocalStore(out.store_path);
+  auto store = OpenLocalStore(out.store_path);
   if (!store.ok()) return Error::Unavailable("store unavailable: " + store.error().message);
   out.store = std::move(*store);
   return out;
@@ -382,22 +383,22 @@ struct Match {
   bool asked = false;  // decided approval_required; its approval is pending
 };
 
-Result<Match> FindDecidedCall(store::Store& store, const std::string& run_id,
-                              const HookInput& input, const audit::Redactor& redactor,
+Result<Match> FindDecidedCall(core::Store& store, const std::string& run_id, const HookInput& input,
+                              const audit::Redactor& redactor,
                               const std::vector<std::string>& redact_fields) {
   auto calls = store.ListRunCalls(run_id, kPostToolUseLookback);
   if (!calls.ok()) return calls.error();
   const json::object redacted = redactor.RedactArgs(input.tool_input, redact_fields);
   const std::string args_sha256 = Sha256Hex(CanonicalJson(json::value(input.tool_input)));
-  for (const store::CallSummary& c : *calls) {  // newest first
+  for (const core::CallSummary& c : *calls) {  // newest first
     if (c.tool != input.tool_name) continue;
     if (c.verdict == VerdictName(Verdict::kAllow)) {
       auto call = store.GetCall(c.call_id);
       if (!call.ok() || call->result.has_value()) continue;
       if (call->record.call.args == redacted) return Match{c.call_id, false};
     } else if (c.verdict == VerdictName(Verdict::kApprovalRequired)) {
-      auto a = store.GetApproval(store::ApprovalIdForCall(c.call_id));
-      if (!a.ok() || a->state != store::ApprovalState::kPending) continue;
+      auto a = store.GetApproval(core::ApprovalIdForCall(c.call_id));
+      if (!a.ok() || a->state != core::ApprovalState::kPending) continue;
       if (a->args_sha256 == args_sha256) return Match{c.call_id, true};
     }
   }
@@ -422,8 +423,8 @@ std::vector<std::string> RedactedValues(const json::object& args,
 }
 
 // Whether the tool reported an error (tool_response.is_error), and the result as recorded.
-store::CallResult PostResult(const HookInput& input, const std::vector<std::string>& masked) {
-  store::CallResult result;
+core::CallResult PostResult(const HookInput& input, const std::vector<std::string>& masked) {
+  core::CallResult result;
   const json::value* is_error = input.tool_response.is_object()
                                     ? input.tool_response.get_object().if_contains("is_error")
                                     : nullptr;
@@ -454,7 +455,7 @@ int RunPostToolUseDaemon(const HookOptions& opt, const HookInput& input) {
   }
   auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
   if (!daemon.ok()) return PostNote(daemon.error().message + "; nothing recorded");
-  store::CallResult r = PostResult(input, {});
+  core::CallResult r = PostResult(input, {});
   mcp::ToolResult result;
   result.ok = r.ok;
   result.output_json = std::move(r.output_json);
@@ -521,16 +522,16 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
   if (match->asked) {
     // The tool ran, so the person at Claude Code's prompt approved it: that is recorded as
     // their vote through the same approval path as a reviewer's, then the call released.
-    store::VoteRequest vote;
-    vote.approval_id = store::ApprovalIdForCall(match->call_id);
+    core::VoteRequest vote;
+    vote.approval_id = core::ApprovalIdForCall(match->call_id);
     vote.reviewer.name = kClaudeCodeUser;
-    vote.reviewer.role = store::Role::kReviewer;
+    vote.reviewer.role = core::Role::kReviewer;
     vote.approve = true;
     vote.comment = "approved at Claude Code's permission prompt (the PostToolUse hook saw it run)";
     vote.now = clock.Now();
     std::shared_ptr<const policy::PolicySet> set = env->set;
     vote.policy = [set](std::string_view agent_id, std::string_view /*tool*/) {
-      store::ApprovalPolicyFacts facts;
+      core::ApprovalPolicyFacts facts;
       if (const policy::AgentPolicy* a = set->Find(agent_id); a != nullptr) {
         facts.identity = a->identity;
       }
@@ -551,7 +552,7 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
           "); its result is not recorded");
     }
   }
-  store::CallResult result = PostResult(*input, RedactedValues(input->tool_input, redact_fields));
+  core::CallResult result = PostResult(*input, RedactedValues(input->tool_input, redact_fields));
   result.policies = env->set;
   if (Status s = env->store->RecordResult(match->call_id, env->agent_id, env->agent_id, result,
                                           clock.Now());

@@ -18,7 +18,7 @@ struct IncidentArgs {
 };
 
 int RunMark(const IncidentArgs& a) {
-  Result<std::unique_ptr<store::Store>> store = OpenOperatorStore(a.store);
+  Result<std::unique_ptr<core::Store>> store = OpenOperatorStore(a.store);
   if (!store.ok()) {
     std::cerr << "interlock incident mark: " << store.error().message << '\n';
     return kExitUsage;

@@ -20,6 +20,7 @@
 #include "cli/command.h"
 #include "common/json.h"
 #include "common/time.h"
+#include "core/app/kills.h"
 #include "store/open_store.h"
 #include "store/postgres_store.h"
 
@@ -43,8 +44,8 @@ struct KillOptions {
 
 // A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
 // shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
-Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& path,
-                                                   audit::CheckpointSigner signer = {}) {
+Result<std::unique_ptr<core::Store>> OpenExisting(const std::string& path,
+                                                  core::CheckpointSigner signer = {}) {
   store::StoreOptions o;
   o.checkpoint_signer = std::move(signer);
   o.path = path;
@@ -62,7 +63,7 @@ bool UseHttp(const CLI::App& sub) {
   return env != nullptr && *env != '\0' && sub.count("--store") == 0;
 }
 
-int RunSetHttp(const KillOptions& opt, bool engaged, const store::KillEntry& e) {
+int RunSetHttp(const KillOptions& opt, bool engaged, const core::KillEntry& e) {
   const std::string cmd = std::string("kill ") + (engaged ? "engage" : "release");
   auto daemon = DaemonConnection::Open(opt.daemon, "interlock-kill");
   if (!daemon.ok()) {
@@ -103,7 +104,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
                 << ": --actor is for the store; over HTTP the actor is the token's name\n";
       return kExitUsage;
     }
-    store::KillEntry e;
+    core::KillEntry e;
     e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
     e.target = !opt.agent.empty() ? opt.agent : opt.run;
     e.reason = opt.reason;
@@ -111,11 +112,11 @@ int RunSet(const KillOptions& opt, bool engaged) {
   }
   // The record is signed into the checkpoint file before the switch takes effect
   // (docs/audit.md, "Anchors"): a release waits for that anchor, an engagement never does.
-  audit::CheckpointSigner signer;
+  core::CheckpointSigner signer;
   // A missing SQLite file is refused by OpenExisting below (no keys made up for a typo).
   if (std::error_code ec;
       store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {
-    Result<audit::CheckpointSigner> loaded =
+    Result<core::CheckpointSigner> loaded =
         LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
     if (loaded.ok()) {
       signer = std::move(loaded).value();
@@ -134,7 +135,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
     std::cerr << "interlock kill " << verb << ": " << st.error().message << '\n';
     return kExitFailure;
   }
-  store::KillEntry e;
+  core::KillEntry e;
   e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
   e.target = !opt.agent.empty() ? opt.agent : opt.run;
   e.engaged = engaged;
@@ -146,7 +147,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
     e.actor = opt.actor;
   }
   e.at = SystemClock().Now();
-  if (Status s = (*st)->SetKill(e); !s.ok()) {
+  if (Status s = core::Kills(**st).Set(e); !s.ok()) {
     std::cerr << "interlock kill " << verb << ": " << s.error().message
               << " (the kill switch was NOT " << (engaged ? "engaged" : "released") << ")\n";
     return kExitFailure;
@@ -156,10 +157,10 @@ int RunSet(const KillOptions& opt, bool engaged) {
   return kExitOk;
 }
 
-int PrintKills(const KillOptions& opt, const std::vector<store::KillEntry>& kills);
+int PrintKills(const KillOptions& opt, const std::vector<core::KillEntry>& kills);
 
 // Kill switches from the daemon, as the store path's KillEntry list.
-Result<std::vector<store::KillEntry>> ListKillsHttp(const KillOptions& opt) {
+Result<std::vector<core::KillEntry>> ListKillsHttp(const KillOptions& opt) {
   auto daemon = DaemonConnection::Open(opt.daemon, "interlock-kill");
   if (!daemon.ok()) return daemon.error();
   DaemonReply r = daemon->Send("GET", "/v1/kill");
@@ -173,7 +174,7 @@ Result<std::vector<store::KillEntry>> ListKillsHttp(const KillOptions& opt) {
   const json::value* arr =
       !ec && v.is_object() ? v.as_object().if_contains("kill_switches") : nullptr;
   if (arr == nullptr || !arr->is_array()) return Error::Unavailable("unexpected reply: " + r.body);
-  std::vector<store::KillEntry> out;
+  std::vector<core::KillEntry> out;
   for (const json::value& x : arr->as_array()) {
     if (!x.is_object()) continue;
     const json::object& o = x.as_object();
@@ -181,7 +182,7 @@ Result<std::vector<store::KillEntry>> ListKillsHttp(const KillOptions& opt) {
       auto* f = o.if_contains(k);
       return f && f->is_string() ? std::string(f->as_string()) : std::string();
     };
-    store::KillEntry k;
+    core::KillEntry k;
     k.scope = str("scope");
     k.target = str("target");
     auto* e = o.if_contains("engaged");
@@ -209,7 +210,7 @@ int RunStatus(const KillOptions& opt) {
     std::cerr << "interlock kill status: " << st.error().message << '\n';
     return kExitFailure;
   }
-  auto kills = (*st)->ListKills();
+  auto kills = core::Kills(**st).List();
   if (!kills.ok()) {
     std::cerr << "interlock kill status: " << kills.error().message << '\n';
     return kExitFailure;
@@ -217,10 +218,10 @@ int RunStatus(const KillOptions& opt) {
   return PrintKills(opt, *kills);
 }
 
-int PrintKills(const KillOptions& opt, const std::vector<store::KillEntry>& kills) {
+int PrintKills(const KillOptions& opt, const std::vector<core::KillEntry>& kills) {
   if (opt.format == "json") {
     boost::json::array arr;
-    for (const store::KillEntry& k : kills) {
+    for (const core::KillEntry& k : kills) {
       arr.push_back(boost::json::object{{"scope", k.scope},
                                         {"target", k.target},
                                         {"engaged", k.engaged},
@@ -232,7 +233,7 @@ int PrintKills(const KillOptions& opt, const std::vector<store::KillEntry>& kill
     return kExitOk;
   }
   int engaged = 0;
-  for (const store::KillEntry& k : kills) {
+  for (const core::KillEntry& k : kills) {
     if (!k.engaged) continue;
     ++engaged;
     std::cout << "ENGAGED  " << k.scope << (k.target.empty() ? "" : " " + k.target) << "  since "

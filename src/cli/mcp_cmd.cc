@@ -43,7 +43,9 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/local_store.h"
 #include "common/json.h"
+#include "common/store_path.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -56,14 +58,12 @@
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/guard_enforcer.h"
-#include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "mcp/server_env.h"
 #include "mcp/staging.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
-#include "store/postgres_store.h"
 #include "telemetry/setup.h"
 
 namespace interlock::cli {
@@ -117,7 +117,7 @@ class WakePipe {
 
 std::string StorePathOrDefault(const std::string& given, std::string* error) {
   if (!given.empty()) return given;
-  auto p = mcp::DefaultStorePath();
+  auto p = DefaultStorePath();
   if (!p.ok()) {
     *error = p.error().message;
     return {};
@@ -266,7 +266,7 @@ class McpSession {
     std::string err;
     store_path_ = StorePathOrDefault(opt_.store, &err);
     if (store_path_.empty()) return Fail(err);
-    if (store::IsPostgresUri(store_path_)) {
+    if (IsPostgresStore(store_path_)) {
       // The stdio gateway's store is this machine's (its audit key sits next to the file);
       // a fleet's gateway is the daemon's /mcp/{upstream} (docs/mcp.md).
       return Fail(
@@ -277,7 +277,7 @@ class McpSession {
     if (opt_.durability != "full" && opt_.durability != "normal") {
       return Fail("--durability wants full or normal, not " + opt_.durability);
     }
-    auto store = mcp::OpenLocalStore(store_path_, opt_.durability == "full");
+    auto store = OpenLocalStore(store_path_, opt_.durability == "full");
     if (!store.ok()) return Fail("store " + store_path_ + ": " + store.error().message);
     store_ = std::move(*store);
     auto pin_rows = store_->OpenPinRows();
@@ -555,7 +555,7 @@ class McpSession {
   std::map<std::string, std::string> child_env_;           //
   std::vector<std::string> secrets_;                       //
   std::string store_path_;                                 // OpenStore
-  std::unique_ptr<store::Store> store_;                    //
+  std::unique_ptr<core::Store> store_;                    //
   std::unique_ptr<mcp::PinStore> pins_;                    //
   SystemClock clock_;                                      // StartRun
   std::unique_ptr<telemetry::OtlpExporter> otel_;          //
@@ -581,7 +581,7 @@ class McpSession {
 // when missing), or the fleet's PostgreSQL store (which must exist). Members are
 // destroyed in reverse order: the pins before the store they use.
 struct OpenedPins {
-  std::unique_ptr<store::Store> store;  // PostgreSQL only
+  std::unique_ptr<core::Store> store;  // PostgreSQL only
   std::unique_ptr<mcp::PinStore> pins;
 };
 
@@ -590,15 +590,15 @@ Result<OpenedPins> OpenPins(const PinsOptions& opt) {
   const std::string path = StorePathOrDefault(opt.store, &err);
   if (path.empty()) return Error::Invalid(err);
   OpenedPins out;
-  if (!store::IsPostgresUri(path)) {
+  if (!IsPostgresStore(path)) {
     // An operator command never creates a store: a typo in --store is an error, not an
     // empty list or "accepted 0" from a new file.
     if (std::error_code ec; !std::filesystem::exists(path, ec)) {
       return Error::NotFound("no store at " + path + " (pass the gateway's --store)");
     }
-    auto pins = mcp::PinStore::Open(path);
-    if (!pins.ok()) return pins.error();
-    out.pins = std::move(pins).value();
+    auto rows = OpenLocalPinRows(path);
+    if (!rows.ok()) return rows.error();
+    out.pins = std::make_unique<mcp::PinStore>(std::move(rows).value());
     return out;
   }
   auto s = OpenOperatorStore(path);

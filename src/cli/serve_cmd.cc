@@ -38,13 +38,13 @@
 #include "common/file.h"
 #include "common/json.h"
 #include "common/periodic.h"
+#include "common/store_path.h"
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "identity/jwks_fetch.h"
 #include "identity/oidc_signin.h"
 #include "identity/verifier.h"
-#include "mcp/local_store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "mcp/server_env.h"
@@ -108,7 +108,7 @@ Status CheckTail(const std::string& store_uri, const std::string& checkpoints,
   if (!store::IsPostgresUri(store_uri)) {
     return audit::CheckStoreTail(store_uri, checkpoints, keys_dir, key);
   }
-  Result<std::unique_ptr<audit::RecordSource>> source = store::OpenPostgresRecordSource(store_uri);
+  Result<std::unique_ptr<core::RecordSource>> source = store::OpenPostgresRecordSource(store_uri);
   if (!source.ok()) return source.error();
   return audit::CheckSourceTail(**source, "\"$URI\"", checkpoints, keys_dir, key);
 }
@@ -143,9 +143,9 @@ Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t
 }
 
 // The audit record of a policy set loaded (`set`) or refused (`error`).
-store::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std::string error,
+core::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std::string error,
                                TimePoint at) {
-  store::PolicyLoad load;
+  core::PolicyLoad load;
   if (set != nullptr) {
     load.sha256 = set->sha256;
     load.agents = set->agents.size();
@@ -215,7 +215,7 @@ class Daemon {
     if (!flags_.policies.empty()) cfg_.policies = flags_.policies;
     if (cmd_.count("--store") > 0) cfg_.store = flags_.store;
     if (cfg_.store.empty()) {
-      Result<std::string> def = mcp::DefaultStorePath();  // the one default of every command
+      Result<std::string> def = DefaultStorePath();  // the one default of every command
       if (!def.ok()) return Fail(def.error().message, kExitUsage);
       cfg_.store = std::move(def).value();
     }
@@ -352,7 +352,7 @@ class Daemon {
     copt.path = checkpoints_;
     // PostgreSQL: into the fleet's table (every daemon checkpoints the one chain; each
     // also keeps its own copy in its file).
-    std::unique_ptr<audit::CheckpointStore> pg_checkpoints;
+    std::unique_ptr<core::CheckpointStore> pg_checkpoints;
     if (postgres_) {
       auto opened_cps = store::OpenPostgresCheckpointStore(cfg_.store, checkpoints_);
       if (!opened_cps.ok()) {
@@ -448,7 +448,7 @@ class Daemon {
           std::vector<server::Metrics::KillGauge> kills = {
               {"global", 0}, {"agent", 0}, {"run", 0}};
           if (auto engaged = s->ListKills(); engaged.ok()) {
-            for (const store::KillEntry& k : *engaged) {
+            for (const core::KillEntry& k : *engaged) {
               for (auto& g : kills) g.engaged += k.engaged && g.scope == k.scope ? 1 : 0;
             }
           }
@@ -735,7 +735,7 @@ class Daemon {
   std::optional<audit::AuditKeys> keys_;                   // LoadKeys
   std::string keys_dir_;                                   //
   std::string checkpoints_;                                //
-  std::unique_ptr<store::Store> store_;                    // OpenStore
+  std::unique_ptr<core::Store> store_;                    // OpenStore
   std::unique_ptr<audit::CheckpointThread> checkpointer_;  // StartCheckpoints
   std::atomic<bool> stopping_{false};                      // StartRetention
   std::unique_ptr<PeriodicTask> pruner_;                   //

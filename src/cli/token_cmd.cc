@@ -49,8 +49,8 @@ std::string DefaultActor() {
 
 // A file path is SQLite (anchors into the checkpoint file); a postgresql:// URI the
 // shared PostgreSQL store (anchors into its audit_checkpoints table and the file).
-Result<std::unique_ptr<store::Store>> OpenStore(const std::string& path, bool create,
-                                                audit::CheckpointSigner signer = {}) {
+Result<std::unique_ptr<core::Store>> OpenStore(const std::string& path, bool create,
+                                               core::CheckpointSigner signer = {}) {
   store::StoreOptions o;
   o.path = path;
   o.create_if_missing = create;
@@ -68,7 +68,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& path, bool cr
 // Token records are signed into the checkpoint file (on PostgreSQL also the fleet's
 // checkpoint table) before the token is handed out or stops working (docs/audit.md,
 // "Anchors").
-Result<audit::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
+Result<core::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
   return LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
 }
 
@@ -128,10 +128,10 @@ int RunCreate(const TokenOptions& opt) {
   if (!st.ok()) return Fail("create", st.error());
   Result<std::string> token =
       !opt.agent.empty()
-          ? (*st)->CreateToken(store::Role::kAgent, opt.agent, opt.agent, SystemClock().Now())
+          ? (*st)->CreateToken(core::Role::kAgent, opt.agent, opt.agent, SystemClock().Now())
       : !opt.reviewer.empty()
-          ? (*st)->CreateToken(store::Role::kReviewer, opt.reviewer, "", SystemClock().Now())
-          : (*st)->CreateToken(store::Role::kAdmin, opt.admin, "", SystemClock().Now());
+          ? (*st)->CreateToken(core::Role::kReviewer, opt.reviewer, "", SystemClock().Now())
+          : (*st)->CreateToken(core::Role::kAdmin, opt.admin, "", SystemClock().Now());
   if (!token.ok()) return Fail("create", token.error());
   std::cout << *token << std::endl;
   std::cerr << "Store this token now: it is shown once and only its hash is kept.\n";
@@ -145,9 +145,9 @@ int RunList(const TokenOptions& opt) {
   if (!tokens.ok()) return Fail("list", tokens.error());
   if (opt.format == "json") {
     boost::json::array arr;
-    for (const store::TokenInfo& t : *tokens) {
+    for (const core::TokenInfo& t : *tokens) {
       arr.push_back(boost::json::object{{"token_id", t.token_id},
-                                        {"role", store::RoleName(t.role)},
+                                        {"role", core::RoleName(t.role)},
                                         {"name", t.name},
                                         {"agent_id", t.agent_id},
                                         {"created", FormatRfc3339(t.created)},
@@ -158,10 +158,10 @@ int RunList(const TokenOptions& opt) {
   }
   std::cout << "TOKEN_ID              ROLE      NAME                  CREATED                   "
                "STATUS\n";
-  for (const store::TokenInfo& t : *tokens) {
+  for (const core::TokenInfo& t : *tokens) {
     std::string name = t.name;
     name.resize(std::max<size_t>(name.size(), 21), ' ');
-    std::string role = store::RoleName(t.role);
+    std::string role = core::RoleName(t.role);
     role.resize(9, ' ');
     std::cout << t.token_id << "  " << role << ' ' << name << ' ' << FormatRfc3339(t.created)
               << "  " << (t.revoked ? "revoked" : "active") << '\n';
@@ -171,7 +171,7 @@ int RunList(const TokenOptions& opt) {
 
 int RunRevoke(const TokenOptions& opt) {
   // A revocation narrows access: it is never held up by a missing anchor.
-  audit::CheckpointSigner signer;
+  core::CheckpointSigner signer;
   // A missing SQLite file is refused by OpenStore below (no keys made up for a typo).
   if (std::error_code ec;
       store::IsPostgresUri(opt.store) || std::filesystem::exists(opt.store, ec)) {

@@ -53,7 +53,7 @@ int RunReport(const ReportArgs& a) {
 }
 
 int RunPromote(const PromoteArgs& a) {
-  Result<std::unique_ptr<store::Store>> store = OpenOperatorStore(a.store);
+  Result<std::unique_ptr<core::Store>> store = OpenOperatorStore(a.store);
   if (!store.ok()) return Fail("promote", store.error().message);
   governance::PromoteRequest rq{a.agent, a.tool, a.to, a.reviewer, a.policy, SystemClock().Now()};
   Result<governance::PromoteOutcome> out = governance::PromoteTool(**store, rq);

@@ -17,7 +17,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "audit/audit_log.h"
+#include "audit/audit_event.h"
 #include "audit/redact.h"
 #include "common/time.h"
 #include "core/ports/state_txn.h"

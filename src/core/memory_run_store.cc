@@ -303,26 +303,12 @@ Status MemoryRunStore::EndRun(std::string_view run_id, std::string_view agent_id
 void MemoryRunStore::SetKill(std::string_view scope, std::string_view target, bool engaged,
                              std::string reason) {
   std::lock_guard lock(mu_);
-  std::string key = std::string(scope) + ":" + (scope == "global" ? "" : std::string(target));
-  if (engaged) {
-    kills_[key] = std::move(reason);
-  } else {
-    kills_.erase(key);
-  }
+  kills_.Set(scope, target, engaged, std::move(reason));
 }
 
 std::optional<engine::KillSwitch> MemoryRunStore::KillFor(std::string_view agent_id,
                                                           std::string_view run_id) const {
-  auto find = [&](std::string_view scope,
-                  std::string_view target) -> std::optional<engine::KillSwitch> {
-    auto it = kills_.find(std::string(scope) + ":" + std::string(target));
-    if (it == kills_.end()) return std::nullopt;
-    return engine::KillSwitch{std::string(scope), it->second};
-  };
-  if (kills_.empty()) return std::nullopt;  // the usual case: no string built per call
-  if (auto k = find("global", "")) return k;
-  if (auto k = find("agent", agent_id)) return k;
-  return find("run", run_id);
+  return kills_.Covering(agent_id, run_id);
 }
 
 }  // namespace interlock::core

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "core/app/kills.h"
 #include "engine/engine.h"
 #include "interlock/decision.h"
 #include "interlock/result.h"
@@ -205,7 +206,7 @@ class RunStore {
     return Error::Unavailable("store: this store keeps no idempotency keys");
   }
 
-  // Records a reported result of an allowed call (see store::Store::RecordResult).
+  // Records a reported result of an allowed call (see core::Store::RecordResult).
   // `principal`: the reporter's, as its decisions record it; a call decided under another
   // is kPermissionDenied (core::RecordResultInTxn).
   virtual Status RecordResult(std::string_view call_id, std::string_view agent_id,
@@ -250,10 +251,10 @@ class MemoryRunStore final : public RunStore {
   Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage) override;
   Status AddUsageOnce(std::string_view run_id, std::string_view agent_id, const Usage& usage,
                       const IdempotencyKey& key) override;
-  // As store::Store's (src/store/store.h); the result itself is not kept.
+  // As core::Store's (core/ports/store.h); the result itself is not kept.
   Status RecordResult(std::string_view call_id, std::string_view agent_id,
                       std::string_view principal, const CallResult& result, TimePoint now) override;
-  // As store::Store's: the outcome itself is not kept; the call's plan is (CallRow).
+  // As core::Store's: the outcome itself is not kept; the call's plan is (CallRow).
   Result<CallRecord> RecordRehearsal(std::string_view call_id, std::string_view agent_id,
                                      std::string_view principal, const CallResult& result,
                                      TimePoint now) override;
@@ -274,7 +275,7 @@ class MemoryRunStore final : public RunStore {
 
   mutable std::mutex mu_;
   std::map<std::string, Stored, std::less<>> runs_;
-  std::map<std::string, std::string, std::less<>> kills_;  // "scope:target" -> reason
+  EngagedKills kills_;
   // What RecordResult checks of each call (the decision records themselves are not kept).
   // One per decided call, for RecordResult's checks. Points at its run's map entry (runs
   // are never erased, and std::map nodes do not move), so a row allocates no strings:

@@ -7,7 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "audit/audit_log.h"
+#include "audit/audit_event.h"
 #include "audit/canonical.h"
 #include "core/approval_rules.h"
 

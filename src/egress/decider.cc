@@ -2,7 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "store/store.h"
+#include "core/ports/store.h"
 
 namespace interlock::egress {
 

@@ -21,7 +21,7 @@
 #include "egress/principal.h"
 #include "interlock/decision.h"
 
-namespace interlock::store {
+namespace interlock::core {
 class Store;
 }
 
@@ -80,7 +80,7 @@ struct EgressOutcome {
 class GuardEgressDecider final : public EgressDecider {
  public:
   // None is owned; all must outlive this.
-  GuardEgressDecider(core::Guard* guard, store::Store* store, const Clock* clock,
+  GuardEgressDecider(core::Guard* guard, core::Store* store, const Clock* clock,
                      std::string agent_id, std::string run_id, InFlightFn in_flight = {})
       : guard_(guard),
         store_(store),
@@ -95,7 +95,7 @@ class GuardEgressDecider final : public EgressDecider {
 
  private:
   core::Guard* guard_;
-  store::Store* store_;
+  core::Store* store_;
   const Clock* clock_;
   std::string agent_id_;
   std::string run_id_;

@@ -24,10 +24,10 @@
 
 #include <boost/json/object.hpp>
 
+#include "core/ports/history_source.h"
 #include "interlock/result.h"
 #include "policy/policy.h"
 #include "policy/writer.h"
-#include "store/history_source.h"
 
 namespace interlock::governance {
 
@@ -89,7 +89,7 @@ struct DriftReport {
   std::vector<AgentDrift> agents;
 };
 
-Result<DriftReport> RunDrift(const store::HistorySource& source, const policy::PolicySet& policies,
+Result<DriftReport> RunDrift(const core::HistorySource& source, const policy::PolicySet& policies,
                              const DriftOptions& options);
 
 policy::PolicyEdits Suggest(const AgentDrift& drift);

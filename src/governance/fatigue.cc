@@ -85,7 +85,7 @@ std::vector<ReviewerFatigue> FatigueFromVerdicts(std::vector<VerdictEvent> verdi
   return out;
 }
 
-Result<FatigueReport> CollectFatigue(const store::HistorySource& source,
+Result<FatigueReport> CollectFatigue(const core::HistorySource& source,
                                      const FatigueOptions& options) {
   FatigueReport report;
   report.since_ms = options.since_ms;

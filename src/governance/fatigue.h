@@ -27,8 +27,8 @@
 
 #include <boost/json/object.hpp>
 
+#include "core/ports/history_source.h"
 #include "interlock/result.h"
-#include "store/history_source.h"
 
 namespace interlock::governance {
 
@@ -74,7 +74,7 @@ struct FatigueOptions {
   int64_t since_ms = 0;
   std::string agent_id;  // empty: every agent
 };
-Result<FatigueReport> CollectFatigue(const store::HistorySource& source,
+Result<FatigueReport> CollectFatigue(const core::HistorySource& source,
                                      const FatigueOptions& options);
 
 boost::json::object FatigueToJson(const FatigueReport& r);

@@ -1,7 +1,7 @@
 // Reading history back for governance: a streaming cursor over audit records and a
 // targeted parser for the fields governance needs from a "decision" record.
 //
-// Records are streamed in seq order by a store::HistorySource; only the members asked for
+// Records are streamed in seq order by a core::HistorySource; only the members asked for
 // are decoded, so a million records are read without building a JSON tree for each (the
 // call's arguments are parsed only by callers that need them).
 // Internal to src/governance. Thread-safety: as the source's.
@@ -15,16 +15,16 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ports/history_source.h"
 #include "interlock/result.h"
-#include "store/history_source.h"
 
 namespace interlock::governance {
 
-// Records come from a store::HistorySource (store/history_source.h): the CLI's SQLite
+// Records come from a core::HistorySource (core/ports/history_source.h): the CLI's SQLite
 // handle or the daemon's Store.
-using RecordView = store::HistoryRecord;
-using store::HistoryFilter;
-using store::HistorySource;
+using RecordView = core::HistoryRecord;
+using core::HistoryFilter;
+using core::HistorySource;
 
 // "30d", "12h", "45m" (before `now_ms`), a date "YYYY-MM-DD" or RFC 3339: the start of a
 // window in Unix milliseconds.

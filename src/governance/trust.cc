@@ -10,9 +10,9 @@
 #include <unordered_map>
 
 #include "audit/audit_log.h"
+#include "core/ports/store.h"
 #include "governance/history.h"
 #include "policy/loader.h"
-#include "store/store.h"
 
 namespace interlock::governance {
 namespace {
@@ -339,11 +339,11 @@ std::string TrustReportToText(const std::vector<TrustRow>& rows, const TrustEvid
   return o.str();
 }
 
-Status MarkIncident(store::Store& store, const IncidentMark& mark) {
+Status MarkIncident(core::Store& store, const IncidentMark& mark) {
   if (mark.reason.empty() || mark.by.empty()) {
     return Error::Invalid("an incident needs a reason and who marks it");
   }
-  Result<store::StoredRecord> decision = store.FindCallRecord(audit::kDecision, mark.call_id);
+  Result<core::CallAuditRecord> decision = store.FindCallRecord(audit::kDecision, mark.call_id);
   if (!decision.ok()) {
     if (decision.error().kind == ErrorKind::kNotFound) {
       return Error::NotFound("no decision recorded for call " + mark.call_id);
@@ -482,7 +482,7 @@ Result<std::string> SetToolAutonomyText(const std::string& text, const std::stri
   return Error::NotFound("tool " + tool + " is not an entry of tools.allowed");
 }
 
-Result<PromoteOutcome> PromoteTool(store::Store& store, const PromoteRequest& rq) {
+Result<PromoteOutcome> PromoteTool(core::Store& store, const PromoteRequest& rq) {
   const std::optional<policy::Autonomy> to = ParseStage(rq.to_stage);
   if (!to) {
     return Error::Invalid("--to must be gate_all, exception_based or audit_based, got " +

@@ -13,7 +13,7 @@
 // "requested" to the reviewer's verdict, and a flag when the median time to grant is
 // under a floor (default 2 s): the gate has stopped enforcing anything.
 // Writes (incident, trust_changed) go through the store's own audit append
-// (store::Store::AppendRecords): on SQLite beside a running daemon, on PostgreSQL into the
+// (core::Store::AppendRecords): on SQLite beside a running daemon, on PostgreSQL into the
 // one chain every daemon of a fleet writes.
 // Thread-safety: functions use the given store on the calling thread (the store's rules).
 #ifndef INTERLOCK_GOVERNANCE_TRUST_H_
@@ -28,13 +28,13 @@
 #include <boost/json/object.hpp>
 
 #include "common/time.h"
+#include "core/ports/history_source.h"
 #include "interlock/result.h"
 #include "policy/policy.h"
-#include "store/history_source.h"
 
-namespace interlock::store {
-class Store;  // store/store.h
-}  // namespace interlock::store
+namespace interlock::core {
+class Store;  // core/ports/store.h
+}  // namespace interlock::core
 
 namespace interlock::governance {
 
@@ -72,7 +72,7 @@ struct TrustOptions {
   double fatigue_floor_s = 2.0;  // grants faster than this are flagged
 };
 
-Result<TrustEvidence> CollectTrustEvidence(const store::HistorySource& source,
+Result<TrustEvidence> CollectTrustEvidence(const core::HistorySource& source,
                                            const TrustOptions& options);
 
 // One row of `interlock trust report`.
@@ -98,7 +98,7 @@ struct IncidentMark {
   TimePoint now;
 };
 // kNotFound when the store holds no decision record for the call.
-Status MarkIncident(store::Store& store, const IncidentMark& mark);
+Status MarkIncident(core::Store& store, const IncidentMark& mark);
 
 // `interlock trust promote`.
 struct PromoteRequest {
@@ -116,7 +116,7 @@ struct PromoteOutcome {
 // does not load); a refusal for lack of evidence is an Ok outcome with refused = true.
 // The evidence is read from `store` and the trust_changed record appended to it; the
 // policy file is replaced while the record is written and put back when it cannot be.
-Result<PromoteOutcome> PromoteTool(store::Store& store, const PromoteRequest& request);
+Result<PromoteOutcome> PromoteTool(core::Store& store, const PromoteRequest& request);
 
 // The minimal text edit: sets `autonomy: STAGE` on the tool's entry under tools.allowed,
 // keeping every other byte. Exposed for tests.

@@ -27,9 +27,9 @@
 
 #include <boost/json/object.hpp>
 
+#include "core/ports/history_source.h"
 #include "interlock/result.h"
 #include "policy/policy.h"
-#include "store/history_source.h"
 
 namespace interlock::governance {
 
@@ -55,8 +55,8 @@ struct WhatIfReport {
   std::map<std::pair<std::string, std::string>, uint64_t> transitions;
 };
 
-Result<WhatIfReport> RunWhatIf(const store::HistorySource& source,
-                               const policy::PolicySet& policies, const WhatIfOptions& options);
+Result<WhatIfReport> RunWhatIf(const core::HistorySource& source, const policy::PolicySet& policies,
+                               const WhatIfOptions& options);
 
 boost::json::object WhatIfToJson(const WhatIfReport& r);
 std::string WhatIfToText(const WhatIfReport& r);

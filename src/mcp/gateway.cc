@@ -11,7 +11,7 @@
 #include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
-#include "engine/call_parser.h"
+#include "core/app/tool_views.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
@@ -51,11 +51,7 @@ std::string RecordedToolName(const json::value* params) {
       params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
   if (name == nullptr || !name->is_string()) return kUnnamedTool;
   const json::string& n = name->get_string();
-  if (n.empty() || n.size() > engine::kMaxToolNameBytes) return kUnnamedTool;
-  for (char c : n) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x20 || b == 0x7f) return kUnnamedTool;
-  }
+  if (!core::ValidToolName(n)) return kUnnamedTool;
   return std::string(n);
 }
 

@@ -10,7 +10,7 @@
 #include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
-#include "engine/call_parser.h"
+#include "core/app/tool_views.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
@@ -35,7 +35,7 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
     malformed = "tools/call needs params.name, a string";
   } else if (RecordedToolName(params) == kUnnamedTool) {
     malformed = "params.name is not a valid tool name (empty, over " +
-                std::to_string(engine::kMaxToolNameBytes) + " bytes or control characters)";
+                std::to_string(core::kMaxToolNameBytes) + " bytes or control characters)";
   } else if (arguments != nullptr && !arguments->is_object()) {
     malformed = "tools/call params.arguments must be an object";
   } else if (params->get_object().contains("task")) {

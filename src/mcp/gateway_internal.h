@@ -37,7 +37,7 @@ std::optional<uint64_t> IssuedId(const boost::json::value& id);
 void Log(std::string_view what);
 
 // The name a refused message is recorded under: params.name when the store and the
-// daemon accept it as a tool name (engine/call_parser.h), a placeholder otherwise.
+// daemon accept it as a tool name (core::ValidToolName), a placeholder otherwise.
 std::string RecordedToolName(const boost::json::value* params);
 
 // `s` as a JSON string, for log lines.

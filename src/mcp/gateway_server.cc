@@ -10,7 +10,6 @@
 #include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
-#include "engine/call_parser.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"

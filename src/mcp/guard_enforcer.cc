@@ -29,7 +29,7 @@ Enforcer::Outcome GuardEnforcer::Decide(ToolCall call) {
 
 Enforcer::Outcome GuardEnforcer::Rehearsed(const Outcome& pending, ToolCall call,
                                            const ToolResult& result) {
-  store::CallResult r;
+  core::CallResult r;
   r.ok = result.ok;
   r.output_json = result.output_json;
   r.error = result.error;
@@ -57,7 +57,7 @@ std::string LocalReviewerName() {
 void GuardEnforcer::DenyPending(Outcome& out, const std::string& tool, Code code,
                                 const std::string& reason) {
   if (!out.call_id.empty()) {
-    out.approval_id = store::ApprovalIdForCall(out.call_id);
+    out.approval_id = core::ApprovalIdForCall(out.call_id);
     if (Status s = Withdraw(out, reason); !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
       std::cerr << "interlock mcp: could not withdraw approval " << out.approval_id << ": "
                 << s.error().message << '\n';
@@ -94,10 +94,10 @@ Enforcer::Outcome GuardEnforcer::Answer(core::GuardResponse r, const std::string
                     "for reviewers to approve it; see docs/mcp.md#approvals)");
     return out;
   }
-  out.approval_id = store::ApprovalIdForCall(out.call_id);
+  out.approval_id = core::ApprovalIdForCall(out.call_id);
   auto approval = store_->GetApproval(out.approval_id);
   auto call = store_->GetCall(out.call_id);
-  if (!approval.ok() || !call.ok() || approval->state != store::ApprovalState::kPending) {
+  if (!approval.ok() || !call.ok() || approval->state != core::ApprovalState::kPending) {
     DenyPending(out, tool, Code::kStoreUnavailable,
                 "approval required, and its pending approval could not be read from the store (" +
                     (!approval.ok() ? approval.error().message
@@ -143,7 +143,7 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
     // it may end a moment before the deadline on this clock: wait out that moment (bounded),
     // or the approval would be withdrawn instead of timed out.
     if (auto a = store_->GetApproval(pending.approval_id);
-        a.ok() && a->state == store::ApprovalState::kPending) {
+        a.ok() && a->state == core::ApprovalState::kPending) {
       const auto early = a->deadline - clock_->Now();
       if (early > std::chrono::milliseconds(0) && early <= kTimeoutSlack) {
         std::this_thread::sleep_for(early + std::chrono::milliseconds(1));
@@ -151,7 +151,7 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
     }
     (void)store_->ExpireApprovals(clock_->Now());
     auto a = store_->GetApproval(pending.approval_id);
-    if (a.ok() && a->state == store::ApprovalState::kPending) {
+    if (a.ok() && a->state == core::ApprovalState::kPending) {
       (void)store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, answer.comment,
                                      clock_->Now());
     }
@@ -166,15 +166,15 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
     }
     return deny(Code::kApprovalDenied, answer.comment);
   }
-  store::VoteRequest vote;
+  core::VoteRequest vote;
   vote.approval_id = pending.approval_id;
   vote.reviewer.name = reviewer_;
-  vote.reviewer.role = store::Role::kReviewer;
+  vote.reviewer.role = core::Role::kReviewer;
   vote.approve = answer.kind == ClientAnswer::Kind::kApprove;
   vote.comment = answer.comment;
   vote.now = clock_->Now();
   std::shared_ptr<const policy::PolicySet> set = guard_->Policies();
-  vote.policy = store::PolicyFactsLookup(set);
+  vote.policy = core::PolicyFactsLookup(set);
   auto voted = store_->Vote(vote);
   if (!voted.ok()) {
     // Self-approval (the OS user is the agent's identity), a store failure, an approval
@@ -210,7 +210,7 @@ Status GuardEnforcer::Withdraw(const Outcome& pending, std::string_view reason) 
 }
 
 Status GuardEnforcer::RecordResult(std::string_view call_id, const ToolResult& result) {
-  store::CallResult r;
+  core::CallResult r;
   r.ok = result.ok;
   r.output_json = result.output_json;
   r.error = result.error;

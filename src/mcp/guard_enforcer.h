@@ -36,8 +36,8 @@
 #include <string>
 
 #include "core/guard.h"
+#include "core/ports/store.h"
 #include "mcp/gateway.h"
-#include "store/store.h"
 
 namespace interlock::mcp {
 
@@ -53,7 +53,7 @@ std::string LocalReviewerName();
 
 class GuardEnforcer final : public Enforcer {
  public:
-  GuardEnforcer(core::Guard* guard, store::Store* store, const Clock* clock, std::string agent_id,
+  GuardEnforcer(core::Guard* guard, core::Store* store, const Clock* clock, std::string agent_id,
                 std::string run_id)
       : guard_(guard),
         store_(store),
@@ -83,7 +83,7 @@ class GuardEnforcer final : public Enforcer {
   // Withdraws the approval of `out` and turns it into a deny with `reason`.
   void DenyPending(Outcome& out, const std::string& tool, Code code, const std::string& reason);
   core::Guard* guard_;
-  store::Store* store_;
+  core::Store* store_;
   const Clock* clock_;
   std::string agent_id_;
   std::string run_id_;

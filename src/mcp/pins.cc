@@ -6,7 +6,7 @@
 
 #include <boost/json.hpp>
 
-#include "audit/audit_log.h"
+#include "audit/audit_event.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/time.h"
@@ -183,12 +183,6 @@ PinOutcome DecidePin(const std::optional<PinRow>& row, std::string_view agent_id
   return out;
 }
 
-Result<std::unique_ptr<PinStore>> PinStore::Open(const std::string& path) {
-  auto rows = store::OpenSqlitePinRows(path);
-  if (!rows.ok()) return rows.error();
-  return std::make_unique<PinStore>(std::move(rows).value());
-}
-
 Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view tool_name,
                                  const json::value& tool) {
   // One answer on every backend (libpq would cut such a name at the NUL and read another
@@ -205,15 +199,15 @@ Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view too
   PinOutcome seen = DecidePin(*current, agent_id, tool_name, tool, now);
   if (!seen.write) return seen.state;
   PinState state = seen.state;
-  store::PinSelect select{std::string(agent_id), std::string(tool_name), false};
-  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<store::PinWrite> {
+  core::PinSelect select{std::string(agent_id), std::string(tool_name), false};
+  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<core::PinWrite> {
     std::optional<PinRow> locked;
     for (const PinRow& r : rows) {
       if (r.agent_id == agent_id && r.tool == tool_name) locked = r;
     }
     PinOutcome o = DecidePin(locked, agent_id, tool_name, tool, now);
     state = o.state;
-    store::PinWrite w;
+    core::PinWrite w;
     if (o.write) w.rows.push_back(std::move(*o.write));
     return w;
   });
@@ -227,9 +221,9 @@ Result<int> PinStore::Accept(std::string_view tool, std::string_view by,
                              std::string_view reviewed_sha256) {
   const TimePoint now = std::chrono::system_clock::now();
   int accepted = 0;
-  store::PinSelect select{"", std::string(tool), true};
-  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<store::PinWrite> {
-    store::PinWrite w;
+  core::PinSelect select{"", std::string(tool), true};
+  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<core::PinWrite> {
+    core::PinWrite w;
     for (const PinRow& r : rows) {
       if (r.changed_sha256.empty() || (!tool.empty() && r.tool != tool)) continue;
       // Checked in the transaction that accepts: a definition that changed again since

@@ -1,6 +1,6 @@
 // PinStore: tool pinning against "rug pulls" (an MCP server that changes a tool's
 // description or schema after the user approved it). The rules live here, once; the rows
-// live in a store::PinRows backend (store/pin_rows.h): the SQLite database's table
+// live in a core::PinRows backend (core/ports/pin_rows.h): the SQLite database's table
 // mcp_tool_pins on its own connection, or the shared PostgreSQL store (a fleet: a pin
 // accepted through any daemon or the CLI holds on every daemon).
 //
@@ -34,8 +34,8 @@
 
 #include <boost/json/value.hpp>
 
+#include "core/ports/pin_rows.h"
 #include "interlock/result.h"
-#include "store/pin_rows.h"
 
 namespace interlock::mcp {
 
@@ -57,7 +57,7 @@ std::string PrettyJson(std::string_view text);
 
 enum class PinState { kNew, kMatch, kChanged };
 
-using store::PinRow;
+using core::PinRow;
 
 // What the pin rules make of a tool definition (sha256, canonical `definition`) seen at
 // `now` given the pin row as stored (nullopt: none): the state, and the row to write
@@ -73,9 +73,9 @@ PinOutcome DecidePin(const std::optional<PinRow>& row, std::string_view agent_id
 
 class PinStore {
  public:
-  explicit PinStore(std::unique_ptr<store::PinRows> rows) : rows_(std::move(rows)) {}
-  // The pins of the SQLite database at `path` (store::OpenSqlitePinRows).
-  static Result<std::unique_ptr<PinStore>> Open(const std::string& path);
+  // `rows`: cli::OpenLocalPinRows (a SQLite file) or core::Store::OpenPinRows (the daemon's
+  // store, PostgreSQL included); the composition root opens them, the gateway never does.
+  explicit PinStore(std::unique_ptr<core::PinRows> rows) : rows_(std::move(rows)) {}
   PinStore(const PinStore&) = delete;
   PinStore& operator=(const PinStore&) = delete;
 
@@ -99,7 +99,7 @@ class PinStore {
                      std::string_view reviewed_sha256 = {});
 
  private:
-  std::unique_ptr<store::PinRows> rows_;
+  std::unique_ptr<core::PinRows> rows_;
 };
 
 }  // namespace interlock::mcp

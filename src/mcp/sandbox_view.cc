@@ -17,7 +17,7 @@
 #include <map>
 #include <mutex>
 
-#include "mcp/local_store.h"
+#include "common/store_path.h"
 #include "mcp/sandbox.h"
 
 extern char** environ;

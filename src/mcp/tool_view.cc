@@ -2,16 +2,14 @@
 
 #include <memory>
 
-#include "engine/engine.h"
+#include "core/app/tool_views.h"
 
 namespace interlock::mcp {
 
 Result<ToolViewSource::View> PolicyToolView::ViewTools(const std::vector<std::string>& tools) {
   std::shared_ptr<const policy::PolicySet> set = policies_->Current();
-  const policy::AgentPolicy* agent = set ? set->Find(agent_id_) : nullptr;
   View view;
-  for (const std::string& name : tools) {
-    engine::ToolView v = engine::ViewTool(agent, name);
+  for (auto& [name, v] : core::ViewTools(set.get(), agent_id_, tools)) {
     view[name] = Entry{v.visible, std::move(v.scope)};
   }
   return view;

@@ -1,8 +1,8 @@
 // PolicyToolView: the agent's view of the tools from a local PolicySource, through the
-// engine's rule (engine::ViewTool), for the standalone gateway and the daemon's MCP
-// sessions. `interlock mcp --daemon` asks the daemon instead (DaemonEnforcer).
-// Thread-safety: any thread (each call reads one policy snapshot). Does not own the
-// PolicySource; it must outlive the view.
+// core's rule (core::ViewTools, core/app/tool_views.h), for the standalone gateway and the daemon's
+// MCP sessions. `interlock mcp --daemon` asks the daemon instead (DaemonEnforcer). Thread-safety:
+// any thread (each call reads one policy snapshot). Does not own the PolicySource; it must outlive
+// the view.
 #ifndef INTERLOCK_MCP_TOOL_VIEW_H_
 #define INTERLOCK_MCP_TOOL_VIEW_H_
 

@@ -157,7 +157,7 @@ json::object RunJson(const core::RunInfo& run, TimePoint now,
   out["agent_id"] = run.agent_id;
   out["started"] = FormatRfc3339(run.started);
   out["ended"] = run.ended;
-  out["state"] = store::RunListStateName(run);
+  out["state"] = core::RunListStateName(run);
   json::array labels;
   for (const std::string& l : run.state.labels) labels.emplace_back(l);
   out["labels"] = std::move(labels);
@@ -194,7 +194,7 @@ json::object RunJson(const core::RunInfo& run, TimePoint now,
   return out;
 }
 
-json::object KillJson(const store::KillEntry& k) {
+json::object KillJson(const core::KillEntry& k) {
   return {{"scope", k.scope},   {"target", k.target}, {"engaged", k.engaged},
           {"reason", k.reason}, {"actor", k.actor},   {"at", FormatRfc3339(k.at)}};
 }
@@ -237,7 +237,7 @@ struct Route {
   std::string allow_text;           // the Allow header of a 405
   int wait_seconds = 0;
   audit::AuditQuery audit;  // GET /v1/audit?run_id=&agent=&since=&until=&after_seq=&limit=
-  store::RunFilter runs;    // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
+  core::RunFilter runs;     // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
   std::string state;        // GET /v1/approvals?state=
   size_t limit = 100;
   bool audit_jsonl = false;  // GET /v1/audit?format=jsonl
@@ -258,18 +258,18 @@ std::optional<int64_t> BoundedInt(std::string_view v, int64_t lo, int64_t hi) {
 
 // GET /v1/runs: agent, state (active|ended|halted), since/until (RFC 3339, on the start
 // time), cursor (next_cursor of the previous page), limit (1..1000, default 100).
-void ParseRunsQuery(boost::urls::params_view params, store::RunFilter* f, std::string* bad) {
+void ParseRunsQuery(boost::urls::params_view params, core::RunFilter* f, std::string* bad) {
   for (const auto& p : params) {
     const std::string v(p.value);
     if (p.key == "agent") {
       f->agent_id = v;
     } else if (p.key == "state") {
       if (v == "active") {
-        f->state = store::RunListState::kActive;
+        f->state = core::RunListState::kActive;
       } else if (v == "ended") {
-        f->state = store::RunListState::kEnded;
+        f->state = core::RunListState::kEnded;
       } else if (v == "halted") {
-        f->state = store::RunListState::kHalted;
+        f->state = core::RunListState::kHalted;
       } else {
         *bad = "state must be active, ended or halted";
       }
@@ -568,7 +568,7 @@ class Api::AuthCache {
  public:
   explicit AuthCache(std::chrono::milliseconds ttl) : ttl_(ttl) {}
 
-  std::optional<store::Principal> Get(const std::string& key) {
+  std::optional<core::Principal> Get(const std::string& key) {
     if (ttl_.count() <= 0) return std::nullopt;
     Shard& s = ShardFor(key);
     std::lock_guard lock(s.mu);
@@ -581,7 +581,7 @@ class Api::AuthCache {
     return it->second.principal;
   }
 
-  void Put(const std::string& key, const store::Principal& p) {
+  void Put(const std::string& key, const core::Principal& p) {
     if (ttl_.count() <= 0) return;
     Shard& s = ShardFor(key);
     std::lock_guard lock(s.mu);
@@ -592,7 +592,7 @@ class Api::AuthCache {
  private:
   static constexpr size_t kMaxPerShard = 4096;
   struct Entry {
-    store::Principal principal;
+    core::Principal principal;
     std::chrono::steady_clock::time_point expires;
   };
   struct Shard {
@@ -606,7 +606,7 @@ class Api::AuthCache {
   std::array<Shard, 16> shards_;
 };
 
-Api::Api(ApiOptions options, core::Guard* guard, store::Store* store,
+Api::Api(ApiOptions options, core::Guard* guard, core::Store* store,
          const core::PolicySource* policies, const Clock* clock, Metrics* metrics)
     : options_(options),
       guard_(guard),
@@ -684,9 +684,9 @@ bool Api::MetricsTokenMatches(const HttpRequest& req) const {
   return b.token && ConstantTimeEquals(*b.token, options_.metrics_token);
 }
 
-void Api::NoteAuthFailure(std::string_view why, const store::RefusedSignIn* who) {
+void Api::NoteAuthFailure(std::string_view why, const core::RefusedSignIn* who) {
   metrics_->RecordAuthFailure();
-  std::optional<store::AuthFailures> due;
+  std::optional<core::AuthFailures> due;
   {
     std::lock_guard lock(auth_fail_mu_);
     const TimePoint now = clock_->Now();
@@ -694,12 +694,12 @@ void Api::NoteAuthFailure(std::string_view why, const store::RefusedSignIn* who)
     ++auth_fail_.count;
     ++auth_fail_.reasons[std::string(why)];
     auth_fail_.last = now;
-    if (who != nullptr && auth_fail_.sign_ins.size() < store::kMaxListedSignIns) {
+    if (who != nullptr && auth_fail_.sign_ins.size() < core::kMaxListedSignIns) {
       auth_fail_.sign_ins.push_back(*who);
     }
     // After Shutdown nothing is held back: no timer and no pool are left to write it.
     if (now - auth_fail_written_ >= std::chrono::seconds(1) || shut_down_) {
-      due = std::exchange(auth_fail_, store::AuthFailures{});
+      due = std::exchange(auth_fail_, core::AuthFailures{});
       auth_fail_written_ = now;
     } else if (!auth_fail_timer_armed_) {
       // Held back: written within a second even if no other failure comes.
@@ -716,7 +716,7 @@ void Api::NoteAuthFailure(std::string_view why, const store::RefusedSignIn* who)
 }
 
 void Api::FlushAuthFailures() {
-  std::optional<store::AuthFailures> due;
+  std::optional<core::AuthFailures> due;
   {
     std::lock_guard lock(auth_fail_mu_);
     if (auth_fail_timer_armed_) {
@@ -724,14 +724,14 @@ void Api::FlushAuthFailures() {
       auth_fail_timer_.cancel();
     }
     if (auth_fail_.count > 0) {
-      due = std::exchange(auth_fail_, store::AuthFailures{});
+      due = std::exchange(auth_fail_, core::AuthFailures{});
       auth_fail_written_ = clock_->Now();
     }
   }
   if (due) WriteAuthFailures(std::move(*due));
 }
 
-void Api::WriteAuthFailures(store::AuthFailures f) {
+void Api::WriteAuthFailures(core::AuthFailures f) {
   if (Status s = store_->RecordAuthFailures(f); !s.ok()) {
     std::cerr << "interlock serve: could not record " << f.count
               << " authentication failure(s): " << s.error().message << '\n';
@@ -818,8 +818,8 @@ std::optional<HttpResponse> Api::AuthenticateJwt(std::string_view token, Caller*
   if (agent == nullptr) {
     return refuse("JWT_NO_AGENT", "no policy has agent.identity '" + id->agent + "'");
   }
-  store::Principal& p = caller->principal;
-  p.role = store::Role::kAgent;
+  core::Principal& p = caller->principal;
+  p.role = core::Role::kAgent;
   p.agent_id = agent->id;
   p.token_id = "jwt:" + Sha256Hex(token).substr(0, 16);
   // The name the call is recorded and shown under (approvals show it): who, from whom,
@@ -902,8 +902,8 @@ std::optional<HttpResponse> Api::AuthenticateMcp(const HttpRequest& req,
             ? "no agent acts for OAuth clients of /mcp/" + upstream + " (identity.oauth.agents)"
             : "identity.oauth.agents names agent '" + agent_it->second + "', which has no policy");
   }
-  store::Principal& p = caller->principal;
-  p.role = store::Role::kAgent;
+  core::Principal& p = caller->principal;
+  p.role = core::Role::kAgent;
   p.agent_id = agent_it->second;
   p.token_id = "oauth:" + Sha256Hex(*bearer.token).substr(0, 16);
   p.name = "oauth client " + id->client_id + " (" + id->issuer + ") on behalf of " + id->agent;
@@ -981,7 +981,7 @@ void Api::Handle(HttpRequest req, Responder r) {
       } else if (auto fail = Authenticate(req, &caller)) {
         return r.Send(std::move(*fail));
       }
-      if (caller.principal.role != store::Role::kAgent) {
+      if (caller.principal.role != core::Role::kAgent) {
         return r.Send(Forbidden("only agent tokens may use MCP endpoints"));
       }
       return mcp_->Handle(std::move(route.id), caller.principal, caller.identity, std::move(req),
@@ -993,8 +993,8 @@ void Api::Handle(HttpRequest req, Responder r) {
   Caller caller;
   if (auto fail = Authenticate(req, &caller)) return r.Send(std::move(*fail));
   if (route.bad_id) return r.Send(JsonError(404, "NOT_FOUND", "no such run, call or approval"));
-  const store::Principal& p = caller.principal;
-  const bool agent = p.role == store::Role::kAgent;
+  const core::Principal& p = caller.principal;
+  const bool agent = p.role == core::Role::kAgent;
   switch (route.kind) {
     case Route::kRunCalls:
       if (!agent) return r.Send(Forbidden("only agent tokens may propose tool calls"));
@@ -1035,7 +1035,7 @@ void Api::Handle(HttpRequest req, Responder r) {
       return HandleEgressResult(caller, req, std::move(route.id), std::move(r));
     case Route::kKill:
       if (req.method() == http::verb::post) {
-        if (p.role != store::Role::kAdmin) {
+        if (p.role != core::Role::kAdmin) {
           return r.Send(Forbidden("only admin tokens may set kill switches"));
         }
         return HandleSetKill(caller, req, std::move(r));
@@ -1072,7 +1072,7 @@ void Api::Handle(HttpRequest req, Responder r) {
       return HandleToolView(caller, req, std::move(r));
     case Route::kGovernance:
       // Admin only: drift shows the policy files, fatigue judges the reviewers themselves.
-      if (p.role != store::Role::kAdmin) {
+      if (p.role != core::Role::kAdmin) {
         return r.Send(Forbidden("only admin tokens may read the governance reports"));
       }
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));
@@ -1278,7 +1278,7 @@ void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::strin
                              Responder r) {
   auto body = ParseObjectBody(req, options_.max_body_bytes, false);
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
-  store::CallResult result;
+  core::CallResult result;
   uint64_t up = 0, down = 0;
   bool have_ok = false, have_up = false, have_down = false;
   for (const auto& kv : *body) {
@@ -1334,7 +1334,7 @@ json::object Api::DecideReply(const core::GuardResponse& g) const {
   if (!g.call_id.empty()) out["call_id"] = g.call_id;
   if (!g.call_id.empty() && (g.decision.verdict == Verdict::kApprovalRequired ||
                              (g.existing_call && g.decision.rule == "approval"))) {
-    const std::string approval_id = store::ApprovalIdForCall(g.call_id);
+    const std::string approval_id = core::ApprovalIdForCall(g.call_id);
     out["approval_id"] = approval_id;
     if (std::string url = ApprovalUrl(approval_id); !url.empty()) {
       out["approval_url"] = std::move(url);
@@ -1360,14 +1360,14 @@ void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
   Blocking([this, c, r, run_id] {
     auto run = store_->GetRun(run_id);
     if (!run.ok()) return r.Send(StoreError(run.error()));
-    if (c.principal.role == store::Role::kAgent && run->agent_id != c.principal.agent_id) {
+    if (c.principal.role == core::Role::kAgent && run->agent_id != c.principal.agent_id) {
       return r.Send(Forbidden("the run belongs to another agent"));
     }
     r.Send(JsonResponse(200, RunJson(*run, clock_->Now(), policies_->Current().get())));
   });
 }
 
-void Api::HandleListRuns(store::RunFilter filter, Responder r) {
+void Api::HandleListRuns(core::RunFilter filter, Responder r) {
   Blocking([this, r, filter = std::move(filter)] {
     auto page = store_->ListRuns(filter);
     if (!page.ok()) return r.Send(StoreError(page.error()));
@@ -1409,7 +1409,7 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   *pending = false;
   // The agent's read delivers the outcome: the store releases an approved call then
   // (or denies it if a kill switch or halt came first). Reviewers and admins only look.
-  const bool agent = c.principal.role == store::Role::kAgent;
+  const bool agent = c.principal.role == core::Role::kAgent;
   // Only to the identity it was decided for (the principal its decision records).
   auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, c.principal.name,
                                           clock_->Now(), policies_->Current())
@@ -1425,7 +1425,7 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   json::object out = DecisionJson(rec.decision);
   out["call_id"] = rec.call_id;
   if (*pending || rec.decision.rule == "approval") {
-    const std::string approval_id = store::ApprovalIdForCall(rec.call_id);
+    const std::string approval_id = core::ApprovalIdForCall(rec.call_id);
     if (*pending || store_->GetApproval(approval_id).ok()) {
       out["approval_id"] = approval_id;
       if (std::string url = ApprovalUrl(approval_id); !url.empty()) {
@@ -1497,9 +1497,9 @@ void Api::HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, 
   });
 }
 
-Result<store::CallResult> Api::ParseResultBody(const json::object& o) const {
+Result<core::CallResult> Api::ParseResultBody(const json::object& o) const {
   auto invalid = [](std::string m) { return Error::Invalid(std::move(m)); };
-  store::CallResult result;
+  core::CallResult result;
   if (auto* ok = o.if_contains("ok")) {
     if (!ok->is_bool()) return invalid(("ok must be a boolean"));
     result.ok = ok->as_bool();
@@ -1535,7 +1535,7 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
   if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   auto parsed = ParseResultBody(*body);
   if (!parsed.ok()) return r.Send(InvalidRequest(parsed.error().message));
-  store::CallResult result = std::move(parsed).value();
+  core::CallResult result = std::move(parsed).value();
   result.policies = policies_->Current();  // a result may move the run's workflow
   if (*key) result.idempotency = std::move(**key);
   Blocking([this, c, r, call_id, result = std::move(result)]() mutable {
@@ -1600,7 +1600,7 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
       return r.Send(InvalidRequest("unknown field '" + std::string(k) + "'"));
     }
   }
-  store::KillEntry e;
+  core::KillEntry e;
   const json::value* scope = o.if_contains("scope");
   if (scope == nullptr || !scope->is_string() ||
       (scope->as_string() != "global" && scope->as_string() != "agent" &&
@@ -1693,7 +1693,7 @@ void Api::HandleListKill(const Caller&, Responder r) {
     auto kills = store_->ListKills();
     if (!kills.ok()) return r.Send(StoreError(kills.error()));
     json::array arr;
-    for (const store::KillEntry& k : *kills) arr.push_back(KillJson(k));
+    for (const core::KillEntry& k : *kills) arr.push_back(KillJson(k));
     r.Send(JsonResponse(200, json::object{{"kill_switches", std::move(arr)}}));
   });
 }
@@ -1735,8 +1735,8 @@ void Api::HandleMetricsSummary(Responder r) {
                      {"runs_active", m.runs_active},
                      {"runs_halted", m.runs_halted}};
     out["decision_p99_s"] = m.p99_s ? json::value(*m.p99_s) : json::value(nullptr);
-    store::ApprovalFilter f;
-    f.which = store::ApprovalFilter::Which::kPending;
+    core::ApprovalFilter f;
+    f.which = core::ApprovalFilter::Which::kPending;
     f.limit = 1000;
     if (auto pending = store_->ListApprovals(f); pending.ok()) {
       out["pending_approvals"] = pending->size();
@@ -1745,7 +1745,7 @@ void Api::HandleMetricsSummary(Responder r) {
     }
     int64_t engaged = 0;
     if (auto kills = store_->ListKills(); kills.ok()) {
-      for (const store::KillEntry& k : *kills) engaged += k.engaged ? 1 : 0;
+      for (const core::KillEntry& k : *kills) engaged += k.engaged ? 1 : 0;
     } else {
       return r.Send(StoreError(kills.error()));
     }
@@ -1758,7 +1758,7 @@ void Api::HandleMetrics(Responder r) {
   Blocking([this, r] {
     std::vector<Metrics::KillGauge> gauges = {{"global", 0}, {"agent", 0}, {"run", 0}};
     if (auto kills = store_->ListKills(); kills.ok()) {
-      for (const store::KillEntry& k : *kills) {
+      for (const core::KillEntry& k : *kills) {
         if (!k.engaged) continue;
         for (auto& g : gauges) {
           if (g.scope == k.scope) ++g.engaged;
@@ -1776,10 +1776,10 @@ void Api::HandleMetrics(Responder r) {
 
 namespace {
 
-json::object ApprovalJson(const store::Approval& a, TimePoint now) {
+json::object ApprovalJson(const core::Approval& a, TimePoint now) {
   json::array votes;
   int approvals = 0;
-  for (const store::ApprovalVote& v : a.votes) {
+  for (const core::ApprovalVote& v : a.votes) {
     if (v.verdict == "approve") ++approvals;
     votes.push_back(json::object{{"reviewer", v.reviewer},
                                  {"verdict", v.verdict},
@@ -1794,7 +1794,7 @@ json::object ApprovalJson(const store::Approval& a, TimePoint now) {
                  {"tool", a.tool},
                  {"args_sha256", a.args_sha256},
                  {"edited_args_sha256", a.edited_args_sha256},
-                 {"state", store::ApprovalStateName(a.state)},
+                 {"state", core::ApprovalStateName(a.state)},
                  {"required", a.required},
                  {"approvals", approvals},
                  {"votes", std::move(votes)},
@@ -1805,7 +1805,7 @@ json::object ApprovalJson(const store::Approval& a, TimePoint now) {
                  {"auto_deny_on_timeout", a.auto_deny_on_timeout},
                  {"escalation_level", a.escalation_level},
                  {"outcome_reason", a.outcome_reason}};
-  if (a.state == store::ApprovalState::kPending) {
+  if (a.state == core::ApprovalState::kPending) {
     const int64_t left = ToUnixMillis(a.deadline) - ToUnixMillis(now);
     o["time_left_s"] = std::max<int64_t>(0, (left + 999) / 1000);
   }
@@ -1821,16 +1821,16 @@ json::object ApprovalJson(const store::Approval& a, TimePoint now) {
 
 void Api::HandleListApprovals(const Caller&, std::string state, size_t limit, Responder r) {
   Blocking([this, r, state, limit] {
-    store::ApprovalFilter f;
-    f.which = state == "pending"   ? store::ApprovalFilter::Which::kPending
-              : state == "decided" ? store::ApprovalFilter::Which::kDecided
-                                   : store::ApprovalFilter::Which::kAll;
+    core::ApprovalFilter f;
+    f.which = state == "pending"   ? core::ApprovalFilter::Which::kPending
+              : state == "decided" ? core::ApprovalFilter::Which::kDecided
+                                   : core::ApprovalFilter::Which::kAll;
     f.limit = limit;
     auto list = store_->ListApprovals(f);
     if (!list.ok()) return r.Send(StoreError(list.error()));
     const TimePoint now = clock_->Now();
     json::array arr;
-    for (const store::Approval& a : *list) arr.push_back(ApprovalJson(a, now));
+    for (const core::Approval& a : *list) arr.push_back(ApprovalJson(a, now));
     r.Send(JsonResponse(200, json::object{{"approvals", std::move(arr)}}));
   });
 }
@@ -1867,7 +1867,7 @@ void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r)
     }
     json::array calls;
     if (auto run = store_->ListRunCalls(a->run_id, 100); run.ok()) {
-      for (const store::CallSummary& c : *run) {
+      for (const core::CallSummary& c : *run) {
         calls.push_back(json::object{{"call_id", c.call_id},
                                      {"at", FormatRfc3339(c.at)},
                                      {"tool", c.tool},
@@ -1920,7 +1920,7 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
       return r.Send(InvalidRequest("only an approve may be for the rest of the run"));
     }
   }
-  store::VoteRequest vote;
+  core::VoteRequest vote;
   vote.for_run = for_run;
   vote.approval_id = std::move(approval_id);
   vote.reviewer = c.principal;
@@ -1933,17 +1933,17 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
   }
   vote.now = clock_->Now();
   std::shared_ptr<const policy::PolicySet> set = policies_->Current();
-  vote.policy = store::PolicyFactsLookup(set);
+  vote.policy = core::PolicyFactsLookup(set);
   Blocking([this, r, set, vote = std::move(vote), edited = std::move(edited)]() mutable {
     if (edited) {
       // The edited call, evaluated by the engine again: same agent, run and tool, against
       // the run as it is now. The store re-checks that the approval is still pending.
       auto a = store_->GetApproval(vote.approval_id);
       if (!a.ok()) return r.Send(StoreError(a.error()));
-      if (a->state != store::ApprovalState::kPending) {
+      if (a->state != core::ApprovalState::kPending) {
         return r.Send(JsonError(
             409, "CONFLICT",
-            "approval " + a->approval_id + " is already " + store::ApprovalStateName(a->state)));
+            "approval " + a->approval_id + " is already " + core::ApprovalStateName(a->state)));
       }
       auto run = store_->GetRun(a->run_id);
       if (!run.ok()) return r.Send(StoreError(run.error()));
@@ -2095,7 +2095,7 @@ namespace {
 // One report as JSON, read from `source` against `set` (on the ReportCache's thread).
 Result<json::object> GovernanceReport(const std::string& report, const GovernanceQuery& query,
                                       const policy::PolicySet& set,
-                                      const store::HistorySource& source, int64_t now_ms) {
+                                      const core::HistorySource& source, int64_t now_ms) {
   const int64_t since_ms = now_ms - int64_t{query.days} * 86400000;
   if (report == "drift") {
     governance::DriftOptions opt;
@@ -2166,7 +2166,7 @@ void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder 
     ReportCache::Answer a = reports_->Get(
         key,
         [this, report, query, set](const std::atomic<bool>& stop) {
-          const store::StoppableSource source(store_, &stop);
+          const core::StoppableSource source(store_, &stop);
           return GovernanceReport(report, query, *set, source, ToUnixMillis(clock_->Now()));
         },
         query.refresh);

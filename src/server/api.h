@@ -28,6 +28,7 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "core/ports/store.h"
 #include "egress/receipts.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
@@ -36,7 +37,6 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/report_cache.h"
-#include "store/store.h"
 
 namespace interlock::server {
 
@@ -85,7 +85,7 @@ class McpEndpoint {
   // `identity`: the verified JWT or OAuth identity behind the agent (empty issuer for an
   // Interlock token); recorded with every decision of the session, and a session is found
   // again only under the identity that opened it.
-  virtual void Handle(std::string upstream, const store::Principal& agent,
+  virtual void Handle(std::string upstream, const core::Principal& agent,
                       const core::CallerIdentity& identity, HttpRequest req, Responder r) = 0;
   // Whether /mcp/{upstream} exists (the OAuth metadata routes).
   virtual bool HasUpstream(std::string_view upstream) const = 0;
@@ -126,7 +126,7 @@ struct GovernanceQuery {
 
 class Api final : public RequestHandler {
  public:
-  Api(ApiOptions options, core::Guard* guard, store::Store* store,
+  Api(ApiOptions options, core::Guard* guard, core::Store* store,
       const core::PolicySource* policies, const Clock* clock, Metrics* metrics);
   ~Api() override;
 
@@ -151,7 +151,7 @@ class Api final : public RequestHandler {
 
   // A request-scoped view of who is calling (from the token only).
   struct Caller {
-    store::Principal principal;
+    core::Principal principal;
     core::CallerIdentity identity;  // set when the bearer was a verified JWT
   };
 
@@ -206,7 +206,7 @@ class Api final : public RequestHandler {
                           Responder r);
   void HandleCreateRun(const Caller& c, Responder r);
   void HandleGetRun(const Caller& c, std::string run_id, Responder r);
-  void HandleListRuns(store::RunFilter filter, Responder r);
+  void HandleListRuns(core::RunFilter filter, Responder r);
   void HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r);
   void HandleEndRun(const Caller& c, std::string run_id, Responder r);
   void HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, Responder r);
@@ -214,7 +214,7 @@ class Api final : public RequestHandler {
   // POST /v1/calls/{id}/rehearsal: Guard::CompleteRehearsal, answered like a decision.
   void HandleRehearsal(const Caller& c, const HttpRequest& req, std::string call_id, Responder r);
   // {"ok","output","error","usage"} of a result or a rehearsal's outcome.
-  Result<store::CallResult> ParseResultBody(const boost::json::object& o) const;
+  Result<core::CallResult> ParseResultBody(const boost::json::object& o) const;
   // The answer to a decision: the decision object, call_id, approval_id/url, run state.
   boost::json::object DecideReply(const core::GuardResponse& g) const;
   void HandleSetKill(const Caller& c, const HttpRequest& req, Responder r);
@@ -261,14 +261,14 @@ class Api final : public RequestHandler {
   // coalesced to at most one a second (a flood of bad tokens cannot flood the log); what
   // is held back is written by a timer a second later, or at Shutdown, never lost.
   // `who`: a refused sign-in whose person the provider named, listed in the record.
-  void NoteAuthFailure(std::string_view why, const store::RefusedSignIn* who = nullptr);
-  void WriteAuthFailures(store::AuthFailures f);
+  void NoteAuthFailure(std::string_view why, const core::RefusedSignIn* who = nullptr);
+  void WriteAuthFailures(core::AuthFailures f);
   // Writes the held-back failures now (the timer, Shutdown).
   void FlushAuthFailures();
 
   ApiOptions options_;
   core::Guard* guard_;
-  store::Store* store_;
+  core::Store* store_;
   const core::PolicySource* policies_;
   const Clock* clock_;
   Metrics* metrics_;
@@ -285,7 +285,7 @@ class Api final : public RequestHandler {
   mutable std::mutex url_mu_;
   std::string public_url_;  // guarded by url_mu_
   std::mutex auth_fail_mu_;
-  store::AuthFailures auth_fail_;              // not yet written; guarded by auth_fail_mu_
+  core::AuthFailures auth_fail_;               // not yet written; guarded by auth_fail_mu_
   TimePoint auth_fail_written_;                // guarded by auth_fail_mu_
   boost::asio::steady_timer auth_fail_timer_;  // armed while failures are held back
   bool auth_fail_timer_armed_ = false;         // guarded by auth_fail_mu_

@@ -97,7 +97,7 @@ struct ServerConfig {
   // What ${workspace} in policies stands for (docs/policy.md, "Variables"); relative to
   // the config file's directory. Empty: the daemon's current directory.
   std::string workspace;
-  std::string store;         // empty: mcp::DefaultStorePath() ($INTERLOCK_STORE, else XDG state)
+  std::string store;         // empty: DefaultStorePath() ($INTERLOCK_STORE, else XDG state)
   bool durable_full = true;  // durability: full | normal
   std::string tls_cert;
   std::string tls_key;

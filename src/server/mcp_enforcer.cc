@@ -19,7 +19,7 @@ Decision McpEnforcer::Unavailable(const std::string& tool, const std::string& wh
 
 mcp::Enforcer::Outcome McpEnforcer::Rehearsed(const Outcome& pending, ToolCall call,
                                               const mcp::ToolResult& result) {
-  store::CallResult res;
+  core::CallResult res;
   res.ok = result.ok;
   res.output_json = result.output_json;
   res.error = result.error;
@@ -28,7 +28,7 @@ mcp::Enforcer::Outcome McpEnforcer::Rehearsed(const Outcome& pending, ToolCall c
                                 std::move(call.mask_values));
   Outcome out{std::move(r.decision), std::move(r.call_id)};
   if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
-    out.approval_id = store::ApprovalIdForCall(out.call_id);
+    out.approval_id = core::ApprovalIdForCall(out.call_id);
     if (approval_url_) out.approval_url = approval_url_(out.approval_id);
   }
   return out;
@@ -49,7 +49,7 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
   }
   Outcome out{std::move(r.decision), std::move(r.call_id)};
   if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
-    out.approval_id = store::ApprovalIdForCall(out.call_id);
+    out.approval_id = core::ApprovalIdForCall(out.call_id);
     if (approval_url_) out.approval_url = approval_url_(out.approval_id);
   }
   return out;
@@ -109,7 +109,7 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
 }
 
 Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult& result) {
-  store::CallResult r;
+  core::CallResult r;
   r.ok = result.ok;
   r.output_json = result.output_json;
   r.error = result.error;

@@ -194,7 +194,7 @@ struct Exchange {
 
 class McpHttpService::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(McpHttpService* service, std::string id, store::Principal agent,
+  Session(McpHttpService* service, std::string id, core::Principal agent,
           core::CallerIdentity identity, const ResolvedUpstream* upstream)
       : service_(service),
         id_(std::move(id)),
@@ -747,7 +747,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
   McpHttpService* service_;
   const std::string id_;
-  const store::Principal agent_;
+  const core::Principal agent_;
   const core::CallerIdentity identity_;
   const ResolvedUpstream* up_;
   std::atomic<int64_t> last_active_ms_{0};
@@ -915,7 +915,7 @@ std::optional<HttpResponse> McpHttpService::CheckOrigin(const HttpRequest& req) 
   return RpcError(403, -32000, "Origin " + origin + " is not allowed (mcp.allowed_origins)");
 }
 
-void McpHttpService::Handle(std::string upstream, const store::Principal& agent,
+void McpHttpService::Handle(std::string upstream, const core::Principal& agent,
                             const core::CallerIdentity& identity, HttpRequest req, Responder r) {
   const Asker who{agent, identity};
   if (upstreams_.count(upstream) == 0) {
@@ -964,7 +964,7 @@ std::shared_ptr<McpHttpService::Session> McpHttpService::Find(const HttpRequest&
 
 void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, HttpRequest req,
                                 Responder r) {
-  const store::Principal& agent = who.agent;
+  const core::Principal& agent = who.agent;
   const Accepts accepts = ParseAccept(Header(req, "accept"));
   if (!accepts.json && !accepts.sse) {
     return r.Send(RpcError(406, -32000,

@@ -55,13 +55,13 @@
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "identity/credential_broker.h"
+#include "core/ports/store.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "server/api.h"
 #include "server/call_waiters.h"
 #include "server/config.h"
 #include "server/metrics.h"
-#include "store/store.h"
 
 namespace interlock::server {
 
@@ -83,7 +83,7 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
 
 struct McpHttpDeps {
   core::Guard* guard = nullptr;
-  store::Store* store = nullptr;
+  core::Store* store = nullptr;
   const core::PolicySource* policies = nullptr;
   const Clock* clock = nullptr;
   CallWaiters* waiters = nullptr;
@@ -103,7 +103,7 @@ class McpHttpService final : public McpEndpoint {
   McpHttpService& operator=(const McpHttpService&) = delete;
 
   std::optional<HttpResponse> CheckOrigin(const HttpRequest& req) const override;
-  void Handle(std::string upstream, const store::Principal& agent,
+  void Handle(std::string upstream, const core::Principal& agent,
               const core::CallerIdentity& identity, HttpRequest req, Responder r) override;
   bool HasUpstream(std::string_view upstream) const override {
     return upstreams_.find(std::string(upstream)) != upstreams_.end();
@@ -122,7 +122,7 @@ class McpHttpService final : public McpEndpoint {
 
   // Who asks: the agent and the identity behind it (Handle's arguments).
   struct Asker {
-    const store::Principal& agent;
+    const core::Principal& agent;
     const core::CallerIdentity& identity;
   };
   void HandlePost(const std::string& upstream, const Asker& who, HttpRequest req, Responder r);

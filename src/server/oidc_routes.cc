@@ -164,8 +164,8 @@ std::optional<HttpResponse> Api::AuthenticateSession(const HttpRequest& req, Cal
                        "GET /ui/oidc/session and this console's own Origin");
     }
   }
-  store::Principal& p = caller->principal;
-  p.role = s->role == identity::SessionRole::kAdmin ? store::Role::kAdmin : store::Role::kReviewer;
+  core::Principal& p = caller->principal;
+  p.role = s->role == identity::SessionRole::kAdmin ? core::Role::kAdmin : core::Role::kReviewer;
   p.name = s->name;
   p.token_id = "oidc-session";
   p.agent_id.clear();
@@ -249,19 +249,19 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
       std::string_view reason = identity::RefusalCode(s.error());
       if (reason.empty()) reason = "OIDC_PROVIDER_UNAVAILABLE";
       // Refusals after the ID token verified name the person; the others are anonymous.
-      const store::RefusedSignIn who{std::string(reason), facts.principal, oidc->config().issuer,
-                                     clock_->Now()};
+      const core::RefusedSignIn who{std::string(reason), facts.principal, oidc->config().issuer,
+                                    clock_->Now()};
       NoteAuthFailure(reason, facts.principal.empty() ? nullptr : &who);
       return fail(s.error().kind == ErrorKind::kPermissionDenied ? 403 : 503, s.error().message);
     }
     // No session without its audit record (fail closed).
-    store::SignIn record{.principal = s->name,
-                         .issuer = oidc->config().issuer,
-                         .subject = facts.subject,
-                         .role = RoleName(s->role),
-                         .groups = facts.groups,
-                         .expires_at = s->expires_at,
-                         .at = clock_->Now()};
+    core::SignIn record{.principal = s->name,
+                        .issuer = oidc->config().issuer,
+                        .subject = facts.subject,
+                        .role = RoleName(s->role),
+                        .groups = facts.groups,
+                        .expires_at = s->expires_at,
+                        .at = clock_->Now()};
     if (Status st = store_->RecordSignIn(record); !st.ok()) {
       metrics_->RecordStoreError();
       return fail(503, "the sign-in could not be written to the audit log (" + st.error().message +
@@ -318,11 +318,11 @@ void Api::HandleOidcLogout(const HttpRequest& req, Responder r) {
   if (!s.ok()) return r.Send(std::move(res));
   Caller caller;
   if (auto fail = AuthenticateSession(req, &caller)) return r.Send(std::move(*fail));
-  store::SignIn record{.signed_out = true,
-                       .principal = s->name,
-                       .issuer = options_.oidc->config().issuer,
-                       .subject = identity::OidcSubject(s->name, options_.oidc->config().issuer),
-                       .at = clock_->Now()};
+  core::SignIn record{.signed_out = true,
+                      .principal = s->name,
+                      .issuer = options_.oidc->config().issuer,
+                      .subject = identity::OidcSubject(s->name, options_.oidc->config().issuer),
+                      .at = clock_->Now()};
   boost::asio::post(pool_, [this, r, record = std::move(record), res = std::move(res)]() mutable {
     if (Status st = store_->RecordSignIn(record); !st.ok()) {
       // The cookie is cleared anyway: signing out only ever takes access away.

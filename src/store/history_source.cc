@@ -1,13 +1,15 @@
-#include "store/history_source.h"
+#include "core/ports/history_source.h"
 
 #include <sqlite3.h>
 
 #include "audit/record_scan.h"
 #include "audit/sqlite_util.h"
+#include "store/sqlite_history_source.h"
 
 namespace interlock::store {
 
-Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const HistoryFn& fn) {
+Status ForEachSqliteRecord(sqlite3* db, const core::HistoryFilter& filter,
+                           const core::HistoryFn& fn) {
   std::string sql =
       "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, body FROM audit_log "
       "WHERE 1=1";
@@ -32,7 +34,7 @@ Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const Histo
   if (!filter.agent_id.empty()) st.BindText(n++, filter.agent_id);
   audit::ScannedBody body;
   std::string problem;
-  HistoryRecord r;
+  core::HistoryRecord r;
   for (uint64_t n = 1;; ++n) {
     if (filter.stop != nullptr && n % 1024 == 0 && filter.stop->load(std::memory_order_relaxed)) {
       return Error::Unavailable("history read stopped (shutting down)");
@@ -69,7 +71,8 @@ Result<int64_t> SqliteLastSeq(sqlite3* db) {
 
 Result<int64_t> SqliteHistorySource::LastSeq() const { return SqliteLastSeq(db_); }
 
-Status SqliteHistorySource::ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const {
+Status SqliteHistorySource::ForEachRecord(const core::HistoryFilter& filter,
+                                          const core::HistoryFn& fn) const {
   return ForEachSqliteRecord(db_, filter, fn);
 }
 

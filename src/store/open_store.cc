@@ -5,7 +5,7 @@
 
 namespace interlock::store {
 
-Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
+Result<std::unique_ptr<core::Store>> OpenStore(const StoreOptions& options) {
   if (IsPostgresUri(options.path)) {
     PostgresOptions p;
     p.uri = options.path;
@@ -16,11 +16,11 @@ Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options) {
     p.approval_max_wait_seconds = options.approval_max_wait_seconds;
     Result<std::unique_ptr<PostgresStore>> s = PostgresStore::Open(p);
     if (!s.ok()) return s.error();
-    return std::unique_ptr<Store>(std::move(s).value());
+    return std::unique_ptr<core::Store>(std::move(s).value());
   }
   Result<std::unique_ptr<SqliteStore>> s = SqliteStore::Open(options);
   if (!s.ok()) return s.error();
-  return std::unique_ptr<Store>(std::move(s).value());
+  return std::unique_ptr<core::Store>(std::move(s).value());
 }
 
 }  // namespace interlock::store

@@ -10,12 +10,13 @@
 
 #include <memory>
 
+#include "core/ports/store.h"
 #include "interlock/result.h"
-#include "store/store.h"
+#include "store/store_options.h"
 
 namespace interlock::store {
 
-Result<std::unique_ptr<Store>> OpenStore(const StoreOptions& options);
+Result<std::unique_ptr<core::Store>> OpenStore(const StoreOptions& options);
 
 }  // namespace interlock::store
 

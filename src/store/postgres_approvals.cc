@@ -29,8 +29,8 @@ constexpr const char* kApprovalColumns =
 
 std::string Num(int64_t v) { return std::to_string(v); }
 
-Approval ApprovalFromRow(const PgResult& r, int i) {
-  Approval a;
+core::Approval ApprovalFromRow(const PgResult& r, int i) {
+  core::Approval a;
   a.approval_id = std::string(r.Text(i, 0));
   a.call_id = std::string(r.Text(i, 1));
   a.run_id = std::string(r.Text(i, 2));
@@ -40,7 +40,7 @@ Approval ApprovalFromRow(const PgResult& r, int i) {
   a.args_sha256 = std::string(r.Text(i, 6));
   a.required = static_cast<int>(r.Int(i, 7));
   // An unknown state is never pending (fail closed).
-  a.state = ParseApprovalState(r.Text(i, 8)).value_or(ApprovalState::kDenied);
+  a.state = core::ParseApprovalState(r.Text(i, 8)).value_or(core::ApprovalState::kDenied);
   a.created = FromUnixMillis(r.Int(i, 9));
   a.deadline = FromUnixMillis(r.Int(i, 10));
   a.hard_deadline = FromUnixMillis(r.Int(i, 11));
@@ -56,39 +56,41 @@ Approval ApprovalFromRow(const PgResult& r, int i) {
   return a;
 }
 
-Status LoadVotes(PgConn& c, std::string* sqlstate, Approval* a) {
+Status LoadVotes(PgConn& c, std::string* sqlstate, core::Approval* a) {
   Result<PgResult> r = c.Exec(
       "SELECT reviewer, verdict, comment, time_ms FROM approval_votes WHERE approval_id = $1"
       " ORDER BY time_ms, reviewer",
       {a->approval_id}, sqlstate);
   if (!r.ok()) return r.error();
   for (int i = 0; i < r->rows(); ++i) {
-    a->votes.push_back(ApprovalVote{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
-                                    std::string(r->Text(i, 2)), FromUnixMillis(r->Int(i, 3))});
+    a->votes.push_back(core::ApprovalVote{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
+                                          std::string(r->Text(i, 2)),
+                                          FromUnixMillis(r->Int(i, 3))});
   }
   return Status::Ok();
 }
 
 // One approval with its votes from the database (locked when `lock`); nullopt when absent.
-Result<std::optional<Approval>> ReadApproval(PgConn& c, std::string* sqlstate,
-                                             std::string_view approval_id, bool lock) {
+Result<std::optional<core::Approval>> ReadApproval(PgConn& c, std::string* sqlstate,
+                                                   std::string_view approval_id, bool lock) {
   Result<PgResult> r =
       c.Exec(std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE approval_id = $1" +
                  (lock ? " FOR UPDATE" : ""),
              {std::string(approval_id)}, sqlstate);
   if (!r.ok()) return r.error();
-  if (r->rows() == 0) return std::optional<Approval>();
-  Approval a = ApprovalFromRow(*r, 0);
+  if (r->rows() == 0) return std::optional<core::Approval>();
+  core::Approval a = ApprovalFromRow(*r, 0);
   if (Status s = LoadVotes(c, sqlstate, &a); !s.ok()) return s.error();
-  return std::optional<Approval>(std::move(a));
+  return std::optional<core::Approval>(std::move(a));
 }
 
 // The approval as this batch sees it: its own row when it read or wrote it, else the
 // database's, locked. NotFound when absent.
-Result<Approval*> LoadInBatch(const PgApprovalCtx& ctx, std::string_view approval_id) {
+Result<core::Approval*> LoadInBatch(const PgApprovalCtx& ctx, std::string_view approval_id) {
   auto it = ctx.batch->rows.find(approval_id);
   if (it != ctx.batch->rows.end()) return &it->second;
-  Result<std::optional<Approval>> r = ReadApproval(*ctx.conn, ctx.sqlstate, approval_id, true);
+  Result<std::optional<core::Approval>> r =
+      ReadApproval(*ctx.conn, ctx.sqlstate, approval_id, true);
   if (!r.ok()) return r.error();
   if (!*r) return Error::NotFound("no approval " + std::string(approval_id));
   auto [at, inserted] = ctx.batch->rows.emplace(std::string(approval_id), std::move(**r));
@@ -96,10 +98,10 @@ Result<Approval*> LoadInBatch(const PgApprovalCtx& ctx, std::string_view approva
 }
 
 // The approval of call_id (approval ids derive from call ids), or nullptr.
-Result<Approval*> LoadByCall(const PgApprovalCtx& ctx, std::string_view call_id) {
-  Result<Approval*> a = LoadInBatch(ctx, ApprovalIdForCall(call_id));
+Result<core::Approval*> LoadByCall(const PgApprovalCtx& ctx, std::string_view call_id) {
+  Result<core::Approval*> a = LoadInBatch(ctx, core::ApprovalIdForCall(call_id));
   if (!a.ok()) {
-    if (a.error().kind == ErrorKind::kNotFound) return static_cast<Approval*>(nullptr);
+    if (a.error().kind == ErrorKind::kNotFound) return static_cast<core::Approval*>(nullptr);
     return a.error();
   }
   return (*a)->call_id == call_id ? *a : nullptr;
@@ -107,37 +109,39 @@ Result<Approval*> LoadByCall(const PgApprovalCtx& ctx, std::string_view call_id)
 
 // Approval ids the query (columns: approval_id) answers, plus this batch's own rows that
 // match `also`, ordered by (created, id) as the batch sees them.
-Result<std::vector<Approval*>> PendingWhere(const PgApprovalCtx& ctx, const std::string& where,
-                                            const std::vector<std::optional<std::string>>& params,
-                                            const std::function<bool(const Approval&)>& also) {
+Result<std::vector<core::Approval*>> PendingWhere(
+    const PgApprovalCtx& ctx, const std::string& where,
+    const std::vector<std::optional<std::string>>& params,
+    const std::function<bool(const core::Approval&)>& also) {
   Result<PgResult> r = ctx.conn->Exec(
       "SELECT approval_id FROM approvals WHERE state = 'pending'" + where, params, ctx.sqlstate);
   if (!r.ok()) return r.error();
-  std::vector<Approval*> out;
+  std::vector<core::Approval*> out;
   std::set<std::string> seen;
   for (int i = 0; i < r->rows(); ++i) {
-    Result<Approval*> a = LoadInBatch(ctx, r->Text(i, 0));
+    Result<core::Approval*> a = LoadInBatch(ctx, r->Text(i, 0));
     if (!a.ok()) return a.error();
     seen.insert((*a)->approval_id);
-    if ((*a)->state == ApprovalState::kPending) out.push_back(*a);
+    if ((*a)->state == core::ApprovalState::kPending) out.push_back(*a);
   }
   for (auto& [id, a] : ctx.batch->rows) {
-    if (!seen.contains(id) && a.state == ApprovalState::kPending && also(a)) out.push_back(&a);
+    if (!seen.contains(id) && a.state == core::ApprovalState::kPending && also(a))
+      out.push_back(&a);
   }
-  std::sort(out.begin(), out.end(), [](const Approval* x, const Approval* y) {
+  std::sort(out.begin(), out.end(), [](const core::Approval* x, const core::Approval* y) {
     return std::tie(x->created, x->approval_id) < std::tie(y->created, y->approval_id);
   });
   return out;
 }
 
-core::ApprovalRef Ref(const Approval& a) {
+core::ApprovalRef Ref(const core::Approval& a) {
   return core::ApprovalRef{a.approval_id, a.call_id, a.run_id, a.agent_id, a.tool};
 }
 
-std::vector<core::VoteRow> VoteRows(const Approval& a) {
+std::vector<core::VoteRow> VoteRows(const core::Approval& a) {
   std::vector<core::VoteRow> out;
   out.reserve(a.votes.size());
-  for (const ApprovalVote& v : a.votes) out.push_back(core::VoteRow{v.reviewer, v.verdict});
+  for (const core::ApprovalVote& v : a.votes) out.push_back(core::VoteRow{v.reviewer, v.verdict});
   return out;
 }
 
@@ -185,11 +189,11 @@ Status SetCallDecision(const PgApprovalCtx& ctx, const std::string& call_id, Ver
 
 // Settles pending `a` as `state` (decided now, with `reason`), the call's decision and
 // its audit record.
-Status Settle(const PgApprovalCtx& ctx, Approval* a, ApprovalState state, Verdict verdict,
-              Code code, const std::string& reason, TimePoint now, audit::AuditEvent event,
-              const json::object* arguments = nullptr) {
+Status Settle(const PgApprovalCtx& ctx, core::Approval* a, core::ApprovalState state,
+              Verdict verdict, Code code, const std::string& reason, TimePoint now,
+              audit::AuditEvent event, const json::object* arguments = nullptr) {
   AppendUpdateOne(ctx.sql,
-                  "UPDATE approvals SET state = " + Lit(ApprovalStateName(state)) +
+                  "UPDATE approvals SET state = " + Lit(core::ApprovalStateName(state)) +
                       ", decided_ms = " + Num(ToUnixMillis(now)) + ", reason = " + Lit(reason) +
                       " WHERE approval_id = " + Lit(a->approval_id) + " AND state = 'pending'");
   if (Status s = SetCallDecision(ctx, a->call_id, verdict, code, reason, "approval", arguments);
@@ -205,24 +209,25 @@ Status Settle(const PgApprovalCtx& ctx, Approval* a, ApprovalState state, Verdic
 
 Status CancelForKill(const PgApprovalCtx& ctx, const std::string& scope, const std::string& target,
                      const std::string& kill_reason, const std::string& actor, TimePoint now,
-                     std::vector<ApprovalChange>* out) {
+                     std::vector<core::ApprovalChange>* out) {
   std::string where;
   std::vector<std::optional<std::string>> params;
   if (scope == "agent") where = " AND agent_id = $1", params.emplace_back(target);
   if (scope == "run") where = " AND run_id = $1", params.emplace_back(target);
-  Result<std::vector<Approval*>> pending =
-      PendingWhere(ctx, where + " ORDER BY created_ms FOR UPDATE", params, [&](const Approval& a) {
+  Result<std::vector<core::Approval*>> pending = PendingWhere(
+      ctx, where + " ORDER BY created_ms FOR UPDATE", params, [&](const core::Approval& a) {
         return scope == "global" || (scope == "agent" && a.agent_id == target) ||
                (scope == "run" && a.run_id == target);
       });
   if (!pending.ok()) return pending.error();
-  for (Approval* a : *pending) {
+  for (core::Approval* a : *pending) {
     const std::string reason = core::KillCancelReason(scope, kill_reason);
     Status s = Settle(
-        ctx, a, ApprovalState::kCancelled, Verdict::kDeny, Code::kApprovalDenied, reason, now,
+        ctx, a, core::ApprovalState::kCancelled, Verdict::kDeny, Code::kApprovalDenied, reason, now,
         core::SettledEvent(Ref(*a), "cancelled", Code::kApprovalDenied, reason, now, actor, ""));
     if (!s.ok()) return s;
-    if (out != nullptr) out->push_back(ApprovalChange{ApprovalChange::Kind::kCancelled, *a});
+    if (out != nullptr)
+      out->push_back(core::ApprovalChange{core::ApprovalChange::Kind::kCancelled, *a});
   }
   return Status::Ok();
 }
@@ -271,8 +276,8 @@ RunState StateFromStoreJson(const json::object& o) {
   return s;
 }
 
-CallResult ResultFromStoreJson(const json::object& o) {
-  CallResult r;
+core::CallResult ResultFromStoreJson(const json::object& o) {
+  core::CallResult r;
   const json::value* ok = o.if_contains("ok");
   r.ok = ok == nullptr || !ok->is_bool() || ok->get_bool();
   if (const json::value* v = o.if_contains("output")) r.output_json = CanonicalJson(*v);
@@ -294,11 +299,11 @@ constexpr const char* kSelectCall =
     " usage_cost_micros, decision_json, state_after_json, result_json, policy_sha256"
     " FROM calls WHERE call_id = $1";
 
-Result<StoredCall> ReadCall(PgConn& c, std::string* sqlstate, std::string_view call_id) {
+Result<core::StoredCall> ReadCall(PgConn& c, std::string* sqlstate, std::string_view call_id) {
   Result<PgResult> r = c.Exec(kSelectCall, {std::string(call_id)}, sqlstate);
   if (!r.ok()) return r.error();
   if (r->rows() == 0) return Error::NotFound("no call " + std::string(call_id));
-  StoredCall out;
+  core::StoredCall out;
   core::CallRecord& rec = out.record;
   rec.call_id = std::string(call_id);
   rec.run_id = std::string(r->Text(0, 0));
@@ -336,13 +341,13 @@ Result<core::Resubmission> PgApprovalRows::FindResubmission(const core::DecideRe
   const std::string& id = rq.call.approval_id;
   core::Resubmission out;
   if (id.empty()) return out;
-  Result<Approval*> a = LoadInBatch(ctx_, id);
+  Result<core::Approval*> a = LoadInBatch(ctx_, id);
   if (!a.ok()) {
     if (a.error().kind != ErrorKind::kNotFound) return a.error();
     out.refusal = "approval " + id + " cannot be used: no such approval";
     return out;
   }
-  const Approval& x = **a;
+  const core::Approval& x = **a;
   // An approval of edited arguments is redeemed with those, never with the original.
   out.refusal = core::RedemptionRefusal(
       id, x.agent_id, x.run_id, x.tool,
@@ -353,15 +358,15 @@ Result<core::Resubmission> PgApprovalRows::FindResubmission(const core::DecideRe
 
 Result<std::string> PgApprovalRows::PendingTwin(const core::DecideRequest& rq) {
   const std::string sha = core::ArgsSha256(rq);
-  Result<std::vector<Approval*>> pending =
+  Result<std::vector<core::Approval*>> pending =
       PendingWhere(ctx_, " AND run_id = $1 AND agent_id = $2 AND tool = $3 AND args_sha256 = $4",
-                   {rq.run_id, rq.agent_id, rq.call.tool, sha}, [&](const Approval& a) {
+                   {rq.run_id, rq.agent_id, rq.call.tool, sha}, [&](const core::Approval& a) {
                      return a.run_id == rq.run_id && a.agent_id == rq.agent_id &&
                             a.tool == rq.call.tool && a.args_sha256 == sha;
                    });
   if (!pending.ok()) return pending.error();
   const std::string me = PrincipalKey(rq.principal);
-  for (const Approval* a : *pending) {
+  for (const core::Approval* a : *pending) {
     if (PrincipalKey(a->principal) == me) return a->call_id;
   }
   return std::string();
@@ -369,11 +374,11 @@ Result<std::string> PgApprovalRows::PendingTwin(const core::DecideRequest& rq) {
 
 Status PgApprovalRows::Release(const std::string& call_id, const core::ReleaseContext& rctx,
                                bool* released_now) {
-  Result<Approval*> found = LoadByCall(ctx_, call_id);
+  Result<core::Approval*> found = LoadByCall(ctx_, call_id);
   if (!found.ok()) return found.error();
-  Approval* a = *found;
+  core::Approval* a = *found;
   if (a == nullptr) return Status::Ok();  // not a call that waited for approval
-  if (a->state != ApprovalState::kGranted || a->used) return Status::Ok();
+  if (a->state != core::ApprovalState::kGranted || a->used) return Status::Ok();
   const core::ReleaseOutcome release = core::DecideRelease(rctx);
   const std::string where =
       " WHERE approval_id = " + Lit(a->approval_id) + " AND state = 'granted' AND used_ms IS NULL";
@@ -394,7 +399,7 @@ Status PgApprovalRows::Release(const std::string& call_id, const core::ReleaseCo
       !s.ok()) {
     return s;
   }
-  a->state = ApprovalState::kCancelled;
+  a->state = core::ApprovalState::kCancelled;
   a->outcome_reason = release.reason;
   ctx_.events->push_back(core::CancelledAfterGrantEvent(Ref(*a), release, rctx.now));
   return Status::Ok();
@@ -402,10 +407,10 @@ Status PgApprovalRows::Release(const std::string& call_id, const core::ReleaseCo
 
 Status PgApprovalRows::AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
                                    const engine::Evaluation& ev) {
-  std::optional<NewApproval> created =
-      ApprovalForDecision(rq, call_id, ev, ctx_.default_timeout_seconds, ctx_.max_wait_seconds);
+  std::optional<core::NewApproval> created = core::ApprovalForDecision(
+      rq, call_id, ev, ctx_.default_timeout_seconds, ctx_.max_wait_seconds);
   if (!created) return Status::Ok();
-  Approval& a = created->approval;
+  core::Approval& a = created->approval;
   const core::ApprovalPlan& plan = created->plan;
   std::string& sql = *ctx_.sql;
   sql.append(
@@ -432,7 +437,7 @@ Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string
   if (std::optional<core::CallRecord> mine = ctx.new_call ? ctx.new_call(call_id) : std::nullopt) {
     rec = std::move(*mine);
   } else {
-    Result<StoredCall> stored = ReadCall(*ctx.conn, ctx.sqlstate, call_id);
+    Result<core::StoredCall> stored = ReadCall(*ctx.conn, ctx.sqlstate, call_id);
     if (!stored.ok()) return stored.error();
     rec = std::move(stored->record);
   }
@@ -448,17 +453,18 @@ Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string
 
 // --- operations -------------------------------------------------------------------------
 
-Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& rq,
-              VoteOutcome* out) {
-  Result<Approval*> loaded = LoadInBatch(ctx, rq.approval_id);
+Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const core::VoteRequest& rq,
+              core::VoteOutcome* out) {
+  Result<core::Approval*> loaded = LoadInBatch(ctx, rq.approval_id);
   if (!loaded.ok()) return loaded.error();
-  Approval a = **loaded;  // changed in the batch only once nothing can fail
-  const bool pending = a.state == ApprovalState::kPending;
-  const ApprovalPolicyFacts facts =
-      pending && rq.policy ? rq.policy(a.agent_id, a.tool) : ApprovalPolicyFacts{};
-  core::VoteInput in{
-      Ref(a),    pending,     ApprovalStateName(a.state), a.principal, facts.identity, a.required,
-      a.records, VoteRows(a), rq.reviewer.name,           rq.approve,  rq.comment,     rq.now};
+  core::Approval a = **loaded;  // changed in the batch only once nothing can fail
+  const bool pending = a.state == core::ApprovalState::kPending;
+  const core::ApprovalPolicyFacts facts =
+      pending && rq.policy ? rq.policy(a.agent_id, a.tool) : core::ApprovalPolicyFacts{};
+  core::VoteInput in{Ref(a),      pending,        core::ApprovalStateName(a.state),
+                     a.principal, facts.identity, a.required,
+                     a.records,   VoteRows(a),    rq.reviewer.name,
+                     rq.approve,  rq.comment,     rq.now};
   in.max_records_per_run = facts.max_records_per_run;
   std::optional<core::RunRow> run;
   if (pending) {
@@ -488,7 +494,7 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
       " VALUES (" +
       Lit(a.approval_id) + "," + Lit(rq.reviewer.name) + "," + Lit(verdict) + "," +
       Lit(rq.comment) + "," + Num(ToUnixMillis(rq.now)) + ");");
-  a.votes.push_back(ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
+  a.votes.push_back(core::ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
   if (plan->kind == core::VotePlan::Kind::kVoted) {
     ctx.events->push_back(std::move(plan->event));
     **loaded = a;
@@ -507,9 +513,10 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
                         ", edited_args_sha256 = " + Lit(a.edited_args_sha256) +
                         " WHERE approval_id = " + Lit(a.approval_id) + " AND state = 'pending'");
   }
-  if (Status s = Settle(ctx, &a, granted ? ApprovalState::kGranted : ApprovalState::kDenied,
-                        granted ? Verdict::kAllow : Verdict::kDeny, plan->code, plan->reason,
-                        rq.now, std::move(plan->event), edited_args);
+  if (Status s =
+          Settle(ctx, &a, granted ? core::ApprovalState::kGranted : core::ApprovalState::kDenied,
+                 granted ? Verdict::kAllow : Verdict::kDeny, plan->code, plan->reason, rq.now,
+                 std::move(plan->event), edited_args);
       !s.ok()) {
     return s;
   }
@@ -530,14 +537,14 @@ Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& 
 }
 
 Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::string_view agent_id,
-                  std::string_view principal, std::string_view reason, TimePoint now, Approval* out,
-                  std::optional<Error>* refused) {
-  Result<Approval*> loaded = LoadInBatch(ctx, approval_id);
+                  std::string_view principal, std::string_view reason, TimePoint now,
+                  core::Approval* out, std::optional<Error>* refused) {
+  Result<core::Approval*> loaded = LoadInBatch(ctx, approval_id);
   if (!loaded.ok()) return loaded.error();
-  Approval& a = **loaded;
-  if (Status s =
-          core::CheckWithdraw(a.approval_id, a.agent_id, a.principal, agent_id, principal,
-                              a.state == ApprovalState::kPending, ApprovalStateName(a.state));
+  core::Approval& a = **loaded;
+  if (Status s = core::CheckWithdraw(a.approval_id, a.agent_id, a.principal, agent_id, principal,
+                                     a.state == core::ApprovalState::kPending,
+                                     core::ApprovalStateName(a.state));
       !s.ok()) {
     // Another identity's attempt is recorded with the batch (which commits: the op
     // succeeds), and answered by the caller as the refusal it is.
@@ -550,8 +557,8 @@ Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::s
   }
   const std::string why = core::WithdrawnReason(a.approval_id, a.agent_id, reason);
   audit::AuditEvent ev = core::WithdrawnEvent(Ref(a), reason, why, now);
-  if (Status s = Settle(ctx, &a, ApprovalState::kWithdrawn, Verdict::kDeny, Code::kApprovalDenied,
-                        why, now, std::move(ev));
+  if (Status s = Settle(ctx, &a, core::ApprovalState::kWithdrawn, Verdict::kDeny,
+                        Code::kApprovalDenied, why, now, std::move(ev));
       !s.ok()) {
     return s;
   }
@@ -559,7 +566,7 @@ Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::s
   return Status::Ok();
 }
 
-Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<ApprovalChange>* out) {
+Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<core::ApprovalChange>* out) {
   out->clear();
   // Kill switches engaged by another daemon or process (`interlock kill engage --store`).
   Result<PgResult> kills = ctx.conn->Exec(
@@ -574,23 +581,23 @@ Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<ApprovalCha
     if (!s.ok()) return s;
   }
   const int64_t now_ms = ToUnixMillis(now);
-  Result<std::vector<Approval*>> due = PendingWhere(
+  Result<std::vector<core::Approval*>> due = PendingWhere(
       ctx, " AND deadline_ms <= $1::bigint ORDER BY deadline_ms LIMIT 500 FOR UPDATE",
-      {Num(now_ms)}, [&](const Approval& a) { return ToUnixMillis(a.deadline) <= now_ms; });
+      {Num(now_ms)}, [&](const core::Approval& a) { return ToUnixMillis(a.deadline) <= now_ms; });
   if (!due.ok()) return due.error();
-  for (Approval* a : *due) {
+  for (core::Approval* a : *due) {
     // Time out or escalate (core/approval_rules.h). Under the batch's locks, so a
     // deadline is acted on once, whichever daemon's sweeper comes first.
     const core::DeadlineOutcome next =
         core::OnDeadline(a->auto_deny_on_timeout, a->timeout_seconds, a->escalation_level,
                          a->deadline, a->hard_deadline, now);
     if (next.time_out) {
-      Status s = Settle(ctx, a, ApprovalState::kTimedOut, Verdict::kDeny, Code::kApprovalTimeout,
-                        next.reason, now,
+      Status s = Settle(ctx, a, core::ApprovalState::kTimedOut, Verdict::kDeny,
+                        Code::kApprovalTimeout, next.reason, now,
                         core::SettledEvent(Ref(*a), "timed_out", Code::kApprovalTimeout,
                                            next.reason, now, "", ""));
       if (!s.ok()) return s;
-      out->push_back(ApprovalChange{ApprovalChange::Kind::kTimedOut, *a});
+      out->push_back(core::ApprovalChange{core::ApprovalChange::Kind::kTimedOut, *a});
       continue;
     }
     AppendUpdateOne(
@@ -601,12 +608,12 @@ Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<ApprovalCha
     a->escalation_level += 1;
     a->deadline = next.next_deadline;
     ctx.events->push_back(core::EscalatedEvent(Ref(*a), a->escalation_level, a->deadline, now));
-    out->push_back(ApprovalChange{ApprovalChange::Kind::kEscalated, *a});
+    out->push_back(core::ApprovalChange{core::ApprovalChange::Kind::kEscalated, *a});
   }
   return Status::Ok();
 }
 
-Status PgOnKill(const PgApprovalCtx& ctx, const KillEntry& entry) {
+Status PgOnKill(const PgApprovalCtx& ctx, const core::KillEntry& entry) {
   if (!entry.engaged) return Status::Ok();
   return CancelForKill(ctx, entry.scope, entry.target, entry.reason, entry.actor, entry.at,
                        nullptr);
@@ -624,45 +631,45 @@ void AppendPgNotifies(const PgApprovalBatch& b, std::string* sql) {
 
 // --- reads ------------------------------------------------------------------------------
 
-Result<std::vector<Approval>> PgListApprovals(PgConn& c, const ApprovalFilter& filter) {
+Result<std::vector<core::Approval>> PgListApprovals(PgConn& c, const core::ApprovalFilter& filter) {
   std::string sql = std::string("SELECT ") + kApprovalColumns + " FROM approvals";
   std::vector<std::optional<std::string>> params;
   switch (filter.which) {
-    case ApprovalFilter::Which::kPending:
+    case core::ApprovalFilter::Which::kPending:
       sql +=
           " WHERE state = 'pending' AND created_ms > $1::bigint ORDER BY created_ms, approval_id";
       params.emplace_back(Num(filter.created_since ? ToUnixMillis(*filter.created_since)
                                                    : std::numeric_limits<int64_t>::min()));
       break;
-    case ApprovalFilter::Which::kDecided:
+    case core::ApprovalFilter::Which::kDecided:
       sql += " WHERE state <> 'pending' AND decided_ms >= $1::bigint ORDER BY decided_ms DESC";
       params.emplace_back(Num(filter.decided_since ? ToUnixMillis(*filter.decided_since) : 0));
       break;
-    case ApprovalFilter::Which::kAll:
+    case core::ApprovalFilter::Which::kAll:
       sql += " ORDER BY created_ms DESC";
       break;
   }
   sql += " LIMIT " + Num(static_cast<int64_t>(std::clamp<size_t>(filter.limit, 1, 1000)));
   Result<PgResult> r = c.Exec(sql, params);
   if (!r.ok()) return r.error();
-  std::vector<Approval> out;
+  std::vector<core::Approval> out;
   for (int i = 0; i < r->rows(); ++i) out.push_back(ApprovalFromRow(*r, i));
   if (filter.with_votes) {
-    for (Approval& a : out) {
+    for (core::Approval& a : out) {
       if (Status s = LoadVotes(c, nullptr, &a); !s.ok()) return s.error();
     }
   }
   return out;
 }
 
-Result<Approval> PgGetApproval(PgConn& c, std::string_view approval_id) {
-  Result<std::optional<Approval>> r = ReadApproval(c, nullptr, approval_id, false);
+Result<core::Approval> PgGetApproval(PgConn& c, std::string_view approval_id) {
+  Result<std::optional<core::Approval>> r = ReadApproval(c, nullptr, approval_id, false);
   if (!r.ok()) return r.error();
   if (!*r) return Error::NotFound("no approval " + std::string(approval_id));
   return std::move(**r);
 }
 
-Result<StoredCall> PgGetCall(PgConn& c, std::string_view call_id) {
+Result<core::StoredCall> PgGetCall(PgConn& c, std::string_view call_id) {
   return ReadCall(c, nullptr, call_id);
 }
 

@@ -33,9 +33,9 @@
 
 #include "audit/audit_log.h"
 #include "core/ports/state_txn.h"
+#include "core/ports/store.h"
 #include "core/run_store.h"
 #include "store/postgres_conn.h"
-#include "store/store.h"
 
 namespace interlock::store::internal {
 
@@ -78,7 +78,7 @@ inline constexpr const char* kPgCallsChannel = "interlock_calls";
 
 // The approval rows of one batch transaction, as the batch leaves them.
 struct PgApprovalBatch {
-  std::map<std::string, Approval, std::less<>> rows;          // by approval id
+  std::map<std::string, core::Approval, std::less<>> rows;    // by approval id
   std::map<std::string, std::string, std::less<>> decisions;  // call id -> settled decision_json
   std::set<std::string, std::less<>> notify;                  // calls whose decision changed
 };
@@ -119,24 +119,25 @@ class PgApprovalRows final : public core::ApprovalRows {
 Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string_view call_id);
 
 // The operations (each runs inside a batch's apply; `txn` is the batch's StateTxn).
-Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const VoteRequest& rq,
-              VoteOutcome* out);
+Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const core::VoteRequest& rq,
+              core::VoteOutcome* out);
 // `refused`: set (and Ok returned, its record added to the batch's events) when another
 // identity of the approval's agent asked (core::RefusedWithdrawRecord).
 Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::string_view agent_id,
-                  std::string_view principal, std::string_view reason, TimePoint now, Approval* out,
-                  std::optional<Error>* refused);
-Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<ApprovalChange>* out);
+                  std::string_view principal, std::string_view reason, TimePoint now,
+                  core::Approval* out, std::optional<Error>* refused);
+Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<core::ApprovalChange>* out);
 // An engaged kill switch cancels the pending approvals in its scope.
-Status PgOnKill(const PgApprovalCtx& ctx, const KillEntry& entry);
+Status PgOnKill(const PgApprovalCtx& ctx, const core::KillEntry& entry);
 
 // Appends the NOTIFYs of the batch's changed calls (before its COMMIT).
 void AppendPgNotifies(const PgApprovalBatch& b, std::string* sql);
 
 // Reads on any connection (outside a batch).
-Result<std::vector<Approval>> PgListApprovals(pg::PgConn& c, const ApprovalFilter& filter);
-Result<Approval> PgGetApproval(pg::PgConn& c, std::string_view approval_id);
-Result<StoredCall> PgGetCall(pg::PgConn& c, std::string_view call_id);
+Result<std::vector<core::Approval>> PgListApprovals(pg::PgConn& c,
+                                                    const core::ApprovalFilter& filter);
+Result<core::Approval> PgGetApproval(pg::PgConn& c, std::string_view approval_id);
+Result<core::StoredCall> PgGetCall(pg::PgConn& c, std::string_view call_id);
 
 }  // namespace interlock::store::internal
 

@@ -20,8 +20,8 @@ void AppendOrNull(std::string* sql, const std::string& v) {
 
 }  // namespace
 
-Result<std::vector<PinRow>> PgSelectPins(pg::PgConn& c, const PinSelect& select, bool exact,
-                                         bool for_update, std::string* sqlstate) {
+Result<std::vector<core::PinRow>> PgSelectPins(pg::PgConn& c, const core::PinSelect& select,
+                                               bool exact, bool for_update, std::string* sqlstate) {
   if (select.agent_id.find('\0') != std::string::npos ||
       select.tool.find('\0') != std::string::npos) {
     // libpq's parameters are C strings: a NUL would cut the name and read another's pin.
@@ -37,10 +37,10 @@ Result<std::vector<PinRow>> PgSelectPins(pg::PgConn& c, const PinSelect& select,
   if (!r.ok()) {
     return Error::Unavailable("tool pins: " + r.error().message);
   }
-  std::vector<PinRow> rows;
+  std::vector<core::PinRow> rows;
   rows.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) {
-    PinRow p;
+    core::PinRow p;
     p.agent_id = std::string(r->Text(i, 0));
     p.tool = std::string(r->Text(i, 1));
     p.sha256 = std::string(r->Text(i, 2));
@@ -54,8 +54,8 @@ Result<std::vector<PinRow>> PgSelectPins(pg::PgConn& c, const PinSelect& select,
   return rows;
 }
 
-void AppendPgPinUpserts(std::string* sql, const std::vector<PinRow>& rows) {
-  for (const PinRow& r : rows) {
+void AppendPgPinUpserts(std::string* sql, const std::vector<core::PinRow>& rows) {
+  for (const core::PinRow& r : rows) {
     sql->append(std::string("INSERT INTO mcp_tool_pins (") + kCols + ") VALUES (");
     pg::AppendLiteral(sql, r.agent_id);
     sql->push_back(',');

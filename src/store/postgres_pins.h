@@ -1,5 +1,5 @@
 // MCP tool pins in the PostgreSQL store (internal to src/store): the table, and the rows
-// PostgresStore's PinRows (store/pin_rows.h) reads and writes. No rule: mcp::PinStore
+// PostgresStore's PinRows (core/ports/pin_rows.h) reads and writes. No rule: mcp::PinStore
 // decides; these functions map rows.
 #ifndef INTERLOCK_STORE_POSTGRES_PINS_H_
 #define INTERLOCK_STORE_POSTGRES_PINS_H_
@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/ports/pin_rows.h"
 #include "interlock/result.h"
-#include "store/pin_rows.h"
 #include "store/postgres_conn.h"
 
 namespace interlock::store::internal {
@@ -29,12 +29,12 @@ inline constexpr const char* kPgPinsMigration =
 
 // The rows `select` names, ordered by agent_id, tool. exact: (agent_id, tool) exactly as
 // given (an empty value is a value); for_update: locked for the caller's transaction.
-Result<std::vector<PinRow>> PgSelectPins(pg::PgConn& c, const PinSelect& select, bool exact,
-                                         bool for_update, std::string* sqlstate);
+Result<std::vector<core::PinRow>> PgSelectPins(pg::PgConn& c, const core::PinSelect& select,
+                                               bool exact, bool for_update, std::string* sqlstate);
 
 // Appends one upsert per row to `sql` (';'-terminated; empty changed_* and definition are
 // NULL).
-void AppendPgPinUpserts(std::string* sql, const std::vector<PinRow>& rows);
+void AppendPgPinUpserts(std::string* sql, const std::vector<core::PinRow>& rows);
 
 }  // namespace interlock::store::internal
 

@@ -24,7 +24,7 @@ namespace {
 
 constexpr int kFetchRows = 2000;
 
-class PostgresRecordSource final : public audit::RecordSource {
+class PostgresRecordSource final : public core::RecordSource {
  public:
   explicit PostgresRecordSource(std::unique_ptr<pg::PgConn> conn) : conn_(std::move(conn)) {}
   ~PostgresRecordSource() override {
@@ -72,7 +72,7 @@ class PostgresRecordSource final : public audit::RecordSource {
     return Status::Ok();
   }
 
-  Result<bool> Next(audit::StoredRecord* out) override {
+  Result<bool> Next(core::AuditRow* out) override {
     if (row_ >= batch_.rows()) {
       if (done_) return false;
       Result<pg::PgResult> r = conn_->Exec(
@@ -98,13 +98,13 @@ class PostgresRecordSource final : public audit::RecordSource {
     return true;
   }
 
-  Result<audit::LogBounds> Bounds() override {
+  Result<core::LogBounds> Bounds() override {
     Result<pg::PgResult> r = conn_->Exec(
         "SELECT (SELECT min(seq) FROM audit_log), seq, hash FROM audit_log"
         " ORDER BY seq DESC LIMIT 1",
         {});
     if (!r.ok()) return r.error();
-    audit::LogBounds b;
+    core::LogBounds b;
     if (r->rows() == 0) return b;
     b.first_seq = r->Int(0, 0);
     b.last.seq = r->Int(0, 1);
@@ -112,7 +112,7 @@ class PostgresRecordSource final : public audit::RecordSource {
     return b;
   }
 
-  Result<std::vector<audit::Checkpoint>> StoredCheckpoints() override {
+  Result<std::vector<core::Checkpoint>> StoredCheckpoints() override {
     return internal::PgReadCheckpoints(*conn_);
   }
 
@@ -146,17 +146,17 @@ class PostgresRecordSource final : public audit::RecordSource {
 
 }  // namespace
 
-Result<std::unique_ptr<audit::RecordSource>> OpenPostgresRecordSource(const std::string& uri) {
+Result<std::unique_ptr<core::RecordSource>> OpenPostgresRecordSource(const std::string& uri) {
   Result<std::unique_ptr<pg::PgConn>> conn = pg::PgConn::Connect(uri, pg::PgLimits{});
   if (!conn.ok()) return conn.error();
   auto source = std::make_unique<PostgresRecordSource>(std::move(conn).value());
   if (Status s = source->Begin(); !s.ok()) return s.error();
-  return std::unique_ptr<audit::RecordSource>(std::move(source));
+  return std::unique_ptr<core::RecordSource>(std::move(source));
 }
 
 namespace internal {
 
-Result<RunPage> PgListRuns(pg::PgConn& c, const RunFilter& filter) {
+Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter) {
   std::optional<RunCursor> cursor;
   if (!filter.cursor.empty()) {
     cursor = ParseRunCursor(filter.cursor);
@@ -184,7 +184,7 @@ Result<RunPage> PgListRuns(pg::PgConn& c, const RunFilter& filter) {
   });
   Result<pg::PgResult> r = c.Exec(sql, params);
   if (!r.ok()) return r.error();
-  RunPage page;
+  core::RunPage page;
   for (int i = 0; i < r->rows(); ++i) {
     if (page.runs.size() == limit) {
       const core::RunInfo& last = page.runs.back();
@@ -212,8 +212,8 @@ Result<RunPage> PgListRuns(pg::PgConn& c, const RunFilter& filter) {
   return page;
 }
 
-Result<std::vector<CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
-                                                size_t limit) {
+Result<std::vector<core::CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
+                                                      size_t limit) {
   // Every call has exactly one decision record, written in the same transaction.
   Result<pg::PgResult> r = c.Exec(
       "SELECT c.call_id, c.time_ms, c.tool, c.verdict, c.code, c.decision_json"
@@ -221,9 +221,9 @@ Result<std::vector<CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view 
       " WHERE a.run_id = $1 AND a.type = 'decision' ORDER BY a.seq DESC LIMIT $2",
       {std::string(run_id), std::to_string(std::clamp<size_t>(limit, 1, 1000))});
   if (!r.ok()) return r.error();
-  std::vector<CallSummary> out;
+  std::vector<core::CallSummary> out;
   for (int i = 0; i < r->rows(); ++i) {
-    CallSummary s;
+    core::CallSummary s;
     s.call_id = std::string(r->Text(i, 0));
     s.at = FromUnixMillis(r->Int(i, 1));
     s.tool = std::string(r->Text(i, 2));
@@ -373,7 +373,8 @@ Result<audit::RunReplay> PgReplayRun(pg::PgConn& c, std::string_view run_id) {
   return audit::ReplayFromEvents(run_id, std::move(timeline), std::move(kills), agent_column);
 }
 
-Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const HistoryFn& fn) {
+Status PgForEachRecord(pg::PgConn& c, const core::HistoryFilter& filter,
+                       const core::HistoryFn& fn) {
   constexpr int kPage = 5000;
   std::vector<std::optional<std::string>> params = {std::string("0")};
   std::string sql =
@@ -398,7 +399,7 @@ Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const History
   sql += " ORDER BY seq LIMIT " + std::to_string(kPage);
   audit::ScannedBody body;
   std::string problem;
-  HistoryRecord rec;
+  core::HistoryRecord rec;
   for (;;) {
     if (filter.stop != nullptr && filter.stop->load(std::memory_order_relaxed)) {
       return Error::Unavailable("history read stopped (shutting down)");
@@ -428,7 +429,7 @@ Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const History
 // The schema version whose migration created audit_checkpoints (postgres_store.cc).
 constexpr int64_t kCheckpointTableSchema = 7;
 
-Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
+Result<std::vector<core::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
   // A database from before schema 7 has no table, hence no checkpoints; at schema 7 or
   // later a missing table is damage (a dropped table would otherwise look like a log never
   // checkpointed, and a deleted tail would go unnoticed): refused. Asked first, in one
@@ -448,14 +449,14 @@ Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c) {
           " (it was dropped): the signed checkpoints that cover the log are gone; restore it "
           "from a backup and run `interlock audit verify`");
     }
-    return std::vector<audit::Checkpoint>{};
+    return std::vector<core::Checkpoint>{};
   }
   Result<pg::PgResult> r = c.Exec("SELECT id, line FROM audit_checkpoints ORDER BY id", {});
   if (!r.ok()) return r.error();
-  std::vector<audit::Checkpoint> out;
+  std::vector<core::Checkpoint> out;
   out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) {
-    Result<audit::Checkpoint> cp = audit::ParseCheckpointLine(
+    Result<core::Checkpoint> cp = audit::ParseCheckpointLine(
         r->Text(i, 1), "audit_checkpoints row " + std::string(r->Text(i, 0)) + ": ");
     if (!cp.ok()) return cp.error();
     out.push_back(std::move(cp).value());

@@ -1,5 +1,5 @@
 // The read side of the PostgreSQL store for the audit tools (issue 14): the audit log of a
-// PostgreSQL database as an audit::RecordSource, so `interlock audit verify --store
+// PostgreSQL database as a core::RecordSource, so `interlock audit verify --store
 // postgresql://...` checks the one chain every daemon of a fleet writes (postgres_store.h).
 //
 // The source opens its own connection and reads in one REPEATABLE READ, READ ONLY
@@ -22,14 +22,14 @@
 
 #include "audit/checkpoint.h"
 #include "audit/query.h"
-#include "audit/record_source.h"
 #include "audit/replay.h"
+#include "core/ports/record_source.h"
+#include "core/ports/store.h"
 #include "interlock/result.h"
-#include "store/store.h"
 
 namespace interlock::store {
 
-Result<std::unique_ptr<audit::RecordSource>> OpenPostgresRecordSource(const std::string& uri);
+Result<std::unique_ptr<core::RecordSource>> OpenPostgresRecordSource(const std::string& uri);
 
 namespace pg {
 class PgConn;
@@ -38,10 +38,10 @@ class PgConn;
 namespace internal {
 // PostgresStore's read paths, on its reader connection (postgres_store.cc): the same
 // filters, pagination and order as SqliteStore's (the SQL is read_sql.h's).
-Result<RunPage> PgListRuns(pg::PgConn& c, const RunFilter& filter);
+Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter);
 // A run's calls, oldest first (the latest `limit`), through audit_log(run_id, seq).
-Result<std::vector<CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
-                                                size_t limit);
+Result<std::vector<core::CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
+                                                      size_t limit);
 
 // The audit log's read paths (issue 14), as SqliteStore's:
 // The newest record's seq (0: an empty log).
@@ -55,12 +55,12 @@ Result<int64_t> PgLastSeq(pg::PgConn& c);
 Result<boost::json::array> PgQueryAudit(pg::PgConn& c, const audit::AuditQuery& q);
 // The run's replay from its audit records (audit::ReplayFromEvents); kNotFound when none.
 Result<audit::RunReplay> PgReplayRun(pg::PgConn& c, std::string_view run_id);
-// Governance's history (store/history_source.h): the matching records in seq order, read
+// Governance's history (core/ports/history_source.h): the matching records in seq order, read
 // in pages of a few thousand by seq (constant memory, no transaction held open).
-Status PgForEachRecord(pg::PgConn& c, const HistoryFilter& filter, const HistoryFn& fn);
+Status PgForEachRecord(pg::PgConn& c, const core::HistoryFilter& filter, const core::HistoryFn& fn);
 // The signed checkpoints of the audit_checkpoints table (schema 7; none before it), oldest
 // first; a malformed row is kCorrupt naming it. Signatures are unchecked here.
-Result<std::vector<audit::Checkpoint>> PgReadCheckpoints(pg::PgConn& c);
+Result<std::vector<core::Checkpoint>> PgReadCheckpoints(pg::PgConn& c);
 // Call-row retention (Store::PruneCalls): the SQLite store's rule, in one transaction.
 Result<int64_t> PgPruneCalls(pg::PgConn& c, TimePoint cutoff, int64_t limit);
 }  // namespace internal

@@ -30,6 +30,7 @@
 #include "common/crypto.h"
 #include "common/decision_json.h"
 #include "common/thread_name.h"
+#include "core/app/kills.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
@@ -226,26 +227,6 @@ Result<Row> ReadRow(const PgResult& r, int i, int first) {
   return row;
 }
 
-struct KillRow {
-  std::string scope, target, reason;
-};
-
-// The engaged switch covering (agent, run), most general first (as core::StateTxn says).
-std::optional<engine::KillSwitch> KillFor(const std::vector<KillRow>& kills,
-                                          std::string_view agent_id, std::string_view run_id) {
-  for (const char* scope : {"global", "agent", "run"}) {
-    const std::string_view target = std::string_view(scope) == "global"  ? std::string_view()
-                                    : std::string_view(scope) == "agent" ? agent_id
-                                                                         : run_id;
-    for (const KillRow& k : kills) {
-      if (k.scope == scope && (k.scope == "global" || k.target == target)) {
-        return engine::KillSwitch{k.scope, k.reason};
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 struct PendingCall {
   std::string call_id, run_id, agent_id, principal, tool, args_json, decision_json, verdict, code,
       state_json, policy_sha256;
@@ -314,9 +295,9 @@ class PostgresStore::Impl {
   // Everything one batch transaction read and will write.
   struct Batch {
     std::map<std::string, Row, std::less<>> runs;  // locked (or created) in this batch
-    std::vector<KillRow> kills;                    // engaged, as of this transaction
+    core::EngagedKills kills;                      // engaged, as of this transaction
     std::vector<PendingCall> calls;
-    std::vector<KillEntry> kill_writes;
+    std::vector<core::KillEntry> kill_writes;
     std::vector<audit::AuditEvent> events;
     std::map<std::string, core::CallResultRow, std::less<>> call_rows;  // read, locked
     std::string sql;  // other writes (tokens, results, ended runs), ';'-terminated
@@ -371,12 +352,12 @@ class PostgresStore::Impl {
     // in a batch of its own, with a signed checkpoint of its last record inserted in the
     // same transaction. kRequired: no checkpoint, no commit; kBestEffort: committed
     // anyway, logged and counted.
-    AnchorNeed anchor = AnchorNeed::kNone;
+    core::AnchorNeed anchor = core::AnchorNeed::kNone;
     // Commits in a batch of its own: its prefetch reads rows that another op of the same
     // batch could write before it applies (the pins: both ops would decide on the row as
     // it was before the batch, and the second upsert would silently undo the first).
     bool alone = false;
-    bool Alone() const { return alone || anchor != AnchorNeed::kNone; }
+    bool Alone() const { return alone || anchor != core::AnchorNeed::kNone; }
   };
 
   explicit Impl(PostgresOptions options)
@@ -439,8 +420,8 @@ class PostgresStore::Impl {
   }
 
   Status SubmitAndWait(std::vector<std::string> run_ids, std::function<Status(Batch&)> apply,
-                       decltype(Op::prefetch) prefetch = {}, AnchorNeed anchor = AnchorNeed::kNone,
-                       bool alone = false) {
+                       decltype(Op::prefetch) prefetch = {},
+                       core::AnchorNeed anchor = core::AnchorNeed::kNone, bool alone = false) {
     std::promise<Status> p;
     std::future<Status> f = p.get_future();
     Submit(Op{std::move(run_ids),
@@ -493,7 +474,7 @@ class PostgresStore::Impl {
   const audit::Redactor& redactor() const { return redactor_; }
 
   // The token cache (PostgresOptions::auth_cache_ttl), keyed by the token's SHA-256.
-  std::optional<Principal> CachedPrincipal(const std::string& hash) {
+  std::optional<core::Principal> CachedPrincipal(const std::string& hash) {
     if (options_.auth_cache_ttl.count() <= 0) return std::nullopt;
     std::lock_guard lock(auth_mu_);
     auto it = auth_cache_.find(hash);
@@ -502,7 +483,7 @@ class PostgresStore::Impl {
     }
     return it->second.first;
   }
-  void CachePrincipal(const std::string& hash, const Principal& p) {
+  void CachePrincipal(const std::string& hash, const core::Principal& p) {
     if (options_.auth_cache_ttl.count() <= 0) return;
     std::lock_guard lock(auth_mu_);
     if (auth_cache_.size() >= kAuthCacheMax) auth_cache_.clear();
@@ -547,7 +528,7 @@ class PostgresStore::Impl {
     }
     Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,
                                                           std::string_view run_id) override {
-      return KillFor(b_.kills, agent_id, run_id);
+      return b_.kills.Covering(agent_id, run_id);
     }
     Result<std::string> InsertCall(const core::NewCall& c) override {
       const core::DecideRequest& rq = c.request;
@@ -981,8 +962,7 @@ class PostgresStore::Impl {
     b.head.hash = std::string((*start)[1].Text(0, 1));
     const PgResult& kills = (*start)[2];
     for (int i = 0; i < kills.rows(); ++i) {
-      b.kills.push_back(KillRow{std::string(kills.Text(i, 0)), std::string(kills.Text(i, 1)),
-                                std::string(kills.Text(i, 2))});
+      b.kills.Set(kills.Text(i, 0), kills.Text(i, 1), true, std::string(kills.Text(i, 2)));
     }
     std::vector<const PgResult*> run_sets;
     if (start->size() == 4) run_sets.push_back(&(*start)[3]);
@@ -1063,7 +1043,7 @@ class PostgresStore::Impl {
     // The last round trip: every write, the anchor, and the COMMIT.
     const int64_t first_seq = b.head.seq + 1;  // of the records this batch appends
     std::string sql = Flush(b);
-    Result<std::optional<audit::Checkpoint>> anchor = AnchorBatch(ops, b, &sql);
+    Result<std::optional<core::Checkpoint>> anchor = AnchorBatch(ops, b, &sql);
     if (!anchor.ok()) return anchor.error();
     sql.append("COMMIT");
     *committing = true;
@@ -1335,26 +1315,27 @@ class PostgresStore::Impl {
   // of the batch's new head, signed now and inserted into `sql` so that it commits with
   // the records it names. nullopt when nothing is anchored; an Error (the batch fails)
   // when a kRequired op cannot be anchored.
-  Result<std::optional<audit::Checkpoint>> AnchorBatch(const std::vector<Op*>& ops, const Batch& b,
-                                                       std::string* sql) {
-    if (ops.size() != 1 || ops[0]->anchor == AnchorNeed::kNone || b.events.empty() ||
+  Result<std::optional<core::Checkpoint>> AnchorBatch(const std::vector<Op*>& ops, const Batch& b,
+                                                      std::string* sql) {
+    if (ops.size() != 1 || ops[0]->anchor == core::AnchorNeed::kNone || b.events.empty() ||
         !options_.checkpoint_signer) {
-      return std::optional<audit::Checkpoint>();
+      return std::optional<core::Checkpoint>();
     }
-    Result<audit::Checkpoint> cp = options_.checkpoint_signer.sign(b.head);
+    Result<core::Checkpoint> cp = options_.checkpoint_signer.sign(b.head);
     if (cp.ok()) {
       sql->append("INSERT INTO audit_checkpoints(seq, line) VALUES (");
       AppendInt(sql, cp->seq);
       sql->push_back(',');
       pg::AppendLiteral(sql, audit::CheckpointToJsonLine(*cp));
       sql->append(");");
-      return std::optional<audit::Checkpoint>(std::move(cp).value());
+      return std::optional<core::Checkpoint>(std::move(cp).value());
     }
-    if (Status failed = AnchorFailed(ops[0]->anchor, b.head.seq, cp.error(), &anchor_failures_);
+    if (Status failed =
+            core::AnchorFailed(ops[0]->anchor, b.head.seq, cp.error(), &anchor_failures_);
         !failed.ok()) {
       return failed.error();
     }
-    return std::optional<audit::Checkpoint>();
+    return std::optional<core::Checkpoint>();
   }
 
   // "SELECT <run columns> FROM runs WHERE run_id IN (...) FOR UPDATE;" (sorted ids).
@@ -1475,7 +1456,7 @@ class PostgresStore::Impl {
       }
       sql.push_back(';');
     }
-    for (const KillEntry& e : b.kill_writes) {
+    for (const core::KillEntry& e : b.kill_writes) {
       sql.append(
           "INSERT INTO kill_switches(scope, target, engaged, reason, actor, time_ms) VALUES (");
       pg::AppendLiteral(&sql, e.scope);
@@ -1599,7 +1580,7 @@ class PostgresStore::Impl {
   std::atomic<uint64_t> anchor_failures_{0};  // best-effort anchors that failed
 
   std::mutex auth_mu_;
-  std::map<std::string, std::pair<Principal, Clock::time_point>> auth_cache_;
+  std::map<std::string, std::pair<core::Principal, Clock::time_point>> auth_cache_;
 
   std::mutex reader_mu_;
   std::unique_ptr<PgConn> reader_;
@@ -1804,52 +1785,45 @@ Status PostgresStore::AddUsageOnce(std::string_view run_id, std::string_view age
       });
 }
 
-Status PostgresStore::SetKill(const KillEntry& entry) {
-  KillEntry e = entry;
-  if (e.scope == "global") {
-    e.target.clear();
-  } else if (e.scope == "agent" || e.scope == "run") {
-    if (e.target.empty()) return Error::Invalid("kill switch scope " + e.scope + " needs a target");
-  } else {
-    return Error::Invalid("unknown kill switch scope \"" + e.scope +
-                          "\" (expected global, agent or run)");
-  }
+Status PostgresStore::SetKill(const core::KillEntry& entry) {
+  Result<core::KillEntry> normal = core::NormalizeKill(entry);
+  if (!normal.ok()) return normal.error();
+  const core::KillEntry& e = *normal;
   return impl_->SubmitAndWait(
       {},
       [&](Impl::Batch& b) -> Status {
         b.kill_writes.push_back(e);
         // Later operations of the same batch see it.
-        std::erase_if(b.kills,
-                      [&](const KillRow& k) { return k.scope == e.scope && k.target == e.target; });
-        if (e.engaged) b.kills.push_back(KillRow{e.scope, e.target, e.reason});
-        audit::AuditEvent ev = KillSwitchEvent(e);
+        b.kills.Set(e.scope, e.target, e.engaged, e.reason);
+        audit::AuditEvent ev = core::KillSwitchEvent(e);
         b.events.push_back(std::move(ev));
         // An engaged switch cancels the pending approvals in its scope at once.
         return internal::PgOnKill(Impl::ApprovalCtx(b), e);
       },
       {},
       // Releasing widens access and waits for its anchor; engaging is never held up by one.
-      KillAnchorNeed(e));
+      core::KillAnchorNeed(e));
 }
 
-Result<std::vector<KillEntry>> PostgresStore::ListKills() {
-  return impl_->Read<std::vector<KillEntry>>([](PgConn& c) -> Result<std::vector<KillEntry>> {
+Result<std::vector<core::KillEntry>> PostgresStore::ListKills() {
+  return impl_->Read<std::vector<core::KillEntry>>([](PgConn& c)
+                                                       -> Result<std::vector<core::KillEntry>> {
     Result<PgResult> r = c.Exec(
         "SELECT scope, target, engaged, reason, actor, time_ms FROM kill_switches"
         " ORDER BY scope, target",
         {});
     if (!r.ok()) return r.error();
-    std::vector<KillEntry> out;
+    std::vector<core::KillEntry> out;
     for (int i = 0; i < r->rows(); ++i) {
-      out.push_back(KillEntry{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
-                              r->Int(i, 2) != 0, std::string(r->Text(i, 3)),
-                              std::string(r->Text(i, 4)), FromUnixMillis(r->Int(i, 5))});
+      out.push_back(core::KillEntry{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
+                                    r->Int(i, 2) != 0, std::string(r->Text(i, 3)),
+                                    std::string(r->Text(i, 4)), FromUnixMillis(r->Int(i, 5))});
     }
     return out;
   });
 }
 
-Result<std::string> PostgresStore::CreateToken(Role role, std::string_view name,
+Result<std::string> PostgresStore::CreateToken(core::Role role, std::string_view name,
                                                std::string_view agent_id, TimePoint now) {
   // The token rules are the core's (core/roles.h).
   Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
@@ -1863,29 +1837,30 @@ Result<std::string> PostgresStore::CreateToken(Role role, std::string_view name,
         b.sql.append(
             "INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms) VALUES (");
         for (const std::string& t :
-             {token_id, Sha256Hex(plaintext), std::string(RoleName(role)), *person, agent}) {
+             {token_id, Sha256Hex(plaintext), std::string(core::RoleName(role)), *person, agent}) {
           pg::AppendLiteral(&b.sql, t);
           b.sql.push_back(',');
         }
         b.sql.append(std::to_string(Millis(now)) + ");");
         b.events.push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", agent, "",
                                              boost::json::object{{"token_id", token_id},
-                                                                 {"role", RoleName(role)},
+                                                                 {"role", core::RoleName(role)},
                                                                  {"name", *person},
                                                                  {"agent_id", agent}}});
         return Status::Ok();
       },
       // A new token widens access: its record is anchored before the token is handed out.
-      {}, kTokenCreatedAnchor);
+      {}, core::kTokenCreatedAnchor);
   if (!s.ok()) return s.error();
   return plaintext;
 }
 
-Result<Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
+Result<core::Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
   if (bearer_token.empty()) return Error::NotFound("no token");
   const std::string hash = Sha256Hex(bearer_token);
-  if (std::optional<Principal> cached = impl_->CachedPrincipal(hash)) return *cached;
-  Result<Principal> p = impl_->Read<Principal>([&](PgConn& c) -> Result<Principal> {
+  if (std::optional<core::Principal> cached = impl_->CachedPrincipal(hash)) return *cached;
+  Result<core::Principal> p = impl_->Read<core::Principal>([&](PgConn& c)
+                                                               -> Result<core::Principal> {
     Result<PgResult> r = c.Exec(
         "SELECT token_id, sha256, role, name, agent_id, revoked_ms FROM tokens WHERE sha256 = $1",
         {hash});
@@ -1894,9 +1869,9 @@ Result<Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
       return Error::NotFound("unknown token");
     }
     if (!r->IsNull(0, 5)) return Error::Denied("token has been revoked");
-    Principal out;
+    core::Principal out;
     out.token_id = std::string(r->Text(0, 0));
-    std::optional<Role> role = ParseRole(r->Text(0, 2));
+    std::optional<core::Role> role = core::ParseRole(r->Text(0, 2));
     if (!role) return Error::Corrupt("store: token with unknown role");
     out.role = *role;
     out.name = std::string(r->Text(0, 3));
@@ -1907,18 +1882,19 @@ Result<Principal> PostgresStore::Authenticate(std::string_view bearer_token) {
   return p;
 }
 
-Result<std::vector<TokenInfo>> PostgresStore::ListTokens() {
-  return impl_->Read<std::vector<TokenInfo>>([](PgConn& c) -> Result<std::vector<TokenInfo>> {
+Result<std::vector<core::TokenInfo>> PostgresStore::ListTokens() {
+  return impl_->Read<std::vector<core::TokenInfo>>([](PgConn& c)
+                                                       -> Result<std::vector<core::TokenInfo>> {
     Result<PgResult> r = c.Exec(
         "SELECT token_id, role, name, agent_id, created_ms, revoked_ms FROM tokens"
         " ORDER BY created_ms, token_id",
         {});
     if (!r.ok()) return r.error();
-    std::vector<TokenInfo> out;
+    std::vector<core::TokenInfo> out;
     for (int i = 0; i < r->rows(); ++i) {
-      TokenInfo t;
+      core::TokenInfo t;
       t.token_id = std::string(r->Text(i, 0));
-      t.role = ParseRole(r->Text(i, 1)).value_or(Role::kAgent);
+      t.role = core::ParseRole(r->Text(i, 1)).value_or(core::Role::kAgent);
       t.name = std::string(r->Text(i, 2));
       t.agent_id = std::string(r->Text(i, 3));
       t.created = FromUnixMillis(r->Int(i, 4));
@@ -1964,14 +1940,14 @@ Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view ac
                        std::string(r->Text(0, 2))};
         return Status::Ok();
       },
-      kTokenRevokedAnchor);
+      core::kTokenRevokedAnchor);
   // After the commit, so a concurrent lookup cannot re-cache the old row.
   if (s.ok()) impl_->ClearAuthCache();
   return s;
 }
 
 Status PostgresStore::RevokeRunGrant(std::string_view run_id, std::string_view tool,
-                                     const Principal& actor, std::string_view reason,
+                                     const core::Principal& actor, std::string_view reason,
                                      TimePoint now) {
   if (Status rs = core::CheckMayVote(actor.role); !rs.ok()) return rs;
   const std::string id(run_id);
@@ -1987,8 +1963,8 @@ Status PostgresStore::RevokeRunGrant(std::string_view run_id, std::string_view t
   });
 }
 
-Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
-  audit::AuditEvent ev = PolicyLoadEvent(load);
+Status PostgresStore::RecordPolicyLoad(const core::PolicyLoad& load) {
+  audit::AuditEvent ev = core::PolicyLoadEvent(load);
   // A loaded set may widen access: anchored before the caller swaps it in.
   return impl_->SubmitAndWait(
       {},
@@ -1996,11 +1972,11 @@ Status PostgresStore::RecordPolicyLoad(const PolicyLoad& load) {
         b.events.push_back(ev);
         return Status::Ok();
       },
-      {}, PolicyLoadAnchorNeed(load));
+      {}, core::PolicyLoadAnchorNeed(load));
 }
 
-Status PostgresStore::RecordAuthFailures(const AuthFailures& failures) {
-  const audit::AuditEvent ev = AuthFailuresEvent(failures);
+Status PostgresStore::RecordAuthFailures(const core::AuthFailures& failures) {
+  const audit::AuditEvent ev = core::AuthFailuresEvent(failures);
   return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
     b.events.push_back(ev);
     return Status::Ok();
@@ -2015,17 +1991,17 @@ Status PostgresStore::AppendRecords(std::vector<audit::AuditEvent> events) {
   });
 }
 
-Result<StoredRecord> PostgresStore::FindCallRecord(std::string_view type,
-                                                   std::string_view call_id) {
+Result<core::CallAuditRecord> PostgresStore::FindCallRecord(std::string_view type,
+                                                            std::string_view call_id) {
   const std::string t(type), id(call_id);
-  return impl_->Read<StoredRecord>([&](PgConn& c) -> Result<StoredRecord> {
+  return impl_->Read<core::CallAuditRecord>([&](PgConn& c) -> Result<core::CallAuditRecord> {
     Result<PgResult> r = c.Exec(
         "SELECT seq, run_id, agent_id, principal, body FROM audit_log"
         " WHERE type = $1 AND call_id = $2 ORDER BY seq LIMIT 1",
         {t, id});
     if (!r.ok()) return r.error();
     if (r->rows() == 0) return Error::NotFound("no " + t + " record for call " + id);
-    StoredRecord rec;
+    core::CallAuditRecord rec;
     rec.seq = r->Int(0, 0);
     rec.type = t;
     rec.call_id = id;
@@ -2039,32 +2015,36 @@ Result<StoredRecord> PostgresStore::FindCallRecord(std::string_view type,
 
 namespace {
 
-// The pins' rows (store/pin_rows.h): reads on the reader connection, writes in the
+// The pins' rows (core/ports/pin_rows.h): reads on the reader connection, writes in the
 // writer's batch transaction, after the audit head's lock (which every writer of every
 // daemon takes first), so the rows read are exact and the records land in the one chain.
-class PgPinRows final : public PinRows {
+class PgPinRows final : public core::PinRows {
  public:
   explicit PgPinRows(PostgresStore::Impl* impl) : impl_(impl) {}
-  Result<std::optional<PinRow>> Get(std::string_view agent_id, std::string_view tool) override {
-    PinSelect select{std::string(agent_id), std::string(tool), false};
-    return impl_->Read<std::optional<PinRow>>([&](PgConn& c) -> Result<std::optional<PinRow>> {
-      Result<std::vector<PinRow>> rows = internal::PgSelectPins(c, select, true, false, nullptr);
-      if (!rows.ok()) return rows.error();
-      if (rows->empty()) return std::optional<PinRow>();
-      return std::optional<PinRow>(std::move(rows->front()));
+  Result<std::optional<core::PinRow>> Get(std::string_view agent_id,
+                                          std::string_view tool) override {
+    core::PinSelect select{std::string(agent_id), std::string(tool), false};
+    return impl_->Read<std::optional<core::PinRow>>(
+        [&](PgConn& c) -> Result<std::optional<core::PinRow>> {
+          Result<std::vector<core::PinRow>> rows =
+              internal::PgSelectPins(c, select, true, false, nullptr);
+          if (!rows.ok()) return rows.error();
+          if (rows->empty()) return std::optional<core::PinRow>();
+          return std::optional<core::PinRow>(std::move(rows->front()));
+        });
+  }
+  Result<std::vector<core::PinRow>> List() override {
+    return impl_->Read<std::vector<core::PinRow>>([](PgConn& c) {
+      return internal::PgSelectPins(c, core::PinSelect{}, false, false, nullptr);
     });
   }
-  Result<std::vector<PinRow>> List() override {
-    return impl_->Read<std::vector<PinRow>>(
-        [](PgConn& c) { return internal::PgSelectPins(c, PinSelect{}, false, false, nullptr); });
-  }
-  Status Update(const PinSelect& select, const PinFn& fn) override {
+  Status Update(const core::PinSelect& select, const core::PinFn& fn) override {
     const bool exact = !select.agent_id.empty() && !select.tool.empty();
-    std::vector<PinRow> rows;
+    std::vector<core::PinRow> rows;
     return impl_->SubmitAndWait(
         {},
         [&](PostgresStore::Impl::Batch& b) -> Status {
-          Result<PinWrite> w = fn(rows);
+          Result<core::PinWrite> w = fn(rows);
           if (!w.ok()) return w.error();
           internal::AppendPgPinUpserts(&b.sql, w->rows);
           b.events.insert(b.events.end(), std::make_move_iterator(w->events.begin()),
@@ -2073,12 +2053,13 @@ class PgPinRows final : public PinRows {
         },
         [&](PgConn& c, PostgresStore::Impl::Batch&, std::vector<std::string>*,
             std::string* sqlstate) -> Status {
-          Result<std::vector<PinRow>> r = internal::PgSelectPins(c, select, exact, true, sqlstate);
+          Result<std::vector<core::PinRow>> r =
+              internal::PgSelectPins(c, select, exact, true, sqlstate);
           if (!r.ok()) return r.error();
           rows = std::move(r).value();
           return Status::Ok();
         },
-        AnchorNeed::kNone, /*alone=*/true);
+        core::AnchorNeed::kNone, /*alone=*/true);
   }
 
  private:
@@ -2087,12 +2068,12 @@ class PgPinRows final : public PinRows {
 
 }  // namespace
 
-Result<std::unique_ptr<PinRows>> PostgresStore::OpenPinRows() {
-  return std::unique_ptr<PinRows>(std::make_unique<PgPinRows>(impl_.get()));
+Result<std::unique_ptr<core::PinRows>> PostgresStore::OpenPinRows() {
+  return std::unique_ptr<core::PinRows>(std::make_unique<PgPinRows>(impl_.get()));
 }
 
-Status PostgresStore::RecordSignIn(const SignIn& s) {
-  const audit::AuditEvent ev = SignInEvent(s);
+Status PostgresStore::RecordSignIn(const core::SignIn& s) {
+  const audit::AuditEvent ev = core::SignInEvent(s);
   return impl_->SubmitAndWait({}, [&](Impl::Batch& b) {
     b.events.push_back(ev);
     return Status::Ok();
@@ -2100,7 +2081,7 @@ Status PostgresStore::RecordSignIn(const SignIn& s) {
 }
 
 Status PostgresStore::RecordResult(std::string_view call_id, std::string_view agent_id,
-                                   std::string_view principal, const CallResult& result,
+                                   std::string_view principal, const core::CallResult& result,
                                    TimePoint now) {
   const std::string id(call_id), agent(agent_id), who(principal);
   return impl_->SubmitAndWait(
@@ -2171,21 +2152,22 @@ Result<int64_t> PostgresStore::LastSeq() const {
 }
 // Governance's long reads on a connection of their own (opened for the read, closed after
 // it): a report streaming a million records never holds the reader other requests use.
-Status PostgresStore::ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const {
+Status PostgresStore::ForEachRecord(const core::HistoryFilter& filter,
+                                    const core::HistoryFn& fn) const {
   Result<std::unique_ptr<PgConn>> c =
       PgConn::Connect(impl_->options().uri, impl_->options().limits);
   if (!c.ok()) return c.error();
   return internal::PgForEachRecord(**c, filter, fn);
 }
-Result<StoredCall> PostgresStore::GetCall(std::string_view call_id) {
+Result<core::StoredCall> PostgresStore::GetCall(std::string_view call_id) {
   const std::string id(call_id);
-  return impl_->Read<StoredCall>([&](PgConn& c) { return internal::PgGetCall(c, id); });
+  return impl_->Read<core::StoredCall>([&](PgConn& c) { return internal::PgGetCall(c, id); });
 }
 
-Result<StoredCall> PostgresStore::ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                              std::string_view principal, TimePoint now,
-                                              std::shared_ptr<const policy::PolicySet> policies) {
-  Result<StoredCall> call = GetCall(call_id);
+Result<core::StoredCall> PostgresStore::ReleaseCall(
+    std::string_view call_id, std::string_view agent_id, std::string_view principal, TimePoint now,
+    std::shared_ptr<const policy::PolicySet> policies) {
+  Result<core::StoredCall> call = GetCall(call_id);
   if (!call.ok()) return call;
   // Another agent's or another identity's call is refused (the principal a call is
   // recorded under never changes, so checking it before the transaction is exact); only
@@ -2196,7 +2178,7 @@ Result<StoredCall> PostgresStore::ReleaseCall(std::string_view call_id, std::str
     // Another identity's read of a call sent for approval is recorded, as the decide path
     // records a redemption by another identity; refused whether or not that record lands.
     if (std::optional<audit::AuditEvent> refused = core::RefusedReleaseRecord(
-            call->record, ApprovalIdForCall(call_id), agent_id, principal, now)) {
+            call->record, core::ApprovalIdForCall(call_id), agent_id, principal, now)) {
       std::vector<audit::AuditEvent> records;
       records.push_back(std::move(*refused));
       if (Status s = AppendRecords(std::move(records)); !s.ok()) return s.error();
@@ -2236,23 +2218,24 @@ void PostgresStore::SetCallListener(std::function<void(std::string_view call_id)
 
 bool PostgresStore::Listening() const { return impl_->listening_.load(); }
 
-Result<std::vector<Approval>> PostgresStore::ListApprovals(const ApprovalFilter& filter) {
-  return impl_->Read<std::vector<Approval>>(
+Result<std::vector<core::Approval>> PostgresStore::ListApprovals(
+    const core::ApprovalFilter& filter) {
+  return impl_->Read<std::vector<core::Approval>>(
       [&](PgConn& c) { return internal::PgListApprovals(c, filter); });
 }
 
-Result<Approval> PostgresStore::GetApproval(std::string_view approval_id) {
+Result<core::Approval> PostgresStore::GetApproval(std::string_view approval_id) {
   const std::string id(approval_id);
-  return impl_->Read<Approval>([&](PgConn& c) { return internal::PgGetApproval(c, id); });
+  return impl_->Read<core::Approval>([&](PgConn& c) { return internal::PgGetApproval(c, id); });
 }
 
-Result<VoteOutcome> PostgresStore::Vote(const VoteRequest& request) {
+Result<core::VoteOutcome> PostgresStore::Vote(const core::VoteRequest& request) {
   if (Status rs = core::CheckMayVote(request.reviewer.role); !rs.ok()) return rs.error();
-  VoteOutcome out;
+  core::VoteOutcome out;
   Status s = impl_->SubmitAndWait(
       {},
       [&](Impl::Batch& b) -> Status {
-        out = VoteOutcome{};
+        out = core::VoteOutcome{};
         Impl::Txn txn(b);
         internal::PgApprovalCtx ctx = Impl::ApprovalCtx(b);
         ctx.redactor = &impl_->redactor();
@@ -2271,11 +2254,11 @@ Result<VoteOutcome> PostgresStore::Vote(const VoteRequest& request) {
   return out;
 }
 
-Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id,
-                                                 std::string_view agent_id,
-                                                 std::string_view principal,
-                                                 std::string_view reason, TimePoint now) {
-  Approval out;
+Result<core::Approval> PostgresStore::WithdrawApproval(std::string_view approval_id,
+                                                       std::string_view agent_id,
+                                                       std::string_view principal,
+                                                       std::string_view reason, TimePoint now) {
+  core::Approval out;
   std::optional<Error> refused;  // by another identity: recorded, then answered
   Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
     refused.reset();
@@ -2287,8 +2270,8 @@ Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id,
   return out;
 }
 
-Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint now) {
-  std::vector<ApprovalChange> out;
+Result<std::vector<core::ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint now) {
+  std::vector<core::ApprovalChange> out;
   Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
     return internal::PgExpire(Impl::ApprovalCtx(b), now, &out);
   });
@@ -2297,15 +2280,16 @@ Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint now
 }
 
 // The read paths' SQL and row mapping live in postgres_read.cc.
-Result<RunPage> PostgresStore::ListRuns(const RunFilter& filter) {
-  return impl_->Read<RunPage>(
-      [&](PgConn& c) -> Result<RunPage> { return internal::PgListRuns(c, filter); });
+Result<core::RunPage> PostgresStore::ListRuns(const core::RunFilter& filter) {
+  return impl_->Read<core::RunPage>(
+      [&](PgConn& c) -> Result<core::RunPage> { return internal::PgListRuns(c, filter); });
 }
-Result<std::vector<CallSummary>> PostgresStore::ListRunCalls(std::string_view run_id,
-                                                             size_t limit) {
-  return impl_->Read<std::vector<CallSummary>>([&](PgConn& c) -> Result<std::vector<CallSummary>> {
-    return internal::PgListRunCalls(c, run_id, limit);
-  });
+Result<std::vector<core::CallSummary>> PostgresStore::ListRunCalls(std::string_view run_id,
+                                                                   size_t limit) {
+  return impl_->Read<std::vector<core::CallSummary>>(
+      [&](PgConn& c) -> Result<std::vector<core::CallSummary>> {
+        return internal::PgListRunCalls(c, run_id, limit);
+      });
 }
 Result<int64_t> PostgresStore::PruneCalls(TimePoint cutoff, int64_t limit) {
   return impl_->Read<int64_t>([&](PgConn& c) { return internal::PgPruneCalls(c, cutoff, limit); });

@@ -74,10 +74,11 @@
 #include "audit/checkpoint.h"
 #include "audit/replay.h"
 #include "common/time.h"
+#include "core/ports/store.h"
 #include "core/run_store.h"
 #include "interlock/result.h"
 #include "store/postgres_conn.h"
-#include "store/store.h"
+#include "store/store_options.h"
 
 namespace interlock::store {
 
@@ -93,7 +94,7 @@ struct PostgresOptions {
   int approval_default_timeout_seconds = 300;
   int approval_max_wait_seconds = 3600;
   // Signs the anchors of security records (empty: nothing is anchored).
-  audit::CheckpointSigner checkpoint_signer;
+  core::CheckpointSigner checkpoint_signer;
   // Wake-ups across daemons: LISTEN on a dedicated connection (postgres_approvals.h),
   // opened by the first SetCallListener; false: never.
   bool listen = true;
@@ -102,7 +103,7 @@ struct PostgresOptions {
 // True for "postgresql://..." and "postgres://..." (the store is PostgreSQL, not a file).
 bool IsPostgresUri(std::string_view s);
 
-class PostgresStore final : public Store {
+class PostgresStore final : public core::Store {
  public:
   // The schema version this binary writes.
   static constexpr int kSchemaVersion = 8;
@@ -128,46 +129,50 @@ class PostgresStore final : public Store {
   bool KeepsSequenceState() const override { return true; }  // runs.sequence_json
 
   // Store
-  Result<std::string> CreateToken(Role role, std::string_view name, std::string_view agent_id,
+  Result<std::string> CreateToken(core::Role role, std::string_view name, std::string_view agent_id,
                                   TimePoint now) override;
-  Result<Principal> Authenticate(std::string_view bearer_token) override;
-  Result<std::vector<TokenInfo>> ListTokens() override;
+  Result<core::Principal> Authenticate(std::string_view bearer_token) override;
+  Result<std::vector<core::TokenInfo>> ListTokens() override;
   Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;
-  Status SetKill(const KillEntry& entry) override;
-  Result<std::vector<KillEntry>> ListKills() override;
-  Status RecordPolicyLoad(const PolicyLoad& load) override;
-  Status RecordAuthFailures(const AuthFailures& failures) override;
-  Status RecordSignIn(const SignIn& s) override;
+  Status SetKill(const core::KillEntry& entry) override;
+  Result<std::vector<core::KillEntry>> ListKills() override;
+  Status RecordPolicyLoad(const core::PolicyLoad& load) override;
+  Status RecordAuthFailures(const core::AuthFailures& failures) override;
+  Status RecordSignIn(const core::SignIn& s) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<audit::AuditPage> QueryAuditPage(const audit::AuditQuery& query) override;
   Result<boost::json::object> ReplayRun(std::string_view run_id) override;
   // The same replay as a structure (`interlock replay --store postgresql://...` prints it).
   Result<audit::RunReplay> Replay(std::string_view run_id);
-  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override;
+  Status ForEachRecord(const core::HistoryFilter& filter, const core::HistoryFn& fn) const override;
   Result<int64_t> LastSeq() const override;
-  Result<StoredCall> GetCall(std::string_view call_id) override;
-  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                 std::string_view principal, TimePoint now,
-                                 std::shared_ptr<const policy::PolicySet> policies = {}) override;
+  Result<core::StoredCall> GetCall(std::string_view call_id) override;
+  Result<core::StoredCall> ReleaseCall(
+      std::string_view call_id, std::string_view agent_id, std::string_view principal,
+      TimePoint now, std::shared_ptr<const policy::PolicySet> policies = {}) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id,
-                      std::string_view principal, const CallResult& result, TimePoint now) override;
+                      std::string_view principal, const core::CallResult& result,
+                      TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
-  Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;
-  Result<Approval> GetApproval(std::string_view approval_id) override;
-  Result<VoteOutcome> Vote(const VoteRequest& request) override;
-  Status RevokeRunGrant(std::string_view run_id, std::string_view tool, const Principal& actor,
-                        std::string_view reason, TimePoint now) override;
-  Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
-                                    std::string_view principal, std::string_view reason,
-                                    TimePoint now) override;
-  Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
-  Result<RunPage> ListRuns(const RunFilter& filter) override;
-  Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
+  Result<std::vector<core::Approval>> ListApprovals(const core::ApprovalFilter& filter) override;
+  Result<core::Approval> GetApproval(std::string_view approval_id) override;
+  Result<core::VoteOutcome> Vote(const core::VoteRequest& request) override;
+  Status RevokeRunGrant(std::string_view run_id, std::string_view tool,
+                        const core::Principal& actor, std::string_view reason,
+                        TimePoint now) override;
+  Result<core::Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
+                                          std::string_view principal, std::string_view reason,
+                                          TimePoint now) override;
+  Result<std::vector<core::ApprovalChange>> ExpireApprovals(TimePoint now) override;
+  Result<core::RunPage> ListRuns(const core::RunFilter& filter) override;
+  Result<std::vector<core::CallSummary>> ListRunCalls(std::string_view run_id,
+                                                      size_t limit) override;
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
   Status AppendRecords(std::vector<audit::AuditEvent> events) override;
-  Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) override;
+  Result<core::CallAuditRecord> FindCallRecord(std::string_view type,
+                                               std::string_view call_id) override;
   // The pins in table mcp_tool_pins, shared by every daemon on this database.
-  Result<std::unique_ptr<PinRows>> OpenPinRows() override;
+  Result<std::unique_ptr<core::PinRows>> OpenPinRows() override;
 
   // Kill switch engagements and token revocations committed although their anchor
   // failed, and anchors committed in the database but not copied to the local checkpoint

@@ -16,7 +16,7 @@ std::optional<RunCursor> ParseRunCursor(std::string_view cursor) {
   return c;
 }
 
-std::string ListRunsSqlWith(const RunFilter& f, const Placeholder& p) {
+std::string ListRunsSqlWith(const core::RunFilter& f, const Placeholder& p) {
   std::string sql =
       "SELECT run_id, agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason,"
       " ended, records_json, sequence_json FROM runs WHERE 1 = 1";
@@ -28,15 +28,15 @@ std::string ListRunsSqlWith(const RunFilter& f, const Placeholder& p) {
         " AND (started_ms < " + p(4) + " OR (started_ms = " + p(4) + " AND run_id < " + p(5) + "))";
   }
   switch (f.state) {
-    case RunListState::kAny:
+    case core::RunListState::kAny:
       break;
-    case RunListState::kActive:
+    case core::RunListState::kActive:
       sql += " AND halted = 0 AND ended = 0";
       break;
-    case RunListState::kEnded:
+    case core::RunListState::kEnded:
       sql += " AND halted = 0 AND ended = 1";
       break;
-    case RunListState::kHalted:
+    case core::RunListState::kHalted:
       sql += " AND halted = 1";
       break;
   }

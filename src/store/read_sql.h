@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "store/store.h"
+#include "core/ports/store.h"
 
 namespace interlock::store::internal {
 
@@ -30,7 +30,7 @@ std::optional<RunCursor> ParseRunCursor(std::string_view cursor);
 // index that matches them: runs_agent_started with an agent, else runs_started). Selects
 // run_id, then the run columns agent_id, started_ms, steps, tokens, cost_micros, halted,
 // halt_reason, ended, records_json, sequence_json; newest first.
-std::string ListRunsSqlWith(const RunFilter& f, const Placeholder& param);
+std::string ListRunsSqlWith(const core::RunFilter& f, const Placeholder& param);
 
 }  // namespace interlock::store::internal
 

@@ -46,8 +46,8 @@ Status Exec(Stmt& s, std::string_view what) {
   return Status::Ok();
 }
 
-Approval ApprovalFromRow(const Stmt& q) {
-  Approval a;
+core::Approval ApprovalFromRow(const Stmt& q) {
+  core::Approval a;
   a.approval_id = q.ColText(0);
   a.call_id = q.ColText(1);
   a.run_id = q.ColText(2);
@@ -56,7 +56,7 @@ Approval ApprovalFromRow(const Stmt& q) {
   a.tool = q.ColText(5);
   a.args_sha256 = q.ColText(6);
   a.required = static_cast<int>(q.ColInt(7));
-  a.state = ParseApprovalState(q.ColText(8)).value_or(ApprovalState::kDenied);
+  a.state = core::ParseApprovalState(q.ColText(8)).value_or(core::ApprovalState::kDenied);
   a.created = FromUnixMillis(q.ColInt(9));
   a.deadline = FromUnixMillis(q.ColInt(10));
   a.hard_deadline = FromUnixMillis(q.ColInt(11));
@@ -72,7 +72,7 @@ Approval ApprovalFromRow(const Stmt& q) {
   return a;
 }
 
-Status LoadVotes(sqlite3* db, Approval* a) {
+Status LoadVotes(sqlite3* db, core::Approval* a) {
   Stmt q(db,
          "SELECT reviewer, verdict, comment, time_ms FROM approval_votes WHERE approval_id = ?"
          " ORDER BY time_ms, reviewer");
@@ -81,21 +81,21 @@ Status LoadVotes(sqlite3* db, Approval* a) {
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     a->votes.push_back(
-        ApprovalVote{q.ColText(0), q.ColText(1), q.ColText(2), FromUnixMillis(q.ColInt(3))});
+        core::ApprovalVote{q.ColText(0), q.ColText(1), q.ColText(2), FromUnixMillis(q.ColInt(3))});
   }
   if (rc != SQLITE_DONE) return SqlErr(db, "read approval votes");
   return Status::Ok();
 }
 
 // Loads one approval with its votes; NotFound when absent.
-Result<Approval> LoadApproval(sqlite3* db, std::string_view approval_id) {
+Result<core::Approval> LoadApproval(sqlite3* db, std::string_view approval_id) {
   Stmt q(db, std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE approval_id = ?");
   if (!q.ok()) return SqlErr(db, "read approval");
   q.Text(1, approval_id);
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return Error::NotFound("no approval " + std::string(approval_id));
   if (rc != SQLITE_ROW) return SqlErr(db, "read approval");
-  Approval a = ApprovalFromRow(q);
+  core::Approval a = ApprovalFromRow(q);
   if (Status s = LoadVotes(db, &a); !s.ok()) return s.error();
   return a;
 }
@@ -125,13 +125,13 @@ Status SetCallDecision(sqlite3* db, const std::string& call_id, Verdict verdict,
   return Exec(u, "update call decision");
 }
 
-Status SetState(sqlite3* db, const Approval& a, ApprovalState state, TimePoint now,
+Status SetState(sqlite3* db, const core::Approval& a, core::ApprovalState state, TimePoint now,
                 const std::string& reason) {
   Stmt u(db,
          "UPDATE approvals SET state = ?, decided_ms = ?, reason = ? WHERE approval_id = ?"
          " AND state = 'pending'");
   if (!u.ok()) return SqlErr(db, "update approval");
-  u.Text(1, ApprovalStateName(state)).Int(2, ToUnixMillis(now)).Text(3, reason);
+  u.Text(1, core::ApprovalStateName(state)).Int(2, ToUnixMillis(now)).Text(3, reason);
   u.Text(4, a.approval_id);
   if (Status s = Exec(u, "update approval"); !s.ok()) return s;
   if (sqlite3_changes(db) != 1) {
@@ -140,12 +140,12 @@ Status SetState(sqlite3* db, const Approval& a, ApprovalState state, TimePoint n
   return Status::Ok();
 }
 
-core::ApprovalRef Ref(const Approval& a) {
+core::ApprovalRef Ref(const core::Approval& a) {
   return core::ApprovalRef{a.approval_id, a.call_id, a.run_id, a.agent_id, a.tool};
 }
 
 // Settles `a` as a deny: state, the call's decision and the audit event.
-Status SettleDeny(sqlite3* db, Approval* a, ApprovalState state, Code code,
+Status SettleDeny(sqlite3* db, core::Approval* a, core::ApprovalState state, Code code,
                   const std::string& reason, std::string_view event, TimePoint now,
                   std::string_view reviewer, std::string_view comment,
                   std::vector<audit::AuditEvent>* events) {
@@ -162,8 +162,8 @@ Status SettleDeny(sqlite3* db, Approval* a, ApprovalState state, Code code,
 }
 
 // Pending approvals whose run is in the kill switch's scope.
-Result<std::vector<Approval>> PendingInScope(sqlite3* db, std::string_view scope,
-                                             std::string_view target) {
+Result<std::vector<core::Approval>> PendingInScope(sqlite3* db, std::string_view scope,
+                                                   std::string_view target) {
   std::string sql =
       std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE state = 'pending'";
   if (scope == "agent") sql += " AND agent_id = ?";
@@ -172,7 +172,7 @@ Result<std::vector<Approval>> PendingInScope(sqlite3* db, std::string_view scope
   Stmt q(db, sql);
   if (!q.ok()) return SqlErr(db, "read pending approvals");
   if (scope == "agent" || scope == "run") q.Text(1, target);
-  std::vector<Approval> out;
+  std::vector<core::Approval> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ApprovalFromRow(q));
   if (rc != SQLITE_DONE) return SqlErr(db, "read pending approvals");
@@ -180,24 +180,26 @@ Result<std::vector<Approval>> PendingInScope(sqlite3* db, std::string_view scope
 }
 
 // The votes of `a` as the core's rules read them (views into a.votes).
-std::vector<core::VoteRow> VoteRows(const Approval& a) {
+std::vector<core::VoteRow> VoteRows(const core::Approval& a) {
   std::vector<core::VoteRow> out;
   out.reserve(a.votes.size());
-  for (const ApprovalVote& v : a.votes) out.push_back(core::VoteRow{v.reviewer, v.verdict});
+  for (const core::ApprovalVote& v : a.votes) out.push_back(core::VoteRow{v.reviewer, v.verdict});
   return out;
 }
 
 Status CancelForKill(sqlite3* db, std::string_view scope, std::string_view target,
                      std::string_view kill_reason, std::string_view actor, TimePoint now,
-                     std::vector<audit::AuditEvent>* events, std::vector<ApprovalChange>* out) {
-  Result<std::vector<Approval>> pending = PendingInScope(db, scope, target);
+                     std::vector<audit::AuditEvent>* events,
+                     std::vector<core::ApprovalChange>* out) {
+  Result<std::vector<core::Approval>> pending = PendingInScope(db, scope, target);
   if (!pending.ok()) return pending.error();
-  for (Approval& a : *pending) {
+  for (core::Approval& a : *pending) {
     const std::string reason = core::KillCancelReason(scope, kill_reason);
-    Status s = SettleDeny(db, &a, ApprovalState::kCancelled, Code::kApprovalDenied, reason,
+    Status s = SettleDeny(db, &a, core::ApprovalState::kCancelled, Code::kApprovalDenied, reason,
                           "cancelled", now, actor, "", events);
     if (!s.ok()) return s;
-    if (out != nullptr) out->push_back(ApprovalChange{ApprovalChange::Kind::kCancelled, a});
+    if (out != nullptr)
+      out->push_back(core::ApprovalChange{core::ApprovalChange::Kind::kCancelled, a});
   }
   return Status::Ok();
 }
@@ -212,7 +214,7 @@ Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest
   const std::string& id = rq.call.approval_id;
   Resubmission out;
   if (id.empty()) return out;
-  Result<Approval> a = LoadApproval(db, id);
+  Result<core::Approval> a = LoadApproval(db, id);
   if (!a.ok()) {
     if (a.error().kind != ErrorKind::kNotFound) return a.error();
     out.refusal = "approval " + id + " cannot be used: no such approval";
@@ -244,7 +246,7 @@ Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& 
 
 Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseContext& ctx,
                        std::vector<audit::AuditEvent>* events, bool* released_now) {
-  Approval a;
+  core::Approval a;
   {
     Stmt q(db, std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE call_id = ?");
     if (!q.ok()) return SqlErr(db, "read approval");
@@ -254,7 +256,7 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
     if (rc != SQLITE_ROW) return SqlErr(db, "read approval");
     a = ApprovalFromRow(q);
   }
-  if (a.state != ApprovalState::kGranted || a.used) return Status::Ok();
+  if (a.state != core::ApprovalState::kGranted || a.used) return Status::Ok();
   const core::ReleaseOutcome release = core::DecideRelease(ctx);
   const Code code = release.code;
   const std::string& reason = release.reason;
@@ -288,10 +290,10 @@ Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseCon
 Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core::DecideRequest& rq,
                            const std::string& call_id, const engine::Evaluation& ev,
                            std::vector<audit::AuditEvent>* events) {
-  std::optional<NewApproval> created = ApprovalForDecision(
+  std::optional<core::NewApproval> created = core::ApprovalForDecision(
       rq, call_id, ev, options.approval_default_timeout_seconds, options.approval_max_wait_seconds);
   if (!created) return Status::Ok();
-  const Approval& a = created->approval;
+  const core::Approval& a = created->approval;
   const core::ApprovalPlan& plan = created->plan;
   const int64_t now_ms = ToUnixMillis(a.created);
   const int64_t deadline = ToUnixMillis(a.deadline);
@@ -311,7 +313,8 @@ Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core:
   return Status::Ok();
 }
 
-Status ApprovalOnKill(sqlite3* db, const KillEntry& entry, std::vector<audit::AuditEvent>* events) {
+Status ApprovalOnKill(sqlite3* db, const core::KillEntry& entry,
+                      std::vector<audit::AuditEvent>* events) {
   if (!entry.engaged) return Status::Ok();
   return CancelForKill(db, entry.scope, entry.target, entry.reason, entry.actor, entry.at, events,
                        nullptr);
@@ -321,18 +324,18 @@ Status ApprovalOnKill(sqlite3* db, const KillEntry& entry, std::vector<audit::Au
 
 // --- SqliteStore methods ----------------------------------------------------------------
 
-Result<std::vector<Approval>> SqliteStore::ListApprovals(const ApprovalFilter& filter) {
-  std::vector<Approval> out;
+Result<std::vector<core::Approval>> SqliteStore::ListApprovals(const core::ApprovalFilter& filter) {
+  std::vector<core::Approval> out;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
     std::string sql = std::string("SELECT ") + kApprovalColumns + " FROM approvals";
     switch (filter.which) {
-      case ApprovalFilter::Which::kPending:
+      case core::ApprovalFilter::Which::kPending:
         sql += " WHERE state = 'pending' AND created_ms > ? ORDER BY created_ms, approval_id";
         break;
-      case ApprovalFilter::Which::kDecided:
+      case core::ApprovalFilter::Which::kDecided:
         sql += " WHERE state <> 'pending' AND decided_ms >= ? ORDER BY decided_ms DESC";
         break;
-      case ApprovalFilter::Which::kAll:
+      case core::ApprovalFilter::Which::kAll:
         sql += " ORDER BY created_ms DESC";
         break;
     }
@@ -340,9 +343,9 @@ Result<std::vector<Approval>> SqliteStore::ListApprovals(const ApprovalFilter& f
     Stmt q(db, sql);
     if (!q.ok()) return SqlErr(db, "list approvals");
     int i = 1;
-    if (filter.which == ApprovalFilter::Which::kDecided) {
+    if (filter.which == core::ApprovalFilter::Which::kDecided) {
       q.Int(i++, filter.decided_since ? ToUnixMillis(*filter.decided_since) : 0);
-    } else if (filter.which == ApprovalFilter::Which::kPending) {
+    } else if (filter.which == core::ApprovalFilter::Which::kPending) {
       q.Int(i++, filter.created_since ? ToUnixMillis(*filter.created_since)
                                       : std::numeric_limits<int64_t>::min());
     }
@@ -350,7 +353,7 @@ Result<std::vector<Approval>> SqliteStore::ListApprovals(const ApprovalFilter& f
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ApprovalFromRow(q));
     if (rc != SQLITE_DONE) return SqlErr(db, "list approvals");
-    for (Approval& a : out) {
+    for (core::Approval& a : out) {
       if (!filter.with_votes) break;
       if (Status vs = LoadVotes(db, &a); !vs.ok()) return vs;
     }
@@ -360,8 +363,8 @@ Result<std::vector<Approval>> SqliteStore::ListApprovals(const ApprovalFilter& f
   return out;
 }
 
-Result<Approval> SqliteStore::GetApproval(std::string_view approval_id) {
-  std::optional<Result<Approval>> out;
+Result<core::Approval> SqliteStore::GetApproval(std::string_view approval_id) {
+  std::optional<Result<core::Approval>> out;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
     out.emplace(LoadApproval(db, approval_id));
     return Status::Ok();
@@ -404,7 +407,8 @@ Status AddRunGrant(sqlite3* db, std::string_view run_id, std::string_view tool,
 }  // namespace
 
 Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view tool,
-                                   const Principal& actor, std::string_view reason, TimePoint now) {
+                                   const core::Principal& actor, std::string_view reason,
+                                   TimePoint now) {
   if (Status rs = core::CheckMayVote(actor.role); !rs.ok()) return rs;
   return RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     std::string agent_id;
@@ -419,20 +423,20 @@ Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view too
   });
 }
 
-Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
+Result<core::VoteOutcome> SqliteStore::Vote(const core::VoteRequest& rq) {
   if (Status rs = core::CheckMayVote(rq.reviewer.role); !rs.ok()) return rs.error();
-  VoteOutcome out;
+  core::VoteOutcome out;
   const audit::Redactor& redactor = AuditRedactor();
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
-    Result<Approval> loaded = LoadApproval(db, rq.approval_id);
+    Result<core::Approval> loaded = LoadApproval(db, rq.approval_id);
     if (!loaded.ok()) return loaded.error();
-    Approval& a = *loaded;
-    const ApprovalPolicyFacts facts = a.state == ApprovalState::kPending && rq.policy
-                                          ? rq.policy(a.agent_id, a.tool)
-                                          : ApprovalPolicyFacts{};
+    core::Approval& a = *loaded;
+    const core::ApprovalPolicyFacts facts = a.state == core::ApprovalState::kPending && rq.policy
+                                                ? rq.policy(a.agent_id, a.tool)
+                                                : core::ApprovalPolicyFacts{};
     core::VoteInput in{Ref(a),
-                       a.state == ApprovalState::kPending,
-                       ApprovalStateName(a.state),
+                       a.state == core::ApprovalState::kPending,
+                       core::ApprovalStateName(a.state),
                        a.principal,
                        facts.identity,
                        a.required,
@@ -485,7 +489,7 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       q.Int(5, ToUnixMillis(rq.now));
       if (Status es = Exec(q, "record vote"); !es.ok()) return es;
     }
-    a.votes.push_back(ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
+    a.votes.push_back(core::ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
     if (plan->kind == core::VotePlan::Kind::kVoted) {
       events->push_back(std::move(plan->event));
       out.approval = a;
@@ -513,7 +517,8 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
       u.Text(1, json::serialize(records)).Text(2, a.run_id);
       if (Status es = Exec(u, "update run records"); !es.ok()) return es;
     }
-    const ApprovalState state = granted ? ApprovalState::kGranted : ApprovalState::kDenied;
+    const core::ApprovalState state =
+        granted ? core::ApprovalState::kGranted : core::ApprovalState::kDenied;
     if (Status es = SetState(db, a, state, rq.now, plan->reason); !es.ok()) return es;
     if (Status es = SetCallDecision(db, a.call_id, granted ? Verdict::kAllow : Verdict::kDeny,
                                     plan->code, plan->reason, "approval",
@@ -532,20 +537,20 @@ Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
   return out;
 }
 
-Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
-                                               std::string_view agent_id,
-                                               std::string_view principal, std::string_view reason,
-                                               TimePoint now) {
-  Approval out;
+Result<core::Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
+                                                     std::string_view agent_id,
+                                                     std::string_view principal,
+                                                     std::string_view reason, TimePoint now) {
+  core::Approval out;
   std::optional<Error> refused;  // by another identity: recorded, then answered
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     refused.reset();
-    Result<Approval> loaded = LoadApproval(db, approval_id);
+    Result<core::Approval> loaded = LoadApproval(db, approval_id);
     if (!loaded.ok()) return loaded.error();
-    Approval& a = *loaded;
-    if (Status ws =
-            core::CheckWithdraw(a.approval_id, a.agent_id, a.principal, agent_id, principal,
-                                a.state == ApprovalState::kPending, ApprovalStateName(a.state));
+    core::Approval& a = *loaded;
+    if (Status ws = core::CheckWithdraw(a.approval_id, a.agent_id, a.principal, agent_id, principal,
+                                        a.state == core::ApprovalState::kPending,
+                                        core::ApprovalStateName(a.state));
         !ws.ok()) {
       if (auto rec = core::RefusedWithdrawRecord(Ref(a), a.principal, agent_id, principal, now)) {
         events->push_back(std::move(*rec));  // committed with this (otherwise empty) write
@@ -555,13 +560,13 @@ Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
       return ws;
     }
     const std::string why = core::WithdrawnReason(a.approval_id, a.agent_id, reason);
-    if (Status ds = SetState(db, a, ApprovalState::kWithdrawn, now, why); !ds.ok()) return ds;
+    if (Status ds = SetState(db, a, core::ApprovalState::kWithdrawn, now, why); !ds.ok()) return ds;
     if (Status ds =
             SetCallDecision(db, a.call_id, Verdict::kDeny, Code::kApprovalDenied, why, "approval");
         !ds.ok()) {
       return ds;
     }
-    a.state = ApprovalState::kWithdrawn;
+    a.state = core::ApprovalState::kWithdrawn;
     a.decided = now;
     a.outcome_reason = why;
     events->push_back(core::WithdrawnEvent(Ref(a), reason, why, now));
@@ -573,8 +578,8 @@ Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
   return out;
 }
 
-Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) {
-  std::vector<ApprovalChange> out;
+Result<std::vector<core::ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) {
+  std::vector<core::ApprovalChange> out;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     out.clear();
     // Kill switches engaged by another process (`interlock kill engage --store`).
@@ -595,7 +600,7 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
           CancelForKill(db, k.first, k.second, why[k].first, why[k].second, now, events, &out);
       if (!ks.ok()) return ks;
     }
-    std::vector<Approval> due;
+    std::vector<core::Approval> due;
     {
       Stmt q(db, std::string("SELECT ") + kApprovalColumns +
                      " FROM approvals WHERE state = 'pending' AND deadline_ms <= ?"
@@ -606,16 +611,16 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
       while ((rc = q.Step()) == SQLITE_ROW) due.push_back(ApprovalFromRow(q));
       if (rc != SQLITE_DONE) return SqlErr(db, "read due approvals");
     }
-    for (Approval& a : due) {
+    for (core::Approval& a : due) {
       // Time out or escalate (core/approval_rules.h).
       const core::DeadlineOutcome next =
           core::OnDeadline(a.auto_deny_on_timeout, a.timeout_seconds, a.escalation_level,
                            a.deadline, a.hard_deadline, now);
       if (next.time_out) {
-        Status ts = SettleDeny(db, &a, ApprovalState::kTimedOut, Code::kApprovalTimeout,
+        Status ts = SettleDeny(db, &a, core::ApprovalState::kTimedOut, Code::kApprovalTimeout,
                                next.reason, "timed_out", now, "", "", events);
         if (!ts.ok()) return ts;
-        out.push_back(ApprovalChange{ApprovalChange::Kind::kTimedOut, a});
+        out.push_back(core::ApprovalChange{core::ApprovalChange::Kind::kTimedOut, a});
         continue;
       }
       const int64_t next_ms = ToUnixMillis(next.next_deadline);
@@ -628,7 +633,7 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
       a.escalation_level += 1;
       a.deadline = next.next_deadline;
       events->push_back(core::EscalatedEvent(Ref(a), a.escalation_level, a.deadline, now));
-      out.push_back(ApprovalChange{ApprovalChange::Kind::kEscalated, a});
+      out.push_back(core::ApprovalChange{core::ApprovalChange::Kind::kEscalated, a});
     }
     return Status::Ok();
   });
@@ -636,8 +641,9 @@ Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) 
   return out;
 }
 
-Result<std::vector<CallSummary>> SqliteStore::ListRunCalls(std::string_view run_id, size_t limit) {
-  std::vector<CallSummary> out;
+Result<std::vector<core::CallSummary>> SqliteStore::ListRunCalls(std::string_view run_id,
+                                                                 size_t limit) {
+  std::vector<core::CallSummary> out;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
     // Through the run's audit records (audit_log.h, "Records of a run"): every call has
     // exactly one decision record, written in the same transaction (calls has no run
@@ -653,7 +659,7 @@ Result<std::vector<CallSummary>> SqliteStore::ListRunCalls(std::string_view run_
     q.Text(1, run_id).Int(2, static_cast<int64_t>(std::clamp<size_t>(limit, 1, 1000)));
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) {
-      CallSummary c;
+      core::CallSummary c;
       c.call_id = q.ColText(0);
       c.at = FromUnixMillis(q.ColInt(1));
       c.tool = q.ColText(2);

@@ -12,9 +12,10 @@
 
 #include "audit/audit_log.h"
 #include "core/ports/state_txn.h"
+#include "core/ports/store.h"
 #include "core/run_store.h"
 #include "engine/engine.h"
-#include "store/store.h"
+#include "store/store_options.h"
 
 struct sqlite3;
 
@@ -82,7 +83,8 @@ Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core:
 
 // After a kill switch row is written: an engaged switch cancels (denies, APPROVAL_DENIED)
 // every pending approval in its scope at once.
-Status ApprovalOnKill(sqlite3* db, const KillEntry& entry, std::vector<audit::AuditEvent>* events);
+Status ApprovalOnKill(sqlite3* db, const core::KillEntry& entry,
+                      std::vector<audit::AuditEvent>* events);
 
 }  // namespace interlock::store::internal
 

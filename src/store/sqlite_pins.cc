@@ -1,4 +1,4 @@
-// The SQLite backend of store::PinRows (pin_rows.h): rows only, on a connection of its own.
+// The SQLite backend of core::PinRows (pin_rows.h): rows only, on a connection of its own.
 #include <sqlite3.h>
 
 #include <mutex>
@@ -6,7 +6,8 @@
 
 #include "audit/audit_log.h"
 #include "audit/sqlite_util.h"
-#include "store/pin_rows.h"
+#include "core/ports/pin_rows.h"
+#include "store/sqlite_pins.h"
 
 namespace interlock::store {
 namespace {
@@ -19,8 +20,8 @@ Error DbError(sqlite3* db, std::string_view what) {
   return Error::Unavailable("tool pins: " + std::string(what) + ": " + sqlite3_errmsg(db));
 }
 
-PinRow ReadRow(const audit::Statement& q) {
-  PinRow r;
+core::PinRow ReadRow(const audit::Statement& q) {
+  core::PinRow r;
   r.agent_id = std::string(q.Text(0));
   r.tool = std::string(q.Text(1));
   r.sha256 = std::string(q.Text(2));
@@ -59,7 +60,7 @@ Status AddColumnIfMissing(sqlite3* db, std::string_view column) {
   return Status::Ok();
 }
 
-class SqlitePinRows final : public PinRows {
+class SqlitePinRows final : public core::PinRows {
  public:
   explicit SqlitePinRows(sqlite3* db) : db_(db) {}
   ~SqlitePinRows() override { sqlite3_close(db_); }
@@ -86,29 +87,30 @@ class SqlitePinRows final : public PinRows {
     return tx.Commit();
   }
 
-  Result<std::optional<PinRow>> Get(std::string_view agent_id, std::string_view tool) override {
+  Result<std::optional<core::PinRow>> Get(std::string_view agent_id,
+                                          std::string_view tool) override {
     std::lock_guard lock(mu_);
-    Result<std::vector<PinRow>> rows =
-        Select(PinSelect{std::string(agent_id), std::string(tool), false}, /*exact=*/true);
+    Result<std::vector<core::PinRow>> rows =
+        Select(core::PinSelect{std::string(agent_id), std::string(tool), false}, /*exact=*/true);
     if (!rows.ok()) return rows.error();
-    if (rows->empty()) return std::optional<PinRow>();
-    return std::optional<PinRow>(std::move(rows->front()));
+    if (rows->empty()) return std::optional<core::PinRow>();
+    return std::optional<core::PinRow>(std::move(rows->front()));
   }
 
-  Result<std::vector<PinRow>> List() override {
+  Result<std::vector<core::PinRow>> List() override {
     std::lock_guard lock(mu_);
-    return Select(PinSelect{}, false);
+    return Select(core::PinSelect{}, false);
   }
 
-  Status Update(const PinSelect& select, const PinFn& fn) override {
+  Status Update(const core::PinSelect& select, const core::PinFn& fn) override {
     std::lock_guard lock(mu_);
     audit::Transaction tx(db_);
     if (Status s = tx.Begin("IMMEDIATE"); !s.ok()) return s;
-    Result<std::vector<PinRow>> rows = Select(select, false);
+    Result<std::vector<core::PinRow>> rows = Select(select, false);
     if (!rows.ok()) return rows.error();
-    Result<PinWrite> write = fn(*rows);
+    Result<core::PinWrite> write = fn(*rows);
     if (!write.ok()) return write.error();
-    for (const PinRow& r : write->rows) {
+    for (const core::PinRow& r : write->rows) {
       audit::Statement u;
       if (Status s = u.Prepare(
               db_, std::string("INSERT INTO mcp_tool_pins (") + kCols +
@@ -143,7 +145,7 @@ class SqlitePinRows final : public PinRows {
 
  private:
   // exact: agent_id and tool compared as given (an empty value is a value).
-  Result<std::vector<PinRow>> Select(const PinSelect& s, bool exact) {
+  Result<std::vector<core::PinRow>> Select(const core::PinSelect& s, bool exact) {
     audit::Statement q;
     if (Status st = q.Prepare(
             db_, std::string("SELECT ") + kCols +
@@ -158,7 +160,7 @@ class SqlitePinRows final : public PinRows {
     q.BindText(2, s.tool);
     q.BindInt64(3, s.changed_only ? 1 : 0);
     q.BindInt64(4, exact ? 1 : 0);
-    std::vector<PinRow> rows;
+    std::vector<core::PinRow> rows;
     int rc;
     while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) rows.push_back(ReadRow(q));
     if (rc != SQLITE_DONE) return DbError(db_, "read");
@@ -171,7 +173,7 @@ class SqlitePinRows final : public PinRows {
 
 }  // namespace
 
-Result<std::unique_ptr<PinRows>> OpenSqlitePinRows(const std::string& path) {
+Result<std::unique_ptr<core::PinRows>> OpenSqlitePinRows(const std::string& path) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
       SQLITE_OK) {
@@ -183,7 +185,7 @@ Result<std::unique_ptr<PinRows>> OpenSqlitePinRows(const std::string& path) {
   auto rows = std::make_unique<SqlitePinRows>(db);
   sqlite3_busy_timeout(db, 2000);
   if (Status s = rows->Migrate(); !s.ok()) return s.error();
-  return std::unique_ptr<PinRows>(std::move(rows));
+  return std::unique_ptr<core::PinRows>(std::move(rows));
 }
 
 }  // namespace interlock::store

@@ -33,6 +33,7 @@
 #include "common/json.h"
 #include "common/principal_name.h"
 #include "common/thread_name.h"
+#include "core/app/kills.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
@@ -41,6 +42,8 @@
 #include "store/read_sql.h"
 #include "store/row_codec.h"
 #include "store/sqlite_approvals.h"
+#include "store/sqlite_history_source.h"
+#include "store/sqlite_pins.h"
 #include "store/sqlite_stmt.h"
 
 namespace interlock::store {
@@ -403,8 +406,8 @@ Decision DecisionFromJson(const boost::json::object& o) {
   return d;
 }
 
-CallResult ResultFromJson(const boost::json::object& o) {
-  CallResult r;
+core::CallResult ResultFromJson(const boost::json::object& o) {
+  core::CallResult r;
   r.ok = GetBool(o, "ok", true);
   if (const boost::json::value* v = o.if_contains("output")) r.output_json = CanonicalJson(*v);
   r.error = GetStr(o, "error");
@@ -417,24 +420,6 @@ CallResult ResultFromJson(const boost::json::object& o) {
   }
   return r;
 }
-
-// Engaged kill switches as read inside one batch transaction.
-struct KillSet {
-  std::map<std::pair<std::string, std::string>, std::string> engaged;  // (scope, target)
-
-  // Global covers everything, then the agent, then the run.
-  std::optional<engine::KillSwitch> For(std::string_view agent_id, std::string_view run_id) const {
-    auto find = [&](const char* scope,
-                    std::string_view target) -> std::optional<engine::KillSwitch> {
-      auto it = engaged.find({scope, std::string(target)});
-      if (it == engaged.end()) return std::nullopt;
-      return engine::KillSwitch{scope, it->second};
-    };
-    if (auto k = find("global", "")) return k;
-    if (auto k = find("agent", agent_id)) return k;
-    return find("run", run_id);
-  }
-};
 
 struct RunRow {
   std::string agent_id;
@@ -489,7 +474,7 @@ core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
 }
 
 // Reads one call on `c`; NotFound when absent.
-Result<StoredCall> LoadCall(Conn& c, std::string_view call_id) {
+Result<core::StoredCall> LoadCall(Conn& c, std::string_view call_id) {
   Result<sqlite3_stmt*> s = c.Get(kSelectCall);
   if (!s.ok()) return s.error();
   Query q(*s);
@@ -497,7 +482,7 @@ Result<StoredCall> LoadCall(Conn& c, std::string_view call_id) {
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
   if (rc != SQLITE_ROW) return SqlError(c.db(), "read call");
-  StoredCall out;
+  core::StoredCall out;
   core::CallRecord& r = out.record;
   r.call_id = std::string(call_id);
   r.run_id = q.ColText(0);
@@ -545,7 +530,7 @@ class SqliteStore::Impl {
  public:
   // Context of one operation inside a batch transaction.
   struct Batch {
-    KillSet kills;
+    core::EngagedKills kills;  // engaged, as read inside this batch transaction
     bool kills_stale = true;  // reload before the next decision
     std::vector<audit::AuditEvent>* events = nullptr;
   };
@@ -568,7 +553,7 @@ class SqliteStore::Impl {
     // the records are anchored before the action takes effect. kRequired: an anchoring
     // failure fails the op (actions that widen access); kBestEffort: it is logged and
     // the op commits anyway (engaging a kill switch must never be blocked).
-    AnchorNeed anchor = AnchorNeed::kNone;
+    core::AnchorNeed anchor = core::AnchorNeed::kNone;
   };
 
   explicit Impl(const StoreOptions& o) : options_(o), redactor_(o.audit_key) {}
@@ -664,7 +649,8 @@ class SqliteStore::Impl {
   }
 
   // Queues a write and waits for its outcome.
-  Status SubmitAndWait(std::function<Status(Batch&)> apply, AnchorNeed anchor = AnchorNeed::kNone) {
+  Status SubmitAndWait(std::function<Status(Batch&)> apply,
+                       core::AnchorNeed anchor = core::AnchorNeed::kNone) {
     std::promise<Status> p;
     std::future<Status> f = p.get_future();
     Op op{std::move(apply), [&p](Status s) { p.set_value(std::move(s)); }};
@@ -772,7 +758,7 @@ class SqliteStore::Impl {
         if (Status s = impl_.LoadKills(&b_.kills); !s.ok()) return s.error();
         b_.kills_stale = false;
       }
-      return b_.kills.For(agent_id, run_id);
+      return b_.kills.Covering(agent_id, run_id);
     }
     Result<std::string> InsertCall(const core::NewCall& c) override {
       const core::DecideRequest& rq = c.request;
@@ -801,7 +787,7 @@ class SqliteStore::Impl {
       return call_id;
     }
     Result<core::CallRecord> LoadCall(std::string_view call_id) override {
-      Result<StoredCall> call = store::LoadCall(impl_.writer_, call_id);
+      Result<core::StoredCall> call = store::LoadCall(impl_.writer_, call_id);
       if (!call.ok()) return call.error();
       return std::move(call->record);
     }
@@ -957,8 +943,9 @@ class SqliteStore::Impl {
 
   // Store::ReleaseCall on the writer: the kill switches and the run as of this transaction.
   Status ApplyRelease(Batch& b, const std::string& call_id, TimePoint now,
-                      const policy::PolicySet* policies, std::optional<Result<StoredCall>>* out) {
-    Result<StoredCall> call = LoadCall(writer_, call_id);
+                      const policy::PolicySet* policies,
+                      std::optional<Result<core::StoredCall>>* out) {
+    Result<core::StoredCall> call = LoadCall(writer_, call_id);
     if (!call.ok()) return call.error();
     const core::CallRecord& r = call->record;
     Result<RunRow*> run = FindRun(r.run_id);
@@ -967,7 +954,7 @@ class SqliteStore::Impl {
       if (Status s = LoadKills(&b.kills); !s.ok()) return s;
       b.kills_stale = false;
     }
-    const internal::ReleaseContext ctx{b.kills.For(r.agent_id, r.run_id), (*run)->state.halted,
+    const internal::ReleaseContext ctx{b.kills.Covering(r.agent_id, r.run_id), (*run)->state.halted,
                                        (*run)->ended, (*run)->state.halt_reason, now};
     bool released_now = false;
     if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events, &released_now);
@@ -999,14 +986,15 @@ class SqliteStore::Impl {
   }
 
   Status ApplyRecordResult(Batch& b, std::string_view call_id, std::string_view agent_id,
-                           std::string_view principal, const CallResult& result, TimePoint now) {
+                           std::string_view principal, const core::CallResult& result,
+                           TimePoint now) {
     Txn txn(*this, b);
     return core::RecordResultInTxn(txn, call_id, agent_id, principal, result, now);
   }
 
   Status ApplyRecordRehearsal(Batch& b, std::string_view call_id, std::string_view agent_id,
-                              std::string_view principal, const CallResult& result, TimePoint now,
-                              core::CallRecord* rec) {
+                              std::string_view principal, const core::CallResult& result,
+                              TimePoint now, core::CallRecord* rec) {
     Txn txn(*this, b);
     return core::RecordRehearsalInTxn(txn, call_id, agent_id, principal, result, now, rec);
   }
@@ -1016,7 +1004,7 @@ class SqliteStore::Impl {
     return core::EndRunInTxn(txn, run_id, agent_id, now);
   }
 
-  Status ApplySetKill(Batch& b, const KillEntry& e) {
+  Status ApplySetKill(Batch& b, const core::KillEntry& e) {
     Result<sqlite3_stmt*> s = writer_.Get(kUpsertKill);
     if (!s.ok()) return s.error();
     Query q(*s);
@@ -1028,14 +1016,14 @@ class SqliteStore::Impl {
         .Int(6, Millis(e.at));
     if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "set kill switch");
     b.kills_stale = true;
-    audit::AuditEvent ev = KillSwitchEvent(e);
+    audit::AuditEvent ev = core::KillSwitchEvent(e);
     b.events->push_back(std::move(ev));
     if (Status as = internal::ApprovalOnKill(writer_.db(), e, b.events); !as.ok()) return as;
     return Status::Ok();
   }
 
-  Status ApplyCreateToken(Batch& b, Role role, std::string_view name, std::string_view agent_id,
-                          TimePoint now, std::string* token) {
+  Status ApplyCreateToken(Batch& b, core::Role role, std::string_view name,
+                          std::string_view agent_id, TimePoint now, std::string* token) {
     const std::string plaintext = "ilk_" + Base64UrlEncode(RandomBytes(32));
     const std::string token_id = NewId("tok_");
     Result<sqlite3_stmt*> s = writer_.Get(kInsertToken);
@@ -1043,7 +1031,7 @@ class SqliteStore::Impl {
     Query q(*s);
     q.Text(1, token_id)
         .Text(2, Sha256Hex(plaintext))
-        .Text(3, RoleName(role))
+        .Text(3, core::RoleName(role))
         .Text(4, name)
         .Text(5, agent_id)
         .Int(6, Millis(now));
@@ -1051,7 +1039,7 @@ class SqliteStore::Impl {
     b.events->push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", std::string(agent_id),
                                           "",
                                           boost::json::object{{"token_id", token_id},
-                                                              {"role", RoleName(role)},
+                                                              {"role", core::RoleName(role)},
                                                               {"name", name},
                                                               {"agent_id", agent_id}}});
     *token = plaintext;
@@ -1167,7 +1155,7 @@ class SqliteStore::Impl {
     auth_cache_.clear();
   }
 
-  Result<Principal> Authenticate(std::string_view bearer) {
+  Result<core::Principal> Authenticate(std::string_view bearer) {
     const std::string hash = Sha256Hex(bearer);
     const auto now = std::chrono::steady_clock::now();
     {
@@ -1177,7 +1165,7 @@ class SqliteStore::Impl {
         return it->second.first;
       }
     }
-    Result<Principal> p = Read<Principal>([&](Conn& c) -> Result<Principal> {
+    Result<core::Principal> p = Read<core::Principal>([&](Conn& c) -> Result<core::Principal> {
       Result<sqlite3_stmt*> s = c.Get(kSelectTokenByHash);
       if (!s.ok()) return s.error();
       Query q(*s);
@@ -1187,9 +1175,9 @@ class SqliteStore::Impl {
       if (rc != SQLITE_ROW) return SqlError(c.db(), "authenticate");
       if (!ConstantTimeEquals(q.ColText(1), hash)) return Error::NotFound("unknown token");
       if (!q.ColNull(5)) return Error::Denied("token has been revoked");
-      Principal out;
+      core::Principal out;
       out.token_id = q.ColText(0);
-      std::optional<Role> role = ParseRole(q.ColText(2));
+      std::optional<core::Role> role = core::ParseRole(q.ColText(2));
       if (!role) return Error::Corrupt("store: token with unknown role");
       out.role = *role;
       out.name = q.ColText(3);
@@ -1355,14 +1343,14 @@ class SqliteStore::Impl {
     }
   }
 
-  Status LoadKills(KillSet* out) {
-    out->engaged.clear();
+  Status LoadKills(core::EngagedKills* out) {
+    out->Clear();
     Result<sqlite3_stmt*> s = writer_.Get(kSelectEngagedKills);
     if (!s.ok()) return s.error();
     Query q(*s);
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) {
-      out->engaged[{q.ColText(0), q.ColText(1)}] = q.ColText(2);
+      out->Set(q.ColText(0), q.ColText(1), true, q.ColText(2));
     }
     if (rc != SQLITE_DONE) return SqlError(writer_.db(), "read kill switches");
     return Status::Ok();
@@ -1384,7 +1372,7 @@ class SqliteStore::Impl {
             std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
         for (size_t i = 0; i < n; ++i) {
           // An anchored op commits alone: its anchor covers its records only.
-          const bool anchored = queue_.front().anchor != AnchorNeed::kNone;
+          const bool anchored = queue_.front().anchor != core::AnchorNeed::kNone;
           if (anchored && !batch.empty()) break;
           if (!queue_.front().lazy) --eager_queued_;
           batch.push_back(std::move(queue_.front()));
@@ -1495,18 +1483,18 @@ class SqliteStore::Impl {
   // (the signer's mirror; this log has no checkpoint table). An error only for a
   // kRequired op; a kBestEffort failure is logged and counted.
   Status AnchorBatch(const std::vector<Op>& batch, const audit::AuditHead& head) {
-    const audit::CheckpointSigner& signer = options_.checkpoint_signer;
-    if (batch.size() != 1 || batch[0].anchor == AnchorNeed::kNone || !signer) {
+    const core::CheckpointSigner& signer = options_.checkpoint_signer;
+    if (batch.size() != 1 || batch[0].anchor == core::AnchorNeed::kNone || !signer) {
       return Status::Ok();
     }
     Status s = [&]() -> Status {
-      Result<audit::Checkpoint> cp = signer.sign(head);
+      Result<core::Checkpoint> cp = signer.sign(head);
       if (!cp.ok()) return cp.error();
       if (!signer.mirror) return Error::Internal("no checkpoint file to anchor into");
       return signer.mirror(*cp);
     }();
     if (s.ok()) return s;
-    return AnchorFailed(batch[0].anchor, head.seq, s.error(), &anchor_failures_);
+    return core::AnchorFailed(batch[0].anchor, head.seq, s.error(), &anchor_failures_);
   }
 
   // Group commit with the fsync off the writer thread (durability full). The writer
@@ -1652,7 +1640,7 @@ class SqliteStore::Impl {
   std::thread ckpt_thread_;
 
   std::mutex auth_mu_;
-  std::unordered_map<std::string, std::pair<Principal, std::chrono::steady_clock::time_point>>
+  std::unordered_map<std::string, std::pair<core::Principal, std::chrono::steady_clock::time_point>>
       auth_cache_;
 };
 
@@ -1692,20 +1680,20 @@ Result<core::RunInfo> SqliteStore::GetRun(std::string_view run_id) {
 namespace internal {
 
 // Parameters ?1..?6 as read_sql.h's logical ones.
-std::string ListRunsSql(const RunFilter& f) {
+std::string ListRunsSql(const core::RunFilter& f) {
   return ListRunsSqlWith(f, [](int n) { return "?" + std::to_string(n); });
 }
 
 }  // namespace internal
 
-Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
+Result<core::RunPage> SqliteStore::ListRuns(const core::RunFilter& filter) {
   std::optional<internal::RunCursor> cursor;
   if (!filter.cursor.empty()) {
     cursor = internal::ParseRunCursor(filter.cursor);
     if (!cursor) return Error::Invalid("cursor is not one this server handed out");
   }
   const size_t limit = std::clamp<size_t>(filter.limit, 1, 1000);
-  return impl_->Read<RunPage>([&](Conn& c) -> Result<RunPage> {
+  return impl_->Read<core::RunPage>([&](Conn& c) -> Result<core::RunPage> {
     Stmt q(c.db(), internal::ListRunsSql(filter));
     if (!q.ok()) return SqlError(c.db(), "list runs");
     if (!filter.agent_id.empty()) q.Text(1, filter.agent_id);
@@ -1713,7 +1701,7 @@ Result<RunPage> SqliteStore::ListRuns(const RunFilter& filter) {
     if (filter.started_until) q.Int(3, ToUnixMillis(*filter.started_until));
     if (cursor) q.Int(4, cursor->started_ms).Text(5, cursor->run_id);
     q.Int(6, static_cast<int64_t>(limit) + 1);  // one more: is there a next page?
-    RunPage page;
+    core::RunPage page;
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) {
       if (page.runs.size() == limit) {
@@ -1776,7 +1764,7 @@ Status SqliteStore::AddUsageOnce(std::string_view run_id, std::string_view agent
       [&](Impl::Batch& b) { return impl_->ApplyAddUsage(b, run_id, agent_id, usage, now, key); });
 }
 
-Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,
+Result<std::string> SqliteStore::CreateToken(core::Role role, std::string_view name,
                                              std::string_view agent_id, TimePoint now) {
   // The token rules are the core's (core/roles.h).
   Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
@@ -1787,91 +1775,86 @@ Result<std::string> SqliteStore::CreateToken(Role role, std::string_view name,
       [&](Impl::Batch& b) {
         return impl_->ApplyCreateToken(b, role, *person, agent_id, now, &token);
       },
-      kTokenCreatedAnchor);
+      core::kTokenCreatedAnchor);
   if (!s.ok()) return s.error();
   return token;
 }
 
-Result<Principal> SqliteStore::Authenticate(std::string_view bearer_token) {
+Result<core::Principal> SqliteStore::Authenticate(std::string_view bearer_token) {
   if (bearer_token.empty()) return Error::NotFound("no token");
   return impl_->Authenticate(bearer_token);
 }
 
-Result<std::vector<TokenInfo>> SqliteStore::ListTokens() {
-  return impl_->Read<std::vector<TokenInfo>>([](Conn& c) -> Result<std::vector<TokenInfo>> {
-    Result<sqlite3_stmt*> s = c.Get(kSelectTokens);
-    if (!s.ok()) return s.error();
-    Query q(*s);
-    std::vector<TokenInfo> out;
-    int rc;
-    while ((rc = q.Step()) == SQLITE_ROW) {
-      TokenInfo t;
-      t.token_id = q.ColText(0);
-      t.role = ParseRole(q.ColText(1)).value_or(Role::kAgent);
-      t.name = q.ColText(2);
-      t.agent_id = q.ColText(3);
-      t.created = FromUnixMillis(q.ColInt(4));
-      t.revoked = !q.ColNull(5);
-      out.push_back(std::move(t));
-    }
-    if (rc != SQLITE_DONE) return SqlError(c.db(), "list tokens");
-    return out;
-  });
+Result<std::vector<core::TokenInfo>> SqliteStore::ListTokens() {
+  return impl_->Read<std::vector<core::TokenInfo>>(
+      [](Conn& c) -> Result<std::vector<core::TokenInfo>> {
+        Result<sqlite3_stmt*> s = c.Get(kSelectTokens);
+        if (!s.ok()) return s.error();
+        Query q(*s);
+        std::vector<core::TokenInfo> out;
+        int rc;
+        while ((rc = q.Step()) == SQLITE_ROW) {
+          core::TokenInfo t;
+          t.token_id = q.ColText(0);
+          t.role = core::ParseRole(q.ColText(1)).value_or(core::Role::kAgent);
+          t.name = q.ColText(2);
+          t.agent_id = q.ColText(3);
+          t.created = FromUnixMillis(q.ColInt(4));
+          t.revoked = !q.ColNull(5);
+          out.push_back(std::move(t));
+        }
+        if (rc != SQLITE_DONE) return SqlError(c.db(), "list tokens");
+        return out;
+      });
 }
 
 Status SqliteStore::RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) {
   Status s = impl_->SubmitAndWait(
       [&](Impl::Batch& b) { return impl_->ApplyRevokeToken(b, token_id, actor, now); },
-      kTokenRevokedAnchor);
+      core::kTokenRevokedAnchor);
   // After the commit, so a concurrent lookup cannot re-cache the old row.
   if (s.ok()) impl_->ClearAuthCache();
   return s;
 }
 
-Status SqliteStore::SetKill(const KillEntry& entry) {
-  KillEntry e = entry;
-  if (e.scope == "global") {
-    e.target.clear();
-  } else if (e.scope == "agent" || e.scope == "run") {
-    if (e.target.empty()) return Error::Invalid("kill switch scope " + e.scope + " needs a target");
-  } else {
-    return Error::Invalid("unknown kill switch scope \"" + e.scope +
-                          "\" (expected global, agent or run)");
-  }
+Status SqliteStore::SetKill(const core::KillEntry& entry) {
+  Result<core::KillEntry> normal = core::NormalizeKill(entry);
+  if (!normal.ok()) return normal.error();
+  const core::KillEntry& e = *normal;
   // Releasing widens access and waits for its anchor; engaging is never held up by one.
   return impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplySetKill(b, e); },
-                              KillAnchorNeed(e));
+                              core::KillAnchorNeed(e));
 }
 
-Status SqliteStore::RecordPolicyLoad(const PolicyLoad& load) {
-  audit::AuditEvent ev = PolicyLoadEvent(load);
+Status SqliteStore::RecordPolicyLoad(const core::PolicyLoad& load) {
+  audit::AuditEvent ev = core::PolicyLoadEvent(load);
   // A loaded set may widen access: anchored before the caller swaps it in.
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) {
         b.events->push_back(std::move(ev));
         return Status::Ok();
       },
-      PolicyLoadAnchorNeed(load));
+      core::PolicyLoadAnchorNeed(load));
 }
 
-Status SqliteStore::RecordAuthFailures(const AuthFailures& failures) {
-  audit::AuditEvent ev = AuthFailuresEvent(failures);
+Status SqliteStore::RecordAuthFailures(const core::AuthFailures& failures) {
+  audit::AuditEvent ev = core::AuthFailuresEvent(failures);
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) {
         b.events->push_back(std::move(ev));
         return Status::Ok();
       },
-      AnchorNeed::kNone);
+      core::AnchorNeed::kNone);
 }
 
-Status SqliteStore::RecordSignIn(const SignIn& s) {
-  audit::AuditEvent ev = SignInEvent(s);
+Status SqliteStore::RecordSignIn(const core::SignIn& s) {
+  audit::AuditEvent ev = core::SignInEvent(s);
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) {
         b.events->push_back(std::move(ev));
         return Status::Ok();
       },
-      AnchorNeed::kNone);
+      core::AnchorNeed::kNone);
 }
 
 Status SqliteStore::AppendRecords(std::vector<audit::AuditEvent> events) {
@@ -1880,11 +1863,12 @@ Status SqliteStore::AppendRecords(std::vector<audit::AuditEvent> events) {
         for (audit::AuditEvent& e : events) b.events->push_back(std::move(e));
         return Status::Ok();
       },
-      AnchorNeed::kNone);
+      core::AnchorNeed::kNone);
 }
 
-Result<StoredRecord> SqliteStore::FindCallRecord(std::string_view type, std::string_view call_id) {
-  return impl_->Read<StoredRecord>([&](Conn& c) -> Result<StoredRecord> {
+Result<core::CallAuditRecord> SqliteStore::FindCallRecord(std::string_view type,
+                                                          std::string_view call_id) {
+  return impl_->Read<core::CallAuditRecord>([&](Conn& c) -> Result<core::CallAuditRecord> {
     audit::Statement st;
     if (Status s = st.Prepare(c.db(),
                               "SELECT seq, run_id, agent_id, principal, body FROM audit_log"
@@ -1900,7 +1884,7 @@ Result<StoredRecord> SqliteStore::FindCallRecord(std::string_view type, std::str
                              std::string(call_id));
     }
     if (rc != SQLITE_ROW) return audit::SqliteError(c.db(), "find the call's record");
-    StoredRecord r;
+    core::CallAuditRecord r;
     r.seq = st.Int64(0);
     r.type = std::string(type);
     r.call_id = std::string(call_id);
@@ -1912,7 +1896,7 @@ Result<StoredRecord> SqliteStore::FindCallRecord(std::string_view type, std::str
   });
 }
 
-Result<std::unique_ptr<PinRows>> SqliteStore::OpenPinRows() {
+Result<std::unique_ptr<core::PinRows>> SqliteStore::OpenPinRows() {
   return OpenSqlitePinRows(impl_->options().path);
 }
 
@@ -1937,7 +1921,8 @@ Result<boost::json::object> SqliteStore::ReplayRun(std::string_view run_id) {
 }
 
 // Governance reads on the history connection (the writer's, for an in-memory store).
-Status SqliteStore::ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const {
+Status SqliteStore::ForEachRecord(const core::HistoryFilter& filter,
+                                  const core::HistoryFn& fn) const {
   Result<bool> r = impl_->ReadHistory<bool>([&](Conn& c) -> Result<bool> {
     if (Status s = ForEachSqliteRecord(c.db(), filter, fn); !s.ok()) return s.error();
     return true;
@@ -1951,36 +1936,37 @@ Result<int64_t> SqliteStore::LastSeq() const {
   return impl_->Read<int64_t>([](Conn& c) { return SqliteLastSeq(c.db()); });
 }
 
-Result<std::vector<KillEntry>> SqliteStore::ListKills() {
-  return impl_->Read<std::vector<KillEntry>>([](Conn& c) -> Result<std::vector<KillEntry>> {
-    Result<sqlite3_stmt*> s = c.Get(kSelectKills);
-    if (!s.ok()) return s.error();
-    Query q(*s);
-    std::vector<KillEntry> out;
-    int rc;
-    while ((rc = q.Step()) == SQLITE_ROW) {
-      KillEntry k;
-      k.scope = q.ColText(0);
-      k.target = q.ColText(1);
-      k.engaged = q.ColInt(2) != 0;
-      k.reason = q.ColText(3);
-      k.actor = q.ColText(4);
-      k.at = FromUnixMillis(q.ColInt(5));
-      out.push_back(std::move(k));
-    }
-    if (rc != SQLITE_DONE) return SqlError(c.db(), "list kill switches");
-    return out;
-  });
+Result<std::vector<core::KillEntry>> SqliteStore::ListKills() {
+  return impl_->Read<std::vector<core::KillEntry>>(
+      [](Conn& c) -> Result<std::vector<core::KillEntry>> {
+        Result<sqlite3_stmt*> s = c.Get(kSelectKills);
+        if (!s.ok()) return s.error();
+        Query q(*s);
+        std::vector<core::KillEntry> out;
+        int rc;
+        while ((rc = q.Step()) == SQLITE_ROW) {
+          core::KillEntry k;
+          k.scope = q.ColText(0);
+          k.target = q.ColText(1);
+          k.engaged = q.ColInt(2) != 0;
+          k.reason = q.ColText(3);
+          k.actor = q.ColText(4);
+          k.at = FromUnixMillis(q.ColInt(5));
+          out.push_back(std::move(k));
+        }
+        if (rc != SQLITE_DONE) return SqlError(c.db(), "list kill switches");
+        return out;
+      });
 }
 
-Result<StoredCall> SqliteStore::GetCall(std::string_view call_id) {
-  return impl_->Read<StoredCall>([&](Conn& c) { return LoadCall(c, call_id); });
+Result<core::StoredCall> SqliteStore::GetCall(std::string_view call_id) {
+  return impl_->Read<core::StoredCall>([&](Conn& c) { return LoadCall(c, call_id); });
 }
 
-Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                            std::string_view principal, TimePoint now,
-                                            std::shared_ptr<const policy::PolicySet> policies) {
-  Result<StoredCall> call = GetCall(call_id);
+Result<core::StoredCall> SqliteStore::ReleaseCall(
+    std::string_view call_id, std::string_view agent_id, std::string_view principal, TimePoint now,
+    std::shared_ptr<const policy::PolicySet> policies) {
+  Result<core::StoredCall> call = GetCall(call_id);
   if (!call.ok()) return call;
   // Another agent's or another identity's call is refused (the principal a call is
   // recorded under never changes, so checking it before the transaction is exact); only
@@ -1991,7 +1977,7 @@ Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::strin
     // Another identity's read of a call sent for approval is recorded, as the decide path
     // records a redemption by another identity; refused whether or not that record lands.
     if (std::optional<audit::AuditEvent> refused = core::RefusedReleaseRecord(
-            call->record, ApprovalIdForCall(call_id), agent_id, principal, now)) {
+            call->record, core::ApprovalIdForCall(call_id), agent_id, principal, now)) {
       std::vector<audit::AuditEvent> records;
       records.push_back(std::move(*refused));
       if (Status s = AppendRecords(std::move(records)); !s.ok()) return s.error();
@@ -1999,7 +1985,7 @@ Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::strin
     return release.error();
   }
   if (!*release) return call;
-  std::optional<Result<StoredCall>> out;
+  std::optional<Result<core::StoredCall>> out;
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
     return impl_->ApplyRelease(b, std::string(call_id), now, policies.get(), &out);
   });
@@ -2008,7 +1994,7 @@ Result<StoredCall> SqliteStore::ReleaseCall(std::string_view call_id, std::strin
 }
 
 Status SqliteStore::RecordResult(std::string_view call_id, std::string_view agent_id,
-                                 std::string_view principal, const CallResult& result,
+                                 std::string_view principal, const core::CallResult& result,
                                  TimePoint now) {
   return impl_->SubmitAndWait([&](Impl::Batch& b) {
     return impl_->ApplyRecordResult(b, call_id, agent_id, principal, result, now);
@@ -2018,7 +2004,8 @@ Status SqliteStore::RecordResult(std::string_view call_id, std::string_view agen
 Result<core::CallRecord> SqliteStore::RecordRehearsal(std::string_view call_id,
                                                       std::string_view agent_id,
                                                       std::string_view principal,
-                                                      const CallResult& result, TimePoint now) {
+                                                      const core::CallResult& result,
+                                                      TimePoint now) {
   core::CallRecord rec;
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
     return impl_->ApplyRecordRehearsal(b, call_id, agent_id, principal, result, now, &rec);
@@ -2028,13 +2015,13 @@ Result<core::CallRecord> SqliteStore::RecordRehearsal(std::string_view call_id,
 }
 
 void SqliteStore::RecordResultAsync(std::string_view call_id, std::string_view agent_id,
-                                    std::string_view principal, const CallResult& result,
+                                    std::string_view principal, const core::CallResult& result,
                                     TimePoint now, StatusCallback done) {
   struct Args {
     std::string call_id;
     std::string agent_id;
     std::string principal;
-    CallResult result;
+    core::CallResult result;
   };
   auto args = std::make_shared<Args>(
       Args{std::string(call_id), std::string(agent_id), std::string(principal), result});

@@ -1,4 +1,4 @@
-// SqliteStore: the embedded backend of store::Store, one SQLite database in WAL mode.
+// SqliteStore: the embedded backend of core::Store, one SQLite database in WAL mode.
 //
 // Connections: one writer connection owned by the writer thread (every write, in group
 // commits of up to max_batch operations; a failing one never poisons the batch: decisions
@@ -33,7 +33,8 @@
 #include <vector>
 
 #include "audit/audit_log.h"
-#include "store/store.h"
+#include "core/ports/store.h"
+#include "store/store_options.h"
 
 namespace interlock::store {
 
@@ -41,7 +42,7 @@ namespace interlock::store {
 // refused (`interlock doctor` reads it without opening a store).
 int SqliteSchemaVersion();
 
-class SqliteStore final : public Store {
+class SqliteStore final : public core::Store {
  public:
   static Result<std::unique_ptr<SqliteStore>> Open(const StoreOptions& options);
   ~SqliteStore() override;
@@ -63,52 +64,56 @@ class SqliteStore final : public Store {
   bool KeepsSequenceState() const override { return true; }  // runs.sequence_json
 
   // Store
-  Result<std::string> CreateToken(Role role, std::string_view name, std::string_view agent_id,
+  Result<std::string> CreateToken(core::Role role, std::string_view name, std::string_view agent_id,
                                   TimePoint now) override;
-  Result<Principal> Authenticate(std::string_view bearer_token) override;
-  Result<std::vector<TokenInfo>> ListTokens() override;
+  Result<core::Principal> Authenticate(std::string_view bearer_token) override;
+  Result<std::vector<core::TokenInfo>> ListTokens() override;
   Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;
-  Status SetKill(const KillEntry& entry) override;
-  Result<std::vector<KillEntry>> ListKills() override;
-  Status RecordPolicyLoad(const PolicyLoad& load) override;
-  Status RecordAuthFailures(const AuthFailures& failures) override;
-  Status RecordSignIn(const SignIn& s) override;
+  Status SetKill(const core::KillEntry& entry) override;
+  Result<std::vector<core::KillEntry>> ListKills() override;
+  Status RecordPolicyLoad(const core::PolicyLoad& load) override;
+  Status RecordAuthFailures(const core::AuthFailures& failures) override;
+  Status RecordSignIn(const core::SignIn& s) override;
   Result<boost::json::array> QueryAudit(const audit::AuditQuery& query) override;
   Result<audit::AuditPage> QueryAuditPage(const audit::AuditQuery& query) override;
   Result<boost::json::object> ReplayRun(std::string_view run_id) override;
-  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override;
+  Status ForEachRecord(const core::HistoryFilter& filter, const core::HistoryFn& fn) const override;
   Result<int64_t> LastSeq() const override;
-  Result<StoredCall> GetCall(std::string_view call_id) override;
-  Result<StoredCall> ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                 std::string_view principal, TimePoint now,
-                                 std::shared_ptr<const policy::PolicySet> policies = {}) override;
+  Result<core::StoredCall> GetCall(std::string_view call_id) override;
+  Result<core::StoredCall> ReleaseCall(
+      std::string_view call_id, std::string_view agent_id, std::string_view principal,
+      TimePoint now, std::shared_ptr<const policy::PolicySet> policies = {}) override;
   Result<core::CallRecord> RecordRehearsal(std::string_view call_id, std::string_view agent_id,
-                                           std::string_view principal, const CallResult& result,
-                                           TimePoint now) override;
+                                           std::string_view principal,
+                                           const core::CallResult& result, TimePoint now) override;
   Status RecordResult(std::string_view call_id, std::string_view agent_id,
-                      std::string_view principal, const CallResult& result, TimePoint now) override;
+                      std::string_view principal, const core::CallResult& result,
+                      TimePoint now) override;
   void RecordResultAsync(std::string_view call_id, std::string_view agent_id,
-                         std::string_view principal, const CallResult& result, TimePoint now,
+                         std::string_view principal, const core::CallResult& result, TimePoint now,
                          StatusCallback done) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
   // Approvals: implemented in sqlite_approvals.cc, run on the writer thread.
-  Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) override;
-  Result<Approval> GetApproval(std::string_view approval_id) override;
-  Result<VoteOutcome> Vote(const VoteRequest& request) override;
-  Status RevokeRunGrant(std::string_view run_id, std::string_view tool, const Principal& actor,
-                        std::string_view reason, TimePoint now) override;
-  Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
-                                    std::string_view principal, std::string_view reason,
-                                    TimePoint now) override;
-  Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) override;
-  Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit) override;
-  Result<RunPage> ListRuns(const RunFilter& filter) override;
+  Result<std::vector<core::Approval>> ListApprovals(const core::ApprovalFilter& filter) override;
+  Result<core::Approval> GetApproval(std::string_view approval_id) override;
+  Result<core::VoteOutcome> Vote(const core::VoteRequest& request) override;
+  Status RevokeRunGrant(std::string_view run_id, std::string_view tool,
+                        const core::Principal& actor, std::string_view reason,
+                        TimePoint now) override;
+  Result<core::Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
+                                          std::string_view principal, std::string_view reason,
+                                          TimePoint now) override;
+  Result<std::vector<core::ApprovalChange>> ExpireApprovals(TimePoint now) override;
+  Result<std::vector<core::CallSummary>> ListRunCalls(std::string_view run_id,
+                                                      size_t limit) override;
+  Result<core::RunPage> ListRuns(const core::RunFilter& filter) override;
   // Implemented in sqlite_retention.cc.
   Result<int64_t> PruneCalls(TimePoint cutoff, int64_t limit) override;
   Status AppendRecords(std::vector<audit::AuditEvent> events) override;
-  Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) override;
+  Result<core::CallAuditRecord> FindCallRecord(std::string_view type,
+                                               std::string_view call_id) override;
   // OpenSqlitePinRows on this store's file (":memory:": a database of the pins' own).
-  Result<std::unique_ptr<PinRows>> OpenPinRows() override;
+  Result<std::unique_ptr<core::PinRows>> OpenPinRows() override;
 
   // Kill switch engagements and token revocations committed although their anchor
   // (StoreOptions::checkpoint_signer) failed; each is also logged.
@@ -129,7 +134,7 @@ class SqliteStore final : public Store {
 
 namespace internal {
 // The SELECT ListRuns prepares for `filter` (exposed for the query-plan test).
-std::string ListRunsSql(const RunFilter& filter);
+std::string ListRunsSql(const core::RunFilter& filter);
 }  // namespace internal
 
 }  // namespace interlock::store

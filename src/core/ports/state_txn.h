@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-#include "audit/audit_log.h"
+#include "audit/audit_event.h"
 #include "common/time.h"
 #include "core/run_store.h"
 #include "engine/engine.h"

@@ -123,7 +123,7 @@ History Build(const TempDir& dir, const std::string& policy_path) {
       h.call_ids.push_back(g.call_id);
       h.codes.push_back(std::string(CodeName(g.decision.code)));
       if (g.decision.allowed()) {
-        store::CallResult res;
+        core::CallResult res;
         res.ok = true;
         res.output_json = "{}";
         EXPECT_TRUE(s->RecordResult(g.call_id, kAgent, kAgent, res, clock.Now()).ok());
@@ -421,7 +421,7 @@ ContainedHistory BuildContained(const TempDir& dir, const std::string& policy_pa
   EXPECT_EQ(d.decision.code, Code::kEgressDenied) << d.decision.reason;
   h.egress_allowed = a.call_id;
   h.egress_denied = d.call_id;
-  store::CallResult res;
+  core::CallResult res;
   res.ok = true;
   res.output_json = "{}";
   EXPECT_TRUE(s->RecordResult(p.call_id, "box-agent", "box-agent", res, clock.Now()).ok());
@@ -435,7 +435,7 @@ ContainedHistory BuildContained(const TempDir& dir, const std::string& policy_pa
   EXPECT_EQ(pending.decision.code, Code::kRehearsalRequired) << pending.decision.reason;
   h.deploy_pending = pending.call_id;
   clock.Advance(std::chrono::seconds(1));
-  store::CallResult rehearsal;
+  core::CallResult rehearsal;
   rehearsal.ok = true;
   rehearsal.output_json = R"({"would_delete":0})";
   core::GuardResponse real =

@@ -17,6 +17,7 @@
 #include "mcp/tool_catalog.h"
 #include "mcp/tool_view.h"
 #include "policy/loader.h"
+#include "store/sqlite_pins.h"
 #include "temp_dir.h"
 
 namespace interlock::mcp {
@@ -117,7 +118,7 @@ struct Harness {
     EXPECT_TRUE(set.ok()) << set.error().message;
     source = std::make_unique<core::PolicySource>(std::move(set).value());
     policy_view = std::make_unique<PolicyToolView>(source.get(), "a");
-    pins = PinStore::Open(":memory:").value();
+    pins = std::make_unique<PinStore>(store::OpenSqlitePinRows(":memory:").value());
     GatewayOptions o;
     o.agent_id = "a";
     o.tools = view != nullptr ? view : policy_view.get();

@@ -50,8 +50,8 @@ TEST(GuardEnforcerTest, StandaloneApprovalIsDeniedAndWithdrawnNotOrphaned) {
   ASSERT_FALSE(out.approval_id.empty());
   auto approval = (*store)->GetApproval(out.approval_id);
   ASSERT_TRUE(approval.ok()) << approval.error().message;
-  EXPECT_EQ(approval->state, store::ApprovalState::kWithdrawn);
-  auto pending = (*store)->ListApprovals(store::ApprovalFilter{});
+  EXPECT_EQ(approval->state, core::ApprovalState::kWithdrawn);
+  auto pending = (*store)->ListApprovals(core::ApprovalFilter{});
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());
 }
@@ -99,7 +99,7 @@ TEST(GuardEnforcerTest, AnswerAtClientKeepsTheSelfApprovalRule) {
   EXPECT_EQ(self.decision.code, Code::kApprovalDenied) << self.decision.reason;
   auto approval = (*store)->GetApproval(pending.approval_id);
   ASSERT_TRUE(approval.ok());
-  EXPECT_NE(approval->state, store::ApprovalState::kGranted);
+  EXPECT_NE(approval->state, core::ApprovalState::kGranted);
 
   Enforcer::Outcome second = enforcer.Decide(call);
   ASSERT_TRUE(second.ask_client);
@@ -109,7 +109,7 @@ TEST(GuardEnforcerTest, AnswerAtClientKeepsTheSelfApprovalRule) {
   EXPECT_EQ(ok.decision.verdict, Verdict::kAllow) << ok.decision.reason;
   auto granted = (*store)->GetApproval(second.approval_id);
   ASSERT_TRUE(granted.ok());
-  EXPECT_EQ(granted->state, store::ApprovalState::kGranted);
+  EXPECT_EQ(granted->state, core::ApprovalState::kGranted);
   ASSERT_EQ(granted->votes.size(), 1u);
   EXPECT_EQ(granted->votes[0].reviewer, "local:alice");
 }

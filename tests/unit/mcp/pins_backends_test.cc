@@ -1,4 +1,4 @@
-// The pin rules (mcp::PinStore) over every pin backend (store::PinRows): a SQLite file and
+// The pin rules (mcp::PinStore) over every pin backend (core::PinRows): a SQLite file and
 // the shared PostgreSQL store (a private cluster, tests/support/pg_cluster.h). Two
 // PinStores on one database stand for two daemons of a fleet: a pin made through one is
 // matched through the other, a changed definition is blocked on both, and one acceptance
@@ -57,7 +57,7 @@ struct SqliteFleet {
     fs::remove_all(dir, ec);
   }
   fs::path dir;
-  std::unique_ptr<store::Store> a, b;
+  std::unique_ptr<core::Store> a, b;
 };
 
 // Two PostgresStores on one database (two daemons).
@@ -75,7 +75,7 @@ struct PostgresFleet {
       if (opened.ok()) *s = std::move(opened).value();
     }
   }
-  std::unique_ptr<store::Store> a, b;
+  std::unique_ptr<core::Store> a, b;
 };
 
 template <class F>

@@ -156,7 +156,7 @@ TEST_F(NotifierDeliveryTest, BadCaFileIsAnError) {
 // "escalation") and carries the call's tool and stored (redacted) arguments, and that
 // numbers in it are plain decimals.
 TEST(NotifierBodyTest, SaysWhichEventAndCarriesToolAndRedactedArgs) {
-  store::Approval a;
+  core::Approval a;
   a.approval_id = "apr_1";
   a.call_id = "call_1";
   a.run_id = "run_1";

@@ -64,7 +64,7 @@ std::shared_ptr<const policy::PolicySet> Policies() {
 // The same history through the Guard into `store`: two runs of reads (an argument value
 // the policy allows but nobody uses), a blocked call, and two approvals granted by two
 // reviewers, one in a second and one after a careful read.
-void WriteHistory(store::Store& store, ManualClock& clock,
+void WriteHistory(core::Store& store, ManualClock& clock,
                   std::shared_ptr<const policy::PolicySet> set) {
   core::PolicySource source(set);
   core::Guard guard(&source, &store, &clock, nullptr);
@@ -81,7 +81,7 @@ void WriteHistory(store::Store& store, ManualClock& clock,
       core::GuardResponse g = guard.Decide("gov-agent", "gov-agent", run->run_id, call);
       ASSERT_EQ(g.decision.code, Code::kAllowed);
       ASSERT_TRUE(
-          store.RecordResult(g.call_id, "gov-agent", "gov-agent", store::CallResult{}, clock.Now())
+          store.RecordResult(g.call_id, "gov-agent", "gov-agent", core::CallResult{}, clock.Now())
               .ok());
     }
     clock.Advance(1s);
@@ -96,13 +96,13 @@ void WriteHistory(store::Store& store, ManualClock& clock,
     core::GuardResponse pending = guard.Decide("gov-agent", "gov-agent", run->run_id, email);
     ASSERT_EQ(pending.decision.code, Code::kApprovalRequired);
     clock.Advance(r == 0 ? 1s : 30s);
-    store::VoteRequest v;
-    v.approval_id = store::ApprovalIdForCall(pending.call_id);
-    v.reviewer = store::Principal{"tok", r == 0 ? "speedy" : "careful", store::Role::kReviewer, ""};
+    core::VoteRequest v;
+    v.approval_id = core::ApprovalIdForCall(pending.call_id);
+    v.reviewer = core::Principal{"tok", r == 0 ? "speedy" : "careful", core::Role::kReviewer, ""};
     v.approve = true;
     v.now = clock.Now();
-    v.policy = store::PolicyFactsLookup(set);
-    Result<store::VoteOutcome> voted = store.Vote(v);
+    v.policy = core::PolicyFactsLookup(set);
+    Result<core::VoteOutcome> voted = store.Vote(v);
     ASSERT_TRUE(voted.ok()) << voted.error().message;
     ASSERT_TRUE(voted->settled);
     ASSERT_TRUE(store.EndRun(run->run_id, "gov-agent", clock.Now()).ok());
@@ -110,7 +110,7 @@ void WriteHistory(store::Store& store, ManualClock& clock,
 }
 
 // The console's three reports and what-if over `source`, as JSON.
-std::string Reports(const store::HistorySource& source, const policy::PolicySet& set) {
+std::string Reports(const core::HistorySource& source, const policy::PolicySet& set) {
   governance::DriftOptions drift_options;
   drift_options.min_runs = 1;
   drift_options.min_days = 0;

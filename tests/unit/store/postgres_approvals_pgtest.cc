@@ -99,11 +99,11 @@ class PgApprovals : public ::testing::Test {
     });
   }
 
-  static Result<VoteOutcome> Vote(PostgresStore& s, const std::string& approval_id,
-                                  const std::string& reviewer, bool approve = true) {
-    VoteRequest v;
+  static Result<core::VoteOutcome> Vote(PostgresStore& s, const std::string& approval_id,
+                                        const std::string& reviewer, bool approve = true) {
+    core::VoteRequest v;
     v.approval_id = approval_id;
-    v.reviewer = Principal{"tok_" + reviewer, reviewer, Role::kReviewer, ""};
+    v.reviewer = core::Principal{"tok_" + reviewer, reviewer, core::Role::kReviewer, ""};
     v.approve = approve;
     v.now = At(1);
     return s.Vote(v);
@@ -129,23 +129,23 @@ TEST_F(PgApprovals, TwoDaemonsVotingAtOnceCountTheTwoPersonRuleExactly) {
     const std::string run = NewRun(*a_);
     Result<CallRecord> c = NeedsApproval(*a_, run, /*required=*/2);
     ASSERT_TRUE(c.ok()) << c.error().message;
-    const std::string id = ApprovalIdForCall(c->call_id);
+    const std::string id = core::ApprovalIdForCall(c->call_id);
     const bool same_person = i % 2 == 1;
     auto va = std::async(std::launch::async, [&] { return Vote(*a_, id, "rita"); });
     auto vb =
         std::async(std::launch::async, [&] { return Vote(*b_, id, same_person ? "Rita" : "bob"); });
-    Result<VoteOutcome> ra = va.get(), rb = vb.get();
-    Result<Approval> after = b_->GetApproval(id);
+    Result<core::VoteOutcome> ra = va.get(), rb = vb.get();
+    Result<core::Approval> after = b_->GetApproval(id);
     ASSERT_TRUE(after.ok());
     if (same_person) {
       EXPECT_NE(ra.ok(), rb.ok()) << "one person, one vote";
-      EXPECT_EQ(after->state, ApprovalState::kPending);
+      EXPECT_EQ(after->state, core::ApprovalState::kPending);
       EXPECT_EQ(after->votes.size(), 1u);
       EXPECT_EQ(a_->GetCall(c->call_id)->record.decision.verdict, Verdict::kApprovalRequired);
     } else {
       ASSERT_TRUE(ra.ok() && rb.ok());
       EXPECT_EQ(int(ra->settled) + int(rb->settled), 1) << "granted by exactly one vote";
-      EXPECT_EQ(after->state, ApprovalState::kGranted);
+      EXPECT_EQ(after->state, core::ApprovalState::kGranted);
       EXPECT_EQ(after->votes.size(), 2u);
       EXPECT_EQ(b_->GetCall(c->call_id)->record.decision.verdict, Verdict::kAllow);
     }
@@ -159,7 +159,7 @@ TEST_F(PgApprovals, GrantedCallIsReleasedOnceAcrossDaemons) {
   const std::string run = NewRun(*a_);
   Result<CallRecord> c = NeedsApproval(*a_, run);
   ASSERT_TRUE(c.ok());
-  const std::string id = ApprovalIdForCall(c->call_id);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
   ASSERT_TRUE(Vote(*b_, id, "rita").ok());
   const uint64_t steps = a_->GetRun(run)->state.steps;
   auto ra = std::async(std::launch::async, [&] { return NeedsApproval(*a_, run, 1, 0, id); });
@@ -174,7 +174,7 @@ TEST_F(PgApprovals, GrantedCallIsReleasedOnceAcrossDaemons) {
   EXPECT_EQ(a_->GetRun(run)->state.steps, steps) << "a re-submission spends nothing";
   EXPECT_TRUE(b_->GetApproval(id)->used.has_value());
   // ReleaseCall through the other daemon afterwards: the same call, nothing released again.
-  Result<StoredCall> again = b_->ReleaseCall(c->call_id, "agent", "agent", At(3));
+  Result<core::StoredCall> again = b_->ReleaseCall(c->call_id, "agent", "agent", At(3));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->record.decision.verdict, Verdict::kAllow);
   EXPECT_EQ(Events("released"), 1);
@@ -194,7 +194,7 @@ TEST_F(PgApprovals, TimeoutIsRecordedOnceAcrossDaemons) {
   EXPECT_EQ(x->size() + y->size(), 1u);
   EXPECT_EQ(Events("timed_out"), 1);
   EXPECT_EQ(b_->GetCall(c->call_id)->record.decision.code, Code::kApprovalTimeout);
-  EXPECT_EQ(Vote(*b_, ApprovalIdForCall(c->call_id), "rita").error().kind,
+  EXPECT_EQ(Vote(*b_, core::ApprovalIdForCall(c->call_id), "rita").error().kind,
             ErrorKind::kAlreadyExists);
 }
 
@@ -204,13 +204,13 @@ TEST_F(PgApprovals, WithdrawnOnOneDaemonRefusesALateVoteOnTheOther) {
   const std::string run = NewRun(*a_);
   Result<CallRecord> c = NeedsApproval(*a_, run);
   ASSERT_TRUE(c.ok());
-  const std::string id = ApprovalIdForCall(c->call_id);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
   ASSERT_TRUE(a_->WithdrawApproval(id, "agent", "agent", "client went away", At(1)).ok());
-  Result<VoteOutcome> late = Vote(*b_, id, "rita");
+  Result<core::VoteOutcome> late = Vote(*b_, id, "rita");
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(late.error().kind, ErrorKind::kAlreadyExists);
   EXPECT_EQ(b_->GetCall(c->call_id)->record.decision.verdict, Verdict::kDeny);
-  EXPECT_EQ(b_->GetApproval(id)->state, ApprovalState::kWithdrawn);
+  EXPECT_EQ(b_->GetApproval(id)->state, core::ApprovalState::kWithdrawn);
 }
 
 // Tests that a verdict committed through one daemon reaches the other's listener (its
@@ -233,7 +233,7 @@ TEST_F(PgApprovals, VerdictOnOneDaemonWakesTheOtherWithinASecond) {
   Result<CallRecord> c = NeedsApproval(*a_, run);
   ASSERT_TRUE(c.ok());
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_TRUE(Vote(*b_, ApprovalIdForCall(c->call_id), "rita").ok());
+  ASSERT_TRUE(Vote(*b_, core::ApprovalIdForCall(c->call_id), "rita").ok());
   std::unique_lock lock(mu);
   ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(1), [&] {
     return woken.contains(c->call_id);
@@ -278,7 +278,8 @@ TEST_F(PgApprovals, KillSwitchOnOneDaemonDeniesTheNextCallOnTheOther) {
   Result<CallRecord> next = NeedsApproval(*b_, run2);
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->decision.code, Code::kKillSwitch);
-  EXPECT_EQ(b_->GetApproval(ApprovalIdForCall(pending->call_id))->state, ApprovalState::kCancelled);
+  EXPECT_EQ(b_->GetApproval(core::ApprovalIdForCall(pending->call_id))->state,
+            core::ApprovalState::kCancelled);
   EXPECT_EQ(b_->GetCall(pending->call_id)->record.decision.verdict, Verdict::kDeny);
 }
 

@@ -253,14 +253,14 @@ TEST_F(PostgresStoreTest, KillSwitchFromAnotherDaemonAppliesToTheNextDecision) {
   ASSERT_TRUE(a && b);
   ASSERT_TRUE(a->CreateRun("agent", "r1", T0()).ok());
   ASSERT_EQ(b->Decide(Request("r1", "agent"), Allow)->decision.verdict, Verdict::kAllow);
-  ASSERT_TRUE(a->SetKill(KillEntry{"agent", "agent", true, "stop now", "admin", T0()}).ok());
+  ASSERT_TRUE(a->SetKill(core::KillEntry{"agent", "agent", true, "stop now", "admin", T0()}).ok());
   Result<CallRecord> r = b->Decide(Request("r1", "agent"), Allow);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->decision.code, Code::kKillSwitch);
   EXPECT_EQ(r->decision.reason, "stop now");
-  ASSERT_TRUE(a->SetKill(KillEntry{"agent", "agent", false, "", "admin", T0()}).ok());
+  ASSERT_TRUE(a->SetKill(core::KillEntry{"agent", "agent", false, "", "admin", T0()}).ok());
   EXPECT_EQ(b->Decide(Request("r1", "agent"), Allow)->decision.verdict, Verdict::kAllow);
-  Result<std::vector<KillEntry>> kills = b->ListKills();
+  Result<std::vector<core::KillEntry>> kills = b->ListKills();
   ASSERT_TRUE(kills.ok());
   ASSERT_EQ(kills->size(), 1u);
   EXPECT_FALSE((*kills)[0].engaged);
@@ -312,7 +312,7 @@ TEST_F(PostgresStoreTest, TextsWithLiteralMetacharactersAreRecordedByteForByte) 
   for (int i = 0; i < 4; ++i) {
     Result<CallRecord> r = done[i].get_future().get();
     ASSERT_TRUE(r.ok()) << r.error().message;
-    Result<StoredCall> got = s->GetCall(r->call_id);
+    Result<core::StoredCall> got = s->GetCall(r->call_id);
     ASSERT_TRUE(got.ok()) << got.error().message;
     EXPECT_EQ(got->record.run_id, "r'1\"");
     EXPECT_EQ(got->record.agent_id, nasty);
@@ -398,9 +398,9 @@ TEST_F(PostgresStoreTest, DatabaseDownIsUnavailableInBoundedTimeThenRecovers) {
 TEST_F(PostgresStoreTest, TokenRevokedOnOneDaemonIsRefusedByAnother) {
   std::unique_ptr<PostgresStore> a = Open(), b = Open();
   ASSERT_TRUE(a && b);
-  Result<std::string> token = a->CreateToken(Role::kAgent, "", "agent", T0());
+  Result<std::string> token = a->CreateToken(core::Role::kAgent, "", "agent", T0());
   ASSERT_TRUE(token.ok()) << token.error().message;
-  Result<Principal> p = b->Authenticate(*token);
+  Result<core::Principal> p = b->Authenticate(*token);
   ASSERT_TRUE(p.ok()) << p.error().message;
   EXPECT_EQ(p->agent_id, "agent");
   EXPECT_EQ(b->Authenticate(*token + "x").error().kind, ErrorKind::kNotFound);
@@ -408,10 +408,10 @@ TEST_F(PostgresStoreTest, TokenRevokedOnOneDaemonIsRefusedByAnother) {
   const auto revoked_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(a->RevokeToken(p->token_id, "admin", T0()).ok());
   ASSERT_TRUE(a->RevokeToken(p->token_id, "admin", T0()).ok());
-  Result<Principal> here = a->Authenticate(*token);
+  Result<core::Principal> here = a->Authenticate(*token);
   ASSERT_FALSE(here.ok());
   EXPECT_EQ(here.error().kind, ErrorKind::kPermissionDenied);
-  Result<Principal> again = b->Authenticate(*token);
+  Result<core::Principal> again = b->Authenticate(*token);
   while (again.ok() && std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(3)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     again = b->Authenticate(*token);
@@ -420,7 +420,7 @@ TEST_F(PostgresStoreTest, TokenRevokedOnOneDaemonIsRefusedByAnother) {
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().kind, ErrorKind::kPermissionDenied);
   EXPECT_EQ(a->RevokeToken("tok_nope", "admin", T0()).error().kind, ErrorKind::kNotFound);
-  Result<std::vector<TokenInfo>> list = b->ListTokens();
+  Result<std::vector<core::TokenInfo>> list = b->ListTokens();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_TRUE((*list)[0].revoked);
@@ -435,7 +435,7 @@ TEST_F(PostgresStoreTest, ResultsOnceForOwnAllowedCallsAndEndedRunsRefuse) {
   ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
   Result<CallRecord> call = s->Decide(Request("r1", "agent"), Allow);
   ASSERT_TRUE(call.ok());
-  CallResult res;
+  core::CallResult res;
   res.output_json = "{\"x\":1}";
   res.usage = Usage{7, 9};
   EXPECT_EQ(s->RecordResult(call->call_id, "other", "other", res, T0()).error().kind,
@@ -475,7 +475,7 @@ TEST_F(PostgresStoreTest, ApprovalRequiredQueuesOnePendingApproval) {
   EXPECT_EQ(r->decision.verdict, Verdict::kApprovalRequired);
   EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE code = 'APPROVAL_REQUIRED'"), "1\n");
   EXPECT_EQ(Sql("SELECT state FROM approvals"), "pending\n");
-  EXPECT_EQ(s->GetApproval(ApprovalIdForCall(r->call_id))->call_id, r->call_id);
+  EXPECT_EQ(s->GetApproval(core::ApprovalIdForCall(r->call_id))->call_id, r->call_id);
 }
 
 // Tests the client-side bound of a round trip (what ends a COMMIT stuck waiting for a
@@ -554,7 +554,7 @@ TEST_F(PostgresStoreTest, CommitWarnedByCancelledSyncReplicationIsReconciledInTh
   EXPECT_EQ(s->GetRun("r1")->state.steps, 1u);
   EXPECT_EQ(Sql("SELECT count(*) FROM idempotency_keys"), "0\n");
   // `audit verify --deep` over the database: an ordinary chain.
-  Result<std::unique_ptr<audit::RecordSource>> source = OpenPostgresRecordSource(uri_);
+  Result<std::unique_ptr<core::RecordSource>> source = OpenPostgresRecordSource(uri_);
   ASSERT_TRUE(source.ok()) << source.error().message;
   audit::VerifyOptions verify;
   verify.deep = true;

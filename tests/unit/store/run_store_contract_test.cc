@@ -64,7 +64,7 @@ struct SqliteBackend {
   }
   RunStore& get() { return *store; }
   void Kill(const std::string& scope, const std::string& target, std::string reason) {
-    store::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
+    core::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
     ASSERT_TRUE(store->SetKill(e).ok());
   }
   bool Reopen() {
@@ -101,7 +101,7 @@ struct PostgresBackend {
   }
   RunStore& get() { return *store; }
   void Kill(const std::string& scope, const std::string& target, std::string reason) {
-    store::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
+    core::KillEntry e{scope, target, true, std::move(reason), "admin", T0()};
     ASSERT_TRUE(store->SetKill(e).ok());
   }
   bool Reopen() {

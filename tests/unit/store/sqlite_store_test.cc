@@ -182,7 +182,7 @@ TEST(SqliteStoreTest, RunLifecycle) {
   EXPECT_EQ(denied.decision.code, Code::kToolBlocked);
   EXPECT_FALSE(denied.call_id.empty());
 
-  CallResult res;
+  core::CallResult res;
   res.ok = true;
   res.output_json = R"({"rows":[1,2]})";
   res.usage = {50, 1000};
@@ -239,7 +239,7 @@ TEST(SqliteStoreTest, LongHistoryScanDoesNotBlockOtherReads) {
   std::shared_future<void> released = release.get_future().share();
   std::thread scan([&] {
     bool first = true;
-    Status s = f.store->ForEachRecord({}, [&](const HistoryRecord&) {
+    Status s = f.store->ForEachRecord({}, [&](const core::HistoryRecord&) {
       if (!first) return;
       first = false;
       inside.set_value();
@@ -271,12 +271,12 @@ TEST(SqliteStoreTest, HistoryLastSeqAndStop) {
   Result<int64_t> last = f.store->LastSeq();
   ASSERT_TRUE(last.ok()) << last.error().message;
   int64_t seen = 0;
-  ASSERT_TRUE(f.store->ForEachRecord({}, [&](const HistoryRecord& h) { seen = h.seq; }).ok());
+  ASSERT_TRUE(f.store->ForEachRecord({}, [&](const core::HistoryRecord& h) { seen = h.seq; }).ok());
   EXPECT_EQ(*last, seen);
   std::atomic<bool> stop{false};
-  const StoppableSource stoppable(f.store.get(), &stop);
+  const core::StoppableSource stoppable(f.store.get(), &stop);
   uint64_t n = 0;
-  Status s = stoppable.ForEachRecord({}, [&](const HistoryRecord&) {
+  Status s = stoppable.ForEachRecord({}, [&](const core::HistoryRecord&) {
     if (++n == 10) stop = true;
   });
   EXPECT_EQ(s.error().kind, ErrorKind::kUnavailable);
@@ -290,13 +290,13 @@ TEST(SqliteStoreTest, ResultOutputIsCapped) {
   auto run = f.store->CreateRun(kAgentA, "r1", T0());
   ASSERT_TRUE(run.ok());
   auto r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
-  CallResult res;
+  core::CallResult res;
   res.output_json = "\"" + std::string(200 * 1024, 'x') + "\"";
   ASSERT_TRUE(f.store->RecordResult(r.call_id, kAgentA, kAgentA, res, T0()).ok());
   auto call = f.store->GetCall(r.call_id);
   ASSERT_TRUE(call.ok());
   ASSERT_TRUE(call->result.has_value());
-  EXPECT_LT(call->result->output_json.size(), kMaxResultOutputBytes + 100);
+  EXPECT_LT(call->result->output_json.size(), core::kMaxResultOutputBytes + 100);
   EXPECT_NE(call->result->output_json.find("[truncated"), std::string::npos);
 }
 
@@ -422,7 +422,7 @@ TEST(SqliteStoreTest, KillSwitchFromAnotherInstanceAppliesToNextDecision) {
   ASSERT_EQ(f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).decision.code, Code::kAllowed);
 
   auto cli = MustOpen(Options(path));
-  KillEntry k{"agent", kAgentA, true, "runaway loop", "ops-alice", T0()};
+  core::KillEntry k{"agent", kAgentA, true, "runaway loop", "ops-alice", T0()};
   ASSERT_TRUE(cli->SetKill(k).ok());
   core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
   EXPECT_EQ(r.decision.code, Code::kKillSwitch);
@@ -532,26 +532,26 @@ TEST(SqliteStoreTest, TokensCreateAuthenticateRevoke) {
   TempDir dir;
   const std::string path = dir.File("s.db");
   auto store = MustOpen(Options(path));
-  auto agent = store->CreateToken(Role::kAgent, "", kAgentA, T0());
-  auto admin = store->CreateToken(Role::kAdmin, "root", "", T0());
+  auto agent = store->CreateToken(core::Role::kAgent, "", kAgentA, T0());
+  auto admin = store->CreateToken(core::Role::kAdmin, "root", "", T0());
   ASSERT_TRUE(agent.ok() && admin.ok());
   const std::regex format("ilk_[A-Za-z0-9_-]{43}");
   EXPECT_TRUE(std::regex_match(*agent, format)) << *agent;
   EXPECT_TRUE(std::regex_match(*admin, format)) << *admin;
   EXPECT_NE(*agent, *admin);
-  EXPECT_EQ(store->CreateToken(Role::kAgent, "x", "", T0()).error().kind,
+  EXPECT_EQ(store->CreateToken(core::Role::kAgent, "x", "", T0()).error().kind,
             ErrorKind::kInvalidArgument);
-  EXPECT_EQ(store->CreateToken(Role::kReviewer, "", "", T0()).error().kind,
+  EXPECT_EQ(store->CreateToken(core::Role::kReviewer, "", "", T0()).error().kind,
             ErrorKind::kInvalidArgument);
 
   auto p = store->Authenticate(*agent);
   ASSERT_TRUE(p.ok());
-  EXPECT_EQ(p->role, Role::kAgent);
+  EXPECT_EQ(p->role, core::Role::kAgent);
   EXPECT_EQ(p->agent_id, kAgentA);
   EXPECT_EQ(p->token_id.rfind("tok_", 0), 0u);
   auto a = store->Authenticate(*admin);
   ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->role, Role::kAdmin);
+  EXPECT_EQ(a->role, core::Role::kAdmin);
   EXPECT_EQ(a->name, "root");
   EXPECT_TRUE(a->agent_id.empty());
   EXPECT_EQ(store->Authenticate("ilk_nope").error().kind, ErrorKind::kNotFound);
@@ -567,7 +567,7 @@ TEST(SqliteStoreTest, TokensCreateAuthenticateRevoke) {
   EXPECT_EQ(store->RevokeToken("tok_nope", "root", T0()).error().kind, ErrorKind::kNotFound);
   list = store->ListTokens();
   int revoked = 0;
-  for (const TokenInfo& t : *list) revoked += t.revoked ? 1 : 0;
+  for (const core::TokenInfo& t : *list) revoked += t.revoked ? 1 : 0;
   EXPECT_EQ(revoked, 1);
 
   // A revoke by another process takes effect within one second.
@@ -649,14 +649,14 @@ TEST(SqliteStoreTest, EveryWriteIsAuditedAndChainVerifies) {
     ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());    // run_started
     auto d1 = f.guard->Decide(kAgentA, "p", "r1", Call("read"));  // decision
     ASSERT_TRUE(
-        f.store->RecordResult(d1.call_id, kAgentA, "p", CallResult{}, T0()).ok());  // result
+        f.store->RecordResult(d1.call_id, kAgentA, "p", core::CallResult{}, T0()).ok());  // result
     ASSERT_TRUE(f.store->AddUsage("r1", kAgentA, {5, 0}).ok());                     // usage
     f.guard->Decide(kAgentA, "p", "r1", Call("read"));                              // decision
     auto d3 = f.guard->Decide(kAgentA, "p", "r1", Call("read"));  // decision, halted, escalation
     ASSERT_EQ(d3.decision.code, Code::kBudgetExceeded);
     ASSERT_TRUE(f.store->EndRun("r1", kAgentA, T0()).ok());                      // run_ended
     ASSERT_TRUE(f.store->SetKill({"global", "", true, "x", "ops", T0()}).ok());  // kill_switch
-    auto tok = f.store->CreateToken(Role::kReviewer, "rev", "", T0());           // token_created
+    auto tok = f.store->CreateToken(core::Role::kReviewer, "rev", "", T0());     // token_created
     ASSERT_TRUE(tok.ok());
     auto p = f.store->Authenticate(*tok);
     ASSERT_TRUE(f.store->RevokeToken(p->token_id, "ops", T0()).ok());  // token_revoked
@@ -828,7 +828,7 @@ TEST(SqliteStoreTest, AsyncResultsCommitInOrder) {
   ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
   const std::string id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
   std::promise<Status> first, second;
-  CallResult res;
+  core::CallResult res;
   res.output_json = "{\"x\":1}";
   res.usage = {7, 0};
   f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
@@ -1062,10 +1062,10 @@ TEST(SqliteStoreTest, PruneCallsDeletesOldCallsAndDecidedApprovals) {
   // Other arguments: an identical call would attach to the pending one.
   core::GuardResponse voted = decide("deploy", {{"n", 2}});  // decided before the cutoff
   ASSERT_EQ(pending.decision.code, Code::kApprovalRequired);
-  const std::string pending_approval = ApprovalIdForCall(pending.call_id);
-  const std::string voted_approval = ApprovalIdForCall(voted.call_id);
-  Principal reviewer{"tok", "rita", Role::kReviewer, ""};
-  VoteRequest no;
+  const std::string pending_approval = core::ApprovalIdForCall(pending.call_id);
+  const std::string voted_approval = core::ApprovalIdForCall(voted.call_id);
+  core::Principal reviewer{"tok", "rita", core::Role::kReviewer, ""};
+  core::VoteRequest no;
   no.approval_id = voted_approval;
   no.reviewer = reviewer;
   no.approve = false;
@@ -1135,15 +1135,15 @@ struct ApprovalFixture {
     c.approval_id = approval_id;
     return f.guard->Decide(kAgentA, kAgentA, run, std::move(c));
   }
-  Result<VoteOutcome> Vote(const std::string& approval_id, const std::string& reviewer,
-                           bool approve = true) {
-    VoteRequest v;
+  Result<core::VoteOutcome> Vote(const std::string& approval_id, const std::string& reviewer,
+                                 bool approve = true) {
+    core::VoteRequest v;
     v.approval_id = approval_id;
-    v.reviewer = Principal{"tok_" + reviewer, reviewer, Role::kReviewer, ""};
+    v.reviewer = core::Principal{"tok_" + reviewer, reviewer, core::Role::kReviewer, ""};
     v.approve = approve;
     v.now = f.clock.Now();
     v.policy = [](std::string_view, std::string_view) {
-      return ApprovalPolicyFacts{std::string(kAgentA) + "@test", std::nullopt};
+      return core::ApprovalPolicyFacts{std::string(kAgentA) + "@test", std::nullopt};
     };
     return f.store->Vote(v);
   }
@@ -1178,7 +1178,7 @@ TEST(SqliteStoreApprovalTest, ResubmittedApprovalDoesNotRunTheCallTwice) {
   ApprovalFixture a(dir.File("s.db"));
   core::GuardResponse first = a.Decide("deploy", {{"env", "prod"}});
   ASSERT_EQ(first.decision.code, Code::kApprovalRequired);
-  const std::string approval = ApprovalIdForCall(first.call_id);
+  const std::string approval = core::ApprovalIdForCall(first.call_id);
   ASSERT_TRUE(a.Vote(approval, "rita").ok());
   const uint64_t steps = a.Steps();
 
@@ -1217,7 +1217,7 @@ TEST(SqliteStoreApprovalTest, ResubmissionAnswersTheOriginalCallsState) {
   TempDir dir;
   ApprovalFixture a(dir.File("s.db"));
   core::GuardResponse first = a.Decide("deploy", {{"n", 1}});
-  const std::string approval = ApprovalIdForCall(first.call_id);
+  const std::string approval = core::ApprovalIdForCall(first.call_id);
   core::GuardResponse pending = a.Decide("deploy", {{"n", 1}}, approval);
   EXPECT_EQ(pending.call_id, first.call_id);
   EXPECT_EQ(pending.decision.code, Code::kApprovalRequired);
@@ -1242,7 +1242,7 @@ TEST(SqliteStoreApprovalTest, RetryWhilePendingAttachesInsteadOfQueueingAnother)
   EXPECT_TRUE(retry.existing_call);
   EXPECT_EQ(retry.decision.code, Code::kApprovalRequired);
   EXPECT_EQ(a.Steps(), steps);
-  auto pending = a.f.store->ListApprovals(ApprovalFilter{});
+  auto pending = a.f.store->ListApprovals(core::ApprovalFilter{});
   ASSERT_TRUE(pending.ok());
   EXPECT_EQ(pending->size(), 1u);
 
@@ -1252,7 +1252,7 @@ TEST(SqliteStoreApprovalTest, RetryWhilePendingAttachesInsteadOfQueueingAnother)
   core::GuardResponse someone = a.f.guard->Decide(kAgentA, "other-name", a.run, c);
   EXPECT_NE(someone.call_id, first.call_id);
   // Once decided, a retry is a new call with a new approval.
-  ASSERT_TRUE(a.Vote(ApprovalIdForCall(first.call_id), "rita", false).ok());
+  ASSERT_TRUE(a.Vote(core::ApprovalIdForCall(first.call_id), "rita", false).ok());
   core::GuardResponse later = a.Decide("deploy", {{"env", "prod"}, {"n", 1}});
   EXPECT_NE(later.call_id, first.call_id);
   EXPECT_EQ(later.decision.code, Code::kApprovalRequired);
@@ -1268,26 +1268,27 @@ TEST(SqliteStoreApprovalTest, KillSwitchStopsGrantedCallNotYetReleased) {
   core::GuardResponse undelivered = a.Decide("deploy", {{"n", 2}});
   core::GuardResponse resubmitted = a.Decide("deploy", {{"n", 3}});
   for (const auto* g : {&delivered, &undelivered, &resubmitted}) {
-    ASSERT_TRUE(a.Vote(ApprovalIdForCall(g->call_id), "rita").ok());
+    ASSERT_TRUE(a.Vote(core::ApprovalIdForCall(g->call_id), "rita").ok());
   }
   auto before = a.f.store->ReleaseCall(delivered.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(before.ok());
   EXPECT_EQ(before->record.decision.code, Code::kAllowed);
 
   ASSERT_TRUE(
-      a.f.store->SetKill(KillEntry{"global", "", true, "incident", "root", a.f.clock.Now()}).ok());
+      a.f.store->SetKill(core::KillEntry{"global", "", true, "incident", "root", a.f.clock.Now()})
+          .ok());
   auto late = a.f.store->ReleaseCall(undelivered.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(late.ok());
   EXPECT_EQ(late->record.decision.verdict, Verdict::kDeny);
   EXPECT_EQ(late->record.decision.code, Code::kKillSwitch);
   EXPECT_NE(late->record.decision.reason.find("incident"), std::string::npos);
-  auto approval = a.f.store->GetApproval(ApprovalIdForCall(undelivered.call_id));
+  auto approval = a.f.store->GetApproval(core::ApprovalIdForCall(undelivered.call_id));
   ASSERT_TRUE(approval.ok());
-  EXPECT_EQ(approval->state, ApprovalState::kCancelled);
+  EXPECT_EQ(approval->state, core::ApprovalState::kCancelled);
   EXPECT_EQ(CountAudit(dir.File("s.db"), "approval", undelivered.call_id, "cancelled"), 1);
 
   core::GuardResponse again =
-      a.Decide("deploy", {{"n", 3}}, ApprovalIdForCall(resubmitted.call_id));
+      a.Decide("deploy", {{"n", 3}}, core::ApprovalIdForCall(resubmitted.call_id));
   EXPECT_EQ(again.call_id, resubmitted.call_id);
   EXPECT_EQ(again.decision.code, Code::kKillSwitch);
 
@@ -1295,7 +1296,8 @@ TEST(SqliteStoreApprovalTest, KillSwitchStopsGrantedCallNotYetReleased) {
   auto kept = a.f.store->ReleaseCall(delivered.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(kept.ok());
   EXPECT_EQ(kept->record.decision.code, Code::kAllowed);
-  ASSERT_TRUE(a.f.store->SetKill(KillEntry{"global", "", false, "", "root", a.f.clock.Now()}).ok());
+  ASSERT_TRUE(
+      a.f.store->SetKill(core::KillEntry{"global", "", false, "", "root", a.f.clock.Now()}).ok());
   auto after = a.f.store->ReleaseCall(undelivered.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->record.decision.code, Code::kKillSwitch);
@@ -1311,13 +1313,15 @@ TEST(SqliteStoreApprovalTest, HaltOrScopedKillStopsGrantedCallNotYetReleased) {
   ApprovalFixture a(dir.File("s.db"));
   core::GuardResponse c1 = a.Decide("deploy", {{"n", 1}});
   core::GuardResponse c2 = a.Decide("deploy", {{"n", 2}});
-  ASSERT_TRUE(a.Vote(ApprovalIdForCall(c1.call_id), "rita").ok());
-  ASSERT_TRUE(a.Vote(ApprovalIdForCall(c2.call_id), "rita").ok());
-  ASSERT_TRUE(a.f.store->SetKill(KillEntry{"run", a.run, true, "", "root", a.f.clock.Now()}).ok());
+  ASSERT_TRUE(a.Vote(core::ApprovalIdForCall(c1.call_id), "rita").ok());
+  ASSERT_TRUE(a.Vote(core::ApprovalIdForCall(c2.call_id), "rita").ok());
+  ASSERT_TRUE(
+      a.f.store->SetKill(core::KillEntry{"run", a.run, true, "", "root", a.f.clock.Now()}).ok());
   auto k = a.f.store->ReleaseCall(c1.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->record.decision.code, Code::kKillSwitch);
-  ASSERT_TRUE(a.f.store->SetKill(KillEntry{"run", a.run, false, "", "root", a.f.clock.Now()}).ok());
+  ASSERT_TRUE(
+      a.f.store->SetKill(core::KillEntry{"run", a.run, false, "", "root", a.f.clock.Now()}).ok());
   ASSERT_TRUE(a.f.store->EndRun(a.run, kAgentA, a.f.clock.Now()).ok());
   auto h = a.f.store->ReleaseCall(c2.call_id, kAgentA, kAgentA, a.f.clock.Now());
   ASSERT_TRUE(h.ok());
@@ -1332,7 +1336,7 @@ TEST(SqliteStoreApprovalTest, LookalikeReviewerNamesAreOnePersonForTwoPersonRule
   TempDir dir;
   ApprovalFixture a(dir.File("s.db"));
   core::GuardResponse c = a.Decide("drop_db", {{"db", "main"}});
-  const std::string id = ApprovalIdForCall(c.call_id);
+  const std::string id = core::ApprovalIdForCall(c.call_id);
   ASSERT_TRUE(a.Vote(id, "Alice").ok());
   for (const char* twin :
        {"alice", "alice ", "ALICE\t", "al\u200bice", "\u202ealice", "\uff21lice"}) {
@@ -1340,10 +1344,10 @@ TEST(SqliteStoreApprovalTest, LookalikeReviewerNamesAreOnePersonForTwoPersonRule
     ASSERT_FALSE(v.ok()) << twin;
     EXPECT_EQ(v.error().kind, ErrorKind::kAlreadyExists) << twin;
   }
-  EXPECT_EQ(a.f.store->GetApproval(id)->state, ApprovalState::kPending);
+  EXPECT_EQ(a.f.store->GetApproval(id)->state, core::ApprovalState::kPending);
   auto bob = a.Vote(id, "bob");
   ASSERT_TRUE(bob.ok());
-  EXPECT_EQ(bob->approval.state, ApprovalState::kGranted);
+  EXPECT_EQ(bob->approval.state, core::ApprovalState::kGranted);
 }
 
 // Tests that a reviewer named like the agent, its principal or its policy identity up to
@@ -1352,7 +1356,7 @@ TEST(SqliteStoreApprovalTest, ReviewerNamedLikeTheAgentCannotSelfApprove) {
   TempDir dir;
   ApprovalFixture a(dir.File("s.db"));
   core::GuardResponse c = a.Decide("deploy", {{"n", 1}});
-  const std::string id = ApprovalIdForCall(c.call_id);
+  const std::string id = core::ApprovalIdForCall(c.call_id);
   for (const std::string& self :
        {std::string(kAgentA) + " ", std::string("AGENT-A"), std::string("agent\u200b-a"),
         std::string(kAgentA) + "@TEST", std::string("\t") + kAgentA + "@test"}) {
@@ -1360,7 +1364,7 @@ TEST(SqliteStoreApprovalTest, ReviewerNamedLikeTheAgentCannotSelfApprove) {
     ASSERT_FALSE(v.ok()) << self;
     EXPECT_EQ(v.error().kind, ErrorKind::kPermissionDenied) << self;
   }
-  EXPECT_EQ(a.f.store->GetApproval(id)->state, ApprovalState::kPending);
+  EXPECT_EQ(a.f.store->GetApproval(id)->state, core::ApprovalState::kPending);
 }
 
 // Tests that token names a reader cannot tell apart from another (control, invisible,
@@ -1369,14 +1373,14 @@ TEST(SqliteStoreApprovalTest, TokenNamesWithInvisibleCharactersRefused) {
   TempDir dir;
   auto store = MustOpen(Options(dir.File("s.db")));
   for (const char* bad : {"alice ", " alice", "ali\tce", "ali\u200bce", "\u202ealice", "a\nb"}) {
-    auto t = store->CreateToken(Role::kReviewer, bad, "", T0());
+    auto t = store->CreateToken(core::Role::kReviewer, bad, "", T0());
     ASSERT_FALSE(t.ok()) << bad;
     EXPECT_EQ(t.error().kind, ErrorKind::kInvalidArgument);
     EXPECT_NE(t.error().message.find("reviewer name"), std::string::npos) << t.error().message;
   }
-  EXPECT_FALSE(store->CreateToken(Role::kAgent, "", "agent-a\u200b", T0()).ok());
-  EXPECT_FALSE(store->CreateToken(Role::kAdmin, "root\u00a0", "", T0()).ok());
-  auto ok = store->CreateToken(Role::kAdmin, "Jos\u0065\u0301", "", T0());
+  EXPECT_FALSE(store->CreateToken(core::Role::kAgent, "", "agent-a\u200b", T0()).ok());
+  EXPECT_FALSE(store->CreateToken(core::Role::kAdmin, "root\u00a0", "", T0()).ok());
+  auto ok = store->CreateToken(core::Role::kAdmin, "Jos\u0065\u0301", "", T0());
   ASSERT_TRUE(ok.ok());
   auto p = store->Authenticate(*ok);
   ASSERT_TRUE(p.ok());
@@ -1419,7 +1423,7 @@ TEST(SqliteStoreTest, KillSwitchRecordIsAnchoredBeforeTheSwitchTakesEffect) {
         CountFrom(path, "SELECT count(*) FROM audit_log WHERE seq = " + std::to_string(h.seq));
     return audit::MakeCheckpoint(keys->signing_key, h.seq, h.hash, T0());
   };
-  o.checkpoint_signer.mirror = [&](const audit::Checkpoint& cp) {
+  o.checkpoint_signer.mirror = [&](const core::Checkpoint& cp) {
     return audit::AppendCheckpoint(cps, cp);
   };
   auto store = MustOpen(o);
@@ -1448,10 +1452,10 @@ TEST(SqliteStoreTest, SignerWithoutACheckpointFileAnchorsNothingAndRefusesAToken
   StoreOptions o = Options(path);
   o.checkpoint_signer.sign = [&](const audit::AuditHead& h) {
     ++signed_heads;
-    return audit::Checkpoint{.seq = h.seq, .hash = h.hash};
+    return core::Checkpoint{.seq = h.seq, .hash = h.hash};
   };
   auto store = MustOpen(o);
-  auto token = store->CreateToken(Role::kAdmin, "root", "", T0());
+  auto token = store->CreateToken(core::Role::kAdmin, "root", "", T0());
   ASSERT_FALSE(token.ok());
   EXPECT_NE(token.error().message.find("no checkpoint file"), std::string::npos)
       << token.error().message;
@@ -1470,15 +1474,15 @@ TEST(SqliteStoreTest, FailedAnchorRefusesWideningButNeverBlocksEngagingTheKillSw
   int anchors = 0;
   StoreOptions o = Options(path);
   o.checkpoint_signer.sign = [](const audit::AuditHead& h) {
-    return audit::Checkpoint{.seq = h.seq, .hash = h.hash};
+    return core::Checkpoint{.seq = h.seq, .hash = h.hash};
   };
-  o.checkpoint_signer.mirror = [&](const audit::Checkpoint&) -> Status {
+  o.checkpoint_signer.mirror = [&](const core::Checkpoint&) -> Status {
     ++anchors;
     if (fail) return Error::Unavailable("checkpoint file: disk full");
     return Status::Ok();
   };
   auto store = MustOpen(o);
-  auto before = store->CreateToken(Role::kAdmin, "root", "", T0());
+  auto before = store->CreateToken(core::Role::kAdmin, "root", "", T0());
   ASSERT_TRUE(before.ok());
   ASSERT_EQ(anchors, 1);
   fail = true;
@@ -1493,7 +1497,7 @@ TEST(SqliteStoreTest, FailedAnchorRefusesWideningButNeverBlocksEngagingTheKillSw
   ASSERT_EQ(kills->size(), 1u);
   EXPECT_TRUE((*kills)[0].engaged);  // still engaged
 
-  EXPECT_FALSE(store->CreateToken(Role::kAgent, "", kAgentA, T0()).ok());
+  EXPECT_FALSE(store->CreateToken(core::Role::kAgent, "", kAgentA, T0()).ok());
   auto tokens = store->ListTokens();
   ASSERT_TRUE(tokens.ok());
   ASSERT_EQ(tokens->size(), 1u);
@@ -1577,7 +1581,7 @@ TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
   ASSERT_TRUE(run.ok());
   core::GuardResponse held = f.guard->Decide(kAgentA, kAgentA, run->run_id, Call("deploy"));
   ASSERT_EQ(held.decision.code, Code::kApprovalRequired);
-  const std::string id = ApprovalIdForCall(held.call_id);
+  const std::string id = core::ApprovalIdForCall(held.call_id);
 
   auto foreign = f.store->WithdrawApproval(id, kAgentB, kAgentB, "not mine", T0());
   ASSERT_FALSE(foreign.ok());
@@ -1588,22 +1592,22 @@ TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
   auto w =
       f.store->WithdrawApproval(id, kAgentA, kAgentA, "the MCP client cancelled the request", T0());
   ASSERT_TRUE(w.ok()) << w.error().message;
-  EXPECT_EQ(w->state, ApprovalState::kWithdrawn);
+  EXPECT_EQ(w->state, core::ApprovalState::kWithdrawn);
   EXPECT_NE(w->outcome_reason.find("approval " + id + " was withdrawn"), std::string::npos)
       << w->outcome_reason;
   auto stored = f.store->GetApproval(id);
   ASSERT_TRUE(stored.ok());
-  EXPECT_EQ(stored->state, ApprovalState::kWithdrawn);
-  EXPECT_STREQ(ApprovalStateName(stored->state), "withdrawn");
-  EXPECT_EQ(ParseApprovalState("withdrawn"), ApprovalState::kWithdrawn);
+  EXPECT_EQ(stored->state, core::ApprovalState::kWithdrawn);
+  EXPECT_STREQ(core::ApprovalStateName(stored->state), "withdrawn");
+  EXPECT_EQ(core::ParseApprovalState("withdrawn"), core::ApprovalState::kWithdrawn);
   auto call = f.store->GetCall(held.call_id);
   ASSERT_TRUE(call.ok());
   EXPECT_EQ(call->record.decision.verdict, Verdict::kDeny);
   EXPECT_EQ(call->record.decision.code, Code::kApprovalDenied);
 
-  VoteRequest yes;
+  core::VoteRequest yes;
   yes.approval_id = id;
-  yes.reviewer = Principal{"tok", "rita", Role::kReviewer, ""};
+  yes.reviewer = core::Principal{"tok", "rita", core::Role::kReviewer, ""};
   yes.approve = true;
   yes.now = T0();
   auto vote = f.store->Vote(yes);
@@ -1613,7 +1617,7 @@ TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
   auto again = f.store->WithdrawApproval(id, kAgentA, kAgentA, "twice", T0());
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
-  auto pending = f.store->ListApprovals(ApprovalFilter{});
+  auto pending = f.store->ListApprovals(core::ApprovalFilter{});
   ASSERT_TRUE(pending.ok());
   EXPECT_TRUE(pending->empty());  // never orphaned in the queue
 
@@ -1657,7 +1661,7 @@ TEST(SqliteStoreListRunsTest, FiltersAndPagesNewestFirst) {
         SQLITE_OK);
     sqlite3_close(db);
   }
-  auto all = [&](RunFilter filter) {
+  auto all = [&](core::RunFilter filter) {
     std::vector<std::string> got;
     for (int page = 0; page < 20; ++page) {
       auto p = f.store->ListRuns(filter);
@@ -1670,7 +1674,7 @@ TEST(SqliteStoreListRunsTest, FiltersAndPagesNewestFirst) {
     }
     return got;
   };
-  RunFilter every;
+  core::RunFilter every;
   every.limit = 2;
   std::vector<std::string> newest_first = all(every);
   ASSERT_EQ(newest_first.size(), 7u);
@@ -1681,30 +1685,30 @@ TEST(SqliteStoreListRunsTest, FiltersAndPagesNewestFirst) {
   }
   EXPECT_EQ(std::set<std::string>(newest_first.begin(), newest_first.end()).size(), 7u);
 
-  RunFilter a;
+  core::RunFilter a;
   a.agent_id = kAgentA;
   EXPECT_EQ(all(a), (std::vector<std::string>{ids[6], ids[4], ids[2], ids[0]}));
-  RunFilter halted;
-  halted.state = RunListState::kHalted;
+  core::RunFilter halted;
+  halted.state = core::RunListState::kHalted;
   EXPECT_EQ(all(halted), std::vector<std::string>{ids[1]});
-  RunFilter ended;
-  ended.state = RunListState::kEnded;
+  core::RunFilter ended;
+  ended.state = core::RunListState::kEnded;
   EXPECT_EQ(all(ended), std::vector<std::string>{ids[0]});
-  RunFilter active;
-  active.state = RunListState::kActive;
+  core::RunFilter active;
+  active.state = core::RunListState::kActive;
   active.limit = 1;
   EXPECT_EQ(all(active).size(), 5u);
-  RunFilter window;
+  core::RunFilter window;
   window.started_since = T0() + std::chrono::seconds(1);
   window.started_until = T0() + std::chrono::seconds(3);
   std::vector<std::string> w = all(window);
   EXPECT_EQ(std::set<std::string>(w.begin(), w.end()),
             (std::set<std::string>{ids[2], ids[3], ids[4], ids[5]}));
-  EXPECT_EQ(RunListStateName(*f.store->GetRun(ids[1])), std::string("halted"));
-  EXPECT_EQ(RunListStateName(*f.store->GetRun(ids[0])), std::string("ended"));
-  EXPECT_EQ(RunListStateName(*f.store->GetRun(ids[6])), std::string("active"));
+  EXPECT_EQ(core::RunListStateName(*f.store->GetRun(ids[1])), std::string("halted"));
+  EXPECT_EQ(core::RunListStateName(*f.store->GetRun(ids[0])), std::string("ended"));
+  EXPECT_EQ(core::RunListStateName(*f.store->GetRun(ids[6])), std::string("active"));
 
-  RunFilter forged;
+  core::RunFilter forged;
   forged.cursor = "12x:run_1";
   EXPECT_EQ(f.store->ListRuns(forged).error().kind, ErrorKind::kInvalidArgument);
   forged.cursor = "99999999999999999999:run_1";
@@ -1719,9 +1723,9 @@ TEST(SqliteStoreListRunsTest, EveryFilterUsesAnIndexWithoutSorting) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir.File("s.db").c_str(), &db), SQLITE_OK);
   for (bool agent : {false, true}) {
-    for (RunListState state :
-         {RunListState::kAny, RunListState::kActive, RunListState::kEnded, RunListState::kHalted}) {
-      RunFilter f;
+    for (core::RunListState state : {core::RunListState::kAny, core::RunListState::kActive,
+                                     core::RunListState::kEnded, core::RunListState::kHalted}) {
+      core::RunFilter f;
       if (agent) f.agent_id = "a";
       f.state = state;
       f.started_since = T0();

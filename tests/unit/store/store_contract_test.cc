@@ -25,24 +25,24 @@
 #include "audit/sqlite_util.h"
 #include "audit/tail.h"
 #include "audit/verify.h"
+#include "core/ports/store.h"
 #include "pg_cluster.h"
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
-#include "store/store.h"
 #include "temp_dir.h"
 
 namespace interlock {
 namespace {
 
 namespace fs = std::filesystem;
+using core::Approval;
+using core::ApprovalState;
 using core::CallRecord;
 using core::DecideRequest;
-using store::Approval;
-using store::ApprovalState;
-using store::Role;
-using store::Store;
+using core::Role;
+using core::Store;
 
 TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
 TimePoint At(int64_t s) { return T0() + std::chrono::seconds(s); }
@@ -70,11 +70,11 @@ struct SqliteBackend {
     o.approval_max_wait_seconds = 600;
     if (anchoring.key != nullptr) {
       const Anchoring a = anchoring;
-      o.checkpoint_signer.sign = [a](const audit::AuditHead& head) -> Result<audit::Checkpoint> {
+      o.checkpoint_signer.sign = [a](const audit::AuditHead& head) -> Result<core::Checkpoint> {
         if (a.fail) return Error::Unavailable("anchor disk full");
         return audit::MakeCheckpoint(*a.key, head.seq, head.hash, At(0));
       };
-      o.checkpoint_signer.mirror = [a](const audit::Checkpoint& cp) {
+      o.checkpoint_signer.mirror = [a](const core::Checkpoint& cp) {
         return audit::AppendCheckpoint(a.file, cp);
       };
     }
@@ -90,11 +90,11 @@ struct SqliteBackend {
     Open();
   }
   // The audit chain's rows as the audit tools see them (each on its own connection).
-  std::unique_ptr<audit::RecordSource> Source() {
+  std::unique_ptr<core::RecordSource> Source() {
     reader = audit::OpenAuditStore(path, /*read_only=*/true).value();
     return audit::MakeSqliteRecordSource(reader.get());
   }
-  std::unique_ptr<audit::CheckpointStore> Checkpoints() {
+  std::unique_ptr<core::CheckpointStore> Checkpoints() {
     checkpoint_db = audit::OpenAuditStore(path, /*read_only=*/true).value();
     sqlite3* db = checkpoint_db.get();
     return audit::MakeFileCheckpointStore(anchoring.file,
@@ -136,11 +136,11 @@ struct PostgresBackend {
     o.approval_max_wait_seconds = 600;
     if (anchoring.key != nullptr) {
       o.checkpoint_signer.sign =
-          [a = anchoring](const audit::AuditHead& head) -> Result<audit::Checkpoint> {
+          [a = anchoring](const audit::AuditHead& head) -> Result<core::Checkpoint> {
         if (a.fail) return Error::Unavailable("anchor key unavailable");
         return audit::MakeCheckpoint(*a.key, head.seq, head.hash, At(0));
       };
-      o.checkpoint_signer.mirror = [file = anchoring.file](const audit::Checkpoint& cp) {
+      o.checkpoint_signer.mirror = [file = anchoring.file](const core::Checkpoint& cp) {
         return audit::AppendCheckpoint(file, cp);
       };
     }
@@ -153,10 +153,10 @@ struct PostgresBackend {
     store.reset();
     Open();
   }
-  std::unique_ptr<audit::RecordSource> Source() {
+  std::unique_ptr<core::RecordSource> Source() {
     return store::OpenPostgresRecordSource(uri).value();
   }
-  std::unique_ptr<audit::CheckpointStore> Checkpoints() {
+  std::unique_ptr<core::CheckpointStore> Checkpoints() {
     return store::OpenPostgresCheckpointStore(uri, anchoring.file).value();
   }
   std::unique_ptr<audit::PruneTarget> PruneTarget() {
@@ -215,11 +215,11 @@ class StoreContract : public ::testing::Test {
         });
   }
 
-  Result<store::VoteOutcome> Vote(const std::string& approval_id, const std::string& reviewer,
-                                  bool approve, Role role = Role::kReviewer) {
-    store::VoteRequest v;
+  Result<core::VoteOutcome> Vote(const std::string& approval_id, const std::string& reviewer,
+                                 bool approve, Role role = Role::kReviewer) {
+    core::VoteRequest v;
     v.approval_id = approval_id;
-    v.reviewer = store::Principal{"tok_" + reviewer, reviewer, role, ""};
+    v.reviewer = core::Principal{"tok_" + reviewer, reviewer, role, ""};
     v.approve = approve;
     v.now = At(1);
     return store().Vote(v);
@@ -259,7 +259,7 @@ TYPED_TEST_SUITE(ApprovalContract, ApprovalBackends);
 TYPED_TEST(StoreContract, RevokedTokenAuthenticatesNoOne) {
   Result<std::string> agent = this->store().CreateToken(Role::kAgent, "", "a", T0());
   ASSERT_TRUE(agent.ok());
-  Result<store::Principal> p = this->store().Authenticate(*agent);
+  Result<core::Principal> p = this->store().Authenticate(*agent);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->role, Role::kAgent);
   EXPECT_EQ(p->agent_id, "a");
@@ -268,7 +268,7 @@ TYPED_TEST(StoreContract, RevokedTokenAuthenticatesNoOne) {
   EXPECT_EQ(this->store().Authenticate(*agent).error().kind, ErrorKind::kPermissionDenied);
   EXPECT_TRUE(this->store().RevokeToken(p->token_id, "root", T0()).ok());  // no-op
   EXPECT_EQ(this->store().RevokeToken("tok_nope", "root", T0()).error().kind, ErrorKind::kNotFound);
-  Result<std::vector<store::TokenInfo>> list = this->store().ListTokens();
+  Result<std::vector<core::TokenInfo>> list = this->store().ListTokens();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_TRUE((*list)[0].revoked);
@@ -310,7 +310,7 @@ TYPED_TEST(StoreContract, KillSwitchEngagesAndReleasesAndRefusesBadScopes) {
   ASSERT_TRUE(this->store().SetKill({"agent", "a", false, "", "root", T0()}).ok());
   ASSERT_TRUE(this->store().Decide(rq, probe).ok());
   EXPECT_FALSE(seen.has_value());
-  Result<std::vector<store::KillEntry>> kills = this->store().ListKills();
+  Result<std::vector<core::KillEntry>> kills = this->store().ListKills();
   ASSERT_TRUE(kills.ok());
   ASSERT_EQ(kills->size(), 1u);
   EXPECT_FALSE((*kills)[0].engaged);
@@ -329,11 +329,11 @@ TYPED_TEST(StoreContract, CallAndResultReadBackAndStayTheirAgents) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kAllow);
   ASSERT_TRUE(c.ok());
-  store::CallResult res;
+  core::CallResult res;
   res.output_json = "{\"done\":true}";
   res.usage = Usage{4, 0};
   ASSERT_TRUE(this->store().RecordResult(c->call_id, "a", "a", res, T0()).ok());
-  Result<store::StoredCall> got = this->store().GetCall(c->call_id);
+  Result<core::StoredCall> got = this->store().GetCall(c->call_id);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->record.call.tool, "deploy");
   EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
@@ -354,7 +354,7 @@ TYPED_TEST(StoreContract, ResultOfAlicesCallCannotBeReportedByMallory) {
   Result<CallRecord> c = this->Decide(run, Verdict::kAllow);
   ASSERT_TRUE(c.ok());
   const std::string mallory = "a (on behalf of mallory)";
-  store::CallResult forged;
+  core::CallResult forged;
   forged.ok = false;
   forged.error = "forged";
   forged.usage = Usage{9, 0};
@@ -366,7 +366,7 @@ TYPED_TEST(StoreContract, ResultOfAlicesCallCannotBeReportedByMallory) {
   EXPECT_EQ(this->store().GetRun(run)->state.tokens, 0u);
   EXPECT_EQ(this->Audit(audit::kResult).size(), 0u);
 
-  ASSERT_TRUE(this->store().RecordResult(c->call_id, "a", "a", store::CallResult{}, T0()).ok());
+  ASSERT_TRUE(this->store().RecordResult(c->call_id, "a", "a", core::CallResult{}, T0()).ok());
   EXPECT_EQ(this->Audit(audit::kResult).size(), 1u);
 }
 
@@ -378,7 +378,7 @@ TYPED_TEST(ApprovalContract, ApprovalRequiredQueuesOnePendingApproval) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
-  const std::string id = store::ApprovalIdForCall(c->call_id);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
   Result<Approval> a = this->store().GetApproval(id);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->state, ApprovalState::kPending);
@@ -397,14 +397,14 @@ TYPED_TEST(ApprovalContract, GrantAllowsTheCallAndLaterVotesAreRefused) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
-  const std::string id = store::ApprovalIdForCall(c->call_id);
-  Result<store::VoteOutcome> v = this->Vote(id, "rita", true);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
+  Result<core::VoteOutcome> v = this->Vote(id, "rita", true);
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_TRUE(v->settled);
   EXPECT_EQ(v->approval.state, ApprovalState::kGranted);
   EXPECT_EQ(this->store().GetCall(c->call_id)->record.decision.verdict, Verdict::kAllow);
   EXPECT_EQ(this->Vote(id, "bob", false).error().kind, ErrorKind::kAlreadyExists);
-  Result<store::StoredCall> released = this->store().ReleaseCall(c->call_id, "a", "a", At(2));
+  Result<core::StoredCall> released = this->store().ReleaseCall(c->call_id, "a", "a", At(2));
   ASSERT_TRUE(released.ok());
   EXPECT_EQ(released->record.decision.verdict, Verdict::kAllow);
 }
@@ -419,19 +419,19 @@ TYPED_TEST(ApprovalContract, ApprovedCallOfAliceCannotBeReleasedByMallory) {
   ASSERT_TRUE(c.ok());
   const std::string mallory = "a (on behalf of mallory)";
   auto refused_to_mallory = [&](TimePoint now) {
-    Result<store::StoredCall> r = this->store().ReleaseCall(c->call_id, "a", mallory, now);
+    Result<core::StoredCall> r = this->store().ReleaseCall(c->call_id, "a", mallory, now);
     return !r.ok() && r.error().kind == ErrorKind::kPermissionDenied;
   };
   EXPECT_TRUE(refused_to_mallory(At(1)));
-  const std::string id = store::ApprovalIdForCall(c->call_id);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
   ASSERT_TRUE(this->Vote(id, "rita", true).ok());
-  Result<store::StoredCall> refused = this->store().ReleaseCall(c->call_id, "a", mallory, At(2));
+  Result<core::StoredCall> refused = this->store().ReleaseCall(c->call_id, "a", mallory, At(2));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().kind, ErrorKind::kPermissionDenied);
   EXPECT_NE(refused.error().message.find(mallory), std::string::npos) << refused.error().message;
   EXPECT_FALSE(this->store().GetApproval(id)->used.has_value());
 
-  Result<store::StoredCall> released = this->store().ReleaseCall(c->call_id, "a", "a", At(3));
+  Result<core::StoredCall> released = this->store().ReleaseCall(c->call_id, "a", "a", At(3));
   ASSERT_TRUE(released.ok()) << released.error().message;
   EXPECT_EQ(released->record.decision.verdict, Verdict::kAllow);
   EXPECT_TRUE(this->store().GetApproval(id)->used.has_value());
@@ -480,7 +480,7 @@ TYPED_TEST(ApprovalContract, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
   };
   Result<CallRecord> c = this->store().Decide(request("alice", ""), ask);
   ASSERT_TRUE(c.ok()) << c.error().message;
-  const std::string id = store::ApprovalIdForCall(c->call_id);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
   ASSERT_TRUE(this->Vote(id, "rita", true).ok());
 
   Result<CallRecord> m = this->store().Decide(request("mallory", id), ask);
@@ -512,13 +512,13 @@ TYPED_TEST(ApprovalContract, TwoPersonRuleNeedsTwoPeople) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired, "a", /*required=*/2);
   ASSERT_TRUE(c.ok());
-  const std::string id = store::ApprovalIdForCall(c->call_id);
-  Result<store::VoteOutcome> first = this->Vote(id, "rita", true);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
+  Result<core::VoteOutcome> first = this->Vote(id, "rita", true);
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->settled);
   EXPECT_EQ(this->Vote(id, "rita", true).error().kind, ErrorKind::kAlreadyExists);
   EXPECT_EQ(this->store().GetApproval(id)->state, ApprovalState::kPending);
-  Result<store::VoteOutcome> second = this->Vote(id, "bob", true);
+  Result<core::VoteOutcome> second = this->Vote(id, "bob", true);
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE(second->settled);
   EXPECT_EQ(second->approval.state, ApprovalState::kGranted);
@@ -540,18 +540,18 @@ TYPED_TEST(ApprovalContract, EditedApproveIsWhatTheAgentRuns) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
-  const std::string id = store::ApprovalIdForCall(c->call_id);
-  store::VoteRequest v;
+  const std::string id = core::ApprovalIdForCall(c->call_id);
+  core::VoteRequest v;
   v.approval_id = id;
-  v.reviewer = store::Principal{"tok_rita", "rita", Role::kReviewer, ""};
+  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
   v.approve = true;
   v.now = At(1);
   v.edit = Edit(boost::json::object{{"env", "staging"}});
-  Result<store::VoteOutcome> out = this->store().Vote(v);
+  Result<core::VoteOutcome> out = this->store().Vote(v);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->settled);
   EXPECT_EQ(out->approval.state, ApprovalState::kGranted);
-  Result<store::StoredCall> call = this->store().GetCall(c->call_id);
+  Result<core::StoredCall> call = this->store().GetCall(c->call_id);
   ASSERT_TRUE(call.ok());
   EXPECT_EQ(call->record.decision.verdict, Verdict::kAllow);
   ASSERT_TRUE(call->record.decision.arguments.has_value());
@@ -572,9 +572,9 @@ TYPED_TEST(ApprovalContract, EditOnADenyOrATwoPersonCallIsRefused) {
   const std::string run = this->NewRun();
   Result<CallRecord> one = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(one.ok());
-  store::VoteRequest v;
-  v.approval_id = store::ApprovalIdForCall(one->call_id);
-  v.reviewer = store::Principal{"tok_rita", "rita", Role::kReviewer, ""};
+  core::VoteRequest v;
+  v.approval_id = core::ApprovalIdForCall(one->call_id);
+  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
   v.approve = false;
   v.now = At(1);
   v.edit = Edit(boost::json::object{{"env", "staging"}});
@@ -585,7 +585,7 @@ TYPED_TEST(ApprovalContract, EditOnADenyOrATwoPersonCallIsRefused) {
   const std::string run2 = this->NewRun();
   Result<CallRecord> two = this->Decide(run2, Verdict::kApprovalRequired, "a", /*required=*/2);
   ASSERT_TRUE(two.ok());
-  v.approval_id = store::ApprovalIdForCall(two->call_id);
+  v.approval_id = core::ApprovalIdForCall(two->call_id);
   v.approve = true;
   EXPECT_EQ(this->store().Vote(v).error().kind, ErrorKind::kInvalidArgument);
   EXPECT_TRUE(this->store().GetApproval(v.approval_id)->votes.empty());
@@ -599,19 +599,19 @@ TYPED_TEST(ApprovalContract, ApproveForTheRunKeepsTheGrantUntilRevoked) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
-  store::VoteRequest v;
-  v.approval_id = store::ApprovalIdForCall(c->call_id);
-  v.reviewer = store::Principal{"tok_rita", "rita", Role::kReviewer, ""};
+  core::VoteRequest v;
+  v.approval_id = core::ApprovalIdForCall(c->call_id);
+  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
   v.approve = true;
   v.now = At(1);
   v.for_run = true;
   EXPECT_EQ(this->store().Vote(v).error().kind, ErrorKind::kInvalidArgument);  // no facts
   v.policy = [](std::string_view, std::string_view) {
-    store::ApprovalPolicyFacts f;
+    core::ApprovalPolicyFacts f;
     f.run_grant_refusal = "";
     return f;
   };
-  Result<store::VoteOutcome> out = this->store().Vote(v);
+  Result<core::VoteOutcome> out = this->store().Vote(v);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_EQ(out->approval.state, ApprovalState::kGranted);
   this->backend_.Reopen();
@@ -619,8 +619,8 @@ TYPED_TEST(ApprovalContract, ApproveForTheRunKeepsTheGrantUntilRevoked) {
   ASSERT_TRUE(info.ok());
   ASSERT_EQ(info->state.grants.count("deploy"), 1u);
   EXPECT_EQ(info->state.grants.at("deploy").approval_id, v.approval_id);
-  const store::Principal carol{"tok_carol", "carol", Role::kReviewer, ""};
-  const store::Principal agent{"tok_a", "a", Role::kAgent, "a"};
+  const core::Principal carol{"tok_carol", "carol", Role::kReviewer, ""};
+  const core::Principal agent{"tok_a", "a", Role::kAgent, "a"};
   EXPECT_FALSE(this->store().RevokeRunGrant(run, "deploy", agent, "", At(2)).ok());
   ASSERT_TRUE(this->store().RevokeRunGrant(run, "deploy", carol, "enough", At(2)).ok());
   EXPECT_TRUE(this->store().GetRun(run)->state.grants.empty());
@@ -634,7 +634,7 @@ TYPED_TEST(ApprovalContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
-  const std::string id = store::ApprovalIdForCall(c->call_id);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
   EXPECT_EQ(this->store().WithdrawApproval(id, "b", "b", "gone", At(1)).error().kind,
             ErrorKind::kPermissionDenied);
   Result<Approval> w = this->store().WithdrawApproval(id, "a", "a", "client went away", At(1));
@@ -655,7 +655,7 @@ TYPED_TEST(ApprovalContract, PendingApprovalOfAliceCannotBeWithdrawnByMallory) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
-  const std::string id = store::ApprovalIdForCall(c->call_id);
+  const std::string id = core::ApprovalIdForCall(c->call_id);
   const std::string mallory = "a (on behalf of mallory)";
   Result<Approval> m = this->store().WithdrawApproval(id, "a", mallory, "gone", At(1));
   ASSERT_FALSE(m.ok());
@@ -690,13 +690,13 @@ TYPED_TEST(ApprovalContract, DeadlineTimesOutOrEscalates) {
       this->Decide(run2, Verdict::kApprovalRequired, "a", 1, /*timeout=*/10, /*escalate=*/true);
   ASSERT_TRUE(deny.ok() && esc.ok());
   ASSERT_TRUE(this->store().ExpireApprovals(At(9))->empty());
-  Result<std::vector<store::ApprovalChange>> changes = this->store().ExpireApprovals(At(10));
+  Result<std::vector<core::ApprovalChange>> changes = this->store().ExpireApprovals(At(10));
   ASSERT_TRUE(changes.ok());
   ASSERT_EQ(changes->size(), 2u);
-  EXPECT_EQ(this->store().GetApproval(store::ApprovalIdForCall(deny->call_id))->state,
+  EXPECT_EQ(this->store().GetApproval(core::ApprovalIdForCall(deny->call_id))->state,
             ApprovalState::kTimedOut);
   EXPECT_EQ(this->store().GetCall(deny->call_id)->record.decision.code, Code::kApprovalTimeout);
-  Result<Approval> e = this->store().GetApproval(store::ApprovalIdForCall(esc->call_id));
+  Result<Approval> e = this->store().GetApproval(core::ApprovalIdForCall(esc->call_id));
   EXPECT_EQ(e->state, ApprovalState::kPending);
   EXPECT_EQ(e->escalation_level, 1);
   EXPECT_TRUE(this->store().ExpireApprovals(At(10))->empty());  // a timeout fires once
@@ -708,7 +708,7 @@ TYPED_TEST(ApprovalContract, KillSwitchCancelsPendingApprovals) {
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(this->store().SetKill({"run", run, true, "stop", "root", At(1)}).ok());
-  EXPECT_EQ(this->store().GetApproval(store::ApprovalIdForCall(c->call_id))->state,
+  EXPECT_EQ(this->store().GetApproval(core::ApprovalIdForCall(c->call_id))->state,
             ApprovalState::kCancelled);
   EXPECT_EQ(this->store().GetCall(c->call_id)->record.decision.verdict, Verdict::kDeny);
 }
@@ -721,14 +721,14 @@ TYPED_TEST(StoreContract, EveryWriteIsAnAuditRecordInOrder) {
   const std::string run = this->NewRun();
   ASSERT_TRUE(this->Decide(run, Verdict::kAllow).ok());
   ASSERT_TRUE(this->store().EndRun(run, "a", At(1)).ok());
-  store::PolicyLoad load;
+  core::PolicyLoad load;
   load.sha256 = std::string(64, 'c');
   load.agents = 2;
   load.why = "start";
   load.principal = "daemon";
   load.at = At(2);
   ASSERT_TRUE(this->store().RecordPolicyLoad(load).ok());
-  store::AuthFailures fails;
+  core::AuthFailures fails;
   fails.count = 3;
   fails.reasons["missing token"] = 3;
   fails.first = fails.last = At(3);
@@ -759,7 +759,7 @@ TYPED_TEST(StoreContract, EveryWriteIsAnAuditRecordInOrder) {
 // issuer, subject, role, the groups that granted it), and that refused sign-ins whose
 // person the provider named are listed in the auth_failed record counting them.
 TYPED_TEST(StoreContract, SignInsAreAuditRecords) {
-  store::SignIn in;
+  core::SignIn in;
   in.principal = "oidc:alice@idp.example.com";
   in.issuer = "https://idp.example.com";
   in.subject = "alice";
@@ -768,11 +768,11 @@ TYPED_TEST(StoreContract, SignInsAreAuditRecords) {
   in.expires_at = At(3600);
   in.at = At(1);
   ASSERT_TRUE(this->store().RecordSignIn(in).ok());
-  store::SignIn out = in;
+  core::SignIn out = in;
   out.signed_out = true;
   out.at = At(2);
   ASSERT_TRUE(this->store().RecordSignIn(out).ok());
-  store::AuthFailures fails;
+  core::AuthFailures fails;
   fails.count = 2;
   fails.reasons["OIDC_NO_ROLE"] = 1;
   fails.reasons["OIDC_STATE"] = 1;
@@ -816,10 +816,10 @@ TYPED_TEST(StoreContract, EverythingAnsweredSurvivesReopen) {
   Result<CallRecord> allowed = this->Decide(run, Verdict::kAllow);
   ASSERT_TRUE(allowed.ok());
   ASSERT_TRUE(
-      this->store().RecordResult(allowed->call_id, "a", "a", store::CallResult{}, T0()).ok());
+      this->store().RecordResult(allowed->call_id, "a", "a", core::CallResult{}, T0()).ok());
   Result<CallRecord> pending = this->Decide(run, Verdict::kApprovalRequired, "a", 2);
   ASSERT_TRUE(pending.ok());
-  const std::string id = store::ApprovalIdForCall(pending->call_id);
+  const std::string id = core::ApprovalIdForCall(pending->call_id);
   ASSERT_TRUE(this->Vote(id, "rita", true).ok());
   ASSERT_TRUE(this->store().SetKill({"agent", "z", true, "stop", "root", T0()}).ok());
   const std::string ended = this->NewRun();
@@ -830,11 +830,9 @@ TYPED_TEST(StoreContract, EverythingAnsweredSurvivesReopen) {
 
   EXPECT_TRUE(this->store().Authenticate(*token).ok());
   EXPECT_TRUE(this->store().GetCall(allowed->call_id)->result.has_value());
-  EXPECT_EQ(this->store()
-                .RecordResult(allowed->call_id, "a", "a", store::CallResult{}, T0())
-                .error()
-                .kind,
-            ErrorKind::kAlreadyExists);
+  EXPECT_EQ(
+      this->store().RecordResult(allowed->call_id, "a", "a", core::CallResult{}, T0()).error().kind,
+      ErrorKind::kAlreadyExists);
   Result<Approval> a = this->store().GetApproval(id);
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->state, ApprovalState::kPending);
@@ -868,11 +866,11 @@ TYPED_TEST(StoreReadContract, RunsListPagesNewestFirstAndFilters) {
     ids.push_back(r->run_id);
   }
   ASSERT_TRUE(s.EndRun(ids[2], "a", At(10)).ok());
-  store::RunFilter f;
+  core::RunFilter f;
   f.limit = 2;
   std::vector<std::string> seen;
   for (int page = 0; page < 5; ++page) {
-    Result<store::RunPage> p = s.ListRuns(f);
+    Result<core::RunPage> p = s.ListRuns(f);
     ASSERT_TRUE(p.ok()) << p.error().message;
     for (const core::RunInfo& r : p->runs) seen.push_back(r.run_id);
     if (p->next_cursor.empty()) break;
@@ -880,34 +878,34 @@ TYPED_TEST(StoreReadContract, RunsListPagesNewestFirstAndFilters) {
   }
   EXPECT_EQ(seen, (std::vector<std::string>{ids[4], ids[3], ids[2], ids[1], ids[0]}));
 
-  store::RunFilter by_agent;
+  core::RunFilter by_agent;
   by_agent.agent_id = "b";
-  Result<store::RunPage> b = s.ListRuns(by_agent);
+  Result<core::RunPage> b = s.ListRuns(by_agent);
   ASSERT_TRUE(b.ok());
   ASSERT_EQ(b->runs.size(), 2u);
   EXPECT_EQ(b->runs[0].run_id, ids[3]);
   EXPECT_EQ(b->runs[0].agent_id, "b");
 
-  store::RunFilter ended;
-  ended.state = store::RunListState::kEnded;
-  Result<store::RunPage> e = s.ListRuns(ended);
+  core::RunFilter ended;
+  ended.state = core::RunListState::kEnded;
+  Result<core::RunPage> e = s.ListRuns(ended);
   ASSERT_TRUE(e.ok());
   ASSERT_EQ(e->runs.size(), 1u);
   EXPECT_EQ(e->runs[0].run_id, ids[2]);
   EXPECT_TRUE(e->runs[0].ended);
 
-  store::RunFilter window;
+  core::RunFilter window;
   window.agent_id = "a";
   window.started_since = At(1);
   window.started_until = At(4);
-  window.state = store::RunListState::kActive;
-  Result<store::RunPage> w = s.ListRuns(window);
+  window.state = core::RunListState::kActive;
+  Result<core::RunPage> w = s.ListRuns(window);
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_TRUE(w->runs.empty());  // a's runs in [1, 4) are ids[2], which ended
 
-  store::RunFilter forged;
+  core::RunFilter forged;
   forged.cursor = "1' OR '1'='1";
-  Result<store::RunPage> bad = s.ListRuns(forged);
+  Result<core::RunPage> bad = s.ListRuns(forged);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().kind, ErrorKind::kInvalidArgument);
 }
@@ -925,7 +923,7 @@ TYPED_TEST(StoreReadContract, RunCallsAreThatRunsOnlyOldestFirst) {
     calls.push_back(c->call_id);
   }
   ASSERT_TRUE(this->Decide(other, Verdict::kAllow, "b").ok());
-  Result<std::vector<store::CallSummary>> list = this->store().ListRunCalls(run, 100);
+  Result<std::vector<core::CallSummary>> list = this->store().ListRunCalls(run, 100);
   ASSERT_TRUE(list.ok()) << list.error().message;
   ASSERT_EQ(list->size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -934,11 +932,11 @@ TYPED_TEST(StoreReadContract, RunCallsAreThatRunsOnlyOldestFirst) {
   }
   EXPECT_EQ((*list)[1].verdict, "deny");
   EXPECT_EQ((*list)[1].code, "TOOL_NOT_ALLOWED");
-  Result<std::vector<store::CallSummary>> last = this->store().ListRunCalls(run, 2);
+  Result<std::vector<core::CallSummary>> last = this->store().ListRunCalls(run, 2);
   ASSERT_TRUE(last.ok());
   ASSERT_EQ(last->size(), 2u);
   EXPECT_EQ((*last)[0].call_id, calls[1]);
-  Result<std::vector<store::CallSummary>> none = this->store().ListRunCalls("run_missing", 10);
+  Result<std::vector<core::CallSummary>> none = this->store().ListRunCalls("run_missing", 10);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 }
@@ -1076,8 +1074,7 @@ TYPED_TEST(StoreReadContract, ReplayRebuildsTheRunFromItsRecords) {
   Result<CallRecord> first = this->Decide(run, Verdict::kAllow, "a");
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(this->Decide(run, Verdict::kDeny, "a", 1, 0, false, "drop_db").ok());
-  ASSERT_TRUE(
-      this->store().RecordResult(first->call_id, "a", "a", store::CallResult{}, At(1)).ok());
+  ASSERT_TRUE(this->store().RecordResult(first->call_id, "a", "a", core::CallResult{}, At(1)).ok());
   ASSERT_TRUE(this->store().EndRun(run, "a", At(2)).ok());
   ASSERT_TRUE(this->Decide(this->NewRun("b"), Verdict::kAllow, "b").ok());
   Result<boost::json::object> r = this->store().ReplayRun(run);
@@ -1108,7 +1105,7 @@ TYPED_TEST(StoreReadContract, HistoryStreamsMatchingRecordsInSeqOrder) {
     ASSERT_TRUE(c.ok());
     ASSERT_TRUE(this->store()
                     .RecordResult(c->call_id, i % 2 ? "a" : "b", i % 2 ? "a" : "b",
-                                  store::CallResult{}, At(i))
+                                  core::CallResult{}, At(i))
                     .ok());
   }
   audit::AuditQuery q;
@@ -1117,7 +1114,7 @@ TYPED_TEST(StoreReadContract, HistoryStreamsMatchingRecordsInSeqOrder) {
   Result<int64_t> last = this->store().LastSeq();
   ASSERT_TRUE(last.ok()) << last.error().message;
   EXPECT_EQ(*last, all.back().at("seq").to_number<int64_t>());
-  store::HistoryFilter f;
+  core::HistoryFilter f;
   f.types = {"decision", "result"};
   f.agent_id = "a";
   f.since_ms = ToUnixMillis(At(2));
@@ -1134,7 +1131,7 @@ TYPED_TEST(StoreReadContract, HistoryStreamsMatchingRecordsInSeqOrder) {
   std::string data;
   ASSERT_TRUE(this->store()
                   .ForEachRecord(f,
-                                 [&](const store::HistoryRecord& h) {
+                                 [&](const core::HistoryRecord& h) {
                                    got.push_back(h.seq);
                                    if (data.empty() && h.type == "decision") data = h.data;
                                  })
@@ -1142,11 +1139,11 @@ TYPED_TEST(StoreReadContract, HistoryStreamsMatchingRecordsInSeqOrder) {
   EXPECT_EQ(got, want);
   EXPECT_NE(data.find("\"tool\":\"deploy\""), std::string::npos) << data;
   std::atomic<bool> stop{true};
-  store::HistoryFilter stopped;
+  core::HistoryFilter stopped;
   stopped.stop = &stop;
   // A read told to stop ends early (the SQLite reader looks every 1024 rows: a log this
   // small may finish first, which is also correct).
-  Status s = this->store().ForEachRecord(stopped, [](const store::HistoryRecord&) {});
+  Status s = this->store().ForEachRecord(stopped, [](const core::HistoryRecord&) {});
   EXPECT_TRUE(s.ok() || s.error().kind == ErrorKind::kUnavailable);
 }
 
@@ -1168,7 +1165,7 @@ TYPED_TEST(StoreReadContract, PruneCallsKeepsPendingApprovalsAndNewerCalls) {
   EXPECT_EQ(this->store().GetCall(old_call->call_id).error().kind, ErrorKind::kNotFound);
   EXPECT_TRUE(this->store().GetCall(pending->call_id).ok());
   EXPECT_TRUE(this->store().GetCall(fresh->call_id).ok());
-  EXPECT_TRUE(this->store().GetApproval(store::ApprovalIdForCall(pending->call_id)).ok());
+  EXPECT_TRUE(this->store().GetApproval(core::ApprovalIdForCall(pending->call_id)).ok());
 }
 
 // --- the audit chain's checkpoints, anchors, tail check and retention (issue 14) ---------
@@ -1198,15 +1195,15 @@ class AuditChainContract : public StoreContract<B> {
 
   int64_t Head() { return this->store().LastSeq().value(); }
 
-  std::vector<audit::Checkpoint> Checkpoints() {
+  std::vector<core::Checkpoint> Checkpoints() {
     return this->backend_.Checkpoints()->List().value();
   }
 
   Result<audit::VerifyReport> Verify() {
     // As `audit verify --pubkey`: the backend's own checkpoints and the file's.
-    std::unique_ptr<audit::RecordSource> source = this->backend_.Source();
-    std::vector<audit::Checkpoint> cps = source->StoredCheckpoints().value();
-    if (Result<std::vector<audit::Checkpoint>> file =
+    std::unique_ptr<core::RecordSource> source = this->backend_.Source();
+    std::vector<core::Checkpoint> cps = source->StoredCheckpoints().value();
+    if (Result<std::vector<core::Checkpoint>> file =
             audit::ReadCheckpoints(this->backend_.anchoring.file);
         file.ok()) {
       cps.insert(cps.end(), file->begin(), file->end());
@@ -1218,7 +1215,7 @@ class AuditChainContract : public StoreContract<B> {
   }
 
   Result<audit::TailReport> Tail() {
-    std::vector<audit::Checkpoint> cps = Checkpoints();
+    std::vector<core::Checkpoint> cps = Checkpoints();
     return audit::CheckAuditTail(*this->backend_.Source(),
                                  {.checkpoints = cps, .public_key = &keys_->public_key});
   }
@@ -1242,7 +1239,7 @@ TYPED_TEST_SUITE(AuditChainContract, AuditChainBackends);
 // rows, in verify and in the tail check, where the head rows alone see nothing.
 TYPED_TEST(AuditChainContract, CutTailAndRewoundHeadIsCaughtByTheCheckpoint) {
   this->Traffic(5);
-  Result<audit::Checkpoint> cp =
+  Result<core::Checkpoint> cp =
       audit::WriteCheckpointNow(*this->backend_.Checkpoints(), this->keys_->signing_key, At(10));
   ASSERT_TRUE(cp.ok()) << cp.error().message;
   const int64_t head = this->Head();
@@ -1283,12 +1280,12 @@ TYPED_TEST(AuditChainContract, RewrittenRecordUnderACheckpointIsCaught) {
 // checkpoint of their own record, kept where the audit tools read it.
 TYPED_TEST(AuditChainContract, SecurityRecordsAreAnchored) {
   this->Traffic(1);
-  store::KillEntry kill{"global", "", true, "incident", "ops", At(1)};
+  core::KillEntry kill{"global", "", true, "incident", "ops", At(1)};
   ASSERT_TRUE(this->store().SetKill(kill).ok());
   const int64_t kill_seq = this->Head();
   ASSERT_TRUE(this->store().CreateToken(Role::kAdmin, "ada", "", At(2)).ok());
   const int64_t token_seq = this->Head();
-  store::PolicyLoad load;
+  core::PolicyLoad load;
   load.sha256 = std::string(64, 'c');
   load.why = "start";
   load.principal = "daemon";
@@ -1296,7 +1293,7 @@ TYPED_TEST(AuditChainContract, SecurityRecordsAreAnchored) {
   ASSERT_TRUE(this->store().RecordPolicyLoad(load).ok());
   const int64_t policy_seq = this->Head();
   std::set<int64_t> anchored;
-  for (const audit::Checkpoint& cp : this->Checkpoints()) {
+  for (const core::Checkpoint& cp : this->Checkpoints()) {
     EXPECT_TRUE(audit::VerifyCheckpoint(this->keys_->public_key, cp));
     anchored.insert(cp.seq);
   }
@@ -1320,7 +1317,7 @@ TYPED_TEST(AuditChainContract, FailedAnchorRefusesATokenButNeverAnEngagement) {
   EXPECT_NE(token.error().message.find("anchored"), std::string::npos) << token.error().message;
   EXPECT_EQ(this->Head(), before);
   EXPECT_TRUE(this->store().ListTokens()->empty());
-  store::KillEntry kill{"global", "", true, "incident", "ops", At(1)};
+  core::KillEntry kill{"global", "", true, "incident", "ops", At(1)};
   ASSERT_TRUE(this->store().SetKill(kill).ok());
   EXPECT_EQ(this->store().ListKills()->size(), 1u);
 }
@@ -1402,7 +1399,7 @@ TYPED_TEST(StoreContract, OperatorRecordsJoinTheChainAndDecisionsAreFoundByCall)
   const std::string run = this->NewRun("a");
   Result<CallRecord> call = this->Decide(run, Verdict::kAllow);
   ASSERT_TRUE(call.ok()) << call.error().message;
-  Result<store::StoredRecord> d = this->store().FindCallRecord(audit::kDecision, call->call_id);
+  Result<core::CallAuditRecord> d = this->store().FindCallRecord(audit::kDecision, call->call_id);
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->run_id, run);
   EXPECT_EQ(d->agent_id, "a");
@@ -1429,10 +1426,10 @@ TYPED_TEST(StoreContract, OperatorRecordsJoinTheChainAndDecisionsAreFoundByCall)
   EXPECT_EQ(last.at("prev"), before.at("hash"));
 }
 
-store::PinRow Pin(const std::string& agent, const std::string& tool, const std::string& sha,
-                  const std::string& changed = "") {
-  store::PinRow r{agent,   tool, sha, "2026-11-24T00:00:00Z", "{\"name\":\"" + tool + "\"}",
-                  changed, "",   ""};
+core::PinRow Pin(const std::string& agent, const std::string& tool, const std::string& sha,
+                 const std::string& changed = "") {
+  core::PinRow r{agent,   tool, sha, "2026-11-24T00:00:00Z", "{\"name\":\"" + tool + "\"}",
+                 changed, "",   ""};
   if (!changed.empty()) {
     r.changed_at = "2026-11-24T01:00:00Z";
     r.changed_definition = "{\"name\":\"" + tool + "\",\"description\":\"new\"}";
@@ -1440,7 +1437,7 @@ store::PinRow Pin(const std::string& agent, const std::string& tool, const std::
   return r;
 }
 
-bool SameRow(const store::PinRow& a, const store::PinRow& b) {
+bool SameRow(const core::PinRow& a, const core::PinRow& b) {
   return a.agent_id == b.agent_id && a.tool == b.tool && a.sha256 == b.sha256 &&
          a.first_seen == b.first_seen && a.definition == b.definition &&
          a.changed_sha256 == b.changed_sha256 && a.changed_at == b.changed_at &&
@@ -1451,14 +1448,14 @@ bool SameRow(const store::PinRow& a, const store::PinRow& b) {
 // together, rows read back exactly (an empty changed_* stays empty), Get is exact, and
 // List is ordered by agent and tool.
 TYPED_TEST(StoreContract, PinRowsUpdateWritesRowsAndRecordsTogether) {
-  Result<std::unique_ptr<store::PinRows>> pins = this->store().OpenPinRows();
+  Result<std::unique_ptr<core::PinRows>> pins = this->store().OpenPinRows();
   ASSERT_TRUE(pins.ok()) << pins.error().message;
-  const store::PinRow b = Pin("b", "notes", "h1"), a = Pin("a", "notes", "h2", "h3");
+  const core::PinRow b = Pin("b", "notes", "h1"), a = Pin("a", "notes", "h2", "h3");
   ASSERT_TRUE((*pins)
-                  ->Update(store::PinSelect{"b", "notes", false},
-                           [&](const std::vector<store::PinRow>& rows) -> Result<store::PinWrite> {
+                  ->Update(core::PinSelect{"b", "notes", false},
+                           [&](const std::vector<core::PinRow>& rows) -> Result<core::PinWrite> {
                              EXPECT_TRUE(rows.empty());
-                             store::PinWrite w;
+                             core::PinWrite w;
                              w.rows = {b, a};
                              w.events.push_back(
                                  audit::AuditEvent{"pin_accepted", At(1), "", "", "b", "ops",
@@ -1466,13 +1463,13 @@ TYPED_TEST(StoreContract, PinRowsUpdateWritesRowsAndRecordsTogether) {
                              return w;
                            })
                   .ok());
-  Result<std::optional<store::PinRow>> got = (*pins)->Get("b", "notes");
+  Result<std::optional<core::PinRow>> got = (*pins)->Get("b", "notes");
   ASSERT_TRUE(got.ok()) << got.error().message;
   ASSERT_TRUE(got->has_value());
   EXPECT_TRUE(SameRow(**got, b));
   EXPECT_FALSE((*pins)->Get("b", "other").value().has_value());
   EXPECT_FALSE((*pins)->Get("", "notes").value().has_value());
-  Result<std::vector<store::PinRow>> all = (*pins)->List();
+  Result<std::vector<core::PinRow>> all = (*pins)->List();
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 2u);
   EXPECT_TRUE(SameRow((*all)[0], a));
@@ -1483,10 +1480,10 @@ TYPED_TEST(StoreContract, PinRowsUpdateWritesRowsAndRecordsTogether) {
 // Tests that a transaction function that fails writes nothing (no row, no record) and its
 // error is returned, on every backend.
 TYPED_TEST(StoreContract, PinRowsFailedFunctionWritesNothing) {
-  Result<std::unique_ptr<store::PinRows>> pins = this->store().OpenPinRows();
+  Result<std::unique_ptr<core::PinRows>> pins = this->store().OpenPinRows();
   ASSERT_TRUE(pins.ok()) << pins.error().message;
-  Status s = (*pins)->Update(store::PinSelect{"a", "notes", false},
-                             [](const std::vector<store::PinRow>&) -> Result<store::PinWrite> {
+  Status s = (*pins)->Update(core::PinSelect{"a", "notes", false},
+                             [](const std::vector<core::PinRow>&) -> Result<core::PinWrite> {
                                return Error::Invalid("refused by the rule");
                              });
   ASSERT_FALSE(s.ok());
@@ -1499,12 +1496,12 @@ TYPED_TEST(StoreContract, PinRowsFailedFunctionWritesNothing) {
 // definition pending, of the named tool (every agent), and that the rows it rewrites
 // replace them.
 TYPED_TEST(StoreContract, PinRowsSelectChangedRowsOfATool) {
-  Result<std::unique_ptr<store::PinRows>> pins = this->store().OpenPinRows();
+  Result<std::unique_ptr<core::PinRows>> pins = this->store().OpenPinRows();
   ASSERT_TRUE(pins.ok()) << pins.error().message;
   ASSERT_TRUE((*pins)
-                  ->Update(store::PinSelect{},
-                           [](const std::vector<store::PinRow>&) -> Result<store::PinWrite> {
-                             store::PinWrite w;
+                  ->Update(core::PinSelect{},
+                           [](const std::vector<core::PinRow>&) -> Result<core::PinWrite> {
+                             core::PinWrite w;
                              w.rows = {Pin("a", "notes", "h1", "h2"), Pin("b", "notes", "h1"),
                                        Pin("c", "notes", "h1", "h4"), Pin("a", "mail", "h5", "h6")};
                              return w;
@@ -1512,11 +1509,11 @@ TYPED_TEST(StoreContract, PinRowsSelectChangedRowsOfATool) {
                   .ok());
   std::vector<std::string> seen;
   ASSERT_TRUE((*pins)
-                  ->Update(store::PinSelect{"", "notes", true},
-                           [&](const std::vector<store::PinRow>& rows) -> Result<store::PinWrite> {
+                  ->Update(core::PinSelect{"", "notes", true},
+                           [&](const std::vector<core::PinRow>& rows) -> Result<core::PinWrite> {
                              seen.clear();
-                             store::PinWrite w;
-                             for (store::PinRow r : rows) {
+                             core::PinWrite w;
+                             for (core::PinRow r : rows) {
                                seen.push_back(r.agent_id + "/" + r.tool);
                                r.sha256 = r.changed_sha256;
                                r.changed_sha256.clear();

@@ -1,23 +1,23 @@
-// Store: the daemon's durable state (runs, calls, tokens, kill switches) and the
-// audit log, in one SQLite database in WAL mode.
+// Store: the port of the daemon's durable state (runs, calls, tokens, kill switches,
+// approvals) and its audit log, named by what the core and the doors need; no database
+// type here. Backends (src/store): store::SqliteStore, one SQLite database in WAL mode,
+// and store::PostgresStore, one database a fleet of daemons shares.
 //
 // Writes go through one writer thread that batches concurrent decisions into one
-// transaction (group commit): each batch reads the kill switches and run rows (the
-// SQLite backend keeps the rows it wrote in memory while no other connection commits),
-// runs the engine for each call, writes run state, call rows and audit records, and commits;
-// with durability=full a syncer thread fsyncs the WAL before any caller in the batch is
-// answered (the writer meanwhile builds the next batch). So a decision
-// is never returned that is not durable, two calls can never both spend the last step,
-// and a kill switch written by another process (`interlock kill engage --store`) is seen
-// by the very next batch after it commits.
+// transaction (group commit): each batch reads the kill switches and run rows, runs the
+// core's transaction function for each call, writes run state, call rows and audit
+// records, and commits; with durability=full the commit is synced before any caller in
+// the batch is answered. So a decision is never returned that is not durable, two calls
+// can never both spend the last step, and a kill switch written by another process
+// (`interlock kill engage --store`) is seen by the very next batch after it commits.
 //
 // Errors are values: an unavailable, locked (past busy_timeout), read-only or full
 // database gives ErrorKind::kUnavailable, which the Guard turns into STORE_UNAVAILABLE.
 // Thread-safety: every public method may be called from any thread. Callbacks of
 // DecideAsync run on a store thread (the writer, or the syncer with durability=full) and
 // must not block: post work elsewhere.
-#ifndef INTERLOCK_STORE_STORE_H_
-#define INTERLOCK_STORE_STORE_H_
+#ifndef INTERLOCK_CORE_PORTS_STORE_H_
+#define INTERLOCK_CORE_PORTS_STORE_H_
 
 #include <algorithm>
 #include <atomic>
@@ -30,23 +30,20 @@
 #include <string_view>
 #include <vector>
 
-#include "audit/audit_log.h"
-#include "audit/checkpoint.h"
-#include "audit/query.h"
-#include "audit/redact.h"
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "audit/audit_event.h"
+#include "audit/audit_query.h"
 #include "common/time.h"
 #include "core/approval_rules.h"
+#include "core/ports/history_source.h"
+#include "core/ports/kill_entry.h"
+#include "core/ports/pin_rows.h"
 #include "core/roles.h"
 #include "core/run_store.h"
-#include "store/history_source.h"
-#include "store/pin_rows.h"
 
-namespace interlock::store {
-
-// Roles and the token rules live in the core (core/roles.h).
-using core::ParseRole;
-using core::Role;
-using core::RoleName;
+namespace interlock::core {
 
 // Who a request acts as, from its bearer token only.
 struct Principal {
@@ -65,14 +62,6 @@ struct TokenInfo {
   bool revoked = false;
 };
 
-struct KillEntry {
-  std::string scope;   // "global" | "agent" | "run"
-  std::string target;  // agent id or run id; empty for global
-  bool engaged = false;
-  std::string reason;
-  std::string actor;
-  TimePoint at;
-};
 // The kill_switch record of `e` (one shape for every backend).
 audit::AuditEvent KillSwitchEvent(const KillEntry& e);
 
@@ -92,9 +81,6 @@ inline constexpr AnchorNeed kTokenRevokedAnchor = AnchorNeed::kBestEffort;
 // and counting it in *failures.
 Status AnchorFailed(AnchorNeed need, int64_t seq, const Error& error,
                     std::atomic<uint64_t>* failures);
-
-// What an agent reports after executing an allowed call (core/run_store.h).
-using core::CallResult;
 
 // A policy set a daemon loaded (or refused to load), for the audit log.
 struct PolicyLoad {
@@ -153,35 +139,8 @@ struct SignIn {
 audit::AuditEvent SignInEvent(const SignIn& s);
 
 struct StoredCall {
-  core::CallRecord record;
+  CallRecord record;
   std::optional<CallResult> result;
-};
-
-using core::kMaxResultOutputBytes;
-
-struct StoreOptions {
-  std::string path;            // database file; ":memory:" for tests
-  bool durable_full = true;    // fsync per group commit (syncer thread) or none (NORMAL)
-  int busy_timeout_ms = 2000;  // waiting longer for a lock is STORE_UNAVAILABLE
-  int max_batch = 512;         // decisions per group commit at most
-  std::string audit_key;       // HMAC key for redaction (raw bytes)
-  // false: a missing file is an error instead of a new empty store. Operator commands
-  // (`interlock kill`) use this so a typo in --store cannot silently write elsewhere.
-  bool create_if_missing = true;
-  // Time for writes that carry no `now` (AddUsage). nullptr: the system clock. Not owned.
-  const Clock* clock = nullptr;
-  // Anchors security-relevant records (docs/audit.md, "Anchors"; audit::CheckpointSigner
-  // says where each backend puts the checkpoint): a signed checkpoint of the head of a
-  // kill switch change, a token created or revoked, or a policy load, made on the writer
-  // thread before that record's COMMIT, so the record is anchored before the action takes
-  // effect. A failure refuses a token creation, a kill switch release and a policy load;
-  // a kill switch engagement or a revocation commits anyway (logged, counted). Empty:
-  // nothing is anchored (in-memory stores, tests).
-  audit::CheckpointSigner checkpoint_signer;
-  // Approvals (docs/approvals.md): the timeout of a tool without approval_timeout_seconds,
-  // and the hard maximum an escalating approval may stay pending.
-  int approval_default_timeout_seconds = 300;
-  int approval_max_wait_seconds = 3600;
 };
 
 // --- Approvals (docs/approvals.md) ------------------------------------------------------
@@ -240,10 +199,9 @@ struct Approval {
 // backend (each only writes it). nullopt unless the decision is APPROVAL_REQUIRED.
 struct NewApproval {
   Approval approval;
-  core::ApprovalPlan plan;
+  ApprovalPlan plan;
 };
-std::optional<NewApproval> ApprovalForDecision(const core::DecideRequest& rq,
-                                               const std::string& call_id,
+std::optional<NewApproval> ApprovalForDecision(const DecideRequest& rq, const std::string& call_id,
                                                const engine::Evaluation& ev,
                                                int default_timeout_seconds, int max_wait_seconds);
 
@@ -269,7 +227,7 @@ struct CallSummary {
 // A run's state for listing: "halted" (a budget or halt rule stopped it, ended or not),
 // else "ended", else "active".
 enum class RunListState { kAny, kActive, kEnded, kHalted };
-const char* RunListStateName(const core::RunInfo& run);
+const char* RunListStateName(const RunInfo& run);
 
 struct RunFilter {
   std::string agent_id;  // empty: every agent
@@ -281,15 +239,15 @@ struct RunFilter {
 };
 
 struct RunPage {
-  std::vector<core::RunInfo> runs;  // newest first: (started, run_id) descending
-  std::string next_cursor;          // empty: this was the last page
+  std::vector<RunInfo> runs;  // newest first: (started, run_id) descending
+  std::string next_cursor;    // empty: this was the last page
 };
 
 // Policy facts a verdict needs, looked up by the caller from the current policy set.
 struct ApprovalPolicyFacts {
   std::string identity;                         // agent.identity (self-approval check)
   std::optional<uint64_t> max_records_per_run;  // re-checked on grant
-  // Why the tool cannot be approved for the rest of a run (core::RunGrantRefusal); an
+  // Why the tool cannot be approved for the rest of a run (RunGrantRefusal); an
   // agent the policy set does not have: refused.
   std::string run_grant_refusal = "the agent's policy is not loaded";
 };
@@ -307,13 +265,13 @@ struct VoteRequest {
   std::string comment;
   TimePoint now;
   ApprovalPolicyLookup policy;  // may be empty: no identity check beyond principal/agent
-  // An approve with edited arguments, already evaluated by the core (core::EvaluateEdit,
+  // An approve with edited arguments, already evaluated by the core (EvaluateEdit,
   // run by the caller). The backend stores the edited hash with the approval, grants
   // with the edited call's records, puts the arguments in the call's decision and the
   // grant event (redacted), and refuses it for an approval needing more than one approver.
-  std::optional<core::EditedCall> edit;
+  std::optional<EditedCall> edit;
   // An approve "for the rest of this run" (docs/approvals.md): on grant, later calls of
-  // the tool in the run that only need an approval proceed (core::CoverByRunGrant).
+  // the tool in the run that only need an approval proceed (CoverByRunGrant).
   bool for_run = false;
 };
 
@@ -329,7 +287,7 @@ struct ApprovalChange {
 };
 
 // One audit record as stored (Store::FindCallRecord).
-struct StoredRecord {
+struct CallAuditRecord {
   int64_t seq = 0;
   std::string type, run_id, call_id, agent_id, principal;
   std::string body;  // the canonical JSON body
@@ -344,7 +302,7 @@ struct StoredRecord {
 // kill scope), kAlreadyExists (a second result for one call, an explicit run id in use),
 // kUnavailable (the database cannot serve: locked, read-only, full, I/O error, closing).
 // Every successful write has committed, together with its audit record, when it returns.
-class Store : public core::RunStore, public HistorySource {
+class Store : public RunStore, public HistorySource {
  public:
   // Tokens. CreateToken returns the plaintext token ("ilk_" + 43 base64url characters)
   // once; only its SHA-256 is stored. RevokeToken of a revoked token is Ok (no-op).
@@ -388,7 +346,7 @@ class Store : public core::RunStore, public HistorySource {
   // prints it) with each record's hash re-checked, for the console's run timeline.
   // kNotFound when no record names the run.
   virtual Result<boost::json::object> ReplayRun(std::string_view run_id) = 0;
-  // Governance's read side (store/history_source.h): the console's drift, trust and
+  // Governance's read side (core/ports/history_source.h): the console's drift, trust and
   // fatigue pages.
   Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override = 0;
 
@@ -402,7 +360,7 @@ class Store : public core::RunStore, public HistorySource {
   // run, turns it into deny KILL_SWITCH / RUN_HALTED (audited). Once released, every read
   // answers the same allow. Any other call is answered as GetCall does. kPermissionDenied
   // for another agent's call, and for a call recorded under another principal than
-  // `principal` (the caller's, as its decisions record it: core::NeedsRelease): the agent
+  // `principal` (the caller's, as its decisions record it: NeedsRelease): the agent
   // door answers a call only to the identity it was made for, so an agent acting for
   // mallory cannot collect (release) an approval granted for alice. Nothing is released
   // then. With `policies` (the door's snapshot),
@@ -413,7 +371,7 @@ class Store : public core::RunStore, public HistorySource {
       std::string_view call_id, std::string_view agent_id, std::string_view principal,
       TimePoint now, std::shared_ptr<const policy::PolicySet> policies = {}) = 0;
   // `principal`: the reporter's, as its decisions record it. A call decided under another
-  // principal is kPermissionDenied (core::RecordResultInTxn): an agent acting for mallory
+  // principal is kPermissionDenied (RecordResultInTxn): an agent acting for mallory
   // cannot report the result of alice's call (nor move her run's workflow with it).
   Status RecordResult(std::string_view call_id, std::string_view agent_id,
                       std::string_view principal, const CallResult& result,
@@ -482,12 +440,13 @@ class Store : public core::RunStore, public HistorySource {
   virtual Status AppendRecords(std::vector<audit::AuditEvent> events) = 0;
   // The first audit record of `type` for `call_id` (the audit log outlives the call rows
   // that retention prunes). kNotFound when there is none.
-  virtual Result<StoredRecord> FindCallRecord(std::string_view type, std::string_view call_id) = 0;
-  // The MCP tool pins kept in this store (store/pin_rows.h). The rows object must not
+  virtual Result<CallAuditRecord> FindCallRecord(std::string_view type,
+                                                 std::string_view call_id) = 0;
+  // The MCP tool pins kept in this store (core/ports/pin_rows.h). The rows object must not
   // outlive the store.
   virtual Result<std::unique_ptr<PinRows>> OpenPinRows() = 0;
 };
 
-}  // namespace interlock::store
+}  // namespace interlock::core
 
-#endif  // INTERLOCK_STORE_STORE_H_
+#endif  // INTERLOCK_CORE_PORTS_STORE_H_

@@ -1,6 +1,4 @@
-#include "mcp/local_store.h"
-
-#include "audit/keys.h"
+#include "cli/local_store.h"
 
 #include <errno.h>
 #include <sys/stat.h>
@@ -11,28 +9,19 @@
 #include <fstream>
 #include <iterator>
 
+#include "audit/keys.h"
 #include "common/crypto.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_pins.h"
 #include "store/sqlite_store.h"
 
-namespace interlock::mcp {
+namespace interlock::cli {
 
 namespace fs = std::filesystem;
 
-Result<std::string> DefaultStorePath() {
-  if (const char* env = std::getenv("INTERLOCK_STORE"); env != nullptr && *env != '\0') {
-    return std::string(env);
-  }
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
-    return std::string(xdg) + "/interlock/interlock.db";
-  }
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    return std::string(home) + "/.local/state/interlock/interlock.db";
-  }
-  return Error::Invalid("neither XDG_STATE_HOME nor HOME is set; pass --store PATH");
-}
+bool IsPostgresStore(std::string_view path) { return store::IsPostgresUri(path); }
 
-Result<std::unique_ptr<store::Store>> OpenLocalStore(const std::string& path, bool durable_full) {
+Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path, bool durable_full) {
   if (store::IsPostgresUri(path)) {
     // (The URI is not repeated: it may hold a password.)
     return Error::Invalid(
@@ -52,7 +41,11 @@ Result<std::unique_ptr<store::Store>> OpenLocalStore(const std::string& path, bo
   o.audit_key = std::move(keys->hmac_key);
   auto s = store::SqliteStore::Open(o);
   if (!s.ok()) return s.error();
-  return std::unique_ptr<store::Store>(std::move(s).value());
+  return std::unique_ptr<core::Store>(std::move(s).value());
 }
 
-}  // namespace interlock::mcp
+Result<std::unique_ptr<core::PinRows>> OpenLocalPinRows(const std::string& path) {
+  return store::OpenSqlitePinRows(path);
+}
+
+}  // namespace interlock::cli

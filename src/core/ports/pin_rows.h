@@ -3,18 +3,18 @@
 // The pin rules (new / match / changed, what accepting a changed definition means, that
 // accepting is audited) live in one place, mcp::PinStore (mcp/pins.h); a backend only
 // reads rows and runs PinStore's transaction functions atomically. Backends:
-//   SQLite      OpenSqlitePinRows(path): its own connection to the store's file (the
-//               store's schema is not touched); audit records are appended to the same
-//               database's chain in the same transaction.
-//   PostgreSQL  PostgresStore::OpenPinRows(): the rows live in the shared database and
+//   SQLite      store::OpenSqlitePinRows(path) (store/sqlite_pins.h): its own connection
+//               to the store's file (the store's schema is not touched); audit records
+//               are appended to the same database's chain in the same transaction.
+//   PostgreSQL  store::PostgresStore::OpenPinRows(): the rows live in the shared database and
 //               every write runs in the store's writer transaction, which holds the audit
 //               head's lock: one chain, serialized across every daemon of a fleet, so a pin
 //               accepted through one daemon (or the CLI) holds on all of them.
 //
 // Errors are values; every database failure is kUnavailable (the caller fails closed).
 // Thread-safety: every method may be called from any thread.
-#ifndef INTERLOCK_STORE_PIN_ROWS_H_
-#define INTERLOCK_STORE_PIN_ROWS_H_
+#ifndef INTERLOCK_CORE_PORTS_PIN_ROWS_H_
+#define INTERLOCK_CORE_PORTS_PIN_ROWS_H_
 
 #include <functional>
 #include <memory>
@@ -23,10 +23,10 @@
 #include <string_view>
 #include <vector>
 
-#include "audit/audit_log.h"
+#include "audit/audit_event.h"
 #include "interlock/result.h"
 
-namespace interlock::store {
+namespace interlock::core {
 
 struct PinRow {
   std::string agent_id;
@@ -71,10 +71,6 @@ class PinRows {
   virtual Status Update(const PinSelect& select, const PinFn& fn) = 0;
 };
 
-// The pin rows of the SQLite database at `path` (":memory:" for tests): creates the
-// table, and migrates one made before definitions were kept.
-Result<std::unique_ptr<PinRows>> OpenSqlitePinRows(const std::string& path);
+}  // namespace interlock::core
 
-}  // namespace interlock::store
-
-#endif  // INTERLOCK_STORE_PIN_ROWS_H_
+#endif  // INTERLOCK_CORE_PORTS_PIN_ROWS_H_

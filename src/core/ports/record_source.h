@@ -1,16 +1,16 @@
 // RecordSource: the audit log as stored, read through an interface, so that verify (and
-// every reader of the whole log) runs over any backend: SQLite (sqlite_record_source.h)
+// every reader of the whole log) runs over any backend: SQLite (audit/sqlite_record_source.h)
 // or PostgreSQL (store/postgres_read.h).
 //
 // A source streams the stored records in seq order with every column (the hashed body,
 // prev_hash, hash and the unhashed columns), then answers the head row and, when the
-// backend keeps run links (audit_log.h), the run heads. A source reads one snapshot
+// backend keeps run links (audit/audit_log.h), the run heads. A source reads one snapshot
 // where the backend offers one (PostgreSQL: one REPEATABLE READ transaction), so a
 // daemon appending while it reads never looks like a truncated tail.
-// Thread-safety: one thread at a time; views in a StoredRecord are valid until the next
+// Thread-safety: one thread at a time; views in an AuditRow are valid until the next
 // call on the source.
-#ifndef INTERLOCK_AUDIT_RECORD_SOURCE_H_
-#define INTERLOCK_AUDIT_RECORD_SOURCE_H_
+#ifndef INTERLOCK_CORE_PORTS_RECORD_SOURCE_H_
+#define INTERLOCK_CORE_PORTS_RECORD_SOURCE_H_
 
 #include <cstdint>
 #include <functional>
@@ -18,14 +18,14 @@
 #include <string_view>
 #include <vector>
 
-#include "audit/audit_log.h"
-#include "audit/checkpoint.h"
+#include "audit/audit_event.h"
+#include "core/ports/checkpoint.h"
 #include "interlock/result.h"
 
-namespace interlock::audit {
+namespace interlock::core {
 
 // One stored record: the row as the table holds it, unchecked.
-struct StoredRecord {
+struct AuditRow {
   int64_t seq = 0;
   int64_t time_ms = 0;
   std::string_view type, run_id, call_id, agent_id, principal;
@@ -37,7 +37,7 @@ struct StoredRecord {
 // The first and the last record of a log (both 0 / empty when it is empty).
 struct LogBounds {
   int64_t first_seq = 0;
-  AuditHead last;
+  audit::AuditHead last;
 };
 
 class RecordSource {
@@ -46,7 +46,7 @@ class RecordSource {
 
   // Whether this is an audit log at all (an Error for a foreign or unreadable store).
   virtual Status CheckReadable() = 0;
-  // Whether records carry run links and the source keeps run heads (audit_log.h).
+  // Whether records carry run links and the source keeps run heads (audit/audit_log.h).
   virtual Result<bool> RunLinks() = 0;
   // Starts the scan over every record in seq order; Next() then yields them.
   virtual Status StartScan() = 0;
@@ -60,12 +60,12 @@ class RecordSource {
   // live in a file only (SQLite). Their signatures are unchecked here.
   virtual Result<std::vector<Checkpoint>> StoredCheckpoints() { return std::vector<Checkpoint>{}; }
   // The next record; false after the last.
-  virtual Result<bool> Next(StoredRecord* out) = 0;
+  virtual Result<bool> Next(AuditRow* out) = 0;
   // Whether the log keeps a head row (false: a SQLite log from before the row).
   virtual Result<bool> KeepsHeadRow() = 0;
   // The head row (the log's last record as the writer last wrote it); nullopt when the
   // row is missing. Only called when KeepsHeadRow().
-  virtual Result<std::optional<AuditHead>> HeadRow() = 0;
+  virtual Result<std::optional<audit::AuditHead>> HeadRow() = 0;
   // Every run head (run_id, head_seq); the callback's false stops early. Only called
   // when RunLinks().
   virtual Status ForEachRunHead(const std::function<bool(std::string_view, int64_t)>& fn) = 0;
@@ -73,6 +73,6 @@ class RecordSource {
   virtual Result<bool> HasRunHead(std::string_view run_id) = 0;
 };
 
-}  // namespace interlock::audit
+}  // namespace interlock::core
 
-#endif  // INTERLOCK_AUDIT_RECORD_SOURCE_H_
+#endif  // INTERLOCK_CORE_PORTS_RECORD_SOURCE_H_

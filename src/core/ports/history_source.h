@@ -1,6 +1,6 @@
 // HistorySource: the read side governance (drift, trust, fatigue, what-if) uses, so it
 // reads history through the store rather than through a database handle (issue 14: no
-// sqlite3* in governance's public headers; a PostgreSQL store can implement it later).
+// database handle in governance's public headers; each backend implements it).
 //
 // The evidence governance needs (per agent the calls, tools and argument values used,
 // budget usage per run, approval events with their timings) is all in the audit log's
@@ -8,11 +8,12 @@
 // order, filtered by type, time and agent. Record bodies are handed over as raw JSON
 // (the body's `data` member) so a million records are read without a JSON tree each.
 //
-// SqliteHistorySource reads one SQLite connection (the CLI's read-only handle); the
-// daemon's Store is itself a source (Store::ForEachRecord, on its reader connection).
-// Thread-safety: a SqliteHistorySource is used on one thread at a time (SQLite's rule).
-#ifndef INTERLOCK_STORE_HISTORY_SOURCE_H_
-#define INTERLOCK_STORE_HISTORY_SOURCE_H_
+// store::SqliteHistorySource (store/sqlite_history_source.h) reads one SQLite connection
+// (the CLI's read-only handle); the daemon's Store is itself a source
+// (Store::ForEachRecord, on its reader connection).
+// Thread-safety: as the implementation says (SQLite: one thread at a time).
+#ifndef INTERLOCK_CORE_PORTS_HISTORY_SOURCE_H_
+#define INTERLOCK_CORE_PORTS_HISTORY_SOURCE_H_
 
 #include <atomic>
 #include <cstdint>
@@ -24,9 +25,7 @@
 
 #include "interlock/result.h"
 
-struct sqlite3;
-
-namespace interlock::store {
+namespace interlock::core {
 
 // One audit record as stored. Views are valid only during the callback.
 struct HistoryRecord {
@@ -79,21 +78,6 @@ class StoppableSource final : public HistorySource {
   const std::atomic<bool>* stop_;
 };
 
-// The audit log of one SQLite connection (not owned).
-class SqliteHistorySource final : public HistorySource {
- public:
-  explicit SqliteHistorySource(sqlite3* db) : db_(db) {}
-  Status ForEachRecord(const HistoryFilter& filter, const HistoryFn& fn) const override;
-  Result<int64_t> LastSeq() const override;
+}  // namespace interlock::core
 
- private:
-  sqlite3* db_;
-};
-
-// The same reads over any connection; SqliteHistorySource and SqliteStore both call them.
-Status ForEachSqliteRecord(sqlite3* db, const HistoryFilter& filter, const HistoryFn& fn);
-Result<int64_t> SqliteLastSeq(sqlite3* db);
-
-}  // namespace interlock::store
-
-#endif  // INTERLOCK_STORE_HISTORY_SOURCE_H_
+#endif  // INTERLOCK_CORE_PORTS_HISTORY_SOURCE_H_

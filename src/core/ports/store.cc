@@ -1,4 +1,4 @@
-#include "store/store.h"
+#include "core/ports/store.h"
 
 #include <cstdio>
 
@@ -6,7 +6,7 @@
 #include "core/run_txn.h"
 #include "policy/policy.h"
 
-namespace interlock::store {
+namespace interlock::core {
 
 audit::AuditEvent KillSwitchEvent(const KillEntry& e) {
   audit::AuditEvent ev{
@@ -48,7 +48,7 @@ audit::AuditEvent PolicyLoadEvent(const PolicyLoad& load) {
     data["agents"] = load.agents;
   } else {
     data["error"] = load.error.size() > kMaxResultOutputBytes
-                        ? core::TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
+                        ? TruncateUtf8(load.error, kMaxResultOutputBytes) + "...[truncated]"
                         : load.error;
   }
   return audit::AuditEvent{loaded ? audit::kPolicyLoaded : audit::kPolicyRejected,
@@ -133,14 +133,13 @@ std::string ApprovalIdForCall(std::string_view call_id) {
   return "apr_" + std::string(call_id);
 }
 
-std::optional<NewApproval> ApprovalForDecision(const core::DecideRequest& rq,
-                                               const std::string& call_id,
+std::optional<NewApproval> ApprovalForDecision(const DecideRequest& rq, const std::string& call_id,
                                                const engine::Evaluation& ev,
                                                int default_timeout_seconds, int max_wait_seconds) {
   const Decision& d = ev.decision;
   if (d.verdict != Verdict::kApprovalRequired) return std::nullopt;
   NewApproval out;
-  out.plan = core::PlanApproval(d, rq.now, default_timeout_seconds, max_wait_seconds);
+  out.plan = PlanApproval(d, rq.now, default_timeout_seconds, max_wait_seconds);
   Approval& a = out.approval;
   a.approval_id = ApprovalIdForCall(call_id);
   a.call_id = call_id;
@@ -148,7 +147,7 @@ std::optional<NewApproval> ApprovalForDecision(const core::DecideRequest& rq,
   a.agent_id = rq.agent_id;
   a.principal = rq.principal;
   a.tool = rq.call.tool;
-  a.args_sha256 = core::ArgsSha256(rq);
+  a.args_sha256 = ArgsSha256(rq);
   a.required = out.plan.required;
   a.timeout_seconds = out.plan.timeout_seconds;
   a.auto_deny_on_timeout = d.auto_deny_on_timeout;
@@ -159,7 +158,7 @@ std::optional<NewApproval> ApprovalForDecision(const core::DecideRequest& rq,
   return out;
 }
 
-const char* RunListStateName(const core::RunInfo& run) {
+const char* RunListStateName(const RunInfo& run) {
   if (run.state.halted) return "halted";
   return run.ended ? "ended" : "active";
 }
@@ -173,9 +172,9 @@ ApprovalPolicyLookup PolicyFactsLookup(std::shared_ptr<const policy::PolicySet> 
     if (const policy::ToolRule* rule = agent->Resolve(tool).rule) {
       facts.max_records_per_run = rule->max_records_per_run;
     }
-    facts.run_grant_refusal = core::RunGrantRefusal(agent->Resolve(tool).rule, 1);
+    facts.run_grant_refusal = RunGrantRefusal(agent->Resolve(tool).rule, 1);
     return facts;
   };
 }
 
-}  // namespace interlock::store
+}  // namespace interlock::core

@@ -1,0 +1,41 @@
+// The embedded store the standalone front doors (`interlock mcp`, `interlock hook`,
+// `interlock egress`) use, opened with the deployment's audit HMAC key, which lives next to
+// the database as PATH.key (the convention of `interlock serve`), created 0600 on first
+// use so redacted hashes stay comparable across sessions.
+//
+// A composition root (docs/design.md, "Layers and the rule"): the one place besides
+// `interlock serve` and the operator commands that names a backend. The doors that call it
+// see the core's ports only (core::Store, core::PinRows).
+// Thread-safety: free functions.
+#ifndef INTERLOCK_CLI_LOCAL_STORE_H_
+#define INTERLOCK_CLI_LOCAL_STORE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/ports/pin_rows.h"
+#include "core/ports/store.h"
+#include "interlock/result.h"
+
+namespace interlock::cli {
+
+// Whether `path` names a PostgreSQL store (a postgresql:// or postgres:// URI) rather than
+// a SQLite file.
+bool IsPostgresStore(std::string_view path);
+
+// Opens (creating the parent directory, the database and the key when missing).
+// durable_full: fsync every commit (the default); false: WAL with synchronous=NORMAL, a
+// committed record survives a crash of the process but not of the OS or the machine
+// (`interlock mcp --durability normal`, docs/mcp.md). A PostgreSQL URI is refused: a
+// fleet's doors are served by `interlock serve`.
+Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path,
+                                                    bool durable_full = true);
+
+// The MCP tool pins of the SQLite store at `path` (":memory:" for tests), on a connection of
+// their own.
+Result<std::unique_ptr<core::PinRows>> OpenLocalPinRows(const std::string& path);
+
+}  // namespace interlock::cli
+
+#endif  // INTERLOCK_CLI_LOCAL_STORE_H_

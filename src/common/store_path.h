@@ -1,0 +1,20 @@
+// Where a command's store is when --store is not given: one convention for every command
+// (docs/operations.md#the-store) and for the sandbox, which keeps the store's directory out
+// of an MCP server's reach.
+// Thread-safety: reads the environment; any thread.
+#ifndef INTERLOCK_COMMON_STORE_PATH_H_
+#define INTERLOCK_COMMON_STORE_PATH_H_
+
+#include <string>
+
+#include "interlock/result.h"
+
+namespace interlock {
+
+// $INTERLOCK_STORE, else $XDG_STATE_HOME/interlock/interlock.db, else
+// $HOME/.local/state/interlock/interlock.db. An error when none of them is set.
+Result<std::string> DefaultStorePath();
+
+}  // namespace interlock
+
+#endif  // INTERLOCK_COMMON_STORE_PATH_H_

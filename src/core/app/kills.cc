@@ -1,0 +1,100 @@
+#include "core/app/kills.h"
+
+#include <utility>
+
+#include "core/ports/store.h"
+
+namespace interlock::core {
+
+void EngagedKills::Set(std::string_view scope, std::string_view target, bool engaged,
+                       std::string reason) {
+  if (scope == kKillGlobal) {
+    if (engaged) {
+      global_ = std::move(reason);
+    } else {
+      global_.reset();
+    }
+    return;
+  }
+  std::map<std::string, std::string, std::less<>>* rows = scope == kKillAgent ? &agents_
+                                                          : scope == kKillRun ? &runs_
+                                                                              : nullptr;
+  if (rows == nullptr) return;
+  if (engaged) {
+    (*rows)[std::string(target)] = std::move(reason);
+  } else if (auto it = rows->find(target); it != rows->end()) {
+    rows->erase(it);
+  }
+}
+
+void EngagedKills::Clear() {
+  global_.reset();
+  agents_.clear();
+  runs_.clear();
+}
+
+std::optional<engine::KillSwitch> EngagedKills::Covering(std::string_view agent_id,
+                                                         std::string_view run_id) const {
+  if (global_) return engine::KillSwitch{std::string(kKillGlobal), *global_};
+  // An empty id names no agent or run: a switch stored without a target never covers it.
+  if (!agent_id.empty()) {
+    if (auto it = agents_.find(agent_id); it != agents_.end()) {
+      return engine::KillSwitch{std::string(kKillAgent), it->second};
+    }
+  }
+  if (!run_id.empty()) {
+    if (auto it = runs_.find(run_id); it != runs_.end()) {
+      return engine::KillSwitch{std::string(kKillRun), it->second};
+    }
+  }
+  return std::nullopt;
+}
+
+EngagedKills EngagedOf(const std::vector<KillEntry>& entries) {
+  EngagedKills kills;
+  for (const KillEntry& e : entries) {
+    if (e.engaged) kills.Set(e.scope, e.target, true, e.reason);
+  }
+  return kills;
+}
+
+Result<KillEntry> NormalizeKill(KillEntry e) {
+  if (e.scope == kKillGlobal) {
+    e.target.clear();
+  } else if (e.scope == kKillAgent || e.scope == kKillRun) {
+    if (e.target.empty()) return Error::Invalid("kill switch scope " + e.scope + " needs a target");
+  } else {
+    return Error::Invalid("unknown kill switch scope \"" + e.scope +
+                          "\" (expected global, agent or run)");
+  }
+  return e;
+}
+
+Status Kills::Engage(std::string_view scope, std::string_view target, std::string reason,
+                     std::string actor, TimePoint now) {
+  return Set(KillEntry{std::string(scope), std::string(target), true, std::move(reason),
+                       std::move(actor), now});
+}
+
+Status Kills::Release(std::string_view scope, std::string_view target, std::string reason,
+                      std::string actor, TimePoint now) {
+  return Set(KillEntry{std::string(scope), std::string(target), false, std::move(reason),
+                       std::move(actor), now});
+}
+
+Status Kills::Set(const KillEntry& entry) {
+  Result<KillEntry> e = NormalizeKill(entry);
+  if (!e.ok()) return e.error();
+  return store_.SetKill(*e);
+}
+
+Result<std::vector<KillEntry>> Kills::List() { return store_.ListKills(); }
+
+Result<std::optional<engine::KillSwitch>> Kills::Effective(std::string_view agent_id,
+                                                           std::string_view run_id) {
+  Result<std::vector<KillEntry>> all = store_.ListKills();
+  if (!all.ok()) return all.error();
+  return EngagedOf(*all).Covering(agent_id, run_id);
+}
+
+}  // namespace interlock::core

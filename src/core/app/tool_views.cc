@@ -1,0 +1,31 @@
+#include "core/app/tool_views.h"
+
+#include "engine/call_parser.h"
+#include "engine/engine.h"
+
+namespace interlock::core {
+
+static_assert(kMaxToolNameBytes == engine::kMaxToolNameBytes,
+              "one tool-name bound for the doors and the parser");
+
+bool ValidToolName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxToolNameBytes) return false;
+  for (char c : name) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) return false;
+  }
+  return true;
+}
+
+std::map<std::string, ToolView> ViewTools(const policy::PolicySet* set, std::string_view agent_id,
+                                          const std::vector<std::string>& tools) {
+  const policy::AgentPolicy* agent = set != nullptr ? set->Find(agent_id) : nullptr;
+  std::map<std::string, ToolView> out;
+  for (const std::string& name : tools) {
+    engine::ToolView v = engine::ViewTool(agent, name);
+    out[name] = ToolView{v.visible, std::move(v.scope)};
+  }
+  return out;
+}
+
+}  // namespace interlock::core

@@ -1,0 +1,109 @@
+"""Tests of tools/check_layers.py on fixture trees (temp directories)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SOURCE = os.environ.get("INTERLOCK_SOURCE_DIR",
+                        os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+CHECKER = os.path.join(SOURCE, "tools", "check_layers.py")
+
+
+class Tree:
+    """A fixture source tree under a temp directory."""
+
+    def __init__(self, files):
+        self.dir = tempfile.TemporaryDirectory()
+        for rel, text in files.items():
+            path = os.path.join(self.dir.name, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+
+    def check(self, allowlist=None):
+        args = [sys.executable, CHECKER, "--root", self.dir.name]
+        if allowlist is not None:
+            path = os.path.join(self.dir.name, "allow.txt")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(allowlist)
+            args += ["--allowlist", path]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr
+
+    def close(self):
+        self.dir.cleanup()
+
+
+CLEAN = {
+    "src/server/api.cc": '#include "server/api.h"\n#include "core/ports/store.h"\n',
+    "src/core/ports/store.h": '#include "engine/engine.h"\n// sqlite3 in a comment is fine\n',
+    "src/store/sqlite_store.cc": "#include <sqlite3.h>\n",
+    "src/cli/serve_cmd.cc": '#include "store/sqlite_store.h"\n',
+}
+
+
+class LayersTest(unittest.TestCase):
+    def run_tree(self, extra, allowlist=None):
+        tree = Tree({**CLEAN, **extra})
+        try:
+            return tree.check(allowlist)
+        finally:
+            tree.close()
+
+    # Tests that a tree keeping the rule passes (the store and the composition root may
+    # include backends; a port may name the pure engine).
+    def test_clean_tree_passes(self):
+        code, out = self.run_tree({})
+        self.assertEqual(code, 0, out)
+
+    # Tests that a door including a store header fails, naming file:line and the rule.
+    def test_door_including_store_fails(self):
+        code, out = self.run_tree(
+            {"src/mcp/pins.cc": '#include "mcp/pins.h"\n\n#include "store/sqlite_pins.h"\n'})
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/mcp/pins.cc:3: store/sqlite_pins.h: a door includes no store header",
+                      out)
+
+    # Tests that a door reaching the engine, SQLite or libpq fails, each on its line.
+    def test_door_including_engine_or_database_fails(self):
+        code, out = self.run_tree({
+            "src/egress/proxy.cc": '#include "engine/engine.h"\n',
+            "src/server/x.cc": "#include <sqlite3.h>\n#include <libpq-fe.h>\n",
+            "src/cli/mcp_cmd.cc": '#include "audit/audit_log.h"\n',
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/egress/proxy.cc:1: engine/engine.h: a door includes no engine header",
+                      out)
+        self.assertIn("src/server/x.cc:1: sqlite3.h", out)
+        self.assertIn("src/server/x.cc:2: libpq-fe.h", out)
+        self.assertIn("src/cli/mcp_cmd.cc:1: audit/audit_log.h", out)
+        self.assertIn("4 violation(s)", out)
+
+    # Tests that a port (or any core file) naming a database type fails even without an
+    # include, and that the core including a store header fails.
+    def test_port_naming_database_type_fails(self):
+        code, out = self.run_tree({"src/core/ports/bad.h": "struct sqlite3;\nclass X {};\n"})
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/core/ports/bad.h:1: sqlite3: the core names no database type", out)
+        code, out = self.run_tree({"src/core/guard.cc": '#include "store/sqlite_store.h"\n'})
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/core/guard.cc:1: store/sqlite_store.h: the core includes no store", out)
+
+    # Tests that an allowlisted violation passes but is still printed with its owner.
+    def test_allowlisted_violation_is_shown_and_passes(self):
+        code, out = self.run_tree({"src/server/api.cc": '#include "engine/engine.h"\n'},
+                                  "src/server/api.cc engine/engine.h  # H4\n")
+        self.assertEqual(code, 0, out)
+        self.assertIn("allowed for now (H4)", out)
+
+    # Tests that an allowlist entry that no longer matches fails, so the list only shrinks.
+    def test_stale_allowlist_entry_fails(self):
+        code, out = self.run_tree({}, "src/server/api.cc engine/engine.h  # H4\n")
+        self.assertEqual(code, 1, out)
+        self.assertIn("stale entry", out)
+
+
+if __name__ == "__main__":
+    unittest.main()

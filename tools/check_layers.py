@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Checks the layering rule of docs/design.md ("Layers and the rule").
+
+A door (the code that adapts a protocol onto the core: src/server, src/mcp, src/egress and
+the serving CLI commands listed in DOOR_FILES) talks to the core's facade (src/core/app)
+and ports (src/core/ports) only. It must not include
+
+  * a store header (store/...): backends are the composition root's business;
+  * an engine header (engine/...): the engine is reached through the core;
+  * a database client header (<sqlite3.h>, <libpq-fe.h>) or an audit header that declares
+    database functions (AUDIT_DB_HEADERS).
+
+The core itself (src/core, its ports and facade included) must name no database type: no
+sqlite3 / PGconn / libpq identifier, and none of the headers above but the engine's (pure
+values, the core's vocabulary).
+
+Every violation is printed as "path:line: rule" and makes the exit status 1, except those
+listed in the allowlist file (one "path include # owner" per line), which are printed as
+"allowed" so that the remaining debt stays visible. An allowlist entry that no longer
+matches anything is itself an error (so the list only shrinks).
+
+Usage: check_layers.py [--root DIR] [--allowlist FILE]
+"""
+
+import argparse
+import os
+import re
+import sys
+
+DOOR_DIRS = ("src/server/", "src/mcp/", "src/egress/")
+# The serving CLI commands that are doors. The composition roots (serve_cmd.cc, which
+# builds the daemon, and cli/local_store.*, which opens the standalone doors' store) and
+# the operator commands (kill, token, audit, doctor, ...: tools over a store, not doors)
+# may include backends.
+DOOR_FILES = (
+    "src/cli/decide_cmd.cc",
+    "src/cli/egress_cmd.cc",
+    "src/cli/hook_cmd.cc",
+    "src/cli/hook_input.cc",
+    "src/cli/hook_input.h",
+    "src/cli/mcp_cmd.cc",
+)
+CORE_DIR = "src/core/"
+AUDIT_DB_HEADERS = {
+    "audit/audit_log.h",
+    "audit/checkpoint.h",
+    "audit/export.h",
+    "audit/export_internal.h",
+    "audit/query.h",
+    "audit/replay.h",
+    "audit/retention.h",
+    "audit/sqlite_record_source.h",
+    "audit/sqlite_util.h",
+    "audit/sqlite_verify.h",
+    "audit/tail.h",
+    "audit/verify.h",
+}
+DB_SYSTEM_HEADERS = {"sqlite3.h", "libpq-fe.h", "postgresql/libpq-fe.h"}
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+DB_TOKEN = re.compile(r"\b(sqlite3\w*|PGconn|PGresult|libpq)\b")
+
+
+def rule_for(include, system):
+    """The rule a door breaks by including `include`, or None."""
+    if system:
+        return ("a door includes no database client header"
+                if include in DB_SYSTEM_HEADERS else None)
+    if include.startswith("store/"):
+        return "a door includes no store header (use core/ports/ and core/app/)"
+    if include.startswith("engine/"):
+        return "a door includes no engine header (ask the core: core/app/)"
+    if include in AUDIT_DB_HEADERS:
+        return "a door includes no audit header that declares database functions"
+    return None
+
+
+def is_door(rel):
+    return rel.startswith(DOOR_DIRS) or rel in DOOR_FILES
+
+
+def strip_comment(line):
+    i = line.find("//")
+    return line if i < 0 else line[:i]
+
+
+def scan(root):
+    """Yields (path, line, include, rule) for every violation under root."""
+    src = os.path.join(root, "src")
+    for dirpath, _, files in os.walk(src):
+        for name in sorted(files):
+            if not name.endswith((".h", ".cc")):
+                continue
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            door, port = is_door(rel), rel.startswith(CORE_DIR)
+            if not door and not port:
+                continue
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for n, line in enumerate(f, 1):
+                    m = INCLUDE.match(line)
+                    if m:
+                        rule = rule_for(m.group(2), m.group(1) == "<")
+                        if rule and port:
+                            # The engine is pure: the core calls it.
+                            if m.group(2).startswith("engine/"):
+                                continue
+                            rule = rule.replace("a door", "the core")
+                        if rule:
+                            yield rel, n, m.group(2), rule
+                    elif port and DB_TOKEN.search(strip_comment(line)):
+                        yield rel, n, DB_TOKEN.search(strip_comment(line)).group(1), \
+                            "the core names no database type"
+
+
+def read_allowlist(path):
+    allowed = {}
+    if not path:
+        return allowed
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            text = line.split("#", 1)
+            body = text[0].strip()
+            if not body:
+                continue
+            parts = body.split()
+            if len(parts) != 2:
+                raise SystemExit(f"{path}:{n}: expected \"path include  # owner\"")
+            owner = text[1].strip() if len(text) > 1 else ""
+            allowed[(parts[0], parts[1])] = (n, owner)
+    return allowed
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", default=os.path.join(os.path.dirname(__file__), ".."))
+    ap.add_argument("--allowlist", default=None)
+    args = ap.parse_args(argv)
+    allowed = read_allowlist(args.allowlist)
+    used = set()
+    bad = 0
+    for rel, n, include, rule in scan(args.root):
+        key = (rel, include)
+        if key in allowed:
+            used.add(key)
+            print(f"{rel}:{n}: allowed for now ({allowed[key][1] or 'no owner'}): {include}: {rule}")
+            continue
+        print(f"{rel}:{n}: {include}: {rule} (docs/design.md, \"Layers and the rule\")")
+        bad += 1
+    for key, (n, _) in sorted(allowed.items(), key=lambda kv: kv[1][0]):
+        if key not in used:
+            print(f"{args.allowlist}:{n}: stale entry {key[0]} {key[1]}: it no longer "
+                  "violates the rule; delete the line")
+            bad += 1
+    if bad:
+        print(f"check_layers: {bad} violation(s)")
+        return 1
+    print("check_layers: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
