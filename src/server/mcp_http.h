@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "mcp/pins.h"
@@ -82,7 +83,7 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
 
 struct McpHttpDeps {
   core::Guard* guard = nullptr;
-  store::Store* store = nullptr;
+  store::Store* store = nullptr;  // for core::Calls and the egress decider
   const core::PolicySource* policies = nullptr;
   const Clock* clock = nullptr;
   CallWaiters* waiters = nullptr;
@@ -146,6 +147,8 @@ class McpHttpService final : public McpEndpoint {
 
   const McpConfig config_;
   const McpHttpDeps deps_;
+  // Runs and results of the sessions (core/app/calls.h), over deps_.store.
+  mutable core::Calls calls_;
   const std::map<std::string, ResolvedUpstream> upstreams_;
   // Masked in everything every session's server sends: all upstreams' secrets and the
   // daemon's own (config_.masked_values). Set in the constructor, then read-only.
