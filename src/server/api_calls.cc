@@ -11,8 +11,7 @@
 #include "approval/unheard.h"
 #include "common/crypto.h"
 #include "common/json.h"
-#include "engine/call_parser.h"
-#include "engine/engine.h"
+#include "core/app/tool_views.h"
 #include "policy/egress.h"
 #include "server/api.h"
 #include "server/api_internal.h"
@@ -33,7 +32,7 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
                 : Result<std::optional<core::IdempotencyKey>>(std::nullopt);
   if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   Result<ToolCall> call =
-      body.ok() ? engine::ToolCallFromJson(json::value(std::move(*body))) : body.error();
+      body.ok() ? core::ParseToolCall(json::value(std::move(*body))) : body.error();
   if (!call.ok()) {
     metrics_->RecordDecision(agent_id, Code::kInvalidRequest,
                              std::chrono::steady_clock::now() - start);
@@ -403,7 +402,7 @@ Result<store::CallResult> Api::ParseResultBody(const json::object& o) const {
     result.output_json = std::move(canonical);
   }
   if (auto* u = o.if_contains("usage"); u && !u->is_null()) {
-    auto usage = engine::UsageFromJson(*u);
+    auto usage = core::ParseUsage(*u);
     if (!usage.ok()) return usage.error();
     result.usage = *usage;
   }
@@ -485,13 +484,12 @@ void Api::HandleToolView(const Caller& c, const HttpRequest& req, Responder r) {
     return r.Send(InvalidRequest("tools must be an array of at most 1000 tool names"));
   }
   std::shared_ptr<const policy::PolicySet> set = policies_->Current();
-  const policy::AgentPolicy* agent = set ? set->Find(c.principal.agent_id) : nullptr;
   json::object view;
   for (const json::value& t : tools->as_array()) {
     if (!t.is_string() || t.as_string().empty() || t.as_string().size() > kMaxToolNameBytes) {
       return r.Send(InvalidRequest("each tool name must be a string of 1 to 256 bytes"));
     }
-    engine::ToolView v = engine::ViewTool(agent, t.as_string());
+    core::ToolView v = core::ViewTool(set.get(), c.principal.agent_id, t.as_string());
     json::object entry{{"visible", v.visible}};
     if (v.scope) {
       json::array scope;

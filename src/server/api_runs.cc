@@ -8,7 +8,6 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
-#include "engine/call_parser.h"
 #include "server/api.h"
 #include "server/api_internal.h"
 #include "store/store.h"
@@ -60,7 +59,7 @@ void Api::HandleUsage(const Caller& c, const HttpRequest& req, std::string run_i
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
   auto key = ReadIdempotencyKey(req, "POST /v1/runs/" + run_id + "/usage", *body);
   if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
-  auto usage = engine::UsageFromJson(json::value(std::move(*body)));
+  auto usage = core::ParseUsage(json::value(std::move(*body)));
   if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
   Blocking([this, c, r, run_id, u = *usage, k = key->value_or(core::IdempotencyKey{})] {
     Status s = store_->AddUsageOnce(run_id, c.principal.agent_id, u, k);

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "common/crypto.h"
+#include "engine/call_parser.h"
 #include "store/store.h"  // MERGE(H3): the port's header once it lives in core/ports
 
 namespace interlock::core {
@@ -52,6 +53,12 @@ Result<std::string> Calls::WithdrawApproval(std::string_view approval_id, std::s
   if (!a.ok()) return a.error();
   return std::move(a->call_id);
 }
+
+Result<ToolCall> ParseToolCall(const boost::json::value& body) {
+  return engine::ToolCallFromJson(body);
+}
+
+Result<Usage> ParseUsage(const boost::json::value& v) { return engine::UsageFromJson(v); }
 
 std::string ApprovalIdOf(std::string_view call_id) { return store::ApprovalIdForCall(call_id); }
 

@@ -15,10 +15,13 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/value.hpp>
+
 #include "common/time.h"
 #include "core/policy_source.h"
 #include "core/run_store.h"
 #include "interlock/result.h"
+#include "interlock/tool_call.h"
 
 namespace interlock::store {
 class Store;  // MERGE(H3): the store's interface moves to core/ports
@@ -56,6 +59,12 @@ class Calls {
   const PolicySource* policies_;
   const Clock* clock_;
 };
+
+// A proposed call as a door's JSON body gives it ({"tool","args",...}; the engine's
+// parser: kInvalidArgument naming what is wrong).
+Result<ToolCall> ParseToolCall(const boost::json::value& body);
+// Usage as a door's JSON gives it ({"tokens","cost_usd"}).
+Result<Usage> ParseUsage(const boost::json::value& v);
 
 // The id of the approval a call decided APPROVAL_REQUIRED waits on.
 std::string ApprovalIdOf(std::string_view call_id);
