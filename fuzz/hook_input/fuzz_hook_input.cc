@@ -1,4 +1,5 @@
-// Fuzzes ParseHookInput (the Claude Code PreToolUse and PostToolUse hooks' stdin). Aborts
+// Fuzzes ParseHookInput (the Claude Code PreToolUse and PostToolUse hooks' stdin) and the
+// daemon's HTTP hook reader (ParseAnyHookInput, SniffHookEvent, HookAnswerJson). Aborts
 // when an
 // invariant of its contract breaks: an accepted input has a non-empty session_id and
 // tool_name, its tool_input survives a serialise/parse round trip unchanged (what the
@@ -48,10 +49,31 @@ void CheckPostToolUse(std::string_view text) {
 }  // namespace
 }  // namespace interlock
 
+namespace interlock {
+namespace {
+
+// The daemon's HTTP hook reads the event from the input (core::ParseAnyHookInput) and
+// answers a refusal in the shape SniffHookEvent names: they must agree, and an answer is
+// always one JSON object.
+void CheckAnyEvent(std::string_view text) {
+  auto in = core::ParseAnyHookInput(text);
+  auto again = core::ParseAnyHookInput(text);
+  Check(in.ok() == again.ok(), "the same input parsed differently twice (any event)");
+  const core::HookEvent sniffed = core::SniffHookEvent(text);
+  if (in.ok()) Check(in->event == sniffed, "SniffHookEvent disagrees with ParseAnyHookInput");
+  auto answer =
+      ParseJsonStrict(core::HookAnswerJson(sniffed, core::HookDeny("x")), JsonLimits{1 << 20, 16});
+  Check(answer.ok() && answer->is_object(), "a hook answer is not one JSON object");
+}
+
+}  // namespace
+}  // namespace interlock
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace interlock;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   CheckPostToolUse(text);
+  CheckAnyEvent(text);
   auto in = cli::ParseHookInput(text);
   auto again = cli::ParseHookInput(text);
   Check(in.ok() == again.ok(), "the same input parsed differently twice");

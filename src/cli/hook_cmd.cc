@@ -81,25 +81,21 @@ struct HookOptions : EnforcementFlags {
   std::string event = "pre-tool-use";  // or "post-tool-use"
 };
 
-int Print(std::string_view decision, const std::string& reason) {
-  json::object out{{"hookSpecificOutput", json::object{{"hookEventName", "PreToolUse"},
-                                                       {"permissionDecision", decision},
-                                                       {"permissionDecisionReason", reason}}}};
-  std::cout << ToJsonText(out) << std::endl;
+// The one line of JSON the hook prints (core/app/claude_code.h: the shape shared with the
+// daemon's HTTP hook).
+int Print(const core::HookAnswer& answer) {
+  std::cout << core::HookAnswerJson(core::HookEvent::kPreToolUse, answer) << std::endl;
   return kExitOk;
 }
 
-int Deny(const std::string& reason) { return Print("deny", "Interlock: " + reason); }
+int Deny(const std::string& reason) { return Print(core::HookDeny(reason)); }
 
 // An allowed call: "allow" (skips Claude Code's permission prompt), or with
 // --allowed-as no-objection an empty object: no permissionDecision, so Claude Code's own
 // permission rules and prompts decide as if no hook had run.
 int Allow(const HookOptions& opt, const std::string& reason) {
-  if (opt.allowed_as == "no-objection") {
-    std::cout << "{}" << std::endl;
-    return kExitOk;
-  }
-  return Print("allow", "Interlock: " + reason);
+  if (opt.allowed_as == "no-objection") return Print({core::HookVerdict::kNoDecision, ""});
+  return Print({core::HookVerdict::kAllow, "Interlock: " + reason});
 }
 
 // Reads stdin up to the cap; false when larger or unreadable.
@@ -130,18 +126,10 @@ int PrintVerdict(const HookOptions& opt, const Decision& d) {
 }
 
 // Standalone approval_required: the local prompt is one person, so it may stand in for
-// one approver only.
-int PrintStandaloneApproval(const Decision& d) {
-  if (d.approvals_required >= 2) {
-    return Deny(Reason(d) + " (the policy needs " + std::to_string(d.approvals_required) +
-                " approvers; Claude Code's prompt is one person, so the standalone hook "
-                "denies; run the hook with --daemon to have reviewers approve centrally)");
-  }
-  return Print(
-      "ask",
-      "Interlock: " + Reason(d) +
-          " (answered in Claude Code; Interlock records that it ran only when the PostToolUse "
-          "hook, --event post-tool-use, is registered too)");
+// one approver only, and only where a person answers it (core::HookAnswerFor).
+int PrintStandaloneApproval(const Decision& d, const HookInput& input) {
+  return Print(core::HookAnswerFor(
+      d, {.local_person_may_decide = true, .permission_mode = input.permission_mode}));
 }
 
 // $XDG_STATE_HOME/interlock/hook-runs (else $HOME/.local/state/...): one file per Claude
@@ -605,7 +593,9 @@ int RunHook(const HookOptions& opt) {
   core::PolicySource source(env->set);
   core::Guard guard(&source, env->store.get(), &clock, nullptr);
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
-  if (r.decision.verdict == Verdict::kApprovalRequired) return PrintStandaloneApproval(r.decision);
+  if (r.decision.verdict == Verdict::kApprovalRequired) {
+    return PrintStandaloneApproval(r.decision, *input);
+  }
   return PrintVerdict(opt, r.decision);
 }
 

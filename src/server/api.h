@@ -26,9 +26,11 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "common/time.h"
+#include "core/app/authn.h"
+#include "core/app/calls.h"
+#include "core/app/claude_code.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "core/ports/store.h"
 #include "egress/receipts.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
@@ -37,8 +39,11 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/report_cache.h"
+#include "core/ports/store.h"
 
 namespace interlock::server {
+
+struct Route;  // a matched request target (api_routes.cc)
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
@@ -149,19 +154,17 @@ class Api final : public RequestHandler {
   // server stopped accepting; idempotent.
   void Shutdown();
 
-  // A request-scoped view of who is calling (from the token only).
-  struct Caller {
-    core::Principal principal;
-    core::CallerIdentity identity;  // set when the bearer was a verified JWT
-  };
+  // A request-scoped view of who is calling (from the credential only; core/app/authn.h).
+  using Caller = core::Caller;
 
  private:
-  class AuthCache;
+  class AuthnExec;
 
-  // On failure returns the response to send (401, or 503 when the store is down).
+  // Reads the bearer and asks the core's Authenticator. On failure returns the response
+  // to send (401, or 503 when the store is down).
   std::optional<HttpResponse> Authenticate(const HttpRequest& req, Caller* caller);
-  // The JWT half of Authenticate (the one place a JWT becomes an agent).
-  std::optional<HttpResponse> AuthenticateJwt(std::string_view token, Caller* caller);
+  // The HTTP answer to a refused credential (`challenge`: the WWW-Authenticate value).
+  static HttpResponse RefusalResponse(const core::AuthnRefusal& refusal, std::string challenge);
 
   // Reviewer sign-in with OpenID Connect (oidc_routes.cc, docs/identity.md). A request
   // without Authorization whose session cookie decodes is that session's reviewer or admin;
@@ -190,6 +193,19 @@ class Api final : public RequestHandler {
   std::optional<HttpResponse> AuthenticateMcp(const HttpRequest& req, const std::string& upstream,
                                               Caller* caller);
 
+  // The routes that need a token, after the open ones (api_routes.cc).
+  void HandleAuthenticated(Route& route, HttpRequest req, Responder r);
+  // POST /v1/hooks/claude-code: Claude Code's HTTP hook (api_hooks.cc, docs/mcp.md). Reads
+  // its own bearer: a refusal is a deny in the hook's JSON, never a status Claude Code
+  // would take as "proceed". `defer`: ?on_approval=defer; `bad_query`: a bad query's reason.
+  void HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_query, Responder r);
+  // PreToolUse and PermissionRequest: the decision, answered by core::HookAnswerFor.
+  void DecideHook(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
+                  Responder r);
+  // PostToolUse (the result of the call its PreToolUse allowed, else a record that an
+  // undecided call ran) and PermissionDenied (a record of Claude Code's own denial).
+  void RecordHookReport(const Caller& c, const std::string& run_id, core::HookInput in,
+                        Responder r);
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
   // Decides `call` in run_id through the Guard and answers with the decision (the tail of
   // HandleDecide and HandleEgress).
@@ -257,14 +273,10 @@ class Api final : public RequestHandler {
   void Blocking(Fn&& fn);
 
   bool MetricsTokenMatches(const HttpRequest& req) const;
-  // Counts a request refused for authentication and writes the auth_failed audit record,
-  // coalesced to at most one a second (a flood of bad tokens cannot flood the log); what
-  // is held back is written by a timer a second later, or at Shutdown, never lost.
-  // `who`: a refused sign-in whose person the provider named, listed in the record.
+  // Counts a request refused for authentication and writes the auth_failed audit record
+  // (core::Authenticator::NoteFailure: coalesced, never lost). `who`: a refused sign-in
+  // whose person the provider named, listed in the record.
   void NoteAuthFailure(std::string_view why, const core::RefusedSignIn* who = nullptr);
-  void WriteAuthFailures(core::AuthFailures f);
-  // Writes the held-back failures now (the timer, Shutdown).
-  void FlushAuthFailures();
 
   ApiOptions options_;
   core::Guard* guard_;
@@ -272,7 +284,7 @@ class Api final : public RequestHandler {
   const core::PolicySource* policies_;
   const Clock* clock_;
   Metrics* metrics_;
-  std::unique_ptr<AuthCache> auth_cache_;
+  core::Calls calls_;                     // runs and results (core/app/calls.h)
   std::unique_ptr<ReportCache> reports_;  // the Governance page's reports
   CallWaiters waiters_;
   boost::asio::thread_pool pool_;
@@ -284,11 +296,11 @@ class Api final : public RequestHandler {
   egress::ReceiptBook egress_receipts_;
   mutable std::mutex url_mu_;
   std::string public_url_;  // guarded by url_mu_
-  std::mutex auth_fail_mu_;
-  core::AuthFailures auth_fail_;               // not yet written; guarded by auth_fail_mu_
-  TimePoint auth_fail_written_;                // guarded by auth_fail_mu_
-  boost::asio::steady_timer auth_fail_timer_;  // armed while failures are held back
-  bool auth_fail_timer_armed_ = false;         // guarded by auth_fail_mu_
+  // Authentication (core/app/authn.h); declared last so it is destroyed first, while the
+  // pool its failure records are written on still exists.
+  std::unique_ptr<core::TokenTable> tokens_;
+  std::unique_ptr<AuthnExec> authn_exec_;
+  std::unique_ptr<core::Authenticator> authn_;
 };
 
 }  // namespace interlock::server

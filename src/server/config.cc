@@ -260,6 +260,50 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
   return Status::Ok();
 }
 
+// mcp.upstreams.NAME.sandbox: true, false or {write: [DIR, ...], read: [PATH, ...], env: [...]}.
+Status ReadUpstreamSandbox(Reader& r, const std::string& where, const YAML::Node& v,
+                           McpUpstreamConfig* u) {
+  Status st;
+  if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
+    u->sandbox = v.Scalar() == "true";
+  } else if (v.IsMap()) {
+    u->sandbox = true;
+    for (const auto& skv : v) {
+      const std::string sk = skv.first.Scalar();
+      if (sk == "env") {
+        if (st = ReadEnvNames(r, skv.second, where + ".sandbox.env", &u->sandbox_env); !st.ok()) {
+          break;
+        }
+        continue;
+      }
+      if (sk != "write" && sk != "read") {
+        st = r.Fail(skv.first, "unknown key '" + where + ".sandbox." + sk + "' (write, read, env)");
+        break;
+      }
+      const std::string list = where + ".sandbox." + sk;
+      if (!skv.second.IsSequence()) {
+        st = r.Fail(skv.second, list + " must be a list of paths");
+        break;
+      }
+      std::vector<std::string>& into = sk == "write" ? u->sandbox_write : u->sandbox_read;
+      for (const auto& item : skv.second) {
+        std::string d;
+        if (st = r.String(item, list, &d); !st.ok()) break;
+        if (d.empty()) {
+          st = r.Fail(item, list + ": an empty path");
+          break;
+        }
+        into.push_back(fs::path(d).is_absolute() ? d : r.Resolve(d));
+      }
+      if (!st.ok()) break;
+    }
+  } else {
+    st =
+        r.Fail(v, where + ".sandbox must be true, false or {write: [DIR, ...], read: [PATH, ...]}");
+  }
+  return st;
+}
+
 Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
                     McpUpstreamConfig* u) {
   const std::string where = "mcp.upstreams." + name;
@@ -321,45 +365,7 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
         }
       }
     } else if (key == "sandbox") {
-      if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
-        u->sandbox = v.Scalar() == "true";
-      } else if (v.IsMap()) {
-        u->sandbox = true;
-        for (const auto& skv : v) {
-          const std::string sk = skv.first.Scalar();
-          if (sk == "env") {
-            if (st = ReadEnvNames(r, skv.second, where + ".sandbox.env", &u->sandbox_env);
-                !st.ok()) {
-              break;
-            }
-            continue;
-          }
-          if (sk != "write" && sk != "read") {
-            st = r.Fail(skv.first,
-                        "unknown key '" + where + ".sandbox." + sk + "' (write, read, env)");
-            break;
-          }
-          const std::string list = where + ".sandbox." + sk;
-          if (!skv.second.IsSequence()) {
-            st = r.Fail(skv.second, list + " must be a list of paths");
-            break;
-          }
-          std::vector<std::string>& into = sk == "write" ? u->sandbox_write : u->sandbox_read;
-          for (const auto& item : skv.second) {
-            std::string d;
-            if (st = r.String(item, list, &d); !st.ok()) break;
-            if (d.empty()) {
-              st = r.Fail(item, list + ": an empty path");
-              break;
-            }
-            into.push_back(fs::path(d).is_absolute() ? d : r.Resolve(d));
-          }
-          if (!st.ok()) break;
-        }
-      } else {
-        st = r.Fail(
-            v, where + ".sandbox must be true, false or {write: [DIR, ...], read: [PATH, ...]}");
-      }
+      st = ReadUpstreamSandbox(r, where, v, u);
     } else if (key == "url") {
       st = r.String(v, where + ".url", &u->url);
       if (st.ok() && u->url.rfind("http://", 0) != 0 && u->url.rfind("https://", 0) != 0) {
@@ -616,8 +622,9 @@ Status ReadBool(Reader& r, const YAML::Node& n, const std::string& key, bool* ou
 Status ReadOtlpUrl(Reader& r, const YAML::Node& v, const std::string& key, std::string* out) {
   if (Status st = r.String(v, key, out); !st.ok()) return st;
   if (out->rfind("http://", 0) != 0 && out->rfind("https://", 0) != 0) {
-    return r.Fail(v, key + " must start with http:// or https:// (OTLP/HTTP; gRPC is not "
-                           "supported)");
+    return r.Fail(v, key +
+                         " must start with http:// or https:// (OTLP/HTTP; gRPC is not "
+                         "supported)");
   }
   return Status::Ok();
 }
@@ -689,8 +696,8 @@ Status ReadTelemetry(Reader& r, const YAML::Node& node, telemetry::TelemetryOpti
     }
     if (!st.ok()) return st;
   }
-  t->enabled = !t->endpoint.empty() || !t->traces_endpoint.empty() ||
-               !t->logs_endpoint.empty() || !t->metrics_endpoint.empty();
+  t->enabled = !t->endpoint.empty() || !t->traces_endpoint.empty() || !t->logs_endpoint.empty() ||
+               !t->metrics_endpoint.empty();
   return Status::Ok();
 }
 

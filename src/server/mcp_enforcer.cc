@@ -4,6 +4,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 namespace interlock::server {
 
@@ -28,7 +29,7 @@ mcp::Enforcer::Outcome McpEnforcer::Rehearsed(const Outcome& pending, ToolCall c
                                 std::move(call.mask_values));
   Outcome out{std::move(r.decision), std::move(r.call_id)};
   if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
-    out.approval_id = core::ApprovalIdForCall(out.call_id);
+    out.approval_id = core::ApprovalIdOf(out.call_id);
     if (approval_url_) out.approval_url = approval_url_(out.approval_id);
   }
   return out;
@@ -49,7 +50,7 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
   }
   Outcome out{std::move(r.decision), std::move(r.call_id)};
   if (out.decision.verdict == Verdict::kApprovalRequired && !out.call_id.empty()) {
-    out.approval_id = core::ApprovalIdForCall(out.call_id);
+    out.approval_id = core::ApprovalIdOf(out.call_id);
     if (approval_url_) out.approval_url = approval_url_(out.approval_id);
   }
   return out;
@@ -57,10 +58,9 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
 
 Status McpEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
   if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
-  auto a =
-      store_->WithdrawApproval(pending.approval_id, agent_id_, principal_, reason, clock_->Now());
-  if (!a.ok()) return a.error();
-  waiters_->Notify(a->call_id);  // long polls on the call see the withdrawal at once
+  auto call_id = calls_->WithdrawApproval(pending.approval_id, agent_id_, principal_, reason);
+  if (!call_id.ok()) return call_id.error();
+  waiters_->Notify(*call_id);  // long polls on the call see the withdrawal at once
   return Status::Ok();
 }
 
@@ -84,16 +84,15 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
       wake->cv.notify_all();
     });
     if (waiter == 0) return {Unavailable(tool, "the daemon is shutting down"), pending.call_id};
-    // Delivering the verdict releases an approved call (Store::ReleaseCall).
-    auto call = store_->ReleaseCall(pending.call_id, agent_id_, principal_, clock_->Now(),
-                                    guard_->Policies());
+    // Delivering the verdict releases an approved call (core::Calls::ReleaseCall).
+    auto call = calls_->ReleaseCall(pending.call_id, agent_id_, principal_);
     if (!call.ok()) {
       waiters_->Remove(pending.call_id, waiter);
       return {Unavailable(tool, call.error().message), pending.call_id};
     }
-    if (call->record.decision.verdict != Verdict::kApprovalRequired) {
+    if (call->decision.verdict != Verdict::kApprovalRequired) {
       waiters_->Remove(pending.call_id, waiter);
-      Decision d = call->record.decision;
+      Decision d = call->decision;
       d.tool = tool;
       return {std::move(d), pending.call_id};
     }
@@ -114,9 +113,7 @@ Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult
   r.output_json = result.output_json;
   r.error = result.error;
   r.egress_json = result.egress_json;
-  r.credential_json = result.credential_json;
-  r.policies = guard_->Policies();
-  return store_->RecordResult(call_id, agent_id_, principal_, r, clock_->Now());
+  return calls_->RecordResult(call_id, agent_id_, principal_, std::move(r));
 }
 
 }  // namespace interlock::server

@@ -21,8 +21,8 @@
 #include <string_view>
 
 #include "common/time.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
-#include "core/ports/store.h"
 #include "mcp/gateway.h"
 #include "server/call_waiters.h"
 
@@ -33,12 +33,12 @@ class McpEnforcer final : public mcp::Enforcer {
   // The reviewer page's link for an approval id ("" when there is none).
   using ApprovalUrlFn = std::function<std::string(std::string_view approval_id)>;
 
-  McpEnforcer(core::Guard* guard, core::Store* store, const Clock* clock, CallWaiters* waiters,
+  McpEnforcer(core::Guard* guard, core::Calls* calls, const Clock* clock, CallWaiters* waiters,
               std::string agent_id, std::string principal, std::string run_id,
               std::chrono::milliseconds progress_interval = std::chrono::seconds(1),
               ApprovalUrlFn approval_url = {})
       : guard_(guard),
-        store_(store),
+        calls_(calls),
         clock_(clock),
         waiters_(waiters),
         agent_id_(std::move(agent_id)),
@@ -63,7 +63,7 @@ class McpEnforcer final : public mcp::Enforcer {
   Decision Unavailable(const std::string& tool, const std::string& why) const;
 
   core::Guard* guard_;
-  core::Store* store_;
+  core::Calls* calls_;  // runs, results, release and withdrawal (core/app/calls.h)
   const Clock* clock_;
   CallWaiters* waiters_;
   const std::string agent_id_;

@@ -250,12 +250,12 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     std::lock_guard setup_lock(setup_mu_);  // Teardown reads what this builds
     if (closed()) return;
     const McpHttpDeps& d = service_->deps_;
-    auto run = d.store->CreateRun(agent_.agent_id, "", d.clock->Now());
+    auto run = service_->calls_.StartRun(agent_.agent_id);
     if (!run.ok()) return SetupFailed(init_key, 503, "cannot start a run: " + run.error().message);
     run_id_ = run->run_id;
-    enforcer_ = std::make_unique<McpEnforcer>(d.guard, d.store, d.clock, d.waiters, agent_.agent_id,
-                                              agent_.name, run_id_, std::chrono::seconds(1),
-                                              d.approval_url);
+    enforcer_ = std::make_unique<McpEnforcer>(d.guard, &service_->calls_, d.clock, d.waiters,
+                                              agent_.agent_id, agent_.name, run_id_,
+                                              std::chrono::seconds(1), d.approval_url);
     if (!identity_.issuer.empty()) enforcer_->SetIdentity(identity_);
     tool_view_ = std::make_unique<mcp::PolicyToolView>(d.policies, agent_.agent_id);
     if (!up_->config.command.empty()) {
@@ -575,8 +575,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       gateway_.reset();
       upstream_.reset();
       if (!run_id_.empty()) {
-        const McpHttpDeps& d = service_->deps_;
-        (void)d.store->EndRun(run_id_, agent_.agent_id, d.clock->Now());
+        (void)service_->calls_.EndRun(run_id_, agent_.agent_id);
       }
       std::map<std::string, std::shared_ptr<Exchange>, std::less<>> left;
       std::shared_ptr<ResponseStream> listen;
@@ -837,7 +836,10 @@ mcp::SandboxRequest McpHttpService::SandboxRequestFor(const McpConfig& config,
 
 McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,
                                std::map<std::string, ResolvedUpstream> ups)
-    : config_(std::move(config)), deps_(deps), upstreams_(std::move(ups)) {
+    : config_(std::move(config)),
+      deps_(deps),
+      calls_(deps.store, deps.policies, deps.clock),
+      upstreams_(std::move(ups)) {
   masked_ = config_.masked_values;
   for (const auto& [name, up] : upstreams_) {
     masked_.insert(masked_.end(), up.secrets.begin(), up.secrets.end());

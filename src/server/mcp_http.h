@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "identity/credential_broker.h"
@@ -83,7 +84,7 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
 
 struct McpHttpDeps {
   core::Guard* guard = nullptr;
-  core::Store* store = nullptr;
+  core::Store* store = nullptr;  // for core::Calls and the egress decider
   const core::PolicySource* policies = nullptr;
   const Clock* clock = nullptr;
   CallWaiters* waiters = nullptr;
@@ -147,6 +148,8 @@ class McpHttpService final : public McpEndpoint {
 
   const McpConfig config_;
   const McpHttpDeps deps_;
+  // Runs and results of the sessions (core/app/calls.h), over deps_.store.
+  mutable core::Calls calls_;
   const std::map<std::string, ResolvedUpstream> upstreams_;
   // Masked in everything every session's server sends: all upstreams' secrets and the
   // daemon's own (config_.masked_values). Set in the constructor, then read-only.

@@ -28,4 +28,10 @@ std::map<std::string, ToolView> ViewTools(const policy::PolicySet* set, std::str
   return out;
 }
 
+ToolView ViewTool(const policy::PolicySet* set, std::string_view agent_id, std::string_view tool) {
+  const policy::AgentPolicy* agent = set != nullptr ? set->Find(agent_id) : nullptr;
+  engine::ToolView v = engine::ViewTool(agent, tool);
+  return {v.visible, std::move(v.scope)};
+}
+
 }  // namespace interlock::core

@@ -37,6 +37,9 @@ struct ToolView {
 std::map<std::string, ToolView> ViewTools(const policy::PolicySet* set, std::string_view agent_id,
                                           const std::vector<std::string>& tools);
 
+// The view of one `tool` (ViewTools of one name).
+ToolView ViewTool(const policy::PolicySet* set, std::string_view agent_id, std::string_view tool);
+
 }  // namespace interlock::core
 
 #endif  // INTERLOCK_CORE_APP_TOOL_VIEWS_H_

@@ -394,6 +394,13 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   Call("POST", view, view, R"({"tools":[]})", reviewer_);
   Call("POST", view, view, R"({"tools":[]})", "");
 
+  // Claude Code's HTTP hook: always 200, a refusal is a deny in the hook's JSON.
+  const std::string hook = "/v1/hooks/claude-code";
+  Call("POST", hook, hook,
+       R"({"session_id":"s","hook_event_name":"PreToolUse","tool_name":"read","tool_input":{}})",
+       agent_);
+  Call("POST", hook, hook, R"({"hook_event_name":"PreToolUse"})", "");
+
   // Approvals.
   const std::string approvals = "/v1/approvals";
   Call("GET", approvals, approvals, "", reviewer_);

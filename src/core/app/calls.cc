@@ -1,0 +1,64 @@
+#include "core/app/calls.h"
+
+#include <utility>
+
+#include <boost/json.hpp>
+
+#include "common/crypto.h"
+#include "core/ports/store.h"  // MERGE(H3): the port's header once it lives in core/ports
+
+namespace interlock::core {
+
+Calls::Calls(core::Store* store, const PolicySource* policies, const Clock* clock)
+    : store_(store), policies_(policies), clock_(clock) {}
+
+Result<RunInfo> Calls::StartRun(std::string_view agent_id, std::string_view run_id) {
+  return store_->CreateRun(agent_id, run_id, clock_->Now());
+}
+
+Result<RunInfo> Calls::JoinRun(std::string_view agent_id, std::string_view run_id) {
+  Result<RunInfo> run = store_->CreateRun(agent_id, run_id, clock_->Now());
+  if (run.ok() || run.error().kind != ErrorKind::kAlreadyExists) return run;
+  run = store_->GetRun(run_id);
+  if (!run.ok()) return run;
+  if (run->agent_id != agent_id) {
+    return Error{ErrorKind::kPermissionDenied,
+                 "run " + std::string(run_id) + " belongs to another agent"};
+  }
+  return run;
+}
+
+Status Calls::EndRun(std::string_view run_id, std::string_view agent_id) {
+  return store_->EndRun(run_id, agent_id, clock_->Now());
+}
+
+Status Calls::RecordResult(std::string_view call_id, std::string_view agent_id,
+                           std::string_view principal, CallResult result) {
+  result.policies = policies_->Current();
+  return store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
+}
+
+Result<CallRecord> Calls::ReleaseCall(std::string_view call_id, std::string_view agent_id,
+                                      std::string_view principal) {
+  auto call =
+      store_->ReleaseCall(call_id, agent_id, principal, clock_->Now(), policies_->Current());
+  if (!call.ok()) return call.error();
+  return std::move(call->record);
+}
+
+Result<std::string> Calls::WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
+                                            std::string_view principal, std::string_view reason) {
+  auto a = store_->WithdrawApproval(approval_id, agent_id, principal, reason, clock_->Now());
+  if (!a.ok()) return a.error();
+  return std::move(a->call_id);
+}
+
+std::string ApprovalIdOf(std::string_view call_id) { return core::ApprovalIdForCall(call_id); }
+
+std::string CappedOutputJson(std::string canonical, size_t max_bytes) {
+  if (canonical.size() <= max_bytes) return canonical;
+  return boost::json::serialize(boost::json::object{
+      {"truncated", true}, {"bytes", canonical.size()}, {"sha256", Sha256Hex(canonical)}});
+}
+
+}  // namespace interlock::core

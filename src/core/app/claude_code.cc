@@ -1,0 +1,259 @@
+#include "core/app/claude_code.h"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <utility>
+
+#include <boost/json.hpp>
+
+#include "common/json.h"
+
+namespace interlock::core {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::array<HookEvent, 4> kEvents = {HookEvent::kPreToolUse, HookEvent::kPostToolUse,
+                                              HookEvent::kPermissionRequest,
+                                              HookEvent::kPermissionDenied};
+
+std::optional<HookEvent> EventNamed(std::string_view name) {
+  for (HookEvent e : kEvents) {
+    if (name == HookEventName(e)) return e;
+  }
+  return std::nullopt;
+}
+
+Result<json::value> ParseDocument(std::string_view text) {
+  if (text.size() > kMaxHookInputBytes) {
+    return Error::Invalid("the hook input is over " + std::to_string(kMaxHookInputBytes) +
+                          " bytes");
+  }
+  auto doc = ParseJsonStrict(text, JsonLimits{kMaxHookInputBytes, kMaxHookInputDepth});
+  if (!doc.ok()) {
+    return Error::Invalid("the hook input is not valid JSON (" + doc.error().message + ")");
+  }
+  if (!doc->is_object()) return Error::Invalid("the hook input is not a JSON object");
+  return std::move(*doc);
+}
+
+std::string WrongEventMessage(HookEvent expected) {
+  switch (expected) {
+    case HookEvent::kPostToolUse:
+      return "--event post-tool-use handles PostToolUse events only; configure it under "
+             "PostToolUse";
+    case HookEvent::kPreToolUse:
+      return "this hook handles PreToolUse events only; configure it under PreToolUse (or "
+             "pass --event post-tool-use under PostToolUse)";
+    default:
+      return std::string("the hook input is not a ") + HookEventName(expected) + " event";
+  }
+}
+
+// An optional member that must be a string when present (null allowed when `null_ok`).
+Result<std::string> OptionalString(const json::object& in, std::string_view key,
+                                   bool null_ok = false) {
+  const json::value* v = in.if_contains(key);
+  if (v == nullptr || (null_ok && v->is_null())) return std::string();
+  if (!v->is_string()) return Error::Invalid(std::string(key) + " is not a JSON string");
+  return std::string(v->get_string());
+}
+
+Result<HookInput> ReadInput(const json::object& in, HookEvent event) {
+  const json::value* tool = in.if_contains("tool_name");
+  if (tool == nullptr || !tool->is_string() || tool->get_string().empty()) {
+    return Error::Invalid("the hook input has no tool_name");
+  }
+  const json::value* session = in.if_contains("session_id");
+  if (session == nullptr || !session->is_string() || session->get_string().empty()) {
+    return Error::Invalid("the hook input has no session_id");
+  }
+  const json::value* tool_input = in.if_contains("tool_input");
+  if (tool_input != nullptr && !tool_input->is_object()) {
+    return Error::Invalid("tool_input is not a JSON object");
+  }
+  HookInput out;
+  out.event = event;
+  auto cwd = OptionalString(in, "cwd");
+  if (!cwd.ok()) return cwd.error();
+  auto use_id = OptionalString(in, "tool_use_id", /*null_ok=*/true);
+  if (!use_id.ok()) return use_id.error();
+  auto mode = OptionalString(in, "permission_mode", /*null_ok=*/true);
+  if (!mode.ok()) return mode.error();
+  out.cwd = std::move(*cwd);
+  out.tool_use_id = std::move(*use_id);
+  out.permission_mode = std::move(*mode);
+  out.session_id = std::string(session->get_string());
+  out.tool_name = std::string(tool->get_string());
+  if (tool_input != nullptr) out.tool_input = tool_input->get_object();
+  if (event == HookEvent::kPostToolUse) {
+    if (const json::value* response = in.if_contains("tool_response"); response != nullptr) {
+      out.tool_response = *response;
+    }
+  }
+  if (event == HookEvent::kPermissionDenied) {
+    auto reason = OptionalString(in, "reason", /*null_ok=*/true);
+    if (!reason.ok()) return reason.error();
+    out.reason = std::move(*reason);
+  }
+  return out;
+}
+
+// Modes in which Claude Code's permission prompt is not a person's answer: the auto mode
+// classifier answers it, dontAsk denies it, bypassPermissions skips it.
+bool PromptReachesAPerson(std::string_view mode) {
+  return mode != "auto" && mode != "dontAsk" && mode != "bypassPermissions";
+}
+
+std::string Reason(const Decision& d) {
+  return "Interlock: " + std::string(CodeName(d.code)) + ": " + d.reason;
+}
+
+}  // namespace
+
+const char* HookEventName(HookEvent event) {
+  switch (event) {
+    case HookEvent::kPostToolUse:
+      return "PostToolUse";
+    case HookEvent::kPermissionRequest:
+      return "PermissionRequest";
+    case HookEvent::kPermissionDenied:
+      return "PermissionDenied";
+    case HookEvent::kPreToolUse:
+      break;
+  }
+  return "PreToolUse";
+}
+
+Result<HookInput> ParseHookInput(std::string_view text, HookEvent expected) {
+  auto doc = ParseDocument(text);
+  if (!doc.ok()) return doc.error();
+  const json::object& in = doc->get_object();
+  const json::value* event = in.if_contains("hook_event_name");
+  if (event == nullptr && expected != HookEvent::kPreToolUse) {
+    return Error::Invalid(std::string("the hook input has no hook_event_name (") +
+                          HookEventName(expected) + " expected)");
+  }
+  if (event != nullptr && (!event->is_string() || event->get_string() != HookEventName(expected))) {
+    return Error::Invalid(WrongEventMessage(expected));
+  }
+  return ReadInput(in, expected);
+}
+
+Result<HookInput> ParseAnyHookInput(std::string_view text) {
+  auto doc = ParseDocument(text);
+  if (!doc.ok()) return doc.error();
+  const json::object& in = doc->get_object();
+  const json::value* name = in.if_contains("hook_event_name");
+  if (name == nullptr || !name->is_string()) {
+    return Error::Invalid("the hook input has no hook_event_name");
+  }
+  std::optional<HookEvent> event = EventNamed(name->get_string());
+  if (!event) {
+    return Error::Invalid(
+        "Interlock serves PreToolUse, PostToolUse, PermissionRequest and "
+        "PermissionDenied hooks, not " +
+        std::string(
+            name->get_string().subview(0, std::min<size_t>(64, name->get_string().size()))));
+  }
+  return ReadInput(in, *event);
+}
+
+HookEvent SniffHookEvent(std::string_view text) {
+  auto doc = ParseDocument(text);
+  if (!doc.ok()) return HookEvent::kPreToolUse;
+  const json::value* name = doc->get_object().if_contains("hook_event_name");
+  if (name == nullptr || !name->is_string()) return HookEvent::kPreToolUse;
+  return EventNamed(name->get_string()).value_or(HookEvent::kPreToolUse);
+}
+
+ToolCall HookCall(const HookInput& in) {
+  ToolCall call;
+  call.tool = in.tool_name;
+  call.args = in.tool_input;
+  return call;
+}
+
+HookAnswer HookDeny(std::string reason) {
+  return {HookVerdict::kDeny, "Interlock: " + std::move(reason)};
+}
+
+HookAnswer HookAnswerFor(const Decision& d, const HookContext& ctx) {
+  const bool auto_mode = ctx.permission_mode == "auto";
+  switch (d.verdict) {
+    case Verdict::kAllow:
+      if (ctx.allowed_as_no_objection && !auto_mode) return {HookVerdict::kNoDecision, ""};
+      return {HookVerdict::kAllow, Reason(d)};
+    case Verdict::kApprovalRequired:
+      break;
+    default:
+      return {HookVerdict::kDeny, Reason(d)};
+  }
+  if (d.approvals_required >= 2) {
+    if (ctx.defer_pending) return {HookVerdict::kDefer, Reason(d)};
+    if (ctx.local_person_may_decide) {
+      return {HookVerdict::kDeny,
+              Reason(d) + " (the policy needs " + std::to_string(d.approvals_required) +
+                  " approvers; Claude Code's prompt is one person, so the standalone hook "
+                  "denies; run the hook with --daemon to have reviewers approve centrally)"};
+    }
+    return {HookVerdict::kDeny,
+            Reason(d) + " (the policy needs " + std::to_string(d.approvals_required) +
+                " approvers; Claude Code's prompt is one person, so the call is not asked "
+                "there" +
+                (ctx.pending_where.empty() ? std::string(")") : "; " + ctx.pending_where + ")")};
+  }
+  if (ctx.local_person_may_decide && PromptReachesAPerson(ctx.permission_mode)) {
+    return {HookVerdict::kAsk,
+            Reason(d) +
+                " (answered in Claude Code; Interlock records that it ran only when the "
+                "PostToolUse hook, --event post-tool-use, is registered too)"};
+  }
+  if (ctx.defer_pending) return {HookVerdict::kDefer, Reason(d)};
+  if (ctx.local_person_may_decide) {
+    return {HookVerdict::kDeny,
+            Reason(d) + " (permission mode " + ctx.permission_mode +
+                ": Claude Code's prompt would not be answered by a person, so the call is "
+                "denied rather than left to it)"};
+  }
+  return {HookVerdict::kDeny,
+          Reason(d) + (ctx.pending_where.empty()
+                           ? std::string(" (reviewers decide it; retry the identical call "
+                                         "once they have)")
+                           : " (reviewers decide it: " + ctx.pending_where +
+                                 "; retry the identical call once they have)")};
+}
+
+std::string HookAnswerJson(HookEvent event, const HookAnswer& a) {
+  if (event == HookEvent::kPreToolUse) {
+    if (a.verdict == HookVerdict::kNoDecision) return "{}";
+    const char* decision = a.verdict == HookVerdict::kAllow   ? "allow"
+                           : a.verdict == HookVerdict::kAsk   ? "ask"
+                           : a.verdict == HookVerdict::kDefer ? "defer"
+                                                              : "deny";
+    json::object out{{"hookSpecificOutput", json::object{{"hookEventName", "PreToolUse"},
+                                                         {"permissionDecision", decision},
+                                                         {"permissionDecisionReason", a.reason}}}};
+    return ToJsonText(out);
+  }
+  if (event == HookEvent::kPermissionRequest) {
+    // The dialog shows (no decision) only where a person may answer it; a deferred call
+    // has no person to ask, so it is denied here.
+    if (a.verdict == HookVerdict::kAsk || a.verdict == HookVerdict::kNoDecision) return "{}";
+    json::object decision;
+    if (a.verdict == HookVerdict::kAllow) {
+      decision["behavior"] = "allow";
+    } else {
+      decision["behavior"] = "deny";
+      decision["message"] = a.reason;
+    }
+    json::object out{{"hookSpecificOutput", json::object{{"hookEventName", "PermissionRequest"},
+                                                         {"decision", std::move(decision)}}}};
+    return ToJsonText(out);
+  }
+  return "{}";
+}
+
+}  // namespace interlock::core

@@ -1,0 +1,128 @@
+// Claude Code's hook contract, both ways, for every door that serves it: the command hook
+// (`interlock hook claude-code`, src/cli/hook_cmd.cc) and the HTTP hook of `interlock
+// serve` (POST /v1/hooks/claude-code, src/server/api_hooks.cc).
+//
+// In: the JSON object Claude Code writes to a command hook's stdin or POSTs to an HTTP
+// hook ({"session_id","transcript_path","cwd","permission_mode","hook_event_name",
+// "tool_name","tool_input","tool_use_id",...}; PostToolUse adds "tool_response",
+// PermissionDenied "reason"). ParseHookInput is pure and total: any byte string yields a
+// HookInput or an error naming what is wrong, never a crash. Fields Interlock does not use
+// are ignored; `tool_use_id` is never copied into the call, so a retried identical call
+// posts identical {tool, args} and attaches to its pending approval.
+//
+// Out: the JSON a command hook prints and an HTTP hook answers (docs/mcp.md cites the
+// contract): PreToolUse `hookSpecificOutput.permissionDecision` allow|deny|ask|defer with
+// `permissionDecisionReason`; PermissionRequest `hookSpecificOutput.decision.behavior`
+// allow|deny (with `message`); `{}` for no decision. HookAnswerFor is the one place a
+// Decision becomes an answer, with the rules: `ask` only where a local person may decide
+// (never when the policy needs reviewers, never in a mode where Claude Code's classifier
+// or a non-interactive run would answer the prompt), `defer` only where the caller asked
+// for it, and in auto mode a gated call is answered explicitly, never left to the classifier.
+// Thread-safety: none needed (no shared state).
+#ifndef INTERLOCK_CORE_APP_CLAUDE_CODE_H_
+#define INTERLOCK_CORE_APP_CLAUDE_CODE_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "interlock/decision.h"
+#include "interlock/result.h"
+#include "interlock/tool_call.h"
+
+namespace interlock::core {
+
+inline constexpr size_t kMaxHookInputBytes = 4 << 20;
+inline constexpr size_t kMaxHookInputDepth = 64;
+
+// The hook events Interlock serves.
+enum class HookEvent { kPreToolUse, kPostToolUse, kPermissionRequest, kPermissionDenied };
+
+// "PreToolUse" | "PostToolUse" | "PermissionRequest" | "PermissionDenied", as Claude Code
+// names the event in hook_event_name.
+const char* HookEventName(HookEvent event);
+
+struct HookInput {
+  HookEvent event = HookEvent::kPreToolUse;
+  std::string session_id;          // non-empty
+  std::string tool_name;           // non-empty
+  boost::json::object tool_input;  // {} when absent
+  // The session's working directory as Claude Code sent it (what ${workspace} stands for
+  // in the policy); empty when absent. Not checked here: the hook refuses a relative one
+  // only when the policy uses ${workspace}.
+  std::string cwd;
+  // Claude Code's id of this tool use, the same in every event of one tool use; empty
+  // when absent (older Claude Code, some PermissionRequest inputs). Never part of the call.
+  std::string tool_use_id;
+  // "default", "plan", "acceptEdits", "auto", "dontAsk", "bypassPermissions"; "" when absent.
+  std::string permission_mode;
+  // PostToolUse only: what the tool returned (any JSON; null when absent).
+  boost::json::value tool_response;
+  // PermissionDenied only: why Claude Code denied the call ("" when absent).
+  std::string reason;
+};
+
+// Parses and validates the hook input: a JSON object (strict: no duplicate keys, at most
+// kMaxHookInputBytes and kMaxHookInputDepth) whose hook_event_name, when present, is
+// `event`'s name (required for every event but PreToolUse, so a PreToolUse input is never
+// taken for a report that the tool ran), with non-empty string session_id and tool_name
+// and, when present, an object tool_input and string cwd, permission_mode and reason.
+// Errors are kInvalidArgument with a sentence for the deny reason.
+Result<HookInput> ParseHookInput(std::string_view text, HookEvent event = HookEvent::kPreToolUse);
+
+// As ParseHookInput, for a door that serves every event at one address: the event is read
+// from hook_event_name (required; one of the four).
+Result<HookInput> ParseAnyHookInput(std::string_view text);
+
+// The event named by hook_event_name in `text`, when `text` is a JSON object naming one of
+// the four (so a refusal can be answered in the event's own shape); else PreToolUse.
+HookEvent SniffHookEvent(std::string_view text);
+
+// The call a hook input asks about: tool and arguments, nothing of the envelope.
+ToolCall HookCall(const HookInput& in);
+
+// What to answer Claude Code.
+enum class HookVerdict { kAllow, kDeny, kAsk, kDefer, kNoDecision };
+struct HookAnswer {
+  HookVerdict verdict = HookVerdict::kDeny;
+  std::string reason;  // shown to Claude (deny) or the person (ask); "Interlock: " prefixed
+};
+
+// Where and how the hook answers: what the rules of HookAnswerFor depend on.
+struct HookContext {
+  // A person at Claude Code's prompt may stand in for one approver (the standalone command
+  // hook, whose `ask` is recorded as that person's vote). False for the daemon's HTTP
+  // hook: there reviewers decide, and a local yes would be no vote.
+  bool local_person_may_decide = false;
+  // The caller runs Claude Code non-interactively and resumes deferred calls itself
+  // (`claude -p`, the Agent SDK): a call awaiting reviewers is answered `defer`.
+  bool defer_pending = false;
+  // An allowed call answers no decision, so Claude Code's own rules still apply
+  // (--allowed-as no-objection). Ignored in auto mode: an allow is then explicit.
+  bool allowed_as_no_objection = false;
+  std::string permission_mode{};  // the input's
+  // Says where a pending approval can be found ("approval ap-... at https://..."), for the
+  // deny that answers a call awaiting reviewers.
+  std::string pending_where{};
+};
+
+// The one mapping of a decision to an answer (rules in the header comment). Allow -> allow;
+// deny -> deny; approval_required -> ask (one approver, a local person may decide, an
+// interactive mode), else defer (when asked for), else deny naming where the approval waits.
+HookAnswer HookAnswerFor(const Decision& d, const HookContext& ctx);
+
+// A deny for a failure of Interlock itself or bad input (fail closed).
+HookAnswer HookDeny(std::string reason);
+
+// The JSON object answering `event` (one line, no newline). PreToolUse carries the
+// verdict as permissionDecision; PermissionRequest as decision.behavior (ask, defer and
+// no decision: `{}`, the dialog shows); PostToolUse and PermissionDenied take no decision
+// (`{}`).
+std::string HookAnswerJson(HookEvent event, const HookAnswer& answer);
+
+}  // namespace interlock::core
+
+#endif  // INTERLOCK_CORE_APP_CLAUDE_CODE_H_

@@ -1,0 +1,192 @@
+// POST /v1/hooks/claude-code: Claude Code's HTTP hook (docs/mcp.md#claude-code-http-hooks).
+// A door written against the core facade only: core::Authenticator (who), core::Calls
+// (the session's run, results), core::Guard (the decision) and core/app/claude_code.h
+// (the hook contract, shared with `interlock hook claude-code`).
+//
+// Claude Code takes a non-2xx answer, or one that is not JSON, as a hook error and lets
+// the tool run (unless the hook says "onFailure": "block"). So everything this door refuses
+// (no or a wrong bearer, a reviewer's token, a bad body, a store that cannot answer) is a
+// 200 whose JSON denies the call, in the shape of the event that was sent.
+//
+// One Interlock run per agent and Claude Code session: "cc-" + 32 hex digits of
+// SHA-256(agent id, session id), started on the session's first event. A session id sent
+// under another agent's token is another run, so no agent sees or moves another's.
+// With a tool_use_id the events of one tool use share an Idempotency-Key: a
+// PermissionRequest after a PreToolUse is answered the verdict already given (counted
+// once), and a PostToolUse finds the call its PreToolUse allowed.
+#include <iostream>
+#include <string>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/http.hpp>
+
+#include "common/crypto.h"
+#include "common/json.h"
+#include "core/app/calls.h"
+#include "core/app/claude_code.h"
+#include "server/api.h"
+#include "server/api_internal.h"
+
+namespace interlock::server {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+
+namespace {
+
+HttpResponse HookResponse(core::HookEvent event, const core::HookAnswer& answer) {
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = core::HookAnswerJson(event, answer);
+  return res;
+}
+
+std::string HookRunId(std::string_view agent_id, std::string_view session_id) {
+  std::string both(agent_id);
+  both.push_back('\n');
+  both.append(session_id);
+  return "cc-" + Sha256Hex(both).substr(0, 32);
+}
+
+// The events of one tool use share a key bound to the call's tool and arguments; without a
+// tool_use_id there is none (an identical later call must be decided again, never
+// answered an old verdict).
+core::IdempotencyKey ToolUseKey(const core::HookInput& in, std::string_view prefix) {
+  if (in.tool_use_id.empty()) return {};
+  const std::string call = in.tool_name + "\n" + CanonicalJson(boost::json::value(in.tool_input));
+  return {std::string(prefix) + in.tool_use_id.substr(0, 200), Sha256Hex(call)};
+}
+
+// What Claude Code reports without asking: recorded through the Guard as a refused call
+// (rule `rule`), so it is in the audit trail; with the tool use's key a PostToolUse of a
+// call decided before finds that call instead.
+ToolCall ReportedCall(const core::HookInput& in, std::string reason, std::string rule) {
+  ToolCall call = core::HookCall(in);
+  call.refusal_reason = std::move(reason);
+  call.refusal_rule = std::move(rule);
+  return call;
+}
+
+}  // namespace
+
+void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_query, Responder r) {
+  const std::string_view body(req.body().data(), req.body().size());
+  const core::HookEvent sniffed = core::SniffHookEvent(body);
+  auto deny = [&](std::string why) { r.Send(HookResponse(sniffed, core::HookDeny(why))); };
+  const BearerHeader bearer = ReadBearer(req);
+  core::AuthnResult who = authn_->Bearer(bearer.token, !bearer.header.empty());
+  if (!who.ok()) {
+    if (who.refusal.outcome == core::AuthnOutcome::kUnavailable) metrics_->RecordStoreError();
+    return deny("the hook's bearer token was refused (" + who.refusal.message +
+                "); send the agent's token: \"headers\": {\"Authorization\": \"Bearer "
+                "$INTERLOCK_TOKEN\"} with INTERLOCK_TOKEN in \"allowedEnvVars\"");
+  }
+  if (who.caller->principal.role != core::Role::kAgent) {
+    return deny("only agent tokens may ask through the Claude Code hook");
+  }
+  if (!bad_query.empty()) return deny("the hook's URL is wrong: " + bad_query);
+  auto input = core::ParseAnyHookInput(body);
+  if (!input.ok()) return deny(input.error().message);
+  Blocking([this, c = std::move(*who.caller), in = std::move(*input), defer, r]() mutable {
+    const std::string run_id = HookRunId(c.principal.agent_id, in.session_id);
+    if (auto run = calls_.JoinRun(c.principal.agent_id, run_id); !run.ok()) {
+      if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
+      return r.Send(HookResponse(in.event, core::HookDeny("cannot start the session's run " +
+                                                          run_id + ": " + run.error().message)));
+    }
+    switch (in.event) {
+      case core::HookEvent::kPreToolUse:
+      case core::HookEvent::kPermissionRequest:
+        return DecideHook(c, run_id, std::move(in), defer, std::move(r));
+      case core::HookEvent::kPostToolUse:
+      case core::HookEvent::kPermissionDenied:
+        return RecordHookReport(c, run_id, std::move(in), std::move(r));
+    }
+  });
+}
+
+void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
+                     Responder r) {
+  const auto start = std::chrono::steady_clock::now();
+  core::IdempotencyKey key = ToolUseKey(in, "claude-code:");
+  ToolCall call = core::HookCall(in);
+  guard_->DecideAsync(
+      c.principal.agent_id, c.principal.name, run_id, std::move(call),
+      [this, r, start, agent_id = c.principal.agent_id, in = std::move(in),
+       defer](core::GuardResponse g) {
+        net::post(r.executor(), [this, r, start, agent_id, in, defer, g = std::move(g)]() mutable {
+          if (g.error && *g.error != ErrorKind::kAlreadyExists &&
+              *g.error != ErrorKind::kInvalidArgument) {
+            metrics_->RecordStoreError();
+          }
+          metrics_->RecordDecision(agent_id, g.decision.code,
+                                   std::chrono::steady_clock::now() - start);
+          core::HookContext ctx;
+          ctx.defer_pending = defer;
+          ctx.permission_mode = in.permission_mode;
+          if (g.decision.verdict == Verdict::kApprovalRequired && !g.call_id.empty()) {
+            const std::string approval_id = core::ApprovalIdOf(g.call_id);
+            const std::string url = ApprovalUrl(approval_id);
+            ctx.pending_where = "approval " + approval_id + (url.empty() ? "" : " at " + url);
+          }
+          r.Send(HookResponse(in.event, core::HookAnswerFor(g.decision, ctx)));
+        });
+      },
+      {}, std::move(key), c.identity.issuer.empty() ? nullptr : &c.identity);
+}
+
+void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::HookInput in,
+                           Responder r) {
+  const bool post = in.event == core::HookEvent::kPostToolUse;
+  ToolCall call;
+  core::IdempotencyKey key;
+  if (post) {
+    const std::string output = CanonicalJson(in.tool_response);
+    call = ReportedCall(in,
+                        "PostToolUse: Claude Code reports that this call ran (tool use " +
+                            in.tool_use_id.substr(0, 100) + ", output " +
+                            std::to_string(output.size()) + " bytes, sha256 " + Sha256Hex(output) +
+                            "), but Interlock never decided it",
+                        "hook.post-tool-use");
+    key = ToolUseKey(in, "claude-code:");  // the PreToolUse's: finds the call it decided
+  } else {
+    call = ReportedCall(in,
+                        "PermissionDenied: Claude Code denied this call itself (permission "
+                        "mode " +
+                            in.permission_mode.substr(0, 64) + "): " + in.reason.substr(0, 1024),
+                        "claude-code.permission-denied");
+    key = ToolUseKey(in, "claude-code-denied:");  // a resent report is recorded once
+  }
+  guard_->DecideAsync(
+      c.principal.agent_id, c.principal.name, run_id, std::move(call),
+      [this, c, r, in = std::move(in), post](core::GuardResponse g) mutable {
+        // A PostToolUse of a call allowed before: its result (capped as POST .../result).
+        if (!post || !g.replayed || g.decision.verdict != Verdict::kAllow || g.call_id.empty()) {
+          net::post(r.executor(), [r, event = in.event]() mutable {
+            r.Send(HookResponse(event, {core::HookVerdict::kNoDecision, ""}));
+          });
+          return;
+        }
+        Blocking([this, c, r, in = std::move(in), call_id = g.call_id]() mutable {
+          core::CallResult result;
+          const boost::json::value* is_error =
+              in.tool_response.is_object() ? in.tool_response.get_object().if_contains("is_error")
+                                           : nullptr;
+          result.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
+          result.output_json =
+              core::CappedOutputJson(CanonicalJson(in.tool_response), options_.max_output_bytes);
+          if (Status s = calls_.RecordResult(call_id, c.principal.agent_id, c.principal.name,
+                                             std::move(result));
+              !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+            std::cerr << "interlock serve: the Claude Code hook could not record the result of "
+                      << call_id << ": " << s.error().message << '\n';
+          }
+          r.Send(HookResponse(in.event, {core::HookVerdict::kNoDecision, ""}));
+        });
+      },
+      {}, std::move(key), c.identity.issuer.empty() ? nullptr : &c.identity);
+}
+
+}  // namespace interlock::server

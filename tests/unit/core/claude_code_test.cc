@@ -1,0 +1,123 @@
+// core/app/claude_code.h: the one mapping of a decision to Claude Code's hook answer, and
+// the reader of the events the daemon's HTTP hook serves.
+#include "core/app/claude_code.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <boost/json.hpp>
+
+namespace interlock::core {
+namespace {
+
+namespace json = boost::json;
+
+Decision Approval(int approvers) {
+  Decision d;
+  d.verdict = Verdict::kApprovalRequired;
+  d.code = Code::kApprovalRequired;
+  d.reason = "needs a reviewer";
+  d.approvals_required = approvers;
+  return d;
+}
+
+Decision Allowed() {
+  Decision d;
+  d.verdict = Verdict::kAllow;
+  d.code = Code::kAllowed;
+  d.reason = "allowed";
+  return d;
+}
+
+std::string PreDecision(const HookAnswer& a) {
+  json::value v = json::parse(HookAnswerJson(HookEvent::kPreToolUse, a));
+  if (!v.as_object().contains("hookSpecificOutput")) return "";
+  return std::string(v.at("hookSpecificOutput").at("permissionDecision").as_string());
+}
+
+// Tests that the standalone hook asks the local person for a one-approver call in an
+// interactive mode only: in auto, dontAsk and bypassPermissions nobody answers the prompt
+// (the classifier would), so the call is denied.
+TEST(ClaudeCodeAnswerTest, AutoModeNeverAsks) {
+  HookContext local{.local_person_may_decide = true, .permission_mode = "default"};
+  EXPECT_EQ(HookAnswerFor(Approval(1), local).verdict, HookVerdict::kAsk);
+  for (const char* mode : {"auto", "dontAsk", "bypassPermissions"}) {
+    local.permission_mode = mode;
+    HookAnswer a = HookAnswerFor(Approval(1), local);
+    EXPECT_EQ(a.verdict, HookVerdict::kDeny) << mode;
+    EXPECT_NE(a.reason.find(mode), std::string::npos) << a.reason;
+  }
+}
+
+// Tests that a call needing two approvers is never asked at one person's prompt.
+TEST(ClaudeCodeAnswerTest, TwoApproversAreNeverAsked) {
+  HookAnswer a = HookAnswerFor(Approval(2), {.local_person_may_decide = true});
+  EXPECT_EQ(a.verdict, HookVerdict::kDeny);
+  EXPECT_NE(a.reason.find("2 approvers"), std::string::npos) << a.reason;
+}
+
+// Tests that the daemon's hook (reviewers decide) never asks, and defers only when the
+// caller asked for it.
+TEST(ClaudeCodeAnswerTest, DaemonDeniesOrDefersButNeverAsks) {
+  HookContext daemon{.pending_where = "approval ap-1"};
+  HookAnswer a = HookAnswerFor(Approval(1), daemon);
+  EXPECT_EQ(a.verdict, HookVerdict::kDeny);
+  EXPECT_NE(a.reason.find("approval ap-1"), std::string::npos) << a.reason;
+  daemon.defer_pending = true;
+  EXPECT_EQ(HookAnswerFor(Approval(1), daemon).verdict, HookVerdict::kDefer);
+  EXPECT_EQ(HookAnswerFor(Approval(3), daemon).verdict, HookVerdict::kDefer);
+  EXPECT_EQ(HookAnswerFor(Allowed(), daemon).verdict, HookVerdict::kAllow);
+}
+
+// Tests that an allow answered "no objection" is still explicit in auto mode, where no
+// decision would leave the call to the classifier.
+TEST(ClaudeCodeAnswerTest, NoObjectionIsExplicitInAutoMode) {
+  EXPECT_EQ(HookAnswerFor(Allowed(), {.allowed_as_no_objection = true}).verdict,
+            HookVerdict::kNoDecision);
+  EXPECT_EQ(
+      HookAnswerFor(Allowed(), {.allowed_as_no_objection = true, .permission_mode = "auto"})
+          .verdict,
+      HookVerdict::kAllow);
+}
+
+// Tests the JSON shapes: PreToolUse's permissionDecision, PermissionRequest's
+// decision.behavior (a deferred call is denied there: no person to ask), `{}` otherwise.
+TEST(ClaudeCodeAnswerTest, AnswerShapes) {
+  EXPECT_EQ(PreDecision({HookVerdict::kDefer, "r"}), "defer");
+  EXPECT_EQ(HookAnswerJson(HookEvent::kPreToolUse, {HookVerdict::kNoDecision, ""}), "{}");
+  json::value deny = json::parse(
+      HookAnswerJson(HookEvent::kPermissionRequest, {HookVerdict::kDefer, "Interlock: no"}));
+  EXPECT_EQ(deny.at("hookSpecificOutput").at("hookEventName"), "PermissionRequest");
+  EXPECT_EQ(deny.at("hookSpecificOutput").at("decision").at("behavior"), "deny");
+  EXPECT_EQ(deny.at("hookSpecificOutput").at("decision").at("message"), "Interlock: no");
+  json::value allow =
+      json::parse(HookAnswerJson(HookEvent::kPermissionRequest, {HookVerdict::kAllow, "ok"}));
+  EXPECT_EQ(allow.at("hookSpecificOutput").at("decision").at("behavior"), "allow");
+  EXPECT_EQ(HookAnswerJson(HookEvent::kPostToolUse, {HookVerdict::kAllow, "x"}), "{}");
+  EXPECT_EQ(HookAnswerJson(HookEvent::kPermissionDenied, {HookVerdict::kDeny, "x"}), "{}");
+}
+
+// Tests that the HTTP hook's reader takes the event from the input, refuses events it does
+// not serve and duplicate keys, and reads PermissionDenied's reason.
+TEST(ClaudeCodeInputTest, AnyEventReader) {
+  auto denied = ParseAnyHookInput(
+      R"({"hook_event_name":"PermissionDenied","session_id":"s","tool_name":"Bash",)"
+      R"("tool_input":{"command":"rm -rf x"},"reason":"classifier","permission_mode":"auto"})");
+  ASSERT_TRUE(denied.ok()) << denied.error().message;
+  EXPECT_EQ(denied->event, HookEvent::kPermissionDenied);
+  EXPECT_EQ(denied->reason, "classifier");
+  EXPECT_EQ(denied->permission_mode, "auto");
+  EXPECT_FALSE(ParseAnyHookInput(R"({"hook_event_name":"Stop","session_id":"s","tool_name":"x"})")
+                   .ok());
+  EXPECT_FALSE(ParseAnyHookInput(R"({"session_id":"s","tool_name":"x"})").ok());
+  EXPECT_FALSE(ParseAnyHookInput(R"({"hook_event_name":"PreToolUse","session_id":"s",)"
+                                 R"("tool_name":"Read","tool_name":"Bash"})")
+                   .ok());
+  EXPECT_EQ(SniffHookEvent(R"({"hook_event_name":"PermissionRequest"})"),
+            HookEvent::kPermissionRequest);
+  EXPECT_EQ(SniffHookEvent("{not json"), HookEvent::kPreToolUse);
+}
+
+}  // namespace
+}  // namespace interlock::core
