@@ -30,6 +30,7 @@
 #include "common/crypto.h"
 #include "common/decision_json.h"
 #include "common/thread_name.h"
+#include "core/approval_txn.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
@@ -667,7 +668,6 @@ class PostgresStore::Impl {
     ctx.sqlstate = b.sqlstate;
     ctx.batch = &b.approvals;
     ctx.sql = &b.sql;
-    ctx.events = &b.events;
     if (b.options != nullptr) {
       ctx.default_timeout_seconds = b.options->approval_default_timeout_seconds;
       ctx.max_wait_seconds = b.options->approval_max_wait_seconds;
@@ -1824,8 +1824,11 @@ Status PostgresStore::SetKill(const KillEntry& entry) {
         if (e.engaged) b.kills.push_back(KillRow{e.scope, e.target, e.reason});
         audit::AuditEvent ev = KillSwitchEvent(e);
         b.events.push_back(std::move(ev));
+        if (!e.engaged) return Status::Ok();
         // An engaged switch cancels the pending approvals in its scope at once.
-        return internal::PgOnKill(Impl::ApprovalCtx(b), e);
+        Impl::Txn txn(b);
+        return core::CancelForKillInTxn(txn, core::KillRow{e.scope, e.target, e.reason, e.actor},
+                                        e.at);
       },
       {},
       // Releasing widens access and waits for its anchor; engaging is never held up by one.
@@ -2216,7 +2219,7 @@ Result<StoredCall> PostgresStore::ReleaseCall(std::string_view call_id, std::str
     const core::ReleaseContext ctx{std::move(kill).value(), row->state.halted, row->ended,
                                    row->state.halt_reason, now};
     bool released_now = false;
-    if (Status rs = txn.approvals().Release(id, ctx, &released_now); !rs.ok()) return rs;
+    if (Status rs = core::ReleaseInTxn(txn, id, ctx, &released_now); !rs.ok()) return rs;
     if (!released_now || policies == nullptr) return Status::Ok();
     // The call proceeds now: what it adds to the run's sequence state, and its count.
     if (Status rs = core::ApplyRelease(txn, policies->Find(recorded.agent_id), recorded,
@@ -2252,11 +2255,8 @@ Result<VoteOutcome> PostgresStore::Vote(const VoteRequest& request) {
   Status s = impl_->SubmitAndWait(
       {},
       [&](Impl::Batch& b) -> Status {
-        out = VoteOutcome{};
         Impl::Txn txn(b);
-        internal::PgApprovalCtx ctx = Impl::ApprovalCtx(b);
-        ctx.redactor = &impl_->redactor();
-        return internal::PgVote(ctx, txn, request, &out);
+        return core::VoteInTxn(txn, request, &impl_->redactor(), &out);
       },
       [&](PgConn& c, Impl::Batch&, std::vector<std::string>* runs,
           std::string* sqlstate) -> Status {
@@ -2278,9 +2278,8 @@ Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id,
   Approval out;
   std::optional<Error> refused;  // by another identity: recorded, then answered
   Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
-    refused.reset();
-    return internal::PgWithdraw(Impl::ApprovalCtx(b), approval_id, agent_id, principal, reason, now,
-                                &out, &refused);
+    Impl::Txn txn(b);
+    return core::WithdrawInTxn(txn, approval_id, agent_id, principal, reason, now, &out, &refused);
   });
   if (!s.ok()) return s.error();
   if (refused) return *refused;
@@ -2290,7 +2289,8 @@ Result<Approval> PostgresStore::WithdrawApproval(std::string_view approval_id,
 Result<std::vector<ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint now) {
   std::vector<ApprovalChange> out;
   Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
-    return internal::PgExpire(Impl::ApprovalCtx(b), now, &out);
+    Impl::Txn txn(b);
+    return core::ExpireInTxn(txn, now, &out);
   });
   if (!s.ok()) return s.error();
   return out;
