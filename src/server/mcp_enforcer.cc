@@ -5,6 +5,8 @@
 #include <memory>
 #include <mutex>
 
+#include "core/app/approvals.h"  // MERGE(H4)
+
 namespace interlock::server {
 
 Decision McpEnforcer::Unavailable(const std::string& tool, const std::string& why) const {
@@ -57,8 +59,9 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
 
 Status McpEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
   if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
-  auto a =
-      store_->WithdrawApproval(pending.approval_id, agent_id_, principal_, reason, clock_->Now());
+  // MERGE(H4): through the approvals facade (core/app/approvals.h), not the store.
+  auto a = core::Approvals(store_, store_, clock_)
+               .Withdraw(pending.approval_id, agent_id_, principal_, reason);
   if (!a.ok()) return a.error();
   waiters_->Notify(a->call_id);  // long polls on the call see the withdrawal at once
   return Status::Ok();
@@ -85,8 +88,9 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
     });
     if (waiter == 0) return {Unavailable(tool, "the daemon is shutting down"), pending.call_id};
     // Delivering the verdict releases an approved call (Store::ReleaseCall).
-    auto call = store_->ReleaseCall(pending.call_id, agent_id_, principal_, clock_->Now(),
-                                    guard_->Policies());
+    // MERGE(H4): through the approvals facade (core/app/approvals.h), not the store.
+    auto call = core::Approvals(store_, store_, clock_)
+                    .Release(pending.call_id, agent_id_, principal_, guard_->Policies());
     if (!call.ok()) {
       waiters_->Remove(pending.call_id, waiter);
       return {Unavailable(tool, call.error().message), pending.call_id};
