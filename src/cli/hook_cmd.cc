@@ -57,6 +57,7 @@
 #include "common/json.h"
 #include "common/store_path.h"
 #include "common/time.h"
+#include "core/app/approvals.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/ports/store.h"
@@ -509,35 +510,27 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
   SystemClock clock;
   if (match->asked) {
     // The tool ran, so the person at Claude Code's prompt approved it: that is recorded as
-    // their vote through the same approval path as a reviewer's, then the call released.
-    core::VoteRequest vote;
-    vote.approval_id = core::ApprovalIdForCall(match->call_id);
-    vote.reviewer.name = kClaudeCodeUser;
-    vote.reviewer.role = core::Role::kReviewer;
-    vote.approve = true;
-    vote.comment = "approved at Claude Code's permission prompt (the PostToolUse hook saw it run)";
-    vote.now = clock.Now();
-    std::shared_ptr<const policy::PolicySet> set = env->set;
-    vote.policy = [set](std::string_view agent_id, std::string_view /*tool*/) {
-      core::ApprovalPolicyFacts facts;
-      if (const policy::AgentPolicy* a = set->Find(agent_id); a != nullptr) {
-        facts.identity = a->identity;
-      }
-      return facts;
-    };
-    auto voted = env->store->Vote(vote);
-    if (!voted.ok()) {
-      return PostNote("call " + match->call_id + " ran but its approval could not be recorded (" +
-                      voted.error().message + "); nothing recorded");
-    }
-    // Decided with the agent id as principal (guard.Decide above).
-    auto released = env->store->ReleaseCall(match->call_id, env->agent_id, env->agent_id,
-                                            clock.Now(), env->set);
+    // their vote through the core's one "answer at the client" use case (the same facts and
+    // re-checks as a reviewer's vote, the record limit included), then the call released.
+    core::Approvals::LocalAnswer local;
+    local.call_id = match->call_id;
+    local.agent_id = env->agent_id;
+    local.principal = env->agent_id;  // decided with the agent id as principal (guard.Decide)
+    local.reviewer = kClaudeCodeUser;
+    local.approve = true;
+    local.comment = "approved at Claude Code's permission prompt (the PostToolUse hook saw it run)";
+    local.where = "at Claude Code's permission prompt";
+    local.policies = env->set;
+    auto released =
+        core::Approvals(env->store.get(), env->store.get(), &clock).AnswerAsLocalUser(local);
     if (!released.ok() || released->record.decision.verdict != Verdict::kAllow) {
-      return PostNote(
-          "call " + match->call_id + " ran but Interlock did not release it after the approval (" +
-          (released.ok() ? released->record.decision.reason : released.error().message) +
-          "); its result is not recorded");
+      // The tool ran although Interlock did not grant it (the run's record limit, a kill
+      // switch, a halted run, a self-approval): on record as a call that ran undecided.
+      return RecordUndecided(
+          opt, *env, *input, run_id,
+          "call " + match->call_id + " ran but Interlock did not grant and release it (" +
+              (released.ok() ? released->record.decision.reason : released.error().message) +
+              "); its result is not recorded");
     }
   }
   core::CallResult result = PostResult(*input, RedactedValues(input->tool_input, redact_fields));

@@ -136,12 +136,6 @@ std::string WithdrawnReason(std::string_view approval_id, std::string_view agent
 // Rate limits and daily quotas counted the original call; the edit is not a second call
 // (evaluated with nothing counted). An approval that needs two approvers cannot be edited
 // (each approver must approve the same arguments): refused.
-struct EditedCall {
-  boost::json::object args;  // as the reviewer sent them (the agent runs the tool with them)
-  std::string args_sha256;   // SHA-256 of their canonical JSON
-  uint64_t records = 0;      // records the edited call touches (consumed on grant instead)
-  std::vector<std::string> redact_fields;  // the rule's, for the audit record
-};
 // `agent` may be null (unknown agent: refused). `approval_tool` and `approval_required`
 // are the approval's. Error kinds: kInvalidArgument (no arguments object, two approvers),
 // kPermissionDenied (the policy refuses the edited call), both with the reason.

@@ -10,6 +10,7 @@
 #include "audit/canonical.h"
 #include "common/decision_json.h"
 #include "core/approval_rules.h"
+#include "core/approval_txn.h"
 #include "core/run_txn.h"
 
 namespace interlock::core {
@@ -120,7 +121,7 @@ Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, RunRow& 
     if (!kill.ok()) return kill.error();
     const ReleaseContext ctx{std::move(kill).value(), row.state.halted, row.ended,
                              row.state.halt_reason, rq.now};
-    if (Status s = txn.approvals().Release(call_id, ctx, &released_now); !s.ok()) return s;
+    if (Status s = ReleaseInTxn(txn, call_id, ctx, &released_now); !s.ok()) return s;
   }
   Result<CallRecord> call = txn.LoadCall(call_id);
   if (!call.ok()) {
@@ -385,7 +386,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   // approved call (released now if it was not yet), never a second one; and only to the
   // identity the call was made for.
   Result<Resubmission> resubmission =
-      identity_refusal.empty() ? txn.approvals().FindResubmission(rq) : Resubmission{};
+      identity_refusal.empty() ? FindResubmissionInTxn(txn, rq) : Resubmission{};
   if (!resubmission.ok()) return resubmission.error();
   if (!resubmission->original_call_id.empty()) {
     Result<CallRecord> original = txn.LoadCall(resubmission->original_call_id);
@@ -415,7 +416,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     // A retry of a call still waiting for its approval attaches to it: no second
     // approval, no step spent. (A retry the engine denies now is recorded as a deny.) Only
     // a retry by the identity the call was made for: anyone else asks for their own.
-    Result<std::string> twin = txn.approvals().PendingTwin(rq);
+    Result<std::string> twin = PendingTwinInTxn(txn, rq);
     if (!twin.ok()) return twin.error();
     if (!twin->empty()) {
       Result<CallRecord> pending = txn.LoadCall(*twin);
@@ -463,7 +464,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   if (keeps_audit) {
     AppendDecisionAudit(txn, rq, *call_id, std::move(data), state, was_halted, ev.decision);
   }
-  if (Status s = txn.approvals().AfterDecide(rq, *call_id, ev); !s.ok()) return s;
+  if (Status s = AfterDecideInTxn(txn, rq, *call_id, ev); !s.ok()) return s;
   // The agent's cross-run counts: a call that proceeds counts (denied ones never do); the
   // usage it reports counts towards the day either way, as it does towards the run.
   const bool proceeds = ev.effects.consume_records;

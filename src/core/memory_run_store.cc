@@ -33,16 +33,28 @@ Result<RunInfo> MemoryRunStore::GetRun(std::string_view run_id) {
 namespace {
 
 // No approvals in memory: nothing to redeem, attach to or release.
+// A MemoryRunStore keeps no approvals: an APPROVAL_REQUIRED decision is final there
+// (`interlock decide` has nobody to ask), no approval exists to redeem (a call naming one is
+// refused as any unknown approval is), and nothing can vote or settle one.
 class NoApprovals final : public ApprovalRows {
  public:
-  Result<Resubmission> FindResubmission(const DecideRequest&) override { return Resubmission{}; }
-  Result<std::string> PendingTwin(const DecideRequest&) override { return std::string(); }
-  Status Release(const std::string& call_id, const ReleaseContext&, bool*) override {
-    return Error::NotFound("no call " + call_id);
+  Result<std::optional<Approval>> Load(std::string_view) override {
+    return std::optional<Approval>();
   }
-  Status AfterDecide(const DecideRequest&, const std::string&, const engine::Evaluation&) override {
-    return Status::Ok();
+  Result<std::vector<Approval>> Pending(const PendingQuery&) override {
+    return std::vector<Approval>();
   }
+  Status Insert(const Approval&) override { return Status::Ok(); }
+  Status InsertVote(std::string_view, const ApprovalVote&) override { return Unkept(); }
+  Status Update(const Approval&, const Approval&) override { return Unkept(); }
+  Result<std::string> LoadDecisionJson(std::string_view) override { return Unkept(); }
+  Status SaveDecision(std::string_view, std::string_view, Verdict, Code) override {
+    return Unkept();
+  }
+  Result<std::vector<KillRow>> EngagedKills() override { return std::vector<KillRow>(); }
+
+ private:
+  static Error Unkept() { return Error::Unavailable("store: this store keeps no approvals"); }
 };
 
 }  // namespace

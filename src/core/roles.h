@@ -17,6 +17,15 @@ enum class Role { kAgent, kReviewer, kAdmin };
 const char* RoleName(Role r);
 std::optional<Role> ParseRole(std::string_view name);
 
+// Who a request acts as, from its bearer token (or verified JWT) only.
+// MERGE(H4): moved here from store/store.h for core::VoteRequest; authn may own it.
+struct Principal {
+  std::string token_id;
+  std::string name;  // reviewer/admin name, or the agent id for agent tokens
+  Role role = Role::kAgent;
+  std::string agent_id;  // set for kAgent
+};
+
 // A token to create: an agent token names an agent id already in Unicode NFC (policies
 // match agent ids byte for byte) and defaults its name to it; a reviewer or admin token
 // needs a name and carries no agent id. Every name must be a person's name a reader can

@@ -152,46 +152,34 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
     (void)store_->ExpireApprovals(clock_->Now());
     auto a = store_->GetApproval(pending.approval_id);
     if (a.ok() && a->state == core::ApprovalState::kPending) {
-      (void)store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, answer.comment,
-                                     clock_->Now());
+      (void)approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_, answer.comment);
     }
     return deny(Code::kApprovalTimeout, answer.comment);
   }
   if (answer.kind == ClientAnswer::Kind::kRefused) {
-    if (auto a = store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, answer.comment,
-                                          clock_->Now());
+    if (auto a = approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_, answer.comment);
         !a.ok() && a.error().kind != ErrorKind::kAlreadyExists) {
       std::cerr << "interlock mcp: could not withdraw approval " << pending.approval_id << ": "
                 << a.error().message << '\n';
     }
     return deny(Code::kApprovalDenied, answer.comment);
   }
-  core::VoteRequest vote;
-  vote.approval_id = pending.approval_id;
-  vote.reviewer.name = reviewer_;
-  vote.reviewer.role = core::Role::kReviewer;
-  vote.approve = answer.kind == ClientAnswer::Kind::kApprove;
-  vote.comment = answer.comment;
-  vote.now = clock_->Now();
-  std::shared_ptr<const policy::PolicySet> set = guard_->Policies();
-  vote.policy = core::PolicyFactsLookup(set);
-  auto voted = store_->Vote(vote);
-  if (!voted.ok()) {
-    // Self-approval (the OS user is the agent's identity), a store failure, an approval
-    // decided meanwhile: never an allow. A pending approval is withdrawn.
-    const std::string why = "the answer of " + reviewer_ + " at the MCP client was not " +
-                            "accepted: " + voted.error().message;
-    (void)store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, why, clock_->Now());
-    return deny(voted.error().kind == ErrorKind::kPermissionDenied ? Code::kApprovalDenied
-                                                                   : Code::kStoreUnavailable,
-                why);
-  }
-  // The principal its calls are decided under (Decide): the agent id.
-  auto released = store_->ReleaseCall(pending.call_id, agent_id_, agent_id_, clock_->Now(), set);
+  // The person at the client votes as the local user, then the call is released (to the
+  // principal its calls are decided under: the agent id).
+  core::Approvals::LocalAnswer local;
+  local.call_id = pending.call_id;
+  local.agent_id = agent_id_;
+  local.principal = agent_id_;
+  local.reviewer = reviewer_;
+  local.approve = answer.kind == ClientAnswer::Kind::kApprove;
+  local.comment = answer.comment;
+  local.where = "at the MCP client";
+  local.policies = guard_->Policies();
+  auto released = approvals_.AnswerAsLocalUser(local);
   if (!released.ok()) {
-    return deny(Code::kStoreUnavailable,
-                "the verdict was recorded but the call could not be read back: " +
-                    released.error().message);
+    return deny(released.error().kind == ErrorKind::kPermissionDenied ? Code::kApprovalDenied
+                                                                      : Code::kStoreUnavailable,
+                released.error().message);
   }
   out.decision = released->record.decision;
   out.decision.tool = tool;
@@ -203,8 +191,7 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
 
 Status GuardEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
   if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
-  auto a =
-      store_->WithdrawApproval(pending.approval_id, agent_id_, agent_id_, reason, clock_->Now());
+  auto a = approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_, reason);
   if (!a.ok()) return a.error();
   return Status::Ok();
 }

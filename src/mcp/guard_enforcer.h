@@ -35,6 +35,7 @@
 #include <memory>
 #include <string>
 
+#include "core/app/approvals.h"
 #include "core/guard.h"
 #include "core/ports/store.h"
 #include "mcp/gateway.h"
@@ -58,6 +59,7 @@ class GuardEnforcer final : public Enforcer {
       : guard_(guard),
         store_(store),
         clock_(clock),
+        approvals_(store, store, clock),
         agent_id_(std::move(agent_id)),
         run_id_(std::move(run_id)),
         reviewer_(LocalReviewerName()) {}
@@ -85,6 +87,7 @@ class GuardEnforcer final : public Enforcer {
   core::Guard* guard_;
   core::Store* store_;
   const Clock* clock_;
+  core::Approvals approvals_;  // withdraw, answer at the client (core/app/approvals.h)
   std::string agent_id_;
   std::string run_id_;
   std::string reviewer_;

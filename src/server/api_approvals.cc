@@ -11,6 +11,7 @@
 #include "approval/sweeper.h"
 #include "approval/unheard.h"
 #include "common/json.h"
+#include "core/app/approvals.h"
 #include "server/api.h"
 #include "server/api_internal.h"
 #include "core/ports/store.h"
@@ -167,7 +168,7 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
       return r.Send(InvalidRequest("only an approve may be for the rest of the run"));
     }
   }
-  core::VoteRequest vote;
+  core::Approvals::VoteAsk vote;
   vote.for_run = for_run;
   vote.approval_id = std::move(approval_id);
   vote.reviewer = c.principal;
@@ -178,35 +179,21 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
     }
     vote.comment = std::string(comment->as_string());
   }
-  vote.now = clock_->Now();
-  std::shared_ptr<const policy::PolicySet> set = policies_->Current();
-  vote.policy = core::PolicyFactsLookup(set);
-  Blocking([this, r, set, vote = std::move(vote), edited = std::move(edited)]() mutable {
-    if (edited) {
-      // The edited call, evaluated by the engine again: same agent, run and tool, against
-      // the run as it is now. The store re-checks that the approval is still pending.
-      auto a = store_->GetApproval(vote.approval_id);
-      if (!a.ok()) return r.Send(StoreError(a.error()));
-      if (a->state != core::ApprovalState::kPending) {
-        return r.Send(JsonError(
-            409, "CONFLICT",
-            "approval " + a->approval_id + " is already " + core::ApprovalStateName(a->state)));
+  vote.edited_args = std::move(edited);
+  vote.policies = policies_->Current();
+  Blocking([this, r, vote = std::move(vote)]() mutable {
+    // The use case is the core's (core/app/approvals.h): the edit judged, the vote recorded.
+    core::Approvals::EditRefusal edit = core::Approvals::EditRefusal::kNone;
+    auto out = core::Approvals(store_, store_, clock_).Vote(std::move(vote), &edit);
+    if (!out.ok()) {
+      if (edit == core::Approvals::EditRefusal::kPolicy) {
+        return r.Send(JsonError(422, "EDIT_REFUSED", out.error().message));
       }
-      auto run = store_->GetRun(a->run_id);
-      if (!run.ok()) return r.Send(StoreError(run.error()));
-      const policy::AgentPolicy* agent = set ? set->Find(a->agent_id) : nullptr;
-      auto edit =
-          core::EvaluateEdit(agent, run->state, a->tool, a->required, std::move(*edited), vote.now);
-      if (!edit.ok()) {
-        if (edit.error().kind == ErrorKind::kPermissionDenied) {
-          return r.Send(JsonError(422, "EDIT_REFUSED", edit.error().message));
-        }
-        return r.Send(InvalidRequest(edit.error().message));
+      if (edit == core::Approvals::EditRefusal::kInvalid) {
+        return r.Send(InvalidRequest(out.error().message));
       }
-      vote.edit = std::move(edit).value();
+      return r.Send(StoreError(out.error()));
     }
-    auto out = store_->Vote(vote);
-    if (!out.ok()) return r.Send(StoreError(out.error()));
     if (out->settled) NotifyCall(out->approval.call_id);
     json::object body = ApprovalJson(out->approval, clock_->Now());
     body["settled"] = out->settled;

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <utility>
 
+#include "core/app/approvals.h"  // MERGE(H4)
+
 namespace interlock::server {
 
 Decision McpEnforcer::Unavailable(const std::string& tool, const std::string& why) const {

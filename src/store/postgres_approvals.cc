@@ -1,5 +1,5 @@
-// Approvals in the PostgreSQL store (see postgres_approvals.h): rows only; the rules are
-// core/approval_rules.h.
+// Approvals in the PostgreSQL store (see postgres_approvals.h): rows only; the operations
+// are core/approval_txn.h.
 #include "store/postgres_approvals.h"
 
 #include <algorithm>
@@ -64,15 +64,14 @@ Status LoadVotes(PgConn& c, std::string* sqlstate, core::Approval* a) {
   if (!r.ok()) return r.error();
   for (int i = 0; i < r->rows(); ++i) {
     a->votes.push_back(core::ApprovalVote{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
-                                          std::string(r->Text(i, 2)),
-                                          FromUnixMillis(r->Int(i, 3))});
+                                    std::string(r->Text(i, 2)), FromUnixMillis(r->Int(i, 3))});
   }
   return Status::Ok();
 }
 
 // One approval with its votes from the database (locked when `lock`); nullopt when absent.
 Result<std::optional<core::Approval>> ReadApproval(PgConn& c, std::string* sqlstate,
-                                                   std::string_view approval_id, bool lock) {
+                                             std::string_view approval_id, bool lock) {
   Result<PgResult> r =
       c.Exec(std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE approval_id = $1" +
                  (lock ? " FOR UPDATE" : ""),
@@ -89,30 +88,18 @@ Result<std::optional<core::Approval>> ReadApproval(PgConn& c, std::string* sqlst
 Result<core::Approval*> LoadInBatch(const PgApprovalCtx& ctx, std::string_view approval_id) {
   auto it = ctx.batch->rows.find(approval_id);
   if (it != ctx.batch->rows.end()) return &it->second;
-  Result<std::optional<core::Approval>> r =
-      ReadApproval(*ctx.conn, ctx.sqlstate, approval_id, true);
+  Result<std::optional<core::Approval>> r = ReadApproval(*ctx.conn, ctx.sqlstate, approval_id, true);
   if (!r.ok()) return r.error();
   if (!*r) return Error::NotFound("no approval " + std::string(approval_id));
   auto [at, inserted] = ctx.batch->rows.emplace(std::string(approval_id), std::move(**r));
   return &at->second;
 }
 
-// The approval of call_id (approval ids derive from call ids), or nullptr.
-Result<core::Approval*> LoadByCall(const PgApprovalCtx& ctx, std::string_view call_id) {
-  Result<core::Approval*> a = LoadInBatch(ctx, core::ApprovalIdForCall(call_id));
-  if (!a.ok()) {
-    if (a.error().kind == ErrorKind::kNotFound) return static_cast<core::Approval*>(nullptr);
-    return a.error();
-  }
-  return (*a)->call_id == call_id ? *a : nullptr;
-}
-
-// Approval ids the query (columns: approval_id) answers, plus this batch's own rows that
+// core::Approval ids the query (columns: approval_id) answers, plus this batch's own rows that
 // match `also`, ordered by (created, id) as the batch sees them.
-Result<std::vector<core::Approval*>> PendingWhere(
-    const PgApprovalCtx& ctx, const std::string& where,
-    const std::vector<std::optional<std::string>>& params,
-    const std::function<bool(const core::Approval&)>& also) {
+Result<std::vector<core::Approval*>> PendingWhere(const PgApprovalCtx& ctx, const std::string& where,
+                                            const std::vector<std::optional<std::string>>& params,
+                                            const std::function<bool(const core::Approval&)>& also) {
   Result<PgResult> r = ctx.conn->Exec(
       "SELECT approval_id FROM approvals WHERE state = 'pending'" + where, params, ctx.sqlstate);
   if (!r.ok()) return r.error();
@@ -125,23 +112,11 @@ Result<std::vector<core::Approval*>> PendingWhere(
     if ((*a)->state == core::ApprovalState::kPending) out.push_back(*a);
   }
   for (auto& [id, a] : ctx.batch->rows) {
-    if (!seen.contains(id) && a.state == core::ApprovalState::kPending && also(a))
-      out.push_back(&a);
+    if (!seen.contains(id) && a.state == core::ApprovalState::kPending && also(a)) out.push_back(&a);
   }
   std::sort(out.begin(), out.end(), [](const core::Approval* x, const core::Approval* y) {
     return std::tie(x->created, x->approval_id) < std::tie(y->created, y->approval_id);
   });
-  return out;
-}
-
-core::ApprovalRef Ref(const core::Approval& a) {
-  return core::ApprovalRef{a.approval_id, a.call_id, a.run_id, a.agent_id, a.tool};
-}
-
-std::vector<core::VoteRow> VoteRows(const core::Approval& a) {
-  std::vector<core::VoteRow> out;
-  out.reserve(a.votes.size());
-  for (const core::ApprovalVote& v : a.votes) out.push_back(core::VoteRow{v.reviewer, v.verdict});
   return out;
 }
 
@@ -157,79 +132,6 @@ std::string Lit(std::string_view s) {
   std::string out;
   pg::AppendLiteral(&out, s);
   return out;
-}
-
-// Rewrites the settled call's decision (the one GET /v1/calls/{id} answers with) and
-// wakes every daemon's long polls on it when the transaction commits.
-Status SetCallDecision(const PgApprovalCtx& ctx, const std::string& call_id, Verdict verdict,
-                       Code code, const std::string& reason, const std::string& rule,
-                       const json::object* arguments = nullptr) {
-  ctx.batch->notify.insert(call_id);
-  std::string current;
-  if (auto it = ctx.batch->decisions.find(call_id); it != ctx.batch->decisions.end()) {
-    current = it->second;
-  } else if (std::string* mine = ctx.new_call_decision ? ctx.new_call_decision(call_id) : nullptr;
-             mine != nullptr) {
-    current = *mine;
-  } else {
-    Result<PgResult> r = ctx.conn->Exec("SELECT decision_json FROM calls WHERE call_id = $1",
-                                        {call_id}, ctx.sqlstate);
-    if (!r.ok()) return r.error();
-    if (r->rows() == 0) return Error::NotFound("no call " + call_id);
-    current = std::string(r->Text(0, 0));
-  }
-  Result<std::string> d = core::SettleDecisionJson(current, verdict, code, reason, rule, arguments);
-  if (!d.ok()) return d.error();
-  ctx.batch->decisions[call_id] = *d;
-  ctx.sql->append("UPDATE calls SET decision_json = " + Lit(*d) +
-                  ", verdict = " + Lit(VerdictName(verdict)) + ", code = " + Lit(CodeName(code)) +
-                  " WHERE call_id = " + Lit(call_id) + ";");
-  return Status::Ok();
-}
-
-// Settles pending `a` as `state` (decided now, with `reason`), the call's decision and
-// its audit record.
-Status Settle(const PgApprovalCtx& ctx, core::Approval* a, core::ApprovalState state,
-              Verdict verdict, Code code, const std::string& reason, TimePoint now,
-              audit::AuditEvent event, const json::object* arguments = nullptr) {
-  AppendUpdateOne(ctx.sql,
-                  "UPDATE approvals SET state = " + Lit(core::ApprovalStateName(state)) +
-                      ", decided_ms = " + Num(ToUnixMillis(now)) + ", reason = " + Lit(reason) +
-                      " WHERE approval_id = " + Lit(a->approval_id) + " AND state = 'pending'");
-  if (Status s = SetCallDecision(ctx, a->call_id, verdict, code, reason, "approval", arguments);
-      !s.ok()) {
-    return s;
-  }
-  a->state = state;
-  a->decided = now;
-  a->outcome_reason = reason;
-  ctx.events->push_back(std::move(event));
-  return Status::Ok();
-}
-
-Status CancelForKill(const PgApprovalCtx& ctx, const std::string& scope, const std::string& target,
-                     const std::string& kill_reason, const std::string& actor, TimePoint now,
-                     std::vector<core::ApprovalChange>* out) {
-  std::string where;
-  std::vector<std::optional<std::string>> params;
-  if (scope == "agent") where = " AND agent_id = $1", params.emplace_back(target);
-  if (scope == "run") where = " AND run_id = $1", params.emplace_back(target);
-  Result<std::vector<core::Approval*>> pending = PendingWhere(
-      ctx, where + " ORDER BY created_ms FOR UPDATE", params, [&](const core::Approval& a) {
-        return scope == "global" || (scope == "agent" && a.agent_id == target) ||
-               (scope == "run" && a.run_id == target);
-      });
-  if (!pending.ok()) return pending.error();
-  for (core::Approval* a : *pending) {
-    const std::string reason = core::KillCancelReason(scope, kill_reason);
-    Status s = Settle(
-        ctx, a, core::ApprovalState::kCancelled, Verdict::kDeny, Code::kApprovalDenied, reason, now,
-        core::SettledEvent(Ref(*a), "cancelled", Code::kApprovalDenied, reason, now, actor, ""));
-    if (!s.ok()) return s;
-    if (out != nullptr)
-      out->push_back(core::ApprovalChange{core::ApprovalChange::Kind::kCancelled, *a});
-  }
-  return Status::Ok();
 }
 
 // --- calls as stored ----------------------------------------------------------------------
@@ -276,8 +178,8 @@ RunState StateFromStoreJson(const json::object& o) {
   return s;
 }
 
-core::CallResult ResultFromStoreJson(const json::object& o) {
-  core::CallResult r;
+CallResult ResultFromStoreJson(const json::object& o) {
+  CallResult r;
   const json::value* ok = o.if_contains("ok");
   r.ok = ok == nullptr || !ok->is_bool() || ok->get_bool();
   if (const json::value* v = o.if_contains("output")) r.output_json = CanonicalJson(*v);
@@ -335,83 +237,66 @@ Result<core::StoredCall> ReadCall(PgConn& c, std::string* sqlstate, std::string_
 
 }  // namespace
 
-// --- the rows of a decision -----------------------------------------------------------------
+// --- rows (core::ApprovalRows) ---------------------------------------------------------------
 
-Result<core::Resubmission> PgApprovalRows::FindResubmission(const core::DecideRequest& rq) {
-  const std::string& id = rq.call.approval_id;
-  core::Resubmission out;
-  if (id.empty()) return out;
-  Result<core::Approval*> a = LoadInBatch(ctx_, id);
+Result<std::optional<core::Approval>> PgApprovalRows::Load(std::string_view approval_id) {
+  Result<core::Approval*> a = LoadInBatch(ctx_, approval_id);
   if (!a.ok()) {
-    if (a.error().kind != ErrorKind::kNotFound) return a.error();
-    out.refusal = "approval " + id + " cannot be used: no such approval";
-    return out;
+    if (a.error().kind == ErrorKind::kNotFound) return std::optional<core::Approval>();
+    return a.error();
   }
-  const core::Approval& x = **a;
-  // An approval of edited arguments is redeemed with those, never with the original.
-  out.refusal = core::RedemptionRefusal(
-      id, x.agent_id, x.run_id, x.tool,
-      x.edited_args_sha256.empty() ? x.args_sha256 : x.edited_args_sha256, rq);
-  if (out.refusal.empty()) out.original_call_id = x.call_id;
+  return std::optional<core::Approval>(**a);
+}
+
+Result<std::vector<core::Approval>> PgApprovalRows::Pending(const core::PendingQuery& q) {
+  using Kind = core::PendingQuery::Kind;
+  std::string where;
+  std::vector<std::optional<std::string>> params;
+  std::function<bool(const core::Approval&)> also;
+  switch (q.kind) {
+    case Kind::kAll:
+      where = " ORDER BY created_ms FOR UPDATE";
+      also = [](const core::Approval&) { return true; };
+      break;
+    case Kind::kAgent:
+      where = " AND agent_id = $1 ORDER BY created_ms FOR UPDATE";
+      params.emplace_back(std::string(q.agent_id));
+      also = [&](const core::Approval& a) { return a.agent_id == q.agent_id; };
+      break;
+    case Kind::kRun:
+      where = " AND run_id = $1 ORDER BY created_ms FOR UPDATE";
+      params.emplace_back(std::string(q.run_id));
+      also = [&](const core::Approval& a) { return a.run_id == q.run_id; };
+      break;
+    case Kind::kTwin:
+      where = " AND run_id = $1 AND agent_id = $2 AND tool = $3 AND args_sha256 = $4";
+      params = {std::string(q.run_id), std::string(q.agent_id), std::string(q.tool),
+                std::string(q.args_sha256)};
+      also = [&](const core::Approval& a) {
+        return a.run_id == q.run_id && a.agent_id == q.agent_id && a.tool == q.tool &&
+               a.args_sha256 == q.args_sha256;
+      };
+      break;
+    case Kind::kDue:
+      where = " AND deadline_ms <= $1::bigint ORDER BY deadline_ms LIMIT " +
+              Num(core::PendingQuery::kMaxDue) + " FOR UPDATE";
+      params.emplace_back(Num(ToUnixMillis(q.due)));
+      also = [&](const core::Approval& a) { return ToUnixMillis(a.deadline) <= ToUnixMillis(q.due); };
+      break;
+  }
+  Result<std::vector<core::Approval*>> found = PendingWhere(ctx_, where, params, also);
+  if (!found.ok()) return found.error();
+  std::vector<core::Approval> out;
+  out.reserve(found->size());
+  for (const core::Approval* a : *found) out.push_back(*a);
+  if (q.kind == Kind::kDue) {
+    std::stable_sort(out.begin(), out.end(),
+                     [](const core::Approval& x, const core::Approval& y) { return x.deadline < y.deadline; });
+  }
   return out;
 }
 
-Result<std::string> PgApprovalRows::PendingTwin(const core::DecideRequest& rq) {
-  const std::string sha = core::ArgsSha256(rq);
-  Result<std::vector<core::Approval*>> pending =
-      PendingWhere(ctx_, " AND run_id = $1 AND agent_id = $2 AND tool = $3 AND args_sha256 = $4",
-                   {rq.run_id, rq.agent_id, rq.call.tool, sha}, [&](const core::Approval& a) {
-                     return a.run_id == rq.run_id && a.agent_id == rq.agent_id &&
-                            a.tool == rq.call.tool && a.args_sha256 == sha;
-                   });
-  if (!pending.ok()) return pending.error();
-  const std::string me = PrincipalKey(rq.principal);
-  for (const core::Approval* a : *pending) {
-    if (PrincipalKey(a->principal) == me) return a->call_id;
-  }
-  return std::string();
-}
-
-Status PgApprovalRows::Release(const std::string& call_id, const core::ReleaseContext& rctx,
-                               bool* released_now) {
-  Result<core::Approval*> found = LoadByCall(ctx_, call_id);
-  if (!found.ok()) return found.error();
-  core::Approval* a = *found;
-  if (a == nullptr) return Status::Ok();  // not a call that waited for approval
-  if (a->state != core::ApprovalState::kGranted || a->used) return Status::Ok();
-  const core::ReleaseOutcome release = core::DecideRelease(rctx);
-  const std::string where =
-      " WHERE approval_id = " + Lit(a->approval_id) + " AND state = 'granted' AND used_ms IS NULL";
-  if (release.code == Code::kAllowed) {
-    AppendUpdateOne(ctx_.sql, "UPDATE approvals SET used_ms = " + Num(ToUnixMillis(rctx.now)) +
-                                  ", used_call_id = " + Lit(call_id) + where);
-    a->used = rctx.now;
-    a->used_call_id = call_id;
-    ctx_.events->push_back(core::ReleasedEvent(Ref(*a), rctx.now));
-    if (released_now != nullptr) *released_now = true;
-    return Status::Ok();
-  }
-  // Granted but never delivered: the call does not run. The grant stays on record.
-  AppendUpdateOne(ctx_.sql, "UPDATE approvals SET state = 'cancelled', reason = " +
-                                Lit(release.reason) + where);
-  if (Status s = SetCallDecision(ctx_, call_id, Verdict::kDeny, release.code, release.reason,
-                                 release.rule);
-      !s.ok()) {
-    return s;
-  }
-  a->state = core::ApprovalState::kCancelled;
-  a->outcome_reason = release.reason;
-  ctx_.events->push_back(core::CancelledAfterGrantEvent(Ref(*a), release, rctx.now));
-  return Status::Ok();
-}
-
-Status PgApprovalRows::AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
-                                   const engine::Evaluation& ev) {
-  std::optional<core::NewApproval> created = core::ApprovalForDecision(
-      rq, call_id, ev, ctx_.default_timeout_seconds, ctx_.max_wait_seconds);
-  if (!created) return Status::Ok();
-  core::Approval& a = created->approval;
-  const core::ApprovalPlan& plan = created->plan;
+Status PgApprovalRows::Insert(const core::Approval& a) {
   std::string& sql = *ctx_.sql;
   sql.append(
       "INSERT INTO approvals(approval_id, call_id, run_id, agent_id, principal, tool,"
@@ -426,10 +311,85 @@ Status PgApprovalRows::AfterDecide(const core::DecideRequest& rq, const std::str
              Num(ToUnixMillis(a.deadline)) + "," + Num(ToUnixMillis(a.hard_deadline)) + "," +
              Num(a.timeout_seconds) + "," + (a.auto_deny_on_timeout ? "1" : "0") + "," +
              Num(static_cast<int64_t>(a.records)) + ");");
-  ctx_.events->push_back(
-      core::RequestedEvent(Ref(a), plan, a.auto_deny_on_timeout, a.args_sha256, rq.now));
-  ctx_.batch->rows[a.approval_id] = std::move(a);
+  ctx_.batch->rows[a.approval_id] = a;
   return Status::Ok();
+}
+
+Status PgApprovalRows::InsertVote(std::string_view approval_id, const core::ApprovalVote& v) {
+  Result<core::Approval*> a = LoadInBatch(ctx_, approval_id);
+  if (!a.ok()) return a.error();
+  ctx_.sql->append(
+      "INSERT INTO approval_votes(approval_id, reviewer, verdict, comment, time_ms)"
+      " VALUES (" +
+      Lit(approval_id) + "," + Lit(v.reviewer) + "," + Lit(v.verdict) + "," + Lit(v.comment) + "," +
+      Num(ToUnixMillis(v.at)) + ");");
+  (*a)->votes.push_back(v);
+  return Status::Ok();
+}
+
+Status PgApprovalRows::Update(const core::Approval& before, const core::Approval& after) {
+  Result<core::Approval*> row = LoadInBatch(ctx_, before.approval_id);
+  if (!row.ok()) return row.error();
+  auto ms = [](const std::optional<TimePoint>& t) {
+    return t ? Num(ToUnixMillis(*t)) : std::string("NULL");
+  };
+  AppendUpdateOne(
+      ctx_.sql,
+      "UPDATE approvals SET state = " + Lit(core::ApprovalStateName(after.state)) +
+          ", decided_ms = " + ms(after.decided) + ", reason = " + Lit(after.outcome_reason) +
+          ", escalation_level = " + Num(after.escalation_level) +
+          ", deadline_ms = " + Num(ToUnixMillis(after.deadline)) +
+          ", records = " + Num(static_cast<int64_t>(after.records)) +
+          ", edited_args_sha256 = " + Lit(after.edited_args_sha256) +
+          ", used_ms = " + ms(after.used) + ", used_call_id = " + Lit(after.used_call_id) +
+          " WHERE approval_id = " + Lit(before.approval_id) +
+          " AND state = " + Lit(core::ApprovalStateName(before.state)) +
+          " AND escalation_level = " + Num(before.escalation_level) +
+          (before.used ? " AND used_ms IS NOT NULL" : " AND used_ms IS NULL"));
+  std::vector<core::ApprovalVote> votes = std::move((*row)->votes);  // core::InsertVote keeps them
+  **row = after;
+  (*row)->votes = std::move(votes);
+  return Status::Ok();
+}
+
+Result<std::string> PgApprovalRows::LoadDecisionJson(std::string_view call_id) {
+  if (auto it = ctx_.batch->decisions.find(call_id); it != ctx_.batch->decisions.end()) {
+    return it->second;
+  }
+  if (std::string* mine = ctx_.new_call_decision ? ctx_.new_call_decision(call_id) : nullptr;
+      mine != nullptr) {
+    return *mine;
+  }
+  Result<PgResult> r = ctx_.conn->Exec("SELECT decision_json FROM calls WHERE call_id = $1",
+                                       {std::string(call_id)}, ctx_.sqlstate);
+  if (!r.ok()) return r.error();
+  if (r->rows() == 0) return Error::NotFound("no call " + std::string(call_id));
+  return std::string(r->Text(0, 0));
+}
+
+// Wakes every daemon's long polls on the call when the transaction commits.
+Status PgApprovalRows::SaveDecision(std::string_view call_id, std::string_view decision_json,
+                                    Verdict verdict, Code code) {
+  ctx_.batch->notify.insert(std::string(call_id));
+  ctx_.batch->decisions[std::string(call_id)] = std::string(decision_json);
+  ctx_.sql->append("UPDATE calls SET decision_json = " + Lit(decision_json) +
+                   ", verdict = " + Lit(VerdictName(verdict)) + ", code = " + Lit(CodeName(code)) +
+                   " WHERE call_id = " + Lit(call_id) + ";");
+  return Status::Ok();
+}
+
+Result<std::vector<core::KillRow>> PgApprovalRows::EngagedKills() {
+  Result<PgResult> kills = ctx_.conn->Exec(
+      "SELECT scope, target, reason, actor FROM kill_switches WHERE engaged = 1"
+      " ORDER BY scope, target",
+      {}, ctx_.sqlstate);
+  if (!kills.ok()) return kills.error();
+  std::vector<core::KillRow> out;
+  for (int i = 0; i < kills->rows(); ++i) {
+    out.push_back(core::KillRow{std::string(kills->Text(i, 0)), std::string(kills->Text(i, 1)),
+                                std::string(kills->Text(i, 2)), std::string(kills->Text(i, 3))});
+  }
+  return out;
 }
 
 Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string_view call_id) {
@@ -449,174 +409,6 @@ Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string
     rec.decision = std::move(*decision);
   }
   return rec;
-}
-
-// --- operations -------------------------------------------------------------------------
-
-Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const core::VoteRequest& rq,
-              core::VoteOutcome* out) {
-  Result<core::Approval*> loaded = LoadInBatch(ctx, rq.approval_id);
-  if (!loaded.ok()) return loaded.error();
-  core::Approval a = **loaded;  // changed in the batch only once nothing can fail
-  const bool pending = a.state == core::ApprovalState::kPending;
-  const core::ApprovalPolicyFacts facts =
-      pending && rq.policy ? rq.policy(a.agent_id, a.tool) : core::ApprovalPolicyFacts{};
-  core::VoteInput in{Ref(a),      pending,        core::ApprovalStateName(a.state),
-                     a.principal, facts.identity, a.required,
-                     a.records,   VoteRows(a),    rq.reviewer.name,
-                     rq.approve,  rq.comment,     rq.now};
-  in.max_records_per_run = facts.max_records_per_run;
-  std::optional<core::RunRow> run;
-  if (pending) {
-    Result<core::RunRow> r = txn.LoadRunForUpdate(a.run_id);
-    if (!r.ok()) return r.error();
-    run = std::move(r).value();
-    in.run_halted_or_ended = run->state.halted || run->ended;
-    if (auto it = run->state.records.find(a.tool); it != run->state.records.end()) {
-      in.run_records_used = it->second;
-    }
-  }
-  // A reviewer's edit (core::EvaluateEdit judged it): PlanVote refuses it for a deny or an
-  // approval needing two people, and a grant consumes the edited call's records.
-  if (rq.edit) {
-    if (ctx.redactor == nullptr) return Error::Unavailable("store: no audit redactor for an edit");
-    in.edit = &*rq.edit;
-    in.original_args_sha256 = a.args_sha256;
-    in.redactor = ctx.redactor;
-  }
-  in.for_run = rq.for_run;
-  in.for_run_refusal = facts.run_grant_refusal;
-  Result<core::VotePlan> plan = core::PlanVote(in);
-  if (!plan.ok()) return plan.error();
-  const char* verdict = rq.approve ? "approve" : "deny";
-  ctx.sql->append(
-      "INSERT INTO approval_votes(approval_id, reviewer, verdict, comment, time_ms)"
-      " VALUES (" +
-      Lit(a.approval_id) + "," + Lit(rq.reviewer.name) + "," + Lit(verdict) + "," +
-      Lit(rq.comment) + "," + Num(ToUnixMillis(rq.now)) + ");");
-  a.votes.push_back(core::ApprovalVote{rq.reviewer.name, verdict, rq.comment, rq.now});
-  if (plan->kind == core::VotePlan::Kind::kVoted) {
-    ctx.events->push_back(std::move(plan->event));
-    **loaded = a;
-    out->approval = std::move(a);
-    return Status::Ok();
-  }
-  out->settled = true;
-  const bool granted = plan->kind == core::VotePlan::Kind::kGranted;
-  const json::object* edited_args = nullptr;
-  if (granted && plan->edit != nullptr) {
-    a.records = plan->edit->records;
-    a.edited_args_sha256 = plan->edit->args_sha256;
-    edited_args = &plan->edit->args;
-    AppendUpdateOne(ctx.sql,
-                    "UPDATE approvals SET records = " + Num(static_cast<int64_t>(a.records)) +
-                        ", edited_args_sha256 = " + Lit(a.edited_args_sha256) +
-                        " WHERE approval_id = " + Lit(a.approval_id) + " AND state = 'pending'");
-  }
-  if (Status s =
-          Settle(ctx, &a, granted ? core::ApprovalState::kGranted : core::ApprovalState::kDenied,
-                 granted ? Verdict::kAllow : Verdict::kDeny, plan->code, plan->reason, rq.now,
-                 std::move(plan->event), edited_args);
-      !s.ok()) {
-    return s;
-  }
-  **loaded = a;
-  out->approval = std::move(a);
-  if (granted && (plan->run_records_after || plan->run_grant)) {
-    // The records the call touches are consumed now, and an approval for the rest of the
-    // run joins the run's state (the run's last write).
-    if (plan->run_records_after) {
-      run->state.records[out->approval.tool] = *plan->run_records_after;
-    }
-    if (plan->run_grant) {
-      run->state.grants.insert_or_assign(out->approval.tool, *plan->run_grant);
-    }
-    return txn.SaveRun(out->approval.run_id, std::move(*run));
-  }
-  return Status::Ok();
-}
-
-Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::string_view agent_id,
-                  std::string_view principal, std::string_view reason, TimePoint now,
-                  core::Approval* out, std::optional<Error>* refused) {
-  Result<core::Approval*> loaded = LoadInBatch(ctx, approval_id);
-  if (!loaded.ok()) return loaded.error();
-  core::Approval& a = **loaded;
-  if (Status s = core::CheckWithdraw(a.approval_id, a.agent_id, a.principal, agent_id, principal,
-                                     a.state == core::ApprovalState::kPending,
-                                     core::ApprovalStateName(a.state));
-      !s.ok()) {
-    // Another identity's attempt is recorded with the batch (which commits: the op
-    // succeeds), and answered by the caller as the refusal it is.
-    if (auto rec = core::RefusedWithdrawRecord(Ref(a), a.principal, agent_id, principal, now)) {
-      ctx.events->push_back(std::move(*rec));
-      *refused = s.error();
-      return Status::Ok();
-    }
-    return s;
-  }
-  const std::string why = core::WithdrawnReason(a.approval_id, a.agent_id, reason);
-  audit::AuditEvent ev = core::WithdrawnEvent(Ref(a), reason, why, now);
-  if (Status s = Settle(ctx, &a, core::ApprovalState::kWithdrawn, Verdict::kDeny,
-                        Code::kApprovalDenied, why, now, std::move(ev));
-      !s.ok()) {
-    return s;
-  }
-  *out = a;
-  return Status::Ok();
-}
-
-Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<core::ApprovalChange>* out) {
-  out->clear();
-  // Kill switches engaged by another daemon or process (`interlock kill engage --store`).
-  Result<PgResult> kills = ctx.conn->Exec(
-      "SELECT scope, target, reason, actor FROM kill_switches WHERE engaged = 1"
-      " ORDER BY scope, target",
-      {}, ctx.sqlstate);
-  if (!kills.ok()) return kills.error();
-  for (int i = 0; i < kills->rows(); ++i) {
-    Status s =
-        CancelForKill(ctx, std::string(kills->Text(i, 0)), std::string(kills->Text(i, 1)),
-                      std::string(kills->Text(i, 2)), std::string(kills->Text(i, 3)), now, out);
-    if (!s.ok()) return s;
-  }
-  const int64_t now_ms = ToUnixMillis(now);
-  Result<std::vector<core::Approval*>> due = PendingWhere(
-      ctx, " AND deadline_ms <= $1::bigint ORDER BY deadline_ms LIMIT 500 FOR UPDATE",
-      {Num(now_ms)}, [&](const core::Approval& a) { return ToUnixMillis(a.deadline) <= now_ms; });
-  if (!due.ok()) return due.error();
-  for (core::Approval* a : *due) {
-    // Time out or escalate (core/approval_rules.h). Under the batch's locks, so a
-    // deadline is acted on once, whichever daemon's sweeper comes first.
-    const core::DeadlineOutcome next =
-        core::OnDeadline(a->auto_deny_on_timeout, a->timeout_seconds, a->escalation_level,
-                         a->deadline, a->hard_deadline, now);
-    if (next.time_out) {
-      Status s = Settle(ctx, a, core::ApprovalState::kTimedOut, Verdict::kDeny,
-                        Code::kApprovalTimeout, next.reason, now,
-                        core::SettledEvent(Ref(*a), "timed_out", Code::kApprovalTimeout,
-                                           next.reason, now, "", ""));
-      if (!s.ok()) return s;
-      out->push_back(core::ApprovalChange{core::ApprovalChange::Kind::kTimedOut, *a});
-      continue;
-    }
-    AppendUpdateOne(
-        ctx.sql, "UPDATE approvals SET escalation_level = escalation_level + 1, deadline_ms = " +
-                     Num(ToUnixMillis(next.next_deadline)) +
-                     " WHERE approval_id = " + Lit(a->approval_id) +
-                     " AND state = 'pending' AND escalation_level = " + Num(a->escalation_level));
-    a->escalation_level += 1;
-    a->deadline = next.next_deadline;
-    ctx.events->push_back(core::EscalatedEvent(Ref(*a), a->escalation_level, a->deadline, now));
-    out->push_back(core::ApprovalChange{core::ApprovalChange::Kind::kEscalated, *a});
-  }
-  return Status::Ok();
-}
-
-Status PgOnKill(const PgApprovalCtx& ctx, const core::KillEntry& entry) {
-  if (!entry.engaged) return Status::Ok();
-  return CancelForKill(ctx, entry.scope, entry.target, entry.reason, entry.actor, entry.at,
-                       nullptr);
 }
 
 void AppendPgNotifies(const PgApprovalBatch& b, std::string* sql) {

@@ -1,12 +1,12 @@
-// Approvals in the PostgreSQL store (internal to src/store): the schema, the approval rows
-// of a batch transaction, and the operations PostgresStore runs on them. It holds no rule:
+// Approvals in the PostgreSQL store (internal to src/store): the schema and the approval
+// rows of a batch transaction (core::ApprovalRows). It holds no rule and no operation:
 // who may vote, the two-person rule, the re-check on grant, releases, withdrawals and
-// deadlines are core/approval_rules.h; this file maps rows.
+// deadlines are core/approval_txn.h over these rows; this file maps rows.
 //
 // Concurrency (several daemons on one database): every writing transaction of every daemon
 // first locks the audit head row (postgres_store.h), so the approval rows a batch reads
 // after it are as of its own transaction and no other daemon changes them until it
-// commits. Approval rows are also read FOR UPDATE, and every state change is a conditional
+// commits. core::Approval rows are also read FOR UPDATE, and every state change is a conditional
 // UPDATE ... WHERE state = '<expected>' whose row count is checked
 // (interlock_expect_rows: a mismatch aborts the transaction with SQLSTATE 40001 and the
 // batch is re-run), so a verdict, a withdrawal, a timeout or a release is recorded once
@@ -89,27 +89,29 @@ struct PgApprovalCtx {
   std::string* sqlstate = nullptr;
   PgApprovalBatch* batch = nullptr;
   std::string* sql = nullptr;  // deferred writes
-  std::vector<audit::AuditEvent>* events = nullptr;
   // A call inserted by this batch: its decision_json (to settle in place), or nullptr.
   std::function<std::string*(std::string_view call_id)> new_call_decision;
   // A call inserted by this batch, as recorded, or nullopt.
   std::function<std::optional<core::CallRecord>(std::string_view call_id)> new_call;
   int default_timeout_seconds = 300;
   int max_wait_seconds = 3600;
-  // The audit key's redactor: a reviewer's edited arguments in the grant's record.
-  const audit::Redactor* redactor = nullptr;
 };
 
-// core::ApprovalRows over the batch (see core/ports/state_txn.h).
+// core::ApprovalRows over the batch (see core/ports/approvals.h).
 class PgApprovalRows final : public core::ApprovalRows {
  public:
   explicit PgApprovalRows(PgApprovalCtx ctx) : ctx_(std::move(ctx)) {}
-  Result<core::Resubmission> FindResubmission(const core::DecideRequest& rq) override;
-  Result<std::string> PendingTwin(const core::DecideRequest& rq) override;
-  Status Release(const std::string& call_id, const core::ReleaseContext& ctx,
-                 bool* released_now) override;
-  Status AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
-                     const engine::Evaluation& ev) override;
+  Result<std::optional<core::Approval>> Load(std::string_view approval_id) override;
+  Result<std::vector<core::Approval>> Pending(const core::PendingQuery& q) override;
+  Status Insert(const core::Approval& a) override;
+  Status InsertVote(std::string_view approval_id, const core::ApprovalVote& vote) override;
+  Status Update(const core::Approval& before, const core::Approval& after) override;
+  Result<std::string> LoadDecisionJson(std::string_view call_id) override;
+  Status SaveDecision(std::string_view call_id, std::string_view decision_json, Verdict verdict,
+                      Code code) override;
+  Result<std::vector<core::KillRow>> EngagedKills() override;
+  int DefaultTimeoutSeconds() const override { return ctx_.default_timeout_seconds; }
+  int MaxWaitSeconds() const override { return ctx_.max_wait_seconds; }
 
  private:
   PgApprovalCtx ctx_;
@@ -117,18 +119,6 @@ class PgApprovalRows final : public core::ApprovalRows {
 
 // A call as recorded, in the batch: this batch's own rows and settled decisions first.
 Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string_view call_id);
-
-// The operations (each runs inside a batch's apply; `txn` is the batch's StateTxn).
-Status PgVote(const PgApprovalCtx& ctx, core::StateTxn& txn, const core::VoteRequest& rq,
-              core::VoteOutcome* out);
-// `refused`: set (and Ok returned, its record added to the batch's events) when another
-// identity of the approval's agent asked (core::RefusedWithdrawRecord).
-Status PgWithdraw(const PgApprovalCtx& ctx, std::string_view approval_id, std::string_view agent_id,
-                  std::string_view principal, std::string_view reason, TimePoint now,
-                  core::Approval* out, std::optional<Error>* refused);
-Status PgExpire(const PgApprovalCtx& ctx, TimePoint now, std::vector<core::ApprovalChange>* out);
-// An engaged kill switch cancels the pending approvals in its scope.
-Status PgOnKill(const PgApprovalCtx& ctx, const core::KillEntry& entry);
 
 // Appends the NOTIFYs of the batch's changed calls (before its COMMIT).
 void AppendPgNotifies(const PgApprovalBatch& b, std::string* sql);

@@ -31,6 +31,7 @@
 #include "common/decision_json.h"
 #include "common/thread_name.h"
 #include "core/app/kills.h"
+#include "core/approval_txn.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
@@ -648,7 +649,6 @@ class PostgresStore::Impl {
     ctx.sqlstate = b.sqlstate;
     ctx.batch = &b.approvals;
     ctx.sql = &b.sql;
-    ctx.events = &b.events;
     if (b.options != nullptr) {
       ctx.default_timeout_seconds = b.options->approval_default_timeout_seconds;
       ctx.max_wait_seconds = b.options->approval_max_wait_seconds;
@@ -1797,8 +1797,11 @@ Status PostgresStore::SetKill(const core::KillEntry& entry) {
         b.kills.Set(e.scope, e.target, e.engaged, e.reason);
         audit::AuditEvent ev = core::KillSwitchEvent(e);
         b.events.push_back(std::move(ev));
+        if (!e.engaged) return Status::Ok();
         // An engaged switch cancels the pending approvals in its scope at once.
-        return internal::PgOnKill(Impl::ApprovalCtx(b), e);
+        Impl::Txn txn(b);
+        return core::CancelForKillInTxn(txn, core::KillRow{e.scope, e.target, e.reason, e.actor},
+                                        e.at);
       },
       {},
       // Releasing widens access and waits for its anchor; engaging is never held up by one.
@@ -2198,7 +2201,7 @@ Result<core::StoredCall> PostgresStore::ReleaseCall(
     const core::ReleaseContext ctx{std::move(kill).value(), row->state.halted, row->ended,
                                    row->state.halt_reason, now};
     bool released_now = false;
-    if (Status rs = txn.approvals().Release(id, ctx, &released_now); !rs.ok()) return rs;
+    if (Status rs = core::ReleaseInTxn(txn, id, ctx, &released_now); !rs.ok()) return rs;
     if (!released_now || policies == nullptr) return Status::Ok();
     // The call proceeds now: what it adds to the run's sequence state, and its count.
     if (Status rs = core::ApplyRelease(txn, policies->Find(recorded.agent_id), recorded,
@@ -2237,9 +2240,7 @@ Result<core::VoteOutcome> PostgresStore::Vote(const core::VoteRequest& request) 
       [&](Impl::Batch& b) -> Status {
         out = core::VoteOutcome{};
         Impl::Txn txn(b);
-        internal::PgApprovalCtx ctx = Impl::ApprovalCtx(b);
-        ctx.redactor = &impl_->redactor();
-        return internal::PgVote(ctx, txn, request, &out);
+        return core::VoteInTxn(txn, request, &impl_->redactor(), &out);
       },
       [&](PgConn& c, Impl::Batch&, std::vector<std::string>* runs,
           std::string* sqlstate) -> Status {
@@ -2261,9 +2262,8 @@ Result<core::Approval> PostgresStore::WithdrawApproval(std::string_view approval
   core::Approval out;
   std::optional<Error> refused;  // by another identity: recorded, then answered
   Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
-    refused.reset();
-    return internal::PgWithdraw(Impl::ApprovalCtx(b), approval_id, agent_id, principal, reason, now,
-                                &out, &refused);
+    Impl::Txn txn(b);
+    return core::WithdrawInTxn(txn, approval_id, agent_id, principal, reason, now, &out, &refused);
   });
   if (!s.ok()) return s.error();
   if (refused) return *refused;
@@ -2273,7 +2273,8 @@ Result<core::Approval> PostgresStore::WithdrawApproval(std::string_view approval
 Result<std::vector<core::ApprovalChange>> PostgresStore::ExpireApprovals(TimePoint now) {
   std::vector<core::ApprovalChange> out;
   Status s = impl_->SubmitAndWait({}, [&](Impl::Batch& b) -> Status {
-    return internal::PgExpire(Impl::ApprovalCtx(b), now, &out);
+    Impl::Txn txn(b);
+    return core::ExpireInTxn(txn, now, &out);
   });
   if (!s.ok()) return s.error();
   return out;

@@ -1,8 +1,5 @@
-// Approvals in the SQLite store: schema and the hooks SqliteStore's decide and kill
-// switch steps call inside their transaction (internal to src/store).
-//
-// Every function here runs on the store's writer thread inside the open batch
-// transaction (and the operation's savepoint); events it appends are committed with it.
+// Approvals in the SQLite store (internal to src/store): the schema and the approval rows
+// of the writer's batch transaction (core::ApprovalRows). The operations are the core's.
 #ifndef INTERLOCK_STORE_SQLITE_APPROVALS_H_
 #define INTERLOCK_STORE_SQLITE_APPROVALS_H_
 
@@ -10,11 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "audit/audit_log.h"
-#include "core/ports/state_txn.h"
+#include "core/ports/approvals.h"
 #include "core/ports/store.h"
-#include "core/run_store.h"
-#include "engine/engine.h"
 #include "store/store_options.h"
 
 struct sqlite3;
@@ -54,37 +48,29 @@ inline constexpr const char* kApprovalsSchema =
     "  time_ms BIGINT NOT NULL,"
     "  PRIMARY KEY (approval_id, reviewer));";
 
-// One approval, one execution (docs/approvals.md): see core::Resubmission.
-using Resubmission = core::Resubmission;
-Result<Resubmission> ApprovalResubmission(sqlite3* db, const core::DecideRequest& rq);
+// core::ApprovalRows on the writer connection, inside the open batch transaction (and the
+// operation's savepoint): the batch holds SQLite's write lock (BEGIN IMMEDIATE), so every
+// row read is the transaction's until it commits. Rows only; the approval operations are
+// core/approval_txn.h.
+class SqliteApprovalRows final : public core::ApprovalRows {
+ public:
+  SqliteApprovalRows(sqlite3* db, const StoreOptions& options) : db_(db), options_(options) {}
+  Result<std::optional<core::Approval>> Load(std::string_view approval_id) override;
+  Result<std::vector<core::Approval>> Pending(const core::PendingQuery& q) override;
+  Status Insert(const core::Approval& a) override;
+  Status InsertVote(std::string_view approval_id, const core::ApprovalVote& vote) override;
+  Status Update(const core::Approval& before, const core::Approval& after) override;
+  Result<std::string> LoadDecisionJson(std::string_view call_id) override;
+  Status SaveDecision(std::string_view call_id, std::string_view decision_json, Verdict verdict,
+                      Code code) override;
+  Result<std::vector<core::KillRow>> EngagedKills() override;
+  int DefaultTimeoutSeconds() const override { return options_.approval_default_timeout_seconds; }
+  int MaxWaitSeconds() const override { return options_.approval_max_wait_seconds; }
 
-// For a call the engine decided APPROVAL_REQUIRED: the call id of an identical call (same
-// run, agent, principal as a person, tool and canonical arguments) whose approval is still
-// pending, or "" when there is none. The retry attaches to it instead of queueing another.
-Result<std::string> ApprovalPendingTwin(sqlite3* db, const core::DecideRequest& rq);
-
-// What the release of a granted call checks, read in the same transaction.
-using ReleaseContext = core::ReleaseContext;
-
-// The first delivery of an approved call's allow (Store::ReleaseCall): when call_id's
-// approval is granted and not yet released, either marks it released (used_ms, an
-// approval "released" event) or, if a kill switch covers the call or its run is halted
-// or ended, cancels it: the call's decision becomes deny KILL_SWITCH / RUN_HALTED and an
-// approval "cancelled" event records why. No-op for any other call.
-// *released_now (may be null): set when this call marked it released (the call proceeds).
-Status ApprovalRelease(sqlite3* db, const std::string& call_id, const ReleaseContext& ctx,
-                       std::vector<audit::AuditEvent>* events, bool* released_now = nullptr);
-
-// After the call row is written: creates the pending approval (and its "requested"
-// audit event) when the decision is APPROVAL_REQUIRED.
-Status ApprovalAfterDecide(sqlite3* db, const StoreOptions& options, const core::DecideRequest& rq,
-                           const std::string& call_id, const engine::Evaluation& ev,
-                           std::vector<audit::AuditEvent>* events);
-
-// After a kill switch row is written: an engaged switch cancels (denies, APPROVAL_DENIED)
-// every pending approval in its scope at once.
-Status ApprovalOnKill(sqlite3* db, const core::KillEntry& entry,
-                      std::vector<audit::AuditEvent>* events);
+ private:
+  sqlite3* db_;
+  const StoreOptions& options_;
+};
 
 }  // namespace interlock::store::internal
 

@@ -34,6 +34,7 @@
 #include "common/principal_name.h"
 #include "common/thread_name.h"
 #include "core/app/kills.h"
+#include "core/approval_txn.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
 #include "core/roles.h"
@@ -714,9 +715,9 @@ class SqliteStore::Impl {
   // The StateTxn of one operation inside a batch transaction: rows on the writer
   // connection, decided runs in the run cache (written by FlushRuns before COMMIT),
   // audit events into the batch. Holds no rule: core::DecideInTxn does.
-  class Txn final : public core::StateTxn, private core::ApprovalRows {
+  class Txn final : public core::StateTxn {
    public:
-    Txn(Impl& impl, Batch& b) : impl_(impl), b_(b) {}
+    Txn(Impl& impl, Batch& b) : impl_(impl), b_(b), approvals_(impl.writer_.db(), impl.options_) {}
 
     Result<core::RunRow> LoadRunForUpdate(std::string_view run_id) override {
       // The batch holds the write lock (BEGIN IMMEDIATE): the row is ours until COMMIT.
@@ -881,7 +882,7 @@ class SqliteStore::Impl {
       return Status::Ok();
     }
     void AppendAudit(audit::AuditEvent event) override { b_.events->push_back(std::move(event)); }
-    core::ApprovalRows& approvals() override { return *this; }
+    core::ApprovalRows& approvals() override { return approvals_; }
     // On the writer connection, inside the batch's write transaction: a key saved by an
     // earlier operation of the batch (a racing retry) is found.
     Result<std::optional<core::IdempotencyRow>> LoadIdempotency(std::string_view run_id,
@@ -911,26 +912,9 @@ class SqliteStore::Impl {
     }
 
    private:
-    // core::ApprovalRows (approval rules still here until they move into the core).
-    Result<core::Resubmission> FindResubmission(const core::DecideRequest& rq) override {
-      return internal::ApprovalResubmission(impl_.writer_.db(), rq);
-    }
-    Result<std::string> PendingTwin(const core::DecideRequest& rq) override {
-      return internal::ApprovalPendingTwin(impl_.writer_.db(), rq);
-    }
-    Status Release(const std::string& call_id, const core::ReleaseContext& ctx,
-                   bool* released_now) override {
-      return internal::ApprovalRelease(impl_.writer_.db(), call_id, ctx, b_.events, released_now);
-    }
-    Status AfterDecide(const core::DecideRequest& rq, const std::string& call_id,
-                       const engine::Evaluation& ev) override {
-      // On failure RunBatch drops the events this op appended.
-      return internal::ApprovalAfterDecide(impl_.writer_.db(), impl_.options_, rq, call_id, ev,
-                                           b_.events);
-    }
-
     Impl& impl_;
     Batch& b_;
+    internal::SqliteApprovalRows approvals_;
   };
 
   // A decision: core::DecideInTxn in this batch. It writes nothing before its checks pass
@@ -948,24 +932,17 @@ class SqliteStore::Impl {
     Result<core::StoredCall> call = LoadCall(writer_, call_id);
     if (!call.ok()) return call.error();
     const core::CallRecord& r = call->record;
-    Result<RunRow*> run = FindRun(r.run_id);
-    if (!run.ok()) return run.error();
-    if (b.kills_stale) {
-      if (Status s = LoadKills(&b.kills); !s.ok()) return s;
-      b.kills_stale = false;
-    }
-    const internal::ReleaseContext ctx{b.kills.Covering(r.agent_id, r.run_id), (*run)->state.halted,
-                                       (*run)->ended, (*run)->state.halt_reason, now};
+    Txn txn(*this, b);
+    Result<core::RunRow> row = txn.LoadRunForUpdate(r.run_id);
+    if (!row.ok()) return row.error();
+    Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(r.agent_id, r.run_id);
+    if (!kill.ok()) return kill.error();
+    const core::ReleaseContext ctx{std::move(kill).value(), row->state.halted, row->ended,
+                                   row->state.halt_reason, now};
     bool released_now = false;
-    if (Status s = internal::ApprovalRelease(writer_.db(), call_id, ctx, b.events, &released_now);
-        !s.ok()) {
-      return s;
-    }
+    if (Status s = core::ReleaseInTxn(txn, call_id, ctx, &released_now); !s.ok()) return s;
     if (released_now && policies != nullptr) {
       // The call proceeds now: what it adds to the run's sequence state, and its count.
-      Txn txn(*this, b);
-      Result<core::RunRow> row = txn.LoadRunForUpdate(r.run_id);
-      if (!row.ok()) return row.error();
       if (Status s =
               core::ApplyRelease(txn, policies->Find(r.agent_id), r, r.agent_id, now, &row->state);
           !s.ok()) {
@@ -975,6 +952,23 @@ class SqliteStore::Impl {
     }
     out->emplace(LoadCall(writer_, call_id));
     return Status::Ok();
+  }
+
+  // Approvals: the core's transaction functions (core/approval_txn.h) in this batch. A
+  // vote saves the run (into the cache) last.
+  Status ApplyVote(Batch& b, const VoteRequest& rq, VoteOutcome* out) {
+    Txn txn(*this, b);
+    return core::VoteInTxn(txn, rq, &redactor_, out);
+  }
+  Status ApplyWithdraw(Batch& b, std::string_view approval_id, std::string_view agent_id,
+                       std::string_view principal, std::string_view reason, TimePoint now,
+                       Approval* out, std::optional<Error>* refused) {
+    Txn txn(*this, b);
+    return core::WithdrawInTxn(txn, approval_id, agent_id, principal, reason, now, out, refused);
+  }
+  Status ApplyExpire(Batch& b, TimePoint now, std::vector<ApprovalChange>* out) {
+    Txn txn(*this, b);
+    return core::ExpireInTxn(txn, now, out);
   }
 
   // Usage, results and the end of a run: the core's transaction functions
@@ -1018,8 +1012,10 @@ class SqliteStore::Impl {
     b.kills_stale = true;
     audit::AuditEvent ev = core::KillSwitchEvent(e);
     b.events->push_back(std::move(ev));
-    if (Status as = internal::ApprovalOnKill(writer_.db(), e, b.events); !as.ok()) return as;
-    return Status::Ok();
+    if (!e.engaged) return Status::Ok();
+    // An engaged switch cancels the pending approvals in its scope at once.
+    Txn txn(*this, b);
+    return core::CancelForKillInTxn(txn, core::KillRow{e.scope, e.target, e.reason, e.actor}, e.at);
   }
 
   Status ApplyCreateToken(Batch& b, core::Role role, std::string_view name,
@@ -1080,7 +1076,7 @@ class SqliteStore::Impl {
   // the op's transaction, the cache is updated only after the op's last write, and it is
   // emptied whenever it may differ from the database: another connection committed
   // (PRAGMA data_version, checked at the start of every batch, under the write lock), a
-  // batch rolled back, or an op wrote runs behind its back (RunOnWriter: approvals).
+  // batch rolled back, or an op wrote runs behind its back (RunOnWriter).
 
   Result<RunRow*> FindRun(std::string_view run_id) {
     if (auto it = run_cache_.find(run_id); it != run_cache_.end()) return &it->second;
@@ -2041,12 +2037,40 @@ Status SqliteStore::EndRun(std::string_view run_id, std::string_view agent_id, T
       [&](Impl::Batch& b) { return impl_->ApplyEndRun(b, run_id, agent_id, now); });
 }
 
+Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
+  VoteOutcome out;
+  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplyVote(b, rq, &out); });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
+Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
+                                               std::string_view agent_id,
+                                               std::string_view principal, std::string_view reason,
+                                               TimePoint now) {
+  Approval out;
+  std::optional<Error> refused;  // by another identity: recorded, then answered
+  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyWithdraw(b, approval_id, agent_id, principal, reason, now, &out, &refused);
+  });
+  if (!s.ok()) return s.error();
+  if (refused) return *refused;
+  return out;
+}
+
+Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) {
+  std::vector<ApprovalChange> out;
+  Status s = impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplyExpire(b, now, &out); });
+  if (!s.ok()) return s.error();
+  return out;
+}
+
 const audit::Redactor& SqliteStore::AuditRedactor() const { return impl_->redactor(); }
 
 Status SqliteStore::RunOnWriter(const WriterFn& fn) {
   return impl_->SubmitAndWait([&](Impl::Batch& b) {
-    // Approvals write run rows directly (records consumed on grant): the writer's run
-    // cache cannot follow, so it is dropped, whatever the outcome.
+    // A run grant's revocation writes run rows directly: the writer's run cache cannot
+    // follow, so it is dropped, whatever the outcome.
     Status s = fn(impl_->writer().db(), b.events);
     impl_->ForgetRuns();
     return s;

@@ -1,13 +1,13 @@
 // StateTxn: the row-level port the core's rules run over (docs/design.md#state-port).
 //
-// A backend (MemoryRunStore, the SQLite store; PostgreSQL later) maps rows and runs a
+// A backend (MemoryRunStore, the SQLite and PostgreSQL stores) maps rows and runs a
 // core transaction function atomically: it opens a transaction, hands the function a
 // StateTxn, and commits what the function wrote (rows and audit events together) or
 // nothing. It may batch several functions into one commit and run a function again after
 // a rollback, so a transaction function must write its outputs from scratch each time.
 // The backend holds no rule: ownership, ended runs, usage and elapsed time, approval
 // redemption and which audit events a change makes are decided by the function (see
-// core/decide_txn.h).
+// core/decide_txn.h, core/approval_txn.h).
 //
 // Every method runs inside the open transaction; none is thread-safe on its own (a
 // StateTxn belongs to the one thread running the transaction function).
@@ -23,6 +23,7 @@
 
 #include "audit/audit_event.h"
 #include "common/time.h"
+#include "core/ports/approvals.h"
 #include "core/run_store.h"
 #include "engine/engine.h"
 #include "interlock/decision.h"
@@ -89,24 +90,6 @@ struct Resubmission {
   std::string refusal;
 };
 
-// The approval rows a decision touches. Transitional: until the approval rules move into
-// the core (issue 14, step 2) these operations still hold approval rules in the backend.
-// A backend without approvals (MemoryRunStore) answers "none" and writes nothing.
-class ApprovalRows {
- public:
-  virtual ~ApprovalRows() = default;
-  virtual Result<Resubmission> FindResubmission(const DecideRequest& rq) = 0;
-  // The call id of an identical call whose approval is pending, or "".
-  virtual Result<std::string> PendingTwin(const DecideRequest& rq) = 0;
-  // Releases (or cancels) the granted approval of call_id; no-op for any other call.
-  // *released_now: this release delivered the allow (the call proceeds now).
-  virtual Status Release(const std::string& call_id, const ReleaseContext& ctx,
-                         bool* released_now) = 0;
-  // After the call row is written: the pending approval of an APPROVAL_REQUIRED call.
-  virtual Status AfterDecide(const DecideRequest& rq, const std::string& call_id,
-                             const engine::Evaluation& ev) = 0;
-};
-
 // An Idempotency-Key as the store keeps it, in its run: the hash of the request it came with
 // and the answer the core composed for it (opaque to the backend; "" for answers without a
 // body).
@@ -161,6 +144,7 @@ class StateTxn {
   // the core then skips composing them. The decision and state are the same either way.
   virtual bool KeepsAudit() const { return true; }
 
+  // The approval rows (core/ports/approvals.h), in this transaction.
   virtual ApprovalRows& approvals() = 0;
 
   // Idempotency keys (docs/api.md#idempotency), kept per run, as long as the run is: the

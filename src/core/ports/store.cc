@@ -99,82 +99,9 @@ audit::AuditEvent SignInEvent(const SignIn& s) {
                            std::move(data)};
 }
 
-const char* ApprovalStateName(ApprovalState s) {
-  switch (s) {
-    case ApprovalState::kPending:
-      return "pending";
-    case ApprovalState::kGranted:
-      return "granted";
-    case ApprovalState::kDenied:
-      return "denied";
-    case ApprovalState::kTimedOut:
-      return "timed_out";
-    case ApprovalState::kCancelled:
-      return "cancelled";
-    case ApprovalState::kWithdrawn:
-      return "withdrawn";
-  }
-  return "denied";
-}
-
-std::optional<ApprovalState> ParseApprovalState(std::string_view name) {
-  if (name == "pending") return ApprovalState::kPending;
-  if (name == "granted") return ApprovalState::kGranted;
-  if (name == "denied") return ApprovalState::kDenied;
-  if (name == "timed_out") return ApprovalState::kTimedOut;
-  if (name == "cancelled") return ApprovalState::kCancelled;
-  if (name == "withdrawn") return ApprovalState::kWithdrawn;
-  return std::nullopt;
-}
-
-std::string ApprovalIdForCall(std::string_view call_id) {
-  constexpr std::string_view kCallPrefix = "call_";
-  if (call_id.substr(0, kCallPrefix.size()) == kCallPrefix) call_id.remove_prefix(5);
-  return "apr_" + std::string(call_id);
-}
-
-std::optional<NewApproval> ApprovalForDecision(const DecideRequest& rq, const std::string& call_id,
-                                               const engine::Evaluation& ev,
-                                               int default_timeout_seconds, int max_wait_seconds) {
-  const Decision& d = ev.decision;
-  if (d.verdict != Verdict::kApprovalRequired) return std::nullopt;
-  NewApproval out;
-  out.plan = PlanApproval(d, rq.now, default_timeout_seconds, max_wait_seconds);
-  Approval& a = out.approval;
-  a.approval_id = ApprovalIdForCall(call_id);
-  a.call_id = call_id;
-  a.run_id = rq.run_id;
-  a.agent_id = rq.agent_id;
-  a.principal = rq.principal;
-  a.tool = rq.call.tool;
-  a.args_sha256 = ArgsSha256(rq);
-  a.required = out.plan.required;
-  a.timeout_seconds = out.plan.timeout_seconds;
-  a.auto_deny_on_timeout = d.auto_deny_on_timeout;
-  a.records = ev.effects.records;
-  a.created = FromUnixMillis(ToUnixMillis(rq.now));  // as stored: milliseconds
-  a.deadline = out.plan.deadline;
-  a.hard_deadline = out.plan.hard_deadline;
-  return out;
-}
-
 const char* RunListStateName(const RunInfo& run) {
   if (run.state.halted) return "halted";
   return run.ended ? "ended" : "active";
 }
 
-ApprovalPolicyLookup PolicyFactsLookup(std::shared_ptr<const policy::PolicySet> set) {
-  return [set = std::move(set)](std::string_view agent_id, std::string_view tool) {
-    ApprovalPolicyFacts facts;
-    const policy::AgentPolicy* agent = set ? set->Find(agent_id) : nullptr;
-    if (agent == nullptr) return facts;
-    facts.identity = agent->identity;
-    if (const policy::ToolRule* rule = agent->Resolve(tool).rule) {
-      facts.max_records_per_run = rule->max_records_per_run;
-    }
-    facts.run_grant_refusal = RunGrantRefusal(agent->Resolve(tool).rule, 1);
-    return facts;
-  };
-}
-
-}  // namespace interlock::core
+}  // namespace interlock::store

@@ -40,18 +40,14 @@
 #include "core/ports/history_source.h"
 #include "core/ports/kill_entry.h"
 #include "core/ports/pin_rows.h"
+#include "core/approval_txn.h"
+#include "core/ports/approvals.h"
 #include "core/roles.h"
 #include "core/run_store.h"
 
 namespace interlock::core {
 
-// Who a request acts as, from its bearer token only.
-struct Principal {
-  std::string token_id;
-  std::string name;  // reviewer/admin name, or the agent id for agent tokens
-  Role role = Role::kAgent;
-  std::string agent_id;  // set for kAgent
-};
+using core::Principal;  // MERGE(H4): now in core/roles.h
 
 struct TokenInfo {
   std::string token_id;
@@ -138,72 +134,6 @@ struct SignIn {
 // The signed_in / signed_out record of `s`.
 audit::AuditEvent SignInEvent(const SignIn& s);
 
-struct StoredCall {
-  CallRecord record;
-  std::optional<CallResult> result;
-};
-
-// --- Approvals (docs/approvals.md) ------------------------------------------------------
-// A call decided APPROVAL_REQUIRED creates a pending approval in the same transaction.
-// The approval is bound to the call (agent, run, tool, SHA-256 of the canonical args)
-// and settles it exactly once: granted -> the call's decision becomes allow/ALLOWED
-// (rule "approval"); denied, cancelled (kill switch) -> deny/APPROVAL_DENIED; timed out
-// -> deny/APPROVAL_TIMEOUT; withdrawn (the agent stopped waiting: the MCP client cancelled
-// or went away) -> deny/APPROVAL_DENIED. A granted call runs once: its first delivery
-// releases it (ReleaseCall), and re-submitting the identical call with "approval_id"
-// (ToolCall::approval_id) answers with that same call, never a new one.
-
-enum class ApprovalState { kPending, kGranted, kDenied, kTimedOut, kCancelled, kWithdrawn };
-// "pending" | "granted" | "denied" | "timed_out" | "cancelled" | "withdrawn".
-const char* ApprovalStateName(ApprovalState s);
-std::optional<ApprovalState> ParseApprovalState(std::string_view name);
-
-// The approval id of the approval created for call_id ("call_X" -> "apr_X").
-std::string ApprovalIdForCall(std::string_view call_id);
-
-struct ApprovalVote {
-  std::string reviewer;
-  std::string verdict;  // "approve" | "deny"
-  std::string comment;
-  TimePoint at;
-};
-
-struct Approval {
-  std::string approval_id;
-  std::string call_id;
-  std::string run_id;
-  std::string agent_id;
-  std::string principal;  // the name the call arrived under
-  std::string tool;
-  std::string args_sha256;  // SHA-256 of CanonicalJson(args) as the agent sent them
-  int required = 1;
-  ApprovalState state = ApprovalState::kPending;
-  TimePoint created;
-  TimePoint deadline;       // next timeout (escalation or deny)
-  TimePoint hard_deadline;  // never pending past this
-  int escalation_level = 0;
-  bool auto_deny_on_timeout = true;
-  int timeout_seconds = 0;  // effective (the deployment default applied)
-  uint64_t records = 0;     // records the call touches, consumed on grant
-  std::optional<TimePoint> decided;
-  std::string outcome_reason;     // why it was decided (empty while pending)
-  std::optional<TimePoint> used;  // released: first delivered to the agent (ReleaseCall)
-  std::string used_call_id;       // the call released (a call id of an older build's redemption)
-  // Set when a reviewer approved edited arguments: SHA-256 of their canonical JSON. A
-  // re-submission redeems the approval only with these (args_sha256 stays the original).
-  std::string edited_args_sha256;
-  std::vector<ApprovalVote> votes;
-};
-
-// The pending approval a decision creates, and the plan of its deadlines: one row for every
-// backend (each only writes it). nullopt unless the decision is APPROVAL_REQUIRED.
-struct NewApproval {
-  Approval approval;
-  ApprovalPlan plan;
-};
-std::optional<NewApproval> ApprovalForDecision(const DecideRequest& rq, const std::string& call_id,
-                                               const engine::Evaluation& ev,
-                                               int default_timeout_seconds, int max_wait_seconds);
 
 struct ApprovalFilter {
   enum class Which { kPending, kDecided, kAll } which = Which::kPending;
@@ -243,49 +173,6 @@ struct RunPage {
   std::string next_cursor;    // empty: this was the last page
 };
 
-// Policy facts a verdict needs, looked up by the caller from the current policy set.
-struct ApprovalPolicyFacts {
-  std::string identity;                         // agent.identity (self-approval check)
-  std::optional<uint64_t> max_records_per_run;  // re-checked on grant
-  // Why the tool cannot be approved for the rest of a run (RunGrantRefusal); an
-  // agent the policy set does not have: refused.
-  std::string run_grant_refusal = "the agent's policy is not loaded";
-};
-using ApprovalPolicyLookup =
-    std::function<ApprovalPolicyFacts(std::string_view agent_id, std::string_view tool)>;
-// The lookup every door that votes passes (HTTP, the standalone MCP gateway): the agent's
-// identity and the tool rule's max_records_per_run from `set` (nothing for an agent the
-// set does not have).
-ApprovalPolicyLookup PolicyFactsLookup(std::shared_ptr<const policy::PolicySet> set);
-
-struct VoteRequest {
-  std::string approval_id;
-  Principal reviewer;
-  bool approve = false;
-  std::string comment;
-  TimePoint now;
-  ApprovalPolicyLookup policy;  // may be empty: no identity check beyond principal/agent
-  // An approve with edited arguments, already evaluated by the core (EvaluateEdit,
-  // run by the caller). The backend stores the edited hash with the approval, grants
-  // with the edited call's records, puts the arguments in the call's decision and the
-  // grant event (redacted), and refuses it for an approval needing more than one approver.
-  std::optional<EditedCall> edit;
-  // An approve "for the rest of this run" (docs/approvals.md): on grant, later calls of
-  // the tool in the run that only need an approval proceed (CoverByRunGrant).
-  bool for_run = false;
-};
-
-struct VoteOutcome {
-  Approval approval;     // after the vote
-  bool settled = false;  // this vote decided the approval (the call's decision changed)
-};
-
-// What ExpireApprovals changed, for notifications and waking long polls.
-struct ApprovalChange {
-  enum class Kind { kEscalated, kTimedOut, kCancelled } kind = Kind::kTimedOut;
-  Approval approval;
-};
-
 // One audit record as stored (Store::FindCallRecord).
 struct CallAuditRecord {
   int64_t seq = 0;
@@ -302,7 +189,7 @@ struct CallAuditRecord {
 // kill scope), kAlreadyExists (a second result for one call, an explicit run id in use),
 // kUnavailable (the database cannot serve: locked, read-only, full, I/O error, closing).
 // Every successful write has committed, together with its audit record, when it returns.
-class Store : public RunStore, public HistorySource {
+class Store : public RunStore, public ApprovalStore, public HistorySource {
  public:
   // Tokens. CreateToken returns the plaintext token ("ilk_" + 43 base64url characters)
   // once; only its SHA-256 is stored. RevokeToken of a revoked token is Ok (no-op).
@@ -353,23 +240,7 @@ class Store : public RunStore, public HistorySource {
   // Calls and results. GetCall's args are as stored (redacted). RecordResult caps output
   // and error at kMaxResultOutputBytes and adds the result's usage to the run. EndRun of
   // an ended run is Ok (no-op); later decisions in it fail with kInvalidArgument.
-  virtual Result<StoredCall> GetCall(std::string_view call_id) = 0;
-  // GetCall for the agent's front doors, which deliver the outcome (docs/approvals.md,
-  // "Release"): the first delivery of an approved call releases it, atomically with a
-  // check of the kill switches and the run: a switch covering it, or a halted or ended
-  // run, turns it into deny KILL_SWITCH / RUN_HALTED (audited). Once released, every read
-  // answers the same allow. Any other call is answered as GetCall does. kPermissionDenied
-  // for another agent's call, and for a call recorded under another principal than
-  // `principal` (the caller's, as its decisions record it: NeedsRelease): the agent
-  // door answers a call only to the identity it was made for, so an agent acting for
-  // mallory cannot collect (release) an approval granted for alice. Nothing is released
-  // then. With `policies` (the door's snapshot),
-  // the release applies what the call adds to its run's sequence state when it proceeds
-  // (engine::ProceedEffects: its labels, a transition `on: allowed`) and counts it for
-  // rate limits and quotas, in the same transaction.
-  virtual Result<StoredCall> ReleaseCall(
-      std::string_view call_id, std::string_view agent_id, std::string_view principal,
-      TimePoint now, std::shared_ptr<const policy::PolicySet> policies = {}) = 0;
+  // GetCall and ReleaseCall (the release of an approved call): core::ApprovalStore.
   // `principal`: the reporter's, as its decisions record it. A call decided under another
   // principal is kPermissionDenied (RecordResultInTxn): an agent acting for mallory
   // cannot report the result of alice's call (nor move her run's workflow with it).
@@ -393,34 +264,14 @@ class Store : public RunStore, public HistorySource {
   }
   virtual Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) = 0;
 
-  // Approvals. Errors: kNotFound (no such approval), kPermissionDenied (an agent token;
-  // a reviewer voting on a call made under its own identity), kAlreadyExists (the
-  // approval is already decided, or this reviewer already voted).
+  // Approvals: GetApproval, Vote, WithdrawApproval and ExpireApprovals are
+  // core::ApprovalStore's (core/ports/approvals.h).
   virtual Result<std::vector<Approval>> ListApprovals(const ApprovalFilter& filter) = 0;
-  virtual Result<Approval> GetApproval(std::string_view approval_id) = 0;
-  virtual Result<VoteOutcome> Vote(const VoteRequest& request) = 0;
   // Revokes the approval "for the rest of this run" of `tool` in `run_id` (reviewers and
   // admins): later calls ask again. Audited ("approval" record, event
   // "run_grant_revoked"). kNotFound: no such run or no such grant.
   virtual Status RevokeRunGrant(std::string_view run_id, std::string_view tool,
                                 const Principal& actor, std::string_view reason, TimePoint now) = 0;
-  // The agent that made the call no longer waits for its approval (the MCP client
-  // cancelled the request, timed out or disconnected): a pending approval becomes
-  // withdrawn, its call deny/APPROVAL_DENIED, and an "approval" audit record (event
-  // "withdrawn", principal agent_id, `reason`) is written in the same transaction. Later
-  // votes get kAlreadyExists. Errors: kNotFound, kPermissionDenied (another agent's
-  // approval, or one whose call was decided under another principal than `principal`, the
-  // withdrawer's as its decisions record it: an agent acting for mallory cannot withdraw
-  // alice's pending approval; that refusal is recorded, an "approval" record with event
-  // "withdraw_refused" under `principal`), kAlreadyExists (not pending any more; the
-  // message names its state).
-  virtual Result<Approval> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
-                                            std::string_view principal, std::string_view reason,
-                                            TimePoint now) = 0;
-  // Escalates or times out pending approvals whose deadline is at or before `now`, and
-  // cancels pending approvals covered by an engaged kill switch (one set by another
-  // process included). Returns what changed.
-  virtual Result<std::vector<ApprovalChange>> ExpireApprovals(TimePoint now) = 0;
   // Runs matching `filter`, newest first, a page at a time (kInvalidArgument for a cursor
   // this store did not hand out). Served from an index on (agent, started), so a page costs
   // the same with a million runs as with ten (the state is checked row by row on it).

@@ -137,6 +137,45 @@ TEST(Hook, PostToolUseRecordsTheResultOfTheAskedCall) {
   EXPECT_EQ(h.OfType("result").size(), 1u);
 }
 
+// The fixture with tool_input.command replaced (another call of the same tool).
+std::string WithCommand(const std::string& text, const std::string& command) {
+  json::value v = json::parse(text);
+  v.as_object()["tool_input"].as_object()["command"] = command;
+  return json::serialize(v);
+}
+
+// Tests that a grant given at Claude Code's prompt re-checks the tool's
+// max_records_per_run as a reviewer's grant does: two asked calls, each within the limit
+// alone, ran; the second grant would exceed the limit, so it is denied
+// (RECORD_LIMIT_EXCEEDED), not released, and its result is not recorded as an allowed one.
+TEST(ApprovalTest, LocalGrantCannotExceedTheRecordLimit) {
+  PostToolUse h(
+      "agent:\n  id: \"claude\"\n  identity: \"claude@test\"\n  autonomy: audit_based\n"
+      "tools:\n  allowed:\n    - name: \"Bash\"\n      requires_approval: true\n"
+      "      constraints:\n        max_records_per_run: 1\n");
+  const std::string first = Fixture("bash.json");
+  const std::string second = WithCommand(first, "npm run lint");
+  ASSERT_EQ(h.Pre(first), "ask");
+  ASSERT_EQ(h.Pre(second), "ask");  // pending approvals consume no records yet
+
+  const std::string ok = h.Post(Fixture("post_tool_use/bash.json"));
+  EXPECT_NE(ok.find("recorded the result of call"), std::string::npos) << ok;
+  const std::string over = h.Post(WithCommand(Fixture("post_tool_use/bash.json"), "npm run lint"));
+  EXPECT_EQ(over.find("recorded the result of call"), std::string::npos) << over;
+  EXPECT_NE(over.find("max_records_per_run"), std::string::npos) << over;
+
+  EXPECT_EQ(h.OfType("result").size(), 1u) << "only the call within the limit has a result";
+  int granted = 0, denied = 0;
+  for (const json::object& a : h.OfType("approval")) {
+    if (a.at("data").at("event") == "granted") ++granted;
+    if (a.at("data").at("event") != "denied") continue;
+    ++denied;
+    EXPECT_EQ(a.at("data").at("code"), "RECORD_LIMIT_EXCEEDED") << json::serialize(a);
+  }
+  EXPECT_EQ(granted, 1);
+  EXPECT_EQ(denied, 1);
+}
+
 // Tests that an allowed call's result is recorded against it, without any approval.
 TEST(Hook, PostToolUseRecordsTheResultOfAnAllowedCall) {
   PostToolUse h;

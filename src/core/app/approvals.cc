@@ -1,0 +1,85 @@
+// The approval use cases (see approvals.h).
+#include "core/app/approvals.h"
+
+#include <utility>
+
+#include "core/approval_rules.h"
+#include "policy/policy.h"
+
+namespace interlock::core {
+
+Result<VoteOutcome> Approvals::Vote(VoteAsk ask, EditRefusal* edit) {
+  if (edit != nullptr) *edit = EditRefusal::kNone;
+  VoteRequest vote;
+  vote.approval_id = std::move(ask.approval_id);
+  vote.reviewer = std::move(ask.reviewer);
+  vote.approve = ask.approve;
+  vote.comment = std::move(ask.comment);
+  vote.now = clock_->Now();
+  vote.policy = PolicyFactsLookup(ask.policies);
+  vote.for_run = ask.for_run;
+  if (ask.edited_args) {
+    // The edited call, evaluated by the engine again: same agent, run and tool, against the
+    // run as it is now. The vote's transaction re-checks that the approval is still pending.
+    Result<Approval> a = store_->GetApproval(vote.approval_id);
+    if (!a.ok()) return a.error();
+    if (a->state != ApprovalState::kPending) {
+      return Error{ErrorKind::kAlreadyExists,
+                   "approval " + a->approval_id + " is already " + ApprovalStateName(a->state)};
+    }
+    Result<RunInfo> run = runs_->GetRun(a->run_id);
+    if (!run.ok()) return run.error();
+    const policy::AgentPolicy* agent = ask.policies ? ask.policies->Find(a->agent_id) : nullptr;
+    Result<EditedCall> judged = EvaluateEdit(agent, run->state, a->tool, a->required,
+                                             std::move(*ask.edited_args), vote.now);
+    if (!judged.ok()) {
+      if (edit != nullptr) {
+        *edit = judged.error().kind == ErrorKind::kPermissionDenied ? EditRefusal::kPolicy
+                                                                    : EditRefusal::kInvalid;
+      }
+      return judged.error();
+    }
+    vote.edit = std::move(judged).value();
+  }
+  return store_->Vote(vote);
+}
+
+Result<StoredCall> Approvals::AnswerAsLocalUser(const LocalAnswer& answer) {
+  const std::string approval_id = ApprovalIdForCall(answer.call_id);
+  VoteRequest vote;
+  vote.approval_id = approval_id;
+  vote.reviewer.name = answer.reviewer;
+  vote.reviewer.role = Role::kReviewer;
+  vote.approve = answer.approve;
+  vote.comment = answer.comment;
+  vote.now = clock_->Now();
+  // The same facts as a reviewer's vote: the record limit is re-checked on this grant too
+  // (docs/approvals.md, "Answering at the client").
+  vote.policy = PolicyFactsLookup(answer.policies);
+  Result<VoteOutcome> voted = store_->Vote(vote);
+  if (!voted.ok()) {
+    // Self-approval (the local user is the agent's identity), a grant the run's state or
+    // record limit refuses, a store failure, an approval decided meanwhile: never an allow.
+    // A still pending approval is withdrawn.
+    const std::string why = "the answer of " + answer.reviewer + " " + answer.where +
+                            " was not accepted: " + voted.error().message;
+    (void)store_->WithdrawApproval(approval_id, answer.agent_id, answer.principal, why,
+                                   clock_->Now());
+    return Error{voted.error().kind, why};
+  }
+  return store_->ReleaseCall(answer.call_id, answer.agent_id, answer.principal, clock_->Now(),
+                             answer.policies);
+}
+
+Result<Approval> Approvals::Withdraw(std::string_view approval_id, std::string_view agent_id,
+                                     std::string_view principal, std::string_view reason) {
+  return store_->WithdrawApproval(approval_id, agent_id, principal, reason, clock_->Now());
+}
+
+Result<StoredCall> Approvals::Release(std::string_view call_id, std::string_view agent_id,
+                                      std::string_view principal,
+                                      std::shared_ptr<const policy::PolicySet> policies) {
+  return store_->ReleaseCall(call_id, agent_id, principal, clock_->Now(), std::move(policies));
+}
+
+}  // namespace interlock::core
