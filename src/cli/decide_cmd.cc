@@ -279,7 +279,7 @@ void AppendSequenceMembers(const policy::AgentPolicy* agent, const RunState& sta
     boost::json::object vars;
     for (const auto& [k, v] : state.workflow_vars) vars[k] = v;
     out->append(",\"workflow\":");
-    out->append(boost::json::serialize(boost::json::object{
+    out->append(ToJsonText(boost::json::object{
         {"state", state.workflow_state.empty() ? agent->workflow->initial : state.workflow_state},
         {"vars", std::move(vars)}}));
   }
@@ -287,7 +287,7 @@ void AppendSequenceMembers(const policy::AgentPolicy* agent, const RunState& sta
     boost::json::array labels;
     for (const std::string& l : state.labels) labels.emplace_back(l);
     out->append(",\"labels\":");
-    out->append(boost::json::serialize(labels));
+    out->append(ToJsonText(labels));
   }
 }
 
@@ -704,7 +704,7 @@ int RunDecide(const DecideOptions& opt) {
     r["recorded"] = recorded.ok();
     if (!recorded.ok()) r["error"] = recorded.error().message;
     std::string text = "{\"result\":";
-    text.append(boost::json::serialize(r));
+    text.append(ToJsonText(r));
     if (Result<core::RunInfo> run = store.GetRun(opt.run_id); run.ok()) {
       RunState state = run->state;
       state.elapsed_ms = static_cast<int64_t>(elapsed_s * 1000);
@@ -750,7 +750,7 @@ int RunDecide(const DecideOptions& opt) {
     }
     boost::json::object r{{"recorded", false}, {"error", error}};
     if (!call_id.empty()) r["call_id"] = call_id;
-    a->text = "{\"rehearsal\":" + boost::json::serialize(r) + "}\n";
+    a->text = "{\"rehearsal\":" + ToJsonText(r) + "}\n";
   };
   auto deny = [&agent_id](Code code, std::string why, const char* rule, Answer* a) {
     a->response.decision = DenyDecision(code, std::move(why), rule);

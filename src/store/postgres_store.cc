@@ -29,6 +29,7 @@
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/decision_json.h"
+#include "common/json_write.h"
 #include "common/thread_name.h"
 #include "core/decide_txn.h"
 #include "core/ports/state_txn.h"
@@ -1228,7 +1229,7 @@ class PostgresStore::Impl {
       told.agent_id = p.agent_id;
       told.tool = p.tool;
       std::string told_json;
-      audit::AppendCanonicalDecision(&told_json, told);
+      AppendDecisionJson(told, JsonStyle::kCanonical, &told_json);
       sql.append("UPDATE calls SET verdict = ");
       pg::AppendLiteral(&sql, VerdictName(told.verdict));
       sql.append(", code = ");
