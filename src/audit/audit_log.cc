@@ -8,9 +8,9 @@
 #include <memory>
 #include <optional>
 
-#include "audit/canonical.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/json_write.h"
 
 namespace interlock::audit {
 namespace {
@@ -208,27 +208,27 @@ void AppendAuditRecordBody(std::string* out, int64_t seq, const AuditEvent& e,
   // object (the unit tests pin that), without copying `data` into a temporary.
   out->clear();
   out->append("{\"agent_id\":");
-  AppendJsonString(out, e.agent_id);
+  AppendJsonString(e.agent_id, out);
   out->append(",\"call_id\":");
-  AppendJsonString(out, e.call_id);
+  AppendJsonString(e.call_id, out);
   out->append(",\"data\":");
   if (!e.data_json.empty()) {
     out->append(e.data_json);
   } else {
-    AppendCanonicalJson(out, e.data);
+    AppendJson(e.data, JsonStyle::kCanonical, out);
   }
   out->append(",\"prev\":");
-  AppendJsonString(out, prev_hash);
+  AppendJsonString(prev_hash, out);
   out->append(",\"principal\":");
-  AppendJsonString(out, e.principal);
+  AppendJsonString(e.principal, out);
   out->append(",\"run_id\":");
-  AppendJsonString(out, e.run_id);
+  AppendJsonString(e.run_id, out);
   out->append(",\"seq\":");
-  AppendJsonInt(out, seq);
+  AppendJsonInt(seq, out);
   out->append(",\"time\":");
-  AppendJsonString(out, FormatRfc3339(e.time));
+  AppendJsonString(FormatRfc3339(e.time), out);
   out->append(",\"type\":");
-  AppendJsonString(out, e.type);
+  AppendJsonString(e.type, out);
   out->push_back('}');
 }
 

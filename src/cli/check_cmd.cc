@@ -16,6 +16,7 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/server_flags.h"
+#include "common/glob.h"
 #include "common/json.h"
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
@@ -122,8 +123,6 @@ std::string DidYouMean(std::string_view name, const std::vector<std::string>& ca
 
 std::string Q(std::string_view s) { return ToJsonText(json::string(s)); }
 
-bool IsPattern(std::string_view name) { return name.find('*') != std::string_view::npos; }
-
 // The top-level argument an argument path starts from: `paths` for `paths[*]`, `options`
 // for `options.recursive`, `a.b` for `["a.b"].c`; the whole string when it has no
 // separator.
@@ -158,7 +157,7 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
 
   auto check_name = [&](std::string_view entry, const policy::Location& at, bool blocked) {
     const std::string where = std::string(blocked ? "tools.blocked " : "tools.allowed ") + Q(entry);
-    if (!IsPattern(entry)) {
+    if (!IsGlob(entry)) {
       if (std::find(names.begin(), names.end(), entry) == names.end()) {
         add(Diagnostic::Severity::kError, at, "unknown-tool",
             where + ": " + server + " has no tool of that name" + DidYouMean(entry, names));
@@ -193,7 +192,7 @@ std::vector<Diagnostic> CheckAgainstServer(const policy::AgentPolicy& p,
 
   // Argument names, for the exact entries (a pattern's tools may differ in arguments).
   for (const auto& [name, rule] : p.allowed) {
-    if (IsPattern(name)) continue;
+    if (IsGlob(name)) continue;
     auto it = std::find_if(cat.tools.begin(), cat.tools.end(),
                            [&name = name](const mcp::ServerTool& t) { return t.name == name; });
     if (it == cat.tools.end()) continue;

@@ -83,7 +83,7 @@ void AppendSequenceMembers(const policy::AgentPolicy* agent, const RunState& sta
     boost::json::object vars;
     for (const auto& [k, v] : state.workflow_vars) vars[k] = v;
     out->append(",\"workflow\":");
-    out->append(boost::json::serialize(boost::json::object{
+    out->append(ToJsonText(boost::json::object{
         {"state", state.workflow_state.empty() ? agent->workflow->initial : state.workflow_state},
         {"vars", std::move(vars)}}));
   }
@@ -91,7 +91,7 @@ void AppendSequenceMembers(const policy::AgentPolicy* agent, const RunState& sta
     boost::json::array labels;
     for (const std::string& l : state.labels) labels.emplace_back(l);
     out->append(",\"labels\":");
-    out->append(boost::json::serialize(labels));
+    out->append(ToJsonText(labels));
   }
 }
 
@@ -514,7 +514,7 @@ class DecideRun {
     r["recorded"] = recorded.ok();
     if (!recorded.ok()) r["error"] = recorded.error().message;
     std::string text = "{\"result\":";
-    text.append(boost::json::serialize(r));
+    text.append(ToJsonText(r));
     if (Result<core::RunInfo> run = store_.GetRun(opt_.run_id); run.ok()) {
       RunState state = run->state;
       state.elapsed_ms = static_cast<int64_t>(elapsed_s_ * 1000);
@@ -563,7 +563,7 @@ class DecideRun {
     }
     boost::json::object r{{"recorded", false}, {"error", error}};
     if (!call_id.empty()) r["call_id"] = call_id;
-    a->text = "{\"rehearsal\":" + boost::json::serialize(r) + "}\n";
+    a->text = "{\"rehearsal\":" + ToJsonText(r) + "}\n";
   }
 
   void Deny(Code code, std::string why, const char* rule, Answer* a) const {

@@ -4,7 +4,6 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "common/decision_json.h"
 #include "common/json.h"
@@ -95,130 +94,156 @@ boost::json::object RehearsalToJson(const Rehearsal& r) {
   return o;
 }
 
-boost::json::object DecisionToJson(const Decision& d) {
-  boost::json::object o;
-  o["decision"] = VerdictName(d.verdict);
-  o["code"] = CodeName(d.code);
-  o["reason"] = d.reason;
-  o["rule"] = d.rule;
-  if (!d.at.empty()) o["at"] = d.at;
-  if (!d.agent_id.empty()) o["agent"] = d.agent_id;
-  if (!d.tool.empty()) o["tool"] = d.tool;
+namespace {
+
+std::string_view NotificationKindName(Notification::Kind k) {
+  return k == Notification::Kind::kEscalation ? "escalation" : "flagged";
+}
+
+// The members of a decision, in the order people read them: the one definition of its JSON
+// form. `Sink` is ObjectSink (a boost::json::object) or TextSink (a JsonObjectWriter, in
+// either style); each member is written once here and nowhere else.
+template <typename Sink>
+void DecisionMembers(const Decision& d, std::string_view agent_key, Sink& o) {
+  o.String("decision", VerdictName(d.verdict));
+  o.String("code", CodeName(d.code));
+  o.String("reason", d.reason);
+  o.String("rule", d.rule);
+  if (!d.at.empty()) o.String("at", d.at);
+  if (!d.agent_id.empty()) o.String(agent_key, d.agent_id);
+  if (!d.tool.empty()) o.String("tool", d.tool);
   if (d.shadow_verdict) {
-    o["shadow"] = true;
-    o["shadow_decision"] = VerdictName(*d.shadow_verdict);
-    if (d.shadow_code) o["shadow_code"] = CodeName(*d.shadow_code);
+    o.Bool("shadow", true);
+    o.String("shadow_decision", VerdictName(*d.shadow_verdict));
+    if (d.shadow_code) o.String("shadow_code", CodeName(*d.shadow_code));
   }
   if (d.verdict == Verdict::kApprovalRequired) {
-    boost::json::object a;
-    a["timeout_seconds"] = d.approval_timeout_seconds;
-    a["auto_deny_on_timeout"] = d.auto_deny_on_timeout;
-    a["approvals_required"] = d.approvals_required;
-    o["approval"] = std::move(a);
+    o.Object("approval", [&](Sink& a) {
+      a.Int("timeout_seconds", d.approval_timeout_seconds);
+      a.Bool("auto_deny_on_timeout", d.auto_deny_on_timeout);
+      a.Int("approvals_required", d.approvals_required);
+    });
   }
-  if (d.retry_after_s > 0) o["retry_after_s"] = d.retry_after_s;
+  if (d.retry_after_s > 0) o.Int("retry_after_s", d.retry_after_s);  // RATE_LIMITED, QUOTA_...
   if (!d.declared_labels.empty()) {
-    boost::json::array labels;
-    for (const std::string& l : d.declared_labels) labels.emplace_back(l);
-    o["declared_labels"] = std::move(labels);
+    o.Array("declared_labels", d.declared_labels, [](Sink& a, const std::string& l) { a.Item(l); });
   }
-  if (d.rehearsal) o["rehearsal"] = RehearsalToJson(*d.rehearsal);
-  if (d.arguments) o["arguments"] = *d.arguments;
-  if (!d.covered_by.empty()) o["covered_by"] = d.covered_by;
+  if (d.rehearsal) o.Value("rehearsal", RehearsalToJson(*d.rehearsal));
+  if (d.arguments) o.Value("arguments", *d.arguments);
+  if (!d.covered_by.empty()) o.String("covered_by", d.covered_by);  // approved for the run
   if (!d.notifications.empty()) {
-    boost::json::array arr;
-    for (const auto& n : d.notifications) {
-      boost::json::object no;
-      no["kind"] = n.kind == Notification::Kind::kEscalation ? "escalation" : "flagged";
-      no["channel"] = n.channel;
-      boost::json::array contacts;
-      for (const auto& c : n.contacts) contacts.emplace_back(c);
-      no["contacts"] = std::move(contacts);
-      no["text"] = n.text;
-      arr.emplace_back(std::move(no));
-    }
-    o["notify"] = std::move(arr);
+    o.Array("notify", d.notifications, [](Sink& a, const Notification& n) {
+      a.ItemObject([&](Sink& no) {
+        no.String("kind", NotificationKindName(n.kind));
+        no.String("channel", n.channel);
+        no.Array("contacts", n.contacts, [](Sink& c, const std::string& s) { c.Item(s); });
+        no.String("text", n.text);
+      });
+    });
   }
+}
+
+// DecisionMembers into a boost::json object (an array while Array's items are added).
+struct ObjectSink {
+  boost::json::object* o = nullptr;
+  boost::json::array* a = nullptr;
+
+  void String(std::string_view k, std::string_view v) { (*o)[k] = v; }
+  void Int(std::string_view k, int64_t v) { (*o)[k] = v; }
+  void Bool(std::string_view k, bool v) { (*o)[k] = v; }
+  void Value(std::string_view k, boost::json::value v) { (*o)[k] = std::move(v); }
+  template <typename F>
+  void Object(std::string_view k, F f) {
+    boost::json::object sub;
+    ObjectSink s{&sub, nullptr};
+    f(s);
+    (*o)[k] = std::move(sub);
+  }
+  template <typename List, typename F>
+  void Array(std::string_view k, const List& list, F f) {
+    boost::json::array arr;
+    ObjectSink s{nullptr, &arr};
+    for (const auto& item : list) f(s, item);
+    (*o)[k] = std::move(arr);
+  }
+  void Item(std::string_view v) { a->emplace_back(v); }
+  template <typename F>
+  void ItemObject(F f) {
+    boost::json::object sub;
+    ObjectSink s{&sub, nullptr};
+    f(s);
+    a->emplace_back(std::move(sub));
+  }
+};
+
+// DecisionMembers as text, through a JsonObjectWriter (kCanonical sorts each object's
+// members as it closes); inside an array, `w` is null and items go to `out`.
+struct TextSink {
+  JsonObjectWriter* w = nullptr;
+  std::string* out = nullptr;
+  JsonStyle style = JsonStyle::kReadable;
+  bool first = true;  // in an array: no item yet
+
+  void String(std::string_view k, std::string_view v) { w->String(k, v); }
+  void Int(std::string_view k, int64_t v) { w->Int(k, v); }
+  void Bool(std::string_view k, bool v) { w->Bool(k, v); }
+  void Value(std::string_view k, const boost::json::object& v) { w->Object(k, v); }
+  template <typename F>
+  void Object(std::string_view k, F f) {
+    JsonObjectWriter sub(style, w->Key(k));
+    TextSink s{&sub, nullptr, style};
+    f(s);
+    sub.End();
+  }
+  template <typename List, typename F>
+  void Array(std::string_view k, const List& list, F f) {
+    std::string* o = w->Key(k);
+    o->push_back('[');
+    TextSink s{nullptr, o, style};
+    for (const auto& item : list) f(s, item);
+    o->push_back(']');
+  }
+  void Comma() {
+    if (!first) out->push_back(',');
+    first = false;
+  }
+  void Item(std::string_view v) {
+    Comma();
+    AppendJsonString(v, out);
+  }
+  template <typename F>
+  void ItemObject(F f) {
+    Comma();
+    JsonObjectWriter sub(style, out);
+    TextSink s{&sub, nullptr, style};
+    f(s);
+    sub.End();
+  }
+};
+
+}  // namespace
+
+boost::json::object DecisionToJson(const Decision& d, std::string_view agent_key) {
+  boost::json::object o;
+  ObjectSink sink{&o, nullptr};
+  DecisionMembers(d, agent_key, sink);
   return o;
 }
 
+boost::json::object DecisionToJson(const Decision& d) { return DecisionToJson(d, "agent"); }
+
+void AppendDecisionJson(const Decision& d, JsonStyle style, std::string* out,
+                        std::string_view agent_key) {
+  JsonObjectWriter w(style, out);
+  TextSink sink{&w, nullptr, style};
+  DecisionMembers(d, agent_key, sink);
+  w.End();
+}
+
 void AppendDecisionJsonMembers(const Decision& d, std::string* out) {
-  // Same members, same order as DecisionToJson. Keys, verdict and code names are fixed
-  // ASCII words that need no escaping, so they are appended as they are printed.
-  auto name = [out](std::string_view member, std::string_view word) {
-    out->append(member);
-    out->append(word);
-    out->push_back('"');
-  };
-  auto str = [out](std::string_view member, std::string_view v) {
-    out->append(member);
-    AppendJsonString(v, out);
-  };
-  name("\"decision\":\"", VerdictName(d.verdict));
-  name(",\"code\":\"", CodeName(d.code));
-  str(",\"reason\":", d.reason);
-  str(",\"rule\":", d.rule);
-  if (!d.at.empty()) str(",\"at\":", d.at);
-  if (!d.agent_id.empty()) str(",\"agent\":", d.agent_id);
-  if (!d.tool.empty()) str(",\"tool\":", d.tool);
-  if (d.shadow_verdict) {
-    out->append(",\"shadow\":true");
-    name(",\"shadow_decision\":\"", VerdictName(*d.shadow_verdict));
-    if (d.shadow_code) name(",\"shadow_code\":\"", CodeName(*d.shadow_code));
-  }
-  if (d.verdict == Verdict::kApprovalRequired) {
-    out->append(",\"approval\":{\"timeout_seconds\":");
-    AppendJsonInt(d.approval_timeout_seconds, out);
-    out->append(d.auto_deny_on_timeout ? ",\"auto_deny_on_timeout\":true"
-                                       : ",\"auto_deny_on_timeout\":false");
-    out->append(",\"approvals_required\":");
-    AppendJsonInt(d.approvals_required, out);
-    out->push_back('}');
-  }
-  if (d.retry_after_s > 0) {
-    out->append(",\"retry_after_s\":");
-    AppendJsonInt(d.retry_after_s, out);
-  }
-  if (!d.declared_labels.empty()) {
-    out->append(",\"declared_labels\":[");
-    for (size_t i = 0; i < d.declared_labels.size(); ++i) {
-      if (i > 0) out->push_back(',');
-      AppendJsonString(d.declared_labels[i], out);
-    }
-    out->push_back(']');
-  }
-  if (d.rehearsal) {
-    out->append(",\"rehearsal\":");
-    out->append(boost::json::serialize(RehearsalToJson(*d.rehearsal)));
-  }
-  if (d.arguments) {
-    out->append(",\"arguments\":");
-    out->append(boost::json::serialize(*d.arguments));
-  }
-  if (!d.covered_by.empty()) {
-    out->append(",\"covered_by\":");
-    AppendJsonString(d.covered_by, out);
-  }
-  if (!d.notifications.empty()) {
-    out->append(",\"notify\":[");
-    bool first = true;
-    for (const auto& n : d.notifications) {
-      if (!first) out->push_back(',');
-      first = false;
-      out->append(n.kind == Notification::Kind::kEscalation ? "{\"kind\":\"escalation\""
-                                                            : "{\"kind\":\"flagged\"");
-      str(",\"channel\":", n.channel);
-      out->append(",\"contacts\":[");
-      for (size_t i = 0; i < n.contacts.size(); ++i) {
-        if (i > 0) out->push_back(',');
-        AppendJsonString(n.contacts[i], out);
-      }
-      out->push_back(']');
-      str(",\"text\":", n.text);
-      out->push_back('}');
-    }
-    out->push_back(']');
-  }
+  JsonObjectWriter w = JsonObjectWriter::Continuing(out, false);
+  TextSink sink{&w, nullptr, JsonStyle::kReadable};
+  DecisionMembers(d, "agent", sink);
 }
 
 Decision DenyDecision(Code code, std::string reason, std::string rule) {

@@ -18,6 +18,7 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <boost/json/value_stack.hpp>
 
 namespace interlock {
@@ -179,83 +180,11 @@ class StrictHandler {
   boost::container::small_vector<uint32_t, 16> frames_;  // first key index of each open object
 };
 
-// Two output styles over one traversal. kCanonical: object keys sorted by bytes,
-// numbers as Boost.JSON prints them; it hashes (audit chain, approval binding) and must
-// never change. kReadable: key order as built, doubles in the shortest form that reads
-// back to the same value ("0.02", not Boost's "2E-2"), for output people read.
-enum class Style { kCanonical, kReadable };
-
 template <typename Int>
 void AppendInteger(Int n, std::string* out) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, n);
   out->append(buf, r.ptr);
-}
-
-void AppendJson(const json::value& v, Style style, std::string* out) {
-  switch (v.kind()) {
-    case json::kind::object: {
-      const json::object& o = v.get_object();
-      out->push_back('{');
-      bool first = true;
-      auto member = [&](const json::key_value_pair& kv) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendJsonString(kv.key(), out);
-        out->push_back(':');
-        AppendJson(kv.value(), style, out);
-      };
-      if (style == Style::kCanonical) {
-        std::vector<const json::key_value_pair*> members;
-        members.reserve(o.size());
-        for (const auto& kv : o) members.push_back(&kv);
-        // std::string_view compares with char_traits<char>, i.e. as unsigned bytes.
-        std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
-          return std::string_view(a->key()) < std::string_view(b->key());
-        });
-        for (const auto* kv : members) member(*kv);
-      } else {
-        for (const auto& kv : o) member(kv);
-      }
-      out->push_back('}');
-      return;
-    }
-    case json::kind::array: {
-      out->push_back('[');
-      bool first = true;
-      for (const auto& item : v.get_array()) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendJson(item, style, out);
-      }
-      out->push_back(']');
-      return;
-    }
-    case json::kind::string:
-      AppendJsonString(v.get_string(), out);
-      return;
-    case json::kind::int64:
-      AppendInteger(v.get_int64(), out);
-      return;
-    case json::kind::uint64:
-      AppendInteger(v.get_uint64(), out);
-      return;
-    case json::kind::bool_:
-      out->append(v.get_bool() ? "true" : "false");
-      return;
-    case json::kind::null:
-      out->append("null");
-      return;
-    case json::kind::double_: {
-      const double d = v.get_double();
-      if (style == Style::kReadable) {
-        AppendJsonDouble(d, out);
-        return;
-      }
-      out->append(json::serialize(v));
-      return;
-    }
-  }
 }
 
 }  // namespace
@@ -427,12 +356,137 @@ void AppendJsonString(std::string_view s, std::string* out) {
   }
 }
 
-void AppendJsonDouble(double d, std::string* out) {
-  if (std::isfinite(d)) {
+void AppendJsonDouble(double d, JsonStyle style, std::string* out) {
+  if (style == JsonStyle::kReadable && std::isfinite(d)) {
     AppendReadableDouble(d, out);
-  } else {
-    out->append(json::serialize(json::value(d)));
+    return;
   }
+  // Boost.JSON's form ("2E-2", "1E300", non-finite ones as it prints them): the canonical
+  // bytes, written through a serializer on the stack rather than a temporary string.
+  const json::value v(d);
+  json::serializer sr;
+  sr.reset(&v);
+  char buf[64];
+  while (!sr.done()) {
+    const json::string_view part = sr.read(buf, sizeof buf);
+    out->append(part.data(), part.size());
+  }
+}
+
+void AppendJson(const json::object& o, JsonStyle style, std::string* out) {
+  out->push_back('{');
+  auto member = [&](const json::key_value_pair& kv, bool first) {
+    if (!first) out->push_back(',');
+    AppendJsonString(kv.key(), out);
+    out->push_back(':');
+    AppendJson(kv.value(), style, out);
+  };
+  if (style == JsonStyle::kReadable) {
+    bool first = true;
+    for (const auto& kv : o) {
+      member(kv, first);
+      first = false;
+    }
+  } else {
+    // Small objects (the common case) sort on the stack. std::string_view compares with
+    // char_traits<char>, i.e. as unsigned bytes: the canonical order.
+    boost::container::small_vector<const json::key_value_pair*, 16> members;
+    members.reserve(o.size());
+    for (const auto& kv : o) members.push_back(&kv);
+    std::sort(members.begin(), members.end(), [](const auto* a, const auto* b) {
+      return std::string_view(a->key()) < std::string_view(b->key());
+    });
+    for (size_t i = 0; i < members.size(); ++i) member(*members[i], i == 0);
+  }
+  out->push_back('}');
+}
+
+void AppendJson(const json::value& v, JsonStyle style, std::string* out) {
+  switch (v.kind()) {
+    case json::kind::object:
+      AppendJson(v.get_object(), style, out);
+      return;
+    case json::kind::array: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJson(item, style, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case json::kind::string:
+      AppendJsonString(v.get_string(), out);
+      return;
+    case json::kind::int64:
+      AppendInteger(v.get_int64(), out);
+      return;
+    case json::kind::uint64:
+      AppendInteger(v.get_uint64(), out);
+      return;
+    case json::kind::bool_:
+      AppendJsonBool(v.get_bool(), out);
+      return;
+    case json::kind::null:
+      out->append("null");
+      return;
+    case json::kind::double_:
+      AppendJsonDouble(v.get_double(), style, out);
+      return;
+  }
+}
+
+JsonObjectWriter::JsonObjectWriter(JsonStyle style, std::string* out)
+    : JsonObjectWriter(style, out, true, false) {}
+
+JsonObjectWriter JsonObjectWriter::Continuing(std::string* out, bool has_members) {
+  return JsonObjectWriter(JsonStyle::kReadable, out, false, has_members);
+}
+
+JsonObjectWriter::JsonObjectWriter(JsonStyle style, std::string* out, bool open, bool has_members)
+    : style_(style), out_(out), braces_(open), first_(!has_members) {
+  if (braces_) out_->push_back('{');
+  begin_ = out_->size();
+}
+
+std::string* JsonObjectWriter::Key(std::string_view key) {
+  if (!first_) out_->push_back(',');
+  first_ = false;
+  if (style_ == JsonStyle::kCanonical) members_.push_back({key, out_->size()});
+  out_->push_back('"');
+  out_->append(key);
+  out_->append("\":", 2);
+  return out_;
+}
+
+void JsonObjectWriter::End() {
+  if (style_ == JsonStyle::kCanonical && members_.size() > 1) {
+    auto by_key = [](const Member& a, const Member& b) { return a.key < b.key; };
+    if (!std::is_sorted(members_.begin(), members_.end(), by_key)) {
+      // Each member's text runs from its '"' to the ',' before the next one (or the end):
+      // copy them out in key order and write them back in place.
+      const size_t end = out_->size();
+      boost::container::small_vector<std::pair<Member, size_t>, 16> spans;  // member, length
+      for (size_t i = 0; i < members_.size(); ++i) {
+        const size_t next = i + 1 < members_.size() ? members_[i + 1].at - 1 : end;
+        spans.push_back({members_[i], next - members_[i].at});
+      }
+      std::stable_sort(spans.begin(), spans.end(),
+                       [&](const auto& a, const auto& b) { return by_key(a.first, b.first); });
+      std::string sorted;
+      sorted.reserve(end - begin_);
+      for (const auto& [m, len] : spans) {
+        if (!sorted.empty()) sorted.push_back(',');
+        sorted.append(*out_, m.at, len);
+      }
+      out_->replace(begin_, end - begin_, sorted);
+    }
+  }
+  members_.clear();
+  if (braces_) out_->push_back('}');
+  braces_ = false;
 }
 
 void AppendJsonScaled(int64_t units, int scale, std::string* out) {
@@ -444,7 +498,7 @@ void AppendJsonScaled(int64_t units, int scale, std::string* out) {
   // prints. Anything else goes through AppendJsonDouble itself.
   if (units < 0 || units >= 1'000'000'000'000'000 || scale < 0 || scale > 6) {
     const int s = std::clamp(scale, 0, 6);
-    AppendJsonDouble(static_cast<double>(units) / kPow10d[s], out);
+    AppendJsonDouble(static_cast<double>(units) / kPow10d[s], JsonStyle::kReadable, out);
     return;
   }
   const int64_t whole = units / kPow10[scale];
@@ -504,7 +558,7 @@ Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimi
 
 std::string CanonicalJson(const boost::json::value& v) {
   std::string out;
-  AppendJson(v, Style::kCanonical, &out);
+  AppendJson(v, JsonStyle::kCanonical, &out);
   return out;
 }
 
@@ -530,7 +584,7 @@ const char* JsonKindName(boost::json::kind k) {
 
 std::string ToJsonText(const boost::json::value& v) {
   std::string out;
-  AppendJson(v, Style::kReadable, &out);
+  AppendJson(v, JsonStyle::kReadable, &out);
   return out;
 }
 

@@ -28,7 +28,8 @@ Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimi
 
 // Canonical serialisation: object keys sorted by bytes, no whitespace, numbers as
 // Boost.JSON prints them. Used for argument hashes (approvals bind to it) and the
-// audit chain, so it must never change for a given value.
+// audit chain, so it must never change for a given value. This and ToJsonText are the
+// writer family of common/json_write.h (AppendJson) over a whole tree.
 std::string CanonicalJson(const boost::json::value& v);
 
 // Compact JSON for people and clients: key order as built, doubles in their shortest

@@ -9,6 +9,7 @@
 
 #include "audit/canonical.h"
 #include "common/decision_json.h"
+#include "common/json_write.h"
 #include "core/approval_rules.h"
 #include "core/approval_txn.h"
 #include "core/run_txn.h"
@@ -156,32 +157,32 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
   data.reserve(512);
   data.append("{\"args\":");
   const size_t args_at = data.size();
-  audit::AppendCanonicalJson(&data, args);
+  AppendJson(args, JsonStyle::kCanonical, &data);
   const size_t args_len = data.size() - args_at;
   data.append(",\"decision\":");
   const size_t decision_at = data.size();
-  audit::AppendCanonicalDecision(&data, decision);
+  AppendDecisionJson(decision, JsonStyle::kCanonical, &data);
   const size_t decision_len = data.size() - decision_at;
   if (!rq.identity.issuer.empty()) {  // absent for Interlock tokens: older records unchanged
     data.append(",\"identity\":{\"issuer\":");
-    audit::AppendJsonString(&data, rq.identity.issuer);
+    AppendJsonString(rq.identity.issuer, &data);
     if (!rq.identity.on_behalf_of.empty()) {
       data.append(",\"on_behalf_of\":");
-      audit::AppendJsonString(&data, rq.identity.on_behalf_of);
+      AppendJsonString(rq.identity.on_behalf_of, &data);
     }
     data.append(",\"subject\":");
-    audit::AppendJsonString(&data, rq.identity.subject);
+    AppendJsonString(rq.identity.subject, &data);
     data.push_back('}');
   }
   data.append(",\"policy_sha256\":");
-  audit::AppendJsonString(&data, rq.policy_sha256);
+  AppendJsonString(rq.policy_sha256, &data);
   data.append(",\"state_after\":");
   audit::AppendCanonicalAuditState(&data, state);
   data.append(",\"tool\":");
-  audit::AppendJsonString(&data, rq.call.tool);
+  AppendJsonString(rq.call.tool, &data);
   if (!rq.traceparent.empty()) {
     data.append(",\"traceparent\":");
-    audit::AppendJsonString(&data, rq.traceparent);
+    AppendJsonString(rq.traceparent, &data);
   }
   data.append(",\"usage\":");
   audit::AppendCanonicalUsage(&data, rq.call.usage);

@@ -8,7 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "audit/audit_event.h"
-#include "audit/canonical.h"
+#include "common/json_write.h"
 #include "core/approval_rules.h"
 
 namespace interlock::core {
@@ -143,7 +143,7 @@ std::string SequenceStoreJson(const RunState& s) {
   for (const auto& [k, v] : s.workflow_vars) vars[k] = v;
   o["vars"] = std::move(vars);
   std::string out;
-  audit::AppendCanonicalJson(&out, o);
+  AppendJson(o, JsonStyle::kCanonical, &out);
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include <boost/asio.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "common/json_write.h"
 #include "egress/request.h"
 #include "policy/egress.h"
 
@@ -235,8 +236,10 @@ class EgressProxy::Impl::Session final : public std::enable_shared_from_this<Ses
     }
     if (!client_.is_open()) return;  // timed out while deciding
     if (!v.decision.allowed()) {
-      Reply(Response(403, "Forbidden", CodeName(v.decision.code),
-                     boost::json::serialize(DecisionToJson(v.decision)) + "\n"));
+      std::string body;
+      AppendDecisionJson(v.decision, JsonStyle::kReadable, &body);
+      body.push_back('\n');
+      Reply(Response(403, "Forbidden", CodeName(v.decision.code), std::move(body)));
       return;
     }
     upstream_ = tcp::socket(proxy_->io_);

@@ -8,6 +8,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "common/glob.h"
 #include "outbound/http_endpoint.h"
 
 namespace interlock::identity {
@@ -114,11 +115,9 @@ std::string EffectiveOnBehalfOfClaim(const IssuerConfig& c) {
 }
 
 bool IdentityPatternMatches(std::string_view pattern, std::string_view identity) {
-  if (!pattern.empty() && pattern.back() == '*') {
-    pattern.remove_suffix(1);
-    return identity.starts_with(pattern);
-  }
-  return pattern == identity;
+  // The common glob; ParseIssuers admits a `*` only as the last byte, where the glob
+  // and a prefix test agree.
+  return GlobMatches(pattern, identity);
 }
 
 struct Verifier::IssuerState {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/glob.h"
 #include "policy/loader.h"
 
 namespace interlock::policy {
@@ -22,8 +23,6 @@ Location Fallback(const AgentPolicy& p) {
 }
 
 Location Or(const Location& at, const AgentPolicy& p) { return at.line > 0 ? at : Fallback(p); }
-
-bool HasStar(std::string_view s) { return s.find('*') != std::string_view::npos; }
 
 // Two entries that can match the same tool (a pattern and a name, or two patterns),
 // naming both and which one decides the tools both match (AgentPolicy::Resolve's order).
@@ -44,11 +43,6 @@ void LintOverlaps(const AgentPolicy& p, Add add) {
                           : std::string("?")) +
            ")";
   };
-  auto literal = [](std::string_view s) {
-    size_t n = 0;
-    for (char c : s) n += c != '*';
-    return n;
-  };
   auto written_before = [](const Location& a, const Location& b) {
     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
   };
@@ -59,17 +53,17 @@ void LintOverlaps(const AgentPolicy& p, Add add) {
     for (size_t i = 0; i < k; ++i) {
       const Entry* a = &entries[i];
       const Entry* b = &entries[k];
-      if (!HasStar(a->name) && !HasStar(b->name)) continue;  // distinct names never overlap
-      if (!ToolPatternsOverlap(a->name, b->name)) continue;
+      if (!IsGlob(a->name) && !IsGlob(b->name)) continue;  // distinct names never overlap
+      if (!GlobsOverlap(a->name, b->name)) continue;
       if (written_before(b->at, a->at)) std::swap(a, b);  // a is written first
       std::string why;
       const Entry* winner = nullptr;
-      if (!HasStar(a->name) || !HasStar(b->name)) {
-        winner = HasStar(a->name) ? b : a;
+      if (!IsGlob(a->name) || !IsGlob(b->name)) {
+        winner = IsGlob(a->name) ? b : a;
         why = "an exact name beats any pattern, so \"" + std::string(winner->name) +
               "\" is decided by its own entry";
-      } else if (literal(a->name) != literal(b->name)) {
-        winner = literal(a->name) > literal(b->name) ? a : b;
+      } else if (GlobLiteralBytes(a->name) != GlobLiteralBytes(b->name)) {
+        winner = GlobLiteralBytes(a->name) > GlobLiteralBytes(b->name) ? a : b;
         why = "the more specific pattern (more bytes that are not `*`) wins: \"" +
               std::string(winner->name) + "\" decides the tools both match";
       } else if (a->blocked != b->blocked) {

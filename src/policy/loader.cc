@@ -1,13 +1,13 @@
-// YAML -> AgentPolicy. yaml-cpp is used only in this file; every yaml-cpp exception is
-// caught here and turned into a located diagnostic.
+// YAML -> AgentPolicy. The text is read by the strict reader (policy/yaml_reader.h: one
+// document, no key twice in a mapping); every yaml-cpp exception is caught here and
+// turned into a located diagnostic.
 //
-// yaml-cpp 0.7 resolves nothing for us that we trust: it accepts "yes" as a bool and
-// silently keeps one of two duplicate keys. So scalars are resolved here by the YAML 1.2
-// core schema (plain scalars) or as strings (quoted scalars, tag "!"), and every mapping
-// is walked entry by entry to catch duplicate and unknown keys.
+// yaml-cpp 0.7 resolves nothing for us that we trust: it accepts "yes" as a bool. So
+// scalars are resolved here by the YAML 1.2 core schema (plain scalars) or as strings
+// (quoted scalars, tag "!"), and every mapping is walked entry by entry to catch unknown
+// keys.
 #include "policy/loader.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -37,6 +37,7 @@
 #include "common/path.h"
 #include "common/time.h"
 #include "policy/workflow.h"
+#include "policy/yaml_reader.h"
 
 namespace interlock::policy {
 
@@ -420,30 +421,6 @@ std::string LineCol(const Location& at) {
 
 std::string Describe(const std::string& path) { return path.empty() ? "the document" : path; }
 
-// Counts documents and remembers where the second one starts; ignores everything else.
-class DocumentCounter final : public YAML::EventHandler {
- public:
-  const YAML::Mark& second_document() const { return second_; }
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++count_ == 2) second_ = mark;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-
- private:
-  int count_ = 0;
-  YAML::Mark second_ = YAML::Mark::null_mark();
-};
-
 class Parser {
  public:
   Parser(std::string_view file, std::vector<Diagnostic>* out, const LoadOptions& options)
@@ -508,8 +485,7 @@ class Parser {
       WrongType(f, *kind, "a mapping");
       return std::nullopt;
     }
-    Fields fields;
-    std::map<std::string, int> seen;  // key -> 1-based line
+    Fields fields;  // no key twice: ReadYaml refused the file otherwise
     for (auto it = f.value.begin(); it != f.value.end(); ++it) {
       // Copies, not references: the iterator's pair is a temporary proxy.
       const YAML::Node key = it->first;
@@ -522,12 +498,6 @@ class Parser {
       }
       const std::string name = key.Scalar();
       std::string path = f.path.empty() ? name : f.path + "." + name;
-      if (auto [pos, inserted] = seen.emplace(name, km.line + 1); !inserted) {
-        Error(km, "duplicate-key",
-              "duplicate key '" + name + "' in " + Describe(f.path) + " (first written at line " +
-                  std::to_string(pos->second) + "); YAML would silently keep only one");
-        continue;
-      }
       const bool is_known =
           any_key || std::find(known.begin(), known.end(), name) != known.end() ||
           (!prefix.empty() && name.size() > prefix.size() && name.rfind(prefix, 0) == 0);
@@ -843,32 +813,24 @@ std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
               std::to_string(kMaxPolicyBytes));
     return p;
   }
-  // Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating, on inputs such as
-  // "\n,\n" (fixed upstream in yaml-cpp PR #1319). Count documents with a bounded loop
-  // over the event parser instead, then build the first one with YAML::Load.
-  int documents = 0;
-  YAML::Node root;
-  DocumentCounter counter;
-  try {
-    std::istringstream in{std::string(text)};
-    YAML::Parser events(in);
-    while (documents < 2 && events.HandleNextDocument(counter)) ++documents;
-    if (documents == 1) root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    Error(e.mark, "yaml-syntax", "invalid YAML: " + e.msg);
-    return p;
-  } catch (const std::exception& e) {
-    Error(YAML::Mark::null_mark(), "yaml-syntax", std::string("invalid YAML: ") + e.what());
-    return p;
+  YamlDocument doc = ReadYaml(text);
+  for (const YamlProblem& problem : doc.problems) {
+    static constexpr const char* kIds[] = {"yaml-syntax", "multiple-documents", "duplicate-key"};
+    std::string message = problem.message;
+    if (problem.kind == YamlProblem::Kind::kMultipleDocuments) {
+      message += "; put one agent policy per file";
+    }
+    ++errors_;
+    out_->push_back({Diagnostic::Severity::kError,
+                     {file_, problem.line, problem.column},
+                     kIds[static_cast<int>(problem.kind)],
+                     std::move(message)});
   }
-  if (documents == 0 || (documents == 1 && root.IsNull())) {
-    Error(documents == 0 ? YAML::Mark() : root.Mark(), "empty-policy",
+  if (!doc.problems.empty()) return p;
+  const YAML::Node& root = doc.root;
+  if (doc.documents == 0 || root.IsNull()) {
+    Error(doc.documents == 0 ? YAML::Mark() : root.Mark(), "empty-policy",
           "the policy file is empty; it needs at least agent.id and tools");
-    return p;
-  }
-  if (documents > 1) {
-    Error(counter.second_document(), "multiple-documents",
-          "the file holds more than one YAML document; put one agent policy per file");
     return p;
   }
   try {

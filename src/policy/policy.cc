@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/glob.h"
 #include "policy/texts.h"
 
 namespace interlock::policy {
@@ -70,54 +71,13 @@ const char* BudgetActionName(BudgetAction a) {
   return "halt";
 }
 
+// Tool-name patterns are the common glob (common/glob.h), so that a pattern means the same
+// in tools, workflows, flows and command constraints.
 bool ToolPatternMatches(std::string_view pattern, std::string_view name) {
-  // Greedy glob with backtracking to the last star: O(|p| * |n|) worst case.
-  size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
-  while (n < name.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = n;
-    } else if (p < pattern.size() && pattern[p] == name[n]) {
-      ++p;
-      ++n;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      n = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  return GlobMatches(pattern, name);
 }
 
-bool ToolPatternsOverlap(std::string_view a, std::string_view b) {
-  // State (i, j): a[0, i) and b[0, j) have consumed the same string. Moves: a `*` matches
-  // the empty string (i + 1), a `*` consumes the other side's literal byte, two equal
-  // literals advance together. Two stars consuming together add nothing.
-  const size_t w = b.size() + 1;
-  std::vector<char> seen((a.size() + 1) * w, 0);
-  std::vector<std::pair<size_t, size_t>> todo{{0, 0}};
-  seen[0] = 1;
-  auto push = [&](size_t i, size_t j) {
-    if (seen[i * w + j]) return;
-    seen[i * w + j] = 1;
-    todo.emplace_back(i, j);
-  };
-  while (!todo.empty()) {
-    auto [i, j] = todo.back();
-    todo.pop_back();
-    if (i == a.size() && j == b.size()) return true;
-    const bool sa = i < a.size() && a[i] == '*';
-    const bool sb = j < b.size() && b[j] == '*';
-    if (sa) push(i + 1, j);
-    if (sb) push(i, j + 1);
-    if (sa && j < b.size() && !sb) push(i, j + 1);
-    if (sb && i < a.size() && !sa) push(i + 1, j);
-    if (!sa && !sb && i < a.size() && j < b.size() && a[i] == b[j]) push(i + 1, j + 1);
-  }
-  return false;
-}
+bool ToolPatternsOverlap(std::string_view a, std::string_view b) { return GlobsOverlap(a, b); }
 
 ToolResolution AgentPolicy::Resolve(std::string_view tool) const {
   ToolResolution r;
@@ -153,7 +113,7 @@ ToolResolution AgentPolicy::Resolve(std::string_view tool) const {
     }
   }
   if (r.kind != ToolResolution::Kind::kNone) {
-    r.pattern = r.entry.find('*') != std::string_view::npos;
+    r.pattern = IsGlob(r.entry);
   }
   return r;
 }
@@ -178,18 +138,13 @@ void AgentPolicy::IndexToolPatterns() {
     int column = 0;
   };
   std::vector<Keyed> all;
-  auto literal = [](std::string_view s) {
-    size_t n = 0;
-    for (char c : s) n += c != '*';
-    return n;
-  };
   for (const auto& [name, at] : blocked) {
-    if (name.find('*') == std::string::npos) continue;
-    all.push_back({{name, true, literal(name)}, at.line, at.column});
+    if (!IsGlob(name)) continue;
+    all.push_back({{name, true, GlobLiteralBytes(name)}, at.line, at.column});
   }
   for (const auto& [name, rule] : allowed) {
-    if (name.find('*') == std::string::npos) continue;
-    all.push_back({{name, false, literal(name)}, rule.at.line, rule.at.column});
+    if (!IsGlob(name)) continue;
+    all.push_back({{name, false, GlobLiteralBytes(name)}, rule.at.line, rule.at.column});
   }
   std::stable_sort(all.begin(), all.end(), [](const Keyed& a, const Keyed& b) {
     if (a.e.literal_bytes != b.e.literal_bytes) return a.e.literal_bytes > b.e.literal_bytes;

@@ -102,9 +102,10 @@ struct ArgCombination {
 // `]`, `*`, quotes, spaces or control bytes. Used for normalised paths and for reasons.
 void AppendArgPathField(std::string* out, std::string_view field, bool first);
 
-// Tool-name patterns (`mcp__github__*`, `*_delete`): `*` matches any run of bytes, empty
-// included; every other byte matches itself (no case folding). A name without `*` matches
-// only itself. Linear in |pattern| * |name| at worst, allocation free.
+// Tool-name patterns (`mcp__github__*`, `*_delete`) are the common glob (common/glob.h):
+// `*` matches any run of bytes, empty included; every other byte matches itself (no case
+// folding). A name without `*` matches only itself. Linear in |pattern| * |name| at
+// worst, allocation free.
 bool ToolPatternMatches(std::string_view pattern, std::string_view name);
 
 // Whether some tool name matches both patterns (either may be an exact name). Exact:

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/glob.h"
 #include "common/path.h"
 #include "policy/shell_parse.h"
 
@@ -29,27 +30,6 @@ using shell_internal::Redirect;
 using shell_internal::Word;
 
 // ---- matching ----------------------------------------------------------------------
-
-// `*` matches any run of bytes within one word.
-bool Glob(std::string_view pat, std::string_view s) {
-  size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
-  while (n < s.size()) {
-    if (p < pat.size() && pat[p] == '*') {
-      star = p++;
-      mark = n;
-    } else if (p < pat.size() && pat[p] == s[n]) {
-      ++p;
-      ++n;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      n = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
 
 bool HasNonAscii(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
@@ -261,7 +241,7 @@ bool MatchAllow(const Pattern& p, const std::vector<const Word*>& words, size_t 
       }
       continue;
     }
-    if (!Glob(pw.text, w)) return false;
+    if (!GlobMatches(pw.text, w)) return false;
     advance();
     if (last && pw.trailing) return true;
   }
@@ -279,11 +259,11 @@ bool MatchDeny(const Pattern& p, const std::vector<std::string>& words) {
     const bool last = i + 1 == p.operands.size();
     if (last && po == "*") break;
     if (i >= operands.size()) return false;
-    if (!Glob(po, operands[i])) return false;
+    if (!GlobMatches(po, operands[i])) return false;
   }
   for (const std::string& pf : p.flags) {
     if (std::none_of(flags.begin(), flags.end(),
-                     [&](const std::string& f) { return Glob(pf, f); })) {
+                     [&](const std::string& f) { return GlobMatches(pf, f); })) {
       return false;
     }
   }

@@ -7,6 +7,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "policy/yaml_reader.h"
+
 namespace interlock::policy {
 namespace {
 
@@ -76,7 +78,9 @@ std::string Decimal(int64_t value, int64_t scale, int digits) {
 
 Result<std::string> ApplyPolicyEdits(std::string_view yaml, const PolicyEdits& edits) {
   try {
-    YAML::Node root = YAML::Load(std::string(yaml));
+    Result<YAML::Node> read = ReadYamlDocument(yaml, "the policy");
+    if (!read.ok()) return read.error();
+    YAML::Node root = std::move(*read);
     if (!root.IsMap()) return Error::Invalid("the policy is not a mapping");
     YAML::Node tools = root["tools"];
     YAML::Node allowed = tools ? tools["allowed"] : YAML::Node();

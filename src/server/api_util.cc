@@ -7,9 +7,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "audit/canonical.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/json_write.h"
 #include "identity/jwt.h"
 #include "policy/workflow.h"
 #include "server/api.h"
@@ -34,15 +34,7 @@ HttpResponse NoContent() { return HttpResponse{http::status::no_content, 11}; }
 // A decision as the API documents it (docs/api.md, openapi.yaml): DecisionToJson, whose
 // "agent" key is also the stored and hashed audit form (never renamed there), with the
 // agent under "agent_id" as in every other response.
-json::object DecisionJson(const Decision& d) {
-  json::object o = DecisionToJson(d);
-  if (auto it = o.find("agent"); it != o.end()) {
-    json::value agent = std::move(it->value());
-    o.erase(it);
-    o["agent_id"] = std::move(agent);
-  }
-  return o;
-}
+json::object DecisionJson(const Decision& d) { return DecisionToJson(d, "agent_id"); }
 
 HttpResponse InvalidRequest(std::string reason) {
   // The same object a deny decision has, so clients can treat a 400 like a decision.
@@ -82,7 +74,7 @@ Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(const HttpRequest
   }
   std::string canonical(what);
   canonical.push_back('\n');
-  audit::AppendCanonicalJson(&canonical, body);
+  AppendJson(body, JsonStyle::kCanonical, &canonical);
   return std::optional<core::IdempotencyKey>(
       core::IdempotencyKey{std::string(key), Sha256Hex(canonical)});
 }

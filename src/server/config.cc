@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/env_name.h"
+#include "policy/yaml_reader.h"
 
 namespace interlock::server {
 namespace {
@@ -19,8 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string Where(const std::string& file, const YAML::Node& n) {
-  const YAML::Mark m = n.Mark();
-  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": ";
+  return YamlWhere(file, n.Mark());
 }
 
 class Reader {
@@ -807,13 +807,11 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   if (!in) return Error::NotFound("cannot read config file " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  YAML::Node root;
-  try {
-    root = YAML::Load(ss.str());
-  } catch (const YAML::Exception& e) {
-    return Error::Invalid(path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                          std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
+  // The strict reader: a key written twice (which would silently keep one), or a second
+  // document, is an error with its position, as in policy files.
+  Result<YAML::Node> read = ReadYamlDocument(ss.str(), path);
+  if (!read.ok()) return read.error();
+  const YAML::Node root = std::move(*read);
   Reader r(path, fs::path(path).parent_path());
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap()) return r.Fail(root, "the config file must be a mapping");

@@ -29,6 +29,7 @@
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/decision_json.h"
+#include "common/json_write.h"
 #include "common/thread_name.h"
 #include "core/app/kills.h"
 #include "core/approval_txn.h"
@@ -1208,7 +1209,7 @@ class PostgresStore::Impl {
       told.agent_id = p.agent_id;
       told.tool = p.tool;
       std::string told_json;
-      audit::AppendCanonicalDecision(&told_json, told);
+      AppendDecisionJson(told, JsonStyle::kCanonical, &told_json);
       sql.append("UPDATE calls SET verdict = ");
       pg::AppendLiteral(&sql, VerdictName(told.verdict));
       sql.append(", code = ");

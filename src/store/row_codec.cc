@@ -4,6 +4,7 @@
 
 #include "audit/canonical.h"
 #include "common/crypto.h"
+#include "common/json_write.h"
 
 namespace interlock::store::internal {
 
@@ -26,17 +27,17 @@ std::string NewId(std::string_view prefix) {
 
 void AppendStateStoreJson(std::string* out, const RunState& s) {
   out->append("{\"steps\":");
-  audit::AppendJsonUint(out, s.steps);
+  AppendJsonUint(s.steps, out);
   out->append(",\"tokens\":");
-  audit::AppendJsonUint(out, s.tokens);
+  AppendJsonUint(s.tokens, out);
   out->append(",\"cost_micros\":");
-  audit::AppendJsonInt(out, s.cost_micros);
+  AppendJsonInt(s.cost_micros, out);
   out->append(",\"elapsed_ms\":");
-  audit::AppendJsonInt(out, s.elapsed_ms);
+  AppendJsonInt(s.elapsed_ms, out);
   out->append(",\"halted\":");
-  audit::AppendJsonBool(out, s.halted);
+  AppendJsonBool(s.halted, out);
   out->append(",\"halt_reason\":");
-  audit::AppendJsonString(out, s.halt_reason);
+  AppendJsonString(s.halt_reason, out);
   out->append(",\"records\":");
   audit::AppendCanonicalRecords(out, s);
   out->push_back('}');

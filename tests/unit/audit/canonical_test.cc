@@ -1,6 +1,7 @@
-// The canonical JSON writers of audit/canonical.h against the reference implementation
-// (CanonicalJson over a boost::json tree, boost::json::serialize): the audit chain hashes
-// their output, so they must agree byte for byte.
+// The canonical style of the one JSON writer family (common/json_write.h) and the audit
+// record shapes (audit/canonical.h) against boost::json::serialize, the objects they stand
+// for, and literal bytes written by the writers they replaced: the audit chain hashes
+// their output, so it must never change.
 #include "audit/canonical.h"
 
 #include <random>
@@ -12,19 +13,20 @@
 #include "audit/audit_log.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/json_write.h"
 
 namespace interlock::audit {
 namespace {
 
 std::string Str(std::string_view s) {
   std::string out;
-  AppendJsonString(&out, s);
+  AppendJsonString(s, &out);
   return out;
 }
 
 std::string Canon(const boost::json::value& v) {
   std::string out;
-  AppendCanonicalJson(&out, v);
+  AppendJson(v, JsonStyle::kCanonical, &out);
   return out;
 }
 
@@ -45,7 +47,7 @@ TEST(CanonicalTest, StringsEscapeLikeBoost) {
   EXPECT_EQ(Str("a\"b\\c\u00e9"), "\"a\\\"b\\\\c\u00e9\"");
 }
 
-// Tests that AppendCanonicalJson equals CanonicalJson for nested values of every kind,
+// Tests that AppendJson(kCanonical) equals CanonicalJson for nested values of every kind,
 // numbers at their limits, doubles, and objects larger than the on-stack sort buffer.
 TEST(CanonicalTest, ValuesMatchCanonicalJson) {
   boost::json::object big;
@@ -126,7 +128,7 @@ TEST(CanonicalTest, DecisionMatchesDecisionToJson) {
   for (int v = 0; v <= 5; ++v) {
     const Decision d = Sample(v);
     std::string out;
-    AppendCanonicalDecision(&out, d);
+    AppendDecisionJson(d, JsonStyle::kCanonical, &out);
     EXPECT_EQ(out, CanonicalJson(boost::json::value(DecisionToJson(d)))) << v;
   }
 }
@@ -183,6 +185,103 @@ TEST(CanonicalTest, PreSerialisedDataGivesTheSameRecord) {
   buf.push_back('\0');
   buf.append(body);
   EXPECT_EQ(AuditRecordHash(kGenesisHash, body), Sha256Hex(buf));
+}
+
+// Tests that the canonical bytes are exactly those the audit chain has always hashed: a
+// decision with every member, a value with every kind and number form, the run state,
+// usage, and a whole record body and its hash, each written by the writers this family
+// replaced (audit::AppendCanonical*, before the fold) and pinned here literally. A change
+// here breaks `audit verify` of every existing store.
+TEST(CanonicalTest, CanonicalBytesAreFrozen) {
+  Decision d;
+  d.verdict = Verdict::kApprovalRequired;
+  d.code = Code::kApprovalRequired;
+  d.reason = "needs \"approval\"\n\x01 caf\xc3\xa9";
+  d.rule = "tools.allowed[\"refund\"].requires_approval";
+  d.at = "p.yaml:7:9";
+  d.agent_id = "agent-1";
+  d.tool = "refund";
+  d.shadow_verdict = Verdict::kDeny;
+  d.shadow_code = Code::kToolBlocked;
+  d.approval_timeout_seconds = 300;
+  d.auto_deny_on_timeout = true;
+  d.approvals_required = 2;
+  d.retry_after_s = 12;
+  d.declared_labels = {"pii", "x\ty"};
+  Rehearsal r;
+  r.args = boost::json::object{{"z", 0.02}, {"a", {1, 2.5, "s"}}, {"m", 1e300}};
+  r.upstream = "staging";
+  r.args_sha256 = "ab";
+  d.rehearsal = r;
+  d.covered_by = "appr_1";
+  d.notifications.push_back(
+      {Notification::Kind::kEscalation, "#oncall", {"a@example.com", "b"}, "halted", "", "", ""});
+  d.notifications.push_back({Notification::Kind::kFlagged, "", {}, "", "", "", ""});
+  std::string out;
+  AppendDecisionJson(d, JsonStyle::kCanonical, &out);
+  EXPECT_EQ(out,
+            "{\"agent\":\"agent-1\",\"approval\":{\"approvals_required\":2,\"auto_deny_on_"
+            "timeout\":true,\"timeout_seconds\":300},\"at\":\"p.yaml:7:9\",\"code\":\"APPROVAL_"
+            "REQUIRED\",\"covered_by\":\"appr_1\",\"decision\":\"approval_required\",\"declared_"
+            "labels\":[\"pii\",\"x\\ty\"],\"notify\":[{\"channel\":\"#oncall\",\"contacts\":[\"a@"
+            "example.com\",\"b\"],\"kind\":\"escalation\",\"text\":\"halted\"},{\"channel\":\"\","
+            "\"contacts\":[],\"kind\":\"flagged\",\"text\":\"\"}],\"reason\":\"needs "
+            "\\\"approval\\\"\\n\\u0001 caf\xc3\xa9\",\"rehearsal\":{\"args\":{\"a\":[1,2.5E0,"
+            "\"s\"],\"m\":1E300,\"z\":2E-2},\"args_sha256\":\"ab\",\"upstream\":\"staging\"},"
+            "\"retry_after_s\":12,\"rule\":\"tools.allowed[\\\"refund\\\"].requires_approval\","
+            "\"shadow\":true,\"shadow_code\":\"TOOL_BLOCKED\",\"shadow_decision\":\"deny\","
+            "\"tool\":\"refund\"}");
+  out.clear();
+  AppendDecisionJson(DenyDecision(Code::kToolNotAllowed, "no", "default_deny"),
+                     JsonStyle::kCanonical, &out);
+  EXPECT_EQ(out,
+            "{\"code\":\"TOOL_NOT_ALLOWED\",\"decision\":\"deny\",\"reason\":\"no\",\"rule\":"
+            "\"default_deny\"}");
+
+  const boost::json::value v = boost::json::parse(
+      R"({"z":[1,-2,0.5,1e-7,123456.789,-0.0,18446744073709551615,-9223372036854775808,)"
+      R"(true,null],"a":{"y":"\t\u0001\u00e9","b":{}},"":[],"B":1e21})");
+  EXPECT_EQ(Canon(v),
+            "{\"\":[],\"B\":1E21,\"a\":{\"b\":{},\"y\":\"\\t\\u0001\xc3\xa9\"},\"z\":[1,-2,5E-1,"
+            "1E-7,1.23456789E5,-0E0,18446744073709551615,-9223372036854775808,true,null]}");
+
+  RunState s;
+  s.steps = 7;
+  s.tokens = 100;
+  s.cost_micros = 20000;
+  s.elapsed_ms = 1500;
+  s.halted = true;
+  s.records = {{"write", 2}, {"read", 5}};
+  s.labels = {"pii"};
+  s.workflow_state = "review";
+  s.workflow_vars = {{"n", boost::json::value(1.5)}, {"a", boost::json::value("x")}};
+  out.clear();
+  AppendCanonicalAuditState(&out, s);
+  EXPECT_EQ(out,
+            "{\"cost_usd\":2E-2,\"elapsed_s\":1.5E0,\"halted\":true,\"labels\":[\"pii\"],"
+            "\"records\":{\"read\":5,\"write\":2},\"steps\":7,\"tokens\":100,\"workflow\":{"
+            "\"state\":\"review\",\"vars\":{\"a\":\"x\",\"n\":1.5E0}}}");
+  out.clear();
+  AppendCanonicalUsage(&out, Usage{1234, 20000});
+  EXPECT_EQ(out, "{\"cost_usd\":2E-2,\"tokens\":1234}");
+
+  AuditEvent e;
+  e.type = kDecision;
+  e.time = FromUnixMillis(1795341600123);
+  e.run_id = "run_1";
+  e.call_id = "call_\"1";
+  e.agent_id = "a";
+  e.principal = "p\x01";
+  e.data = {{"tool", "read"}, {"args", {{"path", "/x"}, {"a", 1.5}}}, {"usage", nullptr}};
+  const std::string body = AuditRecordBody(9, e, kGenesisHash);
+  EXPECT_EQ(body,
+            "{\"agent_id\":\"a\",\"call_id\":\"call_\\\"1\",\"data\":{\"args\":{\"a\":1.5E0,"
+            "\"path\":\"/x\"},\"tool\":\"read\",\"usage\":null},\"prev\":\"00000000000000000000"
+            "00000000000000000000000000000000000000000000\",\"principal\":\"p\\u0001\","
+            "\"run_id\":\"run_1\",\"seq\":9,\"time\":\"2026-11-22T10:00:00.123Z\",\"type\":"
+            "\"decision\"}");
+  EXPECT_EQ(AuditRecordHash(kGenesisHash, body),
+            "8483b0ef26b9e5f784ca6f98d11c904c6f6a128914e2fb86c1a3558e4afb1692");
 }
 
 }  // namespace

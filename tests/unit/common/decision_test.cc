@@ -11,6 +11,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "common/decision_json.h"
 #include "common/json.h"
 #include "common/json_write.h"
 
@@ -157,7 +158,7 @@ TEST(DecisionTest, ScalarWritersMatchToJsonText) {
   for (double d : {0.0, -0.0, 0.5, 0.02, 1e-7, 1e-300, 1e300, 123456789.125, 0.0001, 2.0,
                    std::numeric_limits<double>::infinity(), std::nan("")}) {
     std::string out;
-    AppendJsonDouble(d, &out);
+    AppendJsonDouble(d, JsonStyle::kReadable, &out);
     EXPECT_EQ(out, ToJsonText(boost::json::value(d))) << d;
   }
   for (int64_t i : {int64_t{0}, int64_t{-1}, std::numeric_limits<int64_t>::min(),
@@ -171,6 +172,79 @@ TEST(DecisionTest, ScalarWritersMatchToJsonText) {
     AppendJsonUint(u, &out);
     EXPECT_EQ(out, ToJsonText(boost::json::value(u)));
   }
+}
+
+// A decision with every member the serialiser writes, doubles in its JSON values included.
+Decision EveryMember() {
+  Decision d;
+  d.verdict = Verdict::kApprovalRequired;
+  d.code = Code::kApprovalRequired;
+  d.reason = "needs \"approval\"\n\x01 caf\xc3\xa9";
+  d.rule = "tools.allowed[\"refund\"]";
+  d.at = "p.yaml:7:9";
+  d.agent_id = "agent-1";
+  d.tool = "refund";
+  d.shadow_verdict = Verdict::kDeny;
+  d.shadow_code = Code::kToolBlocked;
+  d.approval_timeout_seconds = 300;
+  d.approvals_required = 2;
+  d.retry_after_s = 12;
+  d.declared_labels = {"pii", "x\ty"};
+  Rehearsal r;
+  r.args = boost::json::object{{"z", 0.02}, {"a", {1, 2.5, "s"}}};
+  r.upstream = "staging";
+  d.rehearsal = r;
+  d.arguments = boost::json::object{{"amount", 12.5}, {"to", "acct"}};
+  d.covered_by = "appr_1";
+  d.notifications.push_back({Notification::Kind::kEscalation, "#oncall", {"a@x"}, "t", "", "", ""});
+  return d;
+}
+
+// Tests that every door writes a decision with the same bytes: the HTTP API and the MCP
+// gateway print DecisionToJson's object, `interlock decide` and the egress proxy write the
+// text straight into their buffers, the audit log writes the canonical form, and the API
+// differs only in naming the agent "agent_id". Rehearsal arguments with doubles included:
+// `decide` used to print them as Boost.JSON does ("2E-2") while the daemon printed "0.02".
+TEST(DecisionTest, EveryDoorWritesTheSameDecision) {
+  std::vector<Decision> corpus = {EveryMember(), DenyDecision(Code::kToolBlocked, "no", "r"),
+                                  Decision{}};
+  Decision allow = EveryMember();
+  allow.verdict = Verdict::kAllow;
+  allow.code = Code::kAllowed;
+  allow.shadow_verdict.reset();
+  corpus.push_back(allow);
+  for (const Decision& d : corpus) {
+    const std::string object_door = ToJsonText(DecisionToJson(d));  // API, MCP, idempotency
+    std::string text_door;                                          // egress proxy
+    AppendDecisionJson(d, JsonStyle::kReadable, &text_door);
+    std::string decide_door = "{";  // `interlock decide` adds its own members after these
+    AppendDecisionJsonMembers(d, &decide_door);
+    decide_door += "}";
+    EXPECT_EQ(text_door, object_door);
+    EXPECT_EQ(decide_door, object_door);
+
+    std::string audit;  // the record the audit chain hashes
+    AppendDecisionJson(d, JsonStyle::kCanonical, &audit);
+    EXPECT_EQ(audit, CanonicalJson(boost::json::value(DecisionToJson(d))));
+
+    std::string api;
+    AppendDecisionJson(d, JsonStyle::kReadable, &api, "agent_id");
+    EXPECT_EQ(api, ToJsonText(DecisionToJson(d, "agent_id")));
+    std::string renamed = object_door;
+    if (auto at = renamed.find("\"agent\":"); at != std::string::npos) {
+      renamed.replace(at, 8, "\"agent_id\":");
+    }
+    EXPECT_EQ(api, renamed);
+
+    // And every reader gets the same decision back.
+    const std::optional<Decision> back = DecisionFromJson(DecisionToJson(d));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(ToJsonText(DecisionToJson(*back)), object_door);
+  }
+  std::string text;
+  AppendDecisionJson(EveryMember(), JsonStyle::kReadable, &text);
+  EXPECT_NE(text.find("\"z\":0.02"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"amount\":12.5"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -306,7 +306,7 @@ TEST(JsonTest, ScaledMatchesDouble) {
     std::string fast;
     std::string slow;
     AppendJsonScaled(units, scale, &fast);
-    AppendJsonDouble(static_cast<double>(units) / kPow10[scale], &slow);
+    AppendJsonDouble(static_cast<double>(units) / kPow10[scale], JsonStyle::kReadable, &slow);
     return fast == slow ? ::testing::AssertionSuccess()
                         : ::testing::AssertionFailure()
                               << units << "/1e" << scale << ": " << fast << " != " << slow;

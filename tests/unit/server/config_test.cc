@@ -413,5 +413,50 @@ TEST(ServerConfigTelemetryTest, MistakesAreRefusedWithTheirPlace) {
   }
 }
 
+// Tests that a key written twice in one mapping of the config file is refused with the
+// position of the second one, as in policy files, instead of silently keeping the last:
+// a second `store:` or `limits.max_body_bytes:` lower in a long file must not win unseen.
+TEST(ConfigTest, DuplicateKeyIsRefusedWithItsPosition) {
+  struct Case {
+    const char* text;
+    const char* where;  // file:line:column of the second key
+    const char* what;
+  };
+  for (const Case& k : {
+           Case{"listen: 127.0.0.1:8181\nstore: a.db\nstore: b.db\n", "interlock.yaml:3:1",
+                "duplicate key 'store' in the document (first written at line 2)"},
+           Case{"limits:\n  max_body_bytes: 1048576\n  max_connections: 10\n"
+                "  max_body_bytes: 67108864\n",
+                "interlock.yaml:4:3", "duplicate key 'max_body_bytes' in limits"},
+           Case{"mcp:\n  upstreams:\n    fs: {command: [a]}\n    fs: {url: http://127.0.0.1:1/m}\n",
+                "interlock.yaml:4:5", "duplicate key 'fs' in mcp.upstreams"},
+           Case{"approvals: {channel: a, channel: b}\n", "interlock.yaml:1:25",
+                "duplicate key 'channel' in approvals"},
+       }) {
+    ServerConfig c;
+    Status st = Load(k.text, &c);
+    ASSERT_FALSE(st.ok()) << k.text;
+    const std::string& m = st.error().message;
+    EXPECT_NE(m.find(k.where), std::string::npos) << m;
+    EXPECT_NE(m.find(k.what), std::string::npos) << m;
+  }
+  // The same keys, once each, load; so does a key repeated in two different mappings.
+  ServerConfig ok;
+  Status st = Load(
+      "store: a.db\nlimits: {max_connections: 10}\napprovals: {channel: a}\n"
+      "notifier: {queue: 10}\n",
+      &ok);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+}
+
+// Tests that a second YAML document in the config file is refused, not ignored.
+TEST(ConfigTest, SecondDocumentIsRefused) {
+  ServerConfig c;
+  Status st = Load("store: a.db\n---\nstore: b.db\n", &c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("more than one YAML document"), std::string::npos)
+      << st.error().message;
+}
+
 }  // namespace
 }  // namespace interlock::server
