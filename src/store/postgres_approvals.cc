@@ -178,8 +178,8 @@ RunState StateFromStoreJson(const json::object& o) {
   return s;
 }
 
-CallResult ResultFromStoreJson(const json::object& o) {
-  CallResult r;
+core::CallResult ResultFromStoreJson(const json::object& o) {
+  core::CallResult r;
   const json::value* ok = o.if_contains("ok");
   r.ok = ok == nullptr || !ok->is_bool() || ok->get_bool();
   if (const json::value* v = o.if_contains("output")) r.output_json = CanonicalJson(*v);

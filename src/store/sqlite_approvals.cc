@@ -308,7 +308,7 @@ Status SaveSequence(sqlite3* db, std::string_view run_id, const RunState& state)
 }  // namespace
 
 Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view tool,
-                                   const Principal& actor, std::string_view reason, TimePoint now) {
+                                   const core::Principal& actor, std::string_view reason, TimePoint now) {
   if (Status rs = core::CheckMayVote(actor.role); !rs.ok()) return rs;
   return RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     std::string agent_id;

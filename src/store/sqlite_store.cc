@@ -956,17 +956,17 @@ class SqliteStore::Impl {
 
   // Approvals: the core's transaction functions (core/approval_txn.h) in this batch. A
   // vote saves the run (into the cache) last.
-  Status ApplyVote(Batch& b, const VoteRequest& rq, VoteOutcome* out) {
+  Status ApplyVote(Batch& b, const core::VoteRequest& rq, core::VoteOutcome* out) {
     Txn txn(*this, b);
     return core::VoteInTxn(txn, rq, &redactor_, out);
   }
   Status ApplyWithdraw(Batch& b, std::string_view approval_id, std::string_view agent_id,
                        std::string_view principal, std::string_view reason, TimePoint now,
-                       Approval* out, std::optional<Error>* refused) {
+                       core::Approval* out, std::optional<Error>* refused) {
     Txn txn(*this, b);
     return core::WithdrawInTxn(txn, approval_id, agent_id, principal, reason, now, out, refused);
   }
-  Status ApplyExpire(Batch& b, TimePoint now, std::vector<ApprovalChange>* out) {
+  Status ApplyExpire(Batch& b, TimePoint now, std::vector<core::ApprovalChange>* out) {
     Txn txn(*this, b);
     return core::ExpireInTxn(txn, now, out);
   }
@@ -2037,18 +2037,18 @@ Status SqliteStore::EndRun(std::string_view run_id, std::string_view agent_id, T
       [&](Impl::Batch& b) { return impl_->ApplyEndRun(b, run_id, agent_id, now); });
 }
 
-Result<VoteOutcome> SqliteStore::Vote(const VoteRequest& rq) {
-  VoteOutcome out;
+Result<core::VoteOutcome> SqliteStore::Vote(const core::VoteRequest& rq) {
+  core::VoteOutcome out;
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplyVote(b, rq, &out); });
   if (!s.ok()) return s.error();
   return out;
 }
 
-Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
+Result<core::Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
                                                std::string_view agent_id,
                                                std::string_view principal, std::string_view reason,
                                                TimePoint now) {
-  Approval out;
+  core::Approval out;
   std::optional<Error> refused;  // by another identity: recorded, then answered
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
     return impl_->ApplyWithdraw(b, approval_id, agent_id, principal, reason, now, &out, &refused);
@@ -2058,8 +2058,8 @@ Result<Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
   return out;
 }
 
-Result<std::vector<ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) {
-  std::vector<ApprovalChange> out;
+Result<std::vector<core::ApprovalChange>> SqliteStore::ExpireApprovals(TimePoint now) {
+  std::vector<core::ApprovalChange> out;
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) { return impl_->ApplyExpire(b, now, &out); });
   if (!s.ok()) return s.error();
   return out;

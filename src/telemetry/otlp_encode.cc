@@ -220,7 +220,7 @@ void JsonDouble(double d, std::string* out) {
   } else if (std::isinf(d)) {
     out->append(d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
   } else {
-    AppendJsonDouble(d, out);
+    AppendJsonDouble(d, JsonStyle::kReadable, out);
   }
 }
 

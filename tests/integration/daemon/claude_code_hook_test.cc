@@ -17,6 +17,7 @@
 
 #include "daemon_harness.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {

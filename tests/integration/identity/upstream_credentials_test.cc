@@ -22,6 +22,7 @@
 
 #include "daemon_harness.h"
 #include "subprocess.h"
+#include "temp_dir.h"
 
 namespace interlock::testing {
 namespace {
