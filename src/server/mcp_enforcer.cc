@@ -115,6 +115,7 @@ Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult
   r.output_json = result.output_json;
   r.error = result.error;
   r.egress_json = result.egress_json;
+  r.credential_json = result.credential_json;
   return calls_->RecordResult(call_id, agent_id_, principal_, std::move(r));
 }
 
