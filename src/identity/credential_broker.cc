@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
@@ -84,8 +86,10 @@ Status ValidateCredentialConfig(const CredentialConfig& c) {
   if (c.kind == CredentialKind::kTokenExchange && c.audience.empty()) {
     return Error::Invalid(where + ".token_exchange.audience is required");
   }
-  if (c.client.client_id.empty() || c.client.client_secret.empty()) {
-    return Error::Invalid(where + ": client_id and client_secret_file are required");
+  if (c.client.client_id.empty() ||
+      (c.client.client_secret.empty() && c.client.assertion_key_pem.empty())) {
+    return Error::Invalid(where +
+                          ": client_id and client_secret_file (or client_assertion) are required");
   }
   if (c.kind == CredentialKind::kTokenExchange && !c.agents.empty()) {
     return Error::Invalid(where + ".token_exchange: agents applies to client_credentials");
@@ -337,10 +341,23 @@ Result<TokenEndpoint::Reply> HttpsTokenEndpoint::Post(const CredentialConfig& co
   req.set(http::field::content_type, "application/x-www-form-urlencoded");
   req.set(http::field::user_agent, "interlock-credentials");
   req.set(http::field::connection, "close");
-  // RFC 6749 section 2.3.1: both halves form-encoded before the Basic encoding.
-  req.set(http::field::authorization, "Basic " + Base64Std(FormEncode(client.client_id) + ":" +
-                                                           FormEncode(client.client_secret)));
-  req.body() = form;
+  std::string body = form;
+  if (!client.assertion_key_pem.empty()) {
+    // RFC 7523 section 2.2: the client proves itself with a short-lived signed JWT whose
+    // audience is the token endpoint; no secret travels.
+    auto assertion =
+        SignClientAssertion(client.client_id, config.token_url, client.assertion_key_pem,
+                            std::chrono::system_clock::now());
+    if (!assertion.ok()) return assertion.error();
+    body += "&client_id=" + FormEncode(client.client_id) + "&client_assertion_type=" +
+            FormEncode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+            "&client_assertion=" + FormEncode(*assertion);
+  } else {
+    // RFC 6749 section 2.3.1: both halves form-encoded before the Basic encoding.
+    req.set(http::field::authorization, "Basic " + Base64Std(FormEncode(client.client_id) + ":" +
+                                                             FormEncode(client.client_secret)));
+  }
+  req.body() = std::move(body);
   req.prepare_payload();
   outbound::ExchangeOptions o;
   o.peer = "the identity provider's token endpoint";
@@ -350,6 +367,54 @@ Result<TokenEndpoint::Reply> HttpsTokenEndpoint::Post(const CredentialConfig& co
   auto r = outbound::HttpExchange(ep->host, ep->port, tls.get(), req, o);
   if (!r.ok()) return r.error();
   return Reply{r->status, std::move(r->body)};
+}
+
+Result<std::string> SignClientAssertion(std::string_view client_id, std::string_view audience,
+                                        std::string_view key_pem, TimePoint now) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);
+  if (!bio) return Error::Internal("OpenSSL could not allocate a BIO");
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (!key) return Error::Invalid("client_assertion.key_file is not a PEM private key");
+  const char* alg = nullptr;
+  const EVP_MD* md = nullptr;
+  switch (EVP_PKEY_base_id(key.get())) {
+    case EVP_PKEY_ED25519:
+      alg = "EdDSA";
+      break;
+    case EVP_PKEY_RSA:
+      alg = "RS256";
+      md = EVP_sha256();
+      break;
+    default:
+      return Error::Invalid("client_assertion.key_file must hold an Ed25519 or RSA key");
+  }
+  const int64_t iat = ToUnixMillis(now) / 1000;
+  boost::json::object header{{"alg", alg}, {"typ", "JWT"}};
+  boost::json::object claims{
+      {"iss", client_id},
+      {"sub", client_id},
+      {"aud", audience},
+      {"jti", HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(16).data()), 16)},
+      {"iat", iat},
+      {"exp", iat + 60}};
+  const std::string input =
+      Base64UrlEncode(ToJsonText(header)) + "." + Base64UrlEncode(ToJsonText(claims));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  size_t len = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
+                     input.size()) != 1) {
+    return Error::Internal("OpenSSL could not sign the client assertion");
+  }
+  std::string sig(len, '\0');
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
+                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1) {
+    return Error::Internal("OpenSSL could not sign the client assertion");
+  }
+  sig.resize(len);
+  return input + "." + Base64UrlEncode(sig);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@
 //    upstream's default scope when the tool names none).
 //  - client credentials (RFC 6749 section 4.4): the daemon's client, or the calling agent's
 //    own client (`agents:`), so two agents act upstream as two identities.
-// The broker authenticates with client_secret_basic (client_id and secret from the config).
+// The broker authenticates with client_secret_basic (client_id and secret from the config),
+// or with a client assertion signed by a key (client_assertion: {key_file}).
 //
 // Fail closed: every failure (the endpoint down, slow, refusing, an answer that is not a
 // Bearer access token, a token for another audience or with a scope that was not asked for)
@@ -52,10 +53,20 @@ const char* CredentialKindName(CredentialKind k);
 
 // A client of the identity provider: its id and its secret (the content of the configured
 // client_secret_file, read at start-up and masked like every upstream secret).
+// With `assertion_key_pem` set the client authenticates with a signed JWT instead of
+// the secret (RFC 7523 private_key_jwt: `client_assertion`, docs/identity.md).
 struct CredentialClient {
   std::string client_id;
   std::string client_secret;
+  std::string assertion_key_pem;  // PEM private key, Ed25519 (EdDSA) or RSA (RS256)
 };
+
+// The client assertion of RFC 7523 section 2.2 for `client_id` at `audience` (the token
+// endpoint): iss = sub = client_id, aud, a random jti, iat = now, exp = now + 60 s, signed
+// with the PEM key (Ed25519: EdDSA; RSA: RS256). kInvalidArgument for another key type or
+// an unreadable key (the message never quotes the key).
+Result<std::string> SignClientAssertion(std::string_view client_id, std::string_view audience,
+                                        std::string_view key_pem, TimePoint now);
 
 // One upstream's credentials, validated at start-up.
 struct CredentialConfig {

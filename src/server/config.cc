@@ -191,6 +191,15 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
       st = r.String(v, at + ".client_id", &c.client.client_id);
     } else if (k == "client_secret_file") {
       st = r.Path(v, at + ".client_secret_file", &u->credentials_secret_file);
+    } else if (k == "client_assertion") {
+      // RFC 7523 private_key_jwt: the client signs a short-lived JWT instead of sending
+      // a secret. {key_file: PEM} (Ed25519 or RSA).
+      if (!v.IsMap() || v.size() != 1 || v.begin()->first.Scalar() != "key_file") {
+        st = r.Fail(v, at + ".client_assertion must be {key_file: PATH}");
+      } else {
+        st = r.Path(v.begin()->second, at + ".client_assertion.key_file",
+                    &u->credentials_assertion_key_file);
+      }
     } else if (k == "audience") {
       st = r.String(v, at + ".audience", &c.audience);
     } else if (k == "scope") {
@@ -239,7 +248,8 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
     } else {
       st = r.Fail(kv.first,
                   "unknown key '" + at + "." + k +
-                      "' (token_url, client_id, client_secret_file, audience, scope, "
+                      "' (token_url, client_id, client_secret_file, client_assertion, "
+                      "audience, scope, "
                       "ca_file, timeout_ms, renew_before_seconds, env" +
                       (c.kind == identity::CredentialKind::kClientCredentials ? ", agents)" : ")"));
     }
@@ -247,8 +257,10 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
   }
   std::istringstream words(scope);
   for (std::string w; words >> w;) c.scope.push_back(w);
-  if (c.token_url.empty() || c.client.client_id.empty() || u->credentials_secret_file.empty()) {
-    return r.Fail(body, at + " needs token_url, client_id and client_secret_file");
+  if (c.token_url.empty() || c.client.client_id.empty() ||
+      u->credentials_secret_file.empty() == u->credentials_assertion_key_file.empty()) {
+    return r.Fail(body, at + " needs token_url, client_id and one of client_secret_file and "
+                             "client_assertion");
   }
   // The secret is read at start-up; until then a placeholder lets the rest be checked.
   identity::CredentialConfig check = c;

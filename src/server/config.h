@@ -58,6 +58,7 @@ struct McpUpstreamConfig {
   bool has_credentials = false;
   identity::CredentialConfig credentials;
   std::string credentials_secret_file;
+  std::string credentials_assertion_key_file;  // client_assertion: {key_file}
   std::map<std::string, std::string> credentials_agent_secret_files;  // agent -> file
 };
 

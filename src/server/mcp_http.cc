@@ -147,10 +147,22 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config) {
   }
   if (config.has_credentials) {
     // The identity provider's client secrets: masked like every upstream secret.
-    auto v = ReadSecretFile(config.credentials_secret_file, where + ".credentials");
-    if (!v.ok()) return v.error();
-    r.config.credentials.client.client_secret = *v;
-    r.secrets.push_back(*v);
+    if (!config.credentials_assertion_key_file.empty()) {
+      auto k = ReadSecretFile(config.credentials_assertion_key_file,
+                              where + ".credentials.client_assertion.key_file");
+      if (!k.ok()) return k.error();
+      // Checked now: a key that cannot sign refuses the start, not the first call.
+      if (auto probe = identity::SignClientAssertion("probe", "probe", *k, TimePoint{});
+          !probe.ok()) {
+        return Error::Invalid(where + ".credentials: " + probe.error().message);
+      }
+      r.config.credentials.client.assertion_key_pem = *k;
+    } else {
+      auto v = ReadSecretFile(config.credentials_secret_file, where + ".credentials");
+      if (!v.ok()) return v.error();
+      r.config.credentials.client.client_secret = *v;
+      r.secrets.push_back(*v);
+    }
     for (const auto& [agent, path] : config.credentials_agent_secret_files) {
       auto a = ReadSecretFile(path, where + ".credentials.agents." + agent);
       if (!a.ok()) return a.error();

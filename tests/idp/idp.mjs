@@ -44,14 +44,14 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 import { SignJWT, jwtVerify, importJWK } from 'jose';
 
 function parseArgs(argv) {
   const opts = {
     clients: [], resourcePrefix: 'http://127.0.0.1', accessTokenTtl: 600,
-    exchangeClients: [], exchangeScopes: ['repo:read', 'repo:write'], exchangeTtl: 300,
+    exchangeClients: [], assertionClients: [], exchangeScopes: ['repo:read', 'repo:write'], exchangeTtl: 300,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
@@ -73,6 +73,15 @@ function parseArgs(argv) {
       const colon = v.indexOf(':');
       if (colon < 0) throw new Error('--exchange-client wants ID:SECRET');
       opts.exchangeClients.push({ client_id: v.slice(0, colon), client_secret: v.slice(colon + 1) });
+    }
+    else if (a === '--assertion-client') {
+      // ID:PUBLIC_KEY_PEM_FILE: a client of both grants that authenticates with
+      // private_key_jwt (RFC 7523), its key registered as a JWKS.
+      const v = next();
+      const colon = v.indexOf(':');
+      if (colon < 0) throw new Error('--assertion-client wants ID:PUBLIC_KEY_PEM_FILE');
+      const jwk = createPublicKey(readFileSync(v.slice(colon + 1))).export({ format: 'jwk' });
+      opts.assertionClients.push({ client_id: v.slice(0, colon), jwks: { keys: [jwk] } });
     }
     else if (a === '--client' || a === '--native-client') {
       const v = next();
@@ -321,6 +330,13 @@ server.listen(0, '127.0.0.1', () => {
         response_types: [],
         redirect_uris: [],
         token_endpoint_auth_method: 'client_secret_basic',
+      })),
+      ...opts.assertionClients.map((c) => ({
+        ...c,
+        grant_types: ['client_credentials', TOKEN_EXCHANGE],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'private_key_jwt',
       })),
     ],
     jwks: { keys },

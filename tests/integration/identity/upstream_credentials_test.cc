@@ -205,11 +205,25 @@ class CredentialTest : public ::testing::Test {
     ASSERT_EQ(setup_error_, "");
     ca_ = MakeTestCa(dir_.path());
     ASSERT_EQ(ca_.error, "");
+    // The key of a client that signs its assertions (RFC 7523) instead of holding a secret.
+    assertion_key_ = dir_.path() + "/assertion-key.pem";
+    const std::string assertion_pub = dir_.path() + "/assertion-pub.pem";
+    ASSERT_EQ(RunProcess({"/usr/bin/env", "openssl", "genpkey", "-algorithm", "ed25519", "-out",
+                          assertion_key_},
+                         "", std::chrono::seconds(30))
+                  .exit_code,
+              0);
+    ASSERT_EQ(RunProcess({"/usr/bin/env", "openssl", "pkey", "-in", assertion_key_, "-pubout",
+                          "-out", assertion_pub},
+                         "", std::chrono::seconds(30))
+                  .exit_code,
+              0);
     idp_ = std::make_unique<Child>(std::vector<std::string>{
         "node", kSource + "/tests/idp/idp.mjs", "--cert", ca_.cert, "--key", ca_.key,
         "--exchange-client", "interlock:" + std::string(kSecret), "--exchange-client",
         "deploy-client:deploy-secret-value-1", "--exchange-client",
-        "review-client:review-secret-value-2", "--exchange-scopes", "repo:read repo:write"});
+        "review-client:review-secret-value-2", "--assertion-client",
+        "signed-client:" + assertion_pub, "--exchange-scopes", "repo:read repo:write"});
     issuer_ = Str(idp_->FirstLine(std::chrono::seconds(30)), "issuer");
     ASSERT_FALSE(issuer_.empty()) << "the provider did not start";
     github_ = StartUpstream(kGithubAudience, &github_port_);
@@ -259,6 +273,18 @@ class CredentialTest : public ::testing::Test {
             deploy_secret + "\"}\n" +
             "            review-agent: {client_id: review-client, client_secret_file: \"" +
             review_secret + "\"}\n" +
+            "    signed:\n"
+            "      url: \"http://127.0.0.1:" +
+            std::to_string(tickets_port_) +
+            "/mcp\"\n"
+            "      credentials:\n"
+            "        client_credentials:\n"
+            "          token_url: \"" +
+            issuer_ + "/token\"\n          ca_file: \"" + ca_.ca +
+            "\"\n          client_id: signed-client\n"
+            "          client_assertion: {key_file: \"" +
+            assertion_key_ + "\"}\n          audience: \"" + kTicketsAudience + "\"\n" +
+            "          scope: \"repo:read\"\n" +
             "    everything:\n"
             "      command: [\"node\", \"" +
             kSource +
@@ -398,6 +424,7 @@ class CredentialTest : public ::testing::Test {
   std::unique_ptr<Child> idp_;
   std::unique_ptr<Child> github_;
   std::unique_ptr<Child> tickets_;
+  std::string assertion_key_;
   int github_port_ = 0;
   int tickets_port_ = 0;
   std::string issuer_;
@@ -541,6 +568,19 @@ TEST_F(CredentialTest, TwoAgentsActAsTwoIdentitiesUpstream) {
   EXPECT_EQ(Str(calls[1], "sub"), "review-client");
   EXPECT_EQ(Str(calls[0], "aud"), kTicketsAudience);
   EXPECT_EQ(Grants("client_credentials"), 2);
+}
+
+// Tests that a client configured with client_assertion authenticates to the identity
+// provider with a signed JWT (private_key_jwt, no secret anywhere) and acts upstream as
+// itself.
+TEST_F(CredentialTest, ClientAssertionSignedWithTheDaemonsKeyGetsTheCredential) {
+  const std::string s = Open("signed", deploy_jwt_);
+  ASSERT_FALSE(s.empty()) << daemon_->log();
+  Call("signed", deploy_jwt_, s, "whoami");
+  const auto calls = SeenCalls(tickets_port_, "whoami");
+  ASSERT_EQ(calls.size(), 1u) << daemon_->log();
+  EXPECT_EQ(Str(calls[0], "sub"), "signed-client");
+  EXPECT_EQ(Str(calls[0], "aud"), kTicketsAudience);
 }
 
 // Tests that an Interlock (non-JWT) token cannot use a token-exchange upstream: there is

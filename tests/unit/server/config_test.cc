@@ -59,6 +59,17 @@ TEST(ServerConfigMcpTest, UpstreamCredentialsLoadAndMistakesAreRefused) {
   EXPECT_EQ(t.credentials.env, "TICKETS_TOKEN");
   EXPECT_EQ(t.credentials.agents.at("deploy-agent").client_id, "deploy");
   EXPECT_EQ(t.credentials_agent_secret_files.at("deploy-agent"), "/etc/deploy");
+  {
+    // Tests that client_assertion (RFC 7523) stands in for client_secret_file.
+    ServerConfig a;
+    Status sa = Load(
+        "mcp:\n  upstreams:\n    gh:\n      url: https://x/mcp\n      credentials:\n"
+        "        client_credentials:\n          token_url: https://idp/t\n"
+        "          client_id: i\n          client_assertion: {key_file: /etc/k.pem}\n",
+        &a);
+    ASSERT_TRUE(sa.ok()) << sa.error().message;
+    EXPECT_EQ(a.mcp.upstreams.at("gh").credentials_assertion_key_file, "/etc/k.pem");
+  }
 
   const std::string head = "mcp:\n  upstreams:\n    gh:\n      url: https://x/mcp\n";
   const std::string te =
@@ -73,6 +84,9 @@ TEST(ServerConfigMcpTest, UpstreamCredentialsLoadAndMistakesAreRefused) {
                   "http://idp.example/t\n          client_id: i\n          client_secret_file: "
                   "/s\n          audience: a\n",  // plain http off loopback
            head + "      headers: {Authorization: x}\n" + te + "          audience: a\n",
+           // a secret and a signed assertion both: which one authenticates is ambiguous
+           head + te + "          audience: a\n          client_assertion: {key_file: /k}\n",
+           head + te + "          audience: a\n          client_assertion: /k\n",
        }) {
     ServerConfig d;
     Status e = Load(bad, &d);
