@@ -53,7 +53,7 @@ CredentialConfig Exchange() {
   c.kind = CredentialKind::kTokenExchange;
   c.upstream = "github";
   c.token_url = "https://idp.example/token";
-  c.client = {"interlock", "s3cret"};
+  c.client = {"interlock", "s3cret", ""};
   c.audience = "https://mcp.github.example";
   c.scope = {"repo:read"};
   return c;
@@ -273,7 +273,7 @@ TEST(CredentialBrokerTest, ClientCredentialsPerAgent) {
   ep.body = Answer("opaque", 300);
   CredentialConfig c = Exchange();
   c.kind = CredentialKind::kClientCredentials;
-  c.agents["deploy-agent"] = {"deploy-client", "d-secret"};
+  c.agents["deploy-agent"] = {"deploy-client", "d-secret", ""};
   CredentialBroker broker({c}, &ep, &clock);
   CredentialBroker::Request rq = Caller();
   rq.subject_token.clear();
