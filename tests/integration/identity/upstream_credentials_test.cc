@@ -123,7 +123,8 @@ class Child {
  public:
   explicit Child(const std::vector<std::string>& argv) {
     int in[2], out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) return;
+    // O_CLOEXEC: a later child (an upstream) must not hold this one's stdin open.
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setpgid(0, 0);
@@ -224,7 +225,9 @@ class CredentialTest : public ::testing::Test {
         "deploy-client:deploy-secret-value-1", "--exchange-client",
         "review-client:review-secret-value-2", "--assertion-client",
         "signed-client:" + assertion_pub, "--exchange-scopes", "repo:read repo:write"});
-    issuer_ = Str(idp_->FirstLine(std::chrono::seconds(30)), "issuer");
+    // 60 s: a cold node start of the provider on a loaded 2-core CI machine took over 30 s
+    // once (the provider itself answers in milliseconds once up).
+    issuer_ = Str(idp_->FirstLine(std::chrono::seconds(60)), "issuer");
     ASSERT_FALSE(issuer_.empty()) << "the provider did not start";
     github_ = StartUpstream(kGithubAudience, &github_port_);
     tickets_ = StartUpstream(kTicketsAudience, &tickets_port_);
