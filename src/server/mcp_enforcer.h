@@ -33,13 +33,12 @@ class McpEnforcer final : public mcp::Enforcer {
   // The reviewer page's link for an approval id ("" when there is none).
   using ApprovalUrlFn = std::function<std::string(std::string_view approval_id)>;
 
-  McpEnforcer(core::Guard* guard, core::Calls* calls, const Clock* clock, CallWaiters* waiters,
-              std::string agent_id, std::string principal, std::string run_id,
+  McpEnforcer(core::Guard* guard, core::Calls* calls, CallWaiters* waiters, std::string agent_id,
+              std::string principal, std::string run_id,
               std::chrono::milliseconds progress_interval = std::chrono::seconds(1),
               ApprovalUrlFn approval_url = {})
       : guard_(guard),
         calls_(calls),
-        clock_(clock),
         waiters_(waiters),
         agent_id_(std::move(agent_id)),
         principal_(std::move(principal)),
@@ -64,7 +63,6 @@ class McpEnforcer final : public mcp::Enforcer {
 
   core::Guard* guard_;
   core::Calls* calls_;  // runs, results, release and withdrawal (core/app/calls.h)
-  const Clock* clock_;
   CallWaiters* waiters_;
   const std::string agent_id_;
   const std::string principal_;

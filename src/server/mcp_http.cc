@@ -265,7 +265,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     auto run = service_->calls_.StartRun(agent_.agent_id);
     if (!run.ok()) return SetupFailed(init_key, 503, "cannot start a run: " + run.error().message);
     run_id_ = run->run_id;
-    enforcer_ = std::make_unique<McpEnforcer>(d.guard, &service_->calls_, d.clock, d.waiters,
+    enforcer_ = std::make_unique<McpEnforcer>(d.guard, &service_->calls_, d.waiters,
                                               agent_.agent_id, agent_.name, run_id_,
                                               std::chrono::seconds(1), d.approval_url);
     if (!identity_.issuer.empty()) enforcer_->SetIdentity(identity_);

@@ -25,7 +25,7 @@
 #include "interlock/result.h"
 
 namespace interlock::policy {
-class PolicySet;
+struct PolicySet;
 }
 
 namespace interlock::core {

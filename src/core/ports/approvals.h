@@ -40,7 +40,7 @@
 #include "interlock/result.h"
 
 namespace interlock::policy {
-class PolicySet;
+struct PolicySet;
 }
 
 namespace interlock::core {
