@@ -166,7 +166,7 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
     return r.Fail(node, where + " must be {token_exchange: {...}} or {client_credentials: {...}}");
   }
   const std::string kind = node.begin()->first.Scalar();
-  const YAML::Node& body = node.begin()->second;
+  const YAML::Node body = node.begin()->second;  // a copy: the iterator is a temporary
   identity::CredentialConfig& c = u->credentials;
   if (kind == "token_exchange") {
     c.kind = identity::CredentialKind::kTokenExchange;
