@@ -94,8 +94,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
 
 ServiceChild::ServiceChild(const std::vector<std::string>& argv) {
   int in[2], out[2];
-  if (::pipe(in) != 0) return;
-  if (::pipe(out) != 0) {
+  // O_CLOEXEC: a later child (an upstream) must not hold this one's stdin open.
+  if (::pipe2(in, O_CLOEXEC) != 0) return;
+  if (::pipe2(out, O_CLOEXEC) != 0) {
     ::close(in[0]);
     ::close(in[1]);
     return;
@@ -172,6 +173,46 @@ TestCert MakeSelfSignedCert(const std::string& dir, const std::string& name,
                   "-days", "1", "-subj", "/CN=interlock-test", "-addext", "subjectAltName=" + san});
   if (gen.exit_code != 0) c.error = "openssl req failed: " + gen.err;
   return c;
+}
+
+TestCa MakeTestCa(const std::string& dir) {
+  TestCa t{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", ""};
+  const std::string ext = dir + "/ext.cnf";
+  std::ofstream(ext) << "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n";
+  const std::vector<std::vector<std::string>> steps = {
+      {"/usr/bin/openssl",
+       "req",
+       "-x509",
+       "-newkey",
+       "ec",
+       "-pkeyopt",
+       "ec_paramgen_curve:P-256",
+       "-nodes",
+       "-keyout",
+       dir + "/ca.key",
+       "-out",
+       t.ca,
+       "-subj",
+       "/CN=interlock-test-ca",
+       "-days",
+       "1",
+       "-addext",
+       "basicConstraints=critical,CA:TRUE",
+       "-addext",
+       "keyUsage=critical,keyCertSign"},
+      {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", t.key, "-out", dir + "/server.csr", "-subj", "/CN=127.0.0.1"},
+      {"/usr/bin/openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", t.ca, "-CAkey",
+       dir + "/ca.key", "-CAcreateserial", "-out", t.cert, "-days", "1", "-extfile", ext},
+  };
+  for (const auto& argv : steps) {
+    ProcessResult r = RunProcess(argv);
+    if (r.exit_code != 0) {
+      t.error = "openssl " + argv[1] + " failed (" + std::to_string(r.exit_code) + "): " + r.err;
+      break;
+    }
+  }
+  return t;
 }
 
 }  // namespace interlock::testing

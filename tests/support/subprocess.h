@@ -38,6 +38,13 @@ struct TestCert {
 TestCert MakeSelfSignedCert(const std::string& dir, const std::string& name,
                             const std::string& san);
 
+// A test CA (DIR/ca.pem) and a certificate for IP:127.0.0.1 it signed (DIR/server.pem,
+// DIR/server.key), for servers whose clients insist on a CA (node's NODE_EXTRA_CA_CERTS).
+struct TestCa {
+  std::string ca, cert, key, error;
+};
+TestCa MakeTestCa(const std::string& dir);
+
 // A long-running child (a test identity provider such as tests/idp/idp.mjs) in its own
 // process group: its stdin stays open (such a server exits when it closes) and its first
 // stdout line is read on demand; the group is killed (SIGKILL) and reaped on destruction.

@@ -103,50 +103,6 @@ std::vector<json::object> RecordedIdentities(const std::string& store) {
   return out;
 }
 
-// A test CA and a certificate for 127.0.0.1 it signed (openssl CLI).
-struct TestCa {
-  std::string ca, cert, key, error;
-};
-TestCa MakeTestCa(const std::string& dir) {
-  TestCa t{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", ""};
-  const std::string ext = dir + "/ext.cnf";
-  std::ofstream(ext) << "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n";
-  const std::vector<std::vector<std::string>> steps = {
-      {"/usr/bin/openssl",
-       "req",
-       "-x509",
-       "-newkey",
-       "ec",
-       "-pkeyopt",
-       "ec_paramgen_curve:P-256",
-       "-nodes",
-       "-keyout",
-       dir + "/ca.key",
-       "-out",
-       t.ca,
-       "-subj",
-       "/CN=interlock-test-ca",
-       "-days",
-       "1",
-       "-addext",
-       "basicConstraints=critical,CA:TRUE",
-       "-addext",
-       "keyUsage=critical,keyCertSign"},
-      {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-       "-keyout", t.key, "-out", dir + "/server.csr", "-subj", "/CN=127.0.0.1"},
-      {"/usr/bin/openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", t.ca, "-CAkey",
-       dir + "/ca.key", "-CAcreateserial", "-out", t.cert, "-days", "1", "-extfile", ext},
-  };
-  for (const auto& argv : steps) {
-    ProcessResult r = RunProcess(argv);
-    if (r.exit_code != 0) {
-      t.error = "openssl " + argv[1] + " failed (" + std::to_string(r.exit_code) + "): " + r.err;
-      break;
-    }
-  }
-  return t;
-}
-
 // ---------------------------------------------------------------------------------------
 // The real thing: the MCP SDK client, oidc-provider, server-everything.
 

@@ -73,112 +73,12 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
-// A test CA and a certificate for 127.0.0.1 it signed (openssl CLI).
-struct TestCa {
-  std::string ca, cert, key, error;
-};
-TestCa MakeTestCa(const std::string& dir) {
-  TestCa t{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key", ""};
-  const std::string ext = dir + "/ext.cnf";
-  std::ofstream(ext) << "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n";
-  const std::vector<std::vector<std::string>> steps = {
-      {"/usr/bin/openssl",
-       "req",
-       "-x509",
-       "-newkey",
-       "ec",
-       "-pkeyopt",
-       "ec_paramgen_curve:P-256",
-       "-nodes",
-       "-keyout",
-       dir + "/ca.key",
-       "-out",
-       t.ca,
-       "-subj",
-       "/CN=interlock-test-ca",
-       "-days",
-       "1",
-       "-addext",
-       "basicConstraints=critical,CA:TRUE",
-       "-addext",
-       "keyUsage=critical,keyCertSign"},
-      {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-       "-keyout", t.key, "-out", dir + "/server.csr", "-subj", "/CN=127.0.0.1"},
-      {"/usr/bin/openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", t.ca, "-CAkey",
-       dir + "/ca.key", "-CAcreateserial", "-out", t.cert, "-days", "1", "-extfile", ext},
-  };
-  for (const auto& argv : steps) {
-    ProcessResult r = RunProcess(argv);
-    if (r.exit_code != 0) {
-      t.error = "openssl " + argv[1] + " failed (" + std::to_string(r.exit_code) + "): " + r.err;
-      break;
-    }
-  }
-  return t;
+// The first line a service printed, parsed (null when it is not JSON).
+json::value FirstJsonLine(ServiceChild& c, std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  json::value v = json::parse(c.FirstLine(timeout), ec);
+  return ec ? json::value() : v;
 }
-
-// A child whose stdin stays open (the node scripts exit when it closes) and whose first
-// stdout line is read; killed (its process group) on destruction.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& argv) {
-    int in[2], out[2];
-    // O_CLOEXEC: a later child (an upstream) must not hold this one's stdin open.
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::close(in[1]);
-      ::close(out[0]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    stdin_ = in[1];
-    stdout_ = out[0];
-  }
-  ~Child() {
-    if (stdin_ >= 0) ::close(stdin_);
-    if (stdout_ >= 0) ::close(stdout_);
-    if (pid_ > 0) {
-      ::kill(-pid_, SIGKILL);
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-  }
-  json::value FirstLine(std::chrono::milliseconds timeout) {
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    ::fcntl(stdout_, F_SETFL, O_NONBLOCK);
-    while (std::chrono::steady_clock::now() < deadline) {
-      char c;
-      const ssize_t n = ::read(stdout_, &c, 1);
-      if (n == 1) {
-        if (c == '\n') break;
-        line += c;
-      } else if (n == 0) {
-        break;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-    boost::system::error_code ec;
-    json::value v = json::parse(line, ec);
-    return ec ? json::value() : v;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-};
 
 // The JSON-RPC response in an MCP POST's answer (JSON, or the last SSE data line with an id).
 json::value RpcAnswer(const std::string& body) {
@@ -219,7 +119,7 @@ class CredentialTest : public ::testing::Test {
                          "", std::chrono::seconds(30))
                   .exit_code,
               0);
-    idp_ = std::make_unique<Child>(std::vector<std::string>{
+    idp_ = std::make_unique<ServiceChild>(std::vector<std::string>{
         "node", kSource + "/tests/idp/idp.mjs", "--cert", ca_.cert, "--key", ca_.key,
         "--exchange-client", "interlock:" + std::string(kSecret), "--exchange-client",
         "deploy-client:deploy-secret-value-1", "--exchange-client",
@@ -227,7 +127,7 @@ class CredentialTest : public ::testing::Test {
         "signed-client:" + assertion_pub, "--exchange-scopes", "repo:read repo:write"});
     // 60 s: a cold node start of the provider on a loaded 2-core CI machine took over 30 s
     // once (the provider itself answers in milliseconds once up).
-    issuer_ = Str(idp_->FirstLine(std::chrono::seconds(60)), "issuer");
+    issuer_ = Str(FirstJsonLine(*idp_, std::chrono::seconds(60)), "issuer");
     ASSERT_FALSE(issuer_.empty()) << "the provider did not start";
     github_ = StartUpstream(kGithubAudience, &github_port_);
     tickets_ = StartUpstream(kTicketsAudience, &tickets_port_);
@@ -323,12 +223,12 @@ class CredentialTest : public ::testing::Test {
     }
   }
 
-  std::unique_ptr<Child> StartUpstream(const std::string& audience, int* port) {
-    auto c = std::make_unique<Child>(
+  std::unique_ptr<ServiceChild> StartUpstream(const std::string& audience, int* port) {
+    auto c = std::make_unique<ServiceChild>(
         std::vector<std::string>{"/usr/bin/env", "NODE_EXTRA_CA_CERTS=" + ca_.ca, "node",
                                  kSource + "/tests/idp/mcp_token_upstream.mjs", "--issuer", issuer_,
                                  "--audience", audience, "--sdk", kSdk});
-    json::value hello = c->FirstLine(std::chrono::seconds(30));
+    json::value hello = FirstJsonLine(*c, std::chrono::seconds(30));
     *port = hello.is_object() && hello.as_object().contains("port")
                 ? static_cast<int>(hello.at("port").as_int64())
                 : 0;
@@ -424,9 +324,9 @@ class CredentialTest : public ::testing::Test {
   static inline std::string setup_error_;
   TempDir dir_;
   TestCa ca_;
-  std::unique_ptr<Child> idp_;
-  std::unique_ptr<Child> github_;
-  std::unique_ptr<Child> tickets_;
+  std::unique_ptr<ServiceChild> idp_;
+  std::unique_ptr<ServiceChild> github_;
+  std::unique_ptr<ServiceChild> tickets_;
   std::string assertion_key_;
   int github_port_ = 0;
   int tickets_port_ = 0;
@@ -508,7 +408,7 @@ TEST_F(CredentialTest, IdpDownDeniesAndForwardsNothing) {
   ASSERT_FALSE(s.empty()) << daemon_->log();
   idp_.reset();  // killed: its port refuses connections
   const json::value a = Call("github", deploy_jwt_, s, "write_repo");
-  EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << a;
+  EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << a << daemon_->log();
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
 }
 
