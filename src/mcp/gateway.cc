@@ -12,6 +12,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "core/app/tool_views.h"
+#include "core/request_state.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
@@ -74,9 +75,16 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
       to_server_(std::move(to_server)),
       forward_methods_(options_.forward_methods) {
   std::sort(forward_methods_.begin(), forward_methods_.end());
+  if (options_.request_states == nullptr) {
+    static SystemClock clock;
+    own_states_ = core::RequestStates::WithRandomKey(&clock);
+  }
 }
 
-Gateway::~Gateway() { CancelAllHeld("the MCP gateway stopped"); }
+Gateway::~Gateway() {
+  CancelAllHeld("the MCP gateway stopped");
+  WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
+}
 
 void Gateway::CancelAllHeld(std::string_view why) {
   std::vector<std::shared_ptr<Held>> all;
@@ -91,7 +99,10 @@ void Gateway::CancelAllHeld(std::string_view why) {
   }
 }
 
-void Gateway::OnClientClosed(std::string_view why) { CancelAllHeld(why); }
+void Gateway::OnClientClosed(std::string_view why) {
+  CancelAllHeld(why);
+  WithdrawOpenStates(why);
+}
 
 void Gateway::CancelHeld(const json::value& id, std::string_view why) {
   std::lock_guard lock(mu_);
