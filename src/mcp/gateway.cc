@@ -12,7 +12,6 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "core/app/tool_views.h"
-#include "core/request_state.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
@@ -75,10 +74,6 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
       to_server_(std::move(to_server)),
       forward_methods_(options_.forward_methods) {
   std::sort(forward_methods_.begin(), forward_methods_.end());
-  if (options_.request_states == nullptr) {
-    static SystemClock clock;
-    own_states_ = core::RequestStates::WithRandomKey(&clock);
-  }
 }
 
 Gateway::~Gateway() {

@@ -305,8 +305,8 @@ struct GatewayOptions {
   // Where tools/call spans go (docs/telemetry.md); null: telemetry::DefaultSink().
   telemetry::Sink* telemetry = nullptr;
   // Approvals over MRTR (docs/mcp.md#approvals-over-mrtr): the sealer and replay memory of
-  // the requestStates issued to 2026-07-28 clients (not owned; any thread). Null: the
-  // gateway makes its own under a random key, so its states open only in this gateway.
+  // the requestStates issued to 2026-07-28 clients (not owned; any thread). Null: one per
+  // process under a random key made at first use (states do not survive a restart).
   core::RequestStates* request_states = nullptr;
   // How long a retry waits for the reviewers' verdict before it is answered
   // input_required again (below the SDKs' 60 s request timeout), and how long a state
@@ -526,9 +526,8 @@ class Gateway {
   // or given up on (by IdKey, the tool asked about), to refuse a second answer.
   std::map<std::string, std::shared_ptr<RehearsalWait>, std::less<>> elicits_;
   std::map<std::string, std::string, std::less<>> elicits_done_;
-  // Approvals over MRTR: the gateway's own sealer when options_.request_states is null, and
-  // the approvals of states issued and not yet retried, by approval id (guarded by mu_).
-  std::unique_ptr<core::RequestStates> own_states_;
+  // Approvals over MRTR: the approvals of states issued and not yet retried, by approval id
+  // (guarded by mu_).
   std::map<std::string, Enforcer::Outcome, std::less<>> open_states_;
 };
 

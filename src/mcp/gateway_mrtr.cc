@@ -69,7 +69,13 @@ ElicitModes RequestElicitModes(const json::value* params) {
 
 core::RequestStates& Gateway::States() {
   if (options_.request_states != nullptr) return *options_.request_states;
-  return *own_states_;
+  // One per process, under a key of 32 random bytes made at the first use: every gateway of
+  // the process (each MCP session of a daemon) opens the others' states, still bound to the
+  // agent and run; none survives a restart.
+  static SystemClock clock;
+  static const std::unique_ptr<core::RequestStates> shared =
+      core::RequestStates::WithRandomKey(&clock);
+  return *shared;
 }
 
 void Gateway::AnswerInputRequired(const json::value& id, const json::object& params,
