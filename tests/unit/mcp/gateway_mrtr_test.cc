@@ -473,6 +473,67 @@ TEST(GatewayMrtrTest, StateSwappedOntoOtherArgumentsIsRefused) {
   EXPECT_TRUE(h.ForwardedCalls().empty());
 }
 
+// Tests that a requestState presented after its expiry is refused and recorded, even though
+// the reviewer approved meanwhile: the client must call afresh.
+TEST(GatewayMrtrTest, ExpiredStateIsRefused) {
+  ManualClock clock(FromUnixMillis(1'800'000'000'000));
+  core::RequestStates states(std::string(32, 'k'), &clock);
+  Harness h("agent-a", &states);
+  const std::string state = FirstAnswer(h, 1);
+  h.enforcer.SetVerdict("call_held", Verdict::kAllow);
+  clock.Advance(std::chrono::minutes(16));  // reviewer_state_ttl: 15 min
+  h.gw->OnClientLine(Call(2, "held", Args(), state));
+  std::optional<json::value> a = h.AnswerTo(2);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->at("result").at("structuredContent").at("code"), "INVALID_REQUEST");
+  EXPECT_NE(ToJsonText(*a).find("expired"), std::string::npos) << *a;
+  EXPECT_TRUE(h.ForwardedCalls().empty());
+  std::lock_guard l(h.enforcer.mu);
+  EXPECT_EQ(h.enforcer.refusals.size(), 1u);
+}
+
+// Tests that a requestState that is not a string is refused through the core, not taken for
+// a server's state and decided afresh.
+TEST(GatewayMrtrTest, NonStringStateIsRefused) {
+  Harness h;
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"held","arguments":{},)"
+      R"("requestState":{"approved":true}}})");
+  std::optional<json::value> a = h.AnswerTo(1);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->at("result").at("structuredContent").at("code"), "INVALID_REQUEST");
+  std::lock_guard l(h.enforcer.mu);
+  EXPECT_TRUE(h.enforcer.decided.empty());
+  EXPECT_EQ(h.enforcer.refusals.size(), 1u);
+}
+
+// Tests that a retry the client cancels while it waits for the reviewers withdraws the
+// approval (the client holds no state any more) and gets no answer.
+TEST(GatewayMrtrTest, CancelledRetryWithdrawsTheApproval) {
+  Harness h;
+  const std::string state = FirstAnswer(h, 1);
+  h.gw->OnClientLine(Call(2, "held", Args(), state));
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}})");
+  for (int i = 0; i < 400; ++i) {
+    {
+      std::lock_guard l(h.enforcer.mu);
+      if (!h.enforcer.withdrawn.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  {
+    std::lock_guard l(h.enforcer.mu);
+    ASSERT_EQ(h.enforcer.withdrawn.size(), 1u);
+    EXPECT_EQ(h.enforcer.withdrawn[0].first, "apr_held");
+  }
+  std::lock_guard l(h.mu);
+  for (const json::value& v : h.to_client) {
+    const json::value* id = v.as_object().if_contains("id");
+    EXPECT_FALSE(id != nullptr && *id == json::value(2)) << v;
+  }
+}
+
 // Tests that the approval of a state never retried is withdrawn when the client goes, so
 // no approval is left in the queue for nobody.
 TEST(GatewayMrtrTest, ClientGoneWithdrawsOpenStates) {
