@@ -325,6 +325,18 @@ Enforcer::Outcome DaemonEnforcer::AwaitApproval(const Outcome& pending,
   }
 }
 
+Enforcer::Outcome DaemonEnforcer::CheckApproval(const Outcome& pending) {
+  const std::string& tool = pending.decision.tool;
+  if (!SafeId(pending.call_id)) return {Unavailable(tool, "no call to look up"), pending.call_id};
+  Outcome out = DecisionOutcome(
+      tool, Exchange("GET", "/v1/calls/" + pending.call_id, "", options_.request_timeout));
+  if (out.call_id.empty()) out.call_id = pending.call_id;
+  if (out.decision.verdict == Verdict::kApprovalRequired && out.approval_id.empty()) {
+    out.approval_id = pending.approval_id;
+  }
+  return out;
+}
+
 Status DaemonEnforcer::RecordResult(std::string_view call_id, const ToolResult& result) {
   if (!SafeId(call_id)) return Error::Invalid("no valid call id to record a result for");
   json::object body;

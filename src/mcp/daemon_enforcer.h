@@ -11,6 +11,7 @@
 //   RecordResult: POST /v1/calls/{call_id}/result {"ok","output","error"};
 //   Rehearsed: POST /v1/calls/{call_id}/rehearsal {"ok","output","error","args"} -> the
 //             decision of the real call (docs/api.md#rehearsals);
+//   CheckApproval: GET /v1/calls/{call_id} once, without waiting (approvals over MRTR);
 //   Withdraw: POST /v1/approvals/{approval_id}/withdraw {"reason"} (the approval id and
 //             its reviewer link come with the APPROVAL_REQUIRED decision);
 //   ViewTools (ToolViewSource): POST /v1/tools/view {"tools":[...]} -> the agent's view
@@ -89,6 +90,9 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
   Status RecordResult(std::string_view call_id, const ToolResult& result) override;
   Outcome Rehearsed(const Outcome& pending, ToolCall call, const ToolResult& result) override;
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
+  // GET /v1/calls/{call_id} without waiting (approvals over MRTR).
+  Outcome CheckApproval(const Outcome& pending) override;
+  std::string RunId() const override { return run_id(); }
   Result<View> ViewTools(const std::vector<std::string>& tools) override;
 
   // One HTTP exchange, public for the hook and tests: status and body of the reply, or an

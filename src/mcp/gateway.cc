@@ -76,7 +76,10 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
   std::sort(forward_methods_.begin(), forward_methods_.end());
 }
 
-Gateway::~Gateway() { CancelAllHeld("the MCP gateway stopped"); }
+Gateway::~Gateway() {
+  CancelAllHeld("the MCP gateway stopped");
+  WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
+}
 
 void Gateway::CancelAllHeld(std::string_view why) {
   std::vector<std::shared_ptr<Held>> all;
@@ -91,7 +94,10 @@ void Gateway::CancelAllHeld(std::string_view why) {
   }
 }
 
-void Gateway::OnClientClosed(std::string_view why) { CancelAllHeld(why); }
+void Gateway::OnClientClosed(std::string_view why) {
+  CancelAllHeld(why);
+  WithdrawOpenStates(why);
+}
 
 void Gateway::CancelHeld(const json::value& id, std::string_view why) {
   std::lock_guard lock(mu_);

@@ -60,6 +60,14 @@
 // carries the "interlock-" prefix is never relayed to the server: a malformed answer to a
 // pending elicitation denies the call; an answer to an elicitation already answered (or
 // timed out) or never sent is refused and recorded through the core (DecideRefusal).
+// Approvals over MRTR (docs/mcp.md#approvals-over-mrtr; gateway_mrtr.cc): a held call of a
+// 2026-07-28 client is not held open but answered `input_required` (a URL-mode elicitation to
+// the reviewer page, or the form question for the person at the client, standalone) with a
+// requestState sealed by core::RequestStates (agent, run, arguments digest, call, approval,
+// who may answer, expiry, nonce). Its retry is answered with the verdict (forwarded, the
+// denial, or input_required again with a fresh state), never decided again; for reviewers the
+// client's inputResponses are not read. A state that does not open (forged, replayed, swapped,
+// expired) is refused through the core (DecideRefusal).
 // A call held for approval sends notifications/progress (when the client gave a progress
 // token) naming the approval id and the reviewer page's link from the Enforcer's answer.
 // When the gateway stops waiting without a verdict (notifications/cancelled for it, the
@@ -122,6 +130,10 @@
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
 #include "telemetry/tool_call_trace.h"
+
+namespace interlock::core {
+class RequestStates;
+}
 
 namespace interlock::mcp {
 
@@ -208,6 +220,22 @@ class Enforcer {
   // reviewer decides a call nobody waits for. An approval decided meanwhile stays
   // decided (kAlreadyExists). Errors are values; the caller logs them.
   virtual Status Withdraw(const Outcome& pending, std::string_view reason) = 0;
+  // The approval of `pending` as it stands now, without waiting (approvals over MRTR,
+  // docs/mcp.md#approvals-over-mrtr): a final verdict (allow, the call released on this
+  // delivery; or a deny), or APPROVAL_REQUIRED while it is pending, with approval_url set
+  // (and, for an approval asked at the client, ask_client, time_left and shown_args_json).
+  // The default fails closed: an Enforcer that cannot look denies the call.
+  virtual Outcome CheckApproval(const Outcome& pending) {
+    Outcome out = pending;
+    out.ask_client = false;
+    out.decision = DenyDecision(Code::kStoreUnavailable,
+                                "this enforcer cannot look up an approval without waiting for it",
+                                "mcp.gateway");
+    out.decision.tool = pending.decision.tool;
+    return out;
+  }
+  // The run this enforcer decides in ("" when it has none yet): a requestState is bound to it.
+  virtual std::string RunId() const { return {}; }
 };
 
 // What the agent may see of the MCP server's tools (engine::ViewTool): the gateway asks
@@ -276,6 +304,20 @@ struct GatewayOptions {
   std::function<std::vector<std::string>()> more_secrets;
   // Where tools/call spans go (docs/telemetry.md); null: telemetry::DefaultSink().
   telemetry::Sink* telemetry = nullptr;
+  // Approvals over MRTR (docs/mcp.md#approvals-over-mrtr): the sealer and replay memory of
+  // the requestStates issued to 2026-07-28 clients (not owned; any thread). Null: one per
+  // process under a random key made at first use (states do not survive a restart).
+  core::RequestStates* request_states = nullptr;
+  // How long a retry waits for the reviewers' verdict before it is answered
+  // input_required again (below the SDKs' 60 s request timeout), and how long a state
+  // issued for reviewers stays good (each answer carries a fresh one).
+  std::chrono::milliseconds mrtr_wait{20000};
+  std::chrono::milliseconds reviewer_state_ttl{15 * 60 * 1000};
+  // Whether OnClientClosed and the destructor withdraw the approvals of states issued and
+  // not yet retried (the client is gone for good: stdio, a session). A transport whose
+  // gateways do not live as long as their client (stateless HTTP) sets false; those
+  // approvals then end at their own timeout.
+  bool withdraw_open_states_on_close = true;
 };
 
 class Gateway {
@@ -390,6 +432,27 @@ class Gateway {
   void ContinueAllowed(boost::json::value doc, const boost::json::value& id,
                        const std::string& tool, const boost::json::object& args,
                        const Enforcer::Outcome& outcome);
+  // Approvals over MRTR (gateway_mrtr.cc; docs/mcp.md#approvals-over-mrtr). A held call
+  // of a 2026-07-28 client is answered input_required with a sealed requestState.
+  void AnswerInputRequired(const boost::json::value& id, const boost::json::object& params,
+                           const std::string& tool, const boost::json::object& args,
+                           Enforcer::Outcome pending);
+  // A tools/call carrying one of Interlock's requestStates (core::kRequestStatePrefix):
+  // opened (refused through the core when it does not), then answered with the verdict,
+  // never decided again.
+  void HandleStateRetry(boost::json::value doc, const boost::json::value& id,
+                        const std::string& tool, const boost::json::object& args);
+  // The reviewers' verdict for a retry, awaited up to mrtr_wait on a held call's thread.
+  void AwaitReviewersForRetry(boost::json::value doc, boost::json::value id, std::string tool,
+                              boost::json::object args, Enforcer::Outcome pending,
+                              std::optional<boost::json::value> progress_token,
+                              std::shared_ptr<Held> held);
+  // The final answer of a retry: forwarded (allow) or the denial.
+  void AnswerVerdict(boost::json::value doc, const boost::json::value& id, const std::string& tool,
+                     const boost::json::object& args, Enforcer::Outcome final);
+  // Withdraws the approvals of states issued and not retried (OnClientClosed, destruction).
+  void WithdrawOpenStates(std::string_view why);
+  core::RequestStates& States();
   void FinishHeld(boost::json::value doc, boost::json::value id, std::string tool,
                   boost::json::object args, Enforcer::Outcome pending,
                   std::optional<boost::json::value> progress_token, std::shared_ptr<Held> held);
@@ -463,6 +526,9 @@ class Gateway {
   // or given up on (by IdKey, the tool asked about), to refuse a second answer.
   std::map<std::string, std::shared_ptr<RehearsalWait>, std::less<>> elicits_;
   std::map<std::string, std::string, std::less<>> elicits_done_;
+  // Approvals over MRTR: the approvals of states issued and not yet retried, by approval id
+  // (guarded by mu_).
+  std::map<std::string, Enforcer::Outcome, std::less<>> open_states_;
 };
 
 }  // namespace interlock::mcp

@@ -11,6 +11,7 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "core/app/tool_views.h"
+#include "core/request_state.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
@@ -54,6 +55,19 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   call.mask_values = options_.secrets;
   const std::string tool = call.tool;
   const json::object args = call.args;
+  // The retry of a call answered input_required (approvals over MRTR): answered with the
+  // verdict, never decided again. A requestState of another issuer (the server's own) is
+  // not Interlock's to open; the call is decided as any other.
+  if (const json::value* state = params->get_object().if_contains("requestState");
+      state != nullptr &&
+      (!state->is_string() || state->get_string().starts_with(core::kRequestStatePrefix))) {
+    HandleStateRetry(std::move(doc), id, tool, args);
+    return;
+  }
+  // MERGE(H1): a 2026-07-28 client declares its capabilities in each request's _meta.
+  if (gateway_internal::ClientSpeaks2026(params)) {
+    options_.enforcer->SetClientElicitation(gateway_internal::RequestElicitModes(params).form);
+  }
   std::optional<json::value> progress_token;
   if (const json::value* meta = params->get_object().if_contains("_meta");
       meta != nullptr && meta->is_object()) {
@@ -126,6 +140,26 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
 void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json::object args,
                          Enforcer::Outcome pending, std::optional<json::value> progress_token,
                          std::shared_ptr<Held> held) {
+  // MERGE(H1): a 2026-07-28 client is answered input_required rather than held open
+  // (approvals over MRTR, gateway_mrtr.cc).
+  if (gateway_internal::ClientSpeaks2026(doc.get_object().if_contains("params"))) {
+    {
+      std::lock_guard lock(mu_);
+      held_.erase(IdKey(id));
+      finished_held_.push_back(held);
+    }
+    if (held->cancelled.load()) {
+      if (Status s = options_.enforcer->Withdraw(pending, held->Why());
+          !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+        Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
+      }
+      ReleaseClientId(id);
+      return;
+    }
+    AnswerInputRequired(id, doc.get_object().at("params").get_object(), tool, args,
+                        std::move(pending));
+    return;
+  }
   if (pending.ask_client) {
     pending.decision.tool = tool;
     Enforcer::ClientAnswer answer = AskClient(tool, pending, *held);

@@ -28,6 +28,10 @@ constexpr size_t kMaxElicitCommentBytes = 1024;
 constexpr size_t kMaxShownArgsBytes = 4096;
 constexpr size_t kMaxElicitsRemembered = 4096;
 
+}  // namespace
+
+namespace gateway_internal {
+
 // The answer to elicitation/create (MCP 2025-06-18 / 2025-11-25): {"action": "accept",
 // "content": {"approve": bool, "comment"?: string}} | {"action": "decline"|"cancel"}.
 // Anything else is refused: an answer that cannot be read is never an approval.
@@ -89,7 +93,39 @@ Enforcer::ClientAnswer ReadElicitAnswer(const json::object& msg, const std::stri
   return {approve->get_bool() ? Kind::kApprove : Kind::kDeny, std::move(text)};
 }
 
-}  // namespace
+ApprovalQuestion QuestionFor(const std::string& tool, const Enforcer::Outcome& pending) {
+  const auto left = pending.time_left;
+  const std::string left_s = std::to_string((left.count() + 999) / 1000) + " s";
+  std::string args = pending.shown_args_json;
+  if (args.size() > kMaxShownArgsBytes) {
+    args = args.substr(0, kMaxShownArgsBytes) + "... (" + std::to_string(args.size()) + " bytes)";
+  }
+  ApprovalQuestion q;
+  q.message =
+      "Interlock: approve this tool call?\n"
+      "Tool: " +
+      tool + "\n" + "Arguments (as audited; redacted fields masked): " + args + "\n" +
+      "Why: " + pending.decision.reason + "\n" + "Time left: " + left_s +
+      " (then the call is denied)\n" +
+      "Your answer is recorded as the verdict of the local user (approval " + pending.approval_id +
+      ").";
+  q.schema = json::object{
+      {"type", "object"},
+      {"properties",
+       json::object{{"approve", json::object{{"type", "boolean"},
+                                             {"title", "Approve this call of " + tool + "?"},
+                                             {"default", false}}},
+                    {"comment", json::object{{"type", "string"},
+                                             {"title", "Comment (optional)"},
+                                             {"maxLength", kMaxElicitCommentBytes}}}}},
+      {"required", json::array{"approve"}}};
+  return q;
+}
+
+}  // namespace gateway_internal
+
+using gateway_internal::QuestionFor;
+using gateway_internal::ReadElicitAnswer;
 
 Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforcer::Outcome& pending,
                                           Held& held) {
@@ -105,28 +141,9 @@ Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforce
   }
   const auto left = pending.time_left;
   const std::string left_s = std::to_string((left.count() + 999) / 1000) + " s";
-  std::string args = pending.shown_args_json;
-  if (args.size() > kMaxShownArgsBytes) {
-    args = args.substr(0, kMaxShownArgsBytes) + "... (" + std::to_string(args.size()) + " bytes)";
-  }
-  const std::string message =
-      "Interlock: approve this tool call?\n"
-      "Tool: " +
-      tool + "\n" + "Arguments (as audited; redacted fields masked): " + args + "\n" +
-      "Why: " + pending.decision.reason + "\n" + "Time left: " + left_s +
-      " (then the call is denied)\n" +
-      "Your answer is recorded as the verdict of the local user (approval " + pending.approval_id +
-      ").";
-  json::object schema{
-      {"type", "object"},
-      {"properties",
-       json::object{{"approve", json::object{{"type", "boolean"},
-                                             {"title", "Approve this call of " + tool + "?"},
-                                             {"default", false}}},
-                    {"comment", json::object{{"type", "string"},
-                                             {"title", "Comment (optional)"},
-                                             {"maxLength", kMaxElicitCommentBytes}}}}},
-      {"required", json::array{"approve"}}};
+  gateway_internal::ApprovalQuestion q = QuestionFor(tool, pending);
+  const std::string& message = q.message;
+  json::object& schema = q.schema;
   SendToClient(json::object{
       {"jsonrpc", "2.0"},
       {"id", id},

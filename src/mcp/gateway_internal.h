@@ -9,7 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+
+#include "mcp/gateway.h"
 
 namespace interlock::mcp::gateway_internal {
 
@@ -42,6 +45,31 @@ std::string RecordedToolName(const boost::json::value* params);
 
 // `s` as a JSON string, for log lines.
 std::string Quoted(std::string_view s);
+
+// The answer to Interlock's approval question (elicitation/create, form mode), given as a
+// JSON-RPC response `msg` ({"result": ElicitResult} or {"error": ...}); anything that is not
+// a clear approve or deny is kRefused. `who` names the person in the comment.
+Enforcer::ClientAnswer ReadElicitAnswer(const boost::json::object& msg, const std::string& who);
+
+// The approval question put to the person at the client (docs/mcp.md#approvals-at-the-mcp-client).
+struct ApprovalQuestion {
+  std::string message;
+  boost::json::object schema;  // requestedSchema: {approve: boolean, comment?: string}
+};
+ApprovalQuestion QuestionFor(const std::string& tool, const Enforcer::Outcome& pending);
+
+// MERGE(H1): whether the request (its params) comes from a 2026-07-28 client: the
+// protocol version its `_meta` declares. H1's ClientRevisionOf (mcp/revision.h) replaces it.
+bool ClientSpeaks2026(const boost::json::value* params);
+
+// The elicitation modes the request's per-request client capabilities declare (MCP
+// 2026-07-28: `_meta["io.modelcontextprotocol/clientCapabilities"].elicitation`; an empty
+// object means form only).
+struct ElicitModes {
+  bool form = false;
+  bool url = false;
+};
+ElicitModes RequestElicitModes(const boost::json::value* params);
 
 // A tool's output as recorded: canonical JSON, or its size, hash and prefix when larger
 // than kMaxRecordedOutputBytes.

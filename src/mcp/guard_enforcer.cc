@@ -189,6 +189,55 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
   return out;
 }
 
+Enforcer::Outcome GuardEnforcer::CheckApproval(const Outcome& pending) {
+  Outcome out = pending;
+  out.ask_client = false;
+  const std::string tool = pending.decision.tool;
+  auto deny = [&](Code code, std::string reason) {
+    out.decision = DenyDecision(code, std::move(reason), "approval");
+    out.decision.agent_id = agent_id_;
+    out.decision.tool = tool;
+    return out;
+  };
+  if (pending.call_id.empty() || pending.approval_id.empty()) {
+    return deny(Code::kApprovalDenied, "no approval to look up");
+  }
+  auto a = store_->GetApproval(pending.approval_id);
+  if (!a.ok()) return deny(Code::kStoreUnavailable, a.error().message);
+  if (a->state == core::ApprovalState::kPending) {
+    const TimePoint now = clock_->Now();
+    if (a->deadline > now) {
+      auto call = store_->GetCall(pending.call_id);
+      if (!call.ok()) return deny(Code::kStoreUnavailable, call.error().message);
+      out.decision = call->record.decision;
+      out.decision.tool = tool;
+      out.time_left = std::chrono::duration_cast<std::chrono::milliseconds>(a->deadline - now);
+      out.shown_args_json = CanonicalJson(boost::json::value(call->record.call.args));
+      out.ask_client = true;
+      return out;
+    }
+    // Past its deadline with nobody answering: the store times it out (audited); one that
+    // would escalate is withdrawn, nobody else can answer it here.
+    (void)store_->ExpireApprovals(now);
+    if (auto again = store_->GetApproval(pending.approval_id);
+        again.ok() && again->state == core::ApprovalState::kPending) {
+      (void)approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_,
+                                "no answer at the MCP client before the approval's timeout");
+      return deny(Code::kApprovalTimeout,
+                  "no answer at the MCP client before the approval's timeout, so the call is "
+                  "denied");
+    }
+  }
+  auto released = approvals_.Release(pending.call_id, agent_id_, agent_id_, guard_->Policies());
+  if (!released.ok()) return deny(Code::kStoreUnavailable, released.error().message);
+  out.decision = released->record.decision;
+  out.decision.tool = tool;
+  if (out.decision.verdict == Verdict::kApprovalRequired) {
+    return deny(Code::kApprovalDenied, "the approval did not settle");
+  }
+  return out;
+}
+
 Status GuardEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
   if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
   auto a = approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_, reason);

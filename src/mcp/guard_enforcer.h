@@ -72,6 +72,10 @@ class GuardEnforcer final : public Enforcer {
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
   void SetClientElicitation(bool supported) override { client_elicitation_ = supported; }
   Outcome AnswerAtClient(const Outcome& pending, const ClientAnswer& answer) override;
+  // An `ask_client` approval as it stands (approvals over MRTR): still pending (ask_client,
+  // time_left, shown_args_json refreshed), timed out once past its deadline, or released.
+  Outcome CheckApproval(const Outcome& pending) override;
+  std::string RunId() const override { return run_id_; }
 
   // The reviewer name answers at the MCP client are recorded under (tests).
   void set_local_reviewer(std::string name) { reviewer_ = std::move(name); }

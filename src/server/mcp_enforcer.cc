@@ -109,6 +109,23 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
   }
 }
 
+mcp::Enforcer::Outcome McpEnforcer::CheckApproval(const Outcome& pending) {
+  const std::string tool = pending.decision.tool;
+  if (pending.call_id.empty()) return {Unavailable(tool, "no call to look up"), ""};
+  // Delivering the verdict releases an approved call (core::Calls::ReleaseCall).
+  auto call = calls_->ReleaseCall(pending.call_id, agent_id_, principal_);
+  if (!call.ok()) return {Unavailable(tool, call.error().message), pending.call_id};
+  Outcome out = pending;
+  out.ask_client = false;
+  out.decision = call->decision;
+  out.decision.tool = tool;
+  if (out.decision.verdict == Verdict::kApprovalRequired) {
+    out.approval_id = core::ApprovalIdOf(out.call_id);
+    if (approval_url_) out.approval_url = approval_url_(out.approval_id);
+  }
+  return out;
+}
+
 Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult& result) {
   core::CallResult r;
   r.ok = result.ok;

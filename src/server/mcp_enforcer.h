@@ -52,6 +52,9 @@ class McpEnforcer final : public mcp::Enforcer {
   Status RecordResult(std::string_view call_id, const mcp::ToolResult& result) override;
   Outcome Rehearsed(const Outcome& pending, ToolCall call, const mcp::ToolResult& result) override;
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
+  // The call as the store holds it, released when granted (approvals over MRTR).
+  Outcome CheckApproval(const Outcome& pending) override;
+  std::string RunId() const override { return run_id_; }
 
   const std::string& run_id() const { return run_id_; }
   // The verified JWT / OAuth identity behind the session (docs/identity.md): recorded in

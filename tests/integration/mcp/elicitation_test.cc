@@ -3,6 +3,7 @@
 // elicitation/create. The official SDK client answers (accept, a "no", decline, never);
 // a raw hostile client answers garbage, twice, an id never sent, or too late. Every child
 // runs on pipes in a temporary directory, bounded by a timeout.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -204,6 +205,90 @@ TEST_F(ElicitationTest, SecondUnsentAndLateAnswersAreRefusedAndAudited) {
   }
   EXPECT_EQ(refusals, 3u) << audit;
   EXPECT_EQ(audit.find("Echo: hi"), std::string::npos) << "a refused answer ran the call";
+}
+
+// The raw MRTR client (raw_mrtr_client.mjs) in `scenario`: the gateway's answers by the
+// client's request id.
+std::map<int64_t, json::value> RawMrtr(const std::vector<std::string>& gateway,
+                                       const std::string& scenario) {
+  std::vector<std::string> argv = {"/usr/bin/env",
+                                   "node",
+                                   kNodeDir + "/raw_mrtr_client.mjs",
+                                   scenario,
+                                   "echo",
+                                   R"({"message":"hello s3cret"})",
+                                   "--"};
+  for (const std::string& a : gateway) argv.push_back(a);
+  ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const size_t nl = out.rfind('\n');
+  const json::value doc = json::parse(nl == std::string::npos ? out : out.substr(nl + 1));
+  std::map<int64_t, json::value> answers;
+  for (const json::value& m : doc.at("messages").as_array()) {
+    const json::object& o = m.as_object();
+    if (!o.contains("method") && o.contains("id") && o.at("id").is_int64() &&
+        o.contains("result")) {
+      answers[o.at("id").as_int64()] = o.at("result");
+    }
+  }
+  return answers;
+}
+
+// Tests approvals over MRTR end to end (a 2026-07-28 tools/call to standalone interlock mcp
+// and the real store): the call is answered input_required with the form question (redacted
+// arguments) and a requestState; a retry without an answer is asked again with a fresh state;
+// the retry with "approve" runs the call once, recorded as the local user's vote; the replay
+// of that retry is refused and audited, and the call was decided once.
+TEST_F(ElicitationTest, MrtrRetryApprovesOnceAndItsReplayIsRefused) {
+  std::map<int64_t, json::value> a = RawMrtr(Gateway(), "approve");
+  ASSERT_EQ(a.count(2), 1u);
+  ASSERT_EQ(a[2].at("resultType"), "input_required") << a[2];
+  const json::value& ask = a[2].at("inputRequests").at("interlock_approval").at("params");
+  EXPECT_EQ(ask.at("mode"), "form");
+  const std::string q(ask.at("message").as_string());
+  EXPECT_NE(q.find("Tool: echo"), std::string::npos) << q;
+  EXPECT_EQ(q.find("s3cret"), std::string::npos) << q;
+  ASSERT_EQ(a.count(3), 1u);
+  ASSERT_EQ(a[3].at("resultType"), "input_required") << a[3];
+  EXPECT_NE(a[3].at("requestState"), a[2].at("requestState"));
+  ASSERT_EQ(a.count(4), 1u);
+  EXPECT_FALSE(a[4].as_object().contains("isError")) << a[4];
+  EXPECT_EQ(Text(a[4]), "Echo: hello s3cret");
+  ASSERT_EQ(a.count(5), 1u);
+  EXPECT_EQ(a[5].at("isError"), true) << a[5];
+  EXPECT_EQ(a[5].at("structuredContent").at("code"), "INVALID_REQUEST");
+  EXPECT_NE(Text(a[5]).find("used before"), std::string::npos) << Text(a[5]);
+  const std::string audit = Audit();
+  EXPECT_NE(audit.find("mrtr ok"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"local:"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("requestState refused"), std::string::npos) << audit;
+  size_t held = 0;
+  for (size_t at = audit.find("\"APPROVAL_REQUIRED\""); at != std::string::npos;
+       at = audit.find("\"APPROVAL_REQUIRED\"", at + 1)) {
+    ++held;
+  }
+  EXPECT_EQ(held, 1u) << "the retries were decided again: " << audit;
+}
+
+// Tests that a requestState swapped onto other arguments, and a forged one, are refused and
+// audited through the core, never run, and that the approval nobody retried is withdrawn
+// when the client goes.
+TEST_F(ElicitationTest, MrtrSwappedAndForgedStatesAreRefusedAndAudited) {
+  std::map<int64_t, json::value> a = RawMrtr(Gateway(), "swap");
+  ASSERT_EQ(a.count(2), 1u);
+  ASSERT_EQ(a[2].at("resultType"), "input_required") << a[2];
+  for (int64_t id : {3, 4}) {
+    ASSERT_EQ(a.count(id), 1u) << id;
+    EXPECT_EQ(a[id].at("isError"), true) << a[id];
+    EXPECT_EQ(a[id].at("structuredContent").at("code"), "INVALID_REQUEST") << a[id];
+  }
+  EXPECT_NE(Text(a[3]).find("another tool call"), std::string::npos) << Text(a[3]);
+  EXPECT_NE(Text(a[4]).find("does not verify"), std::string::npos) << Text(a[4]);
+  const std::string audit = Audit();
+  EXPECT_EQ(audit.find("Echo: "), std::string::npos) << "a refused state ran the call";
+  EXPECT_NE(audit.find("\"withdrawn\""), std::string::npos) << audit;
 }
 
 // A hostile server (hostile_id_server.mjs) in front of a client that says yes to the

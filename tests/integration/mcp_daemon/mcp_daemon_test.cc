@@ -737,6 +737,85 @@ TEST_F(McpDaemonTest, GatewayForwardsDeniesAndWaitsForApproval) {
   EXPECT_EQ(ReadAll(err).find(mcp_token_), std::string::npos);
 }
 
+// A tools/call of a 2026-07-28 client (its _meta declares the revision and both elicitation
+// modes), optionally the retry carrying `state` and `responses` (approvals over MRTR).
+std::string Call2026(int id, const std::string& tool, const json::object& args,
+                     const std::string& state = "", const json::object& responses = {}) {
+  json::object params{
+      {"name", tool},
+      {"arguments", args},
+      {"_meta",
+       json::object{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                    {"io.modelcontextprotocol/clientCapabilities",
+                     json::object{{"elicitation", json::object{{"form", json::object{}},
+                                                               {"url", json::object{}}}}}}}}};
+  if (!state.empty()) params["requestState"] = state;
+  if (!responses.empty()) params["inputResponses"] = responses;
+  return json::serialize(json::object{
+      {"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", std::move(params)}});
+}
+
+// Tests approvals over MRTR with the real daemon deciding: a 2026-07-28 client's held call is
+// answered input_required at once (not held open) naming the daemon's pending approval; a
+// retry carrying an approval its own client filled in waits for the reviewer and gets the
+// reviewer's deny (the client's answer is no vote); a call the reviewer approved runs once on
+// its retry, and the replayed retry is refused. Nothing else reaches the server.
+TEST_F(McpDaemonTest, GatewayAnswersA2026ClientWithTheReviewersVerdictOverMrtr) {
+  const std::string server = dir_.Write("fake_server.js", kFakeServer);
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
+            "--daemon", url_, "--token-env", "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
+           err);
+  gw.Send(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
+  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
+  gw.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+
+  const json::object approve_myself{
+      {"interlock_approval",
+       json::object{{"action", "accept"}, {"content", json::object{{"approve", true}}}}}};
+  gw.Send(Call2026(2, "send_email", {{"text", "first"}}));
+  json::value first = gw.Response(2, 10s);
+  ASSERT_EQ(first.at("result").at("resultType"), "input_required") << first << ReadAll(err);
+  const std::string approval_id = PendingApprovalId();
+  ASSERT_FALSE(approval_id.empty());
+  EXPECT_EQ(Str(first.at("result").at("_meta").at("interlock.dev/approval"), "approval_id"),
+            approval_id);
+  const std::string state(first.at("result").at("requestState").as_string());
+  gw.Send(Call2026(3, "send_email", {{"text", "first"}}, state, approve_myself));
+  std::this_thread::sleep_for(300ms);
+  HttpResult deny = client_->Request(
+      "POST", "/v1/approvals/" + approval_id,
+      json::serialize(json::object{{"verdict", "deny"}, {"comment", "not this one"}}), reviewer_);
+  ASSERT_EQ(deny.status, 200) << deny.body;
+  json::value denied = gw.Response(3, 30s);
+  EXPECT_TRUE(IsError(denied)) << denied;
+  EXPECT_NE(ResultText(denied).find("not this one"), std::string::npos) << denied;
+
+  gw.Send(Call2026(4, "send_email", {{"text", "second"}}));
+  json::value second = gw.Response(4, 10s);
+  ASSERT_EQ(second.at("result").at("resultType"), "input_required") << second;
+  const std::string second_id = PendingApprovalId();
+  ASSERT_FALSE(second_id.empty());
+  HttpResult approve = client_->Request(
+      "POST", "/v1/approvals/" + second_id,
+      json::serialize(json::object{{"verdict", "approve"}, {"comment", "ok"}}), reviewer_);
+  ASSERT_EQ(approve.status, 200) << approve.body;
+  const std::string second_state(second.at("result").at("requestState").as_string());
+  gw.Send(Call2026(5, "send_email", {{"text", "second"}}, second_state));
+  json::value ran = gw.Response(5, 30s);
+  EXPECT_FALSE(IsError(ran)) << ran << ReadAll(err);
+  EXPECT_EQ(ResultText(ran), R"(send_email:{"text":"second"})") << ran;
+  gw.Send(Call2026(6, "send_email", {{"text", "second"}}, second_state));
+  json::value replay = gw.Response(6, 10s);
+  EXPECT_TRUE(IsError(replay)) << replay;
+  EXPECT_NE(ResultText(replay).find("used before"), std::string::npos) << replay;
+
+  EXPECT_EQ(ReadAll(calls_log), "send_email\n");
+  gw.CloseStdin();
+}
+
 // Tests that a reviewer's edit is what the real MCP server runs: the stdio gateway with
 // --daemon holds the call, the reviewer approves with edited arguments, and the server
 // receives the edited arguments, never the agent's (docs/approvals.md).

@@ -114,5 +114,53 @@ TEST(GuardEnforcerTest, AnswerAtClientKeepsTheSelfApprovalRule) {
   EXPECT_EQ(granted->votes[0].reviewer, "local:alice");
 }
 
+// Tests that the approval of a state issued over MRTR (standalone: asked at the client) is
+// looked up without waiting: pending until its deadline (asked again), then timed out in the
+// store, never left pending for nobody nor allowed.
+TEST(GuardEnforcerTest, CheckApprovalTimesOutAnUnansweredMrtrApproval) {
+  auto agent = std::make_shared<policy::AgentPolicy>();
+  agent->id = "a";
+  agent->identity = "a@test";
+  policy::ToolRule deploy;
+  deploy.name = "deploy";
+  deploy.requires_approval = true;
+  agent->allowed.emplace(deploy.name, deploy);
+  agent->execution.max_steps = 100;
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents["a"] = agent;
+  set->sha256 = std::string(64, 'b');
+  core::PolicySource source(set);
+  ManualClock clock(TimePoint(std::chrono::seconds(1795341600)));
+  store::StoreOptions o;
+  o.path = ":memory:";
+  o.audit_key = "k";
+  o.clock = &clock;
+  auto store = store::SqliteStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  core::Guard guard(&source, store->get(), &clock, nullptr);
+  auto run = (*store)->CreateRun("a", "", clock.Now());
+  ASSERT_TRUE(run.ok());
+  GuardEnforcer enforcer(&guard, store->get(), &clock, "a", run->run_id);
+  enforcer.SetClientElicitation(true);
+  EXPECT_EQ(enforcer.RunId(), run->run_id);
+
+  ToolCall call;
+  call.tool = "deploy";
+  Enforcer::Outcome pending = enforcer.Decide(call);
+  ASSERT_TRUE(pending.ask_client);
+  Enforcer::Outcome now = enforcer.CheckApproval(pending);
+  EXPECT_EQ(now.decision.verdict, Verdict::kApprovalRequired);
+  EXPECT_TRUE(now.ask_client);
+  EXPECT_EQ(now.time_left, pending.time_left);
+  clock.Advance(pending.time_left + std::chrono::seconds(1));
+  Enforcer::Outcome late = enforcer.CheckApproval(pending);
+  EXPECT_EQ(late.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(late.decision.code, Code::kApprovalTimeout) << late.decision.reason;
+  auto approval = (*store)->GetApproval(pending.approval_id);
+  ASSERT_TRUE(approval.ok());
+  EXPECT_NE(approval->state, core::ApprovalState::kPending);
+  EXPECT_NE(approval->state, core::ApprovalState::kGranted);
+}
+
 }  // namespace
 }  // namespace interlock::mcp

@@ -1,0 +1,127 @@
+// The `requestState` of an approval answered over MCP multi round-trip requests (MCP
+// 2026-07-28, basic/patterns/mrtr; docs/mcp.md#approvals-over-mrtr). A call held for
+// approval is answered `input_required` with a sealed state instead of being held open; the
+// client echoes the state back on its retry, and the retry is answered with the verdict.
+// The state passes through the agent's client, so it is attacker-controlled input: it is
+// sealed (HMAC-SHA256 under a key derived from the daemon's key, never the key itself) and
+// binds everything the retry may not change:
+//   - the agent id and the run the call was decided in (no other agent's or run's retry);
+//   - the call's arguments digest: tool name and canonical arguments (no other call);
+//   - the call id and its approval id (which verdict the retry is answered with);
+//   - who may answer: reviewers only, or the person at the client (standalone);
+//   - an expiry, and a random 128-bit nonce.
+// Open refuses a state that is malformed or truncated, forged (bad MAC), expired, of
+// another agent, run or call, or already opened once (a replay: each state is good for one
+// retry; every answer that is not the final one carries a fresh state). The nonces opened
+// are remembered until their state expires, at most `capacity` of them: at capacity the
+// expired ones go first, then Open fails closed (kUnavailable).
+//
+// No transport here: the MCP gateway (src/mcp/gateway_mrtr.cc) is the door that uses it.
+// Thread-safety: any thread; Seal and Open may run concurrently. The clock is not owned.
+#ifndef INTERLOCK_CORE_REQUEST_STATE_H_
+#define INTERLOCK_CORE_REQUEST_STATE_H_
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/json/object.hpp>
+
+#include "common/time.h"
+#include "interlock/result.h"
+
+namespace interlock::core {
+
+// The sealed form: "ilrs1." + base64url(canonical JSON payload) + "." + hex HMAC. A door
+// tells its own states from others' (an upstream server's) by this prefix.
+inline constexpr std::string_view kRequestStatePrefix = "ilrs1.";
+// Longer input is refused before anything is parsed.
+inline constexpr size_t kMaxRequestStateBytes = 4096;
+// A state is never sealed to outlive this (bounds the replay memory's lifetime).
+inline constexpr std::chrono::hours kMaxRequestStateLifetime{24};
+
+// Who may answer the approval a state is for.
+enum class StateAnswerer {
+  kReviewers,    // only reviewers' votes count; the client's inputResponses never do
+  kLocalPerson,  // the person at the client (standalone, one approver): their answer votes
+};
+
+// What a state binds (header comment). Every field is part of the sealed payload.
+struct RequestStateClaims {
+  std::string agent_id;
+  std::string run_id;
+  std::string args_digest;  // ArgumentsDigest(tool, arguments)
+  std::string call_id;
+  std::string approval_id;
+  StateAnswerer answerer = StateAnswerer::kReviewers;
+  TimePoint expires_at;
+  std::string nonce;  // set by Seal: 32 hex digits from the OS CSPRNG
+};
+
+// What the retry presenting a state must be: the identity and call as the door sees them.
+struct RequestStateBinding {
+  std::string agent_id;
+  std::string run_id;
+  std::string args_digest;
+};
+
+// Why Open refused a state (tests and metrics; the Error's message says it to people).
+enum class StateRefusal {
+  kNone,
+  kMalformed,       // not a state of this format (too long, truncated, bad encoding)
+  kForged,          // the MAC does not verify under this key
+  kExpired,         // past its expiry
+  kOtherAgent,      // sealed for another agent
+  kOtherRun,        // sealed for another run of the agent
+  kOtherArguments,  // sealed for another tool or other arguments
+  kReplayed,        // opened before
+  kUnavailable,     // the replay memory is full of live states (fail closed)
+};
+const char* StateRefusalName(StateRefusal r);
+
+// SHA-256 (hex) of the canonical JSON {"arguments": args, "tool": tool}: the call a state,
+// like an approval, is bound to.
+std::string ArgumentsDigest(std::string_view tool, const boost::json::object& args);
+
+class RequestStates {
+ public:
+  // `key`: the daemon's secret (at least 32 bytes; the audit HMAC key or a random one); a
+  // key derived from it seals the states. `clock` must outlive this.
+  RequestStates(std::string_view key, const Clock* clock, size_t capacity = 65536);
+  // A key of 32 random bytes: states open only in this process, for as long as it runs.
+  static std::unique_ptr<RequestStates> WithRandomKey(const Clock* clock);
+  RequestStates(const RequestStates&) = delete;
+  RequestStates& operator=(const RequestStates&) = delete;
+
+  // The sealed state for `claims` with a fresh nonce (claims.nonce is ignored); the expiry
+  // is clamped to kMaxRequestStateLifetime from now.
+  std::string Seal(RequestStateClaims claims) const;
+  // Seal with the expiry `ttl` from now on this object's clock.
+  std::string SealFor(RequestStateClaims claims, std::chrono::milliseconds ttl) const;
+
+  // The claims of `state` when it verifies, is live, matches `expected` and was never
+  // opened before; it is then consumed. Else kPermissionDenied (kUnavailable when the
+  // replay memory is full) naming why, with *refusal set when given.
+  Result<RequestStateClaims> Open(std::string_view state, const RequestStateBinding& expected,
+                                  StateRefusal* refusal = nullptr);
+
+  // Nonces remembered (tests).
+  size_t remembered() const;
+
+ private:
+  Status Consume(const std::string& nonce, TimePoint expires_at, TimePoint now);
+
+  const std::string key_;  // derived, hex
+  const Clock* clock_;
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, TimePoint> used_;  // nonce -> expiry; guarded by mu_
+};
+
+}  // namespace interlock::core
+
+#endif  // INTERLOCK_CORE_REQUEST_STATE_H_

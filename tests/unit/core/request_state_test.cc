@@ -1,0 +1,210 @@
+// The sealed requestState of approvals over MCP multi round-trip requests
+// (core/request_state.h): each attack a client could try with the state it echoes back.
+#include "core/request_state.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "common/base64.h"
+#include "common/crypto.h"
+#include "common/json.h"
+
+namespace interlock::core {
+namespace {
+
+namespace json = boost::json;
+
+const std::string kKey(32, 'k');
+
+struct Fixture {
+  Fixture() : clock(FromUnixMillis(1'800'000'000'000)), states(kKey, &clock) {}
+  RequestStateClaims Claims() const {
+    RequestStateClaims c;
+    c.agent_id = "agent-a";
+    c.run_id = "run-1";
+    c.args_digest = ArgumentsDigest("send_email", json::object{{"to", "bob@example.com"}});
+    c.call_id = "call_1";
+    c.approval_id = "apr_1";
+    c.answerer = StateAnswerer::kReviewers;
+    c.expires_at = clock.Now() + std::chrono::minutes(5);
+    return c;
+  }
+  RequestStateBinding Binding() const {
+    return {"agent-a", "run-1",
+            ArgumentsDigest("send_email", json::object{{"to", "bob@example.com"}})};
+  }
+  StateRefusal OpenRefusal(const std::string& state, const RequestStateBinding& b) {
+    StateRefusal why = StateRefusal::kNone;
+    auto r = states.Open(state, b, &why);
+    EXPECT_FALSE(r.ok());
+    return why;
+  }
+  ManualClock clock;
+  RequestStates states;
+};
+
+// Tests that a state Interlock sealed opens, once, for the same agent, run and call, and
+// gives back every claim it was sealed with.
+TEST(RequestStateTest, OwnStateOpensWithItsClaims) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  ASSERT_TRUE(s.starts_with(kRequestStatePrefix));
+  StateRefusal why = StateRefusal::kMalformed;
+  auto c = f.states.Open(s, f.Binding(), &why);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(why, StateRefusal::kNone);
+  EXPECT_EQ(c->call_id, "call_1");
+  EXPECT_EQ(c->approval_id, "apr_1");
+  EXPECT_EQ(c->answerer, StateAnswerer::kReviewers);
+  EXPECT_EQ(c->nonce.size(), 32u);
+  EXPECT_EQ(c->expires_at, f.clock.Now() + std::chrono::minutes(5));
+}
+
+// Tests that a state echoed a second time (a replay of a retry) is refused: one state,
+// one retry.
+TEST(RequestStateTest, ReplayedStateIsRefused) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  ASSERT_TRUE(f.states.Open(s, f.Binding()).ok());
+  EXPECT_EQ(f.OpenRefusal(s, f.Binding()), StateRefusal::kReplayed);
+}
+
+// Tests that a state whose payload was altered (the approval's answerer switched from
+// reviewers to the person at the client) fails its MAC.
+TEST(RequestStateTest, ForgedStateIsRefused) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  const size_t dot = s.rfind('.');
+  auto raw =
+      Base64UrlDecode(s.substr(kRequestStatePrefix.size(), dot - kRequestStatePrefix.size()));
+  ASSERT_TRUE(raw.ok());
+  std::string payload = *raw;
+  const size_t at = payload.find("\"reviewers\"");
+  ASSERT_NE(at, std::string::npos);
+  payload.replace(at, 11, "\"local\"");
+  const std::string body = std::string(kRequestStatePrefix) + Base64UrlEncode(payload);
+  EXPECT_EQ(f.OpenRefusal(body + s.substr(dot), f.Binding()), StateRefusal::kForged);
+  // Nor does a state made up with a MAC under a guessed key.
+  EXPECT_EQ(f.OpenRefusal(body + "." + HmacSha256Hex(std::string(32, 'x'), body), f.Binding()),
+            StateRefusal::kForged);
+}
+
+// Tests that a state sealed by another daemon (another key) does not open here.
+TEST(RequestStateTest, StateOfAnotherKeyIsRefused) {
+  Fixture f;
+  ManualClock clock2(f.clock.Now());
+  RequestStates other(std::string(32, 'o'), &clock2);
+  EXPECT_EQ(f.OpenRefusal(other.Seal(f.Claims()), f.Binding()), StateRefusal::kForged);
+}
+
+// Tests that a truncated state (cut anywhere) is refused, never half-read.
+TEST(RequestStateTest, TruncatedStateIsRefused) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  for (size_t n : {size_t{0}, size_t{3}, kRequestStatePrefix.size(), s.size() / 2, s.size() - 1}) {
+    const StateRefusal why = f.OpenRefusal(s.substr(0, n), f.Binding());
+    EXPECT_TRUE(why == StateRefusal::kMalformed || why == StateRefusal::kForged)
+        << n << ": " << StateRefusalName(why);
+  }
+  // The whole state still opens: the cuts consumed nothing.
+  EXPECT_TRUE(f.states.Open(s, f.Binding()).ok());
+}
+
+// Tests that an oversized state is refused before it is parsed.
+TEST(RequestStateTest, OversizedStateIsRefused) {
+  Fixture f;
+  EXPECT_EQ(f.OpenRefusal(std::string(kRequestStatePrefix) + std::string(10000, 'A'), f.Binding()),
+            StateRefusal::kMalformed);
+}
+
+// Tests that a state presented after its expiry is refused.
+TEST(RequestStateTest, ExpiredStateIsRefused) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  f.clock.Advance(std::chrono::minutes(5));
+  EXPECT_EQ(f.OpenRefusal(s, f.Binding()), StateRefusal::kExpired);
+}
+
+// Tests that a state sealed for one agent is refused on another agent's retry.
+TEST(RequestStateTest, StateOfAnotherAgentIsRefused) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  RequestStateBinding b = f.Binding();
+  b.agent_id = "agent-b";
+  EXPECT_EQ(f.OpenRefusal(s, b), StateRefusal::kOtherAgent);
+  // Refused, not consumed: its own agent still has its one retry.
+  EXPECT_TRUE(f.states.Open(s, f.Binding()).ok());
+}
+
+// Tests that a state sealed in one run is refused in another run of the same agent.
+TEST(RequestStateTest, StateOfAnotherRunIsRefused) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  RequestStateBinding b = f.Binding();
+  b.run_id = "run-2";
+  EXPECT_EQ(f.OpenRefusal(s, b), StateRefusal::kOtherRun);
+}
+
+// Tests that a state sealed for one call is refused on a retry with other arguments or
+// another tool (an approved state swapped onto a different call).
+TEST(RequestStateTest, StateSwappedOntoOtherArgumentsIsRefused) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  RequestStateBinding b = f.Binding();
+  b.args_digest = ArgumentsDigest("send_email", json::object{{"to", "mallory@example.com"}});
+  EXPECT_EQ(f.OpenRefusal(s, b), StateRefusal::kOtherArguments);
+  b.args_digest = ArgumentsDigest("delete_all", json::object{{"to", "bob@example.com"}});
+  EXPECT_EQ(f.OpenRefusal(s, b), StateRefusal::kOtherArguments);
+}
+
+// Tests that the arguments digest does not depend on key order (the same call as the
+// client may re-serialise it) but does on every value.
+TEST(RequestStateTest, ArgumentsDigestIsCanonical) {
+  auto a = ParseJsonStrict(R"({"a":1,"b":{"x":[1,2],"y":"z"}})");
+  auto b = ParseJsonStrict(R"({"b":{"y":"z","x":[1,2]},"a":1})");
+  auto c = ParseJsonStrict(R"({"b":{"y":"z","x":[2,1]},"a":1})");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(ArgumentsDigest("t", a->get_object()), ArgumentsDigest("t", b->get_object()));
+  EXPECT_NE(ArgumentsDigest("t", a->get_object()), ArgumentsDigest("t", c->get_object()));
+}
+
+// Tests that a full replay memory fails closed (refuses) instead of forgetting live nonces,
+// and makes room once the states it holds have expired.
+TEST(RequestStateTest, FullReplayMemoryRefusesUntilStatesExpire) {
+  ManualClock clock(FromUnixMillis(1'800'000'000'000));
+  RequestStates states(kKey, &clock, /*capacity=*/2);
+  Fixture f;
+  auto seal = [&] {
+    RequestStateClaims c = f.Claims();
+    c.expires_at = clock.Now() + std::chrono::minutes(1);
+    return states.Seal(c);
+  };
+  ASSERT_TRUE(states.Open(seal(), f.Binding()).ok());
+  ASSERT_TRUE(states.Open(seal(), f.Binding()).ok());
+  const std::string third = seal();
+  StateRefusal why = StateRefusal::kNone;
+  auto r = states.Open(third, f.Binding(), &why);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(why, StateRefusal::kUnavailable);
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+  clock.Advance(std::chrono::seconds(61));
+  const std::string fourth = seal();
+  EXPECT_TRUE(states.Open(fourth, f.Binding()).ok());
+  EXPECT_EQ(states.remembered(), 1u);
+}
+
+// Tests that a state is never sealed to outlive kMaxRequestStateLifetime, whatever expiry
+// the caller asks for.
+TEST(RequestStateTest, LifetimeIsClamped) {
+  Fixture f;
+  RequestStateClaims c = f.Claims();
+  c.expires_at = TimePoint::max();
+  const std::string s = f.states.Seal(c);
+  f.clock.Advance(std::chrono::duration_cast<std::chrono::milliseconds>(kMaxRequestStateLifetime));
+  EXPECT_EQ(f.OpenRefusal(s, f.Binding()), StateRefusal::kExpired);
+}
+
+}  // namespace
+}  // namespace interlock::core
