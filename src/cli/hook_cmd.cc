@@ -32,6 +32,7 @@
 // (no --policy needed): the session's daemon run is started on its first call and its id
 // kept in $XDG_STATE_HOME/interlock/hook-runs/<first 32 hex of SHA-256(session_id)>, so
 // later calls of the session share its budgets. Daemon failures are denies too.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +59,7 @@
 #include "common/store_path.h"
 #include "common/time.h"
 #include "core/app/approvals.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/ports/store.h"
@@ -280,6 +282,28 @@ int RunHookDaemon(const HookOptions& opt, const HookInput& input, ToolCall call,
     RememberCall(input.session_id, input.tool_use_id, out.call_id);
   }
   return PrintVerdict(opt, out.decision);
+}
+
+// The store's WAL size past which a hook closes the store (a checkpoint that empties the
+// WAL) instead of exiting at once: between two such closes each invocation's first
+// opener reads the WAL back (SQLite's recovery of its index), so it stays small.
+constexpr off_t kHookWalCloseBytes = 1 << 20;
+
+// Called once the answer is printed, flushed and durable (Guard::Decide returns after
+// the store's fsync): ends the process without the store's close, whose checkpoint
+// costs two fsyncs and leaves an empty WAL that the next invocation's first commit pays
+// two more to start (WAL header, directory). Claude Code waits for the hook's exit, so
+// that is on every call's path. SQLite treats the ended process like a crash, which its
+// WAL is built for: nothing committed is lost. A WAL past kHookWalCloseBytes, or one
+// that cannot be measured, takes the ordinary close.
+void ExitAnswered(const std::string& store_path, int code) {
+  if (!std::cout.flush()) return;
+  struct stat wal {};
+  if (::stat((store_path + "-wal").c_str(), &wal) != 0 || wal.st_size > kHookWalCloseBytes) {
+    return;
+  }
+  std::cerr.flush();
+  std::_Exit(code);
 }
 
 // What the standalone hook decides with: the policy set, the agent and the embedded store.
@@ -572,9 +596,12 @@ int RunHook(const HookOptions& opt) {
   const std::string& agent_id = env->agent_id;
 
   SystemClock clock;
+  core::PolicySource source(env->set);
   const std::string run_id = RunIdForSession(input->session_id);
-  if (auto run = env->store->CreateRun(agent_id, run_id, clock.Now());
-      !run.ok() && run.error().kind != ErrorKind::kAlreadyExists) {
+  // Joined with a read when the run exists (every call of a session but its first): a
+  // CreateRun that finds it would still be a commit and an fsync.
+  if (auto run = core::Calls(env->store.get(), &source, &clock).JoinRun(agent_id, run_id);
+      !run.ok()) {
     return Deny("cannot create the run for this session: " + run.error().message);
   }
   // Claude Code never tells a PreToolUse hook that the developer declined an `ask`, so
@@ -583,13 +610,13 @@ int RunHook(const HookOptions& opt) {
   // approval_timeout_seconds, else 300 s): the record ends in APPROVAL_TIMEOUT. Best
   // effort: a failure leaves them pending and changes no decision.
   (void)env->store->ExpireApprovals(clock.Now());
-  core::PolicySource source(env->set);
   core::Guard guard(&source, env->store.get(), &clock, nullptr);
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
-  if (r.decision.verdict == Verdict::kApprovalRequired) {
-    return PrintStandaloneApproval(r.decision, *input);
-  }
-  return PrintVerdict(opt, r.decision);
+  const int code = r.decision.verdict == Verdict::kApprovalRequired
+                       ? PrintStandaloneApproval(r.decision, *input)
+                       : PrintVerdict(opt, r.decision);
+  ExitAnswered(env->store_path, code);
+  return code;
 }
 
 void AddHook(CLI::App& app, int* exit_code) {
