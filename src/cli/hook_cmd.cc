@@ -93,14 +93,6 @@ int Print(const core::HookAnswer& answer) {
 
 int Deny(const std::string& reason) { return Print(core::HookDeny(reason)); }
 
-// An allowed call: "allow" (skips Claude Code's permission prompt), or with
-// --allowed-as no-objection an empty object: no permissionDecision, so Claude Code's own
-// permission rules and prompts decide as if no hook had run.
-int Allow(const HookOptions& opt, const std::string& reason) {
-  if (opt.allowed_as == "no-objection") return Print({core::HookVerdict::kNoDecision, ""});
-  return Print({core::HookVerdict::kAllow, "Interlock: " + reason});
-}
-
 // Reads stdin up to the cap; false when larger or unreadable.
 bool ReadStdin(std::string* out) {
   char buf[65536];
@@ -122,10 +114,13 @@ std::string RunIdForSession(std::string_view session_id) {
 
 std::string Reason(const Decision& d) { return std::string(CodeName(d.code)) + ": " + d.reason; }
 
-// A final verdict (allow or deny); approval_required is the caller's to map.
-int PrintVerdict(const HookOptions& opt, const Decision& d) {
-  if (d.verdict == Verdict::kAllow) return Allow(opt, Reason(d));
-  return Deny(Reason(d));
+// A final verdict (allow or deny; approval_required is the caller's to map), through the
+// core's one mapping: an allow is "allow" (skips Claude Code's permission prompt), or with
+// --allowed-as no-objection `{}` (Claude Code's own rules and prompts still apply), except
+// in auto mode, where `{}` would leave the call to the classifier: there it is "allow".
+int PrintVerdict(const HookOptions& opt, const Decision& d, const HookInput& input) {
+  return Print(core::HookAnswerFor(d, {.allowed_as_no_objection = opt.allowed_as == "no-objection",
+                                       .permission_mode = input.permission_mode}));
 }
 
 // Standalone approval_required: the local prompt is one person, so it may stand in for
@@ -235,7 +230,7 @@ int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
       RememberCall(input.session_id, input.tool_use_id,
                    verdict.call_id.empty() ? pending.call_id : verdict.call_id);
     }
-    return PrintVerdict(opt, verdict.decision);
+    return PrintVerdict(opt, verdict.decision, input);
   }
   std::string where =
       pending.approval_id.empty() ? "call " + pending.call_id : "approval " + pending.approval_id;
@@ -281,7 +276,7 @@ int RunHookDaemon(const HookOptions& opt, const HookInput& input, ToolCall call,
   if (out.decision.verdict == Verdict::kAllow) {
     RememberCall(input.session_id, input.tool_use_id, out.call_id);
   }
-  return PrintVerdict(opt, out.decision);
+  return PrintVerdict(opt, out.decision, input);
 }
 
 // The store's WAL size past which a hook closes the store (a checkpoint that empties the
@@ -614,7 +609,7 @@ int RunHook(const HookOptions& opt) {
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
   const int code = r.decision.verdict == Verdict::kApprovalRequired
                        ? PrintStandaloneApproval(r.decision, *input)
-                       : PrintVerdict(opt, r.decision);
+                       : PrintVerdict(opt, r.decision, *input);
   ExitAnswered(env->store_path, code);
   return code;
 }
