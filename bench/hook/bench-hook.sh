@@ -8,9 +8,9 @@
 #     read to EOF and the process reaped (what Claude Code waits for), RUNS sequential
 #     invocations per round (build/bench/hook/hook_spawn): standalone on
 #     examples/policies/claude-code.yaml (a Read allowed), and --daemon against a daemon
-#     this script starts; the floors of the same run: /bin/true, a static hello (cc
-#     -static, when a static libc is installed) and `interlock --version` (the program's
-#     own start-up). With OLD_BINARY (e.g. a copy of an older build) both binaries run,
+#     this script starts; the floors of the same run: /bin/true, a static hello and a
+#     static program that appends a page and fdatasyncs it (cc -static, when a static libc
+#     is installed), and `interlock --version` (the program's own start-up). With OLD_BINARY (e.g. a copy of an older build) both binaries run,
 #     alternating, ROUNDS rounds each.
 # (b) The HTTP hook: wrk at 1 and 64 connections on one daemon (durability full), GET
 #     /healthz (the floor), POST /v1/runs/RUN/calls (the same decision through the plain
@@ -61,6 +61,20 @@ printf 'int main(void){static const char m[]="{}\\n";return write(1,m,3)!=3;}\n'
   sed '1i #include <unistd.h>' >"$work/hello.c"
 hello=""
 if cc -O2 -static -o "$work/hello" "$work/hello.c" 2>/dev/null; then hello="$work/hello"; fi
+# The durability floor: a static program that appends a page to a file beside the hook's
+# store and fdatasyncs it (the one fsync a durable decision needs), then answers.
+cat >"$work/fsync.c" <<'EOF_C'
+#include <fcntl.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  static char page[4096];
+  int fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (argc < 2 || fd < 0 || write(fd, page, sizeof page) != sizeof page || fdatasync(fd) != 0) return 1;
+  return write(1, "{}\n", 3) != 3;
+}
+EOF_C
+fsync_floor=""
+if cc -O2 -static -o "$work/fsync" "$work/fsync.c" 2>/dev/null; then fsync_floor="$work/fsync"; fi
 
 spawn_line() {  # label input -- command...
   local label=$1 in=$2
@@ -98,6 +112,7 @@ echo "(a) command hook, per PreToolUse (wall, spawn to answer and exit, ms)"
 for r in $(seq "$rounds"); do
   spawn_line "floor:/bin/true" "$root/tests/fixtures/claude_code_http/pre_tool_use_read.json" -- /bin/true
   [ -z "$hello" ] || spawn_line "floor:static-hello" "$root/tests/fixtures/claude_code_http/pre_tool_use_read.json" -- "$hello"
+  [ -z "$fsync_floor" ] || spawn_line "floor:static-fdatasync" "$root/tests/fixtures/claude_code_http/pre_tool_use_read.json" -- "$fsync_floor" "$work/fsync.bin"
   for b in "${builds[@]}"; do
     exe=$(binary_of "$b")
     input "s-$b-$r" >"$work/in-$b-$r.json"
