@@ -293,6 +293,42 @@ TEST_F(ClaudeCodeHttpHookTest, CommandHookInAutoModeNeverLeavesACallToTheClassif
   }
 }
 
+// Tests that the standalone hook, which exits without closing its store once its answer
+// is durable, loses no record: many calls in a row each find the store the last one left,
+// every decision is in an intact audit chain afterwards, and the WAL stays bounded (past
+// 1 MiB a hook takes the ordinary close, which empties it).
+TEST_F(ClaudeCodeHttpHookTest, StandaloneHookExitingEarlyLosesNoRecord) {
+  const std::string store = dir_.path() + "/early.db";
+  const std::string command = "interlock hook claude-code --policy " + dir_.path() +
+                              "/policies/support.yaml --store " + store;
+  constexpr int kCalls = 60;
+  for (int i = 0; i < kCalls; ++i) {
+    std::string input = Fixture("pre_tool_use_read.json");
+    Replace(input, "toolu_01HttpRead00000000000001", "toolu_early_" + std::to_string(i));
+    Replace(input, "README.md", "file-" + std::to_string(i) + "-" + std::string(4000, 'x'));
+    ProcessResult r = RunAsClaudeCode(command, input, {});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(CommandDecision(r), "allow") << i << ": " << r.out;
+    if (std::filesystem::exists(store + "-wal")) {
+      EXPECT_LT(std::filesystem::file_size(store + "-wal"), 2u << 20) << "after call " << i;
+    }
+  }
+  ProcessResult verify = RunProcess(
+      {std::string(INTERLOCK_BINARY_DIR) + "/interlock", "audit", "verify", "--store", store}, "",
+      std::chrono::seconds(30));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  ProcessResult exported = RunProcess({std::string(INTERLOCK_BINARY_DIR) + "/interlock", "audit",
+                                       "export", "--store", store, "--since", "2020-01-01"},
+                                      "", std::chrono::seconds(30));
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  int decisions = 0;
+  for (size_t at = exported.out.find(R"("type":"decision")"); at != std::string::npos;
+       at = exported.out.find(R"("type":"decision")", at + 1)) {
+    ++decisions;
+  }
+  EXPECT_EQ(decisions, kCalls);
+}
+
 // Tests that the settings block as a user pastes it reaches the daemon and an allowed
 // tool is answered with an explicit PreToolUse allow.
 TEST_F(ClaudeCodeHttpHookTest, PastedSettingsAllowAnAllowedTool) {
