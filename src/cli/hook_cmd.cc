@@ -32,6 +32,7 @@
 // (no --policy needed): the session's daemon run is started on its first call and its id
 // kept in $XDG_STATE_HOME/interlock/hook-runs/<first 32 hex of SHA-256(session_id)>, so
 // later calls of the session share its budgets. Daemon failures are denies too.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +59,7 @@
 #include "common/store_path.h"
 #include "common/time.h"
 #include "core/app/approvals.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/ports/store.h"
@@ -91,14 +93,6 @@ int Print(const core::HookAnswer& answer) {
 
 int Deny(const std::string& reason) { return Print(core::HookDeny(reason)); }
 
-// An allowed call: "allow" (skips Claude Code's permission prompt), or with
-// --allowed-as no-objection an empty object: no permissionDecision, so Claude Code's own
-// permission rules and prompts decide as if no hook had run.
-int Allow(const HookOptions& opt, const std::string& reason) {
-  if (opt.allowed_as == "no-objection") return Print({core::HookVerdict::kNoDecision, ""});
-  return Print({core::HookVerdict::kAllow, "Interlock: " + reason});
-}
-
 // Reads stdin up to the cap; false when larger or unreadable.
 bool ReadStdin(std::string* out) {
   char buf[65536];
@@ -120,10 +114,13 @@ std::string RunIdForSession(std::string_view session_id) {
 
 std::string Reason(const Decision& d) { return std::string(CodeName(d.code)) + ": " + d.reason; }
 
-// A final verdict (allow or deny); approval_required is the caller's to map.
-int PrintVerdict(const HookOptions& opt, const Decision& d) {
-  if (d.verdict == Verdict::kAllow) return Allow(opt, Reason(d));
-  return Deny(Reason(d));
+// A final verdict (allow or deny; approval_required is the caller's to map), through the
+// core's one mapping: an allow is "allow" (skips Claude Code's permission prompt), or with
+// --allowed-as no-objection `{}` (Claude Code's own rules and prompts still apply), except
+// in auto mode, where `{}` would leave the call to the classifier: there it is "allow".
+int PrintVerdict(const HookOptions& opt, const Decision& d, const HookInput& input) {
+  return Print(core::HookAnswerFor(d, {.allowed_as_no_objection = opt.allowed_as == "no-objection",
+                                       .permission_mode = input.permission_mode}));
 }
 
 // Standalone approval_required: the local prompt is one person, so it may stand in for
@@ -233,7 +230,7 @@ int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
       RememberCall(input.session_id, input.tool_use_id,
                    verdict.call_id.empty() ? pending.call_id : verdict.call_id);
     }
-    return PrintVerdict(opt, verdict.decision);
+    return PrintVerdict(opt, verdict.decision, input);
   }
   std::string where =
       pending.approval_id.empty() ? "call " + pending.call_id : "approval " + pending.approval_id;
@@ -279,7 +276,29 @@ int RunHookDaemon(const HookOptions& opt, const HookInput& input, ToolCall call,
   if (out.decision.verdict == Verdict::kAllow) {
     RememberCall(input.session_id, input.tool_use_id, out.call_id);
   }
-  return PrintVerdict(opt, out.decision);
+  return PrintVerdict(opt, out.decision, input);
+}
+
+// The store's WAL size past which a hook closes the store (a checkpoint that empties the
+// WAL) instead of exiting at once: between two such closes each invocation's first
+// opener reads the WAL back (SQLite's recovery of its index), so it stays small.
+constexpr off_t kHookWalCloseBytes = 1 << 20;
+
+// Called once the answer is printed, flushed and durable (Guard::Decide returns after
+// the store's fsync): ends the process without the store's close, whose checkpoint
+// costs two fsyncs and leaves an empty WAL that the next invocation's first commit pays
+// two more to start (WAL header, directory). Claude Code waits for the hook's exit, so
+// that is on every call's path. SQLite treats the ended process like a crash, which its
+// WAL is built for: nothing committed is lost. A WAL past kHookWalCloseBytes, or one
+// that cannot be measured, takes the ordinary close.
+void ExitAnswered(const std::string& store_path, int code) {
+  if (!std::cout.flush()) return;
+  struct stat wal {};
+  if (::stat((store_path + "-wal").c_str(), &wal) != 0 || wal.st_size > kHookWalCloseBytes) {
+    return;
+  }
+  std::cerr.flush();
+  std::_Exit(code);
 }
 
 // What the standalone hook decides with: the policy set, the agent and the embedded store.
@@ -572,9 +591,12 @@ int RunHook(const HookOptions& opt) {
   const std::string& agent_id = env->agent_id;
 
   SystemClock clock;
+  core::PolicySource source(env->set);
   const std::string run_id = RunIdForSession(input->session_id);
-  if (auto run = env->store->CreateRun(agent_id, run_id, clock.Now());
-      !run.ok() && run.error().kind != ErrorKind::kAlreadyExists) {
+  // Joined with a read when the run exists (every call of a session but its first): a
+  // CreateRun that finds it would still be a commit and an fsync.
+  if (auto run = core::Calls(env->store.get(), &source, &clock).JoinRun(agent_id, run_id);
+      !run.ok()) {
     return Deny("cannot create the run for this session: " + run.error().message);
   }
   // Claude Code never tells a PreToolUse hook that the developer declined an `ask`, so
@@ -583,13 +605,13 @@ int RunHook(const HookOptions& opt) {
   // approval_timeout_seconds, else 300 s): the record ends in APPROVAL_TIMEOUT. Best
   // effort: a failure leaves them pending and changes no decision.
   (void)env->store->ExpireApprovals(clock.Now());
-  core::PolicySource source(env->set);
   core::Guard guard(&source, env->store.get(), &clock, nullptr);
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
-  if (r.decision.verdict == Verdict::kApprovalRequired) {
-    return PrintStandaloneApproval(r.decision, *input);
-  }
-  return PrintVerdict(opt, r.decision);
+  const int code = r.decision.verdict == Verdict::kApprovalRequired
+                       ? PrintStandaloneApproval(r.decision, *input)
+                       : PrintVerdict(opt, r.decision, *input);
+  ExitAnswered(env->store_path, code);
+  return code;
 }
 
 void AddHook(CLI::App& app, int* exit_code) {

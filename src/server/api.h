@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
@@ -31,6 +32,7 @@
 #include "core/app/claude_code.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "core/ports/store.h"
 #include "egress/receipts.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
@@ -39,7 +41,6 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/report_cache.h"
-#include "core/ports/store.h"
 
 namespace interlock::server {
 
@@ -199,6 +200,9 @@ class Api final : public RequestHandler {
   // its own bearer: a refusal is a deny in the hook's JSON, never a status Claude Code
   // would take as "proceed". `defer`: ?on_approval=defer; `bad_query`: a bad query's reason.
   void HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_query, Responder r);
+  // The event of a session whose run `run_id` is joined: decided or recorded.
+  void ServeHookEvent(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
+                      Responder r);
   // PreToolUse and PermissionRequest: the decision, answered by core::HookAnswerFor.
   void DecideHook(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
                   Responder r);
@@ -296,6 +300,11 @@ class Api final : public RequestHandler {
   egress::ReceiptBook egress_receipts_;
   mutable std::mutex url_mu_;
   std::string public_url_;  // guarded by url_mu_
+  // The Claude Code hook's session runs known to exist and to be their agent's (a run's
+  // agent never changes, runs are never deleted): a later event of the session skips
+  // JoinRun, a store round trip on the blocking pool. Bounded: cleared when full.
+  std::mutex hook_runs_mu_;
+  std::unordered_set<std::string> hook_runs_;  // guarded by hook_runs_mu_
   // Authentication (core/app/authn.h); declared last so it is destroyed first, while the
   // pool its failure records are written on still exists.
   std::unique_ptr<core::TokenTable> tokens_;

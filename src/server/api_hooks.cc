@@ -35,6 +35,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
+// Session runs remembered as joined (Api::hook_runs_): ~100 bytes each.
+constexpr size_t kMaxCachedHookRuns = 1 << 16;
+
 HttpResponse HookResponse(core::HookEvent event, const core::HookAnswer& answer) {
   HttpResponse res{http::status::ok, 11};
   res.set(http::field::content_type, "application/json");
@@ -73,8 +76,11 @@ ToolCall ReportedCall(const core::HookInput& in, std::string reason, std::string
 
 void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_query, Responder r) {
   const std::string_view body(req.body().data(), req.body().size());
-  const core::HookEvent sniffed = core::SniffHookEvent(body);
-  auto deny = [&](std::string why) { r.Send(HookResponse(sniffed, core::HookDeny(why))); };
+  // Parsed once; a body that does not parse is sniffed for its event (a second, failing
+  // parse), so the refusal still comes in the shape of the event sent.
+  auto input = core::ParseAnyHookInput(body);
+  const core::HookEvent event = input.ok() ? input->event : core::SniffHookEvent(body);
+  auto deny = [&](std::string why) { r.Send(HookResponse(event, core::HookDeny(why))); };
   const BearerHeader bearer = ReadBearer(req);
   core::AuthnResult who = authn_->Bearer(bearer.token, !bearer.header.empty());
   if (!who.ok()) {
@@ -87,24 +93,40 @@ void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_quer
     return deny("only agent tokens may ask through the Claude Code hook");
   }
   if (!bad_query.empty()) return deny("the hook's URL is wrong: " + bad_query);
-  auto input = core::ParseAnyHookInput(body);
   if (!input.ok()) return deny(input.error().message);
-  Blocking([this, c = std::move(*who.caller), in = std::move(*input), defer, r]() mutable {
-    const std::string run_id = HookRunId(c.principal.agent_id, in.session_id);
+  std::string run_id = HookRunId(who.caller->principal.agent_id, input->session_id);
+  bool joined;
+  {
+    std::lock_guard lock(hook_runs_mu_);
+    joined = hook_runs_.count(run_id) != 0;
+  }
+  if (joined) return ServeHookEvent(*who.caller, run_id, std::move(*input), defer, std::move(r));
+  Blocking([this, c = std::move(*who.caller), in = std::move(*input), run_id = std::move(run_id),
+            defer, r]() mutable {
     if (auto run = calls_.JoinRun(c.principal.agent_id, run_id); !run.ok()) {
       if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
       return r.Send(HookResponse(in.event, core::HookDeny("cannot start the session's run " +
                                                           run_id + ": " + run.error().message)));
     }
-    switch (in.event) {
-      case core::HookEvent::kPreToolUse:
-      case core::HookEvent::kPermissionRequest:
-        return DecideHook(c, run_id, std::move(in), defer, std::move(r));
-      case core::HookEvent::kPostToolUse:
-      case core::HookEvent::kPermissionDenied:
-        return RecordHookReport(c, run_id, std::move(in), std::move(r));
+    {
+      std::lock_guard lock(hook_runs_mu_);
+      if (hook_runs_.size() >= kMaxCachedHookRuns) hook_runs_.clear();
+      hook_runs_.insert(run_id);
     }
+    ServeHookEvent(c, run_id, std::move(in), defer, std::move(r));
   });
+}
+
+void Api::ServeHookEvent(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
+                         Responder r) {
+  switch (in.event) {
+    case core::HookEvent::kPreToolUse:
+    case core::HookEvent::kPermissionRequest:
+      return DecideHook(c, run_id, std::move(in), defer, std::move(r));
+    case core::HookEvent::kPostToolUse:
+    case core::HookEvent::kPermissionDenied:
+      return RecordHookReport(c, run_id, std::move(in), std::move(r));
+  }
 }
 
 void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,

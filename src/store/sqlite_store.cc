@@ -1308,6 +1308,7 @@ class SqliteStore::Impl {
   static int WalHook(void* self, sqlite3*, const char*, int pages) {
     Impl* impl = static_cast<Impl*>(self);
     impl->wal_pages_ = pages;
+    impl->committed_frames_ = true;
     // One background pass per kCheckpointPages new frames, not one per commit: each pass
     // costs two fsyncs (WAL, then database), whatever it copies.
     if (pages < impl->wal_pages_signalled_) impl->wal_pages_signalled_ = 0;  // rewound
@@ -1456,12 +1457,24 @@ class SqliteStore::Impl {
       if (!head.ok()) return fail_all(head.error());
       if (Status s = AnchorBatch(batch, *head); !s.ok()) return fail_all(s.error());
     }
+    committed_frames_ = false;
     if (Status s = writer_.Exec(kCommit, "commit"); !s.ok()) return fail_all(s.error());
-    if (sync_thread_.joinable()) {
+    // MERGE(H6): a batch that wrote nothing (a read on the writer such as ListApprovals, a
+    // CreateRun that found its run, an expiry with none due) appended no WAL frame
+    // (WalHook did not run): when every earlier commit is synced too, nothing it may have
+    // read is short of the disk, so it is answered without an fdatasync of its own. Else
+    // it waits for the next one like any batch (a replayed decision is never answered
+    // before its record is durable). Measured for the Claude Code hook
+    // (docs/performance.md): one fsync per invocation instead of three.
+    if (committed_frames_) ++committed_seq_;
+    const bool durable_already =
+        !committed_frames_ && synced_seq_.load(std::memory_order_acquire) == committed_seq_;
+    if (sync_thread_.joinable() && !durable_already) {
       Synced done;
       done.finish.reserve(batch.size());
       for (Op& op : batch) done.finish.push_back(std::move(op.finish));
       done.status = std::move(status);
+      done.seq = committed_seq_;
       {
         std::lock_guard lock(sync_mu_);
         sync_queue_.push_back(std::move(done));
@@ -1516,6 +1529,7 @@ class SqliteStore::Impl {
         work.swap(sync_queue_);
       }
       Status synced = SyncWal();
+      if (synced.ok()) synced_seq_.store(work.back().seq, std::memory_order_release);
       for (Synced& d : work) {
         for (size_t i = 0; i < d.finish.size(); ++i) {
           d.finish[i](synced.ok() ? std::move(d.status[i]) : synced);
@@ -1596,6 +1610,7 @@ class SqliteStore::Impl {
   std::vector<std::string> dirty_runs_;  // run ids with RunRow::dirty set
   std::string scratch_records_;          // reused buffers of ApplyDecide
   int wal_pages_ = 0;                    // frames in the WAL after the last commit
+  bool committed_frames_ = false;        // the last COMMIT appended frames (WalHook ran)
   int wal_pages_signalled_ = 0;          // wal_pages_ when the checkpointer was last woken
   std::string scratch_state_;
   std::mutex reader_mu_;
@@ -1614,7 +1629,10 @@ class SqliteStore::Impl {
   struct Synced {
     std::vector<std::function<void(Status)>> finish;
     std::vector<Status> status;
+    uint64_t seq = 0;  // committed_seq_ when queued: what its fdatasync covers
   };
+  uint64_t committed_seq_ = 0;           // writer thread: COMMITs that appended frames
+  std::atomic<uint64_t> synced_seq_{0};  // the committed_seq_ the last fdatasync covered
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::vector<Synced> sync_queue_;
@@ -2045,9 +2063,9 @@ Result<core::VoteOutcome> SqliteStore::Vote(const core::VoteRequest& rq) {
 }
 
 Result<core::Approval> SqliteStore::WithdrawApproval(std::string_view approval_id,
-                                               std::string_view agent_id,
-                                               std::string_view principal, std::string_view reason,
-                                               TimePoint now) {
+                                                     std::string_view agent_id,
+                                                     std::string_view principal,
+                                                     std::string_view reason, TimePoint now) {
   core::Approval out;
   std::optional<Error> refused;  // by another identity: recorded, then answered
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {

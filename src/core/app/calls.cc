@@ -17,9 +17,14 @@ Result<RunInfo> Calls::StartRun(std::string_view agent_id, std::string_view run_
 }
 
 Result<RunInfo> Calls::JoinRun(std::string_view agent_id, std::string_view run_id) {
-  Result<RunInfo> run = store_->CreateRun(agent_id, run_id, clock_->Now());
-  if (run.ok() || run.error().kind != ErrorKind::kAlreadyExists) return run;
-  run = store_->GetRun(run_id);
+  // A read first: the run exists on every event of a session but its first, and a
+  // CreateRun that finds it is still a write (SqliteStore: a commit and an fsync).
+  Result<RunInfo> run = store_->GetRun(run_id);
+  if (!run.ok() && run.error().kind == ErrorKind::kNotFound) {
+    run = store_->CreateRun(agent_id, run_id, clock_->Now());
+    if (run.ok() || run.error().kind != ErrorKind::kAlreadyExists) return run;
+    run = store_->GetRun(run_id);  // another request of the session created it first
+  }
   if (!run.ok()) return run;
   if (run->agent_id != agent_id) {
     return Error{ErrorKind::kPermissionDenied,

@@ -1,7 +1,9 @@
-// Claude Code's HTTP hook on the daemon (POST /v1/hooks/claude-code, docs/mcp.md): the
-// recorded inputs of tests/fixtures/claude_code_http posted the way Claude Code posts them,
-// with the settings block a user pastes (its URL, its Authorization header filled from
-// allowedEnvVars), to the real `interlock serve` on 127.0.0.1 port 0.
+// Claude Code's hooks as a user sets them up from docs/mcp.md: the settings blocks are read
+// from the page itself. The HTTP hook (POST /v1/hooks/claude-code): the recorded inputs of
+// tests/fixtures/claude_code_http posted the way Claude Code posts them (the block's URL,
+// its Authorization header filled from allowedEnvVars) to the real `interlock serve` on
+// 127.0.0.1 port 0. The command hook: each documented command run as Claude Code runs it
+// (`sh -c`, the event JSON on stdin), standalone and with --daemon against that daemon.
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -11,6 +13,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -18,6 +21,7 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "two_agent_daemon_test.h"
 
 namespace interlock::testing {
 namespace {
@@ -43,9 +47,58 @@ tools:
   allowed: [Read]
 )";
 
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(INTERLOCK_SOURCE_DIR) + "/tests/fixtures/claude_code_http/" + name);
+std::string ReadSource(const std::string& path) {
+  std::ifstream in(std::string(INTERLOCK_SOURCE_DIR) + "/" + path);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string Fixture(const std::string& name) {
+  return ReadSource("tests/fixtures/claude_code_http/" + name);
+}
+
+// Every ```json block of docs/mcp.md's "## Claude Code hook" section that is a settings
+// file (an object with "hooks"), in page order, parsed as Claude Code would.
+std::vector<json::value> DocumentedSettings() {
+  const std::string page = ReadSource("docs/mcp.md");
+  const size_t begin = page.find("\n## Claude Code hook\n");
+  const size_t end = page.find("\n## ", begin + 1);
+  const std::string section = page.substr(begin, end - begin);
+  std::vector<json::value> out;
+  for (size_t at = section.find("```json\n"); at != std::string::npos;
+       at = section.find("```json\n", at + 1)) {
+    const size_t from = at + 8;
+    const std::string block = section.substr(from, section.find("```", from) - from);
+    json::value v = json::parse(block);  // a block that does not parse fails the test
+    if (v.is_object() && v.as_object().contains("hooks")) out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// The documented settings block whose `event` hook is of `type` and whose command (for
+// type command) contains `needle`.
+json::value DocumentedBlock(const std::string& type, const std::string& needle = "") {
+  for (const json::value& v : DocumentedSettings()) {
+    const json::object& hook = v.at("hooks").at("PreToolUse").at(0).at("hooks").at(0).as_object();
+    if (hook.at("type").as_string() != type) continue;
+    if (!needle.empty() &&
+        std::string(hook.at("command").as_string()).find(needle) == std::string::npos) {
+      continue;
+    }
+    return v;
+  }
+  ADD_FAILURE() << "docs/mcp.md has no " << type << " hook block with '" << needle << "'";
+  return json::object{};
+}
+
+std::string HookCommand(const json::value& settings, const std::string& event) {
+  return std::string(
+      settings.at("hooks").at(event).at(0).at("hooks").at(0).at("command").as_string());
+}
+
+void Replace(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+    s.replace(at, from.size(), to);
+  }
 }
 
 std::string Str(const json::value& v, std::initializer_list<const char*> path) {
@@ -80,30 +133,15 @@ std::string FillHeader(const json::object& hook, const std::string& value,
   return out + value.substr(last);
 }
 
-class ClaudeCodeHttpHookTest : public ::testing::Test {
+class ClaudeCodeHttpHookTest : public TwoAgentDaemonTest {
  protected:
-  void SetUp() override {
-    const std::string policies = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies);
-    std::ofstream(policies + "/support.yaml") << kPolicy;
-    std::ofstream(policies + "/other.yaml") << kOtherPolicy;
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
-    agent_ = CreateToken(daemon_->store(), "--agent", "support");
-    other_ = CreateToken(daemon_->store(), "--agent", "other");
-    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
-  }
+  void SetUp() override { StartDaemon({"support", kPolicy}, {"other", kOtherPolicy}); }
 
   // Posts `body` as the pasted settings' hook for `event` would: its URL (port replaced
   // by the test daemon's) and its headers filled with INTERLOCK_TOKEN=`token`.
   HttpResult PostAsClaudeCode(const std::string& event, const std::string& body,
                               const std::string& token) {
-    json::value settings = json::parse(Fixture("settings.json"));
+    json::value settings = DocumentedBlock("http");
     const json::object& hook = settings.at("hooks").at(event).at(0).at("hooks").at(0).as_object();
     EXPECT_EQ(Str(hook, {"type"}), "http");
     std::string url = Str(hook, {"url"});
@@ -149,11 +187,147 @@ class ClaudeCodeHttpHookTest : public ::testing::Test {
     return n;
   }
 
-  TempDir dir_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
-  std::string agent_, other_, reviewer_;
+  // Runs a documented hook command as Claude Code runs a command hook: `sh -c COMMAND`,
+  // the event JSON on stdin, `interlock` found on PATH (the build's), `env` added.
+  ProcessResult RunAsClaudeCode(const std::string& command, const std::string& input,
+                                const std::vector<std::string>& env) {
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "PATH=" + std::string(INTERLOCK_BINARY_DIR) + ":/usr/bin:/bin",
+                                     "XDG_STATE_HOME=" + dir_.path() + "/state"};
+    argv.insert(argv.end(), env.begin(), env.end());
+    argv.insert(argv.end(), {"/bin/sh", "-c", command});
+    return RunProcess(argv, input, std::chrono::seconds(30));
+  }
+  static std::string CommandDecision(const ProcessResult& r) {
+    json::value v = json::parse(r.out);
+    return Str(v, {"hookSpecificOutput", "permissionDecision"});
+  }
 };
+
+// Tests that the HTTP settings block of docs/mcp.md is the fixture the README of
+// tests/fixtures/claude_code_http says it is (the page and the tests cannot drift apart).
+TEST_F(ClaudeCodeHttpHookTest, DocumentedHttpSettingsAreTheFixture) {
+  EXPECT_EQ(DocumentedBlock("http"), json::parse(Fixture("settings.json")));
+}
+
+// Tests the standalone command hook exactly as docs/mcp.md's first settings block has it
+// (its policy path pointed at the shipped example policy): the PreToolUse command allows a
+// Read in the project and denies `rm -rf`, and the PostToolUse command records the result
+// of the call the PreToolUse one allowed.
+TEST_F(ClaudeCodeHttpHookTest, DocumentedCommandHookAsPasted) {
+  const json::value settings = DocumentedBlock("command", "--policy");
+  const std::string project = dir_.path() + "/shop";
+  std::filesystem::create_directories(project);
+  auto pasted = [&](const std::string& event) {
+    std::string command = HookCommand(settings, event);
+    EXPECT_EQ(command.rfind("interlock hook claude-code", 0), 0u) << command;
+    Replace(command, "/etc/interlock/claude-code.yaml",
+            std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/claude-code.yaml");
+    return command;
+  };
+  auto recorded = [&](const std::string& name) {
+    std::string input = ReadSource("tests/integration/mcp/fixtures/claude_code_hook/" + name);
+    Replace(input, "/home/dev/shop", project);
+    return input;
+  };
+  ProcessResult read = RunAsClaudeCode(pasted("PreToolUse"), recorded("read.json"), {});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(CommandDecision(read), "allow") << read.out;
+  std::string rm = recorded("bash.json");
+  const size_t cmd = rm.find(R"("command":")") + 11;
+  rm.replace(cmd, rm.find('"', cmd) - cmd, "rm -rf " + project);
+  ProcessResult denied = RunAsClaudeCode(pasted("PreToolUse"), rm, {});
+  ASSERT_EQ(denied.exit_code, 0) << denied.err;
+  EXPECT_EQ(CommandDecision(denied), "deny") << denied.out;
+
+  ProcessResult post =
+      RunAsClaudeCode(pasted("PostToolUse"), recorded("post_tool_use/read.json"), {});
+  EXPECT_EQ(post.exit_code, 0) << post.err;
+  EXPECT_EQ(post.out, "");
+  EXPECT_NE(post.err.find("recorded the result of call"), std::string::npos) << post.err;
+}
+
+// Tests the --daemon command hook exactly as docs/mcp.md's block has it (its URL pointed at
+// the test daemon, the token in the variable the block names): PreToolUse allows through
+// the daemon, and PostToolUse records the result on the daemon's call.
+TEST_F(ClaudeCodeHttpHookTest, DocumentedDaemonCommandHookAsPasted) {
+  const json::value settings = DocumentedBlock("command", "--daemon");
+  auto pasted = [&](const std::string& event) {
+    std::string command = HookCommand(settings, event);
+    Replace(command, "https://interlock.example.com",
+            "http://127.0.0.1:" + std::to_string(daemon_->port()));
+    EXPECT_NE(command.find("--token-env INTERLOCK_TOKEN"), std::string::npos) << command;
+    return command;
+  };
+  const std::vector<std::string> env = {"INTERLOCK_TOKEN=" + agent_};
+  ProcessResult pre = RunAsClaudeCode(pasted("PreToolUse"), Fixture("pre_tool_use_read.json"), env);
+  ASSERT_EQ(pre.exit_code, 0) << pre.err;
+  EXPECT_EQ(CommandDecision(pre), "allow") << pre.out;
+  ProcessResult post =
+      RunAsClaudeCode(pasted("PostToolUse"), Fixture("post_tool_use_read.json"), env);
+  EXPECT_EQ(post.exit_code, 0) << post.err;
+  EXPECT_NE(post.err.find("recorded the result of call"), std::string::npos) << post.err;
+  EXPECT_EQ(CountType("result"), 1) << json::serialize(Audit());
+}
+
+// Tests that in auto mode the command hook never leaves a call to Claude Code's classifier,
+// standalone or with --daemon: a gated call is denied (never `ask`), and an allowed call is
+// an explicit allow even with --allowed-as no-objection (whose `{}` would hand it over).
+TEST_F(ClaudeCodeHttpHookTest, CommandHookInAutoModeNeverLeavesACallToTheClassifier) {
+  std::string read_auto = Fixture("pre_tool_use_read.json");
+  Replace(read_auto, R"("permission_mode":"default")", R"("permission_mode":"auto")");
+  const std::string standalone = "interlock hook claude-code --allowed-as no-objection --policy " +
+                                 dir_.path() + "/policies/support.yaml --store " + dir_.path() +
+                                 "/hook.db";
+  const std::string daemon = "interlock hook claude-code --allowed-as no-objection --daemon " +
+                             std::string("http://127.0.0.1:") + std::to_string(daemon_->port()) +
+                             " --token-env INTERLOCK_TOKEN --approval-wait 0";
+  for (const std::string& command : {standalone, daemon}) {
+    const std::vector<std::string> env = {"INTERLOCK_TOKEN=" + agent_};
+    ProcessResult gated = RunAsClaudeCode(command, Fixture("pre_tool_use_bash_auto.json"), env);
+    ASSERT_EQ(gated.exit_code, 0) << command << ": " << gated.err;
+    EXPECT_EQ(CommandDecision(gated), "deny") << command << ": " << gated.out;
+    ProcessResult allowed = RunAsClaudeCode(command, read_auto, env);
+    ASSERT_EQ(allowed.exit_code, 0) << command << ": " << allowed.err;
+    EXPECT_EQ(CommandDecision(allowed), "allow") << command << ": " << allowed.out;
+  }
+}
+
+// Tests that the standalone hook, which exits without closing its store once its answer
+// is durable, loses no record: many calls in a row each find the store the last one left,
+// every decision is in an intact audit chain afterwards, and the WAL stays bounded (past
+// 1 MiB a hook takes the ordinary close, which empties it).
+TEST_F(ClaudeCodeHttpHookTest, StandaloneHookExitingEarlyLosesNoRecord) {
+  const std::string store = dir_.path() + "/early.db";
+  const std::string command = "interlock hook claude-code --policy " + dir_.path() +
+                              "/policies/support.yaml --store " + store;
+  constexpr int kCalls = 60;
+  for (int i = 0; i < kCalls; ++i) {
+    std::string input = Fixture("pre_tool_use_read.json");
+    Replace(input, "toolu_01HttpRead00000000000001", "toolu_early_" + std::to_string(i));
+    Replace(input, "README.md", "file-" + std::to_string(i) + "-" + std::string(4000, 'x'));
+    ProcessResult r = RunAsClaudeCode(command, input, {});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(CommandDecision(r), "allow") << i << ": " << r.out;
+    if (std::filesystem::exists(store + "-wal")) {
+      EXPECT_LT(std::filesystem::file_size(store + "-wal"), 2u << 20) << "after call " << i;
+    }
+  }
+  ProcessResult verify = RunProcess(
+      {std::string(INTERLOCK_BINARY_DIR) + "/interlock", "audit", "verify", "--store", store}, "",
+      std::chrono::seconds(30));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  ProcessResult exported = RunProcess({std::string(INTERLOCK_BINARY_DIR) + "/interlock", "audit",
+                                       "export", "--store", store, "--since", "2020-01-01"},
+                                      "", std::chrono::seconds(30));
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  int decisions = 0;
+  for (size_t at = exported.out.find(R"("type":"decision")"); at != std::string::npos;
+       at = exported.out.find(R"("type":"decision")", at + 1)) {
+    ++decisions;
+  }
+  EXPECT_EQ(decisions, kCalls);
+}
 
 // Tests that the settings block as a user pastes it reaches the daemon and an allowed
 // tool is answered with an explicit PreToolUse allow.

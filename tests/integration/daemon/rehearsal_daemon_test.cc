@@ -2,10 +2,8 @@
 // two-phase form an agent that runs its tools itself follows, the attacks on it, and the
 // reviewer seeing the rehearsal's output. The real `interlock serve` on 127.0.0.1 port 0
 // with a temporary store.
-#include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -14,6 +12,7 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "two_agent_daemon_test.h"
 
 namespace interlock::testing {
 namespace {
@@ -50,26 +49,14 @@ std::string Str(const json::value& v, const char* key) {
   return x && x->is_string() ? std::string(x->as_string()) : "";
 }
 
-class RehearsalDaemonTest : public ::testing::Test {
+class RehearsalDaemonTest : public TwoAgentDaemonTest {
  protected:
   void SetUp() override {
-    const std::string policies = dir_.path() + "/policies";
-    std::filesystem::create_directories(policies);
-    std::ofstream(policies + "/ops.yaml") << kPolicy;
-    std::ofstream(policies + "/other.yaml") << kOtherPolicy;
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
-    agent_ = CreateToken(daemon_->store(), "--agent", "ops");
-    other_ = CreateToken(daemon_->store(), "--agent", "other");
-    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
-    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
-    client_ = std::make_unique<HttpClient>(daemon_->port());
+    StartDaemon({"ops", kPolicy}, {"other", kOtherPolicy});
+    if (HasFatalFailure()) return;
     HttpResult r = client_->Request("POST", "/v1/runs", "", agent_);
     ASSERT_EQ(r.status, 201) << r.body;
     run_ = Str(r.json, "run_id");
-  }
-  void TearDown() override {
-    client_.reset();
-    if (daemon_) daemon_->Stop();
   }
   HttpResult Decide(const std::string& body) {
     return client_->Request("POST", "/v1/runs/" + run_ + "/calls", body, agent_);
@@ -83,10 +70,7 @@ class RehearsalDaemonTest : public ::testing::Test {
     HttpResult r = client_->Request("GET", "/v1/runs/" + run_, "", agent_);
     return r.json.at("steps").to_number<int64_t>();
   }
-  TempDir dir_;
-  std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<HttpClient> client_;
-  std::string agent_, other_, reviewer_, run_;
+  std::string run_;
 };
 
 // Tests the two-phase form end to end: rehearsal_required with the merged arguments, then
