@@ -236,7 +236,7 @@ class Api final : public RequestHandler {
   // {"ok","output","error","usage"} of a result or a rehearsal's outcome.
   Result<core::CallResult> ParseResultBody(const boost::json::object& o) const;
   // The answer to a decision: the decision object, call_id, approval_id/url, run state.
-  boost::json::object DecideReply(const core::GuardResponse& g) const;
+  std::string DecideReply(const core::GuardResponse& g) const;  // the JSON text
   void HandleSetKill(const Caller& c, const HttpRequest& req, Responder r);
   // GET /v1/audit: one page of the console's search, as JSON or (format=jsonl) JSON lines.
   void HandleAudit(audit::AuditQuery query, bool jsonl, Responder r);

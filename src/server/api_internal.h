@@ -25,6 +25,8 @@ inline constexpr size_t kMaxToolNameBytes = 256;
 inline constexpr size_t kMaxIdempotencyKeyBytes = 255;
 
 HttpResponse JsonResponse(unsigned status, const boost::json::value& body);
+// The same with the body already written as JSON text.
+HttpResponse JsonTextResponse(unsigned status, std::string body);
 HttpResponse NoContent();
 // A decision as the API documents it (docs/api.md, openapi.yaml): DecisionToJson with the
 // agent under "agent_id" as in every other response.
@@ -45,6 +47,8 @@ HttpResponse IdempotencyConflict(std::string_view reason);
 Result<boost::json::object> ParseObjectBody(const HttpRequest& req, size_t max_bytes,
                                             bool allow_empty);
 boost::json::object RunStateJson(const RunState& s);
+// RunStateJson(s) written as its text (the same bytes as ToJsonText of the object).
+void AppendRunStateJson(const RunState& s, std::string* out);
 // A run as GET /v1/runs/{id} and GET /v1/runs show it; an active run's age is from `now`,
 // with its limits and workflow under `policies` when given.
 boost::json::object RunJson(const core::RunInfo& run, TimePoint now,

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,10 +16,10 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include "core/ports/store.h"
 #include "identity/oauth.h"
 #include "server/api.h"
 #include "server/api_internal.h"
-#include "core/ports/store.h"
 
 namespace interlock::server {
 
@@ -61,11 +62,13 @@ struct Route {
     kClaudeCodeHook,  // POST /v1/hooks/claude-code (api_hooks.cc)
   } kind = kNone;
   std::string id;
-  std::vector<http::verb> methods;  // allowed
-  std::string allow_text;           // the Allow header of a 405
+  // The route table's rows of the matched path (their verbs are the methods allowed):
+  // indexes into kRouteTable, so that matching allocates nothing for them.
+  std::array<uint8_t, 8> rows{};
+  size_t row_count = 0;
   int wait_seconds = 0;
   audit::AuditQuery audit;  // GET /v1/audit?run_id=&agent=&since=&until=&after_seq=&limit=
-  core::RunFilter runs;    // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
+  core::RunFilter runs;     // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
   std::string state;        // GET /v1/approvals?state=
   size_t limit = 100;
   bool audit_jsonl = false;  // GET /v1/audit?format=jsonl
@@ -286,25 +289,50 @@ void ParseAuditQuery(boost::urls::params_view params, Route* route) {
   integer("limit", 1, audit::kMaxAuditQueryLimit, &r.audit.limit);
 }
 
-// Whether `seg` (the target's path segments) matches `pattern`; the last "{...}" segment
-// it binds is put in *id.
-bool MatchPattern(std::string_view pattern, const std::vector<std::string>& seg, std::string* id) {
-  std::vector<std::string_view> parts;
-  for (size_t from = 1; from <= pattern.size();) {
-    const size_t slash = std::min(pattern.find('/', from), pattern.size());
-    parts.push_back(pattern.substr(from, slash - from));
-    from = slash + 1;
-  }
-  if (parts.size() != seg.size()) return false;
-  std::string bound;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (parts[i].size() >= 2 && parts[i].front() == '{' && parts[i].back() == '}') {
-      bound = seg[i];
-    } else if (parts[i] != seg[i]) {
-      return false;
+// The most path segments a pattern of kRouteTable has; a longer target matches none.
+constexpr size_t kMaxSegments = 8;
+static_assert(std::size(kRouteTable) <= 256, "Route::rows holds row indexes as uint8_t");
+
+// kRouteTable's patterns split into their segments, once: the router runs on every
+// request, and splitting each pattern per request cost a quarter of an io thread's work on
+// a decision (callgrind, session 19).
+struct CompiledPattern {
+  std::array<std::string_view, kMaxSegments> parts{};
+  size_t count = 0;
+  int bound = -1;  // the last "{...}" segment's index, -1: none
+};
+
+const std::array<CompiledPattern, std::size(kRouteTable)>& CompiledPatterns() {
+  static const auto* compiled = [] {
+    auto* out = new std::array<CompiledPattern, std::size(kRouteTable)>();
+    for (size_t r = 0; r < std::size(kRouteTable); ++r) {
+      const std::string_view pattern = kRouteTable[r].path;
+      CompiledPattern& c = (*out)[r];
+      for (size_t from = 1; from <= pattern.size();) {
+        const size_t slash = std::min(pattern.find('/', from), pattern.size());
+        const std::string_view part = pattern.substr(from, slash - from);
+        if (part.size() >= 2 && part.front() == '{' && part.back() == '}') {
+          c.bound = static_cast<int>(c.count);
+        }
+        if (c.count == kMaxSegments) std::abort();  // a pattern longer than the router takes
+        c.parts[c.count++] = part;
+        from = slash + 1;
+      }
     }
+    return out;
+  }();
+  return *compiled;
+}
+
+// Whether `seg` (the target's path segments) matches pattern `c`; a "{...}" segment
+// matches any one segment.
+bool MatchPattern(const CompiledPattern& c, const std::string_view* seg, size_t n) {
+  if (c.count != n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view part = c.parts[i];
+    const bool placeholder = part.size() >= 2 && part.front() == '{' && part.back() == '}';
+    if (!placeholder && part != seg[i]) return false;
   }
-  *id = std::move(bound);
   return true;
 }
 
@@ -312,20 +340,37 @@ Route Match(std::string_view target) {
   Route r;
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return r;
-  std::vector<std::string> seg;
-  for (auto s : url->segments()) seg.push_back(std::string(s));
-  if (seg.size() == 2 && seg[0] == "ui" && seg[1].empty()) seg.pop_back();  // "/ui/": the page
-  for (const RouteRow& row : kRouteTable) {
-    std::string id;
-    if (!MatchPattern(row.path, seg, &id)) continue;
+  // The decoded segments: views into the target where a segment has no escape (the
+  // common case), into `decoded` otherwise.
+  std::array<std::string_view, kMaxSegments> seg{};
+  std::array<std::string, kMaxSegments> decoded;
+  size_t n = 0;
+  bool too_long = false;
+  for (auto s : url->encoded_segments()) {
+    if (n == kMaxSegments) {
+      too_long = true;
+      break;
+    }
+    if (s.find('%') == std::string_view::npos) {
+      seg[n] = std::string_view(s.data(), s.size());
+    } else {
+      decoded[n] = s.decode();
+      seg[n] = decoded[n];
+    }
+    ++n;
+  }
+  if (n == 2 && seg[0] == "ui" && seg[1].empty()) --n;  // "/ui/": the page
+  const auto& compiled = CompiledPatterns();
+  for (size_t i = 0; i < std::size(kRouteTable) && !too_long; ++i) {
+    const RouteRow& row = kRouteTable[i];
+    if (!MatchPattern(compiled[i], seg.data(), n)) continue;
     if (r.kind == Route::kNone) {
       r.kind = row.kind;
-      r.id = std::move(id);
+      if (compiled[i].bound >= 0) r.id = std::string(seg[compiled[i].bound]);
     } else if (r.kind != row.kind) {
       continue;  // the first matching route's rows only
     }
-    r.methods.push_back(row.verb);
-    r.allow_text += r.allow_text.empty() ? row.method : std::string(", ") + row.method;
+    if (r.row_count < r.rows.size()) r.rows[r.row_count++] = static_cast<uint8_t>(i);
   }
   // A parameter given twice is refused, never read one way here and another elsewhere
   // (`?tool=a&tool=b` is not a search for a).
@@ -339,7 +384,7 @@ Route Match(std::string_view target) {
   }
   // The console's pages under a run and the like: "/ui/runs/{run_id}" is the asset
   // "runs/{run_id}" (FindUiAsset decides what exists).
-  if (r.kind == Route::kUi && seg.size() == 3) r.id = seg[1] + "/" + seg[2];
+  if (r.kind == Route::kUi && n == 3) r.id = std::string(seg[1]) + "/" + std::string(seg[2]);
   if (r.kind != Route::kNone &&
       (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
        r.kind == Route::kRunEnd || r.kind == Route::kRunReplay || r.kind == Route::kCall ||
@@ -365,7 +410,7 @@ Route Match(std::string_view target) {
     }
   }
   if (r.kind == Route::kGovernance) {
-    r.id = seg.back();  // drift | trust | fatigue
+    r.id = std::string(seg[n - 1]);  // drift | trust | fatigue
     ParseGovernanceQuery(url->params(), r.id, &r.governance, &r.bad_query);
   }
   if (r.kind == Route::kAudit) ParseAuditQuery(url->params(), &r);
@@ -419,10 +464,15 @@ void Api::Handle(HttpRequest req, Responder r) {
   if (route.kind == Route::kNone) {
     return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
   }
-  if (std::find(route.methods.begin(), route.methods.end(), req.method()) == route.methods.end()) {
+  const auto rows = std::span(route.rows.data(), route.row_count);
+  if (std::none_of(rows.begin(), rows.end(),
+                   [&](uint8_t i) { return kRouteTable[i].verb == req.method(); })) {
     HttpResponse res = JsonError(405, "METHOD_NOT_ALLOWED",
                                  std::string(req.method_string()) + " is not allowed here");
-    res.set(http::field::allow, route.allow_text);
+    std::string allow;
+    for (uint8_t i : rows)
+      allow += (allow.empty() ? "" : ", ") + std::string(kRouteTable[i].method);
+    res.set(http::field::allow, allow);
     return r.Send(std::move(res));
   }
   switch (route.kind) {

@@ -10,11 +10,11 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/json_write.h"
+#include "core/ports/store.h"
 #include "identity/jwt.h"
 #include "policy/workflow.h"
 #include "server/api.h"
 #include "server/api_internal.h"
-#include "core/ports/store.h"
 
 namespace interlock::server {
 
@@ -26,6 +26,13 @@ HttpResponse JsonResponse(unsigned status, const json::value& body) {
   HttpResponse res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
   res.body() = ToJsonText(body);
+  return res;
+}
+
+HttpResponse JsonTextResponse(unsigned status, std::string body) {
+  HttpResponse res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = std::move(body);
   return res;
 }
 
@@ -107,6 +114,29 @@ json::object RunStateJson(const RunState& s) {
           {"halted", s.halted},
           {"halt_reason", s.halt_reason},
           {"records", std::move(records)}};
+}
+
+void AppendRunStateJson(const RunState& s, std::string* out) {
+  JsonObjectWriter w(JsonStyle::kReadable, out);
+  AppendJsonUint(s.steps, w.Key("steps"));
+  AppendJsonUint(s.tokens, w.Key("tokens"));
+  AppendJsonScaled(s.cost_micros, 6, w.Key("cost_usd"));
+  AppendJsonScaled(s.elapsed_ms, 3, w.Key("elapsed_s"));
+  w.Bool("halted", s.halted);
+  w.String("halt_reason", s.halt_reason);
+  // Tool names are data: escaped as keys, which JsonObjectWriter's keys never are.
+  std::string* records = w.Key("records");
+  records->push_back('{');
+  bool first = true;
+  for (const auto& [tool, n] : s.records) {
+    if (!first) records->push_back(',');
+    first = false;
+    AppendJsonString(tool, records);
+    records->push_back(':');
+    AppendJsonUint(n, records);
+  }
+  records->push_back('}');
+  w.End();
 }
 
 // A run as GET /v1/runs/{id} and GET /v1/runs show it; an active run's age is from `now`.

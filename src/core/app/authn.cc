@@ -39,6 +39,7 @@ std::unique_ptr<TokenTable> StoreTokenTable(core::Store* store) {
 class Authenticator::Cache {
  public:
   Cache(std::chrono::milliseconds ttl, const Clock* clock) : ttl_(ttl), clock_(clock) {}
+  bool enabled() const { return ttl_.count() > 0; }
 
   std::optional<Principal> Get(const std::string& key) {
     if (ttl_.count() <= 0) return std::nullopt;
@@ -104,9 +105,13 @@ AuthnResult Authenticator::Bearer(std::optional<std::string_view> token, bool he
 AuthnResult Authenticator::Interlock(std::string_view token) {
   const AuthnRefusal invalid{AuthnOutcome::kUnauthenticated, "invalid or revoked token"};
   if (token.size() > kMaxInterlockTokenBytes) return Refuse("invalid or revoked token", invalid);
-  const Sha256Digest digest = Sha256(token);
-  const std::string key(reinterpret_cast<const char*>(digest.data()), digest.size());
-  if (auto p = cache_->Get(key)) return {Caller{std::move(*p), {}}, {}};
+  // The digest only when the cache is on: the token table hashes the token itself.
+  std::string key;
+  if (cache_->enabled()) {
+    const Sha256Digest digest = Sha256(token);
+    key.assign(reinterpret_cast<const char*>(digest.data()), digest.size());
+    if (auto p = cache_->Get(key)) return {Caller{std::move(*p), {}}, {}};
+  }
   auto p = tokens_->Authenticate(token);
   if (!p.ok()) {
     if (p.error().kind == ErrorKind::kUnavailable || p.error().kind == ErrorKind::kTimeout) {
@@ -117,7 +122,7 @@ AuthnResult Authenticator::Interlock(std::string_view token) {
     }
     return Refuse("invalid or revoked token", invalid);
   }
-  cache_->Put(key, *p);
+  if (cache_->enabled()) cache_->Put(key, *p);
   return {Caller{std::move(*p), {}}, {}};
 }
 

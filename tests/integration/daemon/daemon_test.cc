@@ -649,6 +649,7 @@ TEST_F(DaemonTest, MalformedAndOversizedRequests) {
   r = client_->Request("DELETE", "/v1/runs");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(Code(r), "METHOD_NOT_ALLOWED");
+  EXPECT_EQ(r.headers["allow"], "POST, GET");  // the table's rows of the path, in order
   EXPECT_EQ(client_->Request("GET", "/v1/calls/x?wait=abc", "", agent_).status, 400);
   const std::string raw = RawExchange(daemon_->port(), "NOT HTTP AT ALL\r\n\r\n", 2s);
   EXPECT_NE(raw.find("400"), std::string::npos) << raw;

@@ -50,5 +50,41 @@ TEST(RouteQuery, EachMalformedOrRepeatedParameterIsRefused) {
   }
 }
 
+// Tests that the router matches a path by its decoded segments and whole patterns only:
+// an escaped id is the id it spells, an escape that decodes to a byte no id has is a bad
+// id, and a target longer than any route, "/ui/" and paths off the table match as they did
+// before the patterns were split once (session 19).
+TEST(RouteMatch, SegmentsMatchDecodedAndOnlyWholePatterns) {
+  const RouteInfo plain = DescribeRoute("/v1/runs/run_abc/calls");
+  EXPECT_NE(plain.route, 0);
+  EXPECT_EQ(plain.id, "run_abc");
+  EXPECT_FALSE(plain.bad_id);
+  const RouteInfo escaped = DescribeRoute("/v1/runs/run%5Fabc/calls");
+  EXPECT_EQ(escaped.route, plain.route);
+  EXPECT_EQ(escaped.id, "run_abc");
+  EXPECT_FALSE(escaped.bad_id);
+  const RouteInfo slash = DescribeRoute("/v1/runs/a%2Fb/calls");
+  EXPECT_EQ(slash.route, plain.route);
+  EXPECT_EQ(slash.id, "a/b");
+  EXPECT_TRUE(slash.bad_id);
+  // The id bound is the pattern's placeholder, wherever the literal segments are.
+  EXPECT_EQ(DescribeRoute("/v1/calls/call_1/result").id, "call_1");
+  EXPECT_EQ(DescribeRoute("/v1/runs/run_1/grants/revoke").id, "run_1");
+  // Not on the table: a literal segment off by one, a segment too many or too few, a
+  // target far longer than any pattern.
+  EXPECT_EQ(DescribeRoute("/v1/runs/run_1/call").route, 0);
+  EXPECT_EQ(DescribeRoute("/v1/runs/run_1/calls/x").route, 0);
+  EXPECT_EQ(DescribeRoute("/v1/runs/run_1/grants").route, 0);
+  EXPECT_EQ(DescribeRoute("/a/b/c/d/e/f/g/h/i/j/k/l").route, 0);
+  EXPECT_EQ(DescribeRoute("/v1/runs/run_1/calls/a/b/c/d/e/f/g/h").route, 0);
+  EXPECT_EQ(DescribeRoute("not a path").route, 0);
+  // "/ui/" is the page, as "/ui" is; a page under a run is the asset "runs/{id}".
+  EXPECT_NE(DescribeRoute("/ui").route, 0);
+  EXPECT_EQ(DescribeRoute("/ui/").route, DescribeRoute("/ui").route);
+  EXPECT_EQ(DescribeRoute("/ui/runs/run_1").id, "runs/run_1");
+  EXPECT_EQ(DescribeRoute("/v1/governance/drift").id, "drift");
+  EXPECT_EQ(DescribeRoute("/healthz").id, "");
+}
+
 }  // namespace
 }  // namespace interlock::server
