@@ -15,10 +15,10 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include "core/app/calls.h"
 #include "identity/oauth.h"
 #include "server/api.h"
 #include "server/api_internal.h"
-#include "core/ports/store.h"
 
 namespace interlock::server {
 
@@ -65,7 +65,7 @@ struct Route {
   std::string allow_text;           // the Allow header of a 405
   int wait_seconds = 0;
   audit::AuditQuery audit;  // GET /v1/audit?run_id=&agent=&since=&until=&after_seq=&limit=
-  core::RunFilter runs;    // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
+  core::RunFilter runs;     // GET /v1/runs?agent=&state=&since=&until=&cursor=&limit=
   std::string state;        // GET /v1/approvals?state=
   size_t limit = 100;
   bool audit_jsonl = false;  // GET /v1/audit?format=jsonl
