@@ -265,7 +265,7 @@ void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::strin
         call->record.decision.rule.rfind("egress", 0) != 0) {
       return r.Send(InvalidRequest("call " + call_id + " is not an egress decision"));
     }
-    Status s = calls_.RecordResult(call_id, c.principal.agent_id, c.principal.name, result);
+    Status s = calls_.RecordEgressResult(call_id, c.principal.agent_id, c.principal.name, result);
     if (s.ok()) egress_receipts_.Closed(EgressSerial(call_id), up, down);
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });

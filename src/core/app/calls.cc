@@ -37,6 +37,12 @@ Status Calls::RecordResult(std::string_view call_id, std::string_view agent_id,
   return store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
 }
 
+Status Calls::RecordEgressResult(std::string_view call_id, std::string_view agent_id,
+                                 std::string_view principal, CallResult result) {
+  result.policies = nullptr;
+  return store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
+}
+
 Result<RunInfo> Calls::GetRun(std::string_view run_id) { return store_->GetRun(run_id); }
 
 Result<RunPage> Calls::ListRuns(const RunFilter& filter) { return store_->ListRuns(filter); }

@@ -58,6 +58,11 @@ class Calls {
   // may move the run's workflow). `principal`: the one the call was decided under.
   Status RecordResult(std::string_view call_id, std::string_view agent_id,
                       std::string_view principal, CallResult result);
+  // The outcome of an egress connection (POST /v1/calls/{id}/egress-result): recorded like a
+  // result but judged under no policies, so it moves no workflow (the connection is not the
+  // tool call a workflow names).
+  Status RecordEgressResult(std::string_view call_id, std::string_view agent_id,
+                            std::string_view principal, CallResult result);
 
   // The approval use cases over the same store and policies (release, withdrawal, votes).
   Approvals& approvals() { return approvals_; }
