@@ -6,6 +6,9 @@ the serving CLI commands listed in DOOR_FILES) talks to the core's facade (src/c
 and ports (src/core/ports) only. It must not include
 
   * a store header (store/...): backends are the composition root's business;
+  * a store port header (core/ports/..., but for the value headers in PORT_VALUE_HEADERS):
+    the ports are what the backends implement and the facade calls; a door that reaches
+    one calls the store around the core (PORT_VALUE_HEADERS name plain values only);
   * an engine header (engine/...): the engine is reached through the core;
   * a database client header (<sqlite3.h>, <libpq-fe.h>) or an audit header that declares
     database functions (AUDIT_DB_HEADERS).
@@ -13,6 +16,12 @@ and ports (src/core/ports) only. It must not include
 The core itself (src/core, its ports and facade included) must name no database type: no
 sqlite3 / PGconn / libpq identifier, and none of the headers above but the engine's (pure
 values, the core's vocabulary).
+
+Anywhere under src/, only the strict YAML reader (YAML_HEADER_OWNERS: src/policy/) includes
+yaml-cpp, and only the policy module includes policy/yaml_reader.h (which exposes
+yaml-cpp's nodes): every YAML file is read by the strict reader, which refuses duplicate keys and
+more than one document with file:line:column, and a file that walks yaml-cpp's own nodes
+can read YAML around it.
 
 Every violation is printed as "path:line: rule" and makes the exit status 1, except those
 listed in the allowlist file (one "path include # owner" per line), which are printed as
@@ -55,6 +64,17 @@ AUDIT_DB_HEADERS = {
     "audit/tail.h",
     "audit/verify.h",
 }
+# core/ports/ headers that declare only values (no port a door could call the store by).
+PORT_VALUE_HEADERS = {"core/ports/kill_entry.h"}
+# The files that may include yaml-cpp: the strict reader, and the two policy files that
+# walk the tree it returns (the policy loader's grammar, the drift rewriter) until they
+# read the reader's own tree too.
+YAML_HEADER_OWNERS = {
+    "src/policy/yaml_reader.h",
+    "src/policy/yaml_reader.cc",
+    "src/policy/loader.cc",
+    "src/policy/writer.cc",
+}
 DB_SYSTEM_HEADERS = {"sqlite3.h", "libpq-fe.h", "postgresql/libpq-fe.h"}
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 DB_TOKEN = re.compile(r"\b(sqlite3\w*|PGconn|PGresult|libpq)\b")
@@ -66,7 +86,9 @@ def rule_for(include, system):
         return ("a door includes no database client header"
                 if include in DB_SYSTEM_HEADERS else None)
     if include.startswith("store/"):
-        return "a door includes no store header (use core/ports/ and core/app/)"
+        return "a door includes no store header (ask the core: core/app/)"
+    if include.startswith("core/ports/") and include not in PORT_VALUE_HEADERS:
+        return "a door includes no store port header (ask the core's facade: core/app/)"
     if include.startswith("engine/"):
         return "a door includes no engine header (ask the core: core/app/)"
     if include in AUDIT_DB_HEADERS:
@@ -76,6 +98,16 @@ def rule_for(include, system):
 
 def is_door(rel):
     return rel.startswith(DOOR_DIRS) or rel in DOOR_FILES
+
+
+def yaml_rule(rel, include, system):
+    """The rule `rel` breaks by including `include` (yaml-cpp outside its owners), or None."""
+    if include.startswith("yaml-cpp/") and rel not in YAML_HEADER_OWNERS:
+        return "only the strict YAML reader includes yaml-cpp (read YAML with policy/yaml_tree.h)"
+    if include == "policy/yaml_reader.h" and not rel.startswith("src/policy/"):
+        return ("only the policy module includes policy/yaml_reader.h (yaml-cpp's types); "
+                "read YAML with policy/yaml_tree.h")
+    return None
 
 
 def strip_comment(line):
@@ -93,13 +125,19 @@ def scan(root):
             path = os.path.join(dirpath, name)
             rel = os.path.relpath(path, root).replace(os.sep, "/")
             door, port = is_door(rel), rel.startswith(CORE_DIR)
-            if not door and not port:
-                continue
             with open(path, encoding="utf-8", errors="replace") as f:
                 for n, line in enumerate(f, 1):
                     m = INCLUDE.match(line)
                     if m:
+                        yrule = yaml_rule(rel, m.group(2), m.group(1) == "<")
+                        if yrule:
+                            yield rel, n, m.group(2), yrule
+                            continue
+                        if not door and not port:
+                            continue
                         rule = rule_for(m.group(2), m.group(1) == "<")
+                        if rule and port and m.group(2).startswith("core/ports/"):
+                            continue  # the core reaches its own ports
                         if rule and port:
                             # The engine is pure: the core calls it.
                             if m.group(2).startswith("engine/"):

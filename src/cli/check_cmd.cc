@@ -18,6 +18,7 @@
 #include "cli/server_flags.h"
 #include "common/glob.h"
 #include "common/json.h"
+#include "common/spelling.h"
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
@@ -92,32 +93,9 @@ std::vector<Diagnostic> CheckSharedSecrets(const server::ServerConfig& config,
 
 // ---- --against-server ----
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-// "; did you mean "x"?" for the nearest candidate within a third of the name's length
-// (at least 2 edits, case differences counting as one), or "".
+// "; did you mean "x"?" for the nearest candidate (common/spelling.h), or "".
 std::string DidYouMean(std::string_view name, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_d = std::max<size_t>(2, name.size() / 3) + 1;
-  for (const std::string& c : candidates) {
-    const size_t d = EditDistance(name, c);
-    if (d < best_d) {
-      best_d = d;
-      best = c;
-    }
-  }
+  const std::string best = NearestName(name, candidates);
   return best.empty() ? "" : "; did you mean " + ToJsonText(json::string(best)) + "?";
 }
 

@@ -55,6 +55,10 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
 // opens a store takes it through this, so they all open the same file by default.
 CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store);
 
+// Adds --keys and --checkpoints to a command that writes a record needing its signed anchor
+// (kill switches, tokens; LoadStoreSigner below reads them).
+void AddAnchorFlags(CLI::App* cmd, std::string* keys_dir, std::string* checkpoints);
+
 // The signer of the anchors of `store`'s security-relevant records (kill switch, token and
 // policy records; docs/audit.md, "Anchors"), into `checkpoints` ("" = the keys directory's
 // default file). A SQLite file: the keys of `keys_dir` or the store's default keys

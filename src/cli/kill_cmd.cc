@@ -259,10 +259,7 @@ void AddKill(CLI::App& app, int* exit_code) {
     sub->add_option("--run", opt->run, "Scope: this run id");
     sub->add_option("--reason", opt->reason, "Why (recorded in the audit log)")->required();
     sub->add_option("--actor", opt->actor, "Who (default: $USER)");
-    sub->add_option("--keys", opt->keys_dir,
-                    "Audit key directory that signs the record's checkpoint (default STORE.keys)");
-    sub->add_option("--checkpoints", opt->checkpoints,
-                    "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
+    AddAnchorFlags(sub, &opt->keys_dir, &opt->checkpoints);
     sub->callback([opt, exit_code, engaged, sub] {
       opt->over_http = UseHttp(*sub);
       *exit_code = RunSet(*opt, engaged);

@@ -207,10 +207,7 @@ void AddToken(CLI::App& app, int* exit_code) {
                      "Policy file or directory the daemon loads (repeatable): --agent must be "
                      "defined there");
   create->add_flag("--force", opt->force, "Create an agent token without the --policy check");
-  create->add_option("--keys", opt->keys_dir,
-                     "Audit key directory that signs the record's checkpoint (default STORE.keys)");
-  create->add_option("--checkpoints", opt->checkpoints,
-                     "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
+  AddAnchorFlags(create, &opt->keys_dir, &opt->checkpoints);
   create->callback([opt, exit_code] { *exit_code = RunCreate(*opt); });
 
   CLI::App* list = cmd->add_subcommand("list", "List tokens (never their values)");
@@ -223,10 +220,7 @@ void AddToken(CLI::App& app, int* exit_code) {
   AddStoreFlag(revoke, &opt->store);
   revoke->add_option("TOKEN_ID", opt->token_id, "Token id from `interlock token list`")->required();
   revoke->add_option("--actor", opt->actor, "Who revokes it, for the audit log (default: $USER)");
-  revoke->add_option("--keys", opt->keys_dir,
-                     "Audit key directory that signs the record's checkpoint (default STORE.keys)");
-  revoke->add_option("--checkpoints", opt->checkpoints,
-                     "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
+  AddAnchorFlags(revoke, &opt->keys_dir, &opt->checkpoints);
   revoke->callback([opt, exit_code] { *exit_code = RunRevoke(*opt); });
 }
 

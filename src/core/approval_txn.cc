@@ -53,7 +53,7 @@ Status Settle(StateTxn& txn, Approval* a, Approval after, ApprovalState state, V
   return Status::Ok();
 }
 
-PendingQuery ScopeQuery(const KillRow& kill) {
+PendingQuery ScopeQuery(const KillEntry& kill) {
   PendingQuery q;
   if (kill.scope == "agent") q.kind = PendingQuery::Kind::kAgent, q.agent_id = kill.target;
   if (kill.scope == "run") q.kind = PendingQuery::Kind::kRun, q.run_id = kill.target;
@@ -321,7 +321,7 @@ Status WithdrawInTxn(StateTxn& txn, std::string_view approval_id, std::string_vi
   return Status::Ok();
 }
 
-Status CancelForKillInTxn(StateTxn& txn, const KillRow& kill, TimePoint now,
+Status CancelForKillInTxn(StateTxn& txn, const KillEntry& kill, TimePoint now,
                           std::vector<ApprovalChange>* out) {
   Result<std::vector<Approval>> pending = txn.approvals().Pending(ScopeQuery(kill));
   if (!pending.ok()) return pending.error();
@@ -344,9 +344,9 @@ Status ExpireInTxn(StateTxn& txn, TimePoint now, std::vector<ApprovalChange>* ou
   out->clear();
   ApprovalRows& rows = txn.approvals();
   // Kill switches engaged by another process (`interlock kill engage --store`).
-  Result<std::vector<KillRow>> kills = rows.EngagedKills();
+  Result<std::vector<KillEntry>> kills = rows.EngagedKills();
   if (!kills.ok()) return kills.error();
-  for (const KillRow& k : *kills) {
+  for (const KillEntry& k : *kills) {
     if (Status s = CancelForKillInTxn(txn, k, now, out); !s.ok()) return s;
   }
   PendingQuery q;

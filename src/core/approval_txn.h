@@ -85,7 +85,7 @@ Status ExpireInTxn(StateTxn& txn, TimePoint now, std::vector<ApprovalChange>* ou
 
 // A kill switch engaged in this transaction cancels every pending approval in its scope
 // ("global" | "agent" | "run") at once (deny APPROVAL_DENIED, "cancelled" records).
-Status CancelForKillInTxn(StateTxn& txn, const KillRow& kill, TimePoint now,
+Status CancelForKillInTxn(StateTxn& txn, const KillEntry& kill, TimePoint now,
                           std::vector<ApprovalChange>* out = nullptr);
 
 }  // namespace interlock::core

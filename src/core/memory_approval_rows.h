@@ -26,12 +26,12 @@ class MemoryApprovalRows final : public ApprovalRows {
   Result<std::string> LoadDecisionJson(std::string_view call_id) override;
   Status SaveDecision(std::string_view call_id, std::string_view decision_json, Verdict verdict,
                       Code code) override;
-  Result<std::vector<KillRow>> EngagedKills() override { return kills; }
+  Result<std::vector<KillEntry>> EngagedKills() override { return kills; }
 
   // The rows, for the owner (and tests) to seed and read.
   std::map<std::string, Approval, std::less<>> approvals;
   std::map<std::string, std::string, std::less<>> decisions;  // call id -> decision JSON
-  std::vector<KillRow> kills;
+  std::vector<KillEntry> kills;
 };
 
 }  // namespace interlock::core

@@ -51,7 +51,7 @@ class NoApprovals final : public ApprovalRows {
   Status SaveDecision(std::string_view, std::string_view, Verdict, Code) override {
     return Unkept();
   }
-  Result<std::vector<KillRow>> EngagedKills() override { return std::vector<KillRow>(); }
+  Result<std::vector<KillEntry>> EngagedKills() override { return std::vector<KillEntry>(); }
 
  private:
   static Error Unkept() { return Error::Unavailable("store: this store keeps no approvals"); }

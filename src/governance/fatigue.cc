@@ -15,11 +15,6 @@ namespace {
 
 namespace json = boost::json;
 
-std::string Str(std::string_view object, std::string_view key) {
-  std::string_view t;
-  return FindMember(object, key, &t) ? TokenToString(t) : std::string();
-}
-
 double Median(std::vector<double> v) {
   if (v.empty()) return -1;
   std::sort(v.begin(), v.end());
@@ -89,8 +84,8 @@ Result<FatigueReport> CollectFatigue(const core::HistorySource& source,
                                      const FatigueOptions& options) {
   FatigueReport report;
   report.since_ms = options.since_ms;
-  std::unordered_map<std::string, size_t> args_chars;     // call_id -> canonical args size
-  std::unordered_map<std::string, int64_t> requested_ms;  // approval_id -> time
+  std::unordered_map<std::string, size_t> args_chars;  // call_id -> canonical args size
+  ApprovalRequests approvals;
   std::vector<VerdictEvent> verdicts;
   HistoryFilter filter;
   filter.types = {audit::kDecision, audit::kApproval};
@@ -106,25 +101,21 @@ Result<FatigueReport> CollectFatigue(const core::HistorySource& source,
       }
       return;
     }
-    const std::string event = Str(r.data, "event");
-    std::string key = Str(r.data, "approval_id");
-    if (key.empty()) key = std::string(r.call_id);
-    if (event == "requested") {
-      requested_ms.emplace(key, r.time_ms);
-      return;
-    }
+    const ApprovalEvent a = approvals.Read(r);
+    const std::string& event = a.event;
+    if (event == "requested") return;
     VerdictEvent v;
     if (event == "granted") {
       v.approve = true;
     } else if (event == "voted") {
-      v.approve = Str(r.data, "verdict") == "approve";
+      v.approve = MemberString(r.data, "verdict") == "approve";
     } else if (event != "denied") {
       return;  // timed out, cancelled, withdrawn: nobody decided
     }
-    v.reviewer = Str(r.data, "reviewer");
+    v.reviewer = MemberString(r.data, "reviewer");
     if (v.reviewer.empty()) return;  // denied by the daemon (a re-check), not a person
     v.time_ms = r.time_ms;
-    if (auto q = requested_ms.find(key); q != requested_ms.end()) v.requested_ms = q->second;
+    v.requested_ms = a.requested_ms;
     if (auto c = args_chars.find(std::string(r.call_id)); c != args_chars.end()) {
       v.args_chars = c->second;
     }

@@ -233,4 +233,22 @@ bool ParseDecisionFields(std::string_view data, DecisionFields* out) {
   return ok && !bad;
 }
 
+std::string MemberString(std::string_view object, std::string_view key) {
+  std::string_view t;
+  return FindMember(object, key, &t) ? TokenToString(t) : std::string();
+}
+
+ApprovalEvent ApprovalRequests::Read(const RecordView& r) {
+  ApprovalEvent a;
+  a.event = MemberString(r.data, "event");
+  std::string key = MemberString(r.data, "approval_id");
+  if (key.empty()) key = std::string(r.call_id);
+  if (a.event == "requested") {
+    requested_ms_.emplace(std::move(key), r.time_ms);
+  } else if (auto q = requested_ms_.find(key); q != requested_ms_.end()) {
+    a.requested_ms = q->second;
+  }
+  return a;
+}
+
 }  // namespace interlock::governance

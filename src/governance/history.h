@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/ports/history_source.h"
@@ -60,6 +61,26 @@ struct DecisionFields {
 
 // Parses a decision record's data; false when a required field is missing.
 bool ParseDecisionFields(std::string_view data, DecisionFields* out);
+
+// The string member `key` of a record's data, decoded; "" when absent or not a string.
+std::string MemberString(std::string_view object, std::string_view key);
+
+// An "approval" record as the reports read it.
+struct ApprovalEvent {
+  std::string event;                    // "requested", "granted", "denied", "voted", ...
+  std::optional<int64_t> requested_ms;  // a later record: when its approval was requested
+};
+
+// Reads the approval records of a history in log order and remembers when each approval
+// was requested, so a verdict knows how long its reviewer took (keyed by approval_id, or
+// by call_id in records that have none). One instance per read.
+class ApprovalRequests {
+ public:
+  ApprovalEvent Read(const RecordView& r);
+
+ private:
+  std::unordered_map<std::string, int64_t> requested_ms_;
+};
 
 }  // namespace interlock::governance
 

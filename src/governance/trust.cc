@@ -45,11 +45,6 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-std::string Str(std::string_view object, std::string_view key) {
-  std::string_view t;
-  return FindMember(object, key, &t) ? TokenToString(t) : std::string();
-}
-
 int Rank(policy::Autonomy a) { return static_cast<int>(a); }
 
 std::optional<policy::Autonomy> ParseStage(std::string_view s) {
@@ -151,7 +146,7 @@ Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
   // pointers stay valid).
   std::unordered_map<std::string, ToolEvidence*, ViewHash, std::equal_to<>> rows;
   std::string row_key;
-  std::unordered_map<std::string, int64_t> requested_ms;  // approval_id (or call_id) -> time
+  ApprovalRequests approvals;
   std::map<std::string, ReviewerRaw> reviewers;
   HistoryFilter filter;
   filter.types = {audit::kDecision, audit::kResult, audit::kApproval, audit::kIncident};
@@ -194,9 +189,10 @@ Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
       return;
     }
     if (r.type == audit::kIncident) {
-      ToolEvidence& e = it != calls.end()
-                            ? *it->second.evidence
-                            : out.tools[{Str(r.data, "agent_id"), Str(r.data, "tool")}];
+      ToolEvidence& e =
+          it != calls.end()
+              ? *it->second.evidence
+              : out.tools[{MemberString(r.data, "agent_id"), MemberString(r.data, "tool")}];
       ++e.incidents;
       e.clean_since_reset = 0;
       e.last_incident_ms = r.time_ms;
@@ -208,25 +204,20 @@ Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
       return;
     }
     // approval
-    const std::string event = Str(r.data, "event");
-    std::string key = Str(r.data, "approval_id");
-    if (key.empty()) key = std::string(r.call_id);
-    if (event == "requested") {
-      requested_ms.emplace(key, r.time_ms);
-      return;
-    }
+    const ApprovalEvent a = approvals.Read(r);
+    const std::string& event = a.event;
     if (event != "granted" && event != "denied") return;
     if (it != calls.end()) {
       ToolEvidence& e = *it->second.evidence;
       ++(event == "granted" ? e.approvals_granted : e.approvals_denied);
     }
-    std::string reviewer = Str(r.data, "reviewer");
+    std::string reviewer = MemberString(r.data, "reviewer");
     if (reviewer.empty()) reviewer = std::string(r.principal);
     ReviewerRaw& rv = reviewers[reviewer];
     rv.decided_ms.push_back(r.time_ms);
     if (event == "granted") ++rv.granted;
-    if (auto q = requested_ms.find(key); q != requested_ms.end()) {
-      const double s = static_cast<double>(r.time_ms - q->second) / 1e3;
+    if (a.requested_ms) {
+      const double s = static_cast<double>(r.time_ms - *a.requested_ms) / 1e3;
       rv.decide_s.push_back(s);
       if (event == "granted") rv.grant_s.push_back(s);
     }

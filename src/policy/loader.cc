@@ -35,6 +35,7 @@
 #include "common/crypto.h"
 #include "common/env_name.h"
 #include "common/path.h"
+#include "common/spelling.h"
 #include "common/time.h"
 #include "policy/workflow.h"
 #include "policy/yaml_reader.h"
@@ -253,29 +254,8 @@ std::optional<std::string> Singularize(std::string_view plural) {
   return std::nullopt;
 }
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] =
-          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::string Closest(std::string_view key, std::initializer_list<std::string_view> known) {
-  std::string best;
-  size_t best_d = std::numeric_limits<size_t>::max();
-  for (std::string_view k : known) {
-    size_t d = EditDistance(key, k);
-    if (d < best_d) best_d = d, best = std::string(k);
-  }
-  if (best_d <= std::max<size_t>(2, key.size() / 3)) return best;
-  return {};
+  return NearestName(key, known);
 }
 
 // A display/rule form of a name: "name" with quotes and backslashes escaped.

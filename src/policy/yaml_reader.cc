@@ -1,5 +1,7 @@
 #include "policy/yaml_reader.h"
 
+#include "policy/yaml_tree.h"
+
 #include <map>
 #include <sstream>
 #include <utility>
@@ -169,6 +171,70 @@ Result<YAML::Node> ReadYamlDocument(std::string_view text, std::string_view file
   std::string where(file);
   if (p.line > 0) where += ":" + std::to_string(p.line) + ":" + std::to_string(p.column);
   return Error::Invalid(where + ": " + p.message);
+}
+
+// Copies a yaml-cpp tree into plain values (YamlNode), so nothing outside this module
+// needs yaml-cpp's types.
+class YamlTreeBuilder {
+ public:
+  static constexpr int kMaxDepth = 256;  // deeper nesting is refused, not recursed into
+
+  static Result<YamlNode> Build(const YAML::Node& n, std::string_view file, int depth = 0) {
+    YamlNode out;
+    const YAML::Mark m = n.Mark();
+    if (!m.is_null() && m.line >= 0) {
+      out.line_ = m.line + 1;
+      out.column_ = m.column + 1;
+    }
+    if (depth > kMaxDepth) {
+      return Error::Invalid(YamlWhere(file, out) + "nested deeper than " +
+                            std::to_string(kMaxDepth) + " levels");
+    }
+    switch (n.Type()) {
+      case YAML::NodeType::Scalar:
+        out.kind_ = YamlNode::Kind::kScalar;
+        out.scalar_ = n.Scalar();
+        break;
+      case YAML::NodeType::Sequence:
+        out.kind_ = YamlNode::Kind::kSequence;
+        for (const YAML::Node& item : n) {
+          Result<YamlNode> child = Build(item, file, depth + 1);
+          if (!child.ok()) return child.error();
+          out.items_.push_back(std::move(child).value());
+        }
+        break;
+      case YAML::NodeType::Map:
+        out.kind_ = YamlNode::Kind::kMap;
+        for (const auto& kv : n) {
+          Result<YamlNode> key = Build(kv.first, file, depth + 1);
+          if (!key.ok()) return key.error();
+          Result<YamlNode> value = Build(kv.second, file, depth + 1);
+          if (!value.ok()) return value.error();
+          out.entries_.push_back(YamlNode::Entry{std::move(key).value(), std::move(value).value()});
+        }
+        break;
+      default:  // null or undefined
+        out.kind_ = YamlNode::Kind::kNull;
+        break;
+    }
+    return out;
+  }
+};
+
+Result<YamlNode> ReadYamlTree(std::string_view text, std::string_view file) {
+  Result<YAML::Node> root = ReadYamlDocument(text, file);
+  if (!root.ok()) return root.error();
+  try {
+    return YamlTreeBuilder::Build(*root, file);
+  } catch (const std::exception& e) {
+    return Error::Invalid(std::string(file) + ": invalid YAML: " + e.what());
+  }
+}
+
+std::string YamlWhere(std::string_view file, const YamlNode& node) {
+  std::string s(file);
+  if (node.line() > 0) s += ":" + std::to_string(node.line()) + ":" + std::to_string(node.column());
+  return s + ": ";
 }
 
 }  // namespace interlock

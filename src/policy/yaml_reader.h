@@ -9,8 +9,9 @@
 // parser with a bounded loop, never with YAML::LoadAll (which loops forever on inputs such
 // as "\n,\n" in yaml-cpp 0.7).
 //
-// yaml-cpp lives in the policy module; this header is the one place its Node type crosses
-// a module boundary (the config reader walks the tree it returns).
+// yaml-cpp lives in the policy module: this header is for the module's own files (the
+// policy loader, the drift rewriter). Any other reader takes the same document as plain
+// values with ReadYamlTree (policy/yaml_tree.h); tools/check_layers.py enforces both.
 // Thread-safety: pure functions.
 #ifndef INTERLOCK_POLICY_YAML_READER_H_
 #define INTERLOCK_POLICY_YAML_READER_H_

@@ -41,17 +41,18 @@ Api::Api(ApiOptions options, core::Guard* guard, core::Store* store,
          const core::PolicySource* policies, const Clock* clock, Metrics* metrics)
     : options_(options),
       guard_(guard),
-      store_(store),
       policies_(policies),
       clock_(clock),
       metrics_(metrics),
       calls_(store, policies, clock),
+      kills_(*store),
+      audit_(store),
       reports_(std::make_unique<ReportCache>(
           ReportCache::Options{.wait = options.governance_wait,
                                .min_interval = options.governance_min_interval},
           clock,
-          [store]() -> std::optional<int64_t> {
-            Result<int64_t> seq = store->LastSeq();
+          [this]() -> std::optional<int64_t> {
+            Result<int64_t> seq = audit_.LastSeq();
             if (!seq.ok()) return std::nullopt;
             return *seq;
           })),

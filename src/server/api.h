@@ -5,9 +5,13 @@
 // Guard::DecideAsync and nothing here re-implements a check. A decision is always 200,
 // deny included; only requests that cannot be evaluated get 4xx.
 //
+// The Api holds the core's facades (core/app/: Calls, Approvals, Kills, AuditTrail,
+// Authenticator) and never the store: it parses a request, calls a facade and serialises
+// the answer (docs/design.md, "Layers and the rule").
+//
 // Threading: Handle() runs on a connection strand and never blocks it on a commit. The
-// decision path answers from the store's callback by posting to the strand; other store
-// operations run on a small blocking pool owned by the Api. Long polls park timers on
+// decision path answers from the store's callback by posting to the strand; other facade
+// calls run on a small blocking pool owned by the Api. Long polls park timers on
 // the connection strand (CallWaiters). Every collaborator must outlive the Api.
 #ifndef INTERLOCK_SERVER_API_H_
 #define INTERLOCK_SERVER_API_H_
@@ -27,12 +31,13 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "common/time.h"
+#include "core/app/audit.h"
 #include "core/app/authn.h"
 #include "core/app/calls.h"
 #include "core/app/claude_code.h"
+#include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "core/ports/store.h"
 #include "egress/receipts.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
@@ -132,6 +137,7 @@ struct GovernanceQuery {
 
 class Api final : public RequestHandler {
  public:
+  // `store` is handed to the core's facades only (none of the Api's code calls it).
   Api(ApiOptions options, core::Guard* guard, core::Store* store,
       const core::PolicySource* policies, const Clock* clock, Metrics* metrics);
   ~Api() override;
@@ -240,7 +246,7 @@ class Api final : public RequestHandler {
   void HandleSetKill(const Caller& c, const HttpRequest& req, Responder r);
   // GET /v1/audit: one page of the console's search, as JSON or (format=jsonl) JSON lines.
   void HandleAudit(audit::AuditQuery query, bool jsonl, Responder r);
-  // GET /v1/runs/{id}/replay: the run from the audit log (Store::ReplayRun) and whether
+  // GET /v1/runs/{id}/replay: the run from the audit log (AuditTrail::ReplayRun) and whether
   // each of its records still hashes to its stored hash.
   void HandleReplay(std::string run_id, Responder r);
   void HandleListKill(const Caller& c, Responder r);
@@ -253,7 +259,7 @@ class Api final : public RequestHandler {
   void HandleRevokeRunGrant(const Caller& c, const HttpRequest& req, std::string run_id,
                             Responder r);
   // The answer that queued the approval of `call_id` did not reach its client
-  // (approval::WithdrawUnheard), off the network thread.
+  // (core::Approvals::WithdrawUnheard), off the network thread.
   void WithdrawUnheard(std::string agent_id, std::string principal, std::string call_id);
   void HandleWithdraw(const Caller& c, const HttpRequest& req, std::string approval_id,
                       Responder r);
@@ -263,13 +269,13 @@ class Api final : public RequestHandler {
   void HandleUi(const std::string& path, Responder r);
   void HandleMetrics(Responder r);
   // GET /v1/metrics/summary: the daemon's own counters as JSON (Metrics::Summarize), with
-  // pending approvals and engaged kill switches from the store. Reviewer and admin tokens.
+  // pending approvals and engaged kill switches. Reviewer and admin tokens.
   void HandleMetricsSummary(Responder r);
   // GET /v1/governance/{drift,trust,fatigue}: the same functions as
-  // `interlock drift` and `interlock trust report`, over the store's HistorySource. Admin.
+  // `interlock drift` and `interlock trust report`, over AuditTrail::History. Admin.
   void HandleGovernance(std::string report, GovernanceQuery query, Responder r);
 
-  // Answers GET /v1/calls/{id} from the store (blocking pool only).
+  // Answers GET /v1/calls/{id} (blocking pool only).
   HttpResponse CallResponse(const Caller& c, const std::string& call_id, bool* pending);
   HttpResponse StoreError(const Error& e);
 
@@ -284,11 +290,12 @@ class Api final : public RequestHandler {
 
   ApiOptions options_;
   core::Guard* guard_;
-  core::Store* store_;
   const core::PolicySource* policies_;
   const Clock* clock_;
   Metrics* metrics_;
-  core::Calls calls_;                     // runs and results (core/app/calls.h)
+  core::Calls calls_;  // runs, calls and results; calls_.approvals(): the approvals
+  core::Kills kills_;
+  core::AuditTrail audit_;  // audit pages, replay, governance history, sign-in records
   std::unique_ptr<ReportCache> reports_;  // the Governance page's reports
   CallWaiters waiters_;
   boost::asio::thread_pool pool_;

@@ -17,7 +17,6 @@
 #include "server/api.h"
 #include "server/api_internal.h"
 #include "server/ui_assets.h"
-#include "core/ports/store.h"
 
 namespace interlock::server {
 
@@ -67,7 +66,7 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
   e.actor = c.principal.name;
   e.at = clock_->Now();
   Blocking([this, r, e = std::move(e)] {
-    Status s = store_->SetKill(e);
+    Status s = kills_.Set(e);
     if (!s.ok()) return r.Send(StoreError(s.error()));
     r.Send(JsonResponse(200, KillJson(e)));
   });
@@ -75,7 +74,7 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
 
 void Api::HandleAudit(audit::AuditQuery query, bool jsonl, Responder r) {
   Blocking([this, query = std::move(query), jsonl, r] {
-    auto page = store_->QueryAuditPage(query);
+    auto page = audit_.Page(query);
     if (!page.ok()) return r.Send(StoreError(page.error()));
     const bool desc = query.filter.descending;
     const char* cursor_key = desc ? "next_before_seq" : "next_after_seq";
@@ -109,7 +108,7 @@ void Api::HandleAudit(audit::AuditQuery query, bool jsonl, Responder r) {
 
 void Api::HandleListKill(const Caller&, Responder r) {
   Blocking([this, r] {
-    auto kills = store_->ListKills();
+    auto kills = kills_.List();
     if (!kills.ok()) return r.Send(StoreError(kills.error()));
     json::array arr;
     for (const core::KillEntry& k : *kills) arr.push_back(KillJson(k));
@@ -121,7 +120,7 @@ void Api::HandleReady(Responder r) {
   Blocking([this, r] {
     auto set = policies_->Current();
     if (!set) return r.Send(JsonError(503, "NOT_READY", "no policy set loaded"));
-    auto kills = store_->ListKills();
+    auto kills = kills_.List();
     if (!kills.ok()) {
       metrics_->RecordStoreError();
       return r.Send(JsonError(503, "NOT_READY", "store unreachable: " + kills.error().message));
@@ -157,13 +156,13 @@ void Api::HandleMetricsSummary(Responder r) {
     core::ApprovalFilter f;
     f.which = core::ApprovalFilter::Which::kPending;
     f.limit = 1000;
-    if (auto pending = store_->ListApprovals(f); pending.ok()) {
+    if (auto pending = calls_.approvals().List(f); pending.ok()) {
       out["pending_approvals"] = pending->size();
     } else {
       return r.Send(StoreError(pending.error()));
     }
     int64_t engaged = 0;
-    if (auto kills = store_->ListKills(); kills.ok()) {
+    if (auto kills = kills_.List(); kills.ok()) {
       for (const core::KillEntry& k : *kills) engaged += k.engaged ? 1 : 0;
     } else {
       return r.Send(StoreError(kills.error()));
@@ -176,7 +175,7 @@ void Api::HandleMetricsSummary(Responder r) {
 void Api::HandleMetrics(Responder r) {
   Blocking([this, r] {
     std::vector<Metrics::KillGauge> gauges = {{"global", 0}, {"agent", 0}, {"run", 0}};
-    if (auto kills = store_->ListKills(); kills.ok()) {
+    if (auto kills = kills_.List(); kills.ok()) {
       for (const core::KillEntry& k : *kills) {
         if (!k.engaged) continue;
         for (auto& g : gauges) {
@@ -292,7 +291,7 @@ void Api::HandleGovernance(std::string report, GovernanceQuery query, Responder 
     ReportCache::Answer a = reports_->Get(
         key,
         [this, report, query, set](const std::atomic<bool>& stop) {
-          const core::StoppableSource source(store_, &stop);
+          const core::StoppableSource source = audit_.History(&stop);
           return GovernanceReport(report, query, *set, source, ToUnixMillis(clock_->Now()));
         },
         query.refresh);

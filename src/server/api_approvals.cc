@@ -9,12 +9,10 @@
 #include <boost/json.hpp>
 
 #include "approval/sweeper.h"
-#include "approval/unheard.h"
 #include "common/json.h"
 #include "core/app/approvals.h"
 #include "server/api.h"
 #include "server/api_internal.h"
-#include "core/ports/store.h"
 
 namespace interlock::server {
 
@@ -74,7 +72,7 @@ void Api::HandleListApprovals(const Caller&, std::string state, size_t limit, Re
               : state == "decided" ? core::ApprovalFilter::Which::kDecided
                                    : core::ApprovalFilter::Which::kAll;
     f.limit = limit;
-    auto list = store_->ListApprovals(f);
+    auto list = calls_.approvals().List(f);
     if (!list.ok()) return r.Send(StoreError(list.error()));
     const TimePoint now = clock_->Now();
     json::array arr;
@@ -85,11 +83,12 @@ void Api::HandleListApprovals(const Caller&, std::string state, size_t limit, Re
 
 void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r) {
   Blocking([this, r, approval_id] {
-    auto a = store_->GetApproval(approval_id);
-    if (!a.ok()) return r.Send(StoreError(a.error()));
+    auto review = calls_.approvals().GetReview(approval_id);
+    if (!review.ok()) return r.Send(StoreError(review.error()));
+    const core::Approval* a = &review->approval;
     json::object out = ApprovalJson(*a, clock_->Now());
     // The call as stored: arguments redacted (hmac-sha256:...), why approval is needed.
-    if (auto call = store_->GetCall(a->call_id); call.ok()) {
+    if (const std::optional<core::StoredCall>& call = review->call) {
       out["args"] = call->record.call.args;
       out["decision"] = DecisionJson(call->record.decision);
       // What the call's rehearsal showed ("in staging this deletes 14 resources"), beside
@@ -114,16 +113,14 @@ void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r)
       }
     }
     json::array calls;
-    if (auto run = store_->ListRunCalls(a->run_id, 100); run.ok()) {
-      for (const core::CallSummary& c : *run) {
-        calls.push_back(json::object{{"call_id", c.call_id},
-                                     {"at", FormatRfc3339(c.at)},
-                                     {"tool", c.tool},
-                                     {"decision", c.verdict},
-                                     {"code", c.code},
-                                     {"reason", c.reason},
-                                     {"this", c.call_id == a->call_id}});
-      }
+    for (const core::CallSummary& c : review->run_calls) {
+      calls.push_back(json::object{{"call_id", c.call_id},
+                                   {"at", FormatRfc3339(c.at)},
+                                   {"tool", c.tool},
+                                   {"decision", c.verdict},
+                                   {"code", c.code},
+                                   {"reason", c.reason},
+                                   {"this", c.call_id == a->call_id}});
     }
     out["run_calls"] = std::move(calls);
     r.Send(JsonResponse(200, out));
@@ -184,7 +181,7 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
   Blocking([this, r, vote = std::move(vote)]() mutable {
     // The use case is the core's (core/app/approvals.h): the edit judged, the vote recorded.
     core::Approvals::EditRefusal edit = core::Approvals::EditRefusal::kNone;
-    auto out = core::Approvals(store_, store_, clock_).Vote(std::move(vote), &edit);
+    auto out = calls_.approvals().Vote(std::move(vote), &edit);
     if (!out.ok()) {
       if (edit == core::Approvals::EditRefusal::kPolicy) {
         return r.Send(JsonError(422, "EDIT_REFUSED", out.error().message));
@@ -219,7 +216,7 @@ void Api::HandleRevokeRunGrant(const Caller& c, const HttpRequest& req, std::str
   }
   if (tool.empty()) return r.Send(InvalidRequest("tool is required"));
   Blocking([this, c, r, run_id, tool, reason] {
-    Status s = store_->RevokeRunGrant(run_id, tool, c.principal, reason, clock_->Now());
+    Status s = calls_.approvals().RevokeRunGrant(run_id, tool, c.principal, reason);
     if (!s.ok()) return r.Send(StoreError(s.error()));
     r.Send(JsonResponse(200, json::object{{"run_id", run_id}, {"tool", tool}, {"revoked", true}}));
   });
@@ -228,7 +225,7 @@ void Api::HandleRevokeRunGrant(const Caller& c, const HttpRequest& req, std::str
 void Api::WithdrawUnheard(std::string agent_id, std::string principal, std::string call_id) {
   Blocking([this, agent_id = std::move(agent_id), principal = std::move(principal),
             call_id = std::move(call_id)] {
-    auto a = approval::WithdrawUnheard(*store_, call_id, agent_id, principal, clock_->Now());
+    auto a = calls_.approvals().WithdrawUnheard(call_id, agent_id, principal);
     if (!a.ok()) {
       // The approval stays pending until its deadline (the sweeper then times it out).
       std::fprintf(stderr,
@@ -257,8 +254,8 @@ void Api::HandleWithdraw(const Caller& c, const HttpRequest& req, std::string ap
     }
   }
   Blocking([this, c, r, approval_id, reason] {
-    auto a = store_->WithdrawApproval(approval_id, c.principal.agent_id, c.principal.name, reason,
-                                      clock_->Now());
+    auto a =
+        calls_.approvals().Withdraw(approval_id, c.principal.agent_id, c.principal.name, reason);
     if (!a.ok()) return r.Send(StoreError(a.error()));
     NotifyCall(a->call_id);
     r.Send(JsonResponse(200, ApprovalJson(*a, clock_->Now())));

@@ -8,13 +8,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "approval/unheard.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/json_write.h"
 #include "core/app/tool_calls.h"
 #include "core/app/tool_views.h"
-#include "core/ports/store.h"
 #include "policy/egress.h"
 #include "server/api.h"
 #include "server/api_internal.h"
@@ -24,6 +22,9 @@ namespace interlock::server {
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 namespace json = boost::json;
+
+// POST /v1/tools/view asks about at most this many tools at once.
+constexpr size_t kMaxViewTools = 1000;
 
 void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id) {
   const auto start = std::chrono::steady_clock::now();
@@ -187,7 +188,7 @@ void Api::HandleEgress(const Caller& c, const HttpRequest& req, Responder r, std
             in_flight = parsed->in_flight_call_id]() mutable {
     // The call in flight must be one of this run's (and so this agent's) calls, made by
     // this identity: another person's token for the same agent attaches nothing to it.
-    auto rec = store_->GetCall(in_flight);
+    auto rec = calls_.GetCall(in_flight);
     if (!rec.ok() || rec->record.run_id != run_id || rec->record.agent_id != c.principal.agent_id) {
       return r.Send(InvalidRequest("in_flight_call_id is not a call of run " + run_id));
     }
@@ -256,7 +257,7 @@ void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::strin
     // Only an egress decision (made by POST /v1/runs/{id}/egress or a proxy of the daemon's
     // own) takes an egress result; another agent's call is refused before anything is read
     // back to the caller.
-    auto call = store_->GetCall(call_id);
+    auto call = calls_.GetCall(call_id);
     if (!call.ok()) return r.Send(StoreError(call.error()));
     if (call->record.agent_id != c.principal.agent_id) {
       return r.Send(Forbidden("the call belongs to another agent"));
@@ -265,8 +266,7 @@ void Api::HandleEgressResult(const Caller& c, const HttpRequest& req, std::strin
         call->record.decision.rule.rfind("egress", 0) != 0) {
       return r.Send(InvalidRequest("call " + call_id + " is not an egress decision"));
     }
-    Status s = store_->RecordResult(call_id, c.principal.agent_id, c.principal.name, result,
-                                    clock_->Now());
+    Status s = calls_.RecordEgressResult(call_id, c.principal.agent_id, c.principal.name, result);
     if (s.ok()) egress_receipts_.Closed(EgressSerial(call_id), up, down);
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });
@@ -301,9 +301,9 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   // (or denies it if a kill switch or halt came first). Reviewers and admins only look.
   const bool agent = c.principal.role == core::Role::kAgent;
   // Only to the identity it was decided for (the principal its decision records).
-  auto call = agent ? store_->ReleaseCall(call_id, c.principal.agent_id, c.principal.name,
-                                          clock_->Now(), policies_->Current())
-                    : store_->GetCall(call_id);
+  auto call = agent ? calls_.approvals().Release(call_id, c.principal.agent_id, c.principal.name,
+                                                 policies_->Current())
+                    : calls_.GetCall(call_id);
   if (!call.ok()) {
     if (call.error().kind == ErrorKind::kPermissionDenied) {
       return Forbidden(call.error().message);
@@ -316,7 +316,7 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   out["call_id"] = rec.call_id;
   if (*pending || rec.decision.rule == "approval") {
     const std::string approval_id = core::ApprovalIdForCall(rec.call_id);
-    if (*pending || store_->GetApproval(approval_id).ok()) {
+    if (*pending || calls_.approvals().Get(approval_id).ok()) {
       out["approval_id"] = approval_id;
       if (std::string url = ApprovalUrl(approval_id); !url.empty()) {
         out["approval_url"] = std::move(url);
@@ -433,14 +433,13 @@ void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call
     // only for the call's own agent and identity (another agent's token, or another
     // identity of the same agent, whose report the store refuses, cannot make them vanish).
     if (egress_receipts_.Has(call_id)) {
-      auto call = store_->GetCall(call_id);
+      auto call = calls_.GetCall(call_id);
       if (call.ok() && call->record.agent_id == c.principal.agent_id &&
           call->record.principal == c.principal.name) {
         result.egress_json = egress_receipts_.TakeJson(call_id);
       }
     }
-    Status s = store_->RecordResult(call_id, c.principal.agent_id, c.principal.name, result,
-                                    clock_->Now());
+    Status s = calls_.RecordResult(call_id, c.principal.agent_id, c.principal.name, result);
     if (!s.ok() && s.error().kind == ErrorKind::kAlreadyExists && !result.idempotency.key.empty() &&
         s.error().message.rfind("Idempotency-Key", 0) == 0) {
       return r.Send(IdempotencyConflict(s.error().message));
@@ -495,7 +494,7 @@ void Api::HandleToolView(const Caller& c, const HttpRequest& req, Responder r) {
   std::shared_ptr<const policy::PolicySet> set = policies_->Current();
   json::object view;
   for (const json::value& t : tools->as_array()) {
-    if (!t.is_string() || t.as_string().empty() || t.as_string().size() > kMaxToolNameBytes) {
+    if (!t.is_string() || t.as_string().empty() || t.as_string().size() > core::kMaxToolNameBytes) {
       return r.Send(InvalidRequest("each tool name must be a string of 1 to 256 bytes"));
     }
     core::ToolView v = core::ViewTool(set.get(), c.principal.agent_id, t.as_string());

@@ -20,9 +20,6 @@ namespace interlock::server {
 
 inline constexpr size_t kMaxIdBytes = 128;
 inline constexpr size_t kMaxReasonBytes = 1024;
-inline constexpr size_t kMaxViewTools = 1000;
-inline constexpr size_t kMaxToolNameBytes = 256;
-inline constexpr size_t kMaxIdempotencyKeyBytes = 255;
 
 HttpResponse JsonResponse(unsigned status, const boost::json::value& body);
 // The same with the body already written as JSON text.

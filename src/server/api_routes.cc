@@ -16,7 +16,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
-#include "core/ports/store.h"
+#include "core/app/calls.h"
 #include "identity/oauth.h"
 #include "server/api.h"
 #include "server/api_internal.h"

@@ -8,10 +8,9 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "core/app/tool_calls.h"
 #include "server/api.h"
 #include "server/api_internal.h"
-#include "core/app/tool_calls.h"
-#include "core/ports/store.h"
 
 namespace interlock::server {
 
@@ -21,7 +20,7 @@ namespace json = boost::json;
 
 void Api::HandleCreateRun(const Caller& c, Responder r) {
   Blocking([this, c, r] {
-    auto run = store_->CreateRun(c.principal.agent_id, "", clock_->Now());
+    auto run = calls_.StartRun(c.principal.agent_id);
     if (!run.ok()) return r.Send(StoreError(run.error()));
     metrics_->RunStarted();
     r.Send(JsonResponse(201, json::object{{"run_id", run->run_id},
@@ -32,7 +31,7 @@ void Api::HandleCreateRun(const Caller& c, Responder r) {
 
 void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
   Blocking([this, c, r, run_id] {
-    auto run = store_->GetRun(run_id);
+    auto run = calls_.GetRun(run_id);
     if (!run.ok()) return r.Send(StoreError(run.error()));
     if (c.principal.role == core::Role::kAgent && run->agent_id != c.principal.agent_id) {
       return r.Send(Forbidden("the run belongs to another agent"));
@@ -43,7 +42,7 @@ void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
 
 void Api::HandleListRuns(core::RunFilter filter, Responder r) {
   Blocking([this, r, filter = std::move(filter)] {
-    auto page = store_->ListRuns(filter);
+    auto page = calls_.ListRuns(filter);
     if (!page.ok()) return r.Send(StoreError(page.error()));
     const TimePoint now = clock_->Now();
     const std::shared_ptr<const policy::PolicySet> set = policies_->Current();
@@ -63,7 +62,7 @@ void Api::HandleUsage(const Caller& c, const HttpRequest& req, std::string run_i
   auto usage = core::UsageFromJson(json::value(std::move(*body)));
   if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));
   Blocking([this, c, r, run_id, u = *usage, k = key->value_or(core::IdempotencyKey{})] {
-    Status s = store_->AddUsageOnce(run_id, c.principal.agent_id, u, k);
+    Status s = calls_.AddUsage(run_id, c.principal.agent_id, u, k);
     if (!s.ok() && s.error().kind == ErrorKind::kAlreadyExists && !k.key.empty()) {
       return r.Send(IdempotencyConflict(s.error().message));
     }
@@ -73,7 +72,7 @@ void Api::HandleUsage(const Caller& c, const HttpRequest& req, std::string run_i
 
 void Api::HandleEndRun(const Caller& c, std::string run_id, Responder r) {
   Blocking([this, c, r, run_id] {
-    Status s = store_->EndRun(run_id, c.principal.agent_id, clock_->Now());
+    Status s = calls_.EndRun(run_id, c.principal.agent_id);
     if (s.ok()) metrics_->RunEnded();
     r.Send(s.ok() ? NoContent() : StoreError(s.error()));
   });
@@ -81,7 +80,7 @@ void Api::HandleEndRun(const Caller& c, std::string run_id, Responder r) {
 
 void Api::HandleReplay(std::string run_id, Responder r) {
   Blocking([this, run_id = std::move(run_id), r] {
-    auto replay = store_->ReplayRun(run_id);
+    auto replay = audit_.ReplayRun(run_id);
     if (!replay.ok()) return r.Send(StoreError(replay.error()));
     json::object out = std::move(*replay);
     // Every record of the run re-hashed from its stored body (audit::ReplayRun); the

@@ -10,7 +10,8 @@
 #include "common/crypto.h"
 #include "common/json.h"
 #include "common/json_write.h"
-#include "core/ports/store.h"
+#include "core/app/calls.h"
+#include "core/app/kills.h"
 #include "identity/jwt.h"
 #include "policy/workflow.h"
 #include "server/api.h"
@@ -21,6 +22,9 @@ namespace interlock::server {
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 namespace json = boost::json;
+
+// An Idempotency-Key is at most this long (docs/api.md#idempotency).
+constexpr size_t kMaxIdempotencyKeyBytes = 255;
 
 HttpResponse JsonResponse(unsigned status, const json::value& body) {
   HttpResponse res{static_cast<http::status>(status), 11};

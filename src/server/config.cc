@@ -5,39 +5,36 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
-
 #include "common/env_name.h"
-#include "policy/yaml_reader.h"
+#include "policy/yaml_tree.h"
 
 namespace interlock::server {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Where(const std::string& file, const YAML::Node& n) {
-  return YamlWhere(file, n.Mark());
-}
+std::string Where(const std::string& file, const YamlNode& n) { return YamlWhere(file, n); }
 
 class Reader {
  public:
   Reader(std::string file, fs::path base) : file_(std::move(file)), base_(std::move(base)) {}
 
-  Status Fail(const YAML::Node& n, const std::string& what) {
+  Status Fail(const YamlNode& n, const std::string& what) {
     return Error::Invalid(Where(file_, n) + what);
   }
 
-  Status String(const YAML::Node& n, const std::string& key, std::string* out) {
+  Status String(const YamlNode& n, const std::string& key, std::string* out) {
     if (!n.IsScalar()) return Fail(n, key + " must be a string");
     *out = n.Scalar();
     return Status::Ok();
   }
 
-  Status Path(const YAML::Node& n, const std::string& key, std::string* out) {
+  Status Path(const YamlNode& n, const std::string& key, std::string* out) {
     std::string s;
     if (Status st = String(n, key, &s); !st.ok()) return st;
     if (s.empty()) return Fail(n, key + " must not be empty");
@@ -47,7 +44,7 @@ class Reader {
   }
 
   template <class Int>
-  Status Integer(const YAML::Node& n, const std::string& key, int64_t min, int64_t max, Int* out) {
+  Status Integer(const YamlNode& n, const std::string& key, int64_t min, int64_t max, Int* out) {
     if (!n.IsScalar()) return Fail(n, key + " must be an integer");
     const std::string& s = n.Scalar();
     int64_t v = 0;
@@ -63,8 +60,8 @@ class Reader {
     return Status::Ok();
   }
 
-  Status Millis(const YAML::Node& n, const std::string& key, int64_t scale, int64_t min,
-                int64_t max, std::chrono::milliseconds* out) {
+  Status Millis(const YamlNode& n, const std::string& key, int64_t scale, int64_t min, int64_t max,
+                std::chrono::milliseconds* out) {
     int64_t v = 0;
     if (Status st = Integer(n, key, min, max, &v); !st.ok()) return st;
     *out = std::chrono::milliseconds(v * scale);
@@ -81,11 +78,33 @@ class Reader {
   fs::path base_;
 };
 
-Status ReadLimits(Reader& r, const YAML::Node& node, ServerConfig* c) {
+// One key of a mapping section and how its value is read.
+struct SectionKey {
+  std::string_view key;
+  std::function<Status(const YamlNode& value)> read;
+};
+
+// Reads the mapping `node` of the section `name` ("approvals", "audit"), each key by its
+// reader in document order; the first error wins, an unknown key is an error at its
+// position.
+Status ReadSection(Reader& r, const YamlNode& node, const std::string& name,
+                   const std::vector<SectionKey>& keys) {
+  if (!node.IsMap()) return r.Fail(node, name + " must be a mapping");
+  for (const auto& kv : node.entries()) {
+    const std::string& k = kv.first.Scalar();
+    auto it =
+        std::find_if(keys.begin(), keys.end(), [&](const SectionKey& sk) { return sk.key == k; });
+    if (it == keys.end()) return r.Fail(kv.first, "unknown key '" + name + "." + k + "'");
+    if (Status st = it->read(kv.second); !st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status ReadLimits(Reader& r, const YamlNode& node, ServerConfig* c) {
   if (!node.IsMap()) return r.Fail(node, "limits must be a mapping");
-  for (const auto& kv : node) {
+  for (const auto& kv : node.entries()) {
     const std::string key = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
+    const YamlNode& v = kv.second;
     Status st;
     if (key == "max_body_bytes") {
       st = r.Integer(v, key, 1024, 64 << 20, &c->limits.max_body_bytes);
@@ -127,10 +146,10 @@ bool ValidHeaderName(std::string_view n) {
   });
 }
 
-Status ReadStringMap(Reader& r, const YAML::Node& node, const std::string& key,
+Status ReadStringMap(Reader& r, const YamlNode& node, const std::string& key,
                      bool (*valid_key)(std::string_view), std::map<std::string, std::string>* out) {
   if (!node.IsMap()) return r.Fail(node, key + " must be a mapping");
-  for (const auto& kv : node) {
+  for (const auto& kv : node.entries()) {
     const std::string k = kv.first.Scalar();
     if (!valid_key(k)) return r.Fail(kv.first, key + ": '" + k + "' is not a valid name");
     std::string v;
@@ -145,10 +164,10 @@ Status ReadStringMap(Reader& r, const YAML::Node& node, const std::string& key,
 
 // A list of variable names (pass_env, sandbox.env): what a server may see of Interlock's
 // environment besides the base variables (mcp/server_env.h).
-Status ReadEnvNames(Reader& r, const YAML::Node& v, const std::string& key,
+Status ReadEnvNames(Reader& r, const YamlNode& v, const std::string& key,
                     std::vector<std::string>* out) {
   if (!v.IsSequence()) return r.Fail(v, key + " must be a list of variable names");
-  for (const auto& item : v) {
+  for (const auto& item : v.items()) {
     std::string n;
     if (Status st = r.String(item, key, &n); !st.ok()) return st;
     if (!ValidEnvName(n)) return r.Fail(item, key + ": '" + n + "' is not a variable name");
@@ -160,20 +179,20 @@ Status ReadEnvNames(Reader& r, const YAML::Node& v, const std::string& key,
 // credentials: {token_exchange | client_credentials: {token_url, client_id,
 // client_secret_file, audience, scope, ca_file, timeout_ms, renew_before_seconds, env,
 // agents: {AGENT: {client_id, client_secret_file}}}} (docs/identity.md#upstream-credentials).
-Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& node,
+Status ReadCredentials(Reader& r, const std::string& where, const YamlNode& node,
                        McpUpstreamConfig* u) {
   if (!node.IsMap() || node.size() != 1) {
     return r.Fail(node, where + " must be {token_exchange: {...}} or {client_credentials: {...}}");
   }
-  const std::string kind = node.begin()->first.Scalar();
-  const YAML::Node body = node.begin()->second;  // a copy: the iterator is a temporary
+  const std::string kind = node.entries().front().first.Scalar();
+  const YamlNode body = node.entries().front().second;  // a copy: the iterator is a temporary
   identity::CredentialConfig& c = u->credentials;
   if (kind == "token_exchange") {
     c.kind = identity::CredentialKind::kTokenExchange;
   } else if (kind == "client_credentials") {
     c.kind = identity::CredentialKind::kClientCredentials;
   } else {
-    return r.Fail(node.begin()->first,
+    return r.Fail(node.entries().front().first,
                   "unknown key '" + where + "." + kind + "' (token_exchange, client_credentials)");
   }
   const std::string at = where + "." + kind;
@@ -181,9 +200,9 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
   c.upstream = u->name;
   u->has_credentials = true;
   std::string scope;
-  for (const auto& kv : body) {
+  for (const auto& kv : body.entries()) {
     const std::string k = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
+    const YamlNode& v = kv.second;
     Status st;
     if (k == "token_url") {
       st = r.String(v, at + ".token_url", &c.token_url);
@@ -194,10 +213,10 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
     } else if (k == "client_assertion") {
       // RFC 7523 private_key_jwt: the client signs a short-lived JWT instead of sending
       // a secret. {key_file: PEM} (Ed25519 or RSA).
-      if (!v.IsMap() || v.size() != 1 || v.begin()->first.Scalar() != "key_file") {
+      if (!v.IsMap() || v.size() != 1 || v.entries().front().first.Scalar() != "key_file") {
         st = r.Fail(v, at + ".client_assertion must be {key_file: PATH}");
       } else {
-        st = r.Path(v.begin()->second, at + ".client_assertion.key_file",
+        st = r.Path(v.entries().front().second, at + ".client_assertion.key_file",
                     &u->credentials_assertion_key_file);
       }
     } else if (k == "audience") {
@@ -217,7 +236,7 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
       if (st.ok() && !ValidEnvName(c.env)) st = r.Fail(v, at + ".env is not a variable name");
     } else if (k == "agents" && c.kind == identity::CredentialKind::kClientCredentials) {
       if (!v.IsMap()) st = r.Fail(v, at + ".agents must map agent ids to clients");
-      for (const auto& a : v) {
+      for (const auto& a : v.entries()) {
         if (!st.ok()) break;
         const std::string agent = a.first.Scalar();
         if (!a.second.IsMap()) {
@@ -226,7 +245,7 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
           break;
         }
         identity::CredentialClient& client = c.agents[agent];
-        for (const auto& f : a.second) {
+        for (const auto& f : a.second.entries()) {
           const std::string fk = f.first.Scalar();
           if (fk == "client_id") {
             st = r.String(f.second, at + ".agents." + agent + ".client_id", &client.client_id);
@@ -273,14 +292,14 @@ Status ReadCredentials(Reader& r, const std::string& where, const YAML::Node& no
 }
 
 // mcp.upstreams.NAME.sandbox: true, false or {write: [DIR, ...], read: [PATH, ...], env: [...]}.
-Status ReadUpstreamSandbox(Reader& r, const std::string& where, const YAML::Node& v,
+Status ReadUpstreamSandbox(Reader& r, const std::string& where, const YamlNode& v,
                            McpUpstreamConfig* u) {
   Status st;
   if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) {
     u->sandbox = v.Scalar() == "true";
   } else if (v.IsMap()) {
     u->sandbox = true;
-    for (const auto& skv : v) {
+    for (const auto& skv : v.entries()) {
       const std::string sk = skv.first.Scalar();
       if (sk == "env") {
         if (st = ReadEnvNames(r, skv.second, where + ".sandbox.env", &u->sandbox_env); !st.ok()) {
@@ -298,7 +317,7 @@ Status ReadUpstreamSandbox(Reader& r, const std::string& where, const YAML::Node
         break;
       }
       std::vector<std::string>& into = sk == "write" ? u->sandbox_write : u->sandbox_read;
-      for (const auto& item : skv.second) {
+      for (const auto& item : skv.second.items()) {
         std::string d;
         if (st = r.String(item, list, &d); !st.ok()) break;
         if (d.empty()) {
@@ -316,20 +335,20 @@ Status ReadUpstreamSandbox(Reader& r, const std::string& where, const YAML::Node
   return st;
 }
 
-Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
+Status ReadUpstream(Reader& r, const std::string& name, const YamlNode& node,
                     McpUpstreamConfig* u) {
   const std::string where = "mcp.upstreams." + name;
   if (!node.IsMap()) return r.Fail(node, where + " must be a mapping");
   u->name = name;
-  for (const auto& kv : node) {
+  for (const auto& kv : node.entries()) {
     const std::string key = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
+    const YamlNode& v = kv.second;
     Status st;
     if (key == "command") {
       if (!v.IsSequence() || v.size() == 0) {
         st = r.Fail(v, where + ".command must be a non-empty list (argv)");
       } else {
-        for (const auto& item : v) {
+        for (const auto& item : v.items()) {
           std::string a;
           if (st = r.String(item, where + ".command", &a); !st.ok()) break;
           u->command.push_back(a);
@@ -344,7 +363,7 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
       if (!v.IsSequence()) {
         st = r.Fail(v, where + ".secret_env must be a list of variable names");
       } else {
-        for (const auto& item : v) {
+        for (const auto& item : v.items()) {
           std::string n;
           if (st = r.String(item, where + ".secret_env", &n); !st.ok()) break;
           if (!ValidEnvName(n)) {
@@ -370,7 +389,7 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
       if (!v.IsSequence()) {
         st = r.Fail(v, where + ".forward_methods must be a list of method names");
       } else {
-        for (const auto& item : v) {
+        for (const auto& item : v.items()) {
           std::string m;
           if (st = r.String(item, where + ".forward_methods", &m); !st.ok()) break;
           u->forward_methods.push_back(m);
@@ -439,11 +458,11 @@ Status ReadUpstream(Reader& r, const std::string& name, const YAML::Node& node,
 }
 
 // A list of one-line strings.
-Status ReadStringList(Reader& r, const YAML::Node& node, const std::string& key,
+Status ReadStringList(Reader& r, const YamlNode& node, const std::string& key,
                       std::vector<std::string>* out) {
   if (!node.IsSequence()) return r.Fail(node, key + " must be a list of strings");
   out->clear();
-  for (const auto& item : node) {
+  for (const auto& item : node.items()) {
     std::string s;
     if (Status st = r.String(item, key, &s); !st.ok()) return st;
     if (s.find_first_of("\r\n") != std::string::npos || s.find('\0') != std::string::npos) {
@@ -456,9 +475,9 @@ Status ReadStringList(Reader& r, const YAML::Node& node, const std::string& key,
 
 // identity.oauth: {resource_base, authorization_servers, scopes_supported, agents}
 // (docs/identity.md#mcp-clients-with-oauth-21); checked against identity.jwt by the caller.
-Status ReadOAuth(Reader& r, const YAML::Node& node, identity::OAuthConfig* o) {
+Status ReadOAuth(Reader& r, const YamlNode& node, identity::OAuthConfig* o) {
   if (!node.IsMap()) return r.Fail(node, "identity.oauth must be a mapping");
-  for (const auto& kv : node) {
+  for (const auto& kv : node.entries()) {
     const std::string k = kv.first.Scalar();
     const std::string where = "identity.oauth." + k;
     Status st;
@@ -489,9 +508,9 @@ Status ReadOAuth(Reader& r, const YAML::Node& node, identity::OAuthConfig* o) {
 
 // identity.oidc: reviewer and admin sign-in on /ui/ (docs/identity.md, "Reviewer sign-in
 // with OpenID Connect"). The secret is read from client_secret_file when the daemon starts.
-Status ReadOidc(Reader& r, const YAML::Node& node, identity::OidcConfig* o) {
+Status ReadOidc(Reader& r, const YamlNode& node, identity::OidcConfig* o) {
   if (!node.IsMap()) return r.Fail(node, "identity.oidc must be a mapping");
-  for (const auto& kv : node) {
+  for (const auto& kv : node.entries()) {
     const std::string k = kv.first.Scalar();
     const std::string where = "identity.oidc." + k;
     int64_t secs = 0;
@@ -542,11 +561,11 @@ Status ReadOidc(Reader& r, const YAML::Node& node, identity::OidcConfig* o) {
 // identity: {jwt: [{issuer, audience, jwks_uri, ca_file, agent_claim, on_behalf_of_claim,
 // on_behalf_of_groups_claim, skew_seconds, max_lifetime_seconds, max_key_age_seconds,
 // refresh_seconds, identities}, ...], oauth: {...}, oidc: {...}}
-Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
+Status ReadIdentity(Reader& r, const YamlNode& node, ServerConfig* config) {
   if (!node.IsMap()) return r.Fail(node, "identity must be a mapping");
   std::vector<identity::IssuerConfig>* out = &config->jwt_issuers;
-  std::optional<YAML::Node> oauth_node;
-  for (const auto& kv : node) {
+  std::optional<YamlNode> oauth_node;
+  for (const auto& kv : node.entries()) {
     const std::string key = kv.first.Scalar();
     if (key == "oauth") {
       if (Status st = ReadOAuth(r, kv.second, &config->oauth); !st.ok()) return st;
@@ -562,10 +581,10 @@ Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
     }
     if (!kv.second.IsSequence()) return r.Fail(kv.second, "identity.jwt must be a list of issuers");
     out->clear();
-    for (const auto& item : kv.second) {
+    for (const auto& item : kv.second.items()) {
       if (!item.IsMap()) return r.Fail(item, "each identity.jwt entry must be a mapping");
       identity::IssuerConfig c;
-      for (const auto& f : item) {
+      for (const auto& f : item.entries()) {
         const std::string k = f.first.Scalar();
         const std::string where = "identity.jwt[]." + k;
         int64_t secs = 0;
@@ -622,7 +641,7 @@ Status ReadIdentity(Reader& r, const YAML::Node& node, ServerConfig* config) {
   return Status::Ok();
 }
 
-Status ReadBool(Reader& r, const YAML::Node& n, const std::string& key, bool* out) {
+Status ReadBool(Reader& r, const YamlNode& n, const std::string& key, bool* out) {
   if (!n.IsScalar() || (n.Scalar() != "true" && n.Scalar() != "false")) {
     return r.Fail(n, key + " must be true or false");
   }
@@ -631,7 +650,7 @@ Status ReadBool(Reader& r, const YAML::Node& n, const std::string& key, bool* ou
 }
 
 // A URL an OTLP signal is posted to: http(s)://host[:port]/path.
-Status ReadOtlpUrl(Reader& r, const YAML::Node& v, const std::string& key, std::string* out) {
+Status ReadOtlpUrl(Reader& r, const YamlNode& v, const std::string& key, std::string* out) {
   if (Status st = r.String(v, key, out); !st.ok()) return st;
   if (out->rfind("http://", 0) != 0 && out->rfind("https://", 0) != 0) {
     return r.Fail(v, key +
@@ -642,12 +661,12 @@ Status ReadOtlpUrl(Reader& r, const YAML::Node& v, const std::string& key, std::
 }
 
 // telemetry: (docs/telemetry.md#configuration). An endpoint turns export on.
-Status ReadTelemetry(Reader& r, const YAML::Node& node, telemetry::TelemetryOptions* t) {
+Status ReadTelemetry(Reader& r, const YamlNode& node, telemetry::TelemetryOptions* t) {
   if (!node.IsMap()) return r.Fail(node, "telemetry must be a mapping");
-  for (const auto& kv : node) {
+  for (const auto& kv : node.entries()) {
     const std::string k = kv.first.Scalar();
     const std::string key = "telemetry." + k;
-    const YAML::Node& v = kv.second;
+    const YamlNode& v = kv.second;
     Status st;
     if (k == "endpoint") {
       st = ReadOtlpUrl(r, v, key, &t->endpoint);
@@ -697,7 +716,7 @@ Status ReadTelemetry(Reader& r, const YAML::Node& node, telemetry::TelemetryOpti
       if (!v.IsMap()) {
         st = r.Fail(v, key + " must be a mapping");
       } else {
-        for (const auto& a : v) {
+        for (const auto& a : v.entries()) {
           std::string value;
           if (st = r.String(a.second, key + "." + a.first.Scalar(), &value); !st.ok()) break;
           t->resource_attributes.emplace_back(a.first.Scalar(), value);
@@ -713,18 +732,18 @@ Status ReadTelemetry(Reader& r, const YAML::Node& node, telemetry::TelemetryOpti
   return Status::Ok();
 }
 
-Status ReadMcp(Reader& r, const YAML::Node& node, McpConfig* m) {
+Status ReadMcp(Reader& r, const YamlNode& node, McpConfig* m) {
   if (!node.IsMap()) return r.Fail(node, "mcp must be a mapping");
-  for (const auto& kv : node) {
+  for (const auto& kv : node.entries()) {
     const std::string key = kv.first.Scalar();
-    const YAML::Node& v = kv.second;
+    const YamlNode& v = kv.second;
     Status st;
     if (key == "upstreams") {
       if (!v.IsMap()) {
         st = r.Fail(v, "mcp.upstreams must map names to upstream servers");
       } else {
         m->upstreams.clear();
-        for (const auto& u : v) {
+        for (const auto& u : v.entries()) {
           const std::string name = u.first.Scalar();
           if (!ValidUpstreamName(name)) {
             st = r.Fail(u.first, "mcp.upstreams: '" + name +
@@ -741,7 +760,7 @@ Status ReadMcp(Reader& r, const YAML::Node& node, McpConfig* m) {
         st = r.Fail(v, "mcp.allowed_origins must be a list");
       } else {
         m->allowed_origins.clear();
-        for (const auto& item : v) {
+        for (const auto& item : v.items()) {
           std::string o;
           if (st = r.String(item, "mcp.allowed_origins", &o); !st.ok()) break;
           if (o != "*" && o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0) {
@@ -758,7 +777,7 @@ Status ReadMcp(Reader& r, const YAML::Node& node, McpConfig* m) {
         st = r.Fail(v, "mcp.allowed_hosts must be a list");
       } else {
         m->allowed_hosts.clear();
-        for (const auto& item : v) {
+        for (const auto& item : v.items()) {
           std::string h;
           if (st = r.String(item, "mcp.allowed_hosts", &h); !st.ok()) break;
           if (h.empty() || h.find_first_of("/ ") != std::string::npos) {
@@ -814,6 +833,72 @@ Status ParseListen(std::string_view listen, ServerConfig* config) {
   return Status::Ok();
 }
 
+Status ReadApprovals(Reader& r, const YamlNode& node, ServerConfig* c) {
+  return ReadSection(
+      r, node, "approvals",
+      {{"default_timeout_seconds",
+        [&](const YamlNode& n) {
+          return r.Integer(n, "default_timeout_seconds", 1, 7 * 86400,
+                           &c->approval_timeout_seconds);
+        }},
+       {"max_wait_seconds",
+        [&](const YamlNode& n) {
+          return r.Integer(n, "max_wait_seconds", 1, 30 * 86400, &c->approval_max_wait_seconds);
+        }},
+       {"public_url",
+        [&](const YamlNode& n) {
+          if (Status st = r.String(n, "public_url", &c->public_url); !st.ok()) return st;
+          if (c->public_url.rfind("http://", 0) != 0 && c->public_url.rfind("https://", 0) != 0) {
+            return r.Fail(n, "approvals.public_url must start with http:// or https://");
+          }
+          return Status::Ok();
+        }},
+       {"channel", [&](const YamlNode& n) { return r.String(n, "channel", &c->approval_channel); }},
+       {"sweep_ms", [&](const YamlNode& n) {
+          return r.Millis(n, "sweep_ms", 1, 10, 60000, &c->approval_sweep);
+        }}});
+}
+
+Status ReadNotifier(Reader& r, const YamlNode& node, ServerConfig* c) {
+  return ReadSection(
+      r, node, "notifier",
+      {{"max_attempts",
+        [&](const YamlNode& n) {
+          return r.Integer(n, "max_attempts", 1, 100, &c->webhook_attempts);
+        }},
+       {"initial_backoff_ms",
+        [&](const YamlNode& n) {
+          return r.Millis(n, "initial_backoff_ms", 1, 1, 600000, &c->webhook_backoff);
+        }},
+       {"queue",
+        [&](const YamlNode& n) { return r.Integer(n, "queue", 1, 1 << 20, &c->notifier_queue); }},
+       {"ca_file",
+        [&](const YamlNode& n) { return r.Path(n, "notifier.ca_file", &c->webhook_ca_file); }}});
+}
+
+Status ReadAudit(Reader& r, const YamlNode& node, ServerConfig* c) {
+  return ReadSection(r, node, "audit",
+                     {{"retention_days",
+                       [&](const YamlNode& n) {
+                         return r.Integer(n, "audit.retention_days", 0, 100 * 365,
+                                          &c->audit_retention_days);
+                       }},
+                      {"prune_interval_hours",
+                       [&](const YamlNode& n) {
+                         return r.Millis(n, "audit.prune_interval_hours", 3600 * 1000, 1, 24 * 366,
+                                         &c->audit_prune_interval);
+                       }},
+                      {"prune_interval_ms",  // tests
+                       [&](const YamlNode& n) {
+                         return r.Millis(n, "audit.prune_interval_ms", 1, 10,
+                                         24LL * 366 * 3600 * 1000, &c->audit_prune_interval);
+                       }},
+                      {"first_prune_after_ms", [&](const YamlNode& n) {
+                         return r.Millis(n, "audit.first_prune_after_ms", 1, 0, 24LL * 3600 * 1000,
+                                         &c->audit_prune_first);
+                       }}});
+}
+
 Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::NotFound("cannot read config file " + path);
@@ -821,171 +906,98 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   ss << in.rdbuf();
   // The strict reader: a key written twice (which would silently keep one), or a second
   // document, is an error with its position, as in policy files.
-  Result<YAML::Node> read = ReadYamlDocument(ss.str(), path);
+  Result<YamlNode> read = ReadYamlTree(ss.str(), path);
   if (!read.ok()) return read.error();
-  const YAML::Node root = std::move(*read);
+  const YamlNode root = std::move(*read);
   Reader r(path, fs::path(path).parent_path());
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap()) return r.Fail(root, "the config file must be a mapping");
-  try {
-    for (const auto& kv : root) {
-      const std::string key = kv.first.Scalar();
-      const YAML::Node& v = kv.second;
-      Status st;
-      if (key == "listen") {
-        std::string s;
-        st = r.String(v, key, &s);
-        if (st.ok()) {
-          st = ParseListen(s, c);
-          if (!st.ok()) st = r.Fail(v, st.error().message);
-        }
-      } else if (key == "threads") {
-        st = r.Integer(v, key, 0, 1024, &c->threads);
-      } else if (key == "policies") {
-        c->policies.clear();
-        if (v.IsSequence()) {
-          for (const auto& item : v) {
-            std::string p;
-            if (st = r.Path(item, key, &p); !st.ok()) break;
-            c->policies.push_back(p);
-          }
-        } else {
+  for (const auto& kv : root.entries()) {
+    const std::string key = kv.first.Scalar();
+    const YamlNode& v = kv.second;
+    Status st;
+    if (key == "listen") {
+      std::string s;
+      st = r.String(v, key, &s);
+      if (st.ok()) {
+        st = ParseListen(s, c);
+        if (!st.ok()) st = r.Fail(v, st.error().message);
+      }
+    } else if (key == "threads") {
+      st = r.Integer(v, key, 0, 1024, &c->threads);
+    } else if (key == "policies") {
+      c->policies.clear();
+      if (v.IsSequence()) {
+        for (const auto& item : v.items()) {
           std::string p;
-          st = r.Path(v, key, &p);
-          if (st.ok()) c->policies.push_back(p);
-        }
-      } else if (key == "workspace") {
-        st = r.Path(v, key, &c->workspace);
-      } else if (key == "store") {
-        st = r.Path(v, key, &c->store);
-      } else if (key == "durability") {
-        std::string s;
-        st = r.String(v, key, &s);
-        if (st.ok() && s != "full" && s != "normal") {
-          st = r.Fail(v, "durability must be 'full' or 'normal'");
-        }
-        c->durable_full = s != "normal";
-      } else if (key == "tls_cert") {
-        st = r.Path(v, key, &c->tls_cert);
-      } else if (key == "tls_key") {
-        st = r.Path(v, key, &c->tls_key);
-      } else if (key == "metrics_token_file") {
-        st = r.Path(v, key, &c->metrics_token_file);
-      } else if (key == "limits") {
-        st = ReadLimits(r, v, c);
-      } else if (key == "auth_cache_ms") {
-        st = r.Millis(v, key, 1, 0, 60000, &c->auth_cache_ttl);
-      } else if (key == "policy_poll_ms") {
-        st = r.Millis(v, key, 1, 100, 3600000, &c->policy_poll);
-      } else if (key == "webhooks") {
-        if (!v.IsMap()) {
-          st = r.Fail(v, "webhooks must map channel names to http(s):// URLs");
-        } else {
-          for (const auto& w : v) {
-            std::string url;
-            if (st = r.String(w.second, "webhooks." + w.first.Scalar(), &url); !st.ok()) break;
-            c->webhooks[w.first.Scalar()] = url;
-          }
-        }
-      } else if (key == "approvals") {
-        if (!v.IsMap()) {
-          st = r.Fail(v, "approvals must be a mapping");
-        } else {
-          for (const auto& w : v) {
-            const std::string k = w.first.Scalar();
-            if (k == "default_timeout_seconds") {
-              st = r.Integer(w.second, k, 1, 7 * 86400, &c->approval_timeout_seconds);
-            } else if (k == "max_wait_seconds") {
-              st = r.Integer(w.second, k, 1, 30 * 86400, &c->approval_max_wait_seconds);
-            } else if (k == "public_url") {
-              st = r.String(w.second, k, &c->public_url);
-              if (st.ok() && c->public_url.rfind("http://", 0) != 0 &&
-                  c->public_url.rfind("https://", 0) != 0) {
-                st = r.Fail(w.second, "approvals.public_url must start with http:// or https://");
-              }
-            } else if (k == "channel") {
-              st = r.String(w.second, k, &c->approval_channel);
-            } else if (k == "sweep_ms") {
-              st = r.Millis(w.second, k, 1, 10, 60000, &c->approval_sweep);
-            } else {
-              st = r.Fail(w.first, "unknown key 'approvals." + k + "'");
-            }
-            if (!st.ok()) break;
-          }
-        }
-      } else if (key == "notifier") {
-        if (!v.IsMap()) {
-          st = r.Fail(v, "notifier must be a mapping");
-        } else {
-          for (const auto& w : v) {
-            const std::string k = w.first.Scalar();
-            if (k == "max_attempts") {
-              st = r.Integer(w.second, k, 1, 100, &c->webhook_attempts);
-            } else if (k == "initial_backoff_ms") {
-              st = r.Millis(w.second, k, 1, 1, 600000, &c->webhook_backoff);
-            } else if (k == "queue") {
-              st = r.Integer(w.second, k, 1, 1 << 20, &c->notifier_queue);
-            } else if (k == "ca_file") {
-              st = r.Path(w.second, "notifier.ca_file", &c->webhook_ca_file);
-            } else {
-              st = r.Fail(w.first, "unknown key 'notifier." + k + "'");
-            }
-            if (!st.ok()) break;
-          }
-        }
-      } else if (key == "mcp") {
-        st = ReadMcp(r, v, &c->mcp);
-      } else if (key == "identity") {
-        st = ReadIdentity(r, v, c);
-      } else if (key == "telemetry") {
-        st = ReadTelemetry(r, v, &c->telemetry);
-      } else if (key == "audit") {
-        if (!v.IsMap()) {
-          st = r.Fail(v, "audit must be a mapping");
-        } else {
-          for (const auto& w : v) {
-            const std::string k = w.first.Scalar();
-            if (k == "retention_days") {
-              st = r.Integer(w.second, "audit." + k, 0, 100 * 365, &c->audit_retention_days);
-            } else if (k == "prune_interval_hours") {
-              st = r.Millis(w.second, "audit." + k, 3600 * 1000, 1, 24 * 366,
-                            &c->audit_prune_interval);
-            } else if (k == "prune_interval_ms") {  // tests
-              st = r.Millis(w.second, "audit." + k, 1, 10, 24LL * 366 * 3600 * 1000,
-                            &c->audit_prune_interval);
-            } else if (k == "first_prune_after_ms") {
-              st =
-                  r.Millis(w.second, "audit." + k, 1, 0, 24LL * 3600 * 1000, &c->audit_prune_first);
-            } else {
-              st = r.Fail(w.first, "unknown key 'audit." + k + "'");
-            }
-            if (!st.ok()) break;
-          }
-        }
-      } else if (key == "governance") {
-        if (!v.IsMap()) {
-          st = r.Fail(v, "governance must be a mapping");
-        } else {
-          for (const auto& w : v) {
-            const std::string k = w.first.Scalar();
-            if (k == "wait_ms") {
-              st = r.Millis(w.second, "governance." + k, 1, 0, 10000, &c->governance_wait);
-            } else if (k == "min_interval_seconds") {
-              st = r.Millis(w.second, "governance." + k, 1000, 0, 86400,
-                            &c->governance_min_interval);
-            } else {
-              st = r.Fail(w.first, "unknown key 'governance." + k + "'");
-            }
-            if (!st.ok()) break;
-          }
+          if (st = r.Path(item, key, &p); !st.ok()) break;
+          c->policies.push_back(p);
         }
       } else {
-        st = r.Fail(kv.first, "unknown key '" + key + "'");
+        std::string p;
+        st = r.Path(v, key, &p);
+        if (st.ok()) c->policies.push_back(p);
       }
-      if (!st.ok()) return st;
+    } else if (key == "workspace") {
+      st = r.Path(v, key, &c->workspace);
+    } else if (key == "store") {
+      st = r.Path(v, key, &c->store);
+    } else if (key == "durability") {
+      std::string s;
+      st = r.String(v, key, &s);
+      if (st.ok() && s != "full" && s != "normal") {
+        st = r.Fail(v, "durability must be 'full' or 'normal'");
+      }
+      c->durable_full = s != "normal";
+    } else if (key == "tls_cert") {
+      st = r.Path(v, key, &c->tls_cert);
+    } else if (key == "tls_key") {
+      st = r.Path(v, key, &c->tls_key);
+    } else if (key == "metrics_token_file") {
+      st = r.Path(v, key, &c->metrics_token_file);
+    } else if (key == "limits") {
+      st = ReadLimits(r, v, c);
+    } else if (key == "auth_cache_ms") {
+      st = r.Millis(v, key, 1, 0, 60000, &c->auth_cache_ttl);
+    } else if (key == "policy_poll_ms") {
+      st = r.Millis(v, key, 1, 100, 3600000, &c->policy_poll);
+    } else if (key == "webhooks") {
+      if (!v.IsMap()) {
+        st = r.Fail(v, "webhooks must map channel names to http(s):// URLs");
+      } else {
+        for (const auto& w : v.entries()) {
+          std::string url;
+          if (st = r.String(w.second, "webhooks." + w.first.Scalar(), &url); !st.ok()) break;
+          c->webhooks[w.first.Scalar()] = url;
+        }
+      }
+    } else if (key == "approvals") {
+      st = ReadApprovals(r, v, c);
+    } else if (key == "notifier") {
+      st = ReadNotifier(r, v, c);
+    } else if (key == "mcp") {
+      st = ReadMcp(r, v, &c->mcp);
+    } else if (key == "identity") {
+      st = ReadIdentity(r, v, c);
+    } else if (key == "telemetry") {
+      st = ReadTelemetry(r, v, &c->telemetry);
+    } else if (key == "audit") {
+      st = ReadAudit(r, v, c);
+    } else if (key == "governance") {
+      st = ReadSection(r, v, key,
+                       {{"wait_ms",
+                         [&](const YamlNode& n) {
+                           return r.Millis(n, "governance.wait_ms", 1, 0, 10000,
+                                           &c->governance_wait);
+                         }},
+                        {"min_interval_seconds", [&](const YamlNode& n) {
+                           return r.Millis(n, "governance.min_interval_seconds", 1000, 0, 86400,
+                                           &c->governance_min_interval);
+                         }}});
+    } else {
+      st = r.Fail(kv.first, "unknown key '" + key + "'");
     }
-  } catch (const YAML::Exception& e) {
-    return Error::Invalid(path + ": " + e.what());
+    if (!st.ok()) return st;
   }
   // identity.oauth.agents names upstreams of the mcp: section (read in either order).
   for (const auto& [upstream, agent] : c->oauth.agents) {

@@ -60,9 +60,9 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
 
 Status McpEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
   if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
-  auto call_id = calls_->WithdrawApproval(pending.approval_id, agent_id_, principal_, reason);
-  if (!call_id.ok()) return call_id.error();
-  waiters_->Notify(*call_id);  // long polls on the call see the withdrawal at once
+  auto a = calls_->approvals().Withdraw(pending.approval_id, agent_id_, principal_, reason);
+  if (!a.ok()) return a.error();
+  waiters_->Notify(a->call_id);  // long polls on the call see the withdrawal at once
   return Status::Ok();
 }
 
@@ -86,15 +86,15 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
       wake->cv.notify_all();
     });
     if (waiter == 0) return {Unavailable(tool, "the daemon is shutting down"), pending.call_id};
-    // Delivering the verdict releases an approved call (core::Calls::ReleaseCall).
-    auto call = calls_->ReleaseCall(pending.call_id, agent_id_, principal_);
+    // Delivering the verdict releases an approved call (core::Approvals::Release).
+    auto call = calls_->approvals().Release(pending.call_id, agent_id_, principal_);
     if (!call.ok()) {
       waiters_->Remove(pending.call_id, waiter);
       return {Unavailable(tool, call.error().message), pending.call_id};
     }
-    if (call->decision.verdict != Verdict::kApprovalRequired) {
+    if (call->record.decision.verdict != Verdict::kApprovalRequired) {
       waiters_->Remove(pending.call_id, waiter);
-      Decision d = call->decision;
+      Decision d = call->record.decision;
       d.tool = tool;
       return {std::move(d), pending.call_id};
     }
@@ -112,12 +112,12 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
 mcp::Enforcer::Outcome McpEnforcer::CheckApproval(const Outcome& pending) {
   const std::string tool = pending.decision.tool;
   if (pending.call_id.empty()) return {Unavailable(tool, "no call to look up"), ""};
-  // Delivering the verdict releases an approved call (core::Calls::ReleaseCall).
-  auto call = calls_->ReleaseCall(pending.call_id, agent_id_, principal_);
+  // Delivering the verdict releases an approved call (core::Approvals::Release).
+  auto call = calls_->approvals().Release(pending.call_id, agent_id_, principal_);
   if (!call.ok()) return {Unavailable(tool, call.error().message), pending.call_id};
   Outcome out = pending;
   out.ask_client = false;
-  out.decision = call->decision;
+  out.decision = call->record.decision;
   out.decision.tool = tool;
   if (out.decision.verdict == Verdict::kApprovalRequired) {
     out.approval_id = core::ApprovalIdOf(out.call_id);
@@ -127,13 +127,12 @@ mcp::Enforcer::Outcome McpEnforcer::CheckApproval(const Outcome& pending) {
 }
 
 Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult& result) {
-  core::CallResult r;
-  r.ok = result.ok;
-  r.output_json = result.output_json;
-  r.error = result.error;
-  r.egress_json = result.egress_json;
-  r.credential_json = result.credential_json;
-  return calls_->RecordResult(call_id, agent_id_, principal_, std::move(r));
+  return calls_->RecordResult(call_id, agent_id_, principal_,
+                              core::CallResult{.ok = result.ok,
+                                               .output_json = result.output_json,
+                                               .error = result.error,
+                                               .egress_json = result.egress_json,
+                                               .credential_json = result.credential_json});
 }
 
 }  // namespace interlock::server

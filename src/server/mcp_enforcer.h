@@ -65,7 +65,7 @@ class McpEnforcer final : public mcp::Enforcer {
   Decision Unavailable(const std::string& tool, const std::string& why) const;
 
   core::Guard* guard_;
-  core::Calls* calls_;  // runs, results, release and withdrawal (core/app/calls.h)
+  core::Calls* calls_;  // runs and results; calls_->approvals(): release and withdrawal
   CallWaiters* waiters_;
   const std::string agent_id_;
   const std::string principal_;

@@ -262,7 +262,7 @@ void Api::HandleOidcCallback(const HttpRequest& req, Responder r) {
                         .groups = facts.groups,
                         .expires_at = s->expires_at,
                         .at = clock_->Now()};
-    if (Status st = store_->RecordSignIn(record); !st.ok()) {
+    if (Status st = audit_.RecordSignIn(record); !st.ok()) {
       metrics_->RecordStoreError();
       return fail(503, "the sign-in could not be written to the audit log (" + st.error().message +
                            "); try again");
@@ -324,7 +324,7 @@ void Api::HandleOidcLogout(const HttpRequest& req, Responder r) {
                       .subject = identity::OidcSubject(s->name, options_.oidc->config().issuer),
                       .at = clock_->Now()};
   boost::asio::post(pool_, [this, r, record = std::move(record), res = std::move(res)]() mutable {
-    if (Status st = store_->RecordSignIn(record); !st.ok()) {
+    if (Status st = audit_.RecordSignIn(record); !st.ok()) {
       // The cookie is cleared anyway: signing out only ever takes access away.
       metrics_->RecordStoreError();
       std::cerr << "interlock serve: could not record the sign-out of " << record.principal << ": "

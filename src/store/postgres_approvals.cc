@@ -378,16 +378,18 @@ Status PgApprovalRows::SaveDecision(std::string_view call_id, std::string_view d
   return Status::Ok();
 }
 
-Result<std::vector<core::KillRow>> PgApprovalRows::EngagedKills() {
+// MERGE(H6): one kill type (core::KillEntry; KillRow folded into it).
+Result<std::vector<core::KillEntry>> PgApprovalRows::EngagedKills() {
   Result<PgResult> kills = ctx_.conn->Exec(
       "SELECT scope, target, reason, actor FROM kill_switches WHERE engaged = 1"
       " ORDER BY scope, target",
       {}, ctx_.sqlstate);
   if (!kills.ok()) return kills.error();
-  std::vector<core::KillRow> out;
+  std::vector<core::KillEntry> out;
   for (int i = 0; i < kills->rows(); ++i) {
-    out.push_back(core::KillRow{std::string(kills->Text(i, 0)), std::string(kills->Text(i, 1)),
-                                std::string(kills->Text(i, 2)), std::string(kills->Text(i, 3))});
+    out.push_back(core::KillEntry{std::string(kills->Text(i, 0)), std::string(kills->Text(i, 1)),
+                                  true, std::string(kills->Text(i, 2)),
+                                  std::string(kills->Text(i, 3)), {}});
   }
   return out;
 }

@@ -109,7 +109,7 @@ class PgApprovalRows final : public core::ApprovalRows {
   Result<std::string> LoadDecisionJson(std::string_view call_id) override;
   Status SaveDecision(std::string_view call_id, std::string_view decision_json, Verdict verdict,
                       Code code) override;
-  Result<std::vector<core::KillRow>> EngagedKills() override;
+  Result<std::vector<core::KillEntry>> EngagedKills() override;
   int DefaultTimeoutSeconds() const override { return ctx_.default_timeout_seconds; }
   int MaxWaitSeconds() const override { return ctx_.max_wait_seconds; }
 

@@ -1801,8 +1801,7 @@ Status PostgresStore::SetKill(const core::KillEntry& entry) {
         if (!e.engaged) return Status::Ok();
         // An engaged switch cancels the pending approvals in its scope at once.
         Impl::Txn txn(b);
-        return core::CancelForKillInTxn(txn, core::KillRow{e.scope, e.target, e.reason, e.actor},
-                                        e.at);
+        return core::CancelForKillInTxn(txn, e, e.at);  // MERGE(H6): one kill type
       },
       {},
       // Releasing widens access and waits for its anchor; engaging is never held up by one.

@@ -217,13 +217,15 @@ Status SqliteApprovalRows::SaveDecision(std::string_view call_id, std::string_vi
   return Exec(u, "update call decision");
 }
 
-Result<std::vector<core::KillRow>> SqliteApprovalRows::EngagedKills() {
+// MERGE(H6): one kill type (core::KillEntry; KillRow folded into it).
+Result<std::vector<core::KillEntry>> SqliteApprovalRows::EngagedKills() {
   Stmt q(db_, "SELECT scope, target, reason, actor FROM kill_switches WHERE engaged = 1");
   if (!q.ok()) return SqlErr(db_, "read kill switches");
-  std::vector<core::KillRow> out;
+  std::vector<core::KillEntry> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
-    out.push_back(core::KillRow{q.ColText(0), q.ColText(1), q.ColText(2), q.ColText(3)});
+    out.push_back(
+        core::KillEntry{q.ColText(0), q.ColText(1), true, q.ColText(2), q.ColText(3), {}});
   }
   if (rc != SQLITE_DONE) return SqlErr(db_, "read kill switches");
   return out;

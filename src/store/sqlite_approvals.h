@@ -63,7 +63,7 @@ class SqliteApprovalRows final : public core::ApprovalRows {
   Result<std::string> LoadDecisionJson(std::string_view call_id) override;
   Status SaveDecision(std::string_view call_id, std::string_view decision_json, Verdict verdict,
                       Code code) override;
-  Result<std::vector<core::KillRow>> EngagedKills() override;
+  Result<std::vector<core::KillEntry>> EngagedKills() override;
   int DefaultTimeoutSeconds() const override { return options_.approval_default_timeout_seconds; }
   int MaxWaitSeconds() const override { return options_.approval_max_wait_seconds; }
 

@@ -1015,7 +1015,7 @@ class SqliteStore::Impl {
     if (!e.engaged) return Status::Ok();
     // An engaged switch cancels the pending approvals in its scope at once.
     Txn txn(*this, b);
-    return core::CancelForKillInTxn(txn, core::KillRow{e.scope, e.target, e.reason, e.actor}, e.at);
+    return core::CancelForKillInTxn(txn, e, e.at);  // MERGE(H6): one kill type
   }
 
   Status ApplyCreateToken(Batch& b, core::Role role, std::string_view name,

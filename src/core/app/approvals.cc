@@ -8,6 +8,38 @@
 
 namespace interlock::core {
 
+Approvals::Approvals(Store* store, const Clock* clock, const PolicySource* policies)
+    : store_(store), runs_(store), clock_(clock), policies_(policies) {}
+
+Result<std::vector<Approval>> Approvals::List(const ApprovalFilter& filter) {
+  return store_->ListApprovals(filter);
+}
+
+Result<Approval> Approvals::Get(std::string_view approval_id) {
+  return store_->GetApproval(approval_id);
+}
+
+Result<Approvals::Review> Approvals::GetReview(std::string_view approval_id) {
+  Result<Approval> a = store_->GetApproval(approval_id);
+  if (!a.ok()) return a.error();
+  Review review;
+  // The call and the run's calls are context: a pruned call row or an unreadable run
+  // still shows the approval itself.
+  if (Result<StoredCall> call = store_->GetCall(a->call_id); call.ok()) {
+    review.call = std::move(call).value();
+  }
+  if (auto calls = store_->ListRunCalls(a->run_id, kReviewRunCalls); calls.ok()) {
+    review.run_calls = std::move(calls).value();
+  }
+  review.approval = std::move(a).value();
+  return review;
+}
+
+Status Approvals::RevokeRunGrant(std::string_view run_id, std::string_view tool,
+                                 const Principal& actor, std::string_view reason) {
+  return store_->RevokeRunGrant(run_id, tool, actor, reason, clock_->Now());
+}
+
 Result<VoteOutcome> Approvals::Vote(VoteAsk ask, EditRefusal* edit) {
   if (edit != nullptr) *edit = EditRefusal::kNone;
   VoteRequest vote;
@@ -63,8 +95,7 @@ Result<StoredCall> Approvals::AnswerAsLocalUser(const LocalAnswer& answer) {
     // A still pending approval is withdrawn.
     const std::string why = "the answer of " + answer.reviewer + " " + answer.where +
                             " was not accepted: " + voted.error().message;
-    (void)store_->WithdrawApproval(approval_id, answer.agent_id, answer.principal, why,
-                                   clock_->Now());
+    (void)Withdraw(approval_id, answer.agent_id, answer.principal, why);
     return Error{voted.error().kind, why};
   }
   return store_->ReleaseCall(answer.call_id, answer.agent_id, answer.principal, clock_->Now(),
@@ -76,9 +107,23 @@ Result<Approval> Approvals::Withdraw(std::string_view approval_id, std::string_v
   return store_->WithdrawApproval(approval_id, agent_id, principal, reason, clock_->Now());
 }
 
+Result<std::optional<Approval>> Approvals::WithdrawUnheard(std::string_view call_id,
+                                                           std::string_view agent_id,
+                                                           std::string_view principal) {
+  Result<Approval> a = Withdraw(ApprovalIdForCall(call_id), agent_id, principal, kUnheardReason);
+  if (a.ok()) return std::optional<Approval>(std::move(a).value());
+  // Decided meanwhile (kAlreadyExists) or never queued (kNotFound): the answer the client
+  // missed is not the call's last word any more, or there is nothing to collect.
+  if (a.error().kind == ErrorKind::kAlreadyExists || a.error().kind == ErrorKind::kNotFound) {
+    return std::optional<Approval>();
+  }
+  return a.error();
+}
+
 Result<StoredCall> Approvals::Release(std::string_view call_id, std::string_view agent_id,
                                       std::string_view principal,
                                       std::shared_ptr<const policy::PolicySet> policies) {
+  if (policies == nullptr && policies_ != nullptr) policies = policies_->Current();
   return store_->ReleaseCall(call_id, agent_id, principal, clock_->Now(), std::move(policies));
 }
 

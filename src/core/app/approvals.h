@@ -1,25 +1,31 @@
-// The approval use cases every door calls (docs/approvals.md): a reviewer's vote (with
-// edited arguments, or for the rest of the run), the answer of the person at the client
-// (vote as the local user, then release), the agent's withdrawal, and the release of an
-// approved call. Written once here, so the HTTP API, the MCP gateway (stdio and HTTP) and
-// the Claude Code hook apply the same rules in the same order; a door only parses its input
-// and maps the answer to its wire.
+// The approval use cases every door calls (docs/approvals.md): the reviewers' queue and
+// an approval's review page, a reviewer's vote (with edited arguments, or for the rest of
+// the run), the revocation of a run grant, the answer of the person at the client (vote
+// as the local user, then release), the agent's withdrawal, the withdrawal of an approval
+// whose asker can no longer hear the answer, and the release of an approved call. Written
+// once here, so the HTTP API, the MCP gateway (stdio and HTTP) and the Claude Code hook
+// apply the same rules in the same order; a door only parses its input and maps the
+// answer to its wire.
 //
-// Holds the approval and run ports (core/ports/approvals.h, core/run_store.h) and a clock,
-// none owned. Thread-safe as the ports are: every method may be called from any thread;
+// Holds the state store (core/ports/store.h), a clock and optionally the policy source,
+// none owned. Thread-safe as the store is: every method may be called from any thread;
 // each blocks for the store's transactions (call it off an event loop).
 #ifndef INTERLOCK_CORE_APP_APPROVALS_H_
 #define INTERLOCK_CORE_APP_APPROVALS_H_
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
 #include "common/time.h"
+#include "core/policy_source.h"
 #include "core/ports/approvals.h"
+#include "core/ports/store.h"
 #include "core/roles.h"
 #include "core/run_store.h"
 #include "interlock/result.h"
@@ -30,12 +36,34 @@ struct PolicySet;
 
 namespace interlock::core {
 
+// The comment of an approval withdrawn because its asker hung up (Approvals::WithdrawUnheard).
+inline constexpr std::string_view kUnheardReason =
+    "the client closed its connection before the decision was written";
+
 class Approvals {
  public:
-  // `store` and `runs` are usually one object (the state store); none is owned.
-  Approvals(ApprovalStore* store, RunStore* runs, const Clock* clock)
+  // `policies` (may be null) is what Release judges a release under when the caller
+  // passes no snapshot. None is owned.
+  Approvals(Store* store, const Clock* clock, const PolicySource* policies = nullptr);
+  // The same over a store whose run port is `runs` (the standalone hook's embedded store).
+  // MERGE(H4): hook_cmd.cc calls this one; the two-argument form suffices once it moves.
+  Approvals(Store* store, RunStore* runs, const Clock* clock)
       : store_(store), runs_(runs), clock_(clock) {}
 
+  // --- reads: the reviewers' queue and one approval's page ---------------------------
+  Result<std::vector<Approval>> List(const ApprovalFilter& filter);
+  Result<Approval> Get(std::string_view approval_id);
+  // What a reviewer sees of one approval: the approval, the call as stored (arguments
+  // redacted; absent once retention pruned it) and the latest calls of its run.
+  struct Review {
+    Approval approval;
+    std::optional<StoredCall> call;
+    std::vector<CallSummary> run_calls;  // empty when the run's calls cannot be read
+  };
+  static constexpr size_t kReviewRunCalls = 100;
+  Result<Review> GetReview(std::string_view approval_id);
+
+  // --- reviewers --------------------------------------------------------------------
   // A reviewer's vote, as a door received it.
   struct VoteAsk {
     std::string approval_id;
@@ -59,7 +87,12 @@ class Approvals {
   // Records the vote (core::VoteInTxn). Errors are the store's (ApprovalStore::Vote); an
   // edit of an approval no longer pending is kAlreadyExists; a refused edit sets *edit.
   Result<VoteOutcome> Vote(VoteAsk ask, EditRefusal* edit = nullptr);
+  // Revokes the approval "for the rest of this run" of `tool` in `run_id`
+  // (Store::RevokeRunGrant): later calls ask again.
+  Status RevokeRunGrant(std::string_view run_id, std::string_view tool, const Principal& actor,
+                        std::string_view reason);
 
+  // --- the person at the client -----------------------------------------------------
   // The person at the client answers a call's pending approval (the MCP client's
   // elicitation, Claude Code's permission prompt): their answer is a vote like any
   // reviewer's (role reviewer, named `reviewer`, judged under `policies` with every fact a
@@ -82,19 +115,31 @@ class Approvals {
   // self-approval) or the store failed.
   Result<StoredCall> AnswerAsLocalUser(const LocalAnswer& answer);
 
+  // --- the agent --------------------------------------------------------------------
   // The agent stops waiting (ApprovalStore::WithdrawApproval).
   Result<Approval> Withdraw(std::string_view approval_id, std::string_view agent_id,
                             std::string_view principal, std::string_view reason);
+  // The approval of a call whose asker can no longer hear the answer (a door queued it,
+  // then could not deliver the answer naming it: the client closed its connection). Nobody
+  // holds the approval id, so nobody would ever poll, re-submit or withdraw it: it is
+  // withdrawn in the name of the agent and principal the call was decided for, with
+  // kUnheardReason. nullopt: nothing to withdraw (no approval, or decided meanwhile by a
+  // reviewer, the sweeper or a kill switch: left as it is). Errors: the store's.
+  Result<std::optional<Approval>> WithdrawUnheard(std::string_view call_id,
+                                                  std::string_view agent_id,
+                                                  std::string_view principal);
 
-  // The call, released on its first delivery (ApprovalStore::ReleaseCall).
+  // The call, released on its first delivery (ApprovalStore::ReleaseCall), judged under
+  // `policies` (null: the policy source's current set, when there is one).
   Result<StoredCall> Release(std::string_view call_id, std::string_view agent_id,
                              std::string_view principal,
-                             std::shared_ptr<const policy::PolicySet> policies);
+                             std::shared_ptr<const policy::PolicySet> policies = {});
 
  private:
-  ApprovalStore* store_;
+  Store* store_;
   RunStore* runs_;
   const Clock* clock_;
+  const PolicySource* policies_ = nullptr;
 };
 
 }  // namespace interlock::core

@@ -5,12 +5,11 @@
 #include <boost/json.hpp>
 
 #include "common/crypto.h"
-#include "core/ports/store.h"  // MERGE(H3): the port's header once it lives in core/ports
 
 namespace interlock::core {
 
 Calls::Calls(core::Store* store, const PolicySource* policies, const Clock* clock)
-    : store_(store), policies_(policies), clock_(clock) {}
+    : store_(store), policies_(policies), clock_(clock), approvals_(store, clock, policies) {}
 
 Result<RunInfo> Calls::StartRun(std::string_view agent_id, std::string_view run_id) {
   return store_->CreateRun(agent_id, run_id, clock_->Now());
@@ -43,20 +42,26 @@ Status Calls::RecordResult(std::string_view call_id, std::string_view agent_id,
   return store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
 }
 
-Result<CallRecord> Calls::ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                      std::string_view principal) {
-  auto call =
-      store_->ReleaseCall(call_id, agent_id, principal, clock_->Now(), policies_->Current());
-  if (!call.ok()) return call.error();
-  return std::move(call->record);
+Status Calls::RecordEgressResult(std::string_view call_id, std::string_view agent_id,
+                                 std::string_view principal, CallResult result) {
+  result.policies = nullptr;
+  return store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
 }
 
-Result<std::string> Calls::WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
-                                            std::string_view principal, std::string_view reason) {
-  auto a = store_->WithdrawApproval(approval_id, agent_id, principal, reason, clock_->Now());
-  if (!a.ok()) return a.error();
-  return std::move(a->call_id);
+Result<RunInfo> Calls::GetRun(std::string_view run_id) { return store_->GetRun(run_id); }
+
+Result<RunPage> Calls::ListRuns(const RunFilter& filter) { return store_->ListRuns(filter); }
+
+Result<std::vector<CallSummary>> Calls::ListRunCalls(std::string_view run_id, size_t limit) {
+  return store_->ListRunCalls(run_id, limit);
 }
+
+Status Calls::AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage,
+                       const IdempotencyKey& key) {
+  return store_->AddUsageOnce(run_id, agent_id, usage, key);
+}
+
+Result<StoredCall> Calls::GetCall(std::string_view call_id) { return store_->GetCall(call_id); }
 
 std::string ApprovalIdOf(std::string_view call_id) { return core::ApprovalIdForCall(call_id); }
 

@@ -1,7 +1,9 @@
 // Runs and calls around the decision: the use cases a door needs besides Guard::Decide
-// (starting, joining and ending runs, recording what a call returned, releasing a call
-// whose approval was decided, withdrawing one the client gave up on). A core facade over
-// the store's port, so a door holds this instead of the store.
+// (starting, joining, reading, listing and ending runs, reading a call, recording what a
+// call returned or the usage between calls). A core facade over the store's port, so a
+// door holds this instead of the store. The approval use cases on the same store
+// (releasing a call whose approval was decided, withdrawing one the client gave up on)
+// are core::Approvals', reached with approvals().
 //
 // Errors are values: kNotFound (no such run, call or approval), kPermissionDenied
 // (another agent's run, a call decided under another principal), kAlreadyExists (a result
@@ -14,18 +16,19 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
 #include "common/time.h"
+#include "core/app/approvals.h"
 #include "core/policy_source.h"
+#include "core/ports/store.h"
 #include "core/run_store.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
 namespace interlock::core {
-
-class Store;  // core/ports/store.h
 
 class Calls {
  public:
@@ -37,25 +40,38 @@ class Calls {
   // itself: one run per Claude Code session). Another agent's run is kPermissionDenied.
   Result<RunInfo> JoinRun(std::string_view agent_id, std::string_view run_id);
   Status EndRun(std::string_view run_id, std::string_view agent_id);
+  // The run as stored (any agent's: the door checks who may see it).
+  Result<RunInfo> GetRun(std::string_view run_id);
+  // Runs matching `filter`, newest first, a page at a time (Store::ListRuns).
+  Result<RunPage> ListRuns(const RunFilter& filter);
+  // The run's calls in order (at most `limit`, the latest), for the reviewer's page.
+  Result<std::vector<CallSummary>> ListRunCalls(std::string_view run_id, size_t limit);
+  // Usage not tied to a call, at most once per Idempotency-Key (an empty key: no key).
+  Status AddUsage(std::string_view run_id, std::string_view agent_id, const Usage& usage,
+                  const IdempotencyKey& key = {});
+
+  // A call as recorded, with its result once reported (no release: the agent's read that
+  // delivers an approved call is Approvals::Release).
+  Result<StoredCall> GetCall(std::string_view call_id);
 
   // Records what an allowed call returned, judged under the current policies (a result
   // may move the run's workflow). `principal`: the one the call was decided under.
   Status RecordResult(std::string_view call_id, std::string_view agent_id,
                       std::string_view principal, CallResult result);
+  // The outcome of an egress connection (POST /v1/calls/{id}/egress-result): recorded like a
+  // result but judged under no policies, so it moves no workflow (the connection is not the
+  // tool call a workflow names).
+  Status RecordEgressResult(std::string_view call_id, std::string_view agent_id,
+                            std::string_view principal, CallResult result);
 
-  // MERGE(H5): the two approval steps below belong with core/app/approvals.h.
-  // The call as it stands after its approval was decided, released when approved (the
-  // call's record; APPROVAL_REQUIRED while still pending).
-  Result<CallRecord> ReleaseCall(std::string_view call_id, std::string_view agent_id,
-                                 std::string_view principal);
-  // The agent stops waiting for `approval_id`; returns the call it was for.
-  Result<std::string> WithdrawApproval(std::string_view approval_id, std::string_view agent_id,
-                                       std::string_view principal, std::string_view reason);
+  // The approval use cases over the same store and policies (release, withdrawal, votes).
+  Approvals& approvals() { return approvals_; }
 
  private:
   core::Store* store_;
   const PolicySource* policies_;
   const Clock* clock_;
+  Approvals approvals_;
 };
 
 // Parsing a call or usage from a door's JSON: core/app/tool_calls.h.

@@ -11,20 +11,21 @@
 #include <boost/json/value.hpp>
 
 #include "common/json.h"
+#include "engine/call_parser.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
 namespace interlock::core {
 
-// A tool call from JSON text {"tool", "args", "usage", ...}.
-Result<ToolCall> ParseToolCall(std::string_view text, const JsonLimits& limits = {});
-// The same into *call (default-constructed; left so on an error), for a caller that keeps
-// the call where it is (`interlock decide`, per line).
-Status ParseToolCallInto(std::string_view text, const JsonLimits& limits, ToolCall* call);
-// The same checks on an already strictly-parsed document (HTTP bodies).
-Result<ToolCall> ToolCallFromJson(const boost::json::value& doc);
-// A usage object {"tokens": int, "cost_usd": number}, both optional.
-Result<Usage> UsageFromJson(const boost::json::value& v);
+// The engine's parser is the one reading (engine/call_parser.h): a tool call from JSON
+// text {"tool", "args", "usage", ...} (ParseToolCall; ParseToolCallInto for a caller that
+// keeps the call where it is), the same checks on an already strictly-parsed document
+// (ToolCallFromJson: HTTP bodies), and a usage object {"tokens", "cost_usd"}
+// (UsageFromJson). Named here so a door reaches them through the core.
+using engine::ParseToolCall;
+using engine::ParseToolCallInto;
+using engine::ToolCallFromJson;
+using engine::UsageFromJson;
 
 }  // namespace interlock::core
 

@@ -34,6 +34,7 @@
 #include <boost/json/object.hpp>
 
 #include "common/time.h"
+#include "core/ports/kill_entry.h"
 #include "core/roles.h"
 #include "core/run_store.h"
 #include "interlock/decision.h"
@@ -115,14 +116,6 @@ using ApprovalPolicyLookup =
 // from `set` (nothing for an agent the set does not have).
 ApprovalPolicyLookup PolicyFactsLookup(std::shared_ptr<const policy::PolicySet> set);
 
-// An engaged kill switch as the approval sweep reads it.
-struct KillRow {
-  std::string scope;   // "global" | "agent" | "run"
-  std::string target;  // agent id or run id; empty for global
-  std::string reason;
-  std::string actor;
-};
-
 // Which pending approvals ApprovalRows::Pending reads.
 struct PendingQuery {
   enum class Kind {
@@ -165,8 +158,9 @@ class ApprovalRows {
   virtual Result<std::string> LoadDecisionJson(std::string_view call_id) = 0;
   virtual Status SaveDecision(std::string_view call_id, std::string_view decision_json,
                               Verdict verdict, Code code) = 0;
-  // The engaged kill switches (those engaged by another process included).
-  virtual Result<std::vector<KillRow>> EngagedKills() = 0;
+  // The engaged kill switches (those engaged by another process included; `engaged` set,
+  // `at` not read).
+  virtual Result<std::vector<KillEntry>> EngagedKills() = 0;
   // The deployment's timing of new approvals: the timeout of a tool without
   // approval_timeout_seconds, and the hard maximum an escalating approval may stay pending.
   virtual int DefaultTimeoutSeconds() const { return 300; }

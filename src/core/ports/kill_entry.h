@@ -1,6 +1,7 @@
-// KillEntry: a kill switch row as the store keeps it (core/ports/store.h, Store::SetKill,
-// Store::ListKills). The rules (which scopes exist, which switch covers a call) are in
-// core/app/kills.h.
+// KillEntry: a kill switch as the store keeps it, the one type for every reader and writer
+// (Store::SetKill and Store::ListKills in core/ports/store.h, ApprovalRows::EngagedKills
+// for the approval sweep, core::Kills for the doors). The rules (which scopes exist, which
+// switch covers a call) are in core/app/kills.h.
 #ifndef INTERLOCK_CORE_PORTS_KILL_ENTRY_H_
 #define INTERLOCK_CORE_PORTS_KILL_ENTRY_H_
 

@@ -264,7 +264,7 @@ TEST(ApprovalTxnTest, SweepCancelsForKillsAndTimesOutWhatIsDue) {
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].kind, ApprovalChange::Kind::kTimedOut);
   EXPECT_EQ(txn.rows.approvals.at("apr_2").state, ApprovalState::kPending);
-  txn.rows.kills.push_back(KillRow{"run", "r2", "incident", "ops"});
+  txn.rows.kills.push_back(KillEntry{"run", "r2", true, "incident", "ops", {}});
   ASSERT_TRUE(ExpireInTxn(txn, kT0 + std::chrono::minutes(7), &changes).ok());
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].kind, ApprovalChange::Kind::kCancelled);

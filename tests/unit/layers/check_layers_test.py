@@ -37,7 +37,10 @@ class Tree:
 
 
 CLEAN = {
-    "src/server/api.cc": '#include "server/api.h"\n#include "core/ports/store.h"\n',
+    "src/server/api.cc": '#include "server/api.h"\n#include "core/app/calls.h"\n'
+                         '#include "core/ports/kill_entry.h"\n',
+    "src/core/app/calls.h": '#include "core/ports/store.h"\n',
+    "src/policy/yaml_reader.cc": "#include <yaml-cpp/yaml.h>\n",
     "src/core/ports/store.h": '#include "engine/engine.h"\n// sqlite3 in a comment is fine\n',
     "src/store/sqlite_store.cc": "#include <sqlite3.h>\n",
     "src/cli/serve_cmd.cc": '#include "store/sqlite_store.h"\n',
@@ -65,6 +68,38 @@ class LayersTest(unittest.TestCase):
         self.assertEqual(code, 1, out)
         self.assertIn("src/mcp/pins.cc:3: store/sqlite_pins.h: a door includes no store header",
                       out)
+
+    # Tests that a door calling the store around the core fails: an HTTP handler, an MCP
+    # file or a door CLI command including a store port header (core/ports/store.h and
+    # the other ports; a value-only header such as kill_entry.h is fine).
+    def test_door_including_store_port_fails(self):
+        code, out = self.run_tree({
+            "src/server/api_admin.cc": '#include "server/api.h"\n#include "core/ports/store.h"\n',
+            "src/mcp/pins.h": '#include "core/ports/pin_rows.h"\n',
+            "src/cli/hook_cmd.cc": '#include "core/ports/approvals.h"\n',
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/server/api_admin.cc:2: core/ports/store.h: a door includes no store "
+                      "port header", out)
+        self.assertIn("src/mcp/pins.h:1: core/ports/pin_rows.h", out)
+        self.assertIn("src/cli/hook_cmd.cc:1: core/ports/approvals.h", out)
+        self.assertIn("3 violation(s)", out)
+
+    # Tests that yaml-cpp outside the strict reader fails (the server config read around
+    # policy/yaml_reader.h could accept a duplicate key), wherever the file is.
+    def test_yaml_cpp_outside_reader_fails(self):
+        code, out = self.run_tree({
+            "src/server/config.cc": '#include <yaml-cpp/yaml.h>\n',
+            "src/governance/x.cc": '#include "yaml-cpp/node/node.h"\n',
+            "src/cli/doctor.cc": '#include "policy/yaml_reader.h"\n',
+            "src/policy/writer.cc": '#include "policy/yaml_reader.h"\n#include <yaml-cpp/yaml.h>\n',
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/server/config.cc:1: yaml-cpp/yaml.h: only the strict YAML reader "
+                      "includes yaml-cpp", out)
+        self.assertIn("src/governance/x.cc:1: yaml-cpp/node/node.h", out)
+        self.assertIn("src/cli/doctor.cc:1: policy/yaml_reader.h: only the policy module", out)
+        self.assertIn("3 violation(s)", out)
 
     # Tests that a door reaching the engine, SQLite or libpq fails, each on its line.
     def test_door_including_engine_or_database_fails(self):

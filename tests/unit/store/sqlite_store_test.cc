@@ -27,6 +27,7 @@
 #include "audit/keys.h"
 #include "audit/replay.h"
 #include "audit/verify.h"
+#include "core/app/approvals.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "temp_dir.h"
@@ -1385,6 +1386,51 @@ TEST(SqliteStoreApprovalTest, TokenNamesWithInvisibleCharactersRefused) {
   auto p = store->Authenticate(*ok);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->name, "Jos\u00e9");
+}
+
+// Tests that the approval facade withdraws the approval of a call whose client hung up
+// before it heard the answer (core::Approvals::WithdrawUnheard, once for every door): the
+// call becomes a deny, a decided approval is left as it is, and no approval is nothing.
+TEST(SqliteStoreApprovalTest, FacadeWithdrawsAnUnheardApprovalOnlyWhilePending) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::Approvals approvals(a.f.store.get(), &a.f.clock, &a.f.source);
+  core::GuardResponse unheard = a.Decide("deploy", {{"n", 1}});
+  ASSERT_EQ(unheard.decision.code, Code::kApprovalRequired);
+  auto w = approvals.WithdrawUnheard(unheard.call_id, kAgentA, kAgentA);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_TRUE(w->has_value());
+  EXPECT_EQ((*w)->state, core::ApprovalState::kWithdrawn);
+  auto call = approvals.Release(unheard.call_id, kAgentA, kAgentA);
+  ASSERT_TRUE(call.ok());
+  EXPECT_EQ(call->record.decision.code, Code::kApprovalDenied);
+
+  core::GuardResponse voted = a.Decide("deploy", {{"n", 2}});
+  ASSERT_TRUE(a.Vote(core::ApprovalIdForCall(voted.call_id), "rita").ok());
+  auto late = approvals.WithdrawUnheard(voted.call_id, kAgentA, kAgentA);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(late->has_value());
+  auto none = approvals.WithdrawUnheard("call_nosuch", kAgentA, kAgentA);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+// Tests that the reviewer's page of an approval (core::Approvals::GetReview) carries the
+// approval, its call as stored (arguments redacted) and the run's calls.
+TEST(SqliteStoreApprovalTest, FacadeReviewShowsTheCallAndTheRun) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::Approvals approvals(a.f.store.get(), &a.f.clock, &a.f.source);
+  ASSERT_EQ(a.Decide("read", {{"password", "hunter2"}}).decision.code, Code::kAllowed);
+  core::GuardResponse asked = a.Decide("deploy", {{"env", "prod"}});
+  auto review = approvals.GetReview(core::ApprovalIdForCall(asked.call_id));
+  ASSERT_TRUE(review.ok()) << review.error().message;
+  EXPECT_EQ(review->approval.call_id, asked.call_id);
+  ASSERT_TRUE(review->call.has_value());
+  EXPECT_EQ(review->call->record.call.tool, "deploy");
+  ASSERT_EQ(review->run_calls.size(), 2u);
+  EXPECT_EQ(review->run_calls[1].call_id, asked.call_id);
+  EXPECT_EQ(approvals.GetReview("apr_nosuch").error().kind, ErrorKind::kNotFound);
 }
 
 }  // namespace approvals
