@@ -307,6 +307,7 @@ void Gateway::OnClientLine(std::string_view line) {
       return;
     }
     case MessageKind::kRequest:
+      if (IsModern(ClientRevisionOf(*o))) client_revision_.store(McpRevision::k2026_07_28);
       if (msg->method != "tools/call" && LooksLikeToolsCall(msg->method)) {
         Enforcer::Outcome o = DecideRefusal(
             params, "the method " + Quoted(msg->method) +

@@ -121,6 +121,7 @@
 #include "mcp/framing.h"
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
+#include "mcp/revision.h"
 #include "telemetry/tool_call_trace.h"
 
 namespace interlock::mcp {
@@ -309,6 +310,12 @@ class Gateway {
   // The protocol version the server answered to initialize ("" before that).
   std::string negotiated_version() const;
 
+  // The revision the client speaks (mcp/revision.h): k2026_07_28 once a request named it
+  // in _meta (ClientRevisionOf), else the legacy revision. Per request is what counts: a
+  // caller holding the request should read ClientRevisionOf(request) instead. Any thread.
+  McpRevision client_revision() const { return client_revision_.load(); }
+  bool ClientSpeaksModern() const { return IsModern(client_revision()); }
+
   // The call ids of the tools/call requests forwarded to the server and not yet answered
   // (for the egress proxy's attribution of connections to calls), with "" for each
   // rehearsal sent to the server and not yet answered (it has no call of its own to be
@@ -456,6 +463,7 @@ class Gateway {
   bool upstream_closed_ = false;
   std::string upstream_closed_why_;
   std::string negotiated_version_;
+  std::atomic<McpRevision> client_revision_{McpRevision::k2025_11_25};
   std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
   std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
   std::vector<std::string> forward_methods_;                        // sorted
