@@ -327,6 +327,12 @@ class Gateway {
   // header comment). `Denial` adds structuredContent where the tool's schema allows it.
   static boost::json::object DenialResult(const Decision& d);
 
+  // The gateway's answer to server/discover (docs/mcp.md#revisions): its supported
+  // versions, the capabilities it serves and its identity; the same for every agent and
+  // made without the upstream, so a door can answer a probe before any run or server
+  // exists.
+  static boost::json::object DiscoverResult();
+
  private:
   struct CatalogEntry {
     boost::json::value definition;
@@ -423,7 +429,25 @@ class Gateway {
   void HandleToolResult(boost::json::object& msg, const Pending& p);
   // Keeps the top-level fields of a result's structuredContent the tool's scope allows.
   void ReduceToScope(const std::string& tool, boost::json::object& structured);
-  void SendToClient(const boost::json::value& v) { to_client_(v); }
+  // Every message to the client: a result to a modern client gets resultType
+  // (gateway_modern.cc).
+  void SendToClient(const boost::json::value& v);
+  // The revision of a client request (gateway_modern.cc): an unsupported version in
+  // _meta is answered -32022, server/discover is answered by the gateway; true when
+  // answered. A modern request's client capabilities are passed on to the Enforcer.
+  bool HandleRevision(const Message& msg);
+  // A modern client has no initialize: the gateway initializes the legacy upstream itself
+  // once (2025-11-25, no client capabilities) and waits for it, for at most
+  // catalog_timeout. True when the upstream is initialized (by the gateway or a legacy
+  // client's own initialize).
+  bool EnsureUpstreamInitialized();
+  // The upstream's answer to the gateway's own initialize.
+  void UpstreamInitialized(const boost::json::object& response);
+  // Removes the modern _meta keys from a request to the (legacy) upstream.
+  static void StripModernMeta(boost::json::value& doc);
+  // A legacy server's result of `method` as a modern client expects it: tools sorted by
+  // name, caching hints on cacheable results (private, ttlMs 0).
+  static void ToModernResult(std::string_view method, boost::json::object& result);
   // The final answer to a client request the gateway accepted: frees its id for reuse,
   // then sends `response` (whose id is the client's).
   void AnswerClient(const boost::json::object& response);
@@ -464,6 +488,9 @@ class Gateway {
   std::string upstream_closed_why_;
   std::string negotiated_version_;
   std::atomic<McpRevision> client_revision_{McpRevision::k2025_11_25};
+  // Who initialized the upstream: nobody yet, the gateway (pending, done) or the client.
+  enum class UpstreamInit { kNone, kPending, kDone, kClient };
+  UpstreamInit upstream_init_ = UpstreamInit::kNone;                // guarded by mu_
   std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
   std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
   std::vector<std::string> forward_methods_;                        // sorted

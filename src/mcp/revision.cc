@@ -1,5 +1,6 @@
 #include "mcp/revision.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -54,6 +55,15 @@ json::array SupportedVersionsJson() {
   return out;
 }
 
+bool ServedVersion(std::string_view version) {
+  return std::any_of(kSupported.begin(), kSupported.end(),
+                     [version](McpRevision r) { return RevisionName(r) == version; });
+}
+
+bool ModernVersion(std::string_view version) {
+  return version == RevisionName(McpRevision::k2026_07_28);
+}
+
 std::optional<std::string> MetaProtocolVersion(const json::object& request) {
   const json::object* meta = MetaOf(request);
   const json::value* v = meta != nullptr ? meta->if_contains(kMetaProtocolVersion) : nullptr;
@@ -63,8 +73,7 @@ std::optional<std::string> MetaProtocolVersion(const json::object& request) {
 
 McpRevision ClientRevisionOf(const json::object& request) {
   std::optional<std::string> v = MetaProtocolVersion(request);
-  std::optional<McpRevision> r = v ? ParseRevision(*v) : std::nullopt;
-  return r && IsModern(*r) ? *r : McpRevision::k2025_11_25;
+  return v && ModernVersion(*v) ? McpRevision::k2026_07_28 : McpRevision::k2025_11_25;
 }
 
 const json::object* MetaClientCapabilities(const json::object& request) {

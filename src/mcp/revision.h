@@ -40,6 +40,9 @@ inline bool IsModern(McpRevision r) { return r >= McpRevision::k2026_07_28; }
 // are not advertised.
 std::span<const McpRevision> SupportedRevisions();
 boost::json::array SupportedVersionsJson();
+// `version` names one of SupportedRevisions() / a modern revision (exact match).
+bool ServedVersion(std::string_view version);
+bool ModernVersion(std::string_view version);
 
 // The _meta keys of the modern revision (basic/index#meta).
 inline constexpr std::string_view kMetaProtocolVersion = "io.modelcontextprotocol/protocolVersion";

@@ -55,8 +55,9 @@
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "identity/credential_broker.h"
 #include "core/ports/store.h"
+#include "identity/credential_broker.h"
+#include "mcp/framing.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "server/api.h"
@@ -127,6 +128,18 @@ class McpHttpService final : public McpEndpoint {
     const core::CallerIdentity& identity;
   };
   void HandlePost(const std::string& upstream, const Asker& who, HttpRequest req, Responder r);
+  // A 2026-07-28 request (docs/mcp.md#revisions): server/discover answered here without a
+  // session; any other request goes to the agent's stateless session for its token.
+  void HandleModernPost(const std::string& upstream, const Asker& who, const mcp::Message& msg,
+                        bool accept_json, bool accept_sse, HttpRequest req, Responder r);
+  // The stateless session of (agent, identity, upstream, bearer token), created (and
+  // *created set) when there is none. nullptr and *error when over the session limits.
+  std::shared_ptr<Session> StatelessSession(const std::string& upstream, const Asker& who,
+                                            const HttpRequest& req, bool* created,
+                                            HttpResponse* error);
+  // Counts a new session of `agent_id` against max_sessions and max_sessions_per_agent
+  // (mu_ held); false and *refused when over.
+  bool AdmitSessionLocked(const std::string& agent_id, HttpResponse* refused);
   void HandleGet(const Asker& who, const std::string& upstream, HttpRequest req, Responder r);
   void HandleDelete(const Asker& who, const std::string& upstream, const HttpRequest& req,
                     Responder r);
