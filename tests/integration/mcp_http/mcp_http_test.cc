@@ -1158,5 +1158,205 @@ TEST_F(McpHttpTest, RehearsalThroughTheDaemonForwardsOnlyAfterASuccessfulDryRun)
   EXPECT_EQ(saw[2].at("target"), "fail-prod");
 }
 
+// ---------------------------------------------------------------------------------------
+// MCP 2026-07-28 clients over Streamable HTTP (docs/mcp.md#revisions): stateless requests,
+// server/discover, -32022 and the Mcp-Method/Mcp-Name headers checked against the body.
+class McpHttp2026Test : public McpHttpTest {
+ protected:
+  // The headers a 2026-07-28 client sends; `method`/`name` left out when empty.
+  static Headers ModernHeaders(const std::string& method, const std::string& name = "") {
+    Headers h = McpHeaders("", "2026-07-28");
+    if (!method.empty()) h.emplace_back("Mcp-Method", method);
+    if (!name.empty()) h.emplace_back("Mcp-Name", name);
+    return h;
+  }
+  // A modern request body: `params` plus the 2026-07-28 _meta (and `extra_meta`).
+  static std::string ModernBody(int id, const std::string& method, json::object params,
+                                const json::object& extra_meta = {}) {
+    json::object meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                      {"io.modelcontextprotocol/clientCapabilities", json::object{}},
+                      {"io.modelcontextprotocol/clientInfo",
+                       json::object{{"name", "raw2026"}, {"version", "1"}}}};
+    for (const auto& kv : extra_meta) meta[kv.key()] = kv.value();
+    params["_meta"] = std::move(meta);
+    return json::serialize(json::object{
+        {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+  }
+  static std::string ModernCall(int id, const std::string& tool, const json::object& extra = {}) {
+    return ModernBody(id, "tools/call",
+                      json::object{{"name", tool}, {"arguments", {{"text", "hi"}}}}, extra);
+  }
+  std::string CallsLog() const { return ReadFile(fake_dir_ + "/calls.log"); }
+  // The daemon's runs of `agent` (GET /v1/runs as the reviewer).
+  json::array RunsOf(const std::string& agent) {
+    HttpClient c(daemon_->port());
+    HttpResult r = c.Request("GET", "/v1/runs", "", reviewer_);
+    json::array out;
+    if (!r.json.is_object()) return out;
+    for (const json::value& run : r.json.at("runs").as_array()) {
+      if (run.at("agent_id") == json::value(agent)) out.push_back(run);
+    }
+    return out;
+  }
+  ProcessResult RunSdk2(const std::string& mode, const std::string& upstream,
+                        const std::string& token, const std::string& calls_json) {
+    const std::string calls = dir_.Write("calls2-" + mode + ".json", calls_json);
+    return RunProcess({"/usr/bin/env", "INTERLOCK_TOKEN=" + token, "node",
+                       kNodeDir + "/sdk2_client.mjs", mode, calls, "--url", Url(upstream)},
+                      "", 120s);
+  }
+};
+
+// Tests that the SDK 2.x client over HTTP, pinned to 2026-07-28, in auto negotiation and in
+// its default, lists server-everything's tools filtered by the policy, gets an allowed
+// call's result and reads a denial as an isError result rather than throwing INVALID_RESULT.
+TEST_F(McpHttp2026Test, Sdk2ClientOfEitherRevisionListsCallsAndReadsDenials) {
+  StartDaemon();
+  for (const auto& [mode, version] : std::vector<std::pair<std::string, std::string>>{
+           {"pin", "2026-07-28"}, {"auto", "2026-07-28"}, {"default", "2025-11-25"}}) {
+    SCOPED_TRACE(mode);
+    ProcessResult r =
+        RunSdk2(mode, "everything", ev_,
+                R"([{"name":"echo","arguments":{"message":"hi"}},)"
+                R"({"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}}])");
+    ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+    const json::value v = ParseLastLine(r.out);
+    ASSERT_TRUE(v.is_object()) << r.out;
+    EXPECT_EQ(v.at("protocolVersion"), json::value(version));
+    EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
+    const json::array& res = v.at("results").as_array();
+    ASSERT_EQ(res.size(), 2u);
+    EXPECT_EQ(res[0].at("content").at(0).at("text"), "Echo: hi") << json::serialize(res[0]);
+    ASSERT_FALSE(res[1].as_object().contains("thrown")) << json::serialize(res[1]);
+    EXPECT_EQ(res[1].at("isError"), true);
+    EXPECT_EQ(Text(res[1]).rfind("Interlock denied trigger-sampling-request (TOOL_BLOCKED)", 0),
+              0u);
+  }
+}
+
+// Tests that a body calling a tool under headers saying tools/list is refused 400 -32020
+// (HeaderMismatch) before any session or decision, so nothing reaches the server; likewise
+// an Mcp-Name naming another tool and a 2026 request without Mcp-Method; and that a call
+// whose headers agree (Mcp-Name in the Base64 sentinel form) is served.
+TEST_F(McpHttp2026Test, HeaderSayingToolsListOverAToolCallIsRefused) {
+  StartDaemon();
+  HttpClient& c = *client_;
+  struct Case {
+    Headers headers;
+    std::string body;
+  };
+  const std::vector<Case> refused = {
+      {ModernHeaders("tools/list"), ModernCall(1, "echo")},
+      {ModernHeaders("tools/call", "echo"), ModernCall(2, "hang")},
+      {ModernHeaders("", "echo"), ModernCall(3, "echo")},
+      {ModernHeaders("tools/call"), ModernCall(4, "echo")},
+      // The header names the version, the body another.
+      {ModernHeaders("tools/call", "echo"),
+       ModernCall(5, "echo", {{"io.modelcontextprotocol/protocolVersion", "2025-11-25"}})},
+  };
+  for (const Case& k : refused) {
+    HttpResult r = c.Request("POST", "/mcp/fake", k.body, ta_, 10s, k.headers);
+    EXPECT_EQ(r.status, 400) << k.body << r.body;
+    ASSERT_TRUE(r.json.is_object()) << r.body;
+    EXPECT_EQ(r.json.at("error").at("code"), -32020) << r.body;
+  }
+  EXPECT_TRUE(FakePids().empty());  // no session, so no server was even started
+  EXPECT_TRUE(RunsOf("ta").empty());
+  EXPECT_EQ(CallsLog(), "");
+  // "echo" as =?base64?ZWNobw==?=: decoded before the comparison, and served.
+  HttpResult ok = c.Request("POST", "/mcp/fake", ModernCall(6, "echo"), ta_, 30s,
+                            ModernHeaders("tools/call", "=?base64?ZWNobw==?="));
+  EXPECT_EQ(ok.status, 200) << ok.body << daemon_->log();
+  ASSERT_TRUE(ok.json.is_object()) << ok.body;
+  EXPECT_EQ(ok.json.at("result").at("resultType"), "complete") << ok.body;
+  EXPECT_EQ(CallsLog(), "echo\n");
+}
+
+// Tests that an MCP-Protocol-Version Interlock does not serve is answered 400 with
+// UnsupportedProtocolVersion (-32022) listing the supported versions (it was a bare -32000),
+// and that GET and DELETE under 2026-07-28 (which has neither) are 405.
+TEST_F(McpHttp2026Test, UnsupportedVersionIsAnsweredWithTheSupportedList) {
+  StartDaemon();
+  HttpClient& c = *client_;
+  Headers h = McpHeaders("", "1999-01-01");
+  h.emplace_back("Mcp-Method", "tools/list");
+  HttpResult r = c.Request("POST", "/mcp/fake", ModernBody(9, "tools/list", {}), ta_, 10s, h);
+  EXPECT_EQ(r.status, 400) << r.body;
+  ASSERT_TRUE(r.json.is_object()) << r.body;
+  EXPECT_EQ(r.json.at("id"), 9);
+  EXPECT_EQ(r.json.at("error").at("code"), -32022);
+  EXPECT_EQ(r.json.at("error").at("data").at("requested"), "1999-01-01");
+  EXPECT_EQ(r.json.at("error").at("data").at("supported").at(0), "2026-07-28");
+  // A version only in _meta, unknown: the same answer.
+  HttpResult meta = c.Request(
+      "POST", "/mcp/fake",
+      ModernBody(10, "tools/list", {}, {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}}),
+      ta_, 10s, McpHeaders());
+  EXPECT_EQ(meta.status, 400) << meta.body;
+  EXPECT_EQ(meta.json.at("error").at("code"), -32022) << meta.body;
+  Headers get = McpHeaders("", "2026-07-28");
+  get[0] = {"Accept", "text/event-stream"};
+  EXPECT_EQ(c.Request("GET", "/mcp/fake", "", ta_, 10s, get).status, 405);
+  EXPECT_EQ(c.Request("DELETE", "/mcp/fake", "", ta_, 10s, McpHeaders("", "2026-07-28")).status,
+            405);
+  EXPECT_TRUE(FakePids().empty());
+}
+
+// Tests that a server/discover probe is answered by the gateway without a session, a run or
+// the upstream server, with the versions, capabilities and identity of Interlock.
+TEST_F(McpHttp2026Test, DiscoverProbeStartsNoRunAndNoServer) {
+  StartDaemon();
+  HttpResult r = client_->Request("POST", "/mcp/fake", ModernBody(1, "server/discover", {}), ta_,
+                                  10s, ModernHeaders("server/discover"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(r.json.is_object()) << r.body;
+  const json::value& res = r.json.at("result");
+  EXPECT_EQ(res.at("resultType"), "complete");
+  EXPECT_EQ(res.at("supportedVersions").at(0), "2026-07-28");
+  EXPECT_TRUE(res.at("capabilities").as_object().contains("tools"));
+  EXPECT_EQ(res.at("_meta").at("io.modelcontextprotocol/serverInfo").at("name"), "interlock");
+  EXPECT_TRUE(FakePids().empty());
+  EXPECT_TRUE(RunsOf("ta").empty());
+}
+
+// Tests that a 2026 client's requests are tied to one run per agent and bearer token: two
+// calls with different _meta (another clientInfo, a made-up run id and agent) share one run
+// whose steps count both, while another token of the same agent gets a run of its own and
+// another agent's token another agent's run. Nothing in _meta moves a call.
+TEST_F(McpHttp2026Test, MetaCannotMoveACallToAnotherRunOrAgent) {
+  StartDaemon();
+  HttpClient& c = *client_;
+  HttpResult a = c.Request("POST", "/mcp/fake", ModernCall(1, "echo"), ta_, 30s,
+                           ModernHeaders("tools/call", "echo"));
+  ASSERT_EQ(a.status, 200) << a.body << daemon_->log();
+  HttpResult b = c.Request("POST", "/mcp/fake",
+                           ModernCall(2, "echo",
+                                      {{"io.modelcontextprotocol/clientInfo",
+                                        json::object{{"name", "someone-else"}, {"version", "9"}}},
+                                       {"run_id", "run_0000000000000000"},
+                                       {"agent", "tb"},
+                                       {"interlock.dev/run", "run_0000000000000000"}}),
+                           ta_, 30s, ModernHeaders("tools/call", "echo"));
+  ASSERT_EQ(b.status, 200) << b.body;
+  json::array runs = RunsOf("ta");
+  ASSERT_EQ(runs.size(), 1u) << json::serialize(runs);
+  EXPECT_EQ(runs[0].at("steps"), 2) << json::serialize(runs);
+  EXPECT_TRUE(RunsOf("tb").empty());
+  // Another token of agent ta: another run. Agent tb's token: tb's run.
+  const std::string ta2 = CreateToken(daemon_->store(), "--agent", "ta");
+  ASSERT_FALSE(ta2.empty());
+  EXPECT_EQ(c.Request("POST", "/mcp/fake", ModernCall(3, "echo"), ta2, 30s,
+                      ModernHeaders("tools/call", "echo"))
+                .status,
+            200);
+  EXPECT_EQ(RunsOf("ta").size(), 2u);
+  EXPECT_EQ(c.Request("POST", "/mcp/fake", ModernCall(4, "echo"), tb_, 30s,
+                      ModernHeaders("tools/call", "echo"))
+                .status,
+            200);
+  EXPECT_EQ(RunsOf("tb").size(), 1u);
+  EXPECT_EQ(CallsLog(), "echo\necho\necho\necho\n");
+}
+
 }  // namespace
 }  // namespace interlock
