@@ -333,6 +333,17 @@ class Gateway {
   // exists.
   static boost::json::object DiscoverResult();
 
+  // Streamable HTTP's custom headers (x-mcp-header, docs/mcp.md#revisions): for a
+  // tools/call `request`, the tool's parameters its inputSchema marks `x-mcp-header` must
+  // arrive as Mcp-Param-{Name} headers equal to the arguments (Base64 sentinel decoded),
+  // and no such header may come without its argument; `param_headers` maps the lower-cased
+  // {Name} to the value as received. The reason for the HeaderMismatch (-32020) answer, or
+  // nullopt when they agree (or the request is no tools/call). Initializes the upstream and
+  // loads the catalog when needed (client thread; may block like OnClientLine).
+  std::optional<std::string> ParamHeaderMismatch(
+      const boost::json::object& request,
+      const std::map<std::string, std::string, std::less<>>& param_headers);
+
  private:
   struct CatalogEntry {
     boost::json::value definition;

@@ -2,11 +2,16 @@
 // of a legacy (2025-11-25) upstream: server/discover answered by the gateway, the
 // version in _meta checked (-32022), the upstream initialized by the gateway, modern _meta
 // kept from the legacy server, and results given resultType and caching hints.
+#include <cctype>
+#include <map>
+#include <vector>
+
 #include <boost/json.hpp>
 
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/gateway_internal.h"
+#include "mcp/request_headers.h"
 #include "mcp/revision.h"
 
 namespace interlock::mcp {
@@ -33,7 +38,96 @@ bool DeclaresFormElicitation(const json::object* caps) {
          (e->get_object().empty() || e->get_object().contains("form"));
 }
 
+// The parameters an inputSchema marks `x-mcp-header`, reached through `properties` keys
+// only (the specification's "statically reachable"): lower-cased header name -> path.
+void CollectParamHeaders(const json::value& schema, std::vector<std::string>& path,
+                         std::map<std::string, std::vector<std::string>>& out) {
+  const json::value* props =
+      schema.is_object() ? schema.get_object().if_contains("properties") : nullptr;
+  if (props == nullptr || !props->is_object()) return;
+  for (const auto& kv : props->get_object()) {
+    if (!kv.value().is_object()) continue;
+    path.emplace_back(kv.key());
+    if (const json::value* h = kv.value().get_object().if_contains("x-mcp-header");
+        h != nullptr && h->is_string()) {
+      std::string name(h->get_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.emplace(std::move(name), path);
+    }
+    if (path.size() < 32) CollectParamHeaders(kv.value(), path, out);
+    path.pop_back();
+  }
+}
+
+// An argument as its header carries it: strings as they are, integers in decimal,
+// booleans as true/false; nullopt for any other type (never mirrored).
+std::optional<std::string> HeaderForm(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_bool()) return v.get_bool() ? "true" : "false";
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_double()) {
+    const double d = v.get_double();  // 42.0 equals 42, within the exactly representable
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 &&
+        d == static_cast<double>(static_cast<int64_t>(d))) {
+      return std::to_string(static_cast<int64_t>(d));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::string> Gateway::ParamHeaderMismatch(
+    const json::object& request,
+    const std::map<std::string, std::string, std::less<>>& param_headers) {
+  const json::value* method = request.if_contains("method");
+  if (method == nullptr || !method->is_string() || method->get_string() != "tools/call") {
+    return std::nullopt;
+  }
+  const json::value* params = request.if_contains("params");
+  const json::value* name =
+      params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
+  if (name == nullptr || !name->is_string()) return std::nullopt;  // refused as malformed later
+  const json::value* args = params->get_object().if_contains("arguments");
+  (void)EnsureUpstreamInitialized();
+  // Without a catalog the call is refused after its decision anyway (ContinueAllowed).
+  if (!EnsureCatalog()) return std::nullopt;
+  json::value schema;
+  {
+    std::lock_guard lock(mu_);
+    auto it = catalog_.find(std::string_view(name->get_string()));
+    if (it == catalog_.end() || !it->second.definition.is_object()) return std::nullopt;
+    if (const json::value* s = it->second.definition.get_object().if_contains("inputSchema")) {
+      schema = *s;
+    }
+  }
+  std::map<std::string, std::vector<std::string>> marked;
+  std::vector<std::string> path;
+  CollectParamHeaders(schema, path, marked);
+  for (const auto& [header, at] : marked) {
+    const json::value* v = args != nullptr && args->is_object() ? args : nullptr;
+    for (const std::string& key : at) {
+      v = v != nullptr && v->is_object() ? v->get_object().if_contains(key) : nullptr;
+    }
+    auto h = param_headers.find(header);
+    if (v == nullptr || v->is_null()) {
+      if (h != param_headers.end()) {
+        return "Header mismatch: Mcp-Param-" + header + " was sent but the argument is absent";
+      }
+      continue;
+    }
+    if (h == param_headers.end()) {
+      return "Header mismatch: the Mcp-Param-" + header + " header is missing";
+    }
+    auto decoded = DecodeHeaderValue(h->second);
+    std::optional<std::string> expected = HeaderForm(*v);
+    if (!decoded.ok() || !expected || *decoded != *expected) {
+      return "Header mismatch: Mcp-Param-" + header + " does not match the argument";
+    }
+  }
+  return std::nullopt;
+}
 
 json::object Gateway::DiscoverResult() {
   // The gateway's own answer, the same for every agent and without asking the upstream

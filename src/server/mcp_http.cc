@@ -422,6 +422,25 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     gateway_->OnClientLine(body);
   }
 
+  // Worker: a 2026-07-28 request (exchange `key`): its Mcp-Param-* headers are checked
+  // against the tool's x-mcp-header arguments first (400 -32020, nothing decided).
+  void ModernMessage(const std::string& key, const std::string& body,
+                     const std::map<std::string, std::string, std::less<>>& param_headers) {
+    if (!ready_ || closed()) return;
+    auto doc = ParseJsonStrict(body);
+    if (doc.ok() && doc->is_object()) {
+      if (auto why = gateway_->ParamHeaderMismatch(doc->get_object(), param_headers)) {
+        if (std::shared_ptr<Exchange> ex = TakeExchange(key)) {
+          const json::value* id = doc->get_object().if_contains("id");
+          ex->responder.Send(RpcJson(400, mcp::ErrorResponse(id != nullptr ? *id : json::value(),
+                                                             mcp::kHeaderMismatch, *why)));
+        }
+        return;
+      }
+    }
+    gateway_->OnClientLine(body);
+  }
+
   // Registers a POSTed request before the gateway sees it. False: the id is in use.
   bool AddExchange(const std::string& key, std::shared_ptr<Exchange> ex) {
     std::lock_guard lock(mu_);
@@ -1239,13 +1258,19 @@ void McpHttpService::HandleModernPost(const std::string& upstream, const Asker& 
     return ex->responder.Send(
         RpcError(400, mcp::kInvalidRequest, "a request with this id is still in progress"));
   }
+  std::map<std::string, std::string, std::less<>> param_headers;
+  for (const auto& field : req) {
+    std::string name = Lower(field.name_string());
+    if (name.rfind("mcp-param-", 0) == 0) param_headers[name.substr(10)] = field.value();
+  }
   std::weak_ptr<Session> weak = session;
-  session->Post([weak, key, created, body = std::move(req.body())] {
-    auto s = weak.lock();
-    if (!s) return;
-    if (created) s->Setup(key);
-    s->ClientMessage(body);
-  });
+  session->Post(
+      [weak, key, created, body = std::move(req.body()), param_headers = std::move(param_headers)] {
+        auto s = weak.lock();
+        if (!s) return;
+        if (created) s->Setup(key);
+        s->ModernMessage(key, body, param_headers);
+      });
 }
 
 void McpHttpService::HandleGet(const Asker& who, const std::string& upstream, HttpRequest req,

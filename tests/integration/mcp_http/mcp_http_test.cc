@@ -1358,5 +1358,100 @@ TEST_F(McpHttp2026Test, MetaCannotMoveACallToAnotherRunOrAgent) {
   EXPECT_EQ(CallsLog(), "echo\necho\necho\necho\n");
 }
 
+// A stdio MCP server whose tool `query` marks `region` x-mcp-header "Region"; records the
+// calls it receives in DIR/param-calls.log.
+constexpr char kParamServer[] = R"JS(
+import { appendFileSync } from "node:fs";
+import readline from "node:readline";
+const dir = process.argv[2];
+const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
+const tools = [{ name: "query", description: "query a region", inputSchema: { type: "object",
+  properties: { region: { type: "string", "x-mcp-header": "Region" }, sql: { type: "string" } } } }];
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  const m = JSON.parse(line);
+  if (m.method === "initialize") {
+    send({ jsonrpc: "2.0", id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "param", version: "1" } } });
+  } else if (m.method === "tools/list") {
+    send({ jsonrpc: "2.0", id: m.id, result: { tools } });
+  } else if (m.method === "tools/call") {
+    appendFileSync(`${dir}/param-calls.log`, JSON.stringify(m.params.arguments) + "\n");
+    send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "ok" }] } });
+  } else if (m.id !== undefined) {
+    send({ jsonrpc: "2.0", id: m.id, result: {} });
+  }
+});
+)JS";
+
+// Tests that an Mcp-Param-Region header disagreeing with the `region` argument its tool
+// marks x-mcp-header (a router would send the call to one region while the server queries
+// another), a missing one, and one sent without its argument are refused 400 -32020 before
+// the call is decided or forwarded; agreeing headers (plain or Base64) are served.
+TEST_F(McpHttp2026Test, ParamHeaderDisagreeingWithItsArgumentIsRefused) {
+  std::ofstream(policies_ + "/tx.yaml")
+      << "agent:\n  id: \"tx\"\n  identity: \"tx@example.iam\"\n  autonomy: audit_based\n"
+         "tools:\n  allowed:\n    - name: \"query\"\n";
+  const std::string server = dir_.Write("param_server.mjs", kParamServer);
+  StartDaemon("",
+              "    param:\n      command: [\"node\", \"" + server + "\", \"" + fake_dir_ + "\"]\n");
+  const std::string tx = CreateToken(daemon_->store(), "--agent", "tx");
+  ASSERT_FALSE(tx.empty());
+  HttpClient& c = *client_;
+  auto call = [&](int id, const json::object& args, const Headers& extra) {
+    Headers h = ModernHeaders("tools/call", "query");
+    h.insert(h.end(), extra.begin(), extra.end());
+    return c.Request(
+        "POST", "/mcp/param",
+        ModernBody(id, "tools/call", json::object{{"name", "query"}, {"arguments", args}}), tx, 30s,
+        h);
+  };
+  const json::object eu{{"region", "eu-west1"}, {"sql", "select 1"}};
+  for (const auto& [args, extra] : std::vector<std::pair<json::object, Headers>>{
+           {eu, {{"Mcp-Param-Region", "us-east1"}}},
+           {eu, {}},
+           {json::object{{"sql", "select 1"}}, {{"Mcp-Param-Region", "eu-west1"}}},
+       }) {
+    HttpResult r = call(1, args, extra);
+    EXPECT_EQ(r.status, 400) << r.body << daemon_->log();
+    ASSERT_TRUE(r.json.is_object()) << r.body;
+    EXPECT_EQ(r.json.at("error").at("code"), -32020) << r.body;
+  }
+  EXPECT_EQ(ReadFile(fake_dir_ + "/param-calls.log"), "");
+  HttpResult plain = call(2, eu, {{"mcp-param-region", "eu-west1"}});
+  EXPECT_EQ(plain.status, 200) << plain.body;
+  HttpResult b64 = call(3, eu, {{"Mcp-Param-Region", "=?base64?ZXUtd2VzdDE=?="}});
+  EXPECT_EQ(b64.status, 200) << b64.body;
+  HttpResult none = call(4, json::object{{"sql", "select 2"}}, {});
+  EXPECT_EQ(none.status, 200) << none.body;
+  const std::string log = ReadFile(fake_dir_ + "/param-calls.log");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 3) << log;
+  // Nothing refused was decided: the audit trail holds the three served calls only.
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "root");
+  HttpResult audit = c.Request("GET", "/v1/audit?agent=tx", "", admin);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  size_t decisions = 0;
+  for (size_t at = audit.body.find("\"type\":\"decision\""); at != std::string::npos;
+       at = audit.body.find("\"type\":\"decision\"", at + 1)) {
+    ++decisions;
+  }
+  EXPECT_EQ(decisions, 3u) << audit.body;
+}
+
+// Tests that a 2026 client's tools/list, filtered per agent, is marked cacheScope "private"
+// (never for a shared cache) with ttlMs 0 and lists the tools sorted by name.
+TEST_F(McpHttp2026Test, FilteredToolListIsPrivateAndSorted) {
+  StartDaemon();
+  HttpResult r = client_->Request("POST", "/mcp/fake", ModernBody(1, "tools/list", {}), ta_, 30s,
+                                  ModernHeaders("tools/list"));
+  ASSERT_EQ(r.status, 200) << r.body << daemon_->log();
+  const json::value& res = r.json.at("result");
+  EXPECT_EQ(res.at("cacheScope"), "private");
+  EXPECT_EQ(res.at("ttlMs"), 0);
+  EXPECT_EQ(res.at("resultType"), "complete");
+  std::vector<std::string> names;
+  for (const json::value& t : res.at("tools").as_array())
+    names.emplace_back(t.at("name").as_string());
+  EXPECT_EQ(names, (std::vector<std::string>{"deploy", "echo", "hang"}));
+}
+
 }  // namespace
 }  // namespace interlock
