@@ -50,11 +50,15 @@
 //     logged, so a server cannot flood the trail).
 //   - Interlock's own requests to the client (elicitation/create) carry "interlock-" and
 //     128 random bits (common/crypto.h), never shown to the server.
+// Clients of MCP 2026-07-28 (gateway_modern.cc; docs/mcp.md#revisions): a request naming
+// an unserved version in _meta is answered -32022; server/discover is answered by the
+// gateway; the legacy upstream is initialized by the gateway; results get resultType and
+// cacheable ones cacheScope "private"; the upstream's server requests are refused.
 // Approvals at the MCP client (standalone; docs/mcp.md#approvals-at-the-mcp-client): the
-// client's initialize request tells the Enforcer whether it declared `elicitation`
-// (SetClientElicitation). A held call the Enforcer answers `ask_client` is put to the person
-// at the client with elicitation/create (id: "interlock-" + 128 random bits; tool,
-// redacted arguments, reason, time left); their answer goes to
+// client's initialize request, or each modern request's _meta capabilities, tell the
+// Enforcer whether it declared `elicitation` (SetClientElicitation). A held call the Enforcer
+// answers `ask_client` is put to the person at the client with elicitation/create (id: "interlock-"
+// + 128 random bits; tool, redacted arguments, reason, time left); their answer goes to
 // Enforcer::AnswerAtClient. No answer within the approval's time left: timeout (the
 // gateway sends notifications/cancelled for the elicitation). A client response whose id
 // carries the "interlock-" prefix is never relayed to the server: a malformed answer to a

@@ -1,5 +1,5 @@
-// McpHttpService: MCP's Streamable HTTP transport in the daemon (MCP 2025-06-18 and
-// 2025-11-25, "Transports / Streamable HTTP"; docs/mcp.md#streamable-http).
+// McpHttpService: MCP's Streamable HTTP transport in the daemon (MCP 2025-06-18,
+// 2025-11-25 and 2026-07-28, "Transports / Streamable HTTP"; docs/mcp.md#streamable-http).
 //
 // `interlock serve` serves /mcp/{upstream} for every upstream in the config's `mcp:`
 // section. Agents authenticate with their bearer token (the Api does that; the agent comes
@@ -25,8 +25,14 @@
 //          withdrawn, the run is ended; later requests get 404. A session that expires
 //          (idle) or ends with the daemon withdraws its held approvals too, and so does a
 //          request whose stream the client closes before its answer.
-//   MCP-Protocol-Version, when present, must be one Interlock speaks (400 otherwise);
-//   absent, 2025-03-26 is assumed (the transport rules above are the same for it).
+//   MCP-Protocol-Version, when present, must be one Interlock speaks (400 with -32022 and
+//   the supported list otherwise); absent, 2025-03-26 is assumed (the transport rules
+//   above are the same for it).
+//   2026-07-28 requests (the header or params._meta names it; docs/mcp.md#revisions) have
+//   no session: Mcp-Method/Mcp-Name (and Mcp-Param-*) are checked against the body first
+//   (400 -32020), server/discover is answered without a session, and every other request
+//   runs in the stateless session of (agent, identity, upstream, bearer token): one run.
+//   GET and DELETE under 2026-07-28 are 405.
 //   Host must be a loopback name or in mcp.allowed_hosts, and Origin, when present, must
 //   be the same origin or in mcp.allowed_origins (403 otherwise; DNS-rebinding defence).
 // Quiet SSE streams get a comment every `keepalive`; sessions without requests for
