@@ -224,6 +224,7 @@ struct Exchange {
   Responder responder;
   bool accept_json = true;
   bool accept_sse = true;
+  bool modern = false;         // a 2026-07-28 request: its errors carry their HTTP status
   std::string session_header;  // set on the initialize exchange
   std::string progress_key;    // IdKey of params._meta.progressToken, if any
   std::string key;             // IdKey of the request's id
@@ -493,7 +494,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         Log("session " + id_.substr(0, 8) + ": dropped a response with no open request");
         return;
       }
-      Finish(*ex, text, o->contains("error"));
+      Finish(*ex, text, o->contains("error"), ex->modern ? ModernStatus(*o) : 200);
       return;
     }
     std::lock_guard lock(mu_);
@@ -697,7 +698,24 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
   // Sends the response of an exchange: on its stream if it has one, else as JSON (or a
   // one-event stream for clients that accept only SSE).
-  void Finish(Exchange& ex, const std::string& text, bool is_error) {
+  // The status of a 2026-07-28 answer sent as JSON: an unknown method is 404 and the
+  // revision's own refusals 400 (streamable-http#protocol-version-header), so a client
+  // tells a modern server's error from a legacy endpoint's.
+  static unsigned ModernStatus(const json::object& response) {
+    const json::value* e = response.if_contains("error");
+    const json::value* code =
+        e != nullptr && e->is_object() ? e->get_object().if_contains("code") : nullptr;
+    if (code == nullptr || !code->is_int64()) return 200;
+    const int64_t c = code->get_int64();
+    if (c == mcp::kMethodNotFound) return 404;
+    if (c == mcp::kHeaderMismatch || c == mcp::kUnsupportedProtocolVersion ||
+        c == mcp::kMissingRequiredClientCapability) {
+      return 400;
+    }
+    return 200;
+  }
+
+  void Finish(Exchange& ex, const std::string& text, bool is_error, unsigned status = 200) {
     if (!ex.session_header.empty() && is_error) {
       // initialize failed: the session is of no use.
       service_->CloseSession(shared_from_this(), "initialize failed");
@@ -708,7 +726,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ex.accept_json) {
-      HttpResponse res{http::status::ok, 11};
+      HttpResponse res{static_cast<http::status>(status), 11};
       res.set(http::field::content_type, "application/json");
       if (!ex.session_header.empty() && !is_error) res.set("Mcp-Session-Id", ex.session_header);
       res.body() = text;
@@ -1244,6 +1262,7 @@ void McpHttpService::HandleModernPost(const std::string& upstream, const Asker& 
   auto ex = std::make_shared<Exchange>(std::move(r));
   ex->accept_json = accept_json;
   ex->accept_sse = accept_sse;
+  ex->modern = true;
   const json::value* params = msg.doc.get_object().if_contains("params");
   const json::value* meta = params != nullptr && params->is_object()
                                 ? params->get_object().if_contains("_meta")

@@ -1451,6 +1451,13 @@ TEST_F(McpHttp2026Test, FilteredToolListIsPrivateAndSorted) {
   for (const json::value& t : res.at("tools").as_array())
     names.emplace_back(t.at("name").as_string());
   EXPECT_EQ(names, (std::vector<std::string>{"deploy", "echo", "hang"}));
+  // A method the gateway does not serve: 404 with -32601, as the revision asks.
+  HttpResult unknown =
+      client_->Request("POST", "/mcp/fake", ModernBody(2, "subscriptions/listen", {}), ta_, 30s,
+                       ModernHeaders("subscriptions/listen"));
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  ASSERT_TRUE(unknown.json.is_object()) << unknown.body;
+  EXPECT_EQ(unknown.json.at("error").at("code"), -32601);
 }
 
 }  // namespace
