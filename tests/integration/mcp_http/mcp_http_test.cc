@@ -1460,5 +1460,38 @@ TEST_F(McpHttp2026Test, FilteredToolListIsPrivateAndSorted) {
   EXPECT_EQ(unknown.json.at("error").at("code"), -32601);
 }
 
+// Tests that a 2026 client's stateless requests count against one run's budget exactly: with
+// execution.max_steps 2, the third call of the same token is denied BUDGET_EXCEEDED and not
+// forwarded, whatever its _meta says (no fresh run per request).
+TEST_F(McpHttp2026Test, StatelessRequestsCannotEscapeTheRunsStepBudget) {
+  std::ofstream(policies_ + "/tq.yaml")
+      << "agent:\n  id: \"tq\"\n  identity: \"tq@example.iam\"\n  autonomy: audit_based\n"
+         "tools:\n  allowed:\n    - name: \"echo\"\n"
+         "execution:\n  max_steps: 2\n";
+  StartDaemon();
+  const std::string tq = CreateToken(daemon_->store(), "--agent", "tq");
+  ASSERT_FALSE(tq.empty());
+  HttpClient& c = *client_;
+  for (int id = 1; id <= 3; ++id) {
+    HttpResult r = c.Request(
+        "POST", "/mcp/fake",
+        ModernCall(id, "echo",
+                   {{"io.modelcontextprotocol/clientInfo",
+                     json::object{{"name", "fresh-" + std::to_string(id)}, {"version", "1"}}}}),
+        tq, 30s, ModernHeaders("tools/call", "echo"));
+    ASSERT_EQ(r.status, 200) << r.body << daemon_->log();
+    if (id < 3) {
+      EXPECT_FALSE(r.json.at("result").as_object().contains("isError")) << r.body;
+    } else {
+      EXPECT_EQ(r.json.at("result").at("isError"), true) << r.body;
+      EXPECT_EQ(r.json.at("result").at("_meta").at("interlock.dev/decision").at("code"),
+                "BUDGET_EXCEEDED")
+          << r.body;
+    }
+  }
+  EXPECT_EQ(CallsLog(), "echo\necho\n");
+  EXPECT_EQ(RunsOf("tq").size(), 1u);
+}
+
 }  // namespace
 }  // namespace interlock
