@@ -64,6 +64,13 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
         tp != nullptr && tp->is_string() && tp->get_string().size() <= 128) {
       call.traceparent = std::string(tp->get_string());
     }
+    if (const json::value* ts = meta->get_object().if_contains("tracestate");
+        ts != nullptr && !call.traceparent.empty() && ts->is_string() &&
+        ts->get_string().size() <= 512 &&
+        std::all_of(ts->get_string().begin(), ts->get_string().end(),
+                    [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+      call.tracestate = std::string(ts->get_string());
+    }
   }
   // This call's span (docs/telemetry.md#spans): the decision, approval wait and upstream
   // call are its children.

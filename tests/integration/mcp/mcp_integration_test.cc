@@ -1141,7 +1141,7 @@ json::value Sdk2Stdio(TempDir& tmp, const std::string& mode, const std::string& 
       std::string(R"([{"name":"echo","arguments":{"message":"hi"}},)"
                   R"({"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}},)"
                   R"({"name":"get-sum","arguments":{"a":2,"b":40},"traceparent":")") +
-          kTraceparent + R"("}])");
+          kTraceparent + R"(","tracestate":"congo=t61rcWkgMzE"}])");
   ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk2_client.mjs", mode, calls,
                                 "--", kInterlock, "mcp", "--policy", policy, "--store", store, "--",
                                 "node", kModules + "/server-everything/dist/index.js", "stdio"},
@@ -1153,7 +1153,8 @@ json::value Sdk2Stdio(TempDir& tmp, const std::string& mode, const std::string& 
 
 // Tests that the SDK 2.x client pinned to 2026-07-28, in auto negotiation and in its default
 // sees the filtered list, gets the allowed calls' results and reads a denial as an isError
-// result (no INVALID_RESULT thrown), and that a modern call's _meta traceparent is audited.
+// result (no INVALID_RESULT thrown), and that a call's _meta traceparent and tracestate are
+// audited.
 TEST_F(McpIntegrationTest, Sdk2ClientOfEitherRevisionReadsListsResultsAndDenials) {
   for (const auto& [mode, version] : std::vector<std::pair<std::string, std::string>>{
            {"pin", "2026-07-28"}, {"auto", "2026-07-28"}, {"default", "2025-11-25"}}) {
@@ -1173,6 +1174,7 @@ TEST_F(McpIntegrationTest, Sdk2ClientOfEitherRevisionReadsListsResultsAndDenials
     EXPECT_EQ(results[2].at("content").at(0).at("text"), "The sum of 2 and 40 is 42.");
     const std::string audit = AuditExport(store);
     EXPECT_NE(audit.find(kTraceparent), std::string::npos);
+    EXPECT_NE(audit.find(R"("tracestate":"congo=t61rcWkgMzE")"), std::string::npos) << audit;
   }
 }
 
