@@ -65,6 +65,10 @@ struct ToolCall {
   // params._meta.traceparent); the Guard records it like a traceparent header and parents
   // the decision span on it (docs/telemetry.md). Untrusted: used only when well formed.
   std::string traceparent;
+  // Its W3C tracestate (MCP params._meta.tracestate), recorded beside a recorded
+  // traceparent only; the door passes it only when it is at most 512 printable ASCII
+  // characters. MERGE(H6): one more optional field of the decision record.
+  std::string tracestate;
   // The outcome of this call's rehearsal (docs/policy.md#rehearsal), set only by the core
   // (Guard::CompleteRehearsal) after the rehearsal call `call_id` recorded it: never taken
   // from a request body.

@@ -107,6 +107,7 @@ class WakePipe {
   WakePipe(const WakePipe&) = delete;
   WakePipe& operator=(const WakePipe&) = delete;
   int read_fd() const { return fds_[0]; }
+  int write_fd() const { return fds_[1]; }
   void Wake() {
     if (fds_[1] >= 0) (void)!write(fds_[1], "x", 1);
   }
@@ -114,6 +115,27 @@ class WakePipe {
  private:
   int fds_[2];
 };
+
+// SIGTERM and SIGINT end the session as a client EOF does (held approvals withdrawn, the
+// server stopped, the run ended) instead of killing the process with the run left open:
+// the handler records the signal and wakes the client relay through this pipe's write end.
+std::atomic<int> g_stop_wake_fd{-1};
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void OnStopSignal(int sig) {
+  g_stop_signal.store(sig);
+  const int fd = g_stop_wake_fd.load();
+  if (fd >= 0) (void)!write(fd, "x", 1);
+}
+
+void InstallStopHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+}
 
 std::string StorePathOrDefault(const std::string& given, std::string* error) {
   if (!given.empty()) return given;
@@ -245,6 +267,7 @@ class McpSession {
       return Fail("no server command; usage: interlock mcp --policy P -- CMD");
     }
     ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
+    InstallStopHandlers();       // before the run starts: a signal after it ends it
     // Before any secret is read: a same-user server cannot read this process's environment
     // or memory through /proc (mcp/server_env.h).
     if (Status s = mcp::ProtectProcessSecrets(); !s.ok()) return Fail(s.error().message);
@@ -481,6 +504,8 @@ class McpSession {
     mcp::Gateway gateway(BuildGatewayOptions(), to_client, to_server);
     gateway_ptr_ = &gateway;
     WakePipe wake_client, stop_server;
+    g_stop_wake_fd.store(wake_client.write_fd());
+    if (g_stop_signal.load() != 0) wake_client.Wake();  // stopped while starting
     std::atomic<bool> upstream_gone{false};
     std::thread server_thread([&] {
       RelayServer(&gateway, stop_server.read_fd());
@@ -489,9 +514,23 @@ class McpSession {
       wake_client.Wake();
     });
     RelayClient(&gateway, wake_client.read_fd());
+    g_stop_wake_fd.store(-1);
     int exit_code = kExitOk;
-    if (!upstream_gone) gateway.OnClientClosed("the MCP client closed its input (stdin EOF)");
-    if (upstream_gone) {
+    const int stop_signal = g_stop_signal.load();
+    if (!upstream_gone) {
+      gateway.OnClientClosed(
+          stop_signal != 0 ? "interlock mcp was stopped (" +
+                                 std::string(stop_signal == SIGINT ? "SIGINT" : "SIGTERM") + ")"
+                           : std::string("the MCP client closed its input (stdin EOF)"));
+    }
+    if (stop_signal != 0 && !upstream_gone) {
+      // Whoever signals may escalate to SIGKILL soon (the 2.x SDK after 1 s): the server
+      // gets a short grace, then is stopped, so the run is ended in time.
+      std::cerr << "interlock mcp: stopped by signal " << stop_signal << "; ending the session\n";
+      child_->CloseStdin();
+      if (!child_->Wait(std::chrono::milliseconds(300))) stop_server.Wake();
+      exit_code = 128 + stop_signal;
+    } else if (upstream_gone) {
       auto code = child_->Wait(std::chrono::seconds(2));
       std::cerr << "interlock mcp: the MCP server exited"
                 << (code ? " with status " + std::to_string(*code) : std::string()) << '\n';
@@ -539,8 +578,16 @@ class McpSession {
 
   // The session's end: the server stopped, the proxy stopped, the run ended.
   void End() {
+    // Stopped by a signal: the run is ended first, before the server's grace (a SIGKILL
+    // may follow the signal soon); no call can start any more (the relay is over).
+    const bool run_first = g_stop_signal.load() != 0;
+    if (run_first) EndRun();
     child_.reset();
     if (egress_proxy_) egress_proxy_->Stop();  // terminates and reaps the process group
+    if (!run_first) EndRun();
+  }
+
+  void EndRun() {
     if (daemon_ != nullptr) {
       (void)daemon_->EndRun();
     } else {
@@ -555,7 +602,7 @@ class McpSession {
   std::map<std::string, std::string> child_env_;           //
   std::vector<std::string> secrets_;                       //
   std::string store_path_;                                 // OpenStore
-  std::unique_ptr<core::Store> store_;                    //
+  std::unique_ptr<core::Store> store_;                     //
   std::unique_ptr<mcp::PinStore> pins_;                    //
   SystemClock clock_;                                      // StartRun
   std::unique_ptr<telemetry::OtlpExporter> otel_;          //

@@ -183,6 +183,10 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
   if (!rq.traceparent.empty()) {
     data.append(",\"traceparent\":");
     AppendJsonString(rq.traceparent, &data);
+    if (!rq.call.tracestate.empty()) {  // keys in canonical order: traceparent < tracestate
+      data.append(",\"tracestate\":");
+      AppendJsonString(rq.call.tracestate, &data);
+    }
   }
   data.append(",\"usage\":");
   audit::AppendCanonicalUsage(&data, rq.call.usage);

@@ -313,6 +313,7 @@ void Gateway::OnClientLine(std::string_view line) {
       return;
     }
     case MessageKind::kRequest:
+      if (HandleRevision(*msg)) return;
       if (msg->method != "tools/call" && LooksLikeToolsCall(msg->method)) {
         Enforcer::Outcome o = DecideRefusal(
             params, "the method " + Quoted(msg->method) +
@@ -362,23 +363,34 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     SendToClient(ErrorResponse(id, in_use ? kInvalidRequest : kInternalError, "Interlock: " + why));
     return;
   }
+  if (IsModern(ClientRevisionOf(doc.get_object())) && !EnsureUpstreamInitialized() &&
+      method != "tools/call") {
+    // (A tools/call is decided all the same: without the upstream's catalog an allowed
+    // call is refused after its decision, and recorded.)
+    AnswerClient(ErrorResponse(id, kInternalError,
+                               "Interlock: the MCP server did not answer the gateway's "
+                               "initialize; try again"));
+    return;
+  }
   if (method == "tools/call") {
     HandleToolsCall(std::move(doc), id);
     return;
   }
   if (method == "initialize") {
+    {
+      std::lock_guard lock(mu_);
+      if (upstream_init_ == UpstreamInit::kNone) upstream_init_ = UpstreamInit::kClient;
+    }
     // Form-mode elicitation: `elicitation: {}` (2025-06-18) or with a `form` member
     // (2025-11-25); a client declaring only `url` mode cannot show the question.
     const json::value* params = doc.get_object().if_contains("params");
     const json::value* caps = params != nullptr && params->is_object()
                                   ? params->get_object().if_contains("capabilities")
                                   : nullptr;
-    const json::value* e = caps != nullptr && caps->is_object()
-                               ? caps->get_object().if_contains("elicitation")
-                               : nullptr;
-    const bool form = e != nullptr && e->is_object() &&
-                      (e->get_object().empty() || e->get_object().contains("form"));
-    options_.enforcer->SetClientElicitation(form);
+    options_.enforcer->SetClientElicitation(
+        gateway_internal::ElicitModesOf(caps != nullptr && caps->is_object() ? &caps->get_object()
+                                                                             : nullptr)
+            .form);
   }
   Pending p;
   p.method = method;
@@ -395,6 +407,8 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
 }
 
 void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_id, Pending p) {
+  // MERGE(H2): the upstream is legacy (2025-11-25); a modern upstream takes these keys.
+  StripModernMeta(doc);
   json::value sid = IssueServerIdLocked();
   json::object& o = doc.get_object();
   json::value* params = o.if_contains("params");

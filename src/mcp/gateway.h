@@ -50,11 +50,15 @@
 //     logged, so a server cannot flood the trail).
 //   - Interlock's own requests to the client (elicitation/create) carry "interlock-" and
 //     128 random bits (common/crypto.h), never shown to the server.
+// Clients of MCP 2026-07-28 (gateway_modern.cc; docs/mcp.md#revisions): a request naming
+// an unserved version in _meta is answered -32022; server/discover is answered by the
+// gateway; the legacy upstream is initialized by the gateway; results get resultType and
+// cacheable ones cacheScope "private"; the upstream's server requests are refused.
 // Approvals at the MCP client (standalone; docs/mcp.md#approvals-at-the-mcp-client): the
-// client's initialize request tells the Enforcer whether it declared `elicitation`
-// (SetClientElicitation). A held call the Enforcer answers `ask_client` is put to the person
-// at the client with elicitation/create (id: "interlock-" + 128 random bits; tool,
-// redacted arguments, reason, time left); their answer goes to
+// client's initialize request, or each modern request's _meta capabilities, tell the
+// Enforcer whether it declared `elicitation` (SetClientElicitation). A held call the Enforcer
+// answers `ask_client` is put to the person at the client with elicitation/create (id: "interlock-"
+// + 128 random bits; tool, redacted arguments, reason, time left); their answer goes to
 // Enforcer::AnswerAtClient. No answer within the approval's time left: timeout (the
 // gateway sends notifications/cancelled for the elicitation). A client response whose id
 // carries the "interlock-" prefix is never relayed to the server: a malformed answer to a
@@ -129,6 +133,7 @@
 #include "mcp/framing.h"
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
+#include "mcp/revision.h"
 #include "telemetry/tool_call_trace.h"
 
 namespace interlock::core {
@@ -351,6 +356,12 @@ class Gateway {
   // The protocol version the server answered to initialize ("" before that).
   std::string negotiated_version() const;
 
+  // The revision the client speaks (mcp/revision.h): k2026_07_28 once a request named it
+  // in _meta (ClientRevisionOf), else the legacy revision. Per request is what counts: a
+  // caller holding the request should read ClientRevisionOf(request) instead. Any thread.
+  McpRevision client_revision() const { return client_revision_.load(); }
+  bool ClientSpeaksModern() const { return IsModern(client_revision()); }
+
   // The call ids of the tools/call requests forwarded to the server and not yet answered
   // (for the egress proxy's attribution of connections to calls), with "" for each
   // rehearsal sent to the server and not yet answered (it has no call of its own to be
@@ -361,6 +372,23 @@ class Gateway {
   // The denial result for `d` without structuredContent (safe for any tool; see the
   // header comment). `Denial` adds structuredContent where the tool's schema allows it.
   static boost::json::object DenialResult(const Decision& d);
+
+  // The gateway's answer to server/discover (docs/mcp.md#revisions): its supported
+  // versions, the capabilities it serves and its identity; the same for every agent and
+  // made without the upstream, so a door can answer a probe before any run or server
+  // exists.
+  static boost::json::object DiscoverResult();
+
+  // Streamable HTTP's custom headers (x-mcp-header, docs/mcp.md#revisions): for a
+  // tools/call `request`, the tool's parameters its inputSchema marks `x-mcp-header` must
+  // arrive as Mcp-Param-{Name} headers equal to the arguments (Base64 sentinel decoded),
+  // and no such header may come without its argument; `param_headers` maps the lower-cased
+  // {Name} to the value as received. The reason for the HeaderMismatch (-32020) answer, or
+  // nullopt when they agree (or the request is no tools/call). Initializes the upstream and
+  // loads the catalog when needed (client thread; may block like OnClientLine).
+  std::optional<std::string> ParamHeaderMismatch(
+      const boost::json::object& request,
+      const std::map<std::string, std::string, std::less<>>& param_headers);
 
  private:
   struct CatalogEntry {
@@ -479,7 +507,25 @@ class Gateway {
   void HandleToolResult(boost::json::object& msg, const Pending& p);
   // Keeps the top-level fields of a result's structuredContent the tool's scope allows.
   void ReduceToScope(const std::string& tool, boost::json::object& structured);
-  void SendToClient(const boost::json::value& v) { to_client_(v); }
+  // Every message to the client: a result to a modern client gets resultType
+  // (gateway_modern.cc).
+  void SendToClient(const boost::json::value& v);
+  // The revision of a client request (gateway_modern.cc): an unsupported version in
+  // _meta is answered -32022, server/discover is answered by the gateway; true when
+  // answered. A modern request's client capabilities are passed on to the Enforcer.
+  bool HandleRevision(const Message& msg);
+  // A modern client has no initialize: the gateway initializes the legacy upstream itself
+  // once (2025-11-25, no client capabilities) and waits for it, for at most
+  // catalog_timeout. True when the upstream is initialized (by the gateway or a legacy
+  // client's own initialize).
+  bool EnsureUpstreamInitialized();
+  // The upstream's answer to the gateway's own initialize.
+  void UpstreamInitialized(const boost::json::object& response);
+  // Removes the modern _meta keys from a request to the (legacy) upstream.
+  static void StripModernMeta(boost::json::value& doc);
+  // A legacy server's result of `method` as a modern client expects it: tools sorted by
+  // name, caching hints on cacheable results (private, ttlMs 0).
+  static void ToModernResult(std::string_view method, boost::json::object& result);
   // The final answer to a client request the gateway accepted: frees its id for reuse,
   // then sends `response` (whose id is the client's).
   void AnswerClient(const boost::json::object& response);
@@ -519,6 +565,10 @@ class Gateway {
   bool upstream_closed_ = false;
   std::string upstream_closed_why_;
   std::string negotiated_version_;
+  std::atomic<McpRevision> client_revision_{McpRevision::k2025_11_25};
+  // Who initialized the upstream: nobody yet, the gateway (pending, done) or the client.
+  enum class UpstreamInit { kNone, kPending, kDone, kClient };
+  UpstreamInit upstream_init_ = UpstreamInit::kNone;                // guarded by mu_
   std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
   std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
   std::vector<std::string> forward_methods_;                        // sorted

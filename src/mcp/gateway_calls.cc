@@ -64,10 +64,6 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
     HandleStateRetry(std::move(doc), id, tool, args);
     return;
   }
-  // MERGE(H1): a 2026-07-28 client declares its capabilities in each request's _meta.
-  if (gateway_internal::ClientSpeaks2026(params)) {
-    options_.enforcer->SetClientElicitation(gateway_internal::RequestElicitModes(params).form);
-  }
   std::optional<json::value> progress_token;
   if (const json::value* meta = params->get_object().if_contains("_meta");
       meta != nullptr && meta->is_object()) {
@@ -77,6 +73,13 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
     if (const json::value* tp = meta->get_object().if_contains("traceparent");
         tp != nullptr && tp->is_string() && tp->get_string().size() <= 128) {
       call.traceparent = std::string(tp->get_string());
+    }
+    if (const json::value* ts = meta->get_object().if_contains("tracestate");
+        ts != nullptr && !call.traceparent.empty() && ts->is_string() &&
+        ts->get_string().size() <= 512 &&
+        std::all_of(ts->get_string().begin(), ts->get_string().end(),
+                    [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+      call.tracestate = std::string(ts->get_string());
     }
   }
   // This call's span (docs/telemetry.md#spans): the decision, approval wait and upstream
@@ -140,9 +143,9 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
 void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json::object args,
                          Enforcer::Outcome pending, std::optional<json::value> progress_token,
                          std::shared_ptr<Held> held) {
-  // MERGE(H1): a 2026-07-28 client is answered input_required rather than held open
-  // (approvals over MRTR, gateway_mrtr.cc).
-  if (gateway_internal::ClientSpeaks2026(doc.get_object().if_contains("params"))) {
+  // A 2026-07-28 client is answered input_required rather than held open (approvals over
+  // MRTR, gateway_mrtr.cc).
+  if (IsModern(ClientRevisionOf(doc.get_object()))) {
     {
       std::lock_guard lock(mu_);
       held_.erase(IdKey(id));

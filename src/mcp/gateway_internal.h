@@ -58,18 +58,14 @@ struct ApprovalQuestion {
 };
 ApprovalQuestion QuestionFor(const std::string& tool, const Enforcer::Outcome& pending);
 
-// MERGE(H1): whether the request (its params) comes from a 2026-07-28 client: the
-// protocol version its `_meta` declares. H1's ClientRevisionOf (mcp/revision.h) replaces it.
-bool ClientSpeaks2026(const boost::json::value* params);
-
-// The elicitation modes the request's per-request client capabilities declare (MCP
-// 2026-07-28: `_meta["io.modelcontextprotocol/clientCapabilities"].elicitation`; an empty
-// object means form only).
+// The elicitation modes a client's capabilities object declares (`initialize`'s
+// capabilities, or a 2026-07-28 request's `_meta` ones: MetaClientCapabilities); an empty
+// `elicitation` object means form only; null: none.
 struct ElicitModes {
   bool form = false;
   bool url = false;
 };
-ElicitModes RequestElicitModes(const boost::json::value* params);
+ElicitModes ElicitModesOf(const boost::json::object* capabilities);
 
 // A tool's output as recorded: canonical JSON, or its size, hash and prefix when larger
 // than kMaxRecordedOutputBytes.

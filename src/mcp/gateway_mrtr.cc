@@ -13,6 +13,7 @@
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/gateway_internal.h"
+#include "mcp/revision.h"
 
 namespace interlock::mcp {
 
@@ -26,8 +27,6 @@ namespace {
 // The key of Interlock's one input request in inputRequests / inputResponses.
 constexpr char kInputKey[] = "interlock_approval";
 constexpr char kApprovalMetaKey[] = "interlock.dev/approval";
-constexpr char kVersionMetaKey[] = "io.modelcontextprotocol/protocolVersion";
-constexpr char kCapsMetaKey[] = "io.modelcontextprotocol/clientCapabilities";
 // Approvals of states issued and not yet retried that the gateway remembers to withdraw when
 // the client goes; beyond this they end at their own timeout.
 constexpr size_t kMaxOpenStates = 1024;
@@ -45,19 +44,10 @@ const json::object* MetaOf(const json::value* params) {
 
 namespace gateway_internal {
 
-bool ClientSpeaks2026(const json::value* params) {
-  const json::object* meta = MetaOf(params);
-  const json::value* v = meta != nullptr ? meta->if_contains(kVersionMetaKey) : nullptr;
-  return v != nullptr && v->is_string() && v->get_string() == "2026-07-28";
-}
-
-ElicitModes RequestElicitModes(const json::value* params) {
+ElicitModes ElicitModesOf(const json::object* capabilities) {
   ElicitModes modes;
-  const json::object* meta = MetaOf(params);
-  const json::value* caps = meta != nullptr ? meta->if_contains(kCapsMetaKey) : nullptr;
-  const json::value* e = caps != nullptr && caps->is_object()
-                             ? caps->get_object().if_contains("elicitation")
-                             : nullptr;
+  const json::value* e =
+      capabilities != nullptr ? capabilities->if_contains("elicitation") : nullptr;
   if (e == nullptr || !e->is_object()) return modes;
   const json::object& o = e->get_object();
   modes.form = o.empty() || o.contains("form");
@@ -101,7 +91,10 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
     return;
   }
   const json::value params_value(params);
-  const gateway_internal::ElicitModes modes = gateway_internal::RequestElicitModes(&params_value);
+  const json::object* meta = MetaOf(&params_value);
+  const json::value* caps = meta != nullptr ? meta->if_contains(kMetaClientCapabilities) : nullptr;
+  const gateway_internal::ElicitModes modes = gateway_internal::ElicitModesOf(
+      caps != nullptr && caps->is_object() ? &caps->get_object() : nullptr);
   // The person at the client stands in for one reviewer, never for two (the Enforcer should
   // not have asked; checked here again so a client's answer can never make up a quorum).
   if (local && pending.decision.approvals_required >= 2) {

@@ -236,10 +236,23 @@ void Gateway::OnServerLine(std::string_view line) {
         server_request_ids_.erase(it);
       }
     }
+    if (ClientSpeaksModern() && msg->method != "notifications/progress") {
+      // 2026-07-28 has change notifications only on subscriptions/listen (not served)
+      // and log messages only where a request asked for them.
+      return;
+    }
     SendToClient(msg->doc);
     return;
   }
   if (msg->kind == MessageKind::kRequest) {  // sampling, elicitation, roots, ping
+    if (ClientSpeaksModern()) {
+      // A modern client takes no server requests (MRTR replaced them); the gateway declared
+      // no client capabilities, so a server asking anyway is told no.
+      to_server_(ErrorResponse(msg->id, kMethodNotFound,
+                               "Method not found: the MCP client behind Interlock speaks "
+                               "2026-07-28, which has no server-to-client requests"));
+      return;
+    }
     if (!Forwarded(msg->kind, msg->method, /*from_client=*/false)) {
       to_server_(ErrorResponse(msg->id, kMethodNotFound,
                                "Method not found: Interlock does not forward " +
@@ -329,6 +342,16 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
         IdKey(id).substr(0, 100));
     return;
   }
+  if (p->method == "initialize" && p->internal) {
+    UpstreamInitialized(o);
+    return;
+  }
+  json::value* modern_result = o.if_contains("result");
+  if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern()) {
+    // MERGE(H2): a legacy server has no resultType to give (no input_required before
+    // 2026-07-28); SendToClient sets "complete".
+    modern_result->get_object().erase("resultType");
+  }
   if (p->method == "tools/list") {
     json::value* result = o.if_contains("result");
     if (result != nullptr && result->is_object()) {
@@ -380,6 +403,9 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
                                 ? tasks->get_object().if_contains("requests")
                                 : nullptr;
     if (requests != nullptr && requests->is_object()) requests->get_object().erase("tools");
+  }
+  if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern()) {
+    ToModernResult(p->method, modern_result->get_object());
   }
   o["id"] = p->client_id;  // exactly as the client sent it
   AnswerClient(o);

@@ -19,6 +19,8 @@
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
+#include "mcp/request_headers.h"
+#include "mcp/revision.h"
 #include "mcp/sandbox.h"
 #include "mcp/server_env.h"
 #include "mcp/sse.h"
@@ -65,6 +67,30 @@ HttpResponse RpcError(unsigned status, int code, std::string_view message) {
   return res;
 }
 
+// The status with a whole JSON-RPC message as the body.
+HttpResponse RpcJson(unsigned status, const json::object& message) {
+  HttpResponse res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = ToJsonText(message);
+  return res;
+}
+
+std::optional<std::string> OptionalHeader(const HttpRequest& req, std::string_view name) {
+  auto it = req.find(name);
+  if (it == req.end()) return std::nullopt;
+  return std::string(it->value());
+}
+
+// A request under the modern revision: MCP-Protocol-Version or params._meta names it.
+bool ModernRequest(std::string_view header_version, const mcp::Message& msg) {
+  if (mcp::ModernVersion(header_version)) return true;
+  if (msg.kind != mcp::MessageKind::kRequest && msg.kind != mcp::MessageKind::kNotification) {
+    return false;
+  }
+  auto named = mcp::MetaProtocolVersion(msg.doc.get_object());
+  return named && mcp::ModernVersion(*named);
+}
+
 HttpResponse SseHead(const std::string& session_header) {
   HttpResponse res{http::status::ok, 11};
   res.set(http::field::content_type, "text/event-stream");
@@ -109,7 +135,9 @@ bool ValidSessionId(std::string_view id) {
 }  // namespace
 
 bool SupportedMcpProtocolVersion(std::string_view v) {
-  return v == "2025-11-25" || v == "2025-06-18" || v == "2025-03-26" || v == "2024-11-05";
+  // The revisions served (mcp/revision.h), and two older ones whose clients are served as
+  // 2025-06-18's (the transport rules are the same for them).
+  return mcp::ServedVersion(v) || v == "2025-03-26" || v == "2024-11-05";
 }
 
 // A secret's file, trailing newlines dropped; errors name `what` and the path, never a value.
@@ -196,6 +224,7 @@ struct Exchange {
   Responder responder;
   bool accept_json = true;
   bool accept_sse = true;
+  bool modern = false;         // a 2026-07-28 request: its errors carry their HTTP status
   std::string session_header;  // set on the initialize exchange
   std::string progress_key;    // IdKey of params._meta.progressToken, if any
   std::string key;             // IdKey of the request's id
@@ -207,12 +236,13 @@ struct Exchange {
 class McpHttpService::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(McpHttpService* service, std::string id, core::Principal agent,
-          core::CallerIdentity identity, const ResolvedUpstream* upstream)
+          core::CallerIdentity identity, const ResolvedUpstream* upstream, bool stateless = false)
       : service_(service),
         id_(std::move(id)),
         agent_(std::move(agent)),
         identity_(std::move(identity)),
-        up_(upstream) {
+        up_(upstream),
+        stateless_(stateless) {
     Touch();
     if (up_->config.has_credentials && service_->broker_ != nullptr) {
       creds_ =
@@ -231,6 +261,8 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
   const std::string& id() const { return id_; }
   const std::string& agent_id() const { return agent_.agent_id; }
+  // A 2026-07-28 client's requests (no MCP-Session-Id): found by agent and token only.
+  bool stateless() const { return stateless_; }
   // The session's identity: a later request must present the same one (another human
   // authorized for the same upstream, hence the same agent, cannot join this session).
   bool SameIdentity(const core::CallerIdentity& o) const {
@@ -391,6 +423,25 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     gateway_->OnClientLine(body);
   }
 
+  // Worker: a 2026-07-28 request (exchange `key`): its Mcp-Param-* headers are checked
+  // against the tool's x-mcp-header arguments first (400 -32020, nothing decided).
+  void ModernMessage(const std::string& key, const std::string& body,
+                     const std::map<std::string, std::string, std::less<>>& param_headers) {
+    if (!ready_ || closed()) return;
+    auto doc = ParseJsonStrict(body);
+    if (doc.ok() && doc->is_object()) {
+      if (auto why = gateway_->ParamHeaderMismatch(doc->get_object(), param_headers)) {
+        if (std::shared_ptr<Exchange> ex = TakeExchange(key)) {
+          const json::value* id = doc->get_object().if_contains("id");
+          ex->responder.Send(RpcJson(400, mcp::ErrorResponse(id != nullptr ? *id : json::value(),
+                                                             mcp::kHeaderMismatch, *why)));
+        }
+        return;
+      }
+    }
+    gateway_->OnClientLine(body);
+  }
+
   // Registers a POSTed request before the gateway sees it. False: the id is in use.
   bool AddExchange(const std::string& key, std::shared_ptr<Exchange> ex) {
     std::lock_guard lock(mu_);
@@ -443,7 +494,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         Log("session " + id_.substr(0, 8) + ": dropped a response with no open request");
         return;
       }
-      Finish(*ex, text, o->contains("error"));
+      Finish(*ex, text, o->contains("error"), ex->modern ? ModernStatus(*o) : 200);
       return;
     }
     std::lock_guard lock(mu_);
@@ -647,7 +698,24 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
   // Sends the response of an exchange: on its stream if it has one, else as JSON (or a
   // one-event stream for clients that accept only SSE).
-  void Finish(Exchange& ex, const std::string& text, bool is_error) {
+  // The status of a 2026-07-28 answer sent as JSON: an unknown method is 404 and the
+  // revision's own refusals 400 (streamable-http#protocol-version-header), so a client
+  // tells a modern server's error from a legacy endpoint's.
+  static unsigned ModernStatus(const json::object& response) {
+    const json::value* e = response.if_contains("error");
+    const json::value* code =
+        e != nullptr && e->is_object() ? e->get_object().if_contains("code") : nullptr;
+    if (code == nullptr || !code->is_int64()) return 200;
+    const int64_t c = code->get_int64();
+    if (c == mcp::kMethodNotFound) return 404;
+    if (c == mcp::kHeaderMismatch || c == mcp::kUnsupportedProtocolVersion ||
+        c == mcp::kMissingRequiredClientCapability) {
+      return 400;
+    }
+    return 200;
+  }
+
+  void Finish(Exchange& ex, const std::string& text, bool is_error, unsigned status = 200) {
     if (!ex.session_header.empty() && is_error) {
       // initialize failed: the session is of no use.
       service_->CloseSession(shared_from_this(), "initialize failed");
@@ -658,7 +726,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ex.accept_json) {
-      HttpResponse res{http::status::ok, 11};
+      HttpResponse res{static_cast<http::status>(status), 11};
       res.set(http::field::content_type, "application/json");
       if (!ex.session_header.empty() && !is_error) res.set("Mcp-Session-Id", ex.session_header);
       res.body() = text;
@@ -761,6 +829,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   const core::Principal agent_;
   const core::CallerIdentity identity_;
   const ResolvedUpstream* up_;
+  const bool stateless_;
   std::atomic<int64_t> last_active_ms_{0};
   std::atomic<bool> closed_{false};
   std::mutex setup_mu_;  // upstream_, gateway_, ready_ while Setup runs
@@ -937,8 +1006,19 @@ void McpHttpService::Handle(std::string upstream, const core::Principal& agent,
   }
   const std::string version = Header(req, "mcp-protocol-version");
   if (!version.empty() && !SupportedMcpProtocolVersion(version)) {
-    return r.Send(
-        RpcError(400, -32000, "unsupported MCP-Protocol-Version " + version.substr(0, 64)));
+    // UnsupportedProtocolVersion with the list, so a client can pick another and retry
+    // (the request's id when the body has one).
+    json::value id;
+    if (auto m = mcp::ParseMessage(req.body(), mcp::kMaxClientMessageBytes);
+        m.ok() && m->kind == mcp::MessageKind::kRequest) {
+      id = m->id;
+    }
+    return r.Send(RpcJson(400, mcp::UnsupportedVersionError(id, version)));
+  }
+  if (mcp::ModernVersion(version) && req.method() != http::verb::post) {
+    return r.Send(RpcError(405, -32000,
+                           "method not allowed: MCP 2026-07-28 has no GET stream and no "
+                           "session to DELETE"));
   }
   switch (req.method()) {
     case http::verb::post:
@@ -967,7 +1047,7 @@ std::shared_ptr<McpHttpService::Session> McpHttpService::Find(const HttpRequest&
     if (auto it = sessions_.find(id); it != sessions_.end()) s = it->second;
   }
   // Another agent's session, or another upstream's, is indistinguishable from none.
-  if (s == nullptr || s->closed() || s->agent_id() != who.agent.agent_id ||
+  if (s == nullptr || s->closed() || s->stateless() || s->agent_id() != who.agent.agent_id ||
       !s->SameIdentity(who.identity) || s->upstream_name() != upstream) {
     *error = RpcError(404, -32001, "Session not found");
     return nullptr;
@@ -1003,30 +1083,35 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
     return r.Send(RpcError(400, mcp::kInvalidRequest,
                            "JSON-RPC batches are not part of MCP 2025-06-18 and later"));
   }
+  const std::string version = Header(req, "mcp-protocol-version");
+  const bool modern = ModernRequest(version, *msg);
+  if (msg->kind == mcp::MessageKind::kRequest) {
+    if (auto named = mcp::MetaProtocolVersion(msg->doc.get_object());
+        named && !SupportedMcpProtocolVersion(*named)) {
+      return r.Send(RpcJson(400, mcp::UnsupportedVersionError(msg->id, *named)));
+    }
+  }
+  // Before any session, decision or upstream: headers that disagree with the body are
+  // refused, so nothing is decided on one and forwarded as the other.
+  const mcp::RequestHeaders headers{OptionalHeader(req, "mcp-protocol-version"),
+                                    OptionalHeader(req, "mcp-method"),
+                                    OptionalHeader(req, "mcp-name")};
+  if (Status hs = mcp::CheckRequestHeaders(headers, *msg, modern); !hs.ok()) {
+    json::value id = msg->kind == mcp::MessageKind::kRequest ? msg->id : json::value();
+    return r.Send(RpcJson(400, mcp::ErrorResponse(id, mcp::kHeaderMismatch, hs.error().message)));
+  }
+  if (modern) {
+    return HandleModernPost(upstream, who, *msg, accepts.json, accepts.sse, std::move(req),
+                            std::move(r));
+  }
   const bool initialize = msg->kind == mcp::MessageKind::kRequest && msg->method == "initialize";
   std::shared_ptr<Session> session;
   if (initialize && Header(req, "mcp-session-id").empty()) {
     std::string id = HexEncode(reinterpret_cast<const uint8_t*>(RandomBytes(16).data()), 16);
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return r.Send(RpcError(503, -32000, "the daemon is shutting down"));
-      if (static_cast<int>(sessions_.size()) >= config_.max_sessions) {
-        if (deps_.metrics != nullptr) deps_.metrics->McpSessionRefused();
-        HttpResponse res = RpcError(503, -32000, "too many MCP sessions; retry later");
-        res.set(http::field::retry_after, "5");
-        return r.Send(std::move(res));
-      }
-      int& mine = per_agent_[agent.agent_id];
-      if (mine >= config_.max_sessions_per_agent) {
-        if (deps_.metrics != nullptr) deps_.metrics->McpSessionRefused();
-        HttpResponse res =
-            RpcError(429, -32000,
-                     "agent " + agent.agent_id + " has " + std::to_string(mine) +
-                         " MCP sessions (mcp.max_sessions_per_agent); end one with DELETE first");
-        res.set(http::field::retry_after, "5");
-        return r.Send(std::move(res));
-      }
-      ++mine;
+      HttpResponse refused;
+      if (!AdmitSessionLocked(agent.agent_id, &refused)) return r.Send(std::move(refused));
       session = std::make_shared<Session>(this, id, agent, who.identity, &upstreams_.at(upstream));
       session->SetSubjectToken(req);
       sessions_.emplace(id, session);
@@ -1095,6 +1180,116 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
   session->Post([weak, body = std::move(req.body())] {
     if (auto s = weak.lock()) s->ClientMessage(body);
   });
+}
+
+bool McpHttpService::AdmitSessionLocked(const std::string& agent_id, HttpResponse* refused) {
+  if (stopping_) {
+    *refused = RpcError(503, -32000, "the daemon is shutting down");
+    return false;
+  }
+  if (static_cast<int>(sessions_.size()) >= config_.max_sessions) {
+    if (deps_.metrics != nullptr) deps_.metrics->McpSessionRefused();
+    *refused = RpcError(503, -32000, "too many MCP sessions; retry later");
+    refused->set(http::field::retry_after, "5");
+    return false;
+  }
+  int& mine = per_agent_[agent_id];
+  if (mine >= config_.max_sessions_per_agent) {
+    if (deps_.metrics != nullptr) deps_.metrics->McpSessionRefused();
+    *refused = RpcError(429, -32000,
+                        "agent " + agent_id + " has " + std::to_string(mine) +
+                            " MCP sessions (mcp.max_sessions_per_agent); end one with DELETE "
+                            "first, or let a 2026-07-28 client's session go idle");
+    refused->set(http::field::retry_after, "5");
+    return false;
+  }
+  ++mine;
+  return true;
+}
+
+std::shared_ptr<McpHttpService::Session> McpHttpService::StatelessSession(
+    const std::string& upstream, const Asker& who, const HttpRequest& req, bool* created,
+    HttpResponse* error) {
+  // One session, so one run, per agent, identity, upstream and bearer token: the client
+  // cannot name it, and nothing in _meta takes part.
+  const core::CallerIdentity& c = who.identity;
+  const std::string id = "stateless-" + Sha256Hex(who.agent.agent_id + '\n' + c.issuer + '\n' +
+                                                  c.subject + '\n' + c.on_behalf_of + '\n' +
+                                                  upstream + '\n' + Header(req, "authorization"))
+                                            .substr(0, 48);
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = sessions_.find(id); it != sessions_.end() && !it->second->closed()) {
+      it->second->Touch();
+      *created = false;
+      return it->second;
+    }
+    if (!AdmitSessionLocked(who.agent.agent_id, error)) return nullptr;
+    session = std::make_shared<Session>(this, id, who.agent, who.identity, &upstreams_.at(upstream),
+                                        /*stateless=*/true);
+    sessions_[id] = session;
+    if (deps_.metrics != nullptr) deps_.metrics->McpSessionOpened();
+  }
+  Log("stateless session " + id.substr(10, 8) + " of agent " + who.agent.agent_id +
+      " (MCP 2026-07-28) started");
+  session->StartWorker();
+  *created = true;
+  return session;
+}
+
+void McpHttpService::HandleModernPost(const std::string& upstream, const Asker& who,
+                                      const mcp::Message& msg, bool accept_json, bool accept_sse,
+                                      HttpRequest req, Responder r) {
+  if (msg.kind == mcp::MessageKind::kResponse) {
+    return r.Send(
+        RpcError(400, mcp::kInvalidRequest, "MCP 2026-07-28 clients send no JSON-RPC responses"));
+  }
+  if (msg.kind == mcp::MessageKind::kNotification) {
+    // 2026-07-28 defines no client notification over HTTP (closing a request's stream
+    // cancels it): accepted and dropped.
+    return r.Send(HttpResponse{http::status::accepted, 11});
+  }
+  if (msg.method == "server/discover") {
+    // A probe starts nothing: no session, no run, no upstream.
+    return r.Send(RpcJson(200, mcp::ResultResponse(msg.id, mcp::Gateway::DiscoverResult())));
+  }
+  bool created = false;
+  HttpResponse error;
+  std::shared_ptr<Session> session = StatelessSession(upstream, who, req, &created, &error);
+  if (session == nullptr) return r.Send(std::move(error));
+  session->SetSubjectToken(req);
+  auto ex = std::make_shared<Exchange>(std::move(r));
+  ex->accept_json = accept_json;
+  ex->accept_sse = accept_sse;
+  ex->modern = true;
+  const json::value* params = msg.doc.get_object().if_contains("params");
+  const json::value* meta = params != nullptr && params->is_object()
+                                ? params->get_object().if_contains("_meta")
+                                : nullptr;
+  if (meta != nullptr && meta->is_object()) {
+    if (const json::value* t = meta->get_object().if_contains("progressToken")) {
+      ex->progress_key = mcp::IdKey(*t);
+    }
+  }
+  const std::string key = mcp::IdKey(msg.id);
+  if (!session->AddExchange(key, ex)) {
+    return ex->responder.Send(
+        RpcError(400, mcp::kInvalidRequest, "a request with this id is still in progress"));
+  }
+  std::map<std::string, std::string, std::less<>> param_headers;
+  for (const auto& field : req) {
+    std::string name = Lower(field.name_string());
+    if (name.rfind("mcp-param-", 0) == 0) param_headers[name.substr(10)] = field.value();
+  }
+  std::weak_ptr<Session> weak = session;
+  session->Post(
+      [weak, key, created, body = std::move(req.body()), param_headers = std::move(param_headers)] {
+        auto s = weak.lock();
+        if (!s) return;
+        if (created) s->Setup(key);
+        s->ModernMessage(key, body, param_headers);
+      });
 }
 
 void McpHttpService::HandleGet(const Asker& who, const std::string& upstream, HttpRequest req,

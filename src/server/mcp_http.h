@@ -1,5 +1,5 @@
-// McpHttpService: MCP's Streamable HTTP transport in the daemon (MCP 2025-06-18 and
-// 2025-11-25, "Transports / Streamable HTTP"; docs/mcp.md#streamable-http).
+// McpHttpService: MCP's Streamable HTTP transport in the daemon (MCP 2025-06-18,
+// 2025-11-25 and 2026-07-28, "Transports / Streamable HTTP"; docs/mcp.md#streamable-http).
 //
 // `interlock serve` serves /mcp/{upstream} for every upstream in the config's `mcp:`
 // section. Agents authenticate with their bearer token (the Api does that; the agent comes
@@ -25,8 +25,14 @@
 //          withdrawn, the run is ended; later requests get 404. A session that expires
 //          (idle) or ends with the daemon withdraws its held approvals too, and so does a
 //          request whose stream the client closes before its answer.
-//   MCP-Protocol-Version, when present, must be one Interlock speaks (400 otherwise);
-//   absent, 2025-03-26 is assumed (the transport rules above are the same for it).
+//   MCP-Protocol-Version, when present, must be one Interlock speaks (400 with -32022 and
+//   the supported list otherwise); absent, 2025-03-26 is assumed (the transport rules
+//   above are the same for it).
+//   2026-07-28 requests (the header or params._meta names it; docs/mcp.md#revisions) have
+//   no session: Mcp-Method/Mcp-Name (and Mcp-Param-*) are checked against the body first
+//   (400 -32020), server/discover is answered without a session, and every other request
+//   runs in the stateless session of (agent, identity, upstream, bearer token): one run.
+//   GET and DELETE under 2026-07-28 are 405.
 //   Host must be a loopback name or in mcp.allowed_hosts, and Origin, when present, must
 //   be the same origin or in mcp.allowed_origins (403 otherwise; DNS-rebinding defence).
 // Quiet SSE streams get a comment every `keepalive`; sessions without requests for
@@ -55,8 +61,9 @@
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "identity/credential_broker.h"
 #include "core/ports/store.h"
+#include "identity/credential_broker.h"
+#include "mcp/framing.h"
 #include "mcp/pins.h"
 #include "mcp/sandbox.h"
 #include "server/api.h"
@@ -127,6 +134,18 @@ class McpHttpService final : public McpEndpoint {
     const core::CallerIdentity& identity;
   };
   void HandlePost(const std::string& upstream, const Asker& who, HttpRequest req, Responder r);
+  // A 2026-07-28 request (docs/mcp.md#revisions): server/discover answered here without a
+  // session; any other request goes to the agent's stateless session for its token.
+  void HandleModernPost(const std::string& upstream, const Asker& who, const mcp::Message& msg,
+                        bool accept_json, bool accept_sse, HttpRequest req, Responder r);
+  // The stateless session of (agent, identity, upstream, bearer token), created (and
+  // *created set) when there is none. nullptr and *error when over the session limits.
+  std::shared_ptr<Session> StatelessSession(const std::string& upstream, const Asker& who,
+                                            const HttpRequest& req, bool* created,
+                                            HttpResponse* error);
+  // Counts a new session of `agent_id` against max_sessions and max_sessions_per_agent
+  // (mu_ held); false and *refused when over.
+  bool AdmitSessionLocked(const std::string& agent_id, HttpResponse* refused);
   void HandleGet(const Asker& who, const std::string& upstream, HttpRequest req, Responder r);
   void HandleDelete(const Asker& who, const std::string& upstream, const HttpRequest& req,
                     Responder r);

@@ -4,6 +4,7 @@
 // timeout and reaped by RunProcess.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -1110,6 +1111,137 @@ TEST(ClaudeCodeHookWorkspaceTest, ShadowModeWarnsOnStderrEveryRun) {
       {kInterlock, "hook", "claude-code", "--policy", enforce, "--store", tmp.path() + "/s.db"},
       HookInput("Read"), std::chrono::seconds(30));
   EXPECT_EQ(r.err, "");
+}
+
+// ---------------------------------------------------------------------------------------
+// MCP 2026-07-28 clients (docs/mcp.md#revisions): the TypeScript SDK 2.x client and raw
+// modern requests through the stdio gateway in front of server-everything (a 2025 server).
+
+const char kEverythingPolicy[] =
+    "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
+    "tools:\n  allowed:\n    - name: \"echo\"\n    - name: \"get-sum\"\n"
+    "    - name: \"get-env\"\n  blocked:\n    - \"trigger-sampling-request\"\n";
+const char kTraceparent[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+// How many audit records of `type` the export holds.
+size_t CountType(const std::string& audit, const std::string& type) {
+  size_t n = 0;
+  const std::string needle = "\"type\":\"" + type + "\"";
+  for (size_t at = audit.find(needle); at != std::string::npos; at = audit.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// Runs sdk2_client.mjs in `mode` through `interlock mcp` on `store`; its JSON output.
+json::value Sdk2Stdio(TempDir& tmp, const std::string& mode, const std::string& store) {
+  const std::string policy = tmp.Write("policy.yaml", kEverythingPolicy);
+  const std::string calls = tmp.Write(
+      "calls.json",
+      std::string(R"([{"name":"echo","arguments":{"message":"hi"}},)"
+                  R"({"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}},)"
+                  R"({"name":"get-sum","arguments":{"a":2,"b":40},"traceparent":")") +
+          kTraceparent + R"(","tracestate":"congo=t61rcWkgMzE"}])");
+  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk2_client.mjs", mode, calls,
+                                "--", kInterlock, "mcp", "--policy", policy, "--store", store, "--",
+                                "node", kModules + "/server-everything/dist/index.js", "stdio"},
+                               "", std::chrono::seconds(90));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return nullptr;
+  return ParseLastLine(r.out);
+}
+
+// Tests that the SDK 2.x client pinned to 2026-07-28, in auto negotiation and in its default
+// sees the filtered list, gets the allowed calls' results and reads a denial as an isError
+// result (no INVALID_RESULT thrown), and that a call's _meta traceparent and tracestate are
+// audited.
+TEST_F(McpIntegrationTest, Sdk2ClientOfEitherRevisionReadsListsResultsAndDenials) {
+  for (const auto& [mode, version] : std::vector<std::pair<std::string, std::string>>{
+           {"pin", "2026-07-28"}, {"auto", "2026-07-28"}, {"default", "2025-11-25"}}) {
+    SCOPED_TRACE(mode);
+    TempDir tmp;
+    const std::string store = tmp.path() + "/s.db";
+    const json::value v = Sdk2Stdio(tmp, mode, store);
+    ASSERT_TRUE(v.is_object());
+    EXPECT_EQ(v.at("protocolVersion"), json::value(version));
+    EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
+    const json::array& results = v.at("results").as_array();
+    ASSERT_EQ(results.size(), 3u);
+    EXPECT_EQ(results[0].at("content").at(0).at("text"), "Echo: hi");
+    ASSERT_FALSE(results[1].as_object().contains("thrown")) << json::serialize(results[1]);
+    EXPECT_EQ(results[1].at("isError"), true);
+    EXPECT_EQ(results[1].at("_meta").at("interlock.dev/decision").at("code"), "TOOL_BLOCKED");
+    EXPECT_EQ(results[2].at("content").at(0).at("text"), "The sum of 2 and 40 is 42.");
+    const std::string audit = AuditExport(store);
+    EXPECT_NE(audit.find(kTraceparent), std::string::npos);
+    EXPECT_NE(audit.find(R"("tracestate":"congo=t61rcWkgMzE")"), std::string::npos) << audit;
+  }
+}
+
+// Tests that the SDK 2.x client's negotiation probe (a sibling `interlock mcp` sent
+// server/discover, then SIGTERMed at once and SIGKILLed after 1 s) leaves no run open: every
+// run started is ended.
+TEST_F(McpIntegrationTest, NegotiationProbeProcessLeavesNoRunOpen) {
+  TempDir tmp;
+  const std::string store = tmp.path() + "/s.db";
+  ASSERT_TRUE(Sdk2Stdio(tmp, "auto", store).is_object());
+  const std::string audit = AuditExport(store);
+  EXPECT_EQ(CountType(audit, "run_started"), 2u) << audit;  // the probe's and the session's
+  EXPECT_EQ(CountType(audit, "run_ended"), 2u) << audit;
+}
+
+// Tests that a request naming a version Interlock does not serve is refused -32022 with the
+// supported list (not forwarded, not decided), that server/discover is answered by the
+// gateway, and that a modern client's denial carries resultType.
+TEST_F(McpIntegrationTest, UnknownRevisionIsRefusedWithTheSupportedVersions) {
+  TempDir tmp;
+  const std::string policy = tmp.Write("policy.yaml", kEverythingPolicy);
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_modern_client.mjs", "versions", "--",
+                  kInterlock, "mcp", "--policy", policy, "--store", tmp.path() + "/s.db", "--",
+                  "node", kModules + "/server-everything/dist/index.js", "stdio"},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::array msgs = ParseLastLine(r.out).at("messages").as_array();
+  const json::object* discover = ById(msgs, 1);
+  ASSERT_NE(discover, nullptr) << r.out;
+  EXPECT_EQ(discover->at("result").at("supportedVersions").at(0), "2026-07-28");
+  EXPECT_EQ(discover->at("result").at("resultType"), "complete");
+  const json::object* refused = ById(msgs, 2);
+  ASSERT_NE(refused, nullptr) << r.out;
+  EXPECT_EQ(refused->at("error").at("code"), -32022);
+  EXPECT_EQ(refused->at("error").at("data").at("requested"), "2099-01-01");
+  const json::array& supported = refused->at("error").at("data").at("supported").as_array();
+  EXPECT_NE(std::find(supported.begin(), supported.end(), json::value("2025-11-25")),
+            supported.end());
+  const json::object* denied = ById(msgs, 3);
+  ASSERT_NE(denied, nullptr) << r.out;
+  EXPECT_EQ(denied->at("result").at("resultType"), "complete");
+  EXPECT_EQ(denied->at("result").at("isError"), true);
+}
+
+// Tests that SIGTERM to `interlock mcp` while a call is held for approval withdraws the
+// approval and ends the run (it used to kill the process with both left open).
+TEST_F(McpIntegrationTest, SigtermWithdrawsTheHeldApprovalAndEndsTheRun) {
+  TempDir tmp;
+  const std::string policy =
+      tmp.Write("policy.yaml",
+                "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
+                "tools:\n  allowed:\n    - name: \"echo\"\n      requires_approval: true\n"
+                "      approval_timeout_seconds: 60\n");
+  const std::string store = tmp.path() + "/s.db";
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_modern_client.mjs", "sigterm", "--",
+                  kInterlock, "mcp", "--policy", policy, "--store", store, "--", "node",
+                  kModules + "/server-everything/dist/index.js", "stdio"},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseLastLine(r.out).at("exit"), 128 + 15) << r.out;
+  const std::string audit = AuditExport(store);
+  EXPECT_NE(audit.find("withdrawn by agent ev: interlock mcp was stopped (SIGTERM)"),
+            std::string::npos)
+      << audit;
+  EXPECT_EQ(CountType(audit, "run_ended"), 1u) << audit;
 }
 
 }  // namespace

@@ -1158,5 +1158,340 @@ TEST_F(McpHttpTest, RehearsalThroughTheDaemonForwardsOnlyAfterASuccessfulDryRun)
   EXPECT_EQ(saw[2].at("target"), "fail-prod");
 }
 
+// ---------------------------------------------------------------------------------------
+// MCP 2026-07-28 clients over Streamable HTTP (docs/mcp.md#revisions): stateless requests,
+// server/discover, -32022 and the Mcp-Method/Mcp-Name headers checked against the body.
+class McpHttp2026Test : public McpHttpTest {
+ protected:
+  // The headers a 2026-07-28 client sends; `method`/`name` left out when empty.
+  static Headers ModernHeaders(const std::string& method, const std::string& name = "") {
+    Headers h = McpHeaders("", "2026-07-28");
+    if (!method.empty()) h.emplace_back("Mcp-Method", method);
+    if (!name.empty()) h.emplace_back("Mcp-Name", name);
+    return h;
+  }
+  // A modern request body: `params` plus the 2026-07-28 _meta (and `extra_meta`).
+  static std::string ModernBody(int id, const std::string& method, json::object params,
+                                const json::object& extra_meta = {}) {
+    json::object meta{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                      {"io.modelcontextprotocol/clientCapabilities", json::object{}},
+                      {"io.modelcontextprotocol/clientInfo",
+                       json::object{{"name", "raw2026"}, {"version", "1"}}}};
+    for (const auto& kv : extra_meta) meta[kv.key()] = kv.value();
+    params["_meta"] = std::move(meta);
+    return json::serialize(json::object{
+        {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+  }
+  static std::string ModernCall(int id, const std::string& tool, const json::object& extra = {}) {
+    return ModernBody(id, "tools/call",
+                      json::object{{"name", tool}, {"arguments", {{"text", "hi"}}}}, extra);
+  }
+  std::string CallsLog() const { return ReadFile(fake_dir_ + "/calls.log"); }
+  // The daemon's runs of `agent` (GET /v1/runs as the reviewer).
+  json::array RunsOf(const std::string& agent) {
+    HttpClient c(daemon_->port());
+    HttpResult r = c.Request("GET", "/v1/runs", "", reviewer_);
+    json::array out;
+    if (!r.json.is_object()) return out;
+    for (const json::value& run : r.json.at("runs").as_array()) {
+      if (run.at("agent_id") == json::value(agent)) out.push_back(run);
+    }
+    return out;
+  }
+  ProcessResult RunSdk2(const std::string& mode, const std::string& upstream,
+                        const std::string& token, const std::string& calls_json) {
+    const std::string calls = dir_.Write("calls2-" + mode + ".json", calls_json);
+    return RunProcess({"/usr/bin/env", "INTERLOCK_TOKEN=" + token, "node",
+                       kNodeDir + "/sdk2_client.mjs", mode, calls, "--url", Url(upstream)},
+                      "", 120s);
+  }
+};
+
+// Tests that the SDK 2.x client over HTTP, pinned to 2026-07-28, in auto negotiation and in
+// its default, lists server-everything's tools filtered by the policy, gets an allowed
+// call's result and reads a denial as an isError result rather than throwing INVALID_RESULT.
+TEST_F(McpHttp2026Test, Sdk2ClientOfEitherRevisionListsCallsAndReadsDenials) {
+  StartDaemon();
+  for (const auto& [mode, version] : std::vector<std::pair<std::string, std::string>>{
+           {"pin", "2026-07-28"}, {"auto", "2026-07-28"}, {"default", "2025-11-25"}}) {
+    SCOPED_TRACE(mode);
+    ProcessResult r =
+        RunSdk2(mode, "everything", ev_,
+                R"([{"name":"echo","arguments":{"message":"hi"}},)"
+                R"({"name":"trigger-sampling-request","arguments":{"prompt":"x","maxTokens":5}}])");
+    ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+    const json::value v = ParseLastLine(r.out);
+    ASSERT_TRUE(v.is_object()) << r.out;
+    EXPECT_EQ(v.at("protocolVersion"), json::value(version));
+    EXPECT_EQ(v.at("tools"), (json::array{"echo", "get-env", "get-sum"}));
+    const json::array& res = v.at("results").as_array();
+    ASSERT_EQ(res.size(), 2u);
+    EXPECT_EQ(res[0].at("content").at(0).at("text"), "Echo: hi") << json::serialize(res[0]);
+    ASSERT_FALSE(res[1].as_object().contains("thrown")) << json::serialize(res[1]);
+    EXPECT_EQ(res[1].at("isError"), true);
+    EXPECT_EQ(Text(res[1]).rfind("Interlock denied trigger-sampling-request (TOOL_BLOCKED)", 0),
+              0u);
+  }
+}
+
+// Tests that a body calling a tool under headers saying tools/list is refused 400 -32020
+// (HeaderMismatch) before any session or decision, so nothing reaches the server; likewise
+// an Mcp-Name naming another tool and a 2026 request without Mcp-Method; and that a call
+// whose headers agree (Mcp-Name in the Base64 sentinel form) is served.
+TEST_F(McpHttp2026Test, HeaderSayingToolsListOverAToolCallIsRefused) {
+  StartDaemon();
+  HttpClient& c = *client_;
+  struct Case {
+    Headers headers;
+    std::string body;
+  };
+  const std::vector<Case> refused = {
+      {ModernHeaders("tools/list"), ModernCall(1, "echo")},
+      {ModernHeaders("tools/call", "echo"), ModernCall(2, "hang")},
+      {ModernHeaders("", "echo"), ModernCall(3, "echo")},
+      {ModernHeaders("tools/call"), ModernCall(4, "echo")},
+      // The header names the version, the body another.
+      {ModernHeaders("tools/call", "echo"),
+       ModernCall(5, "echo", {{"io.modelcontextprotocol/protocolVersion", "2025-11-25"}})},
+  };
+  for (const Case& k : refused) {
+    HttpResult r = c.Request("POST", "/mcp/fake", k.body, ta_, 10s, k.headers);
+    EXPECT_EQ(r.status, 400) << k.body << r.body;
+    ASSERT_TRUE(r.json.is_object()) << r.body;
+    EXPECT_EQ(r.json.at("error").at("code"), -32020) << r.body;
+  }
+  EXPECT_TRUE(FakePids().empty());  // no session, so no server was even started
+  EXPECT_TRUE(RunsOf("ta").empty());
+  EXPECT_EQ(CallsLog(), "");
+  // "echo" as =?base64?ZWNobw==?=: decoded before the comparison, and served.
+  HttpResult ok = c.Request("POST", "/mcp/fake", ModernCall(6, "echo"), ta_, 30s,
+                            ModernHeaders("tools/call", "=?base64?ZWNobw==?="));
+  EXPECT_EQ(ok.status, 200) << ok.body << daemon_->log();
+  ASSERT_TRUE(ok.json.is_object()) << ok.body;
+  EXPECT_EQ(ok.json.at("result").at("resultType"), "complete") << ok.body;
+  EXPECT_EQ(CallsLog(), "echo\n");
+}
+
+// Tests that an MCP-Protocol-Version Interlock does not serve is answered 400 with
+// UnsupportedProtocolVersion (-32022) listing the supported versions (it was a bare -32000),
+// and that GET and DELETE under 2026-07-28 (which has neither) are 405.
+TEST_F(McpHttp2026Test, UnsupportedVersionIsAnsweredWithTheSupportedList) {
+  StartDaemon();
+  HttpClient& c = *client_;
+  Headers h = McpHeaders("", "1999-01-01");
+  h.emplace_back("Mcp-Method", "tools/list");
+  HttpResult r = c.Request("POST", "/mcp/fake", ModernBody(9, "tools/list", {}), ta_, 10s, h);
+  EXPECT_EQ(r.status, 400) << r.body;
+  ASSERT_TRUE(r.json.is_object()) << r.body;
+  EXPECT_EQ(r.json.at("id"), 9);
+  EXPECT_EQ(r.json.at("error").at("code"), -32022);
+  EXPECT_EQ(r.json.at("error").at("data").at("requested"), "1999-01-01");
+  EXPECT_EQ(r.json.at("error").at("data").at("supported").at(0), "2026-07-28");
+  // A version only in _meta, unknown: the same answer.
+  HttpResult meta = c.Request(
+      "POST", "/mcp/fake",
+      ModernBody(10, "tools/list", {}, {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}}),
+      ta_, 10s, McpHeaders());
+  EXPECT_EQ(meta.status, 400) << meta.body;
+  EXPECT_EQ(meta.json.at("error").at("code"), -32022) << meta.body;
+  Headers get = McpHeaders("", "2026-07-28");
+  get[0] = {"Accept", "text/event-stream"};
+  EXPECT_EQ(c.Request("GET", "/mcp/fake", "", ta_, 10s, get).status, 405);
+  EXPECT_EQ(c.Request("DELETE", "/mcp/fake", "", ta_, 10s, McpHeaders("", "2026-07-28")).status,
+            405);
+  EXPECT_TRUE(FakePids().empty());
+}
+
+// Tests that a server/discover probe is answered by the gateway without a session, a run or
+// the upstream server, with the versions, capabilities and identity of Interlock.
+TEST_F(McpHttp2026Test, DiscoverProbeStartsNoRunAndNoServer) {
+  StartDaemon();
+  HttpResult r = client_->Request("POST", "/mcp/fake", ModernBody(1, "server/discover", {}), ta_,
+                                  10s, ModernHeaders("server/discover"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(r.json.is_object()) << r.body;
+  const json::value& res = r.json.at("result");
+  EXPECT_EQ(res.at("resultType"), "complete");
+  EXPECT_EQ(res.at("supportedVersions").at(0), "2026-07-28");
+  EXPECT_TRUE(res.at("capabilities").as_object().contains("tools"));
+  EXPECT_EQ(res.at("_meta").at("io.modelcontextprotocol/serverInfo").at("name"), "interlock");
+  EXPECT_TRUE(FakePids().empty());
+  EXPECT_TRUE(RunsOf("ta").empty());
+}
+
+// Tests that a 2026 client's requests are tied to one run per agent and bearer token: two
+// calls with different _meta (another clientInfo, a made-up run id and agent) share one run
+// whose steps count both, while another token of the same agent gets a run of its own and
+// another agent's token another agent's run. Nothing in _meta moves a call.
+TEST_F(McpHttp2026Test, MetaCannotMoveACallToAnotherRunOrAgent) {
+  StartDaemon();
+  HttpClient& c = *client_;
+  HttpResult a = c.Request("POST", "/mcp/fake", ModernCall(1, "echo"), ta_, 30s,
+                           ModernHeaders("tools/call", "echo"));
+  ASSERT_EQ(a.status, 200) << a.body << daemon_->log();
+  HttpResult b = c.Request("POST", "/mcp/fake",
+                           ModernCall(2, "echo",
+                                      {{"io.modelcontextprotocol/clientInfo",
+                                        json::object{{"name", "someone-else"}, {"version", "9"}}},
+                                       {"run_id", "run_0000000000000000"},
+                                       {"agent", "tb"},
+                                       {"interlock.dev/run", "run_0000000000000000"}}),
+                           ta_, 30s, ModernHeaders("tools/call", "echo"));
+  ASSERT_EQ(b.status, 200) << b.body;
+  json::array runs = RunsOf("ta");
+  ASSERT_EQ(runs.size(), 1u) << json::serialize(runs);
+  EXPECT_EQ(runs[0].at("steps"), 2) << json::serialize(runs);
+  EXPECT_TRUE(RunsOf("tb").empty());
+  // Another token of agent ta: another run. Agent tb's token: tb's run.
+  const std::string ta2 = CreateToken(daemon_->store(), "--agent", "ta");
+  ASSERT_FALSE(ta2.empty());
+  EXPECT_EQ(c.Request("POST", "/mcp/fake", ModernCall(3, "echo"), ta2, 30s,
+                      ModernHeaders("tools/call", "echo"))
+                .status,
+            200);
+  EXPECT_EQ(RunsOf("ta").size(), 2u);
+  EXPECT_EQ(c.Request("POST", "/mcp/fake", ModernCall(4, "echo"), tb_, 30s,
+                      ModernHeaders("tools/call", "echo"))
+                .status,
+            200);
+  EXPECT_EQ(RunsOf("tb").size(), 1u);
+  EXPECT_EQ(CallsLog(), "echo\necho\necho\necho\n");
+}
+
+// A stdio MCP server whose tool `query` marks `region` x-mcp-header "Region"; records the
+// calls it receives in DIR/param-calls.log.
+constexpr char kParamServer[] = R"JS(
+import { appendFileSync } from "node:fs";
+import readline from "node:readline";
+const dir = process.argv[2];
+const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
+const tools = [{ name: "query", description: "query a region", inputSchema: { type: "object",
+  properties: { region: { type: "string", "x-mcp-header": "Region" }, sql: { type: "string" } } } }];
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  const m = JSON.parse(line);
+  if (m.method === "initialize") {
+    send({ jsonrpc: "2.0", id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "param", version: "1" } } });
+  } else if (m.method === "tools/list") {
+    send({ jsonrpc: "2.0", id: m.id, result: { tools } });
+  } else if (m.method === "tools/call") {
+    appendFileSync(`${dir}/param-calls.log`, JSON.stringify(m.params.arguments) + "\n");
+    send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: "ok" }] } });
+  } else if (m.id !== undefined) {
+    send({ jsonrpc: "2.0", id: m.id, result: {} });
+  }
+});
+)JS";
+
+// Tests that an Mcp-Param-Region header disagreeing with the `region` argument its tool
+// marks x-mcp-header (a router would send the call to one region while the server queries
+// another), a missing one, and one sent without its argument are refused 400 -32020 before
+// the call is decided or forwarded; agreeing headers (plain or Base64) are served.
+TEST_F(McpHttp2026Test, ParamHeaderDisagreeingWithItsArgumentIsRefused) {
+  std::ofstream(policies_ + "/tx.yaml")
+      << "agent:\n  id: \"tx\"\n  identity: \"tx@example.iam\"\n  autonomy: audit_based\n"
+         "tools:\n  allowed:\n    - name: \"query\"\n";
+  const std::string server = dir_.Write("param_server.mjs", kParamServer);
+  StartDaemon("",
+              "    param:\n      command: [\"node\", \"" + server + "\", \"" + fake_dir_ + "\"]\n");
+  const std::string tx = CreateToken(daemon_->store(), "--agent", "tx");
+  ASSERT_FALSE(tx.empty());
+  HttpClient& c = *client_;
+  auto call = [&](int id, const json::object& args, const Headers& extra) {
+    Headers h = ModernHeaders("tools/call", "query");
+    h.insert(h.end(), extra.begin(), extra.end());
+    return c.Request(
+        "POST", "/mcp/param",
+        ModernBody(id, "tools/call", json::object{{"name", "query"}, {"arguments", args}}), tx, 30s,
+        h);
+  };
+  const json::object eu{{"region", "eu-west1"}, {"sql", "select 1"}};
+  for (const auto& [args, extra] : std::vector<std::pair<json::object, Headers>>{
+           {eu, {{"Mcp-Param-Region", "us-east1"}}},
+           {eu, {}},
+           {json::object{{"sql", "select 1"}}, {{"Mcp-Param-Region", "eu-west1"}}},
+       }) {
+    HttpResult r = call(1, args, extra);
+    EXPECT_EQ(r.status, 400) << r.body << daemon_->log();
+    ASSERT_TRUE(r.json.is_object()) << r.body;
+    EXPECT_EQ(r.json.at("error").at("code"), -32020) << r.body;
+  }
+  EXPECT_EQ(ReadFile(fake_dir_ + "/param-calls.log"), "");
+  HttpResult plain = call(2, eu, {{"mcp-param-region", "eu-west1"}});
+  EXPECT_EQ(plain.status, 200) << plain.body;
+  HttpResult b64 = call(3, eu, {{"Mcp-Param-Region", "=?base64?ZXUtd2VzdDE=?="}});
+  EXPECT_EQ(b64.status, 200) << b64.body;
+  HttpResult none = call(4, json::object{{"sql", "select 2"}}, {});
+  EXPECT_EQ(none.status, 200) << none.body;
+  const std::string log = ReadFile(fake_dir_ + "/param-calls.log");
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 3) << log;
+  // Nothing refused was decided: the audit trail holds the three served calls only.
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "root");
+  HttpResult audit = c.Request("GET", "/v1/audit?agent=tx", "", admin);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  size_t decisions = 0;
+  for (size_t at = audit.body.find("\"type\":\"decision\""); at != std::string::npos;
+       at = audit.body.find("\"type\":\"decision\"", at + 1)) {
+    ++decisions;
+  }
+  EXPECT_EQ(decisions, 3u) << audit.body;
+}
+
+// Tests that a 2026 client's tools/list, filtered per agent, is marked cacheScope "private"
+// (never for a shared cache) with ttlMs 0 and lists the tools sorted by name.
+TEST_F(McpHttp2026Test, FilteredToolListIsPrivateAndSorted) {
+  StartDaemon();
+  HttpResult r = client_->Request("POST", "/mcp/fake", ModernBody(1, "tools/list", {}), ta_, 30s,
+                                  ModernHeaders("tools/list"));
+  ASSERT_EQ(r.status, 200) << r.body << daemon_->log();
+  const json::value& res = r.json.at("result");
+  EXPECT_EQ(res.at("cacheScope"), "private");
+  EXPECT_EQ(res.at("ttlMs"), 0);
+  EXPECT_EQ(res.at("resultType"), "complete");
+  std::vector<std::string> names;
+  for (const json::value& t : res.at("tools").as_array())
+    names.emplace_back(t.at("name").as_string());
+  EXPECT_EQ(names, (std::vector<std::string>{"deploy", "echo", "hang"}));
+  // A method the gateway does not serve: 404 with -32601, as the revision asks.
+  HttpResult unknown =
+      client_->Request("POST", "/mcp/fake", ModernBody(2, "subscriptions/listen", {}), ta_, 30s,
+                       ModernHeaders("subscriptions/listen"));
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  ASSERT_TRUE(unknown.json.is_object()) << unknown.body;
+  EXPECT_EQ(unknown.json.at("error").at("code"), -32601);
+}
+
+// Tests that a 2026 client's stateless requests count against one run's budget exactly: with
+// execution.max_steps 2, the third call of the same token is denied BUDGET_EXCEEDED and not
+// forwarded, whatever its _meta says (no fresh run per request).
+TEST_F(McpHttp2026Test, StatelessRequestsCannotEscapeTheRunsStepBudget) {
+  std::ofstream(policies_ + "/tq.yaml")
+      << "agent:\n  id: \"tq\"\n  identity: \"tq@example.iam\"\n  autonomy: audit_based\n"
+         "tools:\n  allowed:\n    - name: \"echo\"\n"
+         "execution:\n  max_steps: 2\n";
+  StartDaemon();
+  const std::string tq = CreateToken(daemon_->store(), "--agent", "tq");
+  ASSERT_FALSE(tq.empty());
+  HttpClient& c = *client_;
+  for (int id = 1; id <= 3; ++id) {
+    HttpResult r = c.Request(
+        "POST", "/mcp/fake",
+        ModernCall(id, "echo",
+                   {{"io.modelcontextprotocol/clientInfo",
+                     json::object{{"name", "fresh-" + std::to_string(id)}, {"version", "1"}}}}),
+        tq, 30s, ModernHeaders("tools/call", "echo"));
+    ASSERT_EQ(r.status, 200) << r.body << daemon_->log();
+    if (id < 3) {
+      EXPECT_FALSE(r.json.at("result").as_object().contains("isError")) << r.body;
+    } else {
+      EXPECT_EQ(r.json.at("result").at("isError"), true) << r.body;
+      EXPECT_EQ(r.json.at("result").at("_meta").at("interlock.dev/decision").at("code"),
+                "BUDGET_EXCEEDED")
+          << r.body;
+    }
+  }
+  EXPECT_EQ(CallsLog(), "echo\necho\n");
+  EXPECT_EQ(RunsOf("tq").size(), 1u);
+}
+
 }  // namespace
 }  // namespace interlock

@@ -27,6 +27,12 @@ namespace json = boost::json;
 
 class FakeEnforcer : public Enforcer {
  public:
+  // The last SetClientElicitation (nullopt: never called).
+  std::optional<bool> elicitation;
+  void SetClientElicitation(bool supported) override {
+    std::lock_guard l(mu);
+    elicitation = supported;
+  }
   Outcome Decide(ToolCall call) override {
     {
       std::lock_guard l(mu);
@@ -106,7 +112,8 @@ class FailingToolView : public ToolViewSource {
 };
 
 struct Harness {
-  explicit Harness(ToolViewSource* view = nullptr, std::vector<std::string> forward_methods = {}) {
+  explicit Harness(ToolViewSource* view = nullptr, std::vector<std::string> forward_methods = {},
+                   std::chrono::milliseconds catalog_timeout = std::chrono::milliseconds(200)) {
     const ::interlock::testing::TempDir tmp;
     const std::string path =
         tmp.Write("policy.yaml",
@@ -126,7 +133,7 @@ struct Harness {
     o.pins = pins.get();
     o.secrets = {"hunter2"};
     o.forward_methods = std::move(forward_methods);
-    o.catalog_timeout = std::chrono::milliseconds(200);
+    o.catalog_timeout = catalog_timeout;
     gw = std::make_unique<Gateway>(
         o,
         [this](const json::value& v) {
@@ -1009,6 +1016,104 @@ TEST(GatewayTest, ServerProgressOnAHeldCallIsDropped) {
   EXPECT_EQ(last.at("method"), "notifications/progress");
   EXPECT_EQ(last.at("params").at("progressToken"), "p");
   h.gw->OnClientClosed("test over");
+}
+
+// A 2026-07-28 request line: `method` with `params` and the modern _meta.
+std::string ModernLine(int id, const std::string& method, json::object params,
+                       json::object caps = {}) {
+  params["_meta"] = json::object{
+      {"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+      {"io.modelcontextprotocol/clientCapabilities", std::move(caps)},
+      {"io.modelcontextprotocol/clientInfo", json::object{{"name", "c"}, {"version", "1"}}}};
+  return ToJsonText(json::object{
+      {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}});
+}
+
+// Waits (bounded) until the gateway has sent the server `n` messages.
+bool ServerGot(Harness& h, size_t n) {
+  for (int i = 0; i < 200 && h.ServerCount() < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return h.ServerCount() >= n;
+}
+
+// Tests that a 2026-07-28 client's first request makes the gateway initialize the legacy
+// server itself (2025-11-25, no client capabilities) before forwarding it without the modern
+// _meta keys, and that the answer carries resultType and, for tools/list, private caching.
+TEST(GatewayTest, ModernClientsServerIsInitializedByTheGatewayFirst) {
+  Harness h(nullptr, {}, std::chrono::seconds(10));
+  std::thread client([&] { h.gw->OnClientLine(ModernLine(7, "tools/list", {})); });
+  ASSERT_TRUE(ServerGot(h, 1));
+  json::value init;
+  {
+    std::lock_guard l(h.mu);
+    init = h.to_server[0];
+  }
+  EXPECT_EQ(init.at("method"), "initialize");
+  EXPECT_EQ(init.at("params").at("protocolVersion"), "2025-11-25");
+  EXPECT_TRUE(init.at("params").at("capabilities").as_object().empty());
+  h.gw->OnServerLine(ToJsonText(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", init.at("id")},
+      {"result", {{"protocolVersion", "2025-11-25"}, {"capabilities", json::object{}}}}}));
+  client.join();
+  ASSERT_TRUE(ServerGot(h, 3));
+  json::value list;
+  {
+    std::lock_guard l(h.mu);
+    EXPECT_EQ(h.to_server[1].at("method"), "notifications/initialized");
+    list = h.to_server[2];
+  }
+  EXPECT_EQ(list.at("method"), "tools/list");
+  EXPECT_FALSE(list.at("params").as_object().contains("_meta")) << ToJsonText(list);
+  EXPECT_TRUE(h.gw->ClientSpeaksModern());
+  EXPECT_EQ(h.gw->negotiated_version(), "2025-11-25");
+  h.gw->OnServerLine(ToJsonText(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", list.at("id")},
+      {"result",
+       {{"tools", json::array{{{"name", "ok"}, {"inputSchema", {{"type", "object"}}}}}},
+        {"resultType", "input_required"}}}}));
+  const json::value r = h.LastClient();
+  EXPECT_EQ(r.at("id"), 7);
+  EXPECT_EQ(r.at("result").at("resultType"), "complete");  // a legacy server's is dropped
+  EXPECT_EQ(r.at("result").at("cacheScope"), "private");
+  EXPECT_EQ(r.at("result").at("ttlMs"), 0);
+}
+
+// Tests that a legacy server's request to a 2026-07-28 client (which takes none) is refused
+// to the server and never reaches the client, and that server/discover and an unserved
+// version are answered by the gateway without the server.
+TEST(GatewayTest, ModernClientGetsNoServerRequestsAndDiscoverIsTheGateways) {
+  Harness h;
+  h.gw->OnClientLine(ModernLine(1, "server/discover", {}));
+  EXPECT_EQ(h.ServerCount(), 0u);
+  EXPECT_EQ(h.LastClient().at("result").at("supportedVersions").at(0), "2026-07-28");
+  json::object old_meta_line = json::parse(ModernLine(2, "tools/list", {})).as_object();
+  old_meta_line["params"]
+      .as_object()["_meta"]
+      .as_object()["io.modelcontextprotocol/protocolVersion"] = "2030-01-01";
+  h.gw->OnClientLine(ToJsonText(old_meta_line));
+  EXPECT_EQ(h.ServerCount(), 0u);
+  EXPECT_EQ(h.LastClient().at("error").at("code"), -32022);
+  const size_t to_client = h.ClientCount();
+  h.gw->OnServerLine(
+      R"({"jsonrpc":"2.0","id":"s1","method":"elicitation/create","params":{"message":"hi"}})");
+  EXPECT_EQ(h.ClientCount(), to_client);
+  ASSERT_EQ(h.ServerCount(), 1u);
+  EXPECT_EQ(h.LastServerId(), "s1");
+  EXPECT_EQ(h.to_server.back().at("error").at("code"), -32601);
+}
+
+// Tests that a 2026-07-28 client's capabilities reach the Enforcer with each request (no
+// initialize carries them), so an approval is asked at the client rather than withdrawn.
+TEST(GatewayTest, ModernClientCapabilitiesAreReadPerRequest) {
+  Harness h;
+  h.gw->OnClientLine(ModernLine(1, "server/discover", {},
+                                {{"elicitation", json::object{{"form", json::object{}}}}}));
+  EXPECT_EQ(h.enforcer.elicitation, std::optional<bool>(true));
+  h.gw->OnClientLine(ModernLine(2, "server/discover", {}));
+  EXPECT_EQ(h.enforcer.elicitation, std::optional<bool>(false));
 }
 
 }  // namespace

@@ -1,0 +1,262 @@
+// Gateway (gateway.h): clients of the modern revision (2026-07-28, mcp/revision.h) in front
+// of a legacy (2025-11-25) upstream: server/discover answered by the gateway, the
+// version in _meta checked (-32022), the upstream initialized by the gateway, modern _meta
+// kept from the legacy server, and results given resultType and caching hints.
+#include <cctype>
+#include <map>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "mcp/framing.h"
+#include "mcp/gateway.h"
+#include "mcp/gateway_internal.h"
+#include "mcp/request_headers.h"
+#include "mcp/revision.h"
+
+namespace interlock::mcp {
+
+namespace json = boost::json;
+
+using gateway_internal::Log;
+using gateway_internal::Quoted;
+
+namespace {
+
+// The results 2026-07-28 requires caching hints on (server/utilities/caching).
+bool Cacheable(std::string_view method) {
+  return method == "tools/list" || method == "prompts/list" || method == "resources/list" ||
+         method == "resources/templates/list" || method == "resources/read" ||
+         method == "server/discover";
+}
+
+// The parameters an inputSchema marks `x-mcp-header`, reached through `properties` keys
+// only (the specification's "statically reachable"): lower-cased header name -> path.
+void CollectParamHeaders(const json::value& schema, std::vector<std::string>& path,
+                         std::map<std::string, std::vector<std::string>>& out) {
+  const json::value* props =
+      schema.is_object() ? schema.get_object().if_contains("properties") : nullptr;
+  if (props == nullptr || !props->is_object()) return;
+  for (const auto& kv : props->get_object()) {
+    if (!kv.value().is_object()) continue;
+    path.emplace_back(kv.key());
+    if (const json::value* h = kv.value().get_object().if_contains("x-mcp-header");
+        h != nullptr && h->is_string()) {
+      std::string name(h->get_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.emplace(std::move(name), path);
+    }
+    if (path.size() < 32) CollectParamHeaders(kv.value(), path, out);
+    path.pop_back();
+  }
+}
+
+// An argument as its header carries it: strings as they are, integers in decimal,
+// booleans as true/false; nullopt for any other type (never mirrored).
+std::optional<std::string> HeaderForm(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_bool()) return v.get_bool() ? "true" : "false";
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_double()) {
+    const double d = v.get_double();  // 42.0 equals 42, within the exactly representable
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 &&
+        d == static_cast<double>(static_cast<int64_t>(d))) {
+      return std::to_string(static_cast<int64_t>(d));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> Gateway::ParamHeaderMismatch(
+    const json::object& request,
+    const std::map<std::string, std::string, std::less<>>& param_headers) {
+  const json::value* method = request.if_contains("method");
+  if (method == nullptr || !method->is_string() || method->get_string() != "tools/call") {
+    return std::nullopt;
+  }
+  const json::value* params = request.if_contains("params");
+  const json::value* name =
+      params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
+  if (name == nullptr || !name->is_string()) return std::nullopt;  // refused as malformed later
+  const json::value* args = params->get_object().if_contains("arguments");
+  (void)EnsureUpstreamInitialized();
+  // Without a catalog the call is refused after its decision anyway (ContinueAllowed).
+  if (!EnsureCatalog()) return std::nullopt;
+  json::value schema;
+  {
+    std::lock_guard lock(mu_);
+    auto it = catalog_.find(std::string_view(name->get_string()));
+    if (it == catalog_.end() || !it->second.definition.is_object()) return std::nullopt;
+    if (const json::value* s = it->second.definition.get_object().if_contains("inputSchema")) {
+      schema = *s;
+    }
+  }
+  std::map<std::string, std::vector<std::string>> marked;
+  std::vector<std::string> path;
+  CollectParamHeaders(schema, path, marked);
+  for (const auto& [header, at] : marked) {
+    const json::value* v = args != nullptr && args->is_object() ? args : nullptr;
+    for (const std::string& key : at) {
+      v = v != nullptr && v->is_object() ? v->get_object().if_contains(key) : nullptr;
+    }
+    auto h = param_headers.find(header);
+    if (v == nullptr || v->is_null()) {
+      if (h != param_headers.end()) {
+        return "Header mismatch: Mcp-Param-" + header + " was sent but the argument is absent";
+      }
+      continue;
+    }
+    if (h == param_headers.end()) {
+      return "Header mismatch: the Mcp-Param-" + header + " header is missing";
+    }
+    auto decoded = DecodeHeaderValue(h->second);
+    std::optional<std::string> expected = HeaderForm(*v);
+    if (!decoded.ok() || !expected || *decoded != *expected) {
+      return "Header mismatch: Mcp-Param-" + header + " does not match the argument";
+    }
+  }
+  return std::nullopt;
+}
+
+json::object Gateway::DiscoverResult() {
+  // The gateway's own answer, the same for every agent and without asking the upstream
+  // (a probe starts nothing): what the gateway serves, not what the server behind it has.
+  // No listChanged: list changes would need subscriptions/listen, which is not served.
+  return json::object{
+      {"resultType", "complete"},
+      {"supportedVersions", SupportedVersionsJson()},
+      {"capabilities",
+       json::object{
+           {"tools", json::object{}}, {"resources", json::object{}}, {"prompts", json::object{}}}},
+      {"_meta",
+       json::object{{kMetaServerInfo, json::object{{"name", "interlock"}, {"version", "1.0.0"}}}}},
+      {"ttlMs", 0},
+      {"cacheScope", "public"}};
+}
+
+bool Gateway::HandleRevision(const Message& msg) {
+  const json::object& o = msg.doc.get_object();
+  const std::optional<std::string> named = MetaProtocolVersion(o);
+  if (named && !ServedVersion(*named)) {
+    // Not decided and not recorded: the request is refused before it means anything, like
+    // a parse error; the client retries with a version from the list.
+    SendToClient(UnsupportedVersionError(msg.id, *named));
+    return true;
+  }
+  const bool modern = named && ModernVersion(*named);
+  if (modern) {
+    client_revision_.store(McpRevision::k2026_07_28);  // the one modern revision served
+    // Capabilities come with every modern request (no initialize): the hold path reads
+    // the ones of the request at hand, so an approval is asked, not withdrawn unasked.
+    options_.enforcer->SetClientElicitation(
+        gateway_internal::ElicitModesOf(MetaClientCapabilities(o)).form);
+  }
+  if (msg.method == "server/discover") {
+    SendToClient(ResultResponse(msg.id, DiscoverResult()));
+    return true;
+  }
+  return false;
+}
+
+bool Gateway::EnsureUpstreamInitialized() {
+  std::unique_lock lock(mu_);
+  if (upstream_init_ == UpstreamInit::kNone && !upstream_closed_) {
+    upstream_init_ = UpstreamInit::kPending;
+    const json::value id = IssueServerIdLocked();
+    Pending p;
+    p.method = "initialize";
+    p.internal = true;
+    pending_.emplace(IdKey(id), std::move(p));
+    lock.unlock();
+    // The gateway is the legacy server's one client: it declares no capabilities (a
+    // modern client takes no server requests), so the server never asks for any.
+    to_server_(json::object{
+        {"jsonrpc", "2.0"},
+        {"id", id},
+        {"method", "initialize"},
+        {"params",
+         json::object{{"protocolVersion", RevisionName(McpRevision::k2025_11_25)},
+                      {"capabilities", json::object{}},
+                      {"clientInfo", json::object{{"name", "interlock"}, {"version", "1.0.0"}}}}}});
+    lock.lock();
+  }
+  catalog_cv_.wait_for(lock, options_.catalog_timeout, [this] {
+    return upstream_init_ != UpstreamInit::kPending || upstream_closed_;
+  });
+  const bool ok = upstream_init_ == UpstreamInit::kDone || upstream_init_ == UpstreamInit::kClient;
+  if (!ok && upstream_init_ == UpstreamInit::kPending) {
+    // Timed out: a later request asks again (a late answer is dropped as unmatched).
+    upstream_init_ = UpstreamInit::kNone;
+  }
+  return ok;
+}
+
+void Gateway::UpstreamInitialized(const json::object& response) {
+  const json::value* result = response.if_contains("result");
+  const json::value* v = result != nullptr && result->is_object()
+                             ? result->get_object().if_contains("protocolVersion")
+                             : nullptr;
+  const bool ok = v != nullptr && v->is_string();
+  {
+    std::lock_guard lock(mu_);
+    if (ok) negotiated_version_ = std::string(v->get_string());
+    upstream_init_ = ok ? UpstreamInit::kDone : UpstreamInit::kNone;
+    catalog_cv_.notify_all();
+  }
+  if (!ok) {
+    Log("the MCP server did not accept the gateway's initialize");
+    return;
+  }
+  to_server_(json::object{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+}
+
+void Gateway::StripModernMeta(json::value& doc) {
+  json::value* params = doc.is_object() ? doc.get_object().if_contains("params") : nullptr;
+  json::value* meta = params != nullptr && params->is_object()
+                          ? params->get_object().if_contains("_meta")
+                          : nullptr;
+  if (meta == nullptr || !meta->is_object()) return;
+  json::object& m = meta->get_object();
+  for (std::string_view k : {kMetaProtocolVersion, kMetaClientCapabilities, kMetaClientInfo,
+                             std::string_view("io.modelcontextprotocol/logLevel")}) {
+    m.erase(k);
+  }
+  if (m.empty()) params->get_object().erase("_meta");
+}
+
+void Gateway::ToModernResult(std::string_view method, json::object& result) {
+  if (method == "tools/list") {
+    // Filtered per agent: never for a shared cache; sorted so the same view reads the same.
+    if (json::value* tools = result.if_contains("tools"); tools != nullptr && tools->is_array()) {
+      json::array& a = tools->get_array();
+      std::stable_sort(a.begin(), a.end(), [](const json::value& x, const json::value& y) {
+        return x.at("name").get_string() < y.at("name").get_string();
+      });
+    }
+  }
+  if (Cacheable(method)) {
+    // What this gateway answers depends on the agent (its view, its session's upstream)
+    // and may change with the policy at any time.
+    result["cacheScope"] = "private";
+    result["ttlMs"] = 0;
+  }
+}
+
+void Gateway::SendToClient(const json::value& v) {
+  if (!ClientSpeaksModern()) return to_client_(v);
+  const json::object* o = v.if_object();
+  const json::value* result = o != nullptr ? o->if_contains("result") : nullptr;
+  if (result == nullptr || !result->is_object() || result->get_object().contains("resultType")) {
+    return to_client_(v);
+  }
+  // Every result of 2026-07-28 says what it is; a 2.x client refuses one that does not
+  // (denials included: they must be read, not thrown).
+  json::value copy = v;
+  copy.get_object()["result"].get_object()["resultType"] = "complete";
+  to_client_(copy);
+}
+
+}  // namespace interlock::mcp
