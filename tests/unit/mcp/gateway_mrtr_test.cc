@@ -139,6 +139,14 @@ class AllVisible : public ToolViewSource {
   }
 };
 
+// The _meta of a 2026-07-28 client declaring both elicitation modes.
+json::object Meta2026() {
+  return json::object{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                      {"io.modelcontextprotocol/clientCapabilities",
+                       json::object{{"elicitation", json::object{{"form", json::object{}},
+                                                                 {"url", json::object{}}}}}}};
+}
+
 struct Harness {
   explicit Harness(std::string agent = "agent-a", core::RequestStates* states = nullptr) {
     pins = std::make_unique<PinStore>(store::OpenSqlitePinRows(":memory:").value());
@@ -160,8 +168,27 @@ struct Harness {
           std::lock_guard l(mu);
           to_server.push_back(v);
         });
+    // A 2026-07-28 client's first request: the gateway initializes the (2025) server
+    // itself first (answered here), then forwards the list.
+    std::thread first([this] {
+      gw->OnClientLine(ToJsonText(json::object{{"jsonrpc", "2.0"},
+                                               {"id", "L"},
+                                               {"method", "tools/list"},
+                                               {"params", {{"_meta", Meta2026()}}}}));
+    });
+    for (int i = 0; i < 1000 && ServerCount() == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    if (ServerCount() > 0 && LastServer().at("method") == "initialize") {
+      gw->OnServerLine(ToJsonText(json::object{
+          {"jsonrpc", "2.0"},
+          {"id", LastServer().at("id")},
+          {"result", {{"protocolVersion", "2025-11-25"},
+                      {"capabilities", {{"tools", json::object{}}}},
+                      {"serverInfo", {{"name", "scripted"}, {"version", "1"}}}}}}));
+    }
+    first.join();
     // The catalog: every tool of the tests, with an open schema.
-    gw->OnClientLine(R"({"jsonrpc":"2.0","id":"L","method":"tools/list"})");
     json::array tools;
     for (const char* t : {"held", "ask", "ask2", "ok"}) {
       tools.push_back(json::object{{"name", t}, {"inputSchema", {{"type", "object"}}}});
@@ -209,13 +236,6 @@ struct Harness {
   std::unique_ptr<Gateway> gw;
 };
 
-// The _meta of a 2026-07-28 client declaring both elicitation modes.
-json::object Meta2026() {
-  return json::object{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                      {"io.modelcontextprotocol/clientCapabilities",
-                       json::object{{"elicitation", json::object{{"form", json::object{}},
-                                                                 {"url", json::object{}}}}}}};
-}
 
 std::string Call(int id, const std::string& tool, json::object args,
                  std::optional<std::string> state = std::nullopt,
