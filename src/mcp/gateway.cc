@@ -15,6 +15,7 @@
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
+#include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
 
@@ -71,12 +72,132 @@ std::string CapOutput(const json::value& v) {
 Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
     : options_(std::move(options)),
       to_client_(std::move(to_client)),
-      to_server_(std::move(to_server)),
       forward_methods_(options_.forward_methods) {
   std::sort(forward_methods_.begin(), forward_methods_.end());
+  // Every message to the server passes here, so each is shaped for the upstream's era
+  // (a modern server is never sent a request without its `_meta`).
+  to_server_ = [this, send = std::move(to_server)](const json::value& v) {
+    if (auto shaped = ForUpstream(v)) send(*shaped);
+  };
+  if (options_.to_server_authorized) {
+    options_.to_server_authorized = [this, send = std::move(options_.to_server_authorized)](
+                                        const json::value& v, const std::string& authorization) {
+      if (auto shaped = ForUpstream(v)) send(*shaped, authorization);
+    };
+  }
 }
 
-Gateway::~Gateway() { CancelAllHeld("the MCP gateway stopped"); }
+Gateway::~Gateway() {
+  CancelAllHeld("the MCP gateway stopped");
+  std::map<std::string, OpenCall, std::less<>> open;
+  {
+    std::lock_guard lock(mu_);
+    open.swap(open_calls_);
+  }
+  for (const auto& [key, c] : open) {
+    RecordNeverRetried(c,
+                       "the session ended before the client answered the server's "
+                       "input_required");
+  }
+}
+
+std::optional<json::value> Gateway::ForUpstream(const json::value& v) const {
+  if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern || !v.is_object()) {
+    return v;
+  }
+  const json::object& o = v.get_object();
+  const json::value* m = o.if_contains("method");
+  if (m == nullptr || !m->is_string()) return v;  // a response to the server
+  if (!o.contains("id")) {
+    // No handshake on this revision: a legacy client's notifications/initialized has no
+    // counterpart (the modern server would answer it with an error it cannot send).
+    if (m->get_string() == "notifications/initialized") return std::nullopt;
+    return v;
+  }
+  json::value out = v;
+  {
+    std::lock_guard meta(meta_mu_);
+    StampModernMeta(out.get_object(), client_capabilities_, client_info_);
+  }
+  WithoutTasksExtension(out.get_object());
+  return out;
+}
+
+void Gateway::NoteInitialize(const json::value& doc) {
+  legacy_client_ = true;
+  const json::value* params = doc.get_object().if_contains("params");
+  if (params == nullptr || !params->is_object()) return;
+  std::lock_guard meta(meta_mu_);
+  const json::value* caps = params->get_object().if_contains("capabilities");
+  if (caps != nullptr && caps->is_object()) {
+    client_capabilities_ = ModernCapabilitiesOfLegacyClient(caps->get_object());
+  }
+  if (const json::value* info = params->get_object().if_contains("clientInfo")) {
+    client_info_ = *info;
+  }
+}
+
+UpstreamEra Gateway::EnsureUpstreamEra(const json::value& doc, const std::string& method) {
+  std::unique_lock lock(mu_);
+  auto era = [this] { return static_cast<UpstreamEra>(upstream_era_.load()); };
+  if (era() != UpstreamEra::kUnknown) return era();
+  if (options_.discover_timeout.count() <= 0) {
+    upstream_era_ = static_cast<int>(UpstreamEra::kLegacy);
+    return era();
+  }
+  if (probing_) {
+    // Another request is probing: wait for its verdict (bounded; then legacy, like no
+    // answer).
+    probe_cv_.wait_for(lock, options_.discover_timeout + std::chrono::seconds(1),
+                       [&] { return !probing_; });
+    if (era() == UpstreamEra::kUnknown) upstream_era_ = static_cast<int>(UpstreamEra::kLegacy);
+    return era();
+  }
+  probing_ = true;
+  if (method == "initialize") NoteInitialize(doc);
+  const json::value id = IssueServerIdLocked();
+  auto wait = std::make_shared<RehearsalWait>();
+  Pending p;
+  p.method = "server/discover";
+  p.internal = true;
+  p.probe = true;
+  p.rehearsal = wait;
+  pending_.emplace(IdKey(id), std::move(p));
+  json::object probe;
+  {
+    std::lock_guard meta(meta_mu_);
+    probe = DiscoverRequest(id, client_capabilities_, client_info_);
+  }
+  lock.unlock();
+  to_server_(probe);
+  json::value response;
+  {
+    std::unique_lock w(wait->mu);
+    wait->cv.wait_for(w, options_.discover_timeout,
+                      [&] { return wait->response.has_value() || !wait->failed.empty(); });
+    if (wait->response) response = std::move(*wait->response);
+  }
+  ProbeVerdict verdict = ClassifyDiscoverResponse(response);
+  lock.lock();
+  pending_.erase(IdKey(id));  // a late answer is dropped, never matched
+  probe_verdict_ = verdict;
+  if (verdict.kind == ProbeVerdict::Kind::kLegacy) {
+    upstream_era_ = static_cast<int>(UpstreamEra::kLegacy);
+  } else {
+    if (verdict.kind == ProbeVerdict::Kind::kModern) {
+      discover_result_ = response.get_object().at("result").get_object();
+      Log("the MCP server speaks " + std::string(kModernRevision) +
+          ": no initialize, every request carries its _meta");
+    } else {
+      Log("the MCP server speaks none of Interlock's protocol revisions: " +
+          CanonicalJson(json::value(verdict.error)).substr(0, 300));
+    }
+    upstream_era_ = static_cast<int>(UpstreamEra::kModern);
+  }
+  probing_ = false;
+  probe_cv_.notify_all();
+  return era();
+}
 
 void Gateway::CancelAllHeld(std::string_view why) {
   std::vector<std::shared_ptr<Held>> all;
@@ -104,7 +225,7 @@ std::vector<std::string> Gateway::InFlightCallIds() const {
   for (const auto& [key, p] : pending_) {
     if (!p.call_id.empty()) {
       out.push_back(p.call_id);
-    } else if (p.rehearsal) {
+    } else if (p.rehearsal && !p.probe) {
       // A rehearsal sent to this server is in flight too: what connects meanwhile may be it,
       // so it is counted (as "", attributable to no call).
       out.emplace_back();
@@ -356,6 +477,64 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     SendToClient(ErrorResponse(id, in_use ? kInvalidRequest : kInternalError, "Interlock: " + why));
     return;
   }
+  if (EnsureUpstreamEra(doc, method) == UpstreamEra::kModern) {
+    ProbeVerdict verdict;
+    {
+      std::lock_guard lock(mu_);
+      verdict = probe_verdict_;
+    }
+    if (verdict.kind == ProbeVerdict::Kind::kUnsupported) {
+      // The server's own UnsupportedProtocolVersionError, as it came: the client learns
+      // which versions the server speaks (never a -32603 of Interlock's).
+      if (method == "tools/call") {
+        (void)DecideRefusal(doc.get_object().if_contains("params"),
+                            "the MCP server speaks none of Interlock's protocol revisions; not "
+                            "forwarded");
+      }
+      AnswerClient(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", verdict.error}});
+      return;
+    }
+  }
+  if (method.starts_with("tasks/")) {
+    // No task is created through Interlock (upstream_revision.h, WithoutTasksExtension; a
+    // task-augmented tools/call is refused), so a task id here names a task of another
+    // session, perhaps another agent's on a shared server: never asked about or listed.
+    AnswerClient(ErrorResponse(id, kInvalidParams,
+                               "Interlock: no task was created through this session (tasks are "
+                               "not supported through Interlock); " +
+                                   Quoted(method) + " is not forwarded"));
+    return;
+  }
+  if (static_cast<UpstreamEra>(upstream_era_.load()) == UpstreamEra::kLegacy) {
+    // MERGE(H1): a modern client's request to a legacy server. Never forwarded to a server
+    // that was not initialized for it: the client is told the revisions the server speaks.
+    const json::value* params = doc.get_object().if_contains("params");
+    const json::value* meta = params != nullptr && params->is_object()
+                                  ? params->get_object().if_contains("_meta")
+                                  : nullptr;
+    const json::value* v = meta != nullptr && meta->is_object()
+                               ? meta->get_object().if_contains(kProtocolVersionMetaKey)
+                               : nullptr;
+    if (v != nullptr && !(v->is_string() && IsLegacyRevision(v->get_string()))) {
+      if (method == "tools/call") {
+        (void)DecideRefusal(params, "a request of protocol revision " +
+                                        CanonicalJson(*v).substr(0, 40) +
+                                        " to an MCP server that speaks only the initialize-era "
+                                        "revisions; not forwarded");
+      }
+      AnswerClient(json::object{
+          {"jsonrpc", "2.0"},
+          {"id", id},
+          {"error", json::object{{"code", kUnsupportedProtocolVersion},
+                                 {"message",
+                                  "Unsupported protocol version (the MCP server behind "
+                                  "Interlock speaks only the initialize-era revisions)"},
+                                 {"data", json::object{{"supported",
+                                                        json::array{"2025-11-25", "2025-06-18"}},
+                                                       {"requested", *v}}}}}});
+      return;
+    }
+  }
   if (method == "tools/call") {
     HandleToolsCall(std::move(doc), id);
     return;
@@ -373,6 +552,25 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     const bool form = e != nullptr && e->is_object() &&
                       (e->get_object().empty() || e->get_object().contains("form"));
     options_.enforcer->SetClientElicitation(form);
+  }
+  if (method == "initialize" &&
+      static_cast<UpstreamEra>(upstream_era_.load()) == UpstreamEra::kModern) {
+    NoteInitialize(doc);
+    // A modern server has no initialize: the gateway answers it from the DiscoverResult.
+    const json::value* params = doc.get_object().if_contains("params");
+    const json::value* v = params != nullptr && params->is_object()
+                               ? params->get_object().if_contains("protocolVersion")
+                               : nullptr;
+    json::object result;
+    {
+      std::lock_guard lock(mu_);
+      result = InitializeResultFromDiscover(
+          discover_result_,
+          v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view());
+      negotiated_version_ = std::string(result.at("protocolVersion").get_string());
+    }
+    AnswerClient(ResultResponse(id, std::move(result)));
+    return;
   }
   Pending p;
   p.method = method;
