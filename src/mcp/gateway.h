@@ -104,8 +104,9 @@
 // from servers (elicitation/create, sampling/createMessage, roots/list), and the call stays
 // open: the client's retry of the same tool and arguments (with inputResponses or
 // requestState) is forwarded under the same call without a second decision, and its final
-// result is recorded once (at most kMaxInputRounds rounds, kMaxOpenCalls calls open; a call
-// never retried is recorded as failed when evicted or when the gateway ends).
+// result is recorded once (at most kMaxInputRounds rounds, kMaxOpenCalls calls open, a retry
+// within kOpenCallTtl; a call never retried is recorded as failed when evicted, expired or
+// when the gateway ends).
 //
 // Threading: OnClientLine runs on the transport's client thread and may block (the
 // decision, loading the tool catalog from the upstream for at most kCatalogTimeout);
@@ -386,8 +387,12 @@ class Gateway {
     std::string credential_json;
     int input_rounds = 0;
     uint64_t seq = 0;  // eviction order
+    std::chrono::steady_clock::time_point opened;
   };
   static constexpr int kMaxInputRounds = 8;
+  // A retry later than this is decided as a new call (the first decision is not stretched
+  // over an afternoon).
+  static constexpr std::chrono::minutes kOpenCallTtl{10};
   static constexpr size_t kMaxOpenCalls = 64;
   // The span of each client tools/call in flight, by IdKey of the client's id; dropped
   // (and so sent) when the client is answered (ReleaseClientId). Guarded by mu_.

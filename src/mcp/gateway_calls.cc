@@ -242,6 +242,10 @@ bool Gateway::ContinueOpenCall(json::value& doc, const json::value& id, const st
     c = std::move(it->second);
     open_calls_.erase(it);
   }
+  if (std::chrono::steady_clock::now() - c.opened > kOpenCallTtl) {
+    RecordNeverRetried(c, "the client answered the MCP server's input_required too late");
+    return false;  // decided as a new call
+  }
   ContinueAllowed(std::move(doc), id, tool, args, *c.outcome, c.input_rounds);
   return true;
 }

@@ -512,6 +512,7 @@ bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
     c.credential_json = p.credential_json;
     c.input_rounds = p.input_rounds + 1;
     c.seq = next_open_seq_++;
+    c.opened = std::chrono::steady_clock::now();
     open_calls_[p.open_key] = std::move(c);
   }
   if (evicted) {
