@@ -477,7 +477,23 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     SendToClient(ErrorResponse(id, in_use ? kInvalidRequest : kInternalError, "Interlock: " + why));
     return;
   }
-  if (EnsureUpstreamEra(doc, method) == UpstreamEra::kModern) {
+  const UpstreamEra era = EnsureUpstreamEra(doc, method);
+  {
+    // The probe may have outlived the upstream: nothing more is forwarded to it.
+    std::lock_guard lock(mu_);
+    if (upstream_closed_) closed_why = "the MCP server is gone (" + upstream_closed_why_ + ")";
+  }
+  if (!closed_why.empty()) {
+    if (method == "tools/call") {
+      Enforcer::Outcome o =
+          DecideRefusal(doc.get_object().if_contains("params"), closed_why + "; not forwarded");
+      AnswerClient(ResultResponse(id, Denial(o.decision)));
+    } else {
+      AnswerClient(ErrorResponse(id, kInternalError, "Interlock: " + closed_why));
+    }
+    return;
+  }
+  if (era == UpstreamEra::kModern) {
     ProbeVerdict verdict;
     {
       std::lock_guard lock(mu_);

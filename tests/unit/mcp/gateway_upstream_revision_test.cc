@@ -285,6 +285,20 @@ TEST(GatewayUpstreamRevisionTest, SilentServerFallsBackToInitializeAfterTheBound
   EXPECT_EQ(h.LastClient().at("result").at("serverInfo").at("name"), "old");
 }
 
+// Tests that an upstream that dies during the probe is sent nothing more and the client is
+// answered (never left waiting for a request forwarded to a dead server).
+TEST(GatewayUpstreamRevisionTest, UpstreamDyingDuringTheProbeAnswersTheClient) {
+  Harness* self = nullptr;
+  Harness h([&self](const json::object& r) {
+    if (r.at("method") == "server/discover") self->gw->OnUpstreamClosed("it exited");
+    return json::value();
+  });
+  self = &h;
+  h.gw->OnClientLine(kInitialize);
+  EXPECT_EQ(h.LastClient().at("error").at("code"), -32603);
+  EXPECT_TRUE(h.Sent("initialize").empty());
+}
+
 // Tests that the server's own UnsupportedProtocolVersionError (-32022, naming only versions
 // Interlock does not speak) reaches the client as it came, never as a -32603.
 TEST(GatewayUpstreamRevisionTest, ServersUnsupportedVersionErrorIsPassedFaithfully) {
