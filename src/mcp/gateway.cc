@@ -99,6 +99,18 @@ Gateway::~Gateway() {
                        "the session ended before the client answered the server's "
                        "input_required");
   }
+  std::map<InputAsk*, std::shared_ptr<InputAsk>> asks;  // each call once
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, a] : input_asks_) asks[a.first.get()] = a.first;
+    input_asks_.clear();
+  }
+  for (const auto& [raw, ask] : asks) {
+    OpenCall c;
+    c.outcome = ask->call.outcome;
+    c.credential_json = ask->call.credential_json;
+    RecordNeverRetried(c, "the session ended before the client answered the server's question");
+  }
 }
 
 std::optional<json::value> Gateway::ForUpstream(const json::value& v) const {
@@ -405,6 +417,25 @@ void Gateway::OnClientLine(std::string_view line) {
       if (InOwnIdSpace(msg->id)) {
         HandleOwnResponse(msg->doc, IdKey(msg->id));
         return;
+      }
+      // An answer to a server's input request put to this (legacy) client: collected for the
+      // call's retry, never relayed as a response.
+      {
+        std::shared_ptr<InputAsk> ask;
+        std::string key;
+        {
+          std::lock_guard lock(mu_);
+          std::optional<uint64_t> cid = IssuedId(msg->id);
+          if (auto it = cid ? input_asks_.find(*cid) : input_asks_.end(); it != input_asks_.end()) {
+            ask = std::move(it->second.first);
+            key = std::move(it->second.second);
+            input_asks_.erase(it);
+          }
+        }
+        if (ask) {
+          HandleInputAnswer(msg->doc, std::move(ask), key);
+          return;
+        }
       }
       // Else it answers a server request only through the id the gateway gave it.
       json::value server_id;

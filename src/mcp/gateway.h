@@ -94,14 +94,17 @@
 // to as before: the client's initialize is forwarded. A 2026-07-28 server is never sent
 // initialize: a legacy client's initialize is answered from the DiscoverResult, every
 // request the gateway sends it carries the modern `_meta` (protocol version, the client's
-// capabilities without those only a server-to-client request could serve, clientInfo), and
+// capabilities less the 2025 tasks one, clientInfo), and
 // its results reach a legacy client without resultType/ttlMs/cacheScope. A modern server
 // that speaks none of the gateway's revisions (its -32022 names none) answers every
 // request with its own error, as it came. A tools/call result with resultType
 // "input_required" (the server asks the client for input) is never recorded as the call's
-// result: to a legacy client it is refused (an isError result, recorded as a failed call);
-// to a modern client it is relayed when every input request is a method the gateway relays
-// from servers (elicitation/create, sampling/createMessage, roots/list), and the call stays
+// result. Every input request must be a method the gateway relays from servers
+// (elicitation/create, sampling/createMessage, roots/list), else the call fails (an isError
+// result, recorded as a failed call). To a legacy client each is put as that server-to-client
+// request (an id of the gateway's; only for a capability the client declared), and when all
+// are answered the same call is sent again with inputResponses and the server's requestState
+// under its first decision. To a modern client the result is relayed, and the call stays
 // open: the client's retry of the same tool and arguments (with inputResponses or
 // requestState) is forwarded under the same call without a second decision, and its final
 // result is recorded once (at most kMaxInputRounds rounds, kMaxOpenCalls calls open, a retry
@@ -379,7 +382,17 @@ class Gateway {
     // keeps both; see OpenCall).
     std::shared_ptr<const Enforcer::Outcome> outcome;
     int input_rounds = 0;
-    std::string open_key;  // tools/call: OpenKey(tool, arguments) as forwarded
+    std::string open_key;        // tools/call: OpenKey(tool, arguments) as forwarded
+    boost::json::object params;  // tools/call: its params as the client sent them (a retry's)
+  };
+  // A server's input_required put to a legacy client as server-to-client requests (one per
+  // input request), waiting for every answer before the call is retried.
+  struct InputAsk {
+    Pending call;                      // the tools/call as forwarded
+    boost::json::value request_state;  // the server's requestState (null: none)
+    boost::json::object responses;     // by input key, the client's results (mu_)
+    size_t waiting = 0;                // answers still to come (mu_)
+    std::string failed;                // why the call cannot go on (mu_)
   };
   // A tools/call the server answered input_required, waiting for the client's retry.
   struct OpenCall {
@@ -429,6 +442,14 @@ class Gateway {
   // tools/call result input_required (gateway.h header comment); true when it was handled
   // (answered or relayed), false when it is not one.
   bool HandleInputRequired(boost::json::object& msg, const Pending& p);
+  // Puts a server's input requests to a legacy client (docs: server-to-client requests with
+  // the gateway's ids); "" when asked, else why they cannot be.
+  std::string AskLegacyClient(const boost::json::object& result, const Pending& p);
+  // The client's answer to one of those requests; the last one retries the call.
+  void HandleInputAnswer(const boost::json::value& doc, std::shared_ptr<InputAsk> ask,
+                         const std::string& key);
+  // Ends a tools/call that cannot complete: recorded as failed, the client gets isError.
+  void FailCall(const Pending& p, const std::string& why, const std::string& output_json);
   // The retry of an open call (same tool and arguments, with inputResponses or
   // requestState): forwarded under its first decision. False: no open call matches.
   bool ContinueOpenCall(boost::json::value& doc, const boost::json::value& id,
@@ -540,7 +561,10 @@ class Gateway {
   boost::json::object client_capabilities_;
   boost::json::value client_info_;
   std::map<std::string, OpenCall, std::less<>> open_calls_;  // mu_, by OpenKey
-  uint64_t next_open_seq_ = 1;                               // mu_
+  // Input requests put to a legacy client, by the gateway's client-side id: the ask and
+  // its input key (mu_).
+  std::map<uint64_t, std::pair<std::shared_ptr<InputAsk>, std::string>> input_asks_;
+  uint64_t next_open_seq_ = 1;  // mu_
 };
 
 }  // namespace interlock::mcp

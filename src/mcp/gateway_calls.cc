@@ -339,6 +339,10 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       p.outcome = std::make_shared<const Enforcer::Outcome>(outcome);
       p.input_rounds = input_rounds;
       p.open_key = OpenKey(tool, args);
+      if (const json::value* params = doc.get_object().if_contains("params");
+          params != nullptr && params->is_object()) {
+        p.params = params->get_object();
+      }
       if (credential) p.credential_json = credential->record_json;
       ForwardToServerLocked(doc, id, std::move(p));
       if (auto t = traces_.find(IdKey(id)); t != traces_.end()) t->second->UpstreamStarted("");

@@ -414,6 +414,107 @@ void Gateway::ToLegacyClient(json::object& response) const {
   ToLegacyResult(result->get_object());
 }
 
+void Gateway::FailCall(const Pending& p, const std::string& why, const std::string& output_json) {
+  ToolResult r;
+  r.ok = false;
+  r.output_json = output_json;
+  r.error = why;
+  r.credential_json = p.credential_json;
+  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(false, why);
+  if (!p.call_id.empty()) {
+    if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
+    if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
+      Log("could not record the result of " + p.call_id + ": " + s.error().message);
+    }
+  }
+  AnswerClient(ResultResponse(
+      p.client_id, json::object{{"content", json::array{json::object{
+                                                {"type", "text"}, {"text", "Interlock: " + why}}}},
+                                {"isError", true}}));
+}
+
+std::string Gateway::AskLegacyClient(const json::object& result, const Pending& p) {
+  const json::value* requests = result.if_contains("inputRequests");
+  if (requests == nullptr || !requests->is_object() || requests->get_object().empty()) {
+    return "the MCP server asked the client for input without saying for what";
+  }
+  // The client must have declared what it is asked for (the server was told it did).
+  json::object caps;
+  {
+    std::lock_guard meta(meta_mu_);
+    caps = client_capabilities_;
+  }
+  for (const auto& kv : requests->get_object()) {
+    const std::string method(kv.value().get_object().at("method").get_string());
+    const char* cap = method == "elicitation/create"       ? "elicitation"
+                      : method == "sampling/createMessage" ? "sampling"
+                                                           : "roots";
+    if (!caps.contains(cap)) {
+      return "the MCP server asked the client for input with " + Quoted(method) +
+             ", which the client did not declare; the call did not complete";
+    }
+  }
+  auto ask = std::make_shared<InputAsk>();
+  ask->call = p;
+  if (const json::value* s = result.if_contains("requestState")) ask->request_state = *s;
+  std::vector<json::object> questions;
+  {
+    std::lock_guard lock(mu_);
+    if (input_asks_.size() + requests->get_object().size() > kMaxServerRequestsInFlight) {
+      return "too many questions to the client in flight; the call did not complete";
+    }
+    for (const auto& kv : requests->get_object()) {
+      const uint64_t id = next_client_side_id_++;
+      input_asks_.emplace(id, std::make_pair(ask, std::string(kv.key())));
+      ++ask->waiting;
+      json::object q{{"jsonrpc", "2.0"}, {"id", id}, {"method", kv.value().at("method")}};
+      if (const json::value* params = kv.value().get_object().if_contains("params")) {
+        q["params"] = *params;
+      }
+      questions.push_back(std::move(q));
+    }
+  }
+  for (const json::object& q : questions) SendToClient(q);
+  return "";
+}
+
+void Gateway::HandleInputAnswer(const json::value& doc, std::shared_ptr<InputAsk> ask,
+                                const std::string& key) {
+  const json::object& o = doc.get_object();
+  bool done = false;
+  std::string failed;
+  json::object responses;
+  {
+    std::lock_guard lock(mu_);
+    if (const json::value* r = o.if_contains("result"); r != nullptr && r->is_object()) {
+      ask->responses[key] = *r;
+    } else if (ask->failed.empty()) {
+      ask->failed = "the client did not answer the MCP server's question (" +
+                    Quoted(key.substr(0, 64)) + "); the call did not complete";
+    }
+    done = --ask->waiting == 0;
+    failed = ask->failed;
+    if (done) responses = ask->responses;
+  }
+  if (!done) return;
+  const Pending& p = ask->call;
+  if (!failed.empty()) {
+    FailCall(p, failed, "null");
+    return;
+  }
+  // The retry of the same call, decided once: the server's state and the client's answers.
+  json::object params = p.params;
+  params["inputResponses"] = std::move(responses);
+  if (!ask->request_state.is_null()) params["requestState"] = ask->request_state;
+  json::object args;
+  if (const json::value* a = params.if_contains("arguments"); a != nullptr && a->is_object()) {
+    args = a->get_object();
+  }
+  json::value retry = json::object{
+      {"jsonrpc", "2.0"}, {"id", p.client_id}, {"method", "tools/call"}, {"params", params}};
+  ContinueAllowed(std::move(retry), p.client_id, p.tool, args, *p.outcome, p.input_rounds + 1);
+}
+
 std::string Gateway::OpenKey(const std::string& tool, const json::object& args) {
   return tool + '\n' + CanonicalJson(json::value(args));
 }
@@ -444,10 +545,6 @@ bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
     refuse =
         "the MCP server turned the call into a task (io.modelcontextprotocol/tasks), which "
         "Interlock does not follow; the call's outcome is unknown";
-  } else if (legacy_client_.load()) {
-    refuse =
-        "the MCP server asked the client for input (input_required), which Interlock does not "
-        "relay to a client of a 2025 revision; the call did not complete";
   } else if (p.input_rounds + 1 > kMaxInputRounds) {
     refuse = "the MCP server asked for input more than " + std::to_string(kMaxInputRounds) +
              " times in one call; the call did not complete";
@@ -473,26 +570,12 @@ bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
       }
     }
   }
+  if (refuse.empty() && legacy_client_.load()) refuse = AskLegacyClient(result->get_object(), p);
   if (!refuse.empty()) {
-    ToolResult r;
-    r.ok = false;
-    r.output_json = CapOutput(*result);
-    r.error = refuse;
-    r.credential_json = p.credential_json;
-    if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(false, refuse);
-    if (!p.call_id.empty()) {
-      if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
-      if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
-        Log("could not record the result of " + p.call_id + ": " + s.error().message);
-      }
-    }
-    AnswerClient(ResultResponse(
-        p.client_id,
-        json::object{{"content", json::array{json::object{{"type", "text"},
-                                                          {"text", "Interlock: " + refuse}}}},
-                     {"isError", true}}));
+    FailCall(p, refuse, CapOutput(*result));
     return true;
   }
+  if (legacy_client_.load()) return true;  // asked; the last answer retries the call
   // Open until the client's retry: nothing is recorded yet (the call has no result).
   std::optional<OpenCall> evicted;
   {

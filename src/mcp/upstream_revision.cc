@@ -88,9 +88,6 @@ void StampModernMeta(json::object& request, const json::object& client_capabilit
 
 json::object ModernCapabilitiesOfLegacyClient(const json::object& capabilities) {
   json::object out = capabilities;
-  out.erase("elicitation");
-  out.erase("sampling");
-  out.erase("roots");
   out.erase("tasks");
   return out;
 }

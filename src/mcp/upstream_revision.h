@@ -62,11 +62,10 @@ boost::json::object DiscoverRequest(const boost::json::value& id,
 void StampModernMeta(boost::json::object& request, const boost::json::object& client_capabilities,
                      const boost::json::value& client_info);
 
-// The capabilities of a legacy client as a modern server is told them: the ones a server asks
-// for with input_required (elicitation, sampling, roots) are left out, because the gateway
-// does not yet turn a server's input_required into server-to-client requests for a legacy
-// client (a server that needs them then says so with an error, instead of asking a question
-// nobody can answer).
+// The capabilities of a legacy client as a modern server is told them: as declared, less the
+// 2025 tasks capability (tasks are not created through Interlock). What the server then asks
+// with input_required (elicitation, sampling, roots) the gateway puts to the client as the
+// server-to-client requests the client knows (gateway.h).
 boost::json::object ModernCapabilitiesOfLegacyClient(const boost::json::object& capabilities);
 
 // The InitializeResult a legacy client gets from a modern server's DiscoverResult:

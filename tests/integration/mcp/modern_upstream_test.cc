@@ -205,5 +205,29 @@ TEST_F(McpModernUpstreamTest, InputRequiredRetryIsDecidedOnceAndRecordedOnce) {
   EXPECT_EQ(confirm[1].at("data").at("ok"), true);
 }
 
+// Tests that a 2025 client (the v1 SDK, declaring elicitation) is asked a 2026 server's
+// question (its input_required) through the gateway as the elicitation/create it knows, and
+// that its answer completes the same call: decided once, recorded once.
+TEST_F(McpModernUpstreamTest, LegacyClientAnswersModernServersQuestionThroughTheGateway) {
+  const std::string calls =
+      tmp_.Write("calls.json", R"([{"name":"confirm","arguments":{"what":"deploy"}}])");
+  std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/sdk_elicit_client.mjs",
+                                   "accept",       calls,  "--"};
+  for (const auto& a : Through()) argv.push_back(a);
+  ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  ASSERT_EQ(out.at("elicitations").as_array().size(), 1u) << r.out;
+  EXPECT_EQ(out.at("elicitations").at(0).at("message"), "Do deploy?");
+  EXPECT_EQ(out.at("results").at(0).at("content").at(0).at("text"), "confirmed deploy: yes")
+      << r.out;
+  EXPECT_EQ(Count(Log(), "confirm\t"), 2u);
+  const std::vector<json::object> confirm = Records("confirm");
+  ASSERT_EQ(confirm.size(), 2u) << Audit();
+  EXPECT_EQ(confirm[0].at("type"), "decision");
+  EXPECT_EQ(confirm[1].at("type"), "result");
+  EXPECT_EQ(confirm[1].at("data").at("ok"), true);
+}
+
 }  // namespace
 }  // namespace interlock

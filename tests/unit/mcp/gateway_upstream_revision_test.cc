@@ -230,7 +230,7 @@ TEST(GatewayUpstreamRevisionTest, ForwardedRequestsCarryModernMetaAndResultsLose
   ASSERT_FALSE(lists.empty());
   const json::object& meta = lists.back().at("params").at("_meta").get_object();
   EXPECT_EQ(meta.at(kProtocolVersionMetaKey), "2026-07-28");
-  EXPECT_FALSE(meta.at(kClientCapabilitiesMetaKey).get_object().contains("elicitation"));
+  EXPECT_TRUE(meta.at(kClientCapabilitiesMetaKey).get_object().contains("elicitation"));
   EXPECT_EQ(meta.at(kClientInfoMetaKey).at("name"), "c");
   const json::object r = h.LastClient().at("result").get_object();
   EXPECT_EQ(r.at("tools").get_array().size(), 4u);
@@ -317,17 +317,51 @@ TEST(GatewayUpstreamRevisionTest, ServersUnsupportedVersionErrorIsPassedFaithful
   EXPECT_TRUE(h.Sent("initialize").empty());
 }
 
-// Tests that a server's input_required is not recorded as a successful call and is refused
-// to a 2025 client with a clear error rather than passed raw.
-TEST(GatewayUpstreamRevisionTest, InputRequiredIsNotRecordedAsSuccessForLegacyClient) {
+// Tests that a server's input_required for a 2025 client that declared elicitation is put
+// to it as elicitation/create (the gateway's id), and its answer retried as the same call:
+// decided once, recorded once, the server's requestState and the answer in the retry.
+TEST(GatewayUpstreamRevisionTest, LegacyClientAnswersServersQuestionAndCallIsDecidedOnce) {
   Harness h(ModernServer);
   h.gw->OnClientLine(kInitialize);
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"confirm","arguments":{}}})");
+  const json::object q = h.LastClient().get_object();
+  ASSERT_EQ(q.at("method"), "elicitation/create") << q;
+  EXPECT_EQ(q.at("params").at("message"), "sure?");
+  {
+    std::lock_guard l(h.enforcer.mu);
+    EXPECT_TRUE(h.enforcer.recorded.empty());
+  }
+  h.gw->OnClientLine(
+      ToJsonText(json::object{{"jsonrpc", "2.0"},
+                              {"id", q.at("id")},
+                              {"result", {{"action", "accept"}, {"content", {{"yes", true}}}}}}));
+  const json::object r = h.LastClient().get_object();
+  EXPECT_EQ(r.at("id"), 3);
+  EXPECT_EQ(r.at("result").at("content").at(0).at("text"), "done") << r;
+  const auto calls = h.Sent("tools/call");
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].at("params").at("requestState"), "opaque");
+  EXPECT_EQ(calls[1].at("params").at("inputResponses").at("ok").at("action"), "accept");
+  std::lock_guard l(h.enforcer.mu);
+  EXPECT_EQ(h.enforcer.decided.size(), 1u);
+  ASSERT_EQ(h.enforcer.recorded.size(), 1u);
+  EXPECT_TRUE(h.enforcer.recorded[0].second.ok);
+}
+
+// Tests that a server asking a 2025 client for input it did not declare (elicitation) is
+// refused with a clear error and the call recorded as failed, never as a success.
+TEST(GatewayUpstreamRevisionTest, InputRequiredIsNotRecordedAsSuccessForLegacyClient) {
+  Harness h(ModernServer);
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+      R"("capabilities":{},"clientInfo":{"name":"c","version":"1"}}})");
   h.gw->OnClientLine(
       R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"confirm","arguments":{}}})");
   const json::object r = h.LastClient().at("result").get_object();
   EXPECT_TRUE(r.at("isError").as_bool());
   EXPECT_FALSE(r.contains("inputRequests"));
-  EXPECT_NE(std::string(r.at("content").at(0).at("text").as_string()).find("input_required"),
+  EXPECT_NE(std::string(r.at("content").at(0).at("text").as_string()).find("did not declare"),
             std::string::npos);
   std::lock_guard l(h.enforcer.mu);
   ASSERT_EQ(h.enforcer.recorded.size(), 1u);

@@ -57,7 +57,7 @@ function factory() {
                           });
                         }
                         return { content: [{ type: "text", text: "confirmed " + String(args.what) +
-                                             ": " + (answer.yes ? "yes" : "no") }] };
+                                             ": " + ((answer.yes ?? answer.approve) ? "yes" : "no") }] };
                       });
   return server;
 }
