@@ -15,6 +15,7 @@
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
+#include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
 
@@ -71,14 +72,144 @@ std::string CapOutput(const json::value& v) {
 Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
     : options_(std::move(options)),
       to_client_(std::move(to_client)),
-      to_server_(std::move(to_server)),
       forward_methods_(options_.forward_methods) {
   std::sort(forward_methods_.begin(), forward_methods_.end());
+  // Every message to the server passes here, so each is shaped for the upstream's era
+  // (a modern server is never sent a request without its `_meta`).
+  to_server_ = [this, send = std::move(to_server)](const json::value& v) {
+    if (auto shaped = ForUpstream(v)) send(*shaped);
+  };
+  if (options_.to_server_authorized) {
+    options_.to_server_authorized = [this, send = std::move(options_.to_server_authorized)](
+                                        const json::value& v, const std::string& authorization) {
+      if (auto shaped = ForUpstream(v)) send(*shaped, authorization);
+    };
+  }
 }
 
 Gateway::~Gateway() {
   CancelAllHeld("the MCP gateway stopped");
   WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
+  std::map<std::string, OpenCall, std::less<>> open;
+  {
+    std::lock_guard lock(mu_);
+    open.swap(open_calls_);
+  }
+  for (const auto& [key, c] : open) {
+    RecordNeverRetried(c,
+                       "the session ended before the client answered the server's "
+                       "input_required");
+  }
+  std::map<InputAsk*, std::shared_ptr<InputAsk>> asks;  // each call once
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, a] : input_asks_) asks[a.first.get()] = a.first;
+    input_asks_.clear();
+  }
+  for (const auto& [raw, ask] : asks) {
+    OpenCall c;
+    c.outcome = ask->call.outcome;
+    c.credential_json = ask->call.credential_json;
+    RecordNeverRetried(c, "the session ended before the client answered the server's question");
+  }
+}
+
+std::optional<json::value> Gateway::ForUpstream(const json::value& v) const {
+  if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern || !v.is_object()) {
+    return v;
+  }
+  const json::object& o = v.get_object();
+  const json::value* m = o.if_contains("method");
+  if (m == nullptr || !m->is_string()) return v;  // a response to the server
+  if (!o.contains("id")) {
+    // No handshake on this revision: a legacy client's notifications/initialized has no
+    // counterpart (the modern server would answer it with an error it cannot send).
+    if (m->get_string() == "notifications/initialized") return std::nullopt;
+    return v;
+  }
+  json::value out = v;
+  {
+    std::lock_guard meta(meta_mu_);
+    StampModernMeta(out.get_object(), client_capabilities_, client_info_);
+  }
+  WithoutTasksExtension(out.get_object());
+  return out;
+}
+
+void Gateway::NoteInitialize(const json::value& doc) {
+  legacy_client_ = true;
+  const json::value* params = doc.get_object().if_contains("params");
+  if (params == nullptr || !params->is_object()) return;
+  std::lock_guard meta(meta_mu_);
+  const json::value* caps = params->get_object().if_contains("capabilities");
+  if (caps != nullptr && caps->is_object()) {
+    client_capabilities_ = ModernCapabilitiesOfLegacyClient(caps->get_object());
+  }
+  if (const json::value* info = params->get_object().if_contains("clientInfo")) {
+    client_info_ = *info;
+  }
+}
+
+UpstreamEra Gateway::EnsureUpstreamEra(const json::value& doc, const std::string& method) {
+  std::unique_lock lock(mu_);
+  auto era = [this] { return static_cast<UpstreamEra>(upstream_era_.load()); };
+  if (era() != UpstreamEra::kUnknown) return era();
+  if (options_.discover_timeout.count() <= 0) {
+    upstream_era_ = static_cast<int>(UpstreamEra::kLegacy);
+    return era();
+  }
+  if (probing_) {
+    // Another request is probing: wait for its verdict (bounded; then legacy, like no
+    // answer).
+    probe_cv_.wait_for(lock, options_.discover_timeout + std::chrono::seconds(1),
+                       [&] { return !probing_; });
+    if (era() == UpstreamEra::kUnknown) upstream_era_ = static_cast<int>(UpstreamEra::kLegacy);
+    return era();
+  }
+  probing_ = true;
+  if (method == "initialize") NoteInitialize(doc);
+  const json::value id = IssueServerIdLocked();
+  auto wait = std::make_shared<RehearsalWait>();
+  Pending p;
+  p.method = "server/discover";
+  p.internal = true;
+  p.probe = true;
+  p.rehearsal = wait;
+  pending_.emplace(IdKey(id), std::move(p));
+  json::object probe;
+  {
+    std::lock_guard meta(meta_mu_);
+    probe = DiscoverRequest(id, client_capabilities_, client_info_);
+  }
+  lock.unlock();
+  to_server_(probe);
+  json::value response;
+  {
+    std::unique_lock w(wait->mu);
+    wait->cv.wait_for(w, options_.discover_timeout,
+                      [&] { return wait->response.has_value() || !wait->failed.empty(); });
+    if (wait->response) response = std::move(*wait->response);
+  }
+  ProbeVerdict verdict = ClassifyDiscoverResponse(response);
+  lock.lock();
+  pending_.erase(IdKey(id));  // a late answer is dropped, never matched
+  probe_verdict_ = verdict;
+  if (verdict.kind == ProbeVerdict::Kind::kLegacy) {
+    upstream_era_ = static_cast<int>(UpstreamEra::kLegacy);
+  } else {
+    if (verdict.kind == ProbeVerdict::Kind::kModern) {
+      discover_result_ = response.get_object().at("result").get_object();
+      Log("the MCP server speaks " + std::string(kModernRevision) +
+          ": no initialize, every request carries its _meta");
+    } else {
+      Log("the MCP server speaks none of Interlock's protocol revisions: " +
+          CanonicalJson(json::value(verdict.error)).substr(0, 300));
+    }
+    upstream_era_ = static_cast<int>(UpstreamEra::kModern);
+  }
+  probing_ = false;
+  probe_cv_.notify_all();
+  return era();
 }
 
 void Gateway::CancelAllHeld(std::string_view why) {
@@ -110,7 +241,7 @@ std::vector<std::string> Gateway::InFlightCallIds() const {
   for (const auto& [key, p] : pending_) {
     if (!p.call_id.empty()) {
       out.push_back(p.call_id);
-    } else if (p.rehearsal) {
+    } else if (p.rehearsal && !p.probe) {
       // A rehearsal sent to this server is in flight too: what connects meanwhile may be it,
       // so it is counted (as "", attributable to no call).
       out.emplace_back();
@@ -291,6 +422,25 @@ void Gateway::OnClientLine(std::string_view line) {
         HandleOwnResponse(msg->doc, IdKey(msg->id));
         return;
       }
+      // An answer to a server's input request put to this (legacy) client: collected for the
+      // call's retry, never relayed as a response.
+      {
+        std::shared_ptr<InputAsk> ask;
+        std::string key;
+        {
+          std::lock_guard lock(mu_);
+          std::optional<uint64_t> cid = IssuedId(msg->id);
+          if (auto it = cid ? input_asks_.find(*cid) : input_asks_.end(); it != input_asks_.end()) {
+            ask = std::move(it->second.first);
+            key = std::move(it->second.second);
+            input_asks_.erase(it);
+          }
+        }
+        if (ask) {
+          HandleInputAnswer(msg->doc, std::move(ask), key);
+          return;
+        }
+      }
       // Else it answers a server request only through the id the gateway gave it.
       json::value server_id;
       {
@@ -363,10 +513,55 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     SendToClient(ErrorResponse(id, in_use ? kInvalidRequest : kInternalError, "Interlock: " + why));
     return;
   }
-  if (IsModern(ClientRevisionOf(doc.get_object())) && !EnsureUpstreamInitialized() &&
-      method != "tools/call") {
-    // (A tools/call is decided all the same: without the upstream's catalog an allowed
-    // call is refused after its decision, and recorded.)
+  const UpstreamEra era = EnsureUpstreamEra(doc, method);
+  {
+    // The probe may have outlived the upstream: nothing more is forwarded to it.
+    std::lock_guard lock(mu_);
+    if (upstream_closed_) closed_why = "the MCP server is gone (" + upstream_closed_why_ + ")";
+  }
+  if (!closed_why.empty()) {
+    if (method == "tools/call") {
+      Enforcer::Outcome o =
+          DecideRefusal(doc.get_object().if_contains("params"), closed_why + "; not forwarded");
+      AnswerClient(ResultResponse(id, Denial(o.decision)));
+    } else {
+      AnswerClient(ErrorResponse(id, kInternalError, "Interlock: " + closed_why));
+    }
+    return;
+  }
+  if (era == UpstreamEra::kModern) {
+    ProbeVerdict verdict;
+    {
+      std::lock_guard lock(mu_);
+      verdict = probe_verdict_;
+    }
+    if (verdict.kind == ProbeVerdict::Kind::kUnsupported) {
+      // The server's own UnsupportedProtocolVersionError, as it came: the client learns
+      // which versions the server speaks (never a -32603 of Interlock's).
+      if (method == "tools/call") {
+        (void)DecideRefusal(doc.get_object().if_contains("params"),
+                            "the MCP server speaks none of Interlock's protocol revisions; not "
+                            "forwarded");
+      }
+      AnswerClient(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", verdict.error}});
+      return;
+    }
+  }
+  if (method.starts_with("tasks/")) {
+    // No task is created through Interlock (upstream_revision.h, WithoutTasksExtension; a
+    // task-augmented tools/call is refused), so a task id here names a task of another
+    // session, perhaps another agent's on a shared server: never asked about or listed.
+    AnswerClient(ErrorResponse(id, kInvalidParams,
+                               "Interlock: no task was created through this session (tasks are "
+                               "not supported through Interlock); " +
+                                   Quoted(method) + " is not forwarded"));
+    return;
+  }
+  if (era == UpstreamEra::kLegacy && IsModern(ClientRevisionOf(doc.get_object())) &&
+      !EnsureUpstreamInitialized() && method != "tools/call") {
+    // A modern client in front of a legacy server: the gateway initializes the server for
+    // it first (once). (A tools/call is decided all the same: without the upstream's
+    // catalog an allowed call is refused after its decision, and recorded.)
     AnswerClient(ErrorResponse(id, kInternalError,
                                "Interlock: the MCP server did not answer the gateway's "
                                "initialize; try again"));
@@ -392,6 +587,25 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
                                                                              : nullptr)
             .form);
   }
+  if (method == "initialize" &&
+      static_cast<UpstreamEra>(upstream_era_.load()) == UpstreamEra::kModern) {
+    NoteInitialize(doc);
+    // A modern server has no initialize: the gateway answers it from the DiscoverResult.
+    const json::value* params = doc.get_object().if_contains("params");
+    const json::value* v = params != nullptr && params->is_object()
+                               ? params->get_object().if_contains("protocolVersion")
+                               : nullptr;
+    json::object result;
+    {
+      std::lock_guard lock(mu_);
+      result = InitializeResultFromDiscover(
+          discover_result_,
+          v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view());
+      negotiated_version_ = std::string(result.at("protocolVersion").get_string());
+    }
+    AnswerClient(ResultResponse(id, std::move(result)));
+    return;
+  }
   Pending p;
   p.method = method;
   if (method == "tools/list") {
@@ -407,8 +621,11 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
 }
 
 void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_id, Pending p) {
-  // MERGE(H2): the upstream is legacy (2025-11-25); a modern upstream takes these keys.
-  StripModernMeta(doc);
+  // A legacy upstream (2025-11-25) is not shown a modern client's _meta keys; a modern
+  // upstream takes them (ForUpstream stamps them for a legacy client).
+  if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {
+    StripModernMeta(doc);
+  }
   json::value sid = IssueServerIdLocked();
   json::object& o = doc.get_object();
   json::value* params = o.if_contains("params");

@@ -100,6 +100,29 @@
 // structuredContent against it even when isError is set, and would throw instead of showing the
 // denial).
 //
+// Upstream revisions (docs/mcp.md#revisions, upstream_revision.h): before the first client
+// request is handled the gateway probes the upstream once with server/discover (bounded by
+// discover_timeout). A legacy server (an error that is not -32022, or no answer) is spoken
+// to as before: the client's initialize is forwarded. A 2026-07-28 server is never sent
+// initialize: a legacy client's initialize is answered from the DiscoverResult, every
+// request the gateway sends it carries the modern `_meta` (protocol version, the client's
+// capabilities less the 2025 tasks one, clientInfo), and
+// its results reach a legacy client without resultType/ttlMs/cacheScope. A modern server
+// that speaks none of the gateway's revisions (its -32022 names none) answers every
+// request with its own error, as it came. A tools/call result with resultType
+// "input_required" (the server asks the client for input) is never recorded as the call's
+// result. Every input request must be a method the gateway relays from servers
+// (elicitation/create, sampling/createMessage, roots/list), else the call fails (an isError
+// result, recorded as a failed call). To a legacy client each is put as that server-to-client
+// request (an id of the gateway's; only for a capability the client declared), and when all
+// are answered the same call is sent again with inputResponses and the server's requestState
+// under its first decision. To a modern client the result is relayed, and the call stays
+// open: the client's retry of the same tool and arguments (with inputResponses or
+// requestState) is forwarded under the same call without a second decision, and its final
+// result is recorded once (at most kMaxInputRounds rounds, kMaxOpenCalls calls open, a retry
+// within kOpenCallTtl; a call never retried is recorded as failed when evicted, expired or
+// when the gateway ends).
+//
 // Threading: OnClientLine runs on the transport's client thread and may block (the
 // decision, loading the tool catalog from the upstream for at most kCatalogTimeout);
 // OnServerLine and OnUpstreamClosed run on the transport's server thread and never wait
@@ -134,6 +157,7 @@
 #include "mcp/json_schema.h"
 #include "mcp/pins.h"
 #include "mcp/revision.h"
+#include "mcp/upstream_revision.h"
 #include "telemetry/tool_call_trace.h"
 
 namespace interlock::core {
@@ -323,6 +347,10 @@ struct GatewayOptions {
   // gateways do not live as long as their client (stateless HTTP) sets false; those
   // approvals then end at their own timeout.
   bool withdraw_open_states_on_close = true;
+  // How long the probe of the upstream's revision (server/discover, upstream_revision.h)
+  // waits for an answer before the upstream is taken for a legacy server. 0: no probe, the
+  // upstream is legacy (initialize).
+  std::chrono::milliseconds discover_timeout{5000};
 };
 
 class Gateway {
@@ -419,7 +447,36 @@ class Gateway {
     std::string credential_json;  // ToolResult::credential_json
     bool internal = false;
     bool list_first_page = false;  // tools/list without a cursor
+    bool probe = false;            // the server/discover probe (rehearsal holds the wait)
+    // tools/call: the outcome it was forwarded under and its MRTR round (an open call's retry
+    // keeps both; see OpenCall).
+    std::shared_ptr<const Enforcer::Outcome> outcome;
+    int input_rounds = 0;
+    std::string open_key;        // tools/call: OpenKey(tool, arguments) as forwarded
+    boost::json::object params;  // tools/call: its params as the client sent them (a retry's)
   };
+  // A server's input_required put to a legacy client as server-to-client requests (one per
+  // input request), waiting for every answer before the call is retried.
+  struct InputAsk {
+    Pending call;                      // the tools/call as forwarded
+    boost::json::value request_state;  // the server's requestState (null: none)
+    boost::json::object responses;     // by input key, the client's results (mu_)
+    size_t waiting = 0;                // answers still to come (mu_)
+    std::string failed;                // why the call cannot go on (mu_)
+  };
+  // A tools/call the server answered input_required, waiting for the client's retry.
+  struct OpenCall {
+    std::shared_ptr<const Enforcer::Outcome> outcome;
+    std::string credential_json;
+    int input_rounds = 0;
+    uint64_t seq = 0;  // eviction order
+    std::chrono::steady_clock::time_point opened;
+  };
+  static constexpr int kMaxInputRounds = 8;
+  // A retry later than this is decided as a new call (the first decision is not stretched
+  // over an afternoon).
+  static constexpr std::chrono::minutes kOpenCallTtl{10};
+  static constexpr size_t kMaxOpenCalls = 64;
   // The span of each client tools/call in flight, by IdKey of the client's id; dropped
   // (and so sent) when the client is answered (ReleaseClientId). Guarded by mu_.
   std::map<std::string, std::shared_ptr<telemetry::ToolCallTrace>> traces_;
@@ -441,6 +498,34 @@ class Gateway {
     }
   };
 
+  // Learns the upstream's era once (the probe; upstream_revision.h) and returns it. `doc` is
+  // the client's first request (its initialize gives the capabilities the server is told).
+  UpstreamEra EnsureUpstreamEra(const boost::json::value& doc, const std::string& method);
+  // A request, notification or response on its way to the server, as the upstream's era needs
+  // it (modern: `_meta` stamped on requests, notifications/initialized dropped); null: drop.
+  std::optional<boost::json::value> ForUpstream(const boost::json::value& v) const;
+  // A legacy client's initialize: it is one, and what a modern server is to be told of it.
+  void NoteInitialize(const boost::json::value& doc);
+  // A response from a modern server on its way to a legacy client (false: refused and
+  // answered already).
+  void ToLegacyClient(boost::json::object& response) const;
+  // tools/call result input_required (gateway.h header comment); true when it was handled
+  // (answered or relayed), false when it is not one.
+  bool HandleInputRequired(boost::json::object& msg, const Pending& p);
+  // Puts a server's input requests to a legacy client (docs: server-to-client requests with
+  // the gateway's ids); "" when asked, else why they cannot be.
+  std::string AskLegacyClient(const boost::json::object& result, const Pending& p);
+  // The client's answer to one of those requests; the last one retries the call.
+  void HandleInputAnswer(const boost::json::value& doc, std::shared_ptr<InputAsk> ask,
+                         const std::string& key);
+  // Ends a tools/call that cannot complete: recorded as failed, the client gets isError.
+  void FailCall(const Pending& p, const std::string& why, const std::string& output_json);
+  // The retry of an open call (same tool and arguments, with inputResponses or
+  // requestState): forwarded under its first decision. False: no open call matches.
+  bool ContinueOpenCall(boost::json::value& doc, const boost::json::value& id,
+                        const std::string& tool, const boost::json::object& args);
+  static std::string OpenKey(const std::string& tool, const boost::json::object& args);
+  void RecordNeverRetried(const OpenCall& c, const std::string& why);
   // The client's answer to one of the gateway's own requests (an id with
   // kOwnIdPrefix): an elicitation answer, or refused and recorded.
   void HandleOwnResponse(const boost::json::value& doc, const std::string& key);
@@ -459,7 +544,7 @@ class Gateway {
   void HandleToolsCall(boost::json::value doc, const boost::json::value& id);
   void ContinueAllowed(boost::json::value doc, const boost::json::value& id,
                        const std::string& tool, const boost::json::object& args,
-                       const Enforcer::Outcome& outcome);
+                       const Enforcer::Outcome& outcome, int input_rounds = 0);
   // Approvals over MRTR (gateway_mrtr.cc; docs/mcp.md#approvals-over-mrtr). A held call
   // of a 2026-07-28 client is answered input_required with a sealed requestState.
   void AnswerInputRequired(const boost::json::value& id, const boost::json::object& params,
@@ -579,6 +664,23 @@ class Gateway {
   // Approvals over MRTR: the approvals of states issued and not yet retried, by approval id
   // (guarded by mu_).
   std::map<std::string, Enforcer::Outcome, std::less<>> open_states_;
+  // The upstream's era (an UpstreamEra; atomic: ForUpstream reads it on any thread).
+  std::atomic<int> upstream_era_{static_cast<int>(UpstreamEra::kUnknown)};
+  bool probing_ = false;  // mu_: a probe is in flight; others wait on probe_cv_
+  std::condition_variable probe_cv_;
+  ProbeVerdict probe_verdict_;              // mu_
+  boost::json::object discover_result_;     // mu_: the modern server's DiscoverResult
+  std::atomic<bool> legacy_client_{false};  // the client opened with initialize
+  // What a modern server is told of the client (from its initialize). Guarded by meta_mu_
+  // (ForUpstream reads them on any thread, perhaps with mu_ held).
+  mutable std::mutex meta_mu_;
+  boost::json::object client_capabilities_;
+  boost::json::value client_info_;
+  std::map<std::string, OpenCall, std::less<>> open_calls_;  // mu_, by OpenKey
+  // Input requests put to a legacy client, by the gateway's client-side id: the ask and
+  // its input key (mu_).
+  std::map<uint64_t, std::pair<std::shared_ptr<InputAsk>, std::string>> input_asks_;
+  uint64_t next_open_seq_ = 1;  // mu_
 };
 
 }  // namespace interlock::mcp

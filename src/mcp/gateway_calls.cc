@@ -93,6 +93,10 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
     traces_[IdKey(id)] = trace;
   }
 
+  // The client's retry of a call the server answered input_required: the same call, decided
+  // once (gateway.h). A retry no open call matches is decided as a new call.
+  if (ContinueOpenCall(doc, id, tool, args)) return;
+
   // The labels the tool's annotations declare reach the engine with the call (it uses
   // them only where the policy writes none). A catalog that cannot be loaded declares
   // nothing; an allowed call is then refused by ContinueAllowed.
@@ -263,6 +267,26 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
   }
 }
 
+bool Gateway::ContinueOpenCall(json::value& doc, const json::value& id, const std::string& tool,
+                               const json::object& args) {
+  const json::object& params = doc.get_object().at("params").get_object();
+  if (!params.contains("inputResponses") && !params.contains("requestState")) return false;
+  OpenCall c;
+  {
+    std::lock_guard lock(mu_);
+    auto it = open_calls_.find(OpenKey(tool, args));
+    if (it == open_calls_.end()) return false;
+    c = std::move(it->second);
+    open_calls_.erase(it);
+  }
+  if (std::chrono::steady_clock::now() - c.opened > kOpenCallTtl) {
+    RecordNeverRetried(c, "the client answered the MCP server's input_required too late");
+    return false;  // decided as a new call
+  }
+  ContinueAllowed(std::move(doc), id, tool, args, *c.outcome, c.input_rounds);
+  return true;
+}
+
 void Gateway::RefuseCall(const json::value& id, const std::string& tool, const std::string& call_id,
                          Code code, const std::string& reason) {
   if (!call_id.empty()) {
@@ -282,7 +306,8 @@ void Gateway::RefuseCall(const json::value& id, const std::string& tool, const s
 }
 
 void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std::string& tool,
-                              const json::object& args, const Enforcer::Outcome& outcome) {
+                              const json::object& args, const Enforcer::Outcome& outcome,
+                              int input_rounds) {
   if (!EnsureCatalog()) {
     RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
                "the MCP server's tool list could not be loaded, so the call cannot be checked "
@@ -348,6 +373,13 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
       p.method = "tools/call";
       p.tool = tool;
       p.call_id = outcome.call_id;
+      p.outcome = std::make_shared<const Enforcer::Outcome>(outcome);
+      p.input_rounds = input_rounds;
+      p.open_key = OpenKey(tool, args);
+      if (const json::value* params = doc.get_object().if_contains("params");
+          params != nullptr && params->is_object()) {
+        p.params = params->get_object();
+      }
       if (credential) p.credential_json = credential->record_json;
       ForwardToServerLocked(doc, id, std::move(p));
       if (auto t = traces_.find(IdKey(id)); t != traces_.end()) t->second->UpstreamStarted("");

@@ -13,6 +13,7 @@
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
+#include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
 
@@ -347,9 +348,10 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
     return;
   }
   json::value* modern_result = o.if_contains("result");
-  if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern()) {
-    // MERGE(H2): a legacy server has no resultType to give (no input_required before
-    // 2026-07-28); SendToClient sets "complete".
+  if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern() &&
+      static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {
+    // A legacy server has no resultType to give (no input_required before 2026-07-28):
+    // whatever it put there is not taken; SendToClient sets "complete".
     modern_result->get_object().erase("resultType");
   }
   if (p->method == "tools/list") {
@@ -383,6 +385,7 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
       return;
     }
   } else if (p->method == "tools/call") {
+    if (HandleInputRequired(o, *p)) return;
     HandleToolResult(o, *p);
   } else if (p->method == "initialize") {
     const json::value* result = o.if_contains("result");
@@ -408,7 +411,227 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
     ToModernResult(p->method, modern_result->get_object());
   }
   o["id"] = p->client_id;  // exactly as the client sent it
+  ToLegacyClient(o);
   AnswerClient(o);
+}
+
+void Gateway::ToLegacyClient(json::object& response) const {
+  if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern ||
+      !legacy_client_.load()) {
+    return;
+  }
+  json::value* result = response.if_contains("result");
+  if (result == nullptr || !result->is_object()) return;  // errors pass as they came
+  if (IsTaskResult(result->get_object())) {
+    json::value id = response.at("id");
+    response = ErrorResponse(id, kInternalError,
+                             "Interlock: the MCP server turned the request into a task, which "
+                             "Interlock does not follow");
+    return;
+  }
+  if (IsInputRequired(result->get_object())) {
+    // A legacy client has no multi round-trip: it would take the result for a complete one.
+    json::value id = response.at("id");
+    response = ErrorResponse(id, kInternalError,
+                             "Interlock: the MCP server asked the client for input "
+                             "(input_required), which Interlock does not relay to a client of "
+                             "a 2025 revision");
+    return;
+  }
+  ToLegacyResult(result->get_object());
+}
+
+void Gateway::FailCall(const Pending& p, const std::string& why, const std::string& output_json) {
+  ToolResult r;
+  r.ok = false;
+  r.output_json = output_json;
+  r.error = why;
+  r.credential_json = p.credential_json;
+  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(false, why);
+  if (!p.call_id.empty()) {
+    if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
+    if (Status s = options_.enforcer->RecordResult(p.call_id, r); !s.ok()) {
+      Log("could not record the result of " + p.call_id + ": " + s.error().message);
+    }
+  }
+  AnswerClient(ResultResponse(
+      p.client_id, json::object{{"content", json::array{json::object{
+                                                {"type", "text"}, {"text", "Interlock: " + why}}}},
+                                {"isError", true}}));
+}
+
+std::string Gateway::AskLegacyClient(const json::object& result, const Pending& p) {
+  const json::value* requests = result.if_contains("inputRequests");
+  if (requests == nullptr || !requests->is_object() || requests->get_object().empty()) {
+    return "the MCP server asked the client for input without saying for what";
+  }
+  // The client must have declared what it is asked for (the server was told it did).
+  json::object caps;
+  {
+    std::lock_guard meta(meta_mu_);
+    caps = client_capabilities_;
+  }
+  for (const auto& kv : requests->get_object()) {
+    const std::string method(kv.value().get_object().at("method").get_string());
+    const char* cap = method == "elicitation/create"       ? "elicitation"
+                      : method == "sampling/createMessage" ? "sampling"
+                                                           : "roots";
+    if (!caps.contains(cap)) {
+      return "the MCP server asked the client for input with " + Quoted(method) +
+             ", which the client did not declare; the call did not complete";
+    }
+  }
+  auto ask = std::make_shared<InputAsk>();
+  ask->call = p;
+  if (const json::value* s = result.if_contains("requestState")) ask->request_state = *s;
+  std::vector<json::object> questions;
+  {
+    std::lock_guard lock(mu_);
+    if (input_asks_.size() + requests->get_object().size() > kMaxServerRequestsInFlight) {
+      return "too many questions to the client in flight; the call did not complete";
+    }
+    for (const auto& kv : requests->get_object()) {
+      const uint64_t id = next_client_side_id_++;
+      input_asks_.emplace(id, std::make_pair(ask, std::string(kv.key())));
+      ++ask->waiting;
+      json::object q{{"jsonrpc", "2.0"}, {"id", id}, {"method", kv.value().at("method")}};
+      if (const json::value* params = kv.value().get_object().if_contains("params")) {
+        q["params"] = *params;
+      }
+      questions.push_back(std::move(q));
+    }
+  }
+  for (const json::object& q : questions) SendToClient(q);
+  return "";
+}
+
+void Gateway::HandleInputAnswer(const json::value& doc, std::shared_ptr<InputAsk> ask,
+                                const std::string& key) {
+  const json::object& o = doc.get_object();
+  bool done = false;
+  std::string failed;
+  json::object responses;
+  {
+    std::lock_guard lock(mu_);
+    if (const json::value* r = o.if_contains("result"); r != nullptr && r->is_object()) {
+      ask->responses[key] = *r;
+    } else if (ask->failed.empty()) {
+      ask->failed = "the client did not answer the MCP server's question (" +
+                    Quoted(key.substr(0, 64)) + "); the call did not complete";
+    }
+    done = --ask->waiting == 0;
+    failed = ask->failed;
+    if (done) responses = ask->responses;
+  }
+  if (!done) return;
+  const Pending& p = ask->call;
+  if (!failed.empty()) {
+    FailCall(p, failed, "null");
+    return;
+  }
+  // The retry of the same call, decided once: the server's state and the client's answers.
+  json::object params = p.params;
+  params["inputResponses"] = std::move(responses);
+  if (!ask->request_state.is_null()) params["requestState"] = ask->request_state;
+  json::object args;
+  if (const json::value* a = params.if_contains("arguments"); a != nullptr && a->is_object()) {
+    args = a->get_object();
+  }
+  json::value retry = json::object{
+      {"jsonrpc", "2.0"}, {"id", p.client_id}, {"method", "tools/call"}, {"params", params}};
+  ContinueAllowed(std::move(retry), p.client_id, p.tool, args, *p.outcome, p.input_rounds + 1);
+}
+
+std::string Gateway::OpenKey(const std::string& tool, const json::object& args) {
+  return tool + '\n' + CanonicalJson(json::value(args));
+}
+
+void Gateway::RecordNeverRetried(const OpenCall& c, const std::string& why) {
+  if (!c.outcome || c.outcome->call_id.empty()) return;
+  ToolResult r;
+  r.ok = false;
+  r.output_json = "null";
+  r.error = why;
+  r.credential_json = c.credential_json;
+  if (Status s = options_.enforcer->RecordResult(c.outcome->call_id, r); !s.ok()) {
+    Log("could not record the result of " + c.outcome->call_id + ": " + s.error().message);
+  }
+}
+
+bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
+  json::value* result = msg.if_contains("result");
+  if (result == nullptr || !result->is_object() ||
+      !(IsInputRequired(result->get_object()) || IsTaskResult(result->get_object()))) {
+    return false;
+  }
+  // What the server asks for passes the same rule as a server's own requests to the client
+  // (RelayServerRequest): only the MCP methods a server may send the client.
+  std::string refuse;
+  if (IsTaskResult(result->get_object())) {
+    // Its result would come back through tasks/get, past the decision's result recording.
+    refuse =
+        "the MCP server turned the call into a task (io.modelcontextprotocol/tasks), which "
+        "Interlock does not follow; the call's outcome is unknown";
+  } else if (p.input_rounds + 1 > kMaxInputRounds) {
+    refuse = "the MCP server asked for input more than " + std::to_string(kMaxInputRounds) +
+             " times in one call; the call did not complete";
+  } else if (!p.outcome) {
+    refuse = "the MCP server asked for input for a call Interlock cannot continue";
+  } else {
+    const json::value* requests = result->get_object().if_contains("inputRequests");
+    if (requests != nullptr && !requests->is_object()) {
+      refuse = "the MCP server's inputRequests is not an object";
+    } else if (requests != nullptr) {
+      for (const auto& kv : requests->get_object()) {
+        const json::value* m =
+            kv.value().is_object() ? kv.value().get_object().if_contains("method") : nullptr;
+        const std::string method =
+            m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string();
+        const bool relayed = method == "elicitation/create" || method == "sampling/createMessage" ||
+                             method == "roots/list";
+        if (!relayed || !Forwarded(MessageKind::kRequest, method, /*from_client=*/false)) {
+          refuse = "the MCP server asked the client for input with " +
+                   Quoted(method.substr(0, 64)) + ", which Interlock does not relay";
+          break;
+        }
+      }
+    }
+  }
+  if (refuse.empty() && legacy_client_.load()) refuse = AskLegacyClient(result->get_object(), p);
+  if (!refuse.empty()) {
+    FailCall(p, refuse, CapOutput(*result));
+    return true;
+  }
+  if (legacy_client_.load()) return true;  // asked; the last answer retries the call
+  // Open until the client's retry: nothing is recorded yet (the call has no result).
+  std::optional<OpenCall> evicted;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = open_calls_.find(p.open_key); it != open_calls_.end()) {
+      evicted = std::move(it->second);
+      open_calls_.erase(it);
+    } else if (open_calls_.size() >= kMaxOpenCalls) {
+      auto oldest = std::min_element(
+          open_calls_.begin(), open_calls_.end(),
+          [](const auto& a, const auto& b) { return a.second.seq < b.second.seq; });
+      evicted = std::move(oldest->second);
+      open_calls_.erase(oldest);
+    }
+    OpenCall c;
+    c.outcome = p.outcome;
+    c.credential_json = p.credential_json;
+    c.input_rounds = p.input_rounds + 1;
+    c.seq = next_open_seq_++;
+    c.opened = std::chrono::steady_clock::now();
+    open_calls_[p.open_key] = std::move(c);
+  }
+  if (evicted) {
+    RecordNeverRetried(*evicted, "the client never answered the MCP server's input_required");
+  }
+  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(true, "input_required");
+  msg["id"] = p.client_id;
+  AnswerClient(msg);
+  return true;
 }
 
 }  // namespace interlock::mcp

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <optional>
 
+#include <openssl/evp.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -16,6 +17,7 @@
 #include "common/json.h"
 #include "mcp/framing.h"
 #include "mcp/sse.h"
+#include "mcp/upstream_revision.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/tls_client.h"
 
@@ -77,6 +79,12 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   std::function<void()> done;                // kDelete: signals Close()
   std::optional<std::string> authorization;  // kPost: this message's Authorization
   bool per_call = false;  // `authorization` is one tool call's own (SendAuthorized)
+  // A request of the 2026-07-28 revision (its `_meta` names the version): sent with that
+  // MCP-Protocol-Version, Mcp-Method and Mcp-Name, and no session.
+  std::string modern_version;
+  std::optional<std::string> mcp_name;  // the header value, encoded
+  // A non-2xx reply to a request, read to pass the server's own JSON-RPC error on.
+  unsigned error_status = 0;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   beast::tcp_stream& Lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
@@ -148,7 +156,17 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
       return;
     }
     if (kind == Kind::kListen && status == 405) return;  // no server stream offered
-    if (status / 100 != 2) return Fail("the upstream answered HTTP " + std::to_string(status));
+    if (status / 100 != 2) {
+      auto ct = res.find(http::field::content_type);
+      if (kind == Kind::kPost && !id.is_null() && status / 100 == 4 && ct != res.end() &&
+          Contains(ct->value(), "application/json")) {
+        // A modern server answers an unsupported version (-32022), a header mismatch and the
+        // like with 400 and its JSON-RPC error: the client is owed that error as it came.
+        error_status = status;
+        return ReadBody();
+      }
+      return Fail("the upstream answered HTTP " + std::to_string(status));
+    }
     if (status == 202 || status == 204) {
       if (kind == Kind::kPost && method == "notifications/initialized") owner->StartListening();
       return Finish();
@@ -232,7 +250,11 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
       if (done) done();
       return;
     }
-    if (!is_sse && !body.empty()) Message(body);
+    if (error_status != 0) {
+      PassError();
+    } else if (!is_sse && !body.empty()) {
+      Message(body);
+    }
     if (!id.is_null() && !answered) {
       Answer("the upstream's reply holds no response to the request");
     }
@@ -258,6 +280,22 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
     }
   }
 
+  // The server's JSON-RPC error in a non-2xx reply, for this request's id (its own id may be
+  // null: the server may not have read the request); anything else fails the request.
+  void PassError() {
+    auto doc = ParseJsonStrict(body, JsonLimits{kMaxServerMessageBytes, kMaxMessageDepth});
+    const json::object* o = doc.ok() && doc->is_object() ? &doc->get_object() : nullptr;
+    const json::value* error = o != nullptr ? o->if_contains("error") : nullptr;
+    const json::value* code =
+        error != nullptr && error->is_object() ? error->get_object().if_contains("code") : nullptr;
+    if (code == nullptr || !code->is_int64()) {
+      return Answer("the upstream answered HTTP " + std::to_string(error_status));
+    }
+    answered = true;
+    owner->Deliver(ToJsonText(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", *error}}),
+                   &id);
+  }
+
   // The gateway must not wait forever for an answer that cannot come (fail closed).
   void Answer(const std::string& why) {
     answered = true;
@@ -267,6 +305,46 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
             "); a tool call may or may not have run and Interlock does not retry it")));
   }
 };
+
+namespace {
+
+// A header value as the 2026-07-28 transport carries it: as is when plain visible ASCII,
+// else "=?base64?...?=" (streamable-http.mdx, Value Encoding).
+std::string HeaderValue(std::string_view v) {
+  bool plain = !v.empty() && v.front() != ' ' && v.back() != ' ' &&
+               !(v.starts_with("=?base64?") && v.ends_with("?="));
+  for (unsigned char c : v) plain = plain && c >= 0x20 && c <= 0x7e;
+  if (plain) return std::string(v);
+  std::string out(4 * ((v.size() + 2) / 3) + 1, '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(v.data()), static_cast<int>(v.size()));
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return "=?base64?" + out + "?=";
+}
+
+}  // namespace
+
+void HttpUpstream::NoteModern(const json::object& message, Op& op) {
+  if (op.id.is_null()) return;
+  const json::value* params = message.if_contains("params");
+  const json::object* p =
+      params != nullptr && params->is_object() ? &params->get_object() : nullptr;
+  const json::value* meta = p != nullptr ? p->if_contains("_meta") : nullptr;
+  const json::value* v = meta != nullptr && meta->is_object()
+                             ? meta->get_object().if_contains(kMetaProtocolVersion)
+                             : nullptr;
+  if (v == nullptr || !v->is_string() || IsLegacyRevision(v->get_string())) return;
+  op.modern_version = HeaderValue(v->get_string());
+  const json::value* name = nullptr;
+  if (op.method == "tools/call" || op.method == "prompts/get") {
+    name = p->if_contains("name");
+  } else if (op.method == "resources/read") {
+    name = p->if_contains("uri");
+  }
+  if (name != nullptr && name->is_string()) op.mcp_name = HeaderValue(name->get_string());
+  op.method = HeaderValue(op.method);
+}
 
 Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions options) {
   Result<HttpEndpoint> url = ParseHttpEndpoint(options.url);
@@ -346,8 +424,15 @@ void HttpUpstream::Begin(std::shared_ptr<Op> op) {
     req.set(http::field::authorization,
             op->authorization ? *op->authorization : last_authorization_);
   }
-  if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
-  if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+  if (!op->modern_version.empty()) {
+    // 2026-07-28: no session; the version, method and name of each request in headers.
+    req.set("MCP-Protocol-Version", op->modern_version);
+    req.set("Mcp-Method", op->method);
+    if (op->mcp_name) req.set("Mcp-Name", *op->mcp_name);
+  } else {
+    if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
+    if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
+  }
   op->Run();
 }
 
@@ -406,6 +491,7 @@ void HttpUpstream::Post(const json::value& message, std::optional<std::string> a
     if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
       op->method = std::string(m->get_string());
       if (const json::value* id = o.if_contains("id")) op->id = *id;
+      NoteModern(o, *op);
     }
   }
   if (!refused.empty()) {

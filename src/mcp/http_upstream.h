@@ -12,6 +12,13 @@
 // doubling up to 30 s (back to 1 s after a stream that lasted 30 s), until the session
 // ends. Close() sends DELETE with the session id (bounded).
 //
+// A request whose params._meta names the 2026-07-28 revision (the gateway stamps it for a
+// modern upstream, upstream_revision.h) is sent without the session, with that
+// MCP-Protocol-Version and with Mcp-Method and Mcp-Name (the tool or prompt name, the
+// resource URI; Base64 sentinel where not plain ASCII). A 4xx reply to a request whose body
+// is a JSON-RPC error (a modern server's -32022, -32020, ...) is delivered as that error for
+// the request's id, as it came.
+//
 // Fail closed: a request whose POST fails (connect error, non-2xx, a reply cut short,
 // oversized) is answered with a JSON-RPC error for its id, saying the call may or may not
 // have run; a 404 once a session exists means the upstream session ended, reported as
@@ -37,6 +44,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
 
 #include "mcp/upstream.h"
 
@@ -80,7 +88,9 @@ class HttpUpstream final : public Upstream {
   friend struct Op;
 
   void Begin(std::shared_ptr<Op> op);  // io thread
-  void StartListening();               // io thread
+  // A request of the 2026-07-28 revision gets its own headers (Begin) and no session.
+  static void NoteModern(const boost::json::object& message, Op& op);
+  void StartListening();  // io thread
   // The GET stream opened at `started` ended or failed: schedule the next one (io thread).
   void ListenEnded(std::chrono::steady_clock::time_point started);
   void Deliver(std::string_view message, const boost::json::value* related = nullptr);

@@ -274,6 +274,7 @@ class McpHttpTest : public ::testing::Test {
     mem_ = CreateToken(daemon_->store(), "--agent", "mem");
     if (fs::exists(policies_ + "/pr.yaml")) pr_ = CreateToken(daemon_->store(), "--agent", "pr");
     if (fs::exists(policies_ + "/rh.yaml")) rh_ = CreateToken(daemon_->store(), "--agent", "rh");
+    if (fs::exists(policies_ + "/md.yaml")) md_ = CreateToken(daemon_->store(), "--agent", "md");
     reviewer_ = CreateToken(daemon_->store(), "--reviewer", "alice");
     ASSERT_FALSE(reviewer_.empty());
     ASSERT_TRUE(daemon_->Start()) << daemon_->log();
@@ -413,6 +414,30 @@ class McpHttpTest : public ::testing::Test {
   std::string ta_, tb_, ev_, mem_, reviewer_;
   std::string pr_;  // agent "pr" (the sandbox test's), when policies/pr.yaml exists
   std::string rh_;  // agent "rh" (the rehearsal test's), when policies/rh.yaml exists
+  std::string md_;  // agent "md" (the modern upstream tests'), when policies/md.yaml exists
+
+  // The 2026-07-28 test server (node/modern_server.mjs, the official v2 server SDK) as an
+  // upstream of the daemon: over stdio as "modern" and over Streamable HTTP as
+  // "modern-http" (its calls logged to modern.log and modern-http.log), agent "md" allowed
+  // echo and confirm, delete_file blocked.
+  void StartModernDaemon(std::unique_ptr<Background>* http_server) {
+    std::ofstream(policies_ + "/md.yaml")
+        << "agent:\n  id: \"md\"\n  identity: \"md@example.iam\"\n  autonomy: audit_based\n"
+           "tools:\n  allowed:\n    - name: \"echo\"\n    - name: \"confirm\"\n"
+           "  blocked:\n    - \"delete_file\"\n";
+    const std::string port_file = dir_.path() + "/modern-http.port";
+    *http_server = std::make_unique<Background>(
+        std::vector<std::string>{"node", kNodeDir + "/modern_server.mjs", "http",
+                                 dir_.path() + "/modern-http.log", port_file},
+        std::vector<std::string>{}, dir_.path() + "/modern-http.out");
+    ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s))
+        << ReadFile(dir_.path() + "/modern-http.out");
+    StartDaemon("", "    modern:\n      command: [\"node\", \"" + kNodeDir +
+                        "/modern_server.mjs\", \"stdio\", \"" + dir_.path() +
+                        "/modern.log\"]\n    modern-http:\n      url: http://127.0.0.1:" +
+                        ReadFile(port_file) + "/mcp\n");
+    ASSERT_FALSE(md_.empty());
+  }
 };
 
 // Tests that the official SDK client over Streamable HTTP sees server-everything's tool
@@ -1491,6 +1516,65 @@ TEST_F(McpHttp2026Test, StatelessRequestsCannotEscapeTheRunsStepBudget) {
   }
   EXPECT_EQ(CallsLog(), "echo\necho\n");
   EXPECT_EQ(RunsOf("tq").size(), 1u);
+}
+
+
+// Tests that a 2025 client (the v1 SDK over Streamable HTTP) reaches a 2026-only server
+// behind the daemon, over stdio and over HTTP: the filtered list, an allowed call
+// forwarded, a denied call never reaching the server, and a call for which the server
+// needs input the 2025 client cannot give through Interlock failing with the server's own
+// error (-32021), not passed on as a question nobody answers.
+TEST_F(McpHttpTest, LegacyClientReachesModernOnlyUpstreams) {
+  std::unique_ptr<Background> server;
+  StartModernDaemon(&server);
+  for (const std::string upstream : {"modern", "modern-http"}) {
+    SCOPED_TRACE(upstream);
+    ProcessResult via = RunSdk(upstream, md_,
+                               R"([{"name":"echo","arguments":{"text":"hi"}},)"
+                               R"({"name":"delete_file","arguments":{"path":"/etc/passwd"}},)"
+                               R"({"name":"confirm","arguments":{"what":"deploy"}}])",
+                               "--terminate");
+    ASSERT_EQ(via.exit_code, 0) << via.err << daemon_->log();
+    const json::value v = ParseLastLine(via.out);
+    ASSERT_TRUE(v.is_object()) << via.out;
+    SCOPED_TRACE(via.out);
+    EXPECT_EQ(v.at("tools"), (json::array{"confirm", "echo"}));
+    const json::array& r = v.at("results").as_array();
+    ASSERT_EQ(r.size(), 3u) << via.out;
+    EXPECT_EQ(Text(r[0]), "echo: hi");
+    EXPECT_EQ(Text(r[1]).rfind("Interlock denied delete_file (TOOL_BLOCKED)", 0), 0u) << Text(r[1]);
+    EXPECT_NE(json::serialize(r[2]).find("-32021"), std::string::npos) << r[2];
+    const std::string log = ReadFile(dir_.path() + "/" + upstream + ".log");
+    EXPECT_NE(log.find("echo\t"), std::string::npos) << log;
+    EXPECT_EQ(log.find("delete_file"), std::string::npos) << log;
+  }
+}
+
+// Tests that a 2026 HTTP server's own UnsupportedProtocolVersionError (its 400 with -32022
+// and the versions it supports) reaches the client as it came, not as a -32603; over stdio
+// too.
+TEST_F(McpHttpTest, ModernUpstreamsUnsupportedVersionErrorIsPassedFaithfully) {
+  std::unique_ptr<Background> server;
+  StartModernDaemon(&server);
+  for (const std::string upstream : {"modern", "modern-http"}) {
+    SCOPED_TRACE(upstream);
+    HttpClient c(daemon_->port());
+    const std::string session = OpenSession(c, md_, upstream);
+    HttpResult r = c.Request("POST", "/mcp/" + upstream,
+                             R"({"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"_meta":{)"
+                             R"("io.modelcontextprotocol/protocolVersion":"1900-01-01",)"
+                             R"("io.modelcontextprotocol/clientCapabilities":{}}}})",
+                             md_, 30s, McpHeaders(session, "2025-06-18"));
+    std::string body = r.body;
+    const size_t data = body.find("data: ");
+    if (data != std::string::npos) body = body.substr(data + 6);
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    ASSERT_FALSE(ec) << r.body;
+    EXPECT_EQ(v.at("id"), 7);
+    EXPECT_EQ(v.at("error").at("code"), -32022) << r.body;
+    EXPECT_EQ(v.at("error").at("data").at("supported"), (json::array{"2026-07-28"})) << r.body;
+  }
 }
 
 }  // namespace

@@ -134,6 +134,9 @@ struct Harness {
     o.secrets = {"hunter2"};
     o.forward_methods = std::move(forward_methods);
     o.catalog_timeout = catalog_timeout;
+    // These tests script a legacy server message by message; the revision probe has its own
+    // tests (gateway_upstream_revision_test.cc).
+    o.discover_timeout = std::chrono::milliseconds(0);
     gw = std::make_unique<Gateway>(
         o,
         [this](const json::value& v) {

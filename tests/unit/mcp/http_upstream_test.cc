@@ -146,5 +146,109 @@ TEST(HttpUpstreamTest, ReopensTheServerStreamWhenItEnds) {
   (*up)->Close();
 }
 
+// Records each request and answers every one 400 with a modern server's JSON-RPC error
+// (id null, as a server that did not read the request answers).
+class RejectingServer {
+ public:
+  RejectingServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        timeval tv{5, 0};
+        ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        std::string req;
+        char buf[4096];
+        while (req.find("\r\n\r\n") == std::string::npos || req.back() != '}') {
+          const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+          if (n <= 0) break;
+          req.append(buf, static_cast<size_t>(n));
+        }
+        {
+          std::lock_guard lock(mu_);
+          requests_.push_back(req);
+        }
+        const std::string body =
+            R"({"jsonrpc":"2.0","id":null,"error":{"code":-32022,"message":"Unsupported)"
+            R"( protocol version","data":{"supported":["2026-07-28"],"requested":"x"}}})";
+        const std::string reply =
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+        ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+        ::close(c);
+      }
+    });
+  }
+  ~RejectingServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+// Tests that a 2026-07-28 request goes out with its version, method and name headers (a
+// name outside plain ASCII in the Base64 sentinel) and no session, and that the server's
+// own JSON-RPC error in a 400 reaches the gateway as that error for the request's id, not
+// as a -32603 of Interlock's.
+TEST(HttpUpstreamTest, ModernRequestHeadersAndTheServersOwnErrorAsItCame) {
+  RejectingServer server;
+  HttpUpstreamOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/mcp";
+  auto up = HttpUpstream::Create(o);
+  ASSERT_TRUE(up.ok()) << up.error().message;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> messages;
+  UpstreamCallbacks cb;
+  cb.on_message = [&](std::string_view m, const boost::json::value*) {
+    std::lock_guard lock(mu);
+    messages.emplace_back(m);
+    cv.notify_all();
+  };
+  cb.on_closed = [](std::string) {};
+  ASSERT_TRUE((*up)->Start(std::move(cb)).ok());
+  (*up)->Send(boost::json::parse(
+      "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+      "\"h\xc3\xa9llo\",\"arguments\":{},\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":"
+      "\"2026-07-28\"}}}"));
+  boost::json::value got;
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 15s, [&] { return !messages.empty(); }));
+    got = boost::json::parse(messages[0]);
+  }
+  EXPECT_EQ(got.at("id"), 5);
+  EXPECT_EQ(got.at("error").at("code"), -32022) << got;
+  EXPECT_EQ(got.at("error").at("data").at("supported").at(0), "2026-07-28") << got;
+  const std::vector<std::string> reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_NE(reqs[0].find("MCP-Protocol-Version: 2026-07-28\r\n"), std::string::npos) << reqs[0];
+  EXPECT_NE(reqs[0].find("Mcp-Method: tools/call\r\n"), std::string::npos) << reqs[0];
+  EXPECT_NE(reqs[0].find("Mcp-Name: =?base64?aMOpbGxv?=\r\n"), std::string::npos) << reqs[0];
+  EXPECT_EQ(reqs[0].find("Mcp-Session-Id"), std::string::npos) << reqs[0];
+  (*up)->Close();
+}
+
 }  // namespace
 }  // namespace interlock::mcp

@@ -1,0 +1,233 @@
+// A 2026-07-28 MCP server behind `interlock mcp` (the stdio door): the official v2 server
+// SDK (@modelcontextprotocol/server 2.4.0, node/modern_server.mjs, modern only) reached by
+// the v1 SDK client (a 2025 client) and by a raw modern client. Pipes only, temporary
+// directories, every child bounded by RunProcess.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace interlock {
+namespace {
+
+namespace json = boost::json;
+using testing::ProcessResult;
+using testing::RunProcess;
+using testing::TempDir;
+
+const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+
+class McpModernUpstreamTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setup_error_ = testing::RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
+                                               "/scripts/setup-node-tests.sh");
+  }
+  void SetUp() override {
+    ASSERT_EQ(setup_error_, "");
+    policy_ = tmp_.Write("policy.yaml",
+                         "agent:\n  id: \"md\"\n  identity: \"md@test\"\n  autonomy: audit_based\n"
+                         "tools:\n  allowed:\n    - name: \"echo\"\n    - name: \"confirm\"\n"
+                         "  blocked:\n    - \"delete_file\"\n");
+    log_ = tmp_.path() + "/calls.log";
+    store_ = tmp_.path() + "/s.db";
+  }
+  std::vector<std::string> Through() const {
+    return {kInterlock, "mcp",     "--policy",
+            policy_,    "--store", store_,
+            "--",       "node",    kNodeDir + "/modern_server.mjs",
+            "stdio",    log_};
+  }
+  std::string Log() const {
+    std::ifstream in(log_);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::string Audit() const {
+    ProcessResult r =
+        RunProcess({kInterlock, "audit", "export", "--store", store_, "--since", "2000-01-01"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+  // The audit records (decision, result) of the calls of `tool`, in order.
+  std::vector<json::object> Records(const std::string& tool) const {
+    std::vector<json::object> out;
+    std::map<std::string, bool> calls;
+    std::istringstream in(Audit());
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      json::object r = json::parse(line).as_object();
+      const std::string call(r.at("call_id").as_string());
+      if (r.at("type") == "decision" && r.at("data").at("tool") == tool.c_str()) {
+        calls[call] = true;
+      }
+      if (calls.count(call) != 0) out.push_back(std::move(r));
+    }
+    return out;
+  }
+  static inline std::string setup_error_;
+  TempDir tmp_;
+  std::string policy_, log_, store_;
+};
+
+json::value ParseLastLine(const std::string& out) {
+  std::string s = out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  const size_t nl = s.rfind('\n');
+  return json::parse(nl == std::string::npos ? s : s.substr(nl + 1));
+}
+
+const json::object* ById(const json::array& msgs, int id) {
+  for (const json::value& m : msgs) {
+    const json::object& o = m.as_object();
+    if (o.contains("id") && !o.contains("method") && o.at("id") == json::value(id)) return &o;
+  }
+  return nullptr;
+}
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// Tests that a 2025 client (the v1 SDK), which cannot reach a 2026-only stdio server
+// directly, reaches it through `interlock mcp`: the filtered tools/list, an allowed call
+// forwarded, a denied call never reaching the server, and a call for which the server
+// needs input the 2025 client cannot give through Interlock failing with the server's own
+// clear error (-32021: the gateway does not claim elicitation for it), recorded as failed.
+TEST_F(McpModernUpstreamTest, LegacyClientReachesModernOnlyStdioServer) {
+  const std::string calls =
+      tmp_.Write("calls.json", R"([{"name":"echo","arguments":{"text":"hi"}},)"
+                               R"({"name":"delete_file","arguments":{"path":"/etc/passwd"}},)"
+                               R"({"name":"confirm","arguments":{"what":"deploy"}}])");
+  ProcessResult direct =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls, "--", "node",
+                  kNodeDir + "/modern_server.mjs", "stdio", tmp_.path() + "/direct.log"},
+                 "", std::chrono::seconds(60));
+  EXPECT_NE(direct.exit_code, 0) << "the v1 client reached the modern-only server directly";
+
+  std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/sdk_client.mjs", calls,
+                                   "--"};
+  for (const auto& a : Through()) argv.push_back(a);
+  ProcessResult via = RunProcess(argv, "", std::chrono::seconds(90));
+  ASSERT_EQ(via.exit_code, 0) << via.err;
+  const json::value out = ParseLastLine(via.out);
+  EXPECT_EQ(out.at("tools"), (json::array{"confirm", "echo"}));
+  const json::array& results = out.at("results").as_array();
+  ASSERT_EQ(results.size(), 3u) << via.out;
+  EXPECT_EQ(results[0].at("content").at(0).at("text"), "echo: hi");
+  EXPECT_FALSE(results[0].as_object().contains("resultType"));
+  EXPECT_TRUE(results[1].at("isError").as_bool());
+  EXPECT_NE(json::serialize(results[1]).find("TOOL_BLOCKED"), std::string::npos) << results[1];
+  EXPECT_NE(json::serialize(results[2]).find("-32021"), std::string::npos) << results[2];
+
+  const std::string log = Log();
+  EXPECT_NE(log.find("echo\t"), std::string::npos) << log;
+  EXPECT_EQ(log.find("delete_file"), std::string::npos) << log;
+  const std::vector<json::object> confirm = Records("confirm");
+  ASSERT_EQ(confirm.size(), 2u);  // its decision and its result
+  EXPECT_EQ(confirm[1].at("type"), "result");
+  EXPECT_EQ(confirm[1].at("data").at("ok"), false);
+}
+
+// Tests that the server's own UnsupportedProtocolVersionError (-32022 with the versions it
+// supports) reaches the client through the gateway as it came, never as a -32603.
+TEST_F(McpModernUpstreamTest, ServersUnsupportedVersionErrorReachesTheClientFaithfully) {
+  const std::string msgs = tmp_.Write(
+      "msgs.jsonl",
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
+      "\n"
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"1900-01-01","io.modelcontextprotocol/clientCapabilities":{}}}})"
+      "\n");
+  std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", msgs,
+                                   "--"};
+  for (const auto& a : Through()) argv.push_back(a);
+  ProcessResult r = RunProcess(argv, "", std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value parsed = ParseLastLine(r.out);
+  const json::array& got = parsed.at("messages").as_array();
+  const json::object* init = ById(got, 1);
+  ASSERT_NE(init, nullptr) << r.out;
+  EXPECT_TRUE(init->contains("result")) << r.out;
+  const json::object* list = ById(got, 2);
+  ASSERT_NE(list, nullptr) << r.out;
+  EXPECT_EQ(list->at("error").at("code"), -32022) << r.out;
+  EXPECT_EQ(list->at("error").at("data").at("supported"), (json::array{"2026-07-28"})) << r.out;
+}
+
+// Tests that a modern client's retry of a call the server answered input_required (the same
+// call with inputResponses) is decided once and recorded once with its final result, and
+// that the server's question reached the client through the gateway.
+TEST_F(McpModernUpstreamTest, InputRequiredRetryIsDecidedOnceAndRecordedOnce) {
+  const std::string meta = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                           R"("io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}})";
+  const std::string msgs = tmp_.Write(
+      "msgs.jsonl",
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"confirm","arguments":{"what":"deploy"},)" +
+          meta +
+          "}}\n"
+          R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"confirm","arguments":{"what":"deploy"},)"
+          R"("inputResponses":{"ok":{"action":"accept","content":{"yes":true}}},)" +
+          meta + "}}\n");
+  std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", msgs,
+                                   "--"};
+  for (const auto& a : Through()) argv.push_back(a);
+  ProcessResult r = RunProcess(argv, "", std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value parsed = ParseLastLine(r.out);
+  const json::array& got = parsed.at("messages").as_array();
+  const json::object* first = ById(got, 1);
+  ASSERT_NE(first, nullptr) << r.out;
+  EXPECT_EQ(first->at("result").at("resultType"), "input_required") << r.out;
+  EXPECT_EQ(first->at("result").at("inputRequests").at("ok").at("method"), "elicitation/create");
+  const json::object* second = ById(got, 2);
+  ASSERT_NE(second, nullptr) << r.out;
+  EXPECT_EQ(second->at("result").at("content").at(0).at("text"), "confirmed deploy: yes") << r.out;
+  EXPECT_EQ(Count(Log(), "confirm\t"), 2u);
+  // One decision, one result: the retry was not decided or counted again.
+  const std::vector<json::object> confirm = Records("confirm");
+  ASSERT_EQ(confirm.size(), 2u) << Audit();
+  EXPECT_EQ(confirm[0].at("type"), "decision");
+  EXPECT_EQ(confirm[1].at("type"), "result");
+  EXPECT_EQ(confirm[1].at("data").at("ok"), true);
+}
+
+// Tests that a 2025 client (the v1 SDK, declaring elicitation) is asked a 2026 server's
+// question (its input_required) through the gateway as the elicitation/create it knows, and
+// that its answer completes the same call: decided once, recorded once.
+TEST_F(McpModernUpstreamTest, LegacyClientAnswersModernServersQuestionThroughTheGateway) {
+  const std::string calls =
+      tmp_.Write("calls.json", R"([{"name":"confirm","arguments":{"what":"deploy"}}])");
+  std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/sdk_elicit_client.mjs",
+                                   "accept",       calls,  "--"};
+  for (const auto& a : Through()) argv.push_back(a);
+  ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value out = ParseLastLine(r.out);
+  ASSERT_EQ(out.at("elicitations").as_array().size(), 1u) << r.out;
+  EXPECT_EQ(out.at("elicitations").at(0).at("message"), "Do deploy?");
+  EXPECT_EQ(out.at("results").at(0).at("content").at(0).at("text"), "confirmed deploy: yes")
+      << r.out;
+  EXPECT_EQ(Count(Log(), "confirm\t"), 2u);
+  const std::vector<json::object> confirm = Records("confirm");
+  ASSERT_EQ(confirm.size(), 2u) << Audit();
+  EXPECT_EQ(confirm[0].at("type"), "decision");
+  EXPECT_EQ(confirm[1].at("type"), "result");
+  EXPECT_EQ(confirm[1].at("data").at("ok"), true);
+}
+
+}  // namespace
+}  // namespace interlock
