@@ -143,9 +143,12 @@ TEST_F(McpModernUpstreamTest, LegacyClientReachesModernOnlyStdioServer) {
   EXPECT_EQ(confirm[1].at("data").at("ok"), false);
 }
 
-// Tests that the server's own UnsupportedProtocolVersionError (-32022 with the versions it
-// supports) reaches the client through the gateway as it came, never as a -32603.
-TEST_F(McpModernUpstreamTest, ServersUnsupportedVersionErrorReachesTheClientFaithfully) {
+// Tests that a request naming a revision neither side serves is answered -32022 with the
+// versions the gateway serves (never a -32603, never forwarded). The server's own -32022,
+// for a server speaking none of Interlock's revisions, is passed as it came:
+// GatewayUpstreamRevisionTest and
+// HttpUpstreamTest.ModernRequestHeadersAndTheServersOwnErrorAsItCame.
+TEST_F(McpModernUpstreamTest, UnsupportedVersionReachesTheClientAsMinus32022WithTheServedList) {
   const std::string msgs = tmp_.Write(
       "msgs.jsonl",
       R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})"
@@ -165,7 +168,9 @@ TEST_F(McpModernUpstreamTest, ServersUnsupportedVersionErrorReachesTheClientFait
   const json::object* list = ById(got, 2);
   ASSERT_NE(list, nullptr) << r.out;
   EXPECT_EQ(list->at("error").at("code"), -32022) << r.out;
-  EXPECT_EQ(list->at("error").at("data").at("supported"), (json::array{"2026-07-28"})) << r.out;
+  EXPECT_EQ(list->at("error").at("data").at("supported"),
+            (json::array{"2026-07-28", "2025-11-25", "2025-06-18"}))
+      << r.out;
 }
 
 // Tests that a modern client's retry of a call the server answered input_required (the same

@@ -1518,7 +1518,6 @@ TEST_F(McpHttp2026Test, StatelessRequestsCannotEscapeTheRunsStepBudget) {
   EXPECT_EQ(RunsOf("tq").size(), 1u);
 }
 
-
 // Tests that a 2025 client (the v1 SDK over Streamable HTTP) reaches a 2026-only server
 // behind the daemon, over stdio and over HTTP: the filtered list, an allowed call
 // forwarded, a denied call never reaching the server, and a call for which the server
@@ -1550,10 +1549,11 @@ TEST_F(McpHttpTest, LegacyClientReachesModernOnlyUpstreams) {
   }
 }
 
-// Tests that a 2026 HTTP server's own UnsupportedProtocolVersionError (its 400 with -32022
-// and the versions it supports) reaches the client as it came, not as a -32603; over stdio
-// too.
-TEST_F(McpHttpTest, ModernUpstreamsUnsupportedVersionErrorIsPassedFaithfully) {
+// Tests that a request naming a revision nobody serves, in a session to a 2026 server (HTTP
+// and stdio), is answered -32022 with the versions the gateway serves, not a -32603. (A
+// server's own -32022 as it came:
+// HttpUpstreamTest.ModernRequestHeadersAndTheServersOwnErrorAsItCame.)
+TEST_F(McpHttpTest, UnsupportedVersionToAModernUpstreamIsMinus32022WithTheServedList) {
   std::unique_ptr<Background> server;
   StartModernDaemon(&server);
   for (const std::string upstream : {"modern", "modern-http"}) {
@@ -1573,7 +1573,9 @@ TEST_F(McpHttpTest, ModernUpstreamsUnsupportedVersionErrorIsPassedFaithfully) {
     ASSERT_FALSE(ec) << r.body;
     EXPECT_EQ(v.at("id"), 7);
     EXPECT_EQ(v.at("error").at("code"), -32022) << r.body;
-    EXPECT_EQ(v.at("error").at("data").at("supported"), (json::array{"2026-07-28"})) << r.body;
+    EXPECT_EQ(v.at("error").at("data").at("supported"),
+              (json::array{"2026-07-28", "2025-11-25", "2025-06-18"}))
+        << r.body;
   }
 }
 

@@ -157,6 +157,7 @@ struct Harness {
     o.pins = pins.get();
     o.catalog_timeout = std::chrono::milliseconds(500);
     o.request_states = states;
+    o.discover_timeout = std::chrono::milliseconds(0);  // a scripted legacy server
     o.mrtr_wait = std::chrono::milliseconds(200);
     gw = std::make_unique<Gateway>(
         o,
@@ -180,12 +181,13 @@ struct Harness {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     if (ServerCount() > 0 && LastServer().at("method") == "initialize") {
-      gw->OnServerLine(ToJsonText(json::object{
-          {"jsonrpc", "2.0"},
-          {"id", LastServer().at("id")},
-          {"result", {{"protocolVersion", "2025-11-25"},
-                      {"capabilities", {{"tools", json::object{}}}},
-                      {"serverInfo", {{"name", "scripted"}, {"version", "1"}}}}}}));
+      gw->OnServerLine(
+          ToJsonText(json::object{{"jsonrpc", "2.0"},
+                                  {"id", LastServer().at("id")},
+                                  {"result",
+                                   {{"protocolVersion", "2025-11-25"},
+                                    {"capabilities", {{"tools", json::object{}}}},
+                                    {"serverInfo", {{"name", "scripted"}, {"version", "1"}}}}}}));
     }
     first.join();
     // The catalog: every tool of the tests, with an open schema.
@@ -235,7 +237,6 @@ struct Harness {
   std::vector<json::value> to_client, to_server;
   std::unique_ptr<Gateway> gw;
 };
-
 
 std::string Call(int id, const std::string& tool, json::object args,
                  std::optional<std::string> state = std::nullopt,

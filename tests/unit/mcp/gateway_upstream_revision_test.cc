@@ -439,15 +439,21 @@ TEST(GatewayUpstreamRevisionTest, InputRequiredAskingForUnrelayedMethodIsRefused
   EXPECT_FALSE(h.enforcer.recorded[0].second.ok);
 }
 
-// Tests that a modern request is never forwarded to a legacy server that was never
-// initialized for it: the client is told the server's revisions (-32022).
-TEST(GatewayUpstreamRevisionTest, ModernRequestIsNeverForwardedToUninitializedLegacyServer) {
+// Tests that a modern client's request never reaches a legacy server that was not
+// initialized: the gateway initializes it first (once, with its own initialize), strips
+// the modern _meta, and only then forwards the call (docs/mcp.md#revisions).
+TEST(GatewayUpstreamRevisionTest, ModernRequestReachesALegacyServerOnlyAfterItsInitialize) {
   Harness h(LegacyServer);
   h.gw->OnClientLine(
       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{},)"
       R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})");
-  EXPECT_EQ(h.LastClient().at("error").at("code"), -32022);
-  EXPECT_TRUE(h.Sent("tools/call").empty());
+  ASSERT_EQ(h.Sent("initialize").size(), 1u);
+  const auto calls = h.Sent("tools/call");
+  ASSERT_EQ(calls.size(), 1u);
+  const json::object& params = calls[0].at("params").get_object();
+  EXPECT_FALSE(params.contains("_meta") &&
+               params.at("_meta").get_object().contains(kMetaProtocolVersion));
+  EXPECT_EQ(h.LastClient().at("result").at("resultType"), "complete");
 }
 
 const char kModernMetaWithTasks[] =
