@@ -215,11 +215,12 @@ Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter) {
 Result<std::vector<core::CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
                                                       size_t limit) {
   // Every call has exactly one decision record, written in the same transaction.
-  Result<pg::PgResult> r = c.Exec(
-      "SELECT c.call_id, c.time_ms, c.tool, c.verdict, c.code, c.decision_json"
-      " FROM audit_log a JOIN calls c ON c.call_id = a.call_id"
-      " WHERE a.run_id = $1 AND a.type = 'decision' ORDER BY a.seq DESC LIMIT $2",
-      {std::string(run_id), std::to_string(std::clamp<size_t>(limit, 1, 1000))});
+  Result<pg::PgResult> r =
+      c.Exec(std::string("SELECT c.call_id, c.time_ms, c.tool, c.verdict, c.code, ") +
+                 kPgCallDecisionJson +
+                 " FROM audit_log a JOIN calls c ON c.call_id = a.call_id"
+                 " WHERE a.run_id = $1 AND a.type = 'decision' ORDER BY a.seq DESC LIMIT $2",
+             {std::string(run_id), std::to_string(std::clamp<size_t>(limit, 1, 1000))});
   if (!r.ok()) return r.error();
   std::vector<core::CallSummary> out;
   for (int i = 0; i < r->rows(); ++i) {

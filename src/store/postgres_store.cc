@@ -195,6 +195,12 @@ constexpr const char* kPgMigrations[] = {
     " to_char(timestamp '1970-01-01' + time_ms * interval '1 millisecond',"
     " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') || '\",\"type\":\"' || type || '\"}' END"
     " AS body, prev_hash, hash FROM audit_log;",
+    // 10: a calls row keeps its arguments and decision by reference to its decision
+    // record's data (postgres_read.h, kPgCallArgsJson), not a second copy (~270 bytes per
+    // decision). Rows written before, and rows whose record is stored whole, keep theirs.
+    "ALTER TABLE calls ADD COLUMN decision_seq BIGINT NULL,"
+    " ADD COLUMN args_len INTEGER NULL, ADD COLUMN decision_len INTEGER NULL,"
+    " ALTER COLUMN args_json DROP NOT NULL, ALTER COLUMN decision_json DROP NOT NULL;",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -1375,8 +1381,14 @@ class PostgresStore::Impl {
   static void AppendUint(std::string* out, uint64_t v) { out->append(std::to_string(v)); }
 
   std::string Flush(Batch& b) {
+    // The records first (they number themselves from b.head): a call row refers to its
+    // decision record when that is stored compact.
+    std::string events;
+    events.reserve(b.events.size() * 900);
+    std::map<std::string_view, int64_t> compact_decisions;  // call id -> seq
+    AppendEvents(b, &events, &compact_decisions);
     std::string sql;
-    sql.reserve(1024 + b.calls.size() * 600 + b.events.size() * 900);
+    sql.reserve(1024 + b.calls.size() * 600 + events.size());
     bool first = true;
     for (auto& [run_id, r] : b.runs) {
       if (!r.is_new) continue;
@@ -1436,25 +1448,43 @@ class PostgresStore::Impl {
     }
     if (!b.calls.empty()) {
       ColumnArrays v({"text", "text", "text", "text", "bigint", "text", "text", "bigint", "bigint",
-                      "text", "text", "text", "text", "text"});
+                      "text", "text", "text", "text", "text", "bigint", "integer", "integer"});
       for (const PendingCall& p : b.calls) {
         for (const std::string* t : {&p.call_id, &p.run_id, &p.agent_id, &p.principal}) {
           v.Text(*t);
         }
         v.Int(p.time_ms);
         v.Text(p.tool);
-        v.Text(p.args_json);
+        const int64_t seq = ReferencedSeq(b, compact_decisions, p);
+        if (seq > 0) {
+          v.Null();
+        } else {
+          v.Text(p.args_json);
+        }
         v.Uint(p.usage_tokens);
         v.Int(p.usage_cost_micros);
-        for (const std::string* t :
-             {&p.decision_json, &p.verdict, &p.code, &p.state_json, &p.policy_sha256}) {
+        if (seq > 0) {
+          v.Null();
+        } else {
+          v.Text(p.decision_json);
+        }
+        for (const std::string* t : {&p.verdict, &p.code, &p.state_json, &p.policy_sha256}) {
           v.Text(*t);
+        }
+        if (seq > 0) {
+          v.Int(seq);
+          v.Uint(p.args_json.size());
+          v.Uint(p.decision_json.size());
+        } else {
+          v.Null();
+          v.Null();
+          v.Null();
         }
       }
       sql.append(
           "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
           " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
-          " policy_sha256) SELECT * FROM ");
+          " policy_sha256, decision_seq, args_len, decision_len) SELECT * FROM ");
       v.AppendUnnest(&sql);
       sql.push_back(';');
     }
@@ -1527,7 +1557,7 @@ class PostgresStore::Impl {
           " tokens = agent_days.tokens + excluded.tokens,"
           " cost_micros = agent_days.cost_micros + excluded.cost_micros;");
     }
-    AppendEvents(b, &sql);
+    sql.append(events);
     // Wake-ups: delivered to every listening daemon if, and when, this commits.
     internal::AppendPgNotifies(b.approvals, &sql);
     return sql;
@@ -1536,7 +1566,9 @@ class PostgresStore::Impl {
   // The batch's audit records, chained from b.head (which it advances), and the head row.
   // A record is stored in the compact form (migration 9) when audit_records rebuilds its
   // body exactly: its data alone, the body NULL; else the whole body, data NULL.
-  static void AppendEvents(Batch& b, std::string* sql) {
+  // With `compact_decisions`: the seq of each call's decision record stored compact.
+  static void AppendEvents(Batch& b, std::string* sql,
+                           std::map<std::string_view, int64_t>* compact_decisions = nullptr) {
     if (b.events.empty()) return;
     ColumnArrays v({"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text",
                     "text", "text"});
@@ -1552,6 +1584,10 @@ class PostgresStore::Impl {
         v.Text(t);
       }
       if (CompactForm(e, b.head.hash)) {
+        if (compact_decisions != nullptr && e.type == audit::kDecision && !e.call_id.empty() &&
+            !e.data_json.empty()) {
+          compact_decisions->emplace(e.call_id, seq);
+        }
         v.Null();
         if (e.data_json.empty()) {
           data.clear();
@@ -1578,6 +1614,28 @@ class PostgresStore::Impl {
     sql->append(", hash = ");
     pg::AppendLiteral(sql, b.head.hash);
     sql->append(" WHERE id = 1;");
+  }
+
+  // The seq of p's decision record when the calls row may refer to it instead of copying
+  // the arguments and decision: the record is stored compact, and its data holds the very
+  // texts where kPgCallArgsJson and kPgCallDecisionJson read them. 0: copy them.
+  static int64_t ReferencedSeq(const Batch& b,
+                               const std::map<std::string_view, int64_t>& compact_decisions,
+                               const PendingCall& p) {
+    auto it = compact_decisions.find(p.call_id);
+    if (it == compact_decisions.end()) return 0;
+    // AppendEvents has run: b.head is the batch's last record.
+    const int64_t first_seq = b.head.seq - static_cast<int64_t>(b.events.size()) + 1;
+    const std::string& data = b.events[static_cast<size_t>(it->second - first_seq)].data_json;
+    constexpr std::string_view kArgs = "{\"args\":", kDecision = ",\"decision\":";
+    const size_t decision_at = kArgs.size() + p.args_json.size() + kDecision.size();
+    if (data.size() < decision_at + p.decision_json.size() || !data.starts_with(kArgs) ||
+        data.compare(kArgs.size(), p.args_json.size(), p.args_json) != 0 ||
+        data.compare(kArgs.size() + p.args_json.size(), kDecision.size(), kDecision) != 0 ||
+        data.compare(decision_at, p.decision_json.size(), p.decision_json) != 0) {
+      return 0;
+    }
+    return it->second;
   }
 
   // True when audit_records' SQL rebuilds e's body byte for byte: no envelope string needs
@@ -2147,10 +2205,12 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
       [&](PgConn& c, Impl::Batch& b, std::vector<std::string>* runs,
           std::string* sqlstate) -> Status {
         // The call row, locked; its run is locked with the batch's runs.
-        Result<PgResult> r = c.Exec(
-            "SELECT run_id, agent_id, verdict, result_json IS NOT NULL, tool, args_json,"
-            " principal FROM calls WHERE call_id = $1 FOR UPDATE",
-            {id}, sqlstate);
+        Result<PgResult> r =
+            c.Exec(std::string("SELECT c.run_id, c.agent_id, c.verdict, c.result_json IS NOT NULL,"
+                               " c.tool, ") +
+                       internal::kPgCallArgsJson +
+                       ", c.principal FROM calls c WHERE c.call_id = $1 FOR UPDATE OF c",
+                   {id}, sqlstate);
         if (!r.ok()) return r.error();
         if (r->rows() == 0) return Status::Ok();  // the core answers NotFound
         core::CallResultRow row;

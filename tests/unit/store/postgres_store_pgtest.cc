@@ -17,6 +17,7 @@
 #include "audit/audit_log.h"
 #include "audit/verify.h"
 #include "pg_cluster.h"
+#include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
 
@@ -304,8 +305,15 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
     ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
   }
-  // Back to schema 8 as that version wrote it: the whole body in every row.
-  Sql("UPDATE audit_log a SET body = r.body, data = NULL FROM audit_records r"
+  // Back to schema 8 as that version wrote it: the whole body in every row, the
+  // arguments and decision in every call row.
+  Sql(std::string("UPDATE calls c SET args_json = ") + internal::kPgCallArgsJson +
+      ", decision_json = " + internal::kPgCallDecisionJson +
+      ";"
+      "ALTER TABLE calls DROP COLUMN decision_seq, DROP COLUMN args_len,"
+      " DROP COLUMN decision_len, ALTER COLUMN args_json SET NOT NULL,"
+      " ALTER COLUMN decision_json SET NOT NULL;"
+      "UPDATE audit_log a SET body = r.body, data = NULL FROM audit_records r"
       " WHERE r.seq = a.seq;"
       "DROP VIEW audit_records; ALTER TABLE audit_log DROP COLUMN data;"
       "ALTER TABLE audit_log ALTER COLUMN body SET NOT NULL;"
@@ -325,6 +333,81 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
   ASSERT_TRUE(replay.ok()) << replay.error().message;
   EXPECT_EQ(replay->at("calls").as_array().size(), 6u);
   EXPECT_EQ(replay->at("totals").at("steps"), 6);
+  // Old call rows keep their copies, new ones refer to their records; all read back.
+  EXPECT_EQ(Sql("SELECT count(*) FILTER (WHERE args_json IS NULL), count(*) FROM calls"), "3|6\n");
+  Result<std::vector<core::CallSummary>> calls = s->ListRunCalls("r1", 10);
+  ASSERT_TRUE(calls.ok()) << calls.error().message;
+  ASSERT_EQ(calls->size(), 6u);
+  for (const core::CallSummary& c : *calls) {
+    Result<core::StoredCall> got = s->GetCall(c.call_id);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
+    EXPECT_EQ(got->record.decision.tool, "read");
+  }
+}
+
+// Tests that a call row keeps its arguments and decision by reference to its decision
+// record, and gives them back byte for byte (multi-byte UTF-8 and escapes included) to
+// every reader: the call, the run's call list, a result's check, an approval's decision.
+TEST_F(PostgresStoreTest, CallRowsReferToTheirDecisionRecordAndReadBackWhole) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  DecideRequest rq = Request("r1", "agent");
+  rq.call.args["path"] = "/d\u00e9j\u00e0/\u2603 \"q\" \\ \n";
+  rq.call.args["n"] = 7;
+  Result<CallRecord> call = s->Decide(rq, Allow);
+  ASSERT_TRUE(call.ok()) << call.error().message;
+  EXPECT_EQ(Sql("SELECT args_json IS NULL, decision_json IS NULL, decision_seq FROM calls"),
+            "t|t|2\n");
+  Result<core::StoredCall> got = s->GetCall(call->call_id);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(got->record.call.args, rq.call.args);
+  EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
+  EXPECT_EQ(got->record.decision.tool, "read");
+  EXPECT_EQ(got->record.policy_sha256, "sha");
+  Result<std::vector<core::CallSummary>> calls = s->ListRunCalls("r1", 10);
+  ASSERT_TRUE(calls.ok()) << calls.error().message;
+  ASSERT_EQ(calls->size(), 1u);
+  EXPECT_EQ((*calls)[0].verdict, "allow");
+  core::CallResult res;
+  res.output_json = "{\"x\":1}";
+  ASSERT_TRUE(s->RecordResult(call->call_id, "agent", "agent", res, T0()).ok());
+  EXPECT_EQ(Sql("SELECT result_json IS NOT NULL FROM calls"), "t\n");
+}
+
+// Tests that an audit prune gives call rows that refer to the records it deletes their
+// texts back first (the attack surface: a retention run making a pending approval's call
+// unreadable, which would fail every later read of it closed).
+TEST_F(PostgresStoreTest, AuditPruneKeepsTheCallsItsRecordsHeld) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    DecideRequest rq = Request("r1", "agent");
+    rq.call.args["i"] = i;
+    Result<CallRecord> call = s->Decide(rq, Allow);
+    ASSERT_TRUE(call.ok()) << call.error().message;
+    ids.push_back(call->call_id);
+  }
+  ASSERT_EQ(Sql("SELECT count(*) FROM calls WHERE args_json IS NULL"), "4\n");
+  Result<std::unique_ptr<audit::PruneTarget>> target = OpenPostgresPruneTarget(uri_);
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  Result<std::string> anchor = (*target)->RecordHash(3);
+  ASSERT_TRUE(anchor.ok()) << anchor.error().message;
+  Result<int64_t> deleted = (*target)->DeleteBefore(4, *anchor);  // seqs 1..3: two decisions
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  EXPECT_EQ(*deleted, 3);
+  EXPECT_EQ(Sql("SELECT count(*) FILTER (WHERE args_json IS NOT NULL AND decision_seq IS NULL),"
+                " count(*) FILTER (WHERE args_json IS NULL) FROM calls"),
+            "2|2\n");
+  for (int i = 0; i < 4; ++i) {
+    Result<core::StoredCall> got = s->GetCall(ids[i]);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(got->record.call.args.at("i"), i);
+    EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
+  }
 }
 
 // Tests that two daemons on one database never both spend the last step of a budget.
