@@ -202,7 +202,8 @@ const std::string& SelectCall() {
   static const std::string sql =
       std::string("SELECT c.run_id, c.agent_id, c.principal, c.time_ms, c.tool, ") +
       kPgCallArgsJson + ", c.usage_tokens, c.usage_cost_micros, " + kPgCallDecisionJson +
-      ", c.state_after_json, c.result_json, c.policy_sha256 FROM calls c WHERE c.call_id = $1";
+      ", c.state_after_json, c.result_json, " + kPgCallPolicySha256 +
+      " FROM calls c WHERE c.call_id = $1";
   return sql;
 }
 

@@ -143,6 +143,7 @@ class PgPruneTarget final : public audit::PruneTarget {
     Result<std::vector<pg::PgResult>> done = conn_->ExecScript(
         std::string("UPDATE calls c SET args_json = ") + internal::kPgCallArgsJson +
         ", decision_json = " + internal::kPgCallDecisionJson +
+        ", policy_sha256 = " + internal::kPgCallPolicySha256 +
         ", decision_seq = NULL, args_len = NULL, decision_len = NULL FROM audit_log a"
         " WHERE a.type = 'decision' AND a.seq < " +
         upto_s + " AND c.call_id = a.call_id AND c.decision_seq = a.seq;" +

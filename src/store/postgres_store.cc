@@ -197,10 +197,12 @@ constexpr const char* kPgMigrations[] = {
     " AS body, prev_hash, hash FROM audit_log;",
     // 10: a calls row keeps its arguments and decision by reference to its decision
     // record's data (postgres_read.h, kPgCallArgsJson), not a second copy (~270 bytes per
-    // decision). Rows written before, and rows whose record is stored whole, keep theirs.
+    // decision; the policy's hash too, ~65 more, when it follows the decision there). Rows
+    // written before, and rows whose record is stored whole, keep theirs.
     "ALTER TABLE calls ADD COLUMN decision_seq BIGINT NULL,"
     " ADD COLUMN args_len INTEGER NULL, ADD COLUMN decision_len INTEGER NULL,"
-    " ALTER COLUMN args_json DROP NOT NULL, ALTER COLUMN decision_json DROP NOT NULL;",
+    " ALTER COLUMN args_json DROP NOT NULL, ALTER COLUMN decision_json DROP NOT NULL,"
+    " ALTER COLUMN policy_sha256 DROP NOT NULL;",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -1468,8 +1470,11 @@ class PostgresStore::Impl {
         } else {
           v.Text(p.decision_json);
         }
-        for (const std::string* t : {&p.verdict, &p.code, &p.state_json, &p.policy_sha256}) {
-          v.Text(*t);
+        for (const std::string* t : {&p.verdict, &p.code, &p.state_json}) v.Text(*t);
+        if (seq > 0 && PolicyFollowsDecision(b, seq, p)) {
+          v.Null();
+        } else {
+          v.Text(p.policy_sha256);
         }
         if (seq > 0) {
           v.Int(seq);
@@ -1636,6 +1641,23 @@ class PostgresStore::Impl {
       return 0;
     }
     return it->second;
+  }
+
+  // True when p's decision record (seq, referred to) holds the policy's hash right after
+  // the decision, where kPgCallPolicySha256 reads it up to its closing quote: the data has
+  // no identity, and the hash needs no JSON escape.
+  static bool PolicyFollowsDecision(const Batch& b, int64_t seq, const PendingCall& p) {
+    const int64_t first_seq = b.head.seq - static_cast<int64_t>(b.events.size()) + 1;
+    const std::string& data = b.events[static_cast<size_t>(seq - first_seq)].data_json;
+    constexpr std::string_view kPolicy = ",\"policy_sha256\":\"";
+    const size_t at = 8 + p.args_json.size() + 12 + p.decision_json.size();
+    for (char ch : p.policy_sha256) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == '"' || ch == '\\') return false;
+    }
+    return data.size() > at + kPolicy.size() + p.policy_sha256.size() &&
+           data.compare(at, kPolicy.size(), kPolicy) == 0 &&
+           data.compare(at + kPolicy.size(), p.policy_sha256.size(), p.policy_sha256) == 0 &&
+           data[at + kPolicy.size() + p.policy_sha256.size()] == '"';
   }
 
   // True when audit_records' SQL rebuilds e's body byte for byte: no envelope string needs

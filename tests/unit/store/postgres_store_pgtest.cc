@@ -309,10 +309,11 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
   // arguments and decision in every call row.
   Sql(std::string("UPDATE calls c SET args_json = ") + internal::kPgCallArgsJson +
       ", decision_json = " + internal::kPgCallDecisionJson +
+      ", policy_sha256 = " + internal::kPgCallPolicySha256 +
       ";"
       "ALTER TABLE calls DROP COLUMN decision_seq, DROP COLUMN args_len,"
       " DROP COLUMN decision_len, ALTER COLUMN args_json SET NOT NULL,"
-      " ALTER COLUMN decision_json SET NOT NULL;"
+      " ALTER COLUMN decision_json SET NOT NULL, ALTER COLUMN policy_sha256 SET NOT NULL;"
       "UPDATE audit_log a SET body = r.body, data = NULL FROM audit_records r"
       " WHERE r.seq = a.seq;"
       "DROP VIEW audit_records; ALTER TABLE audit_log DROP COLUMN data;"
@@ -358,8 +359,9 @@ TEST_F(PostgresStoreTest, CallRowsReferToTheirDecisionRecordAndReadBackWhole) {
   rq.call.args["n"] = 7;
   Result<CallRecord> call = s->Decide(rq, Allow);
   ASSERT_TRUE(call.ok()) << call.error().message;
-  EXPECT_EQ(Sql("SELECT args_json IS NULL, decision_json IS NULL, decision_seq FROM calls"),
-            "t|t|2\n");
+  EXPECT_EQ(Sql("SELECT args_json IS NULL, decision_json IS NULL, policy_sha256 IS NULL,"
+                " decision_seq FROM calls"),
+            "t|t|t|2\n");
   Result<core::StoredCall> got = s->GetCall(call->call_id);
   ASSERT_TRUE(got.ok()) << got.error().message;
   EXPECT_EQ(got->record.call.args, rq.call.args);
@@ -374,6 +376,20 @@ TEST_F(PostgresStoreTest, CallRowsReferToTheirDecisionRecordAndReadBackWhole) {
   res.output_json = "{\"x\":1}";
   ASSERT_TRUE(s->RecordResult(call->call_id, "agent", "agent", res, T0()).ok());
   EXPECT_EQ(Sql("SELECT result_json IS NOT NULL FROM calls"), "t\n");
+  // A caller with a JWT: the identity sits between the decision and the policy's hash in
+  // the record, so the row keeps its own copy of the hash (and refers for the rest).
+  DecideRequest jwt = Request("r1", "agent");
+  jwt.identity.issuer = "https://idp.test";
+  jwt.identity.subject = "svc";
+  jwt.policy_sha256 = "sha-2";
+  Result<CallRecord> second = s->Decide(jwt, Allow);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(Sql("SELECT args_json IS NULL, policy_sha256 FROM calls WHERE call_id = '" +
+                second->call_id + "'"),
+            "t|sha-2\n");
+  Result<core::StoredCall> got2 = s->GetCall(second->call_id);
+  ASSERT_TRUE(got2.ok()) << got2.error().message;
+  EXPECT_EQ(got2->record.policy_sha256, "sha-2");
 }
 
 // Tests that an audit prune gives call rows that refer to the records it deletes their
@@ -407,6 +423,7 @@ TEST_F(PostgresStoreTest, AuditPruneKeepsTheCallsItsRecordsHeld) {
     ASSERT_TRUE(got.ok()) << got.error().message;
     EXPECT_EQ(got->record.call.args.at("i"), i);
     EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
+    EXPECT_EQ(got->record.policy_sha256, "sha");
   }
 }
 
