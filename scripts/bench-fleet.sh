@@ -6,7 +6,14 @@
 #   3. two `interlock serve` on one PostgreSQL database (synchronous_commit on), the load
 #      split evenly over both (two wrk processes at the same time, half the connections each).
 # Usage: scripts/bench-fleet.sh [BUILD_DIR] [DURATION] [CONNS...]   (default: build 10s 64 256)
-# ONLY=pgbench|sqlite|fleet runs one of the three (for profiling one of them).
+# ONLY=pgbench|sqlite|fleet runs one of the three (for profiling one of them); ONLY="sqlite
+# fleet" two of them.
+# Each daemon row also prints the bytes written per durable decision: on PostgreSQL the
+# cluster's WAL over the decisions the calls table gained (the WAL position's advance, and
+# pg_stat_wal.wal_bytes' delta, which lags by the backends' stats flush, with the full-page
+# images among it), on SQLite the daemon's write() bytes (WAL frames plus the
+# checkpoints' copies, /proc/PID/io wchar) over its decisions. WALSTATS=1 also prints
+# pg_waldump --stats=record over the fleet's last run (which records the bytes are).
 # Everything is on 127.0.0.1 and in a temp dir; the cluster is private and stopped at exit.
 # Not a test: the numbers depend on the machine. See docs/performance.md ("The fleet").
 set -euo pipefail
@@ -43,6 +50,11 @@ pgport=$(free_port)
 "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres interlock
 "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres pgbench
 uri="postgresql://postgres@127.0.0.1:$pgport/interlock"
+pgq() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d interlock -XAtq -F ' ' -c "$1"; }
+# "lsn wal_bytes wal_fpi calls" (the calls table's rows: one per decision).
+walmark() { pgq "SELECT pg_current_wal_lsn(), w.wal_bytes, w.wal_fpi, (SELECT count(*) FROM calls) FROM pg_stat_wal w"; }
+sqlcalls() { sqlite3 "file:$sqlite_store?mode=ro" "SELECT count(*) FROM calls" 2>/dev/null || echo 0; }
+wchar() { sed -n 's/^wchar: //p' "/proc/$1/io"; }
 
 policies="$root/bench/daemon/policies"
 mkdir -p "$work/keys"
@@ -53,6 +65,7 @@ start_daemon() {  # name store; sets $port (not in a subshell: the pid must reac
   "$bin" serve --config "$work/$name.yaml" --listen 127.0.0.1:0 --policies "$policies" \
     --store "$store" "${keys[@]}" --ready-file "$work/$name.ready" >"$work/$name.log" 2>&1 &
   pids+=($!)
+  daemon_pid=$!
   for _ in $(seq 200); do [ -s "$work/$name.ready" ] && break; sleep 0.1; done
   [ -s "$work/$name.ready" ] || { echo "$name did not start:" >&2; cat "$work/$name.log" >&2; exit 1; }
   port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/$name.ready")
@@ -77,6 +90,7 @@ sqlite_store="$work/sqlite.db"
 sqlite_token=$("$bin" token create --store "$sqlite_store" --agent bench-agent --policy "$policies" 2>/dev/null)
 start_daemon sqlite "$sqlite_store"
 sport=$port
+spid=$daemon_pid
 make_runs "$sport" "$sqlite_token" "$work/sqlite.runs"
 
 # The first daemon migrates the schema; the token is created store-direct on PostgreSQL.
@@ -91,27 +105,42 @@ make_runs "$p1" "$pg_token" "$work/pg.runs"
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk -d $duration, bench/daemon/decide.lua (allow), 64 runs; durability full; PostgreSQL 15, fsync + synchronous_commit on"
-printf '%-28s %6s %12s %9s %9s %s\n' target conns "per second" p50_ms p99_ms errors
+printf '%-28s %6s %12s %9s %9s %6s %s\n' target conns "per second" p50_ms p99_ms errors "bytes/decision (FPI)"
 for conns in "${conns_list[@]}"; do
   only=${ONLY:-}
-  if [ -z "$only" ] || [ "$only" = pgbench ]; then
+  if [ -z "$only" ] || [[ " $only " == *" pgbench "* ]]; then
   line=$({ "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -c "$conns" -j 2 \
     -T "${duration%s}" -n -b simple-update pgbench 2>"$work/pgbench.err" || true; } | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
   printf '%-28s %6s %12.0f %9s %9s %s\n' "pgbench simple-update (tps)" "$conns" "${line:-0}" - - -
   fi
-  if [ -z "$only" ] || [ "$only" = sqlite ]; then
+  if [ -z "$only" ] || [[ " $only " == *" sqlite "* ]]; then
+  c0=$(sqlcalls)
+  w0=$(wchar "$spid")
   read -r rps p50 p99 err < <(load "$sport" "$sqlite_token" "$work/sqlite.runs" "$conns")
-  printf '%-28s %6s %12s %9s %9s %s\n' "interlock 1x SQLite" "$conns" "$rps" "$p50" "$p99" "$err"
+  w1=$(wchar "$spid")
+  c1=$(sqlcalls)
+  printf '%-28s %6s %12s %9s %9s %6s %s\n' "interlock 1x SQLite" "$conns" "$rps" "$p50" "$p99" "$err" \
+    "$(((w1 - w0) / (c1 > c0 ? c1 - c0 : 1)))"
   fi
-  [ -z "$only" ] || [ "$only" = fleet ] || continue
+  [ -z "$only" ] || [[ " $only " == *" fleet "* ]] || continue
   half=$((conns / 2))
+  read -r lsn0 wb0 fpi0 pc0 < <(walmark)
   load "$p1" "$pg_token" "$work/pg.runs" "$half" >"$work/a.out" &
   a=$!
   load "$p2" "$pg_token" "$work/pg.runs" "$half" >"$work/b.out" &
   b=$!
   wait $a $b
+  read -r lsn1 wb1 fpi1 pc1 < <(walmark)
   read -r r1 p50a p99a e1 <"$work/a.out"
   read -r r2 p50b p99b e2 <"$work/b.out"
-  printf '%-28s %6s %12s %9s %9s %s\n' "interlock 2x PostgreSQL" "$conns" "$((r1 + r2))" \
-    "$p50a/$p50b" "$p99a/$p99b" "$((e1 + e2))"
+  n=$((pc1 > pc0 ? pc1 - pc0 : 1))
+  lsn_bytes=$(pgq "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')::bigint")
+  printf '%-28s %6s %12s %9s %9s %6s %s\n' "interlock 2x PostgreSQL" "$conns" "$((r1 + r2))" \
+    "$p50a/$p50b" "$p99a/$p99b" "$((e1 + e2))" \
+    "$((lsn_bytes / n)) (pg_stat_wal $(((wb1 - wb0) / n)), $((fpi1 - fpi0)) FPI, $n decisions)"
+  if [ -n "${WALSTATS:-}" ]; then
+    echo "pg_waldump --stats=record $lsn0..$lsn1 ($n decisions):"
+    "${as_pg[@]}" "$pgbin/pg_waldump" -p "$work/pg/pg_wal" -s "$lsn0" -e "$lsn1" --stats=record 2>&1 |
+      sort -t'(' -k4 -rn | head -30
+  fi
 done

@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/principal_name.h"
 #include "core/approval_rules.h"
+#include "store/postgres_read.h"
 
 namespace interlock::store::internal {
 namespace {
@@ -196,13 +197,18 @@ core::CallResult ResultFromStoreJson(const json::object& o) {
   return r;
 }
 
-constexpr const char* kSelectCall =
-    "SELECT run_id, agent_id, principal, time_ms, tool, args_json, usage_tokens,"
-    " usage_cost_micros, decision_json, state_after_json, result_json, policy_sha256"
-    " FROM calls WHERE call_id = $1";
+// The arguments and decision may be held by reference (postgres_read.h).
+const std::string& SelectCall() {
+  static const std::string sql =
+      std::string("SELECT c.run_id, c.agent_id, c.principal, c.time_ms, c.tool, ") +
+      kPgCallArgsJson + ", c.usage_tokens, c.usage_cost_micros, " + kPgCallDecisionJson +
+      ", c.state_after_json, c.result_json, " + kPgCallPolicySha256 +
+      " FROM calls c WHERE c.call_id = $1";
+  return sql;
+}
 
 Result<core::StoredCall> ReadCall(PgConn& c, std::string* sqlstate, std::string_view call_id) {
-  Result<PgResult> r = c.Exec(kSelectCall, {std::string(call_id)}, sqlstate);
+  Result<PgResult> r = c.Exec(SelectCall(), {std::string(call_id)}, sqlstate);
   if (!r.ok()) return r.error();
   if (r->rows() == 0) return Error::NotFound("no call " + std::string(call_id));
   core::StoredCall out;
@@ -360,8 +366,9 @@ Result<std::string> PgApprovalRows::LoadDecisionJson(std::string_view call_id) {
       mine != nullptr) {
     return *mine;
   }
-  Result<PgResult> r = ctx_.conn->Exec("SELECT decision_json FROM calls WHERE call_id = $1",
-                                       {std::string(call_id)}, ctx_.sqlstate);
+  static const std::string sql =
+      std::string("SELECT ") + kPgCallDecisionJson + " FROM calls c WHERE c.call_id = $1";
+  Result<PgResult> r = ctx_.conn->Exec(sql, {std::string(call_id)}, ctx_.sqlstate);
   if (!r.ok()) return r.error();
   if (r->rows() == 0) return Error::NotFound("no call " + std::string(call_id));
   return std::string(r->Text(0, 0));

@@ -137,11 +137,21 @@ class PgPruneTarget final : public audit::PruneTarget {
     // The table's checkpoints of pruned records go too, except the anchor (they could no
     // longer be checked; the writers' files keep them): the table stays the size of the
     // retained log, and so do the reads of every start and verify.
-    Result<std::vector<pg::PgResult>> done =
-        conn_->ExecScript("DELETE FROM audit_log WHERE seq < " + std::to_string(upto) +
-                          "; DELETE FROM audit_checkpoints WHERE seq < " + anchor + "; COMMIT");
+    // A call row that refers to a pruned decision record for its arguments and decision
+    // (postgres_read.h) gets the texts back first: call rows outlive their records.
+    const std::string upto_s = std::to_string(upto);
+    Result<std::vector<pg::PgResult>> done = conn_->ExecScript(
+        std::string("UPDATE calls c SET args_json = ") + internal::kPgCallArgsJson +
+        ", decision_json = " + internal::kPgCallDecisionJson +
+        ", policy_sha256 = " + internal::kPgCallPolicySha256 +
+        ", decision_seq = NULL, args_len = NULL, decision_len = NULL FROM audit_log a"
+        " WHERE a.type = 'decision' AND a.seq < " +
+        upto_s + " AND c.call_id = a.call_id AND c.decision_seq = a.seq;" +
+        "DELETE FROM audit_log WHERE seq < " + upto_s +
+        "; DELETE FROM audit_checkpoints WHERE seq < " + anchor + "; COMMIT");
     if (!done.ok()) return Rollback(done.error());
-    return done->front().Affected();
+    if (done->size() < 2) return Rollback(Error::Internal("store: prune answered too few results"));
+    return (*done)[1].Affected();
   }
 
  private:

@@ -61,7 +61,7 @@ class PostgresRecordSource final : public core::RecordSource {
     if (scanning_) sql = "CLOSE interlock_audit_scan;";
     sql +=
         "DECLARE interlock_audit_scan NO SCROLL CURSOR FOR SELECT seq, time_ms, type, run_id,"
-        " call_id, agent_id, principal, body, prev_hash, hash FROM audit_log WHERE seq >= " +
+        " call_id, agent_id, principal, body, prev_hash, hash FROM audit_records WHERE seq >= " +
         std::to_string(from_seq) + " ORDER BY seq";
     Result<std::vector<pg::PgResult>> r = conn_->ExecScript(sql);
     if (!r.ok()) return r.error();
@@ -215,11 +215,12 @@ Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter) {
 Result<std::vector<core::CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,
                                                       size_t limit) {
   // Every call has exactly one decision record, written in the same transaction.
-  Result<pg::PgResult> r = c.Exec(
-      "SELECT c.call_id, c.time_ms, c.tool, c.verdict, c.code, c.decision_json"
-      " FROM audit_log a JOIN calls c ON c.call_id = a.call_id"
-      " WHERE a.run_id = $1 AND a.type = 'decision' ORDER BY a.seq DESC LIMIT $2",
-      {std::string(run_id), std::to_string(std::clamp<size_t>(limit, 1, 1000))});
+  Result<pg::PgResult> r =
+      c.Exec(std::string("SELECT c.call_id, c.time_ms, c.tool, c.verdict, c.code, ") +
+                 kPgCallDecisionJson +
+                 " FROM audit_log a JOIN calls c ON c.call_id = a.call_id"
+                 " WHERE a.run_id = $1 AND a.type = 'decision' ORDER BY a.seq DESC LIMIT $2",
+             {std::string(run_id), std::to_string(std::clamp<size_t>(limit, 1, 1000))});
   if (!r.ok()) return r.error();
   std::vector<core::CallSummary> out;
   for (int i = 0; i < r->rows(); ++i) {
@@ -291,7 +292,7 @@ Result<boost::json::array> PgQueryAudit(pg::PgConn& c, const audit::AuditQuery& 
     params.push_back(std::move(v));
     return "$" + std::to_string(params.size());
   };
-  std::string sql = "SELECT a.seq, a.body, a.hash FROM audit_log a WHERE a.seq > " +
+  std::string sql = "SELECT a.seq, a.body, a.hash FROM audit_records a WHERE a.seq > " +
                     param(std::to_string(f.after_seq));
   if (!f.run_id.empty()) sql += " AND a.run_id = " + param(f.run_id);
   if (f.since) {
@@ -352,16 +353,16 @@ Result<audit::RunReplay> PgReplayRun(pg::PgConn& c, std::string_view run_id) {
     return Status::Ok();
   };
   std::vector<audit::ReplayEvent> timeline, kills;
-  if (Status s =
-          events("SELECT seq, body, hash, prev_hash FROM audit_log WHERE run_id = $1 ORDER BY seq",
-                 {std::string(run_id)}, &timeline);
+  if (Status s = events(
+          "SELECT seq, body, hash, prev_hash FROM audit_records WHERE run_id = $1 ORDER BY seq",
+          {std::string(run_id)}, &timeline);
       !s.ok()) {
     return s.error();
   }
   if (timeline.empty()) return Error::NotFound("no audit records for run " + std::string(run_id));
   const std::string first = std::to_string(timeline.front().seq);
   if (Status s =
-          events("SELECT seq, body, hash, prev_hash FROM audit_log WHERE seq BETWEEN $1 AND $2"
+          events("SELECT seq, body, hash, prev_hash FROM audit_records WHERE seq BETWEEN $1 AND $2"
                  " AND type = 'kill_switch' AND run_id = '' ORDER BY seq",
                  {first, std::to_string(timeline.back().seq)}, &kills);
       !s.ok()) {
@@ -378,7 +379,7 @@ Status PgForEachRecord(pg::PgConn& c, const core::HistoryFilter& filter,
   constexpr int kPage = 5000;
   std::vector<std::optional<std::string>> params = {std::string("0")};
   std::string sql =
-      "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, body FROM audit_log"
+      "SELECT seq, time_ms, type, run_id, call_id, agent_id, principal, body FROM audit_records"
       " WHERE seq > $1";
   if (!filter.types.empty()) {
     sql += " AND type IN (";

@@ -36,6 +36,26 @@ class PgConn;
 }
 
 namespace internal {
+// A calls row (alias `c`) written since schema 10 keeps its arguments and decision only
+// by reference (args_json and decision_json NULL): they are byte ranges of its decision
+// record's data, `{"args":ARGS,"decision":DECISION,...}` (core/decide_txn.cc), named by
+// decision_seq, args_len and decision_len (bytes); the policy's hash too when it follows
+// the decision (policy_sha256 NULL). These expressions give the text
+// whichever way the row holds it; an audit prune writes the texts back into the rows
+// first (postgres_audit.cc).
+inline constexpr const char* kPgCallArgsJson =
+    "COALESCE(c.args_json, (SELECT convert_from(substring(convert_to(d.data, 'UTF8')"
+    " FROM 9 FOR c.args_len), 'UTF8') FROM audit_log d WHERE d.seq = c.decision_seq))";
+// The policy's hash, when the data holds it right after the decision (no identity).
+inline constexpr const char* kPgCallPolicySha256 =
+    "COALESCE(c.policy_sha256, (SELECT split_part(convert_from(substring(convert_to(d.data,"
+    " 'UTF8') FROM 39 + c.args_len + c.decision_len), 'UTF8'), '\"', 1) FROM audit_log d"
+    " WHERE d.seq = c.decision_seq))";
+inline constexpr const char* kPgCallDecisionJson =
+    "COALESCE(c.decision_json, (SELECT convert_from(substring(convert_to(d.data, 'UTF8')"
+    " FROM 21 + c.args_len FOR c.decision_len), 'UTF8') FROM audit_log d"
+    " WHERE d.seq = c.decision_seq))";
+
 // PostgresStore's read paths, on its reader connection (postgres_store.cc): the same
 // filters, pagination and order as SqliteStore's (the SQL is read_sql.h's).
 Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter);

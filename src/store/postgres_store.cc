@@ -178,6 +178,31 @@ constexpr const char* kPgMigrations[] = {
     "CREATE INDEX audit_checkpoints_seq ON audit_checkpoints(seq);",
     // 8: the MCP tool pins (postgres_pins.h), shared by every daemon of a fleet.
     internal::kPgPinsMigration,
+    // 9: the audit record's compact stored form (AppendEvents). A record whose envelope
+    // needs no JSON escape is stored as its `data` alone (body NULL): the rest of the
+    // canonical body (ids, seq, time, type, prev) is what the row's columns already hold,
+    // ~260 bytes of WAL and heap per decision not written twice. The view audit_records
+    // gives every reader the body byte for byte as it was hashed, whichever form the row
+    // has (rows written before this version keep theirs). Metadata only: no rewrite.
+    "ALTER TABLE audit_log ADD COLUMN data TEXT NULL;"
+    "ALTER TABLE audit_log ALTER COLUMN body DROP NOT NULL;"
+    "CREATE VIEW audit_records AS SELECT seq, time_ms, type, run_id, call_id, agent_id,"
+    " principal, CASE WHEN body IS NOT NULL THEN body ELSE"
+    " '{\"agent_id\":\"' || agent_id || '\",\"call_id\":\"' || call_id ||"
+    " '\",\"data\":' || data || ',\"prev\":\"' || prev_hash ||"
+    " '\",\"principal\":\"' || principal || '\",\"run_id\":\"' || run_id ||"
+    " '\",\"seq\":' || seq || ',\"time\":\"' ||"
+    " to_char(timestamp '1970-01-01' + time_ms * interval '1 millisecond',"
+    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') || '\",\"type\":\"' || type || '\"}' END"
+    " AS body, prev_hash, hash FROM audit_log;",
+    // 10: a calls row keeps its arguments and decision by reference to its decision
+    // record's data (postgres_read.h, kPgCallArgsJson), not a second copy (~270 bytes per
+    // decision; the policy's hash too, ~65 more, when it follows the decision there). Rows
+    // written before, and rows whose record is stored whole, keep theirs.
+    "ALTER TABLE calls ADD COLUMN decision_seq BIGINT NULL,"
+    " ADD COLUMN args_len INTEGER NULL, ADD COLUMN decision_len INTEGER NULL,"
+    " ALTER COLUMN args_json DROP NOT NULL, ALTER COLUMN decision_json DROP NOT NULL,"
+    " ALTER COLUMN policy_sha256 DROP NOT NULL;",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -264,6 +289,7 @@ class ColumnArrays {
     c.push_back('"');
   }
   void Int(int64_t v) { Next().append(std::to_string(v)); }
+  void Null() { Next().append("NULL"); }
   void Uint(uint64_t v) { Next().append(std::to_string(v)); }
   // "unnest('{...}'::t1[], ...)": one row per round of values over the columns.
   void AppendUnnest(std::string* sql) const {
@@ -1357,8 +1383,14 @@ class PostgresStore::Impl {
   static void AppendUint(std::string* out, uint64_t v) { out->append(std::to_string(v)); }
 
   std::string Flush(Batch& b) {
+    // The records first (they number themselves from b.head): a call row refers to its
+    // decision record when that is stored compact.
+    std::string events;
+    events.reserve(b.events.size() * 900);
+    std::map<std::string_view, int64_t> compact_decisions;  // call id -> seq
+    AppendEvents(b, &events, &compact_decisions);
     std::string sql;
-    sql.reserve(1024 + b.calls.size() * 600 + b.events.size() * 900);
+    sql.reserve(1024 + b.calls.size() * 600 + events.size());
     bool first = true;
     for (auto& [run_id, r] : b.runs) {
       if (!r.is_new) continue;
@@ -1418,25 +1450,46 @@ class PostgresStore::Impl {
     }
     if (!b.calls.empty()) {
       ColumnArrays v({"text", "text", "text", "text", "bigint", "text", "text", "bigint", "bigint",
-                      "text", "text", "text", "text", "text"});
+                      "text", "text", "text", "text", "text", "bigint", "integer", "integer"});
       for (const PendingCall& p : b.calls) {
         for (const std::string* t : {&p.call_id, &p.run_id, &p.agent_id, &p.principal}) {
           v.Text(*t);
         }
         v.Int(p.time_ms);
         v.Text(p.tool);
-        v.Text(p.args_json);
+        const int64_t seq = ReferencedSeq(b, compact_decisions, p);
+        if (seq > 0) {
+          v.Null();
+        } else {
+          v.Text(p.args_json);
+        }
         v.Uint(p.usage_tokens);
         v.Int(p.usage_cost_micros);
-        for (const std::string* t :
-             {&p.decision_json, &p.verdict, &p.code, &p.state_json, &p.policy_sha256}) {
-          v.Text(*t);
+        if (seq > 0) {
+          v.Null();
+        } else {
+          v.Text(p.decision_json);
+        }
+        for (const std::string* t : {&p.verdict, &p.code, &p.state_json}) v.Text(*t);
+        if (seq > 0 && PolicyFollowsDecision(b, seq, p)) {
+          v.Null();
+        } else {
+          v.Text(p.policy_sha256);
+        }
+        if (seq > 0) {
+          v.Int(seq);
+          v.Uint(p.args_json.size());
+          v.Uint(p.decision_json.size());
+        } else {
+          v.Null();
+          v.Null();
+          v.Null();
         }
       }
       sql.append(
           "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
           " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
-          " policy_sha256) SELECT * FROM ");
+          " policy_sha256, decision_seq, args_len, decision_len) SELECT * FROM ");
       v.AppendUnnest(&sql);
       sql.push_back(';');
     }
@@ -1509,42 +1562,119 @@ class PostgresStore::Impl {
           " tokens = agent_days.tokens + excluded.tokens,"
           " cost_micros = agent_days.cost_micros + excluded.cost_micros;");
     }
-    AppendEvents(b, &sql);
+    sql.append(events);
     // Wake-ups: delivered to every listening daemon if, and when, this commits.
     internal::AppendPgNotifies(b.approvals, &sql);
     return sql;
   }
 
   // The batch's audit records, chained from b.head (which it advances), and the head row.
-  static void AppendEvents(Batch& b, std::string* sql) {
+  // A record is stored in the compact form (migration 9) when audit_records rebuilds its
+  // body exactly: its data alone, the body NULL; else the whole body, data NULL.
+  // With `compact_decisions`: the seq of each call's decision record stored compact.
+  static void AppendEvents(Batch& b, std::string* sql,
+                           std::map<std::string_view, int64_t>* compact_decisions = nullptr) {
     if (b.events.empty()) return;
-    ColumnArrays v(
-        {"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text"});
-    std::string body;
+    ColumnArrays v({"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text",
+                    "text", "text"});
+    std::string body, data;
     for (const audit::AuditEvent& e : b.events) {
       const int64_t seq = b.head.seq + 1;
       audit::AppendAuditRecordBody(&body, seq, e, b.head.hash);
       std::string hash = audit::AuditRecordHash(b.head.hash, body);
       v.Int(seq);
       v.Int(Millis(e.time));
-      for (std::string_view t :
-           {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
-            std::string_view(e.agent_id), std::string_view(e.principal), std::string_view(body),
-            std::string_view(b.head.hash), std::string_view(hash)}) {
+      for (std::string_view t : {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
+                                 std::string_view(e.agent_id), std::string_view(e.principal)}) {
         v.Text(t);
       }
+      if (CompactForm(e, b.head.hash)) {
+        if (compact_decisions != nullptr && e.type == audit::kDecision && !e.call_id.empty() &&
+            !e.data_json.empty()) {
+          compact_decisions->emplace(e.call_id, seq);
+        }
+        v.Null();
+        if (e.data_json.empty()) {
+          data.clear();
+          AppendJson(e.data, JsonStyle::kCanonical, &data);
+          v.Text(data);
+        } else {
+          v.Text(e.data_json);
+        }
+      } else {
+        v.Text(body);
+        v.Null();
+      }
+      v.Text(b.head.hash);
+      v.Text(hash);
       b.head.seq = seq;
       b.head.hash = std::move(hash);
     }
     sql->append(
         "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
-        " prev_hash, hash) SELECT * FROM ");
+        " data, prev_hash, hash) SELECT * FROM ");
     v.AppendUnnest(sql);
     sql->append(";UPDATE audit_head SET seq = ");
     AppendInt(sql, b.head.seq);
     sql->append(", hash = ");
     pg::AppendLiteral(sql, b.head.hash);
     sql->append(" WHERE id = 1;");
+  }
+
+  // The seq of p's decision record when the calls row may refer to it instead of copying
+  // the arguments and decision: the record is stored compact, and its data holds the very
+  // texts where kPgCallArgsJson and kPgCallDecisionJson read them. 0: copy them.
+  static int64_t ReferencedSeq(const Batch& b,
+                               const std::map<std::string_view, int64_t>& compact_decisions,
+                               const PendingCall& p) {
+    auto it = compact_decisions.find(p.call_id);
+    if (it == compact_decisions.end()) return 0;
+    // AppendEvents has run: b.head is the batch's last record.
+    const int64_t first_seq = b.head.seq - static_cast<int64_t>(b.events.size()) + 1;
+    const std::string& data = b.events[static_cast<size_t>(it->second - first_seq)].data_json;
+    constexpr std::string_view kArgs = "{\"args\":", kDecision = ",\"decision\":";
+    const size_t decision_at = kArgs.size() + p.args_json.size() + kDecision.size();
+    if (data.size() < decision_at + p.decision_json.size() || !data.starts_with(kArgs) ||
+        data.compare(kArgs.size(), p.args_json.size(), p.args_json) != 0 ||
+        data.compare(kArgs.size() + p.args_json.size(), kDecision.size(), kDecision) != 0 ||
+        data.compare(decision_at, p.decision_json.size(), p.decision_json) != 0) {
+      return 0;
+    }
+    return it->second;
+  }
+
+  // True when p's decision record (seq, referred to) holds the policy's hash right after
+  // the decision, where kPgCallPolicySha256 reads it up to its closing quote: the data has
+  // no identity, and the hash needs no JSON escape.
+  static bool PolicyFollowsDecision(const Batch& b, int64_t seq, const PendingCall& p) {
+    const int64_t first_seq = b.head.seq - static_cast<int64_t>(b.events.size()) + 1;
+    const std::string& data = b.events[static_cast<size_t>(seq - first_seq)].data_json;
+    constexpr std::string_view kPolicy = ",\"policy_sha256\":\"";
+    const size_t at = 8 + p.args_json.size() + 12 + p.decision_json.size();
+    for (char ch : p.policy_sha256) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == '"' || ch == '\\') return false;
+    }
+    return data.size() > at + kPolicy.size() + p.policy_sha256.size() &&
+           data.compare(at, kPolicy.size(), kPolicy) == 0 &&
+           data.compare(at + kPolicy.size(), p.policy_sha256.size(), p.policy_sha256) == 0 &&
+           data[at + kPolicy.size() + p.policy_sha256.size()] == '"';
+  }
+
+  // True when audit_records' SQL rebuilds e's body byte for byte: no envelope string needs
+  // a JSON escape (AppendJsonString escapes bytes below 0x20, '"' and '\\'; the view
+  // concatenates them raw), and the time is in [1970, 2100), where the view's to_char of
+  // an exact millisecond interval prints what FormatRfc3339 does.
+  static bool CompactForm(const audit::AuditEvent& e, std::string_view prev) {
+    constexpr int64_t kYear2100Ms = 4'102'444'800'000;
+    const int64_t ms = Millis(e.time);
+    if (ms < 0 || ms >= kYear2100Ms) return false;
+    for (std::string_view s : {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
+                               std::string_view(e.agent_id), std::string_view(e.principal), prev}) {
+      for (char ch : s) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == '"' || ch == '\\') return false;
+      }
+    }
+    return true;
   }
 
   // ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json,sequence_json"
@@ -1886,26 +2016,26 @@ Result<core::Principal> PostgresStore::Authenticate(std::string_view bearer_toke
 }
 
 Result<std::vector<core::TokenInfo>> PostgresStore::ListTokens() {
-  return impl_->Read<std::vector<core::TokenInfo>>([](PgConn& c)
-                                                       -> Result<std::vector<core::TokenInfo>> {
-    Result<PgResult> r = c.Exec(
-        "SELECT token_id, role, name, agent_id, created_ms, revoked_ms FROM tokens"
-        " ORDER BY created_ms, token_id",
-        {});
-    if (!r.ok()) return r.error();
-    std::vector<core::TokenInfo> out;
-    for (int i = 0; i < r->rows(); ++i) {
-      core::TokenInfo t;
-      t.token_id = std::string(r->Text(i, 0));
-      t.role = core::ParseRole(r->Text(i, 1)).value_or(core::Role::kAgent);
-      t.name = std::string(r->Text(i, 2));
-      t.agent_id = std::string(r->Text(i, 3));
-      t.created = FromUnixMillis(r->Int(i, 4));
-      t.revoked = !r->IsNull(i, 5);
-      out.push_back(std::move(t));
-    }
-    return out;
-  });
+  return impl_->Read<std::vector<core::TokenInfo>>(
+      [](PgConn& c) -> Result<std::vector<core::TokenInfo>> {
+        Result<PgResult> r = c.Exec(
+            "SELECT token_id, role, name, agent_id, created_ms, revoked_ms FROM tokens"
+            " ORDER BY created_ms, token_id",
+            {});
+        if (!r.ok()) return r.error();
+        std::vector<core::TokenInfo> out;
+        for (int i = 0; i < r->rows(); ++i) {
+          core::TokenInfo t;
+          t.token_id = std::string(r->Text(i, 0));
+          t.role = core::ParseRole(r->Text(i, 1)).value_or(core::Role::kAgent);
+          t.name = std::string(r->Text(i, 2));
+          t.agent_id = std::string(r->Text(i, 3));
+          t.created = FromUnixMillis(r->Int(i, 4));
+          t.revoked = !r->IsNull(i, 5);
+          out.push_back(std::move(t));
+        }
+        return out;
+      });
 }
 
 Status PostgresStore::RevokeToken(std::string_view token_id, std::string_view actor,
@@ -1999,7 +2129,7 @@ Result<core::CallAuditRecord> PostgresStore::FindCallRecord(std::string_view typ
   const std::string t(type), id(call_id);
   return impl_->Read<core::CallAuditRecord>([&](PgConn& c) -> Result<core::CallAuditRecord> {
     Result<PgResult> r = c.Exec(
-        "SELECT seq, run_id, agent_id, principal, body FROM audit_log"
+        "SELECT seq, run_id, agent_id, principal, body FROM audit_records"
         " WHERE type = $1 AND call_id = $2 ORDER BY seq LIMIT 1",
         {t, id});
     if (!r.ok()) return r.error();
@@ -2096,10 +2226,12 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
       [&](PgConn& c, Impl::Batch& b, std::vector<std::string>* runs,
           std::string* sqlstate) -> Status {
         // The call row, locked; its run is locked with the batch's runs.
-        Result<PgResult> r = c.Exec(
-            "SELECT run_id, agent_id, verdict, result_json IS NOT NULL, tool, args_json,"
-            " principal FROM calls WHERE call_id = $1 FOR UPDATE",
-            {id}, sqlstate);
+        Result<PgResult> r =
+            c.Exec(std::string("SELECT c.run_id, c.agent_id, c.verdict, c.result_json IS NOT NULL,"
+                               " c.tool, ") +
+                       internal::kPgCallArgsJson +
+                       ", c.principal FROM calls c WHERE c.call_id = $1 FOR UPDATE OF c",
+                   {id}, sqlstate);
         if (!r.ok()) return r.error();
         if (r->rows() == 0) return Status::Ok();  // the core answers NotFound
         core::CallResultRow row;

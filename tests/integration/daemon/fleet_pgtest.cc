@@ -593,7 +593,7 @@ class FleetApprovalsTest : public ::testing::Test {
     std::string error;
     const std::string out = cluster_->Psql(
         uri_.substr(uri_.rfind('/') + 1),
-        "SELECT count(*) FROM audit_log WHERE type = 'approval' AND body LIKE '%\"event\":\"" +
+        "SELECT count(*) FROM audit_records WHERE type = 'approval' AND body LIKE '%\"event\":\"" +
             event + "\"%'",
         &error);
     EXPECT_EQ(error, "");
@@ -766,14 +766,31 @@ TEST_F(FleetAuditVerifyTest, ChainWrittenByTwoDaemonsVerifies) {
       << out;
 }
 
-// Tests that an edited record body (a deny rewritten, the tool renamed) is caught.
+// Tests that an edited record body (a deny rewritten, the tool renamed) is caught, in
+// whichever form the record is stored (its whole body, or its data alone: compact).
 TEST_F(FleetAuditVerifyTest, EditedRecordIsDetected) {
-  Sql("UPDATE audit_log SET body = replace(body, 'read_document', 'read_documenT') WHERE seq = 5");
+  ASSERT_EQ(Sql("SELECT count(*) FROM audit_log WHERE seq = 5 AND"
+                " strpos(coalesce(body, data), 'read_document') > 0"),
+            "1\n");
+  Sql("UPDATE audit_log SET body = replace(body, 'read_document', 'read_documenT'),"
+      " data = replace(data, 'read_document', 'read_documenT') WHERE seq = 5");
   ExpectFailedAt(5, "hash mismatch");
 }
 
-// Tests that an edited unhashed column (the agent id of a record) is caught.
+// Tests that an edited column (the agent id of a record) is caught: for a record stored
+// whole, as a column that disagrees with its body; for a compact one, whose body is
+// rebuilt from its columns, as a hash mismatch.
 TEST_F(FleetAuditVerifyTest, EditedColumnIsDetected) {
+  const bool compact = Sql("SELECT body IS NULL FROM audit_log WHERE seq = 6") == "t\n";
+  Sql("UPDATE audit_log SET agent_id = 'someone-else' WHERE seq = 6");
+  ExpectFailedAt(6, compact ? "hash mismatch" : "column agent_id");
+}
+
+// Tests that an edited column of a record stored whole (as a daemon before the compact
+// form wrote it) is caught as a column that disagrees with its body.
+TEST_F(FleetAuditVerifyTest, EditedColumnOfAWholeRecordIsDetected) {
+  Sql("UPDATE audit_log a SET body = r.body, data = NULL FROM audit_records r"
+      " WHERE r.seq = a.seq AND a.seq = 6");
   Sql("UPDATE audit_log SET agent_id = 'someone-else' WHERE seq = 6");
   ExpectFailedAt(6, "column agent_id");
 }
@@ -802,14 +819,29 @@ TEST_F(FleetAuditVerifyTest, InsertedRecordIsDetected) {
   Sql("UPDATE audit_log SET seq = -seq WHERE seq >= 8;"
       "UPDATE audit_log SET seq = 1 - seq WHERE seq < 0;"
       "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
-      " prev_hash, hash) SELECT 8, time_ms, type, run_id, call_id, agent_id, principal, body,"
-      " prev_hash, hash FROM audit_log WHERE seq = 7;"
+      " data, prev_hash, hash) SELECT 8, time_ms, type, run_id, call_id, agent_id, principal,"
+      " body, data, prev_hash, hash FROM audit_log WHERE seq = 7;"
       "UPDATE audit_head SET seq = seq + 1");
   ExpectFailedAt(8, "record 8");
 }
 
-// Tests that two records swapped (seq numbers exchanged) are caught.
+// Tests that two records swapped (seq numbers exchanged) are caught: records stored whole
+// as rows whose seq disagrees with their body; compact ones, whose body takes its seq from
+// the row, as a record whose prev is not its predecessor's hash.
 TEST_F(FleetAuditVerifyTest, ReorderedRecordsAreDetected) {
+  const bool compact =
+      Sql("SELECT bool_and(body IS NULL) FROM audit_log WHERE seq IN (9, 10)") == "t\n";
+  Sql("UPDATE audit_log SET seq = -1 WHERE seq = 9;"
+      "UPDATE audit_log SET seq = 9 WHERE seq = 10;"
+      "UPDATE audit_log SET seq = 10 WHERE seq = -1");
+  ExpectFailedAt(9, compact ? "prev hash does not match" : "rows renumbered, swapped or moved");
+}
+
+// Tests that two records stored whole (as a daemon before the compact form wrote them)
+// swapped are caught as rows renumbered.
+TEST_F(FleetAuditVerifyTest, ReorderedWholeRecordsAreDetected) {
+  Sql("UPDATE audit_log a SET body = r.body, data = NULL FROM audit_records r"
+      " WHERE r.seq = a.seq AND a.seq IN (9, 10)");
   Sql("UPDATE audit_log SET seq = -1 WHERE seq = 9;"
       "UPDATE audit_log SET seq = 9 WHERE seq = 10;"
       "UPDATE audit_log SET seq = 10 WHERE seq = -1");

@@ -60,7 +60,7 @@ class PgApprovals : public ::testing::Test {
   // The approval records of `event` in the audit log.
   int Events(const std::string& event) {
     return std::stoi(
-        Sql("SELECT count(*) FROM audit_log WHERE type = 'approval' AND body LIKE "
+        Sql("SELECT count(*) FROM audit_records WHERE type = 'approval' AND body LIKE "
             "'%\"event\":\"" +
             event + "\"%'"));
   }

@@ -17,6 +17,7 @@
 #include "audit/audit_log.h"
 #include "audit/verify.h"
 #include "pg_cluster.h"
+#include "store/postgres_audit.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
 
@@ -53,12 +54,13 @@ class PostgresStoreTest : public ::testing::Test {
   }
 
   // The audit chain as stored, recomputed record by record: seqs 1..n in order, each
-  // prev_hash the previous hash, each hash that of its body. The bodies in seq order (read
+  // prev_hash the previous hash, each hash that of its body (as audit_records gives it,
+  // whichever form the row is stored in). The bodies in seq order (read
   // hex-encoded: they may hold newlines); *head: the last hash.
   std::vector<std::string> CheckChain(std::string* head) {
     const std::string rows =
-        Sql("SELECT seq, prev_hash, hash, encode(convert_to(body, 'UTF8'), 'hex') FROM audit_log"
-            " ORDER BY seq");
+        Sql("SELECT seq, prev_hash, hash, encode(convert_to(body, 'UTF8'), 'hex')"
+            " FROM audit_records ORDER BY seq");
     std::istringstream in(rows);
     std::string line;
     std::vector<std::string> bodies;
@@ -162,6 +164,18 @@ class PostgresStoreTest : public ::testing::Test {
     Sql("SELECT pg_reload_conf()");
   }
 
+  // `audit verify --deep` over the database.
+  audit::VerifyReport VerifyDeep() {
+    Result<std::unique_ptr<core::RecordSource>> source = OpenPostgresRecordSource(uri_);
+    EXPECT_TRUE(source.ok()) << source.error().message;
+    if (!source.ok()) return {};
+    audit::VerifyOptions verify;
+    verify.deep = true;
+    Result<audit::VerifyReport> verified = audit::VerifyAuditLog(**source, verify);
+    EXPECT_TRUE(verified.ok()) << verified.error().message;
+    return verified.ok() ? *verified : audit::VerifyReport{};
+  }
+
   testing::PgCluster* cluster_ = nullptr;
   std::string uri_;
   std::string db_;
@@ -206,6 +220,211 @@ TEST_F(PostgresStoreTest, NewerSchemaIsRefusedWithAClearMessage) {
   EXPECT_NE(s.error().message.find("schema version 99, newer than this interlock"),
             std::string::npos)
       << s.error().message;
+}
+
+// Tests that a record stored in the compact form (its data only; the ids, seq, time, type
+// and prev from the row's columns) gives back the body it was hashed over byte for byte at
+// the edges of its time range, and that a record the view could not rebuild exactly (an
+// envelope string that JSON escapes, a time outside [1970, 2100)) keeps its whole body.
+TEST_F(PostgresStoreTest, CompactRecordsGiveBackTheBodyTheyWereHashedOver) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", FromUnixMillis(0)).ok());
+  const int64_t compact_ms[] = {0, 999,
+                                951'782'400'000,     // 2000-02-29T00:00:00.000Z
+                                1'709'251'199'999,   // 2024-02-29T23:59:59.999Z
+                                4'102'444'799'999};  // 2099-12-31T23:59:59.999Z
+  for (int64_t ms : compact_ms) {
+    DecideRequest rq = Request("r1", "agent");
+    rq.now = FromUnixMillis(ms);
+    ASSERT_TRUE(s->Decide(rq, Allow).ok());
+  }
+  for (int64_t ms : {int64_t{-1}, int64_t{4'102'444'800'000}}) {  // 1969, 2100
+    DecideRequest rq = Request("r1", "agent");
+    rq.now = FromUnixMillis(ms);
+    ASSERT_TRUE(s->Decide(rq, Allow).ok());
+  }
+  DecideRequest quoted = Request("r1", "agent");
+  quoted.principal = "a \"quoted\" principal";
+  ASSERT_TRUE(s->Decide(quoted, Allow).ok());
+  std::string head;
+  const std::vector<std::string> bodies = CheckChain(&head);
+  ASSERT_EQ(bodies.size(), 1u + 5 + 2 + 1);
+  EXPECT_NE(bodies[5].find("\"time\":\"2099-12-31T23:59:59.999Z\""), std::string::npos)
+      << bodies[5];
+  // run_started and the five in range compact; the three others whole.
+  EXPECT_EQ(Sql("SELECT seq FROM audit_log WHERE body IS NULL AND data IS NOT NULL ORDER BY seq"),
+            "1\n2\n3\n4\n5\n6\n");
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE body IS NOT NULL AND data IS NULL"), "3\n");
+  const audit::VerifyReport verified = VerifyDeep();
+  EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
+  EXPECT_EQ(verified.records, 9);
+}
+
+// Tests that an edit of a compact record's stored data, or of a column its body is rebuilt
+// from, breaks the chain at that record (the attack: rewrite a decision where the body is
+// no longer stored whole).
+TEST_F(PostgresStoreTest, EditedCompactRecordBreaksTheChain) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
+  ASSERT_EQ(Sql("SELECT count(*) FROM audit_log WHERE body IS NULL"), "4\n");
+  ASSERT_TRUE(VerifyDeep().ok);
+  const struct {
+    const char* edit;
+    const char* undo;
+  } edits[] = {
+      {"UPDATE audit_log SET data = replace(data, '\"allow\"', '\"deny\"') WHERE seq = 2",
+       "UPDATE audit_log SET data = replace(data, '\"deny\"', '\"allow\"') WHERE seq = 2"},
+      {"UPDATE audit_log SET principal = 'mallory' WHERE seq = 2",
+       "UPDATE audit_log SET principal = 'agent' WHERE seq = 2"},
+      {"UPDATE audit_log SET time_ms = time_ms + 1 WHERE seq = 2",
+       "UPDATE audit_log SET time_ms = time_ms - 1 WHERE seq = 2"},
+      {"UPDATE audit_log SET type = 'result' WHERE seq = 2",
+       "UPDATE audit_log SET type = 'decision' WHERE seq = 2"},
+  };
+  for (const auto& e : edits) {
+    SCOPED_TRACE(e.edit);
+    Sql(e.edit);
+    const audit::VerifyReport edited = VerifyDeep();
+    EXPECT_FALSE(edited.ok);
+    EXPECT_EQ(edited.bad_seq, 2) << audit::VerifySummary(edited);
+    Sql(e.undo);
+    EXPECT_TRUE(VerifyDeep().ok);
+  }
+}
+
+// Tests that a database written before the compact form (schema 8: every body whole)
+// migrates in place, and that its old records and the compact ones appended after them
+// verify as one chain, read back through replay.
+TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
+  {
+    std::unique_ptr<PostgresStore> s = Open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
+  }
+  // Back to schema 8 as that version wrote it: the whole body in every row, the
+  // arguments and decision in every call row.
+  Sql(std::string("UPDATE calls c SET args_json = ") + internal::kPgCallArgsJson +
+      ", decision_json = " + internal::kPgCallDecisionJson +
+      ", policy_sha256 = " + internal::kPgCallPolicySha256 +
+      ";"
+      "ALTER TABLE calls DROP COLUMN decision_seq, DROP COLUMN args_len,"
+      " DROP COLUMN decision_len, ALTER COLUMN args_json SET NOT NULL,"
+      " ALTER COLUMN decision_json SET NOT NULL, ALTER COLUMN policy_sha256 SET NOT NULL;"
+      "UPDATE audit_log a SET body = r.body, data = NULL FROM audit_records r"
+      " WHERE r.seq = a.seq;"
+      "DROP VIEW audit_records; ALTER TABLE audit_log DROP COLUMN data;"
+      "ALTER TABLE audit_log ALTER COLUMN body SET NOT NULL;"
+      "UPDATE interlock_schema_version SET version = 8");
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(Sql("SELECT version FROM interlock_schema_version"),
+            std::to_string(PostgresStore::kSchemaVersion) + "\n");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
+  EXPECT_EQ(Sql("SELECT count(*) FILTER (WHERE body IS NULL), count(*) FROM audit_log"), "3|7\n");
+  std::string head;
+  EXPECT_EQ(CheckChain(&head).size(), 7u);
+  const audit::VerifyReport verified = VerifyDeep();
+  EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
+  EXPECT_EQ(verified.records, 7);
+  Result<boost::json::object> replay = s->ReplayRun("r1");
+  ASSERT_TRUE(replay.ok()) << replay.error().message;
+  EXPECT_EQ(replay->at("calls").as_array().size(), 6u);
+  EXPECT_EQ(replay->at("totals").at("steps"), 6);
+  // Old call rows keep their copies, new ones refer to their records; all read back.
+  EXPECT_EQ(Sql("SELECT count(*) FILTER (WHERE args_json IS NULL), count(*) FROM calls"), "3|6\n");
+  Result<std::vector<core::CallSummary>> calls = s->ListRunCalls("r1", 10);
+  ASSERT_TRUE(calls.ok()) << calls.error().message;
+  ASSERT_EQ(calls->size(), 6u);
+  for (const core::CallSummary& c : *calls) {
+    Result<core::StoredCall> got = s->GetCall(c.call_id);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
+    EXPECT_EQ(got->record.decision.tool, "read");
+  }
+}
+
+// Tests that a call row keeps its arguments and decision by reference to its decision
+// record, and gives them back byte for byte (multi-byte UTF-8 and escapes included) to
+// every reader: the call, the run's call list, a result's check, an approval's decision.
+TEST_F(PostgresStoreTest, CallRowsReferToTheirDecisionRecordAndReadBackWhole) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  DecideRequest rq = Request("r1", "agent");
+  rq.call.args["path"] = "/d\u00e9j\u00e0/\u2603 \"q\" \\ \n";
+  rq.call.args["n"] = 7;
+  Result<CallRecord> call = s->Decide(rq, Allow);
+  ASSERT_TRUE(call.ok()) << call.error().message;
+  EXPECT_EQ(Sql("SELECT args_json IS NULL, decision_json IS NULL, policy_sha256 IS NULL,"
+                " decision_seq FROM calls"),
+            "t|t|t|2\n");
+  Result<core::StoredCall> got = s->GetCall(call->call_id);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(got->record.call.args, rq.call.args);
+  EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
+  EXPECT_EQ(got->record.decision.tool, "read");
+  EXPECT_EQ(got->record.policy_sha256, "sha");
+  Result<std::vector<core::CallSummary>> calls = s->ListRunCalls("r1", 10);
+  ASSERT_TRUE(calls.ok()) << calls.error().message;
+  ASSERT_EQ(calls->size(), 1u);
+  EXPECT_EQ((*calls)[0].verdict, "allow");
+  core::CallResult res;
+  res.output_json = "{\"x\":1}";
+  ASSERT_TRUE(s->RecordResult(call->call_id, "agent", "agent", res, T0()).ok());
+  EXPECT_EQ(Sql("SELECT result_json IS NOT NULL FROM calls"), "t\n");
+  // A caller with a JWT: the identity sits between the decision and the policy's hash in
+  // the record, so the row keeps its own copy of the hash (and refers for the rest).
+  DecideRequest jwt = Request("r1", "agent");
+  jwt.identity.issuer = "https://idp.test";
+  jwt.identity.subject = "svc";
+  jwt.policy_sha256 = "sha-2";
+  Result<CallRecord> second = s->Decide(jwt, Allow);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(Sql("SELECT args_json IS NULL, policy_sha256 FROM calls WHERE call_id = '" +
+                second->call_id + "'"),
+            "t|sha-2\n");
+  Result<core::StoredCall> got2 = s->GetCall(second->call_id);
+  ASSERT_TRUE(got2.ok()) << got2.error().message;
+  EXPECT_EQ(got2->record.policy_sha256, "sha-2");
+}
+
+// Tests that an audit prune gives call rows that refer to the records it deletes their
+// texts back first (the attack surface: a retention run making a pending approval's call
+// unreadable, which would fail every later read of it closed).
+TEST_F(PostgresStoreTest, AuditPruneKeepsTheCallsItsRecordsHeld) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    DecideRequest rq = Request("r1", "agent");
+    rq.call.args["i"] = i;
+    Result<CallRecord> call = s->Decide(rq, Allow);
+    ASSERT_TRUE(call.ok()) << call.error().message;
+    ids.push_back(call->call_id);
+  }
+  ASSERT_EQ(Sql("SELECT count(*) FROM calls WHERE args_json IS NULL"), "4\n");
+  Result<std::unique_ptr<audit::PruneTarget>> target = OpenPostgresPruneTarget(uri_);
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  Result<std::string> anchor = (*target)->RecordHash(3);
+  ASSERT_TRUE(anchor.ok()) << anchor.error().message;
+  Result<int64_t> deleted = (*target)->DeleteBefore(4, *anchor);  // seqs 1..3: two decisions
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  EXPECT_EQ(*deleted, 3);
+  EXPECT_EQ(Sql("SELECT count(*) FILTER (WHERE args_json IS NOT NULL AND decision_seq IS NULL),"
+                " count(*) FILTER (WHERE args_json IS NULL) FROM calls"),
+            "2|2\n");
+  for (int i = 0; i < 4; ++i) {
+    Result<core::StoredCall> got = s->GetCall(ids[i]);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(got->record.call.args.at("i"), i);
+    EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
+    EXPECT_EQ(got->record.policy_sha256, "sha");
+  }
 }
 
 // Tests that two daemons on one database never both spend the last step of a budget.

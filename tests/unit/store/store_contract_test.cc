@@ -110,6 +110,11 @@ struct SqliteBackend {
     char* err = nullptr;
     ASSERT_EQ(sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << err;
   }
+  // An edit of record `seq`'s stored text (`from` and `to` are SQL literals).
+  static std::string EditRecord(int64_t seq, const std::string& from, const std::string& to) {
+    return "UPDATE audit_log SET body = replace(body, " + from + ", " + to +
+           ") WHERE seq = " + std::to_string(seq);
+  }
   // The run heads are SQLite's alone; an attacker rewinds them too.
   std::string RewindRunHeads(int64_t keep) {
     return "UPDATE audit_runs SET head_seq = " + std::to_string(keep) + " WHERE head_seq > " +
@@ -167,6 +172,11 @@ struct PostgresBackend {
     testing::PgTestEnvironment::Instance()->Cluster(&error)->Psql(uri.substr(uri.rfind('/') + 1),
                                                                   sql, &error);
     ASSERT_EQ(error, "");
+  }
+  // A record is stored whole (body) or compact (its data alone): the edit covers both.
+  static std::string EditRecord(int64_t seq, const std::string& from, const std::string& to) {
+    return "UPDATE audit_log SET body = replace(body, " + from + ", " + to +
+           "), data = replace(data, " + from + ", " + to + ") WHERE seq = " + std::to_string(seq);
   }
   std::string RewindRunHeads(int64_t) { return ""; }
   std::string uri;
@@ -1362,7 +1372,7 @@ TYPED_TEST(AuditChainContract, PruneKeepsTheChainVerifiable) {
 TYPED_TEST(AuditChainContract, TamperedLogIsNotPruned) {
   this->Traffic(4, T0());
   this->Traffic(1, T0() + std::chrono::hours(24 * 30));
-  this->backend_.Sql("UPDATE audit_log SET body = replace(body, 'deploy', 'deplox') WHERE seq = 3");
+  this->backend_.Sql(TypeParam::EditRecord(3, "'deploy'", "'deplox'"));
   audit::PruneOptions o;
   o.days = 7;
   o.now = T0() + std::chrono::hours(24 * 31);
