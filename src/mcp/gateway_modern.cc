@@ -200,17 +200,16 @@ void Gateway::UpstreamInitialized(const json::object& response) {
                              ? result->get_object().if_contains("protocolVersion")
                              : nullptr;
   const bool ok = v != nullptr && v->is_string();
+  // notifications/initialized goes before anything the waiting requests forward: a server
+  // takes no request before it (the handshake's order).
+  if (ok) to_server_(json::object{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
   {
     std::lock_guard lock(mu_);
     if (ok) negotiated_version_ = std::string(v->get_string());
     upstream_init_ = ok ? UpstreamInit::kDone : UpstreamInit::kNone;
     catalog_cv_.notify_all();
   }
-  if (!ok) {
-    Log("the MCP server did not accept the gateway's initialize");
-    return;
-  }
-  to_server_(json::object{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  if (!ok) Log("the MCP server did not accept the gateway's initialize");
 }
 
 void Gateway::StripModernMeta(json::value& doc) {

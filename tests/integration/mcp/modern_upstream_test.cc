@@ -235,4 +235,37 @@ TEST_F(McpModernUpstreamTest, LegacyClientAnswersModernServersQuestionThroughThe
 }
 
 }  // namespace
+// Tests the matrix's 2026-to-2026 cell with the real SDK 2.x client (@modelcontextprotocol/client,
+// pinned to 2026-07-28 and in auto negotiation) through `interlock mcp` to the 2026-only
+// server: the filtered list, an allowed call forwarded and answered, a blocked call read as
+// a denial (never thrown, never reaching the server), each decided and recorded once.
+TEST_F(McpModernUpstreamTest, Sdk2ClientReachesA2026ServerThroughTheGateway) {
+  for (const std::string mode : {"pin", "auto"}) {
+    SCOPED_TRACE(mode);
+    std::filesystem::remove(log_);
+    std::filesystem::remove(store_);
+    const std::string calls = tmp_.Write(
+        "calls-" + mode + ".json",
+        R"([{"name":"echo","arguments":{"text":"hi"}},{"name":"delete_file","arguments":{"path":"/x"}}])");
+    std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/sdk2_client.mjs",
+                                     mode,           calls,  "--"};
+    for (const auto& a : Through()) argv.push_back(a);
+    ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json::value v = ParseLastLine(r.out);
+    EXPECT_EQ(v.at("protocolVersion"), "2026-07-28") << r.out;
+    EXPECT_EQ(v.at("tools"), (json::array{"confirm", "echo"})) << r.out;
+    const json::array& res = v.at("results").as_array();
+    ASSERT_EQ(res.size(), 2u) << r.out;
+    EXPECT_EQ(res[0].at("content").at(0).at("text"), "echo: hi") << r.out;
+    ASSERT_FALSE(res[1].as_object().contains("thrown")) << r.out;
+    EXPECT_EQ(res[1].at("isError"), true) << r.out;
+    EXPECT_EQ(res[1].at("_meta").at("interlock.dev/decision").at("code"), "TOOL_BLOCKED") << r.out;
+    EXPECT_EQ(Log().find("delete_file"), std::string::npos) << Log();
+    EXPECT_EQ(Count(Log(), "echo\t"), 1u) << Log();
+    EXPECT_EQ(Records("echo").size(), 2u);         // its decision and its result
+    EXPECT_EQ(Records("delete_file").size(), 1u);  // its denial only
+  }
+}
+
 }  // namespace interlock
