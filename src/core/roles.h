@@ -18,7 +18,7 @@ const char* RoleName(Role r);
 std::optional<Role> ParseRole(std::string_view name);
 
 // Who a request acts as, from its bearer token (or verified JWT) only.
-// MERGE(H4): moved here from store/store.h for core::VoteRequest; authn may own it.
+// Here (not in the store port) for core::VoteRequest.
 struct Principal {
   std::string token_id;
   std::string name;  // reviewer/admin name, or the agent id for agent tokens

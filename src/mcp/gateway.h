@@ -565,6 +565,9 @@ class Gateway {
                      const boost::json::object& args, Enforcer::Outcome final);
   // Withdraws the approvals of states issued and not retried (OnClientClosed, destruction).
   void WithdrawOpenStates(std::string_view why);
+  // Withdraws `pending`'s approval (the client stopped waiting, or the gateway could not);
+  // one already decided (kAlreadyExists) stays as it is, other failures are logged.
+  void WithdrawApproval(const Enforcer::Outcome& pending, std::string_view why);
   core::RequestStates& States();
   void FinishHeld(boost::json::value doc, boost::json::value id, std::string tool,
                   boost::json::object args, Enforcer::Outcome pending,

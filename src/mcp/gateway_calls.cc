@@ -156,10 +156,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
       finished_held_.push_back(held);
     }
     if (held->cancelled.load()) {
-      if (Status s = options_.enforcer->Withdraw(pending, held->Why());
-          !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
-        Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
-      }
+      WithdrawApproval(pending, held->Why());
       ReleaseClientId(id);
       return;
     }
@@ -173,10 +170,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
     const bool cancelled = held->cancelled.load();
     Enforcer::Outcome final = pending;
     if (cancelled) {
-      if (Status s = options_.enforcer->Withdraw(pending, held->Why());
-          !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
-        Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
-      }
+      WithdrawApproval(pending, held->Why());
     } else {
       final = options_.enforcer->AnswerAtClient(pending, answer);
       final.decision.tool = tool;
@@ -238,10 +232,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
     const std::string why =
         cancelled ? held->Why()
                   : "the MCP gateway could not wait for the verdict: " + final.decision.reason;
-    if (Status s = options_.enforcer->Withdraw(pending, why);
-        !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
-      Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
-    }
+    WithdrawApproval(pending, why);
   }
   {
     // Keep the Held alive (the destructor joins it) but free the id for reuse.
@@ -395,6 +386,13 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
     return;
   }
   to_server_(doc);
+}
+
+void Gateway::WithdrawApproval(const Enforcer::Outcome& pending, std::string_view why) {
+  if (Status s = options_.enforcer->Withdraw(pending, why);
+      !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+    Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
+  }
 }
 
 }  // namespace interlock::mcp

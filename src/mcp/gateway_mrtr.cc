@@ -75,10 +75,7 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
   const bool local = pending.ask_client;
   auto deny = [&](Code code, const std::string& reason) {
     if (!pending.approval_id.empty()) {
-      if (Status s = options_.enforcer->Withdraw(pending, reason);
-          !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
-        Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
-      }
+      WithdrawApproval(pending, reason);
     }
     Decision d = DenyDecision(code, reason, kGatewayRule);
     d.agent_id = options_.agent_id;
@@ -270,10 +267,7 @@ void Gateway::AwaitReviewersForRetry(json::value doc, json::value id, std::strin
     const std::string why =
         cancelled ? held->Why()
                   : "the MCP gateway could not look up the verdict: " + r.decision.reason;
-    if (Status s = options_.enforcer->Withdraw(pending, why);
-        !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
-      Log("could not withdraw approval " + pending.approval_id + ": " + s.error().message);
-    }
+    WithdrawApproval(pending, why);
   }
   {
     std::lock_guard lock(mu_);
@@ -317,10 +311,7 @@ void Gateway::WithdrawOpenStates(std::string_view why) {
     open.swap(open_states_);
   }
   for (const auto& [approval_id, pending] : open) {
-    if (Status s = options_.enforcer->Withdraw(pending, why);
-        !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
-      Log("could not withdraw approval " + approval_id + ": " + s.error().message);
-    }
+    WithdrawApproval(pending, why);
   }
 }
 

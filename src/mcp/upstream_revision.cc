@@ -79,10 +79,9 @@ void StampModernMeta(json::object& request, const json::object& client_capabilit
   if (!m.contains(kMetaProtocolVersion)) m[kMetaProtocolVersion] = kModernRevision;
   if (!m.contains(kMetaClientCapabilities)) m[kMetaClientCapabilities] = client_capabilities;
   if (!m.contains(kMetaClientInfo)) {
-    m[kMetaClientInfo] =
-        client_info.is_object()
-            ? client_info
-            : json::value(json::object{{"name", "interlock"}, {"version", "1"}});
+    m[kMetaClientInfo] = client_info.is_object()
+                             ? client_info
+                             : json::value(json::object{{"name", "interlock"}, {"version", "1"}});
   }
 }
 

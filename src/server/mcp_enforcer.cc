@@ -6,7 +6,7 @@
 #include <mutex>
 #include <utility>
 
-#include "core/app/approvals.h"  // MERGE(H4)
+#include "core/app/approvals.h"
 
 namespace interlock::server {
 

@@ -65,14 +65,15 @@ Status LoadVotes(PgConn& c, std::string* sqlstate, core::Approval* a) {
   if (!r.ok()) return r.error();
   for (int i = 0; i < r->rows(); ++i) {
     a->votes.push_back(core::ApprovalVote{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
-                                    std::string(r->Text(i, 2)), FromUnixMillis(r->Int(i, 3))});
+                                          std::string(r->Text(i, 2)),
+                                          FromUnixMillis(r->Int(i, 3))});
   }
   return Status::Ok();
 }
 
 // One approval with its votes from the database (locked when `lock`); nullopt when absent.
 Result<std::optional<core::Approval>> ReadApproval(PgConn& c, std::string* sqlstate,
-                                             std::string_view approval_id, bool lock) {
+                                                   std::string_view approval_id, bool lock) {
   Result<PgResult> r =
       c.Exec(std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE approval_id = $1" +
                  (lock ? " FOR UPDATE" : ""),
@@ -89,7 +90,8 @@ Result<std::optional<core::Approval>> ReadApproval(PgConn& c, std::string* sqlst
 Result<core::Approval*> LoadInBatch(const PgApprovalCtx& ctx, std::string_view approval_id) {
   auto it = ctx.batch->rows.find(approval_id);
   if (it != ctx.batch->rows.end()) return &it->second;
-  Result<std::optional<core::Approval>> r = ReadApproval(*ctx.conn, ctx.sqlstate, approval_id, true);
+  Result<std::optional<core::Approval>> r =
+      ReadApproval(*ctx.conn, ctx.sqlstate, approval_id, true);
   if (!r.ok()) return r.error();
   if (!*r) return Error::NotFound("no approval " + std::string(approval_id));
   auto [at, inserted] = ctx.batch->rows.emplace(std::string(approval_id), std::move(**r));
@@ -98,9 +100,10 @@ Result<core::Approval*> LoadInBatch(const PgApprovalCtx& ctx, std::string_view a
 
 // core::Approval ids the query (columns: approval_id) answers, plus this batch's own rows that
 // match `also`, ordered by (created, id) as the batch sees them.
-Result<std::vector<core::Approval*>> PendingWhere(const PgApprovalCtx& ctx, const std::string& where,
-                                            const std::vector<std::optional<std::string>>& params,
-                                            const std::function<bool(const core::Approval&)>& also) {
+Result<std::vector<core::Approval*>> PendingWhere(
+    const PgApprovalCtx& ctx, const std::string& where,
+    const std::vector<std::optional<std::string>>& params,
+    const std::function<bool(const core::Approval&)>& also) {
   Result<PgResult> r = ctx.conn->Exec(
       "SELECT approval_id FROM approvals WHERE state = 'pending'" + where, params, ctx.sqlstate);
   if (!r.ok()) return r.error();
@@ -113,7 +116,8 @@ Result<std::vector<core::Approval*>> PendingWhere(const PgApprovalCtx& ctx, cons
     if ((*a)->state == core::ApprovalState::kPending) out.push_back(*a);
   }
   for (auto& [id, a] : ctx.batch->rows) {
-    if (!seen.contains(id) && a.state == core::ApprovalState::kPending && also(a)) out.push_back(&a);
+    if (!seen.contains(id) && a.state == core::ApprovalState::kPending && also(a))
+      out.push_back(&a);
   }
   std::sort(out.begin(), out.end(), [](const core::Approval* x, const core::Approval* y) {
     return std::tie(x->created, x->approval_id) < std::tie(y->created, y->approval_id);
@@ -287,7 +291,9 @@ Result<std::vector<core::Approval>> PgApprovalRows::Pending(const core::PendingQ
       where = " AND deadline_ms <= $1::bigint ORDER BY deadline_ms LIMIT " +
               Num(core::PendingQuery::kMaxDue) + " FOR UPDATE";
       params.emplace_back(Num(ToUnixMillis(q.due)));
-      also = [&](const core::Approval& a) { return ToUnixMillis(a.deadline) <= ToUnixMillis(q.due); };
+      also = [&](const core::Approval& a) {
+        return ToUnixMillis(a.deadline) <= ToUnixMillis(q.due);
+      };
       break;
   }
   Result<std::vector<core::Approval*>> found = PendingWhere(ctx_, where, params, also);
@@ -296,8 +302,9 @@ Result<std::vector<core::Approval>> PgApprovalRows::Pending(const core::PendingQ
   out.reserve(found->size());
   for (const core::Approval* a : *found) out.push_back(*a);
   if (q.kind == Kind::kDue) {
-    std::stable_sort(out.begin(), out.end(),
-                     [](const core::Approval& x, const core::Approval& y) { return x.deadline < y.deadline; });
+    std::stable_sort(out.begin(), out.end(), [](const core::Approval& x, const core::Approval& y) {
+      return x.deadline < y.deadline;
+    });
   }
   return out;
 }
@@ -385,7 +392,7 @@ Status PgApprovalRows::SaveDecision(std::string_view call_id, std::string_view d
   return Status::Ok();
 }
 
-// MERGE(H6): one kill type (core::KillEntry; KillRow folded into it).
+// One kill type: core::KillEntry.
 Result<std::vector<core::KillEntry>> PgApprovalRows::EngagedKills() {
   Result<PgResult> kills = ctx_.conn->Exec(
       "SELECT scope, target, reason, actor FROM kill_switches WHERE engaged = 1"
@@ -394,9 +401,12 @@ Result<std::vector<core::KillEntry>> PgApprovalRows::EngagedKills() {
   if (!kills.ok()) return kills.error();
   std::vector<core::KillEntry> out;
   for (int i = 0; i < kills->rows(); ++i) {
-    out.push_back(core::KillEntry{std::string(kills->Text(i, 0)), std::string(kills->Text(i, 1)),
-                                  true, std::string(kills->Text(i, 2)),
-                                  std::string(kills->Text(i, 3)), {}});
+    out.push_back(core::KillEntry{std::string(kills->Text(i, 0)),
+                                  std::string(kills->Text(i, 1)),
+                                  true,
+                                  std::string(kills->Text(i, 2)),
+                                  std::string(kills->Text(i, 3)),
+                                  {}});
   }
   return out;
 }

@@ -1931,7 +1931,7 @@ Status PostgresStore::SetKill(const core::KillEntry& entry) {
         if (!e.engaged) return Status::Ok();
         // An engaged switch cancels the pending approvals in its scope at once.
         Impl::Txn txn(b);
-        return core::CancelForKillInTxn(txn, e, e.at);  // MERGE(H6): one kill type
+        return core::CancelForKillInTxn(txn, e, e.at);
       },
       {},
       // Releasing widens access and waits for its anchor; engaging is never held up by one.
@@ -1939,21 +1939,21 @@ Status PostgresStore::SetKill(const core::KillEntry& entry) {
 }
 
 Result<std::vector<core::KillEntry>> PostgresStore::ListKills() {
-  return impl_->Read<std::vector<core::KillEntry>>([](PgConn& c)
-                                                       -> Result<std::vector<core::KillEntry>> {
-    Result<PgResult> r = c.Exec(
-        "SELECT scope, target, engaged, reason, actor, time_ms FROM kill_switches"
-        " ORDER BY scope, target",
-        {});
-    if (!r.ok()) return r.error();
-    std::vector<core::KillEntry> out;
-    for (int i = 0; i < r->rows(); ++i) {
-      out.push_back(core::KillEntry{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
-                                    r->Int(i, 2) != 0, std::string(r->Text(i, 3)),
-                                    std::string(r->Text(i, 4)), FromUnixMillis(r->Int(i, 5))});
-    }
-    return out;
-  });
+  return impl_->Read<std::vector<core::KillEntry>>(
+      [](PgConn& c) -> Result<std::vector<core::KillEntry>> {
+        Result<PgResult> r = c.Exec(
+            "SELECT scope, target, engaged, reason, actor, time_ms FROM kill_switches"
+            " ORDER BY scope, target",
+            {});
+        if (!r.ok()) return r.error();
+        std::vector<core::KillEntry> out;
+        for (int i = 0; i < r->rows(); ++i) {
+          out.push_back(core::KillEntry{std::string(r->Text(i, 0)), std::string(r->Text(i, 1)),
+                                        r->Int(i, 2) != 0, std::string(r->Text(i, 3)),
+                                        std::string(r->Text(i, 4)), FromUnixMillis(r->Int(i, 5))});
+        }
+        return out;
+      });
 }
 
 Result<std::string> PostgresStore::CreateToken(core::Role role, std::string_view name,

@@ -217,7 +217,7 @@ Status SqliteApprovalRows::SaveDecision(std::string_view call_id, std::string_vi
   return Exec(u, "update call decision");
 }
 
-// MERGE(H6): one kill type (core::KillEntry; KillRow folded into it).
+// One kill type: core::KillEntry.
 Result<std::vector<core::KillEntry>> SqliteApprovalRows::EngagedKills() {
   Stmt q(db_, "SELECT scope, target, reason, actor FROM kill_switches WHERE engaged = 1");
   if (!q.ok()) return SqlErr(db_, "read kill switches");
@@ -310,7 +310,8 @@ Status SaveSequence(sqlite3* db, std::string_view run_id, const RunState& state)
 }  // namespace
 
 Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view tool,
-                                   const core::Principal& actor, std::string_view reason, TimePoint now) {
+                                   const core::Principal& actor, std::string_view reason,
+                                   TimePoint now) {
   if (Status rs = core::CheckMayVote(actor.role); !rs.ok()) return rs;
   return RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>* events) -> Status {
     std::string agent_id;
@@ -325,7 +326,8 @@ Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view too
   });
 }
 
-Result<std::vector<core::CallSummary>> SqliteStore::ListRunCalls(std::string_view run_id, size_t limit) {
+Result<std::vector<core::CallSummary>> SqliteStore::ListRunCalls(std::string_view run_id,
+                                                                 size_t limit) {
   std::vector<core::CallSummary> out;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
     // Through the run's audit records (audit_log.h, "Records of a run"): every call has

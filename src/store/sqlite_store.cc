@@ -532,7 +532,7 @@ class SqliteStore::Impl {
   // Context of one operation inside a batch transaction.
   struct Batch {
     core::EngagedKills kills;  // engaged, as read inside this batch transaction
-    bool kills_stale = true;  // reload before the next decision
+    bool kills_stale = true;   // reload before the next decision
     std::vector<audit::AuditEvent>* events = nullptr;
   };
 
@@ -1015,7 +1015,7 @@ class SqliteStore::Impl {
     if (!e.engaged) return Status::Ok();
     // An engaged switch cancels the pending approvals in its scope at once.
     Txn txn(*this, b);
-    return core::CancelForKillInTxn(txn, e, e.at);  // MERGE(H6): one kill type
+    return core::CancelForKillInTxn(txn, e, e.at);
   }
 
   Status ApplyCreateToken(Batch& b, core::Role role, std::string_view name,
@@ -1459,7 +1459,7 @@ class SqliteStore::Impl {
     }
     committed_frames_ = false;
     if (Status s = writer_.Exec(kCommit, "commit"); !s.ok()) return fail_all(s.error());
-    // MERGE(H6): a batch that wrote nothing (a read on the writer such as ListApprovals, a
+    // A batch that wrote nothing (a read on the writer such as ListApprovals, a
     // CreateRun that found its run, an expiry with none due) appended no WAL frame
     // (WalHook did not run): when every earlier commit is synced too, nothing it may have
     // read is short of the disk, so it is answered without an fdatasync of its own. Else

@@ -46,7 +46,7 @@ class Approvals {
   // passes no snapshot. None is owned.
   Approvals(Store* store, const Clock* clock, const PolicySource* policies = nullptr);
   // The same over a store whose run port is `runs` (the standalone hook's embedded store).
-  // MERGE(H4): hook_cmd.cc calls this one; the two-argument form suffices once it moves.
+  // hook_cmd.cc calls this one; the two-argument form suffices once it moves.
   Approvals(Store* store, RunStore* runs, const Clock* clock)
       : store_(store), runs_(runs), clock_(clock) {}
 

@@ -35,10 +35,10 @@
 
 #include "common/time.h"
 #include "core/policy_source.h"
+#include "core/ports/store.h"  // Principal, AuthFailures, RefusedSignIn
 #include "core/run_store.h"
 #include "identity/verifier.h"
 #include "interlock/result.h"
-#include "core/ports/store.h"  // MERGE(H3): Principal, AuthFailures and RefusedSignIn move to core/ports
 
 namespace interlock::core {
 

@@ -1,7 +1,7 @@
 // Reading a proposed tool call as a door received it, for every door the same way: the
 // JSON shape, limits and errors of engine/call_parser.h (whose message becomes the reason
 // of an INVALID_REQUEST decision). Doors ask here and never include the engine.
-// MERGE(H4): the calls facade of core/app may absorb these.
+// (core::Calls, core/app/calls.h, may absorb these.)
 // Thread-safety: free functions; any thread.
 #ifndef INTERLOCK_CORE_APP_TOOL_CALLS_H_
 #define INTERLOCK_CORE_APP_TOOL_CALLS_H_

@@ -37,17 +37,17 @@
 #include "audit/audit_query.h"
 #include "common/time.h"
 #include "core/approval_rules.h"
+#include "core/approval_txn.h"
+#include "core/ports/approvals.h"
 #include "core/ports/history_source.h"
 #include "core/ports/kill_entry.h"
 #include "core/ports/pin_rows.h"
-#include "core/approval_txn.h"
-#include "core/ports/approvals.h"
 #include "core/roles.h"
 #include "core/run_store.h"
 
 namespace interlock::core {
 
-using core::Principal;  // MERGE(H4): now in core/roles.h
+using core::Principal;  // defined in core/roles.h
 
 struct TokenInfo {
   std::string token_id;
@@ -133,7 +133,6 @@ struct SignIn {
 };
 // The signed_in / signed_out record of `s`.
 audit::AuditEvent SignInEvent(const SignIn& s);
-
 
 struct ApprovalFilter {
   enum class Which { kPending, kDecided, kAll } which = Which::kPending;

@@ -651,8 +651,8 @@ TEST(SqliteStoreTest, EveryWriteIsAuditedAndChainVerifies) {
     auto d1 = f.guard->Decide(kAgentA, "p", "r1", Call("read"));  // decision
     ASSERT_TRUE(
         f.store->RecordResult(d1.call_id, kAgentA, "p", core::CallResult{}, T0()).ok());  // result
-    ASSERT_TRUE(f.store->AddUsage("r1", kAgentA, {5, 0}).ok());                     // usage
-    f.guard->Decide(kAgentA, "p", "r1", Call("read"));                              // decision
+    ASSERT_TRUE(f.store->AddUsage("r1", kAgentA, {5, 0}).ok());                           // usage
+    f.guard->Decide(kAgentA, "p", "r1", Call("read"));            // decision
     auto d3 = f.guard->Decide(kAgentA, "p", "r1", Call("read"));  // decision, halted, escalation
     ASSERT_EQ(d3.decision.code, Code::kBudgetExceeded);
     ASSERT_TRUE(f.store->EndRun("r1", kAgentA, T0()).ok());                      // run_ended
