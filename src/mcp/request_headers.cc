@@ -75,7 +75,12 @@ Result<std::string> DecodeHeaderValue(std::string_view value) {
 
 Status CheckRequestHeaders(const RequestHeaders& h, const Message& msg, bool modern) {
   if (msg.kind != MessageKind::kRequest && msg.kind != MessageKind::kNotification) {
-    return Status::Ok();  // responses and batches are refused elsewhere
+    // A response (or a batch, refused elsewhere) has no method and no name: a header
+    // claiming one would let a router act on what the body is not.
+    if (h.method || h.name) {
+      return Mismatch("Mcp-Method/Mcp-Name header on a message that is not a request");
+    }
+    return Status::Ok();
   }
   const json::object& body = msg.doc.get_object();
   if (modern) {

@@ -94,4 +94,17 @@ TEST(McpRequestHeadersTest, MalformedHeaderValuesAreRefused) {
 }
 
 }  // namespace
+// Tests that a response (the client's answer to a server request) under a Mcp-Method or
+// Mcp-Name header is refused: a router acting on the header would take it for a request the
+// body is not (found by fuzz/mcp_request_headers).
+TEST(McpRequestHeadersTest, MethodHeaderOverAResponseIsRefused) {
+  const Message response = Parse(R"({"jsonrpc":"2.0","id":1,"result":{"content":[]}})");
+  for (bool modern : {false, true}) {
+    EXPECT_FALSE(CheckRequestHeaders(Headers("tools/list", std::nullopt), response, modern).ok());
+    EXPECT_FALSE(CheckRequestHeaders(Headers(std::nullopt, "echo"), response, modern).ok());
+  }
+  EXPECT_TRUE(
+      CheckRequestHeaders(Headers(std::nullopt, std::nullopt, std::nullopt), response, false).ok());
+}
+
 }  // namespace interlock::mcp
