@@ -337,6 +337,30 @@ Enforcer::Outcome DaemonEnforcer::CheckApproval(const Outcome& pending) {
   return out;
 }
 
+Status DaemonEnforcer::KillSwitchClear() {
+  const std::string run = run_id();
+  if (!SafeId(run)) return Error::Unavailable("no run to look the kill switch up for");
+  auto r = Exchange("GET", "/v1/runs/" + run, "", options_.request_timeout);
+  if (!r.ok()) return Error::Unavailable(r.error().message);
+  if (r->status != 200) return Error::Unavailable(DescribeStatus(*r));
+  auto doc = ParseJsonStrict(r->body, JsonLimits{kMaxReplyBytes, 64});
+  const json::value* k =
+      doc.ok() && doc->is_object() ? doc->get_object().if_contains("kill_switch") : nullptr;
+  if (k == nullptr)
+    return Error::Unavailable("the daemon's run reply does not say its kill switch");
+  if (k->is_null()) return Status::Ok();
+  std::string scope = "?", reason;
+  if (k->is_object()) {
+    if (const auto* s = k->get_object().if_contains("scope"); s && s->is_string()) {
+      scope = std::string(s->get_string());
+    }
+    if (const auto* s = k->get_object().if_contains("reason"); s && s->is_string()) {
+      reason = std::string(s->get_string());
+    }
+  }
+  return Error::Denied("kill switch engaged (" + scope + "): " + reason);
+}
+
 Status DaemonEnforcer::RecordResult(std::string_view call_id, const ToolResult& result) {
   if (!SafeId(call_id)) return Error::Invalid("no valid call id to record a result for");
   json::object body;

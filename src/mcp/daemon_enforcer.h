@@ -93,6 +93,8 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
   // GET /v1/calls/{call_id} without waiting (approvals over MRTR).
   Outcome CheckApproval(const Outcome& pending) override;
   std::string RunId() const override { return run_id(); }
+  // GET /v1/runs/{run_id}: its "kill_switch" (null when none covers the run).
+  Status KillSwitchClear() override;
   Result<View> ViewTools(const std::vector<std::string>& tools) override;
 
   // One HTTP exchange, public for the hook and tests: status and body of the reply, or an

@@ -265,6 +265,14 @@ class Enforcer {
   }
   // The run this enforcer decides in ("" when it has none yet): a requestState is bound to it.
   virtual std::string RunId() const { return {}; }
+  // Ok when no kill switch covers this enforcer's agent and run now. Asked before a call
+  // decided earlier is continued without a new decision (the client's retry of the
+  // server's own input_required): a switch engaged meanwhile stops it. kPermissionDenied
+  // names the switch; any other error means it could not be looked up. The default
+  // fails closed: an enforcer that cannot look continues nothing.
+  virtual Status KillSwitchClear() {
+    return Error::Unavailable("this enforcer cannot look up the kill switch");
+  }
 };
 
 // What the agent may see of the MCP server's tools (engine::ViewTool): the gateway asks

@@ -299,6 +299,17 @@ void Gateway::RefuseCall(const json::value& id, const std::string& tool, const s
 void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std::string& tool,
                               const json::object& args, const Enforcer::Outcome& outcome,
                               int input_rounds) {
+  // A call continued after the server's input_required (the client's retry, or the answers a
+  // 2025 client gave) was decided once, rounds ago: a kill switch engaged since still stops it.
+  if (input_rounds > 0) {
+    if (Status s = options_.enforcer->KillSwitchClear(); !s.ok()) {
+      const bool kill = s.error().kind == ErrorKind::kPermissionDenied;
+      RefuseCall(id, tool, outcome.call_id, kill ? Code::kKillSwitch : Code::kStoreUnavailable,
+                 (kill ? std::string() : "the kill switch could not be checked: ") +
+                     s.error().message + "; the continued call is not forwarded");
+      return;
+    }
+  }
   if (!EnsureCatalog()) {
     RefuseCall(id, tool, outcome.call_id, Code::kInvalidRequest,
                "the MCP server's tool list could not be loaded, so the call cannot be checked "

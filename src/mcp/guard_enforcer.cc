@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "core/app/kills.h"
 
 namespace interlock::mcp {
 namespace {
@@ -261,5 +262,7 @@ Status GuardEnforcer::RecordResult(std::string_view call_id, const ToolResult& r
                             });
   return Status::Ok();
 }
+
+Status GuardEnforcer::KillSwitchClear() { return core::Kills(*store_).Clear(agent_id_, run_id_); }
 
 }  // namespace interlock::mcp

@@ -75,6 +75,7 @@ class GuardEnforcer final : public Enforcer {
   // An `ask_client` approval as it stands (approvals over MRTR): still pending (ask_client,
   // time_left, shown_args_json refreshed), timed out once past its deadline, or released.
   Outcome CheckApproval(const Outcome& pending) override;
+  Status KillSwitchClear() override;
   std::string RunId() const override { return run_id_; }
 
   // The reviewer name answers at the MCP client are recorded under (tests).

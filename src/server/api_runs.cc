@@ -36,7 +36,15 @@ void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
     if (c.principal.role == core::Role::kAgent && run->agent_id != c.principal.agent_id) {
       return r.Send(Forbidden("the run belongs to another agent"));
     }
-    r.Send(JsonResponse(200, RunJson(*run, clock_->Now(), policies_->Current().get())));
+    // The switch covering the run now (core::Kills' precedence), null when none: the MCP
+    // gateway asks before it continues a call decided earlier (DaemonEnforcer).
+    auto kill = kills_.Effective(run->agent_id, run_id);
+    if (!kill.ok()) return r.Send(StoreError(kill.error()));
+    json::object out = RunJson(*run, clock_->Now(), policies_->Current().get());
+    out["kill_switch"] =
+        *kill ? json::value(json::object{{"scope", (*kill)->scope}, {"reason", (*kill)->reason}})
+              : json::value(nullptr);
+    r.Send(JsonResponse(200, std::move(out)));
   });
 }
 

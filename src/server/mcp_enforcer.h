@@ -54,6 +54,7 @@ class McpEnforcer final : public mcp::Enforcer {
   Status Withdraw(const Outcome& pending, std::string_view reason) override;
   // The call as the store holds it, released when granted (approvals over MRTR).
   Outcome CheckApproval(const Outcome& pending) override;
+  Status KillSwitchClear() override { return calls_->KillSwitchClear(agent_id_, run_id_); }
   std::string RunId() const override { return run_id_; }
 
   const std::string& run_id() const { return run_id_; }

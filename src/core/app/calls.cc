@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "common/crypto.h"
+#include "core/app/kills.h"
 
 namespace interlock::core {
 
@@ -69,6 +70,10 @@ std::string CappedOutputJson(std::string canonical, size_t max_bytes) {
   if (canonical.size() <= max_bytes) return canonical;
   return boost::json::serialize(boost::json::object{
       {"truncated", true}, {"bytes", canonical.size()}, {"sha256", Sha256Hex(canonical)}});
+}
+
+Status Calls::KillSwitchClear(std::string_view agent_id, std::string_view run_id) {
+  return Kills(*store_).Clear(agent_id, run_id);
 }
 
 }  // namespace interlock::core

@@ -66,6 +66,8 @@ class Calls {
 
   // The approval use cases over the same store and policies (release, withdrawal, votes).
   Approvals& approvals() { return approvals_; }
+  // Ok when no kill switch covers a call of `agent_id` in `run_id` now (core::Kills::Clear).
+  Status KillSwitchClear(std::string_view agent_id, std::string_view run_id);
 
  private:
   core::Store* store_;

@@ -97,4 +97,11 @@ Result<std::optional<engine::KillSwitch>> Kills::Effective(std::string_view agen
   return EngagedOf(*all).Covering(agent_id, run_id);
 }
 
+Status Kills::Clear(std::string_view agent_id, std::string_view run_id) {
+  auto k = Effective(agent_id, run_id);
+  if (!k.ok()) return k.error();
+  if (*k) return Error::Denied("kill switch engaged (" + (*k)->scope + "): " + (*k)->reason);
+  return Status::Ok();
+}
+
 }  // namespace interlock::core

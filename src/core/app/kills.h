@@ -79,6 +79,9 @@ class Kills {
   // the precedence rule; nullopt when none covers it.
   Result<std::optional<engine::KillSwitch>> Effective(std::string_view agent_id,
                                                       std::string_view run_id);
+  // Effective as a Status: Ok when no switch covers the call, kPermissionDenied naming the
+  // switch, or the store's error.
+  Status Clear(std::string_view agent_id, std::string_view run_id);
 
  private:
   Store& store_;

@@ -1182,6 +1182,38 @@ TEST(DaemonEnforcerTest, EveryDaemonFailureIsAStoreUnavailableDeny) {
   }
 }
 
+// Tests that the gateway under --daemon sees a kill switch engaged after a call's decision
+// (what it asks before continuing a call across the server's input_required): clear
+// before, the switch's scope and reason after, and the run's agent only reads its own run.
+TEST_F(McpDaemonTest, KillSwitchEngagedAfterTheDecisionIsSeenBeforeTheCallContinues) {
+  mcp::DaemonOptions o;
+  o.url = url_;
+  o.token = mcp_token_;
+  o.request_timeout = 5s;
+  auto e = mcp::DaemonEnforcer::Create(o);
+  ASSERT_TRUE(e.ok()) << e.error().message;
+  ToolCall call;
+  call.tool = "echo";
+  call.args = boost::json::object{{"text", "hi"}};
+  ASSERT_EQ((*e)->Decide(call).decision.verdict, Verdict::kAllow) << daemon_->log();
+  EXPECT_TRUE((*e)->KillSwitchClear().ok());
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "root");
+  ASSERT_EQ(client_
+                ->Request("POST", "/v1/kill",
+                          R"({"scope":"agent","target":"mcp-agent","engaged":true,)"
+                          R"("reason":"incident 7"})",
+                          admin)
+                .status,
+            200);
+  const Status s = (*e)->KillSwitchClear();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kPermissionDenied) << s.error().message;
+  EXPECT_NE(s.error().message.find("incident 7"), std::string::npos) << s.error().message;
+  // Another agent's token cannot read this run's switch.
+  HttpResult other = client_->Request("GET", "/v1/runs/" + (*e)->RunId(), "", cc_token_);
+  EXPECT_EQ(other.status, 403) << other.body;
+}
+
 // Tests that URLs other than http://HOST[:PORT][/PREFIX] are refused up front.
 TEST(DaemonEnforcerTest, RejectsBadUrls) {
   for (const char* url : {"ftp://x", "127.0.0.1:8181", "http://", "http://u:p@127.0.0.1:1",

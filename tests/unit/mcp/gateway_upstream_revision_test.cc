@@ -48,7 +48,14 @@ class CountingEnforcer : public Enforcer {
     return Status::Ok();
   }
   Status Withdraw(const Outcome&, std::string_view) override { return Status::Ok(); }
+  Status KillSwitchClear() override {
+    std::lock_guard l(mu);
+    ++kill_checks;
+    return kill;
+  }
   std::mutex mu;
+  Status kill = Status::Ok();  // what KillSwitchClear answers
+  int kill_checks = 0;
   std::vector<ToolCall> decided;
   std::vector<std::pair<std::string, ToolResult>> recorded;
 };
@@ -396,6 +403,81 @@ TEST(GatewayUpstreamRevisionTest, RetryOfInputRequiredCallIsDecidedOnceAndRecord
   ASSERT_EQ(h.enforcer.recorded.size(), 1u);
   EXPECT_EQ(h.enforcer.recorded[0].first, "call-1");
   EXPECT_TRUE(h.enforcer.recorded[0].second.ok);
+}
+
+// Tests that a kill switch engaged while the client was answering the server's
+// input_required stops the retry: the call decided before the switch is not forwarded.
+TEST(GatewayUpstreamRevisionTest, KillSwitchEngagedBeforeTheRetryStopsTheContinuedCall) {
+  Harness h(ModernServer);
+  const std::string meta = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                           R"("io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}})";
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"confirm","arguments":{"w":1},)" +
+      meta + "}}");
+  ASSERT_EQ(h.LastClient().at("result").at("resultType"), "input_required");
+  {
+    std::lock_guard l(h.enforcer.mu);
+    h.enforcer.kill = Error::Denied("kill switch engaged (global): incident 42");
+  }
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"confirm","arguments":{"w":1},)"
+      R"("inputResponses":{"ok":{"action":"accept","content":{}}},"requestState":"opaque",)" +
+      meta + "}}");
+  const json::object r = h.LastClient().at("result").get_object();
+  EXPECT_TRUE(r.at("isError").as_bool()) << r;
+  EXPECT_NE(ToJsonText(r).find("KILL_SWITCH"), std::string::npos) << r;
+  EXPECT_NE(ToJsonText(r).find("incident 42"), std::string::npos) << r;
+  EXPECT_EQ(h.Sent("tools/call").size(), 1u);  // the retry never reached the server
+  std::lock_guard l(h.enforcer.mu);
+  EXPECT_EQ(h.enforcer.kill_checks, 1);
+  ASSERT_EQ(h.enforcer.recorded.size(), 1u);
+  EXPECT_FALSE(h.enforcer.recorded[0].second.ok);
+}
+
+// Tests that a 2025 client's answer to the server's question (relayed as elicitation) does
+// not carry the call past a kill switch engaged while the question was open.
+TEST(GatewayUpstreamRevisionTest, KillSwitchEngagedWhileALegacyClientAnswersStopsTheCall) {
+  Harness h(ModernServer);
+  h.gw->OnClientLine(kInitialize);
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"confirm","arguments":{}}})");
+  const json::object q = h.LastClient().get_object();
+  ASSERT_EQ(q.at("method"), "elicitation/create") << q;
+  {
+    std::lock_guard l(h.enforcer.mu);
+    h.enforcer.kill = Error::Denied("kill switch engaged (agent a): stop");
+  }
+  h.gw->OnClientLine(
+      ToJsonText(json::object{{"jsonrpc", "2.0"},
+                              {"id", q.at("id")},
+                              {"result", {{"action", "accept"}, {"content", {{"yes", true}}}}}}));
+  const json::object r = h.LastClient().get_object();
+  EXPECT_EQ(r.at("id"), 3);
+  EXPECT_NE(ToJsonText(r).find("KILL_SWITCH"), std::string::npos) << r;
+  EXPECT_EQ(h.Sent("tools/call").size(), 1u);
+}
+
+// Tests that an enforcer that cannot look the kill switch up continues nothing (fails
+// closed with the store's code).
+TEST(GatewayUpstreamRevisionTest, KillSwitchLookupFailureStopsTheContinuedCall) {
+  Harness h(ModernServer);
+  const std::string meta = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                           R"("io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}})";
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"confirm","arguments":{"w":1},)" +
+      meta + "}}");
+  {
+    std::lock_guard l(h.enforcer.mu);
+    h.enforcer.kill = Error::Unavailable("database is locked");
+  }
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"confirm","arguments":{"w":1},)"
+      R"("inputResponses":{"ok":{"action":"accept","content":{}}},"requestState":"opaque",)" +
+      meta + "}}");
+  const std::string r = ToJsonText(h.LastClient());
+  EXPECT_NE(r.find("STORE_UNAVAILABLE"), std::string::npos) << r;
+  EXPECT_NE(r.find("could not be checked"), std::string::npos) << r;
+  EXPECT_EQ(h.Sent("tools/call").size(), 1u);
 }
 
 // Tests that a "retry" naming other arguments than the open call is decided as a new call
