@@ -50,6 +50,15 @@
 namespace interlock::store {
 namespace {
 
+// SQLite's memory statistics off, before any SQLite use (a static initializer: single-
+// threaded, before main). With them on (SQLite's default), every sqlite3_malloc and
+// sqlite3_free takes one process-wide mutex to count bytes: ~117 of each per decision on
+// the writer, 5% of its native time (docs/performance.md, "The store's writer"), and the
+// same mutex for every other connection's thread. Nothing here reads the statistics
+// (sqlite3_memory_used, soft heap limits). If SQLite was initialized already, the call
+// is refused (SQLITE_MISUSE) and the statistics simply stay on.
+[[maybe_unused]] const int kSqliteMemStatusOff = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
 using internal::AppendStateStoreJson;
 using internal::NewId;
 using internal::ParseRecords;
