@@ -40,6 +40,15 @@ snap() {
     awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
 }
 snap >"$work/c0"
+# PERF_OUT=FILE: also `perf record` the writer thread (il-store-write) during the run, for
+# `perf report -i FILE --no-children` (native cycles, where callgrind's instruction counts
+# mislead: e.g. SHA-256 runs on SHA-NI natively, on AVX2 under valgrind).
+ppid=""
+if [ -n "${PERF_OUT:-}" ]; then
+  wtid=$(grep -l '^il-store-write$' /proc/"$dpid"/task/*/comm | head -1 | cut -d/ -f5)
+  perf record -q -g -t "$wtid" -o "$PERF_OUT" -- sleep "$secs" 2>/dev/null &
+  ppid=$!
+fi
 if [ "$what" = healthz ]; then
   /usr/bin/time -f "%U %S" -o "$work/wrk.cpu" wrk -t2 -c"$conns" -d"${secs}s" \
     "http://127.0.0.1:$port/healthz" >"$work/wrk.txt"
@@ -49,6 +58,7 @@ else
     "http://127.0.0.1:$port" >"$work/wrk.txt"
 fi
 snap >"$work/c1"
+if [ -n "$ppid" ]; then wait "$ppid" || true; fi
 n=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 tck=$(getconf CLK_TCK)
 echo "$what, $conns connections, ${DURABILITY:-full}: $n requests, $(awk -v n="$n" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')/s; load $(cut -d' ' -f1-3 /proc/loadavg)"

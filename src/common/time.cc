@@ -96,6 +96,9 @@ Result<TimePoint> ParseRfc3339(std::string_view s) {
 }
 
 std::string FormatRfc3339(TimePoint t) {
+  // By hand rather than gmtime_r + snprintf (~3.8k instructions, on the store writer's path
+  // twice per decision: docs/performance.md). TimePoint holds 1677..2262 only, so the year
+  // always has four digits.
   const int64_t ms = ToUnixMillis(t);
   int64_t secs = ms / 1000;
   int64_t rem = ms % 1000;
@@ -103,13 +106,36 @@ std::string FormatRfc3339(TimePoint t) {
     rem += 1000;
     secs -= 1;
   }
-  std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(rem));
-  return buf;
+  int64_t days = secs / 86400;
+  int64_t sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    days -= 1;
+  }
+  // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible Low-Level Date
+  // Algorithms", civil_from_days): eras of 400 years from 0000-03-01.
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;                                       // [0, 146096]
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  const int64_t mp = (5 * doy + 2) / 153;                                     // [0, 11]
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;                           // [1, 31]
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;                            // [1, 12]
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  char buf[] = "0000-00-00T00:00:00.000Z";
+  auto put = [&buf](size_t at, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10)
+      buf[at + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+  };
+  put(0, year, 4);
+  put(5, month, 2);
+  put(8, day, 2);
+  put(11, sod / 3600, 2);
+  put(14, sod / 60 % 60, 2);
+  put(17, sod % 60, 2);
+  put(20, rem, 3);
+  return std::string(buf, sizeof(buf) - 1);
 }
 
 }  // namespace interlock

@@ -237,7 +237,7 @@ Result<std::vector<core::KillEntry>> SqliteApprovalRows::EngagedKills() {
 
 Result<std::vector<core::Approval>> SqliteStore::ListApprovals(const core::ApprovalFilter& filter) {
   std::vector<core::Approval> out;
-  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
+  Status s = ReadOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
     std::string sql = std::string("SELECT ") + kApprovalColumns + " FROM approvals";
     switch (filter.which) {
       case core::ApprovalFilter::Which::kPending:
@@ -276,7 +276,7 @@ Result<std::vector<core::Approval>> SqliteStore::ListApprovals(const core::Appro
 
 Result<core::Approval> SqliteStore::GetApproval(std::string_view approval_id) {
   std::optional<Result<core::Approval>> out;
-  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
+  Status s = ReadOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
     out.emplace(LoadApproval(db, approval_id));
     return Status::Ok();
   });
@@ -329,7 +329,7 @@ Status SqliteStore::RevokeRunGrant(std::string_view run_id, std::string_view too
 Result<std::vector<core::CallSummary>> SqliteStore::ListRunCalls(std::string_view run_id,
                                                                  size_t limit) {
   std::vector<core::CallSummary> out;
-  Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
+  Status s = ReadOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
     // Through the run's audit records (audit_log.h, "Records of a run"): every call has
     // exactly one decision record, written in the same transaction (calls has no run
     // index: see migration 3).

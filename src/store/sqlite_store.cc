@@ -50,6 +50,15 @@
 namespace interlock::store {
 namespace {
 
+// SQLite's memory statistics off, before any SQLite use (a static initializer: single-
+// threaded, before main). With them on (SQLite's default), every sqlite3_malloc and
+// sqlite3_free takes one process-wide mutex to count bytes: ~117 of each per decision on
+// the writer, 5% of its native time (docs/performance.md, "The store's writer"), and the
+// same mutex for every other connection's thread. Nothing here reads the statistics
+// (sqlite3_memory_used, soft heap limits). If SQLite was initialized already, the call
+// is refused (SQLITE_MISUSE) and the statistics simply stay on.
+[[maybe_unused]] const int kSqliteMemStatusOff = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
 using internal::AppendStateStoreJson;
 using internal::NewId;
 using internal::ParseRecords;
@@ -200,11 +209,16 @@ constexpr const char* kInsertRateHit =
     "INSERT INTO rate_hits(agent_id, rate_key, at_ms) VALUES (?,?,?)";
 constexpr const char* kSelectDay =
     "SELECT calls, tokens, cost_micros FROM agent_days WHERE agent_id = ? AND day = ?";
-constexpr const char* kAddDay =
-    "INSERT INTO agent_days(agent_id, day, calls, tokens, cost_micros) VALUES (?,?,?,?,?)"
-    " ON CONFLICT(agent_id, day) DO UPDATE SET calls = calls + excluded.calls,"
-    " tokens = MIN(tokens + excluded.tokens, 9223372036854775807),"
-    " cost_micros = MIN(cost_micros + excluded.cost_micros, 9223372036854775807)";
+// A day's row is updated in place, and inserted only by the day's first call: an upsert
+// (INSERT ... ON CONFLICT DO UPDATE) first builds the row to insert and probes the key
+// for the conflict on every call (docs/performance.md).
+constexpr const char* kBumpDay =
+    "UPDATE agent_days SET calls = calls + ?3,"
+    " tokens = MIN(tokens + ?4, 9223372036854775807),"
+    " cost_micros = MIN(cost_micros + ?5, 9223372036854775807)"
+    " WHERE agent_id = ?1 AND day = ?2";
+constexpr const char* kInsertDay =
+    "INSERT INTO agent_days(agent_id, day, calls, tokens, cost_micros) VALUES (?,?,?,?,?)";
 constexpr const char* kSelectCall =
     "SELECT run_id, agent_id, principal, time_ms, tool, args_json, usage_tokens,"
     " usage_cost_micros, decision_json, state_after_json, result_json, policy_sha256"
@@ -861,15 +875,19 @@ class SqliteStore::Impl {
         q.Text(1, agent_id).Text(2, rate_key).Int(3, now_ms);
         if (q.Step() != SQLITE_DONE) return SqlError(db, "count call");
       }
-      Result<sqlite3_stmt*> d = impl_.writer_.Get(kAddDay);
-      if (!d.ok()) return d.error();
-      Query q(*d);
-      q.Text(1, agent_id)
-          .Int(2, UtcDayOfMillis(now_ms))
-          .Int(3, call ? 1 : 0)
-          .Int(4, static_cast<int64_t>(std::min<uint64_t>(usage.tokens, INT64_MAX)))
-          .Int(5, usage.cost_micros);
-      if (q.Step() != SQLITE_DONE) return SqlError(db, "count usage");
+      // In the batch's write transaction: no other writer between the UPDATE and the INSERT.
+      for (const char* sql : {kBumpDay, kInsertDay}) {
+        Result<sqlite3_stmt*> d = impl_.writer_.Get(sql);
+        if (!d.ok()) return d.error();
+        Query q(*d);
+        q.Text(1, agent_id)
+            .Int(2, UtcDayOfMillis(now_ms))
+            .Int(3, call ? 1 : 0)
+            .Int(4, static_cast<int64_t>(std::min<uint64_t>(usage.tokens, INT64_MAX)))
+            .Int(5, usage.cost_micros);
+        if (q.Step() != SQLITE_DONE) return SqlError(db, "count usage");
+        if (sqlite3_changes64(db) > 0) break;
+      }
       return Status::Ok();
     }
     Status SaveCallResult(std::string_view call_id, std::string_view result_json,
@@ -2091,6 +2109,16 @@ Status SqliteStore::RunOnWriter(const WriterFn& fn) {
     // follow, so it is dropped, whatever the outcome.
     Status s = fn(impl_->writer().db(), b.events);
     impl_->ForgetRuns();
+    return s;
+  });
+}
+
+Status SqliteStore::ReadOnWriter(const WriterFn& fn) {
+  return impl_->SubmitAndWait([&](Impl::Batch& b) {
+    sqlite3* db = impl_->writer().db();
+    const int64_t changes_before = sqlite3_total_changes64(db);
+    Status s = fn(db, b.events);
+    if (sqlite3_total_changes64(db) != changes_before) impl_->ForgetRuns();
     return s;
   });
 }

@@ -127,6 +127,12 @@ class SqliteStore final : public core::Store {
   // (its own savepoint); audit events it appends commit with it.
   using WriterFn = std::function<Status(sqlite3* db, std::vector<audit::AuditEvent>* events)>;
   Status RunOnWriter(const WriterFn& fn);
+  // The same for a read (ListApprovals, GetApproval, ListRunCalls): on the writer so that
+  // its answer waits for the sync of every commit it may have seen, like a decision's. It
+  // keeps the writer's run cache, which RunOnWriter drops (the approval sweeper reads twice
+  // a second: dropping the cache each time made every busy run reload its row); should
+  // `fn` change a row after all, the cache is dropped as RunOnWriter drops it.
+  Status ReadOnWriter(const WriterFn& fn);
   // For sqlite_approvals.cc: the audit key's redactor (edited arguments in a grant event).
   const audit::Redactor& AuditRedactor() const;
   std::unique_ptr<Impl> impl_;

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,49 @@ TEST(TimeTest, FormatsAndRoundTrips) {
     ASSERT_TRUE(t.ok());
     EXPECT_EQ(ToUnixMillis(*t), ms);
   }
+}
+
+// Tests that the hand-written formatter agrees with gmtime_r + snprintf (its former
+// implementation) across TimePoint's whole range: leap days, century years, before 1970.
+TEST(TimeTest, FormatMatchesGmtimeAcrossTheRange) {
+  auto reference = [](int64_t ms) {
+    int64_t secs = ms / 1000;
+    int64_t rem = ms % 1000;
+    if (rem < 0) {
+      rem += 1000;
+      secs -= 1;
+    }
+    std::time_t tt = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(rem));
+    return std::string(buf);
+  };
+  std::vector<int64_t> cases = {0,
+                                -1,
+                                1,
+                                86399999,
+                                86400000,
+                                -86400000,
+                                -86400001,
+                                951782400000,
+                                951868799999,
+                                4107542399999,
+                                4107542400000,
+                                -2208988800001,
+                                -9223372036854,
+                                9223372036853};
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    cases.push_back(static_cast<int64_t>(x % 18446744073708ull) - 9223372036854);
+  }
+  for (int64_t ms : cases) EXPECT_EQ(FormatRfc3339(FromUnixMillis(ms)), reference(ms)) << ms;
 }
 
 // Tests that timestamps outside what TimePoint (int64 nanoseconds, 1677..2262) can hold

@@ -229,6 +229,19 @@ TEST(SqliteStoreTest, RunLifecycle) {
 // A governance report streaming the log for seconds (here: held inside its first record)
 // must not hold the connection the console's other pages and the agents' GetCall read
 // through: a long scan on the history connection, other reads on the reader.
+// Tests that SQLite's process-wide memory statistics are off (set before SQLite's first
+// use by the store library): with them on, every SQLite allocation and free took one global
+// mutex, ~5% of the writer's time per decision (docs/performance.md).
+TEST(SqliteStoreTest, SqliteMemoryStatisticsAreOff) {
+  TempDir dir;
+  Fixture f(dir.File("s.db"));
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  core::GuardResponse r = f.guard->Decide(kAgentA, "alice", run->run_id, Call("read"));
+  ASSERT_FALSE(r.error.has_value());
+  EXPECT_EQ(sqlite3_memory_used(), 0);
+}
+
 TEST(SqliteStoreTest, LongHistoryScanDoesNotBlockOtherReads) {
   TempDir dir;
   Fixture f(dir.File("s.db"));
