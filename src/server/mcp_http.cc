@@ -88,6 +88,17 @@ HttpResponse SseHead(const std::string& session_header) {
   return res;
 }
 
+// The subscription a notification belongs to (params._meta's subscriptionId), or null.
+const json::value* SubscriptionOf(const json::object& notification) {
+  const json::value* params = notification.if_contains("params");
+  const json::value* meta = params != nullptr && params->is_object()
+                                ? params->get_object().if_contains("_meta")
+                                : nullptr;
+  return meta != nullptr && meta->is_object()
+             ? meta->get_object().if_contains(mcp::kMetaSubscriptionId)
+             : nullptr;
+}
+
 bool ValidSessionId(std::string_view id) {
   return !id.empty() && id.size() <= kMaxSessionIdBytes &&
          std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
@@ -378,6 +389,17 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     std::lock_guard lock(mu_);
+    if (const json::value* sub = SubscriptionOf(*o)) {
+      // subscriptions/listen (2026-07-28): on the stream of the request that opened it, and
+      // never on another request's (the gateway put the client's own id here).
+      auto e = exchanges_.find(mcp::IdKey(*sub));
+      if (e != exchanges_.end() && e->second->accept_sse) {
+        WriteLocked(e->second, text);
+      } else {
+        Log("session " + id_.substr(0, 8) + ": dropped a notification of a closed subscription");
+      }
+      return;
+    }
     if (method->is_string() && method->get_string() == "notifications/progress") {
       const json::value* params = o->if_contains("params");
       const json::value* token = params != nullptr && params->is_object()
