@@ -88,6 +88,14 @@ struct Harness {
                             {"capabilities", {{"tools", {{"listChanged", true}}}}},
                             {"resultType", "complete"}}}};
     }
+    if (method == "tools/list") {
+      // A server's own caching hint: public, a minute (its list is the same for everyone).
+      return json::object{{"result",
+                           {{"tools", json::array{{{"name", "zeta"}}, {{"name", "alpha"}}}},
+                            {"cacheScope", "public"},
+                            {"ttlMs", 60000},
+                            {"resultType", "complete"}}}};
+    }
     if (method == "initialize") {
       return json::object{{"result",
                            {{"protocolVersion", "2025-11-25"},
@@ -267,6 +275,28 @@ TEST(GatewayListenTest, ModernServersGracefulEndCarriesTheClientsSubscriptionId)
   h.Notify("notifications/tools/list_changed",
            {{"_meta", {{"io.modelcontextprotocol/subscriptionId", sid}}}});
   EXPECT_EQ(h.ToClient().size(), 1u);
+}
+
+// Tests that a tools/list filtered per agent is never offered to a shared cache, whatever the
+// server said: a 2026-07-28 server's "public, 60 s" reaches the 2026 client as "private", 0,
+// sorted (as a 2025 server's list does;
+// GatewayTest.ModernClientsServerIsInitializedByTheGatewayFirst).
+TEST(GatewayListenTest, ModernServersPublicToolListReachesTheClientPrivate) {
+  Harness h(/*modern_server=*/true);
+  h.gw->OnClientLine(ToJsonText(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", 4},
+      {"method", "tools/list"},
+      {"params",
+       {{"_meta",
+         {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+          {"io.modelcontextprotocol/clientCapabilities", json::object{}},
+          {"io.modelcontextprotocol/clientInfo", {{"name", "c"}, {"version", "1"}}}}}}}}));
+  const json::value r = h.ToClient().back();
+  EXPECT_EQ(r.at("id"), 4);
+  EXPECT_EQ(r.at("result").at("cacheScope"), "private");
+  EXPECT_EQ(r.at("result").at("ttlMs"), 0);
+  EXPECT_EQ(r.at("result").at("tools").at(0).at("name"), "alpha");
 }
 
 // Tests that a 2025 client cannot open a subscription (not a method of its revision: -32601).

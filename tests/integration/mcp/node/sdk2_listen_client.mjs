@@ -44,9 +44,11 @@ for (const [name, args] of [["echo", { text }], ["confirm", { what: "tools" }]])
     results.push({ thrown: String(e.message ?? e), code: e.code ?? null });
   }
 }
-await Promise.race([seen, new Promise((r) => setTimeout(r, 10000))]);
+// Timers unref'd: a bound that did not fire must not keep the process alive.
+const bound = (ms, v) => new Promise((r) => setTimeout(() => r(v), ms).unref());
+await Promise.race([seen, bound(10000)]);
 await sub.close();
-const closed = await Promise.race([sub.closed, new Promise((r) => setTimeout(() => r("hung"), 5000))]);
+const closed = await Promise.race([sub.closed, bound(5000, "hung")]);
 process.stdout.write(JSON.stringify({
   honored: sub.honoredFilter, tools: listed.tools.map((t) => t.name), results, changes, closed,
 }) + "\n");
