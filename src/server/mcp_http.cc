@@ -389,9 +389,10 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     std::lock_guard lock(mu_);
-    if (const json::value* sub = SubscriptionOf(*o)) {
-      // subscriptions/listen (2026-07-28): on the stream of the request that opened it, and
-      // never on another request's (the gateway put the client's own id here).
+    if (const json::value* sub = stateless_ ? SubscriptionOf(*o) : nullptr) {
+      // subscriptions/listen (2026-07-28 clients, whose sessions are the stateless ones): on
+      // the stream of the request that opened it, never on another request's (the gateway
+      // put the client's own id here).
       auto e = exchanges_.find(mcp::IdKey(*sub));
       if (e != exchanges_.end() && e->second->accept_sse) {
         WriteLocked(e->second, text);

@@ -1538,6 +1538,35 @@ TEST_F(McpHttp2026Test, ListenAndParamHeadersReachA2026HttpServer) {
   EXPECT_EQ(std::count(calls.begin(), calls.end(), '\n'), 2) << calls;  // echo and confirm
 }
 
+// Tests that in front of a 2025 server (server-everything) the daemon's door serves the SDK
+// 2.x client's subscriptions/listen itself: acknowledged on the request's own stream with the
+// list-change kinds it asked for, and closed by the client; the calls beside it are decided as
+// usual.
+TEST_F(McpHttp2026Test, ListenToA2025ServerIsServedByTheGateway) {
+  StartDaemon();
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "INTERLOCK_TOKEN=" + ev_, "LISTEN_WAIT_MS=500", "node",
+                  kNodeDir + "/sdk2_listen_client.mjs", "hi", "--url", Url("everything")},
+                 "", 120s);
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+  const json::value v = ParseLastLine(r.out);
+  ASSERT_TRUE(v.is_object()) << r.out;
+  EXPECT_EQ(v.at("honored"),
+            (json::object{{"toolsListChanged", true}, {"promptsListChanged", true}}))
+      << r.out;
+  // Decided as usual: everything's echo takes `message` (a schema refusal), confirm is not
+  // allowed.
+  const auto code = [&](int i) {
+    return v.at("results").at(i).at("_meta").at("interlock.dev/decision").at("code");
+  };
+  EXPECT_EQ(code(0), "INVALID_REQUEST") << r.out;
+  EXPECT_EQ(code(1), "TOOL_NOT_ALLOWED") << r.out;
+  // server-everything announces a tool list change of its own after it starts: relayed on
+  // the subscription when it comes while the client listens (at most once here).
+  EXPECT_LE(v.at("changes").as_int64(), 1) << r.out;
+  EXPECT_EQ(v.at("closed"), "local") << r.out;
+}
+
 // Tests that a 2026 client's stateless requests count against one run's budget exactly: with
 // execution.max_steps 2, the third call of the same token is denied BUDGET_EXCEEDED and not
 // forwarded, whatever its _meta says (no fresh run per request).

@@ -1,8 +1,8 @@
 // The official MCP TypeScript SDK 2.x client (@modelcontextprotocol/client) pinned to
 // 2026-07-28, through stdio or Streamable HTTP: opens subscriptions/listen
 // ({toolsListChanged, promptsListChanged}), calls echo {text} and confirm {what} (which makes
-// the server announce a tool list change), waits (at most 10 s) for the change to arrive on
-// the subscription, then closes it.
+// the server announce a tool list change), waits (at most LISTEN_WAIT_MS, default 10 s) for
+// the change to arrive on the subscription, then closes it.
 // Usage: node sdk2_listen_client.mjs TEXT (--url URL | -- CMD [ARGS...])
 //   HTTP: the bearer token comes from INTERLOCK_TOKEN.
 // Prints {"honored": filter, "tools": [...], "results": [echo, confirm], "changes": N,
@@ -46,7 +46,7 @@ for (const [name, args] of [["echo", { text }], ["confirm", { what: "tools" }]])
 }
 // Timers unref'd: a bound that did not fire must not keep the process alive.
 const bound = (ms, v) => new Promise((r) => setTimeout(() => r(v), ms).unref());
-await Promise.race([seen, bound(10000)]);
+await Promise.race([seen, bound(Number(process.env.LISTEN_WAIT_MS ?? 10000))]);
 await sub.close();
 const closed = await Promise.race([sub.closed, bound(5000, "hung")]);
 process.stdout.write(JSON.stringify({
