@@ -1,7 +1,14 @@
 // subscriptions/listen through the gateway (gateway_listen.cc): served by the gateway in
 // front of a 2025 server, forwarded under the gateway's id to a 2026-07-28 server; either
 // way the client gets only the notification kinds it asked for, on its own subscription.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -13,6 +20,7 @@
 
 #include "common/json.h"
 #include "mcp/gateway.h"
+#include "mcp/http_upstream.h"
 #include "store/sqlite_pins.h"
 
 namespace interlock::mcp {
@@ -306,6 +314,123 @@ TEST(GatewayListenTest, LegacyClientsListenIsNotAMethod) {
       R"({"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{}}})");
   ASSERT_EQ(h.ToClient().size(), 1u);
   EXPECT_EQ(h.ToClient()[0].at("error").at("code"), -32601);
+}
+
+// A loopback server that answers the first POST (a subscriptions/listen) with an SSE stream
+// carrying its acknowledgment and keeps it open, then reports whether the client closed that
+// connection within 10 s and how many more requests it got.
+class ListeningFake {
+ public:
+  ListeningFake() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ListeningFake() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    for (std::thread& t : others_) t.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
+  bool WaitClosed() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, 15s, [&] { return done_; });
+    return closed_by_peer_;
+  }
+  int more() const { return more_.load(); }
+
+ private:
+  void Serve() {
+    const int c = ::accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    others_.emplace_back([this] {  // any later connection is counted
+      for (;;) {
+        const int o = ::accept(fd_, nullptr, nullptr);
+        if (o < 0) return;
+        ++more_;
+        ::close(o);
+      }
+    });
+    timeval tv{10, 0};
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string req;
+    char buf[4096];
+    while (req.find("\r\n\r\n") == std::string::npos || req.back() != '}') {
+      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      req.append(buf, static_cast<size_t>(n));
+    }
+    const size_t at = req.find("\"id\":");
+    const std::string id = at == std::string::npos ? "0" : req.substr(at + 5, 1);
+    const std::string reply =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+        "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/subscriptions/acknowledged\","
+        "\"params\":{\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":" +
+        id + "},\"notifications\":{\"toolsListChanged\":true}}}\n\n";
+    ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    const ssize_t n = ::recv(c, buf, sizeof buf, 0);  // 0: the client closed the stream
+    ::close(c);
+    std::lock_guard lock(mu_);
+    closed_by_peer_ = n == 0;
+    done_ = true;
+    cv_.notify_all();
+  }
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::vector<std::thread> others_;
+  std::atomic<int> more_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool closed_by_peer_ = false;
+};
+
+// Tests that cancelling a subscription forwarded to a Streamable HTTP server of 2026-07-28
+// closes its stream there (how the revision cancels over HTTP) instead of leaving it open for
+// good, and posts nothing else.
+TEST(HttpUpstreamListenTest, CancelledSubscriptionClosesItsStreamAtTheServer) {
+  ListeningFake server;
+  HttpUpstreamOptions o;
+  o.url = server.url();
+  auto up = HttpUpstream::Create(o);
+  ASSERT_TRUE(up.ok()) << up.error().message;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> got;
+  UpstreamCallbacks cb;
+  cb.on_message = [&](std::string_view m, const json::value*) {
+    std::lock_guard lock(mu);
+    got.emplace_back(m);
+    cv.notify_all();
+  };
+  cb.on_closed = [](std::string) {};
+  ASSERT_TRUE((*up)->Start(std::move(cb)).ok());
+  (*up)->Send(json::parse(R"({"jsonrpc":"2.0","id":5,"method":"subscriptions/listen","params":{)"
+                          R"("notifications":{"toolsListChanged":true},"_meta":{)"
+                          R"("io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})"));
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return !got.empty(); }));
+    EXPECT_NE(got[0].find("subscriptions/acknowledged"), std::string::npos) << got[0];
+  }
+  (*up)->Send(json::parse(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}})"));
+  EXPECT_TRUE(server.WaitClosed());
+  EXPECT_EQ(server.more(), 0);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(got.size(), 1u);  // no "failed before answering" for a cancelled subscription
+  }
+  (*up)->Close();
 }
 
 }  // namespace
