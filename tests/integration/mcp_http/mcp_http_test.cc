@@ -1491,8 +1491,8 @@ TEST_F(McpHttp2026Test, FilteredToolListIsPrivateAndSorted) {
 // wrong), with the SDK 2.x client pinned to 2026-07-28: the call reaches the server with the
 // Mcp-Param-Text header the gateway made from the body it forwarded; subscriptions/listen is
 // answered (not -32601), forwarded over HTTP and carries the server's tool list change back on
-// the client's own stream. And a client whose Mcp-Param-Text says /tmp/ok while the body says
-// /etc/passwd is refused 400 -32020 before anything is decided or forwarded.
+// the client's own stream. And a client (2026 or 2025) whose Mcp-Param-Text says /tmp/ok while
+// the body says /etc/passwd is refused 400 -32020 before anything is decided or forwarded.
 TEST_F(McpHttp2026Test, ListenAndParamHeadersReachA2026HttpServer) {
   std::ofstream(policies_ + "/md.yaml")
       << "agent:\n  id: \"md\"\n  identity: \"md@example.iam\"\n  autonomy: audit_based\n"
@@ -1534,6 +1534,15 @@ TEST_F(McpHttp2026Test, ListenAndParamHeadersReachA2026HttpServer) {
   EXPECT_EQ(lie.status, 400) << lie.body;
   ASSERT_TRUE(lie.json.is_object()) << lie.body;
   EXPECT_EQ(lie.json.at("error").at("code"), -32020) << lie.body;
+  // The same lie from a 2025 client (its own session) is refused the same way.
+  const std::string session = OpenSession(*client_, md_, "listen-http");
+  Headers legacy = McpHeaders(session, "2025-06-18");
+  legacy.emplace_back("Mcp-Param-Text", "/tmp/ok");
+  HttpResult old_lie = client_->Request(
+      "POST", "/mcp/listen-http", Call(10, "echo", R"({"text":"/etc/passwd"})"), md_, 30s, legacy);
+  EXPECT_EQ(old_lie.status, 400) << old_lie.body;
+  ASSERT_TRUE(old_lie.json.is_object()) << old_lie.body;
+  EXPECT_EQ(old_lie.json.at("error").at("code"), -32020) << old_lie.body;
   const std::string calls = ReadFile(log);
   EXPECT_EQ(std::count(calls.begin(), calls.end(), '\n'), 2) << calls;  // echo and confirm
 }
