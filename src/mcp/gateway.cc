@@ -231,6 +231,7 @@ void Gateway::OnClientClosed(std::string_view why) {
 }
 
 void Gateway::CancelHeld(const json::value& id, std::string_view why) {
+  if (EndListen(id, /*answer=*/true)) return;
   std::lock_guard lock(mu_);
   if (auto it = held_.find(IdKey(id)); it != held_.end()) it->second->Cancel(why);
 }
@@ -398,6 +399,9 @@ void Gateway::OnClientLine(std::string_view line) {
           if (r != nullptr && r->is_string() && !r->get_string().empty()) {
             why += ": " + std::string(r->get_string().subview(0, 200));
           }
+          // A subscription ends without an answer (the client stopped listening); one the
+          // gateway forwarded is cancelled at the server under the gateway's id.
+          if (EndListen(*rid, /*answer=*/false)) return;
           std::lock_guard lock(mu_);
           if (auto it = held_.find(IdKey(*rid)); it != held_.end()) {
             it->second->Cancel(why);
@@ -472,6 +476,11 @@ void Gateway::OnClientLine(std::string_view line) {
                                    "Method not found: Interlock denied " + o.decision.tool + " (" +
                                        std::string(CodeName(o.decision.code)) +
                                        "): " + o.decision.reason));
+        return;
+      }
+      if (msg->method == "subscriptions/listen" &&
+          IsModern(ClientRevisionOf(msg->doc.get_object()))) {
+        HandleClientRequest(std::move(msg->doc), msg->id, msg->method);  // gateway_listen.cc
         return;
       }
       if (!Forwarded(msg->kind, msg->method, /*from_client=*/true)) {
@@ -571,6 +580,10 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     HandleToolsCall(std::move(doc), id);
     return;
   }
+  if (method == "subscriptions/listen") {
+    HandleListen(std::move(doc), id, era);
+    return;
+  }
   if (method == "initialize") {
     {
       std::lock_guard lock(mu_);
@@ -646,8 +659,10 @@ void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_
 
 void Gateway::OnUpstreamClosed(std::string_view why) {
   std::map<std::string, Pending, std::less<>> pending;
+  std::map<std::string, Listen, std::less<>> listens;
   {
     std::lock_guard lock(mu_);
+    listens.swap(listens_);
     upstream_closed_ = true;
     upstream_closed_why_ = std::string(why);
     pending.swap(pending_);
@@ -688,6 +703,15 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
       AnswerClient(ErrorResponse(p.client_id, kInternalError,
                                  "Interlock: the MCP server exited (" + std::string(why) + ")"));
     }
+  }
+  for (const auto& [key, l] : listens) {
+    // The subscriptions the gateway served end gracefully (their closing result); the
+    // forwarded ones were answered with the error above.
+    auto id = ParseJsonStrict(key);
+    if (l.server_id != 0 || !id.ok()) continue;
+    AnswerClient(
+        ResultResponse(*id, json::object{{"resultType", "complete"},
+                                         {"_meta", json::object{{kMetaSubscriptionId, *id}}}}));
   }
 }
 

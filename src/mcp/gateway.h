@@ -381,7 +381,9 @@ class Gateway {
   // withdrawals (bounded by the Enforcer's timeouts).
   void OnClientClosed(std::string_view why);
   // The client no longer waits for request `id` (its HTTP stream closed): like
-  // notifications/cancelled for it. No-op unless it is held for approval.
+  // notifications/cancelled for it. A call held for approval is withdrawn; a
+  // subscriptions/listen ends (answered with its closing result, so the transport frees
+  // the request). No-op for anything else.
   void CancelHeld(const boost::json::value& id, std::string_view why);
 
   // The client's id of the request the gateway sent the server as `server_id` (still
@@ -435,6 +437,9 @@ class Gateway {
     std::optional<JsonSchema> output_schema;  // unset when absent or unusable
     bool pin_ok = false;                      // false: changed definition or pin store error
     std::vector<std::string> labels;          // AnnotationLabels(definition)
+    // Why its x-mcp-header declarations are invalid (param_headers.h): not shown, calls
+    // refused. Empty: valid or none.
+    std::string param_headers_invalid;
   };
   // A rehearsal sent to this gateway's own upstream, waiting for its response.
   struct RehearsalWait {
@@ -617,6 +622,38 @@ class Gateway {
   bool EnsureUpstreamInitialized();
   // The upstream's answer to the gateway's own initialize.
   void UpstreamInitialized(const boost::json::object& response);
+  // subscriptions/listen of a 2026-07-28 client (gateway_listen.cc; docs/mcp.md#subscriptions):
+  // forwarded to a modern server under the gateway's id, or served by the gateway for a
+  // legacy one (the list-changed kinds only). What reaches the client is what it asked for,
+  // under its own request id.
+  struct Listen {
+    bool tools = false;
+    bool prompts = false;
+    bool resources = false;
+    std::vector<std::string> uris;  // resourceSubscriptions, sorted
+    uint64_t server_id = 0;         // forwarded under this id; 0: served by the gateway
+    bool Wants(std::string_view method, const boost::json::object& params) const;
+  };
+  // The filter a client asks for (params.notifications), or why it cannot be read.
+  static Result<Listen> ReadListenFilter(const boost::json::value& request);
+  // The client's filter narrowed to what `offered` (the server's acknowledgment, or the
+  // gateway's own offer for a legacy server) grants.
+  static boost::json::object Honored(const Listen& asked, const boost::json::object& offered);
+  static constexpr size_t kMaxListens = 16;
+  static constexpr size_t kMaxListenUris = 256;
+  void HandleListen(boost::json::value doc, const boost::json::value& id, UpstreamEra era);
+  // A server notification carrying a subscription id: relayed to the subscription the gateway
+  // forwarded under that id (rewritten to the client's), or dropped. False: it carries none.
+  bool RelayListenNotification(boost::json::object& notification, const std::string& method);
+  // A legacy server's list-changed notification, to every subscription the gateway serves
+  // that asked for it.
+  void FanOutToListens(const boost::json::object& notification, const std::string& method);
+  // Ends the subscription of the client's request `id` (false: there is none): a forwarded
+  // one is cancelled at the server; `answer`: the client gets the closing result.
+  bool EndListen(const boost::json::value& id, bool answer);
+  // The server's answer to a forwarded subscriptions/listen (its end): the subscription id in
+  // its _meta rewritten to the client's.
+  void ListenEnded(boost::json::object& response, const Pending& p);
   // Removes the modern _meta keys from a request to the (legacy) upstream.
   static void StripModernMeta(boost::json::value& doc);
   // A legacy server's result of `method` as a modern client expects it: tools sorted by
@@ -688,6 +725,7 @@ class Gateway {
   boost::json::object client_capabilities_;
   boost::json::value client_info_;
   std::map<std::string, OpenCall, std::less<>> open_calls_;  // mu_, by OpenKey
+  std::map<std::string, Listen, std::less<>> listens_;       // mu_, by IdKey of the client's id
   // Input requests put to a legacy client, by the gateway's client-side id: the ask and
   // its input key (mu_).
   std::map<uint64_t, std::pair<std::shared_ptr<InputAsk>, std::string>> input_asks_;

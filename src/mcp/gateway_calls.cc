@@ -329,6 +329,9 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
                    " changed since it was pinned (possible rug pull); an operator must review "
                    "it with `interlock mcp pins show " +
                    tool + "` and `interlock mcp pins accept " + tool + "`";
+    } else if (!it->second.param_headers_invalid.empty()) {
+      refuse_why = "the MCP server's definition of " + tool +
+                   " is invalid: " + it->second.param_headers_invalid;
     } else {
       schema = it->second.schema;
     }

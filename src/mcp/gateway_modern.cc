@@ -11,6 +11,7 @@
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
 #include "mcp/gateway_internal.h"
+#include "mcp/param_headers.h"
 #include "mcp/request_headers.h"
 #include "mcp/revision.h"
 
@@ -28,44 +29,6 @@ bool Cacheable(std::string_view method) {
   return method == "tools/list" || method == "prompts/list" || method == "resources/list" ||
          method == "resources/templates/list" || method == "resources/read" ||
          method == "server/discover";
-}
-
-// The parameters an inputSchema marks `x-mcp-header`, reached through `properties` keys
-// only (the specification's "statically reachable"): lower-cased header name -> path.
-void CollectParamHeaders(const json::value& schema, std::vector<std::string>& path,
-                         std::map<std::string, std::vector<std::string>>& out) {
-  const json::value* props =
-      schema.is_object() ? schema.get_object().if_contains("properties") : nullptr;
-  if (props == nullptr || !props->is_object()) return;
-  for (const auto& kv : props->get_object()) {
-    if (!kv.value().is_object()) continue;
-    path.emplace_back(kv.key());
-    if (const json::value* h = kv.value().get_object().if_contains("x-mcp-header");
-        h != nullptr && h->is_string()) {
-      std::string name(h->get_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out.emplace(std::move(name), path);
-    }
-    if (path.size() < 32) CollectParamHeaders(kv.value(), path, out);
-    path.pop_back();
-  }
-}
-
-// An argument as its header carries it: strings as they are, integers in decimal,
-// booleans as true/false; nullopt for any other type (never mirrored).
-std::optional<std::string> HeaderForm(const json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
-  if (v.is_bool()) return v.get_bool() ? "true" : "false";
-  if (v.is_int64()) return std::to_string(v.get_int64());
-  if (v.is_uint64()) return std::to_string(v.get_uint64());
-  if (v.is_double()) {
-    const double d = v.get_double();  // 42.0 equals 42, within the exactly representable
-    if (d > -9007199254740992.0 && d < 9007199254740992.0 &&
-        d == static_cast<double>(static_cast<int64_t>(d))) {
-      return std::to_string(static_cast<int64_t>(d));
-    }
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -94,16 +57,19 @@ std::optional<std::string> Gateway::ParamHeaderMismatch(
       schema = *s;
     }
   }
-  std::map<std::string, std::vector<std::string>> marked;
-  std::vector<std::string> path;
-  CollectParamHeaders(schema, path, marked);
-  for (const auto& [header, at] : marked) {
-    const json::value* v = args != nullptr && args->is_object() ? args : nullptr;
-    for (const std::string& key : at) {
-      v = v != nullptr && v->is_object() ? v->get_object().if_contains(key) : nullptr;
-    }
+  auto marked = ParamHeadersOf(schema);
+  if (!marked.ok()) {
+    // The tool is not offered (FilterToolList) and its calls are refused after their
+    // decision; no header can agree with declarations that are themselves invalid.
+    return "Header mismatch: the tool's x-mcp-header declarations are invalid (" +
+           marked.error().message + ")";
+  }
+  for (const ParamHeader& declared : *marked) {
+    std::string header = declared.name;
+    for (char& c : header) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const json::value* v = ParamArgument(declared, args);
     auto h = param_headers.find(header);
-    if (v == nullptr || v->is_null()) {
+    if (v == nullptr) {
       if (h != param_headers.end()) {
         return "Header mismatch: Mcp-Param-" + header + " was sent but the argument is absent";
       }
@@ -113,7 +79,7 @@ std::optional<std::string> Gateway::ParamHeaderMismatch(
       return "Header mismatch: the Mcp-Param-" + header + " header is missing";
     }
     auto decoded = DecodeHeaderValue(h->second);
-    std::optional<std::string> expected = HeaderForm(*v);
+    std::optional<std::string> expected = ParamHeaderForm(*v);
     if (!decoded.ok() || !expected || *decoded != *expected) {
       return "Header mismatch: Mcp-Param-" + header + " does not match the argument";
     }
@@ -124,13 +90,14 @@ std::optional<std::string> Gateway::ParamHeaderMismatch(
 json::object Gateway::DiscoverResult() {
   // The gateway's own answer, the same for every agent and without asking the upstream
   // (a probe starts nothing): what the gateway serves, not what the server behind it has.
-  // No listChanged: list changes would need subscriptions/listen, which is not served.
+  // listChanged: subscriptions/listen is served (gateway_listen.cc); a server that never
+  // announces a change leaves a subscription quiet. Resource subscriptions are passed to a
+  // modern server only, so `subscribe` is not claimed for every server.
+  const json::object listed{{"listChanged", true}};
   return json::object{
       {"resultType", "complete"},
       {"supportedVersions", SupportedVersionsJson()},
-      {"capabilities",
-       json::object{
-           {"tools", json::object{}}, {"resources", json::object{}}, {"prompts", json::object{}}}},
+      {"capabilities", json::object{{"tools", listed}, {"resources", listed}, {"prompts", listed}}},
       {"_meta",
        json::object{{kMetaServerInfo, json::object{{"name", "interlock"}, {"version", "1.0.0"}}}}},
       {"ttlMs", 0},

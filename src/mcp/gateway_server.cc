@@ -12,6 +12,7 @@
 #include "common/json.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
+#include "mcp/param_headers.h"
 #include "mcp/tool_catalog.h"
 #include "mcp/upstream_revision.h"
 
@@ -96,7 +97,15 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
     }
     e.pin_ok = pin.ok() && *pin != PinState::kChanged;
     e.labels = AnnotationLabels(t);
-    e.shown = e.pin_ok && visible(tool_name);
+    if (const json::value* s = t.get_object().if_contains("inputSchema")) {
+      if (auto marked = ParamHeadersOf(*s); !marked.ok()) {
+        // A client over HTTP must not offer it (streamable-http#schema-extension): its
+        // Mcp-Param-* headers could not be made or checked.
+        e.param_headers_invalid = marked.error().message;
+        Log("tool " + tool_name + " hidden and blocked: " + e.param_headers_invalid);
+      }
+    }
+    e.shown = e.pin_ok && e.param_headers_invalid.empty() && visible(tool_name);
     if (e.shown) kept.push_back(t);
     seen.emplace_back(tool_name, std::move(e));
   }
@@ -193,6 +202,10 @@ void Gateway::OnServerLine(std::string_view line) {
     }
   }
   if (msg->kind == MessageKind::kNotification) {
+    // On a subscription (subscriptions/listen) only what the client asked for, under its id.
+    if (ClientSpeaksModern() && RelayListenNotification(msg->doc.get_object(), msg->method)) {
+      return;
+    }
     if (!Forwarded(msg->kind, msg->method, /*from_client=*/false)) {
       Log("dropped the server notification " + Quoted(msg->method) +
           " (not an MCP method; see --forward-method)");
@@ -238,8 +251,12 @@ void Gateway::OnServerLine(std::string_view line) {
       }
     }
     if (ClientSpeaksModern() && msg->method != "notifications/progress") {
-      // 2026-07-28 has change notifications only on subscriptions/listen (not served)
-      // and log messages only where a request asked for them.
+      // 2026-07-28 has change notifications only on subscriptions/listen (a legacy server's
+      // go to the subscriptions the gateway serves) and log messages only where a request
+      // asked for them.
+      if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {
+        FanOutToListens(msg->doc.get_object(), msg->method);
+      }
       return;
     }
     SendToClient(msg->doc);
@@ -387,6 +404,8 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
   } else if (p->method == "tools/call") {
     if (HandleInputRequired(o, *p)) return;
     HandleToolResult(o, *p);
+  } else if (p->method == "subscriptions/listen") {
+    ListenEnded(o, *p);
   } else if (p->method == "initialize") {
     const json::value* result = o.if_contains("result");
     const json::value* v = result != nullptr && result->is_object()

@@ -4,7 +4,6 @@
 #include <iostream>
 #include <optional>
 
-#include <openssl/evp.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -83,6 +82,12 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   // MCP-Protocol-Version, Mcp-Method and Mcp-Name, and no session.
   std::string modern_version;
   std::optional<std::string> mcp_name;  // the header value, encoded
+  std::string tool;                     // a modern tools/call: the tool and its arguments
+  json::value arguments;
+  // notifications/cancelled: the request it cancels. A modern request's is not posted: its
+  // reply stream is closed instead (2026-07-28 cancels by closing; a subscription's stream
+  // would otherwise stay open at the server).
+  json::value cancels;
   // A non-2xx reply to a request, read to pass the server's own JSON-RPC error on.
   unsigned error_status = 0;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -239,13 +244,36 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
                                      : nullptr;
           if (v != nullptr && v->is_string())
             owner->protocol_version_ = std::string(v->get_string());
+          if (method == "tools/list" && result != nullptr && result->is_object()) {
+            owner->LearnParamHeaders(result->get_object());
+          }
         }
       }
     }
     owner->Deliver(text, kind == Kind::kPost && !id.is_null() ? &id : nullptr);
   }
 
+  // The modern request this exchange carries was cancelled: nothing more is delivered for
+  // it and its connection is closed (the server sees the stream end).
+  void Abort() {
+    answered = true;
+    aborted = true;
+    beast::error_code ignored;
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Lowest().socket().close(ignored);
+  }
+  bool aborted = false;
+
+  void Forget() {
+    if (id.is_null() || modern_version.empty()) return;
+    auto it = owner->modern_ops_.find(IdKey(id));
+    if (it != owner->modern_ops_.end() && it->second.lock().get() == this) {
+      owner->modern_ops_.erase(it);
+    }
+  }
+
   void Finish() {
+    Forget();
     if (kind == Kind::kDelete) {
       if (done) done();
       return;
@@ -264,6 +292,8 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   }
 
   void Fail(const std::string& why) {
+    Forget();
+    if (aborted) return;
     if (kind == Kind::kDelete) {
       if (done) done();
       return;
@@ -306,24 +336,25 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   }
 };
 
-namespace {
-
-// A header value as the 2026-07-28 transport carries it: as is when plain visible ASCII,
-// else "=?base64?...?=" (streamable-http.mdx, Value Encoding).
-std::string HeaderValue(std::string_view v) {
-  bool plain = !v.empty() && v.front() != ' ' && v.back() != ' ' &&
-               !(v.starts_with("=?base64?") && v.ends_with("?="));
-  for (unsigned char c : v) plain = plain && c >= 0x20 && c <= 0x7e;
-  if (plain) return std::string(v);
-  std::string out(4 * ((v.size() + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(v.data()), static_cast<int>(v.size()));
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return "=?base64?" + out + "?=";
+void HttpUpstream::LearnParamHeaders(const json::object& result) {
+  const json::value* tools = result.if_contains("tools");
+  if (tools == nullptr || !tools->is_array()) return;
+  for (const json::value& t : tools->get_array()) {
+    const json::object* o = t.if_object();
+    const json::value* name = o != nullptr ? o->if_contains("name") : nullptr;
+    if (name == nullptr || !name->is_string()) continue;
+    const json::value* schema = o->if_contains("inputSchema");
+    auto declared = schema != nullptr
+                        ? ParamHeadersOf(*schema)
+                        : Result<std::vector<ParamHeader>>(std::vector<ParamHeader>{});
+    // Invalid declarations mirror nothing (the gateway hides and refuses such a tool).
+    if (declared.ok() && !declared->empty()) {
+      param_headers_[std::string(name->get_string())] = std::move(*declared);
+    } else {
+      param_headers_.erase(std::string(name->get_string()));
+    }
+  }
 }
-
-}  // namespace
 
 void HttpUpstream::NoteModern(const json::object& message, Op& op) {
   if (op.id.is_null()) return;
@@ -335,15 +366,21 @@ void HttpUpstream::NoteModern(const json::object& message, Op& op) {
                              ? meta->get_object().if_contains(kMetaProtocolVersion)
                              : nullptr;
   if (v == nullptr || !v->is_string() || IsLegacyRevision(v->get_string())) return;
-  op.modern_version = HeaderValue(v->get_string());
+  op.modern_version = EncodeHeaderValue(v->get_string());
   const json::value* name = nullptr;
   if (op.method == "tools/call" || op.method == "prompts/get") {
     name = p->if_contains("name");
   } else if (op.method == "resources/read") {
     name = p->if_contains("uri");
   }
-  if (name != nullptr && name->is_string()) op.mcp_name = HeaderValue(name->get_string());
-  op.method = HeaderValue(op.method);
+  if (name != nullptr && name->is_string()) op.mcp_name = EncodeHeaderValue(name->get_string());
+  if (op.method == "tools/call" && name != nullptr && name->is_string()) {
+    // Its Mcp-Param-* headers are made in Begin from these, the arguments this very body
+    // carries (a reviewer's edit included), so a header never disagrees with the body.
+    op.tool = std::string(name->get_string());
+    if (const json::value* a = p->if_contains("arguments")) op.arguments = *a;
+  }
+  op.method = EncodeHeaderValue(op.method);
 }
 
 Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions options) {
@@ -429,6 +466,17 @@ void HttpUpstream::Begin(std::shared_ptr<Op> op) {
     req.set("MCP-Protocol-Version", op->modern_version);
     req.set("Mcp-Method", op->method);
     if (op->mcp_name) req.set("Mcp-Name", *op->mcp_name);
+    // A subscription's reply stream lasts until cancelled (other requests' answers are
+    // still awaited and recorded after a cancellation).
+    if (!op->id.is_null() && op->method == "subscriptions/listen") {
+      modern_ops_[IdKey(op->id)] = op;
+    }
+    if (auto d = op->tool.empty() ? param_headers_.end() : param_headers_.find(op->tool);
+        d != param_headers_.end()) {
+      for (const auto& [name, value] : MirrorParamHeaders(d->second, &op->arguments)) {
+        req.set(name, value);
+      }
+    }
   } else {
     if (!session_id_.empty()) req.set("Mcp-Session-Id", session_id_);
     if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
@@ -492,6 +540,13 @@ void HttpUpstream::Post(const json::value& message, std::optional<std::string> a
       op->method = std::string(m->get_string());
       if (const json::value* id = o.if_contains("id")) op->id = *id;
       NoteModern(o, *op);
+      if (op->method == "notifications/cancelled") {
+        const json::value* params = o.if_contains("params");
+        const json::value* rid = params != nullptr && params->is_object()
+                                     ? params->get_object().if_contains("requestId")
+                                     : nullptr;
+        if (rid != nullptr) op->cancels = *rid;
+      }
     }
   }
   if (!refused.empty()) {
@@ -518,6 +573,14 @@ void HttpUpstream::Post(const json::value& message, std::optional<std::string> a
     if (closed_reported_) {
       if (!op->id.is_null()) op->Answer("the upstream MCP session ended");
       return;
+    }
+    if (!op->cancels.is_null()) {
+      if (auto it = modern_ops_.find(IdKey(op->cancels)); it != modern_ops_.end()) {
+        std::shared_ptr<Op> cancelled = it->second.lock();
+        modern_ops_.erase(it);
+        if (cancelled) cancelled->Abort();
+        return;
+      }
     }
     Begin(op);
   });

@@ -15,9 +15,14 @@
 // A request whose params._meta names the 2026-07-28 revision (the gateway stamps it for a
 // modern upstream, upstream_revision.h) is sent without the session, with that
 // MCP-Protocol-Version and with Mcp-Method and Mcp-Name (the tool or prompt name, the
-// resource URI; Base64 sentinel where not plain ASCII). A 4xx reply to a request whose body
+// resource URI; Base64 sentinel where not plain ASCII) and, for tools/call, an
+// `Mcp-Param-{Name}` header for every argument the tool's inputSchema marks `x-mcp-header`
+// (param_headers.h), made from the arguments in the body being sent; the declarations are
+// those of the latest tools/list answer this transport carried. A 4xx reply to a request whose body
 // is a JSON-RPC error (a modern server's -32022, -32020, ...) is delivered as that error for
-// the request's id, as it came.
+// the request's id, as it came. notifications/cancelled for a subscriptions/listen still open
+// is not posted: that request's connection is closed, which is how 2026-07-28 cancels over
+// HTTP.
 //
 // Fail closed: a request whose POST fails (connect error, non-2xx, a reply cut short,
 // oversized) is answered with a JSON-RPC error for its id, saying the call may or may not
@@ -46,6 +51,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 
+#include "mcp/param_headers.h"
 #include "mcp/upstream.h"
 
 namespace interlock::mcp {
@@ -90,6 +96,9 @@ class HttpUpstream final : public Upstream {
   void Begin(std::shared_ptr<Op> op);  // io thread
   // A request of the 2026-07-28 revision gets its own headers (Begin) and no session.
   static void NoteModern(const boost::json::object& message, Op& op);
+  // A tools/list result passed to the gateway: each tool's x-mcp-header declarations (io
+  // thread).
+  void LearnParamHeaders(const boost::json::object& result);
   void StartListening();  // io thread
   // The GET stream opened at `started` ended or failed: schedule the next one (io thread).
   void ListenEnded(std::chrono::steady_clock::time_point started);
@@ -115,11 +124,15 @@ class HttpUpstream final : public Upstream {
   static constexpr std::chrono::milliseconds kListenRetryMin{1000};
   static constexpr std::chrono::milliseconds kListenRetryMax{30000};
   static constexpr std::chrono::seconds kListenHealthy{30};
-  std::chrono::milliseconds listen_backoff_{kListenRetryMin};  // io thread
-  boost::asio::steady_timer listen_retry_;                     // io thread
-  std::string session_id_;                                     // io thread
-  std::string protocol_version_;                               // io thread
-  std::string last_authorization_;                             // io thread
+  std::chrono::milliseconds listen_backoff_{kListenRetryMin};      // io thread
+  boost::asio::steady_timer listen_retry_;                         // io thread
+  std::string session_id_;                                         // io thread
+  std::string protocol_version_;                                   // io thread
+  std::string last_authorization_;                                 // io thread
+  std::map<std::string, std::vector<ParamHeader>> param_headers_;  // io thread, by tool
+  // Modern subscriptions/listen requests open, by IdKey of their id: notifications/cancelled
+  // for one closes its exchange instead of being posted (io thread).
+  std::map<std::string, std::weak_ptr<Op>> modern_ops_;
   std::once_flag close_once_;
 };
 

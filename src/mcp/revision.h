@@ -50,6 +50,8 @@ inline constexpr std::string_view kMetaClientCapabilities =
     "io.modelcontextprotocol/clientCapabilities";
 inline constexpr std::string_view kMetaClientInfo = "io.modelcontextprotocol/clientInfo";
 inline constexpr std::string_view kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
+// The subscriptions/listen request a notification belongs to (basic/patterns/subscriptions).
+inline constexpr std::string_view kMetaSubscriptionId = "io.modelcontextprotocol/subscriptionId";
 
 // The error codes the modern revision reserves (basic/index#error-codes).
 inline constexpr int kHeaderMismatch = -32020;

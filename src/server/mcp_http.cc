@@ -88,6 +88,27 @@ HttpResponse SseHead(const std::string& session_header) {
   return res;
 }
 
+// The subscription a notification belongs to (params._meta's subscriptionId), or null.
+const json::value* SubscriptionOf(const json::object& notification) {
+  const json::value* params = notification.if_contains("params");
+  const json::value* meta = params != nullptr && params->is_object()
+                                ? params->get_object().if_contains("_meta")
+                                : nullptr;
+  return meta != nullptr && meta->is_object()
+             ? meta->get_object().if_contains(mcp::kMetaSubscriptionId)
+             : nullptr;
+}
+
+// The request's Mcp-Param-{Name} headers: lower-cased {Name} -> the value as received.
+std::map<std::string, std::string, std::less<>> ParamHeadersOf(const HttpRequest& req) {
+  std::map<std::string, std::string, std::less<>> out;
+  for (const auto& field : req) {
+    std::string name = Lower(field.name_string());
+    if (name.rfind("mcp-param-", 0) == 0) out[name.substr(10)] = field.value();
+  }
+  return out;
+}
+
 bool ValidSessionId(std::string_view id) {
   return !id.empty() && id.size() <= kMaxSessionIdBytes &&
          std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
@@ -303,8 +324,9 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     gateway_->OnClientLine(body);
   }
 
-  // Worker: a 2026-07-28 request (exchange `key`): its Mcp-Param-* headers are checked
-  // against the tool's x-mcp-header arguments first (400 -32020, nothing decided).
+  // Worker: a request (exchange `key`) that must pass the Mcp-Param-* check first: every
+  // 2026-07-28 request, and a legacy one that sent such headers. Its headers are checked
+  // against the tool's x-mcp-header arguments (400 -32020, nothing decided).
   void ModernMessage(const std::string& key, const std::string& body,
                      const std::map<std::string, std::string, std::less<>>& param_headers) {
     if (!ready_ || closed()) return;
@@ -378,6 +400,18 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     std::lock_guard lock(mu_);
+    if (const json::value* sub = stateless_ ? SubscriptionOf(*o) : nullptr) {
+      // subscriptions/listen (2026-07-28 clients, whose sessions are the stateless ones): on
+      // the stream of the request that opened it, never on another request's (the gateway
+      // put the client's own id here).
+      auto e = exchanges_.find(mcp::IdKey(*sub));
+      if (e != exchanges_.end() && e->second->accept_sse) {
+        WriteLocked(e->second, text);
+      } else {
+        Log("session " + id_.substr(0, 8) + ": dropped a notification of a closed subscription");
+      }
+      return;
+    }
     if (method->is_string() && method->get_string() == "notifications/progress") {
       const json::value* params = o->if_contains("params");
       const json::value* token = params != nullptr && params->is_object()
@@ -982,9 +1016,19 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
       ex->progress_key = mcp::IdKey(*t);
     }
   }
-  if (!session->AddExchange(mcp::IdKey(msg->id), ex)) {
+  const std::string key = mcp::IdKey(msg->id);
+  if (!session->AddExchange(key, ex)) {
     return ex->responder.Send(
         RpcError(400, mcp::kInvalidRequest, "a request with this id is still in progress"));
+  }
+  // Mcp-Param-* headers present on a legacy request are checked like Mcp-Method/Mcp-Name: a
+  // router in front may have acted on them.
+  auto param_headers = ParamHeadersOf(req);
+  if (!param_headers.empty()) {
+    return session->Post(
+        [weak, key, body = std::move(req.body()), param_headers = std::move(param_headers)] {
+          if (auto s = weak.lock()) s->ModernMessage(key, body, param_headers);
+        });
   }
   session->Post([weak, body = std::move(req.body())] {
     if (auto s = weak.lock()) s->ClientMessage(body);
@@ -1086,11 +1130,7 @@ void McpHttpService::HandleModernPost(const std::string& upstream, const Asker& 
     return ex->responder.Send(
         RpcError(400, mcp::kInvalidRequest, "a request with this id is still in progress"));
   }
-  std::map<std::string, std::string, std::less<>> param_headers;
-  for (const auto& field : req) {
-    std::string name = Lower(field.name_string());
-    if (name.rfind("mcp-param-", 0) == 0) param_headers[name.substr(10)] = field.value();
-  }
+  auto param_headers = ParamHeadersOf(req);
   std::weak_ptr<Session> weak = session;
   session->Post(
       [weak, key, created, body = std::move(req.body()), param_headers = std::move(param_headers)] {

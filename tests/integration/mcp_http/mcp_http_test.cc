@@ -1477,12 +1477,103 @@ TEST_F(McpHttp2026Test, FilteredToolListIsPrivateAndSorted) {
     names.emplace_back(t.at("name").as_string());
   EXPECT_EQ(names, (std::vector<std::string>{"deploy", "echo", "hang"}));
   // A method the gateway does not serve: 404 with -32601, as the revision asks.
+  // (subscriptions/listen is served: McpHttp2026Test.ListenAndParamHeadersReachA2026HttpServer.)
   HttpResult unknown =
-      client_->Request("POST", "/mcp/fake", ModernBody(2, "subscriptions/listen", {}), ta_, 30s,
-                       ModernHeaders("subscriptions/listen"));
+      client_->Request("POST", "/mcp/fake", ModernBody(2, "prompts/frobnicate", {}), ta_, 30s,
+                       ModernHeaders("prompts/frobnicate"));
   EXPECT_EQ(unknown.status, 404) << unknown.body;
   ASSERT_TRUE(unknown.json.is_object()) << unknown.body;
   EXPECT_EQ(unknown.json.at("error").at("code"), -32601);
+}
+
+// Tests the daemon's door in front of a 2026-only Streamable HTTP server (the v2 server SDK,
+// node/listen_server.mjs, which refuses a call whose Mcp-Param-Text header is missing or
+// wrong), with the SDK 2.x client pinned to 2026-07-28: the call reaches the server with the
+// Mcp-Param-Text header the gateway made from the body it forwarded; subscriptions/listen is
+// answered (not -32601), forwarded over HTTP and carries the server's tool list change back on
+// the client's own stream. And a client (2026 or 2025) whose Mcp-Param-Text says /tmp/ok while
+// the body says /etc/passwd is refused 400 -32020 before anything is decided or forwarded.
+TEST_F(McpHttp2026Test, ListenAndParamHeadersReachA2026HttpServer) {
+  std::ofstream(policies_ + "/md.yaml")
+      << "agent:\n  id: \"md\"\n  identity: \"md@example.iam\"\n  autonomy: audit_based\n"
+         "tools:\n  allowed:\n    - name: \"echo\"\n    - name: \"confirm\"\n"
+         "  blocked:\n    - \"delete_file\"\n";
+  const std::string port_file = dir_.path() + "/listen-http.port";
+  const std::string log = dir_.path() + "/listen-http.log";
+  Background server({"node", kNodeDir + "/listen_server.mjs", "http", log, port_file}, {},
+                    dir_.path() + "/listen-http.out");
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s))
+      << ReadFile(dir_.path() + "/listen-http.out");
+  StartDaemon("",
+              "    listen-http:\n      url: http://127.0.0.1:" + ReadFile(port_file) + "/mcp\n");
+  ASSERT_FALSE(md_.empty());
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "INTERLOCK_TOKEN=" + md_, "node",
+                  kNodeDir + "/sdk2_listen_client.mjs", "/etc/passwd", "--url", Url("listen-http")},
+                 "", 120s);
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+  const json::value v = ParseLastLine(r.out);
+  ASSERT_TRUE(v.is_object()) << r.out;
+  EXPECT_EQ(v.at("tools"), (json::array{"confirm", "echo"})) << r.out;
+  EXPECT_EQ(v.at("results").at(0).at("content").at(0).at("text"), "echo: /etc/passwd") << r.out;
+  EXPECT_EQ(v.at("results").at(1).at("content").at(0).at("text"), "changed tools") << r.out;
+  EXPECT_EQ(v.at("honored"), (json::object{{"toolsListChanged", true}})) << r.out;
+  EXPECT_EQ(v.at("changes"), 1) << r.out << daemon_->log();
+  EXPECT_EQ(v.at("closed"), "local") << r.out;
+  // The server got the header of the argument it ran with.
+  EXPECT_NE(ReadFile(log).find("echo\t{\"text\":\"/etc/passwd\"}\t/etc/passwd\n"),
+            std::string::npos)
+      << ReadFile(log);
+  Headers h = ModernHeaders("tools/call", "echo");
+  h.emplace_back("Mcp-Param-Text", "/tmp/ok");
+  HttpResult lie = client_->Request(
+      "POST", "/mcp/listen-http",
+      ModernBody(9, "tools/call",
+                 json::object{{"name", "echo"}, {"arguments", {{"text", "/etc/passwd"}}}}),
+      md_, 30s, h);
+  EXPECT_EQ(lie.status, 400) << lie.body;
+  ASSERT_TRUE(lie.json.is_object()) << lie.body;
+  EXPECT_EQ(lie.json.at("error").at("code"), -32020) << lie.body;
+  // The same lie from a 2025 client (its own session) is refused the same way.
+  const std::string session = OpenSession(*client_, md_, "listen-http");
+  Headers legacy = McpHeaders(session, "2025-06-18");
+  legacy.emplace_back("Mcp-Param-Text", "/tmp/ok");
+  HttpResult old_lie = client_->Request(
+      "POST", "/mcp/listen-http", Call(10, "echo", R"({"text":"/etc/passwd"})"), md_, 30s, legacy);
+  EXPECT_EQ(old_lie.status, 400) << old_lie.body;
+  ASSERT_TRUE(old_lie.json.is_object()) << old_lie.body;
+  EXPECT_EQ(old_lie.json.at("error").at("code"), -32020) << old_lie.body;
+  const std::string calls = ReadFile(log);
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), '\n'), 2) << calls;  // echo and confirm
+}
+
+// Tests that in front of a 2025 server (server-everything) the daemon's door serves the SDK
+// 2.x client's subscriptions/listen itself: acknowledged on the request's own stream with the
+// list-change kinds it asked for, and closed by the client; the calls beside it are decided as
+// usual.
+TEST_F(McpHttp2026Test, ListenToA2025ServerIsServedByTheGateway) {
+  StartDaemon();
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "INTERLOCK_TOKEN=" + ev_, "LISTEN_WAIT_MS=500", "node",
+                  kNodeDir + "/sdk2_listen_client.mjs", "hi", "--url", Url("everything")},
+                 "", 120s);
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->log();
+  const json::value v = ParseLastLine(r.out);
+  ASSERT_TRUE(v.is_object()) << r.out;
+  EXPECT_EQ(v.at("honored"),
+            (json::object{{"toolsListChanged", true}, {"promptsListChanged", true}}))
+      << r.out;
+  // Decided as usual: everything's echo takes `message` (a schema refusal), confirm is not
+  // allowed.
+  const auto code = [&](int i) {
+    return v.at("results").at(i).at("_meta").at("interlock.dev/decision").at("code");
+  };
+  EXPECT_EQ(code(0), "INVALID_REQUEST") << r.out;
+  EXPECT_EQ(code(1), "TOOL_NOT_ALLOWED") << r.out;
+  // server-everything announces a tool list change of its own after it starts: relayed on
+  // the subscription when it comes while the client listens (at most once here).
+  EXPECT_LE(v.at("changes").as_int64(), 1) << r.out;
+  EXPECT_EQ(v.at("closed"), "local") << r.out;
 }
 
 // Tests that a 2026 client's stateless requests count against one run's budget exactly: with
