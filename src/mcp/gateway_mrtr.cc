@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "core/app/approvals.h"
 #include "core/request_state.h"
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
@@ -252,9 +253,10 @@ void Gateway::AwaitReviewersForRetry(json::value doc, json::value id, std::strin
       pending,
       [&] { return held->cancelled.load() || std::chrono::steady_clock::now() >= deadline; },
       progress);
-  // AwaitApproval answers anything when told to stop: the approval as it stands decides.
-  if (!held->cancelled.load() && (r.decision.verdict == Verdict::kApprovalRequired ||
-                                  std::chrono::steady_clock::now() >= deadline)) {
+  // AwaitApproval answers the pending outcome when told to stop: the approval as it stands
+  // decides. A final verdict is never read twice (the second read of a granted call is
+  // not a release: core::Approvals::ReleaseToRun).
+  if (!held->cancelled.load() && r.decision.verdict == Verdict::kApprovalRequired) {
     r = options_.enforcer->CheckApproval(pending);
   }
   r.decision.tool = tool;
@@ -294,7 +296,15 @@ void Gateway::AnswerVerdict(json::value doc, const json::value& id, const std::s
                     final.decision.arguments ? *final.decision.arguments : args, final);
     return;
   }
-  if (final.decision.verdict != Verdict::kDeny) {
+  if (final.decision.rule == core::kReleasedBeforeRule) {
+    // A retry whose approval already ran its call (a state replayed after a restart or to
+    // another daemon of the fleet, whose replay memory did not see it): refused and
+    // recorded like a replay this process saw.
+    const json::value* params = doc.get_object().if_contains("params");
+    Enforcer::Outcome o =
+        DecideRefusal(params, "requestState refused: " + final.decision.reason + "; not forwarded");
+    Log("refused a retry whose approval already released its call (call " + o.call_id + ")");
+  } else if (final.decision.verdict != Verdict::kDeny) {
     final.decision =
         DenyDecision(Code::kApprovalDenied, "the approval did not settle", kGatewayRule);
     final.decision.agent_id = options_.agent_id;
