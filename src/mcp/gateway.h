@@ -617,6 +617,11 @@ class Gateway {
   bool EnsureUpstreamInitialized();
   // The upstream's answer to the gateway's own initialize.
   void UpstreamInitialized(const boost::json::object& response);
+  // A legacy client's initialize in front of a legacy server (docs/mcp.md#revisions): the
+  // first one is forwarded (false). Once the server is initialized (by the gateway for a
+  // 2026-07-28 client of the same process, or by an earlier initialize) it is never
+  // initialized again: the client is answered from the server's own answer (true).
+  bool AnswerInitializeFromUpstream(const boost::json::value& id);
   // Removes the modern _meta keys from a request to the (legacy) upstream.
   static void StripModernMeta(boost::json::value& doc);
   // A legacy server's result of `method` as a modern client expects it: tools sorted by
@@ -664,7 +669,9 @@ class Gateway {
   std::atomic<McpRevision> client_revision_{McpRevision::k2025_11_25};
   // Who initialized the upstream: nobody yet, the gateway (pending, done) or the client.
   enum class UpstreamInit { kNone, kPending, kDone, kClient };
-  UpstreamInit upstream_init_ = UpstreamInit::kNone;                // guarded by mu_
+  UpstreamInit upstream_init_ = UpstreamInit::kNone;  // guarded by mu_
+  boost::json::object upstream_init_result_;          // the server's initialize result; mu_
+  std::atomic<bool> upstream_notified_{false};        // notifications/initialized sent to it
   std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
   std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
   std::vector<std::string> forward_methods_;                        // sorted
