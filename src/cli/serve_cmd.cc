@@ -42,6 +42,7 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "core/request_state.h"
 #include "identity/jwks_fetch.h"
 #include "identity/oidc_signin.h"
 #include "identity/verifier.h"
@@ -144,7 +145,7 @@ Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t
 
 // The audit record of a policy set loaded (`set`) or refused (`error`).
 core::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std::string error,
-                               TimePoint at) {
+                              TimePoint at) {
   core::PolicyLoad load;
   if (set != nullptr) {
     load.sha256 = set->sha256;
@@ -445,8 +446,7 @@ class Daemon {
     auto otel = telemetry::StartExporter(
         cfg_.telemetry,
         [this, s = store_.get()] {
-          std::vector<server::Metrics::KillGauge> kills = {
-              {"global", 0}, {"agent", 0}, {"run", 0}};
+          std::vector<server::Metrics::KillGauge> kills = {{"global", 0}, {"agent", 0}, {"run", 0}};
           if (auto engaged = s->ListKills(); engaged.ok()) {
             for (const core::KillEntry& k : *engaged) {
               for (auto& g : kills) g.engaged += k.engaged && g.scope == k.scope ? 1 : 0;
@@ -571,6 +571,12 @@ class Daemon {
     deps.pins = pins_.get();
     deps.metrics = &metrics_;
     deps.approval_url = [api = api_.get()](std::string_view id) { return api->ApprovalUrl(id); };
+    // Approvals over MRTR: states sealed under a key derived from the audit HMAC key (the
+    // keys directory every daemon of a fleet shares), so a state issued before a restart,
+    // or by another daemon of the fleet, opens here. :memory: has no keys: one per start.
+    const std::string secret = keys_ ? keys_->hmac_key : RandomBytes(32);
+    request_states_ = std::make_unique<core::RequestStates>(secret, &clock_);
+    deps.request_states = request_states_.get();
     auto service = server::McpHttpService::Create(UpstreamConfig(), deps);
     if (!service.ok()) return Fail(service.error().message, kExitUsage);
     mcp_http_ = std::move(*service);
@@ -735,7 +741,7 @@ class Daemon {
   std::optional<audit::AuditKeys> keys_;                   // LoadKeys
   std::string keys_dir_;                                   //
   std::string checkpoints_;                                //
-  std::unique_ptr<core::Store> store_;                    // OpenStore
+  std::unique_ptr<core::Store> store_;                     // OpenStore
   std::unique_ptr<audit::CheckpointThread> checkpointer_;  // StartCheckpoints
   std::atomic<bool> stopping_{false};                      // StartRetention
   std::unique_ptr<PeriodicTask> pruner_;                   //
@@ -753,6 +759,7 @@ class Daemon {
   std::unique_ptr<server::Api> api_;                       // BuildApi
   CallListener call_listener_;                             //
   std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams
+  std::unique_ptr<core::RequestStates> request_states_;    //
   std::unique_ptr<server::McpHttpService> mcp_http_;       //
   std::unique_ptr<server::HttpServer> http_;               // StartServers
   std::unique_ptr<server::PolicyWatcher> watcher_;         //

@@ -345,6 +345,11 @@ struct GatewayOptions {
   // the requestStates issued to 2026-07-28 clients (not owned; any thread). Null: one per
   // process under a random key made at first use (states do not survive a restart).
   core::RequestStates* request_states = nullptr;
+  // The client's stable scope a state names beside its run (core/request_state.h): set by
+  // a door whose client outlives a run (the daemon's stateless HTTP sessions: a retry that
+  // reaches a restarted daemon or another daemon of the fleet opens in a new run of the
+  // same scope). "": a state opens only in the run it was issued in.
+  std::string state_scope;
   // How long a retry waits for the reviewers' verdict before it is answered
   // input_required again (below the SDKs' 60 s request timeout), and how long a state
   // issued for reviewers stays good (each answer carries a fresh one).
@@ -391,6 +396,10 @@ class Gateway {
 
   // The protocol version the server answered to initialize ("" before that).
   std::string negotiated_version() const;
+
+  // Whether a requestState was issued to the client and not yet retried (approvals over
+  // MRTR): a door whose client outlives the gateway keeps the run open for the retry.
+  bool HasOpenStates() const;
 
   // The revision the client speaks (mcp/revision.h): k2026_07_28 once a request named it
   // in _meta (ClientRevisionOf), else the legacy revision. Per request is what counts: a

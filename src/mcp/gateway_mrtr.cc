@@ -88,6 +88,14 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
          "approval required, but the core named no approval to answer it, so the call is denied");
     return;
   }
+  const std::string run_id = options_.enforcer->RunId();
+  if (run_id.empty()) {
+    // A state is bound to its run: one bound to none would open in any run of the agent.
+    deny(Code::kStoreUnavailable,
+         "approval required, but the gateway has no run to bind the call's requestState to, "
+         "so the call is denied");
+    return;
+  }
   const json::value params_value(params);
   const json::object* meta = MetaOf(&params_value);
   const json::value* caps = meta != nullptr ? meta->if_contains(kMetaClientCapabilities) : nullptr;
@@ -109,11 +117,12 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
   }
   core::RequestStateClaims claims;
   claims.agent_id = options_.agent_id;
-  claims.run_id = options_.enforcer->RunId();
+  claims.run_id = run_id;
   claims.args_digest = core::ArgumentsDigest(tool, args);
   claims.call_id = pending.call_id;
   claims.approval_id = pending.approval_id;
   claims.answerer = local ? core::StateAnswerer::kLocalPerson : core::StateAnswerer::kReviewers;
+  claims.scope = options_.state_scope;
   const std::chrono::milliseconds ttl =
       local ? std::max(pending.time_left, std::chrono::milliseconds(0)) + kLocalStateSlack
             : options_.reviewer_state_ttl;
@@ -160,7 +169,7 @@ void Gateway::HandleStateRetry(json::value doc, const json::value& id, const std
   json::object& params = params_value.get_object();
   const json::value* sv = params.if_contains("requestState");
   const core::RequestStateBinding binding{options_.agent_id, options_.enforcer->RunId(),
-                                          core::ArgumentsDigest(tool, args)};
+                                          core::ArgumentsDigest(tool, args), options_.state_scope};
   Result<core::RequestStateClaims> claims =
       sv != nullptr && sv->is_string()
           ? States().Open(sv->get_string(), binding)
@@ -311,6 +320,11 @@ void Gateway::AnswerVerdict(json::value doc, const json::value& id, const std::s
     final.decision.tool = tool;
   }
   AnswerClient(ResultResponse(id, Denial(final.decision)));
+}
+
+bool Gateway::HasOpenStates() const {
+  std::lock_guard lock(mu_);
+  return !open_states_.empty();
 }
 
 void Gateway::WithdrawOpenStates(std::string_view why) {
