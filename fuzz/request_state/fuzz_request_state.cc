@@ -36,16 +36,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   interlock::ManualClock clock(interlock::FromUnixMillis(1'800'000'000'000));
   RequestStates states(Key(), &clock, 4);
-  const RequestStateBinding binding{"a", "r", "d"};
+  const RequestStateBinding binding{"a", "r", "d", "stateless-x"};
   // Unsigned bytes never open.
   Check(!states.Open(text, binding).ok(), "unsigned bytes opened as a state");
   // Bytes as a payload, signed the way Seal signs: open at most once, and only into
   // claims equal to the binding.
   const std::string body =
       std::string(interlock::core::kRequestStatePrefix) + interlock::Base64UrlEncode(text);
-  // The derived key is RequestStates's, copied: a sealed state must open under it, or the
-  // signed path would silently go unexplored after a change there.
-  const std::string derived = interlock::HmacSha256Hex(Key(), "interlock mcp requestState v1");
+  // The derived key is RequestStates's, copied: a state it seals must carry this key's MAC,
+  // or the signed path would silently go unexplored after a change there.
+  static const std::string derived =
+      interlock::HkdfSha256(Key(), "", "interlock mcp requestState seal v1", 32);
   static const bool derivation_checked = [&] {
     interlock::core::RequestStateClaims c;
     c.agent_id = "a";
@@ -54,13 +55,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     c.call_id = "call_1";
     c.approval_id = "apr_1";
     c.expires_at = clock.Now() + std::chrono::minutes(1);
-    return states.Open(states.Seal(c), binding).ok();
+    const std::string sealed = states.Seal(c);
+    const size_t dot = sealed.rfind('.');
+    return sealed.substr(dot + 1) ==
+               interlock::HmacSha256Hex(derived, std::string_view(sealed).substr(0, dot)) &&
+           states.Open(sealed, binding).ok();
   }();
   Check(derivation_checked, "the fuzzer's key derivation is not RequestStates's");
   const std::string signed_state = body + "." + interlock::HmacSha256Hex(derived, body);
   auto opened = states.Open(signed_state, binding);
   if (opened.ok()) {
-    Check(opened->agent_id == "a" && opened->run_id == "r" && opened->args_digest == "d",
+    Check(opened->agent_id == "a" && opened->args_digest == "d" &&
+              (opened->run_id == "r" || opened->scope == "stateless-x"),
           "a signed state opened for another binding");
     Check(clock.Now() < opened->expires_at, "an expired state opened");
     Check(!states.Open(signed_state, binding).ok(), "a signed state opened twice");

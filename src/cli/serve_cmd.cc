@@ -42,6 +42,7 @@
 #include "common/time.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "core/request_state.h"
 #include "identity/jwks_fetch.h"
 #include "identity/oidc_signin.h"
 #include "identity/verifier.h"
@@ -571,6 +572,12 @@ class Daemon {
     deps.pins = pins_.get();
     deps.metrics = &metrics_;
     deps.approval_url = [api = api_.get()](std::string_view id) { return api->ApprovalUrl(id); };
+    // Approvals over MRTR: states sealed under a key derived from the audit HMAC key (the
+    // keys directory every daemon of a fleet shares), so a state issued before a restart,
+    // or by another daemon of the fleet, opens here. :memory: has no keys: one per start.
+    const std::string secret = keys_ ? keys_->hmac_key : RandomBytes(32);
+    request_states_ = std::make_unique<core::RequestStates>(secret, &clock_);
+    deps.request_states = request_states_.get();
     auto service = server::McpHttpService::Create(UpstreamConfig(), deps);
     if (!service.ok()) return Fail(service.error().message, kExitUsage);
     mcp_http_ = std::move(*service);
@@ -753,6 +760,7 @@ class Daemon {
   std::unique_ptr<server::Api> api_;                       // BuildApi
   CallListener call_listener_;                             //
   std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams
+  std::unique_ptr<core::RequestStates> request_states_;    //
   std::unique_ptr<server::McpHttpService> mcp_http_;       //
   std::unique_ptr<server::HttpServer> http_;               // StartServers
   std::unique_ptr<server::PolicyWatcher> watcher_;         //

@@ -47,6 +47,38 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   return HexEncode(out, len);
 }
 
+namespace {
+
+std::string HmacSha256Raw(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+}  // namespace
+
+std::string HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info,
+                       size_t length) {
+  constexpr size_t kHashBytes = 32;
+  // More than the RFC allows is a wiring bug, never input.
+  if (length > 255 * kHashBytes) std::abort();
+  const std::string prk =
+      HmacSha256Raw(salt.empty() ? std::string(kHashBytes, '\0') : std::string(salt), ikm);
+  std::string okm;
+  std::string t;
+  for (unsigned char i = 1; okm.size() < length; ++i) {
+    std::string block = t;
+    block.append(info);
+    block.push_back(static_cast<char>(i));
+    t = HmacSha256Raw(prk, block);
+    okm += t;
+  }
+  okm.resize(length);
+  return okm;
+}
+
 std::string RandomBytes(size_t n) {
   std::string out(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {

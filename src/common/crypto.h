@@ -16,6 +16,11 @@ std::string Sha256Hex(std::string_view data);
 std::string HexEncode(const uint8_t* data, size_t size);
 // HMAC-SHA256(key, data) as lowercase hex.
 std::string HmacSha256Hex(std::string_view key, std::string_view data);
+// HKDF-SHA256 (RFC 5869): `length` bytes (at most 255 * 32) of key material derived from
+// the secret `ikm` for the purpose `info`. A key for one purpose is derived from a key
+// held for another with its own `info` label, never used raw.
+std::string HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info,
+                       size_t length);
 // `n` bytes from the OS CSPRNG; aborts if the CSPRNG fails (a bug-level condition).
 std::string RandomBytes(size_t n);
 // Constant-time equality for secrets of equal length.

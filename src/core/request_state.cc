@@ -15,7 +15,10 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kKeyLabel = "interlock mcp requestState v1";
+// The HKDF label: this key is used for nothing else (the audit HMAC key it is derived from
+// redacts secrets; see audit/keys.h).
+constexpr std::string_view kKeyLabel = "interlock mcp requestState seal v1";
+constexpr size_t kKeyBytes = 32;
 constexpr size_t kNonceBytes = 16;
 constexpr size_t kMacHexChars = 64;
 
@@ -38,14 +41,14 @@ bool IsLowerHex(std::string_view s) {
 // The payload as Seal writes it; anything else (a missing or extra member, a wrong type)
 // is not a state this code sealed, even under a valid MAC (a key shared by mistake).
 bool ReadPayload(const json::object& o, RequestStateClaims* c) {
-  if (o.size() != 9) return false;
+  if (o.size() != 10) return false;
   const json::value* v = o.if_contains("v");
   const json::value* e = o.if_contains("e");
   if (v == nullptr || !v->is_int64() || v->get_int64() != 1) return false;
   if (e == nullptr || !e->is_int64() || e->get_int64() < 0 || e->get_int64() >= kMaxUnixMillis) {
     return false;
   }
-  for (const char* k : {"a", "r", "d", "c", "p", "k", "n"}) {
+  for (const char* k : {"a", "r", "d", "c", "p", "k", "n", "s"}) {
     const json::value* s = o.if_contains(k);
     if (s == nullptr || !s->is_string()) return false;
   }
@@ -55,6 +58,7 @@ bool ReadPayload(const json::object& o, RequestStateClaims* c) {
   c->call_id = StringMember(o, "c");
   c->approval_id = StringMember(o, "p");
   c->nonce = StringMember(o, "n");
+  c->scope = StringMember(o, "s");
   const std::string answerer = StringMember(o, "k");
   if (answerer == "local") {
     c->answerer = StateAnswerer::kLocalPerson;
@@ -100,7 +104,9 @@ std::string ArgumentsDigest(std::string_view tool, const json::object& args) {
 }
 
 RequestStates::RequestStates(std::string_view key, const Clock* clock, size_t capacity)
-    : key_(HmacSha256Hex(key, kKeyLabel)), clock_(clock), capacity_(std::max<size_t>(capacity, 1)) {
+    : key_(HkdfSha256(key, "", kKeyLabel, kKeyBytes)),
+      clock_(clock),
+      capacity_(std::max<size_t>(capacity, 1)) {
   // A short key is a wiring bug, never input: the states would be guessable.
   if (key.size() < 32) std::abort();
 }
@@ -122,7 +128,8 @@ std::string RequestStates::Seal(RequestStateClaims c) const {
                        {"p", c.approval_id},
                        {"k", AnswererName(c.answerer)},
                        {"e", std::max<int64_t>(ToUnixMillis(expires), 0)},
-                       {"n", c.nonce}};
+                       {"n", c.nonce},
+                       {"s", c.scope}};
   const std::string body =
       std::string(kRequestStatePrefix) + Base64UrlEncode(CanonicalJson(json::value(payload)));
   return body + "." + HmacSha256Hex(key_, body);
@@ -172,7 +179,12 @@ Result<RequestStateClaims> RequestStates::Open(std::string_view state,
   if (c.agent_id != expected.agent_id) {
     return Refuse(StateRefusal::kOtherAgent, refusal, "it was issued to another agent");
   }
-  if (c.run_id != expected.run_id) {
+  // Another run of the same scope: the daemon restarted, or another daemon of the fleet
+  // answers this client (header comment).
+  // A state bound to no run (a wiring bug) never opens.
+  const bool same_run = !c.run_id.empty() && c.run_id == expected.run_id;
+  const bool same_scope = !c.scope.empty() && c.scope == expected.scope;
+  if (!same_run && !same_scope) {
     return Refuse(StateRefusal::kOtherRun, refusal, "it was issued in another run");
   }
   if (c.args_digest != expected.args_digest) {

@@ -3,9 +3,13 @@
 // approval is answered `input_required` with a sealed state instead of being held open; the
 // client echoes the state back on its retry, and the retry is answered with the verdict.
 // The state passes through the agent's client, so it is attacker-controlled input: it is
-// sealed (HMAC-SHA256 under a key derived from the daemon's key, never the key itself) and
-// binds everything the retry may not change:
-//   - the agent id and the run the call was decided in (no other agent's or run's retry);
+// sealed (HMAC-SHA256 under a key derived with HKDF from the daemon's key material, never
+// that key itself) and binds everything the retry may not change:
+//   - the agent id and the run the call was decided in (no other agent's or run's retry),
+//     or, where a door names one, the client's stable scope (the daemon's stateless MCP
+//     session: agent, identity, upstream and token), which outlives a run: a retry that
+//     reaches a restarted daemon, or another daemon of the fleet, opens in a new run of the
+//     same scope and is answered with the verdict of the call in its own run;
 //   - the call's arguments digest: tool name and canonical arguments (no other call);
 //   - the call id and its approval id (which verdict the retry is answered with);
 //   - who may answer: reviewers only, or the person at the client (standalone);
@@ -14,7 +18,17 @@
 // another agent, run or call, or already opened once (a replay: each state is good for one
 // retry; every answer that is not the final one carries a fresh state). The nonces opened
 // are remembered until their state expires, at most `capacity` of them: at capacity the
-// expired ones go first, then Open fails closed (kUnavailable).
+// expired ones go first, then Open fails closed (kUnavailable). The memory is this
+// process's: a state replayed to another daemon of the fleet, or after a restart, opens
+// again, and is harmless there because the approval it names releases its call for one
+// execution only (core::Approvals::ReleaseToRun): a replay is answered input_required
+// again while the approval is pending, and refused once the call ran.
+//
+// Keys: `interlock serve` derives the key from its audit HMAC key (the keys directory every
+// daemon of a fleet shares), so a state outlives a restart and opens on any daemon of the
+// fleet; the stdio `interlock mcp` uses a random key per process (its states live as long
+// as its one client, and its approvals are answered by the person at that client or by a
+// daemon that holds the approval).
 //
 // No transport here: the MCP gateway (src/mcp/gateway_mrtr.cc) is the door that uses it.
 // Thread-safety: any thread; Seal and Open may run concurrently. The clock is not owned.
@@ -60,6 +74,7 @@ struct RequestStateClaims {
   StateAnswerer answerer = StateAnswerer::kReviewers;
   TimePoint expires_at;
   std::string nonce;  // set by Seal: 32 hex digits from the OS CSPRNG
+  std::string scope;  // the client's stable scope (header comment); "" for none
 };
 
 // What the retry presenting a state must be: the identity and call as the door sees them.
@@ -67,6 +82,7 @@ struct RequestStateBinding {
   std::string agent_id;
   std::string run_id;
   std::string args_digest;
+  std::string scope;  // a state of another run opens when it names this scope ("" never)
 };
 
 // Why Open refused a state (tests and metrics; the Error's message says it to people).
@@ -89,8 +105,9 @@ std::string ArgumentsDigest(std::string_view tool, const boost::json::object& ar
 
 class RequestStates {
  public:
-  // `key`: the daemon's secret (at least 32 bytes; the audit HMAC key or a random one); a
-  // key derived from it seals the states. `clock` must outlive this.
+  // `key`: the daemon's secret (at least 32 bytes; the audit HMAC key or a random one);
+  // the key that seals the states is derived from it (HKDF-SHA256, label kKeyLabel), so
+  // two objects over the same secret open each other's states. `clock` must outlive this.
   RequestStates(std::string_view key, const Clock* clock, size_t capacity = 65536);
   // A key of 32 random bytes: states open only in this process, for as long as it runs.
   static std::unique_ptr<RequestStates> WithRandomKey(const Clock* clock);
@@ -115,7 +132,7 @@ class RequestStates {
  private:
   Status Consume(const std::string& nonce, TimePoint expires_at, TimePoint now);
 
-  const std::string key_;  // derived, hex
+  const std::string key_;  // derived (HKDF), raw
   const Clock* clock_;
   const size_t capacity_;
   mutable std::mutex mu_;

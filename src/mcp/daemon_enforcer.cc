@@ -13,6 +13,7 @@
 #include "audit/redact.h"
 #include "common/decision_json.h"
 #include "common/json.h"
+#include "core/app/approvals.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
 #include "outbound/tls_client.h"
@@ -65,6 +66,13 @@ std::optional<Decision> DecisionFromReply(const json::object& o) {
   Decision& d = *parsed;
   if (d.verdict == Verdict::kRehearsalRequired && (!d.rehearsal || d.rehearsal->reported)) {
     return std::nullopt;  // nothing to rehearse: not a decision this gateway can follow
+  }
+  // An approved call an earlier read released (another identical call of this gateway
+  // attached to the same approval): one grant runs one call.
+  if (const json::value* b = o.if_contains("released_before");
+      b != nullptr && b->is_bool() && b->get_bool() && d.verdict == Verdict::kAllow) {
+    const json::value* id = o.if_contains("call_id");
+    d = core::ReleasedBeforeDecision(id != nullptr && id->is_string() ? id->get_string() : "", d);
   }
   return parsed;
 }

@@ -417,6 +417,9 @@ void Gateway::OnClientLine(std::string_view line) {
           *rid = json::value(c->second);
         }
       }
+      if (msg->method == "notifications/initialized" && upstream_notified_.exchange(true)) {
+        return;  // the server was told once (AnswerInitializeFromUpstream)
+      }
       to_server_(msg->doc);
       return;
     case MessageKind::kResponse: {  // to a request of the server (sampling, roots, ...)
@@ -585,10 +588,6 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     return;
   }
   if (method == "initialize") {
-    {
-      std::lock_guard lock(mu_);
-      if (upstream_init_ == UpstreamInit::kNone) upstream_init_ = UpstreamInit::kClient;
-    }
     // Form-mode elicitation: `elicitation: {}` (2025-06-18) or with a `form` member
     // (2025-11-25); a client declaring only `url` mode cannot show the question.
     const json::value* params = doc.get_object().if_contains("params");
@@ -599,6 +598,13 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
         gateway_internal::ElicitModesOf(caps != nullptr && caps->is_object() ? &caps->get_object()
                                                                              : nullptr)
             .form);
+    if (era != UpstreamEra::kModern) {
+      // The server is initialized once, whoever asked first.
+      if (AnswerInitializeFromUpstream(id)) return;
+    } else {
+      std::lock_guard lock(mu_);
+      if (upstream_init_ == UpstreamInit::kNone) upstream_init_ = UpstreamInit::kClient;
+    }
   }
   if (method == "initialize" &&
       static_cast<UpstreamEra>(upstream_era_.load()) == UpstreamEra::kModern) {

@@ -345,6 +345,11 @@ struct GatewayOptions {
   // the requestStates issued to 2026-07-28 clients (not owned; any thread). Null: one per
   // process under a random key made at first use (states do not survive a restart).
   core::RequestStates* request_states = nullptr;
+  // The client's stable scope a state names beside its run (core/request_state.h): set by
+  // a door whose client outlives a run (the daemon's stateless HTTP sessions: a retry that
+  // reaches a restarted daemon or another daemon of the fleet opens in a new run of the
+  // same scope). "": a state opens only in the run it was issued in.
+  std::string state_scope;
   // How long a retry waits for the reviewers' verdict before it is answered
   // input_required again (below the SDKs' 60 s request timeout), and how long a state
   // issued for reviewers stays good (each answer carries a fresh one).
@@ -393,6 +398,10 @@ class Gateway {
 
   // The protocol version the server answered to initialize ("" before that).
   std::string negotiated_version() const;
+
+  // Whether a requestState was issued to the client and not yet retried (approvals over
+  // MRTR): a door whose client outlives the gateway keeps the run open for the retry.
+  bool HasOpenStates() const;
 
   // The revision the client speaks (mcp/revision.h): k2026_07_28 once a request named it
   // in _meta (ClientRevisionOf), else the legacy revision. Per request is what counts: a
@@ -654,6 +663,11 @@ class Gateway {
   // The server's answer to a forwarded subscriptions/listen (its end): the subscription id in
   // its _meta rewritten to the client's.
   void ListenEnded(boost::json::object& response, const Pending& p);
+  // A legacy client's initialize in front of a legacy server (docs/mcp.md#revisions): the
+  // first one is forwarded (false). Once the server is initialized (by the gateway for a
+  // 2026-07-28 client of the same process, or by an earlier initialize) it is never
+  // initialized again: the client is answered from the server's own answer (true).
+  bool AnswerInitializeFromUpstream(const boost::json::value& id);
   // Removes the modern _meta keys from a request to the (legacy) upstream.
   static void StripModernMeta(boost::json::value& doc);
   // A legacy server's result of `method` as a modern client expects it: tools sorted by
@@ -701,7 +715,9 @@ class Gateway {
   std::atomic<McpRevision> client_revision_{McpRevision::k2025_11_25};
   // Who initialized the upstream: nobody yet, the gateway (pending, done) or the client.
   enum class UpstreamInit { kNone, kPending, kDone, kClient };
-  UpstreamInit upstream_init_ = UpstreamInit::kNone;                // guarded by mu_
+  UpstreamInit upstream_init_ = UpstreamInit::kNone;  // guarded by mu_
+  boost::json::object upstream_init_result_;          // the server's initialize result; mu_
+  std::atomic<bool> upstream_notified_{false};        // notifications/initialized sent to it
   std::map<std::string, std::shared_ptr<Held>, std::less<>> held_;  // by IdKey, waiting
   std::vector<std::shared_ptr<Held>> finished_held_;                // joined on destruction
   std::vector<std::string> forward_methods_;                        // sorted

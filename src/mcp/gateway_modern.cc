@@ -161,6 +161,44 @@ bool Gateway::EnsureUpstreamInitialized() {
   return ok;
 }
 
+bool Gateway::AnswerInitializeFromUpstream(const json::value& id) {
+  UpstreamInit state;
+  {
+    std::lock_guard lock(mu_);
+    if (upstream_init_ == UpstreamInit::kNone) {
+      upstream_init_ = UpstreamInit::kClient;
+      return false;
+    }
+    state = upstream_init_;
+  }
+  if (state == UpstreamInit::kPending) (void)EnsureUpstreamInitialized();
+  json::object result;
+  {
+    std::lock_guard lock(mu_);
+    result = upstream_init_result_;
+  }
+  if (result.empty()) {
+    // The first initialize is still on its way (or failed): the server is not asked twice.
+    AnswerClient(ErrorResponse(id, kInternalError,
+                               "Interlock: the MCP server is being initialized for this "
+                               "session; try again"));
+    return true;
+  }
+  // Task-augmented tools/call is refused (gateway.h): not offered, as on the first answer.
+  if (json::value* caps = result.if_contains("capabilities");
+      caps != nullptr && caps->is_object()) {
+    json::value* tasks = caps->get_object().if_contains("tasks");
+    json::value* requests = tasks != nullptr && tasks->is_object()
+                                ? tasks->get_object().if_contains("requests")
+                                : nullptr;
+    if (requests != nullptr && requests->is_object()) requests->get_object().erase("tools");
+  }
+  Log("answered a client's initialize from the MCP server's first answer (the server is "
+      "initialized once)");
+  AnswerClient(ResultResponse(id, std::move(result)));
+  return true;
+}
+
 void Gateway::UpstreamInitialized(const json::object& response) {
   const json::value* result = response.if_contains("result");
   const json::value* v = result != nullptr && result->is_object()
@@ -169,10 +207,16 @@ void Gateway::UpstreamInitialized(const json::object& response) {
   const bool ok = v != nullptr && v->is_string();
   // notifications/initialized goes before anything the waiting requests forward: a server
   // takes no request before it (the handshake's order).
-  if (ok) to_server_(json::object{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  if (ok) {
+    upstream_notified_ = true;
+    to_server_(json::object{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  }
   {
     std::lock_guard lock(mu_);
-    if (ok) negotiated_version_ = std::string(v->get_string());
+    if (ok) {
+      negotiated_version_ = std::string(v->get_string());
+      upstream_init_result_ = result->get_object();
+    }
     upstream_init_ = ok ? UpstreamInit::kDone : UpstreamInit::kNone;
     catalog_cv_.notify_all();
   }

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "core/app/approvals.h"
 #include "core/request_state.h"
 #include "mcp/framing.h"
 #include "mcp/gateway.h"
@@ -87,6 +88,14 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
          "approval required, but the core named no approval to answer it, so the call is denied");
     return;
   }
+  const std::string run_id = options_.enforcer->RunId();
+  if (run_id.empty()) {
+    // A state is bound to its run: one bound to none would open in any run of the agent.
+    deny(Code::kStoreUnavailable,
+         "approval required, but the gateway has no run to bind the call's requestState to, "
+         "so the call is denied");
+    return;
+  }
   const json::value params_value(params);
   const json::object* meta = MetaOf(&params_value);
   const json::value* caps = meta != nullptr ? meta->if_contains(kMetaClientCapabilities) : nullptr;
@@ -108,11 +117,12 @@ void Gateway::AnswerInputRequired(const json::value& id, const json::object& par
   }
   core::RequestStateClaims claims;
   claims.agent_id = options_.agent_id;
-  claims.run_id = options_.enforcer->RunId();
+  claims.run_id = run_id;
   claims.args_digest = core::ArgumentsDigest(tool, args);
   claims.call_id = pending.call_id;
   claims.approval_id = pending.approval_id;
   claims.answerer = local ? core::StateAnswerer::kLocalPerson : core::StateAnswerer::kReviewers;
+  claims.scope = options_.state_scope;
   const std::chrono::milliseconds ttl =
       local ? std::max(pending.time_left, std::chrono::milliseconds(0)) + kLocalStateSlack
             : options_.reviewer_state_ttl;
@@ -159,7 +169,7 @@ void Gateway::HandleStateRetry(json::value doc, const json::value& id, const std
   json::object& params = params_value.get_object();
   const json::value* sv = params.if_contains("requestState");
   const core::RequestStateBinding binding{options_.agent_id, options_.enforcer->RunId(),
-                                          core::ArgumentsDigest(tool, args)};
+                                          core::ArgumentsDigest(tool, args), options_.state_scope};
   Result<core::RequestStateClaims> claims =
       sv != nullptr && sv->is_string()
           ? States().Open(sv->get_string(), binding)
@@ -252,9 +262,10 @@ void Gateway::AwaitReviewersForRetry(json::value doc, json::value id, std::strin
       pending,
       [&] { return held->cancelled.load() || std::chrono::steady_clock::now() >= deadline; },
       progress);
-  // AwaitApproval answers anything when told to stop: the approval as it stands decides.
-  if (!held->cancelled.load() && (r.decision.verdict == Verdict::kApprovalRequired ||
-                                  std::chrono::steady_clock::now() >= deadline)) {
+  // AwaitApproval answers the pending outcome when told to stop: the approval as it stands
+  // decides. A final verdict is never read twice (the second read of a granted call is
+  // not a release: core::Approvals::ReleaseToRun).
+  if (!held->cancelled.load() && r.decision.verdict == Verdict::kApprovalRequired) {
     r = options_.enforcer->CheckApproval(pending);
   }
   r.decision.tool = tool;
@@ -294,13 +305,26 @@ void Gateway::AnswerVerdict(json::value doc, const json::value& id, const std::s
                     final.decision.arguments ? *final.decision.arguments : args, final);
     return;
   }
-  if (final.decision.verdict != Verdict::kDeny) {
+  if (final.decision.rule == core::kReleasedBeforeRule) {
+    // A retry whose approval already ran its call (a state replayed after a restart or to
+    // another daemon of the fleet, whose replay memory did not see it): refused and
+    // recorded like a replay this process saw.
+    const json::value* params = doc.get_object().if_contains("params");
+    Enforcer::Outcome o =
+        DecideRefusal(params, "requestState refused: " + final.decision.reason + "; not forwarded");
+    Log("refused a retry whose approval already released its call (call " + o.call_id + ")");
+  } else if (final.decision.verdict != Verdict::kDeny) {
     final.decision =
         DenyDecision(Code::kApprovalDenied, "the approval did not settle", kGatewayRule);
     final.decision.agent_id = options_.agent_id;
     final.decision.tool = tool;
   }
   AnswerClient(ResultResponse(id, Denial(final.decision)));
+}
+
+bool Gateway::HasOpenStates() const {
+  std::lock_guard lock(mu_);
+  return !open_states_.empty();
 }
 
 void Gateway::WithdrawOpenStates(std::string_view why) {

@@ -425,6 +425,11 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
                                 ? tasks->get_object().if_contains("requests")
                                 : nullptr;
     if (requests != nullptr && requests->is_object()) requests->get_object().erase("tools");
+    // A later legacy client's initialize is answered from this (AnswerInitializeFromUpstream).
+    if (result != nullptr && result->is_object() && v != nullptr && v->is_string()) {
+      std::lock_guard lock(mu_);
+      upstream_init_result_ = o["result"].get_object();
+    }
   }
   if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern()) {
     ToModernResult(p->method, modern_result->get_object());

@@ -229,7 +229,9 @@ Enforcer::Outcome GuardEnforcer::CheckApproval(const Outcome& pending) {
                   "denied");
     }
   }
-  auto released = approvals_.Release(pending.call_id, agent_id_, agent_id_, guard_->Policies());
+  // One grant, one execution: the gateway forwards what this answers.
+  auto released =
+      approvals_.ReleaseToRun(pending.call_id, agent_id_, agent_id_, guard_->Policies());
   if (!released.ok()) return deny(Code::kStoreUnavailable, released.error().message);
   out.decision = released->record.decision;
   out.decision.tool = tool;

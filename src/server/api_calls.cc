@@ -326,6 +326,12 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   out["run_id"] = rec.run_id;
   out["at"] = FormatRfc3339(rec.at);
   out["pending"] = *pending;
+  // An approved call an earlier read released: a door that runs calls itself does not run
+  // it again (one grant, one execution; core::Approvals::ReleaseToRun).
+  if (agent && !call->released_now && rec.decision.verdict == Verdict::kAllow &&
+      rec.decision.rule == "approval") {
+    out["released_before"] = true;
+  }
   if (call->result) {
     json::object res{{"ok", call->result->ok},
                      {"error", call->result->error},

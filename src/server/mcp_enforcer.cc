@@ -86,8 +86,9 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
       wake->cv.notify_all();
     });
     if (waiter == 0) return {Unavailable(tool, "the daemon is shutting down"), pending.call_id};
-    // Delivering the verdict releases an approved call (core::Approvals::Release).
-    auto call = calls_->approvals().Release(pending.call_id, agent_id_, principal_);
+    // Delivering the verdict releases an approved call for one execution
+    // (core::Approvals::ReleaseToRun): the gateway forwards what this answers.
+    auto call = calls_->approvals().ReleaseToRun(pending.call_id, agent_id_, principal_);
     if (!call.ok()) {
       waiters_->Remove(pending.call_id, waiter);
       return {Unavailable(tool, call.error().message), pending.call_id};
@@ -112,8 +113,9 @@ mcp::Enforcer::Outcome McpEnforcer::AwaitApproval(const Outcome& pending,
 mcp::Enforcer::Outcome McpEnforcer::CheckApproval(const Outcome& pending) {
   const std::string tool = pending.decision.tool;
   if (pending.call_id.empty()) return {Unavailable(tool, "no call to look up"), ""};
-  // Delivering the verdict releases an approved call (core::Approvals::Release).
-  auto call = calls_->approvals().Release(pending.call_id, agent_id_, principal_);
+  // Delivering the verdict releases an approved call for one execution
+  // (core::Approvals::ReleaseToRun).
+  auto call = calls_->approvals().ReleaseToRun(pending.call_id, agent_id_, principal_);
   if (!call.ok()) return {Unavailable(tool, call.error().message), pending.call_id};
   Outcome out = pending;
   out.ask_client = false;

@@ -263,6 +263,14 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     // another's (a file it could read, a value an agent passed on) cannot echo it out.
     g.secrets = service_->masked_;
     g.forward_methods = up_->config.forward_methods;
+    // Approvals over MRTR: a stateless client's retry may reach this daemon after a restart
+    // or another daemon of the fleet, in a new run of the same scope; its approval is not
+    // withdrawn when this session ends, it ends at its own timeout (docs/mcp.md).
+    g.request_states = d.request_states;
+    if (stateless_) {
+      g.state_scope = id_;
+      g.withdraw_open_states_on_close = false;
+    }
     if (creds_ != nullptr) AttachCredentials(&g);
     if (egress_receipts_) {
       g.egress_receipts = [book = egress_receipts_.get()](const std::string& call_id) {
@@ -549,9 +557,12 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         // Withdraws the approvals of calls still held (the client will never hear back).
         gw->OnClientClosed("the MCP session ended: " + ended);
       }
+      // A stateless client holding a requestState retries in a later session (perhaps on
+      // another daemon of the fleet): the run its call was decided in stays open for it.
+      const bool keep_run = stateless_ && gw != nullptr && gw->HasOpenStates();
       gateway_.reset();
       upstream_.reset();
-      if (!run_id_.empty()) {
+      if (!run_id_.empty() && !keep_run) {
         (void)service_->calls_.EndRun(run_id_, agent_.agent_id);
       }
       std::map<std::string, std::shared_ptr<Exchange>, std::less<>> left;

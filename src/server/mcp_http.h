@@ -71,6 +71,10 @@
 #include "server/config.h"
 #include "server/metrics.h"
 
+namespace interlock::core {
+class RequestStates;
+}  // namespace interlock::core
+
 namespace interlock::server {
 
 // MCP protocol versions accepted in MCP-Protocol-Version.
@@ -99,6 +103,10 @@ struct McpHttpDeps {
   Metrics* metrics = nullptr;  // optional: session gauges and counters
   // The reviewer page's link for an approval id (Api::ApprovalUrl); optional.
   std::function<std::string(std::string_view approval_id)> approval_url;
+  // Approvals over MRTR: the daemon's requestState sealer, keyed from its audit keys so a
+  // state outlives a restart and opens on every daemon of a fleet (core/request_state.h).
+  // Null: the gateway's per-process random key.
+  core::RequestStates* request_states = nullptr;
 };
 
 class McpHttpService final : public McpEndpoint {

@@ -2323,6 +2323,7 @@ Result<core::StoredCall> PostgresStore::ReleaseCall(
   if (!*release) return call;
   const std::string id(call_id);
   const core::CallRecord recorded = call->record;
+  bool released = false;  // by the attempt that committed (the function may run again)
   Status s = impl_->SubmitAndWait({recorded.run_id}, [&](Impl::Batch& b) -> Status {
     Impl::Txn txn(b);
     Result<core::RunRow> row = txn.LoadRunForUpdate(recorded.run_id);
@@ -2334,6 +2335,7 @@ Result<core::StoredCall> PostgresStore::ReleaseCall(
                                    row->state.halt_reason, now};
     bool released_now = false;
     if (Status rs = core::ReleaseInTxn(txn, id, ctx, &released_now); !rs.ok()) return rs;
+    released = released_now;
     if (!released_now || policies == nullptr) return Status::Ok();
     // The call proceeds now: what it adds to the run's sequence state, and its count.
     if (Status rs = core::ApplyRelease(txn, policies->Find(recorded.agent_id), recorded,
@@ -2344,7 +2346,9 @@ Result<core::StoredCall> PostgresStore::ReleaseCall(
     return txn.SaveRun(recorded.run_id, std::move(row).value());
   });
   if (!s.ok()) return s.error();
-  return GetCall(call_id);
+  Result<core::StoredCall> released_call = GetCall(call_id);
+  if (released_call.ok()) released_call->released_now = released;
+  return released_call;
 }
 
 void PostgresStore::SetCallListener(std::function<void(std::string_view call_id)> fn) {

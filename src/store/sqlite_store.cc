@@ -969,6 +969,7 @@ class SqliteStore::Impl {
       if (Status s = txn.SaveRun(r.run_id, std::move(row).value()); !s.ok()) return s;
     }
     out->emplace(LoadCall(writer_, call_id));
+    if (out->value().ok()) out->value()->released_now = released_now;
     return Status::Ok();
   }
 

@@ -127,4 +127,31 @@ Result<StoredCall> Approvals::Release(std::string_view call_id, std::string_view
   return store_->ReleaseCall(call_id, agent_id, principal, clock_->Now(), std::move(policies));
 }
 
+Result<StoredCall> Approvals::ReleaseToRun(std::string_view call_id, std::string_view agent_id,
+                                           std::string_view principal,
+                                           std::shared_ptr<const policy::PolicySet> policies) {
+  Result<StoredCall> call = Release(call_id, agent_id, principal, std::move(policies));
+  if (!call.ok() || call->released_now) return call;
+  Decision& d = call->record.decision;
+  // Approved calls carry rule "approval" (core::NeedsRelease); an allow of another rule was
+  // never waiting for one.
+  if (d.verdict != Verdict::kAllow || d.rule != "approval") return call;
+  d = ReleasedBeforeDecision(call_id, d);
+  return call;
+}
+
+Decision ReleasedBeforeDecision(std::string_view call_id, const Decision& allowed) {
+  Decision refused =
+      DenyDecision(Code::kApprovalDenied,
+                   "approval " + ApprovalIdForCall(call_id) +
+                       " already released its call once (one grant runs one call: an "
+                       "identical call attached to the same approval, or a retry of it, ran); "
+                       "call the tool again to ask anew",
+                   std::string(kReleasedBeforeRule));
+  refused.at = allowed.at;
+  refused.agent_id = allowed.agent_id;
+  refused.tool = allowed.tool;
+  return refused;
+}
+
 }  // namespace interlock::core

@@ -36,6 +36,13 @@ struct PolicySet;
 
 namespace interlock::core {
 
+// The rule of the deny Approvals::ReleaseToRun answers for an approved call an earlier
+// delivery already released (one grant, one execution).
+inline constexpr std::string_view kReleasedBeforeRule = "approval_used";
+// That deny, for the approved call `call_id` whose allow was `allowed` (ReleaseToRun; the
+// gateway under --daemon makes it from GET /v1/calls' "released_before").
+Decision ReleasedBeforeDecision(std::string_view call_id, const Decision& allowed);
+
 // The comment of an approval withdrawn because its asker hung up (Approvals::WithdrawUnheard).
 inline constexpr std::string_view kUnheardReason =
     "the client closed its connection before the decision was written";
@@ -134,6 +141,16 @@ class Approvals {
   Result<StoredCall> Release(std::string_view call_id, std::string_view agent_id,
                              std::string_view principal,
                              std::shared_ptr<const policy::PolicySet> policies = {});
+  // Release for a door that runs the call itself (the MCP gateway forwards it to the
+  // server): one grant, one execution. The read that releases the approved call answers
+  // its allow; any later read (a second identical call attached to the same pending
+  // approval, a requestState replayed to another daemon or after a restart) answers deny
+  // APPROVAL_DENIED, rule kReleasedBeforeRule, saying the approval already ran its call:
+  // a reviewer's grant "for the rest of the run" lets the agent call again, a plain grant
+  // does not. Every other answer is Release's.
+  Result<StoredCall> ReleaseToRun(std::string_view call_id, std::string_view agent_id,
+                                  std::string_view principal,
+                                  std::shared_ptr<const policy::PolicySet> policies = {});
 
  private:
   Store* store_;

@@ -197,6 +197,10 @@ struct VoteRequest {
 struct StoredCall {
   CallRecord record;
   std::optional<CallResult> result;
+  // ReleaseCall only: this read released the approved call (its first delivery). False on
+  // every later read of it, which answers the same allow (core::Approvals::ReleaseToRun
+  // tells a door that runs the call itself that it is not its to run).
+  bool released_now = false;
 };
 
 // The approval operations of the state store, each one atomic transaction over

@@ -272,6 +272,41 @@ TEST_F(ElicitationTest, MrtrRetryApprovesOnceAndItsReplayIsRefused) {
   EXPECT_EQ(held, 1u) << "the retries were decided again: " << audit;
 }
 
+// The payload of an Interlock requestState ("ilrs1." + base64url(JSON) + "." + MAC).
+json::value StatePayload(const std::string& state) {
+  const size_t from = state.find('.') + 1;
+  const std::string b64 = state.substr(from, state.rfind('.') - from);
+  std::string bytes;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : b64) {
+    const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const size_t v = alphabet.find(c);
+    if (v == std::string::npos) break;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return json::parse(bytes);
+}
+
+// Tests that standalone interlock mcp binds a requestState to the run its call was decided
+// in (StartLocalRun's run, the one the audit records), never to an empty run that any run
+// of the agent would match.
+TEST_F(ElicitationTest, MrtrStateIsBoundToTheStandaloneRun) {
+  std::map<int64_t, json::value> a = RawMrtr(Gateway(), "approve");
+  ASSERT_EQ(a.count(2), 1u);
+  ASSERT_EQ(a[2].at("resultType"), "input_required") << a[2];
+  const json::value payload = StatePayload(std::string(a[2].at("requestState").as_string()));
+  const std::string run(payload.at("r").as_string());
+  ASSERT_TRUE(run.starts_with("run_")) << payload;
+  const std::string audit = Audit();
+  EXPECT_NE(audit.find("\"run_id\":\"" + run + "\""), std::string::npos) << run << "\n" << audit;
+}
+
 // Tests that a requestState swapped onto other arguments, and a forged one, are refused and
 // audited through the core, never run, and that the approval nobody retried is withdrawn
 // when the client goes.

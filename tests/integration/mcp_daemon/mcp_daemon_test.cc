@@ -737,6 +737,50 @@ TEST_F(McpDaemonTest, GatewayForwardsDeniesAndWaitsForApproval) {
   EXPECT_EQ(ReadAll(err).find(mcp_token_), std::string::npos);
 }
 
+// Tests that one grant runs one call under --daemon: two identical calls held at once in
+// one gateway attach to one approval (one call id); when the reviewer approves it, one is
+// forwarded and the other is denied saying the approval already ran its call (the daemon
+// answers its later read with "released_before"), so the server gets the call once.
+TEST_F(McpDaemonTest, OneGrantForwardsOnlyOneOfTwoIdenticalHeldCalls) {
+  const std::string server = dir_.Write("fake_server.js", kFakeServer);
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
+            "--daemon", url_, "--token-env", "IL_TOKEN", "--", "/usr/bin/node", server, calls_log},
+           err);
+  gw.Send(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
+  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
+  gw.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  gw.Send(CallLine(2, "send_email", {{"text", "twice"}}));
+  const std::string approval_id = PendingApprovalId();
+  ASSERT_FALSE(approval_id.empty()) << ReadAll(err);
+  gw.Send(CallLine(3, "send_email", {{"text", "twice"}}));
+  std::this_thread::sleep_for(500ms);  // the second is decided (attached) and held
+  EXPECT_EQ(gw.ReadLine(100ms), "");
+  HttpResult vote = client_->Request(
+      "POST", "/v1/approvals/" + approval_id,
+      json::serialize(json::object{{"verdict", "approve"}, {"comment", "once"}}), reviewer_);
+  ASSERT_EQ(vote.status, 200) << vote.body;
+  json::value a, b;  // the answers to 2 and 3, in whichever order they come
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while ((a.is_null() || b.is_null()) && std::chrono::steady_clock::now() < deadline) {
+    const std::string line = gw.ReadLine(5s);
+    if (line.empty()) continue;
+    json::value v = json::parse(line);
+    if (!v.is_object() || !v.as_object().contains("id") || !v.at("id").is_int64()) continue;
+    if (v.at("id").as_int64() == 2) a = v;
+    if (v.at("id").as_int64() == 3) b = v;
+  }
+  ASSERT_FALSE(a.is_null()) << ReadAll(err);
+  ASSERT_FALSE(b.is_null()) << ReadAll(err);
+  EXPECT_NE(IsError(a), IsError(b)) << a << "\n" << b;
+  const json::value& refused = IsError(a) ? a : b;
+  EXPECT_NE(ResultText(refused).find("already released its call"), std::string::npos) << refused;
+  EXPECT_EQ(ReadAll(calls_log), "send_email\n");
+  gw.CloseStdin();
+}
+
 // A tools/call of a 2026-07-28 client (its _meta declares the revision and both elicitation
 // modes), optionally the retry carrying `state` and `responses` (approvals over MRTR).
 std::string Call2026(int id, const std::string& tool, const json::object& args,

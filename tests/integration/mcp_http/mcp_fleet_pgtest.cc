@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,48 @@ execution:
   max_steps: 1000
 )";
 
+// An agent whose notes need a reviewer's approval (approvals over MRTR across the fleet).
+constexpr char kGatedPolicy[] = R"(agent:
+  id: "gated"
+  identity: "gated@example.iam"
+  autonomy: audit_based
+tools:
+  allowed:
+    - name: "notes"
+      requires_approval: true
+      approval_timeout_seconds: 300
+execution:
+  max_steps: 1000
+)";
+
+// A 2026-07-28 tools/call of notes (with `state`: the retry of one answered input_required).
+std::string ModernNotes(int id, const std::string& state = "") {
+  json::object params{
+      {"name", "notes"},
+      {"arguments", {{"text", "hello"}}},
+      {"_meta",
+       {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+        {"io.modelcontextprotocol/clientCapabilities", json::object{}},
+        {"io.modelcontextprotocol/clientInfo", {{"name", "raw2026"}, {"version", "1"}}}}}};
+  if (!state.empty()) params["requestState"] = state;
+  return json::serialize(json::object{
+      {"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/call"}, {"params", std::move(params)}});
+}
+
+// The JSON-RPC answer of a POST, as JSON or as the last `data:` event of an SSE stream.
+json::value AnswerOf(const HttpResult& r) {
+  if (r.json.is_object()) return r.json;
+  json::value last;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("data:")) continue;
+    boost::system::error_code ec;
+    json::value v = json::parse(line.substr(5), ec);
+    if (!ec && v.is_object() && v.as_object().contains("result")) last = std::move(v);
+  }
+  return last;
+}
+
 class McpFleetTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -53,6 +96,7 @@ class McpFleetTest : public ::testing::Test {
     uri_ = PgTestEnvironment::Instance()->NewDatabase(&error);
     ASSERT_FALSE(uri_.empty()) << error;
     dir_.Write("policies/scribe.yaml", kPolicy);
+    dir_.Write("policies/gated.yaml", kGatedPolicy);
     description_ = dir_.Write("description.txt", "Appends a note.");
     const std::string config = dir_.Write("interlock.yaml",
                                           "mcp:\n"
@@ -169,12 +213,70 @@ TEST_F(McpFleetTest, ChangedToolIsRefusedOnBothDaemonsUntilAcceptedOnce) {
   EXPECT_EQ(n, 1u) << records;
 }
 
+// Tests approvals over MRTR on a fleet: a requestState daemon 0 issued opens on daemon 1
+// (the same keys directory: the same sealing key; the same stateless scope), which answers
+// the retry with the reviewer's verdict and forwards the call once; the state replayed to
+// daemon 0, whose replay memory never saw it, is refused because the grant already ran its
+// call, and the server is not called again.
+TEST_F(McpFleetTest, RequestStateIssuedByOneDaemonOpensOnTheOtherAndRunsOnce) {
+  const std::string gated =
+      CreateToken(uri_, "--agent", "gated", {"--keys", dir_.path() + "/keys"});
+  const std::string reviewer =
+      CreateToken(uri_, "--reviewer", "alice", {"--keys", dir_.path() + "/keys"});
+  ASSERT_FALSE(gated.empty());
+  ASSERT_FALSE(reviewer.empty());
+  const std::vector<std::pair<std::string, std::string>> headers = {
+      {"Accept", "application/json, text/event-stream"},
+      {"Content-Type", "application/json"},
+      {"MCP-Protocol-Version", "2026-07-28"},
+      {"Mcp-Method", "tools/call"},
+      {"Mcp-Name", "notes"}};
+  HttpClient d0(daemons_[0]->port());
+  HttpClient d1(daemons_[1]->port());
+  HttpResult first = d0.Request("POST", "/mcp/notes", ModernNotes(1), gated, 60s, headers);
+  ASSERT_EQ(first.status, 200) << first.body << daemons_[0]->log();
+  const json::value a = AnswerOf(first);
+  ASSERT_TRUE(a.is_object()) << first.body;
+  ASSERT_EQ(a.at("result").at("resultType"), "input_required") << first.body;
+  const std::string state(a.at("result").at("requestState").as_string());
+  const std::string approval(
+      a.at("result").at("_meta").at("interlock.dev/approval").at("approval_id").as_string());
+  HttpResult vote =
+      d1.Request("POST", "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer);
+  ASSERT_EQ(vote.status, 200) << vote.body;
+
+  HttpResult retry = d1.Request("POST", "/mcp/notes", ModernNotes(2, state), gated, 60s, headers);
+  ASSERT_EQ(retry.status, 200) << retry.body << daemons_[1]->log();
+  const json::value ran = AnswerOf(retry);
+  ASSERT_TRUE(ran.is_object()) << retry.body;
+  EXPECT_FALSE(ran.at("result").as_object().contains("isError")) << retry.body;
+  EXPECT_EQ(ran.at("result").at("content").at(0).at("text"), "noted: hello") << retry.body;
+
+  HttpResult replay = d0.Request("POST", "/mcp/notes", ModernNotes(3, state), gated, 60s, headers);
+  ASSERT_EQ(replay.status, 200) << replay.body << daemons_[0]->log();
+  const json::value refused = AnswerOf(replay);
+  ASSERT_TRUE(refused.is_object()) << replay.body;
+  EXPECT_EQ(refused.at("result").at("isError"), true) << replay.body;
+  EXPECT_NE(json::serialize(refused).find("already released its call"), std::string::npos)
+      << replay.body;
+  int rc = -1;
+  const std::string records =
+      RunInterlock({"audit", "export", "--since", "2000-01-01", "--store", uri_}, &rc);
+  ASSERT_EQ(rc, 0) << records;
+  size_t released = 0;
+  for (size_t at = records.find("\"released\""); at != std::string::npos;
+       at = records.find("\"released\"", at + 1)) {
+    ++released;
+  }
+  EXPECT_EQ(released, 1u) << records;
+}
+
 // Tests that the stdio gateway refuses a PostgreSQL store clearly (its store is this
 // machine's SQLite file) instead of creating a directory named after the URI.
 TEST_F(McpFleetTest, StdioGatewayRefusesAPostgresStore) {
   ProcessResult r = RunProcess({std::string(INTERLOCK_BINARY_DIR) + "/interlock", "mcp", "--policy",
-                                dir_.path() + "/policies", "--store", uri_, "--", "node",
-                                kNodeDir + "/pinned_server.mjs", description_},
+                                dir_.path() + "/policies/scribe.yaml", "--store", uri_, "--",
+                                "node", kNodeDir + "/pinned_server.mjs", description_},
                                "", 30s);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("not supported by the stdio gateway"), std::string::npos) << r.err;

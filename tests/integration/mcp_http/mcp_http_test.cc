@@ -1609,6 +1609,128 @@ TEST_F(McpHttp2026Test, StatelessRequestsCannotEscapeTheRunsStepBudget) {
   EXPECT_EQ(RunsOf("tq").size(), 1u);
 }
 
+// The retry of a 2026-07-28 tools/call of `tool` answered input_required: the same call
+// with the requestState it was given.
+std::string ModernRetry(int id, const std::string& tool, const std::string& state) {
+  json::object meta{
+      {"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+      {"io.modelcontextprotocol/clientCapabilities", json::object{}},
+      {"io.modelcontextprotocol/clientInfo", json::object{{"name", "raw2026"}, {"version", "1"}}}};
+  return json::serialize(json::object{{"jsonrpc", "2.0"},
+                                      {"id", id},
+                                      {"method", "tools/call"},
+                                      {"params", json::object{{"name", tool},
+                                                              {"arguments", {{"text", "hi"}}},
+                                                              {"requestState", state},
+                                                              {"_meta", std::move(meta)}}}});
+}
+
+// The JSON-RPC answer of a POST, sent as JSON or (when it took longer than sse_after_ms) as
+// the last `data:` event of an SSE stream; null when there is none.
+json::value AnswerOf(const HttpResult& r) {
+  if (r.json.is_object()) return r.json;
+  json::value last;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("data:")) continue;
+    boost::system::error_code ec;
+    json::value v = json::parse(line.substr(5), ec);
+    if (!ec && v.is_object() &&
+        (v.as_object().contains("result") || v.as_object().contains("error"))) {
+      last = std::move(v);
+    }
+  }
+  return last;
+}
+
+// Audit records of agent `agent` whose canonical body holds `q` (GET /v1/audit as `token`).
+json::array AuditRecords(int port, const std::string& token, const std::string& agent,
+                         const std::string& q) {
+  std::string encoded;
+  for (char ch : q) encoded += ch == ' ' ? std::string("%20") : std::string(1, ch);
+  HttpClient c(port);
+  HttpResult r = c.Request("GET", "/v1/audit?agent=" + agent + "&q=" + encoded, "", token);
+  if (r.status != 200 || !r.json.is_object()) return {};
+  return r.json.at("records").as_array();
+}
+
+// Tests that a requestState the daemon issued before it restarted (stopped, then started on
+// the same store and keys directory) opens after the restart: the approval was not
+// withdrawn nor the run ended with the stateless session, the client's retry lands in a
+// new run and is answered with the reviewer's verdict of its call (the server gets the
+// call once). Replaying the state, to the same daemon or after a crash and restart (whose
+// replay memory never saw it), is refused and recorded, and forwards nothing.
+TEST_F(McpHttp2026Test, RequestStateIssuedBeforeADaemonRestartOpensAfterIt) {
+  StartDaemon();
+  HttpResult first = client_->Request("POST", "/mcp/fake", ModernCall(1, "deploy"), ta_, 30s,
+                                      ModernHeaders("tools/call", "deploy"));
+  ASSERT_EQ(first.status, 200) << first.body << daemon_->log();
+  ASSERT_EQ(AnswerOf(first).at("result").at("resultType"), "input_required") << first.body;
+  const std::string state(AnswerOf(first).at("result").at("requestState").as_string());
+  const std::string approval(AnswerOf(first)
+                                 .at("result")
+                                 .at("_meta")
+                                 .at("interlock.dev/approval")
+                                 .at("approval_id")
+                                 .as_string());
+  ASSERT_EQ(daemon_->Stop(), 0) << daemon_->log();
+  ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+  HttpClient c(daemon_->port());
+  HttpResult approve =
+      c.Request("POST", "/v1/approvals/" + approval, R"({"verdict":"approve"})", reviewer_);
+  ASSERT_EQ(approve.status, 200) << approve.body;
+  HttpResult retry = c.Request("POST", "/mcp/fake", ModernRetry(2, "deploy", state), ta_, 30s,
+                               ModernHeaders("tools/call", "deploy"));
+  ASSERT_EQ(retry.status, 200) << retry.body << daemon_->log();
+  ASSERT_TRUE(AnswerOf(retry).is_object()) << retry.body;
+  EXPECT_FALSE(AnswerOf(retry).at("result").as_object().contains("isError")) << retry.body;
+  EXPECT_EQ(CallsLog(), "deploy\n");
+
+  HttpResult replay = c.Request("POST", "/mcp/fake", ModernRetry(3, "deploy", state), ta_, 30s,
+                                ModernHeaders("tools/call", "deploy"));
+  ASSERT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(AnswerOf(replay).at("result").at("isError"), true) << replay.body;
+  daemon_->Kill9();
+  ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+  HttpClient c2(daemon_->port());
+  HttpResult late = c2.Request("POST", "/mcp/fake", ModernRetry(4, "deploy", state), ta_, 30s,
+                               ModernHeaders("tools/call", "deploy"));
+  ASSERT_EQ(late.status, 200) << late.body << daemon_->log();
+  ASSERT_TRUE(AnswerOf(late).is_object()) << late.body;
+  EXPECT_EQ(AnswerOf(late).at("result").at("isError"), true) << late.body;
+  EXPECT_NE(Text(AnswerOf(late).at("result")).find("already released its call"), std::string::npos)
+      << late.body;
+  EXPECT_EQ(CallsLog(), "deploy\n") << "one grant ran the call twice";
+  EXPECT_EQ(AuditRecords(daemon_->port(), reviewer_, "ta", "already released its call").size(), 1u);
+}
+
+// Tests that a requestState sealed by a daemon holding other keys (its own store and keys
+// directory) does not open here: refused as not verifying, recorded, and nothing forwarded.
+TEST_F(McpHttp2026Test, RequestStateOfADaemonWithOtherKeysIsRefusedAndRecorded) {
+  StartDaemon();
+  TempDir other_dir;
+  Daemon other(other_dir.path(), policies_, dir_.path() + "/interlock.yaml");
+  const std::string other_ta = CreateToken(other.store(), "--agent", "ta");
+  ASSERT_FALSE(other_ta.empty());
+  ASSERT_TRUE(other.Start()) << other.log();
+  HttpClient oc(other.port());
+  HttpResult first = oc.Request("POST", "/mcp/fake", ModernCall(1, "deploy"), other_ta, 30s,
+                                ModernHeaders("tools/call", "deploy"));
+  ASSERT_EQ(first.status, 200) << first.body << other.log();
+  ASSERT_EQ(AnswerOf(first).at("result").at("resultType"), "input_required") << first.body;
+  const std::string state(AnswerOf(first).at("result").at("requestState").as_string());
+  EXPECT_EQ(other.Stop(), 0) << other.log();
+
+  HttpResult retry = client_->Request("POST", "/mcp/fake", ModernRetry(2, "deploy", state), ta_,
+                                      30s, ModernHeaders("tools/call", "deploy"));
+  ASSERT_EQ(retry.status, 200) << retry.body << daemon_->log();
+  EXPECT_EQ(AnswerOf(retry).at("result").at("isError"), true) << retry.body;
+  EXPECT_NE(Text(AnswerOf(retry).at("result")).find("does not verify"), std::string::npos)
+      << retry.body;
+  EXPECT_EQ(CallsLog(), "");
+  EXPECT_EQ(AuditRecords(daemon_->port(), reviewer_, "ta", "does not verify").size(), 1u);
+}
+
 // Tests that a 2025 client (the v1 SDK over Streamable HTTP) reaches a 2026-only server
 // behind the daemon, over stdio and over HTTP: the filtered list, an allowed call
 // forwarded, a denied call never reaching the server, and a call for which the server

@@ -17,6 +17,21 @@ TEST(CryptoTest, Sha256KnownAnswers) {
 }
 
 // Tests HMAC-SHA256 against RFC 4231 test case 2.
+// Tests that HKDF-SHA256 gives RFC 5869's test case 1 (salt and info) and case 3 (neither).
+TEST(CryptoTest, HkdfKnownAnswers) {
+  const std::string salt = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+                            0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c};
+  std::string info;
+  for (int c = 0xf0; c <= 0xf9; ++c) info.push_back(static_cast<char>(c));
+  const std::string okm = HkdfSha256(std::string(22, '\x0b'), salt, info, 42);
+  EXPECT_EQ(HexEncode(reinterpret_cast<const uint8_t*>(okm.data()), okm.size()),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+  const std::string okm3 = HkdfSha256(std::string(22, '\x0b'), "", "", 42);
+  EXPECT_EQ(HexEncode(reinterpret_cast<const uint8_t*>(okm3.data()), okm3.size()),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+  EXPECT_NE(HkdfSha256("key", "", "label a", 32), HkdfSha256("key", "", "label b", 32));
+}
+
 TEST(CryptoTest, HmacKnownAnswer) {
   EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");

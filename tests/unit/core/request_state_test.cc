@@ -33,7 +33,7 @@ struct Fixture {
   }
   RequestStateBinding Binding() const {
     return {"agent-a", "run-1",
-            ArgumentsDigest("send_email", json::object{{"to", "bob@example.com"}})};
+            ArgumentsDigest("send_email", json::object{{"to", "bob@example.com"}}), ""};
   }
   StateRefusal OpenRefusal(const std::string& state, const RequestStateBinding& b) {
     StateRefusal why = StateRefusal::kNone;
@@ -97,6 +97,71 @@ TEST(RequestStateTest, StateOfAnotherKeyIsRefused) {
   ManualClock clock2(f.clock.Now());
   RequestStates other(std::string(32, 'o'), &clock2);
   EXPECT_EQ(f.OpenRefusal(other.Seal(f.Claims()), f.Binding()), StateRefusal::kForged);
+}
+
+// Tests that a state sealed before a daemon restarted opens after it: another process over
+// the same key material (the keys directory a fleet shares) derives the same sealing key.
+TEST(RequestStateTest, StateOpensAfterTheDaemonRestartsOnTheSameKeys) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  ManualClock clock2(f.clock.Now());
+  RequestStates restarted(kKey, &clock2);
+  auto c = restarted.Open(s, f.Binding());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->call_id, "call_1");
+}
+
+// Tests that the sealing key is derived (HKDF with its own label), never the daemon's key
+// used raw: a MAC made with the raw key, or with the key derived as an older build did
+// (HMAC of the label), does not verify.
+TEST(RequestStateTest, StateMacedWithTheRawDaemonKeyIsRefused) {
+  Fixture f;
+  const std::string s = f.states.Seal(f.Claims());
+  const std::string body = s.substr(0, s.rfind('.'));
+  EXPECT_EQ(f.OpenRefusal(body + "." + HmacSha256Hex(kKey, body), f.Binding()),
+            StateRefusal::kForged);
+  EXPECT_EQ(f.OpenRefusal(body + "." +
+                              HmacSha256Hex(HmacSha256Hex(kKey,
+                                                          "interlock mcp "
+                                                          "requestState v1"),
+                                            body),
+                          f.Binding()),
+            StateRefusal::kForged);
+}
+
+// Tests that a state of another run opens only where it names the retry's own scope (the
+// same client reaching a restarted daemon or another daemon of the fleet), never in
+// another scope or where the state or the retry names none.
+TEST(RequestStateTest, StateOfAnotherRunOpensOnlyInItsOwnScope) {
+  Fixture f;
+  RequestStateClaims claims = f.Claims();
+  claims.scope = "stateless-aaaa";
+  RequestStateBinding other_run = f.Binding();
+  other_run.run_id = "run-2";
+  other_run.scope = "stateless-aaaa";
+  auto c = f.states.Open(f.states.Seal(claims), other_run);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->run_id, "run-1");  // answered with the call of its own run
+  other_run.scope = "stateless-bbbb";
+  EXPECT_EQ(f.OpenRefusal(f.states.Seal(claims), other_run), StateRefusal::kOtherRun);
+  other_run.scope = "";
+  EXPECT_EQ(f.OpenRefusal(f.states.Seal(claims), other_run), StateRefusal::kOtherRun);
+  other_run.scope = "stateless-aaaa";
+  EXPECT_EQ(f.OpenRefusal(f.states.Seal(f.Claims()), other_run), StateRefusal::kOtherRun);
+  // The scope never stands in for the agent.
+  other_run.agent_id = "agent-b";
+  EXPECT_EQ(f.OpenRefusal(f.states.Seal(claims), other_run), StateRefusal::kOtherAgent);
+}
+
+// Tests that a state bound to no run (an enforcer that had none: a wiring bug) never opens,
+// not even for a retry that has none either.
+TEST(RequestStateTest, StateBoundToNoRunNeverOpens) {
+  Fixture f;
+  RequestStateClaims claims = f.Claims();
+  claims.run_id = "";
+  RequestStateBinding b = f.Binding();
+  b.run_id = "";
+  EXPECT_EQ(f.OpenRefusal(f.states.Seal(claims), b), StateRefusal::kOtherRun);
 }
 
 // Tests that a truncated state (cut anywhere) is refused, never half-read.

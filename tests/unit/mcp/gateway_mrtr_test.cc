@@ -148,7 +148,8 @@ json::object Meta2026() {
 }
 
 struct Harness {
-  explicit Harness(std::string agent = "agent-a", core::RequestStates* states = nullptr) {
+  explicit Harness(std::string agent = "agent-a", core::RequestStates* states = nullptr,
+                   std::string scope = "") {
     pins = std::make_unique<PinStore>(store::OpenSqlitePinRows(":memory:").value());
     GatewayOptions o;
     o.agent_id = std::move(agent);
@@ -157,6 +158,7 @@ struct Harness {
     o.pins = pins.get();
     o.catalog_timeout = std::chrono::milliseconds(500);
     o.request_states = states;
+    o.state_scope = std::move(scope);
     o.discover_timeout = std::chrono::milliseconds(0);  // a scripted legacy server
     o.mrtr_wait = std::chrono::milliseconds(200);
     gw = std::make_unique<Gateway>(
@@ -479,6 +481,55 @@ TEST(GatewayMrtrTest, StateOfAnotherRunIsRefused) {
   ASSERT_TRUE(a);
   EXPECT_NE(ToJsonText(*a).find("another run"), std::string::npos) << *a;
   EXPECT_TRUE(h.ForwardedCalls().empty());
+}
+
+// Tests that a state issued by one gateway opens on another gateway of the same scope in
+// another run (the daemon's stateless client after a restart, or on another daemon of the
+// fleet sharing the keys), and is answered with the verdict of its own call; in another
+// scope it is refused as of another run.
+TEST(GatewayMrtrTest, StateOpensInAnotherRunOfItsOwnScopeOnly) {
+  SystemClock clock;
+  core::RequestStates before(std::string(32, 'k'), &clock);
+  core::RequestStates after(std::string(32, 'k'), &clock);  // the restarted daemon
+  Harness a("agent-a", &before, "stateless-1");
+  const std::string state = FirstAnswer(a, 1);
+  Harness b("agent-a", &after, "stateless-1");
+  Harness other("agent-a", &after, "stateless-2");
+  for (Harness* h : {&b, &other}) {
+    std::lock_guard l(h->enforcer.mu);
+    h->enforcer.run = "run-2";
+  }
+  other.enforcer.SetVerdict("call_held", Verdict::kAllow);
+  other.gw->OnClientLine(Call(2, "held", Args(), state));
+  std::optional<json::value> refused = other.AnswerTo(2);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(ToJsonText(*refused).find("another run"), std::string::npos) << *refused;
+  EXPECT_TRUE(other.ForwardedCalls().empty());
+  b.enforcer.SetVerdict("call_held", Verdict::kAllow);
+  b.gw->OnClientLine(Call(3, "held", Args(), state));
+  for (int i = 0; i < 400 && b.ForwardedCalls().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(b.ForwardedCalls().size(), 1u);
+}
+
+// Tests that a held call is never given a requestState bound to no run (an enforcer that
+// has none): denied, its approval withdrawn, nothing forwarded.
+TEST(GatewayMrtrTest, CallWithoutARunGetsNoRequestState) {
+  Harness h;
+  {
+    std::lock_guard l(h.enforcer.mu);
+    h.enforcer.run = "";
+  }
+  h.gw->OnClientLine(Call(1, "held", Args()));
+  std::optional<json::value> a = h.AnswerTo(1);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(IsInputRequired(*a)) << *a;
+  EXPECT_FALSE(a->at("result").as_object().contains("requestState")) << *a;
+  EXPECT_EQ(a->at("result").at("isError"), true) << *a;
+  EXPECT_TRUE(h.ForwardedCalls().empty());
+  std::lock_guard l(h.enforcer.mu);
+  ASSERT_EQ(h.enforcer.withdrawn.size(), 1u);
 }
 
 // Tests that a state issued for one call is refused on a retry with other arguments (an

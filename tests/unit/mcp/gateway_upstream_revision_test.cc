@@ -538,6 +538,50 @@ TEST(GatewayUpstreamRevisionTest, ModernRequestReachesALegacyServerOnlyAfterItsI
   EXPECT_EQ(h.LastClient().at("result").at("resultType"), "complete");
 }
 
+// Tests that a legacy client's initialize arriving after the gateway initialized a legacy
+// server for a 2026-07-28 client of the same process never initializes the server again:
+// the client is answered from the server's own answer, and its notifications/initialized
+// is not sent a second time (a server taking a second handshake may reset its session).
+TEST(GatewayUpstreamRevisionTest, LegacyInitializeAfterAModernClientNeverReinitializesTheServer) {
+  Harness h(LegacyServer);
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{},)"
+      R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})");
+  ASSERT_EQ(h.Sent("initialize").size(), 1u);
+  ASSERT_EQ(h.Sent("notifications/initialized").size(), 1u);
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+      R"("capabilities":{},"clientInfo":{"name":"old","version":"1"}}})");
+  EXPECT_EQ(h.Sent("initialize").size(), 1u) << "the server was initialized a second time";
+  const json::value answer = h.LastClient();
+  EXPECT_EQ(answer.at("id"), 2);
+  EXPECT_EQ(answer.at("result").at("protocolVersion"), "2025-11-25") << answer;
+  EXPECT_EQ(answer.at("result").at("serverInfo").at("name"), "old") << answer;
+  h.gw->OnClientLine(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  EXPECT_EQ(h.Sent("notifications/initialized").size(), 1u);
+  // The session goes on: the legacy client's call reaches the server.
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}})");
+  EXPECT_EQ(h.Sent("tools/call").size(), 2u);
+}
+
+// Tests that a second legacy initialize on one session (a client reconnecting its side of
+// the pipe) is answered from the server's first answer, not forwarded.
+TEST(GatewayUpstreamRevisionTest, SecondLegacyInitializeIsAnsweredNotForwarded) {
+  Harness h(LegacyServer);
+  h.gw->OnClientLine(kInitialize);
+  ASSERT_EQ(h.Sent("initialize").size(), 1u);
+  h.gw->OnClientLine(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":7,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+      R"("capabilities":{},"clientInfo":{"name":"c","version":"1"}}})");
+  EXPECT_EQ(h.Sent("initialize").size(), 1u);
+  EXPECT_EQ(h.LastClient().at("id"), 7);
+  EXPECT_EQ(h.LastClient().at("result").at("serverInfo").at("name"), "old");
+  h.gw->OnClientLine(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  EXPECT_EQ(h.Sent("notifications/initialized").size(), 1u);
+}
+
 const char kModernMetaWithTasks[] =
     R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
     R"("io.modelcontextprotocol/clientCapabilities":{"extensions":{)"

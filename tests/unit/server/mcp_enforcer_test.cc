@@ -74,5 +74,73 @@ TEST(McpEnforcerTest, CheckApprovalAnswersTheReviewersVerdictWithoutWaiting) {
   EXPECT_EQ(granted.decision.tool, "deploy");
 }
 
+// Tests that one grant runs one call: two identical calls held at once attach to one
+// pending approval (one call id), and when a reviewer grants it only the first delivery is
+// an allow; the second, and any later read (a requestState replayed to another daemon or
+// after a restart), is a deny saying the approval already ran its call, so the gateway
+// never forwards the call twice. A grant for the rest of the run lets a new call through.
+TEST(McpEnforcerTest, OneGrantReleasesOnlyOneOfTwoIdenticalAttachedCalls) {
+  auto agent = std::make_shared<policy::AgentPolicy>();
+  agent->id = "a";
+  agent->identity = "a@test";
+  policy::ToolRule deploy;
+  deploy.name = "deploy";
+  deploy.requires_approval = true;
+  agent->allowed.emplace(deploy.name, deploy);
+  agent->execution.max_steps = 100;
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents["a"] = agent;
+  set->sha256 = std::string(64, 'b');
+  core::PolicySource source(set);
+  ManualClock clock(TimePoint(std::chrono::seconds(1795341600)));
+  store::StoreOptions o;
+  o.path = ":memory:";
+  o.audit_key = "k";
+  o.clock = &clock;
+  auto store = store::SqliteStore::Open(o);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  core::Guard guard(&source, store->get(), &clock, nullptr);
+  core::Calls calls(store->get(), &source, &clock);
+  CallWaiters waiters;
+  auto run = calls.StartRun("a");
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  McpEnforcer enforcer(&guard, &calls, &waiters, "a", "a", run->run_id,
+                       std::chrono::milliseconds(10));
+
+  ToolCall call;
+  call.tool = "deploy";
+  call.args = boost::json::object{{"env", "prod"}};
+  mcp::Enforcer::Outcome first = enforcer.Decide(call);
+  mcp::Enforcer::Outcome second = enforcer.Decide(call);
+  ASSERT_EQ(first.decision.verdict, Verdict::kApprovalRequired) << first.decision.reason;
+  ASSERT_EQ(second.decision.verdict, Verdict::kApprovalRequired) << second.decision.reason;
+  ASSERT_EQ(first.call_id, second.call_id) << "the identical call attaches to the pending one";
+  first.decision.tool = second.decision.tool = "deploy";
+
+  core::Approvals approvals(store->get(), store->get(), &clock);
+  core::Approvals::VoteAsk ask;
+  ask.approval_id = first.approval_id;
+  ask.reviewer = core::Principal{"tok_bob", "bob", core::Role::kReviewer, ""};
+  ask.approve = true;
+  ask.policies = set;
+  ask.for_run = true;
+  auto vote = approvals.Vote(ask);
+  ASSERT_TRUE(vote.ok()) << vote.error().message;
+
+  mcp::Enforcer::Outcome a = enforcer.AwaitApproval(first, {}, {});
+  EXPECT_EQ(a.decision.verdict, Verdict::kAllow) << a.decision.reason;
+  mcp::Enforcer::Outcome b = enforcer.AwaitApproval(second, {}, {});
+  EXPECT_EQ(b.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(b.decision.code, Code::kApprovalDenied);
+  EXPECT_EQ(b.decision.rule, core::kReleasedBeforeRule);
+  EXPECT_NE(b.decision.reason.find("already released"), std::string::npos) << b.decision.reason;
+  mcp::Enforcer::Outcome c = enforcer.CheckApproval(first);
+  EXPECT_EQ(c.decision.verdict, Verdict::kDeny) << "a later read is no release either";
+  // The grant was for the rest of the run: the agent's new call is allowed on its own.
+  mcp::Enforcer::Outcome again = enforcer.Decide(call);
+  EXPECT_EQ(again.decision.verdict, Verdict::kAllow) << again.decision.reason;
+  EXPECT_NE(again.call_id, first.call_id);
+}
+
 }  // namespace
 }  // namespace interlock::server
