@@ -124,16 +124,23 @@ Enforcer::Outcome GuardEnforcer::AwaitApproval(const Outcome& pending,
   return out;
 }
 
+Enforcer::Outcome GuardEnforcer::DenyApproval(const Outcome& pending, Code code,
+                                              std::string reason) const {
+  Outcome out = pending;
+  out.ask_client = false;
+  out.decision = DenyDecision(code, std::move(reason), "approval");
+  out.decision.agent_id = agent_id_;
+  out.decision.tool = pending.decision.tool;
+  return out;
+}
+
 Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
                                                 const ClientAnswer& answer) {
   Outcome out = pending;
   out.ask_client = false;
   const std::string tool = pending.decision.tool;
   auto deny = [&](Code code, std::string reason) {
-    out.decision = DenyDecision(code, std::move(reason), "approval");
-    out.decision.agent_id = agent_id_;
-    out.decision.tool = tool;
-    return out;
+    return DenyApproval(pending, code, std::move(reason));
   };
   if (pending.approval_id.empty()) return deny(Code::kApprovalDenied, "no approval to answer");
   if (answer.kind == ClientAnswer::Kind::kTimeout) {
@@ -194,10 +201,7 @@ Enforcer::Outcome GuardEnforcer::CheckApproval(const Outcome& pending) {
   out.ask_client = false;
   const std::string tool = pending.decision.tool;
   auto deny = [&](Code code, std::string reason) {
-    out.decision = DenyDecision(code, std::move(reason), "approval");
-    out.decision.agent_id = agent_id_;
-    out.decision.tool = tool;
-    return out;
+    return DenyApproval(pending, code, std::move(reason));
   };
   if (pending.call_id.empty() || pending.approval_id.empty()) {
     return deny(Code::kApprovalDenied, "no approval to look up");

@@ -89,6 +89,9 @@ class GuardEnforcer final : public Enforcer {
  private:
   // APPROVAL_REQUIRED becomes `ask_client` or a deny (header comment).
   Outcome Answer(core::GuardResponse r, const std::string& tool);
+  // `pending` answered with a deny of `code` for `reason` (rule "approval"), no longer
+  // asking the client.
+  Outcome DenyApproval(const Outcome& pending, Code code, std::string reason) const;
   // Withdraws the approval of `out` and turns it into a deny with `reason`.
   void DenyPending(Outcome& out, const std::string& tool, Code code, const std::string& reason);
   core::Approvals& approvals() { return calls_.approvals(); }
