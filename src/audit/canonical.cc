@@ -20,18 +20,7 @@ void AppendCanonicalUsage(std::string* out, const Usage& u) {
 }
 
 void AppendCanonicalRecords(std::string* out, const RunState& s) {
-  // std::map<std::string, ..., std::less<>> iterates in char_traits<char> order, which
-  // compares as unsigned bytes: the canonical key order.
-  out->push_back('{');
-  bool first = true;
-  for (const auto& [tool, n] : s.records) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendJsonString(tool, out);
-    out->push_back(':');
-    AppendJsonUint(n, out);
-  }
-  out->push_back('}');
+  AppendJsonCounts(s.records, out);
 }
 
 void AppendCanonicalAuditState(std::string* out, const RunState& s) {

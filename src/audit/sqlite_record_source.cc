@@ -64,13 +64,7 @@ class SqliteRecordSource final : public core::RecordSource {
     const int rc = sqlite3_step(scan_.get());
     if (rc == SQLITE_DONE) return false;
     if (rc != SQLITE_ROW) return SqliteError(db_, "read audit_log");
-    out->seq = scan_.Int64(0);
-    out->time_ms = scan_.Int64(1);
-    out->type = scan_.Text(2);
-    out->run_id = scan_.Text(3);
-    out->call_id = scan_.Text(4);
-    out->agent_id = scan_.Text(5);
-    out->principal = scan_.Text(6);
+    ReadRecordColumns(scan_, out);
     out->body = scan_.Text(7);
     out->prev_hash = scan_.Text(8);
     out->hash = scan_.Text(9);

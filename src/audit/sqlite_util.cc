@@ -38,6 +38,16 @@ std::string_view Statement::Text(int col) const {
 
 int64_t Statement::Int64(int col) const { return sqlite3_column_int64(stmt_, col); }
 
+void ReadRecordColumns(const Statement& st, core::RecordColumns* out) {
+  out->seq = st.Int64(0);
+  out->time_ms = st.Int64(1);
+  out->type = st.Text(2);
+  out->run_id = st.Text(3);
+  out->call_id = st.Text(4);
+  out->agent_id = st.Text(5);
+  out->principal = st.Text(6);
+}
+
 Transaction::~Transaction() {
   if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/ports/record_columns.h"
 #include "interlock/result.h"
 
 struct sqlite3;
@@ -53,6 +54,10 @@ class Statement {
  private:
   sqlite3_stmt* stmt_ = nullptr;
 };
+
+// The record columns of an audit_log row selected as "seq, time_ms, type, run_id, call_id,
+// agent_id, principal, ..." (columns 0 to 6), as views valid until the next step.
+void ReadRecordColumns(const Statement& st, core::RecordColumns* out);
 
 Error SqliteError(sqlite3* db, std::string_view what);
 

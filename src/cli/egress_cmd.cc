@@ -23,6 +23,7 @@
 #include "cli/local_store.h"
 #include "common/store_path.h"
 #include "common/time.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "egress/daemon_decider.h"
@@ -178,14 +179,15 @@ int RunEgress(const EgressOptions& opt) {
   SystemClock clock;
   core::PolicySource source(*set);
   core::Guard guard(&source, store->get(), &clock, nullptr);
-  auto run = (*store)->CreateRun(agent_id, "", clock.Now());
+  core::Calls calls(store->get(), &source, &clock);
+  auto run = calls.StartRun(agent_id);
   if (!run.ok()) return Fail("cannot create a run: " + run.error().message);
 
   egress::GuardEgressDecider decider(&guard, store->get(), &clock, agent_id, run->run_id);
   const int exit_code =
       Serve(&decider, opt, address, port, set_mask,
             "agent " + agent_id + ", run " + run->run_id + ", store " + store_path);
-  (void)(*store)->EndRun(run->run_id, agent_id, clock.Now());
+  (void)calls.EndRun(run->run_id, agent_id);
   return exit_code;
 }
 

@@ -62,7 +62,6 @@
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "core/ports/store.h"
 #include "mcp/daemon_enforcer.h"
 #include "policy/loader.h"
 
@@ -391,25 +390,14 @@ struct Match {
   bool asked = false;  // decided approval_required; its approval is pending
 };
 
-Result<Match> FindDecidedCall(core::Store& store, const std::string& run_id, const HookInput& input,
+Result<Match> FindDecidedCall(core::Calls& calls, const std::string& run_id, const HookInput& input,
                               const audit::Redactor& redactor,
                               const std::vector<std::string>& redact_fields) {
-  auto calls = store.ListRunCalls(run_id, kPostToolUseLookback);
-  if (!calls.ok()) return calls.error();
-  const json::object redacted = redactor.RedactArgs(input.tool_input, redact_fields);
-  const std::string args_sha256 = Sha256Hex(CanonicalJson(json::value(input.tool_input)));
-  for (const core::CallSummary& c : *calls) {  // newest first
-    if (c.tool != input.tool_name) continue;
-    if (c.verdict == VerdictName(Verdict::kAllow)) {
-      auto call = store.GetCall(c.call_id);
-      if (!call.ok() || call->result.has_value()) continue;
-      if (call->record.call.args == redacted) return Match{c.call_id, false};
-    } else if (c.verdict == VerdictName(Verdict::kApprovalRequired)) {
-      auto a = store.GetApproval(core::ApprovalIdForCall(c.call_id));
-      if (!a.ok() || a->state != core::ApprovalState::kPending) continue;
-      if (a->args_sha256 == args_sha256) return Match{c.call_id, true};
-    }
-  }
+  auto found = calls.FindUnreported(
+      run_id, input.tool_name, redactor.RedactArgs(input.tool_input, redact_fields),
+      Sha256Hex(CanonicalJson(json::value(input.tool_input))), kPostToolUseLookback);
+  if (!found.ok()) return found.error();
+  if (found->has_value()) return Match{(*found)->call_id, (*found)->pending_approval};
   return Error{ErrorKind::kNotFound,
                "no call of this session (run " + run_id + ") of tool " + input.tool_name +
                    " with these arguments was allowed or answered `ask` by the PreToolUse hook "
@@ -483,7 +471,8 @@ int RunPostToolUseDaemon(const HookOptions& opt, const HookInput& input) {
 int RecordUndecided(const HookOptions& opt, Standalone& env, const HookInput& input,
                     const std::string& run_id, const std::string& why) {
   SystemClock clock;
-  if (auto run = env.store->CreateRun(env.agent_id, run_id, clock.Now());
+  core::PolicySource source(env.set);
+  if (auto run = core::Calls(env.store.get(), &source, &clock).StartRun(env.agent_id, run_id);
       !run.ok() && run.error().kind != ErrorKind::kAlreadyExists) {
     return PostNote(why + "; could not record it either: " + run.error().message);
   }
@@ -496,7 +485,6 @@ int RecordUndecided(const HookOptions& opt, Standalone& env, const HookInput& in
                         std::to_string(output.size()) + " bytes, sha256 " + Sha256Hex(output) +
                         "), but Interlock never decided it: " + why;
   call.refusal_rule = "hook.post-tool-use";
-  core::PolicySource source(env.set);
   core::Guard guard(&source, env.store.get(), &clock, nullptr);
   core::GuardResponse r = guard.Decide(env.agent_id, env.agent_id, run_id, std::move(call));
   (void)opt;
@@ -520,13 +508,15 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
   if (!keys.ok()) return PostNote("audit key unavailable: " + keys.error().message);
   const audit::Redactor redactor(keys->hmac_key);
   const std::string run_id = RunIdForSession(input->session_id);
-  auto match = FindDecidedCall(*env->store, run_id, *input, redactor, redact_fields);
+  SystemClock clock;
+  core::PolicySource source(env->set);
+  core::Calls calls(env->store.get(), &source, &clock);
+  auto match = FindDecidedCall(calls, run_id, *input, redactor, redact_fields);
   if (!match.ok()) {
     if (match.error().kind != ErrorKind::kNotFound) return PostNote(match.error().message);
     return RecordUndecided(opt, *env, *input, run_id, match.error().message);
   }
 
-  SystemClock clock;
   if (match->asked) {
     // The tool ran, so the person at Claude Code's prompt approved it: that is recorded as
     // their vote through the core's one "answer at the client" use case (the same facts and
@@ -540,8 +530,7 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
     local.comment = "approved at Claude Code's permission prompt (the PostToolUse hook saw it run)";
     local.where = "at Claude Code's permission prompt";
     local.policies = env->set;
-    auto released =
-        core::Approvals(env->store.get(), env->store.get(), &clock).AnswerAsLocalUser(local);
+    auto released = calls.approvals().AnswerAsLocalUser(local);
     if (!released.ok() || released->record.decision.verdict != Verdict::kAllow) {
       // The tool ran although Interlock did not grant it (the run's record limit, a kill
       // switch, a halted run, a self-approval): on record as a call that ran undecided.
@@ -553,9 +542,7 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
     }
   }
   core::CallResult result = PostResult(*input, RedactedValues(input->tool_input, redact_fields));
-  result.policies = env->set;
-  if (Status s = env->store->RecordResult(match->call_id, env->agent_id, env->agent_id, result,
-                                          clock.Now());
+  if (Status s = calls.RecordResult(match->call_id, env->agent_id, env->agent_id, result);
       !s.ok()) {
     return PostNote("could not record the result of call " + match->call_id + ": " +
                     s.error().message);
@@ -595,8 +582,8 @@ int RunHook(const HookOptions& opt) {
   const std::string run_id = RunIdForSession(input->session_id);
   // Joined with a read when the run exists (every call of a session but its first): a
   // CreateRun that finds it would still be a commit and an fsync.
-  if (auto run = core::Calls(env->store.get(), &source, &clock).JoinRun(agent_id, run_id);
-      !run.ok()) {
+  core::Calls calls(env->store.get(), &source, &clock);
+  if (auto run = calls.JoinRun(agent_id, run_id); !run.ok()) {
     return Deny("cannot create the run for this session: " + run.error().message);
   }
   // Claude Code never tells a PreToolUse hook that the developer declined an `ask`, so
@@ -604,7 +591,7 @@ int RunHook(const HookOptions& opt) {
   // sweeper), each invocation times out the approvals past their deadline (the policy's
   // approval_timeout_seconds, else 300 s): the record ends in APPROVAL_TIMEOUT. Best
   // effort: a failure leaves them pending and changes no decision.
-  (void)env->store->ExpireApprovals(clock.Now());
+  (void)calls.approvals().ExpireOverdue();
   core::Guard guard(&source, env->store.get(), &clock, nullptr);
   core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
   const int code = r.decision.verdict == Verdict::kApprovalRequired

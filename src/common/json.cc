@@ -525,6 +525,20 @@ void AppendJsonScaled(int64_t units, int scale, std::string* out) {
 void AppendJsonInt(int64_t n, std::string* out) { AppendInteger(n, out); }
 void AppendJsonUint(uint64_t n, std::string* out) { AppendInteger(n, out); }
 
+void AppendJsonCounts(const std::map<std::string, uint64_t, std::less<>>& counts,
+                      std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [key, n] : counts) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(key, out);
+    out->push_back(':');
+    AppendJsonUint(n, out);
+  }
+  out->push_back('}');
+}
+
 Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits) {
   // Key offsets are 32-bit; no sane limit comes near, but never let them wrap.
   if (text.size() > limits.max_bytes || text.size() > UINT32_MAX) {

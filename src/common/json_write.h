@@ -16,6 +16,8 @@
 #define INTERLOCK_COMMON_JSON_WRITE_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -43,6 +45,11 @@ void AppendJsonDouble(double d, JsonStyle style, std::string* out);
 // the usual values (0 <= units < 10^15). For micro-dollars and milliseconds
 // (JsonTest.ScaledMatchesDouble).
 void AppendJsonScaled(int64_t units, int scale, std::string* out);
+
+// {"key":n,...} for a map of counts, keys escaped as strings, in the map's order: byte
+// order for this map type (std::less<> on std::string compares as unsigned bytes), so the
+// same text in both styles and canonical (a run's records per tool).
+void AppendJsonCounts(const std::map<std::string, uint64_t, std::less<>>& counts, std::string* out);
 
 // A whole value in `style`.
 void AppendJson(const boost::json::value& v, JsonStyle style, std::string* out);

@@ -249,6 +249,22 @@ std::optional<audit::AuditEvent> RefusedReleaseRecord(const CallRecord& call,
   return ev;
 }
 
+Result<bool> CheckReleaseRead(const CallRecord& call, std::string_view agent_id,
+                              std::string_view principal, TimePoint now,
+                              const AppendRecordsFn& append) {
+  Result<bool> release = NeedsRelease(call, agent_id, principal);
+  if (release.ok()) return release;
+  // Another identity's read of a call sent for approval is recorded, as the decide path
+  // records a redemption by another identity; refused whether or not that record lands.
+  if (std::optional<audit::AuditEvent> refused =
+          RefusedReleaseRecord(call, ApprovalIdForCall(call.call_id), agent_id, principal, now)) {
+    std::vector<audit::AuditEvent> records;
+    records.push_back(std::move(*refused));
+    if (Status s = append(std::move(records)); !s.ok()) return s.error();
+  }
+  return release;
+}
+
 void RefuseApproval(const std::string& refusal, engine::Evaluation* ev) {
   Decision& d = ev->decision;
   // Kill switch, budgets, halts and blocks stand: an approval never overrides a deny.

@@ -9,7 +9,9 @@
 #ifndef INTERLOCK_CORE_DECIDE_TXN_H_
 #define INTERLOCK_CORE_DECIDE_TXN_H_
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "audit/redact.h"
 #include "core/ports/state_txn.h"
@@ -54,6 +56,17 @@ std::optional<audit::AuditEvent> RefusedReleaseRecord(const CallRecord& call,
                                                       std::string_view approval_id,
                                                       std::string_view agent_id,
                                                       std::string_view principal, TimePoint now);
+
+// The store's ReleaseCall on the stored `call`, before its transaction, written once for
+// every backend: NeedsRelease, and when it refuses another identity of the call's agent a
+// call sent for approval, the refusal's record (RefusedReleaseRecord) appended first
+// through `append` (the backend's own AppendRecords). Refused whether or not that record
+// lands; an append that fails is the error returned. Exact before the transaction: the
+// agent and principal a call is recorded under never change.
+using AppendRecordsFn = std::function<Status(std::vector<audit::AuditEvent>)>;
+Result<bool> CheckReleaseRead(const CallRecord& call, std::string_view agent_id,
+                              std::string_view principal, TimePoint now,
+                              const AppendRecordsFn& append);
 
 // Turns an evaluation that is not already a deny into deny/APPROVAL_DENIED with
 // `refusal` (no-op when it is empty): an approval that does not fit the call.

@@ -79,6 +79,9 @@ class Guard {
   // judged under it (CallResult::policies; a workflow transition `on: ok|error` moves the
   // run), so that every door moves workflows the same way.
   std::shared_ptr<const policy::PolicySet> Policies() const { return policies_->Current(); }
+  // Where the snapshots come from, for a door building its core facades (core::Calls) over
+  // the same policies as this Guard.
+  const PolicySource* policy_source() const { return policies_; }
 
   // Where decision spans go (docs/telemetry.md); not owned, never null (default: off).
   // Set before the first decision.

@@ -2,8 +2,6 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "core/ports/store.h"
-
 namespace interlock::egress {
 
 void GuardEgressDecider::Decide(const EgressAttempt& attempt, DoneFn done) {
@@ -28,13 +26,13 @@ void GuardEgressDecider::Decide(const EgressAttempt& attempt, DoneFn done) {
 
 void GuardEgressDecider::Report(const std::string& call_id, uint64_t bytes_up, uint64_t bytes_down,
                                 bool ok, const std::string& error) {
-  if (call_id.empty() || store_ == nullptr) return;
+  if (call_id.empty() || !records_) return;
   core::CallResult result;
   result.ok = ok;
   result.error = error;
   result.output_json = boost::json::serialize(
       boost::json::object{{"bytes_up", bytes_up}, {"bytes_down", bytes_down}});
-  store_->RecordResultAsync(call_id, agent_id_, kEgressPrincipal, result, clock_->Now(), {});
+  calls_.RecordEgressResultAsync(call_id, agent_id_, kEgressPrincipal, std::move(result));
 }
 
 }  // namespace interlock::egress

@@ -4,7 +4,8 @@
 //
 // GuardEgressDecider, the implementation, decides through core::Guard (the one decision
 // path of tool calls: kill switch, run state, engine, durable audit) with a call of kind
-// CallKind::kEgress, and records the bytes each way as that call's result.
+// CallKind::kEgress, and records the bytes each way as that call's result
+// (core::Calls::RecordEgressResultAsync).
 // Thread-safety: Decide() and Report() may be called from any thread; `done` runs on a
 // store thread or inline and must not block.
 #ifndef INTERLOCK_EGRESS_DECIDER_H_
@@ -17,13 +18,10 @@
 #include <string>
 
 #include "common/time.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
 #include "egress/principal.h"
 #include "interlock/decision.h"
-
-namespace interlock::core {
-class Store;
-}
 
 namespace interlock::egress {
 
@@ -79,12 +77,12 @@ struct EgressOutcome {
 
 class GuardEgressDecider final : public EgressDecider {
  public:
-  // None is owned; all must outlive this.
+  // None is owned; all must outlive this. `store` null: results are not recorded (tests).
   GuardEgressDecider(core::Guard* guard, core::Store* store, const Clock* clock,
                      std::string agent_id, std::string run_id, InFlightFn in_flight = {})
       : guard_(guard),
-        store_(store),
-        clock_(clock),
+        records_(store != nullptr),
+        calls_(store, guard->policy_source(), clock),
         agent_id_(std::move(agent_id)),
         run_id_(std::move(run_id)),
         in_flight_(std::move(in_flight)) {}
@@ -95,8 +93,8 @@ class GuardEgressDecider final : public EgressDecider {
 
  private:
   core::Guard* guard_;
-  core::Store* store_;
-  const Clock* clock_;
+  const bool records_;
+  core::Calls calls_;  // the connections' results
   std::string agent_id_;
   std::string run_id_;
   InFlightFn in_flight_;

@@ -11,6 +11,7 @@
 
 #include "common/base64.h"
 #include "common/crypto.h"
+#include "common/escape.h"
 #include "common/json.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
@@ -297,16 +298,13 @@ size_t CredentialCache::fetches() const {
 // The token endpoint
 
 std::string FormEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
       out += ch;
     } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      AppendPercentEncoded(out, c);
     }
   }
   return out;

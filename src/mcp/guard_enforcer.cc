@@ -12,7 +12,6 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
-#include "core/app/kills.h"
 
 namespace interlock::mcp {
 namespace {
@@ -96,8 +95,8 @@ Enforcer::Outcome GuardEnforcer::Answer(core::GuardResponse r, const std::string
     return out;
   }
   out.approval_id = core::ApprovalIdForCall(out.call_id);
-  auto approval = store_->GetApproval(out.approval_id);
-  auto call = store_->GetCall(out.call_id);
+  auto approval = approvals().Get(out.approval_id);
+  auto call = calls_.GetCall(out.call_id);
   if (!approval.ok() || !call.ok() || approval->state != core::ApprovalState::kPending) {
     DenyPending(out, tool, Code::kStoreUnavailable,
                 "approval required, and its pending approval could not be read from the store (" +
@@ -125,16 +124,23 @@ Enforcer::Outcome GuardEnforcer::AwaitApproval(const Outcome& pending,
   return out;
 }
 
+Enforcer::Outcome GuardEnforcer::DenyApproval(const Outcome& pending, Code code,
+                                              std::string reason) const {
+  Outcome out = pending;
+  out.ask_client = false;
+  out.decision = DenyDecision(code, std::move(reason), "approval");
+  out.decision.agent_id = agent_id_;
+  out.decision.tool = pending.decision.tool;
+  return out;
+}
+
 Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
                                                 const ClientAnswer& answer) {
   Outcome out = pending;
   out.ask_client = false;
   const std::string tool = pending.decision.tool;
   auto deny = [&](Code code, std::string reason) {
-    out.decision = DenyDecision(code, std::move(reason), "approval");
-    out.decision.agent_id = agent_id_;
-    out.decision.tool = tool;
-    return out;
+    return DenyApproval(pending, code, std::move(reason));
   };
   if (pending.approval_id.empty()) return deny(Code::kApprovalDenied, "no approval to answer");
   if (answer.kind == ClientAnswer::Kind::kTimeout) {
@@ -143,22 +149,22 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
     // gateway's wait ran on the steady clock over a time left truncated to milliseconds, so
     // it may end a moment before the deadline on this clock: wait out that moment (bounded),
     // or the approval would be withdrawn instead of timed out.
-    if (auto a = store_->GetApproval(pending.approval_id);
+    if (auto a = approvals().Get(pending.approval_id);
         a.ok() && a->state == core::ApprovalState::kPending) {
       const auto early = a->deadline - clock_->Now();
       if (early > std::chrono::milliseconds(0) && early <= kTimeoutSlack) {
         std::this_thread::sleep_for(early + std::chrono::milliseconds(1));
       }
     }
-    (void)store_->ExpireApprovals(clock_->Now());
-    auto a = store_->GetApproval(pending.approval_id);
+    (void)approvals().ExpireOverdue();
+    auto a = approvals().Get(pending.approval_id);
     if (a.ok() && a->state == core::ApprovalState::kPending) {
-      (void)approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_, answer.comment);
+      (void)approvals().Withdraw(pending.approval_id, agent_id_, agent_id_, answer.comment);
     }
     return deny(Code::kApprovalTimeout, answer.comment);
   }
   if (answer.kind == ClientAnswer::Kind::kRefused) {
-    if (auto a = approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_, answer.comment);
+    if (auto a = approvals().Withdraw(pending.approval_id, agent_id_, agent_id_, answer.comment);
         !a.ok() && a.error().kind != ErrorKind::kAlreadyExists) {
       std::cerr << "interlock mcp: could not withdraw approval " << pending.approval_id << ": "
                 << a.error().message << '\n';
@@ -176,7 +182,7 @@ Enforcer::Outcome GuardEnforcer::AnswerAtClient(const Outcome& pending,
   local.comment = answer.comment;
   local.where = "at the MCP client";
   local.policies = guard_->Policies();
-  auto released = approvals_.AnswerAsLocalUser(local);
+  auto released = approvals().AnswerAsLocalUser(local);
   if (!released.ok()) {
     return deny(released.error().kind == ErrorKind::kPermissionDenied ? Code::kApprovalDenied
                                                                       : Code::kStoreUnavailable,
@@ -195,20 +201,17 @@ Enforcer::Outcome GuardEnforcer::CheckApproval(const Outcome& pending) {
   out.ask_client = false;
   const std::string tool = pending.decision.tool;
   auto deny = [&](Code code, std::string reason) {
-    out.decision = DenyDecision(code, std::move(reason), "approval");
-    out.decision.agent_id = agent_id_;
-    out.decision.tool = tool;
-    return out;
+    return DenyApproval(pending, code, std::move(reason));
   };
   if (pending.call_id.empty() || pending.approval_id.empty()) {
     return deny(Code::kApprovalDenied, "no approval to look up");
   }
-  auto a = store_->GetApproval(pending.approval_id);
+  auto a = approvals().Get(pending.approval_id);
   if (!a.ok()) return deny(Code::kStoreUnavailable, a.error().message);
   if (a->state == core::ApprovalState::kPending) {
     const TimePoint now = clock_->Now();
     if (a->deadline > now) {
-      auto call = store_->GetCall(pending.call_id);
+      auto call = calls_.GetCall(pending.call_id);
       if (!call.ok()) return deny(Code::kStoreUnavailable, call.error().message);
       out.decision = call->record.decision;
       out.decision.tool = tool;
@@ -219,11 +222,11 @@ Enforcer::Outcome GuardEnforcer::CheckApproval(const Outcome& pending) {
     }
     // Past its deadline with nobody answering: the store times it out (audited); one that
     // would escalate is withdrawn, nobody else can answer it here.
-    (void)store_->ExpireApprovals(now);
-    if (auto again = store_->GetApproval(pending.approval_id);
+    (void)approvals().ExpireOverdue();
+    if (auto again = approvals().Get(pending.approval_id);
         again.ok() && again->state == core::ApprovalState::kPending) {
-      (void)approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_,
-                                "no answer at the MCP client before the approval's timeout");
+      (void)approvals().Withdraw(pending.approval_id, agent_id_, agent_id_,
+                                 "no answer at the MCP client before the approval's timeout");
       return deny(Code::kApprovalTimeout,
                   "no answer at the MCP client before the approval's timeout, so the call is "
                   "denied");
@@ -231,7 +234,7 @@ Enforcer::Outcome GuardEnforcer::CheckApproval(const Outcome& pending) {
   }
   // One grant, one execution: the gateway forwards what this answers.
   auto released =
-      approvals_.ReleaseToRun(pending.call_id, agent_id_, agent_id_, guard_->Policies());
+      approvals().ReleaseToRun(pending.call_id, agent_id_, agent_id_, guard_->Policies());
   if (!released.ok()) return deny(Code::kStoreUnavailable, released.error().message);
   out.decision = released->record.decision;
   out.decision.tool = tool;
@@ -243,7 +246,7 @@ Enforcer::Outcome GuardEnforcer::CheckApproval(const Outcome& pending) {
 
 Status GuardEnforcer::Withdraw(const Outcome& pending, std::string_view reason) {
   if (pending.approval_id.empty()) return Error::Invalid("no approval to withdraw");
-  auto a = approvals_.Withdraw(pending.approval_id, agent_id_, agent_id_, reason);
+  auto a = approvals().Withdraw(pending.approval_id, agent_id_, agent_id_, reason);
   if (!a.ok()) return a.error();
   return Status::Ok();
 }
@@ -254,17 +257,16 @@ Status GuardEnforcer::RecordResult(std::string_view call_id, const ToolResult& r
   r.output_json = result.output_json;
   r.error = result.error;
   r.egress_json = result.egress_json;
-  r.policies = guard_->Policies();  // a result may move the run's workflow
-  store_->RecordResultAsync(call_id, agent_id_, agent_id_, std::move(r), clock_->Now(),
-                            [failed = failed_results_, id = std::string(call_id)](Status s) {
-                              if (s.ok()) return;
-                              failed->fetch_add(1);
-                              std::cerr << "interlock mcp: could not record the result of " << id
-                                        << ": " << s.error().message << '\n';
-                            });
+  calls_.RecordResultAsync(call_id, agent_id_, agent_id_, std::move(r),
+                           [failed = failed_results_, id = std::string(call_id)](Status s) {
+                             if (s.ok()) return;
+                             failed->fetch_add(1);
+                             std::cerr << "interlock mcp: could not record the result of " << id
+                                       << ": " << s.error().message << '\n';
+                           });
   return Status::Ok();
 }
 
-Status GuardEnforcer::KillSwitchClear() { return core::Kills(*store_).Clear(agent_id_, run_id_); }
+Status GuardEnforcer::KillSwitchClear() { return calls_.KillSwitchClear(agent_id_, run_id_); }
 
 }  // namespace interlock::mcp

@@ -7,9 +7,10 @@
 //     one approver suffices: stays pending and is answered `ask_client`; the gateway asks
 //     the person at the client and AnswerAtClient records their answer as a vote of the
 //     local user (reviewer name LocalReviewerName(): "local:<OS user>") through the
-//     store's approval path (Store::Vote: the self-approval rule applies), then releases
-//     the call (Store::ReleaseCall) or answers the deny. No answer by the approval's
-//     deadline: ExpireApprovals (APPROVAL_TIMEOUT), else withdrawn;
+//     core's one "answer at the client" use case (core::Approvals::AnswerAsLocalUser: the
+//     self-approval rule applies), which releases the call or answers the deny. No answer
+//     by the approval's deadline: timed out (Approvals::ExpireOverdue, APPROVAL_TIMEOUT),
+//     else withdrawn;
 //   - when the policy needs two or more approvers: denied (one person at one prompt must
 //     not stand in for two), the approval withdrawn;
 //   - without elicitation: denied with a reason telling the operator to run the gateway
@@ -18,13 +19,15 @@
 //
 // Decide waits for the decision's audit record to be durable (no audit, no action).
 // RecordResult does not wait for the result's record: it queues the write on the store's
-// writer (Store::RecordResultAsync), so it commits in order, before any later decision of
+// writer (core::Calls::RecordResultAsync), so it commits in order, before any later decision of
 // this session, and the gateway answers the client without a second commit (an fsync with
 // durability full) on its path; the writer holds it up to 5 ms so that it shares the next
 // decision's commit instead of delaying it. It returns Ok once queued. A write that then fails is
 // logged to stderr and counted (failed_results()); a process killed before the queued
 // write commits loses that result record (the decision record stays). Destroying the
 // store drains the queue, so a clean exit writes every result.
+// Reaches the store only through the core's facades (core/app/: Calls, Approvals), built
+// over the store it is given and the Guard's policies.
 // Thread-safety: any thread (the Guard and the store are thread-safe). Does not own the
 // Guard or the store; they must outlive it.
 #ifndef INTERLOCK_MCP_GUARD_ENFORCER_H_
@@ -36,8 +39,8 @@
 #include <string>
 
 #include "core/app/approvals.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
-#include "core/ports/store.h"
 #include "mcp/gateway.h"
 
 namespace interlock::mcp {
@@ -57,9 +60,8 @@ class GuardEnforcer final : public Enforcer {
   GuardEnforcer(core::Guard* guard, core::Store* store, const Clock* clock, std::string agent_id,
                 std::string run_id)
       : guard_(guard),
-        store_(store),
         clock_(clock),
-        approvals_(store, store, clock),
+        calls_(store, guard->policy_source(), clock),
         agent_id_(std::move(agent_id)),
         run_id_(std::move(run_id)),
         reviewer_(LocalReviewerName()) {}
@@ -87,12 +89,15 @@ class GuardEnforcer final : public Enforcer {
  private:
   // APPROVAL_REQUIRED becomes `ask_client` or a deny (header comment).
   Outcome Answer(core::GuardResponse r, const std::string& tool);
+  // `pending` answered with a deny of `code` for `reason` (rule "approval"), no longer
+  // asking the client.
+  Outcome DenyApproval(const Outcome& pending, Code code, std::string reason) const;
   // Withdraws the approval of `out` and turns it into a deny with `reason`.
   void DenyPending(Outcome& out, const std::string& tool, Code code, const std::string& reason);
+  core::Approvals& approvals() { return calls_.approvals(); }
   core::Guard* guard_;
-  core::Store* store_;
   const Clock* clock_;
-  core::Approvals approvals_;  // withdraw, answer at the client (core/app/approvals.h)
+  core::Calls calls_;  // results, kill switches; approvals(): withdraw, answer at the client
   std::string agent_id_;
   std::string run_id_;
   std::string reviewer_;

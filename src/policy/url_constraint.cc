@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/escape.h"
+
 namespace interlock::policy {
 namespace {
 
@@ -41,13 +43,11 @@ std::string LowerCopy(std::string_view s) {
 std::string Quote(std::string_view s) {
   constexpr size_t kMax = 200;
   std::string out = "\"";
-  static constexpr char kHex[] = "0123456789ABCDEF";
   for (size_t i = 0; i < s.size() && i < kMax; ++i) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') {
       out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
+      AppendUpperHex(out, c);
     } else {
       out += static_cast<char>(c);
     }
@@ -80,16 +80,13 @@ struct ParsedUrl {
     if (port) out += ":" + std::to_string(*port);
     out += path;
     if (has_query) {
-      static constexpr char kHex[] = "0123456789ABCDEF";
       out += '?';
       for (char ch : query) {
         auto c = static_cast<unsigned char>(ch);
         if (c < 0x80) {
           out += ch;
         } else {
-          out += '%';
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
+          AppendPercentEncoded(out, c);
         }
       }
     }
@@ -513,7 +510,6 @@ std::optional<std::string> CanonicalHost(std::string_view raw, bool* is_ip, std:
 // and encoded control bytes are refused; "." and ".." segments (however encoded) are
 // resolved as WHATWG does; "..;" style segments are refused.
 std::optional<std::string> NormalisePath(std::string_view in, std::string* why) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string path;  // "/seg1/seg2" so far
   path.reserve(in.size() + 1);
   std::string seg;
@@ -549,14 +545,10 @@ std::optional<std::string> NormalisePath(std::string_view in, std::string* why) 
         if (b > 0x20 && b < 0x7F && b != '%' && b != '?' && b != '#') {
           seg += static_cast<char>(b);
         } else {
-          seg += '%';
-          seg += kHex[b >> 4];
-          seg += kHex[b & 15];
+          AppendPercentEncoded(seg, b);
         }
       } else if (c >= 0x80) {
-        seg += '%';
-        seg += kHex[c >> 4];
-        seg += kHex[c & 15];
+        AppendPercentEncoded(seg, c);
       } else {
         seg += static_cast<char>(c);
       }

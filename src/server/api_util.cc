@@ -129,17 +129,7 @@ void AppendRunStateJson(const RunState& s, std::string* out) {
   w.Bool("halted", s.halted);
   w.String("halt_reason", s.halt_reason);
   // Tool names are data: escaped as keys, which JsonObjectWriter's keys never are.
-  std::string* records = w.Key("records");
-  records->push_back('{');
-  bool first = true;
-  for (const auto& [tool, n] : s.records) {
-    if (!first) records->push_back(',');
-    first = false;
-    AppendJsonString(tool, records);
-    records->push_back(':');
-    AppendJsonUint(n, records);
-  }
-  records->push_back('}');
+  AppendJsonCounts(s.records, w.Key("records"));
   w.End();
 }
 

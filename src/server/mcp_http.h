@@ -61,7 +61,6 @@
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
-#include "core/ports/store.h"
 #include "identity/credential_broker.h"
 #include "mcp/framing.h"
 #include "mcp/pins.h"
@@ -95,7 +94,7 @@ Result<ResolvedUpstream> ResolveUpstream(const McpUpstreamConfig& config);
 
 struct McpHttpDeps {
   core::Guard* guard = nullptr;
-  core::Store* store = nullptr;  // for core::Calls and the egress decider
+  core::Store* store = nullptr;  // only to build core::Calls and the egress decider
   const core::PolicySource* policies = nullptr;
   const Clock* clock = nullptr;
   CallWaiters* waiters = nullptr;

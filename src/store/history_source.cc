@@ -42,13 +42,7 @@ Status ForEachSqliteRecord(sqlite3* db, const core::HistoryFilter& filter,
     const int rc = sqlite3_step(st.get());
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return audit::SqliteError(db, "read audit log");
-    r.seq = st.Int64(0);
-    r.time_ms = st.Int64(1);
-    r.type = st.Text(2);
-    r.run_id = st.Text(3);
-    r.call_id = st.Text(4);
-    r.agent_id = st.Text(5);
-    r.principal = st.Text(6);
+    audit::ReadRecordColumns(st, &r);
     if (!audit::ScanRecordBody(st.Text(7), &body, &problem)) {
       return Error::Corrupt("audit record " + std::to_string(r.seq) + " is damaged (" + problem +
                             "); run `interlock audit verify`");

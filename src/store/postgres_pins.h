@@ -1,5 +1,5 @@
 // MCP tool pins in the PostgreSQL store (internal to src/store): the table, and the rows
-// PostgresStore's PinRows (core/ports/pin_rows.h) reads and writes. No rule: mcp::PinStore
+// PostgresStore's PinRows (core/ports/pin_rows.h) reads and writes. No rule: core::Pins
 // decides; these functions map rows.
 #ifndef INTERLOCK_STORE_POSTGRES_PINS_H_
 #define INTERLOCK_STORE_POSTGRES_PINS_H_

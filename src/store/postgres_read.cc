@@ -24,6 +24,18 @@ namespace {
 
 constexpr int kFetchRows = 2000;
 
+// The record columns of an audit_log row selected as "seq, time_ms, type, run_id, call_id,
+// agent_id, principal, ..." (columns 0 to 6), as views into `r`.
+void ReadRecordColumns(const pg::PgResult& r, int row, core::RecordColumns* out) {
+  out->seq = r.Int(row, 0);
+  out->time_ms = r.Int(row, 1);
+  out->type = r.Text(row, 2);
+  out->run_id = r.Text(row, 3);
+  out->call_id = r.Text(row, 4);
+  out->agent_id = r.Text(row, 5);
+  out->principal = r.Text(row, 6);
+}
+
 class PostgresRecordSource final : public core::RecordSource {
  public:
   explicit PostgresRecordSource(std::unique_ptr<pg::PgConn> conn) : conn_(std::move(conn)) {}
@@ -84,13 +96,7 @@ class PostgresRecordSource final : public core::RecordSource {
       if (batch_.rows() == 0) return false;
     }
     const int i = row_++;
-    out->seq = batch_.Int(i, 0);
-    out->time_ms = batch_.Int(i, 1);
-    out->type = batch_.Text(i, 2);
-    out->run_id = batch_.Text(i, 3);
-    out->call_id = batch_.Text(i, 4);
-    out->agent_id = batch_.Text(i, 5);
-    out->principal = batch_.Text(i, 6);
+    ReadRecordColumns(batch_, i, out);
     out->body = batch_.Text(i, 7);
     out->prev_hash = batch_.Text(i, 8);
     out->hash = batch_.Text(i, 9);
@@ -408,13 +414,7 @@ Status PgForEachRecord(pg::PgConn& c, const core::HistoryFilter& filter,
     Result<pg::PgResult> r = c.Exec(sql, params);
     if (!r.ok()) return r.error();
     for (int i = 0; i < r->rows(); ++i) {
-      rec.seq = r->Int(i, 0);
-      rec.time_ms = r->Int(i, 1);
-      rec.type = r->Text(i, 2);
-      rec.run_id = r->Text(i, 3);
-      rec.call_id = r->Text(i, 4);
-      rec.agent_id = r->Text(i, 5);
-      rec.principal = r->Text(i, 6);
+      ReadRecordColumns(*r, i, &rec);
       if (!audit::ScanRecordBody(r->Text(i, 7), &body, &problem)) {
         return Error::Corrupt("audit record " + std::to_string(rec.seq) + " is damaged (" +
                               problem + "); run `interlock audit verify`");

@@ -2001,22 +2001,14 @@ Result<core::StoredCall> SqliteStore::ReleaseCall(
     std::shared_ptr<const policy::PolicySet> policies) {
   Result<core::StoredCall> call = GetCall(call_id);
   if (!call.ok()) return call;
-  // Another agent's or another identity's call is refused (the principal a call is
-  // recorded under never changes, so checking it before the transaction is exact); only
-  // an approved call has a release (the writer re-reads everything inside its
-  // transaction), every other is answered as stored.
-  Result<bool> release = core::NeedsRelease(call->record, agent_id, principal);
-  if (!release.ok()) {
-    // Another identity's read of a call sent for approval is recorded, as the decide path
-    // records a redemption by another identity; refused whether or not that record lands.
-    if (std::optional<audit::AuditEvent> refused = core::RefusedReleaseRecord(
-            call->record, core::ApprovalIdForCall(call_id), agent_id, principal, now)) {
-      std::vector<audit::AuditEvent> records;
-      records.push_back(std::move(*refused));
-      if (Status s = AppendRecords(std::move(records)); !s.ok()) return s.error();
-    }
-    return release.error();
-  }
+  // Refused, answered as stored, or released by the writer, which re-reads everything in
+  // its transaction (core::CheckReleaseRead).
+  Result<bool> release =
+      core::CheckReleaseRead(call->record, agent_id, principal, now,
+                             [this](std::vector<audit::AuditEvent> records) {
+                               return AppendRecords(std::move(records));
+                             });
+  if (!release.ok()) return release.error();
   if (!*release) return call;
   std::optional<Result<core::StoredCall>> out;
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {

@@ -9,7 +9,7 @@
 namespace interlock::core {
 
 Approvals::Approvals(Store* store, const Clock* clock, const PolicySource* policies)
-    : store_(store), runs_(store), clock_(clock), policies_(policies) {}
+    : store_(store), clock_(clock), policies_(policies) {}
 
 Result<std::vector<Approval>> Approvals::List(const ApprovalFilter& filter) {
   return store_->ListApprovals(filter);
@@ -59,7 +59,7 @@ Result<VoteOutcome> Approvals::Vote(VoteAsk ask, EditRefusal* edit) {
       return Error{ErrorKind::kAlreadyExists,
                    "approval " + a->approval_id + " is already " + ApprovalStateName(a->state)};
     }
-    Result<RunInfo> run = runs_->GetRun(a->run_id);
+    Result<RunInfo> run = store_->GetRun(a->run_id);
     if (!run.ok()) return run.error();
     const policy::AgentPolicy* agent = ask.policies ? ask.policies->Find(a->agent_id) : nullptr;
     Result<EditedCall> judged = EvaluateEdit(agent, run->state, a->tool, a->required,
@@ -118,6 +118,10 @@ Result<std::optional<Approval>> Approvals::WithdrawUnheard(std::string_view call
     return std::optional<Approval>();
   }
   return a.error();
+}
+
+Result<std::vector<ApprovalChange>> Approvals::ExpireOverdue() {
+  return store_->ExpireApprovals(clock_->Now());
 }
 
 Result<StoredCall> Approvals::Release(std::string_view call_id, std::string_view agent_id,

@@ -52,10 +52,6 @@ class Approvals {
   // `policies` (may be null) is what Release judges a release under when the caller
   // passes no snapshot. None is owned.
   Approvals(Store* store, const Clock* clock, const PolicySource* policies = nullptr);
-  // The same over a store whose run port is `runs` (the standalone hook's embedded store).
-  // hook_cmd.cc calls this one; the two-argument form suffices once it moves.
-  Approvals(Store* store, RunStore* runs, const Clock* clock)
-      : store_(store), runs_(runs), clock_(clock) {}
 
   // --- reads: the reviewers' queue and one approval's page ---------------------------
   Result<std::vector<Approval>> List(const ApprovalFilter& filter);
@@ -136,6 +132,11 @@ class Approvals {
                                                   std::string_view agent_id,
                                                   std::string_view principal);
 
+  // Times out (APPROVAL_TIMEOUT, audited) or escalates every pending approval past its
+  // deadline now (ApprovalStore::ExpireApprovals): the daemon's sweeper does this; a door
+  // without one (the standalone gateway and hook) calls it before it reads an approval.
+  Result<std::vector<ApprovalChange>> ExpireOverdue();
+
   // The call, released on its first delivery (ApprovalStore::ReleaseCall), judged under
   // `policies` (null: the policy source's current set, when there is one).
   Result<StoredCall> Release(std::string_view call_id, std::string_view agent_id,
@@ -154,7 +155,6 @@ class Approvals {
 
  private:
   Store* store_;
-  RunStore* runs_;
   const Clock* clock_;
   const PolicySource* policies_ = nullptr;
 };

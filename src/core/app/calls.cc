@@ -49,6 +49,41 @@ Status Calls::RecordEgressResult(std::string_view call_id, std::string_view agen
   return store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
 }
 
+void Calls::RecordResultAsync(std::string_view call_id, std::string_view agent_id,
+                              std::string_view principal, CallResult result, StatusCallback done) {
+  result.policies = policies_->Current();
+  store_->RecordResultAsync(call_id, agent_id, principal, result, clock_->Now(), std::move(done));
+}
+
+void Calls::RecordEgressResultAsync(std::string_view call_id, std::string_view agent_id,
+                                    std::string_view principal, CallResult result,
+                                    StatusCallback done) {
+  result.policies = nullptr;
+  store_->RecordResultAsync(call_id, agent_id, principal, result, clock_->Now(), std::move(done));
+}
+
+Result<std::optional<Calls::Unreported>> Calls::FindUnreported(
+    std::string_view run_id, std::string_view tool, const boost::json::object& recorded_args,
+    std::string_view args_sha256, size_t lookback) {
+  auto calls = store_->ListRunCalls(run_id, lookback);
+  if (!calls.ok()) return calls.error();
+  for (const CallSummary& c : *calls) {  // newest first
+    if (c.tool != tool) continue;
+    if (c.verdict == VerdictName(Verdict::kAllow)) {
+      auto call = store_->GetCall(c.call_id);
+      if (!call.ok() || call->result.has_value()) continue;
+      if (call->record.call.args == recorded_args)
+        return std::optional<Unreported>(Unreported{c.call_id, false});
+    } else if (c.verdict == VerdictName(Verdict::kApprovalRequired)) {
+      auto a = store_->GetApproval(ApprovalIdForCall(c.call_id));
+      if (!a.ok() || a->state != ApprovalState::kPending) continue;
+      if (a->args_sha256 == args_sha256)
+        return std::optional<Unreported>(Unreported{c.call_id, true});
+    }
+  }
+  return std::optional<Unreported>();
+}
+
 Result<RunInfo> Calls::GetRun(std::string_view run_id) { return store_->GetRun(run_id); }
 
 Result<RunPage> Calls::ListRuns(const RunFilter& filter) { return store_->ListRuns(filter); }

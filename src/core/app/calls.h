@@ -14,10 +14,13 @@
 #define INTERLOCK_CORE_APP_CALLS_H_
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "common/time.h"
@@ -63,6 +66,32 @@ class Calls {
   // tool call a workflow names).
   Status RecordEgressResult(std::string_view call_id, std::string_view agent_id,
                             std::string_view principal, CallResult result);
+  // RecordResult and RecordEgressResult without waiting for the commit
+  // (Store::RecordResultAsync): the write is queued before this returns, so it lands before
+  // any write submitted afterwards; `done` (may be empty) runs exactly once with the
+  // outcome, on a store thread, and must not block or call the store synchronously. For a
+  // door that answers with the tool's result before its record is durable.
+  using StatusCallback = std::function<void(Status)>;
+  void RecordResultAsync(std::string_view call_id, std::string_view agent_id,
+                         std::string_view principal, CallResult result, StatusCallback done = {});
+  void RecordEgressResultAsync(std::string_view call_id, std::string_view agent_id,
+                               std::string_view principal, CallResult result,
+                               StatusCallback done = {});
+
+  // A call of `run_id` whose outcome a door reports after the fact (Claude Code's
+  // PostToolUse: the tool ran) finds it by what it was: the newest of the run's latest
+  // `lookback` calls of `tool` that was allowed, has no result yet and was recorded with
+  // `recorded_args` (the arguments as stored: redacted), or that was decided
+  // APPROVAL_REQUIRED and waits on a pending approval of arguments whose canonical JSON
+  // has the SHA-256 `args_sha256`. Never a call of another run, tool or arguments.
+  // nullopt: none.
+  struct Unreported {
+    std::string call_id;
+    bool pending_approval = false;  // decided APPROVAL_REQUIRED; its approval is pending
+  };
+  Result<std::optional<Unreported>> FindUnreported(std::string_view run_id, std::string_view tool,
+                                                   const boost::json::object& recorded_args,
+                                                   std::string_view args_sha256, size_t lookback);
 
   // The approval use cases over the same store and policies (release, withdrawal, votes).
   Approvals& approvals() { return approvals_; }

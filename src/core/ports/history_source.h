@@ -23,15 +23,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ports/record_columns.h"
 #include "interlock/result.h"
 
 namespace interlock::core {
 
-// One audit record as stored. Views are valid only during the callback.
-struct HistoryRecord {
-  int64_t seq = 0;
-  int64_t time_ms = 0;
-  std::string_view type, run_id, call_id, agent_id, principal;
+// One audit record as stored: its columns and the body's `data`. Views are valid only
+// during the callback.
+struct HistoryRecord : RecordColumns {
   std::string_view data;  // raw JSON of the body's `data` member
 };
 

@@ -1,8 +1,8 @@
 // PinRows: the rows of the MCP tool pins (table mcp_tool_pins), and nothing else.
 //
 // The pin rules (new / match / changed, what accepting a changed definition means, that
-// accepting is audited) live in one place, mcp::PinStore (mcp/pins.h); a backend only
-// reads rows and runs PinStore's transaction functions atomically. Backends:
+// accepting is audited) live in one place, core::Pins (core/app/pins.h); a backend only
+// reads rows and runs Pins' transaction functions atomically. Backends:
 //   SQLite      store::OpenSqlitePinRows(path) (store/sqlite_pins.h): its own connection
 //               to the store's file (the store's schema is not touched); audit records
 //               are appended to the same database's chain in the same transaction.

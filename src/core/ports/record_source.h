@@ -20,15 +20,14 @@
 
 #include "audit/audit_event.h"
 #include "core/ports/checkpoint.h"
+#include "core/ports/record_columns.h"
 #include "interlock/result.h"
 
 namespace interlock::core {
 
-// One stored record: the row as the table holds it, unchecked.
-struct AuditRow {
-  int64_t seq = 0;
-  int64_t time_ms = 0;
-  std::string_view type, run_id, call_id, agent_id, principal;
+// One stored record: the row as the table holds it (its columns, body and hashes),
+// unchecked.
+struct AuditRow : RecordColumns {
   std::string_view body;  // the hashed canonical JSON
   std::string_view prev_hash, hash;
   int64_t run_prev = 0;  // the run link; 0 when the source has none (RunLinks() false)

@@ -61,7 +61,7 @@ TEST(McpEnforcerTest, CheckApprovalAnswersTheReviewersVerdictWithoutWaiting) {
   EXPECT_EQ(now.approval_url, "http://ui.test/#/approvals/" + pending.approval_id);
   EXPECT_FALSE(now.ask_client);
 
-  core::Approvals approvals(store->get(), store->get(), &clock);
+  core::Approvals approvals(store->get(), &clock);
   core::Approvals::VoteAsk ask;
   ask.approval_id = pending.approval_id;
   ask.reviewer = core::Principal{"tok_bob", "bob", core::Role::kReviewer, ""};

@@ -1,4 +1,4 @@
-#include "mcp/pins.h"
+#include "core/app/pins.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,7 +11,7 @@
 #include "common/json.h"
 #include "common/time.h"
 
-namespace interlock::mcp {
+namespace interlock::core {
 
 namespace json = boost::json;
 
@@ -183,8 +183,8 @@ PinOutcome DecidePin(const std::optional<PinRow>& row, std::string_view agent_id
   return out;
 }
 
-Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view tool_name,
-                                 const json::value& tool) {
+Result<PinState> Pins::Check(std::string_view agent_id, std::string_view tool_name,
+                             const json::value& tool) {
   // One answer on every backend (libpq would cut such a name at the NUL and read another
   // tool's pin): the tool stays hidden, as on any other Check error.
   if (agent_id.find('\0') != std::string_view::npos ||
@@ -199,15 +199,15 @@ Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view too
   PinOutcome seen = DecidePin(*current, agent_id, tool_name, tool, now);
   if (!seen.write) return seen.state;
   PinState state = seen.state;
-  core::PinSelect select{std::string(agent_id), std::string(tool_name), false};
-  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<core::PinWrite> {
+  PinSelect select{std::string(agent_id), std::string(tool_name), false};
+  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<PinWrite> {
     std::optional<PinRow> locked;
     for (const PinRow& r : rows) {
       if (r.agent_id == agent_id && r.tool == tool_name) locked = r;
     }
     PinOutcome o = DecidePin(locked, agent_id, tool_name, tool, now);
     state = o.state;
-    core::PinWrite w;
+    PinWrite w;
     if (o.write) w.rows.push_back(std::move(*o.write));
     return w;
   });
@@ -215,15 +215,15 @@ Result<PinState> PinStore::Check(std::string_view agent_id, std::string_view too
   return state;
 }
 
-Result<std::vector<PinRow>> PinStore::List() { return rows_->List(); }
+Result<std::vector<PinRow>> Pins::List() { return rows_->List(); }
 
-Result<int> PinStore::Accept(std::string_view tool, std::string_view by,
-                             std::string_view reviewed_sha256) {
+Result<int> Pins::Accept(std::string_view tool, std::string_view by,
+                         std::string_view reviewed_sha256) {
   const TimePoint now = std::chrono::system_clock::now();
   int accepted = 0;
-  core::PinSelect select{"", std::string(tool), true};
-  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<core::PinWrite> {
-    core::PinWrite w;
+  PinSelect select{"", std::string(tool), true};
+  Status s = rows_->Update(select, [&](const std::vector<PinRow>& rows) -> Result<PinWrite> {
+    PinWrite w;
     for (const PinRow& r : rows) {
       if (r.changed_sha256.empty() || (!tool.empty() && r.tool != tool)) continue;
       // Checked in the transaction that accepts: a definition that changed again since
@@ -256,4 +256,4 @@ Result<int> PinStore::Accept(std::string_view tool, std::string_view by,
   return accepted;
 }
 
-}  // namespace interlock::mcp
+}  // namespace interlock::core
