@@ -1,12 +1,19 @@
 // Helpers the Streamable HTTP transport's files share (mcp_http.cc, mcp_http_setup.cc):
-// request headers read case-insensitively, ASCII lower case, and the Accept header's
-// media ranges. Not part of the server's interface.
+// request headers read case-insensitively, ASCII lower case, the Accept header's media
+// ranges, the revision a request speaks and JSON-RPC/SSE answer heads. Not part of the
+// server's interface.
 #ifndef INTERLOCK_SERVER_MCP_HTTP_INTERNAL_H_
 #define INTERLOCK_SERVER_MCP_HTTP_INTERNAL_H_
 
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include <boost/json.hpp>
+
+#include "mcp/framing.h"
 #include "server/http_server.h"
 
 namespace interlock::server::mcp_http_internal {
@@ -26,6 +33,20 @@ Accepts ParseAccept(std::string_view header);
 
 // A transport-level refusal: the status with a JSON-RPC error that has no id.
 HttpResponse RpcError(unsigned status, int code, std::string_view message);
+// The status with a whole JSON-RPC message as the body.
+HttpResponse RpcJson(unsigned status, const boost::json::object& message);
+// The request's header `name`, or nullopt when absent (an empty value is a value).
+std::optional<std::string> OptionalHeader(const HttpRequest& req, std::string_view name);
+// A request under the modern revision: MCP-Protocol-Version or params._meta names it.
+bool ModernRequest(std::string_view header_version, const mcp::Message& msg);
+// The head of a 200 text/event-stream answer (with Mcp-Session-Id when not empty).
+HttpResponse SseHead(const std::string& session_header);
+// The subscription a notification belongs to (params._meta's subscriptionId), or null.
+const boost::json::value* SubscriptionOf(const boost::json::object& notification);
+// The request's Mcp-Param-{Name} headers: lower-cased {Name} -> the value as received.
+std::map<std::string, std::string, std::less<>> ParamHeadersOf(const HttpRequest& req);
+// A session id the transport accepts: 1 to 128 visible ASCII characters.
+bool ValidSessionId(std::string_view id);
 
 }  // namespace interlock::server::mcp_http_internal
 

@@ -1,7 +1,8 @@
 // McpHttpService (mcp_http.h): what is settled before any session: the upstreams resolved
 // from the configuration (secrets read, credentials checked), each sandboxed upstream's
 // request, the protocol versions the transport accepts, and the Host and Origin checks
-// every request passes first (DNS rebinding). No session state here.
+// every request passes first (DNS rebinding), and the stateless helpers of
+// mcp_http_internal.h. No session state here.
 #include <algorithm>
 #include <fstream>
 #include <iterator>
@@ -22,6 +23,7 @@
 namespace interlock::server {
 
 namespace http = boost::beast::http;
+namespace json = boost::json;
 
 namespace mcp_http_internal {
 
@@ -34,6 +36,66 @@ std::string Lower(std::string_view s) {
 std::string Header(const HttpRequest& req, std::string_view name) {
   auto it = req.find(name);
   return it == req.end() ? std::string() : std::string(it->value());
+}
+
+// The status with a whole JSON-RPC message as the body.
+HttpResponse RpcJson(unsigned status, const json::object& message) {
+  HttpResponse res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = ToJsonText(message);
+  return res;
+}
+
+std::optional<std::string> OptionalHeader(const HttpRequest& req, std::string_view name) {
+  auto it = req.find(name);
+  if (it == req.end()) return std::nullopt;
+  return std::string(it->value());
+}
+
+// A request under the modern revision: MCP-Protocol-Version or params._meta names it.
+bool ModernRequest(std::string_view header_version, const mcp::Message& msg) {
+  if (mcp::ModernVersion(header_version)) return true;
+  if (msg.kind != mcp::MessageKind::kRequest && msg.kind != mcp::MessageKind::kNotification) {
+    return false;
+  }
+  auto named = mcp::MetaProtocolVersion(msg.doc.get_object());
+  return named && mcp::ModernVersion(*named);
+}
+
+HttpResponse SseHead(const std::string& session_header) {
+  HttpResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/event-stream");
+  res.set(http::field::cache_control, "no-cache, no-transform");
+  res.set("X-Accel-Buffering", "no");
+  if (!session_header.empty()) res.set("Mcp-Session-Id", session_header);
+  return res;
+}
+
+// The subscription a notification belongs to (params._meta's subscriptionId), or null.
+const json::value* SubscriptionOf(const json::object& notification) {
+  const json::value* params = notification.if_contains("params");
+  const json::value* meta = params != nullptr && params->is_object()
+                                ? params->get_object().if_contains("_meta")
+                                : nullptr;
+  return meta != nullptr && meta->is_object()
+             ? meta->get_object().if_contains(mcp::kMetaSubscriptionId)
+             : nullptr;
+}
+
+// The request's Mcp-Param-{Name} headers: lower-cased {Name} -> the value as received.
+std::map<std::string, std::string, std::less<>> ParamHeadersOf(const HttpRequest& req) {
+  std::map<std::string, std::string, std::less<>> out;
+  for (const auto& field : req) {
+    std::string name = Lower(field.name_string());
+    if (name.rfind("mcp-param-", 0) == 0) out[name.substr(10)] = field.value();
+  }
+  return out;
+}
+
+bool ValidSessionId(std::string_view id) {
+  constexpr size_t kMaxSessionIdBytes = 128;
+  return !id.empty() && id.size() <= kMaxSessionIdBytes &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
 }
 
 Accepts ParseAccept(std::string_view header) {

@@ -117,7 +117,7 @@ TEST(McpEnforcerTest, OneGrantReleasesOnlyOneOfTwoIdenticalAttachedCalls) {
   ASSERT_EQ(first.call_id, second.call_id) << "the identical call attaches to the pending one";
   first.decision.tool = second.decision.tool = "deploy";
 
-  core::Approvals approvals(store->get(), store->get(), &clock);
+  core::Approvals approvals(store->get(), &clock);
   core::Approvals::VoteAsk ask;
   ask.approval_id = first.approval_id;
   ask.reviewer = core::Principal{"tok_bob", "bob", core::Role::kReviewer, ""};
