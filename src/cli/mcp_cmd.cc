@@ -47,6 +47,7 @@
 #include "common/json.h"
 #include "common/store_path.h"
 #include "common/time.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "egress/daemon_decider.h"
@@ -303,7 +304,9 @@ class McpSession {
     auto store = OpenLocalStore(store_path_, opt_.durability == "full");
     if (!store.ok()) return Fail("store " + store_path_ + ": " + store.error().message);
     store_ = std::move(*store);
-    auto pin_rows = store_->OpenPinRows();
+    // The pins on a connection of their own to the same file (what the store's own
+    // OpenPinRows opens), so this door asks no store method itself.
+    auto pin_rows = OpenLocalPinRows(store_path_);
     if (!pin_rows.ok()) return Fail(pin_rows.error().message);
     pins_ = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
     return kExitOk;
@@ -349,7 +352,8 @@ class McpSession {
   }
 
   int StartLocalRun() {
-    auto run = store_->CreateRun(agent_id_, "", clock_.Now());
+    calls_ = std::make_unique<core::Calls>(store_.get(), source_.get(), &clock_);
+    auto run = calls_->StartRun(agent_id_);
     if (!run.ok()) return Fail("cannot create a run: " + run.error().message);
     run_id_ = run->run_id;
     local_ = std::make_unique<mcp::GuardEnforcer>(guard_.get(), store_.get(), &clock_, agent_id_,
@@ -591,7 +595,7 @@ class McpSession {
     if (daemon_ != nullptr) {
       (void)daemon_->EndRun();
     } else {
-      (void)store_->EndRun(run_id_, agent_id_, clock_.Now());
+      (void)calls_->EndRun(run_id_, agent_id_);
     }
   }
 
@@ -608,6 +612,7 @@ class McpSession {
   std::unique_ptr<telemetry::OtlpExporter> otel_;          //
   std::unique_ptr<core::PolicySource> source_;             //
   std::unique_ptr<core::Guard> guard_;                     //
+  std::unique_ptr<core::Calls> calls_;                     //
   std::unique_ptr<mcp::GuardEnforcer> local_;              //
   std::unique_ptr<mcp::DaemonEnforcer> daemon_;            //
   std::unique_ptr<mcp::PolicyToolView> local_view_;        //
