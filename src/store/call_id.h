@@ -1,7 +1,7 @@
 // Call ids (internal to src/store): "call_", 12 hex digits of the creation time in Unix
-// milliseconds, then 16 hex digits of randomness (sqlite_store.cc, NewCallId). They sort
-// by time, so inserts append to the calls primary key and retention can find old calls
-// by an id range.
+// milliseconds, then 16 hex digits of randomness (NewCallId, sqlite_store_internal.h).
+// They sort by time, so inserts append to the calls primary key and retention can find
+// old calls by an id range.
 #ifndef INTERLOCK_STORE_CALL_ID_H_
 #define INTERLOCK_STORE_CALL_ID_H_
 

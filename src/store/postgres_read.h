@@ -56,8 +56,9 @@ inline constexpr const char* kPgCallDecisionJson =
     " FROM 21 + c.args_len FOR c.decision_len), 'UTF8') FROM audit_log d"
     " WHERE d.seq = c.decision_seq))";
 
-// PostgresStore's read paths, on its reader connection (postgres_store.cc): the same
-// filters, pagination and order as SqliteStore's (the SQL is read_sql.h's).
+// PostgresStore's read paths, on its reader connection (Impl::Read in
+// postgres_store_internal.h): the same filters, pagination and order as SqliteStore's (the SQL is
+// read_sql.h's).
 Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter);
 // A run's calls, oldest first (the latest `limit`), through audit_log(run_id, seq).
 Result<std::vector<core::CallSummary>> PgListRunCalls(pg::PgConn& c, std::string_view run_id,

@@ -2,8 +2,8 @@
 //
 // StmtAccess binds parameters and reads columns of a prepared statement; it returns the
 // derived type so calls chain. Two lifetimes use it:
-//   Query  borrows a statement cached by the writer (sqlite_store.cc) and resets it and
-//          clears its bindings on destruction, so the next use starts clean;
+//   Query  borrows a statement cached by a Conn (sqlite_store_internal.h) and resets it
+//          and clears its bindings on destruction, so the next use starts clean;
 //   Stmt   prepares its own statement and finalizes it (approvals are rare next to
 //          decisions, so sqlite_approvals.cc prepares per use).
 // Thread-safety: none; a statement belongs to the connection's thread (the writer).

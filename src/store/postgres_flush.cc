@@ -1,0 +1,393 @@
+// PostgresStore::Impl's Flush: the SQL one batch's writes become, sent in one round trip,
+// and its helpers (postgres_store_internal.h).
+
+#include "store/postgres_store_internal.h"
+
+namespace interlock::store {
+
+internal::PgApprovalCtx PostgresStore::Impl::ApprovalCtx(Batch& b) {
+  internal::PgApprovalCtx ctx;
+  ctx.conn = b.conn;
+  ctx.sqlstate = b.sqlstate;
+  ctx.batch = &b.approvals;
+  ctx.sql = &b.sql;
+  if (b.options != nullptr) {
+    ctx.default_timeout_seconds = b.options->approval_default_timeout_seconds;
+    ctx.max_wait_seconds = b.options->approval_max_wait_seconds;
+  }
+  ctx.new_call_decision = [&b](std::string_view call_id) -> std::string* {
+    for (PendingCall& p : b.calls) {
+      if (p.call_id == call_id) return &p.decision_json;
+    }
+    return nullptr;
+  };
+  ctx.new_call = [&b](std::string_view call_id) -> std::optional<core::CallRecord> {
+    for (const PendingCall& p : b.calls) {
+      if (p.call_id == call_id) return RecordOf(p);
+    }
+    return std::nullopt;
+  };
+  return ctx;
+}
+
+core::CallRecord PostgresStore::Impl::RecordOf(const PendingCall& p) {
+  core::CallRecord r;
+  r.call_id = p.call_id;
+  r.run_id = p.run_id;
+  r.agent_id = p.agent_id;
+  r.principal = p.principal;
+  r.policy_sha256 = p.policy_sha256;
+  r.at = FromUnixMillis(p.time_ms);
+  r.call.tool = p.tool;
+  boost::system::error_code ec;
+  boost::json::value args = boost::json::parse(p.args_json, ec);
+  if (!ec && args.is_object()) r.call.args = std::move(args.get_object());
+  r.call.usage.tokens = p.usage_tokens;
+  r.call.usage.cost_micros = p.usage_cost_micros;
+  boost::json::value d = boost::json::parse(p.decision_json, ec);
+  std::optional<Decision> decision;
+  if (!ec && d.is_object()) decision = DecisionFromJson(d.get_object());
+  if (decision) {
+    r.decision = std::move(*decision);
+  } else {
+    // Unreadable (never: the core composed it): a deny, never an allow.
+    r.decision.verdict = Verdict::kDeny;
+    r.decision.code = Code::kStoreUnavailable;
+  }
+  return r;
+}
+
+void PostgresStore::Impl::AppendLockRuns(std::string* sql, const std::set<std::string>& ids) {
+  sql->append("SELECT run_id, ");
+  sql->append(kSelectRunCols);
+  sql->append(" FROM runs WHERE run_id IN (");
+  bool first = true;
+  for (const std::string& id : ids) {
+    if (!first) sql->push_back(',');
+    first = false;
+    pg::AppendLiteral(sql, id);
+  }
+  sql->append(") ORDER BY run_id FOR UPDATE;");
+}
+
+std::string PostgresStore::Impl::Flush(Batch& b) {
+  // The records first (they number themselves from b.head): a call row refers to its
+  // decision record when that is stored compact.
+  std::string events;
+  events.reserve(b.events.size() * 900);
+  std::map<std::string_view, int64_t> compact_decisions;  // call id -> seq
+  AppendEvents(b, &events, &compact_decisions);
+  std::string sql;
+  sql.reserve(1024 + b.calls.size() * 600 + events.size());
+  AppendRunWrites(b, &sql);
+  AppendCallWrites(b, compact_decisions, &sql);
+  AppendOtherWrites(b, &sql);
+  sql.append(events);
+  // Wake-ups: delivered to every listening daemon if, and when, this commits.
+  internal::AppendPgNotifies(b.approvals, &sql);
+  return sql;
+}
+
+// The runs this batch created (one INSERT) and changed (one UPDATE, version-checked).
+void PostgresStore::Impl::AppendRunWrites(const Batch& b, std::string* out) {
+  std::string& sql = *out;
+  bool first = true;
+  for (auto& [run_id, r] : b.runs) {
+    if (!r.is_new) continue;
+    sql.append(first ? "INSERT INTO runs(run_id, agent_id, started_ms, steps, tokens,"
+                       " cost_micros, halted, halt_reason, ended, records_json, sequence_json,"
+                       " version)"
+                       " VALUES "
+                     : ",");
+    first = false;
+    sql.push_back('(');
+    pg::AppendLiteral(&sql, run_id);
+    sql.push_back(',');
+    pg::AppendLiteral(&sql, r.agent_id);
+    sql.push_back(',');
+    AppendInt(&sql, r.started_ms);
+    AppendRunValues(&sql, r);
+    sql.append(",0)");
+  }
+  if (!first) sql.append(";");
+  // Every changed run in ONE statement (a statement per run cost the server more to
+  // parse and plan than to execute): each row must still be at the version this batch
+  // read, or the whole transaction aborts (40001) and the batch re-runs.
+  size_t updates = 0;
+  ColumnArrays v({"text", "bigint", "bigint", "bigint", "bigint", "integer", "text", "integer",
+                  "text", "text"});
+  std::string records;
+  for (auto& [run_id, r] : b.runs) {
+    if (r.is_new || !r.dirty) continue;
+    ++updates;
+    v.Text(run_id);
+    v.Uint(r.db_version);
+    v.Uint(r.state.steps);
+    v.Uint(r.state.tokens);
+    v.Int(r.state.cost_micros);
+    v.Int(r.state.halted ? 1 : 0);
+    v.Text(r.state.halt_reason);
+    v.Int(r.ended ? 1 : 0);
+    records.clear();
+    audit::AppendCanonicalRecords(&records, r.state);
+    v.Text(records);
+    v.Text(core::SequenceStoreJson(r.state));
+  }
+  if (updates > 0) {
+    sql.append("WITH v AS (SELECT * FROM ");
+    v.AppendUnnest(&sql);
+    sql.append(
+        " AS v(run_id, version, steps, tokens, cost_micros, halted, halt_reason, ended,"
+        " records_json, sequence_json)),"
+        " u AS (UPDATE runs SET steps = v.steps, tokens = v.tokens,"
+        " cost_micros = v.cost_micros, halted = v.halted, halt_reason = v.halt_reason,"
+        " ended = v.ended, records_json = v.records_json, sequence_json = v.sequence_json,"
+        " version = runs.version + 1 FROM v WHERE runs.run_id = v.run_id"
+        " AND runs.version = v.version RETURNING 1)"
+        " SELECT interlock_expect_rows(count(*), ");
+    AppendUint(&sql, updates);
+    sql.append(") FROM u;");
+  }
+}
+
+// The calls decided (compact when their decision record is in this batch) and the
+// idempotency keys saved.
+void PostgresStore::Impl::AppendCallWrites(
+    const Batch& b, const std::map<std::string_view, int64_t>& compact_decisions,
+    std::string* out) {
+  std::string& sql = *out;
+  if (!b.calls.empty()) {
+    ColumnArrays v({"text", "text", "text", "text", "bigint", "text", "text", "bigint", "bigint",
+                    "text", "text", "text", "text", "text", "bigint", "integer", "integer"});
+    for (const PendingCall& p : b.calls) {
+      for (const std::string* t : {&p.call_id, &p.run_id, &p.agent_id, &p.principal}) {
+        v.Text(*t);
+      }
+      v.Int(p.time_ms);
+      v.Text(p.tool);
+      const int64_t seq = ReferencedSeq(b, compact_decisions, p);
+      if (seq > 0) {
+        v.Null();
+      } else {
+        v.Text(p.args_json);
+      }
+      v.Uint(p.usage_tokens);
+      v.Int(p.usage_cost_micros);
+      if (seq > 0) {
+        v.Null();
+      } else {
+        v.Text(p.decision_json);
+      }
+      for (const std::string* t : {&p.verdict, &p.code, &p.state_json}) v.Text(*t);
+      if (seq > 0 && PolicyFollowsDecision(b, seq, p)) {
+        v.Null();
+      } else {
+        v.Text(p.policy_sha256);
+      }
+      if (seq > 0) {
+        v.Int(seq);
+        v.Uint(p.args_json.size());
+        v.Uint(p.decision_json.size());
+      } else {
+        v.Null();
+        v.Null();
+        v.Null();
+      }
+    }
+    sql.append(
+        "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
+        " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
+        " policy_sha256, decision_seq, args_len, decision_len) SELECT * FROM ");
+    v.AppendUnnest(&sql);
+    sql.push_back(';');
+  }
+  if (!b.idem_writes.empty()) {
+    sql.append(
+        "INSERT INTO idempotency_keys(run_id, idem_key, request_sha256, answer, created_ms)"
+        " VALUES ");
+    for (size_t i = 0; i < b.idem_writes.size(); ++i) {
+      const Batch::IdemWrite& w = b.idem_writes[i];
+      if (i > 0) sql.push_back(',');
+      sql.push_back('(');
+      for (const std::string* t : {&w.run_id, &w.key, &w.row.request_sha256, &w.row.answer}) {
+        pg::AppendLiteral(&sql, *t);
+        sql.push_back(',');
+      }
+      AppendInt(&sql, w.at_ms);
+      sql.push_back(')');
+    }
+    sql.push_back(';');
+  }
+}
+
+// Kill switches, the operations' own SQL (tokens, results, ended runs), and the rate
+// and daily counters.
+void PostgresStore::Impl::AppendOtherWrites(const Batch& b, std::string* out) {
+  std::string& sql = *out;
+  for (const core::KillEntry& e : b.kill_writes) {
+    sql.append(
+        "INSERT INTO kill_switches(scope, target, engaged, reason, actor, time_ms) VALUES (");
+    pg::AppendLiteral(&sql, e.scope);
+    sql.push_back(',');
+    pg::AppendLiteral(&sql, e.target);
+    sql.append(e.engaged ? ",1," : ",0,");
+    pg::AppendLiteral(&sql, e.reason);
+    sql.push_back(',');
+    pg::AppendLiteral(&sql, e.actor);
+    sql.push_back(',');
+    AppendInt(&sql, Millis(e.at));
+    sql.append(
+        ") ON CONFLICT (scope, target) DO UPDATE SET engaged = excluded.engaged,"
+        " reason = excluded.reason, actor = excluded.actor, time_ms = excluded.time_ms;");
+  }
+  sql.append(b.sql);
+  for (const auto& [key, w] : b.windows) {
+    // Calls past their window are never counted again.
+    sql.append("DELETE FROM rate_hits WHERE agent_id = ");
+    pg::AppendLiteral(&sql, key.first);
+    sql.append(" AND rate_key = ");
+    pg::AppendLiteral(&sql, key.second);
+    sql.append(" AND at_ms <= ");
+    AppendInt(&sql, w.since_ms);
+    sql.append(";");
+  }
+  for (const auto& [agent, key, at] : b.hits) {
+    sql.append("INSERT INTO rate_hits(agent_id, rate_key, at_ms) VALUES (");
+    pg::AppendLiteral(&sql, agent);
+    sql.push_back(',');
+    pg::AppendLiteral(&sql, key);
+    sql.push_back(',');
+    AppendInt(&sql, at);
+    sql.append(");");
+  }
+  for (const auto& [key, d] : b.day_adds) {
+    sql.append("INSERT INTO agent_days(agent_id, day, calls, tokens, cost_micros) VALUES (");
+    pg::AppendLiteral(&sql, key.first);
+    sql.push_back(',');
+    AppendInt(&sql, key.second);
+    sql.push_back(',');
+    AppendUint(&sql, d.calls);
+    sql.push_back(',');
+    AppendUint(&sql, d.tokens);
+    sql.push_back(',');
+    AppendInt(&sql, d.cost_micros);
+    sql.append(
+        ") ON CONFLICT (agent_id, day) DO UPDATE SET calls = agent_days.calls + excluded.calls,"
+        " tokens = agent_days.tokens + excluded.tokens,"
+        " cost_micros = agent_days.cost_micros + excluded.cost_micros;");
+  }
+}
+
+void PostgresStore::Impl::AppendEvents(Batch& b, std::string* sql,
+                                       std::map<std::string_view, int64_t>* compact_decisions) {
+  if (b.events.empty()) return;
+  ColumnArrays v(
+      {"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "text"});
+  std::string body, data;
+  for (const audit::AuditEvent& e : b.events) {
+    const int64_t seq = b.head.seq + 1;
+    audit::AppendAuditRecordBody(&body, seq, e, b.head.hash);
+    std::string hash = audit::AuditRecordHash(b.head.hash, body);
+    v.Int(seq);
+    v.Int(Millis(e.time));
+    for (std::string_view t : {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
+                               std::string_view(e.agent_id), std::string_view(e.principal)}) {
+      v.Text(t);
+    }
+    if (CompactForm(e, b.head.hash)) {
+      if (compact_decisions != nullptr && e.type == audit::kDecision && !e.call_id.empty() &&
+          !e.data_json.empty()) {
+        compact_decisions->emplace(e.call_id, seq);
+      }
+      v.Null();
+      if (e.data_json.empty()) {
+        data.clear();
+        AppendJson(e.data, JsonStyle::kCanonical, &data);
+        v.Text(data);
+      } else {
+        v.Text(e.data_json);
+      }
+    } else {
+      v.Text(body);
+      v.Null();
+    }
+    v.Text(b.head.hash);
+    v.Text(hash);
+    b.head.seq = seq;
+    b.head.hash = std::move(hash);
+  }
+  sql->append(
+      "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
+      " data, prev_hash, hash) SELECT * FROM ");
+  v.AppendUnnest(sql);
+  sql->append(";UPDATE audit_head SET seq = ");
+  AppendInt(sql, b.head.seq);
+  sql->append(", hash = ");
+  pg::AppendLiteral(sql, b.head.hash);
+  sql->append(" WHERE id = 1;");
+}
+
+int64_t PostgresStore::Impl::ReferencedSeq(
+    const Batch& b, const std::map<std::string_view, int64_t>& compact_decisions,
+    const PendingCall& p) {
+  auto it = compact_decisions.find(p.call_id);
+  if (it == compact_decisions.end()) return 0;
+  // AppendEvents has run: b.head is the batch's last record.
+  const int64_t first_seq = b.head.seq - static_cast<int64_t>(b.events.size()) + 1;
+  const std::string& data = b.events[static_cast<size_t>(it->second - first_seq)].data_json;
+  constexpr std::string_view kArgs = "{\"args\":", kDecision = ",\"decision\":";
+  const size_t decision_at = kArgs.size() + p.args_json.size() + kDecision.size();
+  if (data.size() < decision_at + p.decision_json.size() || !data.starts_with(kArgs) ||
+      data.compare(kArgs.size(), p.args_json.size(), p.args_json) != 0 ||
+      data.compare(kArgs.size() + p.args_json.size(), kDecision.size(), kDecision) != 0 ||
+      data.compare(decision_at, p.decision_json.size(), p.decision_json) != 0) {
+    return 0;
+  }
+  return it->second;
+}
+
+bool PostgresStore::Impl::PolicyFollowsDecision(const Batch& b, int64_t seq, const PendingCall& p) {
+  const int64_t first_seq = b.head.seq - static_cast<int64_t>(b.events.size()) + 1;
+  const std::string& data = b.events[static_cast<size_t>(seq - first_seq)].data_json;
+  constexpr std::string_view kPolicy = ",\"policy_sha256\":\"";
+  const size_t at = 8 + p.args_json.size() + 12 + p.decision_json.size();
+  for (char ch : p.policy_sha256) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == '"' || ch == '\\') return false;
+  }
+  return data.size() > at + kPolicy.size() + p.policy_sha256.size() &&
+         data.compare(at, kPolicy.size(), kPolicy) == 0 &&
+         data.compare(at + kPolicy.size(), p.policy_sha256.size(), p.policy_sha256) == 0 &&
+         data[at + kPolicy.size() + p.policy_sha256.size()] == '"';
+}
+
+bool PostgresStore::Impl::CompactForm(const audit::AuditEvent& e, std::string_view prev) {
+  constexpr int64_t kYear2100Ms = 4'102'444'800'000;
+  const int64_t ms = Millis(e.time);
+  if (ms < 0 || ms >= kYear2100Ms) return false;
+  for (std::string_view s : {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
+                             std::string_view(e.agent_id), std::string_view(e.principal), prev}) {
+    for (char ch : s) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == '"' || ch == '\\') return false;
+    }
+  }
+  return true;
+}
+
+void PostgresStore::Impl::AppendRunValues(std::string* sql, const Row& r) {
+  sql->push_back(',');
+  AppendUint(sql, r.state.steps);
+  sql->push_back(',');
+  AppendUint(sql, r.state.tokens);
+  sql->push_back(',');
+  AppendInt(sql, r.state.cost_micros);
+  sql->append(r.state.halted ? ",1," : ",0,");
+  pg::AppendLiteral(sql, r.state.halt_reason);
+  sql->append(r.ended ? ",1," : ",0,");
+  std::string records;
+  audit::AppendCanonicalRecords(&records, r.state);
+  pg::AppendLiteral(sql, records);
+  sql->push_back(',');
+  pg::AppendLiteral(sql, core::SequenceStoreJson(r.state));
+}
+
+}  // namespace interlock::store
