@@ -647,12 +647,8 @@ void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_
   }
   json::value sid = IssueServerIdLocked();
   json::object& o = doc.get_object();
-  json::value* params = o.if_contains("params");
-  json::value* meta = params != nullptr && params->is_object()
-                          ? params->get_object().if_contains("_meta")
-                          : nullptr;
-  if (meta != nullptr && meta->is_object()) {
-    if (json::value* token = meta->get_object().if_contains("progressToken")) {
+  if (json::object* meta = MetaOf(o)) {
+    if (json::value* token = meta->if_contains("progressToken")) {
       p.client_progress_token = std::move(*token);
       *token = sid;
     }
