@@ -318,6 +318,13 @@ bool Gateway::Forwarded(MessageKind kind, std::string_view method, bool from_cli
   return spec || std::binary_search(forward_methods_.begin(), forward_methods_.end(), method);
 }
 
+bool Gateway::ForwardedNotification(std::string_view method, bool from_client) const {
+  if (Forwarded(MessageKind::kNotification, method, from_client)) return true;
+  Log(std::string("dropped the ") + (from_client ? "client" : "server") + " notification " +
+      Quoted(method) + " (not an MCP method; see --forward-method)");
+  return false;
+}
+
 Enforcer::Outcome Gateway::DecideRefusal(const json::value* params, const std::string& reason) {
   ToolCall call;
   call.tool = RecordedToolName(params);
@@ -383,11 +390,7 @@ void Gateway::OnClientLine(std::string_view line) {
                                         "not forwarded");
         return;
       }
-      if (!Forwarded(msg->kind, msg->method, /*from_client=*/true)) {
-        Log("dropped the client notification " + Quoted(msg->method) +
-            " (not an MCP method; see --forward-method)");
-        return;
-      }
+      if (!ForwardedNotification(msg->method, /*from_client=*/true)) return;
       if (msg->method == "notifications/cancelled") {
         json::value* params = msg->doc.get_object().if_contains("params");
         json::value* rid = params != nullptr && params->is_object()

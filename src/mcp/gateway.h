@@ -558,6 +558,8 @@ class Gateway {
                            const std::string& method);
   // A method this gateway forwards (the spec's for the direction, or configured).
   bool Forwarded(MessageKind kind, std::string_view method, bool from_client) const;
+  // Forwarded for a notification, which has nobody to answer: a dropped one is logged.
+  bool ForwardedNotification(std::string_view method, bool from_client) const;
   // Decides a refusal through the core (see the header comment): always a deny, recorded
   // under params.name (or a placeholder) with the message's arguments.
   Enforcer::Outcome DecideRefusal(const boost::json::value* params, const std::string& reason);
