@@ -21,6 +21,15 @@ Error SqlError(sqlite3* db, std::string_view what) {
   return Error::Unavailable("audit " + std::string(what) + ": " + sqlite3_errmsg(db));
 }
 
+// Prepares `sql` into `*st` on first use (persistent: every later append reuses it).
+Status PrepareOnce(sqlite3* db, sqlite3_stmt** st, const char* sql, std::string_view what) {
+  if (*st != nullptr ||
+      sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, nullptr) == SQLITE_OK) {
+    return Status::Ok();
+  }
+  return SqlError(db, what);
+}
+
 // Finalizes the statement on every path.
 struct Stmt {
   sqlite3_stmt* s = nullptr;
@@ -165,20 +174,20 @@ Status EnsureAuditSchema(sqlite3* db) {
       "  json_extract(body, '$.data.decision.code') END), seq);";
   if (Status s = ExecAudit(db, "SAVEPOINT audit_schema", "schema"); !s.ok()) return s;
   Status s = ExecAudit(db, kSchema, "schema");
-  if (s.ok()) {
-    Result<bool> linked = HasRunLinks(db);
-    if (!linked.ok()) {
-      s = linked.error();
-    } else if (!*linked) {
-      s = ExecAudit(db, kAddRunLinks, "migration (run links)");
-    }
-  }
-  if (s.ok()) {
-    Result<bool> head = HasHeadRow(db);
-    if (!head.ok()) {
-      s = head.error();
-    } else if (!*head) {
-      s = ExecAudit(db, kAddHeadRow, "migration (head row)");
+  // Each migration runs, in order, where its probe finds the older schema.
+  struct Migration {
+    Result<bool> (*applied)(sqlite3*);
+    const char* sql;
+    const char* what;
+  };
+  for (const Migration& m : {Migration{HasRunLinks, kAddRunLinks, "migration (run links)"},
+                             Migration{HasHeadRow, kAddHeadRow, "migration (head row)"}}) {
+    if (!s.ok()) break;
+    Result<bool> applied = m.applied(db);
+    if (!applied.ok()) {
+      s = applied.error();
+    } else if (!*applied) {
+      s = ExecAudit(db, m.sql, m.what);
     }
   }
   if (!s.ok()) {
@@ -331,19 +340,19 @@ Result<AuditHead> AuditAppender::StepHead(sqlite3_stmt* st, bool* found) {
 }
 
 Result<AuditHead> AuditAppender::ReadHead() {
-  if (head_ == nullptr &&
-      sqlite3_prepare_v3(db_, "SELECT seq, hash FROM audit_head WHERE id = 1", -1,
-                         SQLITE_PREPARE_PERSISTENT, &head_, nullptr) != SQLITE_OK) {
-    return SqlError(db_, "read head row");
+  if (Status s = PrepareOnce(db_, &head_, "SELECT seq, hash FROM audit_head WHERE id = 1",
+                             "read head row");
+      !s.ok()) {
+    return s.error();
   }
   bool found = false;
   Result<AuditHead> row = StepHead(head_, &found);
   if (!row.ok() || found) return row;
   // No head row: only an empty log may lack one (its first append writes it).
-  if (last_ == nullptr &&
-      sqlite3_prepare_v3(db_, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", -1,
-                         SQLITE_PREPARE_PERSISTENT, &last_, nullptr) != SQLITE_OK) {
-    return SqlError(db_, "read head");
+  if (Status s = PrepareOnce(
+          db_, &last_, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", "read head");
+      !s.ok()) {
+    return s.error();
   }
   Result<AuditHead> last = StepHead(last_, &found);
   if (!last.ok()) return last;
@@ -355,12 +364,13 @@ Result<AuditHead> AuditAppender::ReadHead() {
 }
 
 Status AuditAppender::WriteHead(const AuditHead& h) {
-  if (set_head_ == nullptr &&
-      sqlite3_prepare_v3(db_,
-                         "INSERT INTO audit_head(id, seq, hash) VALUES (1,?,?)"
-                         " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                         -1, SQLITE_PREPARE_PERSISTENT, &set_head_, nullptr) != SQLITE_OK) {
-    return SqlError(db_, "prepare head row");
+  if (Status s =
+          PrepareOnce(db_, &set_head_,
+                      "INSERT INTO audit_head(id, seq, hash) VALUES (1,?,?)"
+                      " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                      "prepare head row");
+      !s.ok()) {
+    return s.error();
   }
   sqlite3_bind_int64(set_head_, 1, h.seq);
   BindStatic(set_head_, 2, h.hash);
@@ -376,25 +386,25 @@ Result<AuditHead> AuditAppender::Append(std::span<const AuditEvent> events) {
   if (!head.ok()) return head;
   AuditHead h = std::move(head).value();
   if (events.empty()) return h;
-  if (insert_ == nullptr &&
-      sqlite3_prepare_v3(db_,
-                         "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id,"
-                         " principal, body, prev_hash, hash, run_prev)"
-                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                         -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr) != SQLITE_OK) {
-    return SqlError(db_, "prepare append");
+  if (Status s = PrepareOnce(db_, &insert_,
+                             "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id,"
+                             " principal, body, prev_hash, hash, run_prev)"
+                             " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                             "prepare append");
+      !s.ok()) {
+    return s.error();
   }
-  if (run_head_ == nullptr &&
-      sqlite3_prepare_v3(db_, "SELECT head_seq FROM audit_runs WHERE run_id = ?", -1,
-                         SQLITE_PREPARE_PERSISTENT, &run_head_, nullptr) != SQLITE_OK) {
-    return SqlError(db_, "prepare run head");
+  if (Status s = PrepareOnce(db_, &run_head_, "SELECT head_seq FROM audit_runs WHERE run_id = ?",
+                             "prepare run head");
+      !s.ok()) {
+    return s.error();
   }
-  if (set_run_head_ == nullptr &&
-      sqlite3_prepare_v3(db_,
-                         "INSERT INTO audit_runs(run_id, head_seq) VALUES (?,?)"
-                         " ON CONFLICT(run_id) DO UPDATE SET head_seq = excluded.head_seq",
-                         -1, SQLITE_PREPARE_PERSISTENT, &set_run_head_, nullptr) != SQLITE_OK) {
-    return SqlError(db_, "prepare run head");
+  if (Status s = PrepareOnce(db_, &set_run_head_,
+                             "INSERT INTO audit_runs(run_id, head_seq) VALUES (?,?)"
+                             " ON CONFLICT(run_id) DO UPDATE SET head_seq = excluded.head_seq",
+                             "prepare run head");
+      !s.ok()) {
+    return s.error();
   }
   // Each run's last record before this batch, then after each of its records here.
   runs_.clear();

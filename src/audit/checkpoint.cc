@@ -15,6 +15,7 @@
 
 #include "audit/audit_log.h"
 #include "common/crypto.h"
+#include "common/fd_lines.h"
 #include "common/json.h"
 
 namespace interlock::audit {
@@ -124,16 +125,10 @@ Status AppendCheckpoint(const std::string& path, const core::Checkpoint& cp) {
   const std::string line = CheckpointToJsonLine(cp) + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Error::Unavailable("cannot open checkpoint file " + path + ": " + Errno());
-  size_t off = 0;
-  while (off < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + off, line.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string e = Errno();
-      ::close(fd);
-      return Error::Unavailable("cannot write checkpoint file " + path + ": " + e);
-    }
-    off += static_cast<size_t>(n);
+  if (!WriteAll(fd, line)) {
+    const std::string e = Errno();
+    ::close(fd);
+    return Error::Unavailable("cannot write checkpoint file " + path + ": " + e);
   }
   if (::fsync(fd) != 0) {
     const std::string e = Errno();

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 
 #include "common/crypto.h"
+#include "common/fd_lines.h"
 
 namespace interlock::audit {
 namespace {
@@ -73,17 +74,11 @@ Status WriteNewFile(const std::string& dir, const std::string& path, std::string
                           HexEncode(reinterpret_cast<const uint8_t*>(nonce.data()), nonce.size());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Error::Unavailable("cannot create key file " + path + ": " + Errno());
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string e = Errno();
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Error::Unavailable("cannot write key file " + path + ": " + e);
-    }
-    off += static_cast<size_t>(n);
+  if (!WriteAll(fd, data)) {
+    const std::string e = Errno();
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Error::Unavailable("cannot write key file " + path + ": " + e);
   }
   if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
     const std::string e = Errno();
@@ -123,6 +118,13 @@ Result<EvpPkeyPtr> ReadPem(std::string_view pem, bool is_private, std::string_vi
     return Error::Corrupt(std::string(what) + " holds a key that is not Ed25519");
   }
   return key;
+}
+
+// A PEM key file of at most 64 KiB; `what` names it in errors ("public key file <path>").
+Result<EvpPkeyPtr> ReadPemFile(const std::string& path, bool is_private, std::string_view what) {
+  Result<std::string> data = ReadSmallFile(path, 64 * 1024);
+  if (!data.ok()) return data.error();
+  return ReadPem(*data, is_private, std::string(what) + " " + path);
 }
 
 std::string WritePem(evp_pkey_st* key, bool is_private) {
@@ -247,9 +249,7 @@ Result<PublicKey> PublicKey::FromPem(std::string_view pem) {
 }
 
 Result<PublicKey> PublicKey::LoadFile(const std::string& path) {
-  Result<std::string> data = ReadSmallFile(path, 64 * 1024);
-  if (!data.ok()) return data.error();
-  Result<EvpPkeyPtr> k = ReadPem(*data, false, "public key file " + path);
+  Result<EvpPkeyPtr> k = ReadPemFile(path, false, "public key file");
   if (!k.ok()) return k.error();
   return PublicKey(std::move(k).value());
 }
@@ -285,9 +285,7 @@ Result<SigningKey> SigningKey::FromPem(std::string_view pem) {
 }
 
 Result<SigningKey> SigningKey::LoadFile(const std::string& path) {
-  Result<std::string> data = ReadSmallFile(path, 64 * 1024);
-  if (!data.ok()) return data.error();
-  Result<EvpPkeyPtr> k = ReadPem(*data, true, "signing key file " + path);
+  Result<EvpPkeyPtr> k = ReadPemFile(path, true, "signing key file");
   if (!k.ok()) return k.error();
   return SigningKey(std::move(k).value());
 }

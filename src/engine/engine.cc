@@ -574,19 +574,26 @@ uint64_t RecordsUsed(const AgentPolicy& p, const RunState& state, const ToolCall
   return used;
 }
 
+// `tool "<tool>"<verb>"<agent>"<tail>` in one buffer (written for every refused call).
+std::string ToolAgentReason(std::string_view tool, std::string_view verb, std::string_view agent,
+                            std::string_view tail = "") {
+  std::string reason;
+  reason.reserve(tool.size() + verb.size() + agent.size() + tail.size() + 32);
+  reason.append("tool ");
+  AppendQuoted(&reason, tool);
+  reason.append(verb);
+  AppendQuoted(&reason, agent);
+  reason.append(tail);
+  return reason;
+}
+
 // Everything after the run-level checks, for a known agent.
 void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& call,
                   const EvalContext& ctx, const policy::ToolResolution& res, Evaluation* ev) {
   Decision& d = ev->decision;
   const ToolRule* rule = res.rule;
   if (res.kind == policy::ToolResolution::Kind::kBlocked) {
-    // Built in one buffer (these reasons are written for every blocked call).
-    std::string reason;
-    reason.reserve(call.tool.size() + p.id.size() + 32);
-    reason.append("tool ");
-    AppendQuoted(&reason, call.tool);
-    reason.append(" is blocked for agent ");
-    AppendQuoted(&reason, p.id);
+    std::string reason = ToolAgentReason(call.tool, " is blocked for agent ", p.id);
     if (res.pattern) reason += " (by pattern " + Quote(res.entry) + ")";
     Deny(&d, Code::kToolBlocked, std::move(reason), RuleId("tools.blocked", res.entry),
          res.at->ToString());
@@ -606,14 +613,10 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
     return id;
   };
   if (rule == nullptr) {
-    std::string reason;
-    reason.reserve(call.tool.size() + p.id.size() + 64);
-    reason.append("tool ");
-    AppendQuoted(&reason, call.tool);
-    reason.append(" is not in the allowed list of agent ");
-    AppendQuoted(&reason, p.id);
-    reason.append(" (default deny)");
-    Deny(&d, Code::kToolNotAllowed, std::move(reason), "default_deny");
+    Deny(&d, Code::kToolNotAllowed,
+         ToolAgentReason(call.tool, " is not in the allowed list of agent ", p.id,
+                         " (default deny)"),
+         "default_deny");
     return;
   }
   if (!CheckFreezes(p, call, entry, ctx, &d)) return;

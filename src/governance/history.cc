@@ -61,35 +61,48 @@ bool SkipValue(std::string_view s, size_t* i) {
   return *i > start;
 }
 
-// Walks `object`'s members; fn returns false to stop early.
-template <typename Fn>
-bool WalkMembers(std::string_view s, Fn&& fn) {
+// What a container walk does after one entry.
+enum class Step { kNext, kStop, kBad };
+
+// Walks the comma-separated entries of the JSON container `s` (opened by `open`, closed by
+// `close`): `entry(&i)` reads the entry at i and says whether to go on, stop early (true)
+// or give up on malformed text (false).
+template <typename Entry>
+bool WalkContainer(std::string_view s, char open, char close, Entry&& entry) {
   size_t i = 0;
   SkipWs(s, &i);
-  if (i >= s.size() || s[i] != '{') return false;
+  if (i >= s.size() || s[i] != open) return false;
   ++i;
   SkipWs(s, &i);
-  if (i < s.size() && s[i] == '}') return true;
+  if (i < s.size() && s[i] == close) return true;
   while (i < s.size()) {
     SkipWs(s, &i);
-    const size_t k = i;
-    if (!SkipString(s, &i)) return false;
-    const std::string_view key = s.substr(k, i - k);
-    SkipWs(s, &i);
-    if (i >= s.size() || s[i] != ':') return false;
-    ++i;
-    SkipWs(s, &i);
-    const size_t v = i;
-    if (!SkipValue(s, &i)) return false;
-    if (!fn(key, s.substr(v, i - v))) return true;
+    if (const Step step = entry(&i); step != Step::kNext) return step == Step::kStop;
     SkipWs(s, &i);
     if (i < s.size() && s[i] == ',') {
       ++i;
       continue;
     }
-    return i < s.size() && s[i] == '}';
+    return i < s.size() && s[i] == close;
   }
   return false;
+}
+
+// Walks `object`'s members; fn returns false to stop early.
+template <typename Fn>
+bool WalkMembers(std::string_view s, Fn&& fn) {
+  return WalkContainer(s, '{', '}', [&](size_t* i) {
+    const size_t k = *i;
+    if (!SkipString(s, i)) return Step::kBad;
+    const std::string_view key = s.substr(k, *i - k);
+    SkipWs(s, i);
+    if (*i >= s.size() || s[*i] != ':') return Step::kBad;
+    ++*i;
+    SkipWs(s, i);
+    const size_t v = *i;
+    if (!SkipValue(s, i)) return Step::kBad;
+    return fn(key, s.substr(v, *i - v)) ? Step::kNext : Step::kStop;
+  });
 }
 
 }  // namespace
@@ -150,25 +163,12 @@ bool ForEachMember(std::string_view object,
 }
 
 bool ForEachElement(std::string_view s, const std::function<void(std::string_view)>& fn) {
-  size_t i = 0;
-  SkipWs(s, &i);
-  if (i >= s.size() || s[i] != '[') return false;
-  ++i;
-  SkipWs(s, &i);
-  if (i < s.size() && s[i] == ']') return true;
-  while (i < s.size()) {
-    SkipWs(s, &i);
-    const size_t v = i;
-    if (!SkipValue(s, &i)) return false;
-    fn(s.substr(v, i - v));
-    SkipWs(s, &i);
-    if (i < s.size() && s[i] == ',') {
-      ++i;
-      continue;
-    }
-    return i < s.size() && s[i] == ']';
-  }
-  return false;
+  return WalkContainer(s, '[', ']', [&](size_t* i) {
+    const size_t v = *i;
+    if (!SkipValue(s, i)) return Step::kBad;
+    fn(s.substr(v, *i - v));
+    return Step::kNext;
+  });
 }
 
 bool TokenToU64(std::string_view t, uint64_t* out) {

@@ -3,9 +3,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/json.h"
-#include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
-#include "outbound/tls_client.h"
 
 namespace interlock::identity {
 
@@ -13,24 +11,14 @@ namespace http = boost::beast::http;
 
 Result<std::string> HttpsJwksFetcher::Get(const std::string& url, const std::string& ca_file,
                                           size_t max_bytes, const char* what) {
-  auto ep = outbound::ParseHttpEndpoint(url);
-  if (!ep.ok()) return Error::Invalid(std::string(what) + " URL: " + ep.error().message);
-  if (!ep->tls) return Error::Invalid(std::string(what) + " must be fetched over https: " + url);
-  auto tls = outbound::MakeTlsClientContext(ca_file);
-  if (!tls.ok()) return tls.error();
-  std::string target = ep->path.empty() ? "/" : ep->path;
-  if (ep->has_query) target += "?" + ep->query;
-  http::request<http::string_body> req{http::verb::get, target, 11};
-  req.set(http::field::host, outbound::HostHeader(ep->host, ep->port, "443"));
-  req.set(http::field::accept, "application/json");
+  http::request<http::string_body> req{http::verb::get, "/", 11};
   req.set(http::field::user_agent, "interlock-jwks");
-  req.set(http::field::connection, "close");
-  outbound::ExchangeOptions o;
-  o.peer = std::string("the ") + what + " server";
-  o.connect_timeout = timeout_;
-  o.timeout = timeout_;
-  o.max_reply_bytes = max_bytes;
-  auto r = outbound::HttpExchange(ep->host, ep->port, tls->get(), req, o);
+  auto r = outbound::HttpsJsonExchange(url, ca_file, std::move(req),
+                                       {.peer = std::string("the ") + what + " server",
+                                        .connect_timeout = timeout_,
+                                        .timeout = timeout_,
+                                        .max_reply_bytes = max_bytes},
+                                       what);
   if (!r.ok()) return r.error();
   if (r->status != 200) {
     return Error::Unavailable(std::string(what) + " " + url + " answered HTTP " +

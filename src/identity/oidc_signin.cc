@@ -16,7 +16,6 @@
 #include "identity/jwt.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
-#include "outbound/tls_client.h"
 
 namespace interlock::identity {
 namespace {
@@ -37,26 +36,13 @@ bool IsHttps(std::string_view url) {
 Result<outbound::HttpReply> Send(const std::string& url, http::request<http::string_body> req,
                                  const std::string& ca_file, std::chrono::milliseconds timeout,
                                  size_t max_bytes, const char* what) {
-  auto ep = outbound::ParseHttpEndpoint(url);
-  if (!ep.ok()) return Error::Invalid(std::string(what) + " URL: " + ep.error().message);
-  if (!ep->tls) return Error::Invalid(std::string(what) + " must be https: " + url);
-  auto tls = outbound::MakeTlsClientContext(ca_file);
-  if (!tls.ok()) return tls.error();
-  std::string target = ep->path.empty() ? "/" : ep->path;
-  if (ep->has_query) target += "?" + ep->query;
-  req.target(target);
-  req.version(11);
-  req.set(http::field::host, outbound::HostHeader(ep->host, ep->port, "443"));
-  req.set(http::field::accept, "application/json");
   req.set(http::field::user_agent, "interlock-oidc");
-  req.set(http::field::connection, "close");
-  req.prepare_payload();
-  outbound::ExchangeOptions o;
-  o.peer = std::string("the ") + what;
-  o.connect_timeout = timeout;
-  o.timeout = timeout;
-  o.max_reply_bytes = max_bytes;
-  return outbound::HttpExchange(ep->host, ep->port, tls->get(), req, o);
+  return outbound::HttpsJsonExchange(url, ca_file, std::move(req),
+                                     {.peer = std::string("the ") + what,
+                                      .connect_timeout = timeout,
+                                      .timeout = timeout,
+                                      .max_reply_bytes = max_bytes},
+                                     what);
 }
 
 Result<json::object> ParseObject(const std::string& body, size_t max_bytes, const char* what) {

@@ -318,6 +318,13 @@ bool Gateway::Forwarded(MessageKind kind, std::string_view method, bool from_cli
   return spec || std::binary_search(forward_methods_.begin(), forward_methods_.end(), method);
 }
 
+bool Gateway::ForwardedNotification(std::string_view method, bool from_client) const {
+  if (Forwarded(MessageKind::kNotification, method, from_client)) return true;
+  Log(std::string("dropped the ") + (from_client ? "client" : "server") + " notification " +
+      Quoted(method) + " (not an MCP method; see --forward-method)");
+  return false;
+}
+
 Enforcer::Outcome Gateway::DecideRefusal(const json::value* params, const std::string& reason) {
   ToolCall call;
   call.tool = RecordedToolName(params);
@@ -383,11 +390,7 @@ void Gateway::OnClientLine(std::string_view line) {
                                         "not forwarded");
         return;
       }
-      if (!Forwarded(msg->kind, msg->method, /*from_client=*/true)) {
-        Log("dropped the client notification " + Quoted(msg->method) +
-            " (not an MCP method; see --forward-method)");
-        return;
-      }
+      if (!ForwardedNotification(msg->method, /*from_client=*/true)) return;
       if (msg->method == "notifications/cancelled") {
         json::value* params = msg->doc.get_object().if_contains("params");
         json::value* rid = params != nullptr && params->is_object()
@@ -647,12 +650,8 @@ void Gateway::ForwardToServerLocked(json::value& doc, const json::value& client_
   }
   json::value sid = IssueServerIdLocked();
   json::object& o = doc.get_object();
-  json::value* params = o.if_contains("params");
-  json::value* meta = params != nullptr && params->is_object()
-                          ? params->get_object().if_contains("_meta")
-                          : nullptr;
-  if (meta != nullptr && meta->is_object()) {
-    if (json::value* token = meta->get_object().if_contains("progressToken")) {
+  if (json::object* meta = MetaOf(o)) {
+    if (json::value* token = meta->if_contains("progressToken")) {
       p.client_progress_token = std::move(*token);
       *token = sid;
     }

@@ -558,6 +558,8 @@ class Gateway {
                            const std::string& method);
   // A method this gateway forwards (the spec's for the direction, or configured).
   bool Forwarded(MessageKind kind, std::string_view method, bool from_client) const;
+  // Forwarded for a notification, which has nobody to answer: a dropped one is logged.
+  bool ForwardedNotification(std::string_view method, bool from_client) const;
   // Decides a refusal through the core (see the header comment): always a deny, recorded
   // under params.name (or a placeholder) with the message's arguments.
   Enforcer::Outcome DecideRefusal(const boost::json::value* params, const std::string& reason);
@@ -594,6 +596,12 @@ class Gateway {
   void FinishHeld(boost::json::value doc, boost::json::value id, std::string tool,
                   boost::json::object args, Enforcer::Outcome pending,
                   std::optional<boost::json::value> progress_token, std::shared_ptr<Held> held);
+  // A held call is done with: its client id `id` is free for reuse, and `held` stays
+  // alive (the destructor joins its thread) in finished_held_.
+  void RetireHeld(const boost::json::value& id, std::shared_ptr<Held> held);
+  // Tells the client how a held call of its progresses (notifications/progress under its
+  // own progress token).
+  void SendProgress(const boost::json::value& token, int progress, const std::string& message);
   // REHEARSAL_REQUIRED (docs/mcp.md#rehearsal), on a held call's thread: sends the
   // rehearsal, reports its outcome to the Enforcer and proceeds with the real call's
   // decision.

@@ -144,17 +144,27 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
   }
 }
 
+void Gateway::RetireHeld(const json::value& id, std::shared_ptr<Held> held) {
+  std::lock_guard lock(mu_);
+  held_.erase(IdKey(id));
+  finished_held_.push_back(std::move(held));
+}
+
+void Gateway::SendProgress(const json::value& token, int progress, const std::string& message) {
+  SendToClient(json::object{
+      {"jsonrpc", "2.0"},
+      {"method", "notifications/progress"},
+      {"params",
+       json::object{{"progressToken", token}, {"progress", progress}, {"message", message}}}});
+}
+
 void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json::object args,
                          Enforcer::Outcome pending, std::optional<json::value> progress_token,
                          std::shared_ptr<Held> held) {
   // A 2026-07-28 client is answered input_required rather than held open (approvals over
   // MRTR, gateway_mrtr.cc).
   if (IsModern(ClientRevisionOf(doc.get_object()))) {
-    {
-      std::lock_guard lock(mu_);
-      held_.erase(IdKey(id));
-      finished_held_.push_back(held);
-    }
+    RetireHeld(id, held);
     if (held->cancelled.load()) {
       WithdrawApproval(pending, held->Why());
       ReleaseClientId(id);
@@ -176,11 +186,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
       final.decision.tool = tool;
       if (final.call_id.empty()) final.call_id = pending.call_id;
     }
-    {
-      std::lock_guard lock(mu_);
-      held_.erase(IdKey(id));
-      finished_held_.push_back(held);
-    }
+    RetireHeld(id, held);
     if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
       ReleaseClientId(id);
       return;
@@ -207,12 +213,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
   }
   auto progress = [&] {
     if (!progress_token || held->cancelled) return;
-    ++ticks;
-    SendToClient(json::object{{"jsonrpc", "2.0"},
-                              {"method", "notifications/progress"},
-                              {"params", json::object{{"progressToken", *progress_token},
-                                                      {"progress", ticks},
-                                                      {"message", waiting}}}});
+    SendProgress(*progress_token, ++ticks, waiting);
   };
   std::shared_ptr<telemetry::ToolCallTrace> trace = TraceOf(id);
   if (trace) trace->ApprovalWaitStarted();
@@ -234,12 +235,7 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
                   : "the MCP gateway could not wait for the verdict: " + final.decision.reason;
     WithdrawApproval(pending, why);
   }
-  {
-    // Keep the Held alive (the destructor joins it) but free the id for reuse.
-    std::lock_guard lock(mu_);
-    held_.erase(IdKey(id));
-    finished_held_.push_back(held);
-  }
+  RetireHeld(id, held);
   if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
     ReleaseClientId(id);
     return;

@@ -163,13 +163,8 @@ void Gateway::HandleListen(json::value doc, const json::value& id, UpstreamEra e
 }
 
 bool Gateway::RelayListenNotification(json::object& n, const std::string& method) {
-  json::value* params = n.if_contains("params");
-  json::value* meta = params != nullptr && params->is_object()
-                          ? params->get_object().if_contains("_meta")
-                          : nullptr;
-  json::value* sub = meta != nullptr && meta->is_object()
-                         ? meta->get_object().if_contains(kMetaSubscriptionId)
-                         : nullptr;
+  json::object* meta = MetaOf(n);
+  json::value* sub = meta != nullptr ? meta->if_contains(kMetaSubscriptionId) : nullptr;
   if (sub == nullptr) return false;
   json::value client_id;
   Listen listen;
@@ -189,7 +184,7 @@ bool Gateway::RelayListenNotification(json::object& n, const std::string& method
     Log("dropped the server's " + method.substr(0, 64) + " for no subscription of the client's");
     return true;
   }
-  json::object& pa = params->get_object();
+  json::object& pa = n.at("params").get_object();  // an object: it holds _meta
   if (method == "notifications/subscriptions/acknowledged") {
     const json::value* offered = pa.if_contains("notifications");
     pa["notifications"] =

@@ -224,17 +224,14 @@ void Gateway::UpstreamInitialized(const json::object& response) {
 }
 
 void Gateway::StripModernMeta(json::value& doc) {
-  json::value* params = doc.is_object() ? doc.get_object().if_contains("params") : nullptr;
-  json::value* meta = params != nullptr && params->is_object()
-                          ? params->get_object().if_contains("_meta")
-                          : nullptr;
-  if (meta == nullptr || !meta->is_object()) return;
-  json::object& m = meta->get_object();
+  json::object* meta = doc.is_object() ? MetaOf(doc.get_object()) : nullptr;
+  if (meta == nullptr) return;
+  json::object& m = *meta;
   for (std::string_view k : {kMetaProtocolVersion, kMetaClientCapabilities, kMetaClientInfo,
                              std::string_view("io.modelcontextprotocol/logLevel")}) {
     m.erase(k);
   }
-  if (m.empty()) params->get_object().erase("_meta");
+  if (m.empty()) doc.get_object().at("params").get_object().erase("_meta");
 }
 
 void Gateway::ToModernResult(std::string_view method, json::object& result) {

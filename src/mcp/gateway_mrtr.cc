@@ -251,12 +251,7 @@ void Gateway::AwaitReviewersForRetry(json::value doc, json::value id, std::strin
                               " (approval " + pending.approval_id + ")";
   auto progress = [&] {
     if (!progress_token || held->cancelled) return;
-    ++ticks;
-    SendToClient(json::object{{"jsonrpc", "2.0"},
-                              {"method", "notifications/progress"},
-                              {"params", json::object{{"progressToken", *progress_token},
-                                                      {"progress", ticks},
-                                                      {"message", waiting}}}});
+    SendProgress(*progress_token, ++ticks, waiting);
   };
   Enforcer::Outcome r = options_.enforcer->AwaitApproval(
       pending,
@@ -280,11 +275,7 @@ void Gateway::AwaitReviewersForRetry(json::value doc, json::value id, std::strin
                   : "the MCP gateway could not look up the verdict: " + r.decision.reason;
     WithdrawApproval(pending, why);
   }
-  {
-    std::lock_guard lock(mu_);
-    held_.erase(IdKey(id));
-    finished_held_.push_back(held);
-  }
+  RetireHeld(id, held);
   if (cancelled) {
     ReleaseClientId(id);
     return;

@@ -142,12 +142,7 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
                            ToolCall call, Enforcer::Outcome pending,
                            std::optional<json::value> progress_token, std::shared_ptr<Held> held) {
   if (progress_token) {
-    SendToClient(json::object{
-        {"jsonrpc", "2.0"},
-        {"method", "notifications/progress"},
-        {"params", json::object{{"progressToken", *progress_token},
-                                {"progress", 0},
-                                {"message", "Interlock: rehearsing " + tool + " first"}}}});
+    SendProgress(*progress_token, 0, "Interlock: rehearsing " + tool + " first");
   }
   ToolResult rehearsal = RunRehearsal(tool, *pending.decision.rehearsal, *held);
   if (held->cancelled.load() && rehearsal.ok) {
@@ -161,11 +156,7 @@ void Gateway::RehearseHeld(json::value doc, json::value id, std::string tool, js
                std::move(progress_token), std::move(held));
     return;
   }
-  {
-    std::lock_guard lock(mu_);
-    held_.erase(IdKey(id));
-    finished_held_.push_back(held);
-  }
+  RetireHeld(id, held);
   bool upstream_closed = false;
   {
     std::lock_guard lock(mu_);

@@ -206,11 +206,7 @@ void Gateway::OnServerLine(std::string_view line) {
     if (ClientSpeaksModern() && RelayListenNotification(msg->doc.get_object(), msg->method)) {
       return;
     }
-    if (!Forwarded(msg->kind, msg->method, /*from_client=*/false)) {
-      Log("dropped the server notification " + Quoted(msg->method) +
-          " (not an MCP method; see --forward-method)");
-      return;
-    }
+    if (!ForwardedNotification(msg->method, /*from_client=*/false)) return;
     if (msg->method == "notifications/tools/list_changed") {
       std::lock_guard lock(mu_);
       catalog_complete_ = false;

@@ -23,15 +23,18 @@ constexpr std::array<std::pair<McpRevision, std::string_view>, 5> kNames{{
 constexpr std::array<McpRevision, 3> kSupported{McpRevision::k2026_07_28, McpRevision::k2025_11_25,
                                                 McpRevision::k2025_06_18};
 
-// A request's params._meta, when it is an object.
-const json::object* MetaOf(const json::object& request) {
-  const json::value* params = request.if_contains("params");
+}  // namespace
+
+const json::object* MetaOf(const json::object& message) {
+  const json::value* params = message.if_contains("params");
   if (params == nullptr || !params->is_object()) return nullptr;
   const json::value* meta = params->get_object().if_contains("_meta");
   return meta != nullptr && meta->is_object() ? &meta->get_object() : nullptr;
 }
 
-}  // namespace
+json::object* MetaOf(json::object& message) {
+  return const_cast<json::object*>(MetaOf(std::as_const(message)));
+}
 
 std::optional<McpRevision> ParseRevision(std::string_view text) {
   for (const auto& [r, name] : kNames) {

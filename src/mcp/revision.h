@@ -58,6 +58,11 @@ inline constexpr int kHeaderMismatch = -32020;
 inline constexpr int kMissingRequiredClientCapability = -32021;
 inline constexpr int kUnsupportedProtocolVersion = -32022;
 
+// A message's params._meta, when params and _meta are both objects (else null): where
+// every revision carries its per-request keys (progress token, version, subscription).
+const boost::json::object* MetaOf(const boost::json::object& message);
+boost::json::object* MetaOf(boost::json::object& message);
+
 // The protocol version a request names in params._meta, as sent (nullopt: none, or not a
 // string). A present but unknown version is returned too: the caller answers it
 // kUnsupportedProtocolVersion.

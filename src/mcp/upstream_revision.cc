@@ -132,13 +132,8 @@ bool IsTaskResult(const json::object& result) {
 }
 
 void WithoutTasksExtension(json::object& request) {
-  json::value* params = request.if_contains("params");
-  json::value* meta = params != nullptr && params->is_object()
-                          ? params->get_object().if_contains("_meta")
-                          : nullptr;
-  json::value* caps = meta != nullptr && meta->is_object()
-                          ? meta->get_object().if_contains(kMetaClientCapabilities)
-                          : nullptr;
+  json::object* meta = MetaOf(request);
+  json::value* caps = meta != nullptr ? meta->if_contains(kMetaClientCapabilities) : nullptr;
   if (caps == nullptr || !caps->is_object()) return;
   caps->get_object().erase("tasks");
   if (json::value* ext = caps->get_object().if_contains("extensions");

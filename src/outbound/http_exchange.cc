@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "outbound/http_endpoint.h"
 #include "outbound/tls_client.h"
 
 namespace interlock::outbound {
@@ -97,6 +98,25 @@ Result<HttpReply> HttpExchange(const std::string& host, const std::string& port,
                stream.async_handshake(ssl::stream_base::client,
                                       [next](beast::error_code ec) { next(ec); });
              });
+}
+
+Result<HttpReply> HttpsJsonExchange(const std::string& url, const std::string& ca_file,
+                                    http::request<http::string_body> req,
+                                    const ExchangeOptions& options, std::string_view what) {
+  auto ep = ParseHttpEndpoint(url);
+  if (!ep.ok()) return Error::Invalid(std::string(what) + " URL: " + ep.error().message);
+  if (!ep->tls) return Error::Invalid(std::string(what) + " must be https: " + url);
+  auto tls = MakeTlsClientContext(ca_file);
+  if (!tls.ok()) return tls.error();
+  std::string target = ep->path.empty() ? "/" : ep->path;
+  if (ep->has_query) target += "?" + ep->query;
+  req.target(target);
+  req.version(11);
+  req.set(http::field::host, HostHeader(ep->host, ep->port, "443"));
+  req.set(http::field::accept, "application/json");
+  req.set(http::field::connection, "close");
+  req.prepare_payload();
+  return HttpExchange(ep->host, ep->port, tls->get(), req, options);
 }
 
 }  // namespace interlock::outbound

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http/message.hpp>
@@ -31,7 +32,7 @@ struct ExchangeOptions {
   size_t max_reply_bytes = 8 << 20;
   // When set, polled every `poll_interval`; false cancels the exchange (kTimeout,
   // "cancelled").
-  std::function<bool()> keep_going;
+  std::function<bool()> keep_going = nullptr;
   std::chrono::milliseconds poll_interval{1000};
 };
 
@@ -43,6 +44,16 @@ Result<HttpReply> HttpExchange(
     const std::string& host, const std::string& port, boost::asio::ssl::context* tls,
     const boost::beast::http::request<boost::beast::http::string_body>& req,
     const ExchangeOptions& options);
+
+// One request to an https-only JSON endpoint (an identity provider's discovery, JWKS or
+// token endpoint): `url` must parse and be https, verified with the CAs of `ca_file` (empty:
+// the system's). Sets the target, version, Host, Accept: application/json, Connection: close
+// and the payload length of `req`; the caller sets the method, User-Agent and body. `what`
+// names the endpoint in the errors of the URL ("JWKS URL: ...", "JWKS must be https: ...").
+Result<HttpReply> HttpsJsonExchange(
+    const std::string& url, const std::string& ca_file,
+    boost::beast::http::request<boost::beast::http::string_body> req,
+    const ExchangeOptions& options, std::string_view what);
 
 }  // namespace interlock::outbound
 

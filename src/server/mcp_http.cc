@@ -61,6 +61,13 @@ thread_local const boost::json::value* t_related = nullptr;
 
 void Log(std::string_view what) { std::cerr << "interlock mcp-http: " << what << '\n'; }
 
+// IdKey of a request's params._meta.progressToken, empty when it has none.
+std::string ProgressKey(const json::value& request) {
+  const json::object* meta = mcp::MetaOf(request.get_object());
+  const json::value* token = meta != nullptr ? meta->if_contains("progressToken") : nullptr;
+  return token != nullptr ? mcp::IdKey(*token) : "";
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -965,15 +972,7 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
   auto ex = std::make_shared<Exchange>(std::move(r));
   ex->accept_json = accepts.json;
   ex->accept_sse = accepts.sse;
-  const json::value* params = msg->doc.get_object().if_contains("params");
-  const json::value* meta = params != nullptr && params->is_object()
-                                ? params->get_object().if_contains("_meta")
-                                : nullptr;
-  if (meta != nullptr && meta->is_object()) {
-    if (const json::value* t = meta->get_object().if_contains("progressToken")) {
-      ex->progress_key = mcp::IdKey(*t);
-    }
-  }
+  ex->progress_key = ProgressKey(msg->doc);
   const std::string key = mcp::IdKey(msg->id);
   if (!session->AddExchange(key, ex)) {
     return ex->responder.Send(
@@ -1074,15 +1073,7 @@ void McpHttpService::HandleModernPost(const std::string& upstream, const Asker& 
   ex->accept_json = accept_json;
   ex->accept_sse = accept_sse;
   ex->modern = true;
-  const json::value* params = msg.doc.get_object().if_contains("params");
-  const json::value* meta = params != nullptr && params->is_object()
-                                ? params->get_object().if_contains("_meta")
-                                : nullptr;
-  if (meta != nullptr && meta->is_object()) {
-    if (const json::value* t = meta->get_object().if_contains("progressToken")) {
-      ex->progress_key = mcp::IdKey(*t);
-    }
-  }
+  ex->progress_key = ProgressKey(msg.doc);
   const std::string key = mcp::IdKey(msg.id);
   if (!session->AddExchange(key, ex)) {
     return ex->responder.Send(

@@ -73,13 +73,8 @@ HttpResponse SseHead(const std::string& session_header) {
 
 // The subscription a notification belongs to (params._meta's subscriptionId), or null.
 const json::value* SubscriptionOf(const json::object& notification) {
-  const json::value* params = notification.if_contains("params");
-  const json::value* meta = params != nullptr && params->is_object()
-                                ? params->get_object().if_contains("_meta")
-                                : nullptr;
-  return meta != nullptr && meta->is_object()
-             ? meta->get_object().if_contains(mcp::kMetaSubscriptionId)
-             : nullptr;
+  const json::object* meta = mcp::MetaOf(notification);
+  return meta != nullptr ? meta->if_contains(mcp::kMetaSubscriptionId) : nullptr;
 }
 
 // The request's Mcp-Param-{Name} headers: lower-cased {Name} -> the value as received.

@@ -69,30 +69,27 @@ Result<std::unique_ptr<OtlpExporter>> OtlpExporter::Create(
 
 OtlpExporter::~OtlpExporter() { Shutdown(); }
 
-void OtlpExporter::Span(SpanData span) {
-  if (!options_.traces || targets_[kTraces].url.empty()) return;
+template <typename T>
+void OtlpExporter::Enqueue(Signal s, std::deque<T>& queue, T item) {
   {
     std::lock_guard lock(mu_);
-    if (!stopped_ && spans_.size() < options_.queue_size) {
-      spans_.push_back(std::move(span));
-      if (spans_.size() >= options_.batch_size) cv_.notify_one();
+    if (!stopped_ && queue.size() < options_.queue_size) {
+      queue.push_back(std::move(item));
+      if (queue.size() >= options_.batch_size) cv_.notify_one();
       return;
     }
   }
-  Drop(kTraces, 1, "the queue is full");
+  Drop(s, 1, "the queue is full");
+}
+
+void OtlpExporter::Span(SpanData span) {
+  if (!options_.traces || targets_[kTraces].url.empty()) return;
+  Enqueue(kTraces, spans_, std::move(span));
 }
 
 void OtlpExporter::Log(LogData log) {
   if (!options_.logs || targets_[kLogs].url.empty()) return;
-  {
-    std::lock_guard lock(mu_);
-    if (!stopped_ && logs_.size() < options_.queue_size) {
-      logs_.push_back(std::move(log));
-      if (logs_.size() >= options_.batch_size) cv_.notify_one();
-      return;
-    }
-  }
-  Drop(kLogs, 1, "the queue is full");
+  Enqueue(kLogs, logs_, std::move(log));
 }
 
 void OtlpExporter::Drop(Signal s, uint64_t n, const std::string& why) {

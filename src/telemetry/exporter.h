@@ -82,6 +82,10 @@ class OtlpExporter final : public Sink {
   bool Post(Signal s, const std::string& body, size_t items,
             std::chrono::steady_clock::time_point deadline);
   void Drop(Signal s, uint64_t n, const std::string& why);
+  // Queues `item` for signal `s` on `queue` (a full batch wakes the sender); dropped, and
+  // counted, once the exporter stopped or the queue is full.
+  template <typename T>
+  void Enqueue(Signal s, std::deque<T>& queue, T item);
 
   TelemetryOptions options_;
   ResourceInfo resource_;

@@ -421,43 +421,39 @@ void JsonList(const std::vector<T>& items, Fn&& one, std::string* out) {
   }
 }
 
+// One export request of `items`: OTLP/JSON under the signal's names (`level`,
+// `scope_level`, `list`), or protobuf with each item as field 2 of the scope.
+template <class T, class JsonFn, class ProtoFn>
+std::string EncodeSignal(Encoding e, const ResourceInfo& r, const std::vector<T>& items,
+                         const char* level, const char* scope_level, const char* list,
+                         JsonFn&& json, ProtoFn&& proto) {
+  if (e == Encoding::kJson) {
+    return JsonEnvelope(r, level, scope_level, list,
+                        [&](std::string* out) { JsonList(items, json, out); });
+  }
+  Proto encoded;
+  for (const T& item : items) encoded.Message(2, proto(item));
+  return Envelope(r, std::move(encoded));
+}
+
 }  // namespace
 
 std::string EncodeTraces(Encoding e, const ResourceInfo& r, const std::vector<SpanData>& spans) {
-  if (e == Encoding::kJson) {
-    return JsonEnvelope(r, "resourceSpans", "scopeSpans", "spans",
-                        [&](std::string* out) { JsonList(spans, SpanJson, out); });
-  }
-  Proto items;
-  for (const SpanData& s : spans) items.Message(2, SpanProto(s));
-  return Envelope(r, std::move(items));
+  return EncodeSignal(e, r, spans, "resourceSpans", "scopeSpans", "spans", SpanJson, SpanProto);
 }
 
 std::string EncodeLogs(Encoding e, const ResourceInfo& r, const std::vector<LogData>& logs) {
-  if (e == Encoding::kJson) {
-    return JsonEnvelope(r, "resourceLogs", "scopeLogs", "logRecords",
-                        [&](std::string* out) { JsonList(logs, LogJson, out); });
-  }
-  Proto items;
-  for (const LogData& l : logs) items.Message(2, LogProto(l));
-  return Envelope(r, std::move(items));
+  return EncodeSignal(e, r, logs, "resourceLogs", "scopeLogs", "logRecords", LogJson, LogProto);
 }
 
 std::string EncodeMetrics(Encoding e, const ResourceInfo& r, const std::vector<MetricData>& metrics,
                           int64_t start_unix_ns, int64_t time_unix_ns) {
-  if (e == Encoding::kJson) {
-    return JsonEnvelope(r, "resourceMetrics", "scopeMetrics", "metrics", [&](std::string* out) {
-      JsonList(
-          metrics,
-          [&](const MetricData& m, std::string* o) {
-            MetricJson(m, start_unix_ns, time_unix_ns, o);
-          },
-          out);
-    });
-  }
-  Proto items;
-  for (const MetricData& m : metrics) items.Message(2, MetricProto(m, start_unix_ns, time_unix_ns));
-  return Envelope(r, std::move(items));
+  return EncodeSignal(
+      e, r, metrics, "resourceMetrics", "scopeMetrics", "metrics",
+      [&](const MetricData& m, std::string* out) {
+        MetricJson(m, start_unix_ns, time_unix_ns, out);
+      },
+      [&](const MetricData& m) { return MetricProto(m, start_unix_ns, time_unix_ns); });
 }
 
 }  // namespace interlock::telemetry
