@@ -21,6 +21,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "loopback.h"
 #include "mcp/gateway.h"
 #include "mcp/http_upstream.h"
 #include "store/sqlite_pins.h"
@@ -107,15 +108,8 @@ TEST(ParamHeadersTest, MirrorsArgumentsEncodedAsTheSpecificationShows) {
 class ModernFake {
  public:
   ModernFake() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
+    fd_ = testing::ListenOnLoopback(&port_);
+    EXPECT_GE(fd_, 0);
     thread_ = std::thread([this] { Serve(); });
   }
   ~ModernFake() {

@@ -1,0 +1,14 @@
+// A listening TCP socket on 127.0.0.1 for the in-process fake servers of the tests
+// (hermetic: loopback only, a port the kernel chose).
+#ifndef INTERLOCK_TESTS_SUPPORT_LOOPBACK_H_
+#define INTERLOCK_TESTS_SUPPORT_LOOPBACK_H_
+
+namespace interlock::testing {
+
+// The listening socket's fd (the caller closes it) with *port set to the port the kernel
+// gave it, or -1 (and *port 0) when it cannot be made.
+int ListenOnLoopback(int* port, int backlog = 16);
+
+}  // namespace interlock::testing
+
+#endif  // INTERLOCK_TESTS_SUPPORT_LOOPBACK_H_
