@@ -48,6 +48,8 @@ tools:
     - name: "write_repo"
       credential_scope: ["repo:write"]
     - name: "leak"
+    - name: "leak-error"
+    - name: "leak-http-error"
     - name: "get-env"
 )";
 
@@ -531,6 +533,29 @@ TEST_F(CredentialTest, AgentNeverSeesTheCredential) {
   EXPECT_EQ(store.find("eyJhbGciOiJSUzI1NiIsImtpZCI6"), std::string::npos);
   EXPECT_EQ(store.find(kSecret), std::string::npos);
   EXPECT_EQ(log.find(kSecret), std::string::npos);
+}
+
+// Tests that a server echoing its credential in its error answers (a JSON-RPC error's
+// message and data, an HTTP error's body) shows the agent none of it.
+TEST_F(CredentialTest, UpstreamErrorEchoingTheCredentialShowsTheAgentNothing) {
+  const std::string s = Open("github", deploy_jwt_);
+  ASSERT_FALSE(s.empty()) << daemon_->log();
+  for (const char* tool : {"leak-error", "leak-http-error"}) {
+    std::string raw;
+    Call("github", deploy_jwt_, s, tool, &raw);
+    EXPECT_FALSE(raw.empty()) << tool;
+    EXPECT_EQ(raw.find("Bearer eyJ"), std::string::npos) << tool << ": " << raw;
+    EXPECT_EQ(raw.find("eyJhbGciOiJSUzI1NiIsImtpZCI6"), std::string::npos) << tool << ": " << raw;
+  }
+  // The first really reached the upstream with a credential (the refusal is not Interlock's).
+  const std::vector<json::object> seen = SeenCalls(github_port_, "leak-error");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].at("ok").as_bool());
+  ASSERT_EQ(daemon_->Stop(), 0);
+  EXPECT_EQ(daemon_->log().find("eyJhbGciOiJSUzI1NiIsImtpZCI6"), std::string::npos)
+      << daemon_->log();
+  const std::string store = ReadAll(daemon_->store()) + ReadAll(daemon_->store() + "-wal");
+  EXPECT_EQ(store.find("eyJhbGciOiJSUzI1NiIsImtpZCI6"), std::string::npos);
 }
 
 // Tests that each forwarded call's result record names the credential that acted (kind,
