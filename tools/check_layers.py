@@ -9,6 +9,8 @@ and ports (src/core/ports) only. It must not include
   * a store port header (core/ports/..., but for the value headers in PORT_VALUE_HEADERS):
     the ports are what the backends implement and the facade calls; a door that reaches
     one calls the store around the core (PORT_VALUE_HEADERS name plain values only);
+  * the core's in-memory backend (CORE_BACKEND_HEADERS: core/memory_run_store.h): a door
+    that decides offline holds core::OfflineRun;
   * an engine header (engine/...): the engine is reached through the core;
   * a database client header (<sqlite3.h>, <libpq-fe.h>) or an audit header that declares
     database functions (AUDIT_DB_HEADERS).
@@ -66,6 +68,9 @@ AUDIT_DB_HEADERS = {
 }
 # core/ports/ headers that declare only values (no port a door could call the store by).
 PORT_VALUE_HEADERS = {"core/ports/kill_entry.h"}
+# The core's own backend (the RunStore port held in memory): the core builds on it
+# (core::OfflineRun), a door holds the facade instead.
+CORE_BACKEND_HEADERS = {"core/memory_run_store.h"}
 # The files that may include yaml-cpp: the strict reader, and the two policy files that
 # walk the tree it returns (the policy loader's grammar, through its private header
 # loader_internal.h, and the drift rewriter) until they read the reader's own tree too.
@@ -89,6 +94,8 @@ def rule_for(include, system):
         return "a door includes no store header (ask the core: core/app/)"
     if include.startswith("core/ports/") and include not in PORT_VALUE_HEADERS:
         return "a door includes no store port header (ask the core's facade: core/app/)"
+    if include in CORE_BACKEND_HEADERS:
+        return "a door includes no store backend (hold the core's facade: core/app/)"
     if include.startswith("engine/"):
         return "a door includes no engine header (ask the core: core/app/)"
     if include in AUDIT_DB_HEADERS:
@@ -136,8 +143,9 @@ def scan(root):
                         if not door and not port:
                             continue
                         rule = rule_for(m.group(2), m.group(1) == "<")
-                        if rule and port and m.group(2).startswith("core/ports/"):
-                            continue  # the core reaches its own ports
+                        if rule and port and (m.group(2).startswith("core/ports/") or
+                                              m.group(2) in CORE_BACKEND_HEADERS):
+                            continue  # the core reaches its own ports and backend
                         if rule and port:
                             # The engine is pure: the core calls it.
                             if m.group(2).startswith("engine/"):

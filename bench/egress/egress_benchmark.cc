@@ -18,6 +18,7 @@
 #include <boost/asio.hpp>
 
 #include "core/guard.h"
+#include "core/memory_run_store.h"
 #include "core/policy_source.h"
 #include "egress/proxy.h"
 #include "policy/loader.h"

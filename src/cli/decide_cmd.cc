@@ -30,10 +30,8 @@
 #include "common/json_sniff.h"
 #include "common/json_write.h"
 #include "common/time.h"
+#include "core/app/offline_run.h"
 #include "core/app/tool_calls.h"
-#include "core/guard.h"
-#include "core/policy_source.h"
-#include "core/run_store.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
 
@@ -345,11 +343,9 @@ class DecideRun {
   }
 
   int StartRun() {
-    source_ = std::make_unique<core::PolicySource>(set_);
-    clock_.Set(start_);
-    guard_ = std::make_unique<core::Guard>(source_.get(), &store_, &clock_, nullptr);
-    if (auto run = store_.CreateRun(agent_id_, opt_.run_id, start_); !run.ok()) {
-      std::cerr << "interlock decide: " << run.error().message << '\n';
+    run_ = std::make_unique<core::OfflineRun>(set_, kKeepCalls);
+    if (Status started = run_->Start(agent_id_, opt_.run_id, start_); !started.ok()) {
+      std::cerr << "interlock decide: " << started.error().message << '\n';
       return kExitFailure;
     }
     agent_ = set_->Find(agent_id_);
@@ -478,12 +474,11 @@ class DecideRun {
   void DecideCall(ToolCall* call, std::vector<Answer>* answers) {
     // Time never runs backwards: a smaller elapsed_s than before keeps the larger.
     if (call->elapsed_s) elapsed_s_ = std::max(elapsed_s_, *call->elapsed_s);
-    clock_.Set(start_ + std::chrono::duration_cast<TimePoint::duration>(
-                            std::chrono::duration<double>(elapsed_s_)));
+    run_->SetTime(start_ + std::chrono::duration_cast<TimePoint::duration>(
+                               std::chrono::duration<double>(elapsed_s_)));
     // The memory store decides in line: Guard::Decide answers with no promise, future
     // or callback, and its response is built in its place in the batch.
-    answers->emplace_back(
-        [&] { return guard_->Decide(agent_id_, agent_id_, opt_.run_id, std::move(*call)); });
+    answers->emplace_back([&] { return run_->Decide(std::move(*call)); });
     const core::GuardResponse& r = answers->back().response;
     if (r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
       recent_.allowed = r.call_id;
@@ -506,16 +501,14 @@ class DecideRun {
         recorded = Error::Invalid("no allowed call in this run has a result to report");
       } else {
         r["call_id"] = recent_.allowed;
-        core::CallResult result = *res;
-        result.policies = source_->Current();
-        recorded = store_.RecordResult(recent_.allowed, agent_id_, agent_id_, result, clock_.Now());
+        recorded = run_->RecordResult(recent_.allowed, *res);
       }
     }
     r["recorded"] = recorded.ok();
     if (!recorded.ok()) r["error"] = recorded.error().message;
     std::string text = "{\"result\":";
     text.append(ToJsonText(r));
-    if (Result<core::RunInfo> run = store_.GetRun(opt_.run_id); run.ok()) {
+    if (Result<core::RunInfo> run = run_->Run(); run.ok()) {
       RunState state = run->state;
       state.elapsed_ms = static_cast<int64_t>(elapsed_s_ * 1000);
       const size_t at = text.size();
@@ -545,8 +538,7 @@ class DecideRun {
     } else {
       call_id = std::move(recent_.awaiting_rehearsal);
       recent_.awaiting_rehearsal.clear();
-      core::GuardResponse g =
-          guard_->CompleteRehearsal(agent_id_, agent_id_, call_id, *res, std::nullopt);
+      core::GuardResponse g = run_->CompleteRehearsal(call_id, *res);
       if (!g.error) {
         if (g.decision.verdict == Verdict::kAllow && !g.call_id.empty()) {
           recent_.allowed = g.call_id;
@@ -575,13 +567,11 @@ class DecideRun {
   std::shared_ptr<const policy::PolicySet> set_;  // LoadPolicy
   std::string agent_id_;                          //
   TimePoint start_;                               // ParseStart
-  std::unique_ptr<core::PolicySource> source_;    // StartRun
   // Results refer to recent calls only: a stream of any length runs in bounded memory. A
-  // result line whose allowed call lies more than 1024 calls back is answered
+  // result line whose allowed call lies more than kKeepCalls calls back is answered
   // "recorded": false (and moves nothing), never applied to another call.
-  core::MemoryRunStore store_{/*keep_calls=*/1024};
-  ManualClock clock_;
-  std::unique_ptr<core::Guard> guard_;
+  static constexpr size_t kKeepCalls = 1024;
+  std::unique_ptr<core::OfflineRun> run_;  // StartRun
   const policy::AgentPolicy* agent_ = nullptr;
   bool sequences_ = false;  // the agent has a workflow or flows: "run" says where it is
   const JsonLimits limits_;

@@ -20,8 +20,8 @@
 #include "audit/redact.h"
 #include "core/approval_rules.h"
 #include "core/ports/approvals.h"
+#include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
-#include "core/run_store.h"
 #include "engine/engine.h"
 #include "interlock/result.h"
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "audit/redact.h"
+#include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
-#include "core/run_store.h"
 #include "engine/engine.h"
 
 namespace interlock::core {

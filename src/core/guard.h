@@ -17,7 +17,7 @@
 
 #include "common/time.h"
 #include "core/policy_source.h"
-#include "core/run_store.h"
+#include "core/ports/run_store.h"
 #include "interlock/decision.h"
 #include "interlock/tool_call.h"
 #include "telemetry/decision_span.h"

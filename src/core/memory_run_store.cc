@@ -4,8 +4,9 @@
 
 #include "common/time.h"
 #include "core/decide_txn.h"
+#include "core/memory_run_store.h"
+#include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
-#include "core/run_store.h"
 #include "core/run_txn.h"
 
 namespace interlock::core {

@@ -18,8 +18,8 @@
 #include <boost/json/object.hpp>
 
 #include "common/time.h"
+#include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
-#include "core/run_store.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "core/app/authn.h"  // core::CallerIdentity
 #include "core/policy_source.h"
-#include "core/run_store.h"
 #include "identity/credential_broker.h"
 #include "interlock/decision.h"
 #include "mcp/gateway.h"

@@ -32,9 +32,9 @@
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
 #include "core/ports/store.h"
-#include "core/run_store.h"
 #include "store/postgres_conn.h"
 
 namespace interlock::store::internal {

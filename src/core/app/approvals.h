@@ -25,9 +25,9 @@
 #include "common/time.h"
 #include "core/policy_source.h"
 #include "core/ports/approvals.h"
+#include "core/ports/run_store.h"
 #include "core/ports/store.h"
 #include "core/roles.h"
-#include "core/run_store.h"
 #include "interlock/result.h"
 
 namespace interlock::policy {

@@ -35,8 +35,8 @@
 
 #include "common/time.h"
 #include "core/policy_source.h"
+#include "core/ports/run_store.h"
 #include "core/ports/store.h"  // Principal, AuthFailures, RefusedSignIn
-#include "core/run_store.h"
 #include "identity/verifier.h"
 #include "interlock/result.h"
 

@@ -26,8 +26,8 @@
 #include "common/time.h"
 #include "core/app/approvals.h"
 #include "core/policy_source.h"
+#include "core/ports/run_store.h"
 #include "core/ports/store.h"
-#include "core/run_store.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 

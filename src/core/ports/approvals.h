@@ -35,8 +35,8 @@
 
 #include "common/time.h"
 #include "core/ports/kill_entry.h"
+#include "core/ports/run_store.h"
 #include "core/roles.h"
-#include "core/run_store.h"
 #include "interlock/decision.h"
 #include "interlock/result.h"
 

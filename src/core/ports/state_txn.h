@@ -24,7 +24,7 @@
 #include "audit/audit_event.h"
 #include "common/time.h"
 #include "core/ports/approvals.h"
-#include "core/run_store.h"
+#include "core/ports/run_store.h"
 #include "engine/engine.h"
 #include "interlock/decision.h"
 #include "interlock/result.h"

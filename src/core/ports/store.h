@@ -42,8 +42,8 @@
 #include "core/ports/history_source.h"
 #include "core/ports/kill_entry.h"
 #include "core/ports/pin_rows.h"
+#include "core/ports/run_store.h"
 #include "core/roles.h"
-#include "core/run_store.h"
 
 namespace interlock::core {
 

@@ -1,5 +1,6 @@
 // The Guard: one decision path, failing closed whatever its store does.
 #include "core/guard.h"
+#include "core/memory_run_store.h"
 
 #include <gtest/gtest.h>
 

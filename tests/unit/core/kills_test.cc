@@ -3,6 +3,7 @@
 // EngagedKills, so these tables hold for SQLite, PostgreSQL and the memory store alike
 // (the store contract suites check the backends' rows).
 #include "core/app/kills.h"
+#include "core/memory_run_store.h"
 
 #include <gtest/gtest.h>
 

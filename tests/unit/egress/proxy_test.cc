@@ -15,6 +15,7 @@
 #include <boost/asio.hpp>
 
 #include "core/guard.h"
+#include "core/memory_run_store.h"
 #include "core/policy_source.h"
 #include "hello_server.h"
 #include "policy/loader.h"

@@ -69,6 +69,18 @@ class LayersTest(unittest.TestCase):
         self.assertIn("src/mcp/pins.cc:3: store/sqlite_pins.h: a door includes no store header",
                       out)
 
+    # Tests that a door holding the core's in-memory run store itself (around the
+    # core::OfflineRun facade) fails, while the core may build on it.
+    def test_door_including_memory_run_store_fails(self):
+        code, out = self.run_tree({
+            "src/cli/decide_cmd.cc": '#include "core/memory_run_store.h"\n',
+            "src/core/app/offline_run.h": '#include "core/memory_run_store.h"\n',
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/cli/decide_cmd.cc:1: core/memory_run_store.h: a door includes no "
+                      "store backend", out)
+        self.assertNotIn("offline_run.h", out)
+
     # Tests that a door calling the store around the core fails: an HTTP handler, an MCP
     # file or a door CLI command including a store port header (core/ports/store.h and
     # the other ports; a value-only header such as kill_entry.h is fine).

@@ -12,8 +12,9 @@
 #include <gtest/gtest.h>
 
 #include "core/guard.h"
+#include "core/memory_run_store.h"
 #include "core/policy_source.h"
-#include "core/run_store.h"
+#include "core/ports/run_store.h"
 #include "policy/loader.h"
 #include "store/sqlite_store.h"
 #include "temp_dir.h"

@@ -13,7 +13,8 @@
 
 #include <gtest/gtest.h>
 
-#include "core/run_store.h"
+#include "core/memory_run_store.h"
+#include "core/ports/run_store.h"
 #include "pg_cluster.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"

@@ -20,8 +20,9 @@
 
 #include "audit/replay.h"
 #include "core/guard.h"
+#include "core/memory_run_store.h"
 #include "core/policy_source.h"
-#include "core/run_store.h"
+#include "core/ports/run_store.h"
 #include "pg_cluster.h"
 #include "policy/loader.h"
 #include "store/postgres_store.h"
