@@ -178,6 +178,17 @@ class CredentialTest : public ::testing::Test {
             std::regex_replace(common, std::regex("timeout_ms: 15000"), "timeout_ms: 1500") +
             "          audience: \"" + kGithubAudience + "\"\n" +
             "          scope: \"repo:read\"\n"
+            // The same upstream renewing its credentials 4 s after they are issued (the
+            // provider issues them for 300 s), for the renewal test only.
+            "    github-renew:\n"
+            "      url: \"http://127.0.0.1:" +
+            std::to_string(github_port_) +
+            "/mcp\"\n"
+            "      credentials:\n"
+            "        token_exchange:\n" +
+            common + "          audience: \"" + kGithubAudience + "\"\n" +
+            "          scope: \"repo:read\"\n"
+            "          renew_before_seconds: 296\n"
             "    tickets:\n"
             "      url: \"http://127.0.0.1:" +
             std::to_string(tickets_port_) +
@@ -391,6 +402,23 @@ TEST_F(CredentialTest, CredentialsAreCachedPerSubjectAudienceAndScopes) {
   const auto reads = SeenCalls(github_port_, "read_repo");
   ASSERT_EQ(reads.size(), 3u);
   EXPECT_EQ(Str(reads[0], "jti"), Str(reads[2], "jti"));
+}
+
+// Tests that a cached credential is renewed at the provider once it is within
+// renew_before_seconds of its expiry, and the upstream then sees the new one.
+TEST_F(CredentialTest, CredentialIsRenewedBeforeItExpires) {
+  const std::string s = Open("github-renew", deploy_jwt_);
+  ASSERT_FALSE(s.empty()) << daemon_->log();
+  const int before = Grants("token_exchange");
+  Call("github-renew", deploy_jwt_, s, "read_repo");
+  EXPECT_EQ(Grants("token_exchange"), before);           // initialize's credential, still fresh
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // past its renewal time (300 - 296)
+  Call("github-renew", deploy_jwt_, s, "read_repo");
+  EXPECT_EQ(Grants("token_exchange"), before + 1);
+  const auto reads = SeenCalls(github_port_, "read_repo");
+  ASSERT_EQ(reads.size(), 2u);
+  EXPECT_FALSE(Str(reads[0], "jti").empty());
+  EXPECT_NE(Str(reads[0], "jti"), Str(reads[1], "jti"));
 }
 
 // Tests that an identity provider refusing the exchange denies the call and nothing is sent.
