@@ -626,6 +626,22 @@ TEST_F(CredentialTest, AuditRecordNamesTheCredentialThatActed) {
   int code = 0;
   const std::string replay = RunInterlock({"replay", run_id, "--store", daemon_->store()}, &code);
   EXPECT_NE(replay.find("credential token_exchange"), std::string::npos) << replay;
+
+  // The console's run page renders the HTTP replay's calls[].credential (console.js).
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  ASSERT_FALSE(reviewer.empty());
+  HttpResult page = client_->Request("GET", "/v1/runs/" + run_id + "/replay", "", reviewer);
+  ASSERT_EQ(page.status, 200) << page.body;
+  int shown = 0;
+  for (const json::value& call : page.json.at("calls").as_array()) {
+    const json::value* k = call.as_object().if_contains("credential");
+    if (k == nullptr) continue;
+    ++shown;
+    EXPECT_EQ(Str(*k, "kind"), "token_exchange");
+    EXPECT_EQ(Str(*k, "fingerprint"), "jti:" + Str(writes[0], "jti"));
+  }
+  EXPECT_EQ(shown, 1) << page.body;
+  EXPECT_EQ(page.body.find("eyJhbGciOiJSUzI1NiIsImtpZCI6"), std::string::npos);
 }
 
 // Tests that a command: server gets its credential in its environment at start, that the
