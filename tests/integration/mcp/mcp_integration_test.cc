@@ -1244,5 +1244,29 @@ TEST_F(McpIntegrationTest, SigtermWithdrawsTheHeldApprovalAndEndsTheRun) {
   EXPECT_EQ(CountType(audit, "run_ended"), 1u) << audit;
 }
 
+// Tests that SIGINT (Ctrl-C in the terminal that runs it) ends `interlock mcp` the same way:
+// the held approval withdrawn, the run ended, exit status 128 + 2.
+TEST_F(McpIntegrationTest, SigintWithdrawsTheHeldApprovalAndEndsTheRun) {
+  TempDir tmp;
+  const std::string policy =
+      tmp.Write("policy.yaml",
+                "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
+                "tools:\n  allowed:\n    - name: \"echo\"\n      requires_approval: true\n"
+                "      approval_timeout_seconds: 60\n");
+  const std::string store = tmp.path() + "/s.db";
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_modern_client.mjs", "sigint", "--",
+                  kInterlock, "mcp", "--policy", policy, "--store", store, "--", "node",
+                  kModules + "/server-everything/dist/index.js", "stdio"},
+                 "", std::chrono::seconds(90));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ParseLastLine(r.out).at("exit"), 128 + 2) << r.out;
+  const std::string audit = AuditExport(store);
+  EXPECT_NE(audit.find("withdrawn by agent ev: interlock mcp was stopped (SIGINT)"),
+            std::string::npos)
+      << audit;
+  EXPECT_EQ(CountType(audit, "run_ended"), 1u) << audit;
+}
+
 }  // namespace
 }  // namespace interlock

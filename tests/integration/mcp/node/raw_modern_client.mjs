@@ -6,6 +6,7 @@
 //   sigterm   initialize declaring elicitation (legacy), tools/call of "echo" (id 2); once
 //             Interlock asks its approval question (elicitation/create), SIGTERM to the
 //             gateway; reports how it exited.
+//   sigint    the same, with SIGINT (a terminal's Ctrl-C).
 // Prints {"exit": code, "signal": name|null, "messages": [every message received]}.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -52,7 +53,7 @@ if (scenario === "versions") {
   });
   await within(answered, 30000);
   child.stdin.end();
-} else if (scenario === "sigterm") {
+} else if (scenario === "sigterm" || scenario === "sigint") {
   const asked = new Promise((r) => {
     onMessage = (m) => {
       if (m.method === "elicitation/create") r();
@@ -73,7 +74,7 @@ if (scenario === "versions") {
   send({ jsonrpc: "2.0", method: "notifications/initialized" });
   send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { message: "hi" } } });
   await within(asked, 20000);
-  child.kill("SIGTERM");
+  child.kill(scenario === "sigint" ? "SIGINT" : "SIGTERM");
 }
 const result = await within(exited, 10000, { code: "timeout", signal: null });
 if (result.code === "timeout") child.kill("SIGKILL");
