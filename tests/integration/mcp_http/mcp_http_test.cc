@@ -1383,6 +1383,31 @@ TEST_F(McpHttp2026Test, MetaCannotMoveACallToAnotherRunOrAgent) {
   EXPECT_EQ(CallsLog(), "echo\necho\necho\necho\n");
 }
 
+// Tests that a 2026-07-28 request's _meta.traceparent and _meta.tracestate over
+// /mcp/{upstream} are recorded in its decision's audit record, as over stdio.
+TEST_F(McpHttp2026Test, MetaTraceContextIsRecordedInTheDecision) {
+  StartDaemon();
+  const std::string tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  HttpResult a =
+      client_->Request("POST", "/mcp/fake",
+                       ModernCall(1, "echo", {{"traceparent", tp}, {"tracestate", "vendor=x1"}}),
+                       ta_, 30s, ModernHeaders("tools/call", "echo"));
+  ASSERT_EQ(a.status, 200) << a.body << daemon_->log();
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  HttpResult audit = client_->Request("GET", "/v1/audit?limit=1000", "", reviewer);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  int found = 0;
+  for (const json::value& rec : audit.json.at("records").as_array()) {
+    if (rec.at("type").as_string() != "decision") continue;
+    const json::object& data = rec.at("data").as_object();
+    if (data.at("tool").as_string() != "echo") continue;
+    ++found;
+    EXPECT_EQ(data.at("traceparent"), json::value(tp)) << json::serialize(data);
+    EXPECT_EQ(data.at("tracestate"), json::value("vendor=x1")) << json::serialize(data);
+  }
+  EXPECT_EQ(found, 1) << audit.body;
+}
+
 // A stdio MCP server whose tool `query` marks `region` x-mcp-header "Region"; records the
 // calls it receives in DIR/param-calls.log.
 constexpr char kParamServer[] = R"JS(
