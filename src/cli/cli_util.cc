@@ -41,9 +41,10 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* f) {
                   "With --daemon: environment variable holding the agent's bearer token");
 }
 
-void AddAnchorFlags(CLI::App* cmd, std::string* keys_dir, std::string* checkpoints) {
+void AddAuditKeyFlags(CLI::App* cmd, std::string* keys_dir, std::string* checkpoints) {
   cmd->add_option("--keys", *keys_dir,
-                  "Audit key directory that signs the record's checkpoint (default STORE.keys)");
+                  "Audit key directory: the HMAC key for redacted values and the checkpoint "
+                  "signing key (default STORE.keys)");
   cmd->add_option("--checkpoints", *checkpoints,
                   "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
 }

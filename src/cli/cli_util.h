@@ -55,9 +55,12 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
 // opens a store takes it through this, so they all open the same file by default.
 CLI::Option* AddStoreFlag(CLI::App* cmd, std::string* store);
 
-// Adds --keys and --checkpoints to a command that writes a record needing its signed anchor
-// (kill switches, tokens; LoadStoreSigner below reads them).
-void AddAnchorFlags(CLI::App* cmd, std::string* keys_dir, std::string* checkpoints);
+// Adds --keys and --checkpoints, the audit keys and the file their checkpoints are signed
+// into, to a command that signs or checks them: the daemon (`serve`), `doctor`, and the
+// commands writing a record that needs its signed anchor (kill switches, tokens;
+// LoadStoreSigner below reads them). Empty values mean the defaults: STORE.keys and
+// KEYS/checkpoints.jsonl.
+void AddAuditKeyFlags(CLI::App* cmd, std::string* keys_dir, std::string* checkpoints);
 
 // The signer of the anchors of `store`'s security-relevant records (kill switch, token and
 // policy records; docs/audit.md, "Anchors"), into `checkpoints` ("" = the keys directory's

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/doctor.h"
 
@@ -73,9 +74,7 @@ void AddDoctor(CLI::App& app, int* exit_code) {
   cmd->add_option("--store", flags->options.store,
                   "SQLite store file or PostgreSQL URI (default: the config's `store:`, else "
                   "serve's default)");
-  cmd->add_option("--keys", flags->options.keys_dir, "Audit key directory (default STORE.keys)");
-  cmd->add_option("--checkpoints", flags->options.checkpoints,
-                  "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
+  AddAuditKeyFlags(cmd, &flags->options.keys_dir, &flags->options.checkpoints);
   cmd->add_option("--user", flags->user,
                   "The user the daemon runs as, who must own the store and keys (default: "
                   "the user running doctor)");

@@ -259,7 +259,7 @@ void AddKill(CLI::App& app, int* exit_code) {
     sub->add_option("--run", opt->run, "Scope: this run id");
     sub->add_option("--reason", opt->reason, "Why (recorded in the audit log)")->required();
     sub->add_option("--actor", opt->actor, "Who (default: $USER)");
-    AddAnchorFlags(sub, &opt->keys_dir, &opt->checkpoints);
+    AddAuditKeyFlags(sub, &opt->keys_dir, &opt->checkpoints);
     sub->callback([opt, exit_code, engaged, sub] {
       opt->over_http = UseHttp(*sub);
       *exit_code = RunSet(*opt, engaged);

@@ -145,7 +145,7 @@ Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t
 
 // The audit record of a policy set loaded (`set`) or refused (`error`).
 core::PolicyLoad PolicyLoadOf(const policy::PolicySet* set, std::string why, std::string error,
-                               TimePoint at) {
+                              TimePoint at) {
   core::PolicyLoad load;
   if (set != nullptr) {
     load.sha256 = set->sha256;
@@ -446,8 +446,7 @@ class Daemon {
     auto otel = telemetry::StartExporter(
         cfg_.telemetry,
         [this, s = store_.get()] {
-          std::vector<server::Metrics::KillGauge> kills = {
-              {"global", 0}, {"agent", 0}, {"run", 0}};
+          std::vector<server::Metrics::KillGauge> kills = {{"global", 0}, {"agent", 0}, {"run", 0}};
           if (auto engaged = s->ListKills(); engaged.ok()) {
             for (const core::KillEntry& k : *engaged) {
               for (auto& g : kills) g.engaged += k.engaged && g.scope == k.scope ? 1 : 0;
@@ -742,7 +741,7 @@ class Daemon {
   std::optional<audit::AuditKeys> keys_;                   // LoadKeys
   std::string keys_dir_;                                   //
   std::string checkpoints_;                                //
-  std::unique_ptr<core::Store> store_;                    // OpenStore
+  std::unique_ptr<core::Store> store_;                     // OpenStore
   std::unique_ptr<audit::CheckpointThread> checkpointer_;  // StartCheckpoints
   std::atomic<bool> stopping_{false};                      // StartRetention
   std::unique_ptr<PeriodicTask> pruner_;                   //
@@ -788,11 +787,7 @@ void AddServe(CLI::App& app, int* exit_code) {
   cmd->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
   cmd->add_option("--ready-file", flags->ready_file,
                   "Write {\"address\":...,\"port\":N} here once listening");
-  cmd->add_option("--keys", flags->keys_dir,
-                  "Audit key directory: HMAC and checkpoint signing keys, created on first "
-                  "start (default STORE.keys)");
-  cmd->add_option("--checkpoints", flags->checkpoints,
-                  "Signed checkpoint file (default KEYS/checkpoints.jsonl)");
+  AddAuditKeyFlags(cmd, &flags->keys_dir, &flags->checkpoints);
   cmd->add_option("--workspace", flags->workspace,
                   "The directory ${workspace} stands for in policies, at start and on every "
                   "reload (default: config key `workspace:`, else the daemon's current "

@@ -207,7 +207,7 @@ void AddToken(CLI::App& app, int* exit_code) {
                      "Policy file or directory the daemon loads (repeatable): --agent must be "
                      "defined there");
   create->add_flag("--force", opt->force, "Create an agent token without the --policy check");
-  AddAnchorFlags(create, &opt->keys_dir, &opt->checkpoints);
+  AddAuditKeyFlags(create, &opt->keys_dir, &opt->checkpoints);
   create->callback([opt, exit_code] { *exit_code = RunCreate(*opt); });
 
   CLI::App* list = cmd->add_subcommand("list", "List tokens (never their values)");
@@ -220,7 +220,7 @@ void AddToken(CLI::App& app, int* exit_code) {
   AddStoreFlag(revoke, &opt->store);
   revoke->add_option("TOKEN_ID", opt->token_id, "Token id from `interlock token list`")->required();
   revoke->add_option("--actor", opt->actor, "Who revokes it, for the audit log (default: $USER)");
-  AddAnchorFlags(revoke, &opt->keys_dir, &opt->checkpoints);
+  AddAuditKeyFlags(revoke, &opt->keys_dir, &opt->checkpoints);
   revoke->callback([opt, exit_code] { *exit_code = RunRevoke(*opt); });
 }
 
