@@ -303,14 +303,22 @@ class Parser {
     return *m;
   }
 
-  // An int or float, finite.
-  std::optional<double> Number(const Field& f) {
+  // The kind of a number field, an int or a float (its value not yet checked); anything
+  // else is a wrong-type error.
+  std::optional<Kind> NumberKind(const Field& f) {
     auto kind = KindOf(f);
     if (!kind) return std::nullopt;
     if (*kind != Kind::kInt && *kind != Kind::kFloat) {
       WrongType(f, *kind, "a number");
       return std::nullopt;
     }
+    return kind;
+  }
+
+  // An int or float, finite.
+  std::optional<double> Number(const Field& f) {
+    auto kind = NumberKind(f);
+    if (!kind) return std::nullopt;
     const std::string& s = f.value.Scalar();
     double d;
     if (*kind == Kind::kInt) {
@@ -337,12 +345,7 @@ class Parser {
 
   // A non-negative decimal, exactly, in units of 10^-scale.
   std::optional<int64_t> Fixed(const Field& f, int scale, int64_t max) {
-    auto kind = KindOf(f);
-    if (!kind) return std::nullopt;
-    if (*kind != Kind::kInt && *kind != Kind::kFloat) {
-      WrongType(f, *kind, "a number");
-      return std::nullopt;
-    }
+    if (!NumberKind(f)) return std::nullopt;
     const std::string& s = f.value.Scalar();
     if (IsCoreSpecialFloat(s) || s.rfind("0x", 0) == 0 || s.rfind("0o", 0) == 0) {
       Error(Mark(f), "invalid-value",
