@@ -26,21 +26,16 @@ std::string NewId(std::string_view prefix) {
 }
 
 void AppendStateStoreJson(std::string* out, const RunState& s) {
-  out->append("{\"steps\":");
-  AppendJsonUint(s.steps, out);
-  out->append(",\"tokens\":");
-  AppendJsonUint(s.tokens, out);
-  out->append(",\"cost_micros\":");
-  AppendJsonInt(s.cost_micros, out);
-  out->append(",\"elapsed_ms\":");
-  AppendJsonInt(s.elapsed_ms, out);
-  out->append(",\"halted\":");
-  AppendJsonBool(s.halted, out);
-  out->append(",\"halt_reason\":");
-  AppendJsonString(s.halt_reason, out);
-  out->append(",\"records\":");
-  audit::AppendCanonicalRecords(out, s);
-  out->push_back('}');
+  // kReadable: the members in this order, the bytes the store has always written.
+  JsonObjectWriter w(JsonStyle::kReadable, out);
+  AppendJsonUint(s.steps, w.Key("steps"));
+  AppendJsonUint(s.tokens, w.Key("tokens"));
+  w.Int("cost_micros", s.cost_micros);
+  w.Int("elapsed_ms", s.elapsed_ms);
+  w.Bool("halted", s.halted);
+  w.String("halt_reason", s.halt_reason);
+  audit::AppendCanonicalRecords(w.Key("records"), s);
+  w.End();
 }
 
 Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text) {
