@@ -174,8 +174,12 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
                         std::move(pending));
     return;
   }
+  std::shared_ptr<telemetry::ToolCallTrace> trace = TraceOf(id);
   if (pending.ask_client) {
     pending.decision.tool = tool;
+    // The wait for the person at the client is an approval wait like a reviewer's: its span,
+    // and the call's verdict once answered.
+    if (trace) trace->ApprovalWaitStarted();
     Enforcer::ClientAnswer answer = AskClient(tool, pending, *held);
     const bool cancelled = held->cancelled.load();
     Enforcer::Outcome final = pending;
@@ -185,6 +189,10 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
       final = options_.enforcer->AnswerAtClient(pending, answer);
       final.decision.tool = tool;
       if (final.call_id.empty()) final.call_id = pending.call_id;
+    }
+    if (trace) {
+      trace->ApprovalWaitEnded(final.decision, pending.approval_id);
+      trace->SetDecision(final.decision, pending.call_id);
     }
     RetireHeld(id, held);
     if (cancelled) {  // the client no longer wants an answer (MCP cancellation)
@@ -215,7 +223,6 @@ void Gateway::FinishHeld(json::value doc, json::value id, std::string tool, json
     if (!progress_token || held->cancelled) return;
     SendProgress(*progress_token, ++ticks, waiting);
   };
-  std::shared_ptr<telemetry::ToolCallTrace> trace = TraceOf(id);
   if (trace) trace->ApprovalWaitStarted();
   Enforcer::Outcome final = options_.enforcer->AwaitApproval(
       pending, [&held] { return held->cancelled.load(); }, progress);

@@ -406,6 +406,13 @@ TEST_F(McpTelemetryTest, ApprovalAtTheClientForwardsTheCallUnderItsSpan) {
   EXPECT_EQ(Attr(*decide, "interlock.verdict"), "approval_required");
   EXPECT_EQ(Attr(*decide, "interlock.code"), "APPROVAL_REQUIRED");
   EXPECT_EQ(Attr(*decide, "interlock.approval.id").rfind("apr_", 0), 0u) << *decide;
+  // The wait for the person at the client is an approval-wait span under the call's, and
+  // the call's span ends with the verdict given there.
+  const json::object* wait = SpanIn(spans, kTraceId, "interlock.approval.wait", kInternal);
+  ASSERT_NE(wait, nullptr) << otlp.Raw();
+  EXPECT_EQ(Parent(*wait), server_id);
+  EXPECT_EQ(Attr(*wait, "interlock.approval.id"), Attr(*decide, "interlock.approval.id"));
+  EXPECT_EQ(Attr(*server, "interlock.verdict"), "allow") << *server;
 }
 
 // Tests that an argument the policy redacts never reaches the collector: the decision span
