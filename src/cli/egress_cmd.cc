@@ -31,6 +31,7 @@
 #include "egress/proxy.h"
 #include "mcp/daemon_enforcer.h"
 #include "policy/loader.h"
+#include "telemetry/setup.h"
 
 namespace interlock::cli {
 namespace {
@@ -179,6 +180,12 @@ int RunEgress(const EgressOptions& opt) {
   SystemClock clock;
   core::PolicySource source(*set);
   core::Guard guard(&source, store->get(), &clock, nullptr);
+  // OpenTelemetry (docs/telemetry.md): the OTEL_* variables only; a span per connection
+  // decided, as `interlock mcp` and `interlock serve` export theirs.
+  auto otel = telemetry::StartExporter({}, {}, "interlock egress");
+  if (!otel.ok()) return Fail(otel.error().message);
+  const std::unique_ptr<telemetry::OtlpExporter> exporter = std::move(*otel);
+  if (exporter) guard.SetTelemetry(exporter.get());
   core::Calls calls(store->get(), &source, &clock);
   auto run = calls.StartRun(agent_id);
   if (!run.ok()) return Fail("cannot create a run: " + run.error().message);

@@ -531,5 +531,56 @@ TEST_F(McpTelemetryTest, DroppedSpansAreCountedInTheExportedMetrics) {
   EXPECT_NE(s.err.find("interlock: telemetry: dropped"), std::string::npos) << s.err;
 }
 
+// Tests that the standalone egress proxy (`interlock egress`), configured by the OTEL_*
+// variables only, exports a decision span for a connection it refuses.
+TEST_F(McpTelemetryTest, EgressProxyExportsADecisionSpanPerConnection) {
+  OtlpReceiver otlp(dir_.path());
+  const std::string script = dir_.Write("egress.sh", R"SH(
+out="$1"; shift
+"$@" > "$out.out" 2> "$out.err" & pid=$!
+port=""
+for i in $(seq 150); do
+  port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out.out" | head -n 1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { kill -9 $pid; echo "no port"; exit 1; }
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf 'CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n' >&3
+head -c 12 <&3
+exec 3>&-
+kill -TERM $pid
+wait $pid
+echo " exit=$?"
+)SH");
+  std::vector<std::string> argv = {"/usr/bin/env"};
+  for (const std::string& v : kOtelVariables) {
+    argv.push_back("-u");
+    argv.push_back(v);
+  }
+  for (const std::string& a : {"OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp.url(), std::string("bash"),
+                               script, dir_.path() + "/egress", kInterlock, std::string("egress"),
+                               std::string("--policy"), policy_, std::string("--store"), store_,
+                               std::string("--listen"), std::string("127.0.0.1:0")}) {
+    argv.push_back(a);
+  }
+  ProcessResult r = RunProcess(argv, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << ReadFile(dir_.path() + "/egress.err");
+  EXPECT_EQ(r.out.rfind("HTTP/1.1 403", 0), 0u) << r.out;
+  auto spans = otlp.WaitFor("traces", [](const std::vector<json::object>& sp) {
+    for (const json::object& s : sp) {
+      if (s.at("name").as_string() == "interlock.decide") return true;
+    }
+    return false;
+  });
+  const json::object* decide = nullptr;
+  for (const json::object& s : spans) {
+    if (s.at("name").as_string() == "interlock.decide") decide = &s;
+  }
+  ASSERT_NE(decide, nullptr) << otlp.Raw() << ReadFile(dir_.path() + "/egress.err");
+  EXPECT_EQ(Attr(*decide, "interlock.verdict"), "deny") << *decide;
+  EXPECT_EQ(Attr(*decide, "gen_ai.agent.id"), "otel-mcp") << *decide;
+}
+
 }  // namespace
 }  // namespace interlock::testing
