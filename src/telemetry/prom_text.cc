@@ -1,12 +1,21 @@
 #include "telemetry/prom_text.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <string>
 
 namespace interlock::telemetry {
 namespace {
+
+// A sample's value as a count: NaN and negatives are 0, values past 2^64 saturate (a cast
+// of such a double to an integer is undefined behaviour; found by fuzz/prom_text).
+uint64_t AsCount(double v) {
+  if (!(v > 0)) return 0;
+  if (v >= 18446744073709551616.0) return UINT64_MAX;
+  return static_cast<uint64_t>(v);
+}
 
 struct Sample {
   std::string name;
@@ -152,10 +161,10 @@ std::vector<MetricData> ParsePrometheusText(std::string_view text) {
       if (suffix == "_sum") {
         h.sum = s.value;
       } else if (suffix == "_count") {
-        h.count = static_cast<uint64_t>(s.value);
+        h.count = AsCount(s.value);
       } else {
         // Prometheus buckets are cumulative; OTLP's are per bucket.
-        const uint64_t cumulative = static_cast<uint64_t>(s.value);
+        const uint64_t cumulative = AsCount(s.value);
         uint64_t& last = last_cumulative[key];
         h.bucket_counts.push_back(cumulative >= last ? cumulative - last : 0);
         last = cumulative;

@@ -212,6 +212,27 @@ TEST(PromTextTest, ReadsCountersGaugesAndHistograms) {
   EXPECT_EQ(m[2].points[0].value, -1);
 }
 
+// Tests that histogram counts that are no count (infinite, negative, past 2^64) are
+// read as 0 or saturated, never cast (undefined behaviour; found by fuzz/otel_env).
+TEST(PromTextTest, CountsOutOfRangeAreClampedNotCast) {
+  std::vector<MetricData> m = ParsePrometheusText(
+      "# TYPE h histogram\n"
+      "h_bucket{le=\"1\"} 20e473\n"
+      "h_bucket{le=\"+Inf\"} -3\n"
+      "h_sum 0.3\n"
+      "h_count 1e30\n"
+      "# TYPE g histogram\n"
+      "g_bucket{le=\"+Inf\"} 1\n"
+      "g_count -7\n");
+  ASSERT_EQ(m.size(), 2u);
+  ASSERT_EQ(m[0].histogram_points.size(), 1u);
+  const HistogramPoint& h = m[0].histogram_points[0];
+  EXPECT_EQ(h.count, UINT64_MAX);
+  EXPECT_EQ(h.bucket_counts, (std::vector<uint64_t>{UINT64_MAX, 0}));
+  ASSERT_EQ(m[1].histogram_points.size(), 1u);
+  EXPECT_EQ(m[1].histogram_points[0].count, 0u);
+}
+
 // A port on 127.0.0.1 where nothing listens (bound, then closed).
 int ClosedPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
