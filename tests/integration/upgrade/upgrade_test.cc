@@ -1,8 +1,10 @@
 // Upgrades keep the trail (docs/operations.md#upgrades-and-rollback): the store, audit keys
-// and signed checkpoints of the previous release (tests/fixtures/upgrade, made by
-// make-fixture.sh with that release's binary) open with this build's daemon, the schema
+// and signed checkpoints of a previous release open with this build's daemon, the schema
 // migrates, its agent token still works, and `audit verify` passes across the boundary
-// with every checkpoint signed before the upgrade. A store from a newer release is refused.
+// with every checkpoint signed before the upgrade. The previous release is the last landed
+// one, built from git and run here (last_release.h), and an older one whose store is a
+// committed fixture (tests/fixtures/upgrade, made by make-fixture.sh with its binary). A
+// store from a newer release is refused.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -12,8 +14,11 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "daemon_harness.h"
+#include "last_release.h"
 #include "store/sqlite_store.h"
 #include "subprocess.h"
 #include "temp_dir.h"
@@ -52,6 +57,11 @@ bool Exec(const std::string& store, const std::string& sql) {
                   sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
   sqlite3_close(db);
   return ok;
+}
+
+std::string LastLine(const std::string& out) {
+  const size_t nl = out.rfind('\n');
+  return nl == std::string::npos ? out : out.substr(nl + 1);
 }
 
 // "ok: N records, head ..., K checkpoints verified" -> K (-1 when the line is not ok).
@@ -124,6 +134,102 @@ TEST_F(UpgradeTest, PreviousReleaseStoreMigratesAndItsTrailVerifiesAcrossTheUpgr
   // with the new ones the upgraded daemon signed.
   const std::string now = Slurp(keys_ + "/checkpoints.jsonl");
   EXPECT_EQ(now.substr(0, old_checkpoints_.size()), old_checkpoints_);
+  EXPECT_GT(CheckpointsVerified(after), old_checkpoints) << after;
+}
+
+// Tests that a store, keys and checkpoints the last landed release wrote, with its own
+// program built from git, open with this build: the schema migrates (when it changed), the
+// old token decides in the old run and a new one, the old calls read back as decided, and
+// `audit verify` passes across the boundary with every checkpoint signed before it.
+TEST_F(UpgradeTest, StoreWrittenByTheLastLandedReleaseMigratesAndVerifies) {
+  std::string error;
+  const std::string old_bin = LastReleaseBinary(&error);
+  ASSERT_FALSE(old_bin.empty()) << error;
+  const std::string dir = dir_.path() + "/last";
+  const std::string policies = dir + "/policies";
+  fs::create_directories(policies);
+  fs::copy_file(std::string(INTERLOCK_SOURCE_DIR) + "/tests/fixtures/upgrade/upgrade-agent.yaml",
+                policies + "/upgrade-agent.yaml");
+  const std::string store = dir + "/interlock.db";
+  const std::string keys = store + ".keys";
+
+  // The last release writes the trail: a token, a kill switch engaged and released (records
+  // anchored by signed checkpoints), decisions in a run, and its periodic checkpoints.
+  int rc = -1;
+  const std::string created = RunBinary(
+      old_bin,
+      {"token", "create", "--store", store, "--agent", "upgrade-agent", "--policy", policies}, &rc);
+  ASSERT_EQ(rc, 0) << created;
+  const std::string token = LastLine(created);
+  for (const char* step : {"engage", "release"}) {
+    const std::string out = RunBinary(
+        old_bin,
+        {"kill", step, "--store", store, "--agent", "upgrade-agent", "--reason", "upgrade"}, &rc);
+    ASSERT_EQ(rc, 0) << out;
+  }
+  ReleaseDaemon old(old_bin, dir, {"--store", store, "--policies", policies});
+  ASSERT_TRUE(old.Start()) << old.log();
+  std::string run_id;
+  std::vector<std::pair<std::string, std::string>> old_calls;  // call_id, decision
+  {
+    HttpClient http(old.port());
+    HttpResult run = http.Request("POST", "/v1/runs", "", token);
+    ASSERT_EQ(run.status, 201) << run.body;
+    run_id = std::string(run.json.at("run_id").as_string());
+    for (const char* body :
+         {R"({"tool":"ping","args":{"n":1}})", R"({"tool":"wipe_disk","args":{}})",
+          R"({"tool":"send_note","args":{"to":"a@b.c","text":"secret"}})"}) {
+      HttpResult call = http.Request("POST", "/v1/runs/" + run_id + "/calls", body, token);
+      ASSERT_EQ(call.status, 200) << call.body;
+      old_calls.emplace_back(call.json.at("call_id").as_string(),
+                             call.json.at("decision").as_string());
+    }
+  }
+  EXPECT_EQ(old_calls[0].second, "allow");
+  EXPECT_EQ(old_calls[1].second, "deny");
+  ASSERT_EQ(old.Stop(), 0) << old.log();
+  const std::vector<std::string> verify = {"audit",         "verify",
+                                           "--store",       store,
+                                           "--checkpoints", keys + "/checkpoints.jsonl",
+                                           "--pubkey",      keys + "/checkpoint-ed25519.pub.pem"};
+  const std::string before = RunBinary(old_bin, verify, &rc);
+  ASSERT_EQ(rc, 0) << before;
+  const int old_checkpoints = CheckpointsVerified(before);
+  ASSERT_GT(old_checkpoints, 0) << before;
+  const std::string old_file = Slurp(keys + "/checkpoints.jsonl");
+  const int64_t old_records = Query(store, "SELECT COUNT(*) FROM audit_log");
+  EXPECT_LE(Query(store, "SELECT MAX(version) FROM schema_version"), store::SqliteSchemaVersion());
+
+  // This build opens it (its start checks the log's tail against those checkpoints).
+  Daemon daemon(dir, policies);
+  daemon.SetStore(store);
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  EXPECT_EQ(Query(store, "SELECT MAX(version) FROM schema_version"), store::SqliteSchemaVersion());
+  HttpClient http(daemon.port());
+  for (const auto& [call_id, decision] : old_calls) {
+    HttpResult got = http.Request("GET", "/v1/calls/" + call_id, "", token);
+    ASSERT_EQ(got.status, 200) << got.body;
+    EXPECT_EQ(got.json.at("decision").as_string(), decision) << got.body;
+  }
+  HttpResult more = http.Request("POST", "/v1/runs/" + run_id + "/calls",
+                                 R"({"tool":"ping","args":{"n":2}})", token);
+  ASSERT_EQ(more.status, 200) << more.body;
+  EXPECT_EQ(more.json.at("decision").as_string(), "allow") << more.body;
+  HttpResult run = http.Request("POST", "/v1/runs", "", token);
+  ASSERT_EQ(run.status, 201) << run.body;
+  HttpResult call =
+      http.Request("POST", "/v1/runs/" + std::string(run.json.at("run_id").as_string()) + "/calls",
+                   R"({"tool":"wipe_disk","args":{}})", token);
+  ASSERT_EQ(call.status, 200) << call.body;
+  EXPECT_EQ(call.json.at("decision").as_string(), "deny") << call.body;
+  EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
+
+  std::vector<std::string> deep = verify;
+  deep.push_back("--deep");
+  const std::string after = RunInterlock(deep, &rc);
+  EXPECT_EQ(rc, 0) << after;
+  EXPECT_GT(Query(store, "SELECT COUNT(*) FROM audit_log"), old_records);
+  EXPECT_EQ(Slurp(keys + "/checkpoints.jsonl").substr(0, old_file.size()), old_file);
   EXPECT_GT(CheckpointsVerified(after), old_checkpoints) << after;
 }
 

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds the `interlock` program of the last landed release from this clone's git history,
+# for the upgrade tests (upgrade_test.cc, upgrade_pgtest.cc: a store that program wrote must
+# open, migrate and verify with this build's).
+#   build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX
+# Prints the program's path (OUT_DIR/interlock) as its last line of stdout; exits 1 with the
+# reason (and how to fix it) on stderr otherwise. The program is cached: a second run with
+# the same commit and flags only checks OUT_DIR/STAMP. Concurrent runs wait for each other.
+#
+# Kept small for CI (2 cores): `git archive COMMIT` into OUT_DIR/src, configured without
+# tests, benches or fuzzers, -O1 without debug info, no -Werror (a newer compiler's new
+# warning must not break an old tree), the system allocator, shared third-party libraries;
+# only the `interlock` target is built, then the sources and objects are removed.
+set -euo pipefail
+
+src=${1:?usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX}
+out=${2:?usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX}
+commit=${3:?usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX}
+cxx=${4:?usage: build-last-release.sh SOURCE_DIR OUT_DIR COMMIT CXX}
+jobs=${INTERLOCK_LAST_RELEASE_JOBS:-$(nproc)}
+gen=$(command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
+flags=(-G "$gen" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG"
+  "-DCMAKE_CXX_COMPILER=$cxx" -DINTERLOCK_BUILD_TESTS=OFF
+  -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF -DINTERLOCK_BUILD_BENCH=OFF
+  -DINTERLOCK_BUILD_FUZZ=OFF -DINTERLOCK_WERROR=OFF -DINTERLOCK_MALLOC=system
+  -DINTERLOCK_STATIC_DEPS=OFF)
+stamp="$commit ${flags[*]}"
+bin=$out/interlock
+
+mkdir -p "$out"
+exec 9>"$out/.lock"
+flock -w 3600 9 || { echo "build-last-release: $out/.lock still held after 1 h" >&2; exit 1; }
+if [ -x "$bin" ] && [ "$(cat "$out/STAMP" 2>/dev/null)" = "$stamp" ]; then
+  echo "$bin"
+  exit 0
+fi
+
+if ! err=$(git -C "$src" cat-file -e "$commit^{commit}" 2>&1); then
+  cat >&2 <<EOF
+build-last-release: the last landed release, commit $commit, is not in the git history
+of $src, so the upgrade tests cannot build it and fail: ${err:-no such commit}
+A shallow clone (git clone --depth N; CI checkouts with fetch-depth 1) lacks it. Fetch it:
+  git -C $src fetch --unshallow       (or: git -C $src fetch origin $commit)
+then run the tests again (docs/operations.md#upgrades-and-rollback).
+EOF
+  exit 1
+fi
+
+rm -rf "$bin" "$out/STAMP" "$out/src" "$out/build"
+mkdir -p "$out/src"
+start=$(date +%s)
+git -C "$src" archive "$commit" | tar -x -C "$out/src"
+log=$out/build.log
+fail() {
+  tail -n 60 "$log" >&2
+  echo "build-last-release: $1 failed at $commit (the whole log: $log)" >&2
+  exit 1
+}
+cmake -S "$out/src" -B "$out/build" "${flags[@]}" >"$log" 2>&1 || fail "cmake configure"
+cmake --build "$out/build" -j "$jobs" --target interlock >>"$log" 2>&1 || fail "the build"
+cp "$out/build/interlock" "$bin.tmp"
+mv "$bin.tmp" "$bin"
+echo "$stamp" >"$out/STAMP"
+rm -rf "$out/src" "$out/build"
+echo "build-last-release: interlock at $commit built in $(($(date +%s) - start)) s" \
+  "with -j$jobs: $("$bin" --version)" | tee -a "$log" >&2
+echo "$bin"

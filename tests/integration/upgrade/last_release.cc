@@ -1,0 +1,148 @@
+#include "last_release.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "subprocess.h"
+
+namespace interlock::testing {
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string TrimNewlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+std::string LastReleaseCommit() { return INTERLOCK_LAST_RELEASE_COMMIT; }
+
+std::string LastReleaseBinary(std::string* error) {
+  static std::once_flag once;
+  static std::string binary, failure;
+  std::call_once(once, [] {
+    // Instant when built; a cold build takes minutes (bounded here for a run outside ctest,
+    // whose fixture builds it with a longer timeout than a test's).
+    ProcessResult r = RunProcess(
+        {"/bin/bash", INTERLOCK_LAST_RELEASE_SCRIPT, INTERLOCK_SOURCE_DIR,
+         INTERLOCK_LAST_RELEASE_DIR, INTERLOCK_LAST_RELEASE_COMMIT, INTERLOCK_LAST_RELEASE_CXX},
+        "", std::chrono::minutes(40));
+    const std::string out = TrimNewlines(r.out);
+    const std::string last =
+        out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+    if (r.exit_code == 0 && !last.empty() && ::access(last.c_str(), X_OK) == 0) {
+      binary = last;
+    } else {
+      failure = "the last landed release (" + std::string(INTERLOCK_LAST_RELEASE_COMMIT) +
+                ") could not be built" + (r.timed_out ? " within 40 minutes" : "") + ":\n" + r.err;
+    }
+  });
+  if (binary.empty() && error != nullptr) *error = failure;
+  return binary;
+}
+
+std::string RunBinary(const std::string& binary, const std::vector<std::string>& args,
+                      int* exit_code) {
+  std::vector<std::string> argv = {binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessResult r = RunProcess(argv, "", std::chrono::seconds(60));
+  *exit_code = r.exit_code;
+  std::string out = TrimNewlines(r.out);
+  if (r.exit_code != 0) out += "\n[stderr] " + r.err;
+  return out;
+}
+
+ReleaseDaemon::ReleaseDaemon(std::string binary, std::string dir,
+                             std::vector<std::string> serve_args)
+    : binary_(std::move(binary)), dir_(std::move(dir)), serve_args_(std::move(serve_args)) {}
+
+ReleaseDaemon::~ReleaseDaemon() { Kill(); }
+
+bool ReleaseDaemon::Start(std::chrono::milliseconds timeout) {
+  const std::string ready = dir_ + "/old-ready.json";
+  const std::string log = dir_ + "/old-daemon.log";
+  ::unlink(ready.c_str());
+  std::vector<std::string> args = {binary_,        "serve", "--listen",  "127.0.0.1:0",
+                                   "--ready-file", ready,   "--threads", "2"};
+  args.insert(args.end(), serve_args_.begin(), serve_args_.end());
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ < 0) return false;
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  static const std::regex kPort(R"re("port"\s*:\s*(\d+))re");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = Slurp(ready);
+    if (std::smatch m; std::regex_search(text, m, kPort)) {
+      port_ = std::stoi(m[1]);
+      return true;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+int ReleaseDaemon::Wait(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+int ReleaseDaemon::Stop(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  const int code = Wait(timeout);
+  Kill();
+  return code;
+}
+
+void ReleaseDaemon::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string ReleaseDaemon::log() const { return Slurp(dir_ + "/old-daemon.log"); }
+
+}  // namespace interlock::testing
