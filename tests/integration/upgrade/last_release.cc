@@ -120,6 +120,8 @@ int ReleaseDaemon::Wait(std::chrono::milliseconds timeout) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      ended_ = WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
+                                 : "signal " + std::to_string(WTERMSIG(status));
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -143,6 +145,8 @@ void ReleaseDaemon::Kill() {
   pid_ = -1;
 }
 
-std::string ReleaseDaemon::log() const { return Slurp(dir_ + "/old-daemon.log"); }
+std::string ReleaseDaemon::log() const {
+  return Slurp(dir_ + "/old-daemon.log") + (ended_.empty() ? "" : "[ended: " + ended_ + "]\n");
+}
 
 }  // namespace interlock::testing

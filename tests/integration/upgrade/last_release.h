@@ -46,6 +46,7 @@ class ReleaseDaemon {
   // Waits (bounded) for the child to exit by itself: its exit code, -1 after `timeout`.
   int Wait(std::chrono::milliseconds timeout);
   int port() const { return port_; }
+  // Its log, and how it ended when it did ("[ended: exit code N]" or "signal N").
   std::string log() const;
 
  private:
@@ -55,6 +56,7 @@ class ReleaseDaemon {
   std::vector<std::string> serve_args_;
   pid_t pid_ = -1;
   int port_ = 0;
+  std::string ended_;
 };
 
 }  // namespace interlock::testing
