@@ -22,6 +22,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
@@ -715,18 +716,23 @@ class Daemon {
     // The last spans, logs and metrics, bounded; before the store its metrics read goes.
     telemetry::SetDefaultSink(nullptr);
     if (otel_) otel_->Shutdown();
-    pruner_.reset();  // waits for a prune in progress: it stops after its current chunk
-    store_.reset();   // nothing uses it now: drains the writer, checkpoints the WAL, closes
+    pruner_.reset();         // waits for a prune in progress: it stops after its current chunk
+    call_listener_.Clear();  // before the store it is set on goes (it would outlive it)
+    store_.reset();          // nothing uses it now: drains the writer, checkpoints the WAL, closes
     if (checkpointer_) checkpointer_->Stop();  // a final signed checkpoint of the head
     std::cerr << "interlock: stopped\n";
   }
 
-  // Clears the PostgreSQL store's call listener (it calls into the Api) before the Api goes.
+  // Clears the PostgreSQL store's call listener (it calls into the Api) before the Api goes,
+  // or before the store when Drain() closes the store first (store_ outlives this member, so
+  // the destructor alone cleared it on a freed store: a use-after-free at every stop on
+  // PostgreSQL, caught by an -O0 build of the upgrade test's last release).
   struct CallListener {
     store::PostgresStore* pg = nullptr;
-    ~CallListener() {
-      if (pg != nullptr) pg->SetCallListener(nullptr);
+    void Clear() {
+      if (pg != nullptr) std::exchange(pg, nullptr)->SetCallListener(nullptr);
     }
+    ~CallListener() { Clear(); }
   };
 
   const ServeFlags& flags_;
