@@ -4,10 +4,18 @@
 // Prints {"issuer": ..., "token": ...} once listening; exits when stdin closes.
 import { readFileSync } from "node:fs";
 import https from "node:https";
-import { generateKeyPairSync, sign } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
 
 const [cert, key, sub] = process.argv.slice(2);
-const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+// Keys leave the generator as PEM and are imported again before the JWK export (exporting
+// a generated KeyObject can deadlock Node 20: tests/idp/idp.mjs, newJwk).
+const pems = generateKeyPairSync("ec", {
+  namedCurve: "P-256",
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  publicKeyEncoding: { type: "spki", format: "pem" },
+});
+const privateKey = createPrivateKey(pems.privateKey);
+const publicKey = createPublicKey(pems.publicKey);
 const jwk = { ...publicKey.export({ format: "jwk" }), kid: "bench-1", alg: "ES256", use: "sig" };
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
 

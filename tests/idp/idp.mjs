@@ -44,7 +44,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 import { SignJWT, jwtVerify, importJWK } from 'jose';
 
@@ -109,9 +109,23 @@ const accounts = opts.accounts
       mallory: { name: 'Mallory', email: 'mallory@test.local', groups: [] },
     };
 
+// A new private key as a JWK. The key leaves the generator as PEM and is imported again
+// before the JWK export: exporting the KeyObject that generateKeyPairSync returned
+// deadlocks Node 20 now and then (the export holds the key's lock; a garbage collection
+// during it finalises the key's generation job, whose destructor takes the same lock). In
+// CI the provider hung before listening, and its tests failed ("did not start").
+function newJwk(type, options) {
+  const { privateKey } = generateKeyPairSync(type, {
+    ...options,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  return createPrivateKey(privateKey).export({ format: 'jwk' });
+}
+
 function signingKeys() {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const rsa = newJwk('rsa', { modulusLength: 2048 });
+  const ec = newJwk('ec', { namedCurve: 'P-256' });
   return [
     { ...rsa, kid: `rs-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' },
     { ...ec, kid: `es-${randomBytes(4).toString('hex')}`, alg: 'ES256', use: 'sig' },

@@ -194,7 +194,7 @@ class McpOAuthSdk : public ::testing::Test {
 };
 
 TEST_F(McpOAuthSdk, FullFlowListsAndCallsToolsAndTheUpstreamNeverSeesTheToken) {
-  Start(600);
+  ASSERT_NO_FATAL_FAILURE(Start(600));  // a failed start ends the test, not the process
   const std::string steps = R"([{"call":"echo","arguments":{"message":"through oauth"}},)"
                             R"({"call":"get-env"},)"
                             R"({"probe":")" +
@@ -243,7 +243,7 @@ TEST_F(McpOAuthSdk, FullFlowListsAndCallsToolsAndTheUpstreamNeverSeesTheToken) {
 TEST_F(McpOAuthSdk, ExpiredTokenIsRefusedAndTheClientReauthorizes) {
   // Long enough that a fresh token reaches the daemon on a loaded machine, short enough
   // that the test waits it out.
-  Start(8);
+  ASSERT_NO_FATAL_FAILURE(Start(8));
   json::value out = RunClient(R"([{"call":"echo","arguments":{"message":"one"}},)"
                               R"({"sleep_ms":9000},)"
                               R"({"call":"echo","arguments":{"message":"two"}}])");
