@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -1220,9 +1221,10 @@ TEST_F(McpIntegrationTest, UnknownRevisionIsRefusedWithTheSupportedVersions) {
   EXPECT_EQ(denied->at("result").at("isError"), true);
 }
 
-// Tests that SIGTERM to `interlock mcp` while a call is held for approval withdraws the
-// approval and ends the run (it used to kill the process with both left open).
-TEST_F(McpIntegrationTest, SigtermWithdrawsTheHeldApprovalAndEndsTheRun) {
+// Stops `interlock mcp` with `signal_name` (the raw client's scenario "sigterm" or "sigint")
+// once a call is held for approval; checks the exit status, the withdrawal and the run's end.
+void ExpectStopSignalWithdrawsAndEndsTheRun(const std::string& scenario, int signo,
+                                            const std::string& signal_name) {
   TempDir tmp;
   const std::string policy =
       tmp.Write("policy.yaml",
@@ -1231,41 +1233,29 @@ TEST_F(McpIntegrationTest, SigtermWithdrawsTheHeldApprovalAndEndsTheRun) {
                 "      approval_timeout_seconds: 60\n");
   const std::string store = tmp.path() + "/s.db";
   ProcessResult r =
-      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_modern_client.mjs", "sigterm", "--",
+      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_modern_client.mjs", scenario, "--",
                   kInterlock, "mcp", "--policy", policy, "--store", store, "--", "node",
                   kModules + "/server-everything/dist/index.js", "stdio"},
                  "", std::chrono::seconds(90));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ParseLastLine(r.out).at("exit"), 128 + 15) << r.out;
+  EXPECT_EQ(ParseLastLine(r.out).at("exit"), 128 + signo) << r.out;
   const std::string audit = AuditExport(store);
-  EXPECT_NE(audit.find("withdrawn by agent ev: interlock mcp was stopped (SIGTERM)"),
+  EXPECT_NE(audit.find("withdrawn by agent ev: interlock mcp was stopped (" + signal_name + ")"),
             std::string::npos)
       << audit;
   EXPECT_EQ(CountType(audit, "run_ended"), 1u) << audit;
 }
 
+// Tests that SIGTERM to `interlock mcp` while a call is held for approval withdraws the
+// approval and ends the run (it used to kill the process with both left open).
+TEST_F(McpIntegrationTest, SigtermWithdrawsTheHeldApprovalAndEndsTheRun) {
+  ExpectStopSignalWithdrawsAndEndsTheRun("sigterm", SIGTERM, "SIGTERM");
+}
+
 // Tests that SIGINT (Ctrl-C in the terminal that runs it) ends `interlock mcp` the same way:
 // the held approval withdrawn, the run ended, exit status 128 + 2.
 TEST_F(McpIntegrationTest, SigintWithdrawsTheHeldApprovalAndEndsTheRun) {
-  TempDir tmp;
-  const std::string policy =
-      tmp.Write("policy.yaml",
-                "agent:\n  id: \"ev\"\n  identity: \"ev@test\"\n  autonomy: audit_based\n"
-                "tools:\n  allowed:\n    - name: \"echo\"\n      requires_approval: true\n"
-                "      approval_timeout_seconds: 60\n");
-  const std::string store = tmp.path() + "/s.db";
-  ProcessResult r =
-      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_modern_client.mjs", "sigint", "--",
-                  kInterlock, "mcp", "--policy", policy, "--store", store, "--", "node",
-                  kModules + "/server-everything/dist/index.js", "stdio"},
-                 "", std::chrono::seconds(90));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(ParseLastLine(r.out).at("exit"), 128 + 2) << r.out;
-  const std::string audit = AuditExport(store);
-  EXPECT_NE(audit.find("withdrawn by agent ev: interlock mcp was stopped (SIGINT)"),
-            std::string::npos)
-      << audit;
-  EXPECT_EQ(CountType(audit, "run_ended"), 1u) << audit;
+  ExpectStopSignalWithdrawsAndEndsTheRun("sigint", SIGINT, "SIGINT");
 }
 
 }  // namespace
