@@ -27,6 +27,12 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
 // stderr. Test suites call it from SetUpTestSuite and assert on it in SetUp.
 std::string RunSetupScriptOnce(const std::string& script);
 
+// Starts `argv` (argv[0] a path) in the background with its stdout and stderr appended to
+// `log_path`. The child gets SIGTERM when the calling thread ends, so a test killed by
+// ctest's timeout leaves no daemon behind (start daemons from the test's own thread).
+// Returns the child's pid, or -1 when fork fails; the caller waits for it.
+pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log_path);
+
 // A self-signed P-256 certificate for loopback TLS tests, made with the openssl CLI:
 // DIR/NAME.pem and DIR/NAME.key; `san` is the subjectAltName, e.g. "IP:127.0.0.1".
 // `error` is empty when openssl succeeded, else what it printed.

@@ -1,8 +1,6 @@
 #include "daemon_harness.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -232,22 +230,8 @@ bool Daemon::Start(std::chrono::milliseconds timeout) {
     args.push_back(config_);
   }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    // A test killed by ctest's timeout never reaches Stop(): the daemon ends with it (the
-    // harness starts daemons from the test's own thread, whose exit this signal follows).
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
+  // A test killed by ctest's timeout never reaches Stop(): the daemon ends with it.
+  pid_ = SpawnLogged(args, log);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     std::string ready = ReadAll(ready_);

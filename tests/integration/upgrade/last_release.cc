@@ -1,8 +1,6 @@
 #include "last_release.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,21 +79,8 @@ bool ReleaseDaemon::Start(std::chrono::milliseconds timeout) {
   std::vector<std::string> args = {binary_,        "serve", "--listen",  "127.0.0.1:0",
                                    "--ready-file", ready,   "--threads", "2"};
   args.insert(args.end(), serve_args_.begin(), serve_args_.end());
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
+  pid_ = SpawnLogged(args, log);
   if (pid_ < 0) return false;
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
   static const std::regex kPort(R"re("port"\s*:\s*(\d+))re");
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
