@@ -106,7 +106,8 @@ bool IsClientRequestMethod(std::string_view m) {
   return OneOf(m, {"initialize", "ping", "tools/list", "tools/call", "resources/list",
                    "resources/templates/list", "resources/read", "resources/subscribe",
                    "resources/unsubscribe", "prompts/list", "prompts/get", "completion/complete",
-                   "logging/setLevel", "tasks/get", "tasks/result", "tasks/list", "tasks/cancel"});
+                   "logging/setLevel", "tasks/get", "tasks/result", "tasks/list", "tasks/cancel",
+                   "tasks/update"});
 }
 
 bool IsClientNotificationMethod(std::string_view m) {

@@ -89,6 +89,7 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
 
 Gateway::~Gateway() {
   CancelAllHeld("the MCP gateway stopped");
+  EndOpenTasks("the session ended");
   WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
   std::map<std::string, OpenCall, std::less<>> open;
   {
@@ -127,12 +128,18 @@ std::optional<json::value> Gateway::ForUpstream(const json::value& v) const {
     if (m->get_string() == "notifications/initialized") return std::nullopt;
     return v;
   }
+  // A server may answer a 2026-07-28 client's own tools/call with a task, which the gateway
+  // follows (gateway_tasks.cc); everything else, and a 2025 client's requests, never offer it.
+  const std::string_view method = m->get_string();
+  const bool tasks_followed =
+      method.starts_with("tasks/") ||
+      (method == "tools/call" && IsModern(ClientRevisionOf(o)) && DeclaresTasksExtension(o));
   json::value out = v;
   {
     std::lock_guard meta(meta_mu_);
     StampModernMeta(out.get_object(), client_capabilities_, client_info_);
   }
-  WithoutTasksExtension(out.get_object());
+  if (!tasks_followed) WithoutTasksExtension(out.get_object());
   return out;
 }
 
@@ -563,13 +570,9 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     }
   }
   if (method.starts_with("tasks/")) {
-    // No task is created through Interlock (upstream_revision.h, WithoutTasksExtension; a
-    // task-augmented tools/call is refused), so a task id here names a task of another
-    // session, perhaps another agent's on a shared server: never asked about or listed.
-    AnswerClient(ErrorResponse(id, kInvalidParams,
-                               "Interlock: no task was created through this session (tasks are "
-                               "not supported through Interlock); " +
-                                   Quoted(method) + " is not forwarded"));
+    // Only a task this session's tools/call created (gateway_tasks.cc): any other id names a
+    // task of another session, perhaps another agent's on a shared server.
+    HandleTaskRequest(std::move(doc), id, method);
     return;
   }
   if (era == UpstreamEra::kLegacy && IsModern(ClientRevisionOf(doc.get_object())) &&
@@ -709,6 +712,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
                                  "Interlock: the MCP server exited (" + std::string(why) + ")"));
     }
   }
+  EndOpenTasks("the MCP server exited");
   for (const auto& [key, l] : listens) {
     // The subscriptions the gateway served end gracefully (their closing result); the
     // forwarded ones were answered with the error above.

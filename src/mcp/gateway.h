@@ -476,6 +476,7 @@ class Gateway {
     int input_rounds = 0;
     std::string open_key;        // tools/call: OpenKey(tool, arguments) as forwarded
     boost::json::object params;  // tools/call: its params as the client sent them (a retry's)
+    std::string task_id;         // tasks/get, tasks/update, tasks/cancel: the task's id
   };
   // A server's input_required put to a legacy client as server-to-client requests (one per
   // input request), waiting for every answer before the call is retried.
@@ -494,6 +495,24 @@ class Gateway {
     uint64_t seq = 0;  // eviction order
     std::chrono::steady_clock::time_point opened;
   };
+  // A task a server made of a 2026-07-28 client's tools/call (the tasks extension;
+  // gateway_tasks.cc, docs/mcp.md#tasks), by the server's task id. The call was decided once,
+  // when it came; its outcome is recorded once, when a tasks/get first shows it terminal (or
+  // as not observed when the task is evicted, outlives its ttl, or the session ends).
+  struct OpenTask {
+    std::shared_ptr<const Enforcer::Outcome> outcome;  // the decision it was forwarded under
+    std::string tool;
+    std::string credential_json;
+    std::string created_at;   // the server's createdAt (RFC 3339), for answers of Interlock's
+    std::string last_status;  // the latest status the client was shown
+    std::vector<std::string> outstanding;  // inputRequests keys shown, not yet answered; sorted
+    bool recorded = false;                 // its outcome is in the call's record
+    uint64_t seq = 0;                      // eviction order
+    std::chrono::steady_clock::time_point expires;
+  };
+  static constexpr size_t kMaxOpenTasks = 256;
+  static constexpr std::chrono::hours kMaxTaskLife{24};
+  static constexpr size_t kMaxTaskIdBytes = 256;
   static constexpr int kMaxInputRounds = 8;
   // A retry later than this is decided as a new call (the first decision is not stretched
   // over an afternoon).
@@ -540,6 +559,38 @@ class Gateway {
   // The client's answer to one of those requests; the last one retries the call.
   void HandleInputAnswer(const boost::json::value& doc, std::shared_ptr<InputAsk> ask,
                          const std::string& key);
+  // Why a server's inputRequests (of an input_required result or task) cannot be relayed:
+  // only the methods a server may send a client and the gateway relays. "" when they can.
+  std::string RefusedInputRequests(const boost::json::value* requests) const;
+  // The tasks extension (gateway_tasks.cc, docs/mcp.md#tasks). A CreateTaskResult for the
+  // tools/call `p` of a client that declared the extension: the task is opened and relayed
+  // (true), or refused (false: the caller fails the call with *why).
+  bool OpenTaskOf(boost::json::object& msg, const Pending& p, std::string* why);
+  // A client's tasks/get, tasks/update or tasks/cancel: only for a task of this session,
+  // the kill switch asked again (tasks/cancel excepted), forwarded under the task's decision.
+  void HandleTaskRequest(boost::json::value doc, const boost::json::value& id,
+                         const std::string& method);
+  // The server's answer to a forwarded tasks/* request, on its way to the client: a terminal
+  // status is recorded once, a completed result reduced to the tool's scope, input requests
+  // checked like input_required's.
+  void HandleTaskAnswer(boost::json::object& msg, const Pending& p);
+  // Takes a Task object the server sent for `task_id` of `tool` (its CreateTaskResult or a
+  // tasks/get answer), in place: fields its status does not carry removed, a completed
+  // result reduced to the scope, a terminal status recorded once. "" when it may reach the
+  // client, else why not (the caller ends the task).
+  std::string ApplyTaskState(const std::string& task_id, const std::string& tool,
+                             boost::json::object& task);
+  // Records the outcome `r` of task `task_id` unless it is recorded already (false then).
+  bool RecordTaskOnce(const std::string& task_id, ToolResult r);
+  // Asks the server to cancel task `task_id` (the gateway's own request, with the credential
+  // of `outcome`'s decision when credentials are brokered; its answer dropped).
+  void CancelTaskAtServer(const std::string& task_id, const Enforcer::Outcome* outcome);
+  // A Task answer of Interlock's for `task_id`: status failed with `why` (the client is told
+  // the task ended; the server was asked to cancel it).
+  boost::json::object FailedTask(const std::string& task_id, const std::string& why) const;
+  // Forgets every task (the session or the server ended): an outcome never observed is
+  // recorded as such.
+  void EndOpenTasks(std::string_view why);
   // Ends a tools/call that cannot complete: recorded as failed, the client gets isError.
   void FailCall(const Pending& p, const std::string& why, const std::string& output_json);
   // The retry of an open call (same tool and arguments, with inputResponses or
@@ -749,6 +800,7 @@ class Gateway {
   boost::json::object client_capabilities_;
   boost::json::value client_info_;
   std::map<std::string, OpenCall, std::less<>> open_calls_;  // mu_, by OpenKey
+  std::map<std::string, OpenTask, std::less<>> tasks_;       // mu_, by the server's task id
   std::map<std::string, Listen, std::less<>> listens_;       // mu_, by IdKey of the client's id
   // Input requests put to a legacy client, by the gateway's client-side id: the ask and
   // its input key (mu_).

@@ -148,6 +148,15 @@ void Gateway::HandleListen(json::value doc, const json::value& id, UpstreamEra e
     return;
   }
   if (era == UpstreamEra::kModern) {
+    // Task status notifications are not relayed (they would carry a task's result past the
+    // gateway's result handling; docs/mcp.md#tasks): the server is not asked for them.
+    if (json::object* params = doc.get_object().if_contains("params") != nullptr
+                                   ? doc.get_object()["params"].if_object()
+                                   : nullptr) {
+      if (json::value* n = params->if_contains("notifications"); n != nullptr && n->is_object()) {
+        n->get_object().erase("taskIds");
+      }
+    }
     to_server_(doc);
     return;
   }

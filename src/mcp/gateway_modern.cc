@@ -14,6 +14,7 @@
 #include "mcp/param_headers.h"
 #include "mcp/request_headers.h"
 #include "mcp/revision.h"
+#include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
 
@@ -97,7 +98,13 @@ json::object Gateway::DiscoverResult() {
   return json::object{
       {"resultType", "complete"},
       {"supportedVersions", SupportedVersionsJson()},
-      {"capabilities", json::object{{"tools", listed}, {"resources", listed}, {"prompts", listed}}},
+      // Tasks (io.modelcontextprotocol/tasks) are followed (gateway_tasks.cc): a server that
+      // makes one for a client that declared the extension is polled through the gateway.
+      {"capabilities",
+       json::object{{"tools", listed},
+                    {"resources", listed},
+                    {"prompts", listed},
+                    {"extensions", json::object{{kTasksExtension, json::object{}}}}}},
       {"_meta",
        json::object{{kMetaServerInfo, json::object{{"name", "interlock"}, {"version", "1.0.0"}}}}},
       {"ttlMs", 0},

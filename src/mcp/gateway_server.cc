@@ -360,6 +360,7 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
     UpstreamInitialized(o);
     return;
   }
+  if (p->internal && p->method == "tasks/cancel") return;  // CancelTaskAtServer's: nobody waits
   json::value* modern_result = o.if_contains("result");
   if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern() &&
       static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {
@@ -400,6 +401,8 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
   } else if (p->method == "tools/call") {
     if (HandleInputRequired(o, *p)) return;
     HandleToolResult(o, *p);
+  } else if (!p->task_id.empty()) {
+    HandleTaskAnswer(o, *p);
   } else if (p->method == "subscriptions/listen") {
     ListenEnded(o, *p);
   } else if (p->method == "initialize") {
@@ -578,44 +581,44 @@ void Gateway::RecordNeverRetried(const OpenCall& c, const std::string& why) {
   }
 }
 
+std::string Gateway::RefusedInputRequests(const json::value* requests) const {
+  // What the server asks for passes the same rule as a server's own requests to the client
+  // (RelayServerRequest): only the MCP methods a server may send the client.
+  if (requests == nullptr) return "";
+  if (!requests->is_object()) return "the MCP server's inputRequests is not an object";
+  for (const auto& kv : requests->get_object()) {
+    const json::value* m =
+        kv.value().is_object() ? kv.value().get_object().if_contains("method") : nullptr;
+    const std::string method =
+        m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string();
+    const bool relayed = method == "elicitation/create" || method == "sampling/createMessage" ||
+                         method == "roots/list";
+    if (!relayed || !Forwarded(MessageKind::kRequest, method, /*from_client=*/false)) {
+      return "the MCP server asked the client for input with " + Quoted(method.substr(0, 64)) +
+             ", which Interlock does not relay";
+    }
+  }
+  return "";
+}
+
 bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
   json::value* result = msg.if_contains("result");
   if (result == nullptr || !result->is_object() ||
       !(IsInputRequired(result->get_object()) || IsTaskResult(result->get_object()))) {
     return false;
   }
-  // What the server asks for passes the same rule as a server's own requests to the client
-  // (RelayServerRequest): only the MCP methods a server may send the client.
   std::string refuse;
   if (IsTaskResult(result->get_object())) {
-    // Its result would come back through tasks/get, past the decision's result recording.
-    refuse =
-        "the MCP server turned the call into a task (io.modelcontextprotocol/tasks), which "
-        "Interlock does not follow; the call's outcome is unknown";
+    // Followed for a client that declared the extension (gateway_tasks.cc); else its result
+    // would come back through tasks/get to a client that never asks.
+    if (OpenTaskOf(msg, p, &refuse)) return true;
   } else if (p.input_rounds + 1 > kMaxInputRounds) {
     refuse = "the MCP server asked for input more than " + std::to_string(kMaxInputRounds) +
              " times in one call; the call did not complete";
   } else if (!p.outcome) {
     refuse = "the MCP server asked for input for a call Interlock cannot continue";
   } else {
-    const json::value* requests = result->get_object().if_contains("inputRequests");
-    if (requests != nullptr && !requests->is_object()) {
-      refuse = "the MCP server's inputRequests is not an object";
-    } else if (requests != nullptr) {
-      for (const auto& kv : requests->get_object()) {
-        const json::value* m =
-            kv.value().is_object() ? kv.value().get_object().if_contains("method") : nullptr;
-        const std::string method =
-            m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string();
-        const bool relayed = method == "elicitation/create" || method == "sampling/createMessage" ||
-                             method == "roots/list";
-        if (!relayed || !Forwarded(MessageKind::kRequest, method, /*from_client=*/false)) {
-          refuse = "the MCP server asked the client for input with " +
-                   Quoted(method.substr(0, 64)) + ", which Interlock does not relay";
-          break;
-        }
-      }
-    }
+    refuse = RefusedInputRequests(result->get_object().if_contains("inputRequests"));
   }
   if (refuse.empty() && legacy_client_.load()) refuse = AskLegacyClient(result->get_object(), p);
   if (!refuse.empty()) {

@@ -15,6 +15,7 @@
 
 #include "common/json.h"
 #include "mcp/framing.h"
+#include "mcp/request_headers.h"
 #include "mcp/sse.h"
 #include "mcp/upstream_revision.h"
 #include "outbound/http_endpoint.h"
@@ -367,12 +368,8 @@ void HttpUpstream::NoteModern(const json::object& message, Op& op) {
                              : nullptr;
   if (v == nullptr || !v->is_string() || IsLegacyRevision(v->get_string())) return;
   op.modern_version = EncodeHeaderValue(v->get_string());
-  const json::value* name = nullptr;
-  if (op.method == "tools/call" || op.method == "prompts/get") {
-    name = p->if_contains("name");
-  } else if (op.method == "resources/read") {
-    name = p->if_contains("uri");
-  }
+  const char* field = McpNameField(op.method);
+  const json::value* name = field != nullptr ? p->if_contains(field) : nullptr;
   if (name != nullptr && name->is_string()) op.mcp_name = EncodeHeaderValue(name->get_string());
   if (op.method == "tools/call" && name != nullptr && name->is_string()) {
     // Its Mcp-Param-* headers are made in Begin from these, the arguments this very body

@@ -31,16 +31,15 @@ std::string Capped(std::string_view v) {
   return "'" + out + (v.size() > 80 ? "...'" : "'");
 }
 
-// The body value Mcp-Name mirrors: params.name or params.uri (nullopt: the method has none).
+// The body value Mcp-Name mirrors: params.name, params.uri or (the tasks extension's
+// requests) params.taskId (nullopt: the method has none).
 std::optional<std::string_view> NameSourceOf(const Message& msg, bool* missing) {
-  const bool by_name = msg.method == "tools/call" || msg.method == "prompts/get";
-  const bool by_uri = msg.method == "resources/read";
+  const char* field = McpNameField(msg.method);
   *missing = false;
-  if (!by_name && !by_uri) return std::nullopt;
+  if (field == nullptr) return std::nullopt;
   const json::value* params = msg.doc.get_object().if_contains("params");
-  const json::value* v = params != nullptr && params->is_object()
-                             ? params->get_object().if_contains(by_name ? "name" : "uri")
-                             : nullptr;
+  const json::value* v =
+      params != nullptr && params->is_object() ? params->get_object().if_contains(field) : nullptr;
   if (v == nullptr || !v->is_string()) {
     *missing = true;
     return std::nullopt;
@@ -51,6 +50,14 @@ std::optional<std::string_view> NameSourceOf(const Message& msg, bool* missing) 
 Status Mismatch(std::string what) { return Error::Invalid("Header mismatch: " + what); }
 
 }  // namespace
+
+const char* McpNameField(std::string_view method) {
+  if (method == "tools/call" || method == "prompts/get") return "name";
+  if (method == "resources/read") return "uri";
+  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel")
+    return "taskId";
+  return nullptr;
+}
 
 Result<std::string> DecodeHeaderValue(std::string_view value) {
   if (!PlainHeaderValue(value)) return Error::Invalid("the header value has invalid characters");

@@ -30,9 +30,14 @@ struct RequestHeaders {
 // `=?base64?B64?=` decoded (standard alphabet, padding optional). Errors for anything else.
 Result<std::string> DecodeHeaderValue(std::string_view value);
 
+// The params field Mcp-Name mirrors for a request of `method`: "name" (tools/call,
+// prompts/get), "uri" (resources/read), "taskId" (tasks/get, tasks/update, tasks/cancel of the
+// tasks extension); nullptr for every other method.
+const char* McpNameField(std::string_view method);
+
 // OK when the headers agree with `msg` (a request or notification). `modern`: the request
-// is sent under 2026-07-28, where MCP-Protocol-Version, Mcp-Method and (for tools/call,
-// resources/read and prompts/get) Mcp-Name are required and the version must equal
+// is sent under 2026-07-28, where MCP-Protocol-Version, Mcp-Method and (McpNameField)
+// Mcp-Name are required and the version must equal
 // params._meta's. Headers present on a legacy request are checked too. The error's message
 // says which header disagrees (values capped), for the -32020 answer.
 Status CheckRequestHeaders(const RequestHeaders& headers, const Message& msg, bool modern);

@@ -8,8 +8,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr char kTasksExtension[] = "io.modelcontextprotocol/tasks";
-
 const json::object* ObjectAt(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
@@ -140,6 +138,16 @@ void WithoutTasksExtension(json::object& request) {
       ext != nullptr && ext->is_object()) {
     ext->get_object().erase(kTasksExtension);
   }
+}
+
+bool DeclaresTasksExtension(const json::object& request) {
+  const json::object* meta = MetaOf(request);
+  const json::value* caps = meta != nullptr ? meta->if_contains(kMetaClientCapabilities) : nullptr;
+  const json::value* ext =
+      caps != nullptr && caps->is_object() ? caps->get_object().if_contains("extensions") : nullptr;
+  const json::value* tasks =
+      ext != nullptr && ext->is_object() ? ext->get_object().if_contains(kTasksExtension) : nullptr;
+  return tasks != nullptr && tasks->is_object();
 }
 
 bool IsInputRequired(const json::object& result) {

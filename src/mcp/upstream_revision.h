@@ -83,10 +83,18 @@ bool IsInputRequired(const boost::json::object& result);
 // resultType "task": the server turned the request into a task (io.modelcontextprotocol/tasks).
 bool IsTaskResult(const boost::json::object& result);
 
-// Removes the tasks extension from the client capabilities in `request`'s `_meta`: tasks
-// are not created through Interlock (a task's result would come back through tasks/get,
-// past the gateway's decision and result recording), so no server is told the client can
-// follow one.
+// The tasks extension's identifier (io.modelcontextprotocol/tasks; docs/mcp.md#tasks).
+inline constexpr char kTasksExtension[] = "io.modelcontextprotocol/tasks";
+
+// Whether the 2026-07-28 request `request` declares the tasks extension in its `_meta`
+// client capabilities (`extensions["io.modelcontextprotocol/tasks"]`, an object).
+bool DeclaresTasksExtension(const boost::json::object& request);
+
+// Removes the tasks extension (and the 2025 `tasks` capability) from the client capabilities
+// in `request`'s `_meta`. Applied to every request the gateway sends a modern server except
+// a 2026-07-28 client's own tools/call and tasks/* (docs/mcp.md#tasks): a server is told the
+// client follows tasks only where the gateway follows them too, so a task's result never
+// comes back past the gateway's result handling.
 void WithoutTasksExtension(boost::json::object& request);
 
 }  // namespace interlock::mcp

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "gateway_harness.h"
 #include "mcp/gateway.h"
 #include "mcp/upstream_revision.h"
 #include "store/sqlite_pins.h"
@@ -21,53 +22,8 @@ namespace {
 
 namespace json = boost::json;
 
-class CountingEnforcer : public Enforcer {
- public:
-  Outcome Decide(ToolCall call) override {
-    std::lock_guard l(mu);
-    decided.push_back(call);
-    Outcome o;
-    o.call_id = "call-" + std::to_string(decided.size());
-    if (!call.refusal_reason.empty()) {
-      o.decision = DenyDecision(Code::kInvalidRequest, call.refusal_reason, call.refusal_rule);
-    } else if (call.tool == "delete_file") {
-      o.decision = DenyDecision(Code::kToolBlocked, "blocked by test", "r");
-    } else {
-      o.decision.verdict = Verdict::kAllow;
-      o.decision.code = Code::kAllowed;
-    }
-    return o;
-  }
-  Outcome AwaitApproval(const Outcome& p, const std::function<bool()>&,
-                        const std::function<void()>&) override {
-    return p;
-  }
-  Status RecordResult(std::string_view call_id, const ToolResult& r) override {
-    std::lock_guard l(mu);
-    recorded.emplace_back(std::string(call_id), r);
-    return Status::Ok();
-  }
-  Status Withdraw(const Outcome&, std::string_view) override { return Status::Ok(); }
-  Status KillSwitchClear() override {
-    std::lock_guard l(mu);
-    ++kill_checks;
-    return kill;
-  }
-  std::mutex mu;
-  Status kill = Status::Ok();  // what KillSwitchClear answers
-  int kill_checks = 0;
-  std::vector<ToolCall> decided;
-  std::vector<std::pair<std::string, ToolResult>> recorded;
-};
-
-class AllVisible : public ToolViewSource {
- public:
-  Result<View> ViewTools(const std::vector<std::string>& tools) override {
-    View v;
-    for (const auto& t : tools) v[t].visible = true;
-    return v;
-  }
-};
+using testharness::CountingEnforcer;
+using testharness::Harness;
 
 json::value Tools() {
   json::array tools;
@@ -76,63 +32,6 @@ json::value Tools() {
   }
   return tools;
 }
-
-// A scripted server: `answer` gives the reply to each request (null: none), sent back at once
-// (re-entrantly, as a fast server would).
-struct Harness {
-  using Answer = std::function<json::value(const json::object& request)>;
-  explicit Harness(Answer a, std::chrono::milliseconds discover_timeout = std::chrono::seconds(2))
-      : answer(std::move(a)) {
-    pins = std::make_unique<PinStore>(store::OpenSqlitePinRows(":memory:").value());
-    GatewayOptions o;
-    o.agent_id = "a";
-    o.tools = &view;
-    o.enforcer = &enforcer;
-    o.pins = pins.get();
-    o.catalog_timeout = std::chrono::milliseconds(500);
-    o.discover_timeout = discover_timeout;
-    gw = std::make_unique<Gateway>(
-        o,
-        [this](const json::value& v) {
-          std::lock_guard l(mu);
-          to_client.push_back(v);
-        },
-        [this](const json::value& v) {
-          {
-            std::lock_guard l(mu);
-            to_server.push_back(v);
-          }
-          const json::object& o = v.get_object();
-          if (!o.contains("id") || !o.contains("method")) return;
-          json::value reply = answer(o);
-          if (reply.is_null()) return;
-          reply.get_object()["jsonrpc"] = "2.0";
-          reply.get_object()["id"] = o.at("id");
-          gw->OnServerLine(ToJsonText(reply));
-        });
-  }
-  std::vector<json::value> Sent(std::string_view method) {
-    std::lock_guard l(mu);
-    std::vector<json::value> out;
-    for (const auto& v : to_server) {
-      const json::value* m = v.get_object().if_contains("method");
-      if (m != nullptr && m->is_string() && m->get_string() == method) out.push_back(v);
-    }
-    return out;
-  }
-  json::value LastClient() {
-    std::lock_guard l(mu);
-    return to_client.back();
-  }
-  Answer answer;
-  AllVisible view;
-  CountingEnforcer enforcer;
-  std::unique_ptr<PinStore> pins;
-  std::mutex mu;
-  std::vector<json::value> to_client;
-  std::vector<json::value> to_server;
-  std::unique_ptr<Gateway> gw;
-};
 
 const char kInitialize[] =
     R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
@@ -587,23 +486,28 @@ const char kModernMetaWithTasks[] =
     R"("io.modelcontextprotocol/clientCapabilities":{"extensions":{)"
     R"("io.modelcontextprotocol/tasks":{}}}})";
 
-// Tests that a modern server is never told the client follows tasks (so it creates none
-// through Interlock), even when the client's own _meta says so.
-TEST(GatewayUpstreamRevisionTest, ModernServerIsNeverOfferedTheTasksExtension) {
+// Tests that a modern server is never told a 2025 client follows tasks (the gateway follows
+// the tasks of 2026-07-28 clients only; gateway_tasks_test.cc), even when the client's
+// initialize declares the 2025 tasks capability.
+TEST(GatewayUpstreamRevisionTest, ModernServerIsNeverOfferedTasksForALegacyClient) {
   Harness h(ModernServer);
   h.gw->OnClientLine(
-      std::string(
-          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{},)") +
-      kModernMetaWithTasks + "}}");
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+      R"("capabilities":{"tasks":{"requests":{"tools":{"call":{}}}},"extensions":{)"
+      R"("io.modelcontextprotocol/tasks":{}}},"clientInfo":{"name":"c","version":"1"}}})");
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}})");
   const auto calls = h.Sent("tools/call");
   ASSERT_EQ(calls.size(), 1u);
   const json::object& caps =
       calls[0].at("params").at("_meta").at(kMetaClientCapabilities).get_object();
-  EXPECT_FALSE(caps.at("extensions").get_object().contains("io.modelcontextprotocol/tasks"));
+  EXPECT_FALSE(caps.contains("tasks"));
+  EXPECT_FALSE(caps.contains("extensions") &&
+               caps.at("extensions").get_object().contains("io.modelcontextprotocol/tasks"));
 }
 
-// Tests that a call the server turns into a task anyway is refused to the client and
-// recorded as failed (decided once, its outcome never taken for a success).
+// Tests that a task the gateway cannot follow (no usable taskId) is refused to the client
+// and recorded as failed (decided once, its outcome never taken for a success).
 TEST(GatewayUpstreamRevisionTest, CallTheServerTurnsIntoATaskIsRecordedAsFailed) {
   Harness h(ModernServer);
   h.gw->OnClientLine(
@@ -621,6 +525,7 @@ TEST(GatewayUpstreamRevisionTest, CallTheServerTurnsIntoATaskIsRecordedAsFailed)
 
 // Tests that tasks/get (and the other tasks/ methods) naming a task not created through this
 // session, perhaps another agent's on a shared server, is refused and never forwarded.
+// (tasks/update too: gateway_tasks_test.cc.)
 TEST(GatewayUpstreamRevisionTest, TasksGetOfAnotherSessionsTaskIsRefused) {
   Harness h(ModernServer);
   for (const char* m : {"tasks/get", "tasks/result", "tasks/list", "tasks/cancel"}) {

@@ -1,0 +1,516 @@
+// Gateway (gateway.h): the tasks extension of MCP 2026-07-28 (io.modelcontextprotocol/tasks;
+// docs/mcp.md#tasks). A server may answer a 2026-07-28 client's tools/call with a task handle
+// (resultType "task") when the client declared the extension; the client then polls tasks/get,
+// answers the task's input requests with tasks/update and may send tasks/cancel.
+//
+// The gateway follows each task so that it is governed like any call:
+//   - the tools/call was decided once, when it came; nothing about the task decides again;
+//   - only a task this session's tools/call created can be asked about: any other id is
+//     "not found" (a task id names another session's or another agent's task);
+//   - tasks/get and tasks/update ask the kill switch again: an engaged switch cancels the task
+//     at the server and ends it for the client (status failed, KILL_SWITCH), recorded;
+//   - every answer passes the result handling: credentials masked (OnServerLine), a completed
+//     result's structuredContent reduced to the tool's scope, fields a status does not carry
+//     removed, input requests only of the kinds a server may send a client;
+//   - the call's record gets the task's outcome once, when a tasks/get first shows it terminal
+//     (completed: the tool's result; failed: the JSON-RPC error; cancelled), or "not observed"
+//     when the task is evicted, outlives its ttl, or the session or server ends.
+// Task status notifications (notifications/tasks on subscriptions/listen) are not relayed:
+// clients poll, the default.
+#include <algorithm>
+#include <chrono>
+
+#include <boost/json.hpp>
+
+#include "common/json.h"
+#include "common/time.h"
+#include "mcp/framing.h"
+#include "mcp/gateway.h"
+#include "mcp/gateway_internal.h"
+#include "mcp/revision.h"
+#include "mcp/upstream_revision.h"
+
+namespace interlock::mcp {
+
+namespace json = boost::json;
+
+using gateway_internal::CapOutput;
+using gateway_internal::Log;
+using gateway_internal::Quoted;
+
+namespace {
+
+constexpr std::string_view kNotFound =
+    "Failed to retrieve task: Task not found (Interlock: no task of this session has that id)";
+
+bool KnownStatus(std::string_view s) {
+  return s == "working" || s == "input_required" || s == "completed" || s == "failed" ||
+         s == "cancelled";
+}
+
+bool Terminal(std::string_view s) { return s == "completed" || s == "failed" || s == "cancelled"; }
+
+// A task id the gateway keeps and compares: a string of 1 to kMaxTaskIdBytes bytes without
+// control characters.
+bool UsableTaskId(const json::value* v, size_t max_bytes) {
+  if (v == nullptr || !v->is_string()) return false;
+  const json::string& s = v->get_string();
+  if (s.empty() || s.size() > max_bytes) return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+std::string StringAt(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// When the task may be forgotten: its ttlMs from now (null or absent: unlimited), at most
+// `cap`.
+std::chrono::steady_clock::time_point ExpiryOf(const json::object& task, std::chrono::hours cap) {
+  auto life = std::chrono::duration_cast<std::chrono::milliseconds>(cap);
+  if (const json::value* ttl = task.if_contains("ttlMs"); ttl != nullptr && ttl->is_number()) {
+    boost::system::error_code ec;
+    const double ms = ttl->to_number<double>(ec);
+    if (!ec && ms >= 0 && ms < static_cast<double>(life.count())) {
+      life = std::chrono::milliseconds(static_cast<int64_t>(ms));
+    }
+  }
+  return std::chrono::steady_clock::now() + life;
+}
+
+}  // namespace
+
+bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) {
+  json::object& task = msg["result"].get_object();
+  const json::value* id_value = task.if_contains("taskId");
+  const bool usable_id = UsableTaskId(id_value, kMaxTaskIdBytes);
+  const std::string task_id = usable_id ? std::string(id_value->get_string()) : std::string();
+  const json::object request{{"params", p.params}};
+  if (legacy_client_.load() || !IsModern(ClientRevisionOf(request)) ||
+      !DeclaresTasksExtension(request)) {
+    *why =
+        "the MCP server turned the call into a task (io.modelcontextprotocol/tasks), which the "
+        "client did not declare it follows; the task was cancelled and the call's outcome is "
+        "unknown";
+  } else if (!usable_id) {
+    *why =
+        "the MCP server turned the call into a task without a usable taskId; the call's "
+        "outcome is unknown";
+  } else if (!p.outcome) {
+    *why = "the MCP server turned a call Interlock cannot follow into a task";
+  }
+  if (why->empty()) {
+    std::vector<OpenTask> ended;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = tasks_.begin(); it != tasks_.end();) {
+        if (it->second.expires <= now) {
+          ended.push_back(std::move(it->second));
+          it = tasks_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (tasks_.count(task_id) != 0) {
+        *why = "the MCP server returned the id of a task already open in this session (" +
+               Quoted(task_id.substr(0, 64)) + "); the call's outcome is unknown";
+      } else {
+        if (tasks_.size() >= kMaxOpenTasks) {
+          // The oldest: one already recorded if any (nothing is lost), else the oldest open.
+          auto victim = tasks_.end();
+          for (auto it = tasks_.begin(); it != tasks_.end(); ++it) {
+            if (victim == tasks_.end() || it->second.recorded > victim->second.recorded ||
+                (it->second.recorded == victim->second.recorded &&
+                 it->second.seq < victim->second.seq)) {
+              victim = it;
+            }
+          }
+          ended.push_back(std::move(victim->second));
+          tasks_.erase(victim);
+        }
+        OpenTask t;
+        t.outcome = p.outcome;
+        t.tool = p.tool;
+        t.credential_json = p.credential_json;
+        t.created_at = StringAt(task, "createdAt");
+        t.seq = next_open_seq_++;
+        t.expires = ExpiryOf(task, kMaxTaskLife);
+        tasks_.emplace(task_id, std::move(t));
+      }
+    }
+    for (OpenTask& t : ended) {
+      const std::string status = t.last_status.empty() ? "unknown" : t.last_status;
+      ToolResult r;
+      r.ok = false;
+      r.output_json = "null";
+      r.error = "the task's outcome was not observed through Interlock (forgotten: over " +
+                std::to_string(kMaxOpenTasks) + " tasks open, or past its ttl; last status " +
+                status + "); it may have run";
+      if (!t.recorded && t.outcome && !t.outcome->call_id.empty()) {
+        r.credential_json = t.credential_json;
+        (void)options_.enforcer->RecordResult(t.outcome->call_id, r);
+      }
+    }
+  }
+  if (why->empty()) {
+    if (std::string refused = ApplyTaskState(task_id, p.tool, task); !refused.empty()) {
+      *why = refused;
+      std::lock_guard lock(mu_);
+      tasks_.erase(task_id);
+    }
+  }
+  if (!why->empty()) {
+    if (usable_id) CancelTaskAtServer(task_id, p.outcome.get());
+    return false;
+  }
+  if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(true, "task " + task_id);
+  msg["id"] = p.client_id;
+  AnswerClient(msg);
+  return true;
+}
+
+std::string Gateway::ApplyTaskState(const std::string& task_id, const std::string& tool,
+                                    json::object& task) {
+  const std::string status = StringAt(task, "status");
+  if (!KnownStatus(status)) {
+    return "the MCP server sent a task status Interlock does not know (" +
+           Quoted(status.substr(0, 32)) + ")";
+  }
+  // A status carries only its own payload (a `result` beside "working" would reach the client
+  // without being recorded).
+  if (status != "completed") task.erase("result");
+  if (status != "failed") task.erase("error");
+  if (status != "input_required") task.erase("inputRequests");
+  std::vector<std::string> outstanding;
+  ToolResult r;
+  r.ok = false;
+  r.output_json = "null";
+  if (status == "completed") {
+    json::value* result = task.if_contains("result");
+    if (result == nullptr || !result->is_object()) {
+      return "the MCP server reported the task completed without a result";
+    }
+    if (json::value* sc = result->get_object().if_contains("structuredContent");
+        sc != nullptr && sc->is_object()) {
+      ReduceToScope(tool, sc->get_object());
+    }
+    const json::value* is_error = result->get_object().if_contains("isError");
+    r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
+    r.output_json = CapOutput(*result);
+  } else if (status == "failed") {
+    const json::value* error = task.if_contains("error");
+    const json::value* m = error != nullptr && error->is_object()
+                               ? error->get_object().if_contains("message")
+                               : nullptr;
+    r.error =
+        "the task failed: " + (m != nullptr && m->is_string() ? std::string(m->get_string())
+                                                              : std::string("JSON-RPC error"));
+  } else if (status == "cancelled") {
+    const std::string message = StringAt(task, "statusMessage");
+    r.error = "the task was cancelled" + (message.empty() ? std::string() : ": " + message);
+  } else if (status == "input_required") {
+    const json::value* requests = task.if_contains("inputRequests");
+    if (requests == nullptr || !requests->is_object() || requests->get_object().empty()) {
+      return "the MCP server's task asks for input without saying for what";
+    }
+    if (std::string refused = RefusedInputRequests(requests); !refused.empty()) return refused;
+    for (const auto& kv : requests->get_object()) outstanding.emplace_back(kv.key());
+    std::sort(outstanding.begin(), outstanding.end());
+  }
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end()) return "";  // ended meanwhile (the session is ending)
+    it->second.last_status = status;
+    it->second.outstanding = std::move(outstanding);
+    if (task.contains("ttlMs")) it->second.expires = ExpiryOf(task, kMaxTaskLife);
+  }
+  if (Terminal(status)) (void)RecordTaskOnce(task_id, std::move(r));
+  return "";
+}
+
+bool Gateway::RecordTaskOnce(const std::string& task_id, ToolResult r) {
+  std::string call_id;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(task_id);
+    if (it == tasks_.end() || it->second.recorded || !it->second.outcome) return false;
+    it->second.recorded = true;
+    call_id = it->second.outcome->call_id;
+    r.credential_json = it->second.credential_json;
+  }
+  if (call_id.empty()) return false;
+  if (options_.egress_receipts) r.egress_json = options_.egress_receipts(call_id);
+  if (Status s = options_.enforcer->RecordResult(call_id, r); !s.ok()) {
+    Log("could not record the outcome of task " + task_id.substr(0, 64) + " (call " + call_id +
+        "): " + s.error().message);
+  }
+  return true;
+}
+
+void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const std::string& method) {
+  if (method != "tasks/get" && method != "tasks/update" && method != "tasks/cancel") {
+    // The 2025-11-25 tasks requests: no 2025 task is ever created through Interlock
+    // (task-augmented calls are refused), so any id names another session's task.
+    AnswerClient(ErrorResponse(id, kInvalidParams,
+                               "Interlock: " + Quoted(method) +
+                                   " is not forwarded (no task of the 2025-11-25 revision is "
+                                   "created through Interlock)"));
+    return;
+  }
+  const json::value* params = doc.get_object().if_contains("params");
+  const json::value* id_value = params != nullptr && params->is_object()
+                                    ? params->get_object().if_contains("taskId")
+                                    : nullptr;
+  if (!UsableTaskId(id_value, kMaxTaskIdBytes)) {
+    AnswerClient(ErrorResponse(id, kInvalidParams, "Interlock: params.taskId must be a task id"));
+    return;
+  }
+  const std::string task_id(id_value->get_string());
+  std::vector<std::string> answered;
+  if (method == "tasks/update") {
+    const json::value* responses = params->get_object().if_contains("inputResponses");
+    if (responses == nullptr || !responses->is_object()) {
+      AnswerClient(
+          ErrorResponse(id, kInvalidParams, "Interlock: params.inputResponses must be an object"));
+      return;
+    }
+    for (const auto& kv : responses->get_object()) answered.emplace_back(kv.key());
+  }
+  std::shared_ptr<const Enforcer::Outcome> outcome;
+  std::string tool;
+  std::string refused;
+  std::optional<OpenTask> expired;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(task_id);
+    if (it != tasks_.end() && it->second.expires <= std::chrono::steady_clock::now()) {
+      expired = std::move(it->second);
+      tasks_.erase(it);
+      it = tasks_.end();
+    }
+    if (it != tasks_.end()) {
+      outcome = it->second.outcome;
+      tool = it->second.tool;
+      for (const std::string& k : answered) {
+        if (!std::binary_search(it->second.outstanding.begin(), it->second.outstanding.end(), k)) {
+          refused = "inputResponses key " + Quoted(k.substr(0, 64)) +
+                    " answers no input request the task has outstanding";
+          break;
+        }
+      }
+    }
+  }
+  if (expired) {
+    if (!expired->recorded && expired->outcome && !expired->outcome->call_id.empty()) {
+      ToolResult r;
+      r.ok = false;
+      r.output_json = "null";
+      r.error = "the task's outcome was not observed through Interlock before its ttl ended";
+      r.credential_json = expired->credential_json;
+      (void)options_.enforcer->RecordResult(expired->outcome->call_id, r);
+    }
+    AnswerClient(
+        ErrorResponse(id, kInvalidParams, "Failed to retrieve task: Task has expired (Interlock)"));
+    return;
+  }
+  if (!outcome) {
+    AnswerClient(ErrorResponse(id, kInvalidParams, kNotFound));
+    return;
+  }
+  if (!refused.empty()) {
+    AnswerClient(ErrorResponse(id, kInvalidParams, "Interlock: " + refused));
+    return;
+  }
+  if (method != "tasks/cancel") {
+    // The task goes on under a decision made when the call came: a kill switch engaged since
+    // stops it (a cancel is always let through: it stops work).
+    if (Status s = options_.enforcer->KillSwitchClear(); !s.ok()) {
+      const bool kill = s.error().kind == ErrorKind::kPermissionDenied;
+      const std::string why =
+          std::string(CodeName(kill ? Code::kKillSwitch : Code::kStoreUnavailable)) + ": " +
+          (kill ? std::string() : "the kill switch could not be checked: ") + s.error().message +
+          "; the task was cancelled";
+      ToolResult r;
+      r.ok = false;
+      r.output_json = "null";
+      r.error = why;
+      (void)RecordTaskOnce(task_id, std::move(r));
+      CancelTaskAtServer(task_id, outcome.get());
+      {
+        std::lock_guard lock(mu_);
+        tasks_.erase(task_id);
+      }
+      if (method == "tasks/get") {
+        AnswerClient(ResultResponse(id, FailedTask(task_id, why)));
+      } else {
+        AnswerClient(ErrorResponse(id, kInternalError, "Interlock: " + why));
+      }
+      return;
+    }
+  }
+  std::optional<GatewayOptions::ForwardCredential> credential;
+  if (options_.credential_for) {
+    auto c = options_.credential_for(outcome->decision);
+    if (!c.ok()) {
+      AnswerClient(ErrorResponse(id, kInternalError,
+                                 "Interlock: no credential for the MCP server (" +
+                                     std::string(CodeName(Code::kCredentialUnavailable)) +
+                                     "): " + c.error().message));
+      return;
+    }
+    credential = std::move(*c);
+  }
+  std::string closed_why;
+  {
+    std::lock_guard lock(mu_);
+    if (upstream_closed_) {
+      closed_why = upstream_closed_why_;
+    } else {
+      Pending p;
+      p.method = method;
+      p.tool = tool;
+      p.task_id = task_id;
+      ForwardToServerLocked(doc, id, std::move(p));
+      if (auto it = tasks_.find(task_id); it != tasks_.end() && !answered.empty()) {
+        std::vector<std::string>& left = it->second.outstanding;
+        for (const std::string& k : answered) {
+          left.erase(std::remove(left.begin(), left.end(), k), left.end());
+        }
+      }
+    }
+  }
+  if (!closed_why.empty()) {
+    AnswerClient(ErrorResponse(id, kInternalError,
+                               "Interlock: the MCP server is gone (" + closed_why + ")"));
+    return;
+  }
+  if (credential && options_.to_server_authorized) {
+    options_.to_server_authorized(doc, credential->authorization);
+    return;
+  }
+  to_server_(doc);
+}
+
+void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
+  if (p.method != "tasks/get") return;  // tasks/update, tasks/cancel: an acknowledgement
+  json::value* result = msg.if_contains("result");
+  if (result == nullptr || !result->is_object()) {
+    const json::value* error = msg.if_contains("error");
+    const json::value* code =
+        error != nullptr && error->is_object() ? error->get_object().if_contains("code") : nullptr;
+    if (code != nullptr && code->is_int64() && code->get_int64() == kInvalidParams) {
+      // The server no longer knows the task (expired, purged): its outcome is not learnt.
+      const json::value* m = error->get_object().if_contains("message");
+      ToolResult r;
+      r.ok = false;
+      r.output_json = "null";
+      r.error = "the MCP server no longer knows the task, so its outcome was not observed: " +
+                (m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string());
+      (void)RecordTaskOnce(p.task_id, std::move(r));
+      std::lock_guard lock(mu_);
+      tasks_.erase(p.task_id);
+    }
+    return;
+  }
+  json::object& task = result->get_object();
+  std::string why;
+  if (const json::value* t = task.if_contains("taskId");
+      t != nullptr && !(t->is_string() && t->get_string() == p.task_id)) {
+    why = "the MCP server answered tasks/get with another task";
+  } else {
+    why = ApplyTaskState(p.task_id, p.tool, task);
+  }
+  if (why.empty()) return;
+  std::shared_ptr<const Enforcer::Outcome> outcome;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = tasks_.find(p.task_id); it != tasks_.end()) outcome = it->second.outcome;
+  }
+  ToolResult r;
+  r.ok = false;
+  r.output_json = CapOutput(*result);
+  r.error = why;
+  (void)RecordTaskOnce(p.task_id, std::move(r));
+  CancelTaskAtServer(p.task_id, outcome.get());
+  *result = FailedTask(p.task_id, why + "; the task was cancelled");
+  std::lock_guard lock(mu_);
+  tasks_.erase(p.task_id);
+}
+
+void Gateway::CancelTaskAtServer(const std::string& task_id, const Enforcer::Outcome* outcome) {
+  json::value id;
+  {
+    std::lock_guard lock(mu_);
+    if (upstream_closed_) return;
+    id = IssueServerIdLocked();
+    Pending p;
+    p.method = "tasks/cancel";
+    p.internal = true;
+    pending_.emplace(IdKey(id), std::move(p));
+  }
+  json::value request = json::object{
+      {"jsonrpc", "2.0"},
+      {"id", id},
+      {"method", "tasks/cancel"},
+      {"params",
+       json::object{
+           {"taskId", task_id},
+           {"_meta",
+            json::object{{kMetaClientCapabilities,
+                          json::object{{"extensions",
+                                        json::object{{kTasksExtension, json::object{}}}}}}}}}}};
+  if (outcome != nullptr && options_.credential_for && options_.to_server_authorized) {
+    if (auto c = options_.credential_for(outcome->decision); c.ok()) {
+      options_.to_server_authorized(request, c->authorization);
+      return;
+    }
+  }
+  to_server_(request);
+}
+
+json::object Gateway::FailedTask(const std::string& task_id, const std::string& why) const {
+  const std::string now = FormatRfc3339(std::chrono::system_clock::now());
+  std::string created;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = tasks_.find(task_id); it != tasks_.end()) created = it->second.created_at;
+  }
+  return json::object{
+      {"resultType", "complete"},
+      {"taskId", task_id},
+      {"status", "failed"},
+      {"statusMessage", "Interlock: " + why},
+      {"createdAt", created.empty() ? now : created},
+      {"lastUpdatedAt", now},
+      {"ttlMs", nullptr},
+      {"error", json::object{{"code", kInternalError}, {"message", "Interlock: " + why}}}};
+}
+
+void Gateway::EndOpenTasks(std::string_view why) {
+  std::map<std::string, OpenTask, std::less<>> tasks;
+  {
+    std::lock_guard lock(mu_);
+    tasks.swap(tasks_);
+  }
+  for (const auto& [task_id, t] : tasks) {
+    if (t.recorded || !t.outcome || t.outcome->call_id.empty()) continue;
+    ToolResult r;
+    r.ok = false;
+    r.output_json = "null";
+    r.error = "the task's outcome was not observed through Interlock (" + std::string(why) +
+              "; last status " + (t.last_status.empty() ? "unknown" : t.last_status) +
+              "); it may have run";
+    r.credential_json = t.credential_json;
+    if (Status s = options_.enforcer->RecordResult(t.outcome->call_id, r); !s.ok()) {
+      Log("could not record the outcome of task " + task_id.substr(0, 64) + ": " +
+          s.error().message);
+    }
+  }
+}
+
+}  // namespace interlock::mcp
