@@ -48,6 +48,30 @@ class McpModernUpstreamTest : public ::testing::Test {
             "--",       "node",    kNodeDir + "/modern_server.mjs",
             "stdio",    log_};
   }
+  // `interlock mcp` in front of node/tasks_server.mjs (the tasks extension), with a policy
+  // allowing build (scope: target), approve and echo.
+  std::vector<std::string> ThroughTasks() {
+    const std::string policy =
+        tmp_.Write("tasks-policy.yaml",
+                   "agent:\n  id: \"md\"\n  identity: \"md@test\"\n  autonomy: audit_based\n"
+                   "tools:\n  allowed:\n    - name: \"build\"\n      scope: [\"target\"]\n"
+                   "    - name: \"approve\"\n    - name: \"echo\"\n");
+    return {kInterlock, "mcp",     "--policy",
+            policy,     "--store", store_,
+            "--",       "node",    kNodeDir + "/tasks_server.mjs",
+            "stdio",    log_};
+  }
+  // The raw tasks client (node/raw_tasks_client.mjs) running `scenario` through ThroughTasks;
+  // the messages it received.
+  json::array RunTasksClient(const std::string& scenario) {
+    std::vector<std::string> argv = {"/usr/bin/env", "node", kNodeDir + "/raw_tasks_client.mjs",
+                                     scenario, "--"};
+    for (const auto& a : ThroughTasks()) argv.push_back(a);
+    ProcessResult r = RunProcess(argv, "", std::chrono::seconds(90));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const json::value v = json::parse(r.out.substr(r.out.rfind('{', r.out.find("\"exit\""))));
+    return v.at("messages").as_array();
+  }
   std::string Log() const {
     std::ifstream in(log_);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -266,6 +290,72 @@ TEST_F(McpModernUpstreamTest, Sdk2ClientReachesA2026ServerThroughTheGateway) {
     EXPECT_EQ(Records("echo").size(), 2u);         // its decision and its result
     EXPECT_EQ(Records("delete_file").size(), 1u);  // its denial only
   }
+}
+
+// The answer with `id` among `msgs` (null when there is none).
+json::value AnswerWithId(const json::array& msgs, int id) {
+  for (const json::value& m : msgs) {
+    const json::object& o = m.as_object();
+    if (o.contains("id") && !o.contains("method") && o.at("id") == json::value(id)) return m;
+  }
+  return nullptr;
+}
+
+// Tests a task through the stdio gateway (the tasks extension): a 2026-07-28 client that
+// declares it gets the server's task, a made-up task id is not found (and never reaches the
+// server), polls reach the completed result reduced to the tool's scope, and the call is
+// decided once and recorded once with that result.
+TEST_F(McpModernUpstreamTest, TaskThroughTheStdioGatewayIsDecidedOnceAndRecordedOnce) {
+  const json::array msgs = RunTasksClient("build");
+  const json::value created = AnswerWithId(msgs, 1);
+  ASSERT_TRUE(created.is_object()) << json::serialize(msgs);
+  EXPECT_EQ(created.at("result").at("resultType"), "task") << json::serialize(created);
+  EXPECT_EQ(AnswerWithId(msgs, 2).at("error").at("code"), -32602);
+  const json::value* done = nullptr;
+  for (const json::value& m : msgs) {
+    if (m.as_object().contains("result") && m.at("result").as_object().contains("status") &&
+        m.at("result").at("status") == "completed") {
+      done = &m;
+    }
+  }
+  ASSERT_NE(done, nullptr) << json::serialize(msgs);
+  EXPECT_EQ(done->at("result").at("result").at("content").at(0).at("text"), "built web");
+  EXPECT_EQ(done->at("result").at("result").at("structuredContent"),
+            (json::object{{"target", "web"}}));
+  EXPECT_EQ(Count(Log(), "tools/call\t"), 1u) << Log();
+  EXPECT_EQ(Count(Log(), "tasks/get\t"), 4u) << Log();  // 2 working, completed, once more
+  const std::vector<json::object> build = Records("build");
+  ASSERT_EQ(build.size(), 2u) << Audit();
+  EXPECT_EQ(build[0].at("type"), "decision");
+  EXPECT_EQ(build[1].at("type"), "result");
+  EXPECT_EQ(build[1].at("data").at("ok"), true);
+  EXPECT_NE(json::serialize(build[1]).find("built web"), std::string::npos);
+  EXPECT_EQ(Audit().find("tok-web"), std::string::npos) << "a field out of scope was recorded";
+}
+
+// Tests a task that asks for input, answered with tasks/update through the stdio gateway.
+TEST_F(McpModernUpstreamTest, TaskInputAnsweredThroughTheStdioGateway) {
+  const json::array msgs = RunTasksClient("approve");
+  EXPECT_EQ(AnswerWithId(msgs, 1).at("result").at("status"), "input_required")
+      << json::serialize(msgs);
+  EXPECT_TRUE(AnswerWithId(msgs, 2).as_object().contains("result")) << json::serialize(msgs);
+  EXPECT_NE(json::serialize(msgs).find("approved deploy: yes"), std::string::npos)
+      << json::serialize(msgs);
+  const std::vector<json::object> approve = Records("approve");
+  ASSERT_EQ(approve.size(), 2u) << Audit();
+  EXPECT_EQ(approve[1].at("data").at("ok"), true);
+}
+
+// Tests that a client that did not declare the extension is never handed a task: the server
+// (which then refuses the long-running call with -32021) answers it as it came.
+TEST_F(McpModernUpstreamTest, UndeclaringClientIsNeverHandedATask) {
+  const json::array msgs = RunTasksClient("undeclared");
+  const json::value answer = AnswerWithId(msgs, 1);
+  ASSERT_TRUE(answer.is_object()) << json::serialize(msgs);
+  EXPECT_FALSE(answer.as_object().contains("result") &&
+               answer.at("result").as_object().contains("taskId"))
+      << json::serialize(answer);
+  EXPECT_EQ(Count(Log(), "tasks/"), 0u) << Log();
 }
 
 }  // namespace interlock

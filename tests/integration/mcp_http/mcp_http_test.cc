@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -155,6 +156,16 @@ std::string Text(const json::value& result) {
 }
 
 bool Alive(int pid) { return ::kill(pid, 0) == 0; }
+
+// How often `needle` occurs in `haystack`.
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
 
 // Polls until cond() holds or the timeout passes.
 template <class Cond>
@@ -1815,6 +1826,183 @@ TEST_F(McpHttpTest, UnsupportedVersionToAModernUpstreamIsMinus32022WithTheServed
               (json::array{"2026-07-28", "2025-11-25", "2025-06-18"}))
         << r.body;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// The tasks extension (io.modelcontextprotocol/tasks; docs/mcp.md#tasks) through the daemon's
+// 2026-07-28 door, to node/tasks_server.mjs over stdio ("tasks") and over Streamable HTTP
+// ("tasks-http", which refuses a tasks/* request whose Mcp-Name is not its taskId).
+class McpHttpTasksTest : public McpHttp2026Test {
+ protected:
+  void SetUp() override {
+    McpHttp2026Test::SetUp();
+    std::ofstream(policies_ + "/md.yaml")
+        << "agent:\n  id: \"md\"\n  identity: \"md@example.iam\"\n  autonomy: audit_based\n"
+           "tools:\n  allowed:\n    - name: \"build\"\n      scope: [\"target\"]\n"
+           "    - name: \"approve\"\n    - name: \"echo\"\n";
+  }
+  void StartTasksDaemon() {
+    const std::string port_file = dir_.path() + "/tasks-http.port";
+    http_server_ = std::make_unique<Background>(
+        std::vector<std::string>{"node", kNodeDir + "/tasks_server.mjs", "http",
+                                 dir_.path() + "/tasks-http.log", port_file},
+        std::vector<std::string>{}, dir_.path() + "/tasks-http.out");
+    ASSERT_TRUE(WaitFor([&] { return !ReadFile(port_file).empty(); }, 30s))
+        << ReadFile(dir_.path() + "/tasks-http.out");
+    StartDaemon("", "    tasks:\n      command: [\"node\", \"" + kNodeDir +
+                        "/tasks_server.mjs\", \"stdio\", \"" + dir_.path() +
+                        "/tasks.log\"]\n    tasks-http:\n      url: http://127.0.0.1:" +
+                        ReadFile(port_file) + "/mcp\n");
+    ASSERT_FALSE(md_.empty());
+    admin_ = CreateToken(daemon_->store(), "--admin", "root");
+  }
+  std::string ServerLog(const std::string& upstream) const {
+    return ReadFile(dir_.path() + "/" + upstream + ".log");
+  }
+  static json::object TasksMeta() {
+    return json::object{{"io.modelcontextprotocol/clientCapabilities",
+                         {{"extensions", {{"io.modelcontextprotocol/tasks", json::object{}}}}}}};
+  }
+  // tools/call of `tool` declaring the extension; the JSON-RPC answer.
+  json::value CallTool(const std::string& upstream, int id, const std::string& tool,
+                       json::object args, const std::string& token) {
+    HttpResult r = client_->Request(
+        "POST", "/mcp/" + upstream,
+        ModernBody(id, "tools/call", json::object{{"name", tool}, {"arguments", std::move(args)}},
+                   TasksMeta()),
+        token, 30s, ModernHeaders("tools/call", tool));
+    EXPECT_EQ(r.status, 200) << r.body << daemon_->log();
+    return AnswerOf(r);
+  }
+  // tasks/get, tasks/update or tasks/cancel of `task`; `name`: the Mcp-Name header sent.
+  HttpResult TaskRequest(const std::string& upstream, int id, const std::string& method,
+                         const std::string& task, const std::string& token, json::object extra = {},
+                         std::optional<std::string> name = {}) {
+    extra["taskId"] = task;
+    return client_->Request("POST", "/mcp/" + upstream,
+                            ModernBody(id, method, std::move(extra), TasksMeta()), token, 30s,
+                            ModernHeaders(method, name ? *name : task));
+  }
+  // Polls tasks/get until the task's status is not `while_status` (at most 20 polls).
+  json::value PollWhile(const std::string& upstream, int* id, const std::string& task,
+                        const std::string& while_status) {
+    json::value last;
+    for (int i = 0; i < 20; ++i) {
+      last = AnswerOf(TaskRequest(upstream, (*id)++, "tasks/get", task, md_));
+      const json::value* status = last.is_object() && last.as_object().contains("result")
+                                      ? last.at("result").as_object().if_contains("status")
+                                      : nullptr;
+      if (status == nullptr || *status != json::value(while_status)) return last;
+      std::this_thread::sleep_for(50ms);
+    }
+    return last;
+  }
+  std::unique_ptr<Background> http_server_;
+  std::string admin_;
+};
+
+// Tests a task's whole life through the daemon against a stdio and an HTTP server: the call
+// is decided once; the server made a task; tasks/get without Mcp-Name is refused 400 -32020
+// before anything; another agent asking about the task is told it does not exist (and the
+// server never hears of it); the completed result reaches the client reduced to the tool's
+// scope; the audit holds one decision and one result with the tool's output.
+TEST_F(McpHttpTasksTest, TaskIsDecidedOnceRecordedOnceAndPrivateToItsAgent) {
+  StartTasksDaemon();
+  int id = 1;
+  for (const std::string upstream : {"tasks", "tasks-http"}) {
+    SCOPED_TRACE(upstream);
+    const json::value created = CallTool(upstream, id++, "build", {{"target", upstream}}, md_);
+    ASSERT_TRUE(created.is_object()) << daemon_->log();
+    ASSERT_EQ(created.at("result").at("resultType"), "task") << json::serialize(created);
+    const std::string task(created.at("result").at("taskId").as_string());
+
+    HttpResult unnamed = TaskRequest(upstream, id++, "tasks/get", task, md_, {}, "");
+    EXPECT_EQ(unnamed.status, 400) << unnamed.body;
+    HttpResult misnamed = TaskRequest(upstream, id++, "tasks/get", task, md_, {}, "other-task");
+    EXPECT_EQ(misnamed.status, 400) << misnamed.body;
+    ASSERT_TRUE(misnamed.json.is_object()) << misnamed.body;
+    EXPECT_EQ(misnamed.json.at("error").at("code"), -32020);
+
+    const size_t gets_before = Count(ServerLog(upstream), "tasks/get\t");
+    const json::value stranger = AnswerOf(TaskRequest(upstream, id++, "tasks/get", task, ta_));
+    ASSERT_TRUE(stranger.is_object());
+    EXPECT_EQ(stranger.at("error").at("code"), -32602) << json::serialize(stranger);
+    EXPECT_EQ(Count(ServerLog(upstream), "tasks/get\t"), gets_before);
+
+    const json::value done = PollWhile(upstream, &id, task, "working");
+    ASSERT_TRUE(done.is_object()) << daemon_->log();
+    ASSERT_EQ(done.at("result").at("status"), "completed") << json::serialize(done);
+    EXPECT_EQ(done.at("result").at("result").at("content").at(0).at("text"),
+              json::value("built " + upstream));
+    EXPECT_EQ(done.at("result").at("result").at("structuredContent"),
+              (json::object{{"target", upstream}}));
+    // Polled again: the same answer, recorded once.
+    (void)AnswerOf(TaskRequest(upstream, id++, "tasks/get", task, md_));
+    const json::array results = AuditRecords(daemon_->port(), admin_, "md", "built " + upstream);
+    size_t result_records = 0;
+    for (const json::value& rec : results) result_records += rec.at("type") == "result" ? 1 : 0;
+    EXPECT_EQ(result_records, 1u) << json::serialize(results);
+    EXPECT_EQ(Count(ServerLog(upstream), "tools/call\t"), 1u);
+  }
+  HttpClient c(daemon_->port());
+  HttpResult audit = c.Request("GET", "/v1/audit?agent=md&limit=1000", "", admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_EQ(Count(audit.body, "\"type\":\"decision\""), 2u) << audit.body;
+  EXPECT_EQ(audit.body.find("tok-"), std::string::npos) << "a field out of scope was recorded";
+}
+
+// Tests that a task asking for input is answered with tasks/update (only the key it asked),
+// then completes with the answer, through both transports.
+TEST_F(McpHttpTasksTest, TaskInputIsAnsweredWithTasksUpdate) {
+  StartTasksDaemon();
+  int id = 1;
+  for (const std::string upstream : {"tasks", "tasks-http"}) {
+    SCOPED_TRACE(upstream);
+    const json::value created = CallTool(upstream, id++, "approve", {{"what", "deploy"}}, md_);
+    ASSERT_EQ(created.at("result").at("status"), "input_required") << json::serialize(created);
+    const std::string task(created.at("result").at("taskId").as_string());
+    EXPECT_EQ(created.at("result").at("inputRequests").at("ok").at("method"), "elicitation/create");
+    const json::value wrong = AnswerOf(TaskRequest(
+        upstream, id++, "tasks/update", task, md_,
+        {{"inputResponses", {{"other", {{"action", "accept"}, {"content", {{"yes", true}}}}}}}}));
+    EXPECT_EQ(wrong.at("error").at("code"), -32602) << json::serialize(wrong);
+    const json::value ack = AnswerOf(TaskRequest(
+        upstream, id++, "tasks/update", task, md_,
+        {{"inputResponses", {{"ok", {{"action", "accept"}, {"content", {{"yes", true}}}}}}}}));
+    EXPECT_TRUE(ack.as_object().contains("result")) << json::serialize(ack);
+    const json::value done = PollWhile(upstream, &id, task, "working");
+    ASSERT_EQ(done.at("result").at("status"), "completed") << json::serialize(done);
+    EXPECT_EQ(done.at("result").at("result").at("content").at(0).at("text"),
+              "approved deploy: yes");
+    EXPECT_EQ(Count(ServerLog(upstream), "tasks/update\t"), 1u);
+  }
+}
+
+// Tests that an agent's kill switch engaged while its task runs stops the task at the next
+// poll: the client sees it failed with KILL_SWITCH, the server is asked to cancel it, and the
+// call's record says so.
+TEST_F(McpHttpTasksTest, KillSwitchEngagedWhileATaskRunsCancelsIt) {
+  StartTasksDaemon();
+  const json::value created = CallTool("tasks-http", 1, "build", {{"target", "prod"}}, md_);
+  ASSERT_EQ(created.at("result").at("resultType"), "task") << json::serialize(created);
+  const std::string task(created.at("result").at("taskId").as_string());
+  HttpClient c(daemon_->port());
+  ASSERT_EQ(
+      c.Request("POST", "/v1/kill",
+                R"({"scope":"agent","target":"md","engaged":true,"reason":"incident"})", admin_)
+          .status,
+      200);
+  const json::value stopped = AnswerOf(TaskRequest("tasks-http", 2, "tasks/get", task, md_));
+  ASSERT_TRUE(stopped.is_object()) << daemon_->log();
+  EXPECT_EQ(stopped.at("result").at("status"), "failed") << json::serialize(stopped);
+  EXPECT_NE(json::serialize(stopped).find("KILL_SWITCH"), std::string::npos);
+  EXPECT_TRUE(WaitFor([&] { return Count(ServerLog("tasks-http"), "tasks/cancel\t") == 1; }, 10s))
+      << ServerLog("tasks-http");
+  EXPECT_EQ(Count(ServerLog("tasks-http"), "tasks/get\t"), 0u);
+  const json::array killed = AuditRecords(daemon_->port(), admin_, "md", "KILL_SWITCH");
+  bool recorded = false;
+  for (const json::value& rec : killed) recorded = recorded || rec.at("type") == "result";
+  EXPECT_TRUE(recorded) << json::serialize(killed);
 }
 
 }  // namespace
