@@ -123,6 +123,13 @@
 // within kOpenCallTtl; a call never retried is recorded as failed when evicted, expired or
 // when the gateway ends).
 //
+// Tasks (io.modelcontextprotocol/tasks; gateway_tasks.cc, docs/mcp.md#tasks-the-tasks-extension):
+// a 2026-07-28 server may answer a 2026-07-28 client's tools/call that declared the extension
+// with a task. The gateway keeps it (OpenTask, by the server's task id) and forwards the
+// client's tasks/get, tasks/update and tasks/cancel for its own tasks only (any other id is
+// -32602); tasks/get and tasks/update ask the kill switch again; the call's outcome is recorded
+// once, when a tasks/get first shows it terminal (else "not observed" when it is forgotten).
+//
 // Threading: OnClientLine runs on the transport's client thread and may block (the
 // decision, loading the tool catalog from the upstream for at most kCatalogTimeout);
 // OnServerLine and OnUpstreamClosed run on the transport's server thread and never wait
