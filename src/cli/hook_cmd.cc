@@ -1,6 +1,14 @@
-// `interlock hook claude-code`: the Claude Code PreToolUse hook, and with
-// --event post-tool-use the PostToolUse hook (RunPostToolUse below: records that a call the
-// PreToolUse hook allowed or answered `ask` ran, and its result; never blocks, exit 0).
+// `interlock hook claude-code`: the Claude Code PreToolUse hook; with --event
+// permission-request the PermissionRequest hook (the same decision, answered as
+// decision.behavior: a dialog for a call the PreToolUse hook already decided gets the
+// verdict already given, counted once); with --event post-tool-use the PostToolUse hook
+// (RunPostToolUse below: records that a call the PreToolUse hook allowed or answered `ask`
+// ran, and its result; never blocks, exit 0); with --event permission-denied the
+// PermissionDenied hook (a denial Claude Code made on its own, recorded as a refused call;
+// answers `{}`); with --event auto whichever of the four hook_event_name names. Every
+// event's semantics are the daemon's HTTP hook's (src/server/api_hooks.cc), through the
+// same contract (core/app/claude_code.h): the key a tool use's events share, the reported
+// calls, the one mapping of a decision to an answer.
 //
 // Reads the hook's JSON on stdin (cli/hook_input.h), decides the call through the shared
 // Guard on the embedded store, or through `interlock serve` with --daemon, and prints
@@ -35,6 +43,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -42,7 +52,9 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <boost/json.hpp>
@@ -54,6 +66,7 @@
 #include "cli/hook_input.h"
 #include "cli/local_store.h"
 #include "common/crypto.h"
+#include "common/decision_json.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/store_path.h"
@@ -78,19 +91,23 @@ constexpr int kMaxApprovalWaitSeconds = 3600;
 
 struct HookOptions : EnforcementFlags {
   int approval_wait_seconds = kDefaultApprovalWaitSeconds;
-  std::string allowed_as = "allow";    // or "no-objection"
-  std::string workspace;               // --workspace: pins ${workspace} instead of the input's cwd
-  std::string event = "pre-tool-use";  // or "post-tool-use"
+  std::string allowed_as = "allow";  // or "no-objection"
+  std::string workspace;             // --workspace: pins ${workspace} instead of the input's cwd
+  // pre-tool-use, post-tool-use, permission-request, permission-denied (core::HookEventFlag)
+  // or auto (the event hook_event_name names).
+  std::string event = "pre-tool-use";
 };
 
-// The one line of JSON the hook prints (core/app/claude_code.h: the shape shared with the
-// daemon's HTTP hook).
-int Print(const core::HookAnswer& answer) {
-  std::cout << core::HookAnswerJson(core::HookEvent::kPreToolUse, answer) << std::endl;
+// The one line of JSON the hook prints for `event` (core/app/claude_code.h: the shape
+// shared with the daemon's HTTP hook).
+int Print(HookEvent event, const core::HookAnswer& answer) {
+  std::cout << core::HookAnswerJson(event, answer) << std::endl;
   return kExitOk;
 }
 
-int Deny(const std::string& reason) { return Print(core::HookDeny(reason)); }
+int Deny(HookEvent event, const std::string& reason) {
+  return Print(event, core::HookDeny(reason));
+}
 
 // Reads stdin up to the cap; false when larger or unreadable.
 bool ReadStdin(std::string* out) {
@@ -118,15 +135,17 @@ std::string Reason(const Decision& d) { return std::string(CodeName(d.code)) + "
 // --allowed-as no-objection `{}` (Claude Code's own rules and prompts still apply), except
 // in auto mode, where `{}` would leave the call to the classifier: there it is "allow".
 int PrintVerdict(const HookOptions& opt, const Decision& d, const HookInput& input) {
-  return Print(core::HookAnswerFor(d, {.allowed_as_no_objection = opt.allowed_as == "no-objection",
+  return Print(input.event,
+               core::HookAnswerFor(d, {.allowed_as_no_objection = opt.allowed_as == "no-objection",
                                        .permission_mode = input.permission_mode}));
 }
 
 // Standalone approval_required: the local prompt is one person, so it may stand in for
 // one approver only, and only where a person answers it (core::HookAnswerFor).
+// A PermissionRequest answered `ask` shows Claude Code's dialog (core::HookAnswerJson).
 int PrintStandaloneApproval(const Decision& d, const HookInput& input) {
-  return Print(core::HookAnswerFor(
-      d, {.local_person_may_decide = true, .permission_mode = input.permission_mode}));
+  return Print(input.event, core::HookAnswerFor(d, {.local_person_may_decide = true,
+                                                    .permission_mode = input.permission_mode}));
 }
 
 // $XDG_STATE_HOME/interlock/hook-runs (else $HOME/.local/state/...): one file per Claude
@@ -198,17 +217,42 @@ Result<std::string> CallMapPath(std::string_view session_id, std::string_view to
   return dir + Sha256Hex(session_id).substr(0, 32) + "/" + Sha256Hex(tool_use_id).substr(0, 32);
 }
 
+// What CallMapPath holds: the call id, then (from this version on) the SHA-256 of the call's
+// tool and arguments (core::ToolUseKeyOf), so a PermissionRequest of the same tool use with
+// other arguments is never answered this call's verdict.
+struct CallMemo {
+  std::string call_id;
+  std::string request_sha256;  // empty in a file written before
+};
+
+Result<CallMemo> ReadCallMemo(const std::string& path) {
+  auto text = ReadFileBounded(path, 512, "hook call file");
+  if (!text.ok()) return text.error();
+  CallMemo memo;
+  const size_t nl = text->find('\n');
+  memo.call_id = text->substr(0, nl);
+  if (nl != std::string::npos) {
+    memo.request_sha256 = text->substr(nl + 1);
+    while (!memo.request_sha256.empty() &&
+           (memo.request_sha256.back() == '\n' || memo.request_sha256.back() == '\r')) {
+      memo.request_sha256.pop_back();
+    }
+  }
+  while (!memo.call_id.empty() && memo.call_id.back() == '\r') memo.call_id.pop_back();
+  if (memo.call_id.empty()) return Error::Corrupt("hook call file " + path + " is empty");
+  return memo;
+}
+
 // Best effort: a call that cannot be remembered is still answered; its PostToolUse then
 // says that it finds no decided call.
-void RememberCall(std::string_view session_id, std::string_view tool_use_id,
-                  const std::string& call_id) {
-  if (tool_use_id.empty() || call_id.empty()) return;
-  auto path = CallMapPath(session_id, tool_use_id);
+void RememberCall(const HookInput& input, const std::string& call_id) {
+  if (input.tool_use_id.empty() || call_id.empty()) return;
+  auto path = CallMapPath(input.session_id, input.tool_use_id);
   if (!path.ok()) return;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
   std::ofstream out(*path, std::ios::trunc);
-  out << call_id << "\n";
+  out << call_id << "\n" << core::ToolUseKeyOf(input).request_sha256 << "\n";
   if (!out) {
     std::cerr << "interlock hook: could not remember call " << call_id << " for PostToolUse in "
               << *path << '\n';
@@ -226,56 +270,104 @@ int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
   if (!past_deadline()) verdict = daemon.AwaitApproval(pending, past_deadline, nullptr);
   if (verdict.decision.verdict != Verdict::kApprovalRequired) {
     if (verdict.decision.verdict == Verdict::kAllow) {
-      RememberCall(input.session_id, input.tool_use_id,
-                   verdict.call_id.empty() ? pending.call_id : verdict.call_id);
+      RememberCall(input, verdict.call_id.empty() ? pending.call_id : verdict.call_id);
     }
     return PrintVerdict(opt, verdict.decision, input);
   }
   std::string where =
       pending.approval_id.empty() ? "call " + pending.call_id : "approval " + pending.approval_id;
   if (!pending.approval_url.empty()) where += " (" + pending.approval_url + ")";
-  return Deny(Reason(pending.decision) + "; no reviewer decided within " +
-              std::to_string(opt.approval_wait_seconds) + " s: " + where +
-              " is still pending; retry the same call after a reviewer decides");
+  return Deny(input.event, Reason(pending.decision) + "; no reviewer decided within " +
+                               std::to_string(opt.approval_wait_seconds) + " s: " + where +
+                               " is still pending; retry the same call after a reviewer decides");
+}
+
+// --daemon: the daemon's answer to `call` in the session's run (SessionRun). A run file
+// naming a run the daemon does not know (its store was reset, or the token now belongs to
+// another agent) is replaced by a new run once and the call sent again; a run that exists
+// but is halted or ended is kept, so its budgets keep holding. An error: no run.
+Result<mcp::DaemonEnforcer::Outcome> DecideInSessionRun(mcp::DaemonEnforcer& daemon,
+                                                        std::string_view session_id,
+                                                        ToolCall call) {
+  auto run = SessionRun(daemon, session_id);
+  if (!run.ok()) return run.error();
+  daemon.UseRun(*run);
+  ToolCall retry = call;
+  mcp::DaemonEnforcer::Outcome out = daemon.Decide(std::move(call));
+  if (out.decision.code != Code::kStoreUnavailable || !SessionRunIsUnknown(daemon, *run)) {
+    return out;
+  }
+  if (auto dir = HookRunsDir(); dir.ok()) {
+    std::error_code ec;  // a file that cannot be removed makes SessionRun reuse it: deny
+    std::filesystem::remove(*dir + "/" + Sha256Hex(session_id).substr(0, 32), ec);
+  }
+  auto fresh = SessionRun(daemon, session_id);
+  if (!fresh.ok()) return fresh.error();
+  daemon.UseRun(*fresh);
+  return daemon.Decide(std::move(retry));
+}
+
+std::string NoSessionRun(const Error& e) {
+  return std::string(CodeName(Code::kStoreUnavailable)) + ": no daemon run for this session (" +
+         e.message + "); call denied";
 }
 
 // --daemon: the decision comes from `interlock serve`, in the session's run.
-int RunHookDaemon(const HookOptions& opt, const HookInput& input, ToolCall call,
+int RunHookDaemon(const HookOptions& opt, const HookInput& input,
                   std::chrono::steady_clock::time_point deadline) {
-  const std::string_view session_id = input.session_id;
   auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
-  if (!daemon.ok()) return Deny(daemon.error().message);
-  auto run = SessionRun(**daemon, session_id);
-  if (!run.ok()) {
-    return Deny(std::string(CodeName(Code::kStoreUnavailable)) +
-                ": no daemon run for this session (" + run.error().message + "); call denied");
+  if (!daemon.ok()) return Deny(input.event, daemon.error().message);
+  auto out = DecideInSessionRun(**daemon, input.session_id, core::HookCall(input));
+  if (!out.ok()) return Deny(input.event, NoSessionRun(out.error()));
+  if (out->decision.verdict == Verdict::kApprovalRequired) {
+    return AwaitDaemonApproval(opt, **daemon, *out, deadline, input);
   }
-  (*daemon)->UseRun(*run);
-  ToolCall retry = call;
-  mcp::DaemonEnforcer::Outcome out = (*daemon)->Decide(std::move(call));
-  if (out.decision.code == Code::kStoreUnavailable && SessionRunIsUnknown(**daemon, *run)) {
-    // The session's run file names a run the daemon does not know (its store was reset,
-    // or the token now belongs to another agent): start a new run once and ask again.
-    // A run that exists but is halted or ended is kept, so its budgets keep holding.
-    if (auto dir = HookRunsDir(); dir.ok()) {
-      std::error_code ec;  // a file that cannot be removed makes SessionRun reuse it: deny
-      std::filesystem::remove(*dir + "/" + Sha256Hex(session_id).substr(0, 32), ec);
-    }
-    auto fresh = SessionRun(**daemon, session_id);
-    if (!fresh.ok()) {
-      return Deny(std::string(CodeName(Code::kStoreUnavailable)) +
-                  ": no daemon run for this session (" + fresh.error().message + "); call denied");
-    }
-    (*daemon)->UseRun(*fresh);
-    out = (*daemon)->Decide(std::move(retry));
+  if (out->decision.verdict == Verdict::kAllow) RememberCall(input, out->call_id);
+  return PrintVerdict(opt, out->decision, input);
+}
+
+bool SafeCallId(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+// --daemon PermissionRequest: the daemon cannot be sent the tool use's key here (the
+// gateway's client sends none), so the PreToolUse hook's memo of the call it allowed for
+// this tool use (CallMapPath, bound to the call's SHA-256) stands in: that call is looked
+// up at the daemon (GET /v1/calls/{id}: the daemon answers it only to its agent) and its
+// verdict answered, nothing decided or counted again. A grant the PreToolUse hook already
+// released is this tool use's grant: answered allow. No memo for this call (no PreToolUse
+// hook, another call, no tool_use_id): decided now, as the PreToolUse hook decides (an
+// identical call awaiting reviewers attaches to its approval, counted once).
+int RunPermissionRequestDaemon(const HookOptions& opt, const HookInput& input,
+                               std::chrono::steady_clock::time_point deadline) {
+  auto path = input.tool_use_id.empty() ? Result<std::string>(Error::Invalid("no tool_use_id"))
+                                        : CallMapPath(input.session_id, input.tool_use_id);
+  auto memo = path.ok() ? ReadCallMemo(*path) : Result<CallMemo>(path.error());
+  if (!memo.ok() || memo->request_sha256 != core::ToolUseKeyOf(input).request_sha256 ||
+      !SafeCallId(memo->call_id)) {
+    return RunHookDaemon(opt, input, deadline);
   }
-  if (out.decision.verdict == Verdict::kApprovalRequired) {
-    return AwaitDaemonApproval(opt, **daemon, out, deadline, input);
+  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+  if (!daemon.ok()) return Deny(input.event, daemon.error().message);
+  const std::string unavailable = std::string(CodeName(Code::kStoreUnavailable)) +
+                                  ": cannot look up call " + memo->call_id +
+                                  " that the PreToolUse hook allowed for this tool use (";
+  auto reply =
+      (*daemon)->Exchange("GET", "/v1/calls/" + memo->call_id, "", std::chrono::seconds(15));
+  if (!reply.ok()) return Deny(input.event, unavailable + reply.error().message + ")");
+  if (reply->status != 200) {
+    return Deny(input.event, unavailable + "HTTP " + std::to_string(reply->status) + ")");
   }
-  if (out.decision.verdict == Verdict::kAllow) {
-    RememberCall(input.session_id, input.tool_use_id, out.call_id);
+  auto doc = ParseJsonStrict(reply->body);
+  std::optional<Decision> d;
+  if (doc.ok() && doc->is_object()) d = DecisionFromJson(doc->get_object());
+  if (!d || (!d->tool.empty() && d->tool != input.tool_name)) {
+    return Deny(input.event, unavailable + "the daemon's answer is not this call's decision)");
   }
-  return PrintVerdict(opt, out.decision, input);
+  if (d->verdict == Verdict::kApprovalRequired) return RunHookDaemon(opt, input, deadline);
+  return PrintVerdict(opt, *d, input);
 }
 
 // The store's WAL size past which a hook closes the store (a checkpoint that empties the
@@ -364,6 +456,22 @@ Result<Standalone> OpenStandalone(const HookOptions& opt, const HookInput& input
   return out;
 }
 
+// Decides `call` for the standalone hook under the tool use's key (core::ToolUseKeyOf): the
+// events of one tool use share it, so a PermissionRequest after its PreToolUse is answered
+// the first answer again (nothing recorded or counted), and a resent PermissionDenied is
+// recorded once.
+core::GuardResponse DecideKeyed(core::Guard& guard, const std::string& agent_id,
+                                const std::string& run_id, ToolCall call, const HookInput& input) {
+  core::HookToolUseKey k = core::ToolUseKeyOf(input);
+  std::promise<core::GuardResponse> answer;
+  std::future<core::GuardResponse> answered = answer.get_future();
+  guard.DecideAsync(
+      agent_id, agent_id, run_id, std::move(call),
+      [&answer](core::GuardResponse g) { answer.set_value(std::move(g)); }, {},
+      core::IdempotencyKey{std::move(k.key), std::move(k.request_sha256)});
+  return answered.get();
+}
+
 // ---- PostToolUse ----------------------------------------------------------------------
 
 // The reviewer name an approval given at Claude Code's permission prompt is recorded under.
@@ -441,27 +549,28 @@ int RunPostToolUseDaemon(const HookOptions& opt, const HookInput& input) {
   }
   auto path = CallMapPath(input.session_id, input.tool_use_id);
   if (!path.ok()) return PostNote(path.error().message + "; nothing recorded");
-  auto call_id = ReadSessionRun(*path);
-  if (!call_id.ok()) {
+  auto memo = ReadCallMemo(*path);
+  if (!memo.ok()) {
     return PostNote("UNDECIDED: Claude Code reports that " + input.tool_name + " ran (tool use " +
                     input.tool_use_id.substr(0, 100) +
                     "), but no PreToolUse of this hook allowed it through the daemon (" +
-                    call_id.error().message +
+                    memo.error().message +
                     "); the daemon has no call to attach the result to, nothing recorded there");
   }
+  const std::string& call_id = memo->call_id;
   auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
   if (!daemon.ok()) return PostNote(daemon.error().message + "; nothing recorded");
   core::CallResult r = PostResult(input, {});
   mcp::ToolResult result;
   result.ok = r.ok;
   result.output_json = std::move(r.output_json);
-  if (Status s = (*daemon)->RecordResult(*call_id, result); !s.ok()) {
-    return PostNote("could not record the result of call " + *call_id +
+  if (Status s = (*daemon)->RecordResult(call_id, result); !s.ok()) {
+    return PostNote("could not record the result of call " + call_id +
                     " in the daemon: " + s.error().message);
   }
   std::error_code ec;
   std::filesystem::remove(*path, ec);
-  return PostNote("recorded the result of call " + *call_id + " in the daemon");
+  return PostNote("recorded the result of call " + call_id + " in the daemon");
 }
 
 // Standalone, a PostToolUse for a call the PreToolUse hook never decided (not registered,
@@ -476,45 +585,35 @@ int RecordUndecided(const HookOptions& opt, Standalone& env, const HookInput& in
       !run.ok() && run.error().kind != ErrorKind::kAlreadyExists) {
     return PostNote(why + "; could not record it either: " + run.error().message);
   }
-  const std::string output = CanonicalJson(input.tool_response);
-  ToolCall call;
-  call.tool = input.tool_name;
-  call.args = input.tool_input;
-  call.refusal_reason = "PostToolUse: Claude Code reports that this call ran (tool use " +
-                        input.tool_use_id.substr(0, 100) + ", output " +
-                        std::to_string(output.size()) + " bytes, sha256 " + Sha256Hex(output) +
-                        "), but Interlock never decided it: " + why;
-  call.refusal_rule = "hook.post-tool-use";
   core::Guard guard(&source, env.store.get(), &clock, nullptr);
-  core::GuardResponse r = guard.Decide(env.agent_id, env.agent_id, run_id, std::move(call));
+  core::GuardResponse r =
+      guard.Decide(env.agent_id, env.agent_id, run_id, core::HookReportedCall(input, why));
   (void)opt;
   if (r.call_id.empty()) return PostNote(why + "; could not record it: " + r.decision.reason);
   return PostNote("UNDECIDED: " + why + "; recorded as call " + r.call_id);
 }
 
-int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
-  auto input = ParseHookInput(raw, HookEvent::kPostToolUse);
-  if (!input.ok()) return PostNote(input.error().message + "; nothing recorded");
-  if (!opt.daemon.empty()) return RunPostToolUseDaemon(opt, *input);
-  auto env = OpenStandalone(opt, *input);
+int RunPostToolUse(const HookOptions& opt, const HookInput& input) {
+  if (!opt.daemon.empty()) return RunPostToolUseDaemon(opt, input);
+  auto env = OpenStandalone(opt, input);
   if (!env.ok()) return PostNote(env.error().message + "; nothing recorded");
   std::vector<std::string> redact_fields;
   if (const policy::AgentPolicy* agent = env->set->Find(env->agent_id); agent != nullptr) {
-    if (const policy::ToolRule* rule = agent->Resolve(input->tool_name).rule) {
+    if (const policy::ToolRule* rule = agent->Resolve(input.tool_name).rule) {
       redact_fields = rule->redact;
     }
   }
   auto keys = audit::LoadOrCreateAuditKeys(audit::DefaultKeysDir(env->store_path));
   if (!keys.ok()) return PostNote("audit key unavailable: " + keys.error().message);
   const audit::Redactor redactor(keys->hmac_key);
-  const std::string run_id = RunIdForSession(input->session_id);
+  const std::string run_id = RunIdForSession(input.session_id);
   SystemClock clock;
   core::PolicySource source(env->set);
   core::Calls calls(env->store.get(), &source, &clock);
-  auto match = FindDecidedCall(calls, run_id, *input, redactor, redact_fields);
+  auto match = FindDecidedCall(calls, run_id, input, redactor, redact_fields);
   if (!match.ok()) {
     if (match.error().kind != ErrorKind::kNotFound) return PostNote(match.error().message);
-    return RecordUndecided(opt, *env, *input, run_id, match.error().message);
+    return RecordUndecided(opt, *env, input, run_id, match.error().message);
   }
 
   if (match->asked) {
@@ -535,13 +634,13 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
       // The tool ran although Interlock did not grant it (the run's record limit, a kill
       // switch, a halted run, a self-approval): on record as a call that ran undecided.
       return RecordUndecided(
-          opt, *env, *input, run_id,
+          opt, *env, input, run_id,
           "call " + match->call_id + " ran but Interlock did not grant and release it (" +
               (released.ok() ? released->record.decision.reason : released.error().message) +
               "); its result is not recorded");
     }
   }
-  core::CallResult result = PostResult(*input, RedactedValues(input->tool_input, redact_fields));
+  core::CallResult result = PostResult(input, RedactedValues(input.tool_input, redact_fields));
   if (Status s = calls.RecordResult(match->call_id, env->agent_id, env->agent_id, result);
       !s.ok()) {
     return PostNote("could not record the result of call " + match->call_id + ": " +
@@ -551,27 +650,51 @@ int RunPostToolUse(const HookOptions& opt, const std::string& raw) {
                   (match->asked ? " (approved at Claude Code's prompt)" : ""));
 }
 
-int RunHook(const HookOptions& opt) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(opt.approval_wait_seconds);
-  std::string raw;
-  if (!ReadStdin(&raw)) {
-    if (opt.event == "post-tool-use") {
-      return PostNote("could not read the hook input (unreadable or over " +
-                      std::to_string(kMaxHookInputBytes) + " bytes); nothing recorded");
+// ---- PermissionDenied ------------------------------------------------------------------
+
+// A denial Claude Code made on its own (the auto-mode classifier, a deny rule): recorded in
+// the session's run as a refused call (core::HookReportedCall, rule
+// claude-code.permission-denied), as the daemon's HTTP hook records it; standalone under
+// the tool use's key (a resent report is recorded once). Answers `{}` (nothing to decide:
+// the call is denied already) and says on stderr what was recorded.
+int RecordPermissionDenied(const HookOptions& opt, const HookInput& input) {
+  auto note = [&input](const std::string& message) {
+    std::cerr << "interlock hook (PermissionDenied): " << message << std::endl;
+    return Print(input.event, {core::HookVerdict::kNoDecision, ""});
+  };
+  std::string call_id;
+  if (!opt.daemon.empty()) {
+    auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+    if (!daemon.ok()) return note(daemon.error().message + "; nothing recorded");
+    auto out = DecideInSessionRun(**daemon, input.session_id, core::HookReportedCall(input));
+    if (!out.ok()) return note("no daemon run for this session (" + out.error().message + ")");
+    if (out->call_id.empty()) return note("not recorded: " + out->decision.reason);
+    call_id = out->call_id;
+  } else {
+    auto env = OpenStandalone(opt, input);
+    if (!env.ok()) return note(env.error().message + "; nothing recorded");
+    SystemClock clock;
+    core::PolicySource source(env->set);
+    const std::string run_id = RunIdForSession(input.session_id);
+    if (auto run = core::Calls(env->store.get(), &source, &clock).JoinRun(env->agent_id, run_id);
+        !run.ok()) {
+      return note("cannot create the run for this session: " + run.error().message);
     }
-    return Deny("could not read the hook input (unreadable or over " +
-                std::to_string(kMaxHookInputBytes) + " bytes); call denied");
+    core::Guard guard(&source, env->store.get(), &clock, nullptr);
+    core::GuardResponse r =
+        DecideKeyed(guard, env->agent_id, run_id, core::HookReportedCall(input), input);
+    if (r.call_id.empty()) return note("not recorded: " + r.decision.reason);
+    call_id = r.call_id;
   }
-  if (opt.event == "post-tool-use") return RunPostToolUse(opt, raw);
-  auto input = ParseHookInput(raw);
-  if (!input.ok()) return Deny(input.error().message);
-  ToolCall call;
-  call.tool = input->tool_name;
-  call.args = input->tool_input;
-  if (!opt.daemon.empty()) return RunHookDaemon(opt, *input, std::move(call), deadline);
-  auto env = OpenStandalone(opt, *input);
-  if (!env.ok()) return Deny(env.error().message);
+  return note("Claude Code's denial of " + input.tool_name + " recorded as call " + call_id);
+}
+
+// ---- PreToolUse and PermissionRequest -----------------------------------------------------
+
+// Standalone: decides the call in the session's run, answered in the event's shape.
+int RunHookStandalone(const HookOptions& opt, const HookInput& input) {
+  auto env = OpenStandalone(opt, input);
+  if (!env.ok()) return Deny(input.event, env.error().message);
   // On stderr, which Claude Code does not parse for an exit-0 hook: stdout stays the one
   // JSON object of the hook contract.
   WarnShadowMode(*env->set, env->agent_id, std::cerr);
@@ -579,12 +702,12 @@ int RunHook(const HookOptions& opt) {
 
   SystemClock clock;
   core::PolicySource source(env->set);
-  const std::string run_id = RunIdForSession(input->session_id);
+  const std::string run_id = RunIdForSession(input.session_id);
   // Joined with a read when the run exists (every call of a session but its first): a
   // CreateRun that finds it would still be a commit and an fsync.
   core::Calls calls(env->store.get(), &source, &clock);
   if (auto run = calls.JoinRun(agent_id, run_id); !run.ok()) {
-    return Deny("cannot create the run for this session: " + run.error().message);
+    return Deny(input.event, "cannot create the run for this session: " + run.error().message);
   }
   // Claude Code never tells a PreToolUse hook that the developer declined an `ask`, so
   // such a call's approval would stay pending for good. Without a daemon (and its
@@ -593,12 +716,60 @@ int RunHook(const HookOptions& opt) {
   // effort: a failure leaves them pending and changes no decision.
   (void)calls.approvals().ExpireOverdue();
   core::Guard guard(&source, env->store.get(), &clock, nullptr);
-  core::GuardResponse r = guard.Decide(agent_id, agent_id, run_id, std::move(call));
+  // Under the tool use's key: a PermissionRequest after its PreToolUse is answered the
+  // verdict already given (an `ask` shows the dialog), decided and counted once.
+  core::GuardResponse r = DecideKeyed(guard, agent_id, run_id, core::HookCall(input), input);
   const int code = r.decision.verdict == Verdict::kApprovalRequired
-                       ? PrintStandaloneApproval(r.decision, *input)
-                       : PrintVerdict(opt, r.decision, *input);
+                       ? PrintStandaloneApproval(r.decision, input)
+                       : PrintVerdict(opt, r.decision, input);
   ExitAnswered(env->store_path, code);
   return code;
+}
+
+// A hook input the hook will not serve: a deny in the shape of the event the entry is
+// registered for (--event), or with --event auto of the event the input names (else
+// PreToolUse's); a report event (PostToolUse, PermissionDenied) has nothing to deny: a
+// note on stderr, and `{}` for PermissionDenied.
+int Refuse(std::optional<HookEvent> configured, const std::string& raw, const std::string& why) {
+  const HookEvent shape =
+      configured.value_or(core::NamedHookEvent(raw).value_or(HookEvent::kPreToolUse));
+  if (shape == HookEvent::kPostToolUse) return PostNote(why + "; nothing recorded");
+  if (shape == HookEvent::kPermissionDenied) {
+    std::cerr << "interlock hook (PermissionDenied): " << why << "; nothing recorded" << std::endl;
+  }
+  return Deny(shape, why);
+}
+
+int RunHook(const HookOptions& opt) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(opt.approval_wait_seconds);
+  const std::optional<HookEvent> configured = core::HookEventOfFlag(opt.event);  // none: auto
+  std::string raw;
+  if (!ReadStdin(&raw)) {
+    return Refuse(configured, "",
+                  "could not read the hook input (unreadable or over " +
+                      std::to_string(kMaxHookInputBytes) + " bytes)");
+  }
+  auto input = configured ? ParseHookInput(raw, *configured) : core::ParseAnyHookInput(raw);
+  if (!input.ok()) return Refuse(configured, raw, input.error().message);
+  switch (input->event) {
+    case HookEvent::kPostToolUse:
+      return RunPostToolUse(opt, *input);
+    case HookEvent::kPermissionDenied:
+      return RecordPermissionDenied(opt, *input);
+    case HookEvent::kPermissionRequest:
+      if (!opt.daemon.empty()) return RunPermissionRequestDaemon(opt, *input, deadline);
+      break;
+    case HookEvent::kPreToolUse:
+      if (!opt.daemon.empty()) return RunHookDaemon(opt, *input, deadline);
+      break;
+  }
+  return RunHookStandalone(opt, *input);
+}
+
+// The shape of a deny for an exception: the configured event's (auto: PreToolUse's).
+HookEvent InternalErrorShape(const HookOptions& opt) {
+  return core::HookEventOfFlag(opt.event).value_or(HookEvent::kPreToolUse);
 }
 
 void AddHook(CLI::App& app, int* exit_code) {
@@ -607,8 +778,9 @@ void AddHook(CLI::App& app, int* exit_code) {
   auto opt = std::make_shared<HookOptions>();
   CLI::App* cc = hook->add_subcommand(
       "claude-code",
-      "Claude Code PreToolUse hook: reads the hook JSON on stdin, prints the permission "
-      "decision. Every Interlock failure prints a deny.");
+      "Claude Code hook (PreToolUse, PermissionRequest, PostToolUse, PermissionDenied: "
+      "--event): reads the hook JSON on stdin, prints the permission decision. Every "
+      "Interlock failure prints a deny.");
   AddEnforcementFlags(cc, opt.get());
   cc->add_option("--approval-wait", opt->approval_wait_seconds,
                  "With --daemon: seconds to wait for a reviewer's verdict on a call needing "
@@ -621,9 +793,15 @@ void AddHook(CLI::App& app, int* exit_code) {
                  "the hook input's cwd, which follows a `cd` in Claude Code's Bash tool");
   cc->add_option("--event", opt->event,
                  "Which Claude Code hook event this is: pre-tool-use (default; decides the "
-                 "call) or post-tool-use (records that the call the PreToolUse hook allowed "
-                 "or answered `ask` ran, and its result; never blocks, exits 0)")
-      ->check(CLI::IsMember({"pre-tool-use", "post-tool-use"}));
+                 "call), permission-request (the same decision for Claude Code's permission "
+                 "dialog; a call the PreToolUse hook decided gets the verdict already given), "
+                 "post-tool-use (records that the call the PreToolUse hook allowed or "
+                 "answered `ask` ran, and its result; never blocks, exits 0), "
+                 "permission-denied (records a denial Claude Code made on its own; answers "
+                 "{}) or auto (the event the input's hook_event_name names). An input of "
+                 "another event than the one given is refused")
+      ->check(CLI::IsMember(
+          {"pre-tool-use", "permission-request", "post-tool-use", "permission-denied", "auto"}));
   cc->add_option("--allowed-as", opt->allowed_as,
                  "What an allowed call answers: allow (default; skips Claude Code's "
                  "permission prompt) or no-objection (no decision: Claude Code's own "
@@ -633,9 +811,9 @@ void AddHook(CLI::App& app, int* exit_code) {
     try {
       *exit_code = RunHook(*opt);
     } catch (const std::exception& e) {
-      *exit_code = Deny(std::string("internal error: ") + e.what());
+      *exit_code = Deny(InternalErrorShape(*opt), std::string("internal error: ") + e.what());
     } catch (...) {
-      *exit_code = Deny("internal error");
+      *exit_code = Deny(InternalErrorShape(*opt), "internal error");
     }
   });
 }

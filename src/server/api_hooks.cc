@@ -11,9 +11,10 @@
 // One Interlock run per agent and Claude Code session: "cc-" + 32 hex digits of
 // SHA-256(agent id, session id), started on the session's first event. A session id sent
 // under another agent's token is another run, so no agent sees or moves another's.
-// With a tool_use_id the events of one tool use share an Idempotency-Key: a
-// PermissionRequest after a PreToolUse is answered the verdict already given (counted
-// once), and a PostToolUse finds the call its PreToolUse allowed.
+// With a tool_use_id the events of one tool use share an Idempotency-Key (core::ToolUseKeyOf,
+// as the command hook): a PermissionRequest after a PreToolUse of the same call is answered
+// the verdict already given (counted once), and a PostToolUse finds the call its PreToolUse
+// allowed.
 #include <iostream>
 #include <string>
 #include <utility>
@@ -53,23 +54,10 @@ std::string HookRunId(std::string_view agent_id, std::string_view session_id) {
   return "cc-" + Sha256Hex(both).substr(0, 32);
 }
 
-// The events of one tool use share a key bound to the call's tool and arguments; without a
-// tool_use_id there is none (an identical later call must be decided again, never
-// answered an old verdict).
-core::IdempotencyKey ToolUseKey(const core::HookInput& in, std::string_view prefix) {
-  if (in.tool_use_id.empty()) return {};
-  const std::string call = in.tool_name + "\n" + CanonicalJson(boost::json::value(in.tool_input));
-  return {std::string(prefix) + in.tool_use_id.substr(0, 200), Sha256Hex(call)};
-}
-
-// What Claude Code reports without asking: recorded through the Guard as a refused call
-// (rule `rule`), so it is in the audit trail; with the tool use's key a PostToolUse of a
-// call decided before finds that call instead.
-ToolCall ReportedCall(const core::HookInput& in, std::string reason, std::string rule) {
-  ToolCall call = core::HookCall(in);
-  call.refusal_reason = std::move(reason);
-  call.refusal_rule = std::move(rule);
-  return call;
+// The tool use's key (core::ToolUseKeyOf: shared with the command hook).
+core::IdempotencyKey ToolUseKey(const core::HookInput& in) {
+  core::HookToolUseKey k = core::ToolUseKeyOf(in);
+  return {std::move(k.key), std::move(k.request_sha256)};
 }
 
 }  // namespace
@@ -132,7 +120,7 @@ void Api::ServeHookEvent(const Caller& c, const std::string& run_id, core::HookI
 void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
                      Responder r) {
   const auto start = std::chrono::steady_clock::now();
-  core::IdempotencyKey key = ToolUseKey(in, "claude-code:");
+  core::IdempotencyKey key = ToolUseKey(in);
   ToolCall call = core::HookCall(in);
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
@@ -161,26 +149,12 @@ void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput
 
 void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::HookInput in,
                            Responder r) {
+  // What Claude Code reports without asking is recorded as a refused call (core::
+  // HookReportedCall); with the tool use's key a PostToolUse of a call decided before finds
+  // that call instead, and a resent PermissionDenied is recorded once.
   const bool post = in.event == core::HookEvent::kPostToolUse;
-  ToolCall call;
-  core::IdempotencyKey key;
-  if (post) {
-    const std::string output = CanonicalJson(in.tool_response);
-    call = ReportedCall(in,
-                        "PostToolUse: Claude Code reports that this call ran (tool use " +
-                            in.tool_use_id.substr(0, 100) + ", output " +
-                            std::to_string(output.size()) + " bytes, sha256 " + Sha256Hex(output) +
-                            "), but Interlock never decided it",
-                        "hook.post-tool-use");
-    key = ToolUseKey(in, "claude-code:");  // the PreToolUse's: finds the call it decided
-  } else {
-    call = ReportedCall(in,
-                        "PermissionDenied: Claude Code denied this call itself (permission "
-                        "mode " +
-                            in.permission_mode.substr(0, 64) + "): " + in.reason.substr(0, 1024),
-                        "claude-code.permission-denied");
-    key = ToolUseKey(in, "claude-code-denied:");  // a resent report is recorded once
-  }
+  ToolCall call = core::HookReportedCall(in);
+  core::IdempotencyKey key = ToolUseKey(in);
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
       [this, c, r, in = std::move(in), post](core::GuardResponse g) mutable {

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <optional>
 #include <utility>
 
 #include <boost/json.hpp>
 
+#include "common/crypto.h"
 #include "common/json.h"
 
 namespace interlock::core {
@@ -40,16 +42,13 @@ Result<json::value> ParseDocument(std::string_view text) {
 }
 
 std::string WrongEventMessage(HookEvent expected) {
-  switch (expected) {
-    case HookEvent::kPostToolUse:
-      return "--event post-tool-use handles PostToolUse events only; configure it under "
-             "PostToolUse";
-    case HookEvent::kPreToolUse:
-      return "this hook handles PreToolUse events only; configure it under PreToolUse (or "
-             "pass --event post-tool-use under PostToolUse)";
-    default:
-      return std::string("the hook input is not a ") + HookEventName(expected) + " event";
+  if (expected == HookEvent::kPreToolUse) {
+    return "this hook handles PreToolUse events only; configure it under PreToolUse (or "
+           "pass --event post-tool-use, permission-request, permission-denied or auto under "
+           "the other events)";
   }
+  return std::string("--event ") + HookEventFlag(expected) + " handles " + HookEventName(expected) +
+         " events only; configure it under " + HookEventName(expected);
 }
 
 // An optional member that must be a string when present (null allowed when `null_ok`).
@@ -127,6 +126,27 @@ const char* HookEventName(HookEvent event) {
   return "PreToolUse";
 }
 
+const char* HookEventFlag(HookEvent event) {
+  switch (event) {
+    case HookEvent::kPostToolUse:
+      return "post-tool-use";
+    case HookEvent::kPermissionRequest:
+      return "permission-request";
+    case HookEvent::kPermissionDenied:
+      return "permission-denied";
+    case HookEvent::kPreToolUse:
+      break;
+  }
+  return "pre-tool-use";
+}
+
+std::optional<HookEvent> HookEventOfFlag(std::string_view flag) {
+  for (HookEvent e : kEvents) {
+    if (flag == HookEventFlag(e)) return e;
+  }
+  return std::nullopt;
+}
+
 Result<HookInput> ParseHookInput(std::string_view text, HookEvent expected) {
   auto doc = ParseDocument(text);
   if (!doc.ok()) return doc.error();
@@ -161,18 +181,51 @@ Result<HookInput> ParseAnyHookInput(std::string_view text) {
   return ReadInput(in, *event);
 }
 
-HookEvent SniffHookEvent(std::string_view text) {
+std::optional<HookEvent> NamedHookEvent(std::string_view text) {
   auto doc = ParseDocument(text);
-  if (!doc.ok()) return HookEvent::kPreToolUse;
+  if (!doc.ok()) return std::nullopt;
   const json::value* name = doc->get_object().if_contains("hook_event_name");
-  if (name == nullptr || !name->is_string()) return HookEvent::kPreToolUse;
-  return EventNamed(name->get_string()).value_or(HookEvent::kPreToolUse);
+  if (name == nullptr || !name->is_string()) return std::nullopt;
+  return EventNamed(name->get_string());
+}
+
+HookEvent SniffHookEvent(std::string_view text) {
+  return NamedHookEvent(text).value_or(HookEvent::kPreToolUse);
 }
 
 ToolCall HookCall(const HookInput& in) {
   ToolCall call;
   call.tool = in.tool_name;
   call.args = in.tool_input;
+  return call;
+}
+
+HookToolUseKey ToolUseKeyOf(const HookInput& in) {
+  if (in.tool_use_id.empty()) return {};
+  const std::string call_sha256 =
+      Sha256Hex(in.tool_name + "\n" + CanonicalJson(json::value(in.tool_input)));
+  const char* prefix =
+      in.event == HookEvent::kPermissionDenied ? "claude-code-denied:" : "claude-code:";
+  return {prefix + in.tool_use_id.substr(0, 200) + ":" + call_sha256.substr(0, 16), call_sha256};
+}
+
+ToolCall HookReportedCall(const HookInput& in, std::string_view why) {
+  ToolCall call = HookCall(in);
+  if (in.event == HookEvent::kPermissionDenied) {
+    call.refusal_reason =
+        "PermissionDenied: Claude Code denied this call itself (permission mode " +
+        in.permission_mode.substr(0, 64) + "): " + in.reason.substr(0, 1024);
+    call.refusal_rule = kPermissionDeniedRule;
+    return call;
+  }
+  assert(in.event == HookEvent::kPostToolUse);
+  const std::string output = CanonicalJson(in.tool_response);
+  call.refusal_reason = "PostToolUse: Claude Code reports that this call ran (tool use " +
+                        in.tool_use_id.substr(0, 100) + ", output " +
+                        std::to_string(output.size()) + " bytes, sha256 " + Sha256Hex(output) +
+                        "), but Interlock never decided it";
+  if (!why.empty()) call.refusal_reason += ": " + std::string(why.substr(0, 1024));
+  call.refusal_rule = kPostToolUseRule;
   return call;
 }
 

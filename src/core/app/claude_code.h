@@ -23,6 +23,7 @@
 #define INTERLOCK_CORE_APP_CLAUDE_CODE_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,12 @@ enum class HookEvent { kPreToolUse, kPostToolUse, kPermissionRequest, kPermissio
 // "PreToolUse" | "PostToolUse" | "PermissionRequest" | "PermissionDenied", as Claude Code
 // names the event in hook_event_name.
 const char* HookEventName(HookEvent event);
+
+// "pre-tool-use" | "post-tool-use" | "permission-request" | "permission-denied": the event
+// as the command hook's --event names it; HookEventOfFlag is the inverse (nullopt for any
+// other text).
+const char* HookEventFlag(HookEvent event);
+std::optional<HookEvent> HookEventOfFlag(std::string_view flag);
 
 struct HookInput {
   HookEvent event = HookEvent::kPreToolUse;
@@ -78,11 +85,41 @@ Result<HookInput> ParseHookInput(std::string_view text, HookEvent event = HookEv
 Result<HookInput> ParseAnyHookInput(std::string_view text);
 
 // The event named by hook_event_name in `text`, when `text` is a JSON object naming one of
-// the four (so a refusal can be answered in the event's own shape); else PreToolUse.
+// the four (so a refusal can be answered in the event's own shape); else nullopt.
+std::optional<HookEvent> NamedHookEvent(std::string_view text);
+// NamedHookEvent, else PreToolUse.
 HookEvent SniffHookEvent(std::string_view text);
 
 // The call a hook input asks about: tool and arguments, nothing of the envelope.
 ToolCall HookCall(const HookInput& in);
+
+// The Idempotency-Key (core::IdempotencyKey, core/ports/run_store.h) an event of one tool
+// use is decided or recorded under, so that every door counts a tool use once: PreToolUse,
+// PermissionRequest and PostToolUse share "claude-code:<tool_use_id>:<call hash>", so a
+// PermissionRequest after its PreToolUse is answered the verdict already given (replayed,
+// not decided or counted again) and a PostToolUse finds the call its PreToolUse decided;
+// PermissionDenied has its own ("claude-code-denied:..."), so a resent report is recorded
+// once. The name holds the hash of {tool, arguments} too: an event of the same tool use
+// with other arguments is another call with a decision of its own, never the first call's
+// answer. No tool_use_id: no key (`key` empty), so an identical later call is decided
+// again, never answered an old verdict.
+struct HookToolUseKey {
+  std::string key;             // empty: none
+  std::string request_sha256;  // SHA-256 (hex) of the tool name, a newline, canonical args
+};
+HookToolUseKey ToolUseKeyOf(const HookInput& in);
+
+// The rules a reported call is refused under (docs/mcp.md).
+inline constexpr char kPostToolUseRule[] = "hook.post-tool-use";
+inline constexpr char kPermissionDeniedRule[] = "claude-code.permission-denied";
+
+// What Claude Code reports without asking, as a call every door records through the Guard
+// as refused (refusal_rule, refusal_reason), so it is in the audit trail: a PostToolUse
+// (rule kPostToolUseRule; the reason gives the output's size and SHA-256, never the output,
+// and says Interlock never decided the call, then `why` when given) or a PermissionDenied
+// (rule kPermissionDeniedRule, with the permission mode and Claude Code's reason).
+// `in.event` must be one of those two.
+ToolCall HookReportedCall(const HookInput& in, std::string_view why = {});
 
 // What to answer Claude Code.
 enum class HookVerdict { kAllow, kDeny, kAsk, kDefer, kNoDecision };

@@ -75,10 +75,9 @@ TEST(ClaudeCodeAnswerTest, DaemonDeniesOrDefersButNeverAsks) {
 TEST(ClaudeCodeAnswerTest, NoObjectionIsExplicitInAutoMode) {
   EXPECT_EQ(HookAnswerFor(Allowed(), {.allowed_as_no_objection = true}).verdict,
             HookVerdict::kNoDecision);
-  EXPECT_EQ(
-      HookAnswerFor(Allowed(), {.allowed_as_no_objection = true, .permission_mode = "auto"})
-          .verdict,
-      HookVerdict::kAllow);
+  EXPECT_EQ(HookAnswerFor(Allowed(), {.allowed_as_no_objection = true, .permission_mode = "auto"})
+                .verdict,
+            HookVerdict::kAllow);
 }
 
 // Tests the JSON shapes: PreToolUse's permissionDecision, PermissionRequest's
@@ -108,8 +107,8 @@ TEST(ClaudeCodeInputTest, AnyEventReader) {
   EXPECT_EQ(denied->event, HookEvent::kPermissionDenied);
   EXPECT_EQ(denied->reason, "classifier");
   EXPECT_EQ(denied->permission_mode, "auto");
-  EXPECT_FALSE(ParseAnyHookInput(R"({"hook_event_name":"Stop","session_id":"s","tool_name":"x"})")
-                   .ok());
+  EXPECT_FALSE(
+      ParseAnyHookInput(R"({"hook_event_name":"Stop","session_id":"s","tool_name":"x"})").ok());
   EXPECT_FALSE(ParseAnyHookInput(R"({"session_id":"s","tool_name":"x"})").ok());
   EXPECT_FALSE(ParseAnyHookInput(R"({"hook_event_name":"PreToolUse","session_id":"s",)"
                                  R"("tool_name":"Read","tool_name":"Bash"})")
@@ -117,6 +116,68 @@ TEST(ClaudeCodeInputTest, AnyEventReader) {
   EXPECT_EQ(SniffHookEvent(R"({"hook_event_name":"PermissionRequest"})"),
             HookEvent::kPermissionRequest);
   EXPECT_EQ(SniffHookEvent("{not json"), HookEvent::kPreToolUse);
+}
+
+HookInput Input(HookEvent event, std::string tool_use_id, json::object args) {
+  HookInput in;
+  in.event = event;
+  in.session_id = "s";
+  in.tool_name = "Bash";
+  in.tool_input = std::move(args);
+  in.tool_use_id = std::move(tool_use_id);
+  return in;
+}
+
+// Tests that the events of one tool use that decide or find its call share one key, that
+// the key changes with the arguments (another call gets a decision of its own, never the
+// first call's answer), that PermissionDenied has a key of its own, and that without a
+// tool_use_id there is no key.
+TEST(ClaudeCodeKeyTest, OneKeyPerToolUseAndCall) {
+  const json::object ls{{"command", "ls"}};
+  const HookToolUseKey pre = ToolUseKeyOf(Input(HookEvent::kPreToolUse, "toolu_1", ls));
+  EXPECT_FALSE(pre.key.empty());
+  for (HookEvent e : {HookEvent::kPermissionRequest, HookEvent::kPostToolUse}) {
+    const HookToolUseKey k = ToolUseKeyOf(Input(e, "toolu_1", ls));
+    EXPECT_EQ(k.key, pre.key);
+    EXPECT_EQ(k.request_sha256, pre.request_sha256);
+  }
+  const HookToolUseKey other =
+      ToolUseKeyOf(Input(HookEvent::kPermissionRequest, "toolu_1", {{"command", "rm -rf /"}}));
+  EXPECT_NE(other.key, pre.key);
+  EXPECT_NE(other.request_sha256, pre.request_sha256);
+  EXPECT_NE(ToolUseKeyOf(Input(HookEvent::kPermissionDenied, "toolu_1", ls)).key, pre.key);
+  EXPECT_TRUE(ToolUseKeyOf(Input(HookEvent::kPermissionRequest, "", ls)).key.empty());
+}
+
+// Tests the calls recorded for what Claude Code reports: refused, under their rules, with
+// the reason Claude Code gave (PermissionDenied) or the output's size and hash, never the
+// output (PostToolUse).
+TEST(ClaudeCodeKeyTest, ReportedCalls) {
+  HookInput denied = Input(HookEvent::kPermissionDenied, "toolu_1", {{"command", "rm -rf x"}});
+  denied.permission_mode = "auto";
+  denied.reason = "classifier said no";
+  ToolCall d = HookReportedCall(denied);
+  EXPECT_EQ(d.tool, "Bash");
+  EXPECT_EQ(d.refusal_rule, kPermissionDeniedRule);
+  EXPECT_NE(d.refusal_reason.find("permission mode auto): classifier said no"), std::string::npos)
+      << d.refusal_reason;
+  HookInput post = Input(HookEvent::kPostToolUse, "toolu_2", {{"command", "ls"}});
+  post.tool_response = json::object{{"stdout", "secret-output"}};
+  ToolCall p = HookReportedCall(post, "no call matched");
+  EXPECT_EQ(p.refusal_rule, kPostToolUseRule);
+  EXPECT_EQ(p.refusal_reason.find("secret-output"), std::string::npos) << p.refusal_reason;
+  EXPECT_NE(p.refusal_reason.find("never decided it: no call matched"), std::string::npos)
+      << p.refusal_reason;
+}
+
+// Tests that the command hook's --event names map to the events and back.
+TEST(ClaudeCodeKeyTest, EventFlags) {
+  for (HookEvent e : {HookEvent::kPreToolUse, HookEvent::kPostToolUse,
+                      HookEvent::kPermissionRequest, HookEvent::kPermissionDenied}) {
+    EXPECT_EQ(HookEventOfFlag(HookEventFlag(e)), e);
+  }
+  EXPECT_FALSE(HookEventOfFlag("auto").has_value());
+  EXPECT_FALSE(HookEventOfFlag("PreToolUse").has_value());
 }
 
 }  // namespace
