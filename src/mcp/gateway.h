@@ -474,6 +474,10 @@ class Gateway {
     std::string tool;             // tools/call
     std::string call_id;          // tools/call that was forwarded
     std::string credential_json;  // ToolResult::credential_json
+    // The Authorization it was sent with (credential_for; in memory only, never recorded):
+    // a task it becomes is cancelled with it from the server's thread, which must not wait
+    // on the identity provider.
+    std::string authorization;
     bool internal = false;
     bool list_first_page = false;  // tools/list without a cursor
     bool probe = false;            // the server/discover probe (rehearsal holds the wait)
@@ -510,8 +514,9 @@ class Gateway {
     std::shared_ptr<const Enforcer::Outcome> outcome;  // the decision it was forwarded under
     std::string tool;
     std::string credential_json;
-    std::string created_at;   // the server's createdAt (RFC 3339), for answers of Interlock's
-    std::string last_status;  // the latest status the client was shown
+    std::string authorization;  // the latest it was sent with (Pending::authorization)
+    std::string created_at;     // the server's createdAt (RFC 3339), for answers of Interlock's
+    std::string last_status;    // the latest status the client was shown
     std::vector<std::string> outstanding;  // inputRequests keys shown, not yet answered; sorted
     bool recorded = false;                 // its outcome is in the call's record
     uint64_t seq = 0;                      // eviction order
@@ -589,9 +594,9 @@ class Gateway {
                              boost::json::object& task);
   // Records the outcome `r` of task `task_id` unless it is recorded already (false then).
   bool RecordTaskOnce(const std::string& task_id, ToolResult r);
-  // Asks the server to cancel task `task_id` (the gateway's own request, with the credential
-  // of `outcome`'s decision when credentials are brokered; its answer dropped).
-  void CancelTaskAtServer(const std::string& task_id, const Enforcer::Outcome* outcome);
+  // Asks the server to cancel task `task_id` (the gateway's own request, sent with
+  // `authorization` when credentials are brokered; its answer dropped). Never blocks.
+  void CancelTaskAtServer(const std::string& task_id, const std::string& authorization);
   // A Task answer of Interlock's for `task_id`: status failed with `why` (the client is told
   // the task ended; the server was asked to cancel it).
   boost::json::object FailedTask(const std::string& task_id, const std::string& why) const;

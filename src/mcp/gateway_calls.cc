@@ -388,7 +388,10 @@ void Gateway::ContinueAllowed(json::value doc, const json::value& id, const std:
           params != nullptr && params->is_object()) {
         p.params = params->get_object();
       }
-      if (credential) p.credential_json = credential->record_json;
+      if (credential) {
+        p.credential_json = credential->record_json;
+        p.authorization = credential->authorization;
+      }
       ForwardToServerLocked(doc, id, std::move(p));
       if (auto t = traces_.find(IdKey(id)); t != traces_.end()) t->second->UpstreamStarted("");
     }

@@ -136,6 +136,7 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
         t.outcome = p.outcome;
         t.tool = p.tool;
         t.credential_json = p.credential_json;
+        t.authorization = p.authorization;
         t.created_at = StringAt(task, "createdAt");
         t.seq = next_open_seq_++;
         t.expires = ExpiryOf(task, kMaxTaskLife);
@@ -164,7 +165,7 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
     }
   }
   if (!why->empty()) {
-    if (usable_id) CancelTaskAtServer(task_id, p.outcome.get());
+    if (usable_id) CancelTaskAtServer(task_id, p.authorization);
     return false;
   }
   if (auto trace = TraceOf(p.client_id)) trace->UpstreamEnded(true, "task " + task_id);
@@ -283,6 +284,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
   }
   std::shared_ptr<const Enforcer::Outcome> outcome;
   std::string tool;
+  std::string authorization;
   std::string refused;
   std::optional<OpenTask> expired;
   {
@@ -296,6 +298,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
     if (it != tasks_.end()) {
       outcome = it->second.outcome;
       tool = it->second.tool;
+      authorization = it->second.authorization;
       for (const std::string& k : answered) {
         if (!std::binary_search(it->second.outstanding.begin(), it->second.outstanding.end(), k)) {
           refused = "inputResponses key " + Quoted(k.substr(0, 64)) +
@@ -340,7 +343,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
       r.output_json = "null";
       r.error = why;
       (void)RecordTaskOnce(task_id, std::move(r));
-      CancelTaskAtServer(task_id, outcome.get());
+      CancelTaskAtServer(task_id, authorization);
       {
         std::lock_guard lock(mu_);
         tasks_.erase(task_id);
@@ -376,7 +379,9 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
       p.tool = tool;
       p.task_id = task_id;
       ForwardToServerLocked(doc, id, std::move(p));
-      if (auto it = tasks_.find(task_id); it != tasks_.end() && !answered.empty()) {
+      auto it = tasks_.find(task_id);
+      if (it != tasks_.end() && credential) it->second.authorization = credential->authorization;
+      if (it != tasks_.end() && !answered.empty()) {
         std::vector<std::string>& left = it->second.outstanding;
         for (const std::string& k : answered) {
           left.erase(std::remove(left.begin(), left.end(), k), left.end());
@@ -426,23 +431,25 @@ void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
     why = ApplyTaskState(p.task_id, p.tool, task);
   }
   if (why.empty()) return;
-  std::shared_ptr<const Enforcer::Outcome> outcome;
+  std::string authorization;
   {
     std::lock_guard lock(mu_);
-    if (auto it = tasks_.find(p.task_id); it != tasks_.end()) outcome = it->second.outcome;
+    if (auto it = tasks_.find(p.task_id); it != tasks_.end()) {
+      authorization = it->second.authorization;
+    }
   }
   ToolResult r;
   r.ok = false;
   r.output_json = CapOutput(*result);
   r.error = why;
   (void)RecordTaskOnce(p.task_id, std::move(r));
-  CancelTaskAtServer(p.task_id, outcome.get());
+  CancelTaskAtServer(p.task_id, authorization);
   *result = FailedTask(p.task_id, why + "; the task was cancelled");
   std::lock_guard lock(mu_);
   tasks_.erase(p.task_id);
 }
 
-void Gateway::CancelTaskAtServer(const std::string& task_id, const Enforcer::Outcome* outcome) {
+void Gateway::CancelTaskAtServer(const std::string& task_id, const std::string& authorization) {
   json::value id;
   {
     std::lock_guard lock(mu_);
@@ -464,11 +471,9 @@ void Gateway::CancelTaskAtServer(const std::string& task_id, const Enforcer::Out
             json::object{{kMetaClientCapabilities,
                           json::object{{"extensions",
                                         json::object{{kTasksExtension, json::object{}}}}}}}}}}};
-  if (outcome != nullptr && options_.credential_for && options_.to_server_authorized) {
-    if (auto c = options_.credential_for(outcome->decision); c.ok()) {
-      options_.to_server_authorized(request, c->authorization);
-      return;
-    }
+  if (!authorization.empty() && options_.to_server_authorized) {
+    options_.to_server_authorized(request, authorization);
+    return;
   }
   to_server_(request);
 }

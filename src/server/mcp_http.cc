@@ -82,7 +82,11 @@ struct Exchange {
   bool modern = false;         // a 2026-07-28 request: its errors carry their HTTP status
   std::string session_header;  // set on the initialize exchange
   std::string progress_key;    // IdKey of params._meta.progressToken, if any
-  std::string key;             // IdKey of the request's id
+  std::string key;             // IdKey of the request's id (the door's, when client_id is set)
+  // A 2026-07-28 request: the id the client sent, replaced by an id of the door's before the
+  // gateway sees it (clients sharing a stateless session pick ids independently) and put back
+  // in everything sent on this exchange. Null for a session's own client (legacy sessions).
+  json::value client_id;
   std::shared_ptr<ResponseStream> stream;
   Steady::time_point started = Steady::now();
   Steady::time_point last_write = Steady::now();
@@ -297,13 +301,43 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       if (auto why = gateway_->ParamHeaderMismatch(doc->get_object(), param_headers)) {
         if (std::shared_ptr<Exchange> ex = TakeExchange(key)) {
           const json::value* id = doc->get_object().if_contains("id");
-          ex->responder.Send(RpcJson(400, mcp::ErrorResponse(id != nullptr ? *id : json::value(),
-                                                             mcp::kHeaderMismatch, *why)));
+          const json::value client_id = !ex->client_id.is_null() ? ex->client_id
+                                        : id != nullptr          ? *id
+                                                                 : json::value();
+          ex->responder.Send(
+              RpcJson(400, mcp::ErrorResponse(client_id, mcp::kHeaderMismatch, *why)));
         }
         return;
       }
     }
     gateway_->OnClientLine(body);
+  }
+
+  // A new id of the door's for a 2026-07-28 request (Exchange::client_id): unique in this
+  // session, an integer no client-side id space reserves.
+  json::value NextDoorId() { return json::value(next_door_id_.fetch_add(1)); }
+
+  // `msg` (to exchange `ex`) with the client's own id where the door's stands: the response's
+  // id, and the subscription id in `_meta` (subscriptions/listen's notifications and closing
+  // result carry the request's id there).
+  static json::value WithClientId(const json::value& msg, const Exchange& ex) {
+    json::value out = msg;
+    json::object& o = out.get_object();
+    auto parsed = ParseJsonStrict(ex.key);
+    const json::value door_id = parsed.ok() ? *parsed : json::value();
+    if (json::value* id = o.if_contains("id"); id != nullptr && *id == door_id) {
+      *id = ex.client_id;
+    }
+    for (const char* field : {"params", "result"}) {
+      json::value* part = o.if_contains(field);
+      json::value* meta =
+          part != nullptr && part->is_object() ? part->get_object().if_contains("_meta") : nullptr;
+      json::value* sub = meta != nullptr && meta->is_object()
+                             ? meta->get_object().if_contains(mcp::kMetaSubscriptionId)
+                             : nullptr;
+      if (sub != nullptr && *sub == door_id) *sub = ex.client_id;
+    }
+    return out;
   }
 
   // Registers a POSTed request before the gateway sees it. False: the id is in use.
@@ -358,7 +392,8 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         Log("session " + id_.substr(0, 8) + ": dropped a response with no open request");
         return;
       }
-      Finish(*ex, text, o->contains("error"), ex->modern ? ModernStatus(*o) : 200);
+      Finish(*ex, ex->client_id.is_null() ? text : ToJsonText(WithClientId(msg, *ex)),
+             o->contains("error"), ex->modern ? ModernStatus(*o) : 200);
       return;
     }
     std::lock_guard lock(mu_);
@@ -368,7 +403,9 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       // put the client's own id here).
       auto e = exchanges_.find(mcp::IdKey(*sub));
       if (e != exchanges_.end() && e->second->accept_sse) {
-        WriteLocked(e->second, text);
+        WriteLocked(e->second, e->second->client_id.is_null()
+                                   ? text
+                                   : ToJsonText(WithClientId(msg, *e->second)));
       } else {
         Log("session " + id_.substr(0, 8) + ": dropped a notification of a closed subscription");
       }
@@ -745,6 +782,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
   std::mutex mu_;  // exchanges, progress, listen, backlog
   std::map<std::string, std::shared_ptr<Exchange>, std::less<>> exchanges_;  // by IdKey
+  std::atomic<uint64_t> next_door_id_{1};                                    // NextDoorId
   std::map<std::string, std::string, std::less<>> progress_;  // progress token -> exchange
   std::shared_ptr<ResponseStream> listen_;
   Steady::time_point listen_last_write_;
@@ -1074,15 +1112,22 @@ void McpHttpService::HandleModernPost(const std::string& upstream, const Asker& 
   ex->accept_sse = accept_sse;
   ex->modern = true;
   ex->progress_key = ProgressKey(msg.doc);
-  const std::string key = mcp::IdKey(msg.id);
+  // Every POST is a request of its own: clients sharing this session (one token, several
+  // processes) choose ids independently, so the gateway sees an id of the door's and the
+  // client gets its own back (Exchange::client_id).
+  ex->client_id = msg.id;
+  const json::value door_id = session->NextDoorId();
+  const std::string key = mcp::IdKey(door_id);
   if (!session->AddExchange(key, ex)) {
     return ex->responder.Send(
         RpcError(400, mcp::kInvalidRequest, "a request with this id is still in progress"));
   }
+  json::value doc = msg.doc;
+  doc.get_object()["id"] = door_id;
   auto param_headers = ParamHeadersOf(req);
   std::weak_ptr<Session> weak = session;
   session->Post(
-      [weak, key, created, body = std::move(req.body()), param_headers = std::move(param_headers)] {
+      [weak, key, created, body = ToJsonText(doc), param_headers = std::move(param_headers)] {
         auto s = weak.lock();
         if (!s) return;
         if (created) s->Setup(key);

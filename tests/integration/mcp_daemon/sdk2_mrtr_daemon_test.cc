@@ -201,12 +201,11 @@ TEST_F(Sdk2MrtrDaemonTest, ClientAndOneReviewerNeverMakeATwoReviewerQuorum) {
 // Tests that two SDK 2.x clients of one agent and token, whose stateless requests share one
 // session at the HTTP door, are not refused for using the same JSON-RPC ids: each SDK counts
 // its ids from the same start, so the second one's retry carries the id of the first one's
-// retry, which is still waiting for the verdict. Disabled: today the door keys a stateless
-// session's requests in flight by the client's id (src/server/mcp_http.cc, AddExchange) and
-// answers the second retry 400 "a request with this id is still in progress", which the SDK
-// throws; 2026-07-28 requests are independent HTTP requests, so their ids must not be shared
-// state across clients.
-TEST_F(Sdk2MrtrDaemonTest, DISABLED_TwoClientsOfOneTokenMayUseTheSameIdsAtOnce) {
+// retry, which is still waiting for the verdict. (The door used to key a stateless session's
+// requests in flight by the client's id and answered the second retry 400 "a request with
+// this id is still in progress", which the SDK threw; each 2026-07-28 request now gets an id
+// of the door's, src/server/mcp_http.cc, Exchange::client_id.)
+TEST_F(Sdk2MrtrDaemonTest, TwoClientsOfOneTokenMayUseTheSameIdsAtOnce) {
   auto first = std::async(std::launch::async, [&] {
     return Sdk("review-late", R"([{"name":"echo","arguments":{"message":"first"}}])");
   });
