@@ -37,9 +37,9 @@
 // refuses the run to any other agent, and distinct sessions cannot share a run.
 //
 // With --daemon URL --token-env NAME the decision comes from `interlock serve` instead
-// (no --policy needed): the session's daemon run is started on its first call and its id
-// kept in $XDG_STATE_HOME/interlock/hook-runs/<first 32 hex of SHA-256(session_id)>, so
-// later calls of the session share its budgets. Daemon failures are denies too.
+// (no --policy needed), in the daemon's one run of the session (POST /v1/runs with
+// {"claude_code_session": session_id}, the run the HTTP hook uses too), so the calls of a
+// session share its budgets whatever the hook keeps on disk. Daemon failures are denies too.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,8 +148,8 @@ int PrintStandaloneApproval(const Decision& d, const HookInput& input) {
                                                     .permission_mode = input.permission_mode}));
 }
 
-// $XDG_STATE_HOME/interlock/hook-runs (else $HOME/.local/state/...): one file per Claude
-// Code session holding the daemon run id of that session.
+// $XDG_STATE_HOME/interlock/hook-runs (else $HOME/.local/state/...): where the hook keeps
+// the daemon call ids of a session's tool uses (CallMapPath).
 Result<std::string> HookRunsDir() {
   if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
     return std::string(xdg) + "/interlock/hook-runs";
@@ -158,52 +158,6 @@ Result<std::string> HookRunsDir() {
     return std::string(home) + "/.local/state/interlock/hook-runs";
   }
   return Error::Invalid("neither XDG_STATE_HOME nor HOME is set (needed for the session map)");
-}
-
-Result<std::string> ReadSessionRun(const std::string& path) {
-  auto text = ReadFileBounded(path, 256, "hook run file");
-  if (!text.ok()) return text.error();
-  std::string id = *text;
-  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
-  if (id.empty()) return Error::Corrupt("hook run file " + path + " is empty");
-  return id;
-}
-
-// The daemon run of a Claude Code session: read from the session's file, or started
-// (POST /v1/runs) and published atomically (temp file + link, so concurrent hooks of one
-// session agree on the run that got linked first).
-Result<std::string> SessionRun(mcp::DaemonEnforcer& daemon, std::string_view session_id) {
-  auto dir = HookRunsDir();
-  if (!dir.ok()) return dir.error();
-  const std::string path = *dir + "/" + Sha256Hex(session_id).substr(0, 32);
-  if (auto id = ReadSessionRun(path); id.ok() || id.error().kind != ErrorKind::kNotFound) {
-    return id;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(*dir, ec);
-  if (ec) return Error::Unavailable("cannot create " + *dir + ": " + ec.message());
-  auto run = daemon.StartRun();
-  if (!run.ok()) return Error::Unavailable("cannot start a run: " + run.error().message);
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = mkstemp(tmp.data());
-  if (fd < 0) return Error::Unavailable("cannot write " + path + ": " + std::strerror(errno));
-  const std::string line = run->run_id + "\n";
-  const bool written =
-      write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && fsync(fd) == 0;
-  close(fd);
-  const bool linked = written && link(tmp.c_str(), path.c_str()) == 0;
-  const int link_errno = errno;
-  unlink(tmp.c_str());
-  if (linked) return run->run_id;
-  if (written && link_errno == EEXIST) return ReadSessionRun(path);  // another hook won
-  return Error::Unavailable("cannot write " + path + ": " + std::strerror(link_errno));
-}
-
-// True only when the daemon answers 404 for the run: any other failure (unreachable,
-// 5xx) leaves the run file alone and the call denied.
-bool SessionRunIsUnknown(mcp::DaemonEnforcer& daemon, const std::string& run) {
-  auto r = daemon.Exchange("GET", "/v1/runs/" + run, "", std::chrono::seconds(5));
-  return r.ok() && r->status == 404;
 }
 
 // --daemon: the daemon call the PreToolUse hook decided for one tool use of a session, so
@@ -282,29 +236,17 @@ int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
                                " is still pending; retry the same call after a reviewer decides");
 }
 
-// --daemon: the daemon's answer to `call` in the session's run (SessionRun). A run file
-// naming a run the daemon does not know (its store was reset, or the token now belongs to
-// another agent) is replaced by a new run once and the call sent again; a run that exists
-// but is halted or ended is kept, so its budgets keep holding. An error: no run.
+// --daemon: the daemon's answer to `call` in the session's run. The run is the daemon's own
+// for the session (POST /v1/runs {"claude_code_session"}: core::ClaudeCodeRunId), joined at
+// each call: nothing the hook keeps on disk names it, so an agent that deletes or rewrites
+// the hook's files cannot move its session into a fresh run with fresh budgets. An error:
+// no run.
 Result<mcp::DaemonEnforcer::Outcome> DecideInSessionRun(mcp::DaemonEnforcer& daemon,
                                                         std::string_view session_id,
                                                         ToolCall call) {
-  auto run = SessionRun(daemon, session_id);
+  auto run = daemon.StartRun(session_id);
   if (!run.ok()) return run.error();
-  daemon.UseRun(*run);
-  ToolCall retry = call;
-  mcp::DaemonEnforcer::Outcome out = daemon.Decide(std::move(call));
-  if (out.decision.code != Code::kStoreUnavailable || !SessionRunIsUnknown(daemon, *run)) {
-    return out;
-  }
-  if (auto dir = HookRunsDir(); dir.ok()) {
-    std::error_code ec;  // a file that cannot be removed makes SessionRun reuse it: deny
-    std::filesystem::remove(*dir + "/" + Sha256Hex(session_id).substr(0, 32), ec);
-  }
-  auto fresh = SessionRun(daemon, session_id);
-  if (!fresh.ok()) return fresh.error();
-  daemon.UseRun(*fresh);
-  return daemon.Decide(std::move(retry));
+  return daemon.Decide(std::move(call));
 }
 
 std::string NoSessionRun(const Error& e) {

@@ -169,8 +169,13 @@ Decision DaemonEnforcer::Unavailable(std::string_view tool, const std::string& w
   return d;
 }
 
-Result<DaemonRun> DaemonEnforcer::StartRun() {
-  auto r = Exchange("POST", "/v1/runs", "{}", options_.request_timeout);
+Result<DaemonRun> DaemonEnforcer::StartRun(std::string_view claude_code_session) {
+  const std::string body =
+      claude_code_session.empty()
+          ? std::string("{}")
+          : CanonicalJson(boost::json::value(boost::json::object{
+                {"claude_code_session", boost::json::string(claude_code_session)}}));
+  auto r = Exchange("POST", "/v1/runs", body, options_.request_timeout);
   if (!r.ok()) return r.error();
   if (r->status != 201 && r->status != 200) return Error::Unavailable(DescribeStatus(*r));
   auto doc = ParseJsonStrict(r->body);

@@ -230,7 +230,12 @@ class Api final : public RequestHandler {
   // POST /v1/calls/{id}/egress-result {"ok","bytes_up","bytes_down"[,"error"]}.
   void HandleEgressResult(const Caller& c, const HttpRequest& req, std::string call_id,
                           Responder r);
-  void HandleCreateRun(const Caller& c, Responder r);
+  // POST /v1/runs; with {"claude_code_session": ID} the session's one run
+  // (core::ClaudeCodeRunId), joined or started (the command hook with --daemon).
+  void HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r);
+  // The Claude Code session run `run_id` of `agent_id`, joined or started (remembered in
+  // hook_runs_; a store that cannot answer is counted). Blocking.
+  Status JoinHookRun(const std::string& agent_id, const std::string& run_id);
   void HandleGetRun(const Caller& c, std::string run_id, Responder r);
   void HandleListRuns(core::RunFilter filter, Responder r);
   void HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r);

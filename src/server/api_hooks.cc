@@ -47,13 +47,6 @@ HttpResponse HookResponse(core::HookEvent event, const core::HookAnswer& answer)
   return res;
 }
 
-std::string HookRunId(std::string_view agent_id, std::string_view session_id) {
-  std::string both(agent_id);
-  both.push_back('\n');
-  both.append(session_id);
-  return "cc-" + Sha256Hex(both).substr(0, 32);
-}
-
 // The tool use's key (core::ToolUseKeyOf: shared with the command hook).
 core::IdempotencyKey ToolUseKey(const core::HookInput& in) {
   core::HookToolUseKey k = core::ToolUseKeyOf(in);
@@ -82,7 +75,7 @@ void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_quer
   }
   if (!bad_query.empty()) return deny("the hook's URL is wrong: " + bad_query);
   if (!input.ok()) return deny(input.error().message);
-  std::string run_id = HookRunId(who.caller->principal.agent_id, input->session_id);
+  std::string run_id = core::ClaudeCodeRunId(who.caller->principal.agent_id, input->session_id);
   bool joined;
   {
     std::lock_guard lock(hook_runs_mu_);
@@ -91,18 +84,27 @@ void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_quer
   if (joined) return ServeHookEvent(*who.caller, run_id, std::move(*input), defer, std::move(r));
   Blocking([this, c = std::move(*who.caller), in = std::move(*input), run_id = std::move(run_id),
             defer, r]() mutable {
-    if (auto run = calls_.JoinRun(c.principal.agent_id, run_id); !run.ok()) {
-      if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
+    if (Status s = JoinHookRun(c.principal.agent_id, run_id); !s.ok()) {
       return r.Send(HookResponse(in.event, core::HookDeny("cannot start the session's run " +
-                                                          run_id + ": " + run.error().message)));
-    }
-    {
-      std::lock_guard lock(hook_runs_mu_);
-      if (hook_runs_.size() >= kMaxCachedHookRuns) hook_runs_.clear();
-      hook_runs_.insert(run_id);
+                                                          run_id + ": " + s.error().message)));
     }
     ServeHookEvent(c, run_id, std::move(in), defer, std::move(r));
   });
+}
+
+Status Api::JoinHookRun(const std::string& agent_id, const std::string& run_id) {
+  {
+    std::lock_guard lock(hook_runs_mu_);
+    if (hook_runs_.count(run_id) != 0) return Status::Ok();
+  }
+  if (auto run = calls_.JoinRun(agent_id, run_id); !run.ok()) {
+    if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
+    return run.error();
+  }
+  std::lock_guard lock(hook_runs_mu_);
+  if (hook_runs_.size() >= kMaxCachedHookRuns) hook_runs_.clear();
+  hook_runs_.insert(run_id);
+  return Status::Ok();
 }
 
 void Api::ServeHookEvent(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,

@@ -539,7 +539,7 @@ void Api::HandleAuthenticated(Route& route, HttpRequest req, Responder r) {
         return HandleListRuns(std::move(route.runs), std::move(r));
       }
       if (!agent) return r.Send(Forbidden("only agent tokens may start runs"));
-      return HandleCreateRun(caller, std::move(r));
+      return HandleCreateRun(caller, req, std::move(r));
     case Route::kRun:
       return HandleGetRun(caller, std::move(route.id), std::move(r));
     case Route::kRunUsage:

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "core/app/claude_code.h"
 #include "core/app/tool_calls.h"
 #include "server/api.h"
 #include "server/api_internal.h"
@@ -18,7 +19,26 @@ namespace net = boost::asio;
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
-void Api::HandleCreateRun(const Caller& c, Responder r) {
+void Api::HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r) {
+  auto body = ParseObjectBody(req, 4096, /*allow_empty=*/true);
+  if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
+  if (const json::value* session = body->if_contains("claude_code_session")) {
+    // The session's one run, whatever the client remembers (a hook that lost its state
+    // file lands in the same run, with the same budgets).
+    if (!session->is_string() || session->get_string().empty() ||
+        session->get_string().size() > 1024) {
+      return r.Send(InvalidRequest("claude_code_session must be a string of 1 to 1024 bytes"));
+    }
+    const std::string run_id =
+        core::ClaudeCodeRunId(c.principal.agent_id, std::string_view(session->get_string()));
+    return Blocking([this, c, r, run_id] {
+      if (Status s = JoinHookRun(c.principal.agent_id, run_id); !s.ok()) {
+        return r.Send(StoreError(s.error()));
+      }
+      r.Send(
+          JsonResponse(200, json::object{{"run_id", run_id}, {"agent_id", c.principal.agent_id}}));
+    });
+  }
   Blocking([this, c, r] {
     auto run = calls_.StartRun(c.principal.agent_id);
     if (!run.ok()) return r.Send(StoreError(run.error()));

@@ -193,6 +193,13 @@ HookEvent SniffHookEvent(std::string_view text) {
   return NamedHookEvent(text).value_or(HookEvent::kPreToolUse);
 }
 
+std::string ClaudeCodeRunId(std::string_view agent_id, std::string_view session_id) {
+  std::string both(agent_id);
+  both.push_back('\n');
+  both.append(session_id);
+  return "cc-" + Sha256Hex(both).substr(0, 32);
+}
+
 ToolCall HookCall(const HookInput& in) {
   ToolCall call;
   call.tool = in.tool_name;

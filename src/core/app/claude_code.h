@@ -90,6 +90,13 @@ std::optional<HookEvent> NamedHookEvent(std::string_view text);
 // NamedHookEvent, else PreToolUse.
 HookEvent SniffHookEvent(std::string_view text);
 
+// The daemon run of agent `agent_id`'s Claude Code session `session_id`: "cc-" + 32 hex
+// digits of SHA-256(agent id, "\n", session id). Every door that serves one session (the
+// HTTP hook; the command hook with --daemon through POST /v1/runs) lands in this one run,
+// whatever the client keeps or forgets, and a session id sent under another agent's token
+// is another run.
+std::string ClaudeCodeRunId(std::string_view agent_id, std::string_view session_id);
+
 // The call a hook input asks about: tool and arguments, nothing of the envelope.
 ToolCall HookCall(const HookInput& in);
 

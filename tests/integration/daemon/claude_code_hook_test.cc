@@ -293,6 +293,31 @@ TEST_F(ClaudeCodeHttpHookTest, CommandHookInAutoModeNeverLeavesACallToTheClassif
   }
 }
 
+// Tests that an agent that deletes the --daemon command hook's files between its calls (its
+// own home directory: a Bash call can) gets no fresh run, so no fresh budgets: every call of
+// the session lands in the daemon's one run of that session, the run the HTTP hook uses too.
+TEST_F(ClaudeCodeHttpHookTest, AttackDeletingTheHooksStateKeepsTheSessionInItsRun) {
+  const std::string command =
+      "interlock hook claude-code --daemon http://127.0.0.1:" + std::to_string(daemon_->port()) +
+      " --token-env INTERLOCK_TOKEN --approval-wait 0";
+  const std::vector<std::string> env = {"INTERLOCK_TOKEN=" + agent_};
+  for (int i = 0; i < 3; ++i) {
+    std::filesystem::remove_all(dir_.path() + "/state");
+    ProcessResult r = RunAsClaudeCode(command, Fixture("pre_tool_use_read.json"), env);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(CommandDecision(r), "allow") << r.out;
+  }
+  HttpResult via_http = Post(Fixture("pre_tool_use_read.json"), agent_);
+  EXPECT_EQ(Decision(via_http), "allow") << via_http.body;
+  HttpResult runs = client_->Request("GET", "/v1/runs?agent=support", "", reviewer_);
+  ASSERT_EQ(runs.status, 200) << runs.body;
+  ASSERT_EQ(runs.json.at("runs").as_array().size(), 1u) << runs.body;
+  const json::value& run = runs.json.at("runs").at(0);
+  EXPECT_EQ(Str(run, {"run_id"}).rfind("cc-", 0), 0u) << runs.body;
+  HttpResult detail = client_->Request("GET", "/v1/runs/" + Str(run, {"run_id"}), "", reviewer_);
+  EXPECT_NE(detail.body.find("\"steps\":4"), std::string::npos) << detail.body;
+}
+
 // Tests that the standalone hook, which exits without closing its store once its answer
 // is durable, loses no record: many calls in a row each find the store the last one left,
 // every decision is in an intact audit chain afterwards, and the WAL stays bounded (past

@@ -390,11 +390,13 @@ class McpDaemonTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<std::string> HookRunFiles() {
+  // The daemon runs of the hook's agent (cc-agent), newest first.
+  std::vector<std::string> HookRuns() {
     std::vector<std::string> out;
-    const std::string d = state_ + "/interlock/hook-runs";
-    if (!std::filesystem::exists(d)) return out;
-    for (const auto& e : std::filesystem::directory_iterator(d)) out.push_back(e.path().string());
+    HttpResult r = client_->Request("GET", "/v1/runs?agent=cc-agent", "", reviewer_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (!r.json.is_object()) return out;
+    for (const json::value& run : r.json.at("runs").as_array()) out.push_back(Str(run, "run_id"));
     return out;
   }
 
@@ -426,19 +428,17 @@ TEST_F(McpDaemonTest, HookAllowsDeniesAndReusesTheSessionRun) {
   EXPECT_EQ(HookDecision(held), "deny") << held.out;
   EXPECT_NE(HookReason(held).find("APPROVAL_REQUIRED"), std::string::npos) << held.out;
 
-  std::vector<std::string> files = HookRunFiles();
-  ASSERT_EQ(files.size(), 1u);
-  std::string run = ReadAll(files[0]);
-  while (!run.empty() && run.back() == '\n') run.pop_back();
-  ASSERT_FALSE(run.empty());
-  HttpResult state = client_->Request("GET", "/v1/runs/" + run, "", reviewer_);
+  std::vector<std::string> runs = HookRuns();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].rfind("cc-", 0), 0u) << runs[0];
+  HttpResult state = client_->Request("GET", "/v1/runs/" + runs[0], "", reviewer_);
   ASSERT_EQ(state.status, 200) << state.body;
   EXPECT_EQ(Str(state.json, "agent_id"), "cc-agent");
   EXPECT_EQ(state.json.at("steps").to_number<int64_t>(), 3) << state.body;
 
   ProcessResult other = Hook("session-two", "Read");
   EXPECT_EQ(HookDecision(other), "allow") << other.out;
-  EXPECT_EQ(HookRunFiles().size(), 2u);
+  EXPECT_EQ(HookRuns().size(), 2u);
 }
 
 // Tests that with --daemon the PostToolUse hook (recorded Claude Code inputs) posts the
@@ -586,33 +586,34 @@ TEST_F(McpDaemonTest, DaemonHookRetriedIdenticalCallDoesNotCreateASecondApproval
   EXPECT_EQ(PendingApprovals(), 1);
 }
 
-// Tests that a session whose run file names a run the daemon does not know (a reset
-// store) gets a new run instead of being denied forever, while a session whose run exists
-// keeps it.
-TEST_F(McpDaemonTest, HookReplacesASessionRunTheDaemonDoesNotKnow) {
+// Tests that the session's run is the daemon's (core::ClaudeCodeRunId), whatever the hook's
+// state directory holds: an agent that plants a run file naming a fresh run of its own (the
+// way an older hook remembered its session's run) or wipes the directory stays in the
+// session's one run, with its budgets.
+TEST_F(McpDaemonTest, AttackPlantedRunFileCannotMoveTheSessionToAFreshRun) {
   ProcessResult first = Hook("session-stale", "Read");
   ASSERT_EQ(HookDecision(first), "allow") << first.out;
-  std::vector<std::string> files = HookRunFiles();
-  ASSERT_EQ(files.size(), 1u);
-  {
-    std::ofstream stale(files[0], std::ios::trunc);
-    stale << "run_0000000000000000\n";
+  const std::vector<std::string> runs = HookRuns();
+  ASSERT_EQ(runs.size(), 1u);
+  HttpResult fresh = client_->Request("POST", "/v1/runs", "{}", cc_token_);
+  ASSERT_EQ(fresh.status, 201) << fresh.body;
+  const std::string dir = state_ + "/interlock/hook-runs";
+  std::filesystem::create_directories(dir);
+  // Where an older hook kept the run: SHA-256("session-stale"), 32 hex digits.
+  for (const char* name : {"/9f9c6f7c805dee10d681b887151bbcf3"}) {
+    std::ofstream(dir + name) << Str(fresh.json, "run_id") << "\n";
   }
   ProcessResult again = Hook("session-stale", "Read");
-  ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(HookDecision(again), "allow") << again.out;
-  std::string run = ReadAll(files[0]);
-  while (!run.empty() && run.back() == '\n') run.pop_back();
-  EXPECT_NE(run, "run_0000000000000000");
-  HttpResult state = client_->Request("GET", "/v1/runs/" + run, "", reviewer_);
+  std::filesystem::remove_all(state_);
+  ProcessResult wiped = Hook("session-stale", "Read");
+  EXPECT_EQ(HookDecision(wiped), "allow") << wiped.out;
+  HttpResult state = client_->Request("GET", "/v1/runs/" + runs[0], "", reviewer_);
   ASSERT_EQ(state.status, 200) << state.body;
-  EXPECT_EQ(state.json.at("steps").to_number<int64_t>(), 1) << state.body;
-
-  ProcessResult kept = Hook("session-stale", "Read");
-  EXPECT_EQ(HookDecision(kept), "allow") << kept.out;
-  std::string same = ReadAll(files[0]);
-  while (!same.empty() && same.back() == '\n') same.pop_back();
-  EXPECT_EQ(same, run);
+  EXPECT_EQ(state.json.at("steps").to_number<int64_t>(), 3) << state.body;
+  HttpResult planted =
+      client_->Request("GET", "/v1/runs/" + Str(fresh.json, "run_id"), "", reviewer_);
+  EXPECT_EQ(planted.json.at("steps").to_number<int64_t>(), 0) << planted.body;
 }
 
 // Tests that the hook denies (JSON on stdout, exit 0) when the daemon is unreachable,
@@ -624,7 +625,7 @@ TEST_F(McpDaemonTest, HookDeniesWhenTheDaemonCannotDecide) {
   ASSERT_EQ(down.exit_code, 0) << down.err;
   EXPECT_EQ(HookDecision(down), "deny") << down.out;
   EXPECT_NE(HookReason(down).find("STORE_UNAVAILABLE"), std::string::npos) << down.out;
-  EXPECT_TRUE(HookRunFiles().empty());
+  EXPECT_TRUE(HookRuns().empty());
 
   const std::string input =
       R"({"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Read","tool_input":{}})";
