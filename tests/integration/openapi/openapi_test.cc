@@ -275,6 +275,8 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   const std::string runs = "/v1/runs";
   Call("POST", runs, runs, "", "");
   Call("POST", runs, runs, "", reviewer_);
+  Call("POST", runs, runs, R"({"claude_code_session":"s-1"})", agent_);
+  Call("POST", runs, runs, R"({"claude_code_session":""})", agent_);
   HttpResult created = Call("POST", runs, runs, "", agent_);
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string run = Str(created.json, "run_id");
