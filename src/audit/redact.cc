@@ -1,6 +1,7 @@
 #include "audit/redact.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "common/crypto.h"
 #include "common/json.h"
@@ -73,6 +74,115 @@ bool Redactor::MaskSecretsInJson(boost::json::value* v, const std::vector<std::s
     out.emplace(key, std::move(kv.value()));
   }
   *o = std::move(out);
+  return true;
+}
+
+namespace {
+
+// `s` as it reads between the quotes of a JSON string: `"`, `\` and control characters
+// escaped; with `ascii`, every non-ASCII character as \uXXXX (`upper`: hex in upper case).
+// Invalid UTF-8 is kept as it is.
+std::string JsonEscaped(std::string_view s, bool ascii, bool upper) {
+  const char* hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out;
+  auto u = [&](uint32_t cp) {
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out += hex[(cp >> shift) & 0xF];
+  };
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c < 0x20) {
+      switch (c) {
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        default:
+          u(c);
+      }
+      ++i;
+    } else if (c < 0x80 || !ascii) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      const size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+      if (n == 1 || i + n > s.size()) {
+        out += static_cast<char>(c);
+        ++i;
+        continue;
+      }
+      uint32_t cp = c & (0x7F >> n);
+      for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        u(0xD800 + (cp >> 10));
+        u(0xDC00 + (cp & 0x3FF));
+      } else {
+        u(cp);
+      }
+      i += n;
+    }
+  }
+  return out;
+}
+
+void AddEchoForms(const boost::json::value& v, std::vector<std::string>* out) {
+  auto add = [out](std::string s) {
+    if (std::find(out->begin(), out->end(), s) == out->end()) out->push_back(std::move(s));
+  };
+  if (const boost::json::string* s = v.if_string()) {
+    const std::string_view text(s->data(), s->size());
+    if (text.size() < Redactor::kMinEchoBytes) return;
+    add(std::string(text));
+    add(JsonEscaped(text, false, false));
+    add(JsonEscaped(text, true, false));
+    add(JsonEscaped(text, true, true));
+  } else if (v.is_int64() || v.is_uint64()) {
+    std::string text =
+        v.is_int64() ? std::to_string(v.get_int64()) : std::to_string(v.get_uint64());
+    if (text.size() >= Redactor::kMinEchoBytes) add(std::move(text));
+  } else if (const boost::json::array* a = v.if_array()) {
+    for (const boost::json::value& e : *a) AddEchoForms(e, out);
+  } else if (const boost::json::object* o = v.if_object()) {
+    for (const auto& kv : *o) AddEchoForms(kv.value(), out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> Redactor::EchoForms(const boost::json::object& values) {
+  std::vector<std::string> out;
+  for (const auto& kv : values) AddEchoForms(kv.value(), &out);
+  return out;
+}
+
+bool Redactor::MaskCutSecret(std::string* text, const std::vector<std::string>& secrets) {
+  size_t longest = 0;
+  for (const std::string& s : secrets) {
+    for (size_t k = std::min(s.empty() ? 0 : s.size() - 1, text->size()); k > longest; --k) {
+      if (text->compare(text->size() - k, k, s, 0, k) == 0) {
+        longest = k;
+        break;
+      }
+    }
+  }
+  if (longest == 0) return false;
+  text->replace(text->size() - longest, longest, "[REDACTED]");
   return true;
 }
 

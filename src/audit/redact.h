@@ -35,6 +35,24 @@ class Redactor {
   // dropped. Returns true when anything changed. A no-op when `secrets` is empty.
   static bool MaskSecretsInJson(boost::json::value* v, const std::vector<std::string>& secrets);
 
+  // The texts under which a tool's result may echo the redacted argument values `values`
+  // (docs/audit.md#redaction), for MaskSecrets: every string leaf and integer of each
+  // value (at any depth; object keys are names, not values) of at least kMinEchoBytes
+  // bytes, each also as it reads inside a JSON string (`"`, `\` and control characters
+  // escaped) and, when it is not ASCII, with every other character escaped \uXXXX
+  // (lower- and upper-case hex, surrogate pairs beyond U+FFFF: what Python's json.dumps
+  // and others write). No duplicates; booleans, null and other numbers give nothing.
+  static std::vector<std::string> EchoForms(const boost::json::object& values);
+  // Values shorter than this are not masked in results: one to three bytes occur by chance
+  // in almost any text (a digit of a count, a common word), so masking them would corrupt
+  // the result and the pattern of masks would point at the value. Four keeps a 4-digit
+  // PIN covered.
+  static constexpr size_t kMinEchoBytes = 4;
+  // A text cut short (a truncation marker's "prefix") may end in the first bytes of a
+  // secret: replaces the longest such end, of at least one byte, with "[REDACTED]".
+  // Returns true when it did.
+  static bool MaskCutSecret(std::string* text, const std::vector<std::string>& secrets);
+
  private:
   std::string key_;
 };

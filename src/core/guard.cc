@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include <boost/json/serialize.hpp>
+
 #include "core/approval_rules.h"
 #include "core/run_txn.h"
 
@@ -64,6 +66,9 @@ struct Guard::Prepared {
   DecideRequest request;
   Step step;
   telemetry::DecisionSpan span;
+  // The plain values of the call's redacted arguments (RedactedValues::Pick), kept for the
+  // call's result once it is decided.
+  boost::json::object redacted;
 };
 
 void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::string_view run_id,
@@ -100,6 +105,9 @@ void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::
     step.resolved = agent->Resolve(request.call.tool);
     const policy::ToolRule* rule = step.resolved->rule;
     if (rule != nullptr) request.redact_fields = rule->redact;
+    if (rule != nullptr && !rule->redact.empty() && redacted_values_ != nullptr) {
+      out->redacted = RedactedValues::Pick(request.call.args, rule->redact);
+    }
     std::string key;
     const policy::RateLimit* limit = engine::RateLimitOfRule(rule, &key);
     // What the store counts across the agent's runs, in the decision's transaction.
@@ -142,9 +150,10 @@ GuardResponse Guard::DecideInline(Prepared& p, std::string_view agent_id) {
       &rec);
   if (!s.ok()) {
     Result<CallRecord> failed = s.error();
-    return Finish(failed, agent_id, p.request.call.tool, p.span);  // left as on failure
+    return Finish(failed, agent_id, p.request.call.tool, p.span,
+                  p.redacted);  // left as on failure
   }
-  return FinishRecord(rec, agent_id, p.span);
+  return FinishRecord(rec, agent_id, p.span, p.redacted);
 }
 
 void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
@@ -160,12 +169,12 @@ void Guard::DecideAsync(std::string_view agent_id, std::string_view principal,
     return;
   }
   std::string tool = p.request.call.tool;
-  store_->DecideAsync(
-      std::move(p.request), DecideFn(std::move(p.step)),
-      [this, agent_id = std::string(agent_id), tool = std::move(tool), done = std::move(done),
-       span = std::move(p.span)](Result<CallRecord>&& rec) mutable {
-        done(Finish(rec, agent_id, tool, span));
-      });
+  store_->DecideAsync(std::move(p.request), DecideFn(std::move(p.step)),
+                      [this, agent_id = std::string(agent_id), tool = std::move(tool),
+                       done = std::move(done), span = std::move(p.span),
+                       redacted = std::move(p.redacted)](Result<CallRecord>&& rec) mutable {
+                        done(Finish(rec, agent_id, tool, span, redacted));
+                      });
 }
 
 GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principal,
@@ -198,9 +207,15 @@ GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_vi
     out.error = kind;
     return out;
   };
+  // The rehearsal ran with the call's arguments: its outcome is masked as a result is.
+  CallResult reported = rehearsal;
+  if (!reported.redacted_args && redacted_values_ != nullptr) {
+    reported.redacted_args = redacted_values_->Find(call_id, clock_->Now());
+  }
   Result<CallRecord> planned =
-      store_->RecordRehearsal(call_id, agent_id, principal, rehearsal, clock_->Now());
+      store_->RecordRehearsal(call_id, agent_id, principal, reported, clock_->Now());
   if (!planned.ok()) return refuse(planned.error().kind, planned.error().message, "");
+  if (redacted_values_ != nullptr) redacted_values_->Forget(call_id);
   const CallRecord& a = *planned;
   if (!a.decision.rehearsal || a.decision.rehearsal->args_sha256.empty()) {
     return refuse(ErrorKind::kInvalidArgument,
@@ -224,14 +239,30 @@ GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_vi
   ToolCall::RehearsalOutcome outcome;
   outcome.call_id = std::string(call_id);
   outcome.ok = rehearsal.ok;
-  outcome.output = TruncateUtf8(rehearsal.output_json, kMaxRehearsalOutputBytes);
-  outcome.error = TruncateUtf8(rehearsal.error, kMaxRehearsalOutputBytes);
+  // The outcome goes into the real call's decision record: masked as the rehearsal's own
+  // record (with the values this process kept; without them, withheld when the call has
+  // redacted arguments).
+  ResultMask mask;
+  if (reported.redacted_args) {
+    mask.forms = audit::Redactor::EchoForms(*reported.redacted_args);
+  } else {
+    mask.withhold = HasRedactedArgs(a.call.args);
+  }
+  if (mask.withhold) {
+    outcome.output = boost::json::serialize(ResultJson(reported, mask).at("withheld"));
+  } else {
+    outcome.output =
+        TruncateUtf8(MaskedOutputJson(reported.output_json, mask.forms), kMaxRehearsalOutputBytes);
+    outcome.error = TruncateUtf8(audit::Redactor::MaskSecrets(reported.error, mask.forms),
+                                 kMaxRehearsalOutputBytes);
+  }
   call.rehearsal = std::move(outcome);
   return Decide(agent_id, principal, a.run_id, std::move(call));
 }
 
 GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
-                            std::string_view tool, telemetry::DecisionSpan& span) {
+                            std::string_view tool, telemetry::DecisionSpan& span,
+                            boost::json::object& redacted) {
   GuardResponse out;
   if (!rec.ok()) {
     // Fail closed: without recorded state there is no decision but deny.
@@ -248,11 +279,16 @@ GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
     if (span.active()) span.End(out.decision, {.error = true});
     return out;
   }
-  return FinishRecord(*rec, agent_id, span);
+  return FinishRecord(*rec, agent_id, span, redacted);
 }
 
 GuardResponse Guard::FinishRecord(CallRecord& rec, std::string_view agent_id,
-                                  telemetry::DecisionSpan& span) {
+                                  telemetry::DecisionSpan& span, boost::json::object& redacted) {
+  // A denied call has no result; any other may get one (after its approval or rehearsal).
+  if (!redacted.empty() && redacted_values_ != nullptr && !rec.call_id.empty() &&
+      rec.decision.verdict != Verdict::kDeny) {
+    redacted_values_->Keep(rec.call_id, std::move(redacted), clock_->Now());
+  }
   if (notifier_ != nullptr) {
     // A notice logged meanwhile carries the decision span's trace and span ids.
     telemetry::ScopedContext in_span(span.active() ? &span.context() : nullptr);

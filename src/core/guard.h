@@ -18,6 +18,7 @@
 #include "common/time.h"
 #include "core/policy_source.h"
 #include "core/ports/run_store.h"
+#include "core/redacted_values.h"
 #include "interlock/decision.h"
 #include "interlock/tool_call.h"
 #include "telemetry/decision_span.h"
@@ -87,6 +88,12 @@ class Guard {
   // Set before the first decision.
   void SetTelemetry(telemetry::Sink* sink) { telemetry_ = sink; }
 
+  // Where the plain values of a call's redacted arguments are kept until its result is
+  // recorded (core::Calls masks the result with them); not owned. Default: the process's
+  // (RedactedValues::Process()). Null: kept nowhere (a store that records no results).
+  // Set before the first decision.
+  void SetRedactedValues(RedactedValues* values) { redacted_values_ = values; }
+
   // The second phase of a rehearsed call (docs/policy.md#rehearsal): records the outcome of
   // the rehearsal of `call_id` (a call of `agent_id` decided REHEARSAL_REQUIRED, reported
   // once), then decides the real call in the same run, as one step: its decision carries the
@@ -112,18 +119,20 @@ class Guard {
   // The in-line store's path (DecidesInline): decides `p` and answers.
   GuardResponse DecideInline(Prepared& p, std::string_view agent_id);
 
-  // Takes what it needs out of `rec` (moved from, not copied); ends `span`.
+  // Takes what it needs out of `rec` (moved from, not copied); ends `span`. `redacted`:
+  // the plain values of the call's redacted arguments, kept for its result (moved from).
   GuardResponse Finish(Result<CallRecord>& rec, std::string_view agent_id, std::string_view tool,
-                       telemetry::DecisionSpan& span);
+                       telemetry::DecisionSpan& span, boost::json::object& redacted);
   // Finish's success path: the record the store wrote.
   GuardResponse FinishRecord(CallRecord& rec, std::string_view agent_id,
-                             telemetry::DecisionSpan& span);
+                             telemetry::DecisionSpan& span, boost::json::object& redacted);
 
   const PolicySource* policies_;
   RunStore* store_;
   const Clock* clock_;
   Notifier* notifier_;
   telemetry::Sink* telemetry_ = telemetry::NoopSink();
+  RedactedValues* redacted_values_ = RedactedValues::Process();
 };
 
 }  // namespace interlock::core

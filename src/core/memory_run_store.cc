@@ -290,7 +290,8 @@ Status MemoryRunStore::RecordResult(std::string_view call_id, std::string_view a
                                     TimePoint now) {
   std::lock_guard lock(mu_);
   Txn txn(*this);
-  return RecordResultInTxn(txn, call_id, agent_id, principal, result, now);
+  static const audit::Redactor kRedactor{std::string()};  // no audit key: nothing is recorded
+  return RecordResultInTxn(txn, kRedactor, call_id, agent_id, principal, result, now);
 }
 
 Result<CallRecord> MemoryRunStore::RecordRehearsal(std::string_view call_id,
@@ -300,7 +301,9 @@ Result<CallRecord> MemoryRunStore::RecordRehearsal(std::string_view call_id,
   std::lock_guard lock(mu_);
   Txn txn(*this);
   CallRecord rec;
-  if (Status s = RecordRehearsalInTxn(txn, call_id, agent_id, principal, result, now, &rec);
+  static const audit::Redactor kRedactor{std::string()};  // no audit key: nothing is recorded
+  if (Status s =
+          RecordRehearsalInTxn(txn, kRedactor, call_id, agent_id, principal, result, now, &rec);
       !s.ok()) {
     return s.error();
   }

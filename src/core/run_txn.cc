@@ -85,6 +85,35 @@ Status AddRunUsage(StateTxn& txn, std::string_view run_id, std::string_view agen
   return txn.SaveRun(run_id, std::move(row).value());
 }
 
+// A value as audit::Redactor::Hash writes it: "hmac-sha256:" and 64 lower-case hex digits.
+bool IsRedactedValue(const boost::json::value& v) {
+  static constexpr std::string_view kPrefix = "hmac-sha256:";
+  const boost::json::string* s = v.if_string();
+  if (s == nullptr || s->size() != kPrefix.size() + 64 || !s->subview().starts_with(kPrefix)) {
+    return false;
+  }
+  return std::all_of(s->begin() + kPrefix.size(), s->end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Masks `forms` in a parsed output. A door's truncation marker ({"truncated": true, ...,
+// "prefix": text}: the MCP gateway's) keeps the first bytes of a longer output, which may
+// end in the first bytes of a value: that end is masked too.
+void MaskOutput(boost::json::value* v, const std::vector<std::string>& forms) {
+  if (forms.empty()) return;
+  audit::Redactor::MaskSecretsInJson(v, forms);
+  boost::json::object* o = v->if_object();
+  if (o == nullptr) return;
+  const boost::json::value* truncated = o->if_contains("truncated");
+  boost::json::value* prefix = o->if_contains("prefix");
+  if (truncated == nullptr || !truncated->is_bool() || !truncated->get_bool() ||
+      prefix == nullptr || !prefix->is_string()) {
+    return;
+  }
+  std::string text(prefix->get_string());
+  if (audit::Redactor::MaskCutSecret(&text, forms)) *prefix = text;
+}
+
 }  // namespace
 
 // Truncates `s` to at most `max` bytes on a UTF-8 boundary.
@@ -193,26 +222,73 @@ Status ParseSequenceStoreJson(std::string_view text, RunState* s) {
   return Status::Ok();
 }
 
-boost::json::object ResultJson(const CallResult& r) {
-  boost::json::object o;
-  o["ok"] = r.ok;
-  if (r.output_json.size() > kMaxResultOutputBytes) {
-    o["output"] = TruncateUtf8(r.output_json, kMaxResultOutputBytes) + "...[truncated " +
-                  std::to_string(r.output_json.size()) + " bytes]";
-    o["output_truncated"] = true;
-  } else if (!r.output_json.empty()) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r.output_json, ec);
-    if (ec) {
-      o["output"] = r.output_json;
-    } else {
-      o["output"] = std::move(v);
+std::string MaskedOutputJson(std::string_view output_json, const std::vector<std::string>& forms) {
+  if (forms.empty()) return std::string(output_json);
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(output_json, ec);
+  if (ec) return audit::Redactor::MaskSecrets(std::string(output_json), forms);
+  MaskOutput(&v, forms);
+  return boost::json::serialize(v);
+}
+
+bool HasRedactedArgs(const boost::json::object& recorded_args) {
+  for (const auto& kv : recorded_args) {
+    if (IsRedactedValue(kv.value())) return true;
+  }
+  return false;
+}
+
+ResultMask ResultMaskFor(const audit::Redactor& redactor, const boost::json::object& recorded_args,
+                         const std::optional<boost::json::object>& plain) {
+  ResultMask mask;
+  for (const auto& kv : recorded_args) {
+    if (!IsRedactedValue(kv.value())) continue;
+    const boost::json::value* v = plain ? plain->if_contains(kv.key()) : nullptr;
+    if (v == nullptr || redactor.Hash(*v) != kv.value().get_string()) {
+      mask.withhold = true;
+      return mask;
     }
   }
-  if (!r.error.empty()) {
-    o["error"] = r.error.size() > kMaxResultOutputBytes
-                     ? TruncateUtf8(r.error, kMaxResultOutputBytes) + "...[truncated]"
-                     : r.error;
+  // Every value given is masked, vouched for or not (those of an approval's re-submission
+  // with edited arguments, a call without redacted arguments): masking more is never a leak.
+  if (plain) mask.forms = audit::Redactor::EchoForms(*plain);
+  return mask;
+}
+
+boost::json::object ResultJson(const CallResult& r, const ResultMask& mask) {
+  boost::json::object o;
+  o["ok"] = r.ok;
+  if (mask.withhold) {
+    // Nothing of what the tool answered: it may echo a redacted argument this process
+    // cannot mask (docs/audit.md#redaction).
+    o["withheld"] = boost::json::object{
+        {"reason", "the call has redacted arguments whose values are not known here"},
+        {"output_bytes", r.output_json.size()},
+        {"error_bytes", r.error.size()}};
+  } else {
+    const std::vector<std::string>& forms = mask.forms;
+    if (r.output_json.size() > kMaxResultOutputBytes) {
+      // Masked before it is cut, so no cut can leave a part of a value.
+      const std::string text = audit::Redactor::MaskSecrets(r.output_json, forms);
+      o["output"] = TruncateUtf8(text, kMaxResultOutputBytes) + "...[truncated " +
+                    std::to_string(r.output_json.size()) + " bytes]";
+      o["output_truncated"] = true;
+    } else if (!r.output_json.empty()) {
+      boost::system::error_code ec;
+      boost::json::value v = boost::json::parse(r.output_json, ec);
+      if (ec) {
+        o["output"] = audit::Redactor::MaskSecrets(r.output_json, forms);
+      } else {
+        MaskOutput(&v, forms);
+        o["output"] = std::move(v);
+      }
+    }
+    if (!r.error.empty()) {
+      const std::string error = audit::Redactor::MaskSecrets(r.error, forms);
+      o["error"] = error.size() > kMaxResultOutputBytes
+                       ? TruncateUtf8(error, kMaxResultOutputBytes) + "...[truncated]"
+                       : error;
+    }
   }
   o["usage"] = UsageJson(r.usage);
   if (!r.egress_json.empty()) {
@@ -263,8 +339,9 @@ Status AddUsageInTxn(StateTxn& txn, std::string_view run_id, std::string_view ag
   return AddRunUsage(txn, run_id, agent_id, usage, now, "", audit::kUsage, std::move(data));
 }
 
-Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
-                         std::string_view principal, const CallResult& result, TimePoint now) {
+Status RecordResultInTxn(StateTxn& txn, const audit::Redactor& redactor, std::string_view call_id,
+                         std::string_view agent_id, std::string_view principal,
+                         const CallResult& result, TimePoint now) {
   Result<CallResultRow> call = txn.LoadCallForResult(call_id);
   if (!call.ok()) return call.error();
   if (Status s = CheckReporter(call_id, *call, agent_id, principal); !s.ok()) return s;
@@ -291,7 +368,7 @@ Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_vi
   boost::json::object data;
   std::string stored;
   if (txn.KeepsAudit()) {
-    data = ResultJson(result);
+    data = ResultJson(result, ResultMaskFor(redactor, call->args, result.redacted_args));
     stored = boost::json::serialize(data);
   }
   if (Status s = txn.SaveCallResult(call_id, stored, now); !s.ok()) return s;
@@ -304,7 +381,8 @@ Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_vi
                      std::move(data), policy, &done, result.ok);
 }
 
-Status RecordRehearsalInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
+Status RecordRehearsalInTxn(StateTxn& txn, const audit::Redactor& redactor,
+                            std::string_view call_id, std::string_view agent_id,
                             std::string_view principal, const CallResult& result, TimePoint now,
                             CallRecord* rehearsal) {
   Result<CallResultRow> call = txn.LoadCallForResult(call_id);
@@ -320,7 +398,8 @@ Status RecordRehearsalInTxn(StateTxn& txn, std::string_view call_id, std::string
   }
   Result<CallRecord> rec = txn.LoadCall(call_id);
   if (!rec.ok()) return rec.error();
-  boost::json::object data = ResultJson(result);
+  boost::json::object data =
+      ResultJson(result, ResultMaskFor(redactor, call->args, result.redacted_args));
   const std::string stored = boost::json::serialize(data);
   if (Status s = txn.SaveCallResult(call_id, stored, now); !s.ok()) return s;
   if (txn.KeepsAudit()) {

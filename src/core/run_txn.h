@@ -11,12 +11,15 @@
 #define INTERLOCK_CORE_RUN_TXN_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include "audit/redact.h"
 #include "common/time.h"
 #include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
@@ -41,15 +44,20 @@ Result<std::optional<std::string>> FindIdempotentAnswer(StateTxn& txn, std::stri
 // decided under another principal than `principal`, the reporter's as its decisions record
 // it: an agent acting for mallory never reports alice's result, which could move her run's
 // workflow), kInvalidArgument (not allowed), kAlreadyExists (a second result).
-Status RecordResultInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
-                         std::string_view principal, const CallResult& result, TimePoint now);
+// A result echoing a redacted argument is stored masked (ResultMaskFor, with `redactor`,
+// the store's audit key).
+Status RecordResultInTxn(StateTxn& txn, const audit::Redactor& redactor, std::string_view call_id,
+                         std::string_view agent_id, std::string_view principal,
+                         const CallResult& result, TimePoint now);
 
 // Records the outcome of the rehearsal of call_id (decided REHEARSAL_REQUIRED, without an
 // outcome yet) as its result (audit event "rehearsal") and returns the call as recorded, so
 // the caller can decide the real call. kNotFound, kPermissionDenied (another agent's call,
 // or another principal's, as RecordResultInTxn), kInvalidArgument (the call awaits no
 // rehearsal), kAlreadyExists (reported already).
-Status RecordRehearsalInTxn(StateTxn& txn, std::string_view call_id, std::string_view agent_id,
+// The outcome is masked as a result is (ResultMaskFor).
+Status RecordRehearsalInTxn(StateTxn& txn, const audit::Redactor& redactor,
+                            std::string_view call_id, std::string_view agent_id,
                             std::string_view principal, const CallResult& result, TimePoint now,
                             CallRecord* rehearsal);
 
@@ -69,8 +77,28 @@ boost::json::object WorkflowAuditJson(const RunState& s);
 std::string SequenceStoreJson(const RunState& s);
 Status ParseSequenceStoreJson(std::string_view text, RunState* s);
 
-// The result as stored and audited: output and error capped at kMaxResultOutputBytes.
-boost::json::object ResultJson(const CallResult& r);
+// What of a result may be stored (docs/audit.md#redaction). A call recorded with
+// redacted arguments (a top-level value "hmac-sha256:<64 hex>", as audit::Redactor writes
+// it) is stored masked with the values in `plain` when each such argument's value there
+// hashes (`redactor`) to the recorded one; otherwise nothing of its output and error is
+// stored (`withhold`): the value echoed may be one nobody here knows. Every value of
+// `plain` is masked (more than the recorded ones: an approval's edited arguments too).
+struct ResultMask {
+  bool withhold = false;
+  std::vector<std::string> forms;  // audit::Redactor::EchoForms of the plain values
+};
+ResultMask ResultMaskFor(const audit::Redactor& redactor, const boost::json::object& recorded_args,
+                         const std::optional<boost::json::object>& plain);
+// `output_json` (JSON text, or any text) with `forms` masked in it, as ResultJson masks
+// a result's output.
+std::string MaskedOutputJson(std::string_view output_json, const std::vector<std::string>& forms);
+// True when `recorded_args` holds a value redacted as audit::Redactor::Hash writes it.
+bool HasRedactedArgs(const boost::json::object& recorded_args);
+
+// The result as stored and audited: output and error masked with `mask` (or left out,
+// with a "withheld" member saying so and their sizes), then capped at
+// kMaxResultOutputBytes.
+boost::json::object ResultJson(const CallResult& r, const ResultMask& mask = {});
 
 // Truncates `s` to at most `max` bytes on a UTF-8 boundary.
 std::string TruncateUtf8(std::string_view s, size_t max);

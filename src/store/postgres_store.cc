@@ -796,7 +796,7 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
       {},
       [&](Impl::Batch& b) {
         Impl::Txn txn(b);
-        return core::RecordResultInTxn(txn, id, agent, who, result, now);
+        return core::RecordResultInTxn(txn, impl_->redactor(), id, agent, who, result, now);
       },
       [&](PgConn& c, Impl::Batch& b, std::vector<std::string>* runs,
           std::string* sqlstate) -> Status {

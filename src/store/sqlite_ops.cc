@@ -299,7 +299,7 @@ Status SqliteStore::Impl::ApplyRecordResult(Batch& b, std::string_view call_id,
                                             std::string_view agent_id, std::string_view principal,
                                             const core::CallResult& result, TimePoint now) {
   Txn txn(*this, b);
-  return core::RecordResultInTxn(txn, call_id, agent_id, principal, result, now);
+  return core::RecordResultInTxn(txn, redactor_, call_id, agent_id, principal, result, now);
 }
 
 Status SqliteStore::Impl::ApplyRecordRehearsal(Batch& b, std::string_view call_id,
@@ -308,7 +308,7 @@ Status SqliteStore::Impl::ApplyRecordRehearsal(Batch& b, std::string_view call_i
                                                const core::CallResult& result, TimePoint now,
                                                core::CallRecord* rec) {
   Txn txn(*this, b);
-  return core::RecordRehearsalInTxn(txn, call_id, agent_id, principal, result, now, rec);
+  return core::RecordRehearsalInTxn(txn, redactor_, call_id, agent_id, principal, result, now, rec);
 }
 
 Status SqliteStore::Impl::ApplyEndRun(Batch& b, std::string_view run_id, std::string_view agent_id,

@@ -37,29 +37,58 @@ Status Calls::EndRun(std::string_view run_id, std::string_view agent_id) {
   return store_->EndRun(run_id, agent_id, clock_->Now());
 }
 
+void Calls::AddRedactedValues(std::string_view call_id, CallResult* result) const {
+  if (result->redacted_args || redacted_values_ == nullptr) return;
+  result->redacted_args = redacted_values_->Find(call_id, clock_->Now());
+}
+
+void Calls::Recorded(std::string_view call_id, const Status& s) {
+  if (s.ok() && redacted_values_ != nullptr) redacted_values_->Forget(call_id);
+}
+
 Status Calls::RecordResult(std::string_view call_id, std::string_view agent_id,
                            std::string_view principal, CallResult result) {
   result.policies = policies_->Current();
-  return store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
+  AddRedactedValues(call_id, &result);
+  Status s = store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
+  Recorded(call_id, s);
+  return s;
 }
 
 Status Calls::RecordEgressResult(std::string_view call_id, std::string_view agent_id,
                                  std::string_view principal, CallResult result) {
   result.policies = nullptr;
-  return store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
+  AddRedactedValues(call_id, &result);
+  Status s = store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
+  Recorded(call_id, s);
+  return s;
 }
 
 void Calls::RecordResultAsync(std::string_view call_id, std::string_view agent_id,
                               std::string_view principal, CallResult result, StatusCallback done) {
   result.policies = policies_->Current();
-  store_->RecordResultAsync(call_id, agent_id, principal, result, clock_->Now(), std::move(done));
+  AddRedactedValues(call_id, &result);
+  store_->RecordResultAsync(
+      call_id, agent_id, principal, result, clock_->Now(),
+      // The facade may be gone when the store commits; the kept values are not.
+      [values = redacted_values_, id = std::string(call_id), done = std::move(done)](Status s) {
+        if (s.ok() && values != nullptr) values->Forget(id);
+        if (done) done(std::move(s));
+      });
 }
 
 void Calls::RecordEgressResultAsync(std::string_view call_id, std::string_view agent_id,
                                     std::string_view principal, CallResult result,
                                     StatusCallback done) {
   result.policies = nullptr;
-  store_->RecordResultAsync(call_id, agent_id, principal, result, clock_->Now(), std::move(done));
+  AddRedactedValues(call_id, &result);
+  store_->RecordResultAsync(
+      call_id, agent_id, principal, result, clock_->Now(),
+      // The facade may be gone when the store commits; the kept values are not.
+      [values = redacted_values_, id = std::string(call_id), done = std::move(done)](Status s) {
+        if (s.ok() && values != nullptr) values->Forget(id);
+        if (done) done(std::move(s));
+      });
 }
 
 Result<std::optional<Calls::Unreported>> Calls::FindUnreported(

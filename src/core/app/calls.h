@@ -28,6 +28,7 @@
 #include "core/policy_source.h"
 #include "core/ports/run_store.h"
 #include "core/ports/store.h"
+#include "core/redacted_values.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
@@ -59,6 +60,10 @@ class Calls {
 
   // Records what an allowed call returned, judged under the current policies (a result
   // may move the run's workflow). `principal`: the one the call was decided under.
+  // Output and error are masked with the values of the call's redacted arguments that the
+  // Guard kept (result.redacted_args, unless the door set it), or withheld when the call
+  // has redacted arguments whose values are not known (core::RecordResultInTxn); once
+  // recorded, the kept values are dropped. The same for every method below.
   Status RecordResult(std::string_view call_id, std::string_view agent_id,
                       std::string_view principal, CallResult result);
   // The outcome of an egress connection (POST /v1/calls/{id}/egress-result): recorded like a
@@ -98,11 +103,22 @@ class Calls {
   // Ok when no kill switch covers a call of `agent_id` in `run_id` now (core::Kills::Clear).
   Status KillSwitchClear(std::string_view agent_id, std::string_view run_id);
 
+  // Where the Guard keeps redacted values (Guard::SetRedactedValues); not owned, and must
+  // outlive every asynchronous record. Default: the process's. Null: results carry only
+  // what the door set. Set before the first result.
+  void SetRedactedValues(RedactedValues* values) { redacted_values_ = values; }
+
  private:
+  // Sets result->redacted_args from what the Guard kept for call_id, unless set already.
+  void AddRedactedValues(std::string_view call_id, CallResult* result) const;
+  // Drops what was kept for call_id once its result is recorded (`s` Ok).
+  void Recorded(std::string_view call_id, const Status& s);
+
   core::Store* store_;
   const PolicySource* policies_;
   const Clock* clock_;
   Approvals approvals_;
+  RedactedValues* redacted_values_ = RedactedValues::Process();
 };
 
 // Parsing a call or usage from a door's JSON: core/app/tool_calls.h.

@@ -7,7 +7,10 @@ namespace interlock::core {
 OfflineRun::OfflineRun(std::shared_ptr<const policy::PolicySet> policies, size_t keep_calls)
     : source_(std::move(policies)),
       store_(keep_calls),
-      guard_(&source_, &store_, &clock_, /*notifier=*/nullptr) {}
+      guard_(&source_, &store_, &clock_, /*notifier=*/nullptr) {
+  // A memory store records no result: nothing to mask, so nothing is kept for one.
+  guard_.SetRedactedValues(nullptr);
+}
 
 Status OfflineRun::Start(std::string_view agent_id, std::string_view run_id, TimePoint start) {
   clock_.Set(start);

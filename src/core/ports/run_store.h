@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "common/time.h"
 #include "engine/engine.h"
 #include "interlock/decision.h"
@@ -90,6 +92,13 @@ struct CallResult {
   std::shared_ptr<const policy::PolicySet> policies;
   // The report's Idempotency-Key (kept in the call's run): a repeat is Ok and records nothing.
   IdempotencyKey idempotency;
+  // The plain values of the call's redacted arguments ({field: value}, core::RedactedValues),
+  // masked wherever output or error echo them before either is stored. Set by core::Calls
+  // from what the Guard kept at decide time, or by a door holding the call's arguments.
+  // Trusted only where each value's HMAC is the recorded argument's; a call recorded with
+  // a redacted argument this does not vouch for has its output and error withheld
+  // (core::RecordResultInTxn). nullopt: not known.
+  std::optional<boost::json::object> redacted_args;
 };
 
 // Results larger than this (output or error, in bytes) are truncated with a marker.

@@ -1,0 +1,101 @@
+// Through the stdio MCP gateway (`interlock mcp`, standalone, its own SQLite store), a
+// server that echoes a redacted argument: server-everything's `echo` under a policy with
+// `redact: [message]`. The client gets the echo as the server sent it; the store, the
+// replay and the audit export hold the message only masked.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace interlock::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+const std::string kClient =
+    std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/telemetry/mcp_otel_client.mjs";
+const std::string kEverything =
+    std::string(INTERLOCK_SOURCE_DIR) +
+    "/tests/integration/mcp/node/node_modules/@modelcontextprotocol/server-everything/dist/"
+    "index.js";
+
+constexpr char kSecret[] = "sk-ECHO-4242-\xC3\xA9t\xC3\xA9";  // "sk-ECHO-4242-été"
+
+constexpr char kPolicy[] = R"(agent:
+  id: "echo-mcp"
+tools:
+  allowed:
+    - name: "echo"
+      redact: ["message"]
+)";
+
+// Every regular file of the store's directory, as bytes.
+std::string Bytes(const std::string& dir) {
+  std::string all;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return all;
+}
+
+// Tests that server-everything's echo of a redacted `message` reaches the client as sent
+// and is masked in the recorded result: the replay, the audit export and the SQLite files
+// hold "Echo: [REDACTED]" and never the message.
+TEST(RedactedEchoMcpTest, EchoToolEchoingRedactedMessageIsStoredMasked) {
+  ASSERT_EQ(RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"),
+            "");
+  TempDir dir;
+  const std::string policy = dir.Write("policy.yaml", kPolicy);
+  std::filesystem::create_directories(dir.path() + "/state");
+  const std::string store = dir.path() + "/state/interlock.db";
+  const std::string call = json::serialize(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", 2},
+      {"method", "tools/call"},
+      {"params",
+       json::object{{"name", "echo"}, {"arguments", json::object{{"message", kSecret}}}}}});
+  const std::string msgs = dir.Write("msgs.jsonl", call + "\n");
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kClient, msgs, "--", kInterlock, "mcp", "--policy",
+                  policy, "--store", store, "--", "node", kEverything, "stdio"},
+                 "", 90s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The agent gets what the server answered.
+  EXPECT_NE(r.out.find(std::string("Echo: ") + kSecret), std::string::npos) << r.out;
+
+  std::string run_id;
+  if (size_t at = r.err.find(", run "); at != std::string::npos) {
+    run_id = r.err.substr(at + 6, r.err.find_first_of(", \n", at + 6) - at - 6);
+  }
+  ASSERT_FALSE(run_id.empty()) << r.err;
+  ProcessResult replay =
+      RunProcess({kInterlock, "replay", run_id, "--store", store, "--format", "json"}, "", 60s);
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_EQ(replay.out.find("sk-ECHO"), std::string::npos) << replay.out;
+  EXPECT_NE(replay.out.find("Echo: [REDACTED]"), std::string::npos) << replay.out;
+  ProcessResult exported = RunProcess(
+      {kInterlock, "audit", "export", "--since", "2000-01-01", "--store", store}, "", 60s);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_EQ(exported.out.find("sk-ECHO"), std::string::npos) << exported.out;
+  EXPECT_NE(exported.out.find("Echo: [REDACTED]"), std::string::npos) << exported.out;
+  const std::string bytes = Bytes(dir.path() + "/state");
+  EXPECT_EQ(bytes.find("sk-ECHO"), std::string::npos);
+  EXPECT_NE(bytes.find("Echo: [REDACTED]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace interlock::testing
