@@ -132,6 +132,14 @@ bool Gateway::HandleRevision(const Message& msg) {
     SendToClient(ResultResponse(msg.id, DiscoverResult()));
     return true;
   }
+  if (modern && msg.method == "initialize") {
+    // No handshake in 2026-07-28: an initialize naming it is no 2025 client's, and must not
+    // make this gateway treat the client as one (NoteInitialize).
+    SendToClient(ErrorResponse(msg.id, kMethodNotFound,
+                               "Method not found: initialize is not a method of MCP 2026-07-28 "
+                               "(there is no handshake)"));
+    return true;
+  }
   return false;
 }
 

@@ -931,20 +931,35 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
   }
   const std::string version = Header(req, "mcp-protocol-version");
   const bool modern = ModernRequest(version, *msg);
+  const mcp::RequestHeaders headers{OptionalHeader(req, "mcp-protocol-version"),
+                                    OptionalHeader(req, "mcp-method"),
+                                    OptionalHeader(req, "mcp-name")};
+  if (modern && msg->kind == mcp::MessageKind::kRequest && headers.protocol_version) {
+    // A 2026-07-28 request carries its version and the client's capabilities in _meta
+    // (basic/versioning): without them it is malformed, before any header is compared.
+    const json::object& body = msg->doc.get_object();
+    std::string missing;
+    if (!mcp::MetaProtocolVersion(body)) missing = std::string(mcp::kMetaProtocolVersion);
+    if (mcp::MetaClientCapabilities(body) == nullptr) {
+      missing += (missing.empty() ? "" : ", ") + std::string(mcp::kMetaClientCapabilities);
+    }
+    if (!missing.empty()) {
+      return r.Send(
+          RpcJson(400, mcp::ErrorResponse(msg->id, mcp::kInvalidParams,
+                                          "Invalid params: missing _meta keys: " + missing)));
+    }
+  }
+  // Before any session, decision or upstream: headers that disagree with the body are
+  // refused, so nothing is decided on one and forwarded as the other.
+  if (Status hs = mcp::CheckRequestHeaders(headers, *msg, modern); !hs.ok()) {
+    json::value id = msg->kind == mcp::MessageKind::kRequest ? msg->id : json::value();
+    return r.Send(RpcJson(400, mcp::ErrorResponse(id, mcp::kHeaderMismatch, hs.error().message)));
+  }
   if (msg->kind == mcp::MessageKind::kRequest) {
     if (auto named = mcp::MetaProtocolVersion(msg->doc.get_object());
         named && !SupportedMcpProtocolVersion(*named)) {
       return r.Send(RpcJson(400, mcp::UnsupportedVersionError(msg->id, *named)));
     }
-  }
-  // Before any session, decision or upstream: headers that disagree with the body are
-  // refused, so nothing is decided on one and forwarded as the other.
-  const mcp::RequestHeaders headers{OptionalHeader(req, "mcp-protocol-version"),
-                                    OptionalHeader(req, "mcp-method"),
-                                    OptionalHeader(req, "mcp-name")};
-  if (Status hs = mcp::CheckRequestHeaders(headers, *msg, modern); !hs.ok()) {
-    json::value id = msg->kind == mcp::MessageKind::kRequest ? msg->id : json::value();
-    return r.Send(RpcJson(400, mcp::ErrorResponse(id, mcp::kHeaderMismatch, hs.error().message)));
   }
   if (modern) {
     return HandleModernPost(upstream, who, *msg, accepts.json, accepts.sse, std::move(req),
@@ -1101,6 +1116,13 @@ void McpHttpService::HandleModernPost(const std::string& upstream, const Asker& 
   if (msg.method == "server/discover") {
     // A probe starts nothing: no session, no run, no upstream.
     return r.Send(RpcJson(200, mcp::ResultResponse(msg.id, mcp::Gateway::DiscoverResult())));
+  }
+  if (msg.method == "initialize") {
+    // Not a method of 2026-07-28 (no handshake): never taken for a 2025 client's, which
+    // would make the token's stateless session a legacy one for every later request.
+    return r.Send(RpcJson(404, mcp::ErrorResponse(msg.id, mcp::kMethodNotFound,
+                                                  "Method not found: initialize is not a method "
+                                                  "of MCP 2026-07-28 (there is no handshake)")));
   }
   bool created = false;
   HttpResponse error;

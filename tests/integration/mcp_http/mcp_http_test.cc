@@ -1828,6 +1828,61 @@ TEST_F(McpHttpTest, UnsupportedVersionToAModernUpstreamIsMinus32022WithTheServed
   }
 }
 
+// Tests that an `initialize` sent under 2026-07-28 (a method that revision removed) is
+// answered 404 -32601 and changes nothing: the token's later 2026-07-28 requests are still
+// served as a 2026-07-28 client's (before, it made the stateless session a 2025 client's, so
+// results lost their caching hints and input_required was refused). Found by the conformance
+// suite's server-stateless scenario.
+TEST_F(McpHttp2026Test, AttackInitializeUnder2026DoesNotMakeTheTokensSessionLegacy) {
+  StartDaemon();
+  HttpResult init = client_->Request(
+      "POST", "/mcp/fake",
+      ModernBody(1, "initialize",
+                 json::object{{"protocolVersion", "2025-11-25"},
+                              {"capabilities", json::object{}},
+                              {"clientInfo", json::object{{"name", "x"}, {"version", "1"}}}}),
+      ta_, 30s, ModernHeaders("initialize"));
+  EXPECT_EQ(init.status, 404) << init.body;
+  ASSERT_TRUE(init.json.is_object()) << init.body;
+  EXPECT_EQ(init.json.at("error").at("code"), -32601) << init.body;
+  HttpResult list = client_->Request("POST", "/mcp/fake", ModernBody(2, "tools/list", {}), ta_, 30s,
+                                     ModernHeaders("tools/list"));
+  ASSERT_EQ(list.status, 200) << list.body;
+  const json::value answer = AnswerOf(list);
+  EXPECT_EQ(answer.at("result").at("cacheScope"), "private") << list.body;
+  EXPECT_EQ(answer.at("result").at("resultType"), "complete") << list.body;
+}
+
+// Tests that a 2026-07-28 request without the _meta keys the revision requires (its version,
+// the client's capabilities) is refused 400 -32602 before anything, and that headers that
+// disagree with a well-formed body are -32020 even when the body names a version Interlock
+// does not serve (the mismatch is checked first).
+TEST_F(McpHttp2026Test, RequestWithoutItsMetaKeysIsInvalidParams) {
+  StartDaemon();
+  const std::string no_caps = json::serialize(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", 1},
+      {"method", "tools/list"},
+      {"params", json::object{{"_meta", json::object{{"io.modelcontextprotocol/protocolVersion",
+                                                      "2026-07-28"}}}}}});
+  const std::string no_meta = R"({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}})";
+  for (const std::string& body : {no_caps, no_meta}) {
+    HttpResult r =
+        client_->Request("POST", "/mcp/fake", body, ta_, 30s, ModernHeaders("tools/list"));
+    EXPECT_EQ(r.status, 400) << r.body;
+    ASSERT_TRUE(r.json.is_object()) << r.body;
+    EXPECT_EQ(r.json.at("error").at("code"), -32602) << r.body;
+  }
+  HttpResult mismatch = client_->Request(
+      "POST", "/mcp/fake",
+      ModernBody(3, "tools/list", {}, {{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}}),
+      ta_, 30s, ModernHeaders("tools/list"));
+  EXPECT_EQ(mismatch.status, 400) << mismatch.body;
+  ASSERT_TRUE(mismatch.json.is_object()) << mismatch.body;
+  EXPECT_EQ(mismatch.json.at("error").at("code"), -32020) << mismatch.body;
+  EXPECT_TRUE(RunsOf("ta").empty());
+}
+
 // ---------------------------------------------------------------------------------------
 // The tasks extension (io.modelcontextprotocol/tasks; docs/mcp.md#tasks) through the daemon's
 // 2026-07-28 door, to node/tasks_server.mjs over stdio ("tasks") and over Streamable HTTP

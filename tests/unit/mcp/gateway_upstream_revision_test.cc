@@ -523,6 +523,24 @@ TEST(GatewayUpstreamRevisionTest, CallTheServerTurnsIntoATaskIsRecordedAsFailed)
   EXPECT_FALSE(h.enforcer.recorded[0].second.ok);
 }
 
+// Tests that an `initialize` naming 2026-07-28 in its _meta (a method that revision removed)
+// is answered -32601 and never makes the gateway take its client for a 2025 one: a later
+// modern tools/list still gets the 2026-07-28 caching hints.
+TEST(GatewayUpstreamRevisionTest, InitializeUnder2026IsMethodNotFoundAndChangesNothing) {
+  Harness h(ModernServer);
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",)"
+      R"("capabilities":{},"clientInfo":{"name":"c","version":"1"},)"
+      R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+      R"("io.modelcontextprotocol/clientCapabilities":{}}}})");
+  EXPECT_EQ(h.LastClient().at("error").at("code"), -32601);
+  EXPECT_TRUE(h.Sent("initialize").empty());
+  h.gw->OnClientLine(R"({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{)"
+                     R"("io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                     R"("io.modelcontextprotocol/clientCapabilities":{}}}})");
+  EXPECT_EQ(h.LastClient().at("result").at("cacheScope"), "private");
+}
+
 // Tests that tasks/get (and the other tasks/ methods) naming a task not created through this
 // session, perhaps another agent's on a shared server, is refused and never forwarded.
 // (tasks/update too: gateway_tasks_test.cc.)
