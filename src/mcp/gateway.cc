@@ -693,10 +693,7 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
       const std::string reason = "the MCP server exited before answering (" + std::string(why) +
                                  "); the call may or may not have run and Interlock does not "
                                  "retry it";
-      ToolResult r;
-      r.ok = false;
-      r.output_json = "null";
-      r.error = reason;
+      ToolResult r = ToolResult::Failure(reason);
       if (!p.call_id.empty()) {
         if (options_.egress_receipts) r.egress_json = options_.egress_receipts(p.call_id);
         r.credential_json = p.credential_json;

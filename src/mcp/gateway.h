@@ -175,6 +175,14 @@ namespace interlock::mcp {
 
 // What the gateway reports after an allowed call ran (mirrors store::CallResult).
 struct ToolResult {
+  // A call that did not complete: no output, `why` as the error.
+  static ToolResult Failure(std::string why) {
+    ToolResult r;
+    r.ok = false;
+    r.output_json = "null";
+    r.error = std::move(why);
+    return r;
+  }
   bool ok = true;
   std::string output_json;  // canonical JSON, capped, secrets masked
   std::string error;
@@ -603,6 +611,8 @@ class Gateway {
   // Forgets every task (the session or the server ended): an outcome never observed is
   // recorded as such.
   void EndOpenTasks(std::string_view why);
+  // Records that the outcome of `t` (forgotten: `why`) was not observed, unless it was.
+  void RecordNotObserved(const std::string& task_id, const OpenTask& t, std::string_view why);
   // Ends a tools/call that cannot complete: recorded as failed, the client gets isError.
   void FailCall(const Pending& p, const std::string& why, const std::string& output_json);
   // The retry of an open call (same tool and arguments, with inputResponses or
@@ -686,6 +696,9 @@ class Gateway {
   // Makes sure the catalog is complete, asking the upstream itself when needed.
   bool EnsureCatalog();
   void HandleToolResult(boost::json::object& msg, const Pending& p);
+  // A tool's result (`result`, an object) as recorded (what the server returned, capped) and,
+  // in place, as the client gets it (structuredContent reduced to the tool's scope).
+  ToolResult TakeToolResult(const std::string& tool, boost::json::value& result);
   // Keeps the top-level fields of a result's structuredContent the tool's scope allows.
   void ReduceToScope(const std::string& tool, boost::json::object& structured);
   // Every message to the client: a result to a modern client gets resultType

@@ -284,11 +284,8 @@ bool Gateway::ContinueOpenCall(json::value& doc, const json::value& id, const st
 void Gateway::RefuseCall(const json::value& id, const std::string& tool, const std::string& call_id,
                          Code code, const std::string& reason) {
   if (!call_id.empty()) {
-    ToolResult r;
-    r.ok = false;
-    r.output_json = "null";
-    r.error = audit::Redactor::MaskSecrets("not forwarded by the MCP gateway: " + reason,
-                                           options_.secrets);
+    ToolResult r = ToolResult::Failure(audit::Redactor::MaskSecrets(
+        "not forwarded by the MCP gateway: " + reason, options_.secrets));
     if (Status s = options_.enforcer->RecordResult(call_id, r); !s.ok()) {
       Log("could not record the refusal of " + call_id + ": " + s.error().message);
     }

@@ -123,17 +123,23 @@ void Gateway::FilterToolList(json::object& result, bool first_page) {
   }
 }
 
+ToolResult Gateway::TakeToolResult(const std::string& tool, json::value& result) {
+  ToolResult r;
+  const json::value* is_error = result.get_object().if_contains("isError");
+  r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
+  r.output_json = CapOutput(result);
+  // scope: the client sees only the allowed top-level fields of structuredContent.
+  if (json::value* sc = result.get_object().if_contains("structuredContent");
+      sc != nullptr && sc->is_object()) {
+    ReduceToScope(tool, sc->get_object());
+  }
+  return r;
+}
+
 void Gateway::HandleToolResult(json::object& msg, const Pending& p) {
   ToolResult r;
   if (json::value* result = msg.if_contains("result"); result != nullptr && result->is_object()) {
-    const json::value* is_error = result->get_object().if_contains("isError");
-    r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-    r.output_json = CapOutput(*result);
-    // scope: the client sees only the allowed top-level fields of structuredContent.
-    if (json::value* sc = result->get_object().if_contains("structuredContent");
-        sc != nullptr && sc->is_object()) {
-      ReduceToScope(p.tool, sc->get_object());
-    }
+    r = TakeToolResult(p.tool, *result);
   } else {
     r.ok = false;
     r.output_json = "null";
@@ -571,10 +577,7 @@ std::string Gateway::OpenKey(const std::string& tool, const json::object& args) 
 
 void Gateway::RecordNeverRetried(const OpenCall& c, const std::string& why) {
   if (!c.outcome || c.outcome->call_id.empty()) return;
-  ToolResult r;
-  r.ok = false;
-  r.output_json = "null";
-  r.error = why;
+  ToolResult r = ToolResult::Failure(why);
   r.credential_json = c.credential_json;
   if (Status s = options_.enforcer->RecordResult(c.outcome->call_id, r); !s.ok()) {
     Log("could not record the result of " + c.outcome->call_id + ": " + s.error().message);

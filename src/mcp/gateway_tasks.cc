@@ -143,18 +143,10 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
         tasks_.emplace(task_id, std::move(t));
       }
     }
-    for (OpenTask& t : ended) {
-      const std::string status = t.last_status.empty() ? "unknown" : t.last_status;
-      ToolResult r;
-      r.ok = false;
-      r.output_json = "null";
-      r.error = "the task's outcome was not observed through Interlock (forgotten: over " +
-                std::to_string(kMaxOpenTasks) + " tasks open, or past its ttl; last status " +
-                status + "); it may have run";
-      if (!t.recorded && t.outcome && !t.outcome->call_id.empty()) {
-        r.credential_json = t.credential_json;
-        (void)options_.enforcer->RecordResult(t.outcome->call_id, r);
-      }
+    for (const OpenTask& t : ended) {
+      RecordNotObserved(
+          "", t,
+          "forgotten: over " + std::to_string(kMaxOpenTasks) + " tasks open, or past its ttl");
     }
   }
   if (why->empty()) {
@@ -187,21 +179,13 @@ std::string Gateway::ApplyTaskState(const std::string& task_id, const std::strin
   if (status != "failed") task.erase("error");
   if (status != "input_required") task.erase("inputRequests");
   std::vector<std::string> outstanding;
-  ToolResult r;
-  r.ok = false;
-  r.output_json = "null";
+  ToolResult r = ToolResult::Failure("");
   if (status == "completed") {
     json::value* result = task.if_contains("result");
     if (result == nullptr || !result->is_object()) {
       return "the MCP server reported the task completed without a result";
     }
-    if (json::value* sc = result->get_object().if_contains("structuredContent");
-        sc != nullptr && sc->is_object()) {
-      ReduceToScope(tool, sc->get_object());
-    }
-    const json::value* is_error = result->get_object().if_contains("isError");
-    r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-    r.output_json = CapOutput(*result);
+    r = TakeToolResult(tool, *result);
   } else if (status == "failed") {
     const json::value* error = task.if_contains("error");
     const json::value* m = error != nullptr && error->is_object()
@@ -309,14 +293,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
     }
   }
   if (expired) {
-    if (!expired->recorded && expired->outcome && !expired->outcome->call_id.empty()) {
-      ToolResult r;
-      r.ok = false;
-      r.output_json = "null";
-      r.error = "the task's outcome was not observed through Interlock before its ttl ended";
-      r.credential_json = expired->credential_json;
-      (void)options_.enforcer->RecordResult(expired->outcome->call_id, r);
-    }
+    RecordNotObserved(task_id, *expired, "its ttl ended");
     AnswerClient(
         ErrorResponse(id, kInvalidParams, "Failed to retrieve task: Task has expired (Interlock)"));
     return;
@@ -338,10 +315,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
           std::string(CodeName(kill ? Code::kKillSwitch : Code::kStoreUnavailable)) + ": " +
           (kill ? std::string() : "the kill switch could not be checked: ") + s.error().message +
           "; the task was cancelled";
-      ToolResult r;
-      r.ok = false;
-      r.output_json = "null";
-      r.error = why;
+      ToolResult r = ToolResult::Failure(why);
       (void)RecordTaskOnce(task_id, std::move(r));
       CancelTaskAtServer(task_id, authorization);
       {
@@ -411,11 +385,9 @@ void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
     if (code != nullptr && code->is_int64() && code->get_int64() == kInvalidParams) {
       // The server no longer knows the task (expired, purged): its outcome is not learnt.
       const json::value* m = error->get_object().if_contains("message");
-      ToolResult r;
-      r.ok = false;
-      r.output_json = "null";
-      r.error = "the MCP server no longer knows the task, so its outcome was not observed: " +
-                (m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string());
+      ToolResult r = ToolResult::Failure(
+          "the MCP server no longer knows the task, so its outcome was not observed: " +
+          (m != nullptr && m->is_string() ? std::string(m->get_string()) : std::string()));
       (void)RecordTaskOnce(p.task_id, std::move(r));
       std::lock_guard lock(mu_);
       tasks_.erase(p.task_id);
@@ -502,19 +474,19 @@ void Gateway::EndOpenTasks(std::string_view why) {
     std::lock_guard lock(mu_);
     tasks.swap(tasks_);
   }
-  for (const auto& [task_id, t] : tasks) {
-    if (t.recorded || !t.outcome || t.outcome->call_id.empty()) continue;
-    ToolResult r;
-    r.ok = false;
-    r.output_json = "null";
-    r.error = "the task's outcome was not observed through Interlock (" + std::string(why) +
-              "; last status " + (t.last_status.empty() ? "unknown" : t.last_status) +
-              "); it may have run";
-    r.credential_json = t.credential_json;
-    if (Status s = options_.enforcer->RecordResult(t.outcome->call_id, r); !s.ok()) {
-      Log("could not record the outcome of task " + task_id.substr(0, 64) + ": " +
-          s.error().message);
-    }
+  for (const auto& [task_id, t] : tasks) RecordNotObserved(task_id, t, why);
+}
+
+void Gateway::RecordNotObserved(const std::string& task_id, const OpenTask& t,
+                                std::string_view why) {
+  if (t.recorded || !t.outcome || t.outcome->call_id.empty()) return;
+  ToolResult r = ToolResult::Failure("the task's outcome was not observed through Interlock (" +
+                                     std::string(why) + "; last status " +
+                                     (t.last_status.empty() ? "unknown" : t.last_status) +
+                                     "); it may have run");
+  r.credential_json = t.credential_json;
+  if (Status s = options_.enforcer->RecordResult(t.outcome->call_id, r); !s.ok()) {
+    Log("could not record the outcome of task " + task_id.substr(0, 64) + ": " + s.error().message);
   }
 }
 
