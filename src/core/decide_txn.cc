@@ -13,6 +13,7 @@
 #include "core/approval_rules.h"
 #include "core/approval_txn.h"
 #include "core/run_txn.h"
+#include "policy/texts.h"
 
 namespace interlock::core {
 
@@ -359,6 +360,28 @@ void TakeRequestNames(const DecideRequest& rq, DecideRequest* owned, CallRecord*
   }
 }
 
+// What of the call's redacted arguments a decision reason may quote (a constraint's
+// `argument "password" is "..."`: policy::ShowValue, the canonical JSON cut at 80 bytes),
+// to mask in the reason: each value as ShowValue shows it (quoted, so a short value is
+// masked there too) and the forms a result is masked with. Empty without redacted ones.
+std::vector<std::string> ReasonMask(const DecideRequest& rq) {
+  std::vector<std::string> forms;
+  if (rq.redact_fields.empty()) return forms;
+  boost::json::object picked;
+  for (const std::string& f : rq.redact_fields) {
+    if (const boost::json::value* v = rq.call.args.if_contains(f)) picked[f] = *v;
+  }
+  if (picked.empty()) return forms;
+  forms = audit::Redactor::EchoForms(picked);
+  for (const auto& kv : picked) {
+    std::string shown = policy::ShowValue(kv.value());
+    if (shown.rfind("an ", 0) == 0) continue;  // "an array of N items": no value in it
+    if (shown.size() > 3 && shown.ends_with("...")) shown.resize(shown.size() - 3);
+    forms.push_back(std::move(shown));
+  }
+  return forms;
+}
+
 // A rehearsal's arguments are the call's own with the rule's merged in: recorded redacted
 // and masked like them; the caller gets them as they are (it sends the rehearsal). The
 // decision as recorded, when it asks for a rehearsal not yet reported.
@@ -472,6 +495,9 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     audit::Redactor::MaskSecretsInJson(&masked, rq.call.mask_values);
     args = std::move(masked.get_object());
     ev.decision.reason = audit::Redactor::MaskSecrets(ev.decision.reason, rq.call.mask_values);
+  }
+  if (const std::vector<std::string> forms = ReasonMask(rq); !forms.empty()) {
+    ev.decision.reason = audit::Redactor::MaskSecrets(std::move(ev.decision.reason), forms);
   }
   const std::optional<Decision> recorded_rehearsal = RecordRehearsal(redactor, rq, &ev.decision);
   const Decision& recorded = recorded_rehearsal ? *recorded_rehearsal : ev.decision;

@@ -40,6 +40,21 @@ Status Calls::EndRun(std::string_view run_id, std::string_view agent_id) {
 void Calls::AddRedactedValues(std::string_view call_id, CallResult* result) const {
   if (result->redacted_args || redacted_values_ == nullptr) return;
   result->redacted_args = redacted_values_->Find(call_id, clock_->Now());
+  if (!result->redacted_args) return;
+  // A reviewer's edit (docs/approvals.md) is in the call's decision, and the tool ran with
+  // it, perhaps on another daemon: the edited values of the same fields are masked too.
+  Result<StoredCall> call = store_->GetCall(call_id);
+  if (!call.ok() || !call->record.decision.arguments) return;
+  boost::json::object& kept = *result->redacted_args;
+  const boost::json::object& edited = *call->record.decision.arguments;
+  std::vector<std::pair<std::string, boost::json::value>> more;
+  for (const auto& kv : kept) {
+    const std::string_view key = kv.key();
+    const std::string field(key.substr(0, key.find('#')));
+    const boost::json::value* v = edited.if_contains(field);
+    if (v != nullptr && *v != kv.value()) more.emplace_back(field + "#edited", *v);
+  }
+  for (auto& [k, v] : more) kept[k] = std::move(v);
 }
 
 void Calls::Recorded(std::string_view call_id, const Status& s) {

@@ -109,7 +109,8 @@ class Calls {
   void SetRedactedValues(RedactedValues* values) { redacted_values_ = values; }
 
  private:
-  // Sets result->redacted_args from what the Guard kept for call_id, unless set already.
+  // Sets result->redacted_args from what the Guard kept for call_id, unless set already,
+  // with the values of the same fields in a reviewer's edit of the call.
   void AddRedactedValues(std::string_view call_id, CallResult* result) const;
   // Drops what was kept for call_id once its result is recorded (`s` Ok).
   void Recorded(std::string_view call_id, const Status& s);

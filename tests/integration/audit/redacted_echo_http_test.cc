@@ -30,6 +30,9 @@ tools:
   allowed:
     - name: login
       redact: [password]
+    - name: set_password
+      redact: [password]
+      requires_approval: true
 )";
 
 std::string Str(const json::value& v, const char* key) {
@@ -149,6 +152,33 @@ TEST_F(RedactedEchoHttpTest, LoginResultEchoingPasswordIsNeverStoredPlain) {
   ASSERT_FALSE(bytes.empty());
   EXPECT_EQ(bytes.find(kSecret), std::string::npos);
   EXPECT_NE(bytes.find("logged in with password [REDACTED]"), std::string::npos);
+}
+
+// Tests that when a reviewer edits a redacted argument before approving (the tool runs
+// with the edited value), a result echoing the edited value or the original is stored
+// masked.
+TEST_F(RedactedEchoHttpTest, ResultEchoingReviewersEditedPasswordIsMasked) {
+  HttpResult run = client_->Request("POST", "/v1/runs", "", agent_);
+  ASSERT_EQ(run.status, 201) << run.body;
+  HttpResult r = client_->Request(
+      "POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
+      std::string(R"({"tool":"set_password","args":{"password":")") + kSecret + R"("}})", agent_);
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+  const std::string call_id = Str(r.json, "call_id");
+  HttpResult v = client_->Request("POST", "/v1/approvals/" + Str(r.json, "approval_id"),
+                                  R"({"verdict":"approve","arguments":{"password":"Edited-Pa55"}})",
+                                  reviewer_);
+  ASSERT_EQ(v.status, 200) << v.body;
+  HttpResult got = client_->Request("GET", "/v1/calls/" + call_id, "", agent_);
+  ASSERT_EQ(Str(got.json, "decision"), "allow") << got.body;
+  ASSERT_EQ(Result(call_id, std::string(R"({"ok":true,"output":"password Edited-Pa55 set, was )") +
+                                kSecret + R"("})"),
+            204);
+  HttpResult replay =
+      client_->Request("GET", "/v1/runs/" + Str(run.json, "run_id") + "/replay", "", reviewer_);
+  ASSERT_EQ(replay.status, 200) << replay.body;
+  EXPECT_NE(replay.body.find("password [REDACTED] set, was [REDACTED]"), std::string::npos)
+      << replay.body;
 }
 
 }  // namespace

@@ -11,8 +11,10 @@
 
 #include "audit/redact.h"
 #include "common/time.h"
+#include "core/app/offline_run.h"
 #include "core/redacted_values.h"
 #include "core/run_txn.h"
+#include "policy/loader.h"
 
 namespace interlock::core {
 namespace {
@@ -168,6 +170,40 @@ TEST(RedactedValuesTest, KeepsBoundedAndExpires) {
   // Expired entries go when another is kept.
   values.Keep("late", json::object{{"p", "v"}}, t0 + RedactedValues::kTtl + std::chrono::hours(1));
   EXPECT_EQ(values.size(), 1u);
+}
+
+// Tests that a constraint's deny reason, which quotes the argument's value, does not quote
+// a redacted one (the reason is in the decision record): long, short (quoted, so masked
+// there) and cut at 80 bytes.
+TEST(RedactedEchoTest, DenyReasonQuotingRedactedArgumentIsMasked) {
+  std::vector<policy::Diagnostic> diags;
+  auto agent = policy::ParseAgentPolicy(R"(agent:
+  id: a
+tools:
+  allowed:
+    - name: login
+      redact: [password]
+      constraints:
+        arguments:
+          password:
+            not_pattern: "[0-9]"
+)",
+                                        "p.yaml", &diags);
+  ASSERT_TRUE(agent.ok()) << agent.error().message;
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents["a"] = *agent;
+  OfflineRun run(set, 8);
+  ASSERT_TRUE(run.Start("a", "r", FromUnixMillis(1'000'000)).ok());
+  for (const std::string& pw :
+       {std::string("hunter2-xyz"), std::string("ab1"), "zz" + std::string(100, 'q') + "7"}) {
+    ToolCall call;
+    call.tool = "login";
+    call.args = json::object{{"password", pw}};
+    GuardResponse r = run.Decide(std::move(call));
+    EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
+    EXPECT_EQ(r.decision.reason.find(pw.substr(0, 3)), std::string::npos) << r.decision.reason;
+    EXPECT_NE(r.decision.reason.find("[REDACTED]"), std::string::npos) << r.decision.reason;
+  }
 }
 
 }  // namespace

@@ -305,6 +305,46 @@ TYPED_TEST(RunStoreContract, ResultAddsItsUsageToTheRunOnce) {
   EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 7u);
 }
 
+// Tests that a result echoing a redacted argument (a login answering with the password) is
+// stored masked when the values come with it and hash to the recorded argument, and
+// withheld (no output, no error) when they are missing or are not the call's: one rule in
+// the core, the same on every backend that keeps results.
+TYPED_TEST(RunStoreContract, ResultEchoingRedactedArgumentIsStoredMaskedOrWithheld) {
+  if constexpr (!TypeParam::kDurable) {
+    GTEST_SKIP() << "keeps no results";
+  } else {
+    ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+      DecideRequest rq = this->Request("r1", "a");
+      rq.call.args = boost::json::object{{"user", "ann"}, {"password", "hunter2-pw"}};
+      rq.redact_fields = {"password"};
+      Result<CallRecord> c = this->store().Decide(rq, this->Allow());
+      ASSERT_TRUE(c.ok()) << c.error().message;
+      ids.push_back(c->call_id);
+    }
+    core::CallResult res;
+    res.output_json = R"({"text":"logged in with hunter2-pw"})";
+    res.error = "hunter2-pw was used";
+    const std::optional<boost::json::object> given[] = {
+        boost::json::object{{"password", "hunter2-pw"}}, std::nullopt,
+        boost::json::object{{"password", "not-it"}}};
+    for (int i = 0; i < 3; ++i) {
+      res.redacted_args = given[i];
+      ASSERT_TRUE(this->backend_.RecordResult(ids[i], "a", res).ok());
+      auto stored = this->backend_.store->GetCall(ids[i]);
+      ASSERT_TRUE(stored.ok() && stored->result) << i;
+      const std::string text = stored->result->output_json + " " + stored->result->error;
+      EXPECT_EQ(text.find("hunter2"), std::string::npos) << i << ": " << text;
+      if (i == 0) {
+        EXPECT_EQ(text, R"({"text":"logged in with [REDACTED]"} [REDACTED] was used)");
+      } else {
+        EXPECT_EQ(text, " ") << i;  // withheld
+      }
+    }
+  }
+}
+
 TYPED_TEST(RunStoreContract, ForeignAgentCannotReportAResultForAnotherAgentsCall) {
   ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
   Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), this->Allow());
