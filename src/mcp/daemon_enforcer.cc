@@ -123,7 +123,8 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(std::string_view method,
                                                        std::string_view target, std::string body,
                                                        std::chrono::milliseconds timeout,
                                                        const std::function<bool()>& keep_going,
-                                                       std::string_view traceparent) const {
+                                                       std::string_view traceparent,
+                                                       std::string_view idempotency_key) const {
   http::request<http::string_body> req;
   req.method_string(method);
   req.target(prefix_ + std::string(target));
@@ -138,6 +139,11 @@ Result<DaemonEnforcer::Reply> DaemonEnforcer::Exchange(std::string_view method,
   if (!traceparent.empty() && traceparent.size() <= 128 &&
       traceparent.find_first_not_of("0123456789abcdef-") == std::string_view::npos) {
     req.set("traceparent", traceparent);
+  }
+  if (!idempotency_key.empty() && idempotency_key.size() <= 255 &&
+      std::all_of(idempotency_key.begin(), idempotency_key.end(),
+                  [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+    req.set("Idempotency-Key", idempotency_key);
   }
   if (!body.empty() || method == "POST") {
     req.set(http::field::content_type, "application/json");
@@ -216,7 +222,7 @@ Status DaemonEnforcer::EndRun() {
   return Status::Ok();
 }
 
-Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
+Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call, std::string_view idempotency_key) {
   Result<std::string> ensured = EnsureRun();
   if (!ensured.ok()) {
     return {Unavailable(call.tool, "cannot start a run: " + ensured.error().message), ""};
@@ -238,7 +244,7 @@ Enforcer::Outcome DaemonEnforcer::Decide(ToolCall call) {
     body["refusal"] = json::object{{"rule", call.refusal_rule}, {"reason", call.refusal_reason}};
   }
   auto r = Exchange("POST", "/v1/runs/" + run + "/calls", ToJsonText(body),
-                    options_.request_timeout, {}, call.traceparent);
+                    options_.request_timeout, {}, call.traceparent, idempotency_key);
   return DecisionOutcome(call.tool, r);
 }
 

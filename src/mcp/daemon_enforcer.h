@@ -86,7 +86,12 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
   Status EndRun();
 
   // Starts a run first when none is set yet (a failure is a STORE_UNAVAILABLE deny).
-  Outcome Decide(ToolCall call) override;
+  Outcome Decide(ToolCall call) override { return Decide(std::move(call), {}); }
+  // Decide, sent with `idempotency_key` as the request's Idempotency-Key (docs/api.md
+  // #idempotency; "": none): the same call under the same key is answered the verdict already
+  // given, decided and counted once (the Claude Code hook's events of one tool use). A key
+  // that is not 1 to 255 printable ASCII characters is not sent.
+  Outcome Decide(ToolCall call, std::string_view idempotency_key);
   Outcome AwaitApproval(const Outcome& pending, const std::function<bool()>& cancelled,
                         const std::function<void()>& progress) override;
   Status RecordResult(std::string_view call_id, const ToolResult& result) override;
@@ -111,7 +116,8 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
   Result<Reply> Exchange(std::string_view method, std::string_view target, std::string body,
                          std::chrono::milliseconds timeout,
                          const std::function<bool()>& keep_going = {},
-                         std::string_view traceparent = {}) const;
+                         std::string_view traceparent = {},
+                         std::string_view idempotency_key = {}) const;
 
  private:
   DaemonEnforcer(DaemonOptions options, std::string host, std::string port, std::string prefix,

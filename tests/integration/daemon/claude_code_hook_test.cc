@@ -295,19 +295,32 @@ TEST_F(ClaudeCodeHttpHookTest, CommandHookInAutoModeNeverLeavesACallToTheClassif
 
 // Tests that an agent that deletes the --daemon command hook's files between its calls (its
 // own home directory: a Bash call can) gets no fresh run, so no fresh budgets: every call of
-// the session lands in the daemon's one run of that session, the run the HTTP hook uses too.
+// the session lands in the daemon's one run of that session, the run the HTTP hook uses too;
+// and a tool use sent again is counted once without any file (its Idempotency-Key).
 TEST_F(ClaudeCodeHttpHookTest, AttackDeletingTheHooksStateKeepsTheSessionInItsRun) {
   const std::string command =
       "interlock hook claude-code --daemon http://127.0.0.1:" + std::to_string(daemon_->port()) +
       " --token-env INTERLOCK_TOKEN --approval-wait 0";
   const std::vector<std::string> env = {"INTERLOCK_TOKEN=" + agent_};
-  for (int i = 0; i < 3; ++i) {
+  // Each tool use of the session its own tool_use_id, as Claude Code sends them.
+  auto use = [](int n) {
+    std::string input = Fixture("pre_tool_use_read.json");
+    Replace(input, "toolu_01HttpRead00000000000001",
+            "toolu_01HttpRead0000000000000" + std::to_string(n));
+    return input;
+  };
+  for (int i = 2; i <= 4; ++i) {
     std::filesystem::remove_all(dir_.path() + "/state");
-    ProcessResult r = RunAsClaudeCode(command, Fixture("pre_tool_use_read.json"), env);
+    ProcessResult r = RunAsClaudeCode(command, use(i), env);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(CommandDecision(r), "allow") << r.out;
   }
-  HttpResult via_http = Post(Fixture("pre_tool_use_read.json"), agent_);
+  // The same tool use again (a PermissionRequest would send it so), the state wiped: the
+  // daemon answers it under its Idempotency-Key, not counted twice.
+  std::filesystem::remove_all(dir_.path() + "/state");
+  ProcessResult again = RunAsClaudeCode(command, use(2), env);
+  EXPECT_EQ(CommandDecision(again), "allow") << again.out;
+  HttpResult via_http = Post(use(5), agent_);
   EXPECT_EQ(Decision(via_http), "allow") << via_http.body;
   HttpResult runs = client_->Request("GET", "/v1/runs?agent=support", "", reviewer_);
   ASSERT_EQ(runs.status, 200) << runs.body;
