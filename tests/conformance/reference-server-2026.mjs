@@ -6,6 +6,29 @@
 // resources test://..., completion. The scenario texts it follows are the `description`s in
 // node_modules/conformance-2026/dist/index.js.
 //
+// It also follows the tasks extension (io.modelcontextprotocol/tasks, SEP-2663; the `not_scored`
+// tasks-* scenarios of that run), by hand: the SDK 2.4.0 has no server side for it. Fixtures
+// (the "Required server fixtures" of those scenarios):
+//   greet {name}              sync only: "Hello, NAME!"
+//   slow_compute {seconds, label}   a task (when the request declares the extension) that
+//                             completes after `seconds` (0: at once), or is cancelled; without
+//                             the extension a plain result after the sleep (at most 5 s)
+//   failing_job               task required: completes after 0.5 s with an isError result
+//   protocol_error_job        task required: fails after 0.3 s with a JSON-RPC error (-32603)
+//   confirm_delete {filename} a task in input_required (one elicitation, key `confirm`) that
+//                             completes once tasks/update answers it; without the extension
+//                             the same question as an MRTR input_required round
+//   multi_input               task required: input_required with two elicitations (`name`,
+//                             `confirm`), answerable one at a time; completes once both are
+//   test_tool_with_task       task required: round 1 an MRTR input_required (`user_name`),
+//                             round 2 (answered) a task that completes with "Hello, NAME!"
+// A required-task tool called without the extension is -32021 (data.requiredCapabilities);
+// tasks/get|update|cancel without it are -32021 too; an unknown taskId is -32602; the removed
+// tasks/result and tasks/list are the SDK's -32601. Tasks live in this process (ttlMs 60000).
+// Task requests are answered before the SDK sees them, after the same header checks
+// (Mcp-Method = method, Mcp-Name = name or taskId, MCP-Protocol-Version = the _meta version:
+// 400 -32020 otherwise).
+//
 //   node reference-server-2026.mjs [PORT]          (or PORT=N in the environment; 0: any)
 //
 // Built on @modelcontextprotocol/server 2.4.0 (createMcpHandler, `legacy: 'reject'`: only
@@ -16,7 +39,7 @@
 // accepts. DNS-rebinding defence: a Host whose name is not localhost / 127.0.0.1 / [::1],
 // or an Origin present with any other host name, is 403 before anything else.
 // SIGTERM/SIGINT close the handler and exit.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import {
   McpServer,
@@ -259,6 +282,225 @@ function registerTools(server) {
        });
 }
 
+// ---- the tasks extension (io.modelcontextprotocol/tasks), by hand ----------------------------
+const TASKS_EXT = 'io.modelcontextprotocol/tasks';
+const TASK_TTL_MS = 60000;
+const TASK_POLL_MS = 200;
+// Tools that run as tasks when the request declares the extension. `required`: never without.
+const TASK_TOOLS = { slow_compute: 'optional', failing_job: 'required',
+                     protocol_error_job: 'required', confirm_delete: 'optional',
+                     multi_input: 'required', test_tool_with_task: 'required' };
+const tasks = new Map();  // taskId -> {status, createdAt, lastUpdatedAt, result, error,
+                          //            inputRequests, timer, onInput}
+
+const tasksMissing = () => ({
+  code: -32021, message: 'Missing required client capability: the tasks extension',
+  data: { requiredCapabilities: { extensions: { [TASKS_EXT]: {} } } } });
+const declaresTasks = (params) =>
+  params?._meta?.['io.modelcontextprotocol/clientCapabilities']?.extensions?.[TASKS_EXT] !==
+  undefined;
+
+function taskView(id, t) {
+  const out = { taskId: id, status: t.status, createdAt: t.createdAt,
+                lastUpdatedAt: t.lastUpdatedAt, ttlMs: TASK_TTL_MS, pollIntervalMs: TASK_POLL_MS };
+  if (t.statusMessage) out.statusMessage = t.statusMessage;
+  if (t.status === 'completed') out.result = t.result;
+  if (t.status === 'failed') out.error = t.error;
+  if (t.status === 'input_required') out.inputRequests = t.inputRequests;
+  return out;
+}
+
+function settle(t, status, payload = {}) {
+  if (['completed', 'failed', 'cancelled'].includes(t.status)) return;
+  clearTimeout(t.timer);
+  t.status = status;
+  t.lastUpdatedAt = new Date().toISOString();
+  Object.assign(t, payload);
+}
+
+const elicitRequest = (message, properties) => ({
+  method: 'elicitation/create',
+  params: { mode: 'form', message,
+            requestedSchema: { type: 'object', properties, required: Object.keys(properties) } },
+});
+
+// Starts the task of `tool`; returns its id (present in `tasks` before the caller answers).
+function createTask(tool, args, gathered) {
+  const id = randomUUID();
+  const now = new Date().toISOString();
+  const t = { status: 'working', createdAt: now, lastUpdatedAt: now };
+  tasks.set(id, t);
+  setTimeout(() => tasks.delete(id), TASK_TTL_MS).unref();
+  const done = (textOut, isError = false) =>
+    settle(t, 'completed', { result: { content: [text(textOut)], isError } });
+  const after = (ms, fn) => { t.timer = setTimeout(fn, ms); };
+  switch (tool) {
+    case 'slow_compute': {
+      const seconds = Math.max(0, Number(args.seconds ?? 0)) || 0;
+      const label = String(args.label ?? '');
+      const out = `computed ${label} after ${seconds}s`;
+      if (seconds === 0) done(out); else after(seconds * 1000, () => done(out));
+      break;
+    }
+    case 'failing_job':
+      after(500, () => done('failing_job: the job failed (a tool execution error)', true));
+      break;
+    case 'protocol_error_job':
+      after(300, () => settle(t, 'failed', { error: {
+        code: -32603, message: 'Internal error: protocol_error_job panicked' } }));
+      break;
+    case 'confirm_delete': {
+      const filename = String(args.filename ?? '');
+      t.status = 'input_required';
+      t.inputRequests = { confirm: elicitRequest(`Delete ${filename}?`,
+                                                 { confirm: { type: 'boolean' } }) };
+      t.onInput = (answers) => {
+        const a = answers.confirm;
+        const yes = a?.action === 'accept' && a.content?.confirm === true;
+        return () => done(yes ? `Deleted ${filename}` : `Kept ${filename}`);
+      };
+      break;
+    }
+    case 'multi_input':
+      t.status = 'input_required';
+      t.inputRequests = {
+        name: elicitRequest('What is your name?', { name: { type: 'string' } }),
+        confirm: elicitRequest('Proceed?', { confirm: { type: 'boolean' } }),
+      };
+      t.answers = {};
+      t.onInput = (answers) => {
+        Object.assign(t.answers, answers);
+        return () => done(`multi_input: ${Object.keys(t.answers).sort().join(', ')} answered`);
+      };
+      break;
+    case 'test_tool_with_task':
+      after(300, () => done(`Hello, ${gathered}!`));
+      break;
+  }
+  return id;
+}
+
+// The answer to a task request `msg` (tools/call of a TASK_TOOLS tool from a client that
+// declares the extension, tasks/get|update|cancel): {status, body}.
+function handleTaskRequest(msg) {
+  const { id, method, params } = msg;
+  const ok = (result) => ({ status: 200, body: { jsonrpc: '2.0', id,
+                                                 result: { resultType: 'complete', ...result } } });
+  const fail = (status, error) => ({ status, body: { jsonrpc: '2.0', id, error } });
+  if (method === 'tools/call') {
+    const args = params.arguments ?? {};
+    if (params.name === 'test_tool_with_task') {
+      const got = params.inputResponses?.user_name;
+      if (got?.action !== 'accept' || typeof got.content?.name !== 'string') {
+        return ok({ resultType: 'input_required', inputRequests: {
+          user_name: elicitRequest('What is your name?', { name: { type: 'string' } }) } });
+      }
+      const taskId = createTask(params.name, args, got.content.name);
+      return ok({ ...taskView(taskId, tasks.get(taskId)), resultType: 'task' });
+    }
+    const taskId = createTask(params.name, args);
+    const view = taskView(taskId, tasks.get(taskId));
+    delete view.result; delete view.error; delete view.inputRequests;
+    return ok({ ...view, resultType: 'task' });
+  }
+  if (!declaresTasks(params)) return fail(400, tasksMissing());
+  const t = typeof params?.taskId === 'string' ? tasks.get(params.taskId) : undefined;
+  if (!t) return fail(200, { code: -32602, message: 'Failed to retrieve task: Task not found' });
+  if (method === 'tasks/get') return ok(taskView(params.taskId, t));
+  if (method === 'tasks/cancel') {
+    settle(t, 'cancelled', { statusMessage: 'cancelled by the client', inputRequests: undefined });
+    return ok({});
+  }
+  // tasks/update: answers for keys the task asked and has outstanding; others are ignored.
+  const answers = {};
+  for (const [k, v] of Object.entries(params.inputResponses ?? {})) {
+    if (t.status === 'input_required' && t.inputRequests?.[k] !== undefined) answers[k] = v;
+  }
+  if (Object.keys(answers).length > 0) {
+    const finish = t.onInput(answers);
+    const left = Object.fromEntries(
+        Object.entries(t.inputRequests).filter(([k]) => answers[k] === undefined));
+    t.lastUpdatedAt = new Date().toISOString();
+    if (Object.keys(left).length > 0) {
+      t.inputRequests = left;
+    } else {
+      t.inputRequests = undefined;
+      t.status = 'working';
+      t.timer = setTimeout(finish, 100);
+    }
+  }
+  return ok({});
+}
+
+// Whether `msg` is a task request this layer answers (rather than the SDK): a 2026-07-28
+// request (its _meta keys present) that is tasks/get|update|cancel, or a tools/call of a
+// task tool from a client that declares the extension.
+function isTaskRequest(msg) {
+  if (!msg || typeof msg !== 'object' || Array.isArray(msg) || msg.id === undefined) return false;
+  const meta = msg.params?._meta;
+  if (meta?.['io.modelcontextprotocol/protocolVersion'] !== '2026-07-28' ||
+      meta?.['io.modelcontextprotocol/clientCapabilities'] === undefined) {
+    return false;
+  }
+  if (['tasks/get', 'tasks/update', 'tasks/cancel'].includes(msg.method)) return true;
+  return msg.method === 'tools/call' && TASK_TOOLS[msg.params?.name] !== undefined &&
+         declaresTasks(msg.params);
+}
+
+// The SEP-2243 header checks for a task request: null when they pass, else the 400 answer.
+function taskHeaderMismatch(req, msg) {
+  const name = msg.method === 'tools/call' ? msg.params?.name : msg.params?.taskId;
+  const header = (h) => (typeof req.headers[h] === 'string' ? req.headers[h].trim() : undefined);
+  let what = null;
+  if (header('mcp-protocol-version') !== '2026-07-28') what = 'MCP-Protocol-Version';
+  else if (header('mcp-method') !== msg.method) what = 'Mcp-Method';
+  else if (header('mcp-name') !== name) what = 'Mcp-Name';
+  if (what === null) return null;
+  return { status: 400, body: { jsonrpc: '2.0', id: msg.id ?? null,
+                                error: { code: -32020, message: `Header mismatch: ${what}` } } };
+}
+
+function registerTaskTools(server) {
+  const obj = (properties = {}) => schema(properties);
+  server.registerTool('greet', { description: 'Greets NAME (sync only)',
+                                 inputSchema: obj({ name: { type: 'string' } }) },
+                      async (args) => ({ content: [text(`Hello, ${args.name ?? ''}!`)] }));
+  // Without the extension (the task layer takes the calls that declare it).
+  server.registerTool('slow_compute', {
+    description: 'Sleeps `seconds`, then answers (a task when the client follows tasks)',
+    inputSchema: obj({ seconds: { type: 'number' }, label: { type: 'string' } }),
+  }, async (args) => {
+    const seconds = Math.min(5, Math.max(0, Number(args.seconds ?? 0)) || 0);
+    await sleep(seconds * 1000);
+    return { content: [text(`computed ${String(args.label ?? '')} after ${seconds}s`)] };
+  });
+  const required = async () => { throw new Error('unreachable: task required'); };
+  server.registerTool('failing_job', { description: 'A task that ends in a tool error',
+                                       inputSchema: obj() }, required);
+  server.registerTool('protocol_error_job', { description: 'A task that fails (protocol error)',
+                                              inputSchema: obj() }, required);
+  // Without the extension: the same question as an MRTR input_required round.
+  server.registerTool('confirm_delete', {
+    description: 'Asks to confirm deleting FILENAME (a task when the client follows tasks)',
+    inputSchema: obj({ filename: { type: 'string' } }),
+  }, async (args, ctx) => {
+    const filename = String(args.filename ?? '');
+    const got = acceptedContent(ctx.mcpReq.inputResponses, 'confirm');
+    if (got === undefined) {
+      return inputRequired({ inputRequests: { confirm: inputRequired.elicit({
+        message: `Delete ${filename}?`,
+        requestedSchema: { type: 'object', properties: { confirm: { type: 'boolean' } },
+                           required: ['confirm'] } }) } });
+    }
+    return { content: [text(got.confirm === true ? `Deleted ${filename}` : `Kept ${filename}`)] };
+  });
+  server.registerTool('multi_input', { description: 'A task that asks two questions at once',
+                                       inputSchema: obj() }, required);
+  server.registerTool('test_tool_with_task', {
+    description: 'Asks for the user name (MRTR), then runs as a task', inputSchema: obj() },
+  required);
+}
+
 function registerPrompts(server) {
   server.registerPrompt('test_simple_prompt', { description: 'A simple prompt without arguments' },
                         async () => ({ messages: [
@@ -333,10 +575,12 @@ function factory() {
       { name: 'interlock-conformance-reference-2026', version: '1.0.0' },
       {
         capabilities: { tools: { listChanged: true }, prompts: { listChanged: true },
-                        resources: {}, completions: {}, logging: {} },
+                        resources: {}, completions: {}, logging: {},
+                        extensions: { [TASKS_EXT]: {} } },
         requestState: { verify: codec.verify },
       });
   registerTools(server);
+  registerTaskTools(server);
   registerPrompts(server);
   registerResources(server);
   // test_missing_capability: a JSON-RPC -32021 error (HTTP 400) before the tool runs (an
@@ -349,6 +593,10 @@ function factory() {
     const caps = ctx.mcpReq.envelope?.['io.modelcontextprotocol/clientCapabilities'] ?? {};
     if (request.params?.name === 'test_missing_capability' && !caps.sampling) {
       throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
+    }
+    // A tool that runs only as a task, called by a client that does not follow tasks.
+    if (TASK_TOOLS[request.params?.name] === 'required') {
+      throw new MissingRequiredClientCapabilityError(tasksMissing().data);
     }
     return callTool(request, ctx);
   });
@@ -417,8 +665,19 @@ const httpServer = http.createServer(async (req, res) => {
       else if (Array.isArray(v)) for (const x of v) headers.append(k, x);
     }
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const body = hasBody ? await readBody(req) : undefined;
+    if (req.method === 'POST') {
+      let msg;
+      try { msg = JSON.parse(body.toString('utf8')); } catch { msg = undefined; }
+      if (isTaskRequest(msg)) {
+        const answer = taskHeaderMismatch(req, msg) ?? handleTaskRequest(msg);
+        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer.body));
+        return;
+      }
+    }
     const request = new Request(`http://${req.headers.host}${req.url}`, {
-      method: req.method, headers, body: hasBody ? await readBody(req) : undefined,
+      method: req.method, headers, body,
     });
     const abort = new AbortController();
     res.on('close', () => abort.abort());

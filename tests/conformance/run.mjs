@@ -8,8 +8,10 @@
 // --requirements 2026-07-28: the scenarios that revision requires, at its wire, run by the
 // 0.2.0-alpha.12 CLI (npm alias conformance-2026; `conformance server --requirements REV`)
 // instead of 0.1.16's active suite. That CLI also runs the revision's `not_scored` scenarios
-// (extensions, pending): they are reported under `not_scored` in the summary and never count
-// (not in `results`, not held to --expected-failures).
+// (extensions, pending): they are reported under `not_scored` in the summary (and printed
+// after the count, `PASS|FAIL name (not scored: reason)`) and never count (not in `results`,
+// not held to --expected-failures; conformance_test.cc holds them to a baseline's
+// `not_scored:` list).
 //
 // --header: the conformance CLI (0.1.16) has no option to add request headers (its client
 // is `new StreamableHTTPClientTransport(new URL(url))`, and its raw-HTTP scenarios build
@@ -252,5 +254,14 @@ for (const [s, r] of Object.entries(results)) {
 }
 process.stdout.write(`${summary.passed} passed, ${summary.failed} failed` +
                      ` (${[...expected].filter((s) => results[s] === 'fail').length} expected)\n`);
+// The not_scored scenarios, for the reader only (they never count).
+for (const [s, { result: r, reason }] of Object.entries(notScored)) {
+  process.stdout.write(`${r === 'pass' ? 'PASS' : 'FAIL'} ${s} (not scored: ${reason})` +
+                       `${failures[s] ? '  ' + failures[s].join('; ') : ''}\n`);
+}
+if (Object.keys(notScored).length) {
+  const ok = Object.values(notScored).filter((x) => x.result === 'pass').length;
+  process.stdout.write(`not scored: ${ok} passed, ${Object.keys(notScored).length - ok} failed\n`);
+}
 for (const p of problems) process.stderr.write(`conformance: ${p}\n`);
 process.exit(problems.length ? 1 : 0);
