@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include "daemon_harness.h"
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "two_agent_daemon_test.h"
@@ -59,16 +60,9 @@ std::string Fixture(const std::string& name) {
 // Every ```json block of docs/mcp.md's "## Claude Code hook" section that is a settings
 // file (an object with "hooks"), in page order, parsed as Claude Code would.
 std::vector<json::value> DocumentedSettings() {
-  const std::string page = ReadSource("docs/mcp.md");
-  const size_t begin = page.find("\n## Claude Code hook\n");
-  const size_t end = page.find("\n## ", begin + 1);
-  const std::string section = page.substr(begin, end - begin);
   std::vector<json::value> out;
-  for (size_t at = section.find("```json\n"); at != std::string::npos;
-       at = section.find("```json\n", at + 1)) {
-    const size_t from = at + 8;
-    const std::string block = section.substr(from, section.find("```", from) - from);
-    json::value v = json::parse(block);  // a block that does not parse fails the test
+  // A block that does not parse fails the test.
+  for (json::value& v : JsonBlocksOfSection(ReadSource("docs/mcp.md"), "## Claude Code hook")) {
     if (v.is_object() && v.as_object().contains("hooks")) out.push_back(std::move(v));
   }
   return out;

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -108,14 +109,7 @@ class HookEvents {
                    std::chrono::seconds(30));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::vector<json::object> out;
-    size_t start = 0;
-    while (start < r.out.size()) {
-      size_t nl = r.out.find('\n', start);
-      if (nl == std::string::npos) nl = r.out.size();
-      const std::string line = r.out.substr(start, nl - start);
-      start = nl + 1;
-      if (line.empty()) continue;
-      json::object o = json::parse(line).as_object();
+    for (json::object& o : testing::ParseJsonLines(r.out)) {
       if (o.at("type") == json::value(type)) out.push_back(std::move(o));
     }
     return out;
@@ -285,15 +279,9 @@ TEST(HookPermissionEvents, FailuresAreDeniesOnPermissionRequest) {
 // Every ```json block of docs/mcp.md's "## Claude Code hook" section that is a settings
 // file, in page order.
 std::vector<json::value> DocumentedSettings() {
-  const std::string page = ReadSource("docs/mcp.md");
-  const size_t begin = page.find("\n## Claude Code hook\n");
-  const size_t end = page.find("\n## ", begin + 1);
-  const std::string section = page.substr(begin, end - begin);
   std::vector<json::value> out;
-  for (size_t at = section.find("```json\n"); at != std::string::npos;
-       at = section.find("```json\n", at + 1)) {
-    const size_t from = at + 8;
-    json::value v = json::parse(section.substr(from, section.find("```", from) - from));
+  for (json::value& v :
+       testing::JsonBlocksOfSection(ReadSource("docs/mcp.md"), "## Claude Code hook")) {
     if (v.is_object() && v.as_object().contains("hooks")) out.push_back(std::move(v));
   }
   return out;

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -80,17 +81,7 @@ class PostToolUse {
         RunProcess({kInterlock, "audit", "export", "--store", store_, "--since", "2000-01-01"}, "",
                    std::chrono::seconds(30));
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::vector<json::object> out;
-    size_t start = 0;
-    while (start < r.out.size()) {
-      size_t nl = r.out.find('\n', start);
-      if (nl == std::string::npos) nl = r.out.size();
-      const std::string line = r.out.substr(start, nl - start);
-      start = nl + 1;
-      if (line.empty()) continue;
-      out.push_back(json::parse(line).as_object());
-    }
-    return out;
+    return testing::ParseJsonLines(r.out);
   }
 
   std::vector<json::object> OfType(const std::string& type) {
