@@ -598,8 +598,9 @@ class Gateway {
   // tasks/get answer), in place: fields its status does not carry removed, a completed
   // result reduced to the scope, a terminal status recorded once. "" when it may reach the
   // client, else why not (the caller ends the task).
+  // `created`: the CreateTaskResult (an input_required task need not list its requests yet).
   std::string ApplyTaskState(const std::string& task_id, const std::string& tool,
-                             boost::json::object& task);
+                             boost::json::object& task, bool created = false);
   // Records the outcome `r` of task `task_id` unless it is recorded already (false then).
   bool RecordTaskOnce(const std::string& task_id, ToolResult r);
   // Asks the server to cancel task `task_id` (the gateway's own request, sent with

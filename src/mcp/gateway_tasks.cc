@@ -150,7 +150,8 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
     }
   }
   if (why->empty()) {
-    if (std::string refused = ApplyTaskState(task_id, p.tool, task); !refused.empty()) {
+    if (std::string refused = ApplyTaskState(task_id, p.tool, task, /*created=*/true);
+        !refused.empty()) {
       *why = refused;
       std::lock_guard lock(mu_);
       tasks_.erase(task_id);
@@ -167,7 +168,7 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
 }
 
 std::string Gateway::ApplyTaskState(const std::string& task_id, const std::string& tool,
-                                    json::object& task) {
+                                    json::object& task, bool created) {
   const std::string status = StringAt(task, "status");
   if (!KnownStatus(status)) {
     return "the MCP server sent a task status Interlock does not know (" +
@@ -199,11 +200,16 @@ std::string Gateway::ApplyTaskState(const std::string& task_id, const std::strin
     r.error = "the task was cancelled" + (message.empty() ? std::string() : ": " + message);
   } else if (status == "input_required") {
     const json::value* requests = task.if_contains("inputRequests");
-    if (requests == nullptr || !requests->is_object() || requests->get_object().empty()) {
+    if (requests == nullptr && created) {
+      // A CreateTaskResult need not carry them (they come with tasks/get): nothing is
+      // outstanding until a tasks/get shows what it asks.
+    } else if (requests == nullptr || !requests->is_object() || requests->get_object().empty()) {
       return "the MCP server's task asks for input without saying for what";
     }
     if (std::string refused = RefusedInputRequests(requests); !refused.empty()) return refused;
-    for (const auto& kv : requests->get_object()) outstanding.emplace_back(kv.key());
+    if (requests != nullptr) {
+      for (const auto& kv : requests->get_object()) outstanding.emplace_back(kv.key());
+    }
     std::sort(outstanding.begin(), outstanding.end());
   }
   {
@@ -238,13 +244,30 @@ bool Gateway::RecordTaskOnce(const std::string& task_id, ToolResult r) {
 }
 
 void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const std::string& method) {
+  const bool modern = IsModern(ClientRevisionOf(doc.get_object()));
   if (method != "tasks/get" && method != "tasks/update" && method != "tasks/cancel") {
-    // The 2025-11-25 tasks requests: no 2025 task is ever created through Interlock
-    // (task-augmented calls are refused), so any id names another session's task.
-    AnswerClient(ErrorResponse(id, kInvalidParams,
-                               "Interlock: " + Quoted(method) +
-                                   " is not forwarded (no task of the 2025-11-25 revision is "
-                                   "created through Interlock)"));
+    // tasks/result, tasks/list: the 2025-11-25 tasks requests, which the extension dropped
+    // (a 2026-07-28 client is told the method does not exist). No 2025 task is ever created
+    // through Interlock (task-augmented calls are refused), so any id names another session's.
+    AnswerClient(modern ? ErrorResponse(id, kMethodNotFound,
+                                        "Method not found: " + Quoted(method) +
+                                            " is not a method of the tasks extension")
+                        : ErrorResponse(id, kInvalidParams,
+                                        "Interlock: " + Quoted(method) +
+                                            " is not forwarded (no task of the 2025-11-25 "
+                                            "revision is created through Interlock)"));
+    return;
+  }
+  if (modern && !DeclaresTasksExtension(doc.get_object())) {
+    // The extension's rule for a client that did not declare it, whether or not the task
+    // exists (so the answer tells nothing about other sessions' tasks).
+    json::object error{
+        {"code", kMissingRequiredClientCapability},
+        {"message", "Missing required client capability"},
+        {"data", json::object{{"requiredCapabilities",
+                               json::object{{"extensions",
+                                             json::object{{kTasksExtension, json::object{}}}}}}}}};
+    AnswerClient(json::object{{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}});
     return;
   }
   const json::value* params = doc.get_object().if_contains("params");
@@ -269,7 +292,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
   std::shared_ptr<const Enforcer::Outcome> outcome;
   std::string tool;
   std::string authorization;
-  std::string refused;
+  std::vector<std::string> stray;  // inputResponses keys answering nothing outstanding
   std::optional<OpenTask> expired;
   {
     std::lock_guard lock(mu_);
@@ -285,9 +308,7 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
       authorization = it->second.authorization;
       for (const std::string& k : answered) {
         if (!std::binary_search(it->second.outstanding.begin(), it->second.outstanding.end(), k)) {
-          refused = "inputResponses key " + Quoted(k.substr(0, 64)) +
-                    " answers no input request the task has outstanding";
-          break;
+          stray.push_back(k);
         }
       }
     }
@@ -302,9 +323,20 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
     AnswerClient(ErrorResponse(id, kInvalidParams, kNotFound));
     return;
   }
-  if (!refused.empty()) {
-    AnswerClient(ErrorResponse(id, kInvalidParams, "Interlock: " + refused));
-    return;
+  if (!stray.empty()) {
+    // Responses to keys never asked, already answered or superseded are ignored, as the
+    // extension asks of a server: removed here, so the server only ever gets answers to
+    // what it asked (and a reply to nothing outstanding is acknowledged without it).
+    json::object& responses =
+        doc.get_object()["params"].get_object()["inputResponses"].get_object();
+    for (const std::string& k : stray) responses.erase(k);
+    if (responses.empty()) {
+      AnswerClient(ResultResponse(id, json::object{{"resultType", "complete"}}));
+      return;
+    }
+    std::erase_if(answered, [&stray](const std::string& k) {
+      return std::find(stray.begin(), stray.end(), k) != stray.end();
+    });
   }
   if (method != "tasks/cancel") {
     // The task goes on under a decision made when the call came: a kill switch engaged since

@@ -302,14 +302,16 @@ TEST_F(TasksTest, TaskInputRequestOfAForbiddenKindEndsTheTask) {
   EXPECT_EQ(Answer().at("error").at("code"), kInvalidParams);
 }
 
-// Tests that tasks/update answers only input requests the task has outstanding.
-TEST_F(TasksTest, UpdateAnsweringNoOutstandingRequestIsRefused) {
+// Tests that tasks/update reaches the server only with answers to what the task asked and
+// has not had answered: a key it never asked (or answered already) is removed, as the
+// extension asks a server to ignore it, and an update left with nothing is acknowledged
+// without reaching the server.
+TEST_F(TasksTest, UpdateReachesTheServerOnlyWithAnswersToWhatItAsked) {
   h.gw->OnClientLine(Call(1, "build"));
-  h.gw->OnClientLine(
-      TaskRequest(2, "tasks/update", "task-1",
-                  json::object{{"inputResponses",
-                                json::object{{"name", json::object{{"action", "accept"}}}}}}));
-  EXPECT_EQ(Answer().at("error").at("code"), kInvalidParams);
+  const json::object accept{{"action", "accept"}};
+  h.gw->OnClientLine(TaskRequest(2, "tasks/update", "task-1",
+                                 json::object{{"inputResponses", json::object{{"name", accept}}}}));
+  EXPECT_EQ(Answer().at("result").at("resultType"), "complete");
   EXPECT_TRUE(h.Sent("tasks/update").empty());
 
   json::object asking = Task("task-1", "input_required");
@@ -317,19 +319,51 @@ TEST_F(TasksTest, UpdateAnsweringNoOutstandingRequestIsRefused) {
       json::object{{"name", {{"method", "elicitation/create"}, {"params", {{"message", "?"}}}}}};
   server.Set("task-1", asking);
   h.gw->OnClientLine(TaskRequest(3, "tasks/get", "task-1"));
-  h.gw->OnClientLine(
-      TaskRequest(4, "tasks/update", "task-1",
-                  json::object{{"inputResponses",
-                                json::object{{"name", json::object{{"action", "accept"}}}}}}));
+  h.gw->OnClientLine(TaskRequest(
+      4, "tasks/update", "task-1",
+      json::object{{"inputResponses", json::object{{"name", accept}, {"other", accept}}}}));
   EXPECT_TRUE(Answer().contains("result"));
   ASSERT_EQ(h.Sent("tasks/update").size(), 1u);
-  // Answered once: a second answer to the same key is refused.
-  h.gw->OnClientLine(
-      TaskRequest(5, "tasks/update", "task-1",
-                  json::object{{"inputResponses",
-                                json::object{{"name", json::object{{"action", "accept"}}}}}}));
-  EXPECT_EQ(Answer().at("error").at("code"), kInvalidParams);
+  EXPECT_EQ(h.Sent("tasks/update")[0].at("params").at("inputResponses"),
+            (json::object{{"name", accept}}));
+  // Answered once: a second answer to the same key does not reach the server.
+  h.gw->OnClientLine(TaskRequest(5, "tasks/update", "task-1",
+                                 json::object{{"inputResponses", json::object{{"name", accept}}}}));
+  EXPECT_TRUE(Answer().contains("result"));
   EXPECT_EQ(h.Sent("tasks/update").size(), 1u);
+}
+
+// Tests that a task created asking for input without listing it yet (the requests come with
+// tasks/get) is followed, not refused.
+TEST_F(TasksTest, TaskCreatedAskingWithoutItsRequestsIsFollowed) {
+  server.Set("task-1", Task("task-1", "input_required"));
+  h.gw->OnClientLine(Call(1, "build"));
+  EXPECT_EQ(Answer().at("result").at("resultType"), "task");
+  EXPECT_EQ(Answer().at("result").at("status"), "input_required");
+  EXPECT_TRUE(h.Sent("tasks/cancel").empty());
+  EXPECT_EQ(Recorded(), 0u);
+}
+
+// Tests that a 2026-07-28 client that did not declare the extension is answered -32021 for
+// tasks/* (whether or not the task exists), never forwarded.
+TEST_F(TasksTest, TaskRequestOfAnUndeclaringClientIsMissingCapability) {
+  h.gw->OnClientLine(Call(1, "build"));
+  for (const std::string id : {"task-1", "task-77"}) {
+    h.gw->OnClientLine(
+        ToJsonText(json::object{{"jsonrpc", "2.0"},
+                                {"id", 2},
+                                {"method", "tasks/get"},
+                                {"params", json::object{{"taskId", id}, {"_meta", Meta(false)}}}}));
+    EXPECT_EQ(Answer().at("error").at("code"), kMissingRequiredClientCapability) << id;
+    EXPECT_TRUE(Answer()
+                    .at("error")
+                    .at("data")
+                    .at("requiredCapabilities")
+                    .at("extensions")
+                    .get_object()
+                    .contains(kTasksExtension));
+  }
+  EXPECT_TRUE(h.Sent("tasks/get").empty());
 }
 
 // Tests that a server answering tasks/get with another task (swapping results between
@@ -456,15 +490,21 @@ TEST_F(TasksTest, TaskTheServerForgotIsRecordedAsNotObserved) {
   EXPECT_NE(LastRecorded().error.find("no longer knows"), std::string::npos);
 }
 
-// Tests that the 2025-11-25 tasks requests are still refused (no 2025 task is made through
-// Interlock) and a task id that is not a string is refused before any lookup.
+// Tests that the 2025-11-25 tasks requests are refused: "method not found" to a 2026-07-28
+// client (the extension dropped them), -32602 to a 2025 client (no 2025 task is made through
+// Interlock); and that a task id that is not a string is refused before any lookup.
 TEST_F(TasksTest, LegacyTaskRequestsAndMalformedIdsAreRefused) {
   for (const char* m : {"tasks/result", "tasks/list"}) {
     h.gw->OnClientLine(TaskRequest(1, m, "task-1"));
+    EXPECT_EQ(Answer().at("error").at("code"), kMethodNotFound) << m;
+    h.gw->OnClientLine(std::string(R"({"jsonrpc":"2.0","id":1,"method":")") + m +
+                       R"(","params":{"taskId":"task-1"}})");
     EXPECT_EQ(Answer().at("error").at("code"), kInvalidParams) << m;
   }
   h.gw->OnClientLine(
-      R"({"jsonrpc":"2.0","id":2,"method":"tasks/get","params":{"taskId":7,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}})");
+      R"({"jsonrpc":"2.0","id":2,"method":"tasks/get","params":{"taskId":7,"_meta":{)"
+      R"("io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/)"
+      R"(clientCapabilities":{"extensions":{"io.modelcontextprotocol/tasks":{}}}}}})");
   EXPECT_EQ(Answer().at("error").at("code"), kInvalidParams);
   EXPECT_TRUE(h.Sent("tasks/result").empty());
   EXPECT_TRUE(h.Sent("tasks/list").empty());
