@@ -2,7 +2,12 @@
 // COMMAND with INPUT on its stdin, reads its stdout to EOF (the answer) and reaps it;
 // the wall time from just before the spawn to the answer's last byte, per run.
 //
-//   hook_spawn [--warmup N] [--label L] RUNS INPUT_FILE -- COMMAND [ARGS...]
+//   hook_spawn [--warmup N] [--label L] [--same-tool-use 1] RUNS INPUT_FILE -- COMMAND [ARGS...]
+//
+// Each run is a new tool use, as Claude Code sends one per tool call: the input's
+// "tool_use_id" value gets a suffix unique to the run (this process's id and the run's
+// number), so a hook that keys its decision on the tool use decides and records every run
+// afresh rather than answering a replay. --same-tool-use 1 sends the input unchanged.
 //
 // Prints one line: `RESULT label=L runs=N p50_ms=.. p90_ms=.. p99_ms=.. mean_ms=..
 // min_ms=.. bad=..` (bad: runs that exited non-zero or printed nothing). Runs are
@@ -88,6 +93,18 @@ Run SpawnOnce(char* const* argv, const std::string& input) {
   return run;
 }
 
+// The input of run `n`: its "tool_use_id" value suffixed "-PID-N" (unchanged without one).
+std::string ForRun(const std::string& input, int n) {
+  static const std::string kKey = "\"tool_use_id\":\"";
+  const size_t at = input.find(kKey);
+  if (at == std::string::npos) return input;
+  const size_t end = input.find('"', at + kKey.size());
+  if (end == std::string::npos) return input;
+  std::string out = input;
+  out.insert(end, "-" + std::to_string(getpid()) + "-" + std::to_string(n));
+  return out;
+}
+
 double Percentile(const std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   const size_t i = std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()));
@@ -96,7 +113,8 @@ double Percentile(const std::vector<double>& sorted, double p) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: hook_spawn [--warmup N] [--label L] RUNS INPUT_FILE -- COMMAND [ARGS...]\n");
+               "usage: hook_spawn [--warmup N] [--label L] [--same-tool-use 1] RUNS INPUT_FILE -- "
+               "COMMAND [ARGS...]\n");
   return 2;
 }
 
@@ -105,6 +123,7 @@ int Usage() {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a command that never reads its stdin (the floors)
   int warmup = 5;
+  bool same_tool_use = false;
   std::string label = "hook";
   int i = 1;
   for (; i + 1 < argc && std::strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0'; i += 2) {
@@ -112,6 +131,8 @@ int main(int argc, char** argv) {
       warmup = std::atoi(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--label") == 0) {
       label = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--same-tool-use") == 0) {
+      same_tool_use = std::atoi(argv[i + 1]) != 0;
     } else {
       return Usage();
     }
@@ -123,12 +144,13 @@ int main(int argc, char** argv) {
   const std::string input((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   char* const* command = argv + i + 3;
 
-  for (int w = 0; w < warmup; ++w) (void)SpawnOnce(command, input);
+  auto input_of = [&](int n) { return same_tool_use ? input : ForRun(input, n); };
+  for (int w = 0; w < warmup; ++w) (void)SpawnOnce(command, input_of(-1 - w));
   std::vector<double> ms;
   int bad = 0;
   double sum = 0;
   for (int r = 0; r < runs; ++r) {
-    const Run run = SpawnOnce(command, input);
+    const Run run = SpawnOnce(command, input_of(r));
     if (!run.ok) ++bad;
     ms.push_back(run.ms);
     sum += run.ms;
