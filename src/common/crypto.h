@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,8 @@ namespace interlock {
 using Sha256Digest = std::array<uint8_t, 32>;
 
 Sha256Digest Sha256(std::string_view data);
+// SHA-256 of the concatenation of `parts` (no copy into one buffer).
+Sha256Digest Sha256Parts(std::initializer_list<std::string_view> parts);
 std::string Sha256Hex(std::string_view data);
 std::string HexEncode(const uint8_t* data, size_t size);
 // HMAC-SHA256(key, data) as lowercase hex.
