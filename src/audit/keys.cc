@@ -332,4 +332,14 @@ Result<std::string> LoadHmacKey(const std::string& dir) {
   return LoadHmacFile(path);
 }
 
+Result<std::string> LoadOrCreateHmacKey(const std::string& dir) {
+  const std::string path = Join(dir, kHmacKeyFile);
+  if (Exists(path) && Exists(Join(dir, kSigningKeyFile)) && Exists(Join(dir, kPublicKeyFile))) {
+    return LoadHmacFile(path);
+  }
+  Result<AuditKeys> keys = LoadOrCreateAuditKeys(dir);
+  if (!keys.ok()) return keys.error();
+  return std::move(keys->hmac_key);
+}
+
 }  // namespace interlock::audit

@@ -87,6 +87,12 @@ std::string DefaultCheckpointsFile(const std::string& keys_dir);
 Result<AuditKeys> LoadAuditKeys(const std::string& dir);
 // Loads only the HMAC key (for `interlock audit hash`).
 Result<std::string> LoadHmacKey(const std::string& dir);
+// The HMAC key of `dir` for a process that redacts but never signs (the standalone front
+// doors: `interlock hook`, `interlock mcp`, `interlock egress`): when the directory holds
+// all three key files, reads the HMAC key only (the signing pair is neither parsed nor
+// matched: a PEM decode costs OpenSSL's provider and decoder set-up, ~1 ms per start of
+// the command hook); otherwise LoadOrCreateAuditKeys(dir), which creates the missing ones.
+Result<std::string> LoadOrCreateHmacKey(const std::string& dir);
 
 }  // namespace interlock::audit
 

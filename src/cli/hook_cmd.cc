@@ -392,7 +392,8 @@ Result<Standalone> OpenStandalone(const HookOptions& opt, const HookInput& input
     if (!p.ok()) return p.error();
     out.store_path = *p;
   }
-  auto store = OpenLocalStore(out.store_path);
+  // One-shot: the hook decides once (PostToolUse: a lookup and a write) and exits.
+  auto store = OpenLocalStore(out.store_path, /*durable_full=*/true, /*one_shot=*/true);
   if (!store.ok()) return Error::Unavailable("store unavailable: " + store.error().message);
   out.store = std::move(*store);
   return out;
@@ -545,9 +546,9 @@ int RunPostToolUse(const HookOptions& opt, const HookInput& input) {
       redact_fields = rule->redact;
     }
   }
-  auto keys = audit::LoadOrCreateAuditKeys(audit::DefaultKeysDir(env->store_path));
-  if (!keys.ok()) return PostNote("audit key unavailable: " + keys.error().message);
-  const audit::Redactor redactor(keys->hmac_key);
+  auto hmac_key = audit::LoadOrCreateHmacKey(audit::DefaultKeysDir(env->store_path));
+  if (!hmac_key.ok()) return PostNote("audit key unavailable: " + hmac_key.error().message);
+  const audit::Redactor redactor(*hmac_key);
   const std::string run_id = RunIdForSession(input.session_id);
   SystemClock clock;
   core::PolicySource source(env->set);

@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 
 bool IsPostgresStore(std::string_view path) { return store::IsPostgresUri(path); }
 
-Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path, bool durable_full) {
+Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path, bool durable_full,
+                                                    bool one_shot) {
   if (store::IsPostgresUri(path)) {
     // (The URI is not repeated: it may hold a password.)
     return Error::Invalid(
@@ -32,13 +33,15 @@ Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path, boo
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
   if (ec) return Error::Unavailable("cannot create " + parent.string() + ": " + ec.message());
-  // The same key directory as the daemon's, so hashes compare across front doors.
-  auto keys = audit::LoadOrCreateAuditKeys(audit::DefaultKeysDir(path));
-  if (!keys.ok()) return keys.error();
+  // The same key directory as the daemon's, so hashes compare across front doors. Only
+  // the HMAC key is read: these doors never sign (the missing keys are still created).
+  auto hmac_key = audit::LoadOrCreateHmacKey(audit::DefaultKeysDir(path));
+  if (!hmac_key.ok()) return hmac_key.error();
   store::StoreOptions o;
   o.path = path;
   o.durable_full = durable_full;
-  o.audit_key = std::move(keys->hmac_key);
+  o.one_shot = one_shot;
+  o.audit_key = std::move(*hmac_key);
   auto s = store::SqliteStore::Open(o);
   if (!s.ok()) return s.error();
   return std::unique_ptr<core::Store>(std::move(s).value());

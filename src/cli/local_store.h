@@ -27,10 +27,12 @@ bool IsPostgresStore(std::string_view path);
 // Opens (creating the parent directory, the database and the key when missing).
 // durable_full: fsync every commit (the default); false: WAL with synchronous=NORMAL, a
 // committed record survives a crash of the process but not of the OS or the machine
-// (`interlock mcp --durability normal`, docs/mcp.md). A PostgreSQL URI is refused: a
-// fleet's doors are served by `interlock serve`.
+// (`interlock mcp --durability normal`, docs/mcp.md). one_shot: for a process that
+// decides once and exits (`interlock hook claude-code`; store::StoreOptions::one_shot).
+// A PostgreSQL URI is refused: a fleet's doors are served by `interlock serve`.
 Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path,
-                                                    bool durable_full = true);
+                                                    bool durable_full = true,
+                                                    bool one_shot = false);
 
 // The MCP tool pins of the SQLite store at `path` (":memory:" for tests), on a connection of
 // their own.

@@ -173,7 +173,17 @@ Status SqliteStore::Impl::Open() {
     return s;
   }
   if (Status s = CheckAndMigrate(); !s.ok()) return s;
-  if (!memory_) {
+  if (!memory_ && options_.one_shot) {
+    // No checkpointer: WalHook only notes the frames (committed_frames_) and asks a
+    // checkpoint nobody runs; the close checkpoints.
+    sqlite3_wal_hook(writer_.db(), &Impl::WalHook, this);
+    if (options_.durable_full) {
+      sync_thread_ = std::thread([this] {
+        SetThreadName("il-store-sync");
+        SyncLoop();
+      });
+    }
+  } else if (!memory_) {
     if (Status s = reader_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
     if (Status s = history_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
     if (Status s = ckpt_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;

@@ -471,10 +471,10 @@ class SqliteStore::Impl {
   Status SubmitAndWait(std::function<Status(Batch&)> apply,
                        core::AnchorNeed anchor = core::AnchorNeed::kNone);
 
-  // Runs a read on the reader connection (or, in memory, on the writer thread).
+  // Runs a read on the reader connection (or, in memory and one-shot, on the writer thread).
   template <typename T>
   Result<T> Read(const std::function<Result<T>(Conn&)>& fn) {
-    if (!memory_) {
+    if (!memory_ && !options_.one_shot) {
       std::lock_guard lock(reader_mu_);
       return fn(reader_);
     }
@@ -492,7 +492,7 @@ class SqliteStore::Impl {
   // pages and the agents' GetCall wait on (WAL: readers do not block each other).
   template <class T>
   Result<T> ReadHistory(const std::function<Result<T>(Conn&)>& fn) {
-    if (memory_) return Read<T>(fn);
+    if (memory_ || options_.one_shot) return Read<T>(fn);
     std::lock_guard lock(history_mu_);
     return fn(history_);
   }

@@ -34,6 +34,13 @@ struct StoreOptions {
   // and the hard maximum an escalating approval may stay pending.
   int approval_default_timeout_seconds = 300;
   int approval_max_wait_seconds = 3600;
+  // A process that opens the store for one or two operations and exits (the standalone
+  // `interlock hook claude-code`, started once per tool call): SqliteStore opens the
+  // writer connection only, and reads run on the writer thread as in memory; no reader,
+  // governance or checkpointer connection, no checkpointer thread (each connection parses
+  // the schema on its first read; the WAL is checkpointed by the store's close). The
+  // writes, their group commit and the syncer's fsync before any answer are unchanged.
+  bool one_shot = false;
 };
 
 }  // namespace interlock::store

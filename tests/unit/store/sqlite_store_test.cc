@@ -226,6 +226,41 @@ TEST(SqliteStoreTest, RunLifecycle) {
   EXPECT_EQ(f.store->GetRun(run->run_id)->state.steps, 2u);
 }
 
+// Tests that a one-shot store (the command hook's: the writer connection only, reads on
+// the writer thread, no checkpointer) decides, reads back and counts exactly when it and
+// a long-lived store on the same file decide in turn, each one-shot store opened anew.
+TEST(SqliteStoreTest, OneShotStoresShareARunExactlyWithALongLivedStore) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  Fixture daemon(path);
+  auto run = daemon.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  for (uint64_t i = 1; i <= 6; ++i) {
+    if (i % 2 == 0) {
+      core::GuardResponse r = daemon.guard->Decide(kAgentA, "alice", run->run_id, Call("read"));
+      ASSERT_FALSE(r.error.has_value());
+      EXPECT_EQ(r.state.steps, i);
+      continue;
+    }
+    StoreOptions o = Options(path);
+    o.one_shot = true;
+    o.clock = &daemon.clock;
+    std::unique_ptr<SqliteStore> once = MustOpen(o);
+    ASSERT_NE(once, nullptr);
+    ASSERT_EQ(once->GetRun(run->run_id)->state.steps, i - 1);
+    core::Guard guard(&daemon.source, once.get(), &daemon.clock, nullptr);
+    core::GuardResponse r = guard.Decide(kAgentA, "alice", run->run_id, Call("read"));
+    ASSERT_FALSE(r.error.has_value());
+    EXPECT_EQ(r.decision.code, Code::kAllowed);
+    EXPECT_EQ(r.state.steps, i);
+    auto call = once->GetCall(r.call_id);
+    ASSERT_TRUE(call.ok()) << call.error().message;
+    EXPECT_EQ(call->record.run_id, run->run_id);
+    EXPECT_TRUE(once->LastSeq().ok());
+  }
+  EXPECT_EQ(daemon.store->GetRun(run->run_id)->state.steps, 6u);
+}
+
 // A governance report streaming the log for seconds (here: held inside its first record)
 // must not hold the connection the console's other pages and the agents' GetCall read
 // through: a long scan on the history connection, other reads on the reader.
