@@ -75,6 +75,7 @@
 #include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
+#include "core/redacted_values.h"
 #include "mcp/daemon_enforcer.h"
 #include "policy/loader.h"
 
@@ -239,14 +240,15 @@ int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
 // --daemon: the daemon's answer to `call` in the session's run. The run is the daemon's own
 // for the session (POST /v1/runs {"claude_code_session"}: core::ClaudeCodeRunId), joined at
 // each call: nothing the hook keeps on disk names it, so an agent that deletes or rewrites
-// the hook's files cannot move its session into a fresh run with fresh budgets. An error:
-// no run.
+// the hook's files cannot move its session into a fresh run with fresh budgets. The call is
+// sent under the tool use's key (core::ToolUseKeyOf) as its Idempotency-Key, so the events
+// of one tool use are decided and counted once by the daemon itself, whatever the hook's
+// files say. An error: no run.
 Result<mcp::DaemonEnforcer::Outcome> DecideInSessionRun(mcp::DaemonEnforcer& daemon,
-                                                        std::string_view session_id,
-                                                        ToolCall call) {
-  auto run = daemon.StartRun(session_id);
+                                                        const HookInput& input, ToolCall call) {
+  auto run = daemon.StartRun(input.session_id);
   if (!run.ok()) return run.error();
-  return daemon.Decide(std::move(call));
+  return daemon.Decide(std::move(call), core::ToolUseKeyOf(input).key);
 }
 
 std::string NoSessionRun(const Error& e) {
@@ -259,7 +261,7 @@ int RunHookDaemon(const HookOptions& opt, const HookInput& input,
                   std::chrono::steady_clock::time_point deadline) {
   auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
   if (!daemon.ok()) return Deny(input.event, daemon.error().message);
-  auto out = DecideInSessionRun(**daemon, input.session_id, core::HookCall(input));
+  auto out = DecideInSessionRun(**daemon, input, core::HookCall(input));
   if (!out.ok()) return Deny(input.event, NoSessionRun(out.error()));
   if (out->decision.verdict == Verdict::kApprovalRequired) {
     return AwaitDaemonApproval(opt, **daemon, *out, deadline, input);
@@ -584,6 +586,10 @@ int RunPostToolUse(const HookOptions& opt, const HookInput& input) {
     }
   }
   core::CallResult result = PostResult(input, RedactedValues(input.tool_input, redact_fields));
+  // The PreToolUse hook's process kept the redacted values in its memory, not this one's: the
+  // tool use carries them again, and the core masks only with values whose HMACs match the
+  // call's record (core::RedactedValues), so a wrong one cannot unmask anything.
+  result.redacted_args = core::RedactedValues::Pick(input.tool_input, redact_fields);
   if (Status s = calls.RecordResult(match->call_id, env->agent_id, env->agent_id, result);
       !s.ok()) {
     return PostNote("could not record the result of call " + match->call_id + ": " +
@@ -609,7 +615,7 @@ int RecordPermissionDenied(const HookOptions& opt, const HookInput& input) {
   if (!opt.daemon.empty()) {
     auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
     if (!daemon.ok()) return note(daemon.error().message + "; nothing recorded");
-    auto out = DecideInSessionRun(**daemon, input.session_id, core::HookReportedCall(input));
+    auto out = DecideInSessionRun(**daemon, input, core::HookReportedCall(input));
     if (!out.ok()) return note("no daemon run for this session (" + out.error().message + ")");
     if (out->call_id.empty()) return note("not recorded: " + out->decision.reason);
     call_id = out->call_id;
