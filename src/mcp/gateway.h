@@ -601,6 +601,11 @@ class Gateway {
   // `created`: the CreateTaskResult (an input_required task need not list its requests yet).
   std::string ApplyTaskState(const std::string& task_id, const std::string& tool,
                              boost::json::object& task, bool created = false);
+  // A tasks/get or tasks/update of task `task_id` (client id `id`) under a kill switch that
+  // is engaged or cannot be read: the task is cancelled at the server, recorded and ended
+  // for the client (true: answered). False: the switch is clear.
+  bool StoppedByKillSwitch(const std::string& task_id, const std::string& method,
+                           const boost::json::value& id, const std::string& authorization);
   // Records the outcome `r` of task `task_id` unless it is recorded already (false then).
   bool RecordTaskOnce(const std::string& task_id, ToolResult r);
   // Asks the server to cancel task `task_id` (the gateway's own request, sent with

@@ -224,6 +224,29 @@ std::string Gateway::ApplyTaskState(const std::string& task_id, const std::strin
   return "";
 }
 
+bool Gateway::StoppedByKillSwitch(const std::string& task_id, const std::string& method,
+                                  const json::value& id, const std::string& authorization) {
+  Status s = options_.enforcer->KillSwitchClear();
+  if (s.ok()) return false;
+  const bool kill = s.error().kind == ErrorKind::kPermissionDenied;
+  const std::string why =
+      std::string(CodeName(kill ? Code::kKillSwitch : Code::kStoreUnavailable)) + ": " +
+      (kill ? std::string() : "the kill switch could not be checked: ") + s.error().message +
+      "; the task was cancelled";
+  (void)RecordTaskOnce(task_id, ToolResult::Failure(why));
+  CancelTaskAtServer(task_id, authorization);
+  {
+    std::lock_guard lock(mu_);
+    tasks_.erase(task_id);
+  }
+  if (method == "tasks/get") {
+    AnswerClient(ResultResponse(id, FailedTask(task_id, why)));
+  } else {
+    AnswerClient(ErrorResponse(id, kInternalError, "Interlock: " + why));
+  }
+  return true;
+}
+
 bool Gateway::RecordTaskOnce(const std::string& task_id, ToolResult r) {
   std::string call_id;
   {
@@ -338,30 +361,9 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
       return std::find(stray.begin(), stray.end(), k) != stray.end();
     });
   }
-  if (method != "tasks/cancel") {
-    // The task goes on under a decision made when the call came: a kill switch engaged since
-    // stops it (a cancel is always let through: it stops work).
-    if (Status s = options_.enforcer->KillSwitchClear(); !s.ok()) {
-      const bool kill = s.error().kind == ErrorKind::kPermissionDenied;
-      const std::string why =
-          std::string(CodeName(kill ? Code::kKillSwitch : Code::kStoreUnavailable)) + ": " +
-          (kill ? std::string() : "the kill switch could not be checked: ") + s.error().message +
-          "; the task was cancelled";
-      ToolResult r = ToolResult::Failure(why);
-      (void)RecordTaskOnce(task_id, std::move(r));
-      CancelTaskAtServer(task_id, authorization);
-      {
-        std::lock_guard lock(mu_);
-        tasks_.erase(task_id);
-      }
-      if (method == "tasks/get") {
-        AnswerClient(ResultResponse(id, FailedTask(task_id, why)));
-      } else {
-        AnswerClient(ErrorResponse(id, kInternalError, "Interlock: " + why));
-      }
-      return;
-    }
-  }
+  // The task goes on under a decision made when the call came: a kill switch engaged since
+  // stops it (a cancel is always let through: it stops work).
+  if (method != "tasks/cancel" && StoppedByKillSwitch(task_id, method, id, authorization)) return;
   std::optional<GatewayOptions::ForwardCredential> credential;
   if (options_.credential_for) {
     auto c = options_.credential_for(outcome->decision);

@@ -40,15 +40,19 @@ using Steady = std::chrono::steady_clock;
 using mcp_http_internal::Accepts;
 using mcp_http_internal::Header;
 using mcp_http_internal::Lower;
+using mcp_http_internal::MissingModernMeta;
 using mcp_http_internal::ModernRequest;
+using mcp_http_internal::ModernStatus;
 using mcp_http_internal::OptionalHeader;
 using mcp_http_internal::ParamHeadersOf;
 using mcp_http_internal::ParseAccept;
+using mcp_http_internal::ProgressKey;
 using mcp_http_internal::RpcError;
 using mcp_http_internal::RpcJson;
 using mcp_http_internal::SseHead;
 using mcp_http_internal::SubscriptionOf;
 using mcp_http_internal::ValidSessionId;
+using mcp_http_internal::WithClientId;
 
 namespace {
 
@@ -60,13 +64,6 @@ constexpr size_t kMaxBacklog = 1000;  // server messages waiting for a GET strea
 thread_local const boost::json::value* t_related = nullptr;
 
 void Log(std::string_view what) { std::cerr << "interlock mcp-http: " << what << '\n'; }
-
-// IdKey of a request's params._meta.progressToken, empty when it has none.
-std::string ProgressKey(const json::value& request) {
-  const json::object* meta = mcp::MetaOf(request.get_object());
-  const json::value* token = meta != nullptr ? meta->if_contains("progressToken") : nullptr;
-  return token != nullptr ? mcp::IdKey(*token) : "";
-}
 
 }  // namespace
 
@@ -317,29 +314,6 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   // session, an integer no client-side id space reserves.
   json::value NextDoorId() { return json::value(next_door_id_.fetch_add(1)); }
 
-  // `msg` (to exchange `ex`) with the client's own id where the door's stands: the response's
-  // id, and the subscription id in `_meta` (subscriptions/listen's notifications and closing
-  // result carry the request's id there).
-  static json::value WithClientId(const json::value& msg, const Exchange& ex) {
-    json::value out = msg;
-    json::object& o = out.get_object();
-    auto parsed = ParseJsonStrict(ex.key);
-    const json::value door_id = parsed.ok() ? *parsed : json::value();
-    if (json::value* id = o.if_contains("id"); id != nullptr && *id == door_id) {
-      *id = ex.client_id;
-    }
-    for (const char* field : {"params", "result"}) {
-      json::value* part = o.if_contains(field);
-      json::value* meta =
-          part != nullptr && part->is_object() ? part->get_object().if_contains("_meta") : nullptr;
-      json::value* sub = meta != nullptr && meta->is_object()
-                             ? meta->get_object().if_contains(mcp::kMetaSubscriptionId)
-                             : nullptr;
-      if (sub != nullptr && *sub == door_id) *sub = ex.client_id;
-    }
-    return out;
-  }
-
   // Registers a POSTed request before the gateway sees it. False: the id is in use.
   bool AddExchange(const std::string& key, std::shared_ptr<Exchange> ex) {
     std::lock_guard lock(mu_);
@@ -392,7 +366,8 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         Log("session " + id_.substr(0, 8) + ": dropped a response with no open request");
         return;
       }
-      Finish(*ex, ex->client_id.is_null() ? text : ToJsonText(WithClientId(msg, *ex)),
+      Finish(*ex,
+             ex->client_id.is_null() ? text : ToJsonText(WithClientId(msg, ex->key, ex->client_id)),
              o->contains("error"), ex->modern ? ModernStatus(*o) : 200);
       return;
     }
@@ -403,9 +378,10 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       // put the client's own id here).
       auto e = exchanges_.find(mcp::IdKey(*sub));
       if (e != exchanges_.end() && e->second->accept_sse) {
-        WriteLocked(e->second, e->second->client_id.is_null()
-                                   ? text
-                                   : ToJsonText(WithClientId(msg, *e->second)));
+        WriteLocked(e->second,
+                    e->second->client_id.is_null()
+                        ? text
+                        : ToJsonText(WithClientId(msg, e->second->key, e->second->client_id)));
       } else {
         Log("session " + id_.substr(0, 8) + ": dropped a notification of a closed subscription");
       }
@@ -614,23 +590,6 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
   // Sends the response of an exchange: on its stream if it has one, else as JSON (or a
   // one-event stream for clients that accept only SSE).
-  // The status of a 2026-07-28 answer sent as JSON: an unknown method is 404 and the
-  // revision's own refusals 400 (streamable-http#protocol-version-header), so a client
-  // tells a modern server's error from a legacy endpoint's.
-  static unsigned ModernStatus(const json::object& response) {
-    const json::value* e = response.if_contains("error");
-    const json::value* code =
-        e != nullptr && e->is_object() ? e->get_object().if_contains("code") : nullptr;
-    if (code == nullptr || !code->is_int64()) return 200;
-    const int64_t c = code->get_int64();
-    if (c == mcp::kMethodNotFound) return 404;
-    if (c == mcp::kHeaderMismatch || c == mcp::kUnsupportedProtocolVersion ||
-        c == mcp::kMissingRequiredClientCapability) {
-      return 400;
-    }
-    return 200;
-  }
-
   void Finish(Exchange& ex, const std::string& text, bool is_error, unsigned status = 200) {
     if (!ex.session_header.empty() && is_error) {
       // initialize failed: the session is of no use.
@@ -934,20 +893,10 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
   const mcp::RequestHeaders headers{OptionalHeader(req, "mcp-protocol-version"),
                                     OptionalHeader(req, "mcp-method"),
                                     OptionalHeader(req, "mcp-name")};
-  if (modern && msg->kind == mcp::MessageKind::kRequest && headers.protocol_version) {
-    // A 2026-07-28 request carries its version and the client's capabilities in _meta
-    // (basic/versioning): without them it is malformed, before any header is compared.
-    const json::object& body = msg->doc.get_object();
-    std::string missing;
-    if (!mcp::MetaProtocolVersion(body)) missing = std::string(mcp::kMetaProtocolVersion);
-    if (mcp::MetaClientCapabilities(body) == nullptr) {
-      missing += (missing.empty() ? "" : ", ") + std::string(mcp::kMetaClientCapabilities);
-    }
-    if (!missing.empty()) {
-      return r.Send(
-          RpcJson(400, mcp::ErrorResponse(msg->id, mcp::kInvalidParams,
-                                          "Invalid params: missing _meta keys: " + missing)));
-    }
+  if (modern && headers.protocol_version) {
+    // Without its version and the client's capabilities in _meta a 2026-07-28 request is
+    // malformed, before any header is compared.
+    if (auto bad = MissingModernMeta(*msg)) return r.Send(std::move(*bad));
   }
   // Before any session, decision or upstream: headers that disagree with the body are
   // refused, so nothing is decided on one and forwarded as the other.

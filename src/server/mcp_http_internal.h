@@ -47,6 +47,22 @@ const boost::json::value* SubscriptionOf(const boost::json::object& notification
 std::map<std::string, std::string, std::less<>> ParamHeadersOf(const HttpRequest& req);
 // A session id the transport accepts: 1 to 128 visible ASCII characters.
 bool ValidSessionId(std::string_view id);
+// The status of a 2026-07-28 answer sent as JSON: an unknown method is 404 and the
+// revision's own refusals 400 (streamable-http#protocol-version-header), so a client tells a
+// modern server's error from a legacy endpoint's; 200 otherwise.
+unsigned ModernStatus(const boost::json::object& response);
+// IdKey of a request's params._meta.progressToken, empty when it has none.
+std::string ProgressKey(const boost::json::value& request);
+// `msg`, sent on the exchange of a 2026-07-28 request registered under the door's id
+// `door_key` (IdKey), with the client's own id `client_id` where the door's stands: the
+// response's id, and the subscription id in params._meta or result._meta (subscriptions/
+// listen's notifications and closing result carry the request's id there).
+boost::json::value WithClientId(const boost::json::value& msg, const std::string& door_key,
+                                const boost::json::value& client_id);
+// The 400 -32602 answer to a 2026-07-28 request `msg` whose params._meta lacks the protocol
+// version or the client capabilities (basic/versioning); nullopt when it has both or is no
+// request.
+std::optional<HttpResponse> MissingModernMeta(const mcp::Message& msg);
 
 }  // namespace interlock::server::mcp_http_internal
 

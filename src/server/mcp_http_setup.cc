@@ -122,6 +122,58 @@ HttpResponse RpcError(unsigned status, int code, std::string_view message) {
   return res;
 }
 
+unsigned ModernStatus(const json::object& response) {
+  const json::value* e = response.if_contains("error");
+  const json::value* code =
+      e != nullptr && e->is_object() ? e->get_object().if_contains("code") : nullptr;
+  if (code == nullptr || !code->is_int64()) return 200;
+  const int64_t c = code->get_int64();
+  if (c == mcp::kMethodNotFound) return 404;
+  if (c == mcp::kHeaderMismatch || c == mcp::kUnsupportedProtocolVersion ||
+      c == mcp::kMissingRequiredClientCapability) {
+    return 400;
+  }
+  return 200;
+}
+
+std::string ProgressKey(const json::value& request) {
+  const json::object* meta = mcp::MetaOf(request.get_object());
+  const json::value* token = meta != nullptr ? meta->if_contains("progressToken") : nullptr;
+  return token != nullptr ? mcp::IdKey(*token) : "";
+}
+
+json::value WithClientId(const json::value& msg, const std::string& door_key,
+                         const json::value& client_id) {
+  json::value out = msg;
+  json::object& o = out.get_object();
+  auto parsed = ParseJsonStrict(door_key);
+  const json::value door_id = parsed.ok() ? *parsed : json::value();
+  if (json::value* id = o.if_contains("id"); id != nullptr && *id == door_id) *id = client_id;
+  for (const char* field : {"params", "result"}) {
+    json::value* part = o.if_contains(field);
+    json::value* meta =
+        part != nullptr && part->is_object() ? part->get_object().if_contains("_meta") : nullptr;
+    json::value* sub = meta != nullptr && meta->is_object()
+                           ? meta->get_object().if_contains(mcp::kMetaSubscriptionId)
+                           : nullptr;
+    if (sub != nullptr && *sub == door_id) *sub = client_id;
+  }
+  return out;
+}
+
+std::optional<HttpResponse> MissingModernMeta(const mcp::Message& msg) {
+  if (msg.kind != mcp::MessageKind::kRequest) return std::nullopt;
+  const json::object& body = msg.doc.get_object();
+  std::string missing;
+  if (!mcp::MetaProtocolVersion(body)) missing = std::string(mcp::kMetaProtocolVersion);
+  if (mcp::MetaClientCapabilities(body) == nullptr) {
+    missing += (missing.empty() ? "" : ", ") + std::string(mcp::kMetaClientCapabilities);
+  }
+  if (missing.empty()) return std::nullopt;
+  return RpcJson(400, mcp::ErrorResponse(msg.id, mcp::kInvalidParams,
+                                         "Invalid params: missing _meta keys: " + missing));
+}
+
 }  // namespace mcp_http_internal
 
 using mcp_http_internal::Header;
