@@ -6,7 +6,8 @@
 #
 # (a) The command hook `interlock hook claude-code`, wall from the spawn to its answer
 #     read to EOF and the process reaped (what Claude Code waits for), RUNS sequential
-#     invocations per round (build/bench/hook/hook_spawn): standalone on
+#     invocations per round (build/bench/hook/hook_spawn), each a new tool use (its own
+#     tool_use_id, so a fresh decision, never a replay): standalone on
 #     examples/policies/claude-code.yaml (a Read allowed), and --daemon against a daemon
 #     this script starts; the floors of the same run: /bin/true, a static hello and a
 #     static program that appends a page and fdatasyncs it (cc -static, when a static libc
