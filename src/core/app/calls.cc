@@ -82,20 +82,18 @@ Status Calls::RecordEgressResult(std::string_view call_id, std::string_view agen
 void Calls::RecordResultAsync(std::string_view call_id, std::string_view agent_id,
                               std::string_view principal, CallResult result, StatusCallback done) {
   result.policies = policies_->Current();
-  AddRedactedValues(call_id, &result);
-  store_->RecordResultAsync(
-      call_id, agent_id, principal, result, clock_->Now(),
-      // The facade may be gone when the store commits; the kept values are not.
-      [values = redacted_values_, id = std::string(call_id), done = std::move(done)](Status s) {
-        if (s.ok() && values != nullptr) values->Forget(id);
-        if (done) done(std::move(s));
-      });
+  QueueResult(call_id, agent_id, principal, std::move(result), std::move(done));
 }
 
 void Calls::RecordEgressResultAsync(std::string_view call_id, std::string_view agent_id,
                                     std::string_view principal, CallResult result,
                                     StatusCallback done) {
   result.policies = nullptr;
+  QueueResult(call_id, agent_id, principal, std::move(result), std::move(done));
+}
+
+void Calls::QueueResult(std::string_view call_id, std::string_view agent_id,
+                        std::string_view principal, CallResult result, StatusCallback done) {
   AddRedactedValues(call_id, &result);
   store_->RecordResultAsync(
       call_id, agent_id, principal, result, clock_->Now(),
