@@ -21,6 +21,16 @@ boost::json::object Redactor::RedactArgs(const boost::json::object& args,
   return out;
 }
 
+bool Redactor::IsRedacted(const boost::json::value& v) {
+  static constexpr std::string_view kPrefix = "hmac-sha256:";
+  const boost::json::string* s = v.if_string();
+  if (s == nullptr || s->size() != kPrefix.size() + 64 || !s->subview().starts_with(kPrefix)) {
+    return false;
+  }
+  return std::all_of(s->begin() + kPrefix.size(), s->end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 std::string Redactor::MaskSecrets(std::string text, const std::vector<std::string>& secrets) {
   // Longest first: a secret holding another (one upstream's token a prefix of another's)
   // is masked whole, not cut into "[REDACTED]" and a visible rest.

@@ -30,6 +30,8 @@ class Redactor {
   // Replaces every occurrence of each secret in `text` with "[REDACTED]", the longest
   // secret first (one that holds another is masked whole).
   static std::string MaskSecrets(std::string text, const std::vector<std::string>& secrets);
+  // Whether `v` is a value as Hash writes it: "hmac-sha256:" and 64 lower-case hex digits.
+  static bool IsRedacted(const boost::json::value& v);
   // MaskSecrets applied to every string in `v`: values and object keys, at any depth.
   // Keys that become equal once masked are kept apart with a "#<n>" suffix, so nothing is
   // dropped. Returns true when anything changed. A no-op when `secrets` is empty.

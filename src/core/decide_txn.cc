@@ -12,6 +12,7 @@
 #include "common/json_write.h"
 #include "core/approval_rules.h"
 #include "core/approval_txn.h"
+#include "core/redacted_values.h"
 #include "core/run_txn.h"
 #include "policy/texts.h"
 
@@ -367,10 +368,7 @@ void TakeRequestNames(const DecideRequest& rq, DecideRequest* owned, CallRecord*
 std::vector<std::string> ReasonMask(const DecideRequest& rq) {
   std::vector<std::string> forms;
   if (rq.redact_fields.empty()) return forms;
-  boost::json::object picked;
-  for (const std::string& f : rq.redact_fields) {
-    if (const boost::json::value* v = rq.call.args.if_contains(f)) picked[f] = *v;
-  }
+  const boost::json::object picked = RedactedValues::Pick(rq.call.args, rq.redact_fields);
   if (picked.empty()) return forms;
   forms = audit::Redactor::EchoForms(picked);
   for (const auto& kv : picked) {

@@ -85,17 +85,6 @@ Status AddRunUsage(StateTxn& txn, std::string_view run_id, std::string_view agen
   return txn.SaveRun(run_id, std::move(row).value());
 }
 
-// A value as audit::Redactor::Hash writes it: "hmac-sha256:" and 64 lower-case hex digits.
-bool IsRedactedValue(const boost::json::value& v) {
-  static constexpr std::string_view kPrefix = "hmac-sha256:";
-  const boost::json::string* s = v.if_string();
-  if (s == nullptr || s->size() != kPrefix.size() + 64 || !s->subview().starts_with(kPrefix)) {
-    return false;
-  }
-  return std::all_of(s->begin() + kPrefix.size(), s->end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 // Masks `forms` in a parsed output. A door's truncation marker ({"truncated": true, ...,
 // "prefix": text}: the MCP gateway's) keeps the first bytes of a longer output, which may
 // end in the first bytes of a value: that end is masked too.
@@ -233,7 +222,7 @@ std::string MaskedOutputJson(std::string_view output_json, const std::vector<std
 
 bool HasRedactedArgs(const boost::json::object& recorded_args) {
   for (const auto& kv : recorded_args) {
-    if (IsRedactedValue(kv.value())) return true;
+    if (audit::Redactor::IsRedacted(kv.value())) return true;
   }
   return false;
 }
@@ -242,7 +231,7 @@ ResultMask ResultMaskFor(const audit::Redactor& redactor, const boost::json::obj
                          const std::optional<boost::json::object>& plain) {
   ResultMask mask;
   for (const auto& kv : recorded_args) {
-    if (!IsRedactedValue(kv.value())) continue;
+    if (!audit::Redactor::IsRedacted(kv.value())) continue;
     const boost::json::value* v = plain ? plain->if_contains(kv.key()) : nullptr;
     if (v == nullptr || redactor.Hash(*v) != kv.value().get_string()) {
       mask.withhold = true;
