@@ -215,7 +215,9 @@ std::string Gateway::ApplyTaskState(const std::string& task_id, const std::strin
   {
     std::lock_guard lock(mu_);
     auto it = tasks_.find(task_id);
-    if (it == tasks_.end()) return "";  // ended meanwhile (the session is ending)
+    // Ended meanwhile (a kill switch, the session ending): nothing of it reaches the client
+    // unrecorded.
+    if (it == tasks_.end()) return "the task is no longer followed through Interlock";
     it->second.last_status = status;
     it->second.outstanding = std::move(outstanding);
     if (task.contains("ttlMs")) it->second.expires = ExpiryOf(task, kMaxTaskLife);

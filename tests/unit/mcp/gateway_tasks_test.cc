@@ -2,6 +2,7 @@
 // docs/mcp.md#tasks): a task a 2026-07-28 server makes of a declaring client's tools/call is
 // decided once, recorded once with its final outcome, polled only by the session that made
 // it, stopped by the kill switch, and carries nothing past the gateway's result handling.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -66,6 +67,8 @@ struct TaskServer {
   int next = 1;
   bool ignore_capability = false;
   std::string reuse_id;  // answer every tools/call with this task id
+  // Runs (once) while a tasks/get is at the server, before it answers (mu not held).
+  std::function<void()> during_get;
 
   json::value operator()(const json::object& req) {
     std::lock_guard l(mu);
@@ -98,6 +101,13 @@ struct TaskServer {
       return json::object{{"result",
                            {{"content", json::array{{{"type", "text"}, {"text", "done"}}}},
                             {"resultType", "complete"}}}};
+    }
+    if (method == "tasks/get" && during_get) {
+      auto run = std::move(during_get);
+      during_get = nullptr;
+      mu.unlock();
+      run();
+      mu.lock();
     }
     if (method == "tasks/get") {
       auto it = states.find(std::string(params.at("taskId").get_string()));
@@ -269,6 +279,34 @@ TEST_F(TasksTest, UnreadableKillSwitchStopsTheTaskUpdate) {
   EXPECT_TRUE(h.Sent("tasks/update").empty());
   ASSERT_EQ(Recorded(), 1u);
   EXPECT_NE(LastRecorded().error.find("STORE_UNAVAILABLE"), std::string::npos);
+}
+
+// Tests that a tasks/get answer arriving after its task was ended (here: a kill switch
+// stopped it while the poll was at the server) never carries the result to the client
+// unrecorded: it is answered failed like the stop.
+TEST_F(TasksTest, AnswerForATaskEndedMeanwhileCarriesNoResult) {
+  h.gw->OnClientLine(Call(1, "build"));
+  json::object done = Task("task-1", "completed");
+  done["result"] = json::object{{"content", json::array{{{"type", "text"}, {"text", "built"}}}}};
+  server.Set("task-1", done);
+  server.during_get = [this] {
+    {
+      std::lock_guard l(h.enforcer.mu);
+      h.enforcer.kill = Error::Denied("kill switch ks-1 (global) is engaged");
+    }
+    h.gw->OnClientLine(TaskRequest(3, "tasks/get", "task-1"));
+  };
+  h.gw->OnClientLine(TaskRequest(2, "tasks/get", "task-1"));
+  std::lock_guard l(h.mu);
+  int polls = 0;
+  for (const json::value& m : h.to_client) {
+    const json::value* r = m.as_object().if_contains("result");
+    if (r == nullptr || m.at("id") == json::value(1)) continue;  // 1: the task's creation
+    ++polls;
+    EXPECT_EQ(r->at("status"), "failed") << json::serialize(m);
+    EXPECT_FALSE(r->as_object().contains("result")) << json::serialize(m);
+  }
+  EXPECT_EQ(polls, 2);
 }
 
 // Tests that a cancel is let through under a kill switch (it stops work).
