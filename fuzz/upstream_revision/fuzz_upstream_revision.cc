@@ -2,7 +2,8 @@
 // server/discover probe, and whatever result it sends, the gateway's reading of it never
 // crashes, a verdict of "unsupported" always carries the server's -32022, the InitializeResult
 // made for a 2025 client always names a 2025 revision and never offers tasks, and a request
-// stamped for a modern server always carries the modern version and no tasks extension.
+// stamped for a modern server always carries the modern version and no tasks extension
+// (DeclaresTasksExtension agrees).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -56,5 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(ext == nullptr || !ext->is_object() ||
             !ext->as_object().contains("io.modelcontextprotocol/tasks"),
         "no tasks extension reaches a modern server");
+  Check(!DeclaresTasksExtension(request), "a stripped request declares no tasks extension");
+  (void)DeclaresTasksExtension(o);
   return 0;
 }
