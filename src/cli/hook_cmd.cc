@@ -395,7 +395,7 @@ Result<Standalone> OpenStandalone(const HookOptions& opt, const HookInput& input
     out.store_path = *p;
   }
   // One-shot: the hook decides once (PostToolUse: a lookup and a write) and exits.
-  auto store = OpenLocalStore(out.store_path, /*durable_full=*/true, /*one_shot=*/true);
+  auto store = OpenLocalStore(out.store_path, /*durable_full=*/true, StoreUse::kOneShot);
   if (!store.ok()) return Error::Unavailable("store unavailable: " + store.error().message);
   out.store = std::move(*store);
   return out;

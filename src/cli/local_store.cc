@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 bool IsPostgresStore(std::string_view path) { return store::IsPostgresUri(path); }
 
 Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path, bool durable_full,
-                                                    bool one_shot) {
+                                                    StoreUse use) {
   if (store::IsPostgresUri(path)) {
     // (The URI is not repeated: it may hold a password.)
     return Error::Invalid(
@@ -40,7 +40,8 @@ Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path, boo
   store::StoreOptions o;
   o.path = path;
   o.durable_full = durable_full;
-  o.one_shot = one_shot;
+  o.one_shot = use == StoreUse::kOneShot;
+  o.commit_on_caller = use == StoreUse::kFewCallers;
   o.audit_key = std::move(*hmac_key);
   auto s = store::SqliteStore::Open(o);
   if (!s.ok()) return s.error();

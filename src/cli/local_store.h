@@ -27,12 +27,16 @@ bool IsPostgresStore(std::string_view path);
 // Opens (creating the parent directory, the database and the key when missing).
 // durable_full: fsync every commit (the default); false: WAL with synchronous=NORMAL, a
 // committed record survives a crash of the process but not of the OS or the machine
-// (`interlock mcp --durability normal`, docs/mcp.md). one_shot: for a process that
-// decides once and exits (`interlock hook claude-code`; store::StoreOptions::one_shot).
+// (`interlock mcp --durability normal`, docs/mcp.md). `use` says how the process uses it.
 // A PostgreSQL URI is refused: a fleet's doors are served by `interlock serve`.
+enum class StoreUse {
+  kConcurrent,  // many callers at once (the egress proxy): the writer and syncer threads
+  kFewCallers,  // a few callers that each wait (the stdio gateway): commit_on_caller
+  kOneShot,     // one or two operations, then exit (the command hook): one_shot
+};
 Result<std::unique_ptr<core::Store>> OpenLocalStore(const std::string& path,
                                                     bool durable_full = true,
-                                                    bool one_shot = false);
+                                                    StoreUse use = StoreUse::kConcurrent);
 
 // The MCP tool pins of the SQLite store at `path` (":memory:" for tests), on a connection of
 // their own.

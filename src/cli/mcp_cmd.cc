@@ -301,7 +301,7 @@ class McpSession {
     if (opt_.durability != "full" && opt_.durability != "normal") {
       return Fail("--durability wants full or normal, not " + opt_.durability);
     }
-    auto store = OpenLocalStore(store_path_, opt_.durability == "full");
+    auto store = OpenLocalStore(store_path_, opt_.durability == "full", StoreUse::kFewCallers);
     if (!store.ok()) return Fail("store " + store_path_ + ": " + store.error().message);
     store_ = std::move(*store);
     // The pins on a connection of their own to the same file (what the store's own

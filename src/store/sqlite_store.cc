@@ -140,7 +140,17 @@ SqliteStore::Impl::~Impl() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (writer_thread_.joinable()) writer_thread_.join();
+  if (writer_thread_.joinable()) {
+    writer_thread_.join();
+  } else if (caller_commits_) {
+    // One-shot: commit what nobody waited for (Submit refuses new ops now).
+    uint64_t queued = 0;
+    {
+      std::lock_guard lock(mu_);
+      queued = queued_seq_;
+    }
+    LeadUntil(queued);
+  }
   {
     std::lock_guard lock(sync_mu_);
     sync_stop_ = true;
@@ -173,17 +183,15 @@ Status SqliteStore::Impl::Open() {
     return s;
   }
   if (Status s = CheckAndMigrate(); !s.ok()) return s;
-  if (!memory_ && options_.one_shot) {
-    // No checkpointer: WalHook only notes the frames (committed_frames_) and asks a
+  caller_commits_ = options_.commit_on_caller || options_.one_shot;
+  if (options_.one_shot) {
+    // No thread: callers commit and sync (commit_on_caller), the close commits what is
+    // left. No checkpointer: WalHook only notes the frames (committed_frames_) and asks a
     // checkpoint nobody runs; the close checkpoints.
-    sqlite3_wal_hook(writer_.db(), &Impl::WalHook, this);
-    if (options_.durable_full) {
-      sync_thread_ = std::thread([this] {
-        SetThreadName("il-store-sync");
-        SyncLoop();
-      });
-    }
-  } else if (!memory_) {
+    if (!memory_) sqlite3_wal_hook(writer_.db(), &Impl::WalHook, this);
+    return Status::Ok();
+  }
+  if (!memory_) {
     if (Status s = reader_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
     if (Status s = history_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
     if (Status s = ckpt_.Open(path, false, options_.busy_timeout_ms); !s.ok()) return s;
@@ -200,7 +208,7 @@ Status SqliteStore::Impl::Open() {
       SetThreadName("il-checkpoint");
       CheckpointLoop();
     });
-    if (options_.durable_full) {
+    if (options_.durable_full && !caller_commits_) {
       sync_thread_ = std::thread([this] {
         SetThreadName("il-store-sync");
         SyncLoop();

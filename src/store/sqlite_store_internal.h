@@ -451,6 +451,9 @@ class SqliteStore::Impl {
     // failure fails the op (actions that widen access); kBestEffort: it is logged and
     // the op commits anyway (engaging a kill switch must never be blocked).
     core::AnchorNeed anchor = core::AnchorNeed::kNone;
+    // When a lazy op was queued (commit_on_caller): the writer thread commits it once it
+    // has waited kLazyDelay without a caller's commit carrying it.
+    std::chrono::steady_clock::time_point queued_at{};
   };
 
   explicit Impl(const StoreOptions& o) : options_(o), redactor_(o.audit_key) {}
@@ -464,7 +467,9 @@ class SqliteStore::Impl {
     return options_.clock != nullptr ? options_.clock->Now() : std::chrono::system_clock::now();
   }
 
-  // Queues a write. Fails it at once when the store is closing.
+  // Queues a write. Fails it at once when the store is closing. With
+  // StoreOptions::commit_on_caller a waited-for (not lazy) op is committed before this
+  // returns, by this thread or by another caller that committed it with its own.
   void Submit(Op op);
 
   // Queues a write and waits for its outcome.
@@ -594,6 +599,23 @@ class SqliteStore::Impl {
 
   void WriterLoop();
 
+  // The writer thread with commit_on_caller: it commits only lazy ops that no caller's
+  // commit carried within kLazyDelay.
+  void LazyWriterLoop();
+
+  // Moves the next batch out of queue_ (mu_ held): up to max_batch ops in order, an
+  // anchored op alone.
+  void PopBatch(std::vector<Op>* batch);
+
+  // commit_on_caller: runs batches on this thread until the op queued as `ticket` has
+  // been committed (here or by another caller), then answers the ops of the batches it
+  // ran, after releasing commit_mu_ (an answer may queue a write of its own).
+  void LeadUntil(uint64_t ticket);
+
+  // Answers one op of a batch: at once (the writer thread), or after commit_mu_ is
+  // released (commit_on_caller).
+  void Answer(std::function<void(Status)>& finish, Status s);
+
   // One group commit. Every op gets exactly one finish(), after COMMIT.
   //
   // A batch of rerunnable ops (decisions) first runs without per-op savepoints: an op
@@ -667,8 +689,23 @@ class SqliteStore::Impl {
   std::condition_variable cv_;
   std::deque<Op> queue_;
   size_t eager_queued_ = 0;  // ops in queue_ that are not lazy
+  uint64_t queued_seq_ = 0;  // ops ever queued (an op's ticket is the count after it)
+  uint64_t taken_seq_ = 0;   // ops ever moved into a batch (queue_ is FIFO)
   bool stopping_ = false;
+  bool writer_idle_ = false;  // commit_on_caller: the writer thread waits for any op
   std::thread writer_thread_;
+
+  // commit_on_caller (and one_shot): whichever thread holds commit_mu_ pops and runs the
+  // next batch, so batches still commit one at a time and in queue order. It guards what
+  // only the writer thread touches otherwise: writer_, the run cache, appender_,
+  // committed_seq_, wal_fd_ and deferred_.
+  bool caller_commits_ = false;
+  std::mutex commit_mu_;
+  struct Answered {
+    std::function<void(Status)> finish;
+    Status status;
+  };
+  std::vector<Answered> deferred_;  // answers of the batch just run, given after unlocking
 
   // The syncer (durability full, file store): see SyncLoop.
   struct Synced {

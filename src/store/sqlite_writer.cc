@@ -6,16 +6,72 @@
 namespace interlock::store {
 
 void SqliteStore::Impl::Submit(Op op) {
+  uint64_t ticket = 0;
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
+      const bool lead = caller_commits_ && !op.lazy;
       if (!op.lazy) ++eager_queued_;
+      if (caller_commits_ && op.lazy) op.queued_at = std::chrono::steady_clock::now();
       queue_.push_back(std::move(op));
-      cv_.notify_one();
-      return;
+      ticket = ++queued_seq_;
+      if (!lead) {
+        // With commit_on_caller the writer thread is woken only from its idle wait (it
+        // then sleeps until the oldest lazy op is due); one-shot stores have no writer
+        // thread: a lazy op waits for the next write or the close.
+        if (!caller_commits_ || writer_idle_) cv_.notify_one();
+        return;
+      }
     }
   }
-  op.finish(Error::Unavailable("store: closing"));
+  if (ticket == 0) {
+    op.finish(Error::Unavailable("store: closing"));
+    return;
+  }
+  LeadUntil(ticket);
+}
+
+void SqliteStore::Impl::PopBatch(std::vector<Op>* batch) {
+  const size_t n = std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
+  for (size_t i = 0; i < n; ++i) {
+    // An anchored op commits alone: its anchor covers its records only.
+    const bool anchored = queue_.front().anchor != core::AnchorNeed::kNone;
+    if (anchored && !batch->empty()) break;
+    if (!queue_.front().lazy) --eager_queued_;
+    batch->push_back(std::move(queue_.front()));
+    queue_.pop_front();
+    ++taken_seq_;
+    if (anchored) break;
+  }
+}
+
+void SqliteStore::Impl::LeadUntil(uint64_t ticket) {
+  std::vector<Op> batch;
+  std::vector<Answered> answers;
+  for (;;) {
+    {
+      std::lock_guard commit(commit_mu_);
+      {
+        std::lock_guard lock(mu_);
+        // Batches run whole under commit_mu_: an op taken is an op committed.
+        if (taken_seq_ >= ticket || queue_.empty()) break;
+        batch.clear();
+        PopBatch(&batch);
+      }
+      RunBatch(batch);
+      answers.swap(deferred_);
+    }
+    for (Answered& a : answers) a.finish(std::move(a.status));
+    answers.clear();
+  }
+}
+
+void SqliteStore::Impl::Answer(std::function<void(Status)>& finish, Status s) {
+  if (caller_commits_) {
+    deferred_.push_back(Answered{std::move(finish), std::move(s)});
+  } else {
+    finish(std::move(s));
+  }
 }
 
 Status SqliteStore::Impl::SubmitAndWait(std::function<Status(Batch&)> apply,
@@ -137,7 +193,30 @@ Status SqliteStore::Impl::LoadKills(core::EngagedKills* out) {
   return Status::Ok();
 }
 
+void SqliteStore::Impl::LazyWriterLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    writer_idle_ = true;
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    writer_idle_ = false;
+    if (queue_.empty()) return;  // stopping and drained
+    if (!stopping_) {
+      // A caller's commit usually carries the lazy op before it is due: look again then.
+      const auto due = queue_.front().queued_at + kLazyDelay;
+      if (std::chrono::steady_clock::now() < due) {
+        cv_.wait_until(lock, due, [&] { return stopping_; });
+        continue;
+      }
+    }
+    const uint64_t queued = queued_seq_;
+    lock.unlock();
+    LeadUntil(queued);
+    lock.lock();
+  }
+}
+
 void SqliteStore::Impl::WriterLoop() {
+  if (caller_commits_) return LazyWriterLoop();
   std::vector<Op> batch;
   for (;;) {
     batch.clear();
@@ -149,17 +228,7 @@ void SqliteStore::Impl::WriterLoop() {
         // Only lazy ops: give a waited-for op a moment to share their commit.
         cv_.wait_for(lock, kLazyDelay, [&] { return stopping_ || eager_queued_ > 0; });
       }
-      const size_t n =
-          std::min(queue_.size(), static_cast<size_t>(std::max(1, options_.max_batch)));
-      for (size_t i = 0; i < n; ++i) {
-        // An anchored op commits alone: its anchor covers its records only.
-        const bool anchored = queue_.front().anchor != core::AnchorNeed::kNone;
-        if (anchored && !batch.empty()) break;
-        if (!queue_.front().lazy) --eager_queued_;
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-        if (anchored) break;
-      }
+      PopBatch(&batch);
     }
     RunBatch(batch);
   }
@@ -178,7 +247,7 @@ bool SqliteStore::Impl::RunBatchOnce(std::vector<Op>& batch, bool savepoints) {
   auto fail_all = [&](const Error& e) {
     if (sqlite3_get_autocommit(db) == 0) writer_.Exec(kRollback, "rollback").ok();
     ForgetRuns();
-    for (Op& op : batch) op.finish(e);
+    for (Op& op : batch) Answer(op.finish, e);
     return true;
   };
   if (sync_failed_.load()) return fail_all(Error::Unavailable(SyncError()));
@@ -244,7 +313,14 @@ bool SqliteStore::Impl::RunBatchOnce(std::vector<Op>& batch, bool savepoints) {
   if (committed_frames_) ++committed_seq_;
   const bool durable_already =
       !committed_frames_ && synced_seq_.load(std::memory_order_acquire) == committed_seq_;
-  if (sync_thread_.joinable() && !durable_already) {
+  if (caller_commits_ && options_.durable_full && !memory_ && !durable_already) {
+    // This caller syncs: nobody is answered before an fdatasync begun after their commit.
+    Status synced = SyncWal();
+    if (synced.ok()) synced_seq_.store(committed_seq_, std::memory_order_release);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Answer(batch[i].finish, synced.ok() ? std::move(status[i]) : synced);
+    }
+  } else if (sync_thread_.joinable() && !durable_already) {
     Synced done;
     done.finish.reserve(batch.size());
     for (Op& op : batch) done.finish.push_back(std::move(op.finish));
@@ -256,7 +332,7 @@ bool SqliteStore::Impl::RunBatchOnce(std::vector<Op>& batch, bool savepoints) {
     }
     sync_cv_.notify_one();
   } else {
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].finish(std::move(status[i]));
+    for (size_t i = 0; i < batch.size(); ++i) Answer(batch[i].finish, std::move(status[i]));
   }
   if (wal_pages_ >= kRestartPages) RewindWal();
   return true;

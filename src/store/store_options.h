@@ -34,12 +34,22 @@ struct StoreOptions {
   // and the hard maximum an escalating approval may stay pending.
   int approval_default_timeout_seconds = 300;
   int approval_max_wait_seconds = 3600;
+  // A process with few callers that each wait for their write (the stdio MCP gateway,
+  // the standalone hook): SqliteStore commits a waited-for write on the caller's own
+  // thread, and with durability full fdatasyncs the WAL there before answering, instead
+  // of handing it to the writer thread and the syncer (each hand-off is a thread wake-up:
+  // ~2 per write, 4 with full). Concurrent callers still share a group commit (the first
+  // to take the commit lock commits everyone queued, in order: leveldb's writer queue).
+  // A write nobody waits for (a tool's result) waits up to kLazyDelay for a waited-for
+  // one to carry it, then the writer thread commits it. What is durable before an answer
+  // is unchanged. Not for the daemon: its io threads must never block on a commit.
+  bool commit_on_caller = false;
   // A process that opens the store for one or two operations and exits (the standalone
   // `interlock hook claude-code`, started once per tool call): SqliteStore opens the
-  // writer connection only, and reads run on the writer thread as in memory; no reader,
-  // governance or checkpointer connection, no checkpointer thread (each connection parses
-  // the schema on its first read; the WAL is checkpointed by the store's close). The
-  // writes, their group commit and the syncer's fsync before any answer are unchanged.
+  // writer connection only, and reads run as writes do; no reader, governance or
+  // checkpointer connection and no thread at all (each connection parses the schema on
+  // its first read; the WAL is checkpointed by the store's close, which also commits a
+  // write nobody waited for). Implies commit_on_caller.
   bool one_shot = false;
 };
 

@@ -52,13 +52,17 @@ struct MemoryBackend {
   std::unique_ptr<core::MemoryRunStore> store;
 };
 
-struct SqliteBackend {
+// kCallerCommits: the store of the stdio gateway (StoreOptions::commit_on_caller, with
+// durability full: the caller fsyncs); else the daemon's threads (durability normal).
+template <bool kCallerCommits>
+struct SqliteBackendOf {
   static constexpr bool kDurable = true;
-  explicit SqliteBackend(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
+  explicit SqliteBackendOf(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
   void Open() {
     store::StoreOptions o;
     o.path = path;
-    o.durable_full = false;
+    o.durable_full = kCallerCommits;
+    o.commit_on_caller = kCallerCommits;
     auto s = store::SqliteStore::Open(o);
     ASSERT_TRUE(s.ok()) << s.error().message;
     store = std::move(s).value();
@@ -83,6 +87,9 @@ struct SqliteBackend {
   std::string path;
   std::unique_ptr<store::SqliteStore> store;
 };
+
+using SqliteBackend = SqliteBackendOf<false>;
+using SqliteCallerBackend = SqliteBackendOf<true>;
 
 struct PostgresBackend {
   static constexpr bool kDurable = true;
@@ -160,7 +167,8 @@ class RunStoreContract : public ::testing::Test {
   B backend_;
 };
 
-using Backends = ::testing::Types<MemoryBackend, SqliteBackend, PostgresBackend>;
+using Backends =
+    ::testing::Types<MemoryBackend, SqliteBackend, SqliteCallerBackend, PostgresBackend>;
 TYPED_TEST_SUITE(RunStoreContract, Backends);
 
 TYPED_TEST(RunStoreContract, UnknownRunIsNotFoundAndDecidesNothing) {

@@ -100,14 +100,20 @@ std::unique_ptr<SqliteStore> MustOpen(const StoreOptions& o) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
+// Who commits a batch (StoreOptions): the writer thread and the syncer (the daemon), the
+// caller (the stdio gateway), or the caller of a store with no thread at all (the hook).
+enum class Commits { kWriterThread, kCaller, kOneShot };
+
 // A store, a policy source and a Guard over them, at a manual clock.
 struct Fixture {
   explicit Fixture(const std::string& path,
                    std::shared_ptr<const policy::PolicySet> set = MakePolicies(),
-                   bool durable_full = true)
+                   bool durable_full = true, Commits commits = Commits::kWriterThread)
       : source(std::move(set)), clock(T0()) {
     StoreOptions o = Options(path);
     o.durable_full = durable_full;
+    o.commit_on_caller = commits == Commits::kCaller;
+    o.one_shot = commits == Commits::kOneShot;
     o.clock = &clock;
     store = MustOpen(o);
     guard = std::make_unique<core::Guard>(&source, store.get(), &clock, nullptr);
@@ -956,6 +962,192 @@ TEST(SqliteStoreTest, SyncedAnswersAreAllCommitted) {
     recorded.insert(std::string(body.at("call_id").as_string()));
   }
   for (const std::string& id : call_ids) EXPECT_TRUE(recorded.count(id)) << id;
+}
+
+// --- commits on the caller's thread (StoreOptions::commit_on_caller, one_shot) ----------
+
+// Tests that with the caller committing (and with no thread at all), eight threads
+// deciding at once on one run get exactly the budget: each caller commits in turn, or
+// another's commit carries its decision, and every decision is answered once.
+TEST(SqliteStoreCallerCommitsTest, ConcurrentDecisionsNeverOverspend) {
+  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
+    TempDir dir;
+    Fixture f(dir.File("s.db"), MakePolicies(100, policy::BudgetAction::kDeny),
+              /*durable_full=*/true, commits);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    std::atomic<int> allowed{0}, budget{0}, other{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 40; ++i) {
+          core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+          if (r.decision.code == Code::kAllowed) {
+            ++allowed;
+          } else if (r.decision.code == Code::kBudgetExceeded) {
+            ++budget;
+          } else {
+            ++other;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(allowed.load(), 100);
+    EXPECT_EQ(budget.load(), 220);
+    EXPECT_EQ(other.load(), 0);
+    EXPECT_EQ(f.store->GetRun("r1")->state.steps, 320u);
+  }
+}
+
+// Tests that every decision a caller was answered is in the database after the close,
+// when callers commit and fsync themselves (no syncer thread).
+TEST(SqliteStoreCallerCommitsTest, SyncedAnswersAreAllCommitted) {
+  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
+    TempDir dir;
+    const std::string path = dir.File("s.db");
+    std::vector<std::string> call_ids;
+    {
+      Fixture f(path, MakePolicies(/*max_steps=*/1000000), /*durable_full=*/true, commits);
+      auto run = f.store->CreateRun(kAgentA, "", T0());
+      ASSERT_TRUE(run.ok());
+      std::mutex mu;
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+          for (int i = 0; i < 25; ++i) {
+            core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, run->run_id, Call("read"));
+            ASSERT_EQ(r.decision.code, Code::kAllowed) << r.decision.reason;
+            std::lock_guard lock(mu);
+            call_ids.push_back(r.call_id);
+          }
+        });
+      }
+      for (std::thread& t : threads) t.join();
+    }
+    ASSERT_EQ(call_ids.size(), 100u);
+    std::set<std::string> recorded;
+    for (const AuditRow& row : ReadAudit(path)) {
+      if (row.type != "decision") continue;
+      boost::json::value body = boost::json::parse(row.body);
+      recorded.insert(std::string(body.at("call_id").as_string()));
+    }
+    for (const std::string& id : call_ids) EXPECT_TRUE(recorded.count(id)) << id;
+  }
+}
+
+// Tests that a result nobody waits for still commits before the next decision (which
+// carries it: its usage counts) and in order, when the caller commits.
+TEST(SqliteStoreCallerCommitsTest, AsyncResultsCommitInOrder) {
+  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
+    TempDir dir;
+    const std::string path = dir.File("s.db");
+    Fixture f(path, MakePolicies(), /*durable_full=*/true, commits);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    const std::string id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
+    std::promise<Status> first, second;
+    core::CallResult res;
+    res.output_json = "{\"x\":1}";
+    res.usage = {7, 0};
+    f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
+                               [&](Status s) { first.set_value(std::move(s)); });
+    f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
+                               [&](Status s) { second.set_value(std::move(s)); });
+    core::GuardResponse next = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+    EXPECT_EQ(next.state.tokens, 7u);  // the result's usage was applied first
+    EXPECT_TRUE(first.get_future().get().ok());
+    Status dup = second.get_future().get();
+    ASSERT_FALSE(dup.ok());
+    EXPECT_EQ(dup.error().kind, ErrorKind::kAlreadyExists);
+    f.store.reset();
+    std::vector<std::string> types;
+    for (const AuditRow& r : ReadAudit(path)) types.push_back(r.type);
+    EXPECT_EQ(types, (std::vector<std::string>{"run_started", "decision", "result", "decision"}));
+  }
+}
+
+// Tests that a result nobody waits for, with no write after it, is committed anyway: by
+// the writer thread once it is due (the gateway's last call before a quiet spell), and by
+// the close of a store with no thread (the hook's PostToolUse before it exits).
+TEST(SqliteStoreCallerCommitsTest, LazyResultWithNoLaterWriteIsCommitted) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  std::string id;
+  core::CallResult res;
+  res.output_json = "{\"quiet\":true}";
+  {
+    Fixture f(path, MakePolicies(), /*durable_full=*/true, Commits::kCaller);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
+    std::promise<Status> done;
+    f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
+                               [&](Status s) { done.set_value(std::move(s)); });
+    std::future<Status> answered = done.get_future();
+    ASSERT_EQ(answered.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+        << "the writer thread never committed the lazy result";
+    EXPECT_TRUE(answered.get().ok());
+    auto call = f.store->GetCall(id);
+    ASSERT_TRUE(call.ok());
+    ASSERT_TRUE(call->result.has_value());
+  }
+  const std::string path2 = dir.File("t.db");
+  bool answered_at_close = false;
+  {
+    Fixture f(path2, MakePolicies(), /*durable_full=*/true, Commits::kOneShot);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
+    f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(), [&](Status s) {
+      EXPECT_TRUE(s.ok()) << s.error().message;
+      answered_at_close = true;
+    });
+    f.guard.reset();
+    f.store.reset();
+  }
+  EXPECT_TRUE(answered_at_close);
+  std::vector<std::string> types;
+  for (const AuditRow& r : ReadAudit(path2)) types.push_back(r.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"run_started", "decision", "result"}));
+}
+
+// Tests that an answer may write again (a callback that queues another op): answers are
+// given after the committing caller released the commit, so this cannot deadlock.
+TEST(SqliteStoreCallerCommitsTest, AnAnswerMayWriteAgain) {
+  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
+    TempDir dir;
+    Fixture f(dir.File("s.db"), MakePolicies(), /*durable_full=*/true, commits);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    std::promise<uint64_t> steps;
+    std::thread t([&] {
+      f.guard->DecideAsync(kAgentA, kAgentA, "r1", Call("read"), [&](core::GuardResponse r) {
+        EXPECT_EQ(r.decision.code, Code::kAllowed);
+        // A write from inside the answer: it commits on this thread, after the first.
+        core::GuardResponse again = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+        steps.set_value(again.state.steps);
+      });
+    });
+    std::future<uint64_t> got = steps.get_future();
+    ASSERT_EQ(got.wait_for(std::chrono::seconds(20)), std::future_status::ready) << "deadlock";
+    EXPECT_EQ(got.get(), 2u);
+    t.join();
+  }
+}
+
+// Tests that a failed fsync on the caller's thread denies, and every later write is
+// refused (the page cache's state is unknown), as with the syncer thread.
+TEST(SqliteStoreCallerCommitsTest, FailedSyncDeniesAndStaysFailed) {
+  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
+    TempDir dir;
+    const std::string path = dir.File("s.db");
+    Fixture f(path, MakePolicies(), /*durable_full=*/true, commits);
+    ASSERT_TRUE(fs::remove(path + "-wal"));
+    auto run = f.store->CreateRun(kAgentA, "", T0());
+    ASSERT_FALSE(run.ok());
+    EXPECT_EQ(run.error().kind, ErrorKind::kUnavailable);
+    EXPECT_NE(run.error().message.find("-wal"), std::string::npos) << run.error().message;
+    core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "run_x", Call("read"));
+    EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
+    EXPECT_EQ(r.decision.code, Code::kStoreUnavailable) << r.decision.reason;
+    EXPECT_NE(r.decision.reason.find("restarts"), std::string::npos) << r.decision.reason;
+  }
 }
 
 // Tests that a run's calls are listed newest-last, limited to the newest `limit`, with

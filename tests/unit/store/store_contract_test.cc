@@ -60,12 +60,16 @@ struct Anchoring {
   bool fail = false;
 };
 
-struct SqliteBackend {
-  explicit SqliteBackend(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
+// kCallerCommits: the store of the stdio gateway (StoreOptions::commit_on_caller, with
+// durability full: the caller fsyncs); else the daemon's threads (durability normal).
+template <bool kCallerCommits>
+struct SqliteBackendOf {
+  explicit SqliteBackendOf(const TempDir& dir) : path(dir.File("s.db")) { Open(); }
   void Open() {
     store::StoreOptions o;
     o.path = path;
-    o.durable_full = false;
+    o.durable_full = kCallerCommits;
+    o.commit_on_caller = kCallerCommits;
     o.approval_default_timeout_seconds = 60;
     o.approval_max_wait_seconds = 600;
     if (anchoring.key != nullptr) {
@@ -125,6 +129,9 @@ struct SqliteBackend {
   audit::SqliteDb reader, checkpoint_db, pruner;
   std::unique_ptr<store::SqliteStore> store;
 };
+
+using SqliteBackend = SqliteBackendOf<false>;
+using SqliteCallerBackend = SqliteBackendOf<true>;
 
 struct PostgresBackend {
   explicit PostgresBackend(const TempDir&) {
@@ -254,13 +261,13 @@ class StoreContract : public ::testing::Test {
   B backend_;
 };
 
-using Backends = ::testing::Types<SqliteBackend, PostgresBackend>;
+using Backends = ::testing::Types<SqliteBackend, SqliteCallerBackend, PostgresBackend>;
 TYPED_TEST_SUITE(StoreContract, Backends);
 
 // The approval part of the contract, on every backend that keeps approvals.
 template <class B>
 class ApprovalContract : public StoreContract<B> {};
-using ApprovalBackends = ::testing::Types<SqliteBackend, PostgresBackend>;
+using ApprovalBackends = ::testing::Types<SqliteBackend, SqliteCallerBackend, PostgresBackend>;
 TYPED_TEST_SUITE(ApprovalContract, ApprovalBackends);
 
 // --- tokens -----------------------------------------------------------------------------
@@ -861,7 +868,7 @@ TYPED_TEST(StoreContract, EverythingAnsweredSurvivesReopen) {
 template <class B>
 class StoreReadContract : public StoreContract<B> {};
 
-using ReadBackends = ::testing::Types<SqliteBackend, PostgresBackend>;
+using ReadBackends = ::testing::Types<SqliteBackend, SqliteCallerBackend, PostgresBackend>;
 TYPED_TEST_SUITE(StoreReadContract, ReadBackends);
 
 // Tests that the runs list pages newest first with an opaque cursor that cannot be forged
