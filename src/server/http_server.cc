@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <deque>
 #include <future>
@@ -40,6 +41,73 @@ HttpResponse JsonError(unsigned status, std::string_view code, std::string_view 
   res.set(http::field::content_type, "application/json");
   res.body() = ToJsonText(boost::json::object{{"code", code}, {"reason", reason}});
   return res;
+}
+
+namespace {
+
+// A Responder over functions (Responder's first constructor).
+class FunctionTarget final : public Responder::Target {
+ public:
+  FunctionTarget(net::any_io_executor executor, Responder::SendFn send,
+                 Responder::StartStreamFn start_stream)
+      : Target(std::move(executor)),
+        send_(std::move(send)),
+        start_stream_(std::move(start_stream)) {}
+  void Send(HttpResponse res, Responder::WrittenFn written) override {
+    send_(std::move(res), std::move(written));
+  }
+  std::shared_ptr<ResponseStream> StartStream(HttpResponse head,
+                                              std::function<void()> on_close) override {
+    if (start_stream_) return start_stream_(std::move(head), std::move(on_close));
+    auto s = std::make_shared<ResponseStream>([](std::string) {}, [] {});
+    s->MarkClosed();
+    if (on_close) on_close();
+    return s;
+  }
+
+ private:
+  Responder::SendFn send_;
+  Responder::StartStreamFn start_stream_;
+};
+
+}  // namespace
+
+Responder::Responder(net::any_io_executor executor, SendFn send, StartStreamFn start_stream)
+    : target_(std::make_shared<FunctionTarget>(std::move(executor), std::move(send),
+                                               std::move(start_stream))) {}
+
+void AppendResponseHead(const HttpResponse& res, std::string* out) {
+  // As beast::http::basic_fields::writer: "HTTP/X.Y ### ", the reason (the message's own,
+  // else the status's), CRLF; each field's "name: value" CRLF in order; CRLF.
+  const unsigned version = res.version();
+  const unsigned code = res.result_int();
+  const beast::string_view reason = res.reason();
+  size_t size = 13 + reason.size() + 4;
+  for (const auto& f : res) size += f.name_string().size() + f.value().size() + 4;
+  out->reserve(out->size() + size);
+  const char line[13] = {'H',
+                         'T',
+                         'T',
+                         'P',
+                         '/',
+                         static_cast<char>('0' + version / 10),
+                         '.',
+                         static_cast<char>('0' + version % 10),
+                         ' ',
+                         static_cast<char>('0' + code / 100),
+                         static_cast<char>('0' + (code / 10) % 10),
+                         static_cast<char>('0' + code % 10),
+                         ' '};
+  out->append(line, sizeof line);
+  out->append(reason.data(), reason.size());
+  out->append("\r\n");
+  for (const auto& f : res) {
+    out->append(f.name_string().data(), f.name_string().size());
+    out->append(": ");
+    out->append(f.value().data(), f.value().size());
+    out->append("\r\n");
+  }
+  out->append("\r\n");
 }
 
 std::optional<std::string> RequestFramingError(const HttpRequest& request) {
@@ -247,21 +315,45 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     HttpRequest request = parser_->release();
     keep_alive_ = request.keep_alive();
     version_ = request.version();
-    auto sent = std::make_shared<std::atomic<bool>>(false);
-    Responder responder(
-        stream_.get_executor(),
-        [self = this->shared_from_this(), sent](HttpResponse res, Responder::WrittenFn written) {
-          if (sent->exchange(true)) return;
-          net::post(self->stream_.get_executor(),
-                    [self, res = std::move(res), written = std::move(written)]() mutable {
-                      self->WriteResponse(std::move(res), false, std::move(written));
-                    });
-        },
-        [self = this->shared_from_this(), sent](HttpResponse head, std::function<void()> on_close) {
-          return self->StartStream(std::move(head), std::move(on_close), sent);
-        });
-    shared_->handler->Handle(std::move(request), std::move(responder));
+    shared_->handler->Handle(std::move(request),
+                             Responder(std::make_shared<Target>(this->shared_from_this())));
   }
+
+  // The Responder's side of one request: one allocation per request, shared by its copies.
+  class Target final : public Responder::Target {
+   public:
+    explicit Target(std::shared_ptr<Session> self)
+        : Responder::Target(self->stream_.get_executor()), self_(std::move(self)) {}
+
+    void Send(HttpResponse res, Responder::WrittenFn written) override {
+      if (sent_.exchange(true)) return;
+      Post(std::move(res), std::move(written));
+    }
+    void SendFromStrand(HttpResponse res, Responder::WrittenFn written) override {
+      if (sent_.exchange(true)) return;
+      // On the strand already: the write starts now (what the post would run next).
+      if (const auto* strand =
+              executor().template target<net::strand<net::io_context::executor_type>>();
+          strand != nullptr && strand->running_in_this_thread()) {
+        return self_->WriteResponse(std::move(res), false, std::move(written));
+      }
+      Post(std::move(res), std::move(written));
+    }
+    std::shared_ptr<ResponseStream> StartStream(HttpResponse head,
+                                                std::function<void()> on_close) override {
+      return self_->StartStream(std::move(head), std::move(on_close), sent_);
+    }
+
+   private:
+    void Post(HttpResponse res, Responder::WrittenFn written) {
+      net::post(executor(),
+                [self = self_, res = std::move(res), written = std::move(written)]() mutable {
+                  self->WriteResponse(std::move(res), false, std::move(written));
+                });
+    }
+    std::shared_ptr<Session> self_;
+    std::atomic<bool> sent_{false};
+  };
 
   // --- streamed responses (any thread -> strand) ---
 
@@ -277,7 +369,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   };
 
   std::shared_ptr<ResponseStream> StartStream(HttpResponse head, std::function<void()> on_close,
-                                              const std::shared_ptr<std::atomic<bool>>& sent) {
+                                              std::atomic<bool>& sent) {
     std::weak_ptr<Session> weak = this->weak_from_this();
     auto handle = std::make_shared<ResponseStream>(
         [weak](std::string data) {
@@ -301,7 +393,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
             });
           }
         });
-    if (sent->exchange(true)) {
+    if (sent.exchange(true)) {
       handle->MarkClosed();
       if (on_close) on_close();
       return handle;
@@ -441,15 +533,22 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     response_.prepare_payload();
     shared_->metrics->RecordHttpStatus(response_.result_int());
     beast::get_lowest_layer(stream_).expires_after(shared_->limits.write_timeout);
-    http::async_write(stream_, response_,
-                      [self = this->shared_from_this(), keep, written = std::move(written)](
-                          beast::error_code ec, std::size_t) {
-                        self->in_flight_ = false;
-                        beast::get_lowest_layer(self->stream_).expires_never();
-                        if (written) written(!ec);
-                        if (ec || !keep) return self->Close();
-                        self->WaitForNextRequest();
-                      });
+    auto done = [self = this->shared_from_this(), keep, written = std::move(written)](
+                    beast::error_code ec, std::size_t) {
+      self->in_flight_ = false;
+      beast::get_lowest_layer(self->stream_).expires_never();
+      if (written) written(!ec);
+      if (ec || !keep) return self->Close();
+      self->WaitForNextRequest();
+    };
+    if (response_.chunked()) return http::async_write(stream_, response_, std::move(done));
+    // The bytes Beast's serializer writes (AppendResponseHead), as one gathered write of the
+    // head and the body: the serializer's buffer views cost an io thread more than the rest
+    // of the write.
+    head_.clear();
+    AppendResponseHead(response_, &head_);
+    const std::array<net::const_buffer, 2> bytes{net::buffer(head_), net::buffer(response_.body())};
+    net::async_write(stream_, bytes, std::move(done));
   }
 
   void Close() {
@@ -482,6 +581,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpResponse response_;
+  std::string head_;  // response_'s status line and fields, as written
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool in_flight_ = false;

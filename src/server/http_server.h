@@ -96,8 +96,9 @@ class ResponseStream {
   std::atomic<bool> open_{true};
 };
 
-// Sends the response to one request. Copyable; the first Send() or StartStream() wins,
-// later ones are ignored. Safe from any thread.
+// Sends the response to one request. Copyable (a copy shares the one Target: one
+// reference count); the first Send(), SendFromStrand() or StartStream() wins, later ones
+// are ignored. Safe from any thread.
 class Responder {
  public:
   // Told, once, whether the answer reached the client: false when the client had closed
@@ -108,15 +109,42 @@ class Responder {
   using SendFn = std::function<void(HttpResponse, WrittenFn)>;
   using StartStreamFn = std::function<std::shared_ptr<ResponseStream>(
       HttpResponse head, std::function<void()> on_close)>;
-  Responder(boost::asio::any_io_executor executor, SendFn send, StartStreamFn start_stream = {})
-      : executor_(std::move(executor)),
-        send_(std::move(send)),
-        start_stream_(std::move(start_stream)) {}
-  void Send(HttpResponse res) const { send_(std::move(res), {}); }
+
+  // Where the answer goes: the connection's side (HttpServer's sessions), shared by every
+  // copy of a Responder. Its methods are called at most once in all, from any thread.
+  class Target {
+   public:
+    explicit Target(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+    virtual ~Target() = default;
+    virtual void Send(HttpResponse res, WrittenFn written) = 0;
+    // Send() by a handler running on the connection's strand, as its last step: a target
+    // may start the write there and then instead of posting it to the strand once more.
+    virtual void SendFromStrand(HttpResponse res, WrittenFn written) {
+      Send(std::move(res), std::move(written));
+    }
+    virtual std::shared_ptr<ResponseStream> StartStream(HttpResponse head,
+                                                        std::function<void()> on_close) = 0;
+    const boost::asio::any_io_executor& executor() const { return executor_; }
+
+   private:
+    boost::asio::any_io_executor executor_;
+  };
+
+  // A Responder over two functions (a StartStream without `start_stream` answers a closed
+  // stream).
+  Responder(boost::asio::any_io_executor executor, SendFn send, StartStreamFn start_stream = {});
+  explicit Responder(std::shared_ptr<Target> target) : target_(std::move(target)) {}
+
+  void Send(HttpResponse res) const { target_->Send(std::move(res), {}); }
   // The same, and `written` learns whether the client got it (see WrittenFn). A second
   // Send is ignored, and so is its `written`.
   void Send(HttpResponse res, WrittenFn written) const {
-    send_(std::move(res), std::move(written));
+    target_->Send(std::move(res), std::move(written));
+  }
+  // Send, only from the connection's strand (executor()) and as the last thing done
+  // there: the write may start at once (Target::SendFromStrand).
+  void SendFromStrand(HttpResponse res, WrittenFn written = {}) const {
+    target_->SendFromStrand(std::move(res), std::move(written));
   }
   // Starts a streamed response: `head` (status and headers; its body is ignored) is
   // written at once with chunked encoding. `on_close` runs exactly once when the stream is
@@ -124,19 +152,13 @@ class Responder {
   // used or the transport cannot stream; on_close then runs at once.
   std::shared_ptr<ResponseStream> StartStream(HttpResponse head,
                                               std::function<void()> on_close) const {
-    if (start_stream_) return start_stream_(std::move(head), std::move(on_close));
-    auto s = std::make_shared<ResponseStream>([](std::string) {}, [] {});
-    s->MarkClosed();
-    if (on_close) on_close();
-    return s;
+    return target_->StartStream(std::move(head), std::move(on_close));
   }
   // The connection's strand: timers for long polls live here.
-  const boost::asio::any_io_executor& executor() const { return executor_; }
+  const boost::asio::any_io_executor& executor() const { return target_->executor(); }
 
  private:
-  boost::asio::any_io_executor executor_;
-  SendFn send_;
-  StartStreamFn start_stream_;
+  std::shared_ptr<Target> target_;
 };
 
 class RequestHandler {
@@ -152,6 +174,11 @@ class RequestHandler {
 // the body's length to guesswork, the ground request smuggling grows on: the server answers
 // 400 with the returned reason and closes the connection (section 6.3). nullopt: framed.
 std::optional<std::string> RequestFramingError(const HttpRequest& request);
+
+// Appends `res`'s status line and header fields, with the blank line that ends them: the
+// bytes beast::http's serializer writes before the body of a response that is not chunked
+// (HttpServerTest.ResponseHeadIsTheSerializersHead). The server writes these and the body.
+void AppendResponseHead(const HttpResponse& res, std::string* out);
 
 // A JSON error body {"code": ..., "reason": ...} with the given status.
 HttpResponse JsonError(unsigned status, std::string_view code, std::string_view reason,

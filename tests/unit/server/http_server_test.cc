@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/http/write.hpp>
 
 namespace interlock::server {
 namespace {
@@ -233,6 +235,43 @@ TEST_F(HttpServerTest, ChunkedInAnyCaseIsServed) {
   const std::string got = ReadResponses(s, {"/chunked", "/next"});
   EXPECT_NE(got.find("\r\n\r\n/chunked"), std::string::npos) << got;
   EXPECT_NE(got.find("\r\n\r\n/next"), std::string::npos) << got;
+}
+
+// Tests that the head the server writes before a body is byte for byte the one Beast's
+// serializer writes: status lines of both versions, a known and an unknown status, a reason
+// of the message's own, fields in their order with their case, and no body.
+TEST(ResponseHeadTest, ResponseHeadIsTheSerializersHead) {
+  namespace http = boost::beast::http;
+  std::vector<HttpResponse> cases;
+  HttpResponse json(http::status::ok, 11);
+  json.set(http::field::content_type, "application/json");
+  json.set("Idempotent-Replayed", "true");
+  json.body() = R"({"verdict":"allow"})";
+  json.keep_alive(true);
+  cases.push_back(json);
+  HttpResponse old(http::status::not_found, 10);
+  old.set("x-Custom", "a b");
+  old.body() = "gone";
+  old.keep_alive(false);
+  cases.push_back(old);
+  HttpResponse none(http::status::no_content, 11);
+  cases.push_back(none);
+  HttpResponse odd(static_cast<http::status>(599), 11);
+  odd.body() = "?";
+  cases.push_back(odd);
+  HttpResponse reason(http::status::too_many_requests, 11);
+  reason.reason("Slow Down");
+  reason.set(http::field::retry_after, "1");
+  cases.push_back(reason);
+  for (HttpResponse& res : cases) {
+    res.prepare_payload();
+    std::ostringstream beast;
+    beast << res;
+    std::string ours;
+    AppendResponseHead(res, &ours);
+    ours += res.body();
+    EXPECT_EQ(ours, beast.str());
+  }
 }
 
 // Keeps each request's Responder for the test to answer when it chooses.
