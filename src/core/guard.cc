@@ -187,7 +187,7 @@ GuardResponse Guard::Decide(std::string_view agent_id, std::string_view principa
   std::promise<GuardResponse> promise;
   std::future<GuardResponse> future = promise.get_future();
   DecideAsync(agent_id, principal, run_id, std::move(call),
-              [&promise](GuardResponse r) { promise.set_value(std::move(r)); });
+              [&promise](GuardResponse&& r) { promise.set_value(std::move(r)); });
   return future.get();
 }
 

@@ -65,8 +65,10 @@ class Guard {
     return Decide(agent_id, principal, run_id, ToolCall(call));
   }
 
-  // The same, asynchronously (see RunStore::DecideAsync); `done` runs exactly once.
-  using DoneFn = std::function<void(GuardResponse)>;
+  // The same, asynchronously (see RunStore::DecideAsync); `done` runs exactly once, with
+  // the response the Guard built (an rvalue: `done` may move it where it is needed, so a
+  // response crosses to its door's thread without a copy or a chain of moves).
+  using DoneFn = std::function<void(GuardResponse&&)>;
   // `traceparent` is the caller's W3C trace context; recorded in the audit trail when it
   // is well formed ("00-<32 hex>-<16 hex>-<2 hex>"), dropped otherwise.
   // `idempotency`: the request's Idempotency-Key (DecideRequest::idempotency), if any.

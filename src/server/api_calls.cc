@@ -1,6 +1,9 @@
 // Calls: decisions (POST /v1/runs/{id}/calls), egress decisions and their results, a
 // call's state and long poll, results and rehearsals, the agent's tool view.
 #include <algorithm>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -31,7 +34,7 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
   const std::string& agent_id = c.principal.agent_id;
   auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/false);
   Result<std::optional<core::IdempotencyKey>> key =
-      body.ok() ? ReadIdempotencyKey(req, "POST /v1/runs/" + run_id + "/calls", *body)
+      body.ok() ? ReadIdempotencyKey(req, {"POST /v1/runs/", run_id, "/calls"}, *body)
                 : Result<std::optional<core::IdempotencyKey>>(std::nullopt);
   if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   Result<ToolCall> call =
@@ -51,30 +54,61 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
                  std::move(traceparent), {}, key->value_or(core::IdempotencyKey{}));
 }
 
+namespace {
+
+// One decision's way back to its client, made once on the io thread: the store's thread
+// puts the Guard's answer in it and the connection's strand reads it there, so neither the
+// answer nor the Responder is copied or moved again on the way.
+struct PendingReply {
+  PendingReply(Responder responder, std::chrono::steady_clock::time_point begun,
+               const core::Principal& p, std::function<void(const core::GuardResponse&)> see)
+      : r(std::move(responder)),
+        start(begun),
+        agent_id(p.agent_id),
+        principal(p.name),
+        observe(std::move(see)) {}
+  Responder r;
+  std::chrono::steady_clock::time_point start;
+  std::string agent_id;
+  std::string principal;
+  std::function<void(const core::GuardResponse&)> observe;
+  std::optional<core::GuardResponse> g;  // set once, on the store's thread
+};
+
+}  // namespace
+
 void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
                          std::chrono::steady_clock::time_point start, std::string traceparent,
                          std::function<void(const core::GuardResponse&)> observe,
                          core::IdempotencyKey idempotency) {
-  const std::string& agent_id = c.principal.agent_id;
+  auto pending =
+      std::make_shared<PendingReply>(std::move(r), start, c.principal, std::move(observe));
   guard_->DecideAsync(
-      agent_id, c.principal.name, run_id, std::move(call),
-      [this, r, start, agent_id, principal = c.principal.name,
-       observe = std::move(observe)](core::GuardResponse g) {
-        if (observe) observe(g);
-        // Runs on the store's writer thread: hand the work to the connection strand.
-        net::post(r.executor(), [this, r, start, agent_id, principal, g = std::move(g)]() mutable {
+      c.principal.agent_id, c.principal.name, run_id, std::move(call),
+      [this, pending](core::GuardResponse&& answer) mutable {
+        PendingReply& p = *pending;
+        if (p.observe) p.observe(answer);
+        p.g.emplace(std::move(answer));
+        // Runs on the store's thread: hand the work to the connection strand. (`done`
+        // runs once: the pointer is moved into the post.)
+        const net::any_io_executor& strand = p.r.executor();
+        net::post(strand, [this, pending = std::move(pending)] {
+          const Responder& r = pending->r;
+          const std::string& agent_id = pending->agent_id;
+          const core::GuardResponse& g = *pending->g;
+          const auto start = pending->start;
           if (g.error) {
             switch (*g.error) {
               case ErrorKind::kNotFound:
-                return r.Send(JsonError(404, "NOT_FOUND", "unknown run"));
+                return r.SendFromStrand(JsonError(404, "NOT_FOUND", "unknown run"));
               case ErrorKind::kPermissionDenied:
-                return r.Send(Forbidden("the run belongs to another agent"));
+                return r.SendFromStrand(Forbidden("the run belongs to another agent"));
               case ErrorKind::kAlreadyExists:  // the Idempotency-Key with another request
-                return r.Send(IdempotencyConflict(g.decision.reason));
+                return r.SendFromStrand(IdempotencyConflict(g.decision.reason));
               case ErrorKind::kInvalidArgument:
                 metrics_->RecordDecision(agent_id, Code::kInvalidRequest,
                                          std::chrono::steady_clock::now() - start);
-                return r.Send(InvalidRequest(g.decision.reason));
+                return r.SendFromStrand(InvalidRequest(g.decision.reason));
               default:
                 metrics_->RecordStoreError();
                 break;  // a STORE_UNAVAILABLE deny: still a decision, still 200
@@ -90,11 +124,12 @@ void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Res
           if (g.replayed) res.set("Idempotent-Replayed", "true");
           if (g.decision.verdict != Verdict::kApprovalRequired || g.call_id.empty() ||
               g.existing_call || g.replayed) {
-            return r.Send(std::move(res));
+            return r.SendFromStrand(std::move(res));
           }
           // This request queued the approval: if its answer (the only place the approval
           // id is given) cannot reach the client, nobody will collect it.
-          r.Send(std::move(res), [this, agent_id, principal, call_id = g.call_id](bool delivered) {
+          r.SendFromStrand(std::move(res), [this, agent_id, principal = pending->principal,
+                                            call_id = g.call_id](bool delivered) {
             if (!delivered) WithdrawUnheard(agent_id, principal, call_id);
           });
         });
@@ -427,7 +462,7 @@ Result<core::CallResult> Api::ParseResultBody(const json::object& o) const {
 void Api::HandleResult(const Caller& c, const HttpRequest& req, std::string call_id, Responder r) {
   auto body = ParseObjectBody(req, options_.max_body_bytes, false);
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
-  auto key = ReadIdempotencyKey(req, "POST /v1/calls/" + call_id + "/result", *body);
+  auto key = ReadIdempotencyKey(req, {"POST /v1/calls/", call_id, "/result"}, *body);
   if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   auto parsed = ParseResultBody(*body);
   if (!parsed.ok()) return r.Send(InvalidRequest(parsed.error().message));

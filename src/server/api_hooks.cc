@@ -127,7 +127,7 @@ void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
       [this, r, start, agent_id = c.principal.agent_id, in = std::move(in),
-       defer](core::GuardResponse g) {
+       defer](core::GuardResponse&& g) {
         net::post(r.executor(), [this, r, start, agent_id, in, defer, g = std::move(g)]() mutable {
           if (g.error && *g.error != ErrorKind::kAlreadyExists &&
               *g.error != ErrorKind::kInvalidArgument) {
@@ -159,7 +159,7 @@ void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::Hoo
   core::IdempotencyKey key = ToolUseKey(in);
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
-      [this, c, r, in = std::move(in), post](core::GuardResponse g) mutable {
+      [this, c, r, in = std::move(in), post](core::GuardResponse&& g) mutable {
         // A PostToolUse of a call allowed before: its result (capped as POST .../result).
         if (!post || !g.replayed || g.decision.verdict != Verdict::kAllow || g.call_id.empty()) {
           net::post(r.executor(), [r, event = in.event]() mutable {

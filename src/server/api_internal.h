@@ -6,6 +6,7 @@
 #define INTERLOCK_SERVER_API_INTERNAL_H_
 
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,10 +36,11 @@ HttpResponse Forbidden(std::string_view reason);
 bool ValidId(std::string_view id);
 // The request's Idempotency-Key (docs/api.md#idempotency): nullopt without one; an error
 // for a key that is empty, longer than 255 bytes, not printable ASCII, or sent twice. Bound
-// to the SHA-256 of `what` (the route and its id) and the body's canonical JSON.
-Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(const HttpRequest& req,
-                                                               std::string_view what,
-                                                               const boost::json::object& body);
+// to the SHA-256 of `what` (the route and its id, its pieces joined only when a key was
+// sent) and the body's canonical JSON.
+Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(
+    const HttpRequest& req, std::initializer_list<std::string_view> what,
+    const boost::json::object& body);
 HttpResponse IdempotencyConflict(std::string_view reason);
 // Parses a request body that must be a JSON object; an empty body is `{}` when allowed.
 Result<boost::json::object> ParseObjectBody(const HttpRequest& req, size_t max_bytes,

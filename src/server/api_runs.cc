@@ -85,7 +85,7 @@ void Api::HandleListRuns(core::RunFilter filter, Responder r) {
 void Api::HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r) {
   auto body = ParseObjectBody(req, options_.max_body_bytes, false);
   if (!body.ok()) return r.Send(InvalidRequest(body.error().message));
-  auto key = ReadIdempotencyKey(req, "POST /v1/runs/" + run_id + "/usage", *body);
+  auto key = ReadIdempotencyKey(req, {"POST /v1/runs/", run_id, "/usage"}, *body);
   if (!key.ok()) return r.Send(InvalidRequest(key.error().message));
   auto usage = core::UsageFromJson(json::value(std::move(*body)));
   if (!usage.ok()) return r.Send(InvalidRequest(usage.error().message));

@@ -68,11 +68,12 @@ bool ValidId(std::string_view id) {
 
 // The request's Idempotency-Key (docs/api.md#idempotency): nullopt without one; an error for
 // a key that is empty, longer than 255 bytes, not printable ASCII, or sent twice. The key
-// is bound to the SHA-256 of `what` (the route and its id) and the body's canonical JSON,
-// so the same key with another request is told apart (409).
-Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(const HttpRequest& req,
-                                                               std::string_view what,
-                                                               const json::object& body) {
+// is bound to the SHA-256 of `what` (the route and its id, in pieces: joined only when a
+// key was sent) and the body's canonical JSON, so the same key with another request is
+// told apart (409).
+Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(
+    const HttpRequest& req, std::initializer_list<std::string_view> what,
+    const json::object& body) {
   auto range = req.equal_range("Idempotency-Key");
   if (range.first == range.second) return std::optional<core::IdempotencyKey>();
   if (std::next(range.first) != range.second) {
@@ -83,7 +84,8 @@ Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(const HttpRequest
       !std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; })) {
     return Error::Invalid("Idempotency-Key must be 1 to 255 printable ASCII characters");
   }
-  std::string canonical(what);
+  std::string canonical;
+  for (std::string_view piece : what) canonical.append(piece);
   canonical.push_back('\n');
   AppendJson(body, JsonStyle::kCanonical, &canonical);
   return std::optional<core::IdempotencyKey>(

@@ -47,7 +47,8 @@ mcp::Enforcer::Outcome McpEnforcer::Decide(ToolCall call) {
     std::future<core::GuardResponse> future = promise.get_future();
     guard_->DecideAsync(
         agent_id_, principal_, run_id_, std::move(call),
-        [&promise](core::GuardResponse g) { promise.set_value(std::move(g)); }, {}, {}, &identity_);
+        [&promise](core::GuardResponse&& g) { promise.set_value(std::move(g)); }, {}, {},
+        &identity_);
     r = future.get();
   }
   Outcome out{std::move(r.decision), std::move(r.call_id)};
