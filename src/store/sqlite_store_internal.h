@@ -52,6 +52,7 @@
 #include "store/sqlite_history_source.h"
 #include "store/sqlite_pins.h"
 #include "store/sqlite_stmt.h"
+#include "store/sqlite_wal_buffer.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::store {
@@ -183,7 +184,8 @@ class Conn {
   Status Open(const std::string& path, bool create, int busy_timeout_ms) {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (create) flags |= SQLITE_OPEN_CREATE;
-    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    // WalBufferVfs: a commit's WAL frames in one write (sqlite_wal_buffer.h).
+    const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, WalBufferVfs());
     if (rc != SQLITE_OK) {
       std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       return Error::Unavailable("cannot open store " + path + ": " + msg);
