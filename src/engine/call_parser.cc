@@ -502,6 +502,10 @@ class FastCallParser {
 
 Result<ToolCall> ToolCallFromJson(const json::value& doc) { return BuildToolCall(doc, nullptr); }
 
+bool ParseCommonToolCall(std::string_view text, const JsonLimits& limits, ToolCall* call) {
+  return FastCallParser(text, limits).Parse(call);
+}
+
 Status ParseToolCallInto(std::string_view text, const JsonLimits& limits, ToolCall* call) {
   // The common shape first (FastCallParser); anything else, or anything wrong, goes through
   // the strict parser and BuildToolCall, which decide it and word its error.

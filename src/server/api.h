@@ -220,7 +220,7 @@ class Api final : public RequestHandler {
   // Decides `call` in run_id through the Guard and answers with the decision (the tail of
   // HandleDecide and HandleEgress).
   // `observe`, when set, sees the Guard's answer first (HandleEgress: outcome receipts).
-  void DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
+  void DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, Responder r,
                       std::chrono::steady_clock::time_point start, std::string traceparent,
                       std::function<void(const core::GuardResponse&)> observe = {},
                       core::IdempotencyKey idempotency = {});

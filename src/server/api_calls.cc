@@ -29,9 +29,32 @@ namespace json = boost::json;
 // POST /v1/tools/view asks about at most this many tools at once.
 constexpr size_t kMaxViewTools = 1000;
 
+namespace {
+
+// The request's W3C trace context (at most 128 bytes), for the Guard, which validates and
+// records it; empty without one.
+std::string Traceparent(const HttpRequest& req) {
+  auto it = req.find("traceparent");
+  if (it == req.end() || it->value().size() > 128) return {};
+  return std::string(it->value());
+}
+
+}  // namespace
+
 void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id) {
   const auto start = std::chrono::steady_clock::now();
   const std::string& agent_id = c.principal.agent_id;
+  // The common body, without an Idempotency-Key (whose binding needs the body's document):
+  // read straight into the call, the call the path below would build from the document.
+  // Anything else (and every error, worded as below) takes that path.
+  if (req.find("Idempotency-Key") == req.end()) {
+    ToolCall call;
+    if (core::ParseCommonToolCall(req.body(), {.max_bytes = options_.max_body_bytes}, &call)) {
+      call.elapsed_s.reset();  // run age comes from the server's clock only
+      return DecideAndReply(c, std::move(run_id), std::move(call), std::move(r), start,
+                            Traceparent(req));
+    }
+  }
   auto body = ParseObjectBody(req, options_.max_body_bytes, /*allow_empty=*/false);
   Result<std::optional<core::IdempotencyKey>> key =
       body.ok() ? ReadIdempotencyKey(req, {"POST /v1/runs/", run_id, "/calls"}, *body)
@@ -45,13 +68,8 @@ void Api::HandleDecide(const Caller& c, HttpRequest req, Responder r, std::strin
     return r.Send(InvalidRequest(call.error().message));
   }
   call->elapsed_s.reset();  // run age comes from the server's clock only
-  // The W3C trace context goes to the Guard, which validates and records it.
-  std::string traceparent;
-  if (auto it = req.find("traceparent"); it != req.end() && it->value().size() <= 128) {
-    traceparent = std::string(it->value());
-  }
   DecideAndReply(c, std::move(run_id), std::move(call).value(), std::move(r), start,
-                 std::move(traceparent), {}, key->value_or(core::IdempotencyKey{}));
+                 Traceparent(req), {}, key->value_or(core::IdempotencyKey{}));
 }
 
 namespace {
@@ -77,7 +95,7 @@ struct PendingReply {
 
 }  // namespace
 
-void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall call, Responder r,
+void Api::DecideAndReply(const Caller& c, std::string run_id, ToolCall&& call, Responder r,
                          std::chrono::steady_clock::time_point start, std::string traceparent,
                          std::function<void(const core::GuardResponse&)> observe,
                          core::IdempotencyKey idempotency) {

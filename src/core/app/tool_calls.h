@@ -20,8 +20,10 @@ namespace interlock::core {
 // The engine's parser is the one reading (engine/call_parser.h): a tool call from JSON
 // text {"tool", "args", "usage", ...} (ParseToolCall; ParseToolCallInto for a caller that
 // keeps the call where it is), the same checks on an already strictly-parsed document
-// (ToolCallFromJson: HTTP bodies), and a usage object {"tokens", "cost_usd"}
-// (UsageFromJson). Named here so a door reaches them through the core.
+// (ToolCallFromJson: HTTP bodies; ParseCommonToolCall: the common body read straight into
+// the call, nothing worded), and a usage object {"tokens", "cost_usd"} (UsageFromJson).
+// Named here so a door reaches them through the core.
+using engine::ParseCommonToolCall;
 using engine::ParseToolCall;
 using engine::ParseToolCallInto;
 using engine::ToolCallFromJson;

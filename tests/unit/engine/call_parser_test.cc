@@ -373,15 +373,24 @@ TEST(CallParserTest, FastPathMatchesStrictPath) {
                                           {.max_bytes = 1 << 20, .max_depth = 3},
                                           {.max_bytes = 1 << 20, .max_depth = 0}};
   size_t accepted = 0;
+  size_t common = 0;
   for (const std::string& line : lines) {
     for (const JsonLimits& l : limits) {
       const Result<ToolCall> fast = ParseToolCall(line, l);
       ASSERT_EQ(Describe(fast), Describe(StrictPath(line, l)))
           << line << " (max_bytes " << l.max_bytes << ", max_depth " << l.max_depth << ")";
       accepted += fast.ok() ? 1 : 0;
+      // The fast path alone (the HTTP door's): what it takes is the strict path's call.
+      ToolCall call;
+      if (ParseCommonToolCall(line, l, &call)) {
+        ASSERT_EQ(Describe(Result<ToolCall>(std::move(call))), Describe(StrictPath(line, l)))
+            << line << " (max_bytes " << l.max_bytes << ", max_depth " << l.max_depth << ")";
+        ++common;
+      }
     }
   }
   EXPECT_GT(accepted, 1000u);  // both outcomes are exercised
+  EXPECT_GT(common, 1000u);
 }
 
 // Tests that ParseToolCallInto (`interlock decide`'s in-place parse) gives the call or the
