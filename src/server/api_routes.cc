@@ -336,7 +336,76 @@ bool MatchPattern(const CompiledPattern& c, const std::string_view* seg, size_t 
   return true;
 }
 
-Route Match(std::string_view target) {
+// The route table's rows that `seg` (a target's n decoded path segments) matches: the
+// first matching route's, its id when the pattern binds one.
+void MatchTable(const std::string_view* seg, size_t n, Route* r) {
+  const auto& compiled = CompiledPatterns();
+  for (size_t i = 0; i < std::size(kRouteTable); ++i) {
+    const RouteRow& row = kRouteTable[i];
+    if (!MatchPattern(compiled[i], seg, n)) continue;
+    if (r->kind == Route::kNone) {
+      r->kind = row.kind;
+      if (compiled[i].bound >= 0) r->id = std::string(seg[compiled[i].bound]);
+    } else if (r->kind != row.kind) {
+      continue;  // the first matching route's rows only
+    }
+    if (r->row_count < r->rows.size()) r->rows[r->row_count++] = static_cast<uint8_t>(i);
+  }
+}
+
+// Routes whose id is a run, call or approval id (ValidId, else Route::bad_id).
+bool TakesId(Route::Kind k) {
+  return k == Route::kRun || k == Route::kRunCalls || k == Route::kRunUsage ||
+         k == Route::kRunEnd || k == Route::kRunReplay || k == Route::kCall ||
+         k == Route::kCallResult || k == Route::kCallRehearsal || k == Route::kApproval ||
+         k == Route::kApprovalWithdraw || k == Route::kRunGrantRevoke || k == Route::kRunEgress ||
+         k == Route::kCallEgressResult;
+}
+
+// The common target, matched without the URL parser (which was half of matching a
+// decision's route): segments of unreserved characters, ':' and '@' only, none empty, "."
+// or "..", no query; whose segments are then those the parser gives. True with *r set for
+// a route that reads no query and is not the console's; false (nothing set) for anything
+// else, which MatchParsed decides (RouteMatch.PlainTargetsMatchAsParsed).
+bool MatchPlain(std::string_view target, Route* r) {
+  if (target.size() < 2 || target.front() != '/') return false;
+  std::array<std::string_view, kMaxSegments> seg{};
+  size_t n = 0;
+  for (size_t from = 1;;) {
+    const size_t slash = std::min(target.find('/', from), target.size());
+    const std::string_view part = target.substr(from, slash - from);
+    if (part.empty() || part == "." || part == ".." || n == kMaxSegments) return false;
+    for (const char c : part) {
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '@')) {
+        return false;
+      }
+    }
+    seg[n++] = part;
+    if (slash == target.size()) break;
+    from = slash + 1;
+  }
+  Route out;
+  MatchTable(seg.data(), n, &out);
+  switch (out.kind) {
+    case Route::kNone:  // the parsed path decides, as it always did
+    case Route::kUi:
+    case Route::kRuns:  // these read their query
+    case Route::kCall:
+    case Route::kAudit:
+    case Route::kApprovals:
+    case Route::kGovernance:
+    case Route::kClaudeCodeHook:
+      return false;
+    default:
+      break;
+  }
+  if (TakesId(out.kind)) out.bad_id = !ValidId(out.id);
+  *r = std::move(out);
+  return true;
+}
+
+Route MatchParsed(std::string_view target) {
   Route r;
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return r;
@@ -360,18 +429,7 @@ Route Match(std::string_view target) {
     ++n;
   }
   if (n == 2 && seg[0] == "ui" && seg[1].empty()) --n;  // "/ui/": the page
-  const auto& compiled = CompiledPatterns();
-  for (size_t i = 0; i < std::size(kRouteTable) && !too_long; ++i) {
-    const RouteRow& row = kRouteTable[i];
-    if (!MatchPattern(compiled[i], seg.data(), n)) continue;
-    if (r.kind == Route::kNone) {
-      r.kind = row.kind;
-      if (compiled[i].bound >= 0) r.id = std::string(seg[compiled[i].bound]);
-    } else if (r.kind != row.kind) {
-      continue;  // the first matching route's rows only
-    }
-    if (r.row_count < r.rows.size()) r.rows[r.row_count++] = static_cast<uint8_t>(i);
-  }
+  if (!too_long) MatchTable(seg.data(), n, &r);
   // A parameter given twice is refused, never read one way here and another elsewhere
   // (`?tool=a&tool=b` is not a search for a).
   {
@@ -385,15 +443,7 @@ Route Match(std::string_view target) {
   // The console's pages under a run and the like: "/ui/runs/{run_id}" is the asset
   // "runs/{run_id}" (FindUiAsset decides what exists).
   if (r.kind == Route::kUi && n == 3) r.id = std::string(seg[1]) + "/" + std::string(seg[2]);
-  if (r.kind != Route::kNone &&
-      (r.kind == Route::kRun || r.kind == Route::kRunCalls || r.kind == Route::kRunUsage ||
-       r.kind == Route::kRunEnd || r.kind == Route::kRunReplay || r.kind == Route::kCall ||
-       r.kind == Route::kCallResult || r.kind == Route::kCallRehearsal ||
-       r.kind == Route::kApproval || r.kind == Route::kApprovalWithdraw ||
-       r.kind == Route::kRunGrantRevoke || r.kind == Route::kRunEgress ||
-       r.kind == Route::kCallEgressResult)) {
-    r.bad_id = !ValidId(r.id);
-  }
+  if (TakesId(r.kind)) r.bad_id = !ValidId(r.id);
   if (r.kind == Route::kApprovals) {
     auto params = url->params();
     r.state = "pending";
@@ -437,6 +487,11 @@ Route Match(std::string_view target) {
     }
   }
   return r;
+}
+
+Route Match(std::string_view target) {
+  if (Route r; MatchPlain(target, &r)) return r;
+  return MatchParsed(target);
 }
 
 }  // namespace

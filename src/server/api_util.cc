@@ -60,9 +60,11 @@ HttpResponse Forbidden(std::string_view reason) {
 // Opaque ids (runs, calls) are short printable ASCII; anything else cannot exist.
 bool ValidId(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdBytes) return false;
+  // ASCII by hand (the daemon never sets a locale, so std::isalnum is this, at a call into
+  // the C library per byte).
   return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-           c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':';
   });
 }
 
@@ -199,7 +201,7 @@ BearerHeader ReadBearer(const HttpRequest& req) {
   if (b.header.size() > kBearer.size() &&
       b.header.size() <= kBearer.size() + identity::kMaxTokenBytes &&
       std::equal(kBearer.begin(), kBearer.end(), b.header.begin(),
-                 [](char a, char c) { return a == std::tolower(static_cast<unsigned char>(c)); })) {
+                 [](char a, char c) { return a == ((c >= 'A' && c <= 'Z') ? c + 32 : c); })) {
     b.token = b.header.substr(kBearer.size());
   }
   return b;

@@ -86,5 +86,42 @@ TEST(RouteMatch, SegmentsMatchDecodedAndOnlyWholePatterns) {
   EXPECT_EQ(DescribeRoute("/healthz").id, "");
 }
 
+// Tests that a target the router matches without the URL parser (plain segments, no
+// query) gets the route, id and id check the parser's path gives it: every route of the
+// table with ids of each allowed character, and the shapes the plain path leaves to the
+// parser (empty and dot segments, escapes, too many segments). A trailing '?' sends the
+// same path through the parser.
+TEST(RouteMatch, PlainTargetsMatchAsParsed) {
+  std::vector<std::string> targets = {"/healthz",
+                                      "/",
+                                      "//",
+                                      "/v1//runs",
+                                      "/v1/runs/",
+                                      "/./v1/kill",
+                                      "/v1/./kill",
+                                      "/v1/../v1/kill",
+                                      "/v1/runs/%41/calls",
+                                      "/a/b/c/d/e/f/g/h/i",
+                                      "/v1/runs/a+b/calls",
+                                      "/v1/runs/a!b/calls"};
+  for (const ApiRoute& route : ApiRoutes()) {
+    for (const char* id : {"run_abc", "a.b:c@d~e-1", "x", ".", "..", "A-Z_09", "a@b"}) {
+      std::string t(route.path);
+      for (size_t open = t.find('{'); open != std::string::npos; open = t.find('{')) {
+        t.replace(open, t.find('}', open) - open + 1, id);
+      }
+      targets.push_back(t);
+    }
+  }
+  for (const std::string& t : targets) {
+    const RouteInfo plain = DescribeRoute(t);
+    const RouteInfo parsed = DescribeRoute(t + "?");
+    EXPECT_EQ(plain.route, parsed.route) << t;
+    EXPECT_EQ(plain.id, parsed.id) << t;
+    EXPECT_EQ(plain.bad_id, parsed.bad_id) << t;
+  }
+  EXPECT_NE(DescribeRoute("/v1/runs/run_abc/calls").route, 0);
+}
+
 }  // namespace
 }  // namespace interlock::server
