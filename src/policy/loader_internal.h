@@ -19,6 +19,7 @@
 #include <functional>
 #include <initializer_list>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -488,6 +489,9 @@ class Parser {
   bool workspace_checked_ = false;
   std::optional<std::string> workspace_;  // absolute, normalised, never "/"
   std::string workspace_error_;
+  // Regex(): each pattern text compiled once per file (an RE2 is immutable; a policy
+  // repeats its patterns, e.g. "(^|/)\\.git(/|$)" under every writing tool).
+  std::map<std::string, std::shared_ptr<const re2::RE2>, std::less<>> regexes_;
 };
 
 }  // namespace interlock::policy::loader_internal

@@ -351,6 +351,7 @@ std::shared_ptr<const re2::RE2> Parser::Regex(const Field& f, bool partial) {
   auto s = ConstraintString(f, VarQuote::kRegex);
   if (!s) return nullptr;
   (void)partial;  // the engine picks FullMatch or PartialMatch
+  if (auto known = regexes_.find(*s); known != regexes_.end()) return known->second;
   RE2::Options options;
   options.set_log_errors(false);
   auto re = std::make_shared<const re2::RE2>(*s, options);
@@ -359,6 +360,7 @@ std::shared_ptr<const re2::RE2> Parser::Regex(const Field& f, bool partial) {
           f.path + ": invalid regular expression '" + *s + "': " + re->error());
     return nullptr;
   }
+  regexes_.emplace(*s, re);
   return re;
 }
 

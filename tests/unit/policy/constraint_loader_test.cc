@@ -183,5 +183,31 @@ TEST(ConstraintLoaderTest, WorkspaceWithStarIsRefusedInCommandPatterns) {
   EXPECT_THAT(diags.at(0).message, HasSubstr("wildcard"));
 }
 
+// Tests that a regular expression written twice in a file is compiled once and checked at
+// both places, and that an invalid one is reported at each place it is written.
+TEST(ConstraintLoaderTest, RepeatedPatternIsCompiledOnceAndEachBadOneReported) {
+  std::vector<Diagnostic> diags;
+  auto r = ParseAgentPolicy(Policy("        arguments:\n          a: {pattern: \"x+\"}\n          "
+                                   "b: {not_pattern: \"x+\"}\n"),
+                            "p.yaml", &diags, Options());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const ToolRule& t = r.value()->allowed.at("t");
+  ASSERT_EQ(t.constraints.size(), 2u);
+  ASSERT_NE(t.constraints[0].pattern, nullptr);
+  EXPECT_EQ(t.constraints[0].pattern, t.constraints[1].not_pattern);
+  EXPECT_EQ(t.constraints[0].pattern->pattern(), "x+");
+
+  diags.clear();
+  r = ParseAgentPolicy(Policy("        arguments:\n          a: {pattern: \"(a\"}\n          b: "
+                              "{not_pattern: \"(a\"}\n"),
+                       "p.yaml", &diags, Options());
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> bad;
+  for (const Diagnostic& d : diags) {
+    if (d.id == "invalid-regex") bad.push_back(d.at.ToString());
+  }
+  EXPECT_THAT(bad, ::testing::ElementsAre("p.yaml:8:24", "p.yaml:9:28"));
+}
+
 }  // namespace
 }  // namespace interlock::policy
