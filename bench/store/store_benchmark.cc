@@ -35,7 +35,8 @@ constexpr int kCallsPerIteration = 1000;
 class BenchStore {
  public:
   static std::unique_ptr<BenchStore> Create(benchmark::State& st, bool durable_full,
-                                            const std::string& tag, bool telemetry = false) {
+                                            const std::string& tag, bool telemetry = false,
+                                            bool commit_on_caller = false) {
     std::vector<policy::Diagnostic> diags;
     auto set = policy::LoadPolicySet({std::string(INTERLOCK_SOURCE_DIR) + "/bench/daemon/policies"},
                                      &diags);
@@ -50,6 +51,7 @@ class BenchStore {
     store::StoreOptions o;
     o.path = (b->dir_ / "bench.db").string();
     o.durable_full = durable_full;
+    o.commit_on_caller = commit_on_caller;
     o.audit_key = "bench-key";
     auto opened = store::SqliteStore::Open(o);
     if (!opened.ok()) {
@@ -142,9 +144,11 @@ BENCHMARK(BM_AuditedDecisions)
 
 // Latency of one decision at a time (the stdio MCP gateway's case: nothing to batch
 // with), from Guard::Decide to the answer, the commit (and fsync with durable_full)
-// included. Reported per decision in microseconds.
+// included. Reported per decision in microseconds. caller_commits: the stdio gateway's
+// store (StoreOptions::commit_on_caller: the commit and fsync on the caller's thread).
 void SequentialDecision(benchmark::State& st, bool telemetry) {
-  auto b = BenchStore::Create(st, st.range(0) != 0, "store-seq-bench", telemetry);
+  const bool caller = st.range(1) != 0;
+  auto b = BenchStore::Create(st, st.range(0) != 0, "store-seq-bench", telemetry, caller);
   if (!b) return;
   const std::string run = b->NewRun();
   int i = 0;
@@ -157,14 +161,13 @@ void SequentialDecision(benchmark::State& st, bool telemetry) {
 void BM_SequentialDecision(benchmark::State& st) { SequentialDecision(st, false); }
 void BM_SequentialDecisionWithTelemetry(benchmark::State& st) { SequentialDecision(st, true); }
 BENCHMARK(BM_SequentialDecisionWithTelemetry)
-    ->Arg(0)
-    ->ArgName("durable_full")
+    ->Args({0, 0})
+    ->ArgNames({"durable_full", "caller_commits"})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_SequentialDecision)
-    ->Arg(1)
-    ->Arg(0)
-    ->ArgName("durable_full")
+    ->ArgsProduct({{1, 0}, {0, 1}})
+    ->ArgNames({"durable_full", "caller_commits"})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
