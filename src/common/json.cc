@@ -452,9 +452,23 @@ JsonObjectWriter::JsonObjectWriter(JsonStyle style, std::string* out, bool open,
 }
 
 std::string* JsonObjectWriter::Key(std::string_view key) {
-  if (!first_) out_->push_back(',');
+  // ',' '"' key '"' ':' in one append for the usual short key (a reply writes some twenty).
+  char text[64];
+  size_t n = 0;
+  if (!first_) text[n++] = ',';
+  const size_t at = out_->size() + n;  // the member's '"'
   first_ = false;
-  if (style_ == JsonStyle::kCanonical) members_.push_back({key, out_->size()});
+  if (style_ == JsonStyle::kCanonical) members_.push_back({key, at});
+  if (key.size() + 4 <= sizeof text) {
+    text[n++] = '"';
+    std::memcpy(text + n, key.data(), key.size());
+    n += key.size();
+    text[n++] = '"';
+    text[n++] = ':';
+    out_->append(text, n);
+    return out_;
+  }
+  out_->append(text, n);
   out_->push_back('"');
   out_->append(key);
   out_->append("\":", 2);
