@@ -103,6 +103,12 @@ std::unique_ptr<SqliteStore> MustOpen(const StoreOptions& o) {
 // Who commits a batch (StoreOptions): the writer thread and the syncer (the daemon), the
 // caller (the stdio gateway), or the caller of a store with no thread at all (the hook).
 enum class Commits { kWriterThread, kCaller, kOneShot };
+constexpr Commits kEveryCommit[] = {Commits::kWriterThread, Commits::kCaller, Commits::kOneShot};
+const char* CommitsName(Commits c) {
+  return c == Commits::kWriterThread ? "writer thread"
+         : c == Commits::kCaller     ? "caller"
+                                     : "one-shot";
+}
 
 // A store, a policy source and a Guard over them, at a manual clock.
 struct Fixture {
@@ -431,39 +437,44 @@ TEST(SqliteStoreTest, CrossAgentRunAccessRefused) {
 
 // Tests that 8 threads x 200 concurrent DecideAsync calls on one run with max_steps 100
 // give exactly 100 allowed decisions and 1500 budget denials (no double spend).
+// Whoever commits: the writer thread, each caller in turn, or a store with no thread.
 TEST(SqliteStoreTest, ConcurrentDecisionsNeverOverspend) {
-  TempDir dir;
-  Fixture f(dir.File("s.db"), MakePolicies(100, policy::BudgetAction::kDeny));
-  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
-  std::atomic<int> allowed{0}, budget{0}, other{0}, done{0};
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < 200; ++i) {
-        f.guard->DecideAsync(kAgentA, kAgentA, "r1", Call("read"), [&](core::GuardResponse r) {
-          if (r.decision.code == Code::kAllowed) {
-            ++allowed;
-          } else if (r.decision.code == Code::kBudgetExceeded) {
-            ++budget;
-          } else {
-            ++other;
-          }
-          std::lock_guard lock(mu);
-          ++done;
-          cv.notify_all();
-        });
-      }
-    });
+  for (Commits commits : kEveryCommit) {
+    SCOPED_TRACE(CommitsName(commits));
+    TempDir dir;
+    Fixture f(dir.File("s.db"), MakePolicies(100, policy::BudgetAction::kDeny),
+              /*durable_full=*/true, commits);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    std::atomic<int> allowed{0}, budget{0}, other{0}, done{0};
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 200; ++i) {
+          f.guard->DecideAsync(kAgentA, kAgentA, "r1", Call("read"), [&](core::GuardResponse r) {
+            if (r.decision.code == Code::kAllowed) {
+              ++allowed;
+            } else if (r.decision.code == Code::kBudgetExceeded) {
+              ++budget;
+            } else {
+              ++other;
+            }
+            std::lock_guard lock(mu);
+            ++done;
+            cv.notify_all();
+          });
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done.load() == 1600; }));
+    EXPECT_EQ(allowed.load(), 100);
+    EXPECT_EQ(budget.load(), 1500);
+    EXPECT_EQ(other.load(), 0);
+    EXPECT_EQ(f.store->GetRun("r1")->state.steps, 1600u);
   }
-  for (auto& t : threads) t.join();
-  std::unique_lock lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done.load() == 1600; }));
-  EXPECT_EQ(allowed.load(), 100);
-  EXPECT_EQ(budget.load(), 1500);
-  EXPECT_EQ(other.load(), 0);
-  EXPECT_EQ(f.store->GetRun("r1")->state.steps, 1600u);
 }
 
 // Tests that a kill switch written by a second store instance on the same file (as the
@@ -876,34 +887,38 @@ TEST(SqliteStoreTest, CallIdsSortByTime) {
 // Tests that RecordResultAsync returns before the commit yet records in submission order
 // (before a decision submitted after it), reports its outcome once, and that a failing
 // one (a second result for the call) is reported without affecting later writes.
+// Whoever commits (a caller's commit carries the result).
 TEST(SqliteStoreTest, AsyncResultsCommitInOrder) {
-  TempDir dir;
-  const std::string path = dir.File("s.db");
-  Fixture f(path);
-  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
-  const std::string id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
-  std::promise<Status> first, second;
-  core::CallResult res;
-  res.output_json = "{\"x\":1}";
-  res.usage = {7, 0};
-  f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
-                             [&](Status s) { first.set_value(std::move(s)); });
-  f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
-                             [&](Status s) { second.set_value(std::move(s)); });
-  core::GuardResponse next = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
-  EXPECT_EQ(next.state.tokens, 7u);  // the result's usage was applied first
-  EXPECT_TRUE(first.get_future().get().ok());
-  Status dup = second.get_future().get();
-  ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error().kind, ErrorKind::kAlreadyExists);
-  auto call = f.store->GetCall(id);
-  ASSERT_TRUE(call.ok());
-  ASSERT_TRUE(call->result.has_value());
-  EXPECT_EQ(call->result->output_json, "{\"x\":1}");
-  f.store.reset();
-  std::vector<std::string> types;
-  for (const AuditRow& r : ReadAudit(path)) types.push_back(r.type);
-  EXPECT_EQ(types, (std::vector<std::string>{"run_started", "decision", "result", "decision"}));
+  for (Commits commits : kEveryCommit) {
+    SCOPED_TRACE(CommitsName(commits));
+    TempDir dir;
+    const std::string path = dir.File("s.db");
+    Fixture f(path, MakePolicies(), /*durable_full=*/true, commits);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+    const std::string id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
+    std::promise<Status> first, second;
+    core::CallResult res;
+    res.output_json = "{\"x\":1}";
+    res.usage = {7, 0};
+    f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
+                               [&](Status s) { first.set_value(std::move(s)); });
+    f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
+                               [&](Status s) { second.set_value(std::move(s)); });
+    core::GuardResponse next = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+    EXPECT_EQ(next.state.tokens, 7u);  // the result's usage was applied first
+    EXPECT_TRUE(first.get_future().get().ok());
+    Status dup = second.get_future().get();
+    ASSERT_FALSE(dup.ok());
+    EXPECT_EQ(dup.error().kind, ErrorKind::kAlreadyExists);
+    auto call = f.store->GetCall(id);
+    ASSERT_TRUE(call.ok());
+    ASSERT_TRUE(call->result.has_value());
+    EXPECT_EQ(call->result->output_json, "{\"x\":1}");
+    f.store.reset();
+    std::vector<std::string> types;
+    for (const AuditRow& r : ReadAudit(path)) types.push_back(r.type);
+    EXPECT_EQ(types, (std::vector<std::string>{"run_started", "decision", "result", "decision"}));
+  }
 }
 
 // Tests that the WAL stays bounded under a stream of writes: checkpoints copy it into the
@@ -931,78 +946,10 @@ TEST(SqliteStoreTest, WalStaysBoundedUnderSustainedWrites) {
 // Tests that with durability full (the fsync on the syncer thread) every decision a
 // caller was answered is in the database after the store closes, in order, across many
 // concurrent batches.
+// Whoever commits and syncs: the syncer thread or the caller.
 TEST(SqliteStoreTest, SyncedAnswersAreAllCommitted) {
-  TempDir dir;
-  const std::string path = dir.File("s.db");
-  std::vector<std::string> call_ids;
-  {
-    Fixture f(path, MakePolicies(/*max_steps=*/1000000));
-    auto run = f.store->CreateRun(kAgentA, "", T0());
-    ASSERT_TRUE(run.ok());
-    std::mutex mu;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 8; ++t) {
-      threads.emplace_back([&] {
-        for (int i = 0; i < 50; ++i) {
-          core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, run->run_id, Call("read"));
-          ASSERT_EQ(r.decision.code, Code::kAllowed) << r.decision.reason;
-          std::lock_guard lock(mu);
-          call_ids.push_back(r.call_id);
-        }
-      });
-    }
-    for (std::thread& t : threads) t.join();
-  }
-  ASSERT_EQ(call_ids.size(), 400u);
-  std::vector<AuditRow> rows = ReadAudit(path);
-  std::set<std::string> recorded;
-  for (const AuditRow& row : rows) {
-    if (row.type != "decision") continue;
-    boost::json::value body = boost::json::parse(row.body);
-    recorded.insert(std::string(body.at("call_id").as_string()));
-  }
-  for (const std::string& id : call_ids) EXPECT_TRUE(recorded.count(id)) << id;
-}
-
-// --- commits on the caller's thread (StoreOptions::commit_on_caller, one_shot) ----------
-
-// Tests that with the caller committing (and with no thread at all), eight threads
-// deciding at once on one run get exactly the budget: each caller commits in turn, or
-// another's commit carries its decision, and every decision is answered once.
-TEST(SqliteStoreCallerCommitsTest, ConcurrentDecisionsNeverOverspend) {
-  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
-    TempDir dir;
-    Fixture f(dir.File("s.db"), MakePolicies(100, policy::BudgetAction::kDeny),
-              /*durable_full=*/true, commits);
-    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
-    std::atomic<int> allowed{0}, budget{0}, other{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 8; ++t) {
-      threads.emplace_back([&] {
-        for (int i = 0; i < 40; ++i) {
-          core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
-          if (r.decision.code == Code::kAllowed) {
-            ++allowed;
-          } else if (r.decision.code == Code::kBudgetExceeded) {
-            ++budget;
-          } else {
-            ++other;
-          }
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(allowed.load(), 100);
-    EXPECT_EQ(budget.load(), 220);
-    EXPECT_EQ(other.load(), 0);
-    EXPECT_EQ(f.store->GetRun("r1")->state.steps, 320u);
-  }
-}
-
-// Tests that every decision a caller was answered is in the database after the close,
-// when callers commit and fsync themselves (no syncer thread).
-TEST(SqliteStoreCallerCommitsTest, SyncedAnswersAreAllCommitted) {
-  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
+  for (Commits commits : kEveryCommit) {
+    SCOPED_TRACE(CommitsName(commits));
     TempDir dir;
     const std::string path = dir.File("s.db");
     std::vector<std::string> call_ids;
@@ -1012,9 +959,9 @@ TEST(SqliteStoreCallerCommitsTest, SyncedAnswersAreAllCommitted) {
       ASSERT_TRUE(run.ok());
       std::mutex mu;
       std::vector<std::thread> threads;
-      for (int t = 0; t < 4; ++t) {
+      for (int t = 0; t < 8; ++t) {
         threads.emplace_back([&] {
-          for (int i = 0; i < 25; ++i) {
+          for (int i = 0; i < 50; ++i) {
             core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, run->run_id, Call("read"));
             ASSERT_EQ(r.decision.code, Code::kAllowed) << r.decision.reason;
             std::lock_guard lock(mu);
@@ -1024,9 +971,10 @@ TEST(SqliteStoreCallerCommitsTest, SyncedAnswersAreAllCommitted) {
       }
       for (std::thread& t : threads) t.join();
     }
-    ASSERT_EQ(call_ids.size(), 100u);
+    ASSERT_EQ(call_ids.size(), 400u);
+    std::vector<AuditRow> rows = ReadAudit(path);
     std::set<std::string> recorded;
-    for (const AuditRow& row : ReadAudit(path)) {
+    for (const AuditRow& row : rows) {
       if (row.type != "decision") continue;
       boost::json::value body = boost::json::parse(row.body);
       recorded.insert(std::string(body.at("call_id").as_string()));
@@ -1035,35 +983,7 @@ TEST(SqliteStoreCallerCommitsTest, SyncedAnswersAreAllCommitted) {
   }
 }
 
-// Tests that a result nobody waits for still commits before the next decision (which
-// carries it: its usage counts) and in order, when the caller commits.
-TEST(SqliteStoreCallerCommitsTest, AsyncResultsCommitInOrder) {
-  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
-    TempDir dir;
-    const std::string path = dir.File("s.db");
-    Fixture f(path, MakePolicies(), /*durable_full=*/true, commits);
-    ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
-    const std::string id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
-    std::promise<Status> first, second;
-    core::CallResult res;
-    res.output_json = "{\"x\":1}";
-    res.usage = {7, 0};
-    f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
-                               [&](Status s) { first.set_value(std::move(s)); });
-    f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(),
-                               [&](Status s) { second.set_value(std::move(s)); });
-    core::GuardResponse next = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
-    EXPECT_EQ(next.state.tokens, 7u);  // the result's usage was applied first
-    EXPECT_TRUE(first.get_future().get().ok());
-    Status dup = second.get_future().get();
-    ASSERT_FALSE(dup.ok());
-    EXPECT_EQ(dup.error().kind, ErrorKind::kAlreadyExists);
-    f.store.reset();
-    std::vector<std::string> types;
-    for (const AuditRow& r : ReadAudit(path)) types.push_back(r.type);
-    EXPECT_EQ(types, (std::vector<std::string>{"run_started", "decision", "result", "decision"}));
-  }
-}
+// --- commits on the caller's thread (StoreOptions::commit_on_caller, one_shot) ----------
 
 // Tests that a result nobody waits for, with no write after it, is committed anyway: by
 // the writer thread once it is due (the gateway's last call before a quiet spell), and by
@@ -1128,25 +1048,6 @@ TEST(SqliteStoreCallerCommitsTest, AnAnswerMayWriteAgain) {
     ASSERT_EQ(got.wait_for(std::chrono::seconds(20)), std::future_status::ready) << "deadlock";
     EXPECT_EQ(got.get(), 2u);
     t.join();
-  }
-}
-
-// Tests that a failed fsync on the caller's thread denies, and every later write is
-// refused (the page cache's state is unknown), as with the syncer thread.
-TEST(SqliteStoreCallerCommitsTest, FailedSyncDeniesAndStaysFailed) {
-  for (Commits commits : {Commits::kCaller, Commits::kOneShot}) {
-    TempDir dir;
-    const std::string path = dir.File("s.db");
-    Fixture f(path, MakePolicies(), /*durable_full=*/true, commits);
-    ASSERT_TRUE(fs::remove(path + "-wal"));
-    auto run = f.store->CreateRun(kAgentA, "", T0());
-    ASSERT_FALSE(run.ok());
-    EXPECT_EQ(run.error().kind, ErrorKind::kUnavailable);
-    EXPECT_NE(run.error().message.find("-wal"), std::string::npos) << run.error().message;
-    core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "run_x", Call("read"));
-    EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
-    EXPECT_EQ(r.decision.code, Code::kStoreUnavailable) << r.decision.reason;
-    EXPECT_NE(r.decision.reason.find("restarts"), std::string::npos) << r.decision.reason;
   }
 }
 
@@ -1263,19 +1164,23 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
 // Tests that when the WAL cannot be synced (here: its file was deleted under the store, so
 // the syncer cannot open it) the decision is denied STORE_UNAVAILABLE, not answered, and
 // every later write is refused too: after a failed sync nothing on disk can be trusted.
+// Whoever syncs: the syncer thread or the caller.
 TEST(SqliteStoreTest, FailedSyncDeniesAndStaysFailed) {
-  TempDir dir;
-  const std::string path = dir.File("s.db");
-  Fixture f(path);
-  ASSERT_TRUE(fs::remove(path + "-wal"));
-  auto run = f.store->CreateRun(kAgentA, "", T0());
-  ASSERT_FALSE(run.ok());
-  EXPECT_EQ(run.error().kind, ErrorKind::kUnavailable);
-  EXPECT_NE(run.error().message.find("-wal"), std::string::npos) << run.error().message;
-  core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "run_x", Call("read"));
-  EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
-  EXPECT_EQ(r.decision.code, Code::kStoreUnavailable) << r.decision.reason;
-  EXPECT_NE(r.decision.reason.find("restarts"), std::string::npos) << r.decision.reason;
+  for (Commits commits : kEveryCommit) {
+    SCOPED_TRACE(CommitsName(commits));
+    TempDir dir;
+    const std::string path = dir.File("s.db");
+    Fixture f(path, MakePolicies(), /*durable_full=*/true, commits);
+    ASSERT_TRUE(fs::remove(path + "-wal"));
+    auto run = f.store->CreateRun(kAgentA, "", T0());
+    ASSERT_FALSE(run.ok());
+    EXPECT_EQ(run.error().kind, ErrorKind::kUnavailable);
+    EXPECT_NE(run.error().message.find("-wal"), std::string::npos) << run.error().message;
+    core::GuardResponse r = f.guard->Decide(kAgentA, kAgentA, "run_x", Call("read"));
+    EXPECT_EQ(r.decision.verdict, Verdict::kDeny);
+    EXPECT_EQ(r.decision.code, Code::kStoreUnavailable) << r.decision.reason;
+    EXPECT_NE(r.decision.reason.find("restarts"), std::string::npos) << r.decision.reason;
+  }
 }
 
 // Tests the per-call retention: calls made before the cutoff are deleted oldest first in
