@@ -18,7 +18,8 @@ constexpr int64_t kMaxWrite = 31 * 4096;  // one write to the default VFS (< 128
 
 // A WAL file: the default VFS's file right after this struct, and the bytes written at
 // consecutive offsets from `start` that it has not seen yet.
-struct alignas(16) WalFile {
+// SQLite allocates a file object 8-byte aligned: nothing here may ask for more.
+struct WalFile {
   sqlite3_file base;
   sqlite3_file* real;
   unsigned char* buf;
@@ -27,6 +28,9 @@ struct alignas(16) WalFile {
   int64_t cap;
   bool commit_pending;  // the last write was a commit frame's header: its page ends it
 };
+
+static_assert(alignof(WalFile) <= 8 && sizeof(WalFile) % 8 == 0,
+              "the default VFS's file object follows, 8-byte aligned");
 
 sqlite3_vfs* Real(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
 WalFile* Wal(sqlite3_file* f) { return reinterpret_cast<WalFile*>(f); }
