@@ -71,34 +71,27 @@ bool IsCommitFrameHeader(const void* data, int amt) {
 
 int Write(sqlite3_file* file, const void* data, int amt, sqlite3_int64 off) {
   WalFile* f = Wal(file);
-  const bool contiguous = f->len > 0 && off == f->start + f->len;
-  if (IsCommitFrameHeader(data, amt) && !contiguous) {
-    // A commit frame's header that does not continue an append: a transaction of one
-    // frame, or SQLite rewriting the checksums of frames it already wrote
-    // (walRewriteChecksums, after the commit). Written through, never left behind.
-    if (int rc = Flush(f); rc != SQLITE_OK) return rc;
-    f->commit_pending = true;
-    return M(f)->xWrite(f->real, data, amt, off);
-  }
-  if (f->len > 0 && (!contiguous || f->len + amt > kMaxBuffered)) {
+  if (f->len > 0 && (off != f->start + f->len || f->len + amt > kMaxBuffered)) {
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
   }
-  if (amt >= kMaxWrite || !Reserve(f, f->len + amt)) {
+  // After a commit frame's header comes its page: nothing may stay behind once it is
+  // written, and that write's outcome is the transaction's (SQLite publishes the frames
+  // only after it succeeded).
+  const bool ends_commit = f->commit_pending;
+  const bool commit_header = IsCommitFrameHeader(data, amt);
+  f->commit_pending = commit_header;
+  if ((commit_header && f->len == 0) || amt >= kMaxWrite || !Reserve(f, f->len + amt)) {
+    // Written through: a commit frame's header that does not continue an append (a
+    // transaction of one frame, or SQLite rewriting the checksums of frames it already
+    // wrote, walRewriteChecksums, after the commit), a write too large to gather, or no
+    // memory to gather it in.
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
-    f->commit_pending = false;
     return M(f)->xWrite(f->real, data, amt, off);
   }
   if (f->len == 0) f->start = off;
   std::memcpy(f->buf + f->len, data, static_cast<size_t>(amt));
   f->len += amt;
-  if (f->commit_pending) {
-    // The commit frame's page: the transaction's frames go out now, and this write's
-    // outcome is theirs (SQLite publishes the frames only after it succeeded).
-    f->commit_pending = false;
-    return Flush(f);
-  }
-  f->commit_pending = IsCommitFrameHeader(data, amt);
-  return SQLITE_OK;
+  return ends_commit ? Flush(f) : SQLITE_OK;
 }
 
 int Close(sqlite3_file* file) {
