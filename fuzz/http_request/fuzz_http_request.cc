@@ -2,7 +2,8 @@
 // parser under the server's limits (8 KiB of headers, 1 MiB of body), fed in two pieces as
 // a socket would, then RequestFramingError (Transfer-Encoding smuggling) and the API's
 // routing and query parsing (DescribeRoute) on each complete request; the raw bytes are
-// also routed as a target directly. Aborts when an invariant breaks.
+// also routed as a target directly, and each query-less target once more through
+// Boost.URL (the router's plain path against the parser). Aborts when an invariant breaks.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +38,14 @@ void CheckRoute(std::string_view target) {
   Check(a.route == b.route && a.id == b.id && a.bad_id == b.bad_id && a.bad_query == b.bad_query,
         "routing is deterministic");
   Check(a.id.size() <= target.size(), "an id is part of the target");
+  // Differential: a target without a query may be routed without the URL parser (plain
+  // segments); the same path with an empty query always goes through Boost.URL. Both must
+  // give the same route, id and id check.
+  if (target.find_first_of("?#") == std::string_view::npos) {
+    const RouteInfo parsed = DescribeRoute(std::string(target) + "?");
+    Check(a.route == parsed.route && a.id == parsed.id && a.bad_id == parsed.bad_id,
+          "the plain router agrees with the URL parser");
+  }
 }
 
 // Parses every request in `bytes` (pipelined), split at `split` like two socket reads.
