@@ -126,6 +126,10 @@ struct Decision {
   // An approved call whose arguments a reviewer edited (docs/approvals.md, "Editing the
   // arguments"): the arguments to run the tool with, instead of those the agent sent.
   std::optional<boost::json::object> arguments;
+  // The names of `arguments` whose values are sealed (a redacted argument the reviewer
+  // edited, audit::Redactor::SealFields): as the store keeps them. core::Calls opens them
+  // before any door reads the decision; a door never sees this non-empty.
+  std::vector<std::string> sealed_arguments;
   // An allow covered by an approval given "for the rest of this run" (docs/approvals.md):
   // that approval's id. The call needed an approval and nothing else stood in its way.
   std::string covered_by;

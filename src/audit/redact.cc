@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 
+#include <boost/json/parse.hpp>
+
+#include "common/base64.h"
 #include "common/crypto.h"
 #include "common/json.h"
 
@@ -19,6 +22,64 @@ boost::json::object Redactor::RedactArgs(const boost::json::object& args,
     if (auto it = out.find(f); it != out.end()) it->value() = Hash(it->value());
   }
   return out;
+}
+
+namespace {
+constexpr std::string_view kSealedPrefix = "sealed:aes-256-gcm:";
+
+std::string SealAad(std::string_view context, std::string_view field) {
+  std::string aad(context);
+  aad.push_back('\0');
+  aad.append(field);
+  return aad;
+}
+}  // namespace
+
+std::string Redactor::SealKey() const {
+  return HkdfSha256(key_, "", "interlock sealed arguments v1", 32);
+}
+
+boost::json::object Redactor::SealFields(const boost::json::object& args,
+                                         const std::vector<std::string>& fields,
+                                         std::string_view context,
+                                         std::vector<std::string>* sealed) const {
+  boost::json::object out = args;
+  const std::string key = SealKey();
+  for (const std::string& f : fields) {
+    auto it = out.find(f);
+    if (it == out.end()) continue;
+    it->value() = std::string(kSealedPrefix) +
+                  Base64UrlEncode(AeadSeal(key, SealAad(context, f), CanonicalJson(it->value())));
+    sealed->push_back(f);
+  }
+  return out;
+}
+
+Result<boost::json::object> Redactor::OpenFields(boost::json::object args,
+                                                 const std::vector<std::string>& sealed,
+                                                 std::string_view context) const {
+  const std::string key = SealKey();
+  for (const std::string& f : sealed) {
+    auto bad = [&f] {
+      return Error::Corrupt("the sealed argument " + f +
+                            " does not open under this deployment's audit key");
+    };
+    auto it = args.find(f);
+    if (it == args.end() || !it->value().is_string() ||
+        !it->value().get_string().subview().starts_with(kSealedPrefix)) {
+      return bad();
+    }
+    Result<std::string> bytes =
+        Base64UrlDecode(it->value().get_string().subview().substr(kSealedPrefix.size()));
+    if (!bytes.ok()) return bad();
+    std::optional<std::string> plain = AeadOpen(key, SealAad(context, f), *bytes);
+    if (!plain) return bad();
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(*plain, ec);
+    if (ec) return bad();
+    it->value() = std::move(v);
+  }
+  return args;
 }
 
 bool Redactor::IsRedacted(const boost::json::value& v) {

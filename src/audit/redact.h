@@ -16,6 +16,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "interlock/result.h"
+
 namespace interlock::audit {
 
 class Redactor {
@@ -27,6 +29,19 @@ class Redactor {
   // A copy of args with every top-level key named in `fields` replaced by its Hash().
   boost::json::object RedactArgs(const boost::json::object& args,
                                  const std::vector<std::string>& fields) const;
+  // A reviewer's edit of a redacted argument must reach the agent's door, so it cannot be
+  // hashed; it is sealed instead (docs/approvals.md, "Editing the arguments"). A copy of
+  // args with each top-level key named in `fields` as "sealed:aes-256-gcm:<base64url>":
+  // its canonical JSON under AES-256-GCM, with a key derived from the audit key, bound to
+  // `context` (the call's id) and the field's name. `sealed` gets the names sealed.
+  boost::json::object SealFields(const boost::json::object& args,
+                                 const std::vector<std::string>& fields, std::string_view context,
+                                 std::vector<std::string>* sealed) const;
+  // `args` with the values SealFields sealed under `sealed` opened. kCorrupt when one is
+  // missing, is not a sealed value, or does not open under this key and `context`.
+  Result<boost::json::object> OpenFields(boost::json::object args,
+                                         const std::vector<std::string>& sealed,
+                                         std::string_view context) const;
   // Replaces every occurrence of each secret in `text` with "[REDACTED]", the longest
   // secret first (one that holds another is masked whole).
   static std::string MaskSecrets(std::string text, const std::vector<std::string>& secrets);
@@ -56,6 +71,8 @@ class Redactor {
   static bool MaskCutSecret(std::string* text, const std::vector<std::string>& secrets);
 
  private:
+  std::string SealKey() const;
+
   std::string key_;
 };
 

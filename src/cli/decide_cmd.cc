@@ -23,7 +23,6 @@
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
-#include "common/crypto.h"
 #include "common/fd_lines.h"
 #include "common/handoff.h"
 #include "common/json.h"
@@ -148,12 +147,7 @@ std::optional<Result<core::CallResult>> ParseOutcomeLine(const std::string& line
       if (!usage.ok()) return Result<core::CallResult>(usage.error());
       out.usage = *usage;
     } else if (kv.key() == form.extra && form.extra == "output") {
-      std::string canonical = CanonicalJson(kv.value());
-      if (canonical.size() > core::kMaxResultOutputBytes) {
-        canonical = boost::json::serialize(boost::json::object{
-            {"truncated", true}, {"bytes", canonical.size()}, {"sha256", Sha256Hex(canonical)}});
-      }
-      out.output_json = std::move(canonical);
+      out.output_json = CanonicalJson(kv.value());  // cut by the core once masked
     } else {
       return Result<core::CallResult>(Error::Invalid(
           std::string(form.key) + "." + std::string(kv.key()) + ": unknown or mistyped (" +

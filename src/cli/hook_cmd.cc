@@ -485,7 +485,8 @@ core::CallResult PostResult(const HookInput& input, const std::vector<std::strin
 }
 
 // --daemon: the result goes to the call the PreToolUse hook decided for this tool use
-// (CallMapPath), POST /v1/calls/{id}/result; the daemon caps and records it.
+// (CallMapPath), POST /v1/calls/{id}/result: an output over 64 KiB cut for the request
+// (core::OutputCutForTransport), masked, cut and recorded by the daemon.
 int RunPostToolUseDaemon(const HookOptions& opt, const HookInput& input) {
   if (input.tool_use_id.empty()) {
     return PostNote(

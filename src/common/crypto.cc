@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <memory>
 
 // SHA256_Init/Update/Final are deprecated in OpenSSL 3 but compute the digest directly;
 // the one-shot SHA256() goes through EVP_MD_fetch, whose first call loads the default
@@ -88,6 +89,73 @@ std::string HkdfSha256(std::string_view ikm, std::string_view salt, std::string_
   }
   okm.resize(length);
   return okm;
+}
+
+namespace {
+
+constexpr size_t kAeadNonceBytes = 12;
+constexpr size_t kAeadTagBytes = 16;
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+std::string AeadSeal(std::string_view key, std::string_view aad, std::string_view plaintext) {
+  if (key.size() != 32) std::abort();
+  std::string out = RandomBytes(kAeadNonceBytes);
+  out.resize(kAeadNonceBytes + plaintext.size() + kAeadTagBytes);
+  auto* ct = reinterpret_cast<unsigned char*>(out.data()) + kAeadNonceBytes;
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  int total = 0;
+  // Every step can fail only for lack of memory or a wiring bug: no half-sealed value.
+  if (!ctx ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), Bytes(out)) != 1 ||
+      (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad),
+                                         static_cast<int>(aad.size())) != 1) ||
+      EVP_EncryptUpdate(ctx.get(), ct, &len, Bytes(plaintext),
+                        static_cast<int>(plaintext.size())) != 1) {
+    std::abort();
+  }
+  total = len;
+  if (EVP_EncryptFinal_ex(ctx.get(), ct + total, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAeadTagBytes, ct + plaintext.size()) !=
+          1) {
+    std::abort();
+  }
+  return out;
+}
+
+std::optional<std::string> AeadOpen(std::string_view key, std::string_view aad,
+                                    std::string_view sealed) {
+  if (key.size() != 32) std::abort();
+  if (sealed.size() < kAeadNonceBytes + kAeadTagBytes) return std::nullopt;
+  const std::string_view nonce = sealed.substr(0, kAeadNonceBytes);
+  const std::string_view ct =
+      sealed.substr(kAeadNonceBytes, sealed.size() - kAeadNonceBytes - kAeadTagBytes);
+  std::string tag(sealed.substr(sealed.size() - kAeadTagBytes));
+  std::string out(ct.size(), '\0');
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  if (!ctx ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key), Bytes(nonce)) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad),
+                                         static_cast<int>(aad.size())) != 1) ||
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len, Bytes(ct),
+                        static_cast<int>(ct.size())) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAeadTagBytes, tag.data()) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &len) !=
+          1) {
+    return std::nullopt;
+  }
+  return out;
 }
 
 // From the kernel's CSPRNG (getrandom(2), blocking until it is seeded), not OpenSSL's

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,12 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data);
 // held for another with its own `info` label, never used raw.
 std::string HkdfSha256(std::string_view ikm, std::string_view salt, std::string_view info,
                        size_t length);
+// AES-256-GCM with a random 96-bit nonce: nonce | ciphertext | 16-byte tag. `key` must
+// be 32 bytes (a wiring bug aborts). AeadOpen gives nullopt for any change to the sealed
+// bytes or `aad`, or another key.
+std::string AeadSeal(std::string_view key, std::string_view aad, std::string_view plaintext);
+std::optional<std::string> AeadOpen(std::string_view key, std::string_view aad,
+                                    std::string_view sealed);
 // `n` bytes from the OS CSPRNG; aborts if the CSPRNG fails (a bug-level condition).
 std::string RandomBytes(size_t n);
 // Constant-time equality for secrets of equal length.

@@ -130,6 +130,10 @@ void DecisionMembers(const Decision& d, std::string_view agent_key, Sink& o) {
   }
   if (d.rehearsal) o.Value("rehearsal", RehearsalToJson(*d.rehearsal));
   if (d.arguments) o.Value("arguments", *d.arguments);
+  if (!d.sealed_arguments.empty()) {
+    o.Array("sealed_arguments", d.sealed_arguments,
+            [](Sink& a, const std::string& f) { a.Item(f); });
+  }
   if (!d.covered_by.empty()) o.String("covered_by", d.covered_by);  // approved for the run
   if (!d.notifications.empty()) {
     o.Array("notify", d.notifications, [](Sink& a, const Notification& n) {
@@ -312,6 +316,13 @@ std::optional<Decision> DecisionFromJson(const boost::json::object& o) {
   }
   if (const boost::json::value* a = o.if_contains("arguments"); a != nullptr && a->is_object()) {
     d.arguments = a->get_object();
+  }
+  if (const boost::json::value* l = o.if_contains("sealed_arguments");
+      l != nullptr && l->is_array()) {
+    for (const boost::json::value& v : l->get_array()) {
+      // A name that is no string is kept as one that cannot be opened: never dropped.
+      d.sealed_arguments.emplace_back(v.is_string() ? std::string(v.get_string()) : "");
+    }
   }
   d.covered_by = Str(o, "covered_by");
   if (const boost::json::value* l = o.if_contains("declared_labels");

@@ -505,7 +505,7 @@ Result<audit::AuditEvent> RevokeRunGrant(RunState* state, std::string_view run_i
 
 Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
                                        std::string_view reason, std::string_view rule,
-                                       const boost::json::object* arguments) {
+                                       const EditedArguments* edit) {
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(decision_json, ec);
   if (ec || !v.is_object()) return Error::Corrupt("store: calls.decision_json is bad");
@@ -515,7 +515,12 @@ Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict v
   d["reason"] = reason;
   d["rule"] = rule;
   d["at"] = "";
-  if (arguments != nullptr) d["arguments"] = *arguments;
+  if (edit != nullptr) {
+    d["arguments"] = edit->args;
+    if (!edit->sealed.empty()) {
+      d["sealed_arguments"] = boost::json::array(edit->sealed.begin(), edit->sealed.end());
+    }
+  }
   return boost::json::serialize(d);
 }
 

@@ -275,12 +275,19 @@ Result<audit::AuditEvent> RevokeRunGrant(RunState* state, std::string_view run_i
                                          std::string_view actor, std::string_view reason,
                                          TimePoint now);
 
+// A reviewer's edit as the call's decision keeps it: the arguments the agent runs the tool
+// with, the redacted ones sealed (audit::Redactor::SealFields), and the names sealed.
+struct EditedArguments {
+  boost::json::object args;
+  std::vector<std::string> sealed;
+};
+
 // The call's decision JSON (as stored) rewritten to a settled verdict: decision, code,
-// reason, rule, and `arguments` when a reviewer edited them (Decision::arguments: what the
-// agent runs the tool with); kCorrupt when the stored text is not a JSON object.
+// reason, rule, and `edit` when a reviewer edited the arguments (Decision::arguments and
+// Decision::sealed_arguments); kCorrupt when the stored text is not a JSON object.
 Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
                                        std::string_view reason, std::string_view rule,
-                                       const boost::json::object* arguments = nullptr);
+                                       const EditedArguments* edit = nullptr);
 
 }  // namespace interlock::core
 

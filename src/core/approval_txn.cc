@@ -1,6 +1,7 @@
 // The approval operations over the row port (see approval_txn.h).
 #include "core/approval_txn.h"
 
+#include <optional>
 #include <utility>
 
 #include "common/principal_name.h"
@@ -23,13 +24,13 @@ std::vector<VoteRow> VoteRows(const Approval& a) {
 }
 
 // Rewrites the settled call's decision (the one GET /v1/calls/{id} answers with).
-// `arguments`: a reviewer's edit, which the agent runs the tool with.
+// `edit`: a reviewer's edit, which the agent runs the tool with.
 Status SettleCall(ApprovalRows& rows, const std::string& call_id, Verdict verdict, Code code,
                   const std::string& reason, std::string_view rule,
-                  const boost::json::object* arguments = nullptr) {
+                  const EditedArguments* edit = nullptr) {
   Result<std::string> current = rows.LoadDecisionJson(call_id);
   if (!current.ok()) return current.error();
-  Result<std::string> d = SettleDecisionJson(*current, verdict, code, reason, rule, arguments);
+  Result<std::string> d = SettleDecisionJson(*current, verdict, code, reason, rule, edit);
   if (!d.ok()) return d.error();
   return rows.SaveDecision(call_id, *d, verdict, code);
 }
@@ -38,14 +39,13 @@ Status SettleCall(ApprovalRows& rows, const std::string& call_id, Verdict verdic
 // decision and `event`. `after` carries any other change of the row (an edit's hash).
 Status Settle(StateTxn& txn, Approval* a, Approval after, ApprovalState state, Verdict verdict,
               Code code, const std::string& reason, TimePoint now, audit::AuditEvent event,
-              const boost::json::object* arguments = nullptr) {
+              const EditedArguments* edit = nullptr) {
   after.state = state;
   after.decided = now;
   after.outcome_reason = reason;
   ApprovalRows& rows = txn.approvals();
   if (Status s = rows.Update(*a, after); !s.ok()) return s;
-  if (Status s = SettleCall(rows, a->call_id, verdict, code, reason, "approval", arguments);
-      !s.ok()) {
+  if (Status s = SettleCall(rows, a->call_id, verdict, code, reason, "approval", edit); !s.ok()) {
     return s;
   }
   *a = std::move(after);
@@ -265,16 +265,20 @@ Status VoteInTxn(StateTxn& txn, const VoteRequest& rq, const audit::Redactor* re
   }
   const bool granted = plan->kind == VotePlan::Kind::kGranted;
   Approval after = a;
-  const boost::json::object* edited_args = nullptr;
+  std::optional<EditedArguments> edit;
   if (granted && plan->edit != nullptr) {
     after.records = plan->edit->records;
     after.edited_args_sha256 = plan->edit->args_sha256;
-    edited_args = &plan->edit->args;
+    // The edited values of redacted arguments are kept sealed, never in plain text: the
+    // agent's door gets them opened (core::Calls::GetCall).
+    edit.emplace();
+    edit->args =
+        redactor->SealFields(plan->edit->args, plan->edit->redact_fields, a.call_id, &edit->sealed);
   }
   if (Status s = Settle(txn, &a, std::move(after),
                         granted ? ApprovalState::kGranted : ApprovalState::kDenied,
                         granted ? Verdict::kAllow : Verdict::kDeny, plan->code, plan->reason,
-                        rq.now, std::move(plan->event), edited_args);
+                        rq.now, std::move(plan->event), edit ? &*edit : nullptr);
       !s.ok()) {
     return s;
   }

@@ -8,12 +8,16 @@
 #include <boost/json/serialize.hpp>
 
 #include "audit/audit_event.h"
+#include "common/crypto.h"
 #include "common/json_write.h"
 #include "core/approval_rules.h"
 
 namespace interlock::core {
 
 namespace {
+
+// The first bytes of a cut output kept in its marker (TruncatedOutput).
+constexpr size_t kTruncatedOutputPrefixBytes = 1024;
 
 double Usd(int64_t micros) { return static_cast<double>(micros) / 1e6; }
 
@@ -104,6 +108,13 @@ void MaskOutput(boost::json::value* v, const std::vector<std::string>& forms) {
 }
 
 }  // namespace
+
+boost::json::object TruncatedOutput(std::string_view text, size_t bytes, bool digest) {
+  boost::json::object o{{"truncated", true}, {"bytes", bytes}};
+  if (digest) o["sha256"] = Sha256Hex(text);
+  o["prefix"] = TruncateUtf8(text, kTruncatedOutputPrefixBytes);
+  return o;
+}
 
 // Truncates `s` to at most `max` bytes on a UTF-8 boundary.
 std::string TruncateUtf8(std::string_view s, size_t max) {
@@ -256,12 +267,11 @@ boost::json::object ResultJson(const CallResult& r, const ResultMask& mask) {
         {"error_bytes", r.error.size()}};
   } else {
     const std::vector<std::string>& forms = mask.forms;
-    if (r.output_json.size() > kMaxResultOutputBytes) {
-      // Masked before it is cut, so no cut can leave a part of a value.
+    if (r.output_json.size() > std::min(r.max_output_bytes, kMaxResultOutputBytes)) {
+      // Masked before it is cut or digested, so no cut leaves a part of a value and the
+      // digest confirms no guess of one.
       const std::string text = audit::Redactor::MaskSecrets(r.output_json, forms);
-      o["output"] = TruncateUtf8(text, kMaxResultOutputBytes) + "...[truncated " +
-                    std::to_string(r.output_json.size()) + " bytes]";
-      o["output_truncated"] = true;
+      o["output"] = TruncatedOutput(text, r.output_json.size(), /*digest=*/true);
     } else if (!r.output_json.empty()) {
       boost::system::error_code ec;
       boost::json::value v = boost::json::parse(r.output_json, ec);

@@ -95,9 +95,15 @@ std::string MaskedOutputJson(std::string_view output_json, const std::vector<std
 // True when `recorded_args` holds a value redacted as audit::Redactor::Hash writes it.
 bool HasRedactedArgs(const boost::json::object& recorded_args);
 
+// The marker kept for an output cut at a limit (truncated JSON is not JSON):
+// {"truncated": true, "bytes": `bytes` (the whole output's), "sha256" (with `digest`: of
+// `text`), "prefix": `text`'s first KiB}. `text` must already be masked where it is stored.
+boost::json::object TruncatedOutput(std::string_view text, size_t bytes, bool digest);
+
 // The result as stored and audited: output and error masked with `mask` (or left out,
-// with a "withheld" member saying so and their sizes), then capped at
-// kMaxResultOutputBytes.
+// with a "withheld" member saying so and their sizes), then cut: an output over
+// min(r.max_output_bytes, kMaxResultOutputBytes) is kept as TruncatedOutput of its masked
+// text, an error at kMaxResultOutputBytes.
 boost::json::object ResultJson(const CallResult& r, const ResultMask& mask = {});
 
 // Truncates `s` to at most `max` bytes on a UTF-8 boundary.

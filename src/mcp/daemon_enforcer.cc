@@ -14,6 +14,7 @@
 #include "common/decision_json.h"
 #include "common/json.h"
 #include "core/app/approvals.h"
+#include "core/app/calls.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
 #include "outbound/tls_client.h"
@@ -75,6 +76,14 @@ std::optional<Decision> DecisionFromReply(const json::object& o) {
     d = core::ReleasedBeforeDecision(id != nullptr && id->is_string() ? id->get_string() : "", d);
   }
   return parsed;
+}
+
+// A call's output (or a rehearsal's) as sent to the daemon: whole up to what the daemon
+// keeps, else the transport marker the daemon's core masks (its body limit is 1 MiB).
+json::value OutputForDaemon(const std::string& output_json) {
+  const std::string sent = core::OutputCutForTransport(output_json, core::kMaxResultOutputBytes);
+  auto out = ParseJsonStrict(sent, JsonLimits{kMaxReplyBytes, 128});
+  return out.ok() ? std::move(*out) : json::value(sent);
 }
 
 }  // namespace
@@ -254,10 +263,7 @@ Enforcer::Outcome DaemonEnforcer::Rehearsed(const Outcome& pending, ToolCall cal
   json::value args(std::move(call.args));
   audit::Redactor::MaskSecretsInJson(&args, call.mask_values);  // as Decide sent them
   json::object body{{"ok", result.ok}, {"args", std::move(args)}};
-  if (!result.output_json.empty()) {
-    auto out = ParseJsonStrict(result.output_json, JsonLimits{kMaxReplyBytes, 128});
-    body["output"] = out.ok() ? std::move(*out) : json::value(result.output_json);
-  }
+  if (!result.output_json.empty()) body["output"] = OutputForDaemon(result.output_json);
   if (!result.error.empty()) body["error"] = result.error;
   auto r = Exchange("POST", "/v1/calls/" + pending.call_id + "/rehearsal", ToJsonText(body),
                     options_.request_timeout);
@@ -384,10 +390,7 @@ Status DaemonEnforcer::RecordResult(std::string_view call_id, const ToolResult& 
   if (!SafeId(call_id)) return Error::Invalid("no valid call id to record a result for");
   json::object body;
   body["ok"] = result.ok;
-  if (!result.output_json.empty()) {
-    auto out = ParseJsonStrict(result.output_json, JsonLimits{kMaxReplyBytes, 128});
-    body["output"] = out.ok() ? std::move(*out) : json::value(result.output_json);
-  }
+  if (!result.output_json.empty()) body["output"] = OutputForDaemon(result.output_json);
   if (!result.error.empty()) body["error"] = result.error;
   auto r = Exchange("POST", "/v1/calls/" + std::string(call_id) + "/result", ToJsonText(body),
                     options_.request_timeout);

@@ -9,7 +9,6 @@
 #include <boost/json.hpp>
 
 #include "audit/redact.h"
-#include "common/crypto.h"
 #include "common/json.h"
 #include "core/app/tool_views.h"
 #include "mcp/framing.h"
@@ -21,12 +20,10 @@ namespace interlock::mcp {
 
 namespace json = boost::json;
 
-using gateway_internal::CapOutput;
 using gateway_internal::InOwnIdSpace;
 using gateway_internal::IssuedId;
 using gateway_internal::kDecisionMetaKey;
 using gateway_internal::kGatewayRule;
-using gateway_internal::kMaxRecordedOutputBytes;
 using gateway_internal::kOwnIdPrefix;
 using gateway_internal::kUnnamedTool;
 using gateway_internal::Log;
@@ -57,15 +54,6 @@ std::string RecordedToolName(const json::value* params) {
 }
 
 std::string Quoted(std::string_view s) { return CanonicalJson(json::value(json::string(s))); }
-
-std::string CapOutput(const json::value& v) {
-  std::string text = CanonicalJson(v);
-  if (text.size() <= kMaxRecordedOutputBytes) return text;
-  return CanonicalJson(json::object{{"truncated", true},
-                                    {"bytes", text.size()},
-                                    {"sha256", Sha256Hex(text)},
-                                    {"prefix", text.substr(0, 1024)}});
-}
 
 }  // namespace gateway_internal
 

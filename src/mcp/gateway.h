@@ -184,7 +184,9 @@ struct ToolResult {
     return r;
   }
   bool ok = true;
-  std::string output_json;  // canonical JSON, capped, secrets masked
+  // Canonical JSON, the upstreams' secrets masked; whole: the core masks the call's
+  // redacted values in it before cutting it (core::ResultJson).
+  std::string output_json;
   std::string error;
   // Outcome receipts: the connections the server made during the call (canonical JSON
   // array, GatewayOptions::egress_receipts); empty: none.

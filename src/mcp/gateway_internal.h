@@ -16,7 +16,6 @@
 
 namespace interlock::mcp::gateway_internal {
 
-inline constexpr size_t kMaxRecordedOutputBytes = 64 * 1024;
 inline constexpr char kGatewayRule[] = "mcp.gateway";
 // The _meta key of the decision object in a denial (MCP _meta naming: a reverse-DNS-like
 // prefix the specification does not reserve, then a name).
@@ -66,10 +65,6 @@ struct ElicitModes {
   bool url = false;
 };
 ElicitModes ElicitModesOf(const boost::json::object* capabilities);
-
-// A tool's output as recorded: canonical JSON, or its size, hash and prefix when larger
-// than kMaxRecordedOutputBytes.
-std::string CapOutput(const boost::json::value& v);
 
 }  // namespace interlock::mcp::gateway_internal
 

@@ -18,7 +18,6 @@ namespace interlock::mcp {
 
 namespace json = boost::json;
 
-using gateway_internal::CapOutput;
 using gateway_internal::kGatewayRule;
 
 namespace {
@@ -125,7 +124,7 @@ ToolResult Gateway::RunRehearsal(const std::string& tool, const Rehearsal& r, He
     audit::Redactor::MaskSecretsInJson(&v, options_.secrets);  // a staging server's too
     const json::value* is_error = v.get_object().if_contains("isError");
     out.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-    out.output_json = CapOutput(v);
+    out.output_json = CanonicalJson(v);
     if (!out.ok) out.error = ErrorText(v.get_object());
   } else {
     const json::value* e = response->if_contains("error");

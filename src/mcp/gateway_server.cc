@@ -20,7 +20,6 @@ namespace interlock::mcp {
 
 namespace json = boost::json;
 
-using gateway_internal::CapOutput;
 using gateway_internal::InOwnIdSpace;
 using gateway_internal::IssuedId;
 using gateway_internal::kMaxRecordedServerRefusals;
@@ -127,7 +126,7 @@ ToolResult Gateway::TakeToolResult(const std::string& tool, json::value& result)
   ToolResult r;
   const json::value* is_error = result.get_object().if_contains("isError");
   r.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-  r.output_json = CapOutput(result);
+  r.output_json = CanonicalJson(result);
   // scope: the client sees only the allowed top-level fields of structuredContent.
   if (json::value* sc = result.get_object().if_contains("structuredContent");
       sc != nullptr && sc->is_object()) {
@@ -625,7 +624,7 @@ bool Gateway::HandleInputRequired(json::object& msg, const Pending& p) {
   }
   if (refuse.empty() && legacy_client_.load()) refuse = AskLegacyClient(result->get_object(), p);
   if (!refuse.empty()) {
-    FailCall(p, refuse, CapOutput(*result));
+    FailCall(p, refuse, CanonicalJson(*result));
     return true;
   }
   if (legacy_client_.load()) return true;  // asked; the last answer retries the call

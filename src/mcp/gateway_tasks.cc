@@ -34,7 +34,6 @@ namespace interlock::mcp {
 
 namespace json = boost::json;
 
-using gateway_internal::CapOutput;
 using gateway_internal::Log;
 using gateway_internal::Quoted;
 
@@ -448,7 +447,7 @@ void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
   }
   ToolResult r;
   r.ok = false;
-  r.output_json = CapOutput(*result);
+  r.output_json = CanonicalJson(*result);
   r.error = why;
   (void)RecordTaskOnce(p.task_id, std::move(r));
   CancelTaskAtServer(p.task_id, authorization);

@@ -11,7 +11,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "common/crypto.h"
 #include "common/json.h"
 #include "common/json_write.h"
 #include "core/app/tool_calls.h"
@@ -461,14 +460,10 @@ Result<core::CallResult> Api::ParseResultBody(const json::object& o) const {
         0, std::min<size_t>(err->as_string().size(), kMaxReasonBytes * 4)));
   }
   if (auto* out = o.if_contains("output"); out && !out->is_null()) {
-    std::string canonical = CanonicalJson(*out);
-    if (canonical.size() > options_.max_output_bytes) {
-      // Truncated JSON is not JSON: keep a marker with the size and digest instead.
-      canonical = json::serialize(json::object{
-          {"truncated", true}, {"bytes", canonical.size()}, {"sha256", Sha256Hex(canonical)}});
-    }
-    result.output_json = std::move(canonical);
+    // Cut by the core once masked (limits.max_output_bytes; core::ResultJson).
+    result.output_json = CanonicalJson(*out);
   }
+  result.max_output_bytes = options_.max_output_bytes;
   if (auto* u = o.if_contains("usage"); u && !u->is_null()) {
     auto usage = core::UsageFromJson(*u);
     if (!usage.ok()) return usage.error();

@@ -22,7 +22,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
 
-#include "common/crypto.h"
 #include "common/json.h"
 #include "core/app/calls.h"
 #include "core/app/claude_code.h"
@@ -173,8 +172,8 @@ void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::Hoo
               in.tool_response.is_object() ? in.tool_response.get_object().if_contains("is_error")
                                            : nullptr;
           result.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-          result.output_json =
-              core::CappedOutputJson(CanonicalJson(in.tool_response), options_.max_output_bytes);
+          result.output_json = CanonicalJson(in.tool_response);
+          result.max_output_bytes = options_.max_output_bytes;
           if (Status s = calls_.RecordResult(call_id, c.principal.agent_id, c.principal.name,
                                              std::move(result));
               !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {

@@ -997,4 +997,6 @@ Result<int64_t> PostgresStore::PruneCalls(TimePoint cutoff, int64_t limit) {
   return impl_->Read<int64_t>([&](PgConn& c) { return internal::PgPruneCalls(c, cutoff, limit); });
 }
 
+const audit::Redactor* PostgresStore::redactor() const { return &impl_->redactor(); }
+
 }  // namespace interlock::store

@@ -127,6 +127,7 @@ class PostgresStore final : public core::Store {
   Status AddUsageOnce(std::string_view run_id, std::string_view agent_id, const Usage& usage,
                       const core::IdempotencyKey& key) override;
   bool KeepsSequenceState() const override { return true; }  // runs.sequence_json
+  const audit::Redactor* redactor() const override;
 
   // Store
   Result<std::string> CreateToken(core::Role role, std::string_view name, std::string_view agent_id,

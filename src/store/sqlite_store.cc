@@ -769,4 +769,6 @@ Status SqliteStore::ReadOnWriter(const WriterFn& fn) {
   });
 }
 
+const audit::Redactor* SqliteStore::redactor() const { return &impl_->redactor(); }
+
 }  // namespace interlock::store

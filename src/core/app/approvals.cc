@@ -98,8 +98,9 @@ Result<StoredCall> Approvals::AnswerAsLocalUser(const LocalAnswer& answer) {
     (void)Withdraw(approval_id, answer.agent_id, answer.principal, why);
     return Error{voted.error().kind, why};
   }
-  return store_->ReleaseCall(answer.call_id, answer.agent_id, answer.principal, clock_->Now(),
-                             answer.policies);
+  return OpenSealedArguments(
+      *store_, store_->ReleaseCall(answer.call_id, answer.agent_id, answer.principal, clock_->Now(),
+                                   answer.policies));
 }
 
 Result<Approval> Approvals::Withdraw(std::string_view approval_id, std::string_view agent_id,
@@ -128,7 +129,28 @@ Result<StoredCall> Approvals::Release(std::string_view call_id, std::string_view
                                       std::string_view principal,
                                       std::shared_ptr<const policy::PolicySet> policies) {
   if (policies == nullptr && policies_ != nullptr) policies = policies_->Current();
-  return store_->ReleaseCall(call_id, agent_id, principal, clock_->Now(), std::move(policies));
+  return OpenSealedArguments(*store_, store_->ReleaseCall(call_id, agent_id, principal,
+                                                          clock_->Now(), std::move(policies)));
+}
+
+Result<StoredCall> OpenSealedArguments(const ApprovalStore& store, Result<StoredCall> call) {
+  if (!call.ok()) return call;
+  Decision& d = call->record.decision;
+  if (d.sealed_arguments.empty()) return call;
+  const audit::Redactor* redactor = store.redactor();
+  if (redactor == nullptr || !d.arguments) {
+    return Error::Unavailable("the reviewer's edited arguments of call " + call->record.call_id +
+                              " are sealed, and this store has no audit key to open them");
+  }
+  Result<boost::json::object> opened =
+      redactor->OpenFields(std::move(*d.arguments), d.sealed_arguments, call->record.call_id);
+  if (!opened.ok()) {
+    return Error::Corrupt("the reviewer's edited arguments of call " + call->record.call_id +
+                          " cannot be opened: " + opened.error().message);
+  }
+  d.arguments = std::move(opened).value();
+  d.sealed_arguments.clear();
+  return call;
 }
 
 Result<StoredCall> Approvals::ReleaseToRun(std::string_view call_id, std::string_view agent_id,

@@ -4,8 +4,8 @@
 
 #include <boost/json.hpp>
 
-#include "common/crypto.h"
 #include "core/app/kills.h"
+#include "core/run_txn.h"
 
 namespace interlock::core {
 
@@ -43,7 +43,7 @@ void Calls::AddRedactedValues(std::string_view call_id, CallResult* result) cons
   if (!result->redacted_args) return;
   // A reviewer's edit (docs/approvals.md) is in the call's decision, and the tool ran with
   // it, perhaps on another daemon: the edited values of the same fields are masked too.
-  Result<StoredCall> call = store_->GetCall(call_id);
+  Result<StoredCall> call = OpenSealedArguments(*store_, store_->GetCall(call_id));
   if (!call.ok() || !call->record.decision.arguments) return;
   boost::json::object& kept = *result->redacted_args;
   const boost::json::object& edited = *call->record.decision.arguments;
@@ -139,14 +139,15 @@ Status Calls::AddUsage(std::string_view run_id, std::string_view agent_id, const
   return store_->AddUsageOnce(run_id, agent_id, usage, key);
 }
 
-Result<StoredCall> Calls::GetCall(std::string_view call_id) { return store_->GetCall(call_id); }
+Result<StoredCall> Calls::GetCall(std::string_view call_id) {
+  return OpenSealedArguments(*store_, store_->GetCall(call_id));
+}
 
 std::string ApprovalIdOf(std::string_view call_id) { return core::ApprovalIdForCall(call_id); }
 
-std::string CappedOutputJson(std::string canonical, size_t max_bytes) {
+std::string OutputCutForTransport(std::string canonical, size_t max_bytes) {
   if (canonical.size() <= max_bytes) return canonical;
-  return boost::json::serialize(boost::json::object{
-      {"truncated", true}, {"bytes", canonical.size()}, {"sha256", Sha256Hex(canonical)}});
+  return boost::json::serialize(TruncatedOutput(canonical, canonical.size(), /*digest=*/false));
 }
 
 Status Calls::KillSwitchClear(std::string_view agent_id, std::string_view run_id) {

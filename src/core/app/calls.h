@@ -131,9 +131,11 @@ class Calls {
 // The id of the approval a call decided APPROVAL_REQUIRED waits on.
 std::string ApprovalIdOf(std::string_view call_id);
 
-// A result's output as kept: its canonical JSON, or over `max_bytes` a marker with its
-// size and SHA-256 (truncated JSON is not JSON).
-std::string CappedOutputJson(std::string canonical, size_t max_bytes);
+// A result's output cut to be sent to another process that records it (a daemon's body
+// limit): its canonical JSON, or over `max_bytes` a marker {"truncated", "bytes", "prefix"}
+// that the receiving core masks, the prefix's cut end included. Never a digest: one of the
+// unmasked output would let a reader of the audit log confirm a guess of a redacted value.
+std::string OutputCutForTransport(std::string canonical, size_t max_bytes);
 
 }  // namespace interlock::core
 

@@ -73,9 +73,18 @@ struct CallRecord {
 };
 
 // What an agent reports after executing an allowed call.
+// Results larger than this (output or error, in bytes) are truncated with a marker.
+inline constexpr size_t kMaxResultOutputBytes = 64 * 1024;
+
 struct CallResult {
   bool ok = true;
-  std::string output_json;  // canonical JSON of the output, already size-capped
+  // Canonical JSON of the output as the tool gave it. The core masks it, then cuts it at
+  // max_output_bytes (core::ResultJson): a door never cuts it first, except to send it to
+  // another process (core::OutputCutForTransport).
+  std::string output_json;
+  // The most of the output kept (a door's configured limit; never above
+  // kMaxResultOutputBytes). A longer output is kept as a marker (core::ResultJson).
+  size_t max_output_bytes = kMaxResultOutputBytes;
   std::string error;
   Usage usage;
   // Outcome receipts (docs/mcp.md#outcome-receipts): the canonical JSON array of the
@@ -100,9 +109,6 @@ struct CallResult {
   // (core::RecordResultInTxn). nullopt: not known.
   std::optional<boost::json::object> redacted_args;
 };
-
-// Results larger than this (output or error, in bytes) are truncated with a marker.
-inline constexpr size_t kMaxResultOutputBytes = 64 * 1024;
 
 // The engine step a store runs inside its atomic unit: given the request's call (passed
 // back so the Guard need not keep a copy of it), the run's state (with the

@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/crypto.h"
 #include "subprocess.h"
 #include "temp_dir.h"
 
@@ -95,6 +96,57 @@ TEST(RedactedEchoMcpTest, EchoToolEchoingRedactedMessageIsStoredMasked) {
   const std::string bytes = Bytes(dir.path() + "/state");
   EXPECT_EQ(bytes.find("sk-ECHO"), std::string::npos);
   EXPECT_NE(bytes.find("Echo: [REDACTED]"), std::string::npos);
+}
+
+// Tests the attack on a long output's digest: a reader of the audit log who knows the rest
+// of the output hashes it with each guess of the redacted value. The echo of a 70 KB
+// redacted message is over the 64 KiB the store keeps: the gateway hands the whole output
+// to the core, which masks it before it cuts it, so the recorded marker's prefix and
+// digest are of "Echo: [REDACTED]"-masked text and no part of the message is stored.
+TEST(RedactedEchoMcpTest, LongEchoIsCutOnlyAfterItIsMasked) {
+  ASSERT_EQ(RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"),
+            "");
+  TempDir dir;
+  const std::string policy = dir.Write("policy.yaml", kPolicy);
+  std::filesystem::create_directories(dir.path() + "/state");
+  const std::string store = dir.path() + "/state/interlock.db";
+  const std::string message = "sk-LONG-" + std::string(70000, 'z');
+  const std::string call = json::serialize(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", 2},
+      {"method", "tools/call"},
+      {"params",
+       json::object{{"name", "echo"}, {"arguments", json::object{{"message", message}}}}}});
+  const std::string msgs = dir.Write("msgs.jsonl", call + "\n");
+  ProcessResult r =
+      RunProcess({"/usr/bin/env", "node", kClient, msgs, "--", kInterlock, "mcp", "--policy",
+                  policy, "--store", store, "--", "node", kEverything, "stdio"},
+                 "", 90s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Echo: sk-LONG-zzz"), std::string::npos) << r.out.substr(0, 300);
+  std::string run_id;
+  if (size_t at = r.err.find(", run "); at != std::string::npos) {
+    run_id = r.err.substr(at + 6, r.err.find_first_of(", \n", at + 6) - at - 6);
+  }
+  ASSERT_FALSE(run_id.empty()) << r.err;
+  ProcessResult replay =
+      RunProcess({kInterlock, "replay", run_id, "--store", store, "--format", "json"}, "", 60s);
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_EQ(replay.out.find("sk-LONG"), std::string::npos) << replay.out.substr(0, 2000);
+  EXPECT_EQ(replay.out.find("zzzz"), std::string::npos) << replay.out.substr(0, 2000);
+  EXPECT_NE(replay.out.find("\"truncated\":true"), std::string::npos) << replay.out.substr(0, 2000);
+  EXPECT_NE(replay.out.find("Echo: [REDACTED]"), std::string::npos) << replay.out.substr(0, 2000);
+  // The digest is of the masked text, never of what the server sent.
+  const size_t at = replay.out.find("\"sha256\":\"");
+  ASSERT_NE(at, std::string::npos) << replay.out.substr(0, 2000);
+  const std::string digest = replay.out.substr(at + 10, 64);
+  auto output_with = [](const std::string& text) {
+    return R"({"content":[{"text":"Echo: )" + text + R"(","type":"text"}]})";
+  };
+  EXPECT_EQ(digest, Sha256Hex(output_with("[REDACTED]")));
+  EXPECT_NE(digest, Sha256Hex(output_with(message)));
+  const std::string bytes = Bytes(dir.path() + "/state");
+  EXPECT_EQ(bytes.find("sk-LONG"), std::string::npos);
 }
 
 }  // namespace

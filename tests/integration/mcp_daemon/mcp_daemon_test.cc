@@ -498,6 +498,70 @@ TEST_F(McpDaemonTest, DaemonPostToolUseRecordsTheResultOfTheDecidedCall) {
   EXPECT_NE(undecided.err.find("UNDECIDED"), std::string::npos) << undecided.err;
 }
 
+// Tests a tool output over the daemon's 1 MiB request limit (a 2 MiB file read): with
+// --daemon the PostToolUse hook sends it cut to the transport marker instead of having the
+// whole report refused 413, and the daemon records the cut result.
+TEST_F(McpDaemonTest, DaemonPostToolUseOfAnOutputOverTheBodyLimitIsRecordedCut) {
+  const std::string fixtures =
+      std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/fixtures/claude_code_hook/";
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    EXPECT_TRUE(in) << path;
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  auto run = [&](const std::string& input, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "IL_TOKEN=" + cc_token_,
+                                     "XDG_STATE_HOME=" + state_,
+                                     kInterlock,
+                                     "hook",
+                                     "claude-code",
+                                     "--daemon",
+                                     url_,
+                                     "--token-env",
+                                     "IL_TOKEN"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunProcess(argv, input, 30s);
+  };
+  json::value pre_in = json::parse(read(fixtures + "read.json"));
+  pre_in.as_object()["tool_use_id"] = "toolu_big_output";
+  ProcessResult pre = run(json::serialize(pre_in), {});
+  ASSERT_EQ(pre.exit_code, 0) << pre.err;
+  ASSERT_NE(pre.out.find("hookSpecificOutput"), std::string::npos) << pre.out << pre.err;
+  ASSERT_EQ(HookDecision(pre), "allow") << pre.out;
+  json::value post_in = json::parse(read(fixtures + "post_tool_use/read.json"));
+  post_in.as_object()["tool_use_id"] = "toolu_big_output";
+  post_in.as_object()["tool_response"] = json::object{
+      {"type", "text"}, {"file", json::object{{"content", std::string(2 << 20, 'b')}}}};
+  ProcessResult post = run(json::serialize(post_in), {"--event", "post-tool-use"});
+  ASSERT_EQ(post.exit_code, 0) << post.err;
+  const size_t at = post.err.find("recorded the result of call ");
+  ASSERT_NE(at, std::string::npos) << post.err;
+  std::string call = post.err.substr(at + 28);
+  call = call.substr(0, call.find_first_of(" \n"));
+  HttpResult got = client_->Request("GET", "/v1/calls/" + call, "", reviewer_);
+  ASSERT_EQ(got.status, 200) << got.body.substr(0, 500);
+  ASSERT_TRUE(got.json.as_object().contains("result")) << got.body.substr(0, 800);
+  EXPECT_EQ(got.json.at("result").at("ok"), true) << got.body.substr(0, 800);
+  ProcessResult audit = RunProcess(
+      {kInterlock, "audit", "export", "--store", daemon_->store(), "--since", "2000-01-01"}, "",
+      30s);
+  std::optional<json::object> output;
+  for (size_t from = 0, end; (end = audit.out.find('\n', from)) != std::string::npos;
+       from = end + 1) {
+    json::value rec = json::parse(audit.out.substr(from, end - from));
+    const json::object& o = rec.as_object();
+    if (o.contains("call_id") && o.at("call_id") == json::value(call) && o.at("type") == "result") {
+      output = o.at("data").at("output").as_object();
+    }
+  }
+  ASSERT_TRUE(output.has_value()) << audit.out.substr(0, 3000) << audit.err;
+  EXPECT_EQ(output->at("truncated"), true);
+  EXPECT_GT(output->at("bytes").to_number<int64_t>(), 2 << 20);
+  EXPECT_LE(output->at("prefix").as_string().size(), 1024u);
+  EXPECT_FALSE(output->contains("sha256"));  // a digest of unmasked text is never sent
+}
+
 // Tests that with --daemon a call needing approval is not handed to Claude Code's local
 // prompt: the hook waits, and a reviewer's approval given during the wait is an allow.
 TEST_F(McpDaemonTest, DaemonHookWaitsForAnApprovalGivenDuringTheWait) {

@@ -9,6 +9,16 @@
 namespace interlock {
 namespace {
 
+using namespace std::string_literals;
+
+std::string HexDecodeForTest(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
 // Tests SHA-256 against FIPS 180-2 vectors.
 TEST(CryptoTest, Sha256KnownAnswers) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -63,5 +73,28 @@ TEST(CryptoTest, ConstantTimeEquals) {
   EXPECT_TRUE(ConstantTimeEquals("", ""));
 }
 
+// Tests AES-256-GCM against NIST's test case 14 (key and IV of zeros, one zero block) and
+// that a flipped bit anywhere, other associated data or another key fails to open.
+TEST(CryptoTest, AeadSealsAndRefusesAnyChange) {
+  const std::string key(32, '\0');
+  const std::string sealed = AeadSeal(key, "call_1\0password"s, "{\"v\":\"s3cr3t\"}");
+  ASSERT_EQ(sealed.size(), 12 + 14 + 16u);
+  EXPECT_EQ(AeadOpen(key, "call_1\0password"s, sealed), "{\"v\":\"s3cr3t\"}");
+  EXPECT_NE(AeadSeal(key, "a", "x"), AeadSeal(key, "a", "x"));  // a fresh nonce each time
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    std::string bad = sealed;
+    bad[i] = static_cast<char>(bad[i] ^ 0x01);
+    EXPECT_FALSE(AeadOpen(key, "call_1\0password"s, bad).has_value()) << i;
+  }
+  EXPECT_FALSE(AeadOpen(key, "call_2\0password"s, sealed).has_value());
+  EXPECT_FALSE(AeadOpen(std::string(32, '\1'), "call_1\0password"s, sealed).has_value());
+  EXPECT_FALSE(AeadOpen(key, "", sealed.substr(0, 27)).has_value());
+  // NIST GCM test case 14: AES-256, K = IV = 0^96, P = 0^128.
+  std::string c14 = std::string(12, '\0');
+  c14 += HexDecodeForTest("cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919");
+  EXPECT_EQ(AeadOpen(key, "", c14), std::string(16, '\0'));
+}
+
 }  // namespace
+
 }  // namespace interlock

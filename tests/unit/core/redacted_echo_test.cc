@@ -10,7 +10,9 @@
 #include <boost/json.hpp>
 
 #include "audit/redact.h"
+#include "common/crypto.h"
 #include "common/time.h"
+#include "core/app/calls.h"
 #include "core/app/offline_run.h"
 #include "core/redacted_values.h"
 #include "core/run_txn.h"
@@ -123,6 +125,38 @@ TEST(RedactedEchoTest, TruncatedOutputsLeaveNoPartOfTheValue) {
   s = Stored(Output(json::serialize(marker)), args);
   EXPECT_EQ(s.find("hunter2"), std::string::npos) << s;
   EXPECT_NE(s.find("abc [REDACTED]"), std::string::npos) << s;
+}
+
+// Tests the attack on a cut output's digest: a reader of the audit log who knows the rest
+// of a long output (a template, a file) hashes it with each guess of the redacted value
+// until the digest matches. The digest is of the masked text, so no guess confirms.
+TEST(RedactedEchoTest, CutOutputDigestConfirmsNoGuessOfTheValue) {
+  const json::object args{{"password", "hunter2"}};
+  const std::string known(kMaxResultOutputBytes, 'k');
+  const std::string output = json::serialize(json::value(known + " pw=hunter2"));
+  const json::value stored = json::parse(Stored(Output(output), args));
+  const json::object& marker = stored.at("output").as_object();
+  EXPECT_EQ(marker.at("truncated"), true);
+  EXPECT_EQ(marker.at("bytes").to_number<size_t>(), output.size());
+  const std::string digest(marker.at("sha256").as_string());
+  EXPECT_NE(digest, Sha256Hex(output));  // the guess "hunter2" does not confirm
+  EXPECT_EQ(digest, Sha256Hex(json::serialize(json::value(known + " pw=[REDACTED]"))));
+  EXPECT_EQ(marker.at("prefix").as_string().size(), 1024u);
+}
+
+// Tests that a door sending an output to another process (the MCP gateway and the hook to
+// a daemon) cuts it to a marker without a digest, whose prefix's cut value the receiving
+// core masks; an output within the limit passes whole.
+TEST(RedactedEchoTest, TransportCutHasNoDigestAndItsCutValueIsMasked) {
+  const json::object args{{"password", "hunter2-long-secret"}};
+  const std::string output =
+      json::serialize(json::value(std::string(1017, 'x') + "hunter2-long-secret"));
+  const std::string sent = OutputCutForTransport(output, 512);
+  EXPECT_EQ(sent.find("sha256"), std::string::npos) << sent;
+  const std::string s = Stored(Output(sent), args);
+  EXPECT_EQ(s.find("hunte"), std::string::npos) << s;
+  EXPECT_NE(s.find("[REDACTED]"), std::string::npos) << s;
+  EXPECT_EQ(OutputCutForTransport(output, output.size()), output);
 }
 
 // Tests the fail-safe: a call recorded with a redacted argument whose value is not known

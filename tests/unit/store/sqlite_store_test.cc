@@ -344,7 +344,8 @@ TEST(SqliteStoreTest, HistoryLastSeqAndStop) {
   EXPECT_LT(n, 3000u);
 }
 
-// Tests that a result's output over 64 KiB is stored truncated with a marker.
+// Tests that a result's output over 64 KiB is stored as the truncation marker (its size,
+// the digest of its masked text and its first KiB), and one over a door's own limit too.
 TEST(SqliteStoreTest, ResultOutputIsCapped) {
   TempDir dir;
   Fixture f(dir.File("s.db"));
@@ -357,8 +358,18 @@ TEST(SqliteStoreTest, ResultOutputIsCapped) {
   auto call = f.store->GetCall(r.call_id);
   ASSERT_TRUE(call.ok());
   ASSERT_TRUE(call->result.has_value());
-  EXPECT_LT(call->result->output_json.size(), core::kMaxResultOutputBytes + 100);
-  EXPECT_NE(call->result->output_json.find("[truncated"), std::string::npos);
+  EXPECT_LT(call->result->output_json.size(), 2048u);
+  EXPECT_NE(call->result->output_json.find("\"truncated\":true"), std::string::npos);
+  EXPECT_NE(call->result->output_json.find("\"bytes\":" + std::to_string(res.output_json.size())),
+            std::string::npos);
+  auto small = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read"));
+  res.output_json = "\"" + std::string(300, 'y') + "\"";
+  res.max_output_bytes = 100;  // a daemon's limits.max_output_bytes
+  ASSERT_TRUE(f.store->RecordResult(small.call_id, kAgentA, kAgentA, res, T0()).ok());
+  call = f.store->GetCall(small.call_id);
+  ASSERT_TRUE(call.ok() && call->result.has_value());
+  EXPECT_NE(call->result->output_json.find("\"bytes\":302"), std::string::npos)
+      << call->result->output_json;
 }
 
 // Tests that with max_steps 25 the first 25 of 30 calls are allowed, the 26th is

@@ -25,6 +25,7 @@
 #include "audit/sqlite_util.h"
 #include "audit/tail.h"
 #include "audit/verify.h"
+#include "core/app/approvals.h"
 #include "core/ports/store.h"
 #include "pg_cluster.h"
 #include "store/postgres_audit.h"
@@ -581,6 +582,48 @@ TYPED_TEST(ApprovalContract, EditedApproveIsWhatTheAgentRuns) {
   EXPECT_EQ(a->edited_args_sha256, std::string(64, 'e'));
   EXPECT_NE(a->args_sha256, a->edited_args_sha256);
   EXPECT_EQ(this->Vote(id, "bob", false).error().kind, ErrorKind::kAlreadyExists);
+}
+
+// Tests the attack on a reviewer's edit of a redacted argument: anyone who reads the
+// store (a backup, a replica, a DBA) would find the edited value, which the agent's door
+// must get back in plain text. The store keeps it sealed under the audit key, bound to the
+// call: the door gets it opened (core::OpenSealedArguments); a sealed value copied to
+// another call, or read with another deployment's key, does not open.
+TYPED_TEST(ApprovalContract, EditedRedactedArgumentIsSealedInTheStore) {
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  core::VoteRequest v;
+  v.approval_id = core::ApprovalIdForCall(c->call_id);
+  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
+  v.approve = true;
+  v.now = At(1);
+  v.edit = Edit(boost::json::object{{"env", "staging"}, {"password", "edited-s3cret"}});
+  v.edit->redact_fields = {"password"};
+  ASSERT_TRUE(this->store().Vote(v).ok());
+  this->backend_.Reopen();
+  Result<core::StoredCall> stored = this->store().GetCall(c->call_id);
+  ASSERT_TRUE(stored.ok());
+  const Decision& d = stored->record.decision;
+  ASSERT_TRUE(d.arguments.has_value());
+  EXPECT_EQ(d.sealed_arguments, std::vector<std::string>{"password"});
+  EXPECT_TRUE(d.arguments->at("password").as_string().starts_with("sealed:aes-256-gcm:"));
+  EXPECT_EQ(boost::json::serialize(DecisionToJson(d)).find("edited-s3cret"), std::string::npos);
+  Result<boost::json::object> replay = this->store().ReplayRun(run);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(boost::json::serialize(*replay).find("edited-s3cret"), std::string::npos);
+
+  Result<core::StoredCall> opened = core::OpenSealedArguments(this->store(), stored);
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  EXPECT_EQ(opened->record.decision.arguments->at("password").as_string(), "edited-s3cret");
+  EXPECT_EQ(opened->record.decision.arguments->at("env").as_string(), "staging");
+  EXPECT_TRUE(opened->record.decision.sealed_arguments.empty());
+
+  core::StoredCall moved = *stored;  // the sealed value pasted into another call's decision
+  moved.record.call_id = "call_other";
+  EXPECT_EQ(core::OpenSealedArguments(this->store(), moved).error().kind, ErrorKind::kCorrupt);
+  const audit::Redactor other("another deployment's key");
+  EXPECT_FALSE(other.OpenFields(*d.arguments, d.sealed_arguments, c->call_id).ok());
 }
 
 // Tests that edited arguments ride only on an approve of a one-approver call: a deny with
