@@ -212,8 +212,12 @@ GuardResponse Guard::CompleteRehearsal(std::string_view agent_id, std::string_vi
   if (!reported.redacted_args && redacted_values_ != nullptr) {
     reported.redacted_args = redacted_values_->Find(call_id, clock_->Now());
   }
+  // Its own record: cut here (not in the store's transaction) when over the limit; the
+  // real call's decision below takes its first bytes from the whole outcome.
+  CallResult recorded = reported;
+  CutOutputBeforeTheStore(&recorded);
   Result<CallRecord> planned =
-      store_->RecordRehearsal(call_id, agent_id, principal, reported, clock_->Now());
+      store_->RecordRehearsal(call_id, agent_id, principal, recorded, clock_->Now());
   if (!planned.ok()) return refuse(planned.error().kind, planned.error().message, "");
   if (redacted_values_ != nullptr) redacted_values_->Forget(call_id);
   const CallRecord& a = *planned;

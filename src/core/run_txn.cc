@@ -109,6 +109,16 @@ void MaskOutput(boost::json::value* v, const std::vector<std::string>& forms) {
 
 }  // namespace
 
+void CutOutputBeforeTheStore(CallResult* r) {
+  const size_t whole = r->output_json.size();
+  if (whole <= std::min(r->max_output_bytes, kMaxResultOutputBytes)) return;
+  const std::vector<std::string> forms =
+      r->redacted_args ? audit::Redactor::EchoForms(*r->redacted_args) : std::vector<std::string>{};
+  r->output_json = boost::json::serialize(TruncatedOutput(
+      audit::Redactor::MaskSecrets(std::move(r->output_json), forms), whole, /*digest=*/true));
+  r->output_bytes = whole;
+}
+
 boost::json::object TruncatedOutput(std::string_view text, size_t bytes, bool digest) {
   boost::json::object o{{"truncated", true}, {"bytes", bytes}};
   if (digest) o["sha256"] = Sha256Hex(text);
@@ -263,7 +273,7 @@ boost::json::object ResultJson(const CallResult& r, const ResultMask& mask) {
     // cannot mask (docs/audit.md#redaction).
     o["withheld"] = boost::json::object{
         {"reason", "the call has redacted arguments whose values are not known here"},
-        {"output_bytes", r.output_json.size()},
+        {"output_bytes", r.output_bytes != 0 ? r.output_bytes : r.output_json.size()},
         {"error_bytes", r.error.size()}};
   } else {
     const std::vector<std::string>& forms = mask.forms;

@@ -100,6 +100,13 @@ bool HasRedactedArgs(const boost::json::object& recorded_args);
 // `text`), "prefix": `text`'s first KiB}. `text` must already be masked where it is stored.
 boost::json::object TruncatedOutput(std::string_view text, size_t bytes, bool digest);
 
+// Cuts `r`'s output, when over its limit, on the caller's thread instead of in the store's
+// transaction (a store's writer is shared by every agent), exactly as ResultJson would:
+// masked with the echo forms of r->redacted_args first. Without those values the call is
+// either one without redacted arguments (nothing to mask) or one whose result is withheld
+// whole; r->output_bytes keeps the whole size for the withheld record.
+void CutOutputBeforeTheStore(CallResult* r);
+
 // The result as stored and audited: output and error masked with `mask` (or left out,
 // with a "withheld" member saying so and their sizes), then cut: an output over
 // min(r.max_output_bytes, kMaxResultOutputBytes) is kept as TruncatedOutput of its masked

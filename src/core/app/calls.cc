@@ -57,6 +57,11 @@ void Calls::AddRedactedValues(std::string_view call_id, CallResult* result) cons
   for (auto& [k, v] : more) kept[k] = std::move(v);
 }
 
+void Calls::Prepare(std::string_view call_id, CallResult* result) const {
+  AddRedactedValues(call_id, result);
+  CutOutputBeforeTheStore(result);
+}
+
 void Calls::Recorded(std::string_view call_id, const Status& s) {
   if (s.ok() && redacted_values_ != nullptr) redacted_values_->Forget(call_id);
 }
@@ -64,7 +69,7 @@ void Calls::Recorded(std::string_view call_id, const Status& s) {
 Status Calls::RecordResult(std::string_view call_id, std::string_view agent_id,
                            std::string_view principal, CallResult result) {
   result.policies = policies_->Current();
-  AddRedactedValues(call_id, &result);
+  Prepare(call_id, &result);
   Status s = store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
   Recorded(call_id, s);
   return s;
@@ -73,7 +78,7 @@ Status Calls::RecordResult(std::string_view call_id, std::string_view agent_id,
 Status Calls::RecordEgressResult(std::string_view call_id, std::string_view agent_id,
                                  std::string_view principal, CallResult result) {
   result.policies = nullptr;
-  AddRedactedValues(call_id, &result);
+  Prepare(call_id, &result);
   Status s = store_->RecordResult(call_id, agent_id, principal, result, clock_->Now());
   Recorded(call_id, s);
   return s;
@@ -94,7 +99,7 @@ void Calls::RecordEgressResultAsync(std::string_view call_id, std::string_view a
 
 void Calls::QueueResult(std::string_view call_id, std::string_view agent_id,
                         std::string_view principal, CallResult result, StatusCallback done) {
-  AddRedactedValues(call_id, &result);
+  Prepare(call_id, &result);
   store_->RecordResultAsync(
       call_id, agent_id, principal, result, clock_->Now(),
       // The facade may be gone when the store commits; the kept values are not.

@@ -112,6 +112,9 @@ class Calls {
   // Sets result->redacted_args from what the Guard kept for call_id, unless set already,
   // with the values of the same fields in a reviewer's edit of the call.
   void AddRedactedValues(std::string_view call_id, CallResult* result) const;
+  // AddRedactedValues, then the output cut where it is over its limit
+  // (core::CutOutputBeforeTheStore): what every result goes through before the store.
+  void Prepare(std::string_view call_id, CallResult* result) const;
   // Queues `result` (its policies set) with the values kept for the call; they are forgotten
   // once it is stored.
   void QueueResult(std::string_view call_id, std::string_view agent_id, std::string_view principal,

@@ -85,6 +85,9 @@ struct CallResult {
   // The most of the output kept (a door's configured limit; never above
   // kMaxResultOutputBytes). A longer output is kept as a marker (core::ResultJson).
   size_t max_output_bytes = kMaxResultOutputBytes;
+  // The whole output's size when output_json holds the marker of an output the core cut
+  // before the store's transaction (core::CutOutputBeforeTheStore); 0: output_json's.
+  size_t output_bytes = 0;
   std::string error;
   Usage usage;
   // Outcome receipts (docs/mcp.md#outcome-receipts): the canonical JSON array of the

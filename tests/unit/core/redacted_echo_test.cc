@@ -144,6 +144,34 @@ TEST(RedactedEchoTest, CutOutputDigestConfirmsNoGuessOfTheValue) {
   EXPECT_EQ(marker.at("prefix").as_string().size(), 1024u);
 }
 
+// Tests that cutting a long output before the store's transaction (on the caller's
+// thread, so a 1 MiB result does not stall the writer every agent shares) stores exactly
+// what the cut in the transaction stores: with the values known, without any redacted
+// argument, and withheld (the whole output's size kept).
+TEST(RedactedEchoTest, CutBeforeTheStoreStoresWhatTheTransactionWould) {
+  const json::object plain{{"password", "hunter2-long-secret"}};
+  const json::object recorded = Recorded(plain, {"password"});
+  const std::string output =
+      json::serialize(json::value(std::string(kMaxResultOutputBytes, 'x') + "hunter2-long-secret"));
+  for (const bool known : {true, false}) {
+    CallResult whole = Output(output);
+    if (known)
+      whole.redacted_args = RedactedValues::Pick(plain, std::vector<std::string>{"password"});
+    CallResult cut = whole;
+    CutOutputBeforeTheStore(&cut);
+    EXPECT_LT(cut.output_json.size(), 2048u);
+    EXPECT_EQ(cut.output_bytes, output.size());
+    for (const json::object& args : {recorded, json::object{{"q", "x"}}}) {
+      const ResultMask mask_whole = ResultMaskFor(kRedactor, args, whole.redacted_args);
+      const ResultMask mask_cut = ResultMaskFor(kRedactor, args, cut.redacted_args);
+      EXPECT_EQ(mask_cut.withhold, !known && args.contains("password"));
+      EXPECT_EQ(json::serialize(ResultJson(cut, mask_cut)),
+                json::serialize(ResultJson(whole, mask_whole)))
+          << known;
+    }
+  }
+}
+
 // Tests that a door sending an output to another process (the MCP gateway and the hook to
 // a daemon) cuts it to a marker without a digest, whose prefix's cut value the receiving
 // core masks; an output within the limit passes whole.
