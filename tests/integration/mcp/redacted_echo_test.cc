@@ -53,6 +53,34 @@ std::string Bytes(const std::string& dir) {
   return all;
 }
 
+// One echo of `message` through `interlock mcp` (its store in DIR/state), by the SDK
+// client: what the client got, and the run the gateway recorded it in.
+struct Echoed {
+  ProcessResult client;
+  std::string store, run_id;
+};
+Echoed EchoThroughTheGateway(const TempDir& dir, const std::string& message) {
+  Echoed e;
+  const std::string policy = dir.Write("policy.yaml", kPolicy);
+  std::filesystem::create_directories(dir.path() + "/state");
+  e.store = dir.path() + "/state/interlock.db";
+  const std::string call = json::serialize(json::object{
+      {"jsonrpc", "2.0"},
+      {"id", 2},
+      {"method", "tools/call"},
+      {"params",
+       json::object{{"name", "echo"}, {"arguments", json::object{{"message", message}}}}}});
+  const std::string msgs = dir.Write("msgs.jsonl", call + "\n");
+  e.client = RunProcess({"/usr/bin/env", "node", kClient, msgs, "--", kInterlock, "mcp", "--policy",
+                         policy, "--store", e.store, "--", "node", kEverything, "stdio"},
+                        "", 90s);
+  const std::string& err = e.client.err;
+  if (size_t at = err.find(", run "); at != std::string::npos) {
+    e.run_id = err.substr(at + 6, err.find_first_of(", \n", at + 6) - at - 6);
+  }
+  return e;
+}
+
 // Tests that server-everything's echo of a redacted `message` reaches the client as sent
 // and is masked in the recorded result: the replay, the audit export and the SQLite files
 // hold "Echo: [REDACTED]" and never the message.
@@ -60,28 +88,10 @@ TEST(RedactedEchoMcpTest, EchoToolEchoingRedactedMessageIsStoredMasked) {
   ASSERT_EQ(RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"),
             "");
   TempDir dir;
-  const std::string policy = dir.Write("policy.yaml", kPolicy);
-  std::filesystem::create_directories(dir.path() + "/state");
-  const std::string store = dir.path() + "/state/interlock.db";
-  const std::string call = json::serialize(json::object{
-      {"jsonrpc", "2.0"},
-      {"id", 2},
-      {"method", "tools/call"},
-      {"params",
-       json::object{{"name", "echo"}, {"arguments", json::object{{"message", kSecret}}}}}});
-  const std::string msgs = dir.Write("msgs.jsonl", call + "\n");
-  ProcessResult r =
-      RunProcess({"/usr/bin/env", "node", kClient, msgs, "--", kInterlock, "mcp", "--policy",
-                  policy, "--store", store, "--", "node", kEverything, "stdio"},
-                 "", 90s);
+  const auto [r, store, run_id] = EchoThroughTheGateway(dir, kSecret);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The agent gets what the server answered.
   EXPECT_NE(r.out.find(std::string("Echo: ") + kSecret), std::string::npos) << r.out;
-
-  std::string run_id;
-  if (size_t at = r.err.find(", run "); at != std::string::npos) {
-    run_id = r.err.substr(at + 6, r.err.find_first_of(", \n", at + 6) - at - 6);
-  }
   ASSERT_FALSE(run_id.empty()) << r.err;
   ProcessResult replay =
       RunProcess({kInterlock, "replay", run_id, "--store", store, "--format", "json"}, "", 60s);
@@ -107,27 +117,10 @@ TEST(RedactedEchoMcpTest, LongEchoIsCutOnlyAfterItIsMasked) {
   ASSERT_EQ(RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) + "/scripts/setup-node-tests.sh"),
             "");
   TempDir dir;
-  const std::string policy = dir.Write("policy.yaml", kPolicy);
-  std::filesystem::create_directories(dir.path() + "/state");
-  const std::string store = dir.path() + "/state/interlock.db";
   const std::string message = "sk-LONG-" + std::string(70000, 'z');
-  const std::string call = json::serialize(json::object{
-      {"jsonrpc", "2.0"},
-      {"id", 2},
-      {"method", "tools/call"},
-      {"params",
-       json::object{{"name", "echo"}, {"arguments", json::object{{"message", message}}}}}});
-  const std::string msgs = dir.Write("msgs.jsonl", call + "\n");
-  ProcessResult r =
-      RunProcess({"/usr/bin/env", "node", kClient, msgs, "--", kInterlock, "mcp", "--policy",
-                  policy, "--store", store, "--", "node", kEverything, "stdio"},
-                 "", 90s);
+  const auto [r, store, run_id] = EchoThroughTheGateway(dir, message);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Echo: sk-LONG-zzz"), std::string::npos) << r.out.substr(0, 300);
-  std::string run_id;
-  if (size_t at = r.err.find(", run "); at != std::string::npos) {
-    run_id = r.err.substr(at + 6, r.err.find_first_of(", \n", at + 6) - at - 6);
-  }
   ASSERT_FALSE(run_id.empty()) << r.err;
   ProcessResult replay =
       RunProcess({kInterlock, "replay", run_id, "--store", store, "--format", "json"}, "", 60s);

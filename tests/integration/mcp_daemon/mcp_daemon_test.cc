@@ -277,18 +277,7 @@ class McpDaemonTest : public ::testing::Test {
                                      {"hook_event_name", "PreToolUse"},
                                      {"tool_name", tool},
                                      {"tool_input", json::object{{"file_path", "/tmp/x"}}}});
-    std::vector<std::string> argv = {"/usr/bin/env",
-                                     "IL_TOKEN=" + cc_token_,
-                                     "XDG_STATE_HOME=" + state_,
-                                     kInterlock,
-                                     "hook",
-                                     "claude-code",
-                                     "--daemon",
-                                     url.empty() ? url_ : url,
-                                     "--token-env",
-                                     "IL_TOKEN"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return RunProcess(argv, input, 30s);
+    return RunDaemonHook(input, extra, url);
   }
 
   // How many approvals are pending on the daemon (-1 when it cannot be read).
@@ -315,6 +304,32 @@ class McpDaemonTest : public ::testing::Test {
     }
     hook.join();
     return r;
+  }
+
+  // A recorded Claude Code hook input (tests/integration/mcp/fixtures/claude_code_hook/).
+  static std::string ReadHookFixture(const std::string& name) {
+    const std::string path = std::string(INTERLOCK_SOURCE_DIR) +
+                             "/tests/integration/mcp/fixtures/claude_code_hook/" + name;
+    std::ifstream in(path);
+    EXPECT_TRUE(in) << path;
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  // `interlock hook claude-code --daemon URL` (default: this suite's daemon) with Claude
+  // Code's agent token, which travels in IL_TOKEN only; `input` on stdin.
+  ProcessResult RunDaemonHook(const std::string& input, const std::vector<std::string>& extra = {},
+                              const std::string& url = "") {
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "IL_TOKEN=" + cc_token_,
+                                     "XDG_STATE_HOME=" + state_,
+                                     kInterlock,
+                                     "hook",
+                                     "claude-code",
+                                     "--daemon",
+                                     url.empty() ? url_ : url,
+                                     "--token-env",
+                                     "IL_TOKEN"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunProcess(argv, input, 30s);
   }
 
   static std::string HookDecision(const ProcessResult& r) {
@@ -445,32 +460,11 @@ TEST_F(McpDaemonTest, HookAllowsDeniesAndReusesTheSessionRun) {
 // result to the very call the PreToolUse hook decided (paired by tool_use_id), and that a
 // report for a tool use the PreToolUse never decided is attached to no call.
 TEST_F(McpDaemonTest, DaemonPostToolUseRecordsTheResultOfTheDecidedCall) {
-  const std::string fixtures =
-      std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/fixtures/claude_code_hook/";
-  auto read = [](const std::string& path) {
-    std::ifstream in(path);
-    EXPECT_TRUE(in) << path;
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  auto run = [&](const std::string& input, const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {"/usr/bin/env",
-                                     "IL_TOKEN=" + cc_token_,
-                                     "XDG_STATE_HOME=" + state_,
-                                     kInterlock,
-                                     "hook",
-                                     "claude-code",
-                                     "--daemon",
-                                     url_,
-                                     "--token-env",
-                                     "IL_TOKEN"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return RunProcess(argv, input, 30s);
-  };
-  ProcessResult pre = run(read(fixtures + "read.json"), {});
+  ProcessResult pre = RunDaemonHook(ReadHookFixture("read.json"), {});
   ASSERT_EQ(pre.exit_code, 0) << pre.err;
   EXPECT_EQ(HookDecision(pre), "allow") << pre.out;
   ProcessResult post =
-      run(read(fixtures + "post_tool_use/read.json"), {"--event", "post-tool-use"});
+      RunDaemonHook(ReadHookFixture("post_tool_use/read.json"), {"--event", "post-tool-use"});
   ASSERT_EQ(post.exit_code, 0) << post.err;
   EXPECT_EQ(post.out, "");
   const size_t at = post.err.find("recorded the result of call ");
@@ -488,12 +482,12 @@ TEST_F(McpDaemonTest, DaemonPostToolUseRecordsTheResultOfTheDecidedCall) {
 
   // The same tool use again, and one the PreToolUse never saw: attached to no call.
   ProcessResult again =
-      run(read(fixtures + "post_tool_use/read.json"), {"--event", "post-tool-use"});
+      RunDaemonHook(ReadHookFixture("post_tool_use/read.json"), {"--event", "post-tool-use"});
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_NE(again.err.find("UNDECIDED"), std::string::npos) << again.err;
-  json::value other = json::parse(read(fixtures + "post_tool_use/read.json"));
+  json::value other = json::parse(ReadHookFixture("post_tool_use/read.json"));
   other.as_object()["tool_use_id"] = "toolu_never_decided";
-  ProcessResult undecided = run(json::serialize(other), {"--event", "post-tool-use"});
+  ProcessResult undecided = RunDaemonHook(json::serialize(other), {"--event", "post-tool-use"});
   EXPECT_EQ(undecided.exit_code, 0);
   EXPECT_NE(undecided.err.find("UNDECIDED"), std::string::npos) << undecided.err;
 }
@@ -502,38 +496,17 @@ TEST_F(McpDaemonTest, DaemonPostToolUseRecordsTheResultOfTheDecidedCall) {
 // --daemon the PostToolUse hook sends it cut to the transport marker instead of having the
 // whole report refused 413, and the daemon records the cut result.
 TEST_F(McpDaemonTest, DaemonPostToolUseOfAnOutputOverTheBodyLimitIsRecordedCut) {
-  const std::string fixtures =
-      std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/fixtures/claude_code_hook/";
-  auto read = [](const std::string& path) {
-    std::ifstream in(path);
-    EXPECT_TRUE(in) << path;
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  auto run = [&](const std::string& input, const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {"/usr/bin/env",
-                                     "IL_TOKEN=" + cc_token_,
-                                     "XDG_STATE_HOME=" + state_,
-                                     kInterlock,
-                                     "hook",
-                                     "claude-code",
-                                     "--daemon",
-                                     url_,
-                                     "--token-env",
-                                     "IL_TOKEN"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return RunProcess(argv, input, 30s);
-  };
-  json::value pre_in = json::parse(read(fixtures + "read.json"));
+  json::value pre_in = json::parse(ReadHookFixture("read.json"));
   pre_in.as_object()["tool_use_id"] = "toolu_big_output";
-  ProcessResult pre = run(json::serialize(pre_in), {});
+  ProcessResult pre = RunDaemonHook(json::serialize(pre_in), {});
   ASSERT_EQ(pre.exit_code, 0) << pre.err;
   ASSERT_NE(pre.out.find("hookSpecificOutput"), std::string::npos) << pre.out << pre.err;
   ASSERT_EQ(HookDecision(pre), "allow") << pre.out;
-  json::value post_in = json::parse(read(fixtures + "post_tool_use/read.json"));
+  json::value post_in = json::parse(ReadHookFixture("post_tool_use/read.json"));
   post_in.as_object()["tool_use_id"] = "toolu_big_output";
   post_in.as_object()["tool_response"] = json::object{
       {"type", "text"}, {"file", json::object{{"content", std::string(2 << 20, 'b')}}}};
-  ProcessResult post = run(json::serialize(post_in), {"--event", "post-tool-use"});
+  ProcessResult post = RunDaemonHook(json::serialize(post_in), {"--event", "post-tool-use"});
   ASSERT_EQ(post.exit_code, 0) << post.err;
   const size_t at = post.err.find("recorded the result of call ");
   ASSERT_NE(at, std::string::npos) << post.err;

@@ -551,6 +551,18 @@ core::EditedCall Edit(boost::json::object args, uint64_t records = 0) {
   return e;
 }
 
+// Rita's vote at At(1) on the approval of `call_id`, with a reviewer's `edit` if any.
+core::VoteRequest RitaVotes(const std::string& call_id, bool approve,
+                            std::optional<core::EditedCall> edit = std::nullopt) {
+  core::VoteRequest v;
+  v.approval_id = core::ApprovalIdForCall(call_id);
+  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
+  v.approve = approve;
+  v.now = At(1);
+  v.edit = std::move(edit);
+  return v;
+}
+
 // Tests that an approve with edited arguments settles the call with them (the decision the
 // agent reads carries the arguments to run), keeps the edited hash with the approval across
 // a reopen (a re-submission must match it), and that a later vote changes nothing.
@@ -559,12 +571,8 @@ TYPED_TEST(ApprovalContract, EditedApproveIsWhatTheAgentRuns) {
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
   const std::string id = core::ApprovalIdForCall(c->call_id);
-  core::VoteRequest v;
-  v.approval_id = id;
-  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
-  v.approve = true;
-  v.now = At(1);
-  v.edit = Edit(boost::json::object{{"env", "staging"}});
+  const core::VoteRequest v =
+      RitaVotes(c->call_id, true, Edit(boost::json::object{{"env", "staging"}}));
   Result<core::VoteOutcome> out = this->store().Vote(v);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->settled);
@@ -593,12 +601,9 @@ TYPED_TEST(ApprovalContract, EditedRedactedArgumentIsSealedInTheStore) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
-  core::VoteRequest v;
-  v.approval_id = core::ApprovalIdForCall(c->call_id);
-  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
-  v.approve = true;
-  v.now = At(1);
-  v.edit = Edit(boost::json::object{{"env", "staging"}, {"password", "edited-s3cret"}});
+  core::VoteRequest v =
+      RitaVotes(c->call_id, true,
+                Edit(boost::json::object{{"env", "staging"}, {"password", "edited-s3cret"}}));
   v.edit->redact_fields = {"password"};
   ASSERT_TRUE(this->store().Vote(v).ok());
   this->backend_.Reopen();
@@ -632,12 +637,8 @@ TYPED_TEST(ApprovalContract, EditOnADenyOrATwoPersonCallIsRefused) {
   const std::string run = this->NewRun();
   Result<CallRecord> one = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(one.ok());
-  core::VoteRequest v;
-  v.approval_id = core::ApprovalIdForCall(one->call_id);
-  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
-  v.approve = false;
-  v.now = At(1);
-  v.edit = Edit(boost::json::object{{"env", "staging"}});
+  core::VoteRequest v =
+      RitaVotes(one->call_id, false, Edit(boost::json::object{{"env", "staging"}}));
   EXPECT_EQ(this->store().Vote(v).error().kind, ErrorKind::kInvalidArgument);
   EXPECT_EQ(this->store().GetApproval(v.approval_id)->state, ApprovalState::kPending);
   EXPECT_TRUE(this->store().GetApproval(v.approval_id)->votes.empty());
@@ -659,11 +660,7 @@ TYPED_TEST(ApprovalContract, ApproveForTheRunKeepsTheGrantUntilRevoked) {
   const std::string run = this->NewRun();
   Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok());
-  core::VoteRequest v;
-  v.approval_id = core::ApprovalIdForCall(c->call_id);
-  v.reviewer = core::Principal{"tok_rita", "rita", Role::kReviewer, ""};
-  v.approve = true;
-  v.now = At(1);
+  core::VoteRequest v = RitaVotes(c->call_id, true);
   v.for_run = true;
   EXPECT_EQ(this->store().Vote(v).error().kind, ErrorKind::kInvalidArgument);  // no facts
   v.policy = [](std::string_view, std::string_view) {
