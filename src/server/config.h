@@ -76,8 +76,12 @@ struct McpConfig {
   int max_sessions = 64;
   int max_sessions_per_agent = 8;
   std::chrono::milliseconds session_idle_timeout{30 * 60 * 1000};
-  std::chrono::milliseconds sse_after{5000};    // a held JSON answer switches to SSE
-  std::chrono::milliseconds keepalive{15000};   // SSE comment on quiet streams
+  std::chrono::milliseconds sse_after{5000};   // a held JSON answer switches to SSE
+  std::chrono::milliseconds keepalive{15000};  // SSE comment on quiet streams
+  // How long a 2026-07-28 client's retry of a call held for reviewers waits for their
+  // verdict before it is answered input_required again (Approvals over MRTR, docs/mcp.md):
+  // under the client's request timeout (the SDKs': 60 s).
+  std::chrono::milliseconds approval_retry_wait{20000};
   std::chrono::milliseconds child_grace{1000};  // stdin closed -> terminate
   // Set by `interlock serve` for sandboxed upstreams (mcp/sandbox.h): the SQLite store
   // ("" on PostgreSQL) and what else no sandbox may write or see, as {what, path} (keys,

@@ -222,6 +222,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
     // or another daemon of the fleet, in a new run of the same scope; its approval is not
     // withdrawn when this session ends, it ends at its own timeout (docs/mcp.md).
     g.request_states = d.request_states;
+    g.mrtr_wait = service_->config_.approval_retry_wait;
     if (stateless_) {
       g.state_scope = id_;
       g.withdraw_open_states_on_close = false;

@@ -887,6 +887,22 @@ TEST(McpWorkspaceTest, WorkspaceFlagIsThePolicysWorkspace) {
   EXPECT_EQ(run.process.err.find("shadow mode"), std::string::npos) << run.process.err;
 }
 
+// Tests that a retry wait the client's request timeout would cut (or none) is refused at
+// start with the flag's bounds, before any server is started.
+TEST(McpWorkspaceTest, ApprovalRetryWaitOutOfBoundsIsRefusedAtStart) {
+  TempDir tmp;
+  const std::string policy = tmp.Write("p.yaml", kWorkspaceMcpPolicy);
+  for (const char* wait : {"0", "60"}) {
+    ProcessResult r =
+        RunProcess({kInterlock, "mcp", "--policy", policy, "--store", tmp.path() + "/s.db",
+                    "--approval-retry-wait", wait, "--", "/bin/true"},
+                   "", std::chrono::seconds(30));
+    EXPECT_NE(r.exit_code, 0) << wait;
+    EXPECT_NE(r.err.find("--approval-retry-wait wants 1 to 55 seconds"), std::string::npos)
+        << r.err;
+  }
+}
+
 // Tests that without --workspace the workspace is the current directory, and that `/`
 // (which would allow every path) is refused at start with a clear error.
 TEST(McpWorkspaceTest, DefaultIsTheCurrentDirectoryAndRootIsRefused) {

@@ -61,7 +61,9 @@ class Sdk2MrtrDaemonTest : public ::testing::Test {
         dir_.Write("interlock.yaml",
                    "durability: normal\napprovals:\n  sweep_ms: 100\nmcp:\n  upstreams:\n"
                    "    everything:\n      command: [\"node\", \"" +
-                       kEverything + "\", \"stdio\"]\n  child_grace_ms: 200\n");
+                       kEverything +
+                       "\", \"stdio\"]\n  child_grace_ms: 200\n"
+                       "  approval_retry_wait_seconds: 2\n");
     daemon_ = std::make_unique<Daemon>(dir_.path(), policies, config);
     agent_ = CreateToken(daemon_->store(), "--agent", "ev");
     reviewer_ = CreateToken(daemon_->store(), "--reviewer", "alice");
@@ -159,12 +161,16 @@ TEST_F(Sdk2MrtrDaemonTest, ReviewerDeniesFromTheUrlHandlerAndTheSdkReadsTheDenia
   EXPECT_EQ(out.at("rounds").as_array().size(), 1u) << out;
 }
 
-// Tests what a handler that returns before any reviewer decided gets: the retry waits (20 s,
-// mrtr_wait) and is answered input_required again with the same URL-mode elicitation (a fresh
-// state), the SDK puts it to the handler a second time by itself; a reviewer's approval then
-// is the verdict of the second retry, and the call runs.
+// Tests what a handler that returns before any reviewer decided gets: the retry waits
+// (mcp.approval_retry_wait_seconds: 2 here, 20 by default) and is answered input_required
+// again with the same URL-mode elicitation (a fresh state), the SDK puts it to the handler a
+// second time by itself; a reviewer's approval then is the verdict of the second retry, and
+// the call runs.
 TEST_F(Sdk2MrtrDaemonTest, HandlerReturningBeforeTheVerdictIsAskedAgainByTheSdk) {
+  const auto started = std::chrono::steady_clock::now();
   const json::value out = Sdk("review-late", kEcho);
+  // The configured wait, not the default 20 s (a bound that shows the setting applies).
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
   ASSERT_EQ(out.at("elicitations").as_array().size(), 2u) << out;
   EXPECT_EQ(out.at("elicitations").at(0).at("url"), out.at("elicitations").at(1).at("url"));
   EXPECT_EQ(out.at("rounds").as_array().size(), 2u) << out;

@@ -117,6 +117,7 @@ TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
   sse_after_ms: 250
   keepalive_seconds: 5
   child_grace_ms: 100
+  approval_retry_wait_seconds: 7
 )",
                    &c);
   ASSERT_TRUE(st.ok()) << st.error().message;
@@ -140,6 +141,10 @@ TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
   EXPECT_EQ(c.mcp.sse_after, std::chrono::milliseconds(250));
   EXPECT_EQ(c.mcp.keepalive, std::chrono::seconds(5));
   EXPECT_EQ(c.mcp.child_grace, std::chrono::milliseconds(100));
+  EXPECT_EQ(c.mcp.approval_retry_wait, std::chrono::seconds(7));
+  ServerConfig defaults;
+  ASSERT_TRUE(Load("mcp:\n  max_sessions: 3\n", &defaults).ok());
+  EXPECT_EQ(defaults.mcp.approval_retry_wait, std::chrono::seconds(20));
 }
 
 // Tests that every malformed mcp section is an error naming the place, never ignored.
@@ -165,6 +170,9 @@ TEST(ServerConfigMcpTest, RejectsMistakes) {
       {"mcp:\n  allowed_origins: [\"evil.com\"]\n", "must be \"*\" or an origin"},
       {"mcp:\n  allowed_hosts: [\"http://gw.example\"]\n", "no scheme"},
       {"mcp:\n  max_sessions: 0\n", "between 1 and"},
+      // A retry's wait at or past the SDKs' 60 s request timeout would fail every retry.
+      {"mcp:\n  approval_retry_wait_seconds: 56\n", "between 1 and 55"},
+      {"mcp:\n  approval_retry_wait_seconds: 0\n", "between 1 and 55"},
   };
   for (const auto& [text, want] : cases) {
     ServerConfig c;
