@@ -503,6 +503,23 @@ Result<audit::AuditEvent> RevokeRunGrant(RunState* state, std::string_view run_i
       std::move(data)};
 }
 
+Status OpenSealedArguments(const audit::Redactor* redactor, std::string_view call_id, Decision* d) {
+  if (d->sealed_arguments.empty()) return Status::Ok();
+  if (redactor == nullptr || !d->arguments) {
+    return Error::Unavailable("the reviewer's edited arguments of call " + std::string(call_id) +
+                              " are sealed, and this store has no audit key to open them");
+  }
+  Result<boost::json::object> opened =
+      redactor->OpenFields(std::move(*d->arguments), d->sealed_arguments, call_id);
+  if (!opened.ok()) {
+    return Error::Corrupt("the reviewer's edited arguments of call " + std::string(call_id) +
+                          " cannot be opened: " + opened.error().message);
+  }
+  d->arguments = std::move(opened).value();
+  d->sealed_arguments.clear();
+  return Status::Ok();
+}
+
 Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
                                        std::string_view reason, std::string_view rule,
                                        const EditedArguments* edit) {

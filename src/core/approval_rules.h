@@ -275,6 +275,13 @@ Result<audit::AuditEvent> RevokeRunGrant(RunState* state, std::string_view run_i
                                          std::string_view actor, std::string_view reason,
                                          TimePoint now);
 
+// `d` (call `call_id`'s decision) with the sealed values of a reviewer's edit
+// (Decision::sealed_arguments) opened with `redactor`, for the agent's door, which runs the
+// tool with them: every answer that carries the decision (a read of the call, its release,
+// a re-submission answered with it) opens them. kCorrupt when one does not open,
+// kUnavailable without a redactor: the door then runs nothing.
+Status OpenSealedArguments(const audit::Redactor* redactor, std::string_view call_id, Decision* d);
+
 // A reviewer's edit as the call's decision keeps it: the arguments the agent runs the tool
 // with, the redacted ones sealed (audit::Redactor::SealFields), and the names sealed.
 struct EditedArguments {

@@ -288,6 +288,12 @@ GuardResponse Guard::Finish(Result<CallRecord>& rec, std::string_view agent_id,
 
 GuardResponse Guard::FinishRecord(CallRecord& rec, std::string_view agent_id,
                                   telemetry::DecisionSpan& span, boost::json::object& redacted) {
+  // An answer with an earlier call's decision (a re-submission of an edited approval, a
+  // replay) carries the arguments to run: opened, or no answer but a deny.
+  if (Status s = OpenSealedArguments(store_->redactor(), rec.call_id, &rec.decision); !s.ok()) {
+    Result<CallRecord> failed = s.error();
+    return Finish(failed, agent_id, rec.call.tool, span, redacted);
+  }
   // A denied call has no result; any other may get one (after its approval or rehearsal).
   if (!redacted.empty() && redacted_values_ != nullptr && !rec.call_id.empty() &&
       rec.decision.verdict != Verdict::kDeny) {

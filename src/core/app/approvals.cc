@@ -133,23 +133,13 @@ Result<StoredCall> Approvals::Release(std::string_view call_id, std::string_view
                                                           clock_->Now(), std::move(policies)));
 }
 
-Result<StoredCall> OpenSealedArguments(const ApprovalStore& store, Result<StoredCall> call) {
+Result<StoredCall> OpenSealedArguments(const RunStore& store, Result<StoredCall> call) {
   if (!call.ok()) return call;
-  Decision& d = call->record.decision;
-  if (d.sealed_arguments.empty()) return call;
-  const audit::Redactor* redactor = store.redactor();
-  if (redactor == nullptr || !d.arguments) {
-    return Error::Unavailable("the reviewer's edited arguments of call " + call->record.call_id +
-                              " are sealed, and this store has no audit key to open them");
+  if (Status s =
+          OpenSealedArguments(store.redactor(), call->record.call_id, &call->record.decision);
+      !s.ok()) {
+    return s.error();
   }
-  Result<boost::json::object> opened =
-      redactor->OpenFields(std::move(*d.arguments), d.sealed_arguments, call->record.call_id);
-  if (!opened.ok()) {
-    return Error::Corrupt("the reviewer's edited arguments of call " + call->record.call_id +
-                          " cannot be opened: " + opened.error().message);
-  }
-  d.arguments = std::move(opened).value();
-  d.sealed_arguments.clear();
   return call;
 }
 

@@ -36,10 +36,9 @@ struct PolicySet;
 
 namespace interlock::core {
 
-// `call` with the sealed values of a reviewer's edit (Decision::sealed_arguments) opened
-// with `store`'s audit key, for the agent's door, which runs the tool with them. kCorrupt
-// (or kUnavailable without a key) when one does not open: the door then runs nothing.
-Result<StoredCall> OpenSealedArguments(const ApprovalStore& store, Result<StoredCall> call);
+// `call` with its decision's sealed arguments opened with `store`'s audit key
+// (core::OpenSealedArguments of approval_rules.h), or that failure.
+Result<StoredCall> OpenSealedArguments(const RunStore& store, Result<StoredCall> call);
 
 // The rule of the deny Approvals::ReleaseToRun answers for an approved call an earlier
 // delivery already released (one grant, one execution).

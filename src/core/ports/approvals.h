@@ -33,7 +33,6 @@
 
 #include <boost/json/object.hpp>
 
-#include "audit/redact.h"
 #include "common/time.h"
 #include "core/ports/kill_entry.h"
 #include "core/ports/run_store.h"
@@ -236,9 +235,6 @@ class ApprovalStore {
   // A call as recorded. A reviewer's edit of redacted arguments is sealed in its decision
   // (Decision::sealed_arguments); core::OpenSealedArguments opens it for the agent's door.
   virtual Result<StoredCall> GetCall(std::string_view call_id) = 0;
-  // The redactor of the store's audit key, which seals and opens a reviewer's edit of
-  // redacted arguments; nullptr for a store without one (which refuses edits).
-  virtual const audit::Redactor* redactor() const { return nullptr; }
   // GetCall for the agent's front doors, which deliver the outcome (docs/approvals.md,
   // "Release"): the first delivery of an approved call releases it, atomically with a
   // check of the kill switches and the run: a switch covering it, or a halted or ended

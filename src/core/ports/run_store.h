@@ -22,6 +22,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "audit/redact.h"
 #include "common/time.h"
 #include "engine/engine.h"
 #include "interlock/decision.h"
@@ -243,6 +244,10 @@ class RunStore {
   // never asked to decide for a policy that needs them: the Guard denies instead
   // (a workflow or flow rule judged without its history would be a bypass).
   virtual bool KeepsSequenceState() const { return false; }
+  // The redactor of the store's audit key, which seals and opens a reviewer's edit of
+  // redacted arguments (core::OpenSealedArguments); nullptr for a store without one
+  // (which refuses edits).
+  virtual const audit::Redactor* redactor() const { return nullptr; }
 };
 
 }  // namespace interlock::core

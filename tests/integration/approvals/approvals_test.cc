@@ -782,6 +782,11 @@ TEST_F(ApprovalsTest, EditedArgumentsReachTheAgentAndTheAuditTrail) {
   HttpResult same = Call(run, with(edited));
   EXPECT_EQ(Str(same.json, "code"), "ALLOWED") << same.body;
   EXPECT_EQ(Str(same.json, "call_id"), call) << same.body;
+  // The re-submission is answered with the arguments to run, opened (the store keeps the
+  // redacted api_key sealed), never the sealed text.
+  ASSERT_TRUE(same.json.as_object().contains("arguments")) << same.body;
+  EXPECT_EQ(same.json.at("arguments"), json::parse(edited)) << same.body;
+  EXPECT_FALSE(same.json.as_object().contains("sealed_arguments")) << same.body;
 }
 
 // Tests that one reviewer cannot edit the arguments of a call that needs two approvers.
