@@ -520,6 +520,14 @@ Status OpenSealedArguments(const audit::Redactor* redactor, std::string_view cal
   return Status::Ok();
 }
 
+Status HashSealedArguments(const audit::Redactor* redactor, std::string_view call_id, Decision* d) {
+  if (d->sealed_arguments.empty()) return Status::Ok();
+  const std::vector<std::string> fields = d->sealed_arguments;
+  if (Status s = OpenSealedArguments(redactor, call_id, d); !s.ok()) return s;
+  d->arguments = redactor->RedactArgs(*d->arguments, fields);
+  return Status::Ok();
+}
+
 Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
                                        std::string_view reason, std::string_view rule,
                                        const EditedArguments* edit) {

@@ -282,6 +282,12 @@ Result<audit::AuditEvent> RevokeRunGrant(RunState* state, std::string_view run_i
 // kUnavailable without a redactor: the door then runs nothing.
 Status OpenSealedArguments(const audit::Redactor* redactor, std::string_view call_id, Decision* d);
 
+// `d` with the sealed values of a reviewer's edit shown as the audit trail shows them, each
+// as its keyed hash ("hmac-sha256:...", audit::Redactor::Hash), for every reader who is not
+// the agent's door (a reviewer's page, an admin's read of the call): neither the value nor
+// the sealed text. The errors of OpenSealedArguments.
+Status HashSealedArguments(const audit::Redactor* redactor, std::string_view call_id, Decision* d);
+
 // A reviewer's edit as the call's decision keeps it: the arguments the agent runs the tool
 // with, the redacted ones sealed (audit::Redactor::SealFields), and the names sealed.
 struct EditedArguments {

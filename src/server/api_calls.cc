@@ -352,10 +352,11 @@ HttpResponse Api::CallResponse(const Caller& c, const std::string& call_id, bool
   // The agent's read delivers the outcome: the store releases an approved call then
   // (or denies it if a kill switch or halt came first). Reviewers and admins only look.
   const bool agent = c.principal.role == core::Role::kAgent;
-  // Only to the identity it was decided for (the principal its decision records).
+  // Only to the identity it was decided for (the principal its decision records). Anyone
+  // else sees a reviewer's edit of a redacted argument as its hash, never its value.
   auto call = agent ? calls_.approvals().Release(call_id, c.principal.agent_id, c.principal.name,
                                                  policies_->Current())
-                    : calls_.GetCall(call_id);
+                    : calls_.ViewCall(call_id);
   if (!call.ok()) {
     if (call.error().kind == ErrorKind::kPermissionDenied) {
       return Forbidden(call.error().message);

@@ -24,8 +24,10 @@ Result<Approvals::Review> Approvals::GetReview(std::string_view approval_id) {
   if (!a.ok()) return a.error();
   Review review;
   // The call and the run's calls are context: a pruned call row or an unreadable run
-  // still shows the approval itself.
-  if (Result<StoredCall> call = store_->GetCall(a->call_id); call.ok()) {
+  // still shows the approval itself. A reviewer's edit of a redacted argument is shown as
+  // its hash; one that cannot be shown so leaves the call out.
+  if (Result<StoredCall> call = HashSealedArguments(*store_, store_->GetCall(a->call_id));
+      call.ok()) {
     review.call = std::move(call).value();
   }
   if (auto calls = store_->ListRunCalls(a->run_id, kReviewRunCalls); calls.ok()) {
@@ -133,14 +135,26 @@ Result<StoredCall> Approvals::Release(std::string_view call_id, std::string_view
                                                           clock_->Now(), std::move(policies)));
 }
 
-Result<StoredCall> OpenSealedArguments(const RunStore& store, Result<StoredCall> call) {
+namespace {
+
+Result<StoredCall> WithSealedArguments(Status (*show)(const audit::Redactor*, std::string_view,
+                                                      Decision*),
+                                       const RunStore& store, Result<StoredCall> call) {
   if (!call.ok()) return call;
-  if (Status s =
-          OpenSealedArguments(store.redactor(), call->record.call_id, &call->record.decision);
-      !s.ok()) {
+  if (Status s = show(store.redactor(), call->record.call_id, &call->record.decision); !s.ok()) {
     return s.error();
   }
   return call;
+}
+
+}  // namespace
+
+Result<StoredCall> OpenSealedArguments(const RunStore& store, Result<StoredCall> call) {
+  return WithSealedArguments(&core::OpenSealedArguments, store, std::move(call));
+}
+
+Result<StoredCall> HashSealedArguments(const RunStore& store, Result<StoredCall> call) {
+  return WithSealedArguments(&core::HashSealedArguments, store, std::move(call));
 }
 
 Result<StoredCall> Approvals::ReleaseToRun(std::string_view call_id, std::string_view agent_id,

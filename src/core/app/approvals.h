@@ -39,6 +39,9 @@ namespace interlock::core {
 // `call` with its decision's sealed arguments opened with `store`'s audit key
 // (core::OpenSealedArguments of approval_rules.h), or that failure.
 Result<StoredCall> OpenSealedArguments(const RunStore& store, Result<StoredCall> call);
+// `call` with its decision's sealed arguments shown as their keyed hashes, for a reader
+// who is not the agent's door (core::HashSealedArguments), or that failure.
+Result<StoredCall> HashSealedArguments(const RunStore& store, Result<StoredCall> call);
 
 // The rule of the deny Approvals::ReleaseToRun answers for an approved call an earlier
 // delivery already released (one grant, one execution).

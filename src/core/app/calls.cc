@@ -148,6 +148,10 @@ Result<StoredCall> Calls::GetCall(std::string_view call_id) {
   return OpenSealedArguments(*store_, store_->GetCall(call_id));
 }
 
+Result<StoredCall> Calls::ViewCall(std::string_view call_id) {
+  return HashSealedArguments(*store_, store_->GetCall(call_id));
+}
+
 std::string ApprovalIdOf(std::string_view call_id) { return core::ApprovalIdForCall(call_id); }
 
 std::string OutputCutForTransport(std::string canonical, size_t max_bytes) {

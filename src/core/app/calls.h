@@ -55,8 +55,12 @@ class Calls {
                   const IdempotencyKey& key = {});
 
   // A call as recorded, with its result once reported (no release: the agent's read that
-  // delivers an approved call is Approvals::Release).
+  // delivers an approved call is Approvals::Release), for the agent's door: a reviewer's
+  // edit of a redacted argument opened, to run the tool with.
   Result<StoredCall> GetCall(std::string_view call_id);
+  // The same call for any other reader (a reviewer, an admin): a reviewer's edit of a
+  // redacted argument shown as its keyed hash, as the audit trail shows it.
+  Result<StoredCall> ViewCall(std::string_view call_id);
 
   // Records what an allowed call returned, judged under the current policies (a result
   // may move the run's workflow). `principal`: the one the call was decided under.

@@ -789,6 +789,54 @@ TEST_F(ApprovalsTest, EditedArgumentsReachTheAgentAndTheAuditTrail) {
   EXPECT_FALSE(same.json.as_object().contains("sealed_arguments")) << same.body;
 }
 
+// Tests the attack of a reader who is not the call's agent: another reviewer or an admin
+// reads an approved call whose redacted argument a reviewer edited (GET /v1/calls/{id},
+// GET /v1/approvals/{id}). Only the agent's door gets the edited value opened; everyone
+// else sees it as the audit trail does, its keyed hash, never the value nor the sealed text.
+TEST_F(ApprovalsTest, AnotherReaderOfAnEditedCallSeesTheRedactedValueOnlyAsItsHash) {
+  const std::string run = NewRun(agent_);
+  HttpResult r = Call(
+      run,
+      R"({"tool":"mail_customer","args":{"recipient":"a@example.com","body":"hi","api_key":"sk-orig"}})");
+  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+  const std::string call = Str(r.json, "call_id");
+  const std::string id = Str(r.json, "approval_id");
+  const std::string edited =
+      R"({"recipient":"b@example.com","body":"hello","api_key":"sk-edited-secret"})";
+  ASSERT_EQ(EditVote(*client_, id, alice_, "approve", edited).status, 200);
+
+  // The hash the audit trail's grant record gives the edited value.
+  HttpResult audit = client_->Request("GET", "/v1/audit?run_id=" + run, "", admin_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  std::string hashed;
+  for (const json::value& rec : audit.json.at("records").as_array()) {
+    const json::value* args = rec.as_object().at("data").as_object().if_contains("edited_args");
+    if (args != nullptr) hashed = Str(*args, "api_key");
+  }
+  ASSERT_EQ(hashed.rfind("hmac-sha256:", 0), 0u) << audit.body;
+
+  for (const std::string* reader : {&admin_, &bob_, &alice_}) {
+    HttpResult seen = client_->Request("GET", "/v1/calls/" + call, "", *reader);
+    ASSERT_EQ(seen.status, 200) << seen.body;
+    EXPECT_EQ(seen.body.find("sk-edited-secret"), std::string::npos) << seen.body;
+    EXPECT_EQ(seen.body.find("sealed:"), std::string::npos) << seen.body;
+    ASSERT_TRUE(seen.json.as_object().contains("arguments")) << seen.body;
+    EXPECT_EQ(Str(seen.json.at("arguments"), "api_key"), hashed) << seen.body;
+    EXPECT_EQ(Str(seen.json.at("arguments"), "body"), "hello") << seen.body;
+    EXPECT_FALSE(seen.json.as_object().contains("sealed_arguments")) << seen.body;
+
+    HttpResult review = client_->Request("GET", "/v1/approvals/" + id, "", *reader);
+    ASSERT_EQ(review.status, 200) << review.body;
+    EXPECT_EQ(review.body.find("sk-edited-secret"), std::string::npos) << review.body;
+    EXPECT_EQ(review.body.find("sealed:"), std::string::npos) << review.body;
+    EXPECT_EQ(Str(review.json.at("decision").at("arguments"), "api_key"), hashed) << review.body;
+  }
+  // The agent's own read releases the call with the value to run.
+  HttpResult mine = client_->Request("GET", "/v1/calls/" + call, "", agent_);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.json.at("arguments"), json::parse(edited)) << mine.body;
+}
+
 // Tests that one reviewer cannot edit the arguments of a call that needs two approvers.
 TEST_F(ApprovalsTest, TwoPersonApprovalCannotBeEdited) {
   const std::string run = NewRun(agent_);

@@ -623,10 +623,18 @@ TYPED_TEST(ApprovalContract, EditedRedactedArgumentIsSealedInTheStore) {
   EXPECT_EQ(opened->record.decision.arguments->at("password").as_string(), "edited-s3cret");
   EXPECT_EQ(opened->record.decision.arguments->at("env").as_string(), "staging");
   EXPECT_TRUE(opened->record.decision.sealed_arguments.empty());
+  // Any other reader sees the edited value as the audit trail shows it: its keyed hash.
+  Result<core::StoredCall> viewed = core::HashSealedArguments(this->store(), stored);
+  ASSERT_TRUE(viewed.ok()) << viewed.error().message;
+  EXPECT_EQ(viewed->record.decision.arguments->at("password").as_string(),
+            this->store().redactor()->Hash(boost::json::value("edited-s3cret")));
+  EXPECT_EQ(viewed->record.decision.arguments->at("env").as_string(), "staging");
+  EXPECT_TRUE(viewed->record.decision.sealed_arguments.empty());
 
   core::StoredCall moved = *stored;  // the sealed value pasted into another call's decision
   moved.record.call_id = "call_other";
   EXPECT_EQ(core::OpenSealedArguments(this->store(), moved).error().kind, ErrorKind::kCorrupt);
+  EXPECT_EQ(core::HashSealedArguments(this->store(), moved).error().kind, ErrorKind::kCorrupt);
   const audit::Redactor other("another deployment's key");
   EXPECT_FALSE(other.OpenFields(*d.arguments, d.sealed_arguments, c->call_id).ok());
 }
