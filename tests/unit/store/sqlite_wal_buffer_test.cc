@@ -25,6 +25,43 @@ namespace {
 
 using ::interlock::testing::TempDir;
 
+// SQLite's allocator, wrapped so that a test can refuse every allocation of at least
+// `fail_from` bytes (the WAL buffer takes its memory from sqlite3_realloc64). Installed
+// before SQLite initialises (a static initialiser of this file: SQLite refuses a new
+// allocator afterwards); it refuses nothing until a test asks (NoMemoryFrom).
+sqlite3_mem_methods real_malloc{};
+std::atomic<int64_t> fail_from{0};  // 0: refuse nothing
+std::atomic<int64_t> refused{0};
+
+bool Refuses(int bytes) {
+  const int64_t from = fail_from.load();
+  if (from == 0 || bytes < from) return false;
+  ++refused;
+  return true;
+}
+
+const bool malloc_wrapped = [] {
+  if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_malloc) != SQLITE_OK) return false;
+  static sqlite3_mem_methods wrapped = real_malloc;
+  wrapped.xMalloc = [](int n) { return Refuses(n) ? nullptr : real_malloc.xMalloc(n); };
+  wrapped.xRealloc = [](void* p, int n) {
+    return Refuses(n) ? nullptr : real_malloc.xRealloc(p, n);
+  };
+  return sqlite3_config(SQLITE_CONFIG_MALLOC, &wrapped) == SQLITE_OK;
+}();
+
+// While in scope, SQLite's allocations of `bytes` or more fail.
+class NoMemoryFrom {
+ public:
+  explicit NoMemoryFrom(int64_t bytes) {
+    refused = 0;
+    fail_from = bytes;
+  }
+  ~NoMemoryFrom() { fail_from = 0; }
+  NoMemoryFrom(const NoMemoryFrom&) = delete;
+  NoMemoryFrom& operator=(const NoMemoryFrom&) = delete;
+};
+
 sqlite3* OpenDb(const std::string& path, const char* vfs) {
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db,
@@ -88,6 +125,47 @@ TEST(WalBufferVfsTest, TransactionsOfEverySizeReadBackWhole) {
   // A checkpoint reads the frames back through the VFS, then the database alone has them.
   ASSERT_EQ(sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr),
             SQLITE_OK);
+  sqlite3_close(db);
+  sqlite3* plain = OpenDb(path, nullptr);
+  EXPECT_EQ(Int(plain, "SELECT count(*) FROM t"), want_rows);
+  EXPECT_EQ(Text(plain, "PRAGMA integrity_check"), "ok");
+  sqlite3_close(plain);
+}
+
+// Tests the attack of memory running out under the WAL buffer (a host under pressure, a
+// cgroup limit): with no memory to gather a transaction's frames in (every allocation of
+// the buffer's first 128 KiB refused), and with the buffer unable to grow past it (so a
+// transaction is gathered in part, then written through), every commit succeeds and is
+// read back whole by a connection on the default VFS, and the file passes SQLite's
+// integrity check. Nothing is lost and nothing fails: the buffer only saves system calls.
+TEST(WalBufferVfsTest, NoMemoryToGatherWritesThroughAndLosesNothing) {
+  ASSERT_TRUE(malloc_wrapped) << "SQLite was initialised before this test could wrap its allocator";
+  TempDir dir;
+  const std::string path = dir.File("w.db");
+  sqlite3* db = OpenDb(path, WalBufferVfs());
+  Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;");
+  Exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
+  int64_t want_rows = 0;
+  // 128 KiB: the buffer's first allocation fails, so every write goes straight through.
+  // 256 KiB: the first succeeds and growing fails, so a large transaction is gathered in
+  // part, flushed, and written through from there.
+  for (const int64_t limit : {int64_t{128} << 10, int64_t{256} << 10}) {
+    // A fresh WAL file object (its buffer starts empty): close and open again.
+    sqlite3_close(db);
+    db = OpenDb(path, WalBufferVfs());
+    NoMemoryFrom no_memory(limit);
+    for (int rows : {1, 25, 40, 100}) {  // x 4 KiB: 4 KiB, 100 KiB, 160 KiB, 400 KiB
+      Exec(db, "BEGIN");
+      for (int i = 0; i < rows; ++i) Exec(db, "INSERT INTO t(b) VALUES (randomblob(4000))");
+      Exec(db, "COMMIT");
+      want_rows += rows;
+      sqlite3* plain = OpenDb(path, nullptr);
+      EXPECT_EQ(Int(plain, "SELECT count(*) FROM t"), want_rows) << "limit " << limit;
+      EXPECT_EQ(Text(plain, "PRAGMA integrity_check"), "ok") << "limit " << limit;
+      sqlite3_close(plain);
+    }
+    EXPECT_GT(refused.load(), 0) << "the buffer never asked for " << limit << " bytes";
+  }
   sqlite3_close(db);
   sqlite3* plain = OpenDb(path, nullptr);
   EXPECT_EQ(Int(plain, "SELECT count(*) FROM t"), want_rows);
