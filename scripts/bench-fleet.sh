@@ -106,14 +106,24 @@ make_runs "$p1" "$pg_token" "$work/pg.runs"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk -d $duration, bench/daemon/decide.lua (allow), 64 runs; durability full; PostgreSQL 15, fsync + synchronous_commit on"
 printf '%-28s %6s %12s %9s %9s %6s %s\n' target conns "per second" p50_ms p99_ms errors "bytes/decision (FPI)"
+# Before each measurement: the page cache's dirty pages (the previous measurement's writes:
+# the SQLite daemon writes ~6 KB per decision, ~2.5 GB in a 10 s run) written back, and a
+# pause, so a measurement does not share the disk with the previous one's writeback. Without
+# it the fleet, measured right after the SQLite daemon, did 17,101-17,354/s (p99 63-67 ms)
+# where alone it did 21,703-22,017/s (p99 23-24 ms) on the same build; with a 3 s pause
+# 19,896-20,310/s (p99 41-54 ms), with 10 s 20,400/s (p99 25 ms) (session 25).
+# SETTLE_SECONDS sets the pause.
+settle() { sync; sleep "${SETTLE_SECONDS:-10}"; }
 for conns in "${conns_list[@]}"; do
   only=${ONLY:-}
   if [ -z "$only" ] || [[ " $only " == *" pgbench "* ]]; then
+  settle
   line=$({ "$pgbin/pgbench" -h 127.0.0.1 -p "$pgport" -U postgres -c "$conns" -j 2 \
     -T "${duration%s}" -n -b simple-update pgbench 2>"$work/pgbench.err" || true; } | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
   printf '%-28s %6s %12.0f %9s %9s %s\n' "pgbench simple-update (tps)" "$conns" "${line:-0}" - - -
   fi
   if [ -z "$only" ] || [[ " $only " == *" sqlite "* ]]; then
+  settle
   c0=$(sqlcalls)
   w0=$(wchar "$spid")
   read -r rps p50 p99 err < <(load "$sport" "$sqlite_token" "$work/sqlite.runs" "$conns")
@@ -124,6 +134,7 @@ for conns in "${conns_list[@]}"; do
   fi
   [ -z "$only" ] || [[ " $only " == *" fleet "* ]] || continue
   half=$((conns / 2))
+  settle
   read -r lsn0 wb0 fpi0 pc0 < <(walmark)
   load "$p1" "$pg_token" "$work/pg.runs" "$half" >"$work/a.out" &
   a=$!
