@@ -128,6 +128,16 @@ class ApprovalsTest : public ::testing::Test {
         json::serialize(json::object{{"verdict", verdict}, {"comment", comment}}), token);
   }
 
+  // A call of mail_customer (its api_key redacted) held for a reviewer in `run`: its call
+  // and approval ids.
+  std::pair<std::string, std::string> HeldMailCall(const std::string& run) {
+    HttpResult r = Call(
+        run,
+        R"({"tool":"mail_customer","args":{"recipient":"a@example.com","body":"hi","api_key":"sk-orig"}})");
+    EXPECT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
+    return {Str(r.json, "call_id"), Str(r.json, "approval_id")};
+  }
+
   // Long-polls the call on its own connection.
   std::future<HttpResult> Wait(const std::string& call_id, int seconds = 30) {
     const int port = daemon_->port();
@@ -720,12 +730,8 @@ HttpResult EditVote(HttpClient& c, const std::string& id, const std::string& tok
 // the edited arguments redeem the approval.
 TEST_F(ApprovalsTest, EditedArgumentsReachTheAgentAndTheAuditTrail) {
   const std::string run = NewRun(agent_);
-  HttpResult r = Call(
-      run,
-      R"({"tool":"mail_customer","args":{"recipient":"a@example.com","body":"hi","api_key":"sk-orig"}})");
-  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
-  const std::string call = Str(r.json, "call_id");
-  const std::string id = Str(r.json, "approval_id");
+  const auto [call, id] = HeldMailCall(run);
+  ASSERT_FALSE(id.empty());
   auto waiting = Wait(call);
 
   HttpResult evil = EditVote(*client_, id, alice_, "approve",
@@ -795,12 +801,8 @@ TEST_F(ApprovalsTest, EditedArgumentsReachTheAgentAndTheAuditTrail) {
 // else sees it as the audit trail does, its keyed hash, never the value nor the sealed text.
 TEST_F(ApprovalsTest, AnotherReaderOfAnEditedCallSeesTheRedactedValueOnlyAsItsHash) {
   const std::string run = NewRun(agent_);
-  HttpResult r = Call(
-      run,
-      R"({"tool":"mail_customer","args":{"recipient":"a@example.com","body":"hi","api_key":"sk-orig"}})");
-  ASSERT_EQ(Str(r.json, "decision"), "approval_required") << r.body;
-  const std::string call = Str(r.json, "call_id");
-  const std::string id = Str(r.json, "approval_id");
+  const auto [call, id] = HeldMailCall(run);
+  ASSERT_FALSE(id.empty());
   const std::string edited =
       R"({"recipient":"b@example.com","body":"hello","api_key":"sk-edited-secret"})";
   ASSERT_EQ(EditVote(*client_, id, alice_, "approve", edited).status, 200);

@@ -95,6 +95,15 @@ std::string Text(sqlite3* db, const std::string& sql) {
   return v;
 }
 
+// A database at `path` opened through the VFS in WAL mode, with no automatic checkpoint
+// and a table t(id, b).
+sqlite3* OpenBufferedTable(const std::string& path) {
+  sqlite3* db = OpenDb(path, WalBufferVfs());
+  Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;");
+  Exec(db, "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY KEY, b BLOB)");
+  return db;
+}
+
 // Tests that transactions of one page, of 100 KiB, of more than one write's 128 KiB and of
 // more than the 8 MiB buffer are read back whole by a connection on the default VFS, and
 // that the file passes SQLite's integrity check (a flush cut at 128 KiB failed a commit
@@ -103,9 +112,7 @@ TEST(WalBufferVfsTest, TransactionsOfEverySizeReadBackWhole) {
   ASSERT_NE(WalBufferVfs(), nullptr);
   TempDir dir;
   const std::string path = dir.File("w.db");
-  sqlite3* db = OpenDb(path, WalBufferVfs());
-  Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-  Exec(db, "PRAGMA wal_autocheckpoint=0; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
+  sqlite3* db = OpenBufferedTable(path);
   int64_t want_bytes = 0;
   int64_t want_rows = 0;
   for (int rows : {1, 25, 40, 2600}) {  // x 4 KiB: 4 KiB, 100 KiB, 160 KiB, ~10 MiB
@@ -142,9 +149,7 @@ TEST(WalBufferVfsTest, NoMemoryToGatherWritesThroughAndLosesNothing) {
   ASSERT_TRUE(malloc_wrapped) << "SQLite was initialised before this test could wrap its allocator";
   TempDir dir;
   const std::string path = dir.File("w.db");
-  sqlite3* db = OpenDb(path, WalBufferVfs());
-  Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;");
-  Exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)");
+  sqlite3* db = OpenBufferedTable(path);
   int64_t want_rows = 0;
   // 128 KiB: the buffer's first allocation fails, so every write goes straight through.
   // 256 KiB: the first succeeds and growing fails, so a large transaction is gathered in
@@ -152,7 +157,7 @@ TEST(WalBufferVfsTest, NoMemoryToGatherWritesThroughAndLosesNothing) {
   for (const int64_t limit : {int64_t{128} << 10, int64_t{256} << 10}) {
     // A fresh WAL file object (its buffer starts empty): close and open again.
     sqlite3_close(db);
-    db = OpenDb(path, WalBufferVfs());
+    db = OpenBufferedTable(path);
     NoMemoryFrom no_memory(limit);
     for (int rows : {1, 25, 40, 100}) {  // x 4 KiB: 4 KiB, 100 KiB, 160 KiB, 400 KiB
       Exec(db, "BEGIN");
