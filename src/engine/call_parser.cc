@@ -249,7 +249,8 @@ Result<ToolCall> BuildToolCall(const json::value& doc, json::value* owned) {
 // left to the strict path, which then decides it and words any error, so no
 // error text comes from here. Left to the strict path: other top-level members, strings
 // with escapes, non-ASCII bytes or control characters, integers of more than 18 digits
-// and "-0", numbers from_chars cannot read exactly (overflow, underflow), nesting deeper
+// and "-0", numbers from_chars cannot read exactly (overflow, underflow), exponents of more
+// than four digits (Boost.JSON refuses one past INT_MAX, even of a zero), nesting deeper
 // than 15 or the limit, duplicate keys, any syntax error, and any call BuildToolCall or
 // UsageFromJson would refuse. CallParserTest.FastPathMatchesStrictPath compares the two.
 class FastCallParser {
@@ -393,7 +394,12 @@ class FastCallParser {
       ++p_;
       integer = false;
       if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      const char* const exponent = p_;
       if (!some_digits()) return false;
+      // A longer exponent is left to Boost.JSON, which refuses one past INT_MAX
+      // (exponent_overflow) even of a zero, where from_chars reads "-0E7199254740993" as
+      // -0.0. Four digits cannot overflow with the mantissa's bias under any input limit.
+      if (p_ - exponent > 4) return false;
     }
     if (integer) {
       if (int_digits > 18) return false;
