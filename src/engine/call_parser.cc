@@ -398,7 +398,8 @@ class FastCallParser {
       if (!some_digits()) return false;
       // A longer exponent is left to Boost.JSON, which refuses one past INT_MAX
       // (exponent_overflow) even of a zero, where from_chars reads "-0E7199254740993" as
-      // -0.0. Four digits cannot overflow with the mantissa's bias under any input limit.
+      // -0.0. Four digits cannot overflow with the mantissa's bias (one per digit of the
+      // mantissa: an input over 2 GiB would be needed).
       if (p_ - exponent > 4) return false;
     }
     if (integer) {

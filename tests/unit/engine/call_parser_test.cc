@@ -220,8 +220,7 @@ TEST(CallParserTest, FastPathMatchesStrictPath) {
       "18446744073709551615", "18446744073709551616", "123456789012345678901234567890", "1e400",
       "-1e400", "1e-400", "4.9e-324", "1.", ".5", "-", "1e", "0.1e", "1.7976931348623157e308",
       "0.30000000000000004", "-0.0", "1e9", "1000000001",
-      // exponents Boost.JSON refuses past INT_MAX
-      // (exponent_overflow), even of a zero
+      // exponents Boost.JSON refuses past INT_MAX (exponent_overflow), even of a zero
       "-0E7199254740993", "0e2147483648", "0e-2147483649", "0e99999", "1e00000000000000000001"};
   std::function<std::string(int)> value = [&](int depth) -> std::string {
     switch (rng() % (depth > 4 ? 5 : 8)) {
