@@ -55,6 +55,26 @@ pgq() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d interlock -XAtq -F ' ' -c 
 walmark() { pgq "SELECT pg_current_wal_lsn(), w.wal_bytes, w.wal_fpi, (SELECT count(*) FROM calls) FROM pg_stat_wal w"; }
 sqlcalls() { sqlite3 "file:$sqlite_store?mode=ro" "SELECT count(*) FROM calls" 2>/dev/null || echo 0; }
 wchar() { sed -n 's/^wchar: //p' "/proc/$1/io"; }
+# CPU accounting (clock ticks): what each part of a measurement costs per decision, and how
+# busy the machine was. The machine's busy ticks over all CPUs (/proc/stat: all but idle and
+# iowait); a set of processes' user + system ticks, their threads included.
+machine_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
+machine_all() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat; }
+proc_ticks() { local t=0 p; for p in "$@"; do
+  [ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12+$13}'))); done; echo "$t"; }
+pg_pids() { local pm; pm=$(head -1 "$work/pg/postmaster.pid"); echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"; }
+# "busy daemon postgres" ticks now (postgres: the postmaster and its children, pgbench's
+# backends included while they run).
+cpumark() { echo "$(machine_busy) $(machine_all) $(proc_ticks $1) $(proc_ticks $(pg_pids))"; }
+# Per decision, from two marks and a count: "cpu µs: daemon D, postgres P, rest R (wrk,
+# kernel); machine busy B%".
+cpureport() {  # mark0 mark1 decisions
+  local b0 a0 d0 g0 b1 a1 d1 g1 n=$3 us
+  read -r b0 a0 d0 g0 <<<"$1"
+  read -r b1 a1 d1 g1 <<<"$2"
+  us=$((1000000 / $(getconf CLK_TCK)))
+  echo "cpu µs/decision: daemon $(((d1 - d0) * us / n)), postgres $(((g1 - g0) * us / n)), rest $((((b1 - b0) - (d1 - d0) - (g1 - g0)) * us / n)); machine busy $((100 * (b1 - b0) / (a1 - a0 > 0 ? a1 - a0 : 1)))%"
+}
 
 policies="$root/bench/daemon/policies"
 mkdir -p "$work/keys"
@@ -96,8 +116,10 @@ make_runs "$sport" "$sqlite_token" "$work/sqlite.runs"
 # The first daemon migrates the schema; the token is created store-direct on PostgreSQL.
 start_daemon pg1 "$uri"
 p1=$port
+pid1=$daemon_pid
 start_daemon pg2 "$uri"
 p2=$port
+pid2=$daemon_pid
 pg_token=$("$bin" token create --store "$uri" --keys "$work/keys" --agent bench-agent --policy "$policies" 2>/dev/null)
 make_runs "$p1" "$pg_token" "$work/pg.runs"
 
@@ -126,21 +148,26 @@ for conns in "${conns_list[@]}"; do
   settle
   c0=$(sqlcalls)
   w0=$(wchar "$spid")
+  m0=$(cpumark "$spid")
   read -r rps p50 p99 err < <(load "$sport" "$sqlite_token" "$work/sqlite.runs" "$conns")
+  m1=$(cpumark "$spid")
   w1=$(wchar "$spid")
   c1=$(sqlcalls)
   printf '%-28s %6s %12s %9s %9s %6s %s\n' "interlock 1x SQLite" "$conns" "$rps" "$p50" "$p99" "$err" \
     "$(((w1 - w0) / (c1 > c0 ? c1 - c0 : 1)))"
+  echo "  $(cpureport "$m0" "$m1" $((c1 > c0 ? c1 - c0 : 1)))"
   fi
   [ -z "$only" ] || [[ " $only " == *" fleet "* ]] || continue
   half=$((conns / 2))
   settle
   read -r lsn0 wb0 fpi0 pc0 < <(walmark)
+  m0=$(cpumark "$pid1 $pid2")
   load "$p1" "$pg_token" "$work/pg.runs" "$half" >"$work/a.out" &
   a=$!
   load "$p2" "$pg_token" "$work/pg.runs" "$half" >"$work/b.out" &
   b=$!
   wait $a $b
+  m1=$(cpumark "$pid1 $pid2")
   read -r lsn1 wb1 fpi1 pc1 < <(walmark)
   read -r r1 p50a p99a e1 <"$work/a.out"
   read -r r2 p50b p99b e2 <"$work/b.out"
@@ -149,6 +176,7 @@ for conns in "${conns_list[@]}"; do
   printf '%-28s %6s %12s %9s %9s %6s %s\n' "interlock 2x PostgreSQL" "$conns" "$((r1 + r2))" \
     "$p50a/$p50b" "$p99a/$p99b" "$((e1 + e2))" \
     "$((lsn_bytes / n)) (pg_stat_wal $(((wb1 - wb0) / n)), $((fpi1 - fpi0)) FPI, $n decisions)"
+  echo "  $(cpureport "$m0" "$m1" "$n")"
   if [ -n "${WALSTATS:-}" ]; then
     echo "pg_waldump --stats=record $lsn0..$lsn1 ($n decisions):"
     "${as_pg[@]}" "$pgbin/pg_waldump" -p "$work/pg/pg_wal" -s "$lsn0" -e "$lsn1" --stats=record 2>&1 |
