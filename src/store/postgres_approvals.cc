@@ -15,6 +15,7 @@
 #include "common/principal_name.h"
 #include "core/approval_rules.h"
 #include "store/postgres_read.h"
+#include "store/row_codec.h"
 
 namespace interlock::store::internal {
 namespace {
@@ -141,64 +142,11 @@ std::string Lit(std::string_view s) {
 
 // --- calls as stored ----------------------------------------------------------------------
 
-uint64_t GetU64(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64()) return static_cast<uint64_t>(std::max<int64_t>(0, v->get_int64()));
-  return 0;
-}
-int64_t GetI64(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  return 0;
-}
-
 Result<json::object> ParseObject(std::string_view text, std::string_view what) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return Error::Corrupt("store: " + std::string(what) + " is bad");
   return std::move(v.get_object());
-}
-
-// calls.state_after_json (row_codec.h, AppendStateStoreJson).
-RunState StateFromStoreJson(const json::object& o) {
-  RunState s;
-  s.steps = GetU64(o, "steps");
-  s.tokens = GetU64(o, "tokens");
-  s.cost_micros = GetI64(o, "cost_micros");
-  s.elapsed_ms = GetI64(o, "elapsed_ms");
-  const json::value* h = o.if_contains("halted");
-  s.halted = h != nullptr && h->is_bool() && h->get_bool();
-  if (const json::value* r = o.if_contains("halt_reason"); r != nullptr && r->is_string()) {
-    s.halt_reason = std::string(r->get_string());
-  }
-  if (const json::value* r = o.if_contains("records"); r != nullptr && r->is_object()) {
-    for (const auto& kv : r->get_object()) {
-      s.records[std::string(kv.key())] = GetU64(r->get_object(), kv.key());
-    }
-  }
-  return s;
-}
-
-core::CallResult ResultFromStoreJson(const json::object& o) {
-  core::CallResult r;
-  const json::value* ok = o.if_contains("ok");
-  r.ok = ok == nullptr || !ok->is_bool() || ok->get_bool();
-  if (const json::value* v = o.if_contains("output")) r.output_json = CanonicalJson(*v);
-  if (const json::value* e = o.if_contains("error"); e != nullptr && e->is_string()) {
-    r.error = std::string(e->get_string());
-  }
-  if (const json::value* u = o.if_contains("usage"); u != nullptr && u->is_object()) {
-    r.usage.tokens = GetU64(u->get_object(), "tokens");
-    const json::value* c = u->get_object().if_contains("cost_usd");
-    if (c != nullptr && c->is_number()) {
-      r.usage.cost_micros = static_cast<int64_t>(c->to_number<double>() * 1e6 + 0.5);
-    }
-  }
-  return r;
 }
 
 // The arguments and decision may be held by reference (postgres_read.h).
@@ -215,34 +163,21 @@ Result<core::StoredCall> ReadCall(PgConn& c, std::string* sqlstate, std::string_
   Result<PgResult> r = c.Exec(SelectCall(), {std::string(call_id)}, sqlstate);
   if (!r.ok()) return r.error();
   if (r->rows() == 0) return Error::NotFound("no call " + std::string(call_id));
-  core::StoredCall out;
-  core::CallRecord& rec = out.record;
-  rec.call_id = std::string(call_id);
-  rec.run_id = std::string(r->Text(0, 0));
-  rec.agent_id = std::string(r->Text(0, 1));
-  rec.principal = std::string(r->Text(0, 2));
-  rec.at = FromUnixMillis(r->Int(0, 3));
-  rec.call.tool = std::string(r->Text(0, 4));
-  Result<json::object> args = ParseObject(r->Text(0, 5), "calls.args_json");
-  if (!args.ok()) return args.error();
-  rec.call.args = std::move(args).value();
-  rec.call.usage.tokens = static_cast<uint64_t>(r->Int(0, 6));
-  rec.call.usage.cost_micros = r->Int(0, 7);
-  Result<json::object> d = ParseObject(r->Text(0, 8), "calls.decision_json");
-  if (!d.ok()) return d.error();
-  std::optional<Decision> decision = DecisionFromJson(*d);
-  if (!decision) return Error::Corrupt("store: calls.decision_json is bad");
-  rec.decision = std::move(*decision);
-  Result<json::object> st = ParseObject(r->Text(0, 9), "calls.state_after_json");
-  if (!st.ok()) return st.error();
-  rec.state_after = StateFromStoreJson(*st);
-  if (!r->IsNull(0, 10)) {
-    Result<json::object> res = ParseObject(r->Text(0, 10), "calls.result_json");
-    if (!res.ok()) return res.error();
-    out.result = ResultFromStoreJson(*res);
-  }
-  rec.policy_sha256 = std::string(r->Text(0, 11));
-  return out;
+  CallRowColumns row;
+  row.call_id = call_id;
+  row.run_id = r->Text(0, 0);
+  row.agent_id = r->Text(0, 1);
+  row.principal = r->Text(0, 2);
+  row.time_ms = r->Int(0, 3);
+  row.tool = r->Text(0, 4);
+  row.args_json = r->Text(0, 5);
+  row.usage_tokens = r->Int(0, 6);
+  row.usage_cost_micros = r->Int(0, 7);
+  row.decision_json = r->Text(0, 8);
+  row.state_after_json = r->Text(0, 9);
+  if (!r->IsNull(0, 10)) row.result_json = r->Text(0, 10);
+  row.policy_sha256 = r->Text(0, 11);
+  return DecodeCallRow(row);
 }
 
 }  // namespace

@@ -1,14 +1,16 @@
 // Row helpers the SQLite and PostgreSQL stores share (internal to src/store): ids, the run
-// state as a call row stores it, and a run row's records map. One definition, so the two
-// backends write and read the same bytes.
+// state as a call row stores it, a run row's records map, and a call row read back. One
+// definition, so the two backends write and read the same bytes.
 #ifndef INTERLOCK_STORE_ROW_CODEC_H_
 #define INTERLOCK_STORE_ROW_CODEC_H_
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/ports/approvals.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
@@ -24,6 +26,29 @@ void AppendStateStoreJson(std::string* out, const RunState& s);
 
 // runs.records_json: {"tool": count, ...}. Anything else is kCorrupt (a tampered row).
 Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text);
+
+// A call row's columns as both stores select them (the arguments and the decision resolved
+// when the row holds them by reference to its decision record).
+struct CallRowColumns {
+  std::string_view call_id;
+  std::string_view run_id;
+  std::string_view agent_id;
+  std::string_view principal;
+  int64_t time_ms = 0;
+  std::string_view tool;
+  std::string_view args_json;
+  int64_t usage_tokens = 0;
+  int64_t usage_cost_micros = 0;
+  std::string_view decision_json;
+  std::string_view state_after_json;
+  std::optional<std::string_view> result_json;  // nullopt: no result reported yet
+  std::string_view policy_sha256;
+};
+
+// The call these columns hold. kCorrupt, naming the column, when one of the JSON columns is
+// not the object this store writes, or the decision's verdict or code is not one Interlock
+// knows: a tampered row never reads as a decision, an allow least of all.
+Result<core::StoredCall> DecodeCallRow(const CallRowColumns& row);
 
 }  // namespace interlock::store::internal
 

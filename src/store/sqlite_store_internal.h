@@ -269,71 +269,6 @@ inline Result<boost::json::value> ParseStored(std::string_view text, std::string
   return v;
 }
 
-inline uint64_t GetU64(const boost::json::object& o, std::string_view key) {
-  const boost::json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64()) return static_cast<uint64_t>(std::max<int64_t>(0, v->get_int64()));
-  return 0;
-}
-inline int64_t GetI64(const boost::json::object& o, std::string_view key) {
-  const boost::json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  return 0;
-}
-inline std::string GetStr(const boost::json::object& o, std::string_view key) {
-  const boost::json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-inline bool GetBool(const boost::json::object& o, std::string_view key, bool dflt = false) {
-  const boost::json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() ? v->get_bool() : dflt;
-}
-
-inline RunState StateFromJson(const boost::json::object& o) {
-  RunState s;
-  s.steps = GetU64(o, "steps");
-  s.tokens = GetU64(o, "tokens");
-  s.cost_micros = GetI64(o, "cost_micros");
-  s.elapsed_ms = GetI64(o, "elapsed_ms");
-  s.halted = GetBool(o, "halted");
-  s.halt_reason = GetStr(o, "halt_reason");
-  if (const boost::json::value* r = o.if_contains("records"); r != nullptr && r->is_object()) {
-    for (const auto& kv : r->get_object())
-      s.records[std::string(kv.key())] = GetU64(r->get_object(), kv.key());
-  }
-  return s;
-}
-
-// The inverse of DecisionToJson, for calls read back from the store.
-inline Decision DecisionFromJson(const boost::json::object& o) {
-  // One reader of the stored decision for every backend (interlock/decision.h); a row
-  // whose verdict or code does not parse reads as a deny (fail closed).
-  if (std::optional<Decision> d = interlock::DecisionFromJson(o)) return std::move(*d);
-  Decision d;
-  d.verdict = Verdict::kDeny;
-  d.code = Code::kInvalidRequest;
-  d.reason = "the stored decision does not parse";
-  return d;
-}
-
-inline core::CallResult ResultFromJson(const boost::json::object& o) {
-  core::CallResult r;
-  r.ok = GetBool(o, "ok", true);
-  if (const boost::json::value* v = o.if_contains("output")) r.output_json = CanonicalJson(*v);
-  r.error = GetStr(o, "error");
-  if (const boost::json::value* u = o.if_contains("usage"); u != nullptr && u->is_object()) {
-    r.usage.tokens = GetU64(u->get_object(), "tokens");
-    const boost::json::value* c = u->get_object().if_contains("cost_usd");
-    if (c != nullptr && c->is_number()) {
-      r.usage.cost_micros = static_cast<int64_t>(c->to_number<double>() * 1e6 + 0.5);
-    }
-  }
-  return r;
-}
-
 struct RunRow {
   std::string agent_id;
   int64_t started_ms = 0;
@@ -395,32 +330,26 @@ inline Result<core::StoredCall> LoadCall(Conn& c, std::string_view call_id) {
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
   if (rc != SQLITE_ROW) return SqlError(c.db(), "read call");
-  core::StoredCall out;
-  core::CallRecord& r = out.record;
-  r.call_id = std::string(call_id);
-  r.run_id = q.ColText(0);
-  r.agent_id = q.ColText(1);
-  r.principal = q.ColText(2);
-  r.at = FromUnixMillis(q.ColInt(3));
-  r.call.tool = q.ColText(4);
-  Result<boost::json::value> args = ParseStored(q.ColText(5), "calls.args_json");
-  if (!args.ok() || !args->is_object()) return Error::Corrupt("store: calls.args_json is bad");
-  r.call.args = std::move(args->get_object());
-  r.call.usage.tokens = static_cast<uint64_t>(q.ColInt(6));
-  r.call.usage.cost_micros = q.ColInt(7);
-  Result<boost::json::value> d = ParseStored(q.ColText(8), "calls.decision_json");
-  if (!d.ok() || !d->is_object()) return Error::Corrupt("store: calls.decision_json is bad");
-  r.decision = DecisionFromJson(d->get_object());
-  Result<boost::json::value> st = ParseStored(q.ColText(9), "calls.state_after_json");
-  if (!st.ok() || !st->is_object()) return Error::Corrupt("store: calls.state_after_json is bad");
-  r.state_after = StateFromJson(st->get_object());
-  if (!q.ColNull(10)) {
-    Result<boost::json::value> res = ParseStored(q.ColText(10), "calls.result_json");
-    if (!res.ok() || !res->is_object()) return Error::Corrupt("store: calls.result_json is bad");
-    out.result = ResultFromJson(res->get_object());
-  }
-  r.policy_sha256 = q.ColText(11);
-  return out;
+  // ColText copies: the views below outlive the next step of `q`.
+  const std::string run_id = q.ColText(0), agent_id = q.ColText(1), principal = q.ColText(2),
+                    tool = q.ColText(4), args = q.ColText(5), decision = q.ColText(8),
+                    state_after = q.ColText(9), result = q.ColNull(10) ? "" : q.ColText(10),
+                    policy_sha256 = q.ColText(11);
+  internal::CallRowColumns row;
+  row.call_id = call_id;
+  row.run_id = run_id;
+  row.agent_id = agent_id;
+  row.principal = principal;
+  row.time_ms = q.ColInt(3);
+  row.tool = tool;
+  row.args_json = args;
+  row.usage_tokens = q.ColInt(6);
+  row.usage_cost_micros = q.ColInt(7);
+  row.decision_json = decision;
+  row.state_after_json = state_after;
+  if (!q.ColNull(10)) row.result_json = result;
+  row.policy_sha256 = policy_sha256;
+  return internal::DecodeCallRow(row);
 }
 
 }  // namespace sqlite_internal

@@ -363,6 +363,56 @@ TYPED_TEST(StoreContract, CallAndResultReadBackAndStayTheirAgents) {
   EXPECT_EQ(this->Audit(audit::kResult).size(), 1u);
 }
 
+// Tests that a call row an attacker with write access edited reads as corrupt, naming the
+// column, on every backend: a decision whose verdict is not one Interlock knows (which the
+// SQLite store once read as a deny of its own making, and PostgreSQL as corrupt), and
+// columns that are not the JSON objects the store writes. Never an allow, never a default.
+TYPED_TEST(StoreContract, TamperedCallRowReadsAsCorruptNeverAsADecision) {
+  const std::string run = this->NewRun();
+  // An allowed call with its result, read back whole before any edit.
+  auto decided = [&]() -> std::string {
+    Result<CallRecord> c = this->Decide(run, Verdict::kAllow);
+    EXPECT_TRUE(c.ok());
+    if (!c.ok()) return "";
+    core::CallResult res;
+    res.output_json = "{\"done\":true}";
+    EXPECT_TRUE(this->store().RecordResult(c->call_id, "a", "a", res, T0()).ok());
+    Result<core::StoredCall> intact = this->store().GetCall(c->call_id);
+    EXPECT_TRUE(intact.ok()) << intact.error().message;
+    if (intact.ok()) {
+      EXPECT_EQ(intact->record.decision.verdict, Verdict::kAllow);
+      EXPECT_EQ(intact->record.policy_sha256, std::string(64, 'a'));
+      EXPECT_EQ(intact->record.call.args.at("env").as_string(), "prod");
+      EXPECT_TRUE(intact->result.has_value() && intact->result->output_json == "{\"done\":true}");
+    }
+    return c->call_id;
+  };
+  struct Edit {
+    std::string set;
+    std::string column;
+  };
+  const std::vector<Edit> edits = {
+      {"decision_json = '{\"decision\":\"maybe\",\"code\":\"allowed\"}'",
+       "calls.decision_json"},
+      {"decision_json = '{\"decision\":\"allow\",\"code\":\"allowed_by_me\"}'",
+       "calls.decision_json"},
+      {"decision_json = '[\"allow\"]'", "calls.decision_json"},
+      {"state_after_json = 'steps=1'", "calls.state_after_json"},
+      {"result_json = '\"done\"'", "calls.result_json"},
+      {"args_json = '{\"env\":'", "calls.args_json"},
+  };
+  for (const Edit& e : edits) {
+    SCOPED_TRACE(e.set);
+    const std::string call_id = decided();
+    ASSERT_FALSE(call_id.empty());
+    this->backend_.Sql("UPDATE calls SET " + e.set + " WHERE call_id = '" + call_id + "'");
+    Result<core::StoredCall> got = this->store().GetCall(call_id);
+    ASSERT_FALSE(got.ok()) << "read as " << VerdictName(got->record.decision.verdict);
+    EXPECT_EQ(got.error().kind, ErrorKind::kCorrupt);
+    EXPECT_NE(got.error().message.find(e.column), std::string::npos) << got.error().message;
+  }
+}
+
 // Tests that the result of a call decided for one identity cannot be reported under another
 // principal of the same agent (an agent acting for mallory reports alice's call, which
 // could move her run's workflow): kPermissionDenied naming mallory, nothing recorded, and
