@@ -80,7 +80,7 @@ struct McpOptions : EnforcementFlags {
   std::vector<std::string> forward_methods;
   std::vector<std::string> rehearse_upstreams;  // NAME=COMMAND (split at spaces) or NAME=URL
   int rehearsal_timeout_s = 30;
-  int approval_retry_wait_s = 20;
+  int approval_retry_wait_s = mcp::kDefaultRetryWaitSeconds;
   std::vector<std::string> server;
   std::string workspace;  // ${workspace} in the policy (default: the current directory)
   bool sandbox = false;   // run the server under bubblewrap (mcp/sandbox.h)
@@ -468,10 +468,11 @@ class McpSession {
     if (opt_.rehearsal_timeout_s < 1 || opt_.rehearsal_timeout_s > 3600) {
       return Fail("--rehearsal-timeout wants 1 to 3600 seconds");
     }
-    if (opt_.approval_retry_wait_s < 1 || opt_.approval_retry_wait_s > 55) {
-      return Fail(
-          "--approval-retry-wait wants 1 to 55 seconds (under the client's request "
-          "timeout)");
+    if (opt_.approval_retry_wait_s < mcp::kMinRetryWaitSeconds ||
+        opt_.approval_retry_wait_s > mcp::kMaxRetryWaitSeconds) {
+      return Fail("--approval-retry-wait wants " + std::to_string(mcp::kMinRetryWaitSeconds) +
+                  " to " + std::to_string(mcp::kMaxRetryWaitSeconds) +
+                  " seconds (under the client's request timeout)");
     }
     return kExitOk;
   }
@@ -797,10 +798,14 @@ void AddMcp(CLI::App& app, int* exit_code) {
       ->allow_extra_args(false);
   cmd->add_option("--rehearsal-timeout", opt->rehearsal_timeout_s,
                   "Seconds a rehearsal may take before it counts as failed (default 30)");
+  const std::string retry_wait_range = std::to_string(mcp::kMinRetryWaitSeconds) + " to " +
+                                       std::to_string(mcp::kMaxRetryWaitSeconds) + ", default " +
+                                       std::to_string(mcp::kDefaultRetryWaitSeconds);
   cmd->add_option("--approval-retry-wait", opt->approval_retry_wait_s,
                   "With --daemon: seconds a 2026-07-28 client's retry of a call held for "
                   "reviewers waits for their verdict before it is answered input_required "
-                  "again (1 to 55, default 20; docs/mcp.md#approvals-over-mrtr)");
+                  "again (" +
+                      retry_wait_range + "; docs/mcp.md#approvals-over-mrtr)");
   cmd->add_option("--workspace", opt->workspace,
                   "The directory ${workspace} stands for in the policy (default: the current "
                   "directory; made absolute). Ignored with --daemon: the daemon's own "

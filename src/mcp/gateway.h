@@ -370,7 +370,7 @@ struct GatewayOptions {
   // How long a retry waits for the reviewers' verdict before it is answered
   // input_required again (below the SDKs' 60 s request timeout), and how long a state
   // issued for reviewers stays good (each answer carries a fresh one).
-  std::chrono::milliseconds mrtr_wait{20000};
+  std::chrono::milliseconds mrtr_wait{std::chrono::seconds(kDefaultRetryWaitSeconds)};
   std::chrono::milliseconds reviewer_state_ttl{15 * 60 * 1000};
   // Whether OnClientClosed and the destructor withdraw the approvals of states issued and
   // not yet retried (the client is gone for good: stdio, a session). A transport whose

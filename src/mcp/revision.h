@@ -24,6 +24,14 @@
 
 namespace interlock::mcp {
 
+// How long a retry of a held call (the modern revision's input_required round trips,
+// docs/mcp.md#approvals-over-mrtr) waits for the reviewers' verdict before it is answered
+// input_required again: under the SDKs' 60 s request timeout. The bounds and default of
+// `interlock mcp --approval-retry-wait` and of mcp.approval_retry_wait_seconds.
+inline constexpr int kMinRetryWaitSeconds = 1;
+inline constexpr int kMaxRetryWaitSeconds = 55;
+inline constexpr int kDefaultRetryWaitSeconds = 20;
+
 // Ordered oldest to newest (comparisons mean "older than").
 enum class McpRevision { k2024_11_05, k2025_03_26, k2025_06_18, k2025_11_25, k2026_07_28 };
 

@@ -799,7 +799,8 @@ Status ReadMcp(Reader& r, const YamlNode& node, McpConfig* m) {
     } else if (key == "sse_after_ms") {
       st = r.Millis(v, "mcp." + key, 1, 0, 600000, &m->sse_after);
     } else if (key == "approval_retry_wait_seconds") {
-      st = r.Millis(v, "mcp." + key, 1000, 1, 55, &m->approval_retry_wait);
+      st = r.Millis(v, "mcp." + key, 1000, mcp::kMinRetryWaitSeconds, mcp::kMaxRetryWaitSeconds,
+                    &m->approval_retry_wait);
     } else if (key == "keepalive_seconds") {
       st = r.Millis(v, "mcp." + key, 1000, 1, 3600, &m->keepalive);
     } else if (key == "child_grace_ms") {

@@ -19,6 +19,7 @@
 #include "identity/oidc_signin.h"
 #include "identity/verifier.h"
 #include "interlock/result.h"
+#include "mcp/revision.h"
 #include "server/http_server.h"
 #include "telemetry/options.h"
 
@@ -81,7 +82,8 @@ struct McpConfig {
   // How long a 2026-07-28 client's retry of a call held for reviewers waits for their
   // verdict before it is answered input_required again (Approvals over MRTR, docs/mcp.md):
   // under the client's request timeout (the SDKs': 60 s).
-  std::chrono::milliseconds approval_retry_wait{20000};
+  std::chrono::milliseconds approval_retry_wait{
+      std::chrono::seconds(mcp::kDefaultRetryWaitSeconds)};
   std::chrono::milliseconds child_grace{1000};  // stdin closed -> terminate
   // Set by `interlock serve` for sandboxed upstreams (mcp/sandbox.h): the SQLite store
   // ("" on PostgreSQL) and what else no sandbox may write or see, as {what, path} (keys,

@@ -52,8 +52,8 @@
 #include "store/sqlite_history_source.h"
 #include "store/sqlite_pins.h"
 #include "store/sqlite_stmt.h"
-#include "store/sqlite_wal_buffer.h"
 #include "store/sqlite_store.h"
+#include "store/sqlite_wal_buffer.h"
 
 namespace interlock::store {
 // Inline: the Impl members in each file name these unqualified; its own name keeps them

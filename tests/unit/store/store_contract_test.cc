@@ -392,8 +392,7 @@ TYPED_TEST(StoreContract, TamperedCallRowReadsAsCorruptNeverAsADecision) {
     std::string column;
   };
   const std::vector<Edit> edits = {
-      {"decision_json = '{\"decision\":\"maybe\",\"code\":\"allowed\"}'",
-       "calls.decision_json"},
+      {"decision_json = '{\"decision\":\"maybe\",\"code\":\"allowed\"}'", "calls.decision_json"},
       {"decision_json = '{\"decision\":\"allow\",\"code\":\"allowed_by_me\"}'",
        "calls.decision_json"},
       {"decision_json = '[\"allow\"]'", "calls.decision_json"},
