@@ -3,7 +3,8 @@
 // Test 1: sign in, see a pending call appear, approve it, the waiting agent gets allow.
 // Test 2: the same, denied: the waiting agent gets deny/APPROVAL_DENIED.
 // Test 3: the reviewer edits the arguments (validated on the page) and approves: the
-// waiting agent gets allow with the edited arguments.
+// waiting agent gets allow with the edited arguments; the granted approval shows the edit
+// with its redacted field masked, and neither the page nor its API holds the new secret.
 // Loopback only; a fresh profile; screenshots (desktop and phone) in ARTIFACT_DIR.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -144,6 +145,27 @@ try {
     fail('agent did not get the edited arguments: ' + JSON.stringify(r3.json));
   }
   await page.waitForSelector(`#history li[data-id="${three.approvalId}"]`, { timeout: 10000 });
+  // The granted approval shows what ran: the reviewer's edit, its redacted field masked. The
+  // new secret reaches neither the page nor the API the page reads (session 25's leak):
+  // only its keyed hash does, never the value, never the sealed text.
+  await page.waitForSelector(`#detail[data-id="${three.approvalId}"] #d-edit:not([hidden])`,
+                             { timeout: 10000 });
+  const ran = await page.textContent('#d-edit');
+  if (!ran.includes('fixed@example.com') || !ran.includes('(redacted)')) {
+    fail('the granted edit is not shown as run, secret masked: ' + ran);
+  }
+  const html = await page.content();
+  if (html.includes('sk-new-3') || html.includes('sealed:')) fail('the page holds the edited secret');
+  const review = await page.evaluate(async (id) => {
+    const r = await fetch('/v1/approvals/' + id, {
+      headers: { Authorization: 'Bearer ' + sessionStorage.getItem('interlock_token') } });
+    return r.status + ' ' + await r.text();
+  }, three.approvalId);
+  if (!review.startsWith('200 ') || !review.includes('hmac-sha256:') ||
+      review.includes('sk-new-3') || review.includes('sealed:')) {
+    fail('the reviewer API shows the edited secret other than as its hash: ' + review);
+  }
+  await page.screenshot({ path: join(artifacts, 'approvals-edit-granted.png'), fullPage: true });
   console.log('test 3 (edit and approve): ok');
 
   // Test 4: approve the tool for the rest of the run; the run's next call of it is allowed,

@@ -164,6 +164,14 @@
     const args = $('d-args');
     args.replaceChildren();
     for (const [k, v] of Object.entries(a.args || {})) row(args, [k, valueNode(v)]);
+    // A granted edit: the arguments the call ran with instead (a redacted field's new value
+    // comes as its hash, shown masked like the agent's).
+    const edit = $('d-edit');
+    edit.replaceChildren();
+    const edited = a.state !== 'pending' && dec.arguments && typeof dec.arguments === 'object'
+        ? dec.arguments : null;
+    $('d-edit-h').hidden = edit.hidden = !edited;
+    for (const [k, v] of Object.entries(edited || {})) row(edit, [k, valueNode(v)]);
     // What the call's rehearsal showed (text only, never markup), beside the arguments.
     const reh = a.rehearsal;
     $('d-reh-h').hidden = $('d-reh').hidden = !reh;
