@@ -28,6 +28,7 @@
 #include "subprocess.h"
 #include "temp_dir.h"
 #include "test_idp.h"
+#include "test_paths.h"
 #include "tls_server.h"
 
 namespace interlock::testing {
@@ -37,8 +38,8 @@ namespace json = boost::json;
 namespace http = boost::beast::http;
 namespace fs = std::filesystem;
 
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
-const std::string kModules = kNodeDir + "/node_modules/@modelcontextprotocol";
+using testing::kModules;
+using testing::kNodeDir;
 
 constexpr char kEverythingPolicy[] = R"(agent:
   id: "ev"

@@ -20,6 +20,7 @@
 
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -30,9 +31,8 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
-const std::string kModules = std::string(INTERLOCK_SOURCE_DIR) +
-                             "/tests/integration/mcp/node/node_modules/@modelcontextprotocol";
+using testing::kInterlock;
+using testing::kModules;
 const std::string kRecorder =
     std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/init/recording_server.mjs";
 

@@ -12,6 +12,7 @@
 
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -21,10 +22,9 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
-const std::string kEverything =
-    kNodeDir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+using testing::kEverything;
+using testing::kInterlock;
+using testing::kNodeDir;
 
 // echo needs one approver (3 s to answer) and redacts its message; get-sum needs two.
 const char kPolicy[] =

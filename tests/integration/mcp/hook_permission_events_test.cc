@@ -19,6 +19,7 @@
 #include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -28,7 +29,7 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+using testing::kInterlock;
 
 // Read allowed; Bash needs one approver (a person at Claude Code's prompt may be it);
 // Deploy needs two (never one local person); Write blocked.

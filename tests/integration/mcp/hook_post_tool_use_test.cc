@@ -17,6 +17,7 @@
 #include "json_lines.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -26,7 +27,7 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+using testing::kInterlock;
 const std::string kFixtures =
     std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/fixtures/claude_code_hook/";
 

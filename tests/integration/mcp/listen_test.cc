@@ -12,6 +12,7 @@
 
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -21,8 +22,8 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+using testing::kInterlock;
+using testing::kNodeDir;
 
 json::value ParseLastLine(const std::string& out) {
   std::string s = out;

@@ -17,6 +17,7 @@
 #include "common/crypto.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock::testing {
 namespace {
@@ -24,13 +25,10 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+using testing::kEverything;
+using testing::kInterlock;
 const std::string kClient =
     std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/telemetry/mcp_otel_client.mjs";
-const std::string kEverything =
-    std::string(INTERLOCK_SOURCE_DIR) +
-    "/tests/integration/mcp/node/node_modules/@modelcontextprotocol/server-everything/dist/"
-    "index.js";
 
 constexpr char kSecret[] = "sk-ECHO-4242-\xC3\xA9t\xC3\xA9";  // "sk-ECHO-4242-été"
 

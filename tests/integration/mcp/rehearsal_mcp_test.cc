@@ -16,6 +16,7 @@
 
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -25,8 +26,8 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+using testing::kInterlock;
+using testing::kNodeDir;
 const std::string kMemory =
     kNodeDir + "/node_modules/@modelcontextprotocol/server-memory/dist/index.js";
 

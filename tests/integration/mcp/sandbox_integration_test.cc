@@ -29,6 +29,7 @@
 #include "hello_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -43,9 +44,9 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
-const std::string kModules = kNodeDir + "/node_modules/@modelcontextprotocol";
+using testing::kInterlock;
+using testing::kModules;
+using testing::kNodeDir;
 
 bool SandboxWorks() {
   ProcessResult r = RunProcess({"/bin/sh", "-c",

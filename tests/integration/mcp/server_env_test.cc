@@ -17,6 +17,7 @@
 
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -27,7 +28,7 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+using testing::kInterlock;
 
 // argv[1]: the directory to write env.json and proc-environ.txt into.
 constexpr char kDumpServer[] = R"JS(

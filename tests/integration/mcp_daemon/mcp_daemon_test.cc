@@ -27,6 +27,7 @@
 #include "mcp/daemon_enforcer.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock::testing {
 namespace {
@@ -34,8 +35,8 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+using testing::kInterlock;
+using testing::kNodeDir;
 
 constexpr char kHookPolicy[] = R"(agent:
   id: "cc-agent"

@@ -19,6 +19,7 @@
 #include "daemon_harness.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -34,9 +35,8 @@ using testing::ProcessResult;
 using testing::RunProcess;
 using testing::TempDir;
 
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
-const std::string kEverything =
-    kNodeDir + "/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+using testing::kEverything;
+using testing::kNodeDir;
 
 // echo needs one reviewer, get-sum two.
 const char kPolicy[] =

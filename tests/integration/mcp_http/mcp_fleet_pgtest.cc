@@ -20,6 +20,7 @@
 #include "pg_cluster.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock::testing {
 namespace {
@@ -28,7 +29,7 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
+using testing::kNodeDir;
 
 constexpr char kPolicy[] = R"(agent:
   id: "scribe"

@@ -31,6 +31,7 @@
 #include "hello_server.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock {
 namespace {
@@ -52,8 +53,8 @@ using testing::RunSetupScriptOnce;
 using testing::TempDir;
 using testing::TestCert;
 
-const std::string kNodeDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/mcp/node";
-const std::string kModules = kNodeDir + "/node_modules/@modelcontextprotocol";
+using testing::kModules;
+using testing::kNodeDir;
 
 // A stdio MCP server without the SDK: records every tools/call it receives in DIR/calls.log
 // and its pid in DIR/pid-<pid>. "hang" never answers.

@@ -20,6 +20,7 @@
 #include "otlp_receiver.h"
 #include "subprocess.h"
 #include "temp_dir.h"
+#include "test_paths.h"
 
 namespace interlock::testing {
 namespace {
@@ -27,13 +28,10 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::string kInterlock = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
+using testing::kEverything;
+using testing::kInterlock;
 const std::string kClient =
     std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/telemetry/mcp_otel_client.mjs";
-const std::string kEverything =
-    std::string(INTERLOCK_SOURCE_DIR) +
-    "/tests/integration/mcp/node/node_modules/@modelcontextprotocol/server-everything/dist/"
-    "index.js";
 
 constexpr char kTraceId[] = "4bf92f3577b34da6a3ce929d0e0e4736";
 constexpr char kTraceparent[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
