@@ -98,8 +98,15 @@ class PgPruneTarget final : public audit::PruneTarget {
  public:
   PgPruneTarget(std::string uri, std::unique_ptr<pg::PgConn> conn)
       : uri_(std::move(uri)), conn_(std::move(conn)) {}
-  // Closing the connection releases the advisory lock.
-  ~PgPruneTarget() override = default;
+  // Releases the prune lock before closing the connection: a closed connection's lock is
+  // released only when its server process has exited, after the close returned, so the
+  // next pruner could still find it held (PostgresPruneLock.OnlyOnePrunerAtATime). A
+  // connection that cannot answer leaves it to the server, as before.
+  ~PgPruneTarget() override {
+    if (conn_ != nullptr && !conn_->Broken()) {
+      (void)conn_->Exec("SELECT pg_advisory_unlock(" + std::to_string(kPruneLockKey) + ")", {});
+    }
+  }
 
   Result<std::unique_ptr<core::RecordSource>> OpenSource() override {
     return OpenPostgresRecordSource(uri_);
