@@ -144,6 +144,25 @@ Result<PgResult> PgConn::Exec(const std::string& sql,
   return PgResult(pq_, r);
 }
 
+Result<PgResult> PgConn::ExecBinary(const std::string& sql, const std::vector<unsigned>& types,
+                                    const std::vector<std::string>& values, std::string* sqlstate) {
+  std::vector<const char*> v;
+  std::vector<int> lengths, formats(values.size(), 1);
+  for (const std::string& s : values) {
+    v.push_back(s.data());
+    lengths.push_back(static_cast<int>(s.size()));
+  }
+  pg_result* r = pq_->exec_params(c_, sql.c_str(), static_cast<int>(values.size()), types.data(),
+                                  v.data(), lengths.data(), formats.data(), 0);
+  const ExecStatusType st = r != nullptr ? pq_->result_status(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    Error e = FailureFrom(r, "query", sqlstate);
+    if (r != nullptr) pq_->clear(r);
+    return e;
+  }
+  return PgResult(pq_, r);
+}
+
 bool PgConn::WaitReadable(std::chrono::steady_clock::time_point deadline) {
   while (pq_->is_busy(c_) != 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

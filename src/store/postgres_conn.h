@@ -75,6 +75,11 @@ class PgConn {
   Result<PgResult> Exec(const std::string& sql,
                         const std::vector<std::optional<std::string>>& params,
                         std::string* sqlstate = nullptr);
+  // One statement with binary parameters (`types`: each one's type OID, `values`: its
+  // binary form, nullopt for NULL), text results.
+  Result<PgResult> ExecBinary(const std::string& sql, const std::vector<unsigned>& types,
+                              const std::vector<std::string>& values,
+                              std::string* sqlstate = nullptr);
   // SQL text with several statements, one round trip; every result in order. Stops at
   // the first failing statement (the server skips the rest).
   //

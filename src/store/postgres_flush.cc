@@ -70,13 +70,13 @@ void PostgresStore::Impl::AppendLockRuns(std::string* sql, const std::set<std::s
   sql->append(") ORDER BY run_id FOR UPDATE;");
 }
 
-std::string PostgresStore::Impl::Flush(Batch& b) {
+std::string PostgresStore::Impl::Flush(Batch& b, BinaryColumns* binary) {
   // The records first (they number themselves from b.head): a call row refers to its
   // decision record when that is stored compact.
   std::string events;
   events.reserve(b.events.size() * 900);
   std::map<std::string_view, int64_t> compact_decisions;  // call id -> seq
-  AppendEvents(b, &events, &compact_decisions);
+  AppendEvents(b, &events, &compact_decisions, binary);
   std::string sql;
   sql.reserve(1024 + b.calls.size() * 600 + events.size());
   AppendRunWrites(b, &sql);
@@ -278,11 +278,9 @@ void PostgresStore::Impl::AppendOtherWrites(const Batch& b, std::string* out) {
   }
 }
 
-void PostgresStore::Impl::AppendEvents(Batch& b, std::string* sql,
-                                       std::map<std::string_view, int64_t>* compact_decisions) {
-  if (b.events.empty()) return;
-  ColumnArrays v(
-      {"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "text"});
+template <typename Columns>
+void PostgresStore::Impl::FillEvents(Batch& b, Columns& v,
+                                     std::map<std::string_view, int64_t>* compact_decisions) {
   std::string body, data;
   for (const audit::AuditEvent& e : b.events) {
     const int64_t seq = b.head.seq + 1;
@@ -316,11 +314,23 @@ void PostgresStore::Impl::AppendEvents(Batch& b, std::string* sql,
     b.head.seq = seq;
     b.head.hash = std::move(hash);
   }
-  sql->append(
-      "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
-      " data, prev_hash, hash) SELECT * FROM ");
-  v.AppendUnnest(sql);
-  sql->append(";UPDATE audit_head SET seq = ");
+}
+
+void PostgresStore::Impl::AppendEvents(Batch& b, std::string* sql,
+                                       std::map<std::string_view, int64_t>* compact_decisions,
+                                       BinaryColumns* binary) {
+  if (b.events.empty()) return;
+  if (binary != nullptr) {
+    FillEvents(b, *binary, compact_decisions);
+  } else {
+    ColumnArrays v({"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text",
+                    "text", "text"});
+    FillEvents(b, v, compact_decisions);
+    sql->append(kInsertEvents);
+    v.AppendUnnest(sql);
+    sql->push_back(';');
+  }
+  sql->append("UPDATE audit_head SET seq = ");
   AppendInt(sql, b.head.seq);
   sql->append(", hash = ");
   pg::AppendLiteral(sql, b.head.hash);
@@ -389,5 +399,73 @@ void PostgresStore::Impl::AppendRunValues(std::string* sql, const Row& r) {
   sql->push_back(',');
   pg::AppendLiteral(sql, core::SequenceStoreJson(r.state));
 }
+
+namespace pg_internal {
+
+BinaryColumns::BinaryColumns(std::initializer_list<const char*> types)
+    : types_(types.begin(), types.end()), elems_(types.size()), nulls_(types.size(), false) {}
+
+std::string& BinaryColumns::Next() {
+  std::string& c = elems_[next_];
+  next_ = (next_ + 1) % elems_.size();
+  if (next_ == 0) ++rows_;
+  return c;
+}
+
+namespace {
+void PutInt32(std::string* out, int32_t v) {
+  const auto u = static_cast<uint32_t>(v);
+  const char b[4] = {static_cast<char>(u >> 24), static_cast<char>(u >> 16),
+                     static_cast<char>(u >> 8), static_cast<char>(u)};
+  out->append(b, 4);
+}
+}  // namespace
+
+void BinaryColumns::Text(std::string_view v) {
+  std::string& c = Next();
+  PutInt32(&c, static_cast<int32_t>(v.size()));
+  c.append(v);
+}
+
+void BinaryColumns::Int(int64_t v) {
+  std::string& c = Next();
+  PutInt32(&c, 8);
+  const auto u = static_cast<uint64_t>(v);
+  PutInt32(&c, static_cast<int32_t>(u >> 32));
+  PutInt32(&c, static_cast<int32_t>(u & 0xffffffffu));
+}
+
+void BinaryColumns::Null() {
+  nulls_[next_] = true;
+  PutInt32(&Next(), -1);
+}
+
+void BinaryColumns::Params(std::vector<unsigned>* types, std::vector<std::string>* values) const {
+  constexpr unsigned kInt8 = 20, kText = 25, kInt8Array = 1016, kTextArray = 1009;
+  for (size_t i = 0; i < elems_.size(); ++i) {
+    const bool text = types_[i] == "text";
+    types->push_back(text ? kTextArray : kInt8Array);
+    std::string a;
+    PutInt32(&a, 1);                  // dimensions
+    PutInt32(&a, nulls_[i] ? 1 : 0);  // has nulls
+    PutInt32(&a, static_cast<int32_t>(text ? kText : kInt8));
+    PutInt32(&a, static_cast<int32_t>(rows_));  // length
+    PutInt32(&a, 1);                            // lower bound
+    a.append(elems_[i]);
+    values->push_back(std::move(a));
+  }
+}
+
+std::string BinaryColumns::Unnest() const {
+  std::string u = "unnest(";
+  for (size_t i = 0; i < types_.size(); ++i) {
+    if (i > 0) u.push_back(',');
+    u += "$" + std::to_string(i + 1) + "::" + types_[i] + "[]";
+  }
+  u.push_back(')');
+  return u;
+}
+
+}  // namespace pg_internal
 
 }  // namespace interlock::store

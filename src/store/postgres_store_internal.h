@@ -170,6 +170,29 @@ class ColumnArrays {
   size_t next_ = 0;
 };
 
+// The same rows as binary array parameters (array_recv's format: no SQL text to scan and
+// no array literal for array_in to read), for one statement of PgConn::ExecBinary:
+// "... SELECT * FROM unnest($1::bigint[], $2::text[], ...)".
+class BinaryColumns {
+ public:
+  // `types`: each column's element type, "bigint" or "text".
+  explicit BinaryColumns(std::initializer_list<const char*> types);
+  void Text(std::string_view v);
+  void Int(int64_t v);
+  void Null();
+  size_t rows() const { return rows_; }
+  // The arrays (types and values for ExecBinary), and "unnest($1::t1[], ...)".
+  void Params(std::vector<unsigned>* types, std::vector<std::string>* values) const;
+  std::string Unnest() const;
+
+ private:
+  std::string& Next();
+  std::vector<std::string> types_;
+  std::vector<std::string> elems_;  // per column: each element's length and bytes
+  std::vector<bool> nulls_;
+  size_t next_ = 0, rows_ = 0;
+};
+
 }  // namespace pg_internal
 
 class PostgresStore::Impl {
@@ -578,7 +601,9 @@ class PostgresStore::Impl {
   static void AppendInt(std::string* out, int64_t v) { out->append(std::to_string(v)); }
   static void AppendUint(std::string* out, uint64_t v) { out->append(std::to_string(v)); }
 
-  std::string Flush(Batch& b);
+  // With `binary`: the audit records go there (for ExecBinary, before the script), not into
+  // the script's text.
+  std::string Flush(Batch& b, BinaryColumns* binary = nullptr);
   // Flush's steps, each appending its writes to *out.
   static void AppendRunWrites(const Batch& b, std::string* out);
   static void AppendCallWrites(const Batch& b,
@@ -591,7 +616,14 @@ class PostgresStore::Impl {
   // body exactly: its data alone, the body NULL; else the whole body, data NULL.
   // With `compact_decisions`: the seq of each call's decision record stored compact.
   static void AppendEvents(Batch& b, std::string* sql,
-                           std::map<std::string_view, int64_t>* compact_decisions = nullptr);
+                           std::map<std::string_view, int64_t>* compact_decisions = nullptr,
+                           BinaryColumns* binary = nullptr);
+  template <typename Columns>
+  static void FillEvents(Batch& b, Columns& v,
+                         std::map<std::string_view, int64_t>* compact_decisions);
+  static constexpr const char* kInsertEvents =
+      "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
+      " data, prev_hash, hash) SELECT * FROM ";
 
   // The seq of p's decision record when the calls row may refer to it instead of copying
   // the arguments and decision: the record is stored compact, and its data holds the very

@@ -1351,6 +1351,29 @@ TYPED_TEST_SUITE(AuditChainContract, AuditChainBackends);
 
 // Tests that a signed checkpoint of the head catches a tail cut together with its head
 // rows, in verify and in the tail check, where the head rows alone see nothing.
+// Tests that records whose texts hold what every encoding on the way must carry exactly
+// (quotes, a backslash, an apostrophe, non-ASCII, a line separator, an empty string) are
+// stored byte for byte: the chain verifies and the search reads the tool back as written.
+// (PostgreSQL receives the records as binary array parameters; SQLite as bound text.)
+TYPED_TEST(AuditChainContract, RecordsWithQuotesBackslashesAndUnicodeVerifyExactly) {
+  const std::string tool = "d\xc3\xa9\"p\\l'oy \xe2\x9c\x93\xe2\x80\xa8{}[],";
+  Result<core::RunInfo> run = this->store().CreateRun("a", "", T0());
+  ASSERT_TRUE(run.ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(this->Decide(run->run_id, Verdict::kAllow, "a", 1, 0, false, tool).ok());
+  }
+  ASSERT_TRUE(this->Decide(run->run_id, Verdict::kAllow, "a", 1, 0, false, "").ok());
+  Result<audit::VerifyReport> v = this->Verify();
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->head_seq, this->Head());
+  std::vector<boost::json::object> decisions = this->Audit(audit::kDecision);
+  ASSERT_EQ(decisions.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(decisions[i].at("data").at("tool").as_string(), tool);
+  }
+}
+
 TYPED_TEST(AuditChainContract, CutTailAndRewoundHeadIsCaughtByTheCheckpoint) {
   this->Traffic(5);
   Result<core::Checkpoint> cp =
