@@ -127,6 +127,16 @@ Error PgConn::FailureFrom(pg_result* r, std::string_view what, std::string* sqls
   return Error::Unavailable("store: postgresql " + std::string(what) + ": " + msg);
 }
 
+Result<PgResult> PgConn::Answer(pg_result* r, std::string* sqlstate) const {
+  const ExecStatusType st = r != nullptr ? pq_->result_status(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    Error e = FailureFrom(r, "query", sqlstate);
+    if (r != nullptr) pq_->clear(r);
+    return e;
+  }
+  return PgResult(pq_, r);
+}
+
 Result<PgResult> PgConn::Exec(const std::string& sql,
                               const std::vector<std::optional<std::string>>& params,
                               std::string* sqlstate) {
@@ -135,13 +145,7 @@ Result<PgResult> PgConn::Exec(const std::string& sql,
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   pg_result* r = pq_->exec_params(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                                   values.data(), nullptr, nullptr, 0);
-  const ExecStatusType st = r != nullptr ? pq_->result_status(r) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    Error e = FailureFrom(r, "query", sqlstate);
-    if (r != nullptr) pq_->clear(r);
-    return e;
-  }
-  return PgResult(pq_, r);
+  return Answer(r, sqlstate);
 }
 
 Result<PgResult> PgConn::ExecBinary(const std::string& sql, const std::vector<unsigned>& types,
@@ -154,13 +158,7 @@ Result<PgResult> PgConn::ExecBinary(const std::string& sql, const std::vector<un
   }
   pg_result* r = pq_->exec_params(c_, sql.c_str(), static_cast<int>(values.size()), types.data(),
                                   v.data(), lengths.data(), formats.data(), 0);
-  const ExecStatusType st = r != nullptr ? pq_->result_status(r) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    Error e = FailureFrom(r, "query", sqlstate);
-    if (r != nullptr) pq_->clear(r);
-    return e;
-  }
-  return PgResult(pq_, r);
+  return Answer(r, sqlstate);
 }
 
 bool PgConn::WaitReadable(std::chrono::steady_clock::time_point deadline) {

@@ -109,6 +109,8 @@ class PgConn {
  private:
   PgConn(const Libpq* pq, pg_conn* c) : pq_(pq), c_(c) {}
   Error FailureFrom(pg_result* r, std::string_view what, std::string* sqlstate) const;
+  // One statement's result: itself when it succeeded, else its error (the result freed).
+  Result<PgResult> Answer(pg_result* r, std::string* sqlstate) const;
   const Libpq* pq_;
   pg_conn* c_ = nullptr;
   // Waits until a result is ready or `deadline`; false when the deadline passed or the
