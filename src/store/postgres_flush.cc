@@ -400,7 +400,7 @@ void PostgresStore::Impl::AppendRunValues(std::string* sql, const Row& r) {
   pg::AppendLiteral(sql, core::SequenceStoreJson(r.state));
 }
 
-namespace pg_internal {
+inline namespace pg_internal {
 
 BinaryColumns::BinaryColumns(std::initializer_list<const char*> types)
     : types_(types.begin(), types.end()), elems_(types.size()), nulls_(types.size(), false) {}
