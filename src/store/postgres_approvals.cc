@@ -142,13 +142,6 @@ std::string Lit(std::string_view s) {
 
 // --- calls as stored ----------------------------------------------------------------------
 
-Result<json::object> ParseObject(std::string_view text, std::string_view what) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return Error::Corrupt("store: " + std::string(what) + " is bad");
-  return std::move(v.get_object());
-}
-
 // The arguments and decision may be held by reference (postgres_read.h).
 const std::string& SelectCall() {
   static const std::string sql =
@@ -356,7 +349,7 @@ Result<core::CallRecord> PgLoadCallInBatch(const PgApprovalCtx& ctx, std::string
     rec = std::move(stored->record);
   }
   if (auto it = ctx.batch->decisions.find(call_id); it != ctx.batch->decisions.end()) {
-    Result<json::object> d = ParseObject(it->second, "calls.decision_json");
+    Result<json::object> d = ParseColumn(it->second, "calls.decision_json");
     if (!d.ok()) return d.error();
     std::optional<Decision> decision = DecisionFromJson(*d);
     if (!decision) return Error::Corrupt("store: calls.decision_json is bad");

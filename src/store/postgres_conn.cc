@@ -150,6 +150,10 @@ Result<PgResult> PgConn::Exec(const std::string& sql,
 
 Result<PgResult> PgConn::ExecBinary(const std::string& sql, const std::vector<unsigned>& types,
                                     const std::vector<std::string>& values, std::string* sqlstate) {
+  if (types.size() != values.size()) {
+    return Error::Invalid("store: a binary statement with " + std::to_string(values.size()) +
+                          " values for " + std::to_string(types.size()) + " types");
+  }
   std::vector<const char*> v;
   std::vector<int> lengths, formats(values.size(), 1);
   for (const std::string& s : values) {

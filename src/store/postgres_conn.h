@@ -76,7 +76,7 @@ class PgConn {
                         const std::vector<std::optional<std::string>>& params,
                         std::string* sqlstate = nullptr);
   // One statement with binary parameters (`types`: each one's type OID, `values`: its
-  // binary form, nullopt for NULL), text results.
+  // binary form; one value per type, none NULL), text results.
   Result<PgResult> ExecBinary(const std::string& sql, const std::vector<unsigned>& types,
                               const std::vector<std::string>& values,
                               std::string* sqlstate = nullptr);

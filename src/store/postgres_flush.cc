@@ -73,8 +73,8 @@ void PostgresStore::Impl::AppendLockRuns(std::string* sql, const std::set<std::s
 std::string PostgresStore::Impl::Flush(Batch& b, BinaryColumns* binary) {
   // The records first (they number themselves from b.head): a call row refers to its
   // decision record when that is stored compact.
-  std::string events;
-  events.reserve(b.events.size() * 900);
+  std::string events;  // with `binary`: the head row's update alone
+  events.reserve(binary != nullptr ? 128 : b.events.size() * 900);
   std::map<std::string_view, int64_t> compact_decisions;  // call id -> seq
   AppendEvents(b, &events, &compact_decisions, binary);
   std::string sql;

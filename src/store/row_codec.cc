@@ -32,19 +32,6 @@ int64_t GetI64(const json::object& o, std::string_view key) {
   return 0;
 }
 
-std::string GetStr(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-// A JSON column this store wrote: an object, or kCorrupt naming the column.
-Result<json::object> ParseColumn(std::string_view text, std::string_view column) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return Error::Corrupt("store: " + std::string(column) + " is bad");
-  return std::move(v.get_object());
-}
-
 // calls.state_after_json (AppendStateStoreJson).
 RunState StateFromStoreJson(const json::object& o) {
   RunState s;
@@ -54,7 +41,7 @@ RunState StateFromStoreJson(const json::object& o) {
   s.elapsed_ms = GetI64(o, "elapsed_ms");
   const json::value* h = o.if_contains("halted");
   s.halted = h != nullptr && h->is_bool() && h->get_bool();
-  s.halt_reason = GetStr(o, "halt_reason");
+  s.halt_reason = StringMember(o, "halt_reason");
   if (const json::value* r = o.if_contains("records"); r != nullptr && r->is_object()) {
     for (const auto& kv : r->get_object()) {
       s.records[std::string(kv.key())] = GetU64(r->get_object(), kv.key());
@@ -69,7 +56,7 @@ core::CallResult ResultFromStoreJson(const json::object& o) {
   const json::value* ok = o.if_contains("ok");
   r.ok = ok == nullptr || !ok->is_bool() || ok->get_bool();
   if (const json::value* v = o.if_contains("output")) r.output_json = CanonicalJson(*v);
-  r.error = GetStr(o, "error");
+  r.error = StringMember(o, "error");
   if (const json::value* u = o.if_contains("usage"); u != nullptr && u->is_object()) {
     r.usage.tokens = GetU64(u->get_object(), "tokens");
     const json::value* c = u->get_object().if_contains("cost_usd");
@@ -81,6 +68,13 @@ core::CallResult ResultFromStoreJson(const json::object& o) {
 }
 
 }  // namespace
+
+Result<json::object> ParseColumn(std::string_view text, std::string_view column) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Error::Corrupt("store: " + std::string(column) + " is bad");
+  return std::move(v.get_object());
+}
 
 std::string NewId(std::string_view prefix) {
   // One RAND_bytes per 512 ids instead of one per id (OpenSSL checks getpid() each call).

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
+
 #include "core/ports/approvals.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
@@ -26,6 +28,10 @@ void AppendStateStoreJson(std::string* out, const RunState& s);
 
 // runs.records_json: {"tool": count, ...}. Anything else is kCorrupt (a tampered row).
 Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text);
+
+// A JSON column this store wrote (`column`: "calls.decision_json", ...): its object, or
+// kCorrupt naming the column (a tampered row).
+Result<boost::json::object> ParseColumn(std::string_view text, std::string_view column);
 
 // A call row's columns as both stores select them (the arguments and the decision resolved
 // when the row holds them by reference to its decision record).
