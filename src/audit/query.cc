@@ -20,7 +20,7 @@ Result<boost::json::array> QueryAudit(sqlite3* db, const AuditQuery& q) {
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return SqliteError(db, "read audit_log");
     const int64_t seq = st.Int64(0);
-    Result<boost::json::value> v = ParseJsonStrict(st.Text(1), {.max_bytes = 64 << 20});
+    Result<boost::json::value> v = ParseOwnJson(st.Text(1));
     if (!v.ok() || !v->is_object()) {
       return Error::Corrupt("audit record " + std::to_string(seq) +
                             " has a corrupt body; run `interlock audit verify`");

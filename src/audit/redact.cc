@@ -74,10 +74,9 @@ Result<boost::json::object> Redactor::OpenFields(boost::json::object args,
     if (!bytes.ok()) return bad();
     std::optional<std::string> plain = AeadOpen(key, SealAad(context, f), *bytes);
     if (!plain) return bad();
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(*plain, ec);
-    if (ec) return bad();
-    it->value() = std::move(v);
+    Result<boost::json::value> v = ParseOwnJson(*plain);
+    if (!v.ok()) return bad();
+    it->value() = std::move(*v);
   }
   return args;
 }

@@ -37,7 +37,7 @@ json::object Obj(const json::object& o, std::string_view key) {
 
 Result<ReplayEvent> ReplayEventFromRecord(int64_t seq, std::string_view body, std::string_view hash,
                                           std::string_view prev_hash) {
-  Result<json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
+  Result<json::value> v = ParseOwnJson(body);
   if (!v.ok() || !v->is_object()) {
     return Error::Corrupt("audit record " + std::to_string(seq) +
                           " has a corrupt body; run `interlock audit verify`");

@@ -231,8 +231,9 @@ class ChainWalk {
       }
       cps_.push_back(&cp);
     }
-    std::stable_sort(cps_.begin(), cps_.end(),
-                     [](const core::Checkpoint* a, const core::Checkpoint* b) { return a->seq < b->seq; });
+    std::stable_sort(
+        cps_.begin(), cps_.end(),
+        [](const core::Checkpoint* a, const core::Checkpoint* b) { return a->seq < b->seq; });
     if (!cps_.empty()) r_.last_checkpoint_seq = cps_.back()->seq;
     return std::nullopt;
   }
@@ -330,7 +331,7 @@ class ChainWalk {
       return Fail(std::move(r_), seq, "record " + seq_s + ": " + problem_);
     }
     if (options_.deep) {
-      Result<boost::json::value> v = ParseJsonStrict(body, {.max_bytes = 64 << 20});
+      Result<boost::json::value> v = ParseOwnJson(body);
       if (!v.ok()) {
         return Fail(std::move(r_), seq, "record " + seq_s + ": " + v.error().message);
       }
@@ -400,7 +401,7 @@ class ChainWalk {
   const VerifyOptions& options_;
   VerifyReport r_;
   std::vector<const core::Checkpoint*> cps_;  // signatures checked, in seq order
-  size_t next_cp_ = 0;                  // the first checkpoint not yet matched to a record
+  size_t next_cp_ = 0;                        // the first checkpoint not yet matched to a record
   ChainHasher hasher_;
   bool linked_ = false;  // the log has run links (audit_log.h)
   // Each run's last record so far: every run link must name it (audit_log.h).

@@ -52,9 +52,9 @@ int Run(const ApprovalsFlags& f, const std::string& action) {
     r = daemon->Send("POST", "/v1/approvals/" + f.id, ToJsonText(body));
   }
   if (!r.error.empty() || r.status != 200) return PrintDaemonRefusal("approvals", r);
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (f.json_out || ec || !v.is_object()) {
+  // Null when the reply is not JSON: every reading below then finds nothing.
+  json::value v = ParseOwnJson(r.body).value_or(json::value());
+  if (f.json_out || !v.is_object()) {
     std::cout << r.body << '\n';
     return kExitOk;
   }

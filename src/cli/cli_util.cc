@@ -128,9 +128,9 @@ int PrintDaemonRefusal(std::string_view command, const DaemonReply& r) {
     return kExitFailure;
   }
   std::string reason;
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(r.body, ec);
-  if (!ec && v.is_object()) {
+  // Null when the reply is not JSON: every reading below then finds nothing.
+  boost::json::value v = ParseOwnJson(r.body).value_or(boost::json::value());
+  if (v.is_object()) {
     if (auto* x = v.as_object().if_contains("reason"); x && x->is_string()) {
       reason = std::string(x->as_string());
     }

@@ -79,9 +79,9 @@ int RunSetHttp(const KillOptions& opt, bool engaged, const core::KillEntry& e) {
     return kExitFailure;
   }
   std::string actor = "?";
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  if (!ec && v.is_object()) {
+  // Null when the reply is not JSON: every reading below then finds nothing.
+  json::value v = ParseOwnJson(r.body).value_or(json::value());
+  if (v.is_object()) {
     if (auto* a = v.as_object().if_contains("actor"); a && a->is_string()) {
       actor = std::string(a->as_string());
     }
@@ -169,10 +169,9 @@ Result<std::vector<core::KillEntry>> ListKillsHttp(const KillOptions& opt) {
     PrintDaemonRefusal("kill status", r);
     return Error::Unavailable("the daemon refused (HTTP " + std::to_string(r.status) + ")");
   }
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  const json::value* arr =
-      !ec && v.is_object() ? v.as_object().if_contains("kill_switches") : nullptr;
+  // Null when the reply is not JSON: every reading below then finds nothing.
+  json::value v = ParseOwnJson(r.body).value_or(json::value());
+  const json::value* arr = v.is_object() ? v.as_object().if_contains("kill_switches") : nullptr;
   if (arr == nullptr || !arr->is_array()) return Error::Unavailable("unexpected reply: " + r.body);
   std::vector<core::KillEntry> out;
   for (const json::value& x : arr->as_array()) {

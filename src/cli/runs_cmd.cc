@@ -84,9 +84,9 @@ int Run(const RunsFlags& f) {
   for (int page = 0;; ++page) {
     DaemonReply r = daemon->Send("GET", Target(f, cursor));
     if (!r.error.empty() || r.status != 200) return PrintDaemonRefusal("runs", r);
-    boost::system::error_code ec;
-    json::value v = json::parse(r.body, ec);
-    const json::value* runs = !ec && v.is_object() ? v.as_object().if_contains("runs") : nullptr;
+    // Null when the reply is not JSON: every reading below then finds nothing.
+    json::value v = ParseOwnJson(r.body).value_or(json::value());
+    const json::value* runs = v.is_object() ? v.as_object().if_contains("runs") : nullptr;
     if (runs == nullptr || !runs->is_array()) {
       std::cerr << "interlock runs: unexpected reply from the daemon: " << r.body << '\n';
       return kExitFailure;

@@ -196,6 +196,10 @@ namespace {
 // decimal would be longer than kMaxPlainDigits characters. Never Boost.JSON's "5E-1".
 void AppendReadableDouble(double d, std::string* out) {
   constexpr std::ptrdiff_t kMaxPlainDigits = 24;
+  if (d == 0 && std::signbit(d)) {
+    out->append("-0.0");  // "-0" would read back as the integer 0, without its sign
+    return;
+  }
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
   if (r.ec != std::errc() || r.ptr - buf > kMaxPlainDigits) {
@@ -553,7 +557,8 @@ void AppendJsonCounts(const std::map<std::string, uint64_t, std::less<>>& counts
   out->push_back('}');
 }
 
-Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits) {
+Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits,
+                                           json::storage_ptr sp) {
   // Key offsets are 32-bit; no sane limit comes near, but never let them wrap.
   if (text.size() > limits.max_bytes || text.size() > UINT32_MAX) {
     return Error::Invalid("JSON document is " + std::to_string(text.size()) +
@@ -566,7 +571,7 @@ Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimi
   opt.allow_invalid_utf8 = false;
   unsigned char temp[2048];
   json::basic_parser<StrictHandler> p(opt, temp, sizeof(temp));
-  p.handler().st.reset();
+  p.handler().st.reset(std::move(sp));  // the storage of the value it builds
   json::error_code ec;
   const size_t n = p.write_some(false, text.data(), text.size(), ec);
   if (ec) {
@@ -582,6 +587,12 @@ Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimi
                           std::to_string(n));
   }
   return p.handler().st.release();
+}
+
+Result<boost::json::value> ParseOwnJson(std::string_view text, json::storage_ptr sp) {
+  // Four times a door's depth: a stored record nests a call's arguments a few levels down.
+  static constexpr JsonLimits kOwn{.max_bytes = UINT32_MAX, .max_depth = 256};
+  return ParseJsonStrict(text, kOwn, std::move(sp));
 }
 
 std::string CanonicalJson(const boost::json::value& v) {

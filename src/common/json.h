@@ -24,7 +24,18 @@ struct JsonLimits {
   size_t max_depth = 64;
 };
 
-Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits = {});
+// JSON from outside (a request, a policy value, an upstream's answer): duplicate keys,
+// non-finite numbers, invalid UTF-8, comments and trailing commas are errors; numbers are
+// rounded correctly (Boost 1.81's own parser can be one ulp off).
+Result<boost::json::value> ParseJsonStrict(std::string_view text, const JsonLimits& limits = {},
+                                           boost::json::storage_ptr sp = {});
+
+// JSON Interlock wrote itself (a store column, an audit field, a sealed value, its own
+// answer), read back exactly as it was written: the same correct rounding, so a number is
+// the same after any number of trips through the store, and any depth a door accepts
+// (Boost's own parse stops at 32 levels, and a call's arguments may hold 64). Use this,
+// never boost::json::parse, to read what Interlock stored.
+Result<boost::json::value> ParseOwnJson(std::string_view text, boost::json::storage_ptr sp = {});
 
 // Canonical serialisation: object keys sorted by bytes, no whitespace, numbers as
 // Boost.JSON prints them. Used for argument hashes (approvals bind to it) and the

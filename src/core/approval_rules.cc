@@ -531,10 +531,9 @@ Status HashSealedArguments(const audit::Redactor* redactor, std::string_view cal
 Result<std::string> SettleDecisionJson(std::string_view decision_json, Verdict verdict, Code code,
                                        std::string_view reason, std::string_view rule,
                                        const EditedArguments* edit) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(decision_json, ec);
-  if (ec || !v.is_object()) return Error::Corrupt("store: calls.decision_json is bad");
-  boost::json::object& d = v.get_object();
+  Result<boost::json::value> v = ParseOwnJson(decision_json);
+  if (!v.ok() || !v->is_object()) return Error::Corrupt("store: calls.decision_json is bad");
+  boost::json::object& d = v->get_object();
   d["decision"] = VerdictName(verdict);
   d["code"] = CodeName(code);
   d["reason"] = reason;

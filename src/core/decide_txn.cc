@@ -9,6 +9,7 @@
 
 #include "audit/canonical.h"
 #include "common/decision_json.h"
+#include "common/json.h"
 #include "common/json_write.h"
 #include "core/approval_rules.h"
 #include "core/approval_txn.h"
@@ -53,9 +54,8 @@ Status RememberAnswer(StateTxn& txn, const DecideRequest& rq, const std::string&
 // nobody: refused (fail closed).
 std::string ReplayRefusal(const std::string& answer, const DecideRequest& rq) {
   const std::string what = "the answer to Idempotency-Key " + rq.idempotency.key;
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(answer, ec);
-  const boost::json::object* o = !ec ? v.if_object() : nullptr;
+  Result<boost::json::value> v = ParseOwnJson(answer);
+  const boost::json::object* o = v.ok() ? v->if_object() : nullptr;
   const boost::json::value* f = o != nullptr ? o->if_contains("decided_for") : nullptr;
   if (f == nullptr || !f->is_object()) {
     return IdentityRefusal(what, "a caller it does not name", nullptr, rq);
@@ -84,9 +84,8 @@ void RefuseForIdentity(const std::string& refusal, engine::Evaluation* ev) {
 // call id and decision, the run's state as it is now. Writes nothing.
 Status ReplayAnswer(const std::string& answer, const RunRow& row, const DecideRequest& rq,
                     CallRecord* rec) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(answer, ec);
-  const boost::json::object* o = !ec ? v.if_object() : nullptr;
+  Result<boost::json::value> v = ParseOwnJson(answer);
+  const boost::json::object* o = v.ok() ? v->if_object() : nullptr;
   const boost::json::value* id = o != nullptr ? o->if_contains("call_id") : nullptr;
   const boost::json::value* d = o != nullptr ? o->if_contains("decision") : nullptr;
   std::optional<Decision> decision;

@@ -9,6 +9,7 @@
 
 #include "audit/audit_event.h"
 #include "common/crypto.h"
+#include "common/json.h"
 #include "common/json_write.h"
 #include "core/approval_rules.h"
 
@@ -187,10 +188,11 @@ std::string SequenceStoreJson(const RunState& s) {
 }
 
 Status ParseSequenceStoreJson(std::string_view text, RunState* s) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) return Error::Corrupt("store: runs.sequence_json is not an object");
-  const boost::json::object& o = v.get_object();
+  Result<boost::json::value> v = ParseOwnJson(text);
+  if (!v.ok() || !v->is_object()) {
+    return Error::Corrupt("store: runs.sequence_json is not an object");
+  }
+  const boost::json::object& o = v->get_object();
   s->workflow_state.clear();
   s->workflow_vars.clear();
   s->labels.clear();
@@ -234,11 +236,10 @@ Status ParseSequenceStoreJson(std::string_view text, RunState* s) {
 
 std::string MaskedOutputJson(std::string_view output_json, const std::vector<std::string>& forms) {
   if (forms.empty()) return std::string(output_json);
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(output_json, ec);
-  if (ec) return audit::Redactor::MaskSecrets(std::string(output_json), forms);
-  MaskOutput(&v, forms);
-  return boost::json::serialize(v);
+  Result<boost::json::value> v = ParseOwnJson(output_json);
+  if (!v.ok()) return audit::Redactor::MaskSecrets(std::string(output_json), forms);
+  MaskOutput(&*v, forms);
+  return boost::json::serialize(*v);
 }
 
 bool HasRedactedArgs(const boost::json::object& recorded_args) {
@@ -283,13 +284,12 @@ boost::json::object ResultJson(const CallResult& r, const ResultMask& mask) {
       const std::string text = audit::Redactor::MaskSecrets(r.output_json, forms);
       o["output"] = TruncatedOutput(text, r.output_json.size(), /*digest=*/true);
     } else if (!r.output_json.empty()) {
-      boost::system::error_code ec;
-      boost::json::value v = boost::json::parse(r.output_json, ec);
-      if (ec) {
+      Result<boost::json::value> v = ParseOwnJson(r.output_json);
+      if (!v.ok()) {
         o["output"] = audit::Redactor::MaskSecrets(r.output_json, forms);
       } else {
-        MaskOutput(&v, forms);
-        o["output"] = std::move(v);
+        MaskOutput(&*v, forms);
+        o["output"] = std::move(*v);
       }
     }
     if (!r.error.empty()) {
@@ -301,16 +301,14 @@ boost::json::object ResultJson(const CallResult& r, const ResultMask& mask) {
   }
   o["usage"] = UsageJson(r.usage);
   if (!r.egress_json.empty()) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r.egress_json, ec);
+    Result<boost::json::value> v = ParseOwnJson(r.egress_json);
     // Built by egress::ReceiptBook; anything else is recorded as text, never dropped.
-    o["egress"] = ec ? boost::json::value(r.egress_json) : std::move(v);
+    o["egress"] = v.ok() ? std::move(*v) : boost::json::value(r.egress_json);
   }
   if (!r.credential_json.empty()) {
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r.credential_json, ec);
+    Result<boost::json::value> v = ParseOwnJson(r.credential_json);
     // Built by identity::CredentialRecord::ToJson; anything else is kept as text.
-    o["credential"] = ec ? boost::json::value(r.credential_json) : std::move(v);
+    o["credential"] = v.ok() ? std::move(*v) : boost::json::value(r.credential_json);
   }
   return o;
 }

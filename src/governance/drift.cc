@@ -121,10 +121,9 @@ Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySe
     bool needs_args = tr.scope.has_value();
     for (const auto& c : tr.constraints) needs_args |= !c.one_of.empty();
     if (!needs_args) return;
-    boost::system::error_code ec;
-    json::value v = json::parse(f.args, ec);
-    if (ec || !v.is_object()) return;
-    const json::object& args = v.get_object();
+    Result<json::value> v = ParseOwnJson(f.args);
+    if (!v.ok() || !v->is_object()) return;
+    const json::object& args = v->get_object();
     for (size_t ci = 0; ci < tr.constraints.size(); ++ci) {
       const policy::ArgConstraint& c = tr.constraints[ci];
       if (c.one_of.empty()) continue;

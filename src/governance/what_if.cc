@@ -12,6 +12,7 @@
 #include <boost/json/parse.hpp>
 
 #include "audit/audit_log.h"
+#include "common/json.h"
 #include "common/time.h"
 #include "egress/principal.h"
 #include "engine/engine.h"
@@ -38,13 +39,12 @@ Usage RecordUsage(std::string_view data, std::string_view key) {
   Usage u;
   std::string_view token;
   if (!FindMember(data, key, &token)) return u;
-  boost::system::error_code ec;
-  json::value v = json::parse(token, ec);
-  if (ec || !v.is_object()) return u;
-  if (const json::value* t = v.get_object().if_contains("tokens"); t && t->is_number()) {
+  Result<json::value> v = ParseOwnJson(token);
+  if (!v.ok() || !v->is_object()) return u;
+  if (const json::value* t = v->get_object().if_contains("tokens"); t && t->is_number()) {
     u.tokens = static_cast<uint64_t>(std::max(0.0, t->to_number<double>()));
   }
-  if (const json::value* c = v.get_object().if_contains("cost_usd"); c && c->is_number()) {
+  if (const json::value* c = v->get_object().if_contains("cost_usd"); c && c->is_number()) {
     u.cost_micros = static_cast<int64_t>(c->to_number<double>() * 1e6 + 0.5);
   }
   return u;
@@ -90,9 +90,8 @@ struct Simulation {
 // for the rehearsal again and show a change that is none. False: a malformed rehearsal.
 bool ReadRehearsal(std::string_view rehearsal, ToolCall* call) {
   if (rehearsal.empty()) return true;
-  boost::system::error_code ec;
-  json::value v = json::parse(rehearsal, ec);
-  const json::object* o = !ec && v.is_object() ? &v.get_object() : nullptr;
+  Result<json::value> v = ParseOwnJson(rehearsal);
+  const json::object* o = v.ok() ? v->if_object() : nullptr;
   const json::value* id = o != nullptr ? o->if_contains("call_id") : nullptr;
   const json::value* ok = o != nullptr ? o->if_contains("ok") : nullptr;
   if (id != nullptr && id->is_string() && ok != nullptr && ok->is_bool()) {
@@ -189,13 +188,12 @@ class Replay {
     unsigned char buf[4096];
     json::monotonic_resource arena(buf, sizeof(buf));
     if ((rule != nullptr || egress) && !ctx.kill) {
-      boost::system::error_code ec;
-      json::value v = json::parse(f_.args, ec, json::storage_ptr(&arena));
-      if (ec || !v.is_object()) {
+      Result<json::value> v = ParseOwnJson(f_.args, json::storage_ptr(&arena));
+      if (!v.ok() || !v->is_object()) {
         error_ = Error::Corrupt("decision record " + std::to_string(r.seq) + " has bad args");
         return;
       }
-      call.args = std::move(v.get_object());
+      call.args = std::move(v->get_object());
       if (rule != nullptr && rule->max_records_per_run) {
         RecordsBefore(call, rule, old_verdict, &state);
       }

@@ -39,14 +39,13 @@ core::CallRecord PostgresStore::Impl::RecordOf(const PendingCall& p) {
   r.policy_sha256 = p.policy_sha256;
   r.at = FromUnixMillis(p.time_ms);
   r.call.tool = p.tool;
-  boost::system::error_code ec;
-  boost::json::value args = boost::json::parse(p.args_json, ec);
-  if (!ec && args.is_object()) r.call.args = std::move(args.get_object());
+  Result<boost::json::value> args = ParseOwnJson(p.args_json);
+  if (args.ok() && args->is_object()) r.call.args = std::move(args->get_object());
   r.call.usage.tokens = p.usage_tokens;
   r.call.usage.cost_micros = p.usage_cost_micros;
-  boost::json::value d = boost::json::parse(p.decision_json, ec);
+  Result<boost::json::value> d = ParseOwnJson(p.decision_json);
   std::optional<Decision> decision;
-  if (!ec && d.is_object()) decision = DecisionFromJson(d.get_object());
+  if (d.ok() && d->is_object()) decision = DecisionFromJson(d->get_object());
   if (decision) {
     r.decision = std::move(*decision);
   } else {

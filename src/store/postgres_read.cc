@@ -236,14 +236,7 @@ Result<std::vector<core::CallSummary>> PgListRunCalls(pg::PgConn& c, std::string
     s.tool = std::string(r->Text(i, 2));
     s.verdict = std::string(r->Text(i, 3));
     s.code = std::string(r->Text(i, 4));
-    boost::system::error_code ec;
-    boost::json::value d = boost::json::parse(r->Text(i, 5), ec);
-    if (!ec && d.is_object()) {
-      if (const boost::json::value* reason = d.get_object().if_contains("reason");
-          reason != nullptr && reason->is_string()) {
-        s.reason = std::string(reason->get_string());
-      }
-    }
+    s.reason = internal::DecisionReason(r->Text(i, 5));
     out.push_back(std::move(s));
   }
   std::reverse(out.begin(), out.end());
@@ -330,7 +323,7 @@ Result<boost::json::array> PgQueryAudit(pg::PgConn& c, const audit::AuditQuery& 
   boost::json::array out;
   for (int i = 0; i < r->rows() && static_cast<int64_t>(out.size()) < limit; ++i) {
     const int64_t seq = r->Int(i, 0);
-    Result<boost::json::value> v = ParseJsonStrict(r->Text(i, 1), {.max_bytes = 64 << 20});
+    Result<boost::json::value> v = ParseOwnJson(r->Text(i, 1));
     if (!v.ok() || !v->is_object()) {
       return Error::Corrupt("audit record " + std::to_string(seq) +
                             " has a corrupt body; run `interlock audit verify`");

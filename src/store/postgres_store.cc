@@ -815,10 +815,9 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
         row.verdict = ParseVerdict(r->Text(0, 2)).value_or(Verdict::kDeny);
         row.has_result = r->Text(0, 3) == "t";
         row.tool = std::string(r->Text(0, 4));
-        boost::system::error_code ec;
-        boost::json::value args = boost::json::parse(r->Text(0, 5), ec);
-        if (ec) return Error::Corrupt("store: calls.args_json is not valid JSON");
-        if (args.is_object()) row.args = std::move(args.get_object());
+        Result<boost::json::value> args = ParseOwnJson(r->Text(0, 5));
+        if (!args.ok()) return Error::Corrupt("store: calls.args_json is not valid JSON");
+        if (args->is_object()) row.args = std::move(args->get_object());
         row.principal = std::string(r->Text(0, 6));
         runs->push_back(row.run_id);
         const std::string run_id = row.run_id;

@@ -35,6 +35,7 @@
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/decision_json.h"
+#include "common/json.h"
 #include "common/json_write.h"
 #include "common/thread_name.h"
 #include "core/app/kills.h"

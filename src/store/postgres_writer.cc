@@ -441,9 +441,14 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
     sql.append(" WHERE call_id = ");
     pg::AppendLiteral(&sql, p.call_id);
     sql.append(";");
+    // Both written by this store; text that no longer parses is recorded as text.
+    auto own = [](const std::string& text) {
+      Result<boost::json::value> v = ParseOwnJson(text);
+      return v.ok() ? std::move(*v) : boost::json::value(text);
+    };
     boost::json::object d{{"tool", p.tool},
-                          {"recorded", boost::json::parse(p.decision_json)},
-                          {"told", boost::json::parse(told_json)},
+                          {"recorded", own(p.decision_json)},
+                          {"told", own(told_json)},
                           {"budget_restored", restored.count(p.run_id) > 0}};
     if (auto it = u.decision_seq.find(p.call_id); it != u.decision_seq.end()) {
       d["recorded_seq"] = it->second;
@@ -451,7 +456,7 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
     if (auto it = u.before.find(p.run_id); it != u.before.end() && restored.count(p.run_id)) {
       std::string state;
       audit::AppendCanonicalAuditState(&state, it->second.state);
-      d["state_after"] = boost::json::parse(state);
+      d["state_after"] = own(state);
     }
     if (p.verdict == VerdictName(Verdict::kApprovalRequired)) d["approval"] = "cancelled";
     r.events.push_back(audit::AuditEvent{audit::kDecisionReconciled, now, p.run_id, p.call_id,

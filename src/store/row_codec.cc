@@ -70,10 +70,15 @@ core::CallResult ResultFromStoreJson(const json::object& o) {
 }  // namespace
 
 Result<json::object> ParseColumn(std::string_view text, std::string_view column) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return Error::Corrupt("store: " + std::string(column) + " is bad");
-  return std::move(v.get_object());
+  Result<json::value> v = ParseOwnJson(text);
+  if (!v.ok() || !v->is_object())
+    return Error::Corrupt("store: " + std::string(column) + " is bad");
+  return std::move(v->get_object());
+}
+
+std::string DecisionReason(std::string_view decision_json) {
+  Result<json::object> d = ParseColumn(decision_json, "calls.decision_json");
+  return d.ok() ? StringMember(*d, "reason") : std::string();
 }
 
 std::string NewId(std::string_view prefix) {
@@ -107,11 +112,12 @@ void AppendStateStoreJson(std::string* out, const RunState& s) {
 }
 
 Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_view text) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
-  if (ec || !v.is_object()) return Error::Corrupt("store: runs.records_json is not an object");
+  Result<boost::json::value> v = ParseOwnJson(text);
+  if (!v.ok() || !v->is_object()) {
+    return Error::Corrupt("store: runs.records_json is not an object");
+  }
   std::map<std::string, uint64_t, std::less<>> out;
-  for (const auto& kv : v.get_object()) {
+  for (const auto& kv : v->get_object()) {
     if (kv.value().is_uint64()) {
       out[std::string(kv.key())] = kv.value().get_uint64();
     } else if (kv.value().is_int64() && kv.value().get_int64() >= 0) {

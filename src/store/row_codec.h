@@ -33,6 +33,10 @@ Result<std::map<std::string, uint64_t, std::less<>>> ParseRecords(std::string_vi
 // kCorrupt naming the column (a tampered row).
 Result<boost::json::object> ParseColumn(std::string_view text, std::string_view column);
 
+// The reason of a stored decision (calls.decision_json), for a listing; empty when the
+// column is unreadable (the call's own read reports that as kCorrupt).
+std::string DecisionReason(std::string_view decision_json);
+
 // A call row's columns as both stores select them (the arguments and the decision resolved
 // when the row holds them by reference to its decision record).
 struct CallRowColumns {

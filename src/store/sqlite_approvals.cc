@@ -21,6 +21,7 @@
 #include "core/approval_rules.h"
 #include "core/roles.h"
 #include "core/run_txn.h"
+#include "store/row_codec.h"
 #include "store/sqlite_stmt.h"
 #include "store/sqlite_store.h"
 
@@ -350,13 +351,7 @@ Result<std::vector<core::CallSummary>> SqliteStore::ListRunCalls(std::string_vie
       c.tool = q.ColText(2);
       c.verdict = q.ColText(3);
       c.code = q.ColText(4);
-      boost::system::error_code ec;
-      json::value d = json::parse(q.ColText(5), ec);
-      if (!ec && d.is_object()) {
-        if (const json::value* r = d.get_object().if_contains("reason"); r && r->is_string()) {
-          c.reason = std::string(r->get_string());
-        }
-      }
+      c.reason = internal::DecisionReason(q.ColText(5));
       out.push_back(std::move(c));
     }
     if (rc != SQLITE_DONE) return SqlErr(db, "list run calls");

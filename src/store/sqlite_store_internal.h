@@ -263,9 +263,8 @@ inline int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
 
 // Parses JSON written by this store; a failure means the row was tampered with.
 inline Result<boost::json::value> ParseStored(std::string_view text, std::string_view what) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
-  if (ec) return Error::Corrupt("store: " + std::string(what) + " is not valid JSON");
+  Result<boost::json::value> v = ParseOwnJson(text);
+  if (!v.ok()) return Error::Corrupt("store: " + std::string(what) + " is not valid JSON");
   return v;
 }
 

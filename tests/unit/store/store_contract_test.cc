@@ -25,6 +25,7 @@
 #include "audit/sqlite_util.h"
 #include "audit/tail.h"
 #include "audit/verify.h"
+#include "common/json.h"
 #include "core/app/approvals.h"
 #include "core/ports/store.h"
 #include "pg_cluster.h"
@@ -217,6 +218,12 @@ class StoreContract : public ::testing::Test {
     rq.now = now;
     rq.call.tool = tool;
     rq.call.args = boost::json::object{{"env", "prod"}};
+    return DecideAs(rq, verdict, required, timeout_s, escalate);
+  }
+
+  // Decides `rq` as an engine that answers `verdict` would.
+  Result<CallRecord> DecideAs(const DecideRequest& rq, Verdict verdict, int required = 1,
+                              int timeout_s = 0, bool escalate = false) {
     return store().Decide(
         rq, [=](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&,
                 const std::optional<engine::AgentUsage>&) {
@@ -231,6 +238,20 @@ class StoreContract : public ::testing::Test {
           ev.decision.auto_deny_on_timeout = !escalate;
           return ev;
         });
+  }
+
+  // Decides an allowed call of "deploy" with `args` as a door parsed them (ParseJsonStrict).
+  Result<CallRecord> DecideWithArgs(const std::string& run, std::string_view args_json) {
+    Result<boost::json::value> args = ParseJsonStrict(args_json);
+    if (!args.ok()) return args.error();
+    DecideRequest rq;
+    rq.run_id = run;
+    rq.agent_id = rq.principal = "a";
+    rq.policy_sha256 = std::string(64, 'a');
+    rq.now = T0();
+    rq.call.tool = "deploy";
+    rq.call.args = std::move(args->get_object());
+    return DecideAs(rq, Verdict::kAllow);
   }
 
   Result<core::VoteOutcome> Vote(const std::string& approval_id, const std::string& reviewer,
@@ -412,6 +433,28 @@ TYPED_TEST(StoreContract, TamperedCallRowReadsAsCorruptNeverAsADecision) {
   }
 }
 
+// The deepest arguments the HTTP door accepts ({"tool", "args": {...}} within its 64
+// levels), with what Boost 1.81's own parse reads otherwise: a number whose shortest
+// decimal it reads one ulp off, and arrays 62 levels deep (it stops at 32).
+const std::string kDeepArguments =
+    "{\"n\":444944444444444444444444444444444444444446,"
+    "\"m\":0.30000000000000004,\"deep\":" +
+    std::string(62, '[') + "1" + std::string(62, ']') + "}";
+
+// Tests that a call's arguments read back from the store exactly as they were decided, on
+// every backend (kDeepArguments; fuzz/decision_json found the number). The store once read
+// the call back as corrupt, and the number one ulp off.
+TYPED_TEST(StoreContract, ArgumentsReadBackExactlyWhateverTheirDigitsOrDepth) {
+  const std::string run = this->NewRun();
+  const std::string args = kDeepArguments;
+  Result<CallRecord> c = this->DecideWithArgs(run, args);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  Result<core::StoredCall> got = this->store().GetCall(c->call_id);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(boost::json::value(got->record.call.args), *ParseJsonStrict(args));
+  EXPECT_EQ(CanonicalJson(got->record.call.args), CanonicalJson(*ParseJsonStrict(args)));
+}
+
 // Tests that the result of a call decided for one identity cannot be reported under another
 // principal of the same agent (an agent acting for mallory reports alice's call, which
 // could move her run's workflow): kPermissionDenied naming mallory, nothing recorded, and
@@ -537,20 +580,12 @@ TYPED_TEST(ApprovalContract, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
     rq.call.approval_id = approval_id;
     return rq;
   };
-  auto ask = [](const ToolCall& call, const RunState&, const std::optional<engine::KillSwitch>&,
-                const std::optional<engine::AgentUsage>&) {
-    engine::Evaluation ev;
-    ev.decision.verdict = Verdict::kApprovalRequired;
-    ev.decision.code = Code::kApprovalRequired;
-    ev.decision.tool = call.tool;
-    return ev;
-  };
-  Result<CallRecord> c = this->store().Decide(request("alice", ""), ask);
+  Result<CallRecord> c = this->DecideAs(request("alice", ""), Verdict::kApprovalRequired);
   ASSERT_TRUE(c.ok()) << c.error().message;
   const std::string id = core::ApprovalIdForCall(c->call_id);
   ASSERT_TRUE(this->Vote(id, "rita", true).ok());
 
-  Result<CallRecord> m = this->store().Decide(request("mallory", id), ask);
+  Result<CallRecord> m = this->DecideAs(request("mallory", id), Verdict::kApprovalRequired);
   ASSERT_TRUE(m.ok()) << m.error().message;
   EXPECT_FALSE(m->existing);
   EXPECT_NE(m->call_id, c->call_id);
@@ -566,7 +601,7 @@ TYPED_TEST(ApprovalContract, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
   }
   EXPECT_EQ(naming_mallory, 1);
 
-  Result<CallRecord> own = this->store().Decide(request("alice", id), ask);
+  Result<CallRecord> own = this->DecideAs(request("alice", id), Verdict::kApprovalRequired);
   ASSERT_TRUE(own.ok()) << own.error().message;
   EXPECT_TRUE(own->existing);
   EXPECT_EQ(own->call_id, c->call_id);
@@ -1313,7 +1348,7 @@ class AuditChainContract : public StoreContract<B> {
     return this->backend_.Checkpoints()->List().value();
   }
 
-  Result<audit::VerifyReport> Verify() {
+  Result<audit::VerifyReport> Verify(bool deep = false) {
     // As `audit verify --pubkey`: the backend's own checkpoints and the file's.
     std::unique_ptr<core::RecordSource> source = this->backend_.Source();
     std::vector<core::Checkpoint> cps = source->StoredCheckpoints().value();
@@ -1323,6 +1358,7 @@ class AuditChainContract : public StoreContract<B> {
       cps.insert(cps.end(), file->begin(), file->end());
     }
     audit::VerifyOptions o;
+    o.deep = deep;
     o.checkpoints = cps;
     o.public_key = &keys_->public_key;
     return audit::VerifyAuditLog(*source, o);
@@ -1372,6 +1408,22 @@ TYPED_TEST(AuditChainContract, RecordsWithQuotesBackslashesAndUnicodeVerifyExact
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(decisions[i].at("data").at("tool").as_string(), tool);
   }
+}
+
+// Tests that the records of a call with kDeepArguments pass the deep verify (which once
+// called them too deep: a false alarm of tampering) and replay with the arguments exact.
+TYPED_TEST(AuditChainContract, DeepArgumentsVerifyDeeplyAndReplayExactly) {
+  Result<core::RunInfo> run = this->store().CreateRun("a", "", T0());
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(this->DecideWithArgs(run->run_id, kDeepArguments).ok());
+  Result<audit::VerifyReport> v = this->Verify(/*deep=*/true);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_TRUE(v->ok) << audit::VerifySummary(*v);
+  Result<boost::json::object> r = this->store().ReplayRun(run->run_id);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const boost::json::array& calls = r->at("calls").as_array();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(CanonicalJson(calls[0].at("args")), CanonicalJson(*ParseJsonStrict(kDeepArguments)));
 }
 
 TYPED_TEST(AuditChainContract, CutTailAndRewoundHeadIsCaughtByTheCheckpoint) {
