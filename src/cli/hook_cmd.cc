@@ -304,7 +304,7 @@ int RunPermissionRequestDaemon(const HookOptions& opt, const HookInput& input,
   if (reply->status != 200) {
     return Deny(input.event, unavailable + "HTTP " + std::to_string(reply->status) + ")");
   }
-  auto doc = ParseJsonStrict(reply->body);
+  auto doc = ParseOwnJson(reply->body);
   std::optional<Decision> d;
   if (doc.ok() && doc->is_object()) d = DecisionFromJson(doc->get_object());
   if (!d || (!d->tool.empty() && d->tool != input.tool_name)) {

@@ -106,7 +106,7 @@ EgressVerdict DaemonEgressDecider::DecideNow(const EgressAttempt& attempt,
     v.decision = Unavailable(r.error().message);
     return v;
   }
-  auto doc = ParseJsonStrict(r->body);
+  auto doc = ParseOwnJson(r->body);
   const json::object* o = doc.ok() && doc->is_object() ? &doc->get_object() : nullptr;
   if (r->status == 400 && o != nullptr) {
     // A request the daemon refused is answered with a deny decision object: keep it.

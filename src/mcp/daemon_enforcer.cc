@@ -272,7 +272,7 @@ Enforcer::Outcome DaemonEnforcer::Rehearsed(const Outcome& pending, ToolCall cal
 
 Enforcer::Outcome DaemonEnforcer::DecisionOutcome(const std::string& tool, const Result<Reply>& r) {
   if (!r.ok()) return {Unavailable(tool, r.error().message), ""};
-  auto doc = ParseJsonStrict(r->body);
+  auto doc = ParseOwnJson(r->body);
   if (r->status == 400 && doc.ok() && doc->is_object()) {
     // A malformed request is answered with a deny decision object; keep it (a deny).
     auto d = DecisionFromReply(doc->get_object());
@@ -327,7 +327,7 @@ Enforcer::Outcome DaemonEnforcer::AwaitApproval(const Outcome& pending,
       return {Unavailable(tool, "while waiting for approval: " + DescribeStatus(*r)),
               pending.call_id};
     }
-    auto doc = ParseJsonStrict(r->body);
+    auto doc = ParseOwnJson(r->body);
     if (!doc.ok() || !doc->is_object()) {
       return {Unavailable(tool, "while waiting for approval: the reply is not a JSON object"),
               pending.call_id};

@@ -927,6 +927,39 @@ TEST_F(McpDaemonTest, GatewayForwardsTheReviewersEditedArguments) {
   gw.CloseStdin();
 }
 
+// Tests that a reviewer's edit nested as deep as the approvals API accepts (62 levels below
+// a member of "arguments") is what the server runs: the daemon keeps it in the call's
+// decision and reads that back (the store's reader once stopped at Boost's 32 levels and
+// called the row corrupt), and the gateway reads it from the daemon's answer.
+TEST_F(McpDaemonTest, GatewayForwardsAReviewersEditNestedAsDeepAsTheApiAccepts) {
+  const std::string server = dir_.Write("fake_server.js", kFakeServer);
+  const std::string calls_log = dir_.path() + "/calls.log";
+  const std::string err = dir_.path() + "/gateway.err";
+  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
+            "--policy", policies_ + "/mcp.yaml", "--daemon", url_, "--token-env", "IL_TOKEN", "--",
+            "/usr/bin/node", server, calls_log},
+           err);
+  gw.Send(
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
+  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
+  gw.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  gw.Send(CallLine(2, "send_email", {{"text", "flat"}}));
+  const std::string approval_id = PendingApprovalId();
+  ASSERT_FALSE(approval_id.empty()) << ReadAll(err);
+  const std::string deep = std::string(62, '[') + "\"deep\"" + std::string(62, ']');
+  HttpResult vote = client_->Request(
+      "POST", "/v1/approvals/" + approval_id,
+      R"({"verdict":"approve","comment":"nested","arguments":{"text":"flat","nested":)" + deep +
+          "}}",
+      reviewer_);
+  ASSERT_EQ(vote.status, 200) << vote.body;
+  json::value approved = gw.Response(2, 20s);
+  EXPECT_FALSE(IsError(approved)) << approved << ReadAll(err);
+  EXPECT_EQ(ResultText(approved), "send_email:{\"text\":\"flat\",\"nested\":" + deep + "}")
+      << approved;
+  gw.CloseStdin();
+}
+
 // Tests that `interlock mcp --daemon` sends the labels a tool's MCP annotations declare
 // with the call, so the daemon's engine judges a tool the policy gives no labels by them
 // (a flow over `destructive` denies echo, never forwarded), while a tool with `labels: []`
