@@ -192,20 +192,21 @@ void AppendInteger(Int n, std::string* out) {
 namespace {
 
 // A double as people read it: the shortest digits that round-trip, as a plain decimal
-// ("0.5", "2.25", "0.0000001", "100000"); exponent form ("1e-300") only when the plain
+// ("0.5", "2.25", "0.0000001", "100000.0"); exponent form ("1e-300") only when the plain
 // decimal would be longer than kMaxPlainDigits characters. Never Boost.JSON's "5E-1".
+// A whole number keeps a ".0": "2" would read back as the integer 2, whose canonical form
+// (and so an approval's argument hash) is not the double's, and "-0" without its sign.
 void AppendReadableDouble(double d, std::string* out) {
   constexpr std::ptrdiff_t kMaxPlainDigits = 24;
-  if (d == 0 && std::signbit(d)) {
-    out->append("-0.0");  // "-0" would read back as the integer 0, without its sign
-    return;
-  }
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
   if (r.ec != std::errc() || r.ptr - buf > kMaxPlainDigits) {
     r = std::to_chars(buf, buf + sizeof buf, d);  // shortest round-trip, may be 1e-300
   }
   out->append(buf, r.ptr);
+  if (std::find_if(buf, r.ptr, [](char c) { return c == '.' || c == 'e'; }) == r.ptr) {
+    out->append(".0");
+  }
 }
 
 }  // namespace
@@ -536,6 +537,9 @@ void AppendJsonScaled(int64_t units, int scale, std::string* out) {
       frac /= 10;
     }
     p += digits;
+  } else {
+    *p++ = '.';  // a whole number as AppendReadableDouble writes it: "2.0", a double
+    *p++ = '0';
   }
   out->append(buf, static_cast<size_t>(p - buf));
 }

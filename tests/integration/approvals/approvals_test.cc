@@ -795,6 +795,33 @@ TEST_F(ApprovalsTest, EditedArgumentsReachTheAgentAndTheAuditTrail) {
   EXPECT_FALSE(same.json.as_object().contains("sealed_arguments")) << same.body;
 }
 
+// Tests that an agent which re-submits a reviewer's edit exactly as the answer gave it
+// redeems the approval when the edit holds whole-number doubles (2.0, -0.0, 1e19): the
+// answer once wrote 2.0 as "2", which reads back as the integer 2, whose canonical form
+// (and so the arguments' hash the approval binds) is not the double's, and the agent's
+// faithful re-submission was refused as "the arguments differ".
+TEST_F(ApprovalsTest, AgentRedeemsAnEditOfWholeNumberDoublesAsTheAnswerGaveIt) {
+  const std::string run = NewRun(agent_);
+  const auto [call, id] = HeldMailCall(run);
+  ASSERT_FALSE(id.empty());
+  auto waiting = Wait(call);
+  const std::string edited =
+      R"({"recipient":"b@example.com","body":"hello","priority":2.0,"offset":-0.0,"n":1e19})";
+  HttpResult v = EditVote(*client_, id, alice_, "approve", edited);
+  ASSERT_EQ(v.status, 200) << v.body;
+  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  HttpResult got = waiting.get();
+  EXPECT_EQ(Str(got.json, "decision"), "allow") << got.body;
+  ASSERT_TRUE(got.json.as_object().contains("arguments")) << got.body;
+  EXPECT_NE(got.body.find("\"priority\":2.0"), std::string::npos) << got.body;
+  // The agent sends back what it was given, kind for kind.
+  const std::string as_answered = json::serialize(got.json.at("arguments"));
+  HttpResult same = Call(
+      run, R"({"tool":"mail_customer","approval_id":")" + id + R"(","args":)" + as_answered + "}");
+  EXPECT_EQ(Str(same.json, "code"), "ALLOWED") << as_answered << " " << same.body;
+  EXPECT_EQ(Str(same.json, "call_id"), call) << same.body;
+}
+
 // Tests the attack of a reader who is not the call's agent: another reviewer or an admin
 // reads an approved call whose redacted argument a reviewer edited (GET /v1/calls/{id},
 // GET /v1/approvals/{id}). Only the agent's door gets the edited value opened; everyone
