@@ -1,13 +1,13 @@
 #include "core/approval_rules.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <utility>
 
 #include <boost/json/array.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -139,7 +139,7 @@ Result<EditedCall> EvaluateEdit(const policy::AgentPolicy* agent, const RunState
                            "): " + d.reason);
   }
   EditedCall out;
-  out.args_sha256 = Sha256Hex(CanonicalJson(boost::json::value(call.args)));
+  out.args_sha256 = ArgsDigest(call.args);
   out.records = ev.effects.records;
   if (agent != nullptr) {
     if (const policy::ToolRule* rule = agent->Resolve(approval_tool).rule) {
@@ -150,9 +150,42 @@ Result<EditedCall> EvaluateEdit(const policy::AgentPolicy* agent, const RunState
   return out;
 }
 
-std::string ArgsSha256(const DecideRequest& rq) {
-  return Sha256Hex(CanonicalJson(boost::json::value(rq.call.args)));
+namespace {
+
+// `v` with every whole-number double in the integers' range as that integer (2.0 as 2,
+// -0.0 as 0, 1e19 as 10000000000000000000): the JSON number by its value.
+void NumbersByValue(boost::json::value* v) {
+  switch (v->kind()) {
+    case boost::json::kind::object:
+      for (auto& kv : v->get_object()) NumbersByValue(&kv.value());
+      return;
+    case boost::json::kind::array:
+      for (auto& item : v->get_array()) NumbersByValue(&item);
+      return;
+    case boost::json::kind::double_: {
+      const double d = v->get_double();
+      if (d != std::trunc(d)) return;
+      if (d >= -0x1p63 && d < 0x1p63) {
+        *v = static_cast<int64_t>(d);
+      } else if (d >= 0 && d < 0x1p64) {
+        *v = static_cast<uint64_t>(d);
+      }
+      return;
+    }
+    default:
+      return;
+  }
 }
+
+}  // namespace
+
+std::string ArgsDigest(const boost::json::object& args) {
+  boost::json::value by_value(args);
+  NumbersByValue(&by_value);
+  return Sha256Hex(CanonicalJson(by_value));
+}
+
+std::string ArgsSha256(const DecideRequest& rq) { return ArgsDigest(rq.call.args); }
 
 std::string RedemptionRefusal(std::string_view approval_id, std::string_view agent_id,
                               std::string_view run_id, std::string_view tool,

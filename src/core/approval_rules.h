@@ -143,7 +143,12 @@ Result<EditedCall> EvaluateEdit(const policy::AgentPolicy* agent, const RunState
                                 std::string_view approval_tool, int approval_required,
                                 boost::json::object args, TimePoint now);
 
-// The hash an approval binds the arguments by: SHA-256 of their canonical JSON.
+// The hash an approval binds arguments by: SHA-256 of their canonical JSON with every
+// number by its value, a whole-number double as its integer. 2.0 and 2 are one JSON number
+// (JavaScript writes 2.0 as 2), so an agent that re-serializes the arguments it was
+// answered still redeems; no two different values share a hash.
+std::string ArgsDigest(const boost::json::object& args);
+// ArgsDigest of the request's arguments.
 std::string ArgsSha256(const DecideRequest& rq);
 
 // --- a vote, a withdrawal, and the audit records an approval makes ----------------------

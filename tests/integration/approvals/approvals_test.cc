@@ -822,6 +822,33 @@ TEST_F(ApprovalsTest, AgentRedeemsAnEditOfWholeNumberDoublesAsTheAnswerGaveIt) {
   EXPECT_EQ(Str(same.json, "call_id"), call) << same.body;
 }
 
+// Tests that an approval binds numbers by their value: an agent that re-serializes the
+// reviewer's edit as JavaScript does (JSON.stringify writes 2.0 as 2, -0.0 as 0 and 1e19
+// as its digits) redeems it; a different number does not.
+TEST_F(ApprovalsTest, AgentRedeemsAnEditItReserializedAsJavaScriptDoes) {
+  const std::string run = NewRun(agent_);
+  const auto [call, id] = HeldMailCall(run);
+  ASSERT_FALSE(id.empty());
+  auto waiting = Wait(call);
+  HttpResult v = EditVote(
+      *client_, id, alice_, "approve",
+      R"({"recipient":"b@example.com","body":"hello","priority":2.0,"offset":-0.0,"n":1e19})");
+  ASSERT_EQ(v.status, 200) << v.body;
+  ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(Str(waiting.get().json, "decision"), "allow");
+  auto with = [&](const std::string& args) {
+    return R"({"tool":"mail_customer","approval_id":")" + id + R"(","args":)" + args + "}";
+  };
+  HttpResult other = Call(
+      run,
+      with(R"({"recipient":"b@example.com","body":"hello","priority":3,"offset":0,"n":1e19})"));
+  EXPECT_EQ(Str(other.json, "code"), "APPROVAL_DENIED") << other.body;
+  HttpResult js = Call(run, with(R"({"recipient":"b@example.com","body":"hello","priority":2,)"
+                                 R"("offset":0,"n":10000000000000000000})"));
+  EXPECT_EQ(Str(js.json, "code"), "ALLOWED") << js.body;
+  EXPECT_EQ(Str(js.json, "call_id"), call) << js.body;
+}
+
 // Tests the attack of a reader who is not the call's agent: another reviewer or an admin
 // reads an approved call whose redacted argument a reviewer edited (GET /v1/calls/{id},
 // GET /v1/approvals/{id}). Only the agent's door gets the edited value opened; everyone

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json.h"
+
 namespace interlock::core {
 namespace {
 
@@ -20,6 +22,22 @@ Decision NeedsApproval(int timeout_s, bool auto_deny, int required = 1) {
   d.auto_deny_on_timeout = auto_deny;
   d.approvals_required = required;
   return d;
+}
+
+// Tests that an approval binds a JSON number by its value at any depth: a whole-number
+// double and its integer (2.0 and 2, -0.0 and 0, 1e19 and its digits) hash alike, and any
+// other value, a fraction, a huge double or a string of the digits, does not.
+TEST(ApprovalBinding, NumbersBindByValue) {
+  auto digest = [](std::string_view text) {
+    return ArgsDigest(ParseJsonStrict(text)->get_object());
+  };
+  EXPECT_EQ(digest(R"({"a":2.0,"b":[-0.0,{"c":1e19}]})"),
+            digest(R"({"a":2,"b":[0,{"c":10000000000000000000}]})"));
+  EXPECT_EQ(digest(R"({"a":-9223372036854775808})"), digest(R"({"a":-9.223372036854775808e18})"));
+  EXPECT_NE(digest(R"({"a":2.0})"), digest(R"({"a":2.5})"));
+  EXPECT_NE(digest(R"({"a":2.0})"), digest(R"({"a":"2"})"));
+  EXPECT_NE(digest(R"({"a":1e300})"), digest(R"({"a":1e299})"));
+  EXPECT_NE(digest(R"({"a":18446744073709551615})"), digest(R"({"a":1.8446744073709552e19})"));
 }
 
 // Tests that a tool without its own timeout gets the deployment default, that an
