@@ -903,17 +903,10 @@ TEST_F(McpDaemonTest, GatewayAnswersA2026ClientWithTheReviewersVerdictOverMrtr) 
 // --daemon holds the call, the reviewer approves with edited arguments, and the server
 // receives the edited arguments, never the agent's (docs/approvals.md).
 TEST_F(McpDaemonTest, GatewayForwardsTheReviewersEditedArguments) {
-  const std::string server = dir_.Write("fake_server.js", kFakeServer);
   const std::string calls_log = dir_.path() + "/calls.log";
   const std::string err = dir_.path() + "/gateway.err";
-  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
-            "--policy", policies_ + "/mcp.yaml", "--daemon", url_, "--token-env", "IL_TOKEN", "--",
-            "/usr/bin/node", server, calls_log},
-           err);
-  gw.Send(
-      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
-  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
-  gw.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  std::unique_ptr<Child> started = StartGateway(calls_log, err);
+  Child& gw = *started;
   gw.Send(CallLine(2, "send_email", {{"text", "helo, typo"}}));
   const std::string approval_id = PendingApprovalId();
   ASSERT_FALSE(approval_id.empty()) << ReadAll(err);
@@ -932,17 +925,10 @@ TEST_F(McpDaemonTest, GatewayForwardsTheReviewersEditedArguments) {
 // decision and reads that back (the store's reader once stopped at Boost's 32 levels and
 // called the row corrupt), and the gateway reads it from the daemon's answer.
 TEST_F(McpDaemonTest, GatewayForwardsAReviewersEditNestedAsDeepAsTheApiAccepts) {
-  const std::string server = dir_.Write("fake_server.js", kFakeServer);
   const std::string calls_log = dir_.path() + "/calls.log";
   const std::string err = dir_.path() + "/gateway.err";
-  Child gw({"/usr/bin/env", "IL_TOKEN=" + mcp_token_, "XDG_STATE_HOME=" + state_, kInterlock, "mcp",
-            "--policy", policies_ + "/mcp.yaml", "--daemon", url_, "--token-env", "IL_TOKEN", "--",
-            "/usr/bin/node", server, calls_log},
-           err);
-  gw.Send(
-      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"it","version":"1"}}})");
-  ASSERT_FALSE(gw.Response(1).is_null()) << ReadAll(err);
-  gw.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
+  std::unique_ptr<Child> started = StartGateway(calls_log, err);
+  Child& gw = *started;
   gw.Send(CallLine(2, "send_email", {{"text", "flat"}}));
   const std::string approval_id = PendingApprovalId();
   ASSERT_FALSE(approval_id.empty()) << ReadAll(err);
