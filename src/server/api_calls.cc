@@ -426,6 +426,9 @@ void Api::HandleGetCall(const Caller& c, std::string call_id, int wait_seconds, 
     });
     bool pending = false;
     HttpResponse first = CallResponse(c, call_id, &pending);
+    // Woken while that read ran: the verdict may have landed after it, so read again
+    // (answering the first read would give a granted call back as still pending).
+    if (pending && poll->woken.load()) first = CallResponse(c, call_id, &pending);
     if (!pending || poll->woken.load()) {
       waiters_.Remove(call_id, poll->waiter_id);
       poll->answered.store(true);
