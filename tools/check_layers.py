@@ -25,6 +25,12 @@ yaml-cpp's nodes): every YAML file is read by the strict reader, which refuses d
 more than one document with file:line:column, and a file that walks yaml-cpp's own nodes
 can read YAML around it.
 
+Anywhere under src/, JSON is read with common/json.h, never boost::json::parse (only
+JSON_PARSE_OWNERS calls it): ParseJsonStrict for what comes from outside, ParseOwnJson for
+what Interlock wrote. Boost's own parse stops at 32 levels, reads a long number one ulp off
+and keeps the last of two duplicate keys, so a store or audit reader built on it once
+called a deep call corrupt and an untouched record tampered.
+
 Every violation is printed as "path:line: rule" and makes the exit status 1, except those
 listed in the allowlist file (one "path include # owner" per line), which are printed as
 "allowed" so that the remaining debt stays visible. An allowlist entry that no longer
@@ -117,6 +123,13 @@ def yaml_rule(rel, include, system):
     return None
 
 
+# The one file that may call boost::json::parse: the strict readers' own.
+JSON_PARSE_OWNERS = {"src/common/json.cc"}
+JSON_PARSE = re.compile(r"\bjson::parse\s*\(")
+JSON_PARSE_RULE = ("JSON is read with common/json.h (ParseJsonStrict from outside, ParseOwnJson "
+                   "for Interlock's own), never boost::json::parse")
+
+
 def strip_comment(line):
     i = line.find("//")
     return line if i < 0 else line[:i]
@@ -153,8 +166,12 @@ def scan(root):
                             rule = rule.replace("a door", "the core")
                         if rule:
                             yield rel, n, m.group(2), rule
-                    elif port and DB_TOKEN.search(strip_comment(line)):
-                        yield rel, n, DB_TOKEN.search(strip_comment(line)).group(1), \
+                        continue
+                    code = strip_comment(line)
+                    if JSON_PARSE.search(code) and rel not in JSON_PARSE_OWNERS:
+                        yield rel, n, "boost::json::parse", JSON_PARSE_RULE
+                    if port and DB_TOKEN.search(code):
+                        yield rel, n, DB_TOKEN.search(code).group(1), \
                             "the core names no database type"
 
 

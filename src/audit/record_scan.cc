@@ -2,8 +2,9 @@
 
 #include <array>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+
+#include "common/json.h"
 
 namespace interlock::audit {
 namespace {
@@ -135,10 +136,9 @@ bool DecodeJsonString(std::string_view token, std::string* out) {
     out->assign(token.substr(1, token.size() - 2));
     return true;
   }
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(token, ec);
-  if (ec || !v.is_string()) return false;
-  out->assign(v.get_string().data(), v.get_string().size());
+  Result<boost::json::value> v = ParseOwnJson(token);
+  if (!v.ok() || !v->is_string()) return false;
+  out->assign(v->get_string().data(), v->get_string().size());
   return true;
 }
 

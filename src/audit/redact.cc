@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 
-#include <boost/json/parse.hpp>
 
 #include "common/base64.h"
 #include "common/crypto.h"

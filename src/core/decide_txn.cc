@@ -4,7 +4,6 @@
 #include <chrono>
 #include <utility>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "audit/canonical.h"

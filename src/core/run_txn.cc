@@ -4,7 +4,6 @@
 #include <string>
 #include <utility>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "audit/audit_event.h"

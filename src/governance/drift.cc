@@ -7,7 +7,6 @@
 #include <set>
 #include <sstream>
 
-#include <boost/json/parse.hpp>
 
 #include "audit/audit_log.h"
 #include "common/json.h"

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
 
 #include "audit/audit_log.h"
 #include "common/json.h"

@@ -3,8 +3,9 @@
 
 #include "policy/loader_internal.h"
 
-#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
+#include "common/json.h"
 #include "common/spelling.h"
 
 namespace interlock::policy::loader_internal {
@@ -248,12 +249,13 @@ std::optional<ParsedArgPath> ParseArgPath(std::string_view s, std::string* why) 
         size_t j = i + 2;
         while (j < s.size() && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
         if (j >= s.size()) return fail(i, "unterminated [\"key\"]");
-        boost::system::error_code ec;
-        boost::json::value v = boost::json::parse(s.substr(i + 1, j - i), ec);
-        if (ec || !v.is_string()) return fail(i + 1, "the key in [\"key\"] is not a JSON string");
+        Result<boost::json::value> v = ParseJsonStrict(s.substr(i + 1, j - i));
+        if (!v.ok() || !v->is_string()) {
+          return fail(i + 1, "the key in [\"key\"] is not a JSON string");
+        }
         if (j + 1 >= s.size() || s[j + 1] != ']') return fail(j + 1, "expected ] after the key");
-        if (v.get_string().empty()) return fail(i, "empty key");
-        add_field(std::string(v.get_string()));
+        if (v->get_string().empty()) return fail(i, "empty key");
+        add_field(std::string(v->get_string()));
         i = j + 2;
         continue;
       }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <boost/json/parse.hpp>
 
 #include "audit/canonical.h"
 #include "common/crypto.h"

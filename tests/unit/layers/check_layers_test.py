@@ -113,6 +113,22 @@ class LayersTest(unittest.TestCase):
         self.assertIn("src/cli/doctor.cc:1: policy/yaml_reader.h: only the policy module", out)
         self.assertIn("3 violation(s)", out)
 
+    # Tests that boost::json::parse outside common/json.cc fails wherever it is called (a
+    # store reader, the core, a door; with or without the boost:: prefix), and that a
+    # comment naming it and json.cc itself pass.
+    def test_boost_json_parse_outside_the_strict_readers_fails(self):
+        code, out = self.run_tree({
+            "src/store/row_codec.cc": "auto v = boost::json::parse(text, ec);\n",
+            "src/core/run_txn.cc": "// never boost::json::parse(text)\njson::value v = json::parse (t);\n",
+            "src/server/api.cc": "auto v = ParseOwnJson(body);\n",
+            "src/common/json.cc": "boost::json::value v = boost::json::parse(text);\n",
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/store/row_codec.cc:1: boost::json::parse: JSON is read with "
+                      "common/json.h", out)
+        self.assertIn("src/core/run_txn.cc:2: boost::json::parse", out)
+        self.assertIn("2 violation(s)", out)
+
     # Tests that a door reaching the engine, SQLite or libpq fails, each on its line.
     def test_door_including_engine_or_database_fails(self):
         code, out = self.run_tree({
