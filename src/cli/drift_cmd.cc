@@ -65,6 +65,13 @@ int RunDrift(const DriftArgs& a) {
                 std::to_string(r->agents.size()) + " agents)");
   }
   const governance::AgentDrift& d = r->agents.front();
+  if (d.unreadable > 0) {
+    std::cerr << "interlock drift: nothing written to " << a.suggest << ": " << d.unreadable
+              << " decision record(s) of " << d.agent_id
+              << " could not be read, and they may have used any grant (check the log with "
+                 "`interlock audit verify --deep`)\n";
+    return kExitFailure;
+  }
   if (!d.enough_evidence) {
     std::cerr << "interlock drift: nothing written to " << a.suggest << ": " << d.runs
               << " run(s) over " << d.days << " day(s) is too little evidence (need at least "

@@ -366,6 +366,16 @@ void AppendJsonDouble(double d, JsonStyle style, std::string* out) {
     AppendReadableDouble(d, out);
     return;
   }
+  if (style == JsonStyle::kCanonicalByValue && d == std::trunc(d)) {
+    if (d >= -0x1p63 && d < 0x1p63) {
+      AppendInteger(static_cast<int64_t>(d), out);
+      return;
+    }
+    if (d >= 0 && d < 0x1p64) {
+      AppendInteger(static_cast<uint64_t>(d), out);
+      return;
+    }
+  }
   // Boost.JSON's form ("2E-2", "1E300", non-finite ones as it prints them): the canonical
   // bytes, written through a serializer on the stack rather than a temporary string.
   const json::value v(d);
@@ -463,7 +473,7 @@ std::string* JsonObjectWriter::Key(std::string_view key) {
   if (!first_) text[n++] = ',';
   const size_t at = out_->size() + n;  // the member's '"'
   first_ = false;
-  if (style_ == JsonStyle::kCanonical) members_.push_back({key, at});
+  if (style_ != JsonStyle::kReadable) members_.push_back({key, at});
   if (key.size() + 4 <= sizeof text) {
     text[n++] = '"';
     std::memcpy(text + n, key.data(), key.size());
@@ -481,7 +491,7 @@ std::string* JsonObjectWriter::Key(std::string_view key) {
 }
 
 void JsonObjectWriter::End() {
-  if (style_ == JsonStyle::kCanonical && members_.size() > 1) {
+  if (style_ != JsonStyle::kReadable && members_.size() > 1) {
     auto by_key = [](const Member& a, const Member& b) { return a.key < b.key; };
     if (!std::is_sorted(members_.begin(), members_.end(), by_key)) {
       // Each member's text runs from its '"' to the ',' before the next one (or the end):

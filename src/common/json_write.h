@@ -8,6 +8,11 @@
 // - kCanonical: object keys sorted by bytes, no whitespace, doubles as Boost.JSON prints
 //   them ("2E-2"). The audit hash chain and approval bindings hash these bytes: they must
 //   never change for a given value (CanonicalTest.CanonicalBytesAreFrozen pins them).
+// - kCanonicalByValue: kCanonical with every number by its value: a whole-number double
+//   in the integers' range written as that integer (2.0 as 2, -0.0 as 0, 1e19 as
+//   10000000000000000000). 2.0 and 2 are one JSON number (JavaScript writes 2.0 as 2), so
+//   what binds arguments (an approval, an MCP requestState) hashes these bytes; no two
+//   different values share them.
 // - kReadable: keys in the order written, doubles in their shortest round-trip decimal
 //   ("0.02"), non-finite ones as Boost.JSON prints them. For responses and output lines.
 // Strings, integers, booleans and null are written the same in both.
@@ -29,7 +34,7 @@
 
 namespace interlock {
 
-enum class JsonStyle { kCanonical, kReadable };
+enum class JsonStyle { kCanonical, kCanonicalByValue, kReadable };
 
 // Scalars. Each appends to `out`; the value comes first, the buffer last.
 // `s` quoted and escaped exactly as boost::json::serialize escapes it.

@@ -1,7 +1,6 @@
 #include "core/approval_rules.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -13,6 +12,7 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/json_write.h"
 #include "common/principal_name.h"
 
 namespace interlock::core {
@@ -150,39 +150,10 @@ Result<EditedCall> EvaluateEdit(const policy::AgentPolicy* agent, const RunState
   return out;
 }
 
-namespace {
-
-// `v` with every whole-number double in the integers' range as that integer (2.0 as 2,
-// -0.0 as 0, 1e19 as 10000000000000000000): the JSON number by its value.
-void NumbersByValue(boost::json::value* v) {
-  switch (v->kind()) {
-    case boost::json::kind::object:
-      for (auto& kv : v->get_object()) NumbersByValue(&kv.value());
-      return;
-    case boost::json::kind::array:
-      for (auto& item : v->get_array()) NumbersByValue(&item);
-      return;
-    case boost::json::kind::double_: {
-      const double d = v->get_double();
-      if (d != std::trunc(d)) return;
-      if (d >= -0x1p63 && d < 0x1p63) {
-        *v = static_cast<int64_t>(d);
-      } else if (d >= 0 && d < 0x1p64) {
-        *v = static_cast<uint64_t>(d);
-      }
-      return;
-    }
-    default:
-      return;
-  }
-}
-
-}  // namespace
-
 std::string ArgsDigest(const boost::json::object& args) {
-  boost::json::value by_value(args);
-  NumbersByValue(&by_value);
-  return Sha256Hex(CanonicalJson(by_value));
+  std::string canonical;
+  AppendJson(args, JsonStyle::kCanonicalByValue, &canonical);
+  return Sha256Hex(canonical);
 }
 
 std::string ArgsSha256(const DecideRequest& rq) { return ArgsDigest(rq.call.args); }

@@ -8,6 +8,7 @@
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/json_write.h"
 
 namespace interlock::core {
 
@@ -99,8 +100,12 @@ const char* StateRefusalName(StateRefusal r) {
 }
 
 std::string ArgumentsDigest(std::string_view tool, const json::object& args) {
-  return Sha256Hex(
-      CanonicalJson(json::object{{"tool", json::string(tool)}, {"arguments", json::value(args)}}));
+  std::string canonical;
+  JsonObjectWriter w(JsonStyle::kCanonicalByValue, &canonical);
+  w.Object("arguments", args);
+  w.String("tool", tool);
+  w.End();
+  return Sha256Hex(canonical);
 }
 
 RequestStates::RequestStates(std::string_view key, const Clock* clock, size_t capacity)

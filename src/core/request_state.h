@@ -99,8 +99,9 @@ enum class StateRefusal {
 };
 const char* StateRefusalName(StateRefusal r);
 
-// SHA-256 (hex) of the canonical JSON {"arguments": args, "tool": tool}: the call a state,
-// like an approval, is bound to.
+// SHA-256 (hex) of the canonical JSON {"arguments": args, "tool": tool} with every number
+// by its value (JsonStyle::kCanonicalByValue, as core::ArgsDigest): the call a state, like
+// an approval, is bound to. A retry whose client re-serialized 2.0 as 2 is the same call.
 std::string ArgumentsDigest(std::string_view tool, const boost::json::object& args);
 
 class RequestStates {

@@ -7,7 +7,6 @@
 #include <set>
 #include <sstream>
 
-
 #include "audit/audit_log.h"
 #include "common/json.h"
 #include "governance/history.h"
@@ -25,6 +24,7 @@ struct RunPeak {
 
 struct Usage {
   uint64_t calls = 0, exercised = 0;
+  uint64_t unreadable = 0;  // decision records whose data or arguments could not be read
   std::map<std::string, RunPeak, std::less<>> runs;
   int64_t first_ms = 0, last_ms = 0;
   std::set<std::string> tools;                                        // exercised tools
@@ -93,7 +93,10 @@ Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySe
     const policy::AgentPolicy* agent = policies.Find(r.agent_id);
     if (agent == nullptr) return;
     f = DecisionFields{};
-    if (!ParseDecisionFields(r.data, &f)) return;
+    if (!ParseDecisionFields(r.data, &f)) {
+      ++usage[std::string(r.agent_id)].unreadable;
+      return;
+    }
     Usage& u = usage[std::string(r.agent_id)];
     if (u.calls == 0) u.first_ms = r.time_ms;
     u.first_ms = std::min(u.first_ms, r.time_ms);
@@ -121,7 +124,10 @@ Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySe
     for (const auto& c : tr.constraints) needs_args |= !c.one_of.empty();
     if (!needs_args) return;
     Result<json::value> v = ParseOwnJson(f.args);
-    if (!v.ok() || !v->is_object()) return;
+    if (!v.ok() || !v->is_object()) {
+      ++u.unreadable;  // the values and fields it used are unknown
+      return;
+    }
     const json::object& args = v->get_object();
     for (size_t ci = 0; ci < tr.constraints.size(); ++ci) {
       const policy::ArgConstraint& c = tr.constraints[ci];
@@ -155,6 +161,7 @@ Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySe
     const Usage& u = it == usage.end() ? empty : it->second;
     d.calls = u.calls;
     d.exercised = u.exercised;
+    d.unreadable = u.unreadable;
     for (const auto& [tool, rule] : agent->allowed) {
       if (!u.tools.count(tool)) {
         d.unused_tools.push_back(tool);
@@ -190,7 +197,9 @@ Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySe
     d.days = u.calls > 0 ? static_cast<double>(u.last_ms - u.first_ms) / 86400000.0 : 0;
     d.min_runs = options.min_runs;
     d.min_days = options.min_days;
-    d.enough_evidence = u.calls > 0 && d.runs >= options.min_runs && d.days >= options.min_days;
+    // A record that could not be read may have used any grant: nothing is suggested.
+    d.enough_evidence = u.calls > 0 && u.unreadable == 0 && d.runs >= options.min_runs &&
+                        d.days >= options.min_days;
     std::vector<int64_t> steps, tokens, cost, wall;
     for (const auto& [run_id, peak] : u.runs) {
       steps.push_back(static_cast<int64_t>(peak.steps));
@@ -276,11 +285,12 @@ json::object DriftToJson(const DriftReport& r) {
                                   {"file", d.file},
                                   {"calls", d.calls},
                                   {"exercised", d.exercised},
-                                  {"never_used", d.calls == 0},
+                                  {"never_used", d.calls == 0 && d.unreadable == 0},
                                   {"evidence", json::object{{"runs", d.runs},
                                                             {"days", d.days},
                                                             {"min_runs", d.min_runs},
                                                             {"min_days", d.min_days},
+                                                            {"unreadable_records", d.unreadable},
                                                             {"enough", d.enough_evidence}}},
                                   {"unused_tools", std::move(tools)},
                                   {"unused_values", std::move(values)},
@@ -296,12 +306,17 @@ std::string DriftToText(const DriftReport& r) {
   for (const AgentDrift& d : r.agents) {
     o << "\nagent " << d.agent_id << " (" << d.file << "): " << d.calls << " calls, " << d.exercised
       << " not denied\n";
+    if (d.unreadable > 0) {
+      o << "  " << d.unreadable
+        << " decision record(s) could not be read: they may have used any grant, so nothing is "
+           "suggested (check the log with `interlock audit verify --deep`)\n";
+    }
     if (d.calls == 0) {
-      o << "  policy never used in the window: candidate for removal\n";
+      if (d.unreadable == 0) o << "  policy never used in the window: candidate for removal\n";
       continue;
     }
     o << "  evidence: " << d.runs << " run(s) over " << std::floor(d.days * 10) / 10 << " day(s)";
-    if (d.enough_evidence) {
+    if (d.enough_evidence || d.unreadable > 0) {
       o << "\n";
     } else {
       o << "; too little to suggest anything (need at least " << d.min_runs << " runs over "

@@ -68,6 +68,10 @@ struct AgentDrift {
   std::string agent_id, file;
   uint64_t calls = 0;      // decisions in the window
   uint64_t exercised = 0;  // of which not denied
+  // Decision records of the agent in the window that could not be read (corrupt data or
+  // arguments): they may have used any grant, so their presence makes the evidence
+  // insufficient (enough_evidence false) and the agent is never "never used".
+  uint64_t unreadable = 0;
   // The evidence: runs with a decision in the window, the days from the first decision
   // to the last, and whether that meets DriftOptions' minimum (else Suggest() is empty).
   uint64_t runs = 0;

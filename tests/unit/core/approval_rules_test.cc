@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/crypto.h"
 #include "common/json.h"
 
 namespace interlock::core {
@@ -38,6 +39,13 @@ TEST(ApprovalBinding, NumbersBindByValue) {
   EXPECT_NE(digest(R"({"a":2.0})"), digest(R"({"a":"2"})"));
   EXPECT_NE(digest(R"({"a":1e300})"), digest(R"({"a":1e299})"));
   EXPECT_NE(digest(R"({"a":18446744073709551615})"), digest(R"({"a":1.8446744073709552e19})"));
+  // The bytes hashed are the canonical JSON of the value with its whole numbers as
+  // integers, the other doubles as the canonical writer prints them: the hash a pending
+  // approval of an earlier build was stored with.
+  EXPECT_EQ(digest(R"({"z":[2.0,-0.0,0.5,1e300,-1e19],"a":{"b":3.0}})"),
+            Sha256Hex(R"({"a":{"b":3},"z":[2,0,5E-1,1E300,-1E19]})"));
+  EXPECT_EQ(digest(R"({"a":2.0})"),
+            "7e8059f495589fcd981232cc11d00b00da3802c01d688fa1cf1f6bed6e5bb33c");
 }
 
 // Tests that a tool without its own timeout gets the deployment default, that an

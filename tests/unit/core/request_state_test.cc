@@ -233,6 +233,13 @@ TEST(RequestStateTest, ArgumentsDigestIsCanonical) {
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   EXPECT_EQ(ArgumentsDigest("t", a->get_object()), ArgumentsDigest("t", b->get_object()));
   EXPECT_NE(ArgumentsDigest("t", a->get_object()), ArgumentsDigest("t", c->get_object()));
+  // Numbers by their value, as an approval binds them (ApprovalBinding.NumbersBindByValue).
+  auto d = ParseJsonStrict(R"({"a":1.0,"b":{"x":[1,2.0],"y":"z"}})");
+  auto e = ParseJsonStrict(R"({"a":1.5,"b":{"x":[1,2],"y":"z"}})");
+  ASSERT_TRUE(d.ok() && e.ok());
+  EXPECT_EQ(ArgumentsDigest("t", a->get_object()), ArgumentsDigest("t", d->get_object()));
+  EXPECT_NE(ArgumentsDigest("t", a->get_object()), ArgumentsDigest("t", e->get_object()));
+  EXPECT_NE(ArgumentsDigest("t", a->get_object()), ArgumentsDigest("u", a->get_object()));
 }
 
 // Tests that a full replay memory fails closed (refuses) instead of forgetting live nonces,

@@ -334,6 +334,38 @@ TEST(GatewayMrtrTest, ReviewerDenialAnsweredOnRetry) {
   EXPECT_EQ(h.enforcer.decided.size(), 1u);
 }
 
+// Tests that a retry whose client re-serialized the arguments (JavaScript writes 2.0 as 2)
+// is the same call: its state opens and the reviewer's verdict answers it, while another
+// number is still another call.
+TEST(GatewayMrtrTest, RetryReserializedAsJavaScriptDoesOpensItsState) {
+  Harness h;
+  h.gw->OnClientLine(Call(1, "held", json::object{{"to", "bob@example.com"}, {"n", 2.0}}));
+  std::optional<json::value> first = h.AnswerTo(1);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(IsInputRequired(*first)) << *first;
+  const std::string state = StateOf(*first);
+  h.enforcer.SetVerdict("call_held", Verdict::kDeny);
+  h.gw->OnClientLine(Call(2, "held", json::object{{"to", "bob@example.com"}, {"n", 2}}, state));
+  std::optional<json::value> a = h.AnswerTo(2);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->at("result").at("structuredContent").at("code"), "APPROVAL_DENIED") << *a;
+  {
+    std::lock_guard l(h.enforcer.mu);
+    EXPECT_TRUE(h.enforcer.refusals.empty());
+  }
+
+  h.gw->OnClientLine(Call(3, "held", json::object{{"to", "bob@example.com"}, {"n", 2.0}}));
+  std::optional<json::value> again = h.AnswerTo(3);
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(IsInputRequired(*again)) << *again;
+  h.gw->OnClientLine(
+      Call(4, "held", json::object{{"to", "bob@example.com"}, {"n", 2.5}}, StateOf(*again)));
+  ASSERT_TRUE(h.AnswerTo(4));
+  std::lock_guard l(h.enforcer.mu);
+  EXPECT_EQ(h.enforcer.refusals.size(), 1u);  // 2.5 is not the call the state was sealed for
+  EXPECT_TRUE(h.ForwardedCalls().empty());
+}
+
 // Tests that a retry while the reviewers have not decided is answered input_required again
 // with a fresh state (the old one is spent), and the approval is not withdrawn.
 TEST(GatewayMrtrTest, PendingRetryIsAskedAgainWithFreshState) {
