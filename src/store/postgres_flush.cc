@@ -3,6 +3,8 @@
 
 #include "store/postgres_store_internal.h"
 
+#include <boost/container/small_vector.hpp>
+
 namespace interlock::store {
 
 internal::PgApprovalCtx PostgresStore::Impl::ApprovalCtx(Batch& b) {
@@ -69,58 +71,29 @@ void PostgresStore::Impl::AppendLockRuns(std::string* sql, const std::set<std::s
   sql->append(") ORDER BY run_id FOR UPDATE;");
 }
 
-std::string PostgresStore::Impl::Flush(Batch& b, BinaryColumns* binary) {
+std::string PostgresStore::Impl::Flush(Batch& b, BinaryWrites* binary) {
   // The records first (they number themselves from b.head): a call row refers to its
   // decision record when that is stored compact.
-  std::string events;  // with `binary`: the head row's update alone
-  events.reserve(binary != nullptr ? 128 : b.events.size() * 900);
+  std::string head;                                       // the head row's update
   std::map<std::string_view, int64_t> compact_decisions;  // call id -> seq
-  AppendEvents(b, &events, &compact_decisions, binary);
+  AppendEvents(b, &head, &compact_decisions, &binary->events);
+  FillRuns(b, binary->runs, binary->run_updates);
+  FillCalls(b, compact_decisions, binary->calls);
   std::string sql;
-  sql.reserve(1024 + b.calls.size() * 600 + events.size());
-  AppendRunWrites(b, &sql);
-  AppendCallWrites(b, compact_decisions, &sql);
+  sql.reserve(1024 + head.size());
+  AppendIdempotencyWrites(b, &sql);
   AppendOtherWrites(b, &sql);
-  sql.append(events);
+  sql.append(head);
   // Wake-ups: delivered to every listening daemon if, and when, this commits.
   internal::AppendPgNotifies(b.approvals, &sql);
   return sql;
 }
 
-// The runs this batch created (one INSERT) and changed (one UPDATE, version-checked).
-void PostgresStore::Impl::AppendRunWrites(const Batch& b, std::string* out) {
-  std::string& sql = *out;
-  bool first = true;
-  for (auto& [run_id, r] : b.runs) {
-    if (!r.is_new) continue;
-    sql.append(first ? "INSERT INTO runs(run_id, agent_id, started_ms, steps, tokens,"
-                       " cost_micros, halted, halt_reason, ended, records_json, sequence_json,"
-                       " version)"
-                       " VALUES "
-                     : ",");
-    first = false;
-    sql.push_back('(');
-    pg::AppendLiteral(&sql, run_id);
-    sql.push_back(',');
-    pg::AppendLiteral(&sql, r.agent_id);
-    sql.push_back(',');
-    AppendInt(&sql, r.started_ms);
-    AppendRunValues(&sql, r);
-    sql.append(",0)");
-  }
-  if (!first) sql.append(";");
-  // Every changed run in ONE statement (a statement per run cost the server more to
-  // parse and plan than to execute): each row must still be at the version this batch
-  // read, or the whole transaction aborts (40001) and the batch re-runs.
-  size_t updates = 0;
-  ColumnArrays v({"text", "bigint", "bigint", "bigint", "bigint", "integer", "text", "integer",
-                  "text", "text"});
+// The runs this batch created (kInsertRuns' columns) and changed (kUpdateRuns').
+void PostgresStore::Impl::FillRuns(const Batch& b, BinaryColumns& created, BinaryColumns& changed) {
   std::string records;
-  for (auto& [run_id, r] : b.runs) {
-    if (r.is_new || !r.dirty) continue;
-    ++updates;
-    v.Text(run_id);
-    v.Uint(r.db_version);
+  // ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json,sequence_json"
+  auto state = [&records](const Row& r, BinaryColumns& v) {
     v.Uint(r.state.steps);
     v.Uint(r.state.tokens);
     v.Int(r.state.cost_micros);
@@ -131,75 +104,64 @@ void PostgresStore::Impl::AppendRunWrites(const Batch& b, std::string* out) {
     audit::AppendCanonicalRecords(&records, r.state);
     v.Text(records);
     v.Text(core::SequenceStoreJson(r.state));
-  }
-  if (updates > 0) {
-    sql.append("WITH v AS (SELECT * FROM ");
-    v.AppendUnnest(&sql);
-    sql.append(
-        " AS v(run_id, version, steps, tokens, cost_micros, halted, halt_reason, ended,"
-        " records_json, sequence_json)),"
-        " u AS (UPDATE runs SET steps = v.steps, tokens = v.tokens,"
-        " cost_micros = v.cost_micros, halted = v.halted, halt_reason = v.halt_reason,"
-        " ended = v.ended, records_json = v.records_json, sequence_json = v.sequence_json,"
-        " version = runs.version + 1 FROM v WHERE runs.run_id = v.run_id"
-        " AND runs.version = v.version RETURNING 1)"
-        " SELECT interlock_expect_rows(count(*), ");
-    AppendUint(&sql, updates);
-    sql.append(") FROM u;");
+  };
+  for (auto& [run_id, r] : b.runs) {
+    if (r.is_new) {
+      created.Text(run_id);
+      created.Text(r.agent_id);
+      created.Int(r.started_ms);
+      state(r, created);
+    } else if (r.dirty) {
+      changed.Text(run_id);
+      changed.Uint(r.db_version);
+      state(r, changed);
+    }
   }
 }
 
-// The calls decided (compact when their decision record is in this batch) and the
-// idempotency keys saved.
-void PostgresStore::Impl::AppendCallWrites(
-    const Batch& b, const std::map<std::string_view, int64_t>& compact_decisions,
-    std::string* out) {
-  std::string& sql = *out;
-  if (!b.calls.empty()) {
-    ColumnArrays v({"text", "text", "text", "text", "bigint", "text", "text", "bigint", "bigint",
-                    "text", "text", "text", "text", "text", "bigint", "integer", "integer"});
-    for (const PendingCall& p : b.calls) {
-      for (const std::string* t : {&p.call_id, &p.run_id, &p.agent_id, &p.principal}) {
-        v.Text(*t);
-      }
-      v.Int(p.time_ms);
-      v.Text(p.tool);
-      const int64_t seq = ReferencedSeq(b, compact_decisions, p);
-      if (seq > 0) {
-        v.Null();
-      } else {
-        v.Text(p.args_json);
-      }
-      v.Uint(p.usage_tokens);
-      v.Int(p.usage_cost_micros);
-      if (seq > 0) {
-        v.Null();
-      } else {
-        v.Text(p.decision_json);
-      }
-      for (const std::string* t : {&p.verdict, &p.code, &p.state_json}) v.Text(*t);
-      if (seq > 0 && PolicyFollowsDecision(b, seq, p)) {
-        v.Null();
-      } else {
-        v.Text(p.policy_sha256);
-      }
-      if (seq > 0) {
-        v.Int(seq);
-        v.Uint(p.args_json.size());
-        v.Uint(p.decision_json.size());
-      } else {
-        v.Null();
-        v.Null();
-        v.Null();
-      }
+// The calls decided (kInsertCalls' columns), compact when their decision record is in
+// this batch.
+void PostgresStore::Impl::FillCalls(const Batch& b,
+                                    const std::map<std::string_view, int64_t>& compact_decisions,
+                                    BinaryColumns& v) {
+  for (const PendingCall& p : b.calls) {
+    for (const std::string* t : {&p.call_id, &p.run_id, &p.agent_id, &p.principal}) v.Text(*t);
+    v.Int(p.time_ms);
+    v.Text(p.tool);
+    const int64_t seq = ReferencedSeq(b, compact_decisions, p);
+    if (seq > 0) {
+      v.Null();
+    } else {
+      v.Text(p.args_json);
     }
-    sql.append(
-        "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
-        " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
-        " policy_sha256, decision_seq, args_len, decision_len) SELECT * FROM ");
-    v.AppendUnnest(&sql);
-    sql.push_back(';');
+    v.Uint(p.usage_tokens);
+    v.Int(p.usage_cost_micros);
+    if (seq > 0) {
+      v.Null();
+    } else {
+      v.Text(p.decision_json);
+    }
+    for (const std::string* t : {&p.verdict, &p.code, &p.state_json}) v.Text(*t);
+    if (seq > 0 && PolicyFollowsDecision(b, seq, p)) {
+      v.Null();
+    } else {
+      v.Text(p.policy_sha256);
+    }
+    if (seq > 0) {
+      v.Int(seq);
+      v.Uint(p.args_json.size());
+      v.Uint(p.decision_json.size());
+    } else {
+      v.Null();
+      v.Null();
+      v.Null();
+    }
   }
+}
+
+// The idempotency keys saved.
+void PostgresStore::Impl::AppendIdempotencyWrites(const Batch& b, std::string* out) {
+  std::string& sql = *out;
   if (!b.idem_writes.empty()) {
     sql.append(
         "INSERT INTO idempotency_keys(run_id, idem_key, request_sha256, answer, created_ms)"
@@ -455,14 +417,69 @@ void BinaryColumns::Params(std::vector<unsigned>* types, std::vector<std::string
   }
 }
 
-std::string BinaryColumns::Unnest() const {
+std::string BinaryColumns::Unnest(size_t first) const {
   std::string u = "unnest(";
   for (size_t i = 0; i < types_.size(); ++i) {
     if (i > 0) u.push_back(',');
-    u += "$" + std::to_string(i + 1) + "::" + types_[i] + "[]";
+    u += "$" + std::to_string(first + i) + "::" + types_[i] + "[]";
   }
   u.push_back(')');
   return u;
+}
+
+namespace {
+
+struct BinaryPart {
+  const BinaryColumns* rows;
+  const char* insert;
+};
+
+// The non-empty parts of `w`, in the order the statement writes them: runs before the
+// calls that name them, and the records last (the statement's main query).
+boost::container::small_vector<BinaryPart, 3> PartsOf(const BinaryWrites& w) {
+  boost::container::small_vector<BinaryPart, 3> parts;
+  for (BinaryPart p : {BinaryPart{&w.runs, kInsertRuns}, BinaryPart{&w.calls, kInsertCalls},
+                       BinaryPart{&w.events, kInsertEvents}}) {
+    if (p.rows->rows() > 0) parts.push_back(p);
+  }
+  return parts;
+}
+
+}  // namespace
+
+std::string BinaryWrites::Statement() const {
+  const auto parts = PartsOf(*this);
+  const size_t updates = run_updates.rows();
+  std::string sql;
+  size_t next = 1;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    // The last insert is the main query, unless the run updates' check is.
+    const bool main = i + 1 == parts.size() && updates == 0;
+    if (!main) sql += (i == 0 ? "WITH w" : ", w") + std::to_string(i) + " AS (";
+    if (main && i > 0) sql.push_back(' ');
+    sql += parts[i].insert;
+    sql += parts[i].rows->Unnest(next);
+    next += parts[i].rows->columns();
+    if (!main) sql.push_back(')');
+  }
+  if (updates > 0) {
+    // Every changed run must still be at the version this batch read, or the whole
+    // transaction aborts (40001, interlock_expect_rows) and the batch re-runs.
+    sql += parts.empty() ? "WITH u AS (" : ", u AS (";
+    sql += kUpdateRuns;
+    sql += run_updates.Unnest(next);
+    sql +=
+        " AS v(run_id, version, steps, tokens, cost_micros, halted, halt_reason, ended,"
+        " records_json, sequence_json) WHERE runs.run_id = v.run_id AND runs.version = v.version"
+        " RETURNING 1) SELECT interlock_expect_rows(count(*), " +
+        std::to_string(updates) + ") FROM u";
+  }
+  return sql;
+}
+
+void BinaryWrites::Params(std::vector<unsigned>* types, std::vector<std::string>* values) const {
+  for (const BinaryPart& p : PartsOf(*this)) p.rows->Params(types, values);
+  if (run_updates.rows() > 0) run_updates.Params(types, values);
 }
 
 }  // namespace pg_internal

@@ -180,11 +180,15 @@ class BinaryColumns {
   explicit BinaryColumns(std::initializer_list<const char*> types);
   void Text(std::string_view v);
   void Int(int64_t v);
+  // As a bigint (an integer column takes it by INSERT's assignment cast).
+  void Uint(uint64_t v) { Int(static_cast<int64_t>(v)); }
   void Null();
   size_t rows() const { return rows_; }
-  // The arrays (types and values for ExecBinary), and "unnest($1::t1[], ...)".
+  size_t columns() const { return types_.size(); }
+  // The arrays (types and values for ExecBinary, appended), and "unnest($first::t1[],
+  // $first+1::t2[], ...)".
   void Params(std::vector<unsigned>* types, std::vector<std::string>* values) const;
-  std::string Unnest() const;
+  std::string Unnest(size_t first = 1) const;
 
  private:
   std::string& Next();
@@ -192,6 +196,45 @@ class BinaryColumns {
   std::vector<std::string> elems_;  // per column: each element's length and bytes
   std::vector<bool> nulls_;
   size_t next_ = 0, rows_ = 0;
+};
+
+inline constexpr const char* kInsertEvents =
+    "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
+    " data, prev_hash, hash) SELECT * FROM ";
+inline constexpr const char* kInsertRuns =
+    "INSERT INTO runs(run_id, agent_id, started_ms, steps, tokens, cost_micros, halted,"
+    " halt_reason, ended, records_json, sequence_json, version) SELECT *, 0 FROM ";
+inline constexpr const char* kInsertCalls =
+    "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
+    " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
+    " policy_sha256, decision_seq, args_len, decision_len) SELECT * FROM ";
+// Followed by the changed runs' unnest(...) AS v(...) and the version check (Statement).
+inline constexpr const char* kUpdateRuns =
+    "UPDATE runs SET steps = v.steps, tokens = v.tokens, cost_micros = v.cost_micros,"
+    " halted = v.halted, halt_reason = v.halt_reason, ended = v.ended,"
+    " records_json = v.records_json, sequence_json = v.sequence_json,"
+    " version = runs.version + 1 FROM ";
+
+// The rows of one batch that go as binary array parameters, in one statement of
+// PgConn::ExecBinary before the script: the runs it creates and changes, its calls and its
+// audit records, as data-modifying CTEs ("WITH w0 AS (INSERT INTO runs ...), w1 AS (INSERT
+// INTO calls ...), w2 AS (INSERT INTO audit_log ...), u AS (UPDATE runs ...) SELECT
+// interlock_expect_rows(...)"). A call's run may be created by the same statement: its
+// foreign key is checked when the statement ends.
+struct BinaryWrites {
+  BinaryColumns runs{"text",   "text", "bigint", "bigint", "bigint", "bigint",
+                     "bigint", "text", "bigint", "text",   "text"};
+  BinaryColumns run_updates{"text",   "bigint", "bigint", "bigint", "bigint",
+                            "bigint", "text",   "bigint", "text",   "text"};
+  BinaryColumns calls{"text", "text",   "text",   "text",   "bigint", "text",
+                      "text", "bigint", "bigint", "text",   "text",   "text",
+                      "text", "text",   "bigint", "bigint", "bigint"};
+  BinaryColumns events{"bigint", "bigint", "text", "text", "text", "text",
+                       "text",   "text",   "text", "text", "text"};
+  // The statement over the non-empty ones; "" when every one is empty.
+  std::string Statement() const;
+  // Its parameters, in the statement's order.
+  void Params(std::vector<unsigned>* types, std::vector<std::string>* values) const;
 };
 
 }  // namespace pg_internal
@@ -602,14 +645,15 @@ class PostgresStore::Impl {
   static void AppendInt(std::string* out, int64_t v) { out->append(std::to_string(v)); }
   static void AppendUint(std::string* out, uint64_t v) { out->append(std::to_string(v)); }
 
-  // With `binary`: the audit records go there (for ExecBinary, before the script), not into
-  // the script's text.
-  std::string Flush(Batch& b, BinaryColumns* binary = nullptr);
-  // Flush's steps, each appending its writes to *out.
-  static void AppendRunWrites(const Batch& b, std::string* out);
-  static void AppendCallWrites(const Batch& b,
-                               const std::map<std::string_view, int64_t>& compact_decisions,
-                               std::string* out);
+  // The batch's writes: the new runs, calls and audit records into *binary (for
+  // ExecBinary, before the script), every other write as the script it returns.
+  std::string Flush(Batch& b, BinaryWrites* binary);
+  // Flush's steps: the rows into *binary, or appending their writes to *out.
+  static void FillRuns(const Batch& b, BinaryColumns& created, BinaryColumns& changed);
+  static void FillCalls(const Batch& b,
+                        const std::map<std::string_view, int64_t>& compact_decisions,
+                        BinaryColumns& v);
+  static void AppendIdempotencyWrites(const Batch& b, std::string* out);
   static void AppendOtherWrites(const Batch& b, std::string* out);
 
   // The batch's audit records, chained from b.head (which it advances), and the head row.
@@ -622,9 +666,6 @@ class PostgresStore::Impl {
   template <typename Columns>
   static void FillEvents(Batch& b, Columns& v,
                          std::map<std::string_view, int64_t>* compact_decisions);
-  static constexpr const char* kInsertEvents =
-      "INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
-      " data, prev_hash, hash) SELECT * FROM ";
 
   // The seq of p's decision record when the calls row may refer to it instead of copying
   // the arguments and decision: the record is stored compact, and its data holds the very

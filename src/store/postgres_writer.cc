@@ -278,29 +278,27 @@ void PostgresStore::Impl::ApplyOps(const std::vector<Op*>& ops,
   }
 }
 
-// The last two round trips: the batch's audit records as binary array parameters
-// (BinaryColumns), then every other write, the head row, the anchor and the COMMIT. The
-// records' own round trip costs less than the server's reading of their text in the
-// script (docs/performance.md, "The fleet": PostgreSQL's CPU per decision 35 -> 30 µs,
-// the fleet +10-12%).
+// The last two round trips: the batch's new runs, calls and audit records as binary array
+// parameters (BinaryWrites), then every other write, the head row, the anchor and the
+// COMMIT. The rows' own round trip costs less than the server's reading of their text in
+// the script (docs/performance.md, "The fleet": PostgreSQL's CPU per decision 35 -> 30 µs
+// and the fleet +10-12% with the records alone).
 Status PostgresStore::Impl::CommitBatch(const std::vector<Op*>& ops, Batch* batch,
                                         const std::vector<const PgResult*>& run_sets,
                                         std::string* sqlstate, bool* committing) {
   PgConn& c = *writer_;
   Batch& b = *batch;
   const int64_t first_seq = b.head.seq + 1;  // of the records this batch appends
-  BinaryColumns events(
-      {"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "text"});
-  std::string sql = Flush(b, &events);
+  BinaryWrites rows;
+  std::string sql = Flush(b, &rows);
   Result<std::optional<core::Checkpoint>> anchor = AnchorBatch(ops, b, &sql);
   if (!anchor.ok()) return anchor.error();
-  if (events.rows() > 0) {
+  if (const std::string statement = rows.Statement(); !statement.empty()) {
     // Nothing is committed yet: a failure here is a failed batch like any other.
     std::vector<unsigned> types;
     std::vector<std::string> values;
-    events.Params(&types, &values);
-    Result<PgResult> inserted =
-        c.ExecBinary(std::string(kInsertEvents) + events.Unnest(), types, values, sqlstate);
+    rows.Params(&types, &values);
+    Result<PgResult> inserted = c.ExecBinary(statement, types, values, sqlstate);
     if (!inserted.ok()) return inserted.error();
   }
   sql.append("COMMIT");
