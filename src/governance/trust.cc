@@ -154,7 +154,10 @@ Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
   Status st = source.ForEachRecord(filter, [&](const RecordView& r) {
     if (r.type == audit::kDecision) {
       DecisionFields f;
-      if (!ParseDecisionFields(r.data, &f)) return;
+      if (!ParseDecisionFields(r.data, &f)) {
+        ++out.unreadable[std::string(r.agent_id)];
+        return;
+      }
       row_key.clear();  // length-prefixed: no two pairs collide
       row_key.append(std::to_string(r.agent_id.size()));
       row_key.push_back(':');
@@ -246,6 +249,7 @@ std::vector<TrustRow> TrustRows(const TrustEvidence& evidence, const policy::Pol
   std::vector<TrustRow> rows;
   for (const auto& [id, agent] : policies.agents) {
     if (!agent_id.empty() && id != agent_id) continue;
+    const bool complete = !evidence.unreadable.contains(id);
     for (const auto& [tool, rule] : agent->allowed) {
       TrustRow row;
       row.agent_id = id;
@@ -257,7 +261,8 @@ std::vector<TrustRow> TrustRows(const TrustEvidence& evidence, const policy::Pol
         row.evidence = it->second;
       }
       row.next_stage = NextStage(a);
-      row.eligible = !row.next_stage.empty() && row.evidence.clean_since_reset >= row.threshold;
+      row.eligible =
+          complete && !row.next_stage.empty() && row.evidence.clean_since_reset >= row.threshold;
       rows.push_back(std::move(row));
     }
   }
@@ -290,8 +295,11 @@ json::object TrustReportToJson(const std::vector<TrustRow>& rows, const TrustEvi
                                      {"fast_grants", s.fast_grants},
                                      {"flagged", s.flagged}});
   }
+  json::object unreadable;
+  for (const auto& [agent, n] : evidence.unreadable) unreadable[agent] = n;
   return {{"tools", std::move(tools)},
           {"reviewers", std::move(reviewers)},
+          {"unreadable_records", std::move(unreadable)},
           {"fatigue_floor_s", floor_s}};
 }
 
@@ -316,6 +324,12 @@ std::string TrustReportToText(const std::vector<TrustRow>& rows, const TrustEvid
                                 std::to_string(r.threshold) + ")")
                                    .c_str());
     o << line;
+  }
+  for (const auto& [agent, n] : evidence.unreadable) {
+    o << "\n"
+      << agent << ": " << n
+      << " decision record(s) could not be read: they may be denials or failures of any of its "
+         "tools, so none is eligible (check the log with `interlock audit verify --deep`)\n";
   }
   if (!evidence.reviewers.empty()) {
     o << "\napproval fatigue (floor " << floor_s << " s)\n";
@@ -519,6 +533,16 @@ Result<PromoteOutcome> PromoteTool(core::Store& store, const PromoteRequest& rq)
     return out;
   }
   const bool promotion = Rank(*to) > Rank(from);
+  if (auto bad = ev->unreadable.find(rq.agent_id); promotion && bad != ev->unreadable.end()) {
+    out.refused = true;
+    out.message = "refused: promoting " + rq.agent_id + "/" + rq.tool + " from " + out.from +
+                  " to " + out.to + ": " + std::to_string(bad->second) + " decision record(s) of " +
+                  rq.agent_id +
+                  " could not be read, and each may be a denial or a failure of this tool (check "
+                  "the log with `interlock audit verify --deep`); evidence: " +
+                  evidence_text;
+    return out;
+  }
   if (promotion && e.clean_since_reset < agent->trust_threshold) {
     out.refused = true;
     out.message =

@@ -65,6 +65,10 @@ struct TrustEvidence {
   // (agent, tool) -> evidence.
   std::map<std::pair<std::string, std::string>, ToolEvidence> tools;
   std::map<std::string, ReviewerStats> reviewers;
+  // agent -> its decision records that could not be read (a damaged or altered log): each
+  // may be a denial or a failure of any of its tools, so none of that agent's tools is
+  // eligible, and `trust promote` refuses, while there is one.
+  std::map<std::string, uint64_t> unreadable;
 };
 
 struct TrustOptions {

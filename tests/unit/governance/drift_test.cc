@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/json.h"
-#include "core/ports/history_source.h"
 #include "policy/loader.h"
+#include "vector_source.h"
 
 namespace interlock::governance {
 namespace {
@@ -24,31 +24,8 @@ tools:
         allowed_envs: ["staging", "prod"]
 )";
 
-struct Stored {
-  int64_t seq, time_ms;
-  std::string run_id, data;
-};
-
-class VectorSource final : public core::HistorySource {
- public:
-  explicit VectorSource(std::vector<Stored> records) : records_(std::move(records)) {}
-  Status ForEachRecord(const core::HistoryFilter&, const core::HistoryFn& fn) const override {
-    for (const Stored& s : records_) {
-      core::HistoryRecord r;
-      r.seq = s.seq;
-      r.time_ms = s.time_ms;
-      r.type = "decision";
-      r.run_id = s.run_id;
-      r.agent_id = "ops";
-      r.data = s.data;
-      fn(r);
-    }
-    return Status::Ok();
-  }
-
- private:
-  std::vector<Stored> records_;
-};
+using testing::StoredRecord;
+using testing::VectorSource;
 
 std::string Decision(std::string_view tool, std::string_view args) {
   return R"({"args":)" + std::string(args) + R"(,"decision":{"code":"OK","decision":"allow"},)" +
@@ -66,10 +43,11 @@ policy::PolicySet Policies() {
 }
 
 // Forty runs over ten days: enough evidence, every call a read of `staging`-free history.
-std::vector<Stored> History() {
-  std::vector<Stored> h;
+std::vector<StoredRecord> History() {
+  std::vector<StoredRecord> h;
   for (int i = 0; i < 40; ++i) {
-    h.push_back({i + 1, int64_t{i} * 6 * 3600 * 1000, "run_" + std::to_string(i),
+    h.push_back({i + 1, int64_t{i} * 6 * 3600 * 1000, "decision", "run_" + std::to_string(i),
+                 "call_" + std::to_string(i), "ops",
                  Decision(i % 2 ? "read" : "deploy", R"({"env":"staging"})")});
   }
   return h;
@@ -99,8 +77,8 @@ TEST(DriftTest, UnreadableRecordWithholdsEverySuggestion) {
   for (const std::string& bad :
        {std::string(R"({"args":{"env":"prod"},"tool":"deploy"})"),  // no decision or state
         Decision("deploy", R"({"env":"prod",})")}) {                // arguments not JSON
-    std::vector<Stored> h = History();
-    h.push_back({41, h.back().time_ms + 1, "run_40", bad});
+    std::vector<StoredRecord> h = History();
+    h.push_back({41, h.back().time_ms + 1, "decision", "run_40", "call_40", "ops", bad});
     VectorSource source(h);
     Result<DriftReport> r = RunDrift(source, set, DriftOptions{});
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -123,7 +101,7 @@ TEST(DriftTest, UnreadableRecordWithholdsEverySuggestion) {
 // Tests that an agent whose only records are unreadable is not called "never used".
 TEST(DriftTest, AgentWithOnlyUnreadableRecordsIsNotNeverUsed) {
   const policy::PolicySet set = Policies();
-  VectorSource source({{1, 0, "run_0", R"({"tool":"deploy"})"}});
+  VectorSource source({{1, 0, "decision", "run_0", "call_0", "ops", R"({"tool":"deploy"})"}});
   Result<DriftReport> r = RunDrift(source, set, DriftOptions{});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(DriftToJson(*r).at("agents").at(0).at("never_used"), false);

@@ -4,7 +4,9 @@
 // store (a private cluster, tests/support/pg_cluster.h) must give equal reports.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -165,6 +167,49 @@ TEST(GovernanceBackendsTest, ReportsOverTheSameHistoryAreEqualOnSqliteAndPostgre
   EXPECT_EQ(from_sqlite, from_pg);
   EXPECT_NE(from_sqlite.find("speedy"), std::string::npos) << from_sqlite;    // fatigue
   EXPECT_NE(from_sqlite.find("archived"), std::string::npos) << from_sqlite;  // drift
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// Tests that `trust promote` is refused while one of the agent's decision records cannot be
+// read (a damaged or altered log: it may hide a denial or a failure of the tool), and that
+// the policy file is left as it was.
+TEST(GovernanceBackendsTest, TrustPromoteIsRefusedWhileADecisionRecordIsUnreadable) {
+  const auto set = Policies();
+  const fs::path dir =
+      fs::temp_directory_path() / ("il-gov-unreadable-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string policy_file = (dir / "gov.yaml").string();
+  { std::ofstream(policy_file) << kPolicy; }
+  store::StoreOptions so;
+  so.path = (dir / "s.db").string();
+  so.durable_full = false;
+  auto sqlite = store::SqliteStore::Open(so);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.error().message;
+  ManualClock clock(T0());
+  WriteHistory(**sqlite, clock, set);
+  std::vector<audit::AuditEvent> bad;
+  bad.push_back(audit::AuditEvent{audit::kDecision, T0(), "run_bad", "call_bad", "gov-agent",
+                                  "gov-agent", boost::json::object{{"tool", "read_record"}}});
+  ASSERT_TRUE((*sqlite)->AppendRecords(std::move(bad)).ok());
+
+  governance::PromoteRequest rq;
+  rq.agent_id = "gov-agent";
+  rq.tool = "read_record";
+  rq.to_stage = "audit_based";
+  rq.reviewer = "carol";
+  rq.policy_path = policy_file;
+  rq.now = T0();
+  Result<governance::PromoteOutcome> out = governance::PromoteTool(**sqlite, rq);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->refused);
+  EXPECT_NE(out->message.find("1 decision record(s) of gov-agent could not be read"),
+            std::string::npos)
+      << out->message;
+  std::ifstream in(policy_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), kPolicy);
   std::error_code ec;
   fs::remove_all(dir, ec);
 }

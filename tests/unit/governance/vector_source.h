@@ -1,0 +1,44 @@
+// A history the test writes record by record, for the governance reports' unit tests.
+#ifndef INTERLOCK_TESTS_UNIT_GOVERNANCE_VECTOR_SOURCE_H_
+#define INTERLOCK_TESTS_UNIT_GOVERNANCE_VECTOR_SOURCE_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/ports/history_source.h"
+
+namespace interlock::governance::testing {
+
+struct StoredRecord {
+  int64_t seq = 0, time_ms = 0;
+  std::string type, run_id, call_id, agent_id, data;
+};
+
+// Every record, in the order given, to every filter (the reports filter again themselves).
+class VectorSource final : public core::HistorySource {
+ public:
+  explicit VectorSource(std::vector<StoredRecord> records) : records_(std::move(records)) {}
+  Status ForEachRecord(const core::HistoryFilter&, const core::HistoryFn& fn) const override {
+    for (const StoredRecord& s : records_) {
+      core::HistoryRecord r;
+      r.seq = s.seq;
+      r.time_ms = s.time_ms;
+      r.type = s.type;
+      r.run_id = s.run_id;
+      r.call_id = s.call_id;
+      r.agent_id = s.agent_id;
+      r.data = s.data;
+      fn(r);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::vector<StoredRecord> records_;
+};
+
+}  // namespace interlock::governance::testing
+
+#endif  // INTERLOCK_TESTS_UNIT_GOVERNANCE_VECTOR_SOURCE_H_
