@@ -79,6 +79,39 @@ std::string Number(double v) {
   return o.str();
 }
 
+// The budgets' headroom over the agent's runs, with a suggestion where d->enough_evidence.
+void SetBudgets(const Usage& u, const policy::Execution& ex, AgentDrift* out) {
+  AgentDrift& d = *out;
+  std::vector<int64_t> steps, tokens, cost, wall;
+  for (const auto& [run_id, peak] : u.runs) {
+    steps.push_back(static_cast<int64_t>(peak.steps));
+    tokens.push_back(static_cast<int64_t>(peak.tokens));
+    cost.push_back(peak.cost);
+    wall.push_back(peak.elapsed);
+  }
+  auto as_signed = [](std::optional<uint64_t> v) -> std::optional<int64_t> {
+    if (!v) return std::nullopt;
+    return static_cast<int64_t>(std::min<uint64_t>(*v, std::numeric_limits<int64_t>::max()));
+  };
+  const bool ok = d.enough_evidence;
+  BudgetHeadroom b{"execution.max_steps", std::nullopt, 0, 0, std::nullopt};
+  if (auto s = Budget(steps, as_signed(ex.max_steps), 1, 1, ok, &b)) {
+    d.suggest_steps = static_cast<uint64_t>(*s);
+  }
+  d.budgets.push_back(b);
+  b = {"execution.max_tokens_per_run", std::nullopt, 0, 0, std::nullopt};
+  if (auto s = Budget(tokens, as_signed(ex.max_tokens_per_run), 1, 1, ok, &b)) {
+    d.suggest_tokens = static_cast<uint64_t>(*s);
+  }
+  d.budgets.push_back(b);
+  b = {"execution.max_cost_usd", std::nullopt, 0, 0, std::nullopt};
+  d.suggest_cost_micros = Budget(cost, ex.max_cost_micros, 10000, 1e6, ok, &b);
+  d.budgets.push_back(b);
+  b = {"execution.max_wall_clock_seconds", std::nullopt, 0, 0, std::nullopt};
+  d.suggest_wall_ms = Budget(wall, ex.max_wall_clock_ms, 1000, 1e3, ok, &b);
+  d.budgets.push_back(b);
+}
+
 }  // namespace
 
 Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySet& policies,
@@ -200,35 +233,7 @@ Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySe
     // A record that could not be read may have used any grant: nothing is suggested.
     d.enough_evidence = u.calls > 0 && u.unreadable == 0 && d.runs >= options.min_runs &&
                         d.days >= options.min_days;
-    std::vector<int64_t> steps, tokens, cost, wall;
-    for (const auto& [run_id, peak] : u.runs) {
-      steps.push_back(static_cast<int64_t>(peak.steps));
-      tokens.push_back(static_cast<int64_t>(peak.tokens));
-      cost.push_back(peak.cost);
-      wall.push_back(peak.elapsed);
-    }
-    const policy::Execution& ex = agent->execution;
-    auto as_signed = [](std::optional<uint64_t> v) -> std::optional<int64_t> {
-      if (!v) return std::nullopt;
-      return static_cast<int64_t>(std::min<uint64_t>(*v, std::numeric_limits<int64_t>::max()));
-    };
-    const bool ok = d.enough_evidence;
-    BudgetHeadroom b{"execution.max_steps", std::nullopt, 0, 0, std::nullopt};
-    if (auto s = Budget(steps, as_signed(ex.max_steps), 1, 1, ok, &b)) {
-      d.suggest_steps = static_cast<uint64_t>(*s);
-    }
-    d.budgets.push_back(b);
-    b = {"execution.max_tokens_per_run", std::nullopt, 0, 0, std::nullopt};
-    if (auto s = Budget(tokens, as_signed(ex.max_tokens_per_run), 1, 1, ok, &b)) {
-      d.suggest_tokens = static_cast<uint64_t>(*s);
-    }
-    d.budgets.push_back(b);
-    b = {"execution.max_cost_usd", std::nullopt, 0, 0, std::nullopt};
-    d.suggest_cost_micros = Budget(cost, ex.max_cost_micros, 10000, 1e6, ok, &b);
-    d.budgets.push_back(b);
-    b = {"execution.max_wall_clock_seconds", std::nullopt, 0, 0, std::nullopt};
-    d.suggest_wall_ms = Budget(wall, ex.max_wall_clock_ms, 1000, 1e3, ok, &b);
-    d.budgets.push_back(b);
+    SetBudgets(u, agent->execution, &d);
     report.agents.push_back(std::move(d));
   }
   return report;
