@@ -1,4 +1,5 @@
 #include "interlock/tool_call.h"
+#include "common/saturating.h"
 
 #include <algorithm>
 #include <limits>
@@ -41,15 +42,9 @@ void AssignRunState(const RunState& src, RunState* dst) {
 }
 
 void AddUsage(const Usage& usage, RunState* state) {
-  constexpr uint64_t kMaxTokens = std::numeric_limits<uint64_t>::max();
-  constexpr int64_t kMaxCost = std::numeric_limits<int64_t>::max();
-  state->tokens =
-      usage.tokens > kMaxTokens - state->tokens ? kMaxTokens : state->tokens + usage.tokens;
-  if (usage.cost_micros > 0) {
-    state->cost_micros = usage.cost_micros > kMaxCost - state->cost_micros
-                             ? kMaxCost
-                             : state->cost_micros + usage.cost_micros;
-  }
+  state->tokens = SaturatingAdd(state->tokens, usage.tokens);
+  if (usage.cost_micros > 0)
+    state->cost_micros = SaturatingAdd(state->cost_micros, usage.cost_micros);
 }
 
 }  // namespace interlock

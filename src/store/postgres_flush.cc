@@ -229,13 +229,17 @@ void PostgresStore::Impl::AppendOtherWrites(const Batch& b, std::string* out) {
     sql.push_back(',');
     AppendUint(&sql, d.calls);
     sql.push_back(',');
-    AppendUint(&sql, d.tokens);
+    // The day's totals stop at the column's maximum, as SQLite's (kBumpDay): a sum past it
+    // would fail the whole batch ("bigint out of range"), every agent's decisions in it.
+    AppendInt(&sql, ClampToInt64(d.tokens));
     sql.push_back(',');
     AppendInt(&sql, d.cost_micros);
     sql.append(
         ") ON CONFLICT (agent_id, day) DO UPDATE SET calls = agent_days.calls + excluded.calls,"
-        " tokens = agent_days.tokens + excluded.tokens,"
-        " cost_micros = agent_days.cost_micros + excluded.cost_micros;");
+        " tokens = LEAST(agent_days.tokens::numeric + excluded.tokens,"
+        " 9223372036854775807)::bigint,"
+        " cost_micros = LEAST(agent_days.cost_micros::numeric + excluded.cost_micros,"
+        " 9223372036854775807)::bigint;");
   }
 }
 

@@ -37,6 +37,7 @@
 #include "common/decision_json.h"
 #include "common/json.h"
 #include "common/json_write.h"
+#include "common/saturating.h"
 #include "common/thread_name.h"
 #include "core/app/kills.h"
 #include "core/approval_txn.h"
@@ -474,9 +475,11 @@ class PostgresStore::Impl {
         u.day_tokens = it->second.tokens;
         u.day_cost_micros = it->second.cost_micros;
         if (auto add = b_.day_adds.find(key); add != b_.day_adds.end()) {
+          // Saturating: an agent's reported tokens are any uint64, and a wrapped sum would
+          // read as a small day and pass its quota.
           u.day_calls += add->second.calls;
-          u.day_tokens += add->second.tokens;
-          u.day_cost_micros += add->second.cost_micros;
+          u.day_tokens = SaturatingAdd(u.day_tokens, add->second.tokens);
+          u.day_cost_micros = SaturatingAdd(u.day_cost_micros, add->second.cost_micros);
         }
       }
       return u;
@@ -489,8 +492,8 @@ class PostgresStore::Impl {
       }
       Batch::Day& d = b_.day_adds[{std::string(agent_id), UtcDayOfMillis(now_ms)}];
       if (call) ++d.calls;
-      d.tokens += usage.tokens;
-      d.cost_micros += usage.cost_micros;
+      d.tokens = SaturatingAdd(d.tokens, usage.tokens);
+      d.cost_micros = SaturatingAdd(d.cost_micros, usage.cost_micros);
       return Status::Ok();
     }
     void AppendAudit(audit::AuditEvent event) override { b_.events.push_back(std::move(event)); }

@@ -479,11 +479,13 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
   for (const auto& [key, d] : u.day_adds) {
     sql.append("UPDATE agent_days SET calls = calls - ");
     AppendUint(&sql, d.calls);
-    sql.append(", tokens = tokens - ");
-    AppendUint(&sql, d.tokens);
-    sql.append(", cost_micros = cost_micros - ");
+    // What the batch added, as it was written (ClampToInt64): a day held at the maximum
+    // comes back no lower than zero.
+    sql.append(", tokens = GREATEST(tokens - ");
+    AppendInt(&sql, ClampToInt64(d.tokens));
+    sql.append(", 0), cost_micros = GREATEST(cost_micros - ");
     AppendInt(&sql, d.cost_micros);
-    sql.append(" WHERE agent_id = ");
+    sql.append(", 0) WHERE agent_id = ");
     pg::AppendLiteral(&sql, key.first);
     sql.append(" AND day = ");
     AppendInt(&sql, key.second);

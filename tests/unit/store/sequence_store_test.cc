@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -322,6 +323,42 @@ TYPED_TEST(SequenceStore, DailyCostQuotaCountsUsageReportedThroughEveryRun) {
   const std::string r4 = this->NewRun(a);
   EXPECT_EQ(this->Call(a, r4, "get_channel_info", {{"channel", "#a"}}).decision.verdict,
             Verdict::kAllow);
+}
+
+// Tests that usage reported past the database's integer range (a call's tokens are any
+// uint64) holds the day's total at its maximum on every backend: the day is over its quota,
+// never wrapped to a small number, and the store never fails the write ("bigint out of
+// range" failed every decision batched with it on PostgreSQL).
+TYPED_TEST(SequenceStore, HugeReportedTokensHoldTheDayPastItsQuota) {
+  this->clock_.Set(std::chrono::system_clock::now());
+  std::vector<policy::Diagnostic> diags;
+  auto agent = policy::ParseAgentPolicy(
+      "agent:\n  id: \"token-agent\"\n  identity: \"token-agent@test\"\n"
+      "tools:\n  allowed:\n    - name: \"read\"\n"
+      "quotas:\n  tokens_per_day: 1000\n",
+      "token-agent.yaml", &diags);
+  ASSERT_TRUE(agent.ok()) << agent.error().message;
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents["token-agent"] = *agent;
+  core::PolicySource policies(set);
+  // A guard over the store as it is now (Reopen replaces it).
+  auto decide = [&](const std::string& run, uint64_t tokens) {
+    core::Guard guard(&policies, &this->store(), &this->clock_, nullptr);
+    ToolCall c;
+    c.tool = "read";
+    c.usage.tokens = tokens;
+    return guard.Decide("token-agent", "token-agent", run, std::move(c));
+  };
+  const std::string a = "token-agent";
+  const std::string r1 = this->NewRun(a), r2 = this->NewRun(a);
+  constexpr uint64_t kHuge = std::numeric_limits<uint64_t>::max() - 1;
+  ASSERT_TRUE(this->store().AddUsage(r1, a, Usage{kHuge, 0}).ok());
+  ASSERT_TRUE(this->store().AddUsage(r2, a, Usage{kHuge, 0}).ok());
+  GuardResponse over = decide(r2, kHuge);
+  EXPECT_EQ(over.decision.code, Code::kQuotaExceeded) << over.decision.reason;
+  if (TypeParam::kDurable) this->Reopen();
+  GuardResponse still = decide(r1, 0);
+  EXPECT_EQ(still.decision.code, Code::kQuotaExceeded) << still.decision.reason;
 }
 
 // A tool that declares its own labels (MCP annotations; the policy writes none) and needs

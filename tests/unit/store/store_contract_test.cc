@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -453,6 +454,32 @@ TYPED_TEST(StoreContract, ArgumentsReadBackExactlyWhateverTheirDigitsOrDepth) {
   ASSERT_TRUE(got.ok()) << got.error().message;
   EXPECT_EQ(boost::json::value(got->record.call.args), *ParseJsonStrict(args));
   EXPECT_EQ(CanonicalJson(got->record.call.args), CanonicalJson(*ParseJsonStrict(args)));
+}
+
+// Tests that token counts past the signed 64-bit range (the API takes any uint64, and a run's
+// total saturates at its maximum) read back exactly on every backend: the call's usage and
+// the run's state, again after a second call in the run.
+TYPED_TEST(StoreContract, TokensPastTheSignedRangeReadBackExactly) {
+  const std::string run = this->NewRun();
+  constexpr uint64_t kHuge = std::numeric_limits<uint64_t>::max() - 7;
+  DecideRequest rq;
+  rq.run_id = run;
+  rq.agent_id = rq.principal = "a";
+  rq.policy_sha256 = std::string(64, 'a');
+  rq.now = T0();
+  rq.call.tool = "deploy";
+  rq.call.usage.tokens = kHuge;
+  Result<CallRecord> c = this->DecideAs(rq, Verdict::kAllow);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->state_after.tokens, kHuge);
+  Result<core::StoredCall> got = this->store().GetCall(c->call_id);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(got->record.call.usage.tokens, kHuge);
+  rq.call.usage.tokens = 100;
+  rq.now = At(1);
+  Result<CallRecord> again = this->DecideAs(rq, Verdict::kAllow);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->state_after.tokens, std::numeric_limits<uint64_t>::max());
 }
 
 // Tests that the result of a call decided for one identity cannot be reported under another
