@@ -350,9 +350,10 @@ bool PostgresStore::Impl::CompactForm(const audit::AuditEvent& e, std::string_vi
 
 void PostgresStore::Impl::AppendRunValues(std::string* sql, const Row& r) {
   sql->push_back(',');
-  AppendUint(sql, r.state.steps);
+  // As the binary writes (FillRuns) and ReadRow: a count's 64 bits in the bigint column.
+  AppendInt(sql, static_cast<int64_t>(r.state.steps));
   sql->push_back(',');
-  AppendUint(sql, r.state.tokens);
+  AppendInt(sql, static_cast<int64_t>(r.state.tokens));
   sql->push_back(',');
   AppendInt(sql, r.state.cost_micros);
   sql->append(r.state.halted ? ",1," : ",0,");
