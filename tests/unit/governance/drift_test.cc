@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/json.h"
-#include "policy/loader.h"
 #include "vector_source.h"
 
 namespace interlock::governance {
@@ -33,14 +32,7 @@ std::string Decision(std::string_view tool, std::string_view args) {
          std::string(tool) + "\"}";
 }
 
-policy::PolicySet Policies() {
-  std::vector<policy::Diagnostic> d;
-  auto p = policy::ParseAgentPolicy(kPolicy, "ops.yaml", &d);
-  EXPECT_TRUE(p.ok());
-  policy::PolicySet set;
-  set.agents["ops"] = *p;
-  return set;
-}
+policy::PolicySet Policies() { return testing::OneAgentPolicies(kPolicy, "ops.yaml"); }
 
 // Forty runs over ten days: enough evidence, every call a read of `staging`-free history.
 std::vector<StoredRecord> History() {

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "policy/loader.h"
 #include "vector_source.h"
 
 namespace interlock::governance {
@@ -25,14 +24,7 @@ tools:
     - name: deploy
 )";
 
-policy::PolicySet Policies() {
-  std::vector<policy::Diagnostic> d;
-  auto p = policy::ParseAgentPolicy(kPolicy, "ops.yaml", &d);
-  EXPECT_TRUE(p.ok());
-  policy::PolicySet set;
-  set.agents["ops"] = *p;
-  return set;
-}
+policy::PolicySet Policies() { return testing::OneAgentPolicies(kPolicy, "ops.yaml"); }
 
 // Five allowed deploys, each completed cleanly: above the threshold of 3.
 std::vector<StoredRecord> CleanHistory() {

@@ -4,10 +4,14 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/ports/history_source.h"
+#include "policy/loader.h"
 
 namespace interlock::governance::testing {
 
@@ -38,6 +42,16 @@ class VectorSource final : public core::HistorySource {
  private:
   std::vector<StoredRecord> records_;
 };
+
+// The PolicySet of one agent, parsed from `yaml` (a test failure when it does not parse).
+inline policy::PolicySet OneAgentPolicies(std::string_view yaml, const std::string& file) {
+  std::vector<policy::Diagnostic> d;
+  auto p = policy::ParseAgentPolicy(yaml, file, &d);
+  policy::PolicySet set;
+  EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
+  if (p.ok()) set.agents[(*p)->id] = *p;
+  return set;
+}
 
 }  // namespace interlock::governance::testing
 

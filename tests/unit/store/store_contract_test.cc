@@ -241,16 +241,22 @@ class StoreContract : public ::testing::Test {
         });
   }
 
-  // Decides an allowed call of "deploy" with `args` as a door parsed them (ParseJsonStrict).
-  Result<CallRecord> DecideWithArgs(const std::string& run, std::string_view args_json) {
-    Result<boost::json::value> args = ParseJsonStrict(args_json);
-    if (!args.ok()) return args.error();
+  // A call of "deploy" by agent "a" in `run`, at T0, without arguments.
+  static DecideRequest DeployRequest(const std::string& run) {
     DecideRequest rq;
     rq.run_id = run;
     rq.agent_id = rq.principal = "a";
     rq.policy_sha256 = std::string(64, 'a');
     rq.now = T0();
     rq.call.tool = "deploy";
+    return rq;
+  }
+
+  // Decides an allowed call of "deploy" with `args` as a door parsed them (ParseJsonStrict).
+  Result<CallRecord> DecideWithArgs(const std::string& run, std::string_view args_json) {
+    Result<boost::json::value> args = ParseJsonStrict(args_json);
+    if (!args.ok()) return args.error();
+    DecideRequest rq = DeployRequest(run);
     rq.call.args = std::move(args->get_object());
     return DecideAs(rq, Verdict::kAllow);
   }
@@ -462,12 +468,7 @@ TYPED_TEST(StoreContract, ArgumentsReadBackExactlyWhateverTheirDigitsOrDepth) {
 TYPED_TEST(StoreContract, TokensPastTheSignedRangeReadBackExactly) {
   const std::string run = this->NewRun();
   constexpr uint64_t kHuge = std::numeric_limits<uint64_t>::max() - 7;
-  DecideRequest rq;
-  rq.run_id = run;
-  rq.agent_id = rq.principal = "a";
-  rq.policy_sha256 = std::string(64, 'a');
-  rq.now = T0();
-  rq.call.tool = "deploy";
+  DecideRequest rq = this->DeployRequest(run);
   rq.call.usage.tokens = kHuge;
   Result<CallRecord> c = this->DecideAs(rq, Verdict::kAllow);
   ASSERT_TRUE(c.ok()) << c.error().message;
