@@ -58,10 +58,9 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
   }
   e.engaged = engaged->as_bool();
   if (const json::value* reason = o.if_contains("reason"); reason && !reason->is_null()) {
-    if (!reason->is_string() || reason->as_string().size() > kMaxReasonBytes) {
-      return r.Send(InvalidRequest("reason must be a string of at most 1024 bytes"));
-    }
-    e.reason = std::string(reason->as_string());
+    Result<std::string> text = FreeText(*reason, "reason");
+    if (!text.ok()) return r.Send(InvalidRequest(text.error().message));
+    e.reason = std::move(text).value();
   }
   e.actor = c.principal.name;
   e.at = clock_->Now();

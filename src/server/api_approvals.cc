@@ -171,10 +171,9 @@ void Api::HandleVote(const Caller& c, const HttpRequest& req, std::string approv
   vote.reviewer = c.principal;
   vote.approve = verdict->as_string() == "approve";
   if (const json::value* comment = o.if_contains("comment"); comment && !comment->is_null()) {
-    if (!comment->is_string() || comment->as_string().size() > kMaxReasonBytes) {
-      return r.Send(InvalidRequest("comment must be a string of at most 1024 bytes"));
-    }
-    vote.comment = std::string(comment->as_string());
+    Result<std::string> text = FreeText(*comment, "comment");
+    if (!text.ok()) return r.Send(InvalidRequest(text.error().message));
+    vote.comment = std::move(text).value();
   }
   vote.edited_args = std::move(edited);
   vote.policies = policies_->Current();
@@ -208,11 +207,9 @@ void Api::HandleRevokeRunGrant(const Caller& c, const HttpRequest& req, std::str
       return r.Send(InvalidRequest("unknown field '" + std::string(kv.key()) + "'"));
     }
     if (kv.value().is_null()) continue;
-    if (!kv.value().is_string() || kv.value().as_string().size() > kMaxReasonBytes) {
-      return r.Send(
-          InvalidRequest(std::string(kv.key()) + " must be a string of at most 1024 bytes"));
-    }
-    (kv.key() == "tool" ? tool : reason) = std::string(kv.value().as_string());
+    Result<std::string> text = FreeText(kv.value(), kv.key());
+    if (!text.ok()) return r.Send(InvalidRequest(text.error().message));
+    (kv.key() == "tool" ? tool : reason) = std::move(text).value();
   }
   if (tool.empty()) return r.Send(InvalidRequest("tool is required"));
   Blocking([this, c, r, run_id, tool, reason] {
@@ -247,10 +244,9 @@ void Api::HandleWithdraw(const Caller& c, const HttpRequest& req, std::string ap
       return r.Send(InvalidRequest("unknown field '" + std::string(kv.key()) + "'"));
     }
     if (!kv.value().is_null()) {
-      if (!kv.value().is_string() || kv.value().as_string().size() > kMaxReasonBytes) {
-        return r.Send(InvalidRequest("reason must be a string of at most 1024 bytes"));
-      }
-      reason = std::string(kv.value().as_string());
+      Result<std::string> text = FreeText(kv.value(), "reason");
+      if (!text.ok()) return r.Send(InvalidRequest(text.error().message));
+      reason = std::move(text).value();
     }
   }
   Blocking([this, c, r, approval_id, reason] {

@@ -31,6 +31,11 @@ HttpResponse NoContent();
 boost::json::object DecisionJson(const Decision& d);
 // 400 with the object a deny decision has, so clients can treat a 400 like a decision.
 HttpResponse InvalidRequest(std::string reason);
+// A person's free text in a request (a reason, a comment, a tool name): a string of at
+// most kMaxReasonBytes without a NUL character, which PostgreSQL's text refuses (and which
+// cut the SQL it was written into), so that both stores take the same requests. Else
+// kInvalidArgument naming `field`.
+Result<std::string> FreeText(const boost::json::value& v, std::string_view field);
 HttpResponse Forbidden(std::string_view reason);
 // Opaque ids (runs, calls) are short printable ASCII; anything else cannot exist.
 bool ValidId(std::string_view id);

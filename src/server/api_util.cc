@@ -53,6 +53,18 @@ HttpResponse InvalidRequest(std::string reason) {
   return JsonResponse(400, DecisionJson(d));
 }
 
+Result<std::string> FreeText(const json::value& v, std::string_view field) {
+  if (!v.is_string() || v.get_string().size() > kMaxReasonBytes) {
+    return Error::Invalid(std::string(field) + " must be a string of at most " +
+                          std::to_string(kMaxReasonBytes) + " bytes");
+  }
+  const std::string_view text = v.get_string();
+  if (text.find('\0') != std::string_view::npos) {
+    return Error::Invalid(std::string(field) + " must not contain a NUL character (\\u0000)");
+  }
+  return std::string(text);
+}
+
 HttpResponse Forbidden(std::string_view reason) {
   return JsonError(403, "PERMISSION_DENIED", reason);
 }

@@ -465,6 +465,25 @@ TEST_F(DaemonTest, KillSwitchOverHttp) {
             "ALLOWED");
 }
 
+// Tests that a person's free text holding a NUL character (a kill switch's reason, a vote's
+// comment, a withdrawal's reason) is refused with 400 naming the field, on every store alike:
+// PostgreSQL's text cannot hold it, and it once cut the SQL it was written into, so the
+// kill switch was not engaged there (503) while SQLite engaged it.
+TEST_F(DaemonTest, NulInAPersonsFreeTextIsRefusedWith400) {
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "ada");
+  HttpResult k = client_->Request(
+      "POST", "/v1/kill", R"({"scope":"global","engaged":true,"reason":"incident\u00007"})", admin);
+  EXPECT_EQ(k.status, 400) << k.body;
+  EXPECT_NE(k.body.find("reason must not contain a NUL character"), std::string::npos) << k.body;
+  HttpResult list = client_->Request("GET", "/v1/kill", "", admin);
+  EXPECT_EQ(list.body.find("incident"), std::string::npos) << list.body;
+  HttpResult vote = client_->Request("POST", "/v1/approvals/apr_none",
+                                     R"({"verdict":"deny","comment":"no\u0000"})", admin);
+  EXPECT_EQ(vote.status, 400) << vote.body;
+  EXPECT_NE(vote.body.find("comment must not contain a NUL character"), std::string::npos)
+      << vote.body;
+}
+
 // Tests that `interlock kill engage --store` applies to the daemon within one second.
 TEST_F(DaemonTest, KillSwitchFromCliSeenWithinOneSecond) {
   const std::string run = NewRun(agent_);
