@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "audit/audit_log.h"
 #include "common/json.h"
+#include "common/saturating.h"
 #include "governance/history.h"
 
 namespace interlock::governance {
@@ -90,8 +90,7 @@ void SetBudgets(const Usage& u, const policy::Execution& ex, AgentDrift* out) {
     wall.push_back(peak.elapsed);
   }
   auto as_signed = [](std::optional<uint64_t> v) -> std::optional<int64_t> {
-    if (!v) return std::nullopt;
-    return static_cast<int64_t>(std::min<uint64_t>(*v, std::numeric_limits<int64_t>::max()));
+    return v ? std::optional<int64_t>(ClampToInt64(*v)) : std::nullopt;
   };
   const bool ok = d.enough_evidence;
   BudgetHeadroom b{"execution.max_steps", std::nullopt, 0, 0, std::nullopt};

@@ -230,7 +230,7 @@ void PostgresStore::Impl::AppendOtherWrites(const Batch& b, std::string* out) {
     AppendUint(&sql, d.calls);
     sql.push_back(',');
     // The day's totals stop at the column's maximum, as SQLite's (kBumpDay): a sum past it
-    // would fail the whole batch ("bigint out of range"), every agent's decisions in it.
+    // failed the batch ("bigint out of range"; RunOps then re-runs its operations alone).
     AppendInt(&sql, ClampToInt64(d.tokens));
     sql.push_back(',');
     AppendInt(&sql, d.cost_micros);

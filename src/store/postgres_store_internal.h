@@ -146,7 +146,6 @@ class ColumnArrays {
   }
   void Int(int64_t v) { Next().append(std::to_string(v)); }
   void Null() { Next().append("NULL"); }
-  void Uint(uint64_t v) { Next().append(std::to_string(v)); }
   // "unnest('{...}'::t1[], ...)": one row per round of values over the columns.
   void AppendUnnest(std::string* sql) const {
     sql->append("unnest(");
