@@ -10,6 +10,7 @@
 #include "audit/redact.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "core/free_text.h"
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
@@ -45,9 +46,10 @@ Enforcer::ClientAnswer ReadElicitAnswer(const json::object& msg, const std::stri
   };
   if (const json::value* e = msg.if_contains("error")) {
     const json::value* m = e->is_object() ? e->get_object().if_contains("message") : nullptr;
+    // Quoted: the client's words may hold anything JSON can (a NUL among them).
     std::string text =
         m != nullptr && m->is_string()
-            ? std::string(m->get_string().subview(0, std::min<size_t>(m->get_string().size(), 200)))
+            ? Quoted(m->get_string().subview(0, std::min<size_t>(m->get_string().size(), 200)))
             : std::string("no message");
     return {Kind::kRefused,
             "the MCP client could not ask its user (error: " + text + "), so the call is denied"};
@@ -77,8 +79,11 @@ Enforcer::ClientAnswer ReadElicitAnswer(const json::object& msg, const std::stri
     if (kv.key() == "approve") {
       approve = &kv.value();
     } else if (kv.key() == "comment") {
-      if (!kv.value().is_string() || kv.value().get_string().size() > kMaxElicitCommentBytes) {
-        return refused("comment is not a string of at most 1024 bytes");
+      if (!kv.value().is_string()) return refused("comment is not a string");
+      if (Status s =
+              core::CheckFreeText(kv.value().get_string(), "comment", kMaxElicitCommentBytes);
+          !s.ok()) {
+        return refused(s.error().message);
       }
       comment = std::string(kv.value().get_string());
     } else {

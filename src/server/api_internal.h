@@ -31,9 +31,9 @@ HttpResponse NoContent();
 boost::json::object DecisionJson(const Decision& d);
 // 400 with the object a deny decision has, so clients can treat a 400 like a decision.
 HttpResponse InvalidRequest(std::string reason);
-// A person's free text in a request (a reason, a comment, a tool name): a string of at
-// most kMaxReasonBytes without a NUL character, which PostgreSQL's text refuses (and which
-// cut the SQL it was written into), so that both stores take the same requests. Else
+// A person's free text in a request (a reason, a comment, a tool name): a string that
+// core::CheckFreeText takes, within the API's kMaxReasonBytes. The core checks it again
+// in its use case (core/free_text.h); this check makes the 400 name the field first. Else
 // kInvalidArgument naming `field`.
 Result<std::string> FreeText(const boost::json::value& v, std::string_view field);
 HttpResponse Forbidden(std::string_view reason);

@@ -12,6 +12,7 @@
 #include "common/json_write.h"
 #include "core/app/calls.h"
 #include "core/app/kills.h"
+#include "core/free_text.h"
 #include "identity/jwt.h"
 #include "policy/workflow.h"
 #include "server/api.h"
@@ -54,14 +55,9 @@ HttpResponse InvalidRequest(std::string reason) {
 }
 
 Result<std::string> FreeText(const json::value& v, std::string_view field) {
-  if (!v.is_string() || v.get_string().size() > kMaxReasonBytes) {
-    return Error::Invalid(std::string(field) + " must be a string of at most " +
-                          std::to_string(kMaxReasonBytes) + " bytes");
-  }
+  if (!v.is_string()) return Error::Invalid(std::string(field) + " must be a string");
   const std::string_view text = v.get_string();
-  if (text.find('\0') != std::string_view::npos) {
-    return Error::Invalid(std::string(field) + " must not contain a NUL character (\\u0000)");
-  }
+  if (Status s = core::CheckFreeText(text, field, kMaxReasonBytes); !s.ok()) return s.error();
   return std::string(text);
 }
 

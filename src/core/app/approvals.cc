@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/approval_rules.h"
+#include "core/free_text.h"
 #include "policy/policy.h"
 
 namespace interlock::core {
@@ -39,11 +40,14 @@ Result<Approvals::Review> Approvals::GetReview(std::string_view approval_id) {
 
 Status Approvals::RevokeRunGrant(std::string_view run_id, std::string_view tool,
                                  const Principal& actor, std::string_view reason) {
+  if (Status s = CheckFreeText(tool, "tool"); !s.ok()) return s;
+  if (Status s = CheckFreeText(reason, "reason"); !s.ok()) return s;
   return store_->RevokeRunGrant(run_id, tool, actor, reason, clock_->Now());
 }
 
 Result<VoteOutcome> Approvals::Vote(VoteAsk ask, EditRefusal* edit) {
   if (edit != nullptr) *edit = EditRefusal::kNone;
+  if (Status s = CheckFreeText(ask.comment, "comment"); !s.ok()) return s.error();
   VoteRequest vote;
   vote.approval_id = std::move(ask.approval_id);
   vote.reviewer = std::move(ask.reviewer);
@@ -90,11 +94,12 @@ Result<StoredCall> Approvals::AnswerAsLocalUser(const LocalAnswer& answer) {
   // The same facts as a reviewer's vote: the record limit is re-checked on this grant too
   // (docs/approvals.md, "Answering at the client").
   vote.policy = PolicyFactsLookup(answer.policies);
-  Result<VoteOutcome> voted = store_->Vote(vote);
+  Status text = CheckFreeText(vote.comment, "comment");
+  Result<VoteOutcome> voted = text.ok() ? store_->Vote(vote) : Result<VoteOutcome>(text.error());
   if (!voted.ok()) {
-    // Self-approval (the local user is the agent's identity), a grant the run's state or
-    // record limit refuses, a store failure, an approval decided meanwhile: never an allow.
-    // A still pending approval is withdrawn.
+    // Self-approval (the local user is the agent's identity), a comment CheckFreeText
+    // refuses, a grant the run's state or record limit refuses, a store failure, an approval
+    // decided meanwhile: never an allow. A still pending approval is withdrawn.
     const std::string why = "the answer of " + answer.reviewer + " " + answer.where +
                             " was not accepted: " + voted.error().message;
     (void)Withdraw(approval_id, answer.agent_id, answer.principal, why);
@@ -107,6 +112,7 @@ Result<StoredCall> Approvals::AnswerAsLocalUser(const LocalAnswer& answer) {
 
 Result<Approval> Approvals::Withdraw(std::string_view approval_id, std::string_view agent_id,
                                      std::string_view principal, std::string_view reason) {
+  if (Status s = CheckFreeText(reason, "reason"); !s.ok()) return s.error();
   return store_->WithdrawApproval(approval_id, agent_id, principal, reason, clock_->Now());
 }
 

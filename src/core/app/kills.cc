@@ -1,5 +1,7 @@
 #include "core/app/kills.h"
 
+#include "core/free_text.h"
+
 #include <utility>
 
 #include "core/ports/store.h"
@@ -59,6 +61,9 @@ EngagedKills EngagedOf(const std::vector<KillEntry>& entries) {
 }
 
 Result<KillEntry> NormalizeKill(KillEntry e) {
+  if (Status s = CheckFreeText(e.reason, "reason"); !s.ok()) return s.error();
+  if (Status s = CheckFreeText(e.target, "target"); !s.ok()) return s.error();
+  if (Status s = CheckFreeText(e.actor, "actor"); !s.ok()) return s.error();
   if (e.scope == kKillGlobal) {
     e.target.clear();
   } else if (e.scope == kKillAgent || e.scope == kKillRun) {

@@ -56,7 +56,8 @@ class EngagedKills {
 EngagedKills EngagedOf(const std::vector<KillEntry>& entries);
 
 // A change of a switch as it is stored: global's target cleared; kInvalidArgument for an
-// agent or run switch without a target or an unknown scope.
+// agent or run switch without a target, an unknown scope, or a reason, target or actor
+// that CheckFreeText refuses (core/free_text.h).
 Result<KillEntry> NormalizeKill(KillEntry entry);
 
 // The doors' kill operations over a store (not owned; must outlive this). Every change is

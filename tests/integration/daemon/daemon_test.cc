@@ -484,6 +484,19 @@ TEST_F(DaemonTest, NulInAPersonsFreeTextIsRefusedWith400) {
       << vote.body;
 }
 
+// Tests that the CLI's kill switch, which reaches the store without the HTTP door, is refused
+// by the core for a reason no store can keep (bytes that are not UTF-8, which PostgreSQL's
+// text refuses): it exits 1 and the switch is not engaged.
+TEST_F(DaemonTest, KillSwitchFromCliWithAReasonThatIsNotUtf8IsRefusedByTheCore) {
+  int rc = -1;
+  const std::string out = RunInterlock(
+      {"kill", "engage", "--store", daemon_->store(), "--reason", "disk \xff full"}, &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_EQ(out.find("ENGAGED"), std::string::npos) << out;
+  EXPECT_EQ(RunInterlock({"kill", "list", "--store", daemon_->store()}).find("disk"),
+            std::string::npos);
+}
+
 // Tests that `interlock kill engage --store` applies to the daemon within one second.
 TEST_F(DaemonTest, KillSwitchFromCliSeenWithinOneSecond) {
   const std::string run = NewRun(agent_);

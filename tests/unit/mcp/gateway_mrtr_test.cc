@@ -439,6 +439,28 @@ TEST(GatewayMrtrTest, LocalPersonApprovesViaRetry) {
   EXPECT_EQ(h.enforcer.decided.size(), 1u);
 }
 
+// Tests that the person's approve whose comment holds a NUL character (which PostgreSQL's
+// text refuses; core::CheckFreeText) is refused as an answer that cannot be read: never an
+// approval, the call not forwarded.
+TEST(GatewayMrtrTest, ApproveWithANulInItsCommentIsRefused) {
+  Harness h;
+  h.gw->OnClientLine(Call(1, "ask", Args()));
+  std::optional<json::value> first = h.AnswerTo(1);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(IsInputRequired(*first)) << *first;
+  json::object answer = Approve();
+  answer["interlock_approval"].as_object()["content"].as_object()["comment"] =
+      std::string("ok\0sure", 7);
+  h.gw->OnClientLine(Call(2, "ask", Args(), StateOf(*first), answer));
+  EXPECT_TRUE(h.ForwardedCalls().empty());
+  std::lock_guard l(h.enforcer.mu);
+  ASSERT_EQ(h.enforcer.answers.size(), 1u);
+  EXPECT_EQ(h.enforcer.answers[0].kind, Enforcer::ClientAnswer::Kind::kRefused);
+  EXPECT_NE(h.enforcer.answers[0].comment.find("comment must not contain a NUL character"),
+            std::string::npos)
+      << h.enforcer.answers[0].comment;
+}
+
 // Tests that a forged requestState (one character changed) is refused and recorded through
 // the core, never answered with the reviewers' verdict.
 TEST(GatewayMrtrTest, ForgedStateIsRefused) {

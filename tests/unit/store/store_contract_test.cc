@@ -28,6 +28,8 @@
 #include "audit/verify.h"
 #include "common/json.h"
 #include "core/app/approvals.h"
+#include "core/app/kills.h"
+#include "core/free_text.h"
 #include "core/ports/store.h"
 #include "pg_cluster.h"
 #include "store/postgres_audit.h"
@@ -821,6 +823,49 @@ TYPED_TEST(ApprovalContract, WithdrawnApprovalDeniesAndRefusesVerdicts) {
   EXPECT_EQ(this->Vote(id, "rita", true).error().kind, ErrorKind::kAlreadyExists);
   EXPECT_EQ(this->store().WithdrawApproval(id, "a", "a", "again", At(2)).error().kind,
             ErrorKind::kAlreadyExists);
+}
+
+// Tests that a person's text no store can keep (a NUL, which cut PostgreSQL's SQL; bytes
+// that are not UTF-8, which its text refuses; more than the core's bound) is refused by the
+// core's use cases on every backend, whichever door hands it in: the kill switch is not
+// engaged, the approval stays pending, nothing is audited (attack: a NUL in a kill switch's
+// reason through a door that does not check it).
+TYPED_TEST(ApprovalContract, TextAStoreCannotKeepIsRefusedByTheCoreOnEveryBackend) {
+  ManualClock clock(At(1));
+  core::Kills kills(this->store());
+  core::Approvals approvals(&this->store(), &clock);
+  const std::string run = this->NewRun();
+  Result<CallRecord> c = this->Decide(run, Verdict::kApprovalRequired);
+  ASSERT_TRUE(c.ok());
+  const std::string id = core::ApprovalIdForCall(c->call_id);
+  const core::Principal rita{"tok_rita", "rita", Role::kReviewer, ""};
+  const std::vector<std::string> texts = {std::string("stop\0now", 8), "stop \xff\xfe",
+                                          std::string(core::kMaxFreeTextBytes + 1, 'x')};
+  for (const std::string& text : texts) {
+    SCOPED_TRACE(text.substr(0, 16));
+    EXPECT_EQ(kills.Engage("global", "", text, "root", At(1)).error().kind,
+              ErrorKind::kInvalidArgument);
+    EXPECT_EQ(kills.Engage("agent", text, "why", "root", At(1)).error().kind,
+              ErrorKind::kInvalidArgument);
+    EXPECT_EQ(approvals.Withdraw(id, "a", "a", text).error().kind, ErrorKind::kInvalidArgument);
+    core::Approvals::VoteAsk vote;
+    vote.approval_id = id;
+    vote.reviewer = rita;
+    vote.approve = true;
+    vote.comment = text;
+    EXPECT_EQ(approvals.Vote(std::move(vote)).error().kind, ErrorKind::kInvalidArgument);
+    EXPECT_EQ(approvals.RevokeRunGrant(run, "deploy", rita, text).error().kind,
+              ErrorKind::kInvalidArgument);
+    EXPECT_EQ(approvals.RevokeRunGrant(run, text, rita, "why").error().kind,
+              ErrorKind::kInvalidArgument);
+  }
+  EXPECT_TRUE(this->store().ListKills()->empty());
+  EXPECT_TRUE(this->Audit(audit::kKillSwitch).empty());
+  EXPECT_EQ(this->store().GetApproval(id)->state, ApprovalState::kPending);
+  // The bound itself, and text in any script, are kept.
+  const std::string most(core::kMaxFreeTextBytes - 6, 'x');
+  ASSERT_TRUE(kills.Engage("global", "", most + "停止", "root", At(1)).ok());
+  EXPECT_EQ(this->store().ListKills()->at(0).reason, most + "停止");
 }
 
 // Tests that a pending approval of a call decided for one identity cannot be withdrawn
