@@ -28,6 +28,7 @@
 #include "mcp/gateway.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/revision.h"
+#include "mcp/task_state.h"
 #include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
@@ -41,44 +42,6 @@ namespace {
 
 constexpr std::string_view kNotFound =
     "Failed to retrieve task: Task not found (Interlock: no task of this session has that id)";
-
-bool KnownStatus(std::string_view s) {
-  return s == "working" || s == "input_required" || s == "completed" || s == "failed" ||
-         s == "cancelled";
-}
-
-bool Terminal(std::string_view s) { return s == "completed" || s == "failed" || s == "cancelled"; }
-
-// A task id the gateway keeps and compares: a string of 1 to kMaxTaskIdBytes bytes without
-// control characters.
-bool UsableTaskId(const json::value* v, size_t max_bytes) {
-  if (v == nullptr || !v->is_string()) return false;
-  const json::string& s = v->get_string();
-  if (s.empty() || s.size() > max_bytes) return false;
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
-}
-
-std::string StringAt(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-// When the task may be forgotten: its ttlMs from now (null or absent: unlimited), at most
-// `cap`.
-std::chrono::steady_clock::time_point ExpiryOf(const json::object& task, std::chrono::hours cap) {
-  auto life = std::chrono::duration_cast<std::chrono::milliseconds>(cap);
-  if (const json::value* ttl = task.if_contains("ttlMs"); ttl != nullptr && ttl->is_number()) {
-    boost::system::error_code ec;
-    const double ms = ttl->to_number<double>(ec);
-    if (!ec && ms >= 0 && ms < static_cast<double>(life.count())) {
-      life = std::chrono::milliseconds(static_cast<int64_t>(ms));
-    }
-  }
-  return std::chrono::steady_clock::now() + life;
-}
 
 }  // namespace
 
@@ -136,9 +99,9 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
         t.tool = p.tool;
         t.credential_json = p.credential_json;
         t.authorization = p.authorization;
-        t.created_at = StringAt(task, "createdAt");
+        t.created_at = StringMember(task, "createdAt");
         t.seq = next_open_seq_++;
-        t.expires = ExpiryOf(task, kMaxTaskLife);
+        t.expires = std::chrono::steady_clock::now() + TaskLife(task, kMaxTaskLife);
         tasks_.emplace(task_id, std::move(t));
       }
     }
@@ -168,60 +131,26 @@ bool Gateway::OpenTaskOf(json::object& msg, const Pending& p, std::string* why) 
 
 std::string Gateway::ApplyTaskState(const std::string& task_id, const std::string& tool,
                                     json::object& task, bool created) {
-  const std::string status = StringAt(task, "status");
-  if (!KnownStatus(status)) {
-    return "the MCP server sent a task status Interlock does not know (" +
-           Quoted(status.substr(0, 32)) + ")";
-  }
-  // A status carries only its own payload (a `result` beside "working" would reach the client
-  // without being recorded).
-  if (status != "completed") task.erase("result");
-  if (status != "failed") task.erase("error");
-  if (status != "input_required") task.erase("inputRequests");
-  std::vector<std::string> outstanding;
-  ToolResult r = ToolResult::Failure("");
-  if (status == "completed") {
-    json::value* result = task.if_contains("result");
-    if (result == nullptr || !result->is_object()) {
-      return "the MCP server reported the task completed without a result";
-    }
-    r = TakeToolResult(tool, *result);
-  } else if (status == "failed") {
-    const json::value* error = task.if_contains("error");
-    const json::value* m = error != nullptr && error->is_object()
-                               ? error->get_object().if_contains("message")
-                               : nullptr;
-    r.error =
-        "the task failed: " + (m != nullptr && m->is_string() ? std::string(m->get_string())
-                                                              : std::string("JSON-RPC error"));
-  } else if (status == "cancelled") {
-    const std::string message = StringAt(task, "statusMessage");
-    r.error = "the task was cancelled" + (message.empty() ? std::string() : ": " + message);
-  } else if (status == "input_required") {
-    const json::value* requests = task.if_contains("inputRequests");
-    if (requests == nullptr && created) {
-      // A CreateTaskResult need not carry them (they come with tasks/get): nothing is
-      // outstanding until a tasks/get shows what it asks.
-    } else if (requests == nullptr || !requests->is_object() || requests->get_object().empty()) {
-      return "the MCP server's task asks for input without saying for what";
-    }
-    if (std::string refused = RefusedInputRequests(requests); !refused.empty()) return refused;
-    if (requests != nullptr) {
-      for (const auto& kv : requests->get_object()) outstanding.emplace_back(kv.key());
-    }
-    std::sort(outstanding.begin(), outstanding.end());
-  }
+  TaskRules rules;
+  rules.take_result = [&](json::value& result) { return TakeToolResult(tool, result); };
+  rules.refused_input_requests = [&](const json::value* requests) {
+    return RefusedInputRequests(requests);
+  };
+  TaskReading read = ReadTaskState(task, created, rules);
+  if (!read.refused.empty()) return read.refused;
   {
     std::lock_guard lock(mu_);
     auto it = tasks_.find(task_id);
     // Ended meanwhile (a kill switch, the session ending): nothing of it reaches the client
     // unrecorded.
     if (it == tasks_.end()) return "the task is no longer followed through Interlock";
-    it->second.last_status = status;
-    it->second.outstanding = std::move(outstanding);
-    if (task.contains("ttlMs")) it->second.expires = ExpiryOf(task, kMaxTaskLife);
+    it->second.last_status = read.status;
+    it->second.outstanding = std::move(read.outstanding);
+    if (task.contains("ttlMs")) {
+      it->second.expires = std::chrono::steady_clock::now() + TaskLife(task, kMaxTaskLife);
+    }
   }
-  if (Terminal(status)) (void)RecordTaskOnce(task_id, std::move(r));
+  if (read.terminal) (void)RecordTaskOnce(task_id, std::move(read.outcome));
   return "";
 }
 

@@ -2,10 +2,12 @@
 // docs/mcp.md#tasks): a task a 2026-07-28 server makes of a declaring client's tools/call is
 // decided once, recorded once with its final outcome, polled only by the session that made
 // it, stopped by the kill switch, and carries nothing past the gateway's result handling.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -14,6 +16,7 @@
 #include "gateway_harness.h"
 #include "mcp/gateway.h"
 #include "mcp/revision.h"
+#include "mcp/task_state.h"
 #include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
@@ -564,6 +567,66 @@ TEST_F(TasksTest, ListenDoesNotAskForTaskNotifications) {
   const json::object& n = listens[0].at("params").at("notifications").get_object();
   EXPECT_TRUE(n.contains("toolsListChanged"));
   EXPECT_FALSE(n.contains("taskIds"));
+}
+
+// Tests that a hostile server's ttlMs never makes a task followed past the gateway's cap nor
+// forgotten at once by accident: huge, negative, fractional and non-number values.
+TEST(TaskStateTest, HostileTtlStaysWithinTheCap) {
+  const auto cap = std::chrono::hours(24);
+  const std::chrono::milliseconds whole = cap;
+  struct Case {
+    const char* task;
+    std::chrono::milliseconds want;
+  };
+  const Case cases[] = {
+      {R"({"ttlMs":60000})", std::chrono::milliseconds(60000)},
+      {R"({"ttlMs":1.5})", std::chrono::milliseconds(1)},
+      {R"({"ttlMs":0})", std::chrono::milliseconds(0)},
+      {R"({"ttlMs":1e300})", whole},
+      {R"({"ttlMs":18446744073709551615})", whole},
+      {R"({"ttlMs":-1})", whole},
+      {R"({"ttlMs":"60000"})", whole},
+      {R"({"ttlMs":null})", whole},
+      {R"({})", whole},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.task);
+    EXPECT_EQ(TaskLife(ParseJsonStrict(c.task)->get_object(), cap), c.want);
+  }
+}
+
+// Tests that a refused task answer carries its reason alone, and that an accepted one keeps
+// only its status's payload (the reading the fuzz target fuzz_mcp_task_state checks too).
+TEST(TaskStateTest, ReadingKeepsOnlyTheStatussPayload) {
+  TaskRules rules;
+  int taken = 0;
+  rules.take_result = [&](json::value& result) {
+    ++taken;
+    ToolResult r;
+    r.output_json = CanonicalJson(result);
+    return r;
+  };
+  rules.refused_input_requests = [](const json::value*) { return std::string(); };
+  json::object working =
+      ParseJsonStrict(
+          R"({"status":"working","result":{"content":[]},"error":{},"inputRequests":{}})")
+          ->get_object();
+  TaskReading w = ReadTaskState(working, false, rules);
+  EXPECT_EQ(w.refused, "");
+  EXPECT_FALSE(w.terminal);
+  EXPECT_EQ(CanonicalJson(working), R"({"status":"working"})");
+  EXPECT_EQ(taken, 0);
+  json::object input = ParseJsonStrict(R"({"status":"input_required","inputRequests":)"
+                                       R"({"b":{"method":"roots/list"},"a":{}}})")
+                           ->get_object();
+  EXPECT_EQ(ReadTaskState(input, false, rules).outstanding, (std::vector<std::string>{"a", "b"}));
+  json::object done = ParseJsonStrict(R"({"status":"completed"})")->get_object();
+  TaskReading d = ReadTaskState(done, false, rules);
+  EXPECT_NE(d.refused.find("completed without a result"), std::string::npos);
+  EXPECT_EQ(d.status, "");
+  json::object odd = ParseJsonStrict(R"({"status":"Completed"})")->get_object();
+  EXPECT_NE(ReadTaskState(odd, false, rules).refused.find("does not know (\"Completed\")"),
+            std::string::npos);
 }
 
 }  // namespace
