@@ -243,9 +243,11 @@ void PostgresStore::Impl::AppendOtherWrites(const Batch& b, std::string* out) {
   }
 }
 
-template <typename Columns>
-void PostgresStore::Impl::FillEvents(Batch& b, Columns& v,
-                                     std::map<std::string_view, int64_t>* compact_decisions) {
+void PostgresStore::Impl::AppendEvents(Batch& b, std::string* sql,
+                                       std::map<std::string_view, int64_t>* compact_decisions,
+                                       BinaryColumns* binary) {
+  if (b.events.empty()) return;
+  BinaryColumns& v = *binary;
   std::string body, data;
   for (const audit::AuditEvent& e : b.events) {
     const int64_t seq = b.head.seq + 1;
@@ -278,22 +280,6 @@ void PostgresStore::Impl::FillEvents(Batch& b, Columns& v,
     v.Text(hash);
     b.head.seq = seq;
     b.head.hash = std::move(hash);
-  }
-}
-
-void PostgresStore::Impl::AppendEvents(Batch& b, std::string* sql,
-                                       std::map<std::string_view, int64_t>* compact_decisions,
-                                       BinaryColumns* binary) {
-  if (b.events.empty()) return;
-  if (binary != nullptr) {
-    FillEvents(b, *binary, compact_decisions);
-  } else {
-    ColumnArrays v({"bigint", "bigint", "text", "text", "text", "text", "text", "text", "text",
-                    "text", "text"});
-    FillEvents(b, v, compact_decisions);
-    sql->append(kInsertEvents);
-    v.AppendUnnest(sql);
-    sql->push_back(';');
   }
   sql->append("UPDATE audit_head SET seq = ");
   AppendInt(sql, b.head.seq);

@@ -118,62 +118,12 @@ struct PendingCall {
   int64_t usage_cost_micros = 0;
 };
 
-// The rows of a multi-row write as one array literal per column, for
-// "... SELECT * FROM unnest('{..}'::bigint[], '{..}'::text[], ...)": the server parses a
-// few long literals, plans one function scan and reads each element with array_in,
-// instead of parsing, analysing and planning an expression per cell of a VALUES list
+// The rows of a multi-row write as one binary array parameter per column (array_recv's
+// format: no SQL text to scan and no array literal for array_in to read), for one
+// statement of PgConn::ExecBinary: "... SELECT * FROM unnest($1::bigint[], $2::text[], ...)"
 // (docs/performance.md, "The fleet": less of the server's CPU per decision, in the time
-// every other daemon of the fleet waits for the audit head's lock).
-class ColumnArrays {
- public:
-  // `types`: each column's SQL element type ("bigint", "text", ...).
-  explicit ColumnArrays(std::initializer_list<const char*> types) : types_(types) {
-    cols_.resize(types_.size());
-    for (std::string& c : cols_) c = "'{";
-  }
-  // The next row's values, column by column.
-  void Text(std::string_view v) {
-    std::string& c = Next();
-    // An array element in double quotes (backslash before '"' and '\'), inside an SQL
-    // string literal (quote doubled; standard_conforming_strings is on).
-    c.push_back('"');
-    for (char ch : v) {
-      if (ch == '"' || ch == '\\') c.push_back('\\');
-      if (ch == '\'') c.push_back('\'');
-      c.push_back(ch);
-    }
-    c.push_back('"');
-  }
-  void Int(int64_t v) { Next().append(std::to_string(v)); }
-  void Null() { Next().append("NULL"); }
-  // "unnest('{...}'::t1[], ...)": one row per round of values over the columns.
-  void AppendUnnest(std::string* sql) const {
-    sql->append("unnest(");
-    for (size_t i = 0; i < cols_.size(); ++i) {
-      if (i > 0) sql->push_back(',');
-      sql->append(cols_[i]);
-      sql->append("}'::");
-      sql->append(types_[i]);
-      sql->append("[]");
-    }
-    sql->push_back(')');
-  }
-
- private:
-  std::string& Next() {
-    std::string& c = cols_[next_];
-    if (c.size() > 2) c.push_back(',');
-    next_ = (next_ + 1) % cols_.size();
-    return c;
-  }
-  std::vector<const char*> types_;
-  std::vector<std::string> cols_;
-  size_t next_ = 0;
-};
-
-// The same rows as binary array parameters (array_recv's format: no SQL text to scan and
-// no array literal for array_in to read), for one statement of PgConn::ExecBinary:
-// "... SELECT * FROM unnest($1::bigint[], $2::text[], ...)".
+// every other daemon of the fleet waits for the audit head's lock). Every audit record
+// goes this way, a batch's and a reconciliation's alike.
 class BinaryColumns {
  public:
   // `types`: each column's element type, "bigint" or "text".
@@ -662,12 +612,10 @@ class PostgresStore::Impl {
   // A record is stored in the compact form (migration 9) when audit_records rebuilds its
   // body exactly: its data alone, the body NULL; else the whole body, data NULL.
   // With `compact_decisions`: the seq of each call's decision record stored compact.
+  // The records go to `binary` (BinaryWrites::events), the head row's update to `sql`.
   static void AppendEvents(Batch& b, std::string* sql,
-                           std::map<std::string_view, int64_t>* compact_decisions = nullptr,
-                           BinaryColumns* binary = nullptr);
-  template <typename Columns>
-  static void FillEvents(Batch& b, Columns& v,
-                         std::map<std::string_view, int64_t>* compact_decisions);
+                           std::map<std::string_view, int64_t>* compact_decisions,
+                           BinaryColumns* binary);
 
   // The seq of p's decision record when the calls row may refer to it instead of copying
   // the arguments and decision: the record is stored compact, and its data holds the very

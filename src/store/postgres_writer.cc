@@ -502,7 +502,19 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
     AppendInt(&sql, at);
     sql.append(" LIMIT 1);");
   }
-  AppendEvents(r, &sql);
+  // The records as a batch writes them (BinaryWrites), the head row in the script.
+  BinaryWrites rows;
+  AppendEvents(r, &sql, nullptr, &rows.events);
+  if (const std::string statement = rows.Statement(); !statement.empty()) {
+    std::vector<unsigned> types;
+    std::vector<std::string> values;
+    rows.Params(&types, &values);
+    if (Result<PgResult> inserted = c.ExecBinary(statement, types, values, &sqlstate);
+        !inserted.ok()) {
+      Rollback(c);
+      return inserted.error();
+    }
+  }
   sql.append("COMMIT");
   Result<std::vector<PgResult>> done = c.ExecScript(
       sql, &sqlstate, std::chrono::milliseconds(options_.limits.statement_timeout_ms + 1000));
