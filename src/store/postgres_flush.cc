@@ -89,34 +89,44 @@ std::string PostgresStore::Impl::Flush(Batch& b, BinaryWrites* binary) {
   return sql;
 }
 
+namespace {
+
+// ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json,sequence_json"
+void AppendRunState(const Row& r, BinaryColumns& v, std::string* records) {
+  v.Uint(r.state.steps);
+  v.Uint(r.state.tokens);
+  v.Int(r.state.cost_micros);
+  v.Int(r.state.halted ? 1 : 0);
+  v.Text(r.state.halt_reason);
+  v.Int(r.ended ? 1 : 0);
+  records->clear();
+  audit::AppendCanonicalRecords(records, r.state);
+  v.Text(*records);
+  v.Text(core::SequenceStoreJson(r.state));
+}
+
+}  // namespace
+
 // The runs this batch created (kInsertRuns' columns) and changed (kUpdateRuns').
 void PostgresStore::Impl::FillRuns(const Batch& b, BinaryColumns& created, BinaryColumns& changed) {
   std::string records;
-  // ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json,sequence_json"
-  auto state = [&records](const Row& r, BinaryColumns& v) {
-    v.Uint(r.state.steps);
-    v.Uint(r.state.tokens);
-    v.Int(r.state.cost_micros);
-    v.Int(r.state.halted ? 1 : 0);
-    v.Text(r.state.halt_reason);
-    v.Int(r.ended ? 1 : 0);
-    records.clear();
-    audit::AppendCanonicalRecords(&records, r.state);
-    v.Text(records);
-    v.Text(core::SequenceStoreJson(r.state));
-  };
   for (auto& [run_id, r] : b.runs) {
     if (r.is_new) {
       created.Text(run_id);
       created.Text(r.agent_id);
       created.Int(r.started_ms);
-      state(r, created);
+      AppendRunState(r, created, &records);
     } else if (r.dirty) {
-      changed.Text(run_id);
-      changed.Uint(r.db_version);
-      state(r, changed);
+      FillRunUpdate(run_id, r.db_version, r, changed, &records);
     }
   }
+}
+
+void PostgresStore::Impl::FillRunUpdate(std::string_view run_id, uint64_t version, const Row& r,
+                                        BinaryColumns& changed, std::string* scratch) {
+  changed.Text(run_id);
+  changed.Uint(version);
+  AppendRunState(r, changed, scratch);
 }
 
 // The calls decided (kInsertCalls' columns), compact when their decision record is in
@@ -334,24 +344,6 @@ bool PostgresStore::Impl::CompactForm(const audit::AuditEvent& e, std::string_vi
   return true;
 }
 
-void PostgresStore::Impl::AppendRunValues(std::string* sql, const Row& r) {
-  sql->push_back(',');
-  // As the binary writes (FillRuns) and ReadRow: a count's 64 bits in the bigint column.
-  AppendInt(sql, static_cast<int64_t>(r.state.steps));
-  sql->push_back(',');
-  AppendInt(sql, static_cast<int64_t>(r.state.tokens));
-  sql->push_back(',');
-  AppendInt(sql, r.state.cost_micros);
-  sql->append(r.state.halted ? ",1," : ",0,");
-  pg::AppendLiteral(sql, r.state.halt_reason);
-  sql->append(r.ended ? ",1," : ",0,");
-  std::string records;
-  audit::AppendCanonicalRecords(&records, r.state);
-  pg::AppendLiteral(sql, records);
-  sql->push_back(',');
-  pg::AppendLiteral(sql, core::SequenceStoreJson(r.state));
-}
-
 inline namespace pg_internal {
 
 BinaryColumns::BinaryColumns(std::initializer_list<const char*> types)
@@ -459,12 +451,19 @@ std::string BinaryWrites::Statement() const {
     sql += parts.empty() ? "WITH u AS (" : ", u AS (";
     sql += kUpdateRuns;
     sql += run_updates.Unnest(next);
-    sql +=
-        " AS v(run_id, version, steps, tokens, cost_micros, halted, halt_reason, ended,"
-        " records_json, sequence_json) WHERE runs.run_id = v.run_id AND runs.version = v.version"
-        " RETURNING 1) SELECT interlock_expect_rows(count(*), " +
-        std::to_string(updates) + ") FROM u";
+    sql += kRunUpdateMatch;
+    sql += " RETURNING 1) SELECT interlock_expect_rows(count(*), " + std::to_string(updates) +
+           ") FROM u";
   }
+  return sql;
+}
+
+std::string BinaryWrites::RestoreStatement() const {
+  if (run_updates.rows() == 0) return "";
+  std::string sql = kUpdateRuns;
+  sql += run_updates.Unnest(1);
+  sql += kRunUpdateMatch;
+  sql += " RETURNING runs.run_id";
   return sql;
 }
 

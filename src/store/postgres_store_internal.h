@@ -164,6 +164,10 @@ inline constexpr const char* kUpdateRuns =
     " halted = v.halted, halt_reason = v.halt_reason, ended = v.ended,"
     " records_json = v.records_json, sequence_json = v.sequence_json,"
     " version = runs.version + 1 FROM ";
+// After kUpdateRuns and the run updates' unnest(...): each row at the version it names.
+inline constexpr const char* kRunUpdateMatch =
+    " AS v(run_id, version, steps, tokens, cost_micros, halted, halt_reason, ended,"
+    " records_json, sequence_json) WHERE runs.run_id = v.run_id AND runs.version = v.version";
 
 // The rows of one batch that go as binary array parameters, in one statement of
 // PgConn::ExecBinary before the script: the runs it creates and changes, its calls and its
@@ -183,6 +187,9 @@ struct BinaryWrites {
                        "text",   "text",   "text", "text", "text"};
   // The statement over the non-empty ones; "" when every one is empty.
   std::string Statement() const;
+  // The run updates alone, for a reconciliation: each run whose version is still the one
+  // given, without a check; its rows are the run ids updated.
+  std::string RestoreStatement() const;
   // Its parameters, in the statement's order.
   void Params(std::vector<unsigned>* types, std::vector<std::string>* values) const;
 };
@@ -602,6 +609,9 @@ class PostgresStore::Impl {
   std::string Flush(Batch& b, BinaryWrites* binary);
   // Flush's steps: the rows into *binary, or appending their writes to *out.
   static void FillRuns(const Batch& b, BinaryColumns& created, BinaryColumns& changed);
+  // One row of BinaryWrites::run_updates: `r`'s state where the run is at `version`.
+  static void FillRunUpdate(std::string_view run_id, uint64_t version, const Row& r,
+                            BinaryColumns& changed, std::string* scratch);
   static void FillCalls(const Batch& b,
                         const std::map<std::string_view, int64_t>& compact_decisions,
                         BinaryColumns& v);
@@ -634,9 +644,6 @@ class PostgresStore::Impl {
   // concatenates them raw), and the time is in [1970, 2100), where the view's to_char of
   // an exact millisecond interval prints what FormatRfc3339 does.
   static bool CompactForm(const audit::AuditEvent& e, std::string_view prev);
-
-  // ",steps,tokens,cost_micros,halted,halt_reason,ended,records_json,sequence_json"
-  static void AppendRunValues(std::string* sql, const Row& r);
 
   PostgresOptions options_;
   audit::Redactor redactor_;

@@ -383,34 +383,34 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
   std::string sql =
       "BEGIN; SET LOCAL synchronous_commit = local; SET LOCAL lock_timeout = 250;"
       " SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE;";
-  for (const auto& [id, row] : u.before) {
-    sql.append(
-        "UPDATE runs SET (steps, tokens, cost_micros, halted, halt_reason, ended,"
-        " records_json, sequence_json) = (");
-    std::string values;
-    AppendRunValues(&values, row);
-    sql.append(values.substr(1));  // without the leading ','
-    sql.append("), version = version + 1 WHERE run_id = ");
-    pg::AppendLiteral(&sql, id);
-    sql.append(" AND version = ");
-    AppendUint(&sql, u.version_after.find(id)->second);
-    sql.append(" RETURNING run_id;");
-  }
-  constexpr size_t kFirstRun = 4;  // BEGIN, two SETs, the head
+  constexpr size_t kHeadResults = 4;  // BEGIN, two SETs, the head
   Result<std::vector<PgResult>> first = c.ExecScript(sql, &sqlstate);
-  if (!first.ok() || first->size() != kFirstRun + u.before.size() ||
-      (*first)[kFirstRun - 1].rows() != 1) {
+  if (!first.ok() || first->size() != kHeadResults || (*first)[kHeadResults - 1].rows() != 1) {
     Rollback(c);
     return first.ok() ? Error::Corrupt("store: the audit head row is missing") : first.error();
   }
-  Batch r;
-  r.head.seq = (*first)[kFirstRun - 1].Int(0, 0);
-  r.head.hash = std::string((*first)[kFirstRun - 1].Text(0, 1));
+  // Each run the batch changed goes back to its state before, where it is still at the
+  // version the batch left (a later batch may have moved it on: then it stays).
   std::set<std::string, std::less<>> restored;
-  size_t k = kFirstRun;
+  BinaryWrites runs;
+  std::string scratch;
   for (const auto& [id, row] : u.before) {
-    if ((*first)[k++].rows() == 1) restored.insert(id);
+    FillRunUpdate(id, u.version_after.find(id)->second, row, runs.run_updates, &scratch);
   }
+  if (const std::string statement = runs.RestoreStatement(); !statement.empty()) {
+    std::vector<unsigned> types;
+    std::vector<std::string> values;
+    runs.run_updates.Params(&types, &values);
+    Result<PgResult> updated = c.ExecBinary(statement, types, values, &sqlstate);
+    if (!updated.ok()) {
+      Rollback(c);
+      return updated.error();
+    }
+    for (int i = 0; i < updated->rows(); ++i) restored.emplace(updated->Text(i, 0));
+  }
+  Batch r;
+  r.head.seq = (*first)[kHeadResults - 1].Int(0, 0);
+  r.head.hash = std::string((*first)[kHeadResults - 1].Text(0, 1));
   const TimePoint now = Now();
   const std::string reason =
       "the store's COMMIT was not confirmed by the synchronous standby (" + u.warning + ")";
