@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Added latency of the daemon's Streamable HTTP MCP gateway (/mcp/{upstream}) over calling
+# server-everything's own Streamable HTTP endpoint directly, with the official SDK client
+# (bench/mcp/http_latency.mjs): the same server as an HTTP upstream and as a stdio child.
+# Loopback only; every process is stopped at the end.
+# Usage: [DURABILITY=full|normal] scripts/bench-mcp-http.sh [BUILD_DIR] [N]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build}"
+n="${2:-2000}"
+bin="$build/interlock"
+[ -x "$bin" ] || bin="$root/$build/interlock"
+"$root/scripts/setup-node-tests.sh"
+node_dir="$root/tests/integration/mcp/node"
+server="$node_dir/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+work=$(mktemp -d /tmp/interlock-mcp-http.XXXXXX)
+script="$node_dir/.bench-http-latency.mjs"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work" "$script"
+}
+trap cleanup EXIT
+
+# server-everything listens on $PORT and does not say which port 0 chose: ask the kernel for
+# a free loopback port first.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$port node "$server" streamableHttp >"$work/everything.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening" "$work/everything.log" && break; sleep 0.1; done
+
+mkdir -p "$work/policies"
+cp "$root/bench/mcp/policy.yaml" "$work/policies/bench.yaml"
+tok=$("$bin" token create --store "$work/bench.db" --agent bench-agent --policy "$work/policies")
+cat >"$work/interlock.yaml" <<CONFIG
+durability: ${DURABILITY:-full}
+mcp:
+  upstreams:
+    http:
+      url: http://127.0.0.1:$port/mcp
+    stdio:
+      command: ["node", "$server", "stdio"]
+CONFIG
+"$bin" serve --config "$work/interlock.yaml" --listen 127.0.0.1:0 --policies "$work/policies" \
+  --store "$work/bench.db" --ready-file "$work/ready.json" >"$work/daemon.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
+daemon_port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/ready.json")
+
+echo "durability: ${DURABILITY:-full}; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+cp "$root/bench/mcp/http_latency.mjs" "$script"
+INTERLOCK_TOKEN=$tok node "$script" "http://127.0.0.1:$port/mcp" \
+  "http://127.0.0.1:$daemon_port/mcp" "$n" || { tail -20 "$work/daemon.log"; exit 1; }
