@@ -1,9 +1,8 @@
 #include "core/app/kills.h"
 
-#include "core/free_text.h"
-
 #include <utility>
 
+#include "core/free_text.h"
 #include "core/ports/store.h"
 
 namespace interlock::core {
