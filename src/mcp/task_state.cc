@@ -48,7 +48,7 @@ std::chrono::milliseconds TaskLife(const json::object& task, std::chrono::hours 
 
 TaskReading ReadTaskState(json::object& task, bool created, const TaskRules& rules) {
   TaskReading out;
-  auto refuse = [&out](std::string why) {
+  auto refuse = [](std::string why) {
     TaskReading r;
     r.refused = std::move(why);
     return r;
