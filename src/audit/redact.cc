@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 
-
 #include "common/base64.h"
 #include "common/crypto.h"
 #include "common/json.h"

@@ -49,7 +49,7 @@ struct PruneReport {
   int64_t deleted = 0;
   int64_t first_kept_seq = 0;
   core::Checkpoint anchor;  // the last anchor written (seq first_kept_seq - 1); seq 0 if none
-  int chunks = 0;     // write transactions (and anchors) used
+  int chunks = 0;           // write transactions (and anchors) used
 };
 
 // The rows a prune reads and deletes. One thread at a time.

@@ -30,7 +30,7 @@ namespace interlock::audit {
 
 struct TailCheckOptions {
   std::span<const core::Checkpoint> checkpoints;  // may be empty: then only the head rows count
-  const PublicKey* public_key = nullptr;    // required when checkpoints are given
+  const PublicKey* public_key = nullptr;          // required when checkpoints are given
 };
 
 struct TailReport {

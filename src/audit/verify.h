@@ -35,7 +35,7 @@ namespace interlock::audit {
 
 struct VerifyOptions {
   std::span<const core::Checkpoint> checkpoints;  // may be empty
-  const PublicKey* public_key = nullptr;    // required when checkpoints are given
+  const PublicKey* public_key = nullptr;          // required when checkpoints are given
   // Also parse every body strictly and check that it is the canonical JSON of itself
   // (slower; the default scan checks the top-level shape and every column).
   bool deep = false;

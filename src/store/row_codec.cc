@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-
 #include "audit/canonical.h"
 #include "common/crypto.h"
 #include "common/decision_json.h"

@@ -104,4 +104,4 @@ const char* RunListStateName(const RunInfo& run) {
   return run.ended ? "ended" : "active";
 }
 
-}  // namespace interlock::store
+}  // namespace interlock::core
