@@ -76,7 +76,7 @@ std::string PostgresStore::Impl::Flush(Batch& b, BinaryWrites* binary) {
   // decision record when that is stored compact.
   std::string head;                                       // the head row's update
   std::map<std::string_view, int64_t> compact_decisions;  // call id -> seq
-  AppendEvents(b, &head, &compact_decisions, &binary->events);
+  AppendEvents(b, &head, &compact_decisions, binary->events);
   FillRuns(b, binary->runs, binary->run_updates);
   FillCalls(b, compact_decisions, binary->calls);
   std::string sql;
@@ -255,9 +255,8 @@ void PostgresStore::Impl::AppendOtherWrites(const Batch& b, std::string* out) {
 
 void PostgresStore::Impl::AppendEvents(Batch& b, std::string* sql,
                                        std::map<std::string_view, int64_t>* compact_decisions,
-                                       BinaryColumns* binary) {
+                                       BinaryColumns& v) {
   if (b.events.empty()) return;
-  BinaryColumns& v = *binary;
   std::string body, data;
   for (const audit::AuditEvent& e : b.events) {
     const int64_t seq = b.head.seq + 1;
@@ -465,6 +464,14 @@ std::string BinaryWrites::RestoreStatement() const {
   sql += kRunUpdateMatch;
   sql += " RETURNING runs.run_id";
   return sql;
+}
+
+Result<PgResult> BinaryWrites::Exec(PgConn& c, const std::string& statement,
+                                    std::string* sqlstate) const {
+  std::vector<unsigned> types;
+  std::vector<std::string> values;
+  Params(&types, &values);
+  return c.ExecBinary(statement, types, values, sqlstate);
 }
 
 void BinaryWrites::Params(std::vector<unsigned>* types, std::vector<std::string>* values) const {

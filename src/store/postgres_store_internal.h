@@ -187,6 +187,8 @@ struct BinaryWrites {
                        "text",   "text",   "text", "text", "text"};
   // The statement over the non-empty ones; "" when every one is empty.
   std::string Statement() const;
+  // Runs `statement` (Statement() or RestoreStatement()) with these rows as its parameters.
+  Result<PgResult> Exec(PgConn& c, const std::string& statement, std::string* sqlstate) const;
   // The run updates alone, for a reconciliation: each run whose version is still the one
   // given, without a check; its rows are the run ids updated.
   std::string RestoreStatement() const;
@@ -625,7 +627,7 @@ class PostgresStore::Impl {
   // The records go to `binary` (BinaryWrites::events), the head row's update to `sql`.
   static void AppendEvents(Batch& b, std::string* sql,
                            std::map<std::string_view, int64_t>* compact_decisions,
-                           BinaryColumns* binary);
+                           BinaryColumns& binary);
 
   // The seq of p's decision record when the calls row may refer to it instead of copying
   // the arguments and decision: the record is stored compact, and its data holds the very

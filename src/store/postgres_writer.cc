@@ -295,10 +295,7 @@ Status PostgresStore::Impl::CommitBatch(const std::vector<Op*>& ops, Batch* batc
   if (!anchor.ok()) return anchor.error();
   if (const std::string statement = rows.Statement(); !statement.empty()) {
     // Nothing is committed yet: a failure here is a failed batch like any other.
-    std::vector<unsigned> types;
-    std::vector<std::string> values;
-    rows.Params(&types, &values);
-    Result<PgResult> inserted = c.ExecBinary(statement, types, values, sqlstate);
+    Result<PgResult> inserted = rows.Exec(c, statement, sqlstate);
     if (!inserted.ok()) return inserted.error();
   }
   sql.append("COMMIT");
@@ -398,10 +395,7 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
     FillRunUpdate(id, u.version_after.find(id)->second, row, runs.run_updates, &scratch);
   }
   if (const std::string statement = runs.RestoreStatement(); !statement.empty()) {
-    std::vector<unsigned> types;
-    std::vector<std::string> values;
-    runs.run_updates.Params(&types, &values);
-    Result<PgResult> updated = c.ExecBinary(statement, types, values, &sqlstate);
+    Result<PgResult> updated = runs.Exec(c, statement, &sqlstate);
     if (!updated.ok()) {
       Rollback(c);
       return updated.error();
@@ -504,13 +498,9 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
   }
   // The records as a batch writes them (BinaryWrites), the head row in the script.
   BinaryWrites rows;
-  AppendEvents(r, &sql, nullptr, &rows.events);
+  AppendEvents(r, &sql, nullptr, rows.events);
   if (const std::string statement = rows.Statement(); !statement.empty()) {
-    std::vector<unsigned> types;
-    std::vector<std::string> values;
-    rows.Params(&types, &values);
-    if (Result<PgResult> inserted = c.ExecBinary(statement, types, values, &sqlstate);
-        !inserted.ok()) {
+    if (Result<PgResult> inserted = rows.Exec(c, statement, &sqlstate); !inserted.ok()) {
       Rollback(c);
       return inserted.error();
     }
