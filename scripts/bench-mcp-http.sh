@@ -19,7 +19,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work" "$script"
+  rm -rf "$work" "$script" "$node_dir/.bench-latency.mjs"
 }
 trap cleanup EXIT
 
@@ -50,5 +50,6 @@ daemon_port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/ready.json")
 
 echo "durability: ${DURABILITY:-full}; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 cp "$root/bench/mcp/http_latency.mjs" "$script"
+cp "$root/bench/mcp/latency.mjs" "$node_dir/.bench-latency.mjs"
 INTERLOCK_TOKEN=$tok node "$script" "http://127.0.0.1:$port/mcp" \
   "http://127.0.0.1:$daemon_port/mcp" "$n" || { tail -20 "$work/daemon.log"; exit 1; }

@@ -12,6 +12,7 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 # The benchmark script resolves the SDK from the test package's node_modules.
 cp "$root/bench/mcp/echo_latency.mjs" "$root/tests/integration/mcp/node/.bench-echo-latency.mjs"
-trap 'rm -rf "$tmp" "$root/tests/integration/mcp/node/.bench-echo-latency.mjs"' EXIT
+cp "$root/bench/mcp/latency.mjs" "$root/tests/integration/mcp/node/.bench-latency.mjs"
+trap 'rm -rf "$tmp" "$root/tests/integration/mcp/node/.bench-echo-latency.mjs" "$root/tests/integration/mcp/node/.bench-latency.mjs"' EXIT
 node "$root/tests/integration/mcp/node/.bench-echo-latency.mjs" "$build/interlock" \
   "$root/bench/mcp/policy.yaml" "$tmp/interlock.db" "$n"

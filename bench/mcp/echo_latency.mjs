@@ -7,6 +7,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { measureClient } from "./.bench-latency.mjs";
 
 const [interlock, policy, store, nArg] = process.argv.slice(2);
 const N = Number(nArg ?? 2000);
@@ -17,23 +18,9 @@ async function measure(command, args) {
   const transport = new StdioClientTransport({ command, args, env: process.env, stderr: "ignore" });
   const client = new Client({ name: "interlock-bench", version: "1.0.0" });
   await client.connect(transport);
-  await client.listTools();
-  for (let i = 0; i < 200; i++) await client.callTool({ name: "echo", arguments: { message: "warm" } });
-  const time = async (fn) => {
-    const us = [];
-    for (let i = 0; i < N; i++) {
-      const t0 = process.hrtime.bigint();
-      await fn(i);
-      us.push(Number(process.hrtime.bigint() - t0) / 1000);
-    }
-    us.sort((a, b) => a - b);
-    const q = (p) => us[Math.min(us.length - 1, Math.floor(p * us.length))];
-    return { p50: q(0.5), p99: q(0.99) };
-  };
-  const echo = await time((i) => client.callTool({ name: "echo", arguments: { message: `m${i}` } }));
-  const ping = await time(() => client.ping());
+  const measured = await measureClient(client, N);
   await client.close();
-  return { ...echo, ping };
+  return measured;
 }
 
 // DURABILITY: comma-separated `--durability` values to measure through the gateway

@@ -8,6 +8,7 @@
 //   daemon's upstreams "http" and "stdio" are under it).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { measureClient } from "./.bench-latency.mjs";
 
 const [directUrl, daemonBase, nArg] = process.argv.slice(2);
 const N = Number(nArg ?? 2000);
@@ -18,28 +19,14 @@ async function measure(url, bearer) {
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
   const client = new Client({ name: "interlock-bench", version: "1.0.0" });
   await client.connect(transport);
-  await client.listTools();
-  for (let i = 0; i < 200; i++) await client.callTool({ name: "echo", arguments: { message: "warm" } });
-  const time = async (fn) => {
-    const us = [];
-    for (let i = 0; i < N; i++) {
-      const t0 = process.hrtime.bigint();
-      await fn(i);
-      us.push(Number(process.hrtime.bigint() - t0) / 1000);
-    }
-    us.sort((a, b) => a - b);
-    const q = (p) => us[Math.min(us.length - 1, Math.floor(p * us.length))];
-    return { p50: q(0.5), p99: q(0.99) };
-  };
-  const echo = await time((i) => client.callTool({ name: "echo", arguments: { message: `m${i}` } }));
-  const ping = await time(() => client.ping());
+  const measured = await measureClient(client, N);
   try {
     await transport.terminateSession();
   } catch {
     // a server without sessions to end
   }
   await client.close();
-  return { ...echo, ping };
+  return measured;
 }
 
 const f = (x) => x.toFixed(0);
