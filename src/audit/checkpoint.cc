@@ -75,8 +75,6 @@ Result<core::Checkpoint> ParseLine(std::string_view line, int line_no, const std
   return cp;
 }
 
-std::string Errno() { return std::strerror(errno); }
-
 }  // namespace
 
 Result<core::Checkpoint> ParseCheckpointLine(std::string_view line, const std::string& where) {
@@ -124,14 +122,14 @@ std::string CheckpointToJsonLine(const core::Checkpoint& cp) {
 Status AppendCheckpoint(const std::string& path, const core::Checkpoint& cp) {
   const std::string line = CheckpointToJsonLine(cp) + "\n";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return Error::Unavailable("cannot open checkpoint file " + path + ": " + Errno());
+  if (fd < 0) return Error::Unavailable("cannot open checkpoint file " + path + ": " + ErrnoText());
   if (!WriteAll(fd, line)) {
-    const std::string e = Errno();
+    const std::string e = ErrnoText();
     ::close(fd);
     return Error::Unavailable("cannot write checkpoint file " + path + ": " + e);
   }
   if (::fsync(fd) != 0) {
-    const std::string e = Errno();
+    const std::string e = ErrnoText();
     ::close(fd);
     return Error::Unavailable("cannot fsync checkpoint file " + path + ": " + e);
   }

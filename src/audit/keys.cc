@@ -49,8 +49,6 @@ bool Exists(const std::string& path) {
   return ::lstat(path.c_str(), &sb) == 0;
 }
 
-std::string Errno() { return std::strerror(errno); }
-
 Result<std::string> ReadSmallFile(const std::string& path, size_t max) {
   Result<std::string> r = ReadFileBounded(path, max, "key file");
   if (!r.ok() && r.error().kind == ErrorKind::kNotFound) {
@@ -73,15 +71,15 @@ Status WriteNewFile(const std::string& dir, const std::string& path, std::string
   const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
                           HexEncode(reinterpret_cast<const uint8_t*>(nonce.data()), nonce.size());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return Error::Unavailable("cannot create key file " + path + ": " + Errno());
+  if (fd < 0) return Error::Unavailable("cannot create key file " + path + ": " + ErrnoText());
   if (!WriteAll(fd, data)) {
-    const std::string e = Errno();
+    const std::string e = ErrnoText();
     ::close(fd);
     ::unlink(tmp.c_str());
     return Error::Unavailable("cannot write key file " + path + ": " + e);
   }
   if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-    const std::string e = Errno();
+    const std::string e = ErrnoText();
     ::close(fd);
     ::unlink(tmp.c_str());
     return Error::Unavailable("cannot sync key file " + path + ": " + e);
@@ -166,7 +164,7 @@ Status EnsureDir(const std::string& dir) {
     return Status::Ok();
   }
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Error::Unavailable("cannot create key directory " + dir + ": " + Errno());
+    return Error::Unavailable("cannot create key directory " + dir + ": " + ErrnoText());
   }
   return Status::Ok();
 }

@@ -3,7 +3,9 @@
 #ifndef INTERLOCK_COMMON_FILE_H_
 #define INTERLOCK_COMMON_FILE_H_
 
+#include <cerrno>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,9 @@ namespace interlock {
 // `max_bytes` kCorrupt (it cannot be what we expect; nothing is read past the bound).
 Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes,
                                     std::string_view what);
+
+// The text of the current errno, for a message ("No such file or directory").
+inline std::string ErrnoText() { return std::strerror(errno); }
 
 }  // namespace interlock
 

@@ -48,16 +48,6 @@ std::string FormatDouble(double d) {
   return std::string(buf, r.ptr);
 }
 
-// "$2.00", "$2.000001".
-std::string FormatUsd(int64_t micros) {
-  const bool neg = micros < 0;
-  const uint64_t m = neg ? 0 - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
-  std::string frac = std::to_string(m % 1000000);
-  frac.insert(0, 6 - frac.size(), '0');
-  while (frac.size() > 2 && frac.back() == '0') frac.pop_back();
-  return std::string(neg ? "-$" : "$") + std::to_string(m / 1000000) + "." + frac;
-}
-
 // "120 s", "120.5 s".
 std::string FormatSeconds(int64_t ms) {
   std::string out = std::to_string(ms / 1000);
@@ -475,8 +465,8 @@ bool CheckBudgets(const AgentPolicy& p, const RunState& state, bool step_spent, 
              std::to_string(*ex.max_tokens_per_run);
   } else if (ex.max_cost_micros && state.cost_micros >= *ex.max_cost_micros) {
     rule = "execution.max_cost_usd";
-    reason = "cost budget exhausted: the run has cost " + FormatUsd(state.cost_micros) +
-             " and execution.max_cost_usd is " + FormatUsd(*ex.max_cost_micros);
+    reason = "cost budget exhausted: the run has cost " + internal::FormatUsd(state.cost_micros) +
+             " and execution.max_cost_usd is " + internal::FormatUsd(*ex.max_cost_micros);
   } else if (ex.max_wall_clock_ms && state.elapsed_ms >= *ex.max_wall_clock_ms) {
     rule = "execution.max_wall_clock_seconds";
     reason = "wall-clock budget exhausted: the run has been going for " +
@@ -930,6 +920,15 @@ bool CheckArgument(const ArgConstraint& c, const json::object& args, std::string
 bool JsonValuesEqual(const json::value& a, const json::value& b) { return JsonEqual(a, b); }
 std::string QuoteName(std::string_view s) { return Quote(s); }
 std::string ShowValue(const json::value& v) { return policy::ShowValue(v); }
+
+std::string FormatUsd(int64_t micros) {
+  const bool neg = micros < 0;
+  const uint64_t m = neg ? 0 - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  std::string frac = std::to_string(m % 1000000);
+  frac.insert(0, 6 - frac.size(), '0');
+  while (frac.size() > 2 && frac.back() == '0') frac.pop_back();
+  return std::string(neg ? "-$" : "$") + std::to_string(m / 1000000) + "." + frac;
+}
 
 }  // namespace internal
 

@@ -12,6 +12,7 @@ namespace interlock::engine {
 namespace {
 
 namespace json = boost::json;
+using internal::FormatUsd;
 using internal::QuoteName;
 using policy::AgentPolicy;
 using policy::ArgConstraint;
@@ -116,13 +117,6 @@ WorkflowMove MakeMove(const WorkflowTransition& t, const ToolCall& call) {
 
 std::string Plural(uint64_t n, const char* one) {
   return std::to_string(n) + " " + one + (n == 1 ? "" : "s");
-}
-
-std::string FormatUsd(int64_t micros) {
-  std::string frac = std::to_string(micros % 1000000);
-  frac.insert(0, 6 - frac.size(), '0');
-  while (frac.size() > 2 && frac.back() == '0') frac.pop_back();
-  return "$" + std::to_string(micros / 1000000) + "." + frac;
 }
 
 }  // namespace

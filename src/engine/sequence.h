@@ -6,6 +6,7 @@
 #ifndef INTERLOCK_ENGINE_SEQUENCE_H_
 #define INTERLOCK_ENGINE_SEQUENCE_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,8 @@ bool CheckArgument(const policy::ArgConstraint& c, const boost::json::object& ar
 bool JsonValuesEqual(const boost::json::value& a, const boost::json::value& b);
 std::string QuoteName(std::string_view s);
 std::string ShowValue(const boost::json::value& v);
+// Micro-dollars as a price: "$2.00", "$2.000001", "-$0.50".
+std::string FormatUsd(int64_t micros);
 
 // Workflow: false (and `d` filled with WORKFLOW_VIOLATION) when the run's current state
 // does not permit the call. On success `*permit` is the state's entry that permits it,

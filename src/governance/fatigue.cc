@@ -15,13 +15,6 @@ namespace {
 
 namespace json = boost::json;
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 std::string Percent(double share) { return std::to_string(std::lround(share * 100)) + "%"; }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "governance/history.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -249,6 +250,13 @@ ApprovalEvent ApprovalRequests::Read(const RecordView& r) {
     a.requested_ms = q->second;
   }
   return a;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 }  // namespace interlock::governance

@@ -65,6 +65,9 @@ bool ParseDecisionFields(std::string_view data, DecisionFields* out);
 // The string member `key` of a record's data, decoded; "" when absent or not a string.
 std::string MemberString(std::string_view object, std::string_view key);
 
+// The median of `v` (the mean of the middle two for an even count); -1 when empty.
+double Median(std::vector<double> v);
+
 // An "approval" record as the reports read it.
 struct ApprovalEvent {
   std::string event;                    // "requested", "granted", "denied", "voted", ...

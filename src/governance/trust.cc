@@ -38,13 +38,6 @@ struct ReviewerRaw {
   uint64_t granted = 0;
 };
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int Rank(policy::Autonomy a) { return static_cast<int>(a); }
 
 std::optional<policy::Autonomy> ParseStage(std::string_view s) {

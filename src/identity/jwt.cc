@@ -22,10 +22,6 @@ namespace {
 
 namespace json = boost::json;
 
-Error Refuse(const char* c, std::string detail) {
-  return Error::Denied(std::string(c) + ": " + std::move(detail));
-}
-
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
@@ -38,17 +34,17 @@ std::shared_ptr<EVP_PKEY> WrapKey(EVP_PKEY* k) {
 Result<std::string> MemberB64(const json::object& o, std::string_view name, std::string_view what) {
   const json::value* v = o.if_contains(name);
   if (!v || !v->is_string()) {
-    return Refuse(code::kJwksInvalid,
-                  std::string(what) + " has no string \"" + std::string(name) + "\"");
+    return Refusal(code::kJwksInvalid,
+                   std::string(what) + " has no string \"" + std::string(name) + "\"");
   }
   auto d = Base64UrlDecode(std::string_view(v->as_string()));
   if (!d.ok()) {
-    return Refuse(code::kJwksInvalid,
-                  std::string(what) + " \"" + std::string(name) + "\": " + d.error().message);
+    return Refusal(code::kJwksInvalid,
+                   std::string(what) + " \"" + std::string(name) + "\": " + d.error().message);
   }
   if (d->empty()) {
-    return Refuse(code::kJwksInvalid,
-                  std::string(what) + " \"" + std::string(name) + "\" is empty");
+    return Refusal(code::kJwksInvalid,
+                   std::string(what) + " \"" + std::string(name) + "\" is empty");
   }
   return d;
 }
@@ -62,7 +58,7 @@ Result<std::shared_ptr<EVP_PKEY>> FromParams(const char* type, OSSL_PARAM_BLD* b
   EVP_PKEY_CTX_free(ctx);
   OSSL_PARAM_free(params);
   ERR_clear_error();
-  if (!ok || !key) return Refuse(code::kJwksInvalid, std::string(type) + " key is not valid");
+  if (!ok || !key) return Refusal(code::kJwksInvalid, std::string(type) + " key is not valid");
   return WrapKey(key);
 }
 
@@ -72,16 +68,17 @@ Result<std::shared_ptr<EVP_PKEY>> RsaKey(const json::object& o) {
   auto e = MemberB64(o, "e", "RSA key");
   if (!e.ok()) return e.error();
   if ((*n)[0] == '\0' || (*e)[0] == '\0') {
-    return Refuse(code::kJwksInvalid, "RSA key n/e has a leading zero byte");
+    return Refusal(code::kJwksInvalid, "RSA key n/e has a leading zero byte");
   }
   BnPtr bn_n(BN_bin2bn(reinterpret_cast<const unsigned char*>(n->data()), int(n->size()), nullptr));
   BnPtr bn_e(BN_bin2bn(reinterpret_cast<const unsigned char*>(e->data()), int(e->size()), nullptr));
-  if (!bn_n || !bn_e) return Refuse(code::kJwksInvalid, "RSA key n/e");
+  if (!bn_n || !bn_e) return Refusal(code::kJwksInvalid, "RSA key n/e");
   if (size_t(BN_num_bits(bn_n.get())) < kMinRsaBits) {
-    return Refuse(code::kJwksInvalid, "RSA modulus under " + std::to_string(kMinRsaBits) + " bits");
+    return Refusal(code::kJwksInvalid,
+                   "RSA modulus under " + std::to_string(kMinRsaBits) + " bits");
   }
   if (!BN_is_odd(bn_e.get()) || BN_num_bits(bn_e.get()) < 2 || BN_num_bits(bn_e.get()) > 32) {
-    return Refuse(code::kJwksInvalid, "RSA exponent is not an odd number of 2..32 bits");
+    return Refusal(code::kJwksInvalid, "RSA exponent is not an odd number of 2..32 bits");
   }
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   if (!bld) return Error::Internal("out of memory");
@@ -98,7 +95,7 @@ Result<std::shared_ptr<EVP_PKEY>> EcKey(const json::object& o) {
   auto y = MemberB64(o, "y", "EC key");
   if (!y.ok()) return y.error();
   if (x->size() != 32 || y->size() != 32) {
-    return Refuse(code::kJwksInvalid, "P-256 x and y must be 32 bytes each");
+    return Refusal(code::kJwksInvalid, "P-256 x and y must be 32 bytes each");
   }
   std::string point = "\x04" + *x + *y;
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
@@ -113,17 +110,17 @@ Result<std::shared_ptr<EVP_PKEY>> EcKey(const json::object& o) {
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, k->get(), nullptr);
   const bool on_curve = ctx && EVP_PKEY_public_check(ctx) == 1;
   EVP_PKEY_CTX_free(ctx);
-  if (!on_curve) return Refuse(code::kJwksInvalid, "EC point is not on P-256");
+  if (!on_curve) return Refusal(code::kJwksInvalid, "EC point is not on P-256");
   return k;
 }
 
 Result<std::shared_ptr<EVP_PKEY>> OkpKey(const json::object& o) {
   auto x = MemberB64(o, "x", "OKP key");
   if (!x.ok()) return x.error();
-  if (x->size() != 32) return Refuse(code::kJwksInvalid, "Ed25519 x must be 32 bytes");
+  if (x->size() != 32) return Refusal(code::kJwksInvalid, "Ed25519 x must be 32 bytes");
   EVP_PKEY* k = EVP_PKEY_new_raw_public_key(
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(x->data()), x->size());
-  if (!k) return Refuse(code::kJwksInvalid, "Ed25519 key is not valid");
+  if (!k) return Refusal(code::kJwksInvalid, "Ed25519 key is not valid");
   return WrapKey(k);
 }
 
@@ -148,6 +145,13 @@ bool TypeFits(KeyType t, Alg a) {
 }
 
 }  // namespace
+
+Error Refusal(std::string_view code, std::string_view detail) {
+  std::string m(code);
+  m += ": ";
+  m += detail;
+  return Error::Denied(std::move(m));
+}
 
 std::string_view RefusalCode(const Error& e) {
   const std::string_view m = e.message;
@@ -176,31 +180,31 @@ const char* AlgName(Alg a) {
 
 Result<ParsedJwt> ParseJwt(std::string_view token) {
   if (token.size() > kMaxTokenBytes) {
-    return Refuse(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
+    return Refusal(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
   }
   const size_t d1 = token.find('.');
   const size_t d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
   if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos) {
-    return Refuse(code::kMalformed, "not a compact JWS (three dot-separated parts)");
+    return Refusal(code::kMalformed, "not a compact JWS (three dot-separated parts)");
   }
   const std::string_view h64 = token.substr(0, d1);
   const std::string_view p64 = token.substr(d1 + 1, d2 - d1 - 1);
   const std::string_view s64 = token.substr(d2 + 1);
-  if (h64.empty() || p64.empty()) return Refuse(code::kMalformed, "empty header or payload");
+  if (h64.empty() || p64.empty()) return Refusal(code::kMalformed, "empty header or payload");
 
   auto header_text = Base64UrlDecode(h64);
-  if (!header_text.ok()) return Refuse(code::kMalformed, "header: " + header_text.error().message);
+  if (!header_text.ok()) return Refusal(code::kMalformed, "header: " + header_text.error().message);
   JsonLimits limits;
   limits.max_bytes = kMaxTokenBytes;
   limits.max_depth = 16;
   auto header = ParseJsonStrict(*header_text, limits);
-  if (!header.ok()) return Refuse(code::kMalformed, "header: " + header.error().message);
-  if (!header->is_object()) return Refuse(code::kMalformed, "header is not a JSON object");
+  if (!header.ok()) return Refusal(code::kMalformed, "header: " + header.error().message);
+  if (!header->is_object()) return Refusal(code::kMalformed, "header is not a JSON object");
   const json::object& h = header->as_object();
 
   // The algorithm first, so `none` and HMAC are named as what they are.
   const json::value* alg = h.if_contains("alg");
-  if (!alg || !alg->is_string()) return Refuse(code::kMalformed, "header has no string \"alg\"");
+  if (!alg || !alg->is_string()) return Refusal(code::kMalformed, "header has no string \"alg\"");
   const std::string_view alg_name = alg->as_string();
   ParsedJwt out;
   if (alg_name == "RS256") {
@@ -214,44 +218,44 @@ Result<ParsedJwt> ParseJwt(std::string_view token) {
   } else {
     std::string lower;
     for (char c : alg_name) lower.push_back(char(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
-    if (lower == "none") return Refuse(code::kAlgNone, "alg \"none\": an unsigned token");
+    if (lower == "none") return Refusal(code::kAlgNone, "alg \"none\": an unsigned token");
     if (lower.rfind("hs", 0) == 0) {
-      return Refuse(code::kAlgHmac, "alg \"" + std::string(alg_name) +
-                                        "\": HMAC tokens are never accepted (a public key is "
-                                        "not a shared secret)");
+      return Refusal(code::kAlgHmac, "alg \"" + std::string(alg_name) +
+                                         "\": HMAC tokens are never accepted (a public key is "
+                                         "not a shared secret)");
     }
-    return Refuse(code::kAlgUnsupported,
-                  "alg \"" + std::string(alg_name) + "\" (RS256, PS256, ES256, EdDSA only)");
+    return Refusal(code::kAlgUnsupported,
+                   "alg \"" + std::string(alg_name) + "\" (RS256, PS256, ES256, EdDSA only)");
   }
   if (h.contains("crit")) {
-    return Refuse(code::kCrit, "a \"crit\" header names extensions this verifier does not know");
+    return Refusal(code::kCrit, "a \"crit\" header names extensions this verifier does not know");
   }
   for (const char* embedded : {"jku", "x5u", "jwk", "x5c"}) {
     if (h.contains(embedded)) {
-      return Refuse(code::kMalformed, std::string("header \"") + embedded +
-                                          "\": keys named by the token itself are never trusted");
+      return Refusal(code::kMalformed, std::string("header \"") + embedded +
+                                           "\": keys named by the token itself are never trusted");
     }
   }
   if (h.contains("b64") || h.contains("zip")) {
-    return Refuse(code::kMalformed, "header \"b64\"/\"zip\" is not supported");
+    return Refusal(code::kMalformed, "header \"b64\"/\"zip\" is not supported");
   }
   if (const json::value* kid = h.if_contains("kid")) {
-    if (!kid->is_string()) return Refuse(code::kMalformed, "\"kid\" is not a string");
+    if (!kid->is_string()) return Refusal(code::kMalformed, "\"kid\" is not a string");
     out.kid = std::string(kid->as_string());
   }
 
   auto payload_text = Base64UrlDecode(p64);
   if (!payload_text.ok()) {
-    return Refuse(code::kMalformed, "payload: " + payload_text.error().message);
+    return Refusal(code::kMalformed, "payload: " + payload_text.error().message);
   }
   auto payload = ParseJsonStrict(*payload_text, limits);
-  if (!payload.ok()) return Refuse(code::kMalformed, "claims: " + payload.error().message);
-  if (!payload->is_object()) return Refuse(code::kMalformed, "claims are not a JSON object");
+  if (!payload.ok()) return Refusal(code::kMalformed, "claims: " + payload.error().message);
+  if (!payload->is_object()) return Refusal(code::kMalformed, "claims are not a JSON object");
   out.claims = std::move(payload->as_object());
 
   auto sig = Base64UrlDecode(s64);
-  if (!sig.ok()) return Refuse(code::kMalformed, "signature: " + sig.error().message);
-  if (sig->empty()) return Refuse(code::kMalformed, "empty signature");
+  if (!sig.ok()) return Refusal(code::kMalformed, "signature: " + sig.error().message);
+  if (sig->empty()) return Refusal(code::kMalformed, "empty signature");
   out.signature = std::move(*sig);
   out.signing_input = std::string(token.substr(0, d2));
   return out;
@@ -269,45 +273,45 @@ Result<const Jwk*> Jwks::Find(std::string_view kid, Alg alg) const {
       }
     }
     if (n != 1) {
-      return Refuse(code::kUnknownKid, "token has no \"kid\" and the key set has " +
-                                           std::to_string(n) + " keys for " + AlgName(alg));
+      return Refusal(code::kUnknownKid, "token has no \"kid\" and the key set has " +
+                                            std::to_string(n) + " keys for " + AlgName(alg));
     }
   } else {
     for (const Jwk& k : keys) {
       if (k.kid == kid) found = &k;
     }
-    if (!found) return Refuse(code::kUnknownKid, "no key with kid \"" + std::string(kid) + "\"");
+    if (!found) return Refusal(code::kUnknownKid, "no key with kid \"" + std::string(kid) + "\"");
   }
   if (!TypeFits(found->type, alg)) {
-    return Refuse(code::kKeyMismatch, std::string("key \"") + found->kid + "\" cannot verify " +
-                                          AlgName(alg) + " (wrong key type)");
+    return Refusal(code::kKeyMismatch, std::string("key \"") + found->kid + "\" cannot verify " +
+                                           AlgName(alg) + " (wrong key type)");
   }
   if (!found->alg.empty() && found->alg != AlgName(alg)) {
-    return Refuse(code::kKeyMismatch, "key \"" + found->kid + "\" is pinned to " + found->alg +
-                                          ", the token says " + AlgName(alg));
+    return Refusal(code::kKeyMismatch, "key \"" + found->kid + "\" is pinned to " + found->alg +
+                                           ", the token says " + AlgName(alg));
   }
   return found;
 }
 
 Result<Jwks> ParseJwks(std::string_view text) {
   if (text.size() > kMaxJwksBytes) {
-    return Refuse(code::kJwksInvalid, "key set over " + std::to_string(kMaxJwksBytes) + " bytes");
+    return Refusal(code::kJwksInvalid, "key set over " + std::to_string(kMaxJwksBytes) + " bytes");
   }
   JsonLimits limits;
   limits.max_bytes = kMaxJwksBytes;
   limits.max_depth = 8;
   auto doc = ParseJsonStrict(text, limits);
-  if (!doc.ok()) return Refuse(code::kJwksInvalid, doc.error().message);
-  if (!doc->is_object()) return Refuse(code::kJwksInvalid, "not a JSON object");
+  if (!doc.ok()) return Refusal(code::kJwksInvalid, doc.error().message);
+  if (!doc->is_object()) return Refusal(code::kJwksInvalid, "not a JSON object");
   const json::value* keys = doc->as_object().if_contains("keys");
-  if (!keys || !keys->is_array()) return Refuse(code::kJwksInvalid, "no \"keys\" array");
+  if (!keys || !keys->is_array()) return Refusal(code::kJwksInvalid, "no \"keys\" array");
   if (keys->as_array().size() > kMaxJwksKeys) {
-    return Refuse(code::kJwksInvalid, "more than " + std::to_string(kMaxJwksKeys) + " keys");
+    return Refusal(code::kJwksInvalid, "more than " + std::to_string(kMaxJwksKeys) + " keys");
   }
   Jwks out;
   std::set<std::string> kids;
   for (const json::value& kv : keys->as_array()) {
-    if (!kv.is_object()) return Refuse(code::kJwksInvalid, "a key is not a JSON object");
+    if (!kv.is_object()) return Refusal(code::kJwksInvalid, "a key is not a JSON object");
     const json::object& o = kv.as_object();
     const std::string kty = StringMember(o, "kty");
     Jwk k;
@@ -334,7 +338,7 @@ Result<Jwks> ParseJwks(std::string_view text) {
     }
     if (!key.ok()) return key.error();
     if (!k.kid.empty() && !kids.insert(k.kid).second) {
-      return Refuse(code::kJwksInvalid, "two keys with kid \"" + k.kid + "\"");
+      return Refusal(code::kJwksInvalid, "two keys with kid \"" + k.kid + "\"");
     }
     k.key = std::move(*key);
     out.keys.push_back(std::move(k));
@@ -443,7 +447,7 @@ bool VerifyEd25519(const ParsedJwt& jwt, const Jwk& key) {
 
 Status VerifySignature(const ParsedJwt& jwt, const Jwk& key) {
   if (!TypeFits(key.type, jwt.alg)) {
-    return Refuse(code::kKeyMismatch, std::string("key type cannot verify ") + AlgName(jwt.alg));
+    return Refusal(code::kKeyMismatch, std::string("key type cannot verify ") + AlgName(jwt.alg));
   }
   const auto* sig = reinterpret_cast<const unsigned char*>(jwt.signature.data());
   bool verified = false;
@@ -451,7 +455,7 @@ Status VerifySignature(const ParsedJwt& jwt, const Jwk& key) {
     case Alg::kES256: {
       // JOSE carries r||s, 32 bytes each; OpenSSL verifies DER.
       if (jwt.signature.size() != 64) {
-        return Refuse(code::kBadSignature, "ES256 signature is not 64 bytes");
+        return Refusal(code::kBadSignature, "ES256 signature is not 64 bytes");
       }
       unsigned char der[72];
       verified = VerifyPrehashed(jwt, key, der, EcdsaRawToDer(sig, der));
@@ -463,13 +467,13 @@ Status VerifySignature(const ParsedJwt& jwt, const Jwk& key) {
       break;
     case Alg::kEdDSA:
       if (jwt.signature.size() != 64) {
-        return Refuse(code::kBadSignature, "EdDSA signature is not 64 bytes");
+        return Refusal(code::kBadSignature, "EdDSA signature is not 64 bytes");
       }
       verified = VerifyEd25519(jwt, key);
       break;
   }
   ERR_clear_error();  // a failed verify leaves reasons on this thread's queue
-  if (!verified) return Refuse(code::kBadSignature, "signature does not verify");
+  if (!verified) return Refusal(code::kBadSignature, "signature does not verify");
   return Status::Ok();
 }
 

@@ -59,6 +59,8 @@ inline constexpr const char* kKeysUnavailable = "JWT_KEYS_UNAVAILABLE";
 inline constexpr const char* kJwksInvalid = "JWKS_INVALID";
 }  // namespace code
 
+// A refusal: kDenied with the message "CODE: detail", which RefusalCode reads back.
+Error Refusal(std::string_view code, std::string_view detail);
 // The code at the front of a refusal's message ("" when there is none).
 std::string_view RefusalCode(const Error& e);
 

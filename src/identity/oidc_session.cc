@@ -17,7 +17,7 @@ namespace json = boost::json;
 
 constexpr std::string_view kPrefix = "v1.";
 
-Error Refuse(std::string why) { return Error::Denied("session cookie refused: " + why); }
+Error RefuseCookie(std::string why) { return Error::Denied("session cookie refused: " + why); }
 
 }  // namespace
 
@@ -42,18 +42,19 @@ std::string SessionCodec::Encode(const Session& s) const {
 }
 
 Result<Session> SessionCodec::Decode(std::string_view cookie, TimePoint now) const {
-  if (cookie.size() > kMaxSessionCookieBytes) return Refuse("too large");
-  if (!cookie.starts_with(kPrefix)) return Refuse("unknown format");
+  if (cookie.size() > kMaxSessionCookieBytes) return RefuseCookie("too large");
+  if (!cookie.starts_with(kPrefix)) return RefuseCookie("unknown format");
   const size_t dot = cookie.rfind('.');
-  if (dot < kPrefix.size()) return Refuse("malformed");
+  if (dot < kPrefix.size()) return RefuseCookie("malformed");
   const std::string_view body = cookie.substr(0, dot);
   const std::string_view mac = cookie.substr(dot + 1);
   const std::string want = HmacSha256Hex(key_, body);
-  if (mac.size() != want.size() || !ConstantTimeEquals(mac, want)) return Refuse("bad signature");
+  if (mac.size() != want.size() || !ConstantTimeEquals(mac, want))
+    return RefuseCookie("bad signature");
   auto raw = Base64UrlDecode(body.substr(kPrefix.size()));
-  if (!raw.ok()) return Refuse("malformed");
+  if (!raw.ok()) return RefuseCookie("malformed");
   auto v = ParseJsonStrict(*raw);
-  if (!v.ok() || !v->is_object()) return Refuse("malformed");
+  if (!v.ok() || !v->is_object()) return RefuseCookie("malformed");
   const json::object& o = v->as_object();
   Session s;
   s.name = StringMember(o, "n");
@@ -64,17 +65,17 @@ Result<Session> SessionCodec::Decode(std::string_view cookie, TimePoint now) con
   // (found by fuzz/session_cookie) and is no cookie we signed.
   if (s.name.empty() || s.csrf.empty() || e == nullptr || !e->is_int64() || e->as_int64() < 0 ||
       e->as_int64() >= kMaxUnixMillis) {
-    return Refuse("malformed");
+    return RefuseCookie("malformed");
   }
   if (role == "admin") {
     s.role = SessionRole::kAdmin;
   } else if (role == "reviewer") {
     s.role = SessionRole::kReviewer;
   } else {
-    return Refuse("malformed");
+    return RefuseCookie("malformed");
   }
   s.expires_at = FromUnixMillis(e->as_int64());
-  if (now >= s.expires_at) return Refuse("expired");
+  if (now >= s.expires_at) return RefuseCookie("expired");
   return s;
 }
 

@@ -23,10 +23,6 @@ namespace {
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
-Error Refuse(std::string_view code, const std::string& why) {
-  return Error::Denied(std::string(code) + ": " + why);
-}
-
 bool IsHttps(std::string_view url) {
   auto ep = outbound::ParseHttpEndpoint(url);
   return ep.ok() && ep->tls && !ep->has_userinfo && !ep->has_fragment;
@@ -218,7 +214,7 @@ Result<OidcSignIn::Started> OidcSignIn::Begin(std::string_view redirect_uri) {
 
 Status OidcSignIn::CheckLogin(std::string_view login_cookie, std::string_view state) const {
   auto login = logins_.Check(login_cookie, state, clock_->Now());
-  if (!login.ok()) return Refuse("OIDC_STATE", login.error().message);
+  if (!login.ok()) return Refusal("OIDC_STATE", login.error().message);
   return Status::Ok();
 }
 
@@ -241,11 +237,11 @@ Result<std::string> OidcSignIn::Exchange(const Endpoints& ep, std::string_view c
     if (doc.ok() && !StringMember(*doc, "error").empty()) {
       why += " " + StringMember(*doc, "error");
     }
-    return Refuse("OIDC_TOKEN", "the provider refused the code: " + why);
+    return Refusal("OIDC_TOKEN", "the provider refused the code: " + why);
   }
-  if (!doc.ok()) return Refuse("OIDC_TOKEN", doc.error().message);
+  if (!doc.ok()) return Refusal("OIDC_TOKEN", doc.error().message);
   std::string id_token = StringMember(*doc, "id_token");
-  if (id_token.empty()) return Refuse("OIDC_TOKEN", "the token endpoint returned no id_token");
+  if (id_token.empty()) return Refusal("OIDC_TOKEN", "the token endpoint returned no id_token");
   return id_token;
 }
 
@@ -266,24 +262,24 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
   const json::object& claims = jwt->claims;
   const std::string name = OidcPrincipalName(id->agent, config_.issuer);
   if (name.size() > kMaxPrincipalNameBytes || !ValidatePrincipalName(name, "subject").ok()) {
-    return Refuse("OIDC_NAME",
-                  "the subject cannot be a reviewer name (too long or invisible "
-                  "characters)");
+    return Refusal("OIDC_NAME",
+                   "the subject cannot be a reviewer name (too long or invisible "
+                   "characters)");
   }
   facts->subject = id->agent;
   facts->principal = name;
   const std::string got = StringMember(claims, "nonce");
   if (got.size() != login.nonce.size() || !ConstantTimeEquals(got, login.nonce)) {
-    return Refuse("OIDC_NONCE", "the ID token's nonce is not this sign-in's (a replayed token?)");
+    return Refusal("OIDC_NONCE", "the ID token's nonce is not this sign-in's (a replayed token?)");
   }
   if (const json::value* azp = claims.if_contains("azp");
       azp != nullptr && (!azp->is_string() || azp->as_string() != config_.client_id)) {
-    return Refuse("OIDC_AZP", "the ID token was issued to another client (azp)");
+    return Refusal("OIDC_AZP", "the ID token was issued to another client (azp)");
   }
   // The ID token is this sign-in's: from here on its state is spent, whatever the outcome.
   if (Status used = used_.Use(login.state, login.expires_at, clock_->Now()); !used.ok()) {
     if (used.error().kind == ErrorKind::kPermissionDenied) {
-      return Refuse("OIDC_STATE", used.error().message);
+      return Refusal("OIDC_STATE", used.error().message);
     }
     return Error::Unavailable("OIDC_BUSY: " + used.error().message);
   }
@@ -307,8 +303,8 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
     reviewer = reviewer || r;
   }
   if (!admin && !reviewer) {
-    return Refuse("OIDC_NO_ROLE", name + " is neither a reviewer nor an admin (claim '" +
-                                      config_.role_claim + "')");
+    return Refusal("OIDC_NO_ROLE", name + " is neither a reviewer nor an admin (claim '" +
+                                       config_.role_claim + "')");
   }
   s.role = admin ? SessionRole::kAdmin : SessionRole::kReviewer;
   s.csrf = NewRandomToken();
@@ -323,12 +319,12 @@ Result<Session> OidcSignIn::Finish(std::string_view login_cookie, std::string_vi
   if (facts == nullptr) facts = &ignored;
   *facts = Facts{};
   auto login = logins_.Check(login_cookie, state, clock_->Now());
-  if (!login.ok()) return Refuse("OIDC_STATE", login.error().message);
+  if (!login.ok()) return Refusal("OIDC_STATE", login.error().message);
   // A replay of a finished sign-in stops here, before the provider is asked again.
   if (used_.Used(login->state, clock_->Now())) {
-    return Refuse("OIDC_STATE", "this sign-in's callback was already used (a replayed callback)");
+    return Refusal("OIDC_STATE", "this sign-in's callback was already used (a replayed callback)");
   }
-  if (code.empty() || code.size() > 4096) return Refuse("OIDC_CODE", "no authorization code");
+  if (code.empty() || code.size() > 4096) return Refusal("OIDC_CODE", "no authorization code");
   Endpoints ep;
   {
     std::lock_guard lock(mu_);

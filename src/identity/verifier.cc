@@ -17,10 +17,6 @@ namespace {
 namespace json = boost::json;
 using std::chrono::seconds;
 
-Error Refuse(const char* c, std::string detail) {
-  return Error::Denied(std::string(c) + ": " + std::move(detail));
-}
-
 // A NumericDate (RFC 7519 section 2): a finite number of seconds since the epoch.
 Result<std::optional<int64_t>> NumericDate(const json::object& claims, std::string_view name) {
   const json::value* v = claims.if_contains(name);
@@ -33,10 +29,10 @@ Result<std::optional<int64_t>> NumericDate(const json::object& claims, std::stri
   } else if (v->is_double()) {
     d = v->as_double();
   } else {
-    return Refuse(code::kMalformed, "\"" + std::string(name) + "\" is not a number");
+    return Refusal(code::kMalformed, "\"" + std::string(name) + "\" is not a number");
   }
   if (!std::isfinite(d) || d < 0 || d > 1e13) {
-    return Refuse(code::kMalformed, "\"" + std::string(name) + "\" is out of range");
+    return Refusal(code::kMalformed, "\"" + std::string(name) + "\" is out of range");
   }
   return std::optional<int64_t>(int64_t(std::floor(d)));
 }
@@ -300,7 +296,7 @@ void Verifier::RefreshDue() {
 Result<VerifiedIdentity> Verifier::Verify(std::string_view token,
                                           std::chrono::milliseconds wait_for_keys) {
   if (token.size() > kMaxTokenBytes) {
-    return Refuse(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
+    return Refusal(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
   }
   const Sha256Digest digest = Sha256(token);
   Result<VerifiedIdentity> id = VerifyCached(token, digest, nullptr);
@@ -316,7 +312,7 @@ Result<VerifiedIdentity> Verifier::VerifyAccessToken(std::string_view token,
                                                      std::string_view resource,
                                                      const std::vector<std::string>& issuers) {
   if (token.size() > kMaxTokenBytes) {
-    return Refuse(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
+    return Refusal(code::kTooLarge, "token over " + std::to_string(kMaxTokenBytes) + " bytes");
   }
   // Keyed by resource and token: the same token verified for another resource (or as a
   // workload identity) is another entry. A JWT never contains '\n'.
@@ -369,19 +365,19 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
 
   const json::string* iss = ClaimString(claims, "iss");  // null when absent or not a string
   if (iss == nullptr) {
-    return Refuse(code::kIssuer, "the token has no string \"iss\"");
+    return Refusal(code::kIssuer, "the token has no string \"iss\"");
   }
   size_t index = configs_.size();
   for (size_t i = 0; i < configs_.size(); ++i) {
     if (configs_[i].issuer == std::string_view(*iss)) index = i;
   }
   if (index == configs_.size()) {
-    return Refuse(code::kIssuer, "issuer \"" + std::string(*iss) + "\" is not trusted");
+    return Refusal(code::kIssuer, "issuer \"" + std::string(*iss) + "\" is not trusted");
   }
   if (at != nullptr && std::find(at->issuers->begin(), at->issuers->end(),
                                  std::string_view(*iss)) == at->issuers->end()) {
-    return Refuse(code::kIssuer,
-                  "issuer \"" + std::string(*iss) + "\" is not an authorization server here");
+    return Refusal(code::kIssuer,
+                   "issuer \"" + std::string(*iss) + "\" is not an authorization server here");
   }
   const IssuerConfig& cfg = configs_[index];
   IssuerState& st = *states_[index];
@@ -405,15 +401,15 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
   };
   if (!keys) {
     const bool asked = RequestRefresh(index);
-    return Refuse(code::kKeysUnavailable, "no keys of issuer \"" + cfg.issuer +
-                                              "\" younger than max_key_age" + retry_hint(asked));
+    return Refusal(code::kKeysUnavailable, "no keys of issuer \"" + cfg.issuer +
+                                               "\" younger than max_key_age" + retry_hint(asked));
   }
   auto key = keys->Find(jwt->kid, jwt->alg);
   if (!key.ok()) {
     if (RefusalCode(key.error()) != code::kUnknownKid) return key.error();
     // Rotation: the issuer may have published a new key since the last fetch.
     const bool asked = RequestRefresh(index);
-    return Refuse(
+    return Refusal(
         code::kUnknownKid,
         key.error().message.substr(std::strlen(code::kUnknownKid) + 2) + retry_hint(asked));
   }
@@ -422,33 +418,33 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
   // Claims (RFC 7519 section 4.1), all after the signature: nothing unverified is trusted.
   if (at != nullptr) {
     if (!AudienceIsExactly(claims.if_contains("aud"), at->resource)) {
-      return Refuse(code::kAudience,
-                    "\"aud\" is not exactly this resource \"" + std::string(at->resource) + "\"");
+      return Refusal(code::kAudience,
+                     "\"aud\" is not exactly this resource \"" + std::string(at->resource) + "\"");
     }
   } else if (!AudienceMatches(claims.if_contains("aud"), cfg.audience)) {
-    return Refuse(code::kAudience, "\"aud\" does not contain \"" + cfg.audience + "\"");
+    return Refusal(code::kAudience, "\"aud\" does not contain \"" + cfg.audience + "\"");
   }
   auto exp = NumericDate(claims, "exp");
   if (!exp.ok()) return exp.error();
-  if (!*exp) return Refuse(code::kNoExp, "the token has no \"exp\" (it would never expire)");
+  if (!*exp) return Refusal(code::kNoExp, "the token has no \"exp\" (it would never expire)");
   auto nbf = NumericDate(claims, "nbf");
   if (!nbf.ok()) return nbf.error();
   auto iat = NumericDate(claims, "iat");
   if (!iat.ok()) return iat.error();
   const int64_t now = std::chrono::duration_cast<seconds>(clock_->Now().time_since_epoch()).count();
   const int64_t skew = cfg.skew.count();
-  if (**exp + skew <= now) return Refuse(code::kExpired, "the token expired");
+  if (**exp + skew <= now) return Refusal(code::kExpired, "the token expired");
   if (*nbf && **nbf > now + skew) {
-    return Refuse(code::kNotYetValid, "\"nbf\" is in the future beyond the allowed skew");
+    return Refusal(code::kNotYetValid, "\"nbf\" is in the future beyond the allowed skew");
   }
   if (*iat && **iat > now + skew) {
-    return Refuse(code::kIssuedInFuture, "\"iat\" is in the future beyond the allowed skew");
+    return Refusal(code::kIssuedInFuture, "\"iat\" is in the future beyond the allowed skew");
   }
   const int64_t start = *iat ? **iat : *nbf ? **nbf : now;
   if (**exp - start > cfg.max_lifetime.count()) {
-    return Refuse(code::kLifetime, "the token is valid for " + std::to_string(**exp - start) +
-                                       " s, more than max_lifetime " +
-                                       std::to_string(cfg.max_lifetime.count()) + " s");
+    return Refusal(code::kLifetime, "the token is valid for " + std::to_string(**exp - start) +
+                                        " s, more than max_lifetime " +
+                                        std::to_string(cfg.max_lifetime.count()) + " s");
   }
 
   VerifiedIdentity id;
@@ -458,11 +454,11 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
   if (at != nullptr) {
     // An access token names the human (sub) and the client they authorized.
     const json::string* sub = ClaimString(claims, "sub");
-    if (!sub || sub->empty()) return Refuse(code::kNoIdentity, "the token has no string \"sub\"");
+    if (!sub || sub->empty()) return Refusal(code::kNoIdentity, "the token has no string \"sub\"");
     const json::value* cid = claims.if_contains("client_id");
     if (!cid) cid = claims.if_contains("azp");
     if (!cid || !cid->is_string() || cid->as_string().empty()) {
-      return Refuse(code::kNoIdentity, "the access token has no string \"client_id\"");
+      return Refusal(code::kNoIdentity, "the access token has no string \"client_id\"");
     }
     id.agent = std::string(*sub);
     id.on_behalf_of = id.agent;
@@ -474,7 +470,7 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
   }
   const json::string* agent = ClaimString(claims, cfg.agent_claim);
   if (!agent || agent->empty()) {
-    return Refuse(code::kNoIdentity, "the token has no string claim \"" + cfg.agent_claim + "\"");
+    return Refusal(code::kNoIdentity, "the token has no string claim \"" + cfg.agent_claim + "\"");
   }
   id.agent = std::string(*agent);
   // Issuer binding: an identity bound to one issuer is asserted by that issuer only.
@@ -483,14 +479,14 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
                        [&](const std::string& p) { return IdentityPatternMatches(p, id.agent); });
   };
   if (!cfg.identities.empty() && !bound_by(cfg)) {
-    return Refuse(code::kIssuerNotBound, "issuer \"" + cfg.issuer +
-                                             "\" may not assert identity \"" + id.agent +
-                                             "\" (not in its identities)");
+    return Refusal(code::kIssuerNotBound, "issuer \"" + cfg.issuer +
+                                              "\" may not assert identity \"" + id.agent +
+                                              "\" (not in its identities)");
   }
   for (size_t i = 0; i < configs_.size(); ++i) {
     if (i != index && bound_by(configs_[i])) {
-      return Refuse(code::kIssuerNotBound, "identity \"" + id.agent + "\" is bound to issuer \"" +
-                                               configs_[i].issuer + "\"");
+      return Refusal(code::kIssuerNotBound, "identity \"" + id.agent + "\" is bound to issuer \"" +
+                                                configs_[i].issuer + "\"");
     }
   }
   // configs_ hold the effective claim (the constructor resolved the default).

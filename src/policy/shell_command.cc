@@ -14,6 +14,7 @@
 
 #include "common/glob.h"
 #include "common/path.h"
+#include "common/text.h"
 #include "policy/shell_parse.h"
 
 namespace interlock::policy {
@@ -382,15 +383,6 @@ std::vector<std::string> Unwrap(const std::vector<std::string>& words, std::stri
   return {};
 }
 
-std::string Join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& w : words) {
-    if (!out.empty()) out.push_back(' ');
-    out += w;
-  }
-  return out;
-}
-
 std::string Shown(std::string_view s) {
   std::string out;
   for (char c : s.substr(0, 200)) {
@@ -645,7 +637,7 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
     std::vector<std::string> words;
     for (const Word& w : c.assigns) words.push_back(w.text);
     for (const Word& w : c.words) words.push_back(w.text);
-    const std::string shown = Shown(Join(words));
+    const std::string shown = Shown(Join(words, " "));
     // Deny, and re-entry, on the command as written and on every command it wraps.
     std::vector<std::string> view;
     for (const Word& w : c.words) view.push_back(w.text);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/escape.h"
+#include "common/text.h"
 
 namespace interlock::policy {
 namespace {
@@ -843,15 +844,6 @@ bool PathMatches(const CompiledRule& r, const ParsedUrl& u) {
   return false;
 }
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += ", ";
-    out += s;
-  }
-  return out;
-}
-
 }  // namespace
 
 class UrlMatcher {
@@ -987,7 +979,7 @@ bool CheckUrl(const UrlMatcher& matcher, std::string_view url, std::string* why)
     for (const auto* r : live) fn(*r);
     std::sort(seen.begin(), seen.end());
     seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
-    return " (allowed: " + Join(seen) + ")";
+    return " (allowed: " + Join(seen, ", ") + ")";
   };
   auto narrow = [&](auto pred) {
     std::vector<const CompiledRule*> next;

@@ -35,15 +35,11 @@ constexpr const char* kApprovalColumns =
     " created_ms, deadline_ms, hard_deadline_ms, escalation_level, decided_ms, timeout_s,"
     " auto_deny, records, reason, used_ms, used_call_id, edited_args_sha256";
 
-Error SqlErr(sqlite3* db, std::string_view what) {
-  return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
 // Runs a statement that returns no rows.
 Status Exec(Stmt& s, std::string_view what) {
-  if (!s.ok()) return SqlErr(s.db(), what);
+  if (!s.ok()) return SqlError(s.db(), what);
   const int rc = s.Step();
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqlErr(s.db(), what);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqlError(s.db(), what);
   return Status::Ok();
 }
 
@@ -77,25 +73,25 @@ Status LoadVotes(sqlite3* db, core::Approval* a) {
   Stmt q(db,
          "SELECT reviewer, verdict, comment, time_ms FROM approval_votes WHERE approval_id = ?"
          " ORDER BY time_ms, reviewer");
-  if (!q.ok()) return SqlErr(db, "read approval votes");
+  if (!q.ok()) return SqlError(db, "read approval votes");
   q.Text(1, a->approval_id);
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     a->votes.push_back(
         core::ApprovalVote{q.ColText(0), q.ColText(1), q.ColText(2), FromUnixMillis(q.ColInt(3))});
   }
-  if (rc != SQLITE_DONE) return SqlErr(db, "read approval votes");
+  if (rc != SQLITE_DONE) return SqlError(db, "read approval votes");
   return Status::Ok();
 }
 
 // Loads one approval with its votes; NotFound when absent.
 Result<core::Approval> LoadApproval(sqlite3* db, std::string_view approval_id) {
   Stmt q(db, std::string("SELECT ") + kApprovalColumns + " FROM approvals WHERE approval_id = ?");
-  if (!q.ok()) return SqlErr(db, "read approval");
+  if (!q.ok()) return SqlError(db, "read approval");
   q.Text(1, approval_id);
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return Error::NotFound("no approval " + std::string(approval_id));
-  if (rc != SQLITE_ROW) return SqlErr(db, "read approval");
+  if (rc != SQLITE_ROW) return SqlError(db, "read approval");
   core::Approval a = ApprovalFromRow(q);
   if (Status s = LoadVotes(db, &a); !s.ok()) return s.error();
   return a;
@@ -139,7 +135,7 @@ Result<std::vector<core::Approval>> SqliteApprovalRows::Pending(const core::Pend
   }
   if (pq.kind != Kind::kDue) sql += " ORDER BY created_ms, approval_id";
   Stmt q(db_, sql);
-  if (!q.ok()) return SqlErr(db_, "read pending approvals");
+  if (!q.ok()) return SqlError(db_, "read pending approvals");
   if (pq.kind == Kind::kAgent || pq.kind == Kind::kTwin) q.Text(1, pq.agent_id);
   if (pq.kind == Kind::kRun || pq.kind == Kind::kTwin) q.Text(2, pq.run_id);
   if (pq.kind == Kind::kTwin) q.Text(3, pq.tool).Text(4, pq.args_sha256);
@@ -147,7 +143,7 @@ Result<std::vector<core::Approval>> SqliteApprovalRows::Pending(const core::Pend
   std::vector<core::Approval> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ApprovalFromRow(q));
-  if (rc != SQLITE_DONE) return SqlErr(db_, "read pending approvals");
+  if (rc != SQLITE_DONE) return SqlError(db_, "read pending approvals");
   return out;
 }
 
@@ -156,7 +152,7 @@ Status SqliteApprovalRows::Insert(const core::Approval& a) {
          "INSERT INTO approvals(approval_id, call_id, run_id, agent_id, principal, tool,"
          " args_sha256, required, state, created_ms, deadline_ms, hard_deadline_ms, timeout_s,"
          " auto_deny, records) VALUES (?,?,?,?,?,?,?,?,'pending',?,?,?,?,?,?)");
-  if (!q.ok()) return SqlErr(db_, "create approval");
+  if (!q.ok()) return SqlError(db_, "create approval");
   q.Text(1, a.approval_id).Text(2, a.call_id).Text(3, a.run_id).Text(4, a.agent_id);
   q.Text(5, a.principal).Text(6, a.tool).Text(7, a.args_sha256).Int(8, a.required);
   q.Int(9, ToUnixMillis(a.created)).Int(10, ToUnixMillis(a.deadline));
@@ -169,7 +165,7 @@ Status SqliteApprovalRows::InsertVote(std::string_view approval_id, const core::
   Stmt q(db_,
          "INSERT INTO approval_votes(approval_id, reviewer, verdict, comment, time_ms)"
          " VALUES (?,?,?,?,?)");
-  if (!q.ok()) return SqlErr(db_, "record vote");
+  if (!q.ok()) return SqlError(db_, "record vote");
   q.Text(1, approval_id).Text(2, v.reviewer).Text(3, v.verdict).Text(4, v.comment);
   q.Int(5, ToUnixMillis(v.at));
   return Exec(q, "record vote");
@@ -181,7 +177,7 @@ Status SqliteApprovalRows::Update(const core::Approval& before, const core::Appr
          " deadline_ms = ?, records = ?, edited_args_sha256 = ?, used_ms = ?, used_call_id = ?"
          " WHERE approval_id = ? AND state = ? AND escalation_level = ?"
          " AND (used_ms IS NULL) = ?");
-  if (!u.ok()) return SqlErr(db_, "update approval");
+  if (!u.ok()) return SqlError(db_, "update approval");
   u.Text(1, core::ApprovalStateName(after.state));
   if (after.decided) u.Int(2, ToUnixMillis(*after.decided));
   u.Text(3, after.outcome_reason).Int(4, after.escalation_level);
@@ -201,18 +197,18 @@ Status SqliteApprovalRows::Update(const core::Approval& before, const core::Appr
 
 Result<std::string> SqliteApprovalRows::LoadDecisionJson(std::string_view call_id) {
   Stmt q(db_, "SELECT decision_json FROM calls WHERE call_id = ?");
-  if (!q.ok()) return SqlErr(db_, "read call");
+  if (!q.ok()) return SqlError(db_, "read call");
   q.Text(1, call_id);
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return Error::NotFound("no call " + std::string(call_id));
-  if (rc != SQLITE_ROW) return SqlErr(db_, "read call");
+  if (rc != SQLITE_ROW) return SqlError(db_, "read call");
   return q.ColText(0);
 }
 
 Status SqliteApprovalRows::SaveDecision(std::string_view call_id, std::string_view decision_json,
                                         Verdict verdict, Code code) {
   Stmt u(db_, "UPDATE calls SET decision_json = ?, verdict = ?, code = ? WHERE call_id = ?");
-  if (!u.ok()) return SqlErr(db_, "update call decision");
+  if (!u.ok()) return SqlError(db_, "update call decision");
   u.Text(1, decision_json).Text(2, VerdictName(verdict)).Text(3, CodeName(code));
   u.Text(4, call_id);
   return Exec(u, "update call decision");
@@ -221,14 +217,14 @@ Status SqliteApprovalRows::SaveDecision(std::string_view call_id, std::string_vi
 // One kill type: core::KillEntry.
 Result<std::vector<core::KillEntry>> SqliteApprovalRows::EngagedKills() {
   Stmt q(db_, "SELECT scope, target, reason, actor FROM kill_switches WHERE engaged = 1");
-  if (!q.ok()) return SqlErr(db_, "read kill switches");
+  if (!q.ok()) return SqlError(db_, "read kill switches");
   std::vector<core::KillEntry> out;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
     out.push_back(
         core::KillEntry{q.ColText(0), q.ColText(1), true, q.ColText(2), q.ColText(3), {}});
   }
-  if (rc != SQLITE_DONE) return SqlErr(db_, "read kill switches");
+  if (rc != SQLITE_DONE) return SqlError(db_, "read kill switches");
   return out;
 }
 
@@ -253,7 +249,7 @@ Result<std::vector<core::Approval>> SqliteStore::ListApprovals(const core::Appro
     }
     sql += " LIMIT ?";
     Stmt q(db, sql);
-    if (!q.ok()) return SqlErr(db, "list approvals");
+    if (!q.ok()) return SqlError(db, "list approvals");
     int i = 1;
     if (filter.which == core::ApprovalFilter::Which::kDecided) {
       q.Int(i++, filter.decided_since ? ToUnixMillis(*filter.decided_since) : 0);
@@ -264,7 +260,7 @@ Result<std::vector<core::Approval>> SqliteStore::ListApprovals(const core::Appro
     q.Int(i, static_cast<int64_t>(std::clamp<size_t>(filter.limit, 1, 1000)));
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ApprovalFromRow(q));
-    if (rc != SQLITE_DONE) return SqlErr(db, "list approvals");
+    if (rc != SQLITE_DONE) return SqlError(db, "list approvals");
     for (core::Approval& a : out) {
       if (!filter.with_votes) break;
       if (Status vs = LoadVotes(db, &a); !vs.ok()) return vs;
@@ -290,11 +286,11 @@ namespace {
 // The run's sequence state (runs.sequence_json) as the core reads it.
 Result<RunState> LoadSequence(sqlite3* db, std::string_view run_id, std::string* agent_id) {
   Stmt q(db, "SELECT sequence_json, agent_id FROM runs WHERE run_id = ?");
-  if (!q.ok()) return SqlErr(db, "read run");
+  if (!q.ok()) return SqlError(db, "read run");
   q.Text(1, run_id);
   const int rc = q.Step();
   if (rc == SQLITE_DONE) return Error::NotFound("no run " + std::string(run_id));
-  if (rc != SQLITE_ROW) return SqlErr(db, "read run");
+  if (rc != SQLITE_ROW) return SqlError(db, "read run");
   RunState state;
   if (Status s = core::ParseSequenceStoreJson(q.ColText(0), &state); !s.ok()) return s.error();
   if (agent_id != nullptr) *agent_id = q.ColText(1);
@@ -303,7 +299,7 @@ Result<RunState> LoadSequence(sqlite3* db, std::string_view run_id, std::string*
 
 Status SaveSequence(sqlite3* db, std::string_view run_id, const RunState& state) {
   Stmt u(db, "UPDATE runs SET sequence_json = ? WHERE run_id = ?");
-  if (!u.ok()) return SqlErr(db, "update run");
+  if (!u.ok()) return SqlError(db, "update run");
   u.Text(1, core::SequenceStoreJson(state)).Text(2, run_id);
   return Exec(u, "update run");
 }
@@ -341,7 +337,7 @@ Result<std::vector<core::CallSummary>> SqliteStore::ListRunCalls(std::string_vie
         " JOIN calls c ON c.call_id = a.call_id"
         " WHERE a.run_id = ?1 AND a.type = 'decision' ORDER BY a.seq DESC LIMIT ?2";
     Stmt q(db, kSql);
-    if (!q.ok()) return SqlErr(db, "list run calls");
+    if (!q.ok()) return SqlError(db, "list run calls");
     q.Text(1, run_id).Int(2, static_cast<int64_t>(std::clamp<size_t>(limit, 1, 1000)));
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) {
@@ -354,7 +350,7 @@ Result<std::vector<core::CallSummary>> SqliteStore::ListRunCalls(std::string_vie
       c.reason = internal::DecisionReason(q.ColText(5));
       out.push_back(std::move(c));
     }
-    if (rc != SQLITE_DONE) return SqlErr(db, "list run calls");
+    if (rc != SQLITE_DONE) return SqlError(db, "list run calls");
     std::reverse(out.begin(), out.end());
     return Status::Ok();
   });

@@ -12,10 +12,6 @@
 namespace interlock::store {
 namespace {
 
-Error SqlErr(sqlite3* db, std::string_view what) {
-  return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
 // The oldest calls first, through the primary key (call ids sort by time): `call_id < ?1`
 // bounds the scan, `time_ms < ?2` is the rule (and keeps ids of the older, random format
 // that happen to sort low). A call whose approval is still pending stays.
@@ -37,20 +33,20 @@ Result<int64_t> SqliteStore::PruneCalls(TimePoint cutoff, int64_t limit) {
   int64_t deleted = 0;
   Status s = RunOnWriter([&](sqlite3* db, std::vector<audit::AuditEvent>*) -> Status {
     Stmt calls(db, kDeleteCalls);
-    if (!calls.ok()) return SqlErr(db, "prune calls");
+    if (!calls.ok()) return SqlError(db, "prune calls");
     calls.Text(1, internal::CallIdTimePrefix(cutoff)).Int(2, cutoff_ms).Int(3, limit);
-    if (calls.Step() != SQLITE_DONE) return SqlErr(db, "prune calls");
+    if (calls.Step() != SQLITE_DONE) return SqlError(db, "prune calls");
     deleted += sqlite3_changes64(db);
 
     Stmt votes(
         db, std::string("DELETE FROM approval_votes WHERE approval_id IN (") + kOldApprovals + ")");
     Stmt approvals(
         db, std::string("DELETE FROM approvals WHERE approval_id IN (") + kOldApprovals + ")");
-    if (!votes.ok() || !approvals.ok()) return SqlErr(db, "prune approvals");
+    if (!votes.ok() || !approvals.ok()) return SqlError(db, "prune approvals");
     votes.Int(1, cutoff_ms).Int(2, limit);
-    if (votes.Step() != SQLITE_DONE) return SqlErr(db, "prune approval votes");
+    if (votes.Step() != SQLITE_DONE) return SqlError(db, "prune approval votes");
     approvals.Int(1, cutoff_ms).Int(2, limit);
-    if (approvals.Step() != SQLITE_DONE) return SqlErr(db, "prune approvals");
+    if (approvals.Step() != SQLITE_DONE) return SqlError(db, "prune approvals");
     deleted += sqlite3_changes64(db);
     return Status::Ok();
   });

@@ -16,7 +16,14 @@
 #include <string>
 #include <string_view>
 
+#include "interlock/result.h"
+
 namespace interlock::store {
+
+// The store's error for a failed SQLite call on `db`: kUnavailable, "store: WHAT: message".
+inline Error SqlError(sqlite3* db, std::string_view what) {
+  return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
+}
 
 template <class Self>
 class StmtAccess {

@@ -166,10 +166,6 @@ inline constexpr size_t kRunCacheMax = 100000;
 // re-read index pages from the OS.
 inline constexpr int kWriterCacheKiB = 64 * 1024;
 
-inline Error SqlError(sqlite3* db, std::string_view what) {
-  return Error::Unavailable("store: " + std::string(what) + ": " + sqlite3_errmsg(db));
-}
-
 // A database connection with its prepared statements. Used by one thread at a time.
 class Conn {
  public:

@@ -1,0 +1,24 @@
+// Small text helpers shared by the modules.
+// Thread-safety: free functions; safe from any thread.
+#ifndef INTERLOCK_COMMON_TEXT_H_
+#define INTERLOCK_COMMON_TEXT_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace interlock {
+
+// The parts with `sep` between them: Join({"a", "b"}, ", ") == "a, b"; "" for none.
+inline std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (const std::string& p : parts) {
+    if (&p != &parts.front()) out += sep;
+    out += p;
+  }
+  return out;
+}
+
+}  // namespace interlock
+
+#endif  // INTERLOCK_COMMON_TEXT_H_
