@@ -112,7 +112,7 @@ void AddApprovals(CLI::App& app, int* exit_code) {
   }
 }
 
-const CommandRegistration kRegistration("approvals", &AddApprovals);
+const CommandRegistration kRegisterApprovals("approvals", &AddApprovals);
 
 }  // namespace
 }  // namespace interlock::cli

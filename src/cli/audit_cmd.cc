@@ -29,11 +29,6 @@
 namespace interlock::cli {
 namespace {
 
-int Fail(std::string_view cmd, const Error& e, int code = kExitUsage) {
-  std::cerr << "interlock audit " << cmd << ": " << e.message << '\n';
-  return code;
-}
-
 struct VerifyArgs {
   std::string store, checkpoints, pubkey;
   bool deep = false;
@@ -44,12 +39,14 @@ int RunVerify(const VerifyArgs& a) {
   // On PostgreSQL --pubkey alone checks the database's own checkpoints (audit_checkpoints);
   // --checkpoints adds a file's (a daemon's copy, which the database's writers cannot reach).
   if (!a.checkpoints.empty() && a.pubkey.empty()) {
-    return Fail("verify", Error::Invalid("--checkpoints and --pubkey go together: the public key "
-                                         "checks the checkpoints' signatures"));
+    return Fail("audit verify",
+                Error::Invalid("--checkpoints and --pubkey go together: the public key "
+                               "checks the checkpoints' signatures"));
   }
   if (!postgres && a.checkpoints.empty() != a.pubkey.empty()) {
-    return Fail("verify", Error::Invalid("--checkpoints and --pubkey go together: the public key "
-                                         "checks the checkpoints' signatures"));
+    return Fail("audit verify",
+                Error::Invalid("--checkpoints and --pubkey go together: the public key "
+                               "checks the checkpoints' signatures"));
   }
   // A file is SQLite, on its own read-only connection; a postgresql:// URI is read in one
   // snapshot of the database every daemon of a fleet writes (store/postgres_read.h).
@@ -57,11 +54,11 @@ int RunVerify(const VerifyArgs& a) {
   std::unique_ptr<core::RecordSource> source;
   if (postgres) {
     Result<std::unique_ptr<core::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
-    if (!pg.ok()) return Fail("verify", pg.error());
+    if (!pg.ok()) return Fail("audit verify", pg.error());
     source = std::move(pg).value();
   } else {
     Result<audit::SqliteDb> opened = audit::OpenAuditStore(a.store, /*read_only=*/true);
-    if (!opened.ok()) return Fail("verify", opened.error());
+    if (!opened.ok()) return Fail("audit verify", opened.error());
     db = std::move(opened).value();
     source = audit::MakeSqliteRecordSource(db.get());
   }
@@ -69,16 +66,16 @@ int RunVerify(const VerifyArgs& a) {
   std::unique_ptr<audit::PublicKey> pub;
   if (!a.checkpoints.empty()) {
     Result<std::vector<core::Checkpoint>> read = audit::ReadCheckpoints(a.checkpoints);
-    if (!read.ok()) return Fail("verify", read.error());
+    if (!read.ok()) return Fail("audit verify", read.error());
     cps = std::move(read).value();
   }
   if (!a.pubkey.empty()) {
     // The backend's own checkpoints, read in the records' snapshot (none for SQLite).
     Result<std::vector<core::Checkpoint>> stored = source->StoredCheckpoints();
-    if (!stored.ok()) return Fail("verify", stored.error());
+    if (!stored.ok()) return Fail("audit verify", stored.error());
     for (core::Checkpoint& cp : *stored) cps.push_back(std::move(cp));
     Result<audit::PublicKey> k = audit::PublicKey::LoadFile(a.pubkey);
-    if (!k.ok()) return Fail("verify", k.error());
+    if (!k.ok()) return Fail("audit verify", k.error());
     pub = std::make_unique<audit::PublicKey>(std::move(k).value());
   }
   audit::VerifyOptions opt;
@@ -86,7 +83,7 @@ int RunVerify(const VerifyArgs& a) {
   opt.public_key = pub.get();
   opt.deep = a.deep;
   Result<audit::VerifyReport> r = audit::VerifyAuditLog(*source, opt);
-  if (!r.ok()) return Fail("verify", r.error());
+  if (!r.ok()) return Fail("audit verify", r.error());
   if (!r->ok) {
     std::cout << audit::VerifySummary(*r) << '\n';
     return kExitFailure;
@@ -101,15 +98,17 @@ struct ExportArgs {
 
 int RunExport(const ExportArgs& a) {
   if (a.format != "jsonl") {
-    return Fail("export", Error::Invalid("--format " + a.format + " is not supported; use jsonl"));
+    return Fail("audit export",
+                Error::Invalid("--format " + a.format + " is not supported; use jsonl"));
   }
   audit::AuditFilter f;
   Result<TimePoint> since = audit::ParseDateArg(a.since, false);
-  if (!since.ok()) return Fail("export", Error::Invalid("--since: " + since.error().message));
+  if (!since.ok()) return Fail("audit export", Error::Invalid("--since: " + since.error().message));
   f.since = *since;
   if (!a.until.empty()) {
     Result<TimePoint> until = audit::ParseDateArg(a.until, true);
-    if (!until.ok()) return Fail("export", Error::Invalid("--until: " + until.error().message));
+    if (!until.ok())
+      return Fail("audit export", Error::Invalid("--until: " + until.error().message));
     f.until = *until;
   }
   f.agent_id = a.agent;
@@ -118,14 +117,14 @@ int RunExport(const ExportArgs& a) {
   if (store::IsPostgresUri(a.store)) {
     // One snapshot of the fleet's database, scanned in seq order (store/postgres_read.h).
     Result<std::unique_ptr<core::RecordSource>> pg = store::OpenPostgresRecordSource(a.store);
-    if (!pg.ok()) return Fail("export", pg.error());
+    if (!pg.ok()) return Fail("audit export", pg.error());
     st = audit::ExportJsonl(**pg, f, std::cout);
   } else {
     Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-    if (!db.ok()) return Fail("export", db.error());
+    if (!db.ok()) return Fail("audit export", db.error());
     st = audit::ExportJsonl(db->get(), f, std::cout);
   }
-  if (!st.ok()) return Fail("export", st.error(), kExitFailure);
+  if (!st.ok()) return Fail("audit export", st.error(), kExitFailure);
   std::cerr << "exported " << st->records << " records";
   if (st->records > 0) std::cerr << " (seq " << st->first_seq << ".." << st->last_seq << ")";
   std::cerr << '\n';
@@ -141,13 +140,14 @@ int RunHash(const HashArgs& a) {
   boost::json::value v;
   if (a.json) {
     Result<boost::json::value> parsed = ParseJsonStrict(a.value);
-    if (!parsed.ok()) return Fail("hash", Error::Invalid("--json: " + parsed.error().message));
+    if (!parsed.ok())
+      return Fail("audit hash", Error::Invalid("--json: " + parsed.error().message));
     v = std::move(parsed).value();
   } else {
     v = boost::json::string(a.value);
   }
   Result<std::string> key = audit::LoadHmacKey(a.keys);
-  if (!key.ok()) return Fail("hash", key.error());
+  if (!key.ok()) return Fail("audit hash", key.error());
   std::cout << audit::Redactor(std::move(key).value()).Hash(v) << '\n';
   return kExitOk;
 }
@@ -159,24 +159,25 @@ struct CheckpointArgs {
 
 int RunCheckpoint(const CheckpointArgs& a) {
   Result<audit::AuditKeys> keys = audit::LoadAuditKeys(a.keys);
-  if (!keys.ok()) return Fail("checkpoint", keys.error());
+  if (!keys.ok()) return Fail("audit checkpoint", keys.error());
   const bool postgres = store::IsPostgresUri(a.store);
   if (!postgres && a.checkpoints.empty()) {
-    return Fail("checkpoint", Error::Invalid("--checkpoints FILE is required for a SQLite store"));
+    return Fail("audit checkpoint",
+                Error::Invalid("--checkpoints FILE is required for a SQLite store"));
   }
   Result<core::Checkpoint> cp = Error::Internal("unreached");
   if (postgres) {
     // Into the fleet's table, and into --checkpoints when given (store/postgres_audit.h).
     auto cps = store::OpenPostgresCheckpointStore(a.store, a.checkpoints);
-    if (!cps.ok()) return Fail("checkpoint", cps.error());
+    if (!cps.ok()) return Fail("audit checkpoint", cps.error());
     cp = audit::WriteCheckpointNow(**cps, keys->signing_key, SystemClock().Now());
   } else {
     Result<audit::SqliteDb> db = audit::OpenAuditStore(a.store, /*read_only=*/true);
-    if (!db.ok()) return Fail("checkpoint", db.error());
+    if (!db.ok()) return Fail("audit checkpoint", db.error());
     cp =
         audit::WriteCheckpointNow(db->get(), keys->signing_key, a.checkpoints, SystemClock().Now());
   }
-  if (!cp.ok()) return Fail("checkpoint", cp.error(), kExitFailure);
+  if (!cp.ok()) return Fail("audit checkpoint", cp.error(), kExitFailure);
   if (cp->seq == 0) {
     std::cout << "the audit log is empty; no checkpoint written\n";
   } else {
@@ -189,7 +190,7 @@ int RunCheckpoint(const CheckpointArgs& a) {
 
 int RunPrune(const CheckpointArgs& a) {
   Result<audit::AuditKeys> keys = audit::LoadAuditKeys(a.keys);
-  if (!keys.ok()) return Fail("prune", keys.error());
+  if (!keys.ok()) return Fail("audit prune", keys.error());
   const bool postgres = store::IsPostgresUri(a.store);
   audit::PruneOptions opt;
   opt.days = a.days;
@@ -202,7 +203,7 @@ int RunPrune(const CheckpointArgs& a) {
     // A missing --checkpoints or store is the caller's; anything else is the prune's.
     const ErrorKind k = r.error().kind;
     return Fail(
-        "prune", r.error(),
+        "audit prune", r.error(),
         k == ErrorKind::kInvalidArgument || k == ErrorKind::kNotFound ? kExitUsage : kExitFailure);
   }
   if (r->deleted == 0) {
@@ -276,7 +277,7 @@ void AddAudit(CLI::App& app, int* exit_code) {
   prune->callback([p, exit_code] { *exit_code = RunPrune(*p); });
 }
 
-const CommandRegistration kRegistration("audit", &AddAudit);
+const CommandRegistration kRegisterAudit("audit", &AddAudit);
 
 }  // namespace
 }  // namespace interlock::cli

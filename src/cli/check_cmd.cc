@@ -414,7 +414,7 @@ void AddCheck(CLI::App& app, int* exit_code) {
   cmd->callback([opt, exit_code] { *exit_code = RunCheck(*opt); });
 }
 
-const CommandRegistration kRegistration("check", &AddCheck);
+const CommandRegistration kRegisterCheck("check", &AddCheck);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -122,6 +122,11 @@ DaemonReply DaemonConnection::Send(std::string_view method, const std::string& t
   return out;
 }
 
+int Fail(std::string_view command, std::string_view message, int code) {
+  std::cerr << "interlock " << command << ": " << message << '\n';
+  return code;
+}
+
 int PrintDaemonRefusal(std::string_view command, const DaemonReply& r) {
   if (!r.error.empty()) {
     std::cerr << "interlock " << command << ": " << r.error << '\n';

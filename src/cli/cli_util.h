@@ -14,6 +14,7 @@
 #include "audit/checkpoint.h"
 #include "audit/replay.h"
 #include "audit/retention.h"
+#include "cli/command.h"
 #include "core/ports/history_source.h"
 #include "core/ports/store.h"
 #include "interlock/result.h"
@@ -114,6 +115,14 @@ class DaemonConnection {
 // `in_flight` as egress::InFlightFn (may be empty).
 std::unique_ptr<egress::DaemonEgressDecider> MakeDaemonEgressDecider(
     mcp::DaemonEnforcer* daemon, std::function<std::string()> in_flight = {});
+
+// How a subcommand reports a failure: prints "interlock COMMAND: MESSAGE" to stderr and
+// returns `code` (COMMAND as typed, "audit verify"; kExitUsage for bad flags or input,
+// kExitFailure when the command ran and failed).
+int Fail(std::string_view command, std::string_view message, int code = kExitUsage);
+inline int Fail(std::string_view command, const Error& e, int code = kExitUsage) {
+  return Fail(command, e.message, code);
+}
 
 // Prints the daemon's refusal (`reply` not 2xx, or unreachable) for `command` and returns
 // the exit code (kExitFailure).

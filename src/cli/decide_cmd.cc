@@ -601,7 +601,7 @@ void AddDecide(CLI::App& app, int* exit_code) {
   cmd->callback([opt, exit_code] { *exit_code = DecideRun(*opt).Run(); });
 }
 
-const CommandRegistration kRegistration("decide", &AddDecide);
+const CommandRegistration kRegisterDecide("decide", &AddDecide);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -81,7 +81,7 @@ void AddDoctor(CLI::App& app, int* exit_code) {
   cmd->callback([flags, exit_code] { *exit_code = RunDoctorCommand(*flags); });
 }
 
-const CommandRegistration kRegistration("doctor", &AddDoctor);
+const CommandRegistration kRegisterDoctor("doctor", &AddDoctor);
 
 }  // namespace
 }  // namespace interlock::cli

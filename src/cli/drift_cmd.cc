@@ -27,33 +27,30 @@ struct DriftArgs {
   std::string agent, policy, store, format = "text", suggest;
 };
 
-int Fail(const std::string& m) {
-  std::cerr << "interlock drift: " << m << '\n';
-  return kExitUsage;
-}
-
 int RunDrift(const DriftArgs& a) {
-  if (a.format != "text" && a.format != "json") return Fail("--format must be text or json");
-  if (a.days < 1) return Fail("--days must be at least 1");
-  if (!(a.min_days >= 0)) return Fail("--min-days must be 0 or more");
+  if (a.format != "text" && a.format != "json")
+    return Fail("drift", "--format must be text or json");
+  if (a.days < 1) return Fail("drift", "--days must be at least 1");
+  if (!(a.min_days >= 0)) return Fail("drift", "--min-days must be 0 or more");
   if (a.policy.empty()) {
-    return Fail("--policy PATH is required: the audit log records policy hashes, not policy text");
+    return Fail("drift",
+                "--policy PATH is required: the audit log records policy hashes, not policy text");
   }
   std::vector<policy::Diagnostic> diags;
   auto set = policy::LoadPolicySet({a.policy}, &diags);
-  if (!set.ok()) return Fail("the policy does not load:\n" + set.error().message);
+  if (!set.ok()) return Fail("drift", "the policy does not load:\n" + set.error().message);
   if (!a.agent.empty() && (*set)->Find(a.agent) == nullptr) {
-    return Fail("no agent " + a.agent + " in " + a.policy);
+    return Fail("drift", "no agent " + a.agent + " in " + a.policy);
   }
   Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
-  if (!history.ok()) return Fail(history.error().message);
+  if (!history.ok()) return Fail("drift", history.error().message);
   governance::DriftOptions opt;
   opt.agent_id = a.agent;
   opt.min_runs = a.min_runs;
   opt.min_days = a.min_days;
   opt.since_ms = ToUnixMillis(SystemClock().Now()) - int64_t{a.days} * 86400000;
   Result<governance::DriftReport> r = governance::RunDrift((*history)->source(), **set, opt);
-  if (!r.ok()) return Fail(r.error().message);
+  if (!r.ok()) return Fail("drift", r.error().message);
   if (a.format == "json") {
     std::cout << ToJsonText(governance::DriftToJson(*r)) << '\n';
   } else {
@@ -61,8 +58,8 @@ int RunDrift(const DriftArgs& a) {
   }
   if (a.suggest.empty()) return kExitOk;
   if (r->agents.size() != 1) {
-    return Fail("--suggest writes one agent's policy; pass --agent (the policy has " +
-                std::to_string(r->agents.size()) + " agents)");
+    return Fail("drift", "--suggest writes one agent's policy; pass --agent (the policy has " +
+                             std::to_string(r->agents.size()) + " agents)");
   }
   const governance::AgentDrift& d = r->agents.front();
   if (d.unreadable > 0) {
@@ -81,10 +78,10 @@ int RunDrift(const DriftArgs& a) {
   }
   // The same text the console's Governance page diffs (governance/suggest.h).
   Result<governance::SuggestedPolicy> out = governance::SuggestPolicyText(d);
-  if (!out.ok()) return Fail(out.error().message);
+  if (!out.ok()) return Fail("drift", out.error().message);
   std::ofstream f(a.suggest, std::ios::binary | std::ios::trunc);
   f << out->after;
-  if (!f.flush()) return Fail("cannot write " + a.suggest);
+  if (!f.flush()) return Fail("drift", "cannot write " + a.suggest);
   std::cerr << "suggested policy written to " << a.suggest
             << "; check it with `interlock replay --what-if --policy " << a.suggest << "`\n";
   return kExitOk;
@@ -110,7 +107,7 @@ void AddDrift(CLI::App& app, int* exit_code) {
   cmd->callback([a, exit_code] { *exit_code = RunDrift(*a); });
 }
 
-const CommandRegistration kRegistration("drift", &AddDrift);
+const CommandRegistration kRegisterDrift("drift", &AddDrift);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -43,11 +43,6 @@ struct EgressOptions : EnforcementFlags {
   std::string run;  // --daemon: join this run instead of starting one
 };
 
-int Fail(const std::string& what) {
-  std::cerr << "interlock egress: " << what << '\n';
-  return kExitUsage;
-}
-
 // Blocks SIGINT and SIGTERM (threads inherit the mask); returns the set to sigwait on.
 sigset_t BlockStopSignals() {
   sigset_t set_mask;
@@ -87,9 +82,10 @@ int Serve(egress::EgressDecider* decider, const EgressOptions& opt, const std::s
           int port, const sigset_t& set_mask, const std::string& banner) {
   egress::EgressProxy proxy(decider, egress::ProxyOptions{});
   auto bound = proxy.ListenTcp(address, static_cast<uint16_t>(port));
-  if (!bound.ok()) return Fail(bound.error().message);
+  if (!bound.ok()) return Fail("egress", bound.error().message);
   if (!opt.listen_unix.empty()) {
-    if (Status s = proxy.ListenUnix(opt.listen_unix); !s.ok()) return Fail(s.error().message);
+    if (Status s = proxy.ListenUnix(opt.listen_unix); !s.ok())
+      return Fail("egress", s.error().message);
   }
   proxy.Start();
   const bool v6 = address.find(':') != std::string::npos;
@@ -107,13 +103,13 @@ int RunEgressDaemon(const EgressOptions& opt) {
     std::cerr << "interlock egress: --policy " << opt.policy
               << " is ignored with --daemon: the daemon's policies decide every connection\n";
   }
-  if (!opt.store.empty()) return Fail("--store and --daemon exclude each other");
+  if (!opt.store.empty()) return Fail("egress", "--store and --daemon exclude each other");
   std::string address, why;
   int port = -1;
-  if (!ParseListen(opt.listen, &address, &port, &why)) return Fail(why);
+  if (!ParseListen(opt.listen, &address, &port, &why)) return Fail("egress", why);
   const sigset_t set_mask = BlockStopSignals();
   auto d = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
-  if (!d.ok()) return Fail(d.error().message);
+  if (!d.ok()) return Fail("egress", d.error().message);
   std::unique_ptr<mcp::DaemonEnforcer> daemon = std::move(*d);
   std::string agent_id = "(unknown)";
   bool started = false;
@@ -122,8 +118,8 @@ int RunEgressDaemon(const EgressOptions& opt) {
   } else if (auto run = daemon->StartRun(); run.ok()) {
     if (!opt.agent.empty() && run->agent_id != opt.agent) {
       (void)daemon->EndRun();
-      return Fail("the token of --token-env " + opt.token_env + " is for agent " + run->agent_id +
-                  ", not " + opt.agent);
+      return Fail("egress", "the token of --token-env " + opt.token_env + " is for agent " +
+                                run->agent_id + ", not " + opt.agent);
     }
     agent_id = run->agent_id;
     started = true;
@@ -145,50 +141,52 @@ int RunEgressDaemon(const EgressOptions& opt) {
 
 int RunEgress(const EgressOptions& opt) {
   if (!opt.daemon.empty()) return RunEgressDaemon(opt);
-  if (!opt.run.empty()) return Fail("--run needs --daemon");
-  if (opt.policy.empty()) return Fail("--policy is required (or --daemon URL)");
+  if (!opt.run.empty()) return Fail("egress", "--run needs --daemon");
+  if (opt.policy.empty()) return Fail("egress", "--policy is required (or --daemon URL)");
   std::string address, why;
   int port = -1;
-  if (!ParseListen(opt.listen, &address, &port, &why)) return Fail(why);
+  if (!ParseListen(opt.listen, &address, &port, &why)) return Fail("egress", why);
   // Block the signals that end us before any thread starts; this thread waits for one.
   const sigset_t set_mask = BlockStopSignals();
 
   auto workspace = WorkspaceDir(opt.workspace);
-  if (!workspace.ok()) return Fail("--workspace: " + workspace.error().message);
+  if (!workspace.ok()) return Fail("egress", "--workspace: " + workspace.error().message);
   policy::LoadOptions load;
   load.workspace = std::move(*workspace);
   std::vector<policy::Diagnostic> diags;
   auto set = policy::LoadPolicySet({opt.policy}, &diags, load);
-  if (!set.ok()) return Fail("policy " + opt.policy + " is invalid:\n" + set.error().message);
+  if (!set.ok())
+    return Fail("egress", "policy " + opt.policy + " is invalid:\n" + set.error().message);
   std::string agent_id = opt.agent;
   if (agent_id.empty()) {
-    if ((*set)->agents.size() != 1) return Fail("the policy holds several agents; pass --agent ID");
+    if ((*set)->agents.size() != 1)
+      return Fail("egress", "the policy holds several agents; pass --agent ID");
     agent_id = (*set)->agents.begin()->first;
   } else if ((*set)->Find(agent_id) == nullptr) {
-    return Fail("no agent " + agent_id + " in " + opt.policy);
+    return Fail("egress", "no agent " + agent_id + " in " + opt.policy);
   }
   WarnShadowMode(**set, agent_id, std::cerr);
 
   std::string store_path = opt.store;
   if (store_path.empty()) {
     auto p = DefaultStorePath();
-    if (!p.ok()) return Fail(p.error().message);
+    if (!p.ok()) return Fail("egress", p.error().message);
     store_path = *p;
   }
   auto store = OpenLocalStore(store_path, true);
-  if (!store.ok()) return Fail("store " + store_path + ": " + store.error().message);
+  if (!store.ok()) return Fail("egress", "store " + store_path + ": " + store.error().message);
   SystemClock clock;
   core::PolicySource source(*set);
   core::Guard guard(&source, store->get(), &clock, nullptr);
   // OpenTelemetry (docs/telemetry.md): the OTEL_* variables only; a span per connection
   // decided, as `interlock mcp` and `interlock serve` export theirs.
   auto otel = telemetry::StartExporter({}, {}, "interlock egress");
-  if (!otel.ok()) return Fail(otel.error().message);
+  if (!otel.ok()) return Fail("egress", otel.error().message);
   const std::unique_ptr<telemetry::OtlpExporter> exporter = std::move(*otel);
   if (exporter) guard.SetTelemetry(exporter.get());
   core::Calls calls(store->get(), &source, &clock);
   auto run = calls.StartRun(agent_id);
-  if (!run.ok()) return Fail("cannot create a run: " + run.error().message);
+  if (!run.ok()) return Fail("egress", "cannot create a run: " + run.error().message);
 
   egress::GuardEgressDecider decider(&guard, store->get(), &clock, agent_id, run->run_id);
   const int exit_code =
@@ -216,7 +214,7 @@ void AddEgress(CLI::App& app, int* exit_code) {
   cmd->callback([opt, exit_code] { *exit_code = RunEgress(*opt); });
 }
 
-const CommandRegistration kRegistration("egress", &AddEgress);
+const CommandRegistration kRegisterEgress("egress", &AddEgress);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -768,7 +768,7 @@ void AddHook(CLI::App& app, int* exit_code) {
   });
 }
 
-const CommandRegistration kRegistration("hook", &AddHook);
+const CommandRegistration kRegisterHook("hook", &AddHook);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -44,7 +44,7 @@ void AddIncident(CLI::App& app, int* exit_code) {
   mark->callback([a, exit_code] { *exit_code = RunMark(*a); });
 }
 
-const CommandRegistration kRegistration("incident", &AddIncident);
+const CommandRegistration kRegisterIncident("incident", &AddIncident);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -30,6 +30,7 @@
 
 #include <boost/json.hpp>
 
+#include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/server_flags.h"
 #include "common/json.h"
@@ -260,11 +261,6 @@ std::string Generate(const InitOptions& opt, const mcp::ServerCatalog& cat) {
   return o.str();
 }
 
-int Fail(const std::string& what, int code = kExitUsage) {
-  std::cerr << "interlock init: " << what << '\n';
-  return code;
-}
-
 // Writes `text` to `path`: a new file (O_EXCL) unless `force`, then via a temporary file
 // renamed over the old one.
 Status WriteOut(const std::string& path, const std::string& text, bool force) {
@@ -298,12 +294,12 @@ Status WriteOut(const std::string& path, const std::string& text, bool force) {
 
 int RunInit(const InitOptions& opt) {
   if (!opt.out.empty() && !opt.force && std::filesystem::exists(opt.out)) {
-    return Fail(opt.out + " exists; pass --force to overwrite it");
+    return Fail("init", opt.out + " exists; pass --force to overwrite it");
   }
   auto spec = MakeServerSpec(opt.server_flags, opt.server);
-  if (!spec.ok()) return Fail(spec.error().message);
+  if (!spec.ok()) return Fail("init", spec.error().message);
   auto cat = mcp::ListServerTools(*spec);
-  if (!cat.ok()) return Fail("cannot list the server's tools: " + cat.error().message);
+  if (!cat.ok()) return Fail("init", "cannot list the server's tools: " + cat.error().message);
 
   const std::string text = Generate(opt, *cat);
   // The starter must load: parse and lint it before anything is written.
@@ -312,13 +308,14 @@ int RunInit(const InitOptions& opt) {
   auto parsed = policy::ParseAgentPolicy(text, name, &diags);
   if (!parsed.ok()) {
     for (const policy::Diagnostic& d : diags) std::cerr << d.ToString() << '\n';
-    return Fail("the generated policy does not load (nothing written): " + parsed.error().message,
+    return Fail("init",
+                "the generated policy does not load (nothing written): " + parsed.error().message,
                 kExitFailure);
   }
   if (opt.out.empty()) {
     std::cout << text << std::flush;
   } else if (Status s = WriteOut(opt.out, text, opt.force); !s.ok()) {
-    return Fail(s.error().message, kExitFailure);
+    return Fail("init", s.error().message, kExitFailure);
   }
   size_t reads = 0, approvals = 0;
   for (const auto& [tool_name, rule] : (*parsed)->allowed) {
@@ -353,7 +350,7 @@ void AddInit(CLI::App& app, int* exit_code) {
   cmd->callback([opt, exit_code] { *exit_code = RunInit(*opt); });
 }
 
-const CommandRegistration kRegistration("init", &AddInit);
+const CommandRegistration kRegisterInit("init", &AddInit);
 
 }  // namespace
 }  // namespace interlock::cli

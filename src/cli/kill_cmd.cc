@@ -275,7 +275,7 @@ void AddKill(CLI::App& app, int* exit_code) {
   });
 }
 
-const CommandRegistration kRegistration("kill", &AddKill);
+const CommandRegistration kRegisterKill("kill", &AddKill);
 
 }  // namespace
 }  // namespace interlock::cli

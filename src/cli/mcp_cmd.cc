@@ -149,11 +149,6 @@ std::string StorePathOrDefault(const std::string& given, std::string* error) {
   return *p;
 }
 
-int Fail(const std::string& what) {
-  std::cerr << "interlock mcp: " << what << '\n';
-  return kExitUsage;
-}
-
 // Standalone: the local policy decides; sets the policy and its agent. --daemon: the
 // daemon's policies do and a local copy would only drift from them, so none is read (an
 // empty set; --policy is ignored with a warning) and the agent is --agent, if given.
@@ -266,22 +261,22 @@ class McpSession {
   // The flags, the policy and the server's environment: nothing is started yet.
   int Prepare() {
     if (opt_.server.empty()) {
-      return Fail("no server command; usage: interlock mcp --policy P -- CMD");
+      return Fail("mcp", "no server command; usage: interlock mcp --policy P -- CMD");
     }
     ::signal(SIGPIPE, SIG_IGN);  // a dead child or client is seen as a write error
     InstallStopHandlers();       // before the run starts: a signal after it ends it
     // Before any secret is read: a same-user server cannot read this process's environment
     // or memory through /proc (mcp/server_env.h).
-    if (Status s = mcp::ProtectProcessSecrets(); !s.ok()) return Fail(s.error().message);
+    if (Status s = mcp::ProtectProcessSecrets(); !s.ok()) return Fail("mcp", s.error().message);
     if (Status s = LoadLocalPolicy(opt_, &set_, &agent_id_); !s.ok()) {
-      return Fail(s.error().message);
+      return Fail("mcp", s.error().message);
     }
     if (Status s = ServerEnvironment(opt_, &child_env_, &secrets_); !s.ok()) {
-      return Fail(s.error().message);
+      return Fail("mcp", s.error().message);
     }
     for (const std::string& m : opt_.forward_methods) {
       if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
-        return Fail("--forward-method: " + s.error().message);
+        return Fail("mcp", "--forward-method: " + s.error().message);
       }
     }
     return kExitOk;
@@ -290,25 +285,26 @@ class McpSession {
   int OpenStore() {
     std::string err;
     store_path_ = StorePathOrDefault(opt_.store, &err);
-    if (store_path_.empty()) return Fail(err);
+    if (store_path_.empty()) return Fail("mcp", err);
     if (IsPostgresStore(store_path_)) {
       // The stdio gateway's store is this machine's (its audit key sits next to the file);
       // a fleet's gateway is the daemon's /mcp/{upstream} (docs/mcp.md).
       return Fail(
+          "mcp",
           "--store: a PostgreSQL store is not supported by the stdio gateway; serve the MCP "
           "server from `interlock serve` on that store (mcp: upstreams in its config), or "
           "keep a local SQLite store here");
     }
     if (opt_.durability != "full" && opt_.durability != "normal") {
-      return Fail("--durability wants full or normal, not " + opt_.durability);
+      return Fail("mcp", "--durability wants full or normal, not " + opt_.durability);
     }
     auto store = OpenLocalStore(store_path_, opt_.durability == "full", StoreUse::kFewCallers);
-    if (!store.ok()) return Fail("store " + store_path_ + ": " + store.error().message);
+    if (!store.ok()) return Fail("mcp", "store " + store_path_ + ": " + store.error().message);
     store_ = std::move(*store);
     // The pins on a connection of their own to the same file (what the store's own
     // OpenPinRows opens), so this door asks no store method itself.
     auto pin_rows = OpenLocalPinRows(store_path_);
-    if (!pin_rows.ok()) return Fail(pin_rows.error().message);
+    if (!pin_rows.ok()) return Fail("mcp", pin_rows.error().message);
     pins_ = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
     return kExitOk;
   }
@@ -319,7 +315,7 @@ class McpSession {
     guard_ = std::make_unique<core::Guard>(source_.get(), store_.get(), &clock_, nullptr);
     // OpenTelemetry (docs/telemetry.md): the OTEL_* variables only; decision spans.
     auto otel = telemetry::StartExporter({}, {}, "interlock mcp");
-    if (!otel.ok()) return Fail(otel.error().message);
+    if (!otel.ok()) return Fail("mcp", otel.error().message);
     otel_ = std::move(*otel);
     if (otel_) guard_->SetTelemetry(otel_.get());
     return opt_.daemon.empty() ? StartLocalRun() : StartDaemonRun();
@@ -329,12 +325,12 @@ class McpSession {
   // `interlock serve`; the local store keeps only the tool pins.
   int StartDaemonRun() {
     auto d = mcp::DaemonEnforcerFromEnv(opt_.daemon, opt_.token_env, opt_.daemon_ca);
-    if (!d.ok()) return Fail(d.error().message);
+    if (!d.ok()) return Fail("mcp", d.error().message);
     daemon_ = std::move(*d);
     if (auto run = daemon_->StartRun(); run.ok()) {
       if (!agent_id_.empty() && run->agent_id != agent_id_) {
-        return Fail("the token of --token-env " + opt_.token_env + " is for agent " +
-                    run->agent_id + ", not " + agent_id_);
+        return Fail("mcp", "the token of --token-env " + opt_.token_env + " is for agent " +
+                               run->agent_id + ", not " + agent_id_);
       }
       run_id_ = run->run_id;
       agent_id_ = run->agent_id;
@@ -355,7 +351,7 @@ class McpSession {
   int StartLocalRun() {
     calls_ = std::make_unique<core::Calls>(store_.get(), source_.get(), &clock_);
     auto run = calls_->StartRun(agent_id_);
-    if (!run.ok()) return Fail("cannot create a run: " + run.error().message);
+    if (!run.ok()) return Fail("mcp", "cannot create a run: " + run.error().message);
     run_id_ = run->run_id;
     local_ = std::make_unique<mcp::GuardEnforcer>(guard_.get(), store_.get(), &clock_, agent_id_,
                                                   run_id_);
@@ -386,10 +382,11 @@ class McpSession {
     }
     auto prepared = mcp::PrepareSandbox(request);
     if (!prepared.ok()) {
-      return Fail("--sandbox: " + prepared.error().message + "; the server is not started");
+      return Fail("mcp", "--sandbox: " + prepared.error().message + "; the server is not started");
     }
     mcp::SandboxSpec spec = std::move(*prepared);
-    if (!socket_dir_.Create()) return Fail("--sandbox: cannot create a socket directory in /tmp");
+    if (!socket_dir_.Create())
+      return Fail("mcp", "--sandbox: cannot create a socket directory in /tmp");
     spec.socket_dir = socket_dir_.path();
     if (const int code = StartEgressProxy(); code != kExitOk) return code;
     std::cerr << "interlock mcp: sandboxed with " << spec.bwrap << " (" << spec.write_dirs.size()
@@ -422,7 +419,7 @@ class McpSession {
         [this](const egress::EgressOutcome& o) { egress_receipts_.Observe(o); });
     if (Status s = egress_proxy_->ListenUnix(socket_dir_.path() + "/" + mcp::kSandboxSocketName);
         !s.ok()) {
-      return Fail("--sandbox: " + s.error().message);
+      return Fail("mcp", "--sandbox: " + s.error().message);
     }
     egress_proxy_->Start();
     return kExitOk;
@@ -435,8 +432,8 @@ class McpSession {
               << " (docs/mcp.md#the-servers-environment)\n";
     auto child = mcp::SpawnServer(opt_.server, child_env_, sandbox_ ? &*sandbox_ : nullptr);
     if (!child.ok()) {
-      if (!sandbox_) return Fail(child.error().message);
-      return Fail("--sandbox: " + child.error().message + "; the server is not started");
+      if (!sandbox_) return Fail("mcp", child.error().message);
+      return Fail("mcp", "--sandbox: " + child.error().message + "; the server is not started");
     }
     child_ = std::move(*child);
     return kExitOk;
@@ -447,7 +444,7 @@ class McpSession {
     for (const std::string& spec : opt_.rehearse_upstreams) {
       const size_t eq = spec.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-        return Fail("--rehearse-upstream wants NAME=COMMAND or NAME=URL: " + spec);
+        return Fail("mcp", "--rehearse-upstream wants NAME=COMMAND or NAME=URL: " + spec);
       }
       const std::string name = spec.substr(0, eq);
       const std::string what = spec.substr(eq + 1);
@@ -462,17 +459,19 @@ class McpSession {
         // way, in the same sandbox, its egress decided by the same proxy (this agent, run).
         server.sandbox = sandbox_;
       }
-      if (staging_.count(name) != 0) return Fail("--rehearse-upstream " + name + " given twice");
+      if (staging_.count(name) != 0)
+        return Fail("mcp", "--rehearse-upstream " + name + " given twice");
       staging_.emplace(name, mcp::MakeStagingUpstream(std::move(server)));
     }
     if (opt_.rehearsal_timeout_s < 1 || opt_.rehearsal_timeout_s > 3600) {
-      return Fail("--rehearsal-timeout wants 1 to 3600 seconds");
+      return Fail("mcp", "--rehearsal-timeout wants 1 to 3600 seconds");
     }
     if (opt_.approval_retry_wait_s < mcp::kMinRetryWaitSeconds ||
         opt_.approval_retry_wait_s > mcp::kMaxRetryWaitSeconds) {
-      return Fail("--approval-retry-wait wants " + std::to_string(mcp::kMinRetryWaitSeconds) +
-                  " to " + std::to_string(mcp::kMaxRetryWaitSeconds) +
-                  " seconds (under the client's request timeout)");
+      return Fail("mcp", "--approval-retry-wait wants " +
+                             std::to_string(mcp::kMinRetryWaitSeconds) + " to " +
+                             std::to_string(mcp::kMaxRetryWaitSeconds) +
+                             " seconds (under the client's request timeout)");
     }
     return kExitOk;
   }
@@ -692,7 +691,7 @@ json::value DefinitionJson(const std::string& canonical) {
 // tool, the changed definition and the line diff between them.
 int RunPinsList(const PinsOptions& opt) {
   auto rows = LoadPins(opt);
-  if (!rows.ok()) return Fail(rows.error().message);
+  if (!rows.ok()) return Fail("mcp", rows.error().message);
   for (const mcp::PinRow& r : *rows) {
     json::object o{{"agent_id", r.agent_id},
                    {"tool", r.tool},
@@ -716,9 +715,9 @@ int RunPinsList(const PinsOptions& opt) {
 // server slipped into a description or schema is read before it is accepted.
 int RunPinsShow(const PinsOptions& opt) {
   auto rows = LoadPins(opt);
-  if (!rows.ok()) return Fail(rows.error().message);
+  if (!rows.ok()) return Fail("mcp", rows.error().message);
   if (rows->empty()) {
-    return Fail(opt.tool.empty() ? "no pinned tools" : "no pin for tool " + opt.tool);
+    return Fail("mcp", opt.tool.empty() ? "no pinned tools" : "no pin for tool " + opt.tool);
   }
   const std::string not_recorded = "(not recorded: pinned before definitions were kept)";
   for (const mcp::PinRow& r : *rows) {
@@ -748,17 +747,17 @@ int RunPinsShow(const PinsOptions& opt) {
 int RunPinsAccept(const PinsOptions& opt) {
   // Checked before the store is opened: a usage error touches nothing.
   if (!opt.sha256.empty() && opt.tool.empty()) {
-    return Fail("--sha256 names one reviewed definition: give the TOOL it belongs to");
+    return Fail("mcp", "--sha256 names one reviewed definition: give the TOOL it belongs to");
   }
   auto opened = OpenPins(opt);
-  if (!opened.ok()) return Fail(opened.error().message);
+  if (!opened.ok()) return Fail("mcp", opened.error().message);
   std::string by = opt.by;
   if (by.empty()) {
     const char* user = std::getenv("USER");
     by = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
   }
   auto n = opened->pins->Accept(opt.tool, by, opt.sha256);
-  if (!n.ok()) return Fail(n.error().message);
+  if (!n.ok()) return Fail("mcp", n.error().message);
   std::cout << "accepted " << *n << " changed tool definition(s) (by " << by << ", audited)\n";
   return kExitOk;
 }
@@ -864,14 +863,15 @@ void AddMcp(CLI::App& app, int* exit_code) {
   cmd->callback([cmd, opt, exit_code] {
     if (cmd->got_subcommand("pins")) return;
     if (opt->policy.empty() && opt->daemon.empty()) {
-      *exit_code = Fail("--policy is required (or --daemon URL, whose policies then decide)");
+      *exit_code =
+          Fail("mcp", "--policy is required (or --daemon URL, whose policies then decide)");
       return;
     }
     *exit_code = McpSession(*opt).Run();
   });
 }
 
-const CommandRegistration kRegistration("mcp", &AddMcp);
+const CommandRegistration kRegisterMcp("mcp", &AddMcp);
 
 }  // namespace
 }  // namespace interlock::cli

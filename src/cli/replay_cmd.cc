@@ -118,7 +118,7 @@ void AddReplay(CLI::App& app, int* exit_code) {
   });
 }
 
-const CommandRegistration kRegistration("replay", &AddReplay);
+const CommandRegistration kRegisterReplay("replay", &AddReplay);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -134,7 +134,7 @@ void AddRuns(CLI::App& app, int* exit_code) {
   cmd->callback([f, exit_code] { *exit_code = Run(*f); });
 }
 
-const CommandRegistration kRegistration("runs", &AddRuns);
+const CommandRegistration kRegisterRuns("runs", &AddRuns);
 
 }  // namespace
 }  // namespace interlock::cli

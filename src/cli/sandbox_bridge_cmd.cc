@@ -32,7 +32,7 @@ void AddSandboxBridge(CLI::App& app, int* exit_code) {
   });
 }
 
-const CommandRegistration kRegistration("sandbox-bridge", &AddSandboxBridge);
+const CommandRegistration kRegisterSandboxBridge("sandbox-bridge", &AddSandboxBridge);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -802,7 +802,7 @@ void AddServe(CLI::App& app, int* exit_code) {
   cmd->callback([flags, exit_code, cmd] { *exit_code = Daemon(*flags, *cmd).Run(); });
 }
 
-const CommandRegistration kRegistration("serve", &AddServe);
+const CommandRegistration kRegisterServe("serve", &AddServe);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -72,11 +72,6 @@ Result<core::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
   return LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
 }
 
-int Fail(std::string_view what, const Error& e) {
-  std::cerr << "interlock token " << what << ": " << e.message << '\n';
-  return kExitFailure;
-}
-
 // A token for an agent no policy defines is a typo waiting to happen (every call of it
 // is denied UNKNOWN_AGENT, or it starts working under whoever later takes that id).
 int CheckAgentDefined(const TokenOptions& opt) {
@@ -115,7 +110,7 @@ int RunCreate(const TokenOptions& opt) {
                      : !opt.reviewer.empty() ? "reviewer name"
                                              : "admin name";
   if (Result<std::string> ok = ValidatePrincipalName(name, what); !ok.ok()) {
-    return Fail("create", ok.error());
+    return Fail("token create", ok.error(), kExitFailure);
   }
   if (!opt.agent.empty() && !opt.force) {
     if (int rc = CheckAgentDefined(opt); rc != kExitOk) return rc;
@@ -123,16 +118,16 @@ int RunCreate(const TokenOptions& opt) {
   // A new deployment creates its first token before the daemon has ever started (and
   // the audit keys with it). A token is never handed out without its anchor.
   auto signer = LoadSigner(opt);
-  if (!signer.ok()) return Fail("create", signer.error());
+  if (!signer.ok()) return Fail("token create", signer.error(), kExitFailure);
   auto st = OpenStore(opt.store, /*create=*/true, std::move(signer).value());
-  if (!st.ok()) return Fail("create", st.error());
+  if (!st.ok()) return Fail("token create", st.error(), kExitFailure);
   Result<std::string> token =
       !opt.agent.empty()
           ? (*st)->CreateToken(core::Role::kAgent, opt.agent, opt.agent, SystemClock().Now())
       : !opt.reviewer.empty()
           ? (*st)->CreateToken(core::Role::kReviewer, opt.reviewer, "", SystemClock().Now())
           : (*st)->CreateToken(core::Role::kAdmin, opt.admin, "", SystemClock().Now());
-  if (!token.ok()) return Fail("create", token.error());
+  if (!token.ok()) return Fail("token create", token.error(), kExitFailure);
   std::cout << *token << std::endl;
   std::cerr << "Store this token now: it is shown once and only its hash is kept.\n";
   return kExitOk;
@@ -140,9 +135,9 @@ int RunCreate(const TokenOptions& opt) {
 
 int RunList(const TokenOptions& opt) {
   auto st = OpenStore(opt.store, /*create=*/false);
-  if (!st.ok()) return Fail("list", st.error());
+  if (!st.ok()) return Fail("token list", st.error(), kExitFailure);
   auto tokens = (*st)->ListTokens();
-  if (!tokens.ok()) return Fail("list", tokens.error());
+  if (!tokens.ok()) return Fail("token list", tokens.error(), kExitFailure);
   if (opt.format == "json") {
     boost::json::array arr;
     for (const core::TokenInfo& t : *tokens) {
@@ -184,10 +179,10 @@ int RunRevoke(const TokenOptions& opt) {
     }
   }
   auto st = OpenStore(opt.store, /*create=*/false, std::move(signer));
-  if (!st.ok()) return Fail("revoke", st.error());
+  if (!st.ok()) return Fail("token revoke", st.error(), kExitFailure);
   Status s = (*st)->RevokeToken(opt.token_id, opt.actor.empty() ? DefaultActor() : opt.actor,
                                 SystemClock().Now());
-  if (!s.ok()) return Fail("revoke", s.error());
+  if (!s.ok()) return Fail("token revoke", s.error(), kExitFailure);
   std::cout << "revoked " << opt.token_id << '\n';
   return kExitOk;
 }
@@ -224,7 +219,7 @@ void AddToken(CLI::App& app, int* exit_code) {
   revoke->callback([opt, exit_code] { *exit_code = RunRevoke(*opt); });
 }
 
-const CommandRegistration kRegistration("token", &AddToken);
+const CommandRegistration kRegisterToken("token", &AddToken);
 
 }  // namespace
 }  // namespace interlock::cli

@@ -25,24 +25,19 @@ struct PromoteArgs {
   std::string agent, tool, to, reviewer, policy, store;
 };
 
-int Fail(const std::string& what, const std::string& m) {
-  std::cerr << "interlock trust " << what << ": " << m << '\n';
-  return kExitUsage;
-}
-
 int RunReport(const ReportArgs& a) {
   if (a.format != "text" && a.format != "json")
-    return Fail("report", "--format must be text or json");
+    return Fail("trust report", "--format must be text or json");
   auto set = policy::LoadPolicySet({a.policy}, nullptr);
-  if (!set.ok()) return Fail("report", "the policy does not load:\n" + set.error().message);
+  if (!set.ok()) return Fail("trust report", "the policy does not load:\n" + set.error().message);
   Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
-  if (!history.ok()) return Fail("report", history.error().message);
+  if (!history.ok()) return Fail("trust report", history.error().message);
   governance::TrustOptions opt;
   opt.agent_id = a.agent;
   opt.fatigue_floor_s = a.floor_s;
   Result<governance::TrustEvidence> ev =
       governance::CollectTrustEvidence((*history)->source(), opt);
-  if (!ev.ok()) return Fail("report", ev.error().message);
+  if (!ev.ok()) return Fail("trust report", ev.error().message);
   const auto rows = governance::TrustRows(*ev, **set, a.agent);
   if (a.format == "json") {
     std::cout << ToJsonText(governance::TrustReportToJson(rows, *ev, a.floor_s)) << '\n';
@@ -54,10 +49,10 @@ int RunReport(const ReportArgs& a) {
 
 int RunPromote(const PromoteArgs& a) {
   Result<std::unique_ptr<core::Store>> store = OpenOperatorStore(a.store);
-  if (!store.ok()) return Fail("promote", store.error().message);
+  if (!store.ok()) return Fail("trust promote", store.error().message);
   governance::PromoteRequest rq{a.agent, a.tool, a.to, a.reviewer, a.policy, SystemClock().Now()};
   Result<governance::PromoteOutcome> out = governance::PromoteTool(**store, rq);
-  if (!out.ok()) return Fail("promote", out.error().message);
+  if (!out.ok()) return Fail("trust promote", out.error().message);
   if (out->refused) {
     std::cerr << "interlock trust promote: " << out->message << '\n';
     return kExitFailure;
@@ -96,7 +91,7 @@ void AddTrust(CLI::App& app, int* exit_code) {
   promote->callback([p, exit_code] { *exit_code = RunPromote(*p); });
 }
 
-const CommandRegistration kRegistration("trust", &AddTrust);
+const CommandRegistration kRegisterTrust("trust", &AddTrust);
 
 }  // namespace
 }  // namespace interlock::cli
