@@ -128,10 +128,7 @@ int Fail(std::string_view command, std::string_view message, int code) {
 }
 
 int PrintDaemonRefusal(std::string_view command, const DaemonReply& r) {
-  if (!r.error.empty()) {
-    std::cerr << "interlock " << command << ": " << r.error << '\n';
-    return kExitFailure;
-  }
+  if (!r.error.empty()) return Fail(command, r.error, kExitFailure);
   std::string reason;
   // Null when the reply is not JSON: every reading below then finds nothing.
   boost::json::value v = ParseOwnJson(r.body).value_or(boost::json::value());

@@ -43,14 +43,14 @@ int RunDrift(const DriftArgs& a) {
     return Fail("drift", "no agent " + a.agent + " in " + a.policy);
   }
   Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
-  if (!history.ok()) return Fail("drift", history.error().message);
+  if (!history.ok()) return Fail("drift", history.error());
   governance::DriftOptions opt;
   opt.agent_id = a.agent;
   opt.min_runs = a.min_runs;
   opt.min_days = a.min_days;
   opt.since_ms = ToUnixMillis(SystemClock().Now()) - int64_t{a.days} * 86400000;
   Result<governance::DriftReport> r = governance::RunDrift((*history)->source(), **set, opt);
-  if (!r.ok()) return Fail("drift", r.error().message);
+  if (!r.ok()) return Fail("drift", r.error());
   if (a.format == "json") {
     std::cout << ToJsonText(governance::DriftToJson(*r)) << '\n';
   } else {
@@ -78,7 +78,7 @@ int RunDrift(const DriftArgs& a) {
   }
   // The same text the console's Governance page diffs (governance/suggest.h).
   Result<governance::SuggestedPolicy> out = governance::SuggestPolicyText(d);
-  if (!out.ok()) return Fail("drift", out.error().message);
+  if (!out.ok()) return Fail("drift", out.error());
   std::ofstream f(a.suggest, std::ios::binary | std::ios::trunc);
   f << out->after;
   if (!f.flush()) return Fail("drift", "cannot write " + a.suggest);

@@ -82,10 +82,9 @@ int Serve(egress::EgressDecider* decider, const EgressOptions& opt, const std::s
           int port, const sigset_t& set_mask, const std::string& banner) {
   egress::EgressProxy proxy(decider, egress::ProxyOptions{});
   auto bound = proxy.ListenTcp(address, static_cast<uint16_t>(port));
-  if (!bound.ok()) return Fail("egress", bound.error().message);
+  if (!bound.ok()) return Fail("egress", bound.error());
   if (!opt.listen_unix.empty()) {
-    if (Status s = proxy.ListenUnix(opt.listen_unix); !s.ok())
-      return Fail("egress", s.error().message);
+    if (Status s = proxy.ListenUnix(opt.listen_unix); !s.ok()) return Fail("egress", s.error());
   }
   proxy.Start();
   const bool v6 = address.find(':') != std::string::npos;
@@ -109,7 +108,7 @@ int RunEgressDaemon(const EgressOptions& opt) {
   if (!ParseListen(opt.listen, &address, &port, &why)) return Fail("egress", why);
   const sigset_t set_mask = BlockStopSignals();
   auto d = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
-  if (!d.ok()) return Fail("egress", d.error().message);
+  if (!d.ok()) return Fail("egress", d.error());
   std::unique_ptr<mcp::DaemonEnforcer> daemon = std::move(*d);
   std::string agent_id = "(unknown)";
   bool started = false;
@@ -170,7 +169,7 @@ int RunEgress(const EgressOptions& opt) {
   std::string store_path = opt.store;
   if (store_path.empty()) {
     auto p = DefaultStorePath();
-    if (!p.ok()) return Fail("egress", p.error().message);
+    if (!p.ok()) return Fail("egress", p.error());
     store_path = *p;
   }
   auto store = OpenLocalStore(store_path, true);
@@ -181,7 +180,7 @@ int RunEgress(const EgressOptions& opt) {
   // OpenTelemetry (docs/telemetry.md): the OTEL_* variables only; a span per connection
   // decided, as `interlock mcp` and `interlock serve` export theirs.
   auto otel = telemetry::StartExporter({}, {}, "interlock egress");
-  if (!otel.ok()) return Fail("egress", otel.error().message);
+  if (!otel.ok()) return Fail("egress", otel.error());
   const std::unique_ptr<telemetry::OtlpExporter> exporter = std::move(*otel);
   if (exporter) guard.SetTelemetry(exporter.get());
   core::Calls calls(store->get(), &source, &clock);

@@ -297,7 +297,7 @@ int RunInit(const InitOptions& opt) {
     return Fail("init", opt.out + " exists; pass --force to overwrite it");
   }
   auto spec = MakeServerSpec(opt.server_flags, opt.server);
-  if (!spec.ok()) return Fail("init", spec.error().message);
+  if (!spec.ok()) return Fail("init", spec.error());
   auto cat = mcp::ListServerTools(*spec);
   if (!cat.ok()) return Fail("init", "cannot list the server's tools: " + cat.error().message);
 

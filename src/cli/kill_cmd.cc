@@ -66,10 +66,7 @@ bool UseHttp(const CLI::App& sub) {
 int RunSetHttp(const KillOptions& opt, bool engaged, const core::KillEntry& e) {
   const std::string cmd = std::string("kill ") + (engaged ? "engage" : "release");
   auto daemon = DaemonConnection::Open(opt.daemon, "interlock-kill");
-  if (!daemon.ok()) {
-    std::cerr << "interlock " << cmd << ": " << daemon.error().message << '\n';
-    return kExitUsage;
-  }
+  if (!daemon.ok()) return Fail(cmd, daemon.error());
   json::object body{{"scope", e.scope}, {"engaged", engaged}, {"reason", e.reason}};
   if (!e.target.empty()) body["target"] = e.target;
   DaemonReply r = daemon->Send("POST", "/v1/kill", ToJsonText(body));

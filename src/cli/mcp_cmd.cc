@@ -267,12 +267,12 @@ class McpSession {
     InstallStopHandlers();       // before the run starts: a signal after it ends it
     // Before any secret is read: a same-user server cannot read this process's environment
     // or memory through /proc (mcp/server_env.h).
-    if (Status s = mcp::ProtectProcessSecrets(); !s.ok()) return Fail("mcp", s.error().message);
+    if (Status s = mcp::ProtectProcessSecrets(); !s.ok()) return Fail("mcp", s.error());
     if (Status s = LoadLocalPolicy(opt_, &set_, &agent_id_); !s.ok()) {
-      return Fail("mcp", s.error().message);
+      return Fail("mcp", s.error());
     }
     if (Status s = ServerEnvironment(opt_, &child_env_, &secrets_); !s.ok()) {
-      return Fail("mcp", s.error().message);
+      return Fail("mcp", s.error());
     }
     for (const std::string& m : opt_.forward_methods) {
       if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
@@ -304,7 +304,7 @@ class McpSession {
     // The pins on a connection of their own to the same file (what the store's own
     // OpenPinRows opens), so this door asks no store method itself.
     auto pin_rows = OpenLocalPinRows(store_path_);
-    if (!pin_rows.ok()) return Fail("mcp", pin_rows.error().message);
+    if (!pin_rows.ok()) return Fail("mcp", pin_rows.error());
     pins_ = std::make_unique<mcp::PinStore>(std::move(pin_rows).value());
     return kExitOk;
   }
@@ -315,7 +315,7 @@ class McpSession {
     guard_ = std::make_unique<core::Guard>(source_.get(), store_.get(), &clock_, nullptr);
     // OpenTelemetry (docs/telemetry.md): the OTEL_* variables only; decision spans.
     auto otel = telemetry::StartExporter({}, {}, "interlock mcp");
-    if (!otel.ok()) return Fail("mcp", otel.error().message);
+    if (!otel.ok()) return Fail("mcp", otel.error());
     otel_ = std::move(*otel);
     if (otel_) guard_->SetTelemetry(otel_.get());
     return opt_.daemon.empty() ? StartLocalRun() : StartDaemonRun();
@@ -325,7 +325,7 @@ class McpSession {
   // `interlock serve`; the local store keeps only the tool pins.
   int StartDaemonRun() {
     auto d = mcp::DaemonEnforcerFromEnv(opt_.daemon, opt_.token_env, opt_.daemon_ca);
-    if (!d.ok()) return Fail("mcp", d.error().message);
+    if (!d.ok()) return Fail("mcp", d.error());
     daemon_ = std::move(*d);
     if (auto run = daemon_->StartRun(); run.ok()) {
       if (!agent_id_.empty() && run->agent_id != agent_id_) {
@@ -432,7 +432,7 @@ class McpSession {
               << " (docs/mcp.md#the-servers-environment)\n";
     auto child = mcp::SpawnServer(opt_.server, child_env_, sandbox_ ? &*sandbox_ : nullptr);
     if (!child.ok()) {
-      if (!sandbox_) return Fail("mcp", child.error().message);
+      if (!sandbox_) return Fail("mcp", child.error());
       return Fail("mcp", "--sandbox: " + child.error().message + "; the server is not started");
     }
     child_ = std::move(*child);
@@ -691,7 +691,7 @@ json::value DefinitionJson(const std::string& canonical) {
 // tool, the changed definition and the line diff between them.
 int RunPinsList(const PinsOptions& opt) {
   auto rows = LoadPins(opt);
-  if (!rows.ok()) return Fail("mcp", rows.error().message);
+  if (!rows.ok()) return Fail("mcp", rows.error());
   for (const mcp::PinRow& r : *rows) {
     json::object o{{"agent_id", r.agent_id},
                    {"tool", r.tool},
@@ -715,7 +715,7 @@ int RunPinsList(const PinsOptions& opt) {
 // server slipped into a description or schema is read before it is accepted.
 int RunPinsShow(const PinsOptions& opt) {
   auto rows = LoadPins(opt);
-  if (!rows.ok()) return Fail("mcp", rows.error().message);
+  if (!rows.ok()) return Fail("mcp", rows.error());
   if (rows->empty()) {
     return Fail("mcp", opt.tool.empty() ? "no pinned tools" : "no pin for tool " + opt.tool);
   }
@@ -750,14 +750,14 @@ int RunPinsAccept(const PinsOptions& opt) {
     return Fail("mcp", "--sha256 names one reviewed definition: give the TOOL it belongs to");
   }
   auto opened = OpenPins(opt);
-  if (!opened.ok()) return Fail("mcp", opened.error().message);
+  if (!opened.ok()) return Fail("mcp", opened.error());
   std::string by = opt.by;
   if (by.empty()) {
     const char* user = std::getenv("USER");
     by = user != nullptr && *user != '\0' ? std::string("cli:") + user : "cli";
   }
   auto n = opened->pins->Accept(opt.tool, by, opt.sha256);
-  if (!n.ok()) return Fail("mcp", n.error().message);
+  if (!n.ok()) return Fail("mcp", n.error());
   std::cout << "accepted " << *n << " changed tool definition(s) (by " << by << ", audited)\n";
   return kExitOk;
 }

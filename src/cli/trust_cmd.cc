@@ -31,13 +31,13 @@ int RunReport(const ReportArgs& a) {
   auto set = policy::LoadPolicySet({a.policy}, nullptr);
   if (!set.ok()) return Fail("trust report", "the policy does not load:\n" + set.error().message);
   Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
-  if (!history.ok()) return Fail("trust report", history.error().message);
+  if (!history.ok()) return Fail("trust report", history.error());
   governance::TrustOptions opt;
   opt.agent_id = a.agent;
   opt.fatigue_floor_s = a.floor_s;
   Result<governance::TrustEvidence> ev =
       governance::CollectTrustEvidence((*history)->source(), opt);
-  if (!ev.ok()) return Fail("trust report", ev.error().message);
+  if (!ev.ok()) return Fail("trust report", ev.error());
   const auto rows = governance::TrustRows(*ev, **set, a.agent);
   if (a.format == "json") {
     std::cout << ToJsonText(governance::TrustReportToJson(rows, *ev, a.floor_s)) << '\n';
@@ -49,10 +49,10 @@ int RunReport(const ReportArgs& a) {
 
 int RunPromote(const PromoteArgs& a) {
   Result<std::unique_ptr<core::Store>> store = OpenOperatorStore(a.store);
-  if (!store.ok()) return Fail("trust promote", store.error().message);
+  if (!store.ok()) return Fail("trust promote", store.error());
   governance::PromoteRequest rq{a.agent, a.tool, a.to, a.reviewer, a.policy, SystemClock().Now()};
   Result<governance::PromoteOutcome> out = governance::PromoteTool(**store, rq);
-  if (!out.ok()) return Fail("trust promote", out.error().message);
+  if (!out.ok()) return Fail("trust promote", out.error());
   if (out->refused) {
     std::cerr << "interlock trust promote: " << out->message << '\n';
     return kExitFailure;
