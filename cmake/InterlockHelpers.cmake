@@ -25,9 +25,17 @@ function(interlock_unity target)
 endfunction()
 
 # interlock_test(NAME SOURCES ... DEPS ...): a GoogleTest executable registered with CTest.
+# Its files are compiled in unity batches too (interlock_unity; a unit-test directory is one
+# executable): a test file writes its helpers and tests in `namespace INTERLOCK_TEST_NS {`,
+# which is the anonymous namespace in a build of one file per compile and a namespace of its
+# own per file in a batch (CMake's UNITY_BUILD_UNIQUE_ID), so that two files' `Case` or
+# `Harness` do not meet.
 function(interlock_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
+  interlock_unity(${name})
+  set_target_properties(${name} PROPERTIES UNITY_BUILD_UNIQUE_ID INTERLOCK_TEST_NS)
+  target_compile_definitions(${name} PRIVATE INTERLOCK_TEST_NS=)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main
                                         interlock_options)
   target_compile_definitions(${name} PRIVATE

@@ -12,7 +12,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 constexpr char kAgent[] = R"(agent:
   id: "browser-agent"
@@ -173,5 +173,5 @@ TEST(BrowserTest, GovernanceDriftLedgerFatigue) {
   EXPECT_TRUE(std::filesystem::exists(artifacts + "/console-governance-phone.png"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -18,7 +18,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 constexpr char kAgent[] = R"(agent:
   id: "browser-agent"
@@ -96,5 +96,5 @@ TEST(OidcBrowser, SignInWithTheProviderAndApprove) {
   EXPECT_TRUE(std::filesystem::exists(artifacts + "/oidc-approve.png"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -42,7 +42,7 @@
 extern char** environ;
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::CreateToken;
@@ -557,5 +557,5 @@ TEST_F(Conformance2026Test, GatewayPassesTheSameScenariosAsDirect) {
   EXPECT_EQ(got_not_scored.size(), want_not_scored.size());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -20,7 +20,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -981,5 +981,5 @@ TEST_F(ApprovalsTest, IrreversibleToolCannotBeApprovedForTheRun) {
       400);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -19,7 +19,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using namespace std::chrono_literals;
 
@@ -130,5 +130,5 @@ TEST(AuditCrashTest, KillNineUnderLoadLosesNoAnsweredDecision) {
   EXPECT_EQ(again.find(" 0 checkpoints verified"), std::string::npos) << again;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -23,7 +23,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using namespace std::chrono_literals;
 
@@ -203,5 +203,5 @@ TEST(AuditRetentionTest, ShutdownDuringACallPruneIsClean) {
   EXPECT_EQ(code, 0) << out;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

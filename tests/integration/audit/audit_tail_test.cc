@@ -21,7 +21,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 constexpr const char* kPolicy = R"(agent:
   id: tail-agent
@@ -255,5 +255,5 @@ TEST_F(AuditTailTest, PolicyReloadWithoutAnchorIsRefused) {
             1);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -17,7 +17,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -181,5 +181,5 @@ TEST_F(RedactedEchoHttpTest, ResultEchoingReviewersEditedPasswordIsMasked) {
       << replay.body;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -21,7 +21,7 @@
 #include "temp_dir.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using testing::RunProcess;
 using testing::TempDir;
@@ -773,5 +773,5 @@ TEST(McpPinsCommand, TypoStoreAndEmptyShaAreRefusedWithoutCreatingAnything) {
   EXPECT_FALSE(std::filesystem::exists(typo));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -25,7 +25,7 @@
 #include "two_agent_daemon_test.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -522,5 +522,5 @@ TEST_F(ClaudeCodeHttpHookTest, HugeBodyIsNeverAllowed) {
   EXPECT_TRUE(r.status != 200 || Decision(r) == "deny") << r.status << " " << r.body.size();
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

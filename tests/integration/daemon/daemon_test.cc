@@ -22,7 +22,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -1060,5 +1060,5 @@ TEST_F(DaemonTest, ApiNumbersArePlainDecimalsAndAgentIdIsNamedSo) {
   EXPECT_EQ(r.body.find("E-"), std::string::npos) << r.body;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

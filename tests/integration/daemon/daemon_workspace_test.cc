@@ -18,7 +18,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -148,5 +148,5 @@ TEST_F(DaemonWorkspaceTest, ShadowModeWarnsAtStart) {
       << daemon_->log();
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -27,7 +27,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace net = boost::asio;
@@ -494,5 +494,5 @@ TEST_F(EgressDaemon, ResultPostedByAnotherAgentDoesNotConsumeTheCallsReceipts) {
   EXPECT_TRUE(listed) << a.body;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

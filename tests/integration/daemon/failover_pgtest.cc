@@ -30,7 +30,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
@@ -385,5 +385,5 @@ TEST_F(FleetFailoverTest, AsynchronousStandbyLosesTheUnshippedTailButItsChainVer
   EXPECT_EQ(rc, 0) << verify;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

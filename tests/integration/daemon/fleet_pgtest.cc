@@ -27,7 +27,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 constexpr int kCap = 30;
 
@@ -958,5 +958,5 @@ TEST_F(FleetAuditVerifyTest, DaemonRefusesToStartOnACutTail) {
       << daemons_[1]->log();
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -18,7 +18,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -186,5 +186,5 @@ TEST_F(IdempotencyDaemon, OversizedOrUnprintableKeyIs400) {
   EXPECT_EQ(Steps(), 1);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

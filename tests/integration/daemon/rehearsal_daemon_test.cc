@@ -15,7 +15,7 @@
 #include "two_agent_daemon_test.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -250,5 +250,5 @@ TEST_F(RehearsalDaemonTest, McpGatewayWithDaemonRehearsesThroughTheApi) {
   EXPECT_NE(saw.find(R"({"target":"web"})"), std::string::npos) << saw;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

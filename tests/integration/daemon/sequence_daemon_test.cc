@@ -14,7 +14,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -211,5 +211,5 @@ TEST_F(SequenceDaemonTest, InboxFlowNeedsApprovalOnceBothLabelsWereSeen) {
   EXPECT_EQ(Code(Call(inbox_, other, send)), "APPROVAL_REQUIRED");
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -12,7 +12,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 constexpr const char* kPolicy = R"(agent:
   id: pg-doctor-agent
@@ -53,5 +53,5 @@ TEST(DoctorPgTest, FleetDatabaseVerifiesWithItsKeysAndFailsWithOthers) {
   EXPECT_NE(r.out.find("was signed by key"), std::string::npos) << r.out;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

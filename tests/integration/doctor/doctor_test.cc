@@ -16,7 +16,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace fs = std::filesystem;
 
@@ -234,5 +234,5 @@ TEST_F(DoctorTest, MissingBwrapIsAFailureOnlyWhenTheConfigUsesTheSandbox) {
   EXPECT_NE(Line(r, "FAIL", "sandbox:"), "") << r.out;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

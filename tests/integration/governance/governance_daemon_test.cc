@@ -15,7 +15,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -240,5 +240,5 @@ TEST(GovernanceDaemonTest, ReloadedPolicyIsNeverAnsweredFromTheOldPolicysReport)
   EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

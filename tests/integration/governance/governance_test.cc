@@ -25,7 +25,7 @@
 #include "temp_dir.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::ProcessResult;
@@ -607,5 +607,5 @@ TEST(GovernanceTest, ApprovalFatigueFlagsFastReviewers) {
   EXPECT_FALSE(flagged.at("careful"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

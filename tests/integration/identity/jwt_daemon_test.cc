@@ -25,7 +25,7 @@
 #include "tls_server.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -604,5 +604,5 @@ TEST_F(Identity, RehearsalOfAliceCannotBeCompletedByMallory) {
   EXPECT_EQ(Str(own.json, "code"), "ALLOWED") << own.body;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -32,7 +32,7 @@
 #include "tls_server.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -707,5 +707,5 @@ TEST_F(IssuerBinding, BoundIssuerCannotAssertIdentitiesOutsideItsList) {
   EXPECT_EQ(ci.status, 201) << ci.body;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

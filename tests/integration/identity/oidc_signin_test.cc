@@ -32,7 +32,7 @@
 #include "tls_server.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -769,5 +769,5 @@ TEST_F(OidcSignIn, CookiesAreHostPrefixedAndSecureUnderTls) {
   EXPECT_EQ(Curl(cert_.cert, base + "/v1/approvals", unprefixed).status, 401);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -26,7 +26,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -676,5 +676,5 @@ TEST_F(CredentialTest, StdioSessionEndsBeforeItsCredentialExpires) {
   EXPECT_EQ(Grants("client_credentials"), 2);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -23,7 +23,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -438,5 +438,5 @@ TEST_F(InitIntegrationTest, UnreachableServerFailsClosed) {
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -15,7 +15,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::ProcessResult;
@@ -419,5 +419,5 @@ TEST_F(HostileIdServerTest, ServerAnsweringWithARoundedIdCannotCompleteAnotherCa
   EXPECT_EQ(server_log.find("900719925474099"), std::string::npos) << server_log;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -22,7 +22,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::ProcessResult;
@@ -326,5 +326,5 @@ TEST(HookPermissionEvents, DocumentedSettingsAsPasted) {
   EXPECT_EQ(h.OfType("result").size(), 1u);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

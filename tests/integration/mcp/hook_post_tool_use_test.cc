@@ -20,7 +20,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::ProcessResult;
@@ -295,5 +295,5 @@ TEST(Hook, AskDeclinedAtThePromptTimesOutInsteadOfStayingPending) {
   EXPECT_TRUE(h.OfType("result").empty());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

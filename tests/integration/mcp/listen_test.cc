@@ -15,7 +15,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::ProcessResult;
@@ -70,5 +70,5 @@ TEST_F(McpListenTest, Sdk2ClientsSubscriptionCarriesTheServersToolListChange) {
   EXPECT_EQ(v.at("closed"), "local") << r.out;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -21,7 +21,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -1275,5 +1275,5 @@ TEST_F(McpIntegrationTest, SigintWithdrawsTheHeldApprovalAndEndsTheRun) {
   ExpectStopSignalWithdrawsAndEndsTheRun("sigint", SIGINT, "SIGINT");
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

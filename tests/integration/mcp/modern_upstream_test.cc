@@ -18,7 +18,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::ProcessResult;
@@ -259,7 +259,6 @@ TEST_F(McpModernUpstreamTest, LegacyClientAnswersModernServersQuestionThroughThe
   EXPECT_EQ(confirm[1].at("data").at("ok"), true);
 }
 
-}  // namespace
 // Tests the matrix's 2026-to-2026 cell with the real SDK 2.x client (@modelcontextprotocol/client,
 // pinned to 2026-07-28 and in auto negotiation) through `interlock mcp` to the 2026-only
 // server: the filtered list, an allowed call forwarded and answered, a blocked call read as
@@ -361,4 +360,5 @@ TEST_F(McpModernUpstreamTest, UndeclaringClientIsNeverHandedATask) {
   EXPECT_EQ(Count(Log(), "tasks/"), 0u) << Log();
 }
 
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

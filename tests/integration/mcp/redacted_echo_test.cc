@@ -20,7 +20,7 @@
 #include "test_paths.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -140,5 +140,5 @@ TEST(RedactedEchoMcpTest, LongEchoIsCutOnlyAfterItIsMasked) {
   EXPECT_EQ(bytes.find("sk-LONG"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -19,7 +19,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::ProcessResult;
@@ -244,5 +244,5 @@ TEST_F(RehearsalMcpTest, StagingCopyOfServerMemoryDecidesWhetherProductionIsTouc
   EXPECT_NE(ReadAll(prod).find("Bob"), std::string::npos) << ReadAll(prod);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -32,7 +32,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::HelloServer;
 
@@ -849,5 +849,5 @@ TEST(SandboxRefusal, BwrapErrorNamesTheRealCause) {
   EXPECT_EQ(r.err.find("user namespaces"), std::string::npos) << r.err;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

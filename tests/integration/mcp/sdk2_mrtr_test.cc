@@ -16,7 +16,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::ProcessResult;
@@ -211,5 +211,5 @@ TEST_F(Sdk2MrtrTest, GatewaysEightRoundsAndTheSdksMaxRoundsBoundAServerThatKeeps
   EXPECT_EQ(Count(audit, "before the client answered the server's input_required"), 1u) << audit;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

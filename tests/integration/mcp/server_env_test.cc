@@ -20,7 +20,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -210,5 +210,5 @@ TEST_F(McpCommand, InterlocksBearerIsMaskedInWhatTheServerSends) {
   EXPECT_NE(r.out.find("content: [REDACTED]"), std::string::npos) << r.out << r.err;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

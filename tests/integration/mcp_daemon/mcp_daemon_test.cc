@@ -30,7 +30,7 @@
 #include "test_paths.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -1412,5 +1412,5 @@ TEST_F(McpDaemonTest, FirstCallAndFirstConnectionStartingTogetherShareOneRun) {
   EXPECT_EQ((*e)->run_id(), runs[0]);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -22,7 +22,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -228,5 +228,5 @@ TEST_F(Sdk2MrtrDaemonTest, TwoClientsOfOneTokenMayUseTheSameIdsAtOnce) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

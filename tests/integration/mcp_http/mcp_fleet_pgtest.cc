@@ -23,7 +23,7 @@
 #include "test_paths.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -284,5 +284,5 @@ TEST_F(McpFleetTest, StdioGatewayRefusesAPostgresStore) {
   EXPECT_FALSE(fs::exists("postgresql:"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

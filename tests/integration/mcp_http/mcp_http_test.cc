@@ -34,7 +34,7 @@
 #include "test_paths.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::HelloServer;
 
@@ -956,11 +956,11 @@ TEST_F(McpHttpTest, RelatedServerMessagesGoOnTheirRequestsStream) {
   EXPECT_EQ(get_stream.find("log-of-call-"), std::string::npos) << get_stream;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace net = boost::asio;
 
@@ -2064,5 +2064,5 @@ TEST_F(McpHttpTasksTest, KillSwitchEngagedWhileATaskRunsCancelsIt) {
   EXPECT_TRUE(recorded) << json::serialize(killed);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

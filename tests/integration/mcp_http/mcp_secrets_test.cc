@@ -23,7 +23,7 @@
 #include "temp_dir.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -377,5 +377,5 @@ TEST_F(McpDaemonSecrets, TheDaemonsOwnTokensAreMaskedInUpstreamResults) {
   EXPECT_NE(op.find("content: [REDACTED]"), std::string::npos) << op;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -26,7 +26,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -480,5 +480,5 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -23,7 +23,7 @@
 #include "test_paths.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -580,5 +580,5 @@ echo " exit=$?"
   EXPECT_EQ(Attr(*decide, "gen_ai.agent.id"), "otel-mcp") << *decide;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

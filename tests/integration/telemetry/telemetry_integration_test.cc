@@ -26,7 +26,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -430,5 +430,5 @@ TEST_F(TelemetryTest, SlowCollectorNeverDelaysADecision) {
   EXPECT_GE(Dropped(*client_, "traces"), 3u);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

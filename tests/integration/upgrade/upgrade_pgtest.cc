@@ -19,7 +19,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 constexpr const char* kPolicy = R"(agent:
   id: pg-upgrade-agent
@@ -215,5 +215,5 @@ TEST_F(UpgradePgTest, RollbackToTheLastLandedReleaseAfterTheUpgradeRefusesToStar
   EXPECT_EQ(SchemaVersion(), store::PostgresStore::kSchemaVersion);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -24,7 +24,7 @@
 #include "temp_dir.h"
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace fs = std::filesystem;
 
@@ -277,5 +277,5 @@ TEST_F(UpgradeTest, DowngradeOntoANewerSchemaRefusesToStart) {
   EXPECT_EQ(Query(store_, "SELECT COUNT(*) FROM audit_log"), old_records_);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

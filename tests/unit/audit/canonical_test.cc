@@ -16,7 +16,7 @@
 #include "common/json_write.h"
 
 namespace interlock::audit {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 std::string Str(std::string_view s) {
   std::string out;
@@ -284,5 +284,5 @@ TEST(CanonicalTest, CanonicalBytesAreFrozen) {
             "8483b0ef26b9e5f784ca6f98d11c904c6f6a128914e2fb86c1a3558e4afb1692");
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::audit

@@ -14,7 +14,7 @@
 #include "audit_test_util.h"
 
 namespace interlock::audit {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 struct CliRun {
   int code = -1;
@@ -136,5 +136,5 @@ TEST_F(AuditCliTest, ExportPruneReplay) {
   EXPECT_EQ(rj.out.rfind("{\"run_id\":\"run-1\"", 0), 0u) << rj.out.substr(0, 200);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::audit

@@ -16,7 +16,7 @@
 #include "audit_test_util.h"
 
 namespace interlock::audit {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using testing::TempDir;
 
@@ -211,11 +211,11 @@ TEST(CheckpointerTest, ThreadWritesFinalCheckpointOnStop) {
   EXPECT_EQ(read->back().seq, 10);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::audit
 
 namespace interlock::audit {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that processes creating the keys at the same moment (hooks, gateways starting
 // together) all end up with the one key that was published, never a torn or a second one.
@@ -243,5 +243,5 @@ TEST(AuditKeysConcurrency, ConcurrentCreatorsAgreeOnOneKey) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::audit

@@ -20,7 +20,7 @@
 #include "common/json.h"
 
 namespace interlock::audit {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using testing::Append;
 using testing::Event;
@@ -560,5 +560,5 @@ TEST_F(RetentionTest, PruneRefusesTamperedLog) {
   EXPECT_EQ(head->seq, 30);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::audit

@@ -10,7 +10,7 @@
 #include "audit_test_util.h"
 
 namespace interlock::audit {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using testing::Append;
 using testing::AppendDecisions;
@@ -179,5 +179,5 @@ TEST_F(TailTest, StoreCheckNamesTheProblemAndTheInvestigation) {
   EXPECT_NE(s.error().message.find("interlock audit verify --store"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::audit

@@ -11,7 +11,7 @@
 #include "common/json.h"
 
 namespace interlock::audit {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using testing::Append;
 using testing::AppendDecisions;
@@ -497,5 +497,5 @@ TEST(AuditRecordBodyTest, MatchesCanonicalJson) {
   EXPECT_EQ(AuditRecordBody(42, e, kGenesisHash), CanonicalJson(o));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::audit

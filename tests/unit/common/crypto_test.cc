@@ -7,7 +7,7 @@
 #include <string>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using namespace std::string_literals;
 
@@ -95,6 +95,6 @@ TEST(CryptoTest, AeadSealsAndRefusesAnyChange) {
   EXPECT_EQ(AeadOpen(key, "", c14), std::string(16, '\0'));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 
 }  // namespace interlock

@@ -16,7 +16,7 @@
 #include "common/json_write.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that every code has a unique name that parses back to it (the codes are a
 // stable contract) and that unknown names do not parse.
@@ -247,5 +247,5 @@ TEST(DecisionTest, EveryDoorWritesTheSameDecision) {
   EXPECT_NE(text.find("\"amount\":12.5"), std::string::npos) << text;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

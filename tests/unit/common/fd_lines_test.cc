@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // A pipe closed on destruction.
 struct Pipe {
@@ -126,5 +126,5 @@ TEST(FdLineWriterTest, BuffersUntilFlushAndReportsAFailedWrite) {
   EXPECT_FALSE(dead.Flush());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 struct Row {
   const char* pattern;
@@ -98,5 +98,5 @@ TEST(GlobTest, LiteralBytesAndIsGlob) {
   EXPECT_FALSE(IsGlob("a?"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

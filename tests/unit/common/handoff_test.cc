@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that batches cross in order with their flush marks and that Close() lets the
 // consumer drain what is queued before Pop() answers false.
@@ -77,5 +77,5 @@ TEST(HandoffTest, AbortReleasesBothSides) {
   EXPECT_FALSE(full.TryPop(&v));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

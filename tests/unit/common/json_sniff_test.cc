@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that a quoted key is found at every offset (the SIMD blocks and the tail loop
 // agree), and that the bare word or a longer quoted word is not taken for it.
@@ -37,5 +37,5 @@ TEST(JsonSniffTest, ContainsAnyQuotedFindsEitherKey) {
   EXPECT_FALSE(ContainsAnyQuoted("{\"a\":1}", {}));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -16,7 +16,7 @@
 #include <boost/json/serialize.hpp>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -202,11 +202,11 @@ TEST(JsonTest, CanonicalJsonIsKeyOrderIndependent) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that readable output keeps key order and prints doubles in shortest round-trip
 // form, so CLI and API output read "0.02" rather than "2E-2".
@@ -237,7 +237,7 @@ TEST(ToJsonText, DoublesArePlainDecimals) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 // Tests that the canonical form writes strings, keys and integers byte for byte as
 // Boost.JSON's serializer does (audit records already hashed in that form must verify):
 // every single byte, control characters, quotes, backslashes, UTF-8 and invalid bytes,

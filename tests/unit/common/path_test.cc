@@ -7,7 +7,7 @@
 #include <vector>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 struct Row {
   std::string in;
@@ -78,5 +78,5 @@ TEST(PathTest, NormalizedClimbCannotEscapePrefix) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

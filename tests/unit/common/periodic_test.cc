@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using namespace std::chrono_literals;
 
@@ -35,5 +35,5 @@ TEST(PeriodicTaskTest, StopDoesNotWaitForTheInterval) {
   EXPECT_EQ(runs.load(), 0);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that names differing only by case, width, composition, invisible characters or
 // surrounding whitespace have one key, and that different people keep different keys.
@@ -58,5 +58,5 @@ TEST(PrincipalNameTest, InvisibleAndControlCharactersRefused) {
   EXPECT_TRUE(ValidatePrincipalName("support-agent-v2", "agent id").ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests the edit distance on insertions, deletions, substitutions and empty strings.
 TEST(SpellingTest, EditDistance) {
@@ -31,5 +31,5 @@ TEST(SpellingTest, NearestNameWithinAThird) {
   EXPECT_EQ(NearestName("aa", ab), "ab");
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

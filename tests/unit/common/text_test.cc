@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 TEST(JoinTest, PutsTheSeparatorBetweenEveryTwoPartsEvenEmptyOnes) {
   struct Case {
@@ -28,5 +28,5 @@ TEST(JoinTest, PutsTheSeparatorBetweenEveryTwoPartsEvenEmptyOnes) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

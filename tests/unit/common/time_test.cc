@@ -10,7 +10,7 @@
 #include <vector>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 struct Row {
   const char* in;
@@ -143,5 +143,5 @@ TEST(TimeTest, ManualClock) {
   EXPECT_EQ(ToUnixMillis(c.Now()), 7);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

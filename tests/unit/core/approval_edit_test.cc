@@ -13,7 +13,7 @@
 #include "policy/loader.h"
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -119,5 +119,5 @@ TEST(ApprovalEdit, UnknownAgentIsRefused) {
   EXPECT_EQ(edit.error().kind, ErrorKind::kPermissionDenied);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -10,7 +10,7 @@
 #include "common/json.h"
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
 TimePoint At(int64_t s) { return T0() + std::chrono::seconds(s); }
@@ -174,5 +174,5 @@ TEST(SelfApproval, HumanCannotApproveACallMadeOnTheirOwnBehalf) {
       CheckReviewer("bob (https://i) on behalf of alice", "apr_1", tricky, "ops", "x", {}).ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -14,7 +14,7 @@
 #include "core/memory_approval_rows.h"
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 const TimePoint kT0 = FromUnixMillis(1'700'000'000'000);
 
@@ -271,5 +271,5 @@ TEST(ApprovalTxnTest, SweepCancelsForKillsAndTimesOutWhatIsDue) {
   EXPECT_EQ(txn.rows.approvals.at("apr_2").state, ApprovalState::kCancelled);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -15,7 +15,7 @@
 #include "test_idp.h"
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -288,5 +288,5 @@ TEST_F(AuthnJwtTest, ForgedJwtIsRefused) {
   EXPECT_EQ(tokens_.lookups, 0);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -9,7 +9,7 @@
 #include <boost/json.hpp>
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -180,5 +180,5 @@ TEST(ClaudeCodeKeyTest, EventFlags) {
   EXPECT_FALSE(HookEventOfFlag("PreToolUse").has_value());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -12,7 +12,7 @@
 #include "interlock/decision.h"
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 std::shared_ptr<const policy::PolicySet> OnePolicy() {
   auto agent = std::make_shared<policy::AgentPolicy>();
@@ -302,5 +302,5 @@ TEST(GuardTest, SequenceRulesAreRefusedByAStoreThatForgetsHistory) {
   EXPECT_EQ(deciding.Decide("a", "a", "r", Ping()).decision.code, Code::kAllowed);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

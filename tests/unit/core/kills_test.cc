@@ -14,7 +14,7 @@
 #include "core/ports/store.h"
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 struct Switch {
   std::string scope, target, reason;
@@ -150,5 +150,5 @@ TEST(KillsTest, MemoryRunStoreFollowsTheRule) {
   EXPECT_EQ(covering()->scope, "run");
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -12,7 +12,7 @@
 #include "common/json.h"
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -278,5 +278,5 @@ TEST(RequestStateTest, LifetimeIsClamped) {
   EXPECT_EQ(f.OpenRefusal(s, f.Binding()), StateRefusal::kExpired);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -15,7 +15,7 @@
 #include "policy/loader.h"
 
 namespace interlock::core {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -224,5 +224,5 @@ TEST(RunGrant, GrantRoundTripsThroughTheRunRow) {
             ErrorKind::kCorrupt);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock::egress {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 struct Seen {
   std::string method, target, body;
@@ -91,5 +91,5 @@ TEST(DaemonEgressDecider, DecideRunsOffTheCallersThreadAndReportPostsTheBytes) {
   EXPECT_EQ(v.decision.code, Code::kEgressDenied);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::egress

@@ -21,7 +21,7 @@
 #include "policy/loader.h"
 
 namespace interlock::egress {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::HelloServer;
 
@@ -360,5 +360,5 @@ TEST(EgressProxy, ConnectThroughAnEntrySayingTunnelFalseIsRefused) {
               HasSubstr("hello from"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::egress

@@ -5,7 +5,7 @@
 #include <boost/json/parse.hpp>
 
 namespace interlock::egress {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 EgressOutcome Decided(uint64_t serial, std::string in_flight, uint16_t port, bool allowed,
                       std::shared_ptr<LiveBytes> live = nullptr) {
@@ -96,5 +96,5 @@ TEST(ReceiptBook, FloodOfConnectionsIsCappedPerCall) {
   EXPECT_EQ(r.omitted, 5u);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::egress

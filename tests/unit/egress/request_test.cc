@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock::egress {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -101,5 +101,5 @@ TEST(ProxyRequest, EnforcesLimits) {
   EXPECT_FALSE(Parse(big).ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::egress

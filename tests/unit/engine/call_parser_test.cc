@@ -14,7 +14,7 @@
 #include <boost/json/serialize.hpp>
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -398,5 +398,5 @@ TEST(CallParserTest, InPlaceParseMatchesParseToolCall) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

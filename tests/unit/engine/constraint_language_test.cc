@@ -13,7 +13,7 @@
 #include "seed_policy.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::Decide;
 using ::testing::HasSubstr;
@@ -188,5 +188,5 @@ TEST(ConstraintLanguage, TableOfConstraints) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

@@ -10,7 +10,7 @@
 #include "policy/loader.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -114,5 +114,5 @@ TEST(EgressEngine, KillSwitchAndHaltedRunStopConnections) {
             Code::kRunHalted);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

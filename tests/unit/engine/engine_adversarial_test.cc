@@ -11,7 +11,7 @@
 #include "seed_policy.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::SeedPolicy;
 using ::interlock::testing::TestNow;
@@ -159,5 +159,5 @@ TEST(EngineAdversarialTest, HugeNumbersNeverWrap) {
             Code::kAllowed);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

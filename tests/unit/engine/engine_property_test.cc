@@ -16,7 +16,7 @@
 #include "seed_policy.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using ::interlock::testing::SeedPolicy;
@@ -212,5 +212,5 @@ TEST(EnginePropertyTest, EveryCallIsOneStep) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

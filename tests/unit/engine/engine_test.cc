@@ -13,7 +13,7 @@
 #include "seed_policy.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::Decide;
 using ::interlock::testing::SeedPolicy;
@@ -1005,5 +1005,5 @@ TEST(ViewToolTest, AllowedUnblockedShadowAndUnknown) {
   EXPECT_EQ(ViewTool(&p, "read").scope, std::vector<std::string>{"id"});
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

@@ -12,7 +12,7 @@
 #include "seed_policy.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::Decide;
 using ::testing::HasSubstr;
@@ -311,5 +311,5 @@ std::vector<Case> Cases() {
 
 INSTANTIATE_TEST_SUITE_P(Examples, ExamplePolicyTest, ::testing::ValuesIn(Cases()));
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

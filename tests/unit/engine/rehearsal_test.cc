@@ -12,7 +12,7 @@
 #include "policy/loader.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -186,5 +186,5 @@ TEST(Rehearsal, LoaderErrorsHavePositions) {
   EXPECT_NE(Load(with("{args: {a: 1}, upstream: \"s\"}"), &errors), nullptr) << errors;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

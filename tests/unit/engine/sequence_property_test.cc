@@ -21,7 +21,7 @@
 #include "seed_policy.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::TestNow;
 using ::testing::ElementsAre;
@@ -331,5 +331,5 @@ TEST(SequenceProperty, OrderOfEarlierCallsDoesNotMatterForFlows) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

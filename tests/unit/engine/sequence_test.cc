@@ -20,7 +20,7 @@
 #include "seed_policy.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::TestNow;
 using ::testing::HasSubstr;
@@ -520,5 +520,5 @@ TEST(SequenceProperty, BlockedStaysBlockedAndDeniedCallsChangeNothing) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

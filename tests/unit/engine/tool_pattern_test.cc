@@ -16,7 +16,7 @@
 #include "seed_policy.h"
 
 namespace interlock::engine {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::TestNow;
 using policy::AgentPolicy;
@@ -388,5 +388,5 @@ TEST(ToolPatternPropertyTest, OverlapAgreesWithBruteForce) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::engine

@@ -10,7 +10,7 @@
 #include "vector_source.h"
 
 namespace interlock::governance {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 constexpr const char* kPolicy = R"(agent:
   id: "ops"
@@ -100,5 +100,5 @@ TEST(DriftTest, AgentWithOnlyUnreadableRecordsIsNotNeverUsed) {
   EXPECT_EQ(DriftToText(*r).find("never used in the window"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::governance

@@ -8,7 +8,7 @@
 #include "governance/suggest.h"
 
 namespace interlock::governance {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 VerdictEvent MakeVerdict(std::string reviewer, int64_t requested_ms, double took_s, bool approve,
                          size_t chars = 100) {
@@ -125,5 +125,5 @@ TEST(SuggestDiff, RemovedToolLineIsShownAsRemoved) {
   EXPECT_EQ(DiffToJson(d).size(), 3u);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::governance

@@ -4,7 +4,7 @@
 #include "governance/history.h"
 
 namespace interlock::governance {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that decision fields are extracted from a canonical decision body.
 TEST(HistoryTest, ParsesDecisionFields) {
@@ -37,5 +37,5 @@ TEST(HistoryTest, ParsesSince) {
   EXPECT_FALSE(ParseSince("soon", 0).ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::governance

@@ -8,7 +8,7 @@
 #include "policy/writer.h"
 
 namespace interlock::governance {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 constexpr const char* kText = R"(# header comment
 agent:
@@ -85,5 +85,5 @@ TEST(PolicyEditTest, WriterKeepsScalarTypes) {
   EXPECT_EQ(*(*p)->execution.max_cost_micros, 250000);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::governance

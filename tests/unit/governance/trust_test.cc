@@ -9,7 +9,7 @@
 #include "vector_source.h"
 
 namespace interlock::governance {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using testing::StoredRecord;
 using testing::VectorSource;
@@ -76,5 +76,5 @@ TEST(TrustTest, UnreadableDecisionRecordMakesNothingEligible) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::governance

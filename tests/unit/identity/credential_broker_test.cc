@@ -11,7 +11,7 @@
 #include "common/base64.h"
 
 namespace interlock::identity {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using std::chrono::seconds;
@@ -300,5 +300,5 @@ TEST(CredentialConfigTest, RefusesPlainHttpAndMissingAudience) {
   EXPECT_FALSE(ValidateCredentialConfig(c).ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::identity

@@ -18,7 +18,7 @@
 #include "tls_server.h"
 
 namespace interlock::identity {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -185,5 +185,5 @@ TEST_F(JwksFetch, OversizedDiscoveryOrKeySetIsRefused) {
   EXPECT_FALSE(fetcher.Fetch(cfg_).ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::identity

@@ -15,7 +15,7 @@
 #include "test_idp.h"
 
 namespace interlock::identity {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -577,5 +577,5 @@ TEST(Jwks, LooksLikeJwtSeparatesJwtsFromInterlockTokens) {
   EXPECT_FALSE(LooksLikeJwt("eyJ.no-second-dot"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::identity

@@ -17,7 +17,7 @@
 #include "test_idp.h"
 
 namespace interlock::identity {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using testing::JwksOf;
@@ -228,5 +228,5 @@ TEST(OAuthConfigTest, LoadsAndRefusesWhatCannotBeRight) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::identity

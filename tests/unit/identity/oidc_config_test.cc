@@ -11,7 +11,7 @@
 #include "temp_dir.h"
 
 namespace interlock::identity {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 Status Load(const std::string& body, server::ServerConfig* c) {
   static testing::TempDir dir;
@@ -74,5 +74,5 @@ TEST(OidcConfig, TokensCannotTakeAnOidcName) {
   EXPECT_TRUE(core::CheckTokenSpec(core::Role::kReviewer, "alice", "").ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::identity

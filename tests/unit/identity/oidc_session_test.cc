@@ -10,7 +10,7 @@
 #include "common/crypto.h"
 
 namespace interlock::identity {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 TimePoint T0() { return FromUnixMillis(1'800'000'000'000); }
 
@@ -153,5 +153,5 @@ TEST(Csrf, CookieWithoutTheTokenCannotVote) {
   EXPECT_FALSE(CsrfAllows(s, s.csrf, "null", own));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::identity

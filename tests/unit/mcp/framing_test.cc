@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that messages are classified and malformed ones rejected.
 TEST(FramingTest, ParseAndClassify) {
@@ -82,5 +82,5 @@ TEST(FramingTest, LineReaderBounded) {
   close(p[0]);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -25,7 +25,7 @@
 #include "store/sqlite_pins.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -427,5 +427,5 @@ TEST(HttpUpstreamListenTest, CancelledSubscriptionClosesItsStreamAtTheServer) {
   (*up)->Close();
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

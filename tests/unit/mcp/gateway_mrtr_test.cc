@@ -20,7 +20,7 @@
 #include "store/sqlite_pins.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -692,5 +692,5 @@ TEST(GatewayMrtrTest, OlderClientIsHeldOpen) {
   EXPECT_EQ(h.ForwardedCalls().size(), 1u);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

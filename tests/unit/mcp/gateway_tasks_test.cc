@@ -20,7 +20,7 @@
 #include "mcp/upstream_revision.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -629,5 +629,5 @@ TEST(TaskStateTest, ReadingKeepsOnlyTheStatussPayload) {
             std::string::npos);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

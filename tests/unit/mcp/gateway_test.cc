@@ -21,7 +21,7 @@
 #include "temp_dir.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -1119,5 +1119,5 @@ TEST(GatewayTest, ModernClientCapabilitiesAreReadPerRequest) {
   EXPECT_EQ(h.enforcer.elicitation, std::optional<bool>(false));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -18,7 +18,7 @@
 #include "store/sqlite_pins.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -571,5 +571,5 @@ TEST(UpstreamRevisionTest, ClassifiesDiscoverResponses) {
   EXPECT_EQ(ClassifyDiscoverResponse(unsupported({"2026-07-28"})).kind, K::kModern);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -11,7 +11,7 @@
 #include "store/sqlite_store.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that standalone, a call needing approval is denied at once with a reason saying
 // there is no approval service and no reviewer page, and that the approval the store
@@ -162,5 +162,5 @@ TEST(GuardEnforcerTest, CheckApprovalTimesOutAnUnansweredMrtrApproval) {
   EXPECT_NE(approval->state, core::ApprovalState::kGranted);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -9,7 +9,7 @@
 #include <boost/json.hpp>
 
 namespace interlock::cli {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -80,5 +80,5 @@ TEST(HookInputTest, PostToolUseNeedsItsOwnEvent) {
   EXPECT_FALSE(ParseHookInput(Fixture("post_tool_use/bash.json")).ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::cli

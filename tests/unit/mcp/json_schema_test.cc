@@ -5,7 +5,7 @@
 #include <boost/json.hpp>
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 struct Case {
   const char* schema;
@@ -76,5 +76,5 @@ TEST(JsonSchemaTest, ErrorNamesPath) {
   EXPECT_NE(st.error().message.find("/a/1"), std::string::npos) << st.error().message;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -27,7 +27,7 @@
 #include "store/sqlite_pins.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -293,5 +293,5 @@ TEST(ParamHeadersTest, UpstreamGetsTheHeadersOfTheEditedArgumentsItRuns) {
   (*up)->Close();
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -23,7 +23,9 @@
 #include "store/sqlite_store.h"
 
 namespace interlock::mcp {
-namespace {
+// A namespace of this file's own rather than INTERLOCK_TEST_NS: the typed tests' names carry
+// their backend's type, which reads the same in every build this way.
+namespace pins_backends_test {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -230,5 +232,5 @@ TYPED_TEST(PinRulesOnEveryBackend, RacingFirstSightsPinExactlyOneDefinition) {
   load.join();
 }
 
-}  // namespace
+}  // namespace pins_backends_test
 }  // namespace interlock::mcp

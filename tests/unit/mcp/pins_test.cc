@@ -19,7 +19,7 @@
 #include "temp_dir.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using ::interlock::testing::TempDir;
@@ -152,5 +152,5 @@ TEST(PinStoreTest, ChangedOutputSchemaIsAChange) {
   EXPECT_EQ(pins->Check("a", "notes", tool).value(), PinState::kChanged);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

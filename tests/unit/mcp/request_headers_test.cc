@@ -7,7 +7,7 @@
 #include <string>
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 Message Parse(const std::string& line) {
   auto m = ParseMessage(line, kMaxClientMessageBytes);
@@ -93,7 +93,6 @@ TEST(McpRequestHeadersTest, MalformedHeaderValuesAreRefused) {
           .ok());
 }
 
-}  // namespace
 // Tests that a response (the client's answer to a server request) under a Mcp-Method or
 // Mcp-Name header is refused: a router acting on the header would take it for a request the
 // body is not (found by fuzz/mcp_request_headers).
@@ -107,4 +106,5 @@ TEST(McpRequestHeadersTest, MethodHeaderOverAResponseIsRefused) {
       CheckRequestHeaders(Headers(std::nullopt, std::nullopt, std::nullopt), response, false).ok());
 }
 
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -6,7 +6,7 @@
 #include <boost/json.hpp>
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 
@@ -77,5 +77,5 @@ TEST(McpRevisionTest, UnsupportedVersionErrorListsTheSupportedVersions) {
   EXPECT_EQ(err.at("data").at("requested").get_string().size(), 64u);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

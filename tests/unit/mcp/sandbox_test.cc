@@ -15,7 +15,7 @@
 #include "temp_dir.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace fs = std::filesystem;
 
@@ -177,5 +177,5 @@ TEST_F(SandboxViewTest, FileMaskInsideAMaskedDirectoryIsLeftToTheDirectory) {
   EXPECT_FALSE(Has(a, {"--ro-bind", "/dev/null", keys + "/checkpoints.jsonl"}));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

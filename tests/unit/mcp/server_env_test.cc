@@ -19,7 +19,7 @@
 #include "mcp/child_process.h"
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using Env = std::map<std::string, std::string>;
 
@@ -165,5 +165,5 @@ TEST(SecretMaskingTest, ASecretHoldingAnotherIsMaskedWhole) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock::mcp {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 std::vector<SseEvent> ParseAll(std::string_view text, size_t chunk = 0) {
   SseParser p(1 << 20);
@@ -98,5 +98,5 @@ TEST(SseTest, CommentFormatting) {
   EXPECT_TRUE(ParseAll(FormatSseComment("x")).empty());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock::outbound {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests the Host header: IPv6 literals in brackets, the scheme's default port left out.
 TEST(HostHeaderTest, BracketsIpv6AndOmitsTheDefaultPort) {
@@ -44,5 +44,5 @@ TEST(HttpEndpointTest, ParsesHttpAndHttpsUrls) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::outbound

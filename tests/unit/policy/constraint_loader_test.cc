@@ -12,7 +12,7 @@
 #include "policy/shell_command.h"
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -209,5 +209,5 @@ TEST(ConstraintLoaderTest, RepeatedPatternIsCompiledOnceAndEachBadOneReported) {
   EXPECT_THAT(bad, ::testing::ElementsAre("p.yaml:8:24", "p.yaml:9:28"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

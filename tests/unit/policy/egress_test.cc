@@ -13,7 +13,7 @@
 #include "policy/loader.h"
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -275,5 +275,5 @@ TEST(EgressLoader, TunnelEntriesLoadStrictly) {
               HasSubstr("duplicate-egress"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

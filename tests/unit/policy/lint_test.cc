@@ -9,7 +9,7 @@
 #include "policy/loader.h"
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -167,5 +167,5 @@ TEST(PolicyLintTest, DiagnosticFormat) {
   EXPECT_EQ(d.ToString(), "f.yaml: info: msg [shadow-mode]");
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

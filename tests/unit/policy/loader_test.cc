@@ -12,7 +12,7 @@
 #include <vector>
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -585,5 +585,5 @@ TEST(PolicyLoaderTest, SetDigest) {
   EXPECT_EQ(changed.value()->Find("zzz"), nullptr);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

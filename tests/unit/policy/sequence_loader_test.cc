@@ -11,7 +11,7 @@
 #include "policy/workflow.h"
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -281,5 +281,5 @@ TEST(SequenceLint, ShippedExamplesAreClean) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

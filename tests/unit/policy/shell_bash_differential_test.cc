@@ -41,7 +41,7 @@
 #include "shell_corpus.h"
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace fs = std::filesystem;
 using Argv = std::vector<std::string>;
@@ -522,5 +522,5 @@ TEST(ShellBashDifferential, AllowedLinesRunOnlyWhatTheReaderSaw) {
   EXPECT_GT(executed, 50u) << "bash should have run the stubs";
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

@@ -12,7 +12,7 @@
 #include <vector>
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::testing::HasSubstr;
 
@@ -59,7 +59,7 @@ TEST_P(ClaudeCodeShellTest, Decides) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
@@ -193,7 +193,7 @@ const std::vector<Case>& AdversarialShellCorpus() {
   return k;
 }
 
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 INSTANTIATE_TEST_SUITE_P(Corpus, ClaudeCodeShellTest,
                          ::testing::ValuesIn(AdversarialShellCorpus()));
@@ -573,5 +573,5 @@ TEST(ShellCommandProperty, DenyAlwaysWinsOverAllow) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

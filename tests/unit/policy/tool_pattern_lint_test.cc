@@ -7,7 +7,7 @@
 #include "policy/loader.h"
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 std::string Policy(const std::string& allowed, const std::string& blocked) {
   return "agent: {id: a, identity: a@x}\ntools:\n  allowed:\n" + allowed + "  blocked:\n" + blocked;
@@ -130,5 +130,5 @@ freeze:
   EXPECT_FALSE(HasId(Lint(**r), "freeze-unknown-tool"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

@@ -9,7 +9,7 @@
 #include <vector>
 
 namespace interlock::policy {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 std::shared_ptr<const UrlMatcher> Compile(const std::vector<std::string>& prefixes,
                                           std::vector<UrlRule> extra = {}) {
@@ -421,5 +421,5 @@ TEST(UrlConstraint, UrlPrefixParsing) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::policy

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that the tree keeps scalars, sequences and mappings in document order, each with
 // its 1-based line and column.
@@ -66,5 +66,5 @@ TEST(YamlTreeTest, DeepNestingIsRefused) {
   ASSERT_FALSE(root.ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

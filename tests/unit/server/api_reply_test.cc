@@ -10,7 +10,7 @@
 #include "server/api_internal.h"
 
 namespace interlock::server {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 std::string Text(const RunState& s) {
   std::string out;
@@ -43,5 +43,5 @@ TEST(ApiReply, RunStateTextIsTheTreesText) {
   }
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server

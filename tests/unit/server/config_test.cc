@@ -11,7 +11,7 @@
 #include "temp_dir.h"
 
 namespace interlock::server {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 Status Load(const std::string& text, ServerConfig* c) {
   static testing::TempDir dir;
@@ -281,11 +281,11 @@ TEST(ServerConfigTest, HttpsWebhookWithCaFile) {
       << c.webhook_ca_file;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server
 
 namespace interlock::server {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that `sandbox:` loads as a flag or with writable directories (resolved against the
 // config file's directory), and that a sandbox on a url: upstream (a server Interlock does
@@ -480,5 +480,5 @@ TEST(ConfigTest, SecondDocumentIsRefused) {
       << st.error().message;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server

@@ -27,7 +27,7 @@
 #include <boost/beast/http/write.hpp>
 
 namespace interlock::server {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace net = boost::asio;
 using net::ip::tcp;
@@ -335,5 +335,5 @@ TEST_F(HttpServerTest, AnswerToAClientThatHungUpIsReportedUndelivered) {
   EXPECT_NE(ReadResponses(there, {"answer"}).find("answer"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server

@@ -16,7 +16,7 @@
 #include "store/sqlite_store.h"
 
 namespace interlock::server {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that the approval of a call answered over MRTR is looked up without waiting: pending
 // with the reviewer page's link until a reviewer votes, then the reviewer's allow (the call
@@ -142,5 +142,5 @@ TEST(McpEnforcerTest, OneGrantReleasesOnlyOneOfTwoIdenticalAttachedCalls) {
   EXPECT_NE(again.call_id, first.call_id);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server

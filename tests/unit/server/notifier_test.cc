@@ -17,7 +17,7 @@
 #include "temp_dir.h"
 
 namespace interlock::server {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using namespace std::chrono_literals;
 
@@ -186,5 +186,5 @@ TEST(NotifierBodyTest, SaysWhichEventAndCarriesToolAndRedactedArgs) {
   EXPECT_EQ(WebhookNotifier::Body(flagged, context).at("event"), "flagged");
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server

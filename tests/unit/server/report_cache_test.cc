@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock::server {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -268,5 +268,5 @@ TEST(ReportCache, DestructionStopsARunningComputation) {
   EXPECT_EQ(gate.runs(), 0);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server

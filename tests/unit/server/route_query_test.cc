@@ -9,7 +9,7 @@
 #include "server/api.h"
 
 namespace interlock::server {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 struct QueryCase {
   const char* target;
@@ -123,5 +123,5 @@ TEST(RouteMatch, PlainTargetsMatchAsParsed) {
   EXPECT_NE(DescribeRoute("/v1/runs/run_abc/calls").route, 0);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server

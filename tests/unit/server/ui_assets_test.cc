@@ -15,7 +15,7 @@ namespace interlock::server {
 // Generated in this test's build from testdata/embed_hostile.txt by the same embed.cmake.
 extern const std::string_view kEmbedHostileFixture;
 
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -71,5 +71,5 @@ TEST(UiAssetsTest, StrayRawStringDelimiterInAnAssetCannotBreakTheBuild) {
   EXPECT_EQ(kEmbedHostileFixture, file);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::server

@@ -26,7 +26,7 @@
 #include "store/sqlite_store.h"
 
 namespace interlock {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -214,5 +214,5 @@ TEST(GovernanceBackendsTest, TrustPromoteIsRefusedWhileADecisionRecordIsUnreadab
   fs::remove_all(dir, ec);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock

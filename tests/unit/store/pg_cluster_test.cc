@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 namespace interlock::testing {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that the harness starts a private cluster on loopback that answers SQL, gives each
 // caller its own database, and comes back after an immediate stop.
@@ -54,5 +54,5 @@ TEST(PgCluster, StandbyStreamsAndIsPromotedWithEveryCommit) {
       << error;
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

@@ -20,7 +20,7 @@
 #include "store/postgres_store.h"
 
 namespace interlock::store {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using core::CallRecord;
 using core::DecideRequest;
@@ -283,5 +283,5 @@ TEST_F(PgApprovals, KillSwitchOnOneDaemonDeniesTheNextCallOnTheOther) {
   EXPECT_EQ(b_->GetCall(pending->call_id)->record.decision.verdict, Verdict::kDeny);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::store

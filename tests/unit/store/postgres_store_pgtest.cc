@@ -22,7 +22,7 @@
 #include "store/postgres_store.h"
 
 namespace interlock::store {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using core::CallRecord;
 using core::DecideRequest;
@@ -872,5 +872,5 @@ TEST(PostgresStoreOpen, OnlyPostgresUrisArePostgres) {
   EXPECT_FALSE(IsPostgresUri("postgresql.db"));
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::store

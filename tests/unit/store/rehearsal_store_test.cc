@@ -20,7 +20,9 @@
 #include "temp_dir.h"
 
 namespace interlock {
-namespace {
+// A namespace of this file's own rather than INTERLOCK_TEST_NS: the typed tests' names carry
+// their backend's type, which reads the same in every build this way.
+namespace rehearsal_store_test {
 
 namespace fs = std::filesystem;
 using core::GuardResponse;
@@ -163,5 +165,5 @@ TYPED_TEST(RehearsalStore, RehearsalOfAliceCannotBeCompletedByMallory) {
   EXPECT_EQ(own.decision.verdict, Verdict::kAllow) << own.decision.reason;
 }
 
-}  // namespace
+}  // namespace rehearsal_store_test
 }  // namespace interlock

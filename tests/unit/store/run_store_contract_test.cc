@@ -21,7 +21,9 @@
 #include "temp_dir.h"
 
 namespace interlock {
-namespace {
+// A namespace of this file's own rather than INTERLOCK_TEST_NS: the typed tests' names carry
+// their backend's type, which reads the same in every build this way.
+namespace run_store_contract_test {
 
 namespace fs = std::filesystem;
 using core::CallRecord;
@@ -628,5 +630,5 @@ TYPED_TEST(Idempotency, ResultRetryRecordsOnce) {
   EXPECT_EQ(other.error().kind, ErrorKind::kAlreadyExists);
 }
 
-}  // namespace
+}  // namespace run_store_contract_test
 }  // namespace interlock

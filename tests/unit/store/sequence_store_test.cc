@@ -31,7 +31,9 @@
 #include "temp_dir.h"
 
 namespace interlock {
-namespace {
+// A namespace of this file's own rather than INTERLOCK_TEST_NS: the typed tests' names carry
+// their backend's type, which reads the same in every build this way.
+namespace sequence_store_test {
 
 namespace fs = std::filesystem;
 using core::GuardResponse;
@@ -420,11 +422,11 @@ TEST(SequenceRelease, ApprovedCallKeepsTheLabelsItsToolDeclared) {
   }
 }
 
-}  // namespace
+}  // namespace sequence_store_test
 }  // namespace interlock
 
 namespace interlock {
-namespace {
+namespace sequence_store_test {
 
 // The release of an approved call (SQLite: the store with approvals) applies what the
 // call adds to the run: the approved send_email of the inbox flow carries its label from
@@ -477,11 +479,11 @@ TEST(SequenceRelease, ApprovedCallAddsItsLabelsWhenReleased) {
   }
 }
 
-}  // namespace
+}  // namespace sequence_store_test
 }  // namespace interlock
 
 namespace interlock {
-namespace {
+namespace sequence_store_test {
 
 // The audit trail shows a run's sequence state (replay reads it back): each decision's
 // state_after carries the workflow and labels, and a result's record the move it made.
@@ -520,11 +522,11 @@ TEST(SequenceAudit, ReplayShowsWorkflowMovesAndState) {
       << text;
 }
 
-}  // namespace
+}  // namespace sequence_store_test
 }  // namespace interlock
 
 namespace interlock {
-namespace {
+namespace sequence_store_test {
 
 // Two enforcement points on one store (two daemons on one PostgreSQL database, or two
 // processes on one SQLite file): the rate limit holds across them, exactly.
@@ -587,5 +589,5 @@ TEST(SequenceFleet, RateLimitIsExactAcrossTwoPostgresStoresOnOneDatabase) {
   });
 }
 
-}  // namespace
+}  // namespace sequence_store_test
 }  // namespace interlock

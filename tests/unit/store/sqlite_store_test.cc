@@ -33,7 +33,7 @@
 #include "temp_dir.h"
 
 namespace interlock::store {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace fs = std::filesystem;
 
@@ -1834,11 +1834,11 @@ TEST(SqliteStoreTest, WithdrawnApprovalRefusesLaterVerdicts) {
   EXPECT_TRUE(found);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::store
 
 namespace interlock::store {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 // Tests that ListRuns lists runs newest first, filters by agent, state and start time,
 // pages with a cursor without losing or repeating a run, and refuses a forged cursor.
@@ -1950,5 +1950,5 @@ TEST(SqliteStoreListRunsTest, EveryFilterUsesAnIndexWithoutSorting) {
   sqlite3_close(db);
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::store

@@ -21,7 +21,7 @@
 #include "temp_dir.h"
 
 namespace interlock::store {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 using ::interlock::testing::TempDir;
 
@@ -283,5 +283,5 @@ TEST(WalBufferVfsTest, KilledWriterLosesNothingItAnswered) {
   EXPECT_TRUE((*reopened)->GetRun(answered.back()).ok());
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::store

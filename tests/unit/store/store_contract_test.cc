@@ -39,7 +39,9 @@
 #include "temp_dir.h"
 
 namespace interlock {
-namespace {
+// A namespace of this file's own rather than INTERLOCK_TEST_NS: the typed tests' names carry
+// their backend's type, which reads the same in every build this way.
+namespace store_contract_test {
 
 namespace fs = std::filesystem;
 using core::Approval;
@@ -1793,5 +1795,5 @@ TYPED_TEST(StoreContract, PinRowsSelectChangedRowsOfATool) {
   EXPECT_EQ((*pins)->Get("a", "mail").value()->changed_sha256, "h6");
 }
 
-}  // namespace
+}  // namespace store_contract_test
 }  // namespace interlock

@@ -21,7 +21,7 @@
 #include "telemetry/sink.h"
 
 namespace interlock::telemetry {
-namespace {
+namespace INTERLOCK_TEST_NS {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -363,5 +363,5 @@ TEST(DecisionSpanTest, NoopSinkStartsNothing) {
   EXPECT_EQ(span.AuditTraceparent(), "");
 }
 
-}  // namespace
+}  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::telemetry
