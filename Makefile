@@ -41,12 +41,15 @@ test: build
 
 # The sanitizer build: clang-14, Debug (line tables only, -g1), ASan + UBSan (no recovery), libraries
 # instrumented for libFuzzer; unit tests and fuzz targets, no integration tests or benches.
-# Linked by lld (lld-14): an ASan test binary links in ~4 s where GNU ld takes ~20.
+# Linked by lld (lld-14): an ASan test binary links in ~4 s where GNU ld takes ~20. Each unit
+# test executable runs whole, in four GoogleTest shards (INTERLOCK_TEST_SHARDS), not one
+# process per case: `build-san/tests/unit/DIR/EXE --gtest_filter=...` runs one case.
 $(BUILD_SAN)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_SAN) $(CMAKE_GEN) $(CMAKE_CACHE) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
 	  -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld \
 	  -DCMAKE_CXX_COMPILER=clang++-14 -DINTERLOCK_SANITIZE=address,undefined \
-	  -DINTERLOCK_BUILD_FUZZ=ON -DINTERLOCK_BUILD_BENCH=OFF -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF
+	  -DINTERLOCK_BUILD_FUZZ=ON -DINTERLOCK_BUILD_BENCH=OFF -DINTERLOCK_BUILD_INTEGRATION_TESTS=OFF \
+	  -DINTERLOCK_TEST_SHARDS=4
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (no benches).
 test-asan: deps $(BUILD_SAN)/CMakeCache.txt

@@ -29,7 +29,8 @@ endfunction()
 # executable): a test file writes its helpers and tests in `namespace INTERLOCK_TEST_NS {`,
 # which is the anonymous namespace in a build of one file per compile and a namespace of its
 # own per file in a batch (CMake's UNITY_BUILD_UNIQUE_ID), so that two files' `Case` or
-# `Harness` do not meet.
+# `Harness` do not meet. Registered with CTest case by case, or as INTERLOCK_TEST_SHARDS
+# shards (CMakeLists.txt).
 function(interlock_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
@@ -41,8 +42,20 @@ function(interlock_test name)
   target_compile_definitions(${name} PRIVATE
     INTERLOCK_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     INTERLOCK_BINARY_DIR="${PROJECT_BINARY_DIR}")
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
-                       PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+  if(INTERLOCK_TEST_SHARDS GREATER 0)
+    # The executable whole, in INTERLOCK_TEST_SHARDS processes (GoogleTest's sharding: case
+    # i runs in shard i mod N); only the failures printed (--gtest_brief).
+    math(EXPR _last "${INTERLOCK_TEST_SHARDS} - 1")
+    foreach(_shard RANGE ${_last})
+      add_test(NAME ${name}.shard${_shard} COMMAND ${name} --gtest_brief=1)
+      set_tests_properties(${name}.shard${_shard} PROPERTIES
+        LABELS "${ARG_LABELS}" TIMEOUT 1800
+        ENVIRONMENT "GTEST_TOTAL_SHARDS=${INTERLOCK_TEST_SHARDS};GTEST_SHARD_INDEX=${_shard}")
+    endforeach()
+  else()
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+                         PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+  endif()
   if("unit" IN_LIST ARG_LABELS)
     set_property(GLOBAL APPEND PROPERTY INTERLOCK_UNIT_TESTS ${name})
   endif()
