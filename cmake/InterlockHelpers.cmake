@@ -36,10 +36,10 @@ function(interlock_test name)
   add_executable(${name} ${ARG_SOURCES})
   interlock_unity(${name})
   set_target_properties(${name} PROPERTIES UNITY_BUILD_UNIQUE_ID INTERLOCK_TEST_NS)
-  target_compile_definitions(${name} PRIVATE INTERLOCK_TEST_NS=)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main
                                         interlock_options)
   target_compile_definitions(${name} PRIVATE
+    INTERLOCK_TEST_NS=  # empty: the anonymous namespace; a batch redefines it file by file
     INTERLOCK_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     INTERLOCK_BINARY_DIR="${PROJECT_BINARY_DIR}")
   if(INTERLOCK_TEST_SHARDS GREATER 0)

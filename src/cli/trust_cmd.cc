@@ -53,10 +53,7 @@ int RunPromote(const PromoteArgs& a) {
   governance::PromoteRequest rq{a.agent, a.tool, a.to, a.reviewer, a.policy, SystemClock().Now()};
   Result<governance::PromoteOutcome> out = governance::PromoteTool(**store, rq);
   if (!out.ok()) return Fail("trust promote", out.error());
-  if (out->refused) {
-    std::cerr << "interlock trust promote: " << out->message << '\n';
-    return kExitFailure;
-  }
+  if (out->refused) return Fail("trust promote", out->message, kExitFailure);
   std::cout << out->message << '\n';
   return kExitOk;
 }
