@@ -36,8 +36,12 @@ build: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 run: build
 	@scripts/run.sh $(BUILD) $(PORT)
 
+# What the tests need from the network (the pinned npm packages, the package test's Debian
+# root) is fetched first, by scripts/prepare-tests.sh; the tests then run loopback only, as
+# root in a network namespace whose only interface is lo (scripts/hermetic.sh).
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
+	@scripts/prepare-tests.sh $(BUILD)
+	scripts/hermetic.sh ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
 
 # The sanitizer build: clang-14, Debug (line tables only, -g1), ASan + UBSan (no recovery), libraries
 # instrumented for libFuzzer; unit tests and fuzz targets, no integration tests or benches.
@@ -54,7 +58,7 @@ $(BUILD_SAN)/CMakeCache.txt:
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (no benches).
 test-asan: deps $(BUILD_SAN)/CMakeCache.txt
 	cmake --build $(BUILD_SAN) -j $(JOBS) --target unit_tests
-	ctest --test-dir $(BUILD_SAN) --output-on-failure -j $(JOBS) -L unit --timeout 600
+	scripts/hermetic.sh ctest --test-dir $(BUILD_SAN) --output-on-failure -j $(JOBS) -L unit --timeout 600
 
 # Each libFuzzer target for FUZZ_SECONDS, starting from its checked-in corpus.
 fuzz: deps $(BUILD_SAN)/CMakeCache.txt
@@ -73,7 +77,8 @@ package: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 
 test-package: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 	cmake --build $(BUILD) -j $(JOBS) --target interlock interlock-sandbox-bridge
-	@packaging/test-package.sh $(BUILD)
+	@packaging/test-package.sh --prepare $(BUILD)
+	@scripts/hermetic.sh packaging/test-package.sh $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

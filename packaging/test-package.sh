@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The package test (ctest label `package`; docs/operations.md#the-debian-package):
-#   packaging/test-package.sh BUILD_DIR
-# Builds the .deb, installs it with dpkg into a fresh Debian 12 root made by mmdebstrap
-# from Debian's packages (variant `essential` plus the package's Depends and Recommends
-# and systemd; the root's tarball is cached in BUILD_DIR/package-test/, keyed by that
-# package list, so only the first run downloads), then in that root:
+#   packaging/test-package.sh --prepare BUILD_DIR   (reaches Debian's mirror, once)
+#   packaging/test-package.sh BUILD_DIR             (the test: loopback only)
+# `--prepare` builds the .deb and makes a fresh Debian 12 root with mmdebstrap from
+# Debian's packages (variant `essential` plus the package's Depends and Recommends and
+# systemd), cached as a tarball in BUILD_DIR/package-test/ keyed by that package list; it is
+# the only part that downloads, and `make test` runs it before the tests
+# (scripts/prepare-tests.sh). The test itself never touches the network: it fails, saying
+# so, when the root for this package list has not been prepared. It builds the .deb,
+# installs it with dpkg into a copy of that root, then there:
 #   - checks the user, the modes of /etc/interlock and /var/lib/interlock, the conffiles;
 #   - runs `systemd-analyze verify` and `security` on the installed unit;
 #   - starts the unit's ExecStart as its User= with its sandboxing rebuilt by hand (bwrap:
@@ -19,7 +23,12 @@
 # exits 77 (skipped). Every phase prints its duration.
 set -euo pipefail
 
-build=$(cd "${1:?usage: test-package.sh BUILD_DIR}" && pwd)
+prepare=0
+if [ "${1:-}" = --prepare ]; then
+  prepare=1
+  shift
+fi
+build=$(cd "${1:?usage: test-package.sh [--prepare] BUILD_DIR}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$build/package-test
 suite=bookworm
@@ -62,14 +71,20 @@ pkgs=$( (dpkg-deb -f "$deb" Pre-Depends; dpkg-deb -f "$deb" Depends; dpkg-deb -f
   paste -sd, -)
 key=$(printf '%s %s %s' "$suite" "$mirror" "$pkgs" | sha256sum | cut -c1-16)
 tarball=$work/debian12-$key.tar
-if [ ! -s "$tarball" ]; then
-  echo "package-test: making a Debian 12 root with $pkgs (cached in $tarball)"
-  rm -f "$work"/debian12-*.tar
-  mmdebstrap --quiet --mode=root --variant=essential --include="$pkgs" --format=tar \
-    "$suite" "$tarball.tmp" "$mirror" || fail "mmdebstrap could not make the root"
-  mv "$tarball.tmp" "$tarball"
-  phase "made the root tarball"
+if [ "$prepare" -eq 1 ]; then
+  if [ ! -s "$tarball" ]; then
+    echo "package-test: making a Debian 12 root with $pkgs (cached in $tarball)"
+    rm -f "$work"/debian12-*.tar
+    mmdebstrap --quiet --mode=root --variant=essential --include="$pkgs" --format=tar \
+      "$suite" "$tarball.tmp" "$mirror" || fail "mmdebstrap could not make the root"
+    mv "$tarball.tmp" "$tarball"
+    phase "made the root tarball"
+  fi
+  echo "package-test: the Debian 12 root is ready ($tarball)"
+  exit 0
 fi
+[ -s "$tarball" ] || fail "no Debian 12 root for this package list ($tarball): the test does not \
+download; make it first with: packaging/test-package.sh --prepare $build (make test does)"
 
 root=$(mktemp -d "$work/root.XXXXXX")
 bwrap_pid=""
