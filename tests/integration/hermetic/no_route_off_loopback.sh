@@ -16,7 +16,7 @@ fail() {
 ifaces=$(ip -o link show | awk -F': ' '{print $2}')
 [ "$ifaces" = lo ] || fail "interfaces other than lo: $ifaces"
 [ -z "$(ip route show)" ] || fail "an IPv4 route exists: $(ip route show)"
-[ -z "$(ip -6 route show | grep -v '^::1 \|^fe80')" ] || fail "an IPv6 route exists"
+! ip -6 route show | grep -qv '^::1 \|^fe80' || fail "an IPv6 route exists: $(ip -6 route show)"
 for addr in 192.0.2.1 1.1.1.1; do
   if err=$(timeout 5 bash -c "exec 3<>/dev/tcp/$addr/80" 2>&1); then
     fail "connected to $addr"
