@@ -37,10 +37,7 @@ std::string S(const json::object& o, const char* k) {
 
 int Run(const ApprovalsFlags& f, const std::string& action) {
   auto daemon = DaemonConnection::Open(f.daemon, "interlock-approvals");
-  if (!daemon.ok()) {
-    std::cerr << "interlock approvals: " << daemon.error().message << '\n';
-    return kExitUsage;
-  }
+  if (!daemon.ok()) return Fail("approvals", daemon.error());
   DaemonReply r;
   if (action == "list") {
     r = daemon->Send("GET", "/v1/approvals?state=" + f.state);

@@ -221,7 +221,7 @@ int RunGraph(const CheckOptions& opt) {
   auto set = policy::LoadPolicySet({opt.graph}, &diags, {.workspace = opt.workspace, .getenv = {}});
   if (!set.ok()) {
     for (const Diagnostic& d : diags) std::cerr << d.ToString() << '\n';
-    if (diags.empty()) std::cerr << "interlock check: " << set.error().message << '\n';
+    if (diags.empty()) return Fail("check", set.error(), kExitFailure);
     return kExitFailure;
   }
   const auto format =
@@ -234,18 +234,14 @@ int RunGraph(const CheckOptions& opt) {
     std::cout << policy::WorkflowDiagram(*agent->workflow, format);
     ++drawn;
   }
-  if (drawn == 0) {
-    std::cerr << "interlock check: " << opt.graph << " declares no workflow\n";
-    return kExitFailure;
-  }
+  if (drawn == 0) return Fail("check", opt.graph + " declares no workflow", kExitFailure);
   return kExitOk;
 }
 
 int RunCheck(const CheckOptions& given) {
   if (!given.graph.empty()) return RunGraph(given);
   if (given.first.empty()) {
-    std::cerr << "interlock check: give policy files or directories (or --graph FILE)\n";
-    return kExitUsage;
+    return Fail("check", "give policy files or directories (or --graph FILE)");
   }
   CheckOptions opt = given;
   // With --against-server and a server command, `path` is the policy and `rest` the
@@ -254,9 +250,9 @@ int RunCheck(const CheckOptions& given) {
   opt.paths = {opt.first};
   if (opt.against_server && opt.server_flags.url.empty()) {
     if (opt.rest.empty()) {
-      std::cerr << "interlock check: --against-server wants one policy and the server: "
-                   "interlock check POLICY --against-server -- SERVER_COMMAND... (or --url)\n";
-      return kExitUsage;
+      return Fail("check",
+                  "--against-server wants one policy and the server: "
+                  "interlock check POLICY --against-server -- SERVER_COMMAND... (or --url)");
     }
     server_command = opt.rest;
   } else {
@@ -265,8 +261,7 @@ int RunCheck(const CheckOptions& given) {
   if (!opt.against_server &&
       (!opt.server_flags.url.empty() || !opt.server_flags.headers.empty() ||
        !opt.server_flags.header_env.empty() || !opt.server_flags.ca_file.empty())) {
-    std::cerr << "interlock check: --url, --header, --header-env and --ca need --against-server\n";
-    return kExitUsage;
+    return Fail("check", "--url, --header, --header-env and --ca need --against-server");
   }
   std::vector<Diagnostic> diags;
   Result<std::shared_ptr<const policy::PolicySet>> set =
@@ -279,31 +274,22 @@ int RunCheck(const CheckOptions& given) {
   if (!opt.config.empty() && set.ok()) {
     server::ServerConfig config;
     if (Status st = server::LoadServerConfig(opt.config, &config); !st.ok()) {
-      std::cerr << "interlock check: " << st.error().message << '\n';
-      return kExitUsage;
+      return Fail("check", st.error());
     }
     for (Diagnostic& d : CheckSharedSecrets(config, opt.config, **set)) diags.push_back(d);
   }
   std::optional<mcp::ServerCatalog> catalog;
   if (opt.against_server && set.ok()) {
     auto spec = MakeServerSpec(opt.server_flags, server_command);
-    if (!spec.ok()) {
-      std::cerr << "interlock check: " << spec.error().message << '\n';
-      return kExitUsage;
-    }
+    if (!spec.ok()) return Fail("check", spec.error());
     std::vector<const policy::AgentPolicy*> agents;
     for (const auto& [id, agent] : (*set)->agents) {
       if (opt.agent.empty() || id == opt.agent) agents.push_back(agent.get());
     }
-    if (agents.empty()) {
-      std::cerr << "interlock check: no agent " << opt.agent << " in the policy\n";
-      return kExitUsage;
-    }
+    if (agents.empty()) return Fail("check", "no agent " + opt.agent + " in the policy");
     auto cat = mcp::ListServerTools(*spec);
     if (!cat.ok()) {
-      std::cerr << "interlock check: cannot list the server's tools: " << cat.error().message
-                << '\n';
-      return kExitUsage;
+      return Fail("check", "cannot list the server's tools: " + cat.error().message);
     }
     for (const policy::AgentPolicy* a : agents) {
       for (Diagnostic& d : CheckAgainstServer(*a, *cat)) diags.push_back(std::move(d));

@@ -143,9 +143,10 @@ int PrintDaemonRefusal(std::string_view command, const DaemonReply& r) {
                      : r.status == 409 ? "already decided"
                      : r.status == 400 ? "bad request"
                                        : "request failed";
-  std::cerr << "interlock " << command << ": " << what << " (HTTP " << r.status << ")"
-            << (reason.empty() ? "" : ": " + reason) << '\n';
-  return kExitFailure;
+  return Fail(command,
+              std::string(what) + " (HTTP " + std::to_string(r.status) + ")" +
+                  (reason.empty() ? "" : ": " + reason),
+              kExitFailure);
 }
 
 namespace {

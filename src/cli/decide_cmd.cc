@@ -11,7 +11,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -280,8 +279,8 @@ class DecideRun {
       if (const int code = (this->*phase)(); code != kExitOk) return code;
     }
     if (!reader_.ok()) {
-      std::cerr << "interlock decide: cannot create a pipe: " << std::strerror(errno) << '\n';
-      return kExitFailure;
+      return Fail("decide", std::string("cannot create a pipe: ") + std::strerror(errno),
+                  kExitFailure);
     }
     std::thread read_thread([this] { ReadLoop(); });
     std::thread write_thread([this] { WriteLoop(); });
@@ -289,10 +288,7 @@ class DecideRun {
     answers_.Close();
     read_thread.join();
     write_thread.join();
-    if (write_failed_.load()) {
-      std::cerr << "interlock decide: cannot write to stdout\n";
-      return kExitFailure;
-    }
+    if (write_failed_.load()) return Fail("decide", "cannot write to stdout", kExitFailure);
     return kExitOk;
   }
 
@@ -305,18 +301,15 @@ class DecideRun {
     auto set =
         policy::LoadPolicySet({opt_.policy}, &diags, {.workspace = opt_.workspace, .getenv = {}});
     if (!set.ok()) {
-      std::cerr << "interlock decide: policy " << opt_.policy << " is invalid; fix it (run "
-                << "`interlock check " << opt_.policy << "` for details):\n"
-                << set.error().message << '\n';
-      return kExitUsage;
+      return Fail("decide", "policy " + opt_.policy + " is invalid; fix it (run `interlock check " +
+                                opt_.policy + "` for details):\n" + set.error().message);
     }
     set_ = std::move(*set);
     agent_id_ = opt_.agent;
     if (agent_id_.empty()) {
       if (set_->agents.size() != 1) {
-        std::cerr << "interlock decide: " << opt_.policy << " holds " << set_->agents.size()
-                  << " agents; pick one with --agent ID\n";
-        return kExitUsage;
+        return Fail("decide", opt_.policy + " holds " + std::to_string(set_->agents.size()) +
+                                  " agents; pick one with --agent ID");
       }
       agent_id_ = set_->agents.begin()->first;
     }
@@ -327,10 +320,7 @@ class DecideRun {
     start_ = std::chrono::system_clock::now();
     if (!opt_.now.empty()) {
       auto t = ParseRfc3339(opt_.now);
-      if (!t.ok()) {
-        std::cerr << "interlock decide: --now: " << t.error().message << '\n';
-        return kExitUsage;
-      }
+      if (!t.ok()) return Fail("decide", "--now: " + t.error().message);
       start_ = *t;
     }
     return kExitOk;
@@ -339,8 +329,7 @@ class DecideRun {
   int StartRun() {
     run_ = std::make_unique<core::OfflineRun>(set_, kKeepCalls);
     if (Status started = run_->Start(agent_id_, opt_.run_id, start_); !started.ok()) {
-      std::cerr << "interlock decide: " << started.error().message << '\n';
-      return kExitFailure;
+      return Fail("decide", started.error(), kExitFailure);
     }
     agent_ = set_->Find(agent_id_);
     sequences_ = agent_ != nullptr && (agent_->workflow != nullptr || !agent_->flows.empty());

@@ -28,10 +28,7 @@ int RunDoctorCommand(DoctorFlags flags) {
   DoctorOptions& o = flags.options;
   const passwd* pw = flags.user.empty() ? ::getpwuid(::geteuid()) : ::getpwnam(flags.user.c_str());
   if (pw == nullptr) {
-    if (!flags.user.empty()) {
-      std::cerr << "interlock doctor: --user " << flags.user << ": no such user\n";
-      return kExitUsage;
-    }
+    if (!flags.user.empty()) return Fail("doctor", "--user " + flags.user + ": no such user");
     o.owner = ::geteuid();
     o.owner_name = "uid " + std::to_string(o.owner);
   } else {
@@ -47,9 +44,8 @@ int RunDoctorCommand(DoctorFlags flags) {
     if (::initgroups(pw->pw_name, pw->pw_gid) != 0 ||
         ::setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
         ::setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
-      std::cerr << "interlock doctor: cannot become " << o.owner_name << ": "
-                << std::strerror(errno) << '\n';
-      return kExitFailure;
+      return Fail("doctor", "cannot become " + o.owner_name + ": " + std::strerror(errno),
+                  kExitFailure);
     }
     std::cout << "ok   checking as " << o.owner_name << " (the daemon's user)\n";
   }

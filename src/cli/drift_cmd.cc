@@ -63,11 +63,12 @@ int RunDrift(const DriftArgs& a) {
   }
   const governance::AgentDrift& d = r->agents.front();
   if (d.unreadable > 0) {
-    std::cerr << "interlock drift: nothing written to " << a.suggest << ": " << d.unreadable
-              << " decision record(s) of " << d.agent_id
-              << " could not be read, and they may have used any grant (check the log with "
-                 "`interlock audit verify --deep`)\n";
-    return kExitFailure;
+    return Fail("drift",
+                "nothing written to " + a.suggest + ": " + std::to_string(d.unreadable) +
+                    " decision record(s) of " + d.agent_id +
+                    " could not be read, and they may have used any grant (check the log with "
+                    "`interlock audit verify --deep`)",
+                kExitFailure);
   }
   if (!d.enough_evidence) {
     std::cerr << "interlock drift: nothing written to " << a.suggest << ": " << d.runs

@@ -19,14 +19,11 @@ struct IncidentArgs {
 
 int RunMark(const IncidentArgs& a) {
   Result<std::unique_ptr<core::Store>> store = OpenOperatorStore(a.store);
-  if (!store.ok()) {
-    std::cerr << "interlock incident mark: " << store.error().message << '\n';
-    return kExitUsage;
-  }
+  if (!store.ok()) return Fail("incident mark", store.error());
   governance::IncidentMark m{a.call_id, a.reason, a.by, SystemClock().Now()};
   if (Status s = governance::MarkIncident(**store, m); !s.ok()) {
-    std::cerr << "interlock incident mark: " << s.error().message << '\n';
-    return s.error().kind == ErrorKind::kNotFound ? kExitFailure : kExitUsage;
+    return Fail("incident mark", s.error(),
+                s.error().kind == ErrorKind::kNotFound ? kExitFailure : kExitUsage);
   }
   std::cout << "incident recorded for call " << a.call_id << " (audit record \"incident\")\n";
   return kExitOk;

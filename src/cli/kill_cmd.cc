@@ -90,16 +90,13 @@ int RunSetHttp(const KillOptions& opt, bool engaged, const core::KillEntry& e) {
 }
 
 int RunSet(const KillOptions& opt, bool engaged) {
-  const char* verb = engaged ? "engage" : "release";
+  const char* cmd = engaged ? "kill engage" : "kill release";
   if (!opt.agent.empty() && !opt.run.empty()) {
-    std::cerr << "interlock kill " << verb << ": give at most one of --agent and --run\n";
-    return kExitUsage;
+    return Fail(cmd, "give at most one of --agent and --run");
   }
   if (opt.over_http) {
     if (!opt.actor.empty()) {
-      std::cerr << "interlock kill " << verb
-                << ": --actor is for the store; over HTTP the actor is the token's name\n";
-      return kExitUsage;
+      return Fail(cmd, "--actor is for the store; over HTTP the actor is the token's name");
     }
     core::KillEntry e;
     e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
@@ -118,9 +115,10 @@ int RunSet(const KillOptions& opt, bool engaged) {
     if (loaded.ok()) {
       signer = std::move(loaded).value();
     } else if (!engaged) {
-      std::cerr << "interlock kill release: cannot anchor the record (" << loaded.error().message
-                << "); the kill switch was NOT released (pass the daemon's --keys)\n";
-      return kExitFailure;
+      return Fail("kill release",
+                  "cannot anchor the record (" + loaded.error().message +
+                      "); the kill switch was NOT released (pass the daemon's --keys)",
+                  kExitFailure);
     } else {
       std::cerr << "interlock kill engage: warning: the record will not be anchored by a "
                    "signed checkpoint: "
@@ -128,10 +126,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
     }
   }
   auto st = OpenExisting(opt.store, std::move(signer));
-  if (!st.ok()) {
-    std::cerr << "interlock kill " << verb << ": " << st.error().message << '\n';
-    return kExitFailure;
-  }
+  if (!st.ok()) return Fail(cmd, st.error(), kExitFailure);
   core::KillEntry e;
   e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
   e.target = !opt.agent.empty() ? opt.agent : opt.run;
@@ -145,9 +140,10 @@ int RunSet(const KillOptions& opt, bool engaged) {
   }
   e.at = SystemClock().Now();
   if (Status s = core::Kills(**st).Set(e); !s.ok()) {
-    std::cerr << "interlock kill " << verb << ": " << s.error().message
-              << " (the kill switch was NOT " << (engaged ? "engaged" : "released") << ")\n";
-    return kExitFailure;
+    return Fail(
+        cmd,
+        s.error().message + " (the kill switch was NOT " + (engaged ? "engaged" : "released") + ")",
+        kExitFailure);
   }
   std::cout << "kill switch " << (engaged ? "ENGAGED" : "released") << ": " << e.scope
             << (e.target.empty() ? "" : " " + e.target) << " (by " << e.actor << ")\n";
@@ -196,21 +192,15 @@ int RunStatus(const KillOptions& opt) {
   if (opt.over_http) {
     auto kills = ListKillsHttp(opt);
     if (!kills.ok()) {
-      std::cerr << "interlock kill status: " << kills.error().message << '\n';
-      return kills.error().kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure;
+      return Fail("kill status", kills.error(),
+                  kills.error().kind == ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure);
     }
     return PrintKills(opt, *kills);
   }
   auto st = OpenExisting(opt.store);
-  if (!st.ok()) {
-    std::cerr << "interlock kill status: " << st.error().message << '\n';
-    return kExitFailure;
-  }
+  if (!st.ok()) return Fail("kill status", st.error(), kExitFailure);
   auto kills = core::Kills(**st).List();
-  if (!kills.ok()) {
-    std::cerr << "interlock kill status: " << kills.error().message << '\n';
-    return kExitFailure;
-  }
+  if (!kills.ok()) return Fail("kill status", kills.error(), kExitFailure);
   return PrintKills(opt, *kills);
 }
 

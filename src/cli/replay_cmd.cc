@@ -36,27 +36,29 @@ struct ReplayArgs {
 
 // --- what-if: a separate code path; exit 0 = no change, 1 = changes, 2 = error ---
 int RunWhatIfCommand(const ReplayArgs& a) {
-  auto fail = [](const std::string& m) {
-    std::cerr << "interlock replay --what-if: " << m << '\n';
-    return kExitUsage;
-  };
-  if (!a.run_id.empty()) return fail("takes no RUN_ID; filter with --since and --agent");
-  if (a.policy.empty()) return fail("--policy NEW_PATH is required");
-  if (a.format != "text" && a.format != "json") return fail("--format must be text or json");
+  if (!a.run_id.empty()) {
+    return Fail("replay --what-if", "takes no RUN_ID; filter with --since and --agent");
+  }
+  if (a.policy.empty()) return Fail("replay --what-if", "--policy NEW_PATH is required");
+  if (a.format != "text" && a.format != "json") {
+    return Fail("replay --what-if", "--format must be text or json");
+  }
   governance::WhatIfOptions opt;
   opt.agent_id = a.agent;
   opt.max_listed = a.max_listed;
   if (!a.since.empty()) {
     Result<int64_t> since = governance::ParseSince(a.since, ToUnixMillis(SystemClock().Now()));
-    if (!since.ok()) return fail(since.error().message);
+    if (!since.ok()) return Fail("replay --what-if", since.error().message);
     opt.since_ms = *since;
   }
   Result<std::shared_ptr<const policy::PolicySet>> set = policy::LoadPolicySet({a.policy}, nullptr);
-  if (!set.ok()) return fail("the new policy does not load:\n" + set.error().message);
+  if (!set.ok()) {
+    return Fail("replay --what-if", "the new policy does not load:\n" + set.error().message);
+  }
   Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
-  if (!history.ok()) return fail(history.error().message);
+  if (!history.ok()) return Fail("replay --what-if", history.error().message);
   Result<governance::WhatIfReport> r = governance::RunWhatIf((*history)->source(), **set, opt);
-  if (!r.ok()) return fail(r.error().message);
+  if (!r.ok()) return Fail("replay --what-if", r.error().message);
   if (a.format == "json") {
     std::cout << ToJsonText(governance::WhatIfToJson(*r)) << '\n';
   } else {
@@ -67,19 +69,12 @@ int RunWhatIfCommand(const ReplayArgs& a) {
 
 int RunReplayCommand(const ReplayArgs& a) {
   if (a.format != "text" && a.format != "json") {
-    std::cerr << "interlock replay: --format must be text or json\n";
-    return kExitUsage;
+    return Fail("replay", "--format must be text or json");
   }
   Result<std::unique_ptr<StoreHistory>> history = OpenStoreHistory(a.store);
-  if (!history.ok()) {
-    std::cerr << "interlock replay: " << history.error().message << '\n';
-    return kExitUsage;
-  }
+  if (!history.ok()) return Fail("replay", history.error());
   Result<audit::RunReplay> r = (*history)->Replay(a.run_id);
-  if (!r.ok()) {
-    std::cerr << "interlock replay: " << r.error().message << '\n';
-    return kExitFailure;
-  }
+  if (!r.ok()) return Fail("replay", r.error(), kExitFailure);
   if (a.format == "json") {
     std::cout << ToJsonText(audit::ReplayToJson(*r)) << '\n';
   } else {
@@ -110,8 +105,7 @@ void AddReplay(CLI::App& app, int* exit_code) {
       return;
     }
     if (a->run_id.empty()) {
-      std::cerr << "interlock replay: RUN_ID is required (or --what-if --policy PATH)\n";
-      *exit_code = kExitUsage;
+      *exit_code = Fail("replay", "RUN_ID is required (or --what-if --policy PATH)");
       return;
     }
     *exit_code = RunReplayCommand(*a);

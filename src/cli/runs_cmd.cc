@@ -75,10 +75,7 @@ void PrintTable(const json::array& runs, bool header) {
 
 int Run(const RunsFlags& f) {
   auto daemon = DaemonConnection::Open(f.daemon, "interlock-runs");
-  if (!daemon.ok()) {
-    std::cerr << "interlock runs: " << daemon.error().message << '\n';
-    return kExitUsage;
-  }
+  if (!daemon.ok()) return Fail("runs", daemon.error());
   std::string cursor = f.cursor;
   json::array all;
   for (int page = 0;; ++page) {
@@ -88,8 +85,7 @@ int Run(const RunsFlags& f) {
     json::value v = ParseOwnJson(r.body).value_or(json::value());
     const json::value* runs = v.is_object() ? v.as_object().if_contains("runs") : nullptr;
     if (runs == nullptr || !runs->is_array()) {
-      std::cerr << "interlock runs: unexpected reply from the daemon: " << r.body << '\n';
-      return kExitFailure;
+      return Fail("runs", "unexpected reply from the daemon: " + r.body, kExitFailure);
     }
     cursor = Field(v.as_object(), "next_cursor");
     if (!f.all) {

@@ -192,10 +192,7 @@ class Daemon {
   }
 
  private:
-  static int Fail(std::string_view what, int code) {
-    std::cerr << "interlock serve: " << what << '\n';
-    return code;
-  }
+  static int Fail(std::string_view what, int code) { return cli::Fail("serve", what, code); }
 
   // The config file, then the flags over it.
   int LoadConfig() {

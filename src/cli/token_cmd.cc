@@ -76,22 +76,23 @@ Result<core::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
 // is denied UNKNOWN_AGENT, or it starts working under whoever later takes that id).
 int CheckAgentDefined(const TokenOptions& opt) {
   if (opt.policies.empty()) {
-    std::cerr << "interlock token create: --agent needs --policy PATH (the policies the daemon "
-                 "loads) to check that agent \""
-              << opt.agent << "\" is defined; pass --force to create it anyway\n";
-    return kExitUsage;
+    return Fail(
+        "token create",
+        "--agent needs --policy PATH (the policies the daemon loads) to check that agent \"" +
+            opt.agent + "\" is defined; pass --force to create it anyway");
   }
   std::vector<policy::Diagnostic> diags;
   auto set = policy::LoadPolicySet(opt.policies, &diags);
   if (!set.ok()) {
-    std::cerr << "interlock token create: the policies are invalid (run `interlock check`):\n"
-              << set.error().message << '\n';
-    return kExitFailure;
+    return Fail("token create",
+                "the policies are invalid (run `interlock check`):\n" + set.error().message,
+                kExitFailure);
   }
   if ((*set)->Find(opt.agent) == nullptr) {
-    std::cerr << "interlock token create: no policy defines agent \"" << opt.agent
-              << "\"; check the id, or pass --force to create the token anyway\n";
-    return kExitFailure;
+    return Fail("token create",
+                "no policy defines agent \"" + opt.agent +
+                    "\"; check the id, or pass --force to create the token anyway",
+                kExitFailure);
   }
   return kExitOk;
 }
@@ -99,9 +100,7 @@ int CheckAgentDefined(const TokenOptions& opt) {
 int RunCreate(const TokenOptions& opt) {
   const int roles = !opt.agent.empty() + !opt.reviewer.empty() + !opt.admin.empty();
   if (roles != 1) {
-    std::cerr << "interlock token create: give exactly one of --agent ID, --reviewer NAME, "
-                 "--admin NAME\n";
-    return kExitUsage;
+    return Fail("token create", "give exactly one of --agent ID, --reviewer NAME, --admin NAME");
   }
   const std::string& name = !opt.agent.empty()      ? opt.agent
                             : !opt.reviewer.empty() ? opt.reviewer
