@@ -36,12 +36,12 @@ build: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 run: build
 	@scripts/run.sh $(BUILD) $(PORT)
 
-# What the tests need from the network (the pinned npm packages, the package test's Debian
-# root) is fetched first, by scripts/prepare-tests.sh; the tests then run loopback only, as
-# root in a network namespace whose only interface is lo (scripts/hermetic.sh).
-test: build
-	@scripts/prepare-tests.sh $(BUILD)
-	scripts/hermetic.sh ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
+# scripts/make-test.sh: the build, and while it compiles what the tests need from the network
+# (scripts/prepare-tests.sh: the pinned npm packages, the package test's Debian root); then
+# every test, loopback only: as root in a network namespace whose only interface is lo
+# (scripts/hermetic.sh).
+test: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	@scripts/make-test.sh $(BUILD) $(JOBS)
 
 # The sanitizer build: clang-14, Debug (line tables only, -g1), ASan + UBSan (no recovery), libraries
 # instrumented for libFuzzer; unit tests and fuzz targets, no integration tests or benches.

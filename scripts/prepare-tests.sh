@@ -1,30 +1,41 @@
 #!/bin/sh
-# Usage: scripts/prepare-tests.sh BUILD_DIR
+# Usage: scripts/prepare-tests.sh [--npm|--package] BUILD_DIR
 # Everything the tests need from outside this machine, fetched before they run, so that
 # the tests themselves are loopback only (`make test` then runs them in a network namespace
-# of their own, scripts/hermetic.sh): the pinned npm packages of every suite that runs
-# Node (each from its package-lock.json, by scripts/npm-ci-pinned.sh; nothing happens
-# when node_modules already matches), and, as root, the Debian 12 root the package test
-# installs into (packaging/test-package.sh --prepare, cached in BUILD_DIR/package-test/).
-# The npm installs run side by side. Idempotent; fails when something cannot be fetched.
+# of their own, scripts/hermetic.sh):
+#   --npm      the pinned npm packages of every suite that runs Node (each from its
+#              package-lock.json, by scripts/npm-ci-pinned.sh, side by side; nothing
+#              happens when node_modules already matches); needs no build;
+#   --package  as root, the Debian 12 root the package test installs into
+#              (packaging/test-package.sh --prepare, cached in BUILD_DIR/package-test/);
+#              needs the built `interlock` and `interlock-sandbox-bridge`;
+#   neither    both, side by side.
+# scripts/make-test.sh runs the two while the build compiles. Idempotent; fails, with the
+# failing step's output, when something cannot be fetched.
 set -eu
-build="${1:?usage: prepare-tests.sh BUILD_DIR}"
+what=all
+case "${1:-}" in
+  --npm) what=npm; shift ;;
+  --package) what=package; shift ;;
+esac
+build="${1:?usage: prepare-tests.sh [--npm|--package] BUILD_DIR}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 start=$(date +%s)
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 pids=""
-for dir in tests/integration/mcp/node tests/conformance tests/browser tests/idp \
-  tests/integration/clients/typescript; do
-  name=$(echo "$dir" | tr / _)
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$root/scripts/npm-ci-pinned.sh" "$root/$dir" \
-    >"$logs/$name.log" 2>&1 &
-  pids="$pids $!:$dir"
-done
+if [ "$what" != package ]; then
+  for dir in tests/integration/mcp/node tests/conformance tests/browser tests/idp \
+    tests/integration/clients/typescript; do
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$root/scripts/npm-ci-pinned.sh" "$root/$dir" \
+      >"$logs/$(echo "$dir" | tr / _).log" 2>&1 &
+    pids="$pids $!:$dir"
+  done
+fi
 
 rc=0
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$what" != npm ] && [ "$(id -u)" -eq 0 ]; then
   "$root/packaging/test-package.sh" --prepare "$build" >"$logs/package.log" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     cat "$logs/package.log" >&2
@@ -35,13 +46,11 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 for entry in $pids; do
-  pid=${entry%%:*}
-  dir=${entry#*:}
-  if ! wait "$pid"; then
-    cat "$logs/$(echo "$dir" | tr / _).log" >&2
-    echo "prepare-tests: npm ci failed in $dir" >&2
+  if ! wait "${entry%%:*}"; then
+    cat "$logs/$(echo "${entry#*:}" | tr / _).log" >&2
+    echo "prepare-tests: npm ci failed in ${entry#*:}" >&2
     rc=1
   fi
 done
-[ "$rc" -eq 0 ] && echo "prepare-tests: ready in $(($(date +%s) - start)) s"
+[ "$rc" -eq 0 ] && echo "prepare-tests ($what): ready in $(($(date +%s) - start)) s"
 exit "$rc"
