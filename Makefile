@@ -38,8 +38,8 @@ run: build
 
 # scripts/make-test.sh: the build, and while it compiles what the tests need from the network
 # (scripts/prepare-tests.sh: the pinned npm packages, the package test's Debian root); then
-# every test, loopback only: as root in a network namespace whose only interface is lo
-# (scripts/hermetic.sh).
+# every test, loopback only: in a network namespace whose only interface is lo
+# (scripts/hermetic.sh; as root, or as the same user through user namespaces).
 test: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 	@scripts/make-test.sh $(BUILD) $(JOBS)
 

@@ -5,7 +5,7 @@
 # (no packet leaves: there is no interface to send it on), while loopback still works.
 set -euo pipefail
 if [ "${INTERLOCK_HERMETIC_NETNS:-}" != 1 ]; then
-  echo "SKIP: not in scripts/hermetic.sh's network namespace (make test runs ctest there as root)"
+  echo "SKIP: not in scripts/hermetic.sh's network namespace (make test runs ctest there)"
   exit 77
 fi
 fail() {
