@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev libicu-dev
   clang-14 libclang-rt-14-dev lld-14 clang-format
   curl openssl wrk python3 python3-setuptools python3-wheel python3-pip ninja-build chromium
-  bubblewrap
+  bubblewrap iproute2
   mmdebstrap dpkg-dev
 )
 
