@@ -3,9 +3,9 @@
 # Everything the tests need from outside this machine, fetched before they run, so that
 # the tests themselves are loopback only (`make test` then runs them in a network namespace
 # of their own, scripts/hermetic.sh):
-#   --npm      the pinned npm packages of every suite that runs Node (each from its
-#              package-lock.json, by scripts/npm-ci-pinned.sh, side by side; nothing
-#              happens when node_modules already matches); needs no build;
+#   --npm      the pinned npm packages of every suite that runs Node (each suite's
+#              scripts/setup-*.sh, side by side: npm-ci-pinned.sh from its package-lock.json;
+#              nothing happens when node_modules already matches); needs no build;
 #   --package  as root, the Debian 12 root the package test installs into
 #              (packaging/test-package.sh --prepare, cached in BUILD_DIR/package-test/);
 #              needs the built `interlock` and `interlock-sandbox-bridge`;
@@ -26,12 +26,15 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 pids=""
 if [ "$what" != package ]; then
-  for dir in tests/integration/mcp/node tests/conformance tests/browser tests/idp \
-    tests/integration/clients/typescript; do
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$root/scripts/npm-ci-pinned.sh" "$root/$dir" \
-      >"$logs/$(echo "$dir" | tr / _).log" 2>&1 &
-    pids="$pids $!:$dir"
+  # Each suite's own setup script (what its tests call too); the TypeScript client suite
+  # has none beside its run.sh.
+  for setup in setup-node-tests setup-conformance setup-browser-tests setup-idp; do
+    "$root/scripts/$setup.sh" >"$logs/$setup.log" 2>&1 &
+    pids="$pids $!:$setup"
   done
+  "$root/scripts/npm-ci-pinned.sh" "$root/tests/integration/clients/typescript" \
+    >"$logs/clients-typescript.log" 2>&1 &
+  pids="$pids $!:clients-typescript"
 fi
 
 rc=0
@@ -47,8 +50,8 @@ fi
 
 for entry in $pids; do
   if ! wait "${entry%%:*}"; then
-    cat "$logs/$(echo "${entry#*:}" | tr / _).log" >&2
-    echo "prepare-tests: npm ci failed in ${entry#*:}" >&2
+    cat "$logs/${entry#*:}.log" >&2
+    echo "prepare-tests: npm ci failed (${entry#*:})" >&2
     rc=1
   fi
 done
