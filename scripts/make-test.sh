@@ -4,22 +4,39 @@
 # (scripts/prepare-tests.sh: the npm packages from the start, the package test's Debian
 # root once the two programs it packages are built), then runs every test, loopback only
 # (scripts/hermetic.sh: in a network namespace whose only interface is lo).
+# The upgrade tests' old program (the last landed release, a ~4-minute compile of its
+# own; tests/integration/upgrade) is built from the start at idle priority (SCHED_IDLE:
+# it gets only the CPU that nothing else wants), so it fills the gaps of the build and
+# of the other tests instead of running alone; the upgrade tests (named Upgrade*: the
+# fixture UpgradeLastReleaseBuild, UpgradeTest.*, UpgradePgTest.*) run last, once it is
+# there. ctest alone still builds it in the UpgradeLastReleaseBuild fixture.
 set -eu
 build="${1:?usage: make-test.sh BUILD_DIR JOBS}"
 jobs="${2:?usage: make-test.sh BUILD_DIR JOBS}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 npm_pid=""
 pkg_pid=""
-# Each fetch runs in a process group of its own (setsid), so that a failed build stops it
-# with its npm or mmdebstrap.
+old_pid=""
+# Each fetch, and the old program's build, runs in a process group of its own (setsid), so
+# that a failed build stops it with its npm, mmdebstrap or compiler.
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
-  for p in $npm_pid $pkg_pid; do kill -- "-$p" 2>/dev/null || true; done
+  for p in $npm_pid $pkg_pid $old_pid; do kill -- "-$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 setsid "$root/scripts/prepare-tests.sh" --npm "$build" >"$build/prepare-npm.log" 2>&1 &
 npm_pid=$!
+prebuild="$build/prebuild-last-release.sh"  # written by the configure, with the fixture
+if [ -x "$prebuild" ]; then
+  if command -v chrt >/dev/null 2>&1 && chrt --idle 0 true 2>/dev/null; then
+    setsid chrt --idle 0 "$prebuild" >"$build/prebuild-last-release.log" 2>&1 &
+  else
+    setsid nice -n 19 "$prebuild" >"$build/prebuild-last-release.log" 2>&1 &
+  fi
+  old_pid=$!
+fi
 cmake --build "$build" -j "$jobs" --target interlock interlock-sandbox-bridge
 setsid "$root/scripts/prepare-tests.sh" --package "$build" >"$build/prepare-package.log" 2>&1 &
 pkg_pid=$!
@@ -38,5 +55,21 @@ done
 npm_pid=""
 pkg_pid=""
 [ "$rc" -eq 0 ] || { echo "make-test: what the tests need could not be fetched" >&2; exit 1; }
-exec "$root/scripts/hermetic.sh" ctest --test-dir "$build" --output-on-failure -j "$jobs" \
-  --timeout 600
+tests() { # ctest's selection arguments
+  "$root/scripts/hermetic.sh" ctest --test-dir "$build" --output-on-failure -j "$jobs" \
+    --timeout 600 "$@"
+}
+if [ -z "$old_pid" ]; then
+  tests
+  exit
+fi
+rc=0
+tests -E '^Upgrade' || rc=$?
+# A failed or killed build is not an error here: the fixture builds it again, or fails
+# saying why (a shallow clone, say).
+wait "$old_pid" || true
+old_pid=""
+tail -n 1 "$build/prebuild-last-release.log"
+echo "make-test: the upgrade tests, after the others"
+tests -R '^Upgrade' || rc=$?
+exit "$rc"
