@@ -85,7 +85,7 @@ cpu() { # LABEL [VAR=VALUE...]
   local label=$1
   shift
   echo "== CPU, $label (normal)"
-  rm -f "$log" "$work/cpu.db"*
+  rm -rf "$log" "$work/cpu.db"*
   env "$@" DURABILITY=normal node "$node_dir/.bench-gateway-cpu.mjs" "$build/interlock" \
     "$root/bench/mcp/policy.yaml" "$work/cpu.db" "$n"
 }
