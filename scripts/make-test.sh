@@ -75,7 +75,7 @@ tests -E '^Upgrade' || rc=$?
 # saying why (a shallow clone, say).
 wait "$old_pid" || true
 old_pid=""
-tail -n 1 "$build/prebuild-last-release.log"
+grep "^build-last-release:" "$build/prebuild-last-release.log" | tail -n 1 || true
 echo "make-test: the upgrade tests, after the others"
 tests -R '^Upgrade' || rc=$?
 exit "$rc"
