@@ -17,11 +17,10 @@
 # Usage: scripts/bench-gateway-floor.sh [N] [ROUNDS]      (default 3000 calls, 3 rounds)
 #   EXP_BUILD=DIR: a build of the patched tree to reuse (else one is made in a temporary
 #   worktree of HEAD: a unity RelWithDebInfo build of interlock alone, ~5 minutes).
-# Prints, per round, bench-mcp.sh's lines for: today (normal, full), the log floor
-# appended (normal, full), the log floor overwritten (full), no record (normal); then the
-# gateway's own CPU per call for echo and ping (bench/mcp/gateway_cpu.mjs) in today's, the
-# floor's and the no-record gateway; then pg_test_fsync's and fsync_probe's fdatasync on
-# the same file system.
+# Prints, per round, bench-mcp.sh's lines (added p50 and p99, the relay alone, the
+# gateway's own CPU per echo and per ping) for: today (normal, full), the log floor
+# appended (normal, full), the log floor overwritten (full), no record (normal); then
+# pg_test_fsync's and fsync_probe's fdatasync on the same file system.
 # Not a test: read the ratios of one run.
 set -euo pipefail
 n=${1:-3000}
@@ -62,7 +61,7 @@ bench() { # LABEL DURABILITY [VAR=VALUE...]
   shift 2
   echo "== $label"
   env "$@" DURABILITY="$durability" "$root/scripts/bench-mcp.sh" "$build" "$n" |
-    grep -E "^(direct|via|added)"
+    grep -E "^(direct|via|added|gateway CPU)"
 }
 for r in $(seq 1 "$rounds"); do
   echo "=== round $r"
@@ -76,22 +75,6 @@ for r in $(seq 1 "$rounds"); do
   rm -f "$log"
   bench "no record at all" normal INTERLOCK_EXP_LOG=none
 done
-
-# The gateway's own CPU per call, echo against ping (both cross the same relay hops).
-node_dir="$root/tests/integration/mcp/node"
-cp "$root/bench/mcp/gateway_cpu.mjs" "$node_dir/.bench-gateway-cpu.mjs"
-trap 'rm -f "$node_dir/.bench-gateway-cpu.mjs"; cleanup' EXIT
-cpu() { # LABEL [VAR=VALUE...]
-  local label=$1
-  shift
-  echo "== CPU, $label (normal)"
-  rm -rf "$log" "$work/cpu.db"*
-  env "$@" DURABILITY=normal node "$node_dir/.bench-gateway-cpu.mjs" "$build/interlock" \
-    "$root/bench/mcp/policy.yaml" "$work/cpu.db" "$n"
-}
-cpu "today"
-cpu "log floor" INTERLOCK_EXP_LOG="$log"
-cpu "no record at all" INTERLOCK_EXP_LOG=none
 
 echo "=== one fdatasync on this file system ($work)"
 for pgtf in /usr/lib/postgresql/*/bin/pg_test_fsync; do
