@@ -91,7 +91,7 @@ setup() {
            CREATE INDEX ON x_rows(type, seq) WHERE type <> 'decision';"
     fi
     ;;
-  batch* | batch+ix*)
+  batch*)
     local comp=pglz
     [[ $1 == *-lz4 ]] && comp=lz4
     pgq "DROP TABLE IF EXISTS x_batch, x_ix;
