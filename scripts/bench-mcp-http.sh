@@ -3,7 +3,8 @@
 # server-everything's own Streamable HTTP endpoint directly, with the official SDK client
 # (bench/mcp/http_latency.mjs): the same server as an HTTP upstream and as a stdio child.
 # Loopback only; every process is stopped at the end.
-# Usage: [DURABILITY=full|normal] scripts/bench-mcp-http.sh [BUILD_DIR] [N]
+# Usage: [DURABILITY=full|normal] [KEEP_ALIVE_MS=N] scripts/bench-mcp-http.sh [BUILD_DIR] [N]
+# (KEEP_ALIVE_MS: the HTTP upstream's keep_alive_ms; 0 opens a connection per message).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
@@ -39,6 +40,7 @@ mcp:
   upstreams:
     http:
       url: http://127.0.0.1:$port/mcp
+${KEEP_ALIVE_MS:+      keep_alive_ms: $KEEP_ALIVE_MS}
     stdio:
       command: ["node", "$server", "stdio"]
 CONFIG
@@ -48,7 +50,7 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
 daemon_port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/ready.json")
 
-echo "durability: ${DURABILITY:-full}; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "durability: ${DURABILITY:-full}; keep_alive_ms: ${KEEP_ALIVE_MS:-default}; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 cp "$root/bench/mcp/http_latency.mjs" "$script"
 cp "$root/bench/mcp/latency.mjs" "$node_dir/.bench-latency.mjs"
 INTERLOCK_TOKEN=$tok node "$script" "http://127.0.0.1:$port/mcp" \

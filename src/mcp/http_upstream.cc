@@ -1,5 +1,9 @@
 #include "mcp/http_upstream.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <charconv>
 #include <future>
 #include <iostream>
 #include <optional>
@@ -47,7 +51,43 @@ bool Contains(std::string_view haystack, std::string_view needle) {
   return lower(haystack).find(lower(needle)) != std::string::npos;
 }
 
+// True when nothing arrived on an idle connection: no end of stream, no reset, no stray
+// bytes (which would otherwise be read as the next request's reply).
+bool QuietAndOpen(tcp::socket& socket) {
+  char b;
+  const ssize_t n = ::recv(socket.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// The server's `Keep-Alive: timeout=N` in seconds, if it sent one.
+std::optional<int> KeepAliveTimeout(std::string_view header) {
+  const size_t at = header.find("timeout=");
+  if (at == std::string_view::npos) return std::nullopt;
+  int n = 0;
+  const char* first = header.data() + at + 8;
+  const auto [end, ec] = std::from_chars(first, header.data() + header.size(), n);
+  if (ec != std::errc() || end == first) return std::nullopt;
+  return n;
+}
+
+// Moves a stream (move-constructible, not assignable) from one holder to another.
+template <class Stream>
+void MoveStream(std::optional<Stream>& from, std::optional<Stream>& to) {
+  to.reset();
+  if (from) to.emplace(std::move(*from));
+  from.reset();
+}
+
 }  // namespace
+
+struct HttpUpstream::Idle {
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::chrono::steady_clock::time_point expires;
+  tcp::socket& Socket() {
+    return secure ? beast::get_lowest_layer(*secure).socket() : plain->socket();
+  }
+};
 
 struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   enum class Kind { kPost, kListen, kDelete };
@@ -105,6 +145,45 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   }
 
   void Run() {
+    if (kind == Kind::kPost && owner->TakeIdle(*this)) {
+      reused = true;
+      return Exchange();
+    }
+    Connect();
+  }
+
+  // A kept connection the server closed before a byte of its reply (an idle timeout of its
+  // own): the message once more over a new connection. Never a tools/call: it may have
+  // reached the server, and a tool call is not sent twice (it fails closed instead).
+  bool RetryFresh(const beast::error_code& ec) {
+    if (!reused || got_header || aborted || owner->closing_.load() || method == "tools/call") {
+      return false;
+    }
+    if (ec != http::error::end_of_stream && ec != net::error::eof &&
+        ec != net::error::connection_reset && ec != net::error::broken_pipe &&
+        ec != net::ssl::error::stream_truncated) {
+      return false;
+    }
+    reused = false;
+    buffer.clear();
+    parser.reset();
+    if (owner->tls_) {
+      secure.emplace(owner->ioc_, *owner->tls_);
+    } else {
+      plain.emplace(owner->ioc_);
+    }
+    Connect();
+    return true;
+  }
+
+  // A failure's words, saying when the connection was a kept one.
+  std::string Why(std::string what, const beast::error_code& ec) const {
+    what += ec.message();
+    if (reused) what += " (on a kept-alive connection)";
+    return what;
+  }
+
+  void Connect() {
     auto self = shared_from_this();
     resolver.async_resolve(
         owner->host_, owner->port_,
@@ -134,14 +213,18 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
     Lowest().expires_after(owner->options_.header_timeout);
     With([self](auto& stream) {
       http::async_write(stream, self->req, [self, &stream](beast::error_code ec, size_t) {
-        if (ec) return self->Fail("sending to the upstream failed: " + ec.message());
+        if (ec) {
+          if (self->RetryFresh(ec)) return;
+          return self->Fail(self->Why("sending to the upstream failed: ", ec));
+        }
         self->parser.emplace();
         self->parser->body_limit(boost::none);  // bounded by the message caps below
         self->parser->header_limit(64 * 1024);
         http::async_read_header(
             stream, self->buffer, *self->parser, [self](beast::error_code ec, size_t) {
               if (ec) {
-                return self->Fail("no reply from the upstream: " + ec.message());
+                if (self->RetryFresh(ec)) return;
+                return self->Fail(self->Why("no reply from the upstream: ", ec));
               }
               self->OnHeader();
             });
@@ -150,6 +233,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   }
 
   void OnHeader() {
+    got_header = true;
     auto& res = parser->get();
     const unsigned status = res.result_int();
     if (auto it = res.find("mcp-session-id");
@@ -264,6 +348,8 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
     Lowest().socket().close(ignored);
   }
   bool aborted = false;
+  bool reused = false;      // the connection was a kept one (TakeIdle)
+  bool got_header = false;  // the reply's header arrived
 
   void Forget() {
     if (id.is_null() || modern_version.empty()) return;
@@ -287,6 +373,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
     if (!id.is_null() && !answered) {
       Answer("the upstream's reply holds no response to the request");
     }
+    if (kind == Kind::kPost && owner->KeepIdle(*this)) return;
     beast::error_code ignored;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     if (kind == Kind::kListen) owner->ListenEnded(started);
@@ -413,7 +500,8 @@ HttpUpstream::HttpUpstream(HttpUpstreamOptions options, std::string host, std::s
       port_(std::move(port)),
       target_(std::move(target)),
       tls_(std::move(tls)),
-      listen_retry_(ioc_) {}
+      listen_retry_(ioc_),
+      idle_timer_(ioc_) {}
 
 HttpUpstream::~HttpUpstream() { Close(); }
 
@@ -479,6 +567,58 @@ void HttpUpstream::Begin(std::shared_ptr<Op> op) {
     if (!protocol_version_.empty()) req.set("MCP-Protocol-Version", protocol_version_);
   }
   op->Run();
+}
+
+bool HttpUpstream::TakeIdle(Op& op) {
+  const auto now = std::chrono::steady_clock::now();
+  while (!idle_.empty()) {
+    std::unique_ptr<Idle> c = std::move(idle_.back());
+    idle_.pop_back();
+    if (now >= c->expires || !QuietAndOpen(c->Socket())) continue;  // closed as c goes
+    MoveStream(c->plain, op.plain);
+    MoveStream(c->secure, op.secure);
+    return true;
+  }
+  return false;
+}
+
+bool HttpUpstream::KeepIdle(Op& op) {
+  if (closing_.load() || closed_reported_ || op.aborted || !op.parser || !op.parser->is_done() ||
+      !op.parser->get().keep_alive() || op.buffer.size() != 0) {
+    return false;
+  }
+  std::chrono::milliseconds idle = options_.idle_timeout;
+  const auto& res = op.parser->get();
+  if (auto it = res.find("keep-alive"); it != res.end()) {
+    // A second less than the server's own: it closes first otherwise, racing the next POST.
+    if (std::optional<int> t = KeepAliveTimeout(it->value())) {
+      idle = std::min(idle, std::chrono::milliseconds(std::chrono::seconds(*t - 1)));
+    }
+  }
+  if (idle <= std::chrono::milliseconds::zero()) return false;
+  auto c = std::make_unique<Idle>();
+  op.Lowest().expires_never();
+  MoveStream(op.plain, c->plain);
+  MoveStream(op.secure, c->secure);
+  c->expires = std::chrono::steady_clock::now() + idle;
+  if (idle_.size() >= kMaxIdle) idle_.erase(idle_.begin());  // the oldest is closed
+  idle_.push_back(std::move(c));
+  CloseExpiredIdle();
+  return true;
+}
+
+void HttpUpstream::CloseExpiredIdle() {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(idle_, [&](const std::unique_ptr<Idle>& c) { return c->expires <= now; });
+  if (idle_.empty() || idle_timer_armed_) return;
+  auto first = idle_.front()->expires;
+  for (const auto& c : idle_) first = std::min(first, c->expires);
+  idle_timer_armed_ = true;
+  idle_timer_.expires_at(first);
+  idle_timer_.async_wait([this](beast::error_code ec) {
+    idle_timer_armed_ = false;
+    if (!ec) CloseExpiredIdle();
+  });
 }
 
 void HttpUpstream::ListenEnded(std::chrono::steady_clock::time_point started) {

@@ -24,6 +24,16 @@
 // is not posted: that request's connection is closed, which is how 2026-07-28 cancels over
 // HTTP.
 //
+// Connections are kept alive (HTTP/1.1): a POST whose reply was read to its end, with no
+// `Connection: close` and nothing after it, leaves its connection idle for the next POST, at
+// most `idle_timeout` (or one second less than the server's `Keep-Alive: timeout=N`, which
+// Node's servers send), at most kMaxIdle of them; a connection is taken only if nothing
+// arrived on it while idle (no end of stream, no stray bytes), and idle ones are closed when
+// their time passes and at Close(). A message sent over a kept connection that the server
+// closed before answering a byte is sent once more over a new connection, except a
+// tools/call, which is never sent twice: it fails as below. The GET stream and the DELETE
+// use connections of their own.
+//
 // Fail closed: a request whose POST fails (connect error, non-2xx, a reply cut short,
 // oversized) is answered with a JSON-RPC error for its id, saying the call may or may not
 // have run; a 404 once a session exists means the upstream session ended, reported as
@@ -44,6 +54,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -64,6 +75,7 @@ struct HttpUpstreamOptions {
   std::chrono::milliseconds header_timeout{300000};  // until the reply's headers arrive
   std::chrono::milliseconds close_timeout{2000};     // the DELETE at Close()
   bool listen = true;                                // open the GET stream
+  std::chrono::milliseconds idle_timeout{2000};      // a kept connection's idle time; 0: none
   // Upstream credentials (docs/identity.md#upstream-credentials): when set, the
   // Authorization header of every POST sent with Send() (initialize, tools/list, ...), called
   // on the sender's thread; the GET stream and the DELETE reuse the last value it gave.
@@ -86,7 +98,8 @@ class HttpUpstream final : public Upstream {
   void SendAuthorized(const boost::json::value& message, std::string authorization);
   void Close() override;
 
-  struct Op;  // one HTTP exchange (defined in the .cc)
+  struct Op;    // one HTTP exchange (defined in the .cc)
+  struct Idle;  // a kept-alive connection waiting for the next POST (defined in the .cc)
 
  private:
   HttpUpstream(HttpUpstreamOptions options, std::string host, std::string port, std::string target,
@@ -100,6 +113,11 @@ class HttpUpstream final : public Upstream {
   // thread).
   void LearnParamHeaders(const boost::json::object& result);
   void StartListening();  // io thread
+  // Keep-alive (io thread): hands `op` the newest idle connection still open (false: none),
+  // or keeps the finished `op`'s connection for the next POST (false: it is to be closed).
+  bool TakeIdle(Op& op);
+  bool KeepIdle(Op& op);
+  void CloseExpiredIdle();
   // The GET stream opened at `started` ended or failed: schedule the next one (io thread).
   void ListenEnded(std::chrono::steady_clock::time_point started);
   void Deliver(std::string_view message, const boost::json::value* related = nullptr);
@@ -133,6 +151,10 @@ class HttpUpstream final : public Upstream {
   // Modern subscriptions/listen requests open, by IdKey of their id: notifications/cancelled
   // for one closes its exchange instead of being posted (io thread).
   std::map<std::string, std::weak_ptr<Op>> modern_ops_;
+  static constexpr size_t kMaxIdle = 4;
+  std::vector<std::unique_ptr<Idle>> idle_;  // io thread, oldest first
+  boost::asio::steady_timer idle_timer_;     // io thread: closes the idle ones that expired
+  bool idle_timer_armed_ = false;            // io thread
   std::once_flag close_once_;
 };
 

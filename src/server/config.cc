@@ -340,6 +340,7 @@ Status ReadUpstream(Reader& r, const std::string& name, const YamlNode& node,
   const std::string where = "mcp.upstreams." + name;
   if (!node.IsMap()) return r.Fail(node, where + " must be a mapping");
   u->name = name;
+  bool has_keep_alive = false;
   for (const auto& kv : node.entries()) {
     const std::string key = kv.first.Scalar();
     const YamlNode& v = kv.second;
@@ -406,6 +407,9 @@ Status ReadUpstream(Reader& r, const std::string& name, const YamlNode& node,
       st = r.String(v, where + ".ca_file", &u->ca_file);
       if (st.ok())
         u->ca_file = fs::path(u->ca_file).is_absolute() ? u->ca_file : r.Resolve(u->ca_file);
+    } else if (key == "keep_alive_ms") {
+      st = r.Millis(v, where + ".keep_alive_ms", 1, 0, 60000, &u->keep_alive);
+      has_keep_alive = true;
     } else if (key == "headers") {
       st = ReadStringMap(r, v, where + ".headers", &ValidHeaderName, &u->headers);
     } else if (key == "credentials") {
@@ -434,6 +438,9 @@ Status ReadUpstream(Reader& r, const std::string& name, const YamlNode& node,
   }
   if (!u->ca_file.empty() && u->url.rfind("https://", 0) != 0) {
     return r.Fail(node, where + ": ca_file applies to https:// upstreams only");
+  }
+  if (stdio && has_keep_alive) {
+    return r.Fail(node, where + ": keep_alive_ms applies to url: upstreams only");
   }
   if (u->has_credentials) {
     for (const auto* m : {&u->headers, &u->secret_headers}) {

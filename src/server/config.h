@@ -39,6 +39,8 @@ struct McpUpstreamConfig {
   std::map<std::string, std::string> secret_files;  // NAME -> file whose content is NAME
   std::string url;                                  // http(s)://HOST[:PORT]/PATH
   std::string ca_file;  // https: trust only these CAs (PEM) instead of the system's
+  // url: how long a connection stays open for the next message (0: one per message).
+  std::chrono::milliseconds keep_alive{2000};
   std::map<std::string, std::string> headers;         // literal header values
   std::map<std::string, std::string> secret_headers;  // header -> Interlock's variable
   // Methods forwarded beyond the MCP specification's; McpHttpService::Create checks each

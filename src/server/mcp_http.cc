@@ -190,6 +190,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       o.url = up_->config.url;
       o.headers = up_->headers;
       o.ca_file = up_->config.ca_file;
+      o.idle_timeout = up_->config.keep_alive;
       if (creds_ != nullptr)
         o.authorization = [c = creds_.get()] { return c->SessionAuthorization(); };
       auto client = mcp::HttpUpstream::Create(std::move(o));

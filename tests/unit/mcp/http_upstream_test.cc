@@ -1,6 +1,7 @@
 // HttpUpstream against a minimal Streamable HTTP server on a loopback socket: the GET
-// stream for the server's own messages is opened again when the server ends it. And the
-// Host header of Interlock's HTTP clients.
+// stream for the server's own messages is opened again when the server ends it; kept-alive
+// connections, attacked (a server closing them, a stray second reply, a tool call that must
+// not be sent twice). And the Host header of Interlock's HTTP clients.
 #include "mcp/http_upstream.h"
 #include "loopback.h"
 
@@ -235,6 +236,263 @@ TEST(HttpUpstreamTest, ModernRequestHeadersAndTheServersOwnErrorAsItCame) {
   EXPECT_NE(reqs[0].find("Mcp-Name: =?base64?aMOpbGxv?=\r\n"), std::string::npos) << reqs[0];
   EXPECT_EQ(reqs[0].find("Mcp-Session-Id"), std::string::npos) << reqs[0];
   (*up)->Close();
+}
+
+// A keep-alive Streamable HTTP server: each connection on a thread of its own, requests
+// answered in turn on it with `{"jsonrpc":"2.0","id":ID,"result":{"n":N}}` (N: the request's
+// number over the server's life), notifications with 202. What it does besides is its mode.
+class KeepAliveServer {
+ public:
+  enum class Mode {
+    kKeep,          // answer and keep the connection
+    kCloseEach,     // answer, then close (without saying Connection: close)
+    kDropSecond,    // a connection's second request is read, then the connection closed
+    kStraySecond,   // the first reply on a connection is followed by a forged second one
+    kShortTimeout,  // replies say `Keep-Alive: timeout=1`
+  };
+  explicit KeepAliveServer(Mode mode) : mode_(mode) {
+    fd_ = testing::ListenOnLoopback(&port_);
+    EXPECT_GE(fd_, 0);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        std::lock_guard lock(mu_);
+        ++accepts_;
+        conns_.emplace_back([this, c] { Serve(c); });
+      }
+    });
+  }
+  ~KeepAliveServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    std::vector<std::thread> conns;
+    {
+      std::lock_guard lock(mu_);
+      conns.swap(conns_);
+    }
+    for (std::thread& t : conns) t.join();
+  }
+  int port() const { return port_; }
+  int accepts() {
+    std::lock_guard lock(mu_);
+    return accepts_;
+  }
+  // How many requests of `method` arrived (each sending counted).
+  int received(const std::string& method) {
+    std::lock_guard lock(mu_);
+    int n = 0;
+    for (const std::string& m : methods_) n += m == method ? 1 : 0;
+    return n;
+  }
+  // Connections the client closed while the server waited for their next request.
+  int closed_by_client() {
+    std::lock_guard lock(mu_);
+    return closed_by_client_;
+  }
+
+ private:
+  void Serve(int c) {
+    timeval tv{10, 0};
+    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string in;
+    char buf[4096];
+    for (int on_conn = 1;; ++on_conn) {
+      size_t header_end = std::string::npos, want = 0;
+      while (header_end == std::string::npos || in.size() < header_end + 4 + want) {
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) {
+          std::lock_guard lock(mu_);
+          if (n == 0 && in.empty()) ++closed_by_client_;
+          ::close(c);
+          return;
+        }
+        in.append(buf, static_cast<size_t>(n));
+        header_end = in.find("\r\n\r\n");
+        if (header_end == std::string::npos) continue;
+        const size_t cl = in.find("Content-Length: ");
+        want = cl == std::string::npos || cl > header_end ? 0 : std::stoul(in.substr(cl + 16));
+      }
+      const boost::json::object body =
+          boost::json::parse(in.substr(header_end + 4, want)).as_object();
+      in.erase(0, header_end + 4 + want);
+      int n = 0;
+      {
+        std::lock_guard lock(mu_);
+        methods_.emplace_back(body.at("method").as_string());
+        n = static_cast<int>(methods_.size());
+      }
+      if (mode_ == Mode::kDropSecond && on_conn == 2) break;
+      std::string reply;
+      if (!body.contains("id")) {
+        reply = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n";
+      } else {
+        reply = Reply(boost::json::serialize(body.at("id")), "{\"n\":" + std::to_string(n) + "}");
+      }
+      if (mode_ == Mode::kStraySecond && on_conn == 1) {
+        reply += Reply(std::to_string(body.at("id").to_number<int64_t>() + 1), "{\"forged\":true}");
+      }
+      ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      if (mode_ == Mode::kCloseEach) break;
+    }
+    ::close(c);
+  }
+
+  std::string Reply(const std::string& id, const std::string& result) const {
+    const std::string json = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":" + result + "}";
+    return std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n") +
+           (mode_ == Mode::kShortTimeout ? "Keep-Alive: timeout=1\r\n" : "") +
+           "Content-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json;
+  }
+
+  const Mode mode_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::mutex mu_;
+  int accepts_ = 0;
+  int closed_by_client_ = 0;
+  std::vector<std::string> methods_;
+  std::vector<std::thread> conns_;
+  std::thread thread_;
+};
+
+// An HttpUpstream to `port` and the messages it delivers, one request at a time.
+class KeptClient {
+ public:
+  explicit KeptClient(int port, std::chrono::milliseconds idle = 2000ms) {
+    HttpUpstreamOptions o;
+    o.url = "http://127.0.0.1:" + std::to_string(port) + "/mcp";
+    o.listen = false;
+    o.idle_timeout = idle;
+    auto up = HttpUpstream::Create(o);
+    EXPECT_TRUE(up.ok()) << up.error().message;
+    up_ = std::move(up).value();
+    UpstreamCallbacks cb;
+    cb.on_message = [this](std::string_view m, const boost::json::value*) {
+      std::lock_guard lock(mu_);
+      messages_.emplace_back(m);
+      cv_.notify_all();
+    };
+    cb.on_closed = [](std::string) {};
+    EXPECT_TRUE(up_->Start(std::move(cb)).ok());
+  }
+  ~KeptClient() { up_->Close(); }
+  // Sends `method` with `id` and returns the answer delivered for it (null: none in 15 s).
+  boost::json::value Call(const std::string& method, int id) {
+    const size_t before = Count();
+    up_->Send(boost::json::object{
+        {"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", boost::json::object{}}});
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, 15s, [&] { return messages_.size() > before; })) return nullptr;
+    return boost::json::parse(messages_[before]);
+  }
+  size_t Count() {
+    std::lock_guard lock(mu_);
+    return messages_.size();
+  }
+
+ private:
+  std::unique_ptr<HttpUpstream> up_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> messages_;
+};
+
+// Tests that consecutive messages share one connection: the server accepts once.
+TEST(HttpUpstreamKeepAliveTest, ManyMessagesShareOneConnection) {
+  KeepAliveServer server(KeepAliveServer::Mode::kKeep);
+  {
+    KeptClient client(server.port());
+    for (int i = 1; i <= 5; ++i) {
+      const boost::json::value got = client.Call(i % 2 ? "ping" : "tools/call", i);
+      ASSERT_TRUE(got.is_object()) << "message " << i;
+      EXPECT_EQ(got.at("id"), i);
+      EXPECT_EQ(got.at("result").at("n"), i) << got;
+    }
+  }
+  EXPECT_EQ(server.accepts(), 1);
+}
+
+// Tests that a server closing each connection after its reply (without saying so) loses no
+// message: a closed idle connection is not taken, or the message goes again on a new one.
+TEST(HttpUpstreamKeepAliveTest, AServerClosingIdleConnectionsLosesNoMessage) {
+  KeepAliveServer server(KeepAliveServer::Mode::kCloseEach);
+  KeptClient client(server.port());
+  for (int i = 1; i <= 5; ++i) {
+    const boost::json::value got = client.Call("ping", i);
+    ASSERT_TRUE(got.is_object()) << "message " << i;
+    EXPECT_TRUE(got.as_object().contains("result")) << got;
+  }
+  EXPECT_EQ(server.accepts(), server.received("ping"));
+}
+
+// Tests that a tool call whose kept connection the server closes after reading it is not
+// sent again: the gateway is told it may or may not have run, and the server saw it once.
+TEST(HttpUpstreamKeepAliveTest, AToolCallIsNeverSentTwiceOverAKeptConnection) {
+  KeepAliveServer server(KeepAliveServer::Mode::kDropSecond);
+  KeptClient client(server.port());
+  ASSERT_TRUE(client.Call("ping", 1).is_object());
+  const boost::json::value got = client.Call("tools/call", 2);
+  ASSERT_TRUE(got.is_object());
+  EXPECT_EQ(got.at("id"), 2);
+  EXPECT_EQ(got.at("error").at("code"), -32603) << got;
+  const std::string message(got.at("error").at("message").as_string());
+  EXPECT_NE(message.find("may or may not have run"), std::string::npos) << message;
+  EXPECT_NE(message.find("kept-alive connection"), std::string::npos) << message;
+  EXPECT_EQ(server.received("tools/call"), 1);
+  // The next message goes on a new connection.
+  const boost::json::value next = client.Call("ping", 3);
+  ASSERT_TRUE(next.is_object());
+  EXPECT_TRUE(next.as_object().contains("result")) << next;
+}
+
+// Tests that any other message whose kept connection the server closed before answering is
+// sent once more on a new connection, and answered.
+TEST(HttpUpstreamKeepAliveTest, AnotherMessageIsSentAgainOnANewConnection) {
+  KeepAliveServer server(KeepAliveServer::Mode::kDropSecond);
+  KeptClient client(server.port());
+  ASSERT_TRUE(client.Call("ping", 1).is_object());
+  const boost::json::value got = client.Call("tools/list", 2);
+  ASSERT_TRUE(got.is_object());
+  EXPECT_EQ(got.at("id"), 2);
+  EXPECT_TRUE(got.as_object().contains("result")) << got;
+  EXPECT_EQ(server.received("tools/list"), 2);
+  EXPECT_EQ(server.accepts(), 2);
+}
+
+// Tests that bytes after a reply (a forged second reply, sent at once) are never read as
+// the next request's answer: that connection is dropped and the next request answered by
+// the server.
+TEST(HttpUpstreamKeepAliveTest, AStraySecondReplyIsNeverReadAsTheNextAnswer) {
+  KeepAliveServer server(KeepAliveServer::Mode::kStraySecond);
+  KeptClient client(server.port());
+  ASSERT_TRUE(client.Call("ping", 1).is_object());
+  const boost::json::value got = client.Call("tools/call", 2);
+  ASSERT_TRUE(got.is_object());
+  EXPECT_FALSE(got.at("result").as_object().contains("forged")) << got;
+  EXPECT_EQ(got.at("result").at("n"), 2) << got;
+  EXPECT_EQ(server.accepts(), 2);
+}
+
+// Tests that an idle connection is closed when its idle time passes (the server sees it
+// end), and that a server's shorter `Keep-Alive: timeout=1` keeps none at all.
+TEST(HttpUpstreamKeepAliveTest, IdleConnectionsEndWhenTheirTimePasses) {
+  {
+    KeepAliveServer server(KeepAliveServer::Mode::kKeep);
+    KeptClient client(server.port(), 100ms);
+    ASSERT_TRUE(client.Call("ping", 1).is_object());
+    for (int i = 0; i < 100 && server.closed_by_client() == 0; ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(server.closed_by_client(), 1);
+    ASSERT_TRUE(client.Call("ping", 2).is_object());
+    EXPECT_EQ(server.accepts(), 2);
+  }
+  KeepAliveServer server(KeepAliveServer::Mode::kShortTimeout);
+  KeptClient client(server.port());
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(client.Call("ping", i).is_object());
+  EXPECT_EQ(server.accepts(), 3);
 }
 
 }  // namespace INTERLOCK_TEST_NS

@@ -109,6 +109,7 @@ TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
       url: http://127.0.0.1:3001/mcp
       headers: {X-Team: "blue"}
       secret_headers: {Authorization: REMOTE_AUTH}
+      keep_alive_ms: 0
   allowed_origins: ["http://localhost:3000/", "*"]
   allowed_hosts: ["interlock.internal", "gw.example:8443"]
   max_sessions: 10
@@ -132,6 +133,8 @@ TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
   EXPECT_EQ(remote.url, "http://127.0.0.1:3001/mcp");
   EXPECT_EQ(remote.headers.at("X-Team"), "blue");
   EXPECT_EQ(remote.secret_headers.at("Authorization"), "REMOTE_AUTH");
+  EXPECT_EQ(remote.keep_alive, std::chrono::milliseconds(0));
+  EXPECT_EQ(fs.keep_alive, std::chrono::milliseconds(2000));  // the default
   EXPECT_EQ(c.mcp.allowed_origins, (std::vector<std::string>{"http://localhost:3000", "*"}));
   EXPECT_EQ(c.mcp.allowed_hosts,
             (std::vector<std::string>{"interlock.internal", "gw.example:8443"}));
@@ -161,6 +164,10 @@ TEST(ServerConfigMcpTest, RejectsMistakes) {
        "ca_file applies to https:// upstreams only"},
       {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      headers: {A: b}\n",
        "url: upstreams only"},
+      {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      keep_alive_ms: 100\n",
+       "keep_alive_ms applies to url: upstreams only"},
+      {"mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/\n      keep_alive_ms: 60001\n",
+       "between 0 and 60000"},
       {"mcp:\n  upstreams:\n    a:\n      url: http://127.0.0.1:1/\n      env: {A: b}\n",
        "apply to command: upstreams"},
       {"mcp:\n  upstreams:\n    a:\n      command: [x]\n      secret_env: [\"1BAD\"]\n",
