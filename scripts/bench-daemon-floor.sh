@@ -71,7 +71,7 @@ for r in $(seq "$rounds"); do
       line=$(KIND=$kind INTERLOCK_TOKEN=${tokens[$i]} RUNS_FILE="$work/$i/runs.txt" \
         wrk -t2 -c"$conns" -d"$duration" -s "$root/bench/daemon/decide.lua" \
         "http://127.0.0.1:$port" | grep RESULT)
-      eval "${line#RESULT }"
+      read -r rps p50_ms p99_ms errors non2xx < <(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+) errors=([^ ]+) non2xx=([^ ]+).*/\1 \2 \3 \4 \5/' <<<"$line")
       read -r frps fp50 fp99 <<<"$floor"
       share=$(awk -v a="$rps" -v b="$frps" 'BEGIN {printf "%.2f", a / b}')
       printf '%-5s %-40s %5s %10s %8s %8s %10s %8s %8s %6s %s\n' "$r" "${names[$i]}" "$conns" \

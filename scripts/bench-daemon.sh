@@ -49,13 +49,13 @@ for conns in 1 16 64 256; do
     line=$(KIND=$kind INTERLOCK_TOKEN=$token RUNS_FILE="$work/runs.txt" \
       wrk -t$threads -c$conns -d"$duration" -s "$root/bench/daemon/decide.lua" \
       "http://127.0.0.1:$port" | grep RESULT)
-    eval "${line#RESULT }"
-    printf '%-10s %-6s %6s %12s %9s %9s %s\n' interlock $kind $conns $rps $p50_ms $p99_ms "$errors/$non2xx"
+    read -r rps p50_ms p99_ms errors non2xx < <(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+) errors=([^ ]+) non2xx=([^ ]+).*/\1 \2 \3 \4 \5/' <<<"$line")
+    printf '%-10s %-6s %6s %12s %9s %9s %s\n' interlock "$kind" "$conns" "$rps" "$p50_ms" "$p99_ms" "$errors/$non2xx"
     if [ -n "$cerbos_port" ]; then
       line=$(KIND=$kind wrk -t$threads -c$conns -d"$duration" -s "$root/bench/cerbos/check.lua" \
         "http://127.0.0.1:$cerbos_port" | grep RESULT)
-      eval "${line#RESULT }"
-      printf '%-10s %-6s %6s %12s %9s %9s %s\n' cerbos $kind $conns $rps $p50_ms $p99_ms "$errors/$non2xx"
+      read -r rps p50_ms p99_ms errors non2xx < <(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+) errors=([^ ]+) non2xx=([^ ]+).*/\1 \2 \3 \4 \5/' <<<"$line")
+      printf '%-10s %-6s %6s %12s %9s %9s %s\n' cerbos "$kind" "$conns" "$rps" "$p50_ms" "$p99_ms" "$errors/$non2xx"
     fi
   done
 done

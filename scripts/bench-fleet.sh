@@ -65,6 +65,7 @@ proc_ticks() { local t=0 p; for p in "$@"; do
 pg_pids() { local pm; pm=$(head -1 "$work/pg/postmaster.pid"); echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"; }
 # "busy daemon postgres" ticks now (postgres: the postmaster and its children, pgbench's
 # backends included while they run).
+# shellcheck disable=SC2046,SC2086 # word splitting wanted: lists of pids
 cpumark() { echo "$(machine_busy) $(machine_all) $(proc_ticks $1) $(proc_ticks $(pg_pids))"; }
 # Per decision, from two marks and a count: "cpu µs: daemon D, postgres P, rest R (wrk,
 # kernel); machine busy B%".
@@ -102,7 +103,7 @@ load() {  # port token runs conns
   local threads=$(($4 < 2 ? 1 : 2)) line rps p50_ms p99_ms errors non2xx
   line=$(KIND=allow INTERLOCK_TOKEN=$2 RUNS_FILE=$3 wrk -t$threads -c"$4" -d"$duration" \
     -s "$root/bench/daemon/decide.lua" "http://127.0.0.1:$1" | grep RESULT)
-  eval "${line#RESULT }"
+  read -r rps p50_ms p99_ms errors non2xx < <(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+) errors=([^ ]+) non2xx=([^ ]+).*/\1 \2 \3 \4 \5/' <<<"$line")
   echo "$rps $p50_ms $p99_ms $((errors + non2xx))"
 }
 

@@ -67,7 +67,7 @@ for round in $(seq "$rounds"); do
     line=$(KIND=allow INTERLOCK_TOKEN=$bearer RUNS_FILE="$work/runs.txt" \
       wrk -t2 -c"$conns" -d"$duration" -s "$root/bench/daemon/decide.lua" \
       "http://127.0.0.1:$port" | grep RESULT)
-    eval "${line#RESULT }"
+    read -r rps p50_ms p99_ms errors non2xx < <(sed -E 's/.*rps=([^ ]+) p50_ms=([^ ]+) p99_ms=([^ ]+) errors=([^ ]+) non2xx=([^ ]+).*/\1 \2 \3 \4 \5/' <<<"$line")
     printf '%-6s %-12s %12s %9s %9s %s\n' "$round" "$who" "$rps" "$p50_ms" "$p99_ms" "$errors/$non2xx"
   done
 done

