@@ -5,6 +5,8 @@
 # Loopback only; every process is stopped at the end.
 # Usage: [DURABILITY=full|normal] [KEEP_ALIVE_MS=N] scripts/bench-mcp-http.sh [BUILD_DIR] [N]
 # (KEEP_ALIVE_MS: the HTTP upstream's keep_alive_ms; 0 opens a connection per message).
+# TLS=1 puts a TLS front (bench/mcp/tls_proxy.mjs, a certificate made for the run) before
+# the server: the direct client and the daemon's `url:` upstream then speak https://.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
@@ -30,6 +32,24 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 PORT=$port node "$server" streamableHttp >"$work/everything.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q "listening" "$work/everything.log" && break; sleep 0.1; done
+scheme=http
+ca_line=""
+if [ -n "${TLS:-}" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj /CN=bench-ca -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+    -keyout "$work/tls.key" -out "$work/tls.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$work/san.ext"
+  openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
+    -CAcreateserial -days 1 -extfile "$work/san.ext" -out "$work/tls.pem" 2>/dev/null
+  node "$root/bench/mcp/tls_proxy.mjs" "$work/tls.pem" "$work/tls.key" "$port" >"$work/tls.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q "listening" "$work/tls.log" && break; sleep 0.1; done
+  port=$(sed -n 's/^listening //p' "$work/tls.log")
+  scheme=https
+  ca_line="      ca_file: $work/ca.pem"
+  export NODE_EXTRA_CA_CERTS="$work/ca.pem"
+fi
 
 mkdir -p "$work/policies"
 cp "$root/bench/mcp/policy.yaml" "$work/policies/bench.yaml"
@@ -39,8 +59,9 @@ durability: ${DURABILITY:-full}
 mcp:
   upstreams:
     http:
-      url: http://127.0.0.1:$port/mcp
+      url: $scheme://127.0.0.1:$port/mcp
 ${KEEP_ALIVE_MS:+      keep_alive_ms: $KEEP_ALIVE_MS}
+$ca_line
     stdio:
       command: ["node", "$server", "stdio"]
 CONFIG
@@ -50,8 +71,8 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
 daemon_port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/ready.json")
 
-echo "durability: ${DURABILITY:-full}; keep_alive_ms: ${KEEP_ALIVE_MS:-default}; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "durability: ${DURABILITY:-full}; upstream $scheme; keep_alive_ms: ${KEEP_ALIVE_MS:-default}; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 cp "$root/bench/mcp/http_latency.mjs" "$script"
 cp "$root/bench/mcp/latency.mjs" "$node_dir/.bench-latency.mjs"
-INTERLOCK_TOKEN=$tok node "$script" "http://127.0.0.1:$port/mcp" \
+INTERLOCK_TOKEN=$tok node "$script" "$scheme://127.0.0.1:$port/mcp" \
   "http://127.0.0.1:$daemon_port/mcp" "$n" || { tail -20 "$work/daemon.log"; exit 1; }
