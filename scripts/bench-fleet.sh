@@ -24,32 +24,21 @@ conns_list=(64 256)
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/$build/interlock"
 [ -x "$bin" ] || bin="$build/interlock"
-pgbin=${INTERLOCK_PG_BIN:-/usr/lib/postgresql/15/bin}
 work=$(mktemp -d /tmp/interlock-fleet.XXXXXX)
 chmod 755 "$work"
 pids=()
-as_pg=()
-[ "$(id -u)" = 0 ] && as_pg=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+# shellcheck source=scripts/pg-cluster.sh
+. "$root/scripts/pg-cluster.sh"
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  pg_cluster_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # The private cluster: durable settings (fsync, synchronous_commit on), loopback only.
-mkdir -p "$work/pg" "$work/sock"
-[ "$(id -u)" = 0 ] && chown nobody:nogroup "$work/pg" "$work/sock"
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
-pgport=$(free_port)
-"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -w -t 60 -l "$work/sock/pg.log" \
-  -o "-c listen_addresses=127.0.0.1 -p $pgport -c unix_socket_directories=$work/sock -c fsync=on -c synchronous_commit=on -c max_connections=400 -c shared_buffers=256MB" \
-  start >/dev/null
-"$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres interlock
+pg_cluster_start "$work" 400
 "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres pgbench
-uri="postgresql://postgres@127.0.0.1:$pgport/interlock"
 pgq() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d interlock -XAtq -F ' ' -c "$1"; }
 # "lsn wal_bytes wal_fpi calls" (the calls table's rows: one per decision).
 walmark() { pgq "SELECT pg_current_wal_lsn(), w.wal_bytes, w.wal_fpi, (SELECT count(*) FROM calls) FROM pg_stat_wal w"; }

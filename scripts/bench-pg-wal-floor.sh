@@ -26,29 +26,18 @@ batches=(1 16 128)
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/$build/interlock"
 [ -x "$bin" ] || bin="$build/interlock"
-pgbin=${INTERLOCK_PG_BIN:-/usr/lib/postgresql/15/bin}
 work=$(mktemp -d /tmp/interlock-walfloor.XXXXXX)
 chmod 755 "$work"
 pids=()
-as_pg=()
-[ "$(id -u)" = 0 ] && as_pg=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+# shellcheck source=scripts/pg-cluster.sh
+. "$root/scripts/pg-cluster.sh"
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  pg_cluster_stop "$work"
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-mkdir -p "$work/pg" "$work/sock"
-[ "$(id -u)" = 0 ] && chown nobody:nogroup "$work/pg" "$work/sock"
-"${as_pg[@]}" "$pgbin/initdb" -D "$work/pg" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
-pgport=$(free_port)
-"${as_pg[@]}" "$pgbin/pg_ctl" -D "$work/pg" -w -t 60 -l "$work/sock/pg.log" \
-  -o "-c listen_addresses=127.0.0.1 -p $pgport -c unix_socket_directories=$work/sock -c fsync=on -c synchronous_commit=on -c max_connections=100 -c shared_buffers=256MB" \
-  start >/dev/null
-"$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres interlock
-uri="postgresql://postgres@127.0.0.1:$pgport/interlock"
+pg_cluster_start "$work" 100
 pgq() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d interlock -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
 policies="$root/bench/daemon/policies"
