@@ -24,17 +24,9 @@ conns_list=(64 256)
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/$build/interlock"
 [ -x "$bin" ] || bin="$build/interlock"
-work=$(mktemp -d /tmp/interlock-fleet.XXXXXX)
-chmod 755 "$work"
-pids=()
 # shellcheck source=scripts/pg-cluster.sh
 . "$root/scripts/pg-cluster.sh"
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  pg_cluster_stop "$work"
-  rm -rf "$work"
-}
-trap cleanup EXIT
+pg_bench_setup fleet
 
 # The private cluster: durable settings (fsync, synchronous_commit on), loopback only.
 pg_cluster_start "$work" 400

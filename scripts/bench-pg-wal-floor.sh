@@ -26,17 +26,9 @@ batches=(1 16 128)
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/$build/interlock"
 [ -x "$bin" ] || bin="$build/interlock"
-work=$(mktemp -d /tmp/interlock-walfloor.XXXXXX)
-chmod 755 "$work"
-pids=()
 # shellcheck source=scripts/pg-cluster.sh
 . "$root/scripts/pg-cluster.sh"
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  pg_cluster_stop "$work"
-  rm -rf "$work"
-}
-trap cleanup EXIT
+pg_bench_setup walfloor
 pg_cluster_start "$work" 100
 pgq() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d interlock -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 

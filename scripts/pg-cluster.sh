@@ -1,5 +1,8 @@
 # shellcheck shell=bash
 # A private PostgreSQL cluster on 127.0.0.1 for the benchmark scripts (sourced, bash):
+#   pg_bench_setup NAME                    a work directory /tmp/interlock-NAME.XXXXXX (sets
+#                                          work) and pids=(): at exit the pids are killed,
+#                                          the cluster stopped, the directory removed
 #   pg_cluster_start DIR MAX_CONNECTIONS   initdb in DIR/pg, start it (fsync and
 #                                          synchronous_commit on, shared_buffers 256MB, a free
 #                                          port, sockets in DIR/sock), create the database
@@ -30,4 +33,17 @@ pg_cluster_start() {  # DIR MAX_CONNECTIONS
 
 pg_cluster_stop() {  # DIR
   "${as_pg[@]}" "$pgbin/pg_ctl" -D "$1/pg" -m immediate stop >/dev/null 2>&1 || true
+}
+
+pg_bench_setup() {  # NAME
+  work=$(mktemp -d "/tmp/interlock-$1.XXXXXX")
+  chmod 755 "$work"
+  pids=()
+  trap pg_bench_cleanup EXIT
+}
+
+pg_bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pg_cluster_stop "$work"
+  rm -rf "$work"
 }
