@@ -293,7 +293,16 @@ Status PostgresStore::Impl::CommitBatch(const std::vector<Op*>& ops, Batch* batc
   std::string sql = Flush(b, &rows);
   Result<std::optional<core::Checkpoint>> anchor = AnchorBatch(ops, b, &sql);
   if (!anchor.ok()) return anchor.error();
-  if (const std::string statement = rows.Statement(); !statement.empty()) {
+  const std::string statement = rows.Statement();
+  if (statement.empty() && sql.empty() && !*anchor) {
+    // Nothing to write (the approval sweep's every 250 ms with nothing due, a read under
+    // the head's lock): ROLLBACK. A COMMIT would flush the head row lock's WAL and wait for
+    // the disk and a synchronous standby while holding the lock every writer of the fleet
+    // takes first (a stalled standby then made the other daemons' calls fail on that lock).
+    Result<std::vector<PgResult>> done = c.ExecScript("ROLLBACK", sqlstate);
+    return done.ok() ? Status::Ok() : Status(done.error());
+  }
+  if (!statement.empty()) {
     // Nothing is committed yet: a failure here is a failed batch like any other.
     Result<PgResult> inserted = rows.Exec(c, statement, sqlstate);
     if (!inserted.ok()) return inserted.error();

@@ -796,6 +796,31 @@ TEST_F(PostgresStoreTest, CommitWarnedByCancelledSyncReplicationIsReconciledInTh
   EXPECT_EQ(next->state_after.steps, 2u);
 }
 
+// Tests that a writer batch with nothing to write (the approval sweep's, every 250 ms, with
+// no approval due) does not COMMIT: with the synchronous standby gone it answers at once,
+// where a COMMIT would wait for the standby while holding the audit head's lock, which
+// every daemon's next call then waited on (FleetFailoverTest's flake: a call denied on
+// "lock timeout" instead of an unconfirmed COMMIT). A batch that writes still waits.
+TEST_F(PostgresStoreTest, ABatchWithNothingToWriteNeverWaitsForTheStandby) {
+  std::unique_ptr<testing::PgCluster> primary;
+  std::unique_ptr<PostgresStore> s;
+  ASSERT_NO_FATAL_FAILURE(StartWaitingForAnAbsentStandby(&primary, &s));
+  for (int i = 0; i < 3; ++i) {
+    Result<std::vector<core::ApprovalChange>> swept = s->ExpireApprovals(T0());
+    ASSERT_TRUE(swept.ok()) << swept.error().message;
+    EXPECT_TRUE(swept->empty());
+  }
+  EXPECT_EQ(Sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+                " AND query NOT LIKE '%probe%'"),
+            "0\n");
+  auto decided =
+      std::async(std::launch::async, [&] { return s->Decide(Request("r1", "agent"), Allow); });
+  ASSERT_NO_FATAL_FAILURE(CancelTheStandbyWait());  // the decision's COMMIT does wait
+  ASSERT_EQ(decided.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(decided.get().ok());
+  StopWaitingForTheStandby();
+}
+
 // Tests that when another writer holds what the reconciliation needs right after a warned
 // COMMIT (in a fleet, another daemon's batch waiting for the same standby holds the audit
 // head), the caller is not kept waiting for it: the answer comes after the short lock
