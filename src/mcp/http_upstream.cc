@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <future>
@@ -59,15 +60,19 @@ bool QuietAndOpen(tcp::socket& socket) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-// The server's `Keep-Alive: timeout=N` in seconds, if it sent one.
-std::optional<int> KeepAliveTimeout(std::string_view header) {
-  const size_t at = header.find("timeout=");
-  if (at == std::string_view::npos) return std::nullopt;
-  int n = 0;
-  const char* first = header.data() + at + 8;
-  const auto [end, ec] = std::from_chars(first, header.data() + header.size(), n);
+// How long the server's `Keep-Alive: timeout=N` lets a connection wait, a second less than
+// N (it closes first otherwise, racing the next POST); a parameter name in any case (RFC 9110).
+// A negative N keeps nothing; none, or one that cannot be read, leaves the daemon's own bound.
+std::optional<std::chrono::milliseconds> ServerKeepAlive(std::string_view header) {
+  std::string lower(header);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const size_t at = lower.find("timeout=");
+  if (at == std::string::npos) return std::nullopt;
+  int64_t n = 0;
+  const char* first = lower.data() + at + 8;
+  const auto [end, ec] = std::from_chars(first, lower.data() + lower.size(), n);
   if (ec != std::errc() || end == first) return std::nullopt;
-  return n;
+  return std::chrono::seconds(std::max<int64_t>(n, 1) - 1);
 }
 
 // Moves a stream (move-constructible, not assignable) from one holder to another.
@@ -343,6 +348,7 @@ struct HttpUpstream::Op : std::enable_shared_from_this<HttpUpstream::Op> {
   void Abort() {
     answered = true;
     aborted = true;
+    if (!plain && !secure) return;  // finished, its connection handed back (KeepIdle)
     beast::error_code ignored;
     Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     Lowest().socket().close(ignored);
@@ -590,9 +596,8 @@ bool HttpUpstream::KeepIdle(Op& op) {
   std::chrono::milliseconds idle = options_.idle_timeout;
   const auto& res = op.parser->get();
   if (auto it = res.find("keep-alive"); it != res.end()) {
-    // A second less than the server's own: it closes first otherwise, racing the next POST.
-    if (std::optional<int> t = KeepAliveTimeout(it->value())) {
-      idle = std::min(idle, std::chrono::milliseconds(std::chrono::seconds(*t - 1)));
+    if (std::optional<std::chrono::milliseconds> server = ServerKeepAlive(it->value())) {
+      idle = std::min(idle, *server);
     }
   }
   if (idle <= std::chrono::milliseconds::zero()) return false;

@@ -244,13 +244,14 @@ TEST(HttpUpstreamTest, ModernRequestHeadersAndTheServersOwnErrorAsItCame) {
 class KeepAliveServer {
  public:
   enum class Mode {
-    kKeep,          // answer and keep the connection
-    kCloseEach,     // answer, then close (without saying Connection: close)
-    kDropSecond,    // a connection's second request is read, then the connection closed
-    kStraySecond,   // the first reply on a connection is followed by a forged second one
-    kShortTimeout,  // replies say `Keep-Alive: timeout=1`
+    kKeep,         // answer and keep the connection
+    kCloseEach,    // answer, then close (without saying Connection: close)
+    kDropSecond,   // a connection's second request is read, then the connection closed
+    kStraySecond,  // the first reply on a connection is followed by a forged second one
   };
-  explicit KeepAliveServer(Mode mode) : mode_(mode) {
+  // `keep_alive`: the value of a `Keep-Alive` header on every reply (none when empty).
+  explicit KeepAliveServer(Mode mode, std::string keep_alive = "")
+      : mode_(mode), keep_alive_(std::move(keep_alive)) {
     fd_ = testing::ListenOnLoopback(&port_);
     EXPECT_GE(fd_, 0);
     thread_ = std::thread([this] {
@@ -342,11 +343,12 @@ class KeepAliveServer {
   std::string Reply(const std::string& id, const std::string& result) const {
     const std::string json = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":" + result + "}";
     return std::string("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n") +
-           (mode_ == Mode::kShortTimeout ? "Keep-Alive: timeout=1\r\n" : "") +
+           (keep_alive_.empty() ? "" : "Keep-Alive: " + keep_alive_ + "\r\n") +
            "Content-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json;
   }
 
   const Mode mode_;
+  const std::string keep_alive_;
   int fd_ = -1;
   int port_ = 0;
   std::mutex mu_;
@@ -476,23 +478,45 @@ TEST(HttpUpstreamKeepAliveTest, AStraySecondReplyIsNeverReadAsTheNextAnswer) {
 }
 
 // Tests that an idle connection is closed when its idle time passes (the server sees it
-// end), and that a server's shorter `Keep-Alive: timeout=1` keeps none at all.
+// end).
 TEST(HttpUpstreamKeepAliveTest, IdleConnectionsEndWhenTheirTimePasses) {
-  {
-    KeepAliveServer server(KeepAliveServer::Mode::kKeep);
-    KeptClient client(server.port(), 100ms);
-    ASSERT_TRUE(client.Call("ping", 1).is_object());
-    for (int i = 0; i < 100 && server.closed_by_client() == 0; ++i) {
-      std::this_thread::sleep_for(50ms);
-    }
-    EXPECT_EQ(server.closed_by_client(), 1);
-    ASSERT_TRUE(client.Call("ping", 2).is_object());
-    EXPECT_EQ(server.accepts(), 2);
+  KeepAliveServer server(KeepAliveServer::Mode::kKeep);
+  KeptClient client(server.port(), 100ms);
+  ASSERT_TRUE(client.Call("ping", 1).is_object());
+  for (int i = 0; i < 100 && server.closed_by_client() == 0; ++i) {
+    std::this_thread::sleep_for(50ms);
   }
-  KeepAliveServer server(KeepAliveServer::Mode::kShortTimeout);
-  KeptClient client(server.port());
-  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(client.Call("ping", i).is_object());
-  EXPECT_EQ(server.accepts(), 3);
+  EXPECT_EQ(server.closed_by_client(), 1);
+  ASSERT_TRUE(client.Call("ping", 2).is_object());
+  EXPECT_EQ(server.accepts(), 2);
+}
+
+// Tests the server's `Keep-Alive` header, as a server may send it and as a hostile one
+// might: a timeout of 1 s or less (or a negative one, the smallest 64-bit included) keeps
+// no connection; a name in another case or after another parameter counts; an unreadable
+// or out-of-range one leaves the daemon's own 2 s. Three messages each.
+TEST(HttpUpstreamKeepAliveTest, TheServersKeepAliveHeaderBoundsTheIdleTime) {
+  const struct {
+    const char* header;
+    int accepts;  // connections the server saw for three messages
+  } cases[] = {
+      {"timeout=1", 3},
+      {"Timeout=1", 3},
+      {"max=100, timeout=0", 3},
+      {"timeout=-9223372036854775808", 3},
+      {"timeout=5", 1},
+      {"timeout=abc", 1},
+      {"timeout=99999999999999999999999", 1},
+      {"max=100", 1},
+  };
+  for (const auto& c : cases) {
+    KeepAliveServer server(KeepAliveServer::Mode::kKeep, c.header);
+    {
+      KeptClient client(server.port());
+      for (int i = 1; i <= 3; ++i) ASSERT_TRUE(client.Call("ping", i).is_object()) << c.header;
+    }
+    EXPECT_EQ(server.accepts(), c.accepts) << "Keep-Alive: " << c.header;
+  }
 }
 
 }  // namespace INTERLOCK_TEST_NS
