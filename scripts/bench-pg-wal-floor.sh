@@ -32,26 +32,7 @@ pg_bench_setup walfloor
 pg_cluster_start "$work" 100
 pgq() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d interlock -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
-policies="$root/bench/daemon/policies"
-mkdir -p "$work/keys"
-echo "durability: full" >"$work/d.yaml"
-"$bin" serve --config "$work/d.yaml" --listen 127.0.0.1:0 --policies "$policies" --store "$uri" \
-  --keys "$work/keys" --ready-file "$work/d.ready" >"$work/d.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 200); do [ -s "$work/d.ready" ] && break; sleep 0.1; done
-[ -s "$work/d.ready" ] || { echo "the daemon did not start:" >&2; cat "$work/d.log" >&2; exit 1; }
-port=$(sed -E 's/.*"port":([0-9]+).*/\1/' "$work/d.ready")
-token=$("$bin" token create --store "$uri" --keys "$work/keys" --agent bench-agent --policy "$policies" 2>/dev/null)
-for _ in $(seq 64); do
-  curl -s -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/runs" |
-    sed -E 's/.*"run_id":"([^"]+)".*/\1/'
-  echo
-done | grep -v '^$' >"$work/runs"
-KIND=allow INTERLOCK_TOKEN=$token RUNS_FILE=$work/runs wrk -t2 -c64 -d"${seconds}s" \
-  -s "$root/bench/daemon/decide.lua" "http://127.0.0.1:$port" >/dev/null
-kill "${pids[@]}"
-wait 2>/dev/null || true
-pids=()
+pg_daemon_decide "$bin" "$seconds"
 n=$(pgq "SELECT count(*) FROM audit_log")
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; PostgreSQL 15, defaults but shared_buffers 256MB"
 echo "records: $n from ${seconds} s of decisions ($(pgq "SELECT count(*) FROM audit_log WHERE type = 'decision'") decisions);" \

@@ -79,7 +79,7 @@ class PgCheckpointStore final : public core::CheckpointStore {
   Result<pg::PgConn*> Conn() {
     if (conn_ != nullptr && !conn_->Broken()) return conn_.get();
     conn_.reset();
-    Result<std::unique_ptr<pg::PgConn>> c = pg::PgConn::Connect(uri_, pg::PgLimits{});
+    Result<std::unique_ptr<pg::PgConn>> c = internal::ConnectStore(uri_, pg::PgLimits{});
     if (!c.ok()) return c.error();
     conn_ = std::move(c).value();
     return conn_.get();
@@ -155,7 +155,14 @@ class PgPruneTarget final : public audit::PruneTarget {
         " WHERE a.type = 'decision' AND a.seq < " +
         upto_s + " AND c.call_id = a.call_id AND c.decision_seq = a.seq;" +
         "DELETE FROM audit_log WHERE seq < " + upto_s +
-        "; DELETE FROM audit_checkpoints WHERE seq < " + anchor + "; COMMIT");
+        "; DELETE FROM audit_checkpoints WHERE seq < " + anchor +
+        // The durable batches (schema 11) go with them: a batch across the cut keeps its
+        // retained records only, so a rebuild (EnsureAuditLog) brings back none it pruned.
+        "; DELETE FROM audit_batches WHERE last_seq < " + upto_s +
+        "; UPDATE audit_batches SET first_seq = " + upto_s +
+        ", records = (SELECT json_agg(r ORDER BY (r->>0)::bigint)::text FROM"
+        " json_array_elements(records::json) r WHERE (r->>0)::bigint >= " +
+        upto_s + ") WHERE first_seq < " + upto_s + " AND last_seq >= " + upto_s + "; COMMIT");
     if (!done.ok()) return Rollback(done.error());
     if (done->size() < 2) return Rollback(Error::Internal("store: prune answered too few results"));
     return (*done)[1].Affected();
@@ -192,7 +199,7 @@ Result<std::unique_ptr<core::CheckpointStore>> OpenPostgresCheckpointStore(
 }
 
 Result<std::unique_ptr<audit::PruneTarget>> OpenPostgresPruneTarget(const std::string& uri) {
-  Result<std::unique_ptr<pg::PgConn>> c = pg::PgConn::Connect(uri, pg::PgLimits{});
+  Result<std::unique_ptr<pg::PgConn>> c = internal::ConnectStore(uri, pg::PgLimits{});
   if (!c.ok()) return c.error();
   Result<pg::PgResult> r =
       (*c)->Exec("SELECT pg_try_advisory_lock(" + std::to_string(kPruneLockKey) + ")", {});

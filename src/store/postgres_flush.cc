@@ -76,7 +76,7 @@ std::string PostgresStore::Impl::Flush(Batch& b, BinaryWrites* binary) {
   // decision record when that is stored compact.
   std::string head;                                       // the head row's update
   std::map<std::string_view, int64_t> compact_decisions;  // call id -> seq
-  AppendEvents(b, &head, &compact_decisions, binary->events);
+  AppendEvents(b, &head, &compact_decisions, *binary);
   FillRuns(b, binary->runs, binary->run_updates);
   FillCalls(b, compact_decisions, binary->calls);
   std::string sql;
@@ -255,41 +255,69 @@ void PostgresStore::Impl::AppendOtherWrites(const Batch& b, std::string* out) {
 
 void PostgresStore::Impl::AppendEvents(Batch& b, std::string* sql,
                                        std::map<std::string_view, int64_t>* compact_decisions,
-                                       BinaryColumns& v) {
+                                       BinaryWrites& w) {
   if (b.events.empty()) return;
+  BinaryColumns& v = w.events;
+  std::string& log = w.log;
+  log.push_back('[');
+  w.log_first = b.head.seq + 1;
   std::string body, data;
   for (const audit::AuditEvent& e : b.events) {
     const int64_t seq = b.head.seq + 1;
     audit::AppendAuditRecordBody(&body, seq, e, b.head.hash);
     std::string hash = audit::AuditRecordHash(b.head.hash, body);
+    if (log.size() > 1) log.push_back(',');
+    log.push_back('[');
     v.Int(seq);
+    AppendInt(&log, seq);
     v.Int(Millis(e.time));
+    log.push_back(',');
+    AppendInt(&log, Millis(e.time));
     for (std::string_view t : {e.type, std::string_view(e.run_id), std::string_view(e.call_id),
                                std::string_view(e.agent_id), std::string_view(e.principal)}) {
       v.Text(t);
+      log.push_back(',');
+      AppendJsonString(t, &log);
     }
-    if (CompactForm(e, b.head.hash)) {
+    // body, data: one of them NULL.
+    std::string_view stored_body, stored_data;
+    const bool compact = CompactForm(e, b.head.hash);
+    if (compact) {
       if (compact_decisions != nullptr && e.type == audit::kDecision && !e.call_id.empty() &&
           !e.data_json.empty()) {
         compact_decisions->emplace(e.call_id, seq);
       }
-      v.Null();
       if (e.data_json.empty()) {
         data.clear();
         AppendJson(e.data, JsonStyle::kCanonical, &data);
-        v.Text(data);
+        stored_data = data;
       } else {
-        v.Text(e.data_json);
+        stored_data = e.data_json;
       }
-    } else {
-      v.Text(body);
       v.Null();
+      v.Text(stored_data);
+      log.append(",null,");
+      AppendJsonString(stored_data, &log);
+    } else {
+      stored_body = body;
+      v.Text(stored_body);
+      v.Null();
+      log.push_back(',');
+      AppendJsonString(stored_body, &log);
+      log.append(",null");
     }
     v.Text(b.head.hash);
     v.Text(hash);
+    log.push_back(',');
+    AppendJsonString(b.head.hash, &log);
+    log.push_back(',');
+    AppendJsonString(hash, &log);
+    log.push_back(']');
     b.head.seq = seq;
     b.head.hash = std::move(hash);
   }
+  log.push_back(']');
+  w.log_last = b.head.seq;
   sql->append("UPDATE audit_head SET seq = ");
   AppendInt(sql, b.head.seq);
   sql->append(", hash = ");
@@ -434,11 +462,22 @@ std::string BinaryWrites::Statement() const {
   const size_t updates = run_updates.rows();
   std::string sql;
   size_t next = 1;
+  const size_t params = [&] {
+    size_t n = run_updates.columns() * (updates > 0 ? 1 : 0);
+    for (const BinaryPart& p : parts) n += p.rows->columns();
+    return n;
+  }();
+  if (!log.empty()) {
+    // The durable copy of the records (schema 11), its text the last parameter.
+    sql += "WITH wl AS (INSERT INTO audit_batches(first_seq, last_seq, records) VALUES (" +
+           std::to_string(log_first) + ", " + std::to_string(log_last) + ", $" +
+           std::to_string(params + 1) + "::text))";
+  }
   for (size_t i = 0; i < parts.size(); ++i) {
     // The last insert is the main query, unless the run updates' check is.
     const bool main = i + 1 == parts.size() && updates == 0;
-    if (!main) sql += (i == 0 ? "WITH w" : ", w") + std::to_string(i) + " AS (";
-    if (main && i > 0) sql.push_back(' ');
+    if (!main) sql += (sql.empty() ? "WITH w" : ", w") + std::to_string(i) + " AS (";
+    if (main && !sql.empty()) sql.push_back(' ');
     sql += parts[i].insert;
     sql += parts[i].rows->Unnest(next);
     next += parts[i].rows->columns();
@@ -447,7 +486,7 @@ std::string BinaryWrites::Statement() const {
   if (updates > 0) {
     // Every changed run must still be at the version this batch read, or the whole
     // transaction aborts (40001, interlock_expect_rows) and the batch re-runs.
-    sql += parts.empty() ? "WITH u AS (" : ", u AS (";
+    sql += parts.empty() && log.empty() ? "WITH u AS (" : ", u AS (";
     sql += kUpdateRuns;
     sql += run_updates.Unnest(next);
     sql += kRunUpdateMatch;
@@ -477,6 +516,11 @@ Result<PgResult> BinaryWrites::Exec(PgConn& c, const std::string& statement,
 void BinaryWrites::Params(std::vector<unsigned>* types, std::vector<std::string>* values) const {
   for (const BinaryPart& p : PartsOf(*this)) p.rows->Params(types, values);
   if (run_updates.rows() > 0) run_updates.Params(types, values);
+  if (!log.empty()) {
+    constexpr unsigned kText = 25;  // binary text: the bytes
+    types->push_back(kText);
+    values->push_back(log);
+  }
 }
 
 }  // namespace pg_internal

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -153,7 +154,7 @@ class PostgresRecordSource final : public core::RecordSource {
 }  // namespace
 
 Result<std::unique_ptr<core::RecordSource>> OpenPostgresRecordSource(const std::string& uri) {
-  Result<std::unique_ptr<pg::PgConn>> conn = pg::PgConn::Connect(uri, pg::PgLimits{});
+  Result<std::unique_ptr<pg::PgConn>> conn = internal::ConnectStore(uri, pg::PgLimits{});
   if (!conn.ok()) return conn.error();
   auto source = std::make_unique<PostgresRecordSource>(std::move(conn).value());
   if (Status s = source->Begin(); !s.ok()) return s.error();
@@ -244,6 +245,50 @@ Result<std::vector<core::CallSummary>> PgListRunCalls(pg::PgConn& c, std::string
 }
 
 // --- the audit log ------------------------------------------------------------------------
+
+namespace {
+// pg_advisory_xact_lock key of the audit log's rebuild ("ilck" "rebl").
+constexpr int64_t kRebuildLockKey = 0x696c636b7265626c;
+}  // namespace
+
+Status EnsureAuditLog(pg::PgConn& c) {
+  // Two cheap reads on a healthy database: the table exists (schema 11) and has its row.
+  // The session says it writes the batches with its records (interlock_audit_log_guard).
+  Result<pg::PgResult> exists = c.Exec(
+      "SELECT to_regclass('audit_log_built') IS NOT NULL,"
+      " set_config('interlock.audit_batches', 'on', false)",
+      {});
+  if (!exists.ok()) return exists.error();
+  if (exists->rows() != 1 || exists->Text(0, 0) != "t") return Status::Ok();
+  Result<pg::PgResult> built = c.Exec("SELECT count(*) FROM audit_log_built", {});
+  if (!built.ok()) return built.error();
+  if (built->rows() == 1 && built->Int(0, 0) == 1) return Status::Ok();
+  Result<std::vector<pg::PgResult>> r = c.ExecScript(
+      "BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0;"
+      " SELECT interlock_rebuild_audit_log(" +
+      std::to_string(kRebuildLockKey) + "); COMMIT");
+  if (!r.ok()) {
+    if (!c.Broken()) (void)c.ExecScript("ROLLBACK");
+    return Error::Unavailable("store: rebuilding the audit log from its batches failed: " +
+                              r.error().message);
+  }
+  if (r->size() >= 4 && (*r)[3].rows() == 1 && (*r)[3].Int(0, 0) >= 0) {
+    std::fprintf(stderr,
+                 "interlock: store: the server had lost the audit log's table (a crash, a "
+                 "promoted standby or a restored base backup): rebuilt %lld records from "
+                 "audit_batches\n",
+                 static_cast<long long>((*r)[3].Int(0, 0)));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<pg::PgConn>> ConnectStore(const std::string& uri,
+                                                 const pg::PgLimits& limits) {
+  Result<std::unique_ptr<pg::PgConn>> c = pg::PgConn::Connect(uri, limits);
+  if (!c.ok()) return c;
+  if (Status s = EnsureAuditLog(**c); !s.ok()) return s.error();
+  return c;
+}
 
 Result<int64_t> PgLastSeq(pg::PgConn& c) {
   Result<pg::PgResult> r = c.Exec("SELECT COALESCE(MAX(seq), 0) FROM audit_log", {});

@@ -26,6 +26,7 @@
 #include "core/ports/record_source.h"
 #include "core/ports/store.h"
 #include "interlock/result.h"
+#include "store/postgres_conn.h"
 
 namespace interlock::store {
 
@@ -67,6 +68,19 @@ Result<std::vector<core::CallSummary>> PgListRunCalls(pg::PgConn& c, std::string
 // The audit log's read paths (issue 14), as SqliteStore's:
 // The newest record's seq (0: an empty log).
 Result<int64_t> PgLastSeq(pg::PgConn& c);
+
+// The audit log whole on `c`'s server (schema 11, docs/audit.md "The PostgreSQL layout"):
+// audit_log is UNLOGGED, so a crash of the server, a promoted standby or a restored base
+// backup finds it empty while audit_batches (logged) holds every committed record. When
+// audit_log_built is empty, rebuilds audit_log from the batches in one transaction (no
+// statement timeout: it takes as long as the log is long), once for the fleet: others
+// wait on the same advisory lock and find it built. Nothing to do on a database not yet at
+// schema 11 (its migration converts it). Errors as kUnavailable.
+Status EnsureAuditLog(pg::PgConn& c);
+// PgConn::Connect, then EnsureAuditLog: how every connection of the store that reads or
+// writes the audit log is opened.
+Result<std::unique_ptr<pg::PgConn>> ConnectStore(const std::string& uri,
+                                                 const pg::PgLimits& limits);
 // GET /v1/audit: the AuditFilter of audit/export.h, in seq order (or newest first), each
 // record its body plus "hash" (audit::QueryAudit's shape). Run, time, agent and type are
 // conditions on indexed columns; text is a substring of the body; tool and code (data.tool

@@ -155,6 +155,59 @@ constexpr const char* kPgMigrations[] = {
     " ADD COLUMN args_len INTEGER NULL, ADD COLUMN decision_len INTEGER NULL,"
     " ALTER COLUMN args_json DROP NOT NULL, ALTER COLUMN decision_json DROP NOT NULL,"
     " ALTER COLUMN policy_sha256 DROP NOT NULL;",
+    // 11: the audit log's durability point is its batches (docs/audit.md, "The PostgreSQL
+    // layout"): every writing transaction appends one audit_batches row, its records as one
+    // JSON array of [seq, time_ms, type, run_id, call_id, agent_id, principal, body, data,
+    // prev_hash, hash] (PostgreSQL compresses it: ~150-200 bytes of WAL a record against
+    // ~1,300 for the rows and their five indexes). audit_log, what every read uses, is
+    // UNLOGGED: written in the same transaction (so always as complete as the batches),
+    // but without WAL, so a crash of the server, a promoted standby or a restored base
+    // backup finds it empty. audit_log_built (UNLOGGED too, so emptied with it) says it is
+    // whole; a store's every new connection checks it and, when empty, rebuilds audit_log
+    // from the batches (interlock_rebuild_audit_log, once for the fleet under an advisory
+    // lock) before its first read or write. Existing records become batches of 256.
+    "CREATE TABLE audit_batches ("
+    "  first_seq BIGINT PRIMARY KEY,"
+    "  last_seq BIGINT NOT NULL,"
+    "  records TEXT NOT NULL);"
+    "DO $$ BEGIN ALTER TABLE audit_batches ALTER COLUMN records SET COMPRESSION lz4;"
+    " EXCEPTION WHEN feature_not_supported THEN NULL; END $$;"
+    "INSERT INTO audit_batches(first_seq, last_seq, records) SELECT min(seq), max(seq),"
+    " json_agg(json_build_array(seq, time_ms, type, run_id, call_id, agent_id, principal,"
+    " body, data, prev_hash, hash) ORDER BY seq)::text FROM audit_log GROUP BY seq / 256;"
+    "ALTER TABLE audit_log SET UNLOGGED;"
+    "CREATE UNLOGGED TABLE audit_log_built (id INTEGER PRIMARY KEY CHECK (id = 1));"
+    "INSERT INTO audit_log_built VALUES (1);"
+    "CREATE FUNCTION interlock_rebuild_audit_log(lock_key BIGINT) RETURNS BIGINT AS $$"
+    " DECLARE n BIGINT := -1;"
+    " BEGIN"
+    "  PERFORM pg_advisory_xact_lock(lock_key);"
+    "  IF EXISTS (SELECT 1 FROM audit_log_built) THEN RETURN n; END IF;"
+    "  TRUNCATE audit_log;"
+    "  INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,"
+    "   data, prev_hash, hash)"
+    "  SELECT (r->>0)::bigint, (r->>1)::bigint, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7,"
+    "   r->>8, r->>9, r->>10"
+    "  FROM audit_batches b CROSS JOIN LATERAL json_array_elements(b.records::json) r"
+    "  ORDER BY b.first_seq;"
+    "  GET DIAGNOSTICS n = ROW_COUNT;"
+    "  INSERT INTO audit_log_built VALUES (1);"
+    "  RETURN n;"
+    " END $$ LANGUAGE plpgsql;"
+    // A writer that does not write the batches (an interlock older than this schema,
+    // still running during an upgrade) would leave records a crash loses: its inserts
+    // fail instead (its answers are STORE_UNAVAILABLE, denies). This version's store
+    // connections say they write them (EnsureAuditLog sets interlock.audit_batches).
+    "CREATE FUNCTION interlock_audit_log_guard() RETURNS trigger AS $$"
+    " BEGIN"
+    "  IF coalesce(current_setting('interlock.audit_batches', true), '') <> 'on' THEN"
+    "   RAISE EXCEPTION 'interlock: this writer does not write audit_batches (schema 11):"
+    " an interlock older than the database''s schema; stop it' USING ERRCODE = '55000';"
+    "  END IF;"
+    "  RETURN NULL;"
+    " END $$ LANGUAGE plpgsql;"
+    "CREATE TRIGGER audit_log_needs_batches BEFORE INSERT ON audit_log"
+    " FOR EACH STATEMENT EXECUTE FUNCTION interlock_audit_log_guard();",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -183,6 +236,7 @@ Status PostgresStore::Impl::Start() {
   if (!c.ok()) return c.error();
   writer_ = std::move(c).value();
   if (Status s = Migrate(*writer_); !s.ok()) return s;
+  if (Status s = internal::EnsureAuditLog(*writer_); !s.ok()) return s;
   writer_thread_ = std::thread([this] { WriterLoop(); });
   return Status::Ok();
 }
@@ -864,7 +918,7 @@ Result<int64_t> PostgresStore::LastSeq() const {
 Status PostgresStore::ForEachRecord(const core::HistoryFilter& filter,
                                     const core::HistoryFn& fn) const {
   Result<std::unique_ptr<PgConn>> c =
-      PgConn::Connect(impl_->options().uri, impl_->options().limits);
+      internal::ConnectStore(impl_->options().uri, impl_->options().limits);
   if (!c.ok()) return c.error();
   return internal::PgForEachRecord(**c, filter, fn);
 }

@@ -185,6 +185,13 @@ struct BinaryWrites {
                       "text", "text",   "bigint", "bigint", "bigint"};
   BinaryColumns events{"bigint", "bigint", "text", "text", "text", "text",
                        "text",   "text",   "text", "text", "text"};
+  // The same records as the one audit_batches row the statement also inserts (schema 11:
+  // the audit log's durability point; audit_log itself is UNLOGGED): seqs log_first to
+  // log_last, `log` the JSON array of each record's [seq, time_ms, type, run_id, call_id,
+  // agent_id, principal, body, data, prev_hash, hash], as interlock_rebuild_audit_log
+  // reads them back. Empty when the batch appends no record.
+  int64_t log_first = 0, log_last = 0;
+  std::string log;
   // The statement over the non-empty ones; "" when every one is empty.
   std::string Statement() const;
   // Runs `statement` (Statement() or RestoreStatement()) with these rows as its parameters.
@@ -301,7 +308,7 @@ class PostgresStore::Impl {
       if (Clock::now() < reader_down_until_) {
         return Error::Unavailable("store: postgresql unreachable (retrying)");
       }
-      Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+      Result<std::unique_ptr<PgConn>> c = internal::ConnectStore(options_.uri, options_.limits);
       if (!c.ok()) {
         reader_down_until_ = Clock::now() + kReconnectBackoff;
         return c.error();
@@ -313,7 +320,7 @@ class PostgresStore::Impl {
       // A connection the server closed (a restart, a failover) is found out by its next
       // use: a read is safe to run once more on a fresh connection.
       reader_.reset();
-      Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+      Result<std::unique_ptr<PgConn>> c = internal::ConnectStore(options_.uri, options_.limits);
       if (!c.ok()) {
         reader_down_until_ = Clock::now() + kReconnectBackoff;
         return c.error();
@@ -624,10 +631,11 @@ class PostgresStore::Impl {
   // A record is stored in the compact form (migration 9) when audit_records rebuilds its
   // body exactly: its data alone, the body NULL; else the whole body, data NULL.
   // With `compact_decisions`: the seq of each call's decision record stored compact.
-  // The records go to `binary` (BinaryWrites::events), the head row's update to `sql`.
+  // The records go to `binary` (BinaryWrites::events, and BinaryWrites::log: the
+  // durable audit_batches row), the head row's update to `sql`.
   static void AppendEvents(Batch& b, std::string* sql,
                            std::map<std::string_view, int64_t>* compact_decisions,
-                           BinaryColumns& binary);
+                           BinaryWrites& binary);
 
   // The seq of p's decision record when the calls row may refer to it instead of copying
   // the arguments and decision: the record is stored compact, and its data holds the very

@@ -96,7 +96,7 @@ Status PostgresStore::Impl::EnsureWriter() {
   if (Clock::now() < writer_down_until_) {
     return Error::Unavailable("store: postgresql unreachable (retrying)");
   }
-  Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.uri, options_.limits);
+  Result<std::unique_ptr<PgConn>> c = internal::ConnectStore(options_.uri, options_.limits);
   if (!c.ok()) {
     writer_down_until_ = Clock::now() + kReconnectBackoff;
     return c.error();
@@ -507,7 +507,7 @@ Status PostgresStore::Impl::Reconcile(PgConn& c, const Unconfirmed& u) {
   }
   // The records as a batch writes them (BinaryWrites), the head row in the script.
   BinaryWrites rows;
-  AppendEvents(r, &sql, nullptr, rows.events);
+  AppendEvents(r, &sql, nullptr, rows);
   if (const std::string statement = rows.Statement(); !statement.empty()) {
     if (Result<PgResult> inserted = rows.Exec(c, statement, &sqlstate); !inserted.ok()) {
       Rollback(c);

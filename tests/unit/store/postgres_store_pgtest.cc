@@ -29,6 +29,11 @@ using core::DecideRequest;
 
 TimePoint T0() { return FromUnixMillis(1'700'000'000'000); }
 
+// The audit log's rows as stored (every column, both stored forms), as one fingerprint
+// and their count: "md5|count".
+constexpr const char* kAuditRowsFingerprint =
+    "SELECT md5(string_agg(a::text, E'\\n' ORDER BY seq)), count(*) FROM audit_log a";
+
 class PostgresStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -306,9 +311,12 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
   }
   // Back to schema 8 as that version wrote it: the whole body in every row, the
-  // arguments and decision in every call row.
-  Sql(std::string("UPDATE calls c SET args_json = ") + internal::kPgCallArgsJson +
-      ", decision_json = " + internal::kPgCallDecisionJson +
+  // arguments and decision in every call row, the audit log logged and without batches.
+  Sql(std::string("DROP TRIGGER audit_log_needs_batches ON audit_log;"
+                  "DROP FUNCTION interlock_audit_log_guard(), interlock_rebuild_audit_log(bigint);"
+                  "DROP TABLE audit_log_built, audit_batches; ALTER TABLE audit_log SET LOGGED;"
+                  "UPDATE calls c SET args_json = ") +
+      internal::kPgCallArgsJson + ", decision_json = " + internal::kPgCallDecisionJson +
       ", policy_sha256 = " + internal::kPgCallPolicySha256 +
       ";"
       "ALTER TABLE calls DROP COLUMN decision_seq, DROP COLUMN args_len,"
@@ -345,6 +353,15 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
     EXPECT_EQ(got->record.decision.verdict, Verdict::kAllow);
     EXPECT_EQ(got->record.decision.tool, "read");
   }
+  // The migrated records are batches too: a crash of the server loses none of them.
+  const std::string rows = Sql(kAuditRowsFingerprint);
+  s.reset();
+  std::string error;
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  s = Open();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(Sql(kAuditRowsFingerprint), rows);
+  EXPECT_TRUE(VerifyDeep().ok);
 }
 
 // Tests that a call row keeps its arguments and decision by reference to its decision
@@ -552,6 +569,130 @@ TEST_F(PostgresStoreTest, TextsWithLiteralMetacharactersAreRecordedByteForByte) 
   for (const std::string& body : bodies) {
     EXPECT_NE(body.find("r'1\\\""), std::string::npos) << body;  // JSON-escaped run id
   }
+}
+
+// Tests the log-structured durability point (schema 11): audit_log is UNLOGGED and every
+// batch's records are one logged audit_batches row; a crash of the server (immediate
+// stop: the unlogged table comes back empty) loses no record. The store's next
+// connection rebuilds the table from the batches byte for byte (both stored forms: texts
+// that need a JSON escape keep their whole body), the chain verifies, and the same store
+// object decides on, appending to the one chain.
+TEST_F(PostgresStoreTest, ServerCrashEmptiesTheUnloggedLogAndTheBatchesRebuildIt) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(Sql("SELECT relpersistence FROM pg_class WHERE relname IN ('audit_log',"
+                " 'audit_log_built', 'audit_batches') ORDER BY relname"),
+            "p\nu\nu\n");
+  const std::string nasty = "a'b\"c\\d{e,f}g NULL \t\n h\xc3\xa9 \xe2\x80\xa8 ,";
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  ASSERT_TRUE(s->CreateRun(nasty, "r2", T0()).ok());
+  std::vector<std::promise<Result<CallRecord>>> done(24);
+  for (int i = 0; i < 24; ++i) {
+    DecideRequest rq = i % 2 == 0 ? Request("r1", "agent") : Request("r2", nasty);
+    rq.call.args[nasty] = nasty + std::to_string(i);
+    s->DecideAsync(rq, Allow,
+                   [&done, i](Result<CallRecord> r) { done[i].set_value(std::move(r)); });
+  }
+  for (auto& d : done) ASSERT_TRUE(d.get_future().get().ok());
+  const std::string rows = Sql(kAuditRowsFingerprint);
+  EXPECT_NE(rows.find("|26\n"), std::string::npos) << rows;
+  EXPECT_EQ(Sql("SELECT count(*) FILTER (WHERE body IS NULL) > 0,"
+                " count(*) FILTER (WHERE body IS NOT NULL) > 0 FROM audit_log"),
+            "t|t\n");  // both stored forms
+  EXPECT_EQ(Sql("SELECT sum(last_seq - first_seq + 1), max(last_seq) FROM audit_batches"),
+            "26|26\n");
+  std::string error;
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  ASSERT_EQ(Sql("SELECT count(*) FROM audit_log"), "0\n");  // what a crash does to it
+  Result<CallRecord> r = Error::Unavailable("not yet");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!r.ok() && std::chrono::steady_clock::now() < deadline) {
+    r = s->Decide(Request("r1", "agent"), Allow);
+    if (!r.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(Sql("SELECT md5(string_agg(a::text, E'\\n' ORDER BY seq)), count(*)"
+                " FROM audit_log a WHERE seq <= 26"),
+            rows);
+  std::string head;
+  EXPECT_EQ(CheckChain(&head).size(), 27u);
+  EXPECT_EQ(Sql("SELECT seq, hash FROM audit_head"), "27|" + head + "\n");
+  const audit::VerifyReport verified = VerifyDeep();
+  EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
+  EXPECT_EQ(verified.records, 27);
+  EXPECT_EQ(s->GetRun("r2")->state.steps, 12u);
+}
+
+// Tests that a writer that does not write the batches (an interlock older than schema 11,
+// still running during an upgrade) has its records refused rather than kept only where a
+// crash of the server loses them.
+TEST_F(PostgresStoreTest, AnOlderWriterWithoutBatchesHasItsRecordsRefused) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  std::string error;
+  cluster_->Psql(db_,
+                 "INSERT INTO audit_log(seq, time_ms, type, body, prev_hash, hash)"
+                 " VALUES (100, 0, 'decision', '{}', 'p', 'h')",
+                 &error);
+  EXPECT_NE(error.find("does not write audit_batches"), std::string::npos) << error;
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE seq = 100"), "0\n");
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());  // this version's writer does
+}
+
+// Tests that daemons finding the log lost at once (a fleet reconnecting after the
+// server's crash) rebuild it once: every store opens, no record is doubled or missing.
+TEST_F(PostgresStoreTest, DaemonsFindingTheLogLostTogetherRebuildItOnce) {
+  {
+    std::unique_ptr<PostgresStore> s = Open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
+  }
+  const std::string rows = Sql(kAuditRowsFingerprint);
+  std::string error;
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  std::vector<std::unique_ptr<PostgresStore>> stores(4);
+  std::vector<std::thread> threads;
+  for (auto& store : stores) threads.emplace_back([&] { store = Open(); });
+  for (std::thread& t : threads) t.join();
+  for (const auto& store : stores) ASSERT_TRUE(store);
+  EXPECT_EQ(Sql(kAuditRowsFingerprint), rows);
+  ASSERT_TRUE(stores[0]->Decide(Request("r1", "agent"), Allow).ok());
+  std::string head;
+  EXPECT_EQ(CheckChain(&head).size(), 42u);
+}
+
+// Tests that a prune takes the pruned records out of the batches too, a batch across the
+// cut keeping its retained records only: a crash after it brings back no pruned record.
+TEST_F(PostgresStoreTest, PruneThenServerCrashBringsBackNoPrunedRecord) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+  std::vector<std::promise<Result<CallRecord>>> done(8);
+  for (int i = 0; i < 8; ++i) {  // one batch (or a few) across the cut
+    s->DecideAsync(Request("r1", "agent"), Allow,
+                   [&done, i](Result<CallRecord> r) { done[i].set_value(std::move(r)); });
+  }
+  for (auto& d : done) ASSERT_TRUE(d.get_future().get().ok());
+  {
+    Result<std::unique_ptr<audit::PruneTarget>> target = OpenPostgresPruneTarget(uri_);
+    ASSERT_TRUE(target.ok()) << target.error().message;
+    Result<std::string> anchor = (*target)->RecordHash(4);
+    ASSERT_TRUE(anchor.ok()) << anchor.error().message;
+    Result<int64_t> deleted = (*target)->DeleteBefore(5, *anchor);
+    ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+    EXPECT_EQ(*deleted, 4);
+  }
+  EXPECT_EQ(Sql("SELECT min(first_seq), sum(last_seq - first_seq + 1) FROM audit_batches"),
+            "5|5\n");
+  const std::string rows = Sql(kAuditRowsFingerprint);
+  EXPECT_NE(rows.find("|5\n"), std::string::npos) << rows;
+  std::string error;
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  std::unique_ptr<PostgresStore> again = Open();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(Sql(kAuditRowsFingerprint), rows);
+  EXPECT_EQ(Sql("SELECT min(seq) FROM audit_log"), "5\n");
 }
 
 // Tests that an operation the database refuses (a tool name that is not UTF-8) fails

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# What the PostgreSQL layout of schema 11 costs after a crash (docs/audit.md, "The
+# PostgreSQL layout"): audit_log is UNLOGGED and comes back empty; the store's first
+# connection rebuilds it from audit_batches. Not a test.
+#
+# One `interlock serve` on a private cluster decides for SECONDS (wrk, durability full);
+# then the script prints the log's size (records, batches, bytes of the batches and of the
+# unlogged table with its indexes), crashes the server (pg_ctl stop -m immediate, start
+# again), and times `interlock audit verify --store` twice: the first run rebuilds the
+# table, then verifies; the second only verifies.
+# Usage: scripts/bench-pg-rebuild.sh [BUILD_DIR] [SECONDS] (default build 10).
+# Everything is on 127.0.0.1 and in a temp dir; the cluster is stopped at exit.
+set -euo pipefail
+build=${1:-build}
+seconds=${2:-10}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/$build/interlock"
+[ -x "$bin" ] || bin="$build/interlock"
+# shellcheck source=scripts/pg-cluster.sh
+. "$root/scripts/pg-cluster.sh"
+pg_bench_setup rebuild
+pg_cluster_start "$work" 100
+pgq() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d interlock -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
+pg_daemon_decide "$bin" "$seconds"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; PostgreSQL 15, shared_buffers 256MB"
+echo "records $(pgq "SELECT count(*) FROM audit_log"), batches $(pgq "SELECT count(*) FROM audit_batches")," \
+  "batches $(pgq "SELECT pg_size_pretty(pg_total_relation_size('audit_batches'))")," \
+  "audit_log and its indexes $(pgq "SELECT pg_size_pretty(pg_total_relation_size('audit_log'))")"
+pg_cluster_crash "$work"
+echo "after the crash: audit_log holds $(pgq "SELECT count(*) FROM audit_log") records"
+for run in "rebuild + verify" "verify"; do
+  t0=$(date +%s%N)
+  "$bin" audit verify --store "$uri" >/dev/null 2>"$work/verify.err" ||
+    { cat "$work/verify.err" >&2; exit 1; }
+  printf '%-17s %8.2f s\n' "$run" "$(echo "($(date +%s%N) - $t0) / 1000000000" | bc -l)"
+done
+echo "after: audit_log holds $(pgq "SELECT count(*) FROM audit_log") records"
