@@ -261,7 +261,16 @@ Status EnsureAuditLog(pg::PgConn& c) {
   if (!exists.ok()) return exists.error();
   if (exists->rows() != 1 || exists->Text(0, 0) != "t") return Status::Ok();
   Result<pg::PgResult> built = c.Exec("SELECT count(*) FROM audit_log_built", {});
-  if (!built.ok()) return built.error();
+  if (!built.ok()) {
+    Result<pg::PgResult> standby = c.Exec("SELECT pg_is_in_recovery()", {});
+    if (standby.ok() && standby->rows() == 1 && standby->Text(0, 0) == "t") {
+      return Error::Unavailable(
+          "store: this PostgreSQL server is a standby, which cannot read the audit log "
+          "(UNLOGGED since schema 11): connect to the primary (a multi-host URI with "
+          "target_session_attrs=read-write)");
+    }
+    return built.error();
+  }
   if (built->rows() == 1 && built->Int(0, 0) == 1) return Status::Ok();
   Result<std::vector<pg::PgResult>> r = c.ExecScript(
       "BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0;"

@@ -639,6 +639,42 @@ TEST_F(PostgresStoreTest, AnOlderWriterWithoutBatchesHasItsRecordsRefused) {
   ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());  // this version's writer does
 }
 
+// Tests that reading the log on a hot standby (which cannot read the UNLOGGED audit_log)
+// is refused with what to do, and that once the standby is promoted the same read
+// rebuilds the log from the batches it received and verifies every record.
+TEST_F(PostgresStoreTest, ReadingTheLogOnAStandbySaysConnectToThePrimary) {
+  testing::PgCluster::Options options;
+  options.replication = true;
+  std::string error;
+  std::unique_ptr<testing::PgCluster> primary = testing::PgCluster::Start(options, &error);
+  ASSERT_NE(primary, nullptr) << error;
+  uri_ = primary->NewDatabase(&error);
+  ASSERT_FALSE(uri_.empty()) << error;
+  cluster_ = primary.get();
+  db_ = uri_.substr(uri_.rfind('/') + 1);
+  {
+    std::unique_ptr<PostgresStore> s = Open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
+  }
+  std::unique_ptr<testing::PgCluster> standby = primary->StartStandby("s1", &error);
+  ASSERT_NE(standby, nullptr) << error;
+  ASSERT_TRUE(primary->WaitForStandby("s1", std::chrono::seconds(15), &error)) << error;
+  const std::string standby_uri = standby->Uri(db_);
+  Result<std::unique_ptr<core::RecordSource>> on_standby = OpenPostgresRecordSource(standby_uri);
+  ASSERT_FALSE(on_standby.ok());
+  EXPECT_NE(on_standby.error().message.find("standby, which cannot read the audit log"),
+            std::string::npos)
+      << on_standby.error().message;
+  primary->Stop();
+  ASSERT_TRUE(standby->Promote(std::chrono::seconds(15), &error)) << error;
+  uri_ = standby_uri;
+  const audit::VerifyReport verified = VerifyDeep();
+  EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
+  EXPECT_EQ(verified.records, 6);
+}
+
 // Tests that daemons finding the log lost at once (a fleet reconnecting after the
 // server's crash) rebuild it once: every store opens, no record is doubled or missing.
 TEST_F(PostgresStoreTest, DaemonsFindingTheLogLostTogetherRebuildItOnce) {
