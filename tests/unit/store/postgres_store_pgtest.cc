@@ -115,13 +115,11 @@ class PostgresStoreTest : public ::testing::Test {
     return ev;
   }
 
-  // A private primary (WAL senders on) with a database, an open store, run r1 and one
-  // allowed call; then synchronous_standby_names names a standby that does not exist, so
-  // every COMMIT from now on waits (checked with a probe whose wait is cancelled).
-  void StartWaitingForAnAbsentStandby(std::unique_ptr<testing::PgCluster>* primary,
-                                      std::unique_ptr<PostgresStore>* s) {
+  // A private primary (WAL senders on: standbys can stream, synchronous_standby_names
+  // takes effect) with a fresh database, which the fixture's Open() and Sql() then use.
+  void StartPrimary(std::unique_ptr<testing::PgCluster>* primary) {
     testing::PgCluster::Options options;
-    options.replication = true;  // WAL senders: synchronous_standby_names takes effect
+    options.replication = true;
     std::string error;
     *primary = testing::PgCluster::Start(options, &error);
     ASSERT_NE(*primary, nullptr) << error;
@@ -129,6 +127,14 @@ class PostgresStoreTest : public ::testing::Test {
     ASSERT_FALSE(uri_.empty()) << error;
     cluster_ = primary->get();
     db_ = uri_.substr(uri_.rfind('/') + 1);
+  }
+
+  // A private primary (WAL senders on) with a database, an open store, run r1 and one
+  // allowed call; then synchronous_standby_names names a standby that does not exist, so
+  // every COMMIT from now on waits (checked with a probe whose wait is cancelled).
+  void StartWaitingForAnAbsentStandby(std::unique_ptr<testing::PgCluster>* primary,
+                                      std::unique_ptr<PostgresStore>* s) {
+    ASSERT_NO_FATAL_FAILURE(StartPrimary(primary));
     *s = Open();
     ASSERT_TRUE(*s);
     ASSERT_TRUE((*s)->CreateRun("agent", "r1", T0()).ok());
@@ -643,15 +649,9 @@ TEST_F(PostgresStoreTest, AnOlderWriterWithoutBatchesHasItsRecordsRefused) {
 // is refused with what to do, and that once the standby is promoted the same read
 // rebuilds the log from the batches it received and verifies every record.
 TEST_F(PostgresStoreTest, ReadingTheLogOnAStandbySaysConnectToThePrimary) {
-  testing::PgCluster::Options options;
-  options.replication = true;
+  std::unique_ptr<testing::PgCluster> primary;
+  ASSERT_NO_FATAL_FAILURE(StartPrimary(&primary));
   std::string error;
-  std::unique_ptr<testing::PgCluster> primary = testing::PgCluster::Start(options, &error);
-  ASSERT_NE(primary, nullptr) << error;
-  uri_ = primary->NewDatabase(&error);
-  ASSERT_FALSE(uri_.empty()) << error;
-  cluster_ = primary.get();
-  db_ = uri_.substr(uri_.rfind('/') + 1);
   {
     std::unique_ptr<PostgresStore> s = Open();
     ASSERT_TRUE(s);
