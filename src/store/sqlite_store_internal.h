@@ -398,14 +398,28 @@ class SqliteStore::Impl {
   // returns, by this thread or by another caller that committed it with its own.
   void Submit(Op op);
 
+  // True on this process's store writer and syncer threads (sqlite_writer.cc).
+  static bool OnStoreThread();
+
   // Queues a write and waits for its outcome.
   Status SubmitAndWait(std::function<Status(Batch&)> apply,
                        core::AnchorNeed anchor = core::AnchorNeed::kNone);
 
   // Runs a read on the reader connection (or, in memory and one-shot, on the writer thread).
+  // A read sees every write queued before it started, lazy ones included: a result queued
+  // without waiting (RecordResultAsync) is answered to the agent before it commits, and
+  // whoever reads next (a reviewer, the console, the agent itself) must find it. When such
+  // a write is still uncommitted, the read first waits for a commit that carries it (an
+  // empty write, queued after it). A read from an answer on the store's own writer or
+  // syncer thread does not wait (it cannot: those threads make the commit).
   template <typename T>
   Result<T> Read(const std::function<Result<T>(Conn&)>& fn) {
     if (!memory_ && !options_.one_shot) {
+      if (lazy_pending_.load(std::memory_order_acquire) > 0 && !OnStoreThread()) {
+        if (Status s = SubmitAndWait([](Batch&) { return Status::Ok(); }); !s.ok()) {
+          return s.error();
+        }
+      }
       std::lock_guard lock(reader_mu_);
       return fn(reader_);
     }
@@ -615,6 +629,8 @@ class SqliteStore::Impl {
   std::condition_variable cv_;
   std::deque<Op> queue_;
   size_t eager_queued_ = 0;  // ops in queue_ that are not lazy
+  // Lazy ops queued and not yet finished (committed or failed): Read's barrier.
+  std::atomic<uint64_t> lazy_pending_{0};
   uint64_t queued_seq_ = 0;  // ops ever queued (an op's ticket is the count after it)
   uint64_t taken_seq_ = 0;   // ops ever moved into a batch (queue_ is FIFO)
   bool stopping_ = false;

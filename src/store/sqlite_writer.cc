@@ -6,6 +6,14 @@
 namespace interlock::store {
 
 void SqliteStore::Impl::Submit(Op op) {
+  if (op.lazy) {
+    // Counted until it is finished, after its COMMIT: Read waits for it meanwhile.
+    lazy_pending_.fetch_add(1, std::memory_order_acq_rel);
+    op.finish = [this, finish = std::move(op.finish)](Status s) mutable {
+      lazy_pending_.fetch_sub(1, std::memory_order_acq_rel);
+      if (finish) finish(std::move(s));
+    };
+  }
   uint64_t ticket = 0;
   {
     std::lock_guard lock(mu_);
@@ -215,7 +223,16 @@ void SqliteStore::Impl::LazyWriterLoop() {
   }
 }
 
+namespace {
+// True on a store's writer and syncer threads, which answer writes (Op::finish): a read
+// from an answer there must not wait for a commit those threads would have to make.
+thread_local bool tls_store_thread = false;
+}  // namespace
+
+bool SqliteStore::Impl::OnStoreThread() { return tls_store_thread; }
+
 void SqliteStore::Impl::WriterLoop() {
+  tls_store_thread = true;
   if (caller_commits_) return LazyWriterLoop();
   std::vector<Op> batch;
   for (;;) {
@@ -354,6 +371,7 @@ Status SqliteStore::Impl::AnchorBatch(const std::vector<Op>& batch, const audit:
 }
 
 void SqliteStore::Impl::SyncLoop() {
+  tls_store_thread = true;
   std::vector<Synced> work;
   for (;;) {
     {

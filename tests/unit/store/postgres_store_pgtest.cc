@@ -629,6 +629,44 @@ TEST_F(PostgresStoreTest, ServerCrashEmptiesTheUnloggedLogAndTheBatchesRebuildIt
   EXPECT_EQ(s->GetRun("r2")->state.steps, 12u);
 }
 
+// Tests the attacks on the batches, the log's durable copy: a batch that no longer parses
+// stops the rebuild, so nothing is decided on a partial log (every store open fails,
+// saying why) until it is repaired; a batch edited into other valid records is rebuilt
+// as written and the chain breaks at the edited record, as an edit of audit_log does.
+TEST_F(PostgresStoreTest, TamperedBatchStopsTheRebuildOrBreaksTheChain) {
+  {
+    std::unique_ptr<PostgresStore> s = Open();
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
+  }
+  const std::string rows = Sql(kAuditRowsFingerprint);
+  Sql("CREATE TABLE saved AS SELECT * FROM audit_batches");
+  std::string error;
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  Sql("UPDATE audit_batches SET records = left(records, length(records) - 2)"
+      " WHERE first_seq = (SELECT max(first_seq) FROM audit_batches)");
+  PostgresOptions o;
+  o.uri = uri_;
+  Result<std::unique_ptr<PostgresStore>> refused = PostgresStore::Open(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("rebuilding the audit log from its batches failed"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(Sql("SELECT count(*) FROM audit_log"), "0\n");
+  // Repaired (from a backup): the rebuild goes through, every record as it was.
+  Sql("UPDATE audit_batches b SET records = s.records FROM saved s"
+      " WHERE s.first_seq = b.first_seq");
+  ASSERT_TRUE(Open());
+  EXPECT_EQ(Sql(kAuditRowsFingerprint), rows);
+  // Records edited inside a batch, still valid JSON: rebuilt as written, caught by verify.
+  ASSERT_TRUE(cluster_->Restart(&error)) << error;
+  Sql("UPDATE audit_batches SET records = replace(records, 'read', 'wipe')");  // the tool
+  ASSERT_TRUE(Open());
+  EXPECT_NE(Sql(kAuditRowsFingerprint), rows);
+  EXPECT_FALSE(VerifyDeep().ok);
+}
+
 // Tests that a writer that does not write the batches (an interlock older than schema 11,
 // still running during an upgrade) has its records refused rather than kept only where a
 // crash of the server loses them.

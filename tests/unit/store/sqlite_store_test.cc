@@ -932,6 +932,40 @@ TEST(SqliteStoreTest, AsyncResultsCommitInOrder) {
   }
 }
 
+// Tests that a read sees a result queued without waiting (RecordResultAsync, which a door
+// answers the agent before it commits): the read commits it first, so a reviewer, the
+// console or the agent never finds a call answered without its result. Also from an answer
+// on the store's own thread, which must not wait for itself (no deadlock), and whoever
+// commits.
+TEST(SqliteStoreTest, ReadSeesAResultQueuedWithoutWaiting) {
+  for (Commits commits : kEveryCommit) {
+    for (bool full : {false, true}) {
+      SCOPED_TRACE(std::string(CommitsName(commits)) + (full ? ", full" : ", normal"));
+      TempDir dir;
+      Fixture f(dir.File("s.db"), MakePolicies(), full, commits);
+      ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+      const std::string id = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
+      core::CallResult res;
+      res.output_json = "{\"seen\":true}";
+      f.store->RecordResultAsync(id, kAgentA, kAgentA, res, T0(), {});
+      auto call = f.store->GetCall(id);  // at once: the writer would hold it up to 5 ms
+      ASSERT_TRUE(call.ok()) << call.error().message;
+      ASSERT_TRUE(call->result.has_value());
+      EXPECT_EQ(call->result->output_json, "{\"seen\":true}");
+      // A read from a write's answer, with another result still queued.
+      const std::string id2 = f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).call_id;
+      std::promise<bool> read_in_answer;
+      f.guard->DecideAsync(kAgentA, kAgentA, "r1", Call("read"), [&](core::GuardResponse) {
+        f.store->RecordResultAsync(id2, kAgentA, kAgentA, res, T0(), {});
+        read_in_answer.set_value(f.store->GetCall(id).ok());
+      });
+      std::future<bool> got = read_in_answer.get_future();
+      ASSERT_EQ(got.wait_for(std::chrono::seconds(20)), std::future_status::ready) << "deadlock";
+      EXPECT_TRUE(got.get());
+    }
+  }
+}
+
 // Tests that the WAL stays bounded under a stream of writes: checkpoints copy it into the
 // database and the log is rewound. (The checkpointer's connection had never read the
 // file, so SQLite did not know it was in WAL mode and every checkpoint did nothing: the
