@@ -1,7 +1,6 @@
 #include "server/mcp_enforcer.h"
 
 #include <condition_variable>
-#include <cstdio>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -131,23 +130,12 @@ mcp::Enforcer::Outcome McpEnforcer::CheckApproval(const Outcome& pending) {
 }
 
 Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult& result) {
-  // Queued on the store's writer, not waited for (as the standalone gateway does): it
-  // commits before any later write, so before this session's next decision.
-  calls_->RecordResultAsync(call_id, agent_id_, principal_,
-                            core::CallResult{.ok = result.ok,
-                                             .output_json = result.output_json,
-                                             .error = result.error,
-                                             .egress_json = result.egress_json,
-                                             .credential_json = result.credential_json},
-                            [failed = failed_results_, id = std::string(call_id)](Status s) {
-                              if (s.ok()) return;
-                              failed->fetch_add(1);
-                              std::fprintf(stderr,
-                                           "interlock: mcp: could not record the result of "
-                                           "%s: %s\n",
-                                           id.c_str(), s.error().message.c_str());
-                            });
-  return Status::Ok();
+  return calls_->RecordResult(call_id, agent_id_, principal_,
+                              core::CallResult{.ok = result.ok,
+                                               .output_json = result.output_json,
+                                               .error = result.error,
+                                               .egress_json = result.egress_json,
+                                               .credential_json = result.credential_json});
 }
 
 }  // namespace interlock::server

@@ -11,21 +11,12 @@
 // is a STORE_UNAVAILABLE deny, never an allow. A call needing approval carries the
 // approval id and its reviewer page's link (`approval_url`, the Api's ApprovalUrl);
 // Withdraw withdraws the approval on the store and wakes its long polls.
-// RecordResult does not wait for the result's record (core::Calls::RecordResultAsync): the
-// decision's record is durable before the call is forwarded; the result's is queued on the
-// store's writer before the answer goes to the client, so it commits before any later write
-// of the daemon (this session's next decision included) without a second commit on the
-// call's path. A write that then fails is logged and counted (failed_results()); the
-// daemon killed before it commits loses that result record, never the decision's.
 // Thread-safety: any thread. Does not own its collaborators; they must outlive it.
 #ifndef INTERLOCK_SERVER_MCP_ENFORCER_H_
 #define INTERLOCK_SERVER_MCP_ENFORCER_H_
 
-#include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -67,8 +58,6 @@ class McpEnforcer final : public mcp::Enforcer {
   std::string RunId() const override { return run_id_; }
 
   const std::string& run_id() const { return run_id_; }
-  // Result records that failed after the answer went out (logged on stderr).
-  uint64_t failed_results() const { return failed_results_->load(); }
   // The verified JWT / OAuth identity behind the session (docs/identity.md): recorded in
   // every decision's audit record. Call before the first Decide.
   void SetIdentity(core::CallerIdentity identity) { identity_ = std::move(identity); }
@@ -84,9 +73,6 @@ class McpEnforcer final : public mcp::Enforcer {
   const std::string run_id_;
   const std::chrono::milliseconds progress_interval_;
   const ApprovalUrlFn approval_url_;
-  // Shared with the queued writes' callbacks, which may run after this is destroyed.
-  std::shared_ptr<std::atomic<uint64_t>> failed_results_ =
-      std::make_shared<std::atomic<uint64_t>>(0);
   core::CallerIdentity identity_;  // empty issuer: an Interlock token
 };
 

@@ -1,5 +1,5 @@
 // McpEnforcer (the daemon's MCP sessions) on a real in-memory store: what approvals over
-// MRTR ask of it (CheckApproval, RunId), and results recorded without waiting, in order.
+// MRTR ask of it (CheckApproval, RunId).
 #include "server/mcp_enforcer.h"
 
 #include <chrono>
@@ -140,53 +140,6 @@ TEST(McpEnforcerTest, OneGrantReleasesOnlyOneOfTwoIdenticalAttachedCalls) {
   mcp::Enforcer::Outcome again = enforcer.Decide(call);
   EXPECT_EQ(again.decision.verdict, Verdict::kAllow) << again.decision.reason;
   EXPECT_NE(again.call_id, first.call_id);
-}
-
-// Tests that a tool's result is recorded without the session waiting for its commit, and
-// still in order: RecordResult returns before the record is durable, and the session's
-// next decision (which waits for its own commit) finds the result recorded, on the call
-// and in the run; nothing failed.
-TEST(McpEnforcerTest, ResultIsQueuedNotWaitedForAndLandsBeforeTheNextDecision) {
-  auto agent = std::make_shared<policy::AgentPolicy>();
-  agent->id = "a";
-  agent->identity = "a@test";
-  policy::ToolRule read;
-  read.name = "read";
-  agent->allowed.emplace(read.name, read);
-  agent->execution.max_steps = 100;
-  auto set = std::make_shared<policy::PolicySet>();
-  set->agents["a"] = agent;
-  set->sha256 = std::string(64, 'b');
-  core::PolicySource source(set);
-  ManualClock clock(TimePoint(std::chrono::seconds(1795341600)));
-  store::StoreOptions o;
-  o.path = ":memory:";
-  o.audit_key = "k";
-  o.clock = &clock;
-  auto store = store::SqliteStore::Open(o);
-  ASSERT_TRUE(store.ok()) << store.error().message;
-  core::Guard guard(&source, store->get(), &clock, nullptr);
-  core::Calls calls(store->get(), &source, &clock);
-  CallWaiters waiters;
-  auto run = calls.StartRun("a");
-  ASSERT_TRUE(run.ok()) << run.error().message;
-  McpEnforcer enforcer(&guard, &calls, &waiters, "a", "a", run->run_id);
-  ToolCall call;
-  call.tool = "read";
-  mcp::Enforcer::Outcome first = enforcer.Decide(call);
-  ASSERT_EQ(first.decision.verdict, Verdict::kAllow) << first.decision.reason;
-  mcp::ToolResult result;
-  result.ok = true;
-  result.output_json = R"({"content":[{"text":"done","type":"text"}]})";  // canonical
-  ASSERT_TRUE(enforcer.RecordResult(first.call_id, result).ok());
-  mcp::Enforcer::Outcome second = enforcer.Decide(call);
-  ASSERT_EQ(second.decision.verdict, Verdict::kAllow) << second.decision.reason;
-  Result<core::StoredCall> got = calls.GetCall(first.call_id);
-  ASSERT_TRUE(got.ok()) << got.error().message;
-  ASSERT_TRUE(got->result.has_value());
-  EXPECT_TRUE(got->result->ok);
-  EXPECT_EQ(got->result->output_json, result.output_json);
-  EXPECT_EQ(enforcer.failed_results(), 0u);
 }
 
 }  // namespace INTERLOCK_TEST_NS
