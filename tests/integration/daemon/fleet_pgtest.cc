@@ -83,6 +83,22 @@ class FleetTest : public ::testing::Test {
     return r.json.is_object() ? std::string(r.json.at("run_id").as_string()) : "";
   }
 
+  // Every decision answered (call ids) has its call row and its decision record, and
+  // `audit verify` passes over the database.
+  void ExpectAnsweredAreRecordedAndTheChainVerifies(const std::vector<std::string>& answered) {
+    ASSERT_FALSE(answered.empty());
+    std::string ids;
+    for (const std::string& id : answered) ids += (ids.empty() ? "'" : ",'") + id + "'";
+    EXPECT_EQ(
+        Sql("SELECT count(*) FROM audit_log WHERE type = 'decision' AND call_id IN (" + ids + ")"),
+        std::to_string(answered.size()) + "\n");
+    EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE call_id IN (" + ids + ")"),
+              std::to_string(answered.size()) + "\n");
+    int rc = -1;
+    const std::string verify = RunInterlock({"audit", "verify", "--store", uri_}, &rc);
+    EXPECT_EQ(rc, 0) << verify;
+  }
+
   std::string Sql(const std::string& sql) {
     std::string error;
     std::string out = cluster_->Psql(uri_.substr(uri_.rfind('/') + 1), sql, &error);
@@ -225,18 +241,7 @@ TEST_F(FleetTest, KillNineOfOneDaemonUnderLoadLosesNoAnsweredDecision) {
   stop = true;
   for (std::thread& t : threads) t.join();
   EXPECT_GE(after_kill.load(), 50) << "the other daemon stopped serving";
-  ASSERT_FALSE(answered.empty());
-  // Every answered decision has its call row and its decision record.
-  std::string ids;
-  for (const std::string& id : answered) ids += (ids.empty() ? "'" : ",'") + id + "'";
-  EXPECT_EQ(
-      Sql("SELECT count(*) FROM audit_log WHERE type = 'decision' AND call_id IN (" + ids + ")"),
-      std::to_string(answered.size()) + "\n");
-  EXPECT_EQ(Sql("SELECT count(*) FROM calls WHERE call_id IN (" + ids + ")"),
-            std::to_string(answered.size()) + "\n");
-  int rc = -1;
-  const std::string verify = RunInterlock({"audit", "verify", "--store", uri_}, &rc);
-  EXPECT_EQ(rc, 0) << verify;
+  ExpectAnsweredAreRecordedAndTheChainVerifies(answered);
   HttpClient c1(daemons_[1]->port());
   EXPECT_EQ(c1.Request("POST", "/v1/runs", "{}", token_).status, 201);
 }
@@ -378,15 +383,7 @@ TEST_F(FleetTest, DatabaseStoppedUnderLoadDeniesThenBothDaemonsRecover) {
   EXPECT_EQ(allowed_while_down.load(), 0);
   EXPECT_GT(refused_while_down.load(), 0);
   EXPECT_LT(slowest_ms.load(), 12000) << "a request waited without bound";
-  ASSERT_FALSE(answered.empty());
-  std::string ids;
-  for (const std::string& id : answered) ids += (ids.empty() ? "'" : ",'") + id + "'";
-  EXPECT_EQ(
-      Sql("SELECT count(*) FROM audit_log WHERE type = 'decision' AND call_id IN (" + ids + ")"),
-      std::to_string(answered.size()) + "\n");
-  int rc = -1;
-  const std::string verify = RunInterlock({"audit", "verify", "--store", uri_}, &rc);
-  EXPECT_EQ(rc, 0) << verify;
+  ExpectAnsweredAreRecordedAndTheChainVerifies(answered);
 }
 
 // Tests that an Idempotency-Key lives in the shared store, not in a daemon: a retry that the
