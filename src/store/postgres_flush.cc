@@ -462,16 +462,11 @@ std::string BinaryWrites::Statement() const {
   const size_t updates = run_updates.rows();
   std::string sql;
   size_t next = 1;
-  const size_t params = [&] {
-    size_t n = run_updates.columns() * (updates > 0 ? 1 : 0);
-    for (const BinaryPart& p : parts) n += p.rows->columns();
-    return n;
-  }();
   if (!log.empty()) {
-    // The durable copy of the records (schema 11), its text the last parameter.
+    // The durable copy of the records (schema 11), its text the first parameter.
     sql += "WITH wl AS (INSERT INTO audit_batches(first_seq, last_seq, records) VALUES (" +
-           std::to_string(log_first) + ", " + std::to_string(log_last) + ", $" +
-           std::to_string(params + 1) + "::text))";
+           std::to_string(log_first) + ", " + std::to_string(log_last) + ", $1::text))";
+    next = 2;
   }
   for (size_t i = 0; i < parts.size(); ++i) {
     // The last insert is the main query, unless the run updates' check is.
@@ -514,13 +509,13 @@ Result<PgResult> BinaryWrites::Exec(PgConn& c, const std::string& statement,
 }
 
 void BinaryWrites::Params(std::vector<unsigned>* types, std::vector<std::string>* values) const {
-  for (const BinaryPart& p : PartsOf(*this)) p.rows->Params(types, values);
-  if (run_updates.rows() > 0) run_updates.Params(types, values);
   if (!log.empty()) {
     constexpr unsigned kText = 25;  // binary text: the bytes
     types->push_back(kText);
     values->push_back(log);
   }
+  for (const BinaryPart& p : PartsOf(*this)) p.rows->Params(types, values);
+  if (run_updates.rows() > 0) run_updates.Params(types, values);
 }
 
 }  // namespace pg_internal

@@ -255,11 +255,20 @@ Status EnsureAuditLog(pg::PgConn& c) {
   // Two cheap reads on a healthy database: the table exists (schema 11) and has its row.
   // The session says it writes the batches with its records (interlock_audit_log_guard).
   Result<pg::PgResult> exists = c.Exec(
-      "SELECT to_regclass('audit_log_built') IS NOT NULL,"
-      " set_config('interlock.audit_batches', 'on', false)",
+      "SELECT to_regclass('audit_log_built') IS NOT NULL, to_regclass('audit_batches') IS NOT "
+      "NULL, set_config('interlock.audit_batches', 'on', false)",
       {});
   if (!exists.ok()) return exists.error();
-  if (exists->rows() != 1 || exists->Text(0, 0) != "t") return Status::Ok();
+  if (exists->rows() != 1)
+    return Error::Unavailable("store: the audit log's check answered no row");
+  const bool marker = exists->Text(0, 0) == "t", batches = exists->Text(0, 1) == "t";
+  if (!marker && !batches) return Status::Ok();  // before schema 11: its migration converts it
+  if (!marker) {
+    // Never skip the check a crash needs: without its marker the log cannot be known whole.
+    return Error::Unavailable(
+        "store: the PostgreSQL database has audit_batches but no audit_log_built (schema 11 "
+        "damaged): the audit log cannot be checked whole; restore the table or the database");
+  }
   Result<pg::PgResult> built = c.Exec("SELECT count(*) FROM audit_log_built", {});
   if (!built.ok()) {
     Result<pg::PgResult> standby = c.Exec("SELECT pg_is_in_recovery()", {});

@@ -187,6 +187,13 @@ class PostgresStoreTest : public ::testing::Test {
     return verified.ok() ? *verified : audit::VerifyReport{};
   }
 
+  // `audit verify --deep` passes over exactly `records` records.
+  void ExpectVerifies(int64_t records) {
+    const audit::VerifyReport verified = VerifyDeep();
+    EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
+    EXPECT_EQ(verified.records, records);
+  }
+
   testing::PgCluster* cluster_ = nullptr;
   std::string uri_;
   std::string db_;
@@ -267,9 +274,7 @@ TEST_F(PostgresStoreTest, CompactRecordsGiveBackTheBodyTheyWereHashedOver) {
   EXPECT_EQ(Sql("SELECT seq FROM audit_log WHERE body IS NULL AND data IS NOT NULL ORDER BY seq"),
             "1\n2\n3\n4\n5\n6\n");
   EXPECT_EQ(Sql("SELECT count(*) FROM audit_log WHERE body IS NOT NULL AND data IS NULL"), "3\n");
-  const audit::VerifyReport verified = VerifyDeep();
-  EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
-  EXPECT_EQ(verified.records, 9);
+  ExpectVerifies(9);
 }
 
 // Tests that an edit of a compact record's stored data, or of a column its body is rebuilt
@@ -341,9 +346,7 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
   EXPECT_EQ(Sql("SELECT count(*) FILTER (WHERE body IS NULL), count(*) FROM audit_log"), "3|7\n");
   std::string head;
   EXPECT_EQ(CheckChain(&head).size(), 7u);
-  const audit::VerifyReport verified = VerifyDeep();
-  EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
-  EXPECT_EQ(verified.records, 7);
+  ExpectVerifies(7);
   Result<boost::json::object> replay = s->ReplayRun("r1");
   ASSERT_TRUE(replay.ok()) << replay.error().message;
   EXPECT_EQ(replay->at("calls").as_array().size(), 6u);
@@ -623,9 +626,7 @@ TEST_F(PostgresStoreTest, ServerCrashEmptiesTheUnloggedLogAndTheBatchesRebuildIt
   std::string head;
   EXPECT_EQ(CheckChain(&head).size(), 27u);
   EXPECT_EQ(Sql("SELECT seq, hash FROM audit_head"), "27|" + head + "\n");
-  const audit::VerifyReport verified = VerifyDeep();
-  EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
-  EXPECT_EQ(verified.records, 27);
+  ExpectVerifies(27);
   EXPECT_EQ(s->GetRun("r2")->state.steps, 12u);
 }
 
@@ -665,6 +666,20 @@ TEST_F(PostgresStoreTest, TamperedBatchStopsTheRebuildOrBreaksTheChain) {
   ASSERT_TRUE(Open());
   EXPECT_NE(Sql(kAuditRowsFingerprint), rows);
   EXPECT_FALSE(VerifyDeep().ok);
+}
+
+// Tests that a schema-11 database without the rebuild's marker table (dropped by hand or by
+// an attacker) is refused, not taken for one from before schema 11 whose check is skipped:
+// after a crash the log could then be served empty.
+TEST_F(PostgresStoreTest, DroppedRebuildMarkerIsRefusedNotSkipped) {
+  ASSERT_TRUE(Open());
+  Sql("DROP TABLE audit_log_built");
+  PostgresOptions o;
+  o.uri = uri_;
+  Result<std::unique_ptr<PostgresStore>> refused = PostgresStore::Open(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("no audit_log_built"), std::string::npos)
+      << refused.error().message;
 }
 
 // Tests that a writer that does not write the batches (an interlock older than schema 11,
@@ -708,9 +723,7 @@ TEST_F(PostgresStoreTest, ReadingTheLogOnAStandbySaysConnectToThePrimary) {
   primary->Stop();
   ASSERT_TRUE(standby->Promote(std::chrono::seconds(15), &error)) << error;
   uri_ = standby_uri;
-  const audit::VerifyReport verified = VerifyDeep();
-  EXPECT_TRUE(verified.ok) << audit::VerifySummary(verified);
-  EXPECT_EQ(verified.records, 6);
+  ExpectVerifies(6);
 }
 
 // Tests that daemons finding the log lost at once (a fleet reconnecting after the
