@@ -7,7 +7,8 @@
 # then the script prints the log's size (records, batches, bytes of the batches and of the
 # unlogged table with its indexes), crashes the server (pg_ctl stop -m immediate, start
 # again), and times `interlock audit verify --store` twice: the first run rebuilds the
-# table, then verifies; the second only verifies.
+# table, then verifies; the second only verifies. Then three rounds of crash and rebuild
+# alone, each batch read as jsonb (the default) and as json (schema 11's reading).
 # Usage: scripts/bench-pg-rebuild.sh [BUILD_DIR] [SECONDS] (default build 10).
 # Everything is on 127.0.0.1 and in a temp dir; the cluster is stopped at exit.
 set -euo pipefail
@@ -35,3 +36,15 @@ for run in "rebuild + verify" "verify"; do
   printf '%-17s %8.2f s\n' "$run" "$(echo "($(date +%s%N) - $t0) / 1000000000" | bc -l)"
 done
 echo "after: audit_log holds $(pgq "SELECT count(*) FROM audit_log") records"
+# The rebuild alone, its two readings of a batch alternating on the same batches: as jsonb
+# (schema 12, each batch parsed once) and as json (schema 11's, every column parsed anew).
+for round in 1 2 3; do
+  for reading in "jsonb:1, 134217728" "json:1, 0"; do
+    pg_cluster_crash "$work"
+    t0=$(date +%s%N)
+    n=$(pgq "SET interlock.audit_batches = on; SET statement_timeout = 0;
+             SELECT interlock_rebuild_audit_log(${reading#*:})")
+    printf 'round %d, rebuild as %-5s %8.2f s (%s records)\n' "$round" "${reading%%:*}" \
+      "$(echo "($(date +%s%N) - $t0) / 1000000000" | bc -l)" "$n"
+  done
+done

@@ -106,7 +106,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public core::Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 11;
+  static constexpr int kSchemaVersion = 12;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.

@@ -324,7 +324,7 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
   // Back to schema 8 as that version wrote it: the whole body in every row, the
   // arguments and decision in every call row, the audit log logged and without batches.
   Sql(std::string("DROP TRIGGER audit_log_needs_batches ON audit_log;"
-                  "DROP FUNCTION interlock_audit_log_guard(), interlock_rebuild_audit_log(bigint);"
+                  "DROP FUNCTION interlock_audit_log_guard(), interlock_rebuild_audit_log(bigint, bigint);"
                   "DROP TABLE audit_log_built, audit_batches; ALTER TABLE audit_log SET LOGGED;"
                   "UPDATE calls c SET args_json = ") +
       internal::kPgCallArgsJson + ", decision_json = " + internal::kPgCallDecisionJson +
@@ -628,6 +628,42 @@ TEST_F(PostgresStoreTest, ServerCrashEmptiesTheUnloggedLogAndTheBatchesRebuildIt
   EXPECT_EQ(Sql("SELECT seq, hash FROM audit_head"), "27|" + head + "\n");
   ExpectVerifies(27);
   EXPECT_EQ(s->GetRun("r2")->state.steps, 12u);
+}
+
+// Tests that the rebuild reads a batch as jsonb (the usual way: parsed once) and as json
+// (a batch too large for jsonb) into the same records, byte for byte: quotes, backslashes,
+// control characters, multi-byte and 4-byte UTF-8, a line separator, an escape's text.
+TEST_F(PostgresStoreTest, RebuildReadsBatchesAsJsonbOrJsonIntoTheSameRecords) {
+  std::unique_ptr<PostgresStore> s = Open();
+  ASSERT_TRUE(s);
+  const std::string nasty =
+      "a'b\"c\\d \x01\x1f\x7f \t\r\n h\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x94\xa5 \\u0000 \\ud800 {}[],";
+  ASSERT_TRUE(s->CreateRun(nasty, "r1", T0()).ok());
+  for (int i = 0; i < 12; ++i) {
+    DecideRequest rq = Request("r1", nasty);
+    rq.call.args[nasty] = nasty + std::to_string(i);
+    rq.call.args["n"] = i;
+    ASSERT_TRUE(s->Decide(rq, Allow).ok());
+  }
+  s.reset();
+  const std::string rows = Sql(kAuditRowsFingerprint);
+  EXPECT_NE(rows.find("|13\n"), std::string::npos) << rows;
+  // The batches' median size: below it jsonb, from it json, in one rebuild.
+  const std::string median = Sql(
+      "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY octet_length(records))"
+      " FROM audit_batches");
+  for (const std::string& jsonb_below :
+       std::vector<std::string>{"0", "134217728", median.substr(0, median.size() - 1)}) {
+    SCOPED_TRACE("jsonb_below " + jsonb_below);
+    EXPECT_EQ(Sql("SET interlock.audit_batches = on; DELETE FROM audit_log_built;"
+                  " SELECT interlock_rebuild_audit_log(1, " +
+                  jsonb_below + ")"),
+              "13\n");
+    EXPECT_EQ(Sql(kAuditRowsFingerprint), rows);
+  }
+  std::string head;
+  EXPECT_EQ(CheckChain(&head).size(), 13u);
+  ExpectVerifies(13);
 }
 
 // Tests the attacks on the batches, the log's durable copy: a batch that no longer parses
