@@ -1,6 +1,7 @@
 #include "store/postgres_read.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -281,6 +282,12 @@ Status EnsureAuditLog(pg::PgConn& c) {
     return built.error();
   }
   if (built->rows() == 1 && built->Int(0, 0) == 1) return Status::Ok();
+  // What on-call sees while calls wait (a minute or more for tens of millions of records).
+  std::fprintf(stderr,
+               "interlock: store: the server has lost the audit log's table (a crash, a "
+               "promoted standby or a restored base backup): rebuilding it from audit_batches "
+               "(or waiting for another connection that is); calls wait meanwhile\n");
+  const auto start = std::chrono::steady_clock::now();
   Result<std::vector<pg::PgResult>> r = c.ExecScript(
       "BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0;"
       " SELECT interlock_rebuild_audit_log(" +
@@ -291,11 +298,9 @@ Status EnsureAuditLog(pg::PgConn& c) {
                               r.error().message);
   }
   if (r->size() >= 4 && (*r)[3].rows() == 1 && (*r)[3].Int(0, 0) >= 0) {
-    std::fprintf(stderr,
-                 "interlock: store: the server had lost the audit log's table (a crash, a "
-                 "promoted standby or a restored base backup): rebuilt %lld records from "
-                 "audit_batches\n",
-                 static_cast<long long>((*r)[3].Int(0, 0)));
+    std::fprintf(stderr, "interlock: store: rebuilt %lld records from audit_batches in %.1f s\n",
+                 static_cast<long long>((*r)[3].Int(0, 0)),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return Status::Ok();
 }
