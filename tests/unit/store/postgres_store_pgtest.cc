@@ -323,10 +323,11 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
   }
   // Back to schema 8 as that version wrote it: the whole body in every row, the
   // arguments and decision in every call row, the audit log logged and without batches.
-  Sql(std::string("DROP TRIGGER audit_log_needs_batches ON audit_log;"
-                  "DROP FUNCTION interlock_audit_log_guard(), interlock_rebuild_audit_log(bigint, bigint);"
-                  "DROP TABLE audit_log_built, audit_batches; ALTER TABLE audit_log SET LOGGED;"
-                  "UPDATE calls c SET args_json = ") +
+  Sql(std::string(
+          "DROP TRIGGER audit_log_needs_batches ON audit_log;"
+          "DROP FUNCTION interlock_audit_log_guard(), interlock_rebuild_audit_log(bigint, bigint);"
+          "DROP TABLE audit_log_built, audit_batches; ALTER TABLE audit_log SET LOGGED;"
+          "UPDATE calls c SET args_json = ") +
       internal::kPgCallArgsJson + ", decision_json = " + internal::kPgCallDecisionJson +
       ", policy_sha256 = " + internal::kPgCallPolicySha256 +
       ";"
@@ -649,9 +650,9 @@ TEST_F(PostgresStoreTest, RebuildReadsBatchesAsJsonbOrJsonIntoTheSameRecords) {
   const std::string rows = Sql(kAuditRowsFingerprint);
   EXPECT_NE(rows.find("|13\n"), std::string::npos) << rows;
   // The batches' median size: below it jsonb, from it json, in one rebuild.
-  const std::string median = Sql(
-      "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY octet_length(records))"
-      " FROM audit_batches");
+  const std::string median =
+      Sql("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY octet_length(records))"
+          " FROM audit_batches");
   for (const std::string& jsonb_below :
        std::vector<std::string>{"0", "134217728", median.substr(0, median.size() - 1)}) {
     SCOPED_TRACE("jsonb_below " + jsonb_below);
