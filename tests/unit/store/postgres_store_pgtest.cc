@@ -633,7 +633,7 @@ TEST_F(PostgresStoreTest, ServerCrashEmptiesTheUnloggedLogAndTheBatchesRebuildIt
 
 // Tests that the rebuild reads a batch as jsonb (the usual way: parsed once) and as json
 // (a batch too large for jsonb) into the same records, byte for byte: quotes, backslashes,
-// control characters, multi-byte and 4-byte UTF-8, a line separator, an escape's text.
+// control characters, NUL, multi-byte and 4-byte UTF-8, a line separator, an escape's text.
 TEST_F(PostgresStoreTest, RebuildReadsBatchesAsJsonbOrJsonIntoTheSameRecords) {
   std::unique_ptr<PostgresStore> s = Open();
   ASSERT_TRUE(s);
@@ -644,11 +644,13 @@ TEST_F(PostgresStoreTest, RebuildReadsBatchesAsJsonbOrJsonIntoTheSameRecords) {
     DecideRequest rq = Request("r1", nasty);
     rq.call.args[nasty] = nasty + std::to_string(i);
     rq.call.args["n"] = i;
+    rq.call.args["nul"] = std::string("a\0b\x02", 4);  // written as \u0000 and \u0002
     ASSERT_TRUE(s->Decide(rq, Allow).ok());
   }
   s.reset();
   const std::string rows = Sql(kAuditRowsFingerprint);
   EXPECT_NE(rows.find("|13\n"), std::string::npos) << rows;
+  EXPECT_NE(Sql("SELECT count(*) FROM audit_batches WHERE records LIKE '%\\\\u0000%'"), "0\n");
   // The batches' median size: below it jsonb, from it json, in one rebuild.
   const std::string median =
       Sql("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY octet_length(records))"
