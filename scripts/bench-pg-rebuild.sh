@@ -9,6 +9,8 @@
 # again), and times `interlock audit verify --store` twice: the first run rebuilds the
 # table, then verifies; the second only verifies. Then three rounds of crash and rebuild
 # alone, each batch read as jsonb (the default) and as json (schema 11's reading).
+# RANGES="1 2 3 4" then times, for each K, K psql sessions at once each rebuilding a K-th
+# of the seqs after a crash (the parallel rebuild measured and dropped in session 36).
 # Usage: scripts/bench-pg-rebuild.sh [BUILD_DIR] [SECONDS] (default build 10).
 # Everything is on 127.0.0.1 and in a temp dir; the cluster is stopped at exit.
 set -euo pipefail
@@ -47,4 +49,23 @@ for round in 1 2 3; do
     printf 'round %d, rebuild as %-5s %8.2f s (%s records)\n' "$round" "${reading%%:*}" \
       "$(echo "($(date +%s%N) - $t0) / 1000000000" | bc -l)" "$n"
   done
+done
+# K sessions at once, each one range of the batches (the same INSERT as the rebuild's).
+for k in ${RANGES:-}; do
+  pg_cluster_crash "$work"
+  read -r lo hi <<<"$(pgq "SELECT min(first_seq), max(first_seq) + 1 FROM audit_batches" | tr '|' ' ')"
+  t0=$(date +%s%N)
+  for ((i = 0; i < k; i++)); do
+    pgq "SET interlock.audit_batches = on; SET statement_timeout = 0;
+         INSERT INTO audit_log(seq, time_ms, type, run_id, call_id, agent_id, principal, body,
+           data, prev_hash, hash)
+         SELECT (r->>0)::bigint, (r->>1)::bigint, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7,
+           r->>8, r->>9, r->>10
+         FROM audit_batches b CROSS JOIN LATERAL jsonb_array_elements(b.records::jsonb) r
+         WHERE b.first_seq >= $((lo + (hi - lo) * i / k))
+           AND b.first_seq < $((lo + (hi - lo) * (i + 1) / k))" >/dev/null &
+  done
+  wait
+  printf '%d sessions at once %8.2f s (%s records)\n' "$k" \
+    "$(echo "($(date +%s%N) - $t0) / 1000000000" | bc -l)" "$(pgq "SELECT count(*) FROM audit_log")"
 done
