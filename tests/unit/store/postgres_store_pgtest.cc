@@ -51,6 +51,24 @@ class PostgresStoreTest : public ::testing::Test {
     return s.ok() ? std::move(s).value() : nullptr;
   }
 
+  // Open() with run r1 of "agent" and `decisions` allowed decisions in it: 1 + decisions
+  // records. nullptr (the failure reported) when a step fails.
+  std::unique_ptr<PostgresStore> OpenWithDecisions(int decisions) {
+    std::unique_ptr<PostgresStore> s = Open();
+    if (!s) return nullptr;
+    if (Result<core::RunInfo> run = s->CreateRun("agent", "r1", T0()); !run.ok()) {
+      ADD_FAILURE() << run.error().message;
+      return nullptr;
+    }
+    for (int i = 0; i < decisions; ++i) {
+      if (Result<CallRecord> r = s->Decide(Request("r1", "agent"), Allow); !r.ok()) {
+        ADD_FAILURE() << r.error().message;
+        return nullptr;
+      }
+    }
+    return s;
+  }
+
   std::string Sql(const std::string& sql) {
     std::string error;
     std::string out = cluster_->Psql(db_, sql, &error);
@@ -281,10 +299,8 @@ TEST_F(PostgresStoreTest, CompactRecordsGiveBackTheBodyTheyWereHashedOver) {
 // from, breaks the chain at that record (the attack: rewrite a decision where the body is
 // no longer stored whole).
 TEST_F(PostgresStoreTest, EditedCompactRecordBreaksTheChain) {
-  std::unique_ptr<PostgresStore> s = Open();
+  std::unique_ptr<PostgresStore> s = OpenWithDecisions(3);
   ASSERT_TRUE(s);
-  ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
   ASSERT_EQ(Sql("SELECT count(*) FROM audit_log WHERE body IS NULL"), "4\n");
   ASSERT_TRUE(VerifyDeep().ok);
   const struct {
@@ -315,12 +331,7 @@ TEST_F(PostgresStoreTest, EditedCompactRecordBreaksTheChain) {
 // migrates in place, and that its old records and the compact ones appended after them
 // verify as one chain, read back through replay.
 TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
-  {
-    std::unique_ptr<PostgresStore> s = Open();
-    ASSERT_TRUE(s);
-    ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
-  }
+  ASSERT_TRUE(OpenWithDecisions(3));
   // Back to schema 8 as that version wrote it: the whole body in every row, the
   // arguments and decision in every call row, the audit log logged and without batches.
   Sql(std::string(
@@ -674,12 +685,7 @@ TEST_F(PostgresStoreTest, RebuildReadsBatchesAsJsonbOrJsonIntoTheSameRecords) {
 // saying why) until it is repaired; a batch edited into other valid records is rebuilt
 // as written and the chain breaks at the edited record, as an edit of audit_log does.
 TEST_F(PostgresStoreTest, TamperedBatchStopsTheRebuildOrBreaksTheChain) {
-  {
-    std::unique_ptr<PostgresStore> s = Open();
-    ASSERT_TRUE(s);
-    ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
-  }
+  ASSERT_TRUE(OpenWithDecisions(3));
   const std::string rows = Sql(kAuditRowsFingerprint);
   Sql("CREATE TABLE saved AS SELECT * FROM audit_batches");
   std::string error;
@@ -744,12 +750,7 @@ TEST_F(PostgresStoreTest, ReadingTheLogOnAStandbySaysConnectToThePrimary) {
   std::unique_ptr<testing::PgCluster> primary;
   ASSERT_NO_FATAL_FAILURE(StartPrimary(&primary));
   std::string error;
-  {
-    std::unique_ptr<PostgresStore> s = Open();
-    ASSERT_TRUE(s);
-    ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
-  }
+  ASSERT_TRUE(OpenWithDecisions(5));
   std::unique_ptr<testing::PgCluster> standby = primary->StartStandby("s1", &error);
   ASSERT_NE(standby, nullptr) << error;
   ASSERT_TRUE(primary->WaitForStandby("s1", std::chrono::seconds(15), &error)) << error;
@@ -768,12 +769,7 @@ TEST_F(PostgresStoreTest, ReadingTheLogOnAStandbySaysConnectToThePrimary) {
 // Tests that daemons finding the log lost at once (a fleet reconnecting after the
 // server's crash) rebuild it once: every store opens, no record is doubled or missing.
 TEST_F(PostgresStoreTest, DaemonsFindingTheLogLostTogetherRebuildItOnce) {
-  {
-    std::unique_ptr<PostgresStore> s = Open();
-    ASSERT_TRUE(s);
-    ASSERT_TRUE(s->CreateRun("agent", "r1", T0()).ok());
-    for (int i = 0; i < 40; ++i) ASSERT_TRUE(s->Decide(Request("r1", "agent"), Allow).ok());
-  }
+  ASSERT_TRUE(OpenWithDecisions(40));
   const std::string rows = Sql(kAuditRowsFingerprint);
   std::string error;
   ASSERT_TRUE(cluster_->Restart(&error)) << error;
