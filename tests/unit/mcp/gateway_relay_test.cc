@@ -498,5 +498,49 @@ TEST(GatewayRelayTest, LegacyServersRequestWithNoCallOrInterlocksMetaIsRefused) 
   EXPECT_NE(h.enforcer.decided[1].refusal_reason.find("interlock.dev/approval"), std::string::npos);
 }
 
+// Tests that a 2025 server's request while two calls of the client are at it is refused
+// (-32603): it names no call, and a question is never put to the wrong one.
+TEST(GatewayRelayTest, QuestionWithTwoCallsInFlightIsNeverPutToEither) {
+  Harness h(LegacyServer);
+  const Kind k = Kinds()[0];
+  h.gw->OnClientLine(ModernCall(1, k.caps));
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ask","arguments":{"path":"/tmp"},)" +
+      Meta(k.caps) + "}}");
+  ASSERT_EQ(h.Sent("tools/call").size(), 2u);
+  const size_t before = h.to_client.size();
+  h.gw->OnServerLine(ServerRequest(4, k.method, k.params));
+  const json::value r = ResponseTo(h, 4);
+  ASSERT_FALSE(r.is_null());
+  EXPECT_EQ(r.at("error").at("code"), -32603);
+  EXPECT_NE(std::string(r.at("error").at("message").as_string()).find("more than one"),
+            std::string::npos);
+  EXPECT_EQ(h.to_client.size(), before);
+}
+
+// Tests that the 2025 server exiting while a round is open records the call once (it may have
+// run) and the client's retry is told the server is gone, not recorded again.
+TEST(GatewayRelayTest, ServerGoneMidRoundIsRecordedOnceAndTheRetryTold) {
+  Harness h(LegacyServer);
+  const Kind k = Kinds()[0];
+  h.gw->OnClientLine(ModernCall(1, k.caps));
+  h.gw->OnServerLine(ServerRequest(4, k.method, k.params));
+  const json::object ir = h.LastClient().at("result").get_object();
+  const std::string key(ir.at("inputRequests").get_object().begin()->key());
+  h.gw->OnUpstreamClosed("exited with status 1");
+  {
+    std::lock_guard l(h.enforcer.mu);
+    ASSERT_EQ(h.enforcer.recorded.size(), 1u);
+    EXPECT_FALSE(h.enforcer.recorded[0].second.ok);
+  }
+  h.gw->OnClientLine(Retry(2, k.caps, key, k.answer, ir.at("requestState")));
+  const json::object r = h.LastClient().get_object();
+  EXPECT_EQ(r.at("id"), 2);
+  EXPECT_TRUE(r.at("result").at("isError").as_bool()) << r;
+  EXPECT_NE(ToJsonText(r).find("gone"), std::string::npos) << r;
+  std::lock_guard l(h.enforcer.mu);
+  EXPECT_EQ(h.enforcer.recorded.size(), 1u);
+}
+
 }  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::mcp
