@@ -76,6 +76,13 @@ Gateway::Gateway(GatewayOptions options, SendFn to_client, SendFn to_server)
 }
 
 Gateway::~Gateway() {
+  {
+    std::lock_guard lock(mu_);
+    relay_stop_ = true;
+  }
+  relay_cv_.notify_all();
+  if (relay_reaper_.joinable()) relay_reaper_.join();
+  ReapRelayedCalls(/*all=*/true, "the session ended before the MCP client answered");
   CancelAllHeld("the MCP gateway stopped");
   EndOpenTasks("the session ended");
   WithdrawOpenStates("the MCP gateway stopped before the client retried the call");
@@ -564,7 +571,7 @@ void Gateway::HandleClientRequest(json::value doc, const json::value& id,
     return;
   }
   if (era == UpstreamEra::kLegacy && IsModern(ClientRevisionOf(doc.get_object())) &&
-      !EnsureUpstreamInitialized() && method != "tools/call") {
+      !EnsureUpstreamInitialized(&doc.get_object()) && method != "tools/call") {
     // A modern client in front of a legacy server: the gateway initializes the server for
     // it first (once). (A tools/call is decided all the same: without the upstream's
     // catalog an allowed call is refused after its decision, and recorded.)
@@ -674,6 +681,15 @@ void Gateway::OnUpstreamClosed(std::string_view why) {
         p.rehearsal->failed = "the MCP server exited before answering (" + std::string(why) + ")";
       }
       p.rehearsal->cv.notify_all();
+      continue;
+    }
+    if (p.relayed && p.client_id.is_null() && !p.call_id.empty()) {
+      // Its round is open (gateway_relay.cc): recorded now; the client's retry is told the
+      // server is gone.
+      ToolResult r = ToolResult::Failure("the MCP server exited (" + std::string(why) +
+                                         ") while the client was asked a question of its");
+      r.credential_json = p.credential_json;
+      (void)options_.enforcer->RecordResult(p.call_id, r);
       continue;
     }
     if (p.internal || p.client_id.is_null()) continue;

@@ -53,7 +53,10 @@
 // Clients of MCP 2026-07-28 (gateway_modern.cc; docs/mcp.md#revisions): a request naming
 // an unserved version in _meta is answered -32022; server/discover is answered by the
 // gateway; the legacy upstream is initialized by the gateway; results get resultType and
-// cacheable ones cacheScope "private"; the upstream's server requests are refused.
+// cacheable ones cacheScope "private"; a legacy upstream is told the client capabilities the
+// gateway can carry, and its elicitation/create, sampling/createMessage and roots/list reach
+// the client as input_required rounds of the one call at the server, the client's answers
+// returned as the JSON-RPC responses (gateway_relay.cc); its ping is answered by the gateway.
 // Approvals at the MCP client (standalone; docs/mcp.md#approvals-at-the-mcp-client): the
 // client's initialize request, or each modern request's _meta capabilities, tell the
 // Enforcer whether it declared `elicitation` (SetClientElicitation). A held call the Enforcer
@@ -381,6 +384,10 @@ struct GatewayOptions {
   // waits for an answer before the upstream is taken for a legacy server. 0: no probe, the
   // upstream is legacy (initialize).
   std::chrono::milliseconds discover_timeout{5000};
+  // How long a legacy server's question relayed to a 2026-07-28 client as an input_required
+  // round (gateway_relay.cc, docs/mcp.md#revisions) waits for the client's retry; then the
+  // server is answered with an error and the call's outcome is recorded when it comes.
+  std::chrono::milliseconds relay_round_timeout{std::chrono::minutes(10)};
 };
 
 class Gateway {
@@ -498,6 +505,9 @@ class Gateway {
     std::string open_key;        // tools/call: OpenKey(tool, arguments) as forwarded
     boost::json::object params;  // tools/call: its params as the client sent them (a retry's)
     std::string task_id;         // tasks/get, tasks/update, tasks/cancel: the task's id
+    // tools/call of a 2026-07-28 client whose server asked a question (gateway_relay.cc):
+    // while the round is open the client holds no request (client_id is null).
+    bool relayed = false;
   };
   // A server's input_required put to a legacy client as server-to-client requests (one per
   // input request), waiting for every answer before the call is retried.
@@ -720,7 +730,13 @@ class Gateway {
   // once (2025-11-25, no client capabilities) and waits for it, for at most
   // catalog_timeout. True when the upstream is initialized (by the gateway or a legacy
   // client's own initialize).
-  bool EnsureUpstreamInitialized();
+  // `request`, when given, is the modern client's request whose `_meta` capabilities the
+  // server is told of (CarriedCapabilities), so it may ask what the client can answer.
+  bool EnsureUpstreamInitialized(const boost::json::object* request = nullptr);
+  // The client capabilities a 2026-07-28 client `declared` (its _meta) that the gateway
+  // carries to a 2025 server's requests: elicitation (form, url), sampling (context, tools),
+  // roots (without listChanged). Nothing else.
+  static boost::json::object CarriedCapabilities(const boost::json::object* declared);
   // The upstream's answer to the gateway's own initialize.
   void UpstreamInitialized(const boost::json::object& response);
   // subscriptions/listen of a 2026-07-28 client (gateway_listen.cc; docs/mcp.md#subscriptions):
@@ -777,6 +793,33 @@ class Gateway {
                              Pending p);
   // A server request relayed to the client with an id of the gateway's (OnServerLine).
   void RelayServerRequest(boost::json::value doc, const boost::json::value& id);
+  // A server request whose id is in Interlock's own id space: refused to the server and
+  // recorded (bounded); true when refused.
+  bool RefusedOwnIdSpace(const boost::json::value& doc, const boost::json::value& id);
+  // A legacy server's request while a 2026-07-28 client is in front (gateway_relay.cc;
+  // docs/mcp.md#revisions): ping answered by the gateway; elicitation/create,
+  // sampling/createMessage and roots/list put to the client as an input_required round of the
+  // one tools/call at the server, its answer returned to the server as the JSON-RPC response;
+  // anything else, or what the client did not declare, answered with an error.
+  void HandleServerRequestForModernClient(boost::json::value doc, const boost::json::value& id,
+                                          const std::string& method);
+  // The retry of a call answered with such a round (requestState kRelayStatePrefix...): the
+  // client's inputResponses go to the server and the retry takes over the call still at the
+  // server. False: the request carries no such state.
+  bool ContinueRelayedCall(boost::json::value& doc, const boost::json::value& id,
+                           const std::string& tool, const boost::json::object& args);
+  // The server's notifications/cancelled for a request relayed in a round (true: it was one).
+  bool ForgetRelayedRequest(const boost::json::value& server_request_id);
+  // The server answered a call whose round is open (true: kept for the retry, or recorded).
+  bool KeepRelayedAnswer(boost::json::value& doc, Pending& p);
+  struct RelayedCall;
+  // Opens the next round of `c` (its queued requests): returns the input_required response
+  // for the client's id `client_id` (mu_ held).
+  boost::json::object OpenRelayRoundLocked(RelayedCall& c, const std::string& server_call,
+                                           const boost::json::value& client_id);
+  // Ends rounds past their deadline (relay_reaper_), or every round (the gateway ends).
+  void ReapRelayedCalls(bool all, std::string_view why);
+  void RelayReaper();
   // A server response, matched on the gateway's id and relayed with the client's.
   void HandleServerResponse(boost::json::value doc, const boost::json::value& id);
 
@@ -838,6 +881,31 @@ class Gateway {
   // Input requests put to a legacy client, by the gateway's client-side id: the ask and
   // its input key (mu_).
   std::map<uint64_t, std::pair<std::shared_ptr<InputAsk>, std::string>> input_asks_;
+  // A legacy server's questions to a 2026-07-28 client (gateway_relay.cc), by IdKey of the
+  // server-side id of the tools/call they belong to (mu_).
+  struct RelayedCall {
+    std::string state;  // the requestState of the round the client holds; "": none open
+    std::string open_key;
+    std::string tool;
+    std::string call_id;
+    std::string credential_json;
+    boost::json::object caps;  // what the client declared (the call's _meta)
+    // Shown in the open round: input key, the server's request id.
+    std::vector<std::pair<std::string, boost::json::value>> asked;
+    std::vector<boost::json::object> queued;   // come while a round was open, not yet shown
+    std::optional<boost::json::value> answer;  // the server's answer to the call, round open
+    std::optional<Pending> answered;           // its Pending
+    bool abandoned = false;  // the client never retried: the outcome is recorded, not relayed
+    int rounds = 0;
+    uint64_t next_key = 1;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::map<std::string, RelayedCall, std::less<>> relayed_;
+  std::map<std::string, std::string, std::less<>> relay_states_;       // state -> call key
+  std::map<std::string, std::string, std::less<>> relay_request_ids_;  // server id -> call key
+  std::thread relay_reaper_;
+  std::condition_variable relay_cv_;
+  bool relay_stop_ = false;     // mu_
   uint64_t next_open_seq_ = 1;  // mu_
 };
 

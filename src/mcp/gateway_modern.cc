@@ -34,6 +34,32 @@ bool Cacheable(std::string_view method) {
 
 }  // namespace
 
+json::object Gateway::CarriedCapabilities(const json::object* declared) {
+  json::object out;
+  if (declared == nullptr) return out;
+  const gateway_internal::ElicitModes modes = gateway_internal::ElicitModesOf(declared);
+  if (modes.form || modes.url) {
+    json::object e;
+    if (modes.form) e["form"] = json::object{};
+    if (modes.url) e["url"] = json::object{};
+    out["elicitation"] = std::move(e);
+  }
+  if (const json::value* s = declared->if_contains("sampling"); s != nullptr && s->is_object()) {
+    json::object sampling;
+    for (const char* k : {"context", "tools"}) {
+      if (const json::value* v = s->get_object().if_contains(k); v != nullptr && v->is_object()) {
+        sampling[k] = json::object{};
+      }
+    }
+    out["sampling"] = std::move(sampling);
+  }
+  // roots without listChanged: 2026-07-28 has no notification to carry it.
+  if (const json::value* r = declared->if_contains("roots"); r != nullptr && r->is_object()) {
+    out["roots"] = json::object{};
+  }
+  return out;
+}
+
 std::optional<std::string> Gateway::ParamHeaderMismatch(
     const json::object& request,
     const std::map<std::string, std::string, std::less<>>& param_headers) {
@@ -46,7 +72,7 @@ std::optional<std::string> Gateway::ParamHeaderMismatch(
       params != nullptr && params->is_object() ? params->get_object().if_contains("name") : nullptr;
   if (name == nullptr || !name->is_string()) return std::nullopt;  // refused as malformed later
   const json::value* args = params->get_object().if_contains("arguments");
-  (void)EnsureUpstreamInitialized();
+  (void)EnsureUpstreamInitialized(&request);
   // Without a catalog the call is refused after its decision anyway (ContinueAllowed).
   if (!EnsureCatalog()) return std::nullopt;
   json::value schema;
@@ -143,9 +169,13 @@ bool Gateway::HandleRevision(const Message& msg) {
   return false;
 }
 
-bool Gateway::EnsureUpstreamInitialized() {
+bool Gateway::EnsureUpstreamInitialized(const json::object* request) {
   std::unique_lock lock(mu_);
   if (upstream_init_ == UpstreamInit::kNone && !upstream_closed_) {
+    // What the 2026-07-28 client declared and the gateway can carry to it as an input_required
+    // round (gateway_relay.cc): the server asks only what the client can answer.
+    json::object caps =
+        CarriedCapabilities(request != nullptr ? MetaClientCapabilities(*request) : nullptr);
     upstream_init_ = UpstreamInit::kPending;
     const json::value id = IssueServerIdLocked();
     Pending p;
@@ -153,15 +183,13 @@ bool Gateway::EnsureUpstreamInitialized() {
     p.internal = true;
     pending_.emplace(IdKey(id), std::move(p));
     lock.unlock();
-    // The gateway is the legacy server's one client: it declares no capabilities (a
-    // modern client takes no server requests), so the server never asks for any.
     to_server_(json::object{
         {"jsonrpc", "2.0"},
         {"id", id},
         {"method", "initialize"},
         {"params",
          json::object{{"protocolVersion", RevisionName(McpRevision::k2025_11_25)},
-                      {"capabilities", json::object{}},
+                      {"capabilities", std::move(caps)},
                       {"clientInfo", json::object{{"name", "interlock"}, {"version", "1.0.0"}}}}}});
     lock.lock();
   }

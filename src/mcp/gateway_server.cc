@@ -20,9 +20,7 @@ namespace interlock::mcp {
 
 namespace json = boost::json;
 
-using gateway_internal::InOwnIdSpace;
 using gateway_internal::IssuedId;
-using gateway_internal::kMaxRecordedServerRefusals;
 using gateway_internal::kMaxServerRequestsInFlight;
 using gateway_internal::Log;
 using gateway_internal::Quoted;
@@ -239,6 +237,8 @@ void Gateway::OnServerLine(std::string_view line) {
       json::value* rid = params != nullptr && params->is_object()
                              ? params->get_object().if_contains("requestId")
                              : nullptr;
+      // A question put to a 2026-07-28 client in a round (gateway_relay.cc): withdrawn there.
+      if (rid != nullptr && ForgetRelayedRequest(*rid)) return;
       if (rid != nullptr) {
         std::lock_guard lock(mu_);
         auto it = server_request_ids_.find(IdKey(*rid));
@@ -265,8 +265,13 @@ void Gateway::OnServerLine(std::string_view line) {
   }
   if (msg->kind == MessageKind::kRequest) {  // sampling, elicitation, roots, ping
     if (ClientSpeaksModern()) {
-      // A modern client takes no server requests (MRTR replaced them); the gateway declared
-      // no client capabilities, so a server asking anyway is told no.
+      if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {
+        // A 2025 server asks a 2026-07-28 client: put as an input_required round of the
+        // client's call (gateway_relay.cc).
+        HandleServerRequestForModernClient(std::move(msg->doc), msg->id, msg->method);
+        return;
+      }
+      // A modern server asks through input_required (MRTR), never with a request.
       to_server_(ErrorResponse(msg->id, kMethodNotFound,
                                "Method not found: the MCP client behind Interlock speaks "
                                "2026-07-28, which has no server-to-client requests"));
@@ -286,41 +291,19 @@ void Gateway::OnServerLine(std::string_view line) {
 
 void Gateway::RelayServerRequest(json::value doc, const json::value& id) {
   const std::string key = IdKey(id);
-  bool own = InOwnIdSpace(id);
   bool duplicate = false;
   bool full = false;
   uint64_t client_side = 0;
-  bool record = false;
+  if (RefusedOwnIdSpace(doc, id)) return;  // gateway_relay.cc
   {
     std::lock_guard lock(mu_);
-    own = own || elicits_.count(key) != 0 || elicits_done_.count(key) != 0;
-    if (own) record = recorded_server_refusals_++ < kMaxRecordedServerRefusals;
     duplicate = server_request_ids_.count(key) != 0;
     full = server_requests_.size() >= kMaxServerRequestsInFlight;
-    if (!own && !duplicate && !full) {
+    if (!duplicate && !full) {
       client_side = next_client_side_id_++;
       server_requests_.emplace(client_side, id);
       server_request_ids_.emplace(key, client_side);
     }
-  }
-  if (own) {
-    // A server posing as Interlock (an elicitation under the id of Interlock's approval
-    // question) is refused and recorded, never relayed.
-    const std::string reason =
-        "the MCP server sent a request (" +
-        Quoted(std::string(doc.get_object().at("method").get_string().subview(0, 64))) +
-        ") with an id in Interlock's own id space (" + key.substr(0, 100) +
-        "); refused, never shown to the client";
-    if (record) {
-      Enforcer::Outcome o = DecideRefusal(nullptr, reason);
-      Log("refused a server request: " + reason + " (call " + o.call_id + ")");
-    } else {
-      Log("refused a server request (not recorded: over " +
-          std::to_string(kMaxRecordedServerRefusals) + " this session): " + reason);
-    }
-    to_server_(ErrorResponse(id, kInvalidRequest,
-                             "Interlock refuses a request id in Interlock's own id space"));
-    return;
   }
   if (duplicate || full) {
     const std::string why = duplicate ? "request id already in use by a request in flight"
@@ -366,6 +349,9 @@ void Gateway::HandleServerResponse(json::value doc, const json::value& id) {
     return;
   }
   if (p->internal && p->method == "tasks/cancel") return;  // CancelTaskAtServer's: nobody waits
+  // A call whose server asked the 2026-07-28 client a question (gateway_relay.cc): while the
+  // round is open the answer waits for the client's retry.
+  if (p->method == "tools/call" && KeepRelayedAnswer(doc, *p)) return;
   json::value* modern_result = o.if_contains("result");
   if (modern_result != nullptr && modern_result->is_object() && ClientSpeaksModern() &&
       static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {

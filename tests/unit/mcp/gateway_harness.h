@@ -79,7 +79,8 @@ class AllVisible : public ToolViewSource {
 // (re-entrantly, as a fast server would).
 struct Harness {
   using Answer = std::function<boost::json::value(const boost::json::object& request)>;
-  explicit Harness(Answer a, std::chrono::milliseconds discover_timeout = std::chrono::seconds(2))
+  explicit Harness(Answer a, std::chrono::milliseconds discover_timeout = std::chrono::seconds(2),
+                   const std::function<void(GatewayOptions&)>& tweak = nullptr)
       : answer(std::move(a)) {
     pins = std::make_unique<PinStore>(store::OpenSqlitePinRows(":memory:").value());
     GatewayOptions o;
@@ -89,6 +90,7 @@ struct Harness {
     o.pins = pins.get();
     o.catalog_timeout = std::chrono::milliseconds(500);
     o.discover_timeout = discover_timeout;
+    if (tweak) tweak(o);
     gw = std::make_unique<Gateway>(
         o,
         [this](const boost::json::value& v) {
