@@ -2,6 +2,7 @@
 // ParseTokenResponse, DescribeToken): the identity provider's bytes decide what the daemon
 // sends upstream, so an accepted answer must hold a header-safe Bearer token, an expiry in
 // bounds, and never a scope beyond the one asked for; error answers never echo raw bytes.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,9 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The first byte picks the HTTP status the answer came with.
   const int status = data[0] % 2 == 0 ? 200 : 400 + data[0] % 100;
   const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
-  auto r = ParseTokenResponse(status, body);
+  const std::string secret = "s3cret-value";
+  auto r = ParseTokenResponse(status, body, {secret});
   if (!r.ok()) {
     for (char c : r.error().message) Check(c >= 0x20 && c < 0x7f, "printable error");
+    Check(r.error().message.find(secret) == std::string::npos, "the secret is masked");
     return 0;
   }
   Check(status == 200, "only a 200 is a token");
@@ -40,6 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto d = DescribeToken(r->access_token, "https://mcp.example", asked);
   if (d.ok()) {
     for (const std::string& s : d->scopes) Check(s == "repo:read", "no scope beyond the asked");
+    if (LooksLikeJwsCompact(r->access_token)) {
+      Check(d->audience == "https://mcp.example", "a JWT for the upstream alone");
+    }
     Check(d->fingerprint.rfind("jti:", 0) == 0 || d->fingerprint.rfind("sha256:", 0) == 0,
           "a fingerprint");
     Check(d->fingerprint.find(r->access_token) == std::string::npos || r->access_token.size() < 8,

@@ -13,6 +13,7 @@
 #include "common/crypto.h"
 #include "common/escape.h"
 #include "common/json.h"
+#include "identity/jwt.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
 #include "outbound/tls_client.h"
@@ -60,6 +61,21 @@ std::string JoinScopes(const std::vector<std::string>& v) {
   std::string out;
   for (const std::string& s : v) out += (out.empty() ? "" : " ") + s;
   return out;
+}
+
+// `text` with every secret of `secrets` (4 bytes or more; a shorter one would mask letters,
+// not secrets) replaced by "[secret]", longest first so that no part of one survives.
+std::string MaskSecrets(std::string text, std::vector<std::string> secrets) {
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& x, const std::string& y) { return x.size() > y.size(); });
+  for (const std::string& secret : secrets) {
+    if (secret.size() < 4) continue;
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+      text.replace(at, secret.size(), "[secret]");
+      at += 8;
+    }
+  }
+  return text;
 }
 
 bool Subset(const std::vector<std::string>& got, const std::vector<std::string>& asked) {
@@ -111,7 +127,8 @@ Status ValidateCredentialConfig(const CredentialConfig& c) {
   return Status::Ok();
 }
 
-Result<TokenResponse> ParseTokenResponse(int status, std::string_view body) {
+Result<TokenResponse> ParseTokenResponse(int status, std::string_view body,
+                                         const std::vector<std::string>& secrets) {
   if (body.size() > kMaxTokenResponseBytes) {
     return Error::Invalid("the token endpoint's answer is over 64 KiB");
   }
@@ -123,8 +140,9 @@ Result<TokenResponse> ParseTokenResponse(int status, std::string_view body) {
   if (status != 200) {
     std::string why = "the token endpoint answered HTTP " + std::to_string(status);
     if (o != nullptr && o->contains("error")) {
-      why += ": " + Printable(StringMember(*o, "error"));
-      const std::string d = StringMember(*o, "error_description");
+      // Masked before they are bounded: a cut must not leave half a secret behind.
+      why += ": " + Printable(MaskSecrets(StringMember(*o, "error"), secrets));
+      const std::string d = MaskSecrets(StringMember(*o, "error_description"), secrets);
       if (!d.empty()) why += " (" + Printable(d) + ")";
     }
     return Error::Denied(why);
@@ -174,6 +192,7 @@ std::string CredentialRecord::ToJson() const {
   json::array s;
   for (const std::string& x : scopes) s.emplace_back(x);
   o["scopes"] = std::move(s);
+  if (!scopes_from.empty()) o["scopes_from"] = scopes_from;
   o["subject"] = subject;
   if (!actor.empty()) o["actor"] = actor;
   o["client_id"] = client_id;
@@ -182,22 +201,74 @@ std::string CredentialRecord::ToJson() const {
   return CanonicalJson(o);
 }
 
+bool LooksLikeJwsCompact(std::string_view token) {
+  return std::count(token.begin(), token.end(), '.') == 2;
+}
+
+namespace {
+
+// A claim that holds strings: one string (split on spaces when `split`), or an array of
+// strings. Absent: nullopt. Any other shape is refused, never skipped.
+Result<std::optional<std::vector<std::string>>> StringsClaim(const json::object& c,
+                                                             std::string_view name, bool split) {
+  const json::value* v = c.if_contains(name);
+  if (v == nullptr) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> out;
+  if (v->is_string()) {
+    if (split) {
+      out = SplitScopes(v->as_string());
+    } else {
+      out.emplace_back(v->as_string());
+    }
+    return std::optional(std::move(out));
+  }
+  if (!v->is_array()) {
+    return Error::Invalid("the issued token's \"" + std::string(name) +
+                          "\" is neither a string nor an array of strings");
+  }
+  for (const json::value& e : v->as_array()) {
+    if (!e.is_string()) {
+      return Error::Invalid("the issued token's \"" + std::string(name) + "\" holds a non-string");
+    }
+    // An array element is one scope; one with a space in it would be two to the upstream.
+    if (split) {
+      for (std::string& w : SplitScopes(e.as_string())) out.push_back(std::move(w));
+    } else {
+      out.emplace_back(e.as_string());
+    }
+  }
+  return std::optional(std::move(out));
+}
+
+}  // namespace
+
 Result<CredentialRecord> DescribeToken(std::string_view token, std::string_view audience,
                                        const std::vector<std::string>& asked) {
   CredentialRecord r;
   r.fingerprint = "sha256:" + Sha256Hex(token).substr(0, 16);
-  size_t a = token.find('.');
-  size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
-  if (b == std::string_view::npos || token.find('.', b + 1) != std::string_view::npos) {
+  if (!LooksLikeJwsCompact(token)) {
     return r;  // opaque: the endpoint's answer alone describes it
   }
-  auto payload = Base64UrlDecode(token.substr(a + 1, b - a - 1));
-  if (!payload.ok()) return r;
+  // JWT-shaped: the upstream will read its claims, so the daemon must read them too. One
+  // it cannot read (not base64url, not a JSON object, a duplicate key, over the bounds) is
+  // refused: described as opaque it would pass with neither audience nor scope checked.
+  const size_t a = token.find('.');
+  const size_t b = token.find('.', a + 1);
+  const std::string_view p64 = token.substr(a + 1, b - a - 1);
+  if (p64.size() > kMaxTokenPayloadBytes * 4 / 3 + 4) {
+    return Error::Invalid("the issued token's claims are over 16 KiB");
+  }
+  auto payload = Base64UrlDecode(p64);
+  if (!payload.ok()) return Error::Invalid("the issued token's claims are not base64url");
   JsonLimits limits;
-  limits.max_bytes = 16 * 1024;
+  limits.max_bytes = kMaxTokenPayloadBytes;
   limits.max_depth = 16;
   auto v = ParseJsonStrict(*payload, limits);
-  if (!v.ok() || !v->is_object()) return r;
+  if (!v.ok()) {
+    return Error::Invalid("the issued token's claims cannot be read (" +
+                          Printable(v.error().message) + ")");
+  }
+  if (!v->is_object()) return Error::Invalid("the issued token's claims are not a JSON object");
   const json::object& c = v->as_object();
   r.issuer = StringMember(c, "iss");
   r.subject = StringMember(c, "sub");
@@ -207,28 +278,47 @@ Result<CredentialRecord> DescribeToken(std::string_view token, std::string_view 
   if (const json::value* act = c.if_contains("act"); act != nullptr && act->is_object()) {
     r.actor = StringMember(act->as_object(), "sub");
   }
-  std::vector<std::string> aud;
-  if (const json::value* x = c.if_contains("aud")) {
-    if (x->is_string()) aud.emplace_back(x->as_string());
-    if (x->is_array()) {
-      for (const json::value& e : x->as_array()) {
-        if (e.is_string()) aud.emplace_back(e.as_string());
-      }
+  // aud: a string or an array of strings. Token exchange names one audience, the
+  // upstream's: a token that also names another would be good at that one too.
+  auto aud = StringsClaim(c, "aud", /*split=*/false);
+  if (!aud.ok()) return aud.error();
+  if (!audience.empty()) {
+    const std::vector<std::string> names = aud->value_or(std::vector<std::string>{});
+    if (std::find(names.begin(), names.end(), audience) == names.end()) {
+      return Error::Invalid("the issued token is for another audience");
+    }
+    if (std::any_of(names.begin(), names.end(),
+                    [&](const std::string& n) { return n != audience; })) {
+      return Error::Invalid("the issued token names an audience besides the upstream's");
     }
   }
-  if (!audience.empty() && std::find(aud.begin(), aud.end(), audience) == aud.end()) {
-    return Error::Invalid("the issued token is for another audience");
+  if (*aud) {
+    std::vector<std::string> names;  // each once: ["a", "a"] is one audience
+    for (const std::string& n : **aud) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
+    r.audience = JoinScopes(names);
   }
-  r.audience = JoinScopes(aud);
-  if (const json::value* s = c.if_contains("scope"); s != nullptr && s->is_string()) {
-    r.scopes = SplitScopes(s->as_string());
-    if (!Subset(r.scopes, asked)) {
+  // scope (RFC 8693 section 4.2, RFC 9068: space-separated) and scp (Okta, Entra, Auth0:
+  // often an array): read in both forms; every scope either grants must have been asked.
+  for (const char* name : {"scope", "scp"}) {
+    auto granted = StringsClaim(c, name, /*split=*/true);
+    if (!granted.ok()) return granted.error();
+    if (!*granted) continue;
+    if (!Subset(**granted, asked)) {
       return Error::Invalid("the issued token carries a scope that was not asked for");
     }
+    for (std::string& s : **granted) {
+      if (std::find(r.scopes.begin(), r.scopes.end(), s) == r.scopes.end()) {
+        r.scopes.push_back(std::move(s));
+      }
+    }
+    r.scopes_from = "token";
   }
-  if (const json::value* e = c.if_contains("exp"); e != nullptr && e->is_int64()) {
-    r.expires_at = TimePoint(std::chrono::seconds(e->as_int64()));
-  }
+  // exp: a number (integer or float); a string or another shape is refused, not skipped.
+  auto exp = NumericDate(c, "exp");
+  if (!exp.ok()) return Error::Invalid("the issued token's \"exp\" is not a number of seconds");
+  if (*exp) r.expires_at = TimePoint(std::chrono::seconds(**exp));
   return r;
 }
 
@@ -418,6 +508,26 @@ Result<std::string> SignClientAssertion(std::string_view client_id, std::string_
 // ---------------------------------------------------------------------------------------
 // CredentialBroker
 
+namespace {
+
+// What must never reach an answer: every client secret of the upstream's config (as sent
+// raw, form-encoded and inside the HTTP Basic credentials) and the caller's subject token.
+std::vector<std::string> SecretsOf(const CredentialConfig& c, const CredentialBroker::Request& rq) {
+  std::vector<std::string> out;
+  auto add = [&](const CredentialClient& client) {
+    if (client.client_secret.empty()) return;
+    out.push_back(client.client_secret);
+    out.push_back(FormEncode(client.client_secret));
+    out.push_back(Base64Std(FormEncode(client.client_id) + ":" + FormEncode(client.client_secret)));
+  };
+  add(c.client);
+  for (const auto& [agent, client] : c.agents) add(client);
+  if (!rq.subject_token.empty()) out.push_back(rq.subject_token);
+  return out;
+}
+
+}  // namespace
+
 CredentialBroker::CredentialBroker(std::vector<CredentialConfig> configs, TokenEndpoint* endpoint,
                                    const Clock* clock, size_t capacity)
     : endpoint_(endpoint), clock_(clock), cache_(clock, capacity) {
@@ -476,10 +586,11 @@ Result<Credential> CredentialBroker::Fetch(const CredentialConfig& c,
     if (!c.audience.empty()) form += "&audience=" + FormEncode(c.audience);
   }
   if (!scopes.empty()) form += "&scope=" + FormEncode(JoinScopes(scopes));
+  const std::vector<std::string> secrets = SecretsOf(c, rq);
   auto reply = endpoint_->Post(c, client, form);
-  if (!reply.ok()) return Unavailable(c.upstream, reply.error().message);
-  auto parsed = ParseTokenResponse(reply->status, reply->body);
-  if (!parsed.ok()) return Unavailable(c.upstream, parsed.error().message);
+  if (!reply.ok()) return Unavailable(c.upstream, MaskSecrets(reply.error().message, secrets));
+  auto parsed = ParseTokenResponse(reply->status, reply->body, secrets);
+  if (!parsed.ok()) return Unavailable(c.upstream, MaskSecrets(parsed.error().message, secrets));
   // A scope the call did not ask for is a broader credential than the tool's: refused.
   if (parsed->scope && !Subset(*parsed->scope, scopes)) {
     return Unavailable(c.upstream, "the identity provider granted a scope that was not asked for");
@@ -506,7 +617,10 @@ Result<Credential> CredentialBroker::Fetch(const CredentialConfig& c,
                        : c.token_url;
   }
   if (r.audience.empty()) r.audience = c.audience;
-  if (r.scopes.empty()) r.scopes = parsed->scope ? *parsed->scope : scopes;
+  if (r.scopes_from.empty()) {
+    r.scopes = parsed->scope ? *parsed->scope : scopes;
+    r.scopes_from = parsed->scope ? "answer" : "request";
+  }
   if (r.subject.empty())
     r.subject = c.kind == CredentialKind::kTokenExchange ? rq.subject : client.client_id;
   out.record = std::move(r);

@@ -98,23 +98,29 @@ struct TokenResponse {
 };
 
 // A 200 with a JSON object holding access_token and token_type Bearer (case-insensitive);
-// an error answer (RFC 6749 section 5.2) is refused with its `error` code (the description
-// bounded and stripped of control bytes). Bodies over kMaxTokenResponseBytes are refused.
-Result<TokenResponse> ParseTokenResponse(int status, std::string_view body);
+// an error answer (RFC 6749 section 5.2) is refused with its `error` code and description,
+// each with every one of `secrets` masked ("[secret]") and then bounded and stripped of
+// control bytes: a provider that quotes the client secret back does not hand it to the
+// agent. Bodies over kMaxTokenResponseBytes are refused.
+Result<TokenResponse> ParseTokenResponse(int status, std::string_view body,
+                                         const std::vector<std::string>& secrets = {});
 
 // What the audit record says of the credential that acted (never the token).
 struct CredentialRecord {
   CredentialKind kind = CredentialKind::kTokenExchange;
-  std::string issuer;               // the token's iss; else the token endpoint's origin
-  std::string audience;             // the token's aud (joined with ' '), else the configured one
-  std::vector<std::string> scopes;  // granted (the answer's scope, else the one asked for)
-  std::string subject;              // the token's sub; else the client id / the human
-  std::string actor;                // the token's act.sub (on-behalf-of), if any
-  std::string client_id;            // the identity provider's client the daemon used
-  std::string fingerprint;          // "jti:<jti>" or "sha256:<16 hex digits>"
+  std::string issuer;    // the token's iss; else the token endpoint's origin
+  std::string audience;  // the token's aud (joined with ' '), else the configured one
+  // What was granted: the token's scope/scp claims; else the answer's `scope`; else (neither
+  // says) the scopes asked for, which RFC 6749 section 5.1 makes the grant.
+  std::vector<std::string> scopes;
+  std::string scopes_from;  // "token" | "answer" | "request"
+  std::string subject;      // the token's sub; else the client id / the human
+  std::string actor;        // the token's act.sub (on-behalf-of), if any
+  std::string client_id;    // the identity provider's client the daemon used
+  std::string fingerprint;  // "jti:<jti>" or "sha256:<16 hex digits>"
   TimePoint expires_at;
   // {"kind","issuer","audience","scopes","subject","actor","client_id","fingerprint",
-  //  "expires_at"}: canonical JSON for the call's result record.
+  //  "expires_at", "scopes_from"}: canonical JSON for the call's result record.
   std::string ToJson() const;
 };
 
@@ -124,10 +130,24 @@ struct Credential {
   CredentialRecord record;
 };
 
+inline constexpr size_t kMaxTokenPayloadBytes = 16 * 1024;
+
+// Three segments joined by two dots, whatever their characters: what a provider's JWT access
+// token (a compact JWS) looks like, and what an upstream will try to read claims from. An
+// opaque token with exactly two dots is therefore read as a JWT (and refused when it is not
+// one); an encrypted JWT (JWE, four dots) is opaque to the daemon.
+bool LooksLikeJwsCompact(std::string_view token);
+
 // Reads what the record needs from a JWT access token's claims without verifying it (the
-// upstream verifies; the daemon only describes). An opaque token gives a hash fingerprint.
-// Refuses a JWT whose aud does not name `audience` (when set) or whose `scope` claim
-// holds a scope outside `asked`.
+// upstream verifies; the daemon checks the grant and describes it). An opaque token (not
+// JWT-shaped) gives a hash fingerprint and nothing else. For a JWT-shaped token, refuses:
+//  - claims it cannot read (not base64url, not a JSON object, a duplicate key, deeper than
+//    16, over kMaxTokenPayloadBytes): an unreadable grant is not an unchecked one;
+//  - `aud` (a string or an array of strings) that does not name `audience`, or names any
+//    other audience besides it (when `audience` is set);
+//  - `scope` or `scp` (each a space-separated string or an array of strings) holding a
+//    scope outside `asked`; either claim in another shape;
+//  - `exp` that is not a number (integers and floats are read; a string is refused).
 Result<CredentialRecord> DescribeToken(std::string_view token, std::string_view audience,
                                        const std::vector<std::string>& asked);
 

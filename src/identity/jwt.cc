@@ -1,6 +1,7 @@
 #include "identity/jwt.h"
 
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -475,6 +476,25 @@ Status VerifySignature(const ParsedJwt& jwt, const Jwk& key) {
   ERR_clear_error();  // a failed verify leaves reasons on this thread's queue
   if (!verified) return Refusal(code::kBadSignature, "signature does not verify");
   return Status::Ok();
+}
+
+Result<std::optional<int64_t>> NumericDate(const json::object& claims, std::string_view name) {
+  const json::value* v = claims.if_contains(name);
+  if (!v) return std::optional<int64_t>();
+  double d = 0;
+  if (v->is_int64()) {
+    d = double(v->as_int64());
+  } else if (v->is_uint64()) {
+    d = double(v->as_uint64());
+  } else if (v->is_double()) {
+    d = v->as_double();
+  } else {
+    return Refusal(code::kMalformed, "\"" + std::string(name) + "\" is not a number");
+  }
+  if (!std::isfinite(d) || d < 0 || d > 1e13) {
+    return Refusal(code::kMalformed, "\"" + std::string(name) + "\" is out of range");
+  }
+  return std::optional<int64_t>(int64_t(std::floor(d)));
 }
 
 }  // namespace interlock::identity

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,6 +106,13 @@ Result<Jwks> ParseJwks(std::string_view text);
 
 // Checks `jwt`'s signature with `key` (type and alg already matched by Jwks::Find).
 Status VerifySignature(const ParsedJwt& jwt, const Jwk& key);
+
+// A NumericDate claim (RFC 7519 section 2) in whole seconds since the epoch: an integer or a
+// finite non-negative float (floored) up to 1e13; nullopt when the claim is absent. A
+// string, a boolean or anything else is refused (kMalformed), never read as "absent": an
+// `exp` a reader skipped would make an expired token look unbounded.
+Result<std::optional<int64_t>> NumericDate(const boost::json::object& claims,
+                                           std::string_view name);
 
 }  // namespace interlock::identity
 

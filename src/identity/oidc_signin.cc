@@ -276,6 +276,17 @@ Result<Session> OidcSignIn::SessionFromIdToken(const std::string& id_token,
       azp != nullptr && (!azp->is_string() || azp->as_string() != config_.client_id)) {
     return Refusal("OIDC_AZP", "the ID token was issued to another client (azp)");
   }
+  // OpenID Connect Core 3.1.3.7: an ID token for several audiences names the party it was
+  // issued to in azp; without it, a token another client received (listing this one too)
+  // would sign its holder in here.
+  if (const json::value* aud = claims.if_contains("aud");
+      aud != nullptr && aud->is_array() && !claims.contains("azp") &&
+      std::any_of(aud->as_array().begin(), aud->as_array().end(), [&](const json::value& a) {
+        return !a.is_string() || a.as_string() != config_.client_id;
+      })) {
+    return Refusal("OIDC_AZP",
+                   "the ID token names several audiences and no azp (the client it was issued to)");
+  }
   // The ID token is this sign-in's: from here on its state is spent, whatever the outcome.
   if (Status used = used_.Use(login.state, login.expires_at, clock_->Now()); !used.ok()) {
     if (used.error().kind == ErrorKind::kPermissionDenied) {

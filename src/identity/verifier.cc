@@ -17,65 +17,66 @@ namespace {
 namespace json = boost::json;
 using std::chrono::seconds;
 
-// A NumericDate (RFC 7519 section 2): a finite number of seconds since the epoch.
-Result<std::optional<int64_t>> NumericDate(const json::object& claims, std::string_view name) {
-  const json::value* v = claims.if_contains(name);
-  if (!v) return std::optional<int64_t>();
-  double d = 0;
-  if (v->is_int64()) {
-    d = double(v->as_int64());
-  } else if (v->is_uint64()) {
-    d = double(v->as_uint64());
-  } else if (v->is_double()) {
-    d = v->as_double();
-  } else {
-    return Refusal(code::kMalformed, "\"" + std::string(name) + "\" is not a number");
-  }
-  if (!std::isfinite(d) || d < 0 || d > 1e13) {
-    return Refusal(code::kMalformed, "\"" + std::string(name) + "\" is out of range");
-  }
-  return std::optional<int64_t>(int64_t(std::floor(d)));
-}
-
-// The string at a claim name, or else at a dotted path ("act.sub"). nullptr when absent
-// or not a string.
-const json::string* ClaimString(const json::object& claims, std::string_view path) {
-  if (const json::value* v = claims.if_contains(path)) return v->if_string();
+// The value at a claim name, or else at a dotted path ("act.sub"). nullptr when absent;
+// `blocked` (when given) is set when a step of the path is there but is not an object
+// ("act": "alice" for "act.sub").
+const json::value* ClaimValue(const json::object& claims, std::string_view path,
+                              bool* blocked = nullptr) {
+  if (const json::value* v = claims.if_contains(path)) return v;
   const json::object* o = &claims;
   for (;;) {
     const size_t dot = path.find('.');
     const json::value* v = o->if_contains(path.substr(0, dot));
-    if (!v) return nullptr;
-    if (dot == std::string_view::npos) return v->if_string();
+    if (!v || dot == std::string_view::npos) return v;
     o = v->if_object();
-    if (!o) return nullptr;
+    if (!o) {
+      if (blocked != nullptr) *blocked = true;
+      return nullptr;
+    }
     path = path.substr(dot + 1);
   }
 }
 
-// The strings at a claim name or dotted path: an array's string elements (others
-// ignored), or a single string. Empty when absent.
-std::vector<std::string> ClaimStrings(const json::object& claims, std::string_view path) {
-  const json::value* v = claims.if_contains(path);
-  if (v == nullptr) {
-    const json::object* o = &claims;
-    std::string_view rest = path;
-    while (o != nullptr) {
-      const size_t dot = rest.find('.');
-      v = o->if_contains(rest.substr(0, dot));
-      if (v == nullptr || dot == std::string_view::npos) break;
-      o = v->if_object();
-      v = nullptr;
-      rest = rest.substr(dot + 1);
-    }
+// The string at a claim name or dotted path. nullptr when absent or not a string.
+const json::string* ClaimString(const json::object& claims, std::string_view path) {
+  const json::value* v = ClaimValue(claims, path);
+  return v ? v->if_string() : nullptr;
+}
+
+// The human a token names at `path`: "" when the claim is absent. A claim that is there
+// but is not a string (a number, an array, an object) is refused rather than read as
+// "nobody": a policy's on_behalf_of rules must not be stepped around by the claim's shape.
+Result<std::string> OnBehalfOf(const json::object& claims, std::string_view path) {
+  bool blocked = false;
+  const json::value* v = ClaimValue(claims, path, &blocked);
+  if (v == nullptr && !blocked) return std::string();
+  if (v == nullptr || !v->is_string()) {
+    return Refusal(code::kMalformed, "\"" + std::string(path) + "\" is not a string");
   }
+  return std::string(v->as_string());
+}
+
+// The strings at a claim name or dotted path: an array of strings, or a single string.
+// Empty when absent; another shape (a number, an object, an array holding anything but
+// strings) is refused, since a dropped group could be the one a deny rule names.
+Result<std::vector<std::string>> ClaimStrings(const json::object& claims, std::string_view path) {
   std::vector<std::string> out;
+  const json::value* v = ClaimValue(claims, path);
   if (v == nullptr) return out;
-  if (const json::string* s = v->if_string()) out.emplace_back(*s);
-  if (const json::array* a = v->if_array()) {
-    for (const json::value& e : *a) {
-      if (e.is_string()) out.emplace_back(e.as_string());
+  if (const json::string* s = v->if_string()) {
+    out.emplace_back(*s);
+    return out;
+  }
+  const json::array* a = v->if_array();
+  if (a == nullptr) {
+    return Refusal(code::kMalformed,
+                   "\"" + std::string(path) + "\" is neither a string nor an array of strings");
+  }
+  for (const json::value& e : *a) {
+    if (!e.is_string()) {
+      return Refusal(code::kMalformed, "\"" + std::string(path) + "\" holds a non-string");
     }
+    out.emplace_back(e.as_string());
   }
   return out;
 }
@@ -464,7 +465,9 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
     id.on_behalf_of = id.agent;
     id.client_id = std::string(cid->as_string());
     if (!cfg.on_behalf_of_groups_claim.empty()) {
-      id.on_behalf_of_groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);
+      auto groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);
+      if (!groups.ok()) return groups.error();
+      id.on_behalf_of_groups = std::move(*groups);
     }
     return id;
   }
@@ -490,11 +493,13 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
     }
   }
   // configs_ hold the effective claim (the constructor resolved the default).
-  if (const json::string* obo = ClaimString(claims, cfg.on_behalf_of_claim)) {
-    id.on_behalf_of = std::string(*obo);
-  }
+  auto obo = OnBehalfOf(claims, cfg.on_behalf_of_claim);
+  if (!obo.ok()) return obo.error();
+  id.on_behalf_of = std::move(*obo);
   if (!id.on_behalf_of.empty() && !cfg.on_behalf_of_groups_claim.empty()) {
-    id.on_behalf_of_groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);
+    auto groups = ClaimStrings(claims, cfg.on_behalf_of_groups_claim);
+    if (!groups.ok()) return groups.error();
+    id.on_behalf_of_groups = std::move(*groups);
   }
   return id;
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/env_name.h"
+#include "outbound/http_endpoint.h"
 #include "policy/yaml_tree.h"
 
 namespace interlock::server {
@@ -441,6 +442,17 @@ Status ReadUpstream(Reader& r, const std::string& name, const YamlNode& node,
   }
   if (stdio && has_keep_alive) {
     return r.Fail(node, where + ": keep_alive_ms applies to url: upstreams only");
+  }
+  if (u->has_credentials && http) {
+    // The brokered bearer acts as the human: it never crosses the network in clear. Plain
+    // http only to loopback, as for the token endpoint.
+    auto ep = outbound::ParseHttpEndpoint(u->url);
+    if (!ep.ok()) return r.Fail(node, where + ".url: " + ep.error().message);
+    if (!ep->tls && ep->host != "127.0.0.1" && ep->host != "::1" && ep->host != "localhost") {
+      return r.Fail(node, where +
+                              ": credentials need an https:// url (the exchanged bearer acts "
+                              "for the human; plain http only to 127.0.0.1, ::1 or localhost)");
+    }
   }
   if (u->has_credentials) {
     for (const auto* m : {&u->headers, &u->secret_headers}) {

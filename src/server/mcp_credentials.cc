@@ -4,6 +4,7 @@
 
 #include "common/base64.h"
 #include "common/json.h"
+#include "identity/jwt.h"
 #include "identity/verifier.h"
 #include "policy/policy.h"
 
@@ -21,9 +22,11 @@ std::optional<TimePoint> ExpiryOf(std::string_view token) {
   if (!payload.ok()) return std::nullopt;
   auto v = ParseJsonStrict(*payload);
   if (!v.ok() || !v->is_object()) return std::nullopt;
-  const boost::json::value* exp = v->as_object().if_contains("exp");
-  if (exp == nullptr || !exp->is_int64()) return std::nullopt;
-  return TimePoint(std::chrono::seconds(exp->as_int64()));
+  // Read as the Verifier read it (an integer or a float): an `exp` skipped for its shape
+  // would let the exchanged credential outlive the token it was exchanged for.
+  auto exp = identity::NumericDate(v->as_object(), "exp");
+  if (!exp.ok() || !*exp) return std::nullopt;
+  return TimePoint(std::chrono::seconds(**exp));
 }
 
 // The gateway names the code itself (the decision's CREDENTIAL_UNAVAILABLE): the reason alone.

@@ -36,7 +36,12 @@
 // workload token; POST /test/mode {"mode": "ok" | "refuse" | "slow" | "broad" | "wrong-aud"}
 // makes both grants answer normally, refuse (invalid_grant), wait 30 s, grant a scope
 // not asked for, or issue a token for another audience; GET /test/stats counts the grants
-// answered ({"token_exchange": N, "client_credentials": N}).
+// answered ({"token_exchange": N, "client_credentials": N}). Modes that write the grant in
+// the shapes real providers use, each broader or staler than asked and with an answer that
+// does not say so: "scope-array" (scope as an array), "scp" (an scp array claim),
+// "extra-aud" (aud naming a second resource), "oversized" (claims over 16 KiB),
+// "duplicate-key" (scope twice), "expired-float" / "expired-string" (exp an hour ago as a
+// float / a string); "quote-secret" refuses with an error_description quoting the secret.
 //
 // Accounts (--accounts FILE, JSON {sub: {name, email, groups}}) default to:
 //   alice (groups: reviewers), bob (groups: reviewers), carol (groups: admins),
@@ -46,7 +51,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
-import { SignJWT, jwtVerify, importJWK } from 'jose';
+import { CompactSign, SignJWT, jwtVerify, importJWK } from 'jose';
 
 function parseArgs(argv) {
   const opts = {
@@ -181,11 +186,68 @@ async function applyMode(ctx) {
     grantError(ctx, 400, 'invalid_grant', 'the test provider refuses every grant');
     return true;
   }
+  if (control.mode === 'quote-secret') {
+    // A provider whose error text quotes what the client sent it.
+    const c = ctx.oidc.client;
+    grantError(ctx, 400, 'invalid_client',
+               `client ${c.clientId} authenticated with secret ${c.clientSecret}, which is wrong`);
+    return true;
+  }
   if (control.mode === 'slow') await new Promise((r) => { setTimeout(r, 30000); });
   return false;
 }
 
+// A JWT over claims written as raw JSON text (a duplicate key, a float or string exp), signed
+// with the provider's key like every token it issues.
+async function signRaw(text) {
+  const { priv } = await rsaKeys();
+  return new CompactSign(new TextEncoder().encode(text))
+    .setProtectedHeader({ alg: 'RS256', kid: keys[0].kid, typ: 'at+jwt' })
+    .sign(priv);
+}
+
+// The grant written in the shapes real providers use, each one broader or staler than
+// asked, with an answer that does not say so (see /test/mode at the top).
+async function answerMisshapen(ctx, claims, asked) {
+  const now = Math.floor(Date.now() / 1000);
+  const base = {
+    ...claims,
+    iss: ctx.oidc.provider.issuer,
+    iat: now,
+    exp: now + opts.exchangeTtl,
+    jti: randomBytes(12).toString('hex'),
+    client_id: ctx.oidc.client.clientId,
+  };
+  const broad = [...asked, 'admin'];
+  let text;
+  if (control.mode === 'scope-array') {
+    text = JSON.stringify({ ...base, scope: broad });
+  } else if (control.mode === 'scp') {
+    text = JSON.stringify({ ...base, scope: asked.join(' '), scp: broad });
+  } else if (control.mode === 'extra-aud') {
+    text = JSON.stringify({
+      ...base, scope: asked.join(' '), aud: [claims.aud, `${opts.resourcePrefix}/somewhere-else`],
+    });
+  } else if (control.mode === 'oversized') {
+    text = JSON.stringify({ ...base, scope: broad.join(' '), pad: 'x'.repeat(17 * 1024) });
+  } else if (control.mode === 'duplicate-key') {
+    // Read by a strict parser: refused; by JSON.parse (the upstream): the last one wins.
+    const t = JSON.stringify({ ...base, scope: asked.join(' ') });
+    text = `${t.slice(0, -1)},"scope":${JSON.stringify(broad.join(' '))}}`;
+  } else if (control.mode === 'expired-float') {
+    text = JSON.stringify({ ...base, scope: asked.join(' '), iat: now - 7200, exp: now - 3600.5 });
+  } else {  // expired-string
+    text = JSON.stringify({ ...base, scope: asked.join(' '), iat: now - 7200, exp: String(now - 3600) });
+  }
+  ctx.body = { access_token: await signRaw(text), token_type: 'Bearer', expires_in: opts.exchangeTtl };
+  if (control.mode === 'scp' || control.mode === 'extra-aud') ctx.body.scope = asked.join(' ');
+}
+
+const MISSHAPEN = new Set(['scope-array', 'scp', 'extra-aud', 'oversized', 'duplicate-key',
+                           'expired-float', 'expired-string']);
+
 async function answer(ctx, claims, asked) {
+  if (MISSHAPEN.has(control.mode)) return answerMisshapen(ctx, claims, asked);
   const scope = control.mode === 'broad' ? [...asked, 'admin'].join(' ') : asked.join(' ');
   if (control.mode === 'wrong-aud') claims.aud = `${opts.resourcePrefix}/somewhere-else`;
   const issuer = ctx.oidc.provider.issuer;

@@ -460,6 +460,35 @@ TEST_F(OidcSignIn, IdTokenForAnotherAudienceIsRefused) {
   EXPECT_NE(r2.body.find("OIDC_AZP"), std::string::npos) << r2.body;
 }
 
+// Tests that an ID token listing this client and another audience, with no azp naming the
+// client it was issued to (a token another client received), creates no session.
+TEST_F(OidcSignIn, IdTokenForSeveralAudiencesWithoutAzpIsRefused) {
+  SetUpDaemon();
+  Login l = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", l.nonce, {"reviewers"}, [](json::object& c) {
+      c["aud"] = json::array{"another-app", kClientId};
+      c.erase("azp");
+    });
+  }
+  HttpResult r = Callback(l.state, l.cookie);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_NE(r.body.find("OIDC_AZP"), std::string::npos) << r.body;
+  // With azp naming this client, the same audiences sign in.
+  Login l2 = StartLogin();
+  {
+    std::lock_guard lock(idp_.mu);
+    idp_.id_token = IdToken("alice", l2.nonce, {"reviewers"}, [](json::object& c) {
+      c["aud"] = json::array{"another-app", kClientId};
+      c["azp"] = kClientId;
+    });
+  }
+  HttpResult r2 = Callback(l2.state, l2.cookie);
+  EXPECT_NE(r2.status, 403) << r2.body;
+  EXPECT_EQ(r2.body.find("OIDC_AZP"), std::string::npos) << r2.body;
+}
+
 // Tests that an expired ID token creates no session.
 TEST_F(OidcSignIn, ExpiredIdTokenIsRefused) {
   SetUpDaemon();

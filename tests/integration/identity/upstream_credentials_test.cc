@@ -477,6 +477,87 @@ TEST_F(CredentialTest, IssuedTokenForAnotherAudienceIsRefused) {
   EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
 }
 
+// Tests that a grant broader than asked, written as a `scope` array or in an `scp` claim
+// (Okta, Entra, Auth0) while the answer's `scope` says only what was asked, is refused.
+TEST_F(CredentialTest, BroaderGrantWrittenAsScopeArrayOrScpIsRefused) {
+  const std::string s = Open("github", deploy_jwt_);
+  ASSERT_FALSE(s.empty()) << daemon_->log();
+  for (const char* mode : {"scope-array", "scp"}) {
+    Mode(mode);
+    const json::value a = Call("github", deploy_jwt_, s, "write_repo");
+    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << mode << ": " << a;
+    EXPECT_NE(Text(a).find("not asked for"), std::string::npos) << mode << ": " << a;
+  }
+  EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
+}
+
+// Tests that a token whose aud names the upstream and another resource besides (good at
+// both) is refused, for token exchange and client credentials alike.
+TEST_F(CredentialTest, TokenAlsoNamingAnotherUpstreamIsRefused) {
+  for (const char* upstream : {"github", "tickets"}) {
+    Mode("ok");  // the session's own credential (repo:read) is sound
+    const std::string s = Open(upstream, deploy_jwt_);
+    ASSERT_FALSE(s.empty()) << daemon_->log();
+    Mode("extra-aud");
+    const json::value a = Call(upstream, deploy_jwt_, s, "write_repo");
+    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << upstream << a;
+    EXPECT_NE(Text(a).find("an audience besides the upstream's"), std::string::npos) << a;
+  }
+  EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
+  EXPECT_TRUE(SeenCalls(tickets_port_, "write_repo").empty());
+}
+
+// Tests that a JWT whose claims the strict parser refuses (over 16 KiB; `scope` twice, the
+// second broader) is refused, not described as an opaque token with nothing checked.
+TEST_F(CredentialTest, UnreadableJwtGrantIsRefusedNotTreatedAsOpaque) {
+  const std::string s = Open("github", deploy_jwt_);
+  ASSERT_FALSE(s.empty()) << daemon_->log();
+  for (const char* mode : {"oversized", "duplicate-key"}) {
+    Mode(mode);
+    const json::value a = Call("github", deploy_jwt_, s, "write_repo");
+    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << mode << ": " << a;
+    EXPECT_NE(Text(a).find("the issued token's claims"), std::string::npos) << mode << ": " << a;
+  }
+  EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
+}
+
+// Tests that a token that expired an hour ago, its exp written as a float or as a string
+// (the answer's expires_in saying 300 s), is neither forwarded nor cached.
+TEST_F(CredentialTest, TokenExpiredAnHourAgoWithFloatOrStringExpIsRefused) {
+  const std::string s = Open("github", deploy_jwt_);
+  ASSERT_FALSE(s.empty()) << daemon_->log();
+  for (const char* mode : {"expired-float", "expired-string"}) {
+    Mode(mode);
+    const json::value a = Call("github", deploy_jwt_, s, "write_repo");
+    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << mode << ": " << a;
+  }
+  EXPECT_TRUE(SeenCalls(github_port_, "write_repo").empty());
+  // Nothing was cached: a sound grant afterwards is fetched and forwarded.
+  Mode("ok");
+  const int64_t before = Grants("token_exchange");
+  const json::value ok = Call("github", deploy_jwt_, s, "write_repo");
+  EXPECT_EQ(Text(ok).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << ok;
+  EXPECT_EQ(Grants("token_exchange"), before + 1);
+  EXPECT_EQ(SeenCalls(github_port_, "write_repo").size(), 1u);
+}
+
+// Tests that a provider's refusal quoting the client secret reaches the agent masked, for
+// the daemon's client and an agent's own client alike.
+TEST_F(CredentialTest, ProviderErrorQuotingTheClientSecretShowsTheAgentNothing) {
+  for (const char* upstream : {"github", "tickets"}) {
+    Mode("ok");
+    const std::string s = Open(upstream, deploy_jwt_);
+    ASSERT_FALSE(s.empty()) << daemon_->log();
+    Mode("quote-secret");
+    std::string raw;
+    const json::value a = Call(upstream, deploy_jwt_, s, "write_repo", &raw);
+    EXPECT_NE(Text(a).find("CREDENTIAL_UNAVAILABLE"), std::string::npos) << a;
+    EXPECT_NE(Text(a).find("[secret]"), std::string::npos) << a;
+    EXPECT_EQ(raw.find(kSecret), std::string::npos) << raw;
+    EXPECT_EQ(raw.find("deploy-secret-value-1"), std::string::npos) << raw;
+  }
+}
+
 // Tests that an exchanged token (audience: the upstream) presented to the daemon is refused.
 TEST_F(CredentialTest, ExchangedTokenPresentedBackToTheDaemonIsRefused) {
   const json::value ex =

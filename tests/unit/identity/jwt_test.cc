@@ -455,6 +455,69 @@ TEST_F(Jwt, OnBehalfOfComesFromActOrTheConfiguredClaim) {
   EXPECT_EQ(r->agent, "deploy-agent");
 }
 
+// Tests that a token naming its human in a claim of another shape (act.sub a number or an
+// array, act a string, on_behalf_of an object) is refused, not read as naming nobody: a
+// policy's on_behalf_of rule (a suspended human) cannot be stepped around by the shape.
+TEST_F(Jwt, OnBehalfOfClaimOfAnotherShapeIsRefusedNotReadAsNobody) {
+  for (const json::value& act :
+       {json::value(json::object{{"sub", 42}}),
+        json::value(json::object{{"sub", json::array{"alice@myco.example"}}}),
+        json::value("alice@myco.example")}) {
+    json::object c = Claims();
+    c["act"] = act;
+    ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kMalformed);
+  }
+  cfg_.on_behalf_of_claim = "on_behalf_of";
+  verifier_.reset();
+  json::object c = Claims();
+  c["on_behalf_of"] = json::object{{"name", "alice@myco.example"}};
+  ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kMalformed);
+  // An act object without sub (an actor named otherwise) still names nobody.
+  c = Claims();
+  c["act"] = json::object{{"client_id", "ci"}};
+  cfg_.on_behalf_of_claim.clear();
+  verifier_.reset();
+  auto r = V().Verify(SignJwt(rsa_, Header(rsa_), c));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->on_behalf_of, "");
+}
+
+// Tests that a human's groups claim holding a non-string (or neither a string nor an array)
+// is refused rather than read with elements dropped: the dropped one could be the group a
+// deny rule names.
+TEST_F(Jwt, GroupsClaimWithNonStringsIsRefusedNotFiltered) {
+  cfg_.on_behalf_of_groups_claim = "groups";
+  json::object c = Claims();
+  c["act"] = json::object{{"sub", "alice@myco.example"}};
+  c["groups"] = json::array{"engineering", "contractors"};
+  auto ok = V().Verify(SignJwt(rsa_, Header(rsa_), c));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->on_behalf_of_groups, (std::vector<std::string>{"engineering", "contractors"}));
+  for (const json::value& groups :
+       {json::value(json::array{"engineering", json::object{{"name", "contractors"}}}),
+        json::value(7), json::value(json::object{{"a", "b"}})}) {
+    c["groups"] = groups;
+    ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kMalformed);
+  }
+}
+
+// Tests that exp, nbf and iat written as floats are read (floored) and as strings refused.
+TEST_F(Jwt, NumericDatesAsFloatsAreReadAndAsStringsRefused) {
+  json::object c = Claims();
+  c["exp"] = double(kNow) + 600.5;
+  c["iat"] = double(kNow) - 10.25;
+  auto r = V().Verify(SignJwt(rsa_, Header(rsa_), c));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->expires_at, TimePoint(std::chrono::seconds(kNow + 600)));
+  c["exp"] = double(kNow) - 3600.5;  // an hour ago, as a float: expired, not unbounded
+  ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kExpired);
+  for (const char* claim : {"exp", "nbf", "iat"}) {
+    json::object s = Claims();
+    s[claim] = std::to_string(kNow + 600);
+    ExpectRefused(SignJwt(rsa_, Header(rsa_), s), code::kMalformed);
+  }
+}
+
 // Tests that an RFC 8693 delegation token (sub: the human, act.sub: the agent) read with
 // agent_claim "act.sub" and the default on_behalf_of names the human as on_behalf_of, never
 // the agent: the human stays the one who cannot approve her own delegated call.

@@ -95,6 +95,34 @@ TEST(ServerConfigMcpTest, UpstreamCredentialsLoadAndMistakesAreRefused) {
   }
 }
 
+// Tests that a url: upstream over plain http off loopback is refused when it has
+// credentials (the exchanged bearer, acting for the human, would cross the network in
+// clear), while https and loopback http load.
+TEST(ServerConfigMcpTest, BrokeredBearerOverPlainHttpOffLoopbackIsRefused) {
+  const std::string creds =
+      "      credentials:\n        token_exchange:\n          token_url: https://idp/t\n"
+      "          client_id: i\n          client_secret_file: /s\n          audience: a\n";
+  for (const std::string url :
+       {"http://mcp.example.com/mcp", "http://10.0.0.7:8080/mcp", "http://[fd00::1]:3000/mcp"}) {
+    ServerConfig c;
+    Status st = Load("mcp:\n  upstreams:\n    gh:\n      url: " + url + "\n" + creds, &c);
+    ASSERT_FALSE(st.ok()) << url;
+    EXPECT_NE(st.error().message.find("credentials need an https:// url"), std::string::npos)
+        << st.error().message;
+    EXPECT_NE(st.error().message.find("interlock.yaml:"), std::string::npos) << st.error().message;
+  }
+  for (const std::string url : {"https://mcp.example.com/mcp", "http://127.0.0.1:3000/mcp",
+                                "http://[::1]:3000/mcp", "http://localhost:3000/mcp"}) {
+    ServerConfig c;
+    Status st = Load("mcp:\n  upstreams:\n    gh:\n      url: " + url + "\n" + creds, &c);
+    EXPECT_TRUE(st.ok()) << url << ": " << st.error().message;
+  }
+  // Without credentials a plain http upstream is the operator's choice, as before.
+  ServerConfig plain;
+  EXPECT_TRUE(
+      Load("mcp:\n  upstreams:\n    gh:\n      url: http://mcp.example.com/mcp\n", &plain).ok());
+}
+
 // Tests that stdio and HTTP upstreams, origins, caps and timeouts load as written.
 TEST(ServerConfigMcpTest, LoadsUpstreamsAndLimits) {
   ServerConfig c;
