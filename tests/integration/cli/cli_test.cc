@@ -797,10 +797,11 @@ TEST(StorePlace, TypoInStoreDirectoryIsRefusedInsteadOfStartingANewEmptyTrail) {
   EXPECT_NE(token.exit_code, 0) << token.out;
   EXPECT_NE(token.err.find("--create"), std::string::npos) << token.err;
   EXPECT_EQ(token.out, "");  // no token handed out for a trail nobody reads
-  auto hook = RunProcess({"/usr/bin/env", env_state, kBin, "hook", "claude-code", "--policy",
-                          kExamples + "/claude-code.yaml", "--store", typo},
-                         R"({"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Read",)"
-                         R"("tool_input":{"file_path":"/etc/hostname"},"tool_use_id":"t1"})");
+  auto hook = RunProcess(
+      {"/usr/bin/env", env_state, kBin, "hook", "claude-code", "--policy",
+       kExamples + "/claude-code.yaml", "--store", typo},
+      R"({"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Read","cwd":"/tmp",)"
+      R"("tool_input":{"file_path":"/tmp/x"},"tool_use_id":"t1"})");
   EXPECT_NE(hook.out.find("deny"), std::string::npos) << hook.out << hook.err;
   EXPECT_NE(hook.out.find("--create"), std::string::npos) << hook.out;
   auto mcp = RunProcess({"/usr/bin/env", env_state, kBin, "mcp", "--policy", kSeed, "--store", typo,

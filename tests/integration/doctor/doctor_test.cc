@@ -274,7 +274,8 @@ TEST_F(DoctorTest, WorldReadableSecretFilesTheConfigNamesFail) {
                             "\nidentity:\n  oidc:\n    issuer: https://idp.example\n"
                             "    client_id: interlock\n    client_secret_file: " +
                             oidc +
-                            "\n    redirect_uri: https://interlock.example/ui/callback\n"
+                            "\n    redirect_uri: https://interlock.example/ui/oidc/callback\n    "
+                            "reviewer_values: [reviewers]\n"
                             "mcp:\n  upstreams:\n    gh:\n      command: [\"/bin/true\"]\n"
                             "      secret_files: {GH_TOKEN: \"" +
                             gh + "\"}\n");
