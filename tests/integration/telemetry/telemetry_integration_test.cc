@@ -468,7 +468,8 @@ TEST_F(TelemetryTest, HungCollectorCannotHoldSigtermPastTheBoundOrLoseTheFinalCh
   // The final checkpoint is of the head: the whole trail verifies against the file.
   ProcessResult v =
       RunProcess({std::string(INTERLOCK_BINARY_DIR) + "/interlock", "audit", "verify", "--store",
-                  store, "--checkpoints", store + ".keys/checkpoints.jsonl"});
+                  store, "--checkpoints", store + ".keys/checkpoints.jsonl", "--pubkey",
+                  store + ".keys/checkpoint-ed25519.pub.pem"});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   std::ifstream cps(store + ".keys/checkpoints.jsonl");
   std::string line, last;
