@@ -24,7 +24,7 @@ echo "   (examples/demo/support-run.jsonl; one decision per call)"
 echo
 echo "== interlock serve: the daemon on 127.0.0.1:$port (examples/policies, var/interlock.db)"
 store=var/interlock.db
-mkdir -p var
+mkdir -p -m 700 var  # the store (0600) and its keys are private whatever the umask
 agent_token=$("$bin" token create --store "$store" --agent support-agent-v2 --policy examples/policies 2>/dev/null)
 admin_token=$("$bin" token create --store "$store" --admin operator 2>/dev/null)
 reviewer_token=$("$bin" token create --store "$store" --reviewer reviewer 2>/dev/null)

@@ -121,7 +121,7 @@ std::string CheckpointToJsonLine(const core::Checkpoint& cp) {
 
 Status AppendCheckpoint(const std::string& path, const core::Checkpoint& cp) {
   const std::string line = CheckpointToJsonLine(cp) + "\n";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return Error::Unavailable("cannot open checkpoint file " + path + ": " + ErrnoText());
   if (!WriteAll(fd, line)) {
     const std::string e = ErrnoText();

@@ -33,6 +33,9 @@ void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* f) {
   cmd->add_option("--store", f->store,
                   "SQLite store (default $INTERLOCK_STORE, else "
                   "$XDG_STATE_HOME/interlock/interlock.db)");
+  cmd->add_flag("--create", f->create,
+                "Make the missing directories of --store / $INTERLOCK_STORE (0700); without it "
+                "a named store whose directory does not exist is refused");
   cmd->add_option("--daemon", f->daemon,
                   "Ask this `interlock serve` (http(s)://HOST:PORT) instead of the local store");
   cmd->add_option("--daemon-ca", f->daemon_ca,

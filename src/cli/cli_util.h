@@ -47,8 +47,9 @@ struct EnforcementFlags {
   std::string daemon;
   std::string daemon_ca;
   std::string token_env;
+  bool create = false;  // --create: make a missing directory of a named --store
 };
-// Adds --policy, --agent, --store, --daemon, --daemon-ca and --token-env to `cmd`.
+// Adds --policy, --agent, --store, --create, --daemon, --daemon-ca and --token-env to `cmd`.
 void AddEnforcementFlags(CLI::App* cmd, EnforcementFlags* flags);
 
 // Adds --store to `cmd`, defaulting to DefaultStorePath() (common/store_path.h) ($INTERLOCK_STORE,

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include "audit/verify.h"
 #include "cli/cli_util.h"
 #include "common/store_path.h"
+#include "common/url_text.h"
 #include "mcp/sandbox.h"
 #include "policy/loader.h"
 #include "server/config.h"
@@ -239,6 +241,105 @@ bool CheckConfigAndPolicies(const DoctorOptions& o, Resolved* res, Report* r) {
     r->Ok("policies " + where + ": " + agents);
   }
   return true;
+}
+
+// A file the config names that holds a secret (a TLS key, the metrics token, a client
+// secret, an assertion key, an upstream's secret file): readable by others is a failure
+// (any local user has the secret); readable by the group a warning (a key shared through a
+// group such as Debian's ssl-cert is a choice; say so). The owner is not checked: the
+// daemon only needs to read it, and root may keep it.
+void CheckSecretFile(const std::string& what, const std::string& path, Report* r) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    r->Fail(what + " " + path + ": cannot stat: " + std::strerror(errno),
+            "`interlock serve` reads it at start; check the path and who can reach it");
+    return;
+  }
+  if ((st.st_mode & 007) != 0) {
+    r->Fail(what + " " + path + " is mode " + Octal(st.st_mode) + ": any local user can " +
+                ((st.st_mode & 004) != 0 ? "read" : "use") + " it",
+            "chmod 600 " + path + " (or 640 with a group only the daemon is in)");
+  } else if ((st.st_mode & 070) != 0) {
+    r->Warn(what + " " + path + " is mode " + Octal(st.st_mode) + ": its group can " +
+                ((st.st_mode & 040) != 0 ? "read" : "use") + " it",
+            "chmod 600 " + path + " unless that group holds only the daemon's user");
+  } else {
+    r->Ok(what + " " + path + " is private (mode " + Octal(st.st_mode) + ")");
+  }
+}
+
+// A variable or header name that says it holds a credential.
+bool LooksSecret(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : {"token", "secret", "password", "passwd", "key", "auth", "cookie",
+                             "credential", "session"}) {
+    if (name.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Every secret file the config names, then the secrets written into the config itself
+// (docs/operations.md, "Checking an installation"): each names where, never the value.
+void CheckSecrets(const DoctorOptions& o, const Resolved& res, Report* r) {
+  const server::ServerConfig& c = res.cfg;
+  if (!c.tls_key.empty()) CheckSecretFile("tls_key", c.tls_key, r);
+  if (!c.metrics_token_file.empty()) CheckSecretFile("metrics_token_file", c.metrics_token_file, r);
+  if (!c.oidc.client_secret_file.empty()) {
+    CheckSecretFile("identity.oidc.client_secret_file", c.oidc.client_secret_file, r);
+  }
+  std::vector<std::string> inline_secrets;
+  for (const auto& [name, up] : c.mcp.upstreams) {
+    const std::string at = "mcp.upstreams." + name;
+    for (const auto& [var, file] : up.secret_files) {
+      CheckSecretFile(at + ".secret_files." + var, file, r);
+    }
+    if (!up.credentials_secret_file.empty()) {
+      CheckSecretFile(at + ".credentials client_secret_file", up.credentials_secret_file, r);
+    }
+    if (!up.credentials_assertion_key_file.empty()) {
+      CheckSecretFile(at + ".credentials client_assertion.key_file",
+                      up.credentials_assertion_key_file, r);
+    }
+    for (const auto& [agent, file] : up.credentials_agent_secret_files) {
+      CheckSecretFile(at + ".credentials agents." + agent + ".client_secret_file", file, r);
+    }
+    for (const auto& [var, value] : up.env) {
+      if (LooksSecret(var) && !value.empty()) inline_secrets.push_back(at + ".env." + var);
+    }
+    for (const auto& [header, value] : up.headers) {
+      if (LooksSecret(header) && !value.empty())
+        inline_secrets.push_back(at + ".headers." + header);
+    }
+    if (UrlHasCredentials(up.url)) inline_secrets.push_back(at + ".url (userinfo)");
+  }
+  if (!o.config.empty() && UrlHasCredentials(c.store)) {
+    inline_secrets.push_back("store (a password in the URI)");
+  }
+  for (const auto& [header, value] : c.telemetry.headers) {
+    if (!value.empty()) inline_secrets.push_back("telemetry.headers." + header);
+  }
+  for (const std::string* url : {&c.telemetry.endpoint, &c.telemetry.traces_endpoint,
+                                 &c.telemetry.logs_endpoint, &c.telemetry.metrics_endpoint}) {
+    if (UrlHasCredentials(*url)) inline_secrets.push_back("telemetry endpoint (userinfo)");
+  }
+  for (const auto& [channel, url] : c.webhooks) {
+    if (UrlHasCredentials(url)) inline_secrets.push_back("webhooks." + channel + " (userinfo)");
+  }
+  if (inline_secrets.empty() || o.config.empty()) return;
+  std::string list;
+  for (const std::string& w : inline_secrets) list += (list.empty() ? "" : ", ") + w;
+  const std::string fix =
+      "keep secrets out of the config: secret_env:/secret_files:/secret_headers: for upstreams, "
+      "a .pgpass file (PGPASSFILE) for PostgreSQL, OTEL_EXPORTER_OTLP_HEADERS in the unit's "
+      "environment file for telemetry";
+  struct stat st {};
+  if (::stat(o.config.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    r->Fail("config " + o.config + " holds secrets inline (" + list + ") and is mode " +
+                Octal(st.st_mode) + ": group or others can read them",
+            "chmod 600 " + o.config + "; better, " + fix);
+    return;
+  }
+  r->Warn("config " + o.config + " holds secrets inline (" + list + ")", fix);
 }
 
 // The SQLite file and its keys: who owns them, who else can read them, whether the file
@@ -505,7 +606,10 @@ void CheckEgress(const Resolved& res, Report* r) {
 std::vector<DoctorFinding> RunDoctor(const DoctorOptions& options) {
   Report r;
   Resolved res;
-  if (CheckConfigAndPolicies(options, &res, &r)) CheckStoreAndKeys(options, &res, &r);
+  if (CheckConfigAndPolicies(options, &res, &r)) {
+    CheckSecrets(options, res, &r);
+    CheckStoreAndKeys(options, &res, &r);
+  }
   CheckSandbox(options, res, &r);
   CheckEgress(res, &r);
   return r.Take();

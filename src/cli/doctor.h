@@ -2,7 +2,10 @@
 // "Checking an installation").
 //
 // RunDoctor reads what `interlock serve` would use (the config file, else flags and the
-// defaults) and checks, in order: the config loads; the policy set is valid; the store
+// defaults) and checks, in order: the config loads; the policy set is valid; every secret
+// file the config names (TLS key, metrics token, client secrets, assertion keys, upstream
+// secret files) is closed to others (FAIL) and to the group (warn), and the config holds
+// no secret inline (warn; FAIL when group or others can read it); the store
 // and its key directory are owned by the service's user and closed to group and others;
 // the store opens read-only and its schema is one this build can use (older: migrated at
 // the next start; newer: refused); the audit keys load, and the audit chain verifies

@@ -172,6 +172,9 @@ int RunEgress(const EgressOptions& opt) {
     if (!p.ok()) return Fail("egress", p.error());
     store_path = *p;
   }
+  if (Status st = PrepareStorePlace(store_path, opt.create, "egress"); !st.ok()) {
+    return Fail("egress", st.error());
+  }
   auto store = OpenLocalStore(store_path, true);
   if (!store.ok()) return Fail("egress", "store " + store_path + ": " + store.error().message);
   SystemClock clock;

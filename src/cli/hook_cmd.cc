@@ -69,6 +69,7 @@
 #include "common/decision_json.h"
 #include "common/file.h"
 #include "common/json.h"
+#include "common/private_fs.h"
 #include "common/store_path.h"
 #include "common/time.h"
 #include "core/app/approvals.h"
@@ -204,8 +205,8 @@ void RememberCall(const HookInput& input, const std::string& call_id) {
   if (input.tool_use_id.empty() || call_id.empty()) return;
   auto path = CallMapPath(input.session_id, input.tool_use_id);
   if (!path.ok()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
+  // 0700 like every state directory (common/private_fs.h); the file is not a secret.
+  (void)CreatePrivateDirectories(std::filesystem::path(*path).parent_path().string());
   std::ofstream out(*path, std::ios::trunc);
   out << call_id << "\n" << core::ToolUseKeyOf(input).request_sha256 << "\n";
   if (!out) {
@@ -393,6 +394,9 @@ Result<Standalone> OpenStandalone(const HookOptions& opt, const HookInput& input
     auto p = DefaultStorePath();
     if (!p.ok()) return p.error();
     out.store_path = *p;
+  }
+  if (Status st = PrepareStorePlace(out.store_path, opt.create, "hook"); !st.ok()) {
+    return Error::Unavailable("store unavailable: " + st.error().message);
   }
   // One-shot: the hook decides once (PostToolUse: a lookup and a write) and exits.
   auto store = OpenLocalStore(out.store_path, /*durable_full=*/true, StoreUse::kOneShot);

@@ -24,7 +24,19 @@ namespace interlock::cli {
 // a SQLite file.
 bool IsPostgresStore(std::string_view path);
 
-// Opens (creating the parent directory, the database and the key when missing).
+// Makes the place of a SQLite store ready before a command that may create it opens it
+// (docs/operations.md#the-store). The state directory's own store (StateDirStorePath) has
+// its missing directories made, 0700. Any other path was named (--store, `store:`,
+// $INTERLOCK_STORE), and a missing directory of it is refused unless `create` (--create):
+// a typo would otherwise start a new, empty audit trail in which every token is unknown.
+// A store that does not exist yet is announced on stderr ("interlock <who>: no store at
+// PATH: creating a new one"); an existing one that group or others can read is warned
+// about (its mode is left as it is: `interlock doctor` fails it). The store itself is
+// created 0600 by the backend. ":memory:" and PostgreSQL URIs: nothing to do.
+Status PrepareStorePlace(const std::string& path, bool create, std::string_view who);
+
+// Opens (creating the database and the key when missing; the directory must exist:
+// PrepareStorePlace).
 // durable_full: fsync every commit (the default); false: WAL with synchronous=NORMAL, a
 // committed record survives a crash of the process but not of the OS or the machine
 // (`interlock mcp --durability normal`, docs/mcp.md). `use` says how the process uses it.

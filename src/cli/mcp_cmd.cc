@@ -298,6 +298,9 @@ class McpSession {
     if (opt_.durability != "full" && opt_.durability != "normal") {
       return Fail("mcp", "--durability wants full or normal, not " + opt_.durability);
     }
+    if (Status st = PrepareStorePlace(store_path_, opt_.create, "mcp"); !st.ok()) {
+      return Fail("mcp", "store " + store_path_ + ": " + st.error().message);
+    }
     auto store = OpenLocalStore(store_path_, opt_.durability == "full", StoreUse::kFewCallers);
     if (!store.ok()) return Fail("mcp", "store " + store_path_ + ": " + store.error().message);
     store_ = std::move(*store);

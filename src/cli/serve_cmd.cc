@@ -24,6 +24,7 @@
 #include <optional>
 #include <utility>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
@@ -35,12 +36,15 @@
 #include "audit/tail.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/local_store.h"
 #include "common/crypto.h"
 #include "common/file.h"
 #include "common/json.h"
 #include "common/periodic.h"
+#include "common/private_fs.h"
 #include "common/store_path.h"
 #include "common/time.h"
+#include "common/url_text.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/request_state.h"
@@ -83,7 +87,7 @@ Result<std::string> LoadOrCreateSessionKey(const std::string& dir) {
       }
       return key;
     }
-    std::filesystem::create_directories(dir, ec);
+    if (Status st = CreatePrivateDirectories(dir); !st.ok()) return st.error();
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
       if (errno == EEXIST) continue;  // another process made it: read theirs
@@ -129,7 +133,21 @@ struct ServeFlags {
   std::string checkpoints;
   std::string workspace;
   int threads = -1;
+  bool create = false;            // --create: make a missing directory of a named store
+  bool allow_plain_http = false;  // --allow-plain-http
 };
+
+// Whether `host` (an address literal, as ParseListen leaves it) is a loopback address: a
+// name that does not parse as one is not.
+bool IsLoopbackHost(const std::string& host) {
+  boost::system::error_code ec;
+  const boost::asio::ip::address a = boost::asio::ip::make_address(host, ec);
+  if (ec) return false;
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  }
+  return a.is_loopback();
+}
 
 Status WriteReadyFile(const std::string& path, const std::string& host, uint16_t port) {
   const std::string tmp = path + ".tmp";
@@ -229,6 +247,27 @@ class Daemon {
       return Fail("TLS needs both --tls-cert and --tls-key", kExitUsage);
     }
     if (cmd_.count("--workspace") > 0) cfg_.workspace = flags_.workspace;
+    if (flags_.allow_plain_http) cfg_.allow_plain_http = true;
+    return CheckPlainHttp();
+  }
+
+  // Plain HTTP beyond loopback carries every bearer token and tool argument in clear: only
+  // when asked for (docs/operations.md, "TLS and plain HTTP"), and said at every start.
+  int CheckPlainHttp() {
+    if (!cfg_.tls_cert.empty() || IsLoopbackHost(cfg_.host)) return kExitOk;
+    const std::string where = cfg_.host + ":" + std::to_string(cfg_.port);
+    if (!cfg_.allow_plain_http) {
+      return Fail("refusing to serve plain HTTP on " + where +
+                      ", which is not a loopback address: bearer tokens and tool arguments "
+                      "would cross the network in clear. Configure TLS (--tls-cert/--tls-key, "
+                      "`tls_cert:`/`tls_key:`), listen on 127.0.0.1 behind a TLS proxy, or "
+                      "pass --allow-plain-http (`allow_plain_http: true`) if plain HTTP is "
+                      "intended",
+                  kExitUsage);
+    }
+    std::cerr << "interlock serve: warning: serving plain HTTP on " << where
+              << " (allow_plain_http): bearer tokens and tool arguments cross the network in "
+                 "clear\n";
     return kExitOk;
   }
 
@@ -264,10 +303,10 @@ class Daemon {
           "shares the database)",
           kExitUsage);
     }
-    if (cfg_.store != ":memory:" && !postgres_) {
-      std::error_code ec;
-      const fs::path parent = fs::path(cfg_.store).parent_path();
-      if (!parent.empty()) fs::create_directories(parent, ec);
+    // A named store's missing directory is refused unless --create; a new store is said.
+    if (Status st = PrepareStorePlace(cfg_.store, flags_.create, "serve"); !st.ok()) {
+      return Fail(st.error().message,
+                  st.error().kind == ErrorKind::kNotFound ? kExitUsage : kExitFailure);
     }
     return kExitOk;
   }
@@ -679,12 +718,12 @@ class Daemon {
     const std::string host = ep.address().to_string();
     for (const auto& [name, up] : cfg_.mcp.upstreams) {
       std::cout << "interlock: MCP upstream " << name << " at /mcp/" << name << " ("
-                << (up.url.empty() ? "stdio" : up.url) << ")\n";
+                << (up.url.empty() ? "stdio" : UrlForLog(up.url)) << ")\n";
     }
     std::cout << "interlock: listening on " << (http_->tls() ? "https" : "http") << "://"
               << (ep.address().is_v6() ? "[" + host + "]" : host) << ':' << ep.port() << '\n'
-              << "interlock: " << set_->agents.size() << " agent policies, store " << cfg_.store
-              << std::endl;
+              << "interlock: " << set_->agents.size() << " agent policies, store "
+              << UrlForLog(cfg_.store) << std::endl;
     if (!flags_.ready_file.empty()) {
       if (Status st = WriteReadyFile(flags_.ready_file, host, ep.port()); !st.ok()) {
         std::cerr << "interlock serve: " << st.error().message << '\n';
@@ -796,6 +835,13 @@ void AddServe(CLI::App& app, int* exit_code) {
                   "reload (default: config key `workspace:`, else the daemon's current "
                   "directory)");
   cmd->add_option("--threads", flags->threads, "io threads (default: hardware concurrency)");
+  cmd->add_flag("--create", flags->create,
+                "Make the missing directories of --store / `store:` (0700); without it a named "
+                "store whose directory does not exist is refused (a typo would start a new, "
+                "empty audit trail)");
+  cmd->add_flag("--allow-plain-http", flags->allow_plain_http,
+                "Serve plain HTTP on an address other than loopback (config: "
+                "`allow_plain_http: true`); refused otherwise unless TLS is configured");
   cmd->callback([flags, exit_code, cmd] { *exit_code = Daemon(*flags, *cmd).Run(); });
 }
 

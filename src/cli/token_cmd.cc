@@ -19,6 +19,7 @@
 #include "audit/keys.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
+#include "cli/local_store.h"
 #include "common/principal_name.h"
 #include "common/time.h"
 #include "policy/loader.h"
@@ -38,6 +39,7 @@ struct TokenOptions {
   std::string actor;
   std::vector<std::string> policies;  // create --agent: the agent id must be defined here
   bool force = false;                 // create --agent without the policy check
+  bool create = false;                // create --create: make a named store's directory
   std::string keys_dir;
   std::string checkpoints;
 };
@@ -55,13 +57,6 @@ Result<std::unique_ptr<core::Store>> OpenStore(const std::string& path, bool cre
   o.path = path;
   o.create_if_missing = create;
   o.checkpoint_signer = std::move(signer);
-  if (store::IsPostgresUri(path)) return store::OpenStore(o);
-  if (create) {
-    // The default store (the XDG state directory) may not have its directory yet.
-    std::error_code ec;
-    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  }
   return store::OpenStore(o);
 }
 
@@ -115,7 +110,11 @@ int RunCreate(const TokenOptions& opt) {
     if (int rc = CheckAgentDefined(opt); rc != kExitOk) return rc;
   }
   // A new deployment creates its first token before the daemon has ever started (and
-  // the audit keys with it). A token is never handed out without its anchor.
+  // the audit keys with it). A token is never handed out without its anchor. The store's
+  // place first: the keys live beside it.
+  if (Status place = PrepareStorePlace(opt.store, opt.create, "token create"); !place.ok()) {
+    return Fail("token create", place.error(), kExitFailure);
+  }
   auto signer = LoadSigner(opt);
   if (!signer.ok()) return Fail("token create", signer.error(), kExitFailure);
   auto st = OpenStore(opt.store, /*create=*/true, std::move(signer).value());
@@ -201,6 +200,9 @@ void AddToken(CLI::App& app, int* exit_code) {
                      "Policy file or directory the daemon loads (repeatable): --agent must be "
                      "defined there");
   create->add_flag("--force", opt->force, "Create an agent token without the --policy check");
+  create->add_flag("--create", opt->create,
+                   "Make the missing directories of --store (0700); without it a named store "
+                   "whose directory does not exist is refused");
   AddAuditKeyFlags(create, &opt->keys_dir, &opt->checkpoints);
   create->callback([opt, exit_code] { *exit_code = RunCreate(*opt); });
 

@@ -8,6 +8,10 @@ Result<std::string> DefaultStorePath() {
   if (const char* env = std::getenv("INTERLOCK_STORE"); env != nullptr && *env != '\0') {
     return std::string(env);
   }
+  return StateDirStorePath();
+}
+
+Result<std::string> StateDirStorePath() {
   if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
     return std::string(xdg) + "/interlock/interlock.db";
   }

@@ -15,6 +15,13 @@ namespace interlock {
 // $HOME/.local/state/interlock/interlock.db. An error when none of them is set.
 Result<std::string> DefaultStorePath();
 
+// The state directory's store alone ($XDG_STATE_HOME/interlock/interlock.db, else
+// $HOME/.local/state/interlock/interlock.db): the one store whose missing directory every
+// command makes (0700) unasked. Any other path, $INTERLOCK_STORE included, was named by
+// someone, and a missing directory of it is more likely a typo than a wish for a new,
+// empty audit trail (docs/operations.md#the-store).
+Result<std::string> StateDirStorePath();
+
 }  // namespace interlock
 
 #endif  // INTERLOCK_COMMON_STORE_PATH_H_

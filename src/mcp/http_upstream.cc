@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "common/url_text.h"
 #include "mcp/framing.h"
 #include "mcp/request_headers.h"
 #include "mcp/sse.h"
@@ -475,22 +476,24 @@ void HttpUpstream::NoteModern(const json::object& message, Op& op) {
 
 Result<std::unique_ptr<HttpUpstream>> HttpUpstream::Create(HttpUpstreamOptions options) {
   Result<HttpEndpoint> url = ParseHttpEndpoint(options.url);
+  // What errors say of the URL: never its userinfo.
+  const std::string shown = UrlForLog(options.url);
   if (!url.ok()) {
-    return Error::Invalid("upstream url must be http(s)://HOST[:PORT][/PATH], not '" + options.url +
+    return Error::Invalid("upstream url must be http(s)://HOST[:PORT][/PATH], not '" + shown +
                           "': " + url.error().message);
   }
   if (url->has_userinfo) {
-    return Error::Invalid("upstream " + options.url +
+    return Error::Invalid("upstream " + shown +
                           ": credentials in the URL are never sent; use headers: or "
                           "secret_headers:");
   }
   std::unique_ptr<net::ssl::context> tls;
   if (url->tls) {
     auto ctx = MakeTlsClientContext(options.ca_file);
-    if (!ctx.ok()) return Error::Invalid("upstream " + options.url + ": " + ctx.error().message);
+    if (!ctx.ok()) return Error::Invalid("upstream " + shown + ": " + ctx.error().message);
     tls = std::move(ctx).value();
   } else if (!options.ca_file.empty()) {
-    return Error::Invalid("upstream " + options.url + ": ca_file applies to https:// only");
+    return Error::Invalid("upstream " + shown + ": ca_file applies to https:// only");
   }
   std::string target = url->path.empty() ? "/" : url->path;
   if (url->has_query) target += "?" + url->query;

@@ -977,6 +977,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
       st = r.Path(v, key, &c->tls_key);
     } else if (key == "metrics_token_file") {
       st = r.Path(v, key, &c->metrics_token_file);
+    } else if (key == "allow_plain_http") {
+      st = ReadBool(r, v, key, &c->allow_plain_http);
     } else if (key == "limits") {
       st = ReadLimits(r, v, c);
     } else if (key == "auth_cache_ms") {

@@ -110,6 +110,10 @@ struct ServerConfig {
   bool durable_full = true;  // durability: full | normal
   std::string tls_cert;
   std::string tls_key;
+  // Serve plain HTTP on an address other than loopback (bearer tokens and tool arguments
+  // then cross the network in clear): refused at start unless this is set
+  // (`allow_plain_http: true` or --allow-plain-http), or TLS is configured.
+  bool allow_plain_http = false;
   std::string metrics_token_file;  // GET /metrics needs this file's secret as bearer token
   ServerLimits limits;
   int max_wait_seconds = 60;

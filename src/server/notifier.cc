@@ -8,6 +8,7 @@
 
 #include "common/json.h"
 #include "common/time.h"
+#include "common/url_text.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
 #include "outbound/tls_client.h"
@@ -19,7 +20,8 @@ namespace json = boost::json;
 namespace ssl = boost::asio::ssl;
 
 Result<WebhookTarget> ParseWebhookUrl(std::string_view url) {
-  const std::string what = "webhook URL '" + std::string(url) + "'";
+  // Never the URL's userinfo in an error: it is refused because it holds credentials.
+  const std::string what = "webhook URL '" + UrlForLog(url) + "'";
   Result<outbound::HttpEndpoint> e = outbound::ParseHttpEndpoint(url);
   if (!e.ok()) return Error::Invalid(what + ": " + e.error().message);
   if (e->has_userinfo) {

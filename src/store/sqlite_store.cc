@@ -2,6 +2,8 @@
 
 #include "store/sqlite_store_internal.h"
 
+#include "common/private_fs.h"
+
 namespace interlock::store {
 
 namespace {
@@ -176,6 +178,14 @@ Status SqliteStore::Impl::Open() {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
       return Error::NotFound("store " + path + " does not exist");
+    }
+  }
+  if (!memory_ && options_.create_if_missing) {
+    // 0600 before SQLite sees it: SQLite would create it 0644 (less the umask), and makes
+    // the -wal and -shm files with the database's mode (docs/operations.md, "Files and
+    // their modes"). An existing store keeps its mode.
+    if (Result<bool> made = CreatePrivateFile(path); !made.ok()) {
+      return Error::Unavailable("cannot create store " + path + ": " + made.error().message);
     }
   }
   if (Status s = writer_.Open(path, options_.create_if_missing, options_.busy_timeout_ms);

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 
 #include "common/thread_name.h"
+#include "common/url_text.h"
 #include "outbound/http_endpoint.h"
 #include "outbound/http_exchange.h"
 #include "outbound/tls_client.h"
@@ -41,7 +42,7 @@ Result<std::unique_ptr<OtlpExporter>> OtlpExporter::Create(
     auto ep = outbound::ParseHttpEndpoint(t.url);
     if (!ep.ok()) {
       return Error::Invalid(std::string("telemetry: the ") + kSignalNames[s] + " endpoint " +
-                            t.url + ": " + ep.error().message);
+                            UrlForLog(t.url) + ": " + ep.error().message);
     }
     if (ep->has_userinfo || ep->has_fragment) {
       return Error::Invalid(std::string("telemetry: the ") + kSignalNames[s] +
@@ -122,15 +123,16 @@ void OtlpExporter::Run() {
     if (stopping_) break;
     lock.unlock();
     SendBatches(false, Clock::now() + options_.timeout);
-    if (Clock::now() >= next_metrics) {
+    if (Clock::now() >= next_metrics && !Stopping()) {
       ExportMetrics(Clock::now() + options_.timeout);
       next_metrics = Clock::now() + options_.metrics_interval;
     }
     lock.lock();
   }
   lock.unlock();
-  // The final flush: what is queued, then the metrics as they stand, within the bound.
-  const auto deadline = Clock::now() + options_.shutdown_timeout;
+  // The final flush: what is queued, then the metrics as they stand, by the deadline
+  // Shutdown() set (an export still under way when it was called counts against it).
+  const auto deadline = ShutdownDeadline();
   SendBatches(true, deadline);
   ExportMetrics(deadline);
   lock.lock();
@@ -186,6 +188,7 @@ void OtlpExporter::ExportMetrics(Clock::time_point deadline) {
 bool OtlpExporter::Post(Signal s, const std::string& body, size_t items,
                         Clock::time_point deadline) {
   const Target& t = targets_[s];
+  deadline = std::min(deadline, ShutdownDeadline());
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   if (left <= std::chrono::milliseconds(0)) {
     Drop(s, items, "no time left to send them");
@@ -204,14 +207,20 @@ bool OtlpExporter::Post(Signal s, const std::string& body, size_t items,
   eo.connect_timeout = std::min(left, options_.timeout);
   eo.timeout = std::min(left, options_.timeout);
   eo.max_reply_bytes = 64 << 10;
+  // A collector that accepts and never answers must not hold up a shutdown past its bound
+  // (the final checkpoint of `interlock serve` comes after it): the exchange ends when
+  // Shutdown()'s deadline passes, whatever its own timeout.
+  eo.keep_going = [this] { return Clock::now() < ShutdownDeadline(); };
+  eo.poll_interval = std::chrono::milliseconds(20);
   Result<outbound::HttpReply> reply =
       outbound::HttpExchange(t.host, t.port, t.tls ? tls_.get() : nullptr, req, eo);
   if (!reply.ok()) {
-    Drop(s, items, "export to " + t.url + " failed: " + reply.error().message);
+    Drop(s, items, "export to " + UrlForLog(t.url) + " failed: " + reply.error().message);
     return false;
   }
   if (reply->status < 200 || reply->status >= 300) {
-    Drop(s, items, "the collector at " + t.url + " answered " + std::to_string(reply->status));
+    Drop(s, items,
+         "the collector at " + UrlForLog(t.url) + " answered " + std::to_string(reply->status));
     return false;
   }
   stats_[s].exported.fetch_add(items, std::memory_order_relaxed);
@@ -226,8 +235,21 @@ void OtlpExporter::Shutdown() {
     }
     stopping_ = true;
   }
+  // The first call fixes the deadline of everything left: the export under way, the final
+  // flush and the metrics.
+  int64_t unset = kNoDeadline;
+  shutdown_deadline_.compare_exchange_strong(
+      unset, (Clock::now() + options_.shutdown_timeout).time_since_epoch().count());
   cv_.notify_all();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+Clock::time_point OtlpExporter::ShutdownDeadline() const {
+  return Clock::time_point(Clock::duration(shutdown_deadline_.load(std::memory_order_acquire)));
+}
+
+bool OtlpExporter::Stopping() const {
+  return shutdown_deadline_.load(std::memory_order_acquire) != kNoDeadline;
 }
 
 std::string OtlpExporter::RenderPrometheus() const {

@@ -9,8 +9,11 @@
 // or does not take in time is dropped and counted too (no retries: a slow collector
 // must not make the queue grow). Problems are logged to stderr at most once per 10 s per
 // signal, with header values never shown.
-// Shutdown() (also the destructor) sends what is queued for at most shutdown_timeout,
-// then joins the thread. Thread-safety: every public method from any thread.
+// Shutdown() (also the destructor) sends what is queued, then joins the thread, all within
+// shutdown_timeout of the call: an export under way when it is called (bounded by
+// `timeout` otherwise) is cut off at that deadline too, so a collector that accepts and
+// never answers cannot stretch a daemon's stop past it. Thread-safety: every public method from any
+// thread.
 #ifndef INTERLOCK_TELEMETRY_EXPORTER_H_
 #define INTERLOCK_TELEMETRY_EXPORTER_H_
 
@@ -82,6 +85,9 @@ class OtlpExporter final : public Sink {
   bool Post(Signal s, const std::string& body, size_t items,
             std::chrono::steady_clock::time_point deadline);
   void Drop(Signal s, uint64_t n, const std::string& why);
+  // The deadline Shutdown() set (time_point::max() before it), and whether it was called.
+  std::chrono::steady_clock::time_point ShutdownDeadline() const;
+  bool Stopping() const;
   // Queues `item` for signal `s` on `queue` (a full batch wakes the sender); dropped, and
   // counted, once the exporter stopped or the queue is full.
   template <typename T>
@@ -101,6 +107,9 @@ class OtlpExporter final : public Sink {
   std::deque<LogData> logs_;    // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   bool stopped_ = false;        // guarded by mu_
+  static constexpr int64_t kNoDeadline = std::chrono::steady_clock::duration::max().count();
+  // steady_clock ticks of Shutdown()'s deadline; kNoDeadline until it is called.
+  std::atomic<int64_t> shutdown_deadline_{kNoDeadline};
   std::array<Stats, 3> stats_;
   std::mutex log_mu_;  // the rate limit of log lines (Stats::last_log)
   std::thread thread_;

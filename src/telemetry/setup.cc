@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "common/url_text.h"
+
 namespace interlock::telemetry {
 
 Result<std::unique_ptr<OtlpExporter>> StartExporter(TelemetryOptions config,
@@ -24,7 +26,8 @@ Result<std::unique_ptr<OtlpExporter>> StartExporter(TelemetryOptions config,
                                                          : config.metrics;
     const std::string url = SignalUrl(config, signal);
     if (!on || url.empty()) continue;
-    where += std::string(where.empty() ? "" : ", ") + signal + " to " + url;
+    // Never the userinfo of a URL (Create refuses it after this line is written).
+    where += std::string(where.empty() ? "" : ", ") + signal + " to " + UrlForLog(url);
   }
   std::cerr << who << ": telemetry: exporting " << (where.empty() ? "nothing" : where) << " ("
             << (config.protocol == Encoding::kJson ? "http/json" : "http/protobuf")

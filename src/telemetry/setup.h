@@ -18,8 +18,8 @@ namespace interlock::telemetry {
 
 // The exporter for `config` with the process environment applied, or null when export is
 // off (no endpoint, or OTEL_SDK_DISABLED=true). Logs one line naming where each signal goes
-// (header values masked) prefixed by `who` ("interlock serve"). Errors: a bad variable
-// or endpoint, named.
+// (header values masked, a URL's userinfo never shown) prefixed by `who` ("interlock serve").
+// Errors: a bad variable or endpoint, named.
 Result<std::unique_ptr<OtlpExporter>> StartExporter(TelemetryOptions config,
                                                     std::function<std::string()> metrics_text,
                                                     const std::string& who);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -771,6 +772,108 @@ TEST(McpPinsCommand, TypoStoreAndEmptyShaAreRefusedWithoutCreatingAnything) {
     EXPECT_NE(r.err.find("64 hex digits"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(std::filesystem::exists(typo));
+}
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// Tests that a mistyped --store (its directory does not exist) is refused by every command
+// that may create a store (serve, token create, the standalone hook and gateway), naming
+// --create, instead of silently starting a new, empty audit trail in which every token is
+// unknown; nothing is created at the typo's path.
+TEST(StorePlace, TypoInStoreDirectoryIsRefusedInsteadOfStartingANewEmptyTrail) {
+  TempDir dir;
+  const std::string typo = dir.path() + "/no-such-dir/interlock.db";
+  const std::string env_state = "XDG_STATE_HOME=" + dir.path() + "/xdg";
+  auto serve = RunProcess(
+      {kBin, "serve", "--listen", "127.0.0.1:0", "--policies", kExamples, "--store", typo}, "",
+      std::chrono::seconds(30));
+  EXPECT_EQ(serve.exit_code, 2) << serve.out << serve.err;
+  EXPECT_NE(serve.err.find("--create"), std::string::npos) << serve.err;
+  auto token = RunProcess({kBin, "token", "create", "--store", typo, "--admin", "alice"});
+  EXPECT_NE(token.exit_code, 0) << token.out;
+  EXPECT_NE(token.err.find("--create"), std::string::npos) << token.err;
+  EXPECT_EQ(token.out, "");  // no token handed out for a trail nobody reads
+  auto hook = RunProcess(
+      {"/usr/bin/env", env_state, kBin, "hook", "claude-code", "--policy",
+       kExamples + "/claude-code.yaml", "--store", typo},
+      R"({"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Read","cwd":"/tmp",)"
+      R"("tool_input":{"file_path":"/tmp/x"},"tool_use_id":"t1"})");
+  EXPECT_NE(hook.out.find("deny"), std::string::npos) << hook.out << hook.err;
+  EXPECT_NE(hook.out.find("--create"), std::string::npos) << hook.out;
+  auto mcp = RunProcess({"/usr/bin/env", env_state, kBin, "mcp", "--policy", kSeed, "--store", typo,
+                         "--", "/bin/true"});
+  EXPECT_NE(mcp.exit_code, 0) << mcp.out;
+  EXPECT_NE(mcp.err.find("--create"), std::string::npos) << mcp.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/no-such-dir"));
+}
+
+// Tests that --create makes a named store's missing directories, private (0700) whatever
+// the umask, that the new store is 0600, and that the command says on stderr that it
+// starts a new, empty trail (once: the next command opens the existing store silently).
+TEST(StorePlace, CreateMakesPrivateDirectoriesAndAnnouncesTheNewStore) {
+  TempDir dir;
+  const std::string store = dir.path() + "/new/state/interlock.db";
+  auto made = RunProcess({"/bin/sh", "-c", "umask 000; exec \"$0\" \"$@\"", kBin, "token", "create",
+                          "--store", store, "--create", "--admin", "alice"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.err.find("no store at " + store + ": creating a new one"), std::string::npos)
+      << made.err;
+  EXPECT_EQ(ModeOf(dir.path() + "/new"), 0700u);
+  EXPECT_EQ(ModeOf(dir.path() + "/new/state"), 0700u);
+  EXPECT_EQ(ModeOf(store), 0600u);
+  EXPECT_EQ(ModeOf(store + ".keys"), 0700u);
+  auto again = RunProcess({kBin, "token", "create", "--store", store, "--admin", "bob"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.err.find("creating a new one"), std::string::npos) << again.err;
+}
+
+// Tests that the default store of the state directory is still made unasked (0700), and
+// that a store in an existing directory is created there and announced.
+TEST(StorePlace, DefaultStateDirectoryIsStillMadeUnasked) {
+  TempDir dir;
+  auto made =
+      RunProcess({"/usr/bin/env", "-u", "INTERLOCK_STORE", "XDG_STATE_HOME=" + dir.path() + "/xdg",
+                  kBin, "token", "create", "--admin", "alice"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_EQ(ModeOf(dir.path() + "/xdg/interlock"), 0700u);
+  EXPECT_EQ(ModeOf(dir.path() + "/xdg/interlock/interlock.db") & 077, 0u);
+  EXPECT_NE(made.err.find("creating a new one"), std::string::npos) << made.err;
+  const std::string here = dir.path() + "/here.db";
+  auto in_dir = RunProcess({kBin, "token", "create", "--store", here, "--admin", "alice"});
+  ASSERT_EQ(in_dir.exit_code, 0) << in_dir.err;
+  EXPECT_NE(in_dir.err.find("no store at " + here), std::string::npos) << in_dir.err;
+}
+
+// Tests that `interlock serve` refuses to listen on an address other than loopback over
+// plain HTTP (bearer tokens in clear) unless asked, and that the flag that asks is logged.
+// Nothing binds: the refusal comes before listening, and the allowed start stops at an
+// invalid policy directory.
+TEST(ServeCommand, PlainHttpOnANonLoopbackAddressIsRefusedUnlessAskedFor) {
+  TempDir dir;
+  for (const char* listen : {"0.0.0.0:0", "[::]:0", "192.0.2.1:0"}) {
+    auto r = RunProcess(
+        {kBin, "serve", "--listen", listen, "--policies", kExamples, "--store", ":memory:"}, "",
+        std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 2) << listen << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("refusing to serve plain HTTP"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--allow-plain-http"), std::string::npos) << r.err;
+  }
+  auto asked = RunProcess({kBin, "serve", "--listen", "0.0.0.0:0", "--allow-plain-http",
+                           "--policies", dir.path() + "/no-policies", "--store", ":memory:"},
+                          "", std::chrono::seconds(30));
+  EXPECT_EQ(asked.exit_code, 2) << asked.err;
+  EXPECT_NE(asked.err.find("warning: serving plain HTTP on 0.0.0.0:0"), std::string::npos)
+      << asked.err;
+  const std::string config = dir.Write(
+      "plain.yaml", "listen: \"0.0.0.0:0\"\nallow_plain_http: true\npolicies: " + dir.path() +
+                        "/no-policies\nstore: \":memory:\"\n");
+  auto from_config = RunProcess({kBin, "serve", "--config", config}, "", std::chrono::seconds(30));
+  EXPECT_NE(from_config.err.find("warning: serving plain HTTP"), std::string::npos)
+      << from_config.err;
 }
 
 }  // namespace INTERLOCK_TEST_NS

@@ -234,5 +234,88 @@ TEST_F(DoctorTest, MissingBwrapIsAFailureOnlyWhenTheConfigUsesTheSandbox) {
   EXPECT_NE(Line(r, "FAIL", "sandbox:"), "") << r.out;
 }
 
+// Tests that a store made outside the packaged unit, under a umask that lets everyone
+// read (000), is private anyway: the store, its WAL and keys pass without a chmod.
+TEST_F(DoctorTest, StoreMadeUnderAnOpenUmaskIsNotReadableByOtherUsers) {
+  fs::remove_all(dir_.path() + "/state");
+  ProcessResult made =
+      RunProcess({"/bin/sh", "-c", "umask 000; exec \"$0\" \"$@\"", kBin, "token", "create",
+                  "--store", store_, "--create", "--agent", "doctor-agent", "--policy", policies_});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  for (const std::string& path : {store_, dir_.path() + "/state", keys_}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mode & 077, 0u) << path << " is mode " << std::oct << (st.st_mode & 0777);
+  }
+  ProcessResult r = Doctor();
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Line(r, "FAIL", ""), "") << r.out;
+  EXPECT_NE(Line(r, "ok", "private"), "") << r.out;
+}
+
+// Tests that secret files the config names are checked: a world-readable TLS key and an
+// upstream secret file fail with the chmod, a group-readable metrics token warns, a
+// private client secret passes; no secret's content is printed.
+TEST_F(DoctorTest, WorldReadableSecretFilesTheConfigNamesFail) {
+  MakeStore();
+  auto secret = [&](const std::string& name, mode_t mode) {
+    const std::string path = dir_.Write(name, "s3cret-" + name + "-value-0123456789\n");
+    EXPECT_EQ(::chmod(path.c_str(), mode), 0);
+    return path;
+  };
+  const std::string tls_key = secret("tls.key", 0644);
+  const std::string tls_cert = secret("tls.pem", 0644);
+  const std::string metrics = secret("metrics.token", 0640);
+  const std::string gh = secret("gh.token", 0604);
+  const std::string oidc = secret("oidc.secret", 0600);
+  const std::string config = dir_.Write(
+      "interlock.yaml", "policies: policies\nstore: " + store_ + "\ntls_cert: " + tls_cert +
+                            "\ntls_key: " + tls_key + "\nmetrics_token_file: " + metrics +
+                            "\nidentity:\n  oidc:\n    issuer: https://idp.example\n"
+                            "    client_id: interlock\n    client_secret_file: " +
+                            oidc +
+                            "\n    redirect_uri: https://interlock.example/ui/oidc/callback\n    "
+                            "reviewer_values: [reviewers]\n"
+                            "mcp:\n  upstreams:\n    gh:\n      command: [\"/bin/true\"]\n"
+                            "      secret_files: {GH_TOKEN: \"" +
+                            gh + "\"}\n");
+  ASSERT_EQ(::chmod(config.c_str(), 0600), 0);
+  ProcessResult r = RunProcess({kBin, "doctor", "--config", config}, "", std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(Line(r, "FAIL", "tls_key " + tls_key + " is mode 0644"), "") << r.out;
+  EXPECT_NE(Line(r, "FAIL", "chmod 600 " + tls_key), "") << r.out;
+  EXPECT_NE(Line(r, "FAIL", "secret_files.GH_TOKEN " + gh + " is mode 0604"), "") << r.out;
+  EXPECT_NE(Line(r, "warn", "metrics_token_file " + metrics + " is mode 0640"), "") << r.out;
+  EXPECT_NE(Line(r, "ok", "client_secret_file " + oidc + " is private"), "") << r.out;
+  EXPECT_EQ(r.out.find("s3cret"), std::string::npos) << r.out;
+}
+
+// Tests that secrets written into the config itself are named (never shown): a warning
+// while the config is private, a failure once others can read it.
+TEST_F(DoctorTest, ConfigHoldingInlineSecretsWarnsAndFailsWhenReadable) {
+  MakeStore();
+  const std::string config =
+      dir_.Write("interlock.yaml",
+                 "policies: policies\nstore: " + store_ +
+                     "\nmcp:\n  upstreams:\n    api:\n      url: \"http://127.0.0.1:9/mcp\"\n"
+                     "      headers: {Authorization: \"Bearer inline-s3cret-token\"}\n"
+                     "    tool:\n      command: [\"/bin/true\"]\n"
+                     "      env: {API_TOKEN: \"inline-s3cret-env\", LOG_LEVEL: debug}\n");
+  ASSERT_EQ(::chmod(config.c_str(), 0600), 0);
+  ProcessResult r = RunProcess({kBin, "doctor", "--config", config}, "", std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string warn = Line(r, "warn", "holds secrets inline");
+  EXPECT_NE(warn.find("mcp.upstreams.api.headers.Authorization"), std::string::npos) << r.out;
+  EXPECT_NE(warn.find("mcp.upstreams.tool.env.API_TOKEN"), std::string::npos) << r.out;
+  EXPECT_EQ(warn.find("LOG_LEVEL"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("inline-s3cret"), std::string::npos) << r.out;
+
+  ASSERT_EQ(::chmod(config.c_str(), 0644), 0);
+  r = RunProcess({kBin, "doctor", "--config", config}, "", std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(Line(r, "FAIL", "holds secrets inline"), "") << r.out;
+  EXPECT_EQ(r.out.find("inline-s3cret"), std::string::npos) << r.out;
+}
+
 }  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::testing

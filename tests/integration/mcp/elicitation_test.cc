@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
@@ -44,6 +46,8 @@ class ElicitationTest : public ::testing::Test {
     ASSERT_EQ(setup_error_, "");
     policy_ = tmp_.Write("policy.yaml", kPolicy);
     store_ = tmp_.path() + "/state/interlock.db";
+    // A named store's directory must exist (or --create): docs/operations.md#store.
+    std::filesystem::create_directories(std::filesystem::path(store_).parent_path());
   }
   std::vector<std::string> Gateway() const {
     return {kInterlock, "mcp", "--policy", policy_,     "--store",

@@ -23,6 +23,13 @@
 namespace interlock {
 namespace INTERLOCK_TEST_NS {
 
+// TMP/state/interlock.db with its directory made: a named store's directory must exist
+// (or --create; docs/operations.md#store).
+std::string StateStore(const testing::TempDir& tmp) {
+  std::filesystem::create_directories(tmp.path() + "/state");
+  return tmp.path() + "/state/interlock.db";
+}
+
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using testing::ProcessResult;
@@ -119,11 +126,10 @@ TEST_F(McpIntegrationTest, FilesystemReadsWorkWritesAndOutsidePathsAreDenied) {
   msgs += Call(7, "list_directory", {{"path", data}}) + "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
 
-  ProcessResult r =
-      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--", kInterlock,
-                  "mcp", "--policy", policy, "--store", tmp.path() + "/state/interlock.db", "--",
-                  "node", kModules + "/server-filesystem/dist/index.js", data},
-                 "", std::chrono::seconds(90));
+  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
+                                kInterlock, "mcp", "--policy", policy, "--store", StateStore(tmp),
+                                "--", "node", kModules + "/server-filesystem/dist/index.js", data},
+                               "", std::chrono::seconds(90));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value out = ParseLastLine(r.out);
   EXPECT_EQ(out.at("exit"), json::value(0)) << r.err;
@@ -166,8 +172,7 @@ TEST_F(McpIntegrationTest, FilesystemReadsWorkWritesAndOutsidePathsAreDenied) {
   EXPECT_NE(json::serialize(ls->at("result")).find("a.txt"), std::string::npos);
 
   // The pins were recorded on first sight.
-  ProcessResult pins = RunProcess(
-      {kInterlock, "mcp", "pins", "list", "--store", tmp.path() + "/state/interlock.db"});
+  ProcessResult pins = RunProcess({kInterlock, "mcp", "pins", "list", "--store", StateStore(tmp)});
   ASSERT_EQ(pins.exit_code, 0) << pins.err;
   EXPECT_NE(pins.out.find("\"tool\":\"read_text_file\",\"state\":\"pinned\""), std::string::npos)
       << pins.out;
@@ -223,11 +228,10 @@ TEST_F(McpIntegrationTest, FilesystemAnnotationsGiveUnlabelledToolsTheirLabels) 
           "\n";
   msgs += Call(5, "create_directory", {{"path", data + "/sub"}}) + "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
-  ProcessResult r =
-      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--", kInterlock,
-                  "mcp", "--policy", policy, "--store", tmp.path() + "/state/interlock.db", "--",
-                  "node", kModules + "/server-filesystem/dist/index.js", data},
-                 "", std::chrono::seconds(90));
+  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
+                                kInterlock, "mcp", "--policy", policy, "--store", StateStore(tmp),
+                                "--", "node", kModules + "/server-filesystem/dist/index.js", data},
+                               "", std::chrono::seconds(90));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value out = ParseLastLine(r.out);
   const json::array& m = out.at("messages").as_array();
@@ -269,11 +273,10 @@ TEST_F(McpIntegrationTest, FlowOverAnnotationLabelsRememberedByTheRun) {
   msgs += Call(3, "write_file", {{"path", data + "/b.txt"}, {"content", "new"}}) + "\n";
   msgs += Call(4, "read_text_file", {{"path", data + "/a.txt"}}) + "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
-  ProcessResult r =
-      RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--", kInterlock,
-                  "mcp", "--policy", policy, "--store", tmp.path() + "/state/interlock.db", "--",
-                  "node", kModules + "/server-filesystem/dist/index.js", data},
-                 "", std::chrono::seconds(90));
+  ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
+                                kInterlock, "mcp", "--policy", policy, "--store", StateStore(tmp),
+                                "--", "node", kModules + "/server-filesystem/dist/index.js", data},
+                               "", std::chrono::seconds(90));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value out = ParseLastLine(r.out);
   const json::array& m = out.at("messages").as_array();
@@ -324,7 +327,7 @@ rl.on('line', (line) => {
 // visible again.
 TEST_F(McpIntegrationTest, ChangedToolDescriptionIsShownWithADiffAndAcceptIsAudited) {
   TempDir tmp;
-  const std::string store = tmp.path() + "/state/interlock.db";
+  const std::string store = StateStore(tmp);
   const std::string policy = tmp.Write(
       "p.yaml",
       "agent:\n  id: \"notes-agent\"\n  identity: \"notes@test\"\n  autonomy: audit_based\n"
@@ -519,7 +522,7 @@ TEST_F(McpIntegrationTest, ToolCallNotificationsAndLookalikesAreRefusedAndAudite
   msgs += R"({"jsonrpc":"2.0","id":5,"method":"ping"})"
           "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
-  const std::string store = tmp.path() + "/state/interlock.db";
+  const std::string store = StateStore(tmp);
   ProcessResult r = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
                                 kInterlock, "mcp", "--policy", policy, "--store", store, "--",
                                 "node", kModules + "/server-filesystem/dist/index.js", data},
@@ -842,17 +845,10 @@ McpRun RunReader(TempDir& tmp, const std::string& policy, const std::vector<std:
     msgs += Call(static_cast<int>(i) + 2, "read", {{"path", paths[i]}}) + "\n";
   }
   const std::string file = tmp.Write("msgs.jsonl", msgs);
-  std::vector<std::string> argv = {"/usr/bin/env",
-                                   "node",
-                                   kNodeDir + "/raw_client.mjs",
-                                   file,
-                                   "--",
-                                   kInterlock,
-                                   "mcp",
-                                   "--policy",
-                                   policy,
-                                   "--store",
-                                   tmp.path() + "/state/interlock.db"};
+  std::vector<std::string> argv = {"/usr/bin/env", "node",         kNodeDir + "/raw_client.mjs",
+                                   file,           "--",           kInterlock,
+                                   "mcp",          "--policy",     policy,
+                                   "--store",      StateStore(tmp)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.insert(argv.end(), {"--", "node", server});
   McpRun run{RunProcess(argv, "", std::chrono::seconds(60)), nullptr};

@@ -144,6 +144,8 @@ const ProbeRun& Probe() {
     msgs += Call(6, "probe", {{"mode", "proxy"}, {"urls", json::array{a, b}}}) + "\n";
     const std::string file = p->tmp.Write("msgs.jsonl", msgs);
     p->store = p->tmp.path() + "/state/interlock.db";
+    // A named store's directory must exist (or --create): docs/operations.md#store.
+    std::filesystem::create_directories(std::filesystem::path(p->store).parent_path());
     p->result = RunProcess({"/usr/bin/env", "node", kNodeDir + "/raw_client.mjs", file, "--",
                             kInterlock, "mcp", "--sandbox", "--policy", policy, "--store", p->store,
                             "--", "node", kNodeDir + "/egress_probe_server.cjs"},
@@ -279,6 +281,8 @@ TEST_F(SandboxTest, FilesystemServerCannotWriteOutsideSandboxWriteNorReadTheStor
   fs::create_directories(root + "/data");
   tmp.Write("keep.txt", "outside\n");
   const std::string store = root + "/state/interlock.db";
+  // A named store's directory must exist (or --create): docs/operations.md#store.
+  std::filesystem::create_directories(std::filesystem::path(store).parent_path());
   const std::string policy = tmp.Write(
       "policy.yaml", "agent: {id: fs-agent}\ntools: {allowed: [read_text_file, write_file]}\n");
   std::string msgs = kInit;

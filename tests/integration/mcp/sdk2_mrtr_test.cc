@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
@@ -58,6 +60,8 @@ class Sdk2MrtrTest : public ::testing::Test {
     ASSERT_EQ(setup_error_, "");
     policy_ = tmp_.Write("policy.yaml", kPolicy);
     store_ = tmp_.path() + "/state/interlock.db";
+    // A named store's directory must exist (or --create): docs/operations.md#store.
+    std::filesystem::create_directories(std::filesystem::path(store_).parent_path());
     server_log_ = tmp_.path() + "/modern.log";
   }
   // The SDK 2.x client in `scenario` with `calls_json` (and inputRequired.maxRounds

@@ -156,6 +156,8 @@ class McpTelemetryTest : public ::testing::Test {
     ASSERT_EQ(setup_error_, "") << "scripts/setup-node-tests.sh failed";
     policy_ = dir_.Write("policy.yaml", kPolicy);
     store_ = dir_.path() + "/state/interlock.db";
+    // A named store's directory must exist (or --create): docs/operations.md#store.
+    std::filesystem::create_directories(std::filesystem::path(store_).parent_path());
   }
 
   // Runs `interlock mcp --policy P --store S -- server-everything` under the client with

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -428,6 +429,55 @@ TEST_F(TelemetryTest, SlowCollectorNeverDelaysADecision) {
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_GE(Dropped(*client_, "traces"), 3u);
+}
+
+// Tests that SIGTERM while an export hangs on a collector that accepted and never answers
+// stops the daemon within shutdown_timeout_ms (plus the rest of the drain), not after the
+// export's timeout_ms, and that the final signed checkpoint still covers the whole trail.
+TEST_F(TelemetryTest, HungCollectorCannotHoldSigtermPastTheBoundOrLoseTheFinalCheckpoint) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);  // accepts (the kernel's backlog); never answers
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  StartDaemon("  endpoint: http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) +
+              "\n  batch_size: 1\n  batch_interval_ms: 10\n  timeout_ms: 30000\n"
+              "  shutdown_timeout_ms: 1000\n");
+  const std::string run = NewRun();
+  HttpResult c = Call(run, R"({"tool":"ping"})");
+  ASSERT_EQ(Str(c.json, "code"), "ALLOWED") << c.body;
+  // The span's export is under way once the stand-in has the connection.
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 10000), 1) << "the daemon never connected to the collector";
+  const int conn = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(conn, 0);
+  client_.reset();
+  const std::string store = daemon_->store();
+  const auto t0 = std::chrono::steady_clock::now();
+  const int code = daemon_->Stop(std::chrono::seconds(40));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  daemon_.reset();
+  ::close(conn);
+  ::close(fd);
+  EXPECT_EQ(code, 0);
+  EXPECT_LT(took, 6s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms (timeout_ms is 30000, shutdown_timeout_ms 1000)";
+  // The final checkpoint is of the head: the whole trail verifies against the file.
+  ProcessResult v =
+      RunProcess({std::string(INTERLOCK_BINARY_DIR) + "/interlock", "audit", "verify", "--store",
+                  store, "--checkpoints", store + ".keys/checkpoints.jsonl", "--pubkey",
+                  store + ".keys/checkpoint-ed25519.pub.pem"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  std::ifstream cps(store + ".keys/checkpoints.jsonl");
+  std::string line, last;
+  while (std::getline(cps, line)) last = line;
+  ASSERT_FALSE(last.empty());
+  const uint64_t head_seq = json::parse(last).as_object().at("seq").to_number<uint64_t>();
+  const std::string records = v.out.substr(v.out.find("ok: ") + 4);
+  EXPECT_EQ(std::to_string(head_seq), records.substr(0, records.find(' '))) << v.out << last;
 }
 
 }  // namespace INTERLOCK_TEST_NS

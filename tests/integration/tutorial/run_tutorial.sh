@@ -33,6 +33,7 @@ if ! grep -q '^interlock serve --listen 127.0.0.1:8282 ' "$tmp/blocks.sh"; then
 fi
 {
   echo 'set -euo pipefail'
+  echo 'umask 022  # the usual default outside a unit: the store must be private anyway'
   echo "export PATH='$build':\"\$PATH\" HOME='$tmp/home'"
   echo 'wait_ready() { for _ in $(seq 200); do [ -s "$1" ] && break; sleep 0.1; done;'
   echo '  sed -E "s/.*\"port\":([0-9]+).*/\\1/" "$1"; }'
@@ -78,10 +79,19 @@ ok: 12 records
 kill switch ENGAGED: agent ops-agent
 "decision":"deny","code":"KILL_SWITCH"
 kill switch released: agent ops-agent
+ok   store state/interlock.db opens read-only
 WANT
 if [ "$missing" -ne 0 ]; then
   echo "--- the output:" >&2
   cat "$tmp/out.txt" >&2
+  exit 1
+fi
+# What the tutorial leaves passes `interlock doctor` (its last step): the store and its
+# keys private whatever the umask, nothing FAILed.
+if grep -q '^FAIL ' "$tmp/out.txt" ||
+  ! grep -qE '^ok   store state/interlock\.db opens read-only \(schema [0-9]+\), owned by .*, private$' "$tmp/out.txt"; then
+  echo "run_tutorial.sh: interlock doctor does not pass what the tutorial left:" >&2
+  grep -E '^(ok|warn|FAIL) ' "$tmp/out.txt" >&2 || true
   exit 1
 fi
 echo "run_tutorial.sh: every command of $tutorial ran and showed what it says"

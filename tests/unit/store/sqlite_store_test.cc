@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -557,6 +558,30 @@ TEST(SqliteStoreTest, LockedStoreFailsClosed) {
   core::GuardResponse ok = guard.Decide(kAgentA, kAgentA, "r1", Call("read"));
   EXPECT_EQ(ok.decision.code, Code::kAllowed);
   EXPECT_EQ(ok.state.steps, 1u);
+}
+
+// Tests that a store created under an umask that lets everyone read (000: a daemon started
+// by hand, outside the packaged unit's UMask=0077) is still closed to group and others:
+// the database, its -wal and its -shm (SQLite gives those the database's mode).
+TEST(SqliteStoreTest, LocalUserCannotReadStoreCreatedUnderAnOpenUmask) {
+  TempDir dir;
+  const std::string path = dir.File("open-umask.db");
+  struct UmaskGuard {
+    mode_t old = ::umask(0);
+    ~UmaskGuard() { ::umask(old); }
+  } umask_guard;
+  Fixture f(path);
+  auto run = f.store->CreateRun(kAgentA, "", T0());
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  core::GuardResponse r =
+      f.guard->Decide(kAgentA, "alice", run->run_id, Call("read", {{"password", kSecret}}));
+  ASSERT_FALSE(r.error.has_value());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((path + suffix).c_str(), &st), 0) << path << suffix;
+    EXPECT_EQ(st.st_mode & 077, 0u)
+        << path << suffix << " is mode " << std::oct << (st.st_mode & 0777);
+  }
 }
 
 // Tests that a file that is not a database, a foreign SQLite database and a missing file

@@ -2,12 +2,16 @@
 // environment, the OTLP encodings, the Prometheus text reader and the exporter's queue.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -18,6 +22,7 @@
 #include "telemetry/options.h"
 #include "telemetry/otlp_encode.h"
 #include "telemetry/prom_text.h"
+#include "telemetry/setup.h"
 #include "telemetry/sink.h"
 
 namespace interlock::telemetry {
@@ -295,6 +300,61 @@ TEST(ExporterTest, ShutdownIsBoundedWhenTheCollectorHangs) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
   EXPECT_EQ((*e)->dropped(OtlpExporter::kTraces), 10u);
   ::close(fd);
+}
+
+// Tests that SIGTERM while an export is under way to a collector that accepted the
+// connection and never answers stops within shutdown_timeout, not after the export's own
+// timeout plus a metrics export plus the final flush (~12 s with the defaults, past a
+// unit's TimeoutStopSec when timeout_ms is raised: the daemon's final checkpoint comes
+// after this).
+TEST(ExporterTest, HungCollectorMidExportCannotStretchShutdownPastItsBound) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  TelemetryOptions o;
+  o.enabled = true;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  o.batch_size = 1;  // the first span leaves at once
+  o.timeout = std::chrono::milliseconds(8000);
+  o.metrics_interval = std::chrono::milliseconds(1);  // a metrics export is due after it
+  o.shutdown_timeout = std::chrono::milliseconds(300);
+  auto e = OtlpExporter::Create(o, {}, [](const std::string&) {});
+  ASSERT_TRUE(e.ok());
+  (*e)->Span(SampleSpan());
+  // The export is under way once the collector stand-in has its connection.
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1) << "the exporter never connected";
+  const int conn = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(conn, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  (*e)->Shutdown();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 1500ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                          << " ms";
+  ::close(conn);
+  ::close(fd);
+}
+
+// Tests that an endpoint carrying a password (OTEL_EXPORTER_OTLP_ENDPOINT=
+// http://user:password@...) is refused without the password being printed, in the
+// start-up line or in the refusal.
+TEST(ExporterTest, EndpointPasswordIsNeverPrintedBeforeTheRefusal) {
+  ::setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-user:hunter2-otlp@127.0.0.1:1", 1);
+  std::ostringstream captured;
+  std::streambuf* old = std::cerr.rdbuf(captured.rdbuf());
+  auto e = StartExporter({}, {}, "interlock test");
+  std::cerr.rdbuf(old);
+  ::unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(captured.str().find("hunter2"), std::string::npos) << captured.str();
+  EXPECT_EQ(e.error().message.find("hunter2"), std::string::npos) << e.error().message;
+  EXPECT_EQ(captured.str().find("otel-user"), std::string::npos) << captured.str();
+  EXPECT_NE(captured.str().find("****@127.0.0.1:1"), std::string::npos) << captured.str();
 }
 
 class RecordingSink : public Sink {
