@@ -1,6 +1,7 @@
 // The approval operations over the row port (see approval_txn.h).
 #include "core/approval_txn.h"
 
+#include <chrono>
 #include <optional>
 #include <utility>
 
@@ -169,6 +170,37 @@ Result<std::string> PendingTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
     if (PrincipalKey(a.principal) == me) return a.call_id;
   }
   return std::string();
+}
+
+Result<TwinVerdict> DecidedTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
+  // A verdict answers identical retries for its approval's timeout, never longer than
+  // this (older verdicts are not read).
+  constexpr auto kLongestTimeout = std::chrono::hours(7 * 24);
+  const std::string sha = ArgsSha256(rq);
+  PendingQuery q;
+  q.kind = PendingQuery::Kind::kTwin;
+  q.run_id = rq.run_id;
+  q.agent_id = rq.agent_id;
+  q.tool = rq.call.tool;
+  q.args_sha256 = sha;
+  Result<std::vector<Approval>> decided = txn.approvals().DecidedTwins(q, rq.now - kLongestTimeout);
+  if (!decided.ok()) return decided.error();
+  const std::string me = PrincipalKey(rq.principal);
+  TwinVerdict out;
+  for (auto it = decided->rbegin(); it != decided->rend(); ++it) {
+    const Approval& a = *it;
+    if (PrincipalKey(a.principal) != me || !a.decided) continue;
+    if (*a.decided + std::chrono::seconds(a.timeout_seconds) < rq.now) continue;
+    // The latest verdict within its timeout answers; older ones never do.
+    if (a.state == ApprovalState::kGranted && !a.used && a.edited_args_sha256.empty()) {
+      out.call_id = a.call_id;
+      out.redeem = true;
+    } else if (a.state == ApprovalState::kDenied) {
+      out.call_id = a.call_id;
+    }
+    break;
+  }
+  return out;
 }
 
 Status AfterDecideInTxn(StateTxn& txn, const DecideRequest& rq, const std::string& call_id,

@@ -38,6 +38,22 @@ Result<Resubmission> FindResubmissionInTxn(StateTxn& txn, const DecideRequest& r
 // pending, or "" when there is none. The retry attaches to it instead of queueing another.
 Result<std::string> PendingTwinInTxn(StateTxn& txn, const DecideRequest& rq);
 
+// The verdict an identical retry gets (docs/approvals.md, "An identical call retried"), for
+// a call the engine decided APPROVAL_REQUIRED that has no pending twin: the latest approval
+// of an identical call (same run, agent, principal as a person, tool and canonical
+// arguments) decided within its own timeout (Approval::timeout_seconds after its verdict,
+// at most 7 days).
+// A grant not yet released, of the arguments as sent (not a reviewer's edit): `call_id`
+// with `redeem` (the retry releases it: one approval, one execution). A reviewer's deny:
+// `call_id` without `redeem` (the retry is answered that deny). Anything else (a grant
+// already released or edited, a timeout, a withdrawal, a cancellation, none within its
+// timeout): empty `call_id`, the retry needs an approval of its own.
+struct TwinVerdict {
+  std::string call_id;
+  bool redeem = false;
+};
+Result<TwinVerdict> DecidedTwinInTxn(StateTxn& txn, const DecideRequest& rq);
+
 // After the call row is written: the pending approval of an APPROVAL_REQUIRED call (and
 // its "requested" record). Nothing for any other decision.
 Status AfterDecideInTxn(StateTxn& txn, const DecideRequest& rq, const std::string& call_id,

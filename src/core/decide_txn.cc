@@ -465,11 +465,27 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
         twin->clear();
       }
     }
+    // None pending: the verdict an identical call was given answers the retry (a grant
+    // not yet released is redeemed now, once; a reviewer's deny refuses it), again only
+    // for the identity it was made for.
+    bool redeem = false;
+    if (twin->empty()) {
+      Result<TwinVerdict> decided = DecidedTwinInTxn(txn, rq);
+      if (!decided.ok()) return decided.error();
+      if (!decided->call_id.empty()) {
+        Result<CallRecord> earlier = txn.LoadCall(decided->call_id);
+        if (!earlier.ok()) return earlier.error();
+        if (IdentityRefusal("call " + decided->call_id, earlier->principal, nullptr, rq).empty()) {
+          *twin = decided->call_id;
+          redeem = decided->redeem;
+        }
+      }
+    }
     if (!twin->empty()) {
       state.tokens = tokens_before;
       state.cost_micros = cost_before;
       state.elapsed_ms = elapsed_before;
-      return AnswerWithEarlierCall(txn, *twin, row, rq, /*release=*/false, rec);
+      return AnswerWithEarlierCall(txn, *twin, row, rq, /*release=*/redeem, rec);
     }
   }
   engine::ApplyEffects(ev.effects, rq.call.tool, &state);

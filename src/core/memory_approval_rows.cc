@@ -48,6 +48,24 @@ Result<std::vector<Approval>> MemoryApprovalRows::Pending(const PendingQuery& q)
   return out;
 }
 
+Result<std::vector<Approval>> MemoryApprovalRows::DecidedTwins(const PendingQuery& q,
+                                                               TimePoint decided_since) {
+  std::vector<Approval> out;
+  for (const auto& [id, a] : approvals) {
+    if (a.state == ApprovalState::kPending || !a.decided || *a.decided < decided_since) continue;
+    if (a.run_id != q.run_id || a.agent_id != q.agent_id || a.tool != q.tool ||
+        a.args_sha256 != q.args_sha256) {
+      continue;
+    }
+    out.push_back(a);
+    out.back().votes.clear();
+  }
+  std::sort(out.begin(), out.end(), [](const Approval& x, const Approval& y) {
+    return std::tie(x.created, x.approval_id) < std::tie(y.created, y.approval_id);
+  });
+  return out;
+}
+
 Status MemoryApprovalRows::Insert(const Approval& a) {
   if (!approvals.emplace(a.approval_id, a).second) {
     return Error{ErrorKind::kAlreadyExists, "approval " + a.approval_id + " exists"};

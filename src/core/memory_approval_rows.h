@@ -20,6 +20,8 @@ class MemoryApprovalRows final : public ApprovalRows {
  public:
   Result<std::optional<Approval>> Load(std::string_view approval_id) override;
   Result<std::vector<Approval>> Pending(const PendingQuery& q) override;
+  Result<std::vector<Approval>> DecidedTwins(const PendingQuery& q,
+                                             TimePoint decided_since) override;
   Status Insert(const Approval& a) override;
   Status InsertVote(std::string_view approval_id, const ApprovalVote& vote) override;
   Status Update(const Approval& before, const Approval& after) override;

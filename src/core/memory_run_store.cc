@@ -45,6 +45,9 @@ class NoApprovals final : public ApprovalRows {
   Result<std::vector<Approval>> Pending(const PendingQuery&) override {
     return std::vector<Approval>();
   }
+  Result<std::vector<Approval>> DecidedTwins(const PendingQuery&, TimePoint) override {
+    return std::vector<Approval>();
+  }
   Status Insert(const Approval&) override { return Status::Ok(); }
   Status InsertVote(std::string_view, const ApprovalVote&) override { return Unkept(); }
   Status Update(const Approval&, const Approval&) override { return Unkept(); }

@@ -127,6 +127,15 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   }
   const std::string& upstream_name() const { return up_->config.name; }
   bool closed() const { return closed_.load(); }
+  // No request in flight (none held for a decision, an approval or the upstream's answer).
+  bool Idle() {
+    std::lock_guard lock(mu_);
+    return exchanges_.empty();
+  }
+  int64_t last_active_ms() const { return last_active_ms_.load(); }
+  // Ended to admit a newer session of its agent (McpHttpService::AdmitSessionLocked): the
+  // teardown records it in the audit trail.
+  void MarkEvicted() { evicted_.store(true); }
   void Touch() {
     last_active_ms_.store(
         std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now().time_since_epoch())
@@ -523,6 +532,15 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
           std::lock_guard lock(why_mu_);
           ended = close_why_.empty() ? why : close_why_;
         }
+        if (evicted_.load() && !run_id_.empty()) {
+          // The eviction on record before what it withdraws and the run's end.
+          if (Status st = service_->calls_.RecordMcpSessionEvicted(
+                  run_id_, agent_.agent_id, id_.substr(0, 8), up_->config.name, ended);
+              !st.ok()) {
+            Log("session " + id_.substr(0, 8) +
+                ": the eviction was not recorded: " + st.error().message);
+          }
+        }
         // Withdraws the approvals of calls still held (the client will never hear back).
         gw->OnClientClosed("the MCP session ended: " + ended);
       }
@@ -708,6 +726,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   const ResolvedUpstream* up_;
   const bool stateless_;
   std::atomic<int64_t> last_active_ms_{0};
+  std::atomic<bool> evicted_{false};
   std::atomic<bool> closed_{false};
   std::mutex setup_mu_;  // upstream_, gateway_, ready_ while Setup runs
   bool ready_ = false;
@@ -1007,17 +1026,31 @@ bool McpHttpService::AdmitSessionLocked(const std::string& agent_id, HttpRespons
     refused->set(http::field::retry_after, "5");
     return false;
   }
-  int& mine = per_agent_[agent_id];
-  if (mine >= config_.max_sessions_per_agent) {
-    if (deps_.metrics != nullptr) deps_.metrics->McpSessionRefused();
-    *refused = RpcError(429, -32000,
-                        "agent " + agent_id + " has " + std::to_string(mine) +
-                            " MCP sessions (mcp.max_sessions_per_agent); end one with DELETE "
-                            "first, or let a 2026-07-28 client's session go idle");
-    refused->set(http::field::retry_after, "5");
-    return false;
+  if (per_agent_[agent_id] >= config_.max_sessions_per_agent) {
+    // No lockout: a client that never DELETEs its sessions (the SDK's does not unless
+    // asked) would otherwise be refused until they idle out. The agent's least recently
+    // used session with no request in flight makes room; a busy one is never ended so.
+    std::shared_ptr<Session> lru;
+    for (const auto& [id, s] : sessions_) {
+      if (s->agent_id() != agent_id || s->closed() || !s->Idle()) continue;
+      if (lru == nullptr || s->last_active_ms() < lru->last_active_ms()) lru = s;
+    }
+    if (lru == nullptr) {
+      if (deps_.metrics != nullptr) deps_.metrics->McpSessionRefused();
+      *refused =
+          RpcError(429, -32000,
+                   "agent " + agent_id + " has " + std::to_string(per_agent_[agent_id]) +
+                       " MCP sessions (mcp.max_sessions_per_agent), each with a request in flight; "
+                       "retry when one is answered, or end one with DELETE");
+      refused->set(http::field::retry_after, "5");
+      return false;
+    }
+    lru->MarkEvicted();
+    CloseSessionLocked(lru,
+                       "ended to admit a newer session of agent " + agent_id +
+                           " (mcp.max_sessions_per_agent: its least recently used idle session)");
   }
-  ++mine;
+  ++per_agent_[agent_id];
   return true;
 }
 
@@ -1133,6 +1166,10 @@ void McpHttpService::HandleDelete(const Asker& who, const std::string& upstream,
 
 void McpHttpService::CloseSession(const std::shared_ptr<Session>& s, const std::string& why) {
   std::lock_guard lock(mu_);
+  CloseSessionLocked(s, why);
+}
+
+void McpHttpService::CloseSessionLocked(const std::shared_ptr<Session>& s, const std::string& why) {
   auto it = sessions_.find(s->id());
   if (it == sessions_.end() || it->second != s) return;  // closed already
   s->MarkClosed(why);

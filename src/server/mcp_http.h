@@ -11,7 +11,8 @@
 //
 // Transport rules (status codes carry a JSON-RPC error body with id null):
 //   POST   one JSON-RPC message. initialize without MCP-Session-Id creates a session (503
-//          over max_sessions, 429 over max_sessions_per_agent); the response to initialize
+//          over max_sessions; over max_sessions_per_agent the agent's least recently used
+//          idle session is ended, 429 when all are busy); the response to initialize
 //          carries MCP-Session-Id. Any other message needs the header (400 without, 404 for
 //          an unknown or ended session, or a session of another agent or upstream).
 //          Notifications and responses: 202. Requests: application/json with the one
@@ -151,7 +152,9 @@ class McpHttpService final : public McpEndpoint {
                                             const HttpRequest& req, bool* created,
                                             HttpResponse* error);
   // Counts a new session of `agent_id` against max_sessions and max_sessions_per_agent
-  // (mu_ held); false and *refused when over.
+  // (mu_ held): over max_sessions_per_agent, the agent's least recently used session with
+  // no request in flight is ended (audited, its held approvals withdrawn) to make room;
+  // false and *refused when over max_sessions, or when every session of the agent is busy.
   bool AdmitSessionLocked(const std::string& agent_id, HttpResponse* refused);
   void HandleGet(const Asker& who, const std::string& upstream, HttpRequest req, Responder r);
   void HandleDelete(const Asker& who, const std::string& upstream, const HttpRequest& req,
@@ -163,6 +166,7 @@ class McpHttpService final : public McpEndpoint {
                                 const std::string& upstream, HttpResponse* error);
   // Removes the session from the table and queues its teardown.
   void CloseSession(const std::shared_ptr<Session>& s, const std::string& why);
+  void CloseSessionLocked(const std::shared_ptr<Session>& s, const std::string& why);  // mu_ held
   void ServiceLoop();
   // What a `sandbox:` upstream's sandbox is made of (mcp/sandbox.h): its read and write
   // paths, and what no write dir may reach: the store, keys, config, policies.

@@ -237,6 +237,41 @@ Result<std::vector<core::Approval>> PgApprovalRows::Pending(const core::PendingQ
   return out;
 }
 
+Result<std::vector<core::Approval>> PgApprovalRows::DecidedTwins(const core::PendingQuery& q,
+                                                                 TimePoint decided_since) {
+  const int64_t since = ToUnixMillis(decided_since);
+  auto twin = [&](const core::Approval& a) {
+    return a.state != core::ApprovalState::kPending && a.decided &&
+           ToUnixMillis(*a.decided) >= since && a.run_id == q.run_id && a.agent_id == q.agent_id &&
+           a.tool == q.tool && a.args_sha256 == q.args_sha256;
+  };
+  // Through approvals_decided; each row as this batch sees it (LoadInBatch), then the
+  // batch's own rows the database does not have decided yet.
+  Result<PgResult> r = ctx_.conn->Exec(
+      "SELECT approval_id FROM approvals WHERE decided_ms >= $1::bigint AND state <> 'pending'"
+      " AND run_id = $2 AND agent_id = $3 AND tool = $4 AND args_sha256 = $5",
+      {Num(since), std::string(q.run_id), std::string(q.agent_id), std::string(q.tool),
+       std::string(q.args_sha256)},
+      ctx_.sqlstate);
+  if (!r.ok()) return r.error();
+  std::vector<core::Approval> out;
+  std::set<std::string> seen;
+  for (int i = 0; i < r->rows(); ++i) {
+    Result<core::Approval*> a = LoadInBatch(ctx_, r->Text(i, 0));
+    if (!a.ok()) return a.error();
+    seen.insert((*a)->approval_id);
+    if (twin(**a)) out.push_back(**a);
+  }
+  for (const auto& [id, a] : ctx_.batch->rows) {
+    if (!seen.contains(id) && twin(a)) out.push_back(a);
+  }
+  for (core::Approval& a : out) a.votes.clear();
+  std::sort(out.begin(), out.end(), [](const core::Approval& x, const core::Approval& y) {
+    return std::tie(x.created, x.approval_id) < std::tie(y.created, y.approval_id);
+  });
+  return out;
+}
+
 Status PgApprovalRows::Insert(const core::Approval& a) {
   std::string& sql = *ctx_.sql;
   sql.append(

@@ -147,6 +147,23 @@ Result<std::vector<core::Approval>> SqliteApprovalRows::Pending(const core::Pend
   return out;
 }
 
+Result<std::vector<core::Approval>> SqliteApprovalRows::DecidedTwins(const core::PendingQuery& pq,
+                                                                     TimePoint decided_since) {
+  // Through approvals_decided: the recently decided approvals, then the twin's columns.
+  Stmt q(db_, std::string("SELECT ") + kApprovalColumns +
+                  " FROM approvals WHERE decided_ms >= ?5 AND state <> 'pending' AND run_id = ?2"
+                  " AND agent_id = ?1 AND tool = ?3 AND args_sha256 = ?4"
+                  " ORDER BY created_ms, approval_id");
+  if (!q.ok()) return SqlError(db_, "read decided approvals");
+  q.Text(1, pq.agent_id).Text(2, pq.run_id).Text(3, pq.tool).Text(4, pq.args_sha256);
+  q.Int(5, ToUnixMillis(decided_since));
+  std::vector<core::Approval> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ApprovalFromRow(q));
+  if (rc != SQLITE_DONE) return SqlError(db_, "read decided approvals");
+  return out;
+}
+
 Status SqliteApprovalRows::Insert(const core::Approval& a) {
   Stmt q(db_,
          "INSERT INTO approvals(approval_id, call_id, run_id, agent_id, principal, tool,"

@@ -57,6 +57,8 @@ class SqliteApprovalRows final : public core::ApprovalRows {
   SqliteApprovalRows(sqlite3* db, const StoreOptions& options) : db_(db), options_(options) {}
   Result<std::optional<core::Approval>> Load(std::string_view approval_id) override;
   Result<std::vector<core::Approval>> Pending(const core::PendingQuery& q) override;
+  Result<std::vector<core::Approval>> DecidedTwins(const core::PendingQuery& q,
+                                                   TimePoint decided_since) override;
   Status Insert(const core::Approval& a) override;
   Status InsertVote(std::string_view approval_id, const core::ApprovalVote& vote) override;
   Status Update(const core::Approval& before, const core::Approval& after) override;

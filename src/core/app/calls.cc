@@ -37,6 +37,20 @@ Status Calls::EndRun(std::string_view run_id, std::string_view agent_id) {
   return store_->EndRun(run_id, agent_id, clock_->Now());
 }
 
+// The record type of an MCP session the daemon ended (docs/audit.md: mcp_session).
+constexpr std::string_view kMcpSessionRecord = "mcp_session";
+
+Status Calls::RecordMcpSessionEvicted(std::string_view run_id, std::string_view agent_id,
+                                      std::string_view session, std::string_view upstream,
+                                      std::string_view reason) {
+  std::vector<audit::AuditEvent> events;
+  events.push_back(audit::AuditEvent{
+      kMcpSessionRecord, clock_->Now(), std::string(run_id), "", std::string(agent_id), "interlock",
+      boost::json::object{
+          {"event", "evicted"}, {"session", session}, {"upstream", upstream}, {"reason", reason}}});
+  return store_->AppendRecords(std::move(events));
+}
+
 void Calls::AddRedactedValues(std::string_view call_id, CallResult* result) const {
   if (result->redacted_args || redacted_values_ == nullptr) return;
   result->redacted_args = redacted_values_->Find(call_id, clock_->Now());

@@ -44,6 +44,12 @@ class Calls {
   // itself: one run per Claude Code session). Another agent's run is kPermissionDenied.
   Result<RunInfo> JoinRun(std::string_view agent_id, std::string_view run_id);
   Status EndRun(std::string_view run_id, std::string_view agent_id);
+  // The audit record of an MCP session the daemon ended to admit a newer one of its agent
+  // (docs/mcp.md#streamable-http): type mcp_session, event "evicted", with the session
+  // id's first 8 characters, the upstream and the reason.
+  Status RecordMcpSessionEvicted(std::string_view run_id, std::string_view agent_id,
+                                 std::string_view session, std::string_view upstream,
+                                 std::string_view reason);
   // The run as stored (any agent's: the door checks who may see it).
   Result<RunInfo> GetRun(std::string_view run_id);
   // Runs matching `filter`, newest first, a page at a time (Store::ListRuns).

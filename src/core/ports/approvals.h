@@ -143,6 +143,12 @@ class ApprovalRows {
   // Pending approvals matching `q`, votes not loaded, in (created, approval_id) order
   // (kDue: deadline order).
   virtual Result<std::vector<Approval>> Pending(const PendingQuery& q) = 0;
+  // The approvals no longer pending (votes not loaded) of an identical call: q.run_id,
+  // q.agent_id, q.tool and q.args_sha256 (the original arguments' hash), decided at or
+  // after `decided_since`, in (created, approval_id) order. What an identical retry finds
+  // its verdict in (core::DecidedTwinInTxn); q.kind is not read.
+  virtual Result<std::vector<Approval>> DecidedTwins(const PendingQuery& q,
+                                                     TimePoint decided_since) = 0;
   // Inserts a new pending approval (its votes are not read).
   virtual Status Insert(const Approval& a) = 0;
   virtual Status InsertVote(std::string_view approval_id, const ApprovalVote& vote) = 0;

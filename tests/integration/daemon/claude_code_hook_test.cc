@@ -37,9 +37,16 @@ tools:
     - name: "Read"
     - name: "Bash"
       requires_approval: true
+    - name: "Write"
+      requires_approval: true
+      approval_timeout_seconds: 1
 execution:
   max_steps: 100
 )";
+
+// The hook holds a gated call 1 s for its verdict (the tests post with a 10 s timeout);
+// approvals past their deadline are swept every 100 ms.
+constexpr char kConfig[] = "approvals:\n  hook_wait_seconds: 1\n  sweep_ms: 100\n";
 
 constexpr char kOtherPolicy[] = R"(agent:
   id: "other"
@@ -129,7 +136,7 @@ std::string FillHeader(const json::object& hook, const std::string& value,
 
 class ClaudeCodeHttpHookTest : public TwoAgentDaemonTest {
  protected:
-  void SetUp() override { StartDaemon({"support", kPolicy}, {"other", kOtherPolicy}); }
+  void SetUp() override { StartDaemon({"support", kPolicy}, {"other", kOtherPolicy}, kConfig); }
 
   // Posts `body` as the pasted settings' hook for `event` would: its URL (port replaced
   // by the test daemon's) and its headers filled with INTERLOCK_TOKEN=`token`.
@@ -520,6 +527,210 @@ TEST_F(ClaudeCodeHttpHookTest, HugeBodyIsNeverAllowed) {
   HttpResult r = Post(body, agent_);
   EXPECT_NE(Decision(r), "allow") << r.status;
   EXPECT_TRUE(r.status != 200 || Decision(r) == "deny") << r.status << " " << r.body.size();
+}
+
+// --- Approvals through the HTTP hook (docs/approvals.md, "An identical call retried") -------
+
+// The recorded PreToolUse of `fixture` as Claude Code sends the identical call again: the
+// same session, tool and arguments under a new tool_use_id.
+std::string WithToolUse(std::string input, const std::string& tool_use_id) {
+  static const std::regex kId(R"("tool_use_id":"[^"]*")");
+  return std::regex_replace(input, kId, "\"tool_use_id\":\"" + tool_use_id + "\"");
+}
+
+// The approval id a hook answer names ("" when none).
+std::string ApprovalIdIn(const std::string& text) {
+  static const std::regex kApproval(R"(apr_[A-Za-z0-9_]+)");
+  std::smatch m;
+  return std::regex_search(text, m, kApproval) ? m.str() : "";
+}
+
+class ClaudeCodeHookApprovalTest : public ClaudeCodeHttpHookTest {
+ protected:
+  void SetUp() override {
+    // Another developer: agent "bob", the same policy under its own id.
+    std::string bob = kPolicy;
+    Replace(bob, R"(id: "support")", R"(id: "bob")");
+    Replace(bob, "support@example.iam", "bob@example.iam");
+    std::filesystem::create_directories(dir_.path() + "/policies");
+    std::ofstream(dir_.path() + "/policies/bob.yaml") << bob;
+    StartDaemon({"support", kPolicy}, {"other", kOtherPolicy}, kConfig);
+    if (HasFatalFailure()) return;
+    bob_ = CreateToken(daemon_->store(), "--agent", "bob");
+    ASSERT_FALSE(bob_.empty());
+  }
+  // Posts the recorded gated PreToolUse (Bash `git push`) under `tool_use_id`.
+  HttpResult Push(const std::string& tool_use_id, const std::string& token = "") {
+    return PostAsClaudeCode("PreToolUse",
+                            WithToolUse(Fixture("pre_tool_use_bash.json"), tool_use_id),
+                            token.empty() ? agent_ : token);
+  }
+  static std::string Reason(const HttpResult& r) {
+    return Str(r.json, {"hookSpecificOutput", "permissionDecisionReason"});
+  }
+  // The approval a deny names, asserted present.
+  std::string Gated(const HttpResult& r) {
+    EXPECT_EQ(Decision(r), "deny") << r.body;
+    const std::string id = ApprovalIdIn(Reason(r));
+    EXPECT_FALSE(id.empty()) << r.body;
+    return id;
+  }
+  HttpResult Vote(const std::string& approval_id, const std::string& verdict,
+                  const std::string& comment = "") {
+    return client_->Request(
+        "POST", "/v1/approvals/" + approval_id,
+        json::serialize(json::object{{"verdict", verdict}, {"comment", comment}}), reviewer_);
+  }
+  json::value Approval(const std::string& approval_id) {
+    return client_->Request("GET", "/v1/approvals/" + approval_id, "", reviewer_).json;
+  }
+
+  std::string bob_;
+};
+
+// Tests that an approved call retried through the HTTP hook with a new tool_use_id (as
+// Claude Code retries) runs once: the retry redeems the grant, and a second identical retry
+// needs an approval of its own.
+TEST_F(ClaudeCodeHookApprovalTest, ApprovedCallRetriedWithNewToolUseIdRunsOnlyOnce) {
+  const std::string approval = Gated(Push("toolu_push_1"));
+  ASSERT_FALSE(approval.empty());
+  ASSERT_EQ(Vote(approval, "approve", "ok to push").status, 200);
+  HttpResult retry = Push("toolu_push_2");
+  EXPECT_EQ(Decision(retry), "allow") << retry.body;
+  EXPECT_FALSE(Str(Approval(approval), {"used"}).empty()) << json::serialize(Approval(approval));
+  HttpResult again = Push("toolu_push_3");
+  const std::string second = Gated(again);
+  EXPECT_NE(second, approval) << again.body;
+  EXPECT_EQ(Str(Approval(second), {"state"}), "pending");
+}
+
+// Tests that the identical call retried after a reviewer denied it is refused with the
+// reviewer's reason, and asks nobody again.
+TEST_F(ClaudeCodeHookApprovalTest, DeniedCallRetriedIsRefusedWithTheReviewersReason) {
+  const std::string approval = Gated(Push("toolu_push_1"));
+  ASSERT_EQ(Vote(approval, "deny", "no pushes on a Friday").status, 200);
+  HttpResult retry = Push("toolu_push_2");
+  EXPECT_EQ(Decision(retry), "deny") << retry.body;
+  EXPECT_NE(Reason(retry).find("no pushes on a Friday"), std::string::npos) << retry.body;
+  HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+  EXPECT_EQ(pending.json.at("approvals").as_array().size(), 0u) << pending.body;
+}
+
+// Tests that the identical call retried after its approval timed out needs a new approval
+// (an expired approval redeems nothing).
+TEST_F(ClaudeCodeHookApprovalTest, ExpiredApprovalRetriedNeedsANewApproval) {
+  // Write: approval_timeout_seconds 1.
+  std::string write = Fixture("pre_tool_use_bash.json");
+  Replace(write, R"("tool_name":"Bash")", R"("tool_name":"Write")");
+  const std::string approval =
+      Gated(PostAsClaudeCode("PreToolUse", WithToolUse(write, "toolu_write_1"), agent_));
+  ASSERT_FALSE(approval.empty());
+  bool timed_out = false;
+  for (int i = 0; i < 100 && !timed_out; ++i) {
+    timed_out = Str(Approval(approval), {"state"}) == "timed_out";
+    if (!timed_out) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(timed_out) << json::serialize(Approval(approval));
+  HttpResult retry = PostAsClaudeCode("PreToolUse", WithToolUse(write, "toolu_write_2"), agent_);
+  const std::string second = Gated(retry);
+  EXPECT_NE(second, approval) << retry.body;
+}
+
+// Tests that two identical retries racing for one grant get one allow between them: one
+// approval, one execution.
+TEST_F(ClaudeCodeHookApprovalTest, TwoRetriesRacingForOneApprovalRunOnce) {
+  const std::string approval = Gated(Push("toolu_push_1"));
+  ASSERT_EQ(Vote(approval, "approve").status, 200);
+  HttpResult a, b;
+  std::thread first([&] { a = Push("toolu_push_a"); });
+  std::thread second([&] { b = Push("toolu_push_b"); });
+  first.join();
+  second.join();
+  const int allowed = (Decision(a) == "allow") + (Decision(b) == "allow");
+  EXPECT_EQ(allowed, 1) << a.body << "\n" << b.body;
+  EXPECT_EQ(Decision(a) == "allow" ? Decision(b) : Decision(a), "deny") << a.body << b.body;
+}
+
+// Tests that a retry with other arguments does not redeem the grant of the call the
+// reviewer saw (it needs its own approval), and the grant stays for the identical call.
+TEST_F(ClaudeCodeHookApprovalTest, RetryWithOtherArgumentsDoesNotRedeem) {
+  const std::string approval = Gated(Push("toolu_push_1"));
+  ASSERT_EQ(Vote(approval, "approve").status, 200);
+  std::string forced = WithToolUse(Fixture("pre_tool_use_bash.json"), "toolu_push_f");
+  Replace(forced, "git push origin main", "git push --force origin main");
+  HttpResult other = PostAsClaudeCode("PreToolUse", forced, agent_);
+  EXPECT_NE(Gated(other), approval) << other.body;
+  EXPECT_TRUE(Str(Approval(approval), {"used"}).empty());
+  EXPECT_EQ(Decision(Push("toolu_push_2")), "allow");
+}
+
+// Tests that the identical call from another Claude Code session, or under another
+// developer's agent token in the same session id, does not redeem the grant (each is its
+// own run), which the session it was granted in still redeems.
+TEST_F(ClaudeCodeHookApprovalTest, RetryFromAnotherSessionOrTokenDoesNotRedeem) {
+  const std::string approval = Gated(Push("toolu_push_1"));
+  ASSERT_EQ(Vote(approval, "approve").status, 200);
+  std::string other_session = WithToolUse(Fixture("pre_tool_use_bash.json"), "toolu_push_s");
+  Replace(other_session, "7c1d9e2a-5b44-4f0e-a1c3-93e8d2b7f6a0",
+          "00000000-5b44-4f0e-a1c3-93e8d2b7f6a0");
+  HttpResult session = PostAsClaudeCode("PreToolUse", other_session, agent_);
+  EXPECT_NE(Gated(session), approval) << session.body;
+  HttpResult bob = Push("toolu_push_b", bob_);
+  EXPECT_NE(Gated(bob), approval) << bob.body;
+  EXPECT_TRUE(Str(Approval(approval), {"used"}).empty());
+  EXPECT_EQ(Decision(Push("toolu_push_2")), "allow");
+}
+
+// Tests that a PermissionRequest for a call awaiting reviewers is denied with the
+// approval's link (the reviewer page's URL), as the PreToolUse answer is.
+TEST_F(ClaudeCodeHookApprovalTest, PermissionRequestCarriesTheApprovalLink) {
+  HttpResult r = PostAsClaudeCode(
+      "PermissionRequest", WithToolUse(Fixture("permission_request_bash.json"), "toolu_push_p"),
+      agent_);
+  EXPECT_EQ(Behavior(r), "deny") << r.body;
+  const std::string message = Str(r.json, {"hookSpecificOutput", "decision", "message"});
+  const std::string approval = ApprovalIdIn(message);
+  ASSERT_FALSE(approval.empty()) << r.body;
+  EXPECT_NE(message.find("http://127.0.0.1:" + std::to_string(daemon_->port())), std::string::npos)
+      << message;
+  EXPECT_NE(message.find(approval), std::string::npos);
+}
+
+// The daemon holds a gated call 8 s for its verdict.
+class ClaudeCodeHookWaitTest : public ClaudeCodeHookApprovalTest {
+ protected:
+  void SetUp() override {
+    StartDaemon({"support", kPolicy}, {"other", kOtherPolicy},
+                "approvals:\n  hook_wait_seconds: 8\n  sweep_ms: 100\n");
+  }
+};
+
+// Tests that a gated call whose reviewer approves while the HTTP hook holds it is answered
+// allow (delivered once: the approval is used), and a deny while held is the reviewer's.
+TEST_F(ClaudeCodeHookWaitTest, HeldCallIsAnsweredTheVerdictGivenDuringTheWait) {
+  for (const std::string verdict : {"approve", "deny"}) {
+    HttpResult held;
+    std::thread hook([&] { held = Push("toolu_held_" + verdict); });
+    std::string approval;
+    for (int i = 0; i < 100 && approval.empty(); ++i) {
+      HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+      if (pending.status == 200 && !pending.json.at("approvals").as_array().empty()) {
+        approval = Str(pending.json.at("approvals").at(0), {"approval_id"});
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    ASSERT_FALSE(approval.empty());
+    ASSERT_EQ(Vote(approval, verdict, "said " + verdict).status, 200);
+    hook.join();
+    EXPECT_EQ(Decision(held), verdict == "approve" ? "allow" : "deny") << held.body;
+    if (verdict == "approve") {
+      EXPECT_FALSE(Str(Approval(approval), {"used"}).empty())
+          << json::serialize(Approval(approval));
+    } else {
+      EXPECT_NE(Reason(held).find("said deny"), std::string::npos) << held.body;
+    }
+  }
 }
 
 }  // namespace INTERLOCK_TEST_NS

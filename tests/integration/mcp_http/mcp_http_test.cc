@@ -316,6 +316,34 @@ class McpHttpTest : public ::testing::Test {
            "}}";
   }
 
+  // A `hang` call (never answered upstream) as request `id` on `session`, in flight until
+  // Cancel(session, id): returns once the daemon forwarded it (the fake server logged it).
+  std::future<HttpResult> HoldHang(const std::string& session, int id) {
+    const size_t before = Count(ReadFile(fake_dir_ + "/calls.log"), "hang");
+    auto held = std::async(std::launch::async, [this, session, id] {
+      HttpClient c(daemon_->port());
+      return c.Request("POST", "/mcp/fake", Call(id, "hang"), ta_, 20s,
+                       McpHeaders(session, "2025-06-18"));
+    });
+    EXPECT_TRUE(
+        WaitFor([&] { return Count(ReadFile(fake_dir_ + "/calls.log"), "hang") > before; }, 10s));
+    return held;
+  }
+  // notifications/cancelled for request `id` on `session` (ends its POST).
+  void Cancel(const std::string& session, int id) {
+    HttpResult r = client_->Request(
+        "POST", "/mcp/fake",
+        R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":)" +
+            std::to_string(id) + "}}",
+        ta_, 10s, McpHeaders(session, "2025-06-18"));
+    EXPECT_EQ(r.status, 202) << r.body;
+  }
+  static size_t Count(const std::string& text, const std::string& word) {
+    size_t n = 0;
+    for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
+    return n;
+  }
+
   // initialize + notifications/initialized over raw HTTP; returns the session id.
   std::string OpenSession(HttpClient& c, const std::string& token,
                           const std::string& upstream = "fake") {
@@ -782,21 +810,26 @@ TEST_F(McpHttpTest, UpstreamDiesMidSession) {
 }
 
 // Tests the session caps and the idle timeout: a second session of the same agent is 429
-// while the first lives, the first ends after the idle timeout (404), and then a new one
-// can start; /metrics counts the sessions open, opened and refused.
+// while the first has a request in flight (a busy session is never ended to make room),
+// the first ends after the idle timeout once that request is cancelled (404), and then a
+// new one can start; /metrics counts the sessions open, opened and refused.
 TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
   StartDaemon("  max_sessions_per_agent: 1\n  session_idle_timeout_ms: 1500\n");
   const std::string first = OpenSession(*client_, ta_);
   ASSERT_FALSE(first.empty());
+  auto held = HoldHang(first, 5);
   HttpResult second = client_->Request("POST", "/mcp/fake", Initialize(), ta_, 10s, McpHeaders());
   EXPECT_EQ(second.status, 429) << second.body;
   ASSERT_TRUE(second.json.is_object()) << second.body;
   EXPECT_TRUE(second.json.as_object().contains("error"));
+  EXPECT_NE(second.body.find("in flight"), std::string::npos) << second.body;
   const std::string other = OpenSession(*client_, tb_);  // the cap is per agent
   EXPECT_FALSE(other.empty());
   const std::string metrics = client_->Request("GET", "/metrics", "", "", 10s).body;
   EXPECT_NE(metrics.find("interlock_mcp_sessions_active 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("interlock_mcp_sessions_refused_total 1\n"), std::string::npos);
+  Cancel(first, 5);
+  held.wait();
   // Any request would keep the session alive: wait past the timeout without one.
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(client_
@@ -808,6 +841,80 @@ TEST_F(McpHttpTest, SessionCapsAndIdleTimeout) {
   EXPECT_NE(client_->Request("GET", "/metrics", "", "", 10s)
                 .body.find("interlock_mcp_sessions_opened_total 3\n"),
             std::string::npos);
+}
+
+// Tests that a 2025-era client that never deletes its sessions is not locked out: with 8
+// sessions left behind, the ninth connects and the least recently used one is ended (a
+// request on it gets the spec's 404 for an unknown session; the others live), a session
+// used since is not the one ended, and each eviction is in the audit trail.
+TEST_F(McpHttpTest, NinthSessionEndsTheLeastRecentlyUsedIdleOne) {
+  StartDaemon();
+  std::vector<std::string> sessions;
+  for (int i = 0; i < 8; ++i) {
+    sessions.push_back(OpenSession(*client_, ta_));
+    ASSERT_FALSE(sessions.back().empty());
+  }
+  auto ping = [&](const std::string& session) {
+    return client_
+        ->Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":7,"method":"ping"})", ta_, 10s,
+                  McpHeaders(session, "2025-06-18"))
+        .status;
+  };
+  const std::string ninth = OpenSession(*client_, ta_);
+  EXPECT_FALSE(ninth.empty());
+  EXPECT_EQ(ping(sessions[0]), 404);
+  // sessions[1] used now: the next one over the limit ends sessions[2] instead.
+  EXPECT_EQ(ping(sessions[1]), 200);
+  EXPECT_FALSE(OpenSession(*client_, ta_).empty());
+  EXPECT_EQ(ping(sessions[2]), 404);
+  for (int i = 3; i < 8; ++i) EXPECT_EQ(ping(sessions[i]), 200) << i;
+  EXPECT_EQ(ping(sessions[1]), 200);
+  EXPECT_EQ(ping(ninth), 200);
+  int evictions = 0;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        HttpResult audit = client_->Request("GET", "/v1/audit?limit=200", "", reviewer_, 10s);
+        evictions = 0;
+        for (size_t at = audit.body.find(R"("type":"mcp_session")"); at != std::string::npos;
+             at = audit.body.find(R"("type":"mcp_session")", at + 1)) {
+          ++evictions;
+        }
+        return evictions == 2 && audit.body.find(R"("event":"evicted")") != std::string::npos &&
+               audit.body.find(sessions[0].substr(0, 8)) != std::string::npos &&
+               audit.body.find(sessions[2].substr(0, 8)) != std::string::npos;
+      },
+      10s))
+      << evictions;
+}
+
+// Tests that a session with a call in flight is never ended to make room, even when it is
+// the least recently used: the idle one is ended instead, and with every session busy the
+// new one is refused 429.
+TEST_F(McpHttpTest, BusySessionIsNeverEvicted) {
+  StartDaemon("  max_sessions_per_agent: 2\n");
+  const std::string busy = OpenSession(*client_, ta_);
+  ASSERT_FALSE(busy.empty());
+  auto held = HoldHang(busy, 5);
+  const std::string idle = OpenSession(*client_, ta_);  // used after `busy`'s request
+  ASSERT_FALSE(idle.empty());
+  const std::string third = OpenSession(*client_, ta_);
+  ASSERT_FALSE(third.empty());
+  auto ping = [&](const std::string& session) {
+    return client_
+        ->Request("POST", "/mcp/fake", R"({"jsonrpc":"2.0","id":7,"method":"ping"})", ta_, 10s,
+                  McpHeaders(session, "2025-06-18"))
+        .status;
+  };
+  EXPECT_EQ(ping(idle), 404);
+  EXPECT_EQ(ping(busy), 200);
+  auto held_too = HoldHang(third, 6);
+  HttpResult refused = client_->Request("POST", "/mcp/fake", Initialize(), ta_, 10s, McpHeaders());
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_NE(refused.body.find("in flight"), std::string::npos) << refused.body;
+  Cancel(busy, 5);
+  Cancel(third, 6);
+  held.wait();
+  held_too.wait();
 }
 
 // Tests an HTTP (url:) upstream: server-everything in Streamable HTTP mode on a loopback

@@ -213,6 +213,62 @@ TEST(ApprovalTxnTest, GrantedCallIsReleasedOnce) {
   EXPECT_EQ(txn.ApprovalEvents(), (std::vector<std::string>{"granted", "released"}));
 }
 
+// The identical retry of call_1 (tool "export", no arguments) by `principal` at `now`,
+// with call_1's approval bound to exactly those arguments.
+DecideRequest Retry(FakeTxn& txn, std::string principal, TimePoint now) {
+  DecideRequest rq;
+  rq.run_id = "r1";
+  rq.agent_id = "bot";
+  rq.principal = std::move(principal);
+  rq.now = now;
+  rq.call.tool = "export";
+  txn.rows.approvals.at("apr_1").args_sha256 = ArgsSha256(rq);
+  return rq;
+}
+
+// Tests that a granted approval answers an identical retry (any envelope: a new Claude Code
+// tool_use_id) with a redemption only until it is released, only for the identity it was
+// made for, and only within its timeout after the grant; a pending one is not a verdict.
+TEST(ApprovalTxnTest, GrantRedeemsOneIdenticalRetryOfItsIdentityWithinItsTimeout) {
+  FakeTxn txn;
+  Seed(txn);
+  const TimePoint soon = kT0 + std::chrono::seconds(20);
+  Result<TwinVerdict> pending = DecidedTwinInTxn(txn, Retry(txn, "bot", soon));
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->call_id, "");
+  VoteOutcome out;
+  ASSERT_TRUE(VoteInTxn(txn, Vote("rita", true), nullptr, &out).ok());
+  Result<TwinVerdict> granted = DecidedTwinInTxn(txn, Retry(txn, "bot", soon));
+  ASSERT_TRUE(granted.ok());
+  EXPECT_EQ(granted->call_id, "call_1");
+  EXPECT_TRUE(granted->redeem);
+  EXPECT_EQ(DecidedTwinInTxn(txn, Retry(txn, "bot on behalf of mallory", soon))->call_id, "");
+  // The grant was at kT0 + 10 s; its timeout is 300 s.
+  const TimePoint late = kT0 + std::chrono::seconds(311);
+  EXPECT_EQ(DecidedTwinInTxn(txn, Retry(txn, "bot", late))->call_id, "");
+  const ReleaseContext ctx{std::nullopt, false, false, "", soon};
+  bool released = false;
+  ASSERT_TRUE(ReleaseInTxn(txn, "call_1", ctx, &released).ok());
+  ASSERT_TRUE(released);
+  EXPECT_EQ(DecidedTwinInTxn(txn, Retry(txn, "bot", soon))->call_id, "");
+}
+
+// Tests that a reviewer's deny answers an identical retry (refused, nobody asked again),
+// while a timed-out approval answers none (the retry needs a new approval).
+TEST(ApprovalTxnTest, DenyRefusesAnIdenticalRetryAndATimeoutDoesNot) {
+  FakeTxn txn;
+  Seed(txn);
+  const TimePoint soon = kT0 + std::chrono::seconds(20);
+  VoteOutcome out;
+  ASSERT_TRUE(VoteInTxn(txn, Vote("rita", false), nullptr, &out).ok());
+  Result<TwinVerdict> denied = DecidedTwinInTxn(txn, Retry(txn, "bot", soon));
+  ASSERT_TRUE(denied.ok());
+  EXPECT_EQ(denied->call_id, "call_1");
+  EXPECT_FALSE(denied->redeem);
+  txn.rows.approvals.at("apr_1").state = ApprovalState::kTimedOut;
+  EXPECT_EQ(DecidedTwinInTxn(txn, Retry(txn, "bot", soon))->call_id, "");
+}
+
 // Tests that a release finding its run halted cancels the granted call instead.
 TEST(ApprovalTxnTest, ReleaseIntoAHaltedRunCancelsTheGrant) {
   FakeTxn txn;

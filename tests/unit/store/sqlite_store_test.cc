@@ -1467,11 +1467,31 @@ TEST(SqliteStoreApprovalTest, RetryWhilePendingAttachesInsteadOfQueueingAnother)
   ToolCall c = Call("deploy", {{"env", "prod"}, {"n", 1}});
   core::GuardResponse someone = a.f.guard->Decide(kAgentA, "other-name", a.run, c);
   EXPECT_NE(someone.call_id, first.call_id);
-  // Once decided, a retry is a new call with a new approval.
+  // Once denied, the identical retry is answered that deny (docs/approvals.md, "An
+  // identical call retried"): nobody is asked again, nothing is recorded or spent.
   ASSERT_TRUE(a.Vote(core::ApprovalIdForCall(first.call_id), "rita", false).ok());
   core::GuardResponse later = a.Decide("deploy", {{"env", "prod"}, {"n", 1}});
-  EXPECT_NE(later.call_id, first.call_id);
-  EXPECT_EQ(later.decision.code, Code::kApprovalRequired);
+  EXPECT_EQ(later.call_id, first.call_id);
+  EXPECT_TRUE(later.existing_call);
+  EXPECT_EQ(later.decision.code, Code::kApprovalDenied);
+}
+
+// Tests that a granted approval is redeemed by one identical retry without approval_id
+// (a door such as Claude Code's hook that cannot send one): the original call, released
+// now; a second identical retry finds it used and queues a new approval.
+TEST(SqliteStoreApprovalTest, GrantedApprovalIsRedeemedByOneIdenticalRetryOnly) {
+  TempDir dir;
+  ApprovalFixture a(dir.File("s.db"));
+  core::GuardResponse first = a.Decide("deploy", {{"env", "prod"}});
+  ASSERT_EQ(first.decision.code, Code::kApprovalRequired);
+  ASSERT_TRUE(a.Vote(core::ApprovalIdForCall(first.call_id), "rita", true).ok());
+  core::GuardResponse retry = a.Decide("deploy", {{"env", "prod"}});
+  EXPECT_EQ(retry.call_id, first.call_id);
+  EXPECT_TRUE(retry.existing_call);
+  EXPECT_EQ(retry.decision.verdict, Verdict::kAllow);
+  core::GuardResponse again = a.Decide("deploy", {{"env", "prod"}});
+  EXPECT_NE(again.call_id, first.call_id);
+  EXPECT_EQ(again.decision.code, Code::kApprovalRequired);
 }
 
 // Tests that a kill switch engaged after the grant but before the call was delivered
