@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/json_write.h"
 #include "common/principal_name.h"
+#include "core/path_links.h"
 
 namespace interlock::core {
 
@@ -119,9 +120,11 @@ Result<EditedCall> EvaluateEdit(const policy::AgentPolicy* agent, const RunState
   ToolCall call;
   call.tool = std::string(approval_tool);
   call.args = std::move(args);
-  // Nothing counted: the original call was counted against rate limits and quotas.
-  engine::Evaluation ev = engine::Evaluate(
-      agent, state, call, engine::EvalContext{now, std::nullopt, engine::AgentUsage{}});
+  // Nothing counted: the original call was counted against rate limits and quotas. Its
+  // path arguments are judged on the file system, as every decision's are.
+  engine::EvalContext ctx{now, std::nullopt, engine::AgentUsage{}};
+  ctx.paths = OsPaths();
+  engine::Evaluation ev = engine::Evaluate(agent, state, call, ctx);
   const Decision& d = ev.decision;
   const std::string why = "the edited call is refused by the policy";
   switch (d.verdict) {

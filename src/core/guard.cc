@@ -36,6 +36,8 @@ struct Guard::Prepared {
     // Copies (usually empty, so free): the request is moved into the store.
     std::string on_behalf_of;
     std::vector<std::string> on_behalf_of_groups;
+    // Where path arguments are resolved (Guard::SetPathResolver). Not owned.
+    const PathResolver* paths = nullptr;
     engine::Evaluation operator()(const ToolCall& c, const RunState& state,
                                   const std::optional<engine::KillSwitch>& kill,
                                   const std::optional<engine::AgentUsage>& usage) const {
@@ -43,6 +45,7 @@ struct Guard::Prepared {
       ctx.on_behalf_of = on_behalf_of;
       ctx.on_behalf_of_groups = &on_behalf_of_groups;
       if (resolved) ctx.resolved = &*resolved;
+      ctx.paths = paths;
       engine::Evaluation ev = engine::Evaluate(agent, state, c, ctx);
       // An approval given for the rest of this run covers the call (docs/approvals.md).
       CoverByRunGrant(agent, state, c, &ev);
@@ -134,6 +137,7 @@ void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::
   step.now = request.now;
   step.on_behalf_of = request.identity.on_behalf_of;
   step.on_behalf_of_groups = request.identity.on_behalf_of_groups;
+  step.paths = paths_;
 }
 
 GuardResponse Guard::DecideInline(Prepared& p, std::string_view agent_id) {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "common/time.h"
+#include "core/path_links.h"
 #include "core/policy_source.h"
 #include "core/ports/run_store.h"
 #include "core/redacted_values.h"
@@ -96,6 +97,10 @@ class Guard {
   // Set before the first decision.
   void SetRedactedValues(RedactedValues* values) { redacted_values_ = values; }
 
+  // Where path arguments learn the path the OS will open (PathResolver); not
+  // owned, never null. Default: the file system (OsPaths()). Set before the first decision.
+  void SetPathResolver(const PathResolver* paths) { paths_ = paths; }
+
   // The second phase of a rehearsed call (docs/policy.md#rehearsal): records the outcome of
   // the rehearsal of `call_id` (a call of `agent_id` decided REHEARSAL_REQUIRED, reported
   // once), then decides the real call in the same run, as one step: its decision carries the
@@ -135,6 +140,7 @@ class Guard {
   Notifier* notifier_;
   telemetry::Sink* telemetry_ = telemetry::NoopSink();
   RedactedValues* redacted_values_ = RedactedValues::Process();
+  const PathResolver* paths_ = OsPaths();
 };
 
 }  // namespace interlock::core

@@ -145,9 +145,48 @@ bool JsonEqual(const json::value& a, const json::value& b) {
 
 // Checks one value the constraint's path reaches (never missing or null); on violation
 // fills `why` with a sentence starting with arg() and returns false.
+// Checks a path-typed value (`path_prefix`) again on the path the OS will open: the
+// value with its symbolic links resolved must pass `pattern`, `not_pattern` and lie under
+// one of the prefixes resolved the same way. A value that resolves to itself passes.
+// `norm` is the value's lexical form, already judged.
+template <typename Label>
+bool CheckResolvedPath(const ArgConstraint& c, std::string_view raw, const std::string& norm,
+                       const PathResolver& paths, const Label& arg, std::string* why) {
+  if (norm.empty() || norm[0] != '/') return true;  // relative: no prefix holds it anyway
+  Result<std::string> real = paths.Resolve(raw);
+  if (!real.ok()) {
+    *why = arg() + " is " + Quote(raw) +
+           ", whose symbolic links cannot be resolved: " + real.error().message;
+    return false;
+  }
+  if (*real == norm) return true;
+  const std::string shown =
+      arg() + " is " + Quote(raw) + ", which through symbolic links is " + Quote(*real);
+  if (c.pattern && !re2::RE2::FullMatch(*real, *c.pattern)) {
+    *why = shown + ", which does not match the pattern " + Quote(c.pattern->pattern());
+    return false;
+  }
+  if (c.not_pattern && re2::RE2::PartialMatch(*real, *c.not_pattern)) {
+    *why = shown + ", which contains a match of the refused pattern " +
+           Quote(c.not_pattern->pattern());
+    return false;
+  }
+  for (const std::string& p : c.path_prefixes) {
+    if (PathHasPrefix(*real, p)) return true;
+    Result<std::string> real_prefix = paths.Resolve(p);
+    if (real_prefix.ok() && PathHasPrefix(*real, *real_prefix)) return true;
+  }
+  *why = shown + ", which is outside the allowed prefixes ";
+  for (size_t i = 0; i < c.path_prefixes.size(); ++i) {
+    if (i > 0) *why += ", ";
+    *why += Quote(c.path_prefixes[i]);
+  }
+  return false;
+}
+
 template <typename Label>
 bool CheckValue(const ArgConstraint& c, const json::value& value, const Label& arg,
-                std::string* why) {
+                const PathResolver* paths, std::string* why) {
   const json::value* v = &value;
   auto wrong_type = [&](const char* wanted) {
     *why = arg() + " must be " + wanted + ", got " + JsonKindName(v->kind()) + " " + ShowValue(*v);
@@ -226,8 +265,9 @@ bool CheckValue(const ArgConstraint& c, const json::value& value, const Label& a
         }
         return false;
       }
+      if (paths != nullptr && !CheckResolvedPath(c, sv, *norm, *paths, arg, why)) return false;
     }
-    if (c.shell && !policy::CheckShellCommand(*c.shell, sv, why)) {
+    if (c.shell && !policy::CheckShellCommand(*c.shell, sv, why, paths)) {
       *why = arg() + " is refused as a shell command: " + *why;
       return false;
     }
@@ -279,10 +319,10 @@ std::string Concrete(const ArgConstraint& c, size_t upto, const Trail* t) {
 // Follows c.steps from step `i` on `v` (never missing or null), checking every value
 // reached. Depth is bounded by the policy's path, not by the call.
 bool Walk(const ArgConstraint& c, size_t i, const json::value& v, const Trail* t,
-          std::string* why) {
+          const PathResolver* paths, std::string* why) {
   if (i == c.steps.size()) {
     return CheckValue(
-        c, v, [&] { return "argument " + Concrete(c, i, t); }, why);
+        c, v, [&] { return "argument " + Concrete(c, i, t); }, paths, why);
   }
   auto wrong_type = [&](const char* wanted) {
     *why = "argument " + c.path + ": " + Concrete(c, i, t) + " must be " + wanted + ", got " +
@@ -303,7 +343,7 @@ bool Walk(const ArgConstraint& c, size_t i, const json::value& v, const Trail* t
         if (c.optional) continue;
         return missing(&next, false);
       }
-      if (!Walk(c, i + 1, (*a)[k], &next, why)) return false;
+      if (!Walk(c, i + 1, (*a)[k], &next, paths, why)) return false;
     }
     return true;
   }
@@ -314,12 +354,14 @@ bool Walk(const ArgConstraint& c, size_t i, const json::value& v, const Trail* t
     if (c.optional) return true;
     return missing(t, f == nullptr);
   }
-  return Walk(c, i + 1, *f, t, why);
+  return Walk(c, i + 1, *f, t, paths, why);
 }
 
 // Checks one constraint; on violation fills `why` with a sentence and returns false.
-// A top-level argument (no steps) allocates nothing when it passes.
-bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::string* why) {
+// A top-level argument (no steps) allocates nothing when it passes. `paths` may be null
+// (path-typed values are then judged lexically only).
+bool CheckConstraint(const ArgConstraint& c, const json::object& args, const PathResolver* paths,
+                     std::string* why) {
   const json::value* v = args.if_contains(c.argument);
   if (v == nullptr || v->is_null()) {
     if (c.optional) return true;
@@ -335,9 +377,9 @@ bool CheckConstraint(const ArgConstraint& c, const json::object& args, std::stri
   if (c.steps.empty()) {
     // Built only on violation: the passing path allocates nothing.
     return CheckValue(
-        c, *v, [&] { return "argument " + Quote(c.argument); }, why);
+        c, *v, [&] { return "argument " + Quote(c.argument); }, paths, why);
   }
-  return Walk(c, 0, *v, nullptr, why);
+  return Walk(c, 0, *v, nullptr, paths, why);
 }
 
 // The value a combination argument's path (no [*]) names: nullptr when missing or null,
@@ -620,7 +662,7 @@ void EvaluateTool(const AgentPolicy& p, const RunState& state, const ToolCall& c
 
   std::string why;
   for (const ArgConstraint& c : rule->constraints) {
-    if (!CheckConstraint(c, call.args, &why)) {
+    if (!CheckConstraint(c, call.args, ctx.paths, &why)) {
       Deny(&d, Code::kConstraintViolated, std::move(why), c.rule, AtText(c.at_text, c.at));
       return;
     }
@@ -915,7 +957,7 @@ void ApplyEffects(const Effects& effects, std::string_view tool, RunState* state
 namespace internal {
 
 bool CheckArgument(const ArgConstraint& c, const json::object& args, std::string* why) {
-  return CheckConstraint(c, args, why);
+  return CheckConstraint(c, args, nullptr, why);
 }
 bool JsonValuesEqual(const json::value& a, const json::value& b) { return JsonEqual(a, b); }
 std::string QuoteName(std::string_view s) { return Quote(s); }

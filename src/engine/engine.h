@@ -26,6 +26,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "common/path_resolver.h"
 #include "interlock/decision.h"
 #include "interlock/tool_call.h"
 #include "policy/policy.h"
@@ -65,6 +66,11 @@ struct EvalContext {
   // only when it is an exact entry named like call.tool; else (and when nullptr) Evaluate
   // resolves the tool itself. Not owned.
   const policy::ToolResolution* resolved = nullptr;
+  // Where a path-typed argument (a constraint with path_prefix) learns the path the OS
+  // will open: its `path_prefix`, `pattern` and `not_pattern` must then pass on that form
+  // too, with each prefix resolved the same way (docs/policy.md, "Symbolic links"). Null:
+  // lexical only (replay of recorded history). Not owned.
+  const PathResolver* paths = nullptr;
 };
 
 // A move of the run's workflow: the new state and the variables to bind (a value) or

@@ -397,7 +397,7 @@ std::optional<std::string> Parser::AbsolutePrefix(const Field& e, std::string_vi
 
 std::shared_ptr<const ShellMatcher> Parser::ParseShell(const Field& f) {
   auto m = Map(f, {"allow", "deny", "allow_substitution", "allow_heredoc", "allow_expansion",
-                   "allow_shell_reentry", "redirect_paths"});
+                   "allow_shell_reentry", "redirect_paths", "path_not_pattern"});
   if (!m) return nullptr;
   ShellRules r;
   bool ok = true;
@@ -426,6 +426,9 @@ std::shared_ptr<const ShellMatcher> Parser::ParseShell(const Field& f) {
       patterns(g, &r.allow);
     } else if (k == "deny") {
       patterns(g, &r.deny);
+    } else if (k == "path_not_pattern") {
+      r.path_not_pattern = Regex(g, true);
+      if (r.path_not_pattern == nullptr) ok = false;
     } else if (k == "redirect_paths") {
       auto items = List(g);
       if (!items) {

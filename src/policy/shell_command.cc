@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <re2/re2.h>
+
 #include "common/glob.h"
 #include "common/path.h"
 #include "common/text.h"
@@ -162,15 +164,40 @@ bool IsOpaqueOption(std::string_view command, std::string_view word) {
   return false;
 }
 
+// The path `word` opens, with symbolic links resolved (PathResolver): from the word as
+// written (its `..` climbs from where a link led), against `cwd` when relative.
+Result<std::string> RealPath(std::string_view word, const std::string& cwd,
+                             const PathResolver& paths) {
+  if (!word.empty() && word[0] == '/') return paths.Resolve(word);
+  std::string raw = cwd;
+  raw += '/';
+  raw += word;
+  return paths.Resolve(raw);
+}
+
+// With a resolver: the path `word` opens lies under `prefix`, or under the path `prefix`
+// itself resolves to (a workspace reached through a link). Without one: true (the
+// lexical check is the caller's).
+bool RealUnder(std::string_view word, std::string_view prefix, const std::string& cwd,
+               const PathResolver* paths) {
+  if (paths == nullptr) return true;
+  Result<std::string> real = RealPath(word, cwd, *paths);
+  if (!real.ok()) return false;
+  if (PathHasPrefix(*real, prefix)) return true;
+  Result<std::string> real_prefix = paths->Resolve(prefix);
+  return real_prefix.ok() && PathHasPrefix(*real, *real_prefix);
+}
+
 // A value an option or an operand carries (`--output=V`, `-oV`, `if=V`): under `prefix`
 // when it resolves there. `%` and `\` are ordinary bytes of a file name here (`--format=%H`).
-bool ValueUnder(std::string_view value, std::string_view prefix, const std::string& cwd) {
+bool ValueUnder(std::string_view value, std::string_view prefix, const std::string& cwd,
+                const PathResolver* paths) {
   if (value.empty()) return true;
   std::string plain(value);
   std::replace(plain.begin(), plain.end(), '%', '_');
   std::replace(plain.begin(), plain.end(), '\\', '_');
   const std::string abs = ResolvePath(plain, cwd);
-  return !abs.empty() && PathHasPrefix(abs, prefix);
+  return !abs.empty() && PathHasPrefix(abs, prefix) && RealUnder(value, prefix, cwd, paths);
 }
 
 // A word in a path position: every path the program may open because of it lies under
@@ -180,7 +207,7 @@ bool ValueUnder(std::string_view value, std::string_view prefix, const std::stri
 // the options above, a glob that may match a name starting with `-`). `options_done`:
 // after `--`, words are operands.
 bool PathWordUnder(const Word& w, std::string_view command, bool options_done,
-                   std::string_view prefix, const std::string& cwd) {
+                   std::string_view prefix, const std::string& cwd, const PathResolver* paths) {
   if (w.expansion || w.brace) return false;  // its value is known only when it runs
   const std::string& t = w.text;
   // A glob at the start of a word can match a file named like an option (`wc *` and a file
@@ -193,26 +220,29 @@ bool PathWordUnder(const Word& w, std::string_view command, bool options_done,
     if (IsOpaqueOption(command, t)) return false;
     if (t[1] == '-') {
       const size_t eq = t.find('=');
-      return eq == std::string::npos || ValueUnder(std::string_view(t).substr(eq + 1), prefix, cwd);
+      return eq == std::string::npos ||
+             ValueUnder(std::string_view(t).substr(eq + 1), prefix, cwd, paths);
     }
     int candidates = 0;
     for (size_t k = 1; k < t.size(); ++k) {
       if (t[k] != '/' && t[k] != '.' && t[k] != '=') continue;
       if (++candidates > 16) return false;
       const size_t from = t[k] == '=' ? k + 1 : k;
-      if (!ValueUnder(std::string_view(t).substr(from), prefix, cwd)) return false;
+      if (!ValueUnder(std::string_view(t).substr(from), prefix, cwd, paths)) return false;
     }
     return true;
   }
   const std::string abs = ResolvePath(t, cwd);
   if (abs.empty() || !PathHasPrefix(abs, prefix)) return false;
+  if (!RealUnder(t, prefix, cwd, paths)) return false;
   const size_t eq = t.find('=');  // `if=/etc/shadow` (dd, make VAR=...)
-  return eq == std::string::npos || ValueUnder(std::string_view(t).substr(eq + 1), prefix, cwd);
+  return eq == std::string::npos ||
+         ValueUnder(std::string_view(t).substr(eq + 1), prefix, cwd, paths);
 }
 
 // Allow: word by word (docs/shell-commands.md, "Allow patterns").
 bool MatchAllow(const Pattern& p, const std::vector<const Word*>& words, size_t command_index,
-                const std::string& cwd) {
+                const std::string& cwd, const PathResolver* paths) {
   const std::string_view command =
       command_index < words.size() ? Basename(words[command_index]->text) : "";
   size_t k = 0;
@@ -230,7 +260,7 @@ bool MatchAllow(const Pattern& p, const std::vector<const Word*>& words, size_t 
     if (k == command_index && HasNonAscii(w) && pw.text != w) return false;  // look-alikes
     if (pw.path) {
       auto under = [&](const Word& word) {
-        return PathWordUnder(word, command, options_done, pw.text, cwd);
+        return PathWordUnder(word, command, options_done, pw.text, cwd, paths);
       };
       if (!under(*words[k])) return false;
       advance();
@@ -467,6 +497,69 @@ std::optional<Pattern> CompilePattern(std::string_view source, std::string* why)
   return p;
 }
 
+// The paths a word may name, resolved against `cwd`: the word, the value after each `=`
+// in it (`if=F`, `--output=F`), and for an option word each suffix that starts a path
+// (`-oF`, `-xf../F`). A word that cannot be resolved (a glob that could become `..`)
+// names nothing here; the allow patterns and redirect paths refuse it.
+template <typename Fn>
+void ForEachNamedPath(const std::string& t, const std::string& cwd, const Fn& fn) {
+  auto one = [&](std::string_view v) {
+    if (v.empty()) return;
+    const std::string abs = ResolvePath(v, cwd);
+    if (!abs.empty()) fn(v, abs);
+  };
+  one(t);
+  for (size_t eq = t.find('='); eq != std::string::npos; eq = t.find('=', eq + 1)) {
+    one(std::string_view(t).substr(eq + 1));
+  }
+  if (t.size() > 1 && t[0] == '-') {
+    for (size_t k = 1; k < t.size() && k < 64; ++k) {
+      if (t[k] == '/' || t[k] == '.') one(std::string_view(t).substr(k));
+    }
+  }
+}
+
+// path_not_pattern: no word of `c` and no redirection target names a protected path
+// (docs/shell-commands.md, "Protected paths").
+bool NamesNoProtectedPath(const Command& c, const ShellRules& r, const PathResolver* paths,
+                          std::string* why) {
+  auto check = [&](const Word& w, const char* what) {
+    bool ok = true;
+    ForEachNamedPath(w.text, r.cwd, [&](std::string_view value, const std::string& abs) {
+      if (!ok) return;
+      std::string named = abs;
+      bool hit = re2::RE2::PartialMatch(abs, *r.path_not_pattern);
+      if (!hit && paths != nullptr) {
+        Result<std::string> real = RealPath(value, r.cwd, *paths);
+        if (!real.ok()) {
+          *why = std::string(what) + " `" + Shown(w.text) +
+                 "` names a path whose symbolic links cannot be resolved: " + real.error().message;
+          ok = false;
+          return;
+        }
+        hit = re2::RE2::PartialMatch(*real, *r.path_not_pattern);
+        if (hit) named = abs + "` (through symbolic links `" + *real;
+      }
+      if (hit) {
+        *why = std::string(what) + " `" + Shown(w.text) + "` names `" + named +
+               "`, which the rules protect (path_not_pattern)";
+        ok = false;
+      }
+    });
+    return ok;
+  };
+  for (const Word& w : c.assigns) {
+    if (!check(w, "the word")) return false;
+  }
+  for (const Word& w : c.words) {
+    if (!check(w, "the word")) return false;
+  }
+  for (const Redirect& rd : c.redirects) {
+    if (!check(rd.target, ("redirection `" + rd.op + "` to").c_str())) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 class ShellMatcher {
@@ -538,7 +631,8 @@ bool ReadShellCommands(std::string_view line, std::vector<ShellSimpleCommand>* o
   return true;
 }
 
-bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string* why) {
+bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string* why,
+                       const PathResolver* paths) {
   if (line.size() > kMaxLineBytes) {
     *why = "the command line is " + std::to_string(line.size()) +
            " bytes long; the most a shell constraint reads is 65536";
@@ -580,6 +674,7 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
     }
   }
   for (const Command& c : parsed.commands) {
+    if (r.path_not_pattern != nullptr && !NamesNoProtectedPath(c, r, paths, why)) return false;
     auto all_words = [&](auto&& fn) {
       for (const Word& w : c.assigns) fn(w);
       for (const Word& w : c.words) fn(w);
@@ -610,10 +705,12 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
         continue;  // duplicating or closing a descriptor
       }
       const std::string abs = ResolvePath(t, r.cwd);
-      const bool ok = abs == "/dev/null" ||
-                      (!abs.empty() &&
-                       std::any_of(m.redirect_paths.begin(), m.redirect_paths.end(),
-                                   [&](const std::string& p) { return PathHasPrefix(abs, p); }));
+      const bool ok =
+          abs == "/dev/null" ||
+          (!abs.empty() &&
+           std::any_of(m.redirect_paths.begin(), m.redirect_paths.end(), [&](const std::string& p) {
+             return PathHasPrefix(abs, p) && RealUnder(t, p, r.cwd, paths);
+           }));
       if (!ok) {
         *why = "redirection `" + rd.op + " " + Shown(t) + "` names " +
                (abs.empty() ? std::string("a path that cannot be resolved") : "`" + abs + "`") +
@@ -667,7 +764,7 @@ bool CheckShellCommand(const ShellMatcher& m, std::string_view line, std::string
     for (const Word& w : c.assigns) all.push_back(&w);
     for (const Word& w : c.words) all.push_back(&w);
     const bool allowed = std::any_of(m.allow.begin(), m.allow.end(), [&](const Pattern& p) {
-      return MatchAllow(p, all, command_index, r.cwd);
+      return MatchAllow(p, all, command_index, r.cwd, paths);
     });
     if (!allowed) {
       *why = "`" + shown + "` matches no allow pattern";

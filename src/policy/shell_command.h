@@ -22,6 +22,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/path_resolver.h"
+
+namespace re2 {
+class RE2;
+}  // namespace re2
+
 namespace interlock::policy {
 
 // The rules as written in a policy, with variables (${workspace}, ${env:NAME}) resolved.
@@ -36,6 +42,11 @@ struct ShellRules {
   // Absolute path prefixes that redirections (> >> < <> >| 2> ...) may name, after lexical
   // normalisation against `cwd`; `/dev/null` is always allowed. Empty: only /dev/null.
   std::vector<std::string> redirect_paths;
+  // Paths no word of the line may name (`path_not_pattern`, an RE2 searched in each path):
+  // every word, the value after a `=` in it, each path an option word carries
+  // (`-o/x`, `--output=x`) and every redirection target, resolved against `cwd` and
+  // normalised, must contain no match. Null: no such rule.
+  std::shared_ptr<const re2::RE2> path_not_pattern;
   std::string cwd;  // absolute; the directory relative paths resolve against (${workspace})
 };
 
@@ -50,8 +61,11 @@ std::optional<std::string> ValidateShellPattern(std::string_view pattern);
 std::shared_ptr<const ShellMatcher> CompileShellRules(const ShellRules& rules, std::string* why);
 
 // True when `line` passes the rules; otherwise fills *why with a sentence naming the
-// offending simple command or construct.
-bool CheckShellCommand(const ShellMatcher& matcher, std::string_view line, std::string* why);
+// offending simple command or construct. With `paths`, every path the rules judge (path
+// pattern words, redirection targets, path_not_pattern) must pass both as written and
+// with its symbolic links resolved; without, lexically only.
+bool CheckShellCommand(const ShellMatcher& matcher, std::string_view line, std::string* why,
+                       const PathResolver* paths = nullptr);
 
 // What the parser reads in a line, for tests that compare it with what bash runs: every
 // simple command (nested ones included), its words after quote removal. `expanded` marks a

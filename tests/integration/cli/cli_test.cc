@@ -603,6 +603,40 @@ TEST(DecideCommand, WorkspaceFlagBindsTheWorkspaceVariable) {
       << check.out << check.err;
 }
 
+// Tests that `interlock decide` with the shipped Claude Code policy judges paths where the
+// links lead (a link in the project to ~/.ssh reaches nothing) and refuses writes to Claude
+// Code's settings, directly, through a link and by a shell redirection (issue 54).
+TEST(DecideCommand, SymlinkInsideWorkspaceToSshIsRefused) {
+  TempDir dir("interlock-decide-links");
+  const std::string root = std::filesystem::canonical(dir.path()).string();
+  const std::string ws = root + "/proj";
+  std::filesystem::create_directories(ws + "/.claude");
+  std::filesystem::create_directories(root + "/home/.ssh");
+  std::ofstream(root + "/home/.ssh/id_rsa") << "key";
+  std::ofstream(ws + "/README.md") << "readme";
+  std::filesystem::create_directory_symlink(root + "/home/.ssh", ws + "/docs-link");
+  std::filesystem::create_directory_symlink(ws + "/.claude", ws + "/config");
+  auto line = [](const std::string& tool, boost::json::object args) {
+    return boost::json::serialize(boost::json::object{{"tool", tool}, {"args", std::move(args)}}) +
+           "\n";
+  };
+  const std::string input =
+      line("Read", {{"file_path", ws + "/README.md"}}) +
+      line("Read", {{"file_path", ws + "/docs-link/id_rsa"}}) +
+      line("Bash", {{"command", "cat docs-link/id_rsa"}}) +
+      line("Write", {{"file_path", ws + "/.claude/settings.json"}, {"content", "{}"}}) +
+      line("Write", {{"file_path", ws + "/config/settings.json"}, {"content", "{}"}}) +
+      line("Bash", {{"command", "echo x >> .claude/settings.json"}}) +
+      line("Bash", {{"command", "git push origin main"}});
+  auto out = ParseLines(Decide(kExamples + "/claude-code.yaml", input, {"--workspace", ws}));
+  ASSERT_EQ(out.size(), 7u);
+  EXPECT_EQ(Code(out[0]), "ALLOWED");
+  for (size_t i = 1; i < 6; ++i) EXPECT_EQ(Code(out[i]), "CONSTRAINT_VIOLATED") << i;
+  EXPECT_NE(boost::json::serialize(out[1]).find("through symbolic links"), std::string::npos)
+      << boost::json::serialize(out[1]);
+  EXPECT_EQ(Code(out[6]), "APPROVAL_REQUIRED");
+}
+
 // Tests that a directory of several agents without --agent, an invalid policy, and a bad
 // --now are usage errors with a message, never a decision.
 TEST(DecideCommand, UsageErrors) {
