@@ -1,7 +1,11 @@
 #include "audit/redact.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string_view>
+#include <utility>
 
 #include "common/base64.h"
 #include "common/crypto.h"
@@ -89,6 +93,77 @@ bool Redactor::IsRedacted(const boost::json::value& v) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Calls `found(pos)` for each occurrence of `s` (non-empty) in `text`, left to right, none
+// overlapping the one before. Boyer-Moore-Horspool: a result is scanned for a dozen forms
+// of each value, and a plain find stops at every occurrence of a form's first byte.
+template <class Found>
+void ForEachOccurrence(std::string_view text, const std::string& s, Found&& found) {
+  if (s.size() > text.size()) return;
+  const std::boyer_moore_horspool_searcher searcher(s.begin(), s.end());
+  for (auto it = text.begin();;) {
+    const auto hit = searcher(it, text.end()).first;
+    if (hit == text.end()) return;
+    found(static_cast<size_t>(hit - text.begin()));
+    it = hit + static_cast<std::ptrdiff_t>(s.size());
+  }
+}
+
+// `text` with the bytes that one step of percent-decoding (`%XX` a byte, `+` a space)
+// turns into one of `order`'s secrets masked: each run of encoded bytes that decodes to a
+// secret (longest secret first, overlapping runs merged) becomes one "[REDACTED]".
+std::string MaskPercentEncoded(std::string text, const std::vector<const std::string*>& order) {
+  std::string decoded(text.size(), '\0');
+  std::vector<size_t> from(text.size() + 1);  // from[i]: where decoded byte i starts
+  size_t n = 0;
+  for (size_t i = 0; i < text.size(); ++n) {
+    from[n] = i;
+    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
+        HexValue(text[i + 2]) >= 0) {
+      decoded[n] = static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+      i += 3;
+    } else {
+      decoded[n] = text[i] == '+' ? ' ' : text[i];
+      ++i;
+    }
+  }
+  from[n] = text.size();
+  decoded.resize(n);
+  if (decoded == text) return text;
+  std::vector<std::pair<size_t, size_t>> spans;  // [begin, end) in `text`
+  for (const std::string* sp : order) {
+    const std::string& s = *sp;
+    if (s.empty()) continue;
+    ForEachOccurrence(decoded, s,
+                      [&](size_t pos) { spans.emplace_back(from[pos], from[pos + s.size()]); });
+  }
+  if (spans.empty()) return text;
+  std::sort(spans.begin(), spans.end());
+  std::string out;
+  out.reserve(text.size());
+  size_t at = 0;
+  for (size_t k = 0; k < spans.size();) {
+    size_t begin = spans[k].first;
+    size_t end = spans[k].second;
+    for (++k; k < spans.size() && spans[k].first < end; ++k) end = std::max(end, spans[k].second);
+    out.append(text, at, begin - at);
+    out += "[REDACTED]";
+    at = end;
+  }
+  out.append(text, at, std::string::npos);
+  return out;
+}
+
+}  // namespace
+
 std::string Redactor::MaskSecrets(std::string text, const std::vector<std::string>& secrets) {
   // Longest first: a secret holding another (one upstream's token a prefix of another's)
   // is masked whole, not cut into "[REDACTED]" and a visible rest.
@@ -101,10 +176,20 @@ std::string Redactor::MaskSecrets(std::string text, const std::vector<std::strin
   for (const std::string* sp : order) {
     const std::string& s = *sp;
     if (s.empty()) continue;
-    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos)) {
-      text.replace(pos, s.size(), "[REDACTED]");
-      pos += 10;
-    }
+    std::string masked;
+    size_t at = 0;
+    ForEachOccurrence(text, s, [&](size_t pos) {
+      masked.append(text, at, pos - at);
+      masked += "[REDACTED]";
+      at = pos + s.size();
+    });
+    if (at == 0) continue;
+    masked.append(text, at, std::string::npos);
+    text = std::move(masked);
+  }
+  // Not find_first_of: it calls memchr on the set once per byte of the text.
+  if (std::any_of(text.begin(), text.end(), [](char c) { return c == '%' || c == '+'; })) {
+    text = MaskPercentEncoded(std::move(text), order);
   }
   return text;
 }
@@ -209,21 +294,59 @@ std::string JsonEscaped(std::string_view s, bool ascii, bool upper) {
   return out;
 }
 
+// `text` (standard) with `+` and `/` as base64url writes them.
+std::string UrlAlphabet(std::string text) {
+  for (char& c : text) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return text;
+}
+
+// The base64 forms of `bytes` (EchoForms): whole, padded and not, and the characters its
+// bytes alone determine when it starts 0, 1 or 2 bytes into a 3-byte group of a longer
+// encoded text (those of a group it shares with a neighbour's bytes depend on them too);
+// each in both alphabets.
+void AddBase64Forms(std::string_view bytes, const std::function<void(std::string)>& add) {
+  const std::string whole = Base64Encode(bytes, /*pad=*/true);
+  add(whole);
+  add(UrlAlphabet(whole));
+  const std::string bare = Base64Encode(bytes, /*pad=*/false);
+  add(bare);
+  add(UrlAlphabet(bare));
+  for (size_t lead = 0; lead < 3; ++lead) {
+    std::string shifted(lead, '\0');
+    shifted.append(bytes);
+    const std::string encoded = Base64Encode(shifted, /*pad=*/false);
+    const size_t first = (lead * 8 + 5) / 6;       // past the chars holding lead bits
+    const size_t last = (shifted.size() * 8) / 6;  // chars whose 6 bits are all known
+    if (last <= first || last - first < Redactor::kMinEchoBytes) continue;
+    const std::string core = encoded.substr(first, last - first);
+    add(core);
+    add(UrlAlphabet(core));
+  }
+}
+
 void AddEchoForms(const boost::json::value& v, std::vector<std::string>* out) {
-  auto add = [out](std::string s) {
+  std::function<void(std::string)> add = [out](std::string s) {
     if (std::find(out->begin(), out->end(), s) == out->end()) out->push_back(std::move(s));
   };
   if (const boost::json::string* s = v.if_string()) {
     const std::string_view text(s->data(), s->size());
     if (text.size() < Redactor::kMinEchoBytes) return;
     add(std::string(text));
-    add(JsonEscaped(text, false, false));
+    const std::string escaped = JsonEscaped(text, false, false);
+    add(escaped);
     add(JsonEscaped(text, true, false));
     add(JsonEscaped(text, true, true));
+    AddBase64Forms(text, add);
+    if (escaped != text) AddBase64Forms(escaped, add);
   } else if (v.is_int64() || v.is_uint64()) {
     std::string text =
         v.is_int64() ? std::to_string(v.get_int64()) : std::to_string(v.get_uint64());
-    if (text.size() >= Redactor::kMinEchoBytes) add(std::move(text));
+    if (text.size() < Redactor::kMinEchoBytes) return;
+    AddBase64Forms(text, add);
+    add(std::move(text));
   } else if (const boost::json::array* a = v.if_array()) {
     for (const boost::json::value& e : *a) AddEchoForms(e, out);
   } else if (const boost::json::object* o = v.if_object()) {
@@ -237,6 +360,57 @@ std::vector<std::string> Redactor::EchoForms(const boost::json::object& values) 
   std::vector<std::string> out;
   for (const auto& kv : values) AddEchoForms(kv.value(), &out);
   return out;
+}
+
+namespace {
+
+bool IsMediaContent(const boost::json::object& o) {
+  const boost::json::value* type = o.if_contains("type");
+  return type != nullptr && type->is_string() &&
+         (type->get_string() == "image" || type->get_string() == "audio");
+}
+
+// One encoded value (MaskEncodedContent): masked inside, or withheld.
+bool MaskEncodedValue(boost::json::string* encoded, const std::vector<std::string>& secrets) {
+  if (encoded->size() > Redactor::kMaxScannedContentBytes) {
+    *encoded = "[WITHHELD: " + std::to_string(encoded->size()) +
+               " characters of encoded content, over the " +
+               std::to_string(Redactor::kMaxScannedContentBytes) + " checked for redacted values]";
+    return true;
+  }
+  Result<std::string> bytes = Base64DecodeLenient(encoded->subview());
+  if (!bytes.ok()) {
+    *encoded = "[WITHHELD: encoded content that is not base64 (" + bytes.error().message +
+               "), so it cannot be checked for redacted values]";
+    return true;
+  }
+  std::string masked = Redactor::MaskSecrets(*bytes, secrets);
+  if (masked == *bytes) return false;
+  *encoded = Base64Encode(masked, /*pad=*/true);
+  return true;
+}
+
+}  // namespace
+
+bool Redactor::MaskEncodedContent(boost::json::value* v, const std::vector<std::string>& secrets) {
+  if (secrets.empty()) return false;
+  bool changed = false;
+  if (boost::json::array* a = v->if_array()) {
+    for (boost::json::value& e : *a) changed |= MaskEncodedContent(&e, secrets);
+    return changed;
+  }
+  boost::json::object* o = v->if_object();
+  if (o == nullptr) return false;
+  const bool media = IsMediaContent(*o);
+  for (auto& kv : *o) {
+    boost::json::string* text = kv.value().if_string();
+    if (text != nullptr && (kv.key() == "blob" || (media && kv.key() == "data"))) {
+      changed |= MaskEncodedValue(text, secrets);
+    } else {
+      changed |= MaskEncodedContent(&kv.value(), secrets);
+    }
+  }
+  return changed;
 }
 
 bool Redactor::MaskCutSecret(std::string* text, const std::vector<std::string>& secrets) {

@@ -43,7 +43,10 @@ class Redactor {
                                          const std::vector<std::string>& sealed,
                                          std::string_view context) const;
   // Replaces every occurrence of each secret in `text` with "[REDACTED]", the longest
-  // secret first (one that holds another is masked whole).
+  // secret first (one that holds another is masked whole). Also after one step of
+  // percent-decoding: a text holding `%` or `+` is read with each `%XX` (either case of
+  // hex) as its byte and `+` as a space, and the bytes of `text` that decode to a secret
+  // are masked (a URL or form body echoing it as `correct%20horse` or `correct+horse`).
   static std::string MaskSecrets(std::string text, const std::vector<std::string>& secrets);
   // Whether `v` is a value as Hash writes it: "hmac-sha256:" and 64 lower-case hex digits.
   static bool IsRedacted(const boost::json::value& v);
@@ -58,13 +61,29 @@ class Redactor {
   // bytes, each also as it reads inside a JSON string (`"`, `\` and control characters
   // escaped) and, when it is not ASCII, with every other character escaped \uXXXX
   // (lower- and upper-case hex, surrogate pairs beyond U+FFFF: what Python's json.dumps
-  // and others write). No duplicates; booleans, null and other numbers give nothing.
+  // and others write). The value and its JSON-escaped form are also given base64 and
+  // base64url encoded: whole (padded and not), and, for a value inside a longer encoded
+  // text, the characters its bytes alone determine at each of the three byte alignments
+  // (masking those leaves at most the 1 to 2 characters at each end that it shares with
+  // its neighbours: never enough to decode it). No duplicates; booleans, null and other
+  // numbers give nothing.
   static std::vector<std::string> EchoForms(const boost::json::object& values);
   // Values shorter than this are not masked in results: one to three bytes occur by chance
   // in almost any text (a digit of a count, a common word), so masking them would corrupt
   // the result and the pattern of masks would point at the value. Four keeps a 4-digit
   // PIN covered.
   static constexpr size_t kMinEchoBytes = 4;
+  // Base64 content a tool result carries (an MCP embedded resource's `blob`; the `data` of
+  // an object whose `type` is "image" or "audio"), at any depth of `v`: decoded
+  // (Base64DecodeLenient) and masked with `secrets` (MaskSecrets) inside, then encoded
+  // again (standard, padded) when anything was masked. Content that cannot be vouched for
+  // is withheld, replaced by a "[WITHHELD: ...]" text saying why: one that does not decode,
+  // or one over kMaxScannedContentBytes. A no-op when `secrets` is empty. Returns true when
+  // anything changed. Run it before MaskSecretsInJson (whose masks would break the base64).
+  static bool MaskEncodedContent(boost::json::value* v, const std::vector<std::string>& secrets);
+  // Encoded content longer than this (characters) is withheld rather than decoded: more
+  // than a stored result keeps (core::kMaxResultOutputBytes) whole anyway.
+  static constexpr size_t kMaxScannedContentBytes = 1 << 20;
   // A text cut short (a truncation marker's "prefix") may end in the first bytes of a
   // secret: replaces the longest such end, of at least one byte, with "[REDACTED]".
   // Returns true when it did.

@@ -488,24 +488,56 @@ core::CallResult PostResult(const HookInput& input, const std::vector<std::strin
   return result;
 }
 
+// --daemon, a PostToolUse this hook has no allowed call for (none remembered: the
+// PreToolUse denied it, held it for approval, never saw it, or the input has no
+// tool_use_id): reported to the daemon's HTTP hook (POST /v1/hooks/claude-code), the one
+// place that pairs it with the tool use's decision and records it: an incident when the
+// call was denied or held (core::HookRanAnywayCall), a call that ran undecided when it was
+// never decided, the result when the daemon allowed it after all.
+int ReportToDaemonHook(const HookOptions& opt, const HookInput& input, const std::string& why) {
+  auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);
+  if (!daemon.ok()) return PostNote(why + "; " + daemon.error().message + "; nothing recorded");
+  json::object body{{"hook_event_name", core::HookEventName(input.event)},
+                    {"session_id", input.session_id},
+                    {"tool_name", input.tool_name},
+                    {"tool_input", input.tool_input},
+                    {"tool_response", input.tool_response}};
+  if (!input.tool_use_id.empty()) body["tool_use_id"] = input.tool_use_id;
+  if (!input.cwd.empty()) body["cwd"] = input.cwd;
+  if (!input.permission_mode.empty()) body["permission_mode"] = input.permission_mode;
+  auto reply = (*daemon)->Exchange("POST", "/v1/hooks/claude-code", json::serialize(body),
+                                   std::chrono::seconds(15));
+  if (!reply.ok()) {
+    return PostNote(why + "; could not report it to the daemon: " + reply.error().message);
+  }
+  if (reply->status != 200 || reply->body != "{}") {
+    return PostNote(why + "; the daemon refused the report (HTTP " + std::to_string(reply->status) +
+                    "): " + reply->body.substr(0, 512));
+  }
+  return PostNote(why +
+                  "; reported to the daemon, which records it (an incident when it "
+                  "denied the call or held it for approval)");
+}
+
 // --daemon: the result goes to the call the PreToolUse hook decided for this tool use
 // (CallMapPath), POST /v1/calls/{id}/result: an output over 64 KiB cut for the request
-// (core::OutputCutForTransport), masked, cut and recorded by the daemon.
+// (core::OutputCutForTransport), masked, cut and recorded by the daemon. Anything else
+// (ReportToDaemonHook): the daemon pairs it with what it decided.
 int RunPostToolUseDaemon(const HookOptions& opt, const HookInput& input) {
   if (input.tool_use_id.empty()) {
-    return PostNote(
-        "the PostToolUse input has no tool_use_id, so it cannot be paired with the "
-        "call the PreToolUse hook decided; nothing recorded in the daemon");
+    return ReportToDaemonHook(opt, input,
+                              "the PostToolUse input has no tool_use_id, so it cannot be paired "
+                              "with a call the PreToolUse hook allowed");
   }
   auto path = CallMapPath(input.session_id, input.tool_use_id);
   if (!path.ok()) return PostNote(path.error().message + "; nothing recorded");
   auto memo = ReadCallMemo(*path);
   if (!memo.ok()) {
-    return PostNote("UNDECIDED: Claude Code reports that " + input.tool_name + " ran (tool use " +
-                    input.tool_use_id.substr(0, 100) +
-                    "), but no PreToolUse of this hook allowed it through the daemon (" +
-                    memo.error().message +
-                    "); the daemon has no call to attach the result to, nothing recorded there");
+    return ReportToDaemonHook(opt, input,
+                              "Claude Code reports that " + input.tool_name + " ran (tool use " +
+                                  input.tool_use_id.substr(0, 100) +
+                                  "), but no PreToolUse of this hook allowed it (" +
+                                  memo.error().message + ")");
   }
   const std::string& call_id = memo->call_id;
   auto daemon = mcp::DaemonEnforcerFromEnv(opt.daemon, opt.token_env, opt.daemon_ca);

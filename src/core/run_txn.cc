@@ -89,11 +89,14 @@ Status AddRunUsage(StateTxn& txn, std::string_view run_id, std::string_view agen
   return txn.SaveRun(run_id, std::move(row).value());
 }
 
-// Masks `forms` in a parsed output. A door's truncation marker ({"truncated": true, ...,
-// "prefix": text}: the MCP gateway's) keeps the first bytes of a longer output, which may
-// end in the first bytes of a value: that end is masked too.
+// Masks `forms` in a parsed output, inside its base64 content too (an MCP resource's `blob`,
+// an image's or audio's `data`: audit::Redactor::MaskEncodedContent). A door's truncation marker
+// ({"truncated": true, ..., "prefix": text}: the MCP gateway's) keeps the first bytes of a longer
+// output, which may end in the first bytes of a value: that end is masked too.
 void MaskOutput(boost::json::value* v, const std::vector<std::string>& forms) {
   if (forms.empty()) return;
+  // Encoded content first: the plain pass's masks inside a blob would break its base64.
+  audit::Redactor::MaskEncodedContent(v, forms);
   audit::Redactor::MaskSecretsInJson(v, forms);
   boost::json::object* o = v->if_object();
   if (o == nullptr) return;

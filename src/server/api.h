@@ -227,10 +227,15 @@ class Api final : public RequestHandler {
   // One round of that wait: registers its waiter, reads the call, answers or re-arms its
   // timer (the deadline, or a wake-up) for another round. On the blocking pool.
   void ArmHookWait(const std::shared_ptr<HookWait>& wait);
-  // PostToolUse (the result of the call its PreToolUse allowed, else a record that an
-  // undecided call ran) and PermissionDenied (a record of Claude Code's own denial).
+  // PostToolUse (the result of the call its PreToolUse allowed; an incident when the
+  // call was denied or held for approval; else a record that an undecided call ran) and
+  // PermissionDenied (a record of Claude Code's own denial).
   void RecordHookReport(const Caller& c, const std::string& run_id, core::HookInput in,
                         Responder r);
+  // A PostToolUse of a tool use decided `g` (replayed): its result when the call is
+  // allowed now, else the incident core::HookRanAnywayCall records. On a pool thread.
+  void RecordRanOrResult(const Caller& c, const std::string& run_id, core::HookInput in,
+                         core::GuardResponse g, Responder r);
   void HandleDecide(const Caller& c, HttpRequest req, Responder r, std::string run_id);
   // Decides `call` in run_id through the Guard and answers with the decision (the tail of
   // HandleDecide and HandleEgress).

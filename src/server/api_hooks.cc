@@ -38,6 +38,7 @@ namespace interlock::server {
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
+namespace json = boost::json;
 
 namespace {
 
@@ -228,38 +229,112 @@ void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::Hoo
                            Responder r) {
   // What Claude Code reports without asking is recorded as a refused call (core::
   // HookReportedCall); with the tool use's key a PostToolUse of a call decided before finds
-  // that call instead, and a resent PermissionDenied is recorded once.
+  // that call instead (RecordRanOrResult), and a resent PermissionDenied is recorded once.
   const bool post = in.event == core::HookEvent::kPostToolUse;
   ToolCall call = core::HookReportedCall(in);
   core::IdempotencyKey key = ToolUseKey(in);
+  // The command hook with --daemon decided its PreToolUse through POST /v1/runs/{run}/calls
+  // under the same key name, bound to that route's request: asked the same way, so its
+  // decision is found too (the key's name holds the call's hash: the same tool use).
+  core::IdempotencyKey routed{
+      key.key,
+      IdempotencyRequestSha256({"POST /v1/runs/", run_id, "/calls"},
+                               json::object{{"tool", in.tool_name}, {"args", in.tool_input}})};
+  auto answer = [r](core::HookEvent event) mutable {
+    net::post(r.executor(), [r, event]() mutable {
+      r.Send(HookResponse(event, {core::HookVerdict::kNoDecision, ""}));
+    });
+  };
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
-      [this, c, r, in = std::move(in), post](core::GuardResponse&& g) mutable {
-        // A PostToolUse of a call allowed before: its result (capped as POST .../result).
-        if (!post || !g.replayed || g.decision.verdict != Verdict::kAllow || g.call_id.empty()) {
-          net::post(r.executor(), [r, event = in.event]() mutable {
+      [this, c, r, run_id, in = std::move(in), post, routed = std::move(routed),
+       answer](core::GuardResponse&& g) mutable {
+        if (post && g.replayed && !g.call_id.empty()) {
+          return Blocking([this, c, r, run_id, in = std::move(in), g = std::move(g)]() mutable {
+            RecordRanOrResult(c, run_id, std::move(in), std::move(g), std::move(r));
+          });
+        }
+        if (!post || g.error != ErrorKind::kAlreadyExists || routed.key.empty()) {
+          return answer(in.event);
+        }
+        // The key is taken by a request of another shape: the command hook's PreToolUse.
+        guard_->DecideAsync(
+            c.principal.agent_id, c.principal.name, run_id, core::HookCall(in),
+            [this, c, r, run_id, in, answer](core::GuardResponse&& h) mutable {
+              if (!h.replayed || h.call_id.empty()) return answer(in.event);
+              Blocking([this, c, r, run_id, in = std::move(in), h = std::move(h)]() mutable {
+                RecordRanOrResult(c, run_id, std::move(in), std::move(h), std::move(r));
+              });
+            },
+            {}, std::move(routed), c.identity.issuer.empty() ? nullptr : &c.identity);
+      },
+      {}, std::move(key), c.identity.issuer.empty() ? nullptr : &c.identity);
+}
+
+void Api::RecordRanOrResult(const Caller& c, const std::string& run_id, core::HookInput in,
+                            core::GuardResponse g, Responder r) {
+  const std::string call_id = g.call_id;
+  Decision decided = std::move(g.decision);
+  if (decided.verdict == Verdict::kApprovalRequired) {
+    // Held for approval when decided: what its approval made of it since.
+    if (auto now = calls_.GetCall(call_id); now.ok()) decided = now->record.decision;
+  }
+  std::optional<ToolCall> ran = core::HookRanAnywayCall(in, decided, call_id);
+  if (!ran) {
+    // A PostToolUse of a call allowed: its result (capped as POST .../result).
+    core::CallResult result;
+    const boost::json::value* is_error = in.tool_response.is_object()
+                                             ? in.tool_response.get_object().if_contains("is_error")
+                                             : nullptr;
+    result.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
+    result.output_json = CanonicalJson(in.tool_response);
+    result.max_output_bytes = options_.max_output_bytes;
+    if (Status s =
+            calls_.RecordResult(call_id, c.principal.agent_id, c.principal.name, std::move(result));
+        !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
+      std::cerr << "interlock serve: the Claude Code hook could not record the result of "
+                << call_id << ": " << s.error().message << '\n';
+    }
+    return r.Send(HookResponse(in.event, {core::HookVerdict::kNoDecision, ""}));
+  }
+  // Under a key of its own: a resent report is replayed (recorded once), never swallowed
+  // by the replay of the PreToolUse's key.
+  core::HookToolUseKey k = core::RanAnywayKeyOf(in);
+  const std::string tool = in.tool_name;
+  std::string reason = ran->refusal_reason;
+  guard_->DecideAsync(
+      c.principal.agent_id, c.principal.name, run_id, std::move(*ran),
+      [this, c, r, run_id, tool, reason = std::move(reason),
+       event = in.event](core::GuardResponse&& h) mutable {
+        if (h.replayed || h.call_id.empty()) {
+          if (h.call_id.empty()) {
+            metrics_->RecordStoreError();
+            std::cerr << "interlock serve: could not record a call Claude Code ran although it "
+                         "was not allowed: "
+                      << h.decision.reason << '\n';
+          }
+          net::post(r.executor(), [r, event]() mutable {
             r.Send(HookResponse(event, {core::HookVerdict::kNoDecision, ""}));
           });
           return;
         }
-        Blocking([this, c, r, in = std::move(in), call_id = g.call_id]() mutable {
-          core::CallResult result;
-          const boost::json::value* is_error =
-              in.tool_response.is_object() ? in.tool_response.get_object().if_contains("is_error")
-                                           : nullptr;
-          result.ok = !(is_error != nullptr && is_error->is_bool() && is_error->get_bool());
-          result.output_json = CanonicalJson(in.tool_response);
-          result.max_output_bytes = options_.max_output_bytes;
-          if (Status s = calls_.RecordResult(call_id, c.principal.agent_id, c.principal.name,
-                                             std::move(result));
-              !s.ok() && s.error().kind != ErrorKind::kAlreadyExists) {
-            std::cerr << "interlock serve: the Claude Code hook could not record the result of "
-                      << call_id << ": " << s.error().message << '\n';
+        metrics_->RecordHookRanAnyway();
+        Blocking([this, c, r, run_id, tool, reason = std::move(reason), event,
+                  call_id = h.call_id]() mutable {
+          std::cerr << "interlock serve: INCIDENT: call " << call_id << " (" << tool
+                    << ") ran although Interlock did not allow it\n";
+          if (Status s = calls_.RecordIncident(call_id, run_id, c.principal.agent_id, tool, reason,
+                                               "interlock (Claude Code PostToolUse)");
+              !s.ok()) {
+            metrics_->RecordStoreError();
+            std::cerr << "interlock serve: could not record the incident of call " << call_id
+                      << ": " << s.error().message << '\n';
           }
-          r.Send(HookResponse(in.event, {core::HookVerdict::kNoDecision, ""}));
+          r.Send(HookResponse(event, {core::HookVerdict::kNoDecision, ""}));
         });
       },
-      {}, std::move(key), c.identity.issuer.empty() ? nullptr : &c.identity);
+      {}, core::IdempotencyKey{std::move(k.key), std::move(k.request_sha256)},
+      c.identity.issuer.empty() ? nullptr : &c.identity);
 }
 
 }  // namespace interlock::server

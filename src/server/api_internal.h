@@ -46,6 +46,10 @@ bool ValidId(std::string_view id);
 Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(
     const HttpRequest& req, std::initializer_list<std::string_view> what,
     const boost::json::object& body);
+// The SHA-256 an Idempotency-Key is bound to (ReadIdempotencyKey): `what` joined, a
+// newline, the body's canonical JSON.
+std::string IdempotencyRequestSha256(std::initializer_list<std::string_view> what,
+                                     const boost::json::object& body);
 HttpResponse IdempotencyConflict(std::string_view reason);
 // Parses a request body that must be a JSON object; an empty body is `{}` when allowed.
 Result<boost::json::object> ParseObjectBody(const HttpRequest& req, size_t max_bytes,

@@ -94,12 +94,17 @@ Result<std::optional<core::IdempotencyKey>> ReadIdempotencyKey(
       !std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; })) {
     return Error::Invalid("Idempotency-Key must be 1 to 255 printable ASCII characters");
   }
+  return std::optional<core::IdempotencyKey>(
+      core::IdempotencyKey{std::string(key), IdempotencyRequestSha256(what, body)});
+}
+
+std::string IdempotencyRequestSha256(std::initializer_list<std::string_view> what,
+                                     const json::object& body) {
   std::string canonical;
   for (std::string_view piece : what) canonical.append(piece);
   canonical.push_back('\n');
   AppendJson(body, JsonStyle::kCanonical, &canonical);
-  return std::optional<core::IdempotencyKey>(
-      core::IdempotencyKey{std::string(key), Sha256Hex(canonical)});
+  return Sha256Hex(canonical);
 }
 
 HttpResponse IdempotencyConflict(std::string_view reason) {

@@ -149,6 +149,11 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
          "# TYPE interlock_store_errors_total counter\n"
          "interlock_store_errors_total "
       << store_errors_.load(std::memory_order_relaxed) << '\n';
+  out << "# HELP interlock_hook_ran_anyway_total Calls Claude Code reported as run although "
+         "Interlock denied them or held them for approval (incidents).\n"
+         "# TYPE interlock_hook_ran_anyway_total counter\n"
+         "interlock_hook_ran_anyway_total "
+      << hook_ran_anyway_.load(std::memory_order_relaxed) << '\n';
   out << "# HELP interlock_auth_failures_total Requests refused for a missing or bad token.\n"
          "# TYPE interlock_auth_failures_total counter\n"
          "interlock_auth_failures_total "

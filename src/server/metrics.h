@@ -50,6 +50,9 @@ class Metrics {
     return reload_error_;
   }
   void RecordAuthFailure() { auth_failures_.fetch_add(1, std::memory_order_relaxed); }
+  // A call Claude Code reported as run although Interlock had not allowed it (an incident,
+  // core::kRanAnywayRule): interlock_hook_ran_anyway_total.
+  void RecordHookRanAnyway() { hook_ran_anyway_.fetch_add(1, std::memory_order_relaxed); }
   void RunStarted() { runs_active_.fetch_add(1, std::memory_order_relaxed); }
   void RunEnded() { runs_active_.fetch_sub(1, std::memory_order_relaxed); }
   void RunHalted() { runs_halted_.fetch_add(1, std::memory_order_relaxed); }
@@ -103,6 +106,7 @@ class Metrics {
   bool reload_failed_ = false;  // guarded by reload_mu_
   std::string reload_error_;    // guarded by reload_mu_
   std::atomic<uint64_t> auth_failures_{0};
+  std::atomic<uint64_t> hook_ran_anyway_{0};
   std::atomic<int64_t> runs_active_{0};
   std::atomic<int64_t> runs_halted_{0};
   std::atomic<int64_t> mcp_sessions_active_{0};

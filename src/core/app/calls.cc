@@ -1,9 +1,11 @@
 #include "core/app/calls.h"
 
 #include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
+#include "audit/audit_event.h"
 #include "core/app/kills.h"
 #include "core/run_txn.h"
 
@@ -78,6 +80,20 @@ void Calls::Prepare(std::string_view call_id, CallResult* result) const {
 
 void Calls::Recorded(std::string_view call_id, const Status& s) {
   if (s.ok() && redacted_values_ != nullptr) redacted_values_->Forget(call_id);
+}
+
+Status Calls::RecordIncident(std::string_view call_id, std::string_view run_id,
+                             std::string_view agent_id, std::string_view tool, std::string reason,
+                             std::string by) {
+  std::vector<audit::AuditEvent> events;
+  events.push_back(audit::AuditEvent{audit::kIncident, clock_->Now(), std::string(run_id),
+                                     std::string(call_id), std::string(agent_id), by,
+                                     boost::json::object{{"call_id", call_id},
+                                                         {"tool", tool},
+                                                         {"agent_id", agent_id},
+                                                         {"reason", std::move(reason)},
+                                                         {"by", by}}});
+  return store_->AppendRecords(std::move(events));
 }
 
 Status Calls::RecordResult(std::string_view call_id, std::string_view agent_id,

@@ -108,6 +108,15 @@ class Calls {
                                                    const boost::json::object& recorded_args,
                                                    std::string_view args_sha256, size_t lookback);
 
+  // Records that recorded call `call_id` (of `agent_id`'s run `run_id`, tool `tool`) is an
+  // incident: an "incident" audit record (docs/audit.md) {call_id, tool, agent_id, reason,
+  // by}, the one `interlock incident mark` writes, so the console's governance pages and
+  // the trust report count it. For an incident Interlock itself finds (a call Claude Code
+  // ran although it was not allowed), `by` names the finder.
+  Status RecordIncident(std::string_view call_id, std::string_view run_id,
+                        std::string_view agent_id, std::string_view tool, std::string reason,
+                        std::string by);
+
   // The approval use cases over the same store and policies (release, withdrawal, votes).
   Approvals& approvals() { return approvals_; }
   // Ok when no kill switch covers a call of `agent_id` in `run_id` now (core::Kills::Clear).

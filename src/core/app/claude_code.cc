@@ -236,6 +236,32 @@ ToolCall HookReportedCall(const HookInput& in, std::string_view why) {
   return call;
 }
 
+HookToolUseKey RanAnywayKeyOf(const HookInput& in) {
+  HookToolUseKey k = ToolUseKeyOf(in);
+  if (k.key.empty()) return k;
+  k.key = "claude-code-ran:" + k.key.substr(k.key.find(':') + 1);
+  return k;
+}
+
+std::optional<ToolCall> HookRanAnywayCall(const HookInput& in, const Decision& decided,
+                                          std::string_view decided_call_id) {
+  assert(in.event == HookEvent::kPostToolUse);
+  if (decided.verdict == Verdict::kAllow) return std::nullopt;
+  const bool held = decided.verdict == Verdict::kApprovalRequired;
+  ToolCall call = HookCall(in);
+  const std::string output = CanonicalJson(in.tool_response);
+  call.refusal_rule = kRanAnywayRule;
+  call.refusal_reason =
+      "INCIDENT: Claude Code reports (PostToolUse) that this call ran (tool use " +
+      in.tool_use_id.substr(0, 100) + ", output " + std::to_string(output.size()) +
+      " bytes, sha256 " + Sha256Hex(output) + ") although Interlock " +
+      (held ? "held it for approval" : "denied it") + " (call " +
+      std::string(decided_call_id.substr(0, 128)) + ", " + std::string(CodeName(decided.code)) +
+      ": " + decided.reason.substr(0, 512) +
+      "); a hook that failed open, a lost answer or a matcher that missed let it through";
+  return call;
+}
+
 HookAnswer HookDeny(std::string reason) {
   return {HookVerdict::kDeny, "Interlock: " + std::move(reason)};
 }

@@ -128,6 +128,27 @@ inline constexpr char kPermissionDeniedRule[] = "claude-code.permission-denied";
 // `in.event` must be one of those two.
 ToolCall HookReportedCall(const HookInput& in, std::string_view why = {});
 
+// The rule a call Claude Code reports as run although Interlock did not allow it is
+// recorded under (docs/mcp.md): an incident.
+inline constexpr char kRanAnywayRule[] = "claude-code.ran-anyway";
+
+// The Idempotency-Key that report is recorded under: "claude-code-ran:<tool_use_id>:<call
+// hash>", a key of its own, so a resent report is recorded once (replayed) and the replay
+// of the tool use's key (which answers a PostToolUse the PreToolUse's decision) never
+// stands in for it. No tool_use_id: no key (nothing to pair the report with anyway).
+HookToolUseKey RanAnywayKeyOf(const HookInput& in);
+
+// For a PostToolUse (`in`) of a tool use Interlock decided: `decided`, the decision of
+// call `decided_call_id` as it stands now (after its approval, when it had one). When it
+// does not allow the call (deny, an approval still pending or refused: any verdict but
+// allow), the refused call (rule kRanAnywayRule, code INVALID_REQUEST) that records that
+// the call ran anyway; its reason names the decided call, its code and reason, and the
+// output's size and SHA-256 (never the output). nullopt when `decided` allows the call
+// (its result is recorded instead). Every door that serves a PostToolUse uses this one
+// check (the daemon's HTTP hook; the command hook with --daemon reports there).
+std::optional<ToolCall> HookRanAnywayCall(const HookInput& in, const Decision& decided,
+                                          std::string_view decided_call_id);
+
 // What to answer Claude Code.
 enum class HookVerdict { kAllow, kDeny, kAsk, kDefer, kNoDecision };
 struct HookAnswer {

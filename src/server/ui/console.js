@@ -129,6 +129,13 @@
                           'sub rule'));
     }
     if (c.shadow) li.appendChild(I.el('p', 'Shadow mode: not enforced', 'sub'));
+    // A call Claude Code ran although Interlock denied it or held it for approval
+    // (docs/mcp.md#claude-code-http-hooks): an incident, not a routine denial.
+    if (c.rule === 'claude-code.ran-anyway') {
+      li.classList.add('incident');
+      li.appendChild(I.el('p', 'Incident: Claude Code ran this call although Interlock did not ' +
+                          'allow it', 'sub incident'));
+    }
     li.appendChild(argsTable(c.args));
     for (const a of c.approvals || []) {
       const waited = a.time && c.time ? Math.round((new Date(a.time) - new Date(c.time)) / 1000) : null;

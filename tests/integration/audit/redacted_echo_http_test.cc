@@ -13,6 +13,9 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
+
+#include "common/base64.h"
 #include "daemon_harness.h"
 #include "temp_dir.h"
 
@@ -179,6 +182,93 @@ TEST_F(RedactedEchoHttpTest, ResultEchoingReviewersEditedPasswordIsMasked) {
   ASSERT_EQ(replay.status, 200) << replay.body;
   EXPECT_NE(replay.body.find("password [REDACTED] set, was [REDACTED]"), std::string::npos)
       << replay.body;
+}
+
+// What one decoding step makes of `text`: its percent-decoding (`+` a space) and every
+// base64 run decoded at each of the four character offsets.
+std::string OneDecodingStep(const std::string& text) {
+  std::string all;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(text[i + 1]) &&
+        std::isxdigit(text[i + 2])) {
+      all.push_back(static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      all.push_back(text[i] == '+' ? ' ' : text[i]);
+    }
+  }
+  auto is_b64 = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '-' ||
+           c == '_';
+  };
+  for (size_t i = 0; i < text.size();) {
+    while (i < text.size() && !is_b64(text[i])) ++i;
+    size_t j = i;
+    while (j < text.size() && is_b64(text[j])) ++j;
+    std::string run = text.substr(i, j - i);
+    for (char& c : run) {
+      if (c == '-') c = '+';
+      if (c == '_') c = '/';
+    }
+    for (size_t off = 0; off < 4 && off < run.size(); ++off) {
+      std::string piece = run.substr(off);
+      piece.resize(piece.size() - piece.size() % 4);
+      if (auto d = Base64DecodeLenient(piece); d.ok()) all += "\n" + *d;
+    }
+    i = j;
+  }
+  return all;
+}
+
+// Tests that a login result echoing the password percent-encoded (%20 and +), base64
+// inside a longer text, inside an MCP embedded resource's blob and an image's data, is
+// stored with nothing one decoding step turns back into the password: in the call record,
+// the replay and the bytes of the SQLite files.
+TEST_F(RedactedEchoHttpTest, ResultEchoingPasswordEncodedLeavesNoDecodableSecret) {
+  const std::string secret = "Tr0ub4dor 3/x+S3cret";
+  const std::string marker = "Tr0ub4dor 3/x";  // what must never come back
+  HttpResult run = client_->Request("POST", "/v1/runs", "", agent_);
+  ASSERT_EQ(run.status, 201) << run.body;
+  const std::string run_id = Str(run.json, "run_id");
+  HttpResult d = client_->Request(
+      "POST", "/v1/runs/" + run_id + "/calls",
+      R"({"tool":"login","args":{"user":"ann","password":")" + secret + R"("}})", agent_);
+  ASSERT_EQ(Str(d.json, "decision"), "allow") << d.body;
+  const std::string call_id = Str(d.json, "call_id");
+  const json::value output{
+      {"content",
+       json::array{
+           json::object{{"type", "text"},
+                        {"text",
+                         "GET /login?pw=Tr0ub4dor%203%2Fx%2BS3cret and body "
+                         "pw=Tr0ub4dor+3%2fx%2bS3cret"}},
+           json::object{{"type", "text"},
+                        {"text", "session " + Base64Encode("user=ann;pass=" + secret + ";ok")}},
+           json::object{{"type", "resource"},
+                        {"resource", json::object{{"uri", "file:///app.conf"},
+                                                  {"blob", Base64Encode("[db]\npassword = " +
+                                                                        secret + "\n")}}}},
+           json::object{{"type", "image"},
+                        {"mimeType", "image/png"},
+                        {"data", Base64Encode("\x89PNG pw=" + secret)}}}}};
+  ASSERT_EQ(Result(call_id, json::serialize(json::object{{"ok", true}, {"output", output}})), 204);
+  // The reader holds the output as it was reported: it decodes to the password.
+  ASSERT_NE(OneDecodingStep(json::serialize(output)).find(marker), std::string::npos);
+
+  HttpResult rec = client_->Request("GET", "/v1/calls/" + call_id, "", agent_);
+  ASSERT_EQ(rec.status, 200) << rec.body;
+  EXPECT_EQ(OneDecodingStep(rec.body).find(marker), std::string::npos) << rec.body;
+  EXPECT_NE(rec.body.find("GET /login?pw=[REDACTED] and body pw=[REDACTED]"), std::string::npos)
+      << rec.body;
+  HttpResult replay = client_->Request("GET", "/v1/runs/" + run_id + "/replay", "", reviewer_);
+  ASSERT_EQ(replay.status, 200) << replay.body;
+  EXPECT_EQ(OneDecodingStep(replay.body).find(marker), std::string::npos) << replay.body;
+  HttpResult audit = client_->Request("GET", "/v1/audit?limit=50", "", reviewer_);
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_EQ(OneDecodingStep(audit.body).find(marker), std::string::npos) << audit.body;
+  client_.reset();
+  ASSERT_EQ(daemon_->Stop(), 0) << daemon_->log();
+  EXPECT_EQ(OneDecodingStep(StoreBytes(dir_.path())).find(marker), std::string::npos);
 }
 
 }  // namespace INTERLOCK_TEST_NS

@@ -441,6 +441,111 @@ TEST_F(ClaudeCodeHttpHookTest, PostToolUseRecordsTheResultOfTheAllowedCall) {
   EXPECT_FALSE(AuditHas("hook.post-tool-use")) << json::serialize(Audit());
 }
 
+// The recorded PreToolUse or PostToolUse input (`name`) turned into one of a tool the
+// policy does not allow (Write): denied at PreToolUse.
+std::string AsWrite(std::string input) {
+  Replace(input, R"("tool_name":"Read")", R"("tool_name":"Write")");
+  Replace(input, "toolu_01HttpRead00000000000001", "toolu_01HttpWrite0000000000001");
+  return input;
+}
+
+// The recorded PostToolUse of the gated Bash call (pre_tool_use_bash.json's tool use).
+std::string PostToolUseBash() {
+  std::string input = Fixture("pre_tool_use_bash.json");
+  Replace(input, R"("hook_event_name":"PreToolUse")", R"("hook_event_name":"PostToolUse")");
+  Replace(input, R"("tool_use_id")",
+          R"("tool_response":{"stdout":"To github.com:dev/shop.git","stderr":"",)"
+          R"("interrupted":false},"tool_use_id")");
+  return input;
+}
+
+// Tests that a call the HTTP hook denied at PreToolUse, which Claude Code then reports as
+// run (a hook that failed open, a lost answer), is recorded as an incident (a refused call
+// under claude-code.ran-anyway, an "incident" record, the metric), and a resent report
+// is recorded once.
+TEST_F(ClaudeCodeHttpHookTest, DeniedCallReportedAsRunIsRecordedAsAnIncident) {
+  ASSERT_EQ(
+      Decision(PostAsClaudeCode("PreToolUse", AsWrite(Fixture("pre_tool_use_read.json")), agent_)),
+      "deny");
+  const std::string post = AsWrite(Fixture("post_tool_use_read.json"));
+  for (int i = 0; i < 2; ++i) {
+    HttpResult r = PostAsClaudeCode("PostToolUse", post, agent_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, "{}");
+  }
+  EXPECT_EQ(CountType("incident"), 1) << json::serialize(Audit());
+  EXPECT_EQ(CountType("decision"), 2) << json::serialize(Audit());
+  EXPECT_TRUE(AuditHas("claude-code.ran-anyway")) << json::serialize(Audit());
+  EXPECT_TRUE(AuditHas("although Interlock denied it")) << json::serialize(Audit());
+  HttpResult metrics = client_->Request("GET", "/metrics", "", "");
+  EXPECT_NE(metrics.body.find("interlock_hook_ran_anyway_total 1"), std::string::npos)
+      << metrics.body;
+}
+
+// Tests that a call held for approval at PreToolUse that Claude Code reports as run before
+// any reviewer approved it is recorded as an incident, once.
+TEST_F(ClaudeCodeHttpHookTest, HeldCallReportedAsRunIsRecordedAsAnIncident) {
+  ASSERT_EQ(Decision(PostAsClaudeCode("PreToolUse", Fixture("pre_tool_use_bash.json"), agent_)),
+            "deny");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(PostAsClaudeCode("PostToolUse", PostToolUseBash(), agent_).body, "{}");
+  }
+  EXPECT_EQ(CountType("incident"), 1) << json::serialize(Audit());
+  EXPECT_TRUE(AuditHas("although Interlock held it for approval")) << json::serialize(Audit());
+  EXPECT_EQ(CountType("result"), 0) << json::serialize(Audit());
+}
+
+// Tests that a PostToolUse of a call never decided is still recorded as one that ran
+// undecided (hook.post-tool-use), not as an incident of a denied call.
+TEST_F(ClaudeCodeHttpHookTest, UndecidedCallReportedAsRunIsRecordedUndecided) {
+  HttpResult r =
+      PostAsClaudeCode("PostToolUse", AsWrite(Fixture("post_tool_use_read.json")), agent_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(AuditHas("hook.post-tool-use")) << json::serialize(Audit());
+  EXPECT_TRUE(AuditHas("Interlock never decided it")) << json::serialize(Audit());
+  EXPECT_EQ(CountType("incident"), 0) << json::serialize(Audit());
+}
+
+// Tests that the command hook with --daemon reports a PostToolUse of a call its PreToolUse
+// denied, or held for approval, to the daemon, which records each as an incident once
+// (a resent report replays), where it used to print a note and record nothing.
+TEST_F(ClaudeCodeHttpHookTest, DaemonCommandHookDeniedOrHeldCallReportedAsRunIsAnIncident) {
+  const json::value settings = DocumentedBlock("command", "--daemon");
+  auto pasted = [&](const std::string& event) {
+    std::string command = HookCommand(settings, event);
+    Replace(command, "https://interlock.example.com",
+            "http://127.0.0.1:" + std::to_string(daemon_->port()));
+    return command + " --approval-wait 0";
+  };
+  const std::vector<std::string> env = {"INTERLOCK_TOKEN=" + agent_};
+  ProcessResult pre =
+      RunAsClaudeCode(pasted("PreToolUse"), AsWrite(Fixture("pre_tool_use_read.json")), env);
+  ASSERT_EQ(pre.exit_code, 0) << pre.err;
+  ASSERT_EQ(CommandDecision(pre), "deny") << pre.out;
+  pre = RunAsClaudeCode(pasted("PreToolUse"), Fixture("pre_tool_use_bash.json"), env);
+  ASSERT_EQ(pre.exit_code, 0) << pre.err;
+  ASSERT_EQ(CommandDecision(pre), "deny") << pre.out;
+  for (int i = 0; i < 2; ++i) {
+    ProcessResult post =
+        RunAsClaudeCode(pasted("PostToolUse"), AsWrite(Fixture("post_tool_use_read.json")), env);
+    EXPECT_EQ(post.exit_code, 0) << post.err;
+    EXPECT_NE(post.err.find("reported to the daemon"), std::string::npos) << post.err;
+    post = RunAsClaudeCode(pasted("PostToolUse"), PostToolUseBash(), env);
+    EXPECT_EQ(post.exit_code, 0) << post.err;
+  }
+  EXPECT_EQ(CountType("incident"), 2) << json::serialize(Audit());
+  EXPECT_TRUE(AuditHas("although Interlock denied it")) << json::serialize(Audit());
+  EXPECT_TRUE(AuditHas("although Interlock held it for approval")) << json::serialize(Audit());
+  // The undecided case through the command hook: recorded as before, no incident.
+  std::string never = AsWrite(Fixture("post_tool_use_read.json"));
+  Replace(never, "toolu_01HttpWrite0000000000001", "toolu_01HttpWrite0000000000002");
+  Replace(never, "README.md", "NOTES.md");
+  ProcessResult post = RunAsClaudeCode(pasted("PostToolUse"), never, env);
+  EXPECT_EQ(post.exit_code, 0) << post.err;
+  EXPECT_TRUE(AuditHas("Interlock never decided it")) << json::serialize(Audit());
+  EXPECT_EQ(CountType("incident"), 2) << json::serialize(Audit());
+}
+
 // Tests that a denial Claude Code made on its own (PermissionDenied, the auto-mode
 // classifier) is recorded in the audit trail with its reason.
 TEST_F(ClaudeCodeHttpHookTest, PermissionDeniedByClaudeCodeIsAudited) {
