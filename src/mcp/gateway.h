@@ -538,8 +538,11 @@ class Gateway {
     std::string created_at;     // the server's createdAt (RFC 3339), for answers of Interlock's
     std::string last_status;    // the latest status the client was shown
     std::vector<std::string> outstanding;  // inputRequests keys shown, not yet answered; sorted
-    bool recorded = false;                 // its outcome is in the call's record
-    uint64_t seq = 0;                      // eviction order
+    // The terminal outcome first shown (status, and the result or error it carried): a task
+    // ended stays ended; a later answer saying otherwise is refused (TerminalOutcomeKey).
+    std::string terminal;
+    bool recorded = false;  // its outcome is in the call's record
+    uint64_t seq = 0;       // eviction order
     std::chrono::steady_clock::time_point expires;
   };
   static constexpr size_t kMaxOpenTasks = 256;
@@ -591,6 +594,10 @@ class Gateway {
   // The client's answer to one of those requests; the last one retries the call.
   void HandleInputAnswer(const boost::json::value& doc, std::shared_ptr<InputAsk> ask,
                          const std::string& key);
+  // What no server message carries (gateway_screen.cc), before anything reads it: Interlock's
+  // `_meta` namespace removed (and recorded through the core), a notification's params
+  // reduced to what its specification defines.
+  void ScreenServerMessage(boost::json::value& doc, bool notification, const std::string& method);
   // Why a server's inputRequests (of an input_required result or task) cannot be relayed:
   // only the methods a server may send a client and the gateway relays. "" when they can.
   std::string RefusedInputRequests(const boost::json::value* requests) const;

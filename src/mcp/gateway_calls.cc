@@ -15,6 +15,7 @@
 #include "mcp/framing.h"
 #include "mcp/gateway_internal.h"
 #include "mcp/tool_catalog.h"
+#include "telemetry/sink.h"
 
 namespace interlock::mcp {
 
@@ -70,15 +71,17 @@ void Gateway::HandleToolsCall(json::value doc, const json::value& id) {
     if (const json::value* t = meta->get_object().if_contains("progressToken")) progress_token = *t;
     // The caller's W3C trace context (MCP 2026-07-28 carries it in _meta): the core
     // parents the decision span on it and records it (docs/telemetry.md).
+    // tracestate only beside a valid traceparent and as a well-formed W3C list: a
+    // tracestate is meaningless without its trace, and the record keeps only what a
+    // vendor could have written.
     if (const json::value* tp = meta->get_object().if_contains("traceparent");
-        tp != nullptr && tp->is_string() && tp->get_string().size() <= 128) {
+        tp != nullptr && tp->is_string() && tp->get_string().size() <= 128 &&
+        telemetry::ParseTraceparent(tp->get_string())) {
       call.traceparent = std::string(tp->get_string());
     }
     if (const json::value* ts = meta->get_object().if_contains("tracestate");
         ts != nullptr && !call.traceparent.empty() && ts->is_string() &&
-        ts->get_string().size() <= 512 &&
-        std::all_of(ts->get_string().begin(), ts->get_string().end(),
-                    [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+        telemetry::ValidTracestate(ts->get_string())) {
       call.tracestate = std::string(ts->get_string());
     }
   }

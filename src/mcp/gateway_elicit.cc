@@ -153,7 +153,14 @@ Enforcer::ClientAnswer Gateway::AskClient(const std::string& tool, const Enforce
       {"jsonrpc", "2.0"},
       {"id", id},
       {"method", "elicitation/create"},
-      {"params", json::object{{"message", message}, {"requestedSchema", std::move(schema)}}}});
+      // Interlock's _meta key marks the question as Interlock's (a server's never carries
+      // it: StripInterlockMeta), as on the 2026-07-28 approval (gateway_mrtr.cc).
+      {"params",
+       json::object{{"message", message},
+                    {"requestedSchema", std::move(schema)},
+                    {"_meta", json::object{{"interlock.dev/approval",
+                                            json::object{{"approval_id", pending.approval_id},
+                                                         {"answered_by", "the local user"}}}}}}}});
   const auto deadline = std::chrono::steady_clock::now() + left;
   std::unique_lock lock(wait->mu);
   while (!wait->response && !held.cancelled.load() && std::chrono::steady_clock::now() < deadline) {

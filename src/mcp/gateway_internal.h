@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -20,6 +21,10 @@ inline constexpr char kGatewayRule[] = "mcp.gateway";
 // The _meta key of the decision object in a denial (MCP _meta naming: a reverse-DNS-like
 // prefix the specification does not reserve, then a name).
 inline constexpr char kDecisionMetaKey[] = "interlock.dev/decision";
+// Interlock's `_meta` namespace (its decision, its approval): Interlock's alone. A server's
+// use of it is removed before anything reads or relays the message (StripInterlockMeta), so
+// the client can tell what Interlock says from what the server says.
+inline constexpr std::string_view kInterlockMetaPrefix = "interlock.dev/";
 inline constexpr char kUnnamedTool[] = "(invalid tool name)";
 // Interlock's own requests to the client (elicitation/create): this prefix and 128 random
 // bits. A server request with an id beginning so is refused, whatever follows.
@@ -65,6 +70,21 @@ struct ElicitModes {
   bool url = false;
 };
 ElicitModes ElicitModesOf(const boost::json::object* capabilities);
+
+// gateway_screen.cc: what no server message may carry.
+// A `_meta` key in Interlock's namespace (kInterlockMetaPrefix, compared without case).
+bool InterlockMetaKey(std::string_view key);
+// An input request key Interlock reserves for its own questions ("interlock_approval"; any
+// key beginning "interlock", compared without case).
+bool ReservedInputKey(std::string_view key);
+// Removes, in place and at any depth, every `_meta` key in Interlock's namespace; returns
+// the keys removed (capped at 64 bytes each).
+std::vector<std::string> StripInterlockMeta(boost::json::value& message);
+// A list-change notification (notifications/{tools,prompts,resources}/list_changed) or
+// notifications/resources/updated keeps only the params its specification defines (no
+// params; resources/updated: uri) and, in `_meta`, only the 2026-07-28 subscription id.
+// Other notifications are left as they are. True when something was removed.
+bool KeepSpecNotificationParams(boost::json::object& notification, std::string_view method);
 
 }  // namespace interlock::mcp::gateway_internal
 

@@ -203,6 +203,7 @@ void Gateway::OnServerLine(std::string_view line) {
     if (const json::value* m = o.if_contains("method"); m != nullptr && m->is_string()) {
       msg->method = std::string(m->get_string());
     }
+    ScreenServerMessage(msg->doc, msg->kind == MessageKind::kNotification, msg->method);
   }
   if (msg->kind == MessageKind::kNotification) {
     // On a subscription (subscriptions/listen) only what the client asked for, under its id.
@@ -575,6 +576,13 @@ std::string Gateway::RefusedInputRequests(const json::value* requests) const {
   if (requests == nullptr) return "";
   if (!requests->is_object()) return "the MCP server's inputRequests is not an object";
   for (const auto& kv : requests->get_object()) {
+    if (gateway_internal::ReservedInputKey(kv.key())) {
+      // Interlock's own question (its approval) goes under this key: a server's request
+      // under it would reach the client as Interlock's.
+      return "the MCP server asked the client for input under Interlock's reserved key " +
+             Quoted(std::string(kv.key()).substr(0, 64)) +
+             " (a server's question posing as Interlock's approval)";
+    }
     const json::value* m =
         kv.value().is_object() ? kv.value().get_object().if_contains("method") : nullptr;
     const std::string method =

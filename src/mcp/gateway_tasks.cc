@@ -11,10 +11,16 @@
 //     at the server and ends it for the client (status failed, KILL_SWITCH), recorded;
 //   - every answer passes the result handling: credentials masked (OnServerLine), a completed
 //     result's structuredContent reduced to the tool's scope, fields a status does not carry
-//     removed, input requests only of the kinds a server may send a client;
-//   - the call's record gets the task's outcome once, when a tasks/get first shows it terminal
+//     removed, input requests only of the kinds a server may send a client and never under
+//     Interlock's reserved keys; this holds for every task-shaped answer (tasks/get, and a
+//     tasks/update or tasks/cancel answered with the task), and an acknowledgement (no
+//     status, no taskId) loses result, error and inputRequests;
+//   - the call's record gets the task's outcome once, when an answer first shows it terminal
 //     (completed: the tool's result; failed: the JSON-RPC error; cancelled), or "not observed"
-//     when the task is evicted, outlives its ttl, or the session or server ends.
+//     when the task is evicted, outlives its ttl, or the session or server ends;
+//   - a task shown terminal stays so: a later answer with another status, result or error
+//     ends the task for the client (failed, cancelled at the server) and is recorded as a
+//     refusal of its own.
 // Task status notifications (notifications/tasks on subscriptions/listen) are not relayed:
 // clients poll, the default.
 #include <algorithm>
@@ -42,6 +48,15 @@ namespace {
 
 constexpr std::string_view kNotFound =
     "Failed to retrieve task: Task not found (Interlock: no task of this session has that id)";
+
+// What a terminal reading says, for comparing later answers with it: its status and the
+// outcome the record holds (a completed task's whole result as the server sent it, a failed
+// one's error). A cancelled task's statusMessage may change; its status may not.
+std::string TerminalOutcomeKey(const TaskReading& read) {
+  if (read.status == "completed") return read.status + '\n' + read.outcome.output_json;
+  if (read.status == "failed") return read.status + '\n' + read.outcome.error;
+  return read.status;
+}
 
 }  // namespace
 
@@ -138,17 +153,37 @@ std::string Gateway::ApplyTaskState(const std::string& task_id, const std::strin
   };
   TaskReading read = ReadTaskState(task, created, rules);
   if (!read.refused.empty()) return read.refused;
+  std::string contradicted;
   {
     std::lock_guard lock(mu_);
     auto it = tasks_.find(task_id);
     // Ended meanwhile (a kill switch, the session ending): nothing of it reaches the client
     // unrecorded.
     if (it == tasks_.end()) return "the task is no longer followed through Interlock";
-    it->second.last_status = read.status;
-    it->second.outstanding = std::move(read.outstanding);
-    if (task.contains("ttlMs")) {
-      it->second.expires = std::chrono::steady_clock::now() + TaskLife(task, kMaxTaskLife);
+    // A task shown ended stays ended, with the outcome the record holds: a server that says
+    // "failed" (recorded) and then "completed: tests PASSED" would have the agent act on
+    // what the trail never holds.
+    const std::string terminal = read.terminal ? TerminalOutcomeKey(read) : std::string();
+    if (!it->second.terminal.empty() && terminal != it->second.terminal) {
+      contradicted = "the MCP server changed the outcome of a task it had reported " +
+                     it->second.last_status + " (now " + Quoted(read.status.substr(0, 32)) + ")";
+    } else {
+      it->second.last_status = read.status;
+      if (read.terminal) it->second.terminal = terminal;
+      it->second.outstanding = std::move(read.outstanding);
+      if (task.contains("ttlMs")) {
+        it->second.expires = std::chrono::steady_clock::now() + TaskLife(task, kMaxTaskLife);
+      }
     }
+  }
+  if (!contradicted.empty()) {
+    // Its first outcome is recorded already (kAlreadyExists for a second): the contradiction
+    // is recorded as a refusal of its own, under the tool's name.
+    const json::value params = json::object{{"name", tool}};
+    Enforcer::Outcome o = DecideRefusal(&params, contradicted + " (task " + task_id.substr(0, 64) +
+                                                     "); refused, never shown to the client");
+    Log("refused a task answer: " + contradicted + " (call " + o.call_id + ")");
+    return contradicted;
   }
   if (read.terminal) (void)RecordTaskOnce(task_id, std::move(read.outcome));
   return "";
@@ -340,9 +375,19 @@ void Gateway::HandleTaskRequest(json::value doc, const json::value& id, const st
 }
 
 void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
-  if (p.method != "tasks/get") return;  // tasks/update, tasks/cancel: an acknowledgement
   json::value* result = msg.if_contains("result");
+  if (result != nullptr && result->is_object() && p.method != "tasks/get" &&
+      !result->get_object().contains("status") && !result->get_object().contains("taskId")) {
+    // tasks/update, tasks/cancel: an acknowledgement, which carries nothing of the task's
+    // outcome (a result here would reach the client past the scope and the record).
+    json::object& ack = result->get_object();
+    for (const char* k : {"result", "error", "inputRequests"}) ack.erase(k);
+    return;
+  }
+  // Anything task-shaped (a tasks/cancel or tasks/update answered with the task) passes the
+  // rules of a tasks/get answer.
   if (result == nullptr || !result->is_object()) {
+    if (p.method != "tasks/get") return;  // an error: the request failed, the task goes on
     const json::value* error = msg.if_contains("error");
     const json::value* code =
         error != nullptr && error->is_object() ? error->get_object().if_contains("code") : nullptr;
@@ -362,7 +407,7 @@ void Gateway::HandleTaskAnswer(json::object& msg, const Pending& p) {
   std::string why;
   if (const json::value* t = task.if_contains("taskId");
       t != nullptr && !(t->is_string() && t->get_string() == p.task_id)) {
-    why = "the MCP server answered tasks/get with another task";
+    why = "the MCP server answered " + p.method + " with another task";
   } else {
     why = ApplyTaskState(p.task_id, p.tool, task);
   }

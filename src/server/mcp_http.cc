@@ -1,6 +1,7 @@
 #include "server/mcp_http.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +48,7 @@ using mcp_http_internal::OptionalHeader;
 using mcp_http_internal::ParamHeadersOf;
 using mcp_http_internal::ParseAccept;
 using mcp_http_internal::ProgressKey;
+using mcp_http_internal::RepeatedMcpHeader;
 using mcp_http_internal::RpcError;
 using mcp_http_internal::RpcJson;
 using mcp_http_internal::SseHead;
@@ -84,6 +86,10 @@ struct Exchange {
   // gateway sees it (clients sharing a stateless session pick ids independently) and put back
   // in everything sent on this exchange. Null for a session's own client (legacy sessions).
   json::value client_id;
+  // A 2026-07-28 request's own params._meta.progressToken, replaced by the door's id before
+  // the gateway sees it (clients sharing a session pick tokens independently, so a token of
+  // theirs names no one request) and put back in the progress sent on this exchange.
+  std::optional<json::value> client_progress_token;
   std::shared_ptr<ResponseStream> stream;
   Steady::time_point started = Steady::now();
   Steady::time_point last_write = Steady::now();
@@ -399,6 +405,9 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (method->is_string() && method->get_string() == "notifications/progress") {
+      // Progress belongs to one request: it goes on that request's stream only, never on the
+      // GET stream or another request's (clients sharing a stateless session would read each
+      // other's). Progress for no open request stream is dropped and counted.
       const json::value* params = o->if_contains("params");
       const json::value* token = params != nullptr && params->is_object()
                                      ? params->get_object().if_contains("progressToken")
@@ -408,11 +417,22 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
         if (p != progress_.end()) {
           auto e = exchanges_.find(p->second);
           if (e != exchanges_.end() && e->second->accept_sse) {
-            WriteLocked(e->second, text);
+            const Exchange& ex = *e->second;
+            if (!ex.client_progress_token) {
+              WriteLocked(e->second, text);
+            } else {
+              json::value own = msg;
+              own.get_object()["params"].get_object()["progressToken"] = *ex.client_progress_token;
+              WriteLocked(e->second, ToJsonText(own));
+            }
             return;
           }
         }
       }
+      ++dropped_progress_;
+      Log("session " + id_.substr(0, 8) + ": dropped a progress notification for no open " +
+          "request stream (" + std::to_string(dropped_progress_) + " this session)");
+      return;
     }
     // Came on the upstream's reply stream for one of this client's requests (HTTP
     // upstreams): it relates to that request, so it goes on that request's stream (the
@@ -764,6 +784,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
   std::map<std::string, std::shared_ptr<Exchange>, std::less<>> exchanges_;  // by IdKey
   std::atomic<uint64_t> next_door_id_{1};                                    // NextDoorId
   std::map<std::string, std::string, std::less<>> progress_;  // progress token -> exchange
+  uint64_t dropped_progress_ = 0;  // progress for no open request stream (mu_)
   std::shared_ptr<ResponseStream> listen_;
   Steady::time_point listen_last_write_;
   std::deque<std::string> backlog_;  // framed SSE events
@@ -908,6 +929,14 @@ void McpHttpService::HandlePost(const std::string& upstream, const Asker& who, H
   if (msg->kind == mcp::MessageKind::kBatch) {
     return r.Send(RpcError(400, mcp::kInvalidRequest,
                            "JSON-RPC batches are not part of MCP 2025-06-18 and later"));
+  }
+  // Each request-metadata header once: a router in front may act on one copy and this door
+  // check another.
+  if (std::optional<std::string> repeated = RepeatedMcpHeader(req)) {
+    json::value id = msg->kind == mcp::MessageKind::kRequest ? msg->id : json::value();
+    return r.Send(RpcJson(400, mcp::ErrorResponse(id, mcp::kInvalidRequest,
+                                                  "Invalid Request: the header " + *repeated +
+                                                      " is repeated; send it once")));
   }
   const std::string version = Header(req, "mcp-protocol-version");
   const bool modern = ModernRequest(version, *msg);
@@ -1117,19 +1146,25 @@ void McpHttpService::HandleModernPost(const std::string& upstream, const Asker& 
   ex->accept_json = accept_json;
   ex->accept_sse = accept_sse;
   ex->modern = true;
-  ex->progress_key = ProgressKey(msg.doc);
   // Every POST is a request of its own: clients sharing this session (one token, several
   // processes) choose ids independently, so the gateway sees an id of the door's and the
-  // client gets its own back (Exchange::client_id).
+  // client gets its own back (Exchange::client_id); its progress token likewise.
   ex->client_id = msg.id;
   const json::value door_id = session->NextDoorId();
   const std::string key = mcp::IdKey(door_id);
+  json::value doc = msg.doc;
+  doc.get_object()["id"] = door_id;
+  if (json::object* meta = mcp::MetaOf(doc.get_object())) {
+    if (json::value* token = meta->if_contains("progressToken")) {
+      ex->client_progress_token = *token;
+      *token = door_id;
+      ex->progress_key = key;
+    }
+  }
   if (!session->AddExchange(key, ex)) {
     return ex->responder.Send(
         RpcError(400, mcp::kInvalidRequest, "a request with this id is still in progress"));
   }
-  json::value doc = msg.doc;
-  doc.get_object()["id"] = door_id;
   auto param_headers = ParamHeadersOf(req);
   std::weak_ptr<Session> weak = session;
   session->Post(

@@ -45,6 +45,11 @@ HttpResponse SseHead(const std::string& session_header);
 const boost::json::value* SubscriptionOf(const boost::json::object& notification);
 // The request's Mcp-Param-{Name} headers: lower-cased {Name} -> the value as received.
 std::map<std::string, std::string, std::less<>> ParamHeadersOf(const HttpRequest& req);
+// The first MCP request-metadata header the request carries more than once (MCP-Protocol-
+// Version, Mcp-Method, Mcp-Name, Mcp-Session-Id, any Mcp-Param-{Name}; names compared without
+// case), lower-cased; nullopt when none is repeated. A router in front may act on one copy
+// while the door checks another, so a repeated one is refused, never chosen from.
+std::optional<std::string> RepeatedMcpHeader(const HttpRequest& req);
 // A session id the transport accepts: 1 to 128 visible ASCII characters.
 bool ValidSessionId(std::string_view id);
 // The status of a 2026-07-28 answer sent as JSON: an unknown method is 404 and the

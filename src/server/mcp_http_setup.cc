@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -85,6 +86,18 @@ std::map<std::string, std::string, std::less<>> ParamHeadersOf(const HttpRequest
     if (name.rfind("mcp-param-", 0) == 0) out[name.substr(10)] = field.value();
   }
   return out;
+}
+
+std::optional<std::string> RepeatedMcpHeader(const HttpRequest& req) {
+  std::set<std::string, std::less<>> seen;
+  for (const auto& field : req) {
+    std::string name = Lower(field.name_string());
+    const bool metadata = name == "mcp-protocol-version" || name == "mcp-method" ||
+                          name == "mcp-name" || name == "mcp-session-id" ||
+                          name.rfind("mcp-param-", 0) == 0;
+    if (metadata && !seen.insert(name).second) return name;
+  }
+  return std::nullopt;
 }
 
 bool ValidSessionId(std::string_view id) {

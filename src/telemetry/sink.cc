@@ -1,8 +1,10 @@
 #include "telemetry/sink.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <vector>
 
 namespace interlock::telemetry {
 namespace {
@@ -69,6 +71,70 @@ std::optional<TraceContext> ParseTraceparent(std::string_view v) {
   }
   if (AllZero(ctx.trace_id) || AllZero(ctx.span_id)) return std::nullopt;
   return ctx;
+}
+
+namespace {
+
+bool KeyChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' ||
+         c == '/';
+}
+
+// simple-key = lcalpha 0*255(keychar); multi-tenant-key = tenant-id "@" system-id, tenant-id
+// = (lcalpha / DIGIT) 0*240(keychar), system-id = lcalpha 0*13(keychar).
+bool ValidTracestateKey(std::string_view k) {
+  auto chars_ok = [](std::string_view part) {
+    return std::all_of(part.begin(), part.end(), KeyChar);
+  };
+  const size_t at = k.find('@');
+  if (at == std::string_view::npos) {
+    return !k.empty() && k.size() <= 256 && k[0] >= 'a' && k[0] <= 'z' && chars_ok(k);
+  }
+  const std::string_view tenant = k.substr(0, at);
+  const std::string_view system = k.substr(at + 1);
+  return !tenant.empty() && tenant.size() <= 241 &&
+         ((tenant[0] >= 'a' && tenant[0] <= 'z') || (tenant[0] >= '0' && tenant[0] <= '9')) &&
+         chars_ok(tenant) && !system.empty() && system.size() <= 14 && system[0] >= 'a' &&
+         system[0] <= 'z' && chars_ok(system);
+}
+
+// value = 0*255(chr) nblk-chr; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E; chr = %x20 / nblk-chr.
+bool ValidTracestateValue(std::string_view v) {
+  if (v.empty() || v.size() > 256 || v.back() == ' ') return false;
+  return std::all_of(v.begin(), v.end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7e && c != ',' && c != '='; });
+}
+
+}  // namespace
+
+bool ValidTracestate(std::string_view v) {
+  constexpr size_t kMaxChars = 512;
+  constexpr size_t kMaxMembers = 32;
+  if (v.size() > kMaxChars) return false;
+  std::vector<std::string_view> keys;
+  size_t start = 0;
+  while (start <= v.size()) {
+    size_t comma = v.find(',', start);
+    if (comma == std::string_view::npos) comma = v.size();
+    std::string_view member = v.substr(start, comma - start);
+    while (!member.empty() && (member.front() == ' ' || member.front() == '\t')) {
+      member.remove_prefix(1);
+    }
+    while (!member.empty() && (member.back() == ' ' || member.back() == '\t')) {
+      member.remove_suffix(1);
+    }
+    if (!member.empty()) {
+      const size_t eq = member.find('=');
+      if (eq == std::string_view::npos) return false;
+      const std::string_view key = member.substr(0, eq);
+      if (!ValidTracestateKey(key) || !ValidTracestateValue(member.substr(eq + 1))) return false;
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) return false;
+      keys.push_back(key);
+      if (keys.size() > kMaxMembers) return false;
+    }
+    start = comma + 1;
+  }
+  return true;
 }
 
 std::string HexId(const uint8_t* data, size_t n) {

@@ -36,6 +36,11 @@ struct TraceContext {
 // is accepted when its first four fields have that shape (W3C "future versions"), as long
 // as what follows them starts with '-'. nullopt otherwise.
 std::optional<TraceContext> ParseTraceparent(std::string_view v);
+// A W3C tracestate list (trace-context#tracestate-header): at most 32 list-members of
+// key "=" value (simple-key or tenant@system keys, values of printable ASCII not ending in a
+// space, no "," or "="), unique keys, optional whitespace around commas, empty members
+// allowed, at most 512 characters. False otherwise (the caller drops it).
+bool ValidTracestate(std::string_view v);
 // The header value for `ctx` (version 00).
 std::string FormatTraceparent(const TraceContext& ctx);
 std::string HexId(const uint8_t* data, size_t n);

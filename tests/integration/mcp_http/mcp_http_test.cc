@@ -70,6 +70,9 @@ const tools = [
   { name: "deploy", description: "needs approval", inputSchema: { type: "object", properties: { env: { type: "string" } } } },
   { name: "wipe", description: "blocked", inputSchema: { type: "object" } },
 ];
+// Calls of echo with a progress token and a text starting "pair" are held until two have
+// come, then each gets its progress ("progress-of-<text>") and its result.
+const paired = [];
 readline.createInterface({ input: process.stdin }).on("line", (line) => {
   const m = JSON.parse(line);
   if (m.method === "initialize") {
@@ -79,6 +82,19 @@ readline.createInterface({ input: process.stdin }).on("line", (line) => {
   } else if (m.method === "tools/call") {
     appendFileSync(`${dir}/calls.log`, m.params.name + "\n");
     if (m.params.name === "hang") return;
+    const token = m.params._meta?.progressToken;
+    if (token !== undefined && String(m.params.arguments?.text ?? "").startsWith("pair")) {
+      paired.push(m);
+      if (paired.length < 2) return;
+      const both = paired.splice(0);
+      for (const p of both) {
+        send({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: p.params._meta.progressToken, progress: 1, message: "progress-of-" + p.params.arguments.text } });
+      }
+      for (const p of both) {
+        send({ jsonrpc: "2.0", id: p.id, result: { content: [{ type: "text", text: "done-" + p.params.arguments.text }] } });
+      }
+      return;
+    }
     send({ jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: m.params.name + ":" + JSON.stringify(m.params.arguments ?? {}) }] } });
   } else if (m.id !== undefined) {
     send({ jsonrpc: "2.0", id: m.id, result: {} });
@@ -1416,6 +1432,72 @@ TEST_F(McpHttp2026Test, HeaderSayingToolsListOverAToolCallIsRefused) {
   EXPECT_EQ(CallsLog(), "echo\n");
 }
 
+// Tests that request-metadata headers sent twice (Mcp-Name, Mcp-Method, MCP-Protocol-Version,
+// an Mcp-Param-* in either case) are refused 400 with a JSON-RPC error before any session or
+// decision: a router in front may act on one copy while the door checks the other.
+TEST_F(McpHttp2026Test, DuplicatedMcpHeadersAreRefused) {
+  StartDaemon();
+  const std::string body = ModernCall(1, "echo");
+  auto post = [&](const std::string& extra) {
+    return RawExchange(
+        daemon_->port(),
+        "POST /mcp/fake HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + ta_ +
+            "\r\nAccept: application/json, text/event-stream\r\nContent-Type: "
+            "application/json\r\nConnection: close\r\n" +
+            extra + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
+        10s);
+  };
+  const std::string v = "MCP-Protocol-Version: 2026-07-28\r\n";
+  const std::string m = "Mcp-Method: tools/call\r\n";
+  const std::string n = "Mcp-Name: echo\r\n";
+  for (const std::string& extra :
+       {v + m + n + "Mcp-Name: hang\r\n", v + m + "Mcp-Method: tools/list\r\n" + n,
+        v + "MCP-Protocol-Version: 2025-11-25\r\n" + m + n,
+        v + m + n + "Mcp-Param-Text: hi\r\nmcp-param-text: other\r\n"}) {
+    const std::string res = post(extra);
+    EXPECT_EQ(res.rfind("HTTP/1.1 400", 0), 0u) << extra << res;
+    EXPECT_NE(res.find("\"error\""), std::string::npos) << res;
+    EXPECT_NE(res.find("repeated"), std::string::npos) << res;
+  }
+  EXPECT_TRUE(FakePids().empty());  // no session, so no server was even started
+  EXPECT_EQ(CallsLog(), "");
+  // Each once: served.
+  const std::string ok = post(v + m + n);
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok << daemon_->log();
+}
+
+// Tests that two clients sharing one token (one stateless session) who pick the same
+// progress token each get the server's progress for their own call on their own stream:
+// client A's progress never reaches client B.
+TEST_F(McpHttp2026Test, SharedTokenProgressGoesToItsOwnRequestsStream) {
+  StartDaemon();
+  const json::object token{{"progressToken", 1}};
+  auto call = [&](int id, const std::string& text) {
+    HttpClient c(daemon_->port());
+    return c.Request(
+        "POST", "/mcp/fake",
+        ModernBody(id, "tools/call",
+                   json::object{{"name", "echo"}, {"arguments", {{"text", text}}}}, token),
+        ta_, 30s, ModernHeaders("tools/call", "echo"));
+  };
+  HttpResult a;
+  std::thread client_a([&] { a = call(1, "pairA"); });
+  ASSERT_TRUE(WaitFor([&] { return CallsLog() == "echo\n"; }, 30s)) << daemon_->log();
+  HttpResult b = call(7, "pairB");
+  client_a.join();
+  ASSERT_EQ(a.status, 200) << a.body << daemon_->log();
+  ASSERT_EQ(b.status, 200) << b.body;
+  EXPECT_NE(a.body.find("done-pairA"), std::string::npos) << a.body;
+  EXPECT_NE(a.body.find("progress-of-pairA"), std::string::npos) << a.body;
+  EXPECT_EQ(a.body.find("pairB"), std::string::npos) << a.body;
+  EXPECT_NE(b.body.find("done-pairB"), std::string::npos) << b.body;
+  EXPECT_NE(b.body.find("progress-of-pairB"), std::string::npos) << b.body;
+  EXPECT_EQ(b.body.find("pairA"), std::string::npos) << b.body;
+  // Each client gets its own token back.
+  EXPECT_NE(a.body.find("\"progressToken\":1"), std::string::npos) << a.body;
+  EXPECT_NE(b.body.find("\"progressToken\":1"), std::string::npos) << b.body;
+}
+
 // Tests that an MCP-Protocol-Version Interlock does not serve is answered 400 with
 // UnsupportedProtocolVersion (-32022) listing the supported versions (it was a bare -32000),
 // and that GET and DELETE under 2026-07-28 (which has neither) are 405.
@@ -1536,6 +1618,9 @@ const dir = process.argv[2];
 const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
 const tools = [{ name: "query", description: "query a region", inputSchema: { type: "object",
   properties: { region: { type: "string", "x-mcp-header": "Region" }, sql: { type: "string" } } } }];
+// Calls of echo with a progress token and a text starting "pair" are held until two have
+// come, then each gets its progress ("progress-of-<text>") and its result.
+const paired = [];
 readline.createInterface({ input: process.stdin }).on("line", (line) => {
   const m = JSON.parse(line);
   if (m.method === "initialize") {

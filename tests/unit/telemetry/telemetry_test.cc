@@ -61,6 +61,27 @@ TEST(TraceparentTest, RefusesMalformedAndZeroIds) {
 }
 
 // Tests that fresh ids are never zero and differ.
+// Tests that a tracestate is taken only as a well-formed W3C list: key grammar (simple and
+// tenant@system keys), value characters, at most 32 members, unique keys, 512 characters.
+TEST(TracestateTest, MalformedTracestateIsRefused) {
+  for (const char* ok : {"", "congo=t61rcWkgMzE", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE",
+                         " a=1 , ,b=2\t", "fw529a3039@dt=Zm9v", "0tenant@sys=x", "a/b*_-=v a l"}) {
+    EXPECT_TRUE(ValidTracestate(ok)) << ok;
+  }
+  for (const char* bad :
+       {"Upper=1", "=v", "a", "a=", "a=1,a=2", "a=b=c", "9x=1", "a=1 ,b", "t@Sys=1", "t@=1", "@s=1",
+        "a=\x01", "a=\xc3\xa9", "a=v ,b=1=", "a=1;b=2"}) {
+    EXPECT_FALSE(ValidTracestate(bad)) << bad;
+  }
+  std::string many;
+  for (int i = 0; i < 32; ++i) many += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
+  EXPECT_TRUE(ValidTracestate(many));
+  EXPECT_FALSE(ValidTracestate(many + ",k32=v"));
+  EXPECT_FALSE(ValidTracestate("a=" + std::string(511, 'x')));  // 513 characters
+  EXPECT_FALSE(ValidTracestate("a=" + std::string(257, 'x')));  // a value of 257
+  EXPECT_TRUE(ValidTracestate("a=" + std::string(256, 'x')));
+}
+
 TEST(TraceparentTest, NewIdsAreNonZeroAndDistinct) {
   EXPECT_NE(Hex(NewTraceId()), Hex(NewTraceId()));
   EXPECT_NE(Hex(NewSpanId()), std::string(16, '0'));
