@@ -354,12 +354,6 @@ class McpHttpTest : public ::testing::Test {
         ta_, 10s, McpHeaders(session, "2025-06-18"));
     EXPECT_EQ(r.status, 202) << r.body;
   }
-  static size_t Count(const std::string& text, const std::string& word) {
-    size_t n = 0;
-    for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++n;
-    return n;
-  }
-
   // initialize + notifications/initialized over raw HTTP; returns the session id.
   std::string OpenSession(HttpClient& c, const std::string& token,
                           const std::string& upstream = "fake") {
