@@ -392,6 +392,33 @@ std::optional<Decision> RecordRehearsal(const audit::Redactor& redactor, const D
   return recorded;
 }
 
+// The earlier call an identical retry of an APPROVAL_REQUIRED call is answered with, if
+// any (empty call_id: none). A retry of a call still waiting for its approval attaches to it:
+// no second approval, no step spent (a retry the engine denies now is recorded as a deny).
+// None pending: the verdict an identical call was given answers the retry (a grant not yet
+// released is redeemed now, once; a reviewer's deny refuses it). Either only for the
+// identity the call was made for: anyone else asks for their own.
+Result<TwinVerdict> EarlierTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
+  Result<std::string> pending_id = PendingTwinInTxn(txn, rq);
+  if (!pending_id.ok()) return pending_id.error();
+  if (!pending_id->empty()) {
+    Result<CallRecord> pending = txn.LoadCall(*pending_id);
+    if (!pending.ok()) return pending.error();
+    if (IdentityRefusal("call " + *pending_id, pending->principal, nullptr, rq).empty()) {
+      return TwinVerdict{*pending_id, false};
+    }
+  }
+  Result<TwinVerdict> decided = DecidedTwinInTxn(txn, rq);
+  if (!decided.ok()) return decided.error();
+  if (decided->call_id.empty()) return TwinVerdict{};
+  Result<CallRecord> earlier = txn.LoadCall(decided->call_id);
+  if (!earlier.ok()) return earlier.error();
+  if (!IdentityRefusal("call " + decided->call_id, earlier->principal, nullptr, rq).empty()) {
+    return TwinVerdict{};
+  }
+  return *decided;
+}
+
 }  // namespace
 
 Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideRequest& rq,
@@ -453,39 +480,13 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   RefuseApproval(resubmission->refusal, &ev);
   RefuseForIdentity(identity_refusal, &ev);
   if (ev.decision.verdict == Verdict::kApprovalRequired) {
-    // A retry of a call still waiting for its approval attaches to it: no second
-    // approval, no step spent. (A retry the engine denies now is recorded as a deny.) Only
-    // a retry by the identity the call was made for: anyone else asks for their own.
-    Result<std::string> twin = PendingTwinInTxn(txn, rq);
+    Result<TwinVerdict> twin = EarlierTwinInTxn(txn, rq);
     if (!twin.ok()) return twin.error();
-    if (!twin->empty()) {
-      Result<CallRecord> pending = txn.LoadCall(*twin);
-      if (!pending.ok()) return pending.error();
-      if (!IdentityRefusal("call " + *twin, pending->principal, nullptr, rq).empty()) {
-        twin->clear();
-      }
-    }
-    // None pending: the verdict an identical call was given answers the retry (a grant
-    // not yet released is redeemed now, once; a reviewer's deny refuses it), again only
-    // for the identity it was made for.
-    bool redeem = false;
-    if (twin->empty()) {
-      Result<TwinVerdict> decided = DecidedTwinInTxn(txn, rq);
-      if (!decided.ok()) return decided.error();
-      if (!decided->call_id.empty()) {
-        Result<CallRecord> earlier = txn.LoadCall(decided->call_id);
-        if (!earlier.ok()) return earlier.error();
-        if (IdentityRefusal("call " + decided->call_id, earlier->principal, nullptr, rq).empty()) {
-          *twin = decided->call_id;
-          redeem = decided->redeem;
-        }
-      }
-    }
-    if (!twin->empty()) {
+    if (!twin->call_id.empty()) {
       state.tokens = tokens_before;
       state.cost_micros = cost_before;
       state.elapsed_ms = elapsed_before;
-      return AnswerWithEarlierCall(txn, *twin, row, rq, /*release=*/redeem, rec);
+      return AnswerWithEarlierCall(txn, twin->call_id, row, rq, /*release=*/twin->redeem, rec);
     }
   }
   engine::ApplyEffects(ev.effects, rq.call.tool, &state);

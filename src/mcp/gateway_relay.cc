@@ -32,9 +32,6 @@ namespace {
 
 // The requestState of a round (never one of core::RequestStates': those start "ilrs1.").
 constexpr std::string_view kRelayStatePrefix = "interlock-relay.";
-// Interlock's own _meta namespace (decisions, approvals): a server's request using it could
-// pass for Interlock's own question.
-constexpr std::string_view kInterlockMetaPrefix = "interlock.dev/";
 constexpr int kRelayError = -32603;
 
 // Why the client, declaring `caps`, cannot be asked `request` ("" when it can).
@@ -121,34 +118,8 @@ void Gateway::HandleServerRequestForModernClient(json::value doc, const json::va
     return;
   }
   if (RefusedOwnIdSpace(doc, id)) return;
+  // Interlock's _meta keys were removed and recorded by ScreenServerMessage before this.
   json::object& request = doc.get_object();
-  if (const json::value* params = request.if_contains("params");
-      params != nullptr && params->is_object()) {
-    if (const json::value* meta = params->get_object().if_contains("_meta");
-        meta != nullptr && meta->is_object()) {
-      for (const auto& kv : meta->get_object()) {
-        if (!kv.key().starts_with(kInterlockMetaPrefix)) continue;
-        bool record = false;
-        {
-          std::lock_guard lock(mu_);
-          record = recorded_server_refusals_++ < kMaxRecordedServerRefusals;
-        }
-        const std::string reason = "the MCP server sent a request (" + Quoted(method) +
-                                   ") carrying Interlock's own _meta key " +
-                                   Quoted(std::string(kv.key().substr(0, 64))) +
-                                   "; refused, never shown to the client";
-        if (record) {
-          Enforcer::Outcome o = DecideRefusal(nullptr, reason);
-          Log("refused a server request: " + reason + " (call " + o.call_id + ")");
-        } else {
-          Log("refused a server request (not recorded): " + reason);
-        }
-        to_server_(ErrorResponse(id, kInvalidRequest,
-                                 "Interlock refuses a request carrying Interlock's _meta keys"));
-        return;
-      }
-    }
-  }
   const std::string rkey = IdKey(id);
   std::string refuse;
   int code = kRelayError;

@@ -39,6 +39,7 @@ namespace json = boost::json;
 using Steady = std::chrono::steady_clock;
 
 using mcp_http_internal::Accepts;
+using mcp_http_internal::Exchange;
 using mcp_http_internal::Header;
 using mcp_http_internal::Lower;
 using mcp_http_internal::MissingModernMeta;
@@ -71,29 +72,6 @@ void Log(std::string_view what) { std::cerr << "interlock mcp-http: " << what <<
 
 // ---------------------------------------------------------------------------------------
 // Session
-
-// One POST carrying a request, until its response is sent.
-struct Exchange {
-  explicit Exchange(Responder r) : responder(std::move(r)) {}
-  Responder responder;
-  bool accept_json = true;
-  bool accept_sse = true;
-  bool modern = false;         // a 2026-07-28 request: its errors carry their HTTP status
-  std::string session_header;  // set on the initialize exchange
-  std::string progress_key;    // IdKey of params._meta.progressToken, if any
-  std::string key;             // IdKey of the request's id (the door's, when client_id is set)
-  // A 2026-07-28 request: the id the client sent, replaced by an id of the door's before the
-  // gateway sees it (clients sharing a stateless session pick ids independently) and put back
-  // in everything sent on this exchange. Null for a session's own client (legacy sessions).
-  json::value client_id;
-  // A 2026-07-28 request's own params._meta.progressToken, replaced by the door's id before
-  // the gateway sees it (clients sharing a session pick tokens independently, so a token of
-  // theirs names no one request) and put back in the progress sent on this exchange.
-  std::optional<json::value> client_progress_token;
-  std::shared_ptr<ResponseStream> stream;
-  Steady::time_point started = Steady::now();
-  Steady::time_point last_write = Steady::now();
-};
 
 class McpHttpService::Session : public std::enable_shared_from_this<Session> {
  public:
@@ -792,51 +770,6 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
 
 // ---------------------------------------------------------------------------------------
 // Service
-
-Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpConfig config, McpHttpDeps deps) {
-  std::map<std::string, ResolvedUpstream> ups;
-  for (const auto& [name, u] : config.upstreams) {
-    for (const std::string& m : u.forward_methods) {
-      if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
-        return Error::Invalid("mcp.upstreams." + name + ".forward_methods: " + s.error().message);
-      }
-    }
-    auto r = ResolveUpstream(u);
-    if (!r.ok()) return r.error();
-    ups.emplace(name, std::move(*r));
-    if (u.sandbox) {
-      // Checked at start too: a daemon that would hand a server Interlock's own files
-      // does not start (and each session checks again, the directories as they are then).
-      if (Status s = mcp::CheckSandboxRequest(SandboxRequestFor(config, u)); !s.ok()) {
-        return s.error();
-      }
-    }
-  }
-  return std::unique_ptr<McpHttpService>(
-      new McpHttpService(std::move(config), deps, std::move(ups)));
-}
-
-McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,
-                               std::map<std::string, ResolvedUpstream> ups)
-    : config_(std::move(config)),
-      deps_(deps),
-      calls_(deps.store, deps.policies, deps.clock),
-      upstreams_(std::move(ups)) {
-  masked_ = config_.masked_values;
-  for (const auto& [name, up] : upstreams_) {
-    masked_.insert(masked_.end(), up.secrets.begin(), up.secrets.end());
-  }
-  std::vector<identity::CredentialConfig> creds;
-  for (const auto& [name, up] : upstreams_) {
-    if (up.config.has_credentials) creds.push_back(up.config.credentials);
-  }
-  if (!creds.empty()) {
-    token_endpoint_ = std::make_unique<identity::HttpsTokenEndpoint>();
-    broker_ = std::make_unique<identity::CredentialBroker>(std::move(creds), token_endpoint_.get(),
-                                                           deps_.clock);
-  }
-  service_thread_ = std::thread([this] { ServiceLoop(); });
-}
 
 McpHttpService::~McpHttpService() { Shutdown(); }
 

@@ -5,8 +5,10 @@
 #ifndef INTERLOCK_SERVER_MCP_HTTP_INTERNAL_H_
 #define INTERLOCK_SERVER_MCP_HTTP_INTERNAL_H_
 
+#include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +70,29 @@ boost::json::value WithClientId(const boost::json::value& msg, const std::string
 // version or the client capabilities (basic/versioning); nullopt when it has both or is no
 // request.
 std::optional<HttpResponse> MissingModernMeta(const mcp::Message& msg);
+
+// One POST carrying a request, until its response is sent.
+struct Exchange {
+  explicit Exchange(Responder r) : responder(std::move(r)) {}
+  Responder responder;
+  bool accept_json = true;
+  bool accept_sse = true;
+  bool modern = false;         // a 2026-07-28 request: its errors carry their HTTP status
+  std::string session_header;  // set on the initialize exchange
+  std::string progress_key;    // IdKey of params._meta.progressToken, if any
+  std::string key;             // IdKey of the request's id (the door's, when client_id is set)
+  // A 2026-07-28 request: the id the client sent, replaced by an id of the door's before the
+  // gateway sees it (clients sharing a stateless session pick ids independently) and put back
+  // in everything sent on this exchange. Null for a session's own client (legacy sessions).
+  boost::json::value client_id;
+  // A 2026-07-28 request's own params._meta.progressToken, replaced by the door's id before
+  // the gateway sees it (clients sharing a session pick tokens independently, so a token of
+  // theirs names no one request) and put back in the progress sent on this exchange.
+  std::optional<boost::json::value> client_progress_token;
+  std::shared_ptr<ResponseStream> stream;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
+};
 
 }  // namespace interlock::server::mcp_http_internal
 

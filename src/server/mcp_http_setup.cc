@@ -15,6 +15,7 @@
 
 #include "common/json.h"
 #include "mcp/framing.h"
+#include "mcp/gateway.h"
 #include "mcp/revision.h"
 #include "mcp/sandbox.h"
 #include "mcp/server_env.h"
@@ -343,6 +344,53 @@ std::optional<HttpResponse> McpHttpService::CheckOrigin(const HttpRequest& req) 
     if (Lower(origin) == std::string(scheme) + Lower(host)) return std::nullopt;
   }
   return RpcError(403, -32000, "Origin " + origin + " is not allowed (mcp.allowed_origins)");
+}
+
+// The service is made here (its configuration checked first); its sessions live in
+// mcp_http.cc.
+Result<std::unique_ptr<McpHttpService>> McpHttpService::Create(McpConfig config, McpHttpDeps deps) {
+  std::map<std::string, ResolvedUpstream> ups;
+  for (const auto& [name, u] : config.upstreams) {
+    for (const std::string& m : u.forward_methods) {
+      if (Status s = mcp::ValidForwardMethod(m); !s.ok()) {
+        return Error::Invalid("mcp.upstreams." + name + ".forward_methods: " + s.error().message);
+      }
+    }
+    auto r = ResolveUpstream(u);
+    if (!r.ok()) return r.error();
+    ups.emplace(name, std::move(*r));
+    if (u.sandbox) {
+      // Checked at start too: a daemon that would hand a server Interlock's own files
+      // does not start (and each session checks again, the directories as they are then).
+      if (Status s = mcp::CheckSandboxRequest(SandboxRequestFor(config, u)); !s.ok()) {
+        return s.error();
+      }
+    }
+  }
+  return std::unique_ptr<McpHttpService>(
+      new McpHttpService(std::move(config), deps, std::move(ups)));
+}
+
+McpHttpService::McpHttpService(McpConfig config, McpHttpDeps deps,
+                               std::map<std::string, ResolvedUpstream> ups)
+    : config_(std::move(config)),
+      deps_(deps),
+      calls_(deps.store, deps.policies, deps.clock),
+      upstreams_(std::move(ups)) {
+  masked_ = config_.masked_values;
+  for (const auto& [name, up] : upstreams_) {
+    masked_.insert(masked_.end(), up.secrets.begin(), up.secrets.end());
+  }
+  std::vector<identity::CredentialConfig> creds;
+  for (const auto& [name, up] : upstreams_) {
+    if (up.config.has_credentials) creds.push_back(up.config.credentials);
+  }
+  if (!creds.empty()) {
+    token_endpoint_ = std::make_unique<identity::HttpsTokenEndpoint>();
+    broker_ = std::make_unique<identity::CredentialBroker>(std::move(creds), token_endpoint_.get(),
+                                                           deps_.clock);
+  }
+  service_thread_ = std::thread([this] { ServiceLoop(); });
 }
 
 }  // namespace interlock::server

@@ -475,9 +475,9 @@ TEST(GatewayRelayTest, AnswersAndQuestionsDuringARoundWaitForTheRetry) {
 }
 
 // Tests that a 2025 server's request is refused with a clear error when no call of the
-// client's is at the server to ask about, and when it carries Interlock's own _meta keys
-// (which could pass it off as Interlock's question), the latter recorded.
-TEST(GatewayRelayTest, LegacyServersRequestWithNoCallOrInterlocksMetaIsRefused) {
+// client's is at the server to ask about, and that Interlock's own _meta keys in one (which
+// could pass it off as Interlock's question) never reach the client and are recorded.
+TEST(GatewayRelayTest, LegacyServersRequestWithNoCallIsRefusedAndInterlocksMetaRemoved) {
   Harness h(LegacyServer);
   const Kind k = Kinds()[0];
   h.gw->OnClientLine(R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{)" + Meta(k.caps) +
@@ -489,10 +489,11 @@ TEST(GatewayRelayTest, LegacyServersRequestWithNoCallOrInterlocksMetaIsRefused) 
   h.gw->OnClientLine(ModernCall(2, k.caps));
   json::object p = k.params.get_object();
   p["_meta"] = json::object{{"interlock.dev/approval", {{"approvalId", "a-1"}}}};
-  const size_t before = h.to_client.size();
   h.gw->OnServerLine(ServerRequest(6, k.method, p));
-  EXPECT_TRUE(ResponseTo(h, 6).get_object().contains("error"));
-  EXPECT_EQ(h.to_client.size(), before);
+  // The key is removed and recorded (ScreenServerMessage, before any relay): the question
+  // reaches the client as the server's own, never as Interlock's.
+  EXPECT_TRUE(ResponseTo(h, 6).is_null());
+  EXPECT_EQ(json::serialize(h.LastClient()).find("interlock.dev/approval"), std::string::npos);
   std::lock_guard l(h.enforcer.mu);
   ASSERT_EQ(h.enforcer.decided.size(), 2u);
   EXPECT_NE(h.enforcer.decided[1].refusal_reason.find("interlock.dev/approval"), std::string::npos);
