@@ -514,7 +514,9 @@ int ReportToDaemonHook(const HookOptions& opt, const HookInput& input, const std
     return PostNote(why + "; the daemon refused the report (HTTP " + std::to_string(reply->status) +
                     "): " + reply->body.substr(0, 512));
   }
-  return PostNote(why +
+  // UNDECIDED here as standalone (no call of this hook to pair it with); the daemon pairs it
+  // with what it decided.
+  return PostNote("UNDECIDED: " + why +
                   "; reported to the daemon, which records it (an incident when it "
                   "denied the call or held it for approval)");
 }

@@ -442,9 +442,9 @@ TEST_F(ClaudeCodeHttpHookTest, PostToolUseRecordsTheResultOfTheAllowedCall) {
 }
 
 // The recorded PreToolUse or PostToolUse input (`name`) turned into one of a tool the
-// policy does not allow (Write): denied at PreToolUse.
-std::string AsWrite(std::string input) {
-  Replace(input, R"("tool_name":"Read")", R"("tool_name":"Write")");
+// policy does not list (Edit): denied at PreToolUse.
+std::string AsEdit(std::string input) {
+  Replace(input, R"("tool_name":"Read")", R"("tool_name":"Edit")");
   Replace(input, "toolu_01HttpRead00000000000001", "toolu_01HttpWrite0000000000001");
   return input;
 }
@@ -465,9 +465,9 @@ std::string PostToolUseBash() {
 // is recorded once.
 TEST_F(ClaudeCodeHttpHookTest, DeniedCallReportedAsRunIsRecordedAsAnIncident) {
   ASSERT_EQ(
-      Decision(PostAsClaudeCode("PreToolUse", AsWrite(Fixture("pre_tool_use_read.json")), agent_)),
+      Decision(PostAsClaudeCode("PreToolUse", AsEdit(Fixture("pre_tool_use_read.json")), agent_)),
       "deny");
-  const std::string post = AsWrite(Fixture("post_tool_use_read.json"));
+  const std::string post = AsEdit(Fixture("post_tool_use_read.json"));
   for (int i = 0; i < 2; ++i) {
     HttpResult r = PostAsClaudeCode("PostToolUse", post, agent_);
     ASSERT_EQ(r.status, 200) << r.body;
@@ -499,7 +499,7 @@ TEST_F(ClaudeCodeHttpHookTest, HeldCallReportedAsRunIsRecordedAsAnIncident) {
 // undecided (hook.post-tool-use), not as an incident of a denied call.
 TEST_F(ClaudeCodeHttpHookTest, UndecidedCallReportedAsRunIsRecordedUndecided) {
   HttpResult r =
-      PostAsClaudeCode("PostToolUse", AsWrite(Fixture("post_tool_use_read.json")), agent_);
+      PostAsClaudeCode("PostToolUse", AsEdit(Fixture("post_tool_use_read.json")), agent_);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_TRUE(AuditHas("hook.post-tool-use")) << json::serialize(Audit());
   EXPECT_TRUE(AuditHas("Interlock never decided it")) << json::serialize(Audit());
@@ -519,7 +519,7 @@ TEST_F(ClaudeCodeHttpHookTest, DaemonCommandHookDeniedOrHeldCallReportedAsRunIsA
   };
   const std::vector<std::string> env = {"INTERLOCK_TOKEN=" + agent_};
   ProcessResult pre =
-      RunAsClaudeCode(pasted("PreToolUse"), AsWrite(Fixture("pre_tool_use_read.json")), env);
+      RunAsClaudeCode(pasted("PreToolUse"), AsEdit(Fixture("pre_tool_use_read.json")), env);
   ASSERT_EQ(pre.exit_code, 0) << pre.err;
   ASSERT_EQ(CommandDecision(pre), "deny") << pre.out;
   pre = RunAsClaudeCode(pasted("PreToolUse"), Fixture("pre_tool_use_bash.json"), env);
@@ -527,7 +527,7 @@ TEST_F(ClaudeCodeHttpHookTest, DaemonCommandHookDeniedOrHeldCallReportedAsRunIsA
   ASSERT_EQ(CommandDecision(pre), "deny") << pre.out;
   for (int i = 0; i < 2; ++i) {
     ProcessResult post =
-        RunAsClaudeCode(pasted("PostToolUse"), AsWrite(Fixture("post_tool_use_read.json")), env);
+        RunAsClaudeCode(pasted("PostToolUse"), AsEdit(Fixture("post_tool_use_read.json")), env);
     EXPECT_EQ(post.exit_code, 0) << post.err;
     EXPECT_NE(post.err.find("reported to the daemon"), std::string::npos) << post.err;
     post = RunAsClaudeCode(pasted("PostToolUse"), PostToolUseBash(), env);
@@ -537,7 +537,7 @@ TEST_F(ClaudeCodeHttpHookTest, DaemonCommandHookDeniedOrHeldCallReportedAsRunIsA
   EXPECT_TRUE(AuditHas("although Interlock denied it")) << json::serialize(Audit());
   EXPECT_TRUE(AuditHas("although Interlock held it for approval")) << json::serialize(Audit());
   // The undecided case through the command hook: recorded as before, no incident.
-  std::string never = AsWrite(Fixture("post_tool_use_read.json"));
+  std::string never = AsEdit(Fixture("post_tool_use_read.json"));
   Replace(never, "toolu_01HttpWrite0000000000001", "toolu_01HttpWrite0000000000002");
   Replace(never, "README.md", "NOTES.md");
   ProcessResult post = RunAsClaudeCode(pasted("PostToolUse"), never, env);

@@ -569,6 +569,7 @@ TEST_F(McpIntegrationTest, SecretsNeverReachTheAgentOrTheStore) {
           "\n";
   const std::string file = tmp.Write("msgs.jsonl", msgs);
   const std::string state = tmp.path() + "/state";
+  std::filesystem::create_directories(state);  // a named store's directory must exist
   ProcessResult r = RunProcess(
       {"/usr/bin/env", "IL_IT_SECRET=" + secret, "node", kNodeDir + "/raw_client.mjs", file, "--",
        kInterlock, "mcp", "--policy", policy, "--store", state + "/interlock.db", "--secret-env",
@@ -1112,10 +1113,15 @@ TEST(ClaudeCodeHookWorkspaceTest, ShadowModeWarnsOnStderrEveryRun) {
         {kInterlock, "hook", "claude-code", "--policy", policy, "--store", tmp.path() + "/s.db"},
         HookInput("Write"), std::chrono::seconds(30));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.err,
-              "warning: policy for agent claude is in shadow mode: calls are recorded, not "
-              "enforced (" +
-                  policy + ":4)\n");
+    // The first run also says it creates the store (a new, empty audit trail).
+    const std::string created = i == 0 ? "interlock hook: no store at " + tmp.path() +
+                                             "/s.db: creating a new one (a new, empty audit "
+                                             "trail)\n"
+                                       : "";
+    EXPECT_EQ(r.err, created +
+                         "warning: policy for agent claude is in shadow mode: calls are "
+                         "recorded, not enforced (" +
+                         policy + ":4)\n");
     const json::value out = json::parse(r.out);  // one JSON document, nothing else
     EXPECT_EQ(out.at("hookSpecificOutput").at("permissionDecision"), "allow") << r.out;
   }

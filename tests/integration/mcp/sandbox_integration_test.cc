@@ -356,6 +356,7 @@ TEST_F(SandboxTest, StagingServerOfASandboxedUpstreamIsSandboxedToo) {
                 "egress:\n  allow: [\"127.0.0.1:" +
                     std::to_string(allowed.port()) + "\"]\n");
   const std::string store = tmp.path() + "/state/interlock.db";
+  fs::create_directories(tmp.path() + "/state");  // a named store's directory must exist
   std::string msgs = kInit;
   msgs += Call(2, "probe", {{"mode", "self"}}) + "\n";
   msgs += Call(3, "probe", {{"mode", "read"}, {"path", store}}) + "\n";
