@@ -505,7 +505,6 @@ class Daemon {
     telemetry::SetDefaultSink(sink);  // MCP sessions' tools/call spans
     aopt_.max_body_bytes = cfg_.limits.max_body_bytes;
     aopt_.max_wait_seconds = cfg_.max_wait_seconds;
-    aopt_.hook_approval_wait = std::chrono::seconds(cfg_.approval_hook_wait_seconds);
     aopt_.max_output_bytes = cfg_.max_output_bytes;
     aopt_.auth_cache_ttl = cfg_.auth_cache_ttl;
     aopt_.public_url = cfg_.public_url;

@@ -49,16 +49,11 @@
 
 namespace interlock::server {
 
-struct Route;     // a matched request target (api_routes.cc)
-struct HookWait;  // a Claude Code hook call held for its verdict (api_hooks.cc)
+struct Route;  // a matched request target (api_routes.cc)
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
-  int max_wait_seconds = 60;  // cap of ?wait= on GET /v1/calls/{id}
-  // How long POST /v1/hooks/claude-code holds a call needing approval for the reviewers'
-  // verdict before it denies it naming the approval (approvals.hook_wait_seconds,
-  // docs/approvals.md): under the hook's timeout in Claude Code's settings. 0: no wait.
-  std::chrono::seconds hook_approval_wait{20};
+  int max_wait_seconds = 60;            // cap of ?wait= on GET /v1/calls/{id}
   size_t max_output_bytes = 64 * 1024;  // result output kept, canonical JSON
   // Extra positive-auth cache in front of the store (which caches for 500 ms itself).
   std::chrono::milliseconds auth_cache_ttl{0};  // 0: off
@@ -217,16 +212,6 @@ class Api final : public RequestHandler {
   // PreToolUse and PermissionRequest: the decision, answered by core::HookAnswerFor.
   void DecideHook(const Caller& c, const std::string& run_id, core::HookInput in, bool defer,
                   Responder r);
-  // A PreToolUse or PermissionRequest whose call `call_id` waits for reviewers: waits
-  // (bounded by ApiOptions::hook_approval_wait, timers and call_waiters_, no thread held)
-  // for the verdict and answers it, the allow delivered once (core::Approvals::
-  // ReleaseToRun: Claude Code runs the call); no verdict in time, the deny naming the
-  // approval and its link.
-  void AwaitHookVerdict(const Caller& c, core::HookEvent event, core::HookContext ctx,
-                        std::string call_id, Responder r);
-  // One round of that wait: registers its waiter, reads the call, answers or re-arms its
-  // timer (the deadline, or a wake-up) for another round. On the blocking pool.
-  void ArmHookWait(const std::shared_ptr<HookWait>& wait);
   // PostToolUse (the result of the call its PreToolUse allowed; an incident when the
   // call was denied or held for approval; else a record that an undecided call ran) and
   // PermissionDenied (a record of Claude Code's own denial).

@@ -15,17 +15,11 @@
 // as the command hook): a PermissionRequest after a PreToolUse of the same call is answered
 // the verdict already given (counted once), and a PostToolUse finds the call its PreToolUse
 // allowed.
-#include <atomic>
-#include <chrono>
-#include <functional>
 #include <iostream>
-#include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 
 #include "common/json.h"
@@ -132,97 +126,27 @@ void Api::DecideHook(const Caller& c, const std::string& run_id, core::HookInput
   ToolCall call = core::HookCall(in);
   guard_->DecideAsync(
       c.principal.agent_id, c.principal.name, run_id, std::move(call),
-      [this, r, start, c, agent_id = c.principal.agent_id, in = std::move(in),
+      [this, r, start, agent_id = c.principal.agent_id, in = std::move(in),
        defer](core::GuardResponse&& g) {
-        net::post(
-            r.executor(), [this, r, start, c, agent_id, in, defer, g = std::move(g)]() mutable {
-              if (g.error && *g.error != ErrorKind::kAlreadyExists &&
-                  *g.error != ErrorKind::kInvalidArgument) {
-                metrics_->RecordStoreError();
-              }
-              metrics_->RecordDecision(agent_id, g.decision.code,
-                                       std::chrono::steady_clock::now() - start);
-              core::HookContext ctx;
-              ctx.defer_pending = defer;
-              ctx.permission_mode = in.permission_mode;
-              if (g.decision.verdict == Verdict::kApprovalRequired && !g.call_id.empty()) {
-                const std::string approval_id = core::ApprovalIdOf(g.call_id);
-                const std::string url = ApprovalUrl(approval_id);
-                ctx.pending_where = "approval " + approval_id + (url.empty() ? "" : " at " + url);
-                // Reviewers decide it: held for their verdict (a two-person approval too).
-                if (!defer && options_.hook_approval_wait.count() > 0) {
-                  return AwaitHookVerdict(c, in.event, std::move(ctx), g.call_id, std::move(r));
-                }
-              }
-              r.Send(HookResponse(in.event, core::HookAnswerFor(g.decision, ctx)));
-            });
+        net::post(r.executor(), [this, r, start, agent_id, in, defer, g = std::move(g)]() mutable {
+          if (g.error && *g.error != ErrorKind::kAlreadyExists &&
+              *g.error != ErrorKind::kInvalidArgument) {
+            metrics_->RecordStoreError();
+          }
+          metrics_->RecordDecision(agent_id, g.decision.code,
+                                   std::chrono::steady_clock::now() - start);
+          core::HookContext ctx;
+          ctx.defer_pending = defer;
+          ctx.permission_mode = in.permission_mode;
+          if (g.decision.verdict == Verdict::kApprovalRequired && !g.call_id.empty()) {
+            const std::string approval_id = core::ApprovalIdOf(g.call_id);
+            const std::string url = ApprovalUrl(approval_id);
+            ctx.pending_where = "approval " + approval_id + (url.empty() ? "" : " at " + url);
+          }
+          r.Send(HookResponse(in.event, core::HookAnswerFor(g.decision, ctx)));
+        });
       },
       {}, std::move(key), c.identity.issuer.empty() ? nullptr : &c.identity);
-}
-
-// One held hook call (Api::AwaitHookVerdict): its timer, what reads the call, and whether
-// a verdict may have landed (woken) or the answer was sent (answered, exactly once).
-struct HookWait {
-  HookWait(net::any_io_executor ex, Responder resp, std::string id)
-      : timer(std::move(ex)), responder(std::move(resp)), call_id(std::move(id)) {}
-  net::steady_timer timer;
-  Responder responder;
-  std::string call_id;
-  std::chrono::steady_clock::time_point deadline;
-  // The answer once the call is decided or the deadline passed; nullopt while it waits.
-  std::function<std::optional<HttpResponse>()> read;
-  uint64_t waiter_id = 0;
-  std::atomic<bool> woken{false};
-  std::atomic<bool> answered{false};
-};
-
-void Api::AwaitHookVerdict(const Caller& c, core::HookEvent event, core::HookContext ctx,
-                           std::string call_id, Responder r) {
-  auto wait = std::make_shared<HookWait>(r.executor(), r, call_id);
-  const auto deadline = std::chrono::steady_clock::now() + options_.hook_approval_wait;
-  wait->deadline = deadline;
-  // The call as the agent's door reads it: an approved call is released by this read (its
-  // one execution; a read after another delivery answers deny approval_used). A read that
-  // fails is a deny (fail closed).
-  wait->read = [this, c, event, ctx = std::move(ctx), call_id = std::move(call_id),
-                deadline]() -> std::optional<HttpResponse> {
-    Result<core::StoredCall> call = calls_.approvals().ReleaseToRun(
-        call_id, c.principal.agent_id, c.principal.name, policies_->Current());
-    if (!call.ok()) {
-      if (call.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
-      return HookResponse(event, core::HookDeny("the verdict on call " + call_id +
-                                                " could not be read: " + call.error().message));
-    }
-    const bool pending = call->record.decision.verdict == Verdict::kApprovalRequired;
-    if (pending && std::chrono::steady_clock::now() < deadline) return std::nullopt;
-    return HookResponse(event, core::HookAnswerFor(call->record.decision, ctx));
-  };
-  Blocking([this, wait] { ArmHookWait(wait); });
-}
-
-void Api::ArmHookWait(const std::shared_ptr<HookWait>& wait) {
-  // Registered before the read, so that a verdict landing in between still wakes it;
-  // armed again after a wake-up that decided nothing (an escalation, a first of two votes).
-  wait->woken.store(false);
-  wait->waiter_id = waiters_.Add(wait->call_id, [wait] {
-    wait->woken.store(true);
-    net::post(wait->timer.get_executor(), [wait] { wait->timer.cancel(); });
-  });
-  std::optional<HttpResponse> answer = wait->read();
-  if (answer) {
-    waiters_.Remove(wait->call_id, wait->waiter_id);
-    if (!wait->answered.exchange(true)) wait->responder.Send(std::move(*answer));
-    return;
-  }
-  net::post(wait->timer.get_executor(), [this, wait] {
-    wait->timer.expires_at(wait->deadline);
-    wait->timer.async_wait([this, wait](boost::system::error_code) {
-      waiters_.Remove(wait->call_id, wait->waiter_id);
-      if (wait->answered.load()) return;
-      Blocking([this, wait] { ArmHookWait(wait); });
-    });
-    if (wait->woken.load()) wait->timer.cancel();
-  });
 }
 
 void Api::RecordHookReport(const Caller& c, const std::string& run_id, core::HookInput in,

@@ -867,10 +867,6 @@ Status ReadApprovals(Reader& r, const YamlNode& node, ServerConfig* c) {
         [&](const YamlNode& n) {
           return r.Integer(n, "max_wait_seconds", 1, 30 * 86400, &c->approval_max_wait_seconds);
         }},
-       {"hook_wait_seconds",
-        [&](const YamlNode& n) {
-          return r.Integer(n, "hook_wait_seconds", 0, 600, &c->approval_hook_wait_seconds);
-        }},
        {"public_url",
         [&](const YamlNode& n) {
           if (Status st = r.String(n, "public_url", &c->public_url); !st.ok()) return st;

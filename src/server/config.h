@@ -128,7 +128,6 @@ struct ServerConfig {
   // approvals: (docs/approvals.md)
   int approval_timeout_seconds = 300;          // default when a tool sets none
   int approval_max_wait_seconds = 3600;        // hard maximum with escalation
-  int approval_hook_wait_seconds = 20;         // POST /v1/hooks/claude-code holds a call
   std::string public_url;                      // base of links in notifications; "" = listener
   std::string approval_channel = "approvals";  // webhook channel when the policy has none
   std::chrono::milliseconds approval_sweep{250};

@@ -26,20 +26,13 @@ struct AgentPolicy {
 class TwoAgentDaemonTest : public ::testing::Test {
  protected:
   // Writes both policies, creates the tokens and starts the daemon; a failure is fatal
-  // (ASSERT: call it as the last line of SetUp, or check HasFatalFailure()). `config`:
-  // the daemon's --config file's text ("": none).
-  void StartDaemon(const AgentPolicy& agent, const AgentPolicy& other,
-                   const std::string& config = "") {
+  // (ASSERT: call it as the last line of SetUp, or check HasFatalFailure()).
+  void StartDaemon(const AgentPolicy& agent, const AgentPolicy& other) {
     const std::string policies = dir_.path() + "/policies";
     std::filesystem::create_directories(policies);
     std::ofstream(policies + "/" + agent.id + ".yaml") << agent.yaml;
     std::ofstream(policies + "/" + other.id + ".yaml") << other.yaml;
-    std::string config_file;
-    if (!config.empty()) {
-      config_file = dir_.path() + "/interlock.yaml";
-      std::ofstream(config_file) << config;
-    }
-    daemon_ = std::make_unique<Daemon>(dir_.path(), policies, config_file);
+    daemon_ = std::make_unique<Daemon>(dir_.path(), policies);
     agent_ = CreateToken(daemon_->store(), "--agent", agent.id);
     other_ = CreateToken(daemon_->store(), "--agent", other.id);
     reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
