@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include <boost/json.hpp>
 
@@ -77,8 +78,13 @@ TEST(GovernanceDaemonTest, HistoryFromTheDaemon) {
   EXPECT_EQ(c.Request("POST", calls, R"({"tool":"drop_table"})", agent).json.at("code"),
             "TOOL_BLOCKED");
   // Two approvals: one granted at once, one after a careful read.
-  for (const auto& [token, wait] : {std::pair{speedy, 0ms}, std::pair{careful, 2500ms}}) {
-    HttpResult r = c.Request("POST", calls, R"({"tool":"send_email","args":{"to":"a@b"}})", agent);
+  // Two calls with other arguments: an identical one would redeem the first's unused grant
+  // (docs/approvals.md, an identical call retried).
+  for (const auto& [token, wait, to] :
+       {std::tuple{speedy, 0ms, "a@b"}, std::tuple{careful, 2500ms, "c@d"}}) {
+    HttpResult r =
+        c.Request("POST", calls,
+                  R"({"tool":"send_email","args":{"to":")" + std::string(to) + R"("}})", agent);
     ASSERT_EQ(r.json.at("code").as_string(), "APPROVAL_REQUIRED") << r.body;
     const std::string approval(r.json.at("approval_id").as_string());
     std::this_thread::sleep_for(wait);
