@@ -6,8 +6,8 @@
 #include <atomic>
 #include <thread>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "common/base64.h"
 
@@ -17,33 +17,27 @@ namespace INTERLOCK_TEST_NS {
 namespace json = boost::json;
 using std::chrono::seconds;
 
-std::string Jwt(const json::object &claims) {
-  return Base64UrlEncode(R"({"alg":"RS256"})") + "." +
-         Base64UrlEncode(json::serialize(claims)) + ".c2lnbmF0dXJlLWJ5dGVz";
+std::string Jwt(const json::object& claims) {
+  return Base64UrlEncode(R"({"alg":"RS256"})") + "." + Base64UrlEncode(json::serialize(claims)) +
+         ".c2lnbmF0dXJlLWJ5dGVz";
 }
 
-std::string Answer(const std::string &token, int expires_in = 300,
-                   const std::string &scope = "") {
-  json::object o{{"access_token", token},
-                 {"token_type", "Bearer"},
-                 {"expires_in", expires_in}};
-  if (!scope.empty())
-    o["scope"] = scope;
+std::string Answer(const std::string& token, int expires_in = 300, const std::string& scope = "") {
+  json::object o{{"access_token", token}, {"token_type", "Bearer"}, {"expires_in", expires_in}};
+  if (!scope.empty()) o["scope"] = scope;
   return json::serialize(o);
 }
 
 // A token endpoint that records each form and answers what the test sets.
 class FakeEndpoint final : public TokenEndpoint {
-public:
-  Result<Reply> Post(const CredentialConfig &, const CredentialClient &client,
-                     const std::string &form) override {
+ public:
+  Result<Reply> Post(const CredentialConfig&, const CredentialClient& client,
+                     const std::string& form) override {
     ++posts;
     last_form = form;
     last_client = client.client_id;
-    if (delay.count() > 0)
-      std::this_thread::sleep_for(delay);
-    if (!error.empty())
-      return Error::Unavailable(error);
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    if (!error.empty()) return Error::Unavailable(error);
     return Reply{status, body};
   }
   std::atomic<int> posts{0};
@@ -66,8 +60,7 @@ CredentialConfig Exchange() {
   return c;
 }
 
-CredentialBroker::Request
-Caller(std::optional<std::vector<std::string>> scopes = std::nullopt) {
+CredentialBroker::Request Caller(std::optional<std::vector<std::string>> scopes = std::nullopt) {
   CredentialBroker::Request r;
   r.upstream = "github";
   r.agent_id = "deploy-agent";
@@ -80,29 +73,22 @@ Caller(std::optional<std::vector<std::string>> scopes = std::nullopt) {
 // Tests that a well-formed exchange answer parses and an error answer names its
 // code only.
 TEST(TokenResponseTest, ParsesBearerAndRefusesTheRest) {
-  auto ok =
-      ParseTokenResponse(200, Answer("abc.def", 120, "repo:read repo:write"));
+  auto ok = ParseTokenResponse(200, Answer("abc.def", 120, "repo:read repo:write"));
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(ok->access_token, "abc.def");
   EXPECT_EQ(*ok->expires_in, 120);
   EXPECT_EQ(ok->scope->size(), 2u);
-  EXPECT_FALSE(
-      ParseTokenResponse(200, R"({"access_token":"x","token_type":"mac"})")
-          .ok());
+  EXPECT_FALSE(ParseTokenResponse(200, R"({"access_token":"x","token_type":"mac"})").ok());
   EXPECT_FALSE(ParseTokenResponse(200, R"({"token_type":"Bearer"})").ok());
-  EXPECT_FALSE(ParseTokenResponse(
-                   200, R"({"access_token":"a\r\nX: y","token_type":"Bearer"})")
-                   .ok());
   EXPECT_FALSE(
-      ParseTokenResponse(
-          200, R"({"access_token":"x","token_type":"Bearer","expires_in":-1})")
+      ParseTokenResponse(200, R"({"access_token":"a\r\nX: y","token_type":"Bearer"})").ok());
+  EXPECT_FALSE(
+      ParseTokenResponse(200, R"({"access_token":"x","token_type":"Bearer","expires_in":-1})")
           .ok());
   EXPECT_FALSE(ParseTokenResponse(200, "not json").ok());
-  auto refused = ParseTokenResponse(
-      400, R"({"error":"invalid_grant","error_description":"no\n"})");
+  auto refused = ParseTokenResponse(400, R"({"error":"invalid_grant","error_description":"no\n"})");
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.error().message.find("invalid_grant (no?)"),
-            std::string::npos)
+  EXPECT_NE(refused.error().message.find("invalid_grant (no?)"), std::string::npos)
       << refused.error().message;
 }
 
@@ -122,8 +108,7 @@ TEST(DescribeTokenTest, ReadsClaimsAndRefusesAnotherAudienceOrScope) {
   EXPECT_EQ(d->actor, "deploy@example.iam");
   EXPECT_EQ(d->fingerprint, "jti:j-1");
   EXPECT_FALSE(DescribeToken(t, "https://other", {"repo:read"}).ok());
-  EXPECT_FALSE(
-      DescribeToken(t, "https://mcp.github.example", {"repo:write"}).ok());
+  EXPECT_FALSE(DescribeToken(t, "https://mcp.github.example", {"repo:write"}).ok());
   auto opaque = DescribeToken("opaque-token", "aud", {});
   ASSERT_TRUE(opaque.ok());
   EXPECT_EQ(opaque->fingerprint.rfind("sha256:", 0), 0u);
@@ -132,9 +117,9 @@ TEST(DescribeTokenTest, ReadsClaimsAndRefusesAnotherAudienceOrScope) {
 
 // A JWT whose claims are the raw text given (a duplicate key, a float exp,
 // ...).
-std::string RawJwt(const std::string &claims_text) {
-  return Base64UrlEncode(R"({"alg":"RS256"})") + "." +
-         Base64UrlEncode(claims_text) + ".c2lnbmF0dXJlLWJ5dGVz";
+std::string RawJwt(const std::string& claims_text) {
+  return Base64UrlEncode(R"({"alg":"RS256"})") + "." + Base64UrlEncode(claims_text) +
+         ".c2lnbmF0dXJlLWJ5dGVz";
 }
 
 // Tests that a grant broader than asked is refused when written as a `scope`
@@ -143,7 +128,7 @@ std::string RawJwt(const std::string &claims_text) {
 TEST(DescribeTokenTest, ScopeArrayOrScpBroaderThanAskedIsRefused) {
   const std::string aud = "https://mcp.github.example";
   const std::vector<std::string> asked = {"repo:read"};
-  for (const json::object &grant : {
+  for (const json::object& grant : {
            json::object{{"scope", json::array{"repo:read", "admin"}}},
            json::object{{"scp", json::array{"repo:read", "admin"}}},
            json::object{{"scp", "repo:read admin"}},
@@ -154,23 +139,18 @@ TEST(DescribeTokenTest, ScopeArrayOrScpBroaderThanAskedIsRefused) {
     claims["aud"] = aud;
     auto d = DescribeToken(Jwt(claims), aud, asked);
     ASSERT_FALSE(d.ok()) << json::serialize(claims);
-    EXPECT_NE(d.error().message.find("not asked for"), std::string::npos)
-        << d.error().message;
+    EXPECT_NE(d.error().message.find("not asked for"), std::string::npos) << d.error().message;
   }
   // Another shape altogether (a number, an object, an array holding a number)
   // is refused too.
-  for (const json::value &odd :
-       {json::value(7), json::value(json::object{{"a", "b"}}),
-        json::value(json::array{"repo:read", 1})}) {
-    EXPECT_FALSE(
-        DescribeToken(Jwt({{"aud", aud}, {"scp", odd}}), aud, asked).ok())
-        << odd;
+  for (const json::value& odd : {json::value(7), json::value(json::object{{"a", "b"}}),
+                                 json::value(json::array{"repo:read", 1})}) {
+    EXPECT_FALSE(DescribeToken(Jwt({{"aud", aud}, {"scp", odd}}), aud, asked).ok()) << odd;
   }
   // The same scopes in every form pass, and the record says what the token
   // granted.
-  auto ok =
-      DescribeToken(Jwt({{"aud", aud}, {"scp", json::array{"repo:read"}}}), aud,
-                    {"repo:read", "repo:write"});
+  auto ok = DescribeToken(Jwt({{"aud", aud}, {"scp", json::array{"repo:read"}}}), aud,
+                          {"repo:read", "repo:write"});
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(ok->scopes, std::vector<std::string>{"repo:read"});
   EXPECT_EQ(ok->scopes_from, "token");
@@ -180,17 +160,12 @@ TEST(DescribeTokenTest, ScopeArrayOrScpBroaderThanAskedIsRefused) {
 // is refused (it would be good at both), as is an aud of another shape.
 TEST(DescribeTokenTest, AudienceBesidesTheUpstreamsIsRefused) {
   const std::string aud = "https://mcp.github.example";
-  auto two = DescribeToken(
-      Jwt({{"aud", json::array{aud, "https://mcp.bank.example"}}}), aud, {});
+  auto two = DescribeToken(Jwt({{"aud", json::array{aud, "https://mcp.bank.example"}}}), aud, {});
   ASSERT_FALSE(two.ok());
-  EXPECT_NE(two.error().message.find("an audience besides the upstream's"),
-            std::string::npos);
-  EXPECT_FALSE(
-      DescribeToken(Jwt({{"aud", json::array{aud, 1}}}), aud, {}).ok());
-  EXPECT_FALSE(
-      DescribeToken(Jwt({{"aud", json::object{{"x", aud}}}}), aud, {}).ok());
-  EXPECT_FALSE(
-      DescribeToken(Jwt({{"sub", "alice"}}), aud, {}).ok()); // no aud at all
+  EXPECT_NE(two.error().message.find("an audience besides the upstream's"), std::string::npos);
+  EXPECT_FALSE(DescribeToken(Jwt({{"aud", json::array{aud, 1}}}), aud, {}).ok());
+  EXPECT_FALSE(DescribeToken(Jwt({{"aud", json::object{{"x", aud}}}}), aud, {}).ok());
+  EXPECT_FALSE(DescribeToken(Jwt({{"sub", "alice"}}), aud, {}).ok());  // no aud at all
   auto one = DescribeToken(Jwt({{"aud", json::array{aud}}}), aud, {});
   ASSERT_TRUE(one.ok()) << one.error().message;
   EXPECT_EQ(one->audience, aud);
@@ -202,25 +177,21 @@ TEST(DescribeTokenTest, AudienceBesidesTheUpstreamsIsRefused) {
 TEST(DescribeTokenTest, UnreadableJwtIsRefusedNotDescribedAsOpaque) {
   const std::string aud = "https://mcp.github.example";
   std::string deep = "1";
-  for (int i = 0; i < 40; ++i)
-    deep = "[" + deep + "]";
-  for (const std::string &token : {
-           Jwt({{"aud", "https://mcp.bank.example"},
-                {"pad", std::string(17 * 1024, 'x')}}),
-           RawJwt(R"({"aud":")" + aud +
-                  R"(","scope":"repo:read","scope":"admin"})"),
+  for (int i = 0; i < 40; ++i) deep = "[" + deep + "]";
+  for (const std::string& token : {
+           Jwt({{"aud", "https://mcp.bank.example"}, {"pad", std::string(17 * 1024, 'x')}}),
+           RawJwt(R"({"aud":")" + aud + R"(","scope":"repo:read","scope":"admin"})"),
            RawJwt(R"({"aud":")" + aud + R"(","x":)" + deep + "}"),
            Base64UrlEncode(R"({"alg":"RS256"})") + ".not*base64.c2ln",
            RawJwt(R"(["not", "an", "object"])"),
            std::string("a.b.c"),
        }) {
     auto d = DescribeToken(token, aud, {"repo:read"});
-    EXPECT_FALSE(d.ok()) << token.substr(0, 80) << " described as "
-                         << d->ToJson();
+    EXPECT_FALSE(d.ok()) << token.substr(0, 80) << " described as " << d->ToJson();
   }
   // Not JWT-shaped (no dots, one dot, a JWE's four): opaque, described by a
   // hash.
-  for (const char *opaque : {"opaque", "abc.def", "a.b.c.d.e"}) {
+  for (const char* opaque : {"opaque", "abc.def", "a.b.c.d.e"}) {
     auto d = DescribeToken(opaque, aud, {});
     ASSERT_TRUE(d.ok()) << opaque;
     EXPECT_EQ(d->fingerprint.rfind("sha256:", 0), 0u);
@@ -231,20 +202,13 @@ TEST(DescribeTokenTest, UnreadableJwtIsRefusedNotDescribedAsOpaque) {
 // as a string is refused, never skipped.
 TEST(DescribeTokenTest, ExpAsFloatIsReadAndAsStringIsRefused) {
   const std::string aud = "https://mcp.github.example";
-  auto f = DescribeToken(
-      RawJwt(R"({"aud":")" + aud + R"(","exp":1700000000.75})"), aud, {});
+  auto f = DescribeToken(RawJwt(R"({"aud":")" + aud + R"(","exp":1700000000.75})"), aud, {});
   ASSERT_TRUE(f.ok()) << f.error().message;
   EXPECT_EQ(f->expires_at, TimePoint(seconds(1700000000)));
   EXPECT_FALSE(
-      DescribeToken(RawJwt(R"({"aud":")" + aud + R"(","exp":"1700000000"})"),
-                    aud, {})
-          .ok());
-  EXPECT_FALSE(
-      DescribeToken(RawJwt(R"({"aud":")" + aud + R"(","exp":true})"), aud, {})
-          .ok());
-  EXPECT_FALSE(
-      DescribeToken(RawJwt(R"({"aud":")" + aud + R"(","exp":-5})"), aud, {})
-          .ok());
+      DescribeToken(RawJwt(R"({"aud":")" + aud + R"(","exp":"1700000000"})"), aud, {}).ok());
+  EXPECT_FALSE(DescribeToken(RawJwt(R"({"aud":")" + aud + R"(","exp":true})"), aud, {}).ok());
+  EXPECT_FALSE(DescribeToken(RawJwt(R"({"aud":")" + aud + R"(","exp":-5})"), aud, {}).ok());
 }
 
 // Tests that the cache serves a credential until renew_before ahead of its
@@ -263,7 +227,7 @@ TEST(CredentialCacheTest, ServesUntilRenewalIsDue) {
   EXPECT_EQ(cache.Get("k", seconds(60), fetch)->access_token, "t1");
   clock.Advance(seconds(239));
   EXPECT_EQ(cache.Get("k", seconds(60), fetch)->access_token, "t1");
-  clock.Advance(seconds(1)); // 60 s before expiry: renewed
+  clock.Advance(seconds(1));  // 60 s before expiry: renewed
   EXPECT_EQ(cache.Get("k", seconds(60), fetch)->access_token, "t2");
   EXPECT_EQ(fetches, 2);
 }
@@ -300,12 +264,10 @@ TEST(CredentialCacheTest, ConcurrentCallersShareOneFetch) {
   std::atomic<int> ok{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
-      if (cache.Get("k", seconds(60), fetch).ok())
-        ++ok;
+      if (cache.Get("k", seconds(60), fetch).ok()) ++ok;
     });
   }
-  for (auto &t : threads)
-    t.join();
+  for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 8);
   EXPECT_EQ(fetches.load(), 1);
 }
@@ -327,9 +289,9 @@ TEST(CredentialCacheTest, StaysBounded) {
   ASSERT_TRUE(cache.Get("b", seconds(0), make(300)).ok());
   ASSERT_TRUE(cache.Get("c", seconds(0), make(200)).ok());
   EXPECT_EQ(cache.size(), 2u);
-  EXPECT_EQ(cache.Get("b", seconds(0), make(1))->access_token, "300"); // kept
+  EXPECT_EQ(cache.Get("b", seconds(0), make(1))->access_token, "300");  // kept
   EXPECT_EQ(cache.Get("a", seconds(0), make(1))->access_token,
-            "1"); // dropped, refetched
+            "1");  // dropped, refetched
 }
 
 // Tests that the exchange asks for the tool's scopes only, for the upstream's
@@ -348,12 +310,9 @@ TEST(CredentialBrokerTest, ExchangeAsksForTheToolsScopesAndAudience) {
   EXPECT_NE(ep.last_form.find("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-"
                               "type%3Atoken-exchange"),
             std::string::npos);
-  EXPECT_NE(ep.last_form.find("&scope=repo%3Awrite"), std::string::npos)
-      << ep.last_form;
-  EXPECT_EQ(ep.last_form.find("repo%3Aread"), std::string::npos)
-      << ep.last_form;
-  EXPECT_NE(ep.last_form.find("audience=https%3A%2F%2Fmcp.github.example"),
-            std::string::npos);
+  EXPECT_NE(ep.last_form.find("&scope=repo%3Awrite"), std::string::npos) << ep.last_form;
+  EXPECT_EQ(ep.last_form.find("repo%3Aread"), std::string::npos) << ep.last_form;
+  EXPECT_NE(ep.last_form.find("audience=https%3A%2F%2Fmcp.github.example"), std::string::npos);
   EXPECT_EQ(c->record.scopes, std::vector<std::string>{"repo:write"});
   EXPECT_EQ(c->record.kind, CredentialKind::kTokenExchange);
   // Cached: the same subject, audience and scopes ask nothing more.
@@ -370,8 +329,7 @@ TEST(CredentialBrokerTest, BroaderGrantIsRefused) {
   CredentialBroker broker({Exchange()}, &ep, &clock);
   auto c = broker.Get(Caller());
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().message.rfind("CREDENTIAL_UNAVAILABLE: ", 0), 0u)
-      << c.error().message;
+  EXPECT_EQ(c.error().message.rfind("CREDENTIAL_UNAVAILABLE: ", 0), 0u) << c.error().message;
 }
 
 // Tests that a caller without a JWT gets no exchange, and the endpoint is not
@@ -384,8 +342,7 @@ TEST(CredentialBrokerTest, NoSubjectTokenNoExchange) {
   rq.subject_token.clear();
   auto c = broker.Get(rq);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("CREDENTIAL_UNAVAILABLE"),
-            std::string::npos);
+  EXPECT_NE(c.error().message.find("CREDENTIAL_UNAVAILABLE"), std::string::npos);
   EXPECT_EQ(ep.posts.load(), 0);
 }
 
@@ -394,13 +351,11 @@ TEST(CredentialBrokerTest, NoSubjectTokenNoExchange) {
 TEST(CredentialBrokerTest, EndpointFailureIsUnavailable) {
   ManualClock clock(TimePoint(seconds(1000)));
   FakeEndpoint ep;
-  ep.error =
-      "connecting to the identity provider's token endpoint failed: refused";
+  ep.error = "connecting to the identity provider's token endpoint failed: refused";
   CredentialBroker broker({Exchange()}, &ep, &clock);
   auto c = broker.Get(Caller());
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().message.find("CREDENTIAL_UNAVAILABLE"),
-            std::string::npos);
+  EXPECT_NE(c.error().message.find("CREDENTIAL_UNAVAILABLE"), std::string::npos);
   EXPECT_EQ(c.error().message.find("s3cret"), std::string::npos);
 }
 
@@ -431,14 +386,13 @@ TEST(CredentialBrokerTest, ClientCredentialsPerAgent) {
   rq.subject_token.clear();
   ASSERT_TRUE(broker.Get(rq).ok());
   EXPECT_EQ(ep.last_client, "deploy-client");
-  EXPECT_NE(ep.last_form.find("grant_type=client_credentials"),
-            std::string::npos);
+  EXPECT_NE(ep.last_form.find("grant_type=client_credentials"), std::string::npos);
   rq.agent_id = "other-agent";
   auto other = broker.Get(rq);
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(ep.last_client, "interlock");
   EXPECT_EQ(other->record.subject, "interlock");
-  EXPECT_EQ(ep.posts.load(), 2); // two identities, two tokens
+  EXPECT_EQ(ep.posts.load(), 2);  // two identities, two tokens
 }
 
 // Tests that a token that expired an hour ago, its exp a float, is neither
@@ -447,15 +401,13 @@ TEST(CredentialBrokerTest, ClientCredentialsPerAgent) {
 TEST(CredentialBrokerTest, TokenExpiredAnHourAgoWithFloatOrStringExpIsRefused) {
   ManualClock clock(TimePoint(seconds(1'800'000'000)));
   FakeEndpoint ep;
-  const std::string claims =
-      R"({"aud":"https://mcp.github.example","scope":"repo:read",)";
+  const std::string claims = R"({"aud":"https://mcp.github.example","scope":"repo:read",)";
   CredentialBroker broker({Exchange()}, &ep, &clock);
   for (const std::string exp : {"1799996399.5", "\"1799996400\""}) {
     ep.body = Answer(RawJwt(claims + R"("exp":)" + exp + "}"), 300);
     auto c = broker.Get(Caller());
     ASSERT_FALSE(c.ok()) << exp;
-    EXPECT_EQ(c.error().message.rfind("CREDENTIAL_UNAVAILABLE: ", 0), 0u)
-        << c.error().message;
+    EXPECT_EQ(c.error().message.rfind("CREDENTIAL_UNAVAILABLE: ", 0), 0u) << c.error().message;
   }
   EXPECT_EQ(broker.cache().size(), 0u);
   EXPECT_EQ(ep.posts.load(), 2);
@@ -472,27 +424,24 @@ TEST(CredentialBrokerTest, ProviderErrorQuotingTheClientSecretIsMasked) {
   c.client.client_secret = "s3cret/with+symbols";
   c.agents["deploy-agent"] = {"deploy-client", "agent-secret-value", ""};
   CredentialBroker broker({c}, &ep, &clock);
-  const std::string basic =
-      Base64Std("interlock:" + FormEncode("s3cret/with+symbols"));
-  for (const std::string &quoted :
-       {std::string("s3cret/with+symbols"), FormEncode("s3cret/with+symbols"),
-        basic, std::string("agent-secret-value"),
+  const std::string basic = Base64Std("interlock:" + FormEncode("s3cret/with+symbols"));
+  for (const std::string& quoted :
+       {std::string("s3cret/with+symbols"), FormEncode("s3cret/with+symbols"), basic,
+        std::string("agent-secret-value"),
         // The description is bounded at 200 bytes: the secret straddles the
         // cut.
         std::string(179, '.') + "agent-secret-value"}) {
     ep.status = 401;
     ep.body = json::serialize(
-        json::object{{"error", "invalid_client"},
-                     {"error_description", "bad secret " + quoted}});
+        json::object{{"error", "invalid_client"}, {"error_description", "bad secret " + quoted}});
     CredentialBroker::Request rq = Caller();
     rq.subject_token.clear();
     auto got = broker.Get(rq);
     ASSERT_FALSE(got.ok());
-    const std::string &m = got.error().message;
+    const std::string& m = got.error().message;
     EXPECT_NE(m.find("invalid_client"), std::string::npos) << m;
-    for (const std::string &leak :
-         std::vector<std::string>{"s3cret", "with+symbols", "with%2Bsymbols",
-                                  "agent-sec", basic.substr(12)}) {
+    for (const std::string& leak : std::vector<std::string>{
+             "s3cret", "with+symbols", "with%2Bsymbols", "agent-sec", basic.substr(12)}) {
       EXPECT_EQ(m.find(leak), std::string::npos) << leak << " in " << m;
     }
   }
@@ -502,8 +451,7 @@ TEST(CredentialBrokerTest, ProviderErrorQuotingTheClientSecretIsMasked) {
   rq.subject_token.clear();
   auto got = broker.Get(rq);
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.error().message.find("agent-secret"), std::string::npos)
-      << got.error().message;
+  EXPECT_EQ(got.error().message.find("agent-secret"), std::string::npos) << got.error().message;
 }
 
 // Tests that the record holds what was granted (the token's scp array), not
@@ -516,13 +464,11 @@ TEST(CredentialBrokerTest, RecordHoldsWhatWasGrantedNotWhatWasAsked) {
                         {"sub", "alice"}}),
                    300);
   CredentialBroker broker({Exchange()}, &ep, &clock);
-  auto c =
-      broker.Get(Caller(std::vector<std::string>{"repo:read", "repo:write"}));
+  auto c = broker.Get(Caller(std::vector<std::string>{"repo:read", "repo:write"}));
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->record.scopes, std::vector<std::string>{"repo:read"});
   EXPECT_EQ(c->record.audience, "https://mcp.github.example");
-  EXPECT_NE(c->record.ToJson().find(R"("scopes_from":"token")"),
-            std::string::npos)
+  EXPECT_NE(c->record.ToJson().find(R"("scopes_from":"token")"), std::string::npos)
       << c->record.ToJson();
   // An opaque token with no scope in the answer: what was asked is the grant
   // (RFC 6749 5.1).
@@ -546,5 +492,5 @@ TEST(CredentialConfigTest, RefusesPlainHttpAndMissingAudience) {
   EXPECT_FALSE(ValidateCredentialConfig(c).ok());
 }
 
-} // namespace INTERLOCK_TEST_NS
-} // namespace interlock::identity
+}  // namespace INTERLOCK_TEST_NS
+}  // namespace interlock::identity
