@@ -41,26 +41,11 @@ Result<std::string> Base64UrlDecode(std::string_view in) {
   return out;
 }
 
-std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
+namespace {
 
-std::string Base64Encode(std::string_view bytes, bool pad) {
-  static constexpr std::string_view kStandard =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// Six bits at a time from `bytes`, each a character of `alphabet`; '=' to a multiple of four
+// when `pad`.
+std::string EncodeWith(std::string_view alphabet, std::string_view bytes, bool pad) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   uint32_t acc = 0;
@@ -70,12 +55,22 @@ std::string Base64Encode(std::string_view bytes, bool pad) {
     bits += 8;
     while (bits >= 6) {
       bits -= 6;
-      out.push_back(kStandard[(acc >> bits) & 63]);
+      out.push_back(alphabet[(acc >> bits) & 63]);
     }
   }
-  if (bits > 0) out.push_back(kStandard[(acc << (6 - bits)) & 63]);
+  if (bits > 0) out.push_back(alphabet[(acc << (6 - bits)) & 63]);
   while (pad && out.size() % 4 != 0) out.push_back('=');
   return out;
+}
+
+}  // namespace
+
+std::string Base64UrlEncode(std::string_view bytes) { return EncodeWith(kAlphabet, bytes, false); }
+
+std::string Base64Encode(std::string_view bytes, bool pad) {
+  static constexpr std::string_view kStandard =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  return EncodeWith(kStandard, bytes, pad);
 }
 
 Result<std::string> Base64DecodeLenient(std::string_view in) {

@@ -155,14 +155,23 @@ Result<Resubmission> FindResubmissionInTxn(StateTxn& txn, const DecideRequest& r
   return out;
 }
 
-Result<std::string> PendingTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
-  const std::string sha = ArgsSha256(rq);
+namespace {
+
+// The approvals of calls identical to rq's: same run, agent, tool and arguments.
+PendingQuery TwinQuery(const DecideRequest& rq) {
   PendingQuery q;
   q.kind = PendingQuery::Kind::kTwin;
   q.run_id = rq.run_id;
   q.agent_id = rq.agent_id;
   q.tool = rq.call.tool;
-  q.args_sha256 = sha;
+  q.args_sha256 = ArgsSha256(rq);
+  return q;
+}
+
+}  // namespace
+
+Result<std::string> PendingTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
+  const PendingQuery q = TwinQuery(rq);
   Result<std::vector<Approval>> pending = txn.approvals().Pending(q);
   if (!pending.ok()) return pending.error();
   const std::string me = PrincipalKey(rq.principal);
@@ -176,13 +185,7 @@ Result<TwinVerdict> DecidedTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
   // A verdict answers identical retries for its approval's timeout, never longer than
   // this (older verdicts are not read).
   constexpr auto kLongestTimeout = std::chrono::hours(7 * 24);
-  const std::string sha = ArgsSha256(rq);
-  PendingQuery q;
-  q.kind = PendingQuery::Kind::kTwin;
-  q.run_id = rq.run_id;
-  q.agent_id = rq.agent_id;
-  q.tool = rq.call.tool;
-  q.args_sha256 = sha;
+  const PendingQuery q = TwinQuery(rq);
   Result<std::vector<Approval>> decided = txn.approvals().DecidedTwins(q, rq.now - kLongestTimeout);
   if (!decided.ok()) return decided.error();
   const std::string me = PrincipalKey(rq.principal);
