@@ -157,21 +157,24 @@ Result<Resubmission> FindResubmissionInTxn(StateTxn& txn, const DecideRequest& r
 
 namespace {
 
-// The approvals of calls identical to rq's: same run, agent, tool and arguments.
-PendingQuery TwinQuery(const DecideRequest& rq) {
+// The approvals of calls identical to rq's: same run, agent, tool and arguments (`sha`,
+// ArgsSha256(rq)). PendingQuery holds views: rq and sha must outlive the query.
+PendingQuery TwinQuery(const DecideRequest& rq, const std::string& sha) {
   PendingQuery q;
   q.kind = PendingQuery::Kind::kTwin;
   q.run_id = rq.run_id;
   q.agent_id = rq.agent_id;
   q.tool = rq.call.tool;
-  q.args_sha256 = ArgsSha256(rq);
+  q.args_sha256 = sha;
   return q;
 }
+PendingQuery TwinQuery(const DecideRequest& rq, std::string&& sha) = delete;  // would dangle
 
 }  // namespace
 
 Result<std::string> PendingTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
-  const PendingQuery q = TwinQuery(rq);
+  const std::string sha = ArgsSha256(rq);
+  const PendingQuery q = TwinQuery(rq, sha);
   Result<std::vector<Approval>> pending = txn.approvals().Pending(q);
   if (!pending.ok()) return pending.error();
   const std::string me = PrincipalKey(rq.principal);
@@ -185,7 +188,8 @@ Result<TwinVerdict> DecidedTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
   // A verdict answers identical retries for its approval's timeout, never longer than
   // this (older verdicts are not read).
   constexpr auto kLongestTimeout = std::chrono::hours(7 * 24);
-  const PendingQuery q = TwinQuery(rq);
+  const std::string sha = ArgsSha256(rq);
+  const PendingQuery q = TwinQuery(rq, sha);
   Result<std::vector<Approval>> decided = txn.approvals().DecidedTwins(q, rq.now - kLongestTimeout);
   if (!decided.ok()) return decided.error();
   const std::string me = PrincipalKey(rq.principal);
