@@ -348,6 +348,19 @@ Status AddUsageInTxn(StateTxn& txn, std::string_view run_id, std::string_view ag
   return AddRunUsage(txn, run_id, agent_id, usage, now, "", audit::kUsage, std::move(data));
 }
 
+audit::AuditEvent IncidentEvent(std::string_view call_id, std::string_view run_id,
+                                std::string_view agent_id, std::string_view tool,
+                                std::string reason, std::string by, TimePoint now) {
+  boost::json::object data{{"call_id", call_id},
+                           {"tool", tool},
+                           {"agent_id", agent_id},
+                           {"reason", std::move(reason)},
+                           {"by", by}};
+  return audit::AuditEvent{
+      audit::kIncident,      now,           std::string(run_id), std::string(call_id),
+      std::string(agent_id), std::move(by), std::move(data)};
+}
+
 Status RecordResultInTxn(StateTxn& txn, const audit::Redactor& redactor, std::string_view call_id,
                          std::string_view agent_id, std::string_view principal,
                          const CallResult& result, TimePoint now) {
@@ -360,12 +373,17 @@ Status RecordResultInTxn(StateTxn& txn, const audit::Redactor& redactor, std::st
     if (!prior.ok()) return prior.error();
     if (*prior) return Status::Ok();  // recorded once, by the first request
   }
-  if (call->verdict != Verdict::kAllow) {
-    return Error::Invalid("call " + std::string(call_id) + " was not allowed, so it has no result");
+  if (call->verdict == Verdict::kRehearsalRequired) {
+    return Error::Invalid("call " + std::string(call_id) +
+                          " awaits its rehearsal: report it to POST /v1/calls/" +
+                          std::string(call_id) + "/rehearsal");
   }
+  const bool allowed = call->verdict == Verdict::kAllow;
   if (call->has_result) {
     return Error{ErrorKind::kAlreadyExists,
-                 "call " + std::string(call_id) + " already has a result"};
+                 "call " + std::string(call_id) +
+                     (allowed ? " already has a result"
+                              : " was reported run already (recorded as an incident)")};
   }
   if (!key.key.empty()) {
     if (Status s =
@@ -376,11 +394,20 @@ Status RecordResultInTxn(StateTxn& txn, const audit::Redactor& redactor, std::st
   }
   boost::json::object data;
   std::string stored;
-  if (txn.KeepsAudit()) {
+  if (txn.KeepsAudit() || !allowed) {
     data = ResultJson(result, ResultMaskFor(redactor, call->args, result.redacted_args));
     stored = boost::json::serialize(data);
   }
   if (Status s = txn.SaveCallResult(call_id, stored, now); !s.ok()) return s;
+  if (!allowed) {
+    // The tool ran although Interlock did not allow it: the trail says so, once.
+    txn.AppendAudit(IncidentEvent(call_id, call->run_id, agent_id, call->tool,
+                                  "a result was reported for call " + std::string(call_id) +
+                                      " (decided " + std::string(VerdictName(call->verdict)) +
+                                      "): the tool ran although Interlock did not allow it",
+                                  "interlock (result reported)", now));
+    return Status::Ok();
+  }
   const policy::AgentPolicy* policy =
       result.policies != nullptr ? result.policies->Find(agent_id) : nullptr;
   ToolCall done;

@@ -38,12 +38,25 @@ Status AddUsageInTxn(StateTxn& txn, std::string_view run_id, std::string_view ag
 Result<std::optional<std::string>> FindIdempotentAnswer(StateTxn& txn, std::string_view run_id,
                                                         const IdempotencyKey& key);
 
+// The "incident" audit record (docs/audit.md) {call_id, tool, agent_id, reason, by} that
+// `interlock incident mark` writes and Interlock writes itself when it learns that a call
+// it did not allow ran; the console's governance pages and the trust report count it.
+audit::AuditEvent IncidentEvent(std::string_view call_id, std::string_view run_id,
+                                std::string_view agent_id, std::string_view tool,
+                                std::string reason, std::string by, TimePoint now);
+
 // Records the result of an allowed call, without one yet, and adds its usage to the run
 // (audit event "result"). With result.idempotency: a repeat of the key in the call's run is
 // Ok and records nothing. kNotFound, kPermissionDenied (another agent's call, or a call
 // decided under another principal than `principal`, the reporter's as its decisions record
 // it: an agent acting for mallory never reports alice's result, which could move her run's
-// workflow), kInvalidArgument (not allowed), kAlreadyExists (a second result).
+// workflow), kAlreadyExists (a second result).
+// kInvalidArgument: the call awaits its rehearsal (RecordRehearsalInTxn takes that report).
+// A result reported for a call that was NOT allowed (denied, or held for approval and
+// not released) says the tool ran anyway: it is stored as the call's
+// result (masked as any) with an "incident" record (IncidentEvent, by "interlock (result
+// reported)") in the same transaction, counts no usage and moves no workflow, and is Ok;
+// a second report of it is kAlreadyExists, so a resent report records one incident.
 // A result echoing a redacted argument is stored masked (ResultMaskFor, with `redactor`,
 // the store's audit key).
 Status RecordResultInTxn(StateTxn& txn, const audit::Redactor& redactor, std::string_view call_id,

@@ -86,13 +86,8 @@ Status Calls::RecordIncident(std::string_view call_id, std::string_view run_id,
                              std::string_view agent_id, std::string_view tool, std::string reason,
                              std::string by) {
   std::vector<audit::AuditEvent> events;
-  events.push_back(audit::AuditEvent{audit::kIncident, clock_->Now(), std::string(run_id),
-                                     std::string(call_id), std::string(agent_id), by,
-                                     boost::json::object{{"call_id", call_id},
-                                                         {"tool", tool},
-                                                         {"agent_id", agent_id},
-                                                         {"reason", std::move(reason)},
-                                                         {"by", by}}});
+  events.push_back(IncidentEvent(call_id, run_id, agent_id, tool, std::move(reason), std::move(by),
+                                 clock_->Now()));
   return store_->AppendRecords(std::move(events));
 }
 

@@ -331,6 +331,32 @@ TEST_F(DaemonTest, ConsoleReadsReplaySearchAndSummaryAgentsRefused) {
   EXPECT_EQ(client_->Request("GET", "/v1/metrics/summary", "", agent).status, 403);
 }
 
+// Tests that a result reported for a call the policy denied (a client that ran the tool
+// anyway) is recorded as an incident, once: it used to be refused with 400 and leave no
+// trace that the denied call ran.
+TEST_F(DaemonTest, ResultOfADeniedCallIsRecordedAsAnIncident) {
+  const std::string reviewer = CreateToken(daemon_->store(), "--reviewer", "rita");
+  const std::string run = NewRun(agent_);
+  HttpResult d = Call(agent_, run, R"({"tool":"delete_record"})");
+  ASSERT_EQ(Code(d), "TOOL_BLOCKED");
+  const std::string call_id = Str(d.json, "call_id");
+  const std::string path = "/v1/calls/" + call_id + "/result";
+  EXPECT_EQ(client_->Request("POST", path, R"({"ok":true,"output":"deleted"})", agent_).status,
+            204);
+  EXPECT_EQ(client_->Request("POST", path, R"({"ok":true,"output":"deleted"})", agent_).status,
+            409);
+  HttpResult trail = client_->Request("GET", "/v1/audit?run_id=" + run, "", reviewer);
+  ASSERT_EQ(trail.status, 200) << trail.body;
+  int incidents = 0;
+  for (const auto& r : trail.json.at("records").as_array()) {
+    if (Str(r, "type") == "incident") ++incidents;
+  }
+  EXPECT_EQ(incidents, 1) << trail.body;
+  EXPECT_NE(trail.body.find("the tool ran although Interlock did not allow it"), std::string::npos)
+      << trail.body;
+  EXPECT_EQ(client_->Request("GET", "/v1/runs/" + run, "", agent_).json.at("steps"), 1);
+}
+
 TEST_F(DaemonTest, CrossAgentIsolation) {
   const std::string b = CreateToken(daemon_->store(), "--agent", "step-agent");
   const std::string run = NewRun(agent_);

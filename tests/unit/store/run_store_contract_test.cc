@@ -370,7 +370,10 @@ TYPED_TEST(RunStoreContract, ForeignAgentCannotReportAResultForAnotherAgentsCall
   EXPECT_EQ(unknown.error().kind, ErrorKind::kNotFound);
 }
 
-TYPED_TEST(RunStoreContract, DeniedCallHasNoResultToReport) {
+// Tests that a result reported for a denied call (the tool ran anyway: a client that
+// ignored the deny) is kept (with one "incident" record where the store keeps an audit
+// trail: SqliteStoreTest.RunLifecycle) and counts no usage; a resent report is refused.
+TYPED_TEST(RunStoreContract, ResultOfADeniedCallIsRecordedOnceAsAnIncident) {
   ASSERT_TRUE(this->store().CreateRun("a", "r1", T0()).ok());
   auto deny = [](const ToolCall&, const RunState&, const std::optional<engine::KillSwitch>&,
                  const std::optional<engine::AgentUsage>&) {
@@ -380,9 +383,13 @@ TYPED_TEST(RunStoreContract, DeniedCallHasNoResultToReport) {
   };
   Result<CallRecord> c = this->store().Decide(this->Request("r1", "a"), deny);
   ASSERT_TRUE(c.ok());
-  Status s = this->backend_.RecordResult(c->call_id, "a", core::CallResult{});
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().kind, ErrorKind::kInvalidArgument);
+  core::CallResult res;
+  res.usage = Usage{100, 0};
+  ASSERT_TRUE(this->backend_.RecordResult(c->call_id, "a", res).ok());
+  Status again = this->backend_.RecordResult(c->call_id, "a", res);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
+  EXPECT_EQ(this->store().GetRun("r1")->state.tokens, 0u);
 }
 
 TYPED_TEST(RunStoreContract, EndedRunDecidesNothingMore) {

@@ -170,8 +170,23 @@ std::vector<AuditRow> ReadAudit(const std::string& path) {
   return rows;
 }
 
+// Audit records of `type` (and approval `event`, when given) for call_id.
+int CountAudit(const std::string& path, const std::string& type, const std::string& call_id,
+               const std::string& event = "") {
+  int n = 0;
+  for (const AuditRow& row : ReadAudit(path)) {
+    if (row.type != type || row.body.find("\"" + call_id + "\"") == std::string::npos) continue;
+    if (!event.empty() && row.body.find("\"event\":\"" + event + "\"") == std::string::npos) {
+      continue;
+    }
+    ++n;
+  }
+  return n;
+}
+
 // Tests that a run is created, decided, given results and usage, read back and ended,
-// and that results are refused for denied, foreign and already-reported calls.
+// that results are refused for foreign and already-reported calls, and that the result of
+// a denied call is recorded as an incident.
 TEST(SqliteStoreTest, RunLifecycle) {
   TempDir dir;
   Fixture f(dir.File("s.db"));
@@ -203,9 +218,13 @@ TEST(SqliteStoreTest, RunLifecycle) {
   EXPECT_TRUE(f.store->RecordResult(r.call_id, kAgentA, "alice", res, f.clock.Now()).ok());
   EXPECT_EQ(f.store->RecordResult(r.call_id, kAgentA, "alice", res, f.clock.Now()).error().kind,
             ErrorKind::kAlreadyExists);
+  // The denied call ran anyway (its result was reported): kept as an incident, once.
+  EXPECT_TRUE(f.store->RecordResult(denied.call_id, kAgentA, "alice", res, f.clock.Now()).ok());
   EXPECT_EQ(
       f.store->RecordResult(denied.call_id, kAgentA, "alice", res, f.clock.Now()).error().kind,
-      ErrorKind::kInvalidArgument);
+      ErrorKind::kAlreadyExists);
+  EXPECT_EQ(CountAudit(dir.File("s.db"), "incident", denied.call_id), 1);
+  EXPECT_EQ(CountAudit(dir.File("s.db"), "result", denied.call_id), 0);
   EXPECT_EQ(f.store->RecordResult(r.call_id, kAgentB, kAgentB, res, f.clock.Now()).error().kind,
             ErrorKind::kPermissionDenied);
   EXPECT_EQ(f.store->RecordResult("call_nope", kAgentA, "alice", res, f.clock.Now()).error().kind,
@@ -1370,20 +1389,6 @@ struct ApprovalFixture {
   Fixture f;
   std::string run;
 };
-
-// Audit records of `type` (and approval `event`, when given) for call_id.
-int CountAudit(const std::string& path, const std::string& type, const std::string& call_id,
-               const std::string& event = "") {
-  int n = 0;
-  for (const AuditRow& row : ReadAudit(path)) {
-    if (row.type != type || row.body.find("\"" + call_id + "\"") == std::string::npos) continue;
-    if (!event.empty() && row.body.find("\"event\":\"" + event + "\"") == std::string::npos) {
-      continue;
-    }
-    ++n;
-  }
-  return n;
-}
 
 // Tests that a granted approval authorizes one execution: re-submitting the identical
 // call with its approval_id answers with the original call id and decision, records no
