@@ -400,7 +400,10 @@ class Gateway {
 
   void OnClientLine(std::string_view line);
   void OnClientOversized();
-  void OnServerLine(std::string_view line);
+  // `related`: the gateway's id of the request on whose reply stream the line came (an
+  // HTTP upstream's SSE answer to it), or null; a 2025 server's question to a 2026-07-28
+  // client then belongs to that call even when the client has others at the server.
+  void OnServerLine(std::string_view line, const boost::json::value* related = nullptr);
   void OnServerOversized();
   // The upstream is gone: every pending request gets an error (tools/call: an isError
   // result saying the call may or may not have run); later requests are refused.
@@ -806,10 +809,12 @@ class Gateway {
   // A legacy server's request while a 2026-07-28 client is in front (gateway_relay.cc;
   // docs/mcp.md#revisions): ping answered by the gateway; elicitation/create,
   // sampling/createMessage and roots/list put to the client as an input_required round of the
-  // one tools/call at the server, its answer returned to the server as the JSON-RPC response;
+  // one tools/call at the server (or the one `related` names: the request on whose reply
+  // stream the question came), its answer returned to the server as the JSON-RPC response;
   // anything else, or what the client did not declare, answered with an error.
   void HandleServerRequestForModernClient(boost::json::value doc, const boost::json::value& id,
-                                          const std::string& method);
+                                          const std::string& method,
+                                          const boost::json::value* related);
   // The retry of a call answered with such a round (requestState kRelayStatePrefix...): the
   // client's inputResponses go to the server and the retry takes over the call still at the
   // server. False: the request carries no such state.

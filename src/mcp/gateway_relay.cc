@@ -102,7 +102,8 @@ bool Gateway::RefusedOwnIdSpace(const json::value& doc, const json::value& id) {
 }
 
 void Gateway::HandleServerRequestForModernClient(json::value doc, const json::value& id,
-                                                 const std::string& method) {
+                                                 const std::string& method,
+                                                 const json::value* related) {
   if (method == "ping") {
     // The gateway is the server's client on this connection, and it is alive.
     to_server_(ResultResponse(id, json::object{}));
@@ -127,15 +128,25 @@ void Gateway::HandleServerRequestForModernClient(json::value doc, const json::va
   json::value client_id;
   {
     std::lock_guard lock(mu_);
-    // The one tools/call of the client at the server (a legacy server names no request its
-    // question belongs to; with more than one, the gateway cannot tell whose it is).
+    // The tools/call of the client the question belongs to: the one on whose reply stream
+    // it came (an HTTP upstream), else the one at the server (a legacy server names no
+    // request its question belongs to; with more than one, the gateway cannot tell whose).
+    auto candidate = [](const Pending& p) {
+      return p.method == "tools/call" && !p.internal && !p.rehearsal && !p.call_id.empty() &&
+             (!p.client_id.is_null() || p.relayed);
+    };
     std::string target;
     size_t candidates = 0;
-    for (const auto& [key, p] : pending_) {
-      if (p.method != "tools/call" || p.internal || p.rehearsal || p.call_id.empty()) continue;
-      if (p.client_id.is_null() && !p.relayed) continue;
-      ++candidates;
-      target = key;
+    auto named = related != nullptr ? pending_.find(IdKey(*related)) : pending_.end();
+    if (named != pending_.end() && candidate(named->second)) {
+      candidates = 1;
+      target = named->first;
+    } else {
+      for (const auto& [key, p] : pending_) {
+        if (!candidate(p)) continue;
+        ++candidates;
+        target = key;
+      }
     }
     if (relay_request_ids_.count(rkey) != 0) {
       refuse = "request id already in use by a request in flight";

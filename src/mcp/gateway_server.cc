@@ -177,7 +177,7 @@ void Gateway::ReduceToScope(const std::string& tool, json::object& structured) {
   structured = std::move(reduced);
 }
 
-void Gateway::OnServerLine(std::string_view line) {
+void Gateway::OnServerLine(std::string_view line, const json::value* related) {
   if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;
   auto msg = ParseMessage(line, kMaxServerMessageBytes);
   if (!msg.ok()) {
@@ -269,7 +269,7 @@ void Gateway::OnServerLine(std::string_view line) {
       if (static_cast<UpstreamEra>(upstream_era_.load()) != UpstreamEra::kModern) {
         // A 2025 server asks a 2026-07-28 client: put as an input_required round of the
         // client's call (gateway_relay.cc).
-        HandleServerRequestForModernClient(std::move(msg->doc), msg->id, msg->method);
+        HandleServerRequestForModernClient(std::move(msg->doc), msg->id, msg->method, related);
         return;
       }
       // A modern server asks through input_required (MRTR), never with a request.

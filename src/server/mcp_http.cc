@@ -238,7 +238,7 @@ class McpHttpService::Session : public std::enable_shared_from_this<Session> {
       std::optional<json::value> client_id;
       if (related != nullptr) client_id = gateway_->ClientIdOf(*related);
       t_related = client_id ? &*client_id : nullptr;
-      gateway_->OnServerLine(line);
+      gateway_->OnServerLine(line, related);
       t_related = nullptr;
     };
     cb.on_oversized = [this] { gateway_->OnServerOversized(); };

@@ -519,6 +519,43 @@ TEST(GatewayRelayTest, QuestionWithTwoCallsInFlightIsNeverPutToEither) {
   EXPECT_EQ(h.to_client.size(), before);
 }
 
+// Tests that a 2025 HTTP server's question sent on the reply stream of one of two calls in
+// flight (the transport's `related` hint, mcp_http.cc) is put to that call only: the other
+// call's client id never sees it, and the answer reaches the server.
+TEST(GatewayRelayTest, QuestionOnOneCallsReplyStreamGoesToThatCallOnly) {
+  Harness h(LegacyServer);
+  const Kind k = Kinds()[0];
+  h.gw->OnClientLine(ModernCall(1, k.caps));
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ask","arguments":{"path":"/tmp"},)" +
+      Meta(k.caps) + "}}");
+  ASSERT_EQ(h.Sent("tools/call").size(), 2u);
+  const json::value second = h.Sent("tools/call")[1].at("id");
+  h.gw->OnServerLine(ServerRequest(4, k.method, k.params), &second);
+  EXPECT_TRUE(ResponseTo(h, 4).is_null()) << "refused, or answered before the client";
+  const json::object r = h.LastClient().get_object();
+  ASSERT_EQ(r.at("id"), 2) << r;
+  const json::object& ir = r.at("result").get_object();
+  ASSERT_EQ(ir.at("resultType"), "input_required") << r;
+  const auto& [key, q] = *ir.at("inputRequests").get_object().begin();
+  EXPECT_EQ(q.at("method"), "elicitation/create");
+  // The retry of call 2 (its own arguments, /tmp).
+  h.gw->OnClientLine(
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"ask","arguments":{"path":"/tmp"},)"
+      R"("inputResponses":{")" +
+      std::string(key) + R"(":)" + ToJsonText(k.answer) + R"(},"requestState":)" +
+      ToJsonText(ir.at("requestState")) + "," + Meta(k.caps) + "}}");
+  const json::value answer = ResponseTo(h, 4);
+  ASSERT_FALSE(answer.is_null());
+  EXPECT_EQ(answer.at("result"), k.answer) << answer;
+  // A hint naming no call of the client's (an id the gateway never issued) decides nothing.
+  const json::value stranger = "no-such-request";
+  h.gw->OnServerLine(ServerRequest(5, k.method, k.params), &stranger);
+  const json::value refused = ResponseTo(h, 5);
+  ASSERT_FALSE(refused.is_null());
+  EXPECT_TRUE(refused.as_object().contains("error")) << refused;
+}
+
 // Tests that the 2025 server exiting while a round is open records the call once (it may have
 // run) and the client's retry is told the server is gone, not recorded again.
 TEST(GatewayRelayTest, ServerGoneMidRoundIsRecordedOnceAndTheRetryTold) {
