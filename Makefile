@@ -31,9 +31,10 @@ $(BUILD)/build.ninja $(BUILD)/Makefile:
 build: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job on the embedded default: see scripts/run.sh. `make run PORT=9090` serves on
-# another port.
-run: build
+# The main job on the embedded default: see scripts/run.sh. Builds only the programs it runs
+# (not the tests and benchmarks). `make run PORT=9090` serves on another port.
+run: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	cmake --build $(BUILD) -j $(JOBS) --target interlock interlock-sandbox-bridge
 	@scripts/run.sh $(BUILD) $(PORT)
 
 # scripts/make-test.sh: the build, and while it compiles what the tests need from the network

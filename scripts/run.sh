@@ -12,15 +12,8 @@ if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$(cd "$build" && pwd)/interlock"
-echo "== interlock check examples/policies"
 cd "$root"
-"$bin" check examples/policies
-echo
-echo "== interlock decide: the seed's support agent, one scripted run"
-echo "   (examples/demo/support-run.jsonl; one decision per call)"
-"$bin" decide --policy examples/policies --agent support-agent-v2 \
-  --now 2026-11-22T09:00:00Z < examples/demo/support-run.jsonl
-
+"$root/scripts/demo.sh" "$bin"
 echo
 echo "== interlock serve: the daemon on 127.0.0.1:$port (examples/policies, var/interlock.db)"
 store=var/interlock.db

@@ -778,6 +778,23 @@ TEST(RunScript, RefusesAnInvalidPort) {
   }
 }
 
+// Tests that `make run`'s demo (scripts/demo.sh) prints each call's note above Interlock's
+// answer, so the deliberate not-JSON line reads as the structured deny it demonstrates, not
+// as a bug (issue 56).
+TEST(RunScript, DemoPrintsEachCallsNoteAboveItsAnswer) {
+  const std::string script = std::string(INTERLOCK_SOURCE_DIR) + "/scripts/demo.sh";
+  auto r = RunProcess({"/bin/bash", script, kBin}, "", std::chrono::seconds(60));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(" 9. not JSON: a structured deny, and the run goes on\n"
+                       "    {\"decision\":\"deny\",\"code\":\"INVALID_REQUEST\""),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(" 5. the tool the seed blocks outright\n"
+                       "    {\"decision\":\"deny\",\"code\":\"TOOL_BLOCKED\""),
+            std::string::npos)
+      << r.out;
+}
+
 // Tests that every command has --help.
 TEST(Cli, HelpEverywhere) {
   for (const char* cmd : {"check", "decide"}) {
