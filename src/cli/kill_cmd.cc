@@ -37,6 +37,7 @@ struct KillOptions {
   std::string run;
   std::string reason;
   std::string actor;
+  bool end_runs = false;
   std::string format = "table";
   std::string keys_dir;
   std::string checkpoints;
@@ -69,6 +70,7 @@ int RunSetHttp(const KillOptions& opt, bool engaged, const core::KillEntry& e) {
   if (!daemon.ok()) return Fail(cmd, daemon.error());
   json::object body{{"scope", e.scope}, {"engaged", engaged}, {"reason", e.reason}};
   if (!e.target.empty()) body["target"] = e.target;
+  if (e.end_runs) body["end_runs"] = true;
   DaemonReply r = daemon->Send("POST", "/v1/kill", ToJsonText(body));
   if (!r.error.empty() || r.status != 200) {
     PrintDaemonRefusal(cmd, r);
@@ -76,16 +78,20 @@ int RunSetHttp(const KillOptions& opt, bool engaged, const core::KillEntry& e) {
     return kExitFailure;
   }
   std::string actor = "?";
+  std::string ended;
   // Null when the reply is not JSON: every reading below then finds nothing.
   json::value v = ParseOwnJson(r.body).value_or(json::value());
   if (v.is_object()) {
     if (auto* a = v.as_object().if_contains("actor"); a && a->is_string()) {
       actor = std::string(a->as_string());
     }
+    if (auto* n = v.as_object().if_contains("runs_ended"); n && n->is_number()) {
+      ended = "; " + ToJsonText(*n) + " run(s) ended";
+    }
   }
   std::cout << "kill switch " << (engaged ? "ENGAGED" : "released") << ": " << e.scope
             << (e.target.empty() ? "" : " " + e.target) << " (by " << actor << ", via "
-            << daemon->url() << ")\n";
+            << daemon->url() << ")" << ended << "\n";
   return kExitOk;
 }
 
@@ -102,6 +108,7 @@ int RunSet(const KillOptions& opt, bool engaged) {
     e.scope = !opt.agent.empty() ? "agent" : !opt.run.empty() ? "run" : "global";
     e.target = !opt.agent.empty() ? opt.agent : opt.run;
     e.reason = opt.reason;
+    e.end_runs = opt.end_runs;
     return RunSetHttp(opt, engaged, e);
   }
   // The record is signed into the checkpoint file before the switch takes effect
@@ -139,14 +146,17 @@ int RunSet(const KillOptions& opt, bool engaged) {
     e.actor = opt.actor;
   }
   e.at = SystemClock().Now();
-  if (Status s = core::Kills(**st).Set(e); !s.ok()) {
+  e.end_runs = opt.end_runs;
+  size_t ended = 0;
+  if (Status s = core::Kills(**st).Set(e, &ended); !s.ok()) {
     return Fail(
         cmd,
         s.error().message + " (the kill switch was NOT " + (engaged ? "engaged" : "released") + ")",
         kExitFailure);
   }
   std::cout << "kill switch " << (engaged ? "ENGAGED" : "released") << ": " << e.scope
-            << (e.target.empty() ? "" : " " + e.target) << " (by " << e.actor << ")\n";
+            << (e.target.empty() ? "" : " " + e.target) << " (by " << e.actor << ")"
+            << (e.end_runs ? "; " + std::to_string(ended) + " run(s) ended" : "") << '\n';
   return kExitOk;
 }
 
@@ -245,6 +255,11 @@ void AddKill(CLI::App& app, int* exit_code) {
     sub->add_option("--run", opt->run, "Scope: this run id");
     sub->add_option("--reason", opt->reason, "Why (recorded in the audit log)")->required();
     sub->add_option("--actor", opt->actor, "Who (default: $USER)");
+    if (engaged) {
+      sub->add_flag("--end-runs", opt->end_runs,
+                    "Also end every open run the switch covers (recorded), so agents stop "
+                    "instead of being denied at each call");
+    }
     AddAuditKeyFlags(sub, &opt->keys_dir, &opt->checkpoints);
     sub->callback([opt, exit_code, engaged, sub] {
       opt->over_http = UseHttp(*sub);

@@ -45,6 +45,7 @@
 #include "common/store_path.h"
 #include "common/time.h"
 #include "common/url_text.h"
+#include "core/app/calls.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/request_state.h"
@@ -710,6 +711,20 @@ class Daemon {
         store_.get(), policies_.get(), &clock_, notices_.get(), swopt,
         [api = api_.get()](const std::string& call_id) { api->NotifyCall(call_id); });
     sweeper_->Start();
+    // Runs past their wall-clock limit are halted at the deadline, not at their next call
+    // (docs/api.md#runs): every 2 s, the overdue runs of each agent with a limit.
+    deadline_calls_ = std::make_unique<core::Calls>(store_.get(), policies_.get(), &clock_);
+    deadlines_ = std::make_unique<PeriodicTask>(
+        std::chrono::seconds(1), std::chrono::seconds(2), [calls = deadline_calls_.get()] {
+          Result<size_t> n = calls->HaltOverdueRuns();
+          if (!n.ok()) {
+            std::cerr << "interlock serve: the wall-clock deadline sweep failed: "
+                      << n.error().message << '\n';
+          } else if (*n > 0) {
+            std::cerr << "interlock serve: halted " << *n
+                      << " run(s) at their wall-clock deadline\n";
+          }
+        });
   }
 
   // Where the daemon listens, on stdout, and in --ready-file.
@@ -746,6 +761,7 @@ class Daemon {
     signals_->cancel(ignored);
     stopping_.store(true);  // a prune in progress ends at its next chunk
     sweeper_->Stop();
+    deadlines_.reset();
     if (mcp_http_) mcp_http_->Shutdown();  // MCP sessions end: children stopped, streams ended
     api_->Shutdown();                      // long polls answer now; the blocking pool drains
     http_->Shutdown();
@@ -810,8 +826,10 @@ class Daemon {
   int stop_signal_ = 0;                                    // guarded by mu_
   std::unique_ptr<boost::asio::signal_set> signals_;       //
   std::function<void(const boost::system::error_code&, int)> on_signal_;
-  std::unique_ptr<approval::Sweeper> sweeper_;  //
-  bool serving_ = false;                        // http_ started: Drain() on the way out
+  std::unique_ptr<approval::Sweeper> sweeper_;   //
+  std::unique_ptr<core::Calls> deadline_calls_;  // the wall-clock deadline sweep
+  std::unique_ptr<PeriodicTask> deadlines_;      //
+  bool serving_ = false;                         // http_ started: Drain() on the way out
 };
 
 void AddServe(CLI::App& app, int* exit_code) {

@@ -85,6 +85,7 @@ class MemoryRunStore::Txn final : public StateTxn {
     }
     if (s.info.ended && !row.ended) return Error::Internal("store: an ended run is never un-ended");
     AssignRunState(row.state, &s.info.state);
+    if (row.ended && !s.info.ended) s.info.ended_at = row.ended_at;
     s.info.ended = row.ended;
     ++s.version;
     return Status::Ok();

@@ -447,6 +447,21 @@ Status RecordRehearsalInTxn(StateTxn& txn, const audit::Redactor& redactor,
   return Status::Ok();
 }
 
+Status HaltRunInTxn(StateTxn& txn, std::string_view run_id, std::string reason, std::string by,
+                    TimePoint now) {
+  Result<RunRow> row = txn.LoadRunForUpdate(run_id);
+  if (!row.ok()) return row.error();
+  if (row->ended || row->state.halted) return Status::Ok();
+  row->state.halted = true;
+  row->state.halt_reason = reason;
+  if (txn.KeepsAudit()) {
+    txn.AppendAudit(
+        audit::AuditEvent{audit::kRunHalted, now, std::string(run_id), "", row->agent_id, by,
+                          boost::json::object{{"reason", std::move(reason)}, {"by", by}}});
+  }
+  return txn.SaveRun(run_id, std::move(row).value());
+}
+
 Status EndRunInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
                    TimePoint now) {
   Result<RunRow> row = LoadOwnRun(txn, run_id, agent_id);

@@ -75,6 +75,13 @@ Status RecordRehearsalInTxn(StateTxn& txn, const audit::Redactor& redactor,
                             CallRecord* rehearsal);
 
 // Ends the run (audit event "run_ended"); a run already ended is left as it is (Ok).
+// Halts open run `run_id` with `reason` (a system action, not the agent's: the daemon's
+// wall-clock deadline sweep, core::Calls::HaltOverdueRuns): later calls are denied
+// RUN_HALTED. Audited as "run_halted" {reason, by}. An ended or already halted run is left
+// as it is (Ok). kNotFound.
+Status HaltRunInTxn(StateTxn& txn, std::string_view run_id, std::string reason, std::string by,
+                    TimePoint now);
+
 Status EndRunInTxn(StateTxn& txn, std::string_view run_id, std::string_view agent_id,
                    TimePoint now);
 

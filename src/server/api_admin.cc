@@ -30,7 +30,7 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
   const json::object& o = *body;
   for (const auto& kv : o) {
     const std::string_view k = kv.key();
-    if (k != "scope" && k != "target" && k != "engaged" && k != "reason") {
+    if (k != "scope" && k != "target" && k != "engaged" && k != "reason" && k != "end_runs") {
       return r.Send(InvalidRequest("unknown field '" + std::string(k) + "'"));
     }
   }
@@ -62,12 +62,22 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
     if (!text.ok()) return r.Send(InvalidRequest(text.error().message));
     e.reason = std::move(text).value();
   }
+  if (const json::value* end = o.if_contains("end_runs"); end && !end->is_null()) {
+    if (!end->is_bool()) return r.Send(InvalidRequest("end_runs must be a boolean"));
+    if (end->as_bool() && !e.engaged) {
+      return r.Send(InvalidRequest("end_runs goes with engaging a switch, not releasing one"));
+    }
+    e.end_runs = end->as_bool();
+  }
   e.actor = c.principal.name;
   e.at = clock_->Now();
   Blocking([this, r, e = std::move(e)] {
-    Status s = kills_.Set(e);
+    size_t ended = 0;
+    Status s = kills_.Set(e, &ended);
     if (!s.ok()) return r.Send(StoreError(s.error()));
-    r.Send(JsonResponse(200, KillJson(e)));
+    json::object out = KillJson(e);
+    if (e.end_runs) out["runs_ended"] = ended;
+    r.Send(JsonResponse(200, std::move(out)));
   });
 }
 

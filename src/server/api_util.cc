@@ -156,10 +156,14 @@ void AppendRunStateJson(const RunState& s, std::string* out) {
 // {"state", "vars"} (the initial state until the first move).
 json::object RunJson(const core::RunInfo& run, TimePoint now, const policy::PolicySet* policies) {
   RunState state = run.state;
-  if (!run.ended) {
-    state.elapsed_ms = std::max<int64_t>(0, ToUnixMillis(now) - ToUnixMillis(run.started));
-  }
+  // The run's age: until now while it is open (halted too: a halted run is still open),
+  // until it was ended once it is; an ended run whose end time was not kept says null.
+  const std::optional<TimePoint> until = run.ended ? run.ended_at : std::optional(now);
+  if (until)
+    state.elapsed_ms = std::max<int64_t>(0, ToUnixMillis(*until) - ToUnixMillis(run.started));
   json::object out = RunStateJson(state);
+  if (!until) out["elapsed_s"] = nullptr;
+  if (run.ended_at) out["ended_at"] = FormatRfc3339(*run.ended_at);
   out["run_id"] = run.run_id;
   out["agent_id"] = run.agent_id;
   out["started"] = FormatRfc3339(run.started);
@@ -187,6 +191,19 @@ json::object RunJson(const core::RunInfo& run, TimePoint now, const policy::Poli
     if (x.max_cost_micros) limits["cost_usd"] = static_cast<double>(*x.max_cost_micros) / 1e6;
     if (x.max_wall_clock_ms) limits["elapsed_s"] = static_cast<double>(*x.max_wall_clock_ms) / 1e3;
     out["limits"] = std::move(limits);
+    // The limits this run has reached or passed (the console marks the run; a run past its
+    // wall clock is halted by the daemon's deadline sweep, core::Calls::HaltOverdueRuns).
+    json::array reached;
+    if (x.max_steps && state.steps >= *x.max_steps) reached.emplace_back("steps");
+    if (x.max_tokens_per_run && state.tokens >= *x.max_tokens_per_run)
+      reached.emplace_back("tokens");
+    if (x.max_cost_micros && state.cost_micros >= *x.max_cost_micros) {
+      reached.emplace_back("cost_usd");
+    }
+    if (x.max_wall_clock_ms && until && state.elapsed_ms >= *x.max_wall_clock_ms) {
+      reached.emplace_back("elapsed_s");
+    }
+    out["limits_reached"] = std::move(reached);
   }
   if ((agent != nullptr && agent->workflow != nullptr) || !run.state.workflow_state.empty() ||
       !run.state.workflow_vars.empty()) {

@@ -209,6 +209,7 @@ Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter) {
     info.state.halted = r->Int(i, 6) != 0;
     info.state.halt_reason = std::string(r->Text(i, 7));
     info.ended = r->Int(i, 8) != 0;
+    if (info.ended && !r->IsNull(i, 11)) info.ended_at = FromUnixMillis(r->Int(i, 11));
     auto records = ParseRecords(r->Text(i, 9));
     if (!records.ok()) return records.error();
     info.state.records = std::move(records).value();

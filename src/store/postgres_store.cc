@@ -442,6 +442,7 @@ Result<core::RunInfo> PostgresStore::GetRun(std::string_view run_id) {
     info.started = FromUnixMillis(row->started_ms);
     info.state = std::move(row->state);
     info.ended = row->ended;
+    if (row->ended && row->ended_ms) info.ended_at = FromUnixMillis(*row->ended_ms);
     return info;
   });
 }
@@ -911,6 +912,15 @@ Status PostgresStore::RecordResult(std::string_view call_id, std::string_view ag
         }
         return Status::Ok();
       });
+}
+
+Status PostgresStore::HaltRun(std::string_view run_id, std::string reason, std::string by,
+                              TimePoint now) {
+  const std::string id(run_id);
+  return impl_->SubmitAndWait({id}, [&](Impl::Batch& b) {
+    Impl::Txn txn(b);
+    return core::HaltRunInTxn(txn, id, reason, by, now);
+  });
 }
 
 Status PostgresStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {

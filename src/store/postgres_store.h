@@ -155,6 +155,8 @@ class PostgresStore final : public core::Store {
                       std::string_view principal, const core::CallResult& result,
                       TimePoint now) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
+  Status HaltRun(std::string_view run_id, std::string reason, std::string by,
+                 TimePoint now) override;
   Result<std::vector<core::Approval>> ListApprovals(const core::ApprovalFilter& filter) override;
   Result<core::Approval> GetApproval(std::string_view approval_id) override;
   Result<core::VoteOutcome> Vote(const core::VoteRequest& request) override;

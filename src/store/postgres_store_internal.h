@@ -73,7 +73,7 @@ inline constexpr size_t kAuthCacheMax = 10000;
 
 inline constexpr const char* kSelectRunCols =
     "agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
-    " records_json, version, sequence_json";
+    " records_json, version, sequence_json, ended_ms";
 
 inline int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
 
@@ -83,10 +83,11 @@ struct Row {
   int64_t started_ms = 0;
   RunState state;
   bool ended = false;
-  uint64_t version = 0;     // as core::RunRow::version: bumped by every SaveRun
-  uint64_t db_version = 0;  // as read (the UPDATE's version check)
-  bool is_new = false;      // created in this batch: INSERT
-  bool dirty = false;       // changed in this batch: UPDATE
+  std::optional<int64_t> ended_ms;  // when it was ended (null for older rows)
+  uint64_t version = 0;             // as core::RunRow::version: bumped by every SaveRun
+  uint64_t db_version = 0;          // as read (the UPDATE's version check)
+  bool is_new = false;              // created in this batch: INSERT
+  bool dirty = false;               // changed in this batch: UPDATE
 };
 
 // Reads a run row from columns kSelectRunCols starting at `first`.
@@ -107,6 +108,7 @@ inline Result<Row> ReadRow(const PgResult& r, int i, int first) {
   if (Status s = core::ParseSequenceStoreJson(r.Text(i, first + 10), &row.state); !s.ok()) {
     return s.error();
   }
+  if (!r.IsNull(i, first + 11)) row.ended_ms = r.Int(i, first + 11);
   return row;
 }
 

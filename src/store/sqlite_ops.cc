@@ -317,6 +317,12 @@ Status SqliteStore::Impl::ApplyEndRun(Batch& b, std::string_view run_id, std::st
   return core::EndRunInTxn(txn, run_id, agent_id, now);
 }
 
+Status SqliteStore::Impl::ApplyHaltRun(Batch& b, std::string_view run_id, std::string reason,
+                                       std::string by, TimePoint now) {
+  Txn txn(*this, b);
+  return core::HaltRunInTxn(txn, run_id, std::move(reason), std::move(by), now);
+}
+
 Status SqliteStore::Impl::ApplySetKill(Batch& b, const core::KillEntry& e) {
   Result<sqlite3_stmt*> s = writer_.Get(kUpsertKill);
   if (!s.ok()) return s.error();

@@ -724,6 +724,13 @@ void SqliteStore::RecordResultAsync(std::string_view call_id, std::string_view a
                          /*rerunnable=*/false, /*lazy=*/true});
 }
 
+Status SqliteStore::HaltRun(std::string_view run_id, std::string reason, std::string by,
+                            TimePoint now) {
+  return impl_->SubmitAndWait([&](Impl::Batch& b) {
+    return impl_->ApplyHaltRun(b, run_id, reason, by, now);  // copies: a batch may rerun
+  });
+}
+
 Status SqliteStore::EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) {
   return impl_->SubmitAndWait(
       [&](Impl::Batch& b) { return impl_->ApplyEndRun(b, run_id, agent_id, now); });

@@ -94,6 +94,8 @@ class SqliteStore final : public core::Store {
                          std::string_view principal, const core::CallResult& result, TimePoint now,
                          StatusCallback done) override;
   Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) override;
+  Status HaltRun(std::string_view run_id, std::string reason, std::string by,
+                 TimePoint now) override;
   // Approvals: implemented in sqlite_approvals.cc, run on the writer thread.
   Result<std::vector<core::Approval>> ListApprovals(const core::ApprovalFilter& filter) override;
   Result<core::Approval> GetApproval(std::string_view approval_id) override;

@@ -84,7 +84,7 @@ inline constexpr const char* kUpsertKill =
     " time_ms = excluded.time_ms";
 inline constexpr const char* kSelectRun =
     "SELECT agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
-    " records_json, sequence_json FROM runs WHERE run_id = ?";
+    " records_json, sequence_json, ended_ms FROM runs WHERE run_id = ?";
 inline constexpr const char* kInsertRun =
     "INSERT INTO runs(run_id, agent_id, started_ms) VALUES (?,?,?)";
 inline constexpr const char* kUpdateRun =
@@ -269,8 +269,9 @@ struct RunRow {
   int64_t started_ms = 0;
   RunState state;
   bool ended = false;
-  bool dirty = false;    // cached only: decided in this batch, row not yet written
-  uint64_t version = 0;  // cached only: bumped by every SaveRun (core::RunRow::version)
+  std::optional<int64_t> ended_ms;  // when it was ended (null for older rows)
+  bool dirty = false;               // cached only: decided in this batch, row not yet written
+  uint64_t version = 0;             // cached only: bumped by every SaveRun (core::RunRow::version)
 };
 
 // A run row from the columns of kSelectRun, starting at column `first`.
@@ -291,6 +292,7 @@ inline Result<RunRow> ReadRunColumns(const Q& q, int first) {
   if (Status s = core::ParseSequenceStoreJson(q.ColText(first + 9), &row.state); !s.ok()) {
     return s.error();
   }
+  if (!q.ColNull(first + 10)) row.ended_ms = q.ColInt(first + 10);
   return row;
 }
 
@@ -313,6 +315,7 @@ inline core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
   info.started = FromUnixMillis(row.started_ms);
   info.state = std::move(row.state);
   info.ended = row.ended;
+  if (row.ended && row.ended_ms) info.ended_at = FromUnixMillis(*row.ended_ms);
   return info;
 }
 
@@ -484,6 +487,8 @@ class SqliteStore::Impl {
                               TimePoint now, core::CallRecord* rec);
 
   Status ApplyEndRun(Batch& b, std::string_view run_id, std::string_view agent_id, TimePoint now);
+  Status ApplyHaltRun(Batch& b, std::string_view run_id, std::string reason, std::string by,
+                      TimePoint now);
 
   Status ApplySetKill(Batch& b, const core::KillEntry& e);
 

@@ -1,5 +1,7 @@
 #include "core/app/calls.h"
 
+#include <algorithm>
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -33,6 +35,35 @@ Result<RunInfo> Calls::JoinRun(std::string_view agent_id, std::string_view run_i
                  "run " + std::string(run_id) + " belongs to another agent"};
   }
   return run;
+}
+
+Result<size_t> Calls::HaltOverdueRuns(size_t max_runs) {
+  const std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+  if (set == nullptr) return size_t{0};
+  const TimePoint now = clock_->Now();
+  size_t halted = 0;
+  for (const auto& [agent_id, agent] : set->agents) {
+    const std::optional<int64_t>& limit = agent->execution.max_wall_clock_ms;
+    if (!limit || halted >= max_runs) continue;
+    // Open runs of the agent started more than the limit ago: exactly the overdue ones.
+    RunFilter f;
+    f.agent_id = agent_id;
+    f.state = RunListState::kActive;
+    f.started_until = now - std::chrono::milliseconds(*limit);
+    f.limit = std::min<size_t>(max_runs - halted, 1000);
+    Result<RunPage> page = store_->ListRuns(f);
+    if (!page.ok()) return page.error();
+    for (const RunInfo& run : page->runs) {
+      const std::string reason = "wall-clock limit of " + std::to_string(*limit / 1000) +
+                                 " s reached: the run was halted at its deadline";
+      if (Status s = store_->HaltRun(run.run_id, reason, "interlock (wall-clock deadline)", now);
+          !s.ok()) {
+        return s.error();
+      }
+      ++halted;
+    }
+  }
+  return halted;
 }
 
 Status Calls::EndRun(std::string_view run_id, std::string_view agent_id) {

@@ -44,6 +44,11 @@ class Calls {
   // itself: one run per Claude Code session). Another agent's run is kPermissionDenied.
   Result<RunInfo> JoinRun(std::string_view agent_id, std::string_view run_id);
   Status EndRun(std::string_view run_id, std::string_view agent_id);
+  // Halts every open run that is past its agent's wall-clock limit (execution.
+  // max_wall_clock_seconds) now, rather than at its next call: "run_halted" records by
+  // "interlock (wall-clock deadline)". At most `max_runs` (the oldest first per agent);
+  // returns how many it halted. The daemon calls it every few seconds.
+  Result<size_t> HaltOverdueRuns(size_t max_runs = 1000);
   // The audit record of an MCP session the daemon ended to admit a newer one of its agent
   // (docs/mcp.md#streamable-http): type mcp_session, event "evicted", with the session
   // id's first 8 characters, the upstream and the reason.

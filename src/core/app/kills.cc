@@ -86,10 +86,52 @@ Status Kills::Release(std::string_view scope, std::string_view target, std::stri
                        std::move(actor), now});
 }
 
-Status Kills::Set(const KillEntry& entry) {
+Status Kills::Set(const KillEntry& entry, size_t* ended) {
   Result<KillEntry> e = NormalizeKill(entry);
   if (!e.ok()) return e.error();
-  return store_.SetKill(*e);
+  if (Status s = store_.SetKill(*e); !s.ok()) return s;
+  if (!e->engaged || !e->end_runs) return Status::Ok();
+  return EndCoveredRuns(*e, ended);
+}
+
+Status Kills::EndCoveredRuns(const KillEntry& e, size_t* ended) {
+  size_t n = 0;
+  auto end = [&](const RunInfo& run) -> Status {
+    if (run.ended) return Status::Ok();
+    if (Status s = store_.EndRun(run.run_id, run.agent_id, e.at); !s.ok()) return s;
+    ++n;
+    return Status::Ok();
+  };
+  Status status = Status::Ok();
+  if (e.scope == kKillRun) {
+    Result<RunInfo> run = store_.GetRun(e.target);
+    if (run.ok())
+      status = end(*run);
+    else if (run.error().kind != ErrorKind::kNotFound)
+      status = run.error();
+  } else {
+    for (RunListState state : {RunListState::kActive, RunListState::kHalted}) {
+      RunFilter f;
+      f.agent_id = e.scope == kKillAgent ? e.target : "";
+      f.state = state;
+      f.limit = 1000;
+      // An ended run leaves the active listing (a halted one stays in the halted listing,
+      // skipped): a page that ended something is read again, one that ended nothing is
+      // passed.
+      for (;;) {
+        Result<RunPage> page = store_.ListRuns(f);
+        if (!page.ok()) return page.error();
+        const size_t before = n;
+        for (const RunInfo& run : page->runs) {
+          if (Status s = end(run); !s.ok()) return s;
+        }
+        if (page->next_cursor.empty()) break;
+        if (n == before) f.cursor = page->next_cursor;
+      }
+    }
+  }
+  if (ended != nullptr) *ended = n;
+  return status;
 }
 
 Result<std::vector<KillEntry>> Kills::List() { return store_.ListKills(); }

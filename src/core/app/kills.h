@@ -72,8 +72,10 @@ class Kills {
                 std::string actor, TimePoint now);
   Status Release(std::string_view scope, std::string_view target, std::string reason,
                  std::string actor, TimePoint now);
-  // Engage or Release as `entry` says.
-  Status Set(const KillEntry& entry);
+  // Engage or Release as `entry` says. Engaging with entry.end_runs then ends every open
+  // run (active or halted) the switch covers, each with its "run_ended" record; `ended`
+  // (may be null) gets how many.
+  Status Set(const KillEntry& entry, size_t* ended = nullptr);
   // Every switch ever set, released ones included.
   Result<std::vector<KillEntry>> List();
   // The switch in effect for a call of `agent_id` in `run_id` (either may be empty), by
@@ -85,6 +87,8 @@ class Kills {
   Status Clear(std::string_view agent_id, std::string_view run_id);
 
  private:
+  Status EndCoveredRuns(const KillEntry& e, size_t* ended);
+
   Store& store_;
 };
 

@@ -18,6 +18,9 @@ struct KillEntry {
   std::string reason;
   std::string actor;
   TimePoint at;
+  // Engaging also ends every open run the switch covers (core::Kills::Set), so scripted
+  // agents stop instead of being denied forever; recorded in the kill_switch record.
+  bool end_runs = false;
 };
 
 }  // namespace interlock::core

@@ -37,6 +37,9 @@ struct RunInfo {
   TimePoint started;
   RunState state;  // as of the last decision (elapsed_ms not maintained here)
   bool ended = false;
+  // When the run was ended (POST .../end, the kill switch's end_runs); nullopt while it is
+  // not, and for a run ended before the store kept the time.
+  std::optional<TimePoint> ended_at;
 };
 
 // An Idempotency-Key sent with a request (docs/api.md#idempotency): the client's key and the

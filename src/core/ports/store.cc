@@ -18,6 +18,7 @@ audit::AuditEvent KillSwitchEvent(const KillEntry& e) {
       e.actor,
       boost::json::object{
           {"scope", e.scope}, {"target", e.target}, {"engaged", e.engaged}, {"reason", e.reason}}};
+  if (e.engaged && e.end_runs) ev.data["end_runs"] = true;
   if (e.scope == "run") ev.run_id = e.target;
   if (e.scope == "agent") ev.agent_id = e.target;
   return ev;

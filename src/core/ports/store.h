@@ -262,6 +262,9 @@ class Store : public RunStore, public ApprovalStore, public HistorySource {
     if (done) done(std::move(s));
   }
   virtual Status EndRun(std::string_view run_id, std::string_view agent_id, TimePoint now) = 0;
+  // core::HaltRunInTxn in one transaction: the daemon halts a run (its wall-clock deadline).
+  virtual Status HaltRun(std::string_view run_id, std::string reason, std::string by,
+                         TimePoint now) = 0;
 
   // Approvals: GetApproval, Vote, WithdrawApproval and ExpireApprovals are
   // core::ApprovalStore's (core/ports/approvals.h).
