@@ -1,0 +1,535 @@
+// Real Claude Code (npm `@anthropic-ai/claude-code`, pinned in package-lock.json, its native
+// binary) protected by the real `interlock serve` through the HTTP hooks of docs/mcp.md, as
+// a developer pastes them into `.claude/settings.json`. No model and no network: Claude Code
+// talks to fake_messages_api.mjs on 127.0.0.1 (ANTHROPIC_BASE_URL), which plays a script of
+// tool uses and then echoes the tool results the model was given, so each test reads what
+// Claude Code ran, what the model was told, and what the daemon recorded. Every process is
+// on loopback, in the test's own temporary directories (HOME included), bounded in time.
+// See docs/mcp.md, "Claude Code HTTP hooks" ("Tested with Claude Code itself").
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "daemon_harness.h"
+#include "json_lines.h"
+#include "subprocess.h"
+#include "temp_dir.h"
+
+namespace interlock::testing {
+namespace INTERLOCK_TEST_NS {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const std::string kSuiteDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/claude_code";
+const std::string kClaude = kSuiteDir + "/node_modules/.bin/claude";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp, std::ios::binary) << text;
+  fs::rename(tmp, path);
+}
+
+std::string Str(const json::value& v, std::initializer_list<const char*> path) {
+  const json::value* x = &v;
+  for (const char* k : path) {
+    if (!x->is_object()) return "";
+    x = x->as_object().if_contains(k);
+    if (x == nullptr) return "";
+  }
+  return x->is_string() ? std::string(x->as_string()) : "";
+}
+
+int CountLines(const std::string& path) {
+  const std::string s = ReadFile(path);
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+// The HTTP hook settings block of docs/mcp.md ("Claude Code HTTP hooks"), its daemon URL
+// pointed at `port`: what a developer pastes, byte for byte but the port.
+std::string DocumentedHttpSettings(int port) {
+  const std::string page = ReadFile(std::string(INTERLOCK_SOURCE_DIR) + "/docs/mcp.md");
+  for (const json::value& v : JsonBlocksOfSection(page, "## Claude Code hook")) {
+    if (!v.is_object() || !v.as_object().contains("hooks")) continue;
+    if (Str(v.at("hooks").at("PreToolUse").at(0).at("hooks").at(0), {"type"}) != "http") continue;
+    std::string text = json::serialize(v);
+    const std::string from = "http://127.0.0.1:8181/";
+    const std::string to = "http://127.0.0.1:" + std::to_string(port) + "/";
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+      text.replace(at, from.size(), to);
+      at += to.size();
+    }
+    return text;
+  }
+  ADD_FAILURE() << "docs/mcp.md has no HTTP hook settings block";
+  return "{}";
+}
+
+// What one `claude -p` printed (--output-format json) and how it ended.
+struct ClaudeRun {
+  int exit_code = -1;
+  bool timed_out = false;
+  std::string session_id;
+  std::string result;  // the model's final text: the stand-in's TOOL_RESULT lines
+  json::value out;     // the whole JSON object
+  std::string raw, err;
+};
+
+std::ostream& operator<<(std::ostream& os, const ClaudeRun& r) {
+  return os << "exit " << r.exit_code << (r.timed_out ? " (timed out)" : "")
+            << "\nstdout: " << r.raw.substr(0, 4000) << "\nstderr: " << r.err.substr(0, 4000);
+}
+
+// The stand-in for the Messages API: fake_messages_api.mjs in its own process group,
+// killed with the test.
+class FakeMessagesApi {
+ public:
+  explicit FakeMessagesApi(const std::string& dir)
+      : script_(dir + "/script.json"),
+        log_(dir + "/api.log"),
+        child_({"node", kSuiteDir + "/fake_messages_api.mjs", script_, log_}) {
+    SetScript(json::object{});
+    boost::system::error_code ec;
+    json::value v = json::parse(child_.FirstLine(15s), ec);
+    if (!ec && v.is_object() && v.as_object().contains("port")) {
+      port_ = static_cast<int>(v.at("port").to_number<int64_t>());
+    }
+  }
+  int port() const { return port_; }
+  void SetScript(const json::value& script) { WriteFile(script_, json::serialize(script)); }
+  std::string Log() const { return ReadFile(log_); }
+
+ private:
+  std::string script_, log_;
+  ServiceChild child_;
+  int port_ = 0;
+};
+
+json::object ToolUse(const std::string& name, json::object input) {
+  return json::object{{"name", name}, {"input", std::move(input)}};
+}
+
+// The script of one conversation: these tool uses, one per model turn, then `final`.
+json::object Script(json::array tool_uses, const std::string& final = "done") {
+  return json::object{{"tool_uses", std::move(tool_uses)}, {"final", final}};
+}
+
+class ClaudeCodeRealTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setup_error_ = RunSetupScriptOnce(std::string(INTERLOCK_SOURCE_DIR) +
+                                      "/scripts/setup-claude-code-tests.sh");
+  }
+
+  void SetUp() override {
+    ASSERT_EQ(setup_error_, "");
+    root_ = fs::canonical(dir_.path()).string();
+    home_ = root_ + "/home";
+    fs::create_directories(home_);
+    fs::create_directories(root_ + "/tmp");
+    api_ = std::make_unique<FakeMessagesApi>(root_);
+    ASSERT_NE(api_->port(), 0) << "fake_messages_api.mjs did not start";
+  }
+  void TearDown() override {
+    client_.reset();
+    if (daemon_) daemon_->Stop();
+  }
+
+  // A project directory ROOT/NAME with a file a.txt, not yet configured.
+  std::string MakeProject(const std::string& name) {
+    const std::string dir = root_ + "/" + name;
+    fs::create_directories(dir);
+    WriteFile(dir + "/a.txt", "hello from " + name + "\n");
+    return dir;
+  }
+
+  // `interlock serve` with the shipped examples/policies/claude-code.yaml (and `more`
+  // policies: file name -> YAML), `extra` flags; an agent token for claude-code (agent_)
+  // and a reviewer's (reviewer_).
+  void StartDaemon(const std::vector<std::string>& extra,
+                   const std::vector<std::pair<std::string, std::string>>& more = {}) {
+    const std::string policies = root_ + "/policies";
+    fs::create_directories(policies);
+    fs::copy_file(std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/claude-code.yaml",
+                  policies + "/claude-code.yaml");
+    for (const auto& [file, yaml] : more) WriteFile(policies + "/" + file, yaml);
+    fs::create_directories(root_ + "/daemon");
+    daemon_ = std::make_unique<Daemon>(root_ + "/daemon", policies);
+    daemon_->SetExtraArgs(extra);
+    agent_ = CreateToken(daemon_->store(), "--agent", "claude-code");
+    reviewer_ = CreateToken(daemon_->store(), "--reviewer", "rita");
+    ASSERT_FALSE(agent_.empty());
+    ASSERT_TRUE(daemon_->Start()) << daemon_->log();
+    client_ = std::make_unique<HttpClient>(daemon_->port());
+  }
+
+  // The project's .claude/settings.json: the documented HTTP hooks, to this test's daemon.
+  void ConfigureHooks(const std::string& project) {
+    WriteFile(project + "/.claude/settings.json", DocumentedHttpSettings(daemon_->port()));
+  }
+
+  // `claude -p PROMPT` in `project` (its cwd) as the stand-in plays `script`: a clean
+  // environment (HOME in the test's directory, the agent token in INTERLOCK_TOKEN, no
+  // telemetry, updates or other traffic), Claude Code's own permission prompts settled by
+  // --allowedTools (as root --dangerously-skip-permissions is refused), bounded by 60 s
+  // (coreutils `timeout` signals the whole process group, Bash tool children included).
+  ClaudeRun RunClaude(const std::string& project, const json::object& script,
+                      const std::string& prompt, const std::string& resume = "",
+                      const std::string& token = "", const std::string& home = "") {
+    api_->SetScript(script);
+    std::vector<std::string> argv = {
+        "/usr/bin/env",
+        "-i",
+        "--chdir=" + project,
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        "HOME=" + (home.empty() ? home_ : home),
+        "SHELL=/bin/bash",
+        "LANG=C.UTF-8",
+        "TMPDIR=" + root_ + "/tmp",
+        "ANTHROPIC_BASE_URL=http://127.0.0.1:" + std::to_string(api_->port()),
+        "ANTHROPIC_API_KEY=sk-ant-test-not-a-key",
+        "INTERLOCK_TOKEN=" + (token.empty() ? agent_ : token),
+        "DISABLE_TELEMETRY=1",
+        "DISABLE_ERROR_REPORTING=1",
+        "DISABLE_AUTOUPDATER=1",
+        "DISABLE_BUG_COMMAND=1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+        "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY=1",
+        "/usr/bin/timeout",
+        "-k",
+        "5",
+        "60",
+        kClaude,
+        "-p",
+        prompt,
+        "--output-format",
+        "json",
+        "--permission-mode",
+        "default",
+        "--allowedTools",
+        "Read,Write,Edit,Bash,Glob,Grep,Agent"};
+    if (!resume.empty()) argv.insert(argv.end(), {"--resume", resume});
+    ProcessResult p = RunProcess(argv, "", 75s);
+    ClaudeRun r;
+    r.exit_code = p.exit_code;
+    r.timed_out = p.timed_out || p.exit_code == 124 || p.exit_code == 137;
+    r.raw = p.out;
+    r.err = p.err;
+    const size_t start = p.out.find('{');
+    if (start != std::string::npos) {
+      boost::system::error_code ec;
+      r.out = json::parse(p.out.substr(start), ec);
+      if (ec) r.out = nullptr;
+    }
+    r.session_id = Str(r.out, {"session_id"});
+    r.result = Str(r.out, {"result"});
+    return r;
+  }
+
+  // The daemon's one run (a fresh daemon per test): its replay's calls.
+  json::array Calls() {
+    HttpResult runs = client_->Request("GET", "/v1/runs", "", reviewer_);
+    EXPECT_EQ(runs.status, 200) << runs.body;
+    json::array out;
+    if (!runs.json.is_object()) return out;
+    for (const json::value& run : runs.json.at("runs").as_array()) {
+      HttpResult replay =
+          client_->Request("GET", "/v1/runs/" + Str(run, {"run_id"}) + "/replay", "", reviewer_);
+      EXPECT_EQ(replay.status, 200) << replay.body;
+      if (!replay.json.is_object()) continue;
+      for (const json::value& c : replay.json.at("calls").as_array()) out.push_back(c);
+    }
+    return out;
+  }
+
+  // The replayed calls of `tool` whose arguments' `key` is `value`.
+  json::array CallsOf(const std::string& tool, const std::string& key, const std::string& value) {
+    json::array out;
+    for (const json::value& c : Calls()) {
+      if (Str(c, {"tool"}) == tool && Str(c, {"args", key.c_str()}) == value) out.push_back(c);
+    }
+    return out;
+  }
+
+  HttpResult Vote(const std::string& approval, const std::string& verdict,
+                  const std::string& comment) {
+    return client_->Request(
+        "POST", "/v1/approvals/" + approval,
+        json::serialize(json::object{{"verdict", verdict}, {"comment", comment}}), reviewer_);
+  }
+
+  // `project` as a git repository (branch main, one commit) whose `origin` is a bare
+  // repository beside it; git runs the remote's receive-pack on every push that reaches it
+  // (up to date or not), here a wrapper that counts them in ROOT/pushes first.
+  void MakeRepoWithCountingRemote(const std::string& project) {
+    const std::string counter = root_ + "/count-receive-pack";
+    WriteFile(counter,
+              "#!/bin/sh\necho push >> '" + root_ + "/pushes'\nexec git-receive-pack \"$@\"\n");
+    fs::permissions(counter, fs::perms::owner_all | fs::perms::group_read | fs::perms::others_read |
+                                 fs::perms::group_exec | fs::perms::others_exec);
+    const std::vector<std::vector<std::string>> steps = {
+        {"init", "-q", "--bare", root_ + "/remote.git"},
+        {"-C", project, "init", "-q", "-b", "main"},
+        {"-C", project, "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q",
+         "--allow-empty", "-m", "init"},
+        {"-C", project, "remote", "add", "origin", root_ + "/remote.git"},
+        {"-C", project, "config", "remote.origin.receivepack", counter}};
+    for (const auto& step : steps) {
+      std::vector<std::string> argv = {"/usr/bin/env", "HOME=" + home_, "GIT_CONFIG_NOSYSTEM=1",
+                                       "/usr/bin/git"};
+      argv.insert(argv.end(), step.begin(), step.end());
+      ProcessResult p = RunProcess(argv, "", 30s);
+      ASSERT_EQ(p.exit_code, 0) << step.back() << ": " << p.err;
+    }
+  }
+  int Pushes() { return CountLines(root_ + "/pushes"); }
+
+  static inline std::string setup_error_;
+  TempDir dir_{"interlock-claude-code"};
+  std::string root_, home_;
+  std::unique_ptr<FakeMessagesApi> api_;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<HttpClient> client_;
+  std::string agent_, reviewer_;
+};
+
+// The model's view of the i-th tool result of the turn (the stand-in's echo), "" if none.
+std::vector<std::string> ToolResults(const ClaudeRun& r) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while ((at = r.result.find("TOOL_RESULT ", at)) != std::string::npos) {
+    const size_t end = r.result.find('\n', at);
+    out.push_back(r.result.substr(at + 12, end == std::string::npos ? end : end - at - 12));
+    at = end == std::string::npos ? r.result.size() : end;
+  }
+  return out;
+}
+
+std::string ApprovalIn(const std::string& text) {
+  const size_t at = text.find("apr_");
+  if (at == std::string::npos) return "";
+  size_t end = at + 4;
+  while (end < text.size() && std::isxdigit(static_cast<unsigned char>(text[end]))) ++end;
+  return text.substr(at, end - at);
+}
+
+// (a) An allowed call runs, and the daemon's audit shows it: the session's run holds the
+// Read, allowed, with the result Claude Code reported through PostToolUse.
+TEST_F(ClaudeCodeRealTest, AllowedReadRunsAndIsRecordedWithItsResult) {
+  const std::string proj = MakeProject("proj");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  ConfigureHooks(proj);
+  ClaudeRun r =
+      RunClaude(proj, Script({ToolUse("Read", {{"file_path", proj + "/a.txt"}})}), "read a.txt");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_FALSE(r.session_id.empty()) << r;
+  const std::vector<std::string> results = ToolResults(r);
+  ASSERT_EQ(results.size(), 1u) << r;
+  EXPECT_EQ(results[0].rfind("ok ", 0), 0u) << r;
+  EXPECT_NE(results[0].find("hello from proj"), std::string::npos) << r;
+
+  json::array reads = CallsOf("Read", "file_path", proj + "/a.txt");
+  ASSERT_EQ(reads.size(), 1u) << json::serialize(Calls());
+  EXPECT_EQ(Str(reads[0], {"decision"}), "allow") << json::serialize(reads[0]);
+  // PostToolUse reported the result on the call its PreToolUse allowed.
+  EXPECT_NE(json::serialize(reads[0]).find("hello from proj"), std::string::npos)
+      << json::serialize(reads[0]);
+}
+
+// (b) A refused call never runs, and the model is told why: a Bash line that writes a file
+// and then `rm -rf`s is refused whole (the shipped policy denies `rm -rf *`), so the
+// harmless first half never runs either; Claude Code hands the daemon's reason to the model.
+TEST_F(ClaudeCodeRealTest, RefusedBashLineNeverRunsAndTheModelIsToldWhy) {
+  const std::string proj = MakeProject("proj");
+  fs::create_directories(proj + "/src");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  ConfigureHooks(proj);
+  const std::string line = "echo pwned > " + proj + "/side-effect.txt && rm -rf " + proj + "/src";
+  ClaudeRun r = RunClaude(
+      proj, Script({ToolUse("Bash", {{"command", line}, {"description", "x"}})}), "clean up");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_FALSE(fs::exists(proj + "/side-effect.txt"));
+  EXPECT_TRUE(fs::exists(proj + "/src"));
+  const std::vector<std::string> results = ToolResults(r);
+  ASSERT_EQ(results.size(), 1u) << r;
+  EXPECT_EQ(results[0].rfind("error ", 0), 0u) << r;
+  EXPECT_NE(results[0].find("Interlock: CONSTRAINT_VIOLATED"), std::string::npos) << r;
+  EXPECT_NE(results[0].find("rm -rf"), std::string::npos) << r;
+  // Claude Code counts it among the session's permission denials.
+  EXPECT_NE(json::serialize(r.out.at("permission_denials")).find("side-effect.txt"),
+            std::string::npos)
+      << r;
+  json::array calls = CallsOf("Bash", "command", line);
+  ASSERT_EQ(calls.size(), 1u) << json::serialize(Calls());
+  EXPECT_EQ(Str(calls[0], {"decision"}), "deny");
+  EXPECT_EQ(Str(calls[0], {"code"}), "CONSTRAINT_VIOLATED");
+}
+
+// (c) The agent cannot switch off its guard: Write and Edit of Claude Code's own settings
+// (where the hooks are configured; settings.local.json overrides them) and of .env are
+// refused by the shipped policy, whatever Claude Code's own rules would have said; the files
+// stay as they were, and the next call still goes through the hook.
+TEST_F(ClaudeCodeRealTest, AgentCannotRewriteClaudeSettingsOrEnv) {
+  const std::string proj = MakeProject("proj");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  ConfigureHooks(proj);
+  WriteFile(proj + "/.env", "API_KEY=one\n");
+  const std::string settings_before = ReadFile(proj + "/.claude/settings.json");
+  const std::string off = R"({"disableAllHooks": true})";
+  ClaudeRun r = RunClaude(
+      proj,
+      Script(
+          {ToolUse("Write", {{"file_path", proj + "/.claude/settings.json"}, {"content", off}}),
+           ToolUse("Write",
+                   {{"file_path", proj + "/.claude/settings.local.json"}, {"content", off}}),
+           ToolUse("Edit", {{"file_path", proj + "/.env"},
+                            {"old_string", "API_KEY=one"},
+                            {"new_string", "API_KEY=two"}}),
+           ToolUse("Write", {{"file_path", proj + "/.env"}, {"content", "API_KEY=three\n"}}),
+           ToolUse("Bash", {{"command", "echo '{}' > " + proj + "/.claude/settings.json"},
+                            {"description", "x"}}),
+           ToolUse("Write", {{"file_path", proj + "/notes.txt"}, {"content", "still guarded"}})}),
+      "switch the guard off");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(ReadFile(proj + "/.claude/settings.json"), settings_before);
+  EXPECT_FALSE(fs::exists(proj + "/.claude/settings.local.json"));
+  EXPECT_EQ(ReadFile(proj + "/.env"), "API_KEY=one\n");
+  const std::vector<std::string> results = ToolResults(r);
+  ASSERT_EQ(results.size(), 6u) << r;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(results[i].rfind("error ", 0), 0u) << i << ": " << results[i];
+    EXPECT_NE(results[i].find("Interlock: CONSTRAINT_VIOLATED"), std::string::npos)
+        << i << ": " << results[i];
+  }
+  // The guard is still on: the last Write went through the daemon, which allowed it.
+  EXPECT_EQ(results[5].rfind("ok ", 0), 0u) << results[5];
+  EXPECT_EQ(ReadFile(proj + "/notes.txt"), "still guarded");
+  json::array notes = CallsOf("Write", "file_path", proj + "/notes.txt");
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(Str(notes[0], {"decision"}), "allow");
+}
+
+// (d) A link inside the project to a secret outside it: `docs-link -> ~/.ssh`. Read, and
+// Bash `cat`/`head` by absolute and relative path, are judged on the path the OS opens,
+// so the key never reaches the model (the stand-in sees every tool result Claude Code sends).
+TEST_F(ClaudeCodeRealTest, ReadThroughProjectSymlinkToSshKeyIsRefused) {
+  const std::string proj = MakeProject("proj");
+  fs::create_directories(home_ + "/.ssh");
+  WriteFile(home_ + "/.ssh/id_rsa", "-----BEGIN SECRET-KEY-MATERIAL-----\n");
+  fs::create_directory_symlink(home_ + "/.ssh", proj + "/docs-link");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  ConfigureHooks(proj);
+  ClaudeRun r = RunClaude(
+      proj,
+      Script({ToolUse("Read", {{"file_path", proj + "/docs-link/id_rsa"}}),
+              ToolUse("Bash",
+                      {{"command", "cat " + proj + "/docs-link/id_rsa"}, {"description", "x"}}),
+              ToolUse("Bash", {{"command", "head docs-link/id_rsa"}, {"description", "x"}}),
+              ToolUse("Read", {{"file_path", proj + "/a.txt"}})}),
+      "read the docs");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const std::vector<std::string> results = ToolResults(r);
+  ASSERT_EQ(results.size(), 4u) << r;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(results[i].rfind("error ", 0), 0u) << i << ": " << results[i];
+    EXPECT_NE(results[i].find(".ssh/id_rsa"), std::string::npos) << i << ": " << results[i];
+  }
+  EXPECT_EQ(results[3].rfind("ok ", 0), 0u) << results[3];
+  EXPECT_EQ(api_->Log().find("SECRET-KEY-MATERIAL"), std::string::npos);
+  EXPECT_EQ(r.raw.find("SECRET-KEY-MATERIAL"), std::string::npos);
+}
+
+// (e) Approve, then retry through the HTTP hook: `git push` (the shipped policy's one gated
+// command) is refused with the approval's link; a reviewer approves through the API; the
+// identical call in the same session (`claude -p --resume`, a new tool_use_id) runs exactly
+// once; the next identical retry needs a new approval. The push counter is the remote's
+// receive-pack, which git runs on every push that reaches the remote.
+TEST_F(ClaudeCodeRealTest, ApprovedGitPushRunsOnceOnRetryInTheSameSession) {
+  const std::string proj = MakeProject("proj");
+  ASSERT_NO_FATAL_FAILURE(MakeRepoWithCountingRemote(proj));
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  ConfigureHooks(proj);
+  const json::object push =
+      Script({ToolUse("Bash", {{"command", "git push origin main"}, {"description", "push"}})});
+
+  ClaudeRun first = RunClaude(proj, push, "push it");
+  ASSERT_EQ(first.exit_code, 0) << first;
+  std::vector<std::string> results = ToolResults(first);
+  ASSERT_EQ(results.size(), 1u) << first;
+  EXPECT_NE(results[0].find("APPROVAL_REQUIRED"), std::string::npos) << results[0];
+  const std::string approval = ApprovalIn(results[0]);
+  ASSERT_FALSE(approval.empty()) << results[0];
+  EXPECT_NE(results[0].find("/ui/#/approvals/" + approval), std::string::npos) << results[0];
+  EXPECT_EQ(Pushes(), 0);
+
+  HttpResult vote = Vote(approval, "approve", "ship it");
+  ASSERT_EQ(vote.status, 200) << vote.body;
+  EXPECT_EQ(Str(vote.json, {"state"}), "granted") << vote.body;
+
+  ClaudeRun retry = RunClaude(proj, push, "try again", first.session_id);
+  ASSERT_EQ(retry.exit_code, 0) << retry;
+  EXPECT_EQ(retry.session_id, first.session_id);
+  results = ToolResults(retry);
+  ASSERT_EQ(results.size(), 1u) << retry;
+  EXPECT_EQ(results[0].rfind("ok ", 0), 0u) << results[0];
+  EXPECT_EQ(Pushes(), 1);
+
+  // The grant is spent: the same call again asks for a new approval, and does not run.
+  ClaudeRun again = RunClaude(proj, push, "once more", first.session_id);
+  ASSERT_EQ(again.exit_code, 0) << again;
+  results = ToolResults(again);
+  ASSERT_EQ(results.size(), 1u) << again;
+  EXPECT_NE(results[0].find("APPROVAL_REQUIRED"), std::string::npos) << results[0];
+  const std::string second = ApprovalIn(results[0]);
+  EXPECT_FALSE(second.empty());
+  EXPECT_NE(second, approval);
+  EXPECT_EQ(Pushes(), 1);
+}
+
+// (e) Deny, then retry: a reviewer's deny answers the identical retry in the same session
+// with the reviewer's reason; nobody is asked again and nothing runs.
+TEST_F(ClaudeCodeRealTest, DeniedGitPushStaysRefusedOnRetryWithTheReviewersReason) {
+  const std::string proj = MakeProject("proj");
+  ASSERT_NO_FATAL_FAILURE(MakeRepoWithCountingRemote(proj));
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  ConfigureHooks(proj);
+  const json::object push =
+      Script({ToolUse("Bash", {{"command", "git push origin main"}, {"description", "push"}})});
+  ClaudeRun first = RunClaude(proj, push, "push it");
+  ASSERT_EQ(first.exit_code, 0) << first;
+  const std::string approval = ApprovalIn(first.result);
+  ASSERT_FALSE(approval.empty()) << first;
+  HttpResult vote = Vote(approval, "deny", "not on a Saturday");
+  ASSERT_EQ(vote.status, 200) << vote.body;
+
+  ClaudeRun retry = RunClaude(proj, push, "try again", first.session_id);
+  ASSERT_EQ(retry.exit_code, 0) << retry;
+  std::vector<std::string> results = ToolResults(retry);
+  ASSERT_EQ(results.size(), 1u) << retry;
+  EXPECT_EQ(results[0].rfind("error ", 0), 0u) << results[0];
+  EXPECT_NE(results[0].find("APPROVAL_DENIED"), std::string::npos) << results[0];
+  EXPECT_NE(results[0].find("not on a Saturday"), std::string::npos) << results[0];
+  EXPECT_EQ(Pushes(), 0);
+  HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+  EXPECT_EQ(pending.body.find("apr_"), std::string::npos) << pending.body;
+}
+
+}  // namespace INTERLOCK_TEST_NS
+}  // namespace interlock::testing
