@@ -6,8 +6,8 @@
 // Claude Code ran, what the model was told, and what the daemon recorded. Every process is
 // on loopback, in the test's own temporary directories (HOME included), bounded in time.
 // See docs/mcp.md, "Claude Code HTTP hooks" ("Tested with Claude Code itself").
-#include <sys/stat.h>
-
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -31,6 +32,15 @@ namespace INTERLOCK_TEST_NS {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
+
+// Features being built on other branches, whose tests below are written against their
+// contract (issue 54) and skipped until they are merged: set each to true with the merge.
+// cc-workspace: `${workspace}` per Claude Code session (the project of the session's cwd),
+// not one per daemon (`serve --workspace` or the daemon's directory).
+constexpr bool kWorkspacePerSession = false;
+// cc-subagents: a sub-agent is a child run under the policy `claude-code/<agent_type>`,
+// intersected with its parent's; the shipped policy lets the parent start one (`Agent`).
+constexpr bool kSubagentRuns = false;
 
 const std::string kSuiteDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/claude_code";
 const std::string kClaude = kSuiteDir + "/node_modules/.bin/claude";
@@ -185,7 +195,8 @@ class ClaudeCodeRealTest : public ::testing::Test {
     WriteFile(project + "/.claude/settings.json", DocumentedHttpSettings(daemon_->port()));
   }
 
-  // `claude -p PROMPT` in `project` (its cwd) as the stand-in plays `script`: a clean
+  // `claude -p PROMPT` in `project` (its cwd) as the stand-in plays `script` (an empty
+  // object: the script already set, for runs side by side): a clean
   // environment (HOME in the test's directory, the agent token in INTERLOCK_TOKEN, no
   // telemetry, updates or other traffic), Claude Code's own permission prompts settled by
   // --allowedTools (as root --dangerously-skip-permissions is refused), bounded by 60 s
@@ -193,7 +204,7 @@ class ClaudeCodeRealTest : public ::testing::Test {
   ClaudeRun RunClaude(const std::string& project, const json::object& script,
                       const std::string& prompt, const std::string& resume = "",
                       const std::string& token = "", const std::string& home = "") {
-    api_->SetScript(script);
+    if (!script.empty()) api_->SetScript(script);
     std::vector<std::string> argv = {
         "/usr/bin/env",
         "-i",
@@ -529,6 +540,115 @@ TEST_F(ClaudeCodeRealTest, DeniedGitPushStaysRefusedOnRetryWithTheReviewersReaso
   EXPECT_EQ(Pushes(), 0);
   HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
   EXPECT_EQ(pending.body.find("apr_"), std::string::npos) << pending.body;
+}
+
+// (f) Two developers, two projects, one daemon: each session's `${workspace}` is its own
+// project (the cwd of its first event), so each reads its own files and neither reads the
+// other's, while both run at once. Each developer has a token and a HOME of their own.
+TEST_F(ClaudeCodeRealTest, TwoDevelopersSessionsThroughOneDaemonEachKeepToTheirOwnProject) {
+  if (!kWorkspacePerSession) {
+    GTEST_SKIP() << "needs ${workspace} per Claude Code session (branch cc-workspace, issue 54 "
+                    "item 1); until then the daemon has one workspace (serve --workspace)";
+  }
+  const std::string alice = MakeProject("alice/proj");
+  const std::string bob = MakeProject("bob/proj");
+  // No --workspace: the daemon's own directory is neither project.
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({}));
+  const std::string bob_token = CreateToken(daemon_->store(), "--agent", "claude-code");
+  ASSERT_FALSE(bob_token.empty());
+  ConfigureHooks(alice);
+  ConfigureHooks(bob);
+  fs::create_directories(root_ + "/alice/home");
+  fs::create_directories(root_ + "/bob/home");
+  json::object script = Script({});
+  script["conversations"] = json::array{
+      json::object{{"when", "ALICE"},
+                   {"tool_uses", json::array{ToolUse("Read", {{"file_path", alice + "/a.txt"}}),
+                                             ToolUse("Read", {{"file_path", bob + "/a.txt"}})}},
+                   {"final", "alice done"}},
+      json::object{{"when", "BOB"},
+                   {"tool_uses", json::array{ToolUse("Read", {{"file_path", bob + "/a.txt"}}),
+                                             ToolUse("Read", {{"file_path", alice + "/a.txt"}})}},
+                   {"final", "bob done"}}};
+  api_->SetScript(script);
+  ClaudeRun a, b;
+  std::thread other(
+      [&] { b = RunClaude(bob, {}, "BOB: read", "", bob_token, root_ + "/bob/home"); });
+  a = RunClaude(alice, {}, "ALICE: read", "", agent_, root_ + "/alice/home");
+  other.join();
+  ASSERT_EQ(a.exit_code, 0) << a;
+  ASSERT_EQ(b.exit_code, 0) << b;
+  EXPECT_NE(a.session_id, b.session_id);
+  for (const auto& [run, own, theirs] : {std::tuple{&a, "hello from alice/proj", bob},
+                                         std::tuple{&b, "hello from bob/proj", alice}}) {
+    const std::vector<std::string> results = ToolResults(*run);
+    ASSERT_EQ(results.size(), 2u) << *run;
+    EXPECT_EQ(results[0].rfind("ok ", 0), 0u) << results[0];
+    EXPECT_NE(results[0].find(own), std::string::npos) << results[0];
+    EXPECT_EQ(results[1].rfind("error ", 0), 0u) << results[1];
+    EXPECT_NE(results[1].find(theirs + "/a.txt"), std::string::npos) << results[1];
+    EXPECT_NE(results[1].find("outside"), std::string::npos) << results[1];
+  }
+}
+
+// Sub-agents are narrower child runs: the parent starts a `code-reviewer` (Agent tool);
+// its definition in .claude/agents/ lists Write (a file the agent itself could have
+// edited), but the policy `claude-code/code-reviewer` allows only reading, so the
+// sub-agent's Write is refused while the parent's own Write of the same kind runs.
+// Observed with 2.1.332: SubagentStart/SubagentStop carry agent_id and agent_type, the
+// sub-agent's tool events add both to the parent's session_id and cwd, and `claude -p`
+// waits for a background sub-agent before it exits.
+TEST_F(ClaudeCodeRealTest, SubagentOfReadOnlyTypeCannotWriteWhatItsParentMay) {
+  if (!kSubagentRuns) {
+    GTEST_SKIP() << "needs sub-agents as child runs with narrowed policies (branch "
+                    "cc-subagents, issue 54 item 5); until then the shipped policy refuses "
+                    "`Agent` and a sub-agent shares its parent's policy";
+  }
+  const std::string proj = MakeProject("proj");
+  const std::string reviewer_policy = R"(agent:
+  id: "claude-code/code-reviewer"
+  identity: "claude-code@example.iam"
+tools:
+  allowed:
+    - name: "Read"
+      constraints:
+        arguments:
+          file_path: {path_prefix: "${workspace}"}
+    - name: "Grep"
+    - name: "Glob"
+execution:
+  max_steps: 100
+)";
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon({"--workspace", proj}, {{"code-reviewer.yaml", reviewer_policy}}));
+  ConfigureHooks(proj);
+  WriteFile(proj + "/.claude/agents/code-reviewer.md",
+            "---\nname: code-reviewer\ndescription: Reviews code; read-only.\n"
+            "tools: Read, Grep, Write\n---\nYou review code.\n");
+  json::object script =
+      Script({ToolUse("Agent", {{"subagent_type", "code-reviewer"},
+                                {"description", "review"},
+                                {"prompt", "SUBAGENT-REVIEW: review a.txt"}}),
+              ToolUse("Write", {{"file_path", proj + "/notes.txt"}, {"content", "parent"}})},
+             "parent done");
+  script["conversations"] = json::array{json::object{
+      {"when", "SUBAGENT-REVIEW"},
+      {"tool_uses",
+       json::array{ToolUse("Read", {{"file_path", proj + "/a.txt"}}),
+                   ToolUse("Write", {{"file_path", proj + "/review.txt"}, {"content", "child"}})}},
+      {"final", "review done"}}};
+  ClaudeRun r = RunClaude(proj, script, "get a review");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(ReadFile(proj + "/notes.txt"), "parent");
+  EXPECT_FALSE(fs::exists(proj + "/review.txt"));
+  json::array child_writes = CallsOf("Write", "file_path", proj + "/review.txt");
+  ASSERT_EQ(child_writes.size(), 1u) << json::serialize(Calls());
+  EXPECT_EQ(Str(child_writes[0], {"decision"}), "deny") << json::serialize(child_writes[0]);
+  json::array child_reads = CallsOf("Read", "file_path", proj + "/a.txt");
+  ASSERT_EQ(child_reads.size(), 1u);
+  EXPECT_EQ(Str(child_reads[0], {"decision"}), "allow");
+  // The stand-in saw the sub-agent told why.
+  EXPECT_NE(api_->Log().find("Interlock: "), std::string::npos);
 }
 
 }  // namespace INTERLOCK_TEST_NS
