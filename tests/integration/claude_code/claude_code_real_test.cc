@@ -542,6 +542,31 @@ TEST_F(ClaudeCodeRealTest, DeniedGitPushStaysRefusedOnRetryWithTheReviewersReaso
   EXPECT_EQ(pending.body.find("apr_"), std::string::npos) << pending.body;
 }
 
+// The documented settings fail closed: with the daemon down (connection refused), the
+// deciding events' `"onFailure": "block"` makes Claude Code refuse every tool, so an agent
+// cannot outlast its guard by waiting for it to restart.
+TEST_F(ClaudeCodeRealTest, DaemonDownRefusesEveryToolWithTheDocumentedSettings) {
+  const std::string proj = MakeProject("proj");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  ConfigureHooks(proj);
+  client_.reset();
+  daemon_->Stop();
+  ClaudeRun r = RunClaude(
+      proj,
+      Script({ToolUse("Read", {{"file_path", proj + "/a.txt"}}),
+              ToolUse("Write", {{"file_path", proj + "/written.txt"}, {"content", "x"}})}),
+      "work while the guard is down");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_FALSE(fs::exists(proj + "/written.txt"));
+  const std::vector<std::string> results = ToolResults(r);
+  ASSERT_EQ(results.size(), 2u) << r;
+  for (const std::string& result : results) {
+    EXPECT_EQ(result.rfind("error ", 0), 0u) << result;
+    EXPECT_NE(result.find("onFailure"), std::string::npos) << result;
+    EXPECT_EQ(result.find("hello from proj"), std::string::npos) << result;
+  }
+}
+
 // (f) Two developers, two projects, one daemon: each session's `${workspace}` is its own
 // project (the cwd of its first event), so each reads its own files and neither reads the
 // other's, while both run at once. Each developer has a token and a HOME of their own.
