@@ -170,15 +170,20 @@ class ClaudeCodeRealTest : public ::testing::Test {
     return dir;
   }
 
+  static std::string ShippedPolicy() {
+    return ReadFile(std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/claude-code.yaml");
+  }
+
   // `interlock serve` with the shipped examples/policies/claude-code.yaml (and `more`
   // policies: file name -> YAML), `extra` flags; an agent token for claude-code (agent_)
   // and a reviewer's (reviewer_).
+  // `claude_code`: the claude-code policy's text instead of the shipped one.
   void StartDaemon(const std::vector<std::string>& extra,
-                   const std::vector<std::pair<std::string, std::string>>& more = {}) {
+                   const std::vector<std::pair<std::string, std::string>>& more = {},
+                   const std::string& claude_code = ShippedPolicy()) {
     const std::string policies = root_ + "/policies";
     fs::create_directories(policies);
-    fs::copy_file(std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/claude-code.yaml",
-                  policies + "/claude-code.yaml");
+    WriteFile(policies + "/claude-code.yaml", claude_code);
     for (const auto& [file, yaml] : more) WriteFile(policies + "/" + file, yaml);
     fs::create_directories(root_ + "/daemon");
     daemon_ = std::make_unique<Daemon>(root_ + "/daemon", policies);
@@ -540,6 +545,91 @@ TEST_F(ClaudeCodeRealTest, DeniedGitPushStaysRefusedOnRetryWithTheReviewersReaso
   EXPECT_EQ(Pushes(), 0);
   HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
   EXPECT_EQ(pending.body.find("apr_"), std::string::npos) << pending.body;
+}
+
+// The shipped policy with approvals of Bash lasting `seconds` (pending, and as an answer to
+// identical retries once given).
+std::string ShippedPolicyWithApprovalTimeout(const std::string& shipped, int seconds) {
+  std::string text = shipped;
+  const std::string bash = "    - name: \"Bash\"\n";
+  const size_t at = text.find(bash);
+  if (at == std::string::npos) return text;
+  text.insert(at + bash.size(),
+              "      approval_timeout_seconds: " + std::to_string(seconds) + "\n");
+  return text;
+}
+
+// (e) Expiry, then retry: an approval nobody decided in time does not answer the retry (a
+// new approval is asked), nor does a grant older than the approval's timeout; nothing runs.
+TEST_F(ClaudeCodeRealTest, ExpiredApprovalAndStaleGrantEachNeedANewApprovalOnRetry) {
+  const std::string proj = MakeProject("proj");
+  ASSERT_NO_FATAL_FAILURE(MakeRepoWithCountingRemote(proj));
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon({"--workspace", proj}, {}, ShippedPolicyWithApprovalTimeout(ShippedPolicy(), 2)));
+  ConfigureHooks(proj);
+  const json::object push =
+      Script({ToolUse("Bash", {{"command", "git push origin main"}, {"description", "push"}})});
+  ClaudeRun first = RunClaude(proj, push, "push it");
+  ASSERT_EQ(first.exit_code, 0) << first;
+  const std::string expired = ApprovalIn(first.result);
+  ASSERT_FALSE(expired.empty()) << first;
+  // The sweeper times it out (2 s, checked every 250 ms): bounded wait for it.
+  std::string state;
+  for (int i = 0; i < 100 && (state.empty() || state == "pending"); ++i) {
+    std::this_thread::sleep_for(100ms);
+    state = Str(client_->Request("GET", "/v1/approvals/" + expired, "", reviewer_).json, {"state"});
+  }
+  ASSERT_NE(state, "pending");
+
+  ClaudeRun retry = RunClaude(proj, push, "try again", first.session_id);
+  ASSERT_EQ(retry.exit_code, 0) << retry;
+  const std::string fresh = ApprovalIn(retry.result);
+  EXPECT_NE(retry.result.find("APPROVAL_REQUIRED"), std::string::npos) << retry;
+  ASSERT_FALSE(fresh.empty()) << retry;
+  EXPECT_NE(fresh, expired);
+  EXPECT_EQ(Pushes(), 0);
+
+  // Granted, then left longer than the timeout: the grant no longer answers the retry.
+  ASSERT_EQ(Vote(fresh, "approve", "ok").status, 200);
+  std::this_thread::sleep_for(2500ms);
+  ClaudeRun late = RunClaude(proj, push, "try once more", first.session_id);
+  ASSERT_EQ(late.exit_code, 0) << late;
+  EXPECT_NE(late.result.find("APPROVAL_REQUIRED"), std::string::npos) << late;
+  const std::string third = ApprovalIn(late.result);
+  EXPECT_FALSE(third.empty());
+  EXPECT_NE(third, fresh);
+  EXPECT_EQ(Pushes(), 0);
+}
+
+// (e) Two retries racing for one grant: the same session resumed twice at once (two
+// terminals) after the approval; one retry redeems the grant, the other is asked for a new
+// approval, and the push happens once.
+TEST_F(ClaudeCodeRealTest, TwoRetriesRacingForOneGrantPushOnce) {
+  const std::string proj = MakeProject("proj");
+  ASSERT_NO_FATAL_FAILURE(MakeRepoWithCountingRemote(proj));
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  ConfigureHooks(proj);
+  const json::object push =
+      Script({ToolUse("Bash", {{"command", "git push origin main"}, {"description", "push"}})});
+  ClaudeRun first = RunClaude(proj, push, "push it");
+  ASSERT_EQ(first.exit_code, 0) << first;
+  const std::string approval = ApprovalIn(first.result);
+  ASSERT_FALSE(approval.empty()) << first;
+  ASSERT_EQ(Vote(approval, "approve", "ok").status, 200);
+
+  ClaudeRun a, b;
+  std::thread other([&] { b = RunClaude(proj, {}, "retry B", first.session_id); });
+  a = RunClaude(proj, {}, "retry A", first.session_id);
+  other.join();
+  ASSERT_EQ(a.exit_code, 0) << a;
+  ASSERT_EQ(b.exit_code, 0) << b;
+  const std::vector<std::string> ra = ToolResults(a), rb = ToolResults(b);
+  ASSERT_EQ(ra.size(), 1u) << a;
+  ASSERT_EQ(rb.size(), 1u) << b;
+  const bool a_ran = ra[0].rfind("ok ", 0) == 0, b_ran = rb[0].rfind("ok ", 0) == 0;
+  EXPECT_NE(a_ran, b_ran) << ra[0] << "\n" << rb[0];
+  EXPECT_NE((a_ran ? rb[0] : ra[0]).find("APPROVAL_REQUIRED"), std::string::npos);
+  EXPECT_EQ(Pushes(), 1);
 }
 
 // The documented settings fail closed: with the daemon down (connection refused), the
