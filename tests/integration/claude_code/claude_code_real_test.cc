@@ -100,11 +100,13 @@ struct ClaudeRun {
   std::string result;  // the model's final text: the stand-in's TOOL_RESULT lines
   json::value out;     // the whole JSON object
   std::string raw, err;
+  std::string api_log;  // the stand-in's log, kept when the run failed
 };
 
 std::ostream& operator<<(std::ostream& os, const ClaudeRun& r) {
   return os << "exit " << r.exit_code << (r.timed_out ? " (timed out)" : "")
-            << "\nstdout: " << r.raw.substr(0, 4000) << "\nstderr: " << r.err.substr(0, 4000);
+            << "\nstdout: " << r.raw.substr(0, 4000) << "\nstderr: " << r.err.substr(0, 4000)
+            << "\nthe stand-in's log (end): " << r.api_log;
 }
 
 // The stand-in for the Messages API: fake_messages_api.mjs in its own process group,
@@ -253,6 +255,10 @@ class ClaudeCodeRealTest : public ::testing::Test {
       boost::system::error_code ec;
       r.out = json::parse(p.out.substr(start), ec);
       if (ec) r.out = nullptr;
+    }
+    if (r.exit_code != 0) {
+      const std::string log = api_->Log();
+      r.api_log = log.substr(log.size() > 6000 ? log.size() - 6000 : 0);
     }
     r.session_id = Str(r.out, {"session_id"});
     r.result = Str(r.out, {"result"});
@@ -722,7 +728,7 @@ TEST_F(ClaudeCodeRealTest, SubagentOfReadOnlyTypeCannotWriteWhatItsParentMay) {
   const std::string proj = MakeProject("proj");
   const std::string reviewer_policy = R"(agent:
   id: "claude-code/code-reviewer"
-  identity: "claude-code@example.iam"
+  identity: "claude-code-reviewer@example.iam"
 tools:
   allowed:
     - name: "Read"

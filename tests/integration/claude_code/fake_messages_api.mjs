@@ -62,7 +62,7 @@ const blocks = (m) => (typeof m.content === 'string' ? [{ type: 'text', text: m.
 // (`<task-notification>` when a background sub-agent ends) continue the turn.
 const isPrompt = (m) => m.role === 'user' && blocks(m).some((b) => b.type === 'text') &&
   !blocks(m).some((b) => b.type === 'tool_result') &&
-  !blocks(m).some((b) => b.type === 'text' && b.text.trimStart().startsWith('<task-notification>'));
+  !blocks(m).some((b) => b.type === 'text' && b.text.includes('<task-notification>'));
 
 function resultText(b) {
   if (typeof b.content === 'string') return b.content;
