@@ -72,24 +72,32 @@ int CountLines(const std::string& path) {
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
 }
 
-// The HTTP hook settings block of docs/mcp.md ("Claude Code HTTP hooks"), its daemon URL
-// pointed at `port`: what a developer pastes, byte for byte but the port.
-std::string DocumentedHttpSettings(int port) {
+void ReplaceAll(std::string& text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+// The settings block of docs/mcp.md's "Claude Code hook" section whose PreToolUse hook is of
+// `type` (and, for a command, contains `needle`), as text: what a developer pastes.
+std::string DocumentedSettings(const std::string& type, const std::string& needle = "") {
   const std::string page = ReadFile(std::string(INTERLOCK_SOURCE_DIR) + "/docs/mcp.md");
   for (const json::value& v : JsonBlocksOfSection(page, "## Claude Code hook")) {
     if (!v.is_object() || !v.as_object().contains("hooks")) continue;
-    if (Str(v.at("hooks").at("PreToolUse").at(0).at("hooks").at(0), {"type"}) != "http") continue;
-    std::string text = json::serialize(v);
-    const std::string from = "http://127.0.0.1:8181/";
-    const std::string to = "http://127.0.0.1:" + std::to_string(port) + "/";
-    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
-      text.replace(at, from.size(), to);
-      at += to.size();
-    }
-    return text;
+    const json::value& hook = v.at("hooks").at("PreToolUse").at(0).at("hooks").at(0);
+    if (Str(hook, {"type"}) != type) continue;
+    if (Str(hook, {"command"}).find(needle) == std::string::npos) continue;
+    return json::serialize(v);
   }
-  ADD_FAILURE() << "docs/mcp.md has no HTTP hook settings block";
+  ADD_FAILURE() << "docs/mcp.md has no " << type << " hook settings block with '" << needle << "'";
   return "{}";
+}
+
+// The HTTP hook settings block, its daemon URL pointed at `port`, byte for byte but the port.
+std::string DocumentedHttpSettings(int port) {
+  std::string text = DocumentedSettings("http");
+  ReplaceAll(text, "http://127.0.0.1:8181/", "http://127.0.0.1:" + std::to_string(port) + "/");
+  return text;
 }
 
 // What one `claude -p` printed (--output-format json) and how it ended.
@@ -213,36 +221,18 @@ class ClaudeCodeRealTest : public ::testing::Test {
                       const std::string& token = "", const std::string& home = "") {
     if (!script.empty()) api_->SetScript(script);
     std::vector<std::string> argv = {
-        "/usr/bin/env",
-        "-i",
-        "--chdir=" + project,
-        "PATH=/usr/local/bin:/usr/bin:/bin",
-        "HOME=" + (home.empty() ? home_ : home),
-        "SHELL=/bin/bash",
-        "LANG=C.UTF-8",
+        "/usr/bin/env", "-i", "--chdir=" + project,
+        // The build's `interlock` first, for the command hooks.
+        "PATH=" + std::string(INTERLOCK_BINARY_DIR) + ":/usr/local/bin:/usr/bin:/bin",
+        "HOME=" + (home.empty() ? home_ : home), "SHELL=/bin/bash", "LANG=C.UTF-8",
         "TMPDIR=" + root_ + "/tmp",
         "ANTHROPIC_BASE_URL=http://127.0.0.1:" + std::to_string(api_->port()),
         "ANTHROPIC_API_KEY=sk-ant-test-not-a-key",
-        "INTERLOCK_TOKEN=" + (token.empty() ? agent_ : token),
-        "DISABLE_TELEMETRY=1",
-        "DISABLE_ERROR_REPORTING=1",
-        "DISABLE_AUTOUPDATER=1",
-        "DISABLE_BUG_COMMAND=1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
-        "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY=1",
-        "/usr/bin/timeout",
-        "-k",
-        "5",
-        "60",
-        kClaude,
-        "-p",
-        prompt,
-        "--output-format",
-        "json",
-        "--permission-mode",
-        "default",
-        "--allowedTools",
-        "Read,Write,Edit,Bash,Glob,Grep,Agent"};
+        "INTERLOCK_TOKEN=" + (token.empty() ? agent_ : token), "DISABLE_TELEMETRY=1",
+        "DISABLE_ERROR_REPORTING=1", "DISABLE_AUTOUPDATER=1", "DISABLE_BUG_COMMAND=1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY=1",
+        "/usr/bin/timeout", "-k", "5", "60", kClaude, "-p", prompt, "--output-format", "json",
+        "--permission-mode", "default", "--allowedTools", "Read,Write,Edit,Bash,Glob,Grep,Agent"};
     if (!resume.empty()) argv.insert(argv.end(), {"--resume", resume});
     ProcessResult p = RunProcess(argv, "", 75s);
     ClaudeRun r;
@@ -661,6 +651,91 @@ TEST_F(ClaudeCodeRealTest, DaemonDownRefusesEveryToolWithTheDocumentedSettings) 
     EXPECT_NE(result.find("onFailure"), std::string::npos) << result;
     EXPECT_EQ(result.find("hello from proj"), std::string::npos) << result;
   }
+}
+
+// The documented command hook, standalone (`interlock hook claude-code --policy`, no
+// daemon), run by Claude Code itself: ${workspace} is the session's cwd, an allowed Read
+// runs, a write of .claude/settings.json is refused, and both are in the local store
+// (HOME/.local/state/interlock/interlock.db) with the Read's result from PostToolUse.
+TEST_F(ClaudeCodeRealTest, DocumentedStandaloneCommandHookDecidesEveryCall) {
+  const std::string proj = MakeProject("proj");
+  std::string settings = DocumentedSettings("command", "--policy");
+  ReplaceAll(settings, "/etc/interlock/claude-code.yaml",
+             std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies/claude-code.yaml");
+  WriteFile(proj + "/.claude/settings.json", settings);
+  const std::string before = ReadFile(proj + "/.claude/settings.json");
+  ClaudeRun r = RunClaude(
+      proj,
+      Script({ToolUse("Read", {{"file_path", proj + "/a.txt"}}),
+              ToolUse("Write", {{"file_path", proj + "/.claude/settings.json"}, {"content", "{}"}}),
+              ToolUse("Read", {{"file_path", root_ + "/home/.bashrc"}})}),
+      "read and tamper", "", "none");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const std::vector<std::string> results = ToolResults(r);
+  ASSERT_EQ(results.size(), 3u) << r;
+  EXPECT_EQ(results[0].rfind("ok ", 0), 0u) << results[0];
+  EXPECT_NE(results[0].find("hello from proj"), std::string::npos) << results[0];
+  EXPECT_NE(results[1].find("Interlock: CONSTRAINT_VIOLATED"), std::string::npos) << results[1];
+  EXPECT_NE(results[2].find("outside the allowed prefixes"), std::string::npos) << results[2];
+  EXPECT_EQ(ReadFile(proj + "/.claude/settings.json"), before);
+
+  int rc = -1;
+  const std::string audit =
+      RunInterlock({"audit", "export", "--store", home_ + "/.local/state/interlock/interlock.db",
+                    "--since", "2000-01-01", "--format", "jsonl"},
+                   &rc);
+  ASSERT_EQ(rc, 0) << audit;
+  int allowed_reads = 0, refused_writes = 0, results_recorded = 0;
+  for (const json::object& rec : ParseJsonLines(audit)) {
+    const json::value v = rec;
+    const std::string tool = Str(v, {"data", "tool"});
+    const std::string decision = Str(v, {"data", "decision", "decision"});
+    if (Str(v, {"type"}) == "decision" && tool == "Read" && decision == "allow") ++allowed_reads;
+    if (Str(v, {"type"}) == "decision" && tool == "Write" && decision == "deny") ++refused_writes;
+    if (Str(v, {"type"}) == "result" &&
+        json::serialize(v).find("hello from proj") != std::string::npos) {
+      ++results_recorded;
+    }
+  }
+  EXPECT_EQ(allowed_reads, 1) << audit;
+  EXPECT_EQ(refused_writes, 1) << audit;
+  EXPECT_EQ(results_recorded, 1) << audit;
+}
+
+// The documented command hook with --daemon waits for the reviewers: Claude Code runs the
+// hook, which holds the gated `git push` while a reviewer approves it through the API, and
+// the push runs in that same attempt, once.
+TEST_F(ClaudeCodeRealTest, DocumentedDaemonCommandHookHoldsTheCallUntilApproved) {
+  const std::string proj = MakeProject("proj");
+  ASSERT_NO_FATAL_FAILURE(MakeRepoWithCountingRemote(proj));
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}));
+  std::string settings = DocumentedSettings("command", "--daemon");
+  ReplaceAll(settings, "https://interlock.example.com",
+             "http://127.0.0.1:" + std::to_string(daemon_->port()));
+  WriteFile(proj + "/.claude/settings.json", settings);
+  ClaudeRun r;
+  std::thread run([&] {
+    r = RunClaude(
+        proj,
+        Script({ToolUse("Bash", {{"command", "git push origin main"}, {"description", "push"}})}),
+        "push it");
+  });
+  // The approval appears while the hook waits (bounded: 30 s); rita approves it.
+  std::string approval;
+  for (int i = 0; i < 300 && approval.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    HttpResult pending = client_->Request("GET", "/v1/approvals?state=pending", "", reviewer_);
+    approval = ApprovalIn(pending.body);
+  }
+  const int status = approval.empty() ? 0 : Vote(approval, "approve", "go ahead").status;
+  run.join();
+  ASSERT_FALSE(approval.empty()) << r;
+  EXPECT_EQ(status, 200);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const std::vector<std::string> results = ToolResults(r);
+  ASSERT_EQ(results.size(), 1u) << r;
+  EXPECT_EQ(results[0].rfind("ok ", 0), 0u) << results[0];
+  EXPECT_EQ(Pushes(), 1);
 }
 
 // (f) Two developers, two projects, one daemon: each session's `${workspace}` is its own
