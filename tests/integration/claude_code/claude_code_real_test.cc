@@ -271,6 +271,21 @@ class ClaudeCodeRealTest : public ::testing::Test {
     return out;
   }
 
+  // The run whose replay holds a call of `tool` ("" if none).
+  std::string RunHolding(const std::string& tool) {
+    HttpResult runs = client_->Request("GET", "/v1/runs", "", reviewer_);
+    if (!runs.json.is_object()) return "";
+    for (const json::value& run : runs.json.at("runs").as_array()) {
+      const std::string id = Str(run, {"run_id"});
+      HttpResult replay = client_->Request("GET", "/v1/runs/" + id + "/replay", "", reviewer_);
+      if (!replay.json.is_object()) continue;
+      for (const json::value& c : replay.json.at("calls").as_array()) {
+        if (Str(c, {"tool"}) == tool) return id;
+      }
+    }
+    return "";
+  }
+
   // The replayed calls of `tool` whose arguments' `key` is `value`.
   json::array CallsOf(const std::string& tool, const std::string& key, const std::string& value) {
     json::array out;
@@ -736,6 +751,75 @@ TEST_F(ClaudeCodeRealTest, DocumentedDaemonCommandHookHoldsTheCallUntilApproved)
   ASSERT_EQ(results.size(), 1u) << r;
   EXPECT_EQ(results[0].rfind("ok ", 0), 0u) << results[0];
   EXPECT_EQ(Pushes(), 1);
+}
+
+// The shipped policy, letting the parent start sub-agents with Claude Code's `Agent` tool
+// (the shipped file names only the old `Task`; branch cc-subagents adds `Agent`).
+std::string ShippedPolicyWithAgent(std::string text) {
+  if (text.find("- \"Agent\"") != std::string::npos) return text;
+  const std::string task = "    - \"Task\"";
+  const std::string listed = "\"TodoWrite\", \"Task\"]";
+  if (text.find(task) == std::string::npos || text.find(listed) == std::string::npos) return text;
+  text.insert(text.find(task), "    - \"Agent\"\n");
+  text.insert(text.find(listed), "\"Agent\", ");
+  return text;
+}
+
+// The kill switch reaches a sub-agent at work: while a background `code-reviewer` is between
+// two tool calls, an admin engages the kill switch on the session's run; the sub-agent's
+// next call is refused (KILL_SWITCH) and never runs. (Today a sub-agent's calls are in its
+// parent's run; as a child run, issue 54 item 5, it must stop with its parent all the same.)
+TEST_F(ClaudeCodeRealTest, KillSwitchOnTheSessionStopsItsSubagentMidWork) {
+  const std::string proj = MakeProject("proj");
+  WriteFile(proj + "/b.txt", "second file\n");
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon({"--workspace", proj}, {}, ShippedPolicyWithAgent(ShippedPolicy())));
+  const std::string admin = CreateToken(daemon_->store(), "--admin", "ada");
+  ASSERT_FALSE(admin.empty());
+  ConfigureHooks(proj);
+  WriteFile(proj + "/.claude/agents/code-reviewer.md",
+            "---\nname: code-reviewer\ndescription: Reviews code; read-only.\n"
+            "tools: Read, Grep\n---\nYou review code.\n");
+  const std::string release = root_ + "/release";
+  json::object second = ToolUse("Read", {{"file_path", proj + "/b.txt"}});
+  second["wait_for"] = release;
+  json::object script = Script({ToolUse("Agent", {{"subagent_type", "code-reviewer"},
+                                                  {"description", "review"},
+                                                  {"prompt", "SUBAGENT-REVIEW: review a.txt"}})},
+                               "parent done");
+  script["conversations"] = json::array{json::object{
+      {"when", "SUBAGENT-REVIEW"},
+      {"tool_uses", json::array{ToolUse("Read", {{"file_path", proj + "/a.txt"}}), second}},
+      {"final", "review done"}}};
+  ClaudeRun r;
+  std::thread run([&] { r = RunClaude(proj, script, "get a review"); });
+  // The sub-agent's first Read is decided (bounded: 30 s); then the switch on the run of the
+  // session (the one whose calls include the parent's Agent call), then its next call.
+  std::string run_id;
+  for (int i = 0; i < 300 && run_id.empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+    if (CallsOf("Read", "file_path", proj + "/a.txt").empty()) continue;
+    run_id = RunHolding("Agent");
+  }
+  HttpResult kill =
+      run_id.empty()
+          ? HttpResult{}
+          : client_->Request("POST", "/v1/kill",
+                             json::serialize(json::object{{"scope", "run"},
+                                                          {"target", run_id},
+                                                          {"engaged", true},
+                                                          {"reason", "stop the review"}}),
+                             admin);
+  WriteFile(release, "go");
+  run.join();
+  ASSERT_FALSE(run_id.empty()) << r;
+  EXPECT_EQ(kill.status, 200) << kill.body;
+  ASSERT_EQ(r.exit_code, 0) << r;
+  json::array seconds = CallsOf("Read", "file_path", proj + "/b.txt");
+  ASSERT_EQ(seconds.size(), 1u) << json::serialize(Calls());
+  EXPECT_EQ(Str(seconds[0], {"decision"}), "deny");
+  EXPECT_EQ(Str(seconds[0], {"code"}), "KILL_SWITCH") << json::serialize(seconds[0]);
+  EXPECT_EQ(api_->Log().find("second file"), std::string::npos);
 }
 
 // (f) Two developers, two projects, one daemon: each session's `${workspace}` is its own

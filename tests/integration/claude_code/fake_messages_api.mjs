@@ -12,6 +12,8 @@
 //   {"tool_uses": [{"name": "Read", "input": {"file_path": "/p/a.txt"}}, ...],
 //    "final": "text",
 //    "conversations": [{"when": "SUBSTRING", "tool_uses": [...], "final": "..."}]}
+// A tool use with "wait_for": PATH is sent only once PATH exists (polled, at most 30 s), so a
+// test can act (engage a kill switch) while the conversation is between two tool uses.
 // A conversation whose first prompt contains a `when` (a sub-agent's prompt, which its parent
 // chose in an Agent tool use) follows that entry instead of the top level (first match wins).
 // A conversation turn starts at the newest user message that is a prompt (text, not only
@@ -28,7 +30,7 @@
 // Every request is appended to LOG_FILE as one JSON line {method, path, tools, kind}, with the
 // tool results seen for /v1/messages.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const [scriptFile, logFile] = process.argv.slice(2);
@@ -95,7 +97,8 @@ function answer(req) {
     const t = script.tool_uses[assistant];
     const id = 'toolu_' + randomBytes(12).toString('hex');
     return { content: [{ type: 'tool_use', id, name: t.name, input: t.input ?? {} }],
-             stop_reason: 'tool_use', usage, kind: 'tool_use', results };
+             stop_reason: 'tool_use', usage, kind: 'tool_use', results,
+             wait_for: typeof t.wait_for === 'string' ? t.wait_for : undefined };
   }
   const lines = results.map((r) => `TOOL_RESULT ${r.ok ? 'ok' : 'error'} ${r.text.replace(/\n/g, '\\n')}`);
   return { content: [{ type: 'text', text: [script.final, ...lines].join('\n') }],
@@ -142,6 +145,16 @@ const server = createServer((req, res) => {
     }
     if (req.method === 'POST' && path === '/v1/messages') {
       const a = answer(parsed);
+      if (!a.wait_for) return reply(a);
+      const since = Date.now();
+      const poll = () => (existsSync(a.wait_for) || Date.now() - since >= 30000 ? reply(a) : setTimeout(poll, 50));
+      return poll();
+    }
+    appendFileSync(logFile, JSON.stringify(entry) + '\n');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+
+    function reply(a) {
       const model = String(parsed.model ?? 'claude-fake');
       appendFileSync(logFile, JSON.stringify({ ...entry, kind: a.kind, model, stream: !!parsed.stream,
         tools: (parsed.tools ?? []).map((t) => t.name), results: a.results ?? [],
@@ -150,11 +163,7 @@ const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'msg_' + randomBytes(8).toString('hex'), type: 'message', role: 'assistant', model,
         content: a.content, stop_reason: a.stop_reason, stop_sequence: null, usage: a.usage }));
-      return;
     }
-    appendFileSync(logFile, JSON.stringify(entry) + '\n');
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end('{}');
   });
 });
 
