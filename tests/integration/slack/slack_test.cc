@@ -2,6 +2,7 @@
 // real `interlock serve` on 127.0.0.1 port 0, a stand-in for Slack's Web API on loopback
 // that records chat.postMessage / chat.update and checks the bot token, and callbacks
 // signed (or forged) as Slack signs them.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -68,6 +69,7 @@ class FakeSlack {
     std::string method;  // "chat.postMessage", "chat.update"
     std::string authorization;
     json::object body;
+    std::string ts;  // the message's ts as answered
   };
 
   explicit FakeSlack(std::chrono::milliseconds delay = 0ms) : delay_(delay) {
@@ -127,6 +129,7 @@ class FakeSlack {
         std::string ts = Str(r.body, "ts");
         if (ts.empty()) ts = std::to_string(1700000000 + (++next_ts_)) + ".000100";
         answer = {{"ok", true}, {"channel", Str(r.body, "channel")}, {"ts", ts}};
+        r.ts = ts;
       }
       {
         std::lock_guard lock(mu_);
@@ -172,8 +175,10 @@ std::string FormEncode(std::string_view s) {
 
 // A block_actions form body as Slack sends it when `user` presses a button.
 std::string ButtonPress(const std::string& user, const std::string& approval_id, bool approve) {
+  static std::atomic<int> trigger{0};  // every press Slack sends differs (trigger_id)
   json::object payload{
       {"type", "block_actions"},
+      {"trigger_id", std::to_string(++trigger) + ".4744562912.abc"},
       {"user", json::object{{"id", user}, {"username", "someone"}}},
       {"team", json::object{{"id", "T0TEAM"}}},
       {"actions",
@@ -355,7 +360,7 @@ TEST_F(SlackTest, HeldCallPostsMessageWithButtons) {
 // agent's wait answers allow), audits the vote as from Slack, and updates the message.
 TEST_F(SlackTest, SignedApproveReleasesCallOnce) {
   auto [call, id] = Held("send_email", R"({"to":"a@example.com"})");
-  const std::string ts = Str(Posted(id).body, "ts");
+  const std::string ts = Posted(id).ts;
   auto waiter = Wait(call);
   HttpResult r = Press("U0RITA", id, true);
   EXPECT_EQ(r.status, 200) << r.body;
@@ -432,13 +437,13 @@ TEST_F(SlackTest, ForgedStaleReplayedUnmappedCallbacksChangeNothing) {
 // API), and when it times out.
 TEST_F(SlackTest, MessageUpdatedOnDenyAndExpiry) {
   auto [call, id] = Held("send_email");
-  const std::string ts = Str(Posted(id).body, "ts");
+  const std::string ts = Posted(id).ts;
   HttpResult deny = client_->Request("POST", "/v1/approvals/" + id,
                                      R"({"verdict":"deny","comment":"no"})", rita_);
   EXPECT_EQ(deny.status, 200) << deny.body;
   EXPECT_TRUE(Updated(ts, "denied")) << daemon_->log();
   auto [call2, id2] = Held("quick");
-  const std::string ts2 = Str(Posted(id2).body, "ts");
+  const std::string ts2 = Posted(id2).ts;
   EXPECT_TRUE(Updated(ts2, "timed_out")) << daemon_->log();
 }
 
@@ -446,7 +451,7 @@ TEST_F(SlackTest, MessageUpdatedOnDenyAndExpiry) {
 // the state file) and is not posted twice.
 TEST_F(SlackTest, MessageUpdatedAfterDaemonRestart) {
   auto [call, id] = Held("send_email");
-  const std::string ts = Str(Posted(id).body, "ts");
+  const std::string ts = Posted(id).ts;
   ASSERT_EQ(daemon_->Stop(), 0);
   ASSERT_TRUE(daemon_->Start()) << daemon_->log();
   client_ = std::make_unique<HttpClient>(daemon_->port());
