@@ -447,6 +447,16 @@ TEST_F(SlackTest, MessageUpdatedOnDenyAndExpiry) {
   EXPECT_TRUE(Updated(ts2, "timed_out")) << daemon_->log();
 }
 
+// Tests that the message is updated in place when the agent withdraws its call.
+TEST_F(SlackTest, MessageUpdatedOnWithdrawal) {
+  auto [call, id] = Held("send_email");
+  const std::string ts = Posted(id).ts;
+  HttpResult w = client_->Request("POST", "/v1/approvals/" + id + "/withdraw",
+                                  R"({"reason":"not needed"})", agent_);
+  EXPECT_EQ(w.status, 200) << w.body;
+  EXPECT_TRUE(Updated(ts, "withdrawn")) << daemon_->log();
+}
+
 // Tests that a message posted before a restart is updated after it (the record is kept in
 // the state file) and is not posted twice.
 TEST_F(SlackTest, MessageUpdatedAfterDaemonRestart) {
