@@ -63,6 +63,7 @@
 #include "server/metrics.h"
 #include "server/notifier.h"
 #include "server/policy_watcher.h"
+#include "server/slack.h"
 #include "store/open_store.h"
 #include "store/postgres_audit.h"
 #include "store/postgres_read.h"
@@ -589,6 +590,54 @@ class Daemon {
         }
       });
     }
+    return StartSlack();
+  }
+
+  // The secret in `file` (trailing whitespace trimmed); "" with *code set on failure.
+  std::string SlackSecret(const std::string& file, const char* key, int* code) {
+    Result<std::string> secret = ReadFileBounded(file, 4096, key);
+    if (!secret.ok()) {
+      *code = Fail(secret.error().message, kExitUsage);
+      return {};
+    }
+    std::string t = std::move(*secret);
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    if (t.empty()) *code = Fail(std::string(key) + " " + file + " is empty", kExitUsage);
+    return t;
+  }
+
+  // slack: (docs/approvals.md, "Approving from Slack"): the callback route's secret and
+  // user mapping on the Api, and the messages' notifier (in front of the sweeper's).
+  int StartSlack() {
+    const server::SlackConfig& sc = cfg_.slack;
+    if (sc.channel.empty()) return kExitOk;
+    int code = kExitOk;
+    server::SlackOptions so;
+    so.bot_token = SlackSecret(sc.bot_token_file, "slack.bot_token_file", &code);
+    if (code != kExitOk) return code;
+    slack_callbacks_ = std::make_unique<server::SlackCallbacks>();
+    slack_callbacks_->signing_secret =
+        SlackSecret(sc.signing_secret_file, "slack.signing_secret_file", &code);
+    if (code != kExitOk) return code;
+    slack_callbacks_->users = sc.users;
+    so.api_base = sc.api_base;
+    so.channel = sc.channel;
+    so.ca_file = sc.ca_file;
+    // The (approval -> channel, ts) record: next to the store (the keys directory for
+    // PostgreSQL); a :memory: store keeps it in memory only.
+    so.state_file = sc.state_file;
+    if (so.state_file.empty() && cfg_.store != ":memory:") {
+      const std::filesystem::path dir = postgres_ ? std::filesystem::path(keys_dir_)
+                                                  : std::filesystem::path(cfg_.store).parent_path();
+      so.state_file = (dir / "slack-messages.jsonl").string();
+    }
+    slack_bot_token_ = so.bot_token;  // masked in what upstreams send
+    so.approval_url = [api = api_.get()](std::string_view id) { return api->ApprovalUrl(id); };
+    auto slack =
+        server::SlackApprovals::Create(std::move(so), notices_.get(), store_.get(), &clock_);
+    if (!slack.ok()) return Fail(slack.error().message, kExitUsage);
+    slack_ = std::move(*slack);
+    api_->SetSlack(slack_callbacks_.get());
     return kExitOk;
   }
 
@@ -635,6 +684,10 @@ class Daemon {
     }
     if (!aopt_.metrics_token.empty()) mcp_config.masked_values.push_back(aopt_.metrics_token);
     if (!oidc_client_secret_.empty()) mcp_config.masked_values.push_back(oidc_client_secret_);
+    if (slack_callbacks_) {
+      mcp_config.masked_values.push_back(slack_callbacks_->signing_secret);
+      mcp_config.masked_values.push_back(slack_bot_token_);
+    }
     mcp_config.sandbox_store = postgres_ || cfg_.store == ":memory:" ? std::string() : cfg_.store;
     auto& trusted = mcp_config.sandbox_trusted;
     if (!keys_dir_.empty()) trusted.emplace_back("the audit keys", keys_dir_);
@@ -707,9 +760,16 @@ class Daemon {
     swopt.channel = cfg_.approval_channel;
     swopt.public_url = !cfg_.public_url.empty() ? cfg_.public_url : ListeningUrl();
     api_->SetPublicUrl(swopt.public_url);
+    // With Slack, its notifier sees the approval notices first (and passes them on), and
+    // every settled approval (decided through any door or daemon: the sweeper re-announces
+    // them) updates its message.
+    core::Notifier* notifier = slack_ ? static_cast<core::Notifier*>(slack_.get()) : notices_.get();
     sweeper_ = std::make_unique<approval::Sweeper>(
-        store_.get(), policies_.get(), &clock_, notices_.get(), swopt,
-        [api = api_.get()](const std::string& call_id) { api->NotifyCall(call_id); });
+        store_.get(), policies_.get(), &clock_, notifier, swopt,
+        [api = api_.get(), slack = slack_.get()](const std::string& call_id) {
+          api->NotifyCall(call_id);
+          if (slack != nullptr) slack->OnSettled(call_id);
+        });
     sweeper_->Start();
     // Runs past their wall-clock limit are halted at the deadline, not at their next call
     // (docs/api.md#runs): every 2 s, the overdue runs of each agent with a limit.
@@ -764,6 +824,7 @@ class Daemon {
     deadlines_.reset();
     if (mcp_http_) mcp_http_->Shutdown();  // MCP sessions end: children stopped, streams ended
     api_->Shutdown();                      // long polls answer now; the blocking pool drains
+    slack_.reset();  // Slack messages in flight, bounded; before the store it reads goes
     http_->Shutdown();
     // The last spans, logs and metrics, bounded; before the store its metrics read goes.
     telemetry::SetDefaultSink(nullptr);
@@ -830,6 +891,10 @@ class Daemon {
   std::unique_ptr<core::Calls> deadline_calls_;  // the wall-clock deadline sweep
   std::unique_ptr<PeriodicTask> deadlines_;      //
   bool serving_ = false;                         // http_ started: Drain() on the way out
+  // StartSlack (in BuildApi); the bot token is kept to be masked in what upstreams send.
+  std::unique_ptr<server::SlackCallbacks> slack_callbacks_;
+  std::unique_ptr<server::SlackApprovals> slack_;
+  std::string slack_bot_token_;
 };
 
 void AddServe(CLI::App& app, int* exit_code) {

@@ -49,7 +49,8 @@
 
 namespace interlock::server {
 
-struct Route;  // a matched request target (api_routes.cc)
+struct Route;           // a matched request target (api_routes.cc)
+struct SlackCallbacks;  // server/slack.h
 
 struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
@@ -156,6 +157,9 @@ class Api final : public RequestHandler {
   // Serves /mcp/{upstream} through `mcp` (not owned; outlives the Api). Call before the
   // server starts; without it /mcp/* is 404.
   void SetMcpEndpoint(McpEndpoint* mcp) { mcp_ = mcp; }
+  // Serves POST /v1/slack/interactions with `slack` (not owned; outlives the Api). Call
+  // before the server starts; without it the route is 404.
+  void SetSlack(SlackCallbacks* slack) { slack_ = slack; }
 
   // Answers every long poll now and drains the blocking pool. Call after the HTTP
   // server stopped accepting; idempotent.
@@ -273,6 +277,9 @@ class Api final : public RequestHandler {
   void WithdrawUnheard(std::string agent_id, std::string principal, std::string call_id);
   void HandleWithdraw(const Caller& c, const HttpRequest& req, std::string approval_id,
                       Responder r);
+  // POST /v1/slack/interactions: a Slack button press (api_slack.cc). Authenticated by
+  // Slack's request signature, not a token; the vote goes through core::Approvals::Vote.
+  void HandleSlackInteraction(const HttpRequest& req, Responder r);
   // POST /v1/tools/view: the agent's view of the tools (engine::ViewTool).
   void HandleToolView(const Caller& c, const HttpRequest& req, Responder r);
   // The reviewer page's static assets (no token: the page signs in itself).
@@ -311,6 +318,7 @@ class Api final : public RequestHandler {
   boost::asio::thread_pool pool_;
   std::atomic<bool> shut_down_{false};
   McpEndpoint* mcp_ = nullptr;
+  SlackCallbacks* slack_ = nullptr;
   // Outcome receipts of proxies that ask this daemon (`interlock mcp --sandbox --daemon`):
   // egress decisions made with an in_flight_call_id, listed on that call's result record
   // when the agent posts it (docs/mcp.md#outcome-receipts).

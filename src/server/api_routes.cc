@@ -59,7 +59,8 @@ struct Route {
     kOidcCallback,
     kOidcSession,
     kOidcLogout,
-    kClaudeCodeHook,  // POST /v1/hooks/claude-code (api_hooks.cc)
+    kClaudeCodeHook,     // POST /v1/hooks/claude-code (api_hooks.cc)
+    kSlackInteractions,  // POST /v1/slack/interactions (api_slack.cc)
   } kind = kNone;
   std::string id;
   // The route table's rows of the matched path (their verbs are the methods allowed):
@@ -218,6 +219,8 @@ constexpr RouteRow kRouteTable[] = {
      "reviewer,admin"},
     {Route::kToolView, http::verb::post, "POST", "/v1/tools/view", "agent"},
     {Route::kClaudeCodeHook, http::verb::post, "POST", "/v1/hooks/claude-code", "agent"},
+    // Signed by Slack (X-Slack-Signature), not a token: docs/approvals.md.
+    {Route::kSlackInteractions, http::verb::post, "POST", "/v1/slack/interactions", "none"},
     {Route::kMetricsSummary, http::verb::get, "GET", "/v1/metrics/summary", "reviewer,admin"},
     {Route::kKill, http::verb::get, "GET", "/v1/kill", "reviewer,admin"},
     {Route::kKill, http::verb::post, "POST", "/v1/kill", "admin"},
@@ -556,6 +559,8 @@ void Api::Handle(HttpRequest req, Responder r) {
     case Route::kClaudeCodeHook:
       // Authenticates itself: every refusal is answered as a deny Claude Code honours.
       return HandleClaudeCodeHook(std::move(req), route.hook_defer, route.bad_query, std::move(r));
+    case Route::kSlackInteractions:
+      return HandleSlackInteraction(req, std::move(r));
     case Route::kMcp: {
       if (mcp_ == nullptr) return r.Send(JsonError(404, "NOT_FOUND", "no such endpoint"));
       if (auto fail = mcp_->CheckOrigin(req)) return r.Send(std::move(*fail));

@@ -921,6 +921,44 @@ Status ReadAudit(Reader& r, const YamlNode& node, ServerConfig* c) {
                        }}});
 }
 
+// slack: channel, api_base, bot_token_file, signing_secret_file, users, state_file,
+// ca_file. A channel needs both secrets; users maps Slack user ids to names.
+Status ReadSlack(Reader& r, const YamlNode& node, SlackConfig* s) {
+  auto str = [&](const char* k, std::string* out) {
+    return [&r, k, out](const YamlNode& n) { return r.String(n, std::string("slack.") + k, out); };
+  };
+  auto path = [&](const char* k, std::string* out) {
+    return [&r, k, out](const YamlNode& n) { return r.Path(n, std::string("slack.") + k, out); };
+  };
+  Status st = ReadSection(
+      r, node, "slack",
+      {{"channel", str("channel", &s->channel)},
+       {"api_base", str("api_base", &s->api_base)},
+       {"bot_token_file", path("bot_token_file", &s->bot_token_file)},
+       {"signing_secret_file", path("signing_secret_file", &s->signing_secret_file)},
+       {"state_file", path("state_file", &s->state_file)},
+       {"ca_file", path("ca_file", &s->ca_file)},
+       {"users", [&](const YamlNode& n) {
+          if (!n.IsMap()) return r.Fail(n, "slack.users must map Slack user ids to reviewer names");
+          for (const auto& u : n.entries()) {
+            std::string name;
+            if (Status e = r.String(u.second, "slack.users." + u.first.Scalar(), &name); !e.ok()) {
+              return e;
+            }
+            if (name.empty())
+              return r.Fail(u.second, "slack.users." + u.first.Scalar() + " is empty");
+            s->users[u.first.Scalar()] = name;
+          }
+          return Status::Ok();
+        }}});
+  if (!st.ok()) return st;
+  if (s->channel.empty()) return r.Fail(node, "slack.channel is required");
+  if (s->bot_token_file.empty() || s->signing_secret_file.empty()) {
+    return r.Fail(node, "slack needs bot_token_file and signing_secret_file");
+  }
+  return Status::Ok();
+}
+
 Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::NotFound("cannot read config file " + path);
@@ -1007,6 +1045,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
       st = ReadTelemetry(r, v, &c->telemetry);
     } else if (key == "audit") {
       st = ReadAudit(r, v, c);
+    } else if (key == "slack") {
+      st = ReadSlack(r, v, &c->slack);
     } else if (key == "governance") {
       st = ReadSection(r, v, key,
                        {{"wait_ms",

@@ -98,6 +98,18 @@ struct McpConfig {
   std::vector<std::string> masked_values;
 };
 
+// slack: approvals as interactive Slack messages (docs/approvals.md, "Approving from
+// Slack"). Empty `channel`: off.
+struct SlackConfig {
+  std::string api_base = "https://slack.com/api";  // Web API base; http only on loopback
+  std::string bot_token_file;                      // xoxb-... (chat:write)
+  std::string signing_secret_file;                 // the app's signing secret
+  std::string channel;                             // channel id messages are posted to
+  std::map<std::string, std::string> users;        // Slack user id -> reviewer name
+  std::string state_file;  // (approval -> channel, ts); "" = next to the store
+  std::string ca_file;     // https api_base: PEM CA bundle ("" = the system CAs)
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8181;
@@ -150,6 +162,7 @@ struct ServerConfig {
   // telemetry: OpenTelemetry export (docs/telemetry.md); the OTEL_* variables are laid
   // over it by the serving commands (telemetry::ApplyEnvironment), not here.
   telemetry::TelemetryOptions telemetry;
+  SlackConfig slack;  // slack: (docs/approvals.md, "Approving from Slack")
 };
 
 // "127.0.0.1:8181", "[::1]:8181" or ":8181" (loopback) into host and port.

@@ -76,6 +76,9 @@ const std::map<std::string, std::string> kNotProvoked = {
     {"GET /ui/oidc/callback 503", "OpenID Connect sign-in: oidc_signin_test"},
     {"POST /ui/oidc/logout 204", "OpenID Connect sign-in: oidc_signin_test"},
     {"POST /ui/oidc/logout 403", "OpenID Connect sign-in: oidc_signin_test"},
+    {"POST /v1/slack/interactions 200", "Slack callbacks: slack_integration_test"},
+    {"POST /v1/slack/interactions 400", "Slack callbacks: slack_integration_test"},
+    {"POST /v1/slack/interactions 401", "Slack callbacks: slack_integration_test"},
 };
 
 constexpr char kPolicy[] = R"(agent:
@@ -402,6 +405,10 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
        R"({"session_id":"s","hook_event_name":"PreToolUse","tool_name":"read","tool_input":{}})",
        agent_);
   Call("POST", hook, hook, R"({"hook_event_name":"PreToolUse"})", "");
+
+  // Slack's callback: 404 without a slack: section (slack_integration_test signs them).
+  const std::string slack = "/v1/slack/interactions";
+  Call("POST", slack, slack, "payload=%7B%7D", "");
 
   // Approvals.
   const std::string approvals = "/v1/approvals";
