@@ -4,6 +4,7 @@
 // where it only reads), so it runs beside a live daemon and when the daemon is down.
 // Exit codes: 0 ok; 1 the log failed verification (or an operation refused); 2 bad
 // flags or input that cannot be read (missing/foreign store, bad key or checkpoint file).
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -34,7 +35,24 @@ struct VerifyArgs {
   bool deep = false;
 };
 
-int RunVerify(const VerifyArgs& a) {
+// With neither --checkpoints nor --pubkey on a SQLite store, the store's own: its keys
+// directory's checkpoint file and public key, when both exist (said on stderr).
+VerifyArgs WithDefaultCheckpoints(VerifyArgs a) {
+  if (store::IsPostgresUri(a.store) || !a.checkpoints.empty() || !a.pubkey.empty()) return a;
+  const std::string keys = audit::DefaultKeysDir(a.store);
+  const std::string cps = audit::DefaultCheckpointsFile(keys);
+  const std::string pub = (std::filesystem::path(keys) / audit::kPublicKeyFile).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(cps, ec) || !std::filesystem::exists(pub, ec)) return a;
+  std::cerr << "interlock audit verify: using the store's checkpoints " << cps << " and public key "
+            << pub << " (--checkpoints and --pubkey choose others)\n";
+  a.checkpoints = cps;
+  a.pubkey = pub;
+  return a;
+}
+
+int RunVerify(const VerifyArgs& given) {
+  const VerifyArgs a = WithDefaultCheckpoints(given);
   const bool postgres = store::IsPostgresUri(a.store);
   // On PostgreSQL --pubkey alone checks the database's own checkpoints (audit_checkpoints);
   // --checkpoints adds a file's (a daemon's copy, which the database's writers cannot reach).

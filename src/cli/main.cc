@@ -1,9 +1,12 @@
 // `interlock`: the command-line front door. Subcommands live in *_cmd.cc files.
 #include <algorithm>
 #include <iostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/command.h"
+#include "common/spelling.h"
 
 namespace interlock::cli {
 
@@ -11,6 +14,45 @@ std::vector<std::pair<std::string_view, AddCommandFn>>& CommandRegistry() {
   static std::vector<std::pair<std::string_view, AddCommandFn>> registry;
   return registry;
 }
+
+namespace {
+
+// The deepest subcommand the parse reached (`app` itself when none).
+const CLI::App* Deepest(const CLI::App& app) {
+  const CLI::App* at = &app;
+  for (;;) {
+    std::vector<const CLI::App*> subs = at->get_subcommands([](const CLI::App*) { return true; });
+    const auto parsed =
+        std::find_if(subs.begin(), subs.end(), [](const CLI::App* s) { return s->parsed(); });
+    if (parsed == subs.end()) return at;
+    at = *parsed;
+  }
+}
+
+// "did you mean ...?" lines for what the parse could not place: an unknown --flag gets the
+// nearest flag of the command it was given to, an unknown word where a command is
+// expected the nearest command.
+void SuggestSpelling(const CLI::App& app) {
+  const CLI::App* at = Deepest(app);
+  std::vector<std::string> flags, commands;
+  for (const CLI::Option* o : at->get_options()) {
+    for (const std::string& n : o->get_lnames()) flags.push_back("--" + n);
+  }
+  for (const CLI::App* sub : at->get_subcommands([](const CLI::App*) { return true; })) {
+    commands.push_back(sub->get_name());
+  }
+  for (const std::string& arg : at->remaining()) {
+    const bool flag = arg.rfind("--", 0) == 0;
+    const std::string word = flag ? arg.substr(0, arg.find('=')) : arg;
+    const std::string best = NearestName(word, flag ? flags : commands);
+    if (!best.empty()) {
+      std::cerr << "interlock: unknown " << (flag ? "option " : "command ") << word
+                << "; did you mean " << best << "?\n";
+    }
+  }
+}
+
+}  // namespace
 
 }  // namespace interlock::cli
 
@@ -42,6 +84,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
+    if (rc != 0) interlock::cli::SuggestSpelling(app);
     return rc == 0 ? 0 : interlock::cli::kExitUsage;
   }
   return exit_code;

@@ -795,6 +795,17 @@ TEST(RunScript, DemoPrintsEachCallsNoteAboveItsAnswer) {
       << r.out;
 }
 
+// Tests that a mistyped flag or command gets the nearest one suggested (issue 56: "--polcy"
+// got no suggestion), after CLI11's own message and with the usage exit code.
+TEST(Cli, MistypedFlagOrCommandGetsTheNearestSuggested) {
+  auto flag = RunProcess({kBin, "decide", "--polcy", "x.yaml"});
+  EXPECT_EQ(flag.exit_code, 2) << flag.err;
+  EXPECT_NE(flag.err.find("did you mean --policy?"), std::string::npos) << flag.err;
+  auto command = RunProcess({kBin, "chek", "examples/policies"});
+  EXPECT_NE(command.exit_code, 0);
+  EXPECT_NE(command.err.find("did you mean check?"), std::string::npos) << command.err;
+}
+
 // Tests that every command has --help.
 TEST(Cli, HelpEverywhere) {
   for (const char* cmd : {"check", "decide"}) {

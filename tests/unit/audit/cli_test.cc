@@ -68,6 +68,23 @@ TEST_F(AuditCliTest, VerifyOk) {
   EXPECT_NE(v.out.find("1 checkpoints verified"), std::string::npos) << v.out;
 }
 
+// Tests that `audit verify --store` alone finds the store's own checkpoints and public key
+// in their default place (STORE.keys/) and says which it used (issue 56: it reported "0
+// checkpoints verified; no checkpoints given" with both sitting there).
+TEST_F(AuditCliTest, VerifyFindsTheStoresCheckpointsAndKeyByDefault) {
+  const std::string keys = store() + ".keys";
+  ASSERT_TRUE(LoadOrCreateAuditKeys(keys).ok());
+  CliRun c = Interlock("audit checkpoint --store " + store() + " --keys " + keys +
+                       " --checkpoints " + keys + "/checkpoints.jsonl");
+  ASSERT_EQ(c.code, 0) << c.out;
+  CliRun v = Interlock("audit verify --store " + store());
+  EXPECT_EQ(v.code, 0) << v.out;
+  EXPECT_NE(v.out.find("using the store's checkpoints " + keys + "/checkpoints.jsonl"),
+            std::string::npos)
+      << v.out;
+  EXPECT_NE(v.out.find("1 checkpoints verified"), std::string::npos) << v.out;
+}
+
 // Tests that tampering gives a non-zero exit naming the seq.
 TEST_F(AuditCliTest, VerifyTamperedFails) {
   ASSERT_EQ(Interlock("audit checkpoint --store " + store() + " --keys " + dir_.File("keys") +
