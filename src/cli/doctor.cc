@@ -229,13 +229,20 @@ bool CheckConfigAndPolicies(const DoctorOptions& o, Resolved* res, Report* r) {
             "run `interlock check " + where + "` and fix every error");
     return true;
   }
+  // The same warnings `interlock check` gives: the loader's and the checklist's (Lint).
+  for (const auto& [id, agent] : (*set)->agents) {
+    for (policy::Diagnostic& d : policy::Lint(*agent)) diags.push_back(std::move(d));
+  }
   size_t warnings = 0;
+  std::string first_warning;
   for (const policy::Diagnostic& d : diags) {
-    warnings += d.severity == policy::Diagnostic::Severity::kWarning ? 1 : 0;
+    if (d.severity != policy::Diagnostic::Severity::kWarning) continue;
+    if (warnings++ == 0) first_warning = d.ToString();
   }
   const std::string agents = std::to_string((*set)->agents.size()) + " agent policies";
   if (warnings > 0) {
-    r->Warn("policies " + where + ": " + agents + ", " + std::to_string(warnings) + " warnings",
+    r->Warn("policies " + where + ": " + agents + ", " + std::to_string(warnings) +
+                " warning(s), the first: " + first_warning.substr(0, 200),
             "run `interlock check " + where + "` (checklist gaps, not errors)");
   } else {
     r->Ok("policies " + where + ": " + agents);

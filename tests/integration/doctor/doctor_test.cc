@@ -22,14 +22,21 @@ namespace fs = std::filesystem;
 
 const std::string kBin = std::string(INTERLOCK_BINARY_DIR) + "/interlock";
 
+// Complete by the checklist (`interlock check` gives no warning): doctor says "ok".
 constexpr const char* kPolicy = R"(agent:
   id: doctor-agent
   identity: doctor-agent@test
 tools:
   allowed:
     - name: ping
+  blocked:
+    - drop_everything
 execution:
   max_steps: 10
+  max_wall_clock_seconds: 600
+  max_cost_usd: 1.00
+escalation:
+  contacts: ["oncall@example.com"]
 )";
 
 bool Exec(const std::string& store, const std::string& sql) {
@@ -105,6 +112,23 @@ TEST_F(DoctorTest, HealthyInstallationPassesAndEveryLineHasTheFormat) {
   EXPECT_NE(Line(r, "ok", "audit chain: 1 records, 1 checkpoints verified"), "") << r.out;
   EXPECT_NE(Line(r, "", "sandbox:"), "") << r.out;
   EXPECT_NE(Line(r, "", "egress:"), "") << r.out;
+}
+
+// Tests that doctor warns on what `interlock check` warns about (the checklist's gaps), with
+// the first warning's file:line, and still exits 0 (issue 56: it said "ok policies").
+TEST_F(DoctorTest, PolicyWithChecklistGapsIsAWarningAsInCheck) {
+  MakeStore();
+  ::chmod(dir_.Write("policies/doctor.yaml",
+                     "agent:\n  id: doctor-agent\n  identity: doctor-agent@test\ntools:\n"
+                     "  allowed:\n    - name: ping\nexecution:\n  max_steps: 10\n")
+              .c_str(),
+          0644);
+  ProcessResult r = Doctor();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string line = Line(r, "warn", "policies");
+  EXPECT_NE(line.find("3 warning(s), the first: "), std::string::npos) << r.out;
+  EXPECT_NE(line.find("doctor.yaml:"), std::string::npos) << line;
+  EXPECT_NE(line.find("interlock check"), std::string::npos) << line;
 }
 
 // Tests that before the first start a missing store and keys are warnings, not failures.
