@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/env_name.h"
+#include "common/spelling.h"
 #include "outbound/http_endpoint.h"
 #include "policy/yaml_tree.h"
 
@@ -95,7 +96,14 @@ Status ReadSection(Reader& r, const YamlNode& node, const std::string& name,
     const std::string& k = kv.first.Scalar();
     auto it =
         std::find_if(keys.begin(), keys.end(), [&](const SectionKey& sk) { return sk.key == k; });
-    if (it == keys.end()) return r.Fail(kv.first, "unknown key '" + name + "." + k + "'");
+    if (it == keys.end()) {
+      std::vector<std::string_view> known;
+      for (const SectionKey& sk : keys) known.push_back(sk.key);
+      const std::string best = NearestName(k, known);
+      return r.Fail(kv.first,
+                    "unknown key '" + name + "." + k + "'" +
+                        (best.empty() ? "" : "; did you mean '" + name + "." + best + "'?"));
+    }
     if (Status st = it->read(kv.second); !st.ok()) return st;
   }
   return Status::Ok();
@@ -128,7 +136,13 @@ Status ReadLimits(Reader& r, const YamlNode& node, ServerConfig* c) {
     } else if (key == "max_output_bytes") {
       st = r.Integer(v, key, 0, 64 << 20, &c->max_output_bytes);
     } else {
-      st = r.Fail(kv.first, "unknown key 'limits." + key + "'");
+      const std::string best = NearestName(
+          key, std::initializer_list<std::string_view>{
+                   "max_body_bytes", "max_header_bytes", "read_timeout_seconds", "read_timeout_ms",
+                   "idle_timeout_seconds", "write_timeout_seconds", "shutdown_grace_seconds",
+                   "max_connections", "max_wait_seconds", "max_output_bytes"});
+      st = r.Fail(kv.first, "unknown key 'limits." + key + "'" +
+                                (best.empty() ? "" : "; did you mean 'limits." + best + "'?"));
     }
     if (!st.ok()) return st;
   }
@@ -959,6 +973,31 @@ Status ReadSlack(Reader& r, const YamlNode& node, SlackConfig* s) {
   return Status::Ok();
 }
 
+// The config file's top-level keys, as LoadServerConfig reads them (for "did you mean":
+// add a key here when the reader below learns it).
+const std::vector<std::string_view> kTopLevelKeys = {"listen",
+                                                     "threads",
+                                                     "policies",
+                                                     "allow_plain_http",
+                                                     "auth_cache_ms",
+                                                     "durability",
+                                                     "limits",
+                                                     "store",
+                                                     "tls_cert",
+                                                     "tls_key",
+                                                     "metrics_token_file",
+                                                     "policy_poll_ms",
+                                                     "webhooks",
+                                                     "workspace",
+                                                     "approvals",
+                                                     "notifier",
+                                                     "mcp",
+                                                     "identity",
+                                                     "telemetry",
+                                                     "audit",
+                                                     "slack",
+                                                     "governance"};
+
 Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::NotFound("cannot read config file " + path);
@@ -972,6 +1011,7 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   Reader r(path, fs::path(path).parent_path());
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap()) return r.Fail(root, "the config file must be a mapping");
+  std::vector<Status> errors;
   for (const auto& kv : root.entries()) {
     const std::string key = kv.first.Scalar();
     const YamlNode& v = kv.second;
@@ -1059,9 +1099,18 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
                                            &c->governance_min_interval);
                          }}});
     } else {
-      st = r.Fail(kv.first, "unknown key '" + key + "'");
+      const std::string best = NearestName(key, kTopLevelKeys);
+      st = r.Fail(kv.first, "unknown key '" + key + "'" +
+                                (best.empty() ? "" : "; did you mean '" + best + "'?"));
     }
-    if (!st.ok()) return st;
+    // Every section's error in one pass (the first of each), as the policy loader does.
+    if (!st.ok()) errors.push_back(std::move(st));
+  }
+  if (errors.size() == 1) return errors[0];
+  if (!errors.empty()) {
+    std::string all = std::to_string(errors.size()) + " errors:";
+    for (const Status& e : errors) all += "\n" + e.error().message;
+    return Error::Invalid(all);
   }
   // identity.oauth.agents names upstreams of the mcp: section (read in either order).
   for (const auto& [upstream, agent] : c->oauth.agents) {

@@ -1,6 +1,7 @@
 // The daemon config (src/server/config.h): the `mcp:` section and the notifier.
 #include "server/config.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
@@ -217,6 +218,24 @@ TEST(ServerConfigMcpTest, RejectsMistakes) {
         << text << " -> " << st.error().message;
     EXPECT_NE(st.error().message.find("interlock.yaml:"), std::string::npos) << st.error().message;
   }
+}
+
+// Tests that the config file reports every section's error in one pass, each with its
+// file:line:column, and suggests the nearest key for a typo (issue 56: three runs to find
+// three typos, no suggestion).
+TEST(ServerConfigTest, EveryErrorInOnePassWithTheNearestKeySuggested) {
+  ServerConfig c;
+  Status st = Load("listn: 127.0.0.1:0\nlimits:\n  read_timout_ms: 5\nthreads: many\n", &c);
+  ASSERT_FALSE(st.ok());
+  const std::string& m = st.error().message;
+  EXPECT_EQ(m.rfind("3 errors:", 0), 0u) << m;
+  EXPECT_NE(m.find("unknown key 'listn'; did you mean 'listen'?"), std::string::npos) << m;
+  EXPECT_NE(m.find("did you mean 'limits.read_timeout_ms'?"), std::string::npos) << m;
+  EXPECT_NE(m.find("threads must be an integer"), std::string::npos) << m;
+  EXPECT_EQ(std::count(m.begin(), m.end(), '\n'), 3) << m;
+  Status one = Load("approvals:\n  timout: 1\n", &c);
+  ASSERT_FALSE(one.ok());
+  EXPECT_EQ(one.error().message.find("errors:"), std::string::npos) << one.error().message;
 }
 
 // Tests that what a command: upstream's server may see of the daemon's environment is read
