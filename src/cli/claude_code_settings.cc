@@ -56,6 +56,11 @@ Result<std::string> ClaudeCodeHookUrl(std::string_view daemon_url) {
         "and every tool call's arguments travel in the hook's request)");
   }
   std::string path(u.encoded_path());
+  // Boost.URL 1.81 reads "http://127.0.0.1.evil.example" as host 127.0.0.1 and path
+  // ".evil.example", where Claude Code (and any browser) connects to evil.example.
+  if (!path.empty() && path[0] != '/') {
+    return bad("the host must be followed by ':PORT', '/' or nothing");
+  }
   while (!path.empty() && path.back() == '/') path.pop_back();
   if (path.size() >= kClaudeCodeHookPath.size() &&
       path.compare(path.size() - kClaudeCodeHookPath.size(), kClaudeCodeHookPath.size(),
