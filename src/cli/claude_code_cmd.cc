@@ -119,10 +119,22 @@ Result<std::vector<Developer>> ParseDevelopers(const SetupOptions& opt) {
 }
 
 // Creates `path` (which must not exist; a symbolic link is not followed) with `mode`.
-Status WriteNewFile(const std::string& path, const std::string& content, mode_t mode) {
+Result<int> CreateNewFile(const std::string& path, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return Error::Unavailable("cannot create " + path + ": " + std::strerror(errno));
-  bool ok = ::fchmod(fd, mode) == 0;
+  if (::fchmod(fd, mode) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    return Error::Unavailable("cannot chmod " + path + ": " + std::strerror(saved));
+  }
+  return fd;
+}
+
+// Writes `content` to `fd` (a new file at `path`), syncs and closes it; removes the file
+// when that fails.
+Status WriteAndClose(int fd, const std::string& path, const std::string& content) {
+  bool ok = true;
   for (size_t done = 0; ok && done < content.size();) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
@@ -137,6 +149,12 @@ Status WriteNewFile(const std::string& path, const std::string& content, mode_t 
     return Error::Unavailable("cannot write " + path + ": " + std::strerror(saved));
   }
   return {};
+}
+
+Status WriteNewFile(const std::string& path, const std::string& content, mode_t mode) {
+  Result<int> fd = CreateNewFile(path, mode);
+  if (!fd.ok()) return fd.error();
+  return WriteAndClose(*fd, path, content);
 }
 
 Status MakeDir(const std::string& dir) {
@@ -253,14 +271,15 @@ int IssueTokens(const SetupOptions& opt, const std::vector<Developer>& developer
     const TokenRequest request = RequestFor(opt, d);
     const std::string path = TokenPath(opt, d);
     // The file first (exclusive, 0600), so a token is never issued that cannot be kept.
-    if (Status f = WriteNewFile(path, "", 0600); !f.ok()) return fail(f.error());
+    Result<int> fd = CreateNewFile(path, 0600);
+    if (!fd.ok()) return fail(fd.error());
     Result<std::string> token = CreateToken(**store, request);
     if (!token.ok()) {
+      ::close(*fd);
       ::unlink(path.c_str());
       return fail(token.error());
     }
-    ::unlink(path.c_str());
-    if (Status f = WriteNewFile(path, *token + "\n", 0600); !f.ok()) {
+    if (Status f = WriteAndClose(*fd, path, *token + "\n"); !f.ok()) {
       issued += (issued.empty() ? "" : ", ") + d.name;
       return fail(f.error());
     }
