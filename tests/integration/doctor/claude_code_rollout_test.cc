@@ -200,6 +200,16 @@ TEST_F(ClaudeCodeRolloutTest, SetupRefusesAnAgentNoPolicyDefines) {
   EXPECT_FALSE(fs::exists(out_));
 }
 
+// Tests that roots a token cannot bind yet are refused before anything is written, never
+// dropped (a token broader than asked). MERGE(workspace-roots): once per-token roots land,
+// this becomes "the token carries alice's roots".
+TEST_F(ClaudeCodeRolloutTest, SetupRefusesWorkspaceRootsItCannotBindToTheToken) {
+  ProcessResult r = Setup({"--url", url_, "--out", out_, "--developer", "alice:/home/alice/src/*"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("per-token workspace roots"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out_));
+}
+
 // Tests that the developers file is read (comments, blank lines) like --developer.
 TEST_F(ClaudeCodeRolloutTest, SetupReadsTheDevelopersFile) {
   const std::string file = dir_.Write("developers.txt", "# team\nalice\n\n  bob  # lead\n");
