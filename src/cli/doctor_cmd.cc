@@ -9,12 +9,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include <chrono>
 #include <iostream>
 #include <memory>
+#include <utility>
 
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/doctor.h"
+#include "cli/doctor_claude_code.h"
 
 namespace interlock::cli {
 namespace {
@@ -22,9 +25,25 @@ namespace {
 struct DoctorFlags {
   DoctorOptions options;
   std::string user;
+  bool claude_code = false;  // --claude-code: a developer's machine, not the daemon's
+  ClaudeCodeDoctorOptions claude;
+  int claude_timeout_seconds = 5;
 };
 
+// --claude-code: the developer's machine (cli/doctor_claude_code.h), as the developer.
+int RunClaudeCodeDoctorCommand(DoctorFlags flags) {
+  flags.claude.timeout = std::chrono::seconds(flags.claude_timeout_seconds);
+  bool failed = false;
+  for (const DoctorFinding& f : RunClaudeCodeDoctor(flags.claude)) {
+    std::cout << FormatFinding(f) << '\n';
+    failed |= f.level == DoctorLevel::kFail;
+  }
+  std::cout.flush();
+  return failed ? kExitFailure : kExitOk;
+}
+
 int RunDoctorCommand(DoctorFlags flags) {
+  if (flags.claude_code) return RunClaudeCodeDoctorCommand(std::move(flags));
   DoctorOptions& o = flags.options;
   const passwd* pw = flags.user.empty() ? ::getpwuid(::geteuid()) : ::getpwnam(flags.user.c_str());
   if (pw == nullptr) {
@@ -74,6 +93,28 @@ void AddDoctor(CLI::App& app, int* exit_code) {
   cmd->add_option("--user", flags->user,
                   "The user the daemon runs as, who must own the store and keys (default: "
                   "the user running doctor)");
+  cmd->add_flag("--claude-code", flags->claude_code,
+                "Check this developer's Claude Code instead: Interlock's managed hooks in force, "
+                "not switched off by local settings, the daemon reachable and accepting the "
+                "token (docs/claude-code.md)");
+  cmd->add_option("--managed-settings", flags->claude.managed_settings,
+                  "--claude-code: the managed settings file (default "
+                  "/etc/claude-code/managed-settings.json)");
+  cmd->add_option("--user-settings", flags->claude.user_settings,
+                  "--claude-code: the user settings file (default "
+                  "$CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json)");
+  cmd->add_option("--project", flags->claude.project,
+                  "--claude-code: the project whose .claude/settings*.json to check (default: "
+                  "the current directory)");
+  cmd->add_option("--token-env", flags->claude.token_env,
+                  "--claude-code: the variable holding the token (default: the one the hooks "
+                  "name)");
+  cmd->add_option("--daemon-ca", flags->claude.ca_file,
+                  "--claude-code: PEM CA bundle the daemon's certificate is verified with");
+  cmd->add_option("--timeout", flags->claude_timeout_seconds,
+                  "--claude-code: seconds to wait for the daemon")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60));
   cmd->callback([flags, exit_code] { *exit_code = RunDoctorCommand(*flags); });
 }
 

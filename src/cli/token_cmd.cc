@@ -20,9 +20,9 @@
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "cli/local_store.h"
+#include "cli/token_issue.h"
 #include "common/principal_name.h"
 #include "common/time.h"
-#include "policy/loader.h"
 #include "store/open_store.h"
 #include "store/postgres_store.h"
 
@@ -67,64 +67,38 @@ Result<core::CheckpointSigner> LoadSigner(const TokenOptions& opt) {
   return LoadStoreSigner(opt.store, opt.keys_dir, opt.checkpoints);
 }
 
-// A token for an agent no policy defines is a typo waiting to happen (every call of it
-// is denied UNKNOWN_AGENT, or it starts working under whoever later takes that id).
-int CheckAgentDefined(const TokenOptions& opt) {
-  if (opt.policies.empty()) {
-    return Fail(
-        "token create",
-        "--agent needs --policy PATH (the policies the daemon loads) to check that agent \"" +
-            opt.agent + "\" is defined; pass --force to create it anyway");
-  }
-  std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet(opt.policies, &diags);
-  if (!set.ok()) {
-    return Fail("token create",
-                "the policies are invalid (run `interlock check`):\n" + set.error().message,
-                kExitFailure);
-  }
-  if ((*set)->Find(opt.agent) == nullptr) {
-    return Fail("token create",
-                "no policy defines agent \"" + opt.agent +
-                    "\"; check the id, or pass --force to create the token anyway",
-                kExitFailure);
-  }
-  return kExitOk;
-}
-
 int RunCreate(const TokenOptions& opt) {
   const int roles = !opt.agent.empty() + !opt.reviewer.empty() + !opt.admin.empty();
   if (roles != 1) {
     return Fail("token create", "give exactly one of --agent ID, --reviewer NAME, --admin NAME");
   }
-  const std::string& name = !opt.agent.empty()      ? opt.agent
-                            : !opt.reviewer.empty() ? opt.reviewer
-                                                    : opt.admin;
-  const char* what = !opt.agent.empty()      ? "agent id"
-                     : !opt.reviewer.empty() ? "reviewer name"
-                                             : "admin name";
-  if (Result<std::string> ok = ValidatePrincipalName(name, what); !ok.ok()) {
+  TokenRequest request;
+  request.role = !opt.agent.empty()      ? core::Role::kAgent
+                 : !opt.reviewer.empty() ? core::Role::kReviewer
+                                         : core::Role::kAdmin;
+  request.name = !opt.agent.empty() ? opt.agent : !opt.reviewer.empty() ? opt.reviewer : opt.admin;
+  request.agent_id = opt.agent;
+  const char* what = request.role == core::Role::kAgent      ? "agent id"
+                     : request.role == core::Role::kReviewer ? "reviewer name"
+                                                             : "admin name";
+  if (Result<std::string> ok = ValidatePrincipalName(request.name, what); !ok.ok()) {
     return Fail("token create", ok.error(), kExitFailure);
   }
   if (!opt.agent.empty() && !opt.force) {
-    if (int rc = CheckAgentDefined(opt); rc != kExitOk) return rc;
+    // A token for an agent no policy defines is a typo waiting to happen.
+    if (opt.policies.empty()) {
+      return Fail(
+          "token create",
+          "--agent needs --policy PATH (the policies the daemon loads) to check that agent \"" +
+              opt.agent + "\" is defined; pass --force to create it anyway");
+    }
+    if (Status defined = CheckAgentDefined(opt.policies, opt.agent); !defined.ok()) {
+      return Fail("token create", defined.error(), kExitFailure);
+    }
   }
-  // A new deployment creates its first token before the daemon has ever started (and
-  // the audit keys with it). A token is never handed out without its anchor. The store's
-  // place first: the keys live beside it.
-  if (Status place = PrepareStorePlace(opt.store, opt.create, "token create"); !place.ok()) {
-    return Fail("token create", place.error(), kExitFailure);
-  }
-  auto signer = LoadSigner(opt);
-  if (!signer.ok()) return Fail("token create", signer.error(), kExitFailure);
-  auto st = OpenStore(opt.store, /*create=*/true, std::move(signer).value());
+  auto st = OpenTokenStore({opt.store, opt.create, opt.keys_dir, opt.checkpoints}, "token create");
   if (!st.ok()) return Fail("token create", st.error(), kExitFailure);
-  Result<std::string> token =
-      !opt.agent.empty()
-          ? (*st)->CreateToken(core::Role::kAgent, opt.agent, opt.agent, SystemClock().Now())
-      : !opt.reviewer.empty()
-          ? (*st)->CreateToken(core::Role::kReviewer, opt.reviewer, "", SystemClock().Now())
-          : (*st)->CreateToken(core::Role::kAdmin, opt.admin, "", SystemClock().Now());
+  Result<std::string> token = CreateToken(**st, request);
   if (!token.ok()) return Fail("token create", token.error(), kExitFailure);
   std::cout << *token << std::endl;
   std::cerr << "Store this token now: it is shown once and only its hash is kept.\n";
