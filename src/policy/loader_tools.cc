@@ -121,6 +121,7 @@ std::optional<ToolRule> Parser::ParseToolRule(const Field& f) {
     } else if (k == "reversible") {
       if (auto v = Bool(g)) rule.reversible = *v;
     } else if (k == "blast_radius") {
+      rule.blast_radius_written = true;
       if (auto v = Enum(g, {"small", "large"}, {BlastRadius::kSmall, BlastRadius::kLarge})) {
         rule.blast_radius = *v;
       }

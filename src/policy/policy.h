@@ -153,6 +153,9 @@ struct ToolRule {
   int approvals_required = 1;
   std::optional<bool> reversible;  // unset: treated as reversible
   BlastRadius blast_radius = BlastRadius::kSmall;
+  // `blast_radius:` is written: the value above is the policy's, not the default (the
+  // reviewer page shows an unwritten one as "not classified").
+  bool blast_radius_written = false;
   std::optional<Autonomy> autonomy;  // unset: the agent's autonomy
   std::vector<std::string> redact;   // argument names whose values are never stored
   // Sequences (docs/policy.md, "labels and flows", "rate limits and quotas").

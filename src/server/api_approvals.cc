@@ -106,6 +106,12 @@ void Api::HandleGetApproval(const Caller&, std::string approval_id, Responder r)
         json::object cls{{"reversible", rule.reversible.value_or(true)},
                          {"blast_radius", policy::BlastRadiusName(rule.blast_radius)}};
         if (rule.requires_approval) cls["requires_approval"] = *rule.requires_approval;
+        // Which of the two the policy writes; the others above are defaults, not facts
+        // (docs/api.md): the reviewer page shows them as "not classified".
+        json::array stated;
+        if (rule.reversible) stated.emplace_back("reversible");
+        if (rule.blast_radius_written) stated.emplace_back("blast_radius");
+        cls["stated"] = std::move(stated);
         out["classification"] = std::move(cls);
         json::array redact;
         for (const std::string& f : rule.redact) redact.emplace_back(f);

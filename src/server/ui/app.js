@@ -70,10 +70,52 @@
     return (m > 0 ? m + ' min ' : '') + r + ' s left';
   }
 
-  function item(a) {
+  // Each approval's arguments as stored (redacted), fetched once per approval for the list's
+  // previews (GET /v1/approvals/{id}; the arguments of an approval never change).
+  const argsCache = new Map();
+  const MAX_PREVIEW_FETCHES = 20;  // per refresh; the rest on the next ones
+
+  async function fetchArgs(approvals) {
+    const missing = approvals.filter((a) => !argsCache.has(a.approval_id))
+        .slice(0, MAX_PREVIEW_FETCHES);
+    await Promise.all(missing.map(async (a) => {
+      const r = await api('GET', '/v1/approvals/' + encodeURIComponent(a.approval_id));
+      if (r.status === 200 && r.data) argsCache.set(a.approval_id, r.data.args || {});
+    }));
+  }
+
+  function isMasked(v) { return typeof v === 'string' && v.startsWith('hmac-sha256:'); }
+
+  // One argument's value, one line, at most `max` characters.
+  function shortValue(v, max) {
+    const text = (typeof v === 'string' ? v : JSON.stringify(v)).replace(/\s+/g, ' ').trim();
+    return text.length > max ? text.slice(0, max - 1) + '\u2026' : text;
+  }
+
+  // A card's preview: three of its arguments, those that tell it apart from the other
+  // pending cards of the same tool first (the argument differing from the most of them;
+  // redacted ones never: their hashes differ by design), so two cards of one tool read
+  // differently. null: the arguments are not loaded yet.
+  function preview(a, peers) {
+    const args = argsCache.get(a.approval_id);
+    if (!args) return null;
+    const others = peers.filter((p) => p.tool === a.tool && p.approval_id !== a.approval_id)
+        .map((p) => argsCache.get(p.approval_id)).filter(Boolean);
+    const differs = (k) => others.filter(
+        (o) => JSON.stringify(o[k]) !== JSON.stringify(args[k])).length;
+    const keys = Object.keys(args).filter((k) => !isMasked(args[k]));
+    const rank = new Map(keys.map((k) => [k, differs(k)]));
+    const shown = keys.slice().sort((x, y) => rank.get(y) - rank.get(x)).slice(0, 3);
+    if (shown.length === 0) return Object.keys(args).length ? '(arguments redacted)' : '(no arguments)';
+    return shown.map((k) => k + ': ' + shortValue(args[k], 48)).join(' \u00b7 ');
+  }
+
+  function item(a, peers) {
     const li = el('li');
     li.dataset.id = a.approval_id;
     li.appendChild(el('div', a.tool, 'tool'));
+    const pv = preview(a, peers || []);
+    if (pv !== null) li.appendChild(el('div', pv, 'args'));
     let meta = a.agent_id + ' \u00b7 run ' + a.run_id;
     if (a.state === 'pending') {
       meta += ' \u00b7 ' + fmtLeft(a.time_left_s) + ' \u00b7 ' + a.approvals + '/' + a.required;
@@ -101,11 +143,14 @@
     if (p.status !== 200) { $('status').textContent = 'Cannot reach the daemon.'; return; }
     $('status').textContent = 'Updated ' + new Date().toLocaleTimeString();
     const pending = p.data.approvals;
+    await fetchArgs(pending);
     const list = $('pending');
-    list.replaceChildren(...pending.map(item));
+    list.replaceChildren(...pending.map((a) => item(a, pending)));
     $('pending-count').textContent = pending.length;
     $('pending-empty').hidden = pending.length > 0;
-    if (d.status === 200) $('history').replaceChildren(...d.data.approvals.map(item));
+    if (d.status === 200) {
+      $('history').replaceChildren(...d.data.approvals.map((a) => item(a, [])));
+    }
     if (selected) await loadDetail(selected, false);
   }
 
@@ -135,32 +180,36 @@
     box.hidden = false;
     box.dataset.id = a.approval_id;
     box.dataset.state = a.state;
-    $('d-title').textContent = a.tool + ' \u2014 ' + a.approval_id;
+    $('d-title').textContent = a.tool;
+    $('d-sub').textContent = a.agent_id + ' \u00b7 run ' + a.run_id + ' \u00b7 ' + a.approval_id;
+    // The state line: while pending, the votes and the time left; once decided, the outcome
+    // (who decided, why), on its own line, never in "why approval is required".
     const st = $('d-state');
     st.className = 'state ' + a.state;
-    st.textContent = a.state === 'pending'
-        ? 'Pending: ' + a.approvals + ' of ' + a.required + ' approval(s)'
-        : a.state.replace('_', ' ') + (a.outcome_reason ? ': ' + a.outcome_reason : '');
+    const left = $('d-left') || el('span');
+    left.id = 'd-left';
+    if (a.state === 'pending') {
+      st.replaceChildren('Pending \u00b7 ' + a.approvals + ' of ' + a.required +
+                         ' approval' + (a.required === 1 ? '' : 's') + ' \u00b7 ', left);
+    } else {
+      const name = a.state.replace('_', ' ');
+      st.replaceChildren('Outcome: ' + name + (a.outcome_reason ? ' \u2014 ' + a.outcome_reason : ''));
+    }
+    deadline = a.state === 'pending' ? Date.now() + a.time_left_s * 1000 : null;
+    tick();
     const facts = $('d-facts');
     facts.replaceChildren();
-    const cls = a.classification || {};
     const add = (k, v) => { facts.appendChild(el('dt', k)); facts.appendChild(el('dd', v)); };
     add('Agent', a.agent_id);
     add('Identity', a.identity || a.principal);
     add('Run', a.run_id);
     add('Tool', a.tool);
-    add('Reversible', cls.reversible === undefined ? 'unknown' : (cls.reversible ? 'yes' : 'no'));
-    add('Blast radius', cls.blast_radius || 'unknown');
-    const left = $('d-left') || el('dd');
-    left.id = 'd-left';
-    facts.appendChild(el('dt', 'Time left'));
-    facts.appendChild(left);
-    deadline = a.state === 'pending' ? Date.now() + a.time_left_s * 1000 : null;
-    tick();
+    const cls = a.classification || {};
+    add('Reversible', classified(cls, 'reversible', (v) => (v ? 'yes' : 'no')));
+    add('Blast radius', classified(cls, 'blast_radius', (v) => String(v)));
+    add('Approval', a.approval_id);
     const dec = a.decision || {};
-    $('d-why').textContent = a.state === 'pending'
-        ? (dec.reason || '') + (dec.rule ? ' (rule ' + dec.rule + ')' : '')
-        : (a.outcome_reason || '');
+    showWhy(a, dec);
     const args = $('d-args');
     args.replaceChildren();
     for (const [k, v] of Object.entries(a.args || {})) row(args, [k, valueNode(v)]);
@@ -182,8 +231,11 @@
     const run = $('d-run');
     run.replaceChildren();
     for (const c of a.run_calls || []) {
-      row(run, [new Date(c.at).toLocaleTimeString(), c.tool, c.code, c.reason],
-          c['this'] ? 'this' : '');
+      // Cells by kind: a time and a code never break inside (app.css, "Run so far").
+      const tr = el('tr', null, c['this'] ? 'this' : '');
+      tr.append(el('td', new Date(c.at).toLocaleTimeString(), 'at'), el('td', c.tool, 'tool'),
+                el('td', c.code, 'code'), el('td', c.reason, 'reason'));
+      run.appendChild(tr);
     }
     const votes = $('d-votes');
     votes.replaceChildren(...(a.votes || []).map(
@@ -209,6 +261,63 @@
     for (const li of document.querySelectorAll('.items li')) {
       li.classList.toggle('selected', li.dataset.id === id);
     }
+  }
+
+  // A classification the policy states, or "not classified" when the tool's rule does not
+  // write it (classification.stated, docs/api.md): the value is then a default, not a fact.
+  // A daemon without `stated` is taken at its word; no classification at all: "unknown".
+  function classified(cls, key, fmt) {
+    if (!(key in cls)) return 'unknown';
+    if (Array.isArray(cls.stated) && !cls.stated.includes(key)) return 'not classified';
+    return fmt(cls[key]);
+  }
+
+  // The decision that asked for approval, per approval: while pending it is the call's
+  // decision; once decided the call's decision is the outcome ("approved by rita"), and the
+  // rule that asked is read from the call's APPROVAL_REQUIRED record in the audit log.
+  const requirements = new Map();
+
+  async function requirementOf(a) {
+    if (requirements.has(a.approval_id)) return requirements.get(a.approval_id);
+    const q = new URLSearchParams({run_id: a.run_id, type: 'decision', code: 'APPROVAL_REQUIRED',
+                                   q: a.call_id, limit: '10'});
+    const r = await api('GET', '/v1/audit?' + q.toString());
+    let found = null;
+    if (r.status === 200 && r.data && Array.isArray(r.data.records)) {
+      const rec = r.data.records.find((x) => x.call_id === a.call_id);
+      if (rec && rec.data && rec.data.decision) found = rec.data.decision;
+    }
+    if (r.status === 200) requirements.set(a.approval_id, found);
+    return found;
+  }
+
+  // "Why approval is required": the reason, then the rule and where it is written.
+  function whyNodes(d) {
+    const nodes = [el('span', d.reason || 'The policy requires approval for this call.', 'reason')];
+    if (d.rule) {
+      const rule = el('span', null, 'rule');
+      rule.append('Rule ', el('code', d.rule));
+      if (d.at) rule.append(' at ', el('code', d.at));
+      nodes.push(rule);
+    }
+    return nodes;
+  }
+
+  function showWhy(a, dec) {
+    const why = $('d-why');
+    if (a.state === 'pending' || dec.code === 'APPROVAL_REQUIRED') {
+      why.replaceChildren(...whyNodes(dec));
+      why.dataset.id = a.approval_id;
+      return;
+    }
+    if (why.dataset.id !== a.approval_id) why.replaceChildren(el('span', '\u2026', 'muted'));
+    why.dataset.id = a.approval_id;
+    requirementOf(a).then((d) => {
+      if (selected !== a.approval_id) return;
+      why.replaceChildren(...(d ? whyNodes(d)
+          : [el('span', 'The call\u2019s APPROVAL_REQUIRED record is not in the audit log ' +
+                        '(pruned, or not readable).', 'muted')]));
+    }).catch(() => {});
   }
 
   function tick() {
@@ -302,11 +411,23 @@
   function route() {
     const m = location.hash.match(/^#\/approvals\/([A-Za-z0-9_-]+)$/);
     selected = m ? m[1] : null;
-    if (selected) loadDetail(selected, true); else $('detail').hidden = true;
+    if (!selected) { $('detail').hidden = true; return; }
+    // A phone shows the approval above the lists (app.css): opening one (a notification's
+    // link, or a tap on a card further down) starts at the top, on the decision.
+    loadDetail(selected, true).then(() => {
+      if (window.matchMedia('(max-width: 720px)').matches) window.scrollTo(0, 0);
+    }).catch(() => {});
   }
+
+  const RETURN_KEY = 'interlock_return_hash';
 
   function start() {
     show('app');
+    // Back from the OpenID Connect provider: the approval link the reviewer opened (the
+    // provider's redirect cannot carry the #fragment).
+    const back = sessionStorage.getItem(RETURN_KEY);
+    sessionStorage.removeItem(RETURN_KEY);
+    if (back && !location.hash && PAGE === 'approvals') history.replaceState(null, '', back);
     if (PAGE !== 'approvals') {
       if (window.InterlockConsole) window.InterlockConsole.start(PAGE);
       return;
@@ -344,6 +465,11 @@
       $('token').value = '';
       $('signin-error').textContent = '';
       start();
+    });
+    $('oidc-login').addEventListener('click', () => {
+      if (/^#\/approvals\/[A-Za-z0-9_-]+$/.test(location.hash)) {
+        sessionStorage.setItem(RETURN_KEY, location.hash);
+      }
     });
     $('signout').addEventListener('click', () => {
       if (oidc) {
