@@ -1187,6 +1187,8 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          "DROP TABLE agent_days;"
                          // Nor migration 9's column (a reviewer's edit of the arguments).
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                         // Nor migration 10's (the workspace roots bound to a token).
+                         "ALTER TABLE tokens DROP COLUMN workspace_roots;"
                          "UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -1223,7 +1225,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 9);  // the head schema
+  EXPECT_EQ(sqlite3_column_int(q, 0), 10);  // the head schema
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1815,6 +1817,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
                          "DROP TABLE audit_head; ALTER TABLE runs DROP COLUMN sequence_json;"
                          "DROP TABLE rate_hits; DROP TABLE agent_days;"
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                         "ALTER TABLE tokens DROP COLUMN workspace_roots;"
                          "UPDATE schema_version SET version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
