@@ -137,7 +137,7 @@ TEST_F(ClaudeCodeWorkspaceTest, AttackSessionOutsideTheRootsIsRefused) {
   EXPECT_NE(Reason(a).find("outside the policy's workspace_roots"), std::string::npos) << Reason(a);
   json::value run = RunOf("outside the policy's workspace_roots");
   EXPECT_EQ(At(run, {"workspace"}), elsewhere);
-  EXPECT_EQ(run.at("steps").as_int64(), 1) << json::serialize(run);
+  EXPECT_EQ(run.at("steps").to_number<int64_t>(), 1) << json::serialize(run);
 }
 
 // Tests that `/`, a home directory, a relative cwd and a cwd with `..` never qualify as a
