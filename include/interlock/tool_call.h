@@ -104,6 +104,14 @@ struct RunState {
     int64_t at_ms = 0;
   };
   std::map<std::string, RunGrant, std::less<>> grants;
+  // The run's workspace (docs/policy.md, "Variables"): the directory `${workspace}` in its
+  // policy stands for, fixed when the run started (a Claude Code session's project,
+  // core::ResolveSessionWorkspace). Empty: the daemon's workspace. Never changed by a call.
+  std::string workspace;
+  // Why the workspace the run was started with was refused (outside every workspace root,
+  // `/`, a home directory, a relative cwd): every call of the run is denied with it. Empty:
+  // not refused.
+  std::string workspace_refused;
 };
 
 // Adds reported usage to the run, saturating instead of wrapping.

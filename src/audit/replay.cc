@@ -235,6 +235,8 @@ Result<RunReplay> ReplayFromEvents(std::string_view run_id, std::vector<ReplayEv
     tagged["time"] = e.time;
     if (e.type == kRunStarted) {
       r.started = e.time;
+      r.workspace = Str(e.data, "workspace");
+      r.workspace_refused = Str(e.data, "workspace_refused");
     } else if (e.type == kRunEnded) {
       r.ended = e.time;
       if (r.status != "halted") r.status = "ended";
@@ -362,6 +364,8 @@ json::object ReplayToJson(const RunReplay& r) {
   o["status"] = r.status;
   o["started"] = r.started;
   o["ended"] = r.ended;
+  if (!r.workspace.empty()) o["workspace"] = r.workspace;
+  if (!r.workspace_refused.empty()) o["workspace_refused"] = r.workspace_refused;
   o["first_seq"] = r.first_seq;
   o["last_seq"] = r.last_seq;
   o["records"] = r.timeline.size();
@@ -422,6 +426,8 @@ std::string ReplayToText(const RunReplay& r) {
   out += "started " + (r.started.empty() ? "-" : r.started) + "  ended " +
          (r.ended.empty() ? "-" : r.ended) + "  records " + std::to_string(r.timeline.size()) +
          " (seq " + std::to_string(r.first_seq) + ".." + std::to_string(r.last_seq) + ")\n";
+  if (!r.workspace.empty()) out += "workspace " + r.workspace + "\n";
+  if (!r.workspace_refused.empty()) out += "REFUSED: " + r.workspace_refused + "\n";
   if (r.tampered > 0) {
     out += "WARNING: " + std::to_string(r.tampered) +
            " record(s) do not match their hash (marked !); run `interlock audit verify`\n";

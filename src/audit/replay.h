@@ -66,6 +66,10 @@ struct RunReplay {
   std::string status = "running";  // running | ended | halted
   std::string started;
   std::string ended;
+  // The run's own workspace (a Claude Code session's project) and why it was refused, from
+  // its run_started record; empty: the daemon's.
+  std::string workspace;
+  std::string workspace_refused;
   int64_t first_seq = 0;
   int64_t last_seq = 0;
   int64_t tampered = 0;               // records whose hash did not match

@@ -247,7 +247,7 @@ int AwaitDaemonApproval(const HookOptions& opt, mcp::DaemonEnforcer& daemon,
 // files say. An error: no run.
 Result<mcp::DaemonEnforcer::Outcome> DecideInSessionRun(mcp::DaemonEnforcer& daemon,
                                                         const HookInput& input, ToolCall call) {
-  auto run = daemon.StartRun(input.session_id);
+  auto run = daemon.StartRun(input.session_id, input.cwd);
   if (!run.ok()) return run.error();
   return daemon.Decide(std::move(call), core::ToolUseKeyOf(input).key);
 }

@@ -23,6 +23,8 @@
 #include "cli/token_issue.h"
 #include "common/principal_name.h"
 #include "common/time.h"
+#include "core/workspace.h"
+#include "policy/loader.h"
 #include "store/open_store.h"
 #include "store/postgres_store.h"
 
@@ -37,9 +39,10 @@ struct TokenOptions {
   std::string format = "table";
   std::string token_id;
   std::string actor;
-  std::vector<std::string> policies;  // create --agent: the agent id must be defined here
-  bool force = false;                 // create --agent without the policy check
-  bool create = false;                // create --create: make a named store's directory
+  std::vector<std::string> policies;         // create --agent: the agent id must be defined here
+  std::vector<std::string> workspace_roots;  // create --agent --workspace-root (repeatable)
+  bool force = false;                        // create --agent without the policy check
+  bool create = false;                       // create --create: make a named store's directory
   std::string keys_dir;
   std::string checkpoints;
 };
@@ -96,6 +99,12 @@ int RunCreate(const TokenOptions& opt) {
       return Fail("token create", defined.error(), kExitFailure);
     }
   }
+  if (Status roots = core::CheckTokenWorkspaceRoots(
+          opt.agent.empty() ? core::Role::kReviewer : core::Role::kAgent, opt.workspace_roots);
+      !roots.ok()) {
+    return Fail("token create", "--workspace-root: " + roots.error().message, kExitUsage);
+  }
+  request.workspace_roots = opt.workspace_roots;
   auto st = OpenTokenStore({opt.store, opt.create, opt.keys_dir, opt.checkpoints}, "token create");
   if (!st.ok()) return Fail("token create", st.error(), kExitFailure);
   Result<std::string> token = CreateToken(**st, request);
@@ -113,12 +122,14 @@ int RunList(const TokenOptions& opt) {
   if (opt.format == "json") {
     boost::json::array arr;
     for (const core::TokenInfo& t : *tokens) {
-      arr.push_back(boost::json::object{{"token_id", t.token_id},
-                                        {"role", core::RoleName(t.role)},
-                                        {"name", t.name},
-                                        {"agent_id", t.agent_id},
-                                        {"created", FormatRfc3339(t.created)},
-                                        {"revoked", t.revoked}});
+      arr.push_back(
+          boost::json::object{{"token_id", t.token_id},
+                              {"role", core::RoleName(t.role)},
+                              {"name", t.name},
+                              {"agent_id", t.agent_id},
+                              {"created", FormatRfc3339(t.created)},
+                              {"revoked", t.revoked},
+                              {"workspace_roots", core::WorkspaceRootsArray(t.workspace_roots)}});
     }
     WriteJsonLine(std::cout, arr);
     return kExitOk;
@@ -170,6 +181,11 @@ void AddToken(CLI::App& app, int* exit_code) {
   create->add_option("--agent", opt->agent, "Agent token bound to this agent id");
   create->add_option("--reviewer", opt->reviewer, "Reviewer token with this name");
   create->add_option("--admin", opt->admin, "Admin token with this name");
+  create->add_option("--workspace-root", opt->workspace_roots,
+                     "With --agent: bind the token to this workspace root (repeatable; an "
+                     "absolute pattern such as /home/ann/src/*): a Claude Code session asking "
+                     "with it must have its project within one, and within the policy's "
+                     "workspace_roots (docs/policy.md#workspace_roots)");
   create->add_option("--policy,--policies", opt->policies,
                      "Policy file or directory the daemon loads (repeatable): --agent must be "
                      "defined there");

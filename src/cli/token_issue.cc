@@ -6,6 +6,7 @@
 #include "cli/local_store.h"
 #include "common/principal_name.h"
 #include "common/time.h"
+#include "core/workspace.h"
 #include "policy/loader.h"
 #include "store/open_store.h"
 
@@ -49,24 +50,18 @@ Status CheckTokenRequest(const TokenRequest& request) {
   if (Result<std::string> ok = ValidatePrincipalName(request.name, what); !ok.ok()) {
     return ok.error();
   }
-  // MERGE(workspace-roots): per-token roots (`token create --workspace-root`) land on another
-  // branch; until CreateToken below hands request.workspace_roots to the store, they are
-  // refused: a token must never be broader than the roots asked for.
-  if (!request.workspace_roots.empty()) {
-    return Error::Invalid("per-token workspace roots (\"" + request.name +
-                          "\": " + request.workspace_roots.front() +
-                          ", ...) are not supported by this build yet; issue the token without "
-                          "roots and bound its sessions with the policy's workspace_roots");
+  if (Status roots = core::CheckTokenWorkspaceRoots(request.role, request.workspace_roots);
+      !roots.ok()) {
+    return Error::Invalid("\"" + request.name + "\": workspace roots: " + roots.error().message);
   }
   return {};
 }
 
 Result<std::string> CreateToken(core::Store& store, const TokenRequest& request) {
   if (Status ok = CheckTokenRequest(request); !ok.ok()) return ok.error();
-  // MERGE(workspace-roots): request.workspace_roots are handed to the store here.
   return store.CreateToken(request.role, request.name,
                            request.role == core::Role::kAgent ? request.agent_id : "",
-                           SystemClock().Now());
+                           SystemClock().Now(), request.workspace_roots);
 }
 
 }  // namespace interlock::cli

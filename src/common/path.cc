@@ -1,5 +1,6 @@
 #include "common/path.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace interlock {
@@ -40,6 +41,25 @@ Result<std::string> NormalizePath(std::string_view path) {
   }
   if (out.empty()) out.push_back('.');
   return out;
+}
+
+Status CheckWorkspaceRoot(std::string_view root) {
+  const std::string shown(root.substr(0, 200));
+  Result<std::string> norm = NormalizePath(root);
+  const bool control = std::any_of(root.begin(), root.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  if (root.empty() || root.size() > 1024 || root[0] != '/' || !norm.ok() || *norm != root ||
+      control) {
+    return Error::Invalid("the workspace root '" + shown +
+                          "' is not an absolute, normalised path pattern (no '.', '..', '//' or "
+                          "trailing '/'), such as /home/*/src/*");
+  }
+  if (root == "/" || root == "/*") {
+    return Error::Invalid("the workspace root '" + shown +
+                          "' would let a session claim any directory as its project; name the "
+                          "directories projects live in, such as /home/*/src/*");
+  }
+  return Status::Ok();
 }
 
 bool PathHasPrefix(std::string_view path, std::string_view prefix) {

@@ -16,6 +16,12 @@ namespace interlock {
 
 Result<std::string> NormalizePath(std::string_view path);
 
+// Ok when `root` may be a workspace root (docs/policy.md, "workspace_roots"; a token's
+// --workspace-root): an absolute, normalised path pattern (no '.', '..', '//' or trailing
+// '/'; `*` within a segment), at most 1024 bytes, neither `/` nor `/*`. Else kInvalidArgument
+// saying why.
+Status CheckWorkspaceRoot(std::string_view root);
+
 // True when normalised `path` equals `prefix` or lies below it ("/a/b" under "/a",
 // never "/ab" under "/a"). Both must already be normalised.
 bool PathHasPrefix(std::string_view path, std::string_view prefix);

@@ -27,7 +27,7 @@ void AssignRunState(const RunState& src, RunState* dst) {
   // Every member by name: a member added to RunState makes this binding fail to compile
   // until it is assigned here too.
   const auto& [steps, tokens, cost_micros, elapsed_ms, halted, halt_reason, records, workflow_state,
-               workflow_vars, labels, grants] = src;
+               workflow_vars, labels, grants, workspace, workspace_refused] = src;
   dst->steps = steps;
   dst->tokens = tokens;
   dst->cost_micros = cost_micros;
@@ -39,6 +39,8 @@ void AssignRunState(const RunState& src, RunState* dst) {
   AssignMap(workflow_vars, &dst->workflow_vars);
   if (dst->labels != labels) dst->labels = labels;
   AssignMap(grants, &dst->grants);
+  dst->workspace = workspace;
+  dst->workspace_refused = workspace_refused;
 }
 
 void AddUsage(const Usage& usage, RunState* state) {

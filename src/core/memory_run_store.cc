@@ -12,7 +12,7 @@
 namespace interlock::core {
 
 Result<RunInfo> MemoryRunStore::CreateRun(std::string_view agent_id, std::string_view run_id,
-                                          TimePoint now) {
+                                          TimePoint now, const RunWorkspace& workspace) {
   std::lock_guard lock(mu_);
   std::string id = run_id.empty() ? "run-" + std::to_string(next_run_++) : std::string(run_id);
   if (runs_.contains(id)) return Error{ErrorKind::kAlreadyExists, "run " + id + " exists"};
@@ -20,6 +20,8 @@ Result<RunInfo> MemoryRunStore::CreateRun(std::string_view agent_id, std::string
   info.run_id = id;
   info.agent_id = std::string(agent_id);
   info.started = now;
+  info.state.workspace = workspace.workspace;
+  info.state.workspace_refused = workspace.refused;
   runs_.emplace(id, Stored{info, 0});
   return info;
 }

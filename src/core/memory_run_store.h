@@ -31,8 +31,8 @@ class MemoryRunStore final : public RunStore {
   explicit MemoryRunStore(size_t keep_calls = std::numeric_limits<size_t>::max())
       : keep_calls_(std::max<size_t>(keep_calls, 1)) {}
 
-  Result<RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
-                            TimePoint now) override;
+  Result<RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id, TimePoint now,
+                            const RunWorkspace& workspace = {}) override;
   Result<RunInfo> GetRun(std::string_view run_id) override;
   Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) override;
   bool KeepsSequenceState() const override { return true; }  // the whole RunState is kept

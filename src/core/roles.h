@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "interlock/result.h"
 
@@ -24,6 +25,10 @@ struct Principal {
   std::string name;  // reviewer/admin name, or the agent id for agent tokens
   Role role = Role::kAgent;
   std::string agent_id;  // set for kAgent
+  // The workspace roots bound to an agent token (`interlock token create --workspace-root`):
+  // a Claude Code session asking with it must have its project within one of them
+  // (core::ResolveSessionWorkspace). Empty: none bound.
+  std::vector<std::string> workspace_roots;
 };
 
 // A token to create: an agent token names an agent id already in Unicode NFC (policies

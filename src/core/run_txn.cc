@@ -167,7 +167,8 @@ boost::json::object WorkflowAuditJson(const RunState& s) {
 }
 
 std::string SequenceStoreJson(const RunState& s) {
-  if (s.workflow_state.empty() && s.workflow_vars.empty() && s.labels.empty() && s.grants.empty()) {
+  if (s.workflow_state.empty() && s.workflow_vars.empty() && s.labels.empty() && s.grants.empty() &&
+      s.workspace.empty() && s.workspace_refused.empty()) {
     return "{}";
   }
   boost::json::object o;
@@ -184,6 +185,10 @@ std::string SequenceStoreJson(const RunState& s) {
   boost::json::object vars;
   for (const auto& [k, v] : s.workflow_vars) vars[k] = v;
   o["vars"] = std::move(vars);
+  // The run's workspace, fixed when it started (RunState::workspace): kept with its state so
+  // every decision of the run reads it in its transaction.
+  if (!s.workspace.empty()) o["workspace"] = s.workspace;
+  if (!s.workspace_refused.empty()) o["workspace_refused"] = s.workspace_refused;
   std::string out;
   AppendJson(o, JsonStyle::kCanonical, &out);
   return out;
@@ -199,6 +204,17 @@ Status ParseSequenceStoreJson(std::string_view text, RunState* s) {
   s->workflow_vars.clear();
   s->labels.clear();
   s->grants.clear();
+  s->workspace.clear();
+  s->workspace_refused.clear();
+  for (const auto& [key, field] : {std::pair{"workspace", &s->workspace},
+                                   std::pair{"workspace_refused", &s->workspace_refused}}) {
+    if (const boost::json::value* w = o.if_contains(key)) {
+      if (!w->is_string()) {
+        return Error::Corrupt(std::string("store: runs.sequence_json ") + key + " is no string");
+      }
+      *field = std::string(w->get_string());
+    }
+  }
   if (const boost::json::value* grants = o.if_contains("grants")) {
     if (!grants->is_object())
       return Error::Corrupt("store: runs.sequence_json grants is no object");

@@ -93,7 +93,8 @@ boost::json::object WorkflowAuditJson(const RunState& s);
 
 // RunState's sequence fields (workflow state and variables, labels) as a store keeps them
 // in the run row: canonical JSON {"labels":[...],"state":"...","vars":{...}}, "{}" when the
-// run has none. The parser fails (kCorrupt) on anything else.
+// run has none; with the run's workspace ("workspace", "workspace_refused": RunState) when it
+// has one. The parser fails (kCorrupt) on anything else.
 std::string SequenceStoreJson(const RunState& s);
 Status ParseSequenceStoreJson(std::string_view text, RunState* s);
 

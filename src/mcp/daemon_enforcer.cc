@@ -184,12 +184,14 @@ Decision DaemonEnforcer::Unavailable(std::string_view tool, const std::string& w
   return d;
 }
 
-Result<DaemonRun> DaemonEnforcer::StartRun(std::string_view claude_code_session) {
-  const std::string body =
-      claude_code_session.empty()
-          ? std::string("{}")
-          : CanonicalJson(boost::json::value(boost::json::object{
-                {"claude_code_session", boost::json::string(claude_code_session)}}));
+Result<DaemonRun> DaemonEnforcer::StartRun(std::string_view claude_code_session,
+                                           std::string_view cwd) {
+  boost::json::object o;
+  if (!claude_code_session.empty()) {
+    o["claude_code_session"] = boost::json::string(claude_code_session);
+    if (!cwd.empty()) o["cwd"] = boost::json::string(cwd);
+  }
+  const std::string body = o.empty() ? std::string("{}") : CanonicalJson(boost::json::value(o));
   auto r = Exchange("POST", "/v1/runs", body, options_.request_timeout);
   if (!r.ok()) return r.error();
   if (r->status != 201 && r->status != 200) return Error::Unavailable(DescribeStatus(*r));

@@ -74,8 +74,8 @@ class DaemonEnforcer final : public Enforcer, public ToolViewSource {
 
   // POST /v1/runs: starts a run for the token's agent and uses it from now on. With a
   // Claude Code session id, the daemon's one run of that session instead (joined or started:
-  // core::ClaudeCodeRunId).
-  Result<DaemonRun> StartRun(std::string_view claude_code_session = {});
+  // core::ClaudeCodeRunId), with the session's `cwd` (the workspace of a run started now).
+  Result<DaemonRun> StartRun(std::string_view claude_code_session = {}, std::string_view cwd = {});
   // The run in use, started first (StartRun) when none is set yet: one start at a time, so
   // the first tool call and the first egress connection of a session share one run.
   Result<std::string> EnsureRun();

@@ -23,6 +23,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "common/crypto.h"
+#include "common/path.h"
 #include "common/time.h"
 #include "policy/loader_internal.h"
 #include "policy/yaml_reader.h"
@@ -91,7 +92,7 @@ std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
   try {
     Field rootf{"", "", root.Mark(), root};
     auto top = Map(rootf, {"agent", "tools", "execution", "escalation", "freeze", "trust",
-                           "workflow", "flows", "quotas", "egress"});
+                           "workflow", "flows", "quotas", "egress", "workspace_roots"});
     if (!top) return p;
     std::optional<Field> nested_tools, nested_execution;
     if (const Field* agent = top->Get("agent")) {
@@ -126,6 +127,7 @@ std::shared_ptr<AgentPolicy> Parser::Parse(std::string_view text) {
     if (const Field* f = top->Get("flows")) ParseFlows(*f, p.get());
     if (const Field* f = top->Get("workflow")) ParseWorkflow(*f, p.get());
     if (const Field* f = top->Get("egress")) ParseEgress(*f, p.get());
+    if (const Field* f = top->Get("workspace_roots")) ParseWorkspaceRoots(*f, p.get());
   } catch (const YAML::Exception& e) {
     Error(e.mark, "yaml-syntax", "invalid YAML: " + e.msg);
   }
@@ -223,6 +225,27 @@ void Parser::ParseEscalation(const Field& f, AgentPolicy* p) {
   if (!m) return;
   if (const Field* c = m->Get("contacts")) {
     if (auto v = NameList(*c)) p->escalation_contacts = std::move(*v);
+  }
+}
+
+void Parser::ParseWorkspaceRoots(const Field& f, AgentPolicy* p) {
+  p->workspace_roots_at = Loc(f.key_mark);
+  auto items = List(f);
+  if (!items) return;
+  constexpr size_t kMaxRoots = 256;
+  if (items->size() > kMaxRoots) {
+    Error(Mark(f), "invalid-value",
+          "workspace_roots names more than " + std::to_string(kMaxRoots) + " roots");
+    return;
+  }
+  for (const Field& e : *items) {
+    auto s = Name(e);
+    if (!s) continue;
+    if (Status ok = CheckWorkspaceRoot(*s); !ok.ok()) {
+      Error(Mark(e), "invalid-value", "workspace_roots: " + ok.error().message);
+    } else {
+      p->workspace_roots.push_back(std::move(*s));
+    }
   }
 }
 
@@ -362,6 +385,10 @@ Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view tex
   }
   policy->file = std::string(file);
   policy->sha256 = Sha256Hex(text);
+  if (parser.used_workspace()) {
+    policy->workspace_source = std::make_shared<const AgentPolicy::Source>(
+        AgentPolicy::Source{std::string(text), options.getenv});
+  }
   // Lint() is not run here: callers (interlock check) run it once per loaded agent.
   if (diagnostics) {
     diagnostics->insert(diagnostics->end(), std::make_move_iterator(local.begin()),
@@ -463,6 +490,18 @@ Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::st
   }
   set->sha256 = Sha256Hex(record);
   return std::shared_ptr<const PolicySet>(std::move(set));
+}
+
+Result<std::shared_ptr<const AgentPolicy>> CompileForWorkspace(const AgentPolicy& base,
+                                                               std::string_view workspace) {
+  if (base.workspace_source == nullptr) {
+    return Error::Invalid("the policy of agent " + base.id + " does not use ${workspace}");
+  }
+  LoadOptions options{std::string(workspace), base.workspace_source->getenv};
+  auto compiled = ParseAgentPolicy(base.workspace_source->text, base.file, nullptr, options);
+  if (!compiled.ok()) return compiled.error();
+  if ((*compiled)->id != base.id) return Error::Internal("the policy changed its agent id");
+  return compiled;
 }
 
 }  // namespace interlock::policy

@@ -52,6 +52,12 @@ Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::st
                                                        std::vector<Diagnostic>* diagnostics,
                                                        const LoadOptions& options = {});
 
+// `base` (a policy that uses ${workspace}: base.workspace_source set) compiled again from the
+// same text with ${workspace} standing for `workspace` (a run's own: core::WorkspacePolicies).
+// An error when the policy does not use ${workspace} or does not load with that workspace.
+Result<std::shared_ptr<const AgentPolicy>> CompileForWorkspace(const AgentPolicy& base,
+                                                               std::string_view workspace);
+
 // The seed's pre-production checklist items a policy can show, as warnings.
 std::vector<Diagnostic> Lint(const AgentPolicy& policy);
 

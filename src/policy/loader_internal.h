@@ -110,6 +110,8 @@ class Parser {
       : file_(file), out_(out), options_(options) {}
 
   int errors() const { return errors_; }
+  // Whether the document used ${workspace} (a value, a command's working directory).
+  bool used_workspace() const { return workspace_checked_; }
 
   Location Loc(const YAML::Mark& m) const {
     if (m.is_null() || m.line < 0) return {file_, 0, 0};
@@ -458,6 +460,7 @@ class Parser {
   void ParseEscalation(const Field& f, AgentPolicy* p);
   void ParseFreezes(const Field& f, AgentPolicy* p);
   void ParseTrust(const Field& f, AgentPolicy* p);
+  void ParseWorkspaceRoots(const Field& f, AgentPolicy* p);
   // Sequences (issue 15): workflow, labels and flows, rate limits and quotas.
   std::optional<std::vector<std::string>> Labels(const Field& f);
   std::optional<RateLimit> ParseRateLimit(const Field& f);

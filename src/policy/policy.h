@@ -290,6 +290,19 @@ struct AgentPolicy {
   // nowhere. Decided by the engine for calls of kind kEgress.
   EgressPolicy egress;
   Location egress_at;  // the `egress` key
+
+  // Where a Claude Code session's workspace may lie (docs/policy.md, "workspace_roots"):
+  // absolute, normalised patterns whose `*` matches within one path segment. A session's
+  // project must be a root or below one (core::ResolveSessionWorkspace). Empty: none named.
+  std::vector<std::string> workspace_roots;
+  Location workspace_roots_at;  // the `workspace_roots` key
+  // What the policy was parsed from, kept only when it uses ${workspace} (null otherwise),
+  // so that it can be compiled again for a run's own workspace (policy::CompileForWorkspace).
+  struct Source {
+    std::string text;
+    std::function<std::optional<std::string>(std::string_view name)> getenv;
+  };
+  std::shared_ptr<const Source> workspace_source;
 };
 
 // For an agent in shadow mode, the one-line warning every front door prints at start

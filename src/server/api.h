@@ -244,7 +244,10 @@ class Api final : public RequestHandler {
   void HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r);
   // The Claude Code session run `run_id` of `agent_id`, joined or started (remembered in
   // hook_runs_; a store that cannot answer is counted). Blocking.
-  Status JoinHookRun(const std::string& agent_id, const std::string& run_id);
+  // `origin`: the session's cwd and the caller's token roots, the workspace of a run started
+  // now (core::Calls::JoinRun).
+  Status JoinHookRun(const std::string& agent_id, const std::string& run_id,
+                     const core::SessionOrigin& origin);
   void HandleGetRun(const Caller& c, std::string run_id, Responder r);
   void HandleListRuns(core::RunFilter filter, Responder r);
   void HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r);

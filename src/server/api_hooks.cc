@@ -84,7 +84,10 @@ void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_quer
   if (joined) return ServeHookEvent(*who.caller, run_id, std::move(*input), defer, std::move(r));
   Blocking([this, c = std::move(*who.caller), in = std::move(*input), run_id = std::move(run_id),
             defer, r]() mutable {
-    if (Status s = JoinHookRun(c.principal.agent_id, run_id); !s.ok()) {
+    // The session's workspace is taken from its first event (core::Calls::JoinRun): a later
+    // event's cwd (a `cd` in the Bash tool) never moves it.
+    const core::SessionOrigin origin{in.cwd, c.principal.workspace_roots};
+    if (Status s = JoinHookRun(c.principal.agent_id, run_id, origin); !s.ok()) {
       return r.Send(HookResponse(in.event, core::HookDeny("cannot start the session's run " +
                                                           run_id + ": " + s.error().message)));
     }
@@ -92,12 +95,13 @@ void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_quer
   });
 }
 
-Status Api::JoinHookRun(const std::string& agent_id, const std::string& run_id) {
+Status Api::JoinHookRun(const std::string& agent_id, const std::string& run_id,
+                        const core::SessionOrigin& origin) {
   {
     std::lock_guard lock(hook_runs_mu_);
     if (hook_runs_.count(run_id) != 0) return Status::Ok();
   }
-  if (auto run = calls_.JoinRun(agent_id, run_id); !run.ok()) {
+  if (auto run = calls_.JoinRun(agent_id, run_id, &origin); !run.ok()) {
     if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
     return run.error();
   }

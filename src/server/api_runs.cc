@@ -31,8 +31,16 @@ void Api::HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r) 
     }
     const std::string run_id =
         core::ClaudeCodeRunId(c.principal.agent_id, std::string_view(session->get_string()));
-    return Blocking([this, c, r, run_id] {
-      if (Status s = JoinHookRun(c.principal.agent_id, run_id); !s.ok()) {
+    // The session's cwd (the command hook's input), the workspace of a run started now.
+    core::SessionOrigin origin{"", c.principal.workspace_roots};
+    if (const json::value* cwd = body->if_contains("cwd")) {
+      if (!cwd->is_string() || cwd->get_string().size() > 4096) {
+        return r.Send(InvalidRequest("cwd must be a string of at most 4096 bytes"));
+      }
+      origin.cwd = std::string(cwd->get_string());
+    }
+    return Blocking([this, c, r, run_id, origin = std::move(origin)] {
+      if (Status s = JoinHookRun(c.principal.agent_id, run_id, origin); !s.ok()) {
         return r.Send(StoreError(s.error()));
       }
       r.Send(

@@ -169,6 +169,10 @@ json::object RunJson(const core::RunInfo& run, TimePoint now, const policy::Poli
   out["started"] = FormatRfc3339(run.started);
   out["ended"] = run.ended;
   out["state"] = core::RunListStateName(run);
+  // The run's own workspace (a Claude Code session's project), null: the daemon's.
+  out["workspace"] =
+      run.state.workspace.empty() ? json::value(nullptr) : json::value(run.state.workspace);
+  if (!run.state.workspace_refused.empty()) out["workspace_refused"] = run.state.workspace_refused;
   json::array labels;
   for (const std::string& l : run.state.labels) labels.emplace_back(l);
   out["labels"] = std::move(labels);

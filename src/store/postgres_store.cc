@@ -2,6 +2,8 @@
 
 #include "store/postgres_store_internal.h"
 
+#include "core/workspace.h"
+
 namespace interlock::store {
 
 namespace {
@@ -238,6 +240,8 @@ constexpr const char* kPgMigrations[] = {
     "  INSERT INTO audit_log_built VALUES (1);"
     "  RETURN n + large;"
     " END $$ LANGUAGE plpgsql;",
+    // 13: the workspace roots bound to an agent token, as the SQLite store's migration 10.
+    "ALTER TABLE tokens ADD COLUMN workspace_roots TEXT NOT NULL DEFAULT '[]';",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -405,7 +409,7 @@ uint64_t PostgresStore::AnchorFailures() const { return impl_->anchor_failures()
 PostgresStore::~PostgresStore() = default;
 
 Result<core::RunInfo> PostgresStore::CreateRun(std::string_view agent_id, std::string_view run_id,
-                                               TimePoint now) {
+                                               TimePoint now, const core::RunWorkspace& workspace) {
   const std::string agent(agent_id);
   std::string id = run_id.empty() ? NewId("run_") : std::string(run_id);
   core::RunInfo info;
@@ -415,12 +419,15 @@ Result<core::RunInfo> PostgresStore::CreateRun(std::string_view agent_id, std::s
     row.agent_id = agent;
     row.started_ms = Millis(now);
     row.is_new = true;
+    row.state.workspace = workspace.workspace;
+    row.state.workspace_refused = workspace.refused;
     b.runs.emplace(id, row);
-    b.events.push_back(
-        audit::AuditEvent{audit::kRunStarted, now, id, "", agent, agent, boost::json::object{}});
+    b.events.push_back(audit::AuditEvent{audit::kRunStarted, now, id, "", agent, agent,
+                                         core::RunStartedData(workspace)});
     info.run_id = id;
     info.agent_id = agent;
     info.started = FromUnixMillis(row.started_ms);
+    info.state = row.state;
     return Status::Ok();
   });
   if (!s.ok()) return s.error();
@@ -617,10 +624,13 @@ Result<std::vector<core::KillEntry>> PostgresStore::ListKills() {
 }
 
 Result<std::string> PostgresStore::CreateToken(core::Role role, std::string_view name,
-                                               std::string_view agent_id, TimePoint now) {
-  // The token rules are the core's (core/roles.h).
+                                               std::string_view agent_id, TimePoint now,
+                                               const std::vector<std::string>& workspace_roots) {
+  // The token rules are the core's (core/roles.h, core/workspace.h).
   Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
   if (!person.ok()) return person.error();
+  if (Status s = core::CheckTokenWorkspaceRoots(role, workspace_roots); !s.ok()) return s.error();
+  const std::string roots_json = core::WorkspaceRootsJson(workspace_roots);
   const std::string plaintext = "ilk_" + Base64UrlEncode(RandomBytes(32));
   const std::string agent(agent_id);
   Status s = impl_->SubmitAndWait(
@@ -628,18 +638,23 @@ Result<std::string> PostgresStore::CreateToken(core::Role role, std::string_view
       [&](Impl::Batch& b) -> Status {
         const std::string token_id = NewId("tok_");
         b.sql.append(
-            "INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms) VALUES (");
+            "INSERT INTO tokens(token_id, sha256, role, name, agent_id, workspace_roots,"
+            " created_ms) VALUES (");
         for (const std::string& t :
-             {token_id, Sha256Hex(plaintext), std::string(core::RoleName(role)), *person, agent}) {
+             {token_id, Sha256Hex(plaintext), std::string(core::RoleName(role)), *person, agent,
+              roots_json}) {
           pg::AppendLiteral(&b.sql, t);
           b.sql.push_back(',');
         }
         b.sql.append(std::to_string(Millis(now)) + ");");
-        b.events.push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", agent, "",
-                                             boost::json::object{{"token_id", token_id},
-                                                                 {"role", core::RoleName(role)},
-                                                                 {"name", *person},
-                                                                 {"agent_id", agent}}});
+        boost::json::object data{{"token_id", token_id},
+                                 {"role", core::RoleName(role)},
+                                 {"name", *person},
+                                 {"agent_id", agent}};
+        if (!workspace_roots.empty())
+          data["workspace_roots"] = core::WorkspaceRootsArray(workspace_roots);
+        b.events.push_back(
+            audit::AuditEvent{audit::kTokenCreated, now, "", "", agent, "", std::move(data)});
         return Status::Ok();
       },
       // A new token widens access: its record is anchored before the token is handed out.
@@ -652,25 +667,29 @@ Result<core::Principal> PostgresStore::Authenticate(std::string_view bearer_toke
   if (bearer_token.empty()) return Error::NotFound("no token");
   const std::string hash = Sha256Hex(bearer_token);
   if (std::optional<core::Principal> cached = impl_->CachedPrincipal(hash)) return *cached;
-  Result<core::Principal> p = impl_->Read<core::Principal>([&](PgConn& c)
-                                                               -> Result<core::Principal> {
-    Result<PgResult> r = c.Exec(
-        "SELECT token_id, sha256, role, name, agent_id, revoked_ms FROM tokens WHERE sha256 = $1",
-        {hash});
-    if (!r.ok()) return r.error();
-    if (r->rows() == 0 || !ConstantTimeEquals(r->Text(0, 1), hash)) {
-      return Error::NotFound("unknown token");
-    }
-    if (!r->IsNull(0, 5)) return Error::Denied("token has been revoked");
-    core::Principal out;
-    out.token_id = std::string(r->Text(0, 0));
-    std::optional<core::Role> role = core::ParseRole(r->Text(0, 2));
-    if (!role) return Error::Corrupt("store: token with unknown role");
-    out.role = *role;
-    out.name = std::string(r->Text(0, 3));
-    out.agent_id = std::string(r->Text(0, 4));
-    return out;
-  });
+  Result<core::Principal> p =
+      impl_->Read<core::Principal>([&](PgConn& c) -> Result<core::Principal> {
+        Result<PgResult> r = c.Exec(
+            "SELECT token_id, sha256, role, name, agent_id, revoked_ms, workspace_roots FROM tokens"
+            " WHERE sha256 = $1",
+            {hash});
+        if (!r.ok()) return r.error();
+        if (r->rows() == 0 || !ConstantTimeEquals(r->Text(0, 1), hash)) {
+          return Error::NotFound("unknown token");
+        }
+        if (!r->IsNull(0, 5)) return Error::Denied("token has been revoked");
+        core::Principal out;
+        out.token_id = std::string(r->Text(0, 0));
+        std::optional<core::Role> role = core::ParseRole(r->Text(0, 2));
+        if (!role) return Error::Corrupt("store: token with unknown role");
+        out.role = *role;
+        out.name = std::string(r->Text(0, 3));
+        out.agent_id = std::string(r->Text(0, 4));
+        auto roots = core::ParseWorkspaceRootsJson(r->Text(0, 6));
+        if (!roots.ok()) return roots.error();
+        out.workspace_roots = std::move(*roots);
+        return out;
+      });
   if (p.ok()) impl_->CachePrincipal(hash, *p);
   return p;
 }
@@ -679,8 +698,8 @@ Result<std::vector<core::TokenInfo>> PostgresStore::ListTokens() {
   return impl_->Read<std::vector<core::TokenInfo>>(
       [](PgConn& c) -> Result<std::vector<core::TokenInfo>> {
         Result<PgResult> r = c.Exec(
-            "SELECT token_id, role, name, agent_id, created_ms, revoked_ms FROM tokens"
-            " ORDER BY created_ms, token_id",
+            "SELECT token_id, role, name, agent_id, created_ms, revoked_ms, workspace_roots"
+            " FROM tokens ORDER BY created_ms, token_id",
             {});
         if (!r.ok()) return r.error();
         std::vector<core::TokenInfo> out;
@@ -692,6 +711,9 @@ Result<std::vector<core::TokenInfo>> PostgresStore::ListTokens() {
           t.agent_id = std::string(r->Text(i, 3));
           t.created = FromUnixMillis(r->Int(i, 4));
           t.revoked = !r->IsNull(i, 5);
+          if (auto roots = core::ParseWorkspaceRootsJson(r->Text(i, 6)); roots.ok()) {
+            t.workspace_roots = std::move(*roots);
+          }
           out.push_back(std::move(t));
         }
         return out;

@@ -106,7 +106,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public core::Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 12;
+  static constexpr int kSchemaVersion = 13;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -116,8 +116,8 @@ class PostgresStore final : public core::Store {
   PostgresStore& operator=(const PostgresStore&) = delete;
 
   // core::RunStore
-  Result<core::RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
-                                  TimePoint now) override;
+  Result<core::RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id, TimePoint now,
+                                  const core::RunWorkspace& workspace = {}) override;
   Result<core::RunInfo> GetRun(std::string_view run_id) override;
   Result<core::CallRecord> Decide(const core::DecideRequest& request,
                                   const core::DecideFn& decide) override;
@@ -131,7 +131,8 @@ class PostgresStore final : public core::Store {
 
   // Store
   Result<std::string> CreateToken(core::Role role, std::string_view name, std::string_view agent_id,
-                                  TimePoint now) override;
+                                  TimePoint now,
+                                  const std::vector<std::string>& workspace_roots = {}) override;
   Result<core::Principal> Authenticate(std::string_view bearer_token) override;
   Result<std::vector<core::TokenInfo>> ListTokens() override;
   Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;

@@ -3,6 +3,8 @@
 
 #include "store/sqlite_store_internal.h"
 
+#include "core/workspace.h"
+
 namespace interlock::store {
 
 class SqliteStore::Impl::Txn final : public core::StateTxn {
@@ -212,7 +214,8 @@ class SqliteStore::Impl::Txn final : public core::StateTxn {
 };
 
 Status SqliteStore::Impl::ApplyCreateRun(Batch& b, std::string_view agent_id, std::string run_id,
-                                         TimePoint now, core::RunInfo* out) {
+                                         TimePoint now, const core::RunWorkspace& workspace,
+                                         core::RunInfo* out) {
   if (run_id.empty()) {
     run_id = NewId("run_");
   } else {
@@ -222,15 +225,20 @@ Status SqliteStore::Impl::ApplyCreateRun(Batch& b, std::string_view agent_id, st
   }
   Result<sqlite3_stmt*> s = writer_.Get(kInsertRun);
   if (!s.ok()) return s.error();
+  RunState state;
+  state.workspace = workspace.workspace;
+  state.workspace_refused = workspace.refused;
+  const std::string sequence_json = core::SequenceStoreJson(state);
   Query q(*s);
-  q.Text(1, run_id).Text(2, agent_id).Int(3, Millis(now));
+  q.Text(1, run_id).Text(2, agent_id).Int(3, Millis(now)).Text(4, sequence_json);
   if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "create run");
   out->run_id = run_id;
   out->agent_id = std::string(agent_id);
   out->started = FromUnixMillis(Millis(now));
+  out->state = state;
   b.events->push_back(audit::AuditEvent{audit::kRunStarted, now, run_id, "", std::string(agent_id),
-                                        std::string(agent_id), boost::json::object{}});
-  CacheRun(run_id, RunRow{std::string(agent_id), Millis(now), RunState{}, false});
+                                        std::string(agent_id), core::RunStartedData(workspace)});
+  CacheRun(run_id, RunRow{std::string(agent_id), Millis(now), std::move(state), false});
   return Status::Ok();
 }
 
@@ -345,25 +353,30 @@ Status SqliteStore::Impl::ApplySetKill(Batch& b, const core::KillEntry& e) {
 
 Status SqliteStore::Impl::ApplyCreateToken(Batch& b, core::Role role, std::string_view name,
                                            std::string_view agent_id, TimePoint now,
+                                           const std::vector<std::string>& workspace_roots,
                                            std::string* token) {
   const std::string plaintext = "ilk_" + Base64UrlEncode(RandomBytes(32));
   const std::string token_id = NewId("tok_");
   Result<sqlite3_stmt*> s = writer_.Get(kInsertToken);
   if (!s.ok()) return s.error();
+  const std::string roots_json = core::WorkspaceRootsJson(workspace_roots);
   Query q(*s);
   q.Text(1, token_id)
       .Text(2, Sha256Hex(plaintext))
       .Text(3, core::RoleName(role))
       .Text(4, name)
       .Text(5, agent_id)
-      .Int(6, Millis(now));
+      .Int(6, Millis(now))
+      .Text(7, roots_json);
   if (q.Step() != SQLITE_DONE) return SqlError(writer_.db(), "create token");
+  boost::json::object data{{"token_id", token_id},
+                           {"role", core::RoleName(role)},
+                           {"name", name},
+                           {"agent_id", agent_id}};
+  if (!workspace_roots.empty())
+    data["workspace_roots"] = core::WorkspaceRootsArray(workspace_roots);
   b.events->push_back(audit::AuditEvent{audit::kTokenCreated, now, "", "", std::string(agent_id),
-                                        "",
-                                        boost::json::object{{"token_id", token_id},
-                                                            {"role", core::RoleName(role)},
-                                                            {"name", name},
-                                                            {"agent_id", agent_id}}});
+                                        "", std::move(data)});
   *token = plaintext;
   return Status::Ok();
 }
@@ -428,6 +441,9 @@ Result<core::Principal> SqliteStore::Impl::Authenticate(std::string_view bearer)
     out.role = *role;
     out.name = q.ColText(3);
     out.agent_id = q.ColText(4);
+    auto roots = core::ParseWorkspaceRootsJson(q.ColText(6));
+    if (!roots.ok()) return roots.error();
+    out.workspace_roots = std::move(*roots);
     return out;
   });
   if (p.ok()) {

@@ -3,6 +3,7 @@
 #include "store/sqlite_store_internal.h"
 
 #include "common/private_fs.h"
+#include "core/workspace.h"
 
 namespace interlock::store {
 
@@ -20,7 +21,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -119,6 +120,9 @@ constexpr const char* kMigrations[] = {
     // The arguments themselves are in the call's decision_json ("arguments") and, redacted,
     // in the grant's audit record.
     "ALTER TABLE approvals ADD COLUMN edited_args_sha256 TEXT NOT NULL DEFAULT '';",
+    // 10: the workspace roots bound to an agent token (`interlock token create
+    // --workspace-root`; core::Principal::workspace_roots), a JSON array of patterns.
+    "ALTER TABLE tokens ADD COLUMN workspace_roots TEXT NOT NULL DEFAULT '[]';",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -357,11 +361,11 @@ SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
 
 Result<core::RunInfo> SqliteStore::CreateRun(std::string_view agent_id, std::string_view run_id,
-                                             TimePoint now) {
+                                             TimePoint now, const core::RunWorkspace& workspace) {
   if (agent_id.empty()) return Error::Invalid("a run needs an agent id");
   core::RunInfo info;
   Status s = impl_->SubmitAndWait([&](Impl::Batch& b) {
-    return impl_->ApplyCreateRun(b, agent_id, std::string(run_id), now, &info);
+    return impl_->ApplyCreateRun(b, agent_id, std::string(run_id), now, workspace, &info);
   });
   if (!s.ok()) return s.error();
   return info;
@@ -463,15 +467,17 @@ Status SqliteStore::AddUsageOnce(std::string_view run_id, std::string_view agent
 }
 
 Result<std::string> SqliteStore::CreateToken(core::Role role, std::string_view name,
-                                             std::string_view agent_id, TimePoint now) {
-  // The token rules are the core's (core/roles.h).
+                                             std::string_view agent_id, TimePoint now,
+                                             const std::vector<std::string>& workspace_roots) {
+  // The token rules are the core's (core/roles.h, core/workspace.h).
   Result<std::string> person = core::CheckTokenSpec(role, name, agent_id);
   if (!person.ok()) return person.error();
+  if (Status s = core::CheckTokenWorkspaceRoots(role, workspace_roots); !s.ok()) return s.error();
   std::string token;
   // A new token widens access: its record is anchored before the token is handed out.
   Status s = impl_->SubmitAndWait(
       [&](Impl::Batch& b) {
-        return impl_->ApplyCreateToken(b, role, *person, agent_id, now, &token);
+        return impl_->ApplyCreateToken(b, role, *person, agent_id, now, workspace_roots, &token);
       },
       core::kTokenCreatedAnchor);
   if (!s.ok()) return s.error();
@@ -499,6 +505,9 @@ Result<std::vector<core::TokenInfo>> SqliteStore::ListTokens() {
           t.agent_id = q.ColText(3);
           t.created = FromUnixMillis(q.ColInt(4));
           t.revoked = !q.ColNull(5);
+          if (auto roots = core::ParseWorkspaceRootsJson(q.ColText(6)); roots.ok()) {
+            t.workspace_roots = std::move(*roots);
+          }
           out.push_back(std::move(t));
         }
         if (rc != SQLITE_DONE) return SqlError(c.db(), "list tokens");

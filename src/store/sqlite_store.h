@@ -51,8 +51,8 @@ class SqliteStore final : public core::Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   // core::RunStore
-  Result<core::RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
-                                  TimePoint now) override;
+  Result<core::RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id, TimePoint now,
+                                  const core::RunWorkspace& workspace = {}) override;
   Result<core::RunInfo> GetRun(std::string_view run_id) override;
   Result<core::CallRecord> Decide(const core::DecideRequest& request,
                                   const core::DecideFn& decide) override;
@@ -66,7 +66,8 @@ class SqliteStore final : public core::Store {
 
   // Store
   Result<std::string> CreateToken(core::Role role, std::string_view name, std::string_view agent_id,
-                                  TimePoint now) override;
+                                  TimePoint now,
+                                  const std::vector<std::string>& workspace_roots = {}) override;
   Result<core::Principal> Authenticate(std::string_view bearer_token) override;
   Result<std::vector<core::TokenInfo>> ListTokens() override;
   Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) override;

@@ -86,7 +86,7 @@ inline constexpr const char* kSelectRun =
     "SELECT agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
     " records_json, sequence_json, ended_ms FROM runs WHERE run_id = ?";
 inline constexpr const char* kInsertRun =
-    "INSERT INTO runs(run_id, agent_id, started_ms) VALUES (?,?,?)";
+    "INSERT INTO runs(run_id, agent_id, started_ms, sequence_json) VALUES (?,?,?,?)";
 inline constexpr const char* kUpdateRun =
     "UPDATE runs SET steps = ?, tokens = ?, cost_micros = ?, halted = ?, halt_reason = ?,"
     " records_json = ?, sequence_json = ? WHERE run_id = ?";
@@ -128,15 +128,16 @@ inline constexpr const char* kInsertIdempotency =
     "INSERT INTO idempotency_keys(run_id, idem_key, request_sha256, answer, created_ms)"
     " VALUES (?,?,?,?,?)";
 inline constexpr const char* kInsertToken =
-    "INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms)"
-    " VALUES (?,?,?,?,?,?)";
+    "INSERT INTO tokens(token_id, sha256, role, name, agent_id, created_ms, workspace_roots)"
+    " VALUES (?,?,?,?,?,?,?)";
 inline constexpr const char* kSelectTokenById =
     "SELECT role, name, agent_id, revoked_ms FROM tokens WHERE token_id = ?";
 inline constexpr const char* kRevokeToken = "UPDATE tokens SET revoked_ms = ? WHERE token_id = ?";
 inline constexpr const char* kSelectTokenByHash =
-    "SELECT token_id, sha256, role, name, agent_id, revoked_ms FROM tokens WHERE sha256 = ?";
+    "SELECT token_id, sha256, role, name, agent_id, revoked_ms, workspace_roots FROM tokens"
+    " WHERE sha256 = ?";
 inline constexpr const char* kSelectTokens =
-    "SELECT token_id, role, name, agent_id, created_ms, revoked_ms FROM tokens"
+    "SELECT token_id, role, name, agent_id, created_ms, revoked_ms, workspace_roots FROM tokens"
     " ORDER BY created_ms, token_id";
 
 inline constexpr auto kAuthCacheTtl = std::chrono::milliseconds(500);
@@ -448,7 +449,7 @@ class SqliteStore::Impl {
   // --- operations, all on the writer thread -------------------------------------------
 
   Status ApplyCreateRun(Batch& b, std::string_view agent_id, std::string run_id, TimePoint now,
-                        core::RunInfo* out);
+                        const core::RunWorkspace& workspace, core::RunInfo* out);
 
   // The StateTxn of one operation inside a batch transaction: rows on the writer
   // connection, decided runs in the run cache (written by FlushRuns before COMMIT),
@@ -493,7 +494,8 @@ class SqliteStore::Impl {
   Status ApplySetKill(Batch& b, const core::KillEntry& e);
 
   Status ApplyCreateToken(Batch& b, core::Role role, std::string_view name,
-                          std::string_view agent_id, TimePoint now, std::string* token);
+                          std::string_view agent_id, TimePoint now,
+                          const std::vector<std::string>& workspace_roots, std::string* token);
 
   Status ApplyRevokeToken(Batch& b, std::string_view token_id, std::string_view actor,
                           TimePoint now);

@@ -20,12 +20,26 @@ Result<RunInfo> Calls::StartRun(std::string_view agent_id, std::string_view run_
   return store_->CreateRun(agent_id, run_id, clock_->Now());
 }
 
-Result<RunInfo> Calls::JoinRun(std::string_view agent_id, std::string_view run_id) {
+Result<RunInfo> Calls::JoinRun(std::string_view agent_id, std::string_view run_id,
+                               const SessionOrigin* origin) {
   // A read first: the run exists on every event of a session but its first, and a
   // CreateRun that finds it is still a write (SqliteStore: a commit and an fsync).
   Result<RunInfo> run = store_->GetRun(run_id);
   if (!run.ok() && run.error().kind == ErrorKind::kNotFound) {
-    run = store_->CreateRun(agent_id, run_id, clock_->Now());
+    RunWorkspace workspace;
+    if (origin != nullptr) {
+      std::shared_ptr<const policy::PolicySet> set = policies_->Current();
+      auto agent = set ? set->agents.find(agent_id) : decltype(set->agents.end()){};
+      const bool known = set && agent != set->agents.end();
+      static const std::vector<std::string> kNone;
+      workspace = ResolveSessionWorkspace(*origin, known ? agent->second->workspace_roots : kNone,
+                                          HasGitEntry);
+      // Compiled now, off the store's writer (the decision finds it cached).
+      if (known && !workspace.workspace.empty() && workspace.refused.empty()) {
+        (void)policies_->ForWorkspace(agent->second, workspace.workspace);
+      }
+    }
+    run = store_->CreateRun(agent_id, run_id, clock_->Now(), workspace);
     if (run.ok() || run.error().kind != ErrorKind::kAlreadyExists) return run;
     run = store_->GetRun(run_id);  // another request of the session created it first
   }

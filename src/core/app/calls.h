@@ -29,6 +29,7 @@
 #include "core/ports/run_store.h"
 #include "core/ports/store.h"
 #include "core/redacted_values.h"
+#include "core/workspace.h"
 #include "interlock/result.h"
 #include "interlock/tool_call.h"
 
@@ -42,7 +43,11 @@ class Calls {
   Result<RunInfo> StartRun(std::string_view agent_id, std::string_view run_id = {});
   // The run `run_id` of `agent_id`, started now when absent (a door that names its runs
   // itself: one run per Claude Code session). Another agent's run is kPermissionDenied.
-  Result<RunInfo> JoinRun(std::string_view agent_id, std::string_view run_id);
+  // With `origin` (a Claude Code session's first event) a run started now gets the
+  // session's workspace (core::ResolveSessionWorkspace under the agent's workspace_roots),
+  // or the reason it was refused, for its life: an existing run keeps the one it has.
+  Result<RunInfo> JoinRun(std::string_view agent_id, std::string_view run_id,
+                          const SessionOrigin* origin = nullptr);
   Status EndRun(std::string_view run_id, std::string_view agent_id);
   // Halts every open run that is past its agent's wall-clock limit (execution.
   // max_wall_clock_seconds) now, rather than at its next call: "run_halted" records by

@@ -174,13 +174,27 @@ struct DecideRequest {
   IdempotencyKey idempotency;
 };
 
+// The workspace a run starts with (core::ResolveSessionWorkspace): RunState::workspace and
+// RunState::workspace_refused.
+struct RunWorkspace {
+  std::string workspace;
+  std::string refused;
+  bool empty() const { return workspace.empty() && refused.empty(); }
+};
+
+// The run_started record's data for a run started with `w`: {} or {"workspace": ...,
+// "workspace_refused": ...}.
+boost::json::object RunStartedData(const RunWorkspace& w);
+
 class RunStore {
  public:
   virtual ~RunStore() = default;
 
   // Creates a run for `agent_id` starting at `now`. run_id empty: the store picks one.
+  // `workspace`: the run's workspace (RunState::workspace and workspace_refused), kept with
+  // its state and named in its run_started record; empty: the daemon's.
   virtual Result<RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
-                                    TimePoint now) = 0;
+                                    TimePoint now, const RunWorkspace& workspace = {}) = 0;
   virtual Result<RunInfo> GetRun(std::string_view run_id) = 0;
 
   // Atomically: load the run (NotFound if absent; PermissionDenied if it belongs to

@@ -8,6 +8,13 @@
 
 namespace interlock::core {
 
+boost::json::object RunStartedData(const RunWorkspace& w) {
+  boost::json::object o;
+  if (!w.workspace.empty()) o["workspace"] = w.workspace;
+  if (!w.refused.empty()) o["workspace_refused"] = w.refused;
+  return o;
+}
+
 audit::AuditEvent KillSwitchEvent(const KillEntry& e) {
   audit::AuditEvent ev{
       audit::kKillSwitch,

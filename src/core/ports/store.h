@@ -56,6 +56,7 @@ struct TokenInfo {
   std::string agent_id;
   TimePoint created;
   bool revoked = false;
+  std::vector<std::string> workspace_roots;  // Principal::workspace_roots
 };
 
 // The kill_switch record of `e` (one shape for every backend).
@@ -192,8 +193,11 @@ class Store : public RunStore, public ApprovalStore, public HistorySource {
  public:
   // Tokens. CreateToken returns the plaintext token ("ilk_" + 43 base64url characters)
   // once; only its SHA-256 is stored. RevokeToken of a revoked token is Ok (no-op).
+  // `workspace_roots`: bound to an agent token (Principal::workspace_roots; checked with
+  // core::CheckTokenWorkspaceRoots), named in its token_created record.
   virtual Result<std::string> CreateToken(Role role, std::string_view name,
-                                          std::string_view agent_id, TimePoint now) = 0;
+                                          std::string_view agent_id, TimePoint now,
+                                          const std::vector<std::string>& workspace_roots = {}) = 0;
   virtual Result<Principal> Authenticate(std::string_view bearer_token) = 0;
   virtual Result<std::vector<TokenInfo>> ListTokens() = 0;
   virtual Status RevokeToken(std::string_view token_id, std::string_view actor, TimePoint now) = 0;

@@ -181,6 +181,9 @@
       add('Agent', r.agent_id);
       add('State', r.state + (r.halted ? ': ' + (r.halt_reason || '') : ''));
       add('Started', fmtTime(r.started));
+      // The run's own workspace (a Claude Code session's project); absent: the daemon's.
+      add('Workspace', r.workspace || "the daemon's");
+      if (r.workspace_refused) add('Workspace refused', r.workspace_refused);
       if (r.workflow) {
         const vars = Object.entries(r.workflow.vars || {}).map(([k, v]) => k + '=' + v).join(', ');
         add('Workflow state', r.workflow.state + (vars ? ' (' + vars + ')' : ''));

@@ -200,14 +200,20 @@ TEST_F(ClaudeCodeRolloutTest, SetupRefusesAnAgentNoPolicyDefines) {
   EXPECT_FALSE(fs::exists(out_));
 }
 
-// Tests that roots a token cannot bind yet are refused before anything is written, never
-// dropped (a token broader than asked). MERGE(workspace-roots): once per-token roots land,
-// this becomes "the token carries alice's roots".
-TEST_F(ClaudeCodeRolloutTest, SetupRefusesWorkspaceRootsItCannotBindToTheToken) {
+// Tests that each developer's roots are bound to their own token (token list shows them),
+// and that a root that can never qualify (`/`) is refused before anything is written.
+TEST_F(ClaudeCodeRolloutTest, SetupBindsEachDevelopersRootsToTheirToken) {
   ProcessResult r = Setup({"--url", url_, "--out", out_, "--developer", "alice:/home/alice/src/*"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("per-token workspace roots"), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(out_));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ProcessResult list =
+      RunProcess({kBin, "token", "list", "--store", daemon_->store(), "--format", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"/home/alice/src/*\""), std::string::npos) << list.out;
+  const std::string other = out_ + "-2";
+  ProcessResult bad = Setup({"--url", url_, "--out", other, "--developer", "bob:/"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("workspace roots"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(other));
 }
 
 // Tests that the developers file is read (comments, blank lines) like --developer.

@@ -37,7 +37,8 @@ ToolCall Ping() {
 class FailingStore final : public RunStore {
  public:
   explicit FailingStore(Error e) : error_(std::move(e)) {}
-  Result<RunInfo> CreateRun(std::string_view, std::string_view, TimePoint) override {
+  Result<RunInfo> CreateRun(std::string_view, std::string_view, TimePoint,
+                            const RunWorkspace& = {}) override {
     return error_;
   }
   Result<RunInfo> GetRun(std::string_view) override { return error_; }
@@ -122,7 +123,8 @@ TEST(GuardTest, TraceparentReachesTheStore) {
   class Capture final : public RunStore {
    public:
     std::string seen = "unset";
-    Result<RunInfo> CreateRun(std::string_view, std::string_view, TimePoint) override {
+    Result<RunInfo> CreateRun(std::string_view, std::string_view, TimePoint,
+                              const RunWorkspace& = {}) override {
       return Error::Internal("unused");
     }
     Result<RunInfo> GetRun(std::string_view) override { return Error::Internal("unused"); }
@@ -257,8 +259,9 @@ TEST(GuardTest, MemoryStoreKeepsOnlyTheNewestCallsAndRefusesResultsForOlderOnes)
 // keep a run's workflow state and labels between calls.
 class ForgetfulStore final : public RunStore {
  public:
-  Result<RunInfo> CreateRun(std::string_view a, std::string_view r, TimePoint t) override {
-    return inner_.CreateRun(a, r, t);
+  Result<RunInfo> CreateRun(std::string_view a, std::string_view r, TimePoint t,
+                            const RunWorkspace& w = {}) override {
+    return inner_.CreateRun(a, r, t, w);
   }
   Result<RunInfo> GetRun(std::string_view r) override { return inner_.GetRun(r); }
   Result<CallRecord> Decide(const DecideRequest& rq, const DecideFn& d) override {

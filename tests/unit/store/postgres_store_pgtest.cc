@@ -349,6 +349,7 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
       " WHERE r.seq = a.seq;"
       "DROP VIEW audit_records; ALTER TABLE audit_log DROP COLUMN data;"
       "ALTER TABLE audit_log ALTER COLUMN body SET NOT NULL;"
+      "ALTER TABLE tokens DROP COLUMN workspace_roots;"
       "UPDATE interlock_schema_version SET version = 8");
   std::unique_ptr<PostgresStore> s = Open();
   ASSERT_TRUE(s);

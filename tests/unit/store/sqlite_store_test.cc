@@ -647,6 +647,40 @@ TEST(SqliteStoreTest, OpenRejectsNewerSchema) {
   EXPECT_NE(s.error().message.find("999"), std::string::npos);
 }
 
+// Tests that a run's own workspace (a Claude Code session's project, or why it was refused)
+// is kept with its state through a decision and a reopen, and that the workspace roots
+// bound to an agent token come back with it (and bind no other role, nor `/`).
+TEST(SqliteStoreTest, RunWorkspaceAndTokenRootsAreKept) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  {
+    Fixture f(path);
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "cc-1", T0(), {"/home/ann/src/shop", ""}).ok());
+    ASSERT_TRUE(f.store->CreateRun(kAgentA, "cc-2", T0(), {"/", "refused: /"}).ok());
+    f.guard->Decide(kAgentA, kAgentA, "cc-1", Call("read"));
+    auto token = f.store->CreateToken(core::Role::kAgent, "", kAgentA, T0(), {"/home/ann/src/*"});
+    ASSERT_TRUE(token.ok()) << token.error().message;
+    auto p = f.store->Authenticate(*token);
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->workspace_roots, std::vector<std::string>{"/home/ann/src/*"});
+    EXPECT_FALSE(f.store->CreateToken(core::Role::kReviewer, "rob", "", T0(), {"/srv/*"}).ok());
+    EXPECT_FALSE(f.store->CreateToken(core::Role::kAgent, "", kAgentA, T0(), {"/"}).ok());
+  }
+  Fixture f(path);
+  auto one = f.store->GetRun("cc-1");
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  EXPECT_EQ(one->state.workspace, "/home/ann/src/shop");
+  EXPECT_EQ(one->state.steps, 1u);
+  auto two = f.store->GetRun("cc-2");
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->state.workspace, "/");
+  EXPECT_EQ(two->state.workspace_refused, "refused: /");
+  auto tokens = f.store->ListTokens();
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 1u);
+  EXPECT_EQ(tokens->at(0).workspace_roots, std::vector<std::string>{"/home/ann/src/*"});
+}
+
 // Tests token create/authenticate/list/revoke, role binding, and that the plaintext token
 // never reaches the database file.
 TEST(SqliteStoreTest, TokensCreateAuthenticateRevoke) {
@@ -1206,6 +1240,8 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          "DROP TABLE agent_days;"
                          // Nor migration 9's column (a reviewer's edit of the arguments).
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                         // Nor migration 10's (the workspace roots bound to a token).
+                         "ALTER TABLE tokens DROP COLUMN workspace_roots;"
                          "UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -1242,7 +1278,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 9);  // the head schema
+  EXPECT_EQ(sqlite3_column_int(q, 0), 10);  // the head schema
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1820,6 +1856,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
                          "DROP TABLE audit_head; ALTER TABLE runs DROP COLUMN sequence_json;"
                          "DROP TABLE rate_hits; DROP TABLE agent_days;"
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                         "ALTER TABLE tokens DROP COLUMN workspace_roots;"
                          "UPDATE schema_version SET version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
