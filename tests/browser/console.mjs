@@ -189,9 +189,19 @@ try {
   if (killed.json?.code !== 'KILL_SWITCH') fail('call not denied while engaged: ' + JSON.stringify(killed.json));
   await page.waitForFunction(() => document.getElementById('kill-history').textContent.includes('incident 42'),
                              null, { timeout: 10000 });
+  // Every page shows a banner while a switch is engaged (issue 56), and none once released.
+  await page.goto(url + '/ui/runs');
+  await page.waitForFunction(() => {
+    const b = document.getElementById('kill-banner');
+    return b && !b.hidden && b.textContent.includes('console-agent') && b.textContent.includes('incident 42');
+  }, null, { timeout: 10000 });
+  await shoot(page, 'kill-banner');
+  await page.goto(url + '/ui/kill');
+  await page.waitForSelector('#kill-current li[data-target="console-agent"]', { timeout: 10000 });
   await shoot(page, 'kill');
   await page.click('#kill-current li[data-target="console-agent"] button.release');
   await page.waitForSelector('#kill-none:not([hidden])', { timeout: 10000 });
+  await page.waitForFunction(() => document.getElementById('kill-banner').hidden, null, { timeout: 10000 });
   const fresh = await agentApi('POST', '/v1/runs');
   const after = await agentApi('POST', `/v1/runs/${fresh.json.run_id}/calls`,
                                { tool: 'read_file', args: { path: '/srv/y' } });

@@ -421,8 +421,23 @@
 
   const RETURN_KEY = 'interlock_return_hash';
 
+  // A banner on every page while any kill switch is engaged (GET /v1/kill, every 5 s).
+  async function killBanner() {
+    const r = await api('GET', '/v1/kill');
+    const box = document.getElementById('kill-banner');
+    if (!box || r.status !== 200 || !r.data || !Array.isArray(r.data.kill_switches)) return;
+    const on = r.data.kill_switches.filter((k) => k.engaged);
+    box.hidden = on.length === 0;
+    box.textContent = on.length === 0 ? '' : 'Kill switch engaged: ' + on.map((k) =>
+        k.scope + (k.target ? ' ' + k.target : '') + ' \u2014 ' + (k.reason || 'no reason') +
+        ' (by ' + (k.actor || '?') + ')').join('; ');
+  }
+  let bannerTimer = null;
+
   function start() {
     show('app');
+    killBanner().catch(() => {});
+    if (!bannerTimer) bannerTimer = setInterval(() => { killBanner().catch(() => {}); }, 5000);
     // Back from the OpenID Connect provider: the approval link the reviewer opened (the
     // provider's redirect cannot carry the #fragment).
     const back = sessionStorage.getItem(RETURN_KEY);

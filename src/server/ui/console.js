@@ -31,6 +31,7 @@
   // One budget against its limit: "steps 3 / 20" with a bar when the policy sets a limit.
   function meter(label, used, limit, digits) {
     const box = I.el('div', null, 'meter');
+    if (limit !== undefined && limit > 0 && Number(used) >= limit) box.classList.add('over');
     const text = label + ' ' + num(used, digits) +
         (limit !== undefined ? ' / ' + num(limit, digits) : '');
     box.appendChild(I.el('div', text));
@@ -63,6 +64,8 @@
     a.href = '/ui/runs/' + encodeURIComponent(run.run_id);
     head.appendChild(a);
     head.appendChild(pill(run.state));
+    // A limit reached (docs/api.md, limits_reached): marked, whatever the run's state.
+    for (const l of run.limits_reached || []) head.appendChild(pill('limit reached: ' + l, 'limit'));
     li.appendChild(head);
     li.appendChild(I.el('div', run.agent_id + ' \u00b7 started ' + fmtTime(run.started), 'meta'));
     if (run.halted) li.appendChild(I.el('div', 'Halted: ' + (run.halt_reason || 'no reason'), 'halt'));
