@@ -24,6 +24,20 @@ bool ValidTraceparent(std::string_view v) {
   return v.substr(0, 2) == "00" && hex(3, 32, true) && hex(36, 16, true) && hex(53, 2, false);
 }
 
+namespace {
+
+// Replaces ev's decision with `deny` for the same call (its agent and tool kept): nothing
+// of the call is consumed and no sequence moves.
+void ReplaceWithDeny(engine::Evaluation* ev, Decision deny) {
+  deny.agent_id = ev->decision.agent_id;
+  deny.tool = ev->decision.tool;
+  ev->decision = std::move(deny);
+  ev->effects.consume_records = false;
+  ev->effects.sequence = {};
+}
+
+}  // namespace
+
 // What the engine step needs, in one place: the in-line path hands the store a closure
 // of one pointer to it (std::function keeps it without allocating).
 struct Guard::Prepared {
@@ -88,12 +102,8 @@ struct Guard::Prepared {
       }
       engine::Evaluation ev = Judge(agent, c, state, ctx);
       if (ev.decision.code != Code::kKillSwitch) {
-        Decision deny = DenyDecision(Code::kScopeViolated, std::move(refused), "workspace_roots");
-        deny.agent_id = ev.decision.agent_id;
-        deny.tool = ev.decision.tool;
-        ev.decision = std::move(deny);
-        ev.effects.consume_records = false;
-        ev.effects.sequence = {};
+        ReplaceWithDeny(&ev,
+                        DenyDecision(Code::kScopeViolated, std::move(refused), "workspace_roots"));
       }
       return ev;
     }
@@ -110,11 +120,7 @@ struct Guard::Prepared {
                 "workflow state and labels between calls: refused rather than decided without "
                 "its history",
             "store.sequence_state");
-        deny.agent_id = ev.decision.agent_id;
-        deny.tool = ev.decision.tool;
-        ev.decision = std::move(deny);
-        ev.effects.consume_records = false;
-        ev.effects.sequence = {};
+        ReplaceWithDeny(&ev, std::move(deny));
       }
       return ev;
     }
