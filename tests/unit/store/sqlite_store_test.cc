@@ -1869,7 +1869,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_FALSE(old->head_row_checked);
   {
     Fixture f(path);
-    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 9);
+    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 10);
     EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), old->head_seq);
     ASSERT_TRUE(f.store->SetKill({"global", "", false, "over", "ops", T0()}).ok());
   }
