@@ -37,7 +37,7 @@ using namespace std::chrono_literals;
 // contract (issue 54) and skipped until they are merged: set each to true with the merge.
 // cc-workspace: `${workspace}` per Claude Code session (the project of the session's cwd),
 // not one per daemon (`serve --workspace` or the daemon's directory).
-constexpr bool kWorkspacePerSession = false;
+constexpr bool kWorkspacePerSession = true;
 // cc-subagents: a sub-agent is a child run under the policy `claude-code/<agent_type>`,
 // intersected with its parent's; the shipped policy lets the parent start one (`Agent`).
 constexpr bool kSubagentRuns = false;
@@ -832,8 +832,10 @@ TEST_F(ClaudeCodeRealTest, TwoDevelopersSessionsThroughOneDaemonEachKeepToTheirO
   }
   const std::string alice = MakeProject("alice/proj");
   const std::string bob = MakeProject("bob/proj");
-  // No --workspace: the daemon's own directory is neither project.
-  ASSERT_NO_FATAL_FAILURE(StartDaemon({}));
+  // No --workspace: the daemon's own directory is neither project. The organisation's
+  // roots (docs/policy.md#workspace_roots) admit each developer's project.
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon({}, {}, ShippedPolicy() + "\nworkspace_roots: [\"" + root_ + "/*/proj\"]\n"));
   const std::string bob_token = CreateToken(daemon_->store(), "--agent", "claude-code");
   ASSERT_FALSE(bob_token.empty());
   ConfigureHooks(alice);
