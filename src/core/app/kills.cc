@@ -1,5 +1,7 @@
 #include "core/app/kills.h"
 
+#include <set>
+#include <string>
 #include <utility>
 
 #include "core/free_text.h"
@@ -96,8 +98,9 @@ Status Kills::Set(const KillEntry& entry, size_t* ended) {
 
 Status Kills::EndCoveredRuns(const KillEntry& e, size_t* ended) {
   size_t n = 0;
+  std::set<std::string, std::less<>> done;  // ended here: never ended (or counted) twice
   auto end = [&](const RunInfo& run) -> Status {
-    if (run.ended) return Status::Ok();
+    if (run.ended || !done.insert(run.run_id).second) return Status::Ok();
     if (Status s = store_.EndRun(run.run_id, run.agent_id, e.at); !s.ok()) return s;
     ++n;
     return Status::Ok();
