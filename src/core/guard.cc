@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/approval_rules.h"
+#include "core/lineage.h"
 #include "core/run_txn.h"
 
 namespace interlock::core {
@@ -41,29 +42,9 @@ struct Guard::Prepared {
     engine::Evaluation operator()(const ToolCall& c, const RunState& state,
                                   const std::optional<engine::KillSwitch>& kill,
                                   const std::optional<engine::AgentUsage>& usage) const {
-      engine::EvalContext ctx{now, kill, usage};
-      ctx.on_behalf_of = on_behalf_of;
-      ctx.on_behalf_of_groups = &on_behalf_of_groups;
-      if (resolved) ctx.resolved = &*resolved;
-      ctx.paths = paths;
-      engine::Evaluation ev = engine::Evaluate(agent, state, c, ctx);
-      // An approval given for the rest of this run covers the call (docs/approvals.md).
-      CoverByRunGrant(agent, state, c, &ev);
-      if (history_missing && ev.decision.verdict != Verdict::kDeny) {
-        Decision deny = DenyDecision(
-            Code::kStoreUnavailable,
-            "the policy of agent " + agent->id +
-                " has a workflow or flow rules, and this store does not keep a run's "
-                "workflow state and labels between calls: refused rather than decided without "
-                "its history",
-            "store.sequence_state");
-        deny.agent_id = ev.decision.agent_id;
-        deny.tool = ev.decision.tool;
-        ev.decision = std::move(deny);
-        ev.effects.consume_records = false;
-        ev.effects.sequence = {};
-      }
-      return ev;
+      EvalSettings s{now, on_behalf_of, &on_behalf_of_groups, paths, !history_missing};
+      if (resolved) s.resolved = &*resolved;
+      return EvaluateCall(agent, c, state, kill, usage, s);
     }
   };
   DecideRequest request;
@@ -138,6 +119,8 @@ void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::
   step.on_behalf_of = request.identity.on_behalf_of;
   step.on_behalf_of_groups = request.identity.on_behalf_of_groups;
   step.paths = paths_;
+  request.paths = paths_;
+  request.keeps_sequence_state = store_->KeepsSequenceState();
 }
 
 GuardResponse Guard::DecideInline(Prepared& p, std::string_view agent_id) {

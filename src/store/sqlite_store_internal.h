@@ -84,9 +84,14 @@ inline constexpr const char* kUpsertKill =
     " time_ms = excluded.time_ms";
 inline constexpr const char* kSelectRun =
     "SELECT agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
-    " records_json, sequence_json FROM runs WHERE run_id = ?";
+    " records_json, sequence_json, parent_run_id, role, depth FROM runs WHERE run_id = ?";
 inline constexpr const char* kInsertRun =
     "INSERT INTO runs(run_id, agent_id, started_ms) VALUES (?,?,?)";
+inline constexpr const char* kInsertChildRun =
+    "INSERT INTO runs(run_id, agent_id, started_ms, parent_run_id, role, depth)"
+    " VALUES (?,?,?,?,?,?)";
+inline constexpr const char* kCountLiveChildren =
+    "SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND ended = 0";
 inline constexpr const char* kUpdateRun =
     "UPDATE runs SET steps = ?, tokens = ?, cost_micros = ?, halted = ?, halt_reason = ?,"
     " records_json = ?, sequence_json = ? WHERE run_id = ?";
@@ -269,6 +274,10 @@ struct RunRow {
   int64_t started_ms = 0;
   RunState state;
   bool ended = false;
+  // Fixed when the run is created (core::RunRow's): never written by SaveRun.
+  std::string parent_run_id;
+  std::string role;
+  int depth = 0;
   bool dirty = false;    // cached only: decided in this batch, row not yet written
   uint64_t version = 0;  // cached only: bumped by every SaveRun (core::RunRow::version)
 };
@@ -291,6 +300,9 @@ inline Result<RunRow> ReadRunColumns(const Q& q, int first) {
   if (Status s = core::ParseSequenceStoreJson(q.ColText(first + 9), &row.state); !s.ok()) {
     return s.error();
   }
+  row.parent_run_id = q.ColText(first + 10);
+  row.role = q.ColText(first + 11);
+  row.depth = static_cast<int>(q.ColInt(first + 12));
   return row;
 }
 
@@ -313,6 +325,9 @@ inline core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
   info.started = FromUnixMillis(row.started_ms);
   info.state = std::move(row.state);
   info.ended = row.ended;
+  info.parent_run_id = std::move(row.parent_run_id);
+  info.role = std::move(row.role);
+  info.depth = row.depth;
   return info;
 }
 
@@ -444,6 +459,7 @@ class SqliteStore::Impl {
 
   // --- operations, all on the writer thread -------------------------------------------
 
+  Status ApplyCreateChildRun(Batch& b, const core::ChildRunRequest& rq, core::RunInfo* out);
   Status ApplyCreateRun(Batch& b, std::string_view agent_id, std::string run_id, TimePoint now,
                         core::RunInfo* out);
 

@@ -235,23 +235,26 @@ TEST_F(UpgradeTest, StoreWrittenByTheLastLandedReleaseMigratesAndVerifies) {
 
 // Tests that the migration itself runs on a real trail: the fixture taken back to schema
 // 8 (migration 9 reversed: the column it adds dropped, exactly the layout the schema-8
-// releases wrote) is migrated by the daemon to this build's schema, the column is back, and
-// the trail verifies with its old checkpoints. (The fixture is at this build's schema, so
-// the test above migrates nothing until the next schema change.)
+// releases wrote) is migrated by the daemon to this build's schema, the column is back
+// (and migration 10's, child runs), and the trail verifies with its old checkpoints.
 TEST_F(UpgradeTest, SchemaEightStoreIsMigratedAndItsTrailStillVerifies) {
-  ASSERT_EQ(store::SqliteSchemaVersion(), 9) << "take the fixture back to the previous schema "
-                                                "here, or regenerate it with the last release";
+  ASSERT_EQ(store::SqliteSchemaVersion(), 10) << "take the fixture back to the previous schema "
+                                                 "here, or regenerate it with the last release";
   ASSERT_TRUE(Exec(store_,
                    "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
                    "UPDATE schema_version SET version = 8;"));
   Daemon daemon(dir_.path(), policies_);
   daemon.SetStore(store_);
   ASSERT_TRUE(daemon.Start()) << daemon.log();
-  EXPECT_EQ(Query(store_, "SELECT MAX(version) FROM schema_version"), 9);
+  EXPECT_EQ(Query(store_, "SELECT MAX(version) FROM schema_version"), 10);
   EXPECT_EQ(Query(store_,
                   "SELECT COUNT(*) FROM pragma_table_info('approvals') "
                   "WHERE name = 'edited_args_sha256'"),
             1);
+  EXPECT_EQ(Query(store_,
+                  "SELECT COUNT(*) FROM pragma_table_info('runs') "
+                  "WHERE name IN ('parent_run_id', 'role', 'depth')"),
+            3);
   EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
   int rc = -1;
   const std::string after = Verify(&rc);

@@ -349,6 +349,8 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
       " WHERE r.seq = a.seq;"
       "DROP VIEW audit_records; ALTER TABLE audit_log DROP COLUMN data;"
       "ALTER TABLE audit_log ALTER COLUMN body SET NOT NULL;"
+      "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id, DROP COLUMN role,"
+      " DROP COLUMN depth;"
       "UPDATE interlock_schema_version SET version = 8");
   std::unique_ptr<PostgresStore> s = Open();
   ASSERT_TRUE(s);

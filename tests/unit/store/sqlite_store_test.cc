@@ -1187,6 +1187,9 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          "DROP TABLE agent_days;"
                          // Nor migration 9's column (a reviewer's edit of the arguments).
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                         // Nor migration 10's (child runs).
+                         "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id;"
+                         "ALTER TABLE runs DROP COLUMN role; ALTER TABLE runs DROP COLUMN depth;"
                          "UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -1223,7 +1226,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 9);  // the head schema
+  EXPECT_EQ(sqlite3_column_int(q, 0), SqliteSchemaVersion());  // the head schema
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1815,6 +1818,8 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
                          "DROP TABLE audit_head; ALTER TABLE runs DROP COLUMN sequence_json;"
                          "DROP TABLE rate_hits; DROP TABLE agent_days;"
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
+                         "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id;"
+                         "ALTER TABLE runs DROP COLUMN role; ALTER TABLE runs DROP COLUMN depth;"
                          "UPDATE schema_version SET version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -1827,7 +1832,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_FALSE(old->head_row_checked);
   {
     Fixture f(path);
-    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 9);
+    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), SqliteSchemaVersion());
     EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), old->head_seq);
     ASSERT_TRUE(f.store->SetKill({"global", "", false, "over", "ops", T0()}).ok());
   }
