@@ -165,6 +165,11 @@ json::object RunJson(const core::RunInfo& run, TimePoint now, const policy::Poli
   out["started"] = FormatRfc3339(run.started);
   out["ended"] = run.ended;
   out["state"] = core::RunListStateName(run);
+  if (!run.parent_run_id.empty()) {  // a child run (docs/governance.md#child-runs)
+    out["parent_run_id"] = run.parent_run_id;
+    out["depth"] = run.depth;
+    if (!run.role.empty()) out["role"] = run.role;
+  }
   json::array labels;
   for (const std::string& l : run.state.labels) labels.emplace_back(l);
   out["labels"] = std::move(labels);

@@ -44,6 +44,14 @@ class Calls {
   // itself: one run per Claude Code session). Another agent's run is kPermissionDenied.
   Result<RunInfo> JoinRun(std::string_view agent_id, std::string_view run_id);
   Status EndRun(std::string_view run_id, std::string_view agent_id);
+  // A child run (docs/governance.md#child-runs): started as rq says (RunStore::
+  // CreateChildRun: the parent's owner, end, kill switch and the bounds are checked there).
+  // rq.now is set here.
+  Result<RunInfo> StartChildRun(ChildRunRequest rq);
+  // The child run rq.run_id of rq.agent_id under rq.parent_run_id, started now when absent
+  // (a door that names its runs itself: one per Claude Code sub-agent). A run of that id
+  // that is not that parent's child, or is another agent's, is kPermissionDenied.
+  Result<RunInfo> JoinChildRun(ChildRunRequest rq);
   // The audit record of an MCP session the daemon ended to admit a newer one of its agent
   // (docs/mcp.md#streamable-http): type mcp_session, event "evicted", with the session
   // id's first 8 characters, the upstream and the reason.
