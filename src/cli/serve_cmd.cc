@@ -508,6 +508,7 @@ class Daemon {
     aopt_.max_body_bytes = cfg_.limits.max_body_bytes;
     aopt_.max_wait_seconds = cfg_.max_wait_seconds;
     aopt_.max_output_bytes = cfg_.max_output_bytes;
+    aopt_.child_runs = core::ChildRunLimits{cfg_.max_run_depth, cfg_.max_live_children};
     aopt_.auth_cache_ttl = cfg_.auth_cache_ttl;
     aopt_.public_url = cfg_.public_url;
     aopt_.governance_wait = cfg_.governance_wait;

@@ -145,7 +145,7 @@ void Parser::ParseAgent(const Field& f, AgentPolicy* p, std::optional<Field>* to
       if (!ValidAgentId(*s)) {
         Error(Mark(*id), "invalid-value",
               "agent.id '" + *s + "' must be 1 to " + std::to_string(kMaxAgentIdLength) +
-                  " characters of A-Z a-z 0-9 . _ -");
+                  " characters of A-Z a-z 0-9 . _ -, or a role's id: <agent>/<role>");
       } else {
         p->id = *s;
       }

@@ -135,6 +135,10 @@ Status ReadLimits(Reader& r, const YamlNode& node, ServerConfig* c) {
       st = r.Integer(v, key, 0, 3600, &c->max_wait_seconds);
     } else if (key == "max_output_bytes") {
       st = r.Integer(v, key, 0, 64 << 20, &c->max_output_bytes);
+    } else if (key == "max_run_depth") {
+      st = r.Integer(v, key, 1, 32, &c->max_run_depth);
+    } else if (key == "max_live_children") {
+      st = r.Integer(v, key, 1, 10000, &c->max_live_children);
     } else {
       const std::string best = NearestName(
           key, std::initializer_list<std::string_view>{

@@ -1242,6 +1242,9 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
                          // Nor migration 10's (the workspace roots bound to a token).
                          "ALTER TABLE tokens DROP COLUMN workspace_roots;"
+                         // Nor migration 11's (child runs).
+                         "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id;"
+                         "ALTER TABLE runs DROP COLUMN role; ALTER TABLE runs DROP COLUMN depth;"
                          "UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -1278,7 +1281,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 10);  // the head schema
+  EXPECT_EQ(sqlite3_column_int(q, 0), SqliteSchemaVersion());  // the head schema
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1857,6 +1860,8 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
                          "DROP TABLE rate_hits; DROP TABLE agent_days;"
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
                          "ALTER TABLE tokens DROP COLUMN workspace_roots;"
+                         "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id;"
+                         "ALTER TABLE runs DROP COLUMN role; ALTER TABLE runs DROP COLUMN depth;"
                          "UPDATE schema_version SET version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -1869,7 +1874,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_FALSE(old->head_row_checked);
   {
     Fixture f(path);
-    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 10);
+    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), SqliteSchemaVersion());
     EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), old->head_seq);
     ASSERT_TRUE(f.store->SetKill({"global", "", false, "over", "ops", T0()}).ok());
   }
