@@ -317,7 +317,9 @@ export class Interlock {
 
   /** POST /v1/runs {parent_run_id, role}: used by Run.startChild. */
   async startChildRun(parentRunId, options = {}) {
-    if (typeof parentRunId !== "string" || !parentRunId) throw new InterlockError("interlock: parentRunId is required");
+    if (typeof parentRunId !== "string" || !parentRunId) {
+      throw new InterlockError("interlock: parentRunId is required");
+    }
     const request = { parent_run_id: parentRunId };
     if (options.role !== undefined) {
       if (typeof options.role !== "string") throw new InterlockError("interlock: role must be a string");

@@ -39,7 +39,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 from .._async import AsyncRun
 from .._client import current_run
 from ..errors import Denied, InterlockError
-from ._common import denial_message, end_quietly, log, guard_async, resolve_run, role_name, start_child
+from ._common import (denial_message, end_quietly, guard_async, log, resolve_run, role_name,
+                      start_child)
 
 __all__ = ["guard_subgraph", "guard_tool", "guard_tools", "role_name"]
 
