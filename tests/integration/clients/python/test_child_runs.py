@@ -282,6 +282,33 @@ class Handoffs(unittest.TestCase):
         asyncio.run(main())
         self.assertEqual(ran, [])
 
+    def test_a_handoff_from_a_child_is_a_child_of_the_child(self):
+        ran: list = []
+        triage = desk_agents(ran)
+        billing = triage.handoffs[0]
+        clerk = FakeAgent("Refund Clerk", [FakeFunctionTool(
+            "issue_refund", lambda id: (ran.append("issue_refund"), "ok")[1])])
+        billing.handoffs.append(clerk)
+
+        async def main():
+            async with AsyncClient(url=D.url, token=TOKENS["agent"]).run(end=False) as run:
+                out = await sdk_run(oa_adapter.guard_agent(triage), [
+                    ("handoff", "Billing Agent"), ("handoff", "Refund Clerk"),
+                    ("tool", "issue_refund"), ("final", "done")])
+                return run.run_id, out
+
+        run_id, out = asyncio.run(main())
+        (b,) = run_state(run_id)["children"]
+        (c,) = run_state(b)["children"]
+        clerk_run = run_state(c)
+        self.assertEqual((clerk_run["parent_run_id"], clerk_run["depth"], clerk_run["role"]),
+                         (b, 2, "refund-clerk"))
+        # The clerk has no role policy (the agent's own allows refunds), but the billing
+        # agent above it may not refund: B cannot widen what C may do.
+        self.assertEqual(ran, [])
+        self.assertIn("TOOL_NOT_ALLOWED: parent run " + b, "\n".join(out))
+        self.assertTrue(clerk_run["ended"] and run_state(b)["ended"])
+
     def test_guard_agent_leaves_the_originals_alone(self):
         triage = desk_agents([])
         guarded = oa_adapter.guard_agent(triage)

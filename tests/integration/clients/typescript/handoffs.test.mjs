@@ -241,6 +241,37 @@ test("OpenAIAgents.HandoffUnderAKilledRunFailsClosed", async () => {
   }
 });
 
+// Tests that a handoff from a receiving agent starts a child of its child run: the clerk has
+// no role policy (the agent's own allows refunds) but the billing agent above it may not
+// refund, so neither may the clerk.
+test("OpenAIAgents.HandoffFromAChildIsAChildOfTheChild", async () => {
+  const { Agent, Runner, OpenAIProvider, tool } = await import("@openai/agents");
+  const { guardAgent } = await import("@interlock/client/openai-agents");
+  const ran = [];
+  const triage = await handoffAgents(ran);
+  const billing = triage.handoffs[0];
+  billing.handoffs.push(new Agent({ name: "Refund Clerk", model: "scripted", tools: [tool({
+    name: "issue_refund", description: "r", parameters: z.object({ id: z.string() }),
+    execute: async () => (ran.push("clerk refund"), "ok") })] }));
+  const model = await startMockModel([TO_BILLING, { toolCalls: [{ name: "transfer_to_Refund_Clerk", args: {} }] },
+    call("issue_refund"), { text: "done" }]);
+  try {
+    const run = await client().startRun();
+    const runner = new Runner({ modelProvider: new OpenAIProvider({ baseURL: model.url, apiKey: "sk-x",
+      useResponses: false }), tracingDisabled: true });
+    await runner.run(guardAgent(triage, run), "Help.", { maxTurns: 6 });
+    const [b] = (await runState(run.runId)).children;
+    const [c] = (await runState(b)).children;
+    const clerk = await ended(c);
+    assert.deepEqual([clerk.parent_run_id, clerk.depth, clerk.role], [b, 2, "refund-clerk"]);
+    assert.deepEqual(ran, []);
+    assert.match(model.toolResults().join("\n"), new RegExp(`\\(TOOL_NOT_ALLOWED\\): parent run ${b}`));
+    assert.ok(clerk.ended && (await ended(b)).ended, "the final output ended both");
+  } finally {
+    await model.stop();
+  }
+});
+
 // A graph whose "research" node is a subgraph with a ToolNode of guarded tools.
 async function researchGraph(run, ran, toolCalls) {
   const { StateGraph, MessagesAnnotation, START, END } = await import("@langchain/langgraph");
@@ -285,5 +316,36 @@ test("LangGraph.SubgraphToolCallsAreDecidedInAChildRunEndedWhenItReturns", async
   assert.ok(child.ended, "the child ended when the subgraph returned");
   assert.equal(child.steps, 2);
   assert.equal(root.steps, 3, "the child's steps are the parent's too");
+  await run.end();
+});
+
+// Tests that a guarded subgraph inside a guarded subgraph runs in a child of the outer one's
+// child run, and that both end when they return.
+test("LangGraph.NestedSubgraphsNestTheirChildRuns", async () => {
+  const { StateGraph, MessagesAnnotation, START, END } = await import("@langchain/langgraph");
+  const { guardSubgraph } = await import("@interlock/client/langgraph");
+  const run = await client().startRun();
+  const ran = [];
+  const inner = await researchGraph(run, ran, ["read_ticket"]);
+  const outer = new StateGraph(MessagesAnnotation)
+    .addNode("inner", guardSubgraph(inner, run, { role: "researcher" }))
+    .addEdge(START, "inner").addEdge("inner", END).compile();
+  const top = new StateGraph(MessagesAnnotation)
+    .addNode("outer", guardSubgraph(outer, run, { role: "billing-agent" }))
+    .addEdge(START, "outer").addEdge("outer", END).compile();
+  await top.invoke({ messages: [{ role: "user", content: "go" }] });
+  const [o] = (await runState(run.runId)).children;
+  const outerRun = await runState(o);
+  assert.equal(outerRun.role, "billing-agent");
+  const [i] = outerRun.children;
+  const innerRun = await runState(i);
+  assert.deepEqual([innerRun.parent_run_id, innerRun.depth, innerRun.role], [o, 2, "researcher"]);
+  const [r] = innerRun.children; // researchGraph's own guarded "research" node
+  const research = await runState(r);
+  assert.deepEqual([research.depth, research.records], [3, { read_ticket: 1 }]);
+  assert.ok(outerRun.ended && innerRun.ended && research.ended);
+  // researchGraph's refund after its subgraph is decided in the inner run (billing-agent above
+  // it may not refund either): refused.
+  assert.deepEqual(ran, ["read_ticket"]);
   await run.end();
 });
