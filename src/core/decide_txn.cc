@@ -64,7 +64,7 @@ std::string ReplayRefusal(const std::string& answer, const DecideRequest& rq) {
     const boost::json::value* x = f->get_object().if_contains(k);
     return x != nullptr && x->is_string() ? std::string(x->get_string()) : std::string();
   };
-  const CallerIdentity decided{str("issuer"), str("subject"), str("on_behalf_of"), {}};
+  const CallerIdentity decided{str("issuer"), str("subject"), str("on_behalf_of"), {}, {}};
   return IdentityRefusal(what, str("principal"), &decided, rq);
 }
 
@@ -169,7 +169,16 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
   AppendDecisionJson(decision, JsonStyle::kCanonical, &data);
   const size_t decision_len = data.size() - decision_at;
   if (!rq.identity.issuer.empty()) {  // absent for Interlock tokens: older records unchanged
-    data.append(",\"identity\":{\"issuer\":");
+    data.append(",\"identity\":{");
+    if (rq.identity.actors.size() > 1) {  // a delegation chain, whole ("actors" < "issuer")
+      data.append("\"actors\":[");
+      for (size_t i = 0; i < rq.identity.actors.size(); ++i) {
+        if (i > 0) data.push_back(',');
+        AppendJsonString(rq.identity.actors[i], &data);
+      }
+      data.append("],");
+    }
+    data.append("\"issuer\":");
     AppendJsonString(rq.identity.issuer, &data);
     if (!rq.identity.on_behalf_of.empty()) {
       data.append(",\"on_behalf_of\":");

@@ -175,6 +175,9 @@ struct CallerIdentity {
   // The human's groups (identity.jwt on_behalf_of_groups_claim), for policies' on_behalf_of
   // rules; not written in the audit record.
   std::vector<std::string> on_behalf_of_groups;
+  // The token's actor chain (identity::VerifiedIdentity::actor_chain), outermost first;
+  // written whole in the audit record ("actors") when it is a chain (two or more).
+  std::vector<std::string> actors;
 };
 
 struct DecideRequest {

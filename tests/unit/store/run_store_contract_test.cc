@@ -699,7 +699,7 @@ TYPED_TEST(Idempotency, ReplayedAllowIsWithheldOnceAKillSwitchCoversTheRun) {
 TYPED_TEST(Idempotency, KeyReplayedForAnotherIdentityIsRefused) {
   auto as = [&](std::string issuer, std::string subject, std::string human) {
     DecideRequest rq = this->Keyed("r1", "k1");
-    rq.identity = core::CallerIdentity{issuer, subject, human, {}};
+    rq.identity = core::CallerIdentity{issuer, subject, human, {}, {}};
     rq.principal = subject + " (" + issuer + ") on behalf of " + human;
     return rq;
   };
