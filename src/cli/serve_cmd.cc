@@ -504,6 +504,7 @@ class Daemon {
     if (otel_) metrics_.SetExtra([e = otel_.get()] { return e->RenderPrometheus(); });
     guard_ = std::make_unique<core::Guard>(policies_.get(), store_.get(), &clock_, notices_.get());
     guard_->SetTelemetry(sink);
+    guard_->SetRolePolicies(&cfg_.role_policies);
     telemetry::SetDefaultSink(sink);  // MCP sessions' tools/call spans
     aopt_.max_body_bytes = cfg_.limits.max_body_bytes;
     aopt_.max_wait_seconds = cfg_.max_wait_seconds;

@@ -126,6 +126,7 @@ void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::
   request.paths = paths_;
   request.keeps_sequence_state = store_->KeepsSequenceState();
   request.policy_source = policies_;
+  request.role_policies = role_policies_;
 }
 
 GuardResponse Guard::DecideInline(Prepared& p, std::string_view agent_id) {

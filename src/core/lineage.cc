@@ -118,10 +118,17 @@ engine::Evaluation EvaluateRunCall(const policy::PolicySet* set, const policy::A
 }
 
 const policy::AgentPolicy* RunPolicy(const policy::PolicySet* set, std::string_view agent_id,
-                                     std::string_view role, std::string* policy_id) {
+                                     std::string_view role, const RolePolicies* mapped,
+                                     std::string* policy_id) {
   if (set == nullptr) return nullptr;
   if (!role.empty()) {
     std::string id = std::string(agent_id) + "/" + std::string(role);
+    if (mapped != nullptr) {
+      if (auto it = mapped->find(id); it != mapped->end()) {
+        if (policy_id != nullptr) *policy_id = it->second;
+        return set->Find(it->second);
+      }
+    }
     if (const policy::AgentPolicy* p = set->Find(id); p != nullptr) {
       if (policy_id != nullptr) *policy_id = std::move(id);
       return p;

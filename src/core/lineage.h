@@ -71,11 +71,14 @@ engine::Evaluation EvaluateRunCall(const policy::PolicySet* set, const policy::A
                                    const std::optional<engine::AgentUsage>& usage,
                                    const EvalSettings& s);
 
-// The policy a run of `agent_id` in `role` decides under: agent_id + "/" + role where
-// `set` has it, else agent_id's (null when neither exists or set is null). *policy_id
-// (may be null) is told the id looked up last.
+// The policy a run of `agent_id` in `role` decides under: the one `mapped` names for
+// agent_id + "/" + role (null when it is not loaded: the call is refused, never decided
+// under a wider policy), else agent_id + "/" + role where `set` has it, else agent_id's
+// (null when neither exists or set is null). *policy_id (may be null) is told the id
+// looked up last.
 const policy::AgentPolicy* RunPolicy(const policy::PolicySet* set, std::string_view agent_id,
-                                     std::string_view role, std::string* policy_id = nullptr);
+                                     std::string_view role, const RolePolicies* mapped,
+                                     std::string* policy_id = nullptr);
 
 // One ancestor of a run, loaded for update, nearest first.
 struct Ancestor {

@@ -13,6 +13,7 @@
 #define INTERLOCK_CORE_PORTS_RUN_STORE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,10 @@
 namespace interlock::core {
 
 class PolicySource;  // core/policy_source.h
+
+// The daemon's `role_policies` (docs/governance.md#child-runs): "agent/role" -> the id of the
+// policy a child run of that agent in that role decides under, instead of "agent/role"'s.
+using RolePolicies = std::map<std::string, std::string, std::less<>>;
 
 struct RunInfo {
   std::string run_id;
@@ -210,8 +215,10 @@ struct DecideRequest {
   // and whether the store keeps the runs' sequence state (RunStore::KeepsSequenceState).
   const PathResolver* paths = nullptr;
   bool keeps_sequence_state = false;
-  // And the policies' source, for a run with a workspace of its own (EvaluateRunCall).
+  // And the policies' source, for a run with a workspace of its own (EvaluateRunCall),
+  // and the daemon's role mapping (RunPolicy; null: none).
   const PolicySource* policy_source = nullptr;
+  const RolePolicies* role_policies = nullptr;
 };
 
 // The workspace a run starts with (core::ResolveSessionWorkspace): RunState::workspace and

@@ -121,6 +121,25 @@ TEST_F(LineageTest, RoleWithoutPolicyRunsUnderTheParents) {
   EXPECT_EQ(Decide("gp", "Delete").decision.verdict, Verdict::kDeny);
 }
 
+// Tests the daemon's role_policies: a role mapped to a policy decides under it (here the
+// read-only reviewer's for the role "explore", which has no "cc/explore" of its own), and a
+// role mapped to a policy that is not loaded is denied, never run under its parent's.
+TEST_F(LineageTest, RoleMappedByTheConfigRunsUnderTheNamedPolicyAndAMissingOneIsDenied) {
+  const RolePolicies mapped = {{"cc/explore", "cc/reviewer"}, {"cc/ghost", "cc/not-loaded"}};
+  guard_.SetRolePolicies(&mapped);
+  ASSERT_TRUE(Child("ex", "explore").ok());
+  EXPECT_EQ(Decide("ex", "Read").decision.verdict, Verdict::kAllow);
+  EXPECT_EQ(Decide("ex", "Write").decision.verdict, Verdict::kDeny);
+  ASSERT_TRUE(Child("gh", "ghost").ok());
+  GuardResponse g = Decide("gh", "Read");
+  EXPECT_EQ(g.decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(g.decision.code, Code::kUnknownAgent) << g.decision.reason;
+  // Unmapped roles keep the default rule.
+  ASSERT_TRUE(Child("gp", "general-purpose").ok());
+  EXPECT_EQ(Decide("gp", "Write").decision.verdict, Verdict::kAllow);
+  guard_.SetRolePolicies(nullptr);
+}
+
 // Tests that a child's calls are steps of its parent too: the parent's max_steps bounds
 // the whole tree, and the child is stopped when the parent's budget is spent.
 TEST_F(LineageTest, ChildStepsCountAgainstTheParentsBudget) {
