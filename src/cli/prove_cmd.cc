@@ -25,7 +25,8 @@ struct ProveOptions {
 
 int RunProve(const ProveOptions& opt) {
   std::vector<policy::Diagnostic> diags;
-  auto set = policy::LoadPolicySet({opt.policy}, &diags, {.workspace = opt.workspace, .getenv = {}});
+  auto set =
+      policy::LoadPolicySet({opt.policy}, &diags, {.workspace = opt.workspace, .getenv = {}});
   if (!set.ok()) {
     for (const policy::Diagnostic& d : diags) {
       if (d.severity == policy::Diagnostic::Severity::kError) std::cerr << d.ToString() << '\n';

@@ -75,8 +75,7 @@ NameClasses FindNameClasses(const std::vector<std::string>& given, size_t max_st
     queue.pop_front();
     if (!n.name.empty()) {
       std::string matched;
-      for (size_t i = 0; i < patterns.size(); ++i)
-        matched.push_back(n.sets[i][patterns[i].size()]);
+      for (size_t i = 0; i < patterns.size(); ++i) matched.push_back(n.sets[i][patterns[i].size()]);
       if (classes.insert(matched).second) out.witnesses.push_back(n.name);
     }
     for (char c : bytes) {

@@ -45,8 +45,8 @@ Result<uint64_t> Count(const Reader& r, const YamlNode& n, std::string_view what
   const std::string& s = n.Scalar();
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (!n.IsScalar() || ec != std::errc() || p != s.data() + s.size() || v < min || v > 1000000) {
-    return Result<uint64_t>(r.Fail(n, std::string(what) + " must be an integer from " +
-                                          std::to_string(min) + " to 1000000"));
+    return Result<uint64_t>(r.Fail(
+        n, std::string(what) + " must be an integer from " + std::to_string(min) + " to 1000000"));
   }
   return Result<uint64_t>(v);
 }
@@ -63,9 +63,8 @@ Result<std::map<std::string, const YamlNode*>> Fields(const Reader& r, const Yam
     if (std::find(known.begin(), known.end(), e.first.Scalar()) == known.end()) {
       std::string list;
       for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-      return Out(r.Fail(e.first, std::string(kind) + "." + e.first.Scalar() +
-                                     ": unknown key (" + std::string(kind) + " holds " + list +
-                                     ")"));
+      return Out(r.Fail(e.first, std::string(kind) + "." + e.first.Scalar() + ": unknown key (" +
+                                     std::string(kind) + " holds " + list + ")"));
     }
     out[e.first.Scalar()] = &e.second;
   }
@@ -170,8 +169,7 @@ Result<Property> ReadProperty(const Reader& r, const YamlNode& n) {
       kind_key = k;
     } else {
       return Result<Property>(r.Fail(
-          e.first, k +
-                       ": unknown key (a property holds name, agent and one of never_allowed, "
+          e.first, k + ": unknown key (a property holds name, agent and one of never_allowed, "
                        "needs_approvals, before, never_flows, at_most, only_tools)"));
     }
   }
@@ -188,8 +186,8 @@ Result<Property> ReadProperty(const Reader& r, const YamlNode& n) {
 Status ReadExamples(const Reader& r, const YamlNode& n, PropertiesFile* out) {
   if (!n.IsMap()) return r.Fail(n, "examples must be a mapping of argument names to lists");
   for (const YamlNode::Entry& e : n.entries()) {
-    if (!e.second.IsSequence()) return r.Fail(e.second, "examples." + e.first.Scalar() +
-                                                            " must be a list of values");
+    if (!e.second.IsSequence())
+      return r.Fail(e.second, "examples." + e.first.Scalar() + " must be a list of values");
     auto& values = out->examples[e.first.Scalar()];
     for (const YamlNode& item : e.second.items()) {
       if (!item.IsScalar()) return r.Fail(item, "an example value must be a scalar");

@@ -47,7 +47,8 @@ std::optional<uint64_t> DayBound(const policy::AgentPolicy& p, const Property& p
   if (!unlimited) {
     uint64_t sum = 0;
     for (const policy::ToolRule* r : rules) {
-      const uint64_t windows = (86400 + r->rate_limit->per_seconds - 1) / r->rate_limit->per_seconds;
+      const uint64_t windows =
+          (86400 + r->rate_limit->per_seconds - 1) / r->rate_limit->per_seconds;
       sum += r->rate_limit->calls * windows;
     }
     if (!bound || sum < *bound) bound = sum;
@@ -62,15 +63,17 @@ void Settle(const policy::AgentPolicy& p, const Property& prop, const CallSpace&
   SearchOptions humans{.through_humans = true};
   if (!space.names_complete || space.args_truncated) {
     out->verdict = Verdict::kUndecided;
-    out->summary = "the policy has more tool-name classes or argument combinations than the "
-                   "search covers";
+    out->summary =
+        "the policy has more tool-name classes or argument combinations than the "
+        "search covers";
     return;
   }
   if (!space.undecidable_conditions.empty()) {
     out->verdict = Verdict::kUndecided;
     out->undecidable = space.undecidable_conditions;
-    out->summary = "no counterexample among the values tried, but a workflow condition checks "
-                   "values the checker cannot enumerate";
+    out->summary =
+        "no counterexample among the values tried, but a workflow condition checks "
+        "values the checker cannot enumerate";
     return;
   }
   const policy::AgentPolicy relaxed = RelaxConstraints(p);
@@ -108,8 +111,8 @@ void Settle(const policy::AgentPolicy& p, const Property& prop, const CallSpace&
       return;
     }
     const policy::AgentPolicy untimed = WithoutTimeLimits(relaxed);
-    SearchResult r = Search(untimed, prop, BuildCallSpace(untimed, PropertyNames(prop), examples, 4096),
-                            start, humans);
+    SearchResult r = Search(
+        untimed, prop, BuildCallSpace(untimed, PropertyNames(prop), examples, 4096), start, humans);
     if (prop.per_day || r.violated || r.bounded) {
       out->verdict = Verdict::kUndecided;
       out->summary = prop.per_day
@@ -174,9 +177,9 @@ Result<ProveReport> Prove(const std::shared_ptr<const policy::PolicySet>& set,
       const policy::AgentPolicy* p = nullptr;
       if (prop.agent.empty()) {
         if (set->agents.size() != 1) {
-          return Result<ProveReport>(Error::Invalid(
-              Where(prop) + "property " + prop.name +
-              " names no agent and the policies define several: add agent:"));
+          return Result<ProveReport>(
+              Error::Invalid(Where(prop) + "property " + prop.name +
+                             " names no agent and the policies define several: add agent:"));
         }
         p = set->agents.begin()->second.get();
       } else {
@@ -214,7 +217,8 @@ Replay ReplayCounterexample(const std::shared_ptr<const policy::PolicySet>& set,
     core::GuardResponse g = run.Decide(std::move(*call));
     if (s.rehearsed) {
       if (g.decision.verdict != interlock::Verdict::kRehearsalRequired) {
-        out.mismatch = n + "expected REHEARSAL_REQUIRED, got " + std::string(CodeName(g.decision.code));
+        out.mismatch =
+            n + "expected REHEARSAL_REQUIRED, got " + std::string(CodeName(g.decision.code));
         return out;
       }
       core::CallResult ok;
@@ -253,7 +257,8 @@ std::string FormatText(const ProveReport& report) {
                                                       : "UNDECIDED";
     o << r.property.at.ToString() << ": " << v << ": " << r.property.name << " ("
       << KindName(r.property.kind) << ", agent " << r.agent << "): " << r.summary << '\n';
-    for (const Undecidable& u : r.undecidable) o << "    undecidable: " << u.at << ": " << u.why << '\n';
+    for (const Undecidable& u : r.undecidable)
+      o << "    undecidable: " << u.at << ": " << u.why << '\n';
     if (r.counterexample.empty()) continue;
     o << "    " << (r.verdict == Verdict::kViolated ? "counterexample" : "possible counterexample")
       << " (" << r.counterexample.size() << " call(s); replay with: interlock decide --agent "
@@ -280,7 +285,9 @@ std::string FormatText(const ProveReport& report) {
   }
   size_t holds = 0, violated = 0, undecided = 0;
   for (const PropertyReport& r : report.properties) {
-    (r.verdict == Verdict::kHolds ? holds : r.verdict == Verdict::kViolated ? violated : undecided)++;
+    (r.verdict == Verdict::kHolds      ? holds
+     : r.verdict == Verdict::kViolated ? violated
+                                       : undecided)++;
   }
   o << report.properties.size() << " propert" << (report.properties.size() == 1 ? "y" : "ies")
     << ": " << holds << " hold, " << violated << " violated, " << undecided << " undecided\n";

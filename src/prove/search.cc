@@ -163,9 +163,10 @@ std::vector<std::string> ToolNames(const AgentPolicy& p, const std::vector<std::
 
 }  // namespace
 
-CallSpace BuildCallSpace(const AgentPolicy& p, const std::vector<std::string>& extra_names,
-                         const std::map<std::string, std::vector<json::value>, std::less<>>& examples,
-                         size_t max_arg_combinations) {
+CallSpace BuildCallSpace(
+    const AgentPolicy& p, const std::vector<std::string>& extra_names,
+    const std::map<std::string, std::vector<json::value>, std::less<>>& examples,
+    size_t max_arg_combinations) {
   CallSpace space;
   const NameClasses names = FindNameClasses(ToolNames(p, extra_names));
   space.names_complete = names.complete;

@@ -59,9 +59,9 @@ struct SearchOptions {
 
 struct SearchResult {
   bool violated = false;
-  std::vector<Step> steps;      // the counterexample when violated
-  std::string what;             // the bad call, in words
-  bool bounded = false;         // the search stopped at a bound before covering the space
+  std::vector<Step> steps;               // the counterexample when violated
+  std::string what;                      // the bad call, in words
+  bool bounded = false;                  // the search stopped at a bound before covering the space
   std::vector<Undecidable> undecidable;  // constraints whose values were only sampled
   size_t states = 0;                     // abstract states visited
 };
@@ -69,7 +69,7 @@ struct SearchResult {
 // The calls the search tries: per tool witness, argument objects. Built once per policy.
 struct CallSpace {
   std::vector<std::pair<std::string, std::vector<boost::json::object>>> calls;
-  std::vector<Undecidable> undecidable;  // constraints on arguments (rule constraints)
+  std::vector<Undecidable> undecidable;             // constraints on arguments (rule constraints)
   std::vector<Undecidable> undecidable_conditions;  // workflow conditions (`when`)
   bool names_complete = true;
   bool args_truncated = false;
@@ -77,11 +77,10 @@ struct CallSpace {
 
 // `examples`: sample values per argument name (PropertiesFile::examples). `extra_names`:
 // tool names or patterns the properties mention.
-CallSpace BuildCallSpace(const policy::AgentPolicy& policy,
-                         const std::vector<std::string>& extra_names,
-                         const std::map<std::string, std::vector<boost::json::value>,
-                                        std::less<>>& examples,
-                         size_t max_arg_combinations);
+CallSpace BuildCallSpace(
+    const policy::AgentPolicy& policy, const std::vector<std::string>& extra_names,
+    const std::map<std::string, std::vector<boost::json::value>, std::less<>>& examples,
+    size_t max_arg_combinations);
 
 // The policy with every argument constraint whose values cannot be enumerated removed (a
 // rule's constraints only deny, so this one allows at least what the policy does).

@@ -88,7 +88,8 @@ bool Breaks(const Property& prop, const Node& n, const std::string& tool,
     case K::kNeverFlows: {
       const bool seen = n.rs.labels.count(prop.label) > 0 ||
                         std::find(labels.begin(), labels.end(), prop.label) != labels.end();
-      *what = "tool " + tool + " " + how + " after data labelled " + prop.label + " entered the run";
+      *what =
+          "tool " + tool + " " + how + " after data labelled " + prop.label + " entered the run";
       return seen && Names(prop.tool, tool);
     }
     case K::kAtMost:

@@ -54,8 +54,9 @@ TEST(ProveCommand, ShippedExamplesHoldExitZero) {
 }
 
 TEST(ProveCommand, ViolatedPropertyExitsOneWithTheShortestCounterexample) {
-  Dir d("properties:\n  - {name: no-leak, never_flows: {label: secret, to: send_email}}\n"
-        "  - {name: never-wipe, never_allowed: wipe}\n");
+  Dir d(
+      "properties:\n  - {name: no-leak, never_flows: {label: secret, to: send_email}}\n"
+      "  - {name: never-wipe, never_allowed: wipe}\n");
   auto r = RunProcess({kBin, "prove", d.path});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("VIOLATED: no-leak"), std::string::npos) << r.out;
@@ -71,9 +72,9 @@ TEST(ProveCommand, ViolatedPropertyExitsOneWithTheShortestCounterexample) {
 // decisions.
 TEST(ProveCommand, CounterexampleReplaysThroughDecide) {
   Dir d("properties:\n  - {name: no-leak, never_flows: {label: secret, to: send_email}}\n");
-  auto r = RunProcess({kBin, "decide", "--policy", d.path, "--agent", "mailer", "--now",
-                       "2026-01-01T00:00:00Z"},
-                      "{\"args\":{},\"tool\":\"read_secret\"}\n{\"args\":{},\"tool\":\"send_email\"}\n");
+  auto r = RunProcess(
+      {kBin, "decide", "--policy", d.path, "--agent", "mailer", "--now", "2026-01-01T00:00:00Z"},
+      "{\"args\":{},\"tool\":\"read_secret\"}\n{\"args\":{},\"tool\":\"send_email\"}\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.find("\"decision\":\"deny\""), std::string::npos) << r.out;
 }
@@ -124,8 +125,8 @@ TEST(ProveCommand, CheckRunsThePropertiesAndSkipsTheirFiles) {
   EXPECT_NE(bad.err.find("mailer.props.yaml:2:5: error: property no-leak"), std::string::npos)
       << bad.err;
   EXPECT_NE(bad.err.find("[property-violated]"), std::string::npos) << bad.err;
-  auto decide = RunProcess({kBin, "decide", "--policy", broken.path},
-                           "{\"tool\":\"wipe\",\"args\":{}}\n");
+  auto decide =
+      RunProcess({kBin, "decide", "--policy", broken.path}, "{\"tool\":\"wipe\",\"args\":{}}\n");
   EXPECT_EQ(decide.exit_code, 0) << decide.err;
   EXPECT_NE(decide.out.find("TOOL_BLOCKED"), std::string::npos) << decide.out;
 }
