@@ -56,8 +56,63 @@ std::optional<uint64_t> DayBound(const policy::AgentPolicy& p, const Property& p
   return bound;
 }
 
+// at_most, when one run at one instant does not break it: what time (rate limits, quotas) and
+// several runs (per: day) answer. False: it holds as the search found.
+bool SettleAtMost(
+    const std::shared_ptr<const policy::PolicySet>& set, const policy::AgentPolicy& p,
+    const policy::AgentPolicy& relaxed, const CallSpace& rspace, const Property& prop,
+    const std::map<std::string, std::vector<boost::json::value>, std::less<>>& examples,
+    TimePoint start, PropertyReport* out) {
+  const SearchOptions humans{.through_humans = true};
+  std::optional<uint64_t> bound;
+  if (prop.per_day) {
+    bound = DayBound(p, prop, rspace);
+    if (bound && *bound <= prop.count) {
+      out->summary = "the daily quota or rate limits allow at most " + std::to_string(*bound) +
+                     " call(s) a day";
+      return true;
+    }
+  }
+  Property once = prop;
+  once.count = 0;
+  const SearchResult real = Search(p, once, BuildCallSpace(p, PropertyNames(prop), examples, 4096),
+                                   start, {.through_humans = false});
+  const SearchResult any = real.violated ? real : Search(relaxed, once, rspace, start, humans);
+  if (!any.violated && !any.bounded) {
+    out->summary = "no call of " + prop.tool + " can proceed";
+    return true;
+  }
+  if (prop.per_day && !bound && real.violated) {
+    // Nothing bounds calls across runs: count+1 runs, each making this one call, exceed it.
+    out->verdict = Verdict::kViolated;
+    out->counterexample = real.steps;
+    out->summary = "nothing bounds calls of " + prop.tool + " across runs (no calls_per_day " +
+                   "quota, no rate limit): " + std::to_string(prop.count + 1) +
+                   " runs, each making the calls below, exceed " + std::to_string(prop.count);
+    out->replay = ReplayCounterexample(set, p.id, start, out->counterexample);
+    if (!out->replay.reproduced) {
+      out->verdict = Verdict::kUndecided;
+      out->summary = "checker bug: the engine does not reproduce the counterexample (" +
+                     out->replay.mismatch + ")";
+    }
+    return true;
+  }
+  const policy::AgentPolicy untimed = WithoutTimeLimits(relaxed);
+  const SearchResult r = Search(
+      untimed, prop, BuildCallSpace(untimed, PropertyNames(prop), examples, 4096), start, humans);
+  if (!prop.per_day && !r.violated && !r.bounded) return false;
+  out->verdict = Verdict::kUndecided;
+  out->summary = prop.per_day
+                     ? "one run cannot exceed the bound at one instant, but several runs or the "
+                       "passing of time may (the checker decides one run at one instant)"
+                     : "only a rate limit or daily quota holds it, and those let more calls "
+                       "through as time passes";
+  return true;
+}
+
 // The property's answer when no counterexample was found on the policy's own values.
-void Settle(const policy::AgentPolicy& p, const Property& prop, const CallSpace& space,
+void Settle(const std::shared_ptr<const policy::PolicySet>& set, const policy::AgentPolicy& p,
+            const Property& prop, const CallSpace& space,
             const std::map<std::string, std::vector<boost::json::value>, std::less<>>& examples,
             TimePoint start, PropertyReport* out) {
   SearchOptions humans{.through_humans = true};
@@ -94,34 +149,9 @@ void Settle(const policy::AgentPolicy& p, const Property& prop, const CallSpace&
   const bool timed = p.quotas.any() || std::any_of(p.allowed.begin(), p.allowed.end(), [](auto& e) {
                        return e.second.rate_limit.has_value();
                      });
-  if (prop.kind == Property::Kind::kAtMost && timed) {
-    if (prop.per_day) {
-      const std::optional<uint64_t> bound = DayBound(p, prop, space);
-      if (bound && *bound <= prop.count) {
-        out->summary = "the daily quota or rate limits allow at most " + std::to_string(*bound) +
-                       " call(s) a day";
-        return;
-      }
-    }
-    Property never = prop;
-    never.count = 0;
-    SearchResult any = Search(relaxed, never, rspace, start, humans);
-    if (!any.violated && !any.bounded) {
-      out->summary = "no call of " + prop.tool + " can proceed";
-      return;
-    }
-    const policy::AgentPolicy untimed = WithoutTimeLimits(relaxed);
-    SearchResult r = Search(
-        untimed, prop, BuildCallSpace(untimed, PropertyNames(prop), examples, 4096), start, humans);
-    if (prop.per_day || r.violated || r.bounded) {
-      out->verdict = Verdict::kUndecided;
-      out->summary = prop.per_day
-                         ? "one run cannot exceed the bound at one instant, but several runs or "
-                           "the passing of time may (the checker decides one run at one instant)"
-                         : "only a rate limit or daily quota holds it, and those let more calls "
-                           "through as time passes";
-      return;
-    }
+  if (prop.kind == Property::Kind::kAtMost && (timed || prop.per_day) &&
+      SettleAtMost(set, p, relaxed, rspace, prop, examples, start, out)) {
+    return;
   }
   out->summary = "holds over every reachable state";
 }
@@ -154,7 +184,7 @@ PropertyReport CheckOne(const std::shared_ptr<const policy::PolicySet>& set,
       return out;
     }
   }
-  Settle(p, prop, space, file.examples, out.start, &out);
+  Settle(set, p, prop, space, file.examples, out.start, &out);
   return out;
 }
 

@@ -219,6 +219,11 @@ const Case kCases[] = {
      "at_most: {tool: ping, calls: 2, per: run}",
      V::kUndecided,
      {}},
+    {"NothingBoundsADayAcrossRunsViolated",
+     kArgs,
+     "at_most: {tool: transfer, calls: 100, per: day}",
+     V::kViolated,
+     {"transfer"}},
     {"RateLimitBoundsADay", kArgs, "at_most: {tool: ping, calls: 2880, per: day}", V::kHolds, {}},
     // only_tools
     {"OnlyListedToolsHolds", kWorkflow, "only_tools: [run_tests, deploy, status]", V::kHolds, {}},
