@@ -237,6 +237,10 @@ Replay ReplayCounterexample(const std::shared_ptr<const policy::PolicySet>& set,
   }
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
+    if (!s.on_behalf_of.empty()) {  // decided for a verified human: not on the offline path
+      out.stopped_at_human = true;
+      break;
+    }
     const std::string n = "step " + std::to_string(i + 1) + ": ";
     run.SetTime(start);
     Result<ToolCall> call = core::ParseToolCall(CallLine(s));

@@ -186,17 +186,17 @@ class Searcher {
     step.rule = d.rule;
     step.at = d.at;
     step.on_behalf_of = ctx.on_behalf_of.empty() ? "" : std::string(ctx.on_behalf_of);
+    const bool approval = d.verdict == Verdict::kApprovalRequired;
+    const bool human = approval || !step.on_behalf_of.empty();
+    step.needs_human = human;
     if (Breaks(prop_, n, tool, engine::CallLabels(rule, call), d, &out_.what)) {
       out_.violated = true;
       out_.steps = Path(at);
       out_.steps.push_back(std::move(step));
       return true;
     }
-    const bool approval = d.verdict == Verdict::kApprovalRequired;
-    const bool human = approval || !step.on_behalf_of.empty();
     if (d.verdict != Verdict::kAllow && !(opt_.through_humans && approval)) return false;
     if (human && !opt_.through_humans) return false;
-    step.needs_human = human;
     engine::Effects e = ev.effects;
     if (approval) {  // released by its approvers: it proceeds as an allowed call would
       e.consume_records = true;

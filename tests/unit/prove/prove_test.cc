@@ -110,6 +110,14 @@ workflow:
       allow: ["open"]
 )";
 
+constexpr const char* kRehearse = R"(tools:
+  allowed:
+    - name: "purge"
+      rehearse: {args: {dry_run: true}}
+    - name: "restart"
+      on_behalf_of: {in: ["alice@x.com"]}
+)";
+
 struct Case {
   const char* name;
   const char* policy;
@@ -251,6 +259,17 @@ const Case kCases[] = {
      V::kViolated,
      {"fetch"},
      "examples:\n  url: [\"https://docs.example.com/a\"]\n"},
+    // rehearsals (asked, then reported ok) and humans the agent acts for
+    {"RehearsedCallIsReplayedThroughItsRehearsal",
+     kRehearse,
+     "never_allowed: purge",
+     V::kViolated,
+     {"purge"}},
+    {"OnBehalfOfToolIsReachableWithItsHuman",
+     kRehearse,
+     "never_allowed: restart",
+     V::kViolated,
+     {"restart"}},
     // approvals in the middle of a path
     {"PathThroughAnApprovalIsFound",
      kApprovalChain,
@@ -269,7 +288,9 @@ TEST_P(ProveCase, VerdictAndShortestCounterexample) {
     EXPECT_EQ(Path(r), c.path) << r.summary;
     // Replayed through the real decision path: the engine reproduces it.
     EXPECT_TRUE(r.replay.reproduced) << r.replay.mismatch;
-    EXPECT_GT(r.replay.replayed, 0u);
+    if (!r.replay.stopped_at_human) {
+      EXPECT_EQ(r.replay.replayed, r.counterexample.size());
+    }
   }
 }
 
