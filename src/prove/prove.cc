@@ -1,5 +1,9 @@
 #include "prove/prove.h"
 
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -54,6 +58,26 @@ std::optional<uint64_t> DayBound(const policy::AgentPolicy& p, const Property& p
     if (!bound || sum < *bound) bound = sum;
   }
   return bound;
+}
+
+// never_allowed and only_tools hold whatever the state when every name the property is about
+// is blocked or in no allowed entry (enforce mode): the engine refuses such a call before it
+// reads any argument or state.
+bool RefusedByName(const policy::AgentPolicy& p, const Property& prop, const CallSpace& space) {
+  using K = Property::Kind;
+  if (p.mode != policy::Mode::kEnforce ||
+      (prop.kind != K::kNeverAllowed && prop.kind != K::kOnlyTools))
+    return false;
+  for (const auto& [tool, args] : space.calls) {
+    const bool about =
+        prop.kind == K::kNeverAllowed
+            ? policy::ToolPatternMatches(prop.tool, tool)
+            : std::none_of(prop.tools.begin(), prop.tools.end(), [&](const std::string& t) {
+                return policy::ToolPatternMatches(t, tool);
+              });
+    if (about && p.Resolve(tool).kind == policy::ToolResolution::Kind::kAllowed) return false;
+  }
+  return true;
 }
 
 // at_most, when one run at one instant does not break it: what time (rate limits, quotas) and
@@ -121,6 +145,10 @@ void Settle(const std::shared_ptr<const policy::PolicySet>& set, const policy::A
     out->summary =
         "the policy has more tool-name classes or argument combinations than the "
         "search covers";
+    return;
+  }
+  if (RefusedByName(p, prop, space)) {
+    out->summary = "every tool name it is about is blocked or in no allowed entry";
     return;
   }
   if (!space.undecidable_conditions.empty()) {

@@ -118,6 +118,19 @@ constexpr const char* kRehearse = R"(tools:
       on_behalf_of: {in: ["alice@x.com"]}
 )";
 
+constexpr const char* kRegexWhen = R"(tools:
+  allowed:
+    - name: "run"
+  blocked: ["wipe"]
+workflow:
+  initial: s
+  states:
+    s:
+      allow:
+        - tool: "run"
+          when: {command: {pattern: "ls.*"}}
+)";
+
 struct Case {
   const char* name;
   const char* policy;
@@ -270,6 +283,15 @@ const Case kCases[] = {
      "never_allowed: restart",
      V::kViolated,
      {"restart"}},
+    // a regex in a workflow condition: undecided, unless the tool is refused by its name
+    {"RegexConditionIsUndecided", kRegexWhen, "never_allowed: run", V::kUndecided, {}},
+    {"BlockedToolHoldsDespiteARegexCondition", kRegexWhen, "never_allowed: wipe", V::kHolds, {}},
+    {"RegexConditionWithAnExampleIsViolated",
+     kRegexWhen,
+     "never_allowed: run",
+     V::kViolated,
+     {"run"},
+     "examples:\n  command: [\"ls -l\"]\n"},
     // approvals in the middle of a path
     {"PathThroughAnApprovalIsFound",
      kApprovalChain,
