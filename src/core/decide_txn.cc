@@ -467,7 +467,8 @@ engine::Evaluation DecideLine(const DecideRequest& rq, const RunRow& row, const 
                         rq.paths, rq.keeps_sequence_state};
   settings.source = rq.policy_source;
   std::string own_id;
-  const policy::AgentPolicy* own = RunPolicy(set, row.agent_id, row.role, rq.role_policies, &own_id);
+  const policy::AgentPolicy* own =
+      RunPolicy(set, row.agent_id, row.role, rq.role_policies, &own_id);
   // The Guard's step decides under the agent's own policy; a role's is evaluated here.
   engine::Evaluation ev = own == set->Find(rq.agent_id)
                               ? decide(rq.call, state, kill, usage)
@@ -477,7 +478,8 @@ engine::Evaluation DecideLine(const DecideRequest& rq, const RunRow& row, const 
     interlock::AddUsage(rq.call.usage, &a.row.state);
     a.row.state.elapsed_ms = ElapsedMs(a.row.started, rq.now);
     std::string id;
-    const policy::AgentPolicy* p = RunPolicy(set, a.row.agent_id, a.row.role, rq.role_policies, &id);
+    const policy::AgentPolicy* p =
+        RunPolicy(set, a.row.agent_id, a.row.role, rq.role_policies, &id);
     engine::Evaluation pe = EvaluateRunCall(set, p, rq.call, a.row.state, kill, usage, settings);
     verdicts->push_back(LineVerdict{a.run_id, std::move(id), std::move(pe.decision)});
     ancestor_fx->push_back(std::move(pe.effects));
