@@ -29,6 +29,7 @@
 #include "audit/replay.h"
 #include "audit/verify.h"
 #include "core/app/approvals.h"
+#include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "temp_dir.h"
@@ -506,6 +507,42 @@ TEST(SqliteStoreTest, ConcurrentDecisionsNeverOverspend) {
     EXPECT_EQ(other.load(), 0);
     EXPECT_EQ(f.store->GetRun("r1")->state.steps, 1600u);
   }
+}
+
+// Tests that a kill switch engaged with end_runs stays engaged when ending its runs fails
+// part-way (the store refuses one run's end): Set answers Ok with the runs ended so far and
+// the failure named, the switch covers the run left open, and engaging again ends it.
+TEST(SqliteStoreTest, KillSwitchWhoseRunsFailToEndIsEngagedAllTheSameAndSaysSo) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  Fixture f(path);
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r2", T0()).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER no_end BEFORE UPDATE OF ended ON runs "
+                         "WHEN NEW.ended = 1 AND OLD.run_id = 'r1' "
+                         "BEGIN SELECT RAISE(ABORT, 'disk says no'); END;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  core::KillEntry k{"agent", kAgentA, true, "runaway", "ops-alice", T0()};
+  k.end_runs = true;
+  core::Kills::Outcome done;
+  ASSERT_TRUE(core::Kills(*f.store).Set(k, &done).ok());
+  EXPECT_EQ(done.runs_ended, 1u);  // r2 (listed first), then r1 refused
+  EXPECT_NE(done.end_runs_error.find("disk says no"), std::string::npos) << done.end_runs_error;
+  ASSERT_TRUE(f.store->ListKills().ok());
+  EXPECT_TRUE(f.store->ListKills()->at(0).engaged);
+  EXPECT_FALSE(f.store->GetRun("r1")->ended);
+  EXPECT_EQ(f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).decision.code, Code::kKillSwitch);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TRIGGER no_end;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  core::Kills::Outcome again;
+  ASSERT_TRUE(core::Kills(*f.store).Set(k, &again).ok());
+  EXPECT_EQ(again.runs_ended, 1u);
+  EXPECT_TRUE(again.end_runs_error.empty()) << again.end_runs_error;
+  EXPECT_TRUE(f.store->GetRun("r1")->ended);
 }
 
 // Tests that a kill switch written by a second store instance on the same file (as the
