@@ -33,6 +33,23 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+// The policy of Claude Code's `code-reviewer` sub-agents (a child run's role): read only
+// (Read within the session's project, Grep, Glob); no Write, no Bash.
+constexpr const char* kCodeReviewerPolicy = R"(agent:
+  id: "claude-code/code-reviewer"
+  identity: "claude-code-reviewer@example.iam"
+tools:
+  allowed:
+    - name: "Read"
+      constraints:
+        arguments:
+          file_path: {path_prefix: "${workspace}"}
+    - name: "Grep"
+    - name: "Glob"
+execution:
+  max_steps: 100
+)";
+
 const std::string kSuiteDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/claude_code";
 const std::string kClaude = kSuiteDir + "/node_modules/.bin/claude";
 
@@ -856,22 +873,8 @@ TEST_F(ClaudeCodeRealTest, TwoDevelopersSessionsThroughOneDaemonEachKeepToTheirO
 // waits for a background sub-agent before it exits.
 TEST_F(ClaudeCodeRealTest, SubagentOfReadOnlyTypeCannotWriteWhatItsParentMay) {
   const std::string proj = MakeProject("proj");
-  const std::string reviewer_policy = R"(agent:
-  id: "claude-code/code-reviewer"
-  identity: "claude-code-reviewer@example.iam"
-tools:
-  allowed:
-    - name: "Read"
-      constraints:
-        arguments:
-          file_path: {path_prefix: "${workspace}"}
-    - name: "Grep"
-    - name: "Glob"
-execution:
-  max_steps: 100
-)";
   ASSERT_NO_FATAL_FAILURE(
-      StartDaemon({"--workspace", proj}, {{"code-reviewer.yaml", reviewer_policy}}));
+      StartDaemon({"--workspace", proj}, {{"code-reviewer.yaml", kCodeReviewerPolicy}}));
   ConfigureHooks(proj);
   WriteFile(proj + "/.claude/agents/code-reviewer.md",
             "---\nname: code-reviewer\ndescription: Reviews code; read-only.\n"
@@ -910,20 +913,8 @@ execution:
 TEST_F(ClaudeCodeRealTest, SubagentOnASharedDaemonKeepsToItsSessionsProject) {
   const std::string proj = MakeProject("alice/proj");
   const std::string other = MakeProject("bob/proj");
-  const std::string reviewer_policy = R"(agent:
-  id: "claude-code/code-reviewer"
-  identity: "claude-code-reviewer@example.iam"
-tools:
-  allowed:
-    - name: "Read"
-      constraints:
-        arguments:
-          file_path: {path_prefix: "${workspace}"}
-execution:
-  max_steps: 100
-)";
   ASSERT_NO_FATAL_FAILURE(
-      StartDaemon({}, {{"code-reviewer.yaml", reviewer_policy}},
+      StartDaemon({}, {{"code-reviewer.yaml", kCodeReviewerPolicy}},
                   ShippedPolicy() + "\nworkspace_roots: [\"" + root_ + "/*/proj\"]\n"));
   ConfigureHooks(proj);
   WriteFile(proj + "/.claude/agents/code-reviewer.md",
