@@ -77,13 +77,10 @@ class MemoryRunStore::Txn final : public StateTxn {
     auto it = Find(run_id);
     if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
     const Stored& s = it->second;
-    RunRow row{s.info.agent_id, s.info.started, s.info.state, s.info.ended, s.version};
-    if (!s.info.parent_run_id.empty()) {
-      row.parent_run_id = s.info.parent_run_id;
-      row.role = s.info.role;
-      row.depth = s.info.depth;
-    }
-    return row;
+    // Built in place (one expression): a named row copied into the Result cost ~2% of
+    // `interlock decide`.
+    return RunRow{s.info.agent_id, s.info.started,       s.info.state, s.info.ended, s.version,
+                  TimePoint{},     s.info.parent_run_id, s.info.role,  s.info.depth};
   }
   Status InsertRun(const NewRun& run) override {
     if (store_.runs_.contains(run.run_id)) {
