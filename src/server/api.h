@@ -250,8 +250,9 @@ class Api final : public RequestHandler {
   // agent (docs/governance.md#child-runs).
   void CreateChildRun(const Caller& c, const boost::json::value& parent,
                       const boost::json::value* role, Responder r);
-  // The ids of the run's children (at most 1000, newest first); [] when they cannot be read.
-  boost::json::array ChildRunIds(const std::string& run_id);
+  // The ids of the run's children (at most 1000, newest first), or the store's error: an
+  // unreadable list is never shown as "no children".
+  Result<boost::json::array> ChildRunIds(const std::string& run_id);
   // The Claude Code session run `run_id` of `agent_id`, joined or started (remembered in
   // hook_runs_; a store that cannot answer is counted). Blocking.
   // `origin`: the session's cwd and the caller's token roots, the workspace of a run started

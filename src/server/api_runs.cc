@@ -87,14 +87,14 @@ void Api::CreateChildRun(const Caller& c, const json::value& parent, const json:
   });
 }
 
-json::array Api::ChildRunIds(const std::string& run_id) {
+Result<json::array> Api::ChildRunIds(const std::string& run_id) {
   core::RunFilter f;
   f.parent_run_id = run_id;
   f.limit = 1000;
+  Result<core::RunPage> page = calls_.ListRuns(f);
+  if (!page.ok()) return page.error();
   json::array ids;
-  if (auto page = calls_.ListRuns(f); page.ok()) {
-    for (const core::RunInfo& child : page->runs) ids.emplace_back(child.run_id);
-  }
+  for (const core::RunInfo& child : page->runs) ids.emplace_back(child.run_id);
   return ids;
 }
 
@@ -113,7 +113,9 @@ void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
     out["kill_switch"] =
         *kill ? json::value(json::object{{"scope", (*kill)->scope}, {"reason", (*kill)->reason}})
               : json::value(nullptr);
-    out["children"] = ChildRunIds(run_id);
+    Result<json::array> children = ChildRunIds(run_id);
+    if (!children.ok()) return r.Send(StoreError(children.error()));
+    out["children"] = std::move(children).value();
     r.Send(JsonResponse(200, std::move(out)));
   });
 }
@@ -162,10 +164,14 @@ void Api::HandleReplay(std::string run_id, Responder r) {
     if (!replay.ok()) return r.Send(StoreError(replay.error()));
     json::object out = std::move(*replay);
     // The tree of runs around it (docs/governance.md#child-runs).
-    if (auto run = calls_.GetRun(run_id); run.ok() && !run->parent_run_id.empty()) {
-      out["parent_run_id"] = run->parent_run_id;
+    auto run = calls_.GetRun(run_id);
+    if (!run.ok() && run.error().kind != ErrorKind::kNotFound) {
+      return r.Send(StoreError(run.error()));
     }
-    out["children"] = ChildRunIds(run_id);
+    if (run.ok() && !run->parent_run_id.empty()) out["parent_run_id"] = run->parent_run_id;
+    Result<json::array> children = ChildRunIds(run_id);
+    if (!children.ok()) return r.Send(StoreError(children.error()));
+    out["children"] = std::move(children).value();
     // Every record of the run re-hashed from its stored body (audit::ReplayRun); the
     // whole chain's links are `interlock audit verify`'s (docs/console.md).
     const int64_t tampered =
