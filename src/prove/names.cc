@@ -17,7 +17,7 @@ void Close(const std::string& p, std::string* s) {
   }
 }
 
-std::string Step(const std::string& p, const std::string& s, char c) {
+std::string Advance(const std::string& p, const std::string& s, char c) {
   std::string out(p.size() + 1, '0');
   for (size_t i = 0; i < p.size(); ++i) {
     if (s[i] != '1') continue;
@@ -82,7 +82,7 @@ NameClasses FindNameClasses(const std::vector<std::string>& given, size_t max_st
       Node next;
       next.name = n.name + c;
       for (size_t i = 0; i < patterns.size(); ++i)
-        next.sets.push_back(Step(patterns[i], n.sets[i], c));
+        next.sets.push_back(Advance(patterns[i], n.sets[i], c));
       if (!seen.insert(key(next.sets)).second) continue;
       if (seen.size() > max_states) {
         out.complete = false;
