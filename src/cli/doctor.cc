@@ -24,6 +24,8 @@
 #include "audit/sqlite_util.h"
 #include "audit/verify.h"
 #include "cli/cli_util.h"
+#include "common/json.h"
+#include "core/app/drills.h"
 #include "common/store_path.h"
 #include "common/url_text.h"
 #include "mcp/sandbox.h"
@@ -31,6 +33,7 @@
 #include "server/config.h"
 #include "store/postgres_read.h"
 #include "store/postgres_store.h"
+#include "store/sqlite_history_source.h"
 #include "store/sqlite_store.h"
 
 namespace interlock::cli {
@@ -500,6 +503,54 @@ void CheckKeysAndChain(const DoctorOptions& o, const Resolved& res, bool have_st
         std::to_string(v->checkpoints_verified) + " checkpoints verified with key " + key_id);
 }
 
+// The last kill-switch drill (docs/drill.md): none, failed, or older than
+// drill.warn_after_days is a warning. SQLite stores only (read here, read-only); a fleet's
+// PostgreSQL store is asked with `interlock drill --status`.
+void CheckLastDrill(const Resolved& res, sqlite3* db, Report* r) {
+  const std::string fix = "run `interlock drill` against the daemon (docs/drill.md)";
+  if (db == nullptr) {
+    if (store::IsPostgresUri(res.store)) {
+      r->Ok("kill-switch drills: ask the fleet with `interlock drill --status`");
+    }
+    return;
+  }
+  core::HistoryFilter filter;
+  filter.types = {core::kDrillRecord};
+  int64_t last_ms = -1;
+  bool passed = false;
+  Status s = store::SqliteHistorySource(db).ForEachRecord(filter, [&](const core::HistoryRecord& h) {
+    last_ms = h.time_ms;  // seq order: the last one seen is the newest
+    auto data = ParseOwnJson(h.data);
+    const boost::json::object* o = data.ok() ? data->if_object() : nullptr;
+    const boost::json::value* p = o != nullptr ? o->if_contains("passed") : nullptr;
+    passed = p != nullptr && p->is_bool() && p->as_bool();
+  });
+  if (!s.ok()) {
+    r->Warn("kill-switch drills cannot be read: " + s.error().message, fix);
+    return;
+  }
+  if (last_ms < 0) {
+    r->Warn("no kill-switch drill on record: the kill switch is implemented, not yet tested here",
+            fix);
+    return;
+  }
+  const std::string when = FormatRfc3339(FromUnixMillis(last_ms));
+  if (!passed) {
+    r->Warn("the last kill-switch drill (" + when + ") FAILED: a door did not refuse",
+            "`interlock drill --status` names the door; fix it and drill again");
+    return;
+  }
+  const auto age = std::chrono::system_clock::now() - FromUnixMillis(last_ms);
+  const auto warn = res.cfg.drill_warn_after;
+  if (warn.count() > 0 && age > warn) {
+    r->Warn("the last kill-switch drill (" + when + ") is older than drill.warn_after_days (" +
+                std::to_string(warn.count() / 86400000) + ")",
+            fix);
+    return;
+  }
+  r->Ok("kill-switch drill passed " + when);
+}
+
 void CheckStoreAndKeys(const DoctorOptions& o, Resolved* res, Report* r) {
   res->store = !o.store.empty() ? o.store : res->cfg.store;
   if (res->store.empty()) {
@@ -545,6 +596,7 @@ void CheckStoreAndKeys(const DoctorOptions& o, Resolved* res, Report* r) {
     }
   }
   CheckKeysAndChain(o, *res, have_store, source.get(), r);
+  if (have_store) CheckLastDrill(*res, postgres ? nullptr : db.get(), r);
 }
 
 // bubblewrap: present, and able to make the namespaces the sandbox uses.

@@ -513,6 +513,8 @@ class Daemon {
     aopt_.auth_cache_ttl = cfg_.auth_cache_ttl;
     aopt_.public_url = cfg_.public_url;
     aopt_.governance_wait = cfg_.governance_wait;
+    aopt_.drill_warn_after =
+        std::chrono::duration_cast<std::chrono::seconds>(cfg_.drill_warn_after);
     aopt_.governance_min_interval = cfg_.governance_min_interval;
     if (!cfg_.metrics_token_file.empty()) {
       // Asked for and unreadable: refuse to start rather than serve /metrics open.

@@ -1,5 +1,6 @@
 #include "core/roles.h"
 
+#include "common/drill_agent.h"
 #include "common/principal_name.h"
 
 namespace interlock::core {
@@ -26,6 +27,10 @@ std::optional<Role> ParseRole(std::string_view name) {
 Result<std::string> CheckTokenSpec(Role role, std::string_view name, std::string_view agent_id) {
   if (role == Role::kAgent) {
     if (agent_id.empty()) return Error::Invalid("an agent token needs an agent id");
+    if (agent_id == kDrillAgentId) {
+      return Error::Invalid("the agent id " + std::string(kDrillAgentId) +
+                            " is reserved for kill-switch drills (docs/drill.md)");
+    }
     // Policies match agent ids byte for byte: the id must already be in NFC.
     Result<std::string> id = ValidatePrincipalName(agent_id, "agent id");
     if (!id.ok()) return id.error();

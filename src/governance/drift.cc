@@ -122,6 +122,7 @@ Result<DriftReport> RunDrift(const HistorySource& source, const policy::PolicySe
   filter.agent_id = options.agent_id;
   DecisionFields f;
   Status st = source.ForEachRecord(filter, [&](const RecordView& r) {
+    // The drill agent (common/drill_agent.h) is never a policy's: its calls are not drift.
     const policy::AgentPolicy* agent = policies.Find(r.agent_id);
     if (agent == nullptr) return;
     f = DecisionFields{};

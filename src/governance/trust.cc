@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "audit/audit_log.h"
+#include "common/drill_agent.h"
 #include "core/ports/store.h"
 #include "governance/history.h"
 #include "policy/loader.h"
@@ -145,6 +146,7 @@ Result<TrustEvidence> CollectTrustEvidence(const HistorySource& source,
   filter.types = {audit::kDecision, audit::kResult, audit::kApproval, audit::kIncident};
   filter.agent_id = options.agent_id;
   Status st = source.ForEachRecord(filter, [&](const RecordView& r) {
+    if (r.agent_id == kDrillAgentId) return;  // a kill-switch drill is no agent's evidence
     if (r.type == audit::kDecision) {
       DecisionFields f;
       if (!ParseDecisionFields(r.data, &f)) {

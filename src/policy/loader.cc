@@ -23,6 +23,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "common/crypto.h"
+#include "common/drill_agent.h"
 #include "common/path.h"
 #include "common/time.h"
 #include "policy/loader_internal.h"
@@ -146,6 +147,10 @@ void Parser::ParseAgent(const Field& f, AgentPolicy* p, std::optional<Field>* to
         Error(Mark(*id), "invalid-value",
               "agent.id '" + *s + "' must be 1 to " + std::to_string(kMaxAgentIdLength) +
                   " characters of A-Z a-z 0-9 . _ -, or a role's id: <agent>/<role>");
+      } else if (*s == kDrillAgentId || s->starts_with(std::string(kDrillAgentId) + "/")) {
+        Error(Mark(*id), "invalid-value",
+              "agent.id '" + *s +
+                  "' is reserved: Interlock's kill-switch drills use it (docs/drill.md)");
       } else {
         p->id = *s;
       }

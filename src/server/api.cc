@@ -46,6 +46,7 @@ Api::Api(ApiOptions options, core::Guard* guard, core::Store* store,
       metrics_(metrics),
       calls_(store, policies, clock),
       kills_(*store),
+      drills_(store, &calls_, &kills_, clock),
       audit_(store),
       reports_(std::make_unique<ReportCache>(
           ReportCache::Options{.wait = options.governance_wait,
@@ -83,6 +84,7 @@ void Api::SetPublicUrl(std::string url) {
 void Api::Shutdown() {
   if (shut_down_.exchange(true)) return;
   waiters_.ShutDown();
+  drill_pool_.join();  // a drill's probes are bounded; its requests use pool_
   authn_->Shutdown();  // writes what the timer would have written
   pool_.join();
 }

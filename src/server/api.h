@@ -37,6 +37,7 @@
 #include "core/app/authn.h"
 #include "core/app/calls.h"
 #include "core/app/claude_code.h"
+#include "core/app/drills.h"
 #include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
@@ -87,6 +88,9 @@ struct ApiOptions {
   // The session cookie is `__Host-interlock_session; Secure` (TLS, or an https public URL)
   // instead of `interlock_session` (plain http on loopback).
   bool secure_cookies = false;
+  // drill.warn_after (docs/drill.md): GET /v1/drills says `overdue` when the last
+  // kill-switch drill is older than this, or there has been none. 0: never overdue.
+  std::chrono::seconds drill_warn_after{30 * 24 * 3600};
 };
 
 // The MCP Streamable HTTP endpoint /mcp/{upstream} (src/server/mcp_http.h), behind the
@@ -105,6 +109,8 @@ class McpEndpoint {
                       const core::CallerIdentity& identity, HttpRequest req, Responder r) = 0;
   // Whether /mcp/{upstream} exists (the OAuth metadata routes).
   virtual bool HasUpstream(std::string_view upstream) const = 0;
+  // How many upstreams /mcp/ serves (a kill-switch drill asks the door when any).
+  virtual size_t UpstreamCount() const = 0;
 };
 
 // How Api routes a request target (path, ids and query filters), without serving it: the
@@ -164,6 +170,10 @@ class Api final : public RequestHandler {
   // Serves POST /v1/slack/interactions with `slack` (not owned; outlives the Api). Call
   // before the server starts; without it the route is 404.
   void SetSlack(SlackCallbacks* slack) { slack_ = slack; }
+
+  // A door beyond the Api's own that kill-switch drills ask too (the ext_authz listener):
+  // not owned; outlives the Api. Call before the server starts.
+  void AddDrillProbe(core::DrillProbe* probe) { extra_probes_.push_back(probe); }
 
   // Answers every long poll now and drains the blocking pool. Call after the HTTP
   // server stopped accepting; idempotent.
@@ -313,6 +323,14 @@ class Api final : public RequestHandler {
   // GET /v1/governance/{drift,trust,fatigue}: the same functions as
   // `interlock drift` and `interlock trust report`, over AuditTrail::History. Admin.
   void HandleGovernance(std::string report, GovernanceQuery query, Responder r);
+  // Kill-switch drills (api_drills.cc, docs/drill.md): POST /v1/drills runs one through
+  // every door this daemon serves; GET /v1/drills reports the last and whether it is overdue.
+  void HandleRunDrill(const Caller& c, Responder r);
+  void HandleDrillStatus(Responder r);
+  // One request through this Api's router, in process, as the network would bring it;
+  // the answer, or nullopt when none came within `bound`. Never on the blocking pool.
+  std::optional<HttpResponse> Dispatch(HttpRequest req, const Responder& like,
+                                       std::chrono::milliseconds bound);
 
   // Answers GET /v1/calls/{id} (blocking pool only).
   HttpResponse CallResponse(const Caller& c, const std::string& call_id, bool* pending);
@@ -334,10 +352,15 @@ class Api final : public RequestHandler {
   Metrics* metrics_;
   core::Calls calls_;  // runs, calls and results; calls_.approvals(): the approvals
   core::Kills kills_;
+  core::Drills drills_;
   core::AuditTrail audit_;  // audit pages, replay, governance history, sign-in records
   std::unique_ptr<ReportCache> reports_;  // the Governance page's reports
   CallWaiters waiters_;
   boost::asio::thread_pool pool_;
+  // Drills run here, off the blocking pool their doors' requests use; one at a time.
+  boost::asio::thread_pool drill_pool_{1};
+  std::atomic<bool> drill_busy_{false};
+  std::vector<core::DrillProbe*> extra_probes_;
   std::atomic<bool> shut_down_{false};
   McpEndpoint* mcp_ = nullptr;
   SlackCallbacks* slack_ = nullptr;

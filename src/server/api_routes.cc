@@ -61,6 +61,7 @@ struct Route {
     kOidcLogout,
     kClaudeCodeHook,     // POST /v1/hooks/claude-code (api_hooks.cc)
     kSlackInteractions,  // POST /v1/slack/interactions (api_slack.cc)
+    kDrills,             // POST, GET /v1/drills (api_drills.cc)
   } kind = kNone;
   std::string id;
   // The route table's rows of the matched path (their verbs are the methods allowed):
@@ -224,6 +225,8 @@ constexpr RouteRow kRouteTable[] = {
     {Route::kMetricsSummary, http::verb::get, "GET", "/v1/metrics/summary", "reviewer,admin"},
     {Route::kKill, http::verb::get, "GET", "/v1/kill", "reviewer,admin"},
     {Route::kKill, http::verb::post, "POST", "/v1/kill", "admin"},
+    {Route::kDrills, http::verb::get, "GET", "/v1/drills", "reviewer,admin"},
+    {Route::kDrills, http::verb::post, "POST", "/v1/drills", "admin"},
     {Route::kAudit, http::verb::get, "GET", "/v1/audit", "reviewer,admin"},
     // --- governance (the console's Governance page; Api::HandleGovernance) ---
     {Route::kGovernance, http::verb::get, "GET", "/v1/governance/drift", "admin"},
@@ -635,6 +638,13 @@ void Api::HandleAuthenticated(Route& route, HttpRequest req, Responder r) {
       }
       if (agent) return r.Send(Forbidden("agent tokens cannot read kill switches"));
       return HandleListKill(caller, std::move(r));
+    case Route::kDrills:
+      if (req.method() == http::verb::post) {
+        if (p.role != core::Role::kAdmin) return r.Send(Forbidden("only admin tokens may drill"));
+        return HandleRunDrill(caller, std::move(r));
+      }
+      if (agent) return r.Send(Forbidden("agent tokens cannot read drills"));
+      return HandleDrillStatus(std::move(r));
     case Route::kAudit:
       if (agent) return r.Send(Forbidden("agent tokens cannot read the audit log"));
       if (!route.bad_query.empty()) return r.Send(InvalidRequest(route.bad_query));

@@ -127,7 +127,13 @@ void Api::HandleListRuns(core::RunFilter filter, Responder r) {
     const TimePoint now = clock_->Now();
     const std::shared_ptr<const policy::PolicySet> set = policies_->Current();
     json::array runs;
-    for (const core::RunInfo& run : page->runs) runs.push_back(RunJson(run, now, set.get()));
+    // Kill-switch drills' runs are listed only when asked for by their agent (docs/drill.md):
+    // a page may then hold fewer runs than the limit, and next_cursor still leads on.
+    const bool drills = filter.agent_id == core::kDrillAgentId;
+    for (const core::RunInfo& run : page->runs) {
+      if (!drills && run.agent_id == core::kDrillAgentId) continue;
+      runs.push_back(RunJson(run, now, set.get()));
+    }
     json::object out{{"runs", std::move(runs)}};
     if (!page->next_cursor.empty()) out["next_cursor"] = page->next_cursor;
     r.Send(JsonResponse(200, out));

@@ -1025,7 +1025,8 @@ const std::vector<std::string_view> kTopLevelKeys = {"listen",
                                                      "telemetry",
                                                      "audit",
                                                      "slack",
-                                                     "governance"};
+                                                     "governance",
+                                                     "drill"};
 
 Status LoadServerConfig(const std::string& path, ServerConfig* c) {
   std::ifstream in(path, std::ios::binary);
@@ -1129,6 +1130,11 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
                            return r.Millis(n, "governance.min_interval_seconds", 1000, 0, 86400,
                                            &c->governance_min_interval);
                          }}});
+    } else if (key == "drill") {
+      st = ReadSection(r, v, key, {{"warn_after_days", [&](const YamlNode& n) {
+                                      return r.Millis(n, "drill.warn_after_days", 86400 * 1000,
+                                                      0, 3650, &c->drill_warn_after);
+                                    }}});
     } else {
       const std::string best = NearestName(key, kTopLevelKeys);
       st = r.Fail(kv.first, "unknown key '" + key + "'" +

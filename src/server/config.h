@@ -158,6 +158,9 @@ struct ServerConfig {
   // governance: the console's reports (docs/console.md#governance-over-a-large-log).
   std::chrono::milliseconds governance_wait{100};
   std::chrono::milliseconds governance_min_interval{30 * 1000};
+  // drill.warn_after_days (docs/drill.md): a kill-switch drill older than this (or none)
+  // is overdue in doctor and the console. 0: never.
+  std::chrono::milliseconds drill_warn_after{30LL * 24 * 3600 * 1000};
   // identity.jwt: issuers whose JWTs agents may present as bearer tokens
   // (docs/identity.md). Empty: only Interlock's own tokens.
   std::vector<identity::IssuerConfig> jwt_issuers;

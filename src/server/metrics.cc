@@ -3,6 +3,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "common/drill_agent.h"
+
 namespace interlock::server {
 namespace {
 
@@ -39,6 +41,11 @@ Metrics::AgentCounters* Metrics::CountersFor(std::string_view agent_id) {
 
 void Metrics::RecordDecision(std::string_view agent_id, Code code,
                              std::chrono::nanoseconds latency) {
+  // A kill-switch drill's decisions are not the agents' (docs/drill.md): counted apart.
+  if (agent_id == kDrillAgentId) {
+    drill_decisions_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   CountersFor(agent_id)->by_code[static_cast<size_t>(code)].fetch_add(1, std::memory_order_relaxed);
   const double seconds = std::chrono::duration<double>(latency).count();
   size_t bucket = 0;
@@ -102,6 +109,11 @@ std::string Metrics::Render(const std::vector<KillGauge>& kills) const {
       }
     }
   }
+  out << "# HELP interlock_drill_decisions_total Decisions of kill-switch drills (left out of "
+         "interlock_decisions_total).\n"
+         "# TYPE interlock_drill_decisions_total counter\n"
+         "interlock_drill_decisions_total "
+      << drill_decisions_.load(std::memory_order_relaxed) << '\n';
   out << "# HELP interlock_decision_latency_seconds Time from request parsed to decision.\n"
          "# TYPE interlock_decision_latency_seconds histogram\n";
   uint64_t cumulative = 0;

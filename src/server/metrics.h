@@ -105,6 +105,7 @@ class Metrics {
   mutable std::mutex reload_mu_;
   bool reload_failed_ = false;  // guarded by reload_mu_
   std::string reload_error_;    // guarded by reload_mu_
+  std::atomic<uint64_t> drill_decisions_{0};
   std::atomic<uint64_t> auth_failures_{0};
   std::atomic<uint64_t> hook_ran_anyway_{0};
   std::atomic<int64_t> runs_active_{0};

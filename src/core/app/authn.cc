@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/crypto.h"
+#include "common/drill_agent.h"
 #include "identity/jwt.h"
 
 namespace interlock::core {
@@ -102,9 +103,31 @@ AuthnResult Authenticator::Bearer(std::optional<std::string_view> token, bool he
   return Interlock(*token);
 }
 
+void Authenticator::ArmDrill(std::string token) {
+  std::lock_guard lock(drill_mu_);
+  drill_token_ = std::move(token);
+  drill_armed_.store(!drill_token_.empty(), std::memory_order_release);
+}
+
+void Authenticator::DisarmDrill() {
+  std::lock_guard lock(drill_mu_);
+  drill_token_.clear();
+  drill_armed_.store(false, std::memory_order_release);
+}
+
 AuthnResult Authenticator::Interlock(std::string_view token) {
   const AuthnRefusal invalid{AuthnOutcome::kUnauthenticated, "invalid or revoked token"};
   if (token.size() > kMaxInterlockTokenBytes) return Refuse("invalid or revoked token", invalid);
+  if (drill_armed_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(drill_mu_);
+    if (!drill_token_.empty() && ConstantTimeEquals(token, drill_token_)) {
+      Principal p;
+      p.name = std::string(kDrillAgentId);
+      p.agent_id = std::string(kDrillAgentId);
+      p.role = Role::kAgent;
+      return {Caller{std::move(p), {}}, {}};
+    }
+  }
   // The digest only when the cache is on: the token table hashes the token itself.
   std::string key;
   if (cache_->enabled()) {

@@ -140,6 +140,12 @@ class Authenticator {
   // After Shutdown failures are written at once, on the caller's thread. Idempotent.
   void Shutdown();
 
+  // A kill-switch drill's credential (core/app/drills.h): while armed, `token`
+  // authenticates as the drill agent at every door that asks Bearer(); once disarmed it is
+  // an unknown token like any other. One at a time; compared in constant time.
+  void ArmDrill(std::string token);
+  void DisarmDrill();
+
  private:
   class Cache;
   AuthnResult Interlock(std::string_view token);
@@ -154,6 +160,9 @@ class Authenticator {
   AuthnExecutor* executor_;
   std::unique_ptr<Cache> cache_;
   std::atomic<bool> shut_down_{false};
+  std::atomic<bool> drill_armed_{false};  // fast path: no lock unless a drill runs
+  std::mutex drill_mu_;
+  std::string drill_token_;  // guarded by drill_mu_
   std::mutex fail_mu_;
   AuthFailures held_;         // not yet written; guarded by fail_mu_
   TimePoint last_written_;    // guarded by fail_mu_
