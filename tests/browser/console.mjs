@@ -226,6 +226,20 @@ try {
   if (after.json?.code !== 'ALLOWED') fail('call still denied after release: ' + JSON.stringify(after.json));
   console.log('test kill switch: ok');
 
+  // Kill-switch drill (issue 59): none on record is shown as such; the admin runs one from
+  // the page; the page shows it passed with each door; no switch is left engaged.
+  await page.waitForFunction(() => document.getElementById('kill-drill').textContent.includes('No drill'),
+                             null, { timeout: 10000 });
+  await page.click('#kill-drill-run');
+  await page.waitForFunction(() => document.getElementById('kill-drill').textContent.startsWith('Passed') &&
+                                   document.getElementById('kill-drill-doors').textContent.includes('claude_code_hook: KILL_SWITCH'),
+                             null, { timeout: 15000 });
+  if ((await call(admin, 'GET', '/v1/kill')).json.kill_switches.some((k) => k.engaged)) {
+    fail('the drill left a switch engaged');
+  }
+  await shoot(page, 'kill-drill');
+  console.log('test kill drill: ok');
+
   // Metrics at a glance.
   await page.goto(url + '/ui/metrics');
   await page.waitForSelector('#metrics-view:not([hidden])');

@@ -379,6 +379,7 @@
     return k.scope + (k.target ? ' ' + k.target : '');
   }
   async function loadKill() {
+    loadDrill().catch(() => {});
     const [cur, hist] = await Promise.all([
       get('/v1/kill'),
       get('/v1/audit' + qs({type: 'kill_switch', order: 'desc', limit: 50}))]);
@@ -408,6 +409,32 @@
             (d.reason ? ' \u2014 ' + d.reason : ''));
       }));
     }
+  }
+  // The last kill-switch drill (GET /v1/drills), marked when overdue or failed.
+  function showDrill(status) {
+    const last = status.last;
+    const d = last && last.data ? last.data : null;
+    const box = $('kill-drill');
+    box.classList.toggle('error', !!status.overdue || (d !== null && !d.passed));
+    if (d === null) {
+      box.textContent = 'No drill on record: the kill switch is implemented, not yet tested here.';
+    } else {
+      box.textContent = (d.passed ? 'Passed' : 'FAILED') + ' ' + fmtTime(d.started_at) +
+          ' by ' + d.actor + (status.overdue ? ' — overdue: drill again' : '');
+    }
+    $('kill-drill-doors').replaceChildren(...(d ? d.doors : []).map((door) =>
+      I.el('li', door.door + ': ' + door.code + ' in ' + door.latency_ms + ' ms' +
+                 (door.refused_by_kill_switch ? '' : ' — NOT refused: ' + door.detail))));
+  }
+  async function loadDrill() {
+    const r = await get('/v1/drills');
+    if (r.status === 200) showDrill(r.data);
+  }
+  async function runDrill() {
+    $('kill-error').textContent = '';
+    const r = await I.api('POST', '/v1/drills', {});
+    if (r.status !== 200) $('kill-error').textContent = 'Drill refused: ' + errText(r);
+    await loadDrill();
   }
   async function setKill(scope, target, engaged, reason) {
     $('kill-error').textContent = '';
@@ -444,6 +471,7 @@
         $('kill-reason').value = '';
       }
     });
+    $('kill-drill-run').addEventListener('click', () => runDrill().catch(() => {}));
     loadKill().catch(() => {});
     poll = setInterval(() => loadKill().catch(() => {}), 5000);
   }
