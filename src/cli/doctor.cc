@@ -25,9 +25,9 @@
 #include "audit/verify.h"
 #include "cli/cli_util.h"
 #include "common/json.h"
-#include "core/app/drills.h"
 #include "common/store_path.h"
 #include "common/url_text.h"
+#include "core/app/drills.h"
 #include "mcp/sandbox.h"
 #include "policy/loader.h"
 #include "server/config.h"
@@ -518,13 +518,14 @@ void CheckLastDrill(const Resolved& res, sqlite3* db, Report* r) {
   filter.types = {core::kDrillRecord};
   int64_t last_ms = -1;
   bool passed = false;
-  Status s = store::SqliteHistorySource(db).ForEachRecord(filter, [&](const core::HistoryRecord& h) {
-    last_ms = h.time_ms;  // seq order: the last one seen is the newest
-    auto data = ParseOwnJson(h.data);
-    const boost::json::object* o = data.ok() ? data->if_object() : nullptr;
-    const boost::json::value* p = o != nullptr ? o->if_contains("passed") : nullptr;
-    passed = p != nullptr && p->is_bool() && p->as_bool();
-  });
+  Status s =
+      store::SqliteHistorySource(db).ForEachRecord(filter, [&](const core::HistoryRecord& h) {
+        last_ms = h.time_ms;  // seq order: the last one seen is the newest
+        auto data = ParseOwnJson(h.data);
+        const boost::json::object* o = data.ok() ? data->if_object() : nullptr;
+        const boost::json::value* p = o != nullptr ? o->if_contains("passed") : nullptr;
+        passed = p != nullptr && p->is_bool() && p->as_bool();
+      });
   if (!s.ok()) {
     r->Warn("kill-switch drills cannot be read: " + s.error().message, fix);
     return;

@@ -59,25 +59,28 @@ void PrintReport(const json::object& d) {
       const bool refused = DrillText(door, "refused_by_kill_switch") == "true";
       std::cout << "  " << std::left << std::setw(20) << DrillText(door, "door") << std::setw(18)
                 << DrillText(door, "code") << std::setw(12) << latency
-                << (refused ? "refused" : "NOT REFUSED BY THE KILL SWITCH: " + DrillText(door, "detail"))
+                << (refused ? "refused"
+                            : "NOT REFUSED BY THE KILL SWITCH: " + DrillText(door, "detail"))
                 << '\n';
     }
   }
-  if (const std::string e = DrillText(d, "error"); !e.empty()) std::cout << "  error: " << e << '\n';
+  if (const std::string e = DrillText(d, "error"); !e.empty())
+    std::cout << "  error: " << e << '\n';
 }
 
 int RunDrill(DaemonConnection& daemon, const DrillFlags& f) {
   DaemonReply r = daemon.Send("POST", "/v1/drills", "{}");
   if (!r.error.empty() || r.status != 200) return PrintDaemonRefusal("drill", r);
   json::value v = ParseOwnJson(r.body).value_or(json::value());
-  if (!v.is_object()) return Fail("drill", "unexpected reply from the daemon: " + r.body, kExitFailure);
+  if (!v.is_object())
+    return Fail("drill", "unexpected reply from the daemon: " + r.body, kExitFailure);
   const json::object& d = v.as_object();
   if (f.json_out) {
     std::cout << ToJsonText(v) << '\n';
   } else {
     PrintReport(d);
     std::cout << (DrillText(d, "recorded") == "true" ? "recorded in the audit chain\n"
-                                                : "NOT RECORDED in the audit chain\n");
+                                                     : "NOT RECORDED in the audit chain\n");
   }
   return Passed(d) && DrillText(d, "recorded") == "true" ? kExitOk : kExitFailure;
 }
@@ -86,7 +89,8 @@ int ShowStatus(DaemonConnection& daemon, const DrillFlags& f) {
   DaemonReply r = daemon.Send("GET", "/v1/drills");
   if (!r.error.empty() || r.status != 200) return PrintDaemonRefusal("drill", r);
   json::value v = ParseOwnJson(r.body).value_or(json::value());
-  if (!v.is_object()) return Fail("drill", "unexpected reply from the daemon: " + r.body, kExitFailure);
+  if (!v.is_object())
+    return Fail("drill", "unexpected reply from the daemon: " + r.body, kExitFailure);
   const json::object& o = v.as_object();
   const bool overdue = DrillText(o, "overdue") == "true";
   const json::value* last = o.if_contains("last");

@@ -62,8 +62,8 @@ HttpRequest DrillRequest(std::string target, const std::string& credential, json
 }
 
 core::DoorAnswer NoAnswer() {
-  return {"no answer", "the door did not answer within " +
-                           std::to_string(kProbeBound.count()) + " ms"};
+  return {"no answer",
+          "the door did not answer within " + std::to_string(kProbeBound.count()) + " ms"};
 }
 
 // POST /v1/runs/{id}/calls: the decision object's code.
@@ -107,13 +107,12 @@ std::optional<HttpResponse> Api::Dispatch(HttpRequest req, const Responder& like
                                           std::chrono::milliseconds bound) {
   auto answer = std::make_shared<std::promise<HttpResponse>>();
   std::future<HttpResponse> got = answer->get_future();
-  Responder to(
-      like.executor(),
-      [answer](HttpResponse res, Responder::WrittenFn written) {
-        answer->set_value(std::move(res));
-        if (written) written(true);
-      },
-      {});
+  Responder to(like.executor(),
+               [answer](HttpResponse res, Responder::WrittenFn written) {
+                 answer->set_value(std::move(res));
+                 if (written) written(true);
+               },
+               {});
   Handle(std::move(req), std::move(to));
   if (got.wait_for(bound) != std::future_status::ready) return std::nullopt;
   return got.get();

@@ -1132,8 +1132,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
                          }}});
     } else if (key == "drill") {
       st = ReadSection(r, v, key, {{"warn_after_days", [&](const YamlNode& n) {
-                                      return r.Millis(n, "drill.warn_after_days", 86400 * 1000,
-                                                      0, 3650, &c->drill_warn_after);
+                                      return r.Millis(n, "drill.warn_after_days", 86400 * 1000, 0,
+                                                      3650, &c->drill_warn_after);
                                     }}});
     } else {
       const std::string best = NearestName(key, kTopLevelKeys);

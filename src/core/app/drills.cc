@@ -109,7 +109,8 @@ Result<DrillReport> Drills::Run(std::string actor, std::string credential,
   {
     EngagedDrillSwitch kill(kills_, "drill " + report.drill_id, report.actor, clock_);
     if (Status s = kill.Engage(); !s.ok()) {
-      AddDrillError(&report.error, "the drill's kill switch could not be engaged: " + s.error().message);
+      AddDrillError(&report.error,
+                    "the drill's kill switch could not be engaged: " + s.error().message);
     } else {
       const DrillTarget target{report.drill_id, std::move(credential), report.canary_run};
       for (DrillProbe* probe : probes) {
@@ -117,9 +118,9 @@ Result<DrillReport> Drills::Run(std::string actor, std::string credential,
         r.door = probe->door();
         const auto t0 = std::chrono::steady_clock::now();
         r.answer = probe->Probe(target);
-        r.latency_ms = std::chrono::duration<double, std::milli>(
-                           std::chrono::steady_clock::now() - t0)
-                           .count();
+        r.latency_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         r.answer.detail = BoundedDetail(std::move(r.answer.detail));
         r.refused = r.answer.code == "KILL_SWITCH";
         report.doors.push_back(std::move(r));
@@ -127,8 +128,10 @@ Result<DrillReport> Drills::Run(std::string actor, std::string credential,
       if (probes.empty()) AddDrillError(&report.error, "no door to drill");
     }
     if (Status s = kill.Release(); !s.ok()) {
-      AddDrillError(&report.error, "the drill's kill switch could not be released (it refuses the "
-                              "drill agent only): " + s.error().message);
+      AddDrillError(&report.error,
+                    "the drill's kill switch could not be released (it refuses the "
+                    "drill agent only): " +
+                        s.error().message);
     }
   }
   if (Status s = EndDrillRuns(clock_->Now()); !s.ok()) {

@@ -109,9 +109,9 @@ TEST_F(DrillDaemonTest, EveryDoorRefusesTheDrillAgentWhileItsSwitchIsEngaged) {
   }
   EXPECT_FALSE(status.json.at("overdue").as_bool());
   EXPECT_EQ(status.json.at("warn_after_s").to_number<int64_t>(), 7 * 86400);
-  EXPECT_EQ(Drill("IL_DRILL_TEST_REVIEWER", &code, /*status=*/true).find("PASSED") !=
-                std::string::npos,
-            true);
+  EXPECT_EQ(
+      Drill("IL_DRILL_TEST_REVIEWER", &code, /*status=*/true).find("PASSED") != std::string::npos,
+      true);
   EXPECT_EQ(code, 0);
 
   HttpResult kills = client_->Request("GET", "/v1/audit?type=kill_switch", "", admin_);
@@ -182,9 +182,9 @@ TEST_F(DrillDaemonTest, OnlyAnAdminMayDrill) {
 // that defines it is refused with its file:line:column.
 TEST_F(DrillDaemonTest, TheDrillAgentIsReserved) {
   int code = -1;
-  RunInterlock({"token", "create", "--store", daemon_->store(), "--agent", "interlock-drill",
-                "--force"},
-               &code);
+  RunInterlock(
+      {"token", "create", "--store", daemon_->store(), "--agent", "interlock-drill", "--force"},
+      &code);
   EXPECT_NE(code, 0);
   const std::string policy = dir_.path() + "/drill-agent.yaml";
   std::ofstream(policy) << "agent:\n  id: \"interlock-drill\"\n  identity: \"x@example\"\n"

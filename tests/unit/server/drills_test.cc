@@ -102,8 +102,8 @@ TEST_F(DrillsTest, PassesOnlyWhenEveryDoorAnsweredKillSwitch) {
     std::vector<std::unique_ptr<ScriptedProbe>> owned;
     std::vector<DrillProbe*> probes;
     for (size_t i = 0; i < c.answers.size(); ++i) {
-      owned.push_back(std::make_unique<ScriptedProbe>("door" + std::to_string(i), c.answers[i],
-                                                      kills_.get()));
+      owned.push_back(
+          std::make_unique<ScriptedProbe>("door" + std::to_string(i), c.answers[i], kills_.get()));
       probes.push_back(owned.back().get());
     }
     auto report = drills_->Run("oncall", "cred", probes);
