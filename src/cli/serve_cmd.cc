@@ -59,6 +59,7 @@
 #include "server/api.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/mcp_enforcer.h"
 #include "server/mcp_http.h"
 #include "server/metrics.h"
 #include "server/notifier.h"
@@ -672,6 +673,9 @@ class Daemon {
     if (!service.ok()) return Fail(service.error().message, kExitUsage);
     mcp_http_ = std::move(*service);
     api_->SetMcpEndpoint(mcp_http_.get());
+    mcp_drill_ = std::make_unique<server::McpDrillProbe>(
+        guard_.get(), store_.get(), policies_.get(), &clock_, api_->call_waiters());
+    api_->AddDrillProbe(mcp_drill_.get());
     return kExitOk;
   }
 
@@ -883,6 +887,7 @@ class Daemon {
   CallListener call_listener_;                             //
   std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams
   std::unique_ptr<core::RequestStates> request_states_;    //
+  std::unique_ptr<server::McpDrillProbe> mcp_drill_;       // the drill's view of /mcp/ (Api's)
   std::unique_ptr<server::McpHttpService> mcp_http_;       //
   std::unique_ptr<server::HttpServer> http_;               // StartServers
   std::unique_ptr<server::PolicyWatcher> watcher_;         //

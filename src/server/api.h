@@ -109,8 +109,6 @@ class McpEndpoint {
                       const core::CallerIdentity& identity, HttpRequest req, Responder r) = 0;
   // Whether /mcp/{upstream} exists (the OAuth metadata routes).
   virtual bool HasUpstream(std::string_view upstream) const = 0;
-  // How many upstreams /mcp/ serves (a kill-switch drill asks the door when any).
-  virtual size_t UpstreamCount() const = 0;
 };
 
 // How Api routes a request target (path, ids and query filters), without serving it: the
@@ -171,8 +169,8 @@ class Api final : public RequestHandler {
   // before the server starts; without it the route is 404.
   void SetSlack(SlackCallbacks* slack) { slack_ = slack; }
 
-  // A door beyond the Api's own that kill-switch drills ask too (the ext_authz listener):
-  // not owned; outlives the Api. Call before the server starts.
+  // A door beyond the Api's own that kill-switch drills ask too (/mcp/{upstream}, the
+  // ext_authz listener): not owned; outlives the Api. Call before the server starts.
   void AddDrillProbe(core::DrillProbe* probe) { extra_probes_.push_back(probe); }
 
   // Answers every long poll now and drains the blocking pool. Call after the HTTP

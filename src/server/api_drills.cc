@@ -6,10 +6,8 @@
 //
 //   http_api          POST /v1/runs/{canary}/calls through this Api's router
 //   claude_code_hook  POST /v1/hooks/claude-code (a PreToolUse event) through the router
-//   mcp               the decision step of a /mcp/{upstream} session's tools/call
-//                     (McpEnforcer::Decide, in a run of its own), when upstreams are served;
-//                     no upstream server is started and no credential is fetched
-//   + the probes other listeners add (Api::AddDrillProbe: the ext_authz door)
+//   + the probes the other doors add (Api::AddDrillProbe): /mcp/{upstream}'s
+//     (server::McpDrillProbe) when upstreams are served, the ext_authz listener's
 #include <chrono>
 #include <future>
 #include <memory>
@@ -25,7 +23,6 @@
 #include "common/json.h"
 #include "server/api.h"
 #include "server/api_internal.h"
-#include "server/mcp_enforcer.h"
 
 namespace interlock::server {
 
@@ -147,20 +144,7 @@ void Api::HandleRunDrill(const Caller& c, Responder r) {
       return ReadHookAnswer(Dispatch(
           DrillRequest("/v1/hooks/claude-code", t.credential, std::move(event)), r, kProbeBound));
     });
-    FnProbe mcp("mcp", [&](const core::DrillTarget& t) -> core::DoorAnswer {
-      // A session's run and decision step, as McpHttpService's Setup and tools/call make them.
-      auto run = calls_.StartRun(core::kDrillAgentId);
-      if (!run.ok()) return {"STORE_UNAVAILABLE", run.error().message};
-      McpEnforcer enforcer(guard_, &calls_, &waiters_, std::string(core::kDrillAgentId),
-                           std::string(core::kDrillAgentId), run->run_id);
-      ToolCall call;
-      call.tool = std::string(kDrillTool);
-      call.args = json::object{{"drill_id", t.drill_id}};
-      const mcp::Enforcer::Outcome out = enforcer.Decide(std::move(call));
-      return {std::string(CodeName(out.decision.code)), out.decision.reason};
-    });
     std::vector<core::DrillProbe*> probes{&api, &hook};
-    if (mcp_ != nullptr && mcp_->UpstreamCount() > 0) probes.push_back(&mcp);
     probes.insert(probes.end(), extra_probes_.begin(), extra_probes_.end());
     Result<core::DrillReport> report = drills_.Run(actor, credential, probes);
     authn_->DisarmDrill();

@@ -138,4 +138,16 @@ Status McpEnforcer::RecordResult(std::string_view call_id, const mcp::ToolResult
                                                .credential_json = result.credential_json});
 }
 
+core::DoorAnswer McpDrillProbe::Probe(const core::DrillTarget& target) {
+  auto run = calls_.StartRun(core::kDrillAgentId);
+  if (!run.ok()) return {"STORE_UNAVAILABLE", run.error().message};
+  McpEnforcer enforcer(guard_, &calls_, waiters_, std::string(core::kDrillAgentId),
+                       std::string(core::kDrillAgentId), run->run_id);
+  ToolCall call;
+  call.tool = "interlock.drill";
+  call.args = boost::json::object{{"drill_id", target.drill_id}};
+  const mcp::Enforcer::Outcome out = enforcer.Decide(std::move(call));
+  return {std::string(CodeName(out.decision.code)), out.decision.reason};
+}
+
 }  // namespace interlock::server

@@ -22,6 +22,7 @@
 
 #include "common/time.h"
 #include "core/app/calls.h"
+#include "core/app/drills.h"
 #include "core/guard.h"
 #include "mcp/gateway.h"
 #include "server/call_waiters.h"
@@ -74,6 +75,24 @@ class McpEnforcer final : public mcp::Enforcer {
   const std::chrono::milliseconds progress_interval_;
   const ApprovalUrlFn approval_url_;
   core::CallerIdentity identity_;  // empty issuer: an Interlock token
+};
+
+// The kill-switch drill's probe of /mcp/{upstream} (docs/drill.md): the decision step a
+// session's tools/call takes (an McpEnforcer of the drill agent, in a run of its own, as a
+// session's Setup starts one), so a drill never starts an upstream server or fetches its
+// credential. The answer is the decision's code. Collaborators must outlive it.
+class McpDrillProbe final : public core::DrillProbe {
+ public:
+  McpDrillProbe(core::Guard* guard, core::Store* store, const core::PolicySource* policies,
+                const Clock* clock, CallWaiters* waiters)
+      : guard_(guard), calls_(store, policies, clock), waiters_(waiters) {}
+  std::string door() const override { return "mcp"; }
+  core::DoorAnswer Probe(const core::DrillTarget& target) override;
+
+ private:
+  core::Guard* guard_;
+  core::Calls calls_;
+  CallWaiters* waiters_;
 };
 
 }  // namespace interlock::server

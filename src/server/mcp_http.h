@@ -124,7 +124,6 @@ class McpHttpService final : public McpEndpoint {
   bool HasUpstream(std::string_view upstream) const override {
     return upstreams_.find(std::string(upstream)) != upstreams_.end();
   }
-  size_t UpstreamCount() const override { return upstreams_.size(); }
 
   // Ends every session (bounded by the children's grace) and refuses new ones.
   // Idempotent; never call from an io thread.

@@ -178,6 +178,20 @@ TEST_F(DrillDaemonTest, OnlyAnAdminMayDrill) {
   EXPECT_TRUE(status.json.at("overdue").as_bool());
 }
 
+// Tests that `interlock doctor` warns while there has been no drill, and reports the last
+// one once it passed (read from the store, read-only, the daemon running).
+TEST_F(DrillDaemonTest, DoctorReportsTheLastDrill) {
+  const std::vector<std::string> doctor = {"doctor", "--store", daemon_->store(), "--policies",
+                                           dir_.path() + "/policies"};
+  int code = -1;
+  std::string out = RunInterlock(doctor, &code);
+  EXPECT_NE(out.find("warn no kill-switch drill on record"), std::string::npos) << out;
+  Drill("IL_DRILL_TEST_ADMIN", &code);
+  ASSERT_EQ(code, 0);
+  out = RunInterlock(doctor, &code);
+  EXPECT_NE(out.find("ok   kill-switch drill passed"), std::string::npos) << out;
+}
+
 // Tests that the drill agent cannot be impersonated: no token may name it, and a policy
 // that defines it is refused with its file:line:column.
 TEST_F(DrillDaemonTest, TheDrillAgentIsReserved) {

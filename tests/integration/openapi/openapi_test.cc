@@ -54,6 +54,9 @@ const std::map<std::string, std::string> kNotProvoked = {
     {"GET /v1/governance/fatigue 429",
      "needs reports slower than this test: ReportCache.QueueIsBounded"},
     {"GET /v1/runs/{run_id}/replay 503", "needs a store that is down (fleet_pgtest)"},
+    {"GET /v1/drills 503", "needs a store that is down (as the other reads)"},
+    {"POST /v1/drills 503", "needs a store that is down (as the other reads)"},
+    {"POST /v1/drills 409", "needs two drills at once on one daemon; a drill takes milliseconds"},
     {"POST /mcp/{upstream} 200", "MCP sessions: mcp_http_test"},
     {"POST /mcp/{upstream} 202", "MCP sessions: mcp_http_test"},
     {"POST /mcp/{upstream} 400", "MCP sessions: mcp_http_test"},
@@ -461,6 +464,13 @@ TEST_F(OpenApiDaemon, EveryDocumentedRouteAnswersAsDocumented) {
   Call("POST", kill, kill, R"({"scope":"galaxy","engaged":true})", admin_);
   Call("POST", kill, kill, R"({"scope":"global","engaged":true})", reviewer_);
   Call("POST", kill, kill, R"({"scope":"global","engaged":true})", "");
+  const std::string drills = "/v1/drills";
+  Call("GET", drills, drills, "", reviewer_);
+  Call("GET", drills, drills, "", agent_);
+  Call("GET", drills, drills, "", "");
+  Call("POST", drills, drills, "{}", admin_);
+  Call("POST", drills, drills, "{}", reviewer_);
+  Call("POST", drills, drills, "{}", "");
   const std::string audit = "/v1/audit";
   Call("GET", audit, audit, "", reviewer_);
   Call("GET", audit, audit + "?limit=0", "", reviewer_);
