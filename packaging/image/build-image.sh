@@ -10,8 +10,9 @@
 # postinst keeps it); the image's config (packaging/image/config.yaml) as
 # /etc/interlock/config.yaml; then packed by oci.py into BUILD_DIR/image/interlock-oci.tar,
 # an OCI image layout in a tar archive (`podman load -i`, `docker load -i`, `skopeo copy
-# oci-archive:...`). The archive is rebuilt only when the .deb, the root or these scripts
-# changed. Needs root (mmdebstrap, chroot, dpkg in the root, owners kept in the layer).
+# oci-archive:...`), rebuilt each time (~30 s) and reproducible: the same programs, root
+# and commit give the same digests (times clamped to the commit's, SOURCE_DATE_EPOCH).
+# Needs root (mmdebstrap, chroot, dpkg in the root, owners kept in the layer).
 set -euo pipefail
 
 prepare=0
@@ -47,8 +48,7 @@ opts=(--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/sha
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/doc/*'
   --dpkgopt='path-include=/usr/share/doc/*/copyright'
   --dpkgopt='path-exclude=/usr/share/lintian/*')
-# usr-is-merged satisfies init-system-helpers' "usrmerge | usr-is-merged" where apt would
-# otherwise take usrmerge and, with it, perl (35 MB the daemon never runs).
+# usr-is-merged: so that usrmerge can be purged below.
 pkgs=$(debian_root_packages "$deb" usr-is-merged)
 tarball=$(debian_root_tarball "$work" "$pkgs" "${opts[@]}")
 if [ "$prepare" -eq 1 ]; then
@@ -63,15 +63,6 @@ fi
 does not download; make it first with: packaging/image/build-image.sh --prepare $build \
 (make image and make test do)"
 
-inputs=$( (sha256sum "$deb" | cut -d' ' -f1; basename "$tarball"
-  cat "$src/packaging/image/build-image.sh" "$src/packaging/image/oci.py" \
-    "$src/packaging/image/config.yaml" "$src/packaging/debian-root.sh") | sha256sum | cut -d' ' -f1)
-if [ -s "$out" ] && [ "$(cat "$work/image.inputs" 2>/dev/null)" = "$inputs" ]; then
-  echo "build-image: $out is up to date" >&2
-  echo "$out"
-  exit 0
-fi
-
 root=$(mktemp -d "$work/root.XXXXXX")
 trap 'rm -rf --one-file-system "$root"' EXIT
 tar -C "$root" -xf "$tarball"
@@ -84,6 +75,16 @@ cp "$deb" "$root/tmp/interlock.deb"
 in_root "$root" dpkg -i /tmp/interlock.deb >"$work/dpkg-install.log" 2>&1 ||
   { cat "$work/dpkg-install.log" >&2; fail "dpkg -i failed"; }
 install -m 0640 -g "$uid" "$src/packaging/image/config.yaml" "$root/etc/interlock/config.yaml"
+# Empty mount points for what a deployment mounts read-only (deploy/kubernetes): a
+# runtime on a read-only root cannot make them itself everywhere (bubblewrap cannot).
+install -d -m 0750 -g "$uid" "$root/etc/interlock/config" "$root/etc/interlock/keys" \
+  "$root/etc/interlock/tls" "$root/etc/interlock/postgres"
+# usrmerge, which mmdebstrap's essential set takes for init-system-helpers' "usrmerge |
+# usr-is-merged", and the perl it pulls in (35 MB the daemon never runs): usr-is-merged,
+# in the package list, stands in for it.
+in_root "$root" dpkg --purge usrmerge libfile-find-rule-perl libnumber-compare-perl \
+  libtext-glob-perl perl perl-modules-5.36 libperl5.36 libgdbm-compat4 libgdbm6 \
+  >"$work/dpkg-purge.log" 2>&1 || { cat "$work/dpkg-purge.log" >&2; fail "dpkg --purge failed"; }
 # What a running container never needs, and what would make two builds differ.
 rm -rf "$root/tmp/"* "$root/var/cache/apt/"* "$root/var/lib/apt/lists/"* "$root/var/log/"* \
   "$root/var/cache/ldconfig/aux-cache" "$root/etc/machine-id"
@@ -92,6 +93,5 @@ rm -rf "${root:?}/dev/"*
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$src" log -1 --format=%ct 2>/dev/null || date +%s)} \
   python3 "$src/packaging/image/oci.py" build --root "$root" --out "$out" \
   --ref "interlock:$version" --version "$version" --arch "$(dpkg --print-architecture)" >&2
-echo "$inputs" >"$work/image.inputs"
 echo "build-image: built in $(($(date +%s) - t0)) s" >&2
 echo "$out"

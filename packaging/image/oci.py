@@ -111,7 +111,6 @@ def build(args):
                 "org.opencontainers.image.description":
                     "Policy enforcement point for AI-agent tool calls",
                 "org.opencontainers.image.version": args.version,
-                "org.opencontainers.image.base.name": "debian:bookworm (mmdebstrap)",
             },
         },
         "rootfs": {"type": "layers", "diff_ids": [sha256(raw)]},

@@ -4,7 +4,7 @@
 # Builds the image from the prepared root (packaging/image/build-image.sh; no network: it
 # fails, naming the command, when `build-image.sh --prepare` has not run: `make test`
 # runs it through scripts/prepare-tests.sh), checks the archive's OCI layout (every digest
-# and size, the layer's diff_id, the runtime config), unpacks its layer and starts it the
+# and size, the layer's diff_id, the runtime config; and skopeo copies and reads it), unpacks its layer and starts it the
 # way a container runtime would, with bubblewrap over the unpacked root:
 #   - the root read-only, a tmpfs /tmp, a writable state volume at /var/lib/interlock, a
 #     minimal /dev, the host's loopback-only network (make test's namespace);
@@ -15,8 +15,8 @@
 #     (files that are symlinks through `..data` to a timestamped directory).
 # Then: /healthz and /readyz answer, a call is denied and one allowed over the HTTP API
 # with an agent token, the ConfigMap's `..data` symlink is swapped to a new version of the
-# policy (as the kubelet does) and the daemon decides by it within a bounded wait with no
-# restart or signal, SIGTERM stops it with status 0, and nothing was written to the root.
+# policy (as the kubelet does; of the old file's size and time) and the daemon decides by
+# it within a bounded wait with no restart or signal, SIGTERM stops it with status 0, and nothing was written to the root.
 # Needs root (the image build, owners in the unpacked root); without it, or without
 # mmdebstrap or bwrap, it exits 77 (skipped). Every phase prints its duration.
 set -euo pipefail
@@ -29,7 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: the image test needs root (the image build: chroot and dpkg in a Debian root)"
   exit 77
 fi
-for tool in mmdebstrap dpkg-deb unshare chroot bwrap python3 curl openssl; do
+for tool in mmdebstrap dpkg-deb unshare chroot bwrap python3 curl openssl skopeo; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "SKIP: $tool is not installed (scripts/install-deps.sh installs it)"
     exit 77
@@ -69,7 +69,15 @@ trap cleanup EXIT
 mkdir -p "$root"
 python3 "$src/packaging/image/oci.py" check "$archive" --unpack "$root" ||
   fail "the archive is not a valid OCI image"
-phase "OCI layout verified, layer unpacked"
+# A real client reads it too: skopeo (Debian's package; podman's and buildah's image
+# library) copies it, checking every digest on the way, and reads its config.
+skopeo copy --quiet "oci-archive:$archive" "dir:$tmp/skopeo" >"$tmp/skopeo.log" 2>&1 ||
+  { cat "$tmp/skopeo.log"; fail "skopeo cannot copy the archive"; }
+skopeo inspect --config "oci-archive:$archive" >"$tmp/skopeo-config.json" 2>"$tmp/skopeo.log" ||
+  { cat "$tmp/skopeo.log"; fail "skopeo cannot read the image's config"; }
+grep -q '"User": "10001:10001"' "$tmp/skopeo-config.json" || fail "skopeo reads another user"
+rm -rf "$tmp/skopeo"
+phase "OCI layout verified (oci.py, skopeo), layer unpacked"
 
 # The runtime config, as a runtime reads it.
 config_json=$(python3 - "$archive" <<'EOF'
@@ -102,7 +110,7 @@ kube_volume() {  # kube_volume DIR VERSION MODE FILE...: writes and swaps in a v
   shift 3
   mkdir -p "$dir/$version"
   for file in "$@"; do
-    install -m "$mode" -g "$gid" "$file" "$dir/$version/"
+    install -p -m "$mode" -g "$gid" "$file" "$dir/$version/"
   done
   ln -sfn "$version" "$dir/..data_tmp"
   mv -T "$dir/..data_tmp" "$dir/..data"
@@ -171,19 +179,20 @@ answer=$(decide read_customer_record)
 echo "$answer" | grep -q '"decision":"allow"' || fail "unexpected decision: $answer"
 phase "/healthz, /readyz; a call denied and one allowed over HTTP"
 
-# A new ConfigMap version that blocks the tool just allowed, swapped in as the kubelet
-# does; the daemon's poll (policy_poll_ms, 1 s) must follow it within 15 s.
-sed 's/^    - "delete_customer_record"$/    - "delete_customer_record"\n    - "read_customer_record"/;
-  /- name: "read_customer_record"/,/scope:/d' \
+# A new ConfigMap version that no longer allows the tool just allowed, swapped in as the
+# kubelet does; the daemon's poll (policy_poll_ms, 1 s) must follow it within 15 s. The
+# new file has the old one's size and modification time: only the target of its name
+# changed (the watcher once compared sizes and times alone, and missed such a swap).
+sed 's/^    - name: "read_customer_record"$/    - name: "read_customer_recorX"/' \
   "$root/etc/interlock/policies/support-agent-v2.yaml" >"$tmp/v2/support-agent-v2.yaml"
-grep -q '^    - "read_customer_record"$' "$tmp/v2/support-agent-v2.yaml" ||
-  fail "could not write the new policy"
+grep -q 'read_customer_recorX' "$tmp/v2/support-agent-v2.yaml" || fail "could not write the new policy"
+touch -r "$root/etc/interlock/policies/support-agent-v2.yaml" "$tmp/v2/support-agent-v2.yaml"
 kube_volume "$policies" 2026_11_28_09_05_00.2 0644 "$tmp/v2/support-agent-v2.yaml"
 rm -rf "$policies/..2026_11_28_09_00_00.1"  # the kubelet removes the old version last
 reloaded=0
 for _ in $(seq 1 150); do
   answer=$(decide read_customer_record)
-  if echo "$answer" | grep -q '"code":"TOOL_BLOCKED"'; then
+  if echo "$answer" | grep -q '"decision":"deny"'; then
     reloaded=1
     break
   fi
