@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by packaging/test-package.sh and packaging/image/build-image.sh: the one way
 # this tree makes a Debian 12 root and runs commands in it.
 #   debian_root_packages DEB [EXTRA...]   the package's Pre-Depends and Depends (and with

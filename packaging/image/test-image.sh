@@ -94,7 +94,7 @@ user=$(sed -n 1p <<<"$config_json")
 mapfile -t command_line < <(sed 1d <<<"$config_json")
 uid=${user%%:*}
 gid=${user##*:}
-[ "$uid" -ne 0 ] && [ "$gid" -ne 0 ] || fail "the image runs as root ($user)"
+if [ "$uid" -eq 0 ] || [ "$gid" -eq 0 ]; then fail "the image runs as root ($user)"; fi
 grep -q "^interlock:x:$uid:$gid:" "$root/etc/passwd" || fail "no interlock user $user in the image"
 [ -x "$root${command_line[0]}" ] || fail "the entrypoint ${command_line[0]} is not in the image"
 [ ! -e "$root/usr/share/man/man1" ] || [ -z "$(ls -A "$root/usr/share/man/man1")" ] ||
