@@ -85,6 +85,9 @@ install -d -m 0750 -g "$uid" "$root/etc/interlock/config" "$root/etc/interlock/k
 in_root "$root" dpkg --purge usrmerge libfile-find-rule-perl libnumber-compare-perl \
   libtext-glob-perl perl perl-modules-5.36 libperl5.36 libgdbm-compat4 libgdbm6 \
   >"$work/dpkg-purge.log" 2>&1 || { cat "$work/dpkg-purge.log" >&2; fail "dpkg --purge failed"; }
+# No set-user-ID or set-group-ID programs (su, mount, passwd...): the daemon's user has
+# no use for them, and a pod without allowPrivilegeEscalation: false would let them work.
+find "$root" -xdev -type f -perm /6000 -exec chmod ug-s {} +
 # What a running container never needs, and what would make two builds differ.
 rm -rf "$root/tmp/"* "$root/var/cache/apt/"* "$root/var/lib/apt/lists/"* "$root/var/log/"* \
   "$root/var/cache/ldconfig/aux-cache" "$root/etc/machine-id"

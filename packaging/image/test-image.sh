@@ -97,6 +97,8 @@ gid=${user##*:}
 if [ "$uid" -eq 0 ] || [ "$gid" -eq 0 ]; then fail "the image runs as root ($user)"; fi
 grep -q "^interlock:x:$uid:$gid:" "$root/etc/passwd" || fail "no interlock user $user in the image"
 [ -x "$root${command_line[0]}" ] || fail "the entrypoint ${command_line[0]} is not in the image"
+setid=$(find "$root" -xdev -type f -perm /6000 | head -3)
+[ -z "$setid" ] || fail "set-user-ID or set-group-ID files in the image: $setid"
 [ ! -e "$root/usr/share/man/man1" ] || [ -z "$(ls -A "$root/usr/share/man/man1")" ] ||
   fail "manual pages in the image"
 
