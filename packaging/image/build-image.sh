@@ -93,8 +93,8 @@ rm -rf "$root/tmp/"* "$root/var/cache/apt/"* "$root/var/lib/apt/lists/"* "$root/
   "$root/var/cache/ldconfig/aux-cache" "$root/etc/machine-id"
 rm -rf "${root:?}/dev/"*
 
-SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$src" log -1 --format=%ct 2>/dev/null || date +%s)} \
-  python3 "$src/packaging/image/oci.py" build --root "$root" --out "$out" \
+epoch=${SOURCE_DATE_EPOCH:-$(git -C "$src" log -1 --format=%ct 2>/dev/null || date +%s)}
+SOURCE_DATE_EPOCH=$epoch python3 "$src/packaging/image/oci.py" build --root "$root" --out "$out" \
   --ref "interlock:$version" --version "$version" --arch "$(dpkg --print-architecture)" >&2
 echo "build-image: built in $(($(date +%s) - t0)) s" >&2
 echo "$out"

@@ -4,21 +4,25 @@
 # Builds the image from the prepared root (packaging/image/build-image.sh; no network: it
 # fails, naming the command, when `build-image.sh --prepare` has not run: `make test`
 # runs it through scripts/prepare-tests.sh), checks the archive's OCI layout (every digest
-# and size, the layer's diff_id, the runtime config; and skopeo copies and reads it), unpacks its layer and starts it the
-# way a container runtime would, with bubblewrap over the unpacked root:
+# and size, the layer's diff_id, the runtime config; skopeo copies and reads it too),
+# unpacks its layer (no set-user-ID file) and starts it the way a container runtime
+# would, with bubblewrap over the unpacked root:
 #   - the root read-only, a tmpfs /tmp, a writable state volume at /var/lib/interlock, a
 #     minimal /dev, the host's loopback-only network (make test's namespace);
 #   - as the image's user (uid and gid 10001, from the config's User), no new privileges,
 #     no capabilities;
-#   - the config's Entrypoint and Cmd, listening on a free loopback port;
-#   - the policies in a directory laid out as Kubernetes lays out a ConfigMap volume
-#     (files that are symlinks through `..data` to a timestamped directory).
+#   - the config's Entrypoint and Cmd: as they are, refused (plain HTTP on every
+#     interface, no TLS configured: exit 2); with a free loopback port, served;
+#   - the policies and the audit keys in directories laid out as Kubernetes lays out
+#     ConfigMap and Secret volumes (files that are symlinks through `..data` to a
+#     timestamped directory).
 # Then: /healthz and /readyz answer, a call is denied and one allowed over the HTTP API
 # with an agent token, the ConfigMap's `..data` symlink is swapped to a new version of the
 # policy (as the kubelet does; of the old file's size and time) and the daemon decides by
-# it within a bounded wait with no restart or signal, SIGTERM stops it with status 0, and nothing was written to the root.
+# it within a bounded wait with no restart or signal, SIGTERM stops it with status 0,
+# `audit verify` passes with the Secret's public key, and nothing was written to the root.
 # Needs root (the image build, owners in the unpacked root); without it, or without
-# mmdebstrap or bwrap, it exits 77 (skipped). Every phase prints its duration.
+# mmdebstrap, bwrap or skopeo, it exits 77 (skipped). Every phase prints its duration.
 set -euo pipefail
 
 build=$(cd "${1:?usage: test-image.sh BUILD_DIR}" && pwd)
@@ -148,9 +152,21 @@ token=$(in_image /usr/bin/interlock token create --agent support-agent-v2 \
   2>"$tmp/token.log") ||
   { cat "$tmp/token.log"; fail "token create failed in the image"; }
 
+# The image's own command line, as is: every interface without TLS is refused at start
+# (exit 2, saying how to configure TLS), never served in clear.
+rc=0
+timeout 20 bwrap "${sandbox[@]}" -- "${as_user[@]}" "${command_line[@]}" >"$tmp/refused.log" 2>&1 ||
+  rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q "refusing to serve plain HTTP on 0.0.0.0:8181" "$tmp/refused.log"
+then
+  cat "$tmp/refused.log"
+  fail "the image's default command did not refuse plain HTTP (exit $rc)"
+fi
+
 ready=/var/lib/interlock/test.ready
 bwrap "${sandbox[@]}" --info-fd 3 -- "${as_user[@]}" "${command_line[@]}" \
-  "${key_flags[@]}" --listen 127.0.0.1:0 --ready-file "$ready" 3>"$tmp/bwrap-info.json" >"$tmp/serve.log" 2>&1 &
+  "${key_flags[@]}" --listen 127.0.0.1:0 --ready-file "$ready" 3>"$tmp/bwrap-info.json" \
+  >"$tmp/serve.log" 2>&1 &
 bwrap_pid=$!
 port=""
 for _ in $(seq 1 300); do
@@ -163,7 +179,8 @@ for _ in $(seq 1 300); do
 done
 [ -n "$port" ] || { cat "$tmp/serve.log"; fail "interlock serve not ready within 30 s"; }
 daemon_pid=$(sed -n 's/.*"child-pid": *\([0-9]*\).*/\1/p' "$tmp/bwrap-info.json")
-phase "started as $user on a read-only root, port $port"
+phase "as is: plain HTTP on 0.0.0.0 refused (exit 2); started as $user on a read-only \
+root, port $port"
 
 base=http://127.0.0.1:$port
 curl -sf --max-time 5 "$base/healthz" >/dev/null || fail "/healthz does not answer"
@@ -187,7 +204,8 @@ phase "/healthz, /readyz; a call denied and one allowed over HTTP"
 # changed (the watcher once compared sizes and times alone, and missed such a swap).
 sed 's/^    - name: "read_customer_record"$/    - name: "read_customer_recorX"/' \
   "$root/etc/interlock/policies/support-agent-v2.yaml" >"$tmp/v2/support-agent-v2.yaml"
-grep -q 'read_customer_recorX' "$tmp/v2/support-agent-v2.yaml" || fail "could not write the new policy"
+grep -q 'read_customer_recorX' "$tmp/v2/support-agent-v2.yaml" ||
+  fail "could not write the new policy"
 touch -r "$root/etc/interlock/policies/support-agent-v2.yaml" "$tmp/v2/support-agent-v2.yaml"
 kube_volume "$policies" 2026_11_28_09_05_00.2 0644 "$tmp/v2/support-agent-v2.yaml"
 rm -rf "$policies/..2026_11_28_09_00_00.1"  # the kubelet removes the old version last
