@@ -18,7 +18,7 @@ CMAKE_CACHE := $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
 UNITY       ?= ON
 CMAKE_CACHE += -DINTERLOCK_UNITY_BUILD=$(UNITY)
 
-.PHONY: all deps build run demo test unit test-asan fuzz bench package test-package format check-format clean
+.PHONY: all deps build run demo test unit test-asan fuzz bench package test-package image test-image format check-format clean
 
 all: build
 
@@ -80,6 +80,21 @@ test-package: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
 	cmake --build $(BUILD) -j $(JOBS) --target interlock interlock-sandbox-bridge
 	@packaging/test-package.sh --prepare $(BUILD)
 	@scripts/hermetic.sh packaging/test-package.sh $(BUILD)
+
+# The container image, BUILD/image/interlock-oci.tar (docs/kubernetes.md#the-image): an OCI
+# archive for `podman load -i`, `docker load -i` or `skopeo copy oci-archive:...`, built
+# from Debian's packages only (a Debian 12 root by mmdebstrap, the .deb installed, uid 10001,
+# read-only root, state on the volume /var/lib/interlock). As root. `make test-image` runs
+# its test (also in `make test`: ctest label `image`, with the Kubernetes manifests' check).
+image: deps $(BUILD)/$(if $(CMAKE_GEN),build.ninja,Makefile)
+	cmake --build $(BUILD) -j $(JOBS) --target interlock interlock-sandbox-bridge
+	@packaging/image/build-image.sh --prepare $(BUILD)
+	@packaging/image/build-image.sh $(BUILD)
+
+test-image: image
+	@scripts/hermetic.sh packaging/image/test-image.sh $(BUILD)
+	@scripts/setup-kubernetes-tests.sh
+	@scripts/hermetic.sh tests/integration/kubernetes/run.sh . $(BUILD)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -31,8 +31,8 @@ fi
 build=$(cd "${1:?usage: test-package.sh [--prepare] BUILD_DIR}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$build/package-test
-suite=bookworm
-mirror=${INTERLOCK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# shellcheck source=packaging/debian-root.sh
+. "$src/packaging/debian-root.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: the package test needs root (chroot, mount namespaces, dpkg in a Debian root)"
@@ -82,22 +82,14 @@ else
   phase "built $(basename "$deb")"
 fi
 
-# The root: Debian's essential set plus what the package names (versions and alternatives
-# dropped: the first alternative is taken), and systemd, whose units `systemd-analyze
-# verify --root` resolves the unit against.
-pkgs=$( (dpkg-deb -f "$deb" Pre-Depends; dpkg-deb -f "$deb" Depends; dpkg-deb -f "$deb" Recommends
-  echo systemd) |
-  tr ',' '\n' | sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' | grep -v '^$' | sort -u |
-  paste -sd, -)
-key=$(printf '%s %s %s' "$suite" "$mirror" "$pkgs" | sha256sum | cut -c1-16)
-tarball=$work/debian12-$key.tar
+# The root: Debian's essential set plus what the package names, and systemd, whose units
+# `systemd-analyze verify --root` resolves the unit against (packaging/debian-root.sh).
+pkgs=$(debian_root_packages --recommends "$deb" systemd)
+tarball=$(debian_root_tarball "$work" "$pkgs")
 if [ "$prepare" -eq 1 ]; then
   if [ ! -s "$tarball" ]; then
     echo "package-test: making a Debian 12 root with $pkgs (cached in $tarball)"
-    rm -f "$work"/debian12-*.tar
-    mmdebstrap --quiet --mode=root --variant=essential --include="$pkgs" --format=tar \
-      "$suite" "$tarball.tmp" "$mirror" || fail "mmdebstrap could not make the root"
-    mv "$tarball.tmp" "$tarball"
+    debian_root_make "$work" "$pkgs" || fail "mmdebstrap could not make the root"
     phase "made the root tarball"
   fi
   echo "package-test: the Debian 12 root is ready ($tarball)"
@@ -119,26 +111,8 @@ trap cleanup EXIT
 tar -C "$root" -xf "$tarball"
 phase "unpacked the root"
 
-# Runs "$@" chrooted in the root (dpkg, its scripts, checks) inside a private mount
-# namespace, with /proc and a /dev of the usual device nodes bound from the host (a root
-# unpacked on a nodev file system still has a usable /dev/null).
-# shellcheck disable=SC2016  # expanded by the inner shell
-enter_script='
-set -e
-root=$1; shift
-mount -t proc proc "$root/proc"
-mount -t tmpfs -o mode=0755 tmpfs "$root/dev"
-for node in null zero full random urandom; do
-  touch "$root/dev/$node"
-  mount --bind "/dev/$node" "$root/dev/$node"
-done
-ln -s /proc/self/fd "$root/dev/fd"
-ln -s /proc/self/fd/0 "$root/dev/stdin"
-ln -s /proc/self/fd/1 "$root/dev/stdout"
-ln -s /proc/self/fd/2 "$root/dev/stderr"
-exec chroot "$root" "$@"
-'
-in_root() { unshare --mount --propagation private /bin/sh -c "$enter_script" sh "$root" "$@"; }
+# Runs "$@" chrooted in the root (dpkg, its scripts, checks): packaging/debian-root.sh.
+in_root_here() { in_root "$root" "$@"; }
 # As the service user under the unit's sandboxing, rebuilt with bubblewrap (pivot_root,
 # so that user namespaces still work inside, which a chroot forbids): the root read-only
 # but ReadWritePaths=/var/lib/interlock, a private /tmp, a minimal /dev, no new
@@ -149,7 +123,7 @@ sandbox=(--ro-bind "$root" / --bind "$root/var/lib/interlock" /var/lib/interlock
 as_user=(/usr/bin/setpriv --reuid=interlock --regid=interlock --init-groups --no-new-privs
   --bounding-set=-all --inh-caps=-all)
 as_service() { (umask 077 && exec bwrap "${sandbox[@]}" -- "${as_user[@]}" "$@"); }
-mode_of() { in_root stat -c "%a %U:%G" "$1"; }
+mode_of() { in_root_here stat -c "%a %U:%G" "$1"; }
 expect_mode() {
   local got
   got=$(mode_of "$1")
@@ -157,11 +131,11 @@ expect_mode() {
 }
 
 cp "$deb" "$root/tmp/interlock.deb"
-in_root dpkg -i /tmp/interlock.deb >"$work/dpkg-install.log" 2>&1 ||
+in_root_here dpkg -i /tmp/interlock.deb >"$work/dpkg-install.log" 2>&1 ||
   { cat "$work/dpkg-install.log"; fail "dpkg -i failed"; }
 phase "installed the package"
 
-in_root getent passwd interlock >/dev/null || fail "no interlock user"
+in_root_here getent passwd interlock >/dev/null || fail "no interlock user"
 expect_mode /etc/interlock "750 root:interlock"
 expect_mode /etc/interlock/policies "750 root:interlock"
 expect_mode /etc/interlock/interlock.yaml "640 root:interlock"
@@ -247,11 +221,11 @@ if setpriv --reuid=nobody --regid=nogroup --clear-groups bwrap --unshare-user --
   --unshare-net --ro-bind / / --proc /proc --dev /dev true 2>/dev/null; then
   grep -q '^ok   sandbox' "$work/doctor.log" || fail "the sandbox does not work in the service"
 fi
-in_root /usr/bin/interlock doctor --config /etc/interlock/interlock.yaml --user interlock \
+in_root_here /usr/bin/interlock doctor --config /etc/interlock/interlock.yaml --user interlock \
   >"$work/doctor-root.log" || { cat "$work/doctor-root.log"; fail "doctor --user interlock failed"; }
 # An upgrade (the same version installed over itself takes postinst's upgrade path):
 # the state and its modes stay, the trail still verifies.
-in_root dpkg -i /tmp/interlock.deb >"$work/dpkg-upgrade.log" 2>&1 ||
+in_root_here dpkg -i /tmp/interlock.deb >"$work/dpkg-upgrade.log" 2>&1 ||
   { cat "$work/dpkg-upgrade.log"; fail "dpkg -i over the installed package failed"; }
 as_service /usr/bin/interlock audit verify --store /var/lib/interlock/interlock.db \
   --checkpoints $keys/checkpoints.jsonl --pubkey $keys/checkpoint-ed25519.pub.pem ||
@@ -261,19 +235,19 @@ expect_mode $keys "700 interlock:interlock"
 expect_mode /var/lib/interlock/interlock.db "600 interlock:interlock"
 phase "audit verify and doctor as the service user; reinstalled over itself"
 
-in_root dpkg -r interlock >"$work/dpkg-remove.log" 2>&1 ||
+in_root_here dpkg -r interlock >"$work/dpkg-remove.log" 2>&1 ||
   { cat "$work/dpkg-remove.log"; fail "dpkg -r failed"; }
 [ ! -e "$root/usr/bin/interlock" ] || fail "dpkg -r left the program"
 [ -s "$root/var/lib/interlock/interlock.db" ] || fail "dpkg -r removed the store"
 [ -s "$root$keys/checkpoint-ed25519.pem" ] || fail "dpkg -r removed the audit keys"
-in_root getent passwd interlock >/dev/null || fail "dpkg -r removed the user"
+in_root_here getent passwd interlock >/dev/null || fail "dpkg -r removed the user"
 [ -f "$root/etc/interlock/interlock.yaml" ] || fail "dpkg -r removed the config"
-in_root dpkg -P interlock >"$work/dpkg-purge.log" 2>&1 ||
+in_root_here dpkg -P interlock >"$work/dpkg-purge.log" 2>&1 ||
   { cat "$work/dpkg-purge.log"; fail "dpkg -P failed"; }
 [ ! -e "$root/var/lib/interlock" ] || fail "dpkg -P left /var/lib/interlock"
 [ ! -e "$root/etc/interlock" ] || fail "dpkg -P left /etc/interlock"
-! in_root getent passwd interlock >/dev/null || fail "dpkg -P left the user"
-! in_root getent group interlock >/dev/null || fail "dpkg -P left the group"
+! in_root_here getent passwd interlock >/dev/null || fail "dpkg -P left the user"
+! in_root_here getent group interlock >/dev/null || fail "dpkg -P left the group"
 phase "dpkg -r kept the state, dpkg -P removed it"
 
 echo "package-test: passed in $(($(date +%s) - t0)) s"

@@ -12,7 +12,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev lld-14 clang-format
   curl openssl wrk python3 python3-setuptools python3-wheel python3-pip ninja-build chromium
   bubblewrap iproute2
-  mmdebstrap dpkg-dev
+  mmdebstrap dpkg-dev skopeo
 )
 
 missing=()

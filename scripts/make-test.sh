@@ -1,8 +1,8 @@
 #!/bin/sh
 # Usage: scripts/make-test.sh BUILD_DIR JOBS   (what `make test` runs, configured first)
 # Builds everything, fetches what the tests need from the network while the CPUs compile
-# (scripts/prepare-tests.sh: the npm packages from the start, the package test's Debian
-# root once the two programs it packages are built), then runs every test, loopback only
+# (scripts/prepare-tests.sh: the npm packages from the start, the Debian roots of the
+# package test and the container image once the two programs they package are built), then runs every test, loopback only
 # (scripts/hermetic.sh: in a network namespace whose only interface is lo).
 # The upgrade tests' old program (the last landed release, a ~4-minute compile of its
 # own; tests/integration/upgrade) is built from the start at idle priority (SCHED_IDLE:

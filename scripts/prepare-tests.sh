@@ -6,9 +6,11 @@
 #   --npm      the pinned npm packages of every suite that runs Node (each suite's
 #              scripts/setup-*.sh, side by side: npm-ci-pinned.sh from its package-lock.json;
 #              nothing happens when node_modules already matches); needs no build;
-#   --package  as root, the Debian 12 root the package test installs into
-#              (packaging/test-package.sh --prepare, cached in BUILD_DIR/package-test/);
-#              needs the built `interlock` and `interlock-sandbox-bridge`;
+#   --package  as root, the Debian 12 roots the package test installs into
+#              (packaging/test-package.sh --prepare, cached in BUILD_DIR/package-test/) and
+#              the container image is built from (packaging/image/build-image.sh --prepare,
+#              cached in BUILD_DIR/image/), side by side; needs the built `interlock` and
+#              `interlock-sandbox-bridge`;
 #   neither    both, side by side.
 # scripts/make-test.sh runs the two while the build compiles. Idempotent; fails, with the
 # failing step's output, when something cannot be fetched.
@@ -29,7 +31,7 @@ if [ "$what" != package ]; then
   # Each suite's own setup script (what its tests call too); the TypeScript client suite
   # has none beside its run.sh.
   for setup in setup-node-tests setup-conformance setup-browser-tests setup-idp \
-    setup-claude-code-tests; do
+    setup-claude-code-tests setup-kubernetes-tests; do
     "$root/scripts/$setup.sh" >"$logs/$setup.log" 2>&1 &
     pids="$pids $!:$setup"
   done
@@ -40,12 +42,19 @@ fi
 
 rc=0
 if [ "$what" != npm ] && [ "$(id -u)" -eq 0 ]; then
+  "$root/packaging/image/build-image.sh" --prepare "$build" >"$logs/image.log" 2>&1 &
+  image_pid=$!
   "$root/packaging/test-package.sh" --prepare "$build" >"$logs/package.log" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     cat "$logs/package.log" >&2
     echo "prepare-tests: the package test's Debian root could not be made" >&2
   else
     rc=0
+  fi
+  if ! wait "$image_pid"; then
+    cat "$logs/image.log" >&2
+    echo "prepare-tests: the container image's Debian root could not be made" >&2
+    rc=1
   fi
 fi
 

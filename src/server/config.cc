@@ -1071,7 +1071,15 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
     } else if (key == "workspace") {
       st = r.Path(v, key, &c->workspace);
     } else if (key == "store") {
-      st = r.Path(v, key, &c->store);
+      // A PostgreSQL URI (store::IsPostgresUri's prefixes) goes to libpq as written; only a
+      // SQLite file's path is relative to this file's directory.
+      std::string s;
+      st = r.String(v, key, &s);
+      if (st.ok() && (s.starts_with("postgresql://") || s.starts_with("postgres://"))) {
+        c->store = s;
+      } else if (st.ok()) {
+        st = r.Path(v, key, &c->store);
+      }
     } else if (key == "durability") {
       std::string s;
       st = r.String(v, key, &s);

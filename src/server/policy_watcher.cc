@@ -13,12 +13,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A file's name, the file it resolves to, its size and modification time. The resolved
+// path matters where a name is a symlink swapped to a new target: a Kubernetes ConfigMap
+// volume's NAME -> ..data/NAME, whose `..data` the kubelet renames to a new directory on
+// every update; a new version of the same size and time would otherwise go unseen.
 void AddFile(const fs::path& p, std::vector<std::string>* out) {
   std::error_code ec;
   const auto size = fs::file_size(p, ec);
   const auto mtime = fs::last_write_time(p, ec);
+  std::error_code rec;
+  const fs::path resolved = fs::canonical(p, rec);
   std::ostringstream s;
-  s << p.string() << '|' << (ec ? 0 : size) << '|' << (ec ? 0 : mtime.time_since_epoch().count());
+  s << p.string() << '|' << (rec ? std::string() : resolved.string()) << '|' << (ec ? 0 : size)
+    << '|' << (ec ? 0 : mtime.time_since_epoch().count());
   out->push_back(s.str());
 }
 

@@ -1,6 +1,8 @@
 // PolicyWatcher: reloads the policy set on SIGHUP and when the policy files change.
 //
-// A thread polls the files' names, sizes and modification times every `poll` interval
+// A thread polls the files' names, the files they resolve to (a symlink swapped to a new
+// target, as in a Kubernetes ConfigMap volume, is a change), sizes and modification times
+// every `poll` interval
 // and reloads when they change or when RequestReload() was called (the SIGHUP
 // handler). A new set is fully loaded and validated before PolicySource::Replace swaps
 // it in atomically; an invalid set is refused with a logged error (every diagnostic) and

@@ -623,6 +623,51 @@ TEST_F(DaemonTest, ReloadGoodAndBad) {
       << m.body;
 }
 
+// Tests that a policy directory laid out as Kubernetes lays out a ConfigMap volume (NAME ->
+// ..data/NAME, ..data -> ..VERSION/) is reloaded when ..data is swapped to a new version
+// whose file has the old one's size and modification time (a regression: the watcher
+// compared names, sizes and times only, and kept deciding by the old policy).
+TEST(DaemonConfigMapTest, DataSwapOfSameSizeAndTimeIsReloaded) {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  const std::string cm = dir.path() + "/policies";
+  fs::create_directories(cm + "/..2026_11_28_09_00_00.1");
+  fs::create_directories(cm + "/..2026_11_28_09_05_00.2");
+  const std::string v1 = cm + "/..2026_11_28_09_00_00.1/reload-agent.yaml";
+  const std::string v2 = cm + "/..2026_11_28_09_05_00.2/reload-agent.yaml";
+  std::ofstream(v1) << kReloadAgent;
+  std::string blocked = kReloadAgent;  // the same bytes but the tool's name: the same size
+  blocked.replace(blocked.find("\"ping\""), 6, "\"pinx\"");
+  std::ofstream(v2) << blocked;
+  fs::last_write_time(v2, fs::last_write_time(v1));
+  ASSERT_EQ(fs::file_size(v1), fs::file_size(v2));
+  fs::create_directory_symlink("..2026_11_28_09_00_00.1", cm + "/..data");
+  fs::create_symlink("..data/reload-agent.yaml", cm + "/reload-agent.yaml");
+
+  Daemon daemon(dir.path(), cm);
+  const std::string token = CreateToken(daemon.store(), "--agent", "reload-agent");
+  ASSERT_TRUE(daemon.Start()) << daemon.log();
+  HttpClient client(daemon.port());
+  HttpResult r = client.Request("POST", "/v1/runs", "", token);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string call = "/v1/runs/" + Str(r.json, "run_id") + "/calls";
+  EXPECT_EQ(Code(client.Request("POST", call, R"({"tool":"ping"})", token)), "ALLOWED");
+
+  // The kubelet's swap: a new symlink renamed over ..data, then the old version removed.
+  fs::create_directory_symlink("..2026_11_28_09_05_00.2", cm + "/..data_tmp");
+  fs::rename(cm + "/..data_tmp", cm + "/..data");
+  fs::remove_all(cm + "/..2026_11_28_09_00_00.1");
+  const auto deadline = std::chrono::steady_clock::now() + 10s;  // the poll is 1 s
+  std::string got;
+  while (std::chrono::steady_clock::now() < deadline) {
+    got = Code(client.Request("POST", call, R"({"tool":"ping"})", token));
+    if (got != "ALLOWED") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(got, "TOOL_NOT_ALLOWED") << daemon.log();
+  EXPECT_EQ(daemon.Stop(), 0) << daemon.log();
+}
+
 // Tests that a clean restart keeps a run's budget (a restart must not reset a run).
 TEST_F(DaemonTest, RestartMidRunKeepsBudgets) {
   const std::string run = NewRun(agent_);

@@ -20,6 +20,27 @@ Status Load(const std::string& text, ServerConfig* c) {
   return LoadServerConfig(path, c);
 }
 
+// Tests that a PostgreSQL URI in `store:` is kept as written (a regression: it was taken
+// for a path relative to the config file, "/etc/interlock/postgresql:/interlock@db...",
+// and the daemon refused to start), while a SQLite path stays relative to the file.
+TEST(ServerConfigTest, PostgresStoreUriIsNotResolvedAsAPath) {
+  const std::string uri =
+      "postgresql://interlock@db.example:5432/interlock?sslmode=verify-full&sslrootcert=/ca.crt";
+  ServerConfig c;
+  Status st = Load("store: \"" + uri + "\"\n", &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(c.store, uri);
+  ServerConfig short_form;
+  st = Load("store: \"postgres://u@h/d\"\n", &short_form);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(short_form.store, "postgres://u@h/d");
+  ServerConfig file;
+  st = Load("store: state/interlock.db\n", &file);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_TRUE(file.store.starts_with("/")) << file.store;
+  EXPECT_TRUE(file.store.ends_with("/state/interlock.db")) << file.store;
+}
+
 // Tests that upstream credentials load, and that each mistake is refused with its place.
 TEST(ServerConfigMcpTest, UpstreamCredentialsLoadAndMistakesAreRefused) {
   ServerConfig c;
