@@ -22,6 +22,7 @@
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
+#include "policytest/runner.h"
 #include "server/config.h"
 
 namespace interlock::cli {
@@ -315,6 +316,9 @@ int RunCheck(const CheckOptions& given) {
     diags.push_back(d);
     ++errors;
   }
+  // The policy tests kept beside the policies (docs/policy-tests.md), when the policies load.
+  std::string test_report;
+  if (set.ok() && policytest::RunTestsBesidePolicies(opt.paths, &test_report) > 0) ++errors;
   const bool ok = errors == 0;
 
   if (opt.format == "json") {
@@ -352,6 +356,7 @@ int RunCheck(const CheckOptions& given) {
     WriteJsonLine(std::cout, out);
   } else {
     for (const Diagnostic& d : diags) std::cerr << d.ToString() << '\n';
+    std::cerr << test_report;
     if (set.ok()) {
       std::cout << (ok ? "ok: " : "failed: ") << (*set)->agents.size() << " polic"
                 << ((*set)->agents.size() == 1 ? "y" : "ies") << " (";

@@ -397,6 +397,10 @@ Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view tex
   return std::shared_ptr<const AgentPolicy>(std::move(policy));
 }
 
+bool IsPolicyTestFile(std::string_view name) {
+  return name.ends_with(".test.yaml") || name.ends_with(".test.yml");
+}
+
 Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,
                                                        std::vector<Diagnostic>* diagnostics,
                                                        const LoadOptions& options) {
@@ -421,6 +425,7 @@ Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::st
     for (; !ec && it != end; it.increment(ec)) {
       const std::string ext = it->path().extension().string();
       if (ext != ".yaml" && ext != ".yml") continue;
+      if (IsPolicyTestFile(it->path().filename().string())) continue;  // `interlock test`'s
       std::error_code fec;
       if (!fs::is_regular_file(it->status(fec)) || fec) continue;
       found.push_back((fs::path(path) / it->path().filename()).string());

@@ -45,7 +45,12 @@ Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view tex
                                                             std::vector<Diagnostic>* diagnostics,
                                                             const LoadOptions& options = {});
 
-// Loads files and directories (every *.yaml / *.yml directly inside, sorted by name).
+// Whether a file name is a policy test file (`*.test.yaml`, `*.test.yml`: `interlock
+// test`, docs/policy-tests.md), which a directory's load skips.
+bool IsPolicyTestFile(std::string_view name);
+
+// Loads files and directories (every *.yaml / *.yml directly inside, sorted by name, but
+// the policy test files: IsPolicyTestFile).
 // On any error returns an Error whose message lists every error, one per line; all
 // diagnostics (errors and warnings) are also appended to `diagnostics` when given.
 Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,

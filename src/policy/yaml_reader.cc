@@ -194,6 +194,7 @@ class YamlTreeBuilder {
       case YAML::NodeType::Scalar:
         out.kind_ = YamlNode::Kind::kScalar;
         out.scalar_ = n.Scalar();
+        out.quoted_ = n.Tag() == "!";  // yaml-cpp tags every non-plain scalar "!"
         break;
       case YAML::NodeType::Sequence:
         out.kind_ = YamlNode::Kind::kSequence;

@@ -32,6 +32,9 @@ class YamlNode {
 
   // The text of a scalar as written (quotes removed); "" for any other node.
   const std::string& Scalar() const { return scalar_; }
+  // True for a scalar written in quotes (or as a block scalar): a string whatever its text,
+  // where a plain `10` or `true` may be read as a number or a boolean.
+  bool Quoted() const { return quoted_; }
   // The items of a sequence, the entries of a mapping in document order (empty otherwise).
   const std::vector<YamlNode>& items() const { return items_; }
   const std::vector<Entry>& entries() const { return entries_; }
@@ -46,6 +49,7 @@ class YamlNode {
   friend class YamlTreeBuilder;  // yaml_reader.cc
   Kind kind_ = Kind::kNull;
   std::string scalar_;
+  bool quoted_ = false;
   std::vector<YamlNode> items_;
   std::vector<Entry> entries_;
   int line_ = 0;

@@ -1,0 +1,65 @@
+// The policy test file format (docs/policy-tests.md): `*.test.yaml` files kept beside the
+// policies, which the policy loader skips (policy::IsPolicyTestFile). A file names the
+// policy it tests and holds cases; a case is one call or a sequence of steps, each with
+// the decision (and optionally code, rule and where that rule is written) it must get.
+// Every error carries file:line:column. Thread-safety: values; free functions.
+#ifndef INTERLOCK_POLICYTEST_SPEC_H_
+#define INTERLOCK_POLICYTEST_SPEC_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "interlock/result.h"
+
+namespace interlock::policytest {
+
+// What a step must get. Unset members are not compared.
+struct Expectation {
+  std::string decision;  // "allow" | "deny" | "approval_required" | "rehearsal_required"
+  std::string code;      // e.g. "TOOL_BLOCKED"
+  std::string rule;      // e.g. tools.blocked["delete_file"]
+  std::string at;        // "file.yaml:12" or "file.yaml:12:7": a prefix of Decision::at's
+};
+
+// One call of a case, what the tool returned (recorded when the call is allowed) and what
+// the call must get.
+struct Step {
+  boost::json::object call;             // {"tool", "args", "usage"?, "elapsed_s"?}
+  std::optional<boost::json::object> result;  // {"ok", "error"?, "usage"?}
+  Expectation expect;
+  int line = 0;  // where the step (or the one-call case) is written
+};
+
+struct Case {
+  std::string name;
+  std::vector<Step> steps;
+  int line = 0;
+};
+
+struct TestFile {
+  std::string path;                // as found
+  std::vector<std::string> policy;  // the policy paths, resolved against the file's folder
+  std::string agent;               // empty: the policy's only agent
+  std::string workspace;           // ${workspace}; empty: the test file's folder
+  std::string now = "2026-01-01T00:00:00Z";  // the run's start (RFC 3339)
+  // Adversarial: also the variants that mean the same only on case- and
+  // normalisation-insensitive filesystems (macOS, Windows): case, trailing dots, NFD.
+  bool case_insensitive_paths = false;
+  std::vector<Case> cases;
+};
+
+// Reads and validates one test file. Errors: Error::Invalid("file:line:column: ...").
+Result<TestFile> LoadTestFile(const std::string& path);
+
+// The test files of `paths`: a file is taken as it is; a directory gives every
+// `*.test.yaml` / `*.test.yml` directly inside, sorted. An error names a path that does not
+// exist.
+Result<std::vector<std::string>> FindTestFiles(const std::vector<std::string>& paths);
+
+}  // namespace interlock::policytest
+
+#endif  // INTERLOCK_POLICYTEST_SPEC_H_
