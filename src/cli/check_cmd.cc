@@ -23,6 +23,7 @@
 #include "policy/loader.h"
 #include "policy/workflow.h"
 #include "policytest/runner.h"
+#include "prove/prove.h"
 #include "server/config.h"
 
 namespace interlock::cli {
@@ -272,6 +273,11 @@ int RunCheck(const CheckOptions& given) {
       for (Diagnostic& d : policy::Lint(*agent)) diags.push_back(std::move(d));
     }
   }
+  if (set.ok()) {  // the properties beside the policies (`interlock prove`, docs/prove.md)
+    for (Diagnostic& d : prove::CheckPropertiesBeside(opt.paths, *set)) diags.push_back(d);
+    // and the policy tests beside them (`interlock test`, docs/policy-tests.md)
+    for (Diagnostic& d : policytest::CheckTestsBeside(opt.paths)) diags.push_back(d);
+  }
   if (!opt.config.empty() && set.ok()) {
     server::ServerConfig config;
     if (Status st = server::LoadServerConfig(opt.config, &config); !st.ok()) {
@@ -316,9 +322,6 @@ int RunCheck(const CheckOptions& given) {
     diags.push_back(d);
     ++errors;
   }
-  // The policy tests kept beside the policies (docs/policy-tests.md), when the policies load.
-  std::string test_report;
-  if (set.ok() && policytest::RunTestsBesidePolicies(opt.paths, &test_report) > 0) ++errors;
   const bool ok = errors == 0;
 
   if (opt.format == "json") {
@@ -356,7 +359,6 @@ int RunCheck(const CheckOptions& given) {
     WriteJsonLine(std::cout, out);
   } else {
     for (const Diagnostic& d : diags) std::cerr << d.ToString() << '\n';
-    std::cerr << test_report;
     if (set.ok()) {
       std::cout << (ok ? "ok: " : "failed: ") << (*set)->agents.size() << " polic"
                 << ((*set)->agents.size() == 1 ? "y" : "ies") << " (";

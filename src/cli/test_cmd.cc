@@ -1,4 +1,4 @@
-// `interlock test [PATH...]`: run the policy tests kept beside the policies (*.test.yaml,
+// `interlock test [PATH...]`: runs the policy tests kept beside the policies (*.test.yaml,
 // docs/policy-tests.md) through the core's one decision path; `--adversarial` also decides
 // the variants an attacker would try of every refused call; `--junit FILE` writes JUnit XML.
 // Exit 0 every case passed, 1 a case failed (or a variant was allowed), 2 bad input (a test
@@ -25,22 +25,25 @@ struct TestOptions {
 };
 
 int RunTest(const TestOptions& opt) {
-  const std::vector<std::string> paths = opt.paths.empty() ? std::vector<std::string>{"."} : opt.paths;
+  const std::vector<std::string> paths =
+      opt.paths.empty() ? std::vector<std::string>{"."} : opt.paths;
   auto files = policytest::FindTestFiles(paths);
-  if (!files.ok()) return Fail("test", files.error(), kExitUsage);
-  if (files->empty()) return Fail("test", "no *.test.yaml files in the given paths", kExitUsage);
-  const policytest::RunOptions run{.adversarial = opt.adversarial, .max_variants = opt.max_variants};
+  if (!files.ok()) return Fail("test", files.error(), policytest::kTestsUnreadable);
+  if (files->empty()) {
+    return Fail("test", "no *.test.yaml files in or beside the given paths",
+                policytest::kTestsUnreadable);
+  }
+  const policytest::RunOptions run{.adversarial = opt.adversarial,
+                                   .max_variants = opt.max_variants};
   std::vector<policytest::FileReport> reports;
   for (const std::string& f : *files) reports.push_back(policytest::RunTestFile(f, run));
-  int failed = 0, bad = 0;
-  std::cout << policytest::FormatReports(reports, opt.adversarial, &failed, &bad);
+  std::cout << policytest::FormatReports(reports, opt.adversarial);
   if (!opt.junit.empty()) {
     std::ofstream out(opt.junit, std::ios::binary | std::ios::trunc);
     out << policytest::JUnitXml(reports);
     if (!out.flush()) return Fail("test", "cannot write " + opt.junit, kExitUsage);
   }
-  if (bad > 0) return kExitUsage;
-  return failed > 0 ? kExitFailure : kExitOk;
+  return policytest::ExitCode(reports);
 }
 
 void AddTest(CLI::App& app, int* exit_code) {
@@ -48,9 +51,12 @@ void AddTest(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "test",
       "Run the policy tests (*.test.yaml beside the policies; docs/policy-tests.md) through "
-      "the same decision path as every door. Exit 0 when every case passes, 1 when one fails, "
-      "2 on a test file or policy that does not read.");
-  cmd->add_option("path", opt->paths, "Test files, or directories holding *.test.yaml (default: .)");
+      "the decision path every door uses; --adversarial also tries an attacker's variants of "
+      "every refused call. Exit 0 every case passes, 1 one fails (or a variant is allowed), "
+      "2 a test file or its policy does not read.");
+  cmd->add_option("path", opt->paths,
+                  "Test files, policy files (their X.test.yaml) or directories holding "
+                  "*.test.yaml (default: .)");
   cmd->add_flag("--adversarial", opt->adversarial,
                 "Also decide the variants an attacker would try of every refused call; any "
                 "that is allowed fails its case");

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "interlock/result.h"
 
 namespace interlock {
@@ -71,6 +73,16 @@ Result<YamlNode> ReadYamlTree(std::string_view text, std::string_view file);
 
 // "file:line:column: " for `node` ("file: " when it has no position).
 std::string YamlWhere(std::string_view file, const YamlNode& node);
+
+// A scalar as JSON, one reading for every file that holds values in YAML (policy tests,
+// properties): a quoted scalar is a string whatever its text; a plain `true`/`false` a
+// boolean; a plain integer or number (the whole text, starting with a digit or `-digit`) a
+// number; anything else a string.
+boost::json::value YamlScalarJson(const YamlNode& scalar);
+
+// A node as JSON: null, scalars as YamlScalarJson, sequences and mappings. A key that is
+// not a scalar is Error::Invalid("file:line:column: ...").
+Result<boost::json::value> YamlToJson(const YamlNode& node, std::string_view file);
 
 }  // namespace interlock
 

@@ -1,9 +1,13 @@
+// Running test files: each case one run through core::OfflineRun (the decision path of
+// `interlock decide`), and with --adversarial the variants of each refused step. The text
+// and JUnit reports are in report.cc.
 #include "policytest/runner.h"
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include <boost/json.hpp>
 
@@ -11,7 +15,6 @@
 #include "common/time.h"
 #include "core/app/offline_run.h"
 #include "core/app/tool_calls.h"
-#include "policy/loader.h"
 #include "policytest/variants.h"
 
 namespace interlock::policytest {
@@ -21,7 +24,7 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 // A decision as a test compares it: in shadow mode, what enforce mode would have given
-// (the policy's rules are under test, not the mode).
+// (the policy's rules are under test, not its mode).
 struct Outcome {
   Verdict verdict = Verdict::kDeny;
   Code code = Code::kInvalidRequest;
@@ -30,31 +33,28 @@ struct Outcome {
   std::string reason;
 };
 
-Outcome Effective(const Decision& d) {
+Outcome EffectiveOutcome(const Decision& d) {
   Outcome o{d.verdict, d.code, d.rule, d.at, d.reason};
   if (d.shadow_verdict) o.verdict = *d.shadow_verdict;
   if (d.shadow_code) o.code = *d.shadow_code;
   return o;
 }
 
-Result<core::CallResult> ToCallResult(const json::object& r) {
+// The result a step reports, as core::Calls records one (the spec checked its keys).
+Result<core::CallResult> StepCallResult(const json::object& r) {
   core::CallResult out;
-  for (const auto& kv : r) {
-    if (kv.key() == "ok" && kv.value().is_bool()) {
-      out.ok = kv.value().get_bool();
-    } else if (kv.key() == "error" && kv.value().is_string()) {
-      out.error = std::string(kv.value().get_string());
-    } else if (kv.key() == "usage") {
-      auto usage = core::UsageFromJson(kv.value());
-      if (!usage.ok()) return usage.error();
-      out.usage = *usage;
-    } else if (kv.key() == "output") {
-      out.output_json = CanonicalJson(kv.value());
-    } else {
-      return Error::Invalid("result." + std::string(kv.key()) +
-                            ": unknown or mistyped (result holds ok, error, usage, output)");
-    }
+  if (const json::value* ok = r.if_contains("ok"); ok != nullptr && ok->is_bool())
+    out.ok = ok->get_bool();
+  if (const json::value* e = r.if_contains("error"); e != nullptr) {
+    if (!e->is_string()) return Error::Invalid("result.error must be a string");
+    out.error = std::string(e->get_string());
   }
+  if (const json::value* u = r.if_contains("usage"); u != nullptr) {
+    auto usage = core::UsageFromJson(*u);
+    if (!usage.ok()) return Error::Invalid("result.usage: " + usage.error().message);
+    out.usage = *usage;
+  }
+  if (const json::value* o = r.if_contains("output"); o != nullptr) out.output_json = CanonicalJson(*o);
   return out;
 }
 
@@ -73,39 +73,38 @@ class CaseRun {
 
   Status Start() { return run_.Start(s_.agent, "policy-test", s_.start); }
 
-  // Decides `call` and, when it is allowed and `result` is given, records the result.
-  // *error: a result the core refused (a test-file mistake, reported as a failure).
-  Outcome Decide(const json::object& call, const std::optional<json::object>& result,
-                 std::string* error) {
-    if (const json::value* e = call.if_contains("elapsed_s"); e != nullptr && e->is_number()) {
-      elapsed_s_ = std::max(elapsed_s_, e->to_number<double>());
-    }
+  // Decides `call` at `elapsed_s` (the previous time when unset) and, when it is allowed and
+  // `result` is given, records the result. *error: a result the core refused.
+  Outcome Decide(const json::object& call, std::optional<double> elapsed_s,
+                 const std::optional<json::object>& result, std::string* error) {
+    if (elapsed_s) elapsed_ = std::max(elapsed_, *elapsed_s);
     run_.SetTime(s_.start + std::chrono::duration_cast<TimePoint::duration>(
-                                std::chrono::duration<double>(elapsed_s_)));
+                                std::chrono::duration<double>(elapsed_)));
     Result<ToolCall> parsed = core::ParseToolCall(ToJsonText(call));
     if (!parsed.ok()) {
       return {Verdict::kDeny, Code::kInvalidRequest, "request", "", parsed.error().message};
     }
     core::GuardResponse r = run_.Decide(std::move(*parsed));
     if (result && r.decision.verdict == Verdict::kAllow && !r.call_id.empty()) {
-      Result<core::CallResult> cr = ToCallResult(*result);
+      Result<core::CallResult> cr = StepCallResult(*result);
       Status recorded = cr.ok() ? run_.RecordResult(r.call_id, std::move(*cr)) : Status(cr.error());
-      if (!recorded.ok()) *error = "result not recorded: " + recorded.error().message;
+      if (!recorded.ok()) *error = "the result was not recorded: " + recorded.error().message;
     }
-    return Effective(r.decision);
+    return EffectiveOutcome(r.decision);
   }
 
  private:
   const Subject& s_;
   core::OfflineRun run_;
-  double elapsed_s_ = 0;
+  double elapsed_ = 0;
 };
 
-// "coding-agent.yaml:12:7" of "examples/policies/coding-agent.yaml:12:7" starts with
-// `want` ("coding-agent.yaml:12", or the whole), ending at a ':' or the end.
+// Whether `at` ("examples/policies/coding-agent.yaml:12:7") is where `want` points: the
+// same text, or its file's base name with the line (and column) `want` gives.
 bool AtMatches(const std::string& at, const std::string& want) {
-  const std::string base = fs::path(at.substr(0, at.find(':'))).filename().string() +
-                           (at.find(':') == std::string::npos ? "" : at.substr(at.find(':')));
+  const size_t colon = at.find(':');
+  const std::string base = fs::path(at.substr(0, colon)).filename().string() +
+                           (colon == std::string::npos ? "" : at.substr(colon));
   for (const std::string& candidate : {at, base}) {
     if (candidate.rfind(want, 0) == 0 &&
         (candidate.size() == want.size() || candidate[want.size()] == ':'))
@@ -114,15 +113,15 @@ bool AtMatches(const std::string& at, const std::string& want) {
   return false;
 }
 
-std::string Describe(const Outcome& o) {
+std::string DescribeOutcome(const Outcome& o) {
   std::string s = std::string(VerdictName(o.verdict)) + " " + std::string(CodeName(o.code));
   s += " by rule " + (o.rule.empty() ? std::string("(none)") : o.rule);
-  s += o.at.empty() ? " (no policy line)" : " at " + o.at;
+  if (!o.at.empty()) s += " at " + o.at;
   return s;
 }
 
 // Empty when `o` is what `e` expects, else what differs.
-std::string Compare(const Expectation& e, const Outcome& o) {
+std::string CompareOutcome(const Expectation& e, const Outcome& o) {
   const bool ok = e.decision == VerdictName(o.verdict) &&
                   (e.code.empty() || e.code == CodeName(o.code)) &&
                   (e.rule.empty() || e.rule == o.rule) && (e.at.empty() || AtMatches(o.at, e.at));
@@ -131,31 +130,30 @@ std::string Compare(const Expectation& e, const Outcome& o) {
   if (!e.code.empty()) want += " " + e.code;
   if (!e.rule.empty()) want += " by rule " + e.rule;
   if (!e.at.empty()) want += " at " + e.at;
-  return "expected " + want + ", got " + Describe(o) + ": " + o.reason;
+  return "expected " + want + ", got " + DescribeOutcome(o) + ": " + o.reason;
 }
 
-std::string Where(const TestFile& f, int line, const Case& c, size_t step) {
-  std::string s = f.path + ":" + std::to_string(line) + ": case \"" + c.name + "\"";
-  if (c.steps.size() > 1) s += " step " + std::to_string(step + 1);
-  return s;
-}
-
-// The variants of refused step `k` of `c`, each decided after steps 0..k-1.
-void Adversarial(const TestFile& f, const Subject& s, const Case& c, size_t k,
+// The variants of refused step `k` of `c`, each decided in a fresh run after steps 0..k-1.
+void RunVariants(const TestFile& f, const Subject& s, const Case& c, size_t k,
                  const RunOptions& options, CaseReport* report) {
   const VariantOptions vo{.case_insensitive_paths = f.case_insensitive_paths,
                           .max_variants = options.max_variants};
-  for (Variant& v : GenerateVariants(c.steps[k].call, s.seeds, vo)) {
+  bool capped = false;
+  const Step& refused = c.steps[k];
+  for (const Variant& v : GenerateVariants(refused.call, s.seeds, vo, &capped)) {
     CaseRun run(s);
     if (!run.Start().ok()) return;
     std::string ignored;
-    for (size_t i = 0; i < k; ++i) run.Decide(c.steps[i].call, c.steps[i].result, &ignored);
-    const Outcome o = run.Decide(v.call, std::nullopt, &ignored);
+    for (size_t i = 0; i < k; ++i) {
+      run.Decide(c.steps[i].call, c.steps[i].elapsed_s, c.steps[i].result, &ignored);
+    }
+    const Outcome o = run.Decide(v.call, refused.elapsed_s, std::nullopt, &ignored);
     ++report->variants;
     if (o.verdict == Verdict::kAllow) {
       report->flips.push_back({k, v.family, v.what, ToJsonText(v.call), o.rule, o.at});
     }
   }
+  report->capped = report->capped || capped;
 }
 
 CaseReport RunCase(const TestFile& f, const Subject& s, const Case& c, const RunOptions& options) {
@@ -163,32 +161,32 @@ CaseReport RunCase(const TestFile& f, const Subject& s, const Case& c, const Run
   CaseReport report;
   report.name = c.name;
   report.line = c.line;
+  report.steps = c.steps.size();
   CaseRun run(s);
   if (Status st = run.Start(); !st.ok()) {
-    report.failures.push_back(Where(f, c.line, c, 0) + ": the run did not start: " +
-                              st.error().message);
+    report.failures.push_back({c.line, 0, "the run did not start: " + st.error().message, ""});
     return report;
   }
   std::vector<size_t> refused;
   for (size_t i = 0; i < c.steps.size(); ++i) {
     const Step& step = c.steps[i];
     std::string error;
-    const Outcome o = run.Decide(step.call, step.result, &error);
-    if (std::string diff = Compare(step.expect, o); !diff.empty()) {
-      report.failures.push_back(Where(f, step.line, c, i) + ": " + diff);
+    const Outcome o = run.Decide(step.call, step.elapsed_s, step.result, &error);
+    if (std::string diff = CompareOutcome(step.expect, o); !diff.empty()) {
+      report.failures.push_back({step.line, i, std::move(diff), o.at});
     } else if (step.expect.decision != "allow") {
       refused.push_back(i);
     }
-    if (!error.empty()) report.failures.push_back(Where(f, step.line, c, i) + ": " + error);
+    if (!error.empty()) report.failures.push_back({step.line, i, std::move(error), ""});
   }
-  if (options.adversarial && report.failures.empty()) {
-    for (size_t k : refused) Adversarial(f, s, c, k, options, &report);
+  if (options.adversarial && c.adversarial && report.failures.empty()) {
+    for (size_t k : refused) RunVariants(f, s, c, k, options, &report);
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }
 
-// The policy set and agent of `f`, or "file:line:column: ..." in *error.
+// The policy set and agent of `f`, or "file: ..." in *error.
 std::optional<Subject> LoadSubject(const TestFile& f, std::string* error) {
   std::vector<policy::Diagnostic> diags;
   auto set = policy::LoadPolicySet(f.policy, &diags, {.workspace = f.workspace, .getenv = {}});
@@ -220,34 +218,6 @@ std::optional<Subject> LoadSubject(const TestFile& f, std::string* error) {
   return s;
 }
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\t': out += "&#9;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "?";  // not allowed in XML 1.0
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  return out;
-}
-
-std::string FlipText(const std::string& path, const CaseReport& c, const Flip& x) {
-  return path + ":" + std::to_string(c.line) + ": case \"" + c.name + "\" step " +
-         std::to_string(x.step + 1) + ": variant [" + x.family + "] " + x.what +
-         " is ALLOWED by rule " + (x.rule.empty() ? "(none)" : x.rule) +
-         (x.at.empty() ? "" : " at " + x.at) + "\n    call: " + x.call;
-}
-
 }  // namespace
 
 FileReport RunTestFile(const TestFile& file, const RunOptions& options) {
@@ -270,106 +240,46 @@ FileReport RunTestFile(const std::string& path, const RunOptions& options) {
   return RunTestFile(*file, options);
 }
 
-std::string FormatReports(const std::vector<FileReport>& reports, bool adversarial, int* failed,
-                          int* bad) {
-  std::string out;
-  int cases = 0;
-  size_t variants = 0, flips = 0;
-  *failed = *bad = 0;
+int ExitCode(const std::vector<FileReport>& reports) {
+  bool failed = false;
   for (const FileReport& f : reports) {
-    if (!f.error.empty()) {
-      out += f.error + "\n";
-      ++*bad;
-      continue;
-    }
-    for (const CaseReport& c : f.cases) {
-      ++cases;
-      variants += c.variants;
-      flips += c.flips.size();
-      if (!c.ok()) ++*failed;
-      for (const std::string& s : c.failures) out += "FAIL " + s + "\n";
-      for (const Flip& x : c.flips) out += "FAIL " + FlipText(f.path, c, x) + "\n";
-    }
+    if (!f.error.empty()) return kTestsUnreadable;
+    for (const CaseReport& c : f.cases) failed = failed || !c.ok();
   }
-  out += (*failed == 0 && *bad == 0 ? "ok: " : "failed: ") + std::to_string(cases) + " case(s), " +
-         std::to_string(*failed) + " failed";
-  if (*bad) out += ", " + std::to_string(*bad) + " unreadable file(s)";
-  if (adversarial) {
-    out += "; " + std::to_string(variants) + " adversarial variant(s), " + std::to_string(flips) +
-           " allowed";
-  }
-  return out + "\n";
+  return failed ? kTestsFailed : kTestsPassed;
 }
 
-std::string JUnitXml(const std::vector<FileReport>& reports) {
-  std::string body;
-  int tests = 0, failures = 0, errors = 0;
-  for (const FileReport& f : reports) {
-    int ft = 0, ff = 0;
-    double secs = 0;
-    std::string cases;
-    if (!f.error.empty()) {
-      ++errors;
-      ft = 1;
-      cases += "    <testcase classname=\"" + XmlEscape(f.path) + "\" name=\"(load)\">\n"
-               "      <error message=\"" + XmlEscape(f.error) + "\"/>\n    </testcase>\n";
-    }
-    for (const CaseReport& c : f.cases) {
-      ++ft;
-      secs += c.seconds;
-      char t[32];
-      std::snprintf(t, sizeof t, "%.6f", c.seconds);
-      cases += "    <testcase classname=\"" + XmlEscape(f.path) + "\" name=\"" + XmlEscape(c.name) +
-               "\" time=\"" + t + "\"";
-      if (c.ok()) {
-        cases += "/>\n";
-        continue;
-      }
-      ++ff;
-      std::string text;
-      for (const std::string& s : c.failures) text += s + "\n";
-      for (const Flip& x : c.flips) text += FlipText(f.path, c, x) + "\n";
-      const std::string first = text.substr(0, text.find('\n'));
-      cases += ">\n      <failure message=\"" + XmlEscape(first) + "\">" + XmlEscape(text) +
-               "</failure>\n    </testcase>\n";
-    }
-    tests += ft;
-    failures += ff;
-    char t[32];
-    std::snprintf(t, sizeof t, "%.6f", secs);
-    body += "  <testsuite name=\"" + XmlEscape(f.path) + "\" tests=\"" + std::to_string(ft) +
-            "\" failures=\"" + std::to_string(ff) + "\" errors=\"" +
-            std::to_string(f.error.empty() ? 0 : 1) + "\" time=\"" + t + "\">\n" + cases +
-            "  </testsuite>\n";
-  }
-  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"interlock test\" tests=\"" +
-         std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" +
-         std::to_string(errors) + "\">\n" + body + "</testsuites>\n";
-}
-
-int RunTestsBesidePolicies(const std::vector<std::string>& paths, std::string* report) {
+std::vector<policy::Diagnostic> CheckTestsBeside(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   for (const std::string& p : paths) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      auto found = FindTestFiles({p});
-      if (found.ok()) files.insert(files.end(), found->begin(), found->end());
-      continue;
-    }
-    const fs::path path(p);
-    const fs::path beside = path.parent_path() / (path.stem().string() + ".test" +
-                                                  path.extension().string());
-    if (!policy::IsPolicyTestFile(path.filename().string()) && fs::exists(beside, ec))
-      files.push_back(beside.string());
+    for (std::string& f : policy::FindCompanionFiles(p, policy::Companion::kTests))
+      files.push_back(std::move(f));
   }
-  if (files.empty()) return 0;
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
-  std::vector<FileReport> reports;
-  for (const std::string& f : files) reports.push_back(RunTestFile(f, {}));
-  int failed = 0, bad = 0;
-  *report = "policy tests: " + FormatReports(reports, false, &failed, &bad);
-  return failed + bad;
+  std::vector<policy::Diagnostic> out;
+  for (const std::string& f : files) {
+    const FileReport r = RunTestFile(f, {});
+    policy::Diagnostic d;
+    d.severity = policy::Diagnostic::Severity::kError;
+    if (!r.error.empty()) {
+      d.at = {f, 0, 0};
+      d.id = "policy-test-invalid";
+      d.message = r.error;
+      out.push_back(d);
+      continue;
+    }
+    for (const CaseReport& c : r.cases) {
+      for (const StepFailure& x : c.failures) {
+        d.at = {f, x.line, 0};
+        d.id = "policy-test-failed";
+        d.message = "case \"" + c.name + "\"" +
+                    (c.steps > 1 ? " step " + std::to_string(x.step + 1) : "") + ": " + x.what;
+        out.push_back(d);
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace interlock::policytest

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "policy/loader.h"
 #include "policytest/spec.h"
 
 namespace interlock::policytest {
@@ -24,14 +25,22 @@ struct Flip {
   std::string at;      // where that rule is written (file:line:column)
 };
 
+// A step that did not get what it expects (or whose result the core refused).
+struct StepFailure {
+  int line = 0;      // the step's line in the test file
+  size_t step = 0;   // 0-based
+  std::string what;  // "expected deny TOOL_BLOCKED, got allow ALLOWED by rule R at F:L:C: reason"
+  std::string at;    // where the deciding rule is written, when one decided ("" otherwise)
+};
+
 struct CaseReport {
   std::string name;
   int line = 0;
-  // One sentence per failed step: "file.test.yaml:LINE: step N: expected ..., got ... (rule R
-  // at policy.yaml:L:C)".
-  std::vector<std::string> failures;
+  size_t steps = 0;
+  std::vector<StepFailure> failures;
   std::vector<Flip> flips;
   size_t variants = 0;  // variants decided (adversarial)
+  bool capped = false;  // a refused step had more variants than --max-variants
   double seconds = 0;
   bool ok() const { return failures.empty() && flips.empty(); }
 };
@@ -48,26 +57,34 @@ struct RunOptions {
   size_t max_variants = 256;  // per refused step (VariantOptions::max_variants)
 };
 
+// Exit codes of `interlock test` (docs/policy-tests.md).
+inline constexpr int kTestsPassed = 0;
+inline constexpr int kTestsFailed = 1;      // a case failed, or a variant was allowed
+inline constexpr int kTestsUnreadable = 2;  // a test file or its policy does not read
+
 // Loads and runs one test file.
 FileReport RunTestFile(const std::string& path, const RunOptions& options);
 
-// Loads and runs already-read test file `file`.
+// Runs already-read test file `file`.
 FileReport RunTestFile(const TestFile& file, const RunOptions& options);
 
-// The text report of `reports` (failures with file:line, flips with the variant and the
-// rule) and a summary line; `failed`/`bad` count failing cases and unreadable files.
-std::string FormatReports(const std::vector<FileReport>& reports, bool adversarial, int* failed,
-                          int* bad);
+// The exit code of `reports`: kTestsUnreadable when a file did not read, else
+// kTestsFailed when a case failed, else kTestsPassed.
+int ExitCode(const std::vector<FileReport>& reports);
+
+// The text report of `reports`: each failure with the test file's line and the policy line
+// that decided it (its text quoted), each allowed variant with its family, the call and the
+// rule that let it through, and a summary line.
+std::string FormatReports(const std::vector<FileReport>& reports, bool adversarial);
 
 // The JUnit XML of `reports`: one testsuite per file, one testcase per case, a <failure>
 // per failed case, an <error> for an unreadable file.
 std::string JUnitXml(const std::vector<FileReport>& reports);
 
-// `interlock check`'s part: runs the test files found in the policy directories of
-// `paths` (and beside policy files named there: X.test.yaml for X.yaml), prints failures to
-// `err`; returns the number of failing cases and unreadable test files (0 when there are
-// none).
-int RunTestsBesidePolicies(const std::vector<std::string>& paths, std::string* report);
+// `interlock check`'s part: the test files beside the policies at `paths`
+// (policy::FindCompanionFiles), run without variants; an error diagnostic per failing step
+// (at the step's line of the test file) and per unreadable test file.
+std::vector<policy::Diagnostic> CheckTestsBeside(const std::vector<std::string>& paths);
 
 }  // namespace interlock::policytest
 

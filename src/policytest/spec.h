@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -28,8 +29,11 @@ struct Expectation {
 // One call of a case, what the tool returned (recorded when the call is allowed) and what
 // the call must get.
 struct Step {
-  boost::json::object call;             // {"tool", "args", "usage"?, "elapsed_s"?}
-  std::optional<boost::json::object> result;  // {"ok", "error"?, "usage"?}
+  boost::json::object call;                   // {"tool", "args", "usage"?}, ${workspace} resolved
+  std::optional<boost::json::object> result;  // {"ok", "error"?, "usage"?, "output"?}
+  // Seconds since the run started when the call is made; unset: the previous step's time
+  // (the run's clock never goes back).
+  std::optional<double> elapsed_s;
   Expectation expect;
   int line = 0;  // where the step (or the one-call case) is written
 };
@@ -38,6 +42,7 @@ struct Case {
   std::string name;
   std::vector<Step> steps;
   int line = 0;
+  bool adversarial = true;  // `adversarial: false`: --adversarial leaves this case's variants out
 };
 
 struct TestFile {
@@ -55,9 +60,13 @@ struct TestFile {
 // Reads and validates one test file. Errors: Error::Invalid("file:line:column: ...").
 Result<TestFile> LoadTestFile(const std::string& path);
 
-// The test files of `paths`: a file is taken as it is; a directory gives every
-// `*.test.yaml` / `*.test.yml` directly inside, sorted. An error names a path that does not
-// exist.
+// Validates the text of a test file named `path` (relative policy paths and the default
+// workspace are resolved against its folder).
+Result<TestFile> ParseTestFile(std::string_view text, const std::string& path);
+
+// The test files of `paths`: a test file is taken as it is, a policy file gives the test
+// file beside it (policy::FindCompanionFiles), a directory every `*.test.yaml` /
+// `*.test.yml` directly inside, sorted. An error names a path that does not exist.
 Result<std::vector<std::string>> FindTestFiles(const std::vector<std::string>& paths);
 
 }  // namespace interlock::policytest

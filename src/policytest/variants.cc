@@ -68,6 +68,14 @@ void AddSeedValue(const std::string& key, const std::string& value, Seeds* seeds
     if (key == "not_pattern") return;
     const std::string prefix = RegexLiteralPrefix(value);
     if (prefix.size() > 1 && prefix[0] == '/') AddUnique(&seeds->paths, NormalPath(prefix));
+    // A command with its arguments that a pattern starts with (`git status.*`): what an
+    // attacker puts first.
+    if (size_t end = prefix.find_last_not_of(' '); end != std::string::npos &&
+        std::isalpha(static_cast<unsigned char>(prefix[0])) &&
+        prefix.substr(0, end + 1).find(' ') != std::string::npos &&
+        prefix.find("://") == std::string::npos) {
+      AddUnique(&seeds->commands, prefix.substr(0, end + 1));
+    }
     const std::string lit = RegexLongestLiteral(value);
     if (HostLike(lit)) AddUnique(&seeds->hosts, Lower(lit));
     if (const std::string h = UrlHost(prefix); HostLike(h)) AddUnique(&seeds->hosts, h);
@@ -241,7 +249,7 @@ Seeds CollectSeeds(const std::vector<std::string>& policy_paths, const std::stri
     for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
       const std::string ext = it->path().extension().string();
-      if ((ext == ".yaml" || ext == ".yml") && !policy::IsPolicyTestFile(name))
+      if ((ext == ".yaml" || ext == ".yml") && !policy::CompanionOf(name))
         files.push_back(it->path().string());
     }
   }
@@ -382,12 +390,16 @@ std::vector<ValueVariant> ToolNameVariants(std::string_view tool_in) {
 }
 
 std::vector<Variant> GenerateVariants(const json::object& call, const Seeds& seeds,
-                                      const VariantOptions& options) {
+                                      const VariantOptions& options, bool* capped) {
   std::vector<Variant> out;
   std::set<std::string> seen{CanonicalJson(call)};
+  if (capped != nullptr) *capped = false;
   auto push = [&](std::string family, std::string what, json::object c) {
-    if (out.size() >= options.max_variants) return;
     if (!seen.insert(CanonicalJson(c)).second) return;
+    if (out.size() >= options.max_variants) {
+      if (capped != nullptr) *capped = true;
+      return;
+    }
     out.push_back({std::move(family), std::move(what), std::move(c)});
   };
   // Each leaf of args, by its position in a walk that is the same on every copy.

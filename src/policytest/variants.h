@@ -50,9 +50,9 @@ struct VariantOptions {
 };
 
 // The variants of `call` ({"tool", "args", ...}), distinct, none equal to `call`, at most
-// options.max_variants, in family order.
+// options.max_variants, in family order; *capped (when given) says whether more were cut.
 std::vector<Variant> GenerateVariants(const boost::json::object& call, const Seeds& seeds,
-                                      const VariantOptions& options);
+                                      const VariantOptions& options, bool* capped = nullptr);
 
 // A variant of a string value: its family and text.
 struct ValueVariant {

@@ -36,7 +36,7 @@ std::vector<std::string> LiteralWords(std::string_view line) {
   return out;
 }
 
-bool Plain(std::string_view w) {
+bool PlainShellWord(std::string_view w) {
   if (w.empty()) return false;
   return std::all_of(w.begin(), w.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '/' || c == '=' ||
@@ -44,7 +44,7 @@ bool Plain(std::string_view w) {
   });
 }
 
-std::string Join(const std::vector<std::string>& words, size_t from = 0) {
+std::string JoinShellWords(const std::vector<std::string>& words, size_t from = 0) {
   std::string out;
   for (size_t i = from; i < words.size(); ++i) {
     out += (out.empty() ? "" : " ") + ShellQuote(words[i]);
@@ -54,10 +54,10 @@ std::string Join(const std::vector<std::string>& words, size_t from = 0) {
 
 // Spellings of the command word and of the words: quotes, backslashes, ANSI-C quoting,
 // braces, substitutions and $IFS.
-void Spellings(const std::vector<std::string>& w, std::vector<ValueVariant>* out) {
-  const std::string rest = w.size() > 1 ? " " + Join(w, 1) : "";
+void CommandSpellings(const std::vector<std::string>& w, std::vector<ValueVariant>* out) {
+  const std::string rest = w.size() > 1 ? " " + JoinShellWords(w, 1) : "";
   const std::string& cmd = w[0];
-  if (!Plain(cmd)) return;
+  if (!PlainShellWord(cmd)) return;
   auto add = [&](const char* family, std::string text) { out->push_back({family, std::move(text)}); };
   add("shell-quote", "'" + cmd + "'" + rest);
   add("shell-quote", "\"" + cmd + "\"" + rest);
@@ -69,7 +69,7 @@ void Spellings(const std::vector<std::string>& w, std::vector<ValueVariant>* out
   add("shell-quote", "$'" + cmd + "'" + rest);
   std::string all_quoted;
   for (const std::string& x : w) all_quoted += (all_quoted.empty() ? "" : " ") + ("\"" + x + "\"");
-  if (std::all_of(w.begin(), w.end(), [](const std::string& x) { return Plain(x); })) {
+  if (std::all_of(w.begin(), w.end(), [](const std::string& x) { return PlainShellWord(x); })) {
     add("shell-quote", all_quoted);
     if (w.size() > 1) {
       std::string braces = "{";
@@ -114,8 +114,9 @@ void LineFamilies(std::string_view line, const Seeds& seeds, std::vector<ValueVa
   }
 }
 
-// Path words spelled as PathVariants does (the allowed prefixes, `..`, `//`, `/./`), and
-// `~user` for a home directory.
+// Path words spelled as PathVariants does (the allowed prefixes, `..`, `//`, `/./`): the
+// argv differs only in that word, which names the same file. (`~` is not tried: what it
+// names is the agent's $HOME, which a test does not know.)
 void PathWords(const std::vector<std::string>& w, const Seeds& seeds, std::vector<ValueVariant>* out) {
   for (size_t i = 1; i < w.size(); ++i) {
     const std::string& word = w[i];
@@ -123,20 +124,10 @@ void PathWords(const std::vector<std::string>& w, const Seeds& seeds, std::vecto
     const bool option_value = word.rfind("--", 0) == 0 && eq != std::string::npos;
     const std::string path = option_value ? word.substr(eq + 1) : word;
     if (path.empty() || path[0] != '/') continue;
-    std::vector<ValueVariant> spelled = PathVariants(path, seeds, false);
-    if (path.rfind("/home/", 0) == 0 && path.find('/', 6) != std::string::npos) {
-      spelled.push_back({"path-tilde", "~" + path.substr(6)});
-    }
-    for (const ValueVariant& p : spelled) {
+    for (const ValueVariant& p : PathVariants(path, seeds, false)) {
       std::vector<std::string> copy = w;
       copy[i] = option_value ? word.substr(0, eq + 1) + p.text : p.text;
-      std::string text = Join(copy);
-      if (p.family == "path-tilde") {  // unquoted, so that bash expands it
-        text = Join(std::vector<std::string>(copy.begin(), copy.begin() + static_cast<long>(i)));
-        text += " " + (option_value ? ShellQuote(word.substr(0, eq + 1)) : "") + p.text;
-        if (i + 1 < copy.size()) text += " " + Join(copy, i + 1);
-      }
-      out->push_back({p.family, text});  // argv differs: the path is what means the same
+      out->push_back({p.family, JoinShellWords(copy)});
     }
   }
   // An option that carries a path, written in its other form: `--opt=P` <-> `--opt P`
@@ -147,11 +138,11 @@ void PathWords(const std::vector<std::string>& w, const Seeds& seeds, std::vecto
     std::vector<std::string> copy = w;
     copy[i] = w[i].substr(0, eq);
     copy.insert(copy.begin() + static_cast<long>(i) + 1, w[i].substr(eq + 1));
-    out->push_back({"program-option-split", Join(copy)});
+    out->push_back({"program-option-split", JoinShellWords(copy)});
   }
 }
 
-std::string Upper(std::string s) {
+std::string UpperAscii(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
 }
@@ -171,25 +162,25 @@ void GitFamilies(const std::vector<std::string>& w, std::vector<ValueVariant>* o
     const size_t first_dot = name.find('.');
     if (first_dot == std::string::npos) continue;
     std::vector<std::string> copy = w;
-    copy[i + 1] = Upper(name) + kv.substr(eq);
-    out->push_back({"git-config-case", Join(copy)});
+    copy[i + 1] = UpperAscii(name) + kv.substr(eq);
+    out->push_back({"git-config-case", JoinShellWords(copy)});
     std::string mixed = name;  // Core.Pager: first letters of section and key upper
     mixed[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[0])));
     if (last_dot + 1 < mixed.size())
       mixed[last_dot + 1] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[last_dot + 1])));
     copy[i + 1] = mixed + kv.substr(eq);
-    out->push_back({"git-config-case", Join(copy)});
+    out->push_back({"git-config-case", JoinShellWords(copy)});
     copy = w;
     copy[i] = "--config-env=" + name + "=IL_GIT_VALUE";
     copy.erase(copy.begin() + static_cast<long>(i) + 1);
-    out->push_back({"git-config-env", "IL_GIT_VALUE=" + ShellQuote(kv.substr(eq + 1)) + " " + Join(copy)});
+    out->push_back({"git-config-env", "IL_GIT_VALUE=" + ShellQuote(kv.substr(eq + 1)) + " " + JoinShellWords(copy)});
   }
 }
 
 }  // namespace
 
 std::string ShellQuote(std::string_view s) {
-  if (Plain(s)) return std::string(s);
+  if (PlainShellWord(s)) return std::string(s);
   std::string out = "'";
   for (char c : s) {
     if (c == '\'') {
@@ -205,7 +196,7 @@ std::vector<ValueVariant> ShellVariants(std::string_view line, const Seeds& seed
   std::vector<ValueVariant> out;
   const std::vector<std::string> words = LiteralWords(line);
   if (!words.empty()) {
-    Spellings(words, &out);
+    CommandSpellings(words, &out);
     PathWords(words, seeds, &out);
     GitFamilies(words, &out);
   }
