@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policytest/runner.h"
@@ -73,11 +74,12 @@ std::string FlipText(const std::string& path, const CaseReport& c, const Flip& x
          "    call: " + x.call + "\n";
 }
 
-// All that failed in `c`, one block per failure.
-std::string CaseFailures(const std::string& path, const CaseReport& c, PolicyLines* lines) {
+// All that failed in `c`, one block per failure, each starting with `mark`.
+std::string CaseFailures(const std::string& path, const CaseReport& c, PolicyLines* lines,
+                         std::string_view mark) {
   std::string out;
-  for (const StepFailure& x : c.failures) out += FailureText(path, c, x, lines);
-  for (const Flip& x : c.flips) out += FlipText(path, c, x, lines);
+  for (const StepFailure& x : c.failures) out += std::string(mark) + FailureText(path, c, x, lines);
+  for (const Flip& x : c.flips) out += std::string(mark) + FlipText(path, c, x, lines);
   return out;
 }
 
@@ -130,7 +132,7 @@ std::string FormatReports(const std::vector<FileReport>& reports, bool adversari
       if (c.ok()) continue;
       ++failed;
       ++file_failed;
-      out += "FAIL " + CaseFailures(f.path, c, &lines);
+      out += CaseFailures(f.path, c, &lines, "FAIL ");
     }
     out += (file_failed == 0 ? "ok   " : "FAIL ") + f.path + ": " + std::to_string(f.cases.size()) +
            " case(s), " + std::to_string(file_failed) + " failed\n";
@@ -172,7 +174,7 @@ std::string JUnitXml(const std::vector<FileReport>& reports) {
         continue;
       }
       ++ff;
-      const std::string text = CaseFailures(f.path, c, &lines);
+      const std::string text = CaseFailures(f.path, c, &lines, "");
       cases += ">\n      <failure message=\"" + XmlEscape(text.substr(0, text.find('\n'))) +
                "\" type=\"" + (c.failures.empty() ? "adversarial" : "decision") + "\">" +
                XmlEscape(text) + "</failure>\n    </testcase>\n";

@@ -34,7 +34,7 @@ TEST(PolicyTestRunner, PassingCasesExitZero) {
   - {name: reads, call: {tool: read_file, args: {path: /srv/data/a}}, expect: allow}
   - name: outside
     call: {tool: read_file, args: {path: /etc/passwd}}
-    expect: {decision: deny, code: CONSTRAINT_VIOLATED, at: p.yaml:7}
+    expect: {decision: deny, code: CONSTRAINT_VIOLATED, at: p.yaml:10}
   - {name: blocked, call: {tool: delete_file}, expect: {decision: deny, code: TOOL_BLOCKED, rule: 'tools.blocked["delete_file"]'}}
   - {name: approval, call: {tool: deploy}, expect: approval_required}
 )");
@@ -63,7 +63,7 @@ TEST(PolicyTestRunner, FailurePrintsTheDecidingPolicyLine) {
                       "TOOL_BLOCKED by rule tools.blocked[\"delete_file\"] at "),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("p.yaml:13:7: - delete_file\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("p.yaml:15:7: - delete_file\n"), std::string::npos) << text;
   EXPECT_NE(text.find("failed: 1 case(s), 1 failed"), std::string::npos) << text;
 }
 

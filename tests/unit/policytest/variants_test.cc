@@ -42,10 +42,8 @@ const Planted kPlanted[] = {
      "              deny: [\"git -c core.pager*\"]\n",
      "{tool: Bash, args: {command: \"git -c core.pager=sh log\"}}", ""},
     // The same shell rule: the value through --config-env, and an alias that runs a line.
-    {"git-config-env",
-     "    - name: Bash\n      constraints:\n        arguments:\n"
-     "          command:\n            shell:\n              allow: [\"git *\", \"IL_GIT_VALUE=*\"]\n"
-     "              deny: [\"git -c core.pager*\"]\n              allow_expansion: true\n",
+    {"git-config-env", "    - name: Bash\n      constraints:\n        arguments:\n"
+     "          command: {not_pattern: \"-c core\\\\.pager\"}\n",
      "{tool: Bash, args: {command: \"git -c core.pager=sh log\"}}", ""},
     {"git-alias",
      "    - name: Bash\n      constraints:\n        arguments:\n"
