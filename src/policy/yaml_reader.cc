@@ -248,9 +248,10 @@ boost::json::value YamlScalarJson(const YamlNode& scalar) {
   if (s == "false") return false;
   // A number only when the whole text reads as one and starts like one: `inf`, `nan`,
   // `0x10` and `+1` stay strings.
-  const bool numeric = !s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) ||
-                                      (s[0] == '-' && s.size() > 1 &&
-                                       std::isdigit(static_cast<unsigned char>(s[1]))));
+  const bool numeric =
+      !s.empty() &&
+      (std::isdigit(static_cast<unsigned char>(s[0])) ||
+       (s[0] == '-' && s.size() > 1 && std::isdigit(static_cast<unsigned char>(s[1]))));
   if (numeric) {
     const char* end = s.data() + s.size();
     int64_t i = 0;
@@ -279,7 +280,8 @@ Result<boost::json::value> YamlToJson(const YamlNode& node, std::string_view fil
     case YamlNode::Kind::kMap: {
       boost::json::object o;
       for (const YamlNode::Entry& e : node.entries()) {
-        if (!e.first.IsScalar()) return Error::Invalid(YamlWhere(file, e.first) + "a key must be a scalar");
+        if (!e.first.IsScalar())
+          return Error::Invalid(YamlWhere(file, e.first) + "a key must be a scalar");
         Result<boost::json::value> v = YamlToJson(e.second, file);
         if (!v.ok()) return v.error();
         o[e.first.Scalar()] = std::move(*v);

@@ -21,7 +21,8 @@ class PolicyLines {
     if (c1 == std::string::npos) return "";
     const size_t c2 = at.find(':', c1 + 1);
     const std::string file = at.substr(0, c1);
-    const std::string num = at.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+    const std::string num =
+        at.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
     size_t line = 0;
     for (char ch : num) {
       if (ch < '0' || ch > '9') return "";
@@ -62,8 +63,7 @@ std::string CaseWhere(const std::string& path, int line, const CaseReport& c, si
 
 std::string FailureText(const std::string& path, const CaseReport& c, const StepFailure& x,
                         PolicyLines* lines) {
-  return CaseWhere(path, x.line, c, x.step) + ": " + x.what + "\n" +
-         QuotePolicyLine(x.at, lines);
+  return CaseWhere(path, x.line, c, x.step) + ": " + x.what + "\n" + QuotePolicyLine(x.at, lines);
 }
 
 std::string FlipText(const std::string& path, const CaseReport& c, const Flip& x,
@@ -88,14 +88,30 @@ std::string XmlEscape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\t': out += "&#9;"; break;
-      case '\r': out += "&#13;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
       default:
         // Other control characters are not allowed in XML 1.0, even as references.
         out.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
@@ -186,7 +202,8 @@ std::string JUnitXml(const std::vector<FileReport>& reports) {
             std::to_string(ff) + "\" errors=\"" + std::to_string(f.error.empty() ? 0 : 1) +
             "\" time=\"" + Seconds(secs) + "\">\n" + cases + "  </testsuite>\n";
   }
-  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"interlock test\" tests=\"" +
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"interlock test\" "
+         "tests=\"" +
          std::to_string(tests) + "\" failures=\"" + std::to_string(failures) + "\" errors=\"" +
          std::to_string(errors) + "\" time=\"" + Seconds(total) + "\">\n" + body +
          "</testsuites>\n";

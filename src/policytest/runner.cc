@@ -54,7 +54,8 @@ Result<core::CallResult> StepCallResult(const json::object& r) {
     if (!usage.ok()) return Error::Invalid("result.usage: " + usage.error().message);
     out.usage = *usage;
   }
-  if (const json::value* o = r.if_contains("output"); o != nullptr) out.output_json = CanonicalJson(*o);
+  if (const json::value* o = r.if_contains("output"); o != nullptr)
+    out.output_json = CanonicalJson(*o);
   return out;
 }
 

@@ -21,8 +21,8 @@ constexpr size_t kMaxTestFileBytes = 4 << 20;  // a test file is text a person w
 
 constexpr std::array<std::string_view, 7> kFileKeys = {
     "policy", "agent", "workspace", "now", "case_insensitive_paths", "cases", "description"};
-constexpr std::array<std::string_view, 7> kCaseKeys = {"name",   "call",      "result", "elapsed_s",
-                                                       "expect", "steps",     "adversarial"};
+constexpr std::array<std::string_view, 7> kCaseKeys = {"name",   "call",  "result",     "elapsed_s",
+                                                       "expect", "steps", "adversarial"};
 constexpr std::array<std::string_view, 4> kStepKeys = {"call", "result", "elapsed_s", "expect"};
 constexpr std::array<std::string_view, 4> kExpectKeys = {"decision", "code", "rule", "at"};
 constexpr std::array<std::string_view, 4> kResultKeys = {"ok", "error", "usage", "output"};
@@ -48,7 +48,8 @@ void SubstituteWorkspace(json::value& v, const std::string& workspace) {
     std::string s(v.as_string());
     static constexpr std::string_view kVar = "${workspace}";
     bool changed = false;
-    for (size_t at = s.find(kVar); at != std::string::npos; at = s.find(kVar, at + workspace.size())) {
+    for (size_t at = s.find(kVar); at != std::string::npos;
+         at = s.find(kVar, at + workspace.size())) {
       s.replace(at, kVar.size(), workspace);
       changed = true;
     }
@@ -257,7 +258,8 @@ Result<TestFile> SpecReader::Read(const YamlNode& root) const {
     } else if (k == "agent" || k == "workspace" || k == "now" || k == "description") {
       auto s = String(kv.second, k);
       if (!s.ok()) return s.error();
-      if (k != "description") (k == "agent" ? t.agent : k == "workspace" ? t.workspace : t.now) = *s;
+      if (k != "description")
+        (k == "agent" ? t.agent : k == "workspace" ? t.workspace : t.now) = *s;
     } else if (k == "case_insensitive_paths") {
       if (!kv.second.IsScalar() || (kv.second.Scalar() != "true" && kv.second.Scalar() != "false"))
         return Bad(kv.second, "case_insensitive_paths must be true or false");

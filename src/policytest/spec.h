@@ -46,10 +46,10 @@ struct Case {
 };
 
 struct TestFile {
-  std::string path;                // as found
-  std::vector<std::string> policy;  // the policy paths, resolved against the file's folder
-  std::string agent;               // empty: the policy's only agent
-  std::string workspace;           // ${workspace}; empty: the test file's folder
+  std::string path;                          // as found
+  std::vector<std::string> policy;           // the policy paths, resolved against the file's folder
+  std::string agent;                         // empty: the policy's only agent
+  std::string workspace;                     // ${workspace}; empty: the test file's folder
   std::string now = "2026-01-01T00:00:00Z";  // the run's start (RFC 3339)
   // Adversarial: also the variants that mean the same only on case- and
   // normalisation-insensitive filesystems (macOS, Windows): case, trailing dots, NFD.

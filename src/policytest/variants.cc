@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -45,9 +45,9 @@ std::string NormalPath(const std::string& p) {
 
 bool HostLike(const std::string& s) {
   if (s.find('.') == std::string::npos || s.front() == '.' || s.back() == '.') return false;
-  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '.' || c == '-';
-  }) && std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isalpha(c); });
+  return std::all_of(s.begin(), s.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '.' || c == '-'; }) &&
+         std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isalpha(c); });
 }
 
 // The host of "scheme://[userinfo@]host[:port]/...", lower case; "" when not a URL.
@@ -70,8 +70,8 @@ void AddSeedValue(const std::string& key, const std::string& value, Seeds* seeds
     if (prefix.size() > 1 && prefix[0] == '/') AddUnique(&seeds->paths, NormalPath(prefix));
     // A command with its arguments that a pattern starts with (`git status.*`): what an
     // attacker puts first.
-    if (size_t end = prefix.find_last_not_of(' '); end != std::string::npos &&
-        std::isalpha(static_cast<unsigned char>(prefix[0])) &&
+    if (size_t end = prefix.find_last_not_of(' ');
+        end != std::string::npos && std::isalpha(static_cast<unsigned char>(prefix[0])) &&
         prefix.substr(0, end + 1).find(' ') != std::string::npos &&
         prefix.find("://") == std::string::npos) {
       AddUnique(&seeds->commands, prefix.substr(0, end + 1));
@@ -158,7 +158,8 @@ bool SplitUrl(std::string_view url, UrlParts* p) {
 bool DottedQuad(const std::string& h, unsigned* out) {
   unsigned parts[4];
   char tail;
-  if (std::sscanf(h.c_str(), "%u.%u.%u.%u%c", &parts[0], &parts[1], &parts[2], &parts[3], &tail) != 4)
+  if (std::sscanf(h.c_str(), "%u.%u.%u.%u%c", &parts[0], &parts[1], &parts[2], &parts[3], &tail) !=
+      4)
     return false;
   *out = 0;
   for (unsigned x : parts) {
@@ -285,8 +286,7 @@ std::vector<ValueVariant> PathVariants(std::string_view path_in, const Seeds& se
   if (second != std::string::npos) {
     out.push_back({"path-slashes", path.substr(0, second) + "/" + path.substr(second)});
     out.push_back({"path-dots", path.substr(0, second) + "/." + path.substr(second)});
-    out.push_back({"path-dotdot",
-                   path.substr(0, second) + "/x/.." + path.substr(second)});
+    out.push_back({"path-dotdot", path.substr(0, second) + "/x/.." + path.substr(second)});
   }
   if (path.size() > 1 && path.back() == '/') {
     out.push_back({"path-trailing", path.substr(0, path.size() - 1)});
@@ -339,9 +339,11 @@ std::vector<ValueVariant> UrlVariants(std::string_view url, const Seeds& seeds) 
   if (!p.host.empty() && std::isalpha(static_cast<unsigned char>(p.host[0]))) {
     char enc[8];
     std::snprintf(enc, sizeof enc, "%%%02X", static_cast<unsigned char>(p.host[0]));
-    out.push_back({"url-percent-host", base + user + enc + p.host.substr(1) + tail});  // WHATWG host parser
+    out.push_back(
+        {"url-percent-host", base + user + enc + p.host.substr(1) + tail});  // WHATWG host parser
     out.push_back({"url-idna", base + user + Fullwidth(p.host[0]) + p.host.substr(1) + tail});
-    out.push_back({"url-idna", base + user + Replace(p.host, ".", "\xE3\x80\x82") + tail});  // U+3002
+    out.push_back(
+        {"url-idna", base + user + Replace(p.host, ".", "\xE3\x80\x82") + tail});  // U+3002
   }
   // Percent-encoded unreserved characters are equivalent (RFC 3986 6.2.2.2).
   for (size_t i = 1; i < p.rest.size(); ++i) {
@@ -360,7 +362,8 @@ std::vector<ValueVariant> UrlVariants(std::string_view url, const Seeds& seeds) 
     out.push_back({"url-ip", base + user + buf + tail});
     std::snprintf(buf, sizeof buf, "0x%08x", ip);
     out.push_back({"url-ip", base + user + buf + tail});
-    std::snprintf(buf, sizeof buf, "0%o.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+    std::snprintf(buf, sizeof buf, "0%o.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+                  ip & 255);
     out.push_back({"url-ip", base + user + buf + tail});
     out.push_back({"url-ip", base + user + "[::ffff:" + p.host + "]" + tail});
   }
@@ -373,7 +376,8 @@ std::vector<ValueVariant> ToolNameVariants(std::string_view tool_in) {
   out.push_back({"tool-case", Upper(tool)});
   out.push_back({"tool-case", Lower(tool)});
   std::string title = Lower(tool);
-  if (!title.empty()) title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
+  if (!title.empty())
+    title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(title[0])));
   out.push_back({"tool-case", title});
   // Unicode look-alikes (Cyrillic a, e, o; UTS #39 confusables) and invisible characters.
   static const std::pair<char, const char*> kConfusable[] = {

@@ -58,7 +58,9 @@ void CommandSpellings(const std::vector<std::string>& w, std::vector<ValueVarian
   const std::string rest = w.size() > 1 ? " " + JoinShellWords(w, 1) : "";
   const std::string& cmd = w[0];
   if (!PlainShellWord(cmd)) return;
-  auto add = [&](const char* family, std::string text) { out->push_back({family, std::move(text)}); };
+  auto add = [&](const char* family, std::string text) {
+    out->push_back({family, std::move(text)});
+  };
   add("shell-quote", "'" + cmd + "'" + rest);
   add("shell-quote", "\"" + cmd + "\"" + rest);
   if (cmd.size() > 1) {
@@ -91,9 +93,11 @@ void CommandSpellings(const std::vector<std::string>& w, std::vector<ValueVarian
 void LineFamilies(std::string_view line, const Seeds& seeds, std::vector<ValueVariant>* out) {
   const std::string l(line);
   const std::string q = ShellQuote(l);
-  auto add = [&](const char* family, std::string text) { out->push_back({family, std::move(text)}); };
-  for (const char* wrap : {"command ", "env ", "nice ", "nohup ", "exec ", "time ",
-                           "timeout 60 ", "env -- "}) {
+  auto add = [&](const char* family, std::string text) {
+    out->push_back({family, std::move(text)});
+  };
+  for (const char* wrap :
+       {"command ", "env ", "nice ", "nohup ", "exec ", "time ", "timeout 60 ", "env -- "}) {
     add("shell-wrapper", wrap + l);
   }
   add("shell-reentry", "bash -c " + q);
@@ -117,7 +121,8 @@ void LineFamilies(std::string_view line, const Seeds& seeds, std::vector<ValueVa
 // Path words spelled as PathVariants does (the allowed prefixes, `..`, `//`, `/./`): the
 // argv differs only in that word, which names the same file. (`~` is not tried: what it
 // names is the agent's $HOME, which a test does not know.)
-void PathWords(const std::vector<std::string>& w, const Seeds& seeds, std::vector<ValueVariant>* out) {
+void PathWords(const std::vector<std::string>& w, const Seeds& seeds,
+               std::vector<ValueVariant>* out) {
   for (size_t i = 1; i < w.size(); ++i) {
     const std::string& word = w[i];
     const size_t eq = word.find('=');
@@ -167,13 +172,15 @@ void GitFamilies(const std::vector<std::string>& w, std::vector<ValueVariant>* o
     std::string mixed = name;  // Core.Pager: first letters of section and key upper
     mixed[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[0])));
     if (last_dot + 1 < mixed.size())
-      mixed[last_dot + 1] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[last_dot + 1])));
+      mixed[last_dot + 1] =
+          static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[last_dot + 1])));
     copy[i + 1] = mixed + kv.substr(eq);
     out->push_back({"git-config-case", JoinShellWords(copy)});
     copy = w;
     copy[i] = "--config-env=" + name + "=IL_GIT_VALUE";
     copy.erase(copy.begin() + static_cast<long>(i) + 1);
-    out->push_back({"git-config-env", "IL_GIT_VALUE=" + ShellQuote(kv.substr(eq + 1)) + " " + JoinShellWords(copy)});
+    out->push_back({"git-config-env",
+                    "IL_GIT_VALUE=" + ShellQuote(kv.substr(eq + 1)) + " " + JoinShellWords(copy)});
   }
 }
 

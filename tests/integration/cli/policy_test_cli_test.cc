@@ -78,14 +78,16 @@ TEST(PolicyTestCommand, FailureExitsOneBadInputExitsTwo) {
   WriteText(dir.path() + "/a.yaml",
             "agent:\n  id: a\n  identity: a@x.iam\ntools:\n  allowed: [read]\n  blocked: [wipe]\n"
             "execution:\n  max_steps: 5\n");
-  WriteText(dir.path() + "/a.test.yaml", "cases:\n  - {name: w, call: {tool: wipe}, expect: allow}\n");
+  WriteText(dir.path() + "/a.test.yaml",
+            "cases:\n  - {name: w, call: {tool: wipe}, expect: allow}\n");
   auto failed = RunProcess({kBin, "test", dir.path()});
   EXPECT_EQ(failed.exit_code, 1) << failed.out << failed.err;
   EXPECT_NE(failed.out.find("a.test.yaml:2: case \"w\": expected allow, got deny TOOL_BLOCKED"),
             std::string::npos)
       << failed.out;
   EXPECT_NE(failed.out.find("a.yaml:6:13: blocked: [wipe]"), std::string::npos) << failed.out;
-  WriteText(dir.path() + "/a.test.yaml", "cases:\n  - {name: w, call: {tool: wipe}, expct: deny}\n");
+  WriteText(dir.path() + "/a.test.yaml",
+            "cases:\n  - {name: w, call: {tool: wipe}, expct: deny}\n");
   auto bad = RunProcess({kBin, "test", dir.path()});
   EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
   EXPECT_NE(bad.out.find("a.test.yaml:2:35: unknown key expct"), std::string::npos) << bad.out;
@@ -120,17 +122,17 @@ TEST(PolicyTestCommand, CheckRunsTheTestsBesideThePolicies) {
 // Tests that decide and serve load a policy directory holding test (and properties) files,
 // which are not taken for policies.
 TEST(PolicyTestCommand, DecideAndServeSkipTheTestFiles) {
-  auto d = RunProcess({kBin, "decide", "--policy", kExamples, "--agent", "github-agent",
-                       "--now", "2026-01-01T00:00:00Z"},
+  auto d = RunProcess({kBin, "decide", "--policy", kExamples, "--agent", "github-agent", "--now",
+                       "2026-01-01T00:00:00Z"},
                       "{\"tool\":\"delete_repository\",\"args\":{}}\n");
   EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
   EXPECT_NE(d.out.find("TOOL_BLOCKED"), std::string::npos) << d.out;
 
   TempDir dir;
   const std::string log = dir.path() + "/serve.log";
-  const pid_t pid = testing::SpawnLogged({kBin, "serve", "--listen", "127.0.0.1:0", "--policies",
-                                          kExamples, "--store", ":memory:"},
-                                         log);
+  const pid_t pid = testing::SpawnLogged(
+      {kBin, "serve", "--listen", "127.0.0.1:0", "--policies", kExamples, "--store", ":memory:"},
+      log);
   ASSERT_GT(pid, 0);
   bool listening = false;
   for (int i = 0; i < 300 && !listening; ++i) {  // up to 30 s

@@ -24,9 +24,7 @@ constexpr const char* kTools =
     "    - name: deploy\n"
     "      requires_approval: true\n";
 
-std::string Policy() {
-  return PolicyWith(kTools, "  blocked:\n    - delete_file\n");
-}
+std::string Policy() { return PolicyWith(kTools, "  blocked:\n    - delete_file\n"); }
 
 // Tests that passing cases give exit 0 and an ok summary.
 TEST(PolicyTestRunner, PassingCasesExitZero) {
@@ -41,7 +39,8 @@ TEST(PolicyTestRunner, PassingCasesExitZero) {
   const FileReport r = d.Run();
   ASSERT_EQ(r.error, "");
   ASSERT_EQ(r.cases.size(), 4u);
-  for (const CaseReport& c : r.cases) EXPECT_TRUE(c.ok()) << c.name << ": " << (c.failures.empty() ? "" : c.failures[0].what);
+  for (const CaseReport& c : r.cases)
+    EXPECT_TRUE(c.ok()) << c.name << ": " << (c.failures.empty() ? "" : c.failures[0].what);
   EXPECT_EQ(ExitCode({r}), kTestsPassed);
   EXPECT_NE(FormatReports({r}, false).find("ok: 4 case(s), 0 failed"), std::string::npos);
 }
@@ -86,7 +85,8 @@ TEST(PolicyTestRunner, SequencesCarryResultsUsageAndTime) {
       "agent:\n  id: a\n  identity: a@example.iam\n  mode: enforce\ntools:\n  allowed:\n"
       "    - work\nexecution:\n  max_steps: 100\n  max_cost_usd: 1.00\n"
       "  on_budget_exceeded: {action: deny}\n";
-  const std::string rate = PolicyWith("    - {name: ping, rate_limit: {calls: 1, per_seconds: 60}}\n");
+  const std::string rate =
+      PolicyWith("    - {name: ping, rate_limit: {calls: 1, per_seconds: 60}}\n");
   const SequenceCase cases[] = {
       {"workflow", workflow, R"(cases:
   - name: deploy only after a passing test run
@@ -167,7 +167,8 @@ bool WellFormedXml(const std::string& x, std::string* why) {
     }
     if (quoted) return *why = "unbalanced quotes in <" + tag + ">", false;
     if (tag[0] == '/') {
-      if (open.empty() || open.back() != tag.substr(1)) return *why = "mismatched </" + tag + ">", false;
+      if (open.empty() || open.back() != tag.substr(1))
+        return *why = "mismatched </" + tag + ">", false;
       open.pop_back();
     } else if (tag.back() != '/') {
       open.push_back(tag.substr(0, tag.find(' ')));
@@ -192,7 +193,8 @@ TEST(PolicyTestRunner, JUnitXmlIsWellFormed) {
   EXPECT_NE(xml.find("<testsuites name=\"interlock test\" tests=\"3\" failures=\"1\" errors=\"1\""),
             std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("name=\"fails &quot;quoted&quot; &amp; &lt;b&gt;\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("name=\"fails &quot;quoted&quot; &amp; &lt;b&gt;\""), std::string::npos)
+      << xml;
   EXPECT_NE(xml.find("<failure message="), std::string::npos);
   EXPECT_NE(xml.find("<error message="), std::string::npos);
   EXPECT_TRUE(WellFormedXml(JUnitXml({}), &why)) << why;

@@ -42,8 +42,8 @@ cases:
   ASSERT_EQ(f->cases.size(), 2u);
   const Step& one = f->cases[0].steps.at(0);
   EXPECT_EQ(one.call.at("args").at("path"), "/w/x");
-  EXPECT_TRUE(one.call.at("args").at("n").is_int64());    // a plain 10 is a number
-  EXPECT_TRUE(one.call.at("args").at("s").is_string());   // a quoted "10" stays a string
+  EXPECT_TRUE(one.call.at("args").at("n").is_int64());   // a plain 10 is a number
+  EXPECT_TRUE(one.call.at("args").at("s").is_string());  // a quoted "10" stays a string
   EXPECT_EQ(one.expect.decision, "allow");
   EXPECT_EQ(one.line, 7);
   EXPECT_TRUE(f->cases[0].adversarial);
@@ -77,22 +77,24 @@ TEST(PolicyTestSpec, BadInputNamesFileLineColumn) {
   const BadSpec cases[] = {
       {"cases: []\n", "t.test.yaml:1:1: ", "needs cases"},
       {"cazes: []\n", "t.test.yaml:1:1: ", "did you mean cases?"},
-      {"cases:\n  - {name: a, call: {tool: t}, expct: deny}\n", "t.test.yaml:2:32: ",
-       "did you mean expect?"},
-      {"cases:\n  - {name: a, call: {tool: t}, expect: {decison: deny}}\n", "t.test.yaml:2:41: ",
-       "did you mean decision?"},
-      {"cases:\n  - {name: a, call: {tool: t}, expect: denied}\n", "t.test.yaml:2:40: ",
-       "expect.decision must be one of"},
+      {"cases:\n  - {name: a, call: {tool: t}, expct: deny}\n",
+       "t.test.yaml:2:32: ", "did you mean expect?"},
+      {"cases:\n  - {name: a, call: {tool: t}, expect: {decison: deny}}\n",
+       "t.test.yaml:2:41: ", "did you mean decision?"},
+      {"cases:\n  - {name: a, call: {tool: t}, expect: denied}\n",
+       "t.test.yaml:2:40: ", "expect.decision must be one of"},
       {"cases:\n  - {name: a, call: {tool: t}, expect: {decision: deny, code: NOPE}}\n",
        "t.test.yaml:2:40: ", "no decision code"},
-      {"cases:\n  - {name: a, call: {args: {}}, expect: deny}\n", "t.test.yaml:2:21: ",
-       "call.tool"},
+      {"cases:\n  - {name: a, call: {args: {}}, expect: deny}\n",
+       "t.test.yaml:2:21: ", "call.tool"},
       {"cases:\n  - {name: a, call: {tool: t}}\n", "t.test.yaml:2:5: ", "needs expect"},
       {"cases:\n  - {call: {tool: t}, expect: deny}\n", "t.test.yaml:2:5: ", "needs a name"},
       {"cases:\n  - {name: a, steps: []}\n", "t.test.yaml:2:22: ", "non-empty list"},
-      {"cases:\n  - name: a\n    steps:\n      - {call: {tool: t}, expect: deny, reslt: {ok: true}}\n",
+      {"cases:\n  - name: a\n    steps:\n      - {call: {tool: t}, expect: deny, reslt: {ok: "
+       "true}}\n",
        "t.test.yaml:4:41: ", "did you mean result?"},
-      {"cases:\n  - name: a\n    steps:\n      - {call: {tool: t}, expect: deny, result: {ok: yes}}\n",
+      {"cases:\n  - name: a\n    steps:\n      - {call: {tool: t}, expect: deny, result: {ok: "
+       "yes}}\n",
        "t.test.yaml:4:54: ", "result.ok must be true or false"},
       {"cases:\n  - name: a\n    call: {tool: t}\n    expect: deny\n    elapsed_s: soon\n",
        "t.test.yaml:5:16: ", "elapsed_s"},

@@ -56,10 +56,10 @@ class StubShell {
   // The argv of every stub `line` ran, in the order they were recorded.
   std::vector<Argv> Run(const std::string& line) {
     const std::string log = dir_.path() + "/log" + std::to_string(runs_++);
-    interlock::testing::RunProcess({"/usr/bin/env", "-i", "PATH=" + stubs_, "HOME=/nonexistent",
-                                    "LANG=C", "IL_ARGV_LOG=" + log, bash_, "--noprofile",
-                                    "--norc", "-c", line},
-                                   "", std::chrono::seconds(20));
+    interlock::testing::RunProcess(
+        {"/usr/bin/env", "-i", "PATH=" + stubs_, "HOME=/nonexistent", "LANG=C",
+         "IL_ARGV_LOG=" + log, bash_, "--noprofile", "--norc", "-c", line},
+        "", std::chrono::seconds(20));
     std::ifstream in(log, std::ios::binary);
     const std::string data((std::istreambuf_iterator<char>(in)), {});
     std::vector<Argv> out;
@@ -123,8 +123,8 @@ std::string SameMeaning(const std::string& family, const Argv& want, const std::
   if (got.size() != 1) return "ran " + std::to_string(got.size()) + " programs";
   Argv a = got[0];
   if (family == "shell-wrapper") {
-    for (const Argv& prefix : {Argv{"env", "--"}, Argv{"env"}, Argv{"nice"}, Argv{"nohup"},
-                               Argv{"timeout", "60"}}) {
+    for (const Argv& prefix :
+         {Argv{"env", "--"}, Argv{"env"}, Argv{"nice"}, Argv{"nohup"}, Argv{"timeout", "60"}}) {
       if (text.rfind(prefix[0] + " ", 0) == 0 && a.size() > prefix.size() &&
           std::equal(prefix.begin(), prefix.end(), a.begin())) {
         a.erase(a.begin(), a.begin() + static_cast<long>(prefix.size()));
@@ -187,8 +187,8 @@ TEST(PolicyTestVariantsBash, ShellVariantsMeanTheSameToBash) {
       if (v.family.rfind("git-", 0) == 0) continue;
       const std::vector<Argv> got = sh.Run(v.text);
       EXPECT_EQ(SameMeaning(v.family, original[0], got, seeds, v.text), "")
-          << "[" << v.family << "] " << v.text << "\n  original " << line << ": "
-          << Show(original) << "\n  variant: " << Show(got);
+          << "[" << v.family << "] " << v.text << "\n  original " << line << ": " << Show(original)
+          << "\n  variant: " << Show(got);
       ++checked;
     }
   }

@@ -42,7 +42,8 @@ const Planted kPlanted[] = {
      "              deny: [\"git -c core.pager*\"]\n",
      "{tool: Bash, args: {command: \"git -c core.pager=sh log\"}}", ""},
     // The same shell rule: the value through --config-env, and an alias that runs a line.
-    {"git-config-env", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"git-config-env",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"-c core\\\\.pager\"}\n",
      "{tool: Bash, args: {command: \"git -c core.pager=sh log\"}}", ""},
     {"git-alias",
@@ -51,34 +52,44 @@ const Planted kPlanted[] = {
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
     // Text rules over a shell line: spellings, wrappers, re-entry, groups, a line after an
     // allowed command.
-    {"shell-quote", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-quote",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"rm -rf\"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-substitution", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-substitution",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"^rm \"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-expansion", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-expansion",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"^rm \"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-brace", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-brace",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"rm -rf\"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-ifs", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-ifs",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"rm -rf\"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-wrapper", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-wrapper",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"^rm \"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-reentry", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-reentry",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"^rm \"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-heredoc", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-heredoc",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"^rm \"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-group", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-group",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {not_pattern: \"^rm \"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
-    {"shell-after-allowed", "    - name: Bash\n      constraints:\n        arguments:\n"
+    {"shell-after-allowed",
+     "    - name: Bash\n      constraints:\n        arguments:\n"
      "          command: {pattern: \"git status.*\"}\n",
      "{tool: Bash, args: {command: \"rm -rf /srv\"}}", ""},
     {"program-option-split",
@@ -87,47 +98,61 @@ const Planted kPlanted[] = {
      "              deny: [\"git diff --output=*\"]\n",
      "{tool: Bash, args: {command: \"git diff --output=/etc/cron.d/x\"}}", ""},
     // Path spellings against a text rule.
-    {"path-slashes", "    - name: read_file\n      constraints:\n        arguments:\n"
+    {"path-slashes",
+     "    - name: read_file\n      constraints:\n        arguments:\n"
      "          path: {not_pattern: \"^/etc/\"}\n",
      "{tool: read_file, args: {path: /etc/passwd}}", ""},
-    {"path-dots", "    - name: read_file\n      constraints:\n        arguments:\n"
+    {"path-dots",
+     "    - name: read_file\n      constraints:\n        arguments:\n"
      "          path: {not_pattern: \"^/etc/\"}\n",
      "{tool: read_file, args: {path: /etc/passwd}}", ""},
-    {"path-trailing", "    - name: read_file\n      constraints:\n        arguments:\n"
+    {"path-trailing",
+     "    - name: read_file\n      constraints:\n        arguments:\n"
      "          path: {not_pattern: \"^/etc/ssh$\"}\n",
      "{tool: read_file, args: {path: /etc/ssh}}", ""},
-    {"path-case", "    - name: read_file\n      constraints:\n        arguments:\n"
+    {"path-case",
+     "    - name: read_file\n      constraints:\n        arguments:\n"
      "          path: {not_pattern: \"^/Users/dev/secrets\"}\n",
      "{tool: read_file, args: {path: /Users/dev/secrets/key}}", "case_insensitive_paths: true\n"},
-    {"path-unicode-nfd", "    - name: read_file\n      constraints:\n        arguments:\n"
+    {"path-unicode-nfd",
+     "    - name: read_file\n      constraints:\n        arguments:\n"
      "          path: {not_pattern: \"caf\\u00e9\"}\n",
-     "{tool: read_file, args: {path: \"/Users/dev/caf\\u00e9/key\"}}", "case_insensitive_paths: true\n"},
+     "{tool: read_file, args: {path: \"/Users/dev/caf\\u00e9/key\"}}",
+     "case_insensitive_paths: true\n"},
     // URL spellings against a text rule.
-    {"url-case", "    - name: fetch\n      constraints:\n        arguments:\n"
+    {"url-case",
+     "    - name: fetch\n      constraints:\n        arguments:\n"
      "          url: {not_pattern: \"evil\\\\.example\"}\n",
      "{tool: fetch, args: {url: \"https://evil.example/x\"}}", ""},
-    {"url-percent-host", "    - name: fetch\n      constraints:\n        arguments:\n"
+    {"url-percent-host",
+     "    - name: fetch\n      constraints:\n        arguments:\n"
      "          url: {not_pattern: \"evil\\\\.example\"}\n",
      "{tool: fetch, args: {url: \"https://evil.example/x\"}}", ""},
-    {"url-idna", "    - name: fetch\n      constraints:\n        arguments:\n"
+    {"url-idna",
+     "    - name: fetch\n      constraints:\n        arguments:\n"
      "          url: {not_pattern: \"evil\\\\.example\"}\n",
      "{tool: fetch, args: {url: \"https://evil.example/x\"}}", ""},
-    {"url-host-dot", "    - name: fetch\n      constraints:\n        arguments:\n"
+    {"url-host-dot",
+     "    - name: fetch\n      constraints:\n        arguments:\n"
      "          url: {not_pattern: \"evil\\\\.example/\"}\n",
      "{tool: fetch, args: {url: \"https://evil.example/x\"}}", ""},
-    {"url-percent-path", "    - name: fetch\n      constraints:\n        arguments:\n"
+    {"url-percent-path",
+     "    - name: fetch\n      constraints:\n        arguments:\n"
      "          url: {not_pattern: \"/admin\"}\n",
      "{tool: fetch, args: {url: \"https://site.example/admin\"}}", ""},
-    {"url-ip", "    - name: fetch\n      constraints:\n        arguments:\n"
+    {"url-ip",
+     "    - name: fetch\n      constraints:\n        arguments:\n"
      "          url: {not_pattern: \"169\\\\.254\\\\.169\\\\.254\"}\n",
      "{tool: fetch, args: {url: \"http://169.254.169.254/latest/meta-data\"}}", ""},
-    {"url-fragment", "    - name: fetch\n      constraints:\n        arguments:\n"
+    {"url-fragment",
+     "    - name: fetch\n      constraints:\n        arguments:\n"
      "          url: {pattern: \".*docs\\\\.myco\\\\.com.*\"}\n",
      "{tool: fetch, args: {url: \"https://evil.example/\"}}", ""},
     // Tool names and argument types.
     {"tool-case", "    - \"*\"\n  blocked:\n    - delete_file\n", "{tool: delete_file}", ""},
     {"tool-unicode", "    - \"*\"\n  blocked:\n    - delete_file\n", "{tool: delete_file}", ""},
-    {"arg-type", "    - name: update_issue\n      constraints:\n        arguments:\n"
+    {"arg-type",
+     "    - name: update_issue\n      constraints:\n        arguments:\n"
      "          state: {not_one_of: [closed]}\n",
      "{tool: update_issue, args: {state: closed}}", ""},
 };
@@ -136,9 +161,9 @@ const Planted kPlanted[] = {
 // case, and --adversarial reports a variant of that family as allowed, with the rule.
 TEST(PolicyTestVariants, EachFamilyCatchesItsPlantedWeakness) {
   for (const Planted& p : kPlanted) {
-    PolicyFolder d(PolicyWith(p.tools),
-                   std::string(p.extra) + "cases:\n  - name: refused\n    call: " + p.call +
-                       "\n    expect: deny\n");
+    PolicyFolder d(PolicyWith(p.tools), std::string(p.extra) +
+                                            "cases:\n  - name: refused\n    call: " + p.call +
+                                            "\n    expect: deny\n");
     const FileReport plain = d.Run(false);
     ASSERT_EQ(plain.error, "") << p.family;
     ASSERT_EQ(ExitCode({plain}), kTestsPassed) << p.family << "\n" << FormatReports({plain}, false);
@@ -165,15 +190,15 @@ TEST(PolicyTestVariants, TheIssuesThreeVariants) {
                {2, "git -c CORE.PAGER=sh log"}};
   for (const auto& c : cases) {
     const Planted& p = kPlanted[c.planted];
-    PolicyFolder d(PolicyWith(p.tools),
-                   std::string("cases:\n  - name: refused\n    call: ") + p.call +
-                       "\n    expect: deny\n");
+    PolicyFolder d(PolicyWith(p.tools), std::string("cases:\n  - name: refused\n    call: ") +
+                                            p.call + "\n    expect: deny\n");
     const FileReport r = d.Run(true);
     ASSERT_EQ(r.cases.size(), 1u);
     const auto& flips = r.cases[0].flips;
-    EXPECT_TRUE(std::any_of(flips.begin(), flips.end(),
-                            [&](const Flip& f) { return f.what == c.variant; }))
-        << c.variant << "\n" << FormatReports({r}, true);
+    EXPECT_TRUE(
+        std::any_of(flips.begin(), flips.end(), [&](const Flip& f) { return f.what == c.variant; }))
+        << c.variant << "\n"
+        << FormatReports({r}, true);
   }
 }
 
@@ -186,7 +211,8 @@ TEST(PolicyTestVariants, StrictRulesHold) {
       "    - name: fetch\n      constraints:\n        arguments:\n"
       "          url:\n            url:\n              allow: [\"https://docs.myco.com/\"]\n"
       "    - name: Bash\n      constraints:\n        arguments:\n"
-      "          command:\n            shell:\n              allow: [\"git status\", \"git log\", \"ls\"]\n"
+      "          command:\n            shell:\n              allow: [\"git status\", \"git log\", "
+      "\"ls\"]\n"
       "              deny: [\"rm -rf *\"]\n";
   PolicyFolder d(PolicyWith(tools, "  blocked:\n    - delete_file\n"), R"(cases:
   - {name: path, call: {tool: read_file, args: {path: /etc/passwd}}, expect: deny}
@@ -239,11 +265,11 @@ TEST(PolicyTestVariants, SeedsComeFromThePolicy) {
   EXPECT_EQ(RegexLiteralPrefix("^/a/b\\.c/x?"), "/a/b.c/");
   EXPECT_EQ(RegexLiteralPrefix(".*docs\\.myco\\.com.*"), "");
   EXPECT_EQ(RegexLongestLiteral(".*docs\\.myco\\.com.*"), "docs.myco.com");
-  PolicyFolder d(PolicyWith(
-                     "    - name: r\n      constraints:\n        arguments:\n"
-                     "          path: {path_prefix: /srv/data/}\n"
-                     "          url: {pattern: \".*docs\\\\.myco\\\\.com.*\"}\n"
-                     "          command:\n            shell:\n              allow: [\"git status\", \"npm run *\"]\n"),
+  PolicyFolder d(PolicyWith("    - name: r\n      constraints:\n        arguments:\n"
+                            "          path: {path_prefix: /srv/data/}\n"
+                            "          url: {pattern: \".*docs\\\\.myco\\\\.com.*\"}\n"
+                            "          command:\n            shell:\n              allow: [\"git "
+                            "status\", \"npm run *\"]\n"),
                  "cases:\n  - {name: a, call: {tool: r}, expect: deny}\n");
   const Seeds s = CollectSeeds({d.Path("p.yaml")}, "/w");
   EXPECT_EQ(s.paths, std::vector<std::string>{"/srv/data"});
