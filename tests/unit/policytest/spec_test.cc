@@ -2,6 +2,8 @@
 // with file:line:column (a misspelt key with the nearest known one).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "policy/loader.h"
@@ -131,6 +133,25 @@ TEST(PolicyTestSpec, CompanionFilesAreNoPolicies) {
   ASSERT_TRUE(one.ok());
   EXPECT_EQ(*one, std::vector<std::string>{examples + "/github-agent.test.yaml"});
   EXPECT_FALSE(FindTestFiles({examples + "/nope"}).ok());
+}
+
+// Tests that every prefix of the shipped test files (the fuzz target's seeds, cut anywhere)
+// reads or is refused with an error naming the file.
+TEST(PolicyTestSpec, TruncatedFilesAreRefusedWithTheirName) {
+  const std::string examples = std::string(INTERLOCK_SOURCE_DIR) + "/examples/policies";
+  auto files = FindTestFiles({examples});
+  ASSERT_TRUE(files.ok());
+  for (const std::string& path : *files) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    ASSERT_TRUE(ParseTestFile(text, path).ok()) << path;
+    for (size_t cut = 0; cut < text.size(); cut += 5) {
+      auto f = ParseTestFile(text.substr(0, cut), path);
+      if (!f.ok()) {
+        EXPECT_EQ(f.error().message.rfind(path, 0), 0u) << f.error().message;
+      }
+    }
+  }
 }
 
 }  // namespace INTERLOCK_TEST_NS
