@@ -68,8 +68,8 @@ std::string FailureText(const std::string& path, const CaseReport& c, const Step
 
 std::string FlipText(const std::string& path, const CaseReport& c, const Flip& x,
                      PolicyLines* lines) {
-  return CaseWhere(path, c.line, c, x.step) + ": variant [" + x.family + "] " + x.what +
-         " is ALLOWED by rule " + (x.rule.empty() ? "(none)" : x.rule) +
+  return CaseWhere(path, c.line, c, x.step) + ": variant [" + x.family + "] " + x.what + " is " +
+         x.verdict + " by rule " + (x.rule.empty() ? "(none)" : x.rule) +
          (x.at.empty() ? "" : " at " + x.at) + "\n" + QuotePolicyLine(x.at, lines) +
          "    call: " + x.call + "\n";
 }
@@ -158,7 +158,7 @@ std::string FormatReports(const std::vector<FileReport>& reports, bool adversari
   if (bad > 0) out += ", " + std::to_string(bad) + " test file(s) unreadable";
   if (adversarial) {
     out += "; " + std::to_string(variants) + " adversarial variant(s) decided, " +
-           std::to_string(flips) + " allowed";
+           std::to_string(flips) + " let through";
     if (capped) out += " (some refused calls had more variants than --max-variants)";
   }
   return out + "\n";

@@ -4,6 +4,7 @@
 #include "policytest/runner.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -134,6 +135,10 @@ std::string CompareOutcome(const Expectation& e, const Outcome& o) {
   return "expected " + want + ", got " + DescribeOutcome(o) + ": " + o.reason;
 }
 
+// How far a decision lets a call go: 0 refused, 1 before a human (approval or rehearsal), 2
+// allowed. A variant flips when it goes further than its step was expected to.
+int Reach(std::string_view verdict) { return verdict == "deny" ? 0 : verdict == "allow" ? 2 : 1; }
+
 // The variants of refused step `k` of `c`, each decided in a fresh run after steps 0..k-1.
 void RunVariants(const TestFile& f, const Subject& s, const Case& c, size_t k,
                  const RunOptions& options, CaseReport* report) {
@@ -150,8 +155,11 @@ void RunVariants(const TestFile& f, const Subject& s, const Case& c, size_t k,
     }
     const Outcome o = run.Decide(v.call, refused.elapsed_s, std::nullopt, &ignored);
     ++report->variants;
-    if (o.verdict == Verdict::kAllow) {
-      report->flips.push_back({k, v.family, v.what, ToJsonText(v.call), o.rule, o.at});
+    if (Reach(VerdictName(o.verdict)) > Reach(refused.expect.decision)) {
+      std::string verdict(VerdictName(o.verdict));
+      for (char& ch : verdict) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      report->flips.push_back({k, v.family, v.what, verdict == "ALLOW" ? "ALLOWED" : verdict,
+                               ToJsonText(v.call), o.rule, o.at});
     }
   }
   report->capped = report->capped || capped;

@@ -15,14 +15,17 @@
 
 namespace interlock::policytest {
 
-// A variant of a refused step that the policy allows.
+// A variant of a refused step that gets a weaker decision than the step expects: allowed
+// where the step expects any refusal, or put before a human (approval, rehearsal) where it
+// expects deny.
 struct Flip {
-  size_t step = 0;     // 0-based
-  std::string family;  // variants.h
-  std::string what;    // the variant's changed value or tool name
-  std::string call;    // the variant call, as JSON text
-  std::string rule;    // the rule that allowed it
-  std::string at;      // where that rule is written (file:line:column)
+  size_t step = 0;      // 0-based
+  std::string family;   // variants.h
+  std::string what;     // the variant's changed value or tool name
+  std::string verdict;  // what the variant got: "ALLOWED", "APPROVAL_REQUIRED", ...
+  std::string call;     // the variant call, as JSON text
+  std::string rule;     // the rule that allowed it
+  std::string at;       // where that rule is written (file:line:column)
 };
 
 // A step that did not get what it expects (or whose result the core refused).

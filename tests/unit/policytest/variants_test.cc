@@ -180,6 +180,23 @@ TEST(PolicyTestVariants, EachFamilyCatchesItsPlantedWeakness) {
   }
 }
 
+// Tests that a variant of a denied call that reaches a human (approval) is a flip too, and
+// that a variant of a call expected to need approval flips only when it is allowed.
+TEST(PolicyTestVariants, ReachingAHumanIsAFlipOfADenial) {
+  const std::string tools =
+      "    - {name: \"*\", requires_approval: true}\n  blocked:\n    - delete_file\n";
+  PolicyFolder d(PolicyWith(tools), R"(cases:
+  - {name: denied, call: {tool: delete_file}, expect: deny}
+  - {name: held, call: {tool: send}, expect: approval_required}
+)");
+  const FileReport r = d.Run(true);
+  ASSERT_EQ(r.cases.size(), 2u);
+  ASSERT_FALSE(r.cases[0].flips.empty());
+  EXPECT_EQ(r.cases[0].flips[0].verdict, "APPROVAL_REQUIRED");
+  EXPECT_TRUE(r.cases[1].flips.empty()) << FormatReports({r}, true);
+  EXPECT_NE(FormatReports({r}, true).find("is APPROVAL_REQUIRED by rule"), std::string::npos);
+}
+
 // Tests the issue's three examples by the exact variant that gets through.
 TEST(PolicyTestVariants, TheIssuesThreeVariants) {
   const struct {
