@@ -152,9 +152,10 @@ std::string UpperAscii(std::string s) {
   return s;
 }
 
-// git's own spellings of `-c name=value`: the section and key case-insensitive
-// (git-config(1), "Syntax": "The variable names are case-insensitive"), the same value
-// through `--config-env=name=ENVVAR` (git(1)).
+// git's own spellings of `-c name=value`: the section and key case-insensitive, a
+// subsection not (git-config(1), "Syntax": section names and variable names are
+// case-insensitive, subsection names are case sensitive), the same value through
+// `--config-env=name=ENVVAR` (git(1)).
 void GitFamilies(const std::vector<std::string>& w, std::vector<ValueVariant>* out) {
   if (w.empty() || w[0] != "git") return;
   for (size_t i = 1; i + 1 < w.size(); ++i) {
@@ -167,7 +168,11 @@ void GitFamilies(const std::vector<std::string>& w, std::vector<ValueVariant>* o
     const size_t first_dot = name.find('.');
     if (first_dot == std::string::npos) continue;
     std::vector<std::string> copy = w;
-    copy[i + 1] = UpperAscii(name) + kv.substr(eq);
+    // The section and the key are case-insensitive, a subsection between them is not
+    // (`url.<base>.insteadOf`): it keeps its case.
+    copy[i + 1] = UpperAscii(name.substr(0, first_dot)) +
+                  name.substr(first_dot, last_dot - first_dot) + UpperAscii(name.substr(last_dot)) +
+                  kv.substr(eq);
     out->push_back({"git-config-case", JoinShellWords(copy)});
     std::string mixed = name;  // Core.Pager: first letters of section and key upper
     mixed[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[0])));

@@ -276,6 +276,18 @@ TEST(PolicyTestVariants, CountIsBounded) {
   EXPECT_NE(FormatReports({r}, true).find("more variants than --max-variants"), std::string::npos);
 }
 
+// Tests that git's case variants keep a subsection's case (git-config(1): subsection names
+// are case sensitive), so `url.<base>.insteadOf` still names the same base.
+TEST(PolicyTestVariants, GitCaseKeepsTheSubsection) {
+  std::vector<std::string> texts;
+  for (const ValueVariant& v :
+       ShellVariants("git -c url.https://a.example/.insteadOf=x fetch", {})) {
+    if (v.family == "git-config-case") texts.push_back(v.text);
+  }
+  EXPECT_EQ(texts, (std::vector<std::string>{"git -c URL.https://a.example/.INSTEADOF=x fetch",
+                                             "git -c Url.https://a.example/.InsteadOf=x fetch"}));
+}
+
 // Tests the seeds read from a policy: path prefixes, hosts and allowed commands.
 TEST(PolicyTestVariants, SeedsComeFromThePolicy) {
   EXPECT_EQ(RegexLiteralPrefix("/srv/data.*"), "/srv/data");
