@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
 #include "common/json.h"
+#include "common/path_resolver.h"
 #include "common/time.h"
 #include "core/app/offline_run.h"
 #include "core/app/tool_calls.h"
@@ -60,18 +63,71 @@ Result<core::CallResult> StepCallResult(const json::object& r) {
   return out;
 }
 
-// What a test file decides against: its policy set, agent, start time and seeds.
+// Paths resolved through the links a test file names (TestFile::symlinks) and nothing
+// else: the host's file system never decides a test. Resolves component by component as
+// realpath(3) does (`..` after a link climbs from its target), at most 40 links deep.
+class NamedLinks final : public PathResolver {
+ public:
+  explicit NamedLinks(std::vector<std::pair<std::string, std::string>> links)
+      : links_(std::move(links)) {}
+
+  Result<std::string> Resolve(std::string_view path) const override {
+    std::vector<std::string> todo;  // components still to walk, last first
+    PushComponents(path, &todo);
+    std::string cur = "/";
+    int hops = 0;
+    while (!todo.empty()) {
+      const std::string c = std::move(todo.back());
+      todo.pop_back();
+      if (c == "..") {
+        cur = fs::path(cur).parent_path().string();
+        continue;
+      }
+      const std::string next = (cur == "/" ? "" : cur) + "/" + c;
+      const auto link = std::find_if(links_.begin(), links_.end(),
+                                     [&](const auto& l) { return l.first == next; });
+      if (link == links_.end()) {
+        cur = next;
+        continue;
+      }
+      if (++hops > 40) return Error::Invalid("too many levels of symbolic links: " + next);
+      PushComponents(link->second, &todo);
+      cur = "/";
+    }
+    return cur;
+  }
+
+ private:
+  // Pushes the components of `path` (no "" or ".") so that the first is on top.
+  static void PushComponents(std::string_view path, std::vector<std::string>* todo) {
+    std::vector<std::string> parts;
+    for (size_t at = 0; at < path.size();) {
+      const size_t end = std::min(path.find('/', at), path.size());
+      if (end > at && path.substr(at, end - at) != ".")
+        parts.emplace_back(path.substr(at, end - at));
+      at = end + 1;
+    }
+    todo->insert(todo->end(), parts.rbegin(), parts.rend());
+  }
+
+  std::vector<std::pair<std::string, std::string>> links_;
+};
+
+// What a test file decides against: its policy set, agent, start time, links and seeds.
 struct Subject {
   std::shared_ptr<const policy::PolicySet> set;
   std::string agent;
   TimePoint start;
+  std::unique_ptr<NamedLinks> links;
   Seeds seeds;
 };
 
 // One run of one case: steps decided in order through core::OfflineRun.
 class CaseRun {
  public:
-  explicit CaseRun(const Subject& s) : s_(s), run_(s.set, 1024) {}
+  explicit CaseRun(const Subject& s) : s_(s), run_(s.set, 1024) {
+    run_.SetPathResolver(s.links.get());
+  }
 
   Status Start() { return run_.Start(s_.agent, "policy-test", s_.start); }
 
@@ -223,7 +279,9 @@ std::optional<Subject> LoadSubject(const TestFile& f, std::string* error) {
     return std::nullopt;
   }
   s.start = *start;
+  s.links = std::make_unique<NamedLinks>(f.symlinks);
   s.seeds = CollectSeeds(f.policy, f.workspace);
+  s.seeds.links = f.symlinks;
   return s;
 }
 

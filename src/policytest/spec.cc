@@ -19,8 +19,9 @@ namespace json = boost::json;
 
 constexpr size_t kMaxTestFileBytes = 4 << 20;  // a test file is text a person wrote
 
-constexpr std::array<std::string_view, 7> kFileKeys = {
-    "policy", "agent", "workspace", "now", "case_insensitive_paths", "cases", "description"};
+constexpr std::array<std::string_view, 8> kFileKeys = {
+    "policy", "agent",       "workspace", "now", "case_insensitive_paths",
+    "cases",  "description", "symlinks"};
 constexpr std::array<std::string_view, 7> kCaseKeys = {"name",   "call",  "result",     "elapsed_s",
                                                        "expect", "steps", "adversarial"};
 constexpr std::array<std::string_view, 4> kStepKeys = {"call", "result", "elapsed_s", "expect"};
@@ -95,6 +96,7 @@ class SpecReader {
   Result<Step> ReadStep(const YamlNode& n, bool case_level) const;
   Result<Case> ReadCase(const YamlNode& n) const;
   Status ReadPolicies(const YamlNode& n, TestFile* t) const;
+  Status ReadSymlinks(const YamlNode& n, TestFile* t) const;
 
   std::string file_;
 };
@@ -246,6 +248,25 @@ Status SpecReader::ReadPolicies(const YamlNode& n, TestFile* t) const {
   return Status::Ok();
 }
 
+Status SpecReader::ReadSymlinks(const YamlNode& n, TestFile* t) const {
+  if (!n.IsMap()) return Bad(n, "symlinks must be a mapping {LINK: TARGET}");
+  for (const YamlNode::Entry& kv : n.entries()) {
+    auto link = String(kv.first, "a symlink");
+    auto target = String(kv.second, "a symlink's target");
+    if (!link.ok()) return link.error();
+    if (!target.ok()) return target.error();
+    if ((*link)[0] != '/' || (*target)[0] != '/')
+      return Bad(kv.first, "a symlink and its target are absolute paths");
+    std::string l = fs::path(*link).lexically_normal().string();
+    std::string r = fs::path(*target).lexically_normal().string();
+    while (l.size() > 1 && l.back() == '/') l.pop_back();
+    while (r.size() > 1 && r.back() == '/') r.pop_back();
+    if (l == "/") return Bad(kv.first, "/ cannot be a symlink");
+    t->symlinks.emplace_back(std::move(l), std::move(r));
+  }
+  return Status::Ok();
+}
+
 Result<TestFile> SpecReader::Read(const YamlNode& root) const {
   if (!root.IsMap()) return Bad(root, "a policy test file is a mapping with cases:");
   TestFile t;
@@ -264,6 +285,8 @@ Result<TestFile> SpecReader::Read(const YamlNode& root) const {
       if (!kv.second.IsScalar() || (kv.second.Scalar() != "true" && kv.second.Scalar() != "false"))
         return Bad(kv.second, "case_insensitive_paths must be true or false");
       t.case_insensitive_paths = kv.second.Scalar() == "true";
+    } else if (k == "symlinks") {
+      if (Status st = ReadSymlinks(kv.second, &t); !st.ok()) return st.error();
     } else if (k == "cases") {
       if (!kv.second.IsSequence()) return Bad(kv.second, "cases must be a list");
       for (const YamlNode& c : kv.second.items()) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -54,6 +55,10 @@ struct TestFile {
   // Adversarial: also the variants that mean the same only on case- and
   // normalisation-insensitive filesystems (macOS, Windows): case, trailing dots, NFD.
   bool case_insensitive_paths = false;
+  // `symlinks: {LINK: TARGET}`: the symbolic links of the machine the policy guards, absolute
+  // and normalised. Paths are resolved through these alone (never the host's file system),
+  // and --adversarial names each refused path through a link that reaches it.
+  std::vector<std::pair<std::string, std::string>> symlinks;
   std::vector<Case> cases;
 };
 

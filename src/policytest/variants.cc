@@ -280,6 +280,14 @@ std::vector<ValueVariant> PathVariants(std::string_view path_in, const Seeds& se
     out.push_back({"path-dotdot", base + "/" + Ups(Depth(base) + 1).substr(1) + path});
     out.push_back({"path-dotdot", base + "/./" + Ups(Depth(base)).substr(1) + path});
   }
+  // Through a link the test file names whose target holds the path (POSIX 4.13: a
+  // symbolic link's target replaces it): the same file on that machine.
+  for (const auto& [link, target] : seeds.links) {
+    const std::string base = target == "/" ? "" : target;
+    if (path.rfind(base + "/", 0) == 0 || path == target) {
+      out.push_back({"path-symlink", link + path.substr(base.size())});
+    }
+  }
   const size_t second = path.find('/', 1);
   out.push_back({"path-dots", "/." + path});
   out.push_back({"path-slashes", "/" + path});

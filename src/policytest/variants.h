@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -26,6 +27,8 @@ struct Seeds {
   std::vector<std::string> paths;     // absolute, normalised, no trailing slash
   std::vector<std::string> hosts;     // lower case
   std::vector<std::string> commands;  // literal shell commands the policy allows, e.g. "git status"
+  // The symbolic links the test file names (TestFile::symlinks): LINK -> TARGET.
+  std::vector<std::pair<std::string, std::string>> links;
 };
 
 // The seeds of the policy files (or directories) `policy_paths`, with ${workspace} standing

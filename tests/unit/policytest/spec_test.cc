@@ -103,6 +103,8 @@ TEST(PolicyTestSpec, BadInputNamesFileLineColumn) {
       {"cases:\n  - name: a\n    call: {tool: t}\n    expect: deny\n    steps: []\n",
        "t.test.yaml:3:5: ", "belongs in a step"},
       {"cases:\n  - {name: a, call: {tool: t}, expect: deny}\n  bad: [\n", "t.test.yaml:", ""},
+      {"symlinks: {a: /b}\ncases:\n  - {name: a, call: {tool: t}, expect: deny}\n",
+       "t.test.yaml:1:12: ", "absolute"},
       {"case_insensitive_paths: maybe\ncases:\n  - {name: a, call: {tool: t}, expect: deny}\n",
        "t.test.yaml:1:25: ", "true or false"},
   };

@@ -245,6 +245,38 @@ TEST(PolicyTestVariants, StrictRulesHold) {
   EXPECT_GT(variants, 50u);
 }
 
+// Tests the links a test file names: a text rule is caught by a path through a link inside
+// the allowed tree (path-symlink), path_prefix is not (the runner resolves the named links,
+// as the daemon resolves the file system's), and the host's own links never count.
+TEST(PolicyTestVariants, SymlinksNamedInTheTestFile) {
+  const char* tests = R"(symlinks: {/srv/data/link: /etc, /srv/data/loop: /srv/data/loop}
+cases:
+  - {name: outside, call: {tool: read_file, args: {path: /etc/passwd}}, expect: deny}
+  - {name: through the link, call: {tool: read_file, args: {path: /srv/data/link/passwd}}, expect: __}
+  - {name: a loop, call: {tool: read_file, args: {path: /srv/data/loop/x}}, expect: deny}
+)";
+  auto with = [&](const char* expect) {
+    std::string t = tests;
+    t.replace(t.find("__"), 2, expect);
+    return t;
+  };
+  PolicyFolder weak(PolicyWith("    - name: read_file\n      constraints:\n        arguments:\n"
+                               "          path: {pattern: \"/srv/data/.*\"}\n"),
+                    with("allow"));
+  FileReport r = weak.Run(true);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.cases.size(), 3u);
+  bool found = false;
+  for (const Flip& f : r.cases[0].flips)
+    found = found || (f.family == "path-symlink" && f.what == "/srv/data/link/passwd");
+  EXPECT_TRUE(found) << FormatReports({r}, true);
+  PolicyFolder strict(PolicyWith("    - name: read_file\n      constraints:\n        arguments:\n"
+                                 "          path: {path_prefix: /srv/data}\n"),
+                      with("{decision: deny, code: CONSTRAINT_VIOLATED}"));
+  r = strict.Run(true);
+  EXPECT_EQ(ExitCode({r}), kTestsPassed) << FormatReports({r}, true);
+}
+
 // Tests that --max-variants bounds the variants of each refused call, and says so.
 TEST(PolicyTestVariants, CountIsBounded) {
   Seeds seeds;
