@@ -1,7 +1,7 @@
 // `interlock test [PATH...]`: runs the policy tests kept beside the policies (*.test.yaml,
 // docs/policy-tests.md) through the core's one decision path; `--adversarial` also decides
 // the variants an attacker would try of every refused call; `--junit FILE` writes JUnit XML.
-// Exit 0 every case passed, 1 a case failed (or a variant was allowed), 2 bad input (a test
+// Exit 0 every case passed, 1 a case failed (or a variant got through), 2 bad input (a test
 // file or its policy that does not read, with file:line:column).
 #include <fstream>
 #include <iostream>
@@ -52,14 +52,15 @@ void AddTest(CLI::App& app, int* exit_code) {
       "test",
       "Run the policy tests (*.test.yaml beside the policies; docs/policy-tests.md) through "
       "the decision path every door uses; --adversarial also tries an attacker's variants of "
-      "every refused call. Exit 0 every case passes, 1 one fails (or a variant is allowed), "
+      "every refused call. Exit 0 every case passes, 1 one fails (or a variant gets through), "
       "2 a test file or its policy does not read.");
   cmd->add_option("path", opt->paths,
                   "Test files, policy files (their X.test.yaml) or directories holding "
                   "*.test.yaml (default: .)");
   cmd->add_flag("--adversarial", opt->adversarial,
-                "Also decide the variants an attacker would try of every refused call; any "
-                "that is allowed fails its case");
+                "Also decide the variants an attacker would try of every refused call; one "
+                "that gets further than its case expects (allowed; or held for a human where "
+                "deny is expected) fails the case");
   cmd->add_option("--junit", opt->junit, "Write the results as JUnit XML to FILE");
   cmd->add_option("--max-variants", opt->max_variants,
                   "At most this many variants per refused call (default 256)")
