@@ -34,6 +34,8 @@ install -m 0644 "$src/packaging/interlock.yaml" "$root/etc/interlock/interlock.y
 # A starter policy so that the service starts; it allows nothing until a token exists for
 # its agent (`interlock token create`). Replace it with your agents' policies.
 install -m 0644 "$src/examples/policies/support-agent-v2.yaml" "$root/etc/interlock/policies/"
+# Its tests beside it (`interlock test /etc/interlock/policies`; the daemon skips *.test.yaml).
+install -m 0644 "$src/examples/policies/support-agent-v2.test.yaml" "$root/etc/interlock/policies/"
 install -m 0644 "$src/examples/policies/"*.yaml "$doc/examples/policies/"
 install -m 0644 "$src/examples/config/interlock.yaml" "$doc/examples/config/"
 # The same layout as the source tree, so the pages' relative links work.

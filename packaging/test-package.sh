@@ -140,6 +140,7 @@ expect_mode /etc/interlock "750 root:interlock"
 expect_mode /etc/interlock/policies "750 root:interlock"
 expect_mode /etc/interlock/interlock.yaml "640 root:interlock"
 expect_mode /etc/interlock/policies/support-agent-v2.yaml "640 root:interlock"
+expect_mode /etc/interlock/policies/support-agent-v2.test.yaml "640 root:interlock"
 expect_mode /var/lib/interlock "700 interlock:interlock"
 [ -x "$root/usr/bin/interlock-sandbox-bridge" ] || fail "no sandbox bridge beside the program"
 grep -qx /etc/interlock/interlock.yaml "$root/var/lib/dpkg/info/interlock.conffiles" ||
@@ -167,6 +168,9 @@ phase "systemd-analyze verify and security"
 # A token for the starter policy's agent, made as the service user (its store, its keys).
 token=$(as_service /usr/bin/interlock token create --agent support-agent-v2 \
   --policy /etc/interlock/policies 2>/dev/null) || fail "token create failed"
+# The starter policy's tests, shipped beside it, pass as installed (attacker's variants too).
+as_service /usr/bin/interlock test --adversarial /etc/interlock/policies >"$work/policy-tests.log" \
+  2>&1 || { cat "$work/policy-tests.log"; fail "the packaged policy's tests failed"; }
 
 # The unit's ExecStart under its sandboxing (as_service), listening on a free loopback port
 # instead of the config's (flags override the config file). bwrap tells the daemon's pid.

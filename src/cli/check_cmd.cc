@@ -22,6 +22,7 @@
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
+#include "policytest/runner.h"
 #include "prove/prove.h"
 #include "server/config.h"
 
@@ -274,6 +275,8 @@ int RunCheck(const CheckOptions& given) {
   }
   if (set.ok()) {  // the properties beside the policies (`interlock prove`, docs/prove.md)
     for (Diagnostic& d : prove::CheckPropertiesBeside(opt.paths, *set)) diags.push_back(d);
+    // and the policy tests beside them (`interlock test`, docs/policy-tests.md)
+    for (Diagnostic& d : policytest::CheckTestsBeside(opt.paths)) diags.push_back(d);
   }
   if (!opt.config.empty() && set.ok()) {
     server::ServerConfig config;

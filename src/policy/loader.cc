@@ -14,7 +14,9 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -402,6 +404,55 @@ Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view tex
   return std::shared_ptr<const AgentPolicy>(std::move(policy));
 }
 
+namespace {
+
+// The suffixes of each companion kind (CompanionOf), the first the one FindCompanionFiles
+// looks for first beside a policy file.
+constexpr std::string_view kTestSuffixes[] = {".test.yaml", ".test.yml"};
+constexpr std::string_view kPropsSuffixes[] = {".props.yaml", ".props.yml"};
+
+std::span<const std::string_view> CompanionSuffixes(Companion kind) {
+  return kind == Companion::kTests ? std::span<const std::string_view>(kTestSuffixes)
+                                   : std::span<const std::string_view>(kPropsSuffixes);
+}
+
+}  // namespace
+
+std::optional<Companion> CompanionOf(std::string_view file_name) {
+  for (Companion kind : {Companion::kTests, Companion::kProperties}) {
+    for (std::string_view suffix : CompanionSuffixes(kind)) {
+      if (file_name.size() > suffix.size() && file_name.ends_with(suffix)) return kind;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> FindCompanionFiles(const std::string& policy_path, Companion kind) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (fs::is_directory(policy_path, ec)) {
+    for (fs::directory_iterator it(policy_path, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      std::error_code fec;
+      if (CompanionOf(name) == kind && fs::is_regular_file(it->status(fec)) && !fec)
+        out.push_back((fs::path(policy_path) / name).string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  const fs::path p(policy_path);
+  if (CompanionOf(p.filename().string())) return out;  // a companion has none of its own
+  for (std::string_view suffix : CompanionSuffixes(kind)) {
+    const fs::path beside = p.parent_path() / (p.stem().string() + std::string(suffix));
+    if (fs::is_regular_file(beside, ec)) {
+      out.push_back(beside.string());
+      break;
+    }
+  }
+  return out;
+}
+
 Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,
                                                        std::vector<Diagnostic>* diagnostics,
                                                        const LoadOptions& options) {
@@ -426,9 +477,7 @@ Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::st
     for (; !ec && it != end; it.increment(ec)) {
       const std::string ext = it->path().extension().string();
       if (ext != ".yaml" && ext != ".yml") continue;
-      // Properties beside the policies (`interlock prove`, docs/prove.md) are no policy.
-      const std::string stem = it->path().stem().string();
-      if (stem.size() > 6 && stem.ends_with(".props")) continue;
+      if (CompanionOf(it->path().filename().string())) continue;  // tests, properties
       std::error_code fec;
       if (!fs::is_regular_file(it->status(fec)) || fec) continue;
       found.push_back((fs::path(path) / it->path().filename()).string());

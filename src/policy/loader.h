@@ -45,7 +45,23 @@ Result<std::shared_ptr<const AgentPolicy>> ParseAgentPolicy(std::string_view tex
                                                             std::vector<Diagnostic>* diagnostics,
                                                             const LoadOptions& options = {});
 
-// Loads files and directories (every *.yaml / *.yml directly inside, sorted by name).
+// Files kept beside the policies that are no policy: the tests of `interlock test`
+// (`*.test.yaml`, docs/policy-tests.md) and the properties of `interlock prove`
+// (`*.props.yaml`, docs/prove.md). A directory's load skips both; each command finds its
+// own with FindCompanionFiles.
+enum class Companion { kTests, kProperties };
+
+// The companion kind of a file name (`a.test.yaml`, `a.props.yml`, ...), or nullopt for any
+// other name (a policy when it ends .yaml/.yml). The part before the suffix is not empty.
+std::optional<Companion> CompanionOf(std::string_view file_name);
+
+// The `kind` files beside the policies at `policy_path`: every one directly inside a
+// directory, sorted; for a policy file a.yaml, a.test.yaml (or a.test.yml) beside it when
+// it exists (a.props.yaml for properties). A path that does not exist gives none.
+std::vector<std::string> FindCompanionFiles(const std::string& policy_path, Companion kind);
+
+// Loads files and directories (every *.yaml / *.yml directly inside, sorted by name, but
+// the companion files: CompanionOf).
 // On any error returns an Error whose message lists every error, one per line; all
 // diagnostics (errors and warnings) are also appended to `diagnostics` when given.
 Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& paths,

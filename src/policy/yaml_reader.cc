@@ -2,6 +2,9 @@
 
 #include "policy/yaml_tree.h"
 
+#include <cctype>
+#include <charconv>
+#include <cstdint>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -194,6 +197,7 @@ class YamlTreeBuilder {
       case YAML::NodeType::Scalar:
         out.kind_ = YamlNode::Kind::kScalar;
         out.scalar_ = n.Scalar();
+        out.quoted_ = n.Tag() == "!";  // yaml-cpp tags every non-plain scalar "!"
         break;
       case YAML::NodeType::Sequence:
         out.kind_ = YamlNode::Kind::kSequence;
@@ -235,6 +239,57 @@ std::string YamlWhere(std::string_view file, const YamlNode& node) {
   std::string s(file);
   if (node.line() > 0) s += ":" + std::to_string(node.line()) + ":" + std::to_string(node.column());
   return s + ": ";
+}
+
+boost::json::value YamlScalarJson(const YamlNode& scalar) {
+  const std::string& s = scalar.Scalar();
+  if (scalar.Quoted()) return boost::json::string(s);
+  if (s == "true") return true;
+  if (s == "false") return false;
+  // A number only when the whole text reads as one and starts like one: `inf`, `nan`,
+  // `0x10` and `+1` stay strings.
+  const bool numeric =
+      !s.empty() &&
+      (std::isdigit(static_cast<unsigned char>(s[0])) ||
+       (s[0] == '-' && s.size() > 1 && std::isdigit(static_cast<unsigned char>(s[1]))));
+  if (numeric) {
+    const char* end = s.data() + s.size();
+    int64_t i = 0;
+    if (auto [p, ec] = std::from_chars(s.data(), end, i); ec == std::errc() && p == end) return i;
+    double d = 0;
+    if (auto [p, ec] = std::from_chars(s.data(), end, d); ec == std::errc() && p == end) return d;
+  }
+  return boost::json::string(s);
+}
+
+Result<boost::json::value> YamlToJson(const YamlNode& node, std::string_view file) {
+  switch (node.kind()) {
+    case YamlNode::Kind::kNull:
+      return boost::json::value(nullptr);
+    case YamlNode::Kind::kScalar:
+      return YamlScalarJson(node);
+    case YamlNode::Kind::kSequence: {
+      boost::json::array a;
+      for (const YamlNode& item : node.items()) {
+        Result<boost::json::value> v = YamlToJson(item, file);
+        if (!v.ok()) return v.error();
+        a.push_back(std::move(*v));
+      }
+      return boost::json::value(std::move(a));
+    }
+    case YamlNode::Kind::kMap: {
+      boost::json::object o;
+      for (const YamlNode::Entry& e : node.entries()) {
+        if (!e.first.IsScalar())
+          return Error::Invalid(YamlWhere(file, e.first) + "a key must be a scalar");
+        Result<boost::json::value> v = YamlToJson(e.second, file);
+        if (!v.ok()) return v.error();
+        o[e.first.Scalar()] = std::move(*v);
+      }
+      return boost::json::value(std::move(o));
+    }
+  }
+  return boost::json::value(nullptr);
 }
 
 }  // namespace interlock

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "interlock/result.h"
 
 namespace interlock {
@@ -32,6 +34,9 @@ class YamlNode {
 
   // The text of a scalar as written (quotes removed); "" for any other node.
   const std::string& Scalar() const { return scalar_; }
+  // True for a scalar written in quotes (or as a block scalar): a string whatever its text,
+  // where a plain `10` or `true` may be read as a number or a boolean.
+  bool Quoted() const { return quoted_; }
   // The items of a sequence, the entries of a mapping in document order (empty otherwise).
   const std::vector<YamlNode>& items() const { return items_; }
   const std::vector<Entry>& entries() const { return entries_; }
@@ -46,6 +51,7 @@ class YamlNode {
   friend class YamlTreeBuilder;  // yaml_reader.cc
   Kind kind_ = Kind::kNull;
   std::string scalar_;
+  bool quoted_ = false;
   std::vector<YamlNode> items_;
   std::vector<Entry> entries_;
   int line_ = 0;
@@ -67,6 +73,16 @@ Result<YamlNode> ReadYamlTree(std::string_view text, std::string_view file);
 
 // "file:line:column: " for `node` ("file: " when it has no position).
 std::string YamlWhere(std::string_view file, const YamlNode& node);
+
+// A scalar as JSON, one reading for every file that holds values in YAML (policy tests,
+// properties): a quoted scalar is a string whatever its text; a plain `true`/`false` a
+// boolean; a plain integer or number (the whole text, starting with a digit or `-digit`) a
+// number; anything else a string.
+boost::json::value YamlScalarJson(const YamlNode& scalar);
+
+// A node as JSON: null, scalars as YamlScalarJson, sequences and mappings. A key that is
+// not a scalar is Error::Invalid("file:line:column: ...").
+Result<boost::json::value> YamlToJson(const YamlNode& node, std::string_view file);
 
 }  // namespace interlock
 

@@ -2,16 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <filesystem>
-#include <system_error>
 
 #include "common/file.h"
+#include "policy/loader.h"
 #include "policy/yaml_tree.h"
 
 namespace interlock::prove {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct Reader {
   std::string_view file;
@@ -19,19 +16,6 @@ struct Reader {
     return Error::Invalid(YamlWhere(file, n) + message);
   }
 };
-
-// A scalar as a JSON value: true/false, an integer, a number, else a string.
-boost::json::value ScalarValue(const std::string& s) {
-  if (s == "true") return true;
-  if (s == "false") return false;
-  int64_t i = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), i);
-  if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return i;
-  double d = 0;
-  auto [q, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
-  if (ec2 == std::errc() && q == s.data() + s.size() && !s.empty()) return d;
-  return boost::json::string(s);
-}
 
 Result<std::string> Text(const Reader& r, const YamlNode& n, std::string_view what) {
   if (!n.IsScalar() || n.Scalar().empty()) {
@@ -191,7 +175,7 @@ Status ReadExamples(const Reader& r, const YamlNode& n, PropertiesFile* out) {
     auto& values = out->examples[e.first.Scalar()];
     for (const YamlNode& item : e.second.items()) {
       if (!item.IsScalar()) return r.Fail(item, "an example value must be a scalar");
-      values.push_back(ScalarValue(item.Scalar()));
+      values.push_back(YamlScalarJson(item));
     }
   }
   return Status::Ok();
@@ -259,25 +243,7 @@ Result<PropertiesFile> ReadProperties(const std::string& path) {
 }
 
 std::vector<std::string> FindPropertiesFiles(const std::string& policy_path) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  if (fs::is_directory(policy_path, ec)) {
-    fs::directory_iterator it(policy_path, ec), end;
-    for (; !ec && it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      auto ends = [&](std::string_view s) {
-        return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
-      };
-      if (ends(".props.yaml") || ends(".props.yml"))
-        out.push_back((fs::path(policy_path) / name).string());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-  fs::path p(policy_path);
-  fs::path beside = p.parent_path() / (p.stem().string() + ".props.yaml");
-  if (fs::is_regular_file(beside, ec)) out.push_back(beside.string());
-  return out;
+  return policy::FindCompanionFiles(policy_path, policy::Companion::kProperties);
 }
 
 }  // namespace interlock::prove

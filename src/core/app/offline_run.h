@@ -39,6 +39,10 @@ class OfflineRun {
   Status Start(std::string_view agent_id, std::string_view run_id, TimePoint start);
   // The time the next decision is made at.
   void SetTime(TimePoint now) { clock_.Set(now); }
+  // Where path arguments are resolved (Guard::SetPathResolver; default: the file system).
+  // Not owned; set before Start. `interlock test` hands the links a test file names, so a
+  // test decides the same on every machine.
+  void SetPathResolver(const PathResolver* paths) { guard_.SetPathResolver(paths); }
 
   // Decides `call` in the run, as the agent itself (principal = agent).
   GuardResponse Decide(ToolCall&& call) {
