@@ -68,7 +68,8 @@ bool RefusedByName(const policy::AgentPolicy& p, const Property& prop, const Cal
   if (p.mode != policy::Mode::kEnforce ||
       (prop.kind != K::kNeverAllowed && prop.kind != K::kOnlyTools))
     return false;
-  for (const auto& [tool, args] : space.calls) {
+  for (const auto& call : space.calls) {
+    const std::string& tool = call.first;  // not a structured binding: clang 14's lambdas
     const bool about =
         prop.kind == K::kNeverAllowed
             ? policy::ToolPatternMatches(prop.tool, tool)
