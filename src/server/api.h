@@ -154,6 +154,9 @@ class Api final : public RequestHandler {
   void SetPublicUrl(std::string url);
   // The long-poll registry, shared with in-daemon waiters (MCP sessions awaiting approval).
   CallWaiters* call_waiters() { return &waiters_; }
+  // The core's Authenticator the Api asks, for another door of the same daemon (ext_authz):
+  // one token cache and one coalesced auth_failed trail.
+  core::Authenticator* authenticator() { return authn_.get(); }
   // Serves /mcp/{upstream} through `mcp` (not owned; outlives the Api). Call before the
   // server starts; without it /mcp/* is 404.
   void SetMcpEndpoint(McpEndpoint* mcp) { mcp_ = mcp; }

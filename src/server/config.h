@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "doors/ext_authz/config.h"
 #include "identity/credential_broker.h"
 #include "identity/oauth.h"
 #include "identity/oidc_signin.h"
@@ -151,6 +152,8 @@ struct ServerConfig {
   // governance: the console's reports (docs/console.md#governance-over-a-large-log).
   std::chrono::milliseconds governance_wait{100};
   std::chrono::milliseconds governance_min_interval{30 * 1000};
+  // ext_authz: Envoy's external authorization over gRPC (docs/gateways.md); off unless set.
+  doors::ext_authz::ExtAuthzConfig ext_authz;
   // identity.jwt: issuers whose JWTs agents may present as bearer tokens
   // (docs/identity.md). Empty: only Interlock's own tokens.
   std::vector<identity::IssuerConfig> jwt_issuers;
