@@ -60,8 +60,9 @@ Status ReadRoute(std::string_view file, const YamlNode& item, RouteRule* r) {
     } else if (key == "tool") {
       r->tool = v.Scalar();
     } else {
-      return Fail(file, k,
-                  "unknown key 'ext_authz.routes." + key + "' (host, path_prefix, method, mcp, tool)");
+      return Fail(
+          file, k,
+          "unknown key 'ext_authz.routes." + key + "' (host, path_prefix, method, mcp, tool)");
     }
   }
   if (r->mcp == !r->tool.empty()) {
@@ -133,7 +134,8 @@ Status ReadExtAuthzConfig(const YamlNode& node, std::string_view file, std::stri
   if (c.tls_cert.empty() && !Loopback(c.host)) {
     return Fail(file, node,
                 "ext_authz: plain gRPC listens on loopback only; give tls_cert and tls_key to "
-                "listen on " + c.host);
+                "listen on " +
+                    c.host);
   }
   *out = std::move(c);
   return Status::Ok();

@@ -30,9 +30,9 @@ namespace interlock::doors::ext_authz {
 // Which requests a rule covers and how they are decided: an MCP endpoint (`mcp: true`,
 // JSON-RPC in the body) or a plain route decided as the tool `tool`.
 struct RouteRule {
-  std::string host;              // the :authority without port, exact; empty: any
+  std::string host;               // the :authority without port, exact; empty: any
   std::string path_prefix = "/";  // the path (before '?') starts with this
-  std::string method;            // exact (GET, POST, ...); empty: any
+  std::string method;             // exact (GET, POST, ...); empty: any
   bool mcp = false;
   std::string tool;  // plain routes: the tool the request is decided as
 };

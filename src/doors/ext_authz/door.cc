@@ -36,9 +36,10 @@ json::object ToolResultError(const json::value& id, const std::string& text, jso
   return json::object{
       {"jsonrpc", "2.0"},
       {"id", id},
-      {"result", json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
-                              {"isError", true},
-                              {"_meta", std::move(meta)}}}};
+      {"result",
+       json::object{{"content", json::array{json::object{{"type", "text"}, {"text", text}}}},
+                    {"isError", true},
+                    {"_meta", std::move(meta)}}}};
 }
 
 std::optional<std::string> HeaderOf(const Headers& h, std::string_view name) {
@@ -93,7 +94,8 @@ struct Door::Ask {
   json::value id;  // the JSON-RPC request's id (MCP)
 };
 
-Door::Door(ExtAuthzConfig config, DoorDeps deps) : config_(std::move(config)), deps_(std::move(deps)) {}
+Door::Door(ExtAuthzConfig config, DoorDeps deps)
+    : config_(std::move(config)), deps_(std::move(deps)) {}
 
 const RouteRule* Door::Match(const HttpAttributes& req) const {
   static const RouteRule kEverythingMcp{.mcp = true};
@@ -130,9 +132,8 @@ CheckAnswer Door::Check(const HttpAttributes& req) {
     CheckAnswer a = Plain(code, status, who.refusal.message,
                           json::serialize(RpcError(nullptr, -32001, who.refusal.message)));
     if (status == 401) {
-      a.headers.emplace_back("www-authenticate", who.refusal.invalid_jwt
-                                                     ? "Bearer error=\"invalid_token\""
-                                                     : "Bearer");
+      a.headers.emplace_back("www-authenticate",
+                             who.refusal.invalid_jwt ? "Bearer error=\"invalid_token\"" : "Bearer");
     }
     return a;
   }
@@ -140,7 +141,8 @@ CheckAnswer Door::Check(const HttpAttributes& req) {
   ask.token = token.value_or("");
   if (ask.caller.principal.role != core::Role::kAgent) {
     const std::string why = "only agent tokens may make tool calls";
-    return Plain(RpcCode::kPermissionDenied, 403, why, json::serialize(RpcError(nullptr, -32001, why)));
+    return Plain(RpcCode::kPermissionDenied, 403, why,
+                 json::serialize(RpcError(nullptr, -32001, why)));
   }
   return route->mcp ? CheckMcp(ask, req) : CheckRoute(ask, *route, req);
 }
@@ -164,8 +166,9 @@ bool Door::JoinRun(Ask& ask, const HttpAttributes& req, CheckAnswer* failed) {
   if (!run.ok()) {
     const std::string why = "Interlock could not open the run: " + run.error().message +
                             "; the request is denied (fail closed)";
-    json::value body = ask.mcp ? json::value(RpcError(ask.id, -32603, why))
-                               : json::value(json::object{{"error", "UNAVAILABLE"}, {"message", why}});
+    json::value body = ask.mcp
+                           ? json::value(RpcError(ask.id, -32603, why))
+                           : json::value(json::object{{"error", "UNAVAILABLE"}, {"message", why}});
     *failed = Plain(RpcCode::kUnavailable, 503, why, json::serialize(body));
     return false;
   }
@@ -274,11 +277,12 @@ CheckAnswer Door::Refused(Ask& ask, const HttpAttributes& req, const McpRefusal&
   call.refusal_rule = kRefusalRule;
   core::GuardResponse g = Decide(ask, std::move(call));
   if (Unavailable(g)) return Answer(ask, g);
-  json::value body = ask.mcp ? json::value(RpcError(ask.id, refusal.rpc_code, refusal.message))
-                             : json::value(json::object{{"error", "INVALID_REQUEST"},
-                                                        {"message", refusal.message}});
-  CheckAnswer a = Plain(RpcCode::kInvalidArgument, refusal.http_status, refusal.message,
-                        json::serialize(body));
+  json::value body =
+      ask.mcp
+          ? json::value(RpcError(ask.id, refusal.rpc_code, refusal.message))
+          : json::value(json::object{{"error", "INVALID_REQUEST"}, {"message", refusal.message}});
+  CheckAnswer a =
+      Plain(RpcCode::kInvalidArgument, refusal.http_status, refusal.message, json::serialize(body));
   a.call_id = g.call_id;
   if (!g.call_id.empty()) a.headers.emplace_back("x-interlock-decision-id", g.call_id);
   return a;
@@ -297,8 +301,8 @@ CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) {
     return a;
   }
   json::object meta{{kDecisionMetaKey, DecisionToJson(d)}};
-  std::string text = "Interlock denied " + d.tool + " (" + std::string(CodeName(d.code)) +
-                     "): " + d.reason;
+  std::string text =
+      "Interlock denied " + d.tool + " (" + std::string(CodeName(d.code)) + "): " + d.reason;
   if (d.allowed()) {
     // A grant with a reviewer's edited arguments: the gateway forwards the body as sent, so
     // the edit could not be honoured; the agent calls again with the edited arguments.
@@ -316,9 +320,10 @@ CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) {
            ". Approval " + approval + (url.empty() ? "" : " at " + url) +
            ". Retry the identical call (same tool and arguments, same run) once it is granted: "
            "the retry is allowed once; a reviewer's deny answers it APPROVAL_DENIED.";
-    meta[kApprovalMetaKey] = json::object{
-        {"approval_id", approval}, {"approval_url", url}, {"call_id", g.call_id},
-        {"retry", "identical-call"}};
+    meta[kApprovalMetaKey] = json::object{{"approval_id", approval},
+                                          {"approval_url", url},
+                                          {"call_id", g.call_id},
+                                          {"retry", "identical-call"}};
     a.headers.emplace_back("x-interlock-approval-id", approval);
     if (!url.empty()) a.headers.emplace_back("x-interlock-approval-url", url);
     a.message = text;
@@ -330,7 +335,8 @@ CheckAnswer Door::Answer(const Ask& ask, const core::GuardResponse& g) {
     a.body = json::serialize(ToolResultError(ask.id, text, std::move(meta)));
   } else {
     a.http_status = down ? 503 : 403;
-    json::object body{{"error", CodeName(d.code)}, {"message", text}, {"decision", meta[kDecisionMetaKey]}};
+    json::object body{
+        {"error", CodeName(d.code)}, {"message", text}, {"decision", meta[kDecisionMetaKey]}};
     if (const json::value* ap = meta.if_contains(kApprovalMetaKey)) body["approval"] = *ap;
     a.body = json::serialize(body);
   }

@@ -68,12 +68,12 @@ enum class RpcCode : int {
 
 struct CheckAnswer {
   RpcCode code = RpcCode::kPermissionDenied;
-  std::string message;          // google.rpc.Status.message
-  unsigned http_status = 403;   // the denial's status
+  std::string message;         // google.rpc.Status.message
+  unsigned http_status = 403;  // the denial's status
   // Allow: headers the gateway adds to the request upstream; deny: to the client's answer.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;             // the denial's body
-  std::string call_id;          // the decision's id ("" when nothing was decided)
+  std::string body;     // the denial's body
+  std::string call_id;  // the decision's id ("" when nothing was decided)
   bool allowed() const { return code == RpcCode::kOk; }
 };
 

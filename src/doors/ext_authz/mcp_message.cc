@@ -36,7 +36,8 @@ std::optional<std::string> HeaderOf(const Headers& h, std::string_view name) {
 const char* NameField(std::string_view method) {
   if (method == "tools/call" || method == "prompts/get") return "name";
   if (method == "resources/read") return "uri";
-  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel") return "taskId";
+  if (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel")
+    return "taskId";
   return nullptr;
 }
 
@@ -49,8 +50,8 @@ std::optional<std::string> DecodeHeaderValue(std::string_view v) {
         v.ends_with(kSentinelEnd))) {
     return std::string(v);
   }
-  std::string b64(v.substr(kSentinelStart.size(),
-                           v.size() - kSentinelStart.size() - kSentinelEnd.size()));
+  std::string b64(
+      v.substr(kSentinelStart.size(), v.size() - kSentinelStart.size() - kSentinelEnd.size()));
   while (!b64.empty() && b64.back() == '=') b64.pop_back();
   if (b64.find_first_of("-_") != std::string::npos) return std::nullopt;
   for (char& c : b64) {
@@ -94,9 +95,9 @@ std::string HeaderMismatch(const Headers& h, const McpMessage& m, const json::ob
   const json::value* v = params.if_contains(field);
   const std::string body_name = v != nullptr && v->is_string() ? std::string(v->get_string()) : "";
   if (!name) {
-    return m.modern ? "Mcp-Name is required for " + m.method + " under " +
-                          std::string(kModernRevision)
-                    : std::string();
+    return m.modern
+               ? "Mcp-Name is required for " + m.method + " under " + std::string(kModernRevision)
+               : std::string();
   }
   const std::optional<std::string> decoded = DecodeHeaderValue(*name);
   if (!decoded) return "Mcp-Name is not a valid header value";
@@ -129,7 +130,8 @@ bool Classify(const json::object& o, McpMessage* msg, McpRefusal* r) {
   const json::value* method = o.if_contains("method");
   if (method == nullptr) {
     if (id == nullptr || !(o.contains("result") || o.contains("error"))) {
-      return Refuse(r, 400, kInvalidRequest, "a JSON-RPC message needs a method, or an id and a result");
+      return Refuse(r, 400, kInvalidRequest,
+                    "a JSON-RPC message needs a method, or an id and a result");
     }
     msg->kind = McpMessage::Kind::kResponse;
     msg->id = *id;
@@ -162,13 +164,30 @@ bool ReadToolCall(const json::object& params, McpMessage* msg, McpRefusal* r) {
 }  // namespace
 
 bool ForwardedClientMethod(std::string_view m) {
-  return OneOf(m, {"initialize", "ping", "tools/list", "resources/list", "resources/templates/list",
-                   "resources/read", "resources/subscribe", "resources/unsubscribe",
-                   "prompts/list", "prompts/get", "completion/complete", "logging/setLevel",
-                   "tasks/get", "tasks/result", "tasks/list", "tasks/cancel", "tasks/update",
-                   "server/discover", "subscriptions/listen", "notifications/initialized",
-                   "notifications/cancelled", "notifications/progress",
-                   "notifications/roots/list_changed", "notifications/tasks/status"});
+  return OneOf(m, {"initialize",
+                   "ping",
+                   "tools/list",
+                   "resources/list",
+                   "resources/templates/list",
+                   "resources/read",
+                   "resources/subscribe",
+                   "resources/unsubscribe",
+                   "prompts/list",
+                   "prompts/get",
+                   "completion/complete",
+                   "logging/setLevel",
+                   "tasks/get",
+                   "tasks/result",
+                   "tasks/list",
+                   "tasks/cancel",
+                   "tasks/update",
+                   "server/discover",
+                   "subscriptions/listen",
+                   "notifications/initialized",
+                   "notifications/cancelled",
+                   "notifications/progress",
+                   "notifications/roots/list_changed",
+                   "notifications/tasks/status"});
 }
 
 bool LooksLikeToolsCall(std::string_view method) {

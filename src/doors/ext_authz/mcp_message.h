@@ -34,9 +34,9 @@ struct McpMessage {
   Kind kind = Kind::kRequest;
   boost::json::value id;  // the JSON-RPC id (null for notifications)
   std::string method;
-  std::string tool;            // kToolCall: params.name
-  boost::json::object args;    // kToolCall: params.arguments ({} when absent)
-  bool modern = false;         // sent under 2026-07-28 (header or params._meta)
+  std::string tool;          // kToolCall: params.name
+  boost::json::object args;  // kToolCall: params.arguments ({} when absent)
+  bool modern = false;       // sent under 2026-07-28 (header or params._meta)
 };
 
 // Why a body is refused before anything is decided: the HTTP status and JSON-RPC error of
