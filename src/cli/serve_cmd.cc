@@ -49,6 +49,8 @@
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "core/request_state.h"
+#include "doors/ext_authz/door.h"
+#include "doors/ext_authz/grpc_service.h"
 #include "identity/jwks_fetch.h"
 #include "identity/oidc_signin.h"
 #include "identity/verifier.h"
@@ -59,8 +61,6 @@
 #include "server/api.h"
 #include "server/config.h"
 #include "server/http_server.h"
-#include "doors/ext_authz/door.h"
-#include "doors/ext_authz/grpc_service.h"
 #include "server/mcp_http.h"
 #include "server/metrics.h"
 #include "server/notifier.h"
@@ -203,11 +203,11 @@ class Daemon {
   // Builds the daemon phase by phase and serves until SIGTERM or SIGINT: the exit code.
   int Run() {
     using Phase = int (Daemon::*)();
-    for (Phase phase : {&Daemon::LoadConfig, &Daemon::LoadPolicies, &Daemon::PrepareStore,
-                        &Daemon::LoadKeys, &Daemon::OpenStore, &Daemon::StartCheckpoints,
-                        &Daemon::StartRetention, &Daemon::BuildApiOptions, &Daemon::StartIdentity,
-                        &Daemon::BuildApi, &Daemon::StartUpstreams, &Daemon::StartExtAuthz,
-                        &Daemon::StartServers}) {
+    for (Phase phase :
+         {&Daemon::LoadConfig, &Daemon::LoadPolicies, &Daemon::PrepareStore, &Daemon::LoadKeys,
+          &Daemon::OpenStore, &Daemon::StartCheckpoints, &Daemon::StartRetention,
+          &Daemon::BuildApiOptions, &Daemon::StartIdentity, &Daemon::BuildApi,
+          &Daemon::StartUpstreams, &Daemon::StartExtAuthz, &Daemon::StartServers}) {
       if (const int code = (this->*phase)(); code != kExitOk) return code;
     }
     WaitForStopSignal();
@@ -817,8 +817,9 @@ class Daemon {
     }
     if (ext_authz_) {
       const std::string& h = cfg_.ext_authz.host;
-      std::cout << "interlock: ext_authz gRPC on " << (h.find(':') != std::string::npos ? "[" + h + "]" : h)
-                << ':' << ext_authz_->port() << (ext_authz_->tls() ? " (TLS)" : " (plain)") << '\n';
+      std::cout << "interlock: ext_authz gRPC on "
+                << (h.find(':') != std::string::npos ? "[" + h + "]" : h) << ':'
+                << ext_authz_->port() << (ext_authz_->tls() ? " (TLS)" : " (plain)") << '\n';
     }
     std::cout << "interlock: listening on " << (http_->tls() ? "https" : "http") << "://"
               << (ep.address().is_v6() ? "[" + host + "]" : host) << ':' << ep.port() << '\n'
@@ -847,9 +848,9 @@ class Daemon {
     stopping_.store(true);  // a prune in progress ends at its next chunk
     sweeper_->Stop();
     deadlines_.reset();
-    if (mcp_http_) mcp_http_->Shutdown();  // MCP sessions end: children stopped, streams ended
+    if (mcp_http_) mcp_http_->Shutdown();    // MCP sessions end: children stopped, streams ended
     if (ext_authz_) ext_authz_->Shutdown();  // Checks in flight finish, bounded
-    api_->Shutdown();                      // long polls answer now; the blocking pool drains
+    api_->Shutdown();                        // long polls answer now; the blocking pool drains
     slack_.reset();  // Slack messages in flight, bounded; before the store it reads goes
     http_->Shutdown();
     // The last spans, logs and metrics, bounded; before the store its metrics read goes.
@@ -877,44 +878,44 @@ class Daemon {
   const ServeFlags& flags_;
   const CLI::App& cmd_;
   // Built in this order by the phases above, destroyed in the reverse order.
-  server::ServerConfig cfg_;                               // LoadConfig
-  policy::LoadOptions load_;                               // LoadPolicies
-  std::shared_ptr<const policy::PolicySet> set_;           //
-  std::unique_ptr<core::PolicySource> policies_;           //
-  bool postgres_ = false;                                  // PrepareStore
-  SystemClock clock_;                                      //
-  std::optional<audit::AuditKeys> keys_;                   // LoadKeys
-  std::string keys_dir_;                                   //
-  std::string checkpoints_;                                //
-  std::unique_ptr<core::Store> store_;                     // OpenStore
-  std::unique_ptr<audit::CheckpointThread> checkpointer_;  // StartCheckpoints
-  std::atomic<bool> stopping_{false};                      // StartRetention
-  std::unique_ptr<PeriodicTask> pruner_;                   //
-  std::unique_ptr<server::WebhookNotifier> notifier_;      // BuildApiOptions
-  server::Metrics metrics_;                                //
-  std::unique_ptr<telemetry::OtlpExporter> otel_;          //
-  std::unique_ptr<telemetry::NoticeLogger> notices_;       //
-  std::unique_ptr<core::Guard> guard_;                     //
-  server::ApiOptions aopt_;                                //
-  identity::HttpsJwksFetcher jwks_fetcher_;                // StartIdentity
-  std::unique_ptr<identity::Verifier> jwt_;                //
-  std::unique_ptr<PeriodicTask> jwks_refresh_;             //
-  std::unique_ptr<identity::OidcSignIn> oidc_;             //
-  std::string oidc_client_secret_;                         // masked in what upstreams send
-  std::unique_ptr<server::Api> api_;                       // BuildApi
-  CallListener call_listener_;                             //
-  std::unique_ptr<mcp::PinStore> pins_;                    // StartUpstreams
-  std::unique_ptr<core::RequestStates> request_states_;    //
-  std::unique_ptr<server::McpHttpService> mcp_http_;       //
-  std::unique_ptr<core::Calls> ext_authz_calls_;           // StartExtAuthz
-  std::unique_ptr<doors::ext_authz::Door> ext_authz_door_;  //
+  server::ServerConfig cfg_;                                     // LoadConfig
+  policy::LoadOptions load_;                                     // LoadPolicies
+  std::shared_ptr<const policy::PolicySet> set_;                 //
+  std::unique_ptr<core::PolicySource> policies_;                 //
+  bool postgres_ = false;                                        // PrepareStore
+  SystemClock clock_;                                            //
+  std::optional<audit::AuditKeys> keys_;                         // LoadKeys
+  std::string keys_dir_;                                         //
+  std::string checkpoints_;                                      //
+  std::unique_ptr<core::Store> store_;                           // OpenStore
+  std::unique_ptr<audit::CheckpointThread> checkpointer_;        // StartCheckpoints
+  std::atomic<bool> stopping_{false};                            // StartRetention
+  std::unique_ptr<PeriodicTask> pruner_;                         //
+  std::unique_ptr<server::WebhookNotifier> notifier_;            // BuildApiOptions
+  server::Metrics metrics_;                                      //
+  std::unique_ptr<telemetry::OtlpExporter> otel_;                //
+  std::unique_ptr<telemetry::NoticeLogger> notices_;             //
+  std::unique_ptr<core::Guard> guard_;                           //
+  server::ApiOptions aopt_;                                      //
+  identity::HttpsJwksFetcher jwks_fetcher_;                      // StartIdentity
+  std::unique_ptr<identity::Verifier> jwt_;                      //
+  std::unique_ptr<PeriodicTask> jwks_refresh_;                   //
+  std::unique_ptr<identity::OidcSignIn> oidc_;                   //
+  std::string oidc_client_secret_;                               // masked in what upstreams send
+  std::unique_ptr<server::Api> api_;                             // BuildApi
+  CallListener call_listener_;                                   //
+  std::unique_ptr<mcp::PinStore> pins_;                          // StartUpstreams
+  std::unique_ptr<core::RequestStates> request_states_;          //
+  std::unique_ptr<server::McpHttpService> mcp_http_;             //
+  std::unique_ptr<core::Calls> ext_authz_calls_;                 // StartExtAuthz
+  std::unique_ptr<doors::ext_authz::Door> ext_authz_door_;       //
   std::unique_ptr<doors::ext_authz::ExtAuthzServer> ext_authz_;  //
-  std::unique_ptr<server::HttpServer> http_;               // StartServers
-  std::unique_ptr<server::PolicyWatcher> watcher_;         //
-  std::mutex mu_;                                          //
-  std::condition_variable cv_;                             //
-  int stop_signal_ = 0;                                    // guarded by mu_
-  std::unique_ptr<boost::asio::signal_set> signals_;       //
+  std::unique_ptr<server::HttpServer> http_;                     // StartServers
+  std::unique_ptr<server::PolicyWatcher> watcher_;               //
+  std::mutex mu_;                                                //
+  std::condition_variable cv_;                                   //
+  int stop_signal_ = 0;                                          // guarded by mu_
+  std::unique_ptr<boost::asio::signal_set> signals_;             //
   std::function<void(const boost::system::error_code&, int)> on_signal_;
   std::unique_ptr<approval::Sweeper> sweeper_;   //
   std::unique_ptr<core::Calls> deadline_calls_;  // the wall-clock deadline sweep
