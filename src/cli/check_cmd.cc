@@ -22,6 +22,7 @@
 #include "mcp/tool_catalog.h"
 #include "policy/loader.h"
 #include "policy/workflow.h"
+#include "prove/prove.h"
 #include "server/config.h"
 
 namespace interlock::cli {
@@ -270,6 +271,9 @@ int RunCheck(const CheckOptions& given) {
     for (const auto& [id, agent] : (*set)->agents) {
       for (Diagnostic& d : policy::Lint(*agent)) diags.push_back(std::move(d));
     }
+  }
+  if (set.ok()) {  // the properties beside the policies (`interlock prove`, docs/prove.md)
+    for (Diagnostic& d : prove::CheckPropertiesBeside(opt.paths, *set)) diags.push_back(d);
   }
   if (!opt.config.empty() && set.ok()) {
     server::ServerConfig config;

@@ -751,6 +751,17 @@ int RunHook(const HookOptions& opt) {
     case HookEvent::kPreToolUse:
       if (!opt.daemon.empty()) return RunHookDaemon(opt, *input, deadline);
       break;
+    case HookEvent::kSubagentStart:
+    case HookEvent::kSubagentStop:
+      // Child runs per sub-agent are the daemon's HTTP hook's (docs/governance.md#child-runs);
+      // here a sub-agent's calls are decided in its session's run. Nothing to decide.
+      std::cerr << "interlock hook (" << core::HookEventName(input->event)
+                << "): sub-agents run as child runs through the daemon's HTTP hook only; "
+                   "nothing recorded"
+                << std::endl;
+      std::cout << core::HookAnswerJson(input->event, {core::HookVerdict::kNoDecision, ""})
+                << std::endl;
+      return 0;
   }
   return RunHookStandalone(opt, *input);
 }

@@ -147,8 +147,8 @@ int RunSet(const KillOptions& opt, bool engaged) {
   }
   e.at = SystemClock().Now();
   e.end_runs = opt.end_runs;
-  size_t ended = 0;
-  if (Status s = core::Kills(**st).Set(e, &ended); !s.ok()) {
+  core::Kills::Outcome done;
+  if (Status s = core::Kills(**st).Set(e, &done); !s.ok()) {
     return Fail(
         cmd,
         s.error().message + " (the kill switch was NOT " + (engaged ? "engaged" : "released") + ")",
@@ -156,7 +156,13 @@ int RunSet(const KillOptions& opt, bool engaged) {
   }
   std::cout << "kill switch " << (engaged ? "ENGAGED" : "released") << ": " << e.scope
             << (e.target.empty() ? "" : " " + e.target) << " (by " << e.actor << ")"
-            << (e.end_runs ? "; " + std::to_string(ended) + " run(s) ended" : "") << '\n';
+            << (e.end_runs ? "; " + std::to_string(done.runs_ended) + " run(s) ended" : "") << '\n';
+  if (!done.end_runs_error.empty()) {
+    return Fail(cmd,
+                "the switch IS engaged, but ending its runs stopped: " + done.end_runs_error +
+                    " (run the command again to end the rest)",
+                kExitFailure);
+  }
   return kExitOk;
 }
 

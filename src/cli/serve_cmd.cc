@@ -507,10 +507,12 @@ class Daemon {
     if (otel_) metrics_.SetExtra([e = otel_.get()] { return e->RenderPrometheus(); });
     guard_ = std::make_unique<core::Guard>(policies_.get(), store_.get(), &clock_, notices_.get());
     guard_->SetTelemetry(sink);
+    guard_->SetRolePolicies(&cfg_.role_policies);
     telemetry::SetDefaultSink(sink);  // MCP sessions' tools/call spans
     aopt_.max_body_bytes = cfg_.limits.max_body_bytes;
     aopt_.max_wait_seconds = cfg_.max_wait_seconds;
     aopt_.max_output_bytes = cfg_.max_output_bytes;
+    aopt_.child_runs = core::ChildRunLimits{cfg_.max_run_depth, cfg_.max_live_children};
     aopt_.auth_cache_ttl = cfg_.auth_cache_ttl;
     aopt_.public_url = cfg_.public_url;
     aopt_.governance_wait = cfg_.governance_wait;

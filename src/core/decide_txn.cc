@@ -12,6 +12,7 @@
 #include "common/json_write.h"
 #include "core/approval_rules.h"
 #include "core/approval_txn.h"
+#include "core/lineage.h"
 #include "core/redacted_values.h"
 #include "core/run_txn.h"
 #include "policy/texts.h"
@@ -63,7 +64,7 @@ std::string ReplayRefusal(const std::string& answer, const DecideRequest& rq) {
     const boost::json::value* x = f->get_object().if_contains(k);
     return x != nullptr && x->is_string() ? std::string(x->get_string()) : std::string();
   };
-  const CallerIdentity decided{str("issuer"), str("subject"), str("on_behalf_of"), {}};
+  const CallerIdentity decided{str("issuer"), str("subject"), str("on_behalf_of"), {}, {}};
   return IdentityRefusal(what, str("principal"), &decided, rq);
 }
 
@@ -115,12 +116,14 @@ Status ReplayAnswer(const std::string& answer, const RunRow& row, const DecideRe
 // a release that delivers the allow applies what the call adds to the run's sequence
 // state (labels, a transition `on: allowed`) and counts it for rate limits and quotas.
 Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, RunRow& row,
-                             const DecideRequest& rq, bool release, CallRecord* rec) {
+                             const std::vector<Ancestor>& line, const DecideRequest& rq,
+                             bool release, CallRecord* rec) {
   bool released_now = false;
   if (release) {
-    Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
+    Result<std::optional<engine::KillSwitch>> kill = LineKill(txn, rq.agent_id, rq.run_id, line);
     if (!kill.ok()) return kill.error();
-    const ReleaseContext ctx{std::move(kill).value(), row.state.halted, row.ended,
+    const bool ended = row.ended || !EndedLineRefusal(rq.run_id, line).empty();
+    const ReleaseContext ctx{std::move(kill).value(), row.state.halted, ended,
                              row.state.halt_reason, rq.now};
     if (Status s = ReleaseInTxn(txn, call_id, ctx, &released_now); !s.ok()) return s;
   }
@@ -150,9 +153,11 @@ Status AnswerWithEarlierCall(StateTxn& txn, const std::string& call_id, RunRow& 
 
 // The audit record's data: args, decision, policy, state after, tool, trace, usage, in
 // canonical key order. Sets the spans of the args and decision texts inside it.
+// A child run's decision names every run of its line ("lineage": AppendLineJson).
 std::string DecisionData(const boost::json::object& args, const Decision& decision,
                          const RunState& state, const DecideRequest& rq,
-                         std::string_view* args_json, std::string_view* decision_json) {
+                         const std::vector<LineVerdict>& line, std::string_view* args_json,
+                         std::string_view* decision_json) {
   std::string data;
   data.reserve(512);
   data.append("{\"args\":");
@@ -164,7 +169,16 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
   AppendDecisionJson(decision, JsonStyle::kCanonical, &data);
   const size_t decision_len = data.size() - decision_at;
   if (!rq.identity.issuer.empty()) {  // absent for Interlock tokens: older records unchanged
-    data.append(",\"identity\":{\"issuer\":");
+    data.append(",\"identity\":{");
+    if (rq.identity.actors.size() > 1) {  // a delegation chain, whole ("actors" < "issuer")
+      data.append("\"actors\":[");
+      for (size_t i = 0; i < rq.identity.actors.size(); ++i) {
+        if (i > 0) data.push_back(',');
+        AppendJsonString(rq.identity.actors[i], &data);
+      }
+      data.append("],");
+    }
+    data.append("\"issuer\":");
     AppendJsonString(rq.identity.issuer, &data);
     if (!rq.identity.on_behalf_of.empty()) {
       data.append(",\"on_behalf_of\":");
@@ -173,6 +187,10 @@ std::string DecisionData(const boost::json::object& args, const Decision& decisi
     data.append(",\"subject\":");
     AppendJsonString(rq.identity.subject, &data);
     data.push_back('}');
+  }
+  if (!line.empty()) {  // keys in canonical order: identity < lineage < policy_sha256
+    data.append(",\"lineage\":");
+    AppendLineJson(line, &data);
   }
   data.append(",\"policy_sha256\":");
   AppendJsonString(rq.policy_sha256, &data);
@@ -281,9 +299,10 @@ namespace {
 // Fail closed: an allow is not handed out again once a kill switch covers the run (the
 // agent may never have received it); the kill switch's deny is answered instead, with the
 // same call id. Nothing is recorded either way.
-Status WithholdReplayIfKilled(StateTxn& txn, const DecideRequest& rq, CallRecord* rec) {
+Status WithholdReplayIfKilled(StateTxn& txn, const DecideRequest& rq,
+                              const std::vector<Ancestor>& line, CallRecord* rec) {
   if (rec->decision.verdict == Verdict::kDeny) return Status::Ok();
-  Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
+  Result<std::optional<engine::KillSwitch>> kill = LineKill(txn, rq.agent_id, rq.run_id, line);
   if (!kill.ok()) return kill.error();
   if (*kill) {
     Decision deny =
@@ -419,6 +438,84 @@ Result<TwinVerdict> EarlierTwinInTxn(StateTxn& txn, const DecideRequest& rq) {
   return *decided;
 }
 
+// The evaluation of a call: a root run's by `decide`; a child run's (docs/governance.md#
+// child-runs) under the run's own policy (RunPolicy: its role's, else its agent's) and
+// under each ancestor's, against each run's own state (with the call's usage added), the
+// strictest standing (CombineLine).
+// *verdicts names every run's; *ancestor_fx is each ancestor's effects, in line order.
+// Without a policy snapshot no ancestor can be asked: a deny.
+engine::Evaluation DecideLine(const DecideRequest& rq, const RunRow& row, const RunState& state,
+                              std::vector<Ancestor>& line, const DecideFn& decide,
+                              const std::optional<engine::KillSwitch>& kill,
+                              const std::optional<engine::AgentUsage>& usage,
+                              std::vector<LineVerdict>* verdicts,
+                              std::vector<engine::Effects>* ancestor_fx) {
+  if (line.empty()) return decide(rq.call, state, kill, usage);  // a root run
+  const policy::PolicySet* set = rq.policies.get();
+  if (set == nullptr) {
+    engine::Evaluation ev;
+    ev.decision = DenyDecision(Code::kStoreUnavailable,
+                               "run " + rq.run_id +
+                                   " is a child run, and no policy snapshot came with the call "
+                                   "to judge it under its parent's policy",
+                               "runs.lineage");
+    ev.decision.agent_id = rq.agent_id;
+    ev.decision.tool = rq.call.tool;
+    return ev;
+  }
+  EvalSettings settings{rq.now, rq.identity.on_behalf_of, &rq.identity.on_behalf_of_groups,
+                        rq.paths, rq.keeps_sequence_state};
+  settings.source = rq.policy_source;
+  std::string own_id;
+  const policy::AgentPolicy* own =
+      RunPolicy(set, row.agent_id, row.role, rq.role_policies, &own_id);
+  // The Guard's step decides under the agent's own policy; a role's is evaluated here.
+  engine::Evaluation ev = own == set->Find(rq.agent_id)
+                              ? decide(rq.call, state, kill, usage)
+                              : EvaluateRunCall(set, own, rq.call, state, kill, usage, settings);
+  verdicts->push_back(LineVerdict{rq.run_id, std::move(own_id), ev.decision});
+  for (Ancestor& a : line) {
+    interlock::AddUsage(rq.call.usage, &a.row.state);
+    a.row.state.elapsed_ms = ElapsedMs(a.row.started, rq.now);
+    std::string id;
+    const policy::AgentPolicy* p =
+        RunPolicy(set, a.row.agent_id, a.row.role, rq.role_policies, &id);
+    engine::Evaluation pe = EvaluateRunCall(set, p, rq.call, a.row.state, kill, usage, settings);
+    verdicts->push_back(LineVerdict{a.run_id, std::move(id), std::move(pe.decision)});
+    ancestor_fx->push_back(std::move(pe.effects));
+  }
+  CombineLine(*verdicts, &ev, ancestor_fx);
+  return ev;
+}
+
+// A run that has ended, or whose ancestor has, decides nothing more.
+Status CheckNotEnded(const std::string& run_id, const RunRow& row,
+                     const std::vector<Ancestor>& line) {
+  if (row.ended) return Error::Invalid("run " + run_id + " has ended");
+  if (std::string ended = EndedLineRefusal(run_id, line); !ended.empty()) {
+    return Error::Invalid(ended);
+  }
+  return Status::Ok();
+}
+
+// The ancestors take the call's effects (a step each, the records it touches when it
+// proceeds), each halt recorded on its own run, and are saved (before the run itself).
+Status SaveLine(StateTxn& txn, const DecideRequest& rq, const std::string& call_id,
+                std::vector<Ancestor>& line, const std::vector<engine::Effects>& fx) {
+  for (size_t i = 0; i < line.size() && i < fx.size(); ++i) {
+    RunState& st = line[i].row.state;
+    const bool was_halted = st.halted;
+    engine::ApplyEffects(fx[i], rq.call.tool, &st);
+    if (st.halted && !was_halted && txn.KeepsAudit()) {
+      txn.AppendAudit(audit::AuditEvent{
+          audit::kRunHalted, rq.now, line[i].run_id, call_id, line[i].row.agent_id, rq.principal,
+          boost::json::object{{"reason", st.halt_reason}, {"child_run_id", rq.run_id}}});
+    }
+    if (Status s = txn.SaveRun(line[i].run_id, line[i].row); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideRequest& rq,
@@ -429,6 +526,11 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   if (row.agent_id != rq.agent_id) {
     return Error::Denied("run " + rq.run_id + " belongs to another agent");
   }
+  // A child run's ancestors, for update: their ends, kill switches, policies and budgets
+  // bind it (docs/governance.md#child-runs). None for a root run.
+  Result<std::vector<Ancestor>> loaded_line = LoadAncestors(txn, row);
+  if (!loaded_line.ok()) return loaded_line.error();
+  std::vector<Ancestor>& line = *loaded_line;
   // A retry with the Idempotency-Key of an earlier request of this run: its answer again,
   // nothing counted (checked before the run's end: a retry of a call decided before the run
   // ended gets the answer it was given).
@@ -443,11 +545,11 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     key_taken = !identity_refusal.empty();
     if (*prior && identity_refusal.empty()) {
       if (Status s = ReplayAnswer(**prior, row, rq, rec); !s.ok()) return s;
-      return WithholdReplayIfKilled(txn, rq, rec);
+      return WithholdReplayIfKilled(txn, rq, line, rec);
     }
   }
-  if (row.ended) return Error::Invalid("run " + rq.run_id + " has ended");
-  Result<std::optional<engine::KillSwitch>> kill = txn.EngagedKill(rq.agent_id, rq.run_id);
+  if (Status s = CheckNotEnded(rq.run_id, row, line); !s.ok()) return s;
+  Result<std::optional<engine::KillSwitch>> kill = LineKill(txn, rq.agent_id, rq.run_id, line);
   if (!kill.ok()) return kill.error();
   // One approval, one execution: a re-submission bound to its approval answers with the
   // approved call (released now if it was not yet), never a second one; and only to the
@@ -461,7 +563,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     identity_refusal =
         IdentityRefusal("approval " + rq.call.approval_id, original->principal, nullptr, rq);
     if (identity_refusal.empty()) {
-      return AnswerWithEarlierCall(txn, resubmission->original_call_id, row, rq,
+      return AnswerWithEarlierCall(txn, resubmission->original_call_id, row, line, rq,
                                    /*release=*/true, rec);
     }
   }
@@ -476,7 +578,10 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   state.elapsed_ms = ElapsedMs(row.started, rq.now);
   Result<std::optional<engine::AgentUsage>> usage = CountUsage(txn, rq);
   if (!usage.ok()) return usage.error();
-  engine::Evaluation ev = decide(rq.call, state, *kill, *usage);
+  std::vector<LineVerdict> verdicts;
+  std::vector<engine::Effects> ancestor_fx;
+  engine::Evaluation ev =
+      DecideLine(rq, row, state, line, decide, *kill, *usage, &verdicts, &ancestor_fx);
   RefuseApproval(resubmission->refusal, &ev);
   RefuseForIdentity(identity_refusal, &ev);
   if (ev.decision.verdict == Verdict::kApprovalRequired) {
@@ -486,7 +591,8 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
       state.tokens = tokens_before;
       state.cost_micros = cost_before;
       state.elapsed_ms = elapsed_before;
-      return AnswerWithEarlierCall(txn, twin->call_id, row, rq, /*release=*/twin->redeem, rec);
+      return AnswerWithEarlierCall(txn, twin->call_id, row, line, rq, /*release=*/twin->redeem,
+                                   rec);
     }
   }
   engine::ApplyEffects(ev.effects, rq.call.tool, &state);
@@ -516,7 +622,9 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
   const Decision& recorded = recorded_rehearsal ? *recorded_rehearsal : ev.decision;
   std::string_view args_json, decision_json;
   std::string data;
-  if (keeps_audit) data = DecisionData(args, recorded, state, rq, &args_json, &decision_json);
+  if (keeps_audit) {
+    data = DecisionData(args, recorded, state, rq, verdicts, &args_json, &decision_json);
+  }
   Result<std::string> call_id =
       txn.InsertCall(NewCall{rq, recorded, state, args_json, decision_json});
   if (!call_id.ok()) return call_id.error();
@@ -544,6 +652,7 @@ Status DecideInTxn(StateTxn& txn, const audit::Redactor& redactor, const DecideR
     }
   }
 
+  if (Status s = SaveLine(txn, rq, *call_id, line, ancestor_fx); !s.ok()) return s;
   // Last: the run takes the new state (a backend copies it into the row it caches; the
   // answer takes this one).
   if (Status s = txn.SaveRun(rq.run_id, row); !s.ok()) return s;

@@ -5,8 +5,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/approval_rules.h"
+#include "core/lineage.h"
 #include "core/run_txn.h"
-#include "core/workspace.h"
 
 namespace interlock::core {
 
@@ -23,20 +23,6 @@ bool ValidTraceparent(std::string_view v) {
   };
   return v.substr(0, 2) == "00" && hex(3, 32, true) && hex(36, 16, true) && hex(53, 2, false);
 }
-
-namespace {
-
-// Replaces ev's decision with `deny` for the same call (its agent and tool kept): nothing
-// of the call is consumed and no sequence moves.
-void ReplaceWithDeny(engine::Evaluation* ev, Decision deny) {
-  deny.agent_id = ev->decision.agent_id;
-  deny.tool = ev->decision.tool;
-  ev->decision = std::move(deny);
-  ev->effects.consume_records = false;
-  ev->effects.sequence = {};
-}
-
-}  // namespace
 
 // What the engine step needs, in one place: the in-line path hands the store a closure
 // of one pointer to it (std::function keeps it without allocating).
@@ -58,71 +44,10 @@ struct Guard::Prepared {
     engine::Evaluation operator()(const ToolCall& c, const RunState& state,
                                   const std::optional<engine::KillSwitch>& kill,
                                   const std::optional<engine::AgentUsage>& usage) const {
-      engine::EvalContext ctx{now, kill, usage};
-      ctx.on_behalf_of = on_behalf_of;
-      ctx.on_behalf_of_groups = &on_behalf_of_groups;
-      if (resolved) ctx.resolved = &*resolved;
-      ctx.paths = paths;
-      if (agent != nullptr && (!state.workspace.empty() || !state.workspace_refused.empty())) {
-        return InWorkspace(c, state, ctx);
-      }
-      return Judge(agent, c, state, ctx);
-    }
-    // A run with a workspace of its own (a Claude Code session's project): decided under
-    // the agent's policy compiled for it, and refused when it was refused at the run's start
-    // or lies outside the policy's workspace_roots now (a reload may narrow them).
-    engine::Evaluation InWorkspace(const ToolCall& c, const RunState& state,
-                                   const engine::EvalContext& ctx) const {
-      std::string refused = state.workspace_refused;
-      if (refused.empty() && !agent->workspace_roots.empty() &&
-          !WithinWorkspaceRoots(state.workspace, agent->workspace_roots)) {
-        refused = "the session's workspace " + state.workspace +
-                  " lies outside the policy's workspace_roots";
-      }
-      std::shared_ptr<const policy::AgentPolicy> compiled;
-      if (refused.empty() && agent->workspace_source != nullptr && source != nullptr) {
-        auto it = set->agents.find(agent->id);
-        auto r = it == set->agents.end()
-                     ? Result<std::shared_ptr<const policy::AgentPolicy>>(
-                           Error::Internal("the agent's policy is not in its snapshot"))
-                     : source->ForWorkspace(it->second, state.workspace);
-        if (r.ok()) {
-          compiled = std::move(*r);
-        } else {
-          refused = "the policy of agent " + agent->id + " does not load with the session's " +
-                    "workspace " + state.workspace + ": " + r.error().message;
-        }
-      }
-      if (refused.empty() && compiled == nullptr) return Judge(agent, c, state, ctx);
-      if (refused.empty()) {
-        // The tool resolved in Prepare points into the base policy: resolved again.
-        engine::EvalContext own = ctx;
-        own.resolved = nullptr;
-        return Judge(compiled.get(), c, state, own);
-      }
-      engine::Evaluation ev = Judge(agent, c, state, ctx);
-      if (ev.decision.code != Code::kKillSwitch) {
-        ReplaceWithDeny(&ev,
-                        DenyDecision(Code::kScopeViolated, std::move(refused), "workspace_roots"));
-      }
-      return ev;
-    }
-    engine::Evaluation Judge(const policy::AgentPolicy* policy, const ToolCall& c,
-                             const RunState& state, const engine::EvalContext& ctx) const {
-      engine::Evaluation ev = engine::Evaluate(policy, state, c, ctx);
-      // An approval given for the rest of this run covers the call (docs/approvals.md).
-      CoverByRunGrant(policy, state, c, &ev);
-      if (history_missing && ev.decision.verdict != Verdict::kDeny) {
-        Decision deny = DenyDecision(
-            Code::kStoreUnavailable,
-            "the policy of agent " + policy->id +
-                " has a workflow or flow rules, and this store does not keep a run's "
-                "workflow state and labels between calls: refused rather than decided without "
-                "its history",
-            "store.sequence_state");
-        ReplaceWithDeny(&ev, std::move(deny));
-      }
-      return ev;
+      EvalSettings s{now, on_behalf_of, &on_behalf_of_groups, paths, !history_missing};
+      if (resolved) s.resolved = &*resolved;
+      s.source = source;
+      return EvaluateRunCall(set.get(), agent, c, state, kill, usage, s);
     }
   };
   DecideRequest request;
@@ -198,6 +123,10 @@ void Guard::Prepare(std::string_view agent_id, std::string_view principal, std::
   step.on_behalf_of_groups = request.identity.on_behalf_of_groups;
   step.paths = paths_;
   step.source = policies_;
+  request.paths = paths_;
+  request.keeps_sequence_state = store_->KeepsSequenceState();
+  request.policy_source = policies_;
+  request.role_policies = role_policies_;
 }
 
 GuardResponse Guard::DecideInline(Prepared& p, std::string_view agent_id) {

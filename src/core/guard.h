@@ -101,6 +101,10 @@ class Guard {
   // owned, never null. Default: the file system (OsPaths()). Set before the first decision.
   void SetPathResolver(const PathResolver* paths) { paths_ = paths; }
 
+  // The daemon's `role_policies` (RunPolicy): the policy a child run in a role decides
+  // under, where it names one. Not owned; null: none. Set before the first decision.
+  void SetRolePolicies(const RolePolicies* mapped) { role_policies_ = mapped; }
+
   // The second phase of a rehearsed call (docs/policy.md#rehearsal): records the outcome of
   // the rehearsal of `call_id` (a call of `agent_id` decided REHEARSAL_REQUIRED, reported
   // once), then decides the real call in the same run, as one step: its decision carries the
@@ -141,6 +145,7 @@ class Guard {
   telemetry::Sink* telemetry_ = telemetry::NoopSink();
   RedactedValues* redacted_values_ = RedactedValues::Process();
   const PathResolver* paths_ = OsPaths();
+  const RolePolicies* role_policies_ = nullptr;
 };
 
 }  // namespace interlock::core

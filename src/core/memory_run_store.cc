@@ -4,6 +4,7 @@
 
 #include "common/time.h"
 #include "core/decide_txn.h"
+#include "core/lineage.h"
 #include "core/memory_run_store.h"
 #include "core/ports/run_store.h"
 #include "core/ports/state_txn.h"
@@ -76,7 +77,33 @@ class MemoryRunStore::Txn final : public StateTxn {
     auto it = Find(run_id);
     if (it == store_.runs_.end()) return Error::NotFound("no run " + std::string(run_id));
     const Stored& s = it->second;
-    return RunRow{s.info.agent_id, s.info.started, s.info.state, s.info.ended, s.version};
+    // Built in place (one expression): a named row copied into the Result cost ~2% of
+    // `interlock decide`.
+    return RunRow{s.info.agent_id, s.info.started,       s.info.state, s.info.ended, s.version,
+                  TimePoint{},     s.info.parent_run_id, s.info.role,  s.info.depth};
+  }
+  Status InsertRun(const NewRun& run) override {
+    if (store_.runs_.contains(run.run_id)) {
+      return Error{ErrorKind::kAlreadyExists, "run " + run.run_id + " exists"};
+    }
+    RunInfo info;
+    info.run_id = run.run_id;
+    info.agent_id = run.agent_id;
+    info.started = run.started;
+    info.parent_run_id = run.parent_run_id;
+    info.role = run.role;
+    info.depth = run.depth;
+    info.state.workspace = run.workspace.workspace;
+    info.state.workspace_refused = run.workspace.refused;
+    store_.runs_.emplace(run.run_id, Stored{std::move(info), 0});
+    return Status::Ok();
+  }
+  Result<int> CountLiveChildren(std::string_view parent_run_id) override {
+    int n = 0;
+    for (const auto& [id, s] : store_.runs_) {
+      n += s.info.parent_run_id == parent_run_id && !s.info.ended ? 1 : 0;
+    }
+    return n;
   }
   Status SaveRun(std::string_view run_id, const RunRow& row) override {
     auto it = Find(run_id);
@@ -241,6 +268,16 @@ class MemoryRunStore::Txn final : public StateTxn {
   NoApprovals approvals_;
   RunIt last_ = store_.runs_.end();
 };
+
+Result<RunInfo> MemoryRunStore::CreateChildRun(const ChildRunRequest& request) {
+  std::lock_guard lock(mu_);
+  ChildRunRequest rq = request;
+  if (rq.run_id.empty()) rq.run_id = "run-" + std::to_string(next_run_++);
+  Txn txn(*this);
+  RunInfo info;
+  if (Status s = CreateChildRunInTxn(txn, rq, &info); !s.ok()) return s.error();
+  return info;
+}
 
 MemoryRunStore::CallRow* MemoryRunStore::CallRowFor(std::string_view call_id) {
   constexpr std::string_view kPrefix = "call-";

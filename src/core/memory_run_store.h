@@ -34,6 +34,7 @@ class MemoryRunStore final : public RunStore {
   Result<RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id, TimePoint now,
                             const RunWorkspace& workspace = {}) override;
   Result<RunInfo> GetRun(std::string_view run_id) override;
+  Result<RunInfo> CreateChildRun(const ChildRunRequest& rq) override;
   Result<CallRecord> Decide(const DecideRequest& request, const DecideFn& decide) override;
   bool KeepsSequenceState() const override { return true; }  // the whole RunState is kept
   bool DecidesInline() const override { return true; }       // DecideAsync is Decide

@@ -11,6 +11,7 @@
 #include "common/json.h"
 #include "common/json_write.h"
 #include "core/approval_rules.h"
+#include "core/lineage.h"
 
 namespace interlock::core {
 
@@ -86,6 +87,8 @@ Status AddRunUsage(StateTxn& txn, std::string_view run_id, std::string_view agen
                                       std::string(agent_id), std::string(agent_id),
                                       std::move(data)});
   }
+  // A child's spend is its ancestors' too (docs/governance.md#child-runs).
+  if (Status s = ChargeAncestors(txn, *row, usage); !s.ok()) return s;
   return txn.SaveRun(run_id, std::move(row).value());
 }
 

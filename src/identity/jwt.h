@@ -56,6 +56,7 @@ inline constexpr const char* kIssuer = "JWT_WRONG_ISSUER";
 inline constexpr const char* kAudience = "JWT_WRONG_AUDIENCE";
 inline constexpr const char* kNoIdentity = "JWT_NO_IDENTITY_CLAIM";
 inline constexpr const char* kIssuerNotBound = "JWT_ISSUER_NOT_BOUND";
+inline constexpr const char* kActorChainTooDeep = "JWT_ACTOR_CHAIN_TOO_DEEP";
 inline constexpr const char* kKeysUnavailable = "JWT_KEYS_UNAVAILABLE";
 inline constexpr const char* kJwksInvalid = "JWKS_INVALID";
 }  // namespace code

@@ -81,6 +81,39 @@ Result<std::vector<std::string>> ClaimStrings(const json::object& claims, std::s
   return out;
 }
 
+// The actor chain of `claims` (VerifiedIdentity::actor_chain). An `act` (at any depth)
+// that is not an object, or an actor whose `sub` or `client_id` is there but not a string,
+// is refused rather than cut short; so is a chain deeper than kMaxActorChain.
+Result<std::vector<std::string>> ActorChain(const json::object& claims) {
+  std::vector<std::string> chain;
+  const json::value* act = claims.if_contains("act");
+  while (act != nullptr) {
+    const json::object* o = act->if_object();
+    if (o == nullptr) {
+      // The outermost `act` as a plain string is the on_behalf_of claim's shape error.
+      return Refusal(code::kMalformed, chain.empty() ? "\"act\" is not an object"
+                                                     : "a nested \"act\" is not an object");
+    }
+    if (chain.size() == kMaxActorChain) {
+      return Refusal(code::kActorChainTooDeep,
+                     "the token's actor chain (nested \"act\") is deeper than " +
+                         std::to_string(kMaxActorChain));
+    }
+    std::string name;
+    for (const char* k : {"client_id", "sub"}) {  // sub wins over client_id
+      if (const json::value* v = o->if_contains(k); v != nullptr) {
+        if (!v->is_string()) {
+          return Refusal(code::kMalformed, "an actor's \"" + std::string(k) + "\" is not a string");
+        }
+        name = std::string(v->as_string());
+      }
+    }
+    chain.push_back(std::move(name));
+    act = o->if_contains("act");
+  }
+  return chain;
+}
+
 bool AudienceMatches(const json::value* aud, std::string_view want) {
   if (!aud) return false;
   if (aud->is_string()) return aud->as_string() == want;
@@ -451,6 +484,9 @@ Result<VerifiedIdentity> Verifier::VerifyUncached(std::string_view token,
   VerifiedIdentity id;
   id.issuer = cfg.issuer;
   id.expires_at = FromUnixMillis(**exp * 1000);
+  Result<std::vector<std::string>> actors = ActorChain(claims);
+  if (!actors.ok()) return actors.error();
+  id.actor_chain = std::move(*actors);
   *issuer_index = index;
   if (at != nullptr) {
     // An access token names the human (sub) and the client they authorized.

@@ -65,11 +65,19 @@ struct IssuerConfig {
   std::vector<std::string> identities;
 };
 
+// The longest actor chain (VerifiedIdentity::actor_chain) a token may carry.
+inline constexpr size_t kMaxActorChain = 8;
+
 struct VerifiedIdentity {
   std::string issuer;
   std::string agent;         // the agent_claim's value: a policy's agent.identity
   std::string on_behalf_of;  // "" when the token names nobody
   std::vector<std::string> on_behalf_of_groups;  // from on_behalf_of_groups_claim
+  // The token's actor chain (RFC 8693 4.1: `act`, and the `act` nested in it for each
+  // earlier actor), outermost (the current actor) first: each actor's `sub`, else its
+  // `client_id`, else "". Empty without `act`. At most kMaxActorChain long: a deeper
+  // chain is refused (JWT_ACTOR_CHAIN_TOO_DEEP).
+  std::vector<std::string> actor_chain;
   TimePoint expires_at;
   // OAuth access tokens (Verifier::VerifyAccessToken) only: the token's client_id (the
   // client the human authorized; dynamic registration makes it per installation). `agent`

@@ -145,7 +145,7 @@ void Parser::ParseAgent(const Field& f, AgentPolicy* p, std::optional<Field>* to
       if (!ValidAgentId(*s)) {
         Error(Mark(*id), "invalid-value",
               "agent.id '" + *s + "' must be 1 to " + std::to_string(kMaxAgentIdLength) +
-                  " characters of A-Z a-z 0-9 . _ -");
+                  " characters of A-Z a-z 0-9 . _ -, or a role's id: <agent>/<role>");
       } else {
         p->id = *s;
       }
@@ -421,6 +421,9 @@ Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::st
     for (; !ec && it != end; it.increment(ec)) {
       const std::string ext = it->path().extension().string();
       if (ext != ".yaml" && ext != ".yml") continue;
+      // Properties beside the policies (`interlock prove`, docs/prove.md) are no policy.
+      const std::string stem = it->path().stem().string();
+      if (stem.size() > 6 && stem.ends_with(".props")) continue;
       std::error_code fec;
       if (!fs::is_regular_file(it->status(fec)) || fec) continue;
       found.push_back((fs::path(path) / it->path().filename()).string());

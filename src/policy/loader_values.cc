@@ -287,6 +287,13 @@ std::optional<ParsedArgPath> ParseArgPath(std::string_view s, std::string* why) 
 
 bool ValidAgentId(std::string_view id) {
   if (id.empty() || id.size() > kMaxAgentIdLength) return false;
+  // A role's policy (docs/governance.md#child-runs) is named "<agent>/<role>": one slash,
+  // a name on each side.
+  if (const size_t slash = id.find('/'); slash != std::string_view::npos) {
+    const std::string_view role = id.substr(slash + 1);
+    return slash > 0 && !role.empty() && role.find('/') == std::string_view::npos &&
+           ValidAgentId(id.substr(0, slash)) && ValidAgentId(role);
+  }
   return std::all_of(id.begin(), id.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
   });

@@ -29,6 +29,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
 
 #include "common/time.h"
 #include "core/app/audit.h"
@@ -56,6 +58,8 @@ struct ApiOptions {
   size_t max_body_bytes = 1 << 20;
   int max_wait_seconds = 60;            // cap of ?wait= on GET /v1/calls/{id}
   size_t max_output_bytes = 64 * 1024;  // result output kept, canonical JSON
+  // The bounds on trees of runs (limits.max_run_depth, limits.max_live_children).
+  core::ChildRunLimits child_runs;
   // Extra positive-auth cache in front of the store (which caches for 500 ms itself).
   std::chrono::milliseconds auth_cache_ttl{0};  // 0: off
   int blocking_threads = 4;
@@ -245,12 +249,27 @@ class Api final : public RequestHandler {
   // POST /v1/runs; with {"claude_code_session": ID} the session's one run
   // (core::ClaudeCodeRunId), joined or started (the command hook with --daemon).
   void HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r);
+  // POST /v1/runs with {"parent_run_id", "role"?}: a child run of a run of the caller's
+  // agent (docs/governance.md#child-runs).
+  void CreateChildRun(const Caller& c, const boost::json::value& parent,
+                      const boost::json::value* role, Responder r);
+  // The ids of the run's children (at most 1000, newest first), or the store's error: an
+  // unreadable list is never shown as "no children".
+  Result<boost::json::array> ChildRunIds(const std::string& run_id);
   // The Claude Code session run `run_id` of `agent_id`, joined or started (remembered in
   // hook_runs_; a store that cannot answer is counted). Blocking.
   // `origin`: the session's cwd and the caller's token roots, the workspace of a run started
   // now (core::Calls::JoinRun).
   Status JoinHookRun(const std::string& agent_id, const std::string& run_id,
                      const core::SessionOrigin& origin);
+  // The child run `child_id` of session run `run_id` for a Claude Code sub-agent of type
+  // `agent_type` (core::ClaudeCodeSubagentRunId), joined or started under the session's
+  // run, itself joined first (docs/governance.md#child-runs). Blocking.
+  Status JoinHookChildRun(const std::string& agent_id, const std::string& run_id,
+                          const std::string& child_id, const std::string& agent_type);
+  // SubagentStart and SubagentStop: the sub-agent's child run started, or ended. Blocking.
+  void ServeSubagentEvent(const Caller& c, const std::string& child_id, core::HookInput in,
+                          Responder r);
   void HandleGetRun(const Caller& c, std::string run_id, Responder r);
   void HandleListRuns(core::RunFilter filter, Responder r);
   void HandleUsage(const Caller& c, const HttpRequest& req, std::string run_id, Responder r);

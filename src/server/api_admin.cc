@@ -72,11 +72,18 @@ void Api::HandleSetKill(const Caller& c, const HttpRequest& req, Responder r) {
   e.actor = c.principal.name;
   e.at = clock_->Now();
   Blocking([this, r, e = std::move(e)] {
-    size_t ended = 0;
-    Status s = kills_.Set(e, &ended);
+    core::Kills::Outcome done;
+    Status s = kills_.Set(e, &done);
     if (!s.ok()) return r.Send(StoreError(s.error()));
+    // Engaged: 200, whatever became of ending its runs (named, for the operator to retry).
     json::object out = KillJson(e);
-    if (e.end_runs) out["runs_ended"] = ended;
+    if (e.end_runs) out["runs_ended"] = done.runs_ended;
+    if (!done.end_runs_error.empty()) {
+      if (metrics_ != nullptr) metrics_->RecordStoreError();
+      out["end_runs_error"] = "the switch is engaged, but ending its runs stopped after " +
+                              std::to_string(done.runs_ended) + ": " + done.end_runs_error +
+                              " (engage it again with end_runs to end the rest)";
+    }
     r.Send(JsonResponse(200, std::move(out)));
   });
 }

@@ -10,7 +10,10 @@
 //
 // One Interlock run per agent and Claude Code session: "cc-" + 32 hex digits of
 // SHA-256(agent id, session id), started on the session's first event. A session id sent
-// under another agent's token is another run, so no agent sees or moves another's.
+// under another agent's token is another run, so no agent sees or moves another's. A
+// sub-agent's events (agent_id, agent_type) are decided in a child run of the session's
+// (core::ClaudeCodeSubagentRunId), started by SubagentStart or its first event, whichever
+// comes first, and ended by SubagentStop (docs/governance.md#child-runs).
 // With a tool_use_id the events of one tool use share an Idempotency-Key (core::ToolUseKeyOf,
 // as the command hook): a PermissionRequest after a PreToolUse of the same call is answered
 // the verdict already given (counted once), and a PostToolUse finds the call its PreToolUse
@@ -75,24 +78,83 @@ void Api::HandleClaudeCodeHook(HttpRequest req, bool defer, std::string bad_quer
   }
   if (!bad_query.empty()) return deny("the hook's URL is wrong: " + bad_query);
   if (!input.ok()) return deny(input.error().message);
-  std::string run_id = core::ClaudeCodeRunId(who.caller->principal.agent_id, input->session_id);
+  const std::string& agent = who.caller->principal.agent_id;
+  std::string run_id = core::ClaudeCodeRunId(agent, input->session_id);
+  // An event of a sub-agent is decided in the sub-agent's child run of the session's run.
+  std::string child_id;
+  if (!input->agent_id.empty()) {
+    child_id = core::ClaudeCodeSubagentRunId(agent, input->session_id, input->agent_id);
+  }
+  const bool lifecycle = input->event == core::HookEvent::kSubagentStart ||
+                         input->event == core::HookEvent::kSubagentStop;
+  const std::string& target = child_id.empty() ? run_id : child_id;
   bool joined;
   {
     std::lock_guard lock(hook_runs_mu_);
-    joined = hook_runs_.count(run_id) != 0;
+    joined = hook_runs_.count(target) != 0;
   }
-  if (joined) return ServeHookEvent(*who.caller, run_id, std::move(*input), defer, std::move(r));
+  if (joined && !lifecycle) {
+    return ServeHookEvent(*who.caller, target, std::move(*input), defer, std::move(r));
+  }
   Blocking([this, c = std::move(*who.caller), in = std::move(*input), run_id = std::move(run_id),
-            defer, r]() mutable {
+            child_id = std::move(child_id), lifecycle, defer, r]() mutable {
     // The session's workspace is taken from its first event (core::Calls::JoinRun): a later
-    // event's cwd (a `cd` in the Bash tool) never moves it.
+    // event's cwd (a `cd` in the Bash tool) never moves it; a sub-agent's run takes its
+    // parent's (core::CreateChildRunInTxn).
     const core::SessionOrigin origin{in.cwd, c.principal.workspace_roots};
-    if (Status s = JoinHookRun(c.principal.agent_id, run_id, origin); !s.ok()) {
-      return r.Send(HookResponse(in.event, core::HookDeny("cannot start the session's run " +
-                                                          run_id + ": " + s.error().message)));
+    Status s = JoinHookRun(c.principal.agent_id, run_id, origin);
+    if (s.ok() && !child_id.empty()) {
+      s = JoinHookChildRun(c.principal.agent_id, run_id, child_id, in.agent_type);
     }
-    ServeHookEvent(c, run_id, std::move(in), defer, std::move(r));
+    const std::string& target = child_id.empty() ? run_id : child_id;
+    if (!s.ok()) {
+      if (lifecycle) {
+        std::cerr << "interlock serve: the Claude Code hook could not start the sub-agent's run "
+                  << target << ": " << s.error().message << '\n';
+      }
+      return r.Send(HookResponse(
+          in.event, core::HookDeny("cannot start the run " + target + ": " + s.error().message)));
+    }
+    if (lifecycle) return ServeSubagentEvent(c, target, std::move(in), std::move(r));
+    ServeHookEvent(c, target, std::move(in), defer, std::move(r));
   });
+}
+
+Status Api::JoinHookChildRun(const std::string& agent_id, const std::string& run_id,
+                             const std::string& child_id, const std::string& agent_type) {
+  {
+    std::lock_guard lock(hook_runs_mu_);
+    if (hook_runs_.count(child_id) != 0) return Status::Ok();
+  }
+  core::ChildRunRequest rq;
+  rq.agent_id = agent_id;
+  rq.run_id = child_id;
+  rq.parent_run_id = run_id;
+  rq.role = agent_type;
+  rq.limits = options_.child_runs;
+  if (auto run = calls_.JoinChildRun(std::move(rq)); !run.ok()) {
+    if (run.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
+    return run.error();
+  }
+  std::lock_guard lock(hook_runs_mu_);
+  if (hook_runs_.size() >= kMaxCachedHookRuns) hook_runs_.clear();
+  hook_runs_.insert(child_id);
+  return Status::Ok();
+}
+
+void Api::ServeSubagentEvent(const Caller& c, const std::string& child_id, core::HookInput in,
+                             Responder r) {
+  // SubagentStart: the child run is started (above). SubagentStop: it ends; a later event
+  // of the sub-agent is refused (the run has ended). Neither event takes a decision: a
+  // sub-agent is never kept running by Interlock.
+  if (in.event == core::HookEvent::kSubagentStop) {
+    if (Status s = calls_.EndRun(child_id, c.principal.agent_id); !s.ok()) {
+      if (s.error().kind == ErrorKind::kUnavailable) metrics_->RecordStoreError();
+      std::cerr << "interlock serve: the Claude Code hook could not end the sub-agent's run "
+                << child_id << ": " << s.error().message << '\n';
+    }
+  }
+  r.Send(HookResponse(in.event, {core::HookVerdict::kNoDecision, ""}));
 }
 
 Status Api::JoinHookRun(const std::string& agent_id, const std::string& run_id,
@@ -120,6 +182,11 @@ void Api::ServeHookEvent(const Caller& c, const std::string& run_id, core::HookI
     case core::HookEvent::kPostToolUse:
     case core::HookEvent::kPermissionDenied:
       return RecordHookReport(c, run_id, std::move(in), std::move(r));
+    case core::HookEvent::kSubagentStart:
+    case core::HookEvent::kSubagentStop:
+      return Blocking([this, c, run_id, in = std::move(in), r]() mutable {
+        ServeSubagentEvent(c, run_id, std::move(in), std::move(r));
+      });
   }
 }
 

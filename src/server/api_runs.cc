@@ -47,6 +47,9 @@ void Api::HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r) 
           JsonResponse(200, json::object{{"run_id", run_id}, {"agent_id", c.principal.agent_id}}));
     });
   }
+  if (const json::value* parent = body->if_contains("parent_run_id")) {
+    return CreateChildRun(c, *parent, body->if_contains("role"), std::move(r));
+  }
   Blocking([this, c, r] {
     auto run = calls_.StartRun(c.principal.agent_id);
     if (!run.ok()) return r.Send(StoreError(run.error()));
@@ -55,6 +58,44 @@ void Api::HandleCreateRun(const Caller& c, const HttpRequest& req, Responder r) 
                                           {"agent_id", run->agent_id},
                                           {"started", FormatRfc3339(run->started)}}));
   });
+}
+
+void Api::CreateChildRun(const Caller& c, const json::value& parent, const json::value* role,
+                         Responder r) {
+  if (!parent.is_string() || parent.get_string().empty() || parent.get_string().size() > 256) {
+    return r.Send(InvalidRequest("parent_run_id must be a string of 1 to 256 bytes"));
+  }
+  if (role != nullptr && (!role->is_string() || role->get_string().size() > 256)) {
+    return r.Send(InvalidRequest("role must be a string of at most 256 bytes"));
+  }
+  core::ChildRunRequest rq;
+  rq.agent_id = c.principal.agent_id;
+  rq.parent_run_id = std::string(parent.get_string());
+  if (role != nullptr) rq.role = std::string(role->get_string());
+  rq.limits = options_.child_runs;
+  Blocking([this, r, rq = std::move(rq)]() mutable {
+    auto run = calls_.StartChildRun(std::move(rq));
+    if (!run.ok()) return r.Send(StoreError(run.error()));
+    metrics_->RunStarted();
+    json::object out{{"run_id", run->run_id},
+                     {"agent_id", run->agent_id},
+                     {"started", FormatRfc3339(run->started)},
+                     {"parent_run_id", run->parent_run_id},
+                     {"depth", run->depth}};
+    if (!run->role.empty()) out["role"] = run->role;
+    r.Send(JsonResponse(201, std::move(out)));
+  });
+}
+
+Result<json::array> Api::ChildRunIds(const std::string& run_id) {
+  core::RunFilter f;
+  f.parent_run_id = run_id;
+  f.limit = 1000;
+  Result<core::RunPage> page = calls_.ListRuns(f);
+  if (!page.ok()) return page.error();
+  json::array ids;
+  for (const core::RunInfo& child : page->runs) ids.emplace_back(child.run_id);
+  return ids;
 }
 
 void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
@@ -72,6 +113,9 @@ void Api::HandleGetRun(const Caller& c, std::string run_id, Responder r) {
     out["kill_switch"] =
         *kill ? json::value(json::object{{"scope", (*kill)->scope}, {"reason", (*kill)->reason}})
               : json::value(nullptr);
+    Result<json::array> children = ChildRunIds(run_id);
+    if (!children.ok()) return r.Send(StoreError(children.error()));
+    out["children"] = std::move(children).value();
     r.Send(JsonResponse(200, std::move(out)));
   });
 }
@@ -119,6 +163,15 @@ void Api::HandleReplay(std::string run_id, Responder r) {
     auto replay = audit_.ReplayRun(run_id);
     if (!replay.ok()) return r.Send(StoreError(replay.error()));
     json::object out = std::move(*replay);
+    // The tree of runs around it (docs/governance.md#child-runs).
+    auto run = calls_.GetRun(run_id);
+    if (!run.ok() && run.error().kind != ErrorKind::kNotFound) {
+      return r.Send(StoreError(run.error()));
+    }
+    if (run.ok() && !run->parent_run_id.empty()) out["parent_run_id"] = run->parent_run_id;
+    Result<json::array> children = ChildRunIds(run_id);
+    if (!children.ok()) return r.Send(StoreError(children.error()));
+    out["children"] = std::move(children).value();
     // Every record of the run re-hashed from its stored body (audit::ReplayRun); the
     // whole chain's links are `interlock audit verify`'s (docs/console.md).
     const int64_t tampered =

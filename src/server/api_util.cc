@@ -173,6 +173,11 @@ json::object RunJson(const core::RunInfo& run, TimePoint now, const policy::Poli
   out["workspace"] =
       run.state.workspace.empty() ? json::value(nullptr) : json::value(run.state.workspace);
   if (!run.state.workspace_refused.empty()) out["workspace_refused"] = run.state.workspace_refused;
+  if (!run.parent_run_id.empty()) {  // a child run (docs/governance.md#child-runs)
+    out["parent_run_id"] = run.parent_run_id;
+    out["depth"] = run.depth;
+    if (!run.role.empty()) out["role"] = run.role;
+  }
   json::array labels;
   for (const std::string& l : run.state.labels) labels.emplace_back(l);
   out["labels"] = std::move(labels);

@@ -109,6 +109,29 @@ Status ReadSection(Reader& r, const YamlNode& node, const std::string& name,
   return Status::Ok();
 }
 
+// role_policies: a map of "agent/role" (one slash, neither side empty) to a policy id. A
+// policy that is not loaded when a call comes is no fallback: the call is refused.
+Status ReadRolePolicies(Reader& r, const YamlNode& node,
+                        std::map<std::string, std::string, std::less<>>* out) {
+  if (!node.IsMap()) {
+    return r.Fail(node, "role_policies must map \"agent/role\" to a policy id");
+  }
+  for (const auto& kv : node.entries()) {
+    const std::string key = kv.first.Scalar();
+    const size_t slash = key.find('/');
+    if (slash == 0 || slash == std::string::npos || slash + 1 == key.size() ||
+        key.find('/', slash + 1) != std::string::npos) {
+      return r.Fail(kv.first, "role_policies key '" + key +
+                                  "' must be \"agent/role\" (an agent id, one slash, a role)");
+    }
+    std::string policy;
+    if (Status st = r.String(kv.second, "role_policies." + key, &policy); !st.ok()) return st;
+    if (policy.empty()) return r.Fail(kv.second, "role_policies." + key + " names no policy");
+    (*out)[key] = std::move(policy);
+  }
+  return Status::Ok();
+}
+
 Status ReadLimits(Reader& r, const YamlNode& node, ServerConfig* c) {
   if (!node.IsMap()) return r.Fail(node, "limits must be a mapping");
   for (const auto& kv : node.entries()) {
@@ -135,12 +158,17 @@ Status ReadLimits(Reader& r, const YamlNode& node, ServerConfig* c) {
       st = r.Integer(v, key, 0, 3600, &c->max_wait_seconds);
     } else if (key == "max_output_bytes") {
       st = r.Integer(v, key, 0, 64 << 20, &c->max_output_bytes);
+    } else if (key == "max_run_depth") {
+      st = r.Integer(v, key, 1, 32, &c->max_run_depth);
+    } else if (key == "max_live_children") {
+      st = r.Integer(v, key, 1, 10000, &c->max_live_children);
     } else {
-      const std::string best = NearestName(
-          key, std::initializer_list<std::string_view>{
-                   "max_body_bytes", "max_header_bytes", "read_timeout_seconds", "read_timeout_ms",
-                   "idle_timeout_seconds", "write_timeout_seconds", "shutdown_grace_seconds",
-                   "max_connections", "max_wait_seconds", "max_output_bytes"});
+      const std::string best =
+          NearestName(key, std::initializer_list<std::string_view>{
+                               "max_body_bytes", "max_header_bytes", "read_timeout_seconds",
+                               "read_timeout_ms", "idle_timeout_seconds", "write_timeout_seconds",
+                               "shutdown_grace_seconds", "max_connections", "max_wait_seconds",
+                               "max_output_bytes", "max_run_depth", "max_live_children"});
       st = r.Fail(kv.first, "unknown key 'limits." + key + "'" +
                                 (best.empty() ? "" : "; did you mean 'limits." + best + "'?"));
     }
@@ -988,6 +1016,7 @@ const std::vector<std::string_view> kTopLevelKeys = {"listen",
                                                      "metrics_token_file",
                                                      "policy_poll_ms",
                                                      "webhooks",
+                                                     "role_policies",
                                                      "workspace",
                                                      "approvals",
                                                      "notifier",
@@ -1074,6 +1103,8 @@ Status LoadServerConfig(const std::string& path, ServerConfig* c) {
           c->webhooks[w.first.Scalar()] = url;
         }
       }
+    } else if (key == "role_policies") {
+      st = ReadRolePolicies(r, v, &c->role_policies);
     } else if (key == "approvals") {
       st = ReadApprovals(r, v, c);
     } else if (key == "notifier") {

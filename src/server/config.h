@@ -131,6 +131,13 @@ struct ServerConfig {
   ServerLimits limits;
   int max_wait_seconds = 60;
   size_t max_output_bytes = 64 * 1024;
+  // limits.max_run_depth, limits.max_live_children (docs/governance.md#child-runs): how
+  // deep a tree of runs grows and how many children of one run may be running at once.
+  int max_run_depth = 4;
+  int max_live_children = 16;
+  // role_policies (docs/governance.md#child-runs): "agent/role" -> the policy id a child
+  // run of that agent in that role (a Claude Code sub-agent's agent_type) decides under.
+  std::map<std::string, std::string, std::less<>> role_policies;
   std::chrono::milliseconds auth_cache_ttl{0};
   std::chrono::milliseconds policy_poll{1000};
   std::map<std::string, std::string> webhooks;  // channel -> http:// URL

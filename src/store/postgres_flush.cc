@@ -5,6 +5,8 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "core/lineage.h"
+
 namespace interlock::store {
 
 internal::PgApprovalCtx PostgresStore::Impl::ApprovalCtx(Batch& b) {
@@ -59,16 +61,24 @@ core::CallRecord PostgresStore::Impl::RecordOf(const PendingCall& p) {
 }
 
 void PostgresStore::Impl::AppendLockRuns(std::string* sql, const std::set<std::string>& ids) {
+  // The runs named and their ancestors (a child run's decision is its line's: lineage.h):
+  // a run's parent never changes, so the set read here is the set locked.
   sql->append("SELECT run_id, ");
   sql->append(kSelectRunCols);
-  sql->append(" FROM runs WHERE run_id IN (");
+  sql->append(
+      " FROM runs WHERE run_id IN (WITH RECURSIVE line(id, parent, n) AS ("
+      "SELECT run_id, parent_run_id, 0 FROM runs WHERE run_id IN (");
   bool first = true;
   for (const std::string& id : ids) {
     if (!first) sql->push_back(',');
     first = false;
     pg::AppendLiteral(sql, id);
   }
-  sql->append(") ORDER BY run_id FOR UPDATE;");
+  sql->append(
+      ") UNION SELECT r.run_id, r.parent_run_id, line.n + 1 FROM runs r JOIN line"
+      " ON r.run_id = line.parent WHERE line.parent <> '' AND line.n < ");
+  sql->append(std::to_string(core::kMaxRunDepth));
+  sql->append(") SELECT id FROM line) ORDER BY run_id FOR UPDATE;");
 }
 
 std::string PostgresStore::Impl::Flush(Batch& b, BinaryWrites* binary) {
@@ -116,6 +126,9 @@ void PostgresStore::Impl::FillRuns(const Batch& b, BinaryColumns& created, Binar
       created.Text(r.agent_id);
       created.Int(r.started_ms);
       AppendRunState(r, created, &records);
+      created.Text(r.parent_run_id);
+      created.Text(r.role);
+      created.Int(r.depth);
     } else if (r.dirty) {
       FillRunUpdate(run_id, r.db_version, r, changed, &records);
     }
@@ -519,5 +532,26 @@ void BinaryWrites::Params(std::vector<unsigned>* types, std::vector<std::string>
 }
 
 }  // namespace pg_internal
+
+}  // namespace interlock::store
+
+namespace interlock::store {
+
+Result<int> PostgresStore::Impl::Txn::CountLiveChildren(std::string_view parent_run_id) {
+  // The children as committed, less those this batch ended, and those it created.
+  Result<PgResult> r =
+      b_.conn->Exec("SELECT run_id FROM runs WHERE parent_run_id = $1 AND ended = 0",
+                    {std::string(parent_run_id)}, b_.sqlstate);
+  if (!r.ok()) return r.error();
+  int n = 0;
+  for (int i = 0; i < r->rows(); ++i) {
+    auto it = b_.runs.find(r->Text(i, 0));
+    n += it != b_.runs.end() && it->second.ended ? 0 : 1;
+  }
+  for (const auto& [id, row] : b_.runs) {
+    n += row.is_new && row.parent_run_id == parent_run_id && !row.ended ? 1 : 0;
+  }
+  return n;
+}
 
 }  // namespace interlock::store

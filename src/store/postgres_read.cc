@@ -172,8 +172,9 @@ Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter) {
   }
   const size_t limit = std::clamp<size_t>(filter.limit, 1, 1000);
   // Logical parameters (read_sql.h) numbered densely in the order the text uses them.
-  std::optional<std::string> logical[7];
+  std::optional<std::string> logical[8];
   if (!filter.agent_id.empty()) logical[1] = filter.agent_id;
+  if (!filter.parent_run_id.empty()) logical[7] = filter.parent_run_id;
   if (filter.started_since) logical[2] = std::to_string(ToUnixMillis(*filter.started_since));
   if (filter.started_until) logical[3] = std::to_string(ToUnixMillis(*filter.started_until));
   if (cursor) {
@@ -181,7 +182,7 @@ Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter) {
     logical[5] = cursor->run_id;
   }
   logical[6] = std::to_string(limit + 1);  // one more: is there a next page?
-  int dense[7] = {};
+  int dense[8] = {};
   std::vector<std::optional<std::string>> params;
   const std::string sql = ListRunsSqlWith(filter, [&](int n) {
     if (dense[n] == 0) {
@@ -210,6 +211,9 @@ Result<core::RunPage> PgListRuns(pg::PgConn& c, const core::RunFilter& filter) {
     info.state.halt_reason = std::string(r->Text(i, 7));
     info.ended = r->Int(i, 8) != 0;
     if (info.ended && !r->IsNull(i, 11)) info.ended_at = FromUnixMillis(r->Int(i, 11));
+    info.parent_run_id = std::string(r->Text(i, 12));
+    info.role = std::string(r->Text(i, 13));
+    info.depth = static_cast<int>(r->Int(i, 14));
     auto records = ParseRecords(r->Text(i, 9));
     if (!records.ok()) return records.error();
     info.state.records = std::move(records).value();

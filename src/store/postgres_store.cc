@@ -1,5 +1,6 @@
 #include "store/postgres_store.h"
 
+#include "core/lineage.h"
 #include "store/postgres_store_internal.h"
 
 #include "core/workspace.h"
@@ -242,6 +243,11 @@ constexpr const char* kPgMigrations[] = {
     " END $$ LANGUAGE plpgsql;",
     // 13: the workspace roots bound to an agent token, as the SQLite store's migration 10.
     "ALTER TABLE tokens ADD COLUMN workspace_roots TEXT NOT NULL DEFAULT '[]';",
+    // 14: child runs, as the SQLite store's migration 11: a run's parent ('' for a root
+    // run), the role it runs in and its depth, fixed when it is created.
+    "ALTER TABLE runs ADD COLUMN parent_run_id TEXT NOT NULL DEFAULT '',"
+    " ADD COLUMN role TEXT NOT NULL DEFAULT '', ADD COLUMN depth BIGINT NOT NULL DEFAULT 0;"
+    "CREATE INDEX runs_parent ON runs(parent_run_id) WHERE parent_run_id <> '';",
 };
 static_assert(std::size(kPgMigrations) == PostgresStore::kSchemaVersion);
 
@@ -450,8 +456,25 @@ Result<core::RunInfo> PostgresStore::GetRun(std::string_view run_id) {
     info.state = std::move(row->state);
     info.ended = row->ended;
     if (row->ended && row->ended_ms) info.ended_at = FromUnixMillis(*row->ended_ms);
+    info.parent_run_id = std::move(row->parent_run_id);
+    info.role = std::move(row->role);
+    info.depth = row->depth;
     return info;
   });
+}
+
+Result<core::RunInfo> PostgresStore::CreateChildRun(const core::ChildRunRequest& request) {
+  if (request.agent_id.empty()) return Error::Invalid("a run needs an agent id");
+  core::ChildRunRequest rq = request;
+  if (rq.run_id.empty()) rq.run_id = NewId("run_");
+  core::RunInfo info;
+  // The new id and the parent are locked with the parent's ancestors (AppendLockRuns).
+  Status s = impl_->SubmitAndWait({rq.run_id, rq.parent_run_id}, [&](Impl::Batch& b) -> Status {
+    Impl::Txn txn(b);
+    return core::CreateChildRunInTxn(txn, rq, &info);
+  });
+  if (!s.ok()) return s.error();
+  return info;
 }
 
 namespace {

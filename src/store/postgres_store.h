@@ -106,7 +106,7 @@ bool IsPostgresUri(std::string_view s);
 class PostgresStore final : public core::Store {
  public:
   // The schema version this binary writes.
-  static constexpr int kSchemaVersion = 13;
+  static constexpr int kSchemaVersion = 14;
 
   // Connects and migrates. kUnavailable when the database cannot be reached,
   // kInvalidArgument for a schema newer than kSchemaVersion.
@@ -118,6 +118,7 @@ class PostgresStore final : public core::Store {
   // core::RunStore
   Result<core::RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id, TimePoint now,
                                   const core::RunWorkspace& workspace = {}) override;
+  Result<core::RunInfo> CreateChildRun(const core::ChildRunRequest& rq) override;
   Result<core::RunInfo> GetRun(std::string_view run_id) override;
   Result<core::CallRecord> Decide(const core::DecideRequest& request,
                                   const core::DecideFn& decide) override;

@@ -73,7 +73,7 @@ inline constexpr size_t kAuthCacheMax = 10000;
 
 inline constexpr const char* kSelectRunCols =
     "agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
-    " records_json, version, sequence_json, ended_ms";
+    " records_json, version, sequence_json, ended_ms, parent_run_id, role, depth";
 
 inline int64_t Millis(TimePoint t) { return ToUnixMillis(t); }
 
@@ -88,6 +88,10 @@ struct Row {
   uint64_t db_version = 0;          // as read (the UPDATE's version check)
   bool is_new = false;              // created in this batch: INSERT
   bool dirty = false;               // changed in this batch: UPDATE
+  // Fixed when the run is created (core::RunRow's): never updated.
+  std::string parent_run_id;
+  std::string role;
+  int depth = 0;
 };
 
 // Reads a run row from columns kSelectRunCols starting at `first`.
@@ -109,6 +113,9 @@ inline Result<Row> ReadRow(const PgResult& r, int i, int first) {
     return s.error();
   }
   if (!r.IsNull(i, first + 11)) row.ended_ms = r.Int(i, first + 11);
+  row.parent_run_id = std::string(r.Text(i, first + 12));
+  row.role = std::string(r.Text(i, first + 13));
+  row.depth = static_cast<int>(r.Int(i, first + 14));
   return row;
 }
 
@@ -155,7 +162,8 @@ inline constexpr const char* kInsertEvents =
     " data, prev_hash, hash) SELECT * FROM ";
 inline constexpr const char* kInsertRuns =
     "INSERT INTO runs(run_id, agent_id, started_ms, steps, tokens, cost_micros, halted,"
-    " halt_reason, ended, records_json, sequence_json, version) SELECT *, 0 FROM ";
+    " halt_reason, ended, records_json, sequence_json, parent_run_id, role, depth, version)"
+    " SELECT *, 0 FROM ";
 inline constexpr const char* kInsertCalls =
     "INSERT INTO calls(call_id, run_id, agent_id, principal, time_ms, tool, args_json,"
     " usage_tokens, usage_cost_micros, decision_json, verdict, code, state_after_json,"
@@ -178,8 +186,8 @@ inline constexpr const char* kRunUpdateMatch =
 // interlock_expect_rows(...)"). A call's run may be created by the same statement: its
 // foreign key is checked when the statement ends.
 struct BinaryWrites {
-  BinaryColumns runs{"text",   "text", "bigint", "bigint", "bigint", "bigint",
-                     "bigint", "text", "bigint", "text",   "text"};
+  BinaryColumns runs{"text", "text",   "bigint", "bigint", "bigint", "bigint", "bigint",
+                     "text", "bigint", "text",   "text",   "text",   "text",   "bigint"};
   BinaryColumns run_updates{"text",   "bigint", "bigint", "bigint", "bigint",
                             "bigint", "text",   "bigint", "text",   "text"};
   BinaryColumns calls{"text", "text",   "text",   "text",   "bigint", "text",
@@ -351,8 +359,32 @@ class PostgresStore::Impl {
       auto it = b_.runs.find(run_id);
       if (it == b_.runs.end()) return Error::NotFound("no run " + std::string(run_id));
       const Row& r = it->second;
-      return core::RunRow{r.agent_id, FromUnixMillis(r.started_ms), r.state, r.ended, r.version};
+      core::RunRow out{r.agent_id, FromUnixMillis(r.started_ms), r.state, r.ended, r.version};
+      if (!r.parent_run_id.empty()) {
+        out.parent_run_id = r.parent_run_id;
+        out.role = r.role;
+        out.depth = r.depth;
+      }
+      return out;
     }
+    // The run's id is locked in this batch (the operation names it): a row there exists.
+    Status InsertRun(const core::NewRun& run) override {
+      if (b_.runs.contains(run.run_id)) {
+        return Error{ErrorKind::kAlreadyExists, "run " + run.run_id + " exists"};
+      }
+      Row row;
+      row.agent_id = run.agent_id;
+      row.started_ms = Millis(run.started);
+      row.is_new = true;
+      row.parent_run_id = run.parent_run_id;
+      row.role = run.role;
+      row.depth = run.depth;
+      row.state.workspace = run.workspace.workspace;
+      row.state.workspace_refused = run.workspace.refused;
+      b_.runs.emplace(run.run_id, std::move(row));
+      return Status::Ok();
+    }
+    Result<int> CountLiveChildren(std::string_view parent_run_id) override;
     Status SaveRun(std::string_view run_id, const core::RunRow& row) override {
       auto it = b_.runs.find(run_id);
       if (it == b_.runs.end()) return Error::NotFound("no run " + std::string(run_id));

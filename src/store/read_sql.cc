@@ -19,8 +19,10 @@ std::optional<RunCursor> ParseRunCursor(std::string_view cursor) {
 std::string ListRunsSqlWith(const core::RunFilter& f, const Placeholder& p) {
   std::string sql =
       "SELECT run_id, agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason,"
-      " ended, records_json, sequence_json, ended_ms FROM runs WHERE 1 = 1";
+      " ended, records_json, sequence_json, ended_ms, parent_run_id, role, depth FROM runs"
+      " WHERE 1 = 1";
   if (!f.agent_id.empty()) sql += " AND agent_id = " + p(1);
+  if (!f.parent_run_id.empty()) sql += " AND parent_run_id = " + p(7);
   if (f.started_since) sql += " AND started_ms >= " + p(2);
   if (f.started_until) sql += " AND started_ms < " + p(3);
   if (!f.cursor.empty()) {

@@ -26,10 +26,10 @@ struct RunCursor {
 std::optional<RunCursor> ParseRunCursor(std::string_view cursor);
 
 // Logical parameters: 1 agent, 2 since, 3 until, 4 cursor started_ms, 5 cursor run_id,
-// 6 limit. Only the conditions the filter uses are in the text (so the planner picks the
-// index that matches them: runs_agent_started with an agent, else runs_started). Selects
+// 6 limit, 7 parent run. Only the conditions the filter uses are in the text (so the planner picks
+// the index that matches them: runs_agent_started with an agent, else runs_started). Selects
 // run_id, then the run columns agent_id, started_ms, steps, tokens, cost_micros, halted,
-// halt_reason, ended, records_json, sequence_json; newest first.
+// halt_reason, ended, records_json, sequence_json, parent_run_id, role, depth; newest first.
 std::string ListRunsSqlWith(const core::RunFilter& f, const Placeholder& param);
 
 }  // namespace interlock::store::internal

@@ -3,6 +3,7 @@
 
 #include "store/sqlite_store_internal.h"
 
+#include "core/lineage.h"
 #include "core/workspace.h"
 
 namespace interlock::store {
@@ -16,8 +17,48 @@ class SqliteStore::Impl::Txn final : public core::StateTxn {
     Result<RunRow*> found = impl_.FindRun(run_id);
     if (!found.ok()) return found.error();
     const RunRow& row = **found;
-    return core::RunRow{row.agent_id, FromUnixMillis(row.started_ms), row.state, row.ended,
-                        row.version};
+    core::RunRow out{row.agent_id, FromUnixMillis(row.started_ms), row.state, row.ended,
+                     row.version};
+    if (!row.parent_run_id.empty()) {
+      out.parent_run_id = row.parent_run_id;
+      out.role = row.role;
+      out.depth = row.depth;
+    }
+    return out;
+  }
+  Status InsertRun(const core::NewRun& run) override {
+    Result<RunRow*> existing = impl_.FindRun(run.run_id);
+    if (existing.ok()) return Error{ErrorKind::kAlreadyExists, "run " + run.run_id + " exists"};
+    if (existing.error().kind != ErrorKind::kNotFound) return existing.error();
+    Result<sqlite3_stmt*> s = impl_.writer_.Get(kInsertChildRun);
+    if (!s.ok()) return s.error();
+    RunState state;
+    state.workspace = run.workspace.workspace;
+    state.workspace_refused = run.workspace.refused;
+    const std::string sequence_json = core::SequenceStoreJson(state);
+    Query q(*s);
+    q.Text(1, run.run_id)
+        .Text(2, run.agent_id)
+        .Int(3, Millis(run.started))
+        .Text(4, sequence_json)
+        .Text(5, run.parent_run_id)
+        .Text(6, run.role)
+        .Int(7, run.depth);
+    if (q.Step() != SQLITE_DONE) return SqlError(impl_.writer_.db(), "create run");
+    RunRow row{run.agent_id, Millis(run.started), std::move(state), false};
+    row.parent_run_id = run.parent_run_id;
+    row.role = run.role;
+    row.depth = run.depth;
+    impl_.CacheRun(run.run_id, std::move(row));
+    return Status::Ok();
+  }
+  Result<int> CountLiveChildren(std::string_view parent_run_id) override {
+    Result<sqlite3_stmt*> s = impl_.writer_.Get(kCountLiveChildren);
+    if (!s.ok()) return s.error();
+    Query q(*s);
+    q.Text(1, parent_run_id);
+    if (q.Step() != SQLITE_ROW) return SqlError(impl_.writer_.db(), "count child runs");
+    return static_cast<int>(q.ColInt(0));
   }
   Status SaveRun(std::string_view run_id, const core::RunRow& row) override {
     Result<RunRow*> found = impl_.FindRun(run_id);
@@ -212,6 +253,12 @@ class SqliteStore::Impl::Txn final : public core::StateTxn {
   Batch& b_;
   internal::SqliteApprovalRows approvals_;
 };
+
+Status SqliteStore::Impl::ApplyCreateChildRun(Batch& b, const core::ChildRunRequest& rq,
+                                              core::RunInfo* out) {
+  Txn txn(*this, b);
+  return core::CreateChildRunInTxn(txn, rq, out);
+}
 
 Status SqliteStore::Impl::ApplyCreateRun(Batch& b, std::string_view agent_id, std::string run_id,
                                          TimePoint now, const core::RunWorkspace& workspace,

@@ -21,7 +21,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 // Schema. Migration i (0-based) moves the database from version i to i + 1. The SQL is
 // kept portable (no SQLite-only syntax) so a PostgreSQL backend can reuse it.
-constexpr int kSchemaVersion = 10;
+constexpr int kSchemaVersion = 11;
 constexpr const char* kMigrations[] = {
     // 1: initial schema.
     "CREATE TABLE runs ("
@@ -123,6 +123,12 @@ constexpr const char* kMigrations[] = {
     // 10: the workspace roots bound to an agent token (`interlock token create
     // --workspace-root`; core::Principal::workspace_roots), a JSON array of patterns.
     "ALTER TABLE tokens ADD COLUMN workspace_roots TEXT NOT NULL DEFAULT '[]';",
+    // 11: child runs (docs/governance.md#child-runs): a run's parent ('' for a root run),
+    // the role it runs in and its depth, fixed when it is created; children found by parent.
+    "ALTER TABLE runs ADD COLUMN parent_run_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN role TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_run_id) WHERE parent_run_id <> '';",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -371,6 +377,17 @@ Result<core::RunInfo> SqliteStore::CreateRun(std::string_view agent_id, std::str
   return info;
 }
 
+Result<core::RunInfo> SqliteStore::CreateChildRun(const core::ChildRunRequest& request) {
+  if (request.agent_id.empty()) return Error::Invalid("a run needs an agent id");
+  core::ChildRunRequest rq = request;
+  if (rq.run_id.empty()) rq.run_id = NewId("run_");
+  core::RunInfo info;
+  Status s = impl_->SubmitAndWait(
+      [&](Impl::Batch& b) { return impl_->ApplyCreateChildRun(b, rq, &info); });
+  if (!s.ok()) return s.error();
+  return info;
+}
+
 Result<core::RunInfo> SqliteStore::GetRun(std::string_view run_id) {
   return impl_->Read<core::RunInfo>([&](Conn& c) -> Result<core::RunInfo> {
     Result<RunRow> row = LoadRun(c, run_id);
@@ -381,7 +398,7 @@ Result<core::RunInfo> SqliteStore::GetRun(std::string_view run_id) {
 
 namespace internal {
 
-// Parameters ?1..?6 as read_sql.h's logical ones.
+// Parameters ?1..?7 as read_sql.h's logical ones.
 std::string ListRunsSql(const core::RunFilter& f) {
   return ListRunsSqlWith(f, [](int n) { return "?" + std::to_string(n); });
 }
@@ -399,6 +416,7 @@ Result<core::RunPage> SqliteStore::ListRuns(const core::RunFilter& filter) {
     Stmt q(c.db(), internal::ListRunsSql(filter));
     if (!q.ok()) return SqlError(c.db(), "list runs");
     if (!filter.agent_id.empty()) q.Text(1, filter.agent_id);
+    if (!filter.parent_run_id.empty()) q.Text(7, filter.parent_run_id);
     if (filter.started_since) q.Int(2, ToUnixMillis(*filter.started_since));
     if (filter.started_until) q.Int(3, ToUnixMillis(*filter.started_until));
     if (cursor) q.Int(4, cursor->started_ms).Text(5, cursor->run_id);

@@ -53,6 +53,7 @@ class SqliteStore final : public core::Store {
   // core::RunStore
   Result<core::RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id, TimePoint now,
                                   const core::RunWorkspace& workspace = {}) override;
+  Result<core::RunInfo> CreateChildRun(const core::ChildRunRequest& rq) override;
   Result<core::RunInfo> GetRun(std::string_view run_id) override;
   Result<core::CallRecord> Decide(const core::DecideRequest& request,
                                   const core::DecideFn& decide) override;

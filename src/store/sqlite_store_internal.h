@@ -84,9 +84,15 @@ inline constexpr const char* kUpsertKill =
     " time_ms = excluded.time_ms";
 inline constexpr const char* kSelectRun =
     "SELECT agent_id, started_ms, steps, tokens, cost_micros, halted, halt_reason, ended,"
-    " records_json, sequence_json, ended_ms FROM runs WHERE run_id = ?";
+    " records_json, sequence_json, ended_ms, parent_run_id, role, depth FROM runs"
+    " WHERE run_id = ?";
 inline constexpr const char* kInsertRun =
     "INSERT INTO runs(run_id, agent_id, started_ms, sequence_json) VALUES (?,?,?,?)";
+inline constexpr const char* kInsertChildRun =
+    "INSERT INTO runs(run_id, agent_id, started_ms, sequence_json, parent_run_id, role, depth)"
+    " VALUES (?,?,?,?,?,?,?)";
+inline constexpr const char* kCountLiveChildren =
+    "SELECT COUNT(*) FROM runs WHERE parent_run_id = ? AND ended = 0";
 inline constexpr const char* kUpdateRun =
     "UPDATE runs SET steps = ?, tokens = ?, cost_micros = ?, halted = ?, halt_reason = ?,"
     " records_json = ?, sequence_json = ? WHERE run_id = ?";
@@ -271,8 +277,12 @@ struct RunRow {
   RunState state;
   bool ended = false;
   std::optional<int64_t> ended_ms;  // when it was ended (null for older rows)
-  bool dirty = false;               // cached only: decided in this batch, row not yet written
-  uint64_t version = 0;             // cached only: bumped by every SaveRun (core::RunRow::version)
+  // Fixed when the run is created (core::RunRow's): never written by SaveRun.
+  std::string parent_run_id;
+  std::string role;
+  int depth = 0;
+  bool dirty = false;    // cached only: decided in this batch, row not yet written
+  uint64_t version = 0;  // cached only: bumped by every SaveRun (core::RunRow::version)
 };
 
 // A run row from the columns of kSelectRun, starting at column `first`.
@@ -294,6 +304,9 @@ inline Result<RunRow> ReadRunColumns(const Q& q, int first) {
     return s.error();
   }
   if (!q.ColNull(first + 10)) row.ended_ms = q.ColInt(first + 10);
+  row.parent_run_id = q.ColText(first + 11);
+  row.role = q.ColText(first + 12);
+  row.depth = static_cast<int>(q.ColInt(first + 13));
   return row;
 }
 
@@ -317,6 +330,9 @@ inline core::RunInfo ToRunInfo(std::string_view run_id, RunRow row) {
   info.state = std::move(row.state);
   info.ended = row.ended;
   if (row.ended && row.ended_ms) info.ended_at = FromUnixMillis(*row.ended_ms);
+  info.parent_run_id = std::move(row.parent_run_id);
+  info.role = std::move(row.role);
+  info.depth = row.depth;
   return info;
 }
 
@@ -448,6 +464,7 @@ class SqliteStore::Impl {
 
   // --- operations, all on the writer thread -------------------------------------------
 
+  Status ApplyCreateChildRun(Batch& b, const core::ChildRunRequest& rq, core::RunInfo* out);
   Status ApplyCreateRun(Batch& b, std::string_view agent_id, std::string run_id, TimePoint now,
                         const core::RunWorkspace& workspace, core::RunInfo* out);
 

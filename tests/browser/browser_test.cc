@@ -77,7 +77,8 @@ execution:
 
 // Tests the operator console in Chromium: sign-in, runs (filters, budgets against limits),
 // a scripted run's timeline (every call in order with its code, secrets masked, chain
-// verified), audit search by tool, code and text, an admin engaging and releasing the kill
+// verified), the tree of runs (a child run names its parent and role, both pages draw the
+// tree), audit search by tool, code and text, an admin engaging and releasing the kill
 // switch through the page (the daemon denies in between), metrics, keyboard navigation,
 // no horizontal scroll at 390 px, and a reviewer refused the admin action by the daemon.
 TEST(BrowserTest, ConsoleRunsTimelineAuditKillSwitch) {
@@ -105,8 +106,8 @@ TEST(BrowserTest, ConsoleRunsTimelineAuditKillSwitch) {
       "", std::chrono::seconds(150));
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon.log();
-  for (const char* t : {"sign-in", "runs", "timeline", "audit search", "kill switch", "metrics",
-                        "keyboard", "reviewer cannot kill", "agent token refused"}) {
+  for (const char* t : {"sign-in", "runs", "timeline", "run tree", "audit search", "kill switch",
+                        "metrics", "keyboard", "reviewer cannot kill", "agent token refused"}) {
     EXPECT_NE(r.out.find(std::string("test ") + t + ": ok"), std::string::npos) << t << "\n"
                                                                                 << r.out;
   }

@@ -138,6 +138,24 @@ try {
   await shoot(page, 'timeline');
   console.log('test timeline: ok');
 
+  // The tree of runs (docs/governance.md#child-runs): a child run started by the agent
+  // (a framework's handoff) shows its parent and role, and both pages draw the same tree.
+  const child = await agentApi('POST', '/v1/runs', { parent_run_id: run.id, role: 'reader' });
+  if (child.status !== 201) fail('create child run: ' + child.status + ' ' + JSON.stringify(child.json));
+  const childId = child.json.run_id;
+  await page.goto(url + '/ui/runs/' + encodeURIComponent(childId));
+  await page.waitForSelector(`#run-tree li[data-run="${run.id}"] li[data-run="${childId}"] a[aria-current]`,
+                             { timeout: 10000 });
+  const facts = await page.textContent('#run-facts');
+  if (!facts.includes('Child run of') || !facts.includes(run.id) || !facts.includes('reader')) {
+    fail('the child run does not name its parent and role: ' + facts);
+  }
+  await page.goto(url + '/ui/runs/' + encodeURIComponent(run.id));
+  await page.waitForSelector(`#run-tree li[data-run="${run.id}"] > a[aria-current]`, { timeout: 10000 });
+  await page.waitForSelector(`#run-tree li[data-run="${childId}"]`, { timeout: 10000 });
+  await shoot(page, 'run-tree');
+  console.log('test run tree: ok');
+
   // Audit search by tool and code.
   await page.goto(url + '/ui/audit');
   await page.waitForSelector('#audit-view:not([hidden])');

@@ -47,3 +47,90 @@ export async function validateEdit(schema, edited, toolName) {
   }
   return { value: r.value, validated: true };
 }
+
+/**
+ * The role a handoff's receiving agent (or a subgraph) runs under in its child run: the name
+ * lowercased, every run of characters other than a-z 0-9 . _ - made one "-", leading and
+ * trailing "-" and "." dropped, at most 64 characters; "" (no role: the agent's own policy)
+ * when nothing is left. So the policy `AGENT/ROLE` (docs/governance.md#child-runs) of the
+ * agent "Billing Agent" is `AGENT/billing-agent`.
+ */
+export function roleName(name) {
+  const trim = (s) => s.replace(/^[-.]+|[-.]+$/g, "");
+  const r = trim(String(name ?? "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-"));
+  return trim(r.slice(0, 64));
+}
+
+const endQuietly = async (run) => {
+  try {
+    await run.end();
+  } catch {
+    // The child still ends with its parent (docs/governance.md#child-runs).
+  }
+};
+
+/**
+ * The child runs of one guarded agent graph, per key (an SDK run context, a root run): a
+ * stack of [agent, Promise<Run>] above the root run. Entering an agent already on the stack
+ * (or the root) ends the runs above it: the handoff has returned.
+ */
+export class ChildRuns {
+  #states = new WeakMap();
+
+  #state(key) {
+    let s = this.#states.get(key);
+    if (!s) this.#states.set(key, (s = { stack: [], chain: Promise.resolve() }));
+    return s;
+  }
+
+  // Runs `fn` after everything queued for `key` before it (handoffs are ordered).
+  #queue(key, fn) {
+    const s = this.#state(key);
+    const p = s.chain.then(() => fn(s));
+    s.chain = p.catch(() => {});
+    return p;
+  }
+
+  /** The run `agent` acts in: the root for the root agent, else its child run (started, as a
+   * child of the innermost open run, when no handoff to it was seen). */
+  runFor(key, agent, isRoot, root, role) {
+    if (isRoot) return root();
+    return this.#queue(key, async (s) => {
+      const found = s.stack.find(([a]) => a === agent);
+      if (found) return found[1];
+      const parent = s.stack.length ? await s.stack.at(-1)[1] : await root();
+      const child = parent.startChild({ role });
+      s.stack.push([agent, child]);
+      return child;
+    });
+  }
+
+  /** A handoff to `agent`: back to the root or to an agent on the stack ends the runs above
+   * it; to any other agent starts its child run under the innermost open run. */
+  enter(key, agent, isRoot, root, role) {
+    return this.#queue(key, async (s) => {
+      const at = isRoot ? 0 : s.stack.findIndex(([a]) => a === agent) + 1;
+      if (at > 0 || isRoot) {
+        await this.#endAbove(s, at);
+        return;
+      }
+      const parent = s.stack.length ? await s.stack.at(-1)[1] : await root();
+      const child = parent.startChild({ role });
+      s.stack.push([agent, child]);
+      await child; // a child that cannot start fails the handoff (fail closed)
+    });
+  }
+
+  /** The run is over: every child run still open is ended, innermost first. */
+  finish(key) {
+    return this.#queue(key, (s) => this.#endAbove(s, 0)).finally(() => this.#states.delete(key));
+  }
+
+  async #endAbove(s, keep) {
+    while (s.stack.length > keep) {
+      const [, p] = s.stack.pop();
+      const run = await p.catch(() => null);
+      if (run) await endQuietly(run);
+    }
+  }
+}

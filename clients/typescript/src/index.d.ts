@@ -32,6 +32,12 @@ export interface RunState {
   halted: boolean;
   halt_reason: string;
   records: Record<string, number>;
+  /** A child run's parent, depth and role (docs/governance.md#child-runs). */
+  parent_run_id?: string;
+  depth?: number;
+  role?: string;
+  /** GET /v1/runs/{id}: the ids of the run's child runs, newest first. */
+  children?: string[];
   [key: string]: unknown;
 }
 
@@ -111,6 +117,8 @@ export class Interlock {
   startRun(options?: { signal?: AbortSignal }): Promise<Run>;
   /** A handle on an existing run. */
   run(runId: string): Run;
+  /** POST /v1/runs {parent_run_id, role}: a child run of parentRunId (see Run.startChild). */
+  startChildRun(parentRunId: string, options?: ChildRunOptions): Promise<Run>;
   /** One API exchange with the client's auth, timeouts and retries (advanced use). */
   request(
     method: string,
@@ -126,9 +134,29 @@ export class Interlock {
   toJSON(): { url: string };
 }
 
+export interface ChildRunOptions {
+  /** The child's role: its policy is AGENT/ROLE where one is loaded (docs/governance.md#child-runs). */
+  role?: string;
+  signal?: AbortSignal;
+}
+
 export class Run {
   readonly runId: string;
   readonly agentId: string;
+  /** The parent's run id for a child run started by this client; "" otherwise. */
+  readonly parentRunId: string;
+  /** A child run's role ("" for none, or for a run this client did not start). */
+  readonly role: string;
+  /** A child run's depth (a root run is at 0). */
+  readonly depth: number;
+  /**
+   * POST /v1/runs {parent_run_id: this run, role}: a child run, decided under its role's
+   * policy and this run's (the strictest verdict stands), spending this run's budgets.
+   */
+  startChild(options?: ChildRunOptions): Promise<Run>;
+  /** startChild, then fn(child), then child.end() whether fn resolves or throws. */
+  withChild<T>(options: ChildRunOptions, fn: (child: Run) => T | Promise<T>): Promise<T>;
+  withChild<T>(fn: (child: Run) => T | Promise<T>): Promise<T>;
   /**
    * POST /v1/runs/{id}/calls. Resolves with the decision (deny included); never runs anything.
    * An allow that is not complete (code ALLOWED, reason, rule, this tool, a well-formed

@@ -298,11 +298,34 @@ export class Interlock {
 
   /** POST /v1/runs: a new run of the token's agent. */
   async startRun(options = {}) {
-    const body = await this.request("POST", "/v1/runs", { body: {}, signal: options.signal });
+    return this.#start({}, options.signal);
+  }
+
+  // POST /v1/runs with `request` ({} or a child run's parent and role).
+  async #start(request, signal) {
+    const body = await this.request("POST", "/v1/runs", { body: request, signal });
     if (!body || typeof body.run_id !== "string" || !body.run_id) {
       throw new InterlockError("interlock: POST /v1/runs answered without a run_id");
     }
-    return new Run(this, body.run_id, body.agent_id ?? "");
+    const str = (v) => (typeof v === "string" ? v : "");
+    return new Run(this, body.run_id, str(body.agent_id), {
+      parentRunId: str(body.parent_run_id),
+      role: str(body.role),
+      depth: Number.isInteger(body.depth) ? body.depth : 0,
+    });
+  }
+
+  /** POST /v1/runs {parent_run_id, role}: used by Run.startChild. */
+  async startChildRun(parentRunId, options = {}) {
+    if (typeof parentRunId !== "string" || !parentRunId) {
+      throw new InterlockError("interlock: parentRunId is required");
+    }
+    const request = { parent_run_id: parentRunId };
+    if (options.role !== undefined) {
+      if (typeof options.role !== "string") throw new InterlockError("interlock: role must be a string");
+      request.role = options.role;
+    }
+    return this.#start(request, options.signal);
   }
 
   /** A handle on an existing run (e.g. one started by another process). */
@@ -392,11 +415,43 @@ function scrub(err) {
 
 export class Run {
   #il;
-  constructor(il, runId, agentId) {
+  constructor(il, runId, agentId, { parentRunId = "", role = "", depth = 0 } = {}) {
     this.#il = il;
     this.runId = runId;
     this.agentId = agentId;
+    this.parentRunId = parentRunId;
+    this.role = role;
+    this.depth = depth;
     Object.freeze(this);
+  }
+
+  /**
+   * POST /v1/runs {parent_run_id: this run, role}: a child run for a handoff or a sub-agent
+   * (docs/governance.md#child-runs). Its calls are decided under the policy AGENT/ROLE where
+   * one is loaded (else the agent's) and under this run's too, and spend this run's budgets.
+   */
+  async startChild(options = {}) {
+    return this.#il.startChildRun(this.runId, options);
+  }
+
+  /**
+   * Starts a child run, resolves `fn(child)`, and ends the child whether fn resolves or
+   * throws (a failure to end it is not thrown over fn's own error; the child ends with its
+   * parent anyway). Resolves to fn's value.
+   */
+  async withChild(options, fn) {
+    if (typeof options === "function") [options, fn] = [{}, options];
+    if (typeof fn !== "function") throw new InterlockError("interlock: withChild needs a function");
+    const child = await this.startChild(options ?? {});
+    let out;
+    try {
+      out = await fn(child);
+    } catch (err) {
+      await child.end().catch(() => {});
+      throw err;
+    }
+    await child.end();
+    return out;
   }
 
   /** POST /v1/runs/{id}/calls: the decision for one proposed call. Never throws on deny. */

@@ -3,7 +3,14 @@
 // application installed). A denial becomes the tool's output, a string the model can read;
 // Interlock's approval queue replaces the SDK's local needsApproval (the wrapped tools never
 // ask the SDK for approval: the call waits on the daemon's approval instead).
-import { guardForModel } from "./adapter-common.js";
+//
+// Handoffs: guardAgent guards every agent the guarded one can hand off to (and theirs). A
+// receiving agent's tool calls are decided in a child run (docs/governance.md#child-runs) of
+// the run of the agent that handed off, with the role roleName(agent.name): under the policy
+// AGENT/ROLE where one is loaded, always within the parent's, on the parent's budgets.
+import { ChildRuns, guardForModel, roleName } from "./adapter-common.js";
+
+export { roleName };
 
 const resolveRun = async (run, ctx) => (typeof run === "function" ? run(ctx) : run);
 
@@ -37,7 +44,53 @@ export function guardTool(tool, run, options = {}) {
   return { ...tool, invoke, needsApproval: async () => false };
 }
 
-/** agent.clone() with its function tools guarded. */
+/**
+ * agent.clone() with its function tools guarded, and the agents it hands off to (and theirs)
+ * guarded the same way, each in a child run of the run of the agent that handed off to it,
+ * with the role options.handoffRole(agent) (default roleName(agent.name)). A handoff back to
+ * an agent above (the guarded agent itself included) ends the child runs below it; the final
+ * output ends every child run still open (sent from the SDK's `agent_end` event, not awaited
+ * by Runner.run: a child left open also ends with its parent run). Child runs are kept per
+ * SDK run context, so one guarded agent serves concurrent runs.
+ */
 export function guardAgent(agent, run, options = {}) {
-  return agent.clone({ tools: guardTools(agent.tools, run, options) });
+  const children = new ChildRuns();
+  const copies = new Map(); // original agent -> its guarded copy
+  const originals = new Map(); // guarded copy -> its original
+  const roleOf = (a) => (options.handoffRole ?? ((x) => roleName(x.name)))(a);
+  const rootRun = (ctx) => resolveRun(run, ctx);
+  let rootCopy;
+
+  const copyOf = (a) => {
+    if (originals.has(a)) return a;
+    if (copies.has(a)) return copies.get(a);
+    let c;
+    const runOf = (ctx) => children.runFor(ctx, c, c === rootCopy, () => rootRun(ctx), roleOf(a));
+    c = a.clone({ tools: guardTools(a.tools, runOf, options) });
+    copies.set(a, c);
+    originals.set(c, a);
+    rootCopy ??= c;
+    // After the copy is known: handoff graphs may have cycles.
+    c.handoffs = (a.handoffs ?? []).map((h) =>
+      isHandoff(h) ? h.clone({ agent: copyOf(h.agent) }) : isAgent(h) ? copyOf(h) : h);
+    // The handoffs the model sees, each entering the receiving agent's run when invoked.
+    if (typeof c.getEnabledHandoffs !== "function") return c;
+    const enabled = c.getEnabledHandoffs.bind(c);
+    c.getEnabledHandoffs = async (ctx) => (await enabled(ctx)).map((h) => h.clone({
+      onInvokeHandoff: async (context, args) => {
+        const target = copyOf(await h.onInvokeHandoff(context, args));
+        await children.enter(context, target, target === rootCopy, () => rootRun(context),
+          roleOf(originals.get(target)));
+        return target;
+      },
+    }));
+    c.on?.("agent_end", (ctx) => {
+      children.finish(ctx).catch(() => {});
+    });
+    return c;
+  };
+  return copyOf(agent);
 }
+
+const isHandoff = (h) => typeof h?.onInvokeHandoff === "function" && typeof h?.clone === "function" && h.agent;
+const isAgent = (a) => typeof a?.clone === "function" && Array.isArray(a?.tools);

@@ -162,7 +162,7 @@ AuthnResult Authenticator::Jwt(std::string_view token) {
   // and for whom.
   c.principal.name = id->agent + " (" + id->issuer + ")";
   if (!id->on_behalf_of.empty()) c.principal.name += " on behalf of " + id->on_behalf_of;
-  c.identity = {id->issuer, id->agent, id->on_behalf_of, id->on_behalf_of_groups};
+  c.identity = {id->issuer, id->agent, id->on_behalf_of, id->on_behalf_of_groups, id->actor_chain};
   return {std::move(c), {}};
 }
 
@@ -195,7 +195,8 @@ AuthnResult Authenticator::OAuthAccessToken(std::string_view token, std::string_
   c.principal.token_id = "oauth:" + Sha256Hex(token).substr(0, 16);
   c.principal.name =
       "oauth client " + id->client_id + " (" + id->issuer + ") on behalf of " + id->agent;
-  c.identity = {id->issuer, id->client_id, id->on_behalf_of, id->on_behalf_of_groups};
+  c.identity = {id->issuer, id->client_id, id->on_behalf_of, id->on_behalf_of_groups,
+                id->actor_chain};
   return {std::move(c), {}};
 }
 

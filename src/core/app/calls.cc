@@ -80,6 +80,26 @@ Result<size_t> Calls::HaltOverdueRuns(size_t max_runs) {
   return halted;
 }
 
+Result<RunInfo> Calls::StartChildRun(ChildRunRequest rq) {
+  rq.now = clock_->Now();
+  return store_->CreateChildRun(rq);
+}
+
+Result<RunInfo> Calls::JoinChildRun(ChildRunRequest rq) {
+  Result<RunInfo> run = store_->GetRun(rq.run_id);
+  if (!run.ok() && run.error().kind == ErrorKind::kNotFound) {
+    run = StartChildRun(rq);
+    if (run.ok() || run.error().kind != ErrorKind::kAlreadyExists) return run;
+    run = store_->GetRun(rq.run_id);  // another event of the sub-agent created it first
+  }
+  if (!run.ok()) return run;
+  if (run->agent_id != rq.agent_id || run->parent_run_id != rq.parent_run_id) {
+    return Error{ErrorKind::kPermissionDenied, "run " + rq.run_id + " is not a child of run " +
+                                                   rq.parent_run_id + " of this agent"};
+  }
+  return run;
+}
+
 Status Calls::EndRun(std::string_view run_id, std::string_view agent_id) {
   return store_->EndRun(run_id, agent_id, clock_->Now());
 }

@@ -54,6 +54,14 @@ class Calls {
   // "interlock (wall-clock deadline)". At most `max_runs` (the oldest first per agent);
   // returns how many it halted. The daemon calls it every few seconds.
   Result<size_t> HaltOverdueRuns(size_t max_runs = 1000);
+  // A child run (docs/governance.md#child-runs): started as rq says (RunStore::
+  // CreateChildRun: the parent's owner, end, kill switch and the bounds are checked there).
+  // rq.now is set here.
+  Result<RunInfo> StartChildRun(ChildRunRequest rq);
+  // The child run rq.run_id of rq.agent_id under rq.parent_run_id, started now when absent
+  // (a door that names its runs itself: one per Claude Code sub-agent). A run of that id
+  // that is not that parent's child, or is another agent's, is kPermissionDenied.
+  Result<RunInfo> JoinChildRun(ChildRunRequest rq);
   // The audit record of an MCP session the daemon ended to admit a newer one of its agent
   // (docs/mcp.md#streamable-http): type mcp_session, event "evicted", with the session
   // id's first 8 characters, the upstream and the reason.

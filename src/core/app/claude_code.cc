@@ -17,9 +17,9 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<HookEvent, 4> kEvents = {HookEvent::kPreToolUse, HookEvent::kPostToolUse,
-                                              HookEvent::kPermissionRequest,
-                                              HookEvent::kPermissionDenied};
+constexpr std::array<HookEvent, 6> kEvents = {
+    HookEvent::kPreToolUse,       HookEvent::kPostToolUse,   HookEvent::kPermissionRequest,
+    HookEvent::kPermissionDenied, HookEvent::kSubagentStart, HookEvent::kSubagentStop};
 
 std::optional<HookEvent> EventNamed(std::string_view name) {
   for (HookEvent e : kEvents) {
@@ -60,9 +60,31 @@ Result<std::string> OptionalString(const json::object& in, std::string_view key,
   return std::string(v->get_string());
 }
 
+// The sub-agent an event comes from (agent_id, agent_type): both or neither; each a
+// non-empty string of at most kMaxSubagentFieldBytes. Required for SubagentStart/Stop.
+Status ReadSubagent(const json::object& in, HookEvent event, HookInput* out) {
+  auto id = OptionalString(in, "agent_id", /*null_ok=*/true);
+  if (!id.ok()) return id.error();
+  auto type = OptionalString(in, "agent_type", /*null_ok=*/true);
+  if (!type.ok()) return type.error();
+  const bool lifecycle = event == HookEvent::kSubagentStart || event == HookEvent::kSubagentStop;
+  if (id->empty() && type->empty() && !lifecycle) return Status::Ok();
+  if (id->empty() || type->empty()) {
+    return Error::Invalid("the hook input names a sub-agent without both agent_id and agent_type");
+  }
+  if (id->size() > kMaxSubagentFieldBytes || type->size() > kMaxSubagentFieldBytes) {
+    return Error::Invalid("the hook input's agent_id or agent_type is longer than " +
+                          std::to_string(kMaxSubagentFieldBytes) + " bytes");
+  }
+  out->agent_id = std::move(*id);
+  out->agent_type = std::move(*type);
+  return Status::Ok();
+}
+
 Result<HookInput> ReadInput(const json::object& in, HookEvent event) {
+  const bool lifecycle = event == HookEvent::kSubagentStart || event == HookEvent::kSubagentStop;
   const json::value* tool = in.if_contains("tool_name");
-  if (tool == nullptr || !tool->is_string() || tool->get_string().empty()) {
+  if (!lifecycle && (tool == nullptr || !tool->is_string() || tool->get_string().empty())) {
     return Error::Invalid("the hook input has no tool_name");
   }
   const json::value* session = in.if_contains("session_id");
@@ -85,6 +107,8 @@ Result<HookInput> ReadInput(const json::object& in, HookEvent event) {
   out.tool_use_id = std::move(*use_id);
   out.permission_mode = std::move(*mode);
   out.session_id = std::string(session->get_string());
+  if (Status sub = ReadSubagent(in, event, &out); !sub.ok()) return sub.error();
+  if (lifecycle) return out;  // no tool
   out.tool_name = std::string(tool->get_string());
   if (tool_input != nullptr) out.tool_input = tool_input->get_object();
   if (event == HookEvent::kPostToolUse) {
@@ -120,6 +144,10 @@ const char* HookEventName(HookEvent event) {
       return "PermissionRequest";
     case HookEvent::kPermissionDenied:
       return "PermissionDenied";
+    case HookEvent::kSubagentStart:
+      return "SubagentStart";
+    case HookEvent::kSubagentStop:
+      return "SubagentStop";
     case HookEvent::kPreToolUse:
       break;
   }
@@ -134,6 +162,10 @@ const char* HookEventFlag(HookEvent event) {
       return "permission-request";
     case HookEvent::kPermissionDenied:
       return "permission-denied";
+    case HookEvent::kSubagentStart:
+      return "subagent-start";
+    case HookEvent::kSubagentStop:
+      return "subagent-stop";
     case HookEvent::kPreToolUse:
       break;
   }
@@ -173,8 +205,8 @@ Result<HookInput> ParseAnyHookInput(std::string_view text) {
   std::optional<HookEvent> event = EventNamed(name->get_string());
   if (!event) {
     return Error::Invalid(
-        "Interlock serves PreToolUse, PostToolUse, PermissionRequest and "
-        "PermissionDenied hooks, not " +
+        "Interlock serves PreToolUse, PostToolUse, PermissionRequest, PermissionDenied, "
+        "SubagentStart and SubagentStop hooks, not " +
         std::string(
             name->get_string().subview(0, std::min<size_t>(64, name->get_string().size()))));
   }
@@ -198,6 +230,16 @@ std::string ClaudeCodeRunId(std::string_view agent_id, std::string_view session_
   both.push_back('\n');
   both.append(session_id);
   return "cc-" + Sha256Hex(both).substr(0, 32);
+}
+
+std::string ClaudeCodeSubagentRunId(std::string_view agent_id, std::string_view session_id,
+                                    std::string_view subagent_id) {
+  std::string all(agent_id);
+  all.append("\n");
+  all.append(session_id);
+  all.append("\nsubagent\n");
+  all.append(subagent_id);
+  return "cc-" + Sha256Hex(all).substr(0, 32);
 }
 
 ToolCall HookCall(const HookInput& in) {

@@ -39,14 +39,26 @@ namespace interlock::core {
 inline constexpr size_t kMaxHookInputBytes = 4 << 20;
 inline constexpr size_t kMaxHookInputDepth = 64;
 
-// The hook events Interlock serves.
-enum class HookEvent { kPreToolUse, kPostToolUse, kPermissionRequest, kPermissionDenied };
+// The longest agent_id or agent_type of a sub-agent's event.
+inline constexpr size_t kMaxSubagentFieldBytes = 256;
 
-// "PreToolUse" | "PostToolUse" | "PermissionRequest" | "PermissionDenied", as Claude Code
-// names the event in hook_event_name.
+// The hook events Interlock serves. SubagentStart and SubagentStop carry no tool: they
+// start and end a sub-agent's child run (docs/governance.md#child-runs).
+enum class HookEvent {
+  kPreToolUse,
+  kPostToolUse,
+  kPermissionRequest,
+  kPermissionDenied,
+  kSubagentStart,
+  kSubagentStop
+};
+
+// "PreToolUse" | "PostToolUse" | "PermissionRequest" | "PermissionDenied" |
+// "SubagentStart" | "SubagentStop", as Claude Code names the event in hook_event_name.
 const char* HookEventName(HookEvent event);
 
-// "pre-tool-use" | "post-tool-use" | "permission-request" | "permission-denied": the event
+// "pre-tool-use" | "post-tool-use" | "permission-request" | "permission-denied" |
+// "subagent-start" | "subagent-stop": the event
 // as the command hook's --event names it; HookEventOfFlag is the inverse (nullopt for any
 // other text).
 const char* HookEventFlag(HookEvent event);
@@ -70,18 +82,24 @@ struct HookInput {
   boost::json::value tool_response;
   // PermissionDenied only: why Claude Code denied the call ("" when absent).
   std::string reason;
+  // The sub-agent the event comes from (Claude Code's agent_id and agent_type: a tool event
+  // inside a sub-agent, SubagentStart, SubagentStop); both empty for the main agent.
+  std::string agent_id;
+  std::string agent_type;
 };
 
 // Parses and validates the hook input: a JSON object (strict: no duplicate keys, at most
 // kMaxHookInputBytes and kMaxHookInputDepth) whose hook_event_name, when present, is
 // `event`'s name (required for every event but PreToolUse, so a PreToolUse input is never
 // taken for a report that the tool ran), with non-empty string session_id and tool_name
-// and, when present, an object tool_input and string cwd, permission_mode and reason.
+// (none for SubagentStart and SubagentStop) and, when present, an object tool_input and
+// string cwd, permission_mode and reason; agent_id and agent_type both or neither (both
+// required for SubagentStart and SubagentStop), each at most kMaxSubagentFieldBytes.
 // Errors are kInvalidArgument with a sentence for the deny reason.
 Result<HookInput> ParseHookInput(std::string_view text, HookEvent event = HookEvent::kPreToolUse);
 
 // As ParseHookInput, for a door that serves every event at one address: the event is read
-// from hook_event_name (required; one of the four).
+// from hook_event_name (required; one of the six).
 Result<HookInput> ParseAnyHookInput(std::string_view text);
 
 // The event named by hook_event_name in `text`, when `text` is a JSON object naming one of
@@ -96,6 +114,12 @@ HookEvent SniffHookEvent(std::string_view text);
 // whatever the client keeps or forgets, and a session id sent under another agent's token
 // is another run.
 std::string ClaudeCodeRunId(std::string_view agent_id, std::string_view session_id);
+
+// The child run of that session's run for its sub-agent `subagent_id` (the hook input's
+// agent_id): "cc-" + 32 hex digits of SHA-256(agent id, "\n", session id, "\nsubagent\n",
+// sub-agent id). Every event of one sub-agent lands in it, whichever comes first.
+std::string ClaudeCodeSubagentRunId(std::string_view agent_id, std::string_view session_id,
+                                    std::string_view subagent_id);
 
 // The call a hook input asks about: tool and arguments, nothing of the envelope.
 ToolCall HookCall(const HookInput& in);
@@ -185,7 +209,7 @@ HookAnswer HookDeny(std::string reason);
 // The JSON object answering `event` (one line, no newline). PreToolUse carries the
 // verdict as permissionDecision; PermissionRequest as decision.behavior (ask, defer and
 // no decision: `{}`, the dialog shows); PostToolUse and PermissionDenied take no decision
-// (`{}`).
+// (`{}`), nor do SubagentStart and SubagentStop (`{}`: a sub-agent is never kept running).
 std::string HookAnswerJson(HookEvent event, const HookAnswer& answer);
 
 }  // namespace interlock::core

@@ -88,12 +88,18 @@ Status Kills::Release(std::string_view scope, std::string_view target, std::stri
                        std::move(actor), now});
 }
 
-Status Kills::Set(const KillEntry& entry, size_t* ended) {
+Status Kills::Set(const KillEntry& entry, Outcome* out) {
   Result<KillEntry> e = NormalizeKill(entry);
   if (!e.ok()) return e.error();
   if (Status s = store_.SetKill(*e); !s.ok()) return s;
   if (!e->engaged || !e->end_runs) return Status::Ok();
-  return EndCoveredRuns(*e, ended);
+  size_t ended = 0;
+  Status s = EndCoveredRuns(*e, &ended);
+  if (out != nullptr) {
+    out->runs_ended = ended;
+    if (!s.ok()) out->end_runs_error = s.error().message;
+  }
+  return Status::Ok();  // the switch is engaged: that is the answer
 }
 
 Status Kills::EndCoveredRuns(const KillEntry& e, size_t* ended) {
@@ -123,10 +129,16 @@ Status Kills::EndCoveredRuns(const KillEntry& e, size_t* ended) {
       // passed.
       for (;;) {
         Result<RunPage> page = store_.ListRuns(f);
-        if (!page.ok()) return page.error();
+        if (!page.ok()) {
+          if (ended != nullptr) *ended = n;
+          return page.error();
+        }
         const size_t before = n;
         for (const RunInfo& run : page->runs) {
-          if (Status s = end(run); !s.ok()) return s;
+          if (Status s = end(run); !s.ok()) {
+            if (ended != nullptr) *ended = n;
+            return s;
+          }
         }
         if (page->next_cursor.empty()) break;
         if (n == before) f.cursor = page->next_cursor;

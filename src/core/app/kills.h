@@ -72,10 +72,18 @@ class Kills {
                 std::string actor, TimePoint now);
   Status Release(std::string_view scope, std::string_view target, std::string reason,
                  std::string actor, TimePoint now);
-  // Engage or Release as `entry` says. Engaging with entry.end_runs then ends every open
-  // run (active or halted) the switch covers, each with its "run_ended" record; `ended`
-  // (may be null) gets how many.
-  Status Set(const KillEntry& entry, size_t* ended = nullptr);
+  // What Set did beyond the switch itself.
+  struct Outcome {
+    size_t runs_ended = 0;
+    // Why ending the covered runs stopped ("" when every one ended, or none was asked):
+    // the switch is engaged all the same, and covers those runs' next calls.
+    std::string end_runs_error;
+  };
+  // Engage or Release as `entry` says: an error means the switch was not changed.
+  // Engaging with entry.end_runs then ends every open run (active or halted) the switch
+  // covers, each with its "run_ended" record; `out` (may be null) says how many, and why
+  // the rest were not ended when that failed.
+  Status Set(const KillEntry& entry, Outcome* out = nullptr);
   // Every switch ever set, released ones included.
   Result<std::vector<KillEntry>> List();
   // The switch in effect for a call of `agent_id` in `run_id` (either may be empty), by

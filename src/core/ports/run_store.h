@@ -13,6 +13,7 @@
 #define INTERLOCK_CORE_PORTS_RUN_STORE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include <boost/json/object.hpp>
 
 #include "audit/redact.h"
+#include "common/path_resolver.h"
 #include "common/time.h"
 #include "engine/engine.h"
 #include "interlock/decision.h"
@@ -30,6 +32,12 @@
 #include "interlock/tool_call.h"
 
 namespace interlock::core {
+
+class PolicySource;  // core/policy_source.h
+
+// The daemon's `role_policies` (docs/governance.md#child-runs): "agent/role" -> the id of the
+// policy a child run of that agent in that role decides under, instead of "agent/role"'s.
+using RolePolicies = std::map<std::string, std::string, std::less<>>;
 
 struct RunInfo {
   std::string run_id;
@@ -40,6 +48,33 @@ struct RunInfo {
   // When the run was ended (POST .../end, the kill switch's end_runs); nullopt while it is
   // not, and for a run ended before the store kept the time.
   std::optional<TimePoint> ended_at;
+  // A child run's parent, role and depth (docs/governance.md#child-runs); "", "", 0 for a
+  // root run.
+  std::string parent_run_id;
+  std::string role;
+  int depth = 0;
+};
+
+// The bounds on a tree of runs (docs/governance.md#child-runs): how deep it may grow (a
+// root run is at depth 0) and how many children not yet ended one run may have.
+struct ChildRunLimits {
+  int max_depth = 4;
+  int max_live_children = 16;
+};
+
+// A run started as the child of another (core::CreateChildRunInTxn).
+struct ChildRunRequest {
+  std::string agent_id;  // the caller's (the child's owner), from the authenticated principal
+  std::string run_id;    // "" : the store picks one
+  std::string parent_run_id;
+  // The role the child runs in (a Claude Code sub-agent's agent_type): its policy is
+  // agent_id + "/" + role where the policy set has one (core::ChildPolicy). "" none.
+  std::string role;
+  // Agents other than agent_id whose runs the caller may start children of (a declared
+  // delegation); the parent must belong to agent_id or one of these.
+  std::vector<std::string> delegating_agents;
+  ChildRunLimits limits;
+  TimePoint now;
 };
 
 // An Idempotency-Key sent with a request (docs/api.md#idempotency): the client's key and the
@@ -145,6 +180,9 @@ struct CallerIdentity {
   // The human's groups (identity.jwt on_behalf_of_groups_claim), for policies' on_behalf_of
   // rules; not written in the audit record.
   std::vector<std::string> on_behalf_of_groups;
+  // The token's actor chain (identity::VerifiedIdentity::actor_chain), outermost first;
+  // written whole in the audit record ("actors") when it is a chain (two or more).
+  std::vector<std::string> actors;
 };
 
 struct DecideRequest {
@@ -172,6 +210,15 @@ struct DecideRequest {
   std::shared_ptr<const policy::PolicySet> policies;
   // The request's Idempotency-Key, if any.
   IdempotencyKey idempotency;
+  // For a child run's decision, which evaluates the call under every policy of its line
+  // (core::DecideLine) itself: where path arguments are resolved (null: lexically)
+  // and whether the store keeps the runs' sequence state (RunStore::KeepsSequenceState).
+  const PathResolver* paths = nullptr;
+  bool keeps_sequence_state = false;
+  // And the policies' source, for a run with a workspace of its own (EvaluateRunCall),
+  // and the daemon's role mapping (RunPolicy; null: none).
+  const PolicySource* policy_source = nullptr;
+  const RolePolicies* role_policies = nullptr;
 };
 
 // The workspace a run starts with (core::ResolveSessionWorkspace): RunState::workspace and
@@ -196,6 +243,15 @@ class RunStore {
   virtual Result<RunInfo> CreateRun(std::string_view agent_id, std::string_view run_id,
                                     TimePoint now, const RunWorkspace& workspace = {}) = 0;
   virtual Result<RunInfo> GetRun(std::string_view run_id) = 0;
+
+  // Creates a run as the child of another (core::CreateChildRunInTxn: the parent exists,
+  // has not ended, is not killed, belongs to the caller or a delegating agent; the depth
+  // and the parent's live children stay within rq.limits). A store that keeps no tree of
+  // runs answers kUnavailable.
+  virtual Result<RunInfo> CreateChildRun(const ChildRunRequest& rq) {
+    (void)rq;
+    return Error::Unavailable("store: this store keeps no child runs");
+  }
 
   // Atomically: load the run (NotFound if absent; PermissionDenied if it belongs to
   // another agent), add the call's usage, set elapsed from `now`, find the kill switch

@@ -43,6 +43,24 @@ struct RunRow {
   // When the run ended: set by the transaction function that ends it (SaveRun stores it
   // with ended); not read back by LoadRunForUpdate.
   TimePoint ended_at{};
+  // Its place in a tree of runs (docs/governance.md#child-runs), fixed when the run is
+  // created (InsertRun) and never written by SaveRun: the parent run ("" for a root run),
+  // the role it was started in (a sub-agent's type; "" none) and its depth (0 for a root).
+  std::string parent_run_id;
+  std::string role;
+  int depth = 0;
+};
+
+// A run to insert (StateTxn::InsertRun): a child run, created by core::CreateChildRunInTxn.
+struct NewRun {
+  std::string run_id;
+  std::string agent_id;
+  TimePoint started;
+  std::string parent_run_id;
+  std::string role;
+  int depth = 0;
+  // The run's workspace (a child run's is its parent's), kept in its sequence state.
+  RunWorkspace workspace;
 };
 
 // A call row to insert. The JSON texts are the canonical forms the core composed for the
@@ -110,6 +128,19 @@ class StateTxn {
   // may cache the row: it copies the state into its cache, whose strings and map nodes
   // are reused, and the caller keeps `row` to answer with). An ended run is never un-ended.
   virtual Status SaveRun(std::string_view run_id, const RunRow& row) = 0;
+
+  // Inserts a run (kAlreadyExists when run_id is taken), as it is when created: no usage,
+  // not ended. A backend that keeps no tree of runs answers kUnavailable.
+  virtual Status InsertRun(const NewRun& run) {
+    (void)run;
+    return Error::Unavailable("store: this store keeps no child runs");
+  }
+  // How many runs name `parent_run_id` as their parent and have not ended, this
+  // transaction's inserts included.
+  virtual Result<int> CountLiveChildren(std::string_view parent_run_id) {
+    (void)parent_run_id;
+    return Error::Unavailable("store: this store keeps no child runs");
+  }
 
   // The engaged kill switch covering (agent, run), most general first: global, agent, run.
   virtual Result<std::optional<engine::KillSwitch>> EngagedKill(std::string_view agent_id,

@@ -166,6 +166,7 @@ struct RunFilter {
   std::optional<TimePoint> started_until;  // started before
   std::string cursor;                      // RunPage::next_cursor of the previous page
   size_t limit = 100;                      // clamped to 1..1000
+  std::string parent_run_id;               // non-empty: that run's children only
 };
 
 struct RunPage {

@@ -68,6 +68,11 @@
     for (const l of run.limits_reached || []) head.appendChild(pill('limit reached: ' + l, 'limit'));
     li.appendChild(head);
     li.appendChild(I.el('div', run.agent_id + ' \u00b7 started ' + fmtTime(run.started), 'meta'));
+    // A child run (docs/governance.md#child-runs): its role and parent.
+    if (run.parent_run_id) {
+      li.appendChild(I.el('div', 'child run' + (run.role ? ' (' + run.role + ')' : '') + ' of ' +
+                                 run.parent_run_id, 'meta'));
+    }
     if (run.halted) li.appendChild(I.el('div', 'Halted: ' + (run.halt_reason || 'no reason'), 'halt'));
     li.appendChild(meters(run, run.limits));
     return li;
@@ -168,6 +173,41 @@
     }
     return li;
   }
+  // The tree of runs a run belongs to (docs/governance.md#child-runs): from its root down,
+  // each run linked with its role and state, this one marked. Bounded: the root at most
+  // 8 levels up, 6 levels and 60 runs shown.
+  async function runTree(run) {
+    let root = run;
+    for (let up = 0; root.parent_run_id && up < 8; ++up) {
+      const p = await get('/v1/runs/' + encodeURIComponent(root.parent_run_id));
+      if (p.status !== 200) break;
+      root = p.data;
+    }
+    if (root === run && !(run.children || []).length) return [];
+    let budget = 60;
+    async function node(r, depth) {
+      const li = I.el('li');
+      li.dataset.run = r.run_id;
+      const a = I.el('a', r.run_id, 'run-link');
+      a.href = '/ui/runs/' + encodeURIComponent(r.run_id);
+      if (r.run_id === run.run_id) a.setAttribute('aria-current', 'page');
+      li.appendChild(a);
+      if (r.role) li.appendChild(I.el('span', ' ' + r.role + ' ', 'meta'));
+      li.appendChild(pill(r.state));
+      const kids = r.children || [];
+      if (kids.length && depth < 6) {
+        const ul = I.el('ul');
+        for (const k of kids) {
+          if (--budget < 0) { ul.appendChild(I.el('li', '\u2026 more runs', 'meta')); break; }
+          const c = k === run.run_id ? {status: 200, data: run} : await get('/v1/runs/' + encodeURIComponent(k));
+          if (c.status === 200) ul.appendChild(await node(c.data, depth + 1));
+        }
+        li.appendChild(ul);
+      }
+      return li;
+    }
+    return [await node(root, 0)];
+  }
   async function startRun() {
     const id = decodeURIComponent(location.pathname.split('/').pop());
     $('run-title').textContent = 'Run ' + id;
@@ -187,6 +227,10 @@
       // The run's own workspace (a Claude Code session's project); absent: the daemon's.
       add('Workspace', r.workspace || "the daemon's");
       if (r.workspace_refused) add('Workspace refused', r.workspace_refused);
+      if (r.parent_run_id) {
+        add('Child run of', r.parent_run_id + ' (depth ' + r.depth + ')');
+        if (r.role) add('Role', r.role);
+      }
       if (r.workflow) {
         const vars = Object.entries(r.workflow.vars || {}).map(([k, v]) => k + '=' + v).join(', ');
         add('Workflow state', r.workflow.state + (vars ? ' (' + vars + ')' : ''));
@@ -212,6 +256,9 @@
         facts.appendChild(dd);
       }
       $('run-budgets').replaceChildren(meters(r, limits));
+      const tree = await runTree(r);
+      $('run-tree').replaceChildren(...tree);
+      $('run-tree-box').hidden = tree.length === 0;
     } else {
       $('run-error').textContent = 'Run: ' + errText(run);
     }

@@ -33,14 +33,22 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// Features being built on other branches, whose tests below are written against their
-// contract (issue 54) and skipped until they are merged: set each to true with the merge.
-// cc-workspace: `${workspace}` per Claude Code session (the project of the session's cwd),
-// not one per daemon (`serve --workspace` or the daemon's directory).
-constexpr bool kWorkspacePerSession = true;
-// cc-subagents: a sub-agent is a child run under the policy `claude-code/<agent_type>`,
-// intersected with its parent's; the shipped policy lets the parent start one (`Agent`).
-constexpr bool kSubagentRuns = false;
+// The policy of Claude Code's `code-reviewer` sub-agents (a child run's role): read only
+// (Read within the session's project, Grep, Glob); no Write, no Bash.
+constexpr const char* kCodeReviewerPolicy = R"(agent:
+  id: "claude-code/code-reviewer"
+  identity: "claude-code-reviewer@example.iam"
+tools:
+  allowed:
+    - name: "Read"
+      constraints:
+        arguments:
+          file_path: {path_prefix: "${workspace}"}
+    - name: "Grep"
+    - name: "Glob"
+execution:
+  max_steps: 100
+)";
 
 const std::string kSuiteDir = std::string(INTERLOCK_SOURCE_DIR) + "/tests/integration/claude_code";
 const std::string kClaude = kSuiteDir + "/node_modules/.bin/claude";
@@ -753,27 +761,14 @@ TEST_F(ClaudeCodeRealTest, DocumentedDaemonCommandHookHoldsTheCallUntilApproved)
   EXPECT_EQ(Pushes(), 1);
 }
 
-// The shipped policy, letting the parent start sub-agents with Claude Code's `Agent` tool
-// (the shipped file names only the old `Task`; branch cc-subagents adds `Agent`).
-std::string ShippedPolicyWithAgent(std::string text) {
-  if (text.find("- \"Agent\"") != std::string::npos) return text;
-  const std::string task = "    - \"Task\"";
-  const std::string listed = "\"TodoWrite\", \"Task\"]";
-  if (text.find(task) == std::string::npos || text.find(listed) == std::string::npos) return text;
-  text.insert(text.find(task), "    - \"Agent\"\n");
-  text.insert(text.find(listed), "\"Agent\", ");
-  return text;
-}
-
 // The kill switch reaches a sub-agent at work: while a background `code-reviewer` is between
 // two tool calls, an admin engages the kill switch on the session's run; the sub-agent's
-// next call is refused (KILL_SWITCH) and never runs. (Today a sub-agent's calls are in its
-// parent's run; as a child run, issue 54 item 5, it must stop with its parent all the same.)
+// next call, in its child run of the session's run, is refused (KILL_SWITCH: a switch on a
+// run covers its children) and never runs.
 TEST_F(ClaudeCodeRealTest, KillSwitchOnTheSessionStopsItsSubagentMidWork) {
   const std::string proj = MakeProject("proj");
   WriteFile(proj + "/b.txt", "second file\n");
-  ASSERT_NO_FATAL_FAILURE(
-      StartDaemon({"--workspace", proj}, {}, ShippedPolicyWithAgent(ShippedPolicy())));
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--workspace", proj}, {}, ShippedPolicy()));
   const std::string admin = CreateToken(daemon_->store(), "--admin", "ada");
   ASSERT_FALSE(admin.empty());
   ConfigureHooks(proj);
@@ -826,10 +821,6 @@ TEST_F(ClaudeCodeRealTest, KillSwitchOnTheSessionStopsItsSubagentMidWork) {
 // project (the cwd of its first event), so each reads its own files and neither reads the
 // other's, while both run at once. Each developer has a token and a HOME of their own.
 TEST_F(ClaudeCodeRealTest, TwoDevelopersSessionsThroughOneDaemonEachKeepToTheirOwnProject) {
-  if (!kWorkspacePerSession) {
-    GTEST_SKIP() << "needs ${workspace} per Claude Code session (branch cc-workspace, issue 54 "
-                    "item 1); until then the daemon has one workspace (serve --workspace)";
-  }
   const std::string alice = MakeProject("alice/proj");
   const std::string bob = MakeProject("bob/proj");
   // No --workspace: the daemon's own directory is neither project. The organisation's
@@ -881,28 +872,9 @@ TEST_F(ClaudeCodeRealTest, TwoDevelopersSessionsThroughOneDaemonEachKeepToTheirO
 // sub-agent's tool events add both to the parent's session_id and cwd, and `claude -p`
 // waits for a background sub-agent before it exits.
 TEST_F(ClaudeCodeRealTest, SubagentOfReadOnlyTypeCannotWriteWhatItsParentMay) {
-  if (!kSubagentRuns) {
-    GTEST_SKIP() << "needs sub-agents as child runs with narrowed policies (branch "
-                    "cc-subagents, issue 54 item 5); until then the shipped policy refuses "
-                    "`Agent` and a sub-agent shares its parent's policy";
-  }
   const std::string proj = MakeProject("proj");
-  const std::string reviewer_policy = R"(agent:
-  id: "claude-code/code-reviewer"
-  identity: "claude-code-reviewer@example.iam"
-tools:
-  allowed:
-    - name: "Read"
-      constraints:
-        arguments:
-          file_path: {path_prefix: "${workspace}"}
-    - name: "Grep"
-    - name: "Glob"
-execution:
-  max_steps: 100
-)";
   ASSERT_NO_FATAL_FAILURE(
-      StartDaemon({"--workspace", proj}, {{"code-reviewer.yaml", reviewer_policy}}));
+      StartDaemon({"--workspace", proj}, {{"code-reviewer.yaml", kCodeReviewerPolicy}}));
   ConfigureHooks(proj);
   WriteFile(proj + "/.claude/agents/code-reviewer.md",
             "---\nname: code-reviewer\ndescription: Reviews code; read-only.\n"
@@ -931,6 +903,55 @@ execution:
   EXPECT_EQ(Str(child_reads[0], {"decision"}), "allow");
   // The stand-in saw the sub-agent told why.
   EXPECT_NE(api_->Log().find("Interlock: "), std::string::npos);
+}
+
+// A sub-agent works in its session's project on a daemon shared by developers: with no
+// `serve --workspace`, the session's workspace (its first event's cwd, within the
+// organisation's roots) is its child run's too, so the `code-reviewer` policy's
+// `${workspace}` admits its Read of the project's file, refuses another project's, and its
+// type still may not Write.
+TEST_F(ClaudeCodeRealTest, SubagentOnASharedDaemonKeepsToItsSessionsProject) {
+  const std::string proj = MakeProject("alice/proj");
+  const std::string other = MakeProject("bob/proj");
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon({}, {{"code-reviewer.yaml", kCodeReviewerPolicy}},
+                  ShippedPolicy() + "\nworkspace_roots: [\"" + root_ + "/*/proj\"]\n"));
+  ConfigureHooks(proj);
+  WriteFile(proj + "/.claude/agents/code-reviewer.md",
+            "---\nname: code-reviewer\ndescription: Reviews code; read-only.\n"
+            "tools: Read, Write\n---\nYou review code.\n");
+  json::object script = Script({ToolUse("Agent", {{"subagent_type", "code-reviewer"},
+                                                  {"description", "review"},
+                                                  {"prompt", "SUBAGENT-REVIEW: review a.txt"}})},
+                               "parent done");
+  script["conversations"] = json::array{json::object{
+      {"when", "SUBAGENT-REVIEW"},
+      {"tool_uses",
+       json::array{ToolUse("Read", {{"file_path", proj + "/a.txt"}}),
+                   ToolUse("Read", {{"file_path", other + "/a.txt"}}),
+                   ToolUse("Write", {{"file_path", proj + "/review.txt"}, {"content", "child"}})}},
+      {"final", "review done"}}};
+  ClaudeRun r = RunClaude(proj, script, "get a review", "", agent_, root_ + "/alice/home");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_FALSE(fs::exists(proj + "/review.txt"));
+  json::array own = CallsOf("Read", "file_path", proj + "/a.txt");
+  ASSERT_EQ(own.size(), 1u) << json::serialize(Calls());
+  EXPECT_EQ(Str(own[0], {"decision"}), "allow") << json::serialize(own[0]);
+  json::array theirs = CallsOf("Read", "file_path", other + "/a.txt");
+  ASSERT_EQ(theirs.size(), 1u) << json::serialize(Calls());
+  EXPECT_EQ(Str(theirs[0], {"decision"}), "deny") << json::serialize(theirs[0]);
+  json::array writes = CallsOf("Write", "file_path", proj + "/review.txt");
+  ASSERT_EQ(writes.size(), 1u) << json::serialize(Calls());
+  EXPECT_EQ(Str(writes[0], {"decision"}), "deny") << json::serialize(writes[0]);
+  // All three were the sub-agent's: decided in a child run that holds the session's project.
+  const std::string child = RunHolding("Write");
+  ASSERT_FALSE(child.empty()) << json::serialize(Calls());
+  EXPECT_NE(RunHolding("Agent"), child);
+  HttpResult run = client_->Request("GET", "/v1/runs/" + child, "", reviewer_);
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(Str(run.json, {"role"}), "code-reviewer") << run.body;
+  EXPECT_FALSE(Str(run.json, {"parent_run_id"}).empty()) << run.body;
+  EXPECT_EQ(Str(run.json, {"workspace"}), proj) << run.body;
 }
 
 }  // namespace INTERLOCK_TEST_NS

@@ -238,6 +238,49 @@ TEST_F(JwtDaemon, JwtAgentIsDecidedAndItsIdentityAudited) {
   EXPECT_EQ(rc, 0) << out;
 }
 
+// Tests that a JWT agent's delegation chain (nested `act`, RFC 8693 4.1: the actor, then
+// each earlier actor) is recorded whole with its decision, and that a chain deeper than the
+// bound is refused at the door (401) before anything is decided.
+TEST_F(JwtDaemon, NestedActorChainIsRecordedWholeAndBoundedInDepth) {
+  const json::object chain{
+      {"sub", "planner-agent@myco.iam"},
+      {"act", json::object{{"sub", "orchestrator@myco.iam"},
+                           {"act", json::object{{"client_id", "ci-pipeline"}}}}}};
+  const std::string jwt =
+      Jwt("deploy-agent@myco.iam", {{"requested_by", "alice@myco.example"}, {"act", chain}});
+  HttpResult run = client_->Request("POST", "/v1/runs", "", jwt);
+  ASSERT_EQ(run.status, 201) << run.body;
+  HttpResult call = client_->Request(
+      "POST", "/v1/runs/" + Str(run.json, "run_id") + "/calls",
+      R"({"tool":"get_deployment_status","args":{"environment":"staging","service":"web"}})", jwt);
+  ASSERT_EQ(call.status, 200) << call.body;
+  bool found = false;
+  for (const auto& [principal, body] : DecisionRecords(daemon_->store())) {
+    if (body.find("\"actors\"") == std::string::npos) continue;
+    found = true;
+    auto v = json::parse(body);
+    const json::object& top = v.as_object();
+    const json::object& data = top.contains("data") ? top.at("data").as_object() : top;
+    const json::array& actors = data.at("identity").as_object().at("actors").as_array();
+    EXPECT_EQ(json::serialize(actors),
+              R"(["planner-agent@myco.iam","orchestrator@myco.iam","ci-pipeline"])")
+        << body;
+  }
+  EXPECT_TRUE(found) << "no decision record carries the actor chain";
+  json::object deep{{"sub", "a8@myco.iam"}};
+  for (int i = 7; i >= 0; --i) {
+    deep = json::object{{"sub", "a" + std::to_string(i) + "@myco.iam"}, {"act", deep}};
+  }
+  HttpResult refused = client_->Request(
+      "POST", "/v1/runs", "",
+      Jwt("deploy-agent@myco.iam", {{"requested_by", "alice@myco.example"}, {"act", deep}}));
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_NE(refused.body.find("JWT_ACTOR_CHAIN_TOO_DEEP"), std::string::npos) << refused.body;
+  int rc = -1;
+  const std::string out = RunInterlock({"audit", "verify", "--store", daemon_->store()}, &rc);
+  EXPECT_EQ(rc, 0) << out;
+}
+
 TEST_F(JwtDaemon, ReviewersSeeWhoTheAgentActsForOnTheApproval) {
   std::string approval_id;
   ASSERT_NO_FATAL_FAILURE(PendingDeployForAlice(&approval_id));

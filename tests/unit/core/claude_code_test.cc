@@ -180,5 +180,47 @@ TEST(ClaudeCodeKeyTest, EventFlags) {
   EXPECT_FALSE(HookEventOfFlag("PreToolUse").has_value());
 }
 
+// Tests that a sub-agent's events parse: SubagentStart and SubagentStop without a tool but
+// with agent_id and agent_type (required), a tool event inside a sub-agent with both, and
+// that half a sub-agent (an id without a type) or an overlong one is refused.
+TEST(ClaudeCodeSubagentTest, SubagentEventsParse) {
+  auto start =
+      ParseAnyHookInput(R"({"session_id":"s","hook_event_name":"SubagentStart","agent_id":"a1",)"
+                        R"("agent_type":"code-reviewer"})");
+  ASSERT_TRUE(start.ok()) << start.error().message;
+  EXPECT_EQ(start->event, HookEvent::kSubagentStart);
+  EXPECT_EQ(start->agent_id, "a1");
+  EXPECT_EQ(start->agent_type, "code-reviewer");
+  EXPECT_EQ(HookAnswerJson(HookEvent::kSubagentStop, HookDeny("x")), "{}");
+  EXPECT_FALSE(ParseAnyHookInput(R"({"session_id":"s","hook_event_name":"SubagentStop"})").ok());
+  auto tool =
+      ParseAnyHookInput(R"({"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Read",)"
+                        R"("agent_id":"a1","agent_type":"Explore"})");
+  ASSERT_TRUE(tool.ok());
+  EXPECT_EQ(tool->agent_type, "Explore");
+  EXPECT_FALSE(ParseAnyHookInput(R"({"session_id":"s","hook_event_name":"PreToolUse",)"
+                                 R"("tool_name":"Read","agent_id":"a1"})")
+                   .ok());
+  const std::string long_type(kMaxSubagentFieldBytes + 1, 'x');
+  EXPECT_FALSE(ParseAnyHookInput(R"({"session_id":"s","hook_event_name":"SubagentStart",)"
+                                 R"("agent_id":"a1","agent_type":")" +
+                                 long_type + R"("})")
+                   .ok());
+  EXPECT_EQ(HookEventOfFlag("subagent-stop"), HookEvent::kSubagentStop);
+}
+
+// Tests that a sub-agent's run id is its own: neither its session's run nor another
+// sub-agent's, nor the same sub-agent id under another agent or session.
+TEST(ClaudeCodeSubagentTest, SubagentRunIdsAreDistinct) {
+  const std::string a = ClaudeCodeSubagentRunId("cc", "s1", "a1");
+  EXPECT_EQ(a.rfind("cc-", 0), 0u);
+  EXPECT_EQ(a.size(), 35u);
+  EXPECT_NE(a, ClaudeCodeRunId("cc", "s1"));
+  EXPECT_NE(a, ClaudeCodeSubagentRunId("cc", "s1", "a2"));
+  EXPECT_NE(a, ClaudeCodeSubagentRunId("other", "s1", "a1"));
+  EXPECT_NE(a, ClaudeCodeSubagentRunId("cc", "s2", "a1"));
+  EXPECT_EQ(a, ClaudeCodeSubagentRunId("cc", "s1", "a1"));
+}
+
 }  // namespace INTERLOCK_TEST_NS
 }  // namespace interlock::core

@@ -482,6 +482,41 @@ TEST_F(Jwt, OnBehalfOfClaimOfAnotherShapeIsRefusedNotReadAsNobody) {
   EXPECT_EQ(r->on_behalf_of, "");
 }
 
+// Tests that the actor chain (nested `act`) is read whole, outermost first (sub, else
+// client_id), that a chain of kMaxActorChain is accepted and one deeper refused, and that
+// a nested act or an actor name of another shape is refused rather than cut short.
+TEST_F(Jwt, NestedActorChainIsReadWholeAndBoundedInDepth) {
+  json::object c = Claims();
+  c["act"] = json::object{
+      {"sub", "alice@myco.example"},
+      {"act", json::object{{"client_id", "planner"}, {"act", json::object{{"sub", "root"}}}}}};
+  auto r = V().Verify(SignJwt(rsa_, Header(rsa_), c));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->actor_chain, (std::vector<std::string>{"alice@myco.example", "planner", "root"}));
+  EXPECT_EQ(r->on_behalf_of, "alice@myco.example");
+  c = Claims();
+  EXPECT_TRUE(V().Verify(SignJwt(rsa_, Header(rsa_), c))->actor_chain.empty());
+  auto chain = [](size_t n) {
+    json::object act{{"sub", "a" + std::to_string(n)}};
+    for (size_t i = n - 1; i >= 1; --i) {
+      act = json::object{{"sub", "a" + std::to_string(i)}, {"act", act}};
+    }
+    return act;
+  };
+  c["act"] = chain(identity::kMaxActorChain);
+  r = V().Verify(SignJwt(rsa_, Header(rsa_), c));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->actor_chain.size(), identity::kMaxActorChain);
+  c["act"] = chain(identity::kMaxActorChain + 1);
+  ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kActorChainTooDeep);
+  for (const json::value& nested :
+       {json::value("planner"), json::value(json::array{json::object{{"sub", "x"}}}),
+        json::value(json::object{{"sub", 7}}), json::value(json::object{{"client_id", false}})}) {
+    c["act"] = json::object{{"sub", "alice@myco.example"}, {"act", nested}};
+    ExpectRefused(SignJwt(rsa_, Header(rsa_), c), code::kMalformed);
+  }
+}
+
 // Tests that a human's groups claim holding a non-string (or neither a string nor an array)
 // is refused rather than read with elements dropped: the dropped one could be the group a
 // deny rule names.

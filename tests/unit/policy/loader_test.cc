@@ -546,6 +546,21 @@ TEST(PolicyLoaderTest, DuplicateIdentityAcrossFiles) {
   EXPECT_THAT(r.error().message, HasSubstr("already used by agent 'a'"));
 }
 
+// Tests that properties beside the policies (`interlock prove`, *.props.yaml / *.props.yml)
+// are no policy: a directory holding them loads its policies only.
+TEST(PolicyLoaderTest, PropertiesFilesBesideThePoliciesAreSkipped) {
+  TempDir dir;
+  dir.Write("a.yaml", "agent:\n  id: a\n  identity: svc@x\ntools: {}\n");
+  dir.Write("a.props.yaml", "properties:\n  - {name: p, never_allowed: x}\n");
+  dir.Write("b.props.yml", "properties: []\n");
+  auto r = LoadPolicySet({dir.path()}, nullptr);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)->agents.size(), 1u);
+  TempDir only;
+  only.Write("a.props.yaml", "properties: []\n");
+  EXPECT_FALSE(LoadPolicySet({only.path()}, nullptr).ok());
+}
+
 // Tests file-level errors: a missing path, a directory without policies, no paths.
 TEST(PolicyLoaderTest, FileLevelErrors) {
   TempDir dir;

@@ -238,6 +238,27 @@ TEST(ServerConfigTest, EveryErrorInOnePassWithTheNearestKeySuggested) {
   EXPECT_EQ(one.error().message.find("errors:"), std::string::npos) << one.error().message;
 }
 
+// Tests that role_policies maps "agent/role" to a policy id, and that a key without exactly
+// one slash, or an empty policy, is refused with its line.
+TEST(ServerConfigTest, RolePoliciesMapAgentRolesToPolicies) {
+  ServerConfig c;
+  Status st = Load("role_policies:\n  \"claude-code/Explore\": \"claude-code/read-only\"\n", &c);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(c.role_policies.at("claude-code/Explore"), "claude-code/read-only");
+  for (const auto& [bad, line] : std::vector<std::pair<std::string, std::string>>{
+           {"role_policies:\n  Explore: x\n", ":2:"},
+           {"role_policies:\n  \"a/b/c\": x\n", ":2:"},
+           {"role_policies:\n  \"/b\": x\n", ":2:"},
+           {"role_policies:\n  \"a/b\": \"\"\n", ":2:"},
+           {"role_policies: [a]\n", ":1:"}}) {
+    ServerConfig d;
+    Status s = Load(bad, &d);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.error().message.find("role_policies"), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find(line), std::string::npos) << s.error().message;
+  }
+}
+
 // Tests that what a command: upstream's server may see of the daemon's environment is read
 // as variable names (pass_env, sandbox.env) and that a url: upstream or a bad name is refused.
 TEST(ServerConfigMcpTest, PassEnvAndSandboxEnvAreVariableNames) {

@@ -350,6 +350,8 @@ TEST_F(PostgresStoreTest, StoreWrittenBeforeTheCompactFormMigratesAndVerifies) {
       "DROP VIEW audit_records; ALTER TABLE audit_log DROP COLUMN data;"
       "ALTER TABLE audit_log ALTER COLUMN body SET NOT NULL;"
       "ALTER TABLE tokens DROP COLUMN workspace_roots;"
+      "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id, DROP COLUMN role,"
+      " DROP COLUMN depth;"
       "UPDATE interlock_schema_version SET version = 8");
   std::unique_ptr<PostgresStore> s = Open();
   ASSERT_TRUE(s);

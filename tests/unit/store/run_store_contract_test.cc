@@ -16,6 +16,7 @@
 #include "core/memory_run_store.h"
 #include "core/ports/run_store.h"
 #include "pg_cluster.h"
+#include "policy/policy.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 #include "temp_dir.h"
@@ -461,6 +462,131 @@ TYPED_TEST(RunStoreContract, BudgetRaceAllowsExactlyTheCap) {
   EXPECT_EQ(denied.load(), kThreads * kEach - static_cast<int>(kCap));
 }
 
+// --- Child runs (docs/governance.md#child-runs): a child's line, its parent's policy and
+// budget, kept and locked by every backend in the child's decision's transaction.
+
+// Agent "a" may call "read" only, and its runs take at most `max_steps` steps.
+std::shared_ptr<const policy::PolicySet> ReadOnlyPolicies(uint64_t max_steps = 100) {
+  auto agent = std::make_shared<policy::AgentPolicy>();
+  agent->id = "a";
+  policy::ToolRule read;
+  read.name = "read";
+  agent->allowed.emplace("read", read);
+  agent->execution.max_steps = max_steps;
+  auto set = std::make_shared<policy::PolicySet>();
+  set->agents["a"] = agent;
+  set->sha256 = std::string(64, 'a');
+  return set;
+}
+
+template <class B>
+class ChildRuns : public RunStoreContract<B> {
+ protected:
+  Result<core::RunInfo> Child(const std::string& id, const std::string& parent,
+                              core::ChildRunLimits limits = {}) {
+    core::ChildRunRequest rq;
+    rq.agent_id = "a";
+    rq.run_id = id;
+    rq.parent_run_id = parent;
+    rq.role = "reviewer";
+    rq.limits = limits;
+    rq.now = T0();
+    return this->store().CreateChildRun(rq);
+  }
+  DecideRequest InLine(const std::string& run_id, const std::string& tool,
+                       uint64_t max_steps = 100) {
+    DecideRequest rq = this->Request(run_id, "a");
+    rq.call.tool = tool;
+    rq.policies = ReadOnlyPolicies(max_steps);
+    rq.keeps_sequence_state = true;
+    return rq;
+  }
+};
+TYPED_TEST_SUITE(ChildRuns, Backends);
+
+// Tests that a child run keeps its parent, role and depth, across a reopen.
+TYPED_TEST(ChildRuns, ChildKeepsItsLine) {
+  ASSERT_TRUE(this->store().CreateRun("a", "p", T0()).ok());
+  Result<core::RunInfo> c = this->Child("c", "p");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->depth, 1);
+  this->backend_.Reopen();
+  Result<core::RunInfo> got = this->store().GetRun("c");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->parent_run_id, "p");
+  EXPECT_EQ(got->role, "reviewer");
+  EXPECT_EQ(got->depth, 1);
+  EXPECT_EQ(this->store().GetRun("p")->parent_run_id, "");
+  Result<core::RunInfo> again = this->Child("c", "p");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::kAlreadyExists);
+}
+
+// Tests that a child's call is denied when its parent's policy denies it, though the
+// child's own step allows it, and that an allowed call is a step of both runs.
+TYPED_TEST(ChildRuns, ParentPolicyBindsTheChildAndItsStepIsTheParents) {
+  ASSERT_TRUE(this->store().CreateRun("a", "p", T0()).ok());
+  ASSERT_TRUE(this->Child("c", "p").ok());
+  Result<CallRecord> w = this->store().Decide(this->InLine("c", "write"), this->Allow());
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(w->decision.code, Code::kToolNotAllowed);
+  Result<CallRecord> r = this->store().Decide(this->InLine("c", "read"), this->Allow());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->decision.verdict, Verdict::kAllow);
+  this->backend_.Reopen();
+  EXPECT_EQ(this->store().GetRun("c")->state.steps, 2u);
+  EXPECT_EQ(this->store().GetRun("p")->state.steps, 2u);
+}
+
+// Tests that a kill switch on the parent run covers the child's calls, and that a child
+// ends with its parent.
+TYPED_TEST(ChildRuns, ParentKillAndEndStopTheChild) {
+  ASSERT_TRUE(this->store().CreateRun("a", "p", T0()).ok());
+  ASSERT_TRUE(this->Child("c", "p").ok());
+  this->backend_.Kill("run", "p", "stop");
+  Result<CallRecord> k = this->store().Decide(this->InLine("c", "read"), this->Allow());
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->decision.verdict, Verdict::kDeny);
+  EXPECT_EQ(k->decision.code, Code::kKillSwitch);
+  ASSERT_TRUE(this->backend_.EndRun("p", "a").ok());
+  Result<CallRecord> e = this->store().Decide(this->InLine("c", "read"), this->Allow());
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_FALSE(this->Child("c2", "p").ok());
+}
+
+// Tests that the live children of a run are bounded, an ended one freeing its place.
+TYPED_TEST(ChildRuns, LiveChildrenAreBounded) {
+  ASSERT_TRUE(this->store().CreateRun("a", "p", T0()).ok());
+  const core::ChildRunLimits limits{.max_depth = 1, .max_live_children = 1};
+  ASSERT_TRUE(this->Child("c1", "p", limits).ok());
+  EXPECT_FALSE(this->Child("c2", "p", limits).ok());
+  EXPECT_FALSE(this->Child("g", "c1", limits).ok());  // depth 2
+  ASSERT_TRUE(this->backend_.EndRun("c1", "a").ok());
+  EXPECT_TRUE(this->Child("c2", "p", limits).ok());
+}
+
+// Tests that sibling children's threads racing for their parent's last steps get exactly
+// its cap allowed between them: the parent's row is locked with each child's.
+TYPED_TEST(ChildRuns, ParentBudgetRaceAllowsExactlyTheCap) {
+  ASSERT_TRUE(this->store().CreateRun("a", "p", T0()).ok());
+  for (const char* c : {"c1", "c2", "c3"}) ASSERT_TRUE(this->Child(c, "p").ok());
+  constexpr uint64_t kCap = 12;
+  std::atomic<int> allowed{0};
+  std::vector<std::thread> threads;
+  for (const char* run : {"c1", "c2", "c3"}) {
+    threads.emplace_back([&, run] {
+      for (int i = 0; i < 8; ++i) {
+        Result<CallRecord> r = this->store().Decide(this->InLine(run, "read", kCap), this->Allow());
+        if (r.ok() && r->decision.verdict == Verdict::kAllow) ++allowed;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(allowed.load(), static_cast<int>(kCap));
+}
+
 // --- Idempotency-Key (docs/api.md#idempotency): kept in the store, checked in the
 // transaction that counts the step, for every backend.
 
@@ -573,7 +699,7 @@ TYPED_TEST(Idempotency, ReplayedAllowIsWithheldOnceAKillSwitchCoversTheRun) {
 TYPED_TEST(Idempotency, KeyReplayedForAnotherIdentityIsRefused) {
   auto as = [&](std::string issuer, std::string subject, std::string human) {
     DecideRequest rq = this->Keyed("r1", "k1");
-    rq.identity = core::CallerIdentity{issuer, subject, human, {}};
+    rq.identity = core::CallerIdentity{issuer, subject, human, {}, {}};
     rq.principal = subject + " (" + issuer + ") on behalf of " + human;
     return rq;
   };

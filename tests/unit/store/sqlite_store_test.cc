@@ -29,6 +29,7 @@
 #include "audit/replay.h"
 #include "audit/verify.h"
 #include "core/app/approvals.h"
+#include "core/app/kills.h"
 #include "core/guard.h"
 #include "core/policy_source.h"
 #include "temp_dir.h"
@@ -506,6 +507,42 @@ TEST(SqliteStoreTest, ConcurrentDecisionsNeverOverspend) {
     EXPECT_EQ(other.load(), 0);
     EXPECT_EQ(f.store->GetRun("r1")->state.steps, 1600u);
   }
+}
+
+// Tests that a kill switch engaged with end_runs stays engaged when ending its runs fails
+// part-way (the store refuses one run's end): Set answers Ok with the runs ended so far and
+// the failure named, the switch covers the run left open, and engaging again ends it.
+TEST(SqliteStoreTest, KillSwitchWhoseRunsFailToEndIsEngagedAllTheSameAndSaysSo) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  Fixture f(path);
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r1", T0()).ok());
+  ASSERT_TRUE(f.store->CreateRun(kAgentA, "r2", T0()).ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER no_end BEFORE UPDATE OF ended ON runs "
+                         "WHEN NEW.ended = 1 AND OLD.run_id = 'r1' "
+                         "BEGIN SELECT RAISE(ABORT, 'disk says no'); END;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  core::KillEntry k{"agent", kAgentA, true, "runaway", "ops-alice", T0()};
+  k.end_runs = true;
+  core::Kills::Outcome done;
+  ASSERT_TRUE(core::Kills(*f.store).Set(k, &done).ok());
+  EXPECT_EQ(done.runs_ended, 1u);  // r2 (listed first), then r1 refused
+  EXPECT_NE(done.end_runs_error.find("disk says no"), std::string::npos) << done.end_runs_error;
+  ASSERT_TRUE(f.store->ListKills().ok());
+  EXPECT_TRUE(f.store->ListKills()->at(0).engaged);
+  EXPECT_FALSE(f.store->GetRun("r1")->ended);
+  EXPECT_EQ(f.guard->Decide(kAgentA, kAgentA, "r1", Call("read")).decision.code, Code::kKillSwitch);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TRIGGER no_end;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  core::Kills::Outcome again;
+  ASSERT_TRUE(core::Kills(*f.store).Set(k, &again).ok());
+  EXPECT_EQ(again.runs_ended, 1u);
+  EXPECT_TRUE(again.end_runs_error.empty()) << again.end_runs_error;
+  EXPECT_TRUE(f.store->GetRun("r1")->ended);
 }
 
 // Tests that a kill switch written by a second store instance on the same file (as the
@@ -1242,6 +1279,9 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
                          // Nor migration 10's (the workspace roots bound to a token).
                          "ALTER TABLE tokens DROP COLUMN workspace_roots;"
+                         // Nor migration 11's (child runs).
+                         "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id;"
+                         "ALTER TABLE runs DROP COLUMN role; ALTER TABLE runs DROP COLUMN depth;"
                          "UPDATE schema_version SET version = 2",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -1278,7 +1318,7 @@ TEST(SqliteStoreTest, MigratesVersion2Store) {
                                -1, &q, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(q, 0), 10);  // the head schema
+  EXPECT_EQ(sqlite3_column_int(q, 0), SqliteSchemaVersion());  // the head schema
   EXPECT_EQ(sqlite3_column_int(q, 1), 0);
   EXPECT_EQ(sqlite3_column_int(q, 2), 0);
   EXPECT_EQ(sqlite3_column_int(q, 3), 2);
@@ -1857,6 +1897,8 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
                          "DROP TABLE rate_hits; DROP TABLE agent_days;"
                          "ALTER TABLE approvals DROP COLUMN edited_args_sha256;"
                          "ALTER TABLE tokens DROP COLUMN workspace_roots;"
+                         "DROP INDEX runs_parent; ALTER TABLE runs DROP COLUMN parent_run_id;"
+                         "ALTER TABLE runs DROP COLUMN role; ALTER TABLE runs DROP COLUMN depth;"
                          "UPDATE schema_version SET version = 4",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -1869,7 +1911,7 @@ TEST(SqliteStoreTest, MigratesVersion4StoreToTheHeadRow) {
   EXPECT_FALSE(old->head_row_checked);
   {
     Fixture f(path);
-    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), 10);
+    EXPECT_EQ(CountFrom(path, "SELECT version FROM schema_version"), SqliteSchemaVersion());
     EXPECT_EQ(CountFrom(path, "SELECT seq FROM audit_head"), old->head_seq);
     ASSERT_TRUE(f.store->SetKill({"global", "", false, "over", "ops", T0()}).ok());
   }

@@ -603,7 +603,7 @@ TYPED_TEST(ApprovalContract, ApprovalGrantedForAliceCannotBeRedeemedByMallory) {
     DecideRequest rq;
     rq.run_id = run;
     rq.agent_id = "a";
-    rq.identity = core::CallerIdentity{"https://idp", "a@iam", human, {}};
+    rq.identity = core::CallerIdentity{"https://idp", "a@iam", human, {}, {}};
     rq.principal = "a@iam (https://idp) on behalf of " + human;
     rq.policy_sha256 = std::string(64, 'a');
     rq.now = At(2);

@@ -102,8 +102,42 @@ class AsyncRun:
     def agent_id(self) -> str:
         return self._run.agent_id
 
+    @property
+    def parent_run_id(self) -> Optional[str]:
+        return self._run.parent_run_id
+
+    @property
+    def role(self) -> Optional[str]:
+        return self._run.role
+
+    @property
+    def depth(self) -> int:
+        return self._run.depth
+
     def __repr__(self) -> str:
-        return f"AsyncRun(run_id={self.run_id!r}, agent_id={self.agent_id!r})"
+        extra = f", parent_run_id={self.parent_run_id!r}" if self.parent_run_id else ""
+        return f"AsyncRun(run_id={self.run_id!r}, agent_id={self.agent_id!r}{extra})"
+
+    async def start_child(self, role: Optional[str] = None) -> "AsyncRun":
+        """As ``Run.start_child``."""
+        return AsyncRun(self.client, await asyncio.to_thread(self._run.start_child, role))
+
+    @asynccontextmanager
+    async def child(self, role: Optional[str] = None) -> AsyncIterator["AsyncRun"]:
+        """As ``Run.child``: ``async with run.child("reviewer") as child``."""
+        c = await self.start_child(role)
+        token = current_run.set(c)
+        try:
+            yield c
+        except BaseException:
+            current_run.reset(token)
+            try:
+                await asyncio.shield(c.end())
+            except InterlockError as e:
+                log.warning("ending child run %s failed: %s", c.run_id, e)
+            raise
+        current_run.reset(token)
+        await c.end()
 
     async def decide(self, tool: str, args: Optional[Dict[str, Any]] = None,
                      **kw: Any) -> Decision:

@@ -74,12 +74,22 @@ class Client:
     # -- runs ---------------------------------------------------------------------------
     def start_run(self) -> "Run":
         """POST /v1/runs. Prefer ``with client.run() as run``, which also ends it."""
-        _, body = self._transport.request("POST", "/v1/runs", {},
+        return self._start({})
+
+    def _start(self, request: Dict[str, Any]) -> "Run":
+        """POST /v1/runs with ``request`` (``{}`` or a child run's parent and role)."""
+        _, body = self._transport.request("POST", "/v1/runs", request,
                                           idempotency_key=str(uuid.uuid4()))
         run_id = body.get("run_id") if isinstance(body, dict) else None
         if not isinstance(run_id, str) or not run_id:
             raise InterlockError("POST /v1/runs: the answer has no run_id")
-        return Run(self, run_id, body.get("agent_id", ""))
+        parent = body.get("parent_run_id")
+        depth = body.get("depth")
+        role = body.get("role")
+        return Run(self, run_id, body.get("agent_id", ""),
+                   parent_run_id=parent if isinstance(parent, str) and parent else None,
+                   role=role if isinstance(role, str) and role else None,
+                   depth=depth if isinstance(depth, int) else 0)
 
     def attach_run(self, run_id: str) -> "Run":
         """A Run object for a run started elsewhere (same agent token)."""
@@ -199,16 +209,62 @@ def tool_args(sig: inspect.Signature, bound: inspect.BoundArguments) -> Dict[str
     return out
 
 
-class Run:
-    """One run of the agent: decide, guard, report, end."""
+def _child_request(run_id: str, role: Optional[str]) -> Dict[str, Any]:
+    body: Dict[str, Any] = {"parent_run_id": run_id}
+    if role is not None:
+        if not isinstance(role, str):
+            raise TypeError("role must be a string")
+        body["role"] = role
+    return body
 
-    def __init__(self, client: Client, run_id: str, agent_id: str = ""):
+
+class Run:
+    """One run of the agent: decide, guard, report, end.
+
+    A child run (``start_child``) carries ``parent_run_id``, ``role`` and ``depth``
+    (docs/governance.md#child-runs); a root run has ``None``, ``None`` and 0."""
+
+    def __init__(self, client: Client, run_id: str, agent_id: str = "", *,
+                 parent_run_id: Optional[str] = None, role: Optional[str] = None,
+                 depth: int = 0):
         self.client = client
         self.run_id = run_id
         self.agent_id = agent_id
+        self.parent_run_id = parent_run_id
+        self.role = role
+        self.depth = depth
 
     def __repr__(self) -> str:
-        return f"Run(run_id={self.run_id!r}, agent_id={self.agent_id!r})"
+        extra = f", parent_run_id={self.parent_run_id!r}" if self.parent_run_id else ""
+        return f"Run(run_id={self.run_id!r}, agent_id={self.agent_id!r}{extra})"
+
+    # -- child runs (docs/governance.md#child-runs) -----------------------------------------
+    def start_child(self, role: Optional[str] = None) -> "Run":
+        """POST /v1/runs ``{"parent_run_id": this run, "role": role}``: a child run for a
+        handoff or a sub-agent. Its calls are decided under the policy ``AGENT/ROLE`` where
+        one is loaded (else the agent's) and under this run's too, and spend this run's
+        budgets. Prefer ``with run.child(role) as child``, which also ends it. Raises
+        ``InvalidRequest`` when the daemon refuses (this run ended or killed, too deep, too
+        many live children) and ``PermissionDenied`` for another agent's run."""
+        return self.client._start(_child_request(self.run_id, role))
+
+    @contextmanager
+    def child(self, role: Optional[str] = None) -> Iterator["Run"]:
+        """Starts a child run, makes it the current run for ``@client.guarded`` functions
+        and the adapters, and ends it on exit (the parent becomes current again)."""
+        c = self.start_child(role)
+        token = current_run.set(c)
+        try:
+            yield c
+        except BaseException:
+            current_run.reset(token)
+            try:
+                c.end()
+            except InterlockError as e:  # do not hide the original exception
+                log.warning("ending child run %s failed: %s", c.run_id, e)
+            raise
+        current_run.reset(token)
+        c.end()
 
     @property
     def _t(self) -> Transport:

@@ -18,7 +18,16 @@ returned as the tool's output (a string the model reads); ``on_deny="raise"`` ra
     with client.run():
         graph.invoke({"messages": [...]})
 
-Nothing is imported from LangChain: the tool is duck-typed (``name``, ``_run``/``_arun``).
+Subgraphs: ``guard_subgraph(graph, role="researcher")`` gives a compiled LangGraph graph
+whose every ``invoke``/``ainvoke`` runs in a child run (docs/governance.md#child-runs) of the
+current run, made the current run while the subgraph runs (so the guarded tools inside it
+decide their calls there: LangGraph runs nodes in copies of the caller's context) and ended
+when the subgraph returns or raises:
+
+    builder.add_node("research", guard_subgraph(research_graph, role="researcher"))
+
+Nothing is imported from LangChain: the tool is duck-typed (``name``, ``_run``/``_arun``),
+the graph too (``invoke``/``ainvoke``).
 """
 from __future__ import annotations
 
@@ -28,8 +37,12 @@ import inspect
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from .._async import AsyncRun
-from ..errors import Denied
-from ._common import denial_message, guard_async, resolve_run
+from .._client import current_run
+from ..errors import Denied, InterlockError
+from ._common import (denial_message, end_quietly, guard_async, log, resolve_run, role_name,
+                      start_child)
+
+__all__ = ["guard_subgraph", "guard_tool", "guard_tools", "role_name"]
 
 # Keyword arguments LangChain passes to _run/_arun that are not the tool's arguments.
 _FRAMEWORK_KWARGS = ("run_manager", "config", "callbacks")
@@ -128,3 +141,53 @@ def guard_tool(tool: Any, *, run: Any = None, name: Optional[str] = None,
 
 def guard_tools(tools: Iterable[Any], **options: Any) -> List[Any]:
     return [guard_tool(t, **options) for t in tools]
+
+
+def guard_subgraph(graph: Any, *, role: Optional[str] = None, run: Any = None) -> Any:
+    """A copy of a compiled graph whose ``invoke``/``ainvoke`` run in a child run of ``run``
+    (default: the current run at call time, so nested guarded subgraphs nest their child
+    runs) with the role ``role`` (default ``role_name(graph.name)``). The child is the
+    current run while the subgraph runs and is ended when it returns or raises (a failure
+    to end it is logged: the child ends with its parent anyway). A sync ``invoke`` needs a
+    Client run."""
+    orig_invoke = getattr(graph, "invoke", None)
+    orig_ainvoke = getattr(graph, "ainvoke", None)
+    if not callable(orig_invoke):
+        raise TypeError("not a compiled graph: needs an invoke method")
+    child_role = role if role is not None else role_name(getattr(graph, "name", ""))
+    what = f"subgraph {getattr(graph, 'name', '')}".strip()
+
+    @functools.wraps(orig_invoke)
+    def invoke(*args: Any, **kwargs: Any) -> Any:
+        parent = resolve_run(run, what)
+        if isinstance(parent, AsyncRun):
+            raise TypeError(f"{what}: a synchronous invoke needs a Client run, not an "
+                            "AsyncClient run")
+        child = parent.start_child(child_role)
+        token = current_run.set(child)
+        try:
+            return orig_invoke(*args, **kwargs)
+        finally:
+            current_run.reset(token)
+            try:
+                child.end()
+            except InterlockError as e:
+                log.warning("ending child run %s failed: %s", child.run_id, e)
+
+    guarded = copy.copy(graph)
+    object.__setattr__(guarded, "invoke", invoke)
+    if callable(orig_ainvoke):
+
+        @functools.wraps(orig_ainvoke)
+        async def ainvoke(*args: Any, **kwargs: Any) -> Any:
+            child = await start_child(resolve_run(run, what), child_role)
+            token = current_run.set(child)
+            try:
+                return await orig_ainvoke(*args, **kwargs)
+            finally:
+                current_run.reset(token)
+                await end_quietly(child)
+
+        object.__setattr__(guarded, "ainvoke", ainvoke)
+    object.__setattr__(guarded, "_interlock_guarded", True)
+    return guarded
